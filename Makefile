@@ -1,0 +1,126 @@
+# nnfmri — a CNN trainer with built-in imaging.
+#
+#   make run     installs what is missing, builds, trains the main job
+#   make test    installs what is missing, builds, runs the GoogleTest suite
+#   make bench   Google Benchmark micro-benchmarks + the PyTorch peer comparison
+#   make asan    the test suite under AddressSanitizer + UndefinedBehaviorSanitizer
+#
+# Layout: nn/ datasets/ imaging/ are compiled into build/libnnfmri.a; apps/ is the
+# `nnfmri` command; tests/ and bench/ link the same library.  Objects live in build/.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+
+# ---- Debian packages ---------------------------------------------------------------
+# libopenblas-openmp-dev: the OpenMP build of OpenBLAS, so that OpenMP is the single
+# owner of threads (a pthread OpenBLAS called inside an OpenMP region oversubscribes).
+PACKAGES := libopenblas-dev libopenblas-openmp-dev libstb-dev libgtest-dev libbenchmark-dev \
+            zlib1g-dev dataset-fashion-mnist nlohmann-json3-dev
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+BUILD ?= build
+CXX ?= g++
+BLAS_INC := /usr/include/x86_64-linux-gnu/openblas-openmp
+BLAS_LIB := /usr/lib/x86_64-linux-gnu/openblas-openmp
+OPT ?= -O3 -march=native
+CXXFLAGS := -std=c++17 $(OPT) -fopenmp -Wall -Wextra -MMD -MP -I. -isystem $(BLAS_INC) $(EXTRA_CXXFLAGS)
+LDFLAGS := -fopenmp -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) $(EXTRA_LDFLAGS)
+LDLIBS := -lopenblas -lstb -lz -lpthread
+
+LIB_SRC := $(wildcard nn/*.cpp datasets/*.cpp imaging/*.cpp)
+APP_SRC := $(wildcard apps/*.cpp)
+TEST_SRC := $(wildcard tests/*.cpp)
+BENCH_SRC := $(wildcard bench/*.cpp)
+
+LIB_OBJ := $(LIB_SRC:%.cpp=$(BUILD)/obj/%.o)
+APP_OBJ := $(APP_SRC:%.cpp=$(BUILD)/obj/%.o)
+TEST_OBJ := $(TEST_SRC:%.cpp=$(BUILD)/obj/%.o)
+BENCH_OBJ := $(BENCH_SRC:%.cpp=$(BUILD)/obj/%.o)
+
+LIB := $(BUILD)/libnnfmri.a
+APP := $(BUILD)/nnfmri
+TESTS := $(BUILD)/nnfmri_tests
+BENCH := $(BUILD)/nnfmri_bench
+
+.PHONY: all deps build run test bench asan clean cifar10 smoke
+
+all: deps
+	@$(MAKE) --no-print-directory build
+
+build: $(APP)
+
+deps:
+	@missing=""; for p in $(PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing missing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing \
+	    || { echo "make deps: error: could not install$$missing (apt-get failed)"; exit 1; }; \
+	fi
+
+$(BUILD)/obj/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(APP): $(APP_OBJ) $(LIB)
+	$(CXX) $(LDFLAGS) $(APP_OBJ) $(LIB) $(LDLIBS) -o $@
+
+$(TESTS): $(TEST_OBJ) $(LIB)
+	$(CXX) $(LDFLAGS) $(TEST_OBJ) $(LIB) -lgtest -lgtest_main $(LDLIBS) -o $@
+
+$(BENCH): $(BENCH_OBJ) $(LIB)
+	$(CXX) $(LDFLAGS) $(BENCH_OBJ) $(LIB) -lbenchmark -lbenchmark_main $(LDLIBS) -o $@
+
+# ---- the main job ----------------------------------------------------------------
+# CIFAR-10 is looked for in $NNFMRI_DATA/cifar-10-batches-bin, ./data/cifar-10-batches-bin
+# and the workplace subset ../shared/datasets/cifar10-subset; otherwise Fashion-MNIST.
+EPOCHS ?= 10
+THREADS ?= 2
+RUN_OUT ?= runs/main
+RUN_ARGS ?=
+CIFAR_CANDIDATES := $(if $(NNFMRI_DATA),$(NNFMRI_DATA)/cifar-10-batches-bin) data/cifar-10-batches-bin ../shared/datasets/cifar10-subset
+
+run: all
+	@data=""; for d in $(CIFAR_CANDIDATES); do \
+	  if [ -f "$$d/test_batch.bin" ]; then data="cifar10:$$d"; break; fi; done; \
+	if [ -z "$$data" ]; then \
+	  echo "make run: CIFAR-10 was not found in: $(CIFAR_CANDIDATES); get it with 'make cifar10' (needs internet)."; \
+	  echo "make run: continuing on Fashion-MNIST from the Debian package dataset-fashion-mnist."; \
+	  data="fashion-mnist"; fi; \
+	echo "+ $(APP) train --data $$data --model reference --epochs $(EPOCHS) --threads $(THREADS) --out $(RUN_OUT) $(RUN_ARGS)"; \
+	$(APP) train --data "$$data" --model reference --epochs $(EPOCHS) --threads $(THREADS) --out $(RUN_OUT) $(RUN_ARGS)
+
+test: all
+	@$(MAKE) --no-print-directory $(TESTS)
+	OMP_NUM_THREADS=2 $(TESTS) --gtest_brief=1
+
+bench: all
+	@$(MAKE) --no-print-directory $(BENCH)
+	$(BENCH) --benchmark_min_time=0.5
+	bash bench/peer_compare.sh
+
+# The suite under ASan + UBSan, in its own build tree.
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	  EXTRA_LDFLAGS="-fsanitize=address,undefined" build/asan/nnfmri_tests build/asan/nnfmri
+	ASAN_OPTIONS=detect_leaks=1 OMP_NUM_THREADS=2 build/asan/nnfmri_tests --gtest_brief=1
+
+CIFAR_URL := https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz
+CIFAR_MD5 := c32a1d4ab5d03f1284b67883e8d87530
+cifar10:
+	@mkdir -p data && cd data && \
+	{ curl -fL -o cifar-10-binary.tar.gz.part "$(CIFAR_URL)" || wget -O cifar-10-binary.tar.gz.part "$(CIFAR_URL)"; } \
+	  || { rm -f cifar-10-binary.tar.gz.part; echo "make cifar10: error: download of $(CIFAR_URL) failed (offline?); copy cifar-10-binary.tar.gz into data/ by hand"; exit 1; }; \
+	echo "$(CIFAR_MD5)  cifar-10-binary.tar.gz.part" | md5sum -c --quiet \
+	  || { rm -f cifar-10-binary.tar.gz.part; echo "make cifar10: error: md5 of the download is not $(CIFAR_MD5)"; exit 1; }; \
+	mv cifar-10-binary.tar.gz.part cifar-10-binary.tar.gz && tar xzf cifar-10-binary.tar.gz && echo "make cifar10: data/cifar-10-batches-bin is ready"
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(LIB_OBJ:.o=.d) $(APP_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)

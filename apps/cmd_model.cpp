@@ -1,0 +1,106 @@
+// nnfmri eval | info | export — what can be done with a checkpoint besides imaging it.
+#include <cstdio>
+#include <numeric>
+
+#include "apps/commands.h"
+#include "nn/checkpoint.h"
+#include "nn/error.h"
+#include "nn/fileio.h"
+#include "nn/npz.h"
+#include "nn/trainer.h"
+
+namespace app {
+
+namespace {
+std::string checkpoint_arg(const Flags& flags, const std::string& cmd) {
+  if (flags.positional().size() != 1)
+    throw nn::Error("nnfmri " + cmd + ": expected exactly one checkpoint path (nnfmri " + cmd + " CKPT ...)");
+  return flags.positional()[0];
+}
+std::vector<int> dims(const nn::Shape& s, bool fc) {
+  if (fc) return {s.n, s.c};
+  return {s.n, s.c, s.h, s.w};
+}
+}  // namespace
+
+int cmd_eval(int argc, char** argv) {
+  Flags flags("eval", argc, argv,
+              {{"--data", true, "SPEC  data set (its test split is evaluated)"},
+               {"--limit-test", true, "N  first N test images only"},
+               {"--threads", true, "N  threads (all cores)"},
+               {"--batch", true, "N  evaluation batch (256)"},
+               {"--dump", true, "OUT.npz  write `input` (normalised) and `logits` of the evaluated images"},
+               {"--help", false, ""}});
+  if (flags.has("--help")) return std::fputs(flags.usage().c_str(), stdout), 0;
+  set_threads(flags.integer("--threads", 0, 1, 256));
+  nn::Checkpoint ck = nn::load_checkpoint(checkpoint_arg(flags, "eval"));
+  datasets::DataSplit data = load_data(flags, false);
+  check_net_fits(*ck.net, data.test, "the checkpoint's net");
+  nn::Evaluation ev = nn::evaluate(*ck.net, data.test.view(), int(flags.integer("--batch", 256, 1, 65536)));
+  std::printf("test loss %.6f  accuracy %.4f  (%zu images, epoch %d)\n", ev.loss, ev.accuracy, ev.count, ck.epoch);
+  if (flags.has("--dump")) {
+    nn::LabeledImages v = data.test.view();
+    std::vector<uint32_t> idx(v.count);
+    std::iota(idx.begin(), idx.end(), 0u);
+    nn::Tensor x;
+    std::vector<uint8_t> y;
+    nn::make_batch(*ck.net, v, idx.data(), int(v.count), nullptr, 0, 0, 0, x, y);
+    const nn::Tensor& logits = ck.net->forward(x, false);
+    std::vector<float> labels(y.begin(), y.end());
+    std::vector<nn::NpyArray> arrays = {{"input", dims(x.shape(), false), x.data()},
+                                        {"logits", dims(logits.shape(), true), logits.data()},
+                                        {"labels", {int(labels.size())}, labels.data()}};
+    nn::write_npz(flags.str("--dump", ""), arrays);
+    std::printf("wrote %s\n", flags.str("--dump", "").c_str());
+  }
+  return 0;
+}
+
+int cmd_info(int argc, char** argv) {
+  Flags flags("info", argc, argv, {{"--help", false, ""}});
+  if (flags.has("--help")) return std::fputs(flags.usage().c_str(), stdout), 0;
+  std::string path = checkpoint_arg(flags, "info");
+  nn::Checkpoint ck = nn::load_checkpoint(path);
+  nn::Network& net = *ck.net;
+  std::printf("%s: nnfmri checkpoint, epoch %d\n", path.c_str(), ck.epoch);
+  std::printf("spec: %s\ninput: %dx%dx%d, %zu parameters, classes: %zu\n", net.spec().c_str(), net.channels(),
+              net.height(), net.width(), net.parameter_count(), ck.class_names.size());
+  for (const nn::Block& b : net.blocks()) {
+    std::string layers;
+    for (int i = b.first; i <= b.last; ++i) layers += (i > b.first ? " " : "") + net.layer(i).token();
+    std::printf("  %-8s %-28s -> [%d, %d, %d] (H, W, C)\n", b.name.c_str(), layers.c_str(), b.output_shape.h,
+                b.output_shape.w, b.output_shape.c);
+  }
+  if (ck.meta.contains("data")) std::printf("trained on: %s\n", ck.meta["data"].value("spec", "?").c_str());
+  return 0;
+}
+
+int cmd_export(int argc, char** argv) {
+  Flags flags("export", argc, argv,
+              {{"--npz", true, "OUT.npz  weights named as a PyTorch state_dict (+ OUT.model.json)"}, {"--help", false, ""}});
+  if (flags.has("--help")) return std::fputs(flags.usage().c_str(), stdout), 0;
+  nn::Checkpoint ck = nn::load_checkpoint(checkpoint_arg(flags, "export"));
+  if (!flags.has("--npz")) throw nn::Error("nnfmri export: flag --npz OUT.npz is required");
+  std::string out = flags.str("--npz", "");
+  // Shapes as PyTorch has them: conv weights 4-D, linear weights (OUT, IN), every other tensor 1-D.
+  std::vector<nn::NpyArray> arrays;
+  nn::Network& net = *ck.net;
+  for (size_t i = 0; i < net.num_layers(); ++i)
+    for (nn::Param* p : net.layer(i).params()) {
+      const nn::Tensor& v = p->value;
+      std::vector<int> shape = {v.n()};
+      if (p->name == "weight" && net.layer(i).kind() == "conv2d") shape = {v.n(), v.c(), v.h(), v.w()};
+      if (p->name == "weight" && net.layer(i).kind() == "linear") shape = {v.n(), v.c()};
+      arrays.push_back({net.layer_name(i) + "." + p->name, shape, v.data()});
+    }
+  nn::write_npz(out, arrays);
+  std::string base = out.size() > 4 && out.substr(out.size() - 4) == ".npz" ? out.substr(0, out.size() - 4) : out;
+  nlohmann::json model = nn::describe_network(*ck.net);
+  model["class_names"] = ck.class_names;
+  model["epoch"] = ck.epoch;
+  nn::write_file_atomic(base + ".model.json", model.dump(2) + "\n");
+  std::printf("wrote %s and %s.model.json\n", out.c_str(), base.c_str());
+  return 0;
+}
+
+}  // namespace app

@@ -1,0 +1,77 @@
+#include <omp.h>
+
+#include <cblas.h>
+
+#include "apps/commands.h"
+#include "datasets/sha256.h"
+#include "imaging/region_grid.h"
+#include "nn/error.h"
+
+namespace app {
+
+const char* const kVersion = "0.1.0";
+
+int set_threads(long n) {
+  if (n <= 0) n = omp_get_num_procs();
+  omp_set_num_threads(int(n));
+  openblas_set_num_threads(int(n));
+  return int(n);
+}
+
+datasets::DataSplit load_data(const Flags& flags, bool need_train) {
+  if (!flags.has("--data"))
+    throw nn::Error("flag --data: missing (expected cifar10[:DIR], fashion-mnist[:DIR], mnist:DIR or planted[:SEED])");
+  datasets::DataSplit split = datasets::load_dataset(flags.str("--data", ""));
+  long limit_train = flags.integer("--limit-train", 0, 0, 1L << 40);
+  long limit_test = flags.integer("--limit-test", 0, 0, 1L << 40);
+  if (limit_train > 0) split.train.truncate(size_t(limit_train));
+  if (limit_test > 0) split.test.truncate(size_t(limit_test));
+  if (need_train && split.train.size() == 0) throw nn::Error("--data " + flags.str("--data", "") + ": no training images");
+  if (split.test.size() == 0) throw nn::Error("--data " + flags.str("--data", "") + ": no test images");
+  return split;
+}
+
+nlohmann::ordered_json describe_data(const std::string& spec, const datasets::DataSplit& data) {
+  nlohmann::ordered_json files = nlohmann::ordered_json::array();
+  auto add = [&](const datasets::Dataset& d) {
+    for (const auto& f : d.files) files.push_back({{"path", f}, {"sha256", datasets::sha256_file(f)}});
+  };
+  add(data.train);
+  add(data.test);
+  return {{"spec", spec},
+          {"name", data.test.name},
+          {"files", files},
+          {"train_images", data.train.size()},
+          {"test_images", data.test.size()},
+          {"image_shape", {data.test.channels, data.test.height, data.test.width}},
+          {"classes", data.test.class_names}};
+}
+
+void check_net_fits(const nn::Network& net, const datasets::Dataset& d, const std::string& what) {
+  if (net.channels() != d.channels || net.height() != d.height || net.width() != d.width)
+    throw nn::Error(what + " takes " + std::to_string(net.channels()) + "x" + std::to_string(net.height()) + "x" +
+                    std::to_string(net.width()) + " images but --data has " + std::to_string(d.channels) + "x" +
+                    std::to_string(d.height) + "x" + std::to_string(d.width));
+  if (net.num_outputs() != d.num_classes())
+    throw nn::Error(what + " has " + std::to_string(net.num_outputs()) + " outputs but --data has " +
+                    std::to_string(d.num_classes()) + " classes (end the spec with linear:" +
+                    std::to_string(d.num_classes()) + ")");
+}
+
+std::vector<FlagDef> analysis_flag_defs() {
+  return {{"--grid", true, "GHxGWxGC  region grid per layer (8x8x4)"},
+          {"--lambda", true, "X  weight of the log-variance term of the density (0.1)"},
+          {"--epsilon", true, "X  variance floor inside the log (1e-6)"},
+          {"--eval-samples", true, "N  first N test images imaged (1000)"}};
+}
+
+imaging::AnalysisSettings analysis_settings(const Flags& flags) {
+  imaging::AnalysisSettings s;
+  s.grid = imaging::parse_grid_spec(flags.str("--grid", "8x8x4"), "--grid");
+  s.lambda = flags.real("--lambda", s.lambda, -1e6, 1e6);
+  s.epsilon = flags.real("--epsilon", s.epsilon, 1e-30, 1e6);
+  s.eval_samples = size_t(flags.integer("--eval-samples", long(s.eval_samples), 8, 1L << 30));
+  return s;
+}
+
+}  // namespace app

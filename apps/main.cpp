@@ -1,0 +1,47 @@
+// nnfmri — train a CNN and image it.  `nnfmri <command> --help` lists each command's flags.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "apps/commands.h"
+#include "nn/error.h"
+
+static const char* kUsage =
+    "usage: nnfmri <command> [flags]\n"
+    "  train    train a network, write a run directory (config, metrics, checkpoints, analyses)\n"
+    "  eval     evaluate a checkpoint on a data set\n"
+    "  info     describe a checkpoint\n"
+    "  export   write a checkpoint's weights as .npz + the architecture as .model.json (for PyTorch)\n"
+    "  analyze  image a checkpoint: region grid statistics and information\n";
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  std::string cmd = argv[1];
+  if (cmd == "--version") {
+    std::printf("nnfmri %s\n", app::kVersion);
+    return 0;
+  }
+  try {
+    if (cmd == "train") return app::cmd_train(argc - 2, argv + 2);
+    if (cmd == "eval") return app::cmd_eval(argc - 2, argv + 2);
+    if (cmd == "info") return app::cmd_info(argc - 2, argv + 2);
+    if (cmd == "export") return app::cmd_export(argc - 2, argv + 2);
+    if (cmd == "analyze") return app::cmd_analyze(argc - 2, argv + 2);
+    std::fprintf(stderr, "nnfmri: error: unknown command '%s' (expected train, eval, info, export or analyze)\n",
+                 cmd.c_str());
+    return 2;
+  } catch (const nn::Error& e) {
+    std::fprintf(stderr, "nnfmri: error: %s\n", e.what());
+    return 2;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "nnfmri: error: out of memory\n");
+    return 3;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "nnfmri: error: %s\n", e.what());
+    return 3;
+  }
+}

@@ -1,0 +1,54 @@
+// imaging/region_grid.h — the 3-D grid of regions that cuts a layer's activation volume.
+//
+// G^(l) = partition(A^(l), g_h × g_w × g_c)   (nn-fmri-method.md, "Spatial Grid Partitioning")
+// A layer of H×W×C is cut into contiguous blocks: region (i, j, k), 1-based, covers rows
+// ⌊(i−1)H/GH⌋ … ⌊iH/GH⌋−1, columns ⌊(j−1)W/GW⌋ … ⌊jW/GW⌋−1 and channels ⌊(k−1)C/GC⌋ … ⌊kC/GC⌋−1.
+// A grid finer than the layer is clamped to the layer's size (GH' = min(GH, H), ...), so a fully
+// connected layer of C units (1×1×C) is a 1×1×min(GC, C) grid.  Keys are "grid_i_j_k".
+// Regions are numbered r = ((i−1)·GW' + (j−1))·GC' + (k−1), 0-based, in that order everywhere.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace imaging {
+
+struct GridSpec {
+  int gh = 8, gw = 8, gc = 4;
+};
+
+// "8x8x4" → GridSpec; throws nn::Error naming the flag value and the expected form.
+GridSpec parse_grid_spec(const std::string& text, const std::string& flag = "--grid");
+
+struct Range {
+  int begin, end;  // [begin, end)
+  int size() const { return end - begin; }
+};
+
+class RegionGrid {
+ public:
+  RegionGrid() = default;
+  // The layer's per-sample shape: H rows, W columns, C channels.
+  RegionGrid(int height, int width, int channels, const GridSpec& spec);
+
+  int height = 0, width = 0, channels = 0;  // the layer
+  int gh = 0, gw = 0, gc = 0;               // the grid after clamping
+  int count() const { return gh * gw * gc; }
+
+  Range rows(int i0) const { return {i0 * height / gh, (i0 + 1) * height / gh}; }      // i0 = i − 1
+  Range cols(int j0) const { return {j0 * width / gw, (j0 + 1) * width / gw}; }
+  Range chans(int k0) const { return {k0 * channels / gc, (k0 + 1) * channels / gc}; }
+  int index(int i0, int j0, int k0) const { return (i0 * gw + j0) * gc + k0; }
+  void coords(int r, int& i0, int& j0, int& k0) const {
+    k0 = r % gc;
+    j0 = (r / gc) % gw;
+    i0 = r / (gc * gw);
+  }
+  std::string key(int r) const;  // "grid_i_j_k", 1-based
+  int units(int r) const;        // |N_g|
+  // Per-axis lookup tables: row → i0, column → j0, channel → k0.
+  std::vector<int> row_region, col_region, chan_region;
+  // region of unit (c, h, w)
+  int region_of(int c, int h, int w) const { return index(row_region[h], col_region[w], chan_region[c]); }
+};
+
+}  // namespace imaging

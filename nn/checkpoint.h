@@ -1,0 +1,35 @@
+// nn/checkpoint.h — versioned, checksummed model files, written atomically.
+//
+// Layout (little-endian):
+//   "NNFMRIck"  u32 version(=1)  u64 header_bytes  header (JSON text)  float32 data  u32 crc32
+// The header holds the spec, input shape, input normalisation, epoch, class names, the list of
+// tensors (name, shape) in Network::named_params() order, and free-form metadata.  The crc32
+// (zlib) covers every byte before it.  Loading re-builds the net from the spec and checks every
+// name, shape and byte count; any mismatch throws nn::Error naming the file.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "nn/network.h"
+
+namespace nn {
+
+struct Checkpoint {
+  std::unique_ptr<Network> net;
+  int epoch = 0;
+  std::vector<std::string> class_names;
+  nlohmann::json meta;  // whatever the writer stored (dataset, settings)
+};
+
+void save_checkpoint(const std::string& path, Network& net, int epoch, const std::vector<std::string>& class_names,
+                     const nlohmann::json& meta = nlohmann::json::object());
+Checkpoint load_checkpoint(const std::string& path);
+
+// The architecture as JSON: layers in order with kind, name, shapes, kernel/stride/padding, and
+// the input normalisation (used by `export` and `info`).
+nlohmann::json describe_network(const Network& net);
+
+}  // namespace nn

@@ -1,0 +1,167 @@
+// nn/layers.h — the layers of a CNN, each a forward/backward pair.
+//
+// Promise of every Layer:
+//  - setup(in) checks that the layer can take an input of per-sample shape
+//    `in` (n is ignored), creates its parameters, and returns the per-sample
+//    output shape; an impossible shape throws nn::Error naming the layer.
+//  - forward(in, out) resizes `out` and fills it.  In training mode layers that
+//    behave differently (batchnorm, dropout) use batch statistics / masks.
+//  - backward(in, out, dout, din) reads the tensors of the last forward,
+//    OVERWRITES *din (if din is not null) with dL/din, and ADDS (+=) dL/dθ into
+//    each parameter's grad when param_grads is true.
+// Shapes in comments are (N, C, H, W); a fully connected activation is (N, C, 1, 1).
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nn/rng.h"
+#include "nn/tensor.h"
+
+namespace nn {
+
+// A learnable tensor (or a saved buffer such as batch-norm running statistics,
+// which has trainable == false and no gradient).
+struct Param {
+  std::string name;  // PyTorch-style suffix: "weight", "bias", "running_mean", "running_var"
+  Tensor value, grad;
+  bool trainable = true;
+};
+
+class Layer {
+ public:
+  virtual ~Layer() = default;
+  virtual std::string kind() const = 0;  // "conv2d", "linear", "relu", "maxpool", ...
+  virtual std::string token() const = 0;  // the spec token that builds this layer
+  virtual Shape setup(Shape in) = 0;
+  virtual void forward(const Tensor& in, Tensor& out, bool training, Rng& rng) = 0;
+  virtual void backward(const Tensor& in, const Tensor& out, const Tensor& dout, Tensor* din,
+                        bool param_grads) = 0;
+  virtual std::vector<Param*> params() { return {}; }
+  virtual void init(Rng& /*rng*/) {}  // He initialisation of weights, zero biases
+  Shape input_shape, output_shape;    // per sample (n = 1), set by setup()
+};
+
+// 2-D convolution, any kernel/stride/zero padding, as im2col + one SGEMM per chunk of images.
+//   in (N, C, H, W) → out (N, OC, OH, OW), OH = (H + 2P − KH)/S + 1
+//   weight (OC, C, KH, KW), bias (OC)
+class Conv2d : public Layer {
+ public:
+  Conv2d(int out_channels, int kh, int kw, int stride, int pad, bool bias);
+  std::string kind() const override { return "conv2d"; }
+  std::string token() const override;
+  Shape setup(Shape in) override;
+  void forward(const Tensor& in, Tensor& out, bool training, Rng& rng) override;
+  void backward(const Tensor& in, const Tensor& out, const Tensor& dout, Tensor* din, bool param_grads) override;
+  std::vector<Param*> params() override;
+  void init(Rng& rng) override;
+
+  int out_channels, kh, kw, stride, pad;
+  bool has_bias;
+  Param weight, bias;
+
+ private:
+  Tensor col_, tmp_;  // workspaces: (C·KH·KW, chunk·OH·OW) and (OC, chunk·OH·OW)
+};
+
+// Fully connected: in (N, C, H, W) flattened in (C, H, W) order → out (N, OUT, 1, 1)
+//   weight (OUT, IN), bias (OUT)
+class Linear : public Layer {
+ public:
+  explicit Linear(int out_features);
+  std::string kind() const override { return "linear"; }
+  std::string token() const override { return "linear:" + std::to_string(out_features); }
+  Shape setup(Shape in) override;
+  void forward(const Tensor& in, Tensor& out, bool training, Rng& rng) override;
+  void backward(const Tensor& in, const Tensor& out, const Tensor& dout, Tensor* din, bool param_grads) override;
+  std::vector<Param*> params() override { return {&weight, &bias}; }
+  void init(Rng& rng) override;
+
+  int out_features, in_features = 0;
+  Param weight, bias;
+};
+
+// out = max(0, in), elementwise; the gradient at 0 is 0 (as PyTorch).
+class ReLU : public Layer {
+ public:
+  std::string kind() const override { return "relu"; }
+  std::string token() const override { return "relu"; }
+  Shape setup(Shape in) override { return in; }
+  void forward(const Tensor& in, Tensor& out, bool training, Rng& rng) override;
+  void backward(const Tensor& in, const Tensor& out, const Tensor& dout, Tensor* din, bool param_grads) override;
+};
+
+// Max or average pooling with a K×K window and stride S, no padding, floor mode (PyTorch defaults).
+//   in (N, C, H, W) → out (N, C, (H−K)/S+1, (W−K)/S+1)
+// Max pooling remembers, per output, the flat index h·W+w of the input it selected
+// (the first maximum in row-major order): backward routes the gradient there, and
+// imaging reads it through argmax().
+class Pool2d : public Layer {
+ public:
+  enum Mode { Max, Average };
+  Pool2d(Mode mode, int k, int stride);
+  std::string kind() const override { return mode == Max ? "maxpool" : "avgpool"; }
+  std::string token() const override;
+  Shape setup(Shape in) override;
+  void forward(const Tensor& in, Tensor& out, bool training, Rng& rng) override;
+  void backward(const Tensor& in, const Tensor& out, const Tensor& dout, Tensor* din, bool param_grads) override;
+  const std::vector<int>& argmax() const { return argmax_; }  // (N, C, OH, OW), max mode only
+
+  Mode mode;
+  int k, stride;
+
+ private:
+  std::vector<int> argmax_;
+};
+
+// Global average pooling: in (N, C, H, W) → out (N, C, 1, 1)
+class GlobalAvgPool : public Layer {
+ public:
+  std::string kind() const override { return "gap"; }
+  std::string token() const override { return "gap"; }
+  Shape setup(Shape in) override { return Shape{1, in.c, 1, 1}; }
+  void forward(const Tensor& in, Tensor& out, bool training, Rng& rng) override;
+  void backward(const Tensor& in, const Tensor& out, const Tensor& dout, Tensor* din, bool param_grads) override;
+};
+
+// Batch normalisation over (N, H, W) per channel, PyTorch semantics: training uses the
+// batch mean and biased variance and updates running_mean/var (unbiased) with momentum
+// 0.1; evaluation uses the running statistics.  eps = 1e-5.
+//   weight (C), bias (C), running_mean (C), running_var (C)
+class BatchNorm2d : public Layer {
+ public:
+  std::string kind() const override { return "batchnorm2d"; }
+  std::string token() const override { return "bn"; }
+  Shape setup(Shape in) override;
+  void forward(const Tensor& in, Tensor& out, bool training, Rng& rng) override;
+  void backward(const Tensor& in, const Tensor& out, const Tensor& dout, Tensor* din, bool param_grads) override;
+  std::vector<Param*> params() override { return {&weight, &bias, &running_mean, &running_var}; }
+  void init(Rng& rng) override;
+  // y = scale·x + shift per channel, the evaluation-mode affine map (for folding into a conv).
+  void eval_affine(std::vector<float>& scale, std::vector<float>& shift) const;
+
+  float momentum = 0.1f, eps = 1e-5f;
+  Param weight, bias, running_mean, running_var;
+
+ private:
+  std::vector<float> batch_mean_, batch_inv_std_;
+  bool last_training_ = false;
+};
+
+// Inverted dropout: in training each unit is kept with probability 1−p and scaled by 1/(1−p).
+class Dropout : public Layer {
+ public:
+  explicit Dropout(float p);
+  std::string kind() const override { return "dropout"; }
+  std::string token() const override;
+  Shape setup(Shape in) override { return in; }
+  void forward(const Tensor& in, Tensor& out, bool training, Rng& rng) override;
+  void backward(const Tensor& in, const Tensor& out, const Tensor& dout, Tensor* din, bool param_grads) override;
+  float p;
+
+ private:
+  std::vector<float> mask_;  // 0 or 1/(1−p), per element of the last training forward
+  bool last_training_ = false;
+};
+
+}  // namespace nn

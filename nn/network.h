@@ -1,0 +1,108 @@
+// nn/network.h — a sequential CNN built from a text spec, with named blocks and probes.
+//
+// The spec is a list of tokens separated by spaces (darknet's idea: a net a student can read):
+//   conv<KH>x<KW>:<C>[:s<S>][:p<P>]   convolution, stride S (1), zero padding P (KH/2: "same")
+//   linear:<N>                        fully connected (the input is flattened in (C,H,W) order)
+//   relu | bn | dropout:<p>           attach to the preceding conv/linear block
+//   maxpool<K>[:s<S>] | avgpool<K>[:s<S>] | gap     pooling (stride defaults to K)
+// e.g. the `reference` preset:
+//   conv3x3:32 relu maxpool2 conv3x3:64 relu maxpool2 conv3x3:128 relu maxpool2 linear:256 relu linear:10
+//
+// Blocks: a conv or linear token opens a block that also holds the bn/relu/dropout after it;
+// a pooling token is a block of its own.  Blocks are named conv1.., pool1.., fc1.., and the last
+// linear block is `output` (the logits).  A conv followed by bn has no bias (the bn shift is one).
+// Parameters are named as a PyTorch state_dict would: conv1.weight, conv1.bias, bn1.weight,
+// bn1.running_mean, fc1.weight, output.bias, ...
+//
+// Probes: forward() takes an optional callback that sees, for every block, its input, its
+// pre-activation z (the tensor the block's relu reads; = a when it has none) and its output a.
+// With no probe the cost is one null-pointer test per block.
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nn/layers.h"
+
+namespace nn {
+
+struct Block {
+  std::string name;             // conv1, pool1, fc1, output
+  std::string kind;             // "conv", "pool", "fc", "output"
+  int first = 0, last = 0;      // layer indices [first, last]
+  int main = 0;                 // the conv/linear/pool layer
+  int batchnorm = -1;           // its bn layer, or -1
+  int activation = -1;          // its relu layer, or -1
+  int pre_activation = 0;       // the layer whose output is z
+  Shape output_shape;           // per sample
+};
+
+struct BlockView {
+  int index;
+  const Block& block;
+  const Tensor& input;  // (N, ...) the block's input
+  const Tensor& z;      // pre-activation
+  const Tensor& a;      // output
+};
+using Probe = std::function<void(const BlockView&)>;
+
+struct NamedParam {
+  std::string name;  // "conv1.weight"
+  Param* param;
+};
+
+class Network {
+ public:
+  // Builds and shape-checks the net for per-sample input (C, H, W); throws nn::Error on a bad spec.
+  Network(const std::string& spec, int channels, int height, int width);
+  static std::string preset(const std::string& name);  // "reference", "bn"; "" if unknown
+
+  void init(uint64_t seed);  // He initialisation from a seeded stream
+
+  // Input normalisation applied by the caller's batch builder: x = (pixel/255 − mean[c]) / std[c].
+  std::vector<float> input_mean, input_std;
+
+  // x (N, C, H, W) → logits (N, classes, 1, 1), returned by reference (owned by the net).
+  const Tensor& forward(const Tensor& x, bool training, const Probe* probe = nullptr);
+  // Runs the layers after block b, with `a` standing for block b's output (an imaging lesion).
+  const Tensor& forward_from(int b, const Tensor& a, const Probe* probe = nullptr);
+  // dlogits → gradients of every layer output; ADDS to parameter grads when param_grads.
+  // Stops after block `stop_block`'s output gradient is known (−1: all the way down).
+  void backward(const Tensor& dlogits, bool param_grads = true, int stop_block = -1);
+  // dL/d(block b's output) after backward().
+  const Tensor& output_grad(int b) const { return grads_[blocks_[b].last]; }
+  const Tensor& output(int b) const { return acts_[blocks_[b].last]; }
+
+  void zero_grad();
+  std::vector<NamedParam> named_params();  // learnable and buffers, in a fixed order
+  size_t parameter_count() const;          // learnable scalars
+
+  const std::string& spec() const { return spec_; }
+  int channels() const { return in_c_; }
+  int height() const { return in_h_; }
+  int width() const { return in_w_; }
+  int num_outputs() const { return layers_.back()->output_shape.c; }
+  const std::vector<Block>& blocks() const { return blocks_; }
+  int find_block(const std::string& name) const;  // −1 if none
+  size_t num_layers() const { return layers_.size(); }
+  Layer& layer(size_t i) { return *layers_[i]; }
+  const Layer& layer(size_t i) const { return *layers_[i]; }
+  std::string layer_name(size_t i) const;  // "conv1", "bn1", "conv1.relu", "pool1", ...
+  Rng& rng() { return rng_; }
+
+ private:
+  void run(size_t from, const Tensor& x, bool training, const Probe* probe);
+  std::string spec_;
+  int in_c_, in_h_, in_w_;
+  std::vector<std::unique_ptr<Layer>> layers_;
+  std::vector<std::string> layer_names_;
+  std::vector<Block> blocks_;
+  std::vector<int> block_of_layer_;
+  std::vector<Tensor> acts_, grads_;  // output of layer i, dL/d(output of layer i)
+  const Tensor* input_ = nullptr;      // input of the first layer run by the last forward
+  size_t start_layer_ = 0;             // that layer (0, or the one after a forward_from block)
+  Rng rng_;  // dropout masks
+};
+
+}  // namespace nn

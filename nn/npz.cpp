@@ -1,0 +1,91 @@
+#include "nn/npz.h"
+
+#include <zlib.h>
+
+#include "nn/fileio.h"
+
+namespace nn {
+
+namespace {
+template <typename T>
+void put(std::string& s, T v) {
+  s.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+
+// The .npy v1.0 format: magic, version, header length, a Python dict literal padded to 64 bytes, data.
+std::string npy_bytes(const NpyArray& a) {
+  size_t count = 1;
+  std::string shape = "(";
+  for (size_t i = 0; i < a.shape.size(); ++i) {
+    count *= size_t(a.shape[i]);
+    shape += std::to_string(a.shape[i]) + (a.shape.size() == 1 || i + 1 < a.shape.size() ? "," : "");
+  }
+  shape += ")";
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }";
+  size_t total = 10 + header.size() + 1;
+  header.append((64 - total % 64) % 64, ' ');
+  header += '\n';
+  std::string out("\x93NUMPY\x01\x00", 8);
+  put<uint16_t>(out, uint16_t(header.size()));
+  out += header;
+  out.append(reinterpret_cast<const char*>(a.data), count * sizeof(float));
+  return out;
+}
+}  // namespace
+
+void write_npz(const std::string& path, const std::vector<NpyArray>& arrays) {
+  std::string zip, central;
+  uint16_t entries = 0;
+  for (const auto& a : arrays) {
+    std::string name = a.name + ".npy", data = npy_bytes(a);
+    uint32_t crc = uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(data.data()), uInt(data.size())));
+    uint32_t offset = uint32_t(zip.size());
+    // local file header: stored (method 0), no data descriptor
+    put<uint32_t>(zip, 0x04034b50);
+    put<uint16_t>(zip, 20);
+    put<uint16_t>(zip, 0);
+    put<uint16_t>(zip, 0);
+    put<uint16_t>(zip, 0);
+    put<uint16_t>(zip, 0x21);
+    put<uint32_t>(zip, crc);
+    put<uint32_t>(zip, uint32_t(data.size()));
+    put<uint32_t>(zip, uint32_t(data.size()));
+    put<uint16_t>(zip, uint16_t(name.size()));
+    put<uint16_t>(zip, 0);
+    zip += name;
+    zip += data;
+    // central directory entry
+    put<uint32_t>(central, 0x02014b50);
+    put<uint16_t>(central, 20);
+    put<uint16_t>(central, 20);
+    put<uint16_t>(central, 0);
+    put<uint16_t>(central, 0);
+    put<uint16_t>(central, 0);
+    put<uint16_t>(central, 0x21);
+    put<uint32_t>(central, crc);
+    put<uint32_t>(central, uint32_t(data.size()));
+    put<uint32_t>(central, uint32_t(data.size()));
+    put<uint16_t>(central, uint16_t(name.size()));
+    put<uint16_t>(central, 0);
+    put<uint16_t>(central, 0);
+    put<uint16_t>(central, 0);
+    put<uint16_t>(central, 0);
+    put<uint32_t>(central, 0);
+    put<uint32_t>(central, offset);
+    central += name;
+    ++entries;
+  }
+  uint32_t central_offset = uint32_t(zip.size());
+  zip += central;
+  put<uint32_t>(zip, 0x06054b50);
+  put<uint16_t>(zip, 0);
+  put<uint16_t>(zip, 0);
+  put<uint16_t>(zip, entries);
+  put<uint16_t>(zip, entries);
+  put<uint32_t>(zip, uint32_t(central.size()));
+  put<uint32_t>(zip, central_offset);
+  put<uint16_t>(zip, 0);
+  write_file_atomic(path, zip);
+}
+
+}  // namespace nn

@@ -1,0 +1,51 @@
+// nn/optim.h — optimisers and learning-rate schedules, PyTorch semantics.
+//
+// SGD (torch.optim.SGD): g ← grad + wd·θ; buf ← μ·buf + g; step = nesterov ? g + μ·buf : buf; θ ← θ − lr·step.
+// Adam (torch.optim.Adam, L2 weight decay): g ← grad + wd·θ; m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²;
+//      θ ← θ − lr/(1−β1ᵗ) · m / (√v/√(1−β2ᵗ) + ε).
+// Weight decay applies to every learnable parameter (as a plain torch optimiser over model.parameters()).
+// Schedules give the learning rate of iteration t (0-based) out of T = epochs·steps_per_epoch:
+//   constant: lr;  step: lr·γ^⌊epoch/step_size⌋;  cosine: lr·½(1+cos(π·t/T));
+//   onecycle (torch.optim.lr_scheduler.OneCycleLR, cos annealing): from lr/25 up to lr over the first
+//   30% of T, then down to lr/25/1e4.  `warmup` epochs (constant/step/cosine) scale the rate linearly
+//   from 1/W_steps to 1 over the first warmup·steps_per_epoch iterations.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "nn/network.h"
+
+namespace nn {
+
+struct OptimConfig {
+  std::string kind = "sgd";  // "sgd" | "adam"
+  float lr = 0.02f, momentum = 0.9f, weight_decay = 5e-4f;
+  bool nesterov = false;
+  float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
+};
+
+struct ScheduleConfig {
+  std::string kind = "cosine";  // "constant" | "step" | "cosine" | "onecycle"
+  int step_size = 5;            // epochs, for "step"
+  float gamma = 0.1f;           // for "step"
+  float warmup = 0;             // epochs
+};
+
+double learning_rate(const ScheduleConfig& s, double base_lr, long t, long steps_per_epoch, long total_steps);
+
+class Optimizer {
+ public:
+  Optimizer(Network& net, const OptimConfig& cfg);
+  void step(double lr);  // one update from the accumulated grads
+  long steps() const { return t_; }
+  // State for checkpoints: momentum/Adam moments in the order of params().
+  std::vector<Tensor>& state() { return state_; }
+
+ private:
+  OptimConfig cfg_;
+  std::vector<Param*> params_;
+  std::vector<Tensor> state_;  // sgd: buf per param; adam: m then v per param
+  long t_ = 0;
+};
+
+}  // namespace nn
