@@ -1,0 +1,127 @@
+// datasets/cifar10.cpp — see cifar10.h.
+#include "datasets/cifar10.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include "nn/error.h"
+
+namespace datasets {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct FileCloser {
+  void operator()(FILE* f) const { std::fclose(f); }
+};
+using File = std::unique_ptr<FILE, FileCloser>;
+
+std::string join(const std::string& dir, const std::string& file) {
+  return (fs::path(dir) / file).string();
+}
+
+// The whole file in one fread.  Sizes come from the filesystem, so a file that
+// shrinks while we read it shows up as a short read rather than garbage.
+std::vector<uint8_t> read_whole_file(const std::string& path) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec))
+    throw nn::Error("cifar10: " + path + ": file not found (expected a regular file)");
+  const uintmax_t size = fs::file_size(path, ec);
+  if (ec) throw nn::Error("cifar10: " + path + ": cannot get size: " + ec.message());
+  File f(std::fopen(path.c_str(), "rb"));
+  if (!f) throw nn::Error("cifar10: " + path + ": cannot open: " + std::strerror(errno));
+  std::vector<uint8_t> bytes(size_t(size), 0);
+  const size_t got = bytes.empty() ? 0 : std::fread(bytes.data(), 1, bytes.size(), f.get());
+  if (got != bytes.size() || std::ferror(f.get()))
+    throw nn::Error("cifar10: " + path + ": read error after " + std::to_string(got) + " of " +
+                    std::to_string(bytes.size()) + " bytes");
+  return bytes;
+}
+
+const std::vector<std::string> kStandardCifarNames = {
+    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
+
+std::vector<std::string> read_class_names(const std::string& dir, std::vector<std::string>& files) {
+  const std::string path = join(dir, "batches.meta.txt");
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return kStandardCifarNames;
+  std::ifstream in(path);
+  if (!in) throw nn::Error("cifar10: " + path + ": cannot open");
+  std::vector<std::string> names;
+  for (std::string line; std::getline(in, line);) {
+    // Strip a Windows line ending and surrounding blanks; blank lines are padding.
+    const size_t first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos) continue;
+    const size_t last = line.find_last_not_of(" \t\r");
+    names.push_back(line.substr(first, last - first + 1));
+  }
+  if (names.size() < 10)
+    throw nn::Error("cifar10: " + path + ": has " + std::to_string(names.size()) +
+                    " class names, expected 10 (one per line)");
+  names.resize(10);  // labels are 0..9; extra lines cannot name any class
+  files.push_back(path);
+  return names;
+}
+
+Dataset empty_cifar(const std::vector<std::string>& class_names) {
+  Dataset d;
+  d.name = "cifar10";
+  d.channels = 3;
+  d.height = d.width = kCifarSide;
+  d.class_names = class_names;
+  return d;
+}
+
+}  // namespace
+
+void append_cifar10_file(const std::string& path, Dataset& d) {
+  const std::vector<uint8_t> bytes = read_whole_file(path);
+  if (bytes.empty()) throw nn::Error("cifar10: " + path + ": file is empty, expected 3073-byte records");
+  if (bytes.size() % kCifarRecordBytes != 0)
+    throw nn::Error("cifar10: " + path + ": size " + std::to_string(bytes.size()) +
+                    " is not a whole number of 3073-byte records");
+  const size_t records = bytes.size() / kCifarRecordBytes;
+  // Validate every label before touching d, so a bad file leaves d as it was.
+  for (size_t i = 0; i < records; ++i) {
+    const uint8_t label = bytes[i * kCifarRecordBytes];
+    if (label > 9)
+      throw nn::Error("cifar10: " + path + ": record " + std::to_string(i) + " has label " +
+                      std::to_string(label) + ", expected 0..9");
+  }
+  const size_t old_count = d.labels.size();
+  d.labels.resize(old_count + records);
+  d.pixels.resize((old_count + records) * kCifarImageBytes);
+  for (size_t i = 0; i < records; ++i) {
+    const uint8_t* record = bytes.data() + i * kCifarRecordBytes;
+    d.labels[old_count + i] = record[0];
+    // The record's R, G, B planes are already (C, H, W).
+    std::memcpy(d.pixels.data() + (old_count + i) * kCifarImageBytes, record + 1, kCifarImageBytes);
+  }
+  d.files.push_back(path);
+}
+
+DataSplit load_cifar10(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    throw nn::Error("cifar10: directory " + dir + " does not exist (expected cifar-10-batches-bin)");
+  std::vector<std::string> meta_files;
+  const std::vector<std::string> names = read_class_names(dir, meta_files);
+
+  DataSplit split{empty_cifar(names), empty_cifar(names)};
+  split.train.files = meta_files;
+  split.test.files = meta_files;
+  for (int b = 1; b <= 5; ++b) {
+    const std::string path = join(dir, "data_batch_" + std::to_string(b) + ".bin");
+    // Batch 1 is required (read_whole_file reports it missing); later ones are optional.
+    if (b > 1 && !fs::exists(path, ec)) continue;
+    append_cifar10_file(path, split.train);
+  }
+  append_cifar10_file(join(dir, "test_batch.bin"), split.test);
+  return split;
+}
+
+}  // namespace datasets

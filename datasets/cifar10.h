@@ -1,0 +1,30 @@
+// datasets/cifar10.h — the official CIFAR-10 binary format ("cifar-10-batches-bin").
+//
+// Promise: each .bin file is a whole number of 3,073-byte records — 1 label byte (0..9),
+// then the 32×32 R plane, G plane and B plane (1,024 bytes each) — which is already the
+// (C, H, W) layout of a Dataset image, so records are copied plane for plane.
+// Every file read is checked (exists, non-empty, size a multiple of 3073, labels <= 9)
+// and any defect throws nn::Error naming the file.
+#pragma once
+#include <string>
+
+#include "datasets/dataset.h"
+
+namespace datasets {
+
+constexpr int kCifarSide = 32;
+constexpr size_t kCifarImageBytes = 3 * 32 * 32;            // 3072
+constexpr size_t kCifarRecordBytes = 1 + kCifarImageBytes;  // 3073
+
+// Reads DIR/data_batch_1.bin … data_batch_5.bin (in that order) as train and
+// DIR/test_batch.bin as test.  data_batch_1.bin and test_batch.bin are required; a
+// missing later batch is skipped (a partial copy such as a subset still loads), but
+// every batch that exists must be valid.  Class names come from DIR/batches.meta.txt
+// (one per line, blank lines ignored, at least 10), or the standard ten if it is absent.
+DataSplit load_cifar10(const std::string& dir);
+
+// Appends the records of one .bin file to d (d.channels/height/width must be 3/32/32).
+// Exposed for tests and tools; load_cifar10 is the normal entry point.
+void append_cifar10_file(const std::string& path, Dataset& d);
+
+}  // namespace datasets

@@ -1,0 +1,120 @@
+// datasets/dataset.cpp — see dataset.h.
+#include "datasets/dataset.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+
+#include "datasets/cifar10.h"
+#include "datasets/idx.h"
+#include "datasets/planted.h"
+#include "nn/error.h"
+
+namespace datasets {
+
+nn::LabeledImages Dataset::view() const {
+  nn::LabeledImages v;
+  v.pixels = pixels.data();
+  v.labels = labels.data();
+  v.count = size();
+  v.channels = channels;
+  v.height = height;
+  v.width = width;
+  v.num_classes = num_classes();
+  return v;
+}
+
+void Dataset::truncate(size_t n) {
+  if (n >= size()) return;
+  labels.resize(n);
+  pixels.resize(n * image_size());
+}
+
+namespace {
+
+const char* kAcceptedSpecs =
+    "expected cifar10[:DIR], fashion-mnist[:DIR], mnist:DIR or planted[:SEED]";
+const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";  // Debian dataset-fashion-mnist
+
+// The first default CIFAR-10 location that holds test_batch.bin.
+std::string find_cifar10_dir() {
+  namespace fs = std::filesystem;
+  std::vector<std::string> candidates;
+  std::string looked;
+  const char* root = std::getenv("NNFMRI_DATA");
+  if (root && *root) {
+    candidates.push_back((fs::path(root) / "cifar-10-batches-bin").string());
+    looked = candidates.back() + " ($NNFMRI_DATA) or ";
+  }
+  candidates.push_back("./data/cifar-10-batches-bin");
+  looked += candidates.back();
+  if (!(root && *root)) looked += " ($NNFMRI_DATA is not set)";
+  for (const std::string& dir : candidates) {
+    std::error_code ec;
+    if (fs::is_regular_file(fs::path(dir) / "test_batch.bin", ec)) return dir;
+  }
+  throw nn::Error("cifar10: no test_batch.bin in " + looked +
+                  "; run 'make cifar10' or pass --data cifar10:DIR");
+}
+
+uint64_t parse_seed(const std::string& text) {
+  errno = 0;
+  char* end = nullptr;
+  const unsigned long long value = std::strtoull(text.c_str(), &end, 10);
+  if (text.empty() || text[0] == '-' || *end != '\0' || errno == ERANGE)
+    throw nn::Error("planted: seed '" + text + "' is not a non-negative integer");
+  return uint64_t(value);
+}
+
+}  // namespace
+
+DataSplit load_dataset(const std::string& spec) {
+  // Split at the first ':' only, so a DIR may itself contain ':'.
+  const size_t colon = spec.find(':');
+  const std::string name = spec.substr(0, colon);
+  const bool has_arg = colon != std::string::npos;
+  const std::string arg = has_arg ? spec.substr(colon + 1) : "";
+  if (has_arg && arg.empty())
+    throw nn::Error("--data '" + spec + "': nothing after ':', " + kAcceptedSpecs);
+
+  if (name == "cifar10") return load_cifar10(has_arg ? arg : find_cifar10_dir());
+  if (name == "fashion-mnist") return load_idx_dir(has_arg ? arg : kFashionMnistDir, name);
+  if (name == "mnist") {
+    if (!has_arg) throw nn::Error("--data 'mnist': needs a directory, mnist:DIR");
+    return load_idx_dir(arg, name);
+  }
+  if (name == "planted") {
+    PlantedConfig config;
+    if (has_arg) config.seed = parse_seed(arg);
+    return make_planted(config).split;
+  }
+  throw nn::Error("--data '" + spec + "': unknown dataset, " + kAcceptedSpecs);
+}
+
+void channel_mean_std(const Dataset& d, std::vector<float>& mean, std::vector<float>& stddev) {
+  if (d.size() == 0 || d.channels < 1)
+    throw nn::Error("channel_mean_std: dataset '" + d.name + "' is empty");
+  const size_t plane = size_t(d.height) * d.width;
+  // Exact integer sums: even 50,000 CIFAR images give sum(x^2) ≈ 3e12, far below 2^64.
+  std::vector<uint64_t> sum(size_t(d.channels), 0), sum_sq(size_t(d.channels), 0);
+  const uint8_t* p = d.pixels.data();
+  for (size_t i = 0; i < d.size(); ++i)
+    for (int c = 0; c < d.channels; ++c) {
+      uint64_t s = 0, q = 0;
+      for (size_t j = 0; j < plane; ++j, ++p) s += *p, q += uint64_t(*p) * *p;
+      sum[c] += s, sum_sq[c] += q;
+    }
+  const double n = double(d.size()) * double(plane);
+  mean.assign(size_t(d.channels), 0.f);
+  stddev.assign(size_t(d.channels), 0.f);
+  for (int c = 0; c < d.channels; ++c) {
+    const double m = double(sum[c]) / n;                         // in 0..255
+    const double var = std::max(0.0, double(sum_sq[c]) / n - m * m);  // population variance
+    mean[c] = float(m / 255.0);
+    stddev[c] = float(std::sqrt(var) / 255.0);
+  }
+}
+
+}  // namespace datasets

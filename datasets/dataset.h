@@ -1,0 +1,54 @@
+// datasets/dataset.h — an owned, in-memory labelled image set and the one entry point
+// that turns a --data spec into a train/test pair.
+//
+// Promise: a Dataset owns its bytes; pixels are (N, C, H, W) row-major 0..255, every
+// label is < num_classes(), and `files` lists every file that was read (as given), so a
+// run can record where its data came from.  Every bad spec, missing file or malformed
+// file is reported as nn::Error with a one-line message naming the file/value.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "nn/data.h"
+
+namespace datasets {
+
+struct Dataset {
+  std::string name;                      // "cifar10", "fashion-mnist", "mnist", "planted"
+  int channels = 0, height = 0, width = 0;
+  std::vector<std::string> class_names;  // num_classes = class_names.size()
+  std::vector<uint8_t> pixels;           // (N, C, H, W), 0..255
+  std::vector<uint8_t> labels;           // (N)
+  std::vector<std::string> files;        // every file read (absolute or as given), for provenance
+
+  size_t size() const { return labels.size(); }
+  int num_classes() const { return int(class_names.size()); }
+  size_t image_size() const { return size_t(channels) * height * width; }  // C*H*W
+  // A non-owning view for nn/; valid while this Dataset is alive and unmodified.
+  nn::LabeledImages view() const;
+  // Keep the first n images (used by --limit-train/--limit-test); n >= size() is a no-op.
+  void truncate(size_t n);
+};
+
+struct DataSplit {
+  Dataset train, test;
+};
+
+// spec: "cifar10:DIR" | "cifar10" | "fashion-mnist[:DIR]" | "mnist:DIR" | "planted[:SEED]".
+//  - "cifar10" with no DIR looks in $NNFMRI_DATA/cifar-10-batches-bin, then
+//    ./data/cifar-10-batches-bin (the first that holds test_batch.bin wins).
+//  - "fashion-mnist" with no DIR reads /usr/share/datasets/fashion-mnist
+//    (Debian package dataset-fashion-mnist).
+//  - "planted" is the synthetic set of datasets/planted.h with default geometry; SEED
+//    defaults to 1.
+DataSplit load_dataset(const std::string& spec);
+
+// Per-channel mean and population standard deviation of d's pixels scaled to [0,1].
+// Sums are exact integers, the final division is in double.  Output: C floats each.
+// A constant channel gives stddev 0 (callers dividing by it must guard).
+// Throws nn::Error if d is empty.
+void channel_mean_std(const Dataset& d, std::vector<float>& mean, std::vector<float>& stddev);
+
+}  // namespace datasets

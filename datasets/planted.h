@@ -1,0 +1,51 @@
+// datasets/planted.h — a synthetic "planted" dataset whose class evidence sits in known places.
+//
+// Promise: the image is cut into a cell_rows × cell_cols grid; every class k owns one
+// cell (distinct across classes, chosen by the seeded RNG).  An image of class k is
+// background noise 128 + N(0, noise_sd) everywhere, plus a fixed per-class pattern of
+// +signal (on every channel) inside class k's cell only — so all class information lives
+// in mask(k), and imaging code can be checked against that ground truth.
+// Same config (seed included) ⇒ identical bytes on every run and with every standard
+// library: the RNG is our own splitmix64 + Box–Muller, not std::normal_distribution.
+#pragma once
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "datasets/dataset.h"
+
+namespace datasets {
+
+struct PlantedConfig {
+  uint64_t seed = 1;
+  int num_classes = 10;                 // 2..256 and at most cell_rows*cell_cols
+  int channels = 3, height = 32, width = 32;
+  int cell_rows = 8, cell_cols = 8;     // an 8×8 grid of cells (4×4 pixels each at 32×32)
+  int train_count = 2000, test_count = 500;
+  float noise_sd = 40.f;                // background: 128 + N(0, noise_sd), clamped to 0..255
+  float signal = 90.f;                  // evidence strength added on the pattern pixels
+};
+
+// Cell (row, col) covers the half-open pixel box [y0, y1) × [x0, x1) with
+// y0 = floor(row*H/R), y1 = floor((row+1)*H/R), and likewise x with col, W, C.
+// Cells tile the image exactly even when H or W is not a multiple of the grid.
+struct CellBox {
+  int y0, y1, x0, x1;
+};
+CellBox cell_box(const PlantedConfig& cfg, int row, int col);
+
+struct PlantedSet {
+  DataSplit split;       // name "planted", class names "class0".., files empty
+  PlantedConfig config;
+  // class -> its evidence cells (row, col), 0-based; one cell per class today.
+  std::vector<std::vector<std::pair<int, int>>> class_cells;
+  std::vector<uint8_t> mask(int cls) const;  // (H, W) 1 where class cls's evidence lives (whole cells)
+  std::vector<uint8_t> union_mask() const;   // (H, W) any class's evidence
+};
+
+// Throws nn::Error for an impossible config (e.g. more classes than cells).
+// Cells, train and test come from independent RNG streams of the seed, so changing
+// train_count leaves the cells and the test split unchanged.
+PlantedSet make_planted(const PlantedConfig& cfg);
+
+}  // namespace datasets

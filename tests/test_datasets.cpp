@@ -1,0 +1,472 @@
+// tests/test_datasets.cpp — CIFAR-10 binary, IDX (gzip and plain), SHA-256,
+// channel statistics and the --data spec parser.  Every file the tests read is written
+// here, under testing::TempDir() in a folder unique to the test.
+#include <gtest/gtest.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "datasets/cifar10.h"
+#include "datasets/dataset.h"
+#include "datasets/idx.h"
+#include "datasets/planted.h"
+#include "datasets/sha256.h"
+#include "nn/error.h"
+
+namespace fs = std::filesystem;
+using Bytes = std::vector<uint8_t>;
+
+namespace {
+
+// The message of the nn::Error that f throws; fails the test if it throws nothing.
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const nn::Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected nn::Error, nothing was thrown";
+  return "";
+}
+
+void write_file(const std::string& path, const Bytes& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+  ASSERT_TRUE(out.good()) << path;
+}
+
+void write_gz(const std::string& path, const Bytes& bytes) {
+  gzFile f = gzopen(path.c_str(), "wb");
+  ASSERT_NE(f, nullptr) << path;
+  if (!bytes.empty()) {
+    ASSERT_EQ(gzwrite(f, bytes.data(), unsigned(bytes.size())), int(bytes.size()));
+  }
+  ASSERT_EQ(gzclose(f), Z_OK);
+}
+
+// A fresh folder per test: TempDir/nnfmri_<pid>_<suite>_<test>, removed afterwards.
+class TempDirTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    const testing::TestInfo* info = testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = testing::TempDir() + "nnfmri_" + std::to_string(getpid()) + "_" + info->test_suite_name() + "_" +
+           info->name();
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (fs::path(dir_) / name).string(); }
+  std::string dir_;
+};
+
+// ---- CIFAR-10 -----------------------------------------------------------------------
+
+// Pixel (plane c, index j) of the record with this tag; planes differ so R/G/B order shows.
+uint8_t cifar_pixel(int tag, int c, int j) { return uint8_t(tag * 31 + c * 85 + j); }
+
+Bytes cifar_records(const std::vector<std::pair<int, int>>& label_and_tag) {
+  Bytes out;
+  for (const auto& [label, tag] : label_and_tag) {
+    out.push_back(uint8_t(label));
+    for (int c = 0; c < 3; ++c)
+      for (int j = 0; j < 1024; ++j) out.push_back(cifar_pixel(tag, c, j));
+  }
+  return out;
+}
+
+class Cifar10Test : public TempDirTest {
+ protected:
+  // data_batch_1 (3 records), data_batch_2 (2 records), test_batch (2 records), meta.
+  void write_valid() {
+    write_file(path("data_batch_1.bin"), cifar_records({{0, 1}, {1, 2}, {9, 3}}));
+    write_file(path("data_batch_2.bin"), cifar_records({{5, 4}, {3, 5}}));
+    write_file(path("test_batch.bin"), cifar_records({{7, 6}, {2, 7}}));
+    std::ofstream(path("batches.meta.txt")) << "a0\na1\n\na2\na3\na4\na5\na6\na7\na8\na9\n\n";
+  }
+};
+
+TEST_F(Cifar10Test, LoadsRecordsInOrderWithPlanesAndNames) {
+  write_valid();
+  const datasets::DataSplit s = datasets::load_cifar10(dir_);
+  const datasets::Dataset& train = s.train;
+  EXPECT_EQ(train.name, "cifar10");
+  EXPECT_EQ(train.channels, 3);
+  EXPECT_EQ(train.height, 32);
+  EXPECT_EQ(train.width, 32);
+  ASSERT_EQ(train.size(), 5u);
+  EXPECT_EQ(train.labels, (Bytes{0, 1, 9, 5, 3}));
+  ASSERT_EQ(train.pixels.size(), 5u * 3072);
+  ASSERT_EQ(s.test.size(), 2u);
+  EXPECT_EQ(s.test.labels, (Bytes{7, 2}));
+  EXPECT_EQ(train.num_classes(), 10);
+  EXPECT_EQ(train.class_names.front(), "a0");
+  EXPECT_EQ(train.class_names.back(), "a9");
+  EXPECT_EQ(s.test.class_names, train.class_names);
+
+  // Image 3 is record 0 of data_batch_2 (tag 4): (c, y, x) at ((c*32)+y)*32+x.
+  const nn::LabeledImages v = train.view();
+  EXPECT_EQ(v.count, 5u);
+  EXPECT_EQ(v.num_classes, 10);
+  EXPECT_EQ(v.image_size(), 3072u);
+  for (int c = 0; c < 3; ++c)
+    for (int j : {0, 33, 1023}) EXPECT_EQ(v.image(3)[c * 1024 + j], cifar_pixel(4, c, j)) << c << " " << j;
+  EXPECT_EQ(s.test.view().image(1)[2 * 1024 + 5], cifar_pixel(7, 2, 5));  // B plane of the test record
+
+  EXPECT_EQ(train.files, (std::vector<std::string>{path("batches.meta.txt"), path("data_batch_1.bin"),
+                                                   path("data_batch_2.bin")}));
+  EXPECT_EQ(s.test.files, (std::vector<std::string>{path("batches.meta.txt"), path("test_batch.bin")}));
+}
+
+TEST_F(Cifar10Test, MissingMetaGivesStandardNamesAndLaterBatchesAreOptional) {
+  write_file(path("data_batch_1.bin"), cifar_records({{4, 1}}));
+  write_file(path("data_batch_3.bin"), cifar_records({{6, 2}}));  // batch 2 absent: skipped
+  write_file(path("test_batch.bin"), cifar_records({{8, 3}}));
+  const datasets::DataSplit s = datasets::load_cifar10(dir_);
+  EXPECT_EQ(s.train.labels, (Bytes{4, 6}));
+  EXPECT_EQ(s.train.class_names.front(), "airplane");
+  EXPECT_EQ(s.train.class_names.back(), "truck");
+  EXPECT_EQ(s.train.files, (std::vector<std::string>{path("data_batch_1.bin"), path("data_batch_3.bin")}));
+}
+
+TEST_F(Cifar10Test, TruncatedFileNamesItsSize) {
+  write_valid();
+  Bytes bytes = cifar_records({{1, 1}, {2, 2}});
+  bytes.resize(bytes.size() - 5);  // 6141 bytes
+  write_file(path("data_batch_2.bin"), bytes);
+  const std::string msg = error_of([&] { datasets::load_cifar10(dir_); });
+  EXPECT_NE(msg.find(path("data_batch_2.bin")), std::string::npos) << msg;
+  EXPECT_NE(msg.find("6141"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("3073"), std::string::npos) << msg;
+}
+
+TEST_F(Cifar10Test, BadLabelNamesFileRecordAndValue) {
+  write_valid();
+  write_file(path("data_batch_2.bin"), cifar_records({{1, 1}, {11, 2}}));
+  const std::string msg = error_of([&] { datasets::load_cifar10(dir_); });
+  EXPECT_NE(msg.find("data_batch_2.bin"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("record 1"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("label 11"), std::string::npos) << msg;
+}
+
+TEST_F(Cifar10Test, MissingFilesAndDirectory) {
+  write_valid();
+  fs::remove(path("test_batch.bin"));
+  std::string msg = error_of([&] { datasets::load_cifar10(dir_); });
+  EXPECT_NE(msg.find("test_batch.bin"), std::string::npos) << msg;
+
+  write_valid();
+  fs::remove(path("data_batch_1.bin"));  // batch 1 is required even when others exist
+  msg = error_of([&] { datasets::load_cifar10(dir_); });
+  EXPECT_NE(msg.find("data_batch_1.bin"), std::string::npos) << msg;
+
+  const std::string missing = path("no-such-dir");
+  msg = error_of([&] { datasets::load_cifar10(missing); });
+  EXPECT_NE(msg.find(missing), std::string::npos) << msg;
+}
+
+TEST_F(Cifar10Test, EmptyFileAndShortMeta) {
+  write_valid();
+  write_file(path("data_batch_1.bin"), {});
+  std::string msg = error_of([&] { datasets::load_cifar10(dir_); });
+  EXPECT_NE(msg.find("data_batch_1.bin"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("empty"), std::string::npos) << msg;
+
+  write_valid();
+  std::ofstream(path("batches.meta.txt")) << "cat\ndog\n";
+  msg = error_of([&] { datasets::load_cifar10(dir_); });
+  EXPECT_NE(msg.find("batches.meta.txt"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("has 2 class names"), std::string::npos) << msg;
+}
+
+// ---- IDX ------------------------------------------------------------------------------
+
+void put_be32(Bytes& out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(uint8_t(v >> shift));
+}
+
+uint8_t idx_pixel(int image, int j) { return uint8_t(image * 13 + j * 7); }
+
+Bytes idx_images(uint32_t count, uint32_t magic = 0x803, uint32_t rows = 28, uint32_t cols = 28) {
+  Bytes out;
+  put_be32(out, magic);
+  put_be32(out, count);
+  put_be32(out, rows);
+  put_be32(out, cols);
+  for (uint32_t i = 0; i < count; ++i)
+    for (uint32_t j = 0; j < rows * cols; ++j) out.push_back(idx_pixel(int(i), int(j)));
+  return out;
+}
+
+Bytes idx_labels(const Bytes& labels, uint32_t magic = 0x801) {
+  Bytes out;
+  put_be32(out, magic);
+  put_be32(out, uint32_t(labels.size()));
+  out.insert(out.end(), labels.begin(), labels.end());
+  return out;
+}
+
+class IdxTest : public TempDirTest {
+ protected:
+  void write_valid() {
+    write_gz(path("train-images-idx3-ubyte.gz"), idx_images(3));
+    write_gz(path("train-labels-idx1-ubyte.gz"), idx_labels({3, 0, 9}));
+    write_gz(path("t10k-images-idx3-ubyte.gz"), idx_images(2));
+    write_gz(path("t10k-labels-idx1-ubyte.gz"), idx_labels({1, 8}));
+  }
+};
+
+TEST_F(IdxTest, LoadsGzippedFiles) {
+  write_valid();
+  const datasets::DataSplit s = datasets::load_idx_dir(dir_, "fashion-mnist");
+  EXPECT_EQ(s.train.name, "fashion-mnist");
+  EXPECT_EQ(s.train.channels, 1);
+  EXPECT_EQ(s.train.height, 28);
+  EXPECT_EQ(s.train.width, 28);
+  EXPECT_EQ(s.train.labels, (Bytes{3, 0, 9}));
+  EXPECT_EQ(s.test.labels, (Bytes{1, 8}));
+  ASSERT_EQ(s.train.pixels.size(), 3u * 784);
+  for (int j : {0, 29, 783}) EXPECT_EQ(s.train.view().image(2)[j], idx_pixel(2, j));
+  EXPECT_EQ(s.train.class_names.size(), 10u);
+  EXPECT_EQ(s.train.class_names[0], "T-shirt/top");
+  EXPECT_EQ(s.train.class_names[9], "Ankle boot");
+  EXPECT_EQ(s.train.files, (std::vector<std::string>{path("train-images-idx3-ubyte.gz"),
+                                                     path("train-labels-idx1-ubyte.gz")}));
+  EXPECT_EQ(s.test.files, (std::vector<std::string>{path("t10k-images-idx3-ubyte.gz"),
+                                                    path("t10k-labels-idx1-ubyte.gz")}));
+
+  const datasets::DataSplit m = datasets::load_idx_dir(dir_, "mnist");
+  EXPECT_EQ(m.train.class_names[7], "7");
+  EXPECT_NE(error_of([&] { datasets::load_idx_dir(dir_, "kmnist"); }).find("kmnist"), std::string::npos);
+}
+
+TEST_F(IdxTest, PlainFilesAreUsedWhenGzIsAbsent) {
+  write_file(path("train-images-idx3-ubyte"), idx_images(3));
+  write_file(path("train-labels-idx1-ubyte"), idx_labels({3, 0, 9}));
+  write_gz(path("t10k-images-idx3-ubyte.gz"), idx_images(2));
+  write_file(path("t10k-labels-idx1-ubyte"), idx_labels({1, 8}));
+  const datasets::DataSplit s = datasets::load_idx_dir(dir_, "mnist");
+  EXPECT_EQ(s.train.labels, (Bytes{3, 0, 9}));
+  EXPECT_EQ(s.train.view().image(1)[100], idx_pixel(1, 100));
+  EXPECT_EQ(s.test.files, (std::vector<std::string>{path("t10k-images-idx3-ubyte.gz"),
+                                                    path("t10k-labels-idx1-ubyte")}));
+}
+
+TEST_F(IdxTest, WrongMagicIsReported) {
+  write_valid();
+  write_gz(path("t10k-images-idx3-ubyte.gz"), idx_images(2, 0x801));
+  const std::string msg = error_of([&] { datasets::load_idx_dir(dir_, "mnist"); });
+  EXPECT_NE(msg.find(path("t10k-images-idx3-ubyte.gz")), std::string::npos) << msg;
+  EXPECT_NE(msg.find("0x00000803"), std::string::npos) << msg;
+}
+
+TEST_F(IdxTest, TruncatedDataNamesExpectedAndActualBytes) {
+  write_valid();
+  Bytes images = idx_images(3);
+  images.resize(16 + 2 * 784 + 100);
+  write_gz(path("train-images-idx3-ubyte.gz"), images);
+  const std::string msg = error_of([&] { datasets::load_idx_dir(dir_, "mnist"); });
+  EXPECT_NE(msg.find(path("train-images-idx3-ubyte.gz")), std::string::npos) << msg;
+  EXPECT_NE(msg.find("expected 2352"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("got 1668"), std::string::npos) << msg;
+}
+
+TEST_F(IdxTest, TrailingDataWrongDimsBadLabelAreReported) {
+  write_valid();
+  Bytes labels = idx_labels({3, 0, 9});
+  labels.push_back(0);
+  write_gz(path("train-labels-idx1-ubyte.gz"), labels);
+  std::string msg = error_of([&] { datasets::load_idx_dir(dir_, "mnist"); });
+  EXPECT_NE(msg.find("train-labels-idx1-ubyte.gz: trailing data"), std::string::npos) << msg;
+
+  write_valid();
+  write_gz(path("train-images-idx3-ubyte.gz"), idx_images(3, 0x803, 27, 28));
+  msg = error_of([&] { datasets::load_idx_dir(dir_, "mnist"); });
+  EXPECT_NE(msg.find("27x28, expected 28x28"), std::string::npos) << msg;
+
+  write_valid();
+  write_gz(path("t10k-labels-idx1-ubyte.gz"), idx_labels({1, 10}));
+  msg = error_of([&] { datasets::load_idx_dir(dir_, "mnist"); });
+  EXPECT_NE(msg.find("t10k-labels-idx1-ubyte.gz: label 1 is 10"), std::string::npos) << msg;
+}
+
+TEST_F(IdxTest, CountMismatchNamesBothFiles) {
+  write_valid();
+  write_gz(path("train-labels-idx1-ubyte.gz"), idx_labels({3, 0}));
+  const std::string msg = error_of([&] { datasets::load_idx_dir(dir_, "mnist"); });
+  EXPECT_NE(msg.find("train-images-idx3-ubyte.gz has 3 images"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("train-labels-idx1-ubyte.gz has 2 labels"), std::string::npos) << msg;
+}
+
+TEST_F(IdxTest, CorruptGzipAndMissingFileAreReported) {
+  write_valid();
+  // Cut the compressed stream in half: zlib sees an unexpected end of input.
+  const std::string gz = path("train-images-idx3-ubyte.gz");
+  std::ifstream in(gz, std::ios::binary);
+  Bytes compressed((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  in.close();
+  compressed.resize(compressed.size() / 2);
+  write_file(gz, compressed);
+  std::string msg = error_of([&] { datasets::load_idx_dir(dir_, "mnist"); });
+  EXPECT_NE(msg.find(gz), std::string::npos) << msg;
+
+  // A gzip header followed by bytes that are not deflate data: zlib reports an error.
+  Bytes junk = {0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0x03};
+  for (char ch : std::string("garbage, not deflate")) junk.push_back(uint8_t(ch));
+  write_file(gz, junk);
+  msg = error_of([&] { datasets::load_idx_dir(dir_, "mnist"); });
+  EXPECT_NE(msg.find(gz + ": read error"), std::string::npos) << msg;
+
+  write_valid();
+  fs::remove(path("t10k-labels-idx1-ubyte.gz"));
+  msg = error_of([&] { datasets::load_idx_dir(dir_, "mnist"); });
+  EXPECT_NE(msg.find("t10k-labels-idx1-ubyte.gz: file not found"), std::string::npos) << msg;
+}
+
+// ---- SHA-256 ------------------------------------------------------------------------
+
+TEST(Sha256, KnownVectors) {
+  using datasets::sha256_hex;
+  EXPECT_EQ(sha256_hex("", 0), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(sha256_hex("abc", 3), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  const std::string two_blocks = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";  // 56 bytes
+  EXPECT_EQ(sha256_hex(two_blocks.data(), two_blocks.size()),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  const std::string million_a(1000000, 'a');
+  EXPECT_EQ(sha256_hex(million_a.data(), million_a.size()),
+            "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+class Sha256File : public TempDirTest {};
+
+TEST_F(Sha256File, FileEqualsInMemoryHash) {
+  Bytes bytes(200001);  // several 64 KiB read blocks and a partial one
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = uint8_t(i * 2654435761u >> 13);
+  write_file(path("blob.bin"), bytes);
+  EXPECT_EQ(datasets::sha256_file(path("blob.bin")), datasets::sha256_hex(bytes.data(), bytes.size()));
+  const std::string missing = path("missing.bin");
+  EXPECT_NE(error_of([&] { datasets::sha256_file(missing); }).find(missing), std::string::npos);
+}
+
+// ---- Dataset helpers ----------------------------------------------------------------
+
+TEST(ChannelMeanStd, KnownValues) {
+  // 2 images of (C=3, H=1, W=2).  Channel 0: {0,255,255,0}; channel 1: all 51;
+  // channel 2: {0,51,102,153} -> mean 76.5, population variance 3251.25.
+  datasets::Dataset d;
+  d.name = "tiny";
+  d.channels = 3, d.height = 1, d.width = 2;
+  d.class_names = {"a", "b"};
+  d.pixels = {0, 255, 51, 51, 0, 51, /* image 1 */ 255, 0, 51, 51, 102, 153};
+  d.labels = {0, 1};
+  std::vector<float> mean, sd;
+  datasets::channel_mean_std(d, mean, sd);
+  ASSERT_EQ(mean.size(), 3u);
+  ASSERT_EQ(sd.size(), 3u);
+  EXPECT_NEAR(mean[0], 0.5, 1e-6);
+  EXPECT_NEAR(sd[0], 0.5, 1e-6);
+  EXPECT_NEAR(mean[1], 0.2, 1e-6);
+  EXPECT_NEAR(sd[1], 0.0, 1e-6);
+  EXPECT_NEAR(mean[2], 76.5 / 255, 1e-6);
+  EXPECT_NEAR(sd[2], std::sqrt(3251.25) / 255, 1e-6);
+
+  d.truncate(5);  // no-op
+  EXPECT_EQ(d.size(), 2u);
+  d.truncate(1);
+  EXPECT_EQ(d.size(), 1u);
+  EXPECT_EQ(d.pixels, (Bytes{0, 255, 51, 51, 0, 51}));
+  d.truncate(0);
+  EXPECT_NE(error_of([&] { datasets::channel_mean_std(d, mean, sd); }).find("tiny"), std::string::npos);
+}
+
+// ---- load_dataset ---------------------------------------------------------------------
+
+// Sets an environment variable for one scope and restores the previous state.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    const char* old = std::getenv(name);
+    had_ = old != nullptr;
+    if (had_) old_ = old;
+    setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() {
+    if (had_)
+      setenv(name_, old_.c_str(), 1);
+    else
+      unsetenv(name_);
+  }
+
+ private:
+  const char* name_;
+  bool had_ = false;
+  std::string old_;
+};
+
+class LoadDatasetTest : public TempDirTest {};
+
+TEST_F(LoadDatasetTest, UnknownNameListsAcceptedForms) {
+  const std::string msg = error_of([] { datasets::load_dataset("imagenet:/x"); });
+  for (const char* s : {"imagenet", "cifar10", "fashion-mnist", "mnist:DIR", "planted"})
+    EXPECT_NE(msg.find(s), std::string::npos) << msg;
+  EXPECT_NE(error_of([] { datasets::load_dataset("mnist"); }).find("mnist:DIR"), std::string::npos);
+  EXPECT_NE(error_of([] { datasets::load_dataset("cifar10:"); }).find("cifar10:"), std::string::npos);
+  EXPECT_NE(error_of([] { datasets::load_dataset("planted:x1"); }).find("x1"), std::string::npos);
+  EXPECT_NE(error_of([] { datasets::load_dataset("planted:-3"); }).find("-3"), std::string::npos);
+}
+
+TEST_F(LoadDatasetTest, Cifar10WithoutDirSaysWhereItLooked) {
+  if (fs::exists("data/cifar-10-batches-bin/test_batch.bin"))
+    GTEST_SKIP() << "./data/cifar-10-batches-bin exists, so the default lookup succeeds";
+  ScopedEnv env("NNFMRI_DATA", dir_);
+  const std::string msg = error_of([] { datasets::load_dataset("cifar10"); });
+  EXPECT_NE(msg.find(path("cifar-10-batches-bin")), std::string::npos) << msg;
+  EXPECT_NE(msg.find("make cifar10"), std::string::npos) << msg;
+}
+
+TEST_F(LoadDatasetTest, Cifar10FromNnfmriDataAndFromDir) {
+  const std::string cifar = path("cifar-10-batches-bin");
+  fs::create_directories(cifar);
+  write_file(cifar + "/data_batch_1.bin", cifar_records({{2, 1}, {3, 2}}));
+  write_file(cifar + "/test_batch.bin", cifar_records({{4, 3}}));
+  {
+    ScopedEnv env("NNFMRI_DATA", dir_);
+    const datasets::DataSplit s = datasets::load_dataset("cifar10");
+    EXPECT_EQ(s.train.labels, (Bytes{2, 3}));
+    ASSERT_EQ(s.test.files.size(), 1u);
+    EXPECT_EQ(s.test.files[0], cifar + "/test_batch.bin");
+  }
+  EXPECT_EQ(datasets::load_dataset("cifar10:" + cifar).test.labels, (Bytes{4}));
+}
+
+TEST_F(LoadDatasetTest, MnistAndFashionMnistWithDir) {
+  write_gz(path("train-images-idx3-ubyte.gz"), idx_images(1));
+  write_gz(path("train-labels-idx1-ubyte.gz"), idx_labels({5}));
+  write_gz(path("t10k-images-idx3-ubyte.gz"), idx_images(1));
+  write_gz(path("t10k-labels-idx1-ubyte.gz"), idx_labels({6}));
+  EXPECT_EQ(datasets::load_dataset("mnist:" + dir_).train.class_names[0], "0");
+  const datasets::DataSplit f = datasets::load_dataset("fashion-mnist:" + dir_);
+  EXPECT_EQ(f.train.name, "fashion-mnist");
+  EXPECT_EQ(f.test.labels, (Bytes{6}));
+}
+
+TEST_F(LoadDatasetTest, PlantedUsesDefaultsWithSeed) {
+  const datasets::DataSplit s = datasets::load_dataset("planted:7");
+  datasets::PlantedConfig cfg;
+  cfg.seed = 7;
+  const datasets::PlantedSet expected = datasets::make_planted(cfg);
+  EXPECT_EQ(s.train.pixels, expected.split.train.pixels);
+  EXPECT_EQ(s.test.labels, expected.split.test.labels);
+  EXPECT_EQ(s.train.size(), 2000u);
+  EXPECT_EQ(s.test.size(), 500u);
+  EXPECT_TRUE(s.train.files.empty());
+  EXPECT_EQ(datasets::load_dataset("planted").train.labels, datasets::make_planted({}).split.train.labels);
+}
+
+}  // namespace
