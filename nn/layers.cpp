@@ -287,6 +287,29 @@ Shape Pool2d::setup(Shape in) {
   return output_shape;
 }
 
+// One plane of max pooling: the first maximum in row-major order wins; a NaN wins (it propagates, as in
+// PyTorch).  Branch-free selects: on real activations the comparisons are unpredictable.
+template <int KFIXED>
+static void max_pool_plane(const float* src, int W, int OH, int OW, int k_runtime, int S, float* dst, int* arg) {
+  const int K = KFIXED > 0 ? KFIXED : k_runtime;
+  for (int y = 0; y < OH; ++y)
+    for (int x = 0; x < OW; ++x) {
+      const int y0 = y * S, x0 = x * S;
+      int best = y0 * W + x0;
+      float m = src[best];
+      for (int dy = 0; dy < K; ++dy)
+        for (int dx = 0; dx < K; ++dx) {
+          const int idx = (y0 + dy) * W + x0 + dx;
+          const float v = src[idx];
+          const bool take = v > m || (v != v && m == m);
+          m = take ? v : m;
+          best = take ? idx : best;
+        }
+      dst[y * OW + x] = m;
+      arg[y * OW + x] = best;
+    }
+}
+
 void Pool2d::forward(const Tensor& in, Tensor& out, bool, Rng&) {
   const int N = in.n(), C = in.c(), H = in.h(), W = in.w(), OH = output_shape.h, OW = output_shape.w;
   const int K = k, S = stride;
@@ -299,27 +322,20 @@ void Pool2d::forward(const Tensor& in, Tensor& out, bool, Rng&) {
   for (long plane = 0; plane < planes; ++plane) {
     const float* src = in.data() + size_t(plane) * H * W;
     float* dst = out.data() + size_t(plane) * OH * OW;
-    int* arg = is_max ? argmax_.data() + size_t(plane) * OH * OW : nullptr;
+    if (is_max) {
+      int* arg = argmax_.data() + size_t(plane) * OH * OW;
+      if (K == 2)
+        max_pool_plane<2>(src, W, OH, OW, K, S, dst, arg);
+      else
+        max_pool_plane<0>(src, W, OH, OW, K, S, dst, arg);
+      continue;
+    }
     for (int y = 0; y < OH; ++y)
       for (int x = 0; x < OW; ++x) {
-        const int y0 = y * S, x0 = x * S;
-        if (is_max) {
-          // the first maximum in row-major order; a NaN wins (it propagates, as in PyTorch)
-          int best = y0 * W + x0;
-          float m = src[best];
-          for (int dy = 0; dy < K; ++dy) {
-            const float* row = src + (y0 + dy) * W + x0;
-            for (int dx = 0; dx < K; ++dx)
-              if (row[dx] > m || row[dx] != row[dx]) m = row[dx], best = (y0 + dy) * W + x0 + dx;
-          }
-          dst[y * OW + x] = m;
-          arg[y * OW + x] = best;
-        } else {
-          float s = 0.f;
-          for (int dy = 0; dy < K; ++dy)
-            for (int dx = 0; dx < K; ++dx) s += src[(y0 + dy) * W + x0 + dx];
-          dst[y * OW + x] = s * inv;
-        }
+        float sum = 0.f;
+        for (int dy = 0; dy < K; ++dy)
+          for (int dx = 0; dx < K; ++dx) sum += src[(y * S + dy) * W + x * S + dx];
+        dst[y * OW + x] = sum * inv;
       }
   }
 }
