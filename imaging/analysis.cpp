@@ -1,0 +1,117 @@
+#include "imaging/analysis.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+#include <vector>
+
+#include "imaging/grid_stats.h"
+#include "nn/error.h"
+#include "nn/fileio.h"
+
+namespace imaging {
+
+namespace {
+
+template <class Stage>
+double timed(Stage&& stage) {
+  const auto start = std::chrono::steady_clock::now();
+  stage();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Throws nn::Error naming `file` and the path (layers.conv1.regions.grid_1_1_1.density) of the first
+// number that is not finite: a NaN would otherwise be written as null.
+void require_finite(const nlohmann::ordered_json& value, const std::string& file, const std::string& path) {
+  if (value.is_number_float() && !std::isfinite(value.get<double>()))
+    throw nn::Error(file + ": " + path + " is " + std::to_string(value.get<double>()) + ", expected a finite number");
+  if (value.is_object())
+    for (const auto& item : value.items()) require_finite(item.value(), file, path.empty() ? item.key() : path + "." + item.key());
+  if (value.is_array())
+    for (size_t i = 0; i < value.size(); ++i) require_finite(value[i], file, path + "[" + std::to_string(i) + "]");
+}
+
+void write_json(const std::string& out_dir, const std::string& name, const nlohmann::ordered_json& document) {
+  require_finite(document, name, "");
+  nn::write_file_atomic(out_dir + "/" + name, document.dump(1) + "\n");
+}
+
+// The header every stage's JSON starts with.
+nlohmann::ordered_json json_header(const AnalysisContext& context, size_t images) {
+  return {{"model", context.model}, {"epoch", context.epoch}, {"dataset", context.dataset}, {"eval_samples", images}};
+}
+
+std::string format(const char* pattern, double value) {
+  char text[64];
+  std::snprintf(text, sizeof text, pattern, value);
+  return text;
+}
+
+// One line per layer: coverage and the three regions with the most information (ties: region order).
+std::string grid_summary(const GridResult& result) {
+  std::string text;
+  for (const LayerGridStats& layer : result.layers) {
+    std::vector<int> order(layer.regions.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+      return layer.regions[a].information_bits > layer.regions[b].information_bits;
+    });
+    double null_max = 0;
+    for (const RegionStats& s : layer.regions) null_max = std::max(null_max, s.information_null_bits);
+    text += "  " + layer.name + ": coverage " + format("%.2f", layer.coverage) + ", most informative";
+    for (size_t t = 0; t < std::min<size_t>(3, order.size()); ++t)
+      text += (t ? ", " : " ") + layer.grid.key(order[t]) + format(" %.3f bits", layer.regions[order[t]].information_bits);
+    text += format(" (null up to %.3f)\n", null_max);
+  }
+  return text;
+}
+
+}  // namespace
+
+void validate_analysis_settings(const AnalysisSettings& s) {
+  if (s.grid.gh < 1 || s.grid.gw < 1 || s.grid.gc < 1)
+    throw nn::Error("--grid " + std::to_string(s.grid.gh) + "x" + std::to_string(s.grid.gw) + "x" +
+                    std::to_string(s.grid.gc) + ": expected three positive integers, e.g. 8x8x4");
+  if (!std::isfinite(s.lambda)) throw nn::Error("--lambda " + std::to_string(s.lambda) + ": expected a finite number");
+  if (!(std::isfinite(s.epsilon) && s.epsilon > 0))
+    throw nn::Error("--epsilon " + std::to_string(s.epsilon) + ": expected a finite number > 0");
+  if (s.bins < 2 || s.bins > 1000) throw nn::Error("--bins " + std::to_string(s.bins) + ": expected 2 … 1000");
+  if (s.eval_samples < kMinEvalSamples)
+    throw nn::Error("--eval-samples " + std::to_string(s.eval_samples) + ": expected at least " +
+                    std::to_string(kMinEvalSamples) + " (the information bins need data)");
+  if (s.batch < 1) throw nn::Error("--eval-batch " + std::to_string(s.batch) + ": expected a positive batch size");
+}
+
+AnalysisReport run_analysis(nn::Network& net, const nn::LabeledImages& test, const AnalysisSettings& settings,
+                            const AnalysisContext& context, const std::string& out_dir) {
+  validate_analysis_settings(settings);
+  const size_t images = std::min(settings.eval_samples, test.count);
+  if (images < kMinEvalSamples)
+    throw nn::Error("--eval-samples: the test set has only " + std::to_string(test.count) +
+                    " images; the analysis needs at least " + std::to_string(kMinEvalSamples));
+  nn::make_directories(out_dir);
+  AnalysisReport report;
+
+  // Stage 1 — grid: density, variance and information of every region → grid.json.
+  const GridSettings grid_settings{settings.grid, settings.lambda, settings.epsilon, settings.bins};
+  std::string grid_text;
+  report.seconds_grid = timed([&] {
+    const GridResult result = run_grid_stage(net, test, images, settings.batch, grid_settings);
+    report.grid = json_header(context, images);
+    report.grid["settings"] = {{"grid", {settings.grid.gh, settings.grid.gw, settings.grid.gc}},
+                               {"lambda", settings.lambda},
+                               {"epsilon", settings.epsilon},
+                               {"bins", settings.bins}};
+    report.grid["layers"] = grid_layers_json(result);
+    write_json(out_dir, "grid.json", report.grid);
+    grid_text = grid_summary(result);
+  });
+  report.summary += "grid stage: " + std::to_string(images) + " images, " + format("%.2f s\n", report.seconds_grid) + grid_text;
+
+  // Later stages (ζ-scores → zeta.json, tractography → tract.json) follow here, each timed the same way.
+  return report;
+}
+
+}  // namespace imaging

@@ -1,0 +1,54 @@
+// imaging/analysis.h — the orchestrator behind `nnfmri analyze CKPT` and `nnfmri train --analyze-every N`.
+//
+// Promise: run_analysis validates the settings (nn::Error naming the flag), creates out_dir and runs
+// the imaging stages in a fixed sequence, each timed, each writing its own JSON atomically:
+//   1. grid  (imaging/grid_stats.h) → grid.json
+// (later stages — ζ-scores → zeta.json, tractography → tract.json — are added as further steps with
+// their own settings structs).  Every JSON starts with the same header (model, epoch, dataset,
+// eval_samples) and holds only finite numbers: a non-finite one throws nn::Error naming the file and
+// the JSON path.  The evaluation set is the first eval_samples test images, clamped to the test size
+// (the count actually used is what the JSON records).  Nothing here runs unless the CLI calls it.
+#pragma once
+#include <cstddef>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "imaging/region_grid.h"
+#include "nn/data.h"
+#include "nn/network.h"
+
+namespace imaging {
+
+constexpr size_t kMinEvalSamples = 8;  // the equal-frequency bins need data
+
+struct AnalysisSettings {
+  GridSpec grid;                        // --grid
+  double lambda = 0.1, epsilon = 1e-6;  // --lambda, --epsilon
+  int bins = 8;                         // --bins
+  size_t eval_samples = 1000;           // --eval-samples
+  // --eval-batch.  Peak memory grows ~1.3 MB per image of the batch on `reference` (the net's
+  // activations and im2col buffers): 50 keeps `analyze` under 100 MB; larger batches are not faster.
+  int batch = 50;
+};
+
+struct AnalysisContext {  // written into each JSON
+  std::string model;
+  int epoch = 0;
+  nlohmann::ordered_json dataset;
+};
+
+struct AnalysisReport {
+  double seconds_grid = 0;
+  nlohmann::ordered_json grid;  // the contents of grid.json
+  std::string summary;          // coverage per layer, three most informative regions per layer, seconds
+};
+
+// Throws nn::Error naming the flag of the first bad setting.  The CLI may call it before training
+// so that `train --analyze-every` fails at once rather than after the first epoch.
+void validate_analysis_settings(const AnalysisSettings& settings);
+
+AnalysisReport run_analysis(nn::Network& net, const nn::LabeledImages& test, const AnalysisSettings& settings,
+                            const AnalysisContext& context, const std::string& out_dir);
+
+}  // namespace imaging

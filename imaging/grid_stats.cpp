@@ -1,0 +1,227 @@
+#include "imaging/grid_stats.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <stdexcept>
+#include <utility>
+
+#include "imaging/eval_stream.h"
+#include "nn/error.h"
+#include "nn/rng.h"
+
+namespace imaging {
+
+namespace {
+
+// Below this many (unit or φ) values a loop runs on one thread: a parallel region costs more.
+constexpr size_t kParallelWork = size_t(1) << 16;
+
+// Calls f(a_u) for every unit u of region r of one sample (C, H, W), in (c, h, w) order.
+template <class F>
+void for_each_unit(const RegionGrid& grid, int r, const float* sample, F&& f) {
+  int i0, j0, k0;
+  grid.coords(r, i0, j0, k0);
+  const Range rows = grid.rows(i0), cols = grid.cols(j0), chans = grid.chans(k0);
+  for (int c = chans.begin; c < chans.end; ++c)
+    for (int h = rows.begin; h < rows.end; ++h) {
+      const float* row = sample + (size_t(c) * grid.height + h) * grid.width;
+      for (int w = cols.begin; w < cols.end; ++w) f(row[w]);
+    }
+}
+
+struct ImageRegionStats {
+  double mean_abs, variance;
+  uint32_t active;
+};
+
+// For one image x and region g, in two passes over its units:
+//   m_g(x) = (1/|N_g|) Σ_{u∈g} |a_u(x)|,   μ_g(x) = (1/|N_g|) Σ_{u∈g} a_u(x),
+//   v_g(x) = (1/|N_g|) Σ_{u∈g} (a_u(x) − μ_g(x))²,   active = #{u ∈ g : |a_u(x)| > kActiveThreshold}.
+ImageRegionStats image_region_stats(const RegionGrid& grid, int r, const float* sample) {
+  double sum_abs = 0, sum = 0;
+  uint32_t active = 0;
+  for_each_unit(grid, r, sample, [&](float a) {
+    sum_abs += std::fabs(double(a));
+    sum += a;
+    active += std::fabs(double(a)) > kActiveThreshold;
+  });
+  const double units = grid.units(r), mean = sum / units;
+  double squares = 0;
+  for_each_unit(grid, r, sample, [&](float a) { squares += (a - mean) * (a - mean); });
+  return {sum_abs / units, squares / units, active};
+}
+
+// Plug-in entropy in bits of a histogram with `total` entries: −Σ (c/total) log2(c/total).
+double entropy_bits(const uint64_t* counts, int size, uint64_t total) {
+  double h = 0;
+  for (int i = 0; i < size; ++i)
+    if (counts[i]) {
+      const double p = double(counts[i]) / double(total);
+      h -= p * std::log2(p);
+    }
+  return h;
+}
+
+}  // namespace
+
+std::vector<int> equal_frequency_bins(const double* values, size_t n, int bins) {
+  std::vector<size_t> order(n);
+  std::iota(order.begin(), order.end(), size_t(0));
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return values[a] < values[b]; });
+  std::vector<int> bin(n);
+  size_t rank = 0;  // the smallest rank among the values equal to the current one
+  for (size_t position = 0; position < n; ++position) {
+    if (position > 0 && values[order[position]] != values[order[position - 1]]) rank = position;
+    bin[order[position]] = int(uint64_t(bins) * rank / n);
+  }
+  return bin;
+}
+
+double information_bits(const int* bins, const uint8_t* labels, size_t n, int num_bins, int num_classes) {
+  if (n == 0) return 0;
+  std::vector<uint64_t> joint(size_t(num_bins) * num_classes, 0), per_class(num_classes, 0), per_bin(num_bins, 0);
+  for (size_t i = 0; i < n; ++i) {
+    ++joint[size_t(bins[i]) * num_classes + labels[i]];
+    ++per_class[labels[i]];
+    ++per_bin[bins[i]];
+  }
+  double conditional = 0;
+  for (int b = 0; b < num_bins; ++b)
+    if (per_bin[b])
+      conditional += double(per_bin[b]) / double(n) * entropy_bits(&joint[size_t(b) * num_classes], num_classes, per_bin[b]);
+  return std::max(0.0, entropy_bits(per_class.data(), num_classes, n) - conditional);
+}
+
+std::vector<uint8_t> shuffled_labels(const uint8_t* labels, size_t n, uint64_t seed) {
+  std::vector<uint8_t> out(labels, labels + n);
+  nn::Rng rng(seed);
+  for (size_t i = n; i-- > 1;) std::swap(out[i], out[rng.below(uint32_t(i + 1))]);
+  return out;
+}
+
+LayerGridAccumulator::LayerGridAccumulator(std::string name, int height, int width, int channels,
+                                           const GridSettings& settings, size_t images)
+    : name_(std::move(name)),
+      grid_(height, width, channels, settings.grid),
+      settings_(settings),
+      images_(images),
+      phi_(size_t(grid_.count()) * images, 0.0),
+      sum_mean_abs_(grid_.count(), 0.0),
+      sum_variance_(grid_.count(), 0.0),
+      active_pairs_(grid_.count(), 0) {}
+
+void LayerGridAccumulator::add(const float* activations, int count, size_t offset) {
+  if (offset + size_t(count) > images_) throw std::logic_error("LayerGridAccumulator::add: images beyond the evaluation set");
+  const int regions = grid_.count();
+  const size_t sample_size = size_t(grid_.channels) * grid_.height * grid_.width;
+  batch_mean_abs_.resize(size_t(count) * regions);
+  batch_variance_.resize(size_t(count) * regions);
+  batch_active_.resize(size_t(count) * regions);
+  // Images are independent: each writes only its own slots, so threads never share a sum.
+#pragma omp parallel for schedule(static) if (size_t(count) * sample_size >= kParallelWork)
+  for (int i = 0; i < count; ++i) {
+    const float* sample = activations + size_t(i) * sample_size;
+    for (int r = 0; r < regions; ++r) {
+      const ImageRegionStats s = image_region_stats(grid_, r, sample);
+      const size_t slot = size_t(i) * regions + r;
+      batch_mean_abs_[slot] = s.mean_abs;
+      batch_variance_[slot] = s.variance;
+      batch_active_[slot] = s.active;
+      // φ_g(x) = m_g(x) + λ·ln(v_g(x) + ε)
+      phi_[size_t(r) * images_ + offset + i] = s.mean_abs + settings_.lambda * std::log(s.variance + settings_.epsilon);
+    }
+  }
+  // Merged in image order, one thread: the sums do not depend on the batch size or the thread count.
+  for (int i = 0; i < count; ++i)
+    for (int r = 0; r < regions; ++r) {
+      const size_t slot = size_t(i) * regions + r;
+      if (!std::isfinite(phi_[size_t(r) * images_ + offset + i]))
+        throw nn::Error("grid stage: layer " + name_ + " region " + grid_.key(r) + ": φ is not finite on image " +
+                        std::to_string(offset + i) + " (non-finite activations: has the net diverged?)");
+      sum_mean_abs_[r] += batch_mean_abs_[slot];
+      sum_variance_[r] += batch_variance_[slot];
+      active_pairs_[r] += batch_active_[slot];
+    }
+  added_ += size_t(count);
+}
+
+LayerGridStats LayerGridAccumulator::finish(const uint8_t* labels, int num_classes) const {
+  if (added_ != images_) throw std::logic_error("LayerGridAccumulator::finish: not every image was added");
+  const int regions = grid_.count();
+  const double n = double(images_);
+  const std::vector<uint8_t> null_labels = shuffled_labels(labels, images_, kNullShuffleSeed);
+  LayerGridStats out;
+  out.name = name_;
+  out.grid = grid_;
+  out.regions.resize(regions);
+#pragma omp parallel for schedule(static) if (size_t(regions) * images_ >= kParallelWork)
+  for (int r = 0; r < regions; ++r) {
+    const double* phi = &phi_[size_t(r) * images_];
+    RegionStats& s = out.regions[r];
+    s.activation_count = grid_.units(r);
+    double sum_phi = 0;
+    for (size_t x = 0; x < images_; ++x) sum_phi += phi[x];
+    s.density = sum_phi / n;
+    s.variance = sum_variance_[r] / n;
+    s.mean_abs = sum_mean_abs_[r] / n;
+    s.active_fraction = double(active_pairs_[r]) / (double(s.activation_count) * n);
+    const std::vector<int> bins = equal_frequency_bins(phi, images_, settings_.bins);
+    s.information_bits = information_bits(bins.data(), labels, images_, settings_.bins, num_classes);
+    s.information_null_bits = information_bits(bins.data(), null_labels.data(), images_, settings_.bins, num_classes);
+  }
+  int live = 0;
+  for (int r = 0; r < regions; ++r) {
+    if (out.regions[r].active_fraction >= kDeadFraction)
+      ++live;
+    else
+      out.dead_regions.push_back(r);
+  }
+  out.coverage = regions ? double(live) / regions : 0;
+  return out;
+}
+
+GridResult run_grid_stage(nn::Network& net, const nn::LabeledImages& data, size_t images, int batch,
+                          const GridSettings& settings) {
+  std::vector<LayerGridAccumulator> layers;
+  for (const nn::Block& b : net.blocks())
+    layers.emplace_back(b.name, b.output_shape.h, b.output_shape.w, b.output_shape.c, settings, images);
+  stream_eval(net, data, images, batch, [&](const EvalBatch& part, const nn::BlockView& view) {
+    layers[view.index].add(view.a.data(), part.count, part.offset);
+  });
+  // Labels beyond num_classes cannot occur (nn/data.h promise); the histogram is sized for both anyway.
+  int num_classes = data.num_classes;
+  for (size_t i = 0; i < images; ++i) num_classes = std::max(num_classes, int(data.labels[i]) + 1);
+  GridResult result;
+  result.images = images;
+  result.settings = settings;
+  for (const LayerGridAccumulator& layer : layers) result.layers.push_back(layer.finish(data.labels, num_classes));
+  return result;
+}
+
+nlohmann::ordered_json grid_layers_json(const GridResult& result) {
+  nlohmann::ordered_json layers = nlohmann::ordered_json::object();
+  for (const LayerGridStats& layer : result.layers) {
+    const RegionGrid& g = layer.grid;
+    nlohmann::ordered_json regions = nlohmann::ordered_json::object(), dead = nlohmann::ordered_json::array();
+    for (int r : layer.dead_regions) dead.push_back(g.key(r));
+    for (int r = 0; r < g.count(); ++r) {
+      const RegionStats& s = layer.regions[r];
+      regions[g.key(r)] = {{"density", s.density},
+                           {"variance", s.variance},
+                           {"activation_count", s.activation_count},
+                           {"mean_abs", s.mean_abs},
+                           {"active_fraction", s.active_fraction},
+                           {"information_bits", s.information_bits},
+                           {"information_null_bits", s.information_null_bits}};
+    }
+    layers[layer.name] = {{"shape", {g.height, g.width, g.channels}},
+                          {"grid", {g.gh, g.gw, g.gc}},
+                          {"coverage", layer.coverage},
+                          {"dead_regions", dead},
+                          {"regions", regions}};
+  }
+  return layers;
+}
+
+}  // namespace imaging

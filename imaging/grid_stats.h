@@ -1,0 +1,105 @@
+// imaging/grid_stats.h — the grid stage: activation density and information of every region.
+//
+// Promise: every block of the net (conv* after its activation, pool*, fc*, output = logits) is cut
+// by a RegionGrid and, over an evaluation set streamed in batches (imaging/eval_stream.h), each
+// region g gets (nn-fmri-method.md, "Activation Density Function"):
+//   density        = mean_x φ_g(x),  φ_g(x) = m_g(x) + λ·ln(v_g(x) + ε)
+//   variance       = mean_x v_g(x),  v_g(x) = population variance of a_u(x) over u ∈ g
+//   mean_abs       = mean_x m_g(x),  m_g(x) = (1/|N_g|) Σ_{u∈g} |a_u(x)|
+//   activation_count = |N_g|,  active_fraction = share of (unit, image) pairs with |a| > 1e-6
+//   information_bits = H(Y) − H(Y | Q(φ_g(x)))  (plug-in, bits; Q = equal-frequency bins),
+//   information_null_bits = the same with the labels shuffled (the estimator's bias floor).
+// Per layer: coverage = share of regions with active_fraction ≥ 0.05; the others are dead.
+// Memory: only φ_g(x) is kept per (region, image) — never the activations.  Sums are in double
+// and in image order, so for given activations the results do not depend on how the images are
+// batched nor on the thread count.  (The net's own float forward is not batch-size invariant: a
+// different batch moves activations by ~1e-6, so keep the batch fixed for bit-identical runs.)
+// A non-finite φ (a diverged net) throws nn::Error naming the layer, region and image.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "imaging/region_grid.h"
+#include "nn/data.h"
+#include "nn/network.h"
+
+namespace imaging {
+
+struct GridSettings {
+  GridSpec grid;
+  double lambda = 0.1, epsilon = 1e-6;
+  int bins = 8;
+};
+
+constexpr double kActiveThreshold = 1e-6;  // a unit is active on an image when |a| > this
+constexpr double kDeadFraction = 0.05;     // a region is dead when active_fraction < this
+// information_null_bits shuffles the evaluation labels once (Fisher–Yates, nn::Rng) with this seed.
+constexpr uint64_t kNullShuffleSeed = 0x6E756C6C;  // "null"
+
+struct RegionStats {
+  double density = 0, variance = 0, mean_abs = 0, active_fraction = 0;
+  double information_bits = 0, information_null_bits = 0;
+  int activation_count = 0;
+};
+
+struct LayerGridStats {
+  std::string name;                 // the block's name: conv1, pool1, ..., output
+  RegionGrid grid;                  // the layer's H, W, C and the clamped grid
+  std::vector<RegionStats> regions; // (grid.count()), in region order r
+  double coverage = 0;
+  std::vector<int> dead_regions;    // region indices r with active_fraction < kDeadFraction
+};
+
+struct GridResult {
+  size_t images = 0;                // the evaluation set: images 0 … images−1
+  GridSettings settings;
+  std::vector<LayerGridStats> layers;  // in network (block) order
+};
+
+// Q: bin of value i = ⌊bins·r_i/n⌋, r_i = 0-based rank of values[i] in ascending order, equal values
+// all taking the smallest rank among them.  Output: (n) bins in [0, bins).
+std::vector<int> equal_frequency_bins(const double* values, size_t n, int bins);
+
+// H(Y) − H(Y|Q) in bits with plug-in probabilities p = count/n:
+//   H(Y) = −Σ_y p(y) log2 p(y),  H(Y|Q) = Σ_b p(b) · (−Σ_y p(y|b) log2 p(y|b)).
+// bins (n) in [0, num_bins), labels (n) in [0, num_classes).  Rounding below 0 is returned as 0.
+double information_bits(const int* bins, const uint8_t* labels, size_t n, int num_bins, int num_classes);
+
+// labels permuted by Fisher–Yates from nn::Rng(seed): for i = n−1 … 1, swap(i, below(i+1)).
+std::vector<uint8_t> shuffled_labels(const uint8_t* labels, size_t n, uint64_t seed);
+
+// One layer's statistics accumulated over a stream of batches of images 0 … images−1.
+class LayerGridAccumulator {
+ public:
+  LayerGridAccumulator(std::string name, int height, int width, int channels, const GridSettings& settings,
+                       size_t images);
+  // activations (count, C, H, W) of images offset … offset+count−1.
+  void add(const float* activations, int count, size_t offset);
+  // Needs every image added (else std::logic_error); labels (images) in [0, num_classes).
+  LayerGridStats finish(const uint8_t* labels, int num_classes) const;
+  const RegionGrid& grid() const { return grid_; }
+
+ private:
+  std::string name_;
+  RegionGrid grid_;
+  GridSettings settings_;
+  size_t images_, added_ = 0;
+  std::vector<double> phi_;                        // (regions, images) φ_g(x)
+  std::vector<double> sum_mean_abs_, sum_variance_;  // (regions) Σ_x m_g(x), Σ_x v_g(x)
+  std::vector<uint64_t> active_pairs_;             // (regions) Σ_x #{u ∈ g : |a_u(x)| > kActiveThreshold}
+  std::vector<double> batch_mean_abs_, batch_variance_;  // (count, regions) scratch of add()
+  std::vector<uint32_t> batch_active_;                   // (count, regions)
+};
+
+// The grid stage on images 0 … images−1 of `data`, streamed in batches of `batch`.
+GridResult run_grid_stage(nn::Network& net, const nn::LabeledImages& data, size_t images, int batch,
+                          const GridSettings& settings);
+
+// {"conv1": {"shape": [H,W,C], "grid": [GH,GW,GC], "coverage", "dead_regions", "regions": {...}}, ...}
+nlohmann::ordered_json grid_layers_json(const GridResult& result);
+
+}  // namespace imaging

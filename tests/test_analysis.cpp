@@ -1,0 +1,264 @@
+// tests/test_analysis.cpp — the evaluation stream visits the first N images in fixed batches with
+// the right labels and offsets; the grid stage on a real (random `reference`) net gives the same
+// numbers streamed in batches of 7 as all at once; run_analysis validates its settings naming the
+// flag, clamps eval_samples to the test size, and writes grid.json atomically with every layer of
+// the net in network order, the right shapes and grids, and only finite numbers.
+#include <gtest/gtest.h>
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "imaging/analysis.h"
+#include "imaging/eval_stream.h"
+#include "imaging/grid_stats.h"
+#include "nn/error.h"
+#include "nn/fileio.h"
+#include "nn/rng.h"
+
+namespace {
+
+// count random 3×32×32 images with labels i % 10 (owned, with a view).
+struct SyntheticImages {
+  std::vector<uint8_t> pixels, labels;
+  nn::LabeledImages view;
+  explicit SyntheticImages(size_t count) : pixels(count * 3 * 32 * 32), labels(count) {
+    nn::Rng rng(11);
+    for (uint8_t& p : pixels) p = uint8_t(rng.below(256));
+    for (size_t i = 0; i < count; ++i) labels[i] = uint8_t(i % 10);
+    view = nn::LabeledImages{pixels.data(), labels.data(), count, 3, 32, 32, 10};
+  }
+};
+
+nn::Network reference_net() {
+  nn::Network net(nn::Network::preset("reference"), 3, 32, 32);
+  net.init(3);
+  return net;
+}
+
+// A fresh empty directory under /tmp.
+std::string temp_dir() {
+  char name[] = "/tmp/nnfmri_analysis_XXXXXX";
+  const char* made = mkdtemp(name);
+  if (!made) throw std::runtime_error("mkdtemp failed");
+  return made;
+}
+
+std::vector<std::string> files_in(const std::string& dir) {
+  std::vector<std::string> names;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d))
+      if (e->d_name[0] != '.') names.push_back(e->d_name);
+    closedir(d);
+  }
+  return names;
+}
+
+void remove_dir(const std::string& dir) {
+  for (const std::string& f : files_in(dir)) unlink((dir + "/" + f).c_str());
+  rmdir(dir.c_str());
+}
+
+void expect_error_naming(const std::function<void()>& run, const std::string& flag) {
+  try {
+    run();
+    ADD_FAILURE() << "no error for " << flag;
+  } catch (const nn::Error& e) {
+    EXPECT_NE(std::string(e.what()).find(flag), std::string::npos) << e.what();
+  }
+}
+
+TEST(EvalStream, VisitsTheFirstImagesInFixedBatches) {
+  SyntheticImages data(40);
+  nn::Network net = reference_net();
+  std::vector<size_t> offsets;
+  std::vector<int> counts, blocks;
+  std::vector<uint8_t> seen_labels;
+  imaging::stream_eval(
+      net, data.view, 30, 7,
+      [&](const imaging::EvalBatch& b, const nn::BlockView& v) {
+        blocks.push_back(v.index);
+        EXPECT_EQ(v.a.n(), b.count);
+        EXPECT_EQ(b.input.n(), b.count);
+      },
+      [&](const imaging::EvalBatch& b, const nn::Tensor& logits) {
+        offsets.push_back(b.offset);
+        counts.push_back(b.count);
+        EXPECT_EQ(logits.n(), b.count);
+        seen_labels.insert(seen_labels.end(), b.labels, b.labels + b.count);
+      });
+  EXPECT_EQ(offsets, std::vector<size_t>({0, 7, 14, 21, 28}));
+  EXPECT_EQ(counts, std::vector<int>({7, 7, 7, 7, 2}));
+  EXPECT_EQ(seen_labels, std::vector<uint8_t>(data.labels.begin(), data.labels.begin() + 30));
+  const int per_batch = int(net.blocks().size());
+  ASSERT_EQ(blocks.size(), size_t(5 * per_batch));
+  for (size_t i = 0; i < blocks.size(); ++i) EXPECT_EQ(blocks[i], int(i) % per_batch);
+  EXPECT_THROW(imaging::stream_eval(net, data.view, 41, 7, nullptr), nn::Error);
+  EXPECT_THROW(imaging::stream_eval(net, data.view, 10, 0, nullptr), nn::Error);
+}
+
+void expect_same_stats(const imaging::GridResult& a, const imaging::GridResult& b, double tolerance, double bits) {
+  ASSERT_EQ(a.layers.size(), b.layers.size());
+  for (size_t l = 0; l < a.layers.size(); ++l) {
+    ASSERT_EQ(a.layers[l].regions.size(), b.layers[l].regions.size());
+    for (size_t r = 0; r < a.layers[l].regions.size(); ++r) {
+      const imaging::RegionStats& x = a.layers[l].regions[r];
+      const imaging::RegionStats& y = b.layers[l].regions[r];
+      const std::string where = a.layers[l].name + " " + a.layers[l].grid.key(int(r));
+      EXPECT_NEAR(x.density, y.density, tolerance * (1 + std::fabs(y.density))) << where;
+      EXPECT_NEAR(x.variance, y.variance, tolerance * (1 + y.variance)) << where;
+      EXPECT_NEAR(x.mean_abs, y.mean_abs, tolerance * (1 + y.mean_abs)) << where;
+      EXPECT_NEAR(x.active_fraction, y.active_fraction, tolerance) << where;
+      EXPECT_NEAR(x.information_bits, y.information_bits, bits) << where;
+      EXPECT_NEAR(x.information_null_bits, y.information_null_bits, bits) << where;
+    }
+  }
+}
+
+TEST(GridStage, ReferenceNetStreamedEqualsAllAtOnce) {
+  SyntheticImages data(30);
+  nn::Network net = reference_net();
+  const imaging::GridSettings settings;
+  const imaging::GridResult streamed = imaging::run_grid_stage(net, data.view, 30, 7, settings);
+  ASSERT_EQ(streamed.layers.size(), net.blocks().size());
+  for (size_t l = 0; l < net.blocks().size(); ++l) EXPECT_EQ(streamed.layers[l].name, net.blocks()[l].name);
+
+  // The same activations (forward in batches of 7), held all at once and added in one piece.
+  std::vector<std::vector<float>> all(net.blocks().size());
+  imaging::stream_eval(net, data.view, 30, 7, [&](const imaging::EvalBatch&, const nn::BlockView& v) {
+    all[v.index].insert(all[v.index].end(), v.a.data(), v.a.data() + v.a.size());
+  });
+  imaging::GridResult whole;
+  for (size_t l = 0; l < net.blocks().size(); ++l) {
+    const nn::Shape& s = net.blocks()[l].output_shape;
+    imaging::LayerGridAccumulator layer(net.blocks()[l].name, s.h, s.w, s.c, settings, 30);
+    layer.add(all[l].data(), 30, 0);
+    whole.layers.push_back(layer.finish(data.labels.data(), 10));
+  }
+  expect_same_stats(streamed, whole, 1e-9, 1e-12);
+
+  // The forward itself is not batch-size invariant (float GEMMs block differently: ~1e-6 apart),
+  // so a run with one batch of 30 agrees to float precision only.
+  const imaging::GridResult one_batch = imaging::run_grid_stage(net, data.view, 30, 30, settings);
+  expect_same_stats(streamed, one_batch, 1e-4, 0.2);
+}
+
+TEST(Analysis, WritesGridJsonWithEveryLayerInNetworkOrder) {
+  SyntheticImages data(24);
+  nn::Network net = reference_net();
+  const std::string dir = temp_dir() + "/out";  // run_analysis creates it
+  imaging::AnalysisSettings settings;           // eval_samples 1000 → clamped to 24
+  settings.batch = 10;
+  const imaging::AnalysisContext context{"reference", 15, {{"name", "synthetic"}}};
+  const imaging::AnalysisReport report = imaging::run_analysis(net, data.view, settings, context, dir);
+
+  EXPECT_EQ(files_in(dir), std::vector<std::string>({"grid.json"}));  // no temporary left behind
+  const auto j = nlohmann::ordered_json::parse(nn::read_file(dir + "/grid.json"));
+  EXPECT_EQ(j, report.grid);
+  std::vector<std::string> top;
+  for (const auto& item : j.items()) top.push_back(item.key());
+  EXPECT_EQ(top, std::vector<std::string>({"model", "epoch", "dataset", "eval_samples", "settings", "layers"}));
+  EXPECT_EQ(j["model"], "reference");
+  EXPECT_EQ(j["epoch"], 15);
+  EXPECT_EQ(j["dataset"]["name"], "synthetic");
+  EXPECT_EQ(j["eval_samples"], 24);
+  EXPECT_EQ(j["settings"]["grid"], nlohmann::ordered_json({8, 8, 4}));
+  EXPECT_EQ(j["settings"]["lambda"], 0.1);
+  EXPECT_EQ(j["settings"]["epsilon"], 1e-6);
+  EXPECT_EQ(j["settings"]["bins"], 8);
+
+  struct Expected {
+    const char* name;
+    std::vector<int> shape, grid;
+  };
+  const std::vector<Expected> expected = {
+      {"conv1", {32, 32, 32}, {8, 8, 4}}, {"pool1", {16, 16, 32}, {8, 8, 4}}, {"conv2", {16, 16, 64}, {8, 8, 4}},
+      {"pool2", {8, 8, 64}, {8, 8, 4}},   {"conv3", {8, 8, 128}, {8, 8, 4}},  {"pool3", {4, 4, 128}, {4, 4, 4}},
+      {"fc1", {1, 1, 256}, {1, 1, 4}},    {"output", {1, 1, 10}, {1, 1, 4}}};
+  ASSERT_EQ(j["layers"].size(), expected.size());
+  size_t l = 0;
+  for (const auto& layer : j["layers"].items()) {
+    const Expected& e = expected[l++];
+    EXPECT_EQ(layer.key(), e.name);
+    const auto& v = layer.value();
+    EXPECT_EQ(v["shape"].get<std::vector<int>>(), e.shape) << e.name;
+    EXPECT_EQ(v["grid"].get<std::vector<int>>(), e.grid) << e.name;
+    const int regions = e.grid[0] * e.grid[1] * e.grid[2];
+    ASSERT_EQ(int(v["regions"].size()), regions) << e.name;
+    EXPECT_EQ(v["regions"].begin().key(), "grid_1_1_1");
+    EXPECT_EQ(std::prev(v["regions"].end()).key(),
+              "grid_" + std::to_string(e.grid[0]) + "_" + std::to_string(e.grid[1]) + "_" + std::to_string(e.grid[2]));
+    int units = 0, dead = 0;
+    for (const auto& region : v["regions"].items()) {
+      const auto& s = region.value();
+      units += s["activation_count"].get<int>();
+      dead += s["active_fraction"].get<double>() < 0.05;
+      EXPECT_GE(s["information_bits"].get<double>(), 0.0);
+      EXPECT_LE(s["information_bits"].get<double>(), std::log2(10.0) + 1e-12);
+      EXPECT_EQ(s.size(), 7u);
+    }
+    EXPECT_EQ(units, e.shape[0] * e.shape[1] * e.shape[2]) << e.name;
+    EXPECT_EQ(int(v["dead_regions"].size()), dead) << e.name;
+    EXPECT_NEAR(v["coverage"].get<double>(), 1.0 - double(dead) / regions, 1e-12) << e.name;
+    EXPECT_NE(report.summary.find(std::string(e.name) + ": coverage"), std::string::npos) << report.summary;
+  }
+  EXPECT_GT(report.seconds_grid, 0.0);
+  remove_dir(dir);
+  rmdir(dir.substr(0, dir.size() - 4).c_str());
+}
+
+TEST(Analysis, RejectsBadSettingsNamingTheFlag) {
+  SyntheticImages data(12);
+  nn::Network net = reference_net();
+  const std::string dir = temp_dir();
+  const imaging::AnalysisContext context{"reference", 1, {}};
+  auto run = [&](imaging::AnalysisSettings s) {
+    return [&net, &data, &context, &dir, s] { imaging::run_analysis(net, data.view, s, context, dir); };
+  };
+  imaging::AnalysisSettings s;
+  s.eval_samples = 4;
+  expect_error_naming(run(s), "--eval-samples");
+  s = {}, s.lambda = std::nan("");
+  expect_error_naming(run(s), "--lambda");
+  s = {}, s.epsilon = 0;
+  expect_error_naming(run(s), "--epsilon");
+  s = {}, s.epsilon = -1e-6;
+  expect_error_naming(run(s), "--epsilon");
+  s = {}, s.grid = imaging::GridSpec{0, 8, 4};
+  expect_error_naming(run(s), "--grid");
+  s = {}, s.bins = 1;
+  expect_error_naming(run(s), "--bins");
+  s = {}, s.batch = 0;
+  expect_error_naming(run(s), "--eval-batch");
+  // a test set smaller than the bins need
+  SyntheticImages tiny(5);
+  expect_error_naming([&] { imaging::run_analysis(net, tiny.view, imaging::AnalysisSettings{}, context, dir); },
+                      "--eval-samples");
+  EXPECT_TRUE(files_in(dir).empty());
+  remove_dir(dir);
+}
+
+TEST(Analysis, DivergedNetFailsNamingTheLayer) {
+  SyntheticImages data(10);
+  nn::Network net = reference_net();
+  for (const nn::NamedParam& p : net.named_params())
+    if (p.name == "conv2.bias") p.param->value[0] = INFINITY;  // (a NaN would vanish in the relu)
+  const std::string dir = temp_dir();
+  try {
+    imaging::run_analysis(net, data.view, imaging::AnalysisSettings{}, {"reference", 1, {}}, dir);
+    FAIL() << "an infinite bias was accepted";
+  } catch (const nn::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("conv2"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(files_in(dir).empty());
+  remove_dir(dir);
+}
+
+}  // namespace

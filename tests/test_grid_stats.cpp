@@ -1,0 +1,270 @@
+// tests/test_grid_stats.cpp — the region grid cuts layers as documented (uneven sizes, clamping,
+// bad --grid values), and the grid stage computes density, variance, mean_abs, active_fraction,
+// coverage and information exactly as specified: hand-computed layers, the tie-rank binning rule,
+// label-determined and constant regions, and streaming in batches equal to all at once.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "imaging/grid_stats.h"
+#include "imaging/region_grid.h"
+#include "nn/error.h"
+#include "nn/rng.h"
+
+namespace {
+
+using imaging::GridSettings;
+using imaging::GridSpec;
+using imaging::LayerGridAccumulator;
+using imaging::LayerGridStats;
+using imaging::RegionGrid;
+
+// ---- RegionGrid -------------------------------------------------------------------------------
+
+TEST(RegionGrid, UnevenSizesCutAtFloorBoundaries) {
+  const RegionGrid g(7, 5, 10, GridSpec{3, 2, 4});
+  EXPECT_EQ(g.gh, 3);
+  // 7 rows into 3 → rows 0-1, 2-3, 4-6
+  EXPECT_EQ(g.rows(0).begin, 0); EXPECT_EQ(g.rows(0).end, 2);
+  EXPECT_EQ(g.rows(1).begin, 2); EXPECT_EQ(g.rows(1).end, 4);
+  EXPECT_EQ(g.rows(2).begin, 4); EXPECT_EQ(g.rows(2).end, 7);
+  // 5 columns into 2 → 0-1, 2-4;  10 channels into 4 → 0-1, 2-4, 5-6, 7-9
+  EXPECT_EQ(g.cols(0).end, 2); EXPECT_EQ(g.cols(1).begin, 2); EXPECT_EQ(g.cols(1).end, 5);
+  const int chan_ends[4] = {2, 5, 7, 10};
+  for (int k = 0; k < 4; ++k) EXPECT_EQ(g.chans(k).end, chan_ends[k]);
+  const std::vector<int> row_region = {0, 0, 1, 1, 2, 2, 2};
+  EXPECT_EQ(g.row_region, row_region);
+  // Every unit lies in exactly one region, and the region sizes add up to the layer.
+  std::vector<int> seen(g.count(), 0);
+  for (int c = 0; c < 10; ++c)
+    for (int h = 0; h < 7; ++h)
+      for (int w = 0; w < 5; ++w) ++seen[g.region_of(c, h, w)];
+  int total = 0;
+  for (int r = 0; r < g.count(); ++r) {
+    EXPECT_EQ(seen[r], g.units(r)) << g.key(r);
+    total += g.units(r);
+  }
+  EXPECT_EQ(total, 7 * 5 * 10);
+}
+
+TEST(RegionGrid, RegionOrderAndKeys) {
+  const RegionGrid g(8, 8, 8, GridSpec{2, 3, 4});
+  EXPECT_EQ(g.key(0), "grid_1_1_1");
+  EXPECT_EQ(g.key(1), "grid_1_1_2");
+  EXPECT_EQ(g.key(4), "grid_1_2_1");
+  EXPECT_EQ(g.key(g.count() - 1), "grid_2_3_4");
+  // r = ((i−1)·GW + (j−1))·GC + (k−1)
+  EXPECT_EQ(g.index(1, 2, 3), (1 * 3 + 2) * 4 + 3);
+  for (int r = 0; r < g.count(); ++r) {
+    int i, j, k;
+    g.coords(r, i, j, k);
+    EXPECT_EQ(g.index(i, j, k), r);
+  }
+}
+
+TEST(RegionGrid, FinerGridIsClampedToTheLayer) {
+  const RegionGrid map(4, 4, 16, GridSpec{8, 8, 4});  // a 4×4 map: one row and column per region
+  EXPECT_EQ(map.gh, 4); EXPECT_EQ(map.gw, 4); EXPECT_EQ(map.gc, 4);
+  EXPECT_EQ(map.units(0), 1 * 1 * 4);
+  const RegionGrid fc(1, 1, 10, GridSpec{8, 8, 4});  // fc of 10 units → 1×1×4
+  EXPECT_EQ(fc.gh, 1); EXPECT_EQ(fc.gw, 1); EXPECT_EQ(fc.gc, 4);
+  EXPECT_EQ(fc.count(), 4);
+  const RegionGrid few(2, 2, 3, GridSpec{8, 8, 4});  // 3 channels with gc 4 → 3
+  EXPECT_EQ(few.gc, 3);
+  EXPECT_EQ(few.count(), 2 * 2 * 3);
+}
+
+TEST(RegionGrid, ParsesGridSpecs) {
+  const GridSpec g = imaging::parse_grid_spec("2x3x1");
+  EXPECT_EQ(g.gh, 2); EXPECT_EQ(g.gw, 3); EXPECT_EQ(g.gc, 1);
+  const GridSpec d = imaging::parse_grid_spec("8x8x4");
+  EXPECT_EQ(d.gh, 8); EXPECT_EQ(d.gw, 8); EXPECT_EQ(d.gc, 4);
+}
+
+TEST(RegionGrid, RejectsBadGridSpecsNamingTheFlag) {
+  for (const std::string bad : {"8x8", "0x8x4", "8x8x4x2", "axbxc", "", "8x8x", "x8x4", "-1x8x4", "8x 8x4", "8X8X4"}) {
+    try {
+      imaging::parse_grid_spec(bad);
+      ADD_FAILURE() << "'" << bad << "' was accepted";
+    } catch (const nn::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("--grid"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("'" + bad + "'"), std::string::npos) << e.what();
+    }
+  }
+}
+
+// ---- binning and information --------------------------------------------------------------------
+
+TEST(GridStats, EqualValuesShareTheSmallestRank) {
+  // sorted: 1 1 3 5 5 5 7 9 → ranks 1→0, 3→2, 5→3 (not 3,4,5), 7→6, 9→7; bin = ⌊4·r/8⌋
+  const std::vector<double> values = {5, 1, 5, 3, 5, 1, 7, 9};
+  const std::vector<int> expected = {1, 0, 1, 1, 1, 0, 3, 3};
+  EXPECT_EQ(imaging::equal_frequency_bins(values.data(), values.size(), 4), expected);
+  // distinct values: exactly n/bins per bin
+  const std::vector<double> distinct = {0.7, 0.1, 0.5, 0.3, 0.2, 0.8, 0.4, 0.6};
+  const std::vector<int> quarters = {3, 0, 2, 1, 0, 3, 1, 2};
+  EXPECT_EQ(imaging::equal_frequency_bins(distinct.data(), distinct.size(), 4), quarters);
+  // all equal → one bin
+  const std::vector<double> same(10, 2.5);
+  EXPECT_EQ(imaging::equal_frequency_bins(same.data(), same.size(), 8), std::vector<int>(10, 0));
+}
+
+TEST(GridStats, InformationBitsOnHandCases) {
+  const std::vector<uint8_t> labels = {0, 0, 1, 1};
+  const std::vector<int> pure = {0, 0, 1, 1}, mixed = {0, 1, 0, 1}, skew = {0, 0, 0, 1};
+  EXPECT_NEAR(imaging::information_bits(pure.data(), labels.data(), 4, 2, 2), 1.0, 1e-12);
+  EXPECT_NEAR(imaging::information_bits(mixed.data(), labels.data(), 4, 2, 2), 0.0, 1e-12);
+  // H(Y) = 1, H(Y|Q) = ¾·H(⅔, ⅓)
+  const double h = -(2.0 / 3) * std::log2(2.0 / 3) - (1.0 / 3) * std::log2(1.0 / 3);
+  EXPECT_NEAR(imaging::information_bits(skew.data(), labels.data(), 4, 2, 2), 1.0 - 0.75 * h, 1e-12);
+}
+
+TEST(GridStats, ShuffledLabelsAreAFixedPermutation) {
+  std::vector<uint8_t> labels(100);
+  for (size_t i = 0; i < labels.size(); ++i) labels[i] = uint8_t(i % 10);
+  const std::vector<uint8_t> a = imaging::shuffled_labels(labels.data(), labels.size(), imaging::kNullShuffleSeed);
+  const std::vector<uint8_t> b = imaging::shuffled_labels(labels.data(), labels.size(), imaging::kNullShuffleSeed);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, labels);
+  std::vector<int> count(10, 0);
+  for (uint8_t y : a) ++count[y];
+  EXPECT_EQ(count, std::vector<int>(10, 10));
+}
+
+// ---- the accumulator on hand-filled layers ------------------------------------------------------
+
+// Accumulates `images` (n, C, H, W) in batches of `batch` and finishes with `labels`.
+LayerGridStats accumulate(const std::vector<float>& images, int n, int c, int h, int w, const GridSettings& settings,
+                          int batch, const std::vector<uint8_t>& labels, int num_classes) {
+  LayerGridAccumulator layer("test", h, w, c, settings, size_t(n));
+  const size_t sample = size_t(c) * h * w;
+  for (int offset = 0; offset < n; offset += batch)
+    layer.add(images.data() + offset * sample, std::min(batch, n - offset), size_t(offset));
+  return layer.finish(labels.data(), num_classes);
+}
+
+TEST(GridStats, HandComputedDensityVarianceMeanAbsActiveFraction) {
+  // A 2×2 layer with 2 channels, grid 1x1x2: region r = channel, 4 units each; 2 images.
+  const std::vector<float> images = {
+      1, -1, 3, -3, /* ch1 */ 0, 0, 0, 2,  // image 0
+      2, 2, 2, 2, /* ch1 */ 0, 0, 0, 0,    // image 1
+  };
+  GridSettings settings;
+  settings.grid = GridSpec{1, 1, 2};
+  const LayerGridStats s = accumulate(images, 2, 2, 2, 2, settings, 2, {0, 1}, 2);
+  ASSERT_EQ(s.regions.size(), 2u);
+  const double lambda = 0.1, eps = 1e-6;
+  // channel 0: m = 2, 2; v = (1+1+9+9)/4 = 5, 0; all 8 pairs active
+  EXPECT_NEAR(s.regions[0].mean_abs, 2.0, 1e-12);
+  EXPECT_NEAR(s.regions[0].variance, 2.5, 1e-12);
+  EXPECT_NEAR(s.regions[0].density, 0.5 * ((2 + lambda * std::log(5 + eps)) + (2 + lambda * std::log(eps))), 1e-12);
+  EXPECT_NEAR(s.regions[0].active_fraction, 1.0, 1e-12);
+  EXPECT_EQ(s.regions[0].activation_count, 4);
+  // channel 1: m = 0.5, 0; μ = 0.5 → v = (3·0.25 + 2.25)/4 = 0.75, 0; 1 of 8 pairs active
+  EXPECT_NEAR(s.regions[1].mean_abs, 0.25, 1e-12);
+  EXPECT_NEAR(s.regions[1].variance, 0.375, 1e-12);
+  EXPECT_NEAR(s.regions[1].density, 0.5 * ((0.5 + lambda * std::log(0.75 + eps)) + lambda * std::log(eps)), 1e-12);
+  EXPECT_NEAR(s.regions[1].active_fraction, 0.125, 1e-12);
+  EXPECT_NEAR(s.coverage, 1.0, 1e-12);
+  EXPECT_TRUE(s.dead_regions.empty());
+}
+
+TEST(GridStats, LambdaAndEpsilonEnterDensityAsSpecified) {
+  const std::vector<float> images = {1, 3, 1, 3};  // one region of 4 units: m = 2, v = 1
+  GridSettings settings;
+  settings.lambda = 0.5, settings.epsilon = 0.25;
+  const LayerGridStats s = accumulate(images, 1, 1, 2, 2, settings, 1, {0}, 1);
+  ASSERT_EQ(s.regions.size(), 4u);  // 2×2×1 clamped: one unit per region
+  // each region is one unit: v = 0, φ = |a| + 0.5·ln(0.25)
+  EXPECT_NEAR(s.regions[1].density, 3 + 0.5 * std::log(0.25), 1e-12);
+  settings.grid = GridSpec{1, 1, 1};
+  const LayerGridStats whole = accumulate(images, 1, 1, 2, 2, settings, 1, {0}, 1);
+  EXPECT_NEAR(whole.regions[0].density, 2 + 0.5 * std::log(1.25), 1e-12);
+}
+
+TEST(GridStats, SilentRegionsAreDeadAndLowerCoverage) {
+  // 1×1×8 layer (an fc of 8 units), grid 1x1x4: units 0-1, 2-3, 4-5, 6-7.  40 images.
+  // Units 2-3 are never active; units 4-5 are active on 1 of 40 images each (2.5% < 5%).
+  const int n = 40;
+  std::vector<float> images(size_t(n) * 8, 0.f);
+  for (int x = 0; x < n; ++x) {
+    images[x * 8 + 0] = 1.f + x, images[x * 8 + 1] = -1.f;
+    images[x * 8 + 6] = 0.5f, images[x * 8 + 7] = 0.5f;
+  }
+  images[3 * 8 + 4] = 7.f, images[3 * 8 + 5] = 1e-7f;  // |1e-7| is below the activity threshold
+  GridSettings settings;
+  const LayerGridStats s = accumulate(images, n, 8, 1, 1, settings, 16, std::vector<uint8_t>(n, 0), 1);
+  EXPECT_NEAR(s.regions[1].active_fraction, 0.0, 1e-15);
+  EXPECT_NEAR(s.regions[2].active_fraction, 1.0 / 80, 1e-15);
+  EXPECT_EQ(s.dead_regions, std::vector<int>({1, 2}));
+  EXPECT_NEAR(s.coverage, 0.5, 1e-15);
+}
+
+TEST(GridStats, LabelDeterminedRegionCarriesHOfYAndConstantRegionNothing) {
+  // Layer 1×2×2, grid 1x2x1: region 0 = column 0 (both channels = label), region 1 = column 1 (constant).
+  // 8 balanced classes, 80 images → each class one equal-frequency bin → I = H(Y) = log2 8 = 3 bits.
+  const int n = 80, classes = 8;
+  std::vector<float> images;
+  std::vector<uint8_t> labels;
+  for (int x = 0; x < n; ++x) {
+    const uint8_t y = uint8_t((x * 3) % classes);
+    labels.push_back(y);
+    images.insert(images.end(), {float(y), 4.f, float(y), 4.f});  // (C=2, H=1, W=2)
+  }
+  GridSettings settings;
+  settings.grid = GridSpec{1, 2, 1};
+  const LayerGridStats s = accumulate(images, n, 2, 1, 2, settings, 13, labels, classes);
+  EXPECT_NEAR(s.regions[0].information_bits, 3.0, 1e-12);
+  EXPECT_EQ(s.regions[1].information_bits, 0.0);
+  EXPECT_EQ(s.regions[1].information_null_bits, 0.0);
+  // Shuffled labels break the link: the null is far below H(Y).
+  EXPECT_LT(s.regions[0].information_null_bits, 1.5);
+  // 4 balanced classes with 8 bins: still every class in its own bins → 2 bits.
+  for (uint8_t& y : labels) y %= 4;
+  for (int x = 0; x < n; ++x) images[x * 4] = images[x * 4 + 2] = float(labels[x]);
+  const LayerGridStats four = accumulate(images, n, 2, 1, 2, settings, n, labels, 4);
+  EXPECT_NEAR(four.regions[0].information_bits, 2.0, 1e-12);
+}
+
+TEST(GridStats, StreamingInBatchesEqualsAllAtOnce) {
+  const int n = 30, c = 6, h = 7, w = 5;
+  nn::Rng rng(7);
+  std::vector<float> images(size_t(n) * c * h * w);
+  for (float& v : images) v = rng.uniform() < 0.3 ? 0.f : float(rng.normal());
+  std::vector<uint8_t> labels(n);
+  for (uint8_t& y : labels) y = uint8_t(rng.below(3));
+  GridSettings settings;
+  settings.grid = GridSpec{3, 2, 4};
+  const LayerGridStats streamed = accumulate(images, n, c, h, w, settings, 7, labels, 3);
+  const LayerGridStats whole = accumulate(images, n, c, h, w, settings, n, labels, 3);
+  ASSERT_EQ(streamed.regions.size(), whole.regions.size());
+  for (size_t r = 0; r < whole.regions.size(); ++r) {
+    const auto& a = streamed.regions[r];
+    const auto& b = whole.regions[r];
+    EXPECT_NEAR(a.density, b.density, 1e-9);
+    EXPECT_NEAR(a.variance, b.variance, 1e-9);
+    EXPECT_NEAR(a.mean_abs, b.mean_abs, 1e-9);
+    EXPECT_EQ(a.active_fraction, b.active_fraction);
+    EXPECT_EQ(a.information_bits, b.information_bits);
+    EXPECT_EQ(a.information_null_bits, b.information_null_bits);
+  }
+}
+
+TEST(GridStats, NonFiniteActivationsFailNamingLayerAndRegion) {
+  std::vector<float> images(2 * 4, 1.f);
+  images[4 + 3] = std::nanf("");  // image 1, last unit
+  LayerGridAccumulator layer("conv7", 2, 2, 1, GridSettings{GridSpec{1, 2, 1}, 0.1, 1e-6, 8}, 2);
+  try {
+    layer.add(images.data(), 2, 0);
+    FAIL() << "NaN was accepted";
+  } catch (const nn::Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("conv7"), std::string::npos) << m;
+    EXPECT_NE(m.find("grid_1_2_1"), std::string::npos) << m;
+    EXPECT_NE(m.find("image 1"), std::string::npos) << m;
+  }
+}
+
+}  // namespace
