@@ -97,7 +97,7 @@ run: all
 
 test: all
 	@$(MAKE) --no-print-directory $(TESTS)
-	OMP_NUM_THREADS=2 $(TESTS) --gtest_brief=1
+	OMP_NUM_THREADS=2 OMP_WAIT_POLICY=passive $(TESTS) --gtest_brief=1
 
 bench: all
 	@$(MAKE) --no-print-directory $(BENCH)
@@ -108,7 +108,7 @@ bench: all
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" build/asan/nnfmri_tests build/asan/nnfmri
-	ASAN_OPTIONS=detect_leaks=1 OMP_NUM_THREADS=2 build/asan/nnfmri_tests --gtest_brief=1
+	ASAN_OPTIONS=detect_leaks=1 OMP_NUM_THREADS=2 OMP_WAIT_POLICY=passive build/asan/nnfmri_tests --gtest_brief=1
 
 CIFAR_URL := https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz
 CIFAR_MD5 := c32a1d4ab5d03f1284b67883e8d87530

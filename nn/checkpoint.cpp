@@ -128,14 +128,17 @@ Checkpoint load_checkpoint(const std::string& path) {
   if (int(ck.net->input_mean.size()) != ck.net->channels() || int(ck.net->input_std.size()) != ck.net->channels())
     throw fail("normalization does not have one value per input channel");
   auto params = ck.net->named_params();
-  const auto& tensors = h.at("tensors");
+  const nlohmann::json tensors = h.value("tensors", nlohmann::json());
+  if (!tensors.is_array()) throw fail("header has no tensor list");
   if (tensors.size() != params.size())
     throw fail("it lists " + std::to_string(tensors.size()) + " tensors, the spec has " + std::to_string(params.size()));
   size_t off = 20 + hlen;
   for (size_t i = 0; i < params.size(); ++i) {
     Tensor& v = params[i].param->value;
-    if (tensors[i].value("name", "") != params[i].name || tensors[i].at("shape") != shape_json(v.shape()))
-      throw fail("tensor " + std::to_string(i) + " is " + tensors[i].dump() + ", expected " + params[i].name + " " +
+    const nlohmann::json& t = tensors[i];
+    if (!t.is_object() || t.value("name", nlohmann::json()) != params[i].name ||
+        t.value("shape", nlohmann::json()) != shape_json(v.shape()))
+      throw fail("tensor " + std::to_string(i) + " is " + t.dump() + ", expected " + params[i].name + " " +
                  shape_json(v.shape()).dump());
     size_t bytes = v.size() * sizeof(float);
     if (off + bytes > s.size() - 4) throw fail("data ends inside tensor " + params[i].name);

@@ -13,9 +13,11 @@ namespace nn {
 
 namespace {
 
-// Images per im2col chunk: bounds the column workspace to ~8M floats (32 MB) whatever the batch.
-int chunk_images(size_t col_floats_per_image, int n) {
-  size_t limit = 8u << 20;
+// Images per im2col chunk: bounds the column workspace whatever the batch — to ~8M floats (32 MB) in
+// training, where one chunk per batch lets backward reuse the columns, and to ~1M floats (4 MB) in
+// evaluation, where imaging streams large batches and memory matters more than GEMM width.
+int chunk_images(size_t col_floats_per_image, int n, bool training) {
+  size_t limit = training ? (8u << 20) : (1u << 20);
   int chunk = int(std::max<size_t>(1, limit / std::max<size_t>(1, col_floats_per_image)));
   return std::min(chunk, n);
 }
@@ -127,18 +129,19 @@ static void col2im(const float* col, int n0, int count, int kh, int kw, int stri
   }
 }
 
-void Conv2d::forward(const Tensor& in, Tensor& out, bool, Rng&) {
+void Conv2d::forward(const Tensor& in, Tensor& out, bool training, Rng&) {
   const int N = in.n(), OC = out_channels, OH = output_shape.h, OW = output_shape.w;
   const int K = input_shape.c * kh * kw;
   const size_t ohw = size_t(OH) * OW;
   out.resize(N, OC, OH, OW);
-  const int chunk = chunk_images(size_t(K) * ohw, N);
+  const int chunk = forward_chunk_ = chunk_images(size_t(K) * ohw, N, training);
   col_.resize(1, 1, 1, int(size_t(K) * chunk * ohw));
   tmp_.resize(1, 1, 1, int(size_t(OC) * chunk * ohw));
   for (int n0 = 0; n0 < N; n0 += chunk) {
     int count = std::min(chunk, N - n0);
     int cols = int(count * ohw);
     im2col(in, n0, count, kh, kw, stride, pad, OH, OW, col_.data());
+    cols_hold_batch_ = count == N;  // backward can reuse them instead of rebuilding
     // tmp (OC, count·OHW) = weight (OC, K) · col (K, count·OHW)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, cols, K, 1.f, weight.value.data(), K, col_.data(),
                 cols, 0.f, tmp_.data(), cols);
@@ -162,7 +165,7 @@ void Conv2d::backward(const Tensor& in, const Tensor&, const Tensor& dout, Tenso
     din->resize(in.shape());
     din->zero();
   }
-  const int chunk = chunk_images(size_t(K) * ohw, N);
+  const int chunk = std::min(forward_chunk_, N);
   col_.resize(1, 1, 1, int(size_t(K) * chunk * ohw));
   tmp_.resize(1, 1, 1, int(size_t(OC) * chunk * ohw));
   for (int n0 = 0; n0 < N; n0 += chunk) {
@@ -175,7 +178,7 @@ void Conv2d::backward(const Tensor& in, const Tensor&, const Tensor& dout, Tenso
         std::memcpy(tmp_.data() + size_t(oc) * cols + size_t(i) * ohw, dout.data() + (size_t(n0 + i) * OC + oc) * ohw,
                     sizeof(float) * ohw);
     if (param_grads) {
-      im2col(in, n0, count, kh, kw, stride, pad, OH, OW, col_.data());
+      if (!(cols_hold_batch_ && count == N)) im2col(in, n0, count, kh, kw, stride, pad, OH, OW, col_.data());
       // dweight (OC, K) += dout_t (OC, count·OHW) · colᵀ
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, K, cols, 1.f, tmp_.data(), cols, col_.data(), cols,
                   1.f, weight.grad.data(), K);
@@ -191,6 +194,7 @@ void Conv2d::backward(const Tensor& in, const Tensor&, const Tensor& dout, Tenso
       // dcol (K, count·OHW) = weightᵀ (K, OC) · dout_t, then scattered back to the input
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, cols, OC, 1.f, weight.value.data(), K, tmp_.data(),
                   cols, 0.f, col_.data(), cols);
+      cols_hold_batch_ = false;  // col_ now holds dcol
       col2im(col_.data(), n0, count, kh, kw, stride, pad, OH, OW, *din);
     }
   }
@@ -253,7 +257,7 @@ void ReLU::forward(const Tensor& in, Tensor& out, bool, Rng&) {
   float* y = out.data();
   const long n = long(in.size());
 #pragma omp parallel for schedule(static)
-  for (long i = 0; i < n; ++i) y[i] = x[i] > 0.f ? x[i] : 0.f;
+  for (long i = 0; i < n; ++i) y[i] = x[i] < 0.f ? 0.f : x[i];  // a NaN passes through, as in PyTorch
 }
 
 void ReLU::backward(const Tensor& in, const Tensor& out, const Tensor& dout, Tensor* din, bool) {

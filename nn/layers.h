@@ -62,6 +62,8 @@ class Conv2d : public Layer {
 
  private:
   Tensor col_, tmp_;  // workspaces: (C·KH·KW, chunk·OH·OW) and (OC, chunk·OH·OW)
+  bool cols_hold_batch_ = false;  // col_ holds the im2col of the whole last forward input
+  int forward_chunk_ = 1;         // images per chunk in the last forward; backward uses the same
 };
 
 // Fully connected: in (N, C, H, W) flattened in (C, H, W) order → out (N, OUT, 1, 1)

@@ -1,7 +1,8 @@
 // nn/network.h — a sequential CNN built from a text spec, with named blocks and probes.
 //
 // The spec is a list of tokens separated by spaces (darknet's idea: a net a student can read):
-//   conv<KH>x<KW>:<C>[:s<S>][:p<P>]   convolution, stride S (1), zero padding P (KH/2: "same")
+//   conv<KH>x<KW>:<C>[:s<S>][:p<P>]   convolution, stride S (1), zero padding P on both axes (default
+//                                     KH/2, which is "same" for odd square kernels at stride 1)
 //   linear:<N>                        fully connected (the input is flattened in (C,H,W) order)
 //   relu | bn | dropout:<p>           attach to the preceding conv/linear block
 //   maxpool<K>[:s<S>] | avgpool<K>[:s<S>] | gap     pooling (stride defaults to K)
@@ -68,6 +69,8 @@ class Network {
   // Runs the layers after block b, with `a` standing for block b's output (an imaging lesion).
   const Tensor& forward_from(int b, const Tensor& a, const Probe* probe = nullptr);
   // dlogits → gradients of every layer output; ADDS to parameter grads when param_grads.
+  // Reads the activations of the last forward()/forward_from(), including the input tensor passed
+  // to it (kept by pointer: it must still be alive).
   // Stops after block `stop_block`'s output gradient is known (−1: all the way down).
   void backward(const Tensor& dlogits, bool param_grads = true, int stop_block = -1);
   // dL/d(block b's output) after backward().

@@ -8,6 +8,9 @@ namespace nn {
 
 double learning_rate(const ScheduleConfig& s, double lr, long t, long steps_per_epoch, long total) {
   const double pi = 3.14159265358979323846;
+  if (steps_per_epoch < 1 || total < 1) throw Error("learning_rate: steps per epoch and total steps must be ≥ 1");
+  if (s.kind == "step" && s.step_size < 1)
+    throw Error("--step-size " + std::to_string(s.step_size) + ": expected an integer ≥ 1");
   if (s.kind == "onecycle") {
     // torch OneCycleLR: phase 1 ends at step pct·T − 1, phase 2 at T − 1.
     double initial = lr / 25.0, final_lr = initial / 1e4;

@@ -47,6 +47,7 @@ void make_batch(const Network& net, const LabeledImages& data, const uint32_t* i
 }
 
 Evaluation evaluate(Network& net, const LabeledImages& data, int batch) {
+  if (batch < 1) throw Error("evaluation batch " + std::to_string(batch) + ": expected ≥ 1");
   Evaluation ev;
   Tensor x;
   std::vector<uint8_t> y;

@@ -1,0 +1,387 @@
+// tests/test_checkpoint.cpp — nn/checkpoint.h (save/load round trip, every corruption is an
+// nn::Error naming the file, atomic writes) and nn/npz.h (the zip/npy structure, and numpy.load
+// when /usr/bin/python3 has numpy).
+#include <gtest/gtest.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <typeinfo>
+#include <vector>
+
+#include "nn/checkpoint.h"
+#include "nn/error.h"
+#include "nn/fileio.h"
+#include "nn/npz.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// A fresh directory per test under gtest's temp dir.
+class TempDirTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = ::testing::TempDir() + "nnfmri_" + info->test_suite_name() + "_" + info->name() + "_" +
+           std::to_string(getpid());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return dir_ + "/" + name; }
+  std::vector<std::string> files() const {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir_)) names.push_back(e.path().filename().string());
+    return names;
+  }
+  std::string dir_;
+};
+
+nn::Tensor random_tensor(nn::Shape s, uint64_t seed) {
+  nn::Tensor t(s);
+  nn::Rng rng(seed);
+  for (size_t i = 0; i < t.size(); ++i) t[i] = float(rng.normal());
+  return t;
+}
+
+// The `bn` preset with non-trivial weights, batch-norm statistics and input normalisation.
+std::unique_ptr<nn::Network> trained_looking_bn_net() {
+  auto net = std::make_unique<nn::Network>(nn::Network::preset("bn"), 3, 32, 32);
+  net->init(11);
+  net->input_mean = {0.49f, 0.48f, 0.45f};
+  net->input_std = {0.25f, 0.24f, 0.26f};
+  for (int k = 0; k < 3; ++k) net->forward(random_tensor(nn::Shape{4, 3, 32, 32}, 20 + k), true);  // running stats
+  nn::Rng rng(12);
+  for (nn::NamedParam& p : net->named_params())
+    if (p.name.rfind("bn", 0) == 0 && p.param->trainable)
+      for (size_t i = 0; i < p.param->value.size(); ++i) p.param->value[i] += float(0.2 * rng.normal());
+  return net;
+}
+
+void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+}
+
+// Loading `path` must throw nn::Error whose one-line message names the file and contains `why`.
+void expect_load_error(const std::string& path, const std::string& why) {
+  try {
+    nn::load_checkpoint(path);
+    ADD_FAILURE() << path << ": loaded, expected an error containing '" << why << "'";
+  } catch (const nn::Error& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find(path), std::string::npos) << "message does not name the file: " << m;
+    EXPECT_NE(m.find(why), std::string::npos) << "message does not say '" << why << "': " << m;
+    EXPECT_EQ(m.find('\n'), std::string::npos) << "message is not one line: " << m;
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << path << ": threw a " << typeid(e).name() << " instead of nn::Error: " << e.what();
+  }
+}
+
+// The checkpoint layout of nn/checkpoint.h, re-assembled around a replacement header with a valid crc.
+std::string with_header(const std::string& file, const std::string& header) {
+  uint64_t old_length;
+  std::memcpy(&old_length, file.data() + 12, 8);
+  std::string data = file.substr(20 + old_length, file.size() - 24 - old_length);
+  std::string out = file.substr(0, 12);
+  uint64_t length = header.size();
+  out.append(reinterpret_cast<const char*>(&length), 8);
+  out += header + data;
+  uint32_t crc = uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(out.data()), uInt(out.size())));
+  out.append(reinterpret_cast<const char*>(&crc), 4);
+  return out;
+}
+
+nlohmann::json header_of(const std::string& file) {
+  uint64_t length;
+  std::memcpy(&length, file.data() + 12, 8);
+  return nlohmann::json::parse(file.substr(20, length));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checkpoints
+
+class Checkpoint : public TempDirTest {};
+
+TEST_F(Checkpoint, RoundTripOfTheBnPresetGivesIdenticalLogits) {
+  auto net = trained_looking_bn_net();
+  nn::Tensor x = random_tensor(nn::Shape{2, 3, 32, 32}, 30);
+  nn::Tensor logits = net->forward(x, false);
+  const std::vector<std::string> classes = {"c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9"};
+  nlohmann::json meta = {{"dataset", "planted"}, {"lr", 0.05}};
+  const std::string file = path("model.nnfmri");
+  nn::save_checkpoint(file, *net, 7, classes, meta);
+
+  nn::Checkpoint ck = nn::load_checkpoint(file);
+  ASSERT_TRUE(ck.net);
+  EXPECT_EQ(ck.net->spec(), net->spec());
+  EXPECT_EQ(ck.net->channels(), 3);
+  EXPECT_EQ(ck.net->height(), 32);
+  EXPECT_EQ(ck.epoch, 7);
+  EXPECT_EQ(ck.class_names, classes);
+  EXPECT_EQ(ck.meta, meta);
+  EXPECT_EQ(ck.net->input_mean, net->input_mean);
+  EXPECT_EQ(ck.net->input_std, net->input_std);
+  auto a = net->named_params(), b = ck.net->named_params();
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t k = 0; k < a.size(); ++k) {
+    ASSERT_EQ(a[k].name, b[k].name);
+    ASSERT_EQ(a[k].param->value.shape(), b[k].param->value.shape());
+    EXPECT_EQ(std::memcmp(a[k].param->value.data(), b[k].param->value.data(), a[k].param->value.size() * 4), 0)
+        << a[k].name;
+  }
+  const nn::Tensor& again = ck.net->forward(x, false);
+  ASSERT_EQ(again.shape(), logits.shape());
+  for (size_t i = 0; i < logits.size(); ++i) EXPECT_EQ(again[i], logits[i]) << i;
+}
+
+TEST_F(Checkpoint, SaveIsAtomicAndOverwrites) {
+  auto net = std::make_unique<nn::Network>("conv3x3:2 bn relu linear:3", 1, 4, 4);
+  net->init(1);
+  const std::string file = path("m.nnfmri");
+  nn::save_checkpoint(file, *net, 1, {"a", "b", "c"});
+  net->init(2);
+  nn::save_checkpoint(file, *net, 2, {"a", "b", "c"});
+  EXPECT_EQ(files(), std::vector<std::string>{"m.nnfmri"}) << "a .tmp. file was left behind";
+  EXPECT_EQ(nn::load_checkpoint(file).epoch, 2);
+}
+
+TEST_F(Checkpoint, SaveIntoAMissingDirectoryThrowsNamingThePath) {
+  auto net = std::make_unique<nn::Network>("linear:3", 1, 2, 2);
+  const std::string file = path("no/such/dir/m.nnfmri");
+  try {
+    nn::save_checkpoint(file, *net, 0, {});
+    FAIL() << "expected nn::Error";
+  } catch (const nn::Error& e) {
+    EXPECT_NE(std::string(e.what()).find(file), std::string::npos) << e.what();
+  }
+}
+
+class CheckpointCorruption : public TempDirTest {
+ protected:
+  void SetUp() override {
+    TempDirTest::SetUp();
+    net_ = std::make_unique<nn::Network>("conv3x3:4 bn relu maxpool2 linear:3", 2, 6, 6);
+    net_->init(3);
+    good_ = path("good.nnfmri");
+    nn::save_checkpoint(good_, *net_, 4, {"x", "y", "z"});
+    bytes_ = nn::read_file(good_);
+  }
+  // Writes `bytes` as a new file and returns its path.
+  std::string corrupt(const std::string& name, const std::string& bytes) {
+    write_bytes(path(name), bytes);
+    return path(name);
+  }
+  std::unique_ptr<nn::Network> net_;
+  std::string good_, bytes_;
+};
+
+TEST_F(CheckpointCorruption, TheGoodFileLoads) { EXPECT_EQ(nn::load_checkpoint(good_).epoch, 4); }
+
+TEST_F(CheckpointCorruption, TruncatedFile) {
+  expect_load_error(corrupt("truncated", bytes_.substr(0, bytes_.size() - 37)), "checksum");
+  expect_load_error(corrupt("cut_in_header", bytes_.substr(0, 30)), "checksum");
+}
+
+TEST_F(CheckpointCorruption, FlippedByteFailsTheChecksum) {
+  std::string b = bytes_;
+  b[b.size() - 50] ^= 0x10;  // inside the float data
+  expect_load_error(corrupt("flipped_data", b), "checksum");
+  b = bytes_;
+  b[25] ^= 0x01;  // inside the JSON header
+  expect_load_error(corrupt("flipped_header", b), "checksum");
+}
+
+TEST_F(CheckpointCorruption, WrongMagic) {
+  std::string b = bytes_;
+  b[0] = 'X';
+  expect_load_error(corrupt("magic", b), "magic");
+  expect_load_error(corrupt("not_a_checkpoint.png", "\x89PNG\r\n\x1a\n and some more bytes here"), "magic");
+}
+
+TEST_F(CheckpointCorruption, VersionMismatch) {
+  std::string b = bytes_;
+  b[8] = 2;  // u32 version, little-endian
+  expect_load_error(corrupt("version", b), "version 2");
+}
+
+TEST_F(CheckpointCorruption, EmptyFile) { expect_load_error(corrupt("empty", ""), "too short"); }
+
+TEST_F(CheckpointCorruption, MissingFile) { expect_load_error(path("does_not_exist.nnfmri"), "cannot open"); }
+
+TEST_F(CheckpointCorruption, HeaderIsNotJson) {
+  expect_load_error(corrupt("not_json", with_header(bytes_, "{\"spec\": ")), "not JSON");
+}
+
+TEST_F(CheckpointCorruption, HeaderSpecDisagreesWithTheData) {
+  nlohmann::json h = header_of(bytes_);
+  h["spec"] = "conv3x3:4 bn relu maxpool2 linear:5";  // same tensor count, different output shape
+  expect_load_error(corrupt("other_spec", with_header(bytes_, h.dump())), "output.weight");
+  h["spec"] = "linear:3";
+  expect_load_error(corrupt("fewer_tensors", with_header(bytes_, h.dump())), "tensors");
+  h = header_of(bytes_);
+  h["spec"] = "conv3x3:4 relu frobnicate linear:3";
+  expect_load_error(corrupt("bad_spec", with_header(bytes_, h.dump())), "frobnicate");
+}
+
+TEST_F(CheckpointCorruption, ExtraBytesAfterTheTensors) {
+  std::string b = bytes_.substr(0, bytes_.size() - 4) + std::string(8, '\0');
+  uint32_t crc = uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(b.data()), uInt(b.size())));
+  b.append(reinterpret_cast<const char*>(&crc), 4);
+  expect_load_error(corrupt("extra", b), "unexpected bytes");
+}
+
+TEST_F(CheckpointCorruption, HeaderFieldMissing) {
+  nlohmann::json h = header_of(bytes_);
+  h.erase("epoch");
+  expect_load_error(corrupt("no_epoch", with_header(bytes_, h.dump())), "epoch");
+}
+
+// A header whose "tensors" list is missing or holds a non-object must still be an nn::Error
+// (not an nlohmann exception escaping from the JSON accessors).
+TEST_F(CheckpointCorruption, HeaderWithoutAValidTensorListThrowsNnError) {
+  nlohmann::json h = header_of(bytes_);
+  h.erase("tensors");
+  expect_load_error(corrupt("no_tensors", with_header(bytes_, h.dump())), "tensor");
+  h = header_of(bytes_);
+  h["tensors"][0] = 42;  // an entry that is not an object
+  expect_load_error(corrupt("bad_tensor_entry", with_header(bytes_, h.dump())), "tensor 0");
+  h = header_of(bytes_);
+  h["tensors"][1].erase("shape");
+  expect_load_error(corrupt("entry_without_shape", with_header(bytes_, h.dump())), "tensor 1");
+}
+
+TEST(DescribeNetwork, ListsLayersBlocksAndNormalisation) {
+  nn::Network net("conv5x5:6:s2:p0 bn relu maxpool2 linear:4 relu dropout:0.25 linear:2", 3, 16, 16);
+  nlohmann::json d = nn::describe_network(net);
+  EXPECT_EQ(d["spec"], net.spec());
+  EXPECT_EQ(d["input"], nlohmann::json({3, 16, 16}));
+  ASSERT_EQ(d["layers"].size(), net.num_layers());
+  const auto& conv = d["layers"][0];
+  EXPECT_EQ(conv["name"], "conv1");
+  EXPECT_EQ(conv["kind"], "conv2d");
+  EXPECT_EQ(conv["kernel"], nlohmann::json({5, 5}));
+  EXPECT_EQ(conv["stride"], 2);
+  EXPECT_EQ(conv["padding"], 0);
+  EXPECT_EQ(conv["bias"], false);
+  EXPECT_EQ(conv["output_shape"], nlohmann::json({6, 6, 6}));
+  EXPECT_EQ(d["layers"][1]["name"], "bn1");
+  EXPECT_EQ(d["blocks"].size(), net.blocks().size());
+  EXPECT_EQ(d["blocks"].back()["name"], "output");
+  EXPECT_EQ(d["normalization"]["mean"].size(), 3u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// NumPy .npz
+
+template <typename T>
+T read_le(const std::string& s, size_t off) {
+  T v;
+  std::memcpy(&v, s.data() + off, sizeof v);
+  return v;
+}
+
+std::string without_spaces(std::string s) {
+  s.erase(std::remove(s.begin(), s.end(), ' '), s.end());
+  return s;
+}
+
+class Npz : public TempDirTest {
+ protected:
+  std::vector<float> a_ = {0.5f, -1.f, 2.25f, 3.f, -4.5f, 1e-3f}, b_ = {7.f, 8.f, -9.f, 1e20f};
+  std::vector<nn::NpyArray> arrays() const { return {{"a", {2, 3}, a_.data()}, {"b", {4}, b_.data()}}; }
+};
+
+TEST_F(Npz, ZipAndNpyStructure) {
+  const std::string file = path("w.npz");
+  nn::write_npz(file, arrays());
+  EXPECT_EQ(files(), std::vector<std::string>{"w.npz"}) << "a .tmp. file was left behind";
+  const std::string z = nn::read_file(file);
+  struct Expect {
+    std::string name, shape;
+    const std::vector<float>* data;
+  };
+  const Expect expected[2] = {{"a.npy", "(2,3)", &a_}, {"b.npy", "(4,)", &b_}};
+  size_t off = 0;
+  std::vector<size_t> local_offsets;
+  for (const Expect& e : expected) {
+    local_offsets.push_back(off);
+    ASSERT_LE(off + 30, z.size());
+    ASSERT_EQ(read_le<uint32_t>(z, off), 0x04034b50u) << "local file header signature";
+    EXPECT_EQ(read_le<uint16_t>(z, off + 8), 0) << "stored, not compressed";
+    const uint32_t crc = read_le<uint32_t>(z, off + 14), size = read_le<uint32_t>(z, off + 18);
+    EXPECT_EQ(read_le<uint32_t>(z, off + 22), size);
+    const uint16_t name_length = read_le<uint16_t>(z, off + 26), extra = read_le<uint16_t>(z, off + 28);
+    ASSERT_EQ(z.substr(off + 30, name_length), e.name);
+    const size_t npy = off + 30 + name_length + extra;
+    ASSERT_LE(npy + size, z.size());
+    const std::string body = z.substr(npy, size);
+    EXPECT_EQ(crc, uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(body.data()), uInt(body.size()))));
+    // .npy v1.0: magic, version, u16 header length, a dict padded so the data starts at a multiple of 64.
+    ASSERT_EQ(body.substr(0, 8), std::string("\x93NUMPY\x01\x00", 8));
+    const uint16_t header_length = read_le<uint16_t>(body, 8);
+    const std::string header = body.substr(10, header_length);
+    EXPECT_EQ((10 + header_length) % 64, 0);
+    EXPECT_EQ(header.back(), '\n');
+    EXPECT_NE(without_spaces(header).find("'descr':'<f4'"), std::string::npos) << header;
+    EXPECT_NE(without_spaces(header).find("'fortran_order':False"), std::string::npos) << header;
+    EXPECT_NE(without_spaces(header).find("'shape':" + e.shape), std::string::npos) << header;
+    ASSERT_EQ(body.size(), 10 + header_length + e.data->size() * 4);
+    EXPECT_EQ(std::memcmp(body.data() + 10 + header_length, e.data->data(), e.data->size() * 4), 0);
+    off = npy + size;
+  }
+  // End of central directory: 2 entries, pointing at a directory whose entries point back at the headers.
+  ASSERT_GE(z.size(), off + 22);
+  const size_t end = z.size() - 22;
+  ASSERT_EQ(read_le<uint32_t>(z, end), 0x06054b50u);
+  EXPECT_EQ(read_le<uint16_t>(z, end + 10), 2);
+  const uint32_t directory = read_le<uint32_t>(z, end + 16);
+  EXPECT_EQ(directory, off);
+  EXPECT_EQ(read_le<uint32_t>(z, end + 12), end - directory);
+  size_t c = directory;
+  for (int k = 0; k < 2; ++k) {
+    ASSERT_EQ(read_le<uint32_t>(z, c), 0x02014b50u);
+    const uint16_t n = read_le<uint16_t>(z, c + 28), extra = read_le<uint16_t>(z, c + 30),
+                   comment = read_le<uint16_t>(z, c + 32);
+    EXPECT_EQ(z.substr(c + 46, n), expected[k].name);
+    EXPECT_EQ(read_le<uint32_t>(z, c + 42), local_offsets[k]);
+    c += 46 + n + extra + comment;
+  }
+  EXPECT_EQ(c, end);
+}
+
+TEST_F(Npz, NumpyLoadsIt) {
+  if (std::system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "/usr/bin/python3 with numpy is not available";
+  const std::string file = path("w.npz");
+  nn::write_npz(file, arrays());
+  const std::string script =
+      "import sys, numpy as np\n"
+      "z = np.load(sys.argv[1])\n"
+      "assert sorted(z.files) == ['a', 'b'], z.files\n"
+      "a = np.array([0.5, -1, 2.25, 3, -4.5, 1e-3], dtype=np.float32).reshape(2, 3)\n"
+      "b = np.array([7, 8, -9, 1e20], dtype=np.float32)\n"
+      "assert z['a'].dtype == np.float32 and z['a'].shape == (2, 3) and (z['a'] == a).all(), z['a']\n"
+      "assert z['b'].dtype == np.float32 and z['b'].shape == (4,) and (z['b'] == b).all(), z['b']\n";
+  const std::string script_file = path("check.py");
+  write_bytes(script_file, script);
+  EXPECT_EQ(std::system(("/usr/bin/python3 " + script_file + " " + file).c_str()), 0);
+}
+
+TEST_F(Npz, UnwritablePathThrowsNamingIt) {
+  const std::string file = path("missing_dir/w.npz");
+  try {
+    nn::write_npz(file, arrays());
+    FAIL() << "expected nn::Error";
+  } catch (const nn::Error& e) {
+    EXPECT_NE(std::string(e.what()).find(file), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace

@@ -1,0 +1,606 @@
+// tests/test_layers.cpp — every layer of nn/layers.h: forward against a naive loop or a hand
+// computation, backward against the generic finite-difference checker (tests/gradient_check.h),
+// and the backward contract (OVERWRITES din, ADDS into parameter grads).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <memory>
+
+#include "nn/error.h"
+#include "nn/layers.h"
+#include "tests/gradient_check.h"
+
+namespace {
+
+nn::Tensor random_tensor(nn::Shape s, uint64_t seed, double scale = 1.0) {
+  nn::Tensor t(s);
+  nn::Rng rng(seed);
+  for (size_t i = 0; i < t.size(); ++i) t[i] = float(scale * rng.normal());
+  return t;
+}
+
+// Non-trivial parameters: weights and biases N(0, ½²), batch-norm γ around 1, running var > 0.
+void randomize_params(nn::Layer& layer, uint64_t seed) {
+  nn::Rng rng(seed);
+  for (nn::Param* p : layer.params())
+    for (size_t i = 0; i < p->value.size(); ++i) {
+      double v = rng.normal();
+      if (p->name == "running_var")
+        p->value[i] = float(0.5 + std::fabs(v));
+      else if (dynamic_cast<nn::BatchNorm2d*>(&layer) && p->name == "weight")
+        p->value[i] = float(1.0 + 0.3 * v);
+      else
+        p->value[i] = float(0.5 * v);
+    }
+}
+
+// Backward contract of nn/layers.h: din is overwritten (whatever it held), parameter grads are
+// accumulated (two backwards give twice one), param_grads = false leaves them alone.
+void expect_backward_contract(nn::Layer& layer, const nn::Tensor& x, bool training) {
+  nn::Tensor out;
+  nn::Rng rng(5);
+  layer.forward(x, out, training, rng);
+  nn::Tensor dout = random_tensor(out.shape(), 77);
+  std::vector<nn::Param*> trainable;
+  for (nn::Param* p : layer.params())
+    if (p->trainable) trainable.push_back(p), p->grad.zero();
+
+  nn::Tensor din1(x.shape()), din2(x.shape());
+  din1.fill(1e30f);
+  layer.backward(x, out, dout, &din1, true);
+  std::vector<nn::Tensor> once;
+  for (nn::Param* p : trainable) once.push_back(p->grad);
+
+  din2.fill(-12345.f);
+  layer.backward(x, out, dout, &din2, true);
+  ASSERT_EQ(din1.shape(), x.shape());
+  ASSERT_EQ(din2.shape(), x.shape());
+  for (size_t i = 0; i < x.size(); ++i) ASSERT_EQ(din1[i], din2[i]) << layer.kind() << ": din not overwritten at " << i;
+  for (size_t k = 0; k < trainable.size(); ++k)
+    for (size_t i = 0; i < once[k].size(); ++i)
+      ASSERT_NEAR(trainable[k]->grad[i], 2.f * once[k][i], 1e-5f * (1.f + std::fabs(once[k][i])))
+          << layer.kind() << "." << trainable[k]->name << "[" << i << "]: backward does not add into the grad";
+
+  // param_grads = false: grads untouched; din = nullptr: allowed, grads still accumulate.
+  layer.backward(x, out, dout, &din2, false);
+  for (size_t k = 0; k < trainable.size(); ++k)
+    for (size_t i = 0; i < once[k].size(); ++i) ASSERT_NEAR(trainable[k]->grad[i], 2.f * once[k][i], 1e-5f * (1.f + std::fabs(once[k][i])));
+  layer.backward(x, out, dout, nullptr, true);
+  for (size_t k = 0; k < trainable.size(); ++k)
+    for (size_t i = 0; i < once[k].size(); ++i) ASSERT_NEAR(trainable[k]->grad[i], 3.f * once[k][i], 1e-5f * (1.f + std::fabs(once[k][i])));
+}
+
+#define EXPECT_GRADIENTS_OK(report) \
+  do {                              \
+    auto r_ = (report);             \
+    EXPECT_TRUE(r_.ok()) << r_.summary(); \
+  } while (0)
+
+// ---------------------------------------------------------------------------------------------
+// The checker itself: it must pass a correct gradient and fail a wrong one.
+
+// out = x², with a configurable (possibly wrong) derivative factor: din = factor·x·dout.
+class Square : public nn::Layer {
+ public:
+  explicit Square(float factor) : factor_(factor) {}
+  std::string kind() const override { return "square"; }
+  std::string token() const override { return "square"; }
+  nn::Shape setup(nn::Shape in) override { return input_shape = output_shape = in; }
+  void forward(const nn::Tensor& in, nn::Tensor& out, bool, nn::Rng&) override {
+    out.resize(in.shape());
+    for (size_t i = 0; i < in.size(); ++i) out[i] = in[i] * in[i];
+  }
+  void backward(const nn::Tensor& in, const nn::Tensor&, const nn::Tensor& dout, nn::Tensor* din, bool) override {
+    din->resize(in.shape());
+    for (size_t i = 0; i < in.size(); ++i) (*din)[i] = factor_ * in[i] * dout[i];
+  }
+
+ private:
+  float factor_;
+};
+
+// A Linear whose weight gradient is off by 0.05 at one coordinate.
+class LinearWithWrongWeightGrad : public nn::Linear {
+ public:
+  using nn::Linear::Linear;
+  void backward(const nn::Tensor& in, const nn::Tensor& out, const nn::Tensor& dout, nn::Tensor* din,
+                bool param_grads) override {
+    nn::Linear::backward(in, out, dout, din, param_grads);
+    weight.grad[3] += 0.05f;
+  }
+};
+
+TEST(GradientChecker, PassesACorrectGradient) {
+  Square square(2.f);
+  square.setup(nn::Shape{1, 2, 3, 3});
+  EXPECT_GRADIENTS_OK(gradcheck::check_layer(square, random_tensor(nn::Shape{2, 2, 3, 3}, 1), true));
+}
+
+TEST(GradientChecker, ReportsAWrongInputGradient) {
+  Square wrong(1.f);  // d(x²)/dx is 2x, not x
+  wrong.setup(nn::Shape{1, 2, 3, 3});
+  gradcheck::Report r = gradcheck::check_layer(wrong, random_tensor(nn::Shape{2, 2, 3, 3}, 1), true);
+  EXPECT_FALSE(r.ok());
+  EXPECT_GT(r.failed, 30u) << r.summary();  // all but the coordinates where x ≈ 0
+  EXPECT_NE(r.details.find("input["), std::string::npos) << r.details;
+}
+
+TEST(GradientChecker, ReportsAWrongParameterGradientAtTheRightCoordinate) {
+  LinearWithWrongWeightGrad layer(4);
+  layer.setup(nn::Shape{1, 3, 2, 1});
+  randomize_params(layer, 3);
+  gradcheck::Report r = gradcheck::check_layer(layer, random_tensor(nn::Shape{2, 3, 2, 1}, 4), true);
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.failed, 1u) << r.summary();
+  EXPECT_NE(r.details.find("linear.weight[3]"), std::string::npos) << r.details;
+}
+
+TEST(GradientChecker, ReportsAMissingGradient) {
+  // A backward that forgets the bias gradient (it stays 0) must fail.
+  class NoBiasGrad : public nn::Linear {
+   public:
+    using nn::Linear::Linear;
+    void backward(const nn::Tensor& in, const nn::Tensor& out, const nn::Tensor& dout, nn::Tensor* din,
+                  bool param_grads) override {
+      nn::Linear::backward(in, out, dout, din, param_grads);
+      bias.grad.zero();
+    }
+  } layer(3);
+  layer.setup(nn::Shape{1, 4, 1, 1});
+  randomize_params(layer, 5);
+  gradcheck::Report r = gradcheck::check_layer(layer, random_tensor(nn::Shape{3, 4, 1, 1}, 6), true);
+  EXPECT_FALSE(r.ok());
+  EXPECT_NE(r.details.find("linear.bias["), std::string::npos) << r.details;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conv2d
+
+struct ConvCase {
+  const char* name;
+  int n, c, h, w, oc, kh, kw, stride, pad;
+  bool bias;
+};
+
+class Conv2dTest : public ::testing::TestWithParam<ConvCase> {};
+
+// out[n][o][y][x] = b[o] + Σ_{c,i,j} w[o][c][i][j] · in[n][c][y·S−P+i][x·S−P+j]   (0 outside), in double
+nn::Tensor naive_conv(const nn::Conv2d& conv, const nn::Tensor& in) {
+  const int OH = conv.output_shape.h, OW = conv.output_shape.w;
+  nn::Tensor out(in.n(), conv.out_channels, OH, OW);
+  for (int n = 0; n < in.n(); ++n)
+    for (int o = 0; o < conv.out_channels; ++o)
+      for (int y = 0; y < OH; ++y)
+        for (int x = 0; x < OW; ++x) {
+          double s = conv.has_bias ? conv.bias.value[o] : 0.0;
+          for (int c = 0; c < in.c(); ++c)
+            for (int i = 0; i < conv.kh; ++i)
+              for (int j = 0; j < conv.kw; ++j) {
+                int iy = y * conv.stride - conv.pad + i, ix = x * conv.stride - conv.pad + j;
+                if (iy >= 0 && iy < in.h() && ix >= 0 && ix < in.w())
+                  s += double(conv.weight.value[((size_t(o) * in.c() + c) * conv.kh + i) * conv.kw + j]) *
+                       in.at(n, c, iy, ix);
+              }
+          out.at(n, o, y, x) = float(s);
+        }
+  return out;
+}
+
+TEST_P(Conv2dTest, ForwardMatchesNaiveLoop) {
+  const ConvCase& k = GetParam();
+  nn::Conv2d conv(k.oc, k.kh, k.kw, k.stride, k.pad, k.bias);
+  nn::Shape os = conv.setup(nn::Shape{1, k.c, k.h, k.w});
+  EXPECT_EQ(os.h, (k.h + 2 * k.pad - k.kh) / k.stride + 1);
+  EXPECT_EQ(os.w, (k.w + 2 * k.pad - k.kw) / k.stride + 1);
+  EXPECT_EQ(conv.params().size(), k.bias ? 2u : 1u);
+  randomize_params(conv, 11);
+  nn::Tensor x = random_tensor(nn::Shape{k.n, k.c, k.h, k.w}, 12), out;
+  nn::Rng rng(0);
+  conv.forward(x, out, true, rng);
+  nn::Tensor expected = naive_conv(conv, x);
+  ASSERT_EQ(out.shape(), expected.shape());
+  for (size_t i = 0; i < out.size(); ++i) ASSERT_NEAR(out[i], expected[i], 1e-4f * (1 + std::fabs(expected[i]))) << i;
+}
+
+TEST_P(Conv2dTest, GradientsMatchFiniteDifferences) {
+  const ConvCase& k = GetParam();
+  nn::Conv2d conv(k.oc, k.kh, k.kw, k.stride, k.pad, k.bias);
+  conv.setup(nn::Shape{1, k.c, k.h, k.w});
+  randomize_params(conv, 13);
+  EXPECT_GRADIENTS_OK(gradcheck::check_layer(conv, random_tensor(nn::Shape{k.n, k.c, k.h, k.w}, 14), true));
+}
+
+TEST_P(Conv2dTest, BackwardOverwritesInputGradAndAddsParamGrads) {
+  const ConvCase& k = GetParam();
+  nn::Conv2d conv(k.oc, k.kh, k.kw, k.stride, k.pad, k.bias);
+  conv.setup(nn::Shape{1, k.c, k.h, k.w});
+  randomize_params(conv, 15);
+  expect_backward_contract(conv, random_tensor(nn::Shape{k.n, k.c, k.h, k.w}, 16), true);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, Conv2dTest,
+    ::testing::Values(ConvCase{"k3_s1_p1_bias", 2, 3, 6, 6, 4, 3, 3, 1, 1, true},
+                      ConvCase{"k3_s1_p1_nobias", 2, 3, 6, 6, 4, 3, 3, 1, 1, false},
+                      ConvCase{"k1_s1_p0", 2, 5, 4, 4, 3, 1, 1, 1, 0, true},
+                      ConvCase{"k5_s2_p0_nonsquare_input", 2, 2, 9, 11, 3, 5, 5, 2, 0, true},
+                      ConvCase{"k3_s2_p1_nonsquare_nobias", 3, 3, 7, 5, 4, 3, 3, 2, 1, false},
+                      ConvCase{"k2x3_kernel_p0", 2, 2, 5, 6, 2, 2, 3, 1, 0, true},
+                      ConvCase{"k3_s3_p2", 1, 2, 8, 7, 3, 3, 3, 3, 2, true}),
+    [](const ::testing::TestParamInfo<ConvCase>& info) { return std::string(info.param.name); });
+
+// Conv2d cuts a batch into im2col chunks (smaller ones in evaluation) and its backward may reuse the
+// forward's columns; a conv whose columns take ~230k floats per image spans several chunks in
+// evaluation.  Gradients must not depend on the chunking.
+TEST(Conv2d, ChunkedEvaluationBackwardMatchesSingleChunkTraining) {
+  nn::Conv2d conv(3, 5, 5, 1, 2, true);
+  conv.setup(nn::Shape{1, 16, 24, 24});  // K = 400, OH·OW = 576
+  randomize_params(conv, 17);
+  nn::Tensor x = random_tensor(nn::Shape{10, 16, 24, 24}, 18), out_train, out_eval, din_train, din_eval;
+  nn::Tensor dout = random_tensor(nn::Shape{10, 3, 24, 24}, 19);
+  nn::Rng rng(0);
+  conv.forward(x, out_train, true, rng);
+  conv.weight.grad.zero(), conv.bias.grad.zero();
+  conv.backward(x, out_train, dout, &din_train, true);
+  const nn::Tensor weight_grad = conv.weight.grad, bias_grad = conv.bias.grad;
+  conv.forward(x, out_eval, false, rng);
+  conv.weight.grad.zero(), conv.bias.grad.zero();
+  conv.backward(x, out_eval, dout, &din_eval, true);
+  for (size_t i = 0; i < out_train.size(); ++i) ASSERT_NEAR(out_eval[i], out_train[i], 1e-4f) << i;
+  for (size_t i = 0; i < din_train.size(); ++i) ASSERT_NEAR(din_eval[i], din_train[i], 1e-4f) << i;
+  for (size_t i = 0; i < weight_grad.size(); ++i)
+    ASSERT_NEAR(conv.weight.grad[i], weight_grad[i], 1e-4f * (1 + std::fabs(weight_grad[i]))) << i;
+  for (size_t i = 0; i < bias_grad.size(); ++i) ASSERT_NEAR(conv.bias.grad[i], bias_grad[i], 1e-3f) << i;
+}
+
+TEST(Conv2d, ChunkedEvaluationGradientsMatchFiniteDifferences) {
+  nn::Conv2d conv(2, 5, 5, 1, 2, true);
+  conv.setup(nn::Shape{1, 16, 24, 24});
+  randomize_params(conv, 20);
+  gradcheck::Options options;
+  options.max_per_variable = 25;
+  EXPECT_GRADIENTS_OK(gradcheck::check_layer(conv, random_tensor(nn::Shape{10, 16, 24, 24}, 21), false, options));
+}
+
+TEST(Conv2d, KernelLargerThanPaddedInputThrowsNamingTheToken) {
+  nn::Conv2d conv(4, 5, 5, 1, 0, true);
+  try {
+    conv.setup(nn::Shape{1, 3, 4, 4});
+    FAIL() << "expected nn::Error";
+  } catch (const nn::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("conv5x5:4"), std::string::npos) << e.what();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Linear
+
+TEST(Linear, ForwardFlattensInCHWOrder) {
+  nn::Linear fc(5);
+  EXPECT_EQ(fc.setup(nn::Shape{1, 2, 3, 2}), (nn::Shape{1, 5, 1, 1}));
+  EXPECT_EQ(fc.in_features, 12);
+  randomize_params(fc, 21);
+  nn::Tensor x = random_tensor(nn::Shape{3, 2, 3, 2}, 22), out;
+  nn::Rng rng(0);
+  fc.forward(x, out, false, rng);
+  ASSERT_EQ(out.shape(), (nn::Shape{3, 5, 1, 1}));
+  for (int n = 0; n < 3; ++n)
+    for (int o = 0; o < 5; ++o) {
+      double s = fc.bias.value[o];
+      for (int c = 0; c < 2; ++c)
+        for (int h = 0; h < 3; ++h)
+          for (int w = 0; w < 2; ++w) s += double(fc.weight.value[o * 12 + (c * 3 + h) * 2 + w]) * x.at(n, c, h, w);
+      EXPECT_NEAR(out.at(n, o, 0, 0), s, 1e-5);
+    }
+}
+
+TEST(Linear, GradientsMatchFiniteDifferences) {
+  nn::Linear fc(5);
+  fc.setup(nn::Shape{1, 2, 3, 2});
+  randomize_params(fc, 23);
+  EXPECT_GRADIENTS_OK(gradcheck::check_layer(fc, random_tensor(nn::Shape{3, 2, 3, 2}, 24), true));
+}
+
+TEST(Linear, BackwardOverwritesInputGradAndAddsParamGrads) {
+  nn::Linear fc(4);
+  fc.setup(nn::Shape{1, 6, 1, 1});
+  randomize_params(fc, 25);
+  expect_backward_contract(fc, random_tensor(nn::Shape{3, 6, 1, 1}, 26), true);
+}
+
+// ---------------------------------------------------------------------------------------------
+// ReLU
+
+TEST(ReLU, ForwardAndGradientAtZeroIsZero) {
+  nn::ReLU relu;
+  relu.setup(nn::Shape{1, 1, 1, 4});
+  nn::Tensor x(1, 1, 1, 4), out, din;
+  const float v[4] = {-1.f, 0.f, 2.f, -0.f};
+  for (int i = 0; i < 4; ++i) x[i] = v[i];
+  nn::Rng rng(0);
+  relu.forward(x, out, false, rng);
+  nn::Tensor dout(x.shape());
+  dout.fill(1.f);
+  relu.backward(x, out, dout, &din, false);
+  const float expected_out[4] = {0.f, 0.f, 2.f, 0.f}, expected_din[4] = {0.f, 0.f, 1.f, 0.f};
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(out[i], expected_out[i]);
+    EXPECT_EQ(din[i], expected_din[i]);
+  }
+}
+
+TEST(ReLU, GradientsMatchFiniteDifferences) {
+  nn::ReLU relu;
+  relu.setup(nn::Shape{1, 3, 4, 5});
+  EXPECT_GRADIENTS_OK(gradcheck::check_layer(relu, random_tensor(nn::Shape{2, 3, 4, 5}, 31), true));
+}
+
+TEST(ReLU, InputsWithinOneStepOfTheKinkAreSkippedNotFailed) {
+  nn::ReLU relu;
+  relu.setup(nn::Shape{1, 1, 2, 5});
+  nn::Tensor x = random_tensor(nn::Shape{2, 1, 2, 5}, 32);
+  x[0] = 0.003f, x[7] = -0.004f, x[12] = 0.f;  // closer to 0 than the step 1e-2
+  gradcheck::Report r = gradcheck::check_layer(relu, x, true);
+  EXPECT_TRUE(r.ok()) << r.summary();
+  EXPECT_GE(r.kinks, 3u) << r.summary();
+}
+
+TEST(ReLU, BackwardOverwritesInputGrad) {
+  nn::ReLU relu;
+  relu.setup(nn::Shape{1, 2, 3, 3});
+  expect_backward_contract(relu, random_tensor(nn::Shape{2, 2, 3, 3}, 33), true);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pool2d and GlobalAvgPool
+
+struct PoolCase {
+  const char* name;
+  nn::Pool2d::Mode mode;
+  int k, stride, h, w;
+};
+class Pool2dTest : public ::testing::TestWithParam<PoolCase> {};
+
+TEST_P(Pool2dTest, ForwardMatchesNaiveLoopAndArgmaxIsTheFirstMaximum) {
+  const PoolCase& p = GetParam();
+  nn::Pool2d pool(p.mode, p.k, p.stride);
+  nn::Shape os = pool.setup(nn::Shape{1, 3, p.h, p.w});
+  ASSERT_EQ(os, (nn::Shape{1, 3, (p.h - p.k) / p.stride + 1, (p.w - p.k) / p.stride + 1}));
+  nn::Tensor x = random_tensor(nn::Shape{2, 3, p.h, p.w}, 41), out;
+  // A few exact ties, so that "first maximum in row-major order" is exercised.
+  for (size_t i = 0; i + 1 < x.size(); i += 5) x[i + 1] = x[i];
+  nn::Rng rng(0);
+  pool.forward(x, out, false, rng);
+  for (int n = 0; n < 2; ++n)
+    for (int c = 0; c < 3; ++c)
+      for (int y = 0; y < os.h; ++y)
+        for (int xx = 0; xx < os.w; ++xx) {
+          double sum = 0, best = -INFINITY;
+          int best_index = -1;
+          for (int i = 0; i < p.k; ++i)
+            for (int j = 0; j < p.k; ++j) {
+              int iy = y * p.stride + i, ix = xx * p.stride + j;
+              float v = x.at(n, c, iy, ix);
+              sum += v;
+              if (v > best) best = v, best_index = iy * p.w + ix;
+            }
+          float got = out.at(n, c, y, xx);
+          if (p.mode == nn::Pool2d::Max) {
+            EXPECT_EQ(got, float(best));
+            EXPECT_EQ(pool.argmax()[((size_t(n) * 3 + c) * os.h + y) * os.w + xx], best_index);
+          } else {
+            EXPECT_NEAR(got, sum / (p.k * p.k), 1e-6);
+          }
+        }
+}
+
+TEST_P(Pool2dTest, GradientsMatchFiniteDifferences) {
+  const PoolCase& p = GetParam();
+  nn::Pool2d pool(p.mode, p.k, p.stride);
+  pool.setup(nn::Shape{1, 2, p.h, p.w});
+  EXPECT_GRADIENTS_OK(gradcheck::check_layer(pool, random_tensor(nn::Shape{2, 2, p.h, p.w}, 42), true));
+}
+
+TEST_P(Pool2dTest, BackwardOverwritesInputGrad) {
+  const PoolCase& p = GetParam();
+  nn::Pool2d pool(p.mode, p.k, p.stride);
+  pool.setup(nn::Shape{1, 2, p.h, p.w});
+  expect_backward_contract(pool, random_tensor(nn::Shape{2, 2, p.h, p.w}, 43), true);
+}
+
+INSTANTIATE_TEST_SUITE_P(Windows, Pool2dTest,
+                         ::testing::Values(PoolCase{"max_k2_s2", nn::Pool2d::Max, 2, 2, 6, 6},
+                                           PoolCase{"max_k3_s2_overlapping", nn::Pool2d::Max, 3, 2, 7, 8},
+                                           PoolCase{"max_k2_s3_gaps", nn::Pool2d::Max, 2, 3, 8, 7},
+                                           PoolCase{"max_k2_s2_odd_floor", nn::Pool2d::Max, 2, 2, 5, 7},
+                                           PoolCase{"avg_k2_s2", nn::Pool2d::Average, 2, 2, 6, 6},
+                                           PoolCase{"avg_k3_s2_overlapping", nn::Pool2d::Average, 3, 2, 7, 8},
+                                           PoolCase{"avg_k2_s1", nn::Pool2d::Average, 2, 1, 4, 5}),
+                         [](const ::testing::TestParamInfo<PoolCase>& info) { return std::string(info.param.name); });
+
+TEST(Pool2d, MaxPoolTiesAreSkippedAsKinksNotFailed) {
+  nn::Pool2d pool(nn::Pool2d::Max, 2, 2);
+  pool.setup(nn::Shape{1, 2, 4, 4});
+  nn::Tensor x = random_tensor(nn::Shape{2, 2, 4, 4}, 44);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = std::round(x[i]);  // many exact ties among {−2..2}
+  gradcheck::Report r = gradcheck::check_layer(pool, x, true);
+  EXPECT_TRUE(r.ok()) << r.summary();
+  EXPECT_GT(r.kinks, 0u) << r.summary();
+}
+
+TEST(Pool2d, WindowLargerThanMapThrowsNamingTheToken) {
+  nn::Pool2d pool(nn::Pool2d::Max, 2, 2);
+  try {
+    pool.setup(nn::Shape{1, 8, 1, 1});
+    FAIL() << "expected nn::Error";
+  } catch (const nn::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("maxpool2"), std::string::npos) << e.what();
+  }
+}
+
+TEST(GlobalAvgPool, ForwardIsThePlaneMean) {
+  nn::GlobalAvgPool gap;
+  EXPECT_EQ(gap.setup(nn::Shape{1, 3, 4, 5}), (nn::Shape{1, 3, 1, 1}));
+  nn::Tensor x = random_tensor(nn::Shape{2, 3, 4, 5}, 51), out;
+  nn::Rng rng(0);
+  gap.forward(x, out, false, rng);
+  for (int n = 0; n < 2; ++n)
+    for (int c = 0; c < 3; ++c) {
+      double s = 0;
+      for (int i = 0; i < 20; ++i) s += x[(size_t(n) * 3 + c) * 20 + i];
+      EXPECT_NEAR(out.at(n, c, 0, 0), s / 20, 1e-6);
+    }
+}
+
+TEST(GlobalAvgPool, GradientsMatchFiniteDifferences) {
+  nn::GlobalAvgPool gap;
+  gap.setup(nn::Shape{1, 3, 4, 5});
+  EXPECT_GRADIENTS_OK(gradcheck::check_layer(gap, random_tensor(nn::Shape{2, 3, 4, 5}, 52), true));
+}
+
+TEST(GlobalAvgPool, BackwardOverwritesInputGrad) {
+  nn::GlobalAvgPool gap;
+  gap.setup(nn::Shape{1, 3, 2, 3});
+  expect_backward_contract(gap, random_tensor(nn::Shape{2, 3, 2, 3}, 53), true);
+}
+
+// ---------------------------------------------------------------------------------------------
+// BatchNorm2d
+
+TEST(BatchNorm2d, TrainingNormalisesWithBatchStatsAndUpdatesRunningStatsLikePyTorch) {
+  nn::BatchNorm2d bn;
+  bn.setup(nn::Shape{1, 3, 4, 5});
+  nn::Rng init(0);
+  bn.init(init);
+  randomize_params(bn, 61);
+  std::vector<float> old_mean(3), old_var(3);
+  for (int c = 0; c < 3; ++c) old_mean[c] = bn.running_mean.value[c], old_var[c] = bn.running_var.value[c];
+  nn::Tensor x = random_tensor(nn::Shape{2, 3, 4, 5}, 62, 3.0), out;
+  for (size_t i = 0; i < x.size(); ++i) x[i] += 1.5f;
+  nn::Rng rng(0);
+  bn.forward(x, out, true, rng);
+  const int m = 2 * 20;
+  for (int c = 0; c < 3; ++c) {
+    double s = 0, s2 = 0;
+    for (int n = 0; n < 2; ++n)
+      for (int i = 0; i < 20; ++i) s += x[(size_t(n) * 3 + c) * 20 + i];
+    double mean = s / m;
+    for (int n = 0; n < 2; ++n)
+      for (int i = 0; i < 20; ++i) s2 += std::pow(x[(size_t(n) * 3 + c) * 20 + i] - mean, 2);
+    double var = s2 / m;
+    for (int n = 0; n < 2; ++n)
+      for (int i = 0; i < 20; ++i) {
+        size_t k = (size_t(n) * 3 + c) * 20 + i;
+        double y = (x[k] - mean) / std::sqrt(var + 1e-5) * bn.weight.value[c] + bn.bias.value[c];
+        EXPECT_NEAR(out[k], y, 1e-5 * (1 + std::fabs(y)));
+      }
+    EXPECT_NEAR(bn.running_mean.value[c], 0.9 * old_mean[c] + 0.1 * mean, 1e-6);
+    EXPECT_NEAR(bn.running_var.value[c], 0.9 * old_var[c] + 0.1 * s2 / (m - 1), 1e-5);  // unbiased
+  }
+}
+
+TEST(BatchNorm2d, EvaluationUsesRunningStatsAndMatchesEvalAffine) {
+  nn::BatchNorm2d bn;
+  bn.setup(nn::Shape{1, 2, 3, 3});
+  randomize_params(bn, 63);
+  nn::Tensor x = random_tensor(nn::Shape{2, 2, 3, 3}, 64), out;
+  nn::Rng rng(0);
+  float mean0 = bn.running_mean.value[0];
+  bn.forward(x, out, false, rng);
+  EXPECT_EQ(bn.running_mean.value[0], mean0);  // evaluation does not touch the running stats
+  std::vector<float> scale, shift;
+  bn.eval_affine(scale, shift);
+  for (int n = 0; n < 2; ++n)
+    for (int c = 0; c < 2; ++c)
+      for (int i = 0; i < 9; ++i) {
+        size_t k = (size_t(n) * 2 + c) * 9 + i;
+        double y = (x[k] - bn.running_mean.value[c]) / std::sqrt(bn.running_var.value[c] + 1e-5) * bn.weight.value[c] +
+                   bn.bias.value[c];
+        EXPECT_NEAR(out[k], y, 1e-5 * (1 + std::fabs(y)));
+        EXPECT_NEAR(out[k], scale[c] * x[k] + shift[c], 1e-5 * (1 + std::fabs(y)));
+      }
+}
+
+TEST(BatchNorm2d, TrainingGradientsMatchFiniteDifferences) {
+  nn::BatchNorm2d bn;
+  bn.setup(nn::Shape{1, 3, 3, 4});
+  randomize_params(bn, 65);
+  EXPECT_GRADIENTS_OK(gradcheck::check_layer(bn, random_tensor(nn::Shape{2, 3, 3, 4}, 66), true));
+}
+
+TEST(BatchNorm2d, TrainingGradientsWithOneSpatialValuePerSample) {
+  // After a linear/gap layer: (N, C, 1, 1), statistics over the batch only.
+  nn::BatchNorm2d bn;
+  bn.setup(nn::Shape{1, 4, 1, 1});
+  randomize_params(bn, 67);
+  EXPECT_GRADIENTS_OK(gradcheck::check_layer(bn, random_tensor(nn::Shape{5, 4, 1, 1}, 68), true));
+}
+
+TEST(BatchNorm2d, EvaluationGradientsMatchFiniteDifferences) {
+  nn::BatchNorm2d bn;
+  bn.setup(nn::Shape{1, 3, 3, 4});
+  randomize_params(bn, 69);
+  EXPECT_GRADIENTS_OK(gradcheck::check_layer(bn, random_tensor(nn::Shape{2, 3, 3, 4}, 70), false));
+}
+
+TEST(BatchNorm2d, BackwardOverwritesInputGradAndAddsParamGrads) {
+  for (bool training : {true, false}) {
+    nn::BatchNorm2d bn;
+    bn.setup(nn::Shape{1, 3, 2, 3});
+    randomize_params(bn, 71);
+    expect_backward_contract(bn, random_tensor(nn::Shape{2, 3, 2, 3}, 72), training);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dropout
+
+TEST(Dropout, TrainingKeepsAboutOneMinusPAndScalesEvaluationIsIdentity) {
+  nn::Dropout drop(0.25f);
+  drop.setup(nn::Shape{1, 4, 25, 25});
+  nn::Tensor x(8, 4, 25, 25), out, din;
+  x.fill(2.f);
+  nn::Rng rng(3);
+  drop.forward(x, out, true, rng);
+  size_t kept = 0;
+  for (size_t i = 0; i < out.size(); ++i) {
+    ASSERT_TRUE(out[i] == 0.f || std::fabs(out[i] - 2.f / 0.75f) < 1e-6f) << out[i];
+    kept += out[i] != 0.f;
+  }
+  EXPECT_NEAR(double(kept) / out.size(), 0.75, 0.01);
+  nn::Tensor dout(x.shape());
+  dout.fill(1.f);
+  drop.backward(x, out, dout, &din, false);
+  for (size_t i = 0; i < out.size(); ++i) ASSERT_EQ(din[i], out[i] / 2.f);  // the same mask
+
+  drop.forward(x, out, false, rng);
+  drop.backward(x, out, dout, &din, false);
+  for (size_t i = 0; i < out.size(); ++i) {
+    ASSERT_EQ(out[i], 2.f);
+    ASSERT_EQ(din[i], 1.f);
+  }
+}
+
+TEST(Dropout, SameRngStateGivesTheSameMask) {
+  nn::Dropout drop(0.5f);
+  drop.setup(nn::Shape{1, 3, 4, 4});
+  nn::Tensor x = random_tensor(nn::Shape{2, 3, 4, 4}, 81), a, b;
+  nn::Rng r1(9), r2(9);
+  drop.forward(x, a, true, r1);
+  drop.forward(x, b, true, r2);
+  for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], b[i]);
+}
+
+TEST(Dropout, TrainingGradientsWithAFixedMaskMatchFiniteDifferences) {
+  nn::Dropout drop(0.4f);
+  drop.setup(nn::Shape{1, 3, 4, 4});
+  EXPECT_GRADIENTS_OK(gradcheck::check_layer(drop, random_tensor(nn::Shape{2, 3, 4, 4}, 82), true));
+}
+
+TEST(Dropout, BackwardOverwritesInputGrad) {
+  nn::Dropout drop(0.3f);
+  drop.setup(nn::Shape{1, 3, 4, 4});
+  expect_backward_contract(drop, random_tensor(nn::Shape{2, 3, 4, 4}, 83), true);
+}
+
+}  // namespace

@@ -1,0 +1,359 @@
+// tests/test_network.cpp — nn::Network: spec parsing, names, inferred shapes, spec errors,
+// probes, forward_from, and a whole-network gradient check through Network::backward.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "nn/error.h"
+#include "nn/network.h"
+#include "tests/gradient_check.h"
+
+namespace {
+
+nn::Tensor random_tensor(nn::Shape s, uint64_t seed, double scale = 1.0) {
+  nn::Tensor t(s);
+  nn::Rng rng(seed);
+  for (size_t i = 0; i < t.size(); ++i) t[i] = float(scale * rng.normal());
+  return t;
+}
+
+std::vector<std::string> block_names(const nn::Network& net) {
+  std::vector<std::string> names;
+  for (const nn::Block& b : net.blocks()) names.push_back(b.name);
+  return names;
+}
+
+std::vector<std::string> param_names(nn::Network& net) {
+  std::vector<std::string> names;
+  for (const nn::NamedParam& p : net.named_params()) names.push_back(p.name);
+  return names;
+}
+
+// Every spec below must throw nn::Error whose message quotes `token`.
+void expect_spec_error(const std::string& spec, const std::string& token, int c = 3, int h = 32, int w = 32) {
+  try {
+    nn::Network net(spec, c, h, w);
+    ADD_FAILURE() << "spec '" << spec << "' was accepted";
+  } catch (const nn::Error& e) {
+    EXPECT_NE(std::string(e.what()).find(token), std::string::npos)
+        << "spec '" << spec << "': message does not name '" << token << "': " << e.what();
+    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << "message is not one line: " << e.what();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Spec parsing, names and shapes
+
+TEST(NetworkSpec, ReferencePresetOnCifarShapes) {
+  nn::Network net(nn::Network::preset("reference"), 3, 32, 32);
+  EXPECT_EQ(block_names(net),
+            (std::vector<std::string>{"conv1", "pool1", "conv2", "pool2", "conv3", "pool3", "fc1", "output"}));
+  const std::vector<nn::Shape> shapes = {{1, 32, 32, 32}, {1, 32, 16, 16}, {1, 64, 16, 16}, {1, 64, 8, 8},
+                                         {1, 128, 8, 8},  {1, 128, 4, 4},  {1, 256, 1, 1},  {1, 10, 1, 1}};
+  for (size_t b = 0; b < shapes.size(); ++b) EXPECT_EQ(net.blocks()[b].output_shape, shapes[b]) << net.blocks()[b].name;
+  EXPECT_EQ(param_names(net), (std::vector<std::string>{"conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias",
+                                                        "conv3.weight", "conv3.bias", "fc1.weight", "fc1.bias",
+                                                        "output.weight", "output.bias"}));
+  // 32·27+32 + 64·288+64 + 128·576+128 + 256·2048+256 + 10·256+10
+  EXPECT_EQ(net.parameter_count(), 896u + 18496u + 73856u + 524544u + 2570u);
+  EXPECT_EQ(net.num_outputs(), 10);
+  const nn::Block& conv1 = net.blocks()[0];
+  EXPECT_EQ(conv1.kind, "conv");
+  EXPECT_EQ(conv1.first, 0);
+  EXPECT_EQ(conv1.main, 0);
+  EXPECT_EQ(conv1.activation, 1);
+  EXPECT_EQ(conv1.batchnorm, -1);
+  EXPECT_EQ(conv1.pre_activation, 0);
+  EXPECT_EQ(conv1.last, 1);
+  EXPECT_EQ(net.blocks()[1].kind, "pool");
+  EXPECT_EQ(net.blocks()[6].kind, "fc");
+  EXPECT_EQ(net.blocks().back().kind, "output");
+  EXPECT_EQ(net.layer_name(0), "conv1");
+  EXPECT_EQ(net.layer_name(1), "conv1.relu");
+  EXPECT_EQ(net.layer_name(2), "pool1");
+  EXPECT_EQ(net.find_block("pool3"), 5);
+  EXPECT_EQ(net.find_block("conv9"), -1);
+  auto* conv = dynamic_cast<nn::Conv2d*>(&net.layer(0));
+  ASSERT_NE(conv, nullptr);
+  EXPECT_EQ(conv->weight.value.shape(), (nn::Shape{32, 3, 3, 3}));
+  EXPECT_EQ(conv->pad, 1);
+  EXPECT_TRUE(conv->has_bias);
+}
+
+TEST(NetworkSpec, ReferencePresetOnMnistShapes) {
+  nn::Network net(nn::Network::preset("reference"), 1, 28, 28);
+  const std::vector<nn::Shape> shapes = {{1, 32, 28, 28}, {1, 32, 14, 14}, {1, 64, 14, 14}, {1, 64, 7, 7},
+                                         {1, 128, 7, 7},  {1, 128, 3, 3},  {1, 256, 1, 1},  {1, 10, 1, 1}};
+  ASSERT_EQ(net.blocks().size(), shapes.size());
+  for (size_t b = 0; b < shapes.size(); ++b) EXPECT_EQ(net.blocks()[b].output_shape, shapes[b]) << net.blocks()[b].name;
+  EXPECT_EQ(net.parameter_count(), (32u * 9 + 32) + 18496u + 73856u + (256u * 1152 + 256) + 2570u);
+}
+
+TEST(NetworkSpec, BnPresetNamesAndShapes) {
+  for (auto [c, h, w] : {std::tuple{3, 32, 32}, std::tuple{1, 28, 28}}) {
+    nn::Network net(nn::Network::preset("bn"), c, h, w);
+    EXPECT_EQ(block_names(net), (std::vector<std::string>{"conv1", "conv2", "pool1", "conv3", "conv4", "pool2", "conv5",
+                                                          "conv6", "pool3", "fc1", "output"}));
+    std::vector<std::string> expected;
+    for (int i = 1; i <= 6; ++i) {
+      std::string k = std::to_string(i);
+      for (const char* s : {"conv#.weight", "bn#.weight", "bn#.bias", "bn#.running_mean", "bn#.running_var"}) {
+        std::string name = s;
+        name.replace(name.find('#'), 1, k);
+        expected.push_back(name);
+      }
+    }
+    for (const char* s : {"fc1.weight", "fc1.bias", "output.weight", "output.bias"}) expected.push_back(s);
+    EXPECT_EQ(param_names(net), expected);
+    const int s1 = h / 2, s2 = s1 / 2, s3 = s2 / 2;
+    const std::vector<nn::Shape> shapes = {{1, 32, h, w},   {1, 32, h, w},   {1, 32, s1, s1}, {1, 64, s1, s1},
+                                           {1, 64, s1, s1}, {1, 64, s2, s2}, {1, 128, s2, s2}, {1, 128, s2, s2},
+                                           {1, 128, s3, s3}, {1, 256, 1, 1}, {1, 10, 1, 1}};
+    for (size_t b = 0; b < shapes.size(); ++b) EXPECT_EQ(net.blocks()[b].output_shape, shapes[b]) << net.blocks()[b].name;
+    const nn::Block& conv1 = net.blocks()[0];
+    EXPECT_EQ(conv1.batchnorm, 1);
+    EXPECT_EQ(conv1.pre_activation, 1);  // z is the bn output, the tensor the relu reads
+    EXPECT_EQ(conv1.activation, 2);
+    EXPECT_FALSE(dynamic_cast<nn::Conv2d&>(net.layer(0)).has_bias);  // the bn shift replaces it
+    EXPECT_EQ(net.layer_name(1), "bn1");
+    EXPECT_EQ(net.layer_name(2), "conv1.relu");
+    const nn::Block& fc1 = net.blocks()[9];
+    EXPECT_EQ(net.layer_name(fc1.last), "fc1.dropout");
+    EXPECT_EQ(dynamic_cast<nn::BatchNorm2d&>(net.layer(1)).running_var.trainable, false);
+  }
+}
+
+TEST(NetworkSpec, TokenOptionsStridePaddingAndPools) {
+  nn::Network net("conv5x5:6:s2:p0 relu avgpool3:s2 conv1x1:4 gap linear:7 relu linear:2", 2, 21, 17);
+  // conv5x5 s2 p0: (21−5)/2+1 = 9, (17−5)/2+1 = 7; avgpool3 s2: 4×3; conv1x1 pad 0 keeps 4×3; gap → 1×1
+  EXPECT_EQ(net.blocks()[0].output_shape, (nn::Shape{1, 6, 9, 7}));
+  EXPECT_EQ(net.blocks()[1].output_shape, (nn::Shape{1, 6, 4, 3}));
+  EXPECT_EQ(net.blocks()[2].output_shape, (nn::Shape{1, 4, 4, 3}));
+  EXPECT_EQ(net.blocks()[3].output_shape, (nn::Shape{1, 4, 1, 1}));
+  EXPECT_EQ(block_names(net), (std::vector<std::string>{"conv1", "pool1", "conv2", "pool2", "fc1", "output"}));
+  auto& pool = dynamic_cast<nn::Pool2d&>(net.layer(2));
+  EXPECT_EQ(pool.mode, nn::Pool2d::Average);
+  EXPECT_EQ(pool.k, 3);
+  EXPECT_EQ(pool.stride, 2);
+  EXPECT_EQ(net.layer(0).token(), "conv5x5:6:s2:p0");
+  EXPECT_EQ(net.layer(2).token(), "avgpool3:s2");
+}
+
+TEST(NetworkSpec, UnknownPresetIsEmpty) { EXPECT_EQ(nn::Network::preset("resnet"), ""); }
+
+TEST(NetworkSpec, BadSpecsThrowNamingTheToken) {
+  expect_spec_error("conv3x3 relu linear:10", "conv3x3");                 // no channel count
+  expect_spec_error("conv3x3:8 relu linear:0", "linear:0");
+  expect_spec_error("relu conv3x3:8 linear:10", "relu");                  // relu before any conv/linear
+  expect_spec_error("linear:16 maxpool2 linear:10", "maxpool2");          // pooling a 1×1 map
+  expect_spec_error("conv3x3:8 relu maxpool2", "linear");                 // does not end in linear
+  expect_spec_error("conv3x3:8 relu dropout:1.5 linear:10", "dropout:1.5");
+  expect_spec_error("conv3x3:8 relu foo linear:10", "foo");
+  expect_spec_error("conv3x3:8 relu maxpool2 bn linear:10", "bn");        // bn after a pool
+  expect_spec_error("conv3x3:8 relu relu linear:10", "relu");             // two activations
+  expect_spec_error("conv3x3:8:q3 linear:10", "conv3x3:8:q3");
+  expect_spec_error("maxpool0 linear:10", "maxpool0");
+  expect_spec_error("conv9x9:4:p0 linear:10", "conv9x9:4:p0", 1, 5, 5);    // kernel larger than the map
+  expect_spec_error("conv3x3:8 linear:10 relu", "relu");                  // the logits have no relu
+  expect_spec_error("   ", "empty");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forward, probes, forward_from
+
+const char* kSmallSpec = "conv3x3:3 relu maxpool2 conv3x3:4 bn relu avgpool2 linear:5 relu dropout:0.5 linear:3";
+
+// A small net with non-trivial weights and batch-norm statistics.
+nn::Network small_net(uint64_t seed = 3) {
+  nn::Network net(kSmallSpec, 2, 8, 8);
+  net.init(seed);
+  nn::Rng rng(seed + 1);
+  for (nn::NamedParam& p : net.named_params())
+    for (size_t i = 0; i < p.param->value.size(); ++i) {
+      double v = rng.normal();
+      if (p.name.find("running_var") != std::string::npos)
+        p.param->value[i] = float(0.5 + std::fabs(v));
+      else if (p.name.find("bias") != std::string::npos || p.name.find("running_mean") != std::string::npos)
+        p.param->value[i] = float(0.3 * v);
+      else if (p.name.rfind("bn", 0) == 0)
+        p.param->value[i] = float(1 + 0.2 * v);
+    }
+  return net;
+}
+
+TEST(NetworkForward, ProbeSeesEveryBlockOnceInOrderWithTheRightTensors) {
+  nn::Network net = small_net();
+  nn::Tensor x = random_tensor(nn::Shape{3, 2, 8, 8}, 5);
+  std::vector<int> seen;
+  nn::Shape previous{3, 2, 8, 8};
+  nn::Probe probe = [&](const nn::BlockView& v) {
+    seen.push_back(v.index);
+    const nn::Block& b = net.blocks()[v.index];
+    EXPECT_EQ(&v.block, &b);
+    nn::Shape expected = b.output_shape;
+    expected.n = 3;
+    EXPECT_EQ(v.input.shape(), previous) << b.name;
+    EXPECT_EQ(v.a.shape(), expected) << b.name;
+    EXPECT_EQ(v.z.shape(), expected) << b.name;
+    if (b.activation >= 0 && b.last == b.activation) {  // a = relu(z)
+      for (size_t i = 0; i < v.a.size(); ++i) ASSERT_EQ(v.a[i], v.z[i] > 0.f ? v.z[i] : 0.f) << b.name;
+    }
+    if (b.activation < 0 && b.batchnorm < 0) {
+      EXPECT_EQ(&v.z, &v.a) << b.name;
+    }
+    previous = expected;
+  };
+  const nn::Tensor& logits = net.forward(x, false, &probe);
+  EXPECT_EQ(seen, (std::vector<int>{0, 1, 2, 3, 4, 5}));
+  EXPECT_EQ(logits.shape(), (nn::Shape{3, 3, 1, 1}));
+  for (size_t i = 0; i < logits.size(); ++i) EXPECT_TRUE(std::isfinite(logits[i]));
+}
+
+TEST(NetworkForward, ForwardWithAndWithoutProbeAgree) {
+  nn::Network net = small_net();
+  nn::Tensor x = random_tensor(nn::Shape{2, 2, 8, 8}, 6);
+  nn::Tensor plain = net.forward(x, false);
+  nn::Probe probe = [](const nn::BlockView&) {};
+  const nn::Tensor& probed = net.forward(x, false, &probe);
+  for (size_t i = 0; i < plain.size(); ++i) EXPECT_EQ(plain[i], probed[i]);
+}
+
+TEST(NetworkForward, ForwardFromEveryBlockOutputReproducesTheLogits) {
+  for (const char* spec : {kSmallSpec, "conv3x3:4 bn relu maxpool2 conv3x3:4 relu gap linear:6 relu linear:3"}) {
+    nn::Network net(spec, 2, 8, 8);
+    net.init(7);
+    nn::Tensor x = random_tensor(nn::Shape{3, 2, 8, 8}, 8);
+    nn::Tensor logits = net.forward(x, false);
+    std::vector<nn::Tensor> outputs;
+    for (size_t b = 0; b < net.blocks().size(); ++b) outputs.push_back(net.output(int(b)));
+    for (size_t b = 0; b < net.blocks().size(); ++b) {
+      std::vector<int> seen;
+      nn::Probe probe = [&](const nn::BlockView& v) { seen.push_back(v.index); };
+      const nn::Tensor& again = net.forward_from(int(b), outputs[b], &probe);
+      ASSERT_EQ(again.shape(), logits.shape());
+      for (size_t i = 0; i < logits.size(); ++i) ASSERT_EQ(again[i], logits[i]) << spec << " from block " << b;
+      ASSERT_EQ(seen.size(), net.blocks().size() - 1 - b) << "the probe sees only the blocks after " << b;
+      for (size_t k = 0; k < seen.size(); ++k) EXPECT_EQ(seen[k], int(b + 1 + k));
+    }
+  }
+}
+
+TEST(NetworkForward, ForwardFromWithAWrongShapeThrows) {
+  nn::Network net = small_net();
+  EXPECT_THROW(net.forward_from(0, random_tensor(nn::Shape{1, 5, 8, 8}, 1)), nn::Error);
+  EXPECT_THROW(net.forward(random_tensor(nn::Shape{1, 3, 8, 8}, 1), false), nn::Error);
+}
+
+TEST(NetworkForward, LesioningABlockOutputChangesTheLogits) {
+  nn::Network net = small_net();
+  nn::Tensor x = random_tensor(nn::Shape{2, 2, 8, 8}, 9);
+  nn::Tensor logits = net.forward(x, false);
+  nn::Tensor a = net.output(2);
+  a.zero();
+  const nn::Tensor& lesioned = net.forward_from(2, a);
+  double diff = 0;
+  for (size_t i = 0; i < logits.size(); ++i) diff += std::fabs(lesioned[i] - logits[i]);
+  EXPECT_GT(diff, 1e-3);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backward
+
+TEST(NetworkBackward, ParameterGradientsMatchFiniteDifferencesInTraining) {
+  nn::Network net = small_net();
+  gradcheck::Options options;
+  options.max_per_variable = 60;  // a seeded sample per tensor keeps the test fast
+  gradcheck::Report r = gradcheck::check_network(net, random_tensor(nn::Shape{3, 2, 8, 8}, 10), true, options);
+  EXPECT_TRUE(r.ok()) << r.summary();
+  EXPECT_GT(r.checked, 150u) << r.summary();  // kinks are skipped, but most coordinates are checked
+}
+
+TEST(NetworkBackward, ParameterGradientsMatchFiniteDifferencesInEvaluation) {
+  nn::Network net = small_net();
+  gradcheck::Options options;
+  options.max_per_variable = 60;
+  gradcheck::Report r = gradcheck::check_network(net, random_tensor(nn::Shape{3, 2, 8, 8}, 11), false, options);
+  EXPECT_TRUE(r.ok()) << r.summary();
+}
+
+TEST(NetworkBackward, BlockOutputGradientAfterForwardFromMatchesFiniteDifferences) {
+  // dL/d(block output), the quantity imaging reads through output_grad(b), for the conv1 and pool1 outputs.
+  for (int b : {0, 1}) {
+    nn::Network net = small_net();
+    nn::Tensor x = random_tensor(nn::Shape{2, 2, 8, 8}, 12);
+    net.forward(x, false);
+    nn::Tensor a = net.output(b);
+    gradcheck::Report r = gradcheck::check_network(net, a, false, {}, b);
+    EXPECT_TRUE(r.ok()) << "block " << b << ": " << r.summary();
+  }
+}
+
+TEST(NetworkBackward, StopBlockGivesTheSameOutputGradAndLeavesEarlierParamsAlone) {
+  nn::Network net = small_net();
+  nn::Tensor x = random_tensor(nn::Shape{2, 2, 8, 8}, 13);
+  nn::Tensor dlogits = random_tensor(nn::Shape{2, 3, 1, 1}, 14);
+  net.forward(x, false);
+  net.zero_grad();
+  net.backward(dlogits);
+  std::vector<nn::Tensor> full;
+  for (size_t b = 0; b < net.blocks().size(); ++b) full.push_back(net.output_grad(int(b)));
+  for (int stop = 0; stop < int(net.blocks().size()); ++stop) {
+    net.zero_grad();
+    net.backward(dlogits, true, stop);
+    for (int b = stop; b < int(net.blocks().size()); ++b) {
+      const nn::Tensor& g = net.output_grad(b);
+      ASSERT_EQ(g.shape(), full[b].shape());
+      for (size_t i = 0; i < g.size(); ++i) ASSERT_EQ(g[i], full[b][i]) << "stop " << stop << " block " << b;
+    }
+    // Layers of blocks ≤ stop ran no backward: their grads stay zero.
+    for (int l = 0; l <= net.blocks()[stop].last; ++l)
+      for (nn::Param* p : net.layer(l).params()) {
+        if (!p->trainable) continue;
+        for (size_t i = 0; i < p->grad.size(); ++i) ASSERT_EQ(p->grad[i], 0.f) << net.layer_name(l);
+      }
+  }
+}
+
+TEST(NetworkBackward, ZeroGradClearsAndBackwardAccumulates) {
+  nn::Network net = small_net();
+  nn::Tensor x = random_tensor(nn::Shape{2, 2, 8, 8}, 15);
+  nn::Tensor dlogits = random_tensor(nn::Shape{2, 3, 1, 1}, 16);
+  net.forward(x, false);
+  net.zero_grad();
+  net.backward(dlogits);
+  std::vector<nn::Tensor> once;
+  for (auto& p : net.named_params()) once.push_back(p.param->grad);
+  net.backward(dlogits);
+  auto params = net.named_params();
+  for (size_t k = 0; k < params.size(); ++k) {
+    if (!params[k].param->trainable) continue;
+    for (size_t i = 0; i < once[k].size(); ++i)
+      ASSERT_NEAR(params[k].param->grad[i], 2 * once[k][i], 1e-5 * (1 + std::fabs(once[k][i]))) << params[k].name;
+  }
+  net.zero_grad();
+  for (auto& p : net.named_params()) {
+    if (!p.param->trainable) continue;
+    for (size_t i = 0; i < p.param->grad.size(); ++i) ASSERT_EQ(p.param->grad[i], 0.f);
+  }
+}
+
+TEST(NetworkInit, SameSeedSameWeightsDifferentSeedDifferent) {
+  nn::Network a(kSmallSpec, 2, 8, 8), b(kSmallSpec, 2, 8, 8), c(kSmallSpec, 2, 8, 8);
+  a.init(1), b.init(1), c.init(2);
+  auto pa = a.named_params(), pb = b.named_params(), pc = c.named_params();
+  bool any_diff = false;
+  for (size_t k = 0; k < pa.size(); ++k)
+    for (size_t i = 0; i < pa[k].param->value.size(); ++i) {
+      ASSERT_EQ(pa[k].param->value[i], pb[k].param->value[i]);
+      any_diff |= pa[k].param->value[i] != pc[k].param->value[i];
+    }
+  EXPECT_TRUE(any_diff);
+  // He initialisation: conv1 weights have sd √(2/fan_in) = √(2/18).
+  auto& w = pa[0].param->value;
+  double s2 = 0;
+  for (size_t i = 0; i < w.size(); ++i) s2 += double(w[i]) * w[i];
+  EXPECT_NEAR(std::sqrt(s2 / w.size()), std::sqrt(2.0 / 18), 0.15);
+}
+
+}  // namespace
