@@ -1,0 +1,491 @@
+#include "imaging/tract.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+
+#include "nn/error.h"
+#include "nn/trainer.h"
+
+namespace imaging {
+
+namespace {
+
+// Floats in a pair's workspace for one chunk of images (4 MB): bounds its memory whatever the
+// batch and the map size (a linear pair has one per output channel region being processed).
+constexpr size_t kWorkspaceFloats = size_t(1) << 20;
+
+// σ'(z): ReLU → 1[z>0]; no activation → 1.
+inline float slope(bool relu, float z) { return relu ? (z > 0.f ? 1.f : 0.f) : 1.f; }
+
+inline float relu(float v) { return v > 0.f ? v : 0.f; }
+
+}  // namespace
+
+void validate(const TractSettings& s) {
+  if (s.samples < 1) throw nn::Error("--tract-samples 0: expected a positive number of test images");
+  if (s.top < 0)
+    throw nn::Error("--tract-top " + std::to_string(s.top) + ": expected 0 (every pair) or a positive count");
+  if (s.chains < 0 || s.chains > 1000)
+    throw nn::Error("--tract-chains " + std::to_string(s.chains) + ": expected a count from 0 to 1000");
+  if (s.batch < 1 || s.batch > 4096)
+    throw nn::Error("--tract-batch " + std::to_string(s.batch) + ": expected a batch size from 1 to 4096");
+}
+
+double FlowMatrix::total() const {
+  double t = 0;
+  for (double v : c) t += v;
+  return t;
+}
+
+// ---------------------------------------------------------------------------------------------
+// PairFlows
+
+PairFlows::PairFlows(const nn::Network& net, int to_block, const GridSpec& grid) {
+  const auto& blocks = net.blocks();
+  if (to_block < 1 || to_block >= int(blocks.size()))
+    throw nn::Error("tractography: block index " + std::to_string(to_block) + " has no preceding block");
+  const nn::Block& dst = blocks[to_block];
+  const nn::Shape in = blocks[to_block - 1].output_shape, out = dst.output_shape;
+  from_ = RegionGrid(in.h, in.w, in.c, grid);
+  to_ = RegionGrid(out.h, out.w, out.c, grid);
+  has_relu_ = dst.activation >= 0;
+
+  // The spatial relation of every kind is a window: output position (oy, ox) reads input
+  // (oy·S − P + ky, ox·S − P + kx) for ky < KH, kx < KW.  A linear layer is the window that
+  // covers the whole map (one output position); so is a global average pool.
+  int kh = in.h, kw = in.w, stride = 1, pad = 0;
+  bool dense_channels = true;  // conv/linear: every input channel feeds every output unit
+  const nn::Layer& main = net.layer(dst.main);
+  if (auto* conv = dynamic_cast<const nn::Conv2d*>(&main)) {
+    kind_ = Conv;
+    kh = conv->kh, kw = conv->kw, stride = conv->stride, pad = conv->pad;
+    const int Co = out.c, Ci = in.c, T = kh * kw;
+    std::vector<float> scale(Co, 1.f), shift;
+    if (dst.batchnorm >= 0) dynamic_cast<const nn::BatchNorm2d&>(net.layer(dst.batchnorm)).eval_affine(scale, shift);
+    // weight_abs_ (T, Co, Ci) = |scale_oc · W[oc][ic][t]|, one (Co, Ci) matrix per tap
+    weight_abs_.resize(size_t(T) * Co * Ci);
+    const float* w = conv->weight.value.data();
+    for (int oc = 0; oc < Co; ++oc)
+      for (int ic = 0; ic < Ci; ++ic)
+        for (int t = 0; t < T; ++t)
+          weight_abs_[(size_t(t) * Co + oc) * Ci + ic] = std::fabs(scale[oc] * w[(size_t(oc) * Ci + ic) * T + t]);
+  } else if (auto* linear = dynamic_cast<const nn::Linear*>(&main)) {
+    kind_ = Linear;
+    weight_abs_.resize(linear->weight.value.size());  // (OUT, IN)
+    for (size_t i = 0; i < weight_abs_.size(); ++i) weight_abs_[i] = std::fabs(linear->weight.value[i]);
+    region_units_.resize(from_.count());
+    for (int c = 0; c < in.c; ++c)
+      for (int y = 0; y < in.h; ++y)
+        for (int x = 0; x < in.w; ++x) region_units_[from_.region_of(c, y, x)].push_back((c * in.h + y) * in.w + x);
+  } else if (auto* pool = dynamic_cast<const nn::Pool2d*>(&main)) {
+    kind_ = pool->mode == nn::Pool2d::Max ? MaxPool : AveragePool;
+    if (kind_ == MaxPool) max_pool_ = pool;
+    kh = kw = pool->k, stride = pool->stride;
+    window_weight_ = 1.f / float(kh * kw);
+    dense_channels = false;
+  } else if (dynamic_cast<const nn::GlobalAvgPool*>(&main)) {
+    kind_ = AveragePool;
+    window_weight_ = 1.f / float(kh * kw);
+    dense_channels = false;
+  } else {
+    throw nn::Error("tractography: block " + dst.name + " is a '" + main.kind() + "' layer, which has no flow rule");
+  }
+
+  // Tap tables: tap t = ky·KW + kx of output position p = oy·Wo + ox.
+  taps_ = kh * kw;
+  positions_ = out.h * out.w;
+  tap_offset_.assign(size_t(taps_) * positions_, -1);
+  tap_block_.assign(size_t(taps_) * positions_, -1);
+  out_block_.resize(positions_);
+  block_positions_.assign(size_t(to_.gh) * to_.gw, {});
+  for (int oy = 0; oy < out.h; ++oy)
+    for (int ox = 0; ox < out.w; ++ox) {
+      const int p = oy * out.w + ox;
+      out_block_[p] = to_.row_region[oy] * to_.gw + to_.col_region[ox];
+      block_positions_[out_block_[p]].push_back(p);
+      for (int ky = 0; ky < kh; ++ky)
+        for (int kx = 0; kx < kw; ++kx) {
+          const int y = oy * stride - pad + ky, x = ox * stride - pad + kx;
+          if (y < 0 || y >= in.h || x < 0 || x >= in.w) continue;
+          const size_t e = size_t(ky * kw + kx) * positions_ + p;
+          tap_offset_[e] = y * in.w + x;
+          tap_block_[e] = from_.row_region[y] * from_.gw + from_.col_region[x];
+        }
+    }
+
+  if (kind_ == Conv) {
+    // tap_groups_[sB]: the links of output block sB grouped by (tap, input block), in that order
+    tap_groups_.resize(block_positions_.size());
+    for (size_t sb = 0; sb < block_positions_.size(); ++sb)
+      for (int t = 0; t < taps_; ++t)
+        for (int p : block_positions_[sb]) {
+          const int sa = tap_block_[size_t(t) * positions_ + p];
+          if (sa < 0) continue;
+          auto& groups = tap_groups_[sb];
+          auto it = std::find_if(groups.begin(), groups.end(),
+                                 [&](const TapGroup& g) { return g.tap == t && g.in_block == sa; });
+          if (it == groups.end()) it = groups.insert(groups.end(), TapGroup{t, sa, {}});
+          it->positions.push_back(p);
+        }
+  }
+
+  // Structural connectivity = (spatial blocks linked by some tap) × (channel regions linked).
+  const int spatial_in = from_.gh * from_.gw, spatial_out = to_.gh * to_.gw;
+  std::vector<uint8_t> spatial(size_t(spatial_in) * spatial_out, 0);
+  for (size_t e = 0; e < tap_block_.size(); ++e)
+    if (tap_block_[e] >= 0) spatial[size_t(tap_block_[e]) * spatial_out + out_block_[e % positions_]] = 1;
+  std::vector<uint8_t> channel(size_t(from_.gc) * to_.gc, dense_channels ? 1 : 0);
+  if (!dense_channels)
+    for (int c = 0; c < in.c; ++c) channel[size_t(from_.chan_region[c]) * to_.gc + to_.chan_region[c]] = 1;
+  const int nB = to_.count();
+  connected_.assign(size_t(from_.count()) * nB, 0);
+  for (int sa = 0; sa < spatial_in; ++sa)
+    for (int sb = 0; sb < spatial_out; ++sb)
+      if (spatial[size_t(sa) * spatial_out + sb])
+        for (int ka = 0; ka < from_.gc; ++ka)
+          for (int kb = 0; kb < to_.gc; ++kb)
+            if (channel[size_t(ka) * to_.gc + kb]) connected_[size_t(sa * from_.gc + ka) * nB + sb * to_.gc + kb] = 1;
+  sum_.assign(connected_.size(), 0.0);
+}
+
+void PairFlows::accumulate(const nn::Tensor& a, const nn::Tensor& z) {
+  if (a.c() != from_.channels || a.h() != from_.height || a.w() != from_.width || z.c() != to_.channels ||
+      z.h() != to_.height || z.w() != to_.width || a.n() != z.n())
+    throw nn::Error("tractography: activations " + a.shape().str() + " → " + z.shape().str() +
+                    " do not match the layer pair this PairFlows was built for");
+  const auto start = std::chrono::steady_clock::now();
+  if (kind_ == Conv)
+    accumulate_conv(a, z);
+  else if (kind_ == Linear)
+    accumulate_linear(a, z);
+  else
+    accumulate_pool(a, z);
+  images_ += size_t(a.n());
+  seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Convolution.  Group the (output position p, tap t) links by (t, input block sA, output block
+// sB): within a group every link lands in the same spatial pair, so with r = ReLU(a), s = σ'(z)
+//   C_{(sA,kA)→(sB,kB)} += Σ_t Σ_{oc∈kB} Σ_{ic∈kA} |W_eff[oc,ic,t]| · G[oc][ic]
+//   G[oc][ic] = Σ_x Σ_{p∈group} s[oc,p] · r[ic,q(p,t)]
+// G is a sum of GEMMs (Co, images) · (images, Ci), one per position of the group, reading s and r
+// in place from channels-last copies of a chunk of images — the weight-gradient form of a convolution with s for the
+// output gradient: over all groups, the multiply-adds of one convolution per image.  Each output
+// block sB (a set of columns of sum_) is owned by one thread, whose BLAS calls run single-threaded.
+void PairFlows::accumulate_conv(const nn::Tensor& a, const nn::Tensor& z) {
+  const int N = a.n(), Ci = from_.channels, Co = to_.channels, P = positions_;
+  const int plane_in = from_.height * from_.width, gcA = from_.gc, gcB = to_.gc, nB = to_.count();
+  const size_t per_image = size_t(P) * Co + size_t(plane_in) * Ci;
+  const int chunk = int(std::max<size_t>(1, std::min<size_t>(N, kWorkspaceFloats / per_image)));
+  s_last_.resize(size_t(chunk) * P * Co);         // (chunk, P, Co)
+  r_last_.resize(size_t(chunk) * plane_in * Ci);  // (chunk, Hi·Wi, Ci)
+  for (int n0 = 0; n0 < N; n0 += chunk) {
+    const int count = std::min(chunk, N - n0);
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < count; ++i) {
+      for (int oc = 0; oc < Co; ++oc) {
+        const float* zp = z.data() + (size_t(n0 + i) * Co + oc) * P;
+        float* dst = s_last_.data() + size_t(i) * P * Co + oc;
+        for (int p = 0; p < P; ++p) dst[size_t(p) * Co] = slope(has_relu_, zp[p]);
+      }
+      for (int ic = 0; ic < Ci; ++ic) {
+        const float* ap = a.data() + (size_t(n0 + i) * Ci + ic) * plane_in;
+        float* dst = r_last_.data() + size_t(i) * plane_in * Ci + ic;
+        for (int q = 0; q < plane_in; ++q) dst[size_t(q) * Ci] = relu(ap[q]);
+      }
+    }
+#pragma omp parallel
+    {
+      std::vector<float> g(size_t(Co) * Ci);  // (Co, Ci)
+#pragma omp for schedule(static)
+      for (int sb = 0; sb < int(tap_groups_.size()); ++sb)
+        for (const TapGroup& group : tap_groups_[sb]) {
+          const int* offset = tap_offset_.data() + size_t(group.tap) * P;
+          for (size_t u = 0; u < group.positions.size(); ++u) {
+            const int p = group.positions[u], q = offset[p];
+            // g (Co, Ci) (+)= s[:, p, :]ᵀ (Co, count) · r[:, q, :] (count, Ci)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Co, Ci, count, 1.f, s_last_.data() + size_t(p) * Co,
+                        P * Co, r_last_.data() + size_t(q) * Ci, plane_in * Ci, u == 0 ? 0.f : 1.f, g.data(), Ci);
+          }
+          const float* w = weight_abs_.data() + size_t(group.tap) * Co * Ci;  // (Co, Ci) of this tap
+          for (int kb = 0; kb < gcB; ++kb)
+            for (int ka = 0; ka < gcA; ++ka) {
+              const Range oc = to_.chans(kb), ic = from_.chans(ka);
+              double acc = 0;
+              for (int o = oc.begin; o < oc.end; ++o) {
+                float part = 0.f;
+                for (int c = ic.begin; c < ic.end; ++c) part += w[size_t(o) * Ci + c] * g[size_t(o) * Ci + c];
+                acc += part;
+              }
+              sum_[size_t(group.in_block * gcA + ka) * nB + sb * gcB + kb] += acc;
+            }
+        }
+    }
+  }
+}
+
+// Linear (the output grid is 1×1×gc, so B = kB), per output channel region and chunk of images:
+//   C_{A→kB} += Σ_{u∈A} m_{kB}[u] · r[u],   m_{kB}[u] = Σ_{o∈kB} s[o] · |W[o,u]|
+// Each kB (a column of sum_) is owned by one thread, whose BLAS call then runs single-threaded.
+void PairFlows::accumulate_linear(const nn::Tensor& a, const nn::Tensor& z) {
+  const int N = a.n(), in = from_.channels * from_.height * from_.width, out = to_.channels;
+  const int nA = from_.count(), nB = to_.count();
+  const int chunk = int(std::max<size_t>(1, std::min<size_t>(N, kWorkspaceFloats / size_t(in))));
+#pragma omp parallel for schedule(static)
+  for (int kb = 0; kb < to_.gc; ++kb) {
+    const Range o = to_.chans(kb);
+    std::vector<float> s(size_t(chunk) * o.size()), m(size_t(chunk) * in);  // (count, |kB|), (count, IN)
+    for (int n0 = 0; n0 < N; n0 += chunk) {
+      const int count = std::min(chunk, N - n0);
+      for (int i = 0; i < count; ++i)
+        for (int j = 0; j < o.size(); ++j)
+          s[size_t(i) * o.size() + j] = slope(has_relu_, z.data()[size_t(n0 + i) * out + o.begin + j]);
+      // m (count, IN) = s (count, |kB|) · |W|[o ∈ kB] (|kB|, IN)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, count, in, o.size(), 1.f, s.data(), o.size(),
+                  weight_abs_.data() + size_t(o.begin) * in, in, 0.f, m.data(), in);
+      for (int A = 0; A < nA; ++A) {
+        double acc = 0;
+        for (int i = 0; i < count; ++i) {
+          const float* mr = m.data() + size_t(i) * in;
+          const float* ar = a.data() + size_t(n0 + i) * in;
+          float part = 0.f;
+          for (int u : region_units_[A]) part += mr[u] * relu(ar[u]);
+          acc += part;
+        }
+        sum_[size_t(A) * nB + kb] += acc;
+      }
+    }
+  }
+}
+
+// Pooling, channel by channel (W_ij links input channel c only to output channel c):
+//   max:      C_{A→B} += Σ_{j∈B, argmax(j)∈A} s_j · r_{argmax(j)}
+//   average:  C_{A→B} += Σ_{j∈B} Σ_{t: q(j,t)∈A} s_j · r_{q(j,t)} / (KH·KW)
+void PairFlows::accumulate_pool(const nn::Tensor& a, const nn::Tensor& z) {
+  const int N = a.n(), C = from_.channels, P = positions_, T = taps_, W = from_.width;
+  const int plane_in = from_.height * W, gcA = from_.gc, nB = to_.count();
+  const int* argmax = nullptr;
+  if (max_pool_) {
+    if (max_pool_->argmax().size() != size_t(N) * C * P)
+      throw nn::Error("tractography: the max-pool argmax is not from this batch (accumulate inside the block's probe)");
+    argmax = max_pool_->argmax().data();
+  }
+  // each output region B (a column of sum_) is owned by one thread
+#pragma omp parallel for schedule(static)
+  for (int B = 0; B < nB; ++B) {
+    int i0, j0, kb;
+    to_.coords(B, i0, j0, kb);
+    const Range channels = to_.chans(kb);
+    for (int c = channels.begin; c < channels.end; ++c) {
+      const int ka = from_.chan_region[c];
+      for (int p : block_positions_[size_t(i0) * to_.gw + j0])
+        for (int i = 0; i < N; ++i) {
+          const size_t plane = size_t(i) * C + c;
+          const float s = slope(has_relu_, z.data()[plane * P + p]);
+          if (s == 0.f) continue;
+          const float* r = a.data() + plane * plane_in;
+          if (argmax) {
+            const int off = argmax[plane * P + p];
+            sum_[size_t(from_.region_of(c, off / W, off % W)) * nB + B] += double(s * relu(r[off]));
+            continue;
+          }
+          for (int t = 0; t < T; ++t) {
+            const size_t e = size_t(t) * P + p;
+            const int A = tap_block_[e] * gcA + ka;
+            sum_[size_t(A) * nB + B] += double(window_weight_ * s * relu(r[tap_offset_[e]]));
+          }
+        }
+    }
+  }
+}
+
+FlowMatrix PairFlows::mean() const {
+  FlowMatrix f;
+  f.from = from_.count();
+  f.to = to_.count();
+  f.c.resize(sum_.size());
+  for (size_t e = 0; e < sum_.size(); ++e) f.c[e] = images_ ? sum_[e] / double(images_) : 0.0;
+  return f;
+}
+
+FlowMatrix flows_between(const nn::Network& net, int to_block, const GridSpec& grid, const nn::Tensor& a,
+                         const nn::Tensor& z) {
+  PairFlows pair(net, to_block, grid);
+  pair.accumulate(a, z);
+  return pair.mean();
+}
+
+// 1 − H(p)/log(n), p = C/ΣC over the n connected pairs; n = 1 → 1, ΣC = 0 → 0.
+double pathway_efficiency(const FlowMatrix& flows, const std::vector<uint8_t>& connected) {
+  size_t n = 0;
+  double total = 0;
+  for (size_t e = 0; e < connected.size(); ++e)
+    if (connected[e]) ++n, total += flows.c[e];
+  if (!(total > 0)) return 0.0;
+  if (n == 1) return 1.0;
+  double entropy = 0;
+  for (size_t e = 0; e < connected.size(); ++e)
+    if (connected[e] && flows.c[e] > 0) {
+      const double p = flows.c[e] / total;
+      entropy -= p * std::log(p);
+    }
+  return std::clamp(1.0 - entropy / std::log(double(n)), 0.0, 1.0);
+}
+
+// k-best Viterbi.  kept[l][v] holds the (up to) k best partial chains that end at region v of
+// layer l, best first, each as (score, predecessor region, its rank in kept[l−1][predecessor]):
+//   kept[l+1][B] = top_k over A, r of kept[l][A][r].score + log(C_l[A→B] / connection_strength_l)
+// Every chain in the global top k ends with a prefix in the top k of each node it passes, so
+// keeping k per node is exact.
+std::vector<Chain> best_chains(const std::vector<FlowMatrix>& flows, int k) {
+  if (flows.empty() || k <= 0) return {};
+  struct Entry {
+    double score;
+    int prev, rank;
+  };
+  auto better = [](const Entry& x, const Entry& y) {
+    if (x.score != y.score) return x.score > y.score;
+    if (x.prev != y.prev) return x.prev < y.prev;
+    return x.rank < y.rank;
+  };
+  auto keep_best = [&](std::vector<Entry>& entries) {
+    const size_t keep = std::min(entries.size(), size_t(k));
+    std::partial_sort(entries.begin(), entries.begin() + long(keep), entries.end(), better);
+    entries.resize(keep);
+  };
+  std::vector<std::vector<std::vector<Entry>>> kept(flows.size() + 1);
+  kept[0].assign(size_t(flows[0].from), std::vector<Entry>{Entry{0.0, -1, -1}});
+  std::vector<Entry> candidates;
+  for (size_t l = 0; l < flows.size(); ++l) {
+    const FlowMatrix& f = flows[l];
+    if (size_t(f.from) != kept[l].size())
+      throw nn::Error("best_chains: flow matrix " + std::to_string(l) + " starts from " + std::to_string(f.from) +
+                      " regions but the layer before has " + std::to_string(kept[l].size()));
+    const double total = f.total();
+    if (!(total > 0)) return {};
+    kept[l + 1].assign(size_t(f.to), {});
+    for (int b = 0; b < f.to; ++b) {
+      candidates.clear();
+      for (int a = 0; a < f.from; ++a) {
+        const double c = f.at(a, b);
+        if (!(c > 0)) continue;
+        const double step = std::log(c / total);
+        for (size_t r = 0; r < kept[l][a].size(); ++r) candidates.push_back({kept[l][a][r].score + step, a, int(r)});
+      }
+      keep_best(candidates);
+      kept[l + 1][b] = candidates;
+    }
+  }
+  const auto& last = kept.back();
+  std::vector<Entry> ends;  // (score, last region, rank there)
+  for (size_t v = 0; v < last.size(); ++v)
+    for (size_t r = 0; r < last[v].size(); ++r) ends.push_back({last[v][r].score, int(v), int(r)});
+  keep_best(ends);
+  std::vector<Chain> chains;
+  for (const Entry& end : ends) {
+    Chain chain;
+    chain.score = end.score;
+    chain.regions.resize(kept.size());
+    int node = end.prev, rank = end.rank;
+    for (size_t l = kept.size(); l-- > 0;) {
+      chain.regions[l] = node;
+      const Entry& e = kept[l][size_t(node)][size_t(rank)];
+      node = e.prev, rank = e.rank;
+    }
+    chains.push_back(std::move(chain));
+  }
+  return chains;
+}
+
+std::vector<PairFlows> measure_flows(nn::Network& net, const nn::LabeledImages& test, const GridSpec& grid,
+                                     const TractSettings& s) {
+  validate(s);
+  if (test.count == 0) throw nn::Error("tractography: the test set is empty (expected at least one image)");
+  std::vector<PairFlows> pairs;
+  for (int b = 1; b < int(net.blocks().size()); ++b) pairs.emplace_back(net, b, grid);
+  if (pairs.empty()) return pairs;
+  const size_t samples = std::min(s.samples, test.count);
+  const nn::Probe probe = [&](const nn::BlockView& view) {
+    if (view.index >= 1) pairs[size_t(view.index) - 1].accumulate(view.input, view.z);
+  };
+  nn::Tensor x;
+  std::vector<uint8_t> labels;
+  std::vector<uint32_t> idx(size_t(s.batch));
+  for (size_t start = 0; start < samples; start += size_t(s.batch)) {
+    const int count = int(std::min(size_t(s.batch), samples - start));
+    std::iota(idx.begin(), idx.begin() + count, uint32_t(start));
+    nn::make_batch(net, test, idx.data(), count, nullptr, 0, 0, 0, x, labels);
+    net.forward(x, false, &probe);
+  }
+  return pairs;
+}
+
+nlohmann::ordered_json tract_analysis(nn::Network& net, const nn::LabeledImages& test, const GridSpec& grid,
+                                      const TractSettings& s) {
+  using nlohmann::ordered_json;
+  std::vector<PairFlows> pairs = measure_flows(net, test, grid, s);
+  const auto& blocks = net.blocks();
+  ordered_json out;
+  out["eval_samples"] = pairs.empty() ? size_t(0) : pairs[0].images();
+  out["settings"] = {
+      {"grid", {grid.gh, grid.gw, grid.gc}}, {"top", s.top}, {"chains", s.chains}, {"samples", s.samples}};
+  ordered_json pairs_json = ordered_json::object();
+  std::vector<FlowMatrix> means;
+  double path_strength = 0;
+  for (size_t l = 0; l < pairs.size(); ++l) {
+    const PairFlows& pair = pairs[l];
+    FlowMatrix f = pair.mean();
+    const std::string from = blocks[l].name, to = blocks[l + 1].name;
+    for (double v : f.c)
+      if (!std::isfinite(v))
+        throw nn::Error("tractography: a non-finite flow from " + from + " to " + to +
+                        " (the net's activations are not finite)");
+    // connected pairs by C descending (ties: lower A, then lower B)
+    std::vector<size_t> order;
+    for (size_t e = 0; e < f.c.size(); ++e)
+      if (pair.connected()[e]) order.push_back(e);
+    std::sort(order.begin(), order.end(),
+              [&](size_t x, size_t y) { return f.c[x] != f.c[y] ? f.c[x] > f.c[y] : x < y; });
+    auto name = [&](size_t e, int side) {
+      return side == 0 ? pair.from_grid().key(int(e / size_t(f.to))) : pair.to_grid().key(int(e % size_t(f.to)));
+    };
+    ordered_json critical = ordered_json::array();
+    for (size_t r = 0; r < order.size() && r < 5 && f.c[order[r]] > 0; ++r)
+      critical.push_back(name(order[r], 0) + " → " + name(order[r], 1));
+    const size_t listed = s.top > 0 ? std::min(order.size(), size_t(s.top)) : order.size();
+    ordered_json flows = ordered_json::array();
+    for (size_t r = 0; r < listed; ++r) flows.push_back({name(order[r], 0), name(order[r], 1), f.c[order[r]]});
+    const double strength = f.total();
+    path_strength += strength;
+    ordered_json p;
+    p["from"] = from;
+    p["to"] = to;
+    p["connection_strength"] = strength;
+    p["critical_pathways"] = critical;
+    p["pathway_efficiency"] = pathway_efficiency(f, pair.connected());
+    p["connected_pairs"] = order.size();
+    p["flows"] = flows;
+    p["flows_total"] = order.size();
+    p["flows_omitted"] = order.size() - listed;
+    pairs_json["layer_" + std::to_string(l) + "_to_" + std::to_string(l + 1)] = p;
+    means.push_back(std::move(f));
+  }
+  out["pairs"] = pairs_json;
+  ordered_json chains = ordered_json::array();
+  for (const Chain& chain : best_chains(means, s.chains)) {
+    ordered_json regions = ordered_json::array();
+    for (size_t l = 0; l < chain.regions.size(); ++l) {
+      const RegionGrid& g = l == 0 ? pairs[0].from_grid() : pairs[l - 1].to_grid();
+      regions.push_back({{"layer", blocks[l].name}, {"region", g.key(chain.regions[l])}});
+    }
+    chains.push_back({{"regions", regions}, {"score", chain.score}});
+  }
+  out["network"] = {{"path_strength", path_strength}, {"chains", chains}};
+  return out;
+}
+
+}  // namespace imaging

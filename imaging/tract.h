@@ -1,0 +1,147 @@
+// imaging/tract.h — connection tractography: how much activity flows from each region of an
+// imaged layer into each region of the next one, and which chains of regions carry the most.
+//
+// Promise: tract_analysis() streams the first `samples` test images through the net once (eval
+// mode, batches of `batch`), measures C_{A→B} for every pair of consecutive imaged layers from
+// the probe of the later block, and returns the content of tract.json; every number in it is
+// finite (a non-finite flow throws nn::Error).  Same net, data and thread count ⇒ identical output.
+//
+// Definitions (nn-fmri-method.md §4, made precise):
+//  - Imaged layers are the named blocks (conv*, pool*, fc*, output) in order.  For consecutive
+//    blocks l → l+1 the regions A of l and B of l+1 are RegionGrid cells of the same GridSpec.
+//  - C_{A→B} = mean over x of Σ_{i∈A} Σ_{j∈B} |W_ij| · ReLU(a_i(x)) · σ'(z_j(x))
+//    a_i: output of unit i of block l; z_j: pre-activation of unit j of block l+1 (post-bn);
+//    σ': derivative of l+1's activation (ReLU: 1[z>0]; no activation — pool, output: 1).
+//  - W_ij: convolution — the kernel tap linking i to j (0 outside the receptive field, with
+//    stride and zero padding); linear — the matrix entry (input flattened in (C,H,W) order);
+//    max pool — 1 for the input the pool selected for j in that image (Pool2d::argmax), else 0;
+//    average pool — 1/(KH·KW) inside the window; global average pool — 1/(H·W).  A batch-norm in
+//    the block is folded in: W_eff = scale_oc·W (BatchNorm2d::eval_affine).  Dropout is identity.
+//  - connection_strength_l = Σ_{A,B} C_{A→B};  path_strength = Σ_l connection_strength_l.
+//  - A→B is structurally connected when some W_ij with i∈A, j∈B is structurally nonzero (the
+//    receptive-field / window / dense relation, independent of the data and of the weights'
+//    values).  n = number of such pairs.
+//  - pathway_efficiency = 1 − H(p)/log(n), p = C/ΣC over the n connected pairs, H(p) = −Σ p log p
+//    (0·log 0 = 0).  By definition n = 1 → 1 and ΣC = 0 → 0.  0: flow spread evenly; 1: one
+//    pathway carries it all.
+//  - A chain is one region per imaged layer, first to last; its score is
+//    Σ_l log(C_{A_l→A_{l+1}} / connection_strength_l), over edges with C > 0 only (an edge with
+//    C = 0 is not a connection).  The top chains come from a k-best Viterbi recursion.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "imaging/region_grid.h"
+#include "nn/data.h"
+#include "nn/network.h"
+
+namespace imaging {
+
+struct TractSettings {
+  size_t samples = 256;  // --tract-samples: the first N test images (fewer if the set is smaller)
+  int top = 0;           // --tract-top N: flows listed per pair; 0 = every structurally connected pair
+  int chains = 5;        // --tract-chains: top chains reported
+  int batch = 32;        // --tract-batch: images per forward (the forward of `reference` at 64
+                         // alone peaks at ~97 MB RSS; 32 keeps the whole stage near 70 MB)
+};
+
+// Throws nn::Error naming the flag when a setting is out of range.
+void validate(const TractSettings& s);
+
+// C_{A→B} for one layer pair: `from` × `to` regions, row-major.
+struct FlowMatrix {
+  int from = 0, to = 0;
+  std::vector<double> c;  // (from, to)
+  double at(int a, int b) const { return c[size_t(a) * to + b]; }
+  double total() const;  // Σ_{A,B} C = connection_strength
+};
+
+// The flows from block to_block−1 into block to_block, accumulated batch by batch.
+// The constructor copies |W_eff| from the net (so later weight changes are not seen) and derives
+// the structural connectivity.  Conv, linear, max/average pool and gap blocks are supported.
+class PairFlows {
+ public:
+  PairFlows(const nn::Network& net, int to_block, const GridSpec& grid);
+
+  // Adds Σ over the batch's images of C_{A→B}(x).
+  //   a (N, Ci, Hi, Wi) the output of block to_block−1 (= BlockView::input of block to_block)
+  //   z (N, Co, Ho, Wo) the pre-activation of block to_block (BlockView::z)
+  // A max-pool block's argmax is read from the net's layer: call this inside the probe of
+  // block to_block, before the next forward overwrites it.
+  void accumulate(const nn::Tensor& a, const nn::Tensor& z);
+
+  FlowMatrix mean() const;  // Σ / images()
+  // 1 where A → B is structurally connected, (from regions, to regions) row-major.
+  const std::vector<uint8_t>& connected() const { return connected_; }
+  const RegionGrid& from_grid() const { return from_; }
+  const RegionGrid& to_grid() const { return to_; }
+  size_t images() const { return images_; }
+  double seconds() const { return seconds_; }  // wall time spent in accumulate()
+
+ private:
+  enum Kind { Conv, Linear, MaxPool, AveragePool };
+  void accumulate_conv(const nn::Tensor& a, const nn::Tensor& z);
+  void accumulate_linear(const nn::Tensor& a, const nn::Tensor& z);
+  void accumulate_pool(const nn::Tensor& a, const nn::Tensor& z);
+
+  Kind kind_ = Conv;
+  const nn::Pool2d* max_pool_ = nullptr;  // its argmax() is read during accumulate()
+  bool has_relu_ = false;
+  RegionGrid from_, to_;
+  int taps_ = 0, positions_ = 0;                   // spatial relation: tap t of output position p reads input
+  std::vector<int> tap_offset_;                    // (taps, positions): flat input position y·Wi+x, or −1 (padding)
+  std::vector<int> tap_block_;                     // (taps, positions): input spatial block i0·gw+j0, or −1
+  std::vector<int> out_block_;                     // (positions): output spatial block
+  std::vector<std::vector<int>> block_positions_;  // output spatial block → its positions
+  std::vector<std::vector<int>> region_units_;     // linear: input region → flat (c,h,w) indices
+  struct TapGroup {
+    int tap, in_block;           // the links of one output block through tap `tap` into input block `in_block`
+    std::vector<int> positions;  // their output positions
+  };
+  std::vector<std::vector<TapGroup>> tap_groups_;  // conv: output spatial block → its groups
+  std::vector<float> weight_abs_;                  // conv: (T, Co, Ci) |W_eff|; linear: (OUT, IN) |W|
+  float window_weight_ = 1.f;                      // average pool: 1/(KH·KW)
+  std::vector<uint8_t> connected_;
+  std::vector<double> sum_;             // Σ over images of C, (from, to)
+  std::vector<float> s_last_, r_last_;  // conv: σ'(z) (chunk, P, Co) and ReLU(a) (chunk, Hi·Wi, Ci)
+  size_t images_ = 0;
+  double seconds_ = 0;
+};
+
+// C of one batch: the mean over the batch's images of C_{A→B}(x) from block to_block−1 into
+// block to_block.  For a max-pool block call it inside the probe of that block (see above).
+FlowMatrix flows_between(const nn::Network& net, int to_block, const GridSpec& grid, const nn::Tensor& a,
+                         const nn::Tensor& z);
+
+// 1 − H(p)/log(n) over the structurally connected pairs (see the definitions above).
+double pathway_efficiency(const FlowMatrix& flows, const std::vector<uint8_t>& connected);
+
+struct Chain {
+  std::vector<int> regions;  // one region index per imaged layer
+  double score = 0;          // Σ_l log(C_l / connection_strength_l)
+};
+
+// The k highest-scoring chains through flows[0], flows[1], ... (flows[l].to == flows[l+1].from),
+// best first; equal scores are ordered by the lower predecessor region.  k-best Viterbi:
+// O(Σ_l from·to·k), no enumeration.  Empty when some layer pair carries no flow at all.
+std::vector<Chain> best_chains(const std::vector<FlowMatrix>& flows, int k);
+
+// Streams min(samples, test.count) images and returns the flows of every consecutive block pair
+// (pair b−1 → b at index b−1).
+std::vector<PairFlows> measure_flows(nn::Network& net, const nn::LabeledImages& test, const GridSpec& grid,
+                                     const TractSettings& s);
+
+// The content of tract.json:
+// {"eval_samples", "settings": {"grid", "top", "chains", "samples"},
+//  "pairs": {"layer_<l>_to_<l+1>": {"from", "to", "connection_strength", "critical_pathways" (top 5
+//            "grid_a → grid_b" with C > 0), "pathway_efficiency", "connected_pairs",
+//            "flows": [[A, B, C], ...] (connected pairs by C descending; the first `top` when top > 0),
+//            "flows_total" (connected pairs), "flows_omitted"}},
+//  "network": {"path_strength", "chains": [{"regions": [{"layer", "region"}], "score"}]}}
+nlohmann::ordered_json tract_analysis(nn::Network& net, const nn::LabeledImages& test, const GridSpec& grid,
+                                      const TractSettings& s);
+
+}  // namespace imaging
