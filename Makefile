@@ -42,7 +42,7 @@ APP := $(BUILD)/nnfmri
 TESTS := $(BUILD)/nnfmri_tests
 BENCH := $(BUILD)/nnfmri_bench
 
-.PHONY: all deps build run test bench asan clean cifar10 smoke
+.PHONY: all deps build run test test-report bench asan clean cifar10
 
 all: deps
 	@$(MAKE) --no-print-directory build
@@ -83,6 +83,8 @@ EPOCHS ?= 10
 THREADS ?= 2
 RUN_OUT ?= runs/main
 RUN_ARGS ?=
+# Imaging after every epoch; the ζ budget per layer keeps the whole job within a few minutes.
+IMAGING ?= --analyze-every 1 --zeta-budget 1.5
 CIFAR_CANDIDATES := $(if $(NNFMRI_DATA),$(NNFMRI_DATA)/cifar-10-batches-bin) data/cifar-10-batches-bin ../shared/datasets/cifar10-subset
 
 run: all
@@ -92,8 +94,9 @@ run: all
 	  echo "make run: CIFAR-10 was not found in: $(CIFAR_CANDIDATES); get it with 'make cifar10' (needs internet)."; \
 	  echo "make run: continuing on Fashion-MNIST from the Debian package dataset-fashion-mnist."; \
 	  data="fashion-mnist"; fi; \
-	echo "+ $(APP) train --data $$data --model reference --epochs $(EPOCHS) --threads $(THREADS) --out $(RUN_OUT) $(RUN_ARGS)"; \
-	$(APP) train --data "$$data" --model reference --epochs $(EPOCHS) --threads $(THREADS) --out $(RUN_OUT) $(RUN_ARGS)
+	echo "+ $(APP) train --data $$data --model reference --epochs $(EPOCHS) --threads $(THREADS) --out $(RUN_OUT) $(IMAGING) $(RUN_ARGS)"; \
+	$(APP) train --data "$$data" --model reference --epochs $(EPOCHS) --threads $(THREADS) --out $(RUN_OUT) $(IMAGING) $(RUN_ARGS)
+	$(APP) report $(RUN_OUT)
 
 test: all
 	@$(MAKE) --no-print-directory $(TESTS)
@@ -103,6 +106,13 @@ bench: all
 	@$(MAKE) --no-print-directory $(BENCH)
 	$(BENCH) --benchmark_min_time=0.5
 	bash bench/peer_compare.sh
+
+# report.html in headless Chromium (installed when missing): DOM counts, slider, click, console errors;
+# screenshots build/report.png and build/report-full.png; prints the page size and load time.
+test-report: all
+	@command -v node >/dev/null || { $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q nodejs; }
+	@[ -x /usr/bin/chromium ] || { echo "make test-report: installing chromium"; $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; }
+	node tests/report_browser_test.js --nnfmri $(APP) --out $(BUILD)
 
 # The suite under ASan + UBSan, in its own build tree.
 asan: deps

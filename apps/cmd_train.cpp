@@ -136,9 +136,7 @@ int cmd_train(int argc, char** argv) {
       {"augment",
        {{"enabled", cfg.augment.enabled}, {"crop_padding", cfg.augment.crop_padding}, {"flip", cfg.augment.flip}}},
       {"analyze_every", analyze_every},
-      {"analysis",
-       {{"grid", {analysis.grid.gh, analysis.grid.gw, analysis.grid.gc}}, {"lambda", analysis.lambda},
-        {"epsilon", analysis.epsilon}, {"bins", analysis.bins}, {"eval_samples", analysis.eval_samples}}}};
+      {"analysis", imaging::describe(analysis)}};
   nn::write_file_atomic(out + "/config.json", config.dump(2) + "\n");
 
   std::printf("nnfmri train: %s (%zu parameters) on %s: %zu train / %zu test images, %d epochs, batch %d, %d threads\n",
@@ -187,7 +185,7 @@ int cmd_train(int argc, char** argv) {
           imaging::run_analysis(net, data.test.view(), analysis, ctx, out + "/analysis/" + epoch_name(epoch));
       std::fputs(rep.summary.c_str(), stdout);
       std::fflush(stdout);
-      line["analysis_seconds"] = rep.seconds_grid;
+      line["analysis_seconds"] = rep.seconds();
     }
     metrics += line.dump() + "\n";
     nn::write_file_atomic(out + "/metrics.jsonl", metrics);

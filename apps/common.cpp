@@ -62,7 +62,17 @@ std::vector<FlagDef> analysis_flag_defs() {
   return {{"--grid", true, "GHxGWxGC  region grid per layer (8x8x4)"},
           {"--lambda", true, "X  weight of the log-variance term of the density (0.1)"},
           {"--epsilon", true, "X  variance floor inside the log (1e-6)"},
-          {"--eval-samples", true, "N  first N test images imaged (1000)"}};
+          {"--eval-samples", true, "N  first N test images imaged (1000)"},
+          {"--stages", true, "LIST  imaging stages, comma-separated: grid,zeta,tract (all)"},
+          {"--zeta-method", true, "shapley|exact|lesion|taylor  impact estimator (shapley)"},
+          {"--zeta-value", true, "logprob|accuracy  value of a coalition (logprob)"},
+          {"--zeta-ablation", true, "zero|mean  what a lesioned region is set to (zero)"},
+          {"--zeta-samples", true, "N  class-balanced images for the lesion game (256)"},
+          {"--zeta-tol", true, "X  95% CI half-width target of the sampled Shapley values (0.05 max|phi|)"},
+          {"--zeta-budget", true, "SECONDS  per layer for sampled Shapley values (6)"},
+          {"--zeta-seed", true, "N  seed of the sample and the permutations (1)"},
+          {"--tract-samples", true, "N  first N images for tractography (256)"},
+          {"--tract-top", true, "N  list only the N strongest flows per layer pair (0: all)"}};
 }
 
 imaging::AnalysisSettings analysis_settings(const Flags& flags) {
@@ -71,6 +81,28 @@ imaging::AnalysisSettings analysis_settings(const Flags& flags) {
   s.lambda = flags.real("--lambda", s.lambda, -1e6, 1e6);
   s.epsilon = flags.real("--epsilon", s.epsilon, 1e-30, 1e6);
   s.eval_samples = size_t(flags.integer("--eval-samples", long(s.eval_samples), 8, 1L << 30));
+  std::string stages = flags.str("--stages", "grid,zeta,tract");
+  s.run_zeta = s.run_tract = false;
+  for (size_t start = 0; start <= stages.size();) {
+    size_t end = std::min(stages.find(',', start), stages.size());
+    std::string stage = stages.substr(start, end - start);
+    if (stage == "zeta")
+      s.run_zeta = true;
+    else if (stage == "tract")
+      s.run_tract = true;
+    else if (stage != "grid")
+      throw nn::Error("flag --stages '" + stages + "': unknown stage '" + stage + "' (expected grid, zeta, tract)");
+    start = end + 1;
+  }
+  s.zeta.method = flags.str("--zeta-method", s.zeta.method);
+  s.zeta.value = flags.str("--zeta-value", s.zeta.value);
+  s.zeta.ablation = flags.str("--zeta-ablation", s.zeta.ablation);
+  s.zeta.samples = size_t(flags.integer("--zeta-samples", long(s.zeta.samples), 1, 1L << 30));
+  s.zeta.tolerance = flags.real("--zeta-tol", s.zeta.tolerance, -1, 1e9);
+  s.zeta.budget_seconds = flags.real("--zeta-budget", s.zeta.budget_seconds, 0, 1e7);
+  s.zeta.seed = uint64_t(flags.integer("--zeta-seed", long(s.zeta.seed), 0, 1L << 62));
+  s.tract.samples = size_t(flags.integer("--tract-samples", long(s.tract.samples), 1, 1L << 30));
+  s.tract.top = int(flags.integer("--tract-top", s.tract.top, 0, 1L << 30));
   return s;
 }
 

@@ -13,7 +13,8 @@ static const char* kUsage =
     "  eval     evaluate a checkpoint on a data set\n"
     "  info     describe a checkpoint\n"
     "  export   write a checkpoint's weights as .npz + the architecture as .model.json (for PyTorch)\n"
-    "  analyze  image a checkpoint: region grid statistics and information\n";
+    "  analyze  image a checkpoint: region grid statistics, zeta-scores, tractography\n"
+    "  report   summaries, figures and an interactive report.html of a run directory\n";
 
 int main(int argc, char** argv) {
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
@@ -31,7 +32,8 @@ int main(int argc, char** argv) {
     if (cmd == "info") return app::cmd_info(argc - 2, argv + 2);
     if (cmd == "export") return app::cmd_export(argc - 2, argv + 2);
     if (cmd == "analyze") return app::cmd_analyze(argc - 2, argv + 2);
-    std::fprintf(stderr, "nnfmri: error: unknown command '%s' (expected train, eval, info, export or analyze)\n",
+    if (cmd == "report") return app::cmd_report(argc - 2, argv + 2);
+    std::fprintf(stderr, "nnfmri: error: unknown command '%s' (expected train, eval, info, export, analyze or report)\n",
                  cmd.c_str());
     return 2;
   } catch (const nn::Error& e) {

@@ -68,7 +68,57 @@ std::string grid_summary(const GridResult& result) {
   return text;
 }
 
+std::string zeta_summary(const nlohmann::ordered_json& zeta) {
+  std::string text;
+  for (const auto& [name, layer] : zeta["layers"].items()) {
+    text += "  " + name + ": " + layer["method"].get<std::string>() + ", " +
+            std::to_string(layer["permutations"].get<long>()) + " permutations, stopped by " +
+            layer["stopped_by"].get<std::string>() + format(", critical share %.2f", layer["critical_share"].get<double>());
+    const auto& critical = layer["critical_regions"];
+    if (!critical.empty()) {
+      const std::string top = critical[0].get<std::string>();
+      text += ", top " + top + format(" (zeta %.2f)", layer["regions"][top]["zeta_score"].get<double>());
+    }
+    text += format(", %.2f s\n", layer["seconds"].get<double>());
+  }
+  return text;
+}
+
+std::string tract_summary(const nlohmann::ordered_json& tract) {
+  std::string text;
+  for (const auto& [key, pair] : tract["pairs"].items())
+    text += "  " + pair["from"].get<std::string>() + " -> " + pair["to"].get<std::string>() +
+            format(": strength %.4g", pair["connection_strength"].get<double>()) +
+            format(", efficiency %.3f\n", pair["pathway_efficiency"].get<double>());
+  const auto& network = tract["network"];
+  text += format("  path strength %.4g", network["path_strength"].get<double>());
+  if (!network["chains"].empty()) {
+    text += ", strongest chain:";
+    for (const auto& r : network["chains"][0]["regions"])
+      text += " " + r["layer"].get<std::string>() + ":" + r["region"].get<std::string>();
+  }
+  return text + "\n";
+}
+
 }  // namespace
+
+nlohmann::ordered_json describe(const AnalysisSettings& s) {
+  nlohmann::ordered_json j = {{"grid", {s.grid.gh, s.grid.gw, s.grid.gc}}, {"lambda", s.lambda},
+                              {"epsilon", s.epsilon}, {"bins", s.bins}, {"eval_samples", s.eval_samples},
+                              {"stages", nlohmann::ordered_json::array()}};
+  j["stages"].push_back("grid");
+  if (s.run_zeta) {
+    j["stages"].push_back("zeta");
+    j["zeta"] = {{"method", s.zeta.method}, {"value", s.zeta.value}, {"ablation", s.zeta.ablation},
+                 {"samples", s.zeta.samples}, {"tolerance", s.zeta.tolerance}, {"budget_seconds", s.zeta.budget_seconds},
+                 {"seed", s.zeta.seed}, {"max_permutations", s.zeta.max_permutations}};
+  }
+  if (s.run_tract) {
+    j["stages"].push_back("tract");
+    j["tract"] = {{"samples", s.tract.samples}, {"top", s.tract.top}, {"chains", s.tract.chains}};
+  }
+  return j;
+}
 
 void validate_analysis_settings(const AnalysisSettings& s) {
   if (s.grid.gh < 1 || s.grid.gw < 1 || s.grid.gc < 1)
@@ -82,6 +132,8 @@ void validate_analysis_settings(const AnalysisSettings& s) {
     throw nn::Error("--eval-samples " + std::to_string(s.eval_samples) + ": expected at least " +
                     std::to_string(kMinEvalSamples) + " (the information bins need data)");
   if (s.batch < 1) throw nn::Error("--eval-batch " + std::to_string(s.batch) + ": expected a positive batch size");
+  if (s.run_zeta) validate(s.zeta);
+  if (s.run_tract) validate(s.tract);
 }
 
 AnalysisReport run_analysis(nn::Network& net, const nn::LabeledImages& test, const AnalysisSettings& settings,
@@ -110,7 +162,36 @@ AnalysisReport run_analysis(nn::Network& net, const nn::LabeledImages& test, con
   });
   report.summary += "grid stage: " + std::to_string(images) + " images, " + format("%.2f s\n", report.seconds_grid) + grid_text;
 
-  // Later stages (ζ-scores → zeta.json, tractography → tract.json) follow here, each timed the same way.
+  // Stage 2 — zeta: every region's causal impact (Shapley values of the lesion game) → zeta.json.
+  // Its sample is drawn from the same evaluation images.
+  if (settings.run_zeta) {
+    std::string text;
+    report.seconds_zeta = timed([&] {
+      nlohmann::ordered_json body = zeta_analysis(net, test, images, settings.grid, settings.zeta);
+      report.zeta = json_header(context, std::min(settings.zeta.samples, images));
+      for (const auto& [key, value] : body.items()) report.zeta[key] = value;
+      write_json(out_dir, "zeta.json", report.zeta);
+      text = zeta_summary(report.zeta);
+    });
+    report.summary += "zeta stage: " + std::to_string(std::min(settings.zeta.samples, images)) + " images, " +
+                      format("%.2f s\n", report.seconds_zeta) + text;
+  }
+
+  // Stage 3 — tract: region-to-region flows between consecutive blocks → tract.json.
+  if (settings.run_tract) {
+    std::string text;
+    TractSettings tract = settings.tract;
+    tract.samples = std::min(tract.samples, images);
+    report.seconds_tract = timed([&] {
+      nlohmann::ordered_json body = tract_analysis(net, test, settings.grid, tract);
+      report.tract = json_header(context, tract.samples);
+      for (const auto& [key, value] : body.items()) report.tract[key] = value;
+      write_json(out_dir, "tract.json", report.tract);
+      text = tract_summary(report.tract);
+    });
+    report.summary += "tract stage: " + std::to_string(tract.samples) + " images, " +
+                      format("%.2f s\n", report.seconds_tract) + text;
+  }
   return report;
 }
 

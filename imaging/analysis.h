@@ -3,8 +3,8 @@
 // Promise: run_analysis validates the settings (nn::Error naming the flag), creates out_dir and runs
 // the imaging stages in a fixed sequence, each timed, each writing its own JSON atomically:
 //   1. grid  (imaging/grid_stats.h) → grid.json
-// (later stages — ζ-scores → zeta.json, tractography → tract.json — are added as further steps with
-// their own settings structs).  Every JSON starts with the same header (model, epoch, dataset,
+//   2. zeta  (imaging/zeta.h)       → zeta.json   (unless run_zeta is false)
+//   3. tract (imaging/tract.h)      → tract.json  (unless run_tract is false)  Every JSON starts with the same header (model, epoch, dataset,
 // eval_samples) and holds only finite numbers: a non-finite one throws nn::Error naming the file and
 // the JSON path.  The evaluation set is the first eval_samples test images, clamped to the test size
 // (the count actually used is what the JSON records).  Nothing here runs unless the CLI calls it.
@@ -15,6 +15,8 @@
 #include <nlohmann/json.hpp>
 
 #include "imaging/region_grid.h"
+#include "imaging/tract.h"
+#include "imaging/zeta.h"
 #include "nn/data.h"
 #include "nn/network.h"
 
@@ -30,6 +32,9 @@ struct AnalysisSettings {
   // --eval-batch.  Peak memory grows ~1.3 MB per image of the batch on `reference` (the net's
   // activations and im2col buffers): 50 keeps `analyze` under 100 MB; larger batches are not faster.
   int batch = 50;
+  bool run_zeta = true, run_tract = true;  // --stages
+  ZetaSettings zeta;                       // --zeta-*
+  TractSettings tract;                     // --tract-*
 };
 
 struct AnalysisContext {  // written into each JSON
@@ -39,14 +44,18 @@ struct AnalysisContext {  // written into each JSON
 };
 
 struct AnalysisReport {
-  double seconds_grid = 0;
-  nlohmann::ordered_json grid;  // the contents of grid.json
+  double seconds_grid = 0, seconds_zeta = 0, seconds_tract = 0;
+  double seconds() const { return seconds_grid + seconds_zeta + seconds_tract; }
+  nlohmann::ordered_json grid, zeta, tract;  // the contents of grid.json, zeta.json, tract.json
   std::string summary;          // coverage per layer, three most informative regions per layer, seconds
 };
 
 // Throws nn::Error naming the flag of the first bad setting.  The CLI may call it before training
 // so that `train --analyze-every` fails at once rather than after the first epoch.
 void validate_analysis_settings(const AnalysisSettings& settings);
+
+// The settings as written into config.json and each JSON's "settings".
+nlohmann::ordered_json describe(const AnalysisSettings& settings);
 
 AnalysisReport run_analysis(nn::Network& net, const nn::LabeledImages& test, const AnalysisSettings& settings,
                             const AnalysisContext& context, const std::string& out_dir);

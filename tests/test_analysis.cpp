@@ -1,3 +1,4 @@
+#include <algorithm>
 // tests/test_analysis.cpp — the evaluation stream visits the first N images in fixed batches with
 // the right labels and offsets; the grid stage on a real (random `reference`) net gives the same
 // numbers streamed in batches of 7 as all at once; run_analysis validates its settings naming the
@@ -156,10 +157,13 @@ TEST(Analysis, WritesGridJsonWithEveryLayerInNetworkOrder) {
   const std::string dir = temp_dir() + "/out";  // run_analysis creates it
   imaging::AnalysisSettings settings;           // eval_samples 1000 → clamped to 24
   settings.batch = 10;
+  settings.zeta.method = "lesion";  // every stage runs; the cheap exact estimator keeps the test fast
   const imaging::AnalysisContext context{"reference", 15, {{"name", "synthetic"}}};
   const imaging::AnalysisReport report = imaging::run_analysis(net, data.view, settings, context, dir);
 
-  EXPECT_EQ(files_in(dir), std::vector<std::string>({"grid.json"}));  // no temporary left behind
+  std::vector<std::string> files = files_in(dir);
+  std::sort(files.begin(), files.end());
+  EXPECT_EQ(files, std::vector<std::string>({"grid.json", "tract.json", "zeta.json"}));  // no temporary left behind
   const auto j = nlohmann::ordered_json::parse(nn::read_file(dir + "/grid.json"));
   EXPECT_EQ(j, report.grid);
   std::vector<std::string> top;
@@ -252,7 +256,9 @@ TEST(Analysis, DivergedNetFailsNamingTheLayer) {
     if (p.name == "conv2.bias") p.param->value[0] = INFINITY;  // (a NaN would vanish in the relu)
   const std::string dir = temp_dir();
   try {
-    imaging::run_analysis(net, data.view, imaging::AnalysisSettings{}, {"reference", 1, {}}, dir);
+    imaging::AnalysisSettings settings;
+    settings.run_zeta = settings.run_tract = false;
+    imaging::run_analysis(net, data.view, settings, {"reference", 1, {}}, dir);
     FAIL() << "an infinite bias was accepted";
   } catch (const nn::Error& e) {
     EXPECT_NE(std::string(e.what()).find("conv2"), std::string::npos) << e.what();

@@ -1,0 +1,184 @@
+// bench/bench_layers.cpp — forward/backward of every layer of the `reference` net, and one training step.
+//
+// What is measured (batch 64, 3×32×32 inputs drawn from N(0,1); each layer's input is the real
+// activation the previous layer produced from them, so ReLU sparsity and pool patterns are realistic):
+//   layer/<name>/forward     Layer::forward in training mode
+//   layer/<name>/backward    Layer::backward with parameter gradients, and the input gradient except
+//                            for the first layer (the training step does not compute dL/d(data))
+//   step/reference           forward + softmax cross-entropy + zero_grad + backward + SGD step
+// Counters: GFLOP/s from the shapes (below), images/s for the step; relu/pool also report bytes/s,
+// the honest measure for memory-bound layers.  Rates are per wall-clock second (UseRealTime): the
+// work runs on several threads, and the CPU time Google Benchmark reports is the main thread's only.
+// Threads: OpenMP and OpenBLAS use OMP_NUM_THREADS when it is set (all cores otherwise).
+#include <omp.h>
+
+#include <cblas.h>
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "nn/layers.h"
+#include "nn/loss.h"
+#include "nn/network.h"
+#include "nn/optim.h"
+#include "nn/rng.h"
+
+namespace {
+
+constexpr int kLayerBenchBatch = 64;
+constexpr uint64_t kLayerBenchSeed = 7;
+
+void fill_normal(nn::Tensor& t, nn::Rng& rng) {
+  for (size_t i = 0; i < t.size(); ++i) t[i] = float(rng.normal());
+}
+
+// Floating-point operations of one forward pass of layer `l` from `in` (N, C, H, W) to `out`:
+//   conv2d  2·N·OC·OH·OW·C·KH·KW      linear  2·N·OUT·IN
+//   relu    N·C·H·W (one comparison)  pool    N·C·OH·OW·K² (comparisons or additions)
+// A conv/linear backward is twice its forward (weight gradient + input gradient), once without the
+// input gradient; relu/pool backward are counted as one operation per input element.
+bool has_weights(const nn::Layer& l) { return l.kind() == "conv2d" || l.kind() == "linear"; }
+
+double forward_flops(const nn::Layer& l, const nn::Shape& in, const nn::Shape& out) {
+  if (auto* c = dynamic_cast<const nn::Conv2d*>(&l))
+    return 2.0 * out.n * c->out_channels * out.h * out.w * double(in.c) * c->kh * c->kw;
+  if (auto* f = dynamic_cast<const nn::Linear*>(&l)) return 2.0 * out.n * f->out_features * double(f->in_features);
+  if (auto* p = dynamic_cast<const nn::Pool2d*>(&l)) return double(out.size()) * p->k * p->k;
+  return double(in.size());
+}
+
+double backward_flops(const nn::Layer& l, const nn::Shape& in, const nn::Shape& out, bool input_grad) {
+  if (has_weights(l)) return forward_flops(l, in, out) * (input_grad ? 2 : 1);
+  return double(in.size());
+}
+
+// Bytes a memory-bound layer moves: reads its input (forward) or dout (backward), writes the other side.
+double moved_bytes(const nn::Shape& in, const nn::Shape& out) { return double(in.size() + out.size()) * sizeof(float); }
+
+// Honour OMP_NUM_THREADS for both OpenMP and OpenBLAS (the OpenMP build reads it too, but an explicit
+// call makes the two agree even if only one of them was told).
+int bench_threads() {
+  int threads = omp_get_num_procs();
+  if (const char* env = std::getenv("OMP_NUM_THREADS"))
+    if (std::atoi(env) > 0) threads = std::atoi(env);
+  omp_set_num_threads(threads);
+  openblas_set_num_threads(threads);
+  return threads;
+}
+
+// The reference net and, for each of its layers, the input it sees, the output it makes and a
+// random upstream gradient: built once, shared by every layer benchmark.
+struct LayerWorkload {
+  nn::Network net{nn::Network::preset("reference"), 3, 32, 32};
+  std::vector<nn::Tensor> inputs, outputs, output_grads, input_grads;  // per layer
+  nn::Rng rng{kLayerBenchSeed};
+
+  LayerWorkload() {
+    net.init(kLayerBenchSeed);
+    const size_t L = net.num_layers();
+    inputs.resize(L);
+    outputs.resize(L);
+    output_grads.resize(L);
+    input_grads.resize(L);
+    inputs[0].resize(kLayerBenchBatch, 3, 32, 32);  // (N, 3, 32, 32)
+    fill_normal(inputs[0], rng);
+    for (size_t i = 0; i < L; ++i) {
+      if (i > 0) inputs[i] = outputs[i - 1];
+      net.layer(i).forward(inputs[i], outputs[i], true, rng);
+      output_grads[i].resize(outputs[i].shape());
+      fill_normal(output_grads[i], rng);
+    }
+  }
+  static LayerWorkload& get() {
+    static LayerWorkload w;
+    return w;
+  }
+};
+
+void layer_forward(benchmark::State& state, size_t i) {
+  LayerWorkload& w = LayerWorkload::get();
+  nn::Layer& layer = w.net.layer(i);
+  for (auto _ : state) {
+    layer.forward(w.inputs[i], w.outputs[i], true, w.rng);
+    benchmark::DoNotOptimize(w.outputs[i].data());
+    benchmark::ClobberMemory();
+  }
+  const nn::Shape &in = w.inputs[i].shape(), &out = w.outputs[i].shape();
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(forward_flops(layer, in, out) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  if (!has_weights(layer)) state.SetBytesProcessed(int64_t(state.iterations() * moved_bytes(in, out)));
+}
+
+void layer_backward(benchmark::State& state, size_t i) {
+  LayerWorkload& w = LayerWorkload::get();
+  nn::Layer& layer = w.net.layer(i);
+  layer.forward(w.inputs[i], w.outputs[i], true, w.rng);  // pool argmax etc. belong to this input
+  const bool input_grad = i > 0;
+  for (auto _ : state) {
+    layer.backward(w.inputs[i], w.outputs[i], w.output_grads[i], input_grad ? &w.input_grads[i] : nullptr, true);
+    benchmark::DoNotOptimize(w.input_grads[i].data());
+    benchmark::ClobberMemory();
+  }
+  for (nn::Param* p : layer.params()) p->grad.zero();  // grads only accumulated; keep them bounded
+  const nn::Shape &in = w.inputs[i].shape(), &out = w.outputs[i].shape();
+  state.counters["GFLOP/s"] = benchmark::Counter(backward_flops(layer, in, out, input_grad) * 1e-9,
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+  if (!has_weights(layer)) state.SetBytesProcessed(int64_t(state.iterations() * moved_bytes(in, out)));
+}
+
+// One SGD step of the reference net on a fixed random batch, with nnfmri's default optimiser.
+void reference_training_step(benchmark::State& state) {
+  nn::Network net(nn::Network::preset("reference"), 3, 32, 32);
+  net.init(kLayerBenchSeed);
+  nn::Optimizer sgd(net, nn::OptimConfig{});
+  nn::Rng rng(kLayerBenchSeed + 1);
+  nn::Tensor x(kLayerBenchBatch, 3, 32, 32), dlogits;  // (N, 3, 32, 32), (N, 10, 1, 1)
+  fill_normal(x, rng);
+  std::vector<uint8_t> labels(kLayerBenchBatch);
+  for (auto& y : labels) y = uint8_t(rng.below(10));
+  for (auto _ : state) {
+    const nn::Tensor& logits = net.forward(x, true);
+    double loss = nn::softmax_cross_entropy(logits, labels.data(), &dlogits);
+    net.zero_grad();
+    net.backward(dlogits);
+    sgd.step(nn::OptimConfig{}.lr);
+    benchmark::DoNotOptimize(loss);
+    benchmark::ClobberMemory();
+  }
+  // The shapes of every layer at this batch are those of the layer workload (the same net).
+  const LayerWorkload& w = LayerWorkload::get();
+  double flops = 0;
+  for (size_t i = 0; i < net.num_layers(); ++i) {
+    const nn::Shape &in = w.inputs[i].shape(), &out = w.outputs[i].shape();
+    flops += forward_flops(net.layer(i), in, out) + backward_flops(net.layer(i), in, out, i > 0);
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["images/s"] = benchmark::Counter(kLayerBenchBatch, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// Registered at static-initialisation time (benchmark_main owns main()): one forward and one
+// backward benchmark per layer, named by the layer's name in the net (conv1, conv1.relu, pool1, ...).
+int register_layer_benchmarks() {
+  int threads = bench_threads();
+  benchmark::AddCustomContext("nnfmri_threads", std::to_string(threads));
+  nn::Network net(nn::Network::preset("reference"), 3, 32, 32);
+  for (size_t i = 0; i < net.num_layers(); ++i) {
+    std::string name = "layer/" + net.layer_name(i) + "/";
+    benchmark::RegisterBenchmark((name + "forward").c_str(), layer_forward, i)
+        ->Unit(benchmark::kMicrosecond)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark((name + "backward").c_str(), layer_backward, i)
+        ->Unit(benchmark::kMicrosecond)
+        ->UseRealTime();
+  }
+  benchmark::RegisterBenchmark("step/reference", reference_training_step)
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
+  return int(net.num_layers());
+}
+
+const int registered_layer_benchmarks = register_layer_benchmarks();
+
+}  // namespace

@@ -1,0 +1,231 @@
+// bench/bench_zeta.cpp — ζ-scores (imaging/zeta.h) on `reference` with an 8x8x4 grid and 256
+// stratified test images.  Target: all 8 blocks with `shapley` < 60 s and < 100 MB peak RSS on
+// 2 cores; `taylor` for all blocks < 1 s.  Uses the CIFAR-10 subset in shared/ when it is there
+// (random pixels otherwise).  Weights: the checkpoint named by $NNFMRI_ZETA_CHECKPOINT, else a
+// seeded He initialisation (timings hold; the ζ-scores themselves mean little untrained).
+//   build/nnfmri_bench --benchmark_filter=Zeta
+// Benchmarks and counters:
+//   BM_ZetaAnalysis            the whole stage with the defaults: s_<block>, perms_<block> (per image),
+//                              halfwidth_<block>/tol_<block>, total_s, peak_rss_mb
+//   BM_ZetaRound/<block>       one antithetic round (2 permutations per image) of one block, incremental:
+//                              us_per_step (one region added or removed, all later layers updated)
+//   BM_ZetaDenseCoalition/<b>  the naive alternative: one coalition by forward_from on all 256 images;
+//                              us_per_step is its time per image, to compare with the line above
+//   BM_ZetaTaylorAll           taylor scores of all 8 blocks
+//   BM_ZetaShapleyVsExact      pool3 on a 2x2x4 grid (16 regions), 64 images: exact vs sampled at the
+//                              default tolerance over 10 seeds: spearman, coverage, perms
+//   BM_ZetaPlanted/<classes>   a small net trained on planted data: recall/precision of conv1's
+//                              critical regions (ζ ≥ 2 and significant), and of its top-k ranking
+#include <benchmark/benchmark.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <set>
+
+#include "datasets/dataset.h"
+#include "datasets/planted.h"
+#include "imaging/zeta.h"
+#include "nn/checkpoint.h"
+#include "nn/network.h"
+#include "nn/rng.h"
+#include "nn/trainer.h"
+
+namespace {
+
+double peak_rss_mb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return double(u.ru_maxrss) / 1024.0;  // KiB on Linux
+}
+
+struct Fixture {
+  datasets::Dataset test;
+  std::unique_ptr<nn::Network> net;
+  bool real_images = false, trained = false;
+  std::vector<uint32_t> indices;  // the default stratified sample
+};
+
+// The test split of the CIFAR-10 subset (train dropped), or 256 random 3×32×32 images.
+Fixture& fixture() {
+  static Fixture f = [] {
+    Fixture f;
+    for (const char* dir : {"../shared/datasets/cifar10-subset", "/work/shared/datasets/cifar10-subset"}) {
+      if (std::FILE* probe = std::fopen((std::string(dir) + "/test_batch.bin").c_str(), "rb")) {
+        std::fclose(probe);
+        datasets::DataSplit split = datasets::load_dataset(std::string("cifar10:") + dir);
+        f.test = std::move(split.test);
+        f.real_images = true;
+        break;
+      }
+    }
+    if (!f.real_images) {
+      f.test.name = "random";
+      f.test.channels = 3, f.test.height = 32, f.test.width = 32;
+      f.test.class_names.assign(10, "class");
+      nn::Rng rng(7);
+      f.test.pixels.resize(1000 * f.test.image_size());
+      for (auto& p : f.test.pixels) p = uint8_t(rng.below(256));
+      f.test.labels.resize(1000);
+      for (size_t i = 0; i < 1000; ++i) f.test.labels[i] = uint8_t(i % 10);
+    }
+    if (const char* path = std::getenv("NNFMRI_ZETA_CHECKPOINT")) {
+      f.net = std::move(nn::load_checkpoint(path).net);
+      f.trained = true;
+    } else {
+      f.net = std::make_unique<nn::Network>(nn::Network::preset("reference"), 3, 32, 32);
+      f.net->init(1);
+      datasets::channel_mean_std(f.test, f.net->input_mean, f.net->input_std);
+    }
+    imaging::ZetaSettings s;
+    f.indices = imaging::stratified_sample(f.test.view(), f.test.size(), s.samples, s.seed);
+    return f;
+  }();
+  return f;
+}
+
+void BM_ZetaAnalysis(benchmark::State& state) {
+  Fixture& f = fixture();
+  imaging::ZetaSettings s;
+  nlohmann::ordered_json j;
+  for (auto _ : state) j = imaging::zeta_analysis(*f.net, f.test.view(), f.test.size(), imaging::GridSpec{8, 8, 4}, s);
+  double total = 0;
+  for (auto& [name, L] : j["layers"].items()) {
+    state.counters["s_" + name] = L["seconds"].get<double>();
+    state.counters["perms_" + name] = L["permutations"].get<double>();
+    state.counters["halfwidth_" + name] = L["max_ci_half_width"].get<double>();
+    state.counters["tol_" + name] = L["tolerance"].get<double>();
+    total += L["seconds"].get<double>();
+    std::printf("zeta %-7s %6.2f s  %4ld permutations/image  stopped by %-16s  half-width %.4f (tolerance %.4f)  %zu critical\n",
+                name.c_str(), L["seconds"].get<double>(), L["permutations"].get<long>(),
+                L["stopped_by"].get<std::string>().c_str(), L["max_ci_half_width"].get<double>(),
+                L["tolerance"].get<double>(), L["critical_regions"].size());
+  }
+  state.counters["total_s"] = total;
+  state.counters["trained"] = f.trained;
+  state.counters["peak_rss_mb"] = peak_rss_mb();
+}
+BENCHMARK(BM_ZetaAnalysis)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
+
+void BM_ZetaRound(benchmark::State& state) {
+  Fixture& f = fixture();
+  const int block = int(state.range(0));
+  imaging::ZetaSettings s;
+  imaging::CoalitionValue game(*f.net, block, imaging::GridSpec{8, 8, 4}, f.test.view(), f.indices, s);
+  for (auto _ : state) benchmark::DoNotOptimize(imaging::shapley_sampled(game, 0, 1e9, 4, 1));
+  // shapley_sampled always runs two rounds: 2 rounds × 2 walks × n steps × N images
+  const double steps = 4.0 * game.regions() * game.images() * double(state.iterations());
+  state.counters["us_per_step"] = benchmark::Counter(steps / 1e6, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.SetLabel(f.net->blocks()[block].name);
+}
+BENCHMARK(BM_ZetaRound)->DenseRange(0, 7)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+
+void BM_ZetaDenseCoalition(benchmark::State& state) {
+  Fixture& f = fixture();
+  const int block = int(state.range(0));
+  imaging::ZetaSettings s;
+  imaging::CoalitionValue game(*f.net, block, imaging::GridSpec{8, 8, 4}, f.test.view(), f.indices, s);
+  std::vector<bool> half(game.regions());
+  for (int g = 0; g < game.regions(); ++g) half[g] = g % 2;
+  for (auto _ : state) benchmark::DoNotOptimize(game.value(half));
+  const double per_image = double(game.images()) * double(state.iterations());
+  state.counters["us_per_step"] = benchmark::Counter(per_image / 1e6, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.SetLabel(f.net->blocks()[block].name);
+}
+BENCHMARK(BM_ZetaDenseCoalition)->DenseRange(0, 5)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
+
+void BM_ZetaTaylorAll(benchmark::State& state) {
+  Fixture& f = fixture();
+  imaging::ZetaSettings s;
+  std::vector<std::unique_ptr<imaging::CoalitionValue>> games;
+  for (int b = 0; b < int(f.net->blocks().size()); ++b)
+    games.push_back(std::make_unique<imaging::CoalitionValue>(*f.net, b, imaging::GridSpec{8, 8, 4}, f.test.view(), f.indices, s));
+  for (auto _ : state)
+    for (auto& g : games) benchmark::DoNotOptimize(imaging::taylor_scores(*g));
+}
+BENCHMARK(BM_ZetaTaylorAll)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
+
+void BM_ZetaShapleyVsExact(benchmark::State& state) {
+  Fixture& f = fixture();
+  imaging::ZetaSettings s;
+  const std::vector<uint32_t> indices = imaging::stratified_sample(f.test.view(), f.test.size(), 64, 1);
+  imaging::CoalitionValue game(*f.net, f.net->find_block("pool3"), imaging::GridSpec{2, 2, 4}, f.test.view(), indices, s);
+  imaging::ShapleyEstimate exact;
+  for (auto _ : state) exact = imaging::shapley_exact(game);
+  double rho = 0, perms = 0, seconds = 0;
+  int covered = 0, total = 0;
+  const int seeds = 10;
+  for (int seed = 1; seed <= seeds; ++seed) {
+    const imaging::ShapleyEstimate e = imaging::shapley_sampled(game, -1, s.budget_seconds, s.max_permutations, uint64_t(seed));
+    rho += imaging::spearman(e.phi, exact.phi) / seeds;
+    perms += double(e.permutations) / seeds;
+    seconds += e.seconds / seeds;
+    for (int g = 0; g < game.regions(); ++g, ++total) covered += e.ci_low[g] <= exact.phi[g] && exact.phi[g] <= e.ci_high[g];
+  }
+  state.counters["exact_s"] = exact.seconds;
+  state.counters["sampled_s"] = seconds;
+  state.counters["spearman"] = rho;
+  state.counters["coverage"] = double(covered) / total;
+  state.counters["perms"] = perms;
+}
+BENCHMARK(BM_ZetaShapleyVsExact)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+
+// Trains conv3x3:8 relu maxpool2 conv3x3:16 relu maxpool2 linear:K on planted data with K classes
+// (one evidence cell each among 8×8), then scores conv1 on an 8x8x1 grid (one region per cell).
+void BM_ZetaPlanted(benchmark::State& state) {
+  const int classes = int(state.range(0));
+  datasets::PlantedConfig cfg;
+  cfg.num_classes = classes;
+  cfg.train_count = 400 * classes, cfg.test_count = 300;
+  const datasets::PlantedSet planted = datasets::make_planted(cfg);
+  nn::Network net("conv3x3:8 relu maxpool2 conv3x3:16 relu maxpool2 linear:" + std::to_string(classes), 3, 32, 32);
+  net.init(1);
+  net.input_mean.assign(3, 0.5f);
+  net.input_std.assign(3, 0.25f);
+  nn::TrainConfig tc;
+  tc.epochs = 3;
+  tc.batch = 32;
+  tc.augment.enabled = false;
+  nn::Trainer trainer(net, tc, planted.split.train.view());
+  for (int e = 1; e <= tc.epochs; ++e) trainer.train_epoch(e);
+  const double accuracy = nn::evaluate(net, planted.split.test.view()).accuracy;
+  imaging::ZetaSettings s;
+  s.samples = 120;
+  imaging::ShapleyEstimate e;
+  std::unique_ptr<imaging::CoalitionValue> game;
+  for (auto _ : state) {
+    const auto indices = imaging::stratified_sample(planted.split.test.view(), 300, s.samples, s.seed);
+    game = std::make_unique<imaging::CoalitionValue>(net, 0, imaging::GridSpec{8, 8, 1}, planted.split.test.view(), indices, s);
+    e = imaging::shapley_sampled(*game, -1, s.budget_seconds, s.max_permutations, 1);
+  }
+  const int n = game->regions();
+  std::set<int> truth;
+  for (const auto& cells : planted.class_cells)
+    for (const auto& [row, col] : cells) truth.insert(game->grid().index(row, col, 0));
+  double mean = 0, var = 0;
+  for (double p : e.phi) mean += p / n;
+  for (double p : e.phi) var += (p - mean) * (p - mean) / (n - 1);
+  const auto adjusted = imaging::benjamini_hochberg(e.p_value);
+  std::vector<int> order(n);
+  for (int g = 0; g < n; ++g) order[g] = g;
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return e.phi[a] > e.phi[b]; });
+  int critical = 0, hits = 0, top_hits = 0;
+  for (int g = 0; g < n; ++g)
+    if ((e.phi[g] - mean) / std::sqrt(var) >= 2 && adjusted[g] < 0.01) {
+      ++critical;
+      hits += int(truth.count(g));
+    }
+  for (size_t k = 0; k < truth.size(); ++k) top_hits += int(truth.count(order[k]));
+  state.counters["accuracy"] = accuracy;
+  state.counters["recall"] = double(hits) / truth.size();
+  state.counters["precision"] = critical ? double(hits) / critical : 0;
+  state.counters["topk_recall"] = double(top_hits) / truth.size();
+  state.counters["perms"] = double(e.permutations);
+}
+BENCHMARK(BM_ZetaPlanted)->Arg(3)->Arg(6)->Arg(10)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
+
+}  // namespace

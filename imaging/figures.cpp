@@ -1,0 +1,477 @@
+#include "imaging/figures.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+#include <optional>
+
+#include "imaging/canvas.h"
+#include "nn/error.h"
+#include "nn/fileio.h"
+
+namespace imaging {
+namespace {
+
+const Rgb kBlack{0, 0, 0}, kWhite{255, 255, 255}, kText{34, 34, 34}, kMuted{110, 110, 110}, kFrame{185, 185, 185},
+    kGuide{232, 232, 232}, kNoData{238, 238, 238};
+// Okabe–Ito (colour-blind safe; its yellow left out): series and chains.
+const Rgb kPalette[] = {{0, 114, 178}, {213, 94, 0}, {0, 158, 115}, {204, 121, 167}, {86, 180, 233}, {230, 159, 0}, {0, 0, 0}};
+Rgb palette(size_t i) { return kPalette[i % (sizeof kPalette / sizeof kPalette[0])]; }
+// Tableau 10: one colour per layer in the stability panel (the mean is black).
+const Rgb kLayerPalette[] = {{78, 121, 167}, {242, 142, 43}, {225, 87, 89}, {118, 183, 178}, {89, 161, 79},
+                             {237, 201, 72}, {176, 122, 161}, {255, 157, 167}, {156, 117, 95}, {186, 176, 172}};
+Rgb layer_color(size_t l) { return kLayerPalette[l % (sizeof kLayerPalette / sizeof kLayerPalette[0])]; }
+
+constexpr double kMargin = 16, kTitle = 2, kLabel = 1.5;  // margin (px) and text sizes (Canvas::text)
+
+std::string fmt(const char* pattern, double v) {
+  char text[64];
+  std::snprintf(text, sizeof text, pattern, v);
+  return text;
+}
+
+std::string epoch_dir(int epoch) {
+  char text[32];
+  std::snprintf(text, sizeof text, "epoch_%03d", epoch);
+  return text;
+}
+
+enum class MapKind { density, zeta };
+
+bool has_map(const LayerImage& layer, MapKind kind) { return kind == MapKind::density ? layer.has_grid : layer.has_zeta; }
+
+std::vector<double> map_values(const LayerImage& layer, MapKind kind) {
+  std::vector<double> v;
+  if (kind == MapKind::density)
+    for (const GridRegion& s : layer.stats) v.push_back(s.density);
+  else
+    for (const ZetaRegion& z : layer.zeta) v.push_back(z.zeta);
+  return v;
+}
+
+struct ColorScale {
+  MapKind kind = MapKind::density;
+  double low = 0, high = 1;  // density: [low, high]; ζ: [−high, high]
+  Rgb color(double v) const {
+    if (kind == MapKind::zeta) return diverging_color(high > 0 ? v / high : 0);
+    return sequential_color(high > low ? (v - low) / (high - low) : 0.5);
+  }
+  std::string caption() const {
+    return kind == MapKind::density ? "density phi (mean over images)" : "zeta (standardised Shapley impact)";
+  }
+};
+
+// One scale per layer and kind over every epoch that has the map.
+ColorScale layer_scale(const RunData& run, size_t l, MapKind kind) {
+  ColorScale s;
+  s.kind = kind;
+  s.low = s.high = 0;
+  bool first = true;
+  for (const EpochData& e : run.epochs) {
+    if (!has_map(e.layers[l], kind)) continue;
+    for (double v : map_values(e.layers[l], kind)) {
+      if (kind == MapKind::zeta) s.high = std::max(s.high, std::abs(v));
+      else s.low = first ? v : std::min(s.low, v), s.high = first ? v : std::max(s.high, v);
+      first = false;
+    }
+  }
+  if (kind == MapKind::zeta) s.low = -s.high;
+  return s;
+}
+
+// Channel blocks as tiles of GH×GW cells, `per_row` tiles to a row, each with a label line above.
+struct TileLayout {
+  RegionGrid grid;
+  double cell = 8, gap = 12, label = 16;
+  int per_row = 1;
+  double tile_width() const { return grid.gw * cell; }
+  double tile_height() const { return grid.gh * cell; }
+  int rows() const { return (grid.gc + per_row - 1) / per_row; }
+  double width() const { return std::min(grid.gc, per_row) * (tile_width() + gap) - gap; }
+  double height() const { return rows() * (label + tile_height() + gap) - gap; }
+  Point tile_origin(int k0) const {  // the tile's top-left cell corner, relative to the layout
+    return {(k0 % per_row) * (tile_width() + gap), (k0 / per_row) * (label + tile_height() + gap) + label};
+  }
+  Point cell_corner(int r) const {
+    int i0, j0, k0;
+    grid.coords(r, i0, j0, k0);
+    const Point t = tile_origin(k0);
+    return {t.x + j0 * cell, t.y + i0 * cell};
+  }
+  Point cell_center(double x, double y, int r) const {
+    const Point c = cell_corner(r);
+    return {x + c.x + cell / 2, y + c.y + cell / 2};
+  }
+};
+
+TileLayout tile_layout(const RegionGrid& grid, double cell, int per_row, bool labels) {
+  TileLayout t;
+  t.grid = grid;
+  t.cell = cell;
+  t.per_row = std::max(1, std::min(per_row, grid.gc));
+  t.label = labels ? text_height(kLabel) + 4 : 0;
+  t.gap = labels ? 12 : 6;
+  return t;
+}
+
+std::string tile_label(const LayerImage& layer, int k0) {
+  if (!layer.shape_known) return "block " + std::to_string(k0 + 1);
+  const Range c = layer.grid.chans(k0);
+  return c.size() == 1 ? "ch " + std::to_string(c.begin) : "ch " + std::to_string(c.begin) + "-" + std::to_string(c.end - 1);
+}
+
+// The map of one layer at (x, y): cells coloured by `values` (empty: "no data" grey), critical
+// regions framed, dead regions crossed (when `dead_marks`).
+void draw_tiles(Canvas& c, double x, double y, const TileLayout& t, const LayerImage& layer,
+                const std::vector<double>& values, const ColorScale& scale, bool labels, bool dead_marks = true) {
+  for (int k0 = 0; k0 < t.grid.gc; ++k0) {
+    const Point o = t.tile_origin(k0);
+    if (labels) c.text(x + o.x, y + o.y - t.label, tile_label(layer, k0), kMuted, kLabel);
+    c.fill_rect(x + o.x - 1, y + o.y - 1, t.tile_width() + 2, t.tile_height() + 2, kFrame);
+  }
+  for (int r = 0; r < t.grid.count(); ++r) {
+    const Point p = t.cell_corner(r);
+    c.fill_rect(x + p.x, y + p.y, t.cell, t.cell, values.empty() ? kNoData : scale.color(values[size_t(r)]));
+  }
+  if (dead_marks && layer.has_grid && t.cell >= 4)
+    for (int r : layer.dead) {
+      const Point p = t.cell_corner(r);
+      c.line(x + p.x + 1, y + p.y + 1, x + p.x + t.cell - 1, y + p.y + t.cell - 1, kMuted, 1);
+      c.line(x + p.x + t.cell - 1, y + p.y + 1, x + p.x + 1, y + p.y + t.cell - 1, kMuted, 1);
+    }
+  if (layer.has_zeta)
+    for (int r : layer.critical) {
+      const Point p = t.cell_corner(r);
+      const double w = t.cell >= 10 ? 2 : 1;
+      c.stroke_rect(x + p.x, y + p.y, t.cell, t.cell, kBlack, w);
+      if (t.cell >= 8) c.stroke_rect(x + p.x + w, y + p.y + w, t.cell - 2 * w, t.cell - 2 * w, kWhite, 1);
+    }
+}
+
+constexpr double kLegendHeight = 60;
+
+// Colour bar with its caption, low / middle / high labels and the marks' key.
+void draw_legend(Canvas& c, double x, double y, const ColorScale& s) {
+  const double bar = 300;
+  c.text(x, y, s.caption(), kText, kLabel);
+  const int slices = 150;
+  for (int i = 0; i < slices; ++i) {
+    const double v = s.low + (s.high - s.low) * (i + 0.5) / slices;
+    c.fill_rect(x + bar * i / slices, y + 22, bar / slices + 0.5, 14, s.color(v));
+  }
+  c.stroke_rect(x - 1, y + 21, bar + 2, 16, kFrame, 1);
+  const double mid = (s.low + s.high) / 2;
+  c.text(x, y + 42, fmt("%.3g", s.low), kText, kLabel);
+  c.text(x + bar / 2, y + 42, fmt("%.3g", mid), kText, kLabel, Anchor::middle);
+  c.text(x + bar, y + 42, fmt("%.3g", s.high), kText, kLabel, Anchor::end);
+  const double kx = x + bar + 30;
+  c.fill_rect(kx, y + 20, 14, 14, kNoData);
+  c.stroke_rect(kx, y + 20, 14, 14, kBlack, 2);
+  c.stroke_rect(kx + 2, y + 22, 10, 10, kWhite, 1);
+  c.text(kx + 22, y + 22, "critical: zeta >= 2, significant", kText, kLabel);
+  c.fill_rect(kx, y + 40, 14, 14, kNoData);
+  c.line(kx + 1, y + 41, kx + 13, y + 53, kMuted, 1);
+  c.line(kx + 13, y + 41, kx + 1, y + 53, kMuted, 1);
+  c.text(kx + 22, y + 42, "dead: < 5% of activations nonzero", kText, kLabel);
+}
+constexpr double kLegendWidth = 300 + 30 + 22 + 34 * 6 * kLabel;
+
+std::string layer_subtitle(const LayerImage& layer) {
+  const RegionGrid& g = layer.grid;
+  std::string s = layer.shape_known ? "shape " + std::to_string(g.height) + "x" + std::to_string(g.width) + "x" +
+                                          std::to_string(g.channels) + ", "
+                                    : "";
+  s += "grid " + std::to_string(g.gh) + "x" + std::to_string(g.gw) + "x" + std::to_string(g.gc);
+  if (layer.has_grid) s += fmt(", coverage %.0f%%", 100 * layer.coverage);
+  if (layer.has_zeta) s += ", " + std::to_string(layer.critical.size()) + " critical";
+  return s;
+}
+
+// Cell size that keeps a tile about `target` pixels across, within [low, high].
+double cell_size(const RegionGrid& g, double target, double low, double high) {
+  return std::clamp(std::floor(target / std::max(g.gh, g.gw)), low, high);
+}
+
+class FigureWriter {
+ public:
+  FigureWriter(const RunData& run, const std::vector<StabilityStep>& stability, std::string format)
+      : run_(run), stability_(stability), format_(std::move(format)) {}
+
+  std::vector<std::string> write_all() {
+    for (const EpochData& e : run_.epochs) {
+      for (size_t l = 0; l < run_.layers.size(); ++l)
+        for (MapKind kind : {MapKind::density, MapKind::zeta})
+          if (has_map(e.layers[l], kind)) layer_map(e, l, kind);
+      if (e.has_tract) pathways(e);
+    }
+    for (size_t l = 0; l < run_.layers.size(); ++l)
+      for (MapKind kind : {MapKind::density, MapKind::zeta}) {
+        bool any = false;
+        for (const EpochData& e : run_.epochs) any = any || has_map(e.layers[l], kind);
+        if (any) evolution(l, kind);
+      }
+    training();
+    return written_;
+  }
+
+ private:
+  std::string name(const std::string& folder, const std::string& stem) const {
+    return "figures/" + (folder.empty() ? "" : folder + "/") + stem + "." + format_;
+  }
+  static std::string kind_name(MapKind kind) { return kind == MapKind::density ? "density" : "zeta"; }
+
+  void save(const Canvas& canvas, const std::string& relative) {
+    const std::string path = run_.dir + "/" + relative;
+    nn::make_directories(path.substr(0, path.rfind('/')));
+    nn::write_file_atomic(path, canvas.encode());
+    written_.push_back(relative);
+  }
+
+  void layer_map(const EpochData& e, size_t l, MapKind kind) {
+    const LayerImage& layer = e.layers[l];
+    const ColorScale scale = layer_scale(run_, l, kind);
+    double widest_label = 0;  // tiles at least as wide as their labels
+    for (int k0 = 0; k0 < layer.grid.gc; ++k0) widest_label = std::max(widest_label, text_width(tile_label(layer, k0), kLabel));
+    const double cell = std::max(cell_size(layer.grid, 160, 6, 40), std::ceil((widest_label + 2) / layer.grid.gw));
+    const TileLayout t = tile_layout(layer.grid, cell, 8, true);
+    const std::string title = layer.name + " - " + kind_name(kind) + " map, epoch " + std::to_string(e.epoch);
+    const double width = std::max({t.width(), text_width(title, kTitle), kLegendWidth}) + 2 * kMargin;
+    const double tiles_y = kMargin + 24 + 22;
+    const double height = tiles_y + t.height() + 20 + kLegendHeight + kMargin;
+    auto c = make_canvas(format_, int(std::ceil(width)), int(std::ceil(height)));
+    c->text(kMargin, kMargin, title, kText, kTitle);
+    c->text(kMargin, kMargin + 26, layer_subtitle(layer), kMuted, kLabel);
+    draw_tiles(*c, kMargin, tiles_y, t, layer, map_values(layer, kind), scale, true);
+    draw_legend(*c, kMargin, tiles_y + t.height() + 20, scale);
+    save(*c, name(epoch_dir(e.epoch), file_safe(layer.name) + "_" + kind_name(kind)));
+  }
+
+  // One row per analysed epoch: "epoch N" and the layer's map (or a note when it was not measured).
+  void evolution(size_t l, MapKind kind) {
+    const ColorScale scale = layer_scale(run_, l, kind);
+    const std::string title = run_.layers[l] + " - " + kind_name(kind) + " map across epochs";
+    const std::string subtitle = "one row per analysed epoch; tiles: channel blocks; one colour scale";
+    const double label_width = 90;
+    std::vector<TileLayout> rows;
+    double tiles_width = 0, rows_height = 0;
+    for (const EpochData& e : run_.epochs) {
+      const RegionGrid& g = e.layers[l].grid;
+      const double cell = cell_size(g, 96, 3, 24);
+      rows.push_back(tile_layout(g, std::max(2.0, std::min(cell, std::floor(2000.0 / std::max(1, g.gc * g.gw)))), g.gc, false));
+      tiles_width = std::max(tiles_width, rows.back().width());
+      rows_height += std::max(rows.back().height(), text_height(kLabel)) + 10;
+    }
+    const double width =
+        std::max({label_width + tiles_width, text_width(title, kTitle), text_width(subtitle, kLabel), kLegendWidth}) + 2 * kMargin;
+    const double top = kMargin + 24 + 22;
+    const double height = top + rows_height + 10 + kLegendHeight + kMargin;
+    auto c = make_canvas(format_, int(std::ceil(width)), int(std::ceil(height)));
+    c->text(kMargin, kMargin, title, kText, kTitle);
+    c->text(kMargin, kMargin + 26, subtitle, kMuted, kLabel);
+    double y = top;
+    for (size_t e = 0; e < run_.epochs.size(); ++e) {
+      const LayerImage& layer = run_.epochs[e].layers[l];
+      const TileLayout& t = rows[e];
+      c->text(kMargin, y + std::max(0.0, t.height() / 2 - 9), "epoch " + std::to_string(run_.epochs[e].epoch), kText, kLabel);
+      if (has_map(layer, kind))
+        draw_tiles(*c, kMargin + label_width, y, t, layer, map_values(layer, kind), scale, false);
+      else
+        c->text(kMargin + label_width, y + std::max(0.0, t.height() / 2 - 9),
+                kind == MapKind::density ? "no grid.json for this epoch" : "no zeta.json for this epoch", kMuted, kLabel);
+      y += std::max(t.height(), text_height(kLabel)) + 10;
+    }
+    draw_legend(*c, kMargin, y + 10, scale);
+    save(*c, name("evolution", file_safe(run_.layers[l]) + "_" + kind_name(kind)));
+  }
+
+  // Layers as columns of stacked channel-block tiles; the chains of tract.json as lines through
+  // their regions; the strongest listed flows of each pair as faint lines; pair strengths on top.
+  void pathways(const EpochData& e) {
+    const double column = 132, top = kMargin + 110, stack = 520;
+    const size_t n = run_.layers.size();
+    std::vector<TileLayout> layouts;
+    std::vector<double> x0s;
+    for (size_t l = 0; l < n; ++l) {
+      const RegionGrid& g = e.layers[l].grid;
+      const double by_width = std::floor((column - 28) / g.gw);
+      const double by_height = std::floor((stack - g.gc * 6.0) / (double(g.gc) * g.gh));
+      layouts.push_back(tile_layout(g, std::clamp(std::min(by_width, by_height), 2.0, 20.0), 1, false));
+      x0s.push_back(kMargin + l * column + (column - layouts.back().width()) / 2);
+    }
+    double stack_used = 0;
+    for (const TileLayout& t : layouts) stack_used = std::max(stack_used, t.height());
+    const std::string title = "pathways, epoch " + std::to_string(e.epoch) + ": strongest chains across the layers";
+    const size_t shown = std::min<size_t>(e.chains.size(), 5);
+    const double width = std::max(n * column, text_width(title, kTitle)) + 2 * kMargin;
+    const double height = top + stack_used + 30 + std::max<size_t>(shown, 1) * 22 + kMargin;
+    auto c = make_canvas(format_, int(std::ceil(width)), int(std::ceil(height)));
+    c->text(kMargin, kMargin, title, kText, kTitle);
+    c->text(kMargin, kMargin + 26, "cells coloured by zeta (grey: no zeta); numbers between columns: mean input drive per receiving unit",
+            kMuted, kLabel);
+    for (size_t l = 0; l < n; ++l) {
+      const LayerImage& layer = e.layers[l];
+      c->text(kMargin + l * column + column / 2, top - 22, layer.name, kText, kLabel, Anchor::middle);
+      draw_tiles(*c, x0s[l], top, layouts[l], layer, layer.has_zeta ? map_values(layer, MapKind::zeta) : std::vector<double>{},
+                 layer_scale(run_, l, MapKind::zeta), false, false);
+    }
+    for (const PairTract& p : e.pairs) {
+      if (auto s = pair_strength(p, e))
+        c->text(kMargin + (p.from + p.to + 1) * column / 2, top - 44, fmt("%.3g", *s), kMuted, kLabel, Anchor::middle);
+      std::vector<RegionFlow> flows = p.flows;
+      std::stable_sort(flows.begin(), flows.end(), [](const RegionFlow& a, const RegionFlow& b) { return a.value > b.value; });
+      flows.resize(std::min<size_t>(flows.size(), 6));
+      for (const RegionFlow& f : flows) {
+        const Point a = layouts[p.from].cell_center(x0s[p.from], top, f.from), b = layouts[p.to].cell_center(x0s[p.to], top, f.to);
+        c->line(a.x, a.y, b.x, b.y, kMuted, 1, 0.2 + 0.5 * (flows[0].value > 0 ? f.value / flows[0].value : 0));
+      }
+    }
+    std::vector<size_t> order(e.chains.size());
+    std::iota(order.begin(), order.end(), size_t(0));
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return e.chains[a].score > e.chains[b].score; });
+    for (size_t rank = shown; rank-- > 0;) {  // the best chain drawn last, on top
+      const RegionChain& chain = e.chains[order[rank]];
+      std::vector<Point> points;
+      for (size_t s = 0; s < chain.layers.size(); ++s)
+        points.push_back(layouts[size_t(chain.layers[s])].cell_center(x0s[size_t(chain.layers[s])], top, chain.regions[s]));
+      c->polyline(points, palette(rank), rank == 0 ? 3.5 : 2);
+      for (const Point& p : points) c->disc(p.x, p.y, rank == 0 ? 3.5 : 2.5, palette(rank));
+    }
+    double y = top + stack_used + 30;
+    for (size_t rank = 0; rank < shown; ++rank, y += 22) {
+      const RegionChain& chain = e.chains[order[rank]];
+      c->line(kMargin, y + 7, kMargin + 30, y + 7, palette(rank), rank == 0 ? 3.5 : 2);
+      std::string path;
+      for (size_t s = 0; s < chain.layers.size(); ++s)
+        path += (s ? " > " : "") + e.layers[size_t(chain.layers[s])].grid.key(chain.regions[s]).substr(5);
+      c->text(kMargin + 40, y, "chain " + std::to_string(rank + 1) + fmt(": score %.3g  ", chain.score) + path, kText, kLabel);
+    }
+    if (e.chains.empty()) c->text(kMargin, y, "tract.json lists no chains", kMuted, kLabel);
+    save(*c, name(epoch_dir(e.epoch), "pathways"));
+  }
+
+  struct Series {
+    std::string label;
+    std::vector<Point> points;  // (epoch, value)
+    Rgb color;
+    double width;
+  };
+
+  // A panel of line series over the shared epoch axis [x_low, x_high].
+  void panel(Canvas& c, double x, double y, double w, double h, const std::string& title, const std::vector<Series>& series,
+             double x_low, double x_high, std::optional<std::pair<double, double>> y_range, bool x_labels) {
+    double legend_width = 0;
+    for (const Series& ser : series) legend_width += text_width(ser.label, kLabel) + 40;
+    const double legend_y = y - 24;  // the legend shares the title's line when both fit, else the title goes above
+    c.text(x, text_width(title, kLabel) + legend_width + 20 > w ? y - 46 : legend_y, title, kText, kLabel);
+    double lo = 0, hi = 1;
+    bool any = false;
+    for (const Series& s : series)
+      for (const Point& p : s.points) {
+        lo = any ? std::min(lo, p.y) : p.y, hi = any ? std::max(hi, p.y) : p.y;
+        any = true;
+      }
+    if (y_range) lo = y_range->first, hi = y_range->second;
+    if (hi <= lo) hi = lo + 1;
+    const double pad = y_range ? 0 : 0.05 * (hi - lo);
+    lo -= pad, hi += pad;
+    auto px = [&](double epoch) { return x_high > x_low ? x + w * (epoch - x_low) / (x_high - x_low) : x + w / 2; };
+    auto py = [&](double v) { return y + h - h * (v - lo) / (hi - lo); };
+    // y ticks: 5 at 1-2-5 steps
+    const double raw = (hi - lo) / 4, magnitude = std::pow(10, std::floor(std::log10(raw)));
+    const double step = magnitude * (raw / magnitude < 1.5 ? 1 : raw / magnitude < 3.5 ? 2 : raw / magnitude < 7.5 ? 5 : 10);
+    for (double v = std::ceil(lo / step) * step; v <= hi + 1e-9 * step; v += step) {
+      c.line(x, py(v), x + w, py(v), kGuide, 1);
+      c.text(x - 6, py(v) - 6, fmt("%.3g", std::abs(v) < 1e-12 * step ? 0.0 : v), kMuted, kLabel, Anchor::end);
+    }
+    const int epochs = int(x_high - x_low) + 1, every = std::max(1, epochs / 15);
+    for (int ep = int(x_low); ep <= int(x_high); ep += every) {
+      c.line(px(ep), y + h, px(ep), y + h + 4, kMuted, 1);
+      if (x_labels) c.text(px(ep), y + h + 8, std::to_string(ep), kMuted, kLabel, Anchor::middle);
+    }
+    c.stroke_rect(x, y, w, h, kFrame, 1);
+    if (!any) c.text(x + w / 2, y + h / 2 - 9, "no data", kMuted, kLabel, Anchor::middle);
+    double legend_x = x + w;
+    for (size_t s = series.size(); s-- > 0;) {
+      const Series& ser = series[s];
+      std::vector<Point> points;
+      for (const Point& p : ser.points) points.push_back({px(p.x), py(p.y)});
+      c.polyline(points, ser.color, ser.width);
+      for (const Point& p : points) c.disc(p.x, p.y, ser.width + 1, ser.color);
+    }
+    for (size_t s = series.size(); s-- > 0;) {  // legend on the title's line, right-aligned
+      legend_x -= text_width(series[s].label, kLabel);
+      c.text(legend_x, legend_y, series[s].label, kText, kLabel);
+      legend_x -= 24;
+      c.line(legend_x, legend_y + 5, legend_x + 18, legend_y + 5, series[s].color, series[s].width);
+      legend_x -= 16;
+    }
+  }
+
+  void training() {
+    double x_low = 1, x_high = 1;
+    bool any = false;
+    auto extend = [&](double ep) {
+      x_low = any ? std::min(x_low, ep) : ep, x_high = any ? std::max(x_high, ep) : ep;
+      any = true;
+    };
+    for (const MetricsRow& m : run_.metrics) extend(m.epoch);
+    for (const EpochData& e : run_.epochs) extend(e.epoch);
+    Series train_loss{"train loss", {}, palette(0), 2}, test_loss{"test loss", {}, palette(1), 2};
+    Series train_acc{"train accuracy", {}, palette(0), 2}, test_acc{"test accuracy", {}, palette(1), 2};
+    for (const MetricsRow& m : run_.metrics) {
+      train_loss.points.push_back({double(m.epoch), m.train_loss});
+      test_loss.points.push_back({double(m.epoch), m.test_loss});
+      train_acc.points.push_back({double(m.epoch), m.train_acc});
+      test_acc.points.push_back({double(m.epoch), m.test_acc});
+    }
+    std::vector<Series> stability;
+    for (size_t l = 0; l < run_.layers.size(); ++l) {
+      Series s{run_.layers[l], {}, layer_color(l), 1.5};
+      for (const StabilityStep& step : stability_)
+        if (step.layers[l]) s.points.push_back({double(step.to_epoch), *step.layers[l]});
+      if (!s.points.empty()) stability.push_back(s);
+    }
+    Series mean{"mean", {}, kBlack, 2.5};
+    for (const StabilityStep& step : stability_)
+      if (step.mean) mean.points.push_back({double(step.to_epoch), *step.mean});
+    if (!mean.points.empty()) stability.push_back(mean);
+
+    const double w = 820, h = 190, left = kMargin + 60, top = kMargin + 24 + 30 + 52, gap = 92;
+    auto c = make_canvas(format_, int(left + w + kMargin), int(top + 3 * h + 2 * gap + 40 + kMargin));
+    c->text(kMargin, kMargin, "training - " + run_.model() + " on " + run_.dataset(), kText, kTitle);
+    c->text(kMargin, kMargin + 26,
+            "x: epoch. zeta stability: Spearman correlation of each layer's region zeta with the previous analysed epoch", kMuted,
+            kLabel);
+    panel(*c, left, top, w, h, "loss (cross-entropy)", {train_loss, test_loss}, x_low, x_high, std::nullopt, true);
+    panel(*c, left, top + h + gap, w, h, "accuracy", {train_acc, test_acc}, x_low, x_high, std::nullopt, true);
+    panel(*c, left, top + 2 * (h + gap), w, h, "zeta stability (Spearman rho)", stability, x_low, x_high,
+          std::make_pair(-1.0, 1.0), true);
+    c->text(left + w / 2, top + 3 * h + 2 * gap + 26, "epoch", kText, kLabel, Anchor::middle);
+    save(*c, name("", "training"));
+  }
+
+  const RunData& run_;
+  const std::vector<StabilityStep>& stability_;
+  std::string format_;
+  std::vector<std::string> written_;
+};
+
+}  // namespace
+
+std::string file_safe(const std::string& name) {
+  std::string out = name.empty() ? "_" : name;
+  for (char& ch : out)
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-' || ch == '.')) ch = '_';
+  if (out == "." || out == "..") out = "_";
+  return out;
+}
+
+std::vector<std::string> write_figures(const RunData& run, const std::vector<StabilityStep>& stability,
+                                       const std::string& format) {
+  if (format != "png" && format != "svg") throw nn::Error("--format '" + format + "': expected png or svg");
+  return FigureWriter(run, stability, format).write_all();
+}
+
+}  // namespace imaging

@@ -1,0 +1,260 @@
+#include "imaging/report.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <numeric>
+
+#include <nlohmann/json.hpp>
+
+#include "imaging/colormap.h"
+#include "imaging/figures.h"
+#include "imaging/report_data.h"
+#include "imaging/report_page.h"
+#include "imaging/report_summary.h"
+#include "nn/error.h"
+#include "nn/fileio.h"
+
+namespace imaging {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+constexpr int kFlowsPerRegion = 3;  // strongest in- and out-flows embedded per region
+constexpr int kFlowsPerPair = 12;   // strongest flows embedded per layer pair
+
+// Invalid UTF-8 in a data string (a class name, a path) becomes U+FFFD instead of an exception.
+std::string dump(const Json& j, int indent) { return j.dump(indent, ' ', false, Json::error_handler_t::replace); }
+
+void write_json(const std::string& path, const Json& j) { nn::write_file_atomic(path, dump(j, 2) + "\n"); }
+
+template <typename T, typename Get>
+Json column(const std::vector<T>& items, Get get) {
+  Json out = Json::array();
+  for (const T& item : items) out.push_back(significant(get(item)));
+  return out;
+}
+
+template <typename Get>
+Json optional_column(const std::vector<ZetaRegion>& zeta, Get get) {
+  if (zeta.empty() || !get(zeta[0])) return nullptr;
+  Json out = Json::array();
+  for (const ZetaRegion& z : zeta) out.push_back(get(z) ? Json(significant(*get(z))) : Json(nullptr));
+  return out;
+}
+
+Json grid_json(const RegionGrid& g) { return Json::array({g.gh, g.gw, g.gc}); }
+
+// Per region of a layer, the strongest listed flows of one pair as a flat [region, value, ...].
+Json strongest_flows(const PairTract* pair, int regions, bool incoming) {
+  if (!pair) return nullptr;
+  std::vector<std::vector<RegionFlow>> by_region(static_cast<size_t>(regions));
+  for (const RegionFlow& f : pair->flows) by_region[size_t(incoming ? f.to : f.from)].push_back(f);
+  Json out = Json::array();
+  for (std::vector<RegionFlow>& flows : by_region) {
+    std::stable_sort(flows.begin(), flows.end(), [](const RegionFlow& a, const RegionFlow& b) { return a.value > b.value; });
+    Json list = Json::array();
+    for (size_t i = 0; i < flows.size() && i < size_t(kFlowsPerRegion); ++i) {
+      list.push_back(incoming ? flows[i].from : flows[i].to);
+      list.push_back(significant(flows[i].value));
+    }
+    out.push_back(list);
+  }
+  return out;
+}
+
+Json layer_epoch_json(const EpochData& e, size_t l) {
+  const LayerImage& layer = e.layers[l];
+  Json j;
+  j["grid"] = grid_json(layer.grid);
+  j["shape"] = layer.shape_known ? Json::array({layer.grid.height, layer.grid.width, layer.grid.channels}) : Json(nullptr);
+  j["g"] = nullptr;
+  if (layer.has_grid) {
+    const std::vector<GridRegion>& s = layer.stats;
+    Json units = Json::array();
+    for (const GridRegion& r : s) units.push_back(r.activation_count);
+    j["g"] = {{"density", column(s, [](const GridRegion& r) { return r.density; })},
+              {"variance", column(s, [](const GridRegion& r) { return r.variance; })},
+              {"mean_abs", column(s, [](const GridRegion& r) { return r.mean_abs; })},
+              {"active", column(s, [](const GridRegion& r) { return r.active_fraction; })},
+              {"info", column(s, [](const GridRegion& r) { return r.information_bits; })},
+              {"info_null", column(s, [](const GridRegion& r) { return r.information_null_bits; })},
+              {"units", units},
+              {"coverage", significant(layer.coverage)},
+              {"dead", layer.dead}};
+  }
+  j["z"] = nullptr;
+  if (layer.has_zeta) {
+    const std::vector<ZetaRegion>& z = layer.zeta;
+    Json sig = Json::array();
+    for (const ZetaRegion& r : z) sig.push_back(r.significant ? 1 : 0);
+    j["z"] = {{"zeta", column(z, [](const ZetaRegion& r) { return r.zeta; })},
+              {"lo", column(z, [](const ZetaRegion& r) { return r.ci_low; })},
+              {"hi", column(z, [](const ZetaRegion& r) { return r.ci_high; })},
+              {"sig", sig},
+              {"shapley", optional_column(z, [](const ZetaRegion& r) { return r.shapley; })},
+              {"shapley_lo", optional_column(z, [](const ZetaRegion& r) { return r.shapley_low; })},
+              {"shapley_hi", optional_column(z, [](const ZetaRegion& r) { return r.shapley_high; })},
+              {"p", optional_column(z, [](const ZetaRegion& r) { return r.p_value; })},
+              {"lesion", optional_column(z, [](const ZetaRegion& r) { return r.lesion; })},
+              {"taylor", optional_column(z, [](const ZetaRegion& r) { return r.taylor; })},
+              {"critical", layer.critical},
+              {"critical_share", significant(layer.critical_share)},
+              {"method", layer.zeta_method}};
+  }
+  const PairTract *in = nullptr, *out = nullptr;
+  for (const PairTract& p : e.pairs) {
+    if (p.to == int(l) && !in) in = &p;
+    if (p.from == int(l) && !out) out = &p;
+  }
+  j["in_from"] = in ? Json(in->from) : Json(nullptr);
+  j["in"] = strongest_flows(in, layer.grid.count(), true);
+  j["out_to"] = out ? Json(out->to) : Json(nullptr);
+  j["out"] = strongest_flows(out, layer.grid.count(), false);
+  return j;
+}
+
+Json epoch_json(const EpochData& e, const Json& summary) {
+  Json j;
+  j["epoch"] = e.epoch;
+  j["has"] = {{"grid", e.has_grid}, {"zeta", e.has_zeta}, {"tract", e.has_tract}};
+  j["eval_samples"] = e.eval_samples;
+  Json layers = Json::array();
+  for (size_t l = 0; l < e.layers.size(); ++l) layers.push_back(layer_epoch_json(e, l));
+  j["layers"] = layers;
+  Json pairs = Json::array();
+  for (const PairTract& p : e.pairs) {
+    std::vector<RegionFlow> flows = p.flows;
+    std::stable_sort(flows.begin(), flows.end(), [](const RegionFlow& a, const RegionFlow& b) { return a.value > b.value; });
+    Json top = Json::array();
+    for (size_t f = 0; f < flows.size() && f < size_t(kFlowsPerPair); ++f)
+      top.push_back({flows[f].from, flows[f].to, significant(flows[f].value)});
+    const std::optional<double> strength = pair_strength(p, e);
+    pairs.push_back({{"key", p.key},
+                     {"from", p.from},
+                     {"to", p.to},
+                     {"strength", strength ? Json(significant(*strength)) : Json(nullptr)},
+                     {"connection_strength", significant(p.connection_strength)},
+                     {"efficiency", significant(p.pathway_efficiency)},
+                     {"connected", p.connected_pairs},
+                     {"top", top}});
+  }
+  j["pairs"] = pairs;
+  Json chains = Json::array();
+  for (const RegionChain& c : e.chains) chains.push_back({{"layers", c.layers}, {"regions", c.regions}, {"score", significant(c.score)}});
+  j["chains"] = chains;
+  j["path_strength"] = significant(e.path_strength);
+  j["summary"] = summary;
+  return j;
+}
+
+Json page_data(const RunData& run, const std::vector<StabilityStep>& stability, const std::vector<Json>& summaries,
+               const Json& run_summary_json) {
+  Json d;
+  const size_t slash = run.dir.find_last_of('/');
+  d["meta"] = {{"model", run.model()},
+               {"dataset", run.dataset()},
+               {"run", slash == std::string::npos ? run.dir : run.dir.substr(slash + 1)},
+               {"classes", run.class_count}};
+  d["config"] = run.config;
+  d["colormaps"] = Json::parse(colormap_stops_json());
+  Json layers = Json::array();
+  for (size_t l = 0; l < run.layers.size(); ++l) {
+    Json layer = {{"name", run.layers[l]}, {"role", region_role(int(l), int(run.layers.size()))}};
+    layers.push_back(layer);
+  }
+  d["layers"] = layers;
+  Json metrics = {{"epoch", Json::array()}, {"train_loss", Json::array()}, {"train_acc", Json::array()},
+                  {"test_loss", Json::array()}, {"test_acc", Json::array()}, {"learning_rate", Json::array()}};
+  for (const MetricsRow& m : run.metrics) {
+    metrics["epoch"].push_back(m.epoch);
+    metrics["train_loss"].push_back(significant(m.train_loss));
+    metrics["train_acc"].push_back(significant(m.train_acc));
+    metrics["test_loss"].push_back(significant(m.test_loss));
+    metrics["test_acc"].push_back(significant(m.test_acc));
+    metrics["learning_rate"].push_back(m.learning_rate ? Json(significant(*m.learning_rate)) : Json(nullptr));
+  }
+  d["metrics"] = metrics;
+  Json steps = Json::array();
+  for (const StabilityStep& s : stability) {
+    Json per_layer = Json::array();
+    for (const std::optional<double>& v : s.layers) per_layer.push_back(v ? Json(significant(*v)) : Json(nullptr));
+    steps.push_back({{"from", s.from_epoch}, {"to", s.to_epoch}, {"mean", s.mean ? Json(significant(*s.mean)) : Json(nullptr)},
+                     {"layers", per_layer}});
+  }
+  d["stability"] = steps;
+  Json epochs = Json::array();
+  for (size_t e = 0; e < run.epochs.size(); ++e) epochs.push_back(epoch_json(run.epochs[e], summaries[e]));
+  d["epochs"] = epochs;
+  d["notes"] = run.notes;
+  d["definitions"] = run_summary_json["definitions"];
+  return d;
+}
+
+std::string replace_once(const std::string& text, const std::string& marker, const std::string& with) {
+  const size_t at = text.find(marker);
+  if (at == std::string::npos) throw nn::Error("report page template: marker " + marker + " missing");
+  return text.substr(0, at) + with + text.substr(at + marker.size());
+}
+
+std::string megabytes(size_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f MB", double(bytes) / 1e6);
+  return text;
+}
+
+}  // namespace
+
+std::string script_safe_json(const std::string& json_text) {
+  std::string out;
+  out.reserve(json_text.size() + json_text.size() / 16);
+  for (size_t i = 0; i < json_text.size(); ++i) {
+    const char c = json_text[i];
+    if (c == '<') out += "\\u003c";
+    else if (c == '>') out += "\\u003e";
+    else if (c == '&') out += "\\u0026";
+    else if (c == '\xE2' && i + 2 < json_text.size() && json_text[i + 1] == '\x80' &&
+             (json_text[i + 2] == '\xA8' || json_text[i + 2] == '\xA9')) {
+      out += json_text[i + 2] == '\xA8' ? "\\u2028" : "\\u2029";
+      i += 2;
+    } else out += c;
+  }
+  return out;
+}
+
+std::string build_report(const std::string& run_dir_argument, const ReportOptions& opts) {
+  if (opts.format != "png" && opts.format != "svg") throw nn::Error("--format '" + opts.format + "': expected png or svg");
+  std::string run_dir = run_dir_argument;
+  while (run_dir.size() > 1 && run_dir.back() == '/') run_dir.pop_back();
+  const RunData run = load_run(run_dir);
+  const std::vector<StabilityStep> stability = zeta_stability(run);
+  const std::vector<std::string> figures = write_figures(run, stability, opts.format);
+
+  std::vector<Json> summaries;
+  for (size_t e = 0; e < run.epochs.size(); ++e) {
+    Json s = epoch_summary(run, e, stability);
+    char folder[32];
+    std::snprintf(folder, sizeof folder, "figures/epoch_%03d/", run.epochs[e].epoch);
+    Json own = Json::array();
+    for (const std::string& f : figures)
+      if (f.rfind(folder, 0) == 0) own.push_back(f);
+    s["figures"] = own;
+    write_json(run.epochs[e].dir + "/summary.json", s);
+    summaries.push_back(std::move(s));
+  }
+  const std::string page = opts.figures_only ? "" : "report.html";
+  const Json summary = run_summary(run, stability, figures, page);
+  write_json(run_dir + "/summary.json", summary);
+
+  std::string text = summary_text(run, summary);
+  std::string wrote = run_dir + "/summary.json, " + std::to_string(run.epochs.size()) + " epoch summaries, " +
+                      std::to_string(figures.size()) + " figures (" + opts.format + ") in " + run_dir + "/figures/";
+  if (!opts.figures_only) {
+    const std::string data = script_safe_json(dump(page_data(run, stability, summaries, summary), -1));
+    const std::string html = replace_once(kReportPageTemplate, kReportPageDataMarker, data);
+    nn::write_file_atomic(run_dir + "/" + page, html);
+    wrote += ", " + run_dir + "/" + page + " (" + megabytes(html.size()) + ")";
+  }
+  return text + "  wrote " + wrote + "\n";
+}
+
+}  // namespace imaging

@@ -1,0 +1,33 @@
+// imaging/report.h — `nnfmri report RUN_DIR`: the scan report of a run.
+//
+// Promise: build_report reads RUN_DIR (imaging/report_data.h: config.json, metrics.jsonl,
+// analysis/epoch_N/{grid,zeta,tract}.json, any of them possibly missing) and writes, each file
+// atomically:
+//   RUN_DIR/analysis/epoch_N/summary.json   per analysed epoch (imaging/report_summary.h)
+//   RUN_DIR/figures/...                     PNG or SVG figures (imaging/figures.h)
+//   RUN_DIR/summary.json                    the last analysed epoch + run-level facts
+//   RUN_DIR/report.html                     unless figures_only: one self-contained page (no
+//                                           network), an epoch slider driving 3-D voxel views of
+//                                           every layer, pathways, training curves and settings.
+// Returns the terminal summary (a few lines).  A malformed input file throws one nn::Error naming
+// the file and the JSON path.  The same inputs give the same bytes in every output.
+// The page embeds its data as JSON in <script type="application/json"> with <, >, &, U+2028 and
+// U+2029 written as \u escapes, numbers rounded to 4 significant digits, and renders data only
+// through textContent, so no text from the run (class names, paths, the spec) can become markup.
+#pragma once
+#include <string>
+
+namespace imaging {
+
+struct ReportOptions {
+  bool figures_only = false;   // --figures-only: no report.html
+  std::string format = "png";  // --format png | svg
+};
+
+std::string build_report(const std::string& run_dir, const ReportOptions& opts);
+
+// JSON text made safe to sit inside <script type="application/json">: <, >, & and the line
+// separators U+2028/U+2029 become \u003c, \u003e, \u0026, \u2028, \u2029 (valid JSON either way).
+std::string script_safe_json(const std::string& json_text);
+
+}  // namespace imaging

@@ -1,0 +1,531 @@
+#include "imaging/report_data.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <sstream>
+
+#include "nn/error.h"
+#include "nn/fileio.h"
+
+namespace imaging {
+namespace {
+
+using Json = nlohmann::ordered_json;
+namespace fs = std::filesystem;
+
+// RFC 6901: '~' → "~0", '/' → "~1".
+std::string pointer_token(const std::string& key) {
+  std::string out;
+  for (char c : key) out += c == '~' ? "~0" : c == '/' ? "~1" : std::string(1, c);
+  return out;
+}
+
+std::string describe(const Json& v) {
+  if (v.is_null()) return "null";
+  if (v.is_object()) return "an object";
+  if (v.is_array()) return "an array of " + std::to_string(v.size());
+  std::string text = v.dump(-1, ' ', false, Json::error_handler_t::replace);
+  if (text.size() > 40) text = text.substr(0, 37) + "...";
+  return (v.is_string() ? "the string " : v.is_boolean() ? "" : "the number ") + text;
+}
+
+// A value inside a JSON document with where it is (file and JSON pointer), so that every
+// complaint names both.  Accessors check the type and throw nn::Error otherwise.
+class Node {
+ public:
+  Node(const Json& value, std::string file, std::string pointer)
+      : value_(&value), file_(std::move(file)), pointer_(std::move(pointer)) {}
+
+  [[noreturn]] void fail(const std::string& expected) const {
+    throw nn::Error(file_ + ": " + (pointer_.empty() ? "/" : pointer_) + ": expected " + expected + ", found " +
+                    describe(*value_));
+  }
+  [[noreturn]] void fail_missing(const std::string& key) const {
+    throw nn::Error(file_ + ": " + pointer_ + "/" + pointer_token(key) + ": missing (expected in " +
+                    (pointer_.empty() ? "the top-level object" : "the object at " + pointer_) + ")");
+  }
+
+  bool has(const std::string& key) const { return value_->is_object() && value_->contains(key); }
+  Node operator[](const std::string& key) const {
+    if (!value_->is_object()) fail("an object");
+    auto it = value_->find(key);
+    if (it == value_->end()) fail_missing(key);
+    return Node(*it, file_, pointer_ + "/" + pointer_token(key));
+  }
+  std::optional<Node> find(const std::string& key) const {
+    if (!has(key)) return std::nullopt;
+    return (*this)[key];
+  }
+  Node operator[](size_t i) const {
+    if (!value_->is_array()) fail("an array");
+    if (i >= value_->size()) fail("an array of at least " + std::to_string(i + 1));
+    return Node((*value_)[i], file_, pointer_ + "/" + std::to_string(i));
+  }
+  size_t array_size() const {
+    if (!value_->is_array()) fail("an array");
+    return value_->size();
+  }
+  std::vector<std::pair<std::string, Node>> members() const {
+    if (!value_->is_object()) fail("an object");
+    std::vector<std::pair<std::string, Node>> out;
+    for (auto it = value_->begin(); it != value_->end(); ++it)
+      out.emplace_back(it.key(), Node(it.value(), file_, pointer_ + "/" + pointer_token(it.key())));
+    return out;
+  }
+  double number() const {
+    if (!value_->is_number()) fail("a number");
+    const double v = value_->get<double>();
+    if (!std::isfinite(v)) fail("a finite number");
+    return v;
+  }
+  int integer(int low, int high) const {
+    if (!value_->is_number_integer() || value_->get<long long>() < low || value_->get<long long>() > high)
+      fail("an integer from " + std::to_string(low) + " to " + std::to_string(high));
+    return int(value_->get<long long>());
+  }
+  std::string text() const {
+    if (!value_->is_string()) fail("a string");
+    return value_->get<std::string>();
+  }
+  bool boolean() const {
+    if (!value_->is_boolean()) fail("true or false");
+    return value_->get<bool>();
+  }
+  std::array<double, 2> interval() const {
+    if (array_size() != 2) fail("an interval [low, high]");
+    return {(*this)[0].number(), (*this)[1].number()};
+  }
+  std::array<int, 3> triple(int high) const {
+    if (array_size() != 3) fail("three integers");
+    return {(*this)[0].integer(1, high), (*this)[1].integer(1, high), (*this)[2].integer(1, high)};
+  }
+  std::optional<double> optional_number(const std::string& key) const {
+    if (auto n = find(key)) return n->number();
+    return std::nullopt;
+  }
+  const Json& json() const { return *value_; }
+  const std::string& file() const { return file_; }
+
+ private:
+  const Json* value_;
+  std::string file_, pointer_;
+};
+
+Json parse_json(const std::string& text, const std::string& file) {
+  try {
+    return Json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    std::string what = e.what();
+    const size_t bracket = what.find("] ");
+    if (what.rfind("[json.exception", 0) == 0 && bracket != std::string::npos) what = what.substr(bracket + 2);
+    for (char& c : what)
+      if (c == '\n') c = ' ';
+    throw nn::Error(file + ": not valid JSON: " + what);
+  }
+}
+
+// The file as JSON, or nothing when it does not exist.
+std::optional<Json> read_optional_json(const std::string& path) {
+  if (!nn::file_exists(path)) return std::nullopt;
+  return parse_json(nn::read_file(path), path);
+}
+
+std::vector<MetricsRow> read_metrics(const std::string& path) {
+  std::map<int, MetricsRow> by_epoch;
+  std::istringstream lines(nn::read_file(path));
+  std::string line;
+  for (int number = 1; std::getline(lines, line); ++number) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const std::string where = path + ":" + std::to_string(number);
+    const Json row = parse_json(line, where);
+    const Node n(row, where, "");
+    MetricsRow m;
+    m.epoch = n["epoch"].integer(0, 1000000);
+    m.train_loss = n["train_loss"].number();
+    m.train_acc = n["train_acc"].number();
+    m.test_loss = n["test_loss"].number();
+    m.test_acc = n["test_acc"].number();
+    m.learning_rate = n.optional_number("learning_rate");
+    m.seconds = n.optional_number("seconds");
+    m.train_images_per_s = n.optional_number("train_images_per_s");
+    m.analysis_seconds = n.optional_number("analysis_seconds");
+    by_epoch[m.epoch] = m;
+  }
+  std::vector<MetricsRow> out;
+  for (const auto& [epoch, row] : by_epoch) out.push_back(row);
+  return out;
+}
+
+struct RawEpoch {
+  int epoch = 0;
+  std::string dir, grid_path, zeta_path, tract_path;
+  std::optional<Json> grid, zeta, tract;
+};
+
+// analysis/epoch_<digits> directories, numerically ascending.
+std::vector<RawEpoch> read_epochs(const std::string& run_dir) {
+  std::vector<RawEpoch> epochs;
+  const fs::path analysis = fs::path(run_dir) / "analysis";
+  std::error_code ec;
+  if (!fs::is_directory(analysis, ec)) return epochs;
+  for (const fs::directory_entry& entry : fs::directory_iterator(analysis, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("epoch_", 0) != 0 || name.size() == 6 || name.size() > 12 ||
+        name.find_first_not_of("0123456789", 6) != std::string::npos || !entry.is_directory(ec))
+      continue;
+    RawEpoch e;
+    e.epoch = std::stoi(name.substr(6));
+    e.dir = entry.path().string();
+    epochs.push_back(std::move(e));
+  }
+  if (ec) throw nn::Error(analysis.string() + ": cannot list the directory (" + ec.message() + ")");
+  std::sort(epochs.begin(), epochs.end(), [](const RawEpoch& a, const RawEpoch& b) { return a.epoch < b.epoch; });
+  for (size_t i = 1; i < epochs.size(); ++i)
+    if (epochs[i].epoch == epochs[i - 1].epoch)
+      throw nn::Error(epochs[i].dir + ": epoch " + std::to_string(epochs[i].epoch) + " has two directories (" +
+                      epochs[i - 1].dir + ")");
+  for (RawEpoch& e : epochs) {
+    e.grid_path = e.dir + "/grid.json";
+    e.zeta_path = e.dir + "/zeta.json";
+    e.tract_path = e.dir + "/tract.json";
+    e.grid = read_optional_json(e.grid_path);
+    e.zeta = read_optional_json(e.zeta_path);
+    e.tract = read_optional_json(e.tract_path);
+  }
+  return epochs;
+}
+
+struct Geometry {
+  int height = 0, width = 0, channels = 0, gh = 0, gw = 0, gc = 0;
+  bool shape_known = false;
+  RegionGrid grid() const {
+    return shape_known ? RegionGrid(height, width, channels, {gh, gw, gc}) : RegionGrid(gh, gw, gc, {gh, gw, gc});
+  }
+};
+
+// A grid.json layer's shape and clamped grid.
+Geometry grid_geometry(const Node& layer) {
+  Geometry g;
+  const std::array<int, 3> shape = layer["shape"].triple(1 << 24);
+  const Node grid = layer["grid"];
+  const std::array<int, 3> cells = grid.triple(1 << 24);
+  for (int d = 0; d < 3; ++d)
+    if (cells[d] > shape[d]) grid.fail("a grid no finer than the layer's shape [" + std::to_string(shape[0]) + "," +
+                                       std::to_string(shape[1]) + "," + std::to_string(shape[2]) + "]");
+  g.height = shape[0], g.width = shape[1], g.channels = shape[2];
+  g.gh = cells[0], g.gw = cells[1], g.gc = cells[2];
+  g.shape_known = true;
+  return g;
+}
+
+class RunReader {
+ public:
+  explicit RunReader(RunData& run) : run_(run) {}
+
+  void read(std::vector<RawEpoch>& raw) {
+    // Layer order and geometry first, so that every epoch's regions are indexed the same way.
+    for (const RawEpoch& e : raw)
+      if (e.grid) {
+        const Node root(*e.grid, e.grid_path, "");
+        for (const auto& [name, layer] : root["layers"].members()) {
+          add_layer(name);
+          newest_[name] = grid_geometry(layer);
+        }
+      }
+    for (const RawEpoch& e : raw)
+      if (e.zeta)
+        for (const auto& [name, layer] : Node(*e.zeta, e.zeta_path, "")["layers"].members()) {
+          add_layer(name);
+          if (auto regions = layer.find("regions"))
+            for (const auto& [key, region] : regions->members()) widen(name, key, region);
+        }
+    for (const RawEpoch& e : raw)
+      if (e.tract) scan_tract_keys(Node(*e.tract, e.tract_path, ""));
+    for (RawEpoch& e : raw) run_.epochs.push_back(read_epoch(e));
+  }
+
+ private:
+  void add_layer(const std::string& name) {
+    if (std::find(run_.layers.begin(), run_.layers.end(), name) == run_.layers.end()) run_.layers.push_back(name);
+  }
+  int layer_index(const std::string& name) const {
+    return int(std::find(run_.layers.begin(), run_.layers.end(), name) - run_.layers.begin());
+  }
+
+  // Grows the inferred grid of a layer with no grid.json to cover `key`.
+  void widen(const std::string& layer, const std::string& key, const Node& where) {
+    int i0, j0, k0;
+    if (!parse_region_key(key, i0, j0, k0)) where.fail("a region named grid_i_j_k (1-based integers)");
+    Geometry& g = inferred_[layer];
+    g.gh = std::max(g.gh, i0 + 1), g.gw = std::max(g.gw, j0 + 1), g.gc = std::max(g.gc, k0 + 1);
+  }
+
+  void scan_tract_keys(const Node& root) {
+    if (auto pairs = root.find("pairs"))
+      for (const auto& [key, pair] : pairs->members()) {
+        const std::string from = pair["from"].text(), to = pair["to"].text();
+        add_layer(from);
+        add_layer(to);
+        if (auto flows = pair.find("flows"))
+          for (size_t f = 0; f < flows->array_size(); ++f) {
+            const Node flow = (*flows)[f];
+            if (flow.array_size() != 3) flow.fail("[from_region, to_region, value]");
+            widen(from, flow[0].text(), flow[0]);
+            widen(to, flow[1].text(), flow[1]);
+          }
+      }
+    if (auto network = root.find("network"))
+      if (auto chains = network->find("chains"))
+        for (size_t c = 0; c < chains->array_size(); ++c) {
+          const Node regions = (*chains)[c]["regions"];
+          for (size_t r = 0; r < regions.array_size(); ++r) {
+            const std::string layer = regions[r]["layer"].text();
+            add_layer(layer);
+            widen(layer, regions[r]["region"].text(), regions[r]["region"]);
+          }
+        }
+  }
+
+  Geometry run_geometry(const std::string& layer) const {
+    if (auto it = newest_.find(layer); it != newest_.end()) return it->second;
+    if (auto it = inferred_.find(layer); it != inferred_.end()) return it->second;
+    return Geometry{1, 1, 1, 1, 1, 1, false};
+  }
+
+  // The region index of `key` in `layer`, or an error naming where the key was found.
+  static int region_index(const LayerImage& layer, const std::string& key, const Node& where) {
+    int i0, j0, k0;
+    const RegionGrid& g = layer.grid;
+    if (!parse_region_key(key, i0, j0, k0) || i0 >= g.gh || j0 >= g.gw || k0 >= g.gc)
+      where.fail("a region of " + layer.name + "'s " + std::to_string(g.gh) + "x" + std::to_string(g.gw) + "x" +
+                 std::to_string(g.gc) + " grid (grid_1_1_1 ... grid_" + std::to_string(g.gh) + "_" +
+                 std::to_string(g.gw) + "_" + std::to_string(g.gc) + ")");
+    return g.index(i0, j0, k0);
+  }
+
+  // Every region of the grid exactly once, as an object keyed grid_i_j_k.
+  template <typename Read>
+  static void read_regions(LayerImage& layer, const Node& regions, Read read) {
+    std::vector<char> seen(size_t(layer.grid.count()), 0);
+    size_t found = 0;
+    for (const auto& [key, region] : regions.members()) {
+      const int r = region_index(layer, key, region);
+      seen[size_t(r)] = 1;
+      read(r, region);
+      ++found;
+    }
+    if (found != seen.size() || std::count(seen.begin(), seen.end(), 1) != long(seen.size()))
+      regions.fail(std::to_string(seen.size()) + " regions (every cell of the " + std::to_string(layer.grid.gh) + "x" +
+                   std::to_string(layer.grid.gw) + "x" + std::to_string(layer.grid.gc) + " grid)");
+  }
+
+  void read_grid(EpochData& epoch, const Node& root) {
+    epoch.has_grid = true;
+    if (auto settings = root.find("settings")) epoch.grid_settings = settings->json();
+    if (auto samples = root.find("eval_samples")) epoch.eval_samples = samples->integer(0, 1 << 30);
+    for (const auto& [name, node] : root["layers"].members()) {
+      LayerImage& layer = epoch.layers[size_t(layer_index(name))];
+      const Geometry g = grid_geometry(node);
+      layer.grid = g.grid();
+      layer.shape_known = true;
+      layer.has_grid = true;
+      layer.coverage = node["coverage"].number();
+      layer.stats.assign(size_t(layer.grid.count()), GridRegion{});
+      read_regions(layer, node["regions"], [&](int r, const Node& region) {
+        GridRegion& s = layer.stats[size_t(r)];
+        s.density = region["density"].number();
+        s.variance = region["variance"].number();
+        s.mean_abs = region["mean_abs"].number();
+        s.active_fraction = region["active_fraction"].number();
+        s.information_bits = region["information_bits"].number();
+        s.information_null_bits = region.optional_number("information_null_bits").value_or(0);
+        s.activation_count = region["activation_count"].integer(0, 1 << 30);
+      });
+      if (auto dead = node.find("dead_regions"))
+        for (size_t d = 0; d < dead->array_size(); ++d) layer.dead.push_back(region_index(layer, (*dead)[d].text(), (*dead)[d]));
+    }
+  }
+
+  void read_zeta(EpochData& epoch, const Node& root) {
+    epoch.has_zeta = true;
+    if (auto settings = root.find("settings")) epoch.zeta_settings = settings->json();
+    for (const auto& [name, node] : root["layers"].members()) {
+      LayerImage& layer = epoch.layers[size_t(layer_index(name))];
+      layer.has_zeta = true;
+      if (auto method = node.find("method")) layer.zeta_method = method->text();
+      if (!epoch.eval_samples)
+        if (auto samples = node.find("eval_samples")) epoch.eval_samples = samples->integer(0, 1 << 30);
+      layer.zeta.assign(size_t(layer.grid.count()), ZetaRegion{});
+      read_regions(layer, node["regions"], [&](int r, const Node& region) {
+        ZetaRegion& z = layer.zeta[size_t(r)];
+        z.zeta = region["zeta_score"].number();
+        const std::array<double, 2> ci = region["confidence_interval"].interval();
+        z.ci_low = ci[0], z.ci_high = ci[1];
+        z.significant = region["significance"].boolean();
+        z.shapley = region.optional_number("shapley");
+        if (auto ci_phi = region.find("shapley_ci")) {
+          const std::array<double, 2> interval = ci_phi->interval();
+          z.shapley_low = interval[0], z.shapley_high = interval[1];
+        }
+        z.p_value = region.optional_number("p_value");
+        z.lesion = region.optional_number("lesion");
+        z.taylor = region.optional_number("taylor");
+      });
+      if (auto critical = node.find("critical_regions")) {
+        for (size_t c = 0; c < critical->array_size(); ++c)
+          layer.critical.push_back(region_index(layer, (*critical)[c].text(), (*critical)[c]));
+      } else {  // zeta.h's rule: critical = ζ ≥ 2 and significant, ζ descending
+        for (int r = 0; r < layer.grid.count(); ++r)
+          if (layer.zeta[size_t(r)].zeta >= 2 && layer.zeta[size_t(r)].significant) layer.critical.push_back(r);
+        std::stable_sort(layer.critical.begin(), layer.critical.end(),
+                         [&](int a, int b) { return layer.zeta[size_t(a)].zeta > layer.zeta[size_t(b)].zeta; });
+      }
+      layer.critical_share = node.optional_number("critical_share")
+                                 .value_or(double(layer.critical.size()) / std::max(1, layer.grid.count()));
+    }
+  }
+
+  void read_tract(EpochData& epoch, const Node& root) {
+    epoch.has_tract = true;
+    if (auto settings = root.find("settings")) epoch.tract_settings = settings->json();
+    if (!epoch.eval_samples)
+      if (auto samples = root.find("eval_samples")) epoch.eval_samples = samples->integer(0, 1 << 30);
+    if (auto pairs = root.find("pairs"))
+      for (const auto& [key, node] : pairs->members()) {
+        PairTract p;
+        p.key = key;
+        p.from = layer_index(node["from"].text());
+        p.to = layer_index(node["to"].text());
+        p.connection_strength = node["connection_strength"].number();
+        p.pathway_efficiency = node.optional_number("pathway_efficiency").value_or(0);
+        if (auto connected = node.find("connected_pairs")) p.connected_pairs = connected->integer(0, 1 << 30);
+        if (auto flows = node.find("flows"))
+          for (size_t f = 0; f < flows->array_size(); ++f) {
+            const Node flow = (*flows)[f];
+            p.flows.push_back({region_index(epoch.layers[size_t(p.from)], flow[0].text(), flow[0]),
+                               region_index(epoch.layers[size_t(p.to)], flow[1].text(), flow[1]), flow[2].number()});
+          }
+        epoch.pairs.push_back(std::move(p));
+      }
+    if (auto network = root.find("network")) {
+      epoch.path_strength = network->optional_number("path_strength").value_or(0);
+      if (auto chains = network->find("chains"))
+        for (size_t c = 0; c < chains->array_size(); ++c) {
+          const Node node = (*chains)[c];
+          RegionChain chain;
+          const Node regions = node["regions"];
+          for (size_t r = 0; r < regions.array_size(); ++r) {
+            const int l = layer_index(regions[r]["layer"].text());
+            chain.layers.push_back(l);
+            chain.regions.push_back(region_index(epoch.layers[size_t(l)], regions[r]["region"].text(), regions[r]["region"]));
+          }
+          chain.score = node["score"].number();
+          epoch.chains.push_back(std::move(chain));
+        }
+    } else {
+      for (const PairTract& p : epoch.pairs) epoch.path_strength += p.connection_strength;
+    }
+  }
+
+  EpochData read_epoch(const RawEpoch& raw) {
+    EpochData epoch;
+    epoch.epoch = raw.epoch;
+    epoch.dir = raw.dir;
+    for (const std::string& name : run_.layers) {
+      LayerImage layer;
+      layer.name = name;
+      const Geometry g = run_geometry(name);
+      layer.grid = g.grid();
+      layer.shape_known = g.shape_known;
+      epoch.layers.push_back(std::move(layer));
+    }
+    // grid.json first: it fixes this epoch's grids, which zeta.json and tract.json keys index.
+    if (raw.grid) read_grid(epoch, Node(*raw.grid, raw.grid_path, ""));
+    if (raw.zeta) read_zeta(epoch, Node(*raw.zeta, raw.zeta_path, ""));
+    if (raw.tract) read_tract(epoch, Node(*raw.tract, raw.tract_path, ""));
+    const std::string label = "epoch " + std::to_string(raw.epoch) + ": ";
+    if (!raw.grid && !raw.zeta && !raw.tract)
+      run_.notes.push_back(label + "analysis directory has no grid.json, zeta.json or tract.json");
+    else {
+      if (!raw.grid) run_.notes.push_back(label + "no grid.json (density and information not shown)");
+      if (!raw.zeta) run_.notes.push_back(label + "no zeta.json (ζ-scores not shown)");
+      if (!raw.tract) run_.notes.push_back(label + "no tract.json (pathways not shown)");
+    }
+    return epoch;
+  }
+
+  RunData& run_;
+  std::map<std::string, Geometry> newest_;    // from the newest grid.json naming the layer
+  std::map<std::string, Geometry> inferred_;  // from region keys, for layers no grid.json names
+};
+
+}  // namespace
+
+bool parse_region_key(const std::string& key, int& i0, int& j0, int& k0) {
+  if (key.rfind("grid_", 0) != 0) return false;
+  int* parts[3] = {&i0, &j0, &k0};
+  size_t pos = 5;
+  for (int d = 0; d < 3; ++d) {
+    const size_t end = d < 2 ? key.find('_', pos) : key.size();
+    if (end == std::string::npos || end == pos || end - pos > 6) return false;
+    const std::string digits = key.substr(pos, end - pos);
+    if (digits.find_first_not_of("0123456789") != std::string::npos) return false;
+    *parts[d] = std::stoi(digits) - 1;
+    if (*parts[d] < 0) return false;
+    pos = end + 1;
+  }
+  return true;
+}
+
+std::string RunData::model() const {
+  if (config.is_object() && config.contains("model") && config["model"].is_string()) return config["model"];
+  return "unknown";
+}
+
+std::string RunData::dataset() const {
+  if (config.is_object() && config.contains("data") && config["data"].is_object()) {
+    const Json& data = config["data"];
+    if (data.contains("name") && data["name"].is_string()) return data["name"];
+    if (data.contains("spec") && data["spec"].is_string()) return data["spec"];
+  }
+  return "unknown";
+}
+
+const MetricsRow* RunData::metrics_of(int epoch) const {
+  for (const MetricsRow& m : metrics)
+    if (m.epoch == epoch) return &m;
+  return nullptr;
+}
+
+RunData load_run(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw nn::Error(dir + ": not a directory (expected a run directory written by nnfmri train)");
+  RunData run;
+  run.dir = dir;
+  const std::string config_path = dir + "/config.json", metrics_path = dir + "/metrics.jsonl";
+  if (nn::file_exists(config_path)) {
+    run.config = parse_json(nn::read_file(config_path), config_path);
+    const Node config(run.config, config_path, "");
+    if (!run.config.is_object()) config.fail("an object");
+    if (auto data = config.find("data"))
+      if (auto classes = data->find("classes")) {
+        run.class_count = int(classes->array_size());
+        for (size_t c = 0; c < classes->array_size(); ++c) (*classes)[c].text();
+      }
+  } else {
+    run.notes.push_back("no config.json (run settings not shown)");
+  }
+  if (nn::file_exists(metrics_path)) run.metrics = read_metrics(metrics_path);
+  else run.notes.push_back("no metrics.jsonl (training curves not shown)");
+  std::vector<RawEpoch> raw = read_epochs(dir);
+  if (raw.empty()) run.notes.push_back("no analysis/epoch_N directories (train with --analyze-every N to image the network)");
+  if (run.config.is_null() && run.metrics.empty() && raw.empty())
+    throw nn::Error(dir + ": no config.json, metrics.jsonl or analysis/epoch_N/ (expected a run directory written by nnfmri train)");
+  RunReader(run).read(raw);
+  return run;
+}
+
+}  // namespace imaging

@@ -1,0 +1,108 @@
+// imaging/report_data.h — a run directory read into memory for the report.
+//
+// Promise: load_run(dir) reads dir/config.json, dir/metrics.jsonl and every dir/analysis/epoch_N/
+// {grid,zeta,tract}.json (N any number of digits; epochs in numeric order).  Any of these may be
+// missing — the run keeps a note saying which ("epoch 3: no zeta.json") and the report shows what
+// is there — but a file that exists and is malformed throws ONE nn::Error naming the file and the
+// JSON pointer of the first wrong value (metrics.jsonl: the line number).  A run with none of the
+// three kinds of input, or a directory that does not exist, is an error too.
+//
+// Every epoch holds every layer of the run, in the run's layer order (the order of grid.json, then
+// layers only zeta.json or tract.json name, first appearance over the epochs); LayerImage::has_grid /
+// has_zeta say what that epoch measured.  A layer's region grid comes from the newest grid.json that
+// has it, or — with no grid.json at all — from the largest grid_i_j_k indices its keys use.
+// Region vectors are in RegionGrid's order r = ((i−1)·GW + (j−1))·GC + (k−1).
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "imaging/region_grid.h"
+
+namespace imaging {
+
+struct MetricsRow {
+  int epoch = 0;
+  double train_loss = 0, train_acc = 0, test_loss = 0, test_acc = 0;
+  std::optional<double> learning_rate, seconds, train_images_per_s, analysis_seconds;
+};
+
+struct GridRegion {  // grid.json
+  double density = 0, variance = 0, mean_abs = 0, active_fraction = 0;
+  double information_bits = 0, information_null_bits = 0;
+  int activation_count = 0;
+};
+
+struct ZetaRegion {  // zeta.json
+  double zeta = 0, ci_low = 0, ci_high = 0;
+  bool significant = false;
+  std::optional<double> shapley, shapley_low, shapley_high, p_value, lesion, taylor;
+};
+
+// One imaged layer at one epoch.
+struct LayerImage {
+  std::string name;
+  RegionGrid grid;            // when !shape_known, height/width/channels are the grid's own gh/gw/gc
+  bool shape_known = false;   // the layer's H×W×C is known (from some grid.json)
+  bool has_grid = false, has_zeta = false;
+  std::vector<GridRegion> stats;  // (grid.count()) when has_grid
+  double coverage = 0;
+  std::vector<int> dead;          // region indices
+  std::vector<ZetaRegion> zeta;   // (grid.count()) when has_zeta
+  std::vector<int> critical;      // region indices, ζ descending (zeta.json's critical_regions)
+  double critical_share = 0;
+  std::string zeta_method;
+};
+
+struct RegionFlow {
+  int from = 0, to = 0;  // region indices in the pair's from / to layer
+  double value = 0;      // C_{A→B}
+};
+
+struct PairTract {  // tract.json pairs/<key>
+  std::string key;
+  int from = 0, to = 0;  // indices into RunData::layers
+  double connection_strength = 0, pathway_efficiency = 0;
+  int connected_pairs = 0;
+  std::vector<RegionFlow> flows;  // as listed (tract.json may list only the top ones)
+};
+
+struct RegionChain {  // tract.json network/chains[]
+  std::vector<int> layers, regions;  // layer indices into RunData::layers, region indices in those layers
+  double score = 0;
+};
+
+struct EpochData {
+  int epoch = 0;
+  std::string dir;  // the analysis/epoch_N directory
+  bool has_grid = false, has_zeta = false, has_tract = false;
+  std::vector<LayerImage> layers;  // (RunData::layers.size())
+  std::vector<PairTract> pairs;
+  std::vector<RegionChain> chains;
+  double path_strength = 0;
+  nlohmann::ordered_json grid_settings, zeta_settings, tract_settings;  // null when absent
+  int eval_samples = 0;  // grid.json's (else zeta's / tract's), 0 when unknown
+};
+
+struct RunData {
+  std::string dir;
+  nlohmann::ordered_json config;  // null without config.json
+  std::vector<MetricsRow> metrics;  // epoch ascending, one row per epoch (the last line wins)
+  std::vector<std::string> layers;  // the run's layer order
+  std::vector<EpochData> epochs;    // analysed epochs, ascending
+  std::vector<std::string> notes;   // what is missing, one sentence each
+  int class_count = 0;              // |config.data.classes|, 0 when unknown
+
+  std::string model() const;    // config.model, else grid.json's model, else "unknown"
+  std::string dataset() const;  // config.data.name, else "unknown"
+  const MetricsRow* metrics_of(int epoch) const;  // nullptr when metrics.jsonl has no such line
+};
+
+RunData load_run(const std::string& dir);
+
+// "grid_i_j_k" → 0-based (i0, j0, k0); false when the key is not of that form.
+bool parse_region_key(const std::string& key, int& i0, int& j0, int& k0);
+
+}  // namespace imaging

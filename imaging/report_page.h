@@ -1,0 +1,700 @@
+// imaging/report_page.h — the HTML, CSS and JavaScript of report.html (imaging/report.h fills in the data).
+//
+// Promise: one self-contained page, no network (a Content-Security-Policy forbids every fetch; no
+// CDN, no WebGL).  The data sits in <script type="application/json" id="report-data"> at
+// kReportPageDataMarker and is only ever shown through textContent.  The page draws:
+//  - an epoch slider and a play button that drive every view;
+//  - per layer, a 3-D view of the region grid as voxels (x = column block j, y = row block i,
+//    depth = channel block k, spread apart so inner slices show), coloured by ζ (RdBu, centred on
+//    0) or density (viridis) with one scale per layer over all epochs, optionally sized by |value|,
+//    critical regions outlined; drag rotates every view (orthographic projection, painter's
+//    algorithm), a click selects a region;
+//  - the selected region's numbers (density, information, ζ with interval, significance, Shapley,
+//    p, lesion, Taylor, strongest in/out flows) and its ζ across epochs;
+//  - the pathway view (layers as columns of channel-block tiles, tract.json's chains and strongest
+//    flows), the training curves with ζ stability, the epoch's summary and the run's settings.
+// For tests it exposes window.nnfmriReport {epochCount, layerCount, setEpoch(i), select(l, r),
+// frontRegion(layer), voxelPoint(layer, r)} and sets body[data-ready="1"] and data-render-ms once drawn; every
+// .layer-view carries data-layer, data-regions (voxels drawn) and data-epoch.
+#pragma once
+
+namespace imaging {
+
+inline constexpr const char* kReportPageDataMarker = "/*@REPORT_DATA@*/";
+
+inline constexpr const char* kReportPageTemplate = R"NNFMRI(<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
+<title>nnfmri report</title>
+<style>
+  :root { --ink: #222; --muted: #666; --line: #ddd; --panel: #fafafa; --accent: #0072b2; }
+  * { box-sizing: border-box; }
+  body { margin: 0; font: 14px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; color: var(--ink); background: #fff; }
+  header { padding: 14px 20px 6px; border-bottom: 1px solid var(--line); }
+  h1 { margin: 0; font-size: 20px; }
+  h2 { font-size: 16px; margin: 18px 0 8px; }
+  h3 { margin: 0; font-size: 14px; }
+  #subtitle { color: var(--muted); }
+  .notes { margin: 8px 20px 0; padding: 6px 10px; background: #fff8e1; border: 1px solid #f0d98a; border-radius: 4px; font-size: 13px; }
+  .notes:empty { display: none; }
+  .notes ul { margin: 2px 0; padding-left: 18px; }
+  .controls { position: sticky; top: 0; z-index: 5; display: flex; flex-wrap: wrap; gap: 10px 18px; align-items: center;
+              padding: 8px 20px; background: rgba(255,255,255,0.96); border-bottom: 1px solid var(--line); }
+  .controls input[type=range] { width: 280px; vertical-align: middle; }
+  .controls button { font: inherit; padding: 3px 12px; border: 1px solid #bbb; border-radius: 4px; background: #f4f4f4; cursor: pointer; }
+  #epoch-label { font-variant-numeric: tabular-nums; min-width: 16em; }
+  .ok { color: #1a7f37; } .missing { color: #b3261e; }
+  .wrap { padding: 0 20px 30px; }
+  .main { display: grid; grid-template-columns: minmax(0, 1fr) 340px; gap: 18px; align-items: start; }
+  .layer-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(270px, 1fr)); gap: 12px; }
+  .layer-view { border: 1px solid var(--line); border-radius: 6px; padding: 8px; background: var(--panel); }
+  .layer-head { display: flex; justify-content: space-between; align-items: baseline; }
+  .role { color: var(--muted); font-size: 12px; }
+  .layer-info, .layer-note { color: var(--muted); font-size: 12px; min-height: 1.4em; }
+  .layer-note { color: #8a5a00; }
+  .layer-view canvas.voxels { display: block; width: 100%; height: 240px; cursor: grab; touch-action: none; background: #fff; border-radius: 4px; margin-top: 4px; }
+  .legend-row { display: flex; align-items: center; gap: 6px; font-size: 11px; color: var(--muted); margin-top: 4px; }
+  .legend-row canvas { width: 120px; height: 10px; border: 1px solid #ccc; }
+  aside { position: sticky; top: 56px; border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px; background: var(--panel); max-height: calc(100vh - 70px); overflow: auto; }
+  aside h2 { margin-top: 0; }
+  table { border-collapse: collapse; font-size: 13px; }
+  td, th { padding: 2px 8px 2px 0; text-align: left; vertical-align: top; }
+  th { color: var(--muted); font-weight: 600; }
+  .kv td:first-child { color: var(--muted); white-space: nowrap; }
+  .num { font-variant-numeric: tabular-nums; }
+  #pathways, #curves { display: block; width: 100%; border: 1px solid var(--line); border-radius: 6px; background: #fff; }
+  #pathways { height: 600px; cursor: pointer; }
+  #layers, #pathways, #curves, #summary, #settings { scroll-margin-top: 64px; }
+  #curves { height: 640px; }
+  .hint { color: var(--muted); font-size: 12px; margin: -4px 0 8px; }
+  .summary-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); gap: 16px; }
+  #settings td { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 12px; word-break: break-all; }
+  #settings td:first-child { white-space: nowrap; word-break: normal; }
+  footer { color: var(--muted); font-size: 12px; padding: 10px 20px 20px; border-top: 1px solid var(--line); }
+  @media (max-width: 900px) { .main { grid-template-columns: 1fr; } aside { position: static; max-height: none; } }
+</style>
+</head>
+<body>
+<header>
+  <h1 id="title">nnfmri report</h1>
+  <div id="subtitle"></div>
+</header>
+<div id="notes" class="notes"></div>
+<div class="controls" id="controls">
+  <button id="play" type="button">Play</button>
+  <label>Epoch <input type="range" id="epoch" min="0" max="0" step="1" value="0"></label>
+  <span id="epoch-label"></span>
+  <span>Colour by
+    <label><input type="radio" name="colour" value="zeta" checked> &zeta;</label>
+    <label><input type="radio" name="colour" value="density"> density</label></span>
+  <label><input type="checkbox" id="size-by-value" checked> size by |value|</label>
+  <button id="reset-view" type="button">Reset view</button>
+</div>
+<div class="wrap">
+  <div class="main">
+    <section>
+      <h2>Layers</h2>
+      <p class="hint">Each voxel is a region (x: column block, y: row block, depth: channel block). Drag to rotate all views; click a voxel for its numbers. Outlined: critical (&zeta; &ge; 2 and significant).</p>
+      <div id="layers" class="layer-grid"></div>
+    </section>
+    <aside id="details"><h2>Region</h2><div id="details-body"></div></aside>
+  </div>
+  <h2>Pathways</h2>
+  <p class="hint">Layers as columns of channel-block tiles (cells coloured like the voxels). Coloured lines: the strongest chains of regions (tract.json); grey: the strongest flows of each pair; black: the selected region's strongest in- and out-flows. Numbers on top: mean input drive per receiving unit. Click a cell to select it.</p>
+  <canvas id="pathways"></canvas>
+  <h2>Training</h2>
+  <canvas id="curves"></canvas>
+  <h2>Summary of this epoch</h2>
+  <div id="summary" class="summary-grid"></div>
+  <h2>Run settings</h2>
+  <table id="settings" class="kv"></table>
+</div>
+<footer id="status">nnfmri report — loading…</footer>
+<script type="application/json" id="report-data">/*@REPORT_DATA@*/</script>
+<script>
+"use strict";
+(function () {
+  const D = JSON.parse(document.getElementById("report-data").textContent);
+  const $ = (id) => document.getElementById(id);
+  const L = D.layers.length, E = D.epochs.length;
+  const state = { e: Math.max(0, E - 1), colour: "zeta", sizeByValue: true, yaw: -0.6, pitch: 0.5, sel: null, timer: null };
+
+  function el(tag, cls, text) {
+    const node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+  function fmt(v, digits) {
+    if (v === null || v === undefined || !isFinite(v)) return "–";
+    if (v === 0) return "0";
+    const a = Math.abs(v);
+    if (a >= 1e5 || a < 1e-3) return v.toExponential(2);
+    return String(Number(v.toPrecision(digits || 4)));
+  }
+  const pct = (v) => (v === null || v === undefined ? "–" : fmt(100 * v, 3) + "%");
+  function keyOf(grid, r) {
+    const gc = grid[2], gw = grid[1];
+    return "grid_" + (Math.floor(r / (gc * gw)) + 1) + "_" + (Math.floor(r / gc) % gw + 1) + "_" + (r % gc + 1);
+  }
+  function coordsOf(grid, r) {
+    const gc = grid[2], gw = grid[1];
+    return [Math.floor(r / (gc * gw)), Math.floor(r / gc) % gw, r % gc];
+  }
+  function sizeCanvas(canvas) {
+    const ratio = window.devicePixelRatio || 1;
+    const w = Math.max(50, canvas.clientWidth), h = Math.max(30, canvas.clientHeight);
+    if (canvas.width !== Math.round(w * ratio) || canvas.height !== Math.round(h * ratio)) {
+      canvas.width = Math.round(w * ratio);
+      canvas.height = Math.round(h * ratio);
+    }
+    const ctx = canvas.getContext("2d");
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    ctx.clearRect(0, 0, w, h);
+    return { ctx, w, h };
+  }
+
+  // ---- colour scales: the stop tables of imaging/colormap.h, one scale per layer over all epochs
+  const hexRgb = (h) => [parseInt(h.slice(1, 3), 16), parseInt(h.slice(3, 5), 16), parseInt(h.slice(5, 7), 16)];
+  const SEQ = D.colormaps.sequential.map(hexRgb), DIV = D.colormaps.diverging.map(hexRgb);
+  function ramp(stops, t) {
+    t = isFinite(t) ? Math.min(1, Math.max(0, t)) : 0;
+    const x = t * (stops.length - 1), i = Math.min(Math.floor(x), stops.length - 2), f = x - i;
+    return [0, 1, 2].map((k) => Math.round(stops[i][k] + (stops[i + 1][k] - stops[i][k]) * f));
+  }
+  const css = (c, shade) => { shade = shade === undefined ? 1 : shade; return "rgb(" + Math.round(c[0] * shade) + "," + Math.round(c[1] * shade) + "," + Math.round(c[2] * shade) + ")"; };
+  const scales = D.layers.map((_, l) => {
+    let lo = Infinity, hi = -Infinity, zmax = 0;
+    for (const ep of D.epochs) {
+      const ly = ep.layers[l];
+      if (ly.g) for (const v of ly.g.density) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+      if (ly.z) for (const v of ly.z.zeta) zmax = Math.max(zmax, Math.abs(v));
+    }
+    return { lo, hi, zmax };
+  });
+  function colourOf(l, kind, v) {
+    const s = scales[l];
+    if (kind === "zeta") return ramp(DIV, s.zmax > 0 ? (v / s.zmax + 1) / 2 : 0.5);
+    return ramp(SEQ, s.hi > s.lo ? (v - s.lo) / (s.hi - s.lo) : 0.5);
+  }
+  function magnitudeOf(l, kind, v) {
+    const s = scales[l];
+    if (kind === "zeta") return s.zmax > 0 ? Math.abs(v) / s.zmax : 0;
+    return s.hi > s.lo ? (v - s.lo) / (s.hi - s.lo) : 0.5;
+  }
+  // What a layer shows at the current epoch: the chosen quantity, else the other one, else nothing.
+  function modeOf(l) {
+    const ly = D.epochs[state.e].layers[l];
+    const want = state.colour, other = want === "zeta" ? "density" : "zeta";
+    const has = (k) => (k === "zeta" ? !!ly.z : !!ly.g);
+    if (has(want)) return { kind: want, note: "" };
+    if (has(other)) return { kind: other, note: "no " + (want === "zeta" ? "ζ" : "density") + " at this epoch: showing " + (other === "zeta" ? "ζ" : "density") };
+    return { kind: null, note: "not measured at this epoch" };
+  }
+  const valuesOf = (ly, kind) => (kind === "zeta" ? ly.z.zeta : ly.g.density);
+
+  // ---- header, notes, settings
+  function buildHeader() {
+    document.title = "nnfmri report: " + D.meta.run;
+    $("title").textContent = "nnfmri report — " + D.meta.run;
+    const trained = D.metrics.epoch.length;
+    $("subtitle").textContent = D.meta.model + " on " + D.meta.dataset + " · " + trained + " epoch" + (trained === 1 ? "" : "s") +
+      " trained · " + E + " analysed · " + L + " imaged layers";
+    const notes = $("notes");
+    if (D.notes.length) {
+      notes.append(el("strong", null, "Missing inputs"));
+      const ul = el("ul");
+      for (const n of D.notes) ul.append(el("li", null, n));
+      notes.append(ul);
+    }
+  }
+  function buildSettings() {
+    const table = $("settings");
+    const row = (k, v) => { const tr = el("tr"); tr.append(el("td", null, k), el("td", null, v)); table.append(tr); };
+    function walk(prefix, v) {
+      if (v === null || typeof v !== "object") { row(prefix, v === null ? "null" : String(v)); return; }
+      if (Array.isArray(v) && v.every((x) => x === null || typeof x !== "object")) { row(prefix, v.map(String).join(", ")); return; }
+      for (const k of Object.keys(v)) walk(prefix ? prefix + "." + k : k, v[k]);
+    }
+    if (D.config === null) row("config.json", "missing");
+    else walk("", D.config);
+    for (const k of Object.keys(D.definitions || {})) row("definition." + k, D.definitions[k]);
+  }
+
+  // ---- 3-D voxel views
+  const CORNERS = [[-1, -1, -1], [1, -1, -1], [1, 1, -1], [-1, 1, -1], [-1, -1, 1], [1, -1, 1], [1, 1, 1], [-1, 1, 1]];
+  const FACES = [[[0, 0, -1], [0, 1, 2, 3]], [[0, 0, 1], [4, 5, 6, 7]], [[0, -1, 0], [0, 1, 5, 4]],
+                 [[0, 1, 0], [3, 2, 6, 7]], [[-1, 0, 0], [0, 3, 7, 4]], [[1, 0, 0], [1, 2, 6, 5]]];
+  const LIGHT = (() => { const v = [-0.4, -0.6, 0.75], n = Math.hypot(v[0], v[1], v[2]); return v.map((x) => x / n); })();
+  function rotate(p) {  // yaw about the vertical axis, then pitch about the horizontal one; the viewer looks along −z
+    const cy = Math.cos(state.yaw), sy = Math.sin(state.yaw), cp = Math.cos(state.pitch), sp = Math.sin(state.pitch);
+    const x1 = cy * p[0] + sy * p[2], z1 = -sy * p[0] + cy * p[2];
+    return [x1, cp * p[1] - sp * z1, sp * p[1] + cp * z1];
+  }
+  const views = [];
+  function buildLayerViews() {
+    const host = $("layers");
+    if (!L) host.append(el("p", "hint", "No imaged layers: the run has no analysis/epoch_N/grid.json, zeta.json or tract.json."));
+    D.layers.forEach((layer, l) => {
+      const card = el("div", "layer-view");
+      card.dataset.layer = layer.name;
+      const head = el("div", "layer-head");
+      head.append(el("h3", null, layer.name), el("span", "role", layer.role.replace(/_/g, " ")));
+      const info = el("div", "layer-info"), note = el("div", "layer-note");
+      const canvas = el("canvas", "voxels");
+      const legendRow = el("div", "legend-row"), low = el("span", "num"), bar = el("canvas"), high = el("span", "num"), what = el("span");
+      legendRow.append(low, bar, high, what);
+      card.append(head, info, canvas, legendRow, note);
+      host.append(card);
+      const view = { l, card, info, note, canvas, bar, low, high, what, faces: [] };
+      attachPointer(view);
+      views.push(view);
+    });
+  }
+  function attachPointer(view) {
+    let start = null;
+    view.canvas.addEventListener("pointerdown", (ev) => {
+      start = { x: ev.clientX, y: ev.clientY, yaw: state.yaw, pitch: state.pitch, moved: false };
+      try { view.canvas.setPointerCapture(ev.pointerId); } catch (e) { /* synthetic pointer */ }
+    });
+    view.canvas.addEventListener("pointermove", (ev) => {
+      if (!start) return;
+      const dx = ev.clientX - start.x, dy = ev.clientY - start.y;
+      if (Math.abs(dx) + Math.abs(dy) > 3) start.moved = true;
+      if (!start.moved) return;
+      state.yaw = start.yaw + dx * 0.01;
+      state.pitch = Math.max(-1.5, Math.min(1.5, start.pitch + dy * 0.01));
+      scheduleVoxels();
+    });
+    const end = (ev) => {
+      if (start && !start.moved && ev.type === "pointerup") {
+        const rect = view.canvas.getBoundingClientRect();
+        const r = pickFace(view.faces, ev.clientX - rect.left, ev.clientY - rect.top);
+        if (r !== null) select(view.l, r);
+      }
+      start = null;
+    };
+    view.canvas.addEventListener("pointerup", end);
+    view.canvas.addEventListener("pointercancel", end);
+  }
+  function insidePolygon(pts, x, y) {
+    let inside = false;
+    for (let i = 0, j = pts.length - 1; i < pts.length; j = i++) {
+      const a = pts[i], b = pts[j];
+      if ((a[1] > y) !== (b[1] > y) && x < ((b[0] - a[0]) * (y - a[1])) / (b[1] - a[1]) + a[0]) inside = !inside;
+    }
+    return inside;
+  }
+  function pickFace(faces, x, y) {
+    for (let f = faces.length - 1; f >= 0; --f) if (insidePolygon(faces[f].pts, x, y)) return faces[f].r;
+    return null;
+  }
+  function drawLegendBar(view, kind) {
+    const { ctx, w, h } = sizeCanvas(view.bar);
+    const s = scales[view.l];
+    if (!kind) { view.low.textContent = ""; view.high.textContent = ""; view.what.textContent = ""; return; }
+    for (let x = 0; x < w; ++x) {
+      const t = (x + 0.5) / w;
+      ctx.fillStyle = css(kind === "zeta" ? ramp(DIV, t) : ramp(SEQ, t));
+      ctx.fillRect(x, 0, 1, h);
+    }
+    view.low.textContent = kind === "zeta" ? fmt(-s.zmax, 3) : fmt(s.lo, 3);
+    view.high.textContent = kind === "zeta" ? fmt(s.zmax, 3) : fmt(s.hi, 3);
+    view.what.textContent = kind === "zeta" ? "ζ" : "density";
+  }
+  function renderView(view) {
+    const l = view.l, ep = D.epochs[state.e], ly = ep.layers[l], grid = ly.grid;
+    const [gh, gw, gc] = grid, count = gh * gw * gc;
+    const mode = modeOf(l);
+    const values = mode.kind ? valuesOf(ly, mode.kind) : null;
+    const critical = new Set(ly.z ? ly.z.critical : []);
+    const { ctx, w, h } = sizeCanvas(view.canvas);
+    const spread = gc > 1 ? 1.8 : 1;
+    const radius = 0.5 * Math.hypot(gw, gh, gc * spread) + 0.5;
+    const scale = (Math.min(w, h) * 0.56) / radius, cx = w / 2, cy = h / 2;
+    const rc = CORNERS.map(rotate), faces = FACES.map(([n, v]) => ({ n: rotate(n), v }));
+    const order = [];
+    for (let r = 0; r < count; ++r) {
+      const [i, j, k] = coordsOf(grid, r);
+      order.push({ r, c: rotate([j - (gw - 1) / 2, i - (gh - 1) / 2, (k - (gc - 1) / 2) * spread]) });
+    }
+    order.sort((a, b) => a.c[2] - b.c[2] || a.r - b.r);  // far to near
+    view.faces = [];
+    const polygons = (item, half) => faces.filter((f) => f.n[2] > 1e-6).map((f) => ({
+      f, pts: f.v.map((c) => [cx + scale * (item.c[0] + half * rc[c][0]), cy + scale * (item.c[1] + half * rc[c][1])]) }));
+    const path = (pts) => { ctx.beginPath(); ctx.moveTo(pts[0][0], pts[0][1]); for (let p = 1; p < 4; ++p) ctx.lineTo(pts[p][0], pts[p][1]); ctx.closePath(); };
+    let selectedItem = null;
+    for (const item of order) {
+      const v = values ? values[item.r] : null;
+      const base = values ? colourOf(l, mode.kind, v) : [200, 200, 200];
+      const half = 0.42 * (values && state.sizeByValue ? 0.3 + 0.7 * magnitudeOf(l, mode.kind, v) : 1);
+      for (const { f, pts } of polygons(item, half)) {
+        const light = 0.62 + 0.38 * Math.max(0, f.n[0] * LIGHT[0] + f.n[1] * LIGHT[1] + f.n[2] * LIGHT[2]);
+        path(pts);
+        ctx.fillStyle = css(base, light);
+        ctx.fill();
+        ctx.lineWidth = critical.has(item.r) ? 1.6 : 0.6;
+        ctx.strokeStyle = critical.has(item.r) ? "#000" : "rgba(0,0,0,0.22)";
+        ctx.stroke();
+        view.faces.push({ r: item.r, pts });
+      }
+      if (state.sel && state.sel.l === l && state.sel.r === item.r) selectedItem = { item, half };
+    }
+    if (selectedItem) {  // drawn again on top so a hidden selection is still seen
+      for (const { pts } of polygons(selectedItem.item, Math.max(selectedItem.half, 0.3))) {
+        path(pts);
+        ctx.lineWidth = 3; ctx.strokeStyle = "#000"; ctx.stroke();
+        ctx.lineWidth = 1.2; ctx.strokeStyle = "#fff"; ctx.stroke();
+      }
+    }
+    view.card.dataset.regions = String(count);
+    view.card.dataset.epoch = String(ep.epoch);
+    view.card.dataset.colour = mode.kind || "none";
+    const shape = ly.shape ? ly.shape.join("×") + " · " : "";
+    let info = shape + "grid " + grid.join("×");
+    if (ly.g) info += " · coverage " + pct(ly.g.coverage);
+    if (ly.z) info += " · " + ly.z.critical.length + " critical";
+    view.info.textContent = info;
+    view.note.textContent = mode.note;
+    drawLegendBar(view, mode.kind);
+  }
+  let voxelFrame = 0;
+  function scheduleVoxels() {
+    if (voxelFrame) return;
+    voxelFrame = requestAnimationFrame(() => { voxelFrame = 0; views.forEach(renderView); });
+  }
+
+  // ---- details of the selected region
+  function select(l, r) {
+    state.sel = { l, r };
+    renderAll();
+  }
+  function flowList(ly, which, targetLayer) {
+    const list = ly[which] ? ly[which][state.sel.r] : null;
+    if (!list || targetLayer === null || targetLayer === undefined) return "–";
+    const tgrid = D.epochs[state.e].layers[targetLayer].grid, name = D.layers[targetLayer].name;
+    const parts = [];
+    for (let i = 0; i < list.length; i += 2) parts.push(name + " " + keyOf(tgrid, list[i]) + " (" + fmt(list[i + 1], 3) + ")");
+    return parts.length ? parts.join("; ") : "none listed";
+  }
+  function renderDetails() {
+    const body = $("details-body");
+    body.replaceChildren();
+    if (!state.sel) { body.append(el("p", "hint", "Click a voxel (or a cell in the pathway view) to see its numbers.")); return; }
+    const { l, r } = state.sel, ep = D.epochs[state.e], ly = ep.layers[l], grid = ly.grid;
+    const [i, j, k] = coordsOf(grid, r);
+    body.append(el("h3", null, D.layers[l].name + " · " + keyOf(grid, r)));
+    const table = el("table", "kv");
+    const row = (label, value) => { const tr = el("tr"); tr.append(el("td", null, label), el("td", "num", value)); table.append(tr); };
+    row("epoch", String(ep.epoch));
+    row("row / column / channel block", (i + 1) + " / " + (j + 1) + " / " + (k + 1));
+    row("role (layer depth)", D.layers[l].role.replace(/_/g, " "));
+    if (ly.g) {
+      const g = ly.g;
+      row("units", String(g.units[r]));
+      row("density φ", fmt(g.density[r]));
+      row("variance", fmt(g.variance[r]));
+      row("mean |a|", fmt(g.mean_abs[r]));
+      row("active fraction", pct(g.active[r]));
+      row("information (bits)", fmt(g.info[r]) + " (null " + fmt(g.info_null[r]) + ")");
+      if (D.meta.classes >= 2) row("selectivity", pct(Math.min(1, Math.max(0, (g.info[r] - g.info_null[r]) / Math.log2(D.meta.classes)))));
+      row("dead", g.dead.indexOf(r) >= 0 ? "yes" : "no");
+    } else row("density, information", "not measured at this epoch");
+    if (ly.z) {
+      const z = ly.z;
+      row("ζ", fmt(z.zeta[r]) + "  [" + fmt(z.lo[r]) + ", " + fmt(z.hi[r]) + "]");
+      row("significant", z.sig[r] ? "yes" : "no");
+      row("critical", z.critical.indexOf(r) >= 0 ? "yes" : "no");
+      if (z.shapley) row("Shapley φ", fmt(z.shapley[r]) + (z.shapley_lo ? "  [" + fmt(z.shapley_lo[r]) + ", " + fmt(z.shapley_hi[r]) + "]" : ""));
+      if (z.p) row("p-value", fmt(z.p[r]));
+      if (z.lesion) row("lesion Δ", fmt(z.lesion[r]));
+      if (z.taylor) row("Taylor", fmt(z.taylor[r]));
+      if (z.method) row("ζ method", z.method);
+    } else row("ζ", "not measured at this epoch");
+    row("strongest in-flows", flowList(ly, "in", ly.in_from));
+    row("strongest out-flows", flowList(ly, "out", ly.out_to));
+    body.append(table);
+    // the region's ζ (or density) over the analysed epochs
+    const kind = D.epochs.some((e) => e.layers[l].z) ? "zeta" : "density";
+    const series = D.epochs.map((e) => { const y = e.layers[l]; const src = kind === "zeta" ? y.z && y.z.zeta : y.g && y.g.density;
+      return src && src.length > r ? src[r] : null; });
+    body.append(el("div", "hint", (kind === "zeta" ? "ζ" : "density") + " of this region by analysed epoch"));
+    const spark = el("canvas");
+    spark.style.width = "100%"; spark.style.height = "60px"; spark.style.display = "block";
+    body.append(spark);
+    const { ctx, w, h } = sizeCanvas(spark);
+    const known = series.filter((v) => v !== null);
+    if (known.length) {
+      let lo = Math.min(...known), hi = Math.max(...known);
+      if (kind === "zeta") { lo = Math.min(lo, 0); hi = Math.max(hi, 0); }
+      if (hi <= lo) { hi = lo + 1; }
+      const px = (e) => (E > 1 ? 6 + (w - 12) * e / (E - 1) : w / 2), py = (v) => h - 6 - (h - 12) * (v - lo) / (hi - lo);
+      if (kind === "zeta") { ctx.strokeStyle = "#bbb"; ctx.beginPath(); ctx.moveTo(0, py(0)); ctx.lineTo(w, py(0)); ctx.stroke(); }
+      ctx.strokeStyle = "#0072b2"; ctx.lineWidth = 1.5; ctx.beginPath();
+      let started = false;
+      series.forEach((v, e) => { if (v === null) { started = false; return; } if (!started) ctx.moveTo(px(e), py(v)); else ctx.lineTo(px(e), py(v)); started = true; });
+      ctx.stroke();
+      series.forEach((v, e) => { if (v === null) return; ctx.fillStyle = e === state.e ? "#d55e00" : "#0072b2"; ctx.beginPath(); ctx.arc(px(e), py(v), e === state.e ? 4 : 2.5, 0, 7); ctx.fill(); });
+    }
+  }
+
+  // ---- pathway view
+  const pathCells = [];
+  function renderPathways() {
+    const canvas = $("pathways");
+    const { ctx, w, h } = sizeCanvas(canvas);
+    pathCells.length = 0;
+    const ep = D.epochs[state.e];
+    const column = w / Math.max(1, L), top = 60, stack = h - top - 20;
+    const layout = ep.layers.map((ly, l) => {
+      const [gh, gw, gc] = ly.grid;
+      const cell = Math.max(2, Math.min(18, Math.floor((column - 20) / gw), Math.floor((stack - gc * 6) / (gc * gh))));
+      const tileH = gh * cell, width = gw * cell, height = gc * tileH + (gc - 1) * 6;
+      return { cell, tileH, x: l * column + (column - width) / 2, y: top + Math.max(0, (stack - height) / 2) };
+    });
+    const centre = (l, r) => {
+      const [i, j, k] = coordsOf(ep.layers[l].grid, r), o = layout[l];
+      return [o.x + (j + 0.5) * o.cell, o.y + k * (o.tileH + 6) + (i + 0.5) * o.cell];
+    };
+    ctx.font = "12px system-ui, sans-serif";
+    ctx.textAlign = "center";
+    ep.layers.forEach((ly, l) => {
+      ctx.fillStyle = "#222";
+      ctx.fillText(D.layers[l].name, l * column + column / 2, top - 10);
+      const mode = modeOf(l), values = mode.kind ? valuesOf(ly, mode.kind) : null, o = layout[l];
+      const count = ly.grid[0] * ly.grid[1] * ly.grid[2];
+      for (let r = 0; r < count; ++r) {
+        const [x, y] = centre(l, r);
+        ctx.fillStyle = values ? css(colourOf(l, mode.kind, values[r])) : "#e4e4e4";
+        ctx.fillRect(x - o.cell / 2, y - o.cell / 2, o.cell, o.cell);
+        pathCells.push({ l, r, x: x - o.cell / 2, y: y - o.cell / 2, s: o.cell });
+      }
+    });
+    if (!ep.has.tract) {
+      ctx.fillStyle = "#8a5a00"; ctx.textAlign = "left"; ctx.font = "13px system-ui, sans-serif";
+      ctx.fillText("no tract.json at this epoch: flows and chains not shown", 10, 18);
+      ctx.font = "12px system-ui, sans-serif";
+    }
+    ctx.textAlign = "center";
+    for (const p of ep.pairs) {
+      ctx.fillStyle = "#666";
+      if (p.strength !== null) ctx.fillText(fmt(p.strength, 3), (p.from + p.to + 1) * column / 2, top - 34);
+      const max = p.top.length ? p.top[0][2] : 0;
+      for (const [a, b, v] of p.top) {
+        const A = centre(p.from, a), B = centre(p.to, b);
+        ctx.strokeStyle = "rgba(90,90,90," + (0.15 + 0.5 * (max > 0 ? v / max : 0)).toFixed(3) + ")";
+        ctx.lineWidth = 1;
+        ctx.beginPath(); ctx.moveTo(A[0], A[1]); ctx.lineTo(B[0], B[1]); ctx.stroke();
+      }
+    }
+    const palette = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#56b4e9"];
+    const chains = ep.chains.slice().sort((a, b) => b.score - a.score).slice(0, 5);
+    for (let c = chains.length - 1; c >= 0; --c) {
+      const ch = chains[c];
+      ctx.strokeStyle = palette[c]; ctx.fillStyle = palette[c]; ctx.lineWidth = c === 0 ? 3.5 : 2;
+      ctx.beginPath();
+      ch.layers.forEach((l, s) => { const P = centre(l, ch.regions[s]); if (s) ctx.lineTo(P[0], P[1]); else ctx.moveTo(P[0], P[1]); });
+      ctx.stroke();
+      ch.layers.forEach((l, s) => { const P = centre(l, ch.regions[s]); ctx.beginPath(); ctx.arc(P[0], P[1], 3, 0, 7); ctx.fill(); });
+    }
+    ctx.textAlign = "left";
+    chains.forEach((ch, c) => { ctx.fillStyle = palette[c]; ctx.fillText("chain " + (c + 1) + ": score " + fmt(ch.score, 3), 10 + c * 150, h - 6); });
+    if (state.sel) {
+      const { l, r } = state.sel, ly = ep.layers[l];
+      ctx.strokeStyle = "#000"; ctx.lineWidth = 1.5;
+      const S = centre(l, r);
+      for (const [which, other] of [["in", ly.in_from], ["out", ly.out_to]]) {
+        const list = ly[which] ? ly[which][r] : null;
+        if (!list || other === null) continue;
+        for (let i = 0; i < list.length; i += 2) { const P = centre(other, list[i]); ctx.beginPath(); ctx.moveTo(S[0], S[1]); ctx.lineTo(P[0], P[1]); ctx.stroke(); }
+      }
+      const o = layout[l];
+      ctx.lineWidth = 2.5; ctx.strokeRect(S[0] - o.cell / 2 - 1.5, S[1] - o.cell / 2 - 1.5, o.cell + 3, o.cell + 3);
+    }
+  }
+  $("pathways").addEventListener("click", (ev) => {
+    const rect = ev.currentTarget.getBoundingClientRect(), x = ev.clientX - rect.left, y = ev.clientY - rect.top;
+    for (const c of pathCells) if (x >= c.x && x < c.x + c.s && y >= c.y && y < c.y + c.s) { select(c.l, c.r); return; }
+  });
+
+  // ---- training curves and ζ stability, on one epoch axis
+  function renderCurves() {
+    const canvas = $("curves");
+    const { ctx, w, h } = sizeCanvas(canvas);
+    const M = D.metrics, epochs = M.epoch.concat(D.epochs.map((e) => e.epoch));
+    const x0 = epochs.length ? Math.min(...epochs) : 1, x1 = epochs.length ? Math.max(...epochs) : 1;
+    const left = 60, right = 20, panelH = (h - 60) / 3 - 40;
+    const px = (e) => (x1 > x0 ? left + (w - left - right) * (e - x0) / (x1 - x0) : (left + w - right) / 2);
+    const colours = ["#0072b2", "#d55e00"];
+    const layerColours = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
+    function panel(index, title, series, range) {
+      const top = 30 + index * (panelH + 40 + 20 / 3);
+      const pts = series.flatMap((s) => s.points.map((p) => p[1]));
+      let lo = range ? range[0] : Math.min(...pts), hi = range ? range[1] : Math.max(...pts);
+      if (!pts.length && !range) { lo = 0; hi = 1; }
+      if (hi <= lo) hi = lo + 1;
+      if (!range) { const pad = 0.05 * (hi - lo); lo -= pad; hi += pad; }
+      const py = (v) => top + panelH - panelH * (v - lo) / (hi - lo);
+      ctx.font = "13px system-ui, sans-serif"; ctx.textAlign = "left"; ctx.fillStyle = "#222";
+      ctx.fillText(title, left, top - 8);
+      ctx.font = "11px system-ui, sans-serif";
+      const raw = (hi - lo) / 4, mag = Math.pow(10, Math.floor(Math.log10(raw))), q = raw / mag;
+      const step = mag * (q < 1.5 ? 1 : q < 3.5 ? 2 : q < 7.5 ? 5 : 10);
+      ctx.textAlign = "right";
+      for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9 * step; v += step) {
+        ctx.strokeStyle = "#eee"; ctx.lineWidth = 1; ctx.beginPath(); ctx.moveTo(left, py(v)); ctx.lineTo(w - right, py(v)); ctx.stroke();
+        ctx.fillStyle = "#666"; ctx.fillText(fmt(Math.abs(v) < 1e-12 ? 0 : v, 3), left - 6, py(v) + 4);
+      }
+      ctx.textAlign = "center";
+      const every = Math.max(1, Math.ceil((x1 - x0 + 1) / 20));
+      for (let e = x0; e <= x1; e += every) ctx.fillText(String(e), px(e), top + panelH + 14);
+      ctx.strokeStyle = "#ccc"; ctx.strokeRect(left, top, w - left - right, panelH);
+      const cur = D.epochs.length ? D.epochs[state.e].epoch : null;
+      if (cur !== null) { ctx.strokeStyle = "rgba(213,94,0,0.6)"; ctx.lineWidth = 2; ctx.beginPath(); ctx.moveTo(px(cur), top); ctx.lineTo(px(cur), top + panelH); ctx.stroke(); }
+      if (!pts.length) { ctx.fillStyle = "#888"; ctx.fillText("no data", (left + w - right) / 2, top + panelH / 2); }
+      let lx = w - right;  // the legend sits on the title's line, right-aligned
+      ctx.textAlign = "right";
+      for (let s = series.length - 1; s >= 0; --s) {
+        const ser = series[s];
+        ctx.strokeStyle = ser.colour; ctx.fillStyle = ser.colour; ctx.lineWidth = ser.width;
+        ctx.beginPath();
+        ser.points.forEach((p, i) => { if (i) ctx.lineTo(px(p[0]), py(p[1])); else ctx.moveTo(px(p[0]), py(p[1])); });
+        ctx.stroke();
+        for (const p of ser.points) { ctx.beginPath(); ctx.arc(px(p[0]), py(p[1]), ser.width + 0.5, 0, 7); ctx.fill(); }
+        ctx.fillStyle = "#222"; ctx.fillText(ser.label, lx, top - 8);
+        lx -= ctx.measureText(ser.label).width + 6;
+        ctx.strokeStyle = ser.colour; ctx.beginPath(); ctx.moveTo(lx - 16, top - 12); ctx.lineTo(lx, top - 12); ctx.stroke();
+        lx -= 28;
+      }
+    }
+    const pts = (key) => M.epoch.map((e, i) => [e, M[key][i]]);
+    panel(0, "loss (cross-entropy)", [{ label: "train", points: pts("train_loss"), colour: colours[0], width: 2 },
+                                       { label: "test", points: pts("test_loss"), colour: colours[1], width: 2 }]);
+    panel(1, "accuracy", [{ label: "train", points: pts("train_acc"), colour: colours[0], width: 2 },
+                          { label: "test", points: pts("test_acc"), colour: colours[1], width: 2 }]);
+    const stab = D.layers.map((layer, l) => ({ label: layer.name, colour: layerColours[l % layerColours.length], width: 1.5,
+      points: D.stability.filter((s) => s.layers[l] !== null).map((s) => [s.to, s.layers[l]]) })).filter((s) => s.points.length);
+    const mean = D.stability.filter((s) => s.mean !== null).map((s) => [s.to, s.mean]);
+    if (mean.length) stab.push({ label: "mean", colour: "#000", width: 2.5, points: mean });
+    panel(2, "ζ stability: Spearman ρ of each layer's region ζ with the previous analysed epoch", stab, [-1, 1]);
+  }
+
+  // ---- the epoch's summary
+  function renderSummary() {
+    const host = $("summary");
+    host.replaceChildren();
+    if (!E) { host.append(el("p", "hint", "No analysed epochs.")); return; }
+    const s = D.epochs[state.e].summary;
+    const table = (title, head, rows) => {
+      const box = el("div");
+      box.append(el("h3", null, title));
+      const t = el("table");
+      const tr = el("tr");
+      for (const hcell of head) tr.append(el("th", null, hcell));
+      t.append(tr);
+      for (const r of rows) { const row = el("tr"); for (const c of r) row.append(el("td", "num", c)); t.append(row); }
+      if (!rows.length) { const row = el("tr"); row.append(el("td", "hint", "none")); t.append(row); }
+      box.append(t);
+      host.append(box);
+    };
+    table("Top regions (by " + s.top_regions_ranked_by + ")", ["layer", "region", "ζ", "interval", "role", "selectivity"],
+      s.top_regions.map((r) => [r.layer, r.region, fmt(r.zeta), r.zeta_ci ? "[" + fmt(r.zeta_ci[0]) + ", " + fmt(r.zeta_ci[1]) + "]" : "–",
+                                r.role.replace(/_/g, " "), r.selectivity === undefined ? "–" : pct(r.selectivity)]));
+    table("Pathways", ["path", "strength", "efficiency", "strongest flow"],
+      s.critical_pathways.map((p) => [p.path, fmt(p.strength === undefined ? p.connection_strength : p.strength), fmt(p.pathway_efficiency), p.strongest_flow || "–"]));
+    table("Layers", ["layer", "coverage", "critical share", "ζ stability"],
+      D.layers.map((layer, l) => [layer.name, pct(s.coverage[layer.name]), pct(s.critical_share[layer.name]),
+        s.zeta_stability && s.zeta_stability.layers[layer.name] !== undefined ? fmt(s.zeta_stability.layers[layer.name], 3) : "–"]));
+  }
+
+  // ---- the epoch control
+  function epochLabel() {
+    if (!E) return "no analysed epochs";
+    const ep = D.epochs[state.e], mark = (ok) => (ok ? "✓" : "✗");
+    const m = D.metrics.epoch.indexOf(ep.epoch);
+    return "epoch " + ep.epoch + " (" + (state.e + 1) + "/" + E + ")" + (m >= 0 ? " · test acc " + pct(D.metrics.test_acc[m]) : "") +
+      " · grid " + mark(ep.has.grid) + " ζ " + mark(ep.has.zeta) + " tract " + mark(ep.has.tract);
+  }
+  function renderAll() {
+    $("epoch-label").textContent = epochLabel();
+    if (E) { views.forEach(renderView); renderPathways(); }
+    else {
+      const { ctx } = sizeCanvas($("pathways"));
+      ctx.font = "13px system-ui, sans-serif"; ctx.fillStyle = "#8a5a00";
+      ctx.fillText("no analysed epochs: nothing to trace (train with --analyze-every N)", 12, 24);
+    }
+    renderDetails();
+    renderCurves();
+    renderSummary();
+  }
+  function setEpoch(i) {
+    state.e = Math.max(0, Math.min(E - 1, i));
+    $("epoch").value = String(state.e);
+    renderAll();
+  }
+  function stop() { clearInterval(state.timer); state.timer = null; $("play").textContent = "Play"; }
+  function buildControls() {
+    const slider = $("epoch");
+    slider.max = String(Math.max(0, E - 1));
+    slider.value = String(state.e);
+    slider.disabled = E < 2;
+    $("play").disabled = E < 2;
+    slider.addEventListener("input", () => setEpoch(Number(slider.value)));
+    $("play").addEventListener("click", () => {
+      if (state.timer) { stop(); return; }
+      if (state.e >= E - 1) setEpoch(0);
+      $("play").textContent = "Pause";
+      state.timer = setInterval(() => { if (state.e >= E - 1) stop(); else setEpoch(state.e + 1); }, 900);
+    });
+    for (const radio of document.querySelectorAll("input[name=colour]"))
+      radio.addEventListener("change", () => { state.colour = radio.value; renderAll(); });
+    $("size-by-value").addEventListener("change", (ev) => { state.sizeByValue = ev.target.checked; renderAll(); });
+    $("reset-view").addEventListener("click", () => { state.yaw = -0.6; state.pitch = 0.5; renderAll(); });
+    let resize = 0;
+    window.addEventListener("resize", () => { clearTimeout(resize); resize = setTimeout(renderAll, 100); });
+  }
+
+  buildHeader();
+  buildSettings();
+  buildLayerViews();
+  buildControls();
+  renderAll();
+  window.nnfmriReport = {
+    epochCount: E,
+    layerCount: L,
+    setEpoch,
+    select,
+    state,
+    // The region drawn nearest the viewer in a layer's view, and a client point where a click selects region r.
+    frontRegion(layerName) {
+      const view = views.find((v) => D.layers[v.l].name === layerName);
+      return view && view.faces.length ? view.faces[view.faces.length - 1].r : null;
+    },
+    voxelPoint(layerName, r) {
+      const view = views.find((v) => D.layers[v.l].name === layerName);
+      if (!view) return null;
+      for (let f = view.faces.length - 1; f >= 0; --f) {
+        if (view.faces[f].r !== r) continue;
+        const pts = view.faces[f].pts, x = pts.reduce((a, p) => a + p[0], 0) / pts.length, y = pts.reduce((a, p) => a + p[1], 0) / pts.length;
+        if (pickFace(view.faces, x, y) !== r) continue;
+        const rect = view.canvas.getBoundingClientRect();
+        return { x: rect.left + x, y: rect.top + y };
+      }
+      return null;
+    },
+  };
+  const ms = performance.now();
+  document.body.dataset.ready = "1";
+  document.body.dataset.renderMs = ms.toFixed(0);
+  $("status").textContent = "nnfmri report · " + L + " layers · " + E + " analysed epochs · drawn " + ms.toFixed(0) + " ms after navigation start";
+})();
+</script>
+</body>
+</html>
+)NNFMRI";
+
+}  // namespace imaging

@@ -1,0 +1,251 @@
+// imaging/zeta_walker.cpp — the incremental forward behind every lesion-game estimator.
+//
+// State k = 0 is the lesioned block (H·W·C, channels-last), state k ≥ 1 the output of stage k−1
+// (with its pre-activation z).  A step changes some units of state 0; each stage then turns the
+// changes (position, channel, δ) of its input into the changes of its output:
+//   Conv    z[q,:] += δ·W'[c,tap,:] for every output position q whose window holds the input
+//           position (the stage's fan-out table), then a = relu(z) is re-read at those positions;
+//   Dense   z[:] += δ·W'[p·C + c, :], then a = relu(z) everywhere;
+//   AvgPool z[q,c] += δ/(KH·KW) for every window q holding the input, then a = z;
+//   MaxPool a[q,c] = max over window q of the (already updated) input, re-read.
+// Only outputs whose value really changed are passed on, so a region's effect travels through
+// its receptive field and the relus/maxima it flips, not through the whole net.  Positions and
+// channels travel separately so that the inner loops need no integer division.
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "imaging/zeta.h"
+
+namespace imaging {
+
+CoalitionWalker::CoalitionWalker(const CoalitionValue& game) : game_(game) {
+  const auto& stages = game.stages();
+  z_ = game.empty_z();
+  a_ = game.empty_a();
+  changes_.resize(a_.size());
+  for (size_t k = 0; k < a_.size(); ++k) {
+    changes_[k].position.resize(a_[k].size());
+    changes_[k].channel.resize(a_[k].size());
+    changes_[k].delta.resize(a_[k].size());
+  }
+  touched_.resize(stages.size());
+  for (size_t s = 0; s < stages.size(); ++s) {
+    const auto& st = stages[s];
+    // Conv stages re-read whole positions, pools single entries, a dense stage everything.
+    const size_t entries = st.kind == CoalitionValue::Stage::Conv    ? size_t(st.out_h) * st.out_w
+                           : st.kind == CoalitionValue::Stage::Dense ? 0
+                                                                     : size_t(st.out_h) * st.out_w * st.out_c;
+    touched_[s].mark.assign(entries, 0);
+    touched_[s].position.resize(entries);
+    touched_[s].channel.resize(entries);
+  }
+  logits_.resize(1, int(a_.back().size()), 1, 1);
+  size_t widest = 0;
+  for (const auto& st : stages) widest = std::max(widest, size_t(st.out_c));
+  moved_.resize(widest);
+  flags_.assign(widest + 8, 0);
+}
+
+void CoalitionWalker::start_empty(size_t image) {
+  image_ = image;
+  set_journal(journal_on_);  // a new start: nothing to undo
+  const auto& ez = game_.empty_z();
+  const auto& ea = game_.empty_a();
+  for (size_t k = 0; k < a_.size(); ++k) {
+    if (!z_[k].empty()) std::memcpy(z_[k].data(), ez[k].data(), z_[k].size() * sizeof(float));
+    std::memcpy(a_[k].data(), ea[k].data(), a_[k].size() * sizeof(float));
+  }
+}
+
+void CoalitionWalker::set_journal(bool on) {
+  journal_on_ = on;
+  journal_where_.clear();
+  journal_count_.clear();
+  journal_saved_.clear();
+}
+
+void CoalitionWalker::undo(const Mark& m) {
+  size_t end = journal_saved_.size();
+  for (size_t i = journal_where_.size(); i-- > m.entries;) {  // newest first: the oldest value wins
+    end -= size_t(journal_count_[i]);
+    std::memcpy(journal_where_[i], journal_saved_.data() + end, size_t(journal_count_[i]) * sizeof(float));
+  }
+  journal_where_.resize(m.entries);
+  journal_count_.resize(m.entries);
+  journal_saved_.resize(m.floats);
+}
+
+void CoalitionWalker::start_full(size_t image) {
+  start_empty(image);
+  // Every unit at once: one pass whose cost is that of a dense forward.
+  std::vector<int> all(a_[0].size());
+  for (size_t u = 0; u < all.size(); ++u) all[u] = int(u);
+  set_units(all, game_.activation(image));
+}
+
+void CoalitionWalker::set_units(const std::vector<int>& units, const float* target) {
+  Changes& ch = changes_[0];
+  const int C = game_.grid().channels;
+  float* a0 = a_[0].data();
+  ch.count = 0;
+  for (int u : units)
+    if (target[u] != a0[u]) {
+      remember(a0 + u, 1);
+      ch.position[ch.count] = u / C;
+      ch.channel[ch.count] = u % C;
+      ch.delta[ch.count] = target[u] - a0[u];
+      a0[u] = target[u];
+      ++ch.count;
+    }
+  propagate();
+}
+
+double CoalitionWalker::add(int region) {
+  set_units(game_.units(region), game_.activation(image_));
+  return value();
+}
+
+double CoalitionWalker::remove(int region) {
+  set_units(game_.units(region), game_.baseline().data());
+  return value();
+}
+
+double CoalitionWalker::value() const {
+  std::memcpy(logits_.data(), a_.back().data(), a_.back().size() * sizeof(float));
+  double v;
+  image_values(logits_, &game_.labels()[image_], game_.accuracy(), &v);
+  return v;
+}
+
+void CoalitionWalker::propagate() {
+  using Stage = CoalitionValue::Stage;
+  const auto& stages = game_.stages();
+  for (size_t s = 0; s < stages.size(); ++s) {
+    const Stage& st = stages[s];
+    const Changes& in = changes_[s];
+    Changes& out = changes_[s + 1];
+    out.count = 0;
+    if (in.count == 0) continue;
+    const float* input = a_[s].data();
+    float* z = z_[s + 1].data();
+    float* a = a_[s + 1].data();
+    const int C = st.in_c, OC = st.out_c;
+    // Records output entry (q, o) when its value moved; branch-free, as about half the re-read
+    // entries do not move.
+    auto emit = [&](int q, int o, float now) {
+      const int e = q * OC + o;
+      remember(a + e, 1);
+      out.position[out.count] = q;
+      out.channel[out.count] = o;
+      out.delta[out.count] = now - a[e];
+      out.count += now != a[e];
+      a[e] = now;
+    };
+    // Re-reads the OC outputs at position q, a = act(z): one vector pass computes the moves and
+    // flags, then only the flagged entries (often a few percent) are listed, 8 flags per word.
+    auto emit_row = [&](int q) {
+      const float* __restrict zq = z + size_t(q) * OC;
+      float* __restrict aq = a + size_t(q) * OC;
+      float* __restrict moved = moved_.data();
+      uint8_t* __restrict flag = flags_.data();
+      const bool relu = st.relu;
+      remember(aq, OC);
+#pragma omp simd
+      for (int o = 0; o < OC; ++o) {
+        const float now = relu && zq[o] < 0.f ? 0.f : zq[o];
+        moved[o] = now - aq[o];
+        flag[o] = now != aq[o];
+        aq[o] = now;
+      }
+      for (int w = 0; w < OC; w += 8) {
+        uint64_t word;
+        std::memcpy(&word, flag + w, sizeof word);
+        if (OC - w < 8) word &= (uint64_t(1) << (8 * (OC - w))) - 1;
+        for (; word; word &= word - 1) {  // each flag is 0 or 1: clearing the lowest bit clears its byte
+          const int o = w + __builtin_ctzll(word) / 8;
+          out.position[out.count] = q;
+          out.channel[out.count] = o;
+          out.delta[out.count] = moved[o];
+          ++out.count;
+        }
+      }
+    };
+    Touched& t = touched_[s];
+    // Lists output entry `entry` (position q, channel c) once; `saved` (OC floats for a conv row,
+    // one for an average pool, none for a max pool, which keeps no z) goes to the journal.
+    auto touch = [&](int entry, int q, int c, float* saved, int count) {
+      if (!t.mark[entry]) {
+        t.mark[entry] = 1;
+        if (count) remember(saved, count);
+        t.position[t.count] = q;
+        t.channel[t.count] = c;
+        ++t.count;
+      }
+    };
+    t.count = 0;
+    switch (st.kind) {
+      case Stage::Conv: {
+        const int taps = st.kh * st.kw;
+        for (int i = 0; i < in.count; ++i) {
+          const int p = in.position[i], c = in.channel[i];
+          const float d = in.delta[i];
+          for (int f = st.fan_begin[p]; f < st.fan_begin[p + 1]; ++f) {
+            const int q = st.fan_position[f];
+            float* __restrict zq = z + size_t(q) * OC;
+            const float* __restrict w = st.weight.data() + (size_t(c) * taps + st.fan_tap[f]) * OC;
+            touch(q, q, 0, zq, OC);
+#pragma omp simd
+            for (int o = 0; o < OC; ++o) zq[o] += d * w[o];
+          }
+        }
+        for (int j = 0; j < t.count; ++j) {
+          const int q = t.position[j];
+          t.mark[q] = 0;
+          emit_row(q);
+        }
+        break;
+      }
+      case Stage::Dense: {
+        remember(z, OC);
+        for (int i = 0; i < in.count; ++i) {
+          float* __restrict zq = z;
+          const float* __restrict w = st.weight.data() + (size_t(in.position[i]) * C + in.channel[i]) * OC;
+          const float d = in.delta[i];
+#pragma omp simd
+          for (int o = 0; o < OC; ++o) zq[o] += d * w[o];
+        }
+        emit_row(0);
+        break;
+      }
+      case Stage::AvgPool:
+      case Stage::MaxPool: {
+        const bool average = st.kind == Stage::AvgPool;
+        const float inv_area = 1.f / float(st.kh * st.kw);
+        for (int i = 0; i < in.count; ++i) {
+          const int p = in.position[i], c = in.channel[i];
+          for (int f = st.fan_begin[p]; f < st.fan_begin[p + 1]; ++f) {
+            const int q = st.fan_position[f], e = q * OC + c;
+            touch(e, q, c, z + e, average ? 1 : 0);
+            if (average) z[e] += in.delta[i] * inv_area;
+          }
+        }
+        for (int j = 0; j < t.count; ++j) {
+          const int q = t.position[j], c = t.channel[j];
+          t.mark[q * OC + c] = 0;
+          if (average) {
+            emit(q, c, z[q * OC + c]);
+            continue;
+          }
+          float best = input[st.window[st.window_begin[q]] * C + c];
+          for (int k = st.window_begin[q] + 1; k < st.window_begin[q + 1]; ++k)
+            best = std::max(best, input[st.window[k] * C + c]);
+          emit(q, c, best);
+        }
+        break;
+      }
+    }
+  }
+}
+
+}  // namespace imaging

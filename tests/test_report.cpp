@@ -1,0 +1,447 @@
+// tests/test_report.cpp — imaging/report.h and its parts on synthetic run directories (no training,
+// no browser): summary.json fields and the role rule, strength normalisation, Spearman stability,
+// figures that decode as PNG (and SVG), deterministic bytes, escaping in report.html, missing
+// inputs tolerated, malformed inputs reported with file and JSON path.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <stb/stb_image.h>  // implemented by libstb (-lstb)
+
+#include "imaging/canvas.h"
+#include "imaging/report.h"
+#include "imaging/report_data.h"
+#include "imaging/report_summary.h"
+#include "nn/error.h"
+#include "nn/fileio.h"
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+namespace fs = std::filesystem;
+
+// A fresh directory under the system temp folder, removed with the object.
+struct TempDir {
+  fs::path path;
+  explicit TempDir(const std::string& tag) {
+    static int counter = 0;
+    path = fs::temp_directory_path() / ("nnfmri_report_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  std::string str() const { return path.string(); }
+};
+
+struct LayerSpec {
+  std::string name;
+  int h, w, c, gh, gw, gc;
+  int count() const { return gh * gw * gc; }
+  std::string key(int r) const {
+    return "grid_" + std::to_string(r / (gc * gw) + 1) + "_" + std::to_string((r / gc) % gw + 1) + "_" + std::to_string(r % gc + 1);
+  }
+};
+
+// conv1 (4×4×4, grid 2×2×2) → pool1 (2×2×4, grid 2×2×2) → output (1×1×3, grid 1×1×3): L = 3.
+const std::vector<LayerSpec> kLayers = {{"conv1", 4, 4, 4, 2, 2, 2}, {"pool1", 2, 2, 4, 2, 2, 2}, {"output", 1, 1, 3, 1, 1, 3}};
+
+// ζ of layer l, region r at an epoch: a fixed pattern; epoch 2 reverses conv1's order.
+double synthetic_zeta(int epoch, size_t l, int r) {
+  const LayerSpec& s = kLayers[l];
+  if (l == 0) return epoch == 1 ? 0.5 * r - 1.5 : 2.0 - 0.5 * r;
+  return std::sin(1.0 + r + 3 * double(l)) * 2 + 0.1 * epoch + (r == s.count() - 1 ? 1.5 : 0);
+}
+
+Json grid_json(int epoch) {
+  Json layers = Json::object();
+  for (size_t l = 0; l < kLayers.size(); ++l) {
+    const LayerSpec& s = kLayers[l];
+    Json regions = Json::object();
+    for (int r = 0; r < s.count(); ++r)
+      regions[s.key(r)] = {{"density", 0.1 * r + 0.01 * epoch - 0.3 * double(l)},
+                           {"variance", 0.2 + 0.01 * r},
+                           {"activation_count", s.h * s.w * s.c / s.count()},
+                           {"mean_abs", 0.05 * r},
+                           {"active_fraction", r == 0 ? 0.01 : 0.8},
+                           {"information_bits", 0.2 + 0.05 * r},
+                           {"information_null_bits", 0.05}};
+    layers[s.name] = {{"shape", {s.h, s.w, s.c}}, {"grid", {s.gh, s.gw, s.gc}}, {"coverage", 0.875},
+                      {"dead_regions", l == 0 ? Json::array({s.key(0)}) : Json::array()}, {"regions", regions}};
+  }
+  return {{"model", "tiny"}, {"epoch", epoch}, {"dataset", {{"name", "synthetic"}}}, {"eval_samples", 64},
+          {"settings", {{"grid", {2, 2, 2}}, {"lambda", 0.1}, {"epsilon", 1e-6}, {"bins", 8}}}, {"layers", layers}};
+}
+
+Json zeta_json(int epoch) {
+  Json layers = Json::object();
+  for (size_t l = 0; l < kLayers.size(); ++l) {
+    const LayerSpec& s = kLayers[l];
+    Json regions = Json::object(), critical = Json::array();
+    int best = 0;
+    for (int r = 0; r < s.count(); ++r) {
+      const double z = synthetic_zeta(epoch, l, r);
+      if (z > synthetic_zeta(epoch, l, best)) best = r;
+      regions[s.key(r)] = {{"zeta_score", z}, {"confidence_interval", {z - 0.5, z + 0.5}}, {"significance", z >= 2},
+                           {"shapley", 0.01 * z}, {"shapley_ci", {0.01 * z - 0.005, 0.01 * z + 0.005}},
+                           {"p_value", z >= 2 ? 0.001 : 0.5}, {"lesion", 0.02 * z}, {"taylor", 0.03 * z}};
+      if (z >= 2) critical.push_back(s.key(r));
+    }
+    layers[s.name] = {{"method", "shapley"}, {"value_function", "logprob"}, {"ablation", "zero"}, {"eval_samples", 32},
+                      {"regions", regions}, {"critical_regions", critical},
+                      {"critical_share", double(critical.size()) / s.count()}};
+  }
+  return {{"model", "tiny"}, {"epoch", epoch}, {"settings", {{"method", "shapley"}}}, {"layers", layers}};
+}
+
+// Strengths chosen so that the per-unit normalisation reorders the pairs: conv1→pool1 has the
+// larger raw C (16 receiving units) but pool1→output the larger C per receiving unit (3 units).
+Json tract_json() {
+  const LayerSpec &a = kLayers[0], &b = kLayers[1], &c = kLayers[2];
+  Json flows01 = Json::array(), flows12 = Json::array();
+  for (int r = 0; r < a.count(); ++r) flows01.push_back({a.key(r), b.key(r), 1.0 + r});
+  for (int r = 0; r < b.count(); ++r) flows12.push_back({b.key(r), c.key(r % c.count()), 0.5 + r});
+  Json pairs = {{"layer_0_to_1", {{"from", "conv1"}, {"to", "pool1"}, {"connection_strength", 32.0},
+                                  {"critical_pathways", {"grid_2_2_2 → grid_2_2_2"}}, {"pathway_efficiency", 0.4},
+                                  {"connected_pairs", 8}, {"flows", flows01}}},
+                {"layer_1_to_2", {{"from", "pool1"}, {"to", "output"}, {"connection_strength", 30.0},
+                                  {"critical_pathways", {"grid_2_2_2 → grid_1_1_2"}}, {"pathway_efficiency", 0.7},
+                                  {"connected_pairs", 24}, {"flows", flows12}}}};
+  Json chain = {{"regions", {{{"layer", "conv1"}, {"region", "grid_2_2_2"}}, {{"layer", "pool1"}, {"region", "grid_2_2_2"}},
+                             {{"layer", "output"}, {"region", "grid_1_1_2"}}}},
+                {"score", -1.25}};
+  return {{"eval_samples", 64}, {"settings", {{"grid", {2, 2, 2}}}}, {"pairs", pairs},
+          {"network", {{"path_strength", 62.0}, {"chains", {chain}}}}};
+}
+
+void write(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+// config.json, metrics.jsonl (3 epochs) and analysis for epochs 1 and 2.
+void write_run(const fs::path& dir, const std::string& class_name = "cat") {
+  Json config = {{"version", "0.1.0"}, {"model", "tiny"}, {"spec", "conv3x3:4 relu maxpool2 linear:3"},
+                 {"data", {{"spec", "synthetic"}, {"name", "synthetic"}, {"files", {{{"path", "/data/x.bin"}, {"sha256", "ab12"}}}},
+                           {"train_images", 100}, {"test_images", 50}, {"classes", {class_name, "dog", "bird"}}}},
+                 {"epochs", 3}, {"batch", 16}, {"seed", 1}, {"threads", 2}, {"optimizer", {{"kind", "sgd"}}},
+                 {"schedule", {{"kind", "cosine"}}}, {"analyze_every", 1}};
+  write(dir / "config.json", config.dump(2));
+  std::string metrics;
+  for (int e = 1; e <= 3; ++e)
+    metrics += Json({{"epoch", e}, {"train_loss", 2.0 / e}, {"train_acc", 0.2 * e}, {"test_loss", 2.1 / e}, {"test_acc", 0.15 * e},
+                     {"learning_rate", 0.01}, {"seconds", 1.5}, {"train_seconds", 1.2}, {"train_images_per_s", 80.0}})
+                   .dump() + "\n";
+  write(dir / "metrics.jsonl", metrics);
+  for (int e = 1; e <= 2; ++e) {
+    const fs::path a = dir / "analysis" / ("epoch_00" + std::to_string(e));
+    write(a / "grid.json", grid_json(e).dump(1));
+    write(a / "zeta.json", zeta_json(e).dump(1));
+    write(a / "tract.json", tract_json().dump(1));
+  }
+}
+
+Json read_json(const fs::path& path) { return Json::parse(nn::read_file(path.string())); }
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const nn::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(Report, RoleRuleIsTheLayersThirdOfTheDepth) {
+  // Reference net, L = 8: conv1 pool1 conv2 | pool2 conv3 pool3 | fc1 output.
+  const char* expected[] = {"feature_extraction", "feature_extraction", "feature_extraction", "pattern_recognition",
+                            "pattern_recognition", "pattern_recognition", "decision", "decision"};
+  for (int l = 0; l < 8; ++l) EXPECT_EQ(imaging::region_role(l, 8), expected[l]) << l;
+  EXPECT_EQ(imaging::region_role(0, 1), "feature_extraction");
+  EXPECT_EQ(imaging::region_role(0, 3), "feature_extraction");
+  EXPECT_EQ(imaging::region_role(1, 3), "pattern_recognition");
+  EXPECT_EQ(imaging::region_role(2, 3), "decision");
+}
+
+TEST(Report, SpearmanOnAHandMadeCase) {
+  // ranks a = 1..5; b = {5,6,7,8,7} → ranks {1,2,3.5,5,3.5}; Σ dadb = 8, Σ da² = 10, Σ db² = 9.5.
+  const auto rho = imaging::spearman_rank_correlation({1, 2, 3, 4, 5}, {5, 6, 7, 8, 7});
+  ASSERT_TRUE(rho);
+  EXPECT_NEAR(*rho, 8 / std::sqrt(95.0), 1e-12);
+  EXPECT_NEAR(*imaging::spearman_rank_correlation({1, 2, 3}, {30, 20, 10}), -1, 1e-12);
+  EXPECT_NEAR(*imaging::spearman_rank_correlation({0.1, 5, 2}, {1, 100, 3}), 1, 1e-12);  // monotone, not linear
+  EXPECT_FALSE(imaging::spearman_rank_correlation({1, 1, 1}, {1, 2, 3}));  // undefined: all tied
+  EXPECT_FALSE(imaging::spearman_rank_correlation({1, 2}, {1, 2}));        // fewer than 3 regions
+}
+
+TEST(Report, SelectivityAndSignificantDigits) {
+  imaging::GridRegion g;
+  g.information_bits = 1.0, g.information_null_bits = 0.2;
+  EXPECT_NEAR(*imaging::region_selectivity(g, 4), 0.4, 1e-12);  // 0.8 bits of log2 4 = 2
+  EXPECT_FALSE(imaging::region_selectivity(g, 1));
+  EXPECT_EQ(imaging::significant(0.123456), 0.1235);
+  EXPECT_EQ(imaging::significant(-98765.4), -98770);
+  EXPECT_EQ(imaging::significant(0), 0);
+}
+
+TEST(Report, SummaryJsonHasTheCitableFields) {
+  TempDir tmp("summary");
+  write_run(tmp.path);
+  const std::string text = imaging::build_report(tmp.str(), {});
+  EXPECT_NE(text.find("tiny on synthetic"), std::string::npos) << text;
+
+  const Json s = read_json(tmp.path / "summary.json");
+  EXPECT_EQ(s["model"], "tiny");
+  EXPECT_EQ(s["dataset"], "synthetic");
+  EXPECT_EQ(s["epoch"], 2);
+  EXPECT_DOUBLE_EQ(s["test_acc"].get<double>(), 0.3);
+  EXPECT_EQ(s["top_regions_ranked_by"], "zeta");
+  ASSERT_GE(s["top_regions"].size(), 3u);
+  // epoch 2: conv1 ζ = 2.0 − 0.5 r is largest at r = 0 (2.0); the others' maxima are found the same way.
+  double best = -1e9;
+  std::string best_layer, best_region;
+  for (size_t l = 0; l < kLayers.size(); ++l)
+    for (int r = 0; r < kLayers[l].count(); ++r)
+      if (synthetic_zeta(2, l, r) > best) best = synthetic_zeta(2, l, r), best_layer = kLayers[l].name, best_region = kLayers[l].key(r);
+  const Json& top = s["top_regions"][0];
+  EXPECT_EQ(top["layer"], best_layer);
+  EXPECT_EQ(top["region"], best_region);
+  EXPECT_NEAR(top["zeta"].get<double>(), best, 1e-3);
+  for (const Json& r : s["top_regions"]) {
+    const int l = r["layer"] == "conv1" ? 0 : r["layer"] == "pool1" ? 1 : 2;
+    EXPECT_EQ(r["role"], imaging::region_role(l, 3));
+    EXPECT_EQ(r["grid"].size(), 3u);
+    EXPECT_TRUE(r.contains("zeta_ci") && r.contains("significant") && r.contains("selectivity"));
+  }
+  // strength = connection_strength / units of the receiving layer: pool1 has 16, output 3.
+  ASSERT_EQ(s["critical_pathways"].size(), 2u);
+  EXPECT_EQ(s["critical_pathways"][0]["path"], "pool1\u2192output");
+  EXPECT_NEAR(s["critical_pathways"][0]["strength"].get<double>(), 10.0, 1e-9);
+  EXPECT_EQ(s["critical_pathways"][1]["path"], "conv1\u2192pool1");
+  EXPECT_NEAR(s["critical_pathways"][1]["strength"].get<double>(), 2.0, 1e-9);
+  EXPECT_EQ(s["critical_pathways"][1]["strongest_flow"], "grid_2_2_2 \u2192 grid_2_2_2");
+  EXPECT_EQ(s["critical_chains"][0]["path"], "conv1:grid_2_2_2 \u2192 pool1:grid_2_2_2 \u2192 output:grid_1_1_2");
+  EXPECT_DOUBLE_EQ(s["coverage"]["conv1"].get<double>(), 0.875);
+  EXPECT_TRUE(s["critical_share"].contains("pool1"));
+  // conv1's ζ order is reversed from epoch 1 to 2: Spearman −1.
+  EXPECT_NEAR(s["zeta_stability"]["layers"]["conv1"].get<double>(), -1, 1e-9);
+  EXPECT_EQ(s["epochs_trained"], 3);
+  EXPECT_EQ(s["analysed_epochs"], Json::array({1, 2}));
+  EXPECT_EQ(s["final"]["epoch"], 3);
+  EXPECT_EQ(s["best_test_acc"]["epoch"], 3);
+  EXPECT_EQ(s["report"], "report.html");
+
+  const Json e1 = read_json(tmp.path / "analysis/epoch_001/summary.json");
+  EXPECT_EQ(e1["epoch"], 1);
+  EXPECT_FALSE(e1.contains("zeta_stability"));  // nothing before epoch 1
+  EXPECT_FALSE(e1["figures"].empty());
+  EXPECT_EQ(e1["missing"], Json::array());
+}
+
+TEST(Report, ZetaStabilityPerLayer) {
+  TempDir tmp("stability");
+  write_run(tmp.path);
+  const imaging::RunData run = imaging::load_run(tmp.str());
+  const std::vector<imaging::StabilityStep> steps = imaging::zeta_stability(run);
+  ASSERT_EQ(steps.size(), 1u);
+  EXPECT_EQ(steps[0].from_epoch, 1);
+  EXPECT_EQ(steps[0].to_epoch, 2);
+  EXPECT_NEAR(*steps[0].layers[0], -1, 1e-12);
+  EXPECT_NEAR(*steps[0].layers[1], 1, 1e-12);  // pool1: the same pattern shifted by 0.1
+  double mean = 0;
+  for (const auto& v : steps[0].layers) mean += *v;
+  EXPECT_NEAR(*steps[0].mean, mean / 3, 1e-12);
+}
+
+TEST(Report, FiguresAreValidPngsAndDeterministic) {
+  TempDir a("png_a"), b("png_b");
+  write_run(a.path / "run");
+  write_run(b.path / "run");
+  imaging::build_report((a.path / "run").string(), {});
+  imaging::build_report((b.path / "run").string(), {});
+  const Json s = read_json(a.path / "run/summary.json");
+  const std::vector<std::string> expected = {"figures/epoch_001/conv1_density.png", "figures/epoch_002/output_zeta.png",
+                                             "figures/epoch_002/pathways.png", "figures/evolution/pool1_zeta.png",
+                                             "figures/training.png"};
+  std::vector<std::string> listed = s["figures"].get<std::vector<std::string>>();
+  for (const std::string& f : expected) EXPECT_NE(std::find(listed.begin(), listed.end(), f), listed.end()) << f;
+  EXPECT_EQ(listed.size(), 2u * 3 * 2 + 2 + 3 * 2 + 1);  // maps, pathways, evolution, training
+  for (const std::string& f : listed) {
+    const std::string bytes = nn::read_file((a.path / "run" / f).string());
+    ASSERT_GT(bytes.size(), 24u) << f;
+    EXPECT_EQ(bytes.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8)) << f;
+    EXPECT_EQ(bytes.substr(12, 4), "IHDR") << f;
+    int w = 0, h = 0, channels = 0;
+    unsigned char* pixels = stbi_load_from_memory(reinterpret_cast<const unsigned char*>(bytes.data()), int(bytes.size()), &w, &h,
+                                                  &channels, 0);
+    ASSERT_NE(pixels, nullptr) << f;
+    EXPECT_EQ(channels, 3);
+    EXPECT_GT(w, 200) << f;
+    EXPECT_GT(h, 100) << f;
+    // IHDR width and height are big-endian at bytes 16..23.
+    auto be32 = [&](size_t at) {
+      return (unsigned(uint8_t(bytes[at])) << 24) | (unsigned(uint8_t(bytes[at + 1])) << 16) | (unsigned(uint8_t(bytes[at + 2])) << 8) |
+             unsigned(uint8_t(bytes[at + 3]));
+    };
+    EXPECT_EQ(be32(16), unsigned(w));
+    EXPECT_EQ(be32(20), unsigned(h));
+    // rendered text: the title line (top 16..40 px) holds dark pixels
+    int dark = 0;
+    for (int y = 16; y < 40 && y < h; ++y)
+      for (int x = 0; x < w; ++x) dark += pixels[(size_t(y) * w + x) * 3] < 80;
+    EXPECT_GT(dark, 50) << f;
+    stbi_image_free(pixels);
+    EXPECT_EQ(bytes, nn::read_file((b.path / "run" / f).string())) << f;
+  }
+  for (const char* f : {"summary.json", "report.html", "analysis/epoch_002/summary.json"})
+    EXPECT_EQ(nn::read_file((a.path / "run" / f).string()), nn::read_file((b.path / "run" / f).string())) << f;
+}
+
+TEST(Report, SvgFiguresAndFiguresOnly) {
+  TempDir tmp("svg");
+  write_run(tmp.path);
+  imaging::ReportOptions opts;
+  opts.format = "svg";
+  opts.figures_only = true;
+  imaging::build_report(tmp.str(), opts);
+  EXPECT_FALSE(fs::exists(tmp.path / "report.html"));
+  const Json s = read_json(tmp.path / "summary.json");
+  EXPECT_FALSE(s.contains("report"));
+  for (const Json& f : s["figures"]) {
+    const std::string text = nn::read_file((tmp.path / f.get<std::string>()).string());
+    EXPECT_EQ(text.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0), 0u) << f;
+    EXPECT_NE(text.find("</svg>"), std::string::npos) << f;
+    EXPECT_NE(text.find("<text"), std::string::npos) << f;
+  }
+  opts.format = "jpg";
+  EXPECT_NE(error_of([&] { imaging::build_report(tmp.str(), opts); }).find("--format 'jpg'"), std::string::npos);
+}
+
+TEST(Report, PageEscapesDataText) {
+  TempDir tmp("escape");
+  write_run(tmp.path, "<script>alert(1)</script>&\u2028x");
+  imaging::build_report(tmp.str(), {});
+  const std::string html = nn::read_file((tmp.path / "report.html").string());
+  EXPECT_EQ(html.find("<script>alert"), std::string::npos);
+  EXPECT_EQ(html.find("\u2028"), std::string::npos);
+  EXPECT_NE(html.find("\\u003cscript\\u003ealert(1)\\u003c/script\\u003e\\u0026\\u2028x"), std::string::npos);
+  // Only the page's own two script elements, and no network.
+  size_t scripts = 0;
+  for (size_t at = html.find("<script"); at != std::string::npos; at = html.find("<script", at + 1)) ++scripts;
+  EXPECT_EQ(scripts, 2u);
+  EXPECT_EQ(html.find("http://"), std::string::npos);
+  EXPECT_EQ(html.find("https://"), std::string::npos);
+  EXPECT_EQ(imaging::script_safe_json(R"({"a":"</script><!--&"})"), R"({"a":"\u003c/script\u003e\u003c!--\u0026"})");
+}
+
+TEST(Report, MissingInputsAreTolerated) {
+  TempDir tmp("missing");
+  write_run(tmp.path);
+  fs::remove(tmp.path / "analysis/epoch_001/zeta.json");
+  fs::remove(tmp.path / "analysis/epoch_001/tract.json");
+  fs::remove(tmp.path / "analysis/epoch_002/grid.json");
+  fs::create_directories(tmp.path / "analysis/epoch_003");  // empty
+  const std::string text = imaging::build_report(tmp.str(), {});
+  EXPECT_NE(text.find("missing:"), std::string::npos) << text;
+  const Json e1 = read_json(tmp.path / "analysis/epoch_001/summary.json");
+  EXPECT_EQ(e1["missing"], Json::array({"zeta.json", "tract.json"}));
+  EXPECT_EQ(e1["top_regions_ranked_by"], "information_bits");
+  EXPECT_FALSE(e1["top_regions"].empty());
+  const Json e2 = read_json(tmp.path / "analysis/epoch_002/summary.json");
+  EXPECT_EQ(e2["missing"], Json::array({"grid.json"}));
+  EXPECT_TRUE(e2["coverage"].empty());
+  // without grid.json at epoch 2 the shapes still come from epoch 1's grid.json
+  EXPECT_TRUE(e2["critical_pathways"][0].contains("strength"));
+  const Json s = read_json(tmp.path / "summary.json");
+  EXPECT_EQ(s["epoch"], 3);
+  bool noted = false;
+  for (const Json& n : s["notes"]) noted = noted || n.get<std::string>().find("epoch 1: no zeta.json") != std::string::npos;
+  EXPECT_TRUE(noted) << s["notes"].dump();
+  EXPECT_FALSE(fs::exists(tmp.path / "figures/epoch_001/conv1_zeta.png"));
+  EXPECT_FALSE(fs::exists(tmp.path / "figures/epoch_002/conv1_density.png"));
+  EXPECT_TRUE(fs::exists(tmp.path / "figures/epoch_002/conv1_zeta.png"));
+  EXPECT_TRUE(fs::exists(tmp.path / "report.html"));
+
+  // no grid.json anywhere: grids are inferred from the region keys, strength is left out
+  TempDir bare("bare");
+  write_run(bare.path);
+  for (const char* e : {"epoch_001", "epoch_002"}) fs::remove(bare.path / "analysis" / e / "grid.json");
+  fs::remove(bare.path / "metrics.jsonl");
+  imaging::build_report(bare.str(), {});
+  const Json b = read_json(bare.path / "summary.json");
+  EXPECT_FALSE(b["critical_pathways"][0].contains("strength"));
+  EXPECT_EQ(b["critical_pathways"][0]["path"], "conv1\u2192pool1");  // ranked by raw connection strength
+  EXPECT_FALSE(b.contains("test_acc"));
+}
+
+TEST(Report, MalformedInputIsOneClearError) {
+  TempDir tmp("malformed");
+  write_run(tmp.path);
+  Json grid = grid_json(1);
+  grid["layers"]["pool1"]["regions"]["grid_1_2_1"]["density"] = "high";
+  write(tmp.path / "analysis/epoch_001/grid.json", grid.dump());
+  std::string message = error_of([&] { imaging::build_report(tmp.str(), {}); });
+  EXPECT_NE(message.find("analysis/epoch_001/grid.json: /layers/pool1/regions/grid_1_2_1/density: expected a number, found the string \"high\""),
+            std::string::npos)
+      << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos);
+
+  grid = grid_json(1);
+  grid["layers"]["conv1"]["regions"].erase("grid_2_2_2");
+  write(tmp.path / "analysis/epoch_001/grid.json", grid.dump());
+  message = error_of([&] { imaging::build_report(tmp.str(), {}); });
+  EXPECT_NE(message.find("/layers/conv1/regions: expected 8 regions"), std::string::npos) << message;
+
+  write(tmp.path / "analysis/epoch_001/grid.json", "{\"layers\": {");
+  message = error_of([&] { imaging::build_report(tmp.str(), {}); });
+  EXPECT_NE(message.find("analysis/epoch_001/grid.json: not valid JSON"), std::string::npos) << message;
+
+  write(tmp.path / "analysis/epoch_001/grid.json", grid_json(1).dump());
+  Json zeta = zeta_json(2);
+  zeta["layers"]["output"]["regions"]["grid_1_1_9"] = zeta["layers"]["output"]["regions"]["grid_1_1_1"];
+  write(tmp.path / "analysis/epoch_002/zeta.json", zeta.dump());
+  message = error_of([&] { imaging::build_report(tmp.str(), {}); });
+  EXPECT_NE(message.find("zeta.json: /layers/output/regions/grid_1_1_9: expected a region of output's 1x1x3 grid"), std::string::npos)
+      << message;
+
+  write(tmp.path / "analysis/epoch_002/zeta.json", zeta_json(2).dump());
+  write(tmp.path / "metrics.jsonl", "{\"epoch\":1,\"train_loss\":1,\"train_acc\":0.5,\"test_loss\":1,\"test_acc\":0.5}\n{\"epoch\":2}\n");
+  message = error_of([&] { imaging::build_report(tmp.str(), {}); });
+  EXPECT_NE(message.find("metrics.jsonl:2: /train_loss: missing"), std::string::npos) << message;
+
+  message = error_of([&] { imaging::build_report((tmp.path / "nonexistent").string(), {}); });
+  EXPECT_NE(message.find("not a directory"), std::string::npos) << message;
+  TempDir empty("empty");
+  message = error_of([&] { imaging::build_report(empty.str(), {}); });
+  EXPECT_NE(message.find("no config.json, metrics.jsonl or analysis"), std::string::npos) << message;
+}
+
+TEST(Report, CanvasTextAndFormats) {
+  EXPECT_EQ(imaging::drawable_text("\u03b6 \u2192 caf\u00e9\t!"), "zeta -> caf?" "?!");
+  EXPECT_GT(imaging::text_width("HELLO", 2), imaging::text_width("HELLO", 1));
+  auto canvas = imaging::make_canvas("png", 80, 30);
+  canvas->text(4, 4, "HELLO", {0, 0, 0}, 2);
+  const std::string png = canvas->encode();
+  int w, h, n;
+  unsigned char* pixels = stbi_load_from_memory(reinterpret_cast<const unsigned char*>(png.data()), int(png.size()), &w, &h, &n, 3);
+  ASSERT_NE(pixels, nullptr);
+  int dark = 0;
+  for (int i = 0; i < w * h; ++i) dark += pixels[i * 3] < 128;
+  stbi_image_free(pixels);
+  EXPECT_GT(dark, 40);
+  EXPECT_NE(imaging::make_canvas("svg", 10, 10)->encode().find("<svg"), std::string::npos);
+  EXPECT_THROW(imaging::make_canvas("gif", 10, 10), nn::Error);
+}
