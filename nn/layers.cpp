@@ -1,6 +1,7 @@
 #include "nn/layers.h"
 
 #include <cblas.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -12,15 +13,6 @@
 namespace nn {
 
 namespace {
-
-// Images per im2col chunk: bounds the column workspace whatever the batch — to ~8M floats (32 MB) in
-// training, where one chunk per batch lets backward reuse the columns, and to ~1M floats (4 MB) in
-// evaluation, where imaging streams large batches and memory matters more than GEMM width.
-int chunk_images(size_t col_floats_per_image, int n, bool training) {
-  size_t limit = training ? (8u << 20) : (1u << 20);
-  int chunk = int(std::max<size_t>(1, limit / std::max<size_t>(1, col_floats_per_image)));
-  return std::min(chunk, n);
-}
 
 void he_normal(Tensor& w, int fan_in, Rng& rng) {
   double sd = std::sqrt(2.0 / fan_in);
@@ -75,128 +67,117 @@ void Conv2d::init(Rng& rng) {
   if (has_bias) bias.value.zero();
 }
 
-// col (K = C·KH·KW, count·OH·OW): col[k][i·OHW + oh·OW + ow] = in[n0+i][c][oh·S−P+kh'][ow·S−P+kw'] (0 outside)
-static void im2col(const Tensor& in, int n0, int count, int kh, int kw, int stride, int pad, int oh, int ow,
+// One image's columns: col (K = C·KH·KW, OH·OW), col[k][oh·OW + ow] = x[c][oh·S−P+dy][ow·S−P+dx]
+// (0 outside), k = (c·KH + dy)·KW + dx.  x is one image (C, H, W).
+static void im2col(const float* x, int C, int H, int W, int kh, int kw, int stride, int pad, int oh, int ow,
                    float* col) {
-  const int C = in.c(), H = in.h(), W = in.w();
-  const size_t ohw = size_t(oh) * ow, row = size_t(count) * ohw;
-  const int K = C * kh * kw;
-#pragma omp parallel for schedule(static)
-  for (int k = 0; k < K; ++k) {
-    int c = k / (kh * kw), r = k % (kh * kw), dy = r / kw, dx = r % kw;
-    float* dst = col + size_t(k) * row;
-    for (int i = 0; i < count; ++i) {
-      const float* src = in.data() + (size_t(n0 + i) * C + c) * H * W;
-      for (int y = 0; y < oh; ++y, dst += ow) {
-        int iy = y * stride - pad + dy;
-        if (iy < 0 || iy >= H) {
-          std::memset(dst, 0, sizeof(float) * ow);
-          continue;
-        }
-        const float* srow = src + size_t(iy) * W;
-        for (int x = 0; x < ow; ++x) {
-          int ix = x * stride - pad + dx;
-          dst[x] = (ix >= 0 && ix < W) ? srow[ix] : 0.f;
-        }
+  for (int k = 0; k < C * kh * kw; ++k) {
+    const int c = k / (kh * kw), r = k % (kh * kw), dy = r / kw, dx = r % kw;
+    const float* plane = x + size_t(c) * H * W;
+    float* dst = col + size_t(k) * oh * ow;
+    for (int y = 0; y < oh; ++y, dst += ow) {
+      const int iy = y * stride - pad + dy;
+      if (iy < 0 || iy >= H) {
+        std::memset(dst, 0, sizeof(float) * ow);
+        continue;
+      }
+      const float* row = plane + size_t(iy) * W;
+      for (int x0 = 0; x0 < ow; ++x0) {
+        const int ix = x0 * stride - pad + dx;
+        dst[x0] = (ix >= 0 && ix < W) ? row[ix] : 0.f;
       }
     }
   }
 }
 
-// The adjoint of im2col: din[n0+i][c][iy][ix] += col[k][...]; each channel is owned by one thread.
-static void col2im(const float* col, int n0, int count, int kh, int kw, int stride, int pad, int oh, int ow,
-                   Tensor& din) {
-  const int C = din.c(), H = din.h(), W = din.w();
-  const size_t ohw = size_t(oh) * ow, row = size_t(count) * ohw;
-#pragma omp parallel for schedule(static)
-  for (int c = 0; c < C; ++c) {
-    for (int dy = 0; dy < kh; ++dy)
-      for (int dx = 0; dx < kw; ++dx) {
-        const float* src = col + size_t((c * kh + dy) * kw + dx) * row;
-        for (int i = 0; i < count; ++i) {
-          float* dst = din.data() + (size_t(n0 + i) * C + c) * H * W;
-          for (int y = 0; y < oh; ++y, src += ow) {
-            int iy = y * stride - pad + dy;
-            if (iy < 0 || iy >= H) continue;
-            float* drow = dst + size_t(iy) * W;
-            for (int x = 0; x < ow; ++x) {
-              int ix = x * stride - pad + dx;
-              if (ix >= 0 && ix < W) drow[ix] += src[x];
-            }
-          }
-        }
+// The adjoint of im2col for one image: dx[c][iy][ix] += col[k][...]; dx must be zeroed first.
+static void col2im(const float* col, int C, int H, int W, int kh, int kw, int stride, int pad, int oh, int ow,
+                   float* dx) {
+  for (int k = 0; k < C * kh * kw; ++k) {
+    const int c = k / (kh * kw), r = k % (kh * kw), dy = r / kw, dxk = r % kw;
+    float* plane = dx + size_t(c) * H * W;
+    const float* src = col + size_t(k) * oh * ow;
+    for (int y = 0; y < oh; ++y, src += ow) {
+      const int iy = y * stride - pad + dy;
+      if (iy < 0 || iy >= H) continue;
+      float* row = plane + size_t(iy) * W;
+      for (int x0 = 0; x0 < ow; ++x0) {
+        const int ix = x0 * stride - pad + dxk;
+        if (ix >= 0 && ix < W) row[ix] += src[x0];
       }
+    }
   }
 }
 
-void Conv2d::forward(const Tensor& in, Tensor& out, bool training, Rng&) {
-  const int N = in.n(), OC = out_channels, OH = output_shape.h, OW = output_shape.w;
-  const int K = input_shape.c * kh * kw;
-  const size_t ohw = size_t(OH) * OW;
+// Images are shared out among the OpenMP threads (schedule(static)); each thread builds one image's
+// columns in its own L2-sized workspace and calls a single-threaded SGEMM (the OpenMP OpenBLAS runs
+// serially inside a parallel region), so the output goes straight to NCHW with no transposes.
+void Conv2d::forward(const Tensor& in, Tensor& out, bool, Rng&) {
+  const int N = in.n(), C = in.c(), H = in.h(), W = in.w();
+  const int OC = out_channels, OH = output_shape.h, OW = output_shape.w;
+  const int K = C * kh * kw, OHW = OH * OW;
   out.resize(N, OC, OH, OW);
-  const int chunk = forward_chunk_ = chunk_images(size_t(K) * ohw, N, training);
-  col_.resize(1, 1, 1, int(size_t(K) * chunk * ohw));
-  tmp_.resize(1, 1, 1, int(size_t(OC) * chunk * ohw));
-  for (int n0 = 0; n0 < N; n0 += chunk) {
-    int count = std::min(chunk, N - n0);
-    int cols = int(count * ohw);
-    im2col(in, n0, count, kh, kw, stride, pad, OH, OW, col_.data());
-    cols_hold_batch_ = count == N;  // backward can reuse them instead of rebuilding
-    // tmp (OC, count·OHW) = weight (OC, K) · col (K, count·OHW)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, cols, K, 1.f, weight.value.data(), K, col_.data(),
-                cols, 0.f, tmp_.data(), cols);
-    // (OC, count, OHW) → (count, OC, OHW), adding the bias
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int i = 0; i < count; ++i)
-      for (int oc = 0; oc < OC; ++oc) {
-        const float* src = tmp_.data() + size_t(oc) * cols + size_t(i) * ohw;
-        float* dst = out.data() + (size_t(n0 + i) * OC + oc) * ohw;
-        float b = has_bias ? bias.value[oc] : 0.f;
-        for (size_t p = 0; p < ohw; ++p) dst[p] = src[p] + b;
-      }
+#pragma omp parallel
+  {
+    std::vector<float> col(size_t(K) * OHW);
+#pragma omp for schedule(static)
+    for (int n = 0; n < N; ++n) {
+      im2col(in.sample(n), C, H, W, kh, kw, stride, pad, OH, OW, col.data());
+      float* y = out.sample(n);
+      // y (OC, OH·OW) = weight (OC, K) · col (K, OH·OW) + bias
+      for (int oc = 0; oc < OC; ++oc) std::fill(y + size_t(oc) * OHW, y + size_t(oc + 1) * OHW, has_bias ? bias.value[oc] : 0.f);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, OHW, K, 1.f, weight.value.data(), K, col.data(), OHW,
+                  1.f, y, OHW);
+    }
   }
 }
 
+// Each thread accumulates dweight/dbias for its share of the images in its own buffer; the buffers are
+// then added in thread order, so the result is the same for the same thread count.
 void Conv2d::backward(const Tensor& in, const Tensor&, const Tensor& dout, Tensor* din, bool param_grads) {
-  const int N = in.n(), OC = out_channels, OH = output_shape.h, OW = output_shape.w;
-  const int K = input_shape.c * kh * kw;
-  const size_t ohw = size_t(OH) * OW;
-  if (din) {
-    din->resize(in.shape());
-    din->zero();
-  }
-  const int chunk = std::min(forward_chunk_, N);
-  col_.resize(1, 1, 1, int(size_t(K) * chunk * ohw));
-  tmp_.resize(1, 1, 1, int(size_t(OC) * chunk * ohw));
-  for (int n0 = 0; n0 < N; n0 += chunk) {
-    int count = std::min(chunk, N - n0);
-    int cols = int(count * ohw);
-    // dout_t (OC, count·OHW) from dout (count, OC, OHW)
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int oc = 0; oc < OC; ++oc)
-      for (int i = 0; i < count; ++i)
-        std::memcpy(tmp_.data() + size_t(oc) * cols + size_t(i) * ohw, dout.data() + (size_t(n0 + i) * OC + oc) * ohw,
-                    sizeof(float) * ohw);
-    if (param_grads) {
-      if (!(cols_hold_batch_ && count == N)) im2col(in, n0, count, kh, kw, stride, pad, OH, OW, col_.data());
-      // dweight (OC, K) += dout_t (OC, count·OHW) · colᵀ
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, K, cols, 1.f, tmp_.data(), cols, col_.data(), cols,
-                  1.f, weight.grad.data(), K);
-      if (has_bias)
+  const int N = in.n(), C = in.c(), H = in.h(), W = in.w();
+  const int OC = out_channels, OH = output_shape.h, OW = output_shape.w;
+  const int K = C * kh * kw, OHW = OH * OW;
+  if (din) din->resize(in.shape());
+  std::vector<std::vector<float>> partial;  // per thread: dweight (OC, K) then dbias (OC)
+#pragma omp parallel
+  {
+#pragma omp single
+    partial.resize(size_t(omp_get_num_threads()));
+    std::vector<float>& mine = partial[size_t(omp_get_thread_num())];
+    if (param_grads) mine.assign(size_t(OC) * K + OC, 0.f);
+    std::vector<float> col(size_t(K) * OHW);
+#pragma omp for schedule(static)
+    for (int n = 0; n < N; ++n) {
+      const float* g = dout.sample(n);  // (OC, OH·OW)
+      if (param_grads) {
+        im2col(in.sample(n), C, H, W, kh, kw, stride, pad, OH, OW, col.data());
+        // dweight (OC, K) += g (OC, OH·OW) · colᵀ (OH·OW, K)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, K, OHW, 1.f, g, OHW, col.data(), OHW, 1.f,
+                    mine.data(), K);
+        float* db = mine.data() + size_t(OC) * K;
         for (int oc = 0; oc < OC; ++oc) {
-          const float* src = tmp_.data() + size_t(oc) * cols;
-          double s = 0;
-          for (int p = 0; p < cols; ++p) s += src[p];
-          bias.grad[oc] += float(s);
+          float s = 0.f;
+          for (int p = 0; p < OHW; ++p) s += g[size_t(oc) * OHW + p];
+          db[oc] += s;
         }
+      }
+      if (din) {
+        // dcol (K, OH·OW) = weightᵀ (K, OC) · g, scattered back to the image
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, OHW, OC, 1.f, weight.value.data(), K, g, OHW, 0.f,
+                    col.data(), OHW);
+        float* dx = din->sample(n);
+        std::memset(dx, 0, sizeof(float) * size_t(C) * H * W);
+        col2im(col.data(), C, H, W, kh, kw, stride, pad, OH, OW, dx);
+      }
     }
-    if (din) {
-      // dcol (K, count·OHW) = weightᵀ (K, OC) · dout_t, then scattered back to the input
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, cols, OC, 1.f, weight.value.data(), K, tmp_.data(),
-                  cols, 0.f, col_.data(), cols);
-      cols_hold_batch_ = false;  // col_ now holds dcol
-      col2im(col_.data(), n0, count, kh, kw, stride, pad, OH, OW, *din);
-    }
+  }
+  if (!param_grads) return;
+  for (const auto& mine : partial) {
+    if (mine.empty()) continue;
+    for (size_t i = 0; i < size_t(OC) * K; ++i) weight.grad[i] += mine[i];
+    if (has_bias)
+      for (int oc = 0; oc < OC; ++oc) bias.grad[oc] += mine[size_t(OC) * K + oc];
   }
 }
 

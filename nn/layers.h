@@ -42,7 +42,8 @@ class Layer {
   Shape input_shape, output_shape;    // per sample (n = 1), set by setup()
 };
 
-// 2-D convolution, any kernel/stride/zero padding, as im2col + one SGEMM per chunk of images.
+// 2-D convolution, any kernel/stride/zero padding, as im2col + SGEMM per image, images shared out
+// among the OpenMP threads.
 //   in (N, C, H, W) → out (N, OC, OH, OW), OH = (H + 2P − KH)/S + 1
 //   weight (OC, C, KH, KW), bias (OC)
 class Conv2d : public Layer {
@@ -59,11 +60,6 @@ class Conv2d : public Layer {
   int out_channels, kh, kw, stride, pad;
   bool has_bias;
   Param weight, bias;
-
- private:
-  Tensor col_, tmp_;  // workspaces: (C·KH·KW, chunk·OH·OW) and (OC, chunk·OH·OW)
-  bool cols_hold_batch_ = false;  // col_ holds the im2col of the whole last forward input
-  int forward_chunk_ = 1;         // images per chunk in the last forward; backward uses the same
 };
 
 // Fully connected: in (N, C, H, W) flattened in (C, H, W) order → out (N, OUT, 1, 1)
