@@ -27,6 +27,13 @@ CXXFLAGS := -std=c++17 $(OPT) -fopenmp -Wall -Wextra -MMD -MP -I. -isystem $(BLA
 LDFLAGS := -fopenmp -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) $(EXTRA_LDFLAGS)
 LDLIBS := -lopenblas -lstb -lz -lpthread
 
+# OpenBLAS kernels: the rule of apps/main.cpp (NNFMRI_BLAS_CORETYPE, else the AVX-512 SkylakeX kernels
+# when the CPU has them), so that tests and benchmarks run with the kernels nnfmri itself uses.
+BLAS_CORE := $(or $(NNFMRI_BLAS_CORETYPE),$(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && grep -qw avx512bw /proc/cpuinfo && grep -qw avx512vl /proc/cpuinfo && grep -qw avx512dq /proc/cpuinfo && echo SkylakeX))
+ifneq ($(BLAS_CORE),)
+export OPENBLAS_CORETYPE := $(BLAS_CORE)
+endif
+
 LIB_SRC := $(wildcard nn/*.cpp datasets/*.cpp imaging/*.cpp)
 APP_SRC := $(wildcard apps/*.cpp)
 TEST_SRC := $(wildcard tests/*.cpp)

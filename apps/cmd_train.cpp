@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include <cblas.h>
+
 #include "apps/commands.h"
 #include "nn/checkpoint.h"
 #include "nn/error.h"
@@ -127,6 +129,7 @@ int cmd_train(int argc, char** argv) {
       {"batch", cfg.batch},
       {"seed", cfg.seed},
       {"threads", threads},
+      {"blas", {{"config", openblas_get_config()}, {"core", openblas_get_corename()}}},
       {"optimizer",
        {{"kind", cfg.optim.kind}, {"lr", cfg.optim.lr}, {"momentum", cfg.optim.momentum},
         {"nesterov", cfg.optim.nesterov}, {"weight_decay", cfg.optim.weight_decay}}},
@@ -139,9 +142,10 @@ int cmd_train(int argc, char** argv) {
       {"analysis", imaging::describe(analysis)}};
   nn::write_file_atomic(out + "/config.json", config.dump(2) + "\n");
 
-  std::printf("nnfmri train: %s (%zu parameters) on %s: %zu train / %zu test images, %d epochs, batch %d, %d threads\n",
+  std::printf("nnfmri train: %s (%zu parameters) on %s: %zu train / %zu test images, %d epochs, batch %d, %d threads, "
+              "OpenBLAS %s kernels\n",
               model.c_str(), net.parameter_count(), data.train.name.c_str(), data.train.size(), data.test.size(),
-              cfg.epochs, cfg.batch, threads);
+              cfg.epochs, cfg.batch, threads, openblas_get_corename());
   std::printf("run directory: %s\n", out.c_str());
   std::fflush(stdout);
 
