@@ -31,7 +31,7 @@ struct Evaluation {
   double loss = 0, accuracy = 0;
   size_t count = 0;
 };
-Evaluation evaluate(Network& net, const LabeledImages& data, int batch = 256);
+Evaluation evaluate(Network& net, const LabeledImages& data, int batch = 64);
 
 struct TrainConfig {
   int epochs = 15, batch = 64;
