@@ -69,7 +69,7 @@ std::vector<FlagDef> analysis_flag_defs() {
           {"--zeta-ablation", true, "zero|mean  what a lesioned region is set to (zero)"},
           {"--zeta-samples", true, "N  class-balanced images for the lesion game (256)"},
           {"--zeta-tol", true, "X  95% CI half-width target of the sampled Shapley values (0.05 max|phi|)"},
-          {"--zeta-budget", true, "SECONDS  per layer for sampled Shapley values (6)"},
+          {"--zeta-budget", true, "SECONDS  time for each layer's zeta work; unused time passes to the next layers (5)"},
           {"--zeta-seed", true, "N  seed of the sample and the permutations (1)"},
           {"--tract-samples", true, "N  first N images for tractography (256)"},
           {"--tract-top", true, "N  list only the N strongest flows per layer pair (0: all)"}};

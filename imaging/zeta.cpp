@@ -25,15 +25,14 @@ double seconds_since(Clock::time_point t0) { return std::chrono::duration<double
 constexpr int kChunk = 8;  // images per dense forward: bounds the net's activation buffers (peak RSS)
 constexpr int kMaxExactRegions = 16;
 
-// (C, H, W) → (H, W, C) for one image.
-void to_channels_last(const float* chw, int C, int H, int W, float* hwc) {
-  for (int c = 0; c < C; ++c)
-    for (int p = 0; p < H * W; ++p) hwc[size_t(p) * C + c] = chw[size_t(c) * H * W + p];
+// dst (cols, rows) = srcᵀ, src (rows, cols): (C, H·W) → (H·W, C) is channels-first → channels-last
+// of one image, and (H·W, C) → (C, H·W) the way back.
+void transpose(const float* src, int rows, int cols, float* dst) {
+  for (int r = 0; r < rows; ++r)
+    for (int c = 0; c < cols; ++c) dst[size_t(c) * rows + r] = src[size_t(r) * cols + c];
 }
-void to_channels_first(const float* hwc, int C, int H, int W, float* chw) {
-  for (int c = 0; c < C; ++c)
-    for (int p = 0; p < H * W; ++p) chw[size_t(c) * H * W + p] = hwc[size_t(p) * C + c];
-}
+void to_channels_last(const float* chw, int C, int H, int W, float* hwc) { transpose(chw, C, H * W, hwc); }
+void to_channels_first(const float* hwc, int C, int H, int W, float* chw) { transpose(hwc, H * W, C, chw); }
 
 std::string block_name(const nn::Network& net, int b) { return net.blocks()[b].name; }
 
@@ -159,7 +158,7 @@ CoalitionValue::CoalitionValue(nn::Network& net, int block, const GridSpec& spec
     for (int w = 0; w < W; ++w)
       for (int c = 0; c < C; ++c) region_units_[grid_.region_of(c, h, w)].push_back((h * W + w) * C + c);
 
-  // The block's activations of the sample and the exact v_x(all), in chunks of kChunk images.
+  // The block's activations of the sample and v_x(all) by dense forwards of kChunk images.
   const size_t N = eval_indices.size(), U = block_units();
   labels_.resize(N);
   activations_.resize(N * U);
@@ -169,6 +168,10 @@ CoalitionValue::CoalitionValue(nn::Network& net, int block, const GridSpec& spec
   for (size_t first = 0; first < N; first += kChunk) {
     const int count = int(std::min<size_t>(kChunk, N - first));
     nn::make_batch(net, data, eval_indices.data() + first, count, nullptr, 0, 0, 0, x, y);
+    for (int i = 0; i < count; ++i)
+      if (y[i] >= net.num_outputs())
+        throw nn::Error("ζ: test image " + std::to_string(eval_indices[first + i]) + " has label " +
+                        std::to_string(y[i]) + " but the net has " + std::to_string(net.num_outputs()) + " outputs");
     const nn::Tensor& logits = net.forward(x, false);
     image_values(logits, y.data(), accuracy_, &image_v_all_[first]);
     std::copy(y.begin(), y.end(), labels_.begin() + long(first));
@@ -313,7 +316,7 @@ std::vector<double> mean_over_images(const std::vector<double>& per_image, size_
 // φ_g(x) = Σ_{S ⊆ G∖{g}} |S|!(n−|S|−1)!/n! · (v_x(S ∪ {g}) − v_x(S)) over all 2^n coalitions;
 // φ_g = (1/N) Σ_x φ_g(x).  v_x(S) is reached from ∅ by adding S's regions in increasing order
 // (depth-first, undoing back to each branch point), recorded right after its highest region.
-ShapleyEstimate shapley_exact(const CoalitionValue& game) {
+ShapleyEstimate shapley_exact(const CoalitionValue& game, double budget_seconds) {
   const auto t0 = Clock::now();
   const int n = game.regions();
   if (n > kMaxExactRegions)
@@ -326,11 +329,8 @@ ShapleyEstimate shapley_exact(const CoalitionValue& game) {
   const size_t N = game.images();
   const uint32_t coalitions = 1u << n;
   std::vector<double> per_image(N * n, 0.0);
-#pragma omp parallel
-  {
-    CoalitionWalker walker(game);
-    walker.set_journal(true);
-    std::vector<double> v(coalitions);
+  // φ_g(x) of one image, into per_image.
+  auto image_shapley = [&](CoalitionWalker& walker, std::vector<double>& v, size_t x) {
     // Coalition S's subtree: S ∪ T for every nonempty T ⊆ {first, …, n−1}.
     std::function<void(uint32_t, int)> visit = [&](uint32_t S, int first) {
       const CoalitionWalker::Mark branch = walker.mark();
@@ -340,19 +340,34 @@ ShapleyEstimate shapley_exact(const CoalitionValue& game) {
         walker.undo(branch);
       }
     };
+    walker.set_journal(true);
+    walker.start_empty(x);
+    v[0] = walker.value();
+    visit(0, 0);
+    double* phi = &per_image[x * n];
+    for (uint32_t T = 0; T < coalitions; ++T)
+      for (int g = 0; g < n; ++g)
+        if (!((T >> g) & 1u)) phi[g] += weight[__builtin_popcount(T)] * (v[T | (1u << g)] - v[T]);
+  };
+  {
+    CoalitionWalker walker(game);
+    std::vector<double> v(coalitions);
+    image_shapley(walker, v, 0);
+    const double projected = seconds_since(t0) * double(N) / omp_get_max_threads();
+    if (projected > budget_seconds)
+      throw nn::Error("--zeta-method exact: block " + block_name(game.net(), game.block()) + " would take about " +
+                      std::to_string(int(projected)) + " s (" + std::to_string(coalitions) + " coalitions × " +
+                      std::to_string(N) + " images), over --zeta-budget " + std::to_string(budget_seconds) +
+                      " s; use --zeta-method shapley, a coarser --grid or fewer --zeta-samples");
+  }
+#pragma omp parallel
+  {
+    CoalitionWalker walker(game);
+    std::vector<double> v(coalitions);
     // Each image is computed by one thread from its own starting state: any schedule gives
     // the same numbers, and dynamic balances images whose lesions propagate further.
 #pragma omp for schedule(dynamic, 1)
-    for (long xi = 0; xi < long(N); ++xi) {
-      const size_t x = size_t(xi);
-      walker.start_empty(x);
-      v[0] = walker.value();
-      visit(0, 0);
-      double* phi = &per_image[x * n];
-      for (uint32_t T = 0; T < coalitions; ++T)
-        for (int g = 0; g < n; ++g)
-          if (!((T >> g) & 1u)) phi[g] += weight[__builtin_popcount(T)] * (v[T | (1u << g)] - v[T]);
-    }
+    for (long xi = 1; xi < long(N); ++xi) image_shapley(walker, v, size_t(xi));
   }
   ShapleyEstimate e = deterministic(mean_over_images(per_image, N, n));
   e.stopped_by = "exact";
@@ -390,8 +405,8 @@ ShapleyEstimate shapley_sampled(const CoalitionValue& game, double tolerance, do
       phi /= double(N);
       e.phi[g] = phi;
       double half = 0;
-      if (var > 0 && df_denominator > 0) {
-        const double df = var * var / df_denominator, se = std::sqrt(var);
+      if (var > 0) {
+        const double df = df_denominator > 0 ? var * var / df_denominator : 1e6, se = std::sqrt(var);
         half = student_t_quantile(0.975, df) * se;
         e.p_value[g] = student_t_two_sided_p(phi / se, df);
       } else {
@@ -568,7 +583,8 @@ nlohmann::ordered_json layer_json(const CoalitionValue& game, const ZetaSettings
   j["region_count"] = n;
   j["eval_samples"] = indices.size();
   j["eval_indices"] = indices;
-  j["permutations"] = est.permutations;
+  j["permutations"] = est.permutations;  // per image
+  j["permutations_total"] = est.permutations * long(indices.size());
   j["rounds"] = est.rounds;
   j["seconds"] = seconds;
   j["stopped_by"] = est.stopped_by;
@@ -639,11 +655,21 @@ nlohmann::ordered_json zeta_analysis(nn::Network& net, const nn::LabeledImages& 
   settings["budget_seconds"] = s.budget_seconds;
   settings["seed"] = s.seed;
   settings["max_permutations"] = s.max_permutations;
+  settings["taylor_value_function"] = "logprob";  // accuracy has no useful gradient
   settings["threads"] = omp_get_max_threads();
   nlohmann::ordered_json& layers = out["layers"];
   layers = nlohmann::ordered_json::object();
-  for (size_t b = 0; b < blocks.size(); ++b) {
+  // Blocks run from the output back to the input: the late blocks are cheap and usually stop by
+  // tolerance, and the time they leave unused is shared equally among the blocks still to run, so
+  // the early, expensive blocks get more permutations while the total stays within blocks × budget
+  // (plus the two-round minimum of a block whose budget is too small even for that).
+  std::vector<nlohmann::ordered_json> results(blocks.size());
+  double carried = 0;
+  for (size_t b = blocks.size(); b-- > 0;) {
     const auto t0 = Clock::now();
+    const double share = carried / double(b + 1);
+    carried -= share;
+    const double budget = s.budget_seconds + share;
     CoalitionValue game(net, int(b), grid, test, indices, s);
     const double setup_seconds = seconds_since(t0);
     const std::vector<double> lesion = lesion_scores(game);
@@ -652,19 +678,22 @@ nlohmann::ordered_json zeta_analysis(nn::Network& net, const nn::LabeledImages& 
     const double taylor_seconds = seconds_since(t0) - setup_seconds - lesion_seconds;
     ShapleyEstimate est;
     if (s.method == "exact") {
-      est = shapley_exact(game);
+      est = shapley_exact(game, std::max(0.0, budget - seconds_since(t0)));
     } else if (s.method == "shapley") {
       const uint64_t layer_seed = nn::Rng::derive(s.seed, 0x2E7A, b).next();
-      est = shapley_sampled(game, s.tolerance, std::max(0.0, s.budget_seconds - seconds_since(t0)),
-                            s.max_permutations, layer_seed);
+      est = shapley_sampled(game, s.tolerance, std::max(0.0, budget - seconds_since(t0)), s.max_permutations,
+                            layer_seed);
     } else {
       est = deterministic(s.method == "lesion" ? lesion : taylor);
     }
-    nlohmann::ordered_json layer = layer_json(game, s, est, lesion, taylor, indices, seconds_since(t0));
-    layer["timing"] = {{"setup", setup_seconds}, {"lesion", lesion_seconds}, {"taylor", taylor_seconds},
-                       {"shapley", est.seconds}};
-    layers[blocks[b].name] = std::move(layer);
+    const double seconds = seconds_since(t0);
+    carried += std::max(0.0, budget - seconds);
+    results[b] = layer_json(game, s, est, lesion, taylor, indices, seconds);
+    results[b]["budget_seconds"] = budget;
+    results[b]["timing"] = {{"setup", setup_seconds}, {"lesion", lesion_seconds}, {"taylor", taylor_seconds},
+                            {"shapley", est.seconds}};
   }
+  for (size_t b = 0; b < blocks.size(); ++b) layers[blocks[b].name] = std::move(results[b]);
   return out;
 }
 

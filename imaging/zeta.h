@@ -13,7 +13,7 @@
 //    interval of ζ is φ's interval mapped by the same affine map.  p-values are BH-adjusted over
 //    the block's regions; significance = adjusted p < 0.01; critical = ζ ≥ 2 and significant.
 //
-// Estimators (all work on a CoalitionValue; every one satisfies efficiency exactly):
+// Estimators (all work on a CoalitionValue; exact and shapley satisfy efficiency to float rounding):
 //  - exact:   enumeration of all 2^n coalitions per image, n ≤ 16: a depth-first walk that adds
 //             regions in increasing index order and returns to a branch point by undoing (bit-
 //             exact journal), so every v_x(S) is the same sequence of additions and a region
@@ -30,21 +30,40 @@
 //             strata = images).  Variance: V̂_g = (1/N²) Σ_x s²_xg / R (s² over R ≥ 2 units), with
 //             Welch–Satterthwaite degrees of freedom ν_g = V̂_g² / Σ_x (s²_xg/(N²R))²/(R−1).
 //             95% interval φ̂ ± t_{0.975,ν}·√V̂; p from the two-sided t-test of φ̂ against 0 with ν.
-//             Each unit's marginals telescope to v_x(all) − v_x(∅) (both computed exactly), so
-//             Σ_g φ̂_g = v(all) − v(∅) for every estimate.  Adaptive: rounds are added until every
+//             Each unit's marginals telescope to v̂_x(all) − v_x(∅): the start is the exact
+//             all-lesioned state, the end the incremental full state, equal to the dense forward up
+//             to float rounding (~1e-6), so Σ_g φ̂_g = v(all) − v(∅) for every estimate, and a
+//             region that changes nothing has every marginal, hence φ̂, exactly 0 (marginals are
+//             differences of consecutive states of one walk, never of two computations).
+//             Adaptive: rounds are added until every
 //             half-width < tolerance (stopped_by "tolerance"), the next round would exceed the
 //             budget ("budget"), or max_permutations per image is reached ("max_permutations").
-//             At least 2 rounds always run (an interval needs them).
+//             At least 2 rounds always run (an interval needs them).  Stopped by tolerance or
+//             max_permutations, the numbers depend only on the seed (not on timing or threads).
 //  - lesion:  Δ_g = v(all) − v(all∖{g}), exact.
 //  - taylor:  T_g = Σ_{u∈g} Σ_x (a_xu − b_u)·∂v/∂a_xu from one backward pass of the log-prob value
 //             (accuracy has zero gradient almost everywhere, so taylor always uses logprob).
-//  lesion and taylor are deterministic: interval [Δ, Δ], p = 0 if Δ ≠ 0 else 1.
+//  lesion and taylor are deterministic: interval [Δ, Δ], p = 0 if Δ ≠ 0 else 1; stopped_by
+//  is "exact" for exact and "complete" for them.
 //
 // Speed: every estimator except taylor runs an incremental forward (CoalitionWalker): the blocks
 // after l are kept per image in channels-last layout, and adding/removing a region pushes only
 // the changed activations through (a conv scatters each change into the outputs in its receptive
 // field, a relu/max-pool forwards only outputs that actually changed).  The all-lesioned state
-// does not depend on the image, so each walk starts from one copy of it.
+// does not depend on the image, so each walk starts from one copy of it; images are independent,
+// so the threads share nothing but the read-only game, and any thread count gives the same bits.
+// Measured (bench/bench_zeta.cpp: `reference` trained to 54% on the CIFAR-10 subset, 8x8x4 grid,
+// 256 images, 2 cores): one step (one region added or removed, every later layer updated, one
+// image) costs 6.2 µs for conv1, 1.9 µs conv2, 0.3 µs conv3, against 193/103/31 µs for the same
+// coalition by a dense forward_from.  The whole stage (5 s per block, unused time shared, see
+// zeta_analysis) takes 40 s: conv1/pool1 stop by budget at 36-38 permutations per image with
+// half-widths within 15% of the tolerance, every other block by tolerance; peak RSS 84 MB.  (A
+// fixed 6 s per block: 18 s, but conv1/pool1 at 12-14 permutations and 2× the tolerance.)  Random
+// weights make steps ~5× dearer (denser relus): 40 s, conv1/pool1 at the 2-round minimum.
+// taylor for all 8 blocks: 0.3 s.  Measured and not kept: allocating rounds to
+// the noisiest images (Neyman: at most 13-20% less variance here) and stratifying permutation
+// positions (position explains ~3% of the marginals' variance).  Kept: antithetic pairs, whose
+// unit has 0.65× the variance of two independent permutations.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -64,7 +83,8 @@ struct ZetaSettings {
   std::string ablation = "zero";    // --zeta-ablation: zero | mean
   size_t samples = 256;             // --zeta-samples: stratified, classes balanced, from the first `pool` test images
   double tolerance = -1;            // --zeta-tol: CI half-width target; < 0 means 0.05·max|φ|
-  double budget_seconds = 6;        // --zeta-budget: seconds per block for the sampled Shapley stage
+  double budget_seconds = 5;        // --zeta-budget: seconds per block, all its ζ work included; blocks run
+                                    // output first and share unused time (8 blocks ≤ 40 s + 2-round minimums)
   uint64_t seed = 1;                // --zeta-seed
   int max_permutations = 4096;      // --zeta-max-permutations: per image (2 per round), a safety cap
 };
@@ -95,8 +115,8 @@ class CoalitionValue {
   double value(const std::vector<bool>& coalition);
   double v_all() const { return mean_of(image_v_all_); }
   double v_none() const { return mean_of(image_v_none_); }
-  const std::vector<double>& image_v_all() const { return image_v_all_; }    // (N) exact v_x(all)
-  const std::vector<double>& image_v_none() const { return image_v_none_; }  // (N) exact v_x(∅)
+  const std::vector<double>& image_v_all() const { return image_v_all_; }    // (N) v_x(all), dense forward
+  const std::vector<double>& image_v_none() const { return image_v_none_; }  // (N) v_x(∅), dense forward
 
   // The block's activation of image x (H·W·C, channels-last), its baseline and region g's units
   // (channels-last indices).
@@ -126,7 +146,7 @@ class CoalitionValue {
   const std::vector<std::vector<float>>& empty_z() const { return empty_z_; }
   const std::vector<std::vector<float>>& empty_a() const { return empty_a_; }
 
-  // Labels and indices (into the data) of the evaluation sample.
+  // Labels of the evaluation sample, in eval_indices order.
   const std::vector<uint8_t>& labels() const { return labels_; }
   nn::Network& net() const { return net_; }
 
@@ -164,7 +184,7 @@ class CoalitionWalker {
   struct Mark {
     size_t entries = 0, floats = 0;
   };
-  void set_journal(bool on);  // off (the default) clears it
+  void set_journal(bool on);  // on or off (the default); either way starts it empty
   Mark mark() const { return {journal_where_.size(), journal_saved_.size()}; }
   void undo(const Mark& m);
 
@@ -213,7 +233,9 @@ struct ShapleyEstimate {
 };
 
 // Exact Shapley values (n ≤ 16; throws nn::Error naming the block and its region count otherwise).
-ShapleyEstimate shapley_exact(const CoalitionValue& game);
+// The first image is timed: if all images would take longer than budget_seconds, throws nn::Error
+// with the projection (2^n coalitions per image can take hours on an early block of a big net).
+ShapleyEstimate shapley_exact(const CoalitionValue& game, double budget_seconds = 1e300);
 // Permutation-sampled Shapley values, as described at the top.  budget_seconds counts from the call.
 ShapleyEstimate shapley_sampled(const CoalitionValue& game, double tolerance, double budget_seconds,
                                 int max_permutations, uint64_t seed);
@@ -228,14 +250,21 @@ void image_values(const nn::Tensor& logits, const uint8_t* labels, bool accuracy
 
 // Statistics, implemented here to need no dependency.
 double regularized_incomplete_beta(double a, double b, double x);  // I_x(a, b)
-double student_t_two_sided_p(double t, double df);                  // P(|T_df| ≥ |t|)
-double student_t_quantile(double p, double df);                     // F⁻¹(p), 0 < p < 1
+double student_t_two_sided_p(double t, double df);                  // P(|T_df| ≥ |t|), df capped at 10⁶
+double student_t_quantile(double p, double df);                     // F⁻¹(p), 0 < p < 1, df capped at 10⁶
 std::vector<double> benjamini_hochberg(const std::vector<double>& p);  // adjusted p-values
-double spearman(const std::vector<double>& a, const std::vector<double>& b);  // average ranks for ties
 
 // The ζ stage on every block (conv*, pool*, fc*, output): returns the content of zeta.json,
-// {"settings": {...}, "layers": {"conv1": {...}, ...}}.  Throws nn::Error for bad settings, an
-// empty sample, or `exact` on a block with more than 16 regions (before any work is done).
+// {"settings": {...}, "layers": {"conv1": {...}, ...}} (layers in network order).  Blocks are
+// computed from the output back to the input, each with budget_seconds plus an equal share
+// (1/blocks still to run) of the time the blocks after it left unused (its "budget_seconds").  Per layer: method, value_function,
+// ablation, grid, region_count, eval_samples, eval_indices, permutations (per image),
+// permutations_total, rounds, seconds, stopped_by, tolerance, max_ci_half_width, v_all, v_none,
+// sum_phi (= v_all − v_none for exact/shapley), regions {key: {zeta_score, confidence_interval,
+// significance, shapley, shapley_ci (exact/shapley only), p_value, p_adjusted, lesion, taylor}},
+// critical_regions (ζ descending), critical_share, budget_seconds, timing {setup, lesion, taylor,
+// shapley}.  Throws nn::Error for bad settings, an empty sample, or `exact` on a block with more
+// than 16 regions (before any work is done).
 nlohmann::ordered_json zeta_analysis(nn::Network& net, const nn::LabeledImages& test, size_t pool,
                                      const GridSpec& grid, const ZetaSettings& s);
 

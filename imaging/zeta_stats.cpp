@@ -1,6 +1,6 @@
 // imaging/zeta_stats.cpp — the few statistics the ζ stage needs, with no dependency:
-// Student-t tails and quantiles through the regularized incomplete beta function,
-// Benjamini–Hochberg adjusted p-values, and Spearman's rank correlation.
+// Student-t tails and quantiles through the regularized incomplete beta function, and
+// Benjamini–Hochberg adjusted p-values.
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -53,9 +53,15 @@ double regularized_incomplete_beta(double a, double b, double x) {
   return 1 - front * incomplete_beta_fraction(b, a, 1 - x) / b;
 }
 
+namespace {
+// Beyond 10⁶ degrees of freedom t is the normal to < 10⁻⁵, and the continued fraction slows down.
+constexpr double kMaxDegreesOfFreedom = 1e6;
+}  // namespace
+
 // P(|T| ≥ |t|) for Student's t with df degrees of freedom = I_{df/(df+t²)}(df/2, 1/2).
 double student_t_two_sided_p(double t, double df) {
   if (!std::isfinite(t)) return 0;
+  df = std::min(df, kMaxDegreesOfFreedom);
   return regularized_incomplete_beta(df / 2, 0.5, df / (df + t * t));
 }
 
@@ -87,42 +93,6 @@ std::vector<double> benjamini_hochberg(const std::vector<double>& p) {
     adjusted[order[r]] = std::min(1.0, running);
   }
   return adjusted;
-}
-
-namespace {
-
-std::vector<double> average_ranks(const std::vector<double>& v) {
-  const size_t n = v.size();
-  std::vector<size_t> order(n);
-  std::iota(order.begin(), order.end(), size_t(0));
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return v[a] < v[b]; });
-  std::vector<double> rank(n);
-  for (size_t i = 0; i < n;) {
-    size_t j = i;
-    while (j + 1 < n && v[order[j + 1]] == v[order[i]]) ++j;
-    for (size_t k = i; k <= j; ++k) rank[order[k]] = 0.5 * double(i + j);
-    i = j + 1;
-  }
-  return rank;
-}
-
-}  // namespace
-
-// Pearson correlation of the average ranks; 0 when either side is constant.
-double spearman(const std::vector<double>& a, const std::vector<double>& b) {
-  const std::vector<double> ra = average_ranks(a), rb = average_ranks(b);
-  const size_t n = ra.size();
-  if (n < 2 || rb.size() != n) return 0;
-  double ma = 0, mb = 0;
-  for (size_t i = 0; i < n; ++i) ma += ra[i], mb += rb[i];
-  ma /= double(n), mb /= double(n);
-  double sab = 0, saa = 0, sbb = 0;
-  for (size_t i = 0; i < n; ++i) {
-    sab += (ra[i] - ma) * (rb[i] - mb);
-    saa += (ra[i] - ma) * (ra[i] - ma);
-    sbb += (rb[i] - mb) * (rb[i] - mb);
-  }
-  return saa > 0 && sbb > 0 ? sab / std::sqrt(saa * sbb) : 0;
 }
 
 }  // namespace imaging

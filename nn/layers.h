@@ -117,7 +117,10 @@ class GlobalAvgPool : public Layer {
  public:
   std::string kind() const override { return "gap"; }
   std::string token() const override { return "gap"; }
-  Shape setup(Shape in) override { return Shape{1, in.c, 1, 1}; }
+  Shape setup(Shape in) override {
+    input_shape = Shape{1, in.c, in.h, in.w};
+    return output_shape = Shape{1, in.c, 1, 1};
+  }
   void forward(const Tensor& in, Tensor& out, bool training, Rng& rng) override;
   void backward(const Tensor& in, const Tensor& out, const Tensor& dout, Tensor* din, bool param_grads) override;
 };

@@ -4,6 +4,7 @@
 // that cover it; taylor is a directional derivative and lesion a recomputation; bad settings
 // name their flag; and on planted data the critical regions of conv1 are the planted cells.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <functional>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "datasets/planted.h"
+#include "imaging/report_summary.h"  // spearman_rank_correlation
 #include "imaging/zeta.h"
 #include "nn/error.h"
 #include "nn/loss.h"
@@ -165,9 +167,6 @@ TEST(Zeta, StudentTQuantilesTailsAndBenjaminiHochberg) {
   EXPECT_NEAR(adjusted[1], 0.04, 1e-12);
   EXPECT_NEAR(adjusted[2], 0.04, 1e-12);
   EXPECT_NEAR(adjusted[3], 0.02, 1e-12);
-  EXPECT_NEAR(imaging::spearman({1, 2, 3, 4}, {10, 20, 30, 40}), 1.0, 1e-12);
-  EXPECT_NEAR(imaging::spearman({1, 2, 3, 4}, {4, 3, 2, 1}), -1.0, 1e-12);
-  EXPECT_NEAR(imaging::spearman({1, 2, 2, 3}, {1, 2, 2, 3}), 1.0, 1e-12);
 }
 
 TEST(Zeta, StratifiedSampleIsBalancedDeterministicAndWithinThePool) {
@@ -320,7 +319,7 @@ TEST(Zeta, SampledConvergesToExactWithHonestIntervals) {
     EXPECT_EQ(e.rounds, 12);
     EXPECT_EQ(e.stopped_by, "max_permutations");
     EXPECT_NEAR(sum_of(e.phi), efficiency, 1e-5);
-    EXPECT_GE(imaging::spearman(e.phi, exact.phi), 0.95) << "seed " << seed;
+    EXPECT_GE(imaging::spearman_rank_correlation(e.phi, exact.phi).value_or(0), 0.95) << "seed " << seed;
     for (size_t g = 0; g < exact.phi.size(); ++g, ++total) covered += e.ci_low[g] <= exact.phi[g] && exact.phi[g] <= e.ci_high[g];
   }
   EXPECT_GE(covered, 0.9 * total) << covered << " of " << total;
@@ -329,6 +328,27 @@ TEST(Zeta, SampledConvergesToExactWithHonestIntervals) {
   EXPECT_EQ(tol.stopped_by, "tolerance");
   for (size_t g = 0; g < tol.phi.size(); ++g) EXPECT_LT(0.5 * (tol.ci_high[g] - tol.ci_low[g]), 0.01);
   EXPECT_NEAR(sum_of(tol.phi), efficiency, 1e-5);
+}
+
+// Each image's walk is its own seeded stream and starting state: the thread count changes nothing.
+TEST(Zeta, SampledIsBitIdenticalForAnyThreadCount) {
+  auto net = random_net(kTinySpec, 3, 8, 8, 7);
+  Images data(16, 3, 8, 8, 3, 7);
+  ZetaSettings s;
+  CoalitionValue game(*net, 1, GridSpec{2, 2, 3}, data.view, all_indices(data.view.count), s);
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const auto one = imaging::shapley_sampled(game, 0, 1e9, 12, 5);
+  const auto exact_one = imaging::shapley_exact(game);
+  omp_set_num_threads(std::max(2, threads));
+  const auto many = imaging::shapley_sampled(game, 0, 1e9, 12, 5);
+  const auto exact_many = imaging::shapley_exact(game);
+  omp_set_num_threads(threads);
+  EXPECT_EQ(one.phi, many.phi);
+  EXPECT_EQ(one.ci_low, many.ci_low);
+  EXPECT_EQ(one.p_value, many.p_value);
+  EXPECT_EQ(exact_one.phi, exact_many.phi);
+  EXPECT_NE(imaging::shapley_sampled(game, 0, 1e9, 12, 6).phi, one.phi);  // the seed does matter
 }
 
 TEST(Zeta, LesionIsRecomputationAndTaylorIsADirectionalDerivative) {
@@ -389,6 +409,19 @@ TEST(Zeta, BadSettingsNameTheirFlag) {
   expect_flag([](ZetaSettings& s) { s.budget_seconds = 0; }, "--zeta-budget");
   expect_flag([](ZetaSettings& s) { s.max_permutations = 2; }, "--zeta-max-permutations");
   EXPECT_NO_THROW(imaging::validate(ZetaSettings{}));
+
+  // exact refuses a run that its first image projects over the budget
+  {
+    auto small = random_net(kTinySpec, 3, 8, 8, 1);
+    Images images(64, 3, 8, 8, 3, 1);
+    CoalitionValue game(*small, 0, GridSpec{2, 2, 4}, images.view, all_indices(images.view.count), ZetaSettings{});
+    try {
+      imaging::shapley_exact(game, 1e-9);
+      ADD_FAILURE() << "exact ignored its budget";
+    } catch (const nn::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("--zeta-budget"), std::string::npos) << e.what();
+    }
+  }
 
   // exact refuses a block with more than 16 regions, naming it, its count and the way out
   auto net = random_net(kTinySpec, 3, 8, 8, 1);
@@ -459,6 +492,7 @@ TEST(Zeta, AnalysisWritesEveryBlockDeterministically) {
   auto strip = [](nlohmann::ordered_json x) {
     for (auto& [name, L] : x.at("layers").items()) {
       L.erase("seconds");
+      L.erase("budget_seconds");  // this block's budget includes the time the blocks after it left
       L.erase("timing");
     }
     return x;
@@ -474,51 +508,57 @@ TEST(Zeta, AnalysisWritesEveryBlockDeterministically) {
 }
 
 // A small net trained on planted data: the critical regions of conv1 (an 8×8×1 grid, one region per
-// planted cell) recover the cells that carry class evidence.  Three classes, so three planted
-// cells among 64: with more, the ζ ≥ 2 rule (relative to the layer's spread) starts to miss the
-// weaker planted cells even when the ranking is perfect (bench_zeta reports that case).
+// planted cell) are the cells that carry class evidence.  Five classes (five planted cells among
+// 64), two data seeds, mean ablation: zeroing whole cells of conv1 puts the net far from its data,
+// and then Shapley also credits background cells that only matter in such coalitions (zero
+// ablation recovers 0.6-1.0 of the cells here; bench_zeta reports both and 3/10 classes).
 TEST(Zeta, PlantedCellsAreTheCriticalRegionsOfConv1) {
-  datasets::PlantedConfig cfg;
-  cfg.num_classes = 3;
-  cfg.train_count = 1200, cfg.test_count = 300;
-  const datasets::PlantedSet planted = datasets::make_planted(cfg);
-  nn::Network net("conv3x3:8 relu maxpool2 conv3x3:16 relu maxpool2 linear:3", 3, 32, 32);
-  net.init(1);
-  net.input_mean.assign(3, 0.5f);
-  net.input_std.assign(3, 0.25f);
-  nn::TrainConfig tc;
-  tc.epochs = 3;
-  tc.batch = 32;
-  tc.augment.enabled = false;  // crops and flips would move the evidence off its cells
-  nn::Trainer trainer(net, tc, planted.split.train.view());
-  for (int e = 1; e <= tc.epochs; ++e) trainer.train_epoch(e);
-  ASSERT_GT(nn::evaluate(net, planted.split.test.view()).accuracy, 0.9);
+  for (uint64_t data_seed : {1, 2}) {
+    datasets::PlantedConfig cfg;
+    cfg.seed = data_seed;
+    cfg.num_classes = 5;
+    cfg.train_count = 2000, cfg.test_count = 300;
+    const datasets::PlantedSet planted = datasets::make_planted(cfg);
+    nn::Network net("conv3x3:8 relu maxpool2 conv3x3:16 relu maxpool2 linear:5", 3, 32, 32);
+    net.init(1);
+    net.input_mean.assign(3, 0.5f);
+    net.input_std.assign(3, 0.25f);
+    nn::TrainConfig tc;
+    tc.epochs = 3;
+    tc.batch = 32;
+    tc.optim.kind = "adam";
+    tc.optim.lr = 0.003f;
+    tc.optim.weight_decay = 0;
+    tc.augment.enabled = false;  // crops and flips would move the evidence off its cells
+    nn::Trainer trainer(net, tc, planted.split.train.view());
+    for (int e = 1; e <= tc.epochs; ++e) trainer.train_epoch(e);
+    ASSERT_GT(nn::evaluate(net, planted.split.test.view()).accuracy, 0.95) << "data seed " << data_seed;
 
-  ZetaSettings s;
-  s.samples = 120;
-  s.budget_seconds = 5;
-  const GridSpec grid{8, 8, 1};
-  const auto indices = imaging::stratified_sample(planted.split.test.view(), 300, s.samples, s.seed);
-  CoalitionValue game(net, 0, grid, planted.split.test.view(), indices, s);
-  const auto e = imaging::shapley_sampled(game, -1, s.budget_seconds, s.max_permutations, 1);
-  const auto adjusted = imaging::benjamini_hochberg(e.p_value);
-  double mean = sum_of(e.phi) / e.phi.size(), var = 0;
-  for (double p : e.phi) var += (p - mean) * (p - mean);
-  const double sd = std::sqrt(var / (e.phi.size() - 1));
-  std::set<int> planted_regions, critical;
-  for (const auto& cells : planted.class_cells)
-    for (const auto& [row, col] : cells) planted_regions.insert(game.grid().index(row, col, 0));
-  for (int g = 0; g < game.regions(); ++g)
-    if ((e.phi[g] - mean) / sd >= 2 && adjusted[g] < 0.01) critical.insert(g);
-  int hits = 0;
-  for (int g : critical) hits += planted_regions.count(g);
-  const double recall = double(hits) / planted_regions.size(), precision = critical.empty() ? 0 : double(hits) / critical.size();
-  RecordProperty("recall", std::to_string(recall));
-  RecordProperty("precision", std::to_string(precision));
-  std::printf("planted: recall %.3f precision %.3f (%zu critical, %d rounds, stopped by %s)\n", recall, precision,
-              critical.size(), e.rounds, e.stopped_by.c_str());
-  EXPECT_GE(recall, 0.95);
-  EXPECT_GE(precision, 0.8);
+    ZetaSettings s;
+    s.samples = 120;
+    s.ablation = "mean";
+    const auto indices = imaging::stratified_sample(planted.split.test.view(), 300, s.samples, s.seed);
+    CoalitionValue game(net, 0, GridSpec{8, 8, 1}, planted.split.test.view(), indices, s);
+    const auto e = imaging::shapley_sampled(game, -1, s.budget_seconds, s.max_permutations, 1);
+    const auto adjusted = imaging::benjamini_hochberg(e.p_value);
+    const double mean = sum_of(e.phi) / e.phi.size();
+    double var = 0;
+    for (double p : e.phi) var += (p - mean) * (p - mean);
+    const double sd = std::sqrt(var / (e.phi.size() - 1));
+    std::set<int> planted_regions, critical;
+    for (const auto& cells : planted.class_cells)
+      for (const auto& [row, col] : cells) planted_regions.insert(game.grid().index(row, col, 0));
+    for (int g = 0; g < game.regions(); ++g)
+      if ((e.phi[g] - mean) / sd >= 2 && adjusted[g] < 0.01) critical.insert(g);
+    int hits = 0;
+    for (int g : critical) hits += int(planted_regions.count(g));
+    const double recall = double(hits) / planted_regions.size();
+    const double precision = critical.empty() ? 0 : double(hits) / critical.size();
+    std::printf("planted (data seed %d): recall %.3f precision %.3f (%zu critical, %d rounds, stopped by %s)\n",
+                int(data_seed), recall, precision, critical.size(), e.rounds, e.stopped_by.c_str());
+    EXPECT_GE(recall, 0.95) << "data seed " << data_seed;
+    EXPECT_GE(precision, 0.8) << "data seed " << data_seed;
+  }
 }
 
 }  // namespace
