@@ -26,6 +26,7 @@ int cmd_analyze(int argc, char** argv) {
   check_net_fits(*ck.net, data.test, "the checkpoint's net");
   std::string model = ck.meta.value("model", std::string("custom"));
   imaging::AnalysisContext ctx{model, ck.epoch, describe_data(flags.str("--data", ""), data)};
+  data.train = datasets::Dataset{};  // described above; only the test split is imaged (peak memory)
   imaging::AnalysisReport rep = imaging::run_analysis(*ck.net, data.test.view(), settings, ctx, flags.str("--out", ""));
   std::fputs(rep.summary.c_str(), stdout);
   return 0;

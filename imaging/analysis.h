@@ -29,9 +29,10 @@ struct AnalysisSettings {
   double lambda = 0.1, epsilon = 1e-6;  // --lambda, --epsilon
   int bins = 8;                         // --bins
   size_t eval_samples = 1000;           // --eval-samples
-  // --eval-batch.  Peak memory grows ~1.3 MB per image of the batch on `reference` (the net's
-  // activations and im2col buffers): 50 keeps `analyze` under 100 MB; larger batches are not faster.
-  int batch = 50;
+  // --eval-batch.  The net's activation buffers keep the size of the largest batch (~1.3 MB per image
+  // on `reference`) for the rest of the analysis, where the ζ stage adds its own; 25 keeps a whole
+  // `analyze` of `reference` under 100 MB, and larger batches are not faster.
+  int batch = 25;
   bool run_zeta = true, run_tract = true;  // --stages
   ZetaSettings zeta;                       // --zeta-*
   TractSettings tract;                     // --tract-*

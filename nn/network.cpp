@@ -148,7 +148,10 @@ Network::Network(const std::string& spec, int channels, int height, int width)
     } else {
       bad_token(t, "unknown (expected convKxK:C, linear:N, relu, bn, dropout:p, maxpoolK, avgpoolK or gap)");
     }
+    const Shape layer_input = shape;
     shape = layer->setup(shape);
+    layer->input_shape = layer_input;  // every layer records its shapes, whatever its setup() did
+    layer->output_shape = shape;
     int index = int(layers_.size());
     if (opens_block) {
       Block b;
