@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "bench/bench_data.h"
 #include "datasets/dataset.h"
 #include "imaging/tract.h"
 #include "nn/network.h"
@@ -34,24 +35,7 @@ struct Fixture {
 Fixture& fixture() {
   static Fixture f = [] {
     Fixture f;
-    for (const char* dir : {"../shared/datasets/cifar10-subset", "/work/shared/datasets/cifar10-subset"}) {
-      if (std::FILE* probe = std::fopen((std::string(dir) + "/test_batch.bin").c_str(), "rb")) {
-        std::fclose(probe);
-        datasets::DataSplit split = datasets::load_dataset(std::string("cifar10:") + dir);
-        f.test = std::move(split.test);
-        f.real_images = true;
-        break;
-      }
-    }
-    if (!f.real_images) {
-      f.test.name = "random";
-      f.test.channels = 3, f.test.height = 32, f.test.width = 32;
-      f.test.class_names.assign(10, "class");
-      nn::Rng rng(7);
-      f.test.pixels.resize(256 * f.test.image_size());
-      for (auto& p : f.test.pixels) p = uint8_t(rng.below(256));
-      f.test.labels.assign(256, 0);
-    }
+    f.test = bench::test_images(256, f.real_images);
     f.net = std::make_unique<nn::Network>(nn::Network::preset("reference"), 3, 32, 32);
     f.net->init(1);
     datasets::channel_mean_std(f.test, f.net->input_mean, f.net->input_std);

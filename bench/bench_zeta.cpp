@@ -30,6 +30,7 @@
 #include <memory>
 #include <set>
 
+#include "bench/bench_data.h"
 #include "datasets/dataset.h"
 #include "datasets/planted.h"
 #include "imaging/report_summary.h"  // spearman_rank_correlation
@@ -58,25 +59,7 @@ struct Fixture {
 Fixture& fixture() {
   static Fixture f = [] {
     Fixture f;
-    for (const char* dir : {"../shared/datasets/cifar10-subset", "/work/shared/datasets/cifar10-subset"}) {
-      if (std::FILE* probe = std::fopen((std::string(dir) + "/test_batch.bin").c_str(), "rb")) {
-        std::fclose(probe);
-        datasets::DataSplit split = datasets::load_dataset(std::string("cifar10:") + dir);
-        f.test = std::move(split.test);
-        f.real_images = true;
-        break;
-      }
-    }
-    if (!f.real_images) {
-      f.test.name = "random";
-      f.test.channels = 3, f.test.height = 32, f.test.width = 32;
-      f.test.class_names.assign(10, "class");
-      nn::Rng rng(7);
-      f.test.pixels.resize(1000 * f.test.image_size());
-      for (auto& p : f.test.pixels) p = uint8_t(rng.below(256));
-      f.test.labels.resize(1000);
-      for (size_t i = 0; i < 1000; ++i) f.test.labels[i] = uint8_t(i % 10);
-    }
+    f.test = bench::test_images(1000, f.real_images);
     if (const char* path = std::getenv("NNFMRI_ZETA_CHECKPOINT")) {
       f.net = std::move(nn::load_checkpoint(path).net);
       f.trained = true;
