@@ -71,6 +71,7 @@ std::vector<FlagDef> analysis_flag_defs() {
           {"--zeta-tol", true, "X  95% CI half-width target of the sampled Shapley values (0.05 max|phi|)"},
           {"--zeta-budget", true, "SECONDS  time for each layer's zeta work; unused time passes to the next layers (5)"},
           {"--zeta-seed", true, "N  seed of the sample and the permutations (1)"},
+          {"--zeta-max-permutations", true, "N  cap on permutations per image: with a large --zeta-budget, a reproducible stop (4096)"},
           {"--tract-samples", true, "N  first N images for tractography (256)"},
           {"--tract-top", true, "N  list only the N strongest flows per layer pair (0: all)"}};
 }
@@ -101,6 +102,7 @@ imaging::AnalysisSettings analysis_settings(const Flags& flags) {
   s.zeta.tolerance = flags.real("--zeta-tol", s.zeta.tolerance, -1, 1e9);
   s.zeta.budget_seconds = flags.real("--zeta-budget", s.zeta.budget_seconds, 0, 1e7);
   s.zeta.seed = uint64_t(flags.integer("--zeta-seed", long(s.zeta.seed), 0, 1L << 62));
+  s.zeta.max_permutations = int(flags.integer("--zeta-max-permutations", s.zeta.max_permutations, 2, 1L << 30));
   s.tract.samples = size_t(flags.integer("--tract-samples", long(s.tract.samples), 1, 1L << 30));
   s.tract.top = int(flags.integer("--tract-top", s.tract.top, 0, 1L << 30));
   return s;
