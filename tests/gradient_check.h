@@ -76,4 +76,12 @@ Report check_layer(nn::Layer& layer, const nn::Tensor& input, bool training, con
 Report check_network(nn::Network& net, const nn::Tensor& x, bool training, const Options& options = {},
                      int from_block = -1);
 
+// A tensor of shape s filled with scale·N(0, 1) from Rng(seed): the inputs of the layer and network tests.
+inline nn::Tensor random_tensor(nn::Shape s, uint64_t seed, double scale = 1.0) {
+  nn::Tensor t(s);
+  nn::Rng rng(seed);
+  for (size_t i = 0; i < t.size(); ++i) t[i] = float(scale * rng.normal());
+  return t;
+}
+
 }  // namespace gradcheck

@@ -15,6 +15,7 @@
 #include <typeinfo>
 #include <vector>
 
+#include "tests/gradient_check.h"
 #include "nn/checkpoint.h"
 #include "nn/error.h"
 #include "nn/fileio.h"
@@ -44,12 +45,7 @@ class TempDirTest : public ::testing::Test {
   std::string dir_;
 };
 
-nn::Tensor random_tensor(nn::Shape s, uint64_t seed) {
-  nn::Tensor t(s);
-  nn::Rng rng(seed);
-  for (size_t i = 0; i < t.size(); ++i) t[i] = float(rng.normal());
-  return t;
-}
+using gradcheck::random_tensor;
 
 // The `bn` preset with non-trivial weights, batch-norm statistics and input normalisation.
 std::unique_ptr<nn::Network> trained_looking_bn_net() {

@@ -12,12 +12,7 @@
 
 namespace {
 
-nn::Tensor random_tensor(nn::Shape s, uint64_t seed, double scale = 1.0) {
-  nn::Tensor t(s);
-  nn::Rng rng(seed);
-  for (size_t i = 0; i < t.size(); ++i) t[i] = float(scale * rng.normal());
-  return t;
-}
+using gradcheck::random_tensor;
 
 // Non-trivial parameters: weights and biases N(0, ½²), batch-norm γ around 1, running var > 0.
 void randomize_params(nn::Layer& layer, uint64_t seed) {

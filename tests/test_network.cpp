@@ -11,12 +11,7 @@
 
 namespace {
 
-nn::Tensor random_tensor(nn::Shape s, uint64_t seed, double scale = 1.0) {
-  nn::Tensor t(s);
-  nn::Rng rng(seed);
-  for (size_t i = 0; i < t.size(); ++i) t[i] = float(scale * rng.normal());
-  return t;
-}
+using gradcheck::random_tensor;
 
 std::vector<std::string> block_names(const nn::Network& net) {
   std::vector<std::string> names;
