@@ -1,9 +1,9 @@
-#include <algorithm>
 // tests/test_analysis.cpp — the evaluation stream visits the first N images in fixed batches with
 // the right labels and offsets; the grid stage on a real (random `reference`) net gives the same
 // numbers streamed in batches of 7 as all at once; run_analysis validates its settings naming the
-// flag, clamps eval_samples to the test size, and writes grid.json atomically with every layer of
+// flag, clamps eval_samples to the test size, and writes grid.json (and zeta.json, tract.json) atomically with every layer of
 // the net in network order, the right shapes and grids, and only finite numbers.
+#include <algorithm>
 #include <gtest/gtest.h>
 
 #include <dirent.h>
