@@ -80,19 +80,16 @@ int cmd_train(int argc, char** argv) {
   cfg.batch = int(flags.integer("--batch", 64, 1, 65536));
   cfg.seed = uint64_t(flags.integer("--seed", 1, 0, (1L << 62)));
   cfg.optim.kind = flags.str("--optimizer", "sgd");
-  if (cfg.optim.kind != "sgd" && cfg.optim.kind != "adam")
-    throw nn::Error("flag --optimizer '" + cfg.optim.kind + "': expected sgd or adam");
+  nn::validate(cfg.optim);
   cfg.optim.lr = float(flags.real("--lr", cfg.optim.kind == "adam" ? 1e-3 : 0.02, 1e-12, 1e6));
   cfg.optim.momentum = float(flags.real("--momentum", 0.9, 0, 0.9999));
   cfg.optim.nesterov = flags.has("--nesterov");
   cfg.optim.weight_decay = float(flags.real("--weight-decay", 5e-4, 0, 1));
   cfg.schedule.kind = flags.str("--schedule", "cosine");
-  if (cfg.schedule.kind != "constant" && cfg.schedule.kind != "step" && cfg.schedule.kind != "cosine" &&
-      cfg.schedule.kind != "onecycle")
-    throw nn::Error("flag --schedule '" + cfg.schedule.kind + "': expected constant, step, cosine or onecycle");
   cfg.schedule.step_size = int(flags.integer("--step-size", 5, 1, 100000));
   cfg.schedule.gamma = float(flags.real("--gamma", 0.1, 0, 1));
   cfg.schedule.warmup = float(flags.real("--warmup", 0, 0, cfg.epochs));
+  nn::validate(cfg.schedule);
   cfg.augment.enabled = !flags.has("--no-augment");
   const int analyze_every = int(flags.integer("--analyze-every", 0, 0, 100000));
   imaging::AnalysisSettings analysis = analysis_settings(flags);

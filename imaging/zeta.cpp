@@ -77,17 +77,7 @@ void image_values(const nn::Tensor& logits, const uint8_t* labels, bool accuracy
     nn::log_prob_of_label(logits, labels, out);
     return;
   }
-  if (logits.n() == 1) {
-    int correct = 0;
-    nn::softmax_cross_entropy(logits, labels, nullptr, &correct);
-    out[0] = correct;
-    return;
-  }
-  nn::Tensor one(1, logits.c(), 1, 1);
-  for (int n = 0; n < logits.n(); ++n) {
-    std::memcpy(one.data(), logits.sample(n), size_t(logits.c()) * sizeof(float));
-    image_values(one, labels + n, true, out + n);
-  }
+  for (int n = 0; n < logits.n(); ++n) out[n] = nn::predicted_class(logits.sample(n), logits.c()) == labels[n];
 }
 
 // ---------------------------------------------------------------------------------------------

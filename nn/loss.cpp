@@ -4,7 +4,7 @@
 
 namespace nn {
 
-static int argmax(const float* z, int k) {
+int predicted_class(const float* z, int k) {
   int best = 0;
   for (int j = 1; j < k; ++j)
     if (z[j] > z[best]) best = j;
@@ -15,7 +15,7 @@ void log_prob_of_label(const Tensor& logits, const uint8_t* labels, double* out)
   const int N = logits.n(), K = logits.c();
   for (int n = 0; n < N; ++n) {
     const float* z = logits.sample(n);
-    float m = z[argmax(z, K)];
+    float m = z[predicted_class(z, K)];
     double s = 0;
     for (int j = 0; j < K; ++j) s += std::exp(double(z[j]) - m);
     out[n] = double(z[labels[n]]) - m - std::log(s);
@@ -29,7 +29,7 @@ double softmax_cross_entropy(const Tensor& logits, const uint8_t* labels, Tensor
   int hits = 0;
   for (int n = 0; n < N; ++n) {
     const float* z = logits.sample(n);
-    int best = argmax(z, K);
+    int best = predicted_class(z, K);
     hits += best == labels[n];
     float m = z[best];
     double s = 0;

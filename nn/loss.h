@@ -13,6 +13,9 @@ namespace nn {
 
 double softmax_cross_entropy(const Tensor& logits, const uint8_t* labels, Tensor* dlogits, int* correct = nullptr);
 
+// The predicted class of one sample's K logits: the first maximum (as torch.argmax).
+int predicted_class(const float* logits, int k);
+
 // log p(label | x) for every sample: out[n] = log softmax(logits[n])[labels[n]].
 void log_prob_of_label(const Tensor& logits, const uint8_t* labels, double* out);
 

@@ -6,11 +6,21 @@
 
 namespace nn {
 
+void validate(const OptimConfig& cfg) {
+  if (cfg.kind != "sgd" && cfg.kind != "adam") throw Error("--optimizer '" + cfg.kind + "': expected sgd or adam");
+}
+
+void validate(const ScheduleConfig& s) {
+  if (s.kind != "constant" && s.kind != "step" && s.kind != "cosine" && s.kind != "onecycle")
+    throw Error("--schedule '" + s.kind + "': expected constant, step, cosine or onecycle");
+  if (s.kind == "step" && s.step_size < 1)
+    throw Error("--step-size " + std::to_string(s.step_size) + ": expected an integer ≥ 1");
+}
+
 double learning_rate(const ScheduleConfig& s, double lr, long t, long steps_per_epoch, long total) {
   const double pi = 3.14159265358979323846;
   if (steps_per_epoch < 1 || total < 1) throw Error("learning_rate: steps per epoch and total steps must be ≥ 1");
-  if (s.kind == "step" && s.step_size < 1)
-    throw Error("--step-size " + std::to_string(s.step_size) + ": expected an integer ≥ 1");
+  validate(s);
   if (s.kind == "onecycle") {
     // torch OneCycleLR: phase 1 ends at step pct·T − 1, phase 2 at T − 1.
     double initial = lr / 25.0, final_lr = initial / 1e4;
@@ -28,11 +38,11 @@ double learning_rate(const ScheduleConfig& s, double lr, long t, long steps_per_
     double pct = t < warm || span <= 0 ? 0.0 : double(t - warm) / span;
     return lr * factor * 0.5 * (1 + std::cos(pi * pct));
   }
-  throw Error("--schedule '" + s.kind + "': expected constant, step, cosine or onecycle");
+  return lr;  // not reached: validate() accepted only the kinds above
 }
 
 Optimizer::Optimizer(Network& net, const OptimConfig& cfg) : cfg_(cfg) {
-  if (cfg.kind != "sgd" && cfg.kind != "adam") throw Error("--optimizer '" + cfg.kind + "': expected sgd or adam");
+  validate(cfg);
   for (auto& np : net.named_params())
     if (np.param->trainable) params_.push_back(np.param);
   int per = cfg.kind == "adam" ? 2 : 1;

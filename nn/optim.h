@@ -31,6 +31,10 @@ struct ScheduleConfig {
   float warmup = 0;             // epochs
 };
 
+// Throw nn::Error naming --optimizer / --schedule / --step-size for a value nn cannot use.
+void validate(const OptimConfig& cfg);
+void validate(const ScheduleConfig& s);
+
 double learning_rate(const ScheduleConfig& s, double base_lr, long t, long steps_per_epoch, long total_steps);
 
 class Optimizer {
