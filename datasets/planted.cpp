@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <tuple>
 
 #include "nn/error.h"
 
@@ -71,10 +72,21 @@ void check_config(const PlantedConfig& c) {
          " must be at least 1x1 and at most the image size");
   if (c.num_classes < 2 || c.num_classes > 256)
     fail("num_classes " + std::to_string(c.num_classes) + " must be in 2..256");
-  if (c.num_classes > c.cell_rows * c.cell_cols)
-    fail("num_classes " + std::to_string(c.num_classes) + " exceeds the " +
-         std::to_string(c.cell_rows * c.cell_cols) + " cells of the grid");
+  if (c.evidence_cells < 1)
+    fail("evidence_cells " + std::to_string(c.evidence_cells) + " must be >= 1");
+  const int cells = std::min(c.evidence_cells, c.num_classes);
+  if (cells > c.cell_rows * c.cell_cols)
+    fail(std::to_string(cells) + " evidence cells exceed the " + std::to_string(c.cell_rows * c.cell_cols) +
+         " cells of the grid");
+  // Classes sharing a cell (k ≡ k' mod cells) must have different patterns (k mod 10).
+  for (int k = 0; k < c.num_classes; ++k)
+    for (int k2 = k + cells; k2 < c.num_classes; k2 += cells)
+      if (k % 10 == k2 % 10)
+        fail("classes " + std::to_string(k) + " and " + std::to_string(k2) + " would share a cell and a pattern (" +
+             std::to_string(c.num_classes) + " classes in " + std::to_string(cells) + " evidence cells)");
   if (c.train_count < 0 || c.test_count < 0) fail("train_count and test_count must be >= 0");
+  if (!(c.null_fraction >= 0 && c.null_fraction <= 0.9))
+    fail("null_fraction " + std::to_string(c.null_fraction) + " must be in 0..0.9");
   if (!(c.noise_sd >= 0) || !std::isfinite(c.noise_sd) || !std::isfinite(c.signal))
     fail("noise_sd must be finite and >= 0, signal finite");
 }
@@ -119,17 +131,23 @@ std::vector<std::vector<float>> evidence_images(const PlantedSet& s) {
   return evidence;
 }
 
-// count images with balanced labels (i % K, then shuffled), pixels drawn from rng.
-void generate(const PlantedConfig& c, const std::vector<std::vector<float>>& evidence, int count, Rng rng,
-              Dataset& d) {
+// count images with balanced labels (i % K, then shuffled), pixels drawn from rng.  The
+// first `nulls` images before the shuffle (a whole number of rounds of the K labels, so
+// the null images are balanced too) get no evidence; is_null says which they became.
+void generate(const PlantedConfig& c, const std::vector<std::vector<float>>& evidence, int count, int nulls,
+              Rng rng, Dataset& d, std::vector<uint8_t>& is_null) {
+  std::vector<std::pair<uint8_t, uint8_t>> label_null(static_cast<size_t>(count));
+  for (int i = 0; i < count; ++i) label_null[i] = {uint8_t(i % c.num_classes), uint8_t(i < nulls)};
+  rng.shuffle(label_null);
   d.labels.resize(size_t(count));
-  for (int i = 0; i < count; ++i) d.labels[i] = uint8_t(i % c.num_classes);
-  rng.shuffle(d.labels);
+  is_null.resize(size_t(count));
+  for (int i = 0; i < count; ++i) std::tie(d.labels[i], is_null[i]) = label_null[i];
+  const std::vector<float> nothing(evidence.empty() ? 0 : evidence[0].size(), 0.f);
   const size_t plane = size_t(c.height) * c.width;
   d.pixels.resize(size_t(count) * c.channels * plane);
   uint8_t* out = d.pixels.data();
   for (int i = 0; i < count; ++i) {
-    const std::vector<float>& add = evidence[d.labels[i]];
+    const std::vector<float>& add = is_null[i] ? nothing : evidence[d.labels[i]];
     for (int ch = 0; ch < c.channels; ++ch)
       for (size_t p = 0; p < plane; ++p) {
         const double v = 128.0 + c.noise_sd * rng.normal() + add[p];
@@ -172,13 +190,14 @@ PlantedSet make_planted(const PlantedConfig& cfg) {
   PlantedSet s;
   s.config = cfg;
 
-  // Distinct cells: the first num_classes of a shuffled list of all cells.
+  // Distinct cells: the first `evidence_cells` of a shuffled list of all cells; class k gets cell k mod that.
   std::vector<int> cells(size_t(cfg.cell_rows) * cfg.cell_cols);
   for (size_t i = 0; i < cells.size(); ++i) cells[i] = int(i);
   Rng(cfg.seed, kCellsStream).shuffle(cells);
   s.class_cells.resize(size_t(cfg.num_classes));
+  const int used = std::min(cfg.evidence_cells, cfg.num_classes);
   for (int k = 0; k < cfg.num_classes; ++k)
-    s.class_cells[k] = {{cells[k] / cfg.cell_cols, cells[k] % cfg.cell_cols}};
+    s.class_cells[k] = {{cells[k % used] / cfg.cell_cols, cells[k % used] % cfg.cell_cols}};
 
   for (Dataset* d : {&s.split.train, &s.split.test}) {
     d->name = "planted";
@@ -188,8 +207,11 @@ PlantedSet make_planted(const PlantedConfig& cfg) {
     for (int k = 0; k < cfg.num_classes; ++k) d->class_names.push_back("class" + std::to_string(k));
   }
   const std::vector<std::vector<float>> evidence = evidence_images(s);
-  generate(cfg, evidence, cfg.train_count, Rng(cfg.seed, kTrainStream), s.split.train);
-  generate(cfg, evidence, cfg.test_count, Rng(cfg.seed, kTestStream), s.split.test);
+  const int rounds = int(cfg.null_fraction * cfg.train_count / cfg.num_classes);  // floor: <= the fraction
+  std::vector<uint8_t> test_is_null;
+  generate(cfg, evidence, cfg.train_count, rounds * cfg.num_classes, Rng(cfg.seed, kTrainStream),
+           s.split.train, s.train_is_null);
+  generate(cfg, evidence, cfg.test_count, 0, Rng(cfg.seed, kTestStream), s.split.test, test_is_null);
   return s;
 }
 

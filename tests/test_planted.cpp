@@ -3,7 +3,9 @@
 // else), so imaging code can be judged against the masks.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <string>
 #include <set>
 #include <vector>
 
@@ -17,22 +19,6 @@ using datasets::CellBox;
 using datasets::Dataset;
 using datasets::PlantedConfig;
 using datasets::PlantedSet;
-
-// Mean intensity of image i over every class's cell, all channels: (num_classes).
-std::vector<double> cell_means(const PlantedSet& s, const Dataset& d, size_t i) {
-  const PlantedConfig& c = s.config;
-  const uint8_t* image = d.view().image(i);
-  std::vector<double> means;
-  for (const auto& cells : s.class_cells) {
-    const CellBox b = datasets::cell_box(c, cells[0].first, cells[0].second);
-    double sum = 0;
-    for (int ch = 0; ch < c.channels; ++ch)
-      for (int y = b.y0; y < b.y1; ++y)
-        for (int x = b.x0; x < b.x1; ++x) sum += image[(size_t(ch) * c.height + y) * c.width + x];
-    means.push_back(sum / (double(c.channels) * (b.y1 - b.y0) * (b.x1 - b.x0)));
-  }
-  return means;
-}
 
 TEST(Planted, SameSeedSameBytesOtherSeedOtherBytes) {
   PlantedConfig cfg;
@@ -59,14 +45,17 @@ TEST(Planted, SameSeedSameBytesOtherSeedOtherBytes) {
 // If it fails on another platform, the RNG is not as portable as planted.h promises.
 TEST(Planted, GoldenBytesForSeedOne) {
   PlantedConfig cfg;
-  cfg.train_count = 20, cfg.test_count = 10;
+  cfg.train_count = 50, cfg.test_count = 10;  // 50 training images: 10 of them null
   const PlantedSet s = datasets::make_planted(cfg);
   const std::vector<uint8_t>& p = s.split.train.pixels;
   const std::vector<uint8_t>& labels = s.split.test.labels;
   EXPECT_EQ(datasets::sha256_hex(p.data(), p.size()),
-            "e00dd7b0cdc5871f26194eff5df6acd93ce3a23bac6b617212ac02b151a00973");
+            "ea58f55a74820a582593e0a40f508c73eb1b03ba0dd74fdcc980441cde299f8a");
   EXPECT_EQ(datasets::sha256_hex(labels.data(), labels.size()),
             "471c7445ebd64e81949a5d75080f283d1bd375e6a429464fcc3878947e56a57c");
+  EXPECT_EQ(std::count(s.train_is_null.begin(), s.train_is_null.end(), 1), 10);
+  EXPECT_EQ(datasets::sha256_hex(s.train_is_null.data(), s.train_is_null.size()),
+            "e022e0e8d72aabd94a3a533501a2be24892d4f044e4d19cd33cff7d6eba95588");
 }
 
 TEST(Planted, ShapesNamesAndBalancedShuffledLabels) {
@@ -94,32 +83,39 @@ TEST(Planted, ShapesNamesAndBalancedShuffledLabels) {
   EXPECT_EQ(s.split.test.size(), 500u);
 }
 
+// Default layout: 5 distinct evidence cells, class k in cell k mod 5; with evidence_cells >=
+// num_classes every class has a cell of its own.  Masks are exactly the cells.
 TEST(Planted, CellsAreDistinctAndMasksAreExactlyTheCells) {
-  for (uint64_t seed : {1, 2, 3}) {
-    PlantedConfig cfg;
-    cfg.seed = seed, cfg.train_count = 10, cfg.test_count = 10;
-    const PlantedSet s = datasets::make_planted(cfg);
-    ASSERT_EQ(s.class_cells.size(), 10u);
-    std::set<std::pair<int, int>> seen;
-    std::vector<uint8_t> expected_union(32 * 32, 0);
-    for (int k = 0; k < 10; ++k) {
-      ASSERT_EQ(s.class_cells[k].size(), 1u);
-      const auto [row, col] = s.class_cells[k][0];
-      EXPECT_TRUE(row >= 0 && row < 8 && col >= 0 && col < 8);
-      EXPECT_TRUE(seen.insert({row, col}).second) << "cell reused by class " << k;
-      const std::vector<uint8_t> m = s.mask(k);
-      ASSERT_EQ(m.size(), 32u * 32);
-      for (int y = 0; y < 32; ++y)
-        for (int x = 0; x < 32; ++x) {
-          const bool inside = y / 4 == row && x / 4 == col;  // 4×4-pixel cells at 32×32
-          EXPECT_EQ(m[y * 32 + x], inside ? 1 : 0);
-          expected_union[y * 32 + x] |= m[y * 32 + x];
-        }
+  for (int evidence_cells : {5, 10, 64})
+    for (uint64_t seed : {1, 2, 3}) {
+      PlantedConfig cfg;
+      cfg.seed = seed, cfg.train_count = 10, cfg.test_count = 10, cfg.evidence_cells = evidence_cells;
+      const PlantedSet s = datasets::make_planted(cfg);
+      const int used = std::min(evidence_cells, 10);
+      ASSERT_EQ(s.class_cells.size(), 10u);
+      std::set<std::pair<int, int>> seen;
+      std::vector<uint8_t> expected_union(32 * 32, 0);
+      for (int k = 0; k < 10; ++k) {
+        ASSERT_EQ(s.class_cells[k].size(), 1u);
+        const auto [row, col] = s.class_cells[k][0];
+        EXPECT_TRUE(row >= 0 && row < 8 && col >= 0 && col < 8);
+        if (k < used)
+          EXPECT_TRUE(seen.insert({row, col}).second) << "cell reused by class " << k;
+        else
+          EXPECT_EQ(s.class_cells[k], s.class_cells[k % used]) << "class " << k;
+        const std::vector<uint8_t> m = s.mask(k);
+        ASSERT_EQ(m.size(), 32u * 32);
+        for (int y = 0; y < 32; ++y)
+          for (int x = 0; x < 32; ++x) {
+            const bool inside = y / 4 == row && x / 4 == col;  // 4×4-pixel cells at 32×32
+            EXPECT_EQ(m[y * 32 + x], inside ? 1 : 0);
+            expected_union[y * 32 + x] |= m[y * 32 + x];
+          }
+      }
+      EXPECT_EQ(s.union_mask(), expected_union);
+      EXPECT_THROW(s.mask(10), nn::Error);
+      EXPECT_THROW(s.mask(-1), nn::Error);
     }
-    EXPECT_EQ(s.union_mask(), expected_union);
-    EXPECT_THROW(s.mask(10), nn::Error);
-    EXPECT_THROW(s.mask(-1), nn::Error);
-  }
 }
 
 TEST(Planted, CellsTileAnImageThatIsNotAMultipleOfTheGrid) {
@@ -141,62 +137,135 @@ TEST(Planted, CellsTileAnImageThatIsNotAMultipleOfTheGrid) {
   EXPECT_EQ(s.split.test.size(), 0u);
 }
 
-// The evidence is where the masks say: in class k's cell, class-k images are much
-// brighter than the others; a nearest-class-mean classifier on the per-cell means
-// alone is almost perfect; and outside a class's own cell everything is background.
+// Per-pixel mean over the images of class k (null images excluded when skip_null): (K, C·H·W).
+std::vector<std::vector<double>> class_templates(const PlantedSet& s, bool skip_null) {
+  const Dataset& d = s.split.train;
+  const size_t n = size_t(d.channels) * d.height * d.width;
+  const int K = int(s.class_cells.size());
+  std::vector<std::vector<double>> t(K, std::vector<double>(n, 0));
+  std::vector<int> count(K, 0);
+  for (size_t i = 0; i < d.size(); ++i) {
+    if (skip_null && s.train_is_null[i]) continue;
+    const uint8_t* image = d.view().image(i);
+    for (size_t p = 0; p < n; ++p) t[d.labels[i]][p] += image[p];
+    ++count[d.labels[i]];
+  }
+  for (int k = 0; k < K; ++k)
+    for (double& v : t[k]) v /= count[k];
+  return t;
+}
+
+// The evidence is where the masks say: class k's mean image is brighter than the background
+// exactly on its pattern pixels inside its cell; a nearest-template classifier that sees only
+// the evidence cells is almost perfect; outside every evidence cell everything is background.
 TEST(Planted, EvidenceLivesInsideTheMask) {
   const PlantedSet s = datasets::make_planted({});
   const int K = 10;
-  const Dataset& train = s.split.train;
   const Dataset& test = s.split.test;
-
-  // class_means[k][j]: mean over class-k training images of the mean in cell j.
-  std::vector<std::vector<double>> class_means(K, std::vector<double>(K, 0));
-  std::vector<int> class_count(K, 0);
-  for (size_t i = 0; i < train.size(); ++i) {
-    const std::vector<double> f = cell_means(s, train, i);
-    for (int j = 0; j < K; ++j) class_means[train.labels[i]][j] += f[j];
-    ++class_count[train.labels[i]];
+  const std::vector<std::vector<double>> t = class_templates(s, true);
+  const std::vector<uint8_t> inside = s.union_mask();
+  for (int k = 0; k < K; ++k) {
+    const std::vector<uint8_t> own = s.mask(k);
+    double own_sum = 0, own_n = 0, rest_sum = 0, rest_n = 0;
+    for (int ch = 0; ch < 3; ++ch)
+      for (int p = 0; p < 32 * 32; ++p) {
+        const double v = t[k][ch * 32 * 32 + p];
+        if (own[p]) {
+          own_sum += v, ++own_n;
+        } else {
+          rest_sum += v, ++rest_n;
+          EXPECT_NEAR(v, 128.0, 20.0) << "class " << k << " pixel " << p;  // 160 images, sd 40: 6.3 SE
+        }
+      }
+    EXPECT_NEAR(own_sum / own_n, 128.0 + 45.0, 6.0) << "class " << k;  // half the cell at +90
+    EXPECT_NEAR(rest_sum / rest_n, 128.0, 0.5) << "class " << k;
   }
-  for (int k = 0; k < K; ++k)
-    for (int j = 0; j < K; ++j) class_means[k][j] /= class_count[k];
-  for (int k = 0; k < K; ++k)
-    for (int j = 0; j < K; ++j) {
-      if (j == k) continue;
-      // Own cell: about +signal/2 (half the cell's pixels carry +90).  Others: background.
-      EXPECT_GT(class_means[k][k] - class_means[j][k], 30.0) << "class " << k << " vs " << j;
-      EXPECT_NEAR(class_means[k][j], 128.0, 3.0) << "class " << k << " in cell of " << j;
-    }
 
+  // Classes sharing a cell differ only in their pattern: templates restricted to the
+  // evidence cells separate all ten classes.
   size_t correct = 0;
   for (size_t i = 0; i < test.size(); ++i) {
-    const std::vector<double> f = cell_means(s, test, i);
+    const uint8_t* image = test.view().image(i);
     int best = 0;
     double best_d2 = INFINITY;
     for (int k = 0; k < K; ++k) {
       double d2 = 0;
-      for (int j = 0; j < K; ++j) d2 += (f[j] - class_means[k][j]) * (f[j] - class_means[k][j]);
+      for (int ch = 0; ch < 3; ++ch)
+        for (int p = 0; p < 32 * 32; ++p)
+          if (inside[p]) {
+            const double diff = image[ch * 32 * 32 + p] - t[k][ch * 32 * 32 + p];
+            d2 += diff * diff;
+          }
       if (d2 < best_d2) best_d2 = d2, best = k;
     }
     correct += best == test.labels[i];
   }
   EXPECT_GE(double(correct) / double(test.size()), 0.99);
 
-  // Outside every class cell the pixels carry no class information: mean ≈ 128 per class.
-  const std::vector<uint8_t> outside_is_0 = s.union_mask();
+  // Outside every evidence cell the pixels carry no class information: mean ≈ 128 per class.
+  const Dataset& train = s.split.train;
   std::vector<double> sum(K, 0), n(K, 0);
   for (size_t i = 0; i < train.size(); ++i) {
     const uint8_t* image = train.view().image(i);
     for (int ch = 0; ch < 3; ++ch)
       for (int p = 0; p < 32 * 32; ++p)
-        if (!outside_is_0[p]) sum[train.labels[i]] += image[ch * 32 * 32 + p], ++n[train.labels[i]];
+        if (!inside[p]) sum[train.labels[i]] += image[ch * 32 * 32 + p], ++n[train.labels[i]];
   }
   for (int k = 0; k < K; ++k) EXPECT_NEAR(sum[k] / n[k], 128.0, 0.5) << "class " << k;
 }
 
+// 20% of the training images (a whole number per class) are background only; the test
+// split has none.  Their templates are flat 128 everywhere, so "no evidence" says nothing
+// about the class.
+TEST(Planted, NullImagesAreBalancedBackgroundOnlyAndOnlyInTraining) {
+  const PlantedSet s = datasets::make_planted({});
+  ASSERT_EQ(s.train_is_null.size(), 2000u);
+  std::vector<int> per_class(10, 0);
+  for (size_t i = 0; i < 2000; ++i)
+    if (s.train_is_null[i]) ++per_class[s.split.train.labels[i]];
+  for (int k = 0; k < 10; ++k) EXPECT_EQ(per_class[k], 40) << "class " << k;
+
+  // Mean over the null images of each evidence cell: background.
+  const std::vector<uint8_t> inside = s.union_mask();
+  double sum = 0, n = 0;
+  for (size_t i = 0; i < 2000; ++i) {
+    if (!s.train_is_null[i]) continue;
+    const uint8_t* image = s.split.train.view().image(i);
+    for (int ch = 0; ch < 3; ++ch)
+      for (int p = 0; p < 32 * 32; ++p)
+        if (inside[p]) sum += image[ch * 32 * 32 + p], ++n;
+  }
+  EXPECT_NEAR(sum / n, 128.0, 0.5);
+
+  PlantedConfig none;
+  none.null_fraction = 0, none.train_count = 100, none.test_count = 0;
+  const PlantedSet s0 = datasets::make_planted(none);
+  for (uint8_t v : s0.train_is_null) EXPECT_EQ(v, 0);
+}
+
 TEST(Planted, ImpossibleConfigsThrow) {
+  auto message = [](const PlantedConfig& cfg) {
+    try {
+      datasets::make_planted(cfg);
+    } catch (const nn::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
   PlantedConfig cfg;
-  cfg.num_classes = 65;  // only 64 cells
+  cfg.evidence_cells = 65, cfg.num_classes = 70;  // only 64 cells
+  EXPECT_NE(message(cfg).find("65 evidence cells exceed the 64 cells"), std::string::npos) << message(cfg);
+  cfg = {};
+  cfg.num_classes = 20;  // classes 0 and 10 would share cell 0 and pattern 0
+  EXPECT_NE(message(cfg).find("classes 0 and 10 would share a cell and a pattern"), std::string::npos)
+      << message(cfg);
+  cfg.evidence_cells = 20;  // one cell each: fine
+  EXPECT_EQ(message(cfg), "no error");
+  cfg = {};
+  cfg.evidence_cells = 0;
+  EXPECT_THROW(datasets::make_planted(cfg), nn::Error);
+  cfg = {};
+  cfg.null_fraction = 0.95;
   EXPECT_THROW(datasets::make_planted(cfg), nn::Error);
   cfg = {};
   cfg.num_classes = 1;

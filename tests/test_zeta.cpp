@@ -507,24 +507,22 @@ TEST(Zeta, AnalysisWritesEveryBlockDeterministically) {
   EXPECT_EQ(r.at("p_value").get<double>(), r.at("lesion").get<double>() != 0 ? 0.0 : 1.0);
 }
 
-// A small net trained on planted data: the critical regions of conv1 (an 8×8×1 grid, one region per
-// planted cell) are the cells that carry class evidence.  Five classes (five planted cells among
-// 64), two data seeds, mean ablation: zeroing whole cells of conv1 puts the net far from its data,
-// and then Shapley also credits background cells that only matter in such coalitions (zero
-// ablation recovers 0.6-1.0 of the cells here; bench_zeta reports both and 3/10 classes).
+// A small net trained on the default planted data: the critical regions of conv1 (an 8×8×1 grid,
+// one region per cell) are the cells that carry class evidence.  Ten classes in five evidence cells
+// among 64, two data seeds, mean ablation: zeroing whole cells of conv1 puts the net far from its
+// data, and then Shapley also credits background cells that only matter in such coalitions.
 TEST(Zeta, PlantedCellsAreTheCriticalRegionsOfConv1) {
   for (uint64_t data_seed : {1, 2}) {
     datasets::PlantedConfig cfg;
     cfg.seed = data_seed;
-    cfg.num_classes = 5;
     cfg.train_count = 2000, cfg.test_count = 300;
     const datasets::PlantedSet planted = datasets::make_planted(cfg);
-    nn::Network net("conv3x3:8 relu maxpool2 conv3x3:16 relu maxpool2 linear:5", 3, 32, 32);
+    nn::Network net("conv3x3:8 relu maxpool2 conv3x3:16 relu maxpool2 linear:10", 3, 32, 32);
     net.init(1);
     net.input_mean.assign(3, 0.5f);
     net.input_std.assign(3, 0.25f);
     nn::TrainConfig tc;
-    tc.epochs = 3;
+    tc.epochs = 8;
     tc.batch = 32;
     tc.optim.kind = "adam";
     tc.optim.lr = 0.003f;
