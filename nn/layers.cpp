@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "nn/error.h"
+#include "nn/winograd.h"
 
 namespace nn {
 
@@ -109,10 +110,55 @@ static void col2im(const float* col, int C, int H, int W, int kh, int kw, int st
   }
 }
 
+bool Conv2d::uses_winograd() const {
+  const bool geometry = kh == 3 && kw == 3 && stride == 1 && pad == 1;
+  switch (algorithm) {
+    case ConvAlgorithm::im2col: return false;
+    case ConvAlgorithm::winograd:
+      if (!geometry) throw Error("conv '" + token() + "': Winograd needs a 3x3 kernel, stride 1 and padding 1");
+      return true;
+    default: return winograd::suits(kh, kw, stride, pad, input_shape.c, out_channels);
+  }
+}
+
+void Conv2d::forward(const Tensor& in, Tensor& out, bool, Rng&) {
+  if (!uses_winograd()) return forward_im2col(in, out);
+  const int N = in.n(), C = in.c(), OC = out_channels;
+  out.resize(N, OC, in.h(), in.w());
+  transformed_.resize(winograd::transformed_size(OC, C));
+  winograd::transform_weights(weight.value.data(), OC, C, transformed_.data());
+  winograd::forward(in.data(), N, C, in.h(), in.w(), transformed_.data(), OC, has_bias ? bias.value.data() : nullptr,
+                    out.data());
+}
+
+// Winograd's weight gradient is summed over threads in thread order; the bias gradient is one sum
+// per output channel in image order, whatever the thread count.
+void Conv2d::backward(const Tensor& in, const Tensor&, const Tensor& dout, Tensor* din, bool param_grads) {
+  if (!uses_winograd()) return backward_im2col(in, dout, din, param_grads);
+  const int N = in.n(), C = in.c(), OC = out_channels, HW = in.h() * in.w();
+  if (din) din->resize(in.shape());
+  transformed_.resize(winograd::transformed_size(OC, C));
+  winograd::transform_weights(weight.value.data(), OC, C, transformed_.data());
+  winograd::backward(in.data(), dout.data(), N, C, in.h(), in.w(), transformed_.data(), OC,
+                     din ? din->data() : nullptr, param_grads ? weight.grad.data() : nullptr);
+  if (!param_grads || !has_bias) return;
+#pragma omp parallel for schedule(static)
+  for (int oc = 0; oc < OC; ++oc) {
+    float total = 0.f;
+    for (int n = 0; n < N; ++n) {
+      const float* g = dout.sample(n) + size_t(oc) * HW;
+      float s = 0.f;
+      for (int p = 0; p < HW; ++p) s += g[p];
+      total += s;
+    }
+    bias.grad[oc] += total;
+  }
+}
+
 // Images are shared out among the OpenMP threads (schedule(static)); each thread builds one image's
 // columns in its own L2-sized workspace and calls a single-threaded SGEMM (the OpenMP OpenBLAS runs
 // serially inside a parallel region), so the output goes straight to NCHW with no transposes.
-void Conv2d::forward(const Tensor& in, Tensor& out, bool, Rng&) {
+void Conv2d::forward_im2col(const Tensor& in, Tensor& out) {
   const int N = in.n(), C = in.c(), H = in.h(), W = in.w();
   const int OC = out_channels, OH = output_shape.h, OW = output_shape.w;
   const int K = C * kh * kw, OHW = OH * OW;
@@ -134,7 +180,7 @@ void Conv2d::forward(const Tensor& in, Tensor& out, bool, Rng&) {
 
 // Each thread accumulates dweight/dbias for its share of the images in its own buffer; the buffers are
 // then added in thread order, so the result is the same for the same thread count.
-void Conv2d::backward(const Tensor& in, const Tensor&, const Tensor& dout, Tensor* din, bool param_grads) {
+void Conv2d::backward_im2col(const Tensor& in, const Tensor& dout, Tensor* din, bool param_grads) {
   const int N = in.n(), C = in.c(), H = in.h(), W = in.w();
   const int OC = out_channels, OH = output_shape.h, OW = output_shape.w;
   const int K = C * kh * kw, OHW = OH * OW;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <memory>
 
 #include "nn/error.h"
@@ -155,7 +156,17 @@ struct ConvCase {
   const char* name;
   int n, c, h, w, oc, kh, kw, stride, pad;
   bool bias;
+  nn::ConvAlgorithm algorithm = nn::ConvAlgorithm::automatic;
+  bool winograd = false;  // whether the case must run Winograd (checked, so a case cannot silently miss it)
 };
+
+nn::Conv2d make_conv(const ConvCase& k) {
+  nn::Conv2d conv(k.oc, k.kh, k.kw, k.stride, k.pad, k.bias);
+  conv.algorithm = k.algorithm;
+  conv.setup(nn::Shape{1, k.c, k.h, k.w});
+  EXPECT_EQ(conv.uses_winograd(), k.winograd) << k.name;
+  return conv;
+}
 
 class Conv2dTest : public ::testing::TestWithParam<ConvCase> {};
 
@@ -183,8 +194,8 @@ nn::Tensor naive_conv(const nn::Conv2d& conv, const nn::Tensor& in) {
 
 TEST_P(Conv2dTest, ForwardMatchesNaiveLoop) {
   const ConvCase& k = GetParam();
-  nn::Conv2d conv(k.oc, k.kh, k.kw, k.stride, k.pad, k.bias);
-  nn::Shape os = conv.setup(nn::Shape{1, k.c, k.h, k.w});
+  nn::Conv2d conv = make_conv(k);
+  const nn::Shape os = conv.output_shape;
   EXPECT_EQ(os.h, (k.h + 2 * k.pad - k.kh) / k.stride + 1);
   EXPECT_EQ(os.w, (k.w + 2 * k.pad - k.kw) / k.stride + 1);
   EXPECT_EQ(conv.params().size(), k.bias ? 2u : 1u);
@@ -199,16 +210,14 @@ TEST_P(Conv2dTest, ForwardMatchesNaiveLoop) {
 
 TEST_P(Conv2dTest, GradientsMatchFiniteDifferences) {
   const ConvCase& k = GetParam();
-  nn::Conv2d conv(k.oc, k.kh, k.kw, k.stride, k.pad, k.bias);
-  conv.setup(nn::Shape{1, k.c, k.h, k.w});
+  nn::Conv2d conv = make_conv(k);
   randomize_params(conv, 13);
   EXPECT_GRADIENTS_OK(gradcheck::check_layer(conv, random_tensor(nn::Shape{k.n, k.c, k.h, k.w}, 14), true));
 }
 
 TEST_P(Conv2dTest, BackwardOverwritesInputGradAndAddsParamGrads) {
   const ConvCase& k = GetParam();
-  nn::Conv2d conv(k.oc, k.kh, k.kw, k.stride, k.pad, k.bias);
-  conv.setup(nn::Shape{1, k.c, k.h, k.w});
+  nn::Conv2d conv = make_conv(k);
   randomize_params(conv, 15);
   expect_backward_contract(conv, random_tensor(nn::Shape{k.n, k.c, k.h, k.w}, 16), true);
 }
@@ -221,8 +230,71 @@ INSTANTIATE_TEST_SUITE_P(
                       ConvCase{"k5_s2_p0_nonsquare_input", 2, 2, 9, 11, 3, 5, 5, 2, 0, true},
                       ConvCase{"k3_s2_p1_nonsquare_nobias", 3, 3, 7, 5, 4, 3, 3, 2, 1, false},
                       ConvCase{"k2x3_kernel_p0", 2, 2, 5, 6, 2, 2, 3, 1, 0, true},
-                      ConvCase{"k3_s3_p2", 1, 2, 8, 7, 3, 3, 3, 3, 2, true}),
+                      ConvCase{"k3_s3_p2", 1, 2, 8, 7, 3, 3, 3, 3, 2, true},
+                      // Winograd F(2x2,3x3): chosen automatically from 16 channels on; forced on small ones.
+                      // Odd maps (the last tile row/column is cropped), images not a multiple of the
+                      // 8 vector lanes, chunks of 16 (<= 32 tiles) and of 8 images (more tiles).
+                      ConvCase{"winograd_forced_k3", 2, 3, 6, 6, 4, 3, 3, 1, 1, true, nn::ConvAlgorithm::winograd, true},
+                      ConvCase{"winograd_auto_odd_map", 3, 16, 7, 5, 16, 3, 3, 1, 1, true, {}, true},
+                      ConvCase{"winograd_auto_19_images_nobias", 19, 17, 4, 4, 18, 3, 3, 1, 1, false, {}, true},
+                      ConvCase{"winograd_forced_81_tiles", 10, 2, 18, 17, 3, 3, 3, 1, 1, true,
+                               nn::ConvAlgorithm::winograd, true},
+                      ConvCase{"im2col_forced_16_channels", 2, 16, 5, 5, 16, 3, 3, 1, 1, true,
+                               nn::ConvAlgorithm::im2col, false}),
     [](const ::testing::TestParamInfo<ConvCase>& info) { return std::string(info.param.name); });
+
+// The reference net's conv2 (32 → 64 channels, 16×16, batch 64) by Winograd and by im2col: the same
+// output and gradients up to float rounding; and Winograd twice gives the same bits (thread-local work
+// arrays are reused between calls; stale lanes must never leak into a result).
+TEST(Conv2d, WinogradMatchesIm2colOnTheReferenceConv2AndRepeatsBitExactly) {
+  nn::Conv2d wino(64, 3, 3, 1, 1, true), plain(64, 3, 3, 1, 1, true);
+  plain.algorithm = nn::ConvAlgorithm::im2col;
+  for (nn::Conv2d* c : {&wino, &plain}) c->setup(nn::Shape{1, 32, 16, 16});
+  ASSERT_TRUE(wino.uses_winograd());
+  ASSERT_FALSE(plain.uses_winograd());
+  randomize_params(wino, 31);
+  plain.weight.value = wino.weight.value, plain.bias.value = wino.bias.value;
+  const nn::Tensor x = random_tensor(nn::Shape{64, 32, 16, 16}, 32), dout = random_tensor(nn::Shape{64, 64, 16, 16}, 33);
+  nn::Rng rng(0);
+  struct Result {
+    nn::Tensor out, din, dw, db;
+  };
+  auto run = [&](nn::Conv2d& conv) {
+    Result r;
+    conv.forward(x, r.out, true, rng);
+    conv.weight.grad.zero(), conv.bias.grad.zero();
+    conv.backward(x, r.out, dout, &r.din, true);
+    r.dw = conv.weight.grad, r.db = conv.bias.grad;
+    return r;
+  };
+  const Result a = run(wino), b = run(plain), again = run(wino);
+  auto close = [](const nn::Tensor& u, const nn::Tensor& v, float tol, const char* what) {
+    ASSERT_EQ(u.shape(), v.shape()) << what;
+    double worst = 0, scale = 0;
+    for (size_t i = 0; i < u.size(); ++i)
+      worst = std::max(worst, double(std::fabs(u[i] - v[i]))), scale = std::max(scale, double(std::fabs(v[i])));
+    EXPECT_LE(worst, tol * scale) << what << ": max |difference| " << worst << ", max |value| " << scale;
+  };
+  close(a.out, b.out, 1e-5f, "output");
+  close(a.din, b.din, 1e-5f, "input gradient");
+  close(a.dw, b.dw, 1e-5f, "weight gradient");
+  close(a.db, b.db, 1e-5f, "bias gradient");
+  for (const auto& [u, v] : {std::pair{&a.out, &again.out}, {&a.din, &again.din}, {&a.dw, &again.dw}})
+    EXPECT_EQ(0, std::memcmp(u->data(), v->data(), sizeof(float) * u->size()));
+}
+
+TEST(Conv2d, ForcingWinogradOnAnotherGeometryThrowsNamingTheToken) {
+  nn::Conv2d conv(4, 5, 5, 1, 2, true);
+  conv.algorithm = nn::ConvAlgorithm::winograd;
+  conv.setup(nn::Shape{1, 16, 8, 8});
+  try {
+    (void)conv.uses_winograd();
+    FAIL() << "no error";
+  } catch (const nn::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("conv5x5:4"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("3x3 kernel, stride 1 and padding 1"), std::string::npos) << e.what();
+  }
+}
 
 // Conv2d cuts a batch into im2col chunks (smaller ones in evaluation) and its backward may reuse the
 // forward's columns; a conv whose columns take ~230k floats per image spans several chunks in
