@@ -235,9 +235,9 @@ INSTANTIATE_TEST_SUITE_P(
                       // Odd maps (the last tile row/column is cropped), images not a multiple of the
                       // 8 vector lanes, chunks of 16 (<= 32 tiles) and of 8 images (more tiles).
                       ConvCase{"winograd_forced_k3", 2, 3, 6, 6, 4, 3, 3, 1, 1, true, nn::ConvAlgorithm::winograd, true},
-                      ConvCase{"winograd_auto_odd_map", 3, 16, 7, 5, 16, 3, 3, 1, 1, true, {}, true},
-                      ConvCase{"winograd_auto_19_images_nobias", 19, 17, 4, 4, 18, 3, 3, 1, 1, false, {}, true},
-                      ConvCase{"winograd_forced_81_tiles", 10, 2, 18, 17, 3, 3, 3, 1, 1, true,
+                      ConvCase{"winograd_auto_odd_map", 2, 16, 7, 5, 16, 3, 3, 1, 1, true, {}, true},
+                      ConvCase{"winograd_auto_19_images_nobias", 19, 16, 3, 2, 17, 3, 3, 1, 1, false, {}, true},
+                      ConvCase{"winograd_forced_81_tiles", 9, 1, 18, 17, 2, 3, 3, 1, 1, true,
                                nn::ConvAlgorithm::winograd, true},
                       ConvCase{"im2col_forced_16_channels", 2, 16, 5, 5, 16, 3, 3, 1, 1, true,
                                nn::ConvAlgorithm::im2col, false}),
