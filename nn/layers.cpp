@@ -31,6 +31,20 @@ void make_param(Param& p, const char* name, Shape s, bool trainable = true) {
   }
 }
 
+// Σ p[0..n) with 16 interleaved partial sums added in a fixed order at the end: the compiler can
+// vectorise it (a single running sum is one long chain of dependent additions, ~4 cycles each, and
+// it may not be reordered without -ffast-math), and the result depends only on n and the data.
+float sum_of(const float* p, int n) {
+  float acc[16] = {};
+  int i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int j = 0; j < 16; ++j) acc[j] += p[i + j];
+  for (; i < n; ++i) acc[i % 16] += p[i];
+  float total = 0.f;
+  for (int j = 0; j < 16; ++j) total += acc[j];
+  return total;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -83,6 +97,13 @@ static void im2col(const float* x, int C, int H, int W, int kh, int kw, int stri
         continue;
       }
       const float* row = plane + size_t(iy) * W;
+      if (stride == 1) {  // a shifted copy of the row: zeros, a contiguous run, zeros
+        const int lo = std::clamp(pad - dx, 0, ow), hi = std::clamp(W + pad - dx, lo, ow);
+        std::fill(dst, dst + lo, 0.f);
+        if (hi > lo) std::memcpy(dst + lo, row + (lo - pad + dx), sizeof(float) * size_t(hi - lo));
+        std::fill(dst + hi, dst + ow, 0.f);
+        continue;
+      }
       for (int x0 = 0; x0 < ow; ++x0) {
         const int ix = x0 * stride - pad + dx;
         dst[x0] = (ix >= 0 && ix < W) ? row[ix] : 0.f;
@@ -145,12 +166,7 @@ void Conv2d::backward(const Tensor& in, const Tensor&, const Tensor& dout, Tenso
 #pragma omp parallel for schedule(static)
   for (int oc = 0; oc < OC; ++oc) {
     float total = 0.f;
-    for (int n = 0; n < N; ++n) {
-      const float* g = dout.sample(n) + size_t(oc) * HW;
-      float s = 0.f;
-      for (int p = 0; p < HW; ++p) s += g[p];
-      total += s;
-    }
+    for (int n = 0; n < N; ++n) total += sum_of(dout.sample(n) + size_t(oc) * HW, HW);
     bias.grad[oc] += total;
   }
 }
@@ -202,11 +218,7 @@ void Conv2d::backward_im2col(const Tensor& in, const Tensor& dout, Tensor* din, 
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, K, OHW, 1.f, g, OHW, col.data(), OHW, 1.f,
                     mine.data(), K);
         float* db = mine.data() + size_t(OC) * K;
-        for (int oc = 0; oc < OC; ++oc) {
-          float s = 0.f;
-          for (int p = 0; p < OHW; ++p) s += g[size_t(oc) * OHW + p];
-          db[oc] += s;
-        }
+        for (int oc = 0; oc < OC; ++oc) db[oc] += sum_of(g + size_t(oc) * OHW, OHW);
       }
       if (din) {
         // dcol (K, OH·OW) = weightᵀ (K, OC) · g, scattered back to the image
