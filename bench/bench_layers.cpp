@@ -6,7 +6,8 @@
 //   layer/<name>/backward    Layer::backward with parameter gradients, and the input gradient except
 //                            for the first layer (the training step does not compute dL/d(data))
 //   step/reference           forward + softmax cross-entropy + zero_grad + backward + SGD step
-// Counters: GFLOP/s from the shapes (below), images/s for the step; relu/pool also report bytes/s,
+// Counters: GFLOP/s from the shapes (below; for Winograd convs an effective rate: direct-convolution
+// FLOPs per second), images/s for the step; relu/pool also report bytes/s,
 // the honest measure for memory-bound layers.  Rates are per wall-clock second (UseRealTime): the
 // work runs on several threads, and the CPU time Google Benchmark reports is the main thread's only.
 // Threads: OpenMP and OpenBLAS use OMP_NUM_THREADS when it is set (all cores otherwise).
