@@ -123,7 +123,7 @@ test-report: all
 
 # The suite under ASan + UBSan, in its own build tree.
 asan: deps
-	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g -march=native -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" build/asan/nnfmri_tests build/asan/nnfmri
 	ASAN_OPTIONS=detect_leaks=1 OMP_NUM_THREADS=2 OMP_WAIT_POLICY=passive build/asan/nnfmri_tests --gtest_brief=1
 

@@ -60,7 +60,12 @@ inline void weight_transform_adjoint(const float u[16], float g[9]) {
 }
 
 // Eight floats as one value (GCC/Clang vector extension): the transforms are written on these, one
-// lane per image, so each tile's arithmetic is a handful of 8-wide instructions.
+// lane per image, so each tile's arithmetic is a handful of 8-wide instructions.  (Built without AVX,
+// e.g. OPT=-O2, GCC warns that returning one by value has another ABI: irrelevant for these
+// internal helpers, so the warning is off here.)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
 typedef float f8 __attribute__((vector_size(32)));
 constexpr int kLanes = 8;
 inline f8 load8(const float* p) {
@@ -68,7 +73,7 @@ inline f8 load8(const float* p) {
   std::memcpy(&v, p, sizeof v);
   return v;
 }
-inline void store8(float* p, f8 v) { std::memcpy(p, &v, sizeof v); }
+inline void store8(float* p, const f8& v) { std::memcpy(p, &v, sizeof v); }
 
 // The tiling of one (H, W) map: TH × TW tiles of 2×2 outputs; tile (ty, tx) reads the 4×4 patch of
 // padded rows 2ty .. 2ty+3 and padded columns 2tx .. 2tx+3 (padded = the map with one pixel of zeros
