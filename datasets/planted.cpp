@@ -133,16 +133,16 @@ std::vector<std::vector<float>> evidence_images(const PlantedSet& s) {
 
 // count images with balanced labels (i % K, then shuffled), pixels drawn from rng.  The
 // first `nulls` images before the shuffle (a whole number of rounds of the K labels, so
-// the null images are balanced too) get no evidence; is_null says which they became.
-void generate(const PlantedConfig& c, const std::vector<std::vector<float>>& evidence, int count, int nulls,
-              Rng rng, Dataset& d, std::vector<uint8_t>& is_null) {
+// the null images are balanced too) get no evidence; returns which images are null (1).
+std::vector<uint8_t> generate(const PlantedConfig& c, const std::vector<std::vector<float>>& evidence, int count,
+                              int nulls, Rng rng, Dataset& d) {
   std::vector<std::pair<uint8_t, uint8_t>> label_null(static_cast<size_t>(count));
   for (int i = 0; i < count; ++i) label_null[i] = {uint8_t(i % c.num_classes), uint8_t(i < nulls)};
   rng.shuffle(label_null);
   d.labels.resize(size_t(count));
-  is_null.resize(size_t(count));
+  std::vector<uint8_t> is_null(static_cast<size_t>(count));
   for (int i = 0; i < count; ++i) std::tie(d.labels[i], is_null[i]) = label_null[i];
-  const std::vector<float> nothing(evidence.empty() ? 0 : evidence[0].size(), 0.f);
+  const std::vector<float> nothing(evidence[0].size(), 0.f);  // num_classes >= 2: evidence is never empty
   const size_t plane = size_t(c.height) * c.width;
   d.pixels.resize(size_t(count) * c.channels * plane);
   uint8_t* out = d.pixels.data();
@@ -154,6 +154,7 @@ void generate(const PlantedConfig& c, const std::vector<std::vector<float>>& evi
         *out++ = uint8_t(std::floor(std::clamp(v, 0.0, 255.0) + 0.5));
       }
   }
+  return is_null;
 }
 
 }  // namespace
@@ -208,10 +209,9 @@ PlantedSet make_planted(const PlantedConfig& cfg) {
   }
   const std::vector<std::vector<float>> evidence = evidence_images(s);
   const int rounds = int(cfg.null_fraction * cfg.train_count / cfg.num_classes);  // floor: <= the fraction
-  std::vector<uint8_t> test_is_null;
-  generate(cfg, evidence, cfg.train_count, rounds * cfg.num_classes, Rng(cfg.seed, kTrainStream),
-           s.split.train, s.train_is_null);
-  generate(cfg, evidence, cfg.test_count, 0, Rng(cfg.seed, kTestStream), s.split.test, test_is_null);
+  s.train_is_null =
+      generate(cfg, evidence, cfg.train_count, rounds * cfg.num_classes, Rng(cfg.seed, kTrainStream), s.split.train);
+  generate(cfg, evidence, cfg.test_count, 0, Rng(cfg.seed, kTestStream), s.split.test);
   return s;
 }
 

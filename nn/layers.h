@@ -70,7 +70,8 @@ class Conv2d : public Layer {
  private:
   void forward_im2col(const Tensor& in, Tensor& out);
   void backward_im2col(const Tensor& in, const Tensor& dout, Tensor* din, bool param_grads);
-  std::vector<float> transformed_;  // Winograd's U (16, OC, C), rebuilt from weight on every call
+  const float* transformed_weights();  // Winograd's U, rebuilt from weight into transformed_
+  std::vector<float> transformed_;
 };
 
 // Fully connected: in (N, C, H, W) flattened in (C, H, W) order → out (N, OUT, 1, 1)

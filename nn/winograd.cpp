@@ -101,17 +101,50 @@ float* at_least(std::vector<float>& v, size_t n) {
   if (v.size() < n) v.resize(n);
   return v.data();
 }
+inline int lanes(int count) { return (count + kLanes - 1) / kLanes * kLanes; }
 
-// Xp (C, PH, PW, L) ← images [first, first+count) of x (N, C, H, W); zeros in the border and lanes.
-void load_padded(const Tiling& t, const float* x, int C, int first, int count, int L, float* Xp) {
+// One chunk of a thread's images, [first, first+count), in L lanes, and its work arrays (sized for C
+// input and OC output channels): padded = Xp or dXp, tiles = V or dV, product = M or dM, out = Yt or Gt.
+struct Chunk {
+  int first, count, L;
+  size_t P;
+  float *padded, *tiles, *product, *out;
+  Chunk(Work& w, const Tiling& t, int C, int OC, int first_, int count_)
+      : first(first_), count(count_), L(lanes(count_)), P(size_t(t.tiles()) * L),
+        padded(at_least(w.padded, size_t(C) * t.PH * t.PW * L)),
+        tiles(at_least(w.tiles, 16 * plane_stride(C * P))),
+        product(at_least(w.product, 16 * plane_stride(OC * P))),
+        out(at_least(w.out, size_t(OC) * 4 * P)) {}
+};
+
+// Between NCHW and the lane layouts: dst (planes, rows, cols, L) ← the chunk's images of x
+// (N, planes, H, W), each map placed at row and column `at` (1: the padded input, 0: output tiles),
+// zeros elsewhere and in the unused lanes ...
+void to_lanes(const Tiling& t, const float* x, int planes, const Chunk& k, int rows, int cols, int at, float* dst) {
   const size_t plane = size_t(t.H) * t.W;
-  std::memset(Xp, 0, sizeof(float) * size_t(C) * t.PH * t.PW * L);
-  for (int i = 0; i < count; ++i)
-    for (int c = 0; c < C; ++c) {
-      const float* src = x + (size_t(first + i) * C + c) * plane;
+  std::memset(dst, 0, sizeof(float) * size_t(planes) * rows * cols * k.L);
+  for (int i = 0; i < k.count; ++i)
+    for (int c = 0; c < planes; ++c) {
+      const float* src = x + (size_t(k.first + i) * planes + c) * plane;
       for (int y = 0; y < t.H; ++y) {
-        float* dst = Xp + ((size_t(c) * t.PH + y + 1) * t.PW + 1) * L + i;
-        for (int xx = 0; xx < t.W; ++xx) dst[size_t(xx) * L] = src[size_t(y) * t.W + xx];
+        float* d = dst + ((size_t(c) * rows + y + at) * cols + at) * k.L + i;
+        for (int xx = 0; xx < t.W; ++xx) d[size_t(xx) * k.L] = src[size_t(y) * t.W + xx];
+      }
+    }
+}
+
+// ... and back: the chunk's images of y (N, planes, H, W) ← src's H × W window at (at, at), + bias
+// per plane when bias is not null.
+void from_lanes(const Tiling& t, const float* src, int planes, const Chunk& k, int rows, int cols, int at,
+                const float* bias, float* y) {
+  const size_t plane = size_t(t.H) * t.W;
+  for (int i = 0; i < k.count; ++i)
+    for (int c = 0; c < planes; ++c) {
+      float* dst = y + (size_t(k.first + i) * planes + c) * plane;
+      const float b = bias ? bias[c] : 0.f;
+      for (int yy = 0; yy < t.H; ++yy) {
+        const float* q = src + ((size_t(c) * rows + yy + at) * cols + at) * k.L + i;
+        for (int xx = 0; xx < t.W; ++xx) dst[size_t(yy) * t.W + xx] = q[size_t(xx) * k.L] + b;
       }
     }
 }
@@ -167,19 +200,6 @@ void transform_input_grads(const Tiling& t, const float* dV, int C, int L, float
         }
 }
 
-// dx images [first, first+count) (C, H, W) ← the interior of dXp.
-void store_input_grads(const Tiling& t, const float* dXp, int C, int first, int count, int L, float* dx) {
-  const size_t plane = size_t(t.H) * t.W;
-  for (int i = 0; i < count; ++i)
-    for (int c = 0; c < C; ++c) {
-      float* dst = dx + (size_t(first + i) * C + c) * plane;
-      for (int y = 0; y < t.H; ++y) {
-        const float* src = dXp + ((size_t(c) * t.PH + y + 1) * t.PW + 1) * L + i;
-        for (int xx = 0; xx < t.W; ++xx) dst[size_t(y) * t.W + xx] = src[size_t(xx) * L];
-      }
-    }
-}
-
 // Yt (OC, 2TH, 2TW, L) = Aᵀ m A per tile.  Aᵀ = [1 1 1 0; 0 1 −1 −1].
 void transform_outputs(const Tiling& t, const float* M, int OC, int L, float* Yt) {
   const size_t P = size_t(t.tiles()) * L, xs = plane_stride(size_t(OC) * P), row = size_t(2 * t.TW) * L;
@@ -203,36 +223,10 @@ void transform_outputs(const Tiling& t, const float* M, int OC, int L, float* Yt
         }
 }
 
-// y images [first, first+count) (OC, H, W) ← Yt cropped to H × W, + bias.
-void store_outputs(const Tiling& t, const float* Yt, int OC, int first, int count, int L, const float* bias,
-                   float* y) {
-  const size_t plane = size_t(t.H) * t.W;
-  for (int i = 0; i < count; ++i)
-    for (int oc = 0; oc < OC; ++oc) {
-      float* dst = y + (size_t(first + i) * OC + oc) * plane;
-      const float b = bias ? bias[oc] : 0.f;
-      for (int yy = 0; yy < t.H; ++yy) {
-        const float* src = Yt + ((size_t(oc) * 2 * t.TH + yy) * 2 * t.TW) * L + i;
-        for (int xx = 0; xx < t.W; ++xx) dst[size_t(yy) * t.W + xx] = src[size_t(xx) * L] + b;
-      }
-    }
-}
-
-// dM (16, OC, P) = A dY Aᵀ per tile: the adjoint of transform_outputs.  Gt (OC, 2TH, 2TW, L) is
-// scratch: dy of images [first, first+count) with the image innermost and zeros past the edge.
-void transform_output_grads(const Tiling& t, const float* dy, int OC, int first, int count, int L, float* Gt,
-                            float* dM) {
-  const size_t plane = size_t(t.H) * t.W, P = size_t(t.tiles()) * L, xs = plane_stride(size_t(OC) * P);
-  const size_t row = size_t(2 * t.TW) * L;
-  std::memset(Gt, 0, sizeof(float) * size_t(OC) * 4 * t.tiles() * L);
-  for (int i = 0; i < count; ++i)
-    for (int oc = 0; oc < OC; ++oc) {
-      const float* src = dy + (size_t(first + i) * OC + oc) * plane;
-      for (int yy = 0; yy < t.H; ++yy) {
-        float* dst = Gt + ((size_t(oc) * 2 * t.TH + yy) * 2 * t.TW) * L + i;
-        for (int xx = 0; xx < t.W; ++xx) dst[size_t(xx) * L] = src[size_t(yy) * t.W + xx];
-      }
-    }
+// dM (16, OC, P) = A dY Aᵀ per tile, from Gt (OC, 2TH, 2TW, L) = dY in lanes, zero past the edge:
+// the adjoint of transform_outputs.
+void transform_output_grads(const Tiling& t, const float* Gt, int OC, int L, float* dM) {
+  const size_t P = size_t(t.tiles()) * L, xs = plane_stride(size_t(OC) * P), row = size_t(2 * t.TW) * L;
   for (int oc = 0; oc < OC; ++oc)
     for (int ty = 0; ty < t.TH; ++ty)
       for (int tx = 0; tx < t.TW; ++tx)
@@ -269,14 +263,16 @@ void gemm16(int rows, int inner, int P, const float* a, bool transpose_a, const 
 // with 8 images, 1.6 ms with 16 (the transformed arrays leave L2); 4 images waste half the lanes.
 int images_per_chunk(const Tiling& t) { return t.tiles() <= 32 ? kImagesPerChunk : kLanes; }
 
-// The images of this thread: a contiguous range, the same split for forward and backward.
-void my_images(int N, int& first, int& end) {
+// Calls f(chunk) for the chunks of this thread's images: one contiguous range of the N images per
+// thread (the same split in forward and backward), cut into chunks of images_per_chunk(t).
+template <class F>
+void for_my_chunks(int N, const Tiling& t, int C, int OC, F f) {
   const int nt = omp_get_num_threads(), id = omp_get_thread_num();
-  first = int(int64_t(N) * id / nt);
-  end = int(int64_t(N) * (id + 1) / nt);
+  const int first = int(int64_t(N) * id / nt), end = int(int64_t(N) * (id + 1) / nt);
+  const int chunk = images_per_chunk(t);
+  Work& w = thread_work();
+  for (int b = first; b < end; b += chunk) f(Chunk(w, t, C, OC, b, std::min(chunk, end - b)));
 }
-
-inline int lanes(int count) { return (count + kLanes - 1) / kLanes * kLanes; }
 
 }  // namespace
 
@@ -299,32 +295,19 @@ void transform_weights(const float* weight, int OC, int C, float* U) {
 
 void forward(const float* x, int N, int C, int H, int W, const float* U, int OC, const float* bias, float* y) {
   const Tiling t(H, W);
-  const int chunk = images_per_chunk(t);
 #pragma omp parallel
-  {
-    int first, end;
-    my_images(N, first, end);
-    Work& w = thread_work();
-    for (int b = first; b < end; b += chunk) {
-      const int count = std::min(chunk, end - b), L = lanes(count);
-      const size_t P = size_t(t.tiles()) * L;
-      float* Xp = at_least(w.padded, size_t(C) * t.PH * t.PW * L);
-      float* V = at_least(w.tiles, 16 * plane_stride(C * P));
-      float* M = at_least(w.product, 16 * plane_stride(OC * P));
-      float* Yt = at_least(w.out, size_t(OC) * 4 * P);
-      load_padded(t, x, C, b, count, L, Xp);
-      transform_inputs(t, Xp, C, L, V);
-      gemm16(OC, C, int(P), U, false, V, M);  // M[ξ] (OC, P) = U[ξ] (OC, C) · V[ξ] (C, P)
-      transform_outputs(t, M, OC, L, Yt);
-      store_outputs(t, Yt, OC, b, count, L, bias, y);
-    }
-  }
+  for_my_chunks(N, t, C, OC, [&](const Chunk& k) {
+    to_lanes(t, x, C, k, t.PH, t.PW, 1, k.padded);
+    transform_inputs(t, k.padded, C, k.L, k.tiles);
+    gemm16(OC, C, int(k.P), U, false, k.tiles, k.product);  // M[ξ] (OC, P) = U[ξ] (OC, C) · V[ξ] (C, P)
+    transform_outputs(t, k.product, OC, k.L, k.out);
+    from_lanes(t, k.out, OC, k, 2 * t.TH, 2 * t.TW, 0, bias, y);
+  });
 }
 
 void backward(const float* x, const float* dy, int N, int C, int H, int W, const float* U, int OC, float* dx,
               float* dweight) {
   const Tiling t(H, W);
-  const int chunk = images_per_chunk(t);
   const size_t nOC_C = size_t(OC) * C, nU = transformed_size(OC, C);
   std::vector<std::vector<float>> partial;  // per thread: dU (16, OC, C)
 #pragma omp parallel
@@ -333,30 +316,23 @@ void backward(const float* x, const float* dy, int N, int C, int H, int W, const
     partial.resize(size_t(omp_get_num_threads()));
     std::vector<float>& dU = partial[size_t(omp_get_thread_num())];
     if (dweight) dU.assign(nU, 0.f);
-    int first, end;
-    my_images(N, first, end);
-    Work& w = thread_work();
-    for (int b = first; b < end; b += chunk) {
-      const int count = std::min(chunk, end - b), L = lanes(count);
-      const size_t P = size_t(t.tiles()) * L;
-      float* Xp = at_least(w.padded, size_t(C) * t.PH * t.PW * L);
-      float* V = at_least(w.tiles, 16 * plane_stride(C * P));
-      float* dM = at_least(w.product, 16 * plane_stride(OC * P));
-      float* Gt = at_least(w.out, size_t(OC) * 4 * P);
-      transform_output_grads(t, dy, OC, b, count, L, Gt, dM);
+    for_my_chunks(N, t, C, OC, [&](const Chunk& k) {
+      const int P = int(k.P);
+      to_lanes(t, dy, OC, k, 2 * t.TH, 2 * t.TW, 0, k.out);
+      transform_output_grads(t, k.out, OC, k.L, k.product);
       if (dweight) {  // dU[ξ] (OC, C) += dM[ξ] (OC, P) · V[ξ]ᵀ (P, C)
-        load_padded(t, x, C, b, count, L, Xp);
-        transform_inputs(t, Xp, C, L, V);
+        to_lanes(t, x, C, k, t.PH, t.PW, 1, k.padded);
+        transform_inputs(t, k.padded, C, k.L, k.tiles);
         for (int xi = 0; xi < 16; ++xi)
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, C, int(P), 1.f, dM + xi * plane_stride(OC * P),
-                      int(P), V + xi * plane_stride(C * P), int(P), 1.f, dU.data() + xi * plane_stride(nOC_C), C);
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, C, P, 1.f, k.product + xi * plane_stride(OC * k.P),
+                      P, k.tiles + xi * plane_stride(C * k.P), P, 1.f, dU.data() + xi * plane_stride(nOC_C), C);
       }
       if (dx) {  // dV[ξ] (C, P) = U[ξ]ᵀ (C, OC) · dM[ξ] (OC, P), into V's storage, then to dx
-        gemm16(C, OC, int(P), U, true, dM, V);
-        transform_input_grads(t, V, C, L, Xp);
-        store_input_grads(t, Xp, C, b, count, L, dx);
+        gemm16(C, OC, P, U, true, k.product, k.tiles);
+        transform_input_grads(t, k.tiles, C, k.L, k.padded);
+        from_lanes(t, k.padded, C, k, t.PH, t.PW, 1, nullptr, dx);
       }
-    }
+    });
   }
   if (!dweight) return;
   std::vector<float> dU(nU, 0.f);
