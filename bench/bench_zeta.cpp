@@ -40,6 +40,7 @@
 #include "nn/network.h"
 #include "nn/rng.h"
 #include "nn/trainer.h"
+#include "tests/planted_net.h"
 
 namespace {
 
@@ -162,12 +163,12 @@ void BM_ZetaShapleyVsExact(benchmark::State& state) {
 }
 BENCHMARK(BM_ZetaShapleyVsExact)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
 
-// Trains conv3x3:8 relu maxpool2 conv3x3:16 relu maxpool2 linear:10 (Adam, 8 epochs, no augmentation)
-// on 10-class planted data with E evidence cells among 8×8 (arg 0) for data seeds 1-3, then scores
+// Trains tests/planted_net.h's small net (conv3x3:8 relu maxpool2 conv3x3:16 relu maxpool2 linear:10,
+// Adam, 8 epochs, no augmentation) on 10-class planted data with E evidence cells among 8×8 (arg 0) for data seeds 1-3, then scores
 // conv1 on an 8x8x1 grid (one region per cell) with ablation zero (arg 1 = 0) or mean (1).
 // Counters are means over the seeds.
 void BM_ZetaPlanted(benchmark::State& state) {
-  const int classes = 10, evidence_cells = int(state.range(0));
+  const int classes = 10, evidence_cells = int(state.range(0));  // classes: the planted default
   imaging::ZetaSettings s;
   s.samples = 120;
   s.ablation = state.range(1) ? "mean" : "zero";
@@ -180,37 +181,16 @@ void BM_ZetaPlanted(benchmark::State& state) {
       cfg.evidence_cells = evidence_cells;
       cfg.train_count = 2000, cfg.test_count = 300;
       const datasets::PlantedSet planted = datasets::make_planted(cfg);
-      nn::Network net("conv3x3:8 relu maxpool2 conv3x3:16 relu maxpool2 linear:" + std::to_string(classes), 3, 32, 32);
-      net.init(1);
-      net.input_mean.assign(3, 0.5f);
-      net.input_std.assign(3, 0.25f);
-      nn::TrainConfig tc;
-      tc.epochs = 8;
-      tc.batch = 32;
-      tc.optim.kind = "adam";
-      tc.optim.lr = 0.003f;
-      tc.optim.weight_decay = 0;
-      tc.augment.enabled = false;
-      nn::Trainer trainer(net, tc, planted.split.train.view());
-      for (int e = 1; e <= tc.epochs; ++e) trainer.train_epoch(e);
+      nn::Network net = train_planted_net(planted);
       accuracy += nn::evaluate(net, planted.split.test.view()).accuracy / seeds;
       const auto indices = imaging::stratified_sample(planted.split.test.view(), 300, s.samples, s.seed);
       imaging::CoalitionValue game(net, 0, imaging::GridSpec{8, 8, 1}, planted.split.test.view(), indices, s);
       const imaging::ShapleyEstimate e = imaging::shapley_sampled(game, -1, s.budget_seconds, s.max_permutations, 1);
       const int n = game.regions();
-      std::set<int> truth;
-      for (const auto& cells : planted.class_cells)
-        for (const auto& [row, col] : cells) truth.insert(game.grid().index(row, col, 0));
-      double mean = 0, var = 0;
-      for (double p : e.phi) mean += p / n;
-      for (double p : e.phi) var += (p - mean) * (p - mean) / (n - 1);
-      const auto adjusted = imaging::benjamini_hochberg(e.p_value);
-      int critical = 0, hits = 0;
-      for (int g = 0; g < n; ++g)
-        if ((e.phi[g] - mean) / std::sqrt(var) >= 2 && adjusted[g] < 0.01) {
-          ++critical;
-          hits += int(truth.count(g));
-        }
+      const std::set<int> truth = planted_regions(game, planted);
+      const std::vector<int> critical = imaging::zeta_scores(e).critical;
+      int hits = 0;
+      for (int g : critical) hits += int(truth.count(g));
       // recall of the k = |truth| best regions by a score
       auto topk_recall = [&](const std::vector<double>& score) {
         std::vector<int> order(n);
@@ -221,7 +201,7 @@ void BM_ZetaPlanted(benchmark::State& state) {
         return double(found) / truth.size();
       };
       recall += double(hits) / truth.size() / seeds;
-      precision += (critical ? double(hits) / critical : 0) / seeds;
+      precision += (critical.empty() ? 0 : double(hits) / critical.size()) / seeds;
       topk += topk_recall(e.phi) / seeds;
       lesion_topk += topk_recall(imaging::lesion_scores(game)) / seeds;
       perms += double(e.permutations) / seeds;

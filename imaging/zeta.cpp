@@ -534,6 +534,24 @@ std::vector<double> taylor_scores(const CoalitionValue& game) {
   return taylor;
 }
 
+ZetaScores zeta_scores(const ShapleyEstimate& est) {
+  ZetaScores z;
+  const std::vector<double>& phi = est.phi;
+  const int n = int(phi.size());
+  double var = 0;
+  for (double p : phi) z.mean += p;
+  z.mean /= n;
+  for (double p : phi) var += (p - z.mean) * (p - z.mean);
+  z.sd = n > 1 ? std::sqrt(var / (n - 1)) : 0;
+  z.zeta.resize(size_t(n));
+  for (int g = 0; g < n; ++g) z.zeta[g] = z.sd > 0 ? (phi[g] - z.mean) / z.sd : 0;
+  z.p_adjusted = benjamini_hochberg(est.p_value);
+  for (int g = 0; g < n; ++g)
+    if (z.zeta[g] >= 2 && z.p_adjusted[g] < 0.01) z.critical.push_back(g);
+  std::stable_sort(z.critical.begin(), z.critical.end(), [&](int a, int b) { return z.zeta[a] > z.zeta[b]; });
+  return z;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The ζ stage
 
@@ -551,18 +569,14 @@ nlohmann::ordered_json layer_json(const CoalitionValue& game, const ZetaSettings
   const std::string name = block_name(game.net(), game.block());
   const int n = game.regions();
   const std::vector<double>& phi = est.phi;
-  double mean = 0, var = 0, sum = 0, widest = 0;
-  for (double p : phi) mean += p;
-  mean /= n;
-  for (double p : phi) var += (p - mean) * (p - mean);
-  const double sd = n > 1 ? std::sqrt(var / (n - 1)) : 0;
-  std::vector<double> zeta(n);
+  const ZetaScores z = zeta_scores(est);
+  const double mean = z.mean, sd = z.sd;
+  const std::vector<double>& zeta = z.zeta;
+  double sum = 0, widest = 0;
   for (int g = 0; g < n; ++g) {
-    zeta[g] = sd > 0 ? (phi[g] - mean) / sd : 0;
     sum += phi[g];
     widest = std::max(widest, 0.5 * (est.ci_high[g] - est.ci_low[g]));
   }
-  const std::vector<double> adjusted = benjamini_hochberg(est.p_value);
   const bool is_shapley = s.method == "exact" || s.method == "shapley";
 
   nlohmann::ordered_json j;
@@ -584,11 +598,10 @@ nlohmann::ordered_json layer_json(const CoalitionValue& game, const ZetaSettings
   j["v_none"] = game.v_none();
   j["sum_phi"] = sum;
   nlohmann::ordered_json regions = nlohmann::ordered_json::object();
-  std::vector<int> critical;
   for (int g = 0; g < n; ++g) {
     nlohmann::ordered_json r;
     const double lo = sd > 0 ? (est.ci_low[g] - mean) / sd : 0, hi = sd > 0 ? (est.ci_high[g] - mean) / sd : 0;
-    const bool significant = adjusted[g] < 0.01;
+    const bool significant = z.p_adjusted[g] < 0.01;
     r["zeta_score"] = zeta[g];
     r["confidence_interval"] = {lo, hi};
     r["significance"] = significant;
@@ -597,21 +610,19 @@ nlohmann::ordered_json layer_json(const CoalitionValue& game, const ZetaSettings
       r["shapley_ci"] = {est.ci_low[g], est.ci_high[g]};
     }
     r["p_value"] = est.p_value[g];
-    r["p_adjusted"] = adjusted[g];
+    r["p_adjusted"] = z.p_adjusted[g];
     r["lesion"] = lesion[g];
     r["taylor"] = taylor[g];
     for (double v : {zeta[g], lo, hi, phi[g], est.ci_low[g], est.ci_high[g], lesion[g], taylor[g]})
       require_finite(v, grid.key(g) + " score", name);
     regions[grid.key(g)] = std::move(r);
-    if (zeta[g] >= 2 && significant) critical.push_back(g);
   }
   for (double v : {seconds, game.v_all(), game.v_none(), sum, widest, est.tolerance}) require_finite(v, "a summary", name);
-  std::stable_sort(critical.begin(), critical.end(), [&](int a, int b) { return zeta[a] > zeta[b]; });
   j["regions"] = std::move(regions);
   nlohmann::ordered_json keys = nlohmann::ordered_json::array();
-  for (int g : critical) keys.push_back(grid.key(g));
+  for (int g : z.critical) keys.push_back(grid.key(g));
   j["critical_regions"] = std::move(keys);
-  j["critical_share"] = double(critical.size()) / n;
+  j["critical_share"] = double(z.critical.size()) / n;
   return j;
 }
 

@@ -248,6 +248,17 @@ std::vector<double> taylor_scores(const CoalitionValue& game);
 // 1 when the first maximum is the label (nn::softmax_cross_entropy's rule), else 0.
 void image_values(const nn::Tensor& logits, const uint8_t* labels, bool accuracy, double* out);
 
+// ζ_g = (φ_g − mean φ)/sd φ over the block's regions (sd with n−1; 0 when sd = 0), the
+// Benjamini–Hochberg-adjusted p-values, and the critical regions: ζ ≥ 2 and adjusted p < 0.01,
+// sorted by ζ (descending, ties in region order).  The one definition zeta.json, tests and
+// benchmarks use.
+struct ZetaScores {
+  double mean = 0, sd = 0;
+  std::vector<double> zeta, p_adjusted;
+  std::vector<int> critical;
+};
+ZetaScores zeta_scores(const ShapleyEstimate& est);
+
 // Statistics, implemented here to need no dependency.
 double regularized_incomplete_beta(double a, double b, double x);  // I_x(a, b)
 double student_t_two_sided_p(double t, double df);                  // P(|T_df| ≥ |t|), df capped at 10⁶

@@ -23,6 +23,7 @@
 #include "nn/error.h"
 #include "nn/fileio.h"
 #include "nn/rng.h"
+#include "tests/error_of.h"
 
 namespace {
 
@@ -67,14 +68,6 @@ void remove_dir(const std::string& dir) {
   rmdir(dir.c_str());
 }
 
-void expect_error_naming(const std::function<void()>& run, const std::string& flag) {
-  try {
-    run();
-    ADD_FAILURE() << "no error for " << flag;
-  } catch (const nn::Error& e) {
-    EXPECT_NE(std::string(e.what()).find(flag), std::string::npos) << e.what();
-  }
-}
 
 TEST(EvalStream, VisitsTheFirstImagesInFixedBatches) {
   SyntheticImages data(40);

@@ -20,6 +20,7 @@
 #include "nn/error.h"
 #include "nn/fileio.h"
 #include "nn/npz.h"
+#include "tests/error_of.h"
 
 namespace {
 
@@ -67,11 +68,8 @@ void write_bytes(const std::string& path, const std::string& bytes) {
 
 // Loading `path` must throw nn::Error whose one-line message names the file and contains `why`.
 void expect_load_error(const std::string& path, const std::string& why) {
-  try {
-    nn::load_checkpoint(path);
-    ADD_FAILURE() << path << ": loaded, expected an error containing '" << why << "'";
-  } catch (const nn::Error& e) {
-    std::string m = e.what();
+  try {  // error_of catches nn::Error only: anything else lands below
+    const std::string m = error_of([&] { nn::load_checkpoint(path); });
     EXPECT_NE(m.find(path), std::string::npos) << "message does not name the file: " << m;
     EXPECT_NE(m.find(why), std::string::npos) << "message does not say '" << why << "': " << m;
     EXPECT_EQ(m.find('\n'), std::string::npos) << "message is not one line: " << m;
@@ -151,12 +149,7 @@ TEST_F(Checkpoint, SaveIsAtomicAndOverwrites) {
 TEST_F(Checkpoint, SaveIntoAMissingDirectoryThrowsNamingThePath) {
   auto net = std::make_unique<nn::Network>("linear:3", 1, 2, 2);
   const std::string file = path("no/such/dir/m.nnfmri");
-  try {
-    nn::save_checkpoint(file, *net, 0, {});
-    FAIL() << "expected nn::Error";
-  } catch (const nn::Error& e) {
-    EXPECT_NE(std::string(e.what()).find(file), std::string::npos) << e.what();
-  }
+  expect_error_naming([&] { nn::save_checkpoint(file, *net, 0, {}); }, file);
 }
 
 class CheckpointCorruption : public TempDirTest {
@@ -372,12 +365,7 @@ TEST_F(Npz, NumpyLoadsIt) {
 
 TEST_F(Npz, UnwritablePathThrowsNamingIt) {
   const std::string file = path("missing_dir/w.npz");
-  try {
-    nn::write_npz(file, arrays());
-    FAIL() << "expected nn::Error";
-  } catch (const nn::Error& e) {
-    EXPECT_NE(std::string(e.what()).find(file), std::string::npos) << e.what();
-  }
+  expect_error_naming([&] { nn::write_npz(file, arrays()); }, file);
 }
 
 }  // namespace

@@ -19,22 +19,13 @@
 #include "datasets/planted.h"
 #include "datasets/sha256.h"
 #include "nn/error.h"
+#include "tests/error_of.h"
 
 namespace fs = std::filesystem;
 using Bytes = std::vector<uint8_t>;
 
 namespace {
 
-// The message of the nn::Error that f throws; fails the test if it throws nothing.
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const nn::Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected nn::Error, nothing was thrown";
-  return "";
-}
 
 void write_file(const std::string& path, const Bytes& bytes) {
   std::ofstream out(path, std::ios::binary);

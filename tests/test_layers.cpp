@@ -10,6 +10,7 @@
 #include "nn/error.h"
 #include "nn/layers.h"
 #include "tests/gradient_check.h"
+#include "tests/error_of.h"
 
 namespace {
 
@@ -287,13 +288,9 @@ TEST(Conv2d, ForcingWinogradOnAnotherGeometryThrowsNamingTheToken) {
   nn::Conv2d conv(4, 5, 5, 1, 2, true);
   conv.algorithm = nn::ConvAlgorithm::winograd;
   conv.setup(nn::Shape{1, 16, 8, 8});
-  try {
-    (void)conv.uses_winograd();
-    FAIL() << "no error";
-  } catch (const nn::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("conv5x5:4"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("3x3 kernel, stride 1 and padding 1"), std::string::npos) << e.what();
-  }
+  const std::string m = error_of([&] { (void)conv.uses_winograd(); });
+  EXPECT_NE(m.find("conv5x5:4"), std::string::npos) << m;
+  EXPECT_NE(m.find("3x3 kernel, stride 1 and padding 1"), std::string::npos) << m;
 }
 
 // Conv2d cuts a batch into im2col chunks (smaller ones in evaluation) and its backward may reuse the
@@ -331,12 +328,7 @@ TEST(Conv2d, ChunkedEvaluationGradientsMatchFiniteDifferences) {
 
 TEST(Conv2d, KernelLargerThanPaddedInputThrowsNamingTheToken) {
   nn::Conv2d conv(4, 5, 5, 1, 0, true);
-  try {
-    conv.setup(nn::Shape{1, 3, 4, 4});
-    FAIL() << "expected nn::Error";
-  } catch (const nn::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("conv5x5:4"), std::string::npos) << e.what();
-  }
+  expect_error_naming([&] { conv.setup(nn::Shape{1, 3, 4, 4}); }, "conv5x5:4");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -497,12 +489,7 @@ TEST(Pool2d, MaxPoolTiesAreSkippedAsKinksNotFailed) {
 
 TEST(Pool2d, WindowLargerThanMapThrowsNamingTheToken) {
   nn::Pool2d pool(nn::Pool2d::Max, 2, 2);
-  try {
-    pool.setup(nn::Shape{1, 8, 1, 1});
-    FAIL() << "expected nn::Error";
-  } catch (const nn::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("maxpool2"), std::string::npos) << e.what();
-  }
+  expect_error_naming([&] { pool.setup(nn::Shape{1, 8, 1, 1}); }, "maxpool2");
 }
 
 TEST(GlobalAvgPool, ForwardIsThePlaneMean) {

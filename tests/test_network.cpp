@@ -8,6 +8,7 @@
 #include "nn/error.h"
 #include "nn/network.h"
 #include "tests/gradient_check.h"
+#include "tests/error_of.h"
 
 namespace {
 
@@ -27,14 +28,9 @@ std::vector<std::string> param_names(nn::Network& net) {
 
 // Every spec below must throw nn::Error whose message quotes `token`.
 void expect_spec_error(const std::string& spec, const std::string& token, int c = 3, int h = 32, int w = 32) {
-  try {
-    nn::Network net(spec, c, h, w);
-    ADD_FAILURE() << "spec '" << spec << "' was accepted";
-  } catch (const nn::Error& e) {
-    EXPECT_NE(std::string(e.what()).find(token), std::string::npos)
-        << "spec '" << spec << "': message does not name '" << token << "': " << e.what();
-    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << "message is not one line: " << e.what();
-  }
+  const std::string m = error_of([&] { nn::Network net(spec, c, h, w); });
+  EXPECT_NE(m.find(token), std::string::npos) << "spec '" << spec << "': message does not name '" << token << "': " << m;
+  EXPECT_EQ(m.find('\n'), std::string::npos) << "message is not one line: " << m;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 #include "nn/error.h"
 #include "nn/loss.h"
 #include "nn/optim.h"
+#include "tests/error_of.h"
 
 namespace {
 
@@ -196,12 +197,7 @@ TEST(Optimizer, LeavesBatchNormRunningStatsAlone) {
 
 TEST(Optimizer, UnknownKindThrowsNamingTheFlag) {
   nn::Network net("linear:2", 1, 1, 1);
-  try {
-    nn::Optimizer opt(net, config("rmsprop", 0.9f, false, 0.f));
-    FAIL() << "expected nn::Error";
-  } catch (const nn::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("--optimizer 'rmsprop'"), std::string::npos) << e.what();
-  }
+  expect_error_naming([&] { nn::Optimizer opt(net, config("rmsprop", 0.9f, false, 0.f)); }, "--optimizer 'rmsprop'");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -272,12 +268,7 @@ TEST(LearningRate, OneCycleMatchesTorchOneCycleLR) {
 }
 
 TEST(LearningRate, UnknownScheduleThrowsNamingTheFlag) {
-  try {
-    nn::learning_rate(schedule("linear"), 0.1, 0, 10, 100);
-    FAIL() << "expected nn::Error";
-  } catch (const nn::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("--schedule 'linear'"), std::string::npos) << e.what();
-  }
+  expect_error_naming([&] { nn::learning_rate(schedule("linear"), 0.1, 0, 10, 100); }, "--schedule 'linear'");
 }
 
 }  // namespace

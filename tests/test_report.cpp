@@ -23,6 +23,7 @@
 #include "imaging/report_summary.h"
 #include "nn/error.h"
 #include "nn/fileio.h"
+#include "tests/error_of.h"
 
 namespace {
 
@@ -154,14 +155,6 @@ void write_run(const fs::path& dir, const std::string& class_name = "cat") {
 
 Json read_json(const fs::path& path) { return Json::parse(nn::read_file(path.string())); }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const nn::Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 }  // namespace
 

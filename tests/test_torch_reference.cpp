@@ -18,6 +18,7 @@
 #include "nn/loss.h"
 #include "nn/network.h"
 #include "nn/optim.h"
+#include "tests/error_of.h"
 
 namespace {
 
@@ -196,12 +197,7 @@ TEST_F(TorchReference, ThreeSgdStepsThenEvaluation) {
 TEST(TorchReferenceFixture, MalformedFixtureThrowsNamingTheFile) {
   const std::string path = ::testing::TempDir() + "nnfmri_bad_fixture.bin";
   nn::write_file_atomic(path, std::string("NNFMRIfx\x05\x00\x00\x00", 12));  // promises 5 arrays, has none
-  try {
-    read_fixture(path);
-    FAIL() << "expected nn::Error";
-  } catch (const nn::Error& e) {
-    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
-  }
+  expect_error_naming([&] { read_fixture(path); }, path);
   std::remove(path.c_str());
 }
 

@@ -15,6 +15,8 @@
 #include "nn/error.h"
 #include "nn/loss.h"
 #include "nn/trainer.h"
+#include "tests/error_of.h"
+#include "tests/planted_net.h"
 
 namespace {
 
@@ -126,12 +128,7 @@ TEST(Training, TrainerRejectsBadConfigAndData) {
   cfg.batch = 0;
   EXPECT_THROW(nn::Trainer(net, cfg, data.view), nn::Error);
   cfg.batch = 4;
-  try {
-    nn::Trainer trainer(net, cfg, data.view);  // 5 classes, 3 outputs
-    FAIL() << "expected nn::Error";
-  } catch (const nn::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("5 classes"), std::string::npos) << e.what();
-  }
+  expect_error_naming([&] { nn::Trainer trainer(net, cfg, data.view); }, "5 classes");  // 5 classes, 3 outputs
   nn::LabeledImages empty = data.view;
   empty.count = 0;
   empty.num_classes = 3;
@@ -260,20 +257,8 @@ TEST(Training, PlantedDatasetIsLearnedToAtLeast95PercentTestAccuracy) {
   pc.train_count = 2000;
   pc.test_count = 300;
   datasets::PlantedSet planted = datasets::make_planted(pc);
-  nn::Network net("conv3x3:8 relu maxpool2 conv3x3:16 relu maxpool2 linear:10", 3, 32, 32);
-  net.init(1);
-  net.input_mean.assign(3, 0.5f);
-  net.input_std.assign(3, 0.25f);
-  nn::TrainConfig cfg;
-  cfg.epochs = 8;
-  cfg.batch = 32;
-  cfg.optim.kind = "adam";
-  cfg.optim.lr = 0.003f;
-  cfg.optim.weight_decay = 0;
-  cfg.augment.enabled = false;  // the evidence sits at fixed places
   const auto start = std::chrono::steady_clock::now();
-  nn::Trainer trainer(net, cfg, planted.split.train.view());
-  for (int epoch = 1; epoch <= cfg.epochs; ++epoch) trainer.train_epoch(epoch);
+  nn::Network net = train_planted_net(planted);
   nn::Evaluation test = nn::evaluate(net, planted.split.test.view());
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_GE(test.accuracy, 0.95) << "test loss " << test.loss;

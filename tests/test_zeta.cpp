@@ -19,6 +19,8 @@
 #include "nn/error.h"
 #include "nn/loss.h"
 #include "nn/trainer.h"
+#include "tests/error_of.h"
+#include "tests/planted_net.h"
 
 namespace {
 
@@ -394,12 +396,7 @@ TEST(Zeta, BadSettingsNameTheirFlag) {
   auto expect_flag = [](const std::function<void(ZetaSettings&)>& edit, const std::string& flag) {
     ZetaSettings s;
     edit(s);
-    try {
-      imaging::validate(s);
-      ADD_FAILURE() << "no error for " << flag;
-    } catch (const nn::Error& e) {
-      EXPECT_NE(std::string(e.what()).find(flag), std::string::npos) << e.what();
-    }
+    expect_error_naming([&] { imaging::validate(s); }, flag);
   };
   expect_flag([](ZetaSettings& s) { s.method = "banzhaf"; }, "--zeta-method");
   expect_flag([](ZetaSettings& s) { s.value = "loss"; }, "--zeta-value");
@@ -415,12 +412,7 @@ TEST(Zeta, BadSettingsNameTheirFlag) {
     auto small = random_net(kTinySpec, 3, 8, 8, 1);
     Images images(64, 3, 8, 8, 3, 1);
     CoalitionValue game(*small, 0, GridSpec{2, 2, 4}, images.view, all_indices(images.view.count), ZetaSettings{});
-    try {
-      imaging::shapley_exact(game, 1e-9);
-      ADD_FAILURE() << "exact ignored its budget";
-    } catch (const nn::Error& e) {
-      EXPECT_NE(std::string(e.what()).find("--zeta-budget"), std::string::npos) << e.what();
-    }
+    expect_error_naming([&] { imaging::shapley_exact(game, 1e-9); }, "--zeta-budget");
   }
 
   // exact refuses a block with more than 16 regions, naming it, its count and the way out
@@ -428,15 +420,10 @@ TEST(Zeta, BadSettingsNameTheirFlag) {
   Images data(4, 3, 8, 8, 3, 1);
   ZetaSettings s;
   s.method = "exact";
-  try {
-    imaging::zeta_analysis(*net, data.view, 4, GridSpec{4, 4, 2}, s);
-    ADD_FAILURE() << "exact on 32 regions did not throw";
-  } catch (const nn::Error& e) {
-    const std::string m = e.what();
-    EXPECT_NE(m.find("conv1"), std::string::npos) << m;
-    EXPECT_NE(m.find("32 regions"), std::string::npos) << m;
-    EXPECT_NE(m.find("--grid"), std::string::npos) << m;
-  }
+  const std::string m = error_of([&] { imaging::zeta_analysis(*net, data.view, 4, GridSpec{4, 4, 2}, s); });
+  EXPECT_NE(m.find("conv1"), std::string::npos) << m;
+  EXPECT_NE(m.find("32 regions"), std::string::npos) << m;
+  EXPECT_NE(m.find("--grid"), std::string::npos) << m;
 }
 
 // Every number in zeta.json is finite (nlohmann writes NaN/inf as null).
@@ -517,19 +504,7 @@ TEST(Zeta, PlantedCellsAreTheCriticalRegionsOfConv1) {
     cfg.seed = data_seed;
     cfg.train_count = 2000, cfg.test_count = 300;
     const datasets::PlantedSet planted = datasets::make_planted(cfg);
-    nn::Network net("conv3x3:8 relu maxpool2 conv3x3:16 relu maxpool2 linear:10", 3, 32, 32);
-    net.init(1);
-    net.input_mean.assign(3, 0.5f);
-    net.input_std.assign(3, 0.25f);
-    nn::TrainConfig tc;
-    tc.epochs = 8;
-    tc.batch = 32;
-    tc.optim.kind = "adam";
-    tc.optim.lr = 0.003f;
-    tc.optim.weight_decay = 0;
-    tc.augment.enabled = false;  // crops and flips would move the evidence off its cells
-    nn::Trainer trainer(net, tc, planted.split.train.view());
-    for (int e = 1; e <= tc.epochs; ++e) trainer.train_epoch(e);
+    nn::Network net = train_planted_net(planted);
     ASSERT_GT(nn::evaluate(net, planted.split.test.view()).accuracy, 0.95) << "data seed " << data_seed;
 
     ZetaSettings s;
@@ -538,19 +513,11 @@ TEST(Zeta, PlantedCellsAreTheCriticalRegionsOfConv1) {
     const auto indices = imaging::stratified_sample(planted.split.test.view(), 300, s.samples, s.seed);
     CoalitionValue game(net, 0, GridSpec{8, 8, 1}, planted.split.test.view(), indices, s);
     const auto e = imaging::shapley_sampled(game, -1, s.budget_seconds, s.max_permutations, 1);
-    const auto adjusted = imaging::benjamini_hochberg(e.p_value);
-    const double mean = sum_of(e.phi) / e.phi.size();
-    double var = 0;
-    for (double p : e.phi) var += (p - mean) * (p - mean);
-    const double sd = std::sqrt(var / (e.phi.size() - 1));
-    std::set<int> planted_regions, critical;
-    for (const auto& cells : planted.class_cells)
-      for (const auto& [row, col] : cells) planted_regions.insert(game.grid().index(row, col, 0));
-    for (int g = 0; g < game.regions(); ++g)
-      if ((e.phi[g] - mean) / sd >= 2 && adjusted[g] < 0.01) critical.insert(g);
+    const std::vector<int> critical = imaging::zeta_scores(e).critical;
+    const std::set<int> truth = planted_regions(game, planted);
     int hits = 0;
-    for (int g : critical) hits += int(planted_regions.count(g));
-    const double recall = double(hits) / planted_regions.size();
+    for (int g : critical) hits += int(truth.count(g));
+    const double recall = double(hits) / truth.size();
     const double precision = critical.empty() ? 0 : double(hits) / critical.size();
     std::printf("planted (data seed %d): recall %.3f precision %.3f (%zu critical, %d rounds, stopped by %s)\n",
                 int(data_seed), recall, precision, critical.size(), e.rounds, e.stopped_by.c_str());
