@@ -96,7 +96,7 @@ double information_bits(const int* bins, const uint8_t* labels, size_t n, int nu
 std::vector<uint8_t> shuffled_labels(const uint8_t* labels, size_t n, uint64_t seed) {
   std::vector<uint8_t> out(labels, labels + n);
   nn::Rng rng(seed);
-  for (size_t i = n; i-- > 1;) std::swap(out[i], out[rng.below(uint32_t(i + 1))]);
+  rng.shuffle(out.data(), n);
   return out;
 }
 

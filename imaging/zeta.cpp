@@ -109,7 +109,7 @@ std::vector<uint32_t> stratified_sample(const nn::LabeledImages& data, size_t po
   for (int c = 0; c < classes; ++c) {
     nn::Rng rng = nn::Rng::derive(seed, 0x5A3B1E, uint64_t(c));
     auto& v = by_class[c];
-    for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[rng.below(uint32_t(i))]);
+    rng.shuffle(v.data(), v.size());
   }
   std::vector<uint32_t> chosen;
   std::vector<size_t> next(classes, 0);
@@ -443,7 +443,7 @@ ShapleyEstimate shapley_sampled(const CoalitionValue& game, double tolerance, do
         const size_t x = size_t(xi);
         nn::Rng rng = nn::Rng::derive(seed, x, uint64_t(round));
         for (int g = 0; g < n; ++g) order[g] = g;
-        for (int i = n; i > 1; --i) std::swap(order[i - 1], order[rng.below(uint32_t(i))]);
+        rng.shuffle(order.data(), size_t(n));
         walker.start_empty(x);
         // Forward: ∅ → all adding π(1), π(2), …; back: all → ∅ removing π(1), π(2), …, which
         // adds reverse(π)'s regions in its order, read backwards.  Both telescope.
@@ -546,8 +546,11 @@ ZetaScores zeta_scores(const ShapleyEstimate& est) {
   z.zeta.resize(size_t(n));
   for (int g = 0; g < n; ++g) z.zeta[g] = z.sd > 0 ? (phi[g] - z.mean) / z.sd : 0;
   z.p_adjusted = benjamini_hochberg(est.p_value);
-  for (int g = 0; g < n; ++g)
-    if (z.zeta[g] >= 2 && z.p_adjusted[g] < 0.01) z.critical.push_back(g);
+  z.significant.resize(size_t(n));
+  for (int g = 0; g < n; ++g) {
+    z.significant[g] = z.p_adjusted[g] < 0.01;
+    if (z.zeta[g] >= 2 && z.significant[g]) z.critical.push_back(g);
+  }
   std::stable_sort(z.critical.begin(), z.critical.end(), [&](int a, int b) { return z.zeta[a] > z.zeta[b]; });
   return z;
 }
@@ -601,7 +604,7 @@ nlohmann::ordered_json layer_json(const CoalitionValue& game, const ZetaSettings
   for (int g = 0; g < n; ++g) {
     nlohmann::ordered_json r;
     const double lo = sd > 0 ? (est.ci_low[g] - mean) / sd : 0, hi = sd > 0 ? (est.ci_high[g] - mean) / sd : 0;
-    const bool significant = z.p_adjusted[g] < 0.01;
+    const bool significant = z.significant[g];
     r["zeta_score"] = zeta[g];
     r["confidence_interval"] = {lo, hi};
     r["significance"] = significant;

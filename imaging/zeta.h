@@ -255,6 +255,7 @@ void image_values(const nn::Tensor& logits, const uint8_t* labels, bool accuracy
 struct ZetaScores {
   double mean = 0, sd = 0;
   std::vector<double> zeta, p_adjusted;
+  std::vector<uint8_t> significant;  // p_adjusted < 0.01
   std::vector<int> critical;
 };
 ZetaScores zeta_scores(const ShapleyEstimate& est);

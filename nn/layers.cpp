@@ -132,11 +132,10 @@ static void col2im(const float* col, int C, int H, int W, int kh, int kw, int st
 }
 
 bool Conv2d::uses_winograd() const {
-  const bool geometry = kh == 3 && kw == 3 && stride == 1 && pad == 1;
   switch (algorithm) {
     case ConvAlgorithm::im2col: return false;
     case ConvAlgorithm::winograd:
-      if (!geometry) throw Error("conv '" + token() + "': Winograd needs a 3x3 kernel, stride 1 and padding 1");
+      if (!winograd::fits(kh, kw, stride, pad)) throw Error("conv '" + token() + "': Winograd needs a 3x3 kernel, stride 1 and padding 1");
       return true;
     default: return winograd::suits(kh, kw, stride, pad, input_shape.c, out_channels);
   }
@@ -158,21 +157,22 @@ void Conv2d::forward(const Tensor& in, Tensor& out, bool, Rng&) {
                     out.data());
 }
 
-// Winograd's weight gradient is summed over threads in thread order; the bias gradient is one sum
-// per output channel in image order, whatever the thread count.
+// The bias gradient, for both algorithms, is one sum per output channel in image order, whatever the
+// thread count; the weight gradients are summed over threads in thread order.
 void Conv2d::backward(const Tensor& in, const Tensor&, const Tensor& dout, Tensor* din, bool param_grads) {
-  if (!uses_winograd()) return backward_im2col(in, dout, din, param_grads);
-  const int N = in.n(), C = in.c(), OC = out_channels, HW = in.h() * in.w();
-  if (din) din->resize(in.shape());
-  winograd::backward(in.data(), dout.data(), N, C, in.h(), in.w(), transformed_weights(), OC,
-                     din ? din->data() : nullptr, param_grads ? weight.grad.data() : nullptr);
-  if (!param_grads || !has_bias) return;
+  if (param_grads && has_bias) {
+    const int N = dout.n(), OC = out_channels, OHW = dout.h() * dout.w();
 #pragma omp parallel for schedule(static)
-  for (int oc = 0; oc < OC; ++oc) {
-    float total = 0.f;
-    for (int n = 0; n < N; ++n) total += sum_of(dout.sample(n) + size_t(oc) * HW, HW);
-    bias.grad[oc] += total;
+    for (int oc = 0; oc < OC; ++oc) {
+      float total = 0.f;
+      for (int n = 0; n < N; ++n) total += sum_of(dout.sample(n) + size_t(oc) * OHW, OHW);
+      bias.grad[oc] += total;
+    }
   }
+  if (!uses_winograd()) return backward_im2col(in, dout, din, param_grads);
+  if (din) din->resize(in.shape());
+  winograd::backward(in.data(), dout.data(), in.n(), in.c(), in.h(), in.w(), transformed_weights(), out_channels,
+                     din ? din->data() : nullptr, param_grads ? weight.grad.data() : nullptr);
 }
 
 // Images are shared out among the OpenMP threads (schedule(static)); each thread builds one image's
@@ -198,20 +198,20 @@ void Conv2d::forward_im2col(const Tensor& in, Tensor& out) {
   }
 }
 
-// Each thread accumulates dweight/dbias for its share of the images in its own buffer; the buffers are
-// then added in thread order, so the result is the same for the same thread count.
+// Each thread accumulates dweight for its share of the images in its own buffer; the buffers are then
+// added in thread order, so the result is the same for the same thread count.
 void Conv2d::backward_im2col(const Tensor& in, const Tensor& dout, Tensor* din, bool param_grads) {
   const int N = in.n(), C = in.c(), H = in.h(), W = in.w();
   const int OC = out_channels, OH = output_shape.h, OW = output_shape.w;
   const int K = C * kh * kw, OHW = OH * OW;
   if (din) din->resize(in.shape());
-  std::vector<std::vector<float>> partial;  // per thread: dweight (OC, K) then dbias (OC)
+  std::vector<std::vector<float>> partial;  // per thread: dweight (OC, K)
 #pragma omp parallel
   {
 #pragma omp single
     partial.resize(size_t(omp_get_num_threads()));
     std::vector<float>& mine = partial[size_t(omp_get_thread_num())];
-    if (param_grads) mine.assign(size_t(OC) * K + OC, 0.f);
+    if (param_grads) mine.assign(size_t(OC) * K, 0.f);
     std::vector<float> col(size_t(K) * OHW);
 #pragma omp for schedule(static)
     for (int n = 0; n < N; ++n) {
@@ -221,8 +221,6 @@ void Conv2d::backward_im2col(const Tensor& in, const Tensor& dout, Tensor* din, 
         // dweight (OC, K) += g (OC, OH·OW) · colᵀ (OH·OW, K)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, K, OHW, 1.f, g, OHW, col.data(), OHW, 1.f,
                     mine.data(), K);
-        float* db = mine.data() + size_t(OC) * K;
-        for (int oc = 0; oc < OC; ++oc) db[oc] += sum_of(g + size_t(oc) * OHW, OHW);
       }
       if (din) {
         // dcol (K, OH·OW) = weightᵀ (K, OC) · g, scattered back to the image
@@ -238,8 +236,6 @@ void Conv2d::backward_im2col(const Tensor& in, const Tensor& dout, Tensor* din, 
   for (const auto& mine : partial) {
     if (mine.empty()) continue;
     for (size_t i = 0; i < size_t(OC) * K; ++i) weight.grad[i] += mine[i];
-    if (has_bias)
-      for (int oc = 0; oc < OC; ++oc) bias.grad[oc] += mine[size_t(OC) * K + oc];
   }
 }
 

@@ -7,7 +7,9 @@
 // depend on which thread makes them.
 #pragma once
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
+#include <utility>
 
 namespace nn {
 
@@ -32,6 +34,11 @@ class Rng {
     double u1 = uniform(), u2 = uniform();
     if (u1 < 1e-300) u1 = 1e-300;
     return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+  }
+  // Fisher–Yates: a uniform permutation of v[0..n), drawing below(n), below(n−1), ..., below(2).
+  template <class T>
+  void shuffle(T* v, size_t n) {
+    for (size_t i = n; i > 1; --i) std::swap(v[i - 1], v[below(uint32_t(i))]);
   }
 
  private:

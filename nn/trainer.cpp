@@ -87,8 +87,7 @@ EpochStats Trainer::train_epoch(int epoch, const StepCallback& on_step) {
   // The epoch's order: Fisher–Yates from the seed and the epoch number.
   std::vector<uint32_t> order(train_.count);
   std::iota(order.begin(), order.end(), 0u);
-  Rng shuffle = Rng::derive(cfg_.seed, 0x5EED, uint64_t(epoch));
-  for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle.below(uint32_t(i))]);
+  Rng::derive(cfg_.seed, 0x5EED, uint64_t(epoch)).shuffle(order.data(), order.size());
 
   const long total_steps = steps_per_epoch_ * cfg_.epochs;
   double loss_sum = 0;

@@ -276,8 +276,10 @@ void for_my_chunks(int N, const Tiling& t, int C, int OC, F f) {
 
 }  // namespace
 
+bool fits(int kh, int kw, int stride, int pad) { return kh == 3 && kw == 3 && stride == 1 && pad == 1; }
+
 bool suits(int kh, int kw, int stride, int pad, int in_channels, int out_channels) {
-  return kh == 3 && kw == 3 && stride == 1 && pad == 1 && in_channels >= 16 && out_channels >= 16;
+  return fits(kh, kw, stride, pad) && in_channels >= 16 && out_channels >= 16;
 }
 
 size_t transformed_size(int OC, int C) { return 16 * plane_stride(size_t(OC) * C); }

@@ -22,8 +22,10 @@
 
 namespace nn::winograd {
 
-// Whether Conv2d uses this path: a 3×3 kernel, stride 1, padding 1, and enough channels for the
-// GEMMs to be efficient (with 3 input channels, conv1, im2col's single K = 27 GEMM is faster).
+// The geometry this file computes: a 3×3 kernel, stride 1, padding 1.
+bool fits(int kh, int kw, int stride, int pad);
+// Whether Conv2d uses it by default: fits, and enough channels for the GEMMs to be efficient (with 3
+// input channels, conv1, im2col's single K = 27 GEMM is faster).
 bool suits(int kh, int kw, int stride, int pad, int in_channels, int out_channels);
 
 // U: 16 planes (OC, C), each followed by a small skew (see winograd.cpp), transformed_size() floats.
