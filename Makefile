@@ -34,7 +34,7 @@ ifneq ($(BLAS_CORE),)
 export OPENBLAS_CORETYPE := $(BLAS_CORE)
 endif
 
-LIB_SRC := $(wildcard nn/*.cpp datasets/*.cpp imaging/*.cpp)
+LIB_SRC := $(wildcard base/*.cpp nn/*.cpp datasets/*.cpp run/*.cpp imaging/*.cpp report/*.cpp)
 APP_SRC := $(wildcard apps/*.cpp)
 TEST_SRC := $(wildcard tests/*.cpp)
 BENCH_SRC := $(wildcard bench/*.cpp)

@@ -4,7 +4,7 @@
 
 #include "apps/commands.h"
 #include "nn/checkpoint.h"
-#include "nn/error.h"
+#include "base/error.h"
 
 namespace app {
 
@@ -17,8 +17,8 @@ int cmd_analyze(int argc, char** argv) {
   Flags flags("analyze", argc, argv, defs);
   if (flags.has("--help")) return std::fputs(flags.usage().c_str(), stdout), 0;
   if (flags.positional().size() != 1)
-    throw nn::Error("nnfmri analyze: expected exactly one checkpoint path (nnfmri analyze CKPT --data D --out DIR)");
-  if (!flags.has("--out")) throw nn::Error("nnfmri analyze: flag --out DIR is required");
+    throw base::Error("nnfmri analyze: expected exactly one checkpoint path (nnfmri analyze CKPT --data D --out DIR)");
+  if (!flags.has("--out")) throw base::Error("nnfmri analyze: flag --out DIR is required");
   set_threads(flags.integer("--threads", 0, 1, 256));
   imaging::AnalysisSettings settings = analysis_settings(flags);
   nn::Checkpoint ck = nn::load_checkpoint(flags.positional()[0]);

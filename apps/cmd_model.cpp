@@ -4,8 +4,8 @@
 
 #include "apps/commands.h"
 #include "nn/checkpoint.h"
-#include "nn/error.h"
-#include "nn/fileio.h"
+#include "base/error.h"
+#include "base/fileio.h"
 #include "nn/npz.h"
 #include "nn/trainer.h"
 
@@ -14,7 +14,7 @@ namespace app {
 namespace {
 std::string checkpoint_arg(const Flags& flags, const std::string& cmd) {
   if (flags.positional().size() != 1)
-    throw nn::Error("nnfmri " + cmd + ": expected exactly one checkpoint path (nnfmri " + cmd + " CKPT ...)");
+    throw base::Error("nnfmri " + cmd + ": expected exactly one checkpoint path (nnfmri " + cmd + " CKPT ...)");
   return flags.positional()[0];
 }
 std::vector<int> dims(const nn::Shape& s, bool fc) {
@@ -80,7 +80,7 @@ int cmd_export(int argc, char** argv) {
               {{"--npz", true, "OUT.npz  weights named as a PyTorch state_dict (+ OUT.model.json)"}, {"--help", false, ""}});
   if (flags.has("--help")) return std::fputs(flags.usage().c_str(), stdout), 0;
   nn::Checkpoint ck = nn::load_checkpoint(checkpoint_arg(flags, "export"));
-  if (!flags.has("--npz")) throw nn::Error("nnfmri export: flag --npz OUT.npz is required");
+  if (!flags.has("--npz")) throw base::Error("nnfmri export: flag --npz OUT.npz is required");
   std::string out = flags.str("--npz", "");
   // Shapes as PyTorch has them: conv weights 4-D, linear weights (OUT, IN), every other tensor 1-D.
   std::vector<nn::NpyArray> arrays;
@@ -98,7 +98,7 @@ int cmd_export(int argc, char** argv) {
   nlohmann::json model = nn::describe_network(*ck.net);
   model["class_names"] = ck.class_names;
   model["epoch"] = ck.epoch;
-  nn::write_file_atomic(base + ".model.json", model.dump(2) + "\n");
+  base::write_file_atomic(base + ".model.json", model.dump(2) + "\n");
   std::printf("wrote %s and %s.model.json\n", out.c_str(), base.c_str());
   return 0;
 }

@@ -12,8 +12,8 @@
 
 #include "apps/commands.h"
 #include "nn/checkpoint.h"
-#include "nn/error.h"
-#include "nn/fileio.h"
+#include "base/error.h"
+#include "base/fileio.h"
 #include "nn/trainer.h"
 
 namespace app {
@@ -72,7 +72,7 @@ int cmd_train(int argc, char** argv) {
     std::fputs(flags.usage().c_str(), stdout);
     return 0;
   }
-  if (!flags.positional().empty()) throw nn::Error("nnfmri train: unexpected argument '" + flags.positional()[0] + "'");
+  if (!flags.positional().empty()) throw base::Error("nnfmri train: unexpected argument '" + flags.positional()[0] + "'");
   const int threads = set_threads(flags.integer("--threads", 0, 1, 256));
 
   nn::TrainConfig cfg;
@@ -99,7 +99,7 @@ int cmd_train(int argc, char** argv) {
   std::string spec = nn::Network::preset(model);
   if (spec.empty()) {
     if (model.find(':') == std::string::npos && model.find(' ') == std::string::npos)
-      throw nn::Error("flag --model '" + model + "': expected a preset (reference, bn) or a spec such as \"conv3x3:16 relu maxpool2 linear:10\"");
+      throw base::Error("flag --model '" + model + "': expected a preset (reference, bn) or a spec such as \"conv3x3:16 relu maxpool2 linear:10\"");
     spec = model;
   }
   const std::string data_spec = flags.str("--data", "");
@@ -112,7 +112,7 @@ int cmd_train(int argc, char** argv) {
   net.init(cfg.seed);
 
   const std::string out = flags.str("--out", "runs/" + (spec == model ? std::string("custom") : model));
-  nn::make_directories(out + "/checkpoints");
+  base::make_directories(out + "/checkpoints");
   nlohmann::ordered_json data_json = describe_data(data_spec, data);
   nlohmann::ordered_json config = {
       {"version", kVersion},
@@ -137,7 +137,7 @@ int cmd_train(int argc, char** argv) {
        {{"enabled", cfg.augment.enabled}, {"crop_padding", cfg.augment.crop_padding}, {"flip", cfg.augment.flip}}},
       {"analyze_every", analyze_every},
       {"analysis", imaging::describe(analysis)}};
-  nn::write_file_atomic(out + "/config.json", config.dump(2) + "\n");
+  base::write_file_atomic(out + "/config.json", config.dump(2) + "\n");
 
   std::printf("nnfmri train: %s (%zu parameters) on %s: %zu train / %zu test images, %d epochs, batch %d, %d threads, "
               "OpenBLAS %s kernels\n",
@@ -189,7 +189,7 @@ int cmd_train(int argc, char** argv) {
       line["analysis_seconds"] = rep.seconds();
     }
     metrics += line.dump() + "\n";
-    nn::write_file_atomic(out + "/metrics.jsonl", metrics);
+    base::write_file_atomic(out + "/metrics.jsonl", metrics);
   }
   std::printf("done: %s/model.ckpt, %s/metrics.jsonl\n", out.c_str(), out.c_str());
   return 0;

@@ -29,7 +29,7 @@ int set_threads(long n);
 datasets::DataSplit load_data(const Flags& flags, bool need_train);
 // {"spec", "name", "files": [{"path", "sha256"}], "train_images", "test_images", "classes"}
 nlohmann::ordered_json describe_data(const std::string& spec, const datasets::DataSplit& data);
-// Throws nn::Error unless the net takes the data's images and has an output per class.
+// Throws base::Error unless the net takes the data's images and has an output per class.
 void check_net_fits(const nn::Network& net, const datasets::Dataset& d, const std::string& what);
 
 // Analysis flags shared by `train --analyze-every` and `analyze`.

@@ -4,8 +4,8 @@
 
 #include "apps/commands.h"
 #include "datasets/sha256.h"
-#include "imaging/region_grid.h"
-#include "nn/error.h"
+#include "run/region_grid.h"
+#include "base/error.h"
 
 namespace app {
 
@@ -20,14 +20,14 @@ int set_threads(long n) {
 
 datasets::DataSplit load_data(const Flags& flags, bool need_train) {
   if (!flags.has("--data"))
-    throw nn::Error("flag --data: missing (expected cifar10[:DIR], fashion-mnist[:DIR], mnist:DIR or planted[:SEED])");
+    throw base::Error("flag --data: missing (expected cifar10[:DIR], fashion-mnist[:DIR], mnist:DIR or planted[:SEED])");
   datasets::DataSplit split = datasets::load_dataset(flags.str("--data", ""));
   long limit_train = flags.integer("--limit-train", 0, 0, 1L << 40);
   long limit_test = flags.integer("--limit-test", 0, 0, 1L << 40);
   if (limit_train > 0) split.train.truncate(size_t(limit_train));
   if (limit_test > 0) split.test.truncate(size_t(limit_test));
-  if (need_train && split.train.size() == 0) throw nn::Error("--data " + flags.str("--data", "") + ": no training images");
-  if (split.test.size() == 0) throw nn::Error("--data " + flags.str("--data", "") + ": no test images");
+  if (need_train && split.train.size() == 0) throw base::Error("--data " + flags.str("--data", "") + ": no training images");
+  if (split.test.size() == 0) throw base::Error("--data " + flags.str("--data", "") + ": no test images");
   return split;
 }
 
@@ -49,11 +49,11 @@ nlohmann::ordered_json describe_data(const std::string& spec, const datasets::Da
 
 void check_net_fits(const nn::Network& net, const datasets::Dataset& d, const std::string& what) {
   if (net.channels() != d.channels || net.height() != d.height || net.width() != d.width)
-    throw nn::Error(what + " takes " + std::to_string(net.channels()) + "x" + std::to_string(net.height()) + "x" +
+    throw base::Error(what + " takes " + std::to_string(net.channels()) + "x" + std::to_string(net.height()) + "x" +
                     std::to_string(net.width()) + " images but --data has " + std::to_string(d.channels) + "x" +
                     std::to_string(d.height) + "x" + std::to_string(d.width));
   if (net.num_outputs() != d.num_classes())
-    throw nn::Error(what + " has " + std::to_string(net.num_outputs()) + " outputs but --data has " +
+    throw base::Error(what + " has " + std::to_string(net.num_outputs()) + " outputs but --data has " +
                     std::to_string(d.num_classes()) + " classes (end the spec with linear:" +
                     std::to_string(d.num_classes()) + ")");
 }
@@ -78,7 +78,7 @@ std::vector<FlagDef> analysis_flag_defs() {
 
 imaging::AnalysisSettings analysis_settings(const Flags& flags) {
   imaging::AnalysisSettings s;
-  s.grid = imaging::parse_grid_spec(flags.str("--grid", "8x8x4"), "--grid");
+  s.grid = run::parse_grid_spec(flags.str("--grid", "8x8x4"), "--grid");
   s.lambda = flags.real("--lambda", s.lambda, -1e6, 1e6);
   s.epsilon = flags.real("--epsilon", s.epsilon, 1e-30, 1e6);
   s.eval_samples = size_t(flags.integer("--eval-samples", long(s.eval_samples), 8, 1L << 30));
@@ -92,7 +92,7 @@ imaging::AnalysisSettings analysis_settings(const Flags& flags) {
     else if (stage == "tract")
       s.run_tract = true;
     else if (stage != "grid")
-      throw nn::Error("flag --stages '" + stages + "': unknown stage '" + stage + "' (expected grid, zeta, tract)");
+      throw base::Error("flag --stages '" + stages + "': unknown stage '" + stage + "' (expected grid, zeta, tract)");
     start = end + 1;
   }
   s.zeta.method = flags.str("--zeta-method", s.zeta.method);

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 
-#include "nn/error.h"
+#include "base/error.h"
 
 namespace app {
 
@@ -26,12 +26,12 @@ Flags::Flags(const std::string& command, int argc, char** argv, const std::vecto
     const FlagDef* def = nullptr;
     for (const auto& d : defs_)
       if (d.name == name) def = &d;
-    if (!def) throw nn::Error("nnfmri " + command_ + ": unknown flag '" + name + "' (see 'nnfmri " + command_ + " --help')");
+    if (!def) throw base::Error("nnfmri " + command_ + ": unknown flag '" + name + "' (see 'nnfmri " + command_ + " --help')");
     if (def->takes_value && !inline_value) {
-      if (i + 1 >= argc) throw nn::Error("flag " + name + ": missing value (" + def->help + ")");
+      if (i + 1 >= argc) throw base::Error("flag " + name + ": missing value (" + def->help + ")");
       value = argv[++i];
     } else if (!def->takes_value && inline_value) {
-      throw nn::Error("flag " + name + ": takes no value, got '" + value + "'");
+      throw base::Error("flag " + name + ": takes no value, got '" + value + "'");
     }
     values_[name] = value;
   }
@@ -50,7 +50,7 @@ long Flags::integer(const std::string& name, long fallback, long min, long max) 
   errno = 0;
   long x = std::strtol(v.c_str(), &end, 10);
   if (v.empty() || *end != '\0' || errno == ERANGE || x < min || x > max)
-    throw nn::Error("flag " + name + " '" + v + "': expected an integer in [" + std::to_string(min) + ", " +
+    throw base::Error("flag " + name + " '" + v + "': expected an integer in [" + std::to_string(min) + ", " +
                     std::to_string(max) + "]");
   return x;
 }
@@ -64,7 +64,7 @@ double Flags::real(const std::string& name, double fallback, double min, double 
   if (v.empty() || *end != '\0' || !std::isfinite(x) || x < min || x > max) {
     char range[96];
     std::snprintf(range, sizeof range, "[%g, %g]", min, max);
-    throw nn::Error("flag " + name + " '" + v + "': expected a finite number in " + range);
+    throw base::Error("flag " + name + " '" + v + "': expected a finite number in " + range);
   }
   return x;
 }

@@ -1,7 +1,7 @@
 // apps/flags.h — the command line of one `nnfmri` subcommand.
 //
 // Promise: every flag must be declared; an unknown flag, a flag without its value, or a value
-// of the wrong form throws nn::Error naming the flag, the value and what was expected.
+// of the wrong form throws base::Error naming the flag, the value and what was expected.
 // Flags take the form `--name value` or `--name=value`; switches take no value.
 #pragma once
 #include <map>

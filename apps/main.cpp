@@ -8,7 +8,7 @@
 #include <string>
 
 #include "apps/commands.h"
-#include "nn/error.h"
+#include "base/error.h"
 
 static const char* kUsage =
     "usage: nnfmri <command> [flags]\n"
@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "nnfmri: error: unknown command '%s' (expected train, eval, info, export, analyze or report)\n",
                  cmd.c_str());
     return 2;
-  } catch (const nn::Error& e) {
+  } catch (const base::Error& e) {
     std::fprintf(stderr, "nnfmri: error: %s\n", e.what());
     return 2;
   } catch (const std::bad_alloc&) {

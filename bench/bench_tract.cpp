@@ -49,7 +49,7 @@ void BM_TractAnalysis(benchmark::State& state) {
   imaging::TractSettings s;
   size_t samples = 0;
   for (auto _ : state) {
-    nlohmann::ordered_json j = imaging::tract_analysis(*f.net, f.test.view(), imaging::GridSpec{8, 8, 4}, s);
+    nlohmann::ordered_json j = imaging::tract_analysis(*f.net, f.test.view(), run::GridSpec{8, 8, 4}, s);
     samples = j["eval_samples"].get<size_t>();
     benchmark::DoNotOptimize(j);
   }
@@ -64,7 +64,7 @@ void BM_TractPairs(benchmark::State& state) {
   Fixture& f = fixture();
   imaging::TractSettings s;
   std::vector<imaging::PairFlows> pairs;
-  for (auto _ : state) pairs = imaging::measure_flows(*f.net, f.test.view(), imaging::GridSpec{8, 8, 4}, s);
+  for (auto _ : state) pairs = imaging::measure_flows(*f.net, f.test.view(), run::GridSpec{8, 8, 4}, s);
   const auto& blocks = f.net->blocks();
   for (size_t l = 0; l < pairs.size(); ++l)
     state.counters["s_" + blocks[l].name + "_" + blocks[l + 1].name] = pairs[l].seconds();

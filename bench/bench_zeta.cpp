@@ -34,7 +34,7 @@
 #include "bench/bench_data.h"
 #include "datasets/dataset.h"
 #include "datasets/planted.h"
-#include "imaging/report_summary.h"  // spearman_rank_correlation
+#include "report/report_summary.h"  // spearman_rank_correlation
 #include "imaging/zeta.h"
 #include "nn/checkpoint.h"
 #include "nn/network.h"
@@ -81,7 +81,7 @@ void BM_ZetaAnalysis(benchmark::State& state) {
   Fixture& f = fixture();
   imaging::ZetaSettings s;
   nlohmann::ordered_json j;
-  for (auto _ : state) j = imaging::zeta_analysis(*f.net, f.test.view(), f.test.size(), imaging::GridSpec{8, 8, 4}, s);
+  for (auto _ : state) j = imaging::zeta_analysis(*f.net, f.test.view(), f.test.size(), run::GridSpec{8, 8, 4}, s);
   double total = 0;
   for (auto& [name, L] : j["layers"].items()) {
     state.counters["s_" + name] = L["seconds"].get<double>();
@@ -104,7 +104,7 @@ void BM_ZetaRound(benchmark::State& state) {
   Fixture& f = fixture();
   const int block = int(state.range(0));
   imaging::ZetaSettings s;
-  imaging::CoalitionValue game(*f.net, block, imaging::GridSpec{8, 8, 4}, f.test.view(), f.indices, s);
+  imaging::CoalitionValue game(*f.net, block, run::GridSpec{8, 8, 4}, f.test.view(), f.indices, s);
   for (auto _ : state) benchmark::DoNotOptimize(imaging::shapley_sampled(game, 0, 1e9, 4, 1));
   // shapley_sampled always runs two rounds: 2 rounds × 2 walks × n steps × N images
   const double steps = 4.0 * game.regions() * game.images() * double(state.iterations());
@@ -117,7 +117,7 @@ void BM_ZetaDenseCoalition(benchmark::State& state) {
   Fixture& f = fixture();
   const int block = int(state.range(0));
   imaging::ZetaSettings s;
-  imaging::CoalitionValue game(*f.net, block, imaging::GridSpec{8, 8, 4}, f.test.view(), f.indices, s);
+  imaging::CoalitionValue game(*f.net, block, run::GridSpec{8, 8, 4}, f.test.view(), f.indices, s);
   std::vector<bool> half(game.regions());
   for (int g = 0; g < game.regions(); ++g) half[g] = g % 2;
   for (auto _ : state) benchmark::DoNotOptimize(game.value(half));
@@ -132,7 +132,7 @@ void BM_ZetaTaylorAll(benchmark::State& state) {
   imaging::ZetaSettings s;
   std::vector<std::unique_ptr<imaging::CoalitionValue>> games;
   for (int b = 0; b < int(f.net->blocks().size()); ++b)
-    games.push_back(std::make_unique<imaging::CoalitionValue>(*f.net, b, imaging::GridSpec{8, 8, 4}, f.test.view(), f.indices, s));
+    games.push_back(std::make_unique<imaging::CoalitionValue>(*f.net, b, run::GridSpec{8, 8, 4}, f.test.view(), f.indices, s));
   for (auto _ : state)
     for (auto& g : games) benchmark::DoNotOptimize(imaging::taylor_scores(*g));
 }
@@ -142,7 +142,7 @@ void BM_ZetaShapleyVsExact(benchmark::State& state) {
   Fixture& f = fixture();
   imaging::ZetaSettings s;
   const std::vector<uint32_t> indices = imaging::stratified_sample(f.test.view(), f.test.size(), 64, 1);
-  imaging::CoalitionValue game(*f.net, f.net->find_block("pool3"), imaging::GridSpec{2, 2, 4}, f.test.view(), indices, s);
+  imaging::CoalitionValue game(*f.net, f.net->find_block("pool3"), run::GridSpec{2, 2, 4}, f.test.view(), indices, s);
   imaging::ShapleyEstimate exact;
   for (auto _ : state) exact = imaging::shapley_exact(game);
   double rho = 0, perms = 0, seconds = 0;
@@ -150,7 +150,7 @@ void BM_ZetaShapleyVsExact(benchmark::State& state) {
   const int seeds = 10;
   for (int seed = 1; seed <= seeds; ++seed) {
     const imaging::ShapleyEstimate e = imaging::shapley_sampled(game, -1, s.budget_seconds, s.max_permutations, uint64_t(seed));
-    rho += imaging::spearman_rank_correlation(e.phi, exact.phi).value_or(0) / seeds;
+    rho += report::spearman_rank_correlation(e.phi, exact.phi).value_or(0) / seeds;
     perms += double(e.permutations) / seeds;
     seconds += e.seconds / seeds;
     for (int g = 0; g < game.regions(); ++g, ++total) covered += e.ci_low[g] <= exact.phi[g] && exact.phi[g] <= e.ci_high[g];
@@ -184,7 +184,7 @@ void BM_ZetaPlanted(benchmark::State& state) {
       nn::Network net = train_planted_net(planted);
       accuracy += nn::evaluate(net, planted.split.test.view()).accuracy / seeds;
       const auto indices = imaging::stratified_sample(planted.split.test.view(), 300, s.samples, s.seed);
-      imaging::CoalitionValue game(net, 0, imaging::GridSpec{8, 8, 1}, planted.split.test.view(), indices, s);
+      imaging::CoalitionValue game(net, 0, run::GridSpec{8, 8, 1}, planted.split.test.view(), indices, s);
       const imaging::ShapleyEstimate e = imaging::shapley_sampled(game, -1, s.budget_seconds, s.max_permutations, 1);
       const int n = game.regions();
       const std::set<int> truth = planted_regions(game, planted);

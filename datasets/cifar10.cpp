@@ -8,7 +8,7 @@
 #include <fstream>
 #include <memory>
 
-#include "nn/error.h"
+#include "base/error.h"
 
 namespace datasets {
 namespace {
@@ -29,15 +29,15 @@ std::string join(const std::string& dir, const std::string& file) {
 std::vector<uint8_t> read_whole_file(const std::string& path) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec))
-    throw nn::Error("cifar10: " + path + ": file not found (expected a regular file)");
+    throw base::Error("cifar10: " + path + ": file not found (expected a regular file)");
   const uintmax_t size = fs::file_size(path, ec);
-  if (ec) throw nn::Error("cifar10: " + path + ": cannot get size: " + ec.message());
+  if (ec) throw base::Error("cifar10: " + path + ": cannot get size: " + ec.message());
   File f(std::fopen(path.c_str(), "rb"));
-  if (!f) throw nn::Error("cifar10: " + path + ": cannot open: " + std::strerror(errno));
+  if (!f) throw base::Error("cifar10: " + path + ": cannot open: " + std::strerror(errno));
   std::vector<uint8_t> bytes(size_t(size), 0);
   const size_t got = bytes.empty() ? 0 : std::fread(bytes.data(), 1, bytes.size(), f.get());
   if (got != bytes.size() || std::ferror(f.get()))
-    throw nn::Error("cifar10: " + path + ": read error after " + std::to_string(got) + " of " +
+    throw base::Error("cifar10: " + path + ": read error after " + std::to_string(got) + " of " +
                     std::to_string(bytes.size()) + " bytes");
   return bytes;
 }
@@ -50,7 +50,7 @@ std::vector<std::string> read_class_names(const std::string& dir, std::vector<st
   std::error_code ec;
   if (!fs::exists(path, ec)) return kStandardCifarNames;
   std::ifstream in(path);
-  if (!in) throw nn::Error("cifar10: " + path + ": cannot open");
+  if (!in) throw base::Error("cifar10: " + path + ": cannot open");
   std::vector<std::string> names;
   for (std::string line; std::getline(in, line);) {
     // Strip a Windows line ending and surrounding blanks; blank lines are padding.
@@ -60,7 +60,7 @@ std::vector<std::string> read_class_names(const std::string& dir, std::vector<st
     names.push_back(line.substr(first, last - first + 1));
   }
   if (names.size() < 10)
-    throw nn::Error("cifar10: " + path + ": has " + std::to_string(names.size()) +
+    throw base::Error("cifar10: " + path + ": has " + std::to_string(names.size()) +
                     " class names, expected 10 (one per line)");
   names.resize(10);  // labels are 0..9; extra lines cannot name any class
   files.push_back(path);
@@ -80,16 +80,16 @@ Dataset empty_cifar(const std::vector<std::string>& class_names) {
 
 void append_cifar10_file(const std::string& path, Dataset& d) {
   const std::vector<uint8_t> bytes = read_whole_file(path);
-  if (bytes.empty()) throw nn::Error("cifar10: " + path + ": file is empty, expected 3073-byte records");
+  if (bytes.empty()) throw base::Error("cifar10: " + path + ": file is empty, expected 3073-byte records");
   if (bytes.size() % kCifarRecordBytes != 0)
-    throw nn::Error("cifar10: " + path + ": size " + std::to_string(bytes.size()) +
+    throw base::Error("cifar10: " + path + ": size " + std::to_string(bytes.size()) +
                     " is not a whole number of 3073-byte records");
   const size_t records = bytes.size() / kCifarRecordBytes;
   // Validate every label before touching d, so a bad file leaves d as it was.
   for (size_t i = 0; i < records; ++i) {
     const uint8_t label = bytes[i * kCifarRecordBytes];
     if (label > 9)
-      throw nn::Error("cifar10: " + path + ": record " + std::to_string(i) + " has label " +
+      throw base::Error("cifar10: " + path + ": record " + std::to_string(i) + " has label " +
                       std::to_string(label) + ", expected 0..9");
   }
   const size_t old_count = d.labels.size();
@@ -107,7 +107,7 @@ void append_cifar10_file(const std::string& path, Dataset& d) {
 DataSplit load_cifar10(const std::string& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
-    throw nn::Error("cifar10: directory " + dir + " does not exist (expected cifar-10-batches-bin)");
+    throw base::Error("cifar10: directory " + dir + " does not exist (expected cifar-10-batches-bin)");
   std::vector<std::string> meta_files;
   const std::vector<std::string> names = read_class_names(dir, meta_files);
 

@@ -4,7 +4,7 @@
 // then the 32×32 R plane, G plane and B plane (1,024 bytes each) — which is already the
 // (C, H, W) layout of a Dataset image, so records are copied plane for plane.
 // Every file read is checked (exists, non-empty, size a multiple of 3073, labels <= 9)
-// and any defect throws nn::Error naming the file.
+// and any defect throws base::Error naming the file.
 #pragma once
 #include <string>
 

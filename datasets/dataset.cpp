@@ -10,7 +10,7 @@
 #include "datasets/cifar10.h"
 #include "datasets/idx.h"
 #include "datasets/planted.h"
-#include "nn/error.h"
+#include "base/error.h"
 
 namespace datasets {
 
@@ -55,7 +55,7 @@ std::string find_cifar10_dir() {
     std::error_code ec;
     if (fs::is_regular_file(fs::path(dir) / "test_batch.bin", ec)) return dir;
   }
-  throw nn::Error("cifar10: no test_batch.bin in " + looked +
+  throw base::Error("cifar10: no test_batch.bin in " + looked +
                   "; run 'make cifar10' or pass --data cifar10:DIR");
 }
 
@@ -64,7 +64,7 @@ uint64_t parse_seed(const std::string& text) {
   char* end = nullptr;
   const unsigned long long value = std::strtoull(text.c_str(), &end, 10);
   if (text.empty() || text[0] == '-' || *end != '\0' || errno == ERANGE)
-    throw nn::Error("planted: seed '" + text + "' is not a non-negative integer");
+    throw base::Error("planted: seed '" + text + "' is not a non-negative integer");
   return uint64_t(value);
 }
 
@@ -77,12 +77,12 @@ DataSplit load_dataset(const std::string& spec) {
   const bool has_arg = colon != std::string::npos;
   const std::string arg = has_arg ? spec.substr(colon + 1) : "";
   if (has_arg && arg.empty())
-    throw nn::Error("--data '" + spec + "': nothing after ':', " + kAcceptedSpecs);
+    throw base::Error("--data '" + spec + "': nothing after ':', " + kAcceptedSpecs);
 
   if (name == "cifar10") return load_cifar10(has_arg ? arg : find_cifar10_dir());
   if (name == "fashion-mnist") return load_idx_dir(has_arg ? arg : kFashionMnistDir, name);
   if (name == "mnist") {
-    if (!has_arg) throw nn::Error("--data 'mnist': needs a directory, mnist:DIR");
+    if (!has_arg) throw base::Error("--data 'mnist': needs a directory, mnist:DIR");
     return load_idx_dir(arg, name);
   }
   if (name == "planted") {
@@ -90,12 +90,12 @@ DataSplit load_dataset(const std::string& spec) {
     if (has_arg) config.seed = parse_seed(arg);
     return make_planted(config).split;
   }
-  throw nn::Error("--data '" + spec + "': unknown dataset, " + kAcceptedSpecs);
+  throw base::Error("--data '" + spec + "': unknown dataset, " + kAcceptedSpecs);
 }
 
 void channel_mean_std(const Dataset& d, std::vector<float>& mean, std::vector<float>& stddev) {
   if (d.size() == 0 || d.channels < 1)
-    throw nn::Error("channel_mean_std: dataset '" + d.name + "' is empty");
+    throw base::Error("channel_mean_std: dataset '" + d.name + "' is empty");
   const size_t plane = size_t(d.height) * d.width;
   // Exact integer sums: even 50,000 CIFAR images give sum(x^2) ≈ 3e12, far below 2^64.
   std::vector<uint64_t> sum(size_t(d.channels), 0), sum_sq(size_t(d.channels), 0);

@@ -4,7 +4,7 @@
 // Promise: a Dataset owns its bytes; pixels are (N, C, H, W) row-major 0..255, every
 // label is < num_classes(), and `files` lists every file that was read (as given), so a
 // run can record where its data came from.  Every bad spec, missing file or malformed
-// file is reported as nn::Error with a one-line message naming the file/value.
+// file is reported as base::Error with a one-line message naming the file/value.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -48,7 +48,7 @@ DataSplit load_dataset(const std::string& spec);
 // Per-channel mean and population standard deviation of d's pixels scaled to [0,1].
 // Sums are exact integers, the final division is in double.  Output: C floats each.
 // A constant channel gives stddev 0 (callers dividing by it must guard).
-// Throws nn::Error if d is empty.
+// Throws base::Error if d is empty.
 void channel_mean_std(const Dataset& d, std::vector<float>& mean, std::vector<float>& stddev);
 
 }  // namespace datasets

@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <memory>
 
-#include "nn/error.h"
+#include "base/error.h"
 
 namespace datasets {
 namespace {
@@ -31,7 +31,7 @@ struct IdxReader {
 
   IdxReader(const std::string& path_, const std::string& dataset_name)
       : path(path_), where(dataset_name + ": " + path_), file(gzopen(path_.c_str(), "rb")) {
-    if (!file) throw nn::Error(where + ": cannot open");
+    if (!file) throw base::Error(where + ": cannot open");
     gzbuffer(file.get(), 1 << 17);
   }
 
@@ -46,7 +46,7 @@ struct IdxReader {
         int errnum = 0;
         std::string message = gzerror(file.get(), &errnum);
         if (message.rfind(path + ": ", 0) == 0) message.erase(0, path.size() + 2);  // zlib prepends the path
-        throw nn::Error(where + ": read error: " + message);
+        throw base::Error(where + ": read error: " + message);
       }
       if (got == 0) break;
       done += size_t(got);
@@ -60,7 +60,7 @@ struct IdxReader {
     const size_t want = 4 * (1 + dims);
     const size_t got = read_up_to(raw, want);
     if (got < want)
-      throw nn::Error(where + ": " + std::to_string(got) + " bytes is too short for an IDX " + what +
+      throw base::Error(where + ": " + std::to_string(got) + " bytes is too short for an IDX " + what +
                       " header of " + std::to_string(want) + " bytes");
     std::vector<uint32_t> words(1 + dims);
     for (size_t i = 0; i < words.size(); ++i)
@@ -70,7 +70,7 @@ struct IdxReader {
       char msg[96];
       std::snprintf(msg, sizeof msg, ": magic 0x%08x, expected 0x%08x (IDX %s)", unsigned(words[0]),
                     unsigned(expected_magic), what);
-      throw nn::Error(where + msg);
+      throw base::Error(where + msg);
     }
     words.erase(words.begin());
     return words;
@@ -88,11 +88,11 @@ struct IdxReader {
       if (got < want) break;
     }
     if (out.size() != expected)
-      throw nn::Error(where + ": truncated: expected " + std::to_string(expected) + " bytes of " + what +
+      throw base::Error(where + ": truncated: expected " + std::to_string(expected) + " bytes of " + what +
                       " after the header, got " + std::to_string(out.size()));
     uint8_t extra;
     if (read_up_to(&extra, 1) != 0)
-      throw nn::Error(where + ": trailing data after the " + std::to_string(expected) + " bytes of " +
+      throw base::Error(where + ": trailing data after the " + std::to_string(expected) + " bytes of " +
                       what + " the header announces");
     return out;
   }
@@ -105,7 +105,7 @@ std::string find_idx_file(const std::string& dir, const std::string& base, const
   if (fs::is_regular_file(gz, ec)) return gz;
   const std::string plain = (fs::path(dir) / base).string();
   if (fs::is_regular_file(plain, ec)) return plain;
-  throw nn::Error(name + ": " + gz + ": file not found (nor " + plain + ")");
+  throw base::Error(name + ": " + gz + ": file not found (nor " + plain + ")");
 }
 
 // Fills d.pixels and d.labels from one images file and one labels file.
@@ -113,19 +113,19 @@ void read_idx_pair(const std::string& images_path, const std::string& labels_pat
   IdxReader images(images_path, d.name);
   const std::vector<uint32_t> dims = images.header(kImagesMagic, 3, "images");  // count, rows, cols
   if (dims[1] != uint32_t(kSide) || dims[2] != uint32_t(kSide))
-    throw nn::Error(images.where + ": images are " + std::to_string(dims[1]) + "x" + std::to_string(dims[2]) +
+    throw base::Error(images.where + ": images are " + std::to_string(dims[1]) + "x" + std::to_string(dims[2]) +
                     ", expected 28x28");
   d.pixels = images.payload(size_t(dims[0]) * kSide * kSide, "pixels");
 
   IdxReader labels(labels_path, d.name);
   const uint32_t label_count = labels.header(kLabelsMagic, 1, "labels")[0];
   if (label_count != dims[0])
-    throw nn::Error(d.name + ": " + images_path + " has " + std::to_string(dims[0]) + " images but " +
+    throw base::Error(d.name + ": " + images_path + " has " + std::to_string(dims[0]) + " images but " +
                     labels_path + " has " + std::to_string(label_count) + " labels");
   d.labels = labels.payload(label_count, "labels");
   for (size_t i = 0; i < d.labels.size(); ++i)
     if (d.labels[i] > 9)
-      throw nn::Error(labels.where + ": label " + std::to_string(i) + " is " + std::to_string(d.labels[i]) +
+      throw base::Error(labels.where + ": label " + std::to_string(i) + " is " + std::to_string(d.labels[i]) +
                       ", expected 0..9");
   d.files.push_back(images_path);
   d.files.push_back(labels_path);
@@ -141,9 +141,9 @@ DataSplit load_idx_dir(const std::string& dir, const std::string& name) {
   else if (name == "mnist")
     class_names = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
   else
-    throw nn::Error("idx: dataset name '" + name + "' is not known, expected mnist or fashion-mnist");
+    throw base::Error("idx: dataset name '" + name + "' is not known, expected mnist or fashion-mnist");
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) throw nn::Error(name + ": directory " + dir + " does not exist");
+  if (!fs::is_directory(dir, ec)) throw base::Error(name + ": directory " + dir + " does not exist");
 
   DataSplit split;
   for (Dataset* d : {&split.train, &split.test}) {

@@ -5,7 +5,7 @@
 // header announces (count*rows*cols pixels, or count labels).  Images must be 28×28 and
 // become 1-channel (N, 1, 28, 28); labels must be < 10.  Any defect (wrong magic, wrong
 // dims, truncated or trailing data, count mismatch between images and labels, corrupt
-// gzip stream) throws nn::Error naming the file.
+// gzip stream) throws base::Error naming the file.
 #pragma once
 #include <string>
 
@@ -17,7 +17,7 @@ namespace datasets {
 // t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz; for each, the name without
 // ".gz" is used when the .gz is absent (gzread reads plain files transparently).
 // name is "mnist" (class names "0".."9") or "fashion-mnist" (T-shirt/top … Ankle boot);
-// it also prefixes error messages.  Any other name throws nn::Error.
+// it also prefixes error messages.  Any other name throws base::Error.
 DataSplit load_idx_dir(const std::string& dir, const std::string& name);
 
 }  // namespace datasets

@@ -6,7 +6,7 @@
 #include <string>
 #include <tuple>
 
-#include "nn/error.h"
+#include "base/error.h"
 
 namespace datasets {
 namespace {
@@ -63,7 +63,7 @@ class Rng {
 enum Stream : uint64_t { kCellsStream = 1, kTrainStream = 2, kTestStream = 3 };
 
 void check_config(const PlantedConfig& c) {
-  auto fail = [](const std::string& what) { throw nn::Error("planted: " + what); };
+  auto fail = [](const std::string& what) { throw base::Error("planted: " + what); };
   if (c.channels < 1 || c.height < 1 || c.width < 1)
     fail("image shape " + std::to_string(c.channels) + "x" + std::to_string(c.height) + "x" +
          std::to_string(c.width) + " must be positive");
@@ -166,7 +166,7 @@ CellBox cell_box(const PlantedConfig& cfg, int row, int col) {
 
 std::vector<uint8_t> PlantedSet::mask(int cls) const {
   if (cls < 0 || size_t(cls) >= class_cells.size())
-    throw nn::Error("planted: mask of class " + std::to_string(cls) + ", expected 0.." +
+    throw base::Error("planted: mask of class " + std::to_string(cls) + ", expected 0.." +
                     std::to_string(int(class_cells.size()) - 1));
   std::vector<uint8_t> m(size_t(config.height) * config.width, 0);
   for (const auto& [row, col] : class_cells[cls]) {

@@ -58,7 +58,7 @@ struct PlantedSet {
   std::vector<uint8_t> union_mask() const;   // (H, W) any class's evidence
 };
 
-// Throws nn::Error for an impossible config (e.g. more classes than cells).
+// Throws base::Error for an impossible config (e.g. more classes than cells).
 // Cells, train and test come from independent RNG streams of the seed, so changing
 // train_count leaves the cells and the test split unchanged.
 PlantedSet make_planted(const PlantedConfig& cfg);

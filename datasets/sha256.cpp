@@ -9,7 +9,7 @@
 #include <memory>
 #include <vector>
 
-#include "nn/error.h"
+#include "base/error.h"
 
 namespace datasets {
 namespace {
@@ -101,12 +101,12 @@ std::string sha256_hex(const void* data, size_t n) {
 
 std::string sha256_file(const std::string& path) {
   std::unique_ptr<FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
-  if (!f) throw nn::Error("sha256: " + path + ": cannot open: " + std::strerror(errno));
+  if (!f) throw base::Error("sha256: " + path + ": cannot open: " + std::strerror(errno));
   Sha256 h;
   std::vector<uint8_t> buffer(1 << 16);
   size_t got;
   while ((got = std::fread(buffer.data(), 1, buffer.size(), f.get())) > 0) h.update(buffer.data(), got);
-  if (std::ferror(f.get())) throw nn::Error("sha256: " + path + ": read error: " + std::strerror(errno));
+  if (std::ferror(f.get())) throw base::Error("sha256: " + path + ": read error: " + std::strerror(errno));
   return h.digest();
 }
 

@@ -1,7 +1,7 @@
 // datasets/sha256.h — SHA-256 (FIPS 180-4), to fingerprint data files and artefacts.
 //
 // Promise: both functions return the 64-character lower-case hex digest; sha256_file
-// streams the file in fixed-size blocks (constant memory) and throws nn::Error naming
+// streams the file in fixed-size blocks (constant memory) and throws base::Error naming
 // the path if it cannot be opened or read.
 #pragma once
 #include <cstddef>

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "imaging/grid_stats.h"
-#include "nn/error.h"
-#include "nn/fileio.h"
+#include "base/error.h"
+#include "base/fileio.h"
 
 namespace imaging {
 
@@ -22,11 +22,11 @@ double timed(Stage&& stage) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// Throws nn::Error naming `file` and the path (layers.conv1.regions.grid_1_1_1.density) of the first
+// Throws base::Error naming `file` and the path (layers.conv1.regions.grid_1_1_1.density) of the first
 // number that is not finite: a NaN would otherwise be written as null.
 void require_finite(const nlohmann::ordered_json& value, const std::string& file, const std::string& path) {
   if (value.is_number_float() && !std::isfinite(value.get<double>()))
-    throw nn::Error(file + ": " + path + " is " + std::to_string(value.get<double>()) + ", expected a finite number");
+    throw base::Error(file + ": " + path + " is " + std::to_string(value.get<double>()) + ", expected a finite number");
   if (value.is_object())
     for (const auto& item : value.items()) require_finite(item.value(), file, path.empty() ? item.key() : path + "." + item.key());
   if (value.is_array())
@@ -35,7 +35,7 @@ void require_finite(const nlohmann::ordered_json& value, const std::string& file
 
 void write_json(const std::string& out_dir, const std::string& name, const nlohmann::ordered_json& document) {
   require_finite(document, name, "");
-  nn::write_file_atomic(out_dir + "/" + name, document.dump(1) + "\n");
+  base::write_file_atomic(out_dir + "/" + name, document.dump(1) + "\n");
 }
 
 // The header every stage's JSON starts with.
@@ -122,16 +122,16 @@ nlohmann::ordered_json describe(const AnalysisSettings& s) {
 
 void validate_analysis_settings(const AnalysisSettings& s) {
   if (s.grid.gh < 1 || s.grid.gw < 1 || s.grid.gc < 1)
-    throw nn::Error("--grid " + std::to_string(s.grid.gh) + "x" + std::to_string(s.grid.gw) + "x" +
+    throw base::Error("--grid " + std::to_string(s.grid.gh) + "x" + std::to_string(s.grid.gw) + "x" +
                     std::to_string(s.grid.gc) + ": expected three positive integers, e.g. 8x8x4");
-  if (!std::isfinite(s.lambda)) throw nn::Error("--lambda " + std::to_string(s.lambda) + ": expected a finite number");
+  if (!std::isfinite(s.lambda)) throw base::Error("--lambda " + std::to_string(s.lambda) + ": expected a finite number");
   if (!(std::isfinite(s.epsilon) && s.epsilon > 0))
-    throw nn::Error("--epsilon " + std::to_string(s.epsilon) + ": expected a finite number > 0");
-  if (s.bins < 2 || s.bins > 1000) throw nn::Error("--bins " + std::to_string(s.bins) + ": expected 2 … 1000");
+    throw base::Error("--epsilon " + std::to_string(s.epsilon) + ": expected a finite number > 0");
+  if (s.bins < 2 || s.bins > 1000) throw base::Error("--bins " + std::to_string(s.bins) + ": expected 2 … 1000");
   if (s.eval_samples < kMinEvalSamples)
-    throw nn::Error("--eval-samples " + std::to_string(s.eval_samples) + ": expected at least " +
+    throw base::Error("--eval-samples " + std::to_string(s.eval_samples) + ": expected at least " +
                     std::to_string(kMinEvalSamples) + " (the information bins need data)");
-  if (s.batch < 1) throw nn::Error("--eval-batch " + std::to_string(s.batch) + ": expected a positive batch size");
+  if (s.batch < 1) throw base::Error("--eval-batch " + std::to_string(s.batch) + ": expected a positive batch size");
   if (s.run_zeta) validate(s.zeta);
   if (s.run_tract) validate(s.tract);
 }
@@ -141,9 +141,9 @@ AnalysisReport run_analysis(nn::Network& net, const nn::LabeledImages& test, con
   validate_analysis_settings(settings);
   const size_t images = std::min(settings.eval_samples, test.count);
   if (images < kMinEvalSamples)
-    throw nn::Error("--eval-samples: the test set has only " + std::to_string(test.count) +
+    throw base::Error("--eval-samples: the test set has only " + std::to_string(test.count) +
                     " images; the analysis needs at least " + std::to_string(kMinEvalSamples));
-  nn::make_directories(out_dir);
+  base::make_directories(out_dir);
   AnalysisReport report;
 
   // Stage 1 — grid: density, variance and information of every region → grid.json.

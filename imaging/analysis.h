@@ -1,11 +1,11 @@
 // imaging/analysis.h — the orchestrator behind `nnfmri analyze CKPT` and `nnfmri train --analyze-every N`.
 //
-// Promise: run_analysis validates the settings (nn::Error naming the flag), creates out_dir and runs
+// Promise: run_analysis validates the settings (base::Error naming the flag), creates out_dir and runs
 // the imaging stages in a fixed sequence, each timed, each writing its own JSON atomically:
 //   1. grid  (imaging/grid_stats.h) → grid.json
 //   2. zeta  (imaging/zeta.h)       → zeta.json   (unless run_zeta is false)
 //   3. tract (imaging/tract.h)      → tract.json  (unless run_tract is false)  Every JSON starts with the same header (model, epoch, dataset,
-// eval_samples) and holds only finite numbers: a non-finite one throws nn::Error naming the file and
+// eval_samples) and holds only finite numbers: a non-finite one throws base::Error naming the file and
 // the JSON path.  The evaluation set is the first eval_samples test images, clamped to the test size
 // (the count actually used is what the JSON records).  Nothing here runs unless the CLI calls it.
 #pragma once
@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "imaging/region_grid.h"
+#include "run/region_grid.h"
 #include "imaging/tract.h"
 #include "imaging/zeta.h"
 #include "nn/data.h"
@@ -25,7 +25,7 @@ namespace imaging {
 constexpr size_t kMinEvalSamples = 8;  // the equal-frequency bins need data
 
 struct AnalysisSettings {
-  GridSpec grid;                        // --grid
+  run::GridSpec grid;                        // --grid
   double lambda = 0.1, epsilon = 1e-6;  // --lambda, --epsilon
   int bins = 8;                         // --bins
   size_t eval_samples = 1000;           // --eval-samples
@@ -51,7 +51,7 @@ struct AnalysisReport {
   std::string summary;          // coverage per layer, three most informative regions per layer, seconds
 };
 
-// Throws nn::Error naming the flag of the first bad setting.  The CLI may call it before training
+// Throws base::Error naming the flag of the first bad setting.  The CLI may call it before training
 // so that `train --analyze-every` fails at once rather than after the first epoch.
 void validate_analysis_settings(const AnalysisSettings& settings);
 

@@ -5,16 +5,16 @@
 #include <string>
 #include <vector>
 
-#include "nn/error.h"
+#include "base/error.h"
 #include "nn/trainer.h"
 
 namespace imaging {
 
 void stream_eval(nn::Network& net, const nn::LabeledImages& data, size_t images, int batch,
                  const EvalBlockProbe& on_block, const EvalBatchEnd& on_batch_end) {
-  if (batch < 1) throw nn::Error("evaluation batch " + std::to_string(batch) + ": expected a positive batch size");
+  if (batch < 1) throw base::Error("evaluation batch " + std::to_string(batch) + ": expected a positive batch size");
   if (images > data.count)
-    throw nn::Error("evaluation set of " + std::to_string(images) + " images requested but the data has only " +
+    throw base::Error("evaluation set of " + std::to_string(images) + " images requested but the data has only " +
                     std::to_string(data.count));
   std::vector<uint32_t> index(images);
   std::iota(index.begin(), index.end(), 0u);

@@ -7,7 +7,7 @@
 // analysis accumulates over the evaluation set without ever holding all its activations.
 // After each batch's forward `on_batch_end` (optional) sees the logits; the net still holds
 // that batch's activations then, so a stage may run lesions (net.forward_from) from there.
-// Bad arguments (N > data.count, batch < 1) throw nn::Error.
+// Bad arguments (N > data.count, batch < 1) throw base::Error.
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -7,7 +7,7 @@
 #include <utility>
 
 #include "imaging/eval_stream.h"
-#include "nn/error.h"
+#include "base/error.h"
 #include "nn/rng.h"
 
 namespace imaging {
@@ -19,10 +19,10 @@ constexpr size_t kParallelWork = size_t(1) << 16;
 
 // Calls f(a_u) for every unit u of region r of one sample (C, H, W), in (c, h, w) order.
 template <class F>
-void for_each_unit(const RegionGrid& grid, int r, const float* sample, F&& f) {
+void for_each_unit(const run::RegionGrid& grid, int r, const float* sample, F&& f) {
   int i0, j0, k0;
   grid.coords(r, i0, j0, k0);
-  const Range rows = grid.rows(i0), cols = grid.cols(j0), chans = grid.chans(k0);
+  const run::Range rows = grid.rows(i0), cols = grid.cols(j0), chans = grid.chans(k0);
   for (int c = chans.begin; c < chans.end; ++c)
     for (int h = rows.begin; h < rows.end; ++h) {
       const float* row = sample + (size_t(c) * grid.height + h) * grid.width;
@@ -38,7 +38,7 @@ struct ImageRegionStats {
 // For one image x and region g, in two passes over its units:
 //   m_g(x) = (1/|N_g|) Σ_{u∈g} |a_u(x)|,   μ_g(x) = (1/|N_g|) Σ_{u∈g} a_u(x),
 //   v_g(x) = (1/|N_g|) Σ_{u∈g} (a_u(x) − μ_g(x))²,   active = #{u ∈ g : |a_u(x)| > kActiveThreshold}.
-ImageRegionStats image_region_stats(const RegionGrid& grid, int r, const float* sample) {
+ImageRegionStats image_region_stats(const run::RegionGrid& grid, int r, const float* sample) {
   double sum_abs = 0, sum = 0;
   uint32_t active = 0;
   for_each_unit(grid, r, sample, [&](float a) {
@@ -137,7 +137,7 @@ void LayerGridAccumulator::add(const float* activations, int count, size_t offse
     for (int r = 0; r < regions; ++r) {
       const size_t slot = size_t(i) * regions + r;
       if (!std::isfinite(phi_[size_t(r) * images_ + offset + i]))
-        throw nn::Error("grid stage: layer " + name_ + " region " + grid_.key(r) + ": φ is not finite on image " +
+        throw base::Error("grid stage: layer " + name_ + " region " + grid_.key(r) + ": φ is not finite on image " +
                         std::to_string(offset + i) + " (non-finite activations: has the net diverged?)");
       sum_mean_abs_[r] += batch_mean_abs_[slot];
       sum_variance_[r] += batch_variance_[slot];
@@ -202,7 +202,7 @@ GridResult run_grid_stage(nn::Network& net, const nn::LabeledImages& data, size_
 nlohmann::ordered_json grid_layers_json(const GridResult& result) {
   nlohmann::ordered_json layers = nlohmann::ordered_json::object();
   for (const LayerGridStats& layer : result.layers) {
-    const RegionGrid& g = layer.grid;
+    const run::RegionGrid& g = layer.grid;
     nlohmann::ordered_json regions = nlohmann::ordered_json::object(), dead = nlohmann::ordered_json::array();
     for (int r : layer.dead_regions) dead.push_back(g.key(r));
     for (int r = 0; r < g.count(); ++r) {

@@ -1,7 +1,7 @@
 // imaging/grid_stats.h — the grid stage: activation density and information of every region.
 //
 // Promise: every block of the net (conv* after its activation, pool*, fc*, output = logits) is cut
-// by a RegionGrid and, over an evaluation set streamed in batches (imaging/eval_stream.h), each
+// by a run::RegionGrid and, over an evaluation set streamed in batches (imaging/eval_stream.h), each
 // region g gets (nn-fmri-method.md, "Activation Density Function"):
 //   density        = mean_x φ_g(x),  φ_g(x) = m_g(x) + λ·ln(v_g(x) + ε)
 //   variance       = mean_x v_g(x),  v_g(x) = population variance of a_u(x) over u ∈ g
@@ -14,7 +14,7 @@
 // and in image order, so for given activations the results do not depend on how the images are
 // batched nor on the thread count.  (The net's own float forward is not batch-size invariant: a
 // different batch moves activations by ~1e-6, so keep the batch fixed for bit-identical runs.)
-// A non-finite φ (a diverged net) throws nn::Error naming the layer, region and image.
+// A non-finite φ (a diverged net) throws base::Error naming the layer, region and image.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -23,14 +23,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "imaging/region_grid.h"
+#include "run/region_grid.h"
 #include "nn/data.h"
 #include "nn/network.h"
 
 namespace imaging {
 
 struct GridSettings {
-  GridSpec grid;
+  run::GridSpec grid;
   double lambda = 0.1, epsilon = 1e-6;
   int bins = 8;
 };
@@ -48,7 +48,7 @@ struct RegionStats {
 
 struct LayerGridStats {
   std::string name;                 // the block's name: conv1, pool1, ..., output
-  RegionGrid grid;                  // the layer's H, W, C and the clamped grid
+  run::RegionGrid grid;                  // the layer's H, W, C and the clamped grid
   std::vector<RegionStats> regions; // (grid.count()), in region order r
   double coverage = 0;
   std::vector<int> dead_regions;    // region indices r with active_fraction < kDeadFraction
@@ -81,11 +81,11 @@ class LayerGridAccumulator {
   void add(const float* activations, int count, size_t offset);
   // Needs every image added (else std::logic_error); labels (images) in [0, num_classes).
   LayerGridStats finish(const uint8_t* labels, int num_classes) const;
-  const RegionGrid& grid() const { return grid_; }
+  const run::RegionGrid& grid() const { return grid_; }
 
  private:
   std::string name_;
-  RegionGrid grid_;
+  run::RegionGrid grid_;
   GridSettings settings_;
   size_t images_, added_ = 0;
   std::vector<double> phi_;                        // (regions, images) φ_g(x)

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <numeric>
 
-#include "nn/error.h"
+#include "base/error.h"
 #include "nn/trainer.h"
 
 namespace imaging {
@@ -26,13 +26,13 @@ inline float relu(float v) { return v > 0.f ? v : 0.f; }
 }  // namespace
 
 void validate(const TractSettings& s) {
-  if (s.samples < 1) throw nn::Error("--tract-samples 0: expected a positive number of test images");
+  if (s.samples < 1) throw base::Error("--tract-samples 0: expected a positive number of test images");
   if (s.top < 0)
-    throw nn::Error("--tract-top " + std::to_string(s.top) + ": expected 0 (every pair) or a positive count");
+    throw base::Error("--tract-top " + std::to_string(s.top) + ": expected 0 (every pair) or a positive count");
   if (s.chains < 0 || s.chains > 1000)
-    throw nn::Error("--tract-chains " + std::to_string(s.chains) + ": expected a count from 0 to 1000");
+    throw base::Error("--tract-chains " + std::to_string(s.chains) + ": expected a count from 0 to 1000");
   if (s.batch < 1 || s.batch > 4096)
-    throw nn::Error("--tract-batch " + std::to_string(s.batch) + ": expected a batch size from 1 to 4096");
+    throw base::Error("--tract-batch " + std::to_string(s.batch) + ": expected a batch size from 1 to 4096");
 }
 
 double FlowMatrix::total() const {
@@ -44,14 +44,14 @@ double FlowMatrix::total() const {
 // ---------------------------------------------------------------------------------------------
 // PairFlows
 
-PairFlows::PairFlows(const nn::Network& net, int to_block, const GridSpec& grid) {
+PairFlows::PairFlows(const nn::Network& net, int to_block, const run::GridSpec& grid) {
   const auto& blocks = net.blocks();
   if (to_block < 1 || to_block >= int(blocks.size()))
-    throw nn::Error("tractography: block index " + std::to_string(to_block) + " has no preceding block");
+    throw base::Error("tractography: block index " + std::to_string(to_block) + " has no preceding block");
   const nn::Block& dst = blocks[to_block];
   const nn::Shape in = blocks[to_block - 1].output_shape, out = dst.output_shape;
-  from_ = RegionGrid(in.h, in.w, in.c, grid);
-  to_ = RegionGrid(out.h, out.w, out.c, grid);
+  from_ = run::RegionGrid(in.h, in.w, in.c, grid);
+  to_ = run::RegionGrid(out.h, out.w, out.c, grid);
   has_relu_ = dst.activation >= 0;
 
   // The spatial relation of every kind is a window: output position (oy, ox) reads input
@@ -92,7 +92,7 @@ PairFlows::PairFlows(const nn::Network& net, int to_block, const GridSpec& grid)
     window_weight_ = 1.f / float(kh * kw);
     dense_channels = false;
   } else {
-    throw nn::Error("tractography: block " + dst.name + " is a '" + main.kind() + "' layer, which has no flow rule");
+    throw base::Error("tractography: block " + dst.name + " is a '" + main.kind() + "' layer, which has no flow rule");
   }
 
   // Tap tables: tap t = ky·KW + kx of output position p = oy·Wo + ox.
@@ -155,7 +155,7 @@ PairFlows::PairFlows(const nn::Network& net, int to_block, const GridSpec& grid)
 void PairFlows::accumulate(const nn::Tensor& a, const nn::Tensor& z) {
   if (a.c() != from_.channels || a.h() != from_.height || a.w() != from_.width || z.c() != to_.channels ||
       z.h() != to_.height || z.w() != to_.width || a.n() != z.n())
-    throw nn::Error("tractography: activations " + a.shape().str() + " → " + z.shape().str() +
+    throw base::Error("tractography: activations " + a.shape().str() + " → " + z.shape().str() +
                     " do not match the layer pair this PairFlows was built for");
   const auto start = std::chrono::steady_clock::now();
   if (kind_ == Conv)
@@ -214,7 +214,7 @@ void PairFlows::accumulate_conv(const nn::Tensor& a, const nn::Tensor& z) {
           const float* w = weight_abs_.data() + size_t(group.tap) * Co * Ci;  // (Co, Ci) of this tap
           for (int kb = 0; kb < gcB; ++kb)
             for (int ka = 0; ka < gcA; ++ka) {
-              const Range oc = to_.chans(kb), ic = from_.chans(ka);
+              const run::Range oc = to_.chans(kb), ic = from_.chans(ka);
               double acc = 0;
               for (int o = oc.begin; o < oc.end; ++o) {
                 float part = 0.f;
@@ -237,7 +237,7 @@ void PairFlows::accumulate_linear(const nn::Tensor& a, const nn::Tensor& z) {
   const int chunk = int(std::max<size_t>(1, std::min<size_t>(N, kWorkspaceFloats / size_t(in))));
 #pragma omp parallel for schedule(static)
   for (int kb = 0; kb < to_.gc; ++kb) {
-    const Range o = to_.chans(kb);
+    const run::Range o = to_.chans(kb);
     std::vector<float> s(size_t(chunk) * o.size()), m(size_t(chunk) * in);  // (count, |kB|), (count, IN)
     for (int n0 = 0; n0 < N; n0 += chunk) {
       const int count = std::min(chunk, N - n0);
@@ -271,7 +271,7 @@ void PairFlows::accumulate_pool(const nn::Tensor& a, const nn::Tensor& z) {
   const int* argmax = nullptr;
   if (max_pool_) {
     if (max_pool_->argmax().size() != size_t(N) * C * P)
-      throw nn::Error("tractography: the max-pool argmax is not from this batch (accumulate inside the block's probe)");
+      throw base::Error("tractography: the max-pool argmax is not from this batch (accumulate inside the block's probe)");
     argmax = max_pool_->argmax().data();
   }
   // each output region B (a column of sum_) is owned by one thread
@@ -279,7 +279,7 @@ void PairFlows::accumulate_pool(const nn::Tensor& a, const nn::Tensor& z) {
   for (int B = 0; B < nB; ++B) {
     int i0, j0, kb;
     to_.coords(B, i0, j0, kb);
-    const Range channels = to_.chans(kb);
+    const run::Range channels = to_.chans(kb);
     for (int c = channels.begin; c < channels.end; ++c) {
       const int ka = from_.chan_region[c];
       for (int p : block_positions_[size_t(i0) * to_.gw + j0])
@@ -312,7 +312,7 @@ FlowMatrix PairFlows::mean() const {
   return f;
 }
 
-FlowMatrix flows_between(const nn::Network& net, int to_block, const GridSpec& grid, const nn::Tensor& a,
+FlowMatrix flows_between(const nn::Network& net, int to_block, const run::GridSpec& grid, const nn::Tensor& a,
                          const nn::Tensor& z) {
   PairFlows pair(net, to_block, grid);
   pair.accumulate(a, z);
@@ -363,7 +363,7 @@ std::vector<Chain> best_chains(const std::vector<FlowMatrix>& flows, int k) {
   for (size_t l = 0; l < flows.size(); ++l) {
     const FlowMatrix& f = flows[l];
     if (size_t(f.from) != kept[l].size())
-      throw nn::Error("best_chains: flow matrix " + std::to_string(l) + " starts from " + std::to_string(f.from) +
+      throw base::Error("best_chains: flow matrix " + std::to_string(l) + " starts from " + std::to_string(f.from) +
                       " regions but the layer before has " + std::to_string(kept[l].size()));
     const double total = f.total();
     if (!(total > 0)) return {};
@@ -401,10 +401,10 @@ std::vector<Chain> best_chains(const std::vector<FlowMatrix>& flows, int k) {
   return chains;
 }
 
-std::vector<PairFlows> measure_flows(nn::Network& net, const nn::LabeledImages& test, const GridSpec& grid,
+std::vector<PairFlows> measure_flows(nn::Network& net, const nn::LabeledImages& test, const run::GridSpec& grid,
                                      const TractSettings& s) {
   validate(s);
-  if (test.count == 0) throw nn::Error("tractography: the test set is empty (expected at least one image)");
+  if (test.count == 0) throw base::Error("tractography: the test set is empty (expected at least one image)");
   std::vector<PairFlows> pairs;
   for (int b = 1; b < int(net.blocks().size()); ++b) pairs.emplace_back(net, b, grid);
   if (pairs.empty()) return pairs;
@@ -424,7 +424,7 @@ std::vector<PairFlows> measure_flows(nn::Network& net, const nn::LabeledImages& 
   return pairs;
 }
 
-nlohmann::ordered_json tract_analysis(nn::Network& net, const nn::LabeledImages& test, const GridSpec& grid,
+nlohmann::ordered_json tract_analysis(nn::Network& net, const nn::LabeledImages& test, const run::GridSpec& grid,
                                       const TractSettings& s) {
   using nlohmann::ordered_json;
   std::vector<PairFlows> pairs = measure_flows(net, test, grid, s);
@@ -442,7 +442,7 @@ nlohmann::ordered_json tract_analysis(nn::Network& net, const nn::LabeledImages&
     const std::string from = blocks[l].name, to = blocks[l + 1].name;
     for (double v : f.c)
       if (!std::isfinite(v))
-        throw nn::Error("tractography: a non-finite flow from " + from + " to " + to +
+        throw base::Error("tractography: a non-finite flow from " + from + " to " + to +
                         " (the net's activations are not finite)");
     // connected pairs by C descending (ties: lower A, then lower B)
     std::vector<size_t> order;
@@ -479,7 +479,7 @@ nlohmann::ordered_json tract_analysis(nn::Network& net, const nn::LabeledImages&
   for (const Chain& chain : best_chains(means, s.chains)) {
     ordered_json regions = ordered_json::array();
     for (size_t l = 0; l < chain.regions.size(); ++l) {
-      const RegionGrid& g = l == 0 ? pairs[0].from_grid() : pairs[l - 1].to_grid();
+      const run::RegionGrid& g = l == 0 ? pairs[0].from_grid() : pairs[l - 1].to_grid();
       regions.push_back({{"layer", blocks[l].name}, {"region", g.key(chain.regions[l])}});
     }
     chains.push_back({{"regions", regions}, {"score", chain.score}});

@@ -4,11 +4,11 @@
 // Promise: tract_analysis() streams the first `samples` test images through the net once (eval
 // mode, batches of `batch`), measures C_{A→B} for every pair of consecutive imaged layers from
 // the probe of the later block, and returns the content of tract.json; every number in it is
-// finite (a non-finite flow throws nn::Error).  Same net, data and thread count ⇒ identical output.
+// finite (a non-finite flow throws base::Error).  Same net, data and thread count ⇒ identical output.
 //
 // Definitions (nn-fmri-method.md §4, made precise):
 //  - Imaged layers are the named blocks (conv*, pool*, fc*, output) in order.  For consecutive
-//    blocks l → l+1 the regions A of l and B of l+1 are RegionGrid cells of the same GridSpec.
+//    blocks l → l+1 the regions A of l and B of l+1 are run::RegionGrid cells of the same run::GridSpec.
 //  - C_{A→B} = mean over x of Σ_{i∈A} Σ_{j∈B} |W_ij| · ReLU(a_i(x)) · σ'(z_j(x))
 //    a_i: output of unit i of block l; z_j: pre-activation of unit j of block l+1 (post-bn);
 //    σ': derivative of l+1's activation (ReLU: 1[z>0]; no activation — pool, output: 1).
@@ -34,7 +34,7 @@
 #include <string>
 #include <vector>
 
-#include "imaging/region_grid.h"
+#include "run/region_grid.h"
 #include "nn/data.h"
 #include "nn/network.h"
 
@@ -48,7 +48,7 @@ struct TractSettings {
                          // alone peaks at ~97 MB RSS; 32 keeps the whole stage near 70 MB)
 };
 
-// Throws nn::Error naming the flag when a setting is out of range.
+// Throws base::Error naming the flag when a setting is out of range.
 void validate(const TractSettings& s);
 
 // C_{A→B} for one layer pair: `from` × `to` regions, row-major.
@@ -64,7 +64,7 @@ struct FlowMatrix {
 // the structural connectivity.  Conv, linear, max/average pool and gap blocks are supported.
 class PairFlows {
  public:
-  PairFlows(const nn::Network& net, int to_block, const GridSpec& grid);
+  PairFlows(const nn::Network& net, int to_block, const run::GridSpec& grid);
 
   // Adds Σ over the batch's images of C_{A→B}(x).
   //   a (N, Ci, Hi, Wi) the output of block to_block−1 (= BlockView::input of block to_block)
@@ -76,8 +76,8 @@ class PairFlows {
   FlowMatrix mean() const;  // Σ / images()
   // 1 where A → B is structurally connected, (from regions, to regions) row-major.
   const std::vector<uint8_t>& connected() const { return connected_; }
-  const RegionGrid& from_grid() const { return from_; }
-  const RegionGrid& to_grid() const { return to_; }
+  const run::RegionGrid& from_grid() const { return from_; }
+  const run::RegionGrid& to_grid() const { return to_; }
   size_t images() const { return images_; }
   double seconds() const { return seconds_; }  // wall time spent in accumulate()
 
@@ -90,7 +90,7 @@ class PairFlows {
   Kind kind_ = Conv;
   const nn::Pool2d* max_pool_ = nullptr;  // its argmax() is read during accumulate()
   bool has_relu_ = false;
-  RegionGrid from_, to_;
+  run::RegionGrid from_, to_;
   int taps_ = 0, positions_ = 0;                   // spatial relation: tap t of output position p reads input
   std::vector<int> tap_offset_;                    // (taps, positions): flat input position y·Wi+x, or −1 (padding)
   std::vector<int> tap_block_;                     // (taps, positions): input spatial block i0·gw+j0, or −1
@@ -113,7 +113,7 @@ class PairFlows {
 
 // C of one batch: the mean over the batch's images of C_{A→B}(x) from block to_block−1 into
 // block to_block.  For a max-pool block call it inside the probe of that block (see above).
-FlowMatrix flows_between(const nn::Network& net, int to_block, const GridSpec& grid, const nn::Tensor& a,
+FlowMatrix flows_between(const nn::Network& net, int to_block, const run::GridSpec& grid, const nn::Tensor& a,
                          const nn::Tensor& z);
 
 // 1 − H(p)/log(n) over the structurally connected pairs (see the definitions above).
@@ -131,7 +131,7 @@ std::vector<Chain> best_chains(const std::vector<FlowMatrix>& flows, int k);
 
 // Streams min(samples, test.count) images and returns the flows of every consecutive block pair
 // (pair b−1 → b at index b−1).
-std::vector<PairFlows> measure_flows(nn::Network& net, const nn::LabeledImages& test, const GridSpec& grid,
+std::vector<PairFlows> measure_flows(nn::Network& net, const nn::LabeledImages& test, const run::GridSpec& grid,
                                      const TractSettings& s);
 
 // The content of tract.json:
@@ -141,7 +141,7 @@ std::vector<PairFlows> measure_flows(nn::Network& net, const nn::LabeledImages& 
 //            "flows": [[A, B, C], ...] (connected pairs by C descending; the first `top` when top > 0),
 //            "flows_total" (connected pairs), "flows_omitted"}},
 //  "network": {"path_strength", "chains": [{"regions": [{"layer", "region"}], "score"}]}}
-nlohmann::ordered_json tract_analysis(nn::Network& net, const nn::LabeledImages& test, const GridSpec& grid,
+nlohmann::ordered_json tract_analysis(nn::Network& net, const nn::LabeledImages& test, const run::GridSpec& grid,
                                       const TractSettings& s);
 
 }  // namespace imaging

@@ -10,7 +10,7 @@
 #include <functional>
 
 #include "imaging/zeta.h"
-#include "nn/error.h"
+#include "base/error.h"
 #include "nn/loss.h"
 #include "nn/rng.h"
 #include "nn/trainer.h"
@@ -85,18 +85,18 @@ void image_values(const nn::Tensor& logits, const uint8_t* labels, bool accuracy
 
 void validate(const ZetaSettings& s) {
   if (s.method != "exact" && s.method != "shapley" && s.method != "lesion" && s.method != "taylor")
-    throw nn::Error("--zeta-method '" + s.method + "': expected exact, shapley, lesion or taylor");
+    throw base::Error("--zeta-method '" + s.method + "': expected exact, shapley, lesion or taylor");
   if (s.value != "logprob" && s.value != "accuracy")
-    throw nn::Error("--zeta-value '" + s.value + "': expected logprob or accuracy");
+    throw base::Error("--zeta-value '" + s.value + "': expected logprob or accuracy");
   if (s.ablation != "zero" && s.ablation != "mean")
-    throw nn::Error("--zeta-ablation '" + s.ablation + "': expected zero or mean");
-  if (s.samples < 1) throw nn::Error("--zeta-samples 0: expected a positive number of test images");
+    throw base::Error("--zeta-ablation '" + s.ablation + "': expected zero or mean");
+  if (s.samples < 1) throw base::Error("--zeta-samples 0: expected a positive number of test images");
   if (!std::isfinite(s.tolerance))
-    throw nn::Error("--zeta-tol: expected a finite half-width (or < 0 for 0.05·max|φ|)");
+    throw base::Error("--zeta-tol: expected a finite half-width (or < 0 for 0.05·max|φ|)");
   if (!(s.budget_seconds > 0) || !std::isfinite(s.budget_seconds))
-    throw nn::Error("--zeta-budget " + std::to_string(s.budget_seconds) + ": expected a positive number of seconds");
+    throw base::Error("--zeta-budget " + std::to_string(s.budget_seconds) + ": expected a positive number of seconds");
   if (s.max_permutations < 4)
-    throw nn::Error("--zeta-max-permutations " + std::to_string(s.max_permutations) +
+    throw base::Error("--zeta-max-permutations " + std::to_string(s.max_permutations) +
                     ": expected at least 4 (two antithetic rounds, the fewest an interval needs)");
 }
 
@@ -134,15 +134,15 @@ double CoalitionValue::mean_of(const std::vector<double>& v) {
   return v.empty() ? 0 : s / double(v.size());
 }
 
-CoalitionValue::CoalitionValue(nn::Network& net, int block, const GridSpec& spec, const nn::LabeledImages& data,
+CoalitionValue::CoalitionValue(nn::Network& net, int block, const run::GridSpec& spec, const nn::LabeledImages& data,
                                const std::vector<uint32_t>& eval_indices, const ZetaSettings& settings)
     : net_(net), block_(block), accuracy_(settings.value == "accuracy") {
   if (block < 0 || block >= int(net.blocks().size()))
-    throw nn::Error("ζ: block index " + std::to_string(block) + " is not a block of the net");
-  if (eval_indices.empty()) throw nn::Error("--zeta-samples: the evaluation sample is empty");
+    throw base::Error("ζ: block index " + std::to_string(block) + " is not a block of the net");
+  if (eval_indices.empty()) throw base::Error("--zeta-samples: the evaluation sample is empty");
   const nn::Shape shape = net.blocks()[block].output_shape;
   const int C = shape.c, H = shape.h, W = shape.w;
-  grid_ = RegionGrid(H, W, C, spec);
+  grid_ = run::RegionGrid(H, W, C, spec);
   region_units_.assign(grid_.count(), {});
   for (int h = 0; h < H; ++h)
     for (int w = 0; w < W; ++w)
@@ -160,7 +160,7 @@ CoalitionValue::CoalitionValue(nn::Network& net, int block, const GridSpec& spec
     nn::make_batch(net, data, eval_indices.data() + first, count, nullptr, 0, 0, 0, x, y);
     for (int i = 0; i < count; ++i)
       if (y[i] >= net.num_outputs())
-        throw nn::Error("ζ: test image " + std::to_string(eval_indices[first + i]) + " has label " +
+        throw base::Error("ζ: test image " + std::to_string(eval_indices[first + i]) + " has label " +
                         std::to_string(y[i]) + " but the net has " + std::to_string(net.num_outputs()) + " outputs");
     const nn::Tensor& logits = net.forward(x, false);
     image_values(logits, y.data(), accuracy_, &image_v_all_[first]);
@@ -240,7 +240,7 @@ void CoalitionValue::build_stages() {
       st.kind = Stage::AvgPool;
       st.kh = st.in_h, st.kw = st.in_w;
     } else {
-      throw nn::Error("ζ: block " + bk.name + " has a layer kind (" + main.kind() + ") the lesion game cannot replay");
+      throw base::Error("ζ: block " + bk.name + " has a layer kind (" + main.kind() + ") the lesion game cannot replay");
     }
     if (st.kind != Stage::Dense) build_fan_out(st);
     stages_.push_back(std::move(st));
@@ -264,7 +264,7 @@ void CoalitionValue::lesioned_batch(size_t first, int count, const std::vector<b
 
 double CoalitionValue::value(const std::vector<bool>& coalition) {
   if (int(coalition.size()) != regions())
-    throw nn::Error("ζ: a coalition of " + std::to_string(coalition.size()) + " flags for " +
+    throw base::Error("ζ: a coalition of " + std::to_string(coalition.size()) + " flags for " +
                     std::to_string(regions()) + " regions");
   nn::Tensor a;
   std::vector<double> v(images());
@@ -310,7 +310,7 @@ ShapleyEstimate shapley_exact(const CoalitionValue& game, double budget_seconds)
   const auto t0 = Clock::now();
   const int n = game.regions();
   if (n > kMaxExactRegions)
-    throw nn::Error("--zeta-method exact: block " + block_name(game.net(), game.block()) + " has " +
+    throw base::Error("--zeta-method exact: block " + block_name(game.net(), game.block()) + " has " +
                     std::to_string(n) + " regions, more than the " + std::to_string(kMaxExactRegions) +
                     " that can be enumerated; use a coarser --grid or --zeta-method shapley");
   std::vector<double> weight(n);  // |S|!(n−|S|−1)!/n!
@@ -345,7 +345,7 @@ ShapleyEstimate shapley_exact(const CoalitionValue& game, double budget_seconds)
     image_shapley(walker, v, 0);
     const double projected = seconds_since(t0) * double(N) / omp_get_max_threads();
     if (projected > budget_seconds)
-      throw nn::Error("--zeta-method exact: block " + block_name(game.net(), game.block()) + " would take about " +
+      throw base::Error("--zeta-method exact: block " + block_name(game.net(), game.block()) + " would take about " +
                       std::to_string(int(projected)) + " s (" + std::to_string(coalitions) + " coalitions × " +
                       std::to_string(N) + " images), over --zeta-budget " + std::to_string(budget_seconds) +
                       " s; use --zeta-method shapley, a coarser --grid or fewer --zeta-samples");
@@ -506,7 +506,7 @@ std::vector<double> lesion_scores(const CoalitionValue& game) {
 // of the chunk's mean cross-entropy, pulled back to the block by net.backward.
 std::vector<double> taylor_scores(const CoalitionValue& game) {
   nn::Network& net = game.net();
-  const RegionGrid& grid = game.grid();
+  const run::RegionGrid& grid = game.grid();
   const int C = grid.channels, H = grid.height, W = grid.width, n = game.regions();
   const size_t N = game.images(), U = game.block_units();
   std::vector<double> taylor(n, 0.0);
@@ -562,13 +562,13 @@ namespace {
 
 void require_finite(double v, const std::string& what, const std::string& block) {
   if (!std::isfinite(v))
-    throw nn::Error("ζ stage, block " + block + ": " + what + " is not finite (the lesioned net overflowed?)");
+    throw base::Error("ζ stage, block " + block + ": " + what + " is not finite (the lesioned net overflowed?)");
 }
 
 nlohmann::ordered_json layer_json(const CoalitionValue& game, const ZetaSettings& s, const ShapleyEstimate& est,
                                   const std::vector<double>& lesion, const std::vector<double>& taylor,
                                   const std::vector<uint32_t>& indices, double seconds) {
-  const RegionGrid& grid = game.grid();
+  const run::RegionGrid& grid = game.grid();
   const std::string name = block_name(game.net(), game.block());
   const int n = game.regions();
   const std::vector<double>& phi = est.phi;
@@ -632,17 +632,17 @@ nlohmann::ordered_json layer_json(const CoalitionValue& game, const ZetaSettings
 }  // namespace
 
 nlohmann::ordered_json zeta_analysis(nn::Network& net, const nn::LabeledImages& test, size_t pool,
-                                     const GridSpec& grid, const ZetaSettings& s) {
+                                     const run::GridSpec& grid, const ZetaSettings& s) {
   validate(s);
   const std::vector<uint32_t> indices = stratified_sample(test, pool, s.samples, s.seed);
   if (indices.empty())
-    throw nn::Error("--zeta-samples: no test images among the first " + std::to_string(pool) + " to evaluate on");
+    throw base::Error("--zeta-samples: no test images among the first " + std::to_string(pool) + " to evaluate on");
   const auto& blocks = net.blocks();
   if (s.method == "exact")
     for (const nn::Block& b : blocks) {
-      const RegionGrid g(b.output_shape.h, b.output_shape.w, b.output_shape.c, grid);
+      const run::RegionGrid g(b.output_shape.h, b.output_shape.w, b.output_shape.c, grid);
       if (g.count() > kMaxExactRegions)
-        throw nn::Error("--zeta-method exact: block " + b.name + " has " + std::to_string(g.count()) +
+        throw base::Error("--zeta-method exact: block " + b.name + " has " + std::to_string(g.count()) +
                         " regions, more than the " + std::to_string(kMaxExactRegions) +
                         " that can be enumerated; use a coarser --grid or --zeta-method shapley");
     }

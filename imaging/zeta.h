@@ -71,7 +71,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "imaging/region_grid.h"
+#include "run/region_grid.h"
 #include "nn/data.h"
 #include "nn/network.h"
 
@@ -89,7 +89,7 @@ struct ZetaSettings {
   int max_permutations = 4096;      // --zeta-max-permutations: per image (2 per round), a safety cap
 };
 
-// Throws nn::Error naming the flag (--zeta-method, --zeta-value, ...) of the first bad value.
+// Throws base::Error naming the flag (--zeta-method, --zeta-value, ...) of the first bad value.
 void validate(const ZetaSettings& s);
 
 // `samples` indices among the first min(pool, data.count) images, classes as balanced as the pool
@@ -102,11 +102,11 @@ std::vector<uint32_t> stratified_sample(const nn::LabeledImages& data, size_t po
 // re-laid for incremental recomputation.  Reads the net; does not change its parameters.
 class CoalitionValue {
  public:
-  CoalitionValue(nn::Network& net, int block, const GridSpec& grid, const nn::LabeledImages& data,
+  CoalitionValue(nn::Network& net, int block, const run::GridSpec& grid, const nn::LabeledImages& data,
                  const std::vector<uint32_t>& eval_indices, const ZetaSettings& settings);
 
   int block() const { return block_; }
-  const RegionGrid& grid() const { return grid_; }
+  const run::RegionGrid& grid() const { return grid_; }
   int regions() const { return grid_.count(); }
   size_t images() const { return labels_.size(); }
   bool accuracy() const { return accuracy_; }
@@ -156,7 +156,7 @@ class CoalitionValue {
   void build_stages();
   nn::Network& net_;
   int block_;
-  RegionGrid grid_;
+  run::RegionGrid grid_;
   bool accuracy_;
   std::vector<uint8_t> labels_;
   std::vector<float> activations_;  // (N, H·W·C) channels-last
@@ -232,8 +232,8 @@ struct ShapleyEstimate {
   double seconds = 0;
 };
 
-// Exact Shapley values (n ≤ 16; throws nn::Error naming the block and its region count otherwise).
-// The first image is timed: if all images would take longer than budget_seconds, throws nn::Error
+// Exact Shapley values (n ≤ 16; throws base::Error naming the block and its region count otherwise).
+// The first image is timed: if all images would take longer than budget_seconds, throws base::Error
 // with the projection (2^n coalitions per image can take hours on an early block of a big net).
 ShapleyEstimate shapley_exact(const CoalitionValue& game, double budget_seconds = 1e300);
 // Permutation-sampled Shapley values, as described at the top.  budget_seconds counts from the call.
@@ -275,9 +275,9 @@ std::vector<double> benjamini_hochberg(const std::vector<double>& p);  // adjust
 // sum_phi (= v_all − v_none for exact/shapley), regions {key: {zeta_score, confidence_interval,
 // significance, shapley, shapley_ci (exact/shapley only), p_value, p_adjusted, lesion, taylor}},
 // critical_regions (ζ descending), critical_share, budget_seconds, timing {setup, lesion, taylor,
-// shapley}.  Throws nn::Error for bad settings, an empty sample, or `exact` on a block with more
+// shapley}.  Throws base::Error for bad settings, an empty sample, or `exact` on a block with more
 // than 16 regions (before any work is done).
 nlohmann::ordered_json zeta_analysis(nn::Network& net, const nn::LabeledImages& test, size_t pool,
-                                     const GridSpec& grid, const ZetaSettings& s);
+                                     const run::GridSpec& grid, const ZetaSettings& s);
 
 }  // namespace imaging

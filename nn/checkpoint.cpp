@@ -4,8 +4,8 @@
 
 #include <cstring>
 
-#include "nn/error.h"
-#include "nn/fileio.h"
+#include "base/error.h"
+#include "base/fileio.h"
 
 namespace nn {
 
@@ -89,12 +89,12 @@ void save_checkpoint(const std::string& path, Network& net, int epoch, const std
     out.append(reinterpret_cast<const char*>(np.param->value.data()), np.param->value.size() * sizeof(float));
   uint32_t crc = uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(out.data()), uInt(out.size())));
   put<uint32_t>(out, crc);
-  write_file_atomic(path, out);
+  base::write_file_atomic(path, out);
 }
 
 Checkpoint load_checkpoint(const std::string& path) {
-  std::string s = read_file(path);
-  auto fail = [&](const std::string& why) { return Error(path + ": not a valid nnfmri checkpoint: " + why); };
+  std::string s = base::read_file(path);
+  auto fail = [&](const std::string& why) { return base::Error(path + ": not a valid nnfmri checkpoint: " + why); };
   if (s.size() < 8 + 4 + 8 + 4 || std::memcmp(s.data(), kMagic, 8) != 0) throw fail("bad magic or too short");
   uint32_t version = get<uint32_t>(s, 8);
   if (version != kVersion)
@@ -120,7 +120,7 @@ Checkpoint load_checkpoint(const std::string& path) {
     ck.epoch = h.at("epoch").get<int>();
     ck.class_names = h.at("class_names").get<std::vector<std::string>>();
     ck.meta = h.value("meta", nlohmann::json::object());
-  } catch (const Error& e) {
+  } catch (const base::Error& e) {
     throw fail(e.what());
   } catch (const std::exception& e) {
     throw fail(std::string("header field missing or malformed (") + e.what() + ")");

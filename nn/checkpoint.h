@@ -5,7 +5,7 @@
 // The header holds the spec, input shape, input normalisation, epoch, class names, the list of
 // tensors (name, shape) in Network::named_params() order, and free-form metadata.  The crc32
 // (zlib) covers every byte before it.  Loading re-builds the net from the spec and checks every
-// name, shape and byte count; any mismatch throws nn::Error naming the file.
+// name, shape and byte count; any mismatch throws base::Error naming the file.
 #pragma once
 #include <memory>
 #include <string>

@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "nn/error.h"
+#include "base/error.h"
 #include "nn/winograd.h"
 
 namespace nn {
@@ -63,7 +63,7 @@ std::string Conv2d::token() const {
 Shape Conv2d::setup(Shape in) {
   int oh = (in.h + 2 * pad - kh) / stride + 1, ow = (in.w + 2 * pad - kw) / stride + 1;
   if (in.h + 2 * pad < kh || in.w + 2 * pad < kw || oh < 1 || ow < 1)
-    throw Error("spec token '" + token() + "': a " + std::to_string(kh) + "x" + std::to_string(kw) +
+    throw base::Error("spec token '" + token() + "': a " + std::to_string(kh) + "x" + std::to_string(kw) +
                 " kernel does not fit a " + std::to_string(in.h) + "x" + std::to_string(in.w) + " map");
   input_shape = Shape{1, in.c, in.h, in.w};
   output_shape = Shape{1, out_channels, oh, ow};
@@ -135,7 +135,7 @@ bool Conv2d::uses_winograd() const {
   switch (algorithm) {
     case ConvAlgorithm::im2col: return false;
     case ConvAlgorithm::winograd:
-      if (!winograd::fits(kh, kw, stride, pad)) throw Error("conv '" + token() + "': Winograd needs a 3x3 kernel, stride 1 and padding 1");
+      if (!winograd::fits(kh, kw, stride, pad)) throw base::Error("conv '" + token() + "': Winograd needs a 3x3 kernel, stride 1 and padding 1");
       return true;
     default: return winograd::suits(kh, kw, stride, pad, input_shape.c, out_channels);
   }
@@ -323,7 +323,7 @@ std::string Pool2d::token() const {
 
 Shape Pool2d::setup(Shape in) {
   if (in.h < k || in.w < k)
-    throw Error("spec token '" + token() + "': cannot pool a " + std::to_string(in.h) + "x" + std::to_string(in.w) +
+    throw base::Error("spec token '" + token() + "': cannot pool a " + std::to_string(in.h) + "x" + std::to_string(in.w) +
                 " map with a " + std::to_string(k) + "x" + std::to_string(k) + " window");
   input_shape = Shape{1, in.c, in.h, in.w};
   output_shape = Shape{1, in.c, (in.h - k) / stride + 1, (in.w - k) / stride + 1};

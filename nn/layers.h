@@ -3,7 +3,7 @@
 // Promise of every Layer:
 //  - setup(in) checks that the layer can take an input of per-sample shape
 //    `in` (n is ignored), creates its parameters, and returns the per-sample
-//    output shape; an impossible shape throws nn::Error naming the layer.
+//    output shape; an impossible shape throws base::Error naming the layer.
 //  - forward(in, out) resizes `out` and fills it.  In training mode layers that
 //    behave differently (batchnorm, dropout) use batch statistics / masks.
 //  - backward(in, out, dout, din) reads the tensors of the last forward,

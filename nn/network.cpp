@@ -3,7 +3,7 @@
 #include <cstdlib>
 #include <sstream>
 
-#include "nn/error.h"
+#include "base/error.h"
 
 namespace nn {
 
@@ -33,7 +33,7 @@ std::vector<std::string> split(const std::string& s, char sep) {
 }
 
 [[noreturn]] void bad_token(const std::string& token, const std::string& expected) {
-  throw Error("spec token '" + token + "': " + expected);
+  throw base::Error("spec token '" + token + "': " + expected);
 }
 
 // "maxpool2", "maxpool3:s2" → window and stride
@@ -89,7 +89,7 @@ Network::Network(const std::string& spec, int channels, int height, int width)
     std::string t;
     while (is >> t) tokens.push_back(t);
   }
-  if (tokens.empty()) throw Error("spec '" + spec + "': empty (expected tokens such as conv3x3:32 relu maxpool2 linear:10)");
+  if (tokens.empty()) throw base::Error("spec '" + spec + "': empty (expected tokens such as conv3x3:32 relu maxpool2 linear:10)");
   int n_conv = 0, n_pool = 0, n_fc = 0, n_bn = 0;
   Shape shape{1, channels, height, width};
   for (size_t ti = 0; ti < tokens.size(); ++ti) {
@@ -172,9 +172,9 @@ Network::Network(const std::string& spec, int channels, int height, int width)
     block_of_layer_.push_back(int(blocks_.size()) - 1);
   }
   if (blocks_.back().kind != "fc")
-    throw Error("spec '" + spec + "': must end with a linear:<classes> block (the logits)");
+    throw base::Error("spec '" + spec + "': must end with a linear:<classes> block (the logits)");
   Block& out = blocks_.back();
-  if (out.activation >= 0) throw Error("spec '" + spec + "': the last linear block (the logits) cannot have a relu");
+  if (out.activation >= 0) throw base::Error("spec '" + spec + "': the last linear block (the logits) cannot have a relu");
   out.kind = "output";
   out.name = "output";
   layer_names_[out.main] = "output";
@@ -219,7 +219,7 @@ void Network::run(size_t from, const Tensor& x, bool training, const Probe* prob
 
 const Tensor& Network::forward(const Tensor& x, bool training, const Probe* probe) {
   if (x.c() != in_c_ || x.h() != in_h_ || x.w() != in_w_)
-    throw Error("network input " + x.shape().str() + " does not match the net's input (N," + std::to_string(in_c_) +
+    throw base::Error("network input " + x.shape().str() + " does not match the net's input (N," + std::to_string(in_c_) +
                 "," + std::to_string(in_h_) + "," + std::to_string(in_w_) + ")");
   run(0, x, training, probe);
   return acts_.back();
@@ -228,7 +228,7 @@ const Tensor& Network::forward(const Tensor& x, bool training, const Probe* prob
 const Tensor& Network::forward_from(int b, const Tensor& a, const Probe* probe) {
   const Shape& s = blocks_[b].output_shape;
   if (a.c() != s.c || a.h() != s.h || a.w() != s.w)
-    throw Error("forward_from(" + blocks_[b].name + "): activation " + a.shape().str() + " does not match the block's output");
+    throw base::Error("forward_from(" + blocks_[b].name + "): activation " + a.shape().str() + " does not match the block's output");
   if (size_t(blocks_[b].last) + 1 == layers_.size()) {
     acts_.back() = a;
     return acts_.back();
@@ -240,7 +240,7 @@ const Tensor& Network::forward_from(int b, const Tensor& a, const Probe* probe) 
 void Network::backward(const Tensor& dlogits, bool param_grads, int stop_block) {
   grads_.back() = dlogits;
   size_t stop = stop_block >= 0 ? size_t(blocks_[stop_block].last) + 1 : start_layer_;
-  if (stop < start_layer_) throw Error("backward: block is before the start of the last forward");
+  if (stop < start_layer_) throw base::Error("backward: block is before the start of the last forward");
   for (size_t i = layers_.size(); i-- > stop;) {
     const Tensor& in = i == start_layer_ ? *input_ : acts_[i - 1];
     // Layer 0 needs no input gradient (its input is data); a forward_from() start gets one:

@@ -55,7 +55,7 @@ struct NamedParam {
 
 class Network {
  public:
-  // Builds and shape-checks the net for per-sample input (C, H, W); throws nn::Error on a bad spec.
+  // Builds and shape-checks the net for per-sample input (C, H, W); throws base::Error on a bad spec.
   Network(const std::string& spec, int channels, int height, int width);
   static std::string preset(const std::string& name);  // "reference", "bn"; "" if unknown
 

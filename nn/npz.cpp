@@ -2,7 +2,7 @@
 
 #include <zlib.h>
 
-#include "nn/fileio.h"
+#include "base/fileio.h"
 
 namespace nn {
 
@@ -85,7 +85,7 @@ void write_npz(const std::string& path, const std::vector<NpyArray>& arrays) {
   put<uint32_t>(zip, uint32_t(central.size()));
   put<uint32_t>(zip, central_offset);
   put<uint16_t>(zip, 0);
-  write_file_atomic(path, zip);
+  base::write_file_atomic(path, zip);
 }
 
 }  // namespace nn

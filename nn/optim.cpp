@@ -2,24 +2,24 @@
 
 #include <cmath>
 
-#include "nn/error.h"
+#include "base/error.h"
 
 namespace nn {
 
 void validate(const OptimConfig& cfg) {
-  if (cfg.kind != "sgd" && cfg.kind != "adam") throw Error("--optimizer '" + cfg.kind + "': expected sgd or adam");
+  if (cfg.kind != "sgd" && cfg.kind != "adam") throw base::Error("--optimizer '" + cfg.kind + "': expected sgd or adam");
 }
 
 void validate(const ScheduleConfig& s) {
   if (s.kind != "constant" && s.kind != "step" && s.kind != "cosine" && s.kind != "onecycle")
-    throw Error("--schedule '" + s.kind + "': expected constant, step, cosine or onecycle");
+    throw base::Error("--schedule '" + s.kind + "': expected constant, step, cosine or onecycle");
   if (s.kind == "step" && s.step_size < 1)
-    throw Error("--step-size " + std::to_string(s.step_size) + ": expected an integer ≥ 1");
+    throw base::Error("--step-size " + std::to_string(s.step_size) + ": expected an integer ≥ 1");
 }
 
 double learning_rate(const ScheduleConfig& s, double lr, long t, long steps_per_epoch, long total) {
   const double pi = 3.14159265358979323846;
-  if (steps_per_epoch < 1 || total < 1) throw Error("learning_rate: steps per epoch and total steps must be ≥ 1");
+  if (steps_per_epoch < 1 || total < 1) throw base::Error("learning_rate: steps per epoch and total steps must be ≥ 1");
   validate(s);
   if (s.kind == "onecycle") {
     // torch OneCycleLR: phase 1 ends at step pct·T − 1, phase 2 at T − 1.

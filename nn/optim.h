@@ -31,7 +31,7 @@ struct ScheduleConfig {
   float warmup = 0;             // epochs
 };
 
-// Throw nn::Error naming --optimizer / --schedule / --step-size for a value nn cannot use.
+// Throw base::Error naming --optimizer / --schedule / --step-size for a value nn cannot use.
 void validate(const OptimConfig& cfg);
 void validate(const ScheduleConfig& s);
 

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <numeric>
 
-#include "nn/error.h"
+#include "base/error.h"
 #include "nn/loss.h"
 
 namespace nn {
@@ -47,7 +47,7 @@ void make_batch(const Network& net, const LabeledImages& data, const uint32_t* i
 }
 
 Evaluation evaluate(Network& net, const LabeledImages& data, int batch) {
-  if (batch < 1) throw Error("evaluation batch " + std::to_string(batch) + ": expected ≥ 1");
+  if (batch < 1) throw base::Error("evaluation batch " + std::to_string(batch) + ": expected ≥ 1");
   Evaluation ev;
   Tensor x;
   std::vector<uint8_t> y;
@@ -71,10 +71,10 @@ Evaluation evaluate(Network& net, const LabeledImages& data, int batch) {
 
 Trainer::Trainer(Network& net, const TrainConfig& cfg, const LabeledImages& train)
     : net_(net), cfg_(cfg), train_(train), optimizer_(net, cfg.optim) {
-  if (cfg.batch < 1) throw Error("--batch " + std::to_string(cfg.batch) + ": expected a positive batch size");
-  if (train.count == 0) throw Error("training set is empty");
+  if (cfg.batch < 1) throw base::Error("--batch " + std::to_string(cfg.batch) + ": expected a positive batch size");
+  if (train.count == 0) throw base::Error("training set is empty");
   if (train.num_classes > net.num_outputs())
-    throw Error("the data has " + std::to_string(train.num_classes) + " classes but the net's last linear has " +
+    throw base::Error("the data has " + std::to_string(train.num_classes) + " classes but the net's last linear has " +
                 std::to_string(net.num_outputs()) + " outputs");
   steps_per_epoch_ = long((train.count + cfg.batch - 1) / cfg.batch);
 }
@@ -100,7 +100,7 @@ EpochStats Trainer::train_epoch(int epoch, const StepCallback& on_step) {
     int correct = 0;
     double loss = softmax_cross_entropy(logits, y_.data(), &dlogits_, &correct);
     if (!std::isfinite(loss))
-      throw Error("training diverged: loss is " + std::to_string(loss) + " at epoch " + std::to_string(epoch) +
+      throw base::Error("training diverged: loss is " + std::to_string(loss) + " at epoch " + std::to_string(epoch) +
                   ", step " + std::to_string(s + 1) + " (try a lower --lr)");
     net_.zero_grad();
     net_.backward(dlogits_);

@@ -3,7 +3,7 @@
 // Promise: one seed owns every random choice.  The epoch's order is a Fisher–Yates shuffle from
 // Rng::derive(seed, epoch); sample i of the epoch is augmented from Rng::derive(seed, epoch, i), so the
 // batches do not depend on the thread count, and with the same --threads (same BLAS partitioning)
-// two runs produce bit-identical weights.  A non-finite loss stops training with nn::Error naming
+// two runs produce bit-identical weights.  A non-finite loss stops training with base::Error naming
 // the epoch and step.
 #pragma once
 #include <cstdint>

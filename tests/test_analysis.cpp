@@ -20,8 +20,8 @@
 #include "imaging/analysis.h"
 #include "imaging/eval_stream.h"
 #include "imaging/grid_stats.h"
-#include "nn/error.h"
-#include "nn/fileio.h"
+#include "base/error.h"
+#include "base/fileio.h"
 #include "nn/rng.h"
 #include "tests/error_of.h"
 
@@ -94,8 +94,8 @@ TEST(EvalStream, VisitsTheFirstImagesInFixedBatches) {
   const int per_batch = int(net.blocks().size());
   ASSERT_EQ(blocks.size(), size_t(5 * per_batch));
   for (size_t i = 0; i < blocks.size(); ++i) EXPECT_EQ(blocks[i], int(i) % per_batch);
-  EXPECT_THROW(imaging::stream_eval(net, data.view, 41, 7, nullptr), nn::Error);
-  EXPECT_THROW(imaging::stream_eval(net, data.view, 10, 0, nullptr), nn::Error);
+  EXPECT_THROW(imaging::stream_eval(net, data.view, 41, 7, nullptr), base::Error);
+  EXPECT_THROW(imaging::stream_eval(net, data.view, 10, 0, nullptr), base::Error);
 }
 
 void expect_same_stats(const imaging::GridResult& a, const imaging::GridResult& b, double tolerance, double bits) {
@@ -157,7 +157,7 @@ TEST(Analysis, WritesGridJsonWithEveryLayerInNetworkOrder) {
   std::vector<std::string> files = files_in(dir);
   std::sort(files.begin(), files.end());
   EXPECT_EQ(files, std::vector<std::string>({"grid.json", "tract.json", "zeta.json"}));  // no temporary left behind
-  const auto j = nlohmann::ordered_json::parse(nn::read_file(dir + "/grid.json"));
+  const auto j = nlohmann::ordered_json::parse(base::read_file(dir + "/grid.json"));
   EXPECT_EQ(j, report.grid);
   std::vector<std::string> top;
   for (const auto& item : j.items()) top.push_back(item.key());
@@ -228,7 +228,7 @@ TEST(Analysis, RejectsBadSettingsNamingTheFlag) {
   expect_error_naming(run(s), "--epsilon");
   s = {}, s.epsilon = -1e-6;
   expect_error_naming(run(s), "--epsilon");
-  s = {}, s.grid = imaging::GridSpec{0, 8, 4};
+  s = {}, s.grid = run::GridSpec{0, 8, 4};
   expect_error_naming(run(s), "--grid");
   s = {}, s.bins = 1;
   expect_error_naming(run(s), "--bins");

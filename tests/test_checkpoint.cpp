@@ -1,5 +1,5 @@
 // tests/test_checkpoint.cpp — nn/checkpoint.h (save/load round trip, every corruption is an
-// nn::Error naming the file, atomic writes) and nn/npz.h (the zip/npy structure, and numpy.load
+// base::Error naming the file, atomic writes) and nn/npz.h (the zip/npy structure, and numpy.load
 // when /usr/bin/python3 has numpy).
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -17,8 +17,8 @@
 
 #include "tests/gradient_check.h"
 #include "nn/checkpoint.h"
-#include "nn/error.h"
-#include "nn/fileio.h"
+#include "base/error.h"
+#include "base/fileio.h"
 #include "nn/npz.h"
 #include "tests/error_of.h"
 
@@ -66,15 +66,15 @@ void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
 }
 
-// Loading `path` must throw nn::Error whose one-line message names the file and contains `why`.
+// Loading `path` must throw base::Error whose one-line message names the file and contains `why`.
 void expect_load_error(const std::string& path, const std::string& why) {
-  try {  // error_of catches nn::Error only: anything else lands below
+  try {  // error_of catches base::Error only: anything else lands below
     const std::string m = error_of([&] { nn::load_checkpoint(path); });
     EXPECT_NE(m.find(path), std::string::npos) << "message does not name the file: " << m;
     EXPECT_NE(m.find(why), std::string::npos) << "message does not say '" << why << "': " << m;
     EXPECT_EQ(m.find('\n'), std::string::npos) << "message is not one line: " << m;
   } catch (const std::exception& e) {
-    ADD_FAILURE() << path << ": threw a " << typeid(e).name() << " instead of nn::Error: " << e.what();
+    ADD_FAILURE() << path << ": threw a " << typeid(e).name() << " instead of base::Error: " << e.what();
   }
 }
 
@@ -160,7 +160,7 @@ class CheckpointCorruption : public TempDirTest {
     net_->init(3);
     good_ = path("good.nnfmri");
     nn::save_checkpoint(good_, *net_, 4, {"x", "y", "z"});
-    bytes_ = nn::read_file(good_);
+    bytes_ = base::read_file(good_);
   }
   // Writes `bytes` as a new file and returns its path.
   std::string corrupt(const std::string& name, const std::string& bytes) {
@@ -232,7 +232,7 @@ TEST_F(CheckpointCorruption, HeaderFieldMissing) {
   expect_load_error(corrupt("no_epoch", with_header(bytes_, h.dump())), "epoch");
 }
 
-// A header whose "tensors" list is missing or holds a non-object must still be an nn::Error
+// A header whose "tensors" list is missing or holds a non-object must still be an base::Error
 // (not an nlohmann exception escaping from the JSON accessors).
 TEST_F(CheckpointCorruption, HeaderWithoutAValidTensorListThrowsNnError) {
   nlohmann::json h = header_of(bytes_);
@@ -291,7 +291,7 @@ TEST_F(Npz, ZipAndNpyStructure) {
   const std::string file = path("w.npz");
   nn::write_npz(file, arrays());
   EXPECT_EQ(files(), std::vector<std::string>{"w.npz"}) << "a .tmp. file was left behind";
-  const std::string z = nn::read_file(file);
+  const std::string z = base::read_file(file);
   struct Expect {
     std::string name, shape;
     const std::vector<float>* data;

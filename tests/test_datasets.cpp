@@ -18,7 +18,7 @@
 #include "datasets/idx.h"
 #include "datasets/planted.h"
 #include "datasets/sha256.h"
-#include "nn/error.h"
+#include "base/error.h"
 #include "tests/error_of.h"
 
 namespace fs = std::filesystem;

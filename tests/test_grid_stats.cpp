@@ -9,23 +9,23 @@
 #include <vector>
 
 #include "imaging/grid_stats.h"
-#include "imaging/region_grid.h"
-#include "nn/error.h"
+#include "run/region_grid.h"
+#include "base/error.h"
 #include "nn/rng.h"
 #include "tests/error_of.h"
 
 namespace {
 
 using imaging::GridSettings;
-using imaging::GridSpec;
+using run::GridSpec;
 using imaging::LayerGridAccumulator;
 using imaging::LayerGridStats;
-using imaging::RegionGrid;
+using run::RegionGrid;
 
-// ---- RegionGrid -------------------------------------------------------------------------------
+// ---- run::RegionGrid -------------------------------------------------------------------------------
 
 TEST(RegionGrid, UnevenSizesCutAtFloorBoundaries) {
-  const RegionGrid g(7, 5, 10, GridSpec{3, 2, 4});
+  const run::RegionGrid g(7, 5, 10, run::GridSpec{3, 2, 4});
   EXPECT_EQ(g.gh, 3);
   // 7 rows into 3 → rows 0-1, 2-3, 4-6
   EXPECT_EQ(g.rows(0).begin, 0); EXPECT_EQ(g.rows(0).end, 2);
@@ -51,7 +51,7 @@ TEST(RegionGrid, UnevenSizesCutAtFloorBoundaries) {
 }
 
 TEST(RegionGrid, RegionOrderAndKeys) {
-  const RegionGrid g(8, 8, 8, GridSpec{2, 3, 4});
+  const run::RegionGrid g(8, 8, 8, run::GridSpec{2, 3, 4});
   EXPECT_EQ(g.key(0), "grid_1_1_1");
   EXPECT_EQ(g.key(1), "grid_1_1_2");
   EXPECT_EQ(g.key(4), "grid_1_2_1");
@@ -66,27 +66,27 @@ TEST(RegionGrid, RegionOrderAndKeys) {
 }
 
 TEST(RegionGrid, FinerGridIsClampedToTheLayer) {
-  const RegionGrid map(4, 4, 16, GridSpec{8, 8, 4});  // a 4×4 map: one row and column per region
+  const run::RegionGrid map(4, 4, 16, run::GridSpec{8, 8, 4});  // a 4×4 map: one row and column per region
   EXPECT_EQ(map.gh, 4); EXPECT_EQ(map.gw, 4); EXPECT_EQ(map.gc, 4);
   EXPECT_EQ(map.units(0), 1 * 1 * 4);
-  const RegionGrid fc(1, 1, 10, GridSpec{8, 8, 4});  // fc of 10 units → 1×1×4
+  const run::RegionGrid fc(1, 1, 10, run::GridSpec{8, 8, 4});  // fc of 10 units → 1×1×4
   EXPECT_EQ(fc.gh, 1); EXPECT_EQ(fc.gw, 1); EXPECT_EQ(fc.gc, 4);
   EXPECT_EQ(fc.count(), 4);
-  const RegionGrid few(2, 2, 3, GridSpec{8, 8, 4});  // 3 channels with gc 4 → 3
+  const run::RegionGrid few(2, 2, 3, run::GridSpec{8, 8, 4});  // 3 channels with gc 4 → 3
   EXPECT_EQ(few.gc, 3);
   EXPECT_EQ(few.count(), 2 * 2 * 3);
 }
 
 TEST(RegionGrid, ParsesGridSpecs) {
-  const GridSpec g = imaging::parse_grid_spec("2x3x1");
+  const run::GridSpec g = run::parse_grid_spec("2x3x1");
   EXPECT_EQ(g.gh, 2); EXPECT_EQ(g.gw, 3); EXPECT_EQ(g.gc, 1);
-  const GridSpec d = imaging::parse_grid_spec("8x8x4");
+  const run::GridSpec d = run::parse_grid_spec("8x8x4");
   EXPECT_EQ(d.gh, 8); EXPECT_EQ(d.gw, 8); EXPECT_EQ(d.gc, 4);
 }
 
 TEST(RegionGrid, RejectsBadGridSpecsNamingTheFlag) {
   for (const std::string bad : {"8x8", "0x8x4", "8x8x4x2", "axbxc", "", "8x8x", "x8x4", "-1x8x4", "8x 8x4", "8X8X4"}) {
-    const std::string m = error_of([&] { imaging::parse_grid_spec(bad); });
+    const std::string m = error_of([&] { run::parse_grid_spec(bad); });
     EXPECT_NE(m.find("--grid"), std::string::npos) << "'" << bad << "': " << m;
     EXPECT_NE(m.find("'" + bad + "'"), std::string::npos) << m;
   }
@@ -149,7 +149,7 @@ TEST(GridStats, HandComputedDensityVarianceMeanAbsActiveFraction) {
       2, 2, 2, 2, /* ch1 */ 0, 0, 0, 0,    // image 1
   };
   GridSettings settings;
-  settings.grid = GridSpec{1, 1, 2};
+  settings.grid = run::GridSpec{1, 1, 2};
   const LayerGridStats s = accumulate(images, 2, 2, 2, 2, settings, 2, {0, 1}, 2);
   ASSERT_EQ(s.regions.size(), 2u);
   const double lambda = 0.1, eps = 1e-6;
@@ -176,7 +176,7 @@ TEST(GridStats, LambdaAndEpsilonEnterDensityAsSpecified) {
   ASSERT_EQ(s.regions.size(), 4u);  // 2×2×1 clamped: one unit per region
   // each region is one unit: v = 0, φ = |a| + 0.5·ln(0.25)
   EXPECT_NEAR(s.regions[1].density, 3 + 0.5 * std::log(0.25), 1e-12);
-  settings.grid = GridSpec{1, 1, 1};
+  settings.grid = run::GridSpec{1, 1, 1};
   const LayerGridStats whole = accumulate(images, 1, 1, 2, 2, settings, 1, {0}, 1);
   EXPECT_NEAR(whole.regions[0].density, 2 + 0.5 * std::log(1.25), 1e-12);
 }
@@ -211,7 +211,7 @@ TEST(GridStats, LabelDeterminedRegionCarriesHOfYAndConstantRegionNothing) {
     images.insert(images.end(), {float(y), 4.f, float(y), 4.f});  // (C=2, H=1, W=2)
   }
   GridSettings settings;
-  settings.grid = GridSpec{1, 2, 1};
+  settings.grid = run::GridSpec{1, 2, 1};
   const LayerGridStats s = accumulate(images, n, 2, 1, 2, settings, 13, labels, classes);
   EXPECT_NEAR(s.regions[0].information_bits, 3.0, 1e-12);
   EXPECT_EQ(s.regions[1].information_bits, 0.0);
@@ -233,7 +233,7 @@ TEST(GridStats, StreamingInBatchesEqualsAllAtOnce) {
   std::vector<uint8_t> labels(n);
   for (uint8_t& y : labels) y = uint8_t(rng.below(3));
   GridSettings settings;
-  settings.grid = GridSpec{3, 2, 4};
+  settings.grid = run::GridSpec{3, 2, 4};
   const LayerGridStats streamed = accumulate(images, n, c, h, w, settings, 7, labels, 3);
   const LayerGridStats whole = accumulate(images, n, c, h, w, settings, n, labels, 3);
   ASSERT_EQ(streamed.regions.size(), whole.regions.size());
@@ -252,7 +252,7 @@ TEST(GridStats, StreamingInBatchesEqualsAllAtOnce) {
 TEST(GridStats, NonFiniteActivationsFailNamingLayerAndRegion) {
   std::vector<float> images(2 * 4, 1.f);
   images[4 + 3] = std::nanf("");  // image 1, last unit
-  LayerGridAccumulator layer("conv7", 2, 2, 1, GridSettings{GridSpec{1, 2, 1}, 0.1, 1e-6, 8}, 2);
+  LayerGridAccumulator layer("conv7", 2, 2, 1, GridSettings{run::GridSpec{1, 2, 1}, 0.1, 1e-6, 8}, 2);
   {
     const std::string m = error_of([&] { layer.add(images.data(), 2, 0); });
     EXPECT_NE(m.find("conv7"), std::string::npos) << m;

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <memory>
 
-#include "nn/error.h"
+#include "base/error.h"
 #include "nn/layers.h"
 #include "tests/gradient_check.h"
 #include "tests/error_of.h"

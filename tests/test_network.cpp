@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "nn/error.h"
+#include "base/error.h"
 #include "nn/network.h"
 #include "tests/gradient_check.h"
 #include "tests/error_of.h"
@@ -26,7 +26,7 @@ std::vector<std::string> param_names(nn::Network& net) {
   return names;
 }
 
-// Every spec below must throw nn::Error whose message quotes `token`.
+// Every spec below must throw base::Error whose message quotes `token`.
 void expect_spec_error(const std::string& spec, const std::string& token, int c = 3, int h = 32, int w = 32) {
   const std::string m = error_of([&] { nn::Network net(spec, c, h, w); });
   EXPECT_NE(m.find(token), std::string::npos) << "spec '" << spec << "': message does not name '" << token << "': " << m;
@@ -232,8 +232,8 @@ TEST(NetworkForward, ForwardFromEveryBlockOutputReproducesTheLogits) {
 
 TEST(NetworkForward, ForwardFromWithAWrongShapeThrows) {
   nn::Network net = small_net();
-  EXPECT_THROW(net.forward_from(0, random_tensor(nn::Shape{1, 5, 8, 8}, 1)), nn::Error);
-  EXPECT_THROW(net.forward(random_tensor(nn::Shape{1, 3, 8, 8}, 1), false), nn::Error);
+  EXPECT_THROW(net.forward_from(0, random_tensor(nn::Shape{1, 5, 8, 8}, 1)), base::Error);
+  EXPECT_THROW(net.forward(random_tensor(nn::Shape{1, 3, 8, 8}, 1), false), base::Error);
 }
 
 TEST(NetworkForward, LesioningABlockOutputChangesTheLogits) {

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <vector>
 
-#include "nn/error.h"
+#include "base/error.h"
 #include "nn/loss.h"
 #include "nn/optim.h"
 #include "tests/error_of.h"

@@ -11,7 +11,7 @@
 
 #include "datasets/planted.h"
 #include "datasets/sha256.h"
-#include "nn/error.h"
+#include "base/error.h"
 #include "tests/error_of.h"
 
 namespace {
@@ -114,8 +114,8 @@ TEST(Planted, CellsAreDistinctAndMasksAreExactlyTheCells) {
           }
       }
       EXPECT_EQ(s.union_mask(), expected_union);
-      EXPECT_THROW(s.mask(10), nn::Error);
-      EXPECT_THROW(s.mask(-1), nn::Error);
+      EXPECT_THROW(s.mask(10), base::Error);
+      EXPECT_THROW(s.mask(-1), base::Error);
     }
 }
 
@@ -255,22 +255,22 @@ TEST(Planted, ImpossibleConfigsThrow) {
   EXPECT_NO_THROW(datasets::make_planted(cfg));
   cfg = {};
   cfg.evidence_cells = 0;
-  EXPECT_THROW(datasets::make_planted(cfg), nn::Error);
+  EXPECT_THROW(datasets::make_planted(cfg), base::Error);
   cfg = {};
   cfg.null_fraction = 0.95;
-  EXPECT_THROW(datasets::make_planted(cfg), nn::Error);
+  EXPECT_THROW(datasets::make_planted(cfg), base::Error);
   cfg = {};
   cfg.num_classes = 1;
-  EXPECT_THROW(datasets::make_planted(cfg), nn::Error);
+  EXPECT_THROW(datasets::make_planted(cfg), base::Error);
   cfg = {};
   cfg.cell_rows = 33;
-  EXPECT_THROW(datasets::make_planted(cfg), nn::Error);
+  EXPECT_THROW(datasets::make_planted(cfg), base::Error);
   cfg = {};
   cfg.test_count = -1;
-  EXPECT_THROW(datasets::make_planted(cfg), nn::Error);
+  EXPECT_THROW(datasets::make_planted(cfg), base::Error);
   cfg = {};
   cfg.noise_sd = NAN;
-  EXPECT_THROW(datasets::make_planted(cfg), nn::Error);
+  EXPECT_THROW(datasets::make_planted(cfg), base::Error);
 }
 
 }  // namespace

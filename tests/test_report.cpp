@@ -1,4 +1,4 @@
-// tests/test_report.cpp — imaging/report.h and its parts on synthetic run directories (no training,
+// tests/test_report.cpp — report/report.h and its parts on synthetic run directories (no training,
 // no browser): summary.json fields and the role rule, strength normalisation, Spearman stability,
 // figures that decode as PNG (and SVG), deterministic bytes, escaping in report.html, missing
 // inputs tolerated, malformed inputs reported with file and JSON path.
@@ -17,12 +17,12 @@
 #include <nlohmann/json.hpp>
 #include <stb/stb_image.h>  // implemented by libstb (-lstb)
 
-#include "imaging/canvas.h"
-#include "imaging/report.h"
-#include "imaging/report_data.h"
-#include "imaging/report_summary.h"
-#include "nn/error.h"
-#include "nn/fileio.h"
+#include "report/canvas.h"
+#include "report/report.h"
+#include "report/report_data.h"
+#include "report/report_summary.h"
+#include "base/error.h"
+#include "base/fileio.h"
 #include "tests/error_of.h"
 
 namespace {
@@ -153,7 +153,7 @@ void write_run(const fs::path& dir, const std::string& class_name = "cat") {
   }
 }
 
-Json read_json(const fs::path& path) { return Json::parse(nn::read_file(path.string())); }
+Json read_json(const fs::path& path) { return Json::parse(base::read_file(path.string())); }
 
 
 }  // namespace
@@ -162,38 +162,38 @@ TEST(Report, RoleRuleIsTheLayersThirdOfTheDepth) {
   // Reference net, L = 8: conv1 pool1 conv2 | pool2 conv3 pool3 | fc1 output.
   const char* expected[] = {"feature_extraction", "feature_extraction", "feature_extraction", "pattern_recognition",
                             "pattern_recognition", "pattern_recognition", "decision", "decision"};
-  for (int l = 0; l < 8; ++l) EXPECT_EQ(imaging::region_role(l, 8), expected[l]) << l;
-  EXPECT_EQ(imaging::region_role(0, 1), "feature_extraction");
-  EXPECT_EQ(imaging::region_role(0, 3), "feature_extraction");
-  EXPECT_EQ(imaging::region_role(1, 3), "pattern_recognition");
-  EXPECT_EQ(imaging::region_role(2, 3), "decision");
+  for (int l = 0; l < 8; ++l) EXPECT_EQ(report::region_role(l, 8), expected[l]) << l;
+  EXPECT_EQ(report::region_role(0, 1), "feature_extraction");
+  EXPECT_EQ(report::region_role(0, 3), "feature_extraction");
+  EXPECT_EQ(report::region_role(1, 3), "pattern_recognition");
+  EXPECT_EQ(report::region_role(2, 3), "decision");
 }
 
 TEST(Report, SpearmanOnAHandMadeCase) {
   // ranks a = 1..5; b = {5,6,7,8,7} → ranks {1,2,3.5,5,3.5}; Σ dadb = 8, Σ da² = 10, Σ db² = 9.5.
-  const auto rho = imaging::spearman_rank_correlation({1, 2, 3, 4, 5}, {5, 6, 7, 8, 7});
+  const auto rho = report::spearman_rank_correlation({1, 2, 3, 4, 5}, {5, 6, 7, 8, 7});
   ASSERT_TRUE(rho);
   EXPECT_NEAR(*rho, 8 / std::sqrt(95.0), 1e-12);
-  EXPECT_NEAR(*imaging::spearman_rank_correlation({1, 2, 3}, {30, 20, 10}), -1, 1e-12);
-  EXPECT_NEAR(*imaging::spearman_rank_correlation({0.1, 5, 2}, {1, 100, 3}), 1, 1e-12);  // monotone, not linear
-  EXPECT_FALSE(imaging::spearman_rank_correlation({1, 1, 1}, {1, 2, 3}));  // undefined: all tied
-  EXPECT_FALSE(imaging::spearman_rank_correlation({1, 2}, {1, 2}));        // fewer than 3 regions
+  EXPECT_NEAR(*report::spearman_rank_correlation({1, 2, 3}, {30, 20, 10}), -1, 1e-12);
+  EXPECT_NEAR(*report::spearman_rank_correlation({0.1, 5, 2}, {1, 100, 3}), 1, 1e-12);  // monotone, not linear
+  EXPECT_FALSE(report::spearman_rank_correlation({1, 1, 1}, {1, 2, 3}));  // undefined: all tied
+  EXPECT_FALSE(report::spearman_rank_correlation({1, 2}, {1, 2}));        // fewer than 3 regions
 }
 
 TEST(Report, SelectivityAndSignificantDigits) {
-  imaging::GridRegion g;
+  report::GridRegion g;
   g.information_bits = 1.0, g.information_null_bits = 0.2;
-  EXPECT_NEAR(*imaging::region_selectivity(g, 4), 0.4, 1e-12);  // 0.8 bits of log2 4 = 2
-  EXPECT_FALSE(imaging::region_selectivity(g, 1));
-  EXPECT_EQ(imaging::significant(0.123456), 0.1235);
-  EXPECT_EQ(imaging::significant(-98765.4), -98770);
-  EXPECT_EQ(imaging::significant(0), 0);
+  EXPECT_NEAR(*report::region_selectivity(g, 4), 0.4, 1e-12);  // 0.8 bits of log2 4 = 2
+  EXPECT_FALSE(report::region_selectivity(g, 1));
+  EXPECT_EQ(report::significant(0.123456), 0.1235);
+  EXPECT_EQ(report::significant(-98765.4), -98770);
+  EXPECT_EQ(report::significant(0), 0);
 }
 
 TEST(Report, SummaryJsonHasTheCitableFields) {
   TempDir tmp("summary");
   write_run(tmp.path);
-  const std::string text = imaging::build_report(tmp.str(), {});
+  const std::string text = report::build_report(tmp.str(), {});
   EXPECT_NE(text.find("tiny on synthetic"), std::string::npos) << text;
 
   const Json s = read_json(tmp.path / "summary.json");
@@ -215,7 +215,7 @@ TEST(Report, SummaryJsonHasTheCitableFields) {
   EXPECT_NEAR(top["zeta"].get<double>(), best, 1e-3);
   for (const Json& r : s["top_regions"]) {
     const int l = r["layer"] == "conv1" ? 0 : r["layer"] == "pool1" ? 1 : 2;
-    EXPECT_EQ(r["role"], imaging::region_role(l, 3));
+    EXPECT_EQ(r["role"], report::region_role(l, 3));
     EXPECT_EQ(r["grid"].size(), 3u);
     EXPECT_TRUE(r.contains("zeta_ci") && r.contains("significant") && r.contains("selectivity"));
   }
@@ -247,8 +247,8 @@ TEST(Report, SummaryJsonHasTheCitableFields) {
 TEST(Report, ZetaStabilityPerLayer) {
   TempDir tmp("stability");
   write_run(tmp.path);
-  const imaging::RunData run = imaging::load_run(tmp.str());
-  const std::vector<imaging::StabilityStep> steps = imaging::zeta_stability(run);
+  const report::RunData run = report::load_run(tmp.str());
+  const std::vector<report::StabilityStep> steps = report::zeta_stability(run);
   ASSERT_EQ(steps.size(), 1u);
   EXPECT_EQ(steps[0].from_epoch, 1);
   EXPECT_EQ(steps[0].to_epoch, 2);
@@ -263,8 +263,8 @@ TEST(Report, FiguresAreValidPngsAndDeterministic) {
   TempDir a("png_a"), b("png_b");
   write_run(a.path / "run");
   write_run(b.path / "run");
-  imaging::build_report((a.path / "run").string(), {});
-  imaging::build_report((b.path / "run").string(), {});
+  report::build_report((a.path / "run").string(), {});
+  report::build_report((b.path / "run").string(), {});
   const Json s = read_json(a.path / "run/summary.json");
   const std::vector<std::string> expected = {"figures/epoch_001/conv1_density.png", "figures/epoch_002/output_zeta.png",
                                              "figures/epoch_002/pathways.png", "figures/evolution/pool1_zeta.png",
@@ -273,7 +273,7 @@ TEST(Report, FiguresAreValidPngsAndDeterministic) {
   for (const std::string& f : expected) EXPECT_NE(std::find(listed.begin(), listed.end(), f), listed.end()) << f;
   EXPECT_EQ(listed.size(), 2u * 3 * 2 + 2 + 3 * 2 + 1);  // maps, pathways, evolution, training
   for (const std::string& f : listed) {
-    const std::string bytes = nn::read_file((a.path / "run" / f).string());
+    const std::string bytes = base::read_file((a.path / "run" / f).string());
     ASSERT_GT(bytes.size(), 24u) << f;
     EXPECT_EQ(bytes.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8)) << f;
     EXPECT_EQ(bytes.substr(12, 4), "IHDR") << f;
@@ -297,37 +297,37 @@ TEST(Report, FiguresAreValidPngsAndDeterministic) {
       for (int x = 0; x < w; ++x) dark += pixels[(size_t(y) * w + x) * 3] < 80;
     EXPECT_GT(dark, 50) << f;
     stbi_image_free(pixels);
-    EXPECT_EQ(bytes, nn::read_file((b.path / "run" / f).string())) << f;
+    EXPECT_EQ(bytes, base::read_file((b.path / "run" / f).string())) << f;
   }
   for (const char* f : {"summary.json", "report.html", "analysis/epoch_002/summary.json"})
-    EXPECT_EQ(nn::read_file((a.path / "run" / f).string()), nn::read_file((b.path / "run" / f).string())) << f;
+    EXPECT_EQ(base::read_file((a.path / "run" / f).string()), base::read_file((b.path / "run" / f).string())) << f;
 }
 
 TEST(Report, SvgFiguresAndFiguresOnly) {
   TempDir tmp("svg");
   write_run(tmp.path);
-  imaging::ReportOptions opts;
+  report::ReportOptions opts;
   opts.format = "svg";
   opts.figures_only = true;
-  imaging::build_report(tmp.str(), opts);
+  report::build_report(tmp.str(), opts);
   EXPECT_FALSE(fs::exists(tmp.path / "report.html"));
   const Json s = read_json(tmp.path / "summary.json");
   EXPECT_FALSE(s.contains("report"));
   for (const Json& f : s["figures"]) {
-    const std::string text = nn::read_file((tmp.path / f.get<std::string>()).string());
+    const std::string text = base::read_file((tmp.path / f.get<std::string>()).string());
     EXPECT_EQ(text.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0), 0u) << f;
     EXPECT_NE(text.find("</svg>"), std::string::npos) << f;
     EXPECT_NE(text.find("<text"), std::string::npos) << f;
   }
   opts.format = "jpg";
-  EXPECT_NE(error_of([&] { imaging::build_report(tmp.str(), opts); }).find("--format 'jpg'"), std::string::npos);
+  EXPECT_NE(error_of([&] { report::build_report(tmp.str(), opts); }).find("--format 'jpg'"), std::string::npos);
 }
 
 TEST(Report, PageEscapesDataText) {
   TempDir tmp("escape");
   write_run(tmp.path, "<script>alert(1)</script>&\u2028x");
-  imaging::build_report(tmp.str(), {});
-  const std::string html = nn::read_file((tmp.path / "report.html").string());
+  report::build_report(tmp.str(), {});
+  const std::string html = base::read_file((tmp.path / "report.html").string());
   EXPECT_EQ(html.find("<script>alert"), std::string::npos);
   EXPECT_EQ(html.find("\u2028"), std::string::npos);
   EXPECT_NE(html.find("\\u003cscript\\u003ealert(1)\\u003c/script\\u003e\\u0026\\u2028x"), std::string::npos);
@@ -337,7 +337,7 @@ TEST(Report, PageEscapesDataText) {
   EXPECT_EQ(scripts, 2u);
   EXPECT_EQ(html.find("http://"), std::string::npos);
   EXPECT_EQ(html.find("https://"), std::string::npos);
-  EXPECT_EQ(imaging::script_safe_json(R"({"a":"</script><!--&"})"), R"({"a":"\u003c/script\u003e\u003c!--\u0026"})");
+  EXPECT_EQ(report::script_safe_json(R"({"a":"</script><!--&"})"), R"({"a":"\u003c/script\u003e\u003c!--\u0026"})");
 }
 
 TEST(Report, MissingInputsAreTolerated) {
@@ -347,7 +347,7 @@ TEST(Report, MissingInputsAreTolerated) {
   fs::remove(tmp.path / "analysis/epoch_001/tract.json");
   fs::remove(tmp.path / "analysis/epoch_002/grid.json");
   fs::create_directories(tmp.path / "analysis/epoch_003");  // empty
-  const std::string text = imaging::build_report(tmp.str(), {});
+  const std::string text = report::build_report(tmp.str(), {});
   EXPECT_NE(text.find("missing:"), std::string::npos) << text;
   const Json e1 = read_json(tmp.path / "analysis/epoch_001/summary.json");
   EXPECT_EQ(e1["missing"], Json::array({"zeta.json", "tract.json"}));
@@ -373,7 +373,7 @@ TEST(Report, MissingInputsAreTolerated) {
   write_run(bare.path);
   for (const char* e : {"epoch_001", "epoch_002"}) fs::remove(bare.path / "analysis" / e / "grid.json");
   fs::remove(bare.path / "metrics.jsonl");
-  imaging::build_report(bare.str(), {});
+  report::build_report(bare.str(), {});
   const Json b = read_json(bare.path / "summary.json");
   EXPECT_FALSE(b["critical_pathways"][0].contains("strength"));
   EXPECT_EQ(b["critical_pathways"][0]["path"], "conv1\u2192pool1");  // ranked by raw connection strength
@@ -386,7 +386,7 @@ TEST(Report, MalformedInputIsOneClearError) {
   Json grid = grid_json(1);
   grid["layers"]["pool1"]["regions"]["grid_1_2_1"]["density"] = "high";
   write(tmp.path / "analysis/epoch_001/grid.json", grid.dump());
-  std::string message = error_of([&] { imaging::build_report(tmp.str(), {}); });
+  std::string message = error_of([&] { report::build_report(tmp.str(), {}); });
   EXPECT_NE(message.find("analysis/epoch_001/grid.json: /layers/pool1/regions/grid_1_2_1/density: expected a number, found the string \"high\""),
             std::string::npos)
       << message;
@@ -395,37 +395,37 @@ TEST(Report, MalformedInputIsOneClearError) {
   grid = grid_json(1);
   grid["layers"]["conv1"]["regions"].erase("grid_2_2_2");
   write(tmp.path / "analysis/epoch_001/grid.json", grid.dump());
-  message = error_of([&] { imaging::build_report(tmp.str(), {}); });
+  message = error_of([&] { report::build_report(tmp.str(), {}); });
   EXPECT_NE(message.find("/layers/conv1/regions: expected 8 regions"), std::string::npos) << message;
 
   write(tmp.path / "analysis/epoch_001/grid.json", "{\"layers\": {");
-  message = error_of([&] { imaging::build_report(tmp.str(), {}); });
+  message = error_of([&] { report::build_report(tmp.str(), {}); });
   EXPECT_NE(message.find("analysis/epoch_001/grid.json: not valid JSON"), std::string::npos) << message;
 
   write(tmp.path / "analysis/epoch_001/grid.json", grid_json(1).dump());
   Json zeta = zeta_json(2);
   zeta["layers"]["output"]["regions"]["grid_1_1_9"] = zeta["layers"]["output"]["regions"]["grid_1_1_1"];
   write(tmp.path / "analysis/epoch_002/zeta.json", zeta.dump());
-  message = error_of([&] { imaging::build_report(tmp.str(), {}); });
+  message = error_of([&] { report::build_report(tmp.str(), {}); });
   EXPECT_NE(message.find("zeta.json: /layers/output/regions/grid_1_1_9: expected a region of output's 1x1x3 grid"), std::string::npos)
       << message;
 
   write(tmp.path / "analysis/epoch_002/zeta.json", zeta_json(2).dump());
   write(tmp.path / "metrics.jsonl", "{\"epoch\":1,\"train_loss\":1,\"train_acc\":0.5,\"test_loss\":1,\"test_acc\":0.5}\n{\"epoch\":2}\n");
-  message = error_of([&] { imaging::build_report(tmp.str(), {}); });
+  message = error_of([&] { report::build_report(tmp.str(), {}); });
   EXPECT_NE(message.find("metrics.jsonl:2: /train_loss: missing"), std::string::npos) << message;
 
-  message = error_of([&] { imaging::build_report((tmp.path / "nonexistent").string(), {}); });
+  message = error_of([&] { report::build_report((tmp.path / "nonexistent").string(), {}); });
   EXPECT_NE(message.find("not a directory"), std::string::npos) << message;
   TempDir empty("empty");
-  message = error_of([&] { imaging::build_report(empty.str(), {}); });
+  message = error_of([&] { report::build_report(empty.str(), {}); });
   EXPECT_NE(message.find("no config.json, metrics.jsonl or analysis"), std::string::npos) << message;
 }
 
 TEST(Report, CanvasTextAndFormats) {
-  EXPECT_EQ(imaging::drawable_text("\u03b6 \u2192 caf\u00e9\t!"), "zeta -> caf?" "?!");
-  EXPECT_GT(imaging::text_width("HELLO", 2), imaging::text_width("HELLO", 1));
-  auto canvas = imaging::make_canvas("png", 80, 30);
+  EXPECT_EQ(report::drawable_text("\u03b6 \u2192 caf\u00e9\t!"), "zeta -> caf?" "?!");
+  EXPECT_GT(report::text_width("HELLO", 2), report::text_width("HELLO", 1));
+  auto canvas = report::make_canvas("png", 80, 30);
   canvas->text(4, 4, "HELLO", {0, 0, 0}, 2);
   const std::string png = canvas->encode();
   int w, h, n;
@@ -435,6 +435,6 @@ TEST(Report, CanvasTextAndFormats) {
   for (int i = 0; i < w * h; ++i) dark += pixels[i * 3] < 128;
   stbi_image_free(pixels);
   EXPECT_GT(dark, 40);
-  EXPECT_NE(imaging::make_canvas("svg", 10, 10)->encode().find("<svg"), std::string::npos);
-  EXPECT_THROW(imaging::make_canvas("gif", 10, 10), nn::Error);
+  EXPECT_NE(report::make_canvas("svg", 10, 10)->encode().find("<svg"), std::string::npos);
+  EXPECT_THROW(report::make_canvas("gif", 10, 10), base::Error);
 }

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "nn/error.h"
-#include "nn/fileio.h"
+#include "base/error.h"
+#include "base/fileio.h"
 #include "nn/loss.h"
 #include "nn/network.h"
 #include "nn/optim.h"
@@ -31,10 +31,10 @@ struct Array {
 
 // The fixture file: "NNFMRIfx", u32 count, then per array u32 name length, name, u32 ndim, dims, float32 data.
 std::map<std::string, Array> read_fixture(const std::string& path) {
-  const std::string bytes = nn::read_file(path);
+  const std::string bytes = base::read_file(path);
   size_t off = 0;
   auto need = [&](size_t n) {
-    if (off + n > bytes.size()) throw nn::Error(path + ": truncated fixture at byte " + std::to_string(off));
+    if (off + n > bytes.size()) throw base::Error(path + ": truncated fixture at byte " + std::to_string(off));
   };
   auto u32 = [&]() {
     need(4);
@@ -44,7 +44,7 @@ std::map<std::string, Array> read_fixture(const std::string& path) {
     return v;
   };
   need(8);
-  if (bytes.compare(0, 8, "NNFMRIfx") != 0) throw nn::Error(path + ": not a fixture file (bad magic)");
+  if (bytes.compare(0, 8, "NNFMRIfx") != 0) throw base::Error(path + ": not a fixture file (bad magic)");
   off = 8;
   std::map<std::string, Array> arrays;
   for (uint32_t k = 0, count = u32(); k < count; ++k) {
@@ -61,7 +61,7 @@ std::map<std::string, Array> read_fixture(const std::string& path) {
     off += size * 4;
     arrays[name] = std::move(a);
   }
-  if (off != bytes.size()) throw nn::Error(path + ": " + std::to_string(bytes.size() - off) + " trailing bytes");
+  if (off != bytes.size()) throw base::Error(path + ": " + std::to_string(bytes.size() - off) + " trailing bytes");
   return arrays;
 }
 
@@ -85,7 +85,7 @@ class TorchReference : public ::testing::Test {
 
   const Array& at(const std::string& name) const {
     auto it = fixture_.find(name);
-    if (it == fixture_.end()) throw nn::Error(fixture_path() + ": no array '" + name + "'");
+    if (it == fixture_.end()) throw base::Error(fixture_path() + ": no array '" + name + "'");
     return it->second;
   }
 
@@ -196,7 +196,7 @@ TEST_F(TorchReference, ThreeSgdStepsThenEvaluation) {
 
 TEST(TorchReferenceFixture, MalformedFixtureThrowsNamingTheFile) {
   const std::string path = ::testing::TempDir() + "nnfmri_bad_fixture.bin";
-  nn::write_file_atomic(path, std::string("NNFMRIfx\x05\x00\x00\x00", 12));  // promises 5 arrays, has none
+  base::write_file_atomic(path, std::string("NNFMRIfx\x05\x00\x00\x00", 12));  // promises 5 arrays, has none
   expect_error_naming([&] { read_fixture(path); }, path);
   std::remove(path.c_str());
 }

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "imaging/tract.h"
-#include "nn/error.h"
+#include "base/error.h"
 #include "nn/network.h"
 #include "nn/rng.h"
 #include "tests/error_of.h"
@@ -18,8 +18,8 @@
 namespace {
 
 using imaging::FlowMatrix;
-using imaging::GridSpec;
-using imaging::RegionGrid;
+using run::GridSpec;
+using run::RegionGrid;
 
 // ---------------------------------------------------------------------------------------------
 // The literal formula: C_{A→B} = mean_x Σ_{i∈A} Σ_{j∈B} |W_ij| · ReLU(a_i) · σ'(z_j)
@@ -96,10 +96,10 @@ struct LiteralPair {
   std::vector<uint8_t> connected;
 };
 
-LiteralPair literal_flows(const nn::Network& net, int b, const GridSpec& spec, const nn::Tensor& a,
+LiteralPair literal_flows(const nn::Network& net, int b, const run::GridSpec& spec, const nn::Tensor& a,
                           const nn::Tensor& z) {
   const nn::Shape is = net.blocks()[b - 1].output_shape, os = net.blocks()[b].output_shape;
-  RegionGrid from(is.h, is.w, is.c, spec), to(os.h, os.w, os.c, spec);
+  run::RegionGrid from(is.h, is.w, is.c, spec), to(os.h, os.w, os.c, spec);
   std::vector<int> region_in(is.per_sample()), region_out(os.per_sample());
   for (int c = 0; c < is.c; ++c)
     for (int y = 0; y < is.h; ++y)
@@ -159,7 +159,7 @@ double max_abs(const std::vector<double>& v) {
 
 // Runs one forward and compares, for every consecutive block pair, the fast PairFlows with the
 // literal formula (flows and structural connectivity).
-void expect_fast_equals_literal(const std::string& spec, const GridSpec& grid, uint64_t seed) {
+void expect_fast_equals_literal(const std::string& spec, const run::GridSpec& grid, uint64_t seed) {
   SCOPED_TRACE(spec);
   nn::Network net(spec, 3, 9, 9);
   randomise(net, seed);
@@ -200,7 +200,7 @@ TEST(Tract, FastFlowsEqualLiteralFormula) {
       "conv5x5:4:s2 bn relu avgpool3:s1 conv3x3:5:s2:p1 bn relu maxpool2 conv1x1:3 gap linear:3",
       "conv3x3:4:p0 maxpool2:s3 conv3x3:6 bn relu avgpool2:s1 linear:5 relu dropout:0.5 linear:2",
   };
-  const std::vector<GridSpec> grids = {{3, 2, 4}, {2, 3, 2}, {4, 4, 3}};
+  const std::vector<run::GridSpec> grids = {{3, 2, 4}, {2, 3, 2}, {4, 4, 3}};
   for (size_t s = 0; s < specs.size(); ++s)
     for (size_t g = 0; g < grids.size(); ++g) expect_fast_equals_literal(specs[s], grids[g], 10 * s + g + 1);
 }
@@ -211,7 +211,7 @@ TEST(Tract, LargeBatchIsChunked) {
   nn::Network net("conv3x3:16 relu conv3x3:32 relu linear:4", 3, 32, 32);
   randomise(net, 5);
   nn::Tensor x = random_input(40, 3, 32, 32, 6);
-  const GridSpec grid{1, 1, 2};  // one spatial block: the largest groups of conv links
+  const run::GridSpec grid{1, 1, 2};  // one spatial block: the largest groups of conv links
   nn::Probe probe = [&](const nn::BlockView& v) {
     if (v.index < 1) return;
     imaging::PairFlows whole(net, v.index, grid), single(net, v.index, grid);
@@ -471,7 +471,7 @@ TEST(Tract, ValidateNamesTheFlag) {
   HandNet h;
   nn::LabeledImages empty = h.images();
   empty.count = 0;
-  EXPECT_THROW(imaging::tract_analysis(h.net, empty, {2, 2, 2}, {}), nn::Error);
+  EXPECT_THROW(imaging::tract_analysis(h.net, empty, {2, 2, 2}, {}), base::Error);
 }
 
 }  // namespace

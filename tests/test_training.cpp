@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "datasets/planted.h"
-#include "nn/error.h"
+#include "base/error.h"
 #include "nn/loss.h"
 #include "nn/trainer.h"
 #include "tests/error_of.h"
@@ -108,7 +108,7 @@ TEST(Training, AbsurdLearningRateStopsWithAnErrorNamingEpochAndStep) {
       trainer.train_epoch(epoch, on_step);
     }
     FAIL() << "training with --lr 1e8 did not stop";
-  } catch (const nn::Error& e) {
+  } catch (const base::Error& e) {
     const std::string message = e.what();
     const size_t at = message.find("epoch ");
     int named_epoch = -1;
@@ -126,13 +126,13 @@ TEST(Training, TrainerRejectsBadConfigAndData) {
   nn::Network net("linear:3", 1, 4, 4);
   nn::TrainConfig cfg;
   cfg.batch = 0;
-  EXPECT_THROW(nn::Trainer(net, cfg, data.view), nn::Error);
+  EXPECT_THROW(nn::Trainer(net, cfg, data.view), base::Error);
   cfg.batch = 4;
   expect_error_naming([&] { nn::Trainer trainer(net, cfg, data.view); }, "5 classes");  // 5 classes, 3 outputs
   nn::LabeledImages empty = data.view;
   empty.count = 0;
   empty.num_classes = 3;
-  EXPECT_THROW(nn::Trainer(net, cfg, empty), nn::Error);
+  EXPECT_THROW(nn::Trainer(net, cfg, empty), base::Error);
 }
 
 TEST(Training, EvaluateMatchesAManualLoop) {

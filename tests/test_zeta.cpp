@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "datasets/planted.h"
-#include "imaging/report_summary.h"  // spearman_rank_correlation
+#include "report/report_summary.h"  // spearman_rank_correlation
 #include "imaging/zeta.h"
-#include "nn/error.h"
+#include "base/error.h"
 #include "nn/loss.h"
 #include "nn/trainer.h"
 #include "tests/error_of.h"
@@ -26,8 +26,8 @@ namespace {
 
 using imaging::CoalitionValue;
 using imaging::CoalitionWalker;
-using imaging::GridSpec;
-using imaging::RegionGrid;
+using run::GridSpec;
+using run::RegionGrid;
 using imaging::ZetaSettings;
 
 // Random 8-bit images with labels i mod classes.
@@ -85,15 +85,15 @@ double sum_of(const std::vector<double>& v) {
 struct BruteForce {
   nn::Network& net;
   int block;
-  RegionGrid grid;
+  run::RegionGrid grid;
   nn::Tensor activation;  // (N, C, H, W) the block's output
   std::vector<uint8_t> labels;
   std::vector<float> baseline;  // (C·H·W) in (c, h, w) order
 
-  BruteForce(nn::Network& n, int b, const GridSpec& spec, const nn::LabeledImages& data, bool mean_ablation)
+  BruteForce(nn::Network& n, int b, const run::GridSpec& spec, const nn::LabeledImages& data, bool mean_ablation)
       : net(n), block(b) {
     const nn::Shape s = net.blocks()[b].output_shape;
-    grid = RegionGrid(s.h, s.w, s.c, spec);
+    grid = run::RegionGrid(s.h, s.w, s.c, spec);
     const auto idx = all_indices(data.count);
     nn::Tensor x;
     nn::make_batch(net, data, idx.data(), int(idx.size()), nullptr, 0, 0, 0, x, labels);
@@ -208,7 +208,7 @@ TEST(Zeta, WalkerMatchesDenseForwardOnEveryBlockKind) {
       ZetaSettings s;
       s.ablation = ablation;
       for (int b = 0; b < int(net->blocks().size()); ++b) {
-        CoalitionValue game(*net, b, GridSpec{2, 2, 3}, data.view, all_indices(data.view.count), s);
+        CoalitionValue game(*net, b, run::GridSpec{2, 2, 3}, data.view, all_indices(data.view.count), s);
         const int n = game.regions();
         CoalitionWalker walker(game);
         nn::Rng rng(uint64_t(b) + 11);
@@ -250,7 +250,7 @@ TEST(Zeta, ExactMatchesBruteForceSubsetFormulaAndIsEfficient) {
   Images data(10, 3, 8, 8, 3, 2);
   struct Case {
     const char* block;
-    GridSpec grid;
+    run::GridSpec grid;
     const char* ablation;
     const char* value;
   };
@@ -291,7 +291,7 @@ TEST(Zeta, SymmetryAndNullPlayer) {
     }
   Images data(12, 2, 6, 6, 3, 9);
   ZetaSettings s;
-  CoalitionValue game(*net, 0, GridSpec{1, 1, 4}, data.view, all_indices(data.view.count), s);
+  CoalitionValue game(*net, 0, run::GridSpec{1, 1, 4}, data.view, all_indices(data.view.count), s);
   const auto exact = imaging::shapley_exact(game);
   EXPECT_NEAR(exact.phi[0], exact.phi[1], 1e-6);
   EXPECT_GT(std::fabs(exact.phi[0]), 1e-3);
@@ -312,7 +312,7 @@ TEST(Zeta, SampledConvergesToExactWithHonestIntervals) {
   auto net = random_net(kTinySpec, 3, 8, 8, 2);
   Images data(24, 3, 8, 8, 3, 3);
   ZetaSettings s;
-  CoalitionValue game(*net, 0, GridSpec{2, 2, 3}, data.view, all_indices(data.view.count), s);
+  CoalitionValue game(*net, 0, run::GridSpec{2, 2, 3}, data.view, all_indices(data.view.count), s);
   const auto exact = imaging::shapley_exact(game);
   const double efficiency = game.v_all() - game.v_none();
   int covered = 0, total = 0;
@@ -321,7 +321,7 @@ TEST(Zeta, SampledConvergesToExactWithHonestIntervals) {
     EXPECT_EQ(e.rounds, 12);
     EXPECT_EQ(e.stopped_by, "max_permutations");
     EXPECT_NEAR(sum_of(e.phi), efficiency, 1e-5);
-    EXPECT_GE(imaging::spearman_rank_correlation(e.phi, exact.phi).value_or(0), 0.95) << "seed " << seed;
+    EXPECT_GE(report::spearman_rank_correlation(e.phi, exact.phi).value_or(0), 0.95) << "seed " << seed;
     for (size_t g = 0; g < exact.phi.size(); ++g, ++total) covered += e.ci_low[g] <= exact.phi[g] && exact.phi[g] <= e.ci_high[g];
   }
   EXPECT_GE(covered, 0.9 * total) << covered << " of " << total;
@@ -337,7 +337,7 @@ TEST(Zeta, SampledIsBitIdenticalForAnyThreadCount) {
   auto net = random_net(kTinySpec, 3, 8, 8, 7);
   Images data(16, 3, 8, 8, 3, 7);
   ZetaSettings s;
-  CoalitionValue game(*net, 1, GridSpec{2, 2, 3}, data.view, all_indices(data.view.count), s);
+  CoalitionValue game(*net, 1, run::GridSpec{2, 2, 3}, data.view, all_indices(data.view.count), s);
   const int threads = omp_get_max_threads();
   omp_set_num_threads(1);
   const auto one = imaging::shapley_sampled(game, 0, 1e9, 12, 5);
@@ -361,11 +361,11 @@ TEST(Zeta, LesionIsRecomputationAndTaylorIsADirectionalDerivative) {
     s.ablation = ablation;
     for (const char* block : {"conv1", "conv2", "fc1"}) {
       const int b = net->find_block(block);
-      CoalitionValue game(*net, b, GridSpec{2, 2, 2}, data.view, all_indices(data.view.count), s);
+      CoalitionValue game(*net, b, run::GridSpec{2, 2, 2}, data.view, all_indices(data.view.count), s);
       const int n = game.regions();
       const auto lesion = imaging::lesion_scores(game);
       const auto taylor = imaging::taylor_scores(game);
-      BruteForce brute(*net, b, GridSpec{2, 2, 2}, data.view, s.ablation == "mean");
+      BruteForce brute(*net, b, run::GridSpec{2, 2, 2}, data.view, s.ablation == "mean");
       for (int g = 0; g < n; ++g) {
         std::vector<bool> without(n, true);
         without[g] = false;
@@ -411,7 +411,7 @@ TEST(Zeta, BadSettingsNameTheirFlag) {
   {
     auto small = random_net(kTinySpec, 3, 8, 8, 1);
     Images images(64, 3, 8, 8, 3, 1);
-    CoalitionValue game(*small, 0, GridSpec{2, 2, 4}, images.view, all_indices(images.view.count), ZetaSettings{});
+    CoalitionValue game(*small, 0, run::GridSpec{2, 2, 4}, images.view, all_indices(images.view.count), ZetaSettings{});
     expect_error_naming([&] { imaging::shapley_exact(game, 1e-9); }, "--zeta-budget");
   }
 
@@ -420,7 +420,7 @@ TEST(Zeta, BadSettingsNameTheirFlag) {
   Images data(4, 3, 8, 8, 3, 1);
   ZetaSettings s;
   s.method = "exact";
-  const std::string m = error_of([&] { imaging::zeta_analysis(*net, data.view, 4, GridSpec{4, 4, 2}, s); });
+  const std::string m = error_of([&] { imaging::zeta_analysis(*net, data.view, 4, run::GridSpec{4, 4, 2}, s); });
   EXPECT_NE(m.find("conv1"), std::string::npos) << m;
   EXPECT_NE(m.find("32 regions"), std::string::npos) << m;
   EXPECT_NE(m.find("--grid"), std::string::npos) << m;
@@ -443,7 +443,7 @@ TEST(Zeta, AnalysisWritesEveryBlockDeterministically) {
   s.samples = 12;
   s.tolerance = 0;  // never reached: stops at max_permutations, deterministically
   s.max_permutations = 8;
-  const auto j = imaging::zeta_analysis(*net, data.view, 30, GridSpec{2, 2, 4}, s);
+  const auto j = imaging::zeta_analysis(*net, data.view, 30, run::GridSpec{2, 2, 4}, s);
   expect_all_finite(j, "");
   ASSERT_TRUE(j.contains("settings"));
   const auto& layers = j.at("layers");
@@ -484,10 +484,10 @@ TEST(Zeta, AnalysisWritesEveryBlockDeterministically) {
     }
     return x;
   };
-  EXPECT_EQ(strip(j), strip(imaging::zeta_analysis(*net, data.view, 30, GridSpec{2, 2, 4}, s)));
+  EXPECT_EQ(strip(j), strip(imaging::zeta_analysis(*net, data.view, 30, run::GridSpec{2, 2, 4}, s)));
   // The deterministic methods report their own scores as φ.
   s.method = "lesion";
-  const auto lesion = imaging::zeta_analysis(*net, data.view, 30, GridSpec{2, 2, 4}, s);
+  const auto lesion = imaging::zeta_analysis(*net, data.view, 30, run::GridSpec{2, 2, 4}, s);
   expect_all_finite(lesion, "lesion");
   const auto& r = lesion.at("layers").at("conv1").at("regions").at("grid_1_1_1");
   EXPECT_FALSE(r.contains("shapley"));
@@ -511,7 +511,7 @@ TEST(Zeta, PlantedCellsAreTheCriticalRegionsOfConv1) {
     s.samples = 120;
     s.ablation = "mean";
     const auto indices = imaging::stratified_sample(planted.split.test.view(), 300, s.samples, s.seed);
-    CoalitionValue game(net, 0, GridSpec{8, 8, 1}, planted.split.test.view(), indices, s);
+    CoalitionValue game(net, 0, run::GridSpec{8, 8, 1}, planted.split.test.view(), indices, s);
     const auto e = imaging::shapley_sampled(game, -1, s.budget_seconds, s.max_permutations, 1);
     const std::vector<int> critical = imaging::zeta_scores(e).critical;
     const std::set<int> truth = planted_regions(game, planted);

@@ -1,4 +1,4 @@
-// imaging/report_page.h — the HTML, CSS and JavaScript of report.html (imaging/report.h fills in the data).
+// report/report_page.h — the HTML, CSS and JavaScript of report.html (report/report.h fills in the data).
 //
 // Promise: one self-contained page, no network (a Content-Security-Policy forbids every fetch; no
 // CDN, no WebGL).  The data sits in <script type="application/json" id="report-data"> at
@@ -18,7 +18,7 @@
 // .layer-view carries data-layer, data-regions (voxels drawn) and data-epoch.
 #pragma once
 
-namespace imaging {
+namespace report {
 
 inline constexpr const char* kReportPageDataMarker = "/*@REPORT_DATA@*/";
 
@@ -158,7 +158,7 @@ inline constexpr const char* kReportPageTemplate = R"NNFMRI(<!DOCTYPE html>
     return { ctx, w, h };
   }
 
-  // ---- colour scales: the stop tables of imaging/colormap.h, one scale per layer over all epochs
+  // ---- colour scales: the stop tables of report/colormap.h, one scale per layer over all epochs
   const hexRgb = (h) => [parseInt(h.slice(1, 3), 16), parseInt(h.slice(3, 5), 16), parseInt(h.slice(5, 7), 16)];
   const SEQ = D.colormaps.sequential.map(hexRgb), DIV = D.colormaps.diverging.map(hexRgb);
   function ramp(stops, t) {
@@ -697,4 +697,4 @@ inline constexpr const char* kReportPageTemplate = R"NNFMRI(<!DOCTYPE html>
 </html>
 )NNFMRI";
 
-}  // namespace imaging
+}  // namespace report

@@ -1,15 +1,15 @@
-// imaging/report.h — `nnfmri report RUN_DIR`: the scan report of a run.
+// report/report.h — `nnfmri report RUN_DIR`: the scan report of a run.
 //
-// Promise: build_report reads RUN_DIR (imaging/report_data.h: config.json, metrics.jsonl,
+// Promise: build_report reads RUN_DIR (report/report_data.h: config.json, metrics.jsonl,
 // analysis/epoch_N/{grid,zeta,tract}.json, any of them possibly missing) and writes, each file
 // atomically:
-//   RUN_DIR/analysis/epoch_N/summary.json   per analysed epoch (imaging/report_summary.h)
-//   RUN_DIR/figures/...                     PNG or SVG figures (imaging/figures.h)
+//   RUN_DIR/analysis/epoch_N/summary.json   per analysed epoch (report/report_summary.h)
+//   RUN_DIR/figures/...                     PNG or SVG figures (report/figures.h)
 //   RUN_DIR/summary.json                    the last analysed epoch + run-level facts
 //   RUN_DIR/report.html                     unless figures_only: one self-contained page (no
 //                                           network), an epoch slider driving 3-D voxel views of
 //                                           every layer, pathways, training curves and settings.
-// Returns the terminal summary (a few lines).  A malformed input file throws one nn::Error naming
+// Returns the terminal summary (a few lines).  A malformed input file throws one base::Error naming
 // the file and the JSON path.  The same inputs give the same bytes in every output.
 // The page embeds its data as JSON in <script type="application/json"> with <, >, &, U+2028 and
 // U+2029 written as \u escapes, numbers rounded to 4 significant digits, and renders data only
@@ -17,7 +17,7 @@
 #pragma once
 #include <string>
 
-namespace imaging {
+namespace report {
 
 struct ReportOptions {
   bool figures_only = false;   // --figures-only: no report.html
@@ -30,4 +30,4 @@ std::string build_report(const std::string& run_dir, const ReportOptions& opts);
 // separators U+2028/U+2029 become \u003c, \u003e, \u0026, \u2028, \u2029 (valid JSON either way).
 std::string script_safe_json(const std::string& json_text);
 
-}  // namespace imaging
+}  // namespace report

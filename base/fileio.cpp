@@ -1,4 +1,4 @@
-#include "nn/fileio.h"
+#include "base/fileio.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -7,9 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "nn/error.h"
+#include "base/error.h"
 
-namespace nn {
+namespace base {
 
 void write_file_atomic(const std::string& path, const std::string& bytes) {
   std::string tmp = path + ".tmp." + std::to_string(getpid());
@@ -70,4 +70,4 @@ bool file_exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-}  // namespace nn
+}  // namespace base

@@ -1,4 +1,4 @@
-#include "imaging/report.h"
+#include "report/report.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -6,15 +6,15 @@
 
 #include <nlohmann/json.hpp>
 
-#include "imaging/colormap.h"
-#include "imaging/figures.h"
-#include "imaging/report_data.h"
-#include "imaging/report_page.h"
-#include "imaging/report_summary.h"
-#include "nn/error.h"
-#include "nn/fileio.h"
+#include "report/colormap.h"
+#include "report/figures.h"
+#include "report/report_data.h"
+#include "report/report_page.h"
+#include "report/report_summary.h"
+#include "base/error.h"
+#include "base/fileio.h"
 
-namespace imaging {
+namespace report {
 namespace {
 
 using Json = nlohmann::ordered_json;
@@ -25,7 +25,7 @@ constexpr int kFlowsPerPair = 12;   // strongest flows embedded per layer pair
 // Invalid UTF-8 in a data string (a class name, a path) becomes U+FFFD instead of an exception.
 std::string dump(const Json& j, int indent) { return j.dump(indent, ' ', false, Json::error_handler_t::replace); }
 
-void write_json(const std::string& path, const Json& j) { nn::write_file_atomic(path, dump(j, 2) + "\n"); }
+void write_json(const std::string& path, const Json& j) { base::write_file_atomic(path, dump(j, 2) + "\n"); }
 
 template <typename T, typename Get>
 Json column(const std::vector<T>& items, Get get) {
@@ -42,7 +42,7 @@ Json optional_column(const std::vector<ZetaRegion>& zeta, Get get) {
   return out;
 }
 
-Json grid_json(const RegionGrid& g) { return Json::array({g.gh, g.gw, g.gc}); }
+Json grid_json(const run::RegionGrid& g) { return Json::array({g.gh, g.gw, g.gc}); }
 
 // Per region of a layer, the strongest listed flows of one pair as a flat [region, value, ...].
 Json strongest_flows(const PairTract* pair, int regions, bool incoming) {
@@ -192,7 +192,7 @@ Json page_data(const RunData& run, const std::vector<StabilityStep>& stability, 
 
 std::string replace_once(const std::string& text, const std::string& marker, const std::string& with) {
   const size_t at = text.find(marker);
-  if (at == std::string::npos) throw nn::Error("report page template: marker " + marker + " missing");
+  if (at == std::string::npos) throw base::Error("report page template: marker " + marker + " missing");
   return text.substr(0, at) + with + text.substr(at + marker.size());
 }
 
@@ -222,7 +222,7 @@ std::string script_safe_json(const std::string& json_text) {
 }
 
 std::string build_report(const std::string& run_dir_argument, const ReportOptions& opts) {
-  if (opts.format != "png" && opts.format != "svg") throw nn::Error("--format '" + opts.format + "': expected png or svg");
+  if (opts.format != "png" && opts.format != "svg") throw base::Error("--format '" + opts.format + "': expected png or svg");
   std::string run_dir = run_dir_argument;
   while (run_dir.size() > 1 && run_dir.back() == '/') run_dir.pop_back();
   const RunData run = load_run(run_dir);
@@ -251,10 +251,10 @@ std::string build_report(const std::string& run_dir_argument, const ReportOption
   if (!opts.figures_only) {
     const std::string data = script_safe_json(dump(page_data(run, stability, summaries, summary), -1));
     const std::string html = replace_once(kReportPageTemplate, kReportPageDataMarker, data);
-    nn::write_file_atomic(run_dir + "/" + page, html);
+    base::write_file_atomic(run_dir + "/" + page, html);
     wrote += ", " + run_dir + "/" + page + " (" + megabytes(html.size()) + ")";
   }
   return text + "  wrote " + wrote + "\n";
 }
 
-}  // namespace imaging
+}  // namespace report

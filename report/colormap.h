@@ -1,4 +1,4 @@
-// imaging/colormap.h — the two perceptual colour scales of the figures and the report page.
+// report/colormap.h — the two perceptual colour scales of the figures and the report page.
 //
 // Promise: sequential(t) maps t ∈ [0, 1] (clamped) to viridis (low = dark violet, high = yellow),
 // for magnitudes such as density; diverging(t) maps t ∈ [−1, 1] (clamped) to ColorBrewer RdBu
@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <string>
 
-namespace imaging {
+namespace report {
 
 struct Rgb {
   uint8_t r = 0, g = 0, b = 0;
@@ -24,4 +24,4 @@ std::string colormap_stops_json();
 
 std::string hex(Rgb c);  // "#rrggbb"
 
-}  // namespace imaging
+}  // namespace report

@@ -1,9 +1,9 @@
-// imaging/report_data.h — a run directory read into memory for the report.
+// report/report_data.h — a run directory read into memory for the report.
 //
 // Promise: load_run(dir) reads dir/config.json, dir/metrics.jsonl and every dir/analysis/epoch_N/
 // {grid,zeta,tract}.json (N any number of digits; epochs in numeric order).  Any of these may be
 // missing — the run keeps a note saying which ("epoch 3: no zeta.json") and the report shows what
-// is there — but a file that exists and is malformed throws ONE nn::Error naming the file and the
+// is there — but a file that exists and is malformed throws ONE base::Error naming the file and the
 // JSON pointer of the first wrong value (metrics.jsonl: the line number).  A run with none of the
 // three kinds of input, or a directory that does not exist, is an error too.
 //
@@ -11,7 +11,7 @@
 // layers only zeta.json or tract.json name, first appearance over the epochs); LayerImage::has_grid /
 // has_zeta say what that epoch measured.  A layer's region grid comes from the newest grid.json that
 // has it, or — with no grid.json at all — from the largest grid_i_j_k indices its keys use.
-// Region vectors are in RegionGrid's order r = ((i−1)·GW + (j−1))·GC + (k−1).
+// Region vectors are in run::RegionGrid's order r = ((i−1)·GW + (j−1))·GC + (k−1).
 #pragma once
 #include <optional>
 #include <string>
@@ -19,9 +19,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "imaging/region_grid.h"
+#include "run/region_grid.h"
 
-namespace imaging {
+namespace report {
 
 struct MetricsRow {
   int epoch = 0;
@@ -44,7 +44,7 @@ struct ZetaRegion {  // zeta.json
 // One imaged layer at one epoch.
 struct LayerImage {
   std::string name;
-  RegionGrid grid;            // when !shape_known, height/width/channels are the grid's own gh/gw/gc
+  run::RegionGrid grid;            // when !shape_known, height/width/channels are the grid's own gh/gw/gc
   bool shape_known = false;   // the layer's H×W×C is known (from some grid.json)
   bool has_grid = false, has_zeta = false;
   std::vector<GridRegion> stats;  // (grid.count()) when has_grid
@@ -105,4 +105,4 @@ RunData load_run(const std::string& dir);
 // "grid_i_j_k" → 0-based (i0, j0, k0); false when the key is not of that form.
 bool parse_region_key(const std::string& key, int& i0, int& j0, int& k0);
 
-}  // namespace imaging
+}  // namespace report

@@ -1,4 +1,4 @@
-// imaging/report_summary.h — the numbers a paper cites: summary.json per analysed epoch and per
+// report/report_summary.h — the numbers a paper cites: summary.json per analysed epoch and per
 // run, the terminal summary, and the derived measures they rest on.
 //
 // Definitions (deterministic; README "The report" repeats them):
@@ -25,9 +25,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "imaging/report_data.h"
+#include "report/report_data.h"
 
-namespace imaging {
+namespace report {
 
 constexpr int kTopRegions = 10;  // top_regions listed per summary
 constexpr int kTopChains = 3;    // critical_chains listed per summary
@@ -58,4 +58,4 @@ nlohmann::ordered_json run_summary(const RunData& run, const std::vector<Stabili
 // A few lines for the terminal, from run_summary's JSON.
 std::string summary_text(const RunData& run, const nlohmann::ordered_json& summary);
 
-}  // namespace imaging
+}  // namespace report

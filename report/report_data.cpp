@@ -1,4 +1,4 @@
-#include "imaging/report_data.h"
+#include "report/report_data.h"
 
 #include <algorithm>
 #include <array>
@@ -7,10 +7,10 @@
 #include <map>
 #include <sstream>
 
-#include "nn/error.h"
-#include "nn/fileio.h"
+#include "base/error.h"
+#include "base/fileio.h"
 
-namespace imaging {
+namespace report {
 namespace {
 
 using Json = nlohmann::ordered_json;
@@ -33,18 +33,18 @@ std::string describe(const Json& v) {
 }
 
 // A value inside a JSON document with where it is (file and JSON pointer), so that every
-// complaint names both.  Accessors check the type and throw nn::Error otherwise.
+// complaint names both.  Accessors check the type and throw base::Error otherwise.
 class Node {
  public:
   Node(const Json& value, std::string file, std::string pointer)
       : value_(&value), file_(std::move(file)), pointer_(std::move(pointer)) {}
 
   [[noreturn]] void fail(const std::string& expected) const {
-    throw nn::Error(file_ + ": " + (pointer_.empty() ? "/" : pointer_) + ": expected " + expected + ", found " +
+    throw base::Error(file_ + ": " + (pointer_.empty() ? "/" : pointer_) + ": expected " + expected + ", found " +
                     describe(*value_));
   }
   [[noreturn]] void fail_missing(const std::string& key) const {
-    throw nn::Error(file_ + ": " + pointer_ + "/" + pointer_token(key) + ": missing (expected in " +
+    throw base::Error(file_ + ": " + pointer_ + "/" + pointer_token(key) + ": missing (expected in " +
                     (pointer_.empty() ? "the top-level object" : "the object at " + pointer_) + ")");
   }
 
@@ -123,19 +123,19 @@ Json parse_json(const std::string& text, const std::string& file) {
     if (what.rfind("[json.exception", 0) == 0 && bracket != std::string::npos) what = what.substr(bracket + 2);
     for (char& c : what)
       if (c == '\n') c = ' ';
-    throw nn::Error(file + ": not valid JSON: " + what);
+    throw base::Error(file + ": not valid JSON: " + what);
   }
 }
 
 // The file as JSON, or nothing when it does not exist.
 std::optional<Json> read_optional_json(const std::string& path) {
-  if (!nn::file_exists(path)) return std::nullopt;
-  return parse_json(nn::read_file(path), path);
+  if (!base::file_exists(path)) return std::nullopt;
+  return parse_json(base::read_file(path), path);
 }
 
 std::vector<MetricsRow> read_metrics(const std::string& path) {
   std::map<int, MetricsRow> by_epoch;
-  std::istringstream lines(nn::read_file(path));
+  std::istringstream lines(base::read_file(path));
   std::string line;
   for (int number = 1; std::getline(lines, line); ++number) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
@@ -181,11 +181,11 @@ std::vector<RawEpoch> read_epochs(const std::string& run_dir) {
     e.dir = entry.path().string();
     epochs.push_back(std::move(e));
   }
-  if (ec) throw nn::Error(analysis.string() + ": cannot list the directory (" + ec.message() + ")");
+  if (ec) throw base::Error(analysis.string() + ": cannot list the directory (" + ec.message() + ")");
   std::sort(epochs.begin(), epochs.end(), [](const RawEpoch& a, const RawEpoch& b) { return a.epoch < b.epoch; });
   for (size_t i = 1; i < epochs.size(); ++i)
     if (epochs[i].epoch == epochs[i - 1].epoch)
-      throw nn::Error(epochs[i].dir + ": epoch " + std::to_string(epochs[i].epoch) + " has two directories (" +
+      throw base::Error(epochs[i].dir + ": epoch " + std::to_string(epochs[i].epoch) + " has two directories (" +
                       epochs[i - 1].dir + ")");
   for (RawEpoch& e : epochs) {
     e.grid_path = e.dir + "/grid.json";
@@ -201,8 +201,8 @@ std::vector<RawEpoch> read_epochs(const std::string& run_dir) {
 struct Geometry {
   int height = 0, width = 0, channels = 0, gh = 0, gw = 0, gc = 0;
   bool shape_known = false;
-  RegionGrid grid() const {
-    return shape_known ? RegionGrid(height, width, channels, {gh, gw, gc}) : RegionGrid(gh, gw, gc, {gh, gw, gc});
+  run::RegionGrid grid() const {
+    return shape_known ? run::RegionGrid(height, width, channels, {gh, gw, gc}) : run::RegionGrid(gh, gw, gc, {gh, gw, gc});
   }
 };
 
@@ -298,7 +298,7 @@ class RunReader {
   // The region index of `key` in `layer`, or an error naming where the key was found.
   static int region_index(const LayerImage& layer, const std::string& key, const Node& where) {
     int i0, j0, k0;
-    const RegionGrid& g = layer.grid;
+    const run::RegionGrid& g = layer.grid;
     if (!parse_region_key(key, i0, j0, k0) || i0 >= g.gh || j0 >= g.gw || k0 >= g.gc)
       where.fail("a region of " + layer.name + "'s " + std::to_string(g.gh) + "x" + std::to_string(g.gw) + "x" +
                  std::to_string(g.gc) + " grid (grid_1_1_1 ... grid_" + std::to_string(g.gh) + "_" +
@@ -502,12 +502,12 @@ const MetricsRow* RunData::metrics_of(int epoch) const {
 
 RunData load_run(const std::string& dir) {
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) throw nn::Error(dir + ": not a directory (expected a run directory written by nnfmri train)");
+  if (!fs::is_directory(dir, ec)) throw base::Error(dir + ": not a directory (expected a run directory written by nnfmri train)");
   RunData run;
   run.dir = dir;
   const std::string config_path = dir + "/config.json", metrics_path = dir + "/metrics.jsonl";
-  if (nn::file_exists(config_path)) {
-    run.config = parse_json(nn::read_file(config_path), config_path);
+  if (base::file_exists(config_path)) {
+    run.config = parse_json(base::read_file(config_path), config_path);
     const Node config(run.config, config_path, "");
     if (!run.config.is_object()) config.fail("an object");
     if (auto data = config.find("data"))
@@ -518,14 +518,14 @@ RunData load_run(const std::string& dir) {
   } else {
     run.notes.push_back("no config.json (run settings not shown)");
   }
-  if (nn::file_exists(metrics_path)) run.metrics = read_metrics(metrics_path);
+  if (base::file_exists(metrics_path)) run.metrics = read_metrics(metrics_path);
   else run.notes.push_back("no metrics.jsonl (training curves not shown)");
   std::vector<RawEpoch> raw = read_epochs(dir);
   if (raw.empty()) run.notes.push_back("no analysis/epoch_N directories (train with --analyze-every N to image the network)");
   if (run.config.is_null() && run.metrics.empty() && raw.empty())
-    throw nn::Error(dir + ": no config.json, metrics.jsonl or analysis/epoch_N/ (expected a run directory written by nnfmri train)");
+    throw base::Error(dir + ": no config.json, metrics.jsonl or analysis/epoch_N/ (expected a run directory written by nnfmri train)");
   RunReader(run).read(raw);
   return run;
 }
 
-}  // namespace imaging
+}  // namespace report

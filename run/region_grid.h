@@ -1,4 +1,4 @@
-// imaging/region_grid.h — the 3-D grid of regions that cuts a layer's activation volume.
+// run/region_grid.h — the 3-D grid of regions that cuts a layer's activation volume.
 //
 // G^(l) = partition(A^(l), g_h × g_w × g_c)   (nn-fmri-method.md, "Spatial Grid Partitioning")
 // A layer of H×W×C is cut into contiguous blocks: region (i, j, k), 1-based, covers rows
@@ -10,13 +10,13 @@
 #include <string>
 #include <vector>
 
-namespace imaging {
+namespace run {
 
 struct GridSpec {
   int gh = 8, gw = 8, gc = 4;
 };
 
-// "8x8x4" → GridSpec; throws nn::Error naming the flag value and the expected form.
+// "8x8x4" → GridSpec; throws base::Error naming the flag value and the expected form.
 GridSpec parse_grid_spec(const std::string& text, const std::string& flag = "--grid");
 
 struct Range {
@@ -51,4 +51,4 @@ class RegionGrid {
   int region_of(int c, int h, int w) const { return index(row_region[h], col_region[w], chan_region[c]); }
 };
 
-}  // namespace imaging
+}  // namespace run

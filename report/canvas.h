@@ -1,4 +1,4 @@
-// imaging/canvas.h — one drawing interface, two encoders: PNG (rasterised here, written with
+// report/canvas.h — one drawing interface, two encoders: PNG (rasterised here, written with
 // stb_image_write) and SVG (written as text here).
 //
 // Promise: a figure is drawn once against Canvas and comes out as either format with the same
@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "imaging/colormap.h"
+#include "report/colormap.h"
 
-namespace imaging {
+namespace report {
 
 struct Point {
   double x = 0, y = 0;
@@ -49,7 +49,7 @@ class Canvas {
   int width_, height_;
 };
 
-// format "png" or "svg" (anything else throws nn::Error naming --format); filled with `background`.
+// format "png" or "svg" (anything else throws base::Error naming --format); filled with `background`.
 std::unique_ptr<Canvas> make_canvas(const std::string& format, int width, int height, Rgb background = {255, 255, 255});
 
 double text_width(const std::string& text, double size = 2);
@@ -58,4 +58,4 @@ constexpr double text_height(double size = 2) { return 12 * size; }
 // The text as drawn: printable ASCII kept, every other byte (UTF-8 included) replaced by '?'.
 std::string drawable_text(const std::string& text);
 
-}  // namespace imaging
+}  // namespace report

@@ -1,4 +1,4 @@
-// imaging/figures.h — the report's static figures, as PNG or SVG (imaging/canvas.h), under RUN_DIR/figures/.
+// report/figures.h — the report's static figures, as PNG or SVG (report/canvas.h), under RUN_DIR/figures/.
 //
 // Promise: write_figures(run, stability, format) writes, with EXT = format:
 //   figures/epoch_NNN/LAYER_density.EXT   per analysed epoch with grid.json: each layer's density map
@@ -18,14 +18,14 @@
 #include <string>
 #include <vector>
 
-#include "imaging/report_data.h"
-#include "imaging/report_summary.h"
+#include "report/report_data.h"
+#include "report/report_summary.h"
 
-namespace imaging {
+namespace report {
 
 std::vector<std::string> write_figures(const RunData& run, const std::vector<StabilityStep>& stability,
                                        const std::string& format);
 
 std::string file_safe(const std::string& name);
 
-}  // namespace imaging
+}  // namespace report

@@ -1,4 +1,4 @@
-#include "imaging/canvas.h"
+#include "report/canvas.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,9 +8,9 @@
 #include <stb/stb_easy_font.h>
 #include <stb/stb_image_write.h>  // implemented by libstb (-lstb)
 
-#include "nn/error.h"
+#include "base/error.h"
 
-namespace imaging {
+namespace report {
 namespace {
 
 // A quad of stb_easy_font, in glyph units relative to the text's origin.
@@ -133,7 +133,7 @@ class RasterCanvas final : public Canvas {
       static_cast<std::string*>(context)->append(static_cast<const char*>(data), size_t(size));
     };
     if (!stbi_write_png_to_func(append, &png, width_, height_, 3, pixels_.data(), width_ * 3))
-      throw nn::Error("PNG encoding of a " + std::to_string(width_) + "x" + std::to_string(height_) + " figure failed");
+      throw base::Error("PNG encoding of a " + std::to_string(width_) + "x" + std::to_string(height_) + " figure failed");
     return png;
   }
 
@@ -261,10 +261,10 @@ double text_width(const std::string& text, double size) {
 
 std::unique_ptr<Canvas> make_canvas(const std::string& format, int width, int height, Rgb background) {
   if (width < 1 || height < 1 || width > 20000 || height > 20000)
-    throw nn::Error("figure size " + std::to_string(width) + "x" + std::to_string(height) + ": expected 1 … 20000 pixels a side");
+    throw base::Error("figure size " + std::to_string(width) + "x" + std::to_string(height) + ": expected 1 … 20000 pixels a side");
   if (format == "png") return std::make_unique<RasterCanvas>(width, height, background);
   if (format == "svg") return std::make_unique<SvgCanvas>(width, height, background);
-  throw nn::Error("--format '" + format + "': expected png or svg");
+  throw base::Error("--format '" + format + "': expected png or svg");
 }
 
-}  // namespace imaging
+}  // namespace report

@@ -1,11 +1,11 @@
-#include "imaging/report_summary.h"
+#include "report/report_summary.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <numeric>
 
-namespace imaging {
+namespace report {
 namespace {
 
 using Json = nlohmann::ordered_json;
@@ -35,7 +35,7 @@ std::string format(const char* pattern, double v) {
   return text;
 }
 
-Json grid_triple(const RegionGrid& grid, int r) {
+Json grid_triple(const run::RegionGrid& grid, int r) {
   int i0, j0, k0;
   grid.coords(r, i0, j0, k0);
   return Json::array({i0 + 1, j0 + 1, k0 + 1});
@@ -340,4 +340,4 @@ std::string summary_text(const RunData& run, const Json& s) {
   return text;
 }
 
-}  // namespace imaging
+}  // namespace report

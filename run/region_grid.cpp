@@ -1,11 +1,11 @@
-#include "imaging/region_grid.h"
+#include "run/region_grid.h"
 
 #include <algorithm>
 #include <cstdlib>
 
-#include "nn/error.h"
+#include "base/error.h"
 
-namespace imaging {
+namespace run {
 
 GridSpec parse_grid_spec(const std::string& text, const std::string& flag) {
   GridSpec g;
@@ -17,7 +17,7 @@ GridSpec parse_grid_spec(const std::string& text, const std::string& flag) {
     bool ok = !part.empty() && part.size() <= 4 && part.find_first_not_of("0123456789") == std::string::npos;
     if (ok) *dims[d] = std::atoi(part.c_str());
     if (!ok || *dims[d] < 1 || (d < 2 && end == std::string::npos) || (d == 2 && end != std::string::npos))
-      throw nn::Error(flag + " '" + text + "': expected GHxGWxGC with three positive integers, e.g. 8x8x4");
+      throw base::Error(flag + " '" + text + "': expected GHxGWxGC with three positive integers, e.g. 8x8x4");
     pos = end + 1;
   }
   return g;
@@ -48,4 +48,4 @@ int RegionGrid::units(int r) const {
   return rows(i).size() * cols(j).size() * chans(k).size();
 }
 
-}  // namespace imaging
+}  // namespace run

@@ -1,4 +1,4 @@
-#include "imaging/figures.h"
+#include "report/figures.h"
 
 #include <algorithm>
 #include <cctype>
@@ -7,11 +7,11 @@
 #include <numeric>
 #include <optional>
 
-#include "imaging/canvas.h"
-#include "nn/error.h"
-#include "nn/fileio.h"
+#include "report/canvas.h"
+#include "base/error.h"
+#include "base/fileio.h"
 
-namespace imaging {
+namespace report {
 namespace {
 
 const Rgb kBlack{0, 0, 0}, kWhite{255, 255, 255}, kText{34, 34, 34}, kMuted{110, 110, 110}, kFrame{185, 185, 185},
@@ -83,7 +83,7 @@ ColorScale layer_scale(const RunData& run, size_t l, MapKind kind) {
 
 // Channel blocks as tiles of GH×GW cells, `per_row` tiles to a row, each with a label line above.
 struct TileLayout {
-  RegionGrid grid;
+  run::RegionGrid grid;
   double cell = 8, gap = 12, label = 16;
   int per_row = 1;
   double tile_width() const { return grid.gw * cell; }
@@ -106,7 +106,7 @@ struct TileLayout {
   }
 };
 
-TileLayout tile_layout(const RegionGrid& grid, double cell, int per_row, bool labels) {
+TileLayout tile_layout(const run::RegionGrid& grid, double cell, int per_row, bool labels) {
   TileLayout t;
   t.grid = grid;
   t.cell = cell;
@@ -118,7 +118,7 @@ TileLayout tile_layout(const RegionGrid& grid, double cell, int per_row, bool la
 
 std::string tile_label(const LayerImage& layer, int k0) {
   if (!layer.shape_known) return "block " + std::to_string(k0 + 1);
-  const Range c = layer.grid.chans(k0);
+  const run::Range c = layer.grid.chans(k0);
   return c.size() == 1 ? "ch " + std::to_string(c.begin) : "ch " + std::to_string(c.begin) + "-" + std::to_string(c.end - 1);
 }
 
@@ -179,7 +179,7 @@ void draw_legend(Canvas& c, double x, double y, const ColorScale& s) {
 constexpr double kLegendWidth = 300 + 30 + 22 + 34 * 6 * kLabel;
 
 std::string layer_subtitle(const LayerImage& layer) {
-  const RegionGrid& g = layer.grid;
+  const run::RegionGrid& g = layer.grid;
   std::string s = layer.shape_known ? "shape " + std::to_string(g.height) + "x" + std::to_string(g.width) + "x" +
                                           std::to_string(g.channels) + ", "
                                     : "";
@@ -190,7 +190,7 @@ std::string layer_subtitle(const LayerImage& layer) {
 }
 
 // Cell size that keeps a tile about `target` pixels across, within [low, high].
-double cell_size(const RegionGrid& g, double target, double low, double high) {
+double cell_size(const run::RegionGrid& g, double target, double low, double high) {
   return std::clamp(std::floor(target / std::max(g.gh, g.gw)), low, high);
 }
 
@@ -224,8 +224,8 @@ class FigureWriter {
 
   void save(const Canvas& canvas, const std::string& relative) {
     const std::string path = run_.dir + "/" + relative;
-    nn::make_directories(path.substr(0, path.rfind('/')));
-    nn::write_file_atomic(path, canvas.encode());
+    base::make_directories(path.substr(0, path.rfind('/')));
+    base::write_file_atomic(path, canvas.encode());
     written_.push_back(relative);
   }
 
@@ -257,7 +257,7 @@ class FigureWriter {
     std::vector<TileLayout> rows;
     double tiles_width = 0, rows_height = 0;
     for (const EpochData& e : run_.epochs) {
-      const RegionGrid& g = e.layers[l].grid;
+      const run::RegionGrid& g = e.layers[l].grid;
       const double cell = cell_size(g, 96, 3, 24);
       rows.push_back(tile_layout(g, std::max(2.0, std::min(cell, std::floor(2000.0 / std::max(1, g.gc * g.gw)))), g.gc, false));
       tiles_width = std::max(tiles_width, rows.back().width());
@@ -294,7 +294,7 @@ class FigureWriter {
     std::vector<TileLayout> layouts;
     std::vector<double> x0s;
     for (size_t l = 0; l < n; ++l) {
-      const RegionGrid& g = e.layers[l].grid;
+      const run::RegionGrid& g = e.layers[l].grid;
       const double by_width = std::floor((column - 28) / g.gw);
       const double by_height = std::floor((stack - g.gc * 6.0) / (double(g.gc) * g.gh));
       layouts.push_back(tile_layout(g, std::clamp(std::min(by_width, by_height), 2.0, 20.0), 1, false));
@@ -470,8 +470,8 @@ std::string file_safe(const std::string& name) {
 
 std::vector<std::string> write_figures(const RunData& run, const std::vector<StabilityStep>& stability,
                                        const std::string& format) {
-  if (format != "png" && format != "svg") throw nn::Error("--format '" + format + "': expected png or svg");
+  if (format != "png" && format != "svg") throw base::Error("--format '" + format + "': expected png or svg");
   return FigureWriter(run, stability, format).write_all();
 }
 
-}  // namespace imaging
+}  // namespace report

@@ -1,10 +1,10 @@
-#include "imaging/colormap.h"
+#include "report/colormap.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 
-namespace imaging {
+namespace report {
 namespace {
 
 // viridis (matplotlib's default map; van der Walt & Smith, CC0) sampled at 10 equally spaced points.
@@ -51,4 +51,4 @@ std::string hex(Rgb c) {
   return text;
 }
 
-}  // namespace imaging
+}  // namespace report
