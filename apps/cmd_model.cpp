@@ -8,6 +8,7 @@
 #include "base/fileio.h"
 #include "nn/npz.h"
 #include "nn/trainer.h"
+#include "run/json.h"
 
 namespace app {
 
@@ -98,7 +99,7 @@ int cmd_export(int argc, char** argv) {
   nlohmann::json model = nn::describe_network(*ck.net);
   model["class_names"] = ck.class_names;
   model["epoch"] = ck.epoch;
-  base::write_file_atomic(base + ".model.json", model.dump(2) + "\n");
+  run::write_json(base + ".model.json", model, 2);
   std::printf("wrote %s and %s.model.json\n", out.c_str(), base.c_str());
   return 0;
 }

@@ -15,6 +15,8 @@
 #include "base/error.h"
 #include "base/fileio.h"
 #include "nn/trainer.h"
+#include "run/json.h"
+#include "run/layout.h"
 
 namespace app {
 
@@ -45,12 +47,6 @@ std::vector<FlagDef> train_flags() {
       {"--help", false, ""}};
   for (auto& f : analysis_flag_defs()) d.push_back(f);
   return d;
-}
-
-std::string epoch_name(int e) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "epoch_%03d", e);
-  return buf;
 }
 
 // A progress line on a terminal, redrawn in place: images/s, ETA, running loss.
@@ -112,7 +108,8 @@ int cmd_train(int argc, char** argv) {
   net.init(cfg.seed);
 
   const std::string out = flags.str("--out", "runs/" + (spec == model ? std::string("custom") : model));
-  base::make_directories(out + "/checkpoints");
+  const run::Layout layout(out);
+  base::make_directories(layout.checkpoints());
   nlohmann::ordered_json data_json = describe_data(data_spec, data);
   nlohmann::ordered_json config = {
       {"version", kVersion},
@@ -137,7 +134,7 @@ int cmd_train(int argc, char** argv) {
        {{"enabled", cfg.augment.enabled}, {"crop_padding", cfg.augment.crop_padding}, {"flip", cfg.augment.flip}}},
       {"analyze_every", analyze_every},
       {"analysis", imaging::describe(analysis)}};
-  base::write_file_atomic(out + "/config.json", config.dump(2) + "\n");
+  run::write_json(layout.config(), config, 2);
 
   std::printf("nnfmri train: %s (%zu parameters) on %s: %zu train / %zu test images, %d epochs, batch %d, %d threads, "
               "OpenBLAS %s kernels\n",
@@ -164,9 +161,8 @@ int cmd_train(int argc, char** argv) {
     st.test_loss = test.loss;
     st.test_acc = test.accuracy;
     st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const std::string ckpt = out + "/checkpoints/" + epoch_name(epoch) + ".ckpt";
-    nn::save_checkpoint(ckpt, net, epoch, data.train.class_names, meta);
-    nn::save_checkpoint(out + "/model.ckpt", net, epoch, data.train.class_names, meta);
+    nn::save_checkpoint(layout.checkpoint(epoch), net, epoch, data.train.class_names, meta);
+    nn::save_checkpoint(layout.model(), net, epoch, data.train.class_names, meta);
     std::printf("epoch %3d/%d  train loss %.4f acc %.4f  test loss %.4f acc %.4f  lr %.5f  %.1fs (%.0f img/s)\n", epoch,
                 cfg.epochs, st.train_loss, st.train_acc, st.test_loss, st.test_acc, st.learning_rate, st.seconds,
                 st.train_images_per_s);
@@ -183,13 +179,14 @@ int cmd_train(int argc, char** argv) {
     if (analyze_every > 0 && epoch % analyze_every == 0) {
       imaging::AnalysisContext ctx{model, epoch, data_json};
       imaging::AnalysisReport rep =
-          imaging::run_analysis(net, data.test.view(), analysis, ctx, out + "/analysis/" + epoch_name(epoch));
+          imaging::run_analysis(net, data.test.view(), analysis, ctx, layout.analysis(epoch));
       std::fputs(rep.summary.c_str(), stdout);
       std::fflush(stdout);
       line["analysis_seconds"] = rep.seconds();
     }
-    metrics += line.dump() + "\n";
-    base::write_file_atomic(out + "/metrics.jsonl", metrics);
+    run::require_finite(line, layout.metrics());
+    metrics += run::json_text(line, -1) + "\n";
+    base::write_file_atomic(layout.metrics(), metrics);
   }
   std::printf("done: %s/model.ckpt, %s/metrics.jsonl\n", out.c_str(), out.c_str());
   return 0;

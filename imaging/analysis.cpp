@@ -10,6 +10,8 @@
 #include "imaging/grid_stats.h"
 #include "base/error.h"
 #include "base/fileio.h"
+#include "run/json.h"
+#include "run/layout.h"
 
 namespace imaging {
 
@@ -22,20 +24,8 @@ double timed(Stage&& stage) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// Throws base::Error naming `file` and the path (layers.conv1.regions.grid_1_1_1.density) of the first
-// number that is not finite: a NaN would otherwise be written as null.
-void require_finite(const nlohmann::ordered_json& value, const std::string& file, const std::string& path) {
-  if (value.is_number_float() && !std::isfinite(value.get<double>()))
-    throw base::Error(file + ": " + path + " is " + std::to_string(value.get<double>()) + ", expected a finite number");
-  if (value.is_object())
-    for (const auto& item : value.items()) require_finite(item.value(), file, path.empty() ? item.key() : path + "." + item.key());
-  if (value.is_array())
-    for (size_t i = 0; i < value.size(); ++i) require_finite(value[i], file, path + "[" + std::to_string(i) + "]");
-}
-
 void write_json(const std::string& out_dir, const std::string& name, const nlohmann::ordered_json& document) {
-  require_finite(document, name, "");
-  base::write_file_atomic(out_dir + "/" + name, document.dump(1) + "\n");
+  run::write_json(out_dir + "/" + name, document, 1);
 }
 
 // The header every stage's JSON starts with.
@@ -157,7 +147,7 @@ AnalysisReport run_analysis(nn::Network& net, const nn::LabeledImages& test, con
                                {"epsilon", settings.epsilon},
                                {"bins", settings.bins}};
     report.grid["layers"] = grid_layers_json(result);
-    write_json(out_dir, "grid.json", report.grid);
+    write_json(out_dir, run::kGridFile, report.grid);
     grid_text = grid_summary(result);
   });
   report.summary += "grid stage: " + std::to_string(images) + " images, " + format("%.2f s\n", report.seconds_grid) + grid_text;
@@ -170,7 +160,7 @@ AnalysisReport run_analysis(nn::Network& net, const nn::LabeledImages& test, con
       nlohmann::ordered_json body = zeta_analysis(net, test, images, settings.grid, settings.zeta);
       report.zeta = json_header(context, std::min(settings.zeta.samples, images));
       for (const auto& [key, value] : body.items()) report.zeta[key] = value;
-      write_json(out_dir, "zeta.json", report.zeta);
+      write_json(out_dir, run::kZetaFile, report.zeta);
       text = zeta_summary(report.zeta);
     });
     report.summary += "zeta stage: " + std::to_string(std::min(settings.zeta.samples, images)) + " images, " +
@@ -186,7 +176,7 @@ AnalysisReport run_analysis(nn::Network& net, const nn::LabeledImages& test, con
       nlohmann::ordered_json body = tract_analysis(net, test, settings.grid, tract);
       report.tract = json_header(context, tract.samples);
       for (const auto& [key, value] : body.items()) report.tract[key] = value;
-      write_json(out_dir, "tract.json", report.tract);
+      write_json(out_dir, run::kTractFile, report.tract);
       text = tract_summary(report.tract);
     });
     report.summary += "tract stage: " + std::to_string(tract.samples) + " images, " +

@@ -10,6 +10,7 @@
 #include "report/canvas.h"
 #include "base/error.h"
 #include "base/fileio.h"
+#include "run/layout.h"
 
 namespace report {
 namespace {
@@ -29,12 +30,6 @@ constexpr double kMargin = 16, kTitle = 2, kLabel = 1.5;  // margin (px) and tex
 std::string fmt(const char* pattern, double v) {
   char text[64];
   std::snprintf(text, sizeof text, pattern, v);
-  return text;
-}
-
-std::string epoch_dir(int epoch) {
-  char text[32];
-  std::snprintf(text, sizeof text, "epoch_%03d", epoch);
   return text;
 }
 
@@ -218,7 +213,7 @@ class FigureWriter {
 
  private:
   std::string name(const std::string& folder, const std::string& stem) const {
-    return "figures/" + (folder.empty() ? "" : folder + "/") + stem + "." + format_;
+    return folder + "/" + stem + "." + format_;
   }
   static std::string kind_name(MapKind kind) { return kind == MapKind::density ? "density" : "zeta"; }
 
@@ -245,7 +240,7 @@ class FigureWriter {
     c->text(kMargin, kMargin + 26, layer_subtitle(layer), kMuted, kLabel);
     draw_tiles(*c, kMargin, tiles_y, t, layer, map_values(layer, kind), scale, true);
     draw_legend(*c, kMargin, tiles_y + t.height() + 20, scale);
-    save(*c, name(epoch_dir(e.epoch), file_safe(layer.name) + "_" + kind_name(kind)));
+    save(*c, name(run::Layout::epoch_figures(e.epoch), file_safe(layer.name) + "_" + kind_name(kind)));
   }
 
   // One row per analysed epoch: "epoch N" and the layer's map (or a note when it was not measured).
@@ -283,7 +278,7 @@ class FigureWriter {
       y += std::max(t.height(), text_height(kLabel)) + 10;
     }
     draw_legend(*c, kMargin, y + 10, scale);
-    save(*c, name("evolution", file_safe(run_.layers[l]) + "_" + kind_name(kind)));
+    save(*c, name(run::Layout::evolution_figures(), file_safe(run_.layers[l]) + "_" + kind_name(kind)));
   }
 
   // Layers as columns of stacked channel-block tiles; the chains of tract.json as lines through
@@ -348,7 +343,7 @@ class FigureWriter {
       c->text(kMargin + 40, y, "chain " + std::to_string(rank + 1) + fmt(": score %.3g  ", chain.score) + path, kText, kLabel);
     }
     if (e.chains.empty()) c->text(kMargin, y, "tract.json lists no chains", kMuted, kLabel);
-    save(*c, name(epoch_dir(e.epoch), "pathways"));
+    save(*c, name(run::Layout::epoch_figures(e.epoch), "pathways"));
   }
 
   struct Series {
@@ -449,7 +444,7 @@ class FigureWriter {
     panel(*c, left, top + 2 * (h + gap), w, h, "zeta stability (Spearman rho)", stability, x_low, x_high,
           std::make_pair(-1.0, 1.0), true);
     c->text(left + w / 2, top + 3 * h + 2 * gap + 26, "epoch", kText, kLabel, Anchor::middle);
-    save(*c, name("", "training"));
+    save(*c, name(run::Layout::figures(), "training"));
   }
 
   const RunData& run_;

@@ -13,19 +13,17 @@
 #include "report/report_summary.h"
 #include "base/error.h"
 #include "base/fileio.h"
+#include "run/json.h"
+#include "run/layout.h"
 
 namespace report {
 namespace {
 
-using Json = nlohmann::ordered_json;
+using run::Json;
 
 constexpr int kFlowsPerRegion = 3;  // strongest in- and out-flows embedded per region
 constexpr int kFlowsPerPair = 12;   // strongest flows embedded per layer pair
 
-// Invalid UTF-8 in a data string (a class name, a path) becomes U+FFFD instead of an exception.
-std::string dump(const Json& j, int indent) { return j.dump(indent, ' ', false, Json::error_handler_t::replace); }
-
-void write_json(const std::string& path, const Json& j) { base::write_file_atomic(path, dump(j, 2) + "\n"); }
 
 template <typename T, typename Get>
 Json column(const std::vector<T>& items, Get get) {
@@ -225,6 +223,7 @@ std::string build_report(const std::string& run_dir_argument, const ReportOption
   if (opts.format != "png" && opts.format != "svg") throw base::Error("--format '" + opts.format + "': expected png or svg");
   std::string run_dir = run_dir_argument;
   while (run_dir.size() > 1 && run_dir.back() == '/') run_dir.pop_back();
+  const run::Layout layout(run_dir);
   const RunData run = load_run(run_dir);
   const std::vector<StabilityStep> stability = zeta_stability(run);
   const std::vector<std::string> figures = write_figures(run, stability, opts.format);
@@ -232,26 +231,25 @@ std::string build_report(const std::string& run_dir_argument, const ReportOption
   std::vector<Json> summaries;
   for (size_t e = 0; e < run.epochs.size(); ++e) {
     Json s = epoch_summary(run, e, stability);
-    char folder[32];
-    std::snprintf(folder, sizeof folder, "figures/epoch_%03d/", run.epochs[e].epoch);
+    const std::string folder = run::Layout::epoch_figures(run.epochs[e].epoch) + "/";
     Json own = Json::array();
     for (const std::string& f : figures)
       if (f.rfind(folder, 0) == 0) own.push_back(f);
     s["figures"] = own;
-    write_json(run.epochs[e].dir + "/summary.json", s);
+    run::write_json(run.epochs[e].dir + "/" + run::kEpochSummaryFile, s, 2);
     summaries.push_back(std::move(s));
   }
-  const std::string page = opts.figures_only ? "" : "report.html";
+  const std::string page = opts.figures_only ? "" : "report.html";  // relative to the run, as summary.json lists it
   const Json summary = run_summary(run, stability, figures, page);
-  write_json(run_dir + "/summary.json", summary);
+  run::write_json(layout.summary(), summary, 2);
 
   std::string text = summary_text(run, summary);
   std::string wrote = run_dir + "/summary.json, " + std::to_string(run.epochs.size()) + " epoch summaries, " +
                       std::to_string(figures.size()) + " figures (" + opts.format + ") in " + run_dir + "/figures/";
   if (!opts.figures_only) {
-    const std::string data = script_safe_json(dump(page_data(run, stability, summaries, summary), -1));
+    const std::string data = script_safe_json(run::json_text(page_data(run, stability, summaries, summary), -1));
     const std::string html = replace_once(kReportPageTemplate, kReportPageDataMarker, data);
-    base::write_file_atomic(run_dir + "/" + page, html);
+    base::write_file_atomic(layout.report_page(), html);
     wrote += ", " + run_dir + "/" + page + " (" + megabytes(html.size()) + ")";
   }
   return text + "  wrote " + wrote + "\n";

@@ -8,130 +8,18 @@
 #include <sstream>
 
 #include "base/error.h"
+#include "run/json.h"
+#include "run/layout.h"
 #include "base/fileio.h"
 
 namespace report {
 namespace {
 
-using Json = nlohmann::ordered_json;
+using run::Json;
+using run::Node;
+using run::parse_json;
+using run::read_optional_json;
 namespace fs = std::filesystem;
-
-// RFC 6901: '~' → "~0", '/' → "~1".
-std::string pointer_token(const std::string& key) {
-  std::string out;
-  for (char c : key) out += c == '~' ? "~0" : c == '/' ? "~1" : std::string(1, c);
-  return out;
-}
-
-std::string describe(const Json& v) {
-  if (v.is_null()) return "null";
-  if (v.is_object()) return "an object";
-  if (v.is_array()) return "an array of " + std::to_string(v.size());
-  std::string text = v.dump(-1, ' ', false, Json::error_handler_t::replace);
-  if (text.size() > 40) text = text.substr(0, 37) + "...";
-  return (v.is_string() ? "the string " : v.is_boolean() ? "" : "the number ") + text;
-}
-
-// A value inside a JSON document with where it is (file and JSON pointer), so that every
-// complaint names both.  Accessors check the type and throw base::Error otherwise.
-class Node {
- public:
-  Node(const Json& value, std::string file, std::string pointer)
-      : value_(&value), file_(std::move(file)), pointer_(std::move(pointer)) {}
-
-  [[noreturn]] void fail(const std::string& expected) const {
-    throw base::Error(file_ + ": " + (pointer_.empty() ? "/" : pointer_) + ": expected " + expected + ", found " +
-                    describe(*value_));
-  }
-  [[noreturn]] void fail_missing(const std::string& key) const {
-    throw base::Error(file_ + ": " + pointer_ + "/" + pointer_token(key) + ": missing (expected in " +
-                    (pointer_.empty() ? "the top-level object" : "the object at " + pointer_) + ")");
-  }
-
-  bool has(const std::string& key) const { return value_->is_object() && value_->contains(key); }
-  Node operator[](const std::string& key) const {
-    if (!value_->is_object()) fail("an object");
-    auto it = value_->find(key);
-    if (it == value_->end()) fail_missing(key);
-    return Node(*it, file_, pointer_ + "/" + pointer_token(key));
-  }
-  std::optional<Node> find(const std::string& key) const {
-    if (!has(key)) return std::nullopt;
-    return (*this)[key];
-  }
-  Node operator[](size_t i) const {
-    if (!value_->is_array()) fail("an array");
-    if (i >= value_->size()) fail("an array of at least " + std::to_string(i + 1));
-    return Node((*value_)[i], file_, pointer_ + "/" + std::to_string(i));
-  }
-  size_t array_size() const {
-    if (!value_->is_array()) fail("an array");
-    return value_->size();
-  }
-  std::vector<std::pair<std::string, Node>> members() const {
-    if (!value_->is_object()) fail("an object");
-    std::vector<std::pair<std::string, Node>> out;
-    for (auto it = value_->begin(); it != value_->end(); ++it)
-      out.emplace_back(it.key(), Node(it.value(), file_, pointer_ + "/" + pointer_token(it.key())));
-    return out;
-  }
-  double number() const {
-    if (!value_->is_number()) fail("a number");
-    const double v = value_->get<double>();
-    if (!std::isfinite(v)) fail("a finite number");
-    return v;
-  }
-  int integer(int low, int high) const {
-    if (!value_->is_number_integer() || value_->get<long long>() < low || value_->get<long long>() > high)
-      fail("an integer from " + std::to_string(low) + " to " + std::to_string(high));
-    return int(value_->get<long long>());
-  }
-  std::string text() const {
-    if (!value_->is_string()) fail("a string");
-    return value_->get<std::string>();
-  }
-  bool boolean() const {
-    if (!value_->is_boolean()) fail("true or false");
-    return value_->get<bool>();
-  }
-  std::array<double, 2> interval() const {
-    if (array_size() != 2) fail("an interval [low, high]");
-    return {(*this)[0].number(), (*this)[1].number()};
-  }
-  std::array<int, 3> triple(int high) const {
-    if (array_size() != 3) fail("three integers");
-    return {(*this)[0].integer(1, high), (*this)[1].integer(1, high), (*this)[2].integer(1, high)};
-  }
-  std::optional<double> optional_number(const std::string& key) const {
-    if (auto n = find(key)) return n->number();
-    return std::nullopt;
-  }
-  const Json& json() const { return *value_; }
-  const std::string& file() const { return file_; }
-
- private:
-  const Json* value_;
-  std::string file_, pointer_;
-};
-
-Json parse_json(const std::string& text, const std::string& file) {
-  try {
-    return Json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    std::string what = e.what();
-    const size_t bracket = what.find("] ");
-    if (what.rfind("[json.exception", 0) == 0 && bracket != std::string::npos) what = what.substr(bracket + 2);
-    for (char& c : what)
-      if (c == '\n') c = ' ';
-    throw base::Error(file + ": not valid JSON: " + what);
-  }
-}
-
-// The file as JSON, or nothing when it does not exist.
-std::optional<Json> read_optional_json(const std::string& path) {
-  if (!base::file_exists(path)) return std::nullopt;
-  return parse_json(base::read_file(path), path);
-}
 
 std::vector<MetricsRow> read_metrics(const std::string& path) {
   std::map<int, MetricsRow> by_epoch;
@@ -168,16 +56,14 @@ struct RawEpoch {
 // analysis/epoch_<digits> directories, numerically ascending.
 std::vector<RawEpoch> read_epochs(const std::string& run_dir) {
   std::vector<RawEpoch> epochs;
-  const fs::path analysis = fs::path(run_dir) / "analysis";
+  const fs::path analysis = run::Layout(run_dir).analyses();
   std::error_code ec;
   if (!fs::is_directory(analysis, ec)) return epochs;
   for (const fs::directory_entry& entry : fs::directory_iterator(analysis, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.rfind("epoch_", 0) != 0 || name.size() == 6 || name.size() > 12 ||
-        name.find_first_not_of("0123456789", 6) != std::string::npos || !entry.is_directory(ec))
-      continue;
+    const std::optional<int> epoch = run::parse_epoch_name(entry.path().filename().string());
+    if (!epoch || !entry.is_directory(ec)) continue;
     RawEpoch e;
-    e.epoch = std::stoi(name.substr(6));
+    e.epoch = *epoch;
     e.dir = entry.path().string();
     epochs.push_back(std::move(e));
   }
@@ -188,9 +74,9 @@ std::vector<RawEpoch> read_epochs(const std::string& run_dir) {
       throw base::Error(epochs[i].dir + ": epoch " + std::to_string(epochs[i].epoch) + " has two directories (" +
                       epochs[i - 1].dir + ")");
   for (RawEpoch& e : epochs) {
-    e.grid_path = e.dir + "/grid.json";
-    e.zeta_path = e.dir + "/zeta.json";
-    e.tract_path = e.dir + "/tract.json";
+    e.grid_path = e.dir + "/" + run::kGridFile;
+    e.zeta_path = e.dir + "/" + run::kZetaFile;
+    e.tract_path = e.dir + "/" + run::kTractFile;
     e.grid = read_optional_json(e.grid_path);
     e.zeta = read_optional_json(e.zeta_path);
     e.tract = read_optional_json(e.tract_path);
@@ -505,7 +391,8 @@ RunData load_run(const std::string& dir) {
   if (!fs::is_directory(dir, ec)) throw base::Error(dir + ": not a directory (expected a run directory written by nnfmri train)");
   RunData run;
   run.dir = dir;
-  const std::string config_path = dir + "/config.json", metrics_path = dir + "/metrics.jsonl";
+  const run::Layout layout(dir);
+  const std::string config_path = layout.config(), metrics_path = layout.metrics();
   if (base::file_exists(config_path)) {
     run.config = parse_json(base::read_file(config_path), config_path);
     const Node config(run.config, config_path, "");
