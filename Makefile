@@ -70,6 +70,10 @@ $(BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -c $< -o $@
 
+# report/page.cpp embeds the page's files with the assembler's .incbin, which -MMD cannot see.
+PAGE_FILES := $(wildcard report/page/*.html report/page/*.css report/page/*.js)
+$(BUILD)/obj/report/page.o: $(PAGE_FILES)
+
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^

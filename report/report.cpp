@@ -8,8 +8,8 @@
 
 #include "report/colormap.h"
 #include "report/figures.h"
+#include "report/page.h"
 #include "report/report_data.h"
-#include "report/report_page.h"
 #include "report/report_summary.h"
 #include "base/error.h"
 #include "base/fileio.h"
@@ -188,12 +188,6 @@ Json page_data(const RunData& run, const std::vector<StabilityStep>& stability, 
   return d;
 }
 
-std::string replace_once(const std::string& text, const std::string& marker, const std::string& with) {
-  const size_t at = text.find(marker);
-  if (at == std::string::npos) throw base::Error("report page template: marker " + marker + " missing");
-  return text.substr(0, at) + with + text.substr(at + marker.size());
-}
-
 std::string megabytes(size_t bytes) {
   char text[32];
   std::snprintf(text, sizeof text, "%.2f MB", double(bytes) / 1e6);
@@ -248,7 +242,7 @@ std::string build_report(const std::string& run_dir_argument, const ReportOption
                       std::to_string(figures.size()) + " figures (" + opts.format + ") in " + run_dir + "/figures/";
   if (!opts.figures_only) {
     const std::string data = script_safe_json(run::json_text(page_data(run, stability, summaries, summary), -1));
-    const std::string html = replace_once(kReportPageTemplate, kReportPageDataMarker, data);
+    const std::string html = page_html(data);
     base::write_file_atomic(layout.report_page(), html);
     wrote += ", " + run_dir + "/" + page + " (" + megabytes(html.size()) + ")";
   }

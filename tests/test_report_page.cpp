@@ -1,0 +1,73 @@
+// tests/test_report_page.cpp — report/page.h: the embedded page files are the ones in report/page/,
+// they can be inlined without ending their element early, and page_html puts every part (and the
+// data, once, as data) where report.html's markers are.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cctype>
+#include <string>
+
+#include "base/fileio.h"
+#include "report/page.h"
+
+namespace {
+
+// The repository root: this file is tests/test_report_page.cpp in it (the suite runs from the root).
+std::string repository_file(std::string_view path) {
+  const std::string here = __FILE__;
+  const size_t tests = here.rfind("tests/");
+  return here.substr(0, tests) + std::string(path);
+}
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  return out;
+}
+
+size_t count(std::string_view text, std::string_view what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string_view::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+TEST(ReportPage, EmbeddedFilesAreTheSourceFiles) {
+  const std::vector<report::PageFile>& files = report::page_files();
+  ASSERT_GE(files.size(), 3u);
+  EXPECT_EQ(files[0].path, "report/page/report.html");
+  for (const report::PageFile& f : files) {
+    EXPECT_FALSE(f.text.empty()) << f.path;
+    EXPECT_EQ(f.text, base::read_file(repository_file(f.path))) << f.path << " differs from the bytes in the binary: rebuild";
+  }
+}
+
+// A stylesheet inlined in <style> ends at the first "</style"; a script in <script> at the first
+// "</script", and "<!--" there changes how the browser finds that end.
+TEST(ReportPage, FilesCanBeInlined) {
+  for (const report::PageFile& f : report::page_files()) {
+    if (f.path == "report/page/report.html") continue;
+    const std::string text = lower(f.text);
+    const bool css = f.path.size() > 4 && f.path.substr(f.path.size() - 4) == ".css";
+    EXPECT_EQ(text.find(css ? "</style" : "</script"), std::string::npos) << f.path;
+    EXPECT_EQ(text.find("<!--"), std::string::npos) << f.path;
+    EXPECT_EQ(text.find("/*@report_"), std::string::npos) << f.path << " spells a marker";
+  }
+}
+
+TEST(ReportPage, PartsAndDataGoWhereTheMarkersAre) {
+  const std::string data = R"({"note":"/*@REPORT_DATA@*/ /*@REPORT_JS@*/ stays data"})";
+  const std::string html = report::page_html(data);
+  EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
+  EXPECT_NE(html.find("Content-Security-Policy\" content=\"default-src 'none'"), std::string::npos);
+  EXPECT_NE(html.find("<script type=\"application/json\" id=\"report-data\">" + data + "</script>"), std::string::npos);
+  EXPECT_EQ(count(html, data), 1u);
+  for (const report::PageFile& f : report::page_files()) {
+    if (f.path == "report/page/report.html") continue;
+    EXPECT_EQ(count(html, f.text), 1u) << f.path << " inlined once";
+  }
+  EXPECT_EQ(count(html, "/*@REPORT_"), 2u);  // only the two inside the data
+  EXPECT_EQ(count(html, "<script"), 2u);
+  EXPECT_EQ(count(html, "<style>"), 1u);
+}
+
+}  // namespace
