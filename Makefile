@@ -1,7 +1,8 @@
 # nnfmri — a CNN trainer with built-in imaging.
 #
 #   make run     installs what is missing, builds, trains the main job
-#   make test    installs what is missing, builds, runs the GoogleTest suite
+#   make test    installs what is missing, builds, runs the GoogleTest suite, then the page's
+#                JavaScript checks (node --check, node --test tests/page/)
 #   make bench   Google Benchmark micro-benchmarks + the PyTorch peer comparison
 #   make asan    the test suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #
@@ -14,8 +15,11 @@ SHELL := /bin/bash
 # ---- Debian packages ---------------------------------------------------------------
 # libopenblas-openmp-dev: the OpenMP build of OpenBLAS, so that OpenMP is the single
 # owner of threads (a pthread OpenBLAS called inside an OpenMP region oversubscribes).
+# nodejs: `make test` checks and unit-tests the report page's JavaScript (report/page/*.js).
 PACKAGES := libopenblas-dev libopenblas-openmp-dev libstb-dev libgtest-dev libbenchmark-dev \
-            zlib1g-dev dataset-fashion-mnist nlohmann-json3-dev
+            zlib1g-dev dataset-fashion-mnist nlohmann-json3-dev nodejs
+# Only for `make test-report` (report.html in a real browser), installed by the same deps rule.
+BROWSER_PACKAGES := chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 BUILD ?= build
@@ -49,7 +53,7 @@ APP := $(BUILD)/nnfmri
 TESTS := $(BUILD)/nnfmri_tests
 BENCH := $(BUILD)/nnfmri_bench
 
-.PHONY: all deps build run test test-report bench asan clean cifar10
+.PHONY: all deps build run test test-page test-report bench asan clean cifar10
 
 all: deps
 	@$(MAKE) --no-print-directory build
@@ -112,6 +116,14 @@ run: all
 test: all
 	@$(MAKE) --no-print-directory $(TESTS)
 	OMP_NUM_THREADS=2 OMP_WAIT_POLICY=passive $(TESTS) --gtest_brief=1
+	@$(MAKE) --no-print-directory test-page
+
+# The page's JavaScript: every file parses, and the pure helpers pass their unit tests (no browser).
+PAGE_JS := $(wildcard report/page/*.js)
+PAGE_TESTS := $(wildcard tests/page/*.test.js)
+test-page:
+	@for f in $(PAGE_JS); do node --check $$f || { echo "make test-page: $$f does not parse"; exit 1; }; done
+	node --test --test-reporter=spec $(PAGE_TESTS)
 
 bench: all
 	@$(MAKE) --no-print-directory $(BENCH)
@@ -121,8 +133,7 @@ bench: all
 # report.html in headless Chromium (installed when missing): DOM counts, slider, click, console errors;
 # screenshots build/report.png and build/report-full.png; prints the page size and load time.
 test-report: all
-	@command -v node >/dev/null || { $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q nodejs; }
-	@[ -x /usr/bin/chromium ] || { echo "make test-report: installing chromium"; $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; }
+	@$(MAKE) --no-print-directory deps PACKAGES="$(BROWSER_PACKAGES)"
 	node tests/report_browser_test.js --nnfmri $(APP) --out $(BUILD)
 
 # The suite under ASan + UBSan, in its own build tree.

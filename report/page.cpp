@@ -18,6 +18,7 @@
 
 NNFMRI_EMBED_PAGE_FILE(nnfmri_page_html, "report/page/report.html")
 NNFMRI_EMBED_PAGE_FILE(nnfmri_page_css, "report/page/report.css")
+NNFMRI_EMBED_PAGE_FILE(nnfmri_page_helpers_js, "report/page/helpers.js")
 NNFMRI_EMBED_PAGE_FILE(nnfmri_page_js, "report/page/report.js")
 
 namespace report {
@@ -58,6 +59,7 @@ const std::vector<PageFile>& page_files() {
   static const std::vector<PageFile> files = {
       {"report/page/report.html", bytes(nnfmri_page_html_begin, nnfmri_page_html_end)},
       {"report/page/report.css", bytes(nnfmri_page_css_begin, nnfmri_page_css_end)},
+      {"report/page/helpers.js", bytes(nnfmri_page_helpers_js_begin, nnfmri_page_helpers_js_end)},
       {"report/page/report.js", bytes(nnfmri_page_js_begin, nnfmri_page_js_end)},
   };
   return files;
@@ -65,7 +67,10 @@ const std::vector<PageFile>& page_files() {
 
 std::string page_html(const std::string& data) {
   const std::vector<PageFile>& files = page_files();
-  return fill(files[0].text, {{"/*@REPORT_CSS@*/", files[1].text}, {"/*@REPORT_JS@*/", files[2].text}, {"/*@REPORT_DATA@*/", data}});
+  return fill(files[0].text, {{"/*@REPORT_CSS@*/", files[1].text},
+                              {"/*@REPORT_HELPERS_JS@*/", files[2].text},
+                              {"/*@REPORT_JS@*/", files[3].text},
+                              {"/*@REPORT_DATA@*/", data}});
 }
 
 }  // namespace report

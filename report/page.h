@@ -1,28 +1,15 @@
 // report/page.h — report.html: the page's source files, compiled into the binary, filled with a run.
 //
 // Promise: page_html(data) is report/page/report.html with report/page/report.css inlined at its
-// /*@REPORT_CSS@*/ marker, report/page/report.js at /*@REPORT_JS@*/ and `data` (JSON already made
-// script-safe by report::script_safe_json) at /*@REPORT_DATA@*/, inside
-// <script type="application/json" id="report-data">.  Each marker occurs once in report.html and
-// inserted text is never searched again, so data that happens to spell a marker stays data.  The
-// files are embedded at build time (report/page.cpp), so nnfmri reads no file of its own at run
-// time and the page is one self-contained file: no network (its Content-Security-Policy forbids
-// every fetch; no CDN, no WebGL), data shown only through textContent.
-//
-// The page draws:
-//  - an epoch slider and a play button that drive every view;
-//  - per layer, a 3-D view of the region grid as voxels (x = column block j, y = row block i,
-//    depth = channel block k, spread apart so inner slices show), coloured by ζ (RdBu, centred on
-//    0) or density (viridis) with one scale per layer over all epochs, optionally sized by |value|,
-//    critical regions outlined; drag rotates every view (orthographic projection, painter's
-//    algorithm), a click selects a region;
-//  - the selected region's numbers (density, information, ζ with interval, significance, Shapley,
-//    p, lesion, Taylor, strongest in/out flows) and its ζ across epochs;
-//  - the pathway view (layers as columns of channel-block tiles, tract.json's chains and strongest
-//    flows), the training curves with ζ stability, the epoch's summary and the run's settings.
-// For tests it exposes window.nnfmriReport {epochCount, layerCount, setEpoch(i), select(l, r),
-// frontRegion(layer), voxelPoint(layer, r)} and sets body[data-ready="1"] and data-render-ms once
-// drawn; every .layer-view carries data-layer, data-regions (voxels drawn) and data-epoch.
+// /*@REPORT_CSS@*/ marker, report/page/helpers.js at /*@REPORT_HELPERS_JS@*/, report/page/report.js
+// at /*@REPORT_JS@*/ and `data` (JSON already made script-safe by report::script_safe_json) at
+// /*@REPORT_DATA@*/, inside <script type="application/json" id="report-data">.  Each marker occurs
+// once in report.html and inserted text is never searched again, so data that happens to spell a
+// marker stays data.  The files are embedded at build time (report/page.cpp), so nnfmri reads no
+// file of its own at run time and the page is one self-contained file: no network (its
+// Content-Security-Policy forbids every fetch; no CDN, no WebGL), data shown only through
+// textContent.  What the page draws: report/page/report.js; its pure functions, tested with Node
+// (tests/page/): report/page/helpers.js.
 #pragma once
 #include <string>
 #include <string_view>

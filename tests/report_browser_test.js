@@ -339,7 +339,7 @@ async function main() {
       check(dom.regions === expected.regions, "every region drawn as a voxel", dom.regions + " voxels");
     }
     if (!args.run)
-      check(dom.settings.includes("<script>alert(1)</script>") && dom.scripts === 2, "a class named <script>… shows as text",
+      check(dom.settings.includes("<script>alert(1)</script>") && dom.scripts === 3, "a class named <script>… shows as text",
             dom.scripts + " script elements");
     if (dom.views > 0 && expected.epochs > 1) await interact(cdp, evaluate);
 

@@ -331,10 +331,10 @@ TEST(Report, PageEscapesDataText) {
   EXPECT_EQ(html.find("<script>alert"), std::string::npos);
   EXPECT_EQ(html.find("\u2028"), std::string::npos);
   EXPECT_NE(html.find("\\u003cscript\\u003ealert(1)\\u003c/script\\u003e\\u0026\\u2028x"), std::string::npos);
-  // Only the page's own two script elements, and no network.
+  // Only the page's own three script elements (data, helpers.js, report.js), and no network.
   size_t scripts = 0;
   for (size_t at = html.find("<script"); at != std::string::npos; at = html.find("<script", at + 1)) ++scripts;
-  EXPECT_EQ(scripts, 2u);
+  EXPECT_EQ(scripts, 3u);
   EXPECT_EQ(html.find("http://"), std::string::npos);
   EXPECT_EQ(html.find("https://"), std::string::npos);
   EXPECT_EQ(report::script_safe_json(R"({"a":"</script><!--&"})"), R"({"a":"\u003c/script\u003e\u003c!--\u0026"})");

@@ -1,13 +1,17 @@
 // tests/test_report_page.cpp — report/page.h: the embedded page files are the ones in report/page/,
 // they can be inlined without ending their element early, and page_html puts every part (and the
-// data, once, as data) where report.html's markers are.
+// data, once, as data) where report.html's markers are.  Also the C++ half of the colour check
+// shared with the page's Node tests: tests/page/colormap_samples.json is report/colormap.h.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cctype>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "base/fileio.h"
+#include "report/colormap.h"
 #include "report/page.h"
 
 namespace {
@@ -66,8 +70,21 @@ TEST(ReportPage, PartsAndDataGoWhereTheMarkersAre) {
     EXPECT_EQ(count(html, f.text), 1u) << f.path << " inlined once";
   }
   EXPECT_EQ(count(html, "/*@REPORT_"), 2u);  // only the two inside the data
-  EXPECT_EQ(count(html, "<script"), 2u);
+  EXPECT_EQ(count(html, "<script"), 3u);  // the data, helpers.js, report.js
   EXPECT_EQ(count(html, "<style>"), 1u);
+}
+
+// tests/page/helpers.test.js checks the page's ramp against the same samples, so the figures and
+// the page agree colour for colour.
+TEST(ReportPage, ColormapSamplesAreTheCppColormap) {
+  const nlohmann::json samples = nlohmann::json::parse(base::read_file(repository_file("tests/page/colormap_samples.json")));
+  EXPECT_EQ(samples["stops"], nlohmann::json::parse(report::colormap_stops_json()));
+  ASSERT_GE(samples["sequential"].size(), 10u);
+  ASSERT_GE(samples["diverging"].size(), 10u);
+  for (const nlohmann::json& s : samples["sequential"])
+    EXPECT_EQ(report::hex(report::sequential_color(s[0].get<double>())), s[1].get<std::string>()) << "t = " << s[0];
+  for (const nlohmann::json& s : samples["diverging"])
+    EXPECT_EQ(report::hex(report::diverging_color(s[0].get<double>())), s[1].get<std::string>()) << "s = " << s[0];
 }
 
 }  // namespace

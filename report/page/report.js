@@ -1,3 +1,21 @@
+// report/page/report.js — what report.html does with the run's data (report/page/helpers.js holds
+// its pure functions, inlined before this file; report/page.h says how the page is assembled).
+//
+// The page draws:
+//  - an epoch slider and a play button that drive every view;
+//  - per layer, a 3-D view of the region grid as voxels (x = column block j, y = row block i,
+//    depth = channel block k, spread apart so inner slices show), coloured by ζ (RdBu, centred on
+//    0) or density (viridis) with one scale per layer over all epochs, optionally sized by |value|,
+//    critical regions outlined; drag rotates every view (orthographic projection, painter's
+//    algorithm), a click selects a region;
+//  - the selected region's numbers (density, information, ζ with interval, significance, Shapley,
+//    p, lesion, Taylor, strongest in/out flows) and its ζ across epochs;
+//  - the pathway view (layers as columns of channel-block tiles, tract.json's chains and strongest
+//    flows), the training curves with ζ stability, the epoch's summary and the run's settings.
+// Data is shown only through textContent.  For tests it exposes window.nnfmriReport {epochCount,
+// layerCount, setEpoch(i), select(l, r), state, frontRegion(layer), voxelPoint(layer, r)} and sets
+// body[data-ready="1"] and data-render-ms once drawn; every .layer-view carries data-layer,
+// data-regions (voxels drawn), data-epoch and data-colour.
 "use strict";
 (function () {
   const D = JSON.parse(document.getElementById("report-data").textContent);
@@ -10,22 +28,6 @@
     if (cls) node.className = cls;
     if (text !== undefined && text !== null) node.textContent = String(text);
     return node;
-  }
-  function fmt(v, digits) {
-    if (v === null || v === undefined || !isFinite(v)) return "–";
-    if (v === 0) return "0";
-    const a = Math.abs(v);
-    if (a >= 1e5 || a < 1e-3) return v.toExponential(2);
-    return String(Number(v.toPrecision(digits || 4)));
-  }
-  const pct = (v) => (v === null || v === undefined ? "–" : fmt(100 * v, 3) + "%");
-  function keyOf(grid, r) {
-    const gc = grid[2], gw = grid[1];
-    return "grid_" + (Math.floor(r / (gc * gw)) + 1) + "_" + (Math.floor(r / gc) % gw + 1) + "_" + (r % gc + 1);
-  }
-  function coordsOf(grid, r) {
-    const gc = grid[2], gw = grid[1];
-    return [Math.floor(r / (gc * gw)), Math.floor(r / gc) % gw, r % gc];
   }
   function sizeCanvas(canvas) {
     const ratio = window.devicePixelRatio || 1;
@@ -41,42 +43,11 @@
   }
 
   // ---- colour scales: the stop tables of report/colormap.h, one scale per layer over all epochs
-  const hexRgb = (h) => [parseInt(h.slice(1, 3), 16), parseInt(h.slice(3, 5), 16), parseInt(h.slice(5, 7), 16)];
   const SEQ = D.colormaps.sequential.map(hexRgb), DIV = D.colormaps.diverging.map(hexRgb);
-  function ramp(stops, t) {
-    t = isFinite(t) ? Math.min(1, Math.max(0, t)) : 0;
-    const x = t * (stops.length - 1), i = Math.min(Math.floor(x), stops.length - 2), f = x - i;
-    return [0, 1, 2].map((k) => Math.round(stops[i][k] + (stops[i + 1][k] - stops[i][k]) * f));
-  }
-  const css = (c, shade) => { shade = shade === undefined ? 1 : shade; return "rgb(" + Math.round(c[0] * shade) + "," + Math.round(c[1] * shade) + "," + Math.round(c[2] * shade) + ")"; };
-  const scales = D.layers.map((_, l) => {
-    let lo = Infinity, hi = -Infinity, zmax = 0;
-    for (const ep of D.epochs) {
-      const ly = ep.layers[l];
-      if (ly.g) for (const v of ly.g.density) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
-      if (ly.z) for (const v of ly.z.zeta) zmax = Math.max(zmax, Math.abs(v));
-    }
-    return { lo, hi, zmax };
-  });
-  function colourOf(l, kind, v) {
-    const s = scales[l];
-    if (kind === "zeta") return ramp(DIV, s.zmax > 0 ? (v / s.zmax + 1) / 2 : 0.5);
-    return ramp(SEQ, s.hi > s.lo ? (v - s.lo) / (s.hi - s.lo) : 0.5);
-  }
-  function magnitudeOf(l, kind, v) {
-    const s = scales[l];
-    if (kind === "zeta") return s.zmax > 0 ? Math.abs(v) / s.zmax : 0;
-    return s.hi > s.lo ? (v - s.lo) / (s.hi - s.lo) : 0.5;
-  }
+  const scales = D.layers.map((_, l) => layerScale(D.epochs, l));
+  const colourOf = (l, kind, v) => ramp(kind === "zeta" ? DIV : SEQ, scalePosition(scales[l], kind, v));
   // What a layer shows at the current epoch: the chosen quantity, else the other one, else nothing.
-  function modeOf(l) {
-    const ly = D.epochs[state.e].layers[l];
-    const want = state.colour, other = want === "zeta" ? "density" : "zeta";
-    const has = (k) => (k === "zeta" ? !!ly.z : !!ly.g);
-    if (has(want)) return { kind: want, note: "" };
-    if (has(other)) return { kind: other, note: "no " + (want === "zeta" ? "ζ" : "density") + " at this epoch: showing " + (other === "zeta" ? "ζ" : "density") };
-    return { kind: null, note: "not measured at this epoch" };
-  }
+  const layerMode = (l) => modeOf(D.epochs[state.e].layers[l], state.colour);
   const valuesOf = (ly, kind) => (kind === "zeta" ? ly.z.zeta : ly.g.density);
 
   // ---- header, notes, settings
@@ -96,15 +67,11 @@
   }
   function buildSettings() {
     const table = $("settings");
-    const row = (k, v) => { const tr = el("tr"); tr.append(el("td", null, k), el("td", null, v)); table.append(tr); };
-    function walk(prefix, v) {
-      if (v === null || typeof v !== "object") { row(prefix, v === null ? "null" : String(v)); return; }
-      if (Array.isArray(v) && v.every((x) => x === null || typeof x !== "object")) { row(prefix, v.map(String).join(", ")); return; }
-      for (const k of Object.keys(v)) walk(prefix ? prefix + "." + k : k, v[k]);
+    for (const [k, v] of settingsRows(D.config, D.definitions)) {
+      const tr = el("tr");
+      tr.append(el("td", null, k), el("td", null, v));
+      table.append(tr);
     }
-    if (D.config === null) row("config.json", "missing");
-    else walk("", D.config);
-    for (const k of Object.keys(D.definitions || {})) row("definition." + k, D.definitions[k]);
   }
 
   // ---- 3-D voxel views
@@ -112,11 +79,7 @@
   const FACES = [[[0, 0, -1], [0, 1, 2, 3]], [[0, 0, 1], [4, 5, 6, 7]], [[0, -1, 0], [0, 1, 5, 4]],
                  [[0, 1, 0], [3, 2, 6, 7]], [[-1, 0, 0], [0, 3, 7, 4]], [[1, 0, 0], [1, 2, 6, 5]]];
   const LIGHT = (() => { const v = [-0.4, -0.6, 0.75], n = Math.hypot(v[0], v[1], v[2]); return v.map((x) => x / n); })();
-  function rotate(p) {  // yaw about the vertical axis, then pitch about the horizontal one; the viewer looks along −z
-    const cy = Math.cos(state.yaw), sy = Math.sin(state.yaw), cp = Math.cos(state.pitch), sp = Math.sin(state.pitch);
-    const x1 = cy * p[0] + sy * p[2], z1 = -sy * p[0] + cy * p[2];
-    return [x1, cp * p[1] - sp * z1, sp * p[1] + cp * z1];
-  }
+  const turn = (p) => rotate(p, state.yaw, state.pitch);  // the views' common rotation
   const views = [];
   function buildLayerViews() {
     const host = $("layers");
@@ -163,18 +126,6 @@
     view.canvas.addEventListener("pointerup", end);
     view.canvas.addEventListener("pointercancel", end);
   }
-  function insidePolygon(pts, x, y) {
-    let inside = false;
-    for (let i = 0, j = pts.length - 1; i < pts.length; j = i++) {
-      const a = pts[i], b = pts[j];
-      if ((a[1] > y) !== (b[1] > y) && x < ((b[0] - a[0]) * (y - a[1])) / (b[1] - a[1]) + a[0]) inside = !inside;
-    }
-    return inside;
-  }
-  function pickFace(faces, x, y) {
-    for (let f = faces.length - 1; f >= 0; --f) if (insidePolygon(faces[f].pts, x, y)) return faces[f].r;
-    return null;
-  }
   function drawLegendBar(view, kind) {
     const { ctx, w, h } = sizeCanvas(view.bar);
     const s = scales[view.l];
@@ -191,18 +142,18 @@
   function renderView(view) {
     const l = view.l, ep = D.epochs[state.e], ly = ep.layers[l], grid = ly.grid;
     const [gh, gw, gc] = grid, count = gh * gw * gc;
-    const mode = modeOf(l);
+    const mode = layerMode(l);
     const values = mode.kind ? valuesOf(ly, mode.kind) : null;
     const critical = new Set(ly.z ? ly.z.critical : []);
     const { ctx, w, h } = sizeCanvas(view.canvas);
     const spread = gc > 1 ? 1.8 : 1;
     const radius = 0.5 * Math.hypot(gw, gh, gc * spread) + 0.5;
     const scale = (Math.min(w, h) * 0.56) / radius, cx = w / 2, cy = h / 2;
-    const rc = CORNERS.map(rotate), faces = FACES.map(([n, v]) => ({ n: rotate(n), v }));
+    const rc = CORNERS.map(turn), faces = FACES.map(([n, v]) => ({ n: turn(n), v }));
     const order = [];
     for (let r = 0; r < count; ++r) {
       const [i, j, k] = coordsOf(grid, r);
-      order.push({ r, c: rotate([j - (gw - 1) / 2, i - (gh - 1) / 2, (k - (gc - 1) / 2) * spread]) });
+      order.push({ r, c: turn([j - (gw - 1) / 2, i - (gh - 1) / 2, (k - (gc - 1) / 2) * spread]) });
     }
     order.sort((a, b) => a.c[2] - b.c[2] || a.r - b.r);  // far to near
     view.faces = [];
@@ -213,7 +164,7 @@
     for (const item of order) {
       const v = values ? values[item.r] : null;
       const base = values ? colourOf(l, mode.kind, v) : [200, 200, 200];
-      const half = 0.42 * (values && state.sizeByValue ? 0.3 + 0.7 * magnitudeOf(l, mode.kind, v) : 1);
+      const half = 0.42 * (values && state.sizeByValue ? 0.3 + 0.7 * magnitude(scales[l], mode.kind, v) : 1);
       for (const { f, pts } of polygons(item, half)) {
         const light = 0.62 + 0.38 * Math.max(0, f.n[0] * LIGHT[0] + f.n[1] * LIGHT[1] + f.n[2] * LIGHT[2]);
         path(pts);
@@ -347,7 +298,7 @@
     ep.layers.forEach((ly, l) => {
       ctx.fillStyle = "#222";
       ctx.fillText(D.layers[l].name, l * column + column / 2, top - 10);
-      const mode = modeOf(l), values = mode.kind ? valuesOf(ly, mode.kind) : null, o = layout[l];
+      const mode = layerMode(l), values = mode.kind ? valuesOf(ly, mode.kind) : null, o = layout[l];
       const count = ly.grid[0] * ly.grid[1] * ly.grid[2];
       for (let r = 0; r < count; ++r) {
         const [x, y] = centre(l, r);
@@ -424,16 +375,13 @@
       ctx.font = "13px system-ui, sans-serif"; ctx.textAlign = "left"; ctx.fillStyle = "#222";
       ctx.fillText(title, left, top - 8);
       ctx.font = "11px system-ui, sans-serif";
-      const raw = (hi - lo) / 4, mag = Math.pow(10, Math.floor(Math.log10(raw))), q = raw / mag;
-      const step = mag * (q < 1.5 ? 1 : q < 3.5 ? 2 : q < 7.5 ? 5 : 10);
       ctx.textAlign = "right";
-      for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9 * step; v += step) {
+      for (const v of ticks(lo, hi)) {
         ctx.strokeStyle = "#eee"; ctx.lineWidth = 1; ctx.beginPath(); ctx.moveTo(left, py(v)); ctx.lineTo(w - right, py(v)); ctx.stroke();
-        ctx.fillStyle = "#666"; ctx.fillText(fmt(Math.abs(v) < 1e-12 ? 0 : v, 3), left - 6, py(v) + 4);
+        ctx.fillStyle = "#666"; ctx.fillText(fmt(v, 3), left - 6, py(v) + 4);
       }
       ctx.textAlign = "center";
-      const every = Math.max(1, Math.ceil((x1 - x0 + 1) / 20));
-      for (let e = x0; e <= x1; e += every) ctx.fillText(String(e), px(e), top + panelH + 14);
+      for (const e of epochTicks(x0, x1)) ctx.fillText(String(e), px(e), top + panelH + 14);
       ctx.strokeStyle = "#ccc"; ctx.strokeRect(left, top, w - left - right, panelH);
       const cur = D.epochs.length ? D.epochs[state.e].epoch : null;
       if (cur !== null) { ctx.strokeStyle = "rgba(213,94,0,0.6)"; ctx.lineWidth = 2; ctx.beginPath(); ctx.moveTo(px(cur), top); ctx.lineTo(px(cur), top + panelH); ctx.stroke(); }

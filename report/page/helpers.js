@@ -1,0 +1,143 @@
+// report/page/helpers.js — the pure functions of report.html: number formatting, region keys, colour
+// ramps and scales, axis ticks, 3-D rotation and picking, what a layer shows, the settings table.
+//
+// Promise: nothing here touches the page (no document, no window, no state); every function
+// depends only on its arguments.  report.html inlines this file before report.js, whose code
+// calls these functions by name; Node loads it as a module (module.exports below) for
+// tests/page/*.test.js.
+"use strict";
+
+// ---- numbers as the page shows them: "–" for a missing or non-finite value, "0" for zero,
+// exponent notation when |v| ≥ 1e5 or < 1e-3, else `digits` (default 4) significant digits
+// without trailing zeros.
+function fmt(v, digits) {
+  if (v === null || v === undefined || !isFinite(v)) return "–";
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  if (a >= 1e5 || a < 1e-3) return v.toExponential(2);
+  return String(Number(v.toPrecision(digits || 4)));
+}
+// A share in [0, 1] as a percentage with 3 significant digits.
+function pct(v) {
+  return v === null || v === undefined ? "–" : fmt(100 * v, 3) + "%";
+}
+
+// ---- regions: r = (i·GW + j)·GC + k over grid [GH, GW, GC] (run/region_grid.h), 0-based (i, j, k);
+// the key names them 1-based, "grid_i_j_k".
+function coordsOf(grid, r) {
+  const gc = grid[2], gw = grid[1];
+  return [Math.floor(r / (gc * gw)), Math.floor(r / gc) % gw, r % gc];
+}
+function keyOf(grid, r) {
+  return "grid_" + coordsOf(grid, r).map((c) => c + 1).join("_");
+}
+
+// ---- colour: ramps over the stop tables of report/colormap.h ("#rrggbb" from low to high),
+// interpolated as report/colormap.cpp does, so a figure and the page agree colour for colour.
+function hexRgb(h) {
+  return [parseInt(h.slice(1, 3), 16), parseInt(h.slice(3, 5), 16), parseInt(h.slice(5, 7), 16)];
+}
+// The colour at t ∈ [0, 1] (clamped; NaN → 0) of equally spaced stops [[r, g, b], ...].
+function ramp(stops, t) {
+  t = t > 0 ? Math.min(1, t) : 0;
+  const x = t * (stops.length - 1), i = Math.min(Math.floor(x), stops.length - 2), f = x - i;
+  return [0, 1, 2].map((k) => Math.round(stops[i][k] + (stops[i + 1][k] - stops[i][k]) * f));
+}
+// "rgb(r,g,b)" of a colour darkened by `shade` (default 1).
+function css(c, shade) {
+  shade = shade === undefined ? 1 : shade;
+  return "rgb(" + Math.round(c[0] * shade) + "," + Math.round(c[1] * shade) + "," + Math.round(c[2] * shade) + ")";
+}
+// One scale per layer over all epochs, so colours compare across epochs: the density range
+// [lo, hi] and the largest |ζ| (lo = ∞, hi = −∞, zmax = 0 when the layer was never measured).
+// `epochs` is the page data's epochs; layer l's entry holds g.density and z.zeta when measured.
+function layerScale(epochs, l) {
+  let lo = Infinity, hi = -Infinity, zmax = 0;
+  for (const ep of epochs) {
+    const ly = ep.layers[l];
+    if (ly.g) for (const v of ly.g.density) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+    if (ly.z) for (const v of ly.z.zeta) zmax = Math.max(zmax, Math.abs(v));
+  }
+  return { lo, hi, zmax };
+}
+// Where v sits on its layer's ramp, t ∈ [0, 1]: ζ centred (−zmax → 0, 0 → ½, zmax → 1), density
+// from lo to hi; ½ when the scale is a single value.
+function scalePosition(scale, kind, v) {
+  if (kind === "zeta") return scale.zmax > 0 ? (v / scale.zmax + 1) / 2 : 0.5;
+  return scale.hi > scale.lo ? (v - scale.lo) / (scale.hi - scale.lo) : 0.5;
+}
+// How large a voxel is drawn, in [0, 1]: |ζ| / zmax (0 for a flat scale), or the density position.
+function magnitude(scale, kind, v) {
+  if (kind === "zeta") return scale.zmax > 0 ? Math.abs(v) / scale.zmax : 0;
+  return scalePosition(scale, kind, v);
+}
+
+// ---- axes: about four steps of 1, 2 or 5 × 10^k covering [lo, hi] (lo < hi), ticks at the
+// multiples of the step inside the range; a tick within 1e-12 of 0 is 0 exactly.
+function ticks(lo, hi) {
+  const raw = (hi - lo) / 4, mag = Math.pow(10, Math.floor(Math.log10(raw))), q = raw / mag;
+  const step = mag * (q < 1.5 ? 1 : q < 3.5 ? 2 : q < 7.5 ? 5 : 10);
+  const out = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9 * step; v += step) out.push(Math.abs(v) < 1e-12 ? 0 : v);
+  return out;
+}
+// The epochs labelled on an axis from `first` to `last`: every one, or every n-th so that at most 20 are.
+function epochTicks(first, last) {
+  const every = Math.max(1, Math.ceil((last - first + 1) / 20)), out = [];
+  for (let e = first; e <= last; e += every) out.push(e);
+  return out;
+}
+
+// ---- 3-D views: yaw about the vertical axis, then pitch about the horizontal one; the viewer
+// looks along −z.
+function rotate(p, yaw, pitch) {
+  const cy = Math.cos(yaw), sy = Math.sin(yaw), cp = Math.cos(pitch), sp = Math.sin(pitch);
+  const x1 = cy * p[0] + sy * p[2], z1 = -sy * p[0] + cy * p[2];
+  return [x1, cp * p[1] - sp * z1, sp * p[1] + cp * z1];
+}
+// Even-odd rule: is (x, y) inside the polygon pts = [[x, y], ...]?
+function insidePolygon(pts, x, y) {
+  let inside = false;
+  for (let i = 0, j = pts.length - 1; i < pts.length; j = i++) {
+    const a = pts[i], b = pts[j];
+    if ((a[1] > y) !== (b[1] > y) && x < ((b[0] - a[0]) * (y - a[1])) / (b[1] - a[1]) + a[0]) inside = !inside;
+  }
+  return inside;
+}
+// The region of the face drawn last (nearest the viewer) under (x, y); faces = [{r, pts}] in
+// drawing order.  null when none.
+function pickFace(faces, x, y) {
+  for (let f = faces.length - 1; f >= 0; --f) if (insidePolygon(faces[f].pts, x, y)) return faces[f].r;
+  return null;
+}
+
+// ---- what a layer shows at an epoch: the wanted quantity ("zeta" or "density"), else the other
+// one with a note saying so, else nothing.  `layerEpoch` has z (ζ) and g (density) or null.
+function modeOf(layerEpoch, want) {
+  const other = want === "zeta" ? "density" : "zeta";
+  const has = (k) => (k === "zeta" ? !!layerEpoch.z : !!layerEpoch.g);
+  const name = (k) => (k === "zeta" ? "ζ" : "density");
+  if (has(want)) return { kind: want, note: "" };
+  if (has(other)) return { kind: other, note: "no " + name(want) + " at this epoch: showing " + name(other) };
+  return { kind: null, note: "not measured at this epoch" };
+}
+
+// ---- the run settings as [key, value] rows: config.json flattened to dotted keys (a list of
+// scalars joined with ", "), then each definition as "definition.NAME".
+function settingsRows(config, definitions) {
+  const rows = [];
+  function walk(prefix, v) {
+    if (v === null || typeof v !== "object") { rows.push([prefix, v === null ? "null" : String(v)]); return; }
+    if (Array.isArray(v) && v.every((x) => x === null || typeof x !== "object")) { rows.push([prefix, v.map(String).join(", ")]); return; }
+    for (const k of Object.keys(v)) walk(prefix ? prefix + "." + k : k, v[k]);
+  }
+  if (config === null) rows.push(["config.json", "missing"]);
+  else walk("", config);
+  for (const k of Object.keys(definitions || {})) rows.push(["definition." + k, definitions[k]]);
+  return rows;
+}
+
+if (typeof module === "object" && module && module.exports) {
+  module.exports = { fmt, pct, coordsOf, keyOf, hexRgb, ramp, css, layerScale, scalePosition, magnitude, ticks, epochTicks,
+                     rotate, insidePolygon, pickFace, modeOf, settingsRows };
+}

@@ -1,0 +1,256 @@
+// tests/page/helpers.test.js — report/page/helpers.js, the pure functions of report.html, under
+// Node's built-in test runner (`node --test tests/page/`, run by `make test`): the strings the page
+// shows, region keys in run/region_grid.h's order, colour ramps equal to report/colormap.cpp (through
+// tests/page/colormap_samples.json, which tests/test_report_page.cpp checks against the C++), the
+// layer scales, axis ticks, rotation and picking, the fallback when a quantity is missing, the
+// settings rows, and that the file also runs as the page's classic script.
+"use strict";
+const test = require("node:test");
+const assert = require("node:assert/strict");
+const fs = require("node:fs");
+const path = require("node:path");
+const vm = require("node:vm");
+
+const HELPERS = path.join(__dirname, "..", "..", "report", "page", "helpers.js");
+const h = require(HELPERS);
+const samples = JSON.parse(fs.readFileSync(path.join(__dirname, "colormap_samples.json"), "utf8"));
+const SEQ = samples.stops.sequential.map(h.hexRgb), DIV = samples.stops.diverging.map(h.hexRgb);
+const hexOf = (c) => "#" + c.map((v) => v.toString(16).padStart(2, "0")).join("");
+
+// A fixed pseudo-random sequence (mulberry32), so every run tests the same values.
+function random(seed) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+test("fmt shows missing and non-finite values as a dash and zero as 0", () => {
+  for (const v of [null, undefined, NaN, Infinity, -Infinity]) assert.equal(h.fmt(v), "–");
+  assert.equal(h.fmt(0), "0");
+  assert.equal(h.fmt(-0), "0");
+});
+
+test("fmt: 4 significant digits (or `digits`) without trailing zeros, exponent outside [1e-3, 1e5)", () => {
+  const cases = [[3.14159, undefined, "3.142"], [3.14159, 3, "3.14"], [2.5, undefined, "2.5"], [100, undefined, "100"],
+                 [0.1 + 0.2, undefined, "0.3"], [-1234.5678, undefined, "-1235"], [0.001, undefined, "0.001"],
+                 [99994, undefined, "99990"], [99999, undefined, "100000"], [123456, undefined, "1.23e+5"], [-0.000123, undefined, "-1.23e-4"],
+                 [0.00099, 3, "9.90e-4"], [1e5, 3, "1.00e+5"], [0.9329, 3, "0.933"], [-3.66, 3, "-3.66"]];
+  for (const [v, digits, shown] of cases) assert.equal(h.fmt(v, digits), shown, "fmt(" + v + ", " + digits + ")");
+});
+
+test("fmt keeps 4 significant digits of every value in range", () => {
+  const rand = random(1);
+  for (let n = 0; n < 2000; ++n) {
+    const v = (rand() < 0.5 ? -1 : 1) * Math.pow(10, -3 + 8 * rand());
+    if (Math.abs(v) >= 1e5) continue;
+    const shown = h.fmt(v);
+    assert.doesNotMatch(shown, /e|\.\d*0$/, shown);
+    assert.ok(Math.abs(Number(shown) - v) <= 5.0001e-4 * Math.abs(v), v + " shown as " + shown);
+    assert.equal(h.fmt(Number(shown)), shown, "a shown value shows the same again");
+  }
+});
+
+test("pct shows a share as a percentage with 3 significant digits", () => {
+  assert.equal(h.pct(0.1234), "12.3%");
+  assert.equal(h.pct(0.5), "50%");
+  assert.equal(h.pct(1), "100%");
+  assert.equal(h.pct(0), "0%");
+  assert.equal(h.pct(0.0418), "4.18%");
+  assert.equal(h.pct(null), "–");
+  assert.equal(h.pct(undefined), "–");
+});
+
+test("region keys: r = (i·GW + j)·GC + k, key grid_{i+1}_{j+1}_{k+1}, parsed back to r", () => {
+  for (const grid of [[8, 8, 4], [4, 4, 4], [1, 1, 10], [3, 5, 2], [1, 1, 1]]) {
+    const [gh, gw, gc] = grid, count = gh * gw * gc, keys = new Set();
+    for (let r = 0; r < count; ++r) {
+      const [i, j, k] = h.coordsOf(grid, r);
+      assert.ok(i >= 0 && i < gh && j >= 0 && j < gw && k >= 0 && k < gc, grid + " r=" + r);
+      assert.equal((i * gw + j) * gc + k, r);
+      const key = h.keyOf(grid, r);
+      assert.equal(key, "grid_" + (i + 1) + "_" + (j + 1) + "_" + (k + 1));
+      const m = /^grid_(\d+)_(\d+)_(\d+)$/.exec(key);
+      assert.ok(m, key);
+      assert.equal(((Number(m[1]) - 1) * gw + (Number(m[2]) - 1)) * gc + (Number(m[3]) - 1), r, "round trip of " + key);
+      keys.add(key);
+    }
+    assert.equal(keys.size, count, "one key per region of " + grid);
+  }
+});
+
+test("hexRgb reads #rrggbb back to what the C++ wrote", () => {
+  assert.deepEqual(h.hexRgb("#440154"), [0x44, 0x01, 0x54]);
+  for (const hex of samples.stops.sequential.concat(samples.stops.diverging)) assert.equal(hexOf(h.hexRgb(hex)), hex);
+});
+
+test("ramp: its ends are the colormap's first and last stops, clamped outside [0, 1], NaN → first", () => {
+  for (const stops of [SEQ, DIV]) {
+    const first = stops[0], last = stops[stops.length - 1];
+    assert.deepEqual(h.ramp(stops, 0), first);
+    assert.deepEqual(h.ramp(stops, 1), last);
+    assert.deepEqual(h.ramp(stops, -0.5), first);
+    assert.deepEqual(h.ramp(stops, 7), last);
+    assert.deepEqual(h.ramp(stops, NaN), first);
+    assert.deepEqual(h.ramp(stops, Infinity), last);
+    assert.deepEqual(h.ramp(stops, -Infinity), first);
+  }
+});
+
+test("ramp passes through every stop and stays between neighbouring stops", () => {
+  const rand = random(2);
+  for (const stops of [SEQ, DIV]) {
+    const n = stops.length;
+    for (let i = 0; i < n; ++i) assert.deepEqual(h.ramp(stops, i / (n - 1)), stops[i], "stop " + i);
+    for (let s = 0; s < 500; ++s) {
+      const t = rand(), i = Math.min(Math.floor(t * (n - 1)), n - 2), c = h.ramp(stops, t);
+      for (let k = 0; k < 3; ++k) {
+        assert.ok(Number.isInteger(c[k]));
+        assert.ok(c[k] >= Math.min(stops[i][k], stops[i + 1][k]) && c[k] <= Math.max(stops[i][k], stops[i + 1][k]), "t=" + t);
+      }
+    }
+  }
+});
+
+test("ramp equals report/colormap.cpp: sequential_color(t), and diverging_color(s) the way the page places ζ", () => {
+  assert.ok(samples.sequential.length >= 10 && samples.diverging.length >= 10);
+  for (const [t, hex] of samples.sequential) assert.equal(hexOf(h.ramp(SEQ, t)), hex, "sequential t=" + t);
+  // the page colours ζ = v with its layer's largest |ζ| = zmax at scalePosition; zmax = 1 makes v = s
+  for (const [s, hex] of samples.diverging) assert.equal(hexOf(h.ramp(DIV, h.scalePosition({ zmax: 1 }, "zeta", s))), hex, "diverging s=" + s);
+});
+
+test("css writes rgb() of a colour, darkened by a shade", () => {
+  assert.equal(h.css([10, 20, 30]), "rgb(10,20,30)");
+  assert.equal(h.css([100, 200, 51], 0.5), "rgb(50,100,26)");
+  assert.equal(h.css([255, 255, 255], 1), "rgb(255,255,255)");
+});
+
+// Two layers over three epochs: layer 0 has density at every epoch and ζ except at the second;
+// layer 1 was never measured.
+const EPOCHS = [
+  { layers: [{ g: { density: [0.5, -1, 2] }, z: { zeta: [1, -3, 0.5] } }, { g: null, z: null }] },
+  { layers: [{ g: { density: [4, 0, 1] }, z: null }, { g: null, z: null }] },
+  { layers: [{ g: { density: [3, 3, 3] }, z: { zeta: [2.5, 0, -1] } }, { g: null, z: null }] },
+];
+
+test("layerScale: density range and largest |ζ| over all epochs; nothing for a layer never measured", () => {
+  assert.deepEqual(h.layerScale(EPOCHS, 0), { lo: -1, hi: 4, zmax: 3 });
+  assert.deepEqual(h.layerScale(EPOCHS, 1), { lo: Infinity, hi: -Infinity, zmax: 0 });
+  assert.deepEqual(h.layerScale([], 0), { lo: Infinity, hi: -Infinity, zmax: 0 });
+});
+
+test("scalePosition and magnitude place values on their layer's scale", () => {
+  const s = h.layerScale(EPOCHS, 0);
+  assert.equal(h.scalePosition(s, "density", -1), 0);
+  assert.equal(h.scalePosition(s, "density", 4), 1);
+  assert.equal(h.scalePosition(s, "density", 1.5), 0.5);
+  assert.equal(h.scalePosition(s, "zeta", -3), 0);
+  assert.equal(h.scalePosition(s, "zeta", 0), 0.5);
+  assert.equal(h.scalePosition(s, "zeta", 3), 1);
+  assert.equal(h.magnitude(s, "zeta", -3), 1);
+  assert.equal(h.magnitude(s, "zeta", 1.5), 0.5);
+  assert.equal(h.magnitude(s, "zeta", 0), 0);
+  assert.equal(h.magnitude(s, "density", 4), 1);
+  for (const v of [-3, -1, 0, 0.5, 2, 3]) assert.equal(h.magnitude(s, "zeta", v), h.magnitude(s, "zeta", -v), "|ζ| is symmetric");
+  const flat = { lo: 2, hi: 2, zmax: 0 }, never = h.layerScale(EPOCHS, 1);
+  for (const scale of [flat, never]) {
+    assert.equal(h.scalePosition(scale, "density", 2), 0.5);
+    assert.equal(h.scalePosition(scale, "zeta", 2), 0.5);
+    assert.equal(h.magnitude(scale, "zeta", 2), 0);
+  }
+});
+
+test("ticks: increasing by one step of 1, 2 or 5 × 10^k, inside and covering [lo, hi]", () => {
+  const rand = random(3), ranges = [[0, 1], [-1, 1], [0.3, 0.7], [-0.3, 0.7], [2.05, 2.3], [0, 1e-6], [-5e4, 1e6], [0.9, 1.1], [-7, -3]];
+  for (let n = 0; n < 1000; ++n) {
+    const lo = (rand() - 0.5) * Math.pow(10, 6 * rand() - 2);
+    ranges.push([lo, lo + Math.pow(10, 8 * rand() - 4)]);
+  }
+  for (const [lo, hi] of ranges) {
+    const t = h.ticks(lo, hi), what = "ticks(" + lo + ", " + hi + ") = " + t;
+    assert.ok(t.length >= 2 && t.length <= 8, what);
+    const step = t[1] - t[0], mantissa = step / Math.pow(10, Math.floor(Math.log10(step) + 1e-9));
+    assert.ok([1, 2, 5, 10].some((m) => Math.abs(mantissa - m) < 1e-6), what + ": step " + step);
+    for (let i = 1; i < t.length; ++i) assert.ok(Math.abs(t[i] - t[i - 1] - step) <= 1e-9 * step, what + ": uneven");
+    assert.ok(t[0] >= lo - 1e-9 * step && t[t.length - 1] <= hi + 1e-9 * step, what + ": outside");
+    assert.ok(t[0] - lo < step && hi - t[t.length - 1] < step * (1 + 1e-9), what + ": does not cover");
+    if (lo <= 0 && hi >= 0) assert.ok(t.some((v) => Object.is(v, 0)), what + ": no tick at exactly 0");
+  }
+});
+
+test("ticks of the ζ-stability panel and their labels", () => {
+  assert.deepEqual(h.ticks(-1, 1), [-1, -0.5, 0, 0.5, 1]);
+  assert.deepEqual(h.ticks(-0.3, 0.7).map((v) => h.fmt(v, 3)), ["-0.2", "0", "0.2", "0.4", "0.6"]);
+});
+
+test("epochTicks labels every epoch up to 20, then every n-th", () => {
+  assert.deepEqual(h.epochTicks(1, 10), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  assert.deepEqual(h.epochTicks(3, 3), [3]);
+  assert.deepEqual(h.epochTicks(1, 100).slice(0, 3), [1, 6, 11]);
+  for (let first = 0; first <= 2; ++first)
+    for (let last = first; last < first + 500; ++last) {
+      const t = h.epochTicks(first, last), every = t.length > 1 ? t[1] - t[0] : 1;
+      assert.equal(t[0], first);
+      assert.ok(t.length <= 20 && t[t.length - 1] <= last && t[t.length - 1] > last - every, first + ".." + last);
+      for (let i = 1; i < t.length; ++i) assert.equal(t[i] - t[i - 1], every);
+    }
+});
+
+test("rotate keeps lengths, is the identity at yaw = pitch = 0, yaw keeps y and pitch keeps x", () => {
+  const rand = random(4), close = (a, b) => a.every((v, i) => Math.abs(v - b[i]) < 1e-12);
+  for (let n = 0; n < 200; ++n) {
+    const p = [rand() - 0.5, rand() - 0.5, rand() - 0.5].map((v) => 10 * v), yaw = 7 * rand() - 3.5, pitch = 3 * rand() - 1.5;
+    assert.ok(Math.abs(Math.hypot(...h.rotate(p, yaw, pitch)) - Math.hypot(...p)) < 1e-12);
+    assert.ok(close(h.rotate(p, 0, 0), p));
+    assert.ok(Math.abs(h.rotate(p, yaw, 0)[1] - p[1]) < 1e-12);
+    assert.ok(Math.abs(h.rotate(p, 0, pitch)[0] - p[0]) < 1e-12);
+  }
+  assert.ok(close(h.rotate([1, 0, 0], Math.PI / 2, 0), [0, 0, -1]));
+});
+
+test("insidePolygon and pickFace find the face drawn last under a point", () => {
+  const square = [[0, 0], [2, 0], [2, 2], [0, 2]], shifted = [[1, 1], [3, 1], [3, 3], [1, 3]];
+  const ell = [[0, 0], [3, 0], [3, 1], [1, 1], [1, 3], [0, 3]];  // an L: (2, 2) is in its notch
+  assert.ok(h.insidePolygon(square, 1, 1));
+  assert.ok(!h.insidePolygon(square, 3, 1));
+  assert.ok(!h.insidePolygon(square, 1, -0.1));
+  assert.ok(h.insidePolygon(ell, 0.5, 2.5) && h.insidePolygon(ell, 2.5, 0.5));
+  assert.ok(!h.insidePolygon(ell, 2, 2));
+  const faces = [{ r: 7, pts: square }, { r: 9, pts: shifted }];
+  assert.equal(h.pickFace(faces, 1.5, 1.5), 9);
+  assert.equal(h.pickFace(faces, 0.5, 0.5), 7);
+  assert.equal(h.pickFace(faces, 2.5, 2.5), 9);
+  assert.equal(h.pickFace(faces, 5, 5), null);
+  assert.equal(h.pickFace([], 0, 0), null);
+});
+
+test("modeOf shows the wanted quantity, else the other one with a note, else nothing", () => {
+  const both = { g: {}, z: {} }, densityOnly = { g: {}, z: null }, zetaOnly = { g: null, z: {} }, none = { g: null, z: null };
+  assert.deepEqual(h.modeOf(both, "zeta"), { kind: "zeta", note: "" });
+  assert.deepEqual(h.modeOf(both, "density"), { kind: "density", note: "" });
+  assert.deepEqual(h.modeOf(densityOnly, "zeta"), { kind: "density", note: "no ζ at this epoch: showing density" });
+  assert.deepEqual(h.modeOf(zetaOnly, "density"), { kind: "zeta", note: "no density at this epoch: showing ζ" });
+  assert.deepEqual(h.modeOf(none, "zeta"), { kind: null, note: "not measured at this epoch" });
+});
+
+test("settingsRows flattens config.json to dotted keys, then the definitions", () => {
+  const config = { model: "reference", optimizer: { kind: "sgd", lr: 0.02 }, epochs: 2, seed: null,
+                   data: { classes: ["<b>cat</b>", "dog"], files: [{ path: "/x", sha256: "00" }] }, empty: [] };
+  assert.deepEqual(h.settingsRows(config, { role: "band of the depth" }), [
+    ["model", "reference"], ["optimizer.kind", "sgd"], ["optimizer.lr", "0.02"], ["epochs", "2"], ["seed", "null"],
+    ["data.classes", "<b>cat</b>, dog"], ["data.files.0.path", "/x"], ["data.files.0.sha256", "00"], ["empty", ""],
+    ["definition.role", "band of the depth"]]);
+  assert.deepEqual(h.settingsRows(null, undefined), [["config.json", "missing"]]);
+});
+
+test("helpers.js also runs as the page's classic script: no module, document or window needed", () => {
+  const source = fs.readFileSync(HELPERS, "utf8");
+  const page = {};
+  vm.runInNewContext(source, page, { filename: HELPERS });
+  for (const name of Object.keys(h)) assert.equal(typeof page[name], "function", name + " is a global of the page");
+  assert.equal(page.fmt(0.1 + 0.2), "0.3");
+  const code = source.replace(/\/\/.*$/gm, "");  // without its comments
+  assert.doesNotMatch(code, /\b(document|window|require|state)\b/);
+});
