@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
 
 #include <stb/stb_easy_font.h>
 #include <stb/stb_image_write.h>  // implemented by libstb (-lstb)
 
+#include "report/format.h"
 #include "base/error.h"
 
 namespace report {
@@ -151,9 +151,7 @@ class RasterCanvas final : public Canvas {
 
 // A number for SVG: two decimals, trailing zeros dropped.
 std::string num(double v) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.2f", v);
-  std::string s = text;
+  std::string s = format("%.2f", v);
   while (!s.empty() && s.back() == '0') s.pop_back();
   if (!s.empty() && s.back() == '.') s.pop_back();
   return s == "-0" ? "0" : s;

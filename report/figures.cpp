@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <cstdio>
 #include <numeric>
 #include <optional>
 
 #include "report/canvas.h"
+#include "report/format.h"
 #include "base/error.h"
 #include "base/fileio.h"
 #include "run/layout.h"
@@ -26,12 +26,6 @@ const Rgb kLayerPalette[] = {{78, 121, 167}, {242, 142, 43}, {225, 87, 89}, {118
 Rgb layer_color(size_t l) { return kLayerPalette[l % (sizeof kLayerPalette / sizeof kLayerPalette[0])]; }
 
 constexpr double kMargin = 16, kTitle = 2, kLabel = 1.5;  // margin (px) and text sizes (Canvas::text)
-
-std::string fmt(const char* pattern, double v) {
-  char text[64];
-  std::snprintf(text, sizeof text, pattern, v);
-  return text;
-}
 
 enum class MapKind { density, zeta };
 
@@ -158,9 +152,9 @@ void draw_legend(Canvas& c, double x, double y, const ColorScale& s) {
   }
   c.stroke_rect(x - 1, y + 21, bar + 2, 16, kFrame, 1);
   const double mid = (s.low + s.high) / 2;
-  c.text(x, y + 42, fmt("%.3g", s.low), kText, kLabel);
-  c.text(x + bar / 2, y + 42, fmt("%.3g", mid), kText, kLabel, Anchor::middle);
-  c.text(x + bar, y + 42, fmt("%.3g", s.high), kText, kLabel, Anchor::end);
+  c.text(x, y + 42, format("%.3g", s.low), kText, kLabel);
+  c.text(x + bar / 2, y + 42, format("%.3g", mid), kText, kLabel, Anchor::middle);
+  c.text(x + bar, y + 42, format("%.3g", s.high), kText, kLabel, Anchor::end);
   const double kx = x + bar + 30;
   c.fill_rect(kx, y + 20, 14, 14, kNoData);
   c.stroke_rect(kx, y + 20, 14, 14, kBlack, 2);
@@ -179,7 +173,7 @@ std::string layer_subtitle(const LayerImage& layer) {
                                           std::to_string(g.channels) + ", "
                                     : "";
   s += "grid " + std::to_string(g.gh) + "x" + std::to_string(g.gw) + "x" + std::to_string(g.gc);
-  if (layer.has_grid) s += fmt(", coverage %.0f%%", 100 * layer.coverage);
+  if (layer.has_grid) s += format(", coverage %.0f%%", 100 * layer.coverage);
   if (layer.has_zeta) s += ", " + std::to_string(layer.critical.size()) + " critical";
   return s;
 }
@@ -313,7 +307,7 @@ class FigureWriter {
     }
     for (const PairTract& p : e.pairs) {
       if (auto s = pair_strength(p, e))
-        c->text(kMargin + (p.from + p.to + 1) * column / 2, top - 44, fmt("%.3g", *s), kMuted, kLabel, Anchor::middle);
+        c->text(kMargin + (p.from + p.to + 1) * column / 2, top - 44, format("%.3g", *s), kMuted, kLabel, Anchor::middle);
       std::vector<RegionFlow> flows = p.flows;
       std::stable_sort(flows.begin(), flows.end(), [](const RegionFlow& a, const RegionFlow& b) { return a.value > b.value; });
       flows.resize(std::min<size_t>(flows.size(), 6));
@@ -340,7 +334,7 @@ class FigureWriter {
       std::string path;
       for (size_t s = 0; s < chain.layers.size(); ++s)
         path += (s ? " > " : "") + e.layers[size_t(chain.layers[s])].grid.key(chain.regions[s]).substr(5);
-      c->text(kMargin + 40, y, "chain " + std::to_string(rank + 1) + fmt(": score %.3g  ", chain.score) + path, kText, kLabel);
+      c->text(kMargin + 40, y, "chain " + std::to_string(rank + 1) + format(": score %.3g  ", chain.score) + path, kText, kLabel);
     }
     if (e.chains.empty()) c->text(kMargin, y, "tract.json lists no chains", kMuted, kLabel);
     save(*c, name(run::Layout::epoch_figures(e.epoch), "pathways"));
@@ -378,7 +372,7 @@ class FigureWriter {
     const double step = magnitude * (raw / magnitude < 1.5 ? 1 : raw / magnitude < 3.5 ? 2 : raw / magnitude < 7.5 ? 5 : 10);
     for (double v = std::ceil(lo / step) * step; v <= hi + 1e-9 * step; v += step) {
       c.line(x, py(v), x + w, py(v), kGuide, 1);
-      c.text(x - 6, py(v) - 6, fmt("%.3g", std::abs(v) < 1e-12 * step ? 0.0 : v), kMuted, kLabel, Anchor::end);
+      c.text(x - 6, py(v) - 6, format("%.3g", std::abs(v) < 1e-12 * step ? 0.0 : v), kMuted, kLabel, Anchor::end);
     }
     const int epochs = int(x_high - x_low) + 1, every = std::max(1, epochs / 15);
     for (int ep = int(x_low); ep <= int(x_high); ep += every) {

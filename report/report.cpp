@@ -1,13 +1,13 @@
 #include "report/report.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <numeric>
 
 #include <nlohmann/json.hpp>
 
 #include "report/colormap.h"
 #include "report/figures.h"
+#include "report/format.h"
 #include "report/page.h"
 #include "report/report_data.h"
 #include "report/report_summary.h"
@@ -188,12 +188,6 @@ Json page_data(const RunData& run, const std::vector<StabilityStep>& stability, 
   return d;
 }
 
-std::string megabytes(size_t bytes) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.2f MB", double(bytes) / 1e6);
-  return text;
-}
-
 }  // namespace
 
 std::string script_safe_json(const std::string& json_text) {
@@ -244,7 +238,7 @@ std::string build_report(const std::string& run_dir_argument, const ReportOption
     const std::string data = script_safe_json(run::json_text(page_data(run, stability, summaries, summary), -1));
     const std::string html = page_html(data);
     base::write_file_atomic(layout.report_page(), html);
-    wrote += ", " + run_dir + "/" + page + " (" + megabytes(html.size()) + ")";
+    wrote += ", " + run_dir + "/" + page + " (" + format("%.2f MB", double(html.size()) / 1e6) + ")";
   }
   return text + "  wrote " + wrote + "\n";
 }

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <numeric>
 
+#include "report/format.h"
+
 namespace report {
 namespace {
 
@@ -27,12 +29,6 @@ std::vector<double> average_ranks(const std::vector<double>& v) {
     i = j + 1;
   }
   return ranks;
-}
-
-std::string format(const char* pattern, double v) {
-  char text[64];
-  std::snprintf(text, sizeof text, pattern, v);
-  return text;
 }
 
 Json grid_triple(const run::RegionGrid& grid, int r) {

@@ -1,0 +1,17 @@
+// report/format.h — one number as printf text, for the report's figures, summaries and messages.
+//
+// Promise: format(pattern, v) is what std::printf(pattern, v) prints, for a pattern with exactly
+// one floating-point conversion ("%.3g", "ζ %.4g", "%.2f MB"); text beyond 63 bytes is cut.
+#pragma once
+#include <cstdio>
+#include <string>
+
+namespace report {
+
+inline std::string format(const char* pattern, double value) {
+  char text[64];
+  std::snprintf(text, sizeof text, pattern, value);
+  return text;
+}
+
+}  // namespace report
