@@ -60,7 +60,7 @@ Json strongest_flows(const PairTract* pair, int regions, bool incoming) {
   return out;
 }
 
-Json layer_epoch_json(const EpochData& e, size_t l) {
+Json layer_epoch_json(const EpochData& e, size_t l, int class_count) {
   const LayerImage& layer = e.layers[l];
   Json j;
   j["grid"] = grid_json(layer.grid);
@@ -70,12 +70,16 @@ Json layer_epoch_json(const EpochData& e, size_t l) {
     const std::vector<GridRegion>& s = layer.stats;
     Json units = Json::array();
     for (const GridRegion& r : s) units.push_back(r.activation_count);
+    // the summary's selectivity (report_summary.h), for every region; null when H(Y) is unknown
+    Json selectivity = nullptr;
+    if (class_count >= 2) selectivity = column(s, [&](const GridRegion& r) { return *region_selectivity(r, class_count); });
     j["g"] = {{"density", column(s, [](const GridRegion& r) { return r.density; })},
               {"variance", column(s, [](const GridRegion& r) { return r.variance; })},
               {"mean_abs", column(s, [](const GridRegion& r) { return r.mean_abs; })},
               {"active", column(s, [](const GridRegion& r) { return r.active_fraction; })},
               {"info", column(s, [](const GridRegion& r) { return r.information_bits; })},
               {"info_null", column(s, [](const GridRegion& r) { return r.information_null_bits; })},
+              {"selectivity", selectivity},
               {"units", units},
               {"coverage", significant(layer.coverage)},
               {"dead", layer.dead}};
@@ -111,13 +115,13 @@ Json layer_epoch_json(const EpochData& e, size_t l) {
   return j;
 }
 
-Json epoch_json(const EpochData& e, const Json& summary) {
+Json epoch_json(const EpochData& e, int class_count, const Json& summary) {
   Json j;
   j["epoch"] = e.epoch;
   j["has"] = {{"grid", e.has_grid}, {"zeta", e.has_zeta}, {"tract", e.has_tract}};
   j["eval_samples"] = e.eval_samples;
   Json layers = Json::array();
-  for (size_t l = 0; l < e.layers.size(); ++l) layers.push_back(layer_epoch_json(e, l));
+  for (size_t l = 0; l < e.layers.size(); ++l) layers.push_back(layer_epoch_json(e, l, class_count));
   j["layers"] = layers;
   Json pairs = Json::array();
   for (const PairTract& p : e.pairs) {
@@ -181,7 +185,7 @@ Json page_data(const RunData& run, const std::vector<StabilityStep>& stability, 
   }
   d["stability"] = steps;
   Json epochs = Json::array();
-  for (size_t e = 0; e < run.epochs.size(); ++e) epochs.push_back(epoch_json(run.epochs[e], summaries[e]));
+  for (size_t e = 0; e < run.epochs.size(); ++e) epochs.push_back(epoch_json(run.epochs[e], run.class_count, summaries[e]));
   d["epochs"] = epochs;
   d["notes"] = run.notes;
   d["definitions"] = run_summary_json["definitions"];

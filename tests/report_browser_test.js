@@ -234,7 +234,7 @@ async function interact(cdp, evaluate) {
     const expectedKey = await evaluate(`(() => { const D = JSON.parse(document.getElementById('report-data').textContent);
       const g = D.epochs[window.nnfmriReport.state.e].layers[0].grid, r = ${region};
       return "grid_" + (Math.floor(r / (g[2] * g[1])) + 1) + "_" + (Math.floor(r / g[2]) % g[1] + 1) + "_" + (r % g[2] + 1); })()`);
-    check(details.includes(first + " · " + expectedKey) && details.includes("density φ") && details.includes("ζ"),
+    check(details.includes(first + " · " + expectedKey) && details.includes("density φ") && details.includes("selectivity") && details.includes("ζ"),
           "clicking a voxel shows its region's numbers", first + " " + expectedKey);
     const yaw0 = await evaluate("window.nnfmriReport.state.yaw");
     await mouse("mousePressed", point.x, point.y, 1);

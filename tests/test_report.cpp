@@ -340,6 +340,36 @@ TEST(Report, PageEscapesDataText) {
   EXPECT_EQ(report::script_safe_json(R"({"a":"</script><!--&"})"), R"({"a":"\u003c/script\u003e\u003c!--\u0026"})");
 }
 
+// The region panel shows the summary's selectivity (not a recomputation from rounded bits), so a
+// region reads the same in the top-regions table and in its panel.
+TEST(Report, PageDataCarriesTheSummarysSelectivity) {
+  TempDir tmp("selectivity");
+  write_run(tmp.path);
+  report::build_report(tmp.str(), {});
+  const std::string html = base::read_file((tmp.path / "report.html").string());
+  const std::string open = "id=\"report-data\">";
+  const size_t from = html.find(open) + open.size();
+  const Json data = Json::parse(html.substr(from, html.find("</script>", from) - from));
+  ASSERT_EQ(data["epochs"].size(), 2u);
+  size_t checked = 0;
+  for (const Json& epoch : data["epochs"]) {
+    for (size_t l = 0; l < kLayers.size(); ++l) {
+      const Json& selectivity = epoch["layers"][l]["g"]["selectivity"];
+      ASSERT_EQ(selectivity.size(), size_t(kLayers[l].count()));
+      for (int r = 0; r < kLayers[l].count(); ++r)  // information 0.2 + 0.05 r, null 0.05, 3 classes
+        EXPECT_NEAR(selectivity[size_t(r)].get<double>(), std::min(1.0, (0.15 + 0.05 * r) / std::log2(3.0)), 1e-4);
+    }
+    for (const Json& top : epoch["summary"]["top_regions"]) {
+      const size_t l = size_t(std::find_if(kLayers.begin(), kLayers.end(), [&](const LayerSpec& s) { return s.name == top["layer"]; }) - kLayers.begin());
+      const LayerSpec& s = kLayers[l];
+      const int r = ((top["grid"][0].get<int>() - 1) * s.gw + top["grid"][1].get<int>() - 1) * s.gc + top["grid"][2].get<int>() - 1;
+      EXPECT_EQ(epoch["layers"][l]["g"]["selectivity"][size_t(r)], top["selectivity"]) << top["layer"] << " " << top["region"];
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 0u);
+}
+
 TEST(Report, MissingInputsAreTolerated) {
   TempDir tmp("missing");
   write_run(tmp.path);

@@ -234,7 +234,7 @@
       row("mean |a|", fmt(g.mean_abs[r]));
       row("active fraction", pct(g.active[r]));
       row("information (bits)", fmt(g.info[r]) + " (null " + fmt(g.info_null[r]) + ")");
-      if (D.meta.classes >= 2) row("selectivity", pct(Math.min(1, Math.max(0, (g.info[r] - g.info_null[r]) / Math.log2(D.meta.classes)))));
+      if (g.selectivity) row("selectivity", pct(g.selectivity[r]));
       row("dead", g.dead.indexOf(r) >= 0 ? "yes" : "no");
     } else row("density, information", "not measured at this epoch");
     if (ly.z) {
