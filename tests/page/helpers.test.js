@@ -17,14 +17,10 @@ const samples = JSON.parse(fs.readFileSync(path.join(__dirname, "colormap_sample
 const SEQ = samples.stops.sequential.map(h.hexRgb), DIV = samples.stops.diverging.map(h.hexRgb);
 const hexOf = (c) => "#" + c.map((v) => v.toString(16).padStart(2, "0")).join("");
 
-// A fixed pseudo-random sequence (mulberry32), so every run tests the same values.
+// Points spread evenly over [0, 1) by the golden-ratio sequence from a seed: every run tests the same values.
 function random(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  let x = (seed * 0.7548776662466927) % 1;
+  return () => (x = (x + 0.6180339887498949) % 1);
 }
 
 test("fmt shows missing and non-finite values as a dash and zero as 0", () => {
