@@ -69,14 +69,24 @@ Evaluation evaluate(Network& net, const LabeledImages& data, int batch) {
   return ev;
 }
 
-Trainer::Trainer(Network& net, const TrainConfig& cfg, const LabeledImages& train)
-    : net_(net), cfg_(cfg), train_(train), optimizer_(net, cfg.optim) {
+namespace {
+long steps_per_epoch_of(const TrainConfig& cfg, const LabeledImages& train) {
   if (cfg.batch < 1) throw base::Error("--batch " + std::to_string(cfg.batch) + ": expected a positive batch size");
   if (train.count == 0) throw base::Error("training set is empty");
+  return long((train.count + cfg.batch - 1) / cfg.batch);
+}
+}  // namespace
+
+Trainer::Trainer(Network& net, const TrainConfig& cfg, const LabeledImages& train)
+    : net_(net),
+      cfg_(cfg),
+      train_(train),
+      optimizer_(net, cfg.optim),
+      steps_per_epoch_(steps_per_epoch_of(cfg, train)),
+      schedule_(cfg.schedule, cfg.optim.lr, steps_per_epoch_, steps_per_epoch_ * cfg.epochs) {
   if (train.num_classes > net.num_outputs())
     throw base::Error("the data has " + std::to_string(train.num_classes) + " classes but the net's last linear has " +
                 std::to_string(net.num_outputs()) + " outputs");
-  steps_per_epoch_ = long((train.count + cfg.batch - 1) / cfg.batch);
 }
 
 EpochStats Trainer::train_epoch(int epoch, const StepCallback& on_step) {
@@ -89,7 +99,6 @@ EpochStats Trainer::train_epoch(int epoch, const StepCallback& on_step) {
   std::iota(order.begin(), order.end(), 0u);
   Rng::derive(cfg_.seed, 0x5EED, uint64_t(epoch)).shuffle(order.data(), order.size());
 
-  const long total_steps = steps_per_epoch_ * cfg_.epochs;
   double loss_sum = 0;
   long hits = 0, done = 0;
   for (long s = 0; s < steps_per_epoch_; ++s) {
@@ -104,8 +113,8 @@ EpochStats Trainer::train_epoch(int epoch, const StepCallback& on_step) {
                   ", step " + std::to_string(s + 1) + " (try a lower --lr)");
     net_.zero_grad();
     net_.backward(dlogits_);
-    long t = long(epoch - 1) * steps_per_epoch_ + s;
-    st.learning_rate = learning_rate(cfg_.schedule, cfg_.optim.lr, t, steps_per_epoch_, total_steps);
+    const long t = long(epoch - 1) * steps_per_epoch_ + s;
+    st.learning_rate = schedule_.rate(t);
     optimizer_.step(st.learning_rate);
     loss_sum += loss * count;
     hits += correct;

@@ -52,6 +52,7 @@ using StepCallback = std::function<void(long, long, double, long)>;
 
 class Trainer {
  public:
+  // Validates the configuration (base::Error naming the flag) once, here.
   Trainer(Network& net, const TrainConfig& cfg, const LabeledImages& train);
   // Trains epoch `epoch` (1-based) and fills the train_* fields and timings of the result.
   EpochStats train_epoch(int epoch, const StepCallback& on_step = nullptr);
@@ -64,6 +65,7 @@ class Trainer {
   LabeledImages train_;
   Optimizer optimizer_;
   long steps_per_epoch_;
+  Schedule schedule_;
   Tensor x_, dlogits_;
   std::vector<uint8_t> y_;
 };
