@@ -149,14 +149,13 @@ int cmd_train(int argc, char** argv) {
   nlohmann::json meta = {{"data", data_json}, {"spec", spec}, {"model", model}};
   for (int epoch = 1; epoch <= cfg.epochs; ++epoch) {
     auto start = std::chrono::steady_clock::now();
-    nn::StepCallback progress = nullptr;
-    if (tty)
-      progress = [&](long step, long steps, double loss, long images) {
-        if (step % 4 == 0 || step == steps)
-          draw_progress(epoch, cfg.epochs, step, steps, loss, images,
-                        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-      };
-    nn::EpochStats st = trainer.train_epoch(epoch, progress);
+    nn::StepProbe progress;
+    progress.after_step = [&](const nn::StepInfo& step) {
+      if (step.step % 4 == 0 || step.step == step.steps_per_epoch)
+        draw_progress(epoch, cfg.epochs, step.step, step.steps_per_epoch, step.running_loss, step.epoch_images,
+                      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    };
+    nn::EpochStats st = trainer.train_epoch(epoch, tty ? &progress : nullptr);
     nn::Evaluation test = nn::evaluate(net, data.test.view());
     st.test_loss = test.loss;
     st.test_acc = test.accuracy;
