@@ -22,33 +22,6 @@ namespace app {
 
 namespace {
 
-std::vector<FlagDef> train_flags() {
-  std::vector<FlagDef> d = {
-      {"--data", true, "SPEC  cifar10[:DIR] | fashion-mnist[:DIR] | mnist:DIR | planted[:SEED]"},
-      {"--model", true, "NAME|SPEC  preset (reference, bn) or a spec such as \"conv3x3:16 relu maxpool2 linear:10\""},
-      {"--epochs", true, "N  epochs (15)"},
-      {"--batch", true, "N  batch size (64)"},
-      {"--lr", true, "X  base learning rate (0.02)"},
-      {"--optimizer", true, "sgd|adam  (sgd)"},
-      {"--momentum", true, "X  SGD momentum (0.9)"},
-      {"--nesterov", false, "  Nesterov momentum"},
-      {"--weight-decay", true, "X  L2 weight decay (5e-4)"},
-      {"--schedule", true, "constant|step|cosine|onecycle  (cosine)"},
-      {"--step-size", true, "E  epochs per decay for --schedule step (5)"},
-      {"--gamma", true, "X  decay factor for --schedule step (0.1)"},
-      {"--warmup", true, "E  linear warm-up epochs for constant/step/cosine (0)"},
-      {"--no-augment", false, "  no random crop / flip"},
-      {"--seed", true, "N  the seed of every random choice (1)"},
-      {"--threads", true, "N  threads for OpenMP and OpenBLAS (all cores)"},
-      {"--out", true, "DIR  run directory (runs/<model>)"},
-      {"--limit-train", true, "N  first N training images only"},
-      {"--limit-test", true, "N  first N test images only"},
-      {"--analyze-every", true, "N  image the net after every N-th epoch (0: never)"},
-      {"--help", false, ""}};
-  for (auto& f : analysis_flag_defs()) d.push_back(f);
-  return d;
-}
-
 // A progress line on a terminal, redrawn in place: images/s, ETA, running loss.
 void draw_progress(int epoch, int epochs, long step, long steps, double loss, long images, double seconds) {
   const int width = 24;
@@ -63,42 +36,39 @@ void draw_progress(int epoch, int epochs, long step, long steps, double loss, lo
 }  // namespace
 
 int cmd_train(int argc, char** argv) {
-  Flags flags("train", argc, argv, train_flags());
-  if (flags.has("--help")) {
-    std::fputs(flags.usage().c_str(), stdout);
-    return 0;
-  }
-  if (!flags.positional().empty()) throw base::Error("nnfmri train: unexpected argument '" + flags.positional()[0] + "'");
-  const int threads = set_threads(flags.integer("--threads", 0, 1, 256));
+  Flags flags(kTrain, argc, argv);
+  if (flags.help()) return std::fputs(flags.usage().c_str(), stdout), 0;
+  const int threads = set_threads(flags);
 
   nn::TrainConfig cfg;
-  cfg.epochs = int(flags.integer("--epochs", 15, 1, 100000));
-  cfg.batch = int(flags.integer("--batch", 64, 1, 65536));
-  cfg.seed = uint64_t(flags.integer("--seed", 1, 0, (1L << 62)));
-  cfg.optim.kind = flags.str("--optimizer", "sgd");
-  nn::validate(cfg.optim);
-  cfg.optim.lr = float(flags.real("--lr", cfg.optim.kind == "adam" ? 1e-3 : 0.02, 1e-12, 1e6));
-  cfg.optim.momentum = float(flags.real("--momentum", 0.9, 0, 0.9999));
+  cfg.epochs = int(flags.integer("--epochs"));
+  cfg.batch = int(flags.integer("--batch"));
+  cfg.seed = uint64_t(flags.integer("--seed"));
+  cfg.optim.kind = flags.text("--optimizer");
+  cfg.optim.lr = flags.has("--lr") ? float(flags.real("--lr")) : nn::default_learning_rate(cfg.optim.kind);
+  cfg.optim.momentum = float(flags.real("--momentum"));
   cfg.optim.nesterov = flags.has("--nesterov");
-  cfg.optim.weight_decay = float(flags.real("--weight-decay", 5e-4, 0, 1));
-  cfg.schedule.kind = flags.str("--schedule", "cosine");
-  cfg.schedule.step_size = int(flags.integer("--step-size", 5, 1, 100000));
-  cfg.schedule.gamma = float(flags.real("--gamma", 0.1, 0, 1));
-  cfg.schedule.warmup = float(flags.real("--warmup", 0, 0, cfg.epochs));
-  nn::validate(cfg.schedule);
+  cfg.optim.weight_decay = float(flags.real("--weight-decay"));
+  cfg.schedule.kind = flags.text("--schedule");
+  cfg.schedule.step_size = int(flags.integer("--step-size"));
+  cfg.schedule.gamma = float(flags.real("--gamma"));
+  cfg.schedule.warmup = float(flags.real("--warmup"));
+  if (cfg.schedule.warmup > cfg.epochs)
+    throw base::Error("flag --warmup '" + flags.text("--warmup") + "': expected at most --epochs (" +
+                      std::to_string(cfg.epochs) + ")");
   cfg.augment.enabled = !flags.has("--no-augment");
-  const int analyze_every = int(flags.integer("--analyze-every", 0, 0, 100000));
+  const int analyze_every = int(flags.integer("--analyze-every"));
   imaging::AnalysisSettings analysis = analysis_settings(flags);
   if (analyze_every > 0) imaging::validate_analysis_settings(analysis);
 
-  const std::string model = flags.str("--model", "reference");
+  const std::string model = flags.text("--model");
   std::string spec = nn::Network::preset(model);
   if (spec.empty()) {
     if (model.find(':') == std::string::npos && model.find(' ') == std::string::npos)
       throw base::Error("flag --model '" + model + "': expected a preset (reference, bn) or a spec such as \"conv3x3:16 relu maxpool2 linear:10\"");
     spec = model;
   }
-  const std::string data_spec = flags.str("--data", "");
+  const std::string data_spec = flags.text("--data");
   datasets::DataSplit data = load_data(flags, true);
   nn::Network net(spec, data.train.channels, data.train.height, data.train.width);
   check_net_fits(net, data.train, "--model " + model);
@@ -107,7 +77,7 @@ int cmd_train(int argc, char** argv) {
     if (!(sd > 1e-6f)) sd = 1.f;  // a constant channel: centre it, do not divide by zero
   net.init(cfg.seed);
 
-  const std::string out = flags.str("--out", "runs/" + (spec == model ? std::string("custom") : model));
+  const std::string out = flags.has("--out") ? flags.text("--out") : "runs/" + (spec == model ? std::string("custom") : model);
   const run::Layout layout(out);
   base::make_directories(layout.checkpoints());
   nlohmann::ordered_json data_json = describe_data(data_spec, data);
