@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/flags.h"
+#include "apps/training_run.h"
 #include "datasets/dataset.h"
 #include "imaging/analysis.h"
 #include "nn/network.h"
@@ -32,6 +33,9 @@ datasets::DataSplit load_data(const Flags& flags, bool need_train);
 nlohmann::ordered_json describe_data(const std::string& spec, const datasets::DataSplit& data);
 // Throws base::Error unless the net takes the data's images and has an output per class.
 void check_net_fits(const nn::Network& net, const datasets::Dataset& d, const std::string& what);
+
+// The settings of `train` from its flags (the spec of --model resolved, --out defaulted).
+TrainingSettings training_settings(const Flags& flags, int threads);
 
 // The imaging flags shared by `train --analyze-every` and `analyze`.
 imaging::AnalysisSettings analysis_settings(const Flags& flags);

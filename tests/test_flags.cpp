@@ -49,6 +49,34 @@ TEST(FlagTable, ImagingDefaultsAreTheLibrarysDefaults) {
   EXPECT_EQ(imaging::describe(from_flags).dump(), imaging::describe(imaging::AnalysisSettings{}).dump());
 }
 
+TEST(FlagTable, TrainingDefaultsAreTheLibrarysDefaults) {
+  const app::TrainingSettings s = app::training_settings(parse(app::kTrain, {"--data", "planted"}), 2);
+  const nn::TrainConfig library;
+  EXPECT_EQ(s.train.epochs, library.epochs);
+  EXPECT_EQ(s.train.batch, library.batch);
+  EXPECT_EQ(s.train.seed, library.seed);
+  EXPECT_EQ(s.train.optim.kind, library.optim.kind);
+  EXPECT_EQ(s.train.optim.lr, library.optim.lr);
+  EXPECT_EQ(s.train.optim.momentum, library.optim.momentum);
+  EXPECT_EQ(s.train.optim.weight_decay, library.optim.weight_decay);
+  EXPECT_EQ(s.train.optim.nesterov, library.optim.nesterov);
+  EXPECT_EQ(s.train.schedule.kind, library.schedule.kind);
+  EXPECT_EQ(s.train.schedule.step_size, library.schedule.step_size);
+  EXPECT_EQ(s.train.schedule.gamma, library.schedule.gamma);
+  EXPECT_EQ(s.train.schedule.warmup, library.schedule.warmup);
+  EXPECT_EQ(s.train.augment.enabled, library.augment.enabled);
+  EXPECT_EQ(s.model, "reference");
+  EXPECT_EQ(s.spec, nn::Network::preset("reference"));
+  EXPECT_EQ(s.out, "runs/reference");
+  EXPECT_EQ(s.analyze_every, 0);
+  // Adam's default rate, and a spec given as --model.
+  const app::TrainingSettings adam =
+      app::training_settings(parse(app::kTrain, {"--data", "planted", "--optimizer", "adam", "--model", "linear:10"}), 1);
+  EXPECT_EQ(adam.train.optim.lr, nn::default_learning_rate("adam"));
+  EXPECT_EQ(adam.spec, "linear:10");
+  EXPECT_EQ(adam.out, "runs/custom");
+}
+
 TEST(FlagTable, ChoicesAndRangesAreWhatTheLibraryAccepts) {
   // --zeta-max-permutations: the CLI's minimum is the fewest the estimator can stop at (it was 2
   // in the CLI and 4 in imaging/zeta.cpp: a value the CLI accepted then failed after an epoch).
