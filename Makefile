@@ -7,7 +7,8 @@
 #   make asan    the test suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #
 # Layout: nn/ datasets/ imaging/ are compiled into build/libnnfmri.a; apps/ is the
-# `nnfmri` command; tests/ and bench/ link the same library.  Objects live in build/.
+# `nnfmri` command; tests/ and bench/ link the same library (tests also apps/ but main.cpp).
+# Objects live in build/.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
@@ -45,6 +46,8 @@ BENCH_SRC := $(wildcard bench/*.cpp)
 
 LIB_OBJ := $(LIB_SRC:%.cpp=$(BUILD)/obj/%.o)
 APP_OBJ := $(APP_SRC:%.cpp=$(BUILD)/obj/%.o)
+# The commands without main(): the tests drive the flag table and the training run directly.
+APP_LIB_OBJ := $(filter-out $(BUILD)/obj/apps/main.o,$(APP_OBJ))
 TEST_OBJ := $(TEST_SRC:%.cpp=$(BUILD)/obj/%.o)
 BENCH_OBJ := $(BENCH_SRC:%.cpp=$(BUILD)/obj/%.o)
 
@@ -85,8 +88,8 @@ $(LIB): $(LIB_OBJ)
 $(APP): $(APP_OBJ) $(LIB)
 	$(CXX) $(LDFLAGS) $(APP_OBJ) $(LIB) $(LDLIBS) -o $@
 
-$(TESTS): $(TEST_OBJ) $(LIB)
-	$(CXX) $(LDFLAGS) $(TEST_OBJ) $(LIB) -lgtest -lgtest_main $(LDLIBS) -o $@
+$(TESTS): $(TEST_OBJ) $(APP_LIB_OBJ) $(LIB)
+	$(CXX) $(LDFLAGS) $(TEST_OBJ) $(APP_LIB_OBJ) $(LIB) -lgtest -lgtest_main $(LDLIBS) -o $@
 
 $(BENCH): $(BENCH_OBJ) $(LIB)
 	$(CXX) $(LDFLAGS) $(BENCH_OBJ) $(LIB) -lbenchmark -lbenchmark_main $(LDLIBS) -o $@

@@ -13,11 +13,6 @@
 namespace app {
 
 namespace {
-std::string checkpoint_arg(const Flags& flags, const std::string& cmd) {
-  if (flags.positional().size() != 1)
-    throw base::Error("nnfmri " + cmd + ": expected exactly one checkpoint path (nnfmri " + cmd + " CKPT ...)");
-  return flags.positional()[0];
-}
 std::vector<int> dims(const nn::Shape& s, bool fc) {
   if (fc) return {s.n, s.c};
   return {s.n, s.c, s.h, s.w};
@@ -25,19 +20,13 @@ std::vector<int> dims(const nn::Shape& s, bool fc) {
 }  // namespace
 
 int cmd_eval(int argc, char** argv) {
-  Flags flags("eval", argc, argv,
-              {{"--data", true, "SPEC  data set (its test split is evaluated)"},
-               {"--limit-test", true, "N  first N test images only"},
-               {"--threads", true, "N  threads (all cores)"},
-               {"--batch", true, "N  evaluation batch (256)"},
-               {"--dump", true, "OUT.npz  write `input` (normalised) and `logits` of the evaluated images"},
-               {"--help", false, ""}});
-  if (flags.has("--help")) return std::fputs(flags.usage().c_str(), stdout), 0;
-  set_threads(flags.integer("--threads", 0, 1, 256));
-  nn::Checkpoint ck = nn::load_checkpoint(checkpoint_arg(flags, "eval"));
+  Flags flags(kEval, argc, argv);
+  if (flags.help()) return std::fputs(flags.usage().c_str(), stdout), 0;
+  set_threads(flags);
+  nn::Checkpoint ck = nn::load_checkpoint(flags.operands()[0]);
   datasets::DataSplit data = load_data(flags, false);
   check_net_fits(*ck.net, data.test, "the checkpoint's net");
-  nn::Evaluation ev = nn::evaluate(*ck.net, data.test.view(), int(flags.integer("--batch", 256, 1, 65536)));
+  nn::Evaluation ev = nn::evaluate(*ck.net, data.test.view(), int(flags.integer("--batch")));
   std::printf("test loss %.6f  accuracy %.4f  (%zu images, epoch %d)\n", ev.loss, ev.accuracy, ev.count, ck.epoch);
   if (flags.has("--dump")) {
     nn::LabeledImages v = data.test.view();
@@ -51,16 +40,16 @@ int cmd_eval(int argc, char** argv) {
     std::vector<nn::NpyArray> arrays = {{"input", dims(x.shape(), false), x.data()},
                                         {"logits", dims(logits.shape(), true), logits.data()},
                                         {"labels", {int(labels.size())}, labels.data()}};
-    nn::write_npz(flags.str("--dump", ""), arrays);
-    std::printf("wrote %s\n", flags.str("--dump", "").c_str());
+    nn::write_npz(flags.text("--dump"), arrays);
+    std::printf("wrote %s\n", flags.text("--dump").c_str());
   }
   return 0;
 }
 
 int cmd_info(int argc, char** argv) {
-  Flags flags("info", argc, argv, {{"--help", false, ""}});
-  if (flags.has("--help")) return std::fputs(flags.usage().c_str(), stdout), 0;
-  std::string path = checkpoint_arg(flags, "info");
+  Flags flags(kInfo, argc, argv);
+  if (flags.help()) return std::fputs(flags.usage().c_str(), stdout), 0;
+  const std::string path = flags.operands()[0];
   nn::Checkpoint ck = nn::load_checkpoint(path);
   nn::Network& net = *ck.net;
   std::printf("%s: nnfmri checkpoint, epoch %d\n", path.c_str(), ck.epoch);
@@ -77,12 +66,10 @@ int cmd_info(int argc, char** argv) {
 }
 
 int cmd_export(int argc, char** argv) {
-  Flags flags("export", argc, argv,
-              {{"--npz", true, "OUT.npz  weights named as a PyTorch state_dict (+ OUT.model.json)"}, {"--help", false, ""}});
-  if (flags.has("--help")) return std::fputs(flags.usage().c_str(), stdout), 0;
-  nn::Checkpoint ck = nn::load_checkpoint(checkpoint_arg(flags, "export"));
-  if (!flags.has("--npz")) throw base::Error("nnfmri export: flag --npz OUT.npz is required");
-  std::string out = flags.str("--npz", "");
+  Flags flags(kExport, argc, argv);
+  if (flags.help()) return std::fputs(flags.usage().c_str(), stdout), 0;
+  nn::Checkpoint ck = nn::load_checkpoint(flags.operands()[0]);
+  const std::string out = flags.text("--npz");
   // Shapes as PyTorch has them: conv weights 4-D, linear weights (OUT, IN), every other tensor 1-D.
   std::vector<nn::NpyArray> arrays;
   nn::Network& net = *ck.net;

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/flags.h"
+#include "apps/training_run.h"
 #include "datasets/dataset.h"
 #include "imaging/analysis.h"
 #include "nn/network.h"
@@ -23,17 +24,20 @@ int cmd_report(int argc, char** argv);
 
 extern const char* const kVersion;
 
-// --threads N for OpenMP and OpenBLAS alike (one owner of threads); returns the count in force.
-int set_threads(long n);
-// The dataset named by --data, limited by --limit-train / --limit-test.
+// --threads N (all cores when not given) for OpenMP and OpenBLAS alike (one owner of threads);
+// returns the count in force.
+int set_threads(const Flags& flags);
+// The dataset named by --data, limited by --limit-train / --limit-test where the command takes them.
 datasets::DataSplit load_data(const Flags& flags, bool need_train);
 // {"spec", "name", "files": [{"path", "sha256"}], "train_images", "test_images", "classes"}
 nlohmann::ordered_json describe_data(const std::string& spec, const datasets::DataSplit& data);
 // Throws base::Error unless the net takes the data's images and has an output per class.
 void check_net_fits(const nn::Network& net, const datasets::Dataset& d, const std::string& what);
 
-// Analysis flags shared by `train --analyze-every` and `analyze`.
-std::vector<FlagDef> analysis_flag_defs();
+// The settings of `train` from its flags (the spec of --model resolved, --out defaulted).
+TrainingSettings training_settings(const Flags& flags, int threads);
+
+// The imaging flags shared by `train --analyze-every` and `analyze`.
 imaging::AnalysisSettings analysis_settings(const Flags& flags);
 
 }  // namespace app

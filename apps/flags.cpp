@@ -2,76 +2,243 @@
 
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <stdexcept>
 
 #include "base/error.h"
 
 namespace app {
 
-Flags::Flags(const std::string& command, int argc, char** argv, const std::vector<FlagDef>& defs)
-    : command_(command), defs_(defs) {
+namespace {
+
+std::string number_text(double x) {
+  char s[32];
+  std::snprintf(s, sizeof s, "%g", x);
+  return s;
+}
+
+std::string joined(const std::vector<std::string>& words, const std::string& last_separator) {
+  std::string out;
+  for (size_t i = 0; i < words.size(); ++i)
+    out += (i == 0 ? "" : i + 1 == words.size() ? last_separator : ", ") + words[i];
+  return out;
+}
+
+bool is_choice(const FlagDef& d, const std::string& word) {
+  for (const auto& c : d.choices)
+    if (c == word) return true;
+  return false;
+}
+
+// "[1, 100000]", "(0, 1e+07]": the range of an Integer or Real flag.
+std::string range_text(const FlagDef& d) {
+  auto bound = [&](double x) { return d.kind == FlagKind::Integer ? std::to_string(long(x)) : number_text(x); };
+  return (d.open_min ? "(" : "[") + bound(d.min) + ", " + bound(d.max) + "]";
+}
+
+// What a value of this flag must look like, for error lines.
+std::string expected(const FlagDef& d) {
+  switch (d.kind) {
+    case FlagKind::Switch:
+      return "no value";
+    case FlagKind::Integer:
+      return "an integer in " + range_text(d);
+    case FlagKind::Real:
+      return "a finite number in " + range_text(d);
+    case FlagKind::Choice:
+      return joined(d.choices, " or ");
+    case FlagKind::List:
+      return "a comma-separated list of " + joined(d.choices, " and ");
+    case FlagKind::Text:
+      return d.metavar + " (" + d.help + ")";
+  }
+  return "";
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> words;
+  for (size_t start = 0; start <= text.size();) {
+    size_t end = std::min(text.find(',', start), text.size());
+    words.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return words;
+}
+
+// Throws base::Error naming the flag and the value unless `value` is of the flag's form and range.
+void check_value(const FlagDef& d, const std::string& value) {
+  auto fail = [&](const std::string& what) {
+    throw base::Error("flag " + d.name + " '" + value + "': expected " + what);
+  };
+  switch (d.kind) {
+    case FlagKind::Switch:
+      return;
+    case FlagKind::Integer: {
+      char* end = nullptr;
+      errno = 0;
+      long x = std::strtol(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0' || errno == ERANGE || double(x) < d.min || double(x) > d.max) fail(expected(d));
+      return;
+    }
+    case FlagKind::Real: {
+      char* end = nullptr;
+      double x = std::strtod(value.c_str(), &end);
+      if (value.empty() || *end != '\0' || !std::isfinite(x) || x < d.min || x > d.max || (d.open_min && x == d.min))
+        fail(expected(d));
+      return;
+    }
+    case FlagKind::Choice:
+      if (!is_choice(d, value)) fail(expected(d));
+      return;
+    case FlagKind::List:
+      for (const std::string& word : split_list(value))
+        if (!is_choice(d, word))
+          throw base::Error("flag " + d.name + " '" + value + "': unknown " + (word.empty() ? "empty entry" : "'" + word + "'") +
+                            " (expected a comma-separated list of " + joined(d.choices, " and ") + ")");
+      return;
+    case FlagKind::Text:
+      if (d.nonempty && value.empty()) fail("a non-empty " + d.metavar + " (" + d.help + ")");
+      return;
+  }
+}
+
+std::string flag_usage(const FlagDef& d) {
+  return d.name + (d.kind == FlagKind::Switch ? "" : " " + d.metavar);
+}
+
+}  // namespace
+
+const CommandDef& command_def(Command command) {
+  for (const CommandDef& c : command_table())
+    if (c.id == command) return c;
+  throw std::logic_error("command_def: unknown command");
+}
+
+std::string commands_usage() {
+  std::string u = "usage: nnfmri <command> [flags]   (nnfmri <command> --help lists its flags)\n";
+  for (const CommandDef& c : command_table()) {
+    std::string name = c.name;
+    name.resize(9, ' ');
+    u += "  " + name + c.summary + "\n";
+  }
+  return u;
+}
+
+Flags::Flags(Command command, int argc, char** argv) : command_(command_def(command)) {
+  for (const FlagDef& d : flag_table())
+    if (d.commands & command) defs_.push_back(&d);
+  const std::string who = "nnfmri " + command_.name;
+  auto find = [&](const std::string& name) -> const FlagDef* {
+    for (const FlagDef* d : defs_)
+      if (d->name == name) return d;
+    return nullptr;
+  };
   for (int i = 0; i < argc; ++i) {
-    std::string a = argv[i];
+    const std::string a = argv[i];
     if (a.rfind("--", 0) != 0 || a == "--") {
-      positional_.push_back(a);
+      operands_.push_back(a);
+      given_.push_back(a);
       continue;
     }
-    std::string name = a, value;
-    bool inline_value = false;
-    if (auto eq = a.find('='); eq != std::string::npos) {
+    std::string name = a, v;
+    const size_t eq = a.find('=');
+    const bool inline_value = eq != std::string::npos;
+    if (inline_value) {
       name = a.substr(0, eq);
-      value = a.substr(eq + 1);
-      inline_value = true;
+      v = a.substr(eq + 1);
     }
-    const FlagDef* def = nullptr;
-    for (const auto& d : defs_)
-      if (d.name == name) def = &d;
-    if (!def) throw base::Error("nnfmri " + command_ + ": unknown flag '" + name + "' (see 'nnfmri " + command_ + " --help')");
-    if (def->takes_value && !inline_value) {
-      if (i + 1 >= argc) throw base::Error("flag " + name + ": missing value (" + def->help + ")");
-      value = argv[++i];
-    } else if (!def->takes_value && inline_value) {
-      throw base::Error("flag " + name + ": takes no value, got '" + value + "'");
+    const FlagDef* d = find(name);
+    if (!d) throw base::Error(who + ": unknown flag '" + name + "' (see '" + who + " --help')");
+    if (d->kind != FlagKind::Switch && !inline_value) {
+      // The next argument is the value, unless there is none or it is another of this command's flags.
+      const std::string next = i + 1 < argc ? argv[i + 1] : "";
+      const size_t next_eq = next.find('=');
+      if (i + 1 >= argc || (next.rfind("--", 0) == 0 && find(next.substr(0, next_eq)) != nullptr))
+        throw base::Error("flag " + name + ": missing value (expected " + expected(*d) + ")");
+      v = argv[++i];
+    } else if (d->kind == FlagKind::Switch && inline_value) {
+      throw base::Error("flag " + name + ": takes no value, got '" + v + "'");
     }
-    values_[name] = value;
+    check_value(*d, v);
+    values_[name] = v;
+    given_.push_back(d->kind == FlagKind::Switch ? name : name + "=" + v);
   }
+  if (help()) return;
+  for (const FlagDef* d : defs_)
+    if ((d->required & command) && !has(d->name))
+      throw base::Error(who + ": flag " + flag_usage(*d) + " is required (usage: " + usage_line() + ")");
+  size_t wanted = 0;
+  for (size_t i = 0; i < command_.operands.size(); ++i)
+    if (command_.operands[i] != ' ' && (i == 0 || command_.operands[i - 1] == ' ')) ++wanted;
+  if (operands_.size() > wanted)
+    throw base::Error(who + ": unexpected argument '" + operands_[wanted] + "' (usage: " + usage_line() + ")");
+  if (operands_.size() < wanted)
+    throw base::Error(who + ": missing " + command_.operands + " (usage: " + usage_line() + ")");
 }
 
-std::string Flags::str(const std::string& name, const std::string& fallback) const {
-  auto it = values_.find(name);
-  return it == values_.end() ? fallback : it->second;
+const FlagDef& Flags::def(const std::string& name) const {
+  for (const FlagDef* d : defs_)
+    if (d->name == name) return *d;
+  throw std::logic_error("nnfmri " + command_.name + " does not take " + name);
 }
 
-long Flags::integer(const std::string& name, long fallback, long min, long max) const {
+bool Flags::has(const std::string& name) const { return values_.count(name) > 0; }
+
+const std::string& Flags::value(const std::string& name) const {
+  const FlagDef& d = def(name);
   auto it = values_.find(name);
-  if (it == values_.end()) return fallback;
-  const std::string& v = it->second;
-  char* end = nullptr;
-  errno = 0;
-  long x = std::strtol(v.c_str(), &end, 10);
-  if (v.empty() || *end != '\0' || errno == ERANGE || x < min || x > max)
-    throw base::Error("flag " + name + " '" + v + "': expected an integer in [" + std::to_string(min) + ", " +
-                    std::to_string(max) + "]");
-  return x;
+  if (it != values_.end()) return it->second;
+  if (d.default_value.empty() && d.kind != FlagKind::Text)
+    throw std::logic_error(name + " has no default: check has() first");
+  return d.default_value;
 }
 
-double Flags::real(const std::string& name, double fallback, double min, double max) const {
-  auto it = values_.find(name);
-  if (it == values_.end()) return fallback;
-  const std::string& v = it->second;
-  char* end = nullptr;
-  double x = std::strtod(v.c_str(), &end);
-  if (v.empty() || *end != '\0' || !std::isfinite(x) || x < min || x > max) {
-    char range[96];
-    std::snprintf(range, sizeof range, "[%g, %g]", min, max);
-    throw base::Error("flag " + name + " '" + v + "': expected a finite number in " + range);
-  }
-  return x;
+long Flags::integer(const std::string& name) const {
+  if (def(name).kind != FlagKind::Integer) throw std::logic_error(name + " is not an integer flag");
+  return std::strtol(value(name).c_str(), nullptr, 10);
+}
+
+double Flags::real(const std::string& name) const {
+  if (def(name).kind != FlagKind::Real) throw std::logic_error(name + " is not a real flag");
+  return std::strtod(value(name).c_str(), nullptr);
+}
+
+std::string Flags::text(const std::string& name) const {
+  if (def(name).kind == FlagKind::Switch) throw std::logic_error(name + " is a switch");
+  return value(name);
+}
+
+std::vector<std::string> Flags::list(const std::string& name) const {
+  if (def(name).kind != FlagKind::List) throw std::logic_error(name + " is not a list flag");
+  return split_list(value(name));
+}
+
+std::string Flags::usage_line() const {
+  std::string line = "nnfmri " + command_.name;
+  if (!command_.operands.empty()) line += " " + command_.operands;
+  for (const FlagDef* d : defs_)
+    if (d->required & command_.id) line += " " + flag_usage(*d);
+  return line + " [flags]";
 }
 
 std::string Flags::usage() const {
-  std::string u = "usage: nnfmri " + command_ + " [flags]\n";
-  for (const auto& d : defs_) u += "  " + d.name + (d.takes_value ? " " : "") + d.help + "\n";
+  std::string u = "usage: " + usage_line() + "\n";
+  size_t width = 0;
+  for (const FlagDef* d : defs_) width = std::max(width, flag_usage(*d).size());
+  for (const FlagDef* d : defs_) {
+    std::string left = flag_usage(*d);
+    left.resize(width + 2, ' ');
+    std::string right = d->help;
+    if (d->required & command_.id)
+      right += " (required)";
+    else if (!d->shown_default.empty())
+      right += " (" + d->shown_default + ")";
+    else if (!d->default_value.empty())
+      right += " (" + d->default_value + ")";
+    if (d->kind == FlagKind::Integer || d->kind == FlagKind::Real) right += " " + range_text(*d);
+    u += "  " + left + right + "\n";
+  }
   return u;
 }
 

@@ -1,37 +1,97 @@
-// apps/flags.h — the command line of one `nnfmri` subcommand.
+// apps/flags.h — the command line of `nnfmri`: one table of every flag, and its parser.
 //
-// Promise: every flag must be declared; an unknown flag, a flag without its value, or a value
-// of the wrong form throws base::Error naming the flag, the value and what was expected.
-// Flags take the form `--name value` or `--name=value`; switches take no value.
+// Promise: every flag is defined once, in flag_table() (apps/flag_table.cpp), with its name, kind,
+// default, range or allowed values, help text and the commands that take it.  Parsing, validation,
+// defaults and `--help` all come from that table: a command never spells a default or a range.
+// An unknown flag, a flag without its value, a value of the wrong form or out of range, a missing
+// required flag or operand throws base::Error naming the flag (or operand) and what was expected.
+// Flags take the form `--name value` or `--name=value`; switches take no value; the last of a
+// repeated flag wins.
 #pragma once
 #include <map>
-#include <set>
 #include <string>
 #include <vector>
 
 namespace app {
 
-struct FlagDef {
-  std::string name;   // "--epochs"
-  bool takes_value;   // false for switches such as --nesterov
-  std::string help;   // "N  epochs to train (15)"
+// The commands, as bits: a flag lists the commands that take it.
+enum Command : unsigned {
+  kTrain = 1u << 0,
+  kEval = 1u << 1,
+  kInfo = 1u << 2,
+  kExport = 1u << 3,
+  kAnalyze = 1u << 4,
+  kReport = 1u << 5,
+  kEveryCommand = (1u << 6) - 1,
 };
+
+enum class FlagKind {
+  Switch,   // present or not
+  Integer,  // a decimal integer in [min, max]
+  Real,     // a finite number in [min, max] (or (min, max] with open_min)
+  Choice,   // one of `choices`
+  List,     // a comma-separated, non-empty subset of `choices`
+  Text,     // any string (a path, a spec); non-empty when `nonempty`
+};
+
+struct FlagDef {
+  std::string name;        // "--epochs"
+  FlagKind kind;
+  std::string metavar;     // "N" in `--epochs N` (Choice and List: the choices)
+  std::string help;        // what it does, without the default
+  unsigned commands;       // the commands that take it
+  std::string default_value;  // parsed like a given value; "" = none (the flag is then absent unless given)
+  std::string shown_default;  // the default as --help shows it when not default_value ("all cores")
+  double min = 0, max = 0;    // Integer, Real
+  bool open_min = false;      // Real: min itself excluded
+  std::vector<std::string> choices;  // Choice, List
+  unsigned required = 0;      // the commands that require it
+  bool nonempty = false;      // Text: "" is refused
+};
+
+// What a command is called, its operands, one line about it and what runs it.
+struct CommandDef {
+  Command id;
+  std::string name;      // "analyze"
+  std::string operands;  // "CKPT", "RUN_DIR" or "": one word per operand
+  std::string summary;
+  int (*run)(int argc, char** argv);  // the arguments after the command's name
+};
+
+const std::vector<FlagDef>& flag_table();
+const std::vector<CommandDef>& command_table();
+const CommandDef& command_def(Command command);
+// "usage: nnfmri <command> [flags]" and one line per command, from command_table().
+std::string commands_usage();
 
 class Flags {
  public:
-  Flags(const std::string& command, int argc, char** argv, const std::vector<FlagDef>& defs);
-  bool has(const std::string& name) const { return values_.count(name) > 0; }
-  std::string str(const std::string& name, const std::string& fallback) const;
-  long integer(const std::string& name, long fallback, long min, long max) const;
-  double real(const std::string& name, double fallback, double min, double max) const;
-  const std::vector<std::string>& positional() const { return positional_; }
+  // Parses and validates argv against the flags `command` takes.  Unless --help is given, also
+  // checks the required flags and the number of operands.
+  Flags(Command command, int argc, char** argv);
+
+  bool help() const { return has("--help"); }
+  bool has(const std::string& name) const;  // given on the command line
+  // The value given, else the table's default.  Asking for a flag the command does not take, of
+  // another kind, or without a value or a default is a programming error (std::logic_error).
+  long integer(const std::string& name) const;
+  double real(const std::string& name) const;
+  std::string text(const std::string& name) const;  // the value as given (or the default), of any kind but Switch
+  std::vector<std::string> list(const std::string& name) const;
+  const std::vector<std::string>& operands() const { return operands_; }
+  // "usage: nnfmri analyze CKPT --data SPEC --out DIR [flags]" and one line per flag.
   std::string usage() const;
+  std::string usage_line() const;  // "nnfmri analyze CKPT --data SPEC --out DIR [flags]"
+  // The arguments that were given, flags as --name=value, in order (recorded to resume a run).
+  const std::vector<std::string>& given() const { return given_; }
 
  private:
-  std::string command_;
-  std::vector<FlagDef> defs_;
+  const FlagDef& def(const std::string& name) const;
+  const std::string& value(const std::string& name) const;
+  const CommandDef& command_;
+  std::vector<const FlagDef*> defs_;  // the flags this command takes, in table order
   std::map<std::string, std::string> values_;
-  std::vector<std::string> positional_;
+  std::vector<std::string> operands_, given_;
 };
 
 }  // namespace app

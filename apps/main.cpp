@@ -10,15 +10,6 @@
 #include "apps/commands.h"
 #include "base/error.h"
 
-static const char* kUsage =
-    "usage: nnfmri <command> [flags]\n"
-    "  train    train a network, write a run directory (config, metrics, checkpoints, analyses)\n"
-    "  eval     evaluate a checkpoint on a data set\n"
-    "  info     describe a checkpoint\n"
-    "  export   write a checkpoint's weights as .npz + the architecture as .model.json (for PyTorch)\n"
-    "  analyze  image a checkpoint: region grid statistics, zeta-scores, tractography\n"
-    "  report   summaries, figures and an interactive report.html of a run directory\n";
-
 // OpenBLAS picks its kernels when the library loads, from OPENBLAS_CORETYPE or its own CPU detection.
 // On AVX-512 machines its AVX2 "Haswell" SGEMM is about 1.5× slower than its AVX-512 "SkylakeX" one,
 // and OpenBLAS 0.3.21 (Debian 12) does not recognise recent AVX-512 CPUs such as AMD Zen 4 (machine
@@ -43,7 +34,7 @@ static void choose_blas_kernels(char** argv) {
 int main(int argc, char** argv) {
   choose_blas_kernels(argv);
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
-    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    std::fputs(app::commands_usage().c_str(), argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
   std::string cmd = argv[1];
@@ -52,14 +43,12 @@ int main(int argc, char** argv) {
     return 0;
   }
   try {
-    if (cmd == "train") return app::cmd_train(argc - 2, argv + 2);
-    if (cmd == "eval") return app::cmd_eval(argc - 2, argv + 2);
-    if (cmd == "info") return app::cmd_info(argc - 2, argv + 2);
-    if (cmd == "export") return app::cmd_export(argc - 2, argv + 2);
-    if (cmd == "analyze") return app::cmd_analyze(argc - 2, argv + 2);
-    if (cmd == "report") return app::cmd_report(argc - 2, argv + 2);
-    std::fprintf(stderr, "nnfmri: error: unknown command '%s' (expected train, eval, info, export, analyze or report)\n",
-                 cmd.c_str());
+    std::string names;
+    for (const app::CommandDef& c : app::command_table()) {
+      if (c.name == cmd) return c.run(argc - 2, argv + 2);
+      names += (names.empty() ? "" : ", ") + c.name;
+    }
+    std::fprintf(stderr, "nnfmri: error: unknown command '%s' (expected one of %s)\n", cmd.c_str(), names.c_str());
     return 2;
   } catch (const base::Error& e) {
     std::fprintf(stderr, "nnfmri: error: %s\n", e.what());

@@ -95,9 +95,9 @@ void validate(const ZetaSettings& s) {
     throw base::Error("--zeta-tol: expected a finite half-width (or < 0 for 0.05·max|φ|)");
   if (!(s.budget_seconds > 0) || !std::isfinite(s.budget_seconds))
     throw base::Error("--zeta-budget " + std::to_string(s.budget_seconds) + ": expected a positive number of seconds");
-  if (s.max_permutations < 4)
-    throw base::Error("--zeta-max-permutations " + std::to_string(s.max_permutations) +
-                    ": expected at least 4 (two antithetic rounds, the fewest an interval needs)");
+  if (s.max_permutations < kMinPermutationsPerImage)
+    throw base::Error("--zeta-max-permutations " + std::to_string(s.max_permutations) + ": expected at least " +
+                      std::to_string(kMinPermutationsPerImage) + " (two antithetic rounds, the fewest an interval needs)");
 }
 
 std::vector<uint32_t> stratified_sample(const nn::LabeledImages& data, size_t pool, size_t samples, uint64_t seed) {

@@ -77,6 +77,10 @@
 
 namespace imaging {
 
+// The fewest permutations per image a sampled estimate can stop at: two antithetic rounds, the
+// fewest an interval needs (the CLI's --zeta-max-permutations minimum).
+constexpr int kMinPermutationsPerImage = 4;
+
 struct ZetaSettings {
   std::string method = "shapley";   // --zeta-method: exact | shapley | lesion | taylor
   std::string value = "logprob";    // --zeta-value: logprob | accuracy

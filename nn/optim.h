@@ -31,11 +31,32 @@ struct ScheduleConfig {
   float warmup = 0;             // epochs
 };
 
+// The names nn accepts for OptimConfig::kind and ScheduleConfig::kind (the CLI offers exactly these).
+const std::vector<std::string>& optimizer_kinds();  // sgd, adam
+const std::vector<std::string>& schedule_kinds();   // constant, step, cosine, onecycle
+
+// The base learning rate when none is given: 0.02 for sgd (OptimConfig's), 0.001 for adam.
+float default_learning_rate(const std::string& kind);
+
 // Throw base::Error naming --optimizer / --schedule / --step-size for a value nn cannot use.
 void validate(const OptimConfig& cfg);
 void validate(const ScheduleConfig& s);
 
-double learning_rate(const ScheduleConfig& s, double base_lr, long t, long steps_per_epoch, long total_steps);
+// The learning rate of every iteration of one run.  The constructor validates the configuration
+// once (base::Error naming --schedule / --step-size, or the step counts); rate(t) then only computes.
+class Schedule {
+ public:
+  Schedule(const ScheduleConfig& config, double base_lr, long steps_per_epoch, long total_steps);
+  double rate(long t) const;  // iteration t, 0-based, of total_steps
+
+ private:
+  enum class Kind { constant, step, cosine, onecycle };
+  ScheduleConfig config_;
+  Kind kind_;
+  double base_lr_;
+  long steps_per_epoch_, total_steps_;
+  long warmup_steps_;  // for constant/step/cosine
+};
 
 class Optimizer {
  public:

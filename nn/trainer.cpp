@@ -69,17 +69,69 @@ Evaluation evaluate(Network& net, const LabeledImages& data, int batch) {
   return ev;
 }
 
-Trainer::Trainer(Network& net, const TrainConfig& cfg, const LabeledImages& train)
-    : net_(net), cfg_(cfg), train_(train), optimizer_(net, cfg.optim) {
+namespace {
+long steps_per_epoch_of(const TrainConfig& cfg, const LabeledImages& train) {
   if (cfg.batch < 1) throw base::Error("--batch " + std::to_string(cfg.batch) + ": expected a positive batch size");
   if (train.count == 0) throw base::Error("training set is empty");
+  return long((train.count + cfg.batch - 1) / cfg.batch);
+}
+
+double sum_of_squares(const Tensor& t) {
+  double s = 0;
+  for (size_t i = 0; i < t.size(); ++i) s += double(t[i]) * double(t[i]);
+  return s;
+}
+}  // namespace
+
+Trainer::Trainer(Network& net, const TrainConfig& cfg, const LabeledImages& train)
+    : net_(net),
+      cfg_(cfg),
+      train_(train),
+      optimizer_(net, cfg.optim),
+      steps_per_epoch_(steps_per_epoch_of(cfg, train)),
+      schedule_(cfg.schedule, cfg.optim.lr, steps_per_epoch_, steps_per_epoch_ * cfg.epochs) {
   if (train.num_classes > net.num_outputs())
     throw base::Error("the data has " + std::to_string(train.num_classes) + " classes but the net's last linear has " +
                 std::to_string(net.num_outputs()) + " outputs");
-  steps_per_epoch_ = long((train.count + cfg.batch - 1) / cfg.batch);
+  for (const Block& b : net.blocks()) {
+    block_params_.emplace_back();
+    for (int i = b.first; i <= b.last; ++i)
+      for (Param* p : net.layer(size_t(i)).params())
+        if (p->trainable) block_params_.back().push_back(p);
+  }
 }
 
-EpochStats Trainer::train_epoch(int epoch, const StepCallback& on_step) {
+void Trainer::measure_gradients(StepInfo& info) const {
+  info.gradient_norms.assign(block_params_.size(), 0.0);
+  for (size_t b = 0; b < block_params_.size(); ++b) {
+    double s = 0;
+    for (const Param* p : block_params_[b]) s += sum_of_squares(p->grad);
+    info.gradient_norms[b] = std::sqrt(s);
+  }
+}
+
+void Trainer::keep_weights_before_step() {
+  weights_before_.clear();
+  for (const auto& params : block_params_)
+    for (const Param* p : params) weights_before_.insert(weights_before_.end(), p->value.data(), p->value.data() + p->value.size());
+}
+
+void Trainer::measure_updates(StepInfo& info) const {
+  info.update_ratios.assign(block_params_.size(), 0.0);
+  size_t at = 0;
+  for (size_t b = 0; b < block_params_.size(); ++b) {
+    double change = 0, before = 0;
+    for (const Param* p : block_params_[b])
+      for (size_t i = 0; i < p->value.size(); ++i, ++at) {
+        const double w0 = weights_before_[at], d = double(p->value[i]) - w0;
+        change += d * d;
+        before += w0 * w0;
+      }
+    info.update_ratios[b] = before > 0 ? std::sqrt(change / before) : 0.0;
+  }
+}
+
+EpochStats Trainer::train_epoch(int epoch, const StepProbe* probe) {
   using clock = std::chrono::steady_clock;
   auto t0 = clock::now();
   EpochStats st;
@@ -89,14 +141,14 @@ EpochStats Trainer::train_epoch(int epoch, const StepCallback& on_step) {
   std::iota(order.begin(), order.end(), 0u);
   Rng::derive(cfg_.seed, 0x5EED, uint64_t(epoch)).shuffle(order.data(), order.size());
 
-  const long total_steps = steps_per_epoch_ * cfg_.epochs;
+  const Probe* forward_probe = probe && probe->forward ? &probe->forward : nullptr;
   double loss_sum = 0;
   long hits = 0, done = 0;
   for (long s = 0; s < steps_per_epoch_; ++s) {
     long start = s * cfg_.batch;
     int count = int(std::min<long>(cfg_.batch, long(train_.count) - start));
     make_batch(net_, train_, order.data() + start, count, &cfg_.augment, cfg_.seed, epoch, start, x_, y_);
-    const Tensor& logits = net_.forward(x_, true);
+    const Tensor& logits = net_.forward(x_, true, forward_probe);
     int correct = 0;
     double loss = softmax_cross_entropy(logits, y_.data(), &dlogits_, &correct);
     if (!std::isfinite(loss))
@@ -104,13 +156,27 @@ EpochStats Trainer::train_epoch(int epoch, const StepCallback& on_step) {
                   ", step " + std::to_string(s + 1) + " (try a lower --lr)");
     net_.zero_grad();
     net_.backward(dlogits_);
-    long t = long(epoch - 1) * steps_per_epoch_ + s;
-    st.learning_rate = learning_rate(cfg_.schedule, cfg_.optim.lr, t, steps_per_epoch_, total_steps);
+    const long t = long(epoch - 1) * steps_per_epoch_ + s;
+    st.learning_rate = schedule_.rate(t);
+    if (probe && probe->gradient_norms) measure_gradients(info_);
+    if (probe && probe->update_ratios) keep_weights_before_step();
     optimizer_.step(st.learning_rate);
     loss_sum += loss * count;
     hits += correct;
     done += count;
-    if (on_step) on_step(s + 1, steps_per_epoch_, loss_sum / done, done);
+    if (probe) {
+      if (probe->update_ratios) measure_updates(info_);
+      info_.epoch = epoch;
+      info_.step = s + 1;
+      info_.global_step = t + 1;
+      info_.steps_per_epoch = steps_per_epoch_;
+      info_.images = count;
+      info_.epoch_images = done;
+      info_.loss = loss;
+      info_.running_loss = loss_sum / done;
+      info_.learning_rate = st.learning_rate;
+      if (probe->after_step) probe->after_step(info_);
+    }
   }
   st.train_seconds = std::chrono::duration<double>(clock::now() - t0).count();
   st.train_loss = loss_sum / done;

@@ -47,25 +47,58 @@ struct EpochStats {
   double seconds = 0, train_seconds = 0, train_images_per_s = 0, learning_rate = 0;
 };
 
-// Called after every step: (step, steps_per_epoch, running mean loss, images done this epoch).
-using StepCallback = std::function<void(long, long, double, long)>;
+// What a step probe is told after every SGD step.
+struct StepInfo {
+  int epoch = 0;              // 1-based
+  long step = 0;              // 1-based within the epoch
+  long global_step = 0;       // 1-based over the run: (epoch − 1)·steps_per_epoch + step (= Optimizer::steps())
+  long steps_per_epoch = 0;
+  int images = 0;             // in this step's batch
+  long epoch_images = 0;      // images of the epoch so far, this step's included
+  double loss = 0;            // this batch's mean cross-entropy
+  double running_loss = 0;    // the epoch's mean so far; after the last step it is EpochStats::train_loss
+  double learning_rate = 0;   // the rate this step used
+  // One entry per block of Network::blocks(), filled only when the probe asks (empty otherwise):
+  std::vector<double> gradient_norms;  // ‖∇W‖: L2 norm over the block's learnable tensors of the loss
+                                       // gradient (before weight decay); 0 for a block without any
+  std::vector<double> update_ratios;   // ‖ΔW‖/‖W‖ of this step, W before it (0 when ‖W‖ = 0)
+};
+
+// A per-step probe (the hook of the temporal imaging).  Everything is optional; with no probe the
+// trainer does no extra work at all.  Probing never changes what is trained: the weights are
+// bit-identical with and without a probe.
+struct StepProbe {
+  Probe forward;  // sees every block (input, z, a) of the step's training forward, before backward
+  std::function<void(const StepInfo&)> after_step;  // after the optimiser step
+  bool gradient_norms = false;  // fill StepInfo::gradient_norms (one pass over the gradients)
+  bool update_ratios = false;   // fill StepInfo::update_ratios (a copy of the weights before each step)
+};
 
 class Trainer {
  public:
+  // Validates the configuration (base::Error naming the flag) once, here.
   Trainer(Network& net, const TrainConfig& cfg, const LabeledImages& train);
   // Trains epoch `epoch` (1-based) and fills the train_* fields and timings of the result.
-  EpochStats train_epoch(int epoch, const StepCallback& on_step = nullptr);
+  EpochStats train_epoch(int epoch, const StepProbe* probe = nullptr);
   Optimizer& optimizer() { return optimizer_; }
   long steps_per_epoch() const { return steps_per_epoch_; }
 
  private:
+  void measure_gradients(StepInfo& info) const;
+  void keep_weights_before_step();
+  void measure_updates(StepInfo& info) const;
+
   Network& net_;
   TrainConfig cfg_;
   LabeledImages train_;
   Optimizer optimizer_;
   long steps_per_epoch_;
+  Schedule schedule_;
+  std::vector<std::vector<Param*>> block_params_;  // the learnable tensors of each block
   Tensor x_, dlogits_;
   std::vector<uint8_t> y_;
+  std::vector<float> weights_before_;  // update ratios: every learnable tensor before the step, in block order
+  StepInfo info_;
 };
 
 }  // namespace nn

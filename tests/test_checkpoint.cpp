@@ -21,30 +21,11 @@
 #include "base/fileio.h"
 #include "nn/npz.h"
 #include "tests/error_of.h"
+#include "tests/temp_dir.h"
 
 namespace {
 
 namespace fs = std::filesystem;
-
-// A fresh directory per test under gtest's temp dir.
-class TempDirTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = ::testing::TempDir() + "nnfmri_" + info->test_suite_name() + "_" + info->name() + "_" +
-           std::to_string(getpid());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return dir_ + "/" + name; }
-  std::vector<std::string> files() const {
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(dir_)) names.push_back(e.path().filename().string());
-    return names;
-  }
-  std::string dir_;
-};
 
 using gradcheck::random_tensor;
 

@@ -210,13 +210,17 @@ nn::ScheduleConfig schedule(const std::string& kind, float warmup = 0) {
   return s;
 }
 
+double learning_rate(const nn::ScheduleConfig& s, double base_lr, long t, long steps_per_epoch, long total_steps) {
+  return nn::Schedule(s, base_lr, steps_per_epoch, total_steps).rate(t);
+}
+
 TEST(LearningRate, Constant) {
-  EXPECT_DOUBLE_EQ(nn::learning_rate(schedule("constant"), 0.1, 0, 10, 100), 0.1);
-  EXPECT_DOUBLE_EQ(nn::learning_rate(schedule("constant"), 0.1, 99, 10, 100), 0.1);
+  EXPECT_DOUBLE_EQ(learning_rate(schedule("constant"), 0.1, 0, 10, 100), 0.1);
+  EXPECT_DOUBLE_EQ(learning_rate(schedule("constant"), 0.1, 99, 10, 100), 0.1);
   // Warmup of 1 epoch = 10 steps: (t+1)/10 of the rate, then the rate.
-  EXPECT_DOUBLE_EQ(nn::learning_rate(schedule("constant", 1), 0.1, 0, 10, 100), 0.01);
-  EXPECT_DOUBLE_EQ(nn::learning_rate(schedule("constant", 1), 0.1, 4, 10, 100), 0.05);
-  EXPECT_DOUBLE_EQ(nn::learning_rate(schedule("constant", 1), 0.1, 10, 10, 100), 0.1);
+  EXPECT_DOUBLE_EQ(learning_rate(schedule("constant", 1), 0.1, 0, 10, 100), 0.01);
+  EXPECT_DOUBLE_EQ(learning_rate(schedule("constant", 1), 0.1, 4, 10, 100), 0.05);
+  EXPECT_DOUBLE_EQ(learning_rate(schedule("constant", 1), 0.1, 10, 10, 100), 0.1);
 }
 
 TEST(LearningRate, StepDecaysByGammaEveryStepSizeEpochs) {
@@ -224,24 +228,24 @@ TEST(LearningRate, StepDecaysByGammaEveryStepSizeEpochs) {
   s.step_size = 5;
   s.gamma = 0.1f;
   // 10 steps per epoch: epochs 0–4 are t = 0..49.
-  EXPECT_DOUBLE_EQ(nn::learning_rate(s, 0.2, 0, 10, 200), 0.2);
-  EXPECT_DOUBLE_EQ(nn::learning_rate(s, 0.2, 49, 10, 200), 0.2);
-  EXPECT_NEAR(nn::learning_rate(s, 0.2, 50, 10, 200), 0.02, 1e-9);
-  EXPECT_NEAR(nn::learning_rate(s, 0.2, 100, 10, 200), 0.002, 1e-10);
-  EXPECT_NEAR(nn::learning_rate(s, 0.2, 199, 10, 200), 0.0002, 1e-11);
+  EXPECT_DOUBLE_EQ(learning_rate(s, 0.2, 0, 10, 200), 0.2);
+  EXPECT_DOUBLE_EQ(learning_rate(s, 0.2, 49, 10, 200), 0.2);
+  EXPECT_NEAR(learning_rate(s, 0.2, 50, 10, 200), 0.02, 1e-9);
+  EXPECT_NEAR(learning_rate(s, 0.2, 100, 10, 200), 0.002, 1e-10);
+  EXPECT_NEAR(learning_rate(s, 0.2, 199, 10, 200), 0.0002, 1e-11);
 }
 
 TEST(LearningRate, CosineAnnealsToZeroAndWarmsUp) {
   const double pi = 3.14159265358979323846;
-  EXPECT_DOUBLE_EQ(nn::learning_rate(schedule("cosine"), 0.1, 0, 10, 100), 0.1);
-  EXPECT_NEAR(nn::learning_rate(schedule("cosine"), 0.1, 50, 10, 100), 0.05, 1e-12);
-  EXPECT_NEAR(nn::learning_rate(schedule("cosine"), 0.1, 25, 10, 100), 0.05 * (1 + std::cos(pi / 4)), 1e-12);
-  EXPECT_NEAR(nn::learning_rate(schedule("cosine"), 0.1, 99, 10, 100), 0.05 * (1 + std::cos(pi * 0.99)), 1e-12);
+  EXPECT_DOUBLE_EQ(learning_rate(schedule("cosine"), 0.1, 0, 10, 100), 0.1);
+  EXPECT_NEAR(learning_rate(schedule("cosine"), 0.1, 50, 10, 100), 0.05, 1e-12);
+  EXPECT_NEAR(learning_rate(schedule("cosine"), 0.1, 25, 10, 100), 0.05 * (1 + std::cos(pi / 4)), 1e-12);
+  EXPECT_NEAR(learning_rate(schedule("cosine"), 0.1, 99, 10, 100), 0.05 * (1 + std::cos(pi * 0.99)), 1e-12);
   // 1 warmup epoch (10 steps): linear ramp, then the cosine over the remaining 90 steps.
-  EXPECT_NEAR(nn::learning_rate(schedule("cosine", 1), 0.1, 0, 10, 100), 0.01, 1e-12);
-  EXPECT_NEAR(nn::learning_rate(schedule("cosine", 1), 0.1, 9, 10, 100), 0.1, 1e-12);
-  EXPECT_NEAR(nn::learning_rate(schedule("cosine", 1), 0.1, 10, 10, 100), 0.1, 1e-12);
-  EXPECT_NEAR(nn::learning_rate(schedule("cosine", 1), 0.1, 55, 10, 100), 0.05, 1e-12);
+  EXPECT_NEAR(learning_rate(schedule("cosine", 1), 0.1, 0, 10, 100), 0.01, 1e-12);
+  EXPECT_NEAR(learning_rate(schedule("cosine", 1), 0.1, 9, 10, 100), 0.1, 1e-12);
+  EXPECT_NEAR(learning_rate(schedule("cosine", 1), 0.1, 10, 10, 100), 0.1, 1e-12);
+  EXPECT_NEAR(learning_rate(schedule("cosine", 1), 0.1, 55, 10, 100), 0.05, 1e-12);
 }
 
 // Expected values produced once with /usr/bin/python3 (torch 1.13):
@@ -258,17 +262,17 @@ TEST(LearningRate, OneCycleMatchesTorchOneCycleLR) {
                         {31, 0.09979871550490317},  {50, 0.0793893450575732},   {98, 5.07464715475788e-05},
                         {99, 4e-07}};
   for (const Point& p : t100)
-    EXPECT_NEAR(nn::learning_rate(schedule("onecycle"), 0.1, p.t, 10, 100), p.lr, 1e-12 + 1e-9 * p.lr) << "t=" << p.t;
+    EXPECT_NEAR(learning_rate(schedule("onecycle"), 0.1, p.t, 10, 100), p.lr, 1e-12 + 1e-9 * p.lr) << "t=" << p.t;
   // T = 91 (7 epochs × 13 steps): the phase boundary 0.3·91 − 1 = 26.3 falls between steps.
   const Point t91[] = {{0, 0.0020000000000000018}, {5, 0.006154901722464946}, {26, 0.049984591316777925},
                        {27, 0.04998510357336271},  {28, 0.04991218421626563}, {60, 0.0227222888370336},
                        {90, 2e-07}};
   for (const Point& p : t91)
-    EXPECT_NEAR(nn::learning_rate(schedule("onecycle"), 0.05, p.t, 13, 91), p.lr, 1e-12 + 1e-9 * p.lr) << "t=" << p.t;
+    EXPECT_NEAR(learning_rate(schedule("onecycle"), 0.05, p.t, 13, 91), p.lr, 1e-12 + 1e-9 * p.lr) << "t=" << p.t;
 }
 
 TEST(LearningRate, UnknownScheduleThrowsNamingTheFlag) {
-  expect_error_naming([&] { nn::learning_rate(schedule("linear"), 0.1, 0, 10, 100); }, "--schedule 'linear'");
+  expect_error_naming([&] { learning_rate(schedule("linear"), 0.1, 0, 10, 100); }, "--schedule 'linear'");
 }
 
 }  // namespace

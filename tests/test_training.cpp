@@ -54,7 +54,7 @@ std::string weight_bytes(nn::Network& net) {
 const char* kTinySpec = "conv3x3:4 bn relu maxpool2 linear:8 relu dropout:0.3 linear:3";
 
 // Trains kTinySpec for 2 epochs (augmentation on) and returns every weight's bytes.
-std::string train_tiny(uint64_t seed, const Images& data) {
+std::string train_tiny(uint64_t seed, const Images& data, const nn::StepProbe* probe = nullptr) {
   nn::Network net(kTinySpec, 3, 8, 8);
   net.init(seed);
   nn::TrainConfig cfg;
@@ -65,7 +65,7 @@ std::string train_tiny(uint64_t seed, const Images& data) {
   cfg.augment.crop_padding = 1;
   nn::Trainer trainer(net, cfg, data.view);
   for (int epoch = 1; epoch <= cfg.epochs; ++epoch) {
-    nn::EpochStats st = trainer.train_epoch(epoch);
+    nn::EpochStats st = trainer.train_epoch(epoch, probe);
     EXPECT_TRUE(std::isfinite(st.train_loss));
     EXPECT_EQ(st.epoch, epoch);
   }
@@ -86,6 +86,109 @@ TEST(Training, SameSeedAndThreadsGiveByteIdenticalWeightsOtherSeedDiffers) {
   EXPECT_FALSE(a == c) << "a different seed gave the same weights";
 }
 
+// ---------------------------------------------------------------------------------------------
+// The per-step probe
+
+TEST(TrainingProbe, SeesEveryStepWithItsIndicesLossAndBlocks) {
+  ThreadCount threads(2);
+  Images data(72, 3, 8, 8, 3, 1);  // batches of 16: 4 full steps + one of 8 per epoch
+  nn::Network net(kTinySpec, 3, 8, 8);
+  net.init(1);
+  nn::TrainConfig cfg;
+  cfg.epochs = 2;
+  cfg.batch = 16;
+  cfg.optim.lr = 0.05f;
+  nn::Trainer trainer(net, cfg, data.view);
+  const long steps = trainer.steps_per_epoch();
+  ASSERT_EQ(steps, 5);
+  std::vector<nn::StepInfo> seen;
+  std::vector<int> blocks_seen;  // block indices the forward probe saw, in order
+  nn::StepProbe probe;
+  probe.forward = [&](const nn::BlockView& v) {
+    blocks_seen.push_back(v.index);
+    EXPECT_EQ(v.a.n(), seen.size() % 5 == 4 ? 8 : 16) << "the step's batch";
+  };
+  probe.after_step = [&](const nn::StepInfo& step) { seen.push_back(step); };
+  probe.gradient_norms = probe.update_ratios = true;
+  for (int epoch = 1; epoch <= cfg.epochs; ++epoch) {
+    const nn::EpochStats st = trainer.train_epoch(epoch, &probe);
+    ASSERT_EQ(seen.size(), size_t(epoch * steps));
+    // The running loss after the epoch's last step is the epoch's reported train loss, and it is
+    // the image-weighted mean of the per-step losses.
+    EXPECT_EQ(seen.back().running_loss, st.train_loss);
+    double weighted = 0;
+    for (long s = 0; s < steps; ++s) weighted += seen[(epoch - 1) * steps + s].loss * seen[(epoch - 1) * steps + s].images;
+    EXPECT_NEAR(weighted / 72, st.train_loss, 1e-12);
+    EXPECT_EQ(seen.back().learning_rate, st.learning_rate);
+  }
+  const size_t nblocks = net.blocks().size();
+  ASSERT_EQ(blocks_seen.size(), seen.size() * nblocks);
+  for (size_t i = 0; i < seen.size(); ++i) {
+    const nn::StepInfo& step = seen[i];
+    EXPECT_EQ(step.epoch, int(i / steps) + 1);
+    EXPECT_EQ(step.step, long(i % steps) + 1);
+    EXPECT_EQ(step.global_step, long(i) + 1);
+    EXPECT_EQ(step.steps_per_epoch, steps);
+    EXPECT_EQ(step.images, step.step == steps ? 8 : 16);
+    EXPECT_EQ(step.epoch_images, std::min(step.step * 16, 72L));
+    EXPECT_TRUE(std::isfinite(step.loss));
+    for (size_t b = 0; b < nblocks; ++b) EXPECT_EQ(blocks_seen[i * nblocks + b], int(b));
+    ASSERT_EQ(step.gradient_norms.size(), nblocks);
+    ASSERT_EQ(step.update_ratios.size(), nblocks);
+    for (size_t b = 0; b < nblocks; ++b) {
+      const bool learns = net.blocks()[b].kind != "pool";
+      EXPECT_EQ(step.gradient_norms[b] > 0, learns) << net.blocks()[b].name;
+      EXPECT_EQ(step.update_ratios[b] > 0, learns) << net.blocks()[b].name;
+      EXPECT_LT(step.update_ratios[b], 1.0) << net.blocks()[b].name;
+    }
+  }
+  EXPECT_EQ(trainer.optimizer().steps(), seen.back().global_step);
+}
+
+TEST(TrainingProbe, GradientNormsAndUpdateRatiosAreThoseOfTheStep) {
+  // One step of plain SGD (no momentum, no decay) on a linear net: ΔW = −lr·∇W, so
+  // ‖ΔW‖/‖W‖ = lr·‖∇W‖/‖W‖, with ‖W‖ the norm before the step.
+  Images data(8, 1, 2, 2, 2, 3);
+  nn::Network net("linear:2", 1, 2, 2);
+  net.init(4);
+  nn::TrainConfig cfg;
+  cfg.epochs = 1;
+  cfg.batch = 8;
+  cfg.optim.lr = 0.5f;
+  cfg.optim.momentum = 0;
+  cfg.optim.weight_decay = 0;
+  cfg.schedule.kind = "constant";
+  cfg.augment.enabled = false;
+  double before = 0;
+  for (nn::NamedParam& p : net.named_params())
+    for (size_t i = 0; i < p.param->value.size(); ++i) before += double(p.param->value[i]) * p.param->value[i];
+  nn::Trainer trainer(net, cfg, data.view);
+  nn::StepInfo last;
+  nn::StepProbe probe;
+  probe.after_step = [&](const nn::StepInfo& step) { last = step; };
+  probe.gradient_norms = probe.update_ratios = true;
+  trainer.train_epoch(1, &probe);
+  double grad = 0;
+  for (nn::NamedParam& p : net.named_params())
+    for (size_t i = 0; i < p.param->grad.size(); ++i) grad += double(p.param->grad[i]) * p.param->grad[i];
+  ASSERT_EQ(last.gradient_norms.size(), 1u);
+  EXPECT_NEAR(last.gradient_norms[0], std::sqrt(grad), 1e-6 * std::sqrt(grad));
+  EXPECT_NEAR(last.update_ratios[0], 0.5 * std::sqrt(grad / before), 1e-5 * last.update_ratios[0]);
+}
+
+TEST(TrainingProbe, InstallingAProbeDoesNotChangeTheTrainedWeights) {
+  ThreadCount threads(2);
+  Images data(72, 3, 8, 8, 3, 1);
+  double activity = 0;
+  nn::StepProbe probe;  // everything a temporal recorder would ask for
+  probe.forward = [&](const nn::BlockView& v) { activity += v.a.data()[0]; };
+  probe.after_step = [&](const nn::StepInfo& step) { activity += step.loss; };
+  probe.gradient_norms = probe.update_ratios = true;
+  const std::string without = train_tiny(1, data), with = train_tiny(1, data, &probe);
+  EXPECT_TRUE(without == with) << "a probe changed the trained weights";
+  EXPECT_NE(activity, 0.0);
+}
+
 TEST(Training, AbsurdLearningRateStopsWithAnErrorNamingEpochAndStep) {
   Images data(64, 3, 8, 8, 3, 2);
   nn::Network net("conv3x3:4 relu maxpool2 linear:3", 3, 8, 8);
@@ -98,14 +201,15 @@ TEST(Training, AbsurdLearningRateStopsWithAnErrorNamingEpochAndStep) {
   nn::Trainer trainer(net, cfg, data.view);
   int epoch = 1;
   long completed = 0;  // steps of the current epoch that finished
-  auto on_step = [&](long step, long, double loss, long) {
-    completed = step;
-    EXPECT_TRUE(std::isfinite(loss));
+  nn::StepProbe probe;
+  probe.after_step = [&](const nn::StepInfo& step) {
+    completed = step.step;
+    EXPECT_TRUE(std::isfinite(step.loss));
   };
   try {
     for (; epoch <= cfg.epochs; ++epoch) {
       completed = 0;
-      trainer.train_epoch(epoch, on_step);
+      trainer.train_epoch(epoch, &probe);
     }
     FAIL() << "training with --lr 1e8 did not stop";
   } catch (const base::Error& e) {

@@ -1,0 +1,174 @@
+// apps/flag_table.cpp — every flag of `nnfmri`, defined once (see apps/flags.h).
+//
+// Defaults are read from the library's own settings structs (nn::TrainConfig,
+// imaging::AnalysisSettings), so a default exists in exactly one place and the CLI cannot drift
+// from it; the ranges and allowed values the library needs come from its constants and name lists.
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "apps/commands.h"
+#include "apps/flags.h"
+#include "imaging/analysis.h"
+#include "nn/trainer.h"
+
+namespace app {
+
+namespace {
+
+// The shortest text that reads back as the same float (or double): 5e-4f → "0.0005".
+std::string shortest(double value, bool as_float) {
+  char s[40];
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::snprintf(s, sizeof s, "%.*g", digits, value);
+    if (as_float ? std::strtof(s, nullptr) == float(value) : std::strtod(s, nullptr) == value) break;
+  }
+  return s;
+}
+
+const double kHuge = double(1L << 30);  // a count no one means: the upper end of "any positive count"
+
+FlagDef switch_flag(std::string name, std::string help, unsigned commands) {
+  return {std::move(name), FlagKind::Switch, "", std::move(help), commands, "", "", 0, 0, false, {}, 0, false};
+}
+FlagDef text_flag(std::string name, std::string metavar, std::string help, unsigned commands, std::string fallback = "") {
+  return {std::move(name), FlagKind::Text, std::move(metavar), std::move(help), commands, std::move(fallback), "",
+          0, 0, false, {}, 0, false};
+}
+FlagDef integer_flag(std::string name, std::string metavar, std::string help, unsigned commands, long fallback,
+                     double min, double max) {
+  return {std::move(name), FlagKind::Integer, std::move(metavar), std::move(help), commands, std::to_string(fallback), "",
+          min, max, false, {}, 0, false};
+}
+FlagDef real_flag(std::string name, std::string metavar, std::string help, unsigned commands, std::string fallback,
+                  double min, double max) {
+  return {std::move(name), FlagKind::Real, std::move(metavar), std::move(help), commands, std::move(fallback), "",
+          min, max, false, {}, 0, false};
+}
+FlagDef choice_flag(std::string name, std::vector<std::string> choices, std::string help, unsigned commands,
+                    std::string fallback, FlagKind kind = FlagKind::Choice) {
+  std::string metavar;
+  for (const auto& c : choices) metavar += (metavar.empty() ? "" : kind == FlagKind::List ? "," : "|") + c;
+  return {std::move(name), kind, metavar, std::move(help), commands, std::move(fallback), "",
+          0, 0, false, std::move(choices), 0, false};
+}
+FlagDef required(FlagDef d, unsigned commands) {
+  d.required = commands;
+  return d;
+}
+FlagDef shown(FlagDef d, std::string shown_default) {  // how --help shows the default
+  d.shown_default = std::move(shown_default);
+  return d;
+}
+FlagDef computed(FlagDef d, std::string shown_default) {  // the command computes the default (has() first)
+  d.default_value.clear();
+  d.shown_default = std::move(shown_default);
+  return d;
+}
+FlagDef open_below(FlagDef d) {
+  d.open_min = true;
+  return d;
+}
+
+std::vector<FlagDef> make_table() {
+  const nn::TrainConfig train;
+  const imaging::AnalysisSettings analysis;
+  const imaging::ZetaSettings& zeta = analysis.zeta;
+  const imaging::TractSettings& tract = analysis.tract;
+  const unsigned kData = kTrain | kEval | kAnalyze, kThreads = kTrain | kEval | kAnalyze, kImaging = kTrain | kAnalyze;
+  const std::string grid = std::to_string(analysis.grid.gh) + "x" + std::to_string(analysis.grid.gw) + "x" +
+                           std::to_string(analysis.grid.gc);
+  std::string stages = "grid";
+  if (analysis.run_zeta) stages += ",zeta";
+  if (analysis.run_tract) stages += ",tract";
+  return {
+      // Data and run directory
+      required(text_flag("--data", "SPEC", "data set: cifar10[:DIR] | fashion-mnist[:DIR] | mnist:DIR | planted[:SEED]", kData),
+               kData),
+      shown(integer_flag("--limit-train", "N", "use the first N training images only", kTrain, 0, 0, double(1L << 40)), "0: all"),
+      shown(integer_flag("--limit-test", "N", "use the first N test images only", kTrain | kEval, 0, 0, double(1L << 40)),
+            "0: all"),
+      computed(text_flag("--out", "DIR", "run directory", kTrain), "runs/<model>"),
+      required(text_flag("--out", "DIR", "where the analysis files go", kAnalyze), kAnalyze),
+      computed(integer_flag("--threads", "N", "threads for OpenMP and OpenBLAS", kThreads, 0, 1, 256), "all cores"),
+      // Model and training
+      text_flag("--model", "NAME|SPEC", "a preset (reference, bn) or a spec such as \"conv3x3:16 relu maxpool2 linear:10\"",
+                kTrain, "reference"),
+      integer_flag("--epochs", "N", "epochs", kTrain, train.epochs, 1, 100000),
+      integer_flag("--batch", "N", "batch size", kTrain, train.batch, 1, 65536),
+      computed(real_flag("--lr", "X", "base learning rate", kTrain, "", 1e-12, 1e6),
+            shortest(nn::default_learning_rate("sgd"), true) + " (sgd), " + shortest(nn::default_learning_rate("adam"), true) +
+                " (adam)"),
+      choice_flag("--optimizer", nn::optimizer_kinds(), "SGD with momentum, or Adam", kTrain, train.optim.kind),
+      real_flag("--momentum", "X", "SGD momentum", kTrain, shortest(train.optim.momentum, true), 0, 0.9999),
+      switch_flag("--nesterov", "Nesterov momentum", kTrain),
+      real_flag("--weight-decay", "X", "L2 weight decay on every learnable tensor", kTrain,
+                shortest(train.optim.weight_decay, true), 0, 1),
+      choice_flag("--schedule", nn::schedule_kinds(), "learning-rate schedule, applied per iteration", kTrain,
+                  train.schedule.kind),
+      integer_flag("--step-size", "E", "epochs per decay for --schedule step", kTrain, train.schedule.step_size, 1, 100000),
+      real_flag("--gamma", "X", "decay factor for --schedule step", kTrain, shortest(train.schedule.gamma, true), 0, 1),
+      real_flag("--warmup", "E", "linear warm-up epochs for constant/step/cosine, at most --epochs", kTrain,
+                shortest(train.schedule.warmup, true), 0, 100000),
+      switch_flag("--no-augment", "no random crop / flip", kTrain),
+      integer_flag("--seed", "N", "the seed of every random choice", kTrain, long(train.seed), 0, double(1L << 62)),
+      shown(integer_flag("--analyze-every", "N", "image the net after every N-th epoch", kTrain, 0, 0, 100000), "0: never"),
+      // Imaging (train --analyze-every and analyze)
+      text_flag("--grid", "GHxGWxGC", "region grid per layer", kImaging, grid),
+      real_flag("--lambda", "X", "weight of the log-variance term of the density", kImaging, shortest(analysis.lambda, false),
+                -1e6, 1e6),
+      open_below(real_flag("--epsilon", "X", "variance floor inside the log", kImaging, shortest(analysis.epsilon, false), 0,
+                           1e6)),
+      integer_flag("--eval-samples", "N", "first N test images imaged", kImaging, long(analysis.eval_samples),
+                   double(imaging::kMinEvalSamples), kHuge),
+      choice_flag("--stages", {"grid", "zeta", "tract"}, "imaging stages", kImaging, stages, FlagKind::List),
+      choice_flag("--zeta-method", {"shapley", "exact", "lesion", "taylor"}, "impact estimator", kImaging, zeta.method),
+      choice_flag("--zeta-value", {"logprob", "accuracy"}, "value of a coalition", kImaging, zeta.value),
+      choice_flag("--zeta-ablation", {"zero", "mean"}, "what a lesioned region is set to", kImaging, zeta.ablation),
+      integer_flag("--zeta-samples", "N", "class-balanced images for the lesion game", kImaging, long(zeta.samples), 1, kHuge),
+      shown(real_flag("--zeta-tol", "X", "95% CI half-width target of the sampled Shapley values (< 0: automatic)", kImaging,
+                      shortest(zeta.tolerance, false), -1, 1e9),
+            "0.05 max|phi|"),
+      open_below(real_flag("--zeta-budget", "SECONDS",
+                           "time for each layer's zeta work; unused time passes to the next layers", kImaging,
+                           shortest(zeta.budget_seconds, false), 0, 1e7)),
+      integer_flag("--zeta-seed", "N", "seed of the sample and the permutations", kImaging, long(zeta.seed), 0,
+                   double(1L << 62)),
+      integer_flag("--zeta-max-permutations", "N",
+                   "cap on permutations per image: with a large --zeta-budget, a reproducible stop", kImaging,
+                   zeta.max_permutations, imaging::kMinPermutationsPerImage, kHuge),
+      integer_flag("--tract-samples", "N", "first N images for tractography", kImaging, long(tract.samples), 1, kHuge),
+      shown(integer_flag("--tract-top", "N", "list only the N strongest flows per layer pair", kImaging, tract.top, 0, kHuge),
+            "0: all"),
+      // Command-specific
+      integer_flag("--batch", "N", "evaluation batch", kEval, 256, 1, 65536),
+      text_flag("--dump", "OUT.npz", "also write `input` (normalised), `logits` and `labels` of the evaluated images",
+                kEval),
+      required(text_flag("--npz", "OUT.npz", "weights named as a PyTorch state_dict (+ OUT.model.json)", kExport), kExport),
+      switch_flag("--figures-only", "write summaries and figures, not report.html", kReport),
+      choice_flag("--format", {"png", "svg"}, "figure format", kReport, "png"),
+      switch_flag("--help", "this list", kEveryCommand),
+  };
+}
+
+}  // namespace
+
+const std::vector<FlagDef>& flag_table() {
+  static const std::vector<FlagDef> table = make_table();
+  return table;
+}
+
+const std::vector<CommandDef>& command_table() {
+  static const std::vector<CommandDef> commands = {
+      {kTrain, "train", "", "train a network, write a run directory (config, metrics, checkpoints, analyses)", cmd_train},
+      {kEval, "eval", "CKPT", "evaluate a checkpoint on a data set", cmd_eval},
+      {kInfo, "info", "CKPT", "describe a checkpoint", cmd_info},
+      {kExport, "export", "CKPT", "write a checkpoint's weights as .npz + the architecture as .model.json (for PyTorch)", cmd_export},
+      {kAnalyze, "analyze", "CKPT", "image a checkpoint: region grid statistics, zeta-scores, tractography", cmd_analyze},
+      {kReport, "report", "RUN_DIR", "summaries, figures and an interactive report.html of a run directory", cmd_report},
+  };
+  return commands;
+}
+
+}  // namespace app

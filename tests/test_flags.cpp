@@ -1,0 +1,179 @@
+// tests/test_flags.cpp — apps/flags.h: the one flag table, its parser, its error lines, its usage
+// text, and that its defaults and ranges are the library's.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "apps/commands.h"
+#include "apps/flags.h"
+#include "imaging/analysis.h"
+#include "nn/optim.h"
+#include "tests/error_of.h"
+
+namespace {
+
+// Flags parsed from a list of arguments (the strings outlive the parse: Flags copies what it keeps).
+app::Flags parse(app::Command command, std::vector<std::string> args) {
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  return app::Flags(command, int(argv.size()), argv.data());
+}
+
+std::vector<app::Command> every_command() {
+  std::vector<app::Command> all;
+  for (const app::CommandDef& c : app::command_table()) all.push_back(c.id);
+  return all;
+}
+
+TEST(FlagTable, EachCommandTakesEachNameOnceAndEveryDefaultIsAValidValue) {
+  for (app::Command command : every_command()) {
+    std::set<std::string> names;
+    for (const app::FlagDef& d : app::flag_table()) {
+      if (!(d.commands & command)) continue;
+      EXPECT_TRUE(names.insert(d.name).second) << d.name << " twice for " << app::command_def(command).name;
+      EXPECT_FALSE(d.help.empty()) << d.name;
+      EXPECT_EQ(d.required & ~d.commands, 0u) << d.name << " is required by a command that does not take it";
+      if (d.default_value.empty() || d.kind == app::FlagKind::Switch) continue;
+      // A default must pass the flag's own validation: given explicitly, it is accepted.
+      EXPECT_NO_THROW(parse(command, {d.name + "=" + d.default_value, "--help"})) << d.name << " default " << d.default_value;
+    }
+    EXPECT_TRUE(names.count("--help")) << app::command_def(command).name;
+  }
+}
+
+TEST(FlagTable, ImagingDefaultsAreTheLibrarysDefaults) {
+  const imaging::AnalysisSettings from_flags =
+      app::analysis_settings(parse(app::kAnalyze, {"x.ckpt", "--data", "planted", "--out", "o"}));
+  EXPECT_EQ(imaging::describe(from_flags).dump(), imaging::describe(imaging::AnalysisSettings{}).dump());
+}
+
+TEST(FlagTable, TrainingDefaultsAreTheLibrarysDefaults) {
+  const app::TrainingSettings s = app::training_settings(parse(app::kTrain, {"--data", "planted"}), 2);
+  const nn::TrainConfig library;
+  EXPECT_EQ(s.train.epochs, library.epochs);
+  EXPECT_EQ(s.train.batch, library.batch);
+  EXPECT_EQ(s.train.seed, library.seed);
+  EXPECT_EQ(s.train.optim.kind, library.optim.kind);
+  EXPECT_EQ(s.train.optim.lr, library.optim.lr);
+  EXPECT_EQ(s.train.optim.momentum, library.optim.momentum);
+  EXPECT_EQ(s.train.optim.weight_decay, library.optim.weight_decay);
+  EXPECT_EQ(s.train.optim.nesterov, library.optim.nesterov);
+  EXPECT_EQ(s.train.schedule.kind, library.schedule.kind);
+  EXPECT_EQ(s.train.schedule.step_size, library.schedule.step_size);
+  EXPECT_EQ(s.train.schedule.gamma, library.schedule.gamma);
+  EXPECT_EQ(s.train.schedule.warmup, library.schedule.warmup);
+  EXPECT_EQ(s.train.augment.enabled, library.augment.enabled);
+  EXPECT_EQ(s.model, "reference");
+  EXPECT_EQ(s.spec, nn::Network::preset("reference"));
+  EXPECT_EQ(s.out, "runs/reference");
+  EXPECT_EQ(s.analyze_every, 0);
+  // Adam's default rate, and a spec given as --model.
+  const app::TrainingSettings adam =
+      app::training_settings(parse(app::kTrain, {"--data", "planted", "--optimizer", "adam", "--model", "linear:10"}), 1);
+  EXPECT_EQ(adam.train.optim.lr, nn::default_learning_rate("adam"));
+  EXPECT_EQ(adam.spec, "linear:10");
+  EXPECT_EQ(adam.out, "runs/custom");
+}
+
+TEST(FlagTable, ChoicesAndRangesAreWhatTheLibraryAccepts) {
+  // --zeta-max-permutations: the CLI's minimum is the fewest the estimator can stop at (it was 2
+  // in the CLI and 4 in imaging/zeta.cpp: a value the CLI accepted then failed after an epoch).
+  imaging::ZetaSettings zeta;
+  zeta.max_permutations = imaging::kMinPermutationsPerImage;
+  EXPECT_NO_THROW(imaging::validate(zeta));
+  zeta.max_permutations = imaging::kMinPermutationsPerImage - 1;
+  EXPECT_THROW(imaging::validate(zeta), base::Error);
+  const std::string below = std::to_string(imaging::kMinPermutationsPerImage - 1);
+  expect_error_naming([&] { parse(app::kAnalyze, {"--zeta-max-permutations", below, "--help"}); }, "--zeta-max-permutations");
+  // --zeta-budget 0 was accepted by the CLI and refused by imaging.
+  expect_error_naming([&] { parse(app::kTrain, {"--zeta-budget", "0", "--help"}); }, "(0, ");
+  // Every choice the table offers is one the library takes.
+  for (const app::FlagDef& d : app::flag_table()) {
+    for (const std::string& choice : d.choices) {
+      imaging::AnalysisSettings s;
+      if (d.name == "--zeta-method") s.zeta.method = choice;
+      if (d.name == "--zeta-value") s.zeta.value = choice;
+      if (d.name == "--zeta-ablation") s.zeta.ablation = choice;
+      EXPECT_NO_THROW(imaging::validate_analysis_settings(s)) << d.name << " " << choice;
+      nn::OptimConfig optim;
+      nn::ScheduleConfig schedule;
+      if (d.name == "--optimizer") optim.kind = choice;
+      if (d.name == "--schedule") schedule.kind = choice;
+      EXPECT_NO_THROW(nn::validate(optim)) << choice;
+      EXPECT_NO_THROW(nn::validate(schedule)) << choice;
+    }
+  }
+}
+
+TEST(Flags, ValuesInBothFormsSwitchesDefaultsAndOperands) {
+  const app::Flags f = parse(app::kEval, {"run/model.ckpt", "--data=planted:3", "--batch", "32", "--limit-test=50"});
+  EXPECT_EQ(f.operands(), std::vector<std::string>{"run/model.ckpt"});
+  EXPECT_EQ(f.text("--data"), "planted:3");
+  EXPECT_EQ(f.integer("--batch"), 32);
+  EXPECT_EQ(f.integer("--limit-test"), 50);
+  EXPECT_FALSE(f.has("--dump"));
+  EXPECT_FALSE(f.help());
+  // Eval's --batch has its own default (train's is 64).
+  EXPECT_EQ(parse(app::kEval, {"c", "--data", "planted"}).integer("--batch"), 256);
+  EXPECT_EQ(parse(app::kTrain, {"--data", "planted"}).integer("--batch"), 64);
+  const app::Flags t = parse(app::kTrain, {"--data", "planted", "--nesterov", "--zeta-tol", "-1", "--stages", "grid,tract"});
+  EXPECT_TRUE(t.has("--nesterov"));
+  EXPECT_EQ(t.real("--zeta-tol"), -1.0);  // a negative number is a value, not a flag
+  EXPECT_EQ(t.list("--stages"), (std::vector<std::string>{"grid", "tract"}));
+  // A repeated flag: the last one wins.
+  EXPECT_EQ(parse(app::kTrain, {"--data", "planted", "--epochs", "3", "--epochs", "4"}).integer("--epochs"), 4);
+}
+
+TEST(Flags, BadInputIsOneLineNamingTheFlagAndWhatWasExpected) {
+  struct Case {
+    app::Command command;
+    std::vector<std::string> args;
+    std::string named;
+  };
+  const std::vector<Case> cases = {
+      {app::kTrain, {"--data", "planted", "--bogus"}, "unknown flag '--bogus'"},
+      {app::kEval, {"c", "--data", "planted", "--epochs", "3"}, "unknown flag '--epochs'"},  // train's flag
+      {app::kTrain, {"--data", "planted", "--epochs"}, "flag --epochs: missing value (expected an integer in [1, 100000])"},
+      {app::kTrain, {"--data", "--epochs", "3"}, "flag --data: missing value"},  // the next word is a flag
+      {app::kTrain, {"--data", "planted", "--epochs", "x"}, "flag --epochs 'x': expected an integer in [1, 100000]"},
+      {app::kTrain, {"--data", "planted", "--epochs", "0"}, "flag --epochs '0'"},
+      {app::kTrain, {"--data", "planted", "--lr", "nan"}, "flag --lr 'nan': expected a finite number"},
+      {app::kTrain, {"--data", "planted", "--optimizer", "rmsprop"}, "flag --optimizer 'rmsprop': expected sgd or adam"},
+      {app::kTrain, {"--data", "planted", "--stages", "grid,foo"}, "flag --stages 'grid,foo': unknown 'foo'"},
+      {app::kTrain, {"--data", "planted", "--nesterov=yes"}, "flag --nesterov: takes no value"},
+      {app::kTrain, {"--epochs", "3"}, "flag --data SPEC is required"},
+      {app::kTrain, {"--data", "planted", "stray"}, "unexpected argument 'stray'"},
+      {app::kAnalyze, {"c.ckpt", "--data", "planted"}, "flag --out DIR is required"},
+      {app::kExport, {"c.ckpt"}, "flag --npz OUT.npz is required"},
+      {app::kReport, {}, "missing RUN_DIR"},
+      {app::kInfo, {"a", "b"}, "unexpected argument 'b'"},
+  };
+  for (const Case& c : cases) {
+    const std::string message = error_of([&] { parse(c.command, c.args); });
+    EXPECT_NE(message.find(c.named), std::string::npos) << "'" << message << "' does not contain '" << c.named << "'";
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  }
+  // --help skips the checks of required flags and operands.
+  EXPECT_TRUE(parse(app::kAnalyze, {"--help"}).help());
+}
+
+TEST(Flags, UsageNamesOperandsRequiredFlagsAndEveryFlagWithItsDefault) {
+  const std::string analyze = parse(app::kAnalyze, {"--help"}).usage();
+  EXPECT_EQ(analyze.substr(0, analyze.find('\n')), "usage: nnfmri analyze CKPT --data SPEC --out DIR [flags]");
+  EXPECT_EQ(parse(app::kReport, {"--help"}).usage_line(), "nnfmri report RUN_DIR [flags]");
+  EXPECT_EQ(parse(app::kTrain, {"--help"}).usage_line(), "nnfmri train --data SPEC [flags]");
+  const std::string train = parse(app::kTrain, {"--help"}).usage();
+  for (const app::FlagDef& d : app::flag_table()) {
+    if (!(d.commands & app::kTrain)) continue;
+    EXPECT_NE(train.find("  " + d.name), std::string::npos) << d.name;
+  }
+  EXPECT_NE(train.find("(4096) [4, "), std::string::npos) << train;  // --zeta-max-permutations
+  EXPECT_NE(train.find("(0.02 (sgd), 0.001 (adam))"), std::string::npos) << train;
+  EXPECT_EQ(train.find("--npz"), std::string::npos);
+  const std::string commands = app::commands_usage();
+  for (const app::CommandDef& c : app::command_table()) EXPECT_NE(commands.find("  " + c.name + " "), std::string::npos);
+}
+
+}  // namespace
