@@ -102,6 +102,7 @@ int cmd_train(int argc, char** argv) {
   datasets::DataSplit data = load_data(flags, true);
   nn::Network net(spec, data.train.channels, data.train.height, data.train.width);
   check_net_fits(net, data.train, "--model " + model);
+  if (analyze_every > 0) imaging::check_grid_fits(net, analysis.grid);
   datasets::channel_mean_std(data.train, net.input_mean, net.input_std);
   for (float& sd : net.input_std)
     if (!(sd > 1e-6f)) sd = 1.f;  // a constant channel: centre it, do not divide by zero
