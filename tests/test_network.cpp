@@ -170,6 +170,8 @@ TEST(NetworkSpec, AbsurdSizesAreRefusedBeforeAllocatingNamingTheToken) {
               std::string::npos)
         << m;
   }
+  // a message quoting a value keeps to one line (base::Error escapes control characters)
+  expect_spec_error("\n\t", "spec '\\n\\t': empty");
   nn::Network fits("linear:4096 relu linear:10", 3, 32, 32);  // 12.6M parameters: within the limits
   EXPECT_EQ(fits.blocks()[0].output_shape.c, 4096);
 }
