@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <cstdio>
 #include <cstring>
 
 #include "base/error.h"
@@ -98,7 +99,11 @@ namespace {
 // A JSON number within [low, high] as a float (a double beyond a float's range is undefined to convert).
 float bounded_float(const base::Node& n, double low, double high) {
   const double v = n.number();
-  if (!(v >= low && v <= high)) n.fail("a number from " + std::to_string(low) + " to " + std::to_string(high));
+  if (!(v >= low && v <= high)) {
+    char range[64];
+    std::snprintf(range, sizeof range, "a number from %g to %g", low, high);
+    n.fail(range);
+  }
   return float(v);
 }
 

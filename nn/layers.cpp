@@ -60,8 +60,9 @@ void Layer::check_sizes(const Shape& out, double values, double columns) const {
                       std::to_string(base::kMaxLayerUnits));
   if (values > double(value_budget))
     throw base::Error("spec token '" + token() + "': " + number(values) + " parameters, expected at most " +
-                      std::to_string(value_budget) + (value_budget < base::kMaxParameters ? " (what is left of " : " (") +
-                      std::to_string(base::kMaxParameters) + " per network)");
+                      (value_budget < base::kMaxParameters ? std::to_string(value_budget) + " (what is left of " +
+                                                                 std::to_string(base::kMaxParameters) + " per network)"
+                                                           : std::to_string(base::kMaxParameters) + " per network"));
   if (columns > double(base::kMaxConvColumns))
     throw base::Error("spec token '" + token() + "': its im2col matrix has " + number(columns) +
                       " values per image, expected at most " + std::to_string(base::kMaxConvColumns));
