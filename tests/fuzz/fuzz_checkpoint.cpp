@@ -56,6 +56,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         char* argv[] = {&argument[0]};
         app::cmd_info(1, argv);
       },
-      path);
+      {path});
   return 0;
 }

@@ -20,6 +20,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (split.train.pixels.size() != split.train.labels.size() * datasets::kCifarImageBytes)
           fuzz::finding("pixels and labels disagree");
       },
-      fuzz::scratch());
+      {fuzz::scratch()});
   return 0;
 }

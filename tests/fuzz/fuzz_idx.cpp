@@ -47,6 +47,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const datasets::DataSplit split = datasets::load_idx_dir(fuzz::scratch(), "mnist");
         if (split.train.pixels.size() != split.train.labels.size() * 28 * 28) fuzz::finding("pixels and labels disagree");
       },
-      fuzz::scratch());
+      {fuzz::scratch()});
   return 0;
 }

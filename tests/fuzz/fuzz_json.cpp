@@ -14,7 +14,7 @@ const std::string kName = "input.json";
 
 // Every accessor on every node; a complaint must name the document.
 void visit(const base::Node& node, int depth) {
-  auto quietly = [](auto read) { fuzz::expect_clean(read, kName); };
+  auto quietly = [](auto read) { fuzz::expect_clean(read, {kName}); };
   quietly([&] { node.number(); });
   quietly([&] { node.integer(-5, 4096); });
   quietly([&] { node.text(); });
@@ -37,10 +37,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
   base::Json document;
   bool parsed = false;
-  fuzz::expect_clean([&] { document = base::parse_json(text, kName), parsed = true; }, kName);
+  fuzz::expect_clean([&] { document = base::parse_json(text, kName), parsed = true; }, {kName});
   if (!parsed) return 0;
   try {
-    base::require_finite(document, kName);
+    base::require_finite(document, {kName});
   } catch (const base::Error& e) {
     fuzz::finding(std::string("parse_json let a non-finite number through: ") + e.what());
   }

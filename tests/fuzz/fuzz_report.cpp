@@ -179,6 +179,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   report::ReportOptions options;
   options.format = size % 4 == 0 ? "png" : "svg";
   options.figures_only = size % 3 == 0;
-  fuzz::expect_clean([&] { report::build_report(run_dir, options); }, run_dir);
+  fuzz::expect_clean([&] { report::build_report(run_dir, options); }, {run_dir});
   return 0;
 }

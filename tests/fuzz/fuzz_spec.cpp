@@ -45,13 +45,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 3) return 0;
   const int c = 1 + data[0] % 4, h = 1 + data[1] % 64, w = 1 + data[2] % 64;
   const std::string spec(reinterpret_cast<const char*>(data + 3), size - 3);
-  try {
-    check(spec, c, h, w);
-  } catch (const base::Error& e) {
-    const std::string message = e.what();
-    if (message.rfind("spec", 0) != 0 && message.rfind("network input", 0) != 0)
-      fuzz::finding("error names no spec: " + message);
-    if (message.find('\n') != std::string::npos) fuzz::finding("error spans lines: " + message);
-  }
+  fuzz::expect_clean([&] { check(spec, c, h, w); }, {"spec", "network input"});
   return 0;
 }

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -60,15 +61,17 @@ inline std::vector<std::string> split(const std::string& data, const std::string
   std::abort();
 }
 
-// Runs read(); a base::Error must be one line that contains `must_name`.  Other exceptions escape
-// (libFuzzer reports them as a crash).
+// Runs read(); a base::Error must be one line that contains one of `names` (the file, a flag…).
+// Other exceptions escape (libFuzzer reports them as a crash).
 template <typename Read>
-void expect_clean(Read read, const std::string& must_name) {
+void expect_clean(Read read, std::initializer_list<std::string> names) {
   try {
     read();
   } catch (const base::Error& e) {
     const std::string message = e.what();
-    if (message.find(must_name) == std::string::npos) finding("error does not name '" + must_name + "': " + message);
+    bool named = false;
+    for (const std::string& name : names) named = named || message.find(name) != std::string::npos;
+    if (!named) finding("error names none of the inputs ('" + *names.begin() + "', ...): " + message);
     if (message.find('\n') != std::string::npos) finding("error spans lines: " + message);
   }
 }
