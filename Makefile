@@ -5,6 +5,7 @@
 #                JavaScript checks (node --check, node --test tests/page/)
 #   make bench   Google Benchmark micro-benchmarks + the PyTorch peer comparison
 #   make asan    the test suite under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make fuzz    every reader under libFuzzer + ASan + UBSan (clang), FUZZ_SECONDS (60) per harness
 #
 # Layout: nn/ datasets/ imaging/ are compiled into build/libnnfmri.a; apps/ is the
 # `nnfmri` command; tests/ and bench/ link the same library (tests also apps/ but main.cpp).
@@ -56,22 +57,27 @@ APP := $(BUILD)/nnfmri
 TESTS := $(BUILD)/nnfmri_tests
 BENCH := $(BUILD)/nnfmri_bench
 
-.PHONY: all deps build run test test-page test-report bench asan clean cifar10
+.PHONY: all deps fuzz-deps build run test test-page test-report bench asan fuzz clean cifar10
 
 all: deps
 	@$(MAKE) --no-print-directory build
 
 build: $(APP)
 
-deps:
-	@missing=""; for p in $(PACKAGES); do \
+# $(call install_missing,PACKAGES,TARGET): apt-get installs those of PACKAGES that are not installed.
+define install_missing
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
-	  echo "make deps: installing missing Debian packages:$$missing"; \
+	  echo "make $(2): installing missing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing \
-	    || { echo "make deps: error: could not install$$missing (apt-get failed)"; exit 1; }; \
+	    || { echo "make $(2): error: could not install$$missing (apt-get failed)"; exit 1; }; \
 	fi
+endef
+
+deps:
+	$(call install_missing,$(PACKAGES),deps)
 
 $(BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)
@@ -145,6 +151,37 @@ asan: deps
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" build/asan/nnfmri_tests build/asan/nnfmri
 	ASAN_OPTIONS=detect_leaks=1 OMP_NUM_THREADS=2 OMP_WAIT_POLICY=passive build/asan/nnfmri_tests --gtest_brief=1
 
+# ---- make fuzz: libFuzzer + ASan + UBSan, one harness per reader (tests/fuzz/) -----------------
+# clang's libFuzzer ships in Debian's libclang-rt-N-dev (libclang_rt.fuzzer); clang's -fopenmp needs
+# libomp-N-dev.  The library and apps/ (without main) are rebuilt with clang in build/fuzz/.
+FUZZ_SECONDS ?= 60
+FUZZ_CLANG ?= 14
+FUZZ_PACKAGES := clang-$(FUZZ_CLANG) libclang-rt-$(FUZZ_CLANG)-dev libomp-$(FUZZ_CLANG)-dev
+FUZZ_CXX := clang++-$(FUZZ_CLANG)
+FUZZ_BUILD := build/fuzz
+FUZZ_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CXXFLAGS := -std=c++17 -O1 -g -march=native -fno-omit-frame-pointer -fopenmp -Wall -Wextra -MMD -MP -I. \
+                 -isystem $(BLAS_INC) $(FUZZ_SANITIZE) -fsanitize=fuzzer-no-link
+FUZZ_HARNESSES := $(patsubst tests/fuzz/fuzz_%.cpp,%,$(wildcard tests/fuzz/fuzz_*.cpp))
+FUZZ_LIB_OBJ := $(LIB_SRC:%.cpp=$(FUZZ_BUILD)/obj/%.o) $(filter-out %/apps/main.o,$(APP_SRC:%.cpp=$(FUZZ_BUILD)/obj/%.o))
+
+$(FUZZ_BUILD)/obj/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJ)
+	$(FUZZ_CXX) $(FUZZ_SANITIZE) -fsanitize=fuzzer -fopenmp $^ -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) $(LDLIBS) -o $@
+
+# Objects of the pattern chain are kept (make would delete them as intermediate files).
+.SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZ_HARNESSES:%=$(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o)
+
+fuzz-deps:
+	$(call install_missing,$(FUZZ_PACKAGES),fuzz)
+
+fuzz: deps fuzz-deps
+	@$(MAKE) --no-print-directory $(FUZZ_HARNESSES:%=$(FUZZ_BUILD)/fuzz_%)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_HARNESSES)
+
 CIFAR_URL := https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz
 CIFAR_MD5 := c32a1d4ab5d03f1284b67883e8d87530
 cifar10:
@@ -159,3 +196,4 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(LIB_OBJ:.o=.d) $(APP_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)
+-include $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_HARNESSES:%=$(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.d)

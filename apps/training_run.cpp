@@ -73,6 +73,7 @@ void run_training(const TrainingSettings& s, const datasets::DataSplit& data, co
   validate(s);
   nn::Network net(s.spec, data.train.channels, data.train.height, data.train.width);
   check_net_fits(net, data.train, "--model " + s.model);
+  if (s.analyze_every > 0) imaging::check_grid_fits(net, s.analysis.grid);
   datasets::channel_mean_std(data.train, net.input_mean, net.input_std);
   for (float& sd : net.input_std)
     if (!(sd > 1e-6f)) sd = 1.f;  // a constant channel: centre it, do not divide by zero

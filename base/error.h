@@ -3,15 +3,36 @@
 // Promise: every failure caused by user input (a file, a flag, a spec token,
 // a shape) is thrown as base::Error whose message is one line that names the
 // offending file/flag/value and what was expected.  apps/ catches it, prints
-// "nnfmri: error: <message>" and exits with status 2.
+// "nnfmri: error: <message>" and exits with status 2.  The message is kept to
+// one line whatever it quotes: control characters (a newline inside a --model
+// value, a key or a class name) are written as \n, \r, \t or \xNN.
 #pragma once
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 
 namespace base {
 
+inline std::string one_line(const std::string& message) {
+  std::string out;
+  out.reserve(message.size());
+  for (const char c : message) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u != 0x7f) {
+      out += c;
+    } else if (c == '\n' || c == '\r' || c == '\t') {
+      out += c == '\n' ? "\\n" : c == '\r' ? "\\r" : "\\t";
+    } else {
+      char escaped[5];
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", u);
+      out += escaped;
+    }
+  }
+  return out;
+}
+
 struct Error : std::runtime_error {
-  explicit Error(const std::string& message) : std::runtime_error(message) {}
+  explicit Error(const std::string& message) : std::runtime_error(one_line(message)) {}
 };
 
 }  // namespace base

@@ -1,6 +1,8 @@
 #include "base/fileio.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
@@ -39,16 +41,45 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
   }
 }
 
-std::string read_file(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) throw Error(path + ": cannot open (" + std::strerror(errno) + ")");
-  std::string out;
-  char buf[1 << 16];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  bool bad = std::ferror(f);
-  std::fclose(f);
-  if (bad) throw Error(path + ": read error");
+std::string read_file(const std::string& path, size_t max_bytes) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer before it can be refused.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw Error(path + ": cannot open (" + std::strerror(errno) + ")");
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    const int e = errno;
+    ::close(fd);
+    throw Error(path + ": cannot stat (" + std::strerror(e) + ")");
+  }
+  if (!S_ISREG(st.st_mode)) {
+    const bool directory = S_ISDIR(st.st_mode);
+    ::close(fd);
+    throw Error(path + (directory ? ": is a directory, expected a file" : ": not a regular file (a device, FIFO or socket), expected a file"));
+  }
+  if (uint64_t(st.st_size) > max_bytes) {
+    ::close(fd);
+    throw Error(path + ": " + std::to_string(st.st_size) + " bytes, expected at most " + std::to_string(max_bytes));
+  }
+  std::string out(size_t(st.st_size), '\0');
+  size_t done = 0;
+  for (;;) {  // to the end of the file, even if it grew after fstat: up to max_bytes + 1 to notice
+    if (done == out.size()) {
+      if (out.size() > max_bytes) break;
+      out.resize(std::min(max_bytes + 1, std::max<size_t>(out.size() * 2, 1 << 16)));
+    }
+    const ssize_t n = ::read(fd, &out[done], out.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int e = errno;
+      ::close(fd);
+      throw Error(path + ": read error (" + std::strerror(e) + ")");
+    }
+    if (n == 0) break;
+    done += size_t(n);
+  }
+  ::close(fd);
+  if (done > max_bytes) throw Error(path + ": grew past " + std::to_string(max_bytes) + " bytes while being read");
+  out.resize(done);
   return out;
 }
 

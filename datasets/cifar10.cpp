@@ -5,10 +5,11 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
+#include <sstream>
 #include <memory>
 
 #include "base/error.h"
+#include "base/fileio.h"
 
 namespace datasets {
 namespace {
@@ -24,18 +25,25 @@ std::string join(const std::string& dir, const std::string& file) {
   return (fs::path(dir) / file).string();
 }
 
-// The whole file in one fread.  Sizes come from the filesystem, so a file that
-// shrinks while we read it shows up as a short read rather than garbage.
-std::vector<uint8_t> read_whole_file(const std::string& path) {
+// The whole file in one fread, after its size (from the filesystem) passed every check, so a wrong
+// or huge file is refused before a byte is read.  A file that shrinks while we read it shows up as a
+// short read rather than garbage.
+std::vector<uint8_t> read_records(const std::string& path) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec))
     throw base::Error("cifar10: " + path + ": file not found (expected a regular file)");
   const uintmax_t size = fs::file_size(path, ec);
   if (ec) throw base::Error("cifar10: " + path + ": cannot get size: " + ec.message());
+  if (size == 0) throw base::Error("cifar10: " + path + ": file is empty, expected 3073-byte records");
+  if (size % kCifarRecordBytes != 0)
+    throw base::Error("cifar10: " + path + ": size " + std::to_string(size) + " is not a whole number of 3073-byte records");
+  if (size / kCifarRecordBytes > kMaxCifarRecordsPerFile)
+    throw base::Error("cifar10: " + path + ": " + std::to_string(size / kCifarRecordBytes) + " records, expected at most " +
+                      std::to_string(kMaxCifarRecordsPerFile) + " per file");
   File f(std::fopen(path.c_str(), "rb"));
   if (!f) throw base::Error("cifar10: " + path + ": cannot open: " + std::strerror(errno));
   std::vector<uint8_t> bytes(size_t(size), 0);
-  const size_t got = bytes.empty() ? 0 : std::fread(bytes.data(), 1, bytes.size(), f.get());
+  const size_t got = std::fread(bytes.data(), 1, bytes.size(), f.get());
   if (got != bytes.size() || std::ferror(f.get()))
     throw base::Error("cifar10: " + path + ": read error after " + std::to_string(got) + " of " +
                     std::to_string(bytes.size()) + " bytes");
@@ -49,8 +57,7 @@ std::vector<std::string> read_class_names(const std::string& dir, std::vector<st
   const std::string path = join(dir, "batches.meta.txt");
   std::error_code ec;
   if (!fs::exists(path, ec)) return kStandardCifarNames;
-  std::ifstream in(path);
-  if (!in) throw base::Error("cifar10: " + path + ": cannot open");
+  std::istringstream in(base::read_file(path, kMaxCifarMetaBytes));
   std::vector<std::string> names;
   for (std::string line; std::getline(in, line);) {
     // Strip a Windows line ending and surrounding blanks; blank lines are padding.
@@ -79,11 +86,7 @@ Dataset empty_cifar(const std::vector<std::string>& class_names) {
 }  // namespace
 
 void append_cifar10_file(const std::string& path, Dataset& d) {
-  const std::vector<uint8_t> bytes = read_whole_file(path);
-  if (bytes.empty()) throw base::Error("cifar10: " + path + ": file is empty, expected 3073-byte records");
-  if (bytes.size() % kCifarRecordBytes != 0)
-    throw base::Error("cifar10: " + path + ": size " + std::to_string(bytes.size()) +
-                    " is not a whole number of 3073-byte records");
+  const std::vector<uint8_t> bytes = read_records(path);
   const size_t records = bytes.size() / kCifarRecordBytes;
   // Validate every label before touching d, so a bad file leaves d as it was.
   for (size_t i = 0; i < records; ++i) {
@@ -116,7 +119,7 @@ DataSplit load_cifar10(const std::string& dir) {
   split.test.files = meta_files;
   for (int b = 1; b <= 5; ++b) {
     const std::string path = join(dir, "data_batch_" + std::to_string(b) + ".bin");
-    // Batch 1 is required (read_whole_file reports it missing); later ones are optional.
+    // Batch 1 is required (read_records reports it missing); later ones are optional.
     if (b > 1 && !fs::exists(path, ec)) continue;
     append_cifar10_file(path, split.train);
   }

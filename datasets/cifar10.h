@@ -3,7 +3,8 @@
 // Promise: each .bin file is a whole number of 3,073-byte records — 1 label byte (0..9),
 // then the 32×32 R plane, G plane and B plane (1,024 bytes each) — which is already the
 // (C, H, W) layout of a Dataset image, so records are copied plane for plane.
-// Every file read is checked (exists, non-empty, size a multiple of 3073, labels <= 9)
+// Every file read is checked (a regular file, non-empty, size a multiple of 3073 and at most
+// kMaxCifarRecordsPerFile records — the size checked before anything is read —, labels <= 9)
 // and any defect throws base::Error naming the file.
 #pragma once
 #include <string>
@@ -15,6 +16,8 @@ namespace datasets {
 constexpr int kCifarSide = 32;
 constexpr size_t kCifarImageBytes = 3 * 32 * 32;            // 3072
 constexpr size_t kCifarRecordBytes = 1 + kCifarImageBytes;  // 3073
+constexpr size_t kMaxCifarRecordsPerFile = 600000;          // 1.84 GB; ten times all of CIFAR-10
+constexpr size_t kMaxCifarMetaBytes = 1 << 20;              // batches.meta.txt
 
 // Reads DIR/data_batch_1.bin … data_batch_5.bin (in that order) as train and
 // DIR/test_batch.bin as test.  data_batch_1.bin and test_batch.bin are required; a

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 
@@ -19,37 +20,87 @@ constexpr uint32_t kImagesMagic = 0x00000803;  // unsigned bytes, 3 dimensions
 constexpr uint32_t kLabelsMagic = 0x00000801;  // unsigned bytes, 1 dimension
 constexpr int kSide = 28;
 
-struct GzCloser {
-  void operator()(gzFile_s* f) const { gzclose(f); }
+struct FileCloser {
+  void operator()(FILE* f) const { std::fclose(f); }
 };
-using GzFile = std::unique_ptr<gzFile_s, GzCloser>;
 
-// One open IDX file; `where` ("mnist: /dir/file.gz") prefixes every message.
+// One open IDX file, plain or gzip (RFC 1952, told apart by the gzip magic 1f 8b), read as a stream;
+// `where` ("mnist: /dir/file.gz") prefixes every message.  A gzip file is one or more gzip members
+// and nothing else: bytes after the last member that do not start another one are refused (gzread
+// would skip them), as are a truncated or corrupt stream and a bad CRC.
 struct IdxReader {
   std::string path, where;
-  GzFile file;
+  std::unique_ptr<FILE, FileCloser> file;
+  bool gzip = false, member_done = false, file_done = false;
+  z_stream zs{};
+  std::vector<uint8_t> input = std::vector<uint8_t>(1 << 17);
+  size_t input_begin = 0, input_end = 0;  // unread bytes of `input`
 
   IdxReader(const std::string& path_, const std::string& dataset_name)
-      : path(path_), where(dataset_name + ": " + path_), file(gzopen(path_.c_str(), "rb")) {
+      : path(path_), where(dataset_name + ": " + path_), file(std::fopen(path_.c_str(), "rb")) {
     if (!file) throw base::Error(where + ": cannot open");
-    gzbuffer(file.get(), 1 << 17);
+    refill(2);
+    gzip = input_end >= 2 && input[0] == 0x1f && input[1] == 0x8b;
+    if (gzip && inflateInit2(&zs, 15 + 16) != Z_OK) throw base::Error(where + ": cannot start zlib");
+  }
+  ~IdxReader() {
+    if (gzip) inflateEnd(&zs);
+  }
+  IdxReader(const IdxReader&) = delete;
+  IdxReader& operator=(const IdxReader&) = delete;
+
+  // Reads from the file until at least `want` unread bytes are buffered or the file ends.
+  void refill(size_t want) {
+    if (input_begin > 0) {
+      std::memmove(input.data(), input.data() + input_begin, input_end - input_begin);
+      input_end -= input_begin;
+      input_begin = 0;
+    }
+    while (!file_done && input_end < want) {
+      const size_t got = std::fread(input.data() + input_end, 1, input.size() - input_end, file.get());
+      if (got == 0) {
+        if (std::ferror(file.get())) throw base::Error(where + ": read error");
+        file_done = true;
+      }
+      input_end += got;
+    }
   }
 
   // Reads up to n bytes and returns how many arrived (fewer only at end of data).
   size_t read_up_to(uint8_t* dst, size_t n) {
     size_t done = 0;
     while (done < n) {
-      // gzread takes an unsigned length and returns int, so go in bounded chunks.
-      const unsigned chunk = unsigned(std::min<size_t>(n - done, 1u << 20));
-      const int got = gzread(file.get(), dst + done, chunk);
-      if (got < 0) {
-        int errnum = 0;
-        std::string message = gzerror(file.get(), &errnum);
-        if (message.rfind(path + ": ", 0) == 0) message.erase(0, path.size() + 2);  // zlib prepends the path
-        throw base::Error(where + ": read error: " + message);
+      if (input_begin == input_end) refill(1);
+      const size_t buffered = input_end - input_begin;
+      if (!gzip) {
+        if (buffered == 0) break;
+        const size_t take = std::min(buffered, n - done);
+        std::memcpy(dst + done, input.data() + input_begin, take);
+        input_begin += take, done += take;
+        continue;
       }
-      if (got == 0) break;
-      done += size_t(got);
+      if (member_done) {  // the end of the data, or the start of another gzip member
+        if (buffered < 2) refill(2);
+        if (input_begin == input_end) break;
+        if (input_end - input_begin < 2 || input[input_begin] != 0x1f || input[input_begin + 1] != 0x8b)
+          throw base::Error(where + ": trailing bytes after the end of the gzip stream (not another gzip member)");
+        if (inflateReset(&zs) != Z_OK) throw base::Error(where + ": cannot restart zlib");
+        member_done = false;
+      }
+      zs.next_in = input.data() + input_begin;
+      zs.avail_in = uInt(input_end - input_begin);
+      zs.next_out = dst + done;
+      zs.avail_out = uInt(std::min<size_t>(n - done, 1u << 30));
+      const int rc = inflate(&zs, Z_NO_FLUSH);
+      input_begin = input_end - zs.avail_in;
+      done = size_t(zs.next_out - dst);
+      if (rc == Z_STREAM_END) {
+        member_done = true;
+      } else if (rc == Z_BUF_ERROR || (rc == Z_OK && zs.avail_in == 0)) {
+        if (input_begin == input_end && file_done) throw base::Error(where + ": truncated gzip stream");
+      } else if (rc != Z_OK) {
+        throw base::Error(where + ": read error: corrupt gzip stream (" + (zs.msg ? std::string(zs.msg) : "zlib error " + std::to_string(rc)) + ")");
+      }
     }
     return done;
   }
@@ -98,7 +149,7 @@ struct IdxReader {
   }
 };
 
-// DIR/base.gz if present, else DIR/base.
+// DIR/base.gz if present, else DIR/base (either may be plain or gzip).
 std::string find_idx_file(const std::string& dir, const std::string& base, const std::string& name) {
   std::error_code ec;
   const std::string gz = (fs::path(dir) / (base + ".gz")).string();

@@ -4,8 +4,10 @@
 // for images, magic 0x00000801 + count for labels — followed by exactly the bytes the
 // header announces (count*rows*cols pixels, or count labels).  Images must be 28×28 and
 // become 1-channel (N, 1, 28, 28); labels must be < 10.  Any defect (wrong magic, wrong
-// dims, truncated or trailing data, count mismatch between images and labels, corrupt
-// gzip stream) throws base::Error naming the file.
+// dims, truncated or trailing data, count mismatch between images and labels, corrupt, truncated
+// or CRC-failing gzip stream, bytes after the gzip stream) throws base::Error naming the file.
+// The payload buffer grows only as decompressed data arrives, and no more than the header
+// announces plus one byte is ever inflated, so a gzip bomb costs no more than an honest file.
 #pragma once
 #include <string>
 
@@ -15,7 +17,7 @@ namespace datasets {
 
 // Reads DIR/train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz,
 // t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz; for each, the name without
-// ".gz" is used when the .gz is absent (gzread reads plain files transparently).
+// ".gz" is used when the .gz is absent; either is read as gzip when it starts with the gzip magic.
 // name is "mnist" (class names "0".."9") or "fashion-mnist" (T-shirt/top … Ankle boot);
 // it also prefixes error messages.  Any other name throws base::Error.
 DataSplit load_idx_dir(const std::string& dir, const std::string& name);

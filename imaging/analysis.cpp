@@ -126,9 +126,20 @@ void validate_analysis_settings(const AnalysisSettings& s) {
   if (s.run_tract) validate(s.tract);
 }
 
+void check_grid_fits(const nn::Network& net, const run::GridSpec& grid) {
+  for (const nn::Block& b : net.blocks()) {
+    const nn::Shape& s = b.output_shape;
+    const std::string problem = run::grid_limit_problem(s.h, s.w, s.c, grid);
+    if (!problem.empty())
+      throw base::Error("--grid " + std::to_string(grid.gh) + "x" + std::to_string(grid.gw) + "x" + std::to_string(grid.gc) +
+                        ": block " + b.name + ": " + problem);
+  }
+}
+
 AnalysisReport run_analysis(nn::Network& net, const nn::LabeledImages& test, const AnalysisSettings& settings,
                             const AnalysisContext& context, const std::string& out_dir) {
   validate_analysis_settings(settings);
+  check_grid_fits(net, settings.grid);
   const size_t images = std::min(settings.eval_samples, test.count);
   if (images < kMinEvalSamples)
     throw base::Error("--eval-samples: the test set has only " + std::to_string(test.count) +

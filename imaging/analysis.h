@@ -55,6 +55,12 @@ struct AnalysisReport {
 // so that `train --analyze-every` fails at once rather than after the first epoch.
 void validate_analysis_settings(const AnalysisSettings& settings);
 
+// Throws base::Error naming --grid and the first block of `net` whose grid is over the limits of
+// run/region_grid.h (--grid 4096x4096x4096 gives reference's conv1 32768 regions; at most 4096).
+// run_analysis checks it first; `train --analyze-every` calls it before the first epoch, so a bad grid
+// fails in a second rather than after an epoch of training.
+void check_grid_fits(const nn::Network& net, const run::GridSpec& grid);
+
 // The settings as written into config.json and each JSON's "settings".
 nlohmann::ordered_json describe(const AnalysisSettings& settings);
 

@@ -2,10 +2,12 @@
 
 #include <zlib.h>
 
+#include <cstdio>
 #include <cstring>
 
 #include "base/error.h"
 #include "base/fileio.h"
+#include "base/json.h"
 
 namespace nn {
 
@@ -92,9 +94,42 @@ void save_checkpoint(const std::string& path, Network& net, int epoch, const std
   base::write_file_atomic(path, out);
 }
 
+namespace {
+
+// A JSON number within [low, high] as a float (a double beyond a float's range is undefined to convert).
+float bounded_float(const base::Node& n, double low, double high) {
+  const double v = n.number();
+  if (!(v >= low && v <= high)) {
+    char range[64];
+    std::snprintf(range, sizeof range, "a number from %g to %g", low, high);
+    n.fail(range);
+  }
+  return float(v);
+}
+
+std::vector<float> per_channel(const base::Node& list, size_t channels, double low, double high) {
+  if (list.array_size() != channels) list.fail(std::to_string(channels) + " numbers (one per input channel)");
+  std::vector<float> out;
+  for (size_t c = 0; c < channels; ++c) out.push_back(bounded_float(list[c], low, high));
+  return out;
+}
+
+// The fields of `meta` that nnfmri itself reads (info, analyze) must have their types.
+void check_meta(const base::Node& meta) {
+  meta.members();  // an object
+  for (const char* key : {"model", "spec"})
+    if (auto field = meta.find(key)) field->text();
+  if (auto data = meta.find("data")) {
+    data->members();
+    if (auto spec = data->find("spec")) spec->text();
+  }
+}
+
+}  // namespace
+
 Checkpoint load_checkpoint(const std::string& path) {
-  std::string s = base::read_file(path);
   auto fail = [&](const std::string& why) { return base::Error(path + ": not a valid nnfmri checkpoint: " + why); };
+  std::string s = base::read_file(path, kMaxCheckpointBytes);
   if (s.size() < 8 + 4 + 8 + 4 || std::memcmp(s.data(), kMagic, 8) != 0) throw fail("bad magic or too short");
   uint32_t version = get<uint32_t>(s, 8);
   if (version != kVersion)
@@ -104,42 +139,47 @@ Checkpoint load_checkpoint(const std::string& path) {
   if (stored != crc) throw fail("checksum mismatch (truncated or corrupt file)");
   uint64_t hlen = get<uint64_t>(s, 12);
   if (hlen > s.size() - 24) throw fail("header length " + std::to_string(hlen) + " exceeds the file");
-  nlohmann::json h;
-  try {
-    h = nlohmann::json::parse(s.substr(20, hlen));
-  } catch (const std::exception& e) {
-    throw fail(std::string("header is not JSON (") + e.what() + ")");
-  }
   Checkpoint ck;
   try {
-    auto in = h.at("input");
-    ck.net = std::make_unique<Network>(h.at("spec").get<std::string>(), in.at(0).get<int>(), in.at(1).get<int>(),
-                                       in.at(2).get<int>());
-    ck.net->input_mean = h.at("normalization").at("mean").get<std::vector<float>>();
-    ck.net->input_std = h.at("normalization").at("std").get<std::vector<float>>();
-    ck.epoch = h.at("epoch").get<int>();
-    ck.class_names = h.at("class_names").get<std::vector<std::string>>();
-    ck.meta = h.value("meta", nlohmann::json::object());
+    const base::Json h = base::parse_json(s.substr(20, hlen), "header");
+    const base::Node root(h, "header");
+    const base::Node input = root["input"];
+    if (input.array_size() != 3) input.fail("[channels, height, width]");
+    int dims[3];
+    for (size_t d = 0; d < 3; ++d) dims[d] = int(input[d].integer(1, base::kMaxInputSide));
+    ck.net = std::make_unique<Network>(root["spec"].text(), dims[0], dims[1], dims[2]);
+    const base::Node normalization = root["normalization"];
+    ck.net->input_mean = per_channel(normalization["mean"], size_t(dims[0]), -1e6, 1e6);
+    ck.net->input_std = per_channel(normalization["std"], size_t(dims[0]), 1e-12, 1e6);
+    ck.epoch = int(root["epoch"].integer(0, 1 << 30));
+    const base::Node names = root["class_names"];
+    for (size_t c = 0; c < names.array_size(); ++c) ck.class_names.push_back(names[c].text());
+    if (auto meta = root.find("meta")) {
+      check_meta(*meta);
+      ck.meta = nlohmann::json(meta->json());
+    } else {
+      ck.meta = nlohmann::json::object();
+    }
+    const base::Node list = root["tensors"];
+    auto params = ck.net->named_params();
+    if (list.array_size() != params.size())
+      throw base::Error("it lists " + std::to_string(list.array_size()) + " tensors, the spec has " + std::to_string(params.size()));
+    for (size_t i = 0; i < params.size(); ++i) {
+      const base::Node t = list[i];
+      const Shape& shape = params[i].param->value.shape();
+      const base::Json expected = {shape.n, shape.c, shape.h, shape.w};
+      if (!t.json().is_object() || !t.has("name") || !t.has("shape") || t["name"].json() != params[i].name ||
+          t["shape"].json() != expected)
+        throw base::Error("tensor " + std::to_string(i) + " is " + base::json_text(t.json(), -1).substr(0, 200) + ", expected " +
+                   params[i].name + " " + base::json_text(expected, -1));
+    }
   } catch (const base::Error& e) {
     throw fail(e.what());
-  } catch (const std::exception& e) {
-    throw fail(std::string("header field missing or malformed (") + e.what() + ")");
   }
-  if (int(ck.net->input_mean.size()) != ck.net->channels() || int(ck.net->input_std.size()) != ck.net->channels())
-    throw fail("normalization does not have one value per input channel");
   auto params = ck.net->named_params();
-  const nlohmann::json tensors = h.value("tensors", nlohmann::json());
-  if (!tensors.is_array()) throw fail("header has no tensor list");
-  if (tensors.size() != params.size())
-    throw fail("it lists " + std::to_string(tensors.size()) + " tensors, the spec has " + std::to_string(params.size()));
   size_t off = 20 + hlen;
   for (size_t i = 0; i < params.size(); ++i) {
     Tensor& v = params[i].param->value;
-    const nlohmann::json& t = tensors[i];
-    if (!t.is_object() || t.value("name", nlohmann::json()) != params[i].name ||
-        t.value("shape", nlohmann::json()) != shape_json(v.shape()))
-      throw fail("tensor " + std::to_string(i) + " is " + t.dump() + ", expected " + params[i].name + " " +
-                 shape_json(v.shape()).dump());
     size_t bytes = v.size() * sizeof(float);
     if (off + bytes > s.size() - 4) throw fail("data ends inside tensor " + params[i].name);
     std::memcpy(v.data(), s.data() + off, bytes);

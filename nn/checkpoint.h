@@ -5,7 +5,11 @@
 // The header holds the spec, input shape, input normalisation, epoch, class names, the list of
 // tensors (name, shape) in Network::named_params() order, and free-form metadata.  The crc32
 // (zlib) covers every byte before it.  Loading re-builds the net from the spec and checks every
-// name, shape and byte count; any mismatch throws base::Error naming the file.
+// name, shape and byte count; any mismatch throws base::Error naming the file.  The loader reads a
+// regular file of at most kMaxCheckpointBytes, parses the header with base/json.h (size, depth and
+// finite numbers bounded) and checks every header field's type and range before using it (input
+// sides 1 … kMaxInputSide, normalisation finite, std > 0; meta an object whose "model" and "spec" are
+// strings and "data" an object with a string "spec"), naming the field's JSON pointer.
 #pragma once
 #include <memory>
 #include <string>
@@ -13,9 +17,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/limits.h"
 #include "nn/network.h"
 
 namespace nn {
+
+// Magic, version and header length (20 bytes), a header, every stored value as float32, the CRC.
+constexpr size_t kMaxCheckpointBytes = 20 + base::kMaxJsonBytes + 4 * size_t(base::kMaxParameters) + 4;
 
 struct Checkpoint {
   std::unique_ptr<Network> net;

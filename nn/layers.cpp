@@ -47,6 +47,27 @@ float sum_of(const float* p, int n) {
 
 }  // namespace
 
+void Layer::check_sizes(const Shape& out, double values, double columns) const {
+  const double units = double(out.c) * out.h * out.w;
+  auto number = [](double v) {
+    char text[32];
+    std::snprintf(text, sizeof text, v < 1e15 ? "%.0f" : "%.3g", v);
+    return std::string(text);
+  };
+  if (units > double(base::kMaxLayerUnits))
+    throw base::Error("spec token '" + token() + "': output " + std::to_string(out.c) + "x" + std::to_string(out.h) + "x" +
+                      std::to_string(out.w) + " has " + number(units) + " units per image, expected at most " +
+                      std::to_string(base::kMaxLayerUnits));
+  if (values > double(value_budget))
+    throw base::Error("spec token '" + token() + "': " + number(values) + " parameters, expected at most " +
+                      (value_budget < base::kMaxParameters ? std::to_string(value_budget) + " (what is left of " +
+                                                                 std::to_string(base::kMaxParameters) + " per network)"
+                                                           : std::to_string(base::kMaxParameters) + " per network"));
+  if (columns > double(base::kMaxConvColumns))
+    throw base::Error("spec token '" + token() + "': its im2col matrix has " + number(columns) +
+                      " values per image, expected at most " + std::to_string(base::kMaxConvColumns));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Conv2d
 
@@ -65,6 +86,8 @@ Shape Conv2d::setup(Shape in) {
   if (in.h + 2 * pad < kh || in.w + 2 * pad < kw || oh < 1 || ow < 1)
     throw base::Error("spec token '" + token() + "': a " + std::to_string(kh) + "x" + std::to_string(kw) +
                 " kernel does not fit a " + std::to_string(in.h) + "x" + std::to_string(in.w) + " map");
+  const double taps = double(in.c) * kh * kw;
+  check_sizes(Shape{1, out_channels, oh, ow}, out_channels * taps + (has_bias ? out_channels : 0), taps * oh * ow);
   input_shape = Shape{1, in.c, in.h, in.w};
   output_shape = Shape{1, out_channels, oh, ow};
   make_param(weight, "weight", Shape{out_channels, in.c, kh, kw});
@@ -245,6 +268,7 @@ void Conv2d::backward_im2col(const Tensor& in, const Tensor& dout, Tensor* din, 
 Linear::Linear(int out_features_) : out_features(out_features_) {}
 
 Shape Linear::setup(Shape in) {
+  check_sizes(Shape{1, out_features, 1, 1}, (double(in.per_sample()) + 1) * out_features);
   in_features = int(in.per_sample());
   input_shape = Shape{1, in.c, in.h, in.w};
   output_shape = Shape{1, out_features, 1, 1};
@@ -432,6 +456,7 @@ void GlobalAvgPool::backward(const Tensor& in, const Tensor&, const Tensor& dout
 // BatchNorm2d
 
 Shape BatchNorm2d::setup(Shape in) {
+  check_sizes(in, 4.0 * in.c);
   input_shape = output_shape = Shape{1, in.c, in.h, in.w};
   Shape s{in.c, 1, 1, 1};
   make_param(weight, "weight", s);

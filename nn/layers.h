@@ -3,7 +3,9 @@
 // Promise of every Layer:
 //  - setup(in) checks that the layer can take an input of per-sample shape
 //    `in` (n is ignored), creates its parameters, and returns the per-sample
-//    output shape; an impossible shape throws base::Error naming the layer.
+//    output shape; an impossible shape throws base::Error naming the layer, and so
+//    does a size over the limits of base/limits.h (output units, stored values,
+//    im2col columns), checked before anything is allocated.
 //  - forward(in, out) resizes `out` and fills it.  In training mode layers that
 //    behave differently (batchnorm, dropout) use batch statistics / masks.
 //  - backward(in, out, dout, din) reads the tensors of the last forward,
@@ -15,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "base/limits.h"
 #include "nn/rng.h"
 #include "nn/tensor.h"
 
@@ -40,6 +43,15 @@ class Layer {
   virtual std::vector<Param*> params() { return {}; }
   virtual void init(Rng& /*rng*/) {}  // He initialisation of weights, zero biases
   Shape input_shape, output_shape;    // per sample (n = 1), set by setup()
+  // The float32 values setup() may still create: kMaxParameters less what the layers before it hold
+  // (set by Network before setup).
+  int64_t value_budget = base::kMaxParameters;
+
+ protected:
+  // Throws base::Error naming token() when `out` has more than kMaxLayerUnits units, `values` exceeds
+  // value_budget or `columns` (one image's im2col matrix) exceeds kMaxConvColumns.  Counts as doubles:
+  // products of spec numbers overflow 64-bit integers.
+  void check_sizes(const Shape& out, double values, double columns = 0) const;
 };
 
 // 2-D convolution, any kernel/stride/zero padding.  Two algorithms, same results up to float rounding:

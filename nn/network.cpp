@@ -90,6 +90,12 @@ Network::Network(const std::string& spec, int channels, int height, int width)
     while (is >> t) tokens.push_back(t);
   }
   if (tokens.empty()) throw base::Error("spec '" + spec + "': empty (expected tokens such as conv3x3:32 relu maxpool2 linear:10)");
+  if (channels < 1 || height < 1 || width < 1 || channels > base::kMaxInputSide || height > base::kMaxInputSide ||
+      width > base::kMaxInputSide || int64_t(channels) * height * width > base::kMaxLayerUnits)
+    throw base::Error("network input " + std::to_string(channels) + "x" + std::to_string(height) + "x" + std::to_string(width) +
+                      ": expected sides from 1 to " + std::to_string(base::kMaxInputSide) + " and at most " +
+                      std::to_string(base::kMaxLayerUnits) + " values per image");
+  int64_t stored_values = 0;  // of the layers set up so far, against base::kMaxParameters
   int n_conv = 0, n_pool = 0, n_fc = 0, n_bn = 0;
   Shape shape{1, channels, height, width};
   for (size_t ti = 0; ti < tokens.size(); ++ti) {
@@ -149,7 +155,9 @@ Network::Network(const std::string& spec, int channels, int height, int width)
       bad_token(t, "unknown (expected convKxK:C, linear:N, relu, bn, dropout:p, maxpoolK, avgpoolK or gap)");
     }
     const Shape layer_input = shape;
+    layer->value_budget = base::kMaxParameters - stored_values;
     shape = layer->setup(shape);
+    for (Param* p : layer->params()) stored_values += int64_t(p->value.size());
     layer->input_shape = layer_input;  // every layer records its shapes, whatever its setup() did
     layer->output_shape = shape;
     int index = int(layers_.size());

@@ -15,6 +15,11 @@
 // Parameters are named as a PyTorch state_dict would: conv1.weight, conv1.bias, bn1.weight,
 // bn1.running_mean, fc1.weight, output.bias, ...
 //
+// Limits (base/limits.h), checked before anything is allocated, a violation being base::Error naming
+// the input shape or the token: input sides 1 … 65,536 and at most 2^22 values per image; every
+// layer's output at most 2^22 units per image; at most 2^26 stored float32 values (weights, biases,
+// batch-norm statistics) in the network; a convolution's im2col matrix at most 2^26 values per image.
+//
 // Probes: forward() takes an optional callback that sees, for every block, its input, its
 // pre-activation z (the tensor the block's relu reads; = a when it has none) and its output a.
 // With no probe the cost is one null-pointer test per block.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <initializer_list>
 
 #include <stb/stb_easy_font.h>
 #include <stb/stb_image_write.h>  // implemented by libstb (-lstb)
@@ -38,6 +39,18 @@ std::vector<GlyphQuad> glyph_quads(const std::string& text) {
   return out;
 }
 
+// Coordinates come from data (a loss of 1e308 on a plot axis): a shape with a coordinate that is not
+// finite is not drawn, and finite ones are clamped to ±kFar before any floor/ceil/int, because
+// converting a double beyond int's range to int is undefined.
+constexpr double kFar = 1e7;
+bool clamp_coordinates(std::initializer_list<double*> values) {
+  for (double* v : values) {
+    if (!std::isfinite(*v)) return false;
+    *v = std::clamp(*v, -kFar, kFar);
+  }
+  return true;
+}
+
 double anchored_x(double x, double width, Anchor anchor) {
   return anchor == Anchor::start ? x : anchor == Anchor::middle ? x - width / 2 : x - width;
 }
@@ -62,7 +75,7 @@ class RasterCanvas final : public Canvas {
 
   // Area coverage: each pixel gets opacity × the share of its square inside the rectangle.
   void fill_rect(double x, double y, double w, double h, Rgb color, double opacity) override {
-    if (w <= 0 || h <= 0) return;
+    if (!clamp_coordinates({&x, &y, &w, &h}) || w <= 0 || h <= 0) return;
     const int px0 = std::max(0, int(std::floor(x))), px1 = std::min(width_, int(std::ceil(x + w)));
     const int py0 = std::max(0, int(std::floor(y))), py1 = std::min(height_, int(std::ceil(y + h)));
     for (int py = py0; py < py1; ++py) {
@@ -83,8 +96,11 @@ class RasterCanvas final : public Canvas {
 
   // Coverage of a pixel centre at distance d from the centre line: clamp(lw/2 + 1/2 − d, 0, 1),
   // maximised over the segments so that joints are not blended twice.
-  void polyline(const std::vector<Point>& points, Rgb color, double lw, double opacity) override {
-    if (points.size() < 2) return;
+  void polyline(const std::vector<Point>& given, Rgb color, double lw, double opacity) override {
+    std::vector<Point> points = given;
+    for (Point& p : points)
+      if (!clamp_coordinates({&p.x, &p.y})) return;
+    if (points.size() < 2 || !clamp_coordinates({&lw})) return;
     const double reach = lw / 2 + 1;
     double x0 = points[0].x, x1 = x0, y0 = points[0].y, y1 = y0;
     for (const Point& p : points) {
@@ -113,6 +129,7 @@ class RasterCanvas final : public Canvas {
   }
 
   void disc(double cx, double cy, double radius, Rgb color) override {
+    if (!clamp_coordinates({&cx, &cy, &radius})) return;
     const int px0 = std::max(0, int(std::floor(cx - radius - 1))), px1 = std::min(width_, int(std::ceil(cx + radius + 1)));
     const int py0 = std::max(0, int(std::floor(cy - radius - 1))), py1 = std::min(height_, int(std::ceil(cy + radius + 1)));
     for (int py = py0; py < py1; ++py)
@@ -230,6 +247,10 @@ std::string drawable_text(const std::string& text) {
       {"\u2192", "->"}, {"\u03b6", "zeta"}, {"\u03c6", "phi"}, {"\u00d7", "x"}, {"\u2265", ">="}, {"\u2264", "<="}};
   std::string out;
   for (size_t i = 0; i < text.size();) {
+    if (out.size() >= kMaxFigureText) {
+      out.resize(kMaxFigureText);
+      return out + "...";
+    }
     bool replaced = false;
     for (const auto& [utf8, ascii] : spelled)
       if (text.compare(i, std::strlen(utf8), utf8) == 0) {
@@ -257,9 +278,17 @@ double text_width(const std::string& text, double size) {
   return stb_easy_font_width(chars.data()) * size;
 }
 
+std::string figure_size_problem(int width, int height) {
+  if (width >= 1 && height >= 1 && width <= kMaxFigureSide && height <= kMaxFigureSide &&
+      (long long)width * height <= kMaxFigurePixels)
+    return "";
+  return std::to_string(width) + "x" + std::to_string(height) + " pixels, expected 1 to " + std::to_string(kMaxFigureSide) +
+         " a side and at most " + std::to_string(kMaxFigurePixels) + " in all";
+}
+
 std::unique_ptr<Canvas> make_canvas(const std::string& format, int width, int height, Rgb background) {
-  if (width < 1 || height < 1 || width > 20000 || height > 20000)
-    throw base::Error("figure size " + std::to_string(width) + "x" + std::to_string(height) + ": expected 1 … 20000 pixels a side");
+  if (const std::string problem = figure_size_problem(width, height); !problem.empty())
+    throw base::Error("figure size " + problem);
   if (format == "png") return std::make_unique<RasterCanvas>(width, height, background);
   if (format == "svg") return std::make_unique<SvgCanvas>(width, height, background);
   throw base::Error("--format '" + format + "': expected png or svg");

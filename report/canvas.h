@@ -4,7 +4,8 @@
 // Promise: a figure is drawn once against Canvas and comes out as either format with the same
 // layout.  Coordinates are pixels, x to the right, y down, (0, 0) the top-left corner.  Text is
 // stb_easy_font's ASCII glyphs; →, ζ, φ, ×, ≥, ≤ are spelled ->, zeta, phi, x, >=, <= and any other
-// non-ASCII character is drawn as '?'.  `size` scales the 7-pixel-tall capitals, so a line of text
+// non-ASCII character is drawn as '?'.  Text is data-borne (model and layer names), so a text longer
+// than kMaxFigureText characters is cut there and ends in "...".  `size` scales the 7-pixel-tall capitals, so a line of text
 // is 12·size pixels high, and text_width() gives its width in either format.
 // Drawing is deterministic: the same calls give the same bytes (no time stamps, no randomness;
 // the raster uses double arithmetic in a fixed order with area/distance anti-aliasing).
@@ -49,13 +50,22 @@ class Canvas {
   int width_, height_;
 };
 
+// A figure has at most kMaxFigureSide pixels a side and kMaxFigurePixels in all (96 MiB of RGB).
+constexpr int kMaxFigureSide = 20000;
+constexpr long long kMaxFigurePixels = 1LL << 25;
+constexpr size_t kMaxFigureText = 200;
+// "" when a width × height figure is within those limits, else "WxH pixels, expected …".
+std::string figure_size_problem(int width, int height);
+
 // format "png" or "svg" (anything else throws base::Error naming --format); filled with `background`.
+// A size with a figure_size_problem throws base::Error.
 std::unique_ptr<Canvas> make_canvas(const std::string& format, int width, int height, Rgb background = {255, 255, 255});
 
 double text_width(const std::string& text, double size = 2);
 constexpr double text_height(double size = 2) { return 12 * size; }
 
-// The text as drawn: printable ASCII kept, every other byte (UTF-8 included) replaced by '?'.
+// The text as drawn: printable ASCII kept, every other byte (UTF-8 included) replaced by '?', at most
+// kMaxFigureText characters and "...".
 std::string drawable_text(const std::string& text);
 
 }  // namespace report

@@ -26,6 +26,8 @@ const Rgb kLayerPalette[] = {{78, 121, 167}, {242, 142, 43}, {225, 87, 89}, {118
 Rgb layer_color(size_t l) { return kLayerPalette[l % (sizeof kLayerPalette / sizeof kLayerPalette[0])]; }
 
 constexpr double kMargin = 16, kTitle = 2, kLabel = 1.5;  // margin (px) and text sizes (Canvas::text)
+constexpr double kMapBox = 1200;       // a layer map's tiles fit kMapBox × kMapBox pixels
+constexpr int kMaxLabelledTiles = 64;  // more channel blocks than this: unlabelled, wrapped tiles
 
 enum class MapKind { density, zeta };
 
@@ -103,6 +105,29 @@ TileLayout tile_layout(const run::RegionGrid& grid, double cell, int per_row, bo
   t.label = labels ? text_height(kLabel) + 4 : 0;
   t.gap = labels ? 12 : 6;
   return t;
+}
+
+// Tiles wrapped into rows so that they fit a box of about box_width × box_height pixels (large
+// layers: a 1×1×4096 grid is 4096 tiles): the tiles per row that give the largest cells, cells of
+// 1 … max_cell pixels, no labels, and no gap between 1×1 tiles (each tile is then one cell).
+TileLayout fitted_layout(const run::RegionGrid& grid, double box_width, double box_height, double max_cell) {
+  TileLayout t = tile_layout(grid, 1, 1, false);
+  t.gap = grid.gh * grid.gw == 1 ? 0 : 2;
+  double best = -1;
+  for (int per_row = 1; per_row <= grid.gc; ++per_row) {
+    const int rows = (grid.gc + per_row - 1) / per_row;
+    const double cell = std::min((box_width - (per_row - 1) * t.gap) / (double(per_row) * grid.gw),
+                                 (box_height - (rows - 1) * t.gap) / (double(rows) * grid.gh));
+    if (cell > best) best = cell, t.per_row = per_row;
+  }
+  t.cell = std::clamp(std::floor(best), 1.0, max_cell);
+  return t;
+}
+
+// `preferred` when it fits the box, else fitted_layout.
+TileLayout layout_within(const TileLayout& preferred, double box_width, double box_height, double max_cell) {
+  if (preferred.width() <= box_width && preferred.height() <= box_height) return preferred;
+  return fitted_layout(preferred.grid, box_width, box_height, max_cell);
 }
 
 std::string tile_label(const LayerImage& layer, int k0) {
@@ -188,7 +213,7 @@ class FigureWriter {
   FigureWriter(const RunData& run, const std::vector<StabilityStep>& stability, std::string format)
       : run_(run), stability_(stability), format_(std::move(format)) {}
 
-  std::vector<std::string> write_all() {
+  Figures render_all() {
     for (const EpochData& e : run_.epochs) {
       for (size_t l = 0; l < run_.layers.size(); ++l)
         for (MapKind kind : {MapKind::density, MapKind::zeta})
@@ -202,7 +227,7 @@ class FigureWriter {
         if (any) evolution(l, kind);
       }
     training();
-    return written_;
+    return std::move(figures_);
   }
 
  private:
@@ -211,30 +236,43 @@ class FigureWriter {
   }
   static std::string kind_name(MapKind kind) { return kind == MapKind::density ? "density" : "zeta"; }
 
-  void save(const Canvas& canvas, const std::string& relative) {
-    const std::string path = run_.dir + "/" + relative;
-    base::make_directories(path.substr(0, path.rfind('/')));
-    base::write_file_atomic(path, canvas.encode());
-    written_.push_back(relative);
+  // The canvas of the figure `relative`, or nothing (and a note) when its size is over the limits.
+  std::unique_ptr<Canvas> begin(const std::string& relative, double width, double height) {
+    const double w = std::ceil(width), h = std::ceil(height);
+    const std::string problem = figure_size_problem(int(std::min(w, 1e9)), int(std::min(h, 1e9)));
+    if (!problem.empty()) {
+      figures_.skipped.push_back(relative + " not drawn: " + problem);
+      return nullptr;
+    }
+    return make_canvas(format_, int(w), int(h));
   }
+
+  void save(const Canvas& canvas, const std::string& relative) { figures_.files.push_back({relative, canvas.encode()}); }
 
   void layer_map(const EpochData& e, size_t l, MapKind kind) {
     const LayerImage& layer = e.layers[l];
     const ColorScale scale = layer_scale(run_, l, kind);
     double widest_label = 0;  // tiles at least as wide as their labels
-    for (int k0 = 0; k0 < layer.grid.gc; ++k0) widest_label = std::max(widest_label, text_width(tile_label(layer, k0), kLabel));
+    const int labelled = std::min(layer.grid.gc, kMaxLabelledTiles);
+    for (int k0 = 0; k0 < labelled; ++k0) widest_label = std::max(widest_label, text_width(tile_label(layer, k0), kLabel));
     const double cell = std::max(cell_size(layer.grid, 160, 6, 40), std::ceil((widest_label + 2) / layer.grid.gw));
-    const TileLayout t = tile_layout(layer.grid, cell, 8, true);
+    // Many channel blocks: unlabelled tiles wrapped to fit (a 1x1x4096 grid would be 50,000 pixels tall).
+    const TileLayout t = layer.grid.gc > kMaxLabelledTiles ? fitted_layout(layer.grid, kMapBox, kMapBox, 40)
+                                                           : layout_within(tile_layout(layer.grid, cell, 8, true), kMapBox, kMapBox, 40);
+    const bool labels = t.label > 0;
     const std::string title = layer.name + " - " + kind_name(kind) + " map, epoch " + std::to_string(e.epoch);
     const double width = std::max({t.width(), text_width(title, kTitle), kLegendWidth}) + 2 * kMargin;
     const double tiles_y = kMargin + 24 + 22;
     const double height = tiles_y + t.height() + 20 + kLegendHeight + kMargin;
-    auto c = make_canvas(format_, int(std::ceil(width)), int(std::ceil(height)));
+    const std::string path = name(run::Layout::epoch_figures(e.epoch), file_safe(layer.name) + "_" + kind_name(kind));
+    auto c = begin(path, width, height);
+    if (!c) return;
     c->text(kMargin, kMargin, title, kText, kTitle);
-    c->text(kMargin, kMargin + 26, layer_subtitle(layer), kMuted, kLabel);
-    draw_tiles(*c, kMargin, tiles_y, t, layer, map_values(layer, kind), scale, true);
+    c->text(kMargin, kMargin + 26, layer_subtitle(layer) + (labels ? "" : ", tiles: channel blocks in order, row by row"),
+            kMuted, kLabel);
+    draw_tiles(*c, kMargin, tiles_y, t, layer, map_values(layer, kind), scale, labels);
     draw_legend(*c, kMargin, tiles_y + t.height() + 20, scale);
-    save(*c, name(run::Layout::epoch_figures(e.epoch), file_safe(layer.name) + "_" + kind_name(kind)));
+    save(*c, path);
   }
 
   // One row per analysed epoch: "epoch N" and the layer's map (or a note when it was not measured).
@@ -248,7 +286,8 @@ class FigureWriter {
     for (const EpochData& e : run_.epochs) {
       const run::RegionGrid& g = e.layers[l].grid;
       const double cell = cell_size(g, 96, 3, 24);
-      rows.push_back(tile_layout(g, std::max(2.0, std::min(cell, std::floor(2000.0 / std::max(1, g.gc * g.gw)))), g.gc, false));
+      rows.push_back(layout_within(tile_layout(g, std::max(2.0, std::min(cell, std::floor(2000.0 / std::max(1, g.gc * g.gw)))), g.gc, false),
+                                   2 * kMapBox, kMapBox / 3, 24));
       tiles_width = std::max(tiles_width, rows.back().width());
       rows_height += std::max(rows.back().height(), text_height(kLabel)) + 10;
     }
@@ -256,7 +295,9 @@ class FigureWriter {
         std::max({label_width + tiles_width, text_width(title, kTitle), text_width(subtitle, kLabel), kLegendWidth}) + 2 * kMargin;
     const double top = kMargin + 24 + 22;
     const double height = top + rows_height + 10 + kLegendHeight + kMargin;
-    auto c = make_canvas(format_, int(std::ceil(width)), int(std::ceil(height)));
+    const std::string path = name(run::Layout::evolution_figures(), file_safe(run_.layers[l]) + "_" + kind_name(kind));
+    auto c = begin(path, width, height);
+    if (!c) return;
     c->text(kMargin, kMargin, title, kText, kTitle);
     c->text(kMargin, kMargin + 26, subtitle, kMuted, kLabel);
     double y = top;
@@ -272,7 +313,7 @@ class FigureWriter {
       y += std::max(t.height(), text_height(kLabel)) + 10;
     }
     draw_legend(*c, kMargin, y + 10, scale);
-    save(*c, name(run::Layout::evolution_figures(), file_safe(run_.layers[l]) + "_" + kind_name(kind)));
+    save(*c, path);
   }
 
   // Layers as columns of stacked channel-block tiles; the chains of tract.json as lines through
@@ -286,7 +327,8 @@ class FigureWriter {
       const run::RegionGrid& g = e.layers[l].grid;
       const double by_width = std::floor((column - 28) / g.gw);
       const double by_height = std::floor((stack - g.gc * 6.0) / (double(g.gc) * g.gh));
-      layouts.push_back(tile_layout(g, std::clamp(std::min(by_width, by_height), 2.0, 20.0), 1, false));
+      layouts.push_back(layout_within(tile_layout(g, std::clamp(std::min(by_width, by_height), 2.0, 20.0), 1, false),
+                                      column - 28, stack, 20));
       x0s.push_back(kMargin + l * column + (column - layouts.back().width()) / 2);
     }
     double stack_used = 0;
@@ -295,7 +337,9 @@ class FigureWriter {
     const size_t shown = std::min<size_t>(e.chains.size(), 5);
     const double width = std::max(n * column, text_width(title, kTitle)) + 2 * kMargin;
     const double height = top + stack_used + 30 + std::max<size_t>(shown, 1) * 22 + kMargin;
-    auto c = make_canvas(format_, int(std::ceil(width)), int(std::ceil(height)));
+    const std::string path = name(run::Layout::epoch_figures(e.epoch), "pathways");
+    auto c = begin(path, width, height);
+    if (!c) return;
     c->text(kMargin, kMargin, title, kText, kTitle);
     c->text(kMargin, kMargin + 26, "cells coloured by zeta (grey: no zeta); numbers between columns: mean input drive per receiving unit",
             kMuted, kLabel);
@@ -337,7 +381,7 @@ class FigureWriter {
       c->text(kMargin + 40, y, "chain " + std::to_string(rank + 1) + format(": score %.3g  ", chain.score) + path, kText, kLabel);
     }
     if (e.chains.empty()) c->text(kMargin, y, "tract.json lists no chains", kMuted, kLabel);
-    save(*c, name(run::Layout::epoch_figures(e.epoch), "pathways"));
+    save(*c, path);
   }
 
   struct Series {
@@ -370,7 +414,12 @@ class FigureWriter {
     // y ticks: 5 at 1-2-5 steps
     const double raw = (hi - lo) / 4, magnitude = std::pow(10, std::floor(std::log10(raw)));
     const double step = magnitude * (raw / magnitude < 1.5 ? 1 : raw / magnitude < 3.5 ? 2 : raw / magnitude < 7.5 ? 5 : 10);
-    for (double v = std::ceil(lo / step) * step; v <= hi + 1e-9 * step; v += step) {
+    // v = first + i·step, at most 8 ticks (4 intervals of 1-2-5 steps give at most 7): `v += step` never moves when step is below the spacing of
+    // doubles near v (values of 1e20 that differ in their last bit).
+    const double first = std::ceil(lo / step) * step;
+    for (int i = 0; i <= 7; ++i) {
+      const double v = first + i * step;
+      if (!(v <= hi + 1e-9 * step)) break;
       c.line(x, py(v), x + w, py(v), kGuide, 1);
       c.text(x - 6, py(v) - 6, format("%.3g", std::abs(v) < 1e-12 * step ? 0.0 : v), kMuted, kLabel, Anchor::end);
     }
@@ -428,7 +477,9 @@ class FigureWriter {
     if (!mean.points.empty()) stability.push_back(mean);
 
     const double w = 820, h = 190, left = kMargin + 60, top = kMargin + 24 + 30 + 52, gap = 92;
-    auto c = make_canvas(format_, int(left + w + kMargin), int(top + 3 * h + 2 * gap + 40 + kMargin));
+    const std::string path = name(run::Layout::figures(), "training");
+    auto c = begin(path, left + w + kMargin, top + 3 * h + 2 * gap + 40 + kMargin);
+    if (!c) return;
     c->text(kMargin, kMargin, "training - " + run_.model() + " on " + run_.dataset(), kText, kTitle);
     c->text(kMargin, kMargin + 26,
             "x: epoch. zeta stability: Spearman correlation of each layer's region zeta with the previous analysed epoch", kMuted,
@@ -438,13 +489,13 @@ class FigureWriter {
     panel(*c, left, top + 2 * (h + gap), w, h, "zeta stability (Spearman rho)", stability, x_low, x_high,
           std::make_pair(-1.0, 1.0), true);
     c->text(left + w / 2, top + 3 * h + 2 * gap + 26, "epoch", kText, kLabel, Anchor::middle);
-    save(*c, name(run::Layout::figures(), "training"));
+    save(*c, path);
   }
 
   const RunData& run_;
   const std::vector<StabilityStep>& stability_;
   std::string format_;
-  std::vector<std::string> written_;
+  Figures figures_;
 };
 
 }  // namespace
@@ -454,13 +505,27 @@ std::string file_safe(const std::string& name) {
   for (char& ch : out)
     if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-' || ch == '.')) ch = '_';
   if (out == "." || out == "..") out = "_";
+  if (out.size() > kMaxFileStem) {  // a file name has at most 255 bytes: the start and a hash of the whole name
+    uint32_t hash = 2166136261u;  // FNV-1a
+    for (unsigned char ch : name) hash = (hash ^ ch) * 16777619u;
+    char suffix[16];
+    std::snprintf(suffix, sizeof suffix, "-%08x", unsigned(hash));
+    out = out.substr(0, kMaxFileStem - 9) + suffix;
+  }
   return out;
 }
 
-std::vector<std::string> write_figures(const RunData& run, const std::vector<StabilityStep>& stability,
-                                       const std::string& format) {
+Figures render_figures(const RunData& run, const std::vector<StabilityStep>& stability, const std::string& format) {
   if (format != "png" && format != "svg") throw base::Error("--format '" + format + "': expected png or svg");
-  return FigureWriter(run, stability, format).write_all();
+  return FigureWriter(run, stability, format).render_all();
+}
+
+void write_figures(const std::string& run_dir, const Figures& figures) {
+  for (const Figure& f : figures.files) {
+    const std::string path = run_dir + "/" + f.path;
+    base::make_directories(path.substr(0, path.rfind('/')));
+    base::write_file_atomic(path, f.bytes);
+  }
 }
 
 }  // namespace report

@@ -1,6 +1,7 @@
 // report/figures.h — the report's static figures, as PNG or SVG (report/canvas.h), under RUN_DIR/figures/.
 //
-// Promise: write_figures(run, stability, format) writes, with EXT = format:
+// Promise: render_figures(run, stability, format) draws, in memory (nothing is written before the whole
+// report is known to be good), and write_figures(run_dir, figures) then writes, with EXT = format:
 //   figures/epoch_NNN/LAYER_density.EXT   per analysed epoch with grid.json: each layer's density map
 //   figures/epoch_NNN/LAYER_zeta.EXT      per analysed epoch with zeta.json: each layer's ζ map
 //   figures/epoch_NNN/pathways.EXT        per analysed epoch with tract.json: the strongest chains
@@ -12,8 +13,10 @@
 // layer's largest |ζ|.  Critical regions (zeta.json's critical_regions: ζ ≥ 2 and significant) are
 // framed black and white; dead regions (active_fraction < 5 %) are crossed in grey.  Every figure
 // has a title, axis or tile labels and a legend.  LAYER is the layer name with characters outside
-// [A-Za-z0-9_.-] replaced by '_'.  Returns the paths written, relative to the run directory, in
-// writing order.  The same run and format give the same bytes.
+// [A-Za-z0-9_.-] replaced by '_' (a name longer than 120 characters: its first 111 and a hash).
+// A layer with more than 64 channel blocks gets unlabelled tiles wrapped to fit; a figure that is still
+// over the size limits of report/canvas.h is not drawn and `skipped` says so (the rest is).  Paths are
+// relative to the run directory, in drawing order.  The same run and format give the same bytes.
 #pragma once
 #include <string>
 #include <vector>
@@ -23,9 +26,20 @@
 
 namespace report {
 
-std::vector<std::string> write_figures(const RunData& run, const std::vector<StabilityStep>& stability,
-                                       const std::string& format);
+struct Figure {
+  std::string path;   // relative to the run directory
+  std::string bytes;  // PNG or SVG
+};
 
+struct Figures {
+  std::vector<Figure> files;
+  std::vector<std::string> skipped;  // "figures/epoch_001/fc1_density.png not drawn: 690x50834 pixels, expected …"
+};
+
+Figures render_figures(const RunData& run, const std::vector<StabilityStep>& stability, const std::string& format);
+void write_figures(const std::string& run_dir, const Figures& figures);  // each file atomically
+
+constexpr size_t kMaxFileStem = 120;
 std::string file_safe(const std::string& name);
 
 }  // namespace report

@@ -216,9 +216,14 @@ std::string build_report(const std::string& run_dir_argument, const ReportOption
   std::string run_dir = run_dir_argument;
   while (run_dir.size() > 1 && run_dir.back() == '/') run_dir.pop_back();
   const run::Layout layout(run_dir);
-  const RunData run = load_run(run_dir);
+  // Everything is read, checked and built in memory first; files are written only when all of it
+  // succeeded, so a bad input leaves no new summary or figure behind.
+  RunData run = load_run(run_dir);
   const std::vector<StabilityStep> stability = zeta_stability(run);
-  const std::vector<std::string> figures = write_figures(run, stability, opts.format);
+  const Figures rendered = render_figures(run, stability, opts.format);
+  for (const std::string& skipped : rendered.skipped) run.notes.push_back(skipped);
+  std::vector<std::string> figures;
+  for (const Figure& f : rendered.files) figures.push_back(f.path);
 
   std::vector<Json> summaries;
   for (size_t e = 0; e < run.epochs.size(); ++e) {
@@ -228,19 +233,27 @@ std::string build_report(const std::string& run_dir_argument, const ReportOption
     for (const std::string& f : figures)
       if (f.rfind(folder, 0) == 0) own.push_back(f);
     s["figures"] = own;
-    run::write_json(run.epochs[e].dir + "/" + run::kEpochSummaryFile, s, 2);
+    run::require_finite(s, run.epochs[e].dir + "/" + run::kEpochSummaryFile);
     summaries.push_back(std::move(s));
   }
   const std::string page = opts.figures_only ? "" : "report.html";  // relative to the run, as summary.json lists it
   const Json summary = run_summary(run, stability, figures, page);
-  run::write_json(layout.summary(), summary, 2);
+  run::require_finite(summary, layout.summary());
+  std::string html;
+  if (!opts.figures_only) {
+    const std::string data = script_safe_json(run::json_text(page_data(run, stability, summaries, summary), -1));
+    html = page_html(data);
+  }
 
+  write_figures(run_dir, rendered);
+  for (size_t e = 0; e < run.epochs.size(); ++e)
+    run::write_json(run.epochs[e].dir + "/" + run::kEpochSummaryFile, summaries[e], 2);
+  run::write_json(layout.summary(), summary, 2);
   std::string text = summary_text(run, summary);
+  for (const std::string& skipped : rendered.skipped) text += "  " + skipped + "\n";
   std::string wrote = run_dir + "/summary.json, " + std::to_string(run.epochs.size()) + " epoch summaries, " +
                       std::to_string(figures.size()) + " figures (" + opts.format + ") in " + run_dir + "/figures/";
   if (!opts.figures_only) {
-    const std::string data = script_safe_json(run::json_text(page_data(run, stability, summaries, summary), -1));
-    const std::string html = page_html(data);
     base::write_file_atomic(layout.report_page(), html);
     wrote += ", " + run_dir + "/" + page + " (" + format("%.2f MB", double(html.size()) / 1e6) + ")";
   }

@@ -87,20 +87,26 @@ std::vector<RawEpoch> read_epochs(const std::string& run_dir) {
 struct Geometry {
   int height = 0, width = 0, channels = 0, gh = 0, gw = 0, gc = 0;
   bool shape_known = false;
+  // Without lookup tables: a reader needs only the cuts, and a table per (epoch, layer) of a hostile
+  // shape such as [4194304, 1, 1] would cost 16 MB each.
   run::RegionGrid grid() const {
-    return shape_known ? run::RegionGrid(height, width, channels, {gh, gw, gc}) : run::RegionGrid(gh, gw, gc, {gh, gw, gc});
+    return shape_known ? run::RegionGrid(height, width, channels, {gh, gw, gc}, false)
+                       : run::RegionGrid(gh, gw, gc, {gh, gw, gc}, false);
   }
 };
 
-// A grid.json layer's shape and clamped grid.
+// A grid.json layer's shape and clamped grid, within the limits of run/region_grid.h.
 Geometry grid_geometry(const Node& layer) {
   Geometry g;
-  const std::array<int, 3> shape = layer["shape"].triple(1 << 24);
+  const Node shape_node = layer["shape"];
+  const std::array<int, 3> shape = shape_node.triple(int(base::kMaxLayerUnits));
   const Node grid = layer["grid"];
-  const std::array<int, 3> cells = grid.triple(1 << 24);
+  const std::array<int, 3> cells = grid.triple(base::kMaxGridAxis);
   for (int d = 0; d < 3; ++d)
     if (cells[d] > shape[d]) grid.fail("a grid no finer than the layer's shape [" + std::to_string(shape[0]) + "," +
                                        std::to_string(shape[1]) + "," + std::to_string(shape[2]) + "]");
+  const std::string problem = run::grid_limit_problem(shape[0], shape[1], shape[2], {cells[0], cells[1], cells[2]});
+  if (!problem.empty()) (problem.rfind("layer", 0) == 0 ? shape_node : grid).reject(problem);
   g.height = shape[0], g.width = shape[1], g.channels = shape[2];
   g.gh = cells[0], g.gw = cells[1], g.gc = cells[2];
   g.shape_known = true;
@@ -141,12 +147,18 @@ class RunReader {
     return int(std::find(run_.layers.begin(), run_.layers.end(), name) - run_.layers.begin());
   }
 
-  // Grows the inferred grid of a layer with no grid.json to cover `key`.
+  // Grows the inferred grid of a layer with no grid.json to cover `key`, within the grid limits.
   void widen(const std::string& layer, const std::string& key, const Node& where) {
     int i0, j0, k0;
     if (!parse_region_key(key, i0, j0, k0)) where.fail("a region named grid_i_j_k (1-based integers)");
+    if (std::max({i0, j0, k0}) >= base::kMaxGridAxis)
+      where.reject("region " + key + ": expected indices from 1 to " + std::to_string(base::kMaxGridAxis));
     Geometry& g = inferred_[layer];
-    g.gh = std::max(g.gh, i0 + 1), g.gw = std::max(g.gw, j0 + 1), g.gc = std::max(g.gc, k0 + 1);
+    const int gh = std::max(g.gh, i0 + 1), gw = std::max(g.gw, j0 + 1), gc = std::max(g.gc, k0 + 1);
+    if (int64_t(gh) * gw * gc > base::kMaxGridRegions)
+      where.reject("region " + key + " makes " + layer + "'s grid " + std::to_string(gh) + "x" + std::to_string(gw) + "x" +
+                   std::to_string(gc) + ", expected at most " + std::to_string(base::kMaxGridRegions) + " regions");
+    g.gh = gh, g.gw = gw, g.gc = gc;
   }
 
   void scan_tract_keys(const Node& root) {

@@ -216,7 +216,8 @@ double significant(double v, int digits) {
   if (v == 0 || !std::isfinite(v)) return v;
   char text[48];
   std::snprintf(text, sizeof text, "%.*e", digits - 1, v);
-  return std::strtod(text, nullptr);
+  const double rounded = std::strtod(text, nullptr);
+  return std::isfinite(rounded) ? rounded : v;  // 1.7976931e308 rounds up to infinity
 }
 
 Json epoch_summary(const RunData& run, size_t e, const std::vector<StabilityStep>& stability) {

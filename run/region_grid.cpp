@@ -14,17 +14,38 @@ GridSpec parse_grid_spec(const std::string& text, const std::string& flag) {
   for (int d = 0; d < 3; ++d) {
     size_t end = text.find('x', pos);
     std::string part = text.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
-    bool ok = !part.empty() && part.size() <= 4 && part.find_first_not_of("0123456789") == std::string::npos;
+    bool ok = !part.empty() && part.size() <= 5 && part.find_first_not_of("0123456789") == std::string::npos;
     if (ok) *dims[d] = std::atoi(part.c_str());
-    if (!ok || *dims[d] < 1 || (d < 2 && end == std::string::npos) || (d == 2 && end != std::string::npos))
-      throw base::Error(flag + " '" + text + "': expected GHxGWxGC with three positive integers, e.g. 8x8x4");
+    if (!ok || *dims[d] < 1 || *dims[d] > base::kMaxGridAxis || (d < 2 && end == std::string::npos) ||
+        (d == 2 && end != std::string::npos))
+      throw base::Error(flag + " '" + text + "': expected GHxGWxGC with three integers from 1 to " +
+                        std::to_string(base::kMaxGridAxis) + ", e.g. 8x8x4");
     pos = end + 1;
   }
   return g;
 }
 
-RegionGrid::RegionGrid(int h, int w, int c, const GridSpec& spec)
-    : height(h), width(w), channels(c), gh(std::min(spec.gh, h)), gw(std::min(spec.gw, w)), gc(std::min(spec.gc, c)) {
+std::string grid_limit_problem(int64_t h, int64_t w, int64_t c, const GridSpec& spec) {
+  const std::string shape = std::to_string(h) + "x" + std::to_string(w) + "x" + std::to_string(c);
+  const std::string grid = std::to_string(spec.gh) + "x" + std::to_string(spec.gw) + "x" + std::to_string(spec.gc);
+  if (h < 1 || w < 1 || c < 1 || h > base::kMaxLayerUnits || w > base::kMaxLayerUnits || c > base::kMaxLayerUnits ||
+      h * w * c > base::kMaxLayerUnits)
+    return "layer shape " + shape + ": expected positive sides and at most " + std::to_string(base::kMaxLayerUnits) + " units";
+  if (spec.gh < 1 || spec.gw < 1 || spec.gc < 1 || spec.gh > base::kMaxGridAxis || spec.gw > base::kMaxGridAxis ||
+      spec.gc > base::kMaxGridAxis)
+    return "grid " + grid + ": expected 1 to " + std::to_string(base::kMaxGridAxis) + " cells per axis";
+  const int64_t regions = std::min<int64_t>(spec.gh, h) * std::min<int64_t>(spec.gw, w) * std::min<int64_t>(spec.gc, c);
+  if (regions > base::kMaxGridRegions)
+    return "grid " + grid + " on a " + shape + " layer: " + std::to_string(regions) + " regions, expected at most " +
+           std::to_string(base::kMaxGridRegions) + " per layer";
+  return "";
+}
+
+RegionGrid::RegionGrid(int h, int w, int c, const GridSpec& spec, bool lookup_tables)
+    : height(h), width(w), channels(c) {
+  if (const std::string problem = grid_limit_problem(h, w, c, spec); !problem.empty()) throw base::Error(problem);
+  gh = std::min(spec.gh, h), gw = std::min(spec.gw, w), gc = std::min(spec.gc, c);
+  if (!lookup_tables) return;
   row_region.resize(h);
   col_region.resize(w);
   chan_region.resize(c);

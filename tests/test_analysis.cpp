@@ -242,6 +242,26 @@ TEST(Analysis, RejectsBadSettingsNamingTheFlag) {
   remove_dir(dir);
 }
 
+// Issue 11, defect 8: `train --grid 9999x9999x9999 --analyze-every 1` trained an epoch, then ran out of
+// memory in the analysis (32768 regions on conv1).  The grid is checked against every block first.
+TEST(Analysis, GridOverTheRegionLimitFailsBeforeAnything) {
+  nn::Network net = reference_net();
+  const std::string m = error_of([&] { imaging::check_grid_fits(net, {4096, 4096, 4096}); });
+  EXPECT_NE(m.find("--grid 4096x4096x4096: block conv1: grid 4096x4096x4096 on a 32x32x32 layer: 32768 regions, "
+                   "expected at most 4096 per layer"),
+            std::string::npos)
+      << m;
+  imaging::check_grid_fits(net, {8, 8, 4});
+  imaging::check_grid_fits(nn::Network("linear:4096 relu linear:10", 3, 32, 32), {1, 1, 4096});
+  SyntheticImages data(12);
+  const std::string dir = temp_dir();
+  imaging::AnalysisSettings s;
+  s.grid = {64, 64, 64};
+  expect_error_naming([&] { imaging::run_analysis(net, data.view, s, {"reference", 1, {}}, dir); }, "--grid 64x64x64");
+  EXPECT_TRUE(files_in(dir).empty());
+  remove_dir(dir);
+}
+
 TEST(Analysis, DivergedNetFailsNamingTheLayer) {
   SyntheticImages data(10);
   nn::Network net = reference_net();

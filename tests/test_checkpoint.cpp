@@ -2,6 +2,7 @@
 // base::Error naming the file, atomic writes) and nn/npz.h (the zip/npy structure, and numpy.load
 // when /usr/bin/python3 has numpy).
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -186,7 +187,7 @@ TEST_F(CheckpointCorruption, EmptyFile) { expect_load_error(corrupt("empty", "")
 TEST_F(CheckpointCorruption, MissingFile) { expect_load_error(path("does_not_exist.nnfmri"), "cannot open"); }
 
 TEST_F(CheckpointCorruption, HeaderIsNotJson) {
-  expect_load_error(corrupt("not_json", with_header(bytes_, "{\"spec\": ")), "not JSON");
+  expect_load_error(corrupt("not_json", with_header(bytes_, "{\"spec\": ")), "header: not valid JSON");
 }
 
 TEST_F(CheckpointCorruption, HeaderSpecDisagreesWithTheData) {
@@ -225,6 +226,63 @@ TEST_F(CheckpointCorruption, HeaderWithoutAValidTensorListThrowsNnError) {
   h = header_of(bytes_);
   h["tensors"][1].erase("shape");
   expect_load_error(corrupt("entry_without_shape", with_header(bytes_, h.dump())), "tensor 1");
+}
+
+// Issue 11, defect 8: input dimensions were never range-checked ([INT_MAX, …] → UBSan overflow in
+// Conv2d::setup; [3.5, …] silently read as 3), and meta fields of the wrong type escaped as bare
+// nlohmann text from `info` and `analyze` (exit 3).
+TEST_F(CheckpointCorruption, InputDimensionsAreRangeCheckedNamingTheField) {
+  nlohmann::json h = header_of(bytes_);
+  h["input"] = {2147483647, 6, 6};
+  expect_load_error(corrupt("int_max", with_header(bytes_, h.dump())),
+                    "header: /input/0: expected an integer from 1 to 65536, found the number 2147483647");
+  h["input"] = {2.5, 6, 6};
+  expect_load_error(corrupt("fraction", with_header(bytes_, h.dump())), "header: /input/0: expected an integer from 1 to 65536, found the number 2.5");
+  h["input"] = {2, 6};
+  expect_load_error(corrupt("two_dims", with_header(bytes_, h.dump())), "header: /input: expected [channels, height, width]");
+  h["input"] = {2, 60000, 60000};
+  expect_load_error(corrupt("huge_map", with_header(bytes_, h.dump())), "network input 2x60000x60000");
+}
+
+TEST_F(CheckpointCorruption, MetaAndNormalizationOfTheWrongTypeAreOneError) {
+  const std::vector<std::pair<nlohmann::json, std::string>> metas = {
+      {5, "header: /meta: expected an object, found the number 5"},
+      {{{"data", "cifar10"}}, "header: /meta/data: expected an object, found the string \"cifar10\""},
+      {{{"data", {{"spec", 7}}}}, "header: /meta/data/spec: expected a string, found the number 7"},
+      {{{"model", nlohmann::json::array()}}, "header: /meta/model: expected a string"}};
+  for (const auto& [meta, why] : metas) {
+    nlohmann::json h = header_of(bytes_);
+    h["meta"] = meta;
+    expect_load_error(corrupt("meta", with_header(bytes_, h.dump())), why);
+  }
+  nlohmann::json h = header_of(bytes_);
+  h["normalization"]["std"] = {0.5, 0};
+  expect_load_error(corrupt("zero_std", with_header(bytes_, h.dump())), "header: /normalization/std/1: expected a number from");
+  h["normalization"]["std"] = {0.5};
+  expect_load_error(corrupt("short_std", with_header(bytes_, h.dump())), "header: /normalization/std: expected 2 numbers");
+  h = header_of(bytes_);
+  h["class_names"] = {"x", 3};
+  expect_load_error(corrupt("class_number", with_header(bytes_, h.dump())), "header: /class_names/1: expected a string");
+  std::string text = header_of(bytes_).dump();
+  text.replace(text.find("\"epoch\":4"), 9, "\"epoch\":1e999");
+  expect_load_error(corrupt("overflow", with_header(bytes_, text)), "header: /epoch: number overflow parsing '1e999'");
+}
+
+// Issue 11, defect 2 for the checkpoint reader: its JSON header is bounded like every other JSON.
+TEST_F(CheckpointCorruption, DeeplyNestedHeaderIsRefused) {
+  nlohmann::json h = header_of(bytes_);
+  std::string text = h.dump();
+  text.insert(text.size() - 1, ",\"deep\":" + std::string(80000, '[') + std::string(80000, ']'));
+  expect_load_error(corrupt("deep", with_header(bytes_, text)), "header: nested deeper than 64 levels");
+}
+
+// Issue 11, defect 8: `info /dev/zero` read until memory ran out; a FIFO would block.
+TEST_F(CheckpointCorruption, DevicesFifosAndDirectoriesAreRefusedBeforeReading) {
+  expect_load_error("/dev/zero", "/dev/zero: not a regular file");
+  expect_load_error(dir_, "is a directory, expected a file");
+  const std::string fifo = path("fifo");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  expect_load_error(fifo, "not a regular file");
 }
 
 TEST(DescribeNetwork, ListsLayersBlocksAndNormalisation) {

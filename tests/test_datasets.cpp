@@ -176,6 +176,19 @@ TEST_F(Cifar10Test, EmptyFileAndShortMeta) {
   EXPECT_NE(msg.find("has 2 class names"), std::string::npos) << msg;
 }
 
+// Issue 11, defect 9: a 3 GB file was read completely before its size was checked.  These files are
+// sparse (no disk space); the size alone must refuse them, before a byte is read.
+TEST_F(Cifar10Test, HugeFilesAreRefusedByTheirSizeBeforeReading) {
+  write_valid();
+  const std::string batch = path("data_batch_1.bin");
+  fs::resize_file(batch, uintmax_t(3073) * 1000000);  // 3.07 GB of whole records
+  std::string msg = error_of([&] { datasets::load_cifar10(dir_); });
+  EXPECT_NE(msg.find("data_batch_1.bin: 1000000 records, expected at most 600000 per file"), std::string::npos) << msg;
+  fs::resize_file(batch, uintmax_t(3) << 30);  // 3 GiB, not whole records
+  msg = error_of([&] { datasets::load_cifar10(dir_); });
+  EXPECT_NE(msg.find("data_batch_1.bin: size 3221225472 is not a whole number of 3073-byte records"), std::string::npos) << msg;
+}
+
 // ---- IDX ------------------------------------------------------------------------------
 
 void put_be32(Bytes& out, uint32_t v) {
@@ -285,6 +298,34 @@ TEST_F(IdxTest, TrailingDataWrongDimsBadLabelAreReported) {
   write_gz(path("t10k-labels-idx1-ubyte.gz"), idx_labels({1, 10}));
   msg = error_of([&] { datasets::load_idx_dir(dir_, "mnist"); });
   EXPECT_NE(msg.find("t10k-labels-idx1-ubyte.gz: label 1 is 10"), std::string::npos) << msg;
+}
+
+Bytes read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return Bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// Issue 11, defect 9: gzread skips whatever follows the gzip stream, so a file with trailing garbage
+// was accepted.  Concatenated gzip members (what `cat a.gz b.gz` gives) are still one valid stream.
+TEST_F(IdxTest, BytesAfterTheGzipStreamAreRefused) {
+  write_valid();
+  const std::string gz = path("train-labels-idx1-ubyte.gz");
+  const Bytes good = read_bytes(gz);
+  for (const Bytes& tail : {Bytes{'g', 'a', 'r', 'b', 'a', 'g', 'e'}, Bytes(512, 0), Bytes{0x1f}}) {
+    Bytes bad = good;
+    bad.insert(bad.end(), tail.begin(), tail.end());
+    write_file(gz, bad);
+    const std::string msg = error_of([&] { datasets::load_idx_dir(dir_, "mnist"); });
+    EXPECT_NE(msg.find(gz + ": trailing bytes after the end of the gzip stream"), std::string::npos) << msg;
+  }
+  const Bytes labels = idx_labels({3, 0, 9});
+  write_gz(path("first.gz"), Bytes(labels.begin(), labels.begin() + 5));
+  write_gz(path("second.gz"), Bytes(labels.begin() + 5, labels.end()));
+  Bytes members = read_bytes(path("first.gz"));
+  const Bytes second = read_bytes(path("second.gz"));
+  members.insert(members.end(), second.begin(), second.end());
+  write_file(gz, members);
+  EXPECT_EQ(datasets::load_idx_dir(dir_, "mnist").train.labels, (Bytes{3, 0, 9}));
 }
 
 TEST_F(IdxTest, CountMismatchNamesBothFiles) {

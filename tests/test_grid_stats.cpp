@@ -11,6 +11,7 @@
 #include "imaging/grid_stats.h"
 #include "run/region_grid.h"
 #include "base/error.h"
+#include "base/limits.h"
 #include "nn/rng.h"
 #include "tests/error_of.h"
 
@@ -90,6 +91,36 @@ TEST(RegionGrid, RejectsBadGridSpecsNamingTheFlag) {
     EXPECT_NE(m.find("--grid"), std::string::npos) << "'" << bad << "': " << m;
     EXPECT_NE(m.find("'" + bad + "'"), std::string::npos) << m;
   }
+}
+
+// Issue 11, defect 1: grid sizes from a file or a flag overflowed i0·H/GH (UBSan at region_grid.h:37) and
+// wrote outside the lookup tables, or asked std::vector for billions of entries.
+TEST(RegionGrid, SizesOverTheLimitsAreOneErrorBeforeAllocating) {
+  EXPECT_NE(error_of([] { run::RegionGrid(50000, 1, 1, {50000, 1, 1}); }).find("grid 50000x1x1"), std::string::npos);
+  EXPECT_NE(error_of([] { run::RegionGrid(1300, 1300, 1300, {1300, 1300, 1300}); }).find("at most 4194304 units"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { run::RegionGrid(64, 64, 64, {64, 64, 64}); }).find("262144 regions, expected at most 4096"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { run::RegionGrid(0, 1, 1, {1, 1, 1}); }).find("layer shape 0x1x1"), std::string::npos);
+  EXPECT_EQ(run::grid_limit_problem(1, 1, 4096, {1, 1, 4096}), "");  // linear:4096 --grid 1x1x4096 is fine
+  EXPECT_NE(run::grid_limit_problem(32, 32, 32, {4096, 4096, 4096}).find("32768 regions"), std::string::npos);
+  for (const std::string bad : {"9999x9999x9999", "4097x1x1", "1x1x99999"}) {
+    const std::string m = error_of([&] { run::parse_grid_spec(bad); });
+    EXPECT_NE(m.find("--grid '" + bad + "': expected GHxGWxGC with three integers from 1 to 4096"), std::string::npos) << m;
+  }
+  EXPECT_EQ(run::parse_grid_spec("4096x1x1").gh, 4096);
+}
+
+// The cuts ⌊i·H/GH⌋ are exact for the largest layers (i·H needs 64 bits).
+TEST(RegionGrid, CutsOfALargeLayerAreExact) {
+  const int height = int(base::kMaxLayerUnits);
+  const run::RegionGrid g(height, 1, 1, {4096, 1, 1}, false);
+  EXPECT_TRUE(g.row_region.empty());  // no lookup tables asked for
+  for (int i0 : {0, 1, 2047, 4095}) {
+    EXPECT_EQ(g.rows(i0).begin, int(int64_t(i0) * height / 4096)) << i0;
+    EXPECT_EQ(g.rows(i0).end, int(int64_t(i0 + 1) * height / 4096)) << i0;
+  }
+  EXPECT_EQ(g.rows(4095).end, height);
 }
 
 // ---- binning and information --------------------------------------------------------------------

@@ -2,6 +2,8 @@
 // probes, forward_from, and a whole-network gradient check through Network::backward.
 #include <gtest/gtest.h>
 
+#include <array>
+#include <climits>
 #include <string>
 #include <vector>
 
@@ -148,6 +150,30 @@ TEST(NetworkSpec, BadSpecsThrowNamingTheToken) {
   expect_spec_error("conv9x9:4:p0 linear:10", "conv9x9:4:p0", 1, 5, 5);    // kernel larger than the map
   expect_spec_error("conv3x3:8 linear:10 relu", "relu");                  // the logits have no relu
   expect_spec_error("   ", "empty");
+}
+
+// Issue 11, defect 8: absurd sizes gave "out of memory" (or UBSan overflow at layers.cpp:64 for an
+// INT_MAX input) after allocating; now the limits of base/limits.h are checked first, naming the token.
+TEST(NetworkSpec, AbsurdSizesAreRefusedBeforeAllocatingNamingTheToken) {
+  expect_spec_error("conv3x3:4:p999999 linear:10", "'conv3x3:4:p999999': output 4x2000028x2000028");
+  expect_spec_error("conv3x3:999999 linear:10", "'conv3x3:999999': output 999999x32x32 has 1023998976 units per image");
+  expect_spec_error("conv3x3:4096 conv3x3:4096 linear:10", "'conv3x3:4096': 150999040 parameters, expected at most 66994176",
+                    3, 8, 8);
+  expect_spec_error("linear:999999 linear:10", "'linear:999999': 3072996927 parameters");
+  // the budget is for the whole network: each layer alone fits, together they do not
+  expect_spec_error("linear:8000 linear:8000 linear:8000 linear:10", "(what is left of 67108864 per network)");
+  expect_spec_error("conv999x999:1:p600 linear:10", "'conv999x999:1:p600': its im2col matrix has", 1, 64, 64);
+  for (const auto& [c, h, w] : std::vector<std::array<int, 3>>{{INT_MAX, 32, 32}, {3, 0, 32}, {3, 65537, 1}, {4096, 4096, 3}}) {
+    const std::string m = error_of([&] { nn::Network net("linear:10", c, h, w); });
+    EXPECT_NE(m.find("network input " + std::to_string(c) + "x" + std::to_string(h) + "x" + std::to_string(w) +
+                     ": expected sides from 1 to 65536 and at most 4194304 values per image"),
+              std::string::npos)
+        << m;
+  }
+  // a message quoting a value keeps to one line (base::Error escapes control characters)
+  expect_spec_error("\n\t", "spec '\\n\\t': empty");
+  nn::Network fits("linear:4096 relu linear:10", 3, 32, 32);  // 12.6M parameters: within the limits
+  EXPECT_EQ(fits.blocks()[0].output_shape.c, 4096);
 }
 
 // ---------------------------------------------------------------------------------------------

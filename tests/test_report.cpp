@@ -10,7 +10,11 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <chrono>
+#include <cstdlib>
 #include <functional>
+#include <future>
+#include <tuple>
 #include <string>
 #include <vector>
 
@@ -18,6 +22,7 @@
 #include <stb/stb_image.h>  // implemented by libstb (-lstb)
 
 #include "report/canvas.h"
+#include "report/figures.h"
 #include "report/report.h"
 #include "report/report_data.h"
 #include "report/report_summary.h"
@@ -59,16 +64,17 @@ struct LayerSpec {
 const std::vector<LayerSpec> kLayers = {{"conv1", 4, 4, 4, 2, 2, 2}, {"pool1", 2, 2, 4, 2, 2, 2}, {"output", 1, 1, 3, 1, 1, 3}};
 
 // ζ of layer l, region r at an epoch: a fixed pattern; epoch 2 reverses conv1's order.
-double synthetic_zeta(int epoch, size_t l, int r) {
-  const LayerSpec& s = kLayers[l];
+// (count: the layer's regions, kLayers[l]'s by default)
+double synthetic_zeta(int epoch, size_t l, int r, int count = -1) {
+  if (count < 0) count = kLayers[l].count();
   if (l == 0) return epoch == 1 ? 0.5 * r - 1.5 : 2.0 - 0.5 * r;
-  return std::sin(1.0 + r + 3 * double(l)) * 2 + 0.1 * epoch + (r == s.count() - 1 ? 1.5 : 0);
+  return std::sin(1.0 + r + 3 * double(l)) * 2 + 0.1 * epoch + (r == count - 1 ? 1.5 : 0);
 }
 
-Json grid_json(int epoch) {
+Json grid_json(int epoch, const std::vector<LayerSpec>& specs = kLayers) {
   Json layers = Json::object();
-  for (size_t l = 0; l < kLayers.size(); ++l) {
-    const LayerSpec& s = kLayers[l];
+  for (size_t l = 0; l < specs.size(); ++l) {
+    const LayerSpec& s = specs[l];
     Json regions = Json::object();
     for (int r = 0; r < s.count(); ++r)
       regions[s.key(r)] = {{"density", 0.1 * r + 0.01 * epoch - 0.3 * double(l)},
@@ -85,15 +91,15 @@ Json grid_json(int epoch) {
           {"settings", {{"grid", {2, 2, 2}}, {"lambda", 0.1}, {"epsilon", 1e-6}, {"bins", 8}}}, {"layers", layers}};
 }
 
-Json zeta_json(int epoch) {
+Json zeta_json(int epoch, const std::vector<LayerSpec>& specs = kLayers) {
   Json layers = Json::object();
-  for (size_t l = 0; l < kLayers.size(); ++l) {
-    const LayerSpec& s = kLayers[l];
+  for (size_t l = 0; l < specs.size(); ++l) {
+    const LayerSpec& s = specs[l];
     Json regions = Json::object(), critical = Json::array();
     int best = 0;
     for (int r = 0; r < s.count(); ++r) {
-      const double z = synthetic_zeta(epoch, l, r);
-      if (z > synthetic_zeta(epoch, l, best)) best = r;
+      const double z = synthetic_zeta(epoch, l, r, s.count());
+      if (z > synthetic_zeta(epoch, l, best, s.count())) best = r;
       regions[s.key(r)] = {{"zeta_score", z}, {"confidence_interval", {z - 0.5, z + 0.5}}, {"significance", z >= 2},
                            {"shapley", 0.01 * z}, {"shapley_ci", {0.01 * z - 0.005, 0.01 * z + 0.005}},
                            {"p_value", z >= 2 ? 0.001 : 0.5}, {"lesion", 0.02 * z}, {"taylor", 0.03 * z}};
@@ -467,4 +473,224 @@ TEST(Report, CanvasTextAndFormats) {
   EXPECT_GT(dark, 40);
   EXPECT_NE(report::make_canvas("svg", 10, 10)->encode().find("<svg"), std::string::npos);
   EXPECT_THROW(report::make_canvas("gif", 10, 10), base::Error);
+}
+
+// ---- issue 11: hostile and oversized run directories ------------------------------------------
+
+namespace {
+
+// tract.json for a chain of layers: one flow per consecutive pair, one chain through every layer.
+Json chain_tract_json(const std::vector<LayerSpec>& specs) {
+  Json pairs = Json::object(), chain = Json::array();
+  for (size_t l = 0; l + 1 < specs.size(); ++l)
+    pairs["layer_" + std::to_string(l) + "_to_" + std::to_string(l + 1)] = {
+        {"from", specs[l].name}, {"to", specs[l + 1].name}, {"connection_strength", 2.0}, {"pathway_efficiency", 0.5},
+        {"connected_pairs", 1}, {"flows", {{specs[l].key(0), specs[l + 1].key(0), 1.0}}}};
+  for (const LayerSpec& s : specs) chain.push_back({{"layer", s.name}, {"region", s.key(0)}});
+  return {{"eval_samples", 64}, {"pairs", pairs}, {"network", {{"path_strength", 2.0}, {"chains", {{{"regions", chain}, {"score", -1.0}}}}}}};
+}
+
+// Nothing of the report's output exists in `dir`.
+void expect_nothing_written(const fs::path& dir) {
+  EXPECT_FALSE(fs::exists(dir / "summary.json"));
+  EXPECT_FALSE(fs::exists(dir / "figures"));
+  EXPECT_FALSE(fs::exists(dir / "report.html"));
+  EXPECT_FALSE(fs::exists(dir / "analysis/epoch_001/summary.json"));
+}
+
+std::pair<int, int> png_size(const std::string& bytes) {
+  int w = 0, h = 0, n = 0;
+  EXPECT_EQ(stbi_info_from_memory(reinterpret_cast<const unsigned char*>(bytes.data()), int(bytes.size()), &w, &h, &n), 1);
+  return {w, h};
+}
+
+}  // namespace
+
+// Defect 1: a 51-byte zeta.json with the key grid_50000_1_1 crashed the report (signed overflow in
+// RegionGrid, out-of-bounds write); grid: [50000,1,1] in grid.json too; grid_1300_1300_1300 was a bare
+// std::vector length error (exit 3).  Now one error line naming file and JSON pointer, nothing written.
+TEST(Report, GridSizesOverTheLimitsAreOneErrorNamingFileAndPointer) {
+  const std::vector<std::pair<std::string, std::string>> zeta_cases = {
+      {R"({"layers":{"a":{"regions":{"grid_50000_1_1":{"zeta_score":1}}}}})",
+       "zeta.json: /layers/a/regions/grid_50000_1_1: region grid_50000_1_1: expected indices from 1 to 4096"},
+      {R"({"layers":{"a":{"regions":{"grid_1300_1300_1300":{"zeta_score":1}}}}})",
+       "zeta.json: /layers/a/regions/grid_1300_1300_1300: region grid_1300_1300_1300 makes a's grid 1300x1300x1300, "
+       "expected at most 4096 regions"}};
+  for (const auto& [text, expected] : zeta_cases) {
+    TempDir tmp("huge_key");
+    write(tmp.path / "analysis/epoch_001/zeta.json", text);
+    const std::string m = error_of([&] { report::build_report(tmp.str(), {}); });
+    EXPECT_NE(m.find(expected), std::string::npos) << m;
+    EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+    expect_nothing_written(tmp.path);
+  }
+  const std::vector<std::tuple<Json, Json, std::string>> grid_cases = {
+      {{50000, 1, 1}, {50000, 1, 1}, "grid.json: /layers/a/grid/0: expected an integer from 1 to 4096, found the number 50000"},
+      {{1300, 1300, 1300}, {1, 1, 1}, "grid.json: /layers/a/shape: layer shape 1300x1300x1300: expected positive sides and at most 4194304 units"},
+      {{64, 64, 64}, {64, 64, 64}, "grid.json: /layers/a/grid: grid 64x64x64 on a 64x64x64 layer: 262144 regions, expected at most 4096"},
+      {{2147483647, 1, 1}, {1, 1, 1}, "grid.json: /layers/a/shape/0: expected an integer from 1 to 4194304"}};
+  for (const auto& [shape, grid, expected] : grid_cases) {
+    TempDir tmp("huge_grid");
+    write(tmp.path / "analysis/epoch_001/grid.json",
+          Json({{"layers", {{"a", {{"shape", shape}, {"grid", grid}, {"coverage", 1}, {"regions", Json::object()}}}}}}).dump());
+    const std::string m = error_of([&] { report::build_report(tmp.str(), {}); });
+    EXPECT_NE(m.find(expected), std::string::npos) << m;
+    expect_nothing_written(tmp.path);
+  }
+}
+
+// Defect 2: a config.json nested 80,000 levels deep overflowed the stack while the page data was
+// written, after summary.json and the figures.  Now the report reads and checks everything first.
+TEST(Report, DeepConfigFailsBeforeAnythingIsWritten) {
+  TempDir tmp("deep");
+  write_run(tmp.path);
+  write(tmp.path / "config.json", std::string(80000, '[') + std::string(80000, ']'));
+  const std::string m = error_of([&] { report::build_report(tmp.str(), {}); });
+  EXPECT_NE(m.find("config.json: nested deeper than 64 levels"), std::string::npos) << m;
+  expect_nothing_written(tmp.path);
+}
+
+// Defect 8: 1e999 overflows a double; nlohmann threw out_of_range (exit 3, no file named).
+TEST(Report, NumbersBeyondADoubleAreOneErrorNamingFileAndPointer) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"config.json", "config.json: /epochs: number overflow parsing '1e999', expected a finite number"},
+      {"metrics.jsonl", "metrics.jsonl:2: /train_loss: number overflow parsing '-1e999'"},
+      {"analysis/epoch_001/grid.json", "grid.json: /layers/pool1/regions/grid_1_1_1/density: number overflow"},
+      {"analysis/epoch_002/zeta.json", "zeta.json: /layers/conv1/regions/grid_1_1_1/confidence_interval/1: number overflow"},
+      {"analysis/epoch_001/tract.json", "tract.json: /pairs/layer_0_to_1/flows/0/2: number overflow"}};
+  for (const auto& [file, expected] : cases) {
+    TempDir tmp("overflow");
+    write_run(tmp.path);
+    std::string text = base::read_file((tmp.path / file).string());
+    if (file == "config.json") text.replace(text.find("\"epochs\": 3"), 11, "\"epochs\": 1e999");
+    if (file == "metrics.jsonl") text.replace(text.find("\"train_loss\":1.0"), 16, "\"train_loss\":-1e999");
+    if (file.find("grid") != std::string::npos) {
+      const size_t at = text.find("\"density\"", text.find("\"pool1\""));
+      text.replace(text.find(':', at) + 1, 0, " -1e999 +");  // "-1e999 + <number>" is cut at the overflow
+    }
+    if (file.find("zeta") != std::string::npos) {
+      const size_t interval = text.find("\"confidence_interval\"");
+      const size_t comma = text.find(',', interval);
+      text.replace(comma + 1, text.find(']', comma) - comma - 1, "1e999");
+    }
+    if (file.find("tract") != std::string::npos) {
+      const size_t flows = text.find("\"flows\"");
+      const size_t second = text.find(',', text.find(',', text.find('[', text.find('[', flows) + 1)) + 1);
+      text.replace(second + 1, text.find(']', second) - second - 1, "1e999");
+    }
+    write(tmp.path / file, text);
+    const std::string m = error_of([&] { report::build_report(tmp.str(), {}); });
+    EXPECT_NE(m.find(expected), std::string::npos) << file << ": " << m;
+    EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+    expect_nothing_written(tmp.path);
+  }
+}
+
+// The largest finite double rounds up to infinity at 4 significant digits: summary.json then failed
+// to write ("summary.json: … is inf", naming an output) after the figures were written.
+TEST(Report, LargestDoubleIsReportedNotRoundedToInfinity) {
+  EXPECT_EQ(report::significant(1.7976931348623157e308), 1.7976931348623157e308);
+  TempDir tmp("max_double");
+  write_run(tmp.path);
+  Json zeta = zeta_json(2);
+  zeta["layers"]["conv1"]["regions"]["grid_1_1_1"]["zeta_score"] = 1.7976931348623157e308;
+  write(tmp.path / "analysis/epoch_002/zeta.json", zeta.dump());
+  report::build_report(tmp.str(), {});
+  EXPECT_EQ(read_json(tmp.path / "summary.json")["top_regions"][0]["zeta"].get<double>(), 1.7976931348623157e308);
+}
+
+// Defect 6: `linear:4096 --grid 1x1x4096` trains fine but its 4096 channel blocks made a 690x50834
+// density map ("figure size …: expected 1 … 20000 pixels a side", no report).  Now the tiles wrap.
+TEST(Report, ALayerOf4096RegionsGetsFiguresThatFit) {
+  TempDir tmp("wide_layer");
+  const std::vector<LayerSpec> layers = {{"fc1", 1, 1, 4096, 1, 1, 4096}, {"output", 1, 1, 10, 1, 1, 10}};
+  for (int e = 1; e <= 2; ++e) {
+    const fs::path a = tmp.path / "analysis" / ("epoch_00" + std::to_string(e));
+    write(a / "grid.json", grid_json(e, layers).dump());
+    write(a / "zeta.json", zeta_json(e, layers).dump());
+    write(a / "tract.json", chain_tract_json(layers).dump());
+  }
+  report::build_report(tmp.str(), {});
+  for (const char* f : {"figures/epoch_001/fc1_density.png", "figures/epoch_002/fc1_zeta.png", "figures/epoch_002/pathways.png",
+                        "figures/evolution/fc1_zeta.png"}) {
+    ASSERT_TRUE(fs::exists(tmp.path / f)) << f;
+    const auto [w, h] = png_size(base::read_file((tmp.path / f).string()));
+    EXPECT_LE(w, 3000) << f;
+    EXPECT_LE(h, 2000) << f;
+  }
+  EXPECT_TRUE(fs::exists(tmp.path / "report.html"));
+}
+
+// Defect 6, the fallback: a figure that is still too large (a pathways figure of 160 layers is over
+// 20000 pixels wide) is left out with a line saying so, and the rest of the report is written.
+TEST(Report, AFigureOverTheSizeLimitIsSkippedWithANote) {
+  TempDir tmp("many_layers");
+  std::vector<LayerSpec> layers;
+  for (int l = 0; l < 160; ++l) layers.push_back({"l" + std::to_string(l), 1, 1, 1, 1, 1, 1});
+  write(tmp.path / "analysis/epoch_001/tract.json", chain_tract_json(layers).dump());
+  const std::string text = report::build_report(tmp.str(), {});
+  EXPECT_NE(text.find("figures/epoch_001/pathways.png not drawn: 21152x"), std::string::npos) << text;
+  EXPECT_FALSE(fs::exists(tmp.path / "figures/epoch_001/pathways.png"));
+  EXPECT_TRUE(fs::exists(tmp.path / "figures/training.png"));
+  EXPECT_TRUE(fs::exists(tmp.path / "report.html"));
+  bool noted = false;
+  const Json summary = read_json(tmp.path / "summary.json");
+  for (const Json& n : summary["notes"]) noted = noted || n.get<std::string>().find("pathways.png not drawn") != std::string::npos;
+  EXPECT_TRUE(noted);
+}
+
+// Defect 7: the text renderer reserved 1,200 bytes per character, so a 1 MB model name cost 1.25 GB.
+// Drawn text is cut at 200 characters; long layer names give short file names.
+TEST(Report, DataBorneTextIsBoundedInFiguresAndFileNames) {
+  EXPECT_EQ(report::drawable_text(std::string(1 << 20, 'm')), std::string(200, 'm') + "...");
+  EXPECT_EQ(report::drawable_text(std::string(150, 'a')), std::string(150, 'a'));
+  TempDir tmp("long_names");
+  write_run(tmp.path);
+  Json config = read_json(tmp.path / "config.json");
+  config["model"] = std::string(1 << 20, 'm');
+  write(tmp.path / "config.json", config.dump());
+  report::build_report(tmp.str(), {});
+  EXPECT_TRUE(fs::exists(tmp.path / "figures/training.png"));
+  const std::string a = report::file_safe(std::string(300, 'x')), b = report::file_safe(std::string(299, 'x') + "y");
+  EXPECT_LE(a.size(), report::kMaxFileStem);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(report::file_safe("conv1"), "conv1");
+}
+
+// Loss values that differ only in their last bits (1e20 and the next double) made the y-axis tick
+// loop `v += step` stand still: the report never finished.
+TEST(Report, AxisTicksFinishOnValuesTheStepCannotMove) {
+  TempDir tmp("ticks");
+  write_run(tmp.path);
+  std::string metrics;
+  for (int e = 1; e <= 2; ++e)
+    metrics += Json({{"epoch", e}, {"train_loss", e == 1 ? 1e20 : std::nextafter(1e20, 1e21)}, {"train_acc", 0.5},
+                     {"test_loss", 1e308}, {"test_acc", -1e308}})
+                   .dump() + "\n";
+  write(tmp.path / "metrics.jsonl", metrics);
+  auto done = std::async(std::launch::async, [&] { report::build_report(tmp.str(), {}); });
+  if (done.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+    ADD_FAILURE() << "build_report did not finish within 60 s";
+    std::_Exit(1);  // the report thread cannot be stopped
+  }
+  done.get();
+  EXPECT_TRUE(fs::exists(tmp.path / "figures/training.png"));
+}
+
+// Coordinates from data can be huge or not finite; the raster canvas must neither crash nor convert
+// them to int (undefined beyond int's range).
+TEST(Report, CanvasIgnoresCoordinatesThatAreNotFinite) {
+  for (const char* format : {"png", "svg"}) {
+    auto c = report::make_canvas(format, 20, 20);
+    c->fill_rect(1e300, -1e300, 1e300, 1e300, {0, 0, 0});
+    c->fill_rect(NAN, 0, 5, 5, {0, 0, 0});
+    c->polyline({{0, 0}, {1e300, -1e300}, {INFINITY, 3}}, {0, 0, 0}, 2);
+    c->polyline({{0, 0}, {5e8, 5}}, {0, 0, 0}, 1e300);
+    c->disc(-1e300, 1e300, 1e300, {0, 0, 0});
+    c->text(1e300, NAN, "x", {0, 0, 0});
+    EXPECT_FALSE(c->encode().empty());
+  }
+  EXPECT_NE(report::figure_size_problem(20001, 10).find("20001x10 pixels"), std::string::npos);
+  EXPECT_NE(report::figure_size_problem(10000, 10000).find("at most 33554432 in all"), std::string::npos);
+  EXPECT_EQ(report::figure_size_problem(800, 600), "");
 }

@@ -1,0 +1,33 @@
+// base/limits.h — the documented size limits shared by the readers and the builders (README, "Robustness").
+//
+// Promise: every size that comes from a file, a flag or a spec is checked against these limits BEFORE
+// anything is allocated for it, and a value over a limit is one base::Error naming the file, flag or
+// token, the value and the limit.  Limits that belong to one reader alone live beside it
+// (datasets/cifar10.h, report/canvas.h).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace base {
+
+// JSON (base/json.h): every JSON file nnfmri reads, and a checkpoint's header.
+constexpr size_t kMaxJsonBytes = size_t(1) << 30;  // 1 GiB: far above any file nnfmri writes
+constexpr int kMaxJsonDepth = 64;                  // nnfmri's own files nest at most 6 levels
+
+// Whole-file reads (base::read_file) unless the reader gives its own bound.
+constexpr size_t kMaxReadBytes = size_t(1) << 30;
+
+// Networks (nn/network.h): an input side (C, H or W), the units of one layer's output per image
+// (the input's C·H·W too), and the float32 values a network stores (learnable tensors and buffers
+// such as batch-norm statistics), all layers together: 2^26 values are 256 MiB of weights.
+constexpr int kMaxInputSide = 65536;
+constexpr int64_t kMaxLayerUnits = int64_t(1) << 22;
+constexpr int64_t kMaxParameters = int64_t(1) << 26;
+// A convolution's im2col matrix for one image, (C·KH·KW) × (OH·OW) floats, one per thread.
+constexpr int64_t kMaxConvColumns = int64_t(1) << 26;
+
+// Region grids (run/region_grid.h): cells per axis, and regions per layer after clamping to the layer.
+constexpr int kMaxGridAxis = 4096;
+constexpr int kMaxGridRegions = 4096;
+
+}  // namespace base

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# tests/bad_inputs.sh [NNFMRI] — the bad-input table of README "Robustness", run for real: each hostile
+# file, flag or spec must give exit status 2 and ONE error line (nothing half-written), and each
+# oversized-but-valid run must be reported (exit 0).  Prints the table as Markdown; exit status 1 when
+# any case behaves otherwise.  Everything is written under a fresh temporary directory.
+set -uo pipefail
+nnfmri=$(realpath "${1:-build/nnfmri}")
+work=$(mktemp -d /tmp/nnfmri_bad_inputs.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+failed=0
+echo "| input | exit | message (stderr, one line) |"
+echo "|---|---|---|"
+
+# case DESCRIPTION EXPECTED_EXIT ARGS... — runs nnfmri ARGS and adds a table row.
+case_() {
+  local what=$1 expected=$2
+  shift 2
+  "$nnfmri" "$@" > out.txt 2> err.txt
+  local rc=$? lines
+  lines=$(wc -l < err.txt)
+  local shown
+  shown=$(head -c 300 err.txt | head -1)
+  [ "$expected" -eq 0 ] && shown="(report written) $(grep -m1 'not drawn' out.txt | head -c 200)"
+  echo "| $what | $rc | \`${shown//|/\\|}\` |"
+  if [ "$rc" -ne "$expected" ] || { [ "$expected" -ne 0 ] && [ "$lines" -ne 1 ]; }; then
+    echo "bad_inputs: '$what': exit $rc (expected $expected), $lines stderr lines" >&2
+    failed=1
+  fi
+}
+
+# a small trained run (for checkpoints to corrupt and a run directory to report)
+"$nnfmri" train --data planted --model "conv3x3:4 relu maxpool2 linear:10" --epochs 1 --limit-train 64 --limit-test 64 \
+  --threads 2 --out run --analyze-every 1 --eval-samples 32 --zeta-samples 16 --zeta-budget 0.2 --tract-samples 16 > /dev/null 2>&1 ||
+  { echo "bad_inputs: the small training run failed" >&2; exit 1; }
+
+# with_header FILE PYTHON_EXPRESSION_ON_h — a copy of run/model.ckpt whose JSON header h is changed (CRC fixed)
+with_header() {
+  /usr/bin/python3 - "$1" "$2" <<'PY'
+import json, struct, sys, zlib
+out, change = sys.argv[1], sys.argv[2]
+b = open("run/model.ckpt", "rb").read()
+n = struct.unpack("<Q", b[12:20])[0]
+h = json.loads(b[20:20 + n])
+exec(change)
+header = json.dumps(h).encode()
+body = b[:12] + struct.pack("<Q", len(header)) + header + b[20 + n:-4]
+open(out, "wb").write(body + struct.pack("<I", zlib.crc32(body) & 0xFFFFFFFF))
+PY
+}
+
+run_with() {  # run_with DIR FILE TEXT: a copy of the run directory with one file replaced
+  rm -rf "$1" && cp -r run "$1" && printf '%s' "$3" > "$1/$2"
+}
+
+run_with r1 analysis/epoch_001/zeta.json '{"layers":{"a":{"regions":{"grid_50000_1_1":{"zeta_score":1}}}}}'
+case_ "report: zeta.json region key \`grid_50000_1_1\`" 2 report r1
+run_with r2 analysis/epoch_001/zeta.json '{"layers":{"a":{"regions":{"grid_1300_1300_1300":{"zeta_score":1}}}}}'
+case_ "report: zeta.json region key \`grid_1300_1300_1300\`" 2 report r2
+run_with r3 analysis/epoch_001/grid.json '{"layers":{"a":{"shape":[50000,1,1],"grid":[50000,1,1],"coverage":1,"regions":{}}}}'
+case_ "report: grid.json \`grid: [50000,1,1]\`" 2 report r3
+rm -rf r4 && cp -r run r4 && /usr/bin/python3 -c "print('['*80000 + ']'*80000)" > r4/config.json
+case_ "report: config.json nested 80,000 deep" 2 report r4
+rm -rf r5 && cp -r run r5 && sed -i 's/"epochs": 1,/"epochs": 1e999,/' r5/config.json
+case_ "report: \`1e999\` in config.json" 2 report r5
+rm -rf r6 && cp -r run r6 && sed -i 's/"train_loss":[^,]*/"train_loss":-1e999/' r6/metrics.jsonl
+case_ "report: \`-1e999\` in metrics.jsonl" 2 report r6
+rm -rf r7 && cp -r run r7 && rm r7/analysis/epoch_001/grid.json && mkdir r7/analysis/epoch_001/grid.json
+case_ "report: grid.json is a directory" 2 report r7
+case_ "info /dev/zero" 2 info /dev/zero
+case_ "info DIRECTORY" 2 info run
+mkfifo fifo
+case_ "info FIFO (no writer)" 2 info fifo
+with_header ck1.ckpt 'h["input"] = [2147483647, 32, 32]'
+case_ "info: checkpoint input \`[INT_MAX, 32, 32]\`" 2 info ck1.ckpt
+with_header ck2.ckpt 'h["input"] = [3.5, 32, 32]'
+case_ "info: checkpoint input \`[3.5, 32, 32]\`" 2 info ck2.ckpt
+with_header ck3.ckpt 'h["meta"]["data"] = 5'
+case_ "info: checkpoint \`meta.data\` a number" 2 info ck3.ckpt
+with_header ck4.ckpt 'h["meta"]["model"] = ["x"]'
+case_ "analyze: checkpoint \`meta.model\` an array" 2 analyze ck4.ckpt --data planted --out a4
+with_header ck5.ckpt 'h["normalization"]["std"] = [0, 1, 1]'
+case_ "info: checkpoint normalisation std 0" 2 info ck5.ckpt
+with_header ck6.ckpt 'h["deep"] = eval("[" * 100 + "]" * 100)'
+case_ "info: checkpoint header nested 100 deep" 2 info ck6.ckpt
+T="train --data planted --epochs 1 --limit-train 64 --limit-test 64 --threads 2"
+case_ "train --model \`conv3x3:4:p999999 linear:10\`" 2 $T --out t1 --model "conv3x3:4:p999999 linear:10"
+case_ "train --model \`conv3x3:999999 linear:10\`" 2 $T --out t2 --model "conv3x3:999999 linear:10"
+case_ "train --model \`linear:999999 linear:10\`" 2 $T --out t3 --model "linear:999999 linear:10"
+case_ "train --model with a newline" 2 $T --out t4 --model "$(printf 'conv3x3:8\nrelu')"
+case_ "train --grid 9999x9999x9999" 2 $T --out t5 --analyze-every 1 --grid 9999x9999x9999
+case_ "train --grid 4096x4096x4096 --analyze-every 1" 2 $T --out t6 --analyze-every 1 --grid 4096x4096x4096
+mkdir -p idx && /usr/bin/python3 - <<'PY'
+import gzip, struct
+images = struct.pack(">IIII", 0x803, 2, 28, 28) + bytes(2 * 784)
+labels = struct.pack(">II", 0x801, 2) + bytes([1, 2])
+for split in ("train", "t10k"):
+    open("idx/%s-images-idx3-ubyte.gz" % split, "wb").write(gzip.compress(images))
+    open("idx/%s-labels-idx1-ubyte.gz" % split, "wb").write(gzip.compress(labels) + b"trailing garbage")
+PY
+case_ "train --data mnist:DIR, a .gz with trailing garbage" 2 $T --out t7 --data mnist:idx
+mkdir -p cifar && truncate -s 3073000000 cifar/data_batch_1.bin && truncate -s 3073 cifar/test_batch.bin
+case_ "train --data cifar10:DIR, a 3 GB data_batch_1.bin" 2 $T --out t8 --data cifar10:cifar
+"$nnfmri" $T --out big --model "linear:4096 relu linear:10" --analyze-every 1 --grid 1x1x4096 --stages grid \
+  --eval-samples 32 > /dev/null 2>&1 || { echo "bad_inputs: the linear:4096 run failed" >&2; failed=1; }
+case_ "report of \`linear:4096\` trained with \`--grid 1x1x4096\`" 0 report big
+rm -rf r8 && cp -r run r8 && /usr/bin/python3 -c "
+import json; c = json.load(open('r8/config.json')); c['model'] = 'm' * 1000000; json.dump(c, open('r8/config.json', 'w'))"
+case_ "report: a 1 MB model name in config.json" 0 report r8
+mkdir -p r9/analysis/epoch_001 && /usr/bin/python3 -c "
+import json
+pairs = {'p%d' % l: {'from': 'l%d' % l, 'to': 'l%d' % (l + 1), 'connection_strength': 1.0,
+                     'flows': [['grid_1_1_1', 'grid_1_1_1', 1.0]]} for l in range(159)}
+json.dump({'pairs': pairs}, open('r9/analysis/epoch_001/tract.json', 'w'))"
+case_ "report: tract.json of 160 layers (pathways 21152 px wide)" 0 report r9
+exit $failed

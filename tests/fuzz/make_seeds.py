@@ -1,0 +1,224 @@
+#!/usr/bin/env python3
+"""tests/fuzz/make_seeds.py — writes the seed corpus of every `make fuzz` harness into tests/fuzz/seeds/.
+
+Small, valid-looking inputs in each harness's input format (see the comment at the top of each
+tests/fuzz/fuzz_*.cpp), plus a few near-misses (truncated, trailing bytes, wrong counts) so that the
+fuzzer starts next to every check.  Python's standard library only; run it again after changing an
+input format:  /usr/bin/python3 tests/fuzz/make_seeds.py
+"""
+import gzip
+import json
+import os
+import shutil
+import struct
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SEEDS = os.path.join(HERE, "seeds")
+
+
+def put(harness, name, data):
+    os.makedirs(os.path.join(SEEDS, harness), exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    with open(os.path.join(SEEDS, harness, name), "wb") as f:
+        f.write(data)
+
+
+def gz(data):
+    return gzip.compress(data, mtime=0)
+
+
+# ---- CIFAR-10: records, "META|", batches.meta.txt
+def cifar_records(labels):
+    out = b""
+    for i, label in enumerate(labels):
+        out += bytes([label]) + bytes((i * 31 + j) % 256 for j in range(3072))
+    return out
+
+
+def cifar():
+    put("cifar10", "two_records", cifar_records([0, 9]))
+    put("cifar10", "one_record_meta", cifar_records([3]) + b"META|" + "\n".join("class%d" % k for k in range(10)).encode() + b"\n")
+    put("cifar10", "truncated", cifar_records([1])[:3072])
+    put("cifar10", "bad_label", cifar_records([10]))
+    put("cifar10", "short_meta", cifar_records([2]) + b"META|cat\r\ndog\n\n")
+
+
+# ---- IDX: mode byte, images, "IDX|", labels
+def idx_images(count, rows=28, cols=28, magic=0x803):
+    return struct.pack(">IIII", magic, count, rows, cols) + bytes((i * 13 + j * 7) % 256 for i in range(count) for j in range(rows * cols))
+
+
+def idx_labels(labels, magic=0x801):
+    return struct.pack(">II", magic, len(labels)) + bytes(labels)
+
+
+def idx():
+    images, labels = idx_images(2), idx_labels([3, 9])
+    put("idx", "plain_gzipped_by_harness", b"\x01" + images + b"IDX|" + labels)
+    put("idx", "count_mismatch", b"\x01" + images + b"IDX|" + idx_labels([1]))
+    put("idx", "wrong_dims", b"\x01" + idx_images(1, 27, 28) + b"IDX|" + idx_labels([0]))
+    put("idx", "gz_files", b"\x00" + gz(images) + b"IDX|" + gz(labels))
+    put("idx", "gz_trailing_bytes", b"\x00" + gz(images) + b"IDX|" + gz(labels) + b"garbage")
+    put("idx", "gz_two_members", b"\x00" + gz(images[:100]) + gz(images[100:]) + b"IDX|" + gz(labels))
+    put("idx", "gz_truncated", b"\x00" + gz(images)[:-9] + b"IDX|" + gz(labels))
+    put("idx", "raw_files", b"\x00" + images + b"IDX|" + labels)
+
+
+# ---- checkpoints: 'H' + header JSON + "|DATA|" + float32 tensors, or 'R' + a whole file
+def checkpoint_parts(spec, shape, tensors, meta):
+    channels = shape[0]
+    header = {
+        "spec": spec,
+        "input": shape,
+        "normalization": {"mean": [0.5] * channels, "std": [0.25] * channels},
+        "epoch": 3,
+        "class_names": ["a", "b", "c"],
+        "tensors": [{"name": n, "shape": s} for n, s in tensors],
+        "meta": meta,
+    }
+    values = sum(s[0] * s[1] * s[2] * s[3] for _, s in tensors)
+    data = b"".join(struct.pack("<f", 0.01 * (k % 7) + 1.0) for k in range(values))
+    return json.dumps(header, separators=(",", ":")).encode(), data
+
+
+def framed(header, data):
+    body = b"NNFMRIck" + struct.pack("<IQ", 1, len(header)) + header + data
+    return body + struct.pack("<I", zlib.crc32(body) & 0xFFFFFFFF)
+
+
+def checkpoints():
+    meta = {"data": {"spec": "planted"}, "spec": "linear:3", "model": "tiny"}
+    small = checkpoint_parts("linear:3", [1, 2, 2], [("output.weight", [3, 4, 1, 1]), ("output.bias", [3, 1, 1, 1])], meta)
+    conv = checkpoint_parts(
+        "conv3x3:2 bn relu maxpool2 linear:3",
+        [1, 4, 4],
+        [("conv1.weight", [2, 1, 3, 3]), ("bn1.weight", [2, 1, 1, 1]), ("bn1.bias", [2, 1, 1, 1]),
+         ("bn1.running_mean", [2, 1, 1, 1]), ("bn1.running_var", [2, 1, 1, 1]),
+         ("output.weight", [3, 8, 1, 1]), ("output.bias", [3, 1, 1, 1])],
+        {"data": {"spec": "cifar10:x"}},
+    )
+    for name, (header, data) in (("linear", small), ("conv_bn", conv)):
+        put("checkpoint", name, b"H" + header + b"|DATA|" + data)
+        put("checkpoint", name + "_raw", b"R" + framed(header, data))
+    header, data = small
+    put("checkpoint", "short_data", b"H" + header + b"|DATA|" + data[:-4])
+    put("checkpoint", "meta_wrong_type", b"H" + header.replace(b'"meta":{', b'"meta":{"x":{"data":5},') + b"|DATA|" + data)
+
+
+# ---- the run directory: "@@<k>\n<file>" sections (k: see kFiles in fuzz_report.cpp)
+LAYERS = [("conv1", 4, 4, 2, 2, 2, 2), ("pool1", 2, 2, 2, 2, 2, 1), ("output", 1, 1, 3, 1, 1, 3)]
+
+
+def key(r, gw, gc):
+    return "grid_%d_%d_%d" % (r // (gc * gw) + 1, (r // gc) % gw + 1, r % gc + 1)
+
+
+def grid_json(epoch):
+    layers = {}
+    for name, h, w, c, gh, gw, gc in LAYERS:
+        n = gh * gw * gc
+        regions = {key(r, gw, gc): {"density": 0.1 * r + 0.01 * epoch, "variance": 0.2, "activation_count": h * w * c // n,
+                                    "mean_abs": 0.05 * r, "active_fraction": 0.8 if r else 0.01,
+                                    "information_bits": 0.2 + 0.05 * r, "information_null_bits": 0.05} for r in range(n)}
+        layers[name] = {"shape": [h, w, c], "grid": [gh, gw, gc], "coverage": 0.9, "dead_regions": [key(0, gw, gc)],
+                        "regions": regions}
+    return {"model": "tiny", "epoch": epoch, "eval_samples": 64, "settings": {"grid": [2, 2, 2]}, "layers": layers}
+
+
+def zeta_json(epoch):
+    layers = {}
+    for name, h, w, c, gh, gw, gc in LAYERS:
+        n = gh * gw * gc
+        regions = {}
+        for r in range(n):
+            z = (r - n / 2) * (1 if epoch == 1 else -1) + 0.1 * epoch
+            regions[key(r, gw, gc)] = {"zeta_score": z, "confidence_interval": [z - 0.5, z + 0.5], "significance": z >= 2,
+                                       "shapley": 0.01 * z, "shapley_ci": [0.01 * z - 0.005, 0.01 * z + 0.005],
+                                       "p_value": 0.5, "lesion": 0.02 * z, "taylor": 0.03 * z}
+        layers[name] = {"method": "shapley", "eval_samples": 32, "regions": regions,
+                        "critical_regions": [k for k, v in regions.items() if v["zeta_score"] >= 2], "critical_share": 0.1}
+    return {"model": "tiny", "epoch": epoch, "settings": {"method": "shapley"}, "layers": layers}
+
+
+def tract_json():
+    pairs = {}
+    for l in range(len(LAYERS) - 1):
+        a, b = LAYERS[l], LAYERS[l + 1]
+        flows = [[key(r, a[5], a[6]), key(r % (b[4] * b[5] * b[6]), b[5], b[6]), 1.0 + r] for r in range(a[4] * a[5] * a[6])]
+        pairs["layer_%d_to_%d" % (l, l + 1)] = {"from": a[0], "to": b[0], "connection_strength": 30.0 + l,
+                                                 "pathway_efficiency": 0.5, "connected_pairs": 8, "flows": flows}
+    chain = [{"layer": "conv1", "region": "grid_2_2_2"}, {"layer": "pool1", "region": "grid_2_2_1"},
+             {"layer": "output", "region": "grid_1_1_2"}]
+    return {"eval_samples": 64, "pairs": pairs, "network": {"path_strength": 61.0, "chains": [{"regions": chain, "score": -1.25}]}}
+
+
+def run_sections(parts):
+    return "".join("@@%d\n%s" % (k, text) for k, text in parts)
+
+
+def report():
+    config = {"version": "0.1.0", "model": "tiny", "spec": "conv3x3:2 relu maxpool2 linear:3",
+              "data": {"spec": "planted", "name": "planted", "classes": ["a", "b", "c"]}, "epochs": 3}
+    metrics = "".join(json.dumps({"epoch": e, "train_loss": 2.0 / e, "train_acc": 0.2 * e, "test_loss": 2.1 / e,
+                                  "test_acc": 0.15 * e, "learning_rate": 0.01}) + "\n" for e in (1, 2, 3))
+    c = lambda d: json.dumps(d, separators=(",", ":"))
+    full = [(0, c(config)), (1, metrics), (2, c(grid_json(1))), (3, c(zeta_json(1))), (4, c(tract_json())),
+            (5, c(grid_json(2))), (6, c(zeta_json(2))), (7, c(tract_json()))]
+    put("report", "full_run", run_sections(full))
+    put("report", "zeta_only", run_sections([(3, c(zeta_json(1))), (8, c(zeta_json(2)))]))
+    put("report", "tract_only", run_sections([(1, metrics), (4, c(tract_json()))]))
+    put("report", "grid_and_metrics", run_sections([(0, c(config)), (1, metrics), (2, c(grid_json(1)))]))
+    put("report", "huge_key", run_sections([(3, '{"layers":{"a":{"regions":{"grid_50000_1_1":{"zeta_score":1}}}}}')]))
+
+
+# ---- the spec parser: three bytes of input shape, then the spec
+def specs():
+    shape = bytes([2, 31, 31])  # 3 x 32 x 32
+    for name, spec in [
+        ("reference", "conv3x3:32 relu maxpool2 conv3x3:64 relu maxpool2 conv3x3:128 relu maxpool2 linear:256 relu linear:10"),
+        ("small", "conv3x3:4 relu maxpool2 linear:10"),
+        ("options", "conv5x5:6:s2:p0 bn relu maxpool2 linear:4 relu dropout:0.25 linear:2"),
+        ("pools", "conv3x3:16 bn relu conv3x3:16 relu avgpool3:s2 gap linear:3"),
+        ("winograd", "conv3x3:16 relu conv3x3:16 relu maxpool2:s1 linear:2"),
+        ("bad_token", "conv3x3:8:q linear:10"),
+        ("huge_padding", "conv3x3:4:p999999 linear:10"),
+    ]:
+        put("spec", name, shape + spec.encode())
+    put("spec", "mnist_shape", bytes([0, 27, 27]) + b"conv3x3:8 relu maxpool2 linear:10")
+
+
+# ---- the flag parser: NUL-separated arguments
+def flags():
+    for name, args in [
+        ("grid", ["--grid", "8x8x4", "--stages", "grid,zeta,tract"]),
+        ("zeta", ["--zeta-method=exact", "--zeta-samples", "16", "--zeta-tol", "0.01", "--zeta-budget", "2"]),
+        ("mixed", ["run", "--epochs", "3", "--lr=0.5", "--nesterov", "--eval-samples", "100", "--tract-top", "4"]),
+        ("bad", ["--grid", "9999x9999x9999", "--lambda", "nan"]),
+    ]:
+        put("flags", name, "\0".join(args))
+
+
+# ---- the JSON reader
+def jsons():
+    put("json", "object", '{"layers":{"conv1":{"shape":[4,4,2],"grid":[2,2,2],"regions":{"grid_1_1_1":{"zeta_score":1.5}}}}}')
+    put("json", "array", '[1, -2.5e3, true, null, "x", {"a": [[]]}]')
+    put("json", "overflow", '{"a": [1, {"b": 1e999}]}')
+    put("json", "deep", "[" * 70 + "]" * 70)
+    put("json", "unicode", b'{"k\\u00e9y": "\\ud83d\\ude00", "bad": "\xff"}')
+
+
+def main():
+    shutil.rmtree(SEEDS, ignore_errors=True)
+    cifar()
+    idx()
+    checkpoints()
+    report()
+    specs()
+    flags()
+    jsons()
+
+
+if __name__ == "__main__":
+    main()

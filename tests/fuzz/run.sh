@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# tests/fuzz/run.sh BUILD_DIR HARNESS... — runs each libFuzzer harness BUILD_DIR/fuzz_<name> for
+# $FUZZ_SECONDS (60) seconds on its committed seeds (tests/fuzz/seeds/<name>, read only) and its
+# working corpus (BUILD_DIR/corpus/<name>, kept between runs) with tests/fuzz/dict/<name>.dict, then
+# prints executions, crashes and seconds per harness.  Crash inputs go to BUILD_DIR/crashes/; the log
+# of each run to BUILD_DIR/logs/<name>.log.  Exit status 1 when any harness found something.
+set -uo pipefail
+build=$1
+shift
+seconds=${FUZZ_SECONDS:-60}
+mkdir -p "$build/crashes" "$build/logs"
+failed=0
+summary=""
+for name in "$@"; do
+  corpus="$build/corpus/$name"
+  mkdir -p "$corpus"
+  # the spec and checkpoint harnesses build networks of up to 2^26 parameters (their grads too)
+  rss=2560
+  case $name in spec | checkpoint) rss=4096 ;; esac
+  before=$(ls "$build/crashes" | grep -c "^$name-" || true)
+  start=$(date +%s)
+  OMP_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    "$build/fuzz_$name" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=$rss -print_final_stats=1 \
+    -dict="tests/fuzz/dict/$name.dict" -artifact_prefix="$build/crashes/$name-" "$corpus" "tests/fuzz/seeds/$name" \
+    > "$build/logs/$name.log" 2>&1
+  rc=$?
+  elapsed=$(($(date +%s) - start))
+  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$build/logs/$name.log" | grep -o '[0-9]*$' | tail -1)
+  crashes=$(($(ls "$build/crashes" | grep -c "^$name-" || true) - before))
+  if [ "$rc" -ne 0 ] && [ "$crashes" -eq 0 ]; then crashes=1; fi  # a failure with no artifact still fails
+  [ "$rc" -ne 0 ] && failed=1
+  line=$(printf "%-11s %12s executions %3d crashes %5d s" "$name" "${execs:-?}" "$crashes" "$elapsed")
+  echo "make fuzz: $line"
+  [ "$rc" -ne 0 ] && grep -m3 -E 'ERROR|FINDING|runtime error|Test unit written' "$build/logs/$name.log" | sed 's/^/    /'
+  summary+="$line"$'\n'
+done
+echo "make fuzz: summary ($seconds s per harness)"
+printf "%s" "$summary"
+[ "$failed" -eq 0 ] || { echo "make fuzz: a harness found a crash; see $build/logs and $build/crashes"; exit 1; }
