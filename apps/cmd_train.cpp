@@ -130,7 +130,11 @@ int cmd_train(int argc, char** argv) {
     if (!manifest)
       throw base::Error("flag --resume " + layout.dir + ": " + layout.manifest() +
                         " is missing, so it is not a run nnfmri can resume");
-    recorded = parse_arguments(kTrain, manifest->arguments);
+    try {
+      recorded = parse_arguments(kTrain, manifest->arguments);
+    } catch (const base::Error& e) {
+      throw base::Error(layout.manifest() + ": /arguments: " + e.what());
+    }
     threads = set_threads(*recorded, manifest->threads);
   } else {
     threads = set_threads(flags);
