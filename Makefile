@@ -103,6 +103,7 @@ $(BENCH): $(BENCH_OBJ) $(LIB)
 # ---- the main job ----------------------------------------------------------------
 # CIFAR-10 is looked for in $NNFMRI_DATA/cifar-10-batches-bin, ./data/cifar-10-batches-bin
 # and the workplace subset ../shared/datasets/cifar10-subset; otherwise Fashion-MNIST.
+# Each `make run` replaces the previous run in RUN_OUT (train --overwrite).
 EPOCHS ?= 10
 THREADS ?= 2
 RUN_OUT ?= runs/main
@@ -118,8 +119,9 @@ run: all
 	  echo "make run: CIFAR-10 was not found in: $(CIFAR_CANDIDATES); get it with 'make cifar10' (needs internet)."; \
 	  echo "make run: continuing on Fashion-MNIST from the Debian package dataset-fashion-mnist."; \
 	  data="fashion-mnist"; fi; \
-	echo "+ $(APP) train --data $$data --model reference --epochs $(EPOCHS) --threads $(THREADS) --out $(RUN_OUT) $(IMAGING) $(RUN_ARGS)"; \
-	$(APP) train --data "$$data" --model reference --epochs $(EPOCHS) --threads $(THREADS) --out $(RUN_OUT) $(IMAGING) $(RUN_ARGS)
+	echo "make run: --overwrite replaces the previous run in $(RUN_OUT) (resume an interrupted one with: $(APP) train --resume $(RUN_OUT))"; \
+	echo "+ $(APP) train --data $$data --model reference --epochs $(EPOCHS) --threads $(THREADS) --out $(RUN_OUT) --overwrite $(IMAGING) $(RUN_ARGS)"; \
+	$(APP) train --data "$$data" --model reference --epochs $(EPOCHS) --threads $(THREADS) --out $(RUN_OUT) --overwrite $(IMAGING) $(RUN_ARGS)
 	$(APP) report $(RUN_OUT)
 
 test: all

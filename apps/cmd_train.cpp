@@ -3,13 +3,17 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <memory>
+#include <optional>
 
 #include <cblas.h>
 
 #include "apps/commands.h"
 #include "apps/training_run.h"
 #include "base/error.h"
+#include "run/manifest.h"
 
 namespace app {
 
@@ -66,34 +70,113 @@ TrainingSettings training_settings(const Flags& flags, int threads) {
   return s;
 }
 
+namespace {
+
+// SIGINT/SIGTERM: the first asks the run to stop after the current step (it then writes a
+// resumable state and exits 128 + signal); a second exits at once.  Every file is written
+// atomically and run.json last, so the directory stays resumable either way.
+volatile std::sig_atomic_t stop_signal = 0;
+
+extern "C" void on_stop_signal(int sig) {
+  if (stop_signal != 0) _exit(128 + sig);
+  stop_signal = sig;
+  static const char note[] = "\nnnfmri train: stopping after the current step (a second signal stops at once)\n";
+  const ssize_t ignored = write(STDERR_FILENO, note, sizeof note - 1);
+  (void)ignored;
+}
+
+void install_stop_handlers() {
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+// Flags parsed from stored arguments (a resumed run's run.json).
+std::unique_ptr<Flags> parse_arguments(Command command, std::vector<std::string> args) {
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  return std::make_unique<Flags>(command, int(argv.size()), argv.data());
+}
+
+// The flags as given, but those that say where and how to start rather than what to train (a run
+// resumes wherever its directory is): recorded in run.json.
+std::vector<std::string> run_arguments(const Flags& flags) {
+  std::vector<std::string> kept;
+  for (const std::string& a : flags.given()) {
+    const std::string name = a.substr(0, a.find('='));
+    if (name != "--out" && name != "--overwrite" && name != "--threads" && name != "--resume") kept.push_back(a);
+  }
+  return kept;
+}
+
+}  // namespace
+
 int cmd_train(int argc, char** argv) {
-  Flags flags(kTrain, argc, argv);
+  const Flags flags(kTrain, argc, argv);
   if (flags.help()) return std::fputs(flags.usage().c_str(), stdout), 0;
-  const TrainingSettings settings = training_settings(flags, set_threads(flags));
+  // A resumed run takes every setting from its run.json: the flags that made it are parsed again.
+  std::unique_ptr<Flags> recorded;
+  int threads = 0;
+  if (flags.has("--resume")) {
+    for (const std::string& a : flags.given())
+      if (a.rfind("--resume=", 0) != 0)
+        throw base::Error("flag " + a.substr(0, a.find('=')) +
+                          ": not taken with --resume (a resumed run keeps the settings and threads in its run.json)");
+    const run::Layout layout(flags.text("--resume"));
+    const std::optional<run::Manifest> manifest = run::read_manifest(layout);
+    if (!manifest)
+      throw base::Error("flag --resume " + layout.dir + ": " + layout.manifest() +
+                        " is missing, so it is not a run nnfmri can resume");
+    try {
+      recorded = parse_arguments(kTrain, manifest->arguments);
+    } catch (const base::Error& e) {
+      throw base::Error(layout.manifest() + ": /arguments: " + e.what());
+    }
+    threads = set_threads(*recorded, manifest->threads);
+  } else {
+    threads = set_threads(flags);
+  }
+  const Flags& run_flags = recorded ? *recorded : flags;
+  TrainingSettings settings = training_settings(run_flags, threads);
+  settings.arguments = run_arguments(run_flags);
+  if (recorded) {
+    settings.out = flags.text("--resume");
+    settings.start = RunStart::resume;
+  } else if (flags.has("--overwrite")) {
+    settings.start = RunStart::overwrite;
+  }
   validate(settings);  // before the data is read
-  const datasets::DataSplit data = load_data(flags, true);
+  const datasets::DataSplit data = load_data(run_flags, true);
 
   TrainingCallbacks callbacks;
-  callbacks.on_start = [&](const nn::Network& net) {
+  callbacks.on_start = [&](const nn::Network& net, const nn::TrainPosition& from) {
     std::printf("nnfmri train: %s (%zu parameters) on %s: %zu train / %zu test images, %d epochs, batch %d, %d threads, "
                 "OpenBLAS %s kernels\n",
                 settings.model.c_str(), net.parameter_count(), data.train.name.c_str(), data.train.size(),
                 data.test.size(), settings.train.epochs, settings.train.batch, settings.threads, openblas_get_corename());
-    std::printf("run directory: %s\n", settings.out.c_str());
+    if (recorded)
+      std::printf("run directory: %s (resumed at epoch %d, step %ld)\n", settings.out.c_str(), from.epoch, from.step);
+    else
+      std::printf("run directory: %s\n", settings.out.c_str());
     std::fflush(stdout);
   };
   if (isatty(STDERR_FILENO)) {
     auto first_step_end = std::chrono::steady_clock::now();
-    long first_step_images = 0;
-    callbacks.step_probe.after_step = [&, first_step_end, first_step_images](const nn::StepInfo& step) mutable {
-      if (step.step == 1) {
+    long first_images = 0;
+    int epoch = 0;
+    callbacks.step_probe.after_step = [&, first_step_end, first_images, epoch](const nn::StepInfo& step) mutable {
+      if (step.epoch != epoch) {  // the epoch's first step here (a resumed epoch starts inside)
+        epoch = step.epoch;
         first_step_end = std::chrono::steady_clock::now();
-        first_step_images = step.epoch_images;
+        first_images = step.epoch_images;
       }
       if (step.step % 4 == 0 || step.step == step.steps_per_epoch)
         draw_progress(settings.train.epochs, step,
                       std::chrono::duration<double>(std::chrono::steady_clock::now() - first_step_end).count(),
-                      step.epoch_images - first_step_images);
+                      step.epoch_images - first_images);
     };
   }
   callbacks.on_epoch = [&](const nn::EpochStats& st) {
@@ -106,7 +189,17 @@ int cmd_train(int argc, char** argv) {
     std::fputs(report.summary.c_str(), stdout);
     std::fflush(stdout);
   };
-  run_training(settings, data, callbacks);
+  callbacks.stop_requested = [] { return stop_signal != 0; };
+  install_stop_handlers();
+  const TrainingOutcome outcome = run_training(settings, data, callbacks);
+  if (!outcome.complete) {
+    const int sig = stop_signal;
+    if (isatty(STDERR_FILENO)) std::fputc('\n', stderr);
+    std::fprintf(stderr, "nnfmri train: stopped by %s at epoch %d, step %ld of %ld; resume with: nnfmri train --resume %s\n",
+                 sig == SIGTERM ? "SIGTERM" : "SIGINT", outcome.epoch, outcome.step, outcome.steps_per_epoch,
+                 settings.out.c_str());
+    return 128 + sig;
+  }
   std::printf("done: %s/model.ckpt, %s/metrics.jsonl\n", settings.out.c_str(), settings.out.c_str());
   return 0;
 }

@@ -24,9 +24,19 @@ int cmd_report(int argc, char** argv);
 
 extern const char* const kVersion;
 
-// --threads N (all cores when not given) for OpenMP and OpenBLAS alike (one owner of threads);
-// returns the count in force.
-int set_threads(const Flags& flags);
+// The most threads nnfmri uses: OpenBLAS is built for at most 64 (Debian's MAX_THREADS=64: its
+// table of per-thread buffers has that many slots).
+constexpr int kMaxThreads = 64;
+// Address space a thread needs: OpenBLAS maps a 129 MiB buffer per thread when its thread count is
+// set, and retries forever when that fails (--threads 32 under `ulimit -v 3000000` spun there), plus
+// the thread's stack and malloc arena and its share of the work.  Under an address-space limit the
+// thread count is capped so that this much per thread fits in what the limit leaves.
+constexpr long long kAddressSpacePerThread = 256LL << 20;
+
+// --threads N, else `fallback` when > 0, else all cores; capped at kMaxThreads and at what an
+// address-space limit (RLIMIT_AS) leaves room for, with a note on stderr when a given count is cut;
+// set for OpenMP and OpenBLAS alike (one owner of threads).  Returns the count in force.
+int set_threads(const Flags& flags, int fallback = 0);
 // The dataset named by --data, limited by --limit-train / --limit-test where the command takes them.
 datasets::DataSplit load_data(const Flags& flags, bool need_train);
 // {"spec", "name", "files": [{"path", "sha256"}], "train_images", "test_images", "classes"}

@@ -1,4 +1,9 @@
 #include <omp.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
 
 #include <cblas.h>
 
@@ -11,8 +16,34 @@ namespace app {
 
 const char* const kVersion = "0.1.0";
 
-int set_threads(const Flags& flags) {
-  const long n = flags.has("--threads") ? flags.integer("--threads") : omp_get_num_procs();
+namespace {
+// How many threads' address space (kAddressSpacePerThread) fits under RLIMIT_AS beside what the
+// process already maps; kMaxThreads when there is no limit.
+int threads_the_address_space_allows() {
+  struct rlimit limit {};
+  if (getrlimit(RLIMIT_AS, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return kMaxThreads;
+  long long mapped = 0;
+  if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
+    long pages = 0;
+    if (std::fscanf(f, "%ld", &pages) == 1) mapped = (long long)pages * sysconf(_SC_PAGESIZE);
+    std::fclose(f);
+  }
+  const long long room = (long long)limit.rlim_cur - mapped;
+  return int(std::clamp<long long>(room / kAddressSpacePerThread, 1, kMaxThreads));
+}
+}  // namespace
+
+int set_threads(const Flags& flags, int fallback) {
+  const bool given = flags.has("--threads");
+  long n = given ? flags.integer("--threads") : fallback > 0 ? fallback : omp_get_num_procs();
+  const int allowed = threads_the_address_space_allows();
+  if (n > allowed) {
+    if (given || fallback > 0)
+      std::fprintf(stderr, "nnfmri: %ld threads capped at %d (%s)\n", n, allowed,
+                   allowed == kMaxThreads ? "the most OpenBLAS is built for"
+                                          : "what the address-space limit, ulimit -v, leaves room for");
+    n = allowed;
+  }
   omp_set_num_threads(int(n));
   openblas_set_num_threads(int(n));
   return int(n);

@@ -30,31 +30,36 @@ std::string shortest(double value, bool as_float) {
 const double kHuge = double(1L << 30);  // a count no one means: the upper end of "any positive count"
 
 FlagDef switch_flag(std::string name, std::string help, unsigned commands) {
-  return {std::move(name), FlagKind::Switch, "", std::move(help), commands, "", "", 0, 0, false, {}, 0, false};
+  return {std::move(name), FlagKind::Switch, "", std::move(help), commands, "", "", 0, 0, false, {}, 0, "", false};
 }
 FlagDef text_flag(std::string name, std::string metavar, std::string help, unsigned commands, std::string fallback = "") {
   return {std::move(name), FlagKind::Text, std::move(metavar), std::move(help), commands, std::move(fallback), "",
-          0, 0, false, {}, 0, false};
+          0, 0, false, {}, 0, "", false};
 }
 FlagDef integer_flag(std::string name, std::string metavar, std::string help, unsigned commands, long fallback,
                      double min, double max) {
   return {std::move(name), FlagKind::Integer, std::move(metavar), std::move(help), commands, std::to_string(fallback), "",
-          min, max, false, {}, 0, false};
+          min, max, false, {}, 0, "", false};
 }
 FlagDef real_flag(std::string name, std::string metavar, std::string help, unsigned commands, std::string fallback,
                   double min, double max) {
   return {std::move(name), FlagKind::Real, std::move(metavar), std::move(help), commands, std::move(fallback), "",
-          min, max, false, {}, 0, false};
+          min, max, false, {}, 0, "", false};
 }
 FlagDef choice_flag(std::string name, std::vector<std::string> choices, std::string help, unsigned commands,
                     std::string fallback, FlagKind kind = FlagKind::Choice) {
   std::string metavar;
   for (const auto& c : choices) metavar += (metavar.empty() ? "" : kind == FlagKind::List ? "," : "|") + c;
   return {std::move(name), kind, metavar, std::move(help), commands, std::move(fallback), "",
-          0, 0, false, std::move(choices), 0, false};
+          0, 0, false, std::move(choices), 0, "", false};
 }
-FlagDef required(FlagDef d, unsigned commands) {
+FlagDef required(FlagDef d, unsigned commands, std::string unless = "") {
   d.required = commands;
+  d.unless = std::move(unless);
+  return d;
+}
+FlagDef nonempty(FlagDef d) {
+  d.nonempty = true;
   return d;
 }
 FlagDef shown(FlagDef d, std::string shown_default) {  // how --help shows the default
@@ -85,13 +90,20 @@ std::vector<FlagDef> make_table() {
   return {
       // Data and run directory
       required(text_flag("--data", "SPEC", "data set: cifar10[:DIR] | fashion-mnist[:DIR] | mnist:DIR | planted[:SEED]", kData),
-               kData),
+               kData, "--resume"),
       shown(integer_flag("--limit-train", "N", "use the first N training images only", kTrain, 0, 0, double(1L << 40)), "0: all"),
       shown(integer_flag("--limit-test", "N", "use the first N test images only", kTrain | kEval, 0, 0, double(1L << 40)),
             "0: all"),
-      computed(text_flag("--out", "DIR", "run directory", kTrain), "runs/<model>"),
-      required(text_flag("--out", "DIR", "where the analysis files go", kAnalyze), kAnalyze),
-      computed(integer_flag("--threads", "N", "threads for OpenMP and OpenBLAS", kThreads, 0, 1, 256), "all cores"),
+      nonempty(computed(text_flag("--out", "DIR", "run directory; must be new or empty unless --overwrite", kTrain),
+                        "runs/<model>")),
+      switch_flag("--overwrite", "replace the run in --out (its config, metrics, checkpoints, analyses, report)", kTrain),
+      nonempty(text_flag("--resume", "RUN_DIR",
+                         "continue the interrupted run in RUN_DIR from its last committed step, with its own settings",
+                         kTrain)),
+      nonempty(required(text_flag("--out", "DIR", "where the analysis files go", kAnalyze), kAnalyze)),
+      computed(integer_flag("--threads", "N", "threads for OpenMP and OpenBLAS, at most " + std::to_string(kMaxThreads),
+                            kThreads, 0, 1, double(1 << 20)),
+               "all cores"),
       // Model and training
       text_flag("--model", "NAME|SPEC", "a preset (reference, bn) or a spec such as \"conv3x3:16 relu maxpool2 linear:10\"",
                 kTrain, "reference"),

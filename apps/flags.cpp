@@ -166,7 +166,7 @@ Flags::Flags(Command command, int argc, char** argv) : command_(command_def(comm
   }
   if (help()) return;
   for (const FlagDef* d : defs_)
-    if ((d->required & command) && !has(d->name))
+    if ((d->required & command) && !has(d->name) && !(!d->unless.empty() && has(d->unless)))
       throw base::Error(who + ": flag " + flag_usage(*d) + " is required (usage: " + usage_line() + ")");
   size_t wanted = 0;
   for (size_t i = 0; i < command_.operands.size(); ++i)

@@ -45,7 +45,8 @@ struct FlagDef {
   double min = 0, max = 0;    // Integer, Real
   bool open_min = false;      // Real: min itself excluded
   std::vector<std::string> choices;  // Choice, List
-  unsigned required = 0;      // the commands that require it
+  unsigned required = 0;      // the commands that require it …
+  std::string unless;         // … unless this flag is given (train's --data unless --resume)
   bool nonempty = false;      // Text: "" is refused
 };
 

@@ -1,14 +1,19 @@
 #include "apps/training_run.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <optional>
 
 #include <cblas.h>
 
 #include "apps/commands.h"
+#include "base/error.h"
 #include "base/fileio.h"
 #include "nn/checkpoint.h"
 #include "run/json.h"
 #include "run/layout.h"
+#include "run/manifest.h"
 
 namespace app {
 
@@ -69,7 +74,207 @@ void validate(const TrainingSettings& s) {
   if (s.analyze_every > 0) imaging::validate_analysis_settings(s.analysis);
 }
 
-void run_training(const TrainingSettings& s, const datasets::DataSplit& data, const TrainingCallbacks& callbacks) {
+namespace {
+
+// The run directory: preparing it, restoring it for a resume, and committing epochs to it.
+class RunDirectory {
+ public:
+  RunDirectory(const TrainingSettings& s, const TrainingCallbacks& callbacks) : s_(s), layout_(s.out), cb_(callbacks) {}
+
+  const run::Layout& layout() const { return layout_; }
+
+  // A fresh or overwritten run: refuses a directory holding anything but a run being overwritten,
+  // then writes config.json and the first manifest.
+  void create(const run::Json& config) {
+    const std::vector<std::string> names = run::directory_entries(layout_.dir);
+    if (!names.empty()) {
+      const bool is_run = base::file_exists(layout_.config()) || base::file_exists(layout_.manifest()) ||
+                          base::file_exists(layout_.checkpoints());
+      if (!is_run)
+        throw base::Error("--out " + layout_.dir + ": not empty and not a run directory (it holds '" + names[0] +
+                          "'); choose a new or empty directory");
+      if (s_.start != RunStart::overwrite)
+        throw base::Error("--out " + layout_.dir + ": holds another run (" + describe_run() + "); give --resume " +
+                          layout_.dir + " to continue it or --overwrite to replace it");
+      run::clear_run(layout_);
+    }
+    base::make_directories(layout_.checkpoints());
+    run::write_json(layout_.config(), config, 2);
+    manifest_.epochs = s_.train.epochs;
+    manifest_.threads = s_.threads;
+    manifest_.arguments = s_.arguments;
+    manifest_.files = {layout_.relative(layout_.config())};
+    run::write_manifest(layout_, manifest_);
+  }
+
+  // A resumed run: checks that the settings and data rebuild config.json byte for byte, removes what
+  // an interruption left beyond the manifest's state, and loads that state.  Returns the metrics
+  // lines of the committed epochs and sets `position` where training continues.
+  std::string restore(const run::Json& config, nn::Network& net, nn::Trainer& trainer, nn::TrainPosition& position) {
+    const std::optional<run::Manifest> m = run::read_manifest(layout_);
+    if (!m)
+      throw base::Error(layout_.manifest() + ": missing, so " + layout_.dir +
+                        " is not a run nnfmri can resume (start it again with --overwrite)");
+    manifest_ = *m;
+    if (manifest_.status == "complete")
+      throw base::Error(layout_.dir + ": the run is complete (" + std::to_string(manifest_.completed_epoch) + " of " +
+                        std::to_string(manifest_.epochs) + " epochs); there is nothing to resume");
+    check_config(config);
+    run::remove_temp_files(layout_.dir);
+    // checkpoints/: only the manifest's files; analysis/: only the committed epochs.
+    for (const std::string& name : run::directory_entries(layout_.checkpoints())) {
+      const std::string path = layout_.checkpoints() + "/" + name;
+      if (!listed(layout_.relative(path))) run::remove_path(path);
+    }
+    for (const std::string& name : run::directory_entries(layout_.analyses())) {
+      const std::optional<int> epoch = run::parse_epoch_name(name);
+      if (epoch && *epoch > manifest_.completed_epoch) run::remove_path(layout_.analyses() + "/" + name);
+    }
+    // metrics.jsonl and model.ckpt as they were when the manifest was written.
+    std::string metrics;
+    if (manifest_.completed_epoch > 0) {
+      const std::string text = base::read_file(layout_.metrics());
+      size_t end = 0;
+      for (int line = 0; line < manifest_.completed_epoch; ++line, ++end) {
+        end = text.find('\n', end);
+        if (end == std::string::npos)
+          throw base::Error(layout_.metrics() + ": has fewer than the " + std::to_string(manifest_.completed_epoch) +
+                            " lines " + layout_.manifest() + " says it has");
+      }
+      metrics = text.substr(0, end);
+      if (metrics != text) base::write_file_atomic(layout_.metrics(), metrics);
+      const std::string model = base::read_file(layout_.checkpoint(manifest_.completed_epoch));
+      if (!base::file_exists(layout_.model()) || base::read_file(layout_.model()) != model)
+        base::write_file_atomic(layout_.model(), model);
+    } else {
+      run::remove_path(layout_.metrics());
+      run::remove_path(layout_.model());
+    }
+    position = nn::TrainPosition{};
+    if (!manifest_.state_file.empty()) {
+      position = nn::load_training_state(layout_.dir + "/" + manifest_.state_file, net, trainer.optimizer());
+      if (position.epoch != manifest_.state_epoch || position.step != manifest_.state_step)
+        throw base::Error(layout_.dir + "/" + manifest_.state_file + ": stands at epoch " +
+                          std::to_string(position.epoch) + " step " + std::to_string(position.step) + ", " +
+                          layout_.manifest() + " says epoch " + std::to_string(manifest_.state_epoch) + " step " +
+                          std::to_string(manifest_.state_step));
+      if (position.step == trainer.steps_per_epoch()) position = nn::TrainPosition{position.epoch + 1};
+    }
+    manifest_.status = "running";
+    return metrics;
+  }
+
+  // Epoch `position.epoch` is on disk (its checkpoint, state, analysis, metrics and model.ckpt):
+  // the manifest says so, then the previous state file goes.
+  void commit_epoch(const nn::TrainPosition& position, const std::vector<std::string>& written) {
+    const std::string previous_state = manifest_.state_file;
+    manifest_.completed_epoch = position.epoch;
+    manifest_.status = position.epoch == manifest_.epochs ? "complete" : "running";
+    set_state(layout_.state(position.epoch), position);
+    for (const std::string& path : written) add_file(layout_.relative(path));
+    std::sort(manifest_.files.begin(), manifest_.files.end());
+    run::write_manifest(layout_, manifest_);
+    point(RunPoint::manifest_written, position.epoch);
+    remove_state(previous_state);
+  }
+
+  // Stopped after a step inside an epoch: its resumable state, then the manifest.
+  void commit_interruption(nn::Network& net, nn::Trainer& trainer, const nn::TrainPosition& position) {
+    const std::string previous_state = manifest_.state_file;
+    const std::string state = layout_.state(position.epoch, position.step);
+    nn::save_training_state(state, net, trainer.optimizer(), position);
+    manifest_.status = "interrupted";
+    set_state(state, position);
+    run::write_manifest(layout_, manifest_);
+    remove_state(previous_state);
+  }
+
+  void interrupted_at_epoch_end() {
+    manifest_.status = "interrupted";
+    run::write_manifest(layout_, manifest_);
+  }
+
+  void point(RunPoint p, int epoch) const {
+    if (cb_.at_point) cb_.at_point(p, epoch);
+  }
+
+ private:
+  bool listed(const std::string& relative) const {
+    return std::find(manifest_.files.begin(), manifest_.files.end(), relative) != manifest_.files.end();
+  }
+  void add_file(const std::string& relative) {
+    if (!listed(relative)) manifest_.files.push_back(relative);
+  }
+  void set_state(const std::string& path, const nn::TrainPosition& position) {
+    if (!manifest_.state_file.empty())
+      manifest_.files.erase(std::find(manifest_.files.begin(), manifest_.files.end(), manifest_.state_file));
+    manifest_.state_file = layout_.relative(path);
+    manifest_.state_epoch = position.epoch;
+    manifest_.state_step = position.step;
+    add_file(manifest_.state_file);
+  }
+  void remove_state(const std::string& relative) {
+    if (!relative.empty() && relative != manifest_.state_file) run::remove_path(layout_.dir + "/" + relative);
+  }
+  std::string describe_run() const {
+    try {
+      if (std::optional<run::Manifest> m = run::read_manifest(layout_))
+        return std::to_string(m->completed_epoch) + " of " + std::to_string(m->epochs) + " epochs done";
+    } catch (const base::Error&) {
+    }
+    return "config.json, checkpoints/";
+  }
+  // config.json must be what these settings and this data write (spec, data files and their
+  // SHA-256, every setting, threads, BLAS kernels): otherwise the rest of the run would not be the
+  // run it continues.
+  void check_config(const run::Json& config) const {
+    const std::string text = base::read_file(layout_.config());
+    if (text == run::json_text(config, 2) + "\n") return;
+    const run::Json stored = run::parse_json(text, layout_.config());
+    std::string differs = "its text";
+    for (auto it = config.begin(); it != config.end(); ++it)
+      if (!stored.contains(it.key()) || stored[it.key()] != it.value()) {
+        differs = "\"" + it.key() + "\"";
+        break;
+      }
+    throw base::Error(layout_.config() + ": " + differs +
+                      " differs from what the resumed run would write (the data files, the settings, the thread "
+                      "count or the BLAS kernels changed); resuming would not continue the same run");
+  }
+
+  const TrainingSettings& s_;
+  const run::Layout layout_;
+  const TrainingCallbacks& cb_;
+  run::Manifest manifest_;
+};
+
+// A non-finite training or test figure: divergence, named by epoch and step.
+void check_finite(const nn::EpochStats& st, long steps_per_epoch) {
+  const std::pair<const char*, double> figures[] = {{"train loss", st.train_loss},
+                                                    {"train accuracy", st.train_acc},
+                                                    {"test loss", st.test_loss},
+                                                    {"test accuracy", st.test_acc}};
+  for (const auto& [name, value] : figures)
+    if (!std::isfinite(value))
+      throw base::Error("training diverged: the " + std::string(name) + " is " +
+                        (std::isnan(value) ? "nan" : value > 0 ? "inf" : "-inf") +
+                        " after epoch " + std::to_string(st.epoch) + ", step " + std::to_string(steps_per_epoch) +
+                        " (its last); the run directory keeps epoch " + std::to_string(st.epoch - 1) +
+                        " (try a lower --lr)");
+}
+
+// Every file of an analysis directory (what run_analysis wrote there).
+std::vector<std::string> files_in(const std::string& dir) {
+  std::vector<std::string> paths;
+  for (const std::string& name : run::directory_entries(dir)) paths.push_back(dir + "/" + name);
+  std::sort(paths.begin(), paths.end());
+  return paths;
+}
+
+}  // namespace
+
+TrainingOutcome run_training(const TrainingSettings& s, const datasets::DataSplit& data,
+                             const TrainingCallbacks& callbacks) {
   validate(s);
   nn::Network net(s.spec, data.train.channels, data.train.height, data.train.width);
   check_net_fits(net, data.train, "--model " + s.model);
@@ -78,39 +283,66 @@ void run_training(const TrainingSettings& s, const datasets::DataSplit& data, co
   for (float& sd : net.input_std)
     if (!(sd > 1e-6f)) sd = 1.f;  // a constant channel: centre it, do not divide by zero
   net.init(s.train.seed);
-
-  const run::Layout layout(s.out);
-  base::make_directories(layout.checkpoints());
-  const run::Json data_json = describe_data(s.data_spec, data);
-  run::write_json(layout.config(), config_json(s, net, data_json), 2);
-  if (callbacks.on_start) callbacks.on_start(net);
-
   nn::Trainer trainer(net, s.train, data.train.view());
+  const long steps = trainer.steps_per_epoch();
+
+  RunDirectory directory(s, callbacks);
+  const run::Layout& layout = directory.layout();
+  const run::Json data_json = describe_data(s.data_spec, data);
+  const run::Json config = config_json(s, net, data_json);
+  nn::TrainPosition position;
+  std::string metrics;
+  if (s.start == RunStart::resume)
+    metrics = directory.restore(config, net, trainer, position);
+  else
+    directory.create(config);
+  if (callbacks.on_start) callbacks.on_start(net, position);
+
   const nn::StepProbe* probe = probe_has_work(callbacks.step_probe) ? &callbacks.step_probe : nullptr;
   const nlohmann::json meta = {{"data", data_json}, {"spec", s.spec}, {"model", s.model}};
-  std::string metrics;
-  for (int epoch = 1; epoch <= s.train.epochs; ++epoch) {
+  auto stop_requested = [&] { return callbacks.stop_requested && callbacks.stop_requested(); };
+  for (; position.epoch <= s.train.epochs; position = nn::TrainPosition{position.epoch + 1}) {
+    const int epoch = position.epoch;
     const auto start = std::chrono::steady_clock::now();
-    nn::EpochStats st = trainer.train_epoch(epoch, probe);
+    if (!trainer.train(position, probe, stop_requested)) {
+      directory.commit_interruption(net, trainer, position);
+      return {false, epoch, position.step, steps};
+    }
+    nn::EpochStats st = trainer.stats(position);
     const nn::Evaluation test = nn::evaluate(net, data.test.view());
     st.test_loss = test.loss;
     st.test_acc = test.accuracy;
     st.seconds = seconds_since(start);
+    check_finite(st, steps);
+    std::vector<std::string> written = {layout.checkpoint(epoch), layout.metrics(), layout.model()};
     nn::save_checkpoint(layout.checkpoint(epoch), net, epoch, data.train.class_names, meta);
-    nn::save_checkpoint(layout.model(), net, epoch, data.train.class_names, meta);
+    directory.point(RunPoint::checkpoint_written, epoch);
+    nn::save_training_state(layout.state(epoch), net, trainer.optimizer(), position);
+    directory.point(RunPoint::state_written, epoch);
     if (callbacks.on_epoch) callbacks.on_epoch(st);
     run::Json line = metrics_line(st);
     if (s.analyze_every > 0 && epoch % s.analyze_every == 0) {
       const imaging::AnalysisContext context{s.model, epoch, data_json};
       const imaging::AnalysisReport report =
           imaging::run_analysis(net, data.test.view(), s.analysis, context, layout.analysis(epoch));
+      for (const std::string& file : files_in(layout.analysis(epoch))) written.push_back(file);
+      directory.point(RunPoint::analysis_written, epoch);
       if (callbacks.on_analysis) callbacks.on_analysis(report);
       line["analysis_seconds"] = report.seconds();
     }
     run::require_finite(line, layout.metrics());
     metrics += run::json_text(line, -1) + "\n";
     base::write_file_atomic(layout.metrics(), metrics);
+    directory.point(RunPoint::metrics_written, epoch);
+    nn::save_checkpoint(layout.model(), net, epoch, data.train.class_names, meta);
+    directory.point(RunPoint::model_written, epoch);
+    directory.commit_epoch(position, written);
+    if (epoch < s.train.epochs && stop_requested()) {
+      directory.interrupted_at_epoch_end();
+      return {false, epoch, steps, steps};
+    }
   }
+  return {true, s.train.epochs, steps, steps};
 }
 
 }  // namespace app

@@ -13,6 +13,7 @@ namespace nn {
 
 namespace {
 const char kMagic[8] = {'N', 'N', 'F', 'M', 'R', 'I', 'c', 'k'};
+const char kStateMagic[8] = {'N', 'N', 'F', 'M', 'R', 'I', 's', 't'};
 const uint32_t kVersion = 1;
 
 template <typename T>
@@ -26,6 +27,88 @@ T get(const std::string& s, size_t off) {
   return v;
 }
 nlohmann::json shape_json(const Shape& s) { return {s.n, s.c, s.h, s.w}; }
+
+struct NamedTensor {
+  std::string name;
+  Tensor* tensor;
+};
+
+// The framing of checkpoints and training states (see checkpoint.h): magic, version, header
+// length, the JSON header with "tensors" = [{name, shape}] added, the float32 tensors, CRC-32.
+void write_framed(const std::string& path, const char (&magic)[8], nlohmann::json header,
+                  const std::vector<NamedTensor>& tensors) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const NamedTensor& t : tensors) list.push_back({{"name", t.name}, {"shape", shape_json(t.tensor->shape())}});
+  header["tensors"] = list;
+  std::string text = header.dump();
+  std::string out(magic, 8);
+  put<uint32_t>(out, kVersion);
+  put<uint64_t>(out, text.size());
+  out += text;
+  for (const NamedTensor& t : tensors)
+    out.append(reinterpret_cast<const char*>(t.tensor->data()), t.tensor->size() * sizeof(float));
+  uint32_t crc = uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(out.data()), uInt(out.size())));
+  put<uint32_t>(out, crc);
+  base::write_file_atomic(path, out);
+}
+
+// A framed file read and checked up to its header; read_tensors() then fills the tensors.
+class FramedFile {
+ public:
+  FramedFile(const std::string& path, const char (&magic)[8], const std::string& kind) : path_(path), kind_(kind) {
+    s_ = base::read_file(path, kMaxCheckpointBytes);
+    if (s_.size() < 8 + 4 + 8 + 4 || std::memcmp(s_.data(), magic, 8) != 0) throw fail("bad magic or too short");
+    uint32_t version = get<uint32_t>(s_, 8);
+    if (version != kVersion)
+      throw fail("version " + std::to_string(version) + ", this build reads version " + std::to_string(kVersion));
+    uint32_t stored = get<uint32_t>(s_, s_.size() - 4);
+    uint32_t crc = uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(s_.data()), uInt(s_.size() - 4)));
+    if (stored != crc) throw fail("checksum mismatch (truncated or corrupt file)");
+    uint64_t hlen = get<uint64_t>(s_, 12);
+    if (hlen > s_.size() - 24) throw fail("header length " + std::to_string(hlen) + " exceeds the file");
+    try {
+      header = base::parse_json(s_.substr(20, hlen), "header");
+    } catch (const base::Error& e) {
+      throw fail(e.what());
+    }
+    data_ = 20 + hlen;
+  }
+  base::Error fail(const std::string& why) const { return base::Error(path_ + ": not a valid " + kind_ + ": " + why); }
+
+  // Copies the tensors in order after checking that the header lists exactly these names and shapes.
+  void read_tensors(const std::vector<NamedTensor>& tensors) const {
+    const base::Json list = header.value("tensors", base::Json());
+    if (!list.is_array()) throw fail("header has no tensor list");
+    if (list.size() != tensors.size())
+      throw fail("it lists " + std::to_string(list.size()) + " tensors, the spec has " + std::to_string(tensors.size()));
+    size_t off = data_;
+    for (size_t i = 0; i < tensors.size(); ++i) {
+      Tensor& v = *tensors[i].tensor;
+      const base::Json& t = list[i];
+      const base::Json shape = shape_json(v.shape());
+      if (!t.is_object() || t.value("name", base::Json()) != tensors[i].name || t.value("shape", base::Json()) != shape)
+        throw fail("tensor " + std::to_string(i) + " is " + base::json_text(t, -1).substr(0, 200) + ", expected " +
+                   tensors[i].name + " " + base::json_text(shape, -1));
+      size_t bytes = v.size() * sizeof(float);
+      if (off + bytes > s_.size() - 4) throw fail("data ends inside tensor " + tensors[i].name);
+      std::memcpy(v.data(), s_.data() + off, bytes);
+      off += bytes;
+    }
+    if (off != s_.size() - 4) throw fail(std::to_string(s_.size() - 4 - off) + " unexpected bytes after the tensors");
+  }
+
+  base::Json header;
+
+ private:
+  std::string path_, kind_, s_;
+  size_t data_ = 0;
+};
+
+std::vector<NamedTensor> model_tensors(Network& net) {
+  std::vector<NamedTensor> tensors;
+  for (NamedParam& np : net.named_params()) tensors.push_back({np.name, &np.param->value});
+  return tensors;
+}
 }  // namespace
 
 nlohmann::json describe_network(const Network& net) {
@@ -72,26 +155,13 @@ nlohmann::json describe_network(const Network& net) {
 
 void save_checkpoint(const std::string& path, Network& net, int epoch, const std::vector<std::string>& class_names,
                      const nlohmann::json& meta) {
-  nlohmann::json tensors = nlohmann::json::array();
-  auto params = net.named_params();
-  for (auto& np : params) tensors.push_back({{"name", np.name}, {"shape", shape_json(np.param->value.shape())}});
   nlohmann::json header = {{"spec", net.spec()},
                            {"input", {net.channels(), net.height(), net.width()}},
                            {"normalization", {{"mean", net.input_mean}, {"std", net.input_std}}},
                            {"epoch", epoch},
                            {"class_names", class_names},
-                           {"tensors", tensors},
                            {"meta", meta}};
-  std::string text = header.dump();
-  std::string out(kMagic, 8);
-  put<uint32_t>(out, kVersion);
-  put<uint64_t>(out, text.size());
-  out += text;
-  for (auto& np : params)
-    out.append(reinterpret_cast<const char*>(np.param->value.data()), np.param->value.size() * sizeof(float));
-  uint32_t crc = uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(out.data()), uInt(out.size())));
-  put<uint32_t>(out, crc);
-  base::write_file_atomic(path, out);
+  write_framed(path, kMagic, header, model_tensors(net));
 }
 
 namespace {
@@ -128,20 +198,10 @@ void check_meta(const base::Node& meta) {
 }  // namespace
 
 Checkpoint load_checkpoint(const std::string& path) {
-  auto fail = [&](const std::string& why) { return base::Error(path + ": not a valid nnfmri checkpoint: " + why); };
-  std::string s = base::read_file(path, kMaxCheckpointBytes);
-  if (s.size() < 8 + 4 + 8 + 4 || std::memcmp(s.data(), kMagic, 8) != 0) throw fail("bad magic or too short");
-  uint32_t version = get<uint32_t>(s, 8);
-  if (version != kVersion)
-    throw fail("version " + std::to_string(version) + ", this build reads version " + std::to_string(kVersion));
-  uint32_t stored = get<uint32_t>(s, s.size() - 4);
-  uint32_t crc = uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(s.data()), uInt(s.size() - 4)));
-  if (stored != crc) throw fail("checksum mismatch (truncated or corrupt file)");
-  uint64_t hlen = get<uint64_t>(s, 12);
-  if (hlen > s.size() - 24) throw fail("header length " + std::to_string(hlen) + " exceeds the file");
+  const FramedFile file(path, kMagic, "nnfmri checkpoint");
+  const base::Json& h = file.header;
   Checkpoint ck;
   try {
-    const base::Json h = base::parse_json(s.substr(20, hlen), "header");
     const base::Node root(h, "header");
     const base::Node input = root["input"];
     if (input.array_size() != 3) input.fail("[channels, height, width]");
@@ -160,33 +220,63 @@ Checkpoint load_checkpoint(const std::string& path) {
     } else {
       ck.meta = nlohmann::json::object();
     }
-    const base::Node list = root["tensors"];
-    auto params = ck.net->named_params();
-    if (list.array_size() != params.size())
-      throw base::Error("it lists " + std::to_string(list.array_size()) + " tensors, the spec has " + std::to_string(params.size()));
-    for (size_t i = 0; i < params.size(); ++i) {
-      const base::Node t = list[i];
-      const Shape& shape = params[i].param->value.shape();
-      const base::Json expected = {shape.n, shape.c, shape.h, shape.w};
-      if (!t.json().is_object() || !t.has("name") || !t.has("shape") || t["name"].json() != params[i].name ||
-          t["shape"].json() != expected)
-        throw base::Error("tensor " + std::to_string(i) + " is " + base::json_text(t.json(), -1).substr(0, 200) + ", expected " +
-                   params[i].name + " " + base::json_text(expected, -1));
-    }
   } catch (const base::Error& e) {
-    throw fail(e.what());
+    throw file.fail(e.what());
   }
-  auto params = ck.net->named_params();
-  size_t off = 20 + hlen;
-  for (size_t i = 0; i < params.size(); ++i) {
-    Tensor& v = params[i].param->value;
-    size_t bytes = v.size() * sizeof(float);
-    if (off + bytes > s.size() - 4) throw fail("data ends inside tensor " + params[i].name);
-    std::memcpy(v.data(), s.data() + off, bytes);
-    off += bytes;
-  }
-  if (off != s.size() - 4) throw fail(std::to_string(s.size() - 4 - off) + " unexpected bytes after the tensors");
+  file.read_tensors(model_tensors(*ck.net));
   return ck;
 }
+
+namespace {
+// The model's tensors, then the optimiser's (named optimizer.<i>), as a training state holds them.
+std::vector<NamedTensor> state_tensors(Network& net, Optimizer& optimizer) {
+  std::vector<NamedTensor> tensors = model_tensors(net);
+  std::vector<Tensor>& state = optimizer.state();
+  for (size_t i = 0; i < state.size(); ++i) tensors.push_back({"optimizer." + std::to_string(i), &state[i]});
+  return tensors;
+}
+}  // namespace
+
+void save_training_state(const std::string& path, Network& net, Optimizer& optimizer, const TrainPosition& position) {
+  nlohmann::json header = {{"spec", net.spec()},
+                           {"epoch", position.epoch},
+                           {"step", position.step},
+                           {"loss_sum", position.loss_sum},
+                           {"correct", position.correct},
+                           {"images", position.images},
+                           {"optimizer_steps", optimizer.steps()},
+                           {"net_rng", net.rng().state()}};
+  write_framed(path, kStateMagic, header, state_tensors(net, optimizer));
+}
+
+TrainPosition load_training_state(const std::string& path, Network& net, Optimizer& optimizer) {
+  const FramedFile file(path, kStateMagic, "nnfmri training state");
+  const base::Json& h = file.header;
+  TrainPosition position;
+  long steps = 0;
+  uint64_t rng = 0;
+  try {
+    if (h.at("spec").get<std::string>() != net.spec())
+      throw base::Error("it is of the net \"" + h.at("spec").get<std::string>() + "\", not \"" + net.spec() + "\"");
+    position.epoch = h.at("epoch").get<int>();
+    position.step = h.at("step").get<long>();
+    position.loss_sum = h.at("loss_sum").get<double>();
+    position.correct = h.at("correct").get<long>();
+    position.images = h.at("images").get<long>();
+    steps = h.at("optimizer_steps").get<long>();
+    rng = h.at("net_rng").get<uint64_t>();
+  } catch (const base::Error& e) {
+    throw file.fail(e.what());
+  } catch (const std::exception& e) {
+    throw file.fail(std::string("header field missing or malformed (") + e.what() + ")");
+  }
+  if (position.epoch < 1 || position.step < 0 || steps < 0 || position.images < 0)
+    throw file.fail("negative epoch, step or count");
+  file.read_tensors(state_tensors(net, optimizer));
+  optimizer.restore_steps(steps);
+  net.rng() = Rng(rng);
+  return position;
+}
+
 
 }  // namespace nn

@@ -19,6 +19,8 @@
 
 #include "base/limits.h"
 #include "nn/network.h"
+#include "nn/optim.h"
+#include "nn/trainer.h"
 
 namespace nn {
 
@@ -35,6 +37,14 @@ struct Checkpoint {
 void save_checkpoint(const std::string& path, Network& net, int epoch, const std::vector<std::string>& class_names,
                      const nlohmann::json& meta = nlohmann::json::object());
 Checkpoint load_checkpoint(const std::string& path);
+
+// A resumable training state ("NNFMRIst", the same framing): the position (epoch, step, the epoch's
+// running sums), the optimiser's step count, the net's random stream (dropout masks), then every
+// tensor of the net (as in a checkpoint) and of the optimiser (momentum buffers or Adam moments).
+// Loading it into a net of the same spec and an optimiser of the same kind and continuing the
+// training from the returned position gives the same bytes as never having stopped.
+void save_training_state(const std::string& path, Network& net, Optimizer& optimizer, const TrainPosition& position);
+TrainPosition load_training_state(const std::string& path, Network& net, Optimizer& optimizer);
 
 // The architecture as JSON: layers in order with kind, name, shapes, kernel/stride/padding, and
 // the input normalisation (used by `export` and `info`).

@@ -63,8 +63,10 @@ class Optimizer {
   Optimizer(Network& net, const OptimConfig& cfg);
   void step(double lr);  // one update from the accumulated grads
   long steps() const { return t_; }
-  // State for checkpoints: momentum/Adam moments in the order of params().
+  // State for a resumable checkpoint: momentum buffers (sgd) or first then second moments (adam),
+  // one tensor per learnable parameter in Network::named_params() order, and the step count.
   std::vector<Tensor>& state() { return state_; }
+  void restore_steps(long steps) { t_ = steps; }
 
  private:
   OptimConfig cfg_;

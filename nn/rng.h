@@ -15,13 +15,14 @@ namespace nn {
 
 class Rng {
  public:
-  explicit Rng(uint64_t seed = 0) : state_(seed) {}
+  explicit Rng(uint64_t seed = 0) : state_(seed) {}  // Rng(r.state()) continues r's stream exactly
   static Rng derive(uint64_t seed, uint64_t a, uint64_t b = 0) {
     Rng r(seed ^ (0x9E3779B97F4A7C15ull * (a + 1)));
     r.state_ ^= r.next() + 0xD1B54A32D192ED03ull * (b + 1);
     r.next();
     return r;
   }
+  uint64_t state() const { return state_; }  // saved with a resumable training state
   uint64_t next() {  // splitmix64
     uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;

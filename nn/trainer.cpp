@@ -132,38 +132,45 @@ void Trainer::measure_updates(StepInfo& info) const {
 }
 
 EpochStats Trainer::train_epoch(int epoch, const StepProbe* probe) {
+  TrainPosition position;
+  position.epoch = epoch;
+  train(position, probe, nullptr);
+  return stats(position);
+}
+
+bool Trainer::train(TrainPosition& pos, const StepProbe* probe, const std::function<bool()>& stop) {
   using clock = std::chrono::steady_clock;
-  auto t0 = clock::now();
-  EpochStats st;
-  st.epoch = epoch;
+  const auto t0 = clock::now();
+  const int epoch = pos.epoch;
   // The epoch's order: Fisher–Yates from the seed and the epoch number.
   std::vector<uint32_t> order(train_.count);
   std::iota(order.begin(), order.end(), 0u);
   Rng::derive(cfg_.seed, 0x5EED, uint64_t(epoch)).shuffle(order.data(), order.size());
 
   const Probe* forward_probe = probe && probe->forward ? &probe->forward : nullptr;
-  double loss_sum = 0;
-  long hits = 0, done = 0;
-  for (long s = 0; s < steps_per_epoch_; ++s) {
-    long start = s * cfg_.batch;
-    int count = int(std::min<long>(cfg_.batch, long(train_.count) - start));
+  bool stopped = false;
+  while (pos.step < steps_per_epoch_ && !stopped) {
+    const long s = pos.step;
+    const long start = s * cfg_.batch;
+    const int count = int(std::min<long>(cfg_.batch, long(train_.count) - start));
     make_batch(net_, train_, order.data() + start, count, &cfg_.augment, cfg_.seed, epoch, start, x_, y_);
     const Tensor& logits = net_.forward(x_, true, forward_probe);
     int correct = 0;
-    double loss = softmax_cross_entropy(logits, y_.data(), &dlogits_, &correct);
+    const double loss = softmax_cross_entropy(logits, y_.data(), &dlogits_, &correct);
     if (!std::isfinite(loss))
       throw base::Error("training diverged: loss is " + std::to_string(loss) + " at epoch " + std::to_string(epoch) +
                   ", step " + std::to_string(s + 1) + " (try a lower --lr)");
     net_.zero_grad();
     net_.backward(dlogits_);
     const long t = long(epoch - 1) * steps_per_epoch_ + s;
-    st.learning_rate = schedule_.rate(t);
+    const double rate = schedule_.rate(t);
     if (probe && probe->gradient_norms) measure_gradients(info_);
     if (probe && probe->update_ratios) keep_weights_before_step();
-    optimizer_.step(st.learning_rate);
-    loss_sum += loss * count;
-    hits += correct;
-    done += count;
+    optimizer_.step(rate);
+    pos.loss_sum += loss * count;
+    pos.correct += correct;
+    pos.images += count;
+    pos.step = s + 1;
     if (probe) {
       if (probe->update_ratios) measure_updates(info_);
       info_.epoch = epoch;
@@ -171,17 +178,27 @@ EpochStats Trainer::train_epoch(int epoch, const StepProbe* probe) {
       info_.global_step = t + 1;
       info_.steps_per_epoch = steps_per_epoch_;
       info_.images = count;
-      info_.epoch_images = done;
+      info_.epoch_images = pos.images;
       info_.loss = loss;
-      info_.running_loss = loss_sum / done;
-      info_.learning_rate = st.learning_rate;
+      info_.running_loss = pos.loss_sum / pos.images;
+      info_.learning_rate = rate;
       if (probe->after_step) probe->after_step(info_);
     }
+    stopped = stop && stop();
   }
-  st.train_seconds = std::chrono::duration<double>(clock::now() - t0).count();
-  st.train_loss = loss_sum / done;
-  st.train_acc = double(hits) / done;
-  st.train_images_per_s = done / st.train_seconds;
+  pos.train_seconds += std::chrono::duration<double>(clock::now() - t0).count();
+  return pos.step == steps_per_epoch_;
+}
+
+EpochStats Trainer::stats(const TrainPosition& pos) const {
+  EpochStats st;
+  st.epoch = pos.epoch;
+  if (pos.step == 0) return st;
+  st.learning_rate = schedule_.rate(long(pos.epoch - 1) * steps_per_epoch_ + pos.step - 1);
+  st.train_loss = pos.loss_sum / pos.images;
+  st.train_acc = double(pos.correct) / pos.images;
+  st.train_seconds = pos.train_seconds;
+  st.train_images_per_s = pos.images / pos.train_seconds;
   return st;
 }
 

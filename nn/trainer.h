@@ -74,12 +74,29 @@ struct StepProbe {
   bool update_ratios = false;   // fill StepInfo::update_ratios (a copy of the weights before each step)
 };
 
+// Where training stands: `step` steps of epoch `epoch` are done, with the epoch's running sums.
+// Together with the weights, the optimiser state and the net's random stream it is everything
+// needed to continue bit-identically (the epoch's order and augmentation derive from the seed).
+struct TrainPosition {
+  int epoch = 1;           // 1-based
+  long step = 0;           // steps of `epoch` done: 0 … steps_per_epoch
+  double loss_sum = 0;     // Σ over those steps of batch mean loss · batch images
+  long correct = 0, images = 0;
+  double train_seconds = 0;  // time spent in those steps (timing only)
+};
+
 class Trainer {
  public:
   // Validates the configuration (base::Error naming the flag) once, here.
   Trainer(Network& net, const TrainConfig& cfg, const LabeledImages& train);
   // Trains epoch `epoch` (1-based) and fills the train_* fields and timings of the result.
   EpochStats train_epoch(int epoch, const StepProbe* probe = nullptr);
+  // Trains the steps of position.epoch from position.step on, advancing `position` after each, and
+  // stops early when `stop` (asked after every step) returns true.  True when the epoch is complete.
+  // A non-finite loss throws base::Error naming the epoch and step (nothing of the step is applied).
+  bool train(TrainPosition& position, const StepProbe* probe, const std::function<bool()>& stop);
+  // The train_* fields, the learning rate of the last step done and the timings of a position.
+  EpochStats stats(const TrainPosition& position) const;
   Optimizer& optimizer() { return optimizer_; }
   long steps_per_epoch() const { return steps_per_epoch_; }
 

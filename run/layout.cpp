@@ -17,4 +17,14 @@ std::optional<int> parse_epoch_name(const std::string& name) {
   return std::stoi(name.substr(6));
 }
 
+std::string Layout::state(int epoch, long step) const {
+  std::string name = checkpoints() + "/" + epoch_name(epoch);
+  if (step > 0) {
+    char text[32];
+    std::snprintf(text, sizeof text, ".step_%06ld", step);
+    name += text;
+  }
+  return name + ".state";
+}
+
 }  // namespace run

@@ -4,6 +4,9 @@
 //   RUN/metrics.jsonl                     one JSON object per epoch
 //   RUN/model.ckpt                        the last epoch's checkpoint
 //   RUN/checkpoints/epoch_NNN.ckpt        one per epoch
+//   RUN/checkpoints/epoch_NNN.state       the resumable training state after epoch NNN (the latest only)
+//   RUN/checkpoints/epoch_NNN.step_SSSSSS.state   … after step SSSSSS of epoch NNN (a run stopped by a signal)
+//   RUN/run.json                          the manifest: what state the directory is in (run/manifest.h)
 //   RUN/analysis/epoch_NNN/{grid,zeta,tract,summary}.json    imaging of epoch NNN
 //   RUN/figures/epoch_NNN/…, RUN/figures/evolution/…, RUN/figures/training.EXT
 //   RUN/summary.json, RUN/report.html
@@ -34,10 +37,15 @@ struct Layout {
   std::string model() const { return dir + "/model.ckpt"; }
   std::string checkpoints() const { return dir + "/checkpoints"; }
   std::string checkpoint(int epoch) const { return checkpoints() + "/" + epoch_name(epoch) + ".ckpt"; }
+  // step 0: after the whole epoch; otherwise after that step of it.
+  std::string state(int epoch, long step = 0) const;
+  std::string manifest() const { return dir + "/run.json"; }
   std::string analyses() const { return dir + "/analysis"; }
   std::string analysis(int epoch) const { return analyses() + "/" + epoch_name(epoch); }
   std::string summary() const { return dir + "/summary.json"; }
   std::string report_page() const { return dir + "/report.html"; }
+  // A path under dir relative to dir ("checkpoints/epoch_001.ckpt"), as run.json lists them.
+  std::string relative(const std::string& path) const { return path.substr(dir.size() + 1); }
   // Relative to dir, as summary.json lists them.
   static std::string figures() { return "figures"; }
   static std::string epoch_figures(int epoch) { return figures() + "/" + epoch_name(epoch); }

@@ -2,17 +2,20 @@
 // NaN guard, trainer input errors, evaluation, and learning the planted dataset.
 #include <gtest/gtest.h>
 #include <omp.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <numeric>
 #include <string>
 #include <vector>
 
 #include "datasets/planted.h"
 #include "base/error.h"
+#include "nn/checkpoint.h"
 #include "nn/loss.h"
 #include "nn/trainer.h"
 #include "tests/error_of.h"
@@ -187,6 +190,59 @@ TEST(TrainingProbe, InstallingAProbeDoesNotChangeTheTrainedWeights) {
   const std::string without = train_tiny(1, data), with = train_tiny(1, data, &probe);
   EXPECT_TRUE(without == with) << "a probe changed the trained weights";
   EXPECT_NE(activity, 0.0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stopping after a step and continuing from a saved training state
+
+TEST(TrainingState, ContinuingFromASavedStateGivesTheWeightsOfAnUninterruptedRun) {
+  ThreadCount threads(2);
+  Images data(72, 3, 8, 8, 3, 1);
+  const std::string path = ::testing::TempDir() + "nnfmri_training_state_" + std::to_string(getpid()) + ".state";
+  for (const char* optimizer : {"sgd", "adam"}) {
+    SCOPED_TRACE(optimizer);
+    nn::TrainConfig cfg;
+    cfg.epochs = 2;
+    cfg.batch = 16;
+    cfg.optim.kind = optimizer;
+    cfg.optim.lr = 0.01f;
+    cfg.augment.crop_padding = 1;
+    auto fresh = [&] {
+      auto net = std::make_unique<nn::Network>(kTinySpec, 3, 8, 8);  // bn (running stats) and dropout (its stream)
+      net->init(1);
+      return net;
+    };
+    auto uninterrupted = fresh();
+    nn::Trainer whole(*uninterrupted, cfg, data.view);
+    for (int e = 1; e <= cfg.epochs; ++e) whole.train_epoch(e);
+    // Stopped after step 2 of epoch 2, saved, and continued by a new net and trainer.
+    auto first = fresh();
+    nn::Trainer before(*first, cfg, data.view);
+    before.train_epoch(1);
+    nn::TrainPosition position;
+    position.epoch = 2;
+    EXPECT_FALSE(before.train(position, nullptr, [&] { return position.step == 2; }));
+    EXPECT_EQ(position.step, 2);
+    nn::save_training_state(path, *first, before.optimizer(), position);
+    auto second = fresh();
+    nn::Trainer after(*second, cfg, data.view);
+    nn::TrainPosition resumed = nn::load_training_state(path, *second, after.optimizer());
+    EXPECT_EQ(resumed.epoch, 2);
+    EXPECT_EQ(resumed.step, 2);
+    EXPECT_EQ(resumed.loss_sum, position.loss_sum);
+    EXPECT_EQ(after.optimizer().steps(), before.optimizer().steps());
+    EXPECT_TRUE(after.train(resumed, nullptr, nullptr));
+    EXPECT_TRUE(weight_bytes(*second) == weight_bytes(*uninterrupted)) << "the continued run differs";
+    // The epoch's figures too: the running sums came with the state.
+    EXPECT_EQ(after.stats(resumed).train_loss, whole.stats(resumed).train_loss);
+  }
+  std::remove(path.c_str());
+  // A state of another net is refused naming the file.
+  nn::Network other("linear:3", 3, 8, 8);
+  const Images few(8, 3, 8, 8, 3, 1);
+  nn::Trainer trainer(other, nn::TrainConfig{}, few.view);
+  expect_error_naming([&] { nn::load_training_state("/nonexistent.state", other, trainer.optimizer()); },
+                      "/nonexistent.state");
 }
 
 TEST(Training, AbsurdLearningRateStopsWithAnErrorNamingEpochAndStep) {

@@ -3,7 +3,12 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+#include <memory>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +17,9 @@
 #include "datasets/dataset.h"
 #include "run/json.h"
 #include "run/layout.h"
+#include "run/manifest.h"
+#include "tests/error_of.h"
+#include "tests/run_compare.h"
 #include "tests/temp_dir.h"
 
 namespace {
@@ -49,52 +57,6 @@ app::TrainingSettings small_settings(const std::string& out) {
   return s;
 }
 
-// A JSON document without the fields that time something (they differ between any two runs).
-run::Json without_timing(run::Json j) {
-  if (j.is_object()) {
-    for (const char* key : {"seconds", "train_seconds", "train_images_per_s", "analysis_seconds", "timing"}) j.erase(key);
-    if (j.contains("critical_share")) j.erase("budget_seconds");  // a zeta layer's time left over
-    for (auto& [key, value] : j.items()) value = without_timing(value);
-  } else if (j.is_array()) {
-    for (auto& value : j) value = without_timing(value);
-  }
-  return j;
-}
-
-// Every file under `dir`, relative, sorted.
-std::vector<std::string> files_under(const std::string& dir) {
-  std::vector<std::string> names;
-  for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.is_regular_file()) names.push_back(fs::relative(e.path(), dir).string());
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
-// Two run directories hold the same files with the same bytes, timing fields apart.
-void expect_same_run(const std::string& a, const std::string& b) {
-  const std::vector<std::string> names = files_under(a);
-  ASSERT_EQ(names, files_under(b));
-  for (const std::string& name : names) {
-    const std::string x = base::read_file(a + "/" + name), y = base::read_file(b + "/" + name);
-    const bool jsonl = name.size() > 6 && name.substr(name.size() - 6) == ".jsonl";
-    const bool analysis_json = name.rfind("analysis/", 0) == 0;
-    if (!jsonl && !analysis_json) {
-      EXPECT_TRUE(x == y) << name << " differs";
-      continue;
-    }
-    // A JSON Lines file line by line, a JSON file whole.
-    auto documents = [&](const std::string& text) {
-      std::vector<std::string> out;
-      if (!jsonl) return std::vector<std::string>{without_timing(run::parse_json(text, name)).dump()};
-      size_t start = 0;
-      for (size_t end; (end = text.find('\n', start)) != std::string::npos; start = end + 1)
-        out.push_back(without_timing(run::parse_json(text.substr(start, end - start), name)).dump());
-      return out;
-    };
-    EXPECT_EQ(documents(x), documents(y)) << name << " differs beyond its timing fields";
-  }
-}
-
 class TrainingRun : public TempDirTest {
  protected:
   int saved_threads_ = omp_get_max_threads();
@@ -114,8 +76,10 @@ TEST_F(TrainingRun, WritesTheRunDirectoryAndTellsItsCallbacks) {
   long steps = 0;
   std::vector<int> epochs;
   app::TrainingCallbacks callbacks;
-  callbacks.on_start = [&](const nn::Network& net) {
+  callbacks.on_start = [&](const nn::Network& net, const nn::TrainPosition& from) {
     ++starts;
+    EXPECT_EQ(from.epoch, 1);
+    EXPECT_EQ(from.step, 0);
     EXPECT_TRUE(base::file_exists(run::Layout(s.out).config())) << "config.json comes first";
     EXPECT_EQ(net.spec(), s.spec);
   };
@@ -140,7 +104,9 @@ TEST_F(TrainingRun, WritesTheRunDirectoryAndTellsItsCallbacks) {
 
   const run::Layout layout(s.out);
   std::vector<std::string> expected = {"checkpoints/epoch_001.ckpt", "checkpoints/epoch_002.ckpt",
-                                       "checkpoints/epoch_003.ckpt", "config.json", "metrics.jsonl", "model.ckpt"};
+                                       "checkpoints/epoch_003.ckpt", "checkpoints/epoch_003.state",
+                                       "config.json",                "metrics.jsonl",
+                                       "model.ckpt",                 "run.json"};
   for (int e = 1; e <= 3; ++e)
     for (const char* f : {run::kGridFile, run::kTractFile, run::kZetaFile})
       expected.push_back("analysis/" + run::epoch_name(e) + "/" + f);
@@ -154,12 +120,227 @@ TEST_F(TrainingRun, WritesTheRunDirectoryAndTellsItsCallbacks) {
   const std::string metrics = base::read_file(layout.metrics());
   EXPECT_EQ(std::count(metrics.begin(), metrics.end(), '\n'), 3);
   EXPECT_EQ(run::parse_json(metrics.substr(0, metrics.find('\n')), "metrics")["epoch"], 1);
+  const std::optional<run::Manifest> manifest = run::read_manifest(layout);
+  ASSERT_TRUE(manifest);
+  EXPECT_EQ(manifest->status, "complete");
+  EXPECT_EQ(manifest->completed_epoch, 3);
+  EXPECT_EQ(manifest->state_file, "checkpoints/epoch_003.state");
+  std::vector<std::string> listed = manifest->files;
+  listed.push_back("run.json");
+  std::sort(listed.begin(), listed.end());
+  EXPECT_EQ(listed, expected) << "run.json lists every file of the run";
 }
 
 TEST_F(TrainingRun, SameSettingsSeedAndThreadsWriteTheSameBytes) {
   app::run_training(small_settings(path("a")), small_planted(), {});
   app::run_training(small_settings(path("b")), small_planted(), {});
   expect_same_run(path("a"), path("b"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kill, stop and resume
+
+// Thrown by a test hook: a kill at that point (nothing after it runs, nothing is tidied up).
+struct Killed {};
+
+// True when a hook of `callbacks` killed the run.
+bool killed_in(const app::TrainingSettings& s, const app::TrainingCallbacks& callbacks) {
+  try {
+    app::run_training(s, small_planted(), callbacks);
+  } catch (const Killed&) {
+    return true;
+  }
+  return false;
+}
+
+app::TrainingSettings resumed(app::TrainingSettings s) {
+  s.start = app::RunStart::resume;
+  return s;
+}
+
+// Stops the run (as a signal does) once the global step `at` is done.
+app::TrainingCallbacks stop_after_step(long at) {
+  app::TrainingCallbacks callbacks;
+  auto last = std::make_shared<long>(0);
+  callbacks.step_probe.after_step = [last](const nn::StepInfo& step) { *last = step.global_step; };
+  callbacks.stop_requested = [last, at] { return *last >= at; };
+  return callbacks;
+}
+
+void write(const std::string& path, const std::string& bytes) {
+  fs::create_directories(fs::path(path).parent_path());
+  base::write_file_atomic(path, bytes);
+}
+
+TEST_F(TrainingRun, KilledAtAnyPointAndResumedItFinishesWithTheSameBytes) {
+  const app::TrainingSettings reference = small_settings(path("reference"));
+  app::run_training(reference, small_planted(), {});
+  struct Case {
+    std::string name;
+    app::TrainingCallbacks callbacks;
+    int committed;                                      // the epoch run.json is at after the kill
+    std::function<void(const run::Layout&)> leftovers;  // what a real kill could also leave
+  };
+  std::vector<Case> cases;
+  const std::pair<app::RunPoint, const char*> points[] = {
+      {app::RunPoint::checkpoint_written, "after_checkpoint"}, {app::RunPoint::state_written, "after_state"},
+      {app::RunPoint::analysis_written, "after_analysis"},     {app::RunPoint::metrics_written, "after_metrics"},
+      {app::RunPoint::model_written, "after_model"},           {app::RunPoint::manifest_written, "after_manifest"}};
+  for (const auto& [point, name] : points) {
+    app::TrainingCallbacks callbacks;
+    callbacks.at_point = [point = point](app::RunPoint p, int epoch) {
+      if (p == point && epoch == 2) throw Killed{};
+    };
+    cases.push_back({std::string("epoch2_") + name, callbacks, point == app::RunPoint::manifest_written ? 2 : 1, nullptr});
+  }
+  // Mid-step, mid-epoch (global step 5 = epoch 2, step 2 of 3) and inside the first epoch (no state yet).
+  for (long step : {5L, 2L}) {
+    app::TrainingCallbacks callbacks;
+    callbacks.step_probe.after_step = [step](const nn::StepInfo& info) {
+      if (info.global_step == step) throw Killed{};
+    };
+    cases.push_back({"step" + std::to_string(step), callbacks, step > 3 ? 1 : 0, nullptr});
+  }
+  // During epoch 2's analysis: some of its files written, one caught between write and rename, and a
+  // checkpoint's temp file.
+  {
+    app::TrainingCallbacks callbacks;
+    callbacks.at_point = [](app::RunPoint p, int epoch) {
+      if (p == app::RunPoint::state_written && epoch == 2) throw Killed{};
+    };
+    auto leftovers = [](const run::Layout& layout) {
+      write(layout.analysis(2) + "/" + run::kGridFile, "{\"half\": ");
+      write(layout.analysis(2) + "/" + run::kZetaFile + ".tmp.12345", "{");
+      write(layout.checkpoint(3) + ".tmp.4242", "NNFMRIck");
+      write(layout.metrics() + ".tmp.77", "{}");
+    };
+    cases.push_back({"during_analysis", callbacks, 1, leftovers});
+  }
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const app::TrainingSettings s = small_settings(path(c.name));
+    ASSERT_TRUE(killed_in(s, c.callbacks));
+    const run::Layout layout(s.out);
+    const std::optional<run::Manifest> manifest = run::read_manifest(layout);
+    ASSERT_TRUE(manifest);
+    EXPECT_EQ(manifest->completed_epoch, c.committed);
+    if (c.leftovers) c.leftovers(layout);
+    app::run_training(resumed(s), small_planted(), {});
+    expect_same_run(reference.out, s.out);
+  }
+}
+
+TEST_F(TrainingRun, StoppedAfterAnyStepItWritesAResumableStateAndResumesToTheSameBytes) {
+  for (const char* optimizer : {"sgd", "adam"}) {
+    SCOPED_TRACE(optimizer);
+    app::TrainingSettings reference = small_settings(path(std::string("reference_") + optimizer));
+    reference.train.optim.kind = optimizer;
+    reference.train.optim.nesterov = true;
+    app::run_training(reference, small_planted(), {});
+
+    app::TrainingSettings s = reference;
+    s.out = path(std::string("stopped_") + optimizer);
+    // Stopped inside epoch 2 (global step 4 = its step 1): a state at that step.
+    app::TrainingOutcome outcome = app::run_training(s, small_planted(), stop_after_step(4));
+    EXPECT_FALSE(outcome.complete);
+    EXPECT_EQ(outcome.epoch, 2);
+    EXPECT_EQ(outcome.step, 1);
+    const run::Layout layout(s.out);
+    std::optional<run::Manifest> manifest = run::read_manifest(layout);
+    ASSERT_TRUE(manifest);
+    EXPECT_EQ(manifest->status, "interrupted");
+    EXPECT_EQ(manifest->completed_epoch, 1);
+    EXPECT_EQ(manifest->state_file, layout.relative(layout.state(2, 1)));
+    EXPECT_TRUE(base::file_exists(layout.state(2, 1)));
+    EXPECT_FALSE(base::file_exists(layout.state(1))) << "the previous state is removed once replaced";
+    // Resumed, and stopped again after the last step of epoch 2 (global step 6): at the epoch's end.
+    s.start = app::RunStart::resume;
+    outcome = app::run_training(s, small_planted(), stop_after_step(6));
+    EXPECT_FALSE(outcome.complete);
+    EXPECT_EQ(outcome.epoch, 2);
+    EXPECT_EQ(outcome.step, 3);
+    manifest = run::read_manifest(layout);
+    EXPECT_EQ(manifest->completed_epoch, 2);
+    EXPECT_EQ(manifest->state_file, layout.relative(layout.state(2)));
+    // Resumed to the end.
+    nn::TrainPosition started;
+    app::TrainingCallbacks callbacks;
+    callbacks.on_start = [&](const nn::Network&, const nn::TrainPosition& from) { started = from; };
+    EXPECT_TRUE(app::run_training(s, small_planted(), callbacks).complete);
+    EXPECT_EQ(started.epoch, 3);
+    EXPECT_EQ(started.step, 0);
+    expect_same_run(reference.out, s.out);
+  }
+}
+
+TEST_F(TrainingRun, NonFiniteFiguresStopTheRunAndKeepTheLastGoodEpoch) {
+  // Issue 11: with an absurd rate the test loss became NaN and that epoch still reached model.ckpt
+  // and metrics.jsonl ("test_loss": null).  One step per epoch, so the bad weights come from the
+  // epoch's last step.
+  app::TrainingSettings s = small_settings(path("diverged"));
+  s.spec = s.model = "conv3x3:4 relu maxpool2 linear:12 relu dropout:0.2 linear:10";
+  s.train.batch = 96;
+  s.train.optim.lr = 1e6f;
+  s.train.epochs = 4;
+  s.analyze_every = 0;
+  const std::string message = error_of([&] { app::run_training(s, small_planted(), {}); });
+  int epoch = 0;
+  long step = 0;
+  const size_t at = message.find("after epoch ");
+  ASSERT_NE(at, std::string::npos) << message;
+  ASSERT_EQ(std::sscanf(message.c_str() + at, "after epoch %d, step %ld", &epoch, &step), 2) << message;
+  EXPECT_NE(message.find("training diverged"), std::string::npos) << message;
+  EXPECT_GE(epoch, 2) << "the test needs a finite first epoch: " << message;
+  EXPECT_EQ(step, 1);
+  const run::Layout layout(s.out);
+  const std::string metrics = base::read_file(layout.metrics());
+  EXPECT_EQ(std::count(metrics.begin(), metrics.end(), '\n'), epoch - 1) << metrics;
+  EXPECT_EQ(metrics.find("null"), std::string::npos) << metrics;
+  EXPECT_FALSE(base::file_exists(layout.checkpoint(epoch)));
+  EXPECT_EQ(base::read_file(layout.model()), base::read_file(layout.checkpoint(epoch - 1)));
+  EXPECT_EQ(run::read_manifest(layout)->completed_epoch, epoch - 1);
+}
+
+TEST_F(TrainingRun, ANonEmptyOutIsRefusedUnlessOverwrittenOrResumed) {
+  app::TrainingSettings first = small_settings(path("run"));
+  first.analyze_every = 1;
+  app::run_training(first, small_planted(), {});
+  write(path("run/notes.txt"), "mine");
+  write(path("run/figures/epoch_001/conv1_density.png"), "png");  // the report's
+  // Issue 11: a second run into the same --out mixed its files with the first's.
+  app::TrainingSettings second = small_settings(path("run"));
+  second.train.epochs = 1;
+  second.analyze_every = 0;
+  expect_error_naming([&] { app::run_training(second, small_planted(), {}); }, "--overwrite");
+  expect_error_naming([&] { app::run_training(second, small_planted(), {}); }, "3 of 3 epochs");
+  second.start = app::RunStart::overwrite;
+  app::run_training(second, small_planted(), {});
+  EXPECT_EQ(files_under(path("run")),
+            (std::vector<std::string>{"checkpoints/epoch_001.ckpt", "checkpoints/epoch_001.state", "config.json",
+                                      "metrics.jsonl", "model.ckpt", "notes.txt", "run.json"}));
+  // A directory that is not a run is never overwritten.
+  write(path("other/data.bin"), "x");
+  app::TrainingSettings other = small_settings(path("other"));
+  other.start = app::RunStart::overwrite;
+  expect_error_naming([&] { app::run_training(other, small_planted(), {}); }, "not a run directory");
+  EXPECT_TRUE(base::file_exists(path("other/data.bin")));
+}
+
+TEST_F(TrainingRun, AResumeThatWouldNotContinueTheSameRunIsRefused) {
+  app::TrainingSettings s = small_settings(path("run"));
+  s.analyze_every = 0;
+  app::run_training(s, small_planted(), stop_after_step(2));
+  app::TrainingSettings changed = resumed(s);
+  changed.train.seed = 7;
+  expect_error_naming([&] { app::run_training(changed, small_planted(), {}); }, "config.json: \"seed\" differs");
+  changed = resumed(s);
+  changed.threads = 3;
+  expect_error_naming([&] { app::run_training(changed, small_planted(), {}); }, "\"threads\"");
+  app::TrainingSettings elsewhere = resumed(s);
+  elsewhere.out = path("empty");
+  expect_error_naming([&] { app::run_training(elsewhere, small_planted(), {}); }, "run.json: missing");
+  app::run_training(resumed(s), small_planted(), {});  // to the end
+  expect_error_naming([&] { app::run_training(resumed(s), small_planted(), {}); }, "the run is complete");
 }
 
 }  // namespace

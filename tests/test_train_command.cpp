@@ -1,0 +1,214 @@
+// tests/test_train_command.cpp — `nnfmri train` as a user runs it (the built binary in a child
+// process): SIGINT/SIGTERM stop it with a resumable state, the exit status and one line saying how
+// to resume, and `--resume` then finishes with the bytes of an uninterrupted run; bad --out,
+// --resume and --threads values.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <omp.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "apps/commands.h"
+#include "base/fileio.h"
+#include "tests/run_compare.h"
+#include "tests/temp_dir.h"
+
+extern char** environ;
+
+namespace {
+
+// build/nnfmri beside this test binary (build/asan/nnfmri for the sanitizer build).
+std::string nnfmri_binary() {
+  char self[PATH_MAX];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return "";
+  std::string dir(self, size_t(n));
+  return dir.substr(0, dir.rfind('/')) + "/nnfmri";
+}
+
+// A child `nnfmri train` with stdout and stderr in files.
+struct Child {
+  pid_t pid = -1;
+  std::string out, err;
+  Child(const std::vector<std::string>& args, const std::string& log) : out(log + ".out"), err(log + ".err") {
+    std::vector<std::string> all = {nnfmri_binary(), "train"};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& a : all) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t files;
+    posix_spawn_file_actions_init(&files);
+    posix_spawn_file_actions_addopen(&files, STDOUT_FILENO, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&files, STDERR_FILENO, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (posix_spawn(&pid, argv[0], &files, nullptr, argv.data(), environ) != 0) pid = -1;
+    posix_spawn_file_actions_destroy(&files);
+  }
+  // Waits until stdout holds `text` (or the child ends); false on a timeout.
+  bool wait_for_output(const std::string& text) const {
+    for (int i = 0; i < 6000; ++i) {
+      if (base::file_exists(out) && base::read_file(out).find(text) != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return false;
+  }
+  int wait() {  // the exit status (128 + signal when killed by one)
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+};
+
+// 1,200 planted images in batches of 8: 150 steps an epoch, about a tenth of a second, the imaging
+// after epoch 2 (with a reproducible ζ stop), a net with dropout.
+std::vector<std::string> run_args(const std::string& out) {
+  return {"--data", "planted", "--limit-train", "1200", "--limit-test", "64", "--model",
+          "conv3x3:8 relu maxpool2 linear:12 relu dropout:0.2 linear:10", "--epochs", "3", "--batch", "8",
+          "--threads", "2", "--analyze-every", "2", "--eval-samples", "16",
+          "--zeta-samples", "8", "--zeta-budget", "1000", "--zeta-max-permutations", "4", "--tract-samples", "8",
+          "--out", out};
+}
+
+class TrainCommand : public TempDirTest {
+ protected:
+  void SetUp() override {
+    TempDirTest::SetUp();
+    if (!base::file_exists(nnfmri_binary())) GTEST_SKIP() << nnfmri_binary() << " is not built";
+  }
+  // The uninterrupted run every interrupted one must end up equal to.
+  std::string reference() {
+    const std::string dir = path("reference");
+    Child child(run_args(dir), path("reference"));
+    EXPECT_EQ(child.wait(), 0) << base::read_file(child.err);
+    return dir;
+  }
+  // Starts a run, sends `signals` (`gap` apart) once it has trained for `after`, and checks the exit
+  // status and the last line of stderr; then resumes it to the end.
+  void interrupt_and_resume(const std::string& name, std::vector<int> signals, std::chrono::milliseconds after,
+                            std::chrono::milliseconds gap, int expected_status) {
+    const std::string dir = path(name);
+    Child child(run_args(dir), dir);
+    ASSERT_TRUE(child.wait_for_output("run directory"));
+    std::this_thread::sleep_for(after);
+    for (int sig : signals) {
+      kill(child.pid, sig);
+      std::this_thread::sleep_for(gap);
+    }
+    EXPECT_EQ(child.wait(), expected_status);
+    const std::string err = base::read_file(child.err);
+    if (signals.size() == 1 && signals[0] != SIGKILL) {
+      EXPECT_NE(err.find("resume with: nnfmri train --resume " + dir + "\n"), std::string::npos) << err;
+    }
+    // Where the signal landed (mid-epoch, in an epoch's commit or analysis): every place must resume.
+    const size_t stopped = err.find("stopped by");
+    std::printf("%s: %s\n", name.c_str(),
+                stopped == std::string::npos ? "exited at once"
+                                             : err.substr(stopped, err.find(';', stopped) - stopped).c_str());
+    Child resume({"--resume", dir}, dir + "_resume");
+    EXPECT_EQ(resume.wait(), 0) << base::read_file(resume.err);
+    EXPECT_NE(base::read_file(resume.out).find("resumed at epoch"), std::string::npos);
+  }
+};
+
+TEST_F(TrainCommand, SigintOrSigtermStopsWithAResumableStateAndResumingGivesTheSameBytes) {
+  const std::string ref = reference();
+  interrupt_and_resume("sigint", {SIGINT}, std::chrono::milliseconds(60), std::chrono::milliseconds(0), 130);
+  expect_same_run(ref, path("sigint"));
+  interrupt_and_resume("sigterm", {SIGTERM}, std::chrono::milliseconds(250), std::chrono::milliseconds(0), 143);
+  expect_same_run(ref, path("sigterm"));
+  // A second signal exits at once (no stopping line), and the directory is still resumable.
+  interrupt_and_resume("twice", {SIGINT, SIGINT}, std::chrono::milliseconds(150), std::chrono::milliseconds(1), 130);
+  expect_same_run(ref, path("twice"));
+  // SIGKILL: nothing runs after it, the manifest still names a complete state.
+  interrupt_and_resume("sigkill", {SIGKILL}, std::chrono::milliseconds(200), std::chrono::milliseconds(0), 128 + SIGKILL);
+  expect_same_run(ref, path("sigkill"));
+}
+
+TEST_F(TrainCommand, BadOutResumeAndThreadsAreOneErrorLine) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string named;
+  };
+  const std::vector<Case> cases = {
+      {{"--data", "planted", "--out", ""}, "flag --out '': expected a non-empty DIR"},
+      {{"--resume", ""}, "flag --resume '': expected a non-empty RUN_DIR"},
+      {{"--resume", path("none")}, "run.json is missing"},
+      {{"--resume", path("none"), "--epochs", "3"}, "flag --epochs: not taken with --resume"},
+  };
+  for (const Case& c : cases) {
+    Child child(c.args, path("bad"));
+    EXPECT_EQ(child.wait(), 2);
+    const std::string err = base::read_file(child.err);
+    EXPECT_NE(err.find(c.named), std::string::npos) << err;
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  }
+}
+
+TEST(Threads, MoreThanOpenBlasTakesIsCappedAtTheDocumentedMaximum) {
+  struct rlimit limit {};
+  getrlimit(RLIMIT_AS, &limit);
+  if (limit.rlim_cur != RLIM_INFINITY) GTEST_SKIP() << "an address-space limit caps the threads lower";
+  const int saved = omp_get_max_threads();
+  std::vector<std::string> args = {"--data", "planted", "--threads", "256"};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  const app::Flags flags(app::kTrain, int(argv.size()), argv.data());
+  EXPECT_EQ(app::set_threads(flags), app::kMaxThreads);
+  EXPECT_EQ(omp_get_max_threads(), app::kMaxThreads);
+  omp_set_num_threads(saved);
+  openblas_set_num_threads(saved);
+}
+
+// Issue 11: `--threads 256` under an address-space limit spun forever inside OpenBLAS (it retries
+// the mapping of its per-thread buffer); so did 32 under 3 GB.  Now the count is capped to what the
+// limit leaves room for, and the run finishes.
+TEST_F(TrainCommand, ManyThreadsUnderAnAddressSpaceLimitFinish) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer needs more address space than the limit gives";
+#endif
+  std::vector<std::string> all = {nnfmri_binary(), "train", "--data", "planted", "--limit-train", "128",
+                                  "--limit-test", "32", "--model", "conv3x3:4 relu maxpool2 linear:10",
+                                  "--epochs", "1", "--threads", "256", "--out", path("run")};
+  std::vector<char*> argv;
+  for (std::string& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const std::string err = path("err");
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    struct rlimit limit = {3000000LL * 1024, 3000000LL * 1024};  // ulimit -v 3000000
+    setrlimit(RLIMIT_AS, &limit);
+    const int fd = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, STDERR_FILENO);
+    dup2(fd, STDOUT_FILENO);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  bool ended = false;
+  for (int i = 0; i < 1200 && !ended; ++i) {  // 60 s
+    ended = waitpid(pid, &status, WNOHANG) == pid;
+    if (!ended) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (!ended) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
+  ASSERT_TRUE(ended) << "still running after 60 s (OpenBLAS spinning?)";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << base::read_file(err);
+  EXPECT_NE(base::read_file(err).find("threads capped at"), std::string::npos) << base::read_file(err);
+}
+
+}  // namespace
