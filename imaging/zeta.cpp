@@ -36,40 +36,6 @@ void to_channels_first(const float* hwc, int C, int H, int W, float* chw) { tran
 
 std::string block_name(const nn::Network& net, int b) { return net.blocks()[b].name; }
 
-// The output windows [lo, hi] along one axis whose taps reach input coordinate h: oy·S − P + d = h
-// for some 0 ≤ d < K.
-void windows_holding(int h, int k, int stride, int pad, int out, int& lo, int& hi) {
-  const int first = h + pad - k + 1;  // oy·S ≥ first
-  lo = first <= 0 ? 0 : (first + stride - 1) / stride;
-  hi = std::min(out - 1, (h + pad) / stride);
-}
-
-// Fan-out (input position → output positions and taps) of a conv or pool stage, and for a max
-// pool the input positions each output reads.
-void build_fan_out(CoalitionValue::Stage& st) {
-  st.fan_begin.assign(1, 0);
-  for (int h = 0; h < st.in_h; ++h)
-    for (int w = 0; w < st.in_w; ++w) {
-      int y_lo, y_hi, x_lo, x_hi;
-      windows_holding(h, st.kh, st.stride, st.pad, st.out_h, y_lo, y_hi);
-      windows_holding(w, st.kw, st.stride, st.pad, st.out_w, x_lo, x_hi);
-      for (int oy = y_lo; oy <= y_hi; ++oy)
-        for (int ox = x_lo; ox <= x_hi; ++ox) {
-          st.fan_position.push_back(oy * st.out_w + ox);
-          st.fan_tap.push_back((h + st.pad - oy * st.stride) * st.kw + (w + st.pad - ox * st.stride));
-        }
-      st.fan_begin.push_back(int(st.fan_position.size()));
-    }
-  if (st.kind != CoalitionValue::Stage::MaxPool) return;
-  st.window_begin.assign(1, 0);
-  for (int oy = 0; oy < st.out_h; ++oy)
-    for (int ox = 0; ox < st.out_w; ++ox) {
-      for (int dy = 0; dy < st.kh; ++dy)
-        for (int dx = 0; dx < st.kw; ++dx) st.window.push_back((oy * st.stride + dy) * st.in_w + ox * st.stride + dx);
-      st.window_begin.push_back(int(st.window.size()));
-    }
-}
-
 }  // namespace
 
 void image_values(const nn::Tensor& logits, const uint8_t* labels, bool accuracy, double* out) {
@@ -178,10 +144,10 @@ CoalitionValue::CoalitionValue(nn::Network& net, int block, const run::GridSpec&
     for (size_t u = 0; u < U; ++u) baseline_[u] = float(sum[u] / double(N));
   }
 
-  build_stages();
+  build_replay(NetView(net));
 
   // The all-lesioned state: one forward of the baseline, every later block captured by a probe.
-  const size_t states = stages_.size() + 1;
+  const size_t states = replay_.size() + 1;
   empty_z_.assign(states, {});
   empty_a_.assign(states, {});
   empty_a_[0] = baseline_;
@@ -200,50 +166,36 @@ CoalitionValue::CoalitionValue(nn::Network& net, int block, const run::GridSpec&
   for (size_t n = 0; n < N; ++n) image_values(empty_logits, &labels_[n], accuracy_, &image_v_none_[n]);
 }
 
-// One stage per block after the lesioned one; weights re-laid channels-last, batch norm folded.
-void CoalitionValue::build_stages() {
-  const auto& blocks = net_.blocks();
-  for (size_t b = size_t(block_) + 1; b < blocks.size(); ++b) {
-    const nn::Block& bk = blocks[b];
-    nn::Layer& main = net_.layer(bk.main);
-    Stage st;
-    const nn::Shape in = blocks[b - 1].output_shape;  // b > block_ ≥ 0: the previous block feeds it
-    st.in_c = in.c, st.in_h = in.h, st.in_w = in.w;
-    st.out_c = bk.output_shape.c, st.out_h = bk.output_shape.h, st.out_w = bk.output_shape.w;
-    st.relu = bk.activation >= 0;
-    std::vector<float> scale(st.out_c, 1.f), shift;
-    if (bk.batchnorm >= 0) dynamic_cast<nn::BatchNorm2d&>(net_.layer(bk.batchnorm)).eval_affine(scale, shift);
-    if (auto* conv = dynamic_cast<nn::Conv2d*>(&main)) {
-      st.kind = Stage::Conv;
-      st.kh = conv->kh, st.kw = conv->kw, st.stride = conv->stride, st.pad = conv->pad;
-      const int OC = st.out_c, IC = st.in_c, KH = st.kh, KW = st.kw;
-      st.weight.resize(size_t(IC) * KH * KW * OC);
-      const float* w = conv->weight.value.data();  // (OC, IC, KH, KW)
-      for (int oc = 0; oc < OC; ++oc)
-        for (int ic = 0; ic < IC; ++ic)
-          for (int k = 0; k < KH * KW; ++k)
-            st.weight[(size_t(ic) * KH * KW + k) * OC + oc] = scale[oc] * w[(size_t(oc) * IC + ic) * KH * KW + k];
-    } else if (auto* linear = dynamic_cast<nn::Linear*>(&main)) {
-      st.kind = Stage::Dense;
-      const int OUT = st.out_c, IC = st.in_c, IH = st.in_h, IW = st.in_w;
-      st.weight.resize(size_t(IC) * IH * IW * OUT);
-      const float* w = linear->weight.value.data();  // (OUT, IC·IH·IW), input in (c, h, w) order
-      for (int o = 0; o < OUT; ++o)
-        for (int c = 0; c < IC; ++c)
-          for (int p = 0; p < IH * IW; ++p)
-            st.weight[(size_t(p) * IC + c) * OUT + o] = w[size_t(o) * IC * IH * IW + size_t(c) * IH * IW + p];
-    } else if (auto* pool = dynamic_cast<nn::Pool2d*>(&main)) {
-      st.kind = pool->mode == nn::Pool2d::Max ? Stage::MaxPool : Stage::AvgPool;
-      st.kh = st.kw = pool->k;
-      st.stride = pool->stride;
-    } else if (dynamic_cast<nn::GlobalAvgPool*>(&main)) {
-      st.kind = Stage::AvgPool;
-      st.kh = st.in_h, st.kw = st.in_w;
-    } else {
-      throw base::Error("ζ: block " + bk.name + " has a layer kind (" + main.kind() + ") the lesion game cannot replay");
+// One replayed block per block after the lesioned one; weights re-laid channels-last, batch norm folded.
+void CoalitionValue::build_replay(const NetView& view) {
+  using Axis = NetView::Axis;
+  for (int b = block_ + 1; b < view.size(); ++b) {
+    if (view.single_input(b, "ζ") != b - 1)
+      throw base::Error("ζ: block " + view.block(b).name + " is not fed by the block before it; the lesion game replays a chain");
+    const ImagedBlock& k = view.block(b);
+    ReplayBlock r;
+    r.op = k.op;
+    r.activation = k.activation;
+    r.in_c = k.input.c, r.in_h = k.input.h, r.in_w = k.input.w;
+    r.out_c = k.output.c, r.out_h = k.output.h, r.out_w = k.output.w;
+    r.kh = k.window.kh, r.kw = k.window.kw;
+    switch (k.op) {
+      case BlockOp::convolution:  // (C, KH·KW, OC)
+        r.weight = view.folded_weights(b, {Axis::in, Axis::tap, Axis::out});
+        break;
+      case BlockOp::dense:  // (H·W, C, OUT): the taps of a dense block are the input positions
+        r.weight = view.folded_weights(b, {Axis::tap, Axis::in, Axis::out});
+        break;
+      case BlockOp::max_pool:
+      case BlockOp::average_pool:
+        break;
     }
-    if (st.kind != Stage::Dense) build_fan_out(st);
-    stages_.push_back(std::move(st));
+    if (k.op != BlockOp::dense) {
+      const ReceptiveField field = view.receptive_field(b);
+      field.fan_out(r.fan_begin, r.fan_position, r.fan_tap);
+      if (k.op == BlockOp::max_pool) field.windows(r.window_begin, r.window);
+    }
+    replay_.push_back(std::move(r));
   }
 }
 

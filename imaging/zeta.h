@@ -71,6 +71,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "imaging/net_view.h"
 #include "run/region_grid.h"
 #include "nn/data.h"
 #include "nn/network.h"
@@ -125,24 +126,25 @@ class CoalitionValue {
   const std::vector<int>& units(int g) const { return region_units_[g]; }
   size_t block_units() const { return size_t(grid_.height) * grid_.width * grid_.channels; }
 
-  // A layer after the block, channels-last: input (in_h, in_w, in_c) → output (out_h, out_w, out_c).
-  struct Stage {
-    enum Kind { Conv, Dense, MaxPool, AvgPool } kind = Conv;
+  // A block after the lesioned one, replayed channels-last: input (in_h, in_w, in_c) → output
+  // (out_h, out_w, out_c), as imaging/net_view.h reads it.
+  struct ReplayBlock {
+    BlockOp op = BlockOp::convolution;
+    Activation activation = Activation::identity;
     int in_h = 0, in_w = 0, in_c = 0, out_h = 0, out_w = 0, out_c = 0;
-    int kh = 1, kw = 1, stride = 1, pad = 0;
-    bool relu = false;
-    // Conv (C, KH, KW, OC); Dense (H·W·C in (h, w, c) order, OUT); batch norm folded in.  The
+    int kh = 1, kw = 1;
+    // Convolution (C, KH·KW, OC); dense (H·W·C in (h, w, c) order, OUT); batch norm folded in.  The
     // bias is not needed: it lives in the starting state and deltas do not see it.
     std::vector<float> weight;
-    // Conv and pools: input position p = h·in_w + w reaches output positions
+    // Convolution and pools: input position p = h·in_w + w reaches output positions
     // fan_position[fan_begin[p] .. fan_begin[p+1]) through kernel tap fan_tap[...] = dy·KW + dx.
     std::vector<int> fan_begin, fan_position, fan_tap;
     // Max pool: output position q reads input positions window[window_begin[q] .. window_begin[q+1]).
     std::vector<int> window_begin, window;
   };
-  const std::vector<Stage>& stages() const { return stages_; }
-  // The all-lesioned state, the same for every image: pre-activation and output of every stage
-  // (channels-last); output 0 is the lesioned block itself.
+  const std::vector<ReplayBlock>& replay_blocks() const { return replay_; }
+  // The all-lesioned state, the same for every image: pre-activation and output of every replayed
+  // block (channels-last); state 0 is the lesioned block itself, state k the output of replay block k−1.
   const std::vector<std::vector<float>>& empty_z() const { return empty_z_; }
   const std::vector<std::vector<float>>& empty_a() const { return empty_a_; }
 
@@ -153,7 +155,7 @@ class CoalitionValue {
  private:
   static double mean_of(const std::vector<double>& v);
   void lesioned_batch(size_t first, int count, const std::vector<bool>& coalition, nn::Tensor& a) const;
-  void build_stages();
+  void build_replay(const NetView& view);
   nn::Network& net_;
   int block_;
   run::RegionGrid grid_;
@@ -163,12 +165,12 @@ class CoalitionValue {
   std::vector<float> baseline_;     // (H·W·C)
   std::vector<std::vector<int>> region_units_;
   std::vector<double> image_v_all_, image_v_none_;
-  std::vector<Stage> stages_;
+  std::vector<ReplayBlock> replay_;
   std::vector<std::vector<float>> empty_z_, empty_a_;
 };
 
-// Incremental forward of one image's lesion game: the state of every stage for the current
-// coalition S.  add/remove push only the changed activations through the stages and return v_x.
+// Incremental forward of one image's lesion game: the state of every replayed block for the current
+// coalition S.  add/remove push only the changed activations through them and return v_x.
 // States drift from a dense forward only by float rounding of the accumulated deltas.
 class CoalitionWalker {
  public:
@@ -195,7 +197,7 @@ class CoalitionWalker {
     std::vector<float> delta;
     int count = 0;
   };
-  // Output entries of a stage that the current step must re-read (each listed once).
+  // Output entries of a replayed block that the current step must re-read (each listed once).
   struct Touched {
     std::vector<uint8_t> mark;  // per entry
     std::vector<int> position, channel;
@@ -213,9 +215,9 @@ class CoalitionWalker {
   size_t image_ = 0;
   std::vector<std::vector<float>> z_, a_;  // per state, as in CoalitionValue::empty_*
   std::vector<Changes> changes_;           // per state
-  std::vector<Touched> touched_;           // per stage
-  std::vector<float> moved_;               // (widest stage) scratch of one output row's moves
-  std::vector<uint8_t> flags_;             // (widest stage + 8) which of them moved
+  std::vector<Touched> touched_;           // per replayed block
+  std::vector<float> moved_;               // (widest block) scratch of one output row's moves
+  std::vector<uint8_t> flags_;             // (widest block + 8) which of them moved
   bool journal_on_ = false;
   std::vector<float*> journal_where_;      // per saved run: where it lives,
   std::vector<int> journal_count_;         // how many floats,
