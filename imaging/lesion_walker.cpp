@@ -1,4 +1,4 @@
-// imaging/zeta_walker.cpp — the incremental forward behind every lesion-game estimator.
+// imaging/lesion_walker.cpp — the incremental forward behind every lesion-game estimator.
 //
 // State k = 0 is the lesioned block (H·W·C, channels-last), state k ≥ 1 the output of replayed
 // block k−1 (with its pre-activation z).  A step changes some units of state 0; each replayed block
@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "imaging/zeta.h"
+#include "imaging/lesion_game.h"
 
 namespace imaging {
 
