@@ -18,9 +18,6 @@ namespace {
 // batch and the map size (a linear pair has one per output channel region being processed).
 constexpr size_t kWorkspaceFloats = size_t(1) << 20;
 
-// σ'(z): ReLU → 1[z>0]; no activation → 1.
-inline float slope(bool relu, float z) { return relu ? (z > 0.f ? 1.f : 0.f) : 1.f; }
-
 inline float relu(float v) { return v > 0.f ? v : 0.f; }
 
 }  // namespace
@@ -44,61 +41,45 @@ double FlowMatrix::total() const {
 // ---------------------------------------------------------------------------------------------
 // PairFlows
 
-PairFlows::PairFlows(const nn::Network& net, int to_block, const run::GridSpec& grid) {
-  const auto& blocks = net.blocks();
-  if (to_block < 1 || to_block >= int(blocks.size()))
+PairFlows::PairFlows(const NetView& view, int to_block, const run::GridSpec& grid) {
+  using Axis = NetView::Axis;
+  if (to_block < 0 || to_block >= view.size() || view.single_input(to_block, "tractography") < 0)
     throw base::Error("tractography: block index " + std::to_string(to_block) + " has no preceding block");
-  const nn::Block& dst = blocks[to_block];
-  const nn::Shape in = blocks[to_block - 1].output_shape, out = dst.output_shape;
+  const ImagedBlock& dst = view.block(to_block);
+  const nn::Shape in = dst.input, out = dst.output;
   from_ = run::RegionGrid(in.h, in.w, in.c, grid);
   to_ = run::RegionGrid(out.h, out.w, out.c, grid);
-  has_relu_ = dst.activation >= 0;
-
-  // The spatial relation of every kind is a window: output position (oy, ox) reads input
-  // (oy·S − P + ky, ox·S − P + kx) for ky < KH, kx < KW.  A linear layer is the window that
-  // covers the whole map (one output position); so is a global average pool.
-  int kh = in.h, kw = in.w, stride = 1, pad = 0;
+  op_ = dst.op;
+  activation_ = dst.activation;
   bool dense_channels = true;  // conv/linear: every input channel feeds every output unit
-  const nn::Layer& main = net.layer(dst.main);
-  if (auto* conv = dynamic_cast<const nn::Conv2d*>(&main)) {
-    kind_ = Conv;
-    kh = conv->kh, kw = conv->kw, stride = conv->stride, pad = conv->pad;
-    const int Co = out.c, Ci = in.c, T = kh * kw;
-    std::vector<float> scale(Co, 1.f), shift;
-    if (dst.batchnorm >= 0) dynamic_cast<const nn::BatchNorm2d&>(net.layer(dst.batchnorm)).eval_affine(scale, shift);
-    // weight_abs_ (T, Co, Ci) = |scale_oc · W[oc][ic][t]|, one (Co, Ci) matrix per tap
-    weight_abs_.resize(size_t(T) * Co * Ci);
-    const float* w = conv->weight.value.data();
-    for (int oc = 0; oc < Co; ++oc)
-      for (int ic = 0; ic < Ci; ++ic)
-        for (int t = 0; t < T; ++t)
-          weight_abs_[(size_t(t) * Co + oc) * Ci + ic] = std::fabs(scale[oc] * w[(size_t(oc) * Ci + ic) * T + t]);
-  } else if (auto* linear = dynamic_cast<const nn::Linear*>(&main)) {
-    kind_ = Linear;
-    weight_abs_.resize(linear->weight.value.size());  // (OUT, IN)
-    for (size_t i = 0; i < weight_abs_.size(); ++i) weight_abs_[i] = std::fabs(linear->weight.value[i]);
-    region_units_.resize(from_.count());
-    for (int c = 0; c < in.c; ++c)
-      for (int y = 0; y < in.h; ++y)
-        for (int x = 0; x < in.w; ++x) region_units_[from_.region_of(c, y, x)].push_back((c * in.h + y) * in.w + x);
-  } else if (auto* pool = dynamic_cast<const nn::Pool2d*>(&main)) {
-    kind_ = pool->mode == nn::Pool2d::Max ? MaxPool : AveragePool;
-    if (kind_ == MaxPool) max_pool_ = pool;
-    kh = kw = pool->k, stride = pool->stride;
-    window_weight_ = 1.f / float(kh * kw);
-    dense_channels = false;
-  } else if (dynamic_cast<const nn::GlobalAvgPool*>(&main)) {
-    kind_ = AveragePool;
-    window_weight_ = 1.f / float(kh * kw);
-    dense_channels = false;
-  } else {
-    throw base::Error("tractography: block " + dst.name + " is a '" + main.kind() + "' layer, which has no flow rule");
+  switch (op_) {
+    case BlockOp::convolution:  // weight_abs_ (T, Co, Ci) = |scale_oc · W[oc][ic][t]|, one (Co, Ci) matrix per tap
+      weight_abs_ = view.folded_weights(to_block, {Axis::tap, Axis::out, Axis::in});
+      break;
+    case BlockOp::dense:  // weight_abs_ (OUT, IN) = |W|
+      weight_abs_ = view.folded_weights(to_block, {Axis::out, Axis::in, Axis::tap});
+      region_units_.resize(from_.count());
+      for (int c = 0; c < in.c; ++c)
+        for (int y = 0; y < in.h; ++y)
+          for (int x = 0; x < in.w; ++x) region_units_[from_.region_of(c, y, x)].push_back((c * in.h + y) * in.w + x);
+      break;
+    case BlockOp::max_pool:
+      max_pool_ = &view.max_pool(to_block);
+      window_weight_ = 1.f / float(dst.window.taps());
+      dense_channels = false;
+      break;
+    case BlockOp::average_pool:
+      window_weight_ = 1.f / float(dst.window.taps());
+      dense_channels = false;
+      break;
   }
+  for (float& w : weight_abs_) w = std::fabs(w);
 
-  // Tap tables: tap t = ky·KW + kx of output position p = oy·Wo + ox.
-  taps_ = kh * kw;
-  positions_ = out.h * out.w;
-  tap_offset_.assign(size_t(taps_) * positions_, -1);
+  // Tap tables: tap t = ky·KW + kx of output position p = oy·Wo + ox (imaging/net_view.h).
+  const ReceptiveField field = view.receptive_field(to_block);
+  taps_ = field.taps;
+  positions_ = field.positions;
+  tap_offset_ = field.input_of;
   tap_block_.assign(size_t(taps_) * positions_, -1);
   out_block_.resize(positions_);
   block_positions_.assign(size_t(to_.gh) * to_.gw, {});
@@ -107,17 +88,11 @@ PairFlows::PairFlows(const nn::Network& net, int to_block, const run::GridSpec& 
       const int p = oy * out.w + ox;
       out_block_[p] = to_.row_region[oy] * to_.gw + to_.col_region[ox];
       block_positions_[out_block_[p]].push_back(p);
-      for (int ky = 0; ky < kh; ++ky)
-        for (int kx = 0; kx < kw; ++kx) {
-          const int y = oy * stride - pad + ky, x = ox * stride - pad + kx;
-          if (y < 0 || y >= in.h || x < 0 || x >= in.w) continue;
-          const size_t e = size_t(ky * kw + kx) * positions_ + p;
-          tap_offset_[e] = y * in.w + x;
-          tap_block_[e] = from_.row_region[y] * from_.gw + from_.col_region[x];
-        }
     }
+  for (size_t e = 0; e < tap_offset_.size(); ++e)
+    if (tap_offset_[e] >= 0) tap_block_[e] = from_.row_region[tap_offset_[e] / in.w] * from_.gw + from_.col_region[tap_offset_[e] % in.w];
 
-  if (kind_ == Conv) {
+  if (op_ == BlockOp::convolution) {
     // tap_groups_[sB]: the links of output block sB grouped by (tap, input block), in that order
     tap_groups_.resize(block_positions_.size());
     for (size_t sb = 0; sb < block_positions_.size(); ++sb)
@@ -158,12 +133,12 @@ void PairFlows::accumulate(const nn::Tensor& a, const nn::Tensor& z) {
     throw base::Error("tractography: activations " + a.shape().str() + " → " + z.shape().str() +
                     " do not match the layer pair this PairFlows was built for");
   const auto start = std::chrono::steady_clock::now();
-  if (kind_ == Conv)
-    accumulate_conv(a, z);
-  else if (kind_ == Linear)
-    accumulate_linear(a, z);
-  else
-    accumulate_pool(a, z);
+  switch (op_) {
+    case BlockOp::convolution: accumulate_conv(a, z); break;
+    case BlockOp::dense: accumulate_linear(a, z); break;
+    case BlockOp::max_pool:
+    case BlockOp::average_pool: accumulate_pool(a, z); break;
+  }
   images_ += size_t(a.n());
   seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -190,7 +165,7 @@ void PairFlows::accumulate_conv(const nn::Tensor& a, const nn::Tensor& z) {
       for (int oc = 0; oc < Co; ++oc) {
         const float* zp = z.data() + (size_t(n0 + i) * Co + oc) * P;
         float* dst = s_last_.data() + size_t(i) * P * Co + oc;
-        for (int p = 0; p < P; ++p) dst[size_t(p) * Co] = slope(has_relu_, zp[p]);
+        for (int p = 0; p < P; ++p) dst[size_t(p) * Co] = activation_slope(activation_, zp[p]);
       }
       for (int ic = 0; ic < Ci; ++ic) {
         const float* ap = a.data() + (size_t(n0 + i) * Ci + ic) * plane_in;
@@ -243,7 +218,7 @@ void PairFlows::accumulate_linear(const nn::Tensor& a, const nn::Tensor& z) {
       const int count = std::min(chunk, N - n0);
       for (int i = 0; i < count; ++i)
         for (int j = 0; j < o.size(); ++j)
-          s[size_t(i) * o.size() + j] = slope(has_relu_, z.data()[size_t(n0 + i) * out + o.begin + j]);
+          s[size_t(i) * o.size() + j] = activation_slope(activation_, z.data()[size_t(n0 + i) * out + o.begin + j]);
       // m (count, IN) = s (count, |kB|) · |W|[o ∈ kB] (|kB|, IN)
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, count, in, o.size(), 1.f, s.data(), o.size(),
                   weight_abs_.data() + size_t(o.begin) * in, in, 0.f, m.data(), in);
@@ -285,7 +260,7 @@ void PairFlows::accumulate_pool(const nn::Tensor& a, const nn::Tensor& z) {
       for (int p : block_positions_[size_t(i0) * to_.gw + j0])
         for (int i = 0; i < N; ++i) {
           const size_t plane = size_t(i) * C + c;
-          const float s = slope(has_relu_, z.data()[plane * P + p]);
+          const float s = activation_slope(activation_, z.data()[plane * P + p]);
           if (s == 0.f) continue;
           const float* r = a.data() + plane * plane_in;
           if (argmax) {
@@ -405,12 +380,17 @@ std::vector<PairFlows> measure_flows(nn::Network& net, const nn::LabeledImages& 
                                      const TractSettings& s) {
   validate(s);
   if (test.count == 0) throw base::Error("tractography: the test set is empty (expected at least one image)");
+  const NetView view(net);
   std::vector<PairFlows> pairs;
-  for (int b = 1; b < int(net.blocks().size()); ++b) pairs.emplace_back(net, b, grid);
+  std::vector<int> pair_into(size_t(view.size()), -1);  // block → the pair that flows into it
+  for (const NetView::Edge& e : view.edges()) {
+    pair_into[size_t(e.to)] = int(pairs.size());
+    pairs.emplace_back(view, e.to, grid);
+  }
   if (pairs.empty()) return pairs;
   const size_t samples = std::min(s.samples, test.count);
-  const nn::Probe probe = [&](const nn::BlockView& view) {
-    if (view.index >= 1) pairs[size_t(view.index) - 1].accumulate(view.input, view.z);
+  const nn::Probe probe = [&](const nn::BlockView& block) {
+    if (pair_into[size_t(block.index)] >= 0) pairs[size_t(pair_into[size_t(block.index)])].accumulate(block.input, block.z);
   };
   nn::Tensor x;
   std::vector<uint8_t> labels;

@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "imaging/net_view.h"
 #include "run/region_grid.h"
 #include "nn/data.h"
 #include "nn/network.h"
@@ -59,12 +60,13 @@ struct FlowMatrix {
   double total() const;  // Σ_{A,B} C = connection_strength
 };
 
-// The flows from block to_block−1 into block to_block, accumulated batch by batch.
-// The constructor copies |W_eff| from the net (so later weight changes are not seen) and derives
-// the structural connectivity.  Conv, linear, max/average pool and gap blocks are supported.
+// The flows into block to_block from the block that feeds it (NetView::single_input), accumulated
+// batch by batch.  The constructor copies |W_eff| from the net (so later weight changes are not
+// seen) and derives the structural connectivity.  Every BlockOp of imaging/net_view.h is supported.
 class PairFlows {
  public:
-  PairFlows(const nn::Network& net, int to_block, const run::GridSpec& grid);
+  PairFlows(const NetView& view, int to_block, const run::GridSpec& grid);
+  PairFlows(const nn::Network& net, int to_block, const run::GridSpec& grid) : PairFlows(NetView(net), to_block, grid) {}
 
   // Adds Σ over the batch's images of C_{A→B}(x).
   //   a (N, Ci, Hi, Wi) the output of block to_block−1 (= BlockView::input of block to_block)
@@ -82,14 +84,13 @@ class PairFlows {
   double seconds() const { return seconds_; }  // wall time spent in accumulate()
 
  private:
-  enum Kind { Conv, Linear, MaxPool, AveragePool };
   void accumulate_conv(const nn::Tensor& a, const nn::Tensor& z);
   void accumulate_linear(const nn::Tensor& a, const nn::Tensor& z);
   void accumulate_pool(const nn::Tensor& a, const nn::Tensor& z);
 
-  Kind kind_ = Conv;
+  BlockOp op_ = BlockOp::convolution;
   const nn::Pool2d* max_pool_ = nullptr;  // its argmax() is read during accumulate()
-  bool has_relu_ = false;
+  Activation activation_ = Activation::identity;
   run::RegionGrid from_, to_;
   int taps_ = 0, positions_ = 0;                   // spatial relation: tap t of output position p reads input
   std::vector<int> tap_offset_;                    // (taps, positions): flat input position y·Wi+x, or −1 (padding)

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <numeric>
 
-#include "imaging/zeta.h"
+#include "imaging/zeta_stats.h"
 
 namespace imaging {
 

@@ -120,25 +120,43 @@ nlohmann::json describe_network(const Network& net) {
                         {"token", l.token()},
                         {"input_shape", {l.input_shape.c, l.input_shape.h, l.input_shape.w}},
                         {"output_shape", {l.output_shape.c, l.output_shape.h, l.output_shape.w}}};
-    if (auto* c = dynamic_cast<const Conv2d*>(&l)) {
-      j["in_channels"] = l.input_shape.c;
-      j["out_channels"] = c->out_channels;
-      j["kernel"] = {c->kh, c->kw};
-      j["stride"] = c->stride;
-      j["padding"] = c->pad;
-      j["bias"] = c->has_bias;
-    } else if (auto* f = dynamic_cast<const Linear*>(&l)) {
-      j["in_features"] = f->in_features;
-      j["out_features"] = f->out_features;
-    } else if (auto* p = dynamic_cast<const Pool2d*>(&l)) {
-      j["kernel"] = p->k;
-      j["stride"] = p->stride;
-    } else if (auto* b = dynamic_cast<const BatchNorm2d*>(&l)) {
-      j["num_features"] = l.input_shape.c;
-      j["eps"] = b->eps;
-      j["momentum"] = b->momentum;
-    } else if (auto* d = dynamic_cast<const Dropout*>(&l)) {
-      j["p"] = d->p;
+    switch (l.layer_kind()) {
+      case LayerKind::conv2d: {
+        const auto& c = static_cast<const Conv2d&>(l);
+        j["in_channels"] = l.input_shape.c;
+        j["out_channels"] = c.out_channels;
+        j["kernel"] = {c.kh, c.kw};
+        j["stride"] = c.stride;
+        j["padding"] = c.pad;
+        j["bias"] = c.has_bias;
+        break;
+      }
+      case LayerKind::linear: {
+        const auto& f = static_cast<const Linear&>(l);
+        j["in_features"] = f.in_features;
+        j["out_features"] = f.out_features;
+        break;
+      }
+      case LayerKind::maxpool:
+      case LayerKind::avgpool: {
+        const auto& p = static_cast<const Pool2d&>(l);
+        j["kernel"] = p.k;
+        j["stride"] = p.stride;
+        break;
+      }
+      case LayerKind::batchnorm2d: {
+        const auto& b = static_cast<const BatchNorm2d&>(l);
+        j["num_features"] = l.input_shape.c;
+        j["eps"] = b.eps;
+        j["momentum"] = b.momentum;
+        break;
+      }
+      case LayerKind::dropout:
+        j["p"] = static_cast<const Dropout&>(l).p;
+        break;
+      case LayerKind::relu:
+      case LayerKind::gap:
+        break;  // nothing beyond kind, token and shapes
     }
     layers.push_back(j);
   }

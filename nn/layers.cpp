@@ -13,6 +13,20 @@
 
 namespace nn {
 
+const char* layer_kind_name(LayerKind kind) {
+  switch (kind) {
+    case LayerKind::conv2d: return "conv2d";
+    case LayerKind::linear: return "linear";
+    case LayerKind::relu: return "relu";
+    case LayerKind::maxpool: return "maxpool";
+    case LayerKind::avgpool: return "avgpool";
+    case LayerKind::gap: return "gap";
+    case LayerKind::batchnorm2d: return "batchnorm2d";
+    case LayerKind::dropout: return "dropout";
+  }
+  return "unknown";  // not reached: every kind is a case above
+}
+
 namespace {
 
 void he_normal(Tensor& w, int fan_in, Rng& rng) {

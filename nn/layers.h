@@ -23,6 +23,12 @@
 
 namespace nn {
 
+// The kinds of layer.  Every per-kind table is a `switch` over this enum without a `default`
+// (nn/checkpoint.cpp's description, imaging/net_view.cpp's reading of a net), so that -Wswitch
+// lists each place a new kind must be handled.
+enum class LayerKind { conv2d, linear, relu, maxpool, avgpool, gap, batchnorm2d, dropout };
+const char* layer_kind_name(LayerKind kind);  // "conv2d", "linear", "relu", "maxpool", ... as model.json spells them
+
 // A learnable tensor (or a saved buffer such as batch-norm running statistics,
 // which has trainable == false and no gradient).
 struct Param {
@@ -34,7 +40,8 @@ struct Param {
 class Layer {
  public:
   virtual ~Layer() = default;
-  virtual std::string kind() const = 0;  // "conv2d", "linear", "relu", "maxpool", ...
+  virtual LayerKind layer_kind() const = 0;
+  std::string kind() const { return layer_kind_name(layer_kind()); }  // "conv2d", "linear", "relu", ...
   virtual std::string token() const = 0;  // the spec token that builds this layer
   virtual Shape setup(Shape in) = 0;
   virtual void forward(const Tensor& in, Tensor& out, bool training, Rng& rng) = 0;
@@ -65,7 +72,7 @@ enum class ConvAlgorithm { automatic, im2col, winograd };
 class Conv2d : public Layer {
  public:
   Conv2d(int out_channels, int kh, int kw, int stride, int pad, bool bias);
-  std::string kind() const override { return "conv2d"; }
+  LayerKind layer_kind() const override { return LayerKind::conv2d; }
   std::string token() const override;
   Shape setup(Shape in) override;
   void forward(const Tensor& in, Tensor& out, bool training, Rng& rng) override;
@@ -91,7 +98,7 @@ class Conv2d : public Layer {
 class Linear : public Layer {
  public:
   explicit Linear(int out_features);
-  std::string kind() const override { return "linear"; }
+  LayerKind layer_kind() const override { return LayerKind::linear; }
   std::string token() const override { return "linear:" + std::to_string(out_features); }
   Shape setup(Shape in) override;
   void forward(const Tensor& in, Tensor& out, bool training, Rng& rng) override;
@@ -106,7 +113,7 @@ class Linear : public Layer {
 // out = max(0, in), elementwise; the gradient at 0 is 0 (as PyTorch).
 class ReLU : public Layer {
  public:
-  std::string kind() const override { return "relu"; }
+  LayerKind layer_kind() const override { return LayerKind::relu; }
   std::string token() const override { return "relu"; }
   Shape setup(Shape in) override { return in; }
   void forward(const Tensor& in, Tensor& out, bool training, Rng& rng) override;
@@ -122,7 +129,7 @@ class Pool2d : public Layer {
  public:
   enum Mode { Max, Average };
   Pool2d(Mode mode, int k, int stride);
-  std::string kind() const override { return mode == Max ? "maxpool" : "avgpool"; }
+  LayerKind layer_kind() const override { return mode == Max ? LayerKind::maxpool : LayerKind::avgpool; }
   std::string token() const override;
   Shape setup(Shape in) override;
   void forward(const Tensor& in, Tensor& out, bool training, Rng& rng) override;
@@ -139,7 +146,7 @@ class Pool2d : public Layer {
 // Global average pooling: in (N, C, H, W) → out (N, C, 1, 1)
 class GlobalAvgPool : public Layer {
  public:
-  std::string kind() const override { return "gap"; }
+  LayerKind layer_kind() const override { return LayerKind::gap; }
   std::string token() const override { return "gap"; }
   Shape setup(Shape in) override {
     input_shape = Shape{1, in.c, in.h, in.w};
@@ -155,7 +162,7 @@ class GlobalAvgPool : public Layer {
 //   weight (C), bias (C), running_mean (C), running_var (C)
 class BatchNorm2d : public Layer {
  public:
-  std::string kind() const override { return "batchnorm2d"; }
+  LayerKind layer_kind() const override { return LayerKind::batchnorm2d; }
   std::string token() const override { return "bn"; }
   Shape setup(Shape in) override;
   void forward(const Tensor& in, Tensor& out, bool training, Rng& rng) override;
@@ -177,7 +184,7 @@ class BatchNorm2d : public Layer {
 class Dropout : public Layer {
  public:
   explicit Dropout(float p);
-  std::string kind() const override { return "dropout"; }
+  LayerKind layer_kind() const override { return LayerKind::dropout; }
   std::string token() const override;
   Shape setup(Shape in) override { return in; }
   void forward(const Tensor& in, Tensor& out, bool training, Rng& rng) override;

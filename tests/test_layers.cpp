@@ -80,7 +80,8 @@ void expect_backward_contract(nn::Layer& layer, const nn::Tensor& x, bool traini
 class Square : public nn::Layer {
  public:
   explicit Square(float factor) : factor_(factor) {}
-  std::string kind() const override { return "square"; }
+  // Every layer declares one of nn's kinds; an elementwise map is closest to relu (the kind only names it here).
+  nn::LayerKind layer_kind() const override { return nn::LayerKind::relu; }
   std::string token() const override { return "square"; }
   nn::Shape setup(nn::Shape in) override { return input_shape = output_shape = in; }
   void forward(const nn::Tensor& in, nn::Tensor& out, bool, nn::Rng&) override {

@@ -1,10 +1,10 @@
-// imaging/zeta_walker.cpp — the incremental forward behind every lesion-game estimator.
+// imaging/lesion_walker.cpp — the incremental forward behind every lesion-game estimator.
 //
-// State k = 0 is the lesioned block (H·W·C, channels-last), state k ≥ 1 the output of stage k−1
-// (with its pre-activation z).  A step changes some units of state 0; each stage then turns the
-// changes (position, channel, δ) of its input into the changes of its output:
+// State k = 0 is the lesioned block (H·W·C, channels-last), state k ≥ 1 the output of replayed
+// block k−1 (with its pre-activation z).  A step changes some units of state 0; each replayed block
+// then turns the changes (position, channel, δ) of its input into the changes of its output:
 //   Conv    z[q,:] += δ·W'[c,tap,:] for every output position q whose window holds the input
-//           position (the stage's fan-out table), then a = relu(z) is re-read at those positions;
+//           position (the block's fan-out table), then a = relu(z) is re-read at those positions;
 //   Dense   z[:] += δ·W'[p·C + c, :], then a = relu(z) everywhere;
 //   AvgPool z[q,c] += δ/(KH·KW) for every window q holding the input, then a = z;
 //   MaxPool a[q,c] = max over window q of the (already updated) input, re-read.
@@ -15,12 +15,12 @@
 #include <cstdint>
 #include <cstring>
 
-#include "imaging/zeta.h"
+#include "imaging/lesion_game.h"
 
 namespace imaging {
 
 CoalitionWalker::CoalitionWalker(const CoalitionValue& game) : game_(game) {
-  const auto& stages = game.stages();
+  const auto& blocks = game.replay_blocks();
   z_ = game.empty_z();
   a_ = game.empty_a();
   changes_.resize(a_.size());
@@ -29,20 +29,24 @@ CoalitionWalker::CoalitionWalker(const CoalitionValue& game) : game_(game) {
     changes_[k].channel.resize(a_[k].size());
     changes_[k].delta.resize(a_[k].size());
   }
-  touched_.resize(stages.size());
-  for (size_t s = 0; s < stages.size(); ++s) {
-    const auto& st = stages[s];
-    // Conv stages re-read whole positions, pools single entries, a dense stage everything.
-    const size_t entries = st.kind == CoalitionValue::Stage::Conv    ? size_t(st.out_h) * st.out_w
-                           : st.kind == CoalitionValue::Stage::Dense ? 0
-                                                                     : size_t(st.out_h) * st.out_w * st.out_c;
+  touched_.resize(blocks.size());
+  for (size_t s = 0; s < blocks.size(); ++s) {
+    const auto& st = blocks[s];
+    // Convolutions re-read whole positions, pools single entries, a dense block everything.
+    size_t entries = 0;
+    switch (st.op) {
+      case BlockOp::convolution: entries = size_t(st.out_h) * st.out_w; break;
+      case BlockOp::dense: entries = 0; break;
+      case BlockOp::max_pool:
+      case BlockOp::average_pool: entries = size_t(st.out_h) * st.out_w * st.out_c; break;
+    }
     touched_[s].mark.assign(entries, 0);
     touched_[s].position.resize(entries);
     touched_[s].channel.resize(entries);
   }
   logits_.resize(1, int(a_.back().size()), 1, 1);
   size_t widest = 0;
-  for (const auto& st : stages) widest = std::max(widest, size_t(st.out_c));
+  for (const auto& st : blocks) widest = std::max(widest, size_t(st.out_c));
   moved_.resize(widest);
   flags_.assign(widest + 8, 0);
 }
@@ -119,10 +123,9 @@ double CoalitionWalker::value() const {
 }
 
 void CoalitionWalker::propagate() {
-  using Stage = CoalitionValue::Stage;
-  const auto& stages = game_.stages();
-  for (size_t s = 0; s < stages.size(); ++s) {
-    const Stage& st = stages[s];
+  const auto& blocks = game_.replay_blocks();
+  for (size_t s = 0; s < blocks.size(); ++s) {
+    const CoalitionValue::ReplayBlock& st = blocks[s];
     const Changes& in = changes_[s];
     Changes& out = changes_[s + 1];
     out.count = 0;
@@ -149,7 +152,7 @@ void CoalitionWalker::propagate() {
       float* __restrict aq = a + size_t(q) * OC;
       float* __restrict moved = moved_.data();
       uint8_t* __restrict flag = flags_.data();
-      const bool relu = st.relu;
+      const bool relu = st.activation == Activation::relu;  // σ = imaging::activate, inlined for the vector loop
       remember(aq, OC);
 #pragma omp simd
       for (int o = 0; o < OC; ++o) {
@@ -184,8 +187,8 @@ void CoalitionWalker::propagate() {
       }
     };
     t.count = 0;
-    switch (st.kind) {
-      case Stage::Conv: {
+    switch (st.op) {
+      case BlockOp::convolution: {
         const int taps = st.kh * st.kw;
         for (int i = 0; i < in.count; ++i) {
           const int p = in.position[i], c = in.channel[i];
@@ -206,7 +209,7 @@ void CoalitionWalker::propagate() {
         }
         break;
       }
-      case Stage::Dense: {
+      case BlockOp::dense: {
         remember(z, OC);
         for (int i = 0; i < in.count; ++i) {
           float* __restrict zq = z;
@@ -218,9 +221,9 @@ void CoalitionWalker::propagate() {
         emit_row(0);
         break;
       }
-      case Stage::AvgPool:
-      case Stage::MaxPool: {
-        const bool average = st.kind == Stage::AvgPool;
+      case BlockOp::average_pool:
+      case BlockOp::max_pool: {
+        const bool average = st.op == BlockOp::average_pool;
         const float inv_area = 1.f / float(st.kh * st.kw);
         for (int i = 0; i < in.count; ++i) {
           const int p = in.position[i], c = in.channel[i];

@@ -1,0 +1,196 @@
+// imaging/lesion_game.cpp — the lesion game of one block (imaging/lesion_game.h): its sample, its
+// activations and baseline, the blocks after it re-laid for the walker, and v(S) by dense forwards.
+#include "imaging/lesion_game.h"
+
+#include <algorithm>
+
+#include "base/error.h"
+#include "nn/rng.h"
+#include "nn/loss.h"
+#include "nn/trainer.h"
+
+namespace imaging {
+
+namespace {
+// dst (cols, rows) = srcᵀ, src (rows, cols): (C, H·W) → (H·W, C) is channels-first → channels-last
+// of one image, and (H·W, C) → (C, H·W) the way back.
+void transpose(const float* src, int rows, int cols, float* dst) {
+  for (int r = 0; r < rows; ++r)
+    for (int c = 0; c < cols; ++c) dst[size_t(c) * rows + r] = src[size_t(r) * cols + c];
+}
+}  // namespace
+
+void to_channels_last(const float* chw, int C, int H, int W, float* hwc) { transpose(chw, C, H * W, hwc); }
+void to_channels_first(const float* hwc, int C, int H, int W, float* chw) { transpose(hwc, H * W, C, chw); }
+
+void image_values(const nn::Tensor& logits, const uint8_t* labels, bool accuracy, double* out) {
+  if (!accuracy) {
+    nn::log_prob_of_label(logits, labels, out);
+    return;
+  }
+  for (int n = 0; n < logits.n(); ++n) out[n] = nn::predicted_class(logits.sample(n), logits.c()) == labels[n];
+}
+
+std::vector<uint32_t> stratified_sample(const nn::LabeledImages& data, size_t pool, size_t samples, uint64_t seed) {
+  const size_t available = std::min(pool, data.count);
+  int classes = data.num_classes;
+  for (size_t i = 0; i < available; ++i) classes = std::max(classes, int(data.labels[i]) + 1);
+  std::vector<std::vector<uint32_t>> by_class(classes);
+  for (size_t i = 0; i < available; ++i) by_class[data.labels[i]].push_back(uint32_t(i));
+  for (int c = 0; c < classes; ++c) {
+    nn::Rng rng = nn::Rng::derive(seed, 0x5A3B1E, uint64_t(c));
+    auto& v = by_class[c];
+    rng.shuffle(v.data(), v.size());
+  }
+  std::vector<uint32_t> chosen;
+  std::vector<size_t> next(classes, 0);
+  for (bool progress = true; progress && chosen.size() < samples;) {
+    progress = false;
+    for (int c = 0; c < classes && chosen.size() < samples; ++c)
+      if (next[c] < by_class[c].size()) {
+        chosen.push_back(by_class[c][next[c]++]);
+        progress = true;
+      }
+  }
+  std::sort(chosen.begin(), chosen.end());
+  return chosen;
+}
+
+// ---------------------------------------------------------------------------------------------
+// CoalitionValue
+
+double CoalitionValue::mean_of(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return v.empty() ? 0 : s / double(v.size());
+}
+
+CoalitionValue::CoalitionValue(nn::Network& net, int block, const run::GridSpec& spec, const nn::LabeledImages& data,
+                               const std::vector<uint32_t>& eval_indices, const ZetaSettings& settings)
+    : net_(net), block_(block), accuracy_(settings.value == "accuracy") {
+  if (block < 0 || block >= int(net.blocks().size()))
+    throw base::Error("ζ: block index " + std::to_string(block) + " is not a block of the net");
+  if (eval_indices.empty()) throw base::Error("--zeta-samples: the evaluation sample is empty");
+  const nn::Shape shape = net.blocks()[block].output_shape;
+  const int C = shape.c, H = shape.h, W = shape.w;
+  grid_ = run::RegionGrid(H, W, C, spec);
+  region_units_.assign(grid_.count(), {});
+  for (int h = 0; h < H; ++h)
+    for (int w = 0; w < W; ++w)
+      for (int c = 0; c < C; ++c) region_units_[grid_.region_of(c, h, w)].push_back((h * W + w) * C + c);
+
+  // The block's activations of the sample and v_x(all) by dense forwards of kGameChunk images.
+  const size_t N = eval_indices.size(), U = block_units();
+  labels_.resize(N);
+  activations_.resize(N * U);
+  image_v_all_.resize(N);
+  nn::Tensor x;
+  std::vector<uint8_t> y;
+  for (size_t first = 0; first < N; first += kGameChunk) {
+    const int count = int(std::min<size_t>(kGameChunk, N - first));
+    nn::make_batch(net, data, eval_indices.data() + first, count, nullptr, 0, 0, 0, x, y);
+    for (int i = 0; i < count; ++i)
+      if (y[i] >= net.num_outputs())
+        throw base::Error("ζ: test image " + std::to_string(eval_indices[first + i]) + " has label " +
+                        std::to_string(y[i]) + " but the net has " + std::to_string(net.num_outputs()) + " outputs");
+    const nn::Tensor& logits = net.forward(x, false);
+    image_values(logits, y.data(), accuracy_, &image_v_all_[first]);
+    std::copy(y.begin(), y.end(), labels_.begin() + long(first));
+    const nn::Tensor& a = net.output(block);
+    for (int i = 0; i < count; ++i) to_channels_last(a.sample(i), C, H, W, &activations_[(first + i) * U]);
+  }
+
+  // The baseline: 0, or each unit's mean over the sample.
+  baseline_.assign(U, 0.f);
+  if (settings.ablation == "mean") {
+    std::vector<double> sum(U, 0.0);
+    for (size_t n = 0; n < N; ++n)
+      for (size_t u = 0; u < U; ++u) sum[u] += activations_[n * U + u];
+    for (size_t u = 0; u < U; ++u) baseline_[u] = float(sum[u] / double(N));
+  }
+
+  build_replay(NetView(net));
+
+  // The all-lesioned state: one forward of the baseline, every later block captured by a probe.
+  const size_t states = replay_.size() + 1;
+  empty_z_.assign(states, {});
+  empty_a_.assign(states, {});
+  empty_a_[0] = baseline_;
+  nn::Tensor b(1, C, H, W);
+  to_channels_first(baseline_.data(), C, H, W, b.data());
+  nn::Probe capture = [&](const nn::BlockView& view) {
+    const size_t k = size_t(view.index - block_);
+    const nn::Shape s = view.a.shape();
+    empty_z_[k].resize(s.per_sample());
+    empty_a_[k].resize(s.per_sample());
+    to_channels_last(view.z.data(), s.c, s.h, s.w, empty_z_[k].data());
+    to_channels_last(view.a.data(), s.c, s.h, s.w, empty_a_[k].data());
+  };
+  const nn::Tensor& empty_logits = net.forward_from(block, b, &capture);
+  image_v_none_.resize(N);
+  for (size_t n = 0; n < N; ++n) image_values(empty_logits, &labels_[n], accuracy_, &image_v_none_[n]);
+}
+
+// One replayed block per block after the lesioned one; weights re-laid channels-last, batch norm folded.
+void CoalitionValue::build_replay(const NetView& view) {
+  using Axis = NetView::Axis;
+  for (int b = block_ + 1; b < view.size(); ++b) {
+    if (view.single_input(b, "ζ") != b - 1)
+      throw base::Error("ζ: block " + view.block(b).name + " is not fed by the block before it; the lesion game replays a chain");
+    const ImagedBlock& k = view.block(b);
+    ReplayBlock r;
+    r.op = k.op;
+    r.activation = k.activation;
+    r.in_c = k.input.c, r.in_h = k.input.h, r.in_w = k.input.w;
+    r.out_c = k.output.c, r.out_h = k.output.h, r.out_w = k.output.w;
+    r.kh = k.window.kh, r.kw = k.window.kw;
+    switch (k.op) {
+      case BlockOp::convolution:  // (C, KH·KW, OC)
+        r.weight = view.folded_weights(b, {Axis::in, Axis::tap, Axis::out});
+        break;
+      case BlockOp::dense:  // (H·W, C, OUT): the taps of a dense block are the input positions
+        r.weight = view.folded_weights(b, {Axis::tap, Axis::in, Axis::out});
+        break;
+      case BlockOp::max_pool:
+      case BlockOp::average_pool:
+        break;
+    }
+    if (k.op != BlockOp::dense) {
+      const ReceptiveField field = view.receptive_field(b);
+      field.fan_out(r.fan_begin, r.fan_position, r.fan_tap);
+      if (k.op == BlockOp::max_pool) field.windows(r.window_begin, r.window);
+    }
+    replay_.push_back(std::move(r));
+  }
+}
+
+void CoalitionValue::lesioned_batch(size_t first, int count, const std::vector<bool>& coalition, nn::Tensor& a) const {
+  const int C = grid_.channels, H = grid_.height, W = grid_.width;
+  const size_t U = block_units();
+  a.resize(count, C, H, W);
+  std::vector<float> hwc(U);
+  for (int i = 0; i < count; ++i) {
+    const float* act = activation(first + size_t(i));
+    hwc = baseline_;
+    for (int g = 0; g < regions(); ++g)
+      if (coalition[g])
+        for (int u : region_units_[g]) hwc[u] = act[u];
+    to_channels_first(hwc.data(), C, H, W, a.sample(i));
+  }
+}
+
+double CoalitionValue::value(const std::vector<bool>& coalition) {
+  if (int(coalition.size()) != regions())
+    throw base::Error("ζ: a coalition of " + std::to_string(coalition.size()) + " flags for " +
+                    std::to_string(regions()) + " regions");
+  nn::Tensor a;
+  std::vector<double> v(images());
+  for (size_t first = 0; first < images(); first += kGameChunk) {
+    const int count = int(std::min<size_t>(kGameChunk, images() - first));
+    lesioned_batch(first, count, coalition, a);
+    image_values(net_.forward_from(block_, a), &labels_[first], accuracy_, &v[first]);
+  }
+  return mean_of(v);
+}
+
+}  // namespace imaging

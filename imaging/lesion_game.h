@@ -1,0 +1,178 @@
+// imaging/lesion_game.h — the lesion game of one block: the value v(S) of every coalition S of its
+// regions, on a fixed evaluation sample, and the incremental walker that replays it cheaply.
+//
+// The game (nn-fmri-method.md, "Impact Assessment"; the definitions):
+//  - Lesioning region g of block l replaces its activations by a baseline b_u: 0 (ablation `zero`)
+//    or the unit's mean over the evaluation sample (`mean`).  Only block l is lesioned; every layer
+//    after it computes normally (nn::Network::forward_from).
+//  - v(S) = (1/N) Σ_x v_x(S): the mean over the N evaluation images of log p(y|x) (`logprob`) or of
+//    1[argmax = y] (`accuracy`), with the regions outside S lesioned.  v(∅) = every region lesioned.
+//  - Shapley value φ_g = E_π[v(P_π(g) ∪ {g}) − v(P_π(g))], π a uniform permutation of the regions.
+//    Efficiency: Σ_g φ_g = v(all) − v(∅).  The estimators are imaging/shapley.h; ζ is imaging/zeta_scores.h.
+//
+// Speed: every estimator except taylor runs an incremental forward (CoalitionWalker): the blocks
+// after l are kept per image in channels-last layout, and adding/removing a region pushes only
+// the changed activations through (a conv scatters each change into the outputs in its receptive
+// field, a relu/max-pool forwards only outputs that actually changed).  The all-lesioned state
+// does not depend on the image, so each walk starts from one copy of it; images are independent,
+// so the threads share nothing but the read-only game, and any thread count gives the same bits.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "imaging/net_view.h"
+#include "imaging/zeta_settings.h"
+#include "nn/data.h"
+#include "nn/network.h"
+#include "run/region_grid.h"
+
+namespace imaging {
+
+// `samples` indices among the first min(pool, data.count) images, classes as balanced as the pool
+// allows: each class's indices are shuffled by Rng::derive(seed, class), then classes are visited
+// round-robin (0, 1, …, K−1, 0, …), each giving its next index.  Returned sorted ascending.
+std::vector<uint32_t> stratified_sample(const nn::LabeledImages& data, size_t pool, size_t samples, uint64_t seed);
+
+// Images per dense forward of the game (its activations, v(all), value(), taylor_scores): bounds the
+// net's activation buffers (peak RSS).
+constexpr int kGameChunk = 8;
+
+// One image's activation between the net's layout and the game's: (C, H·W) channels-first ↔
+// (H·W, C) channels-last.
+void to_channels_last(const float* chw, int C, int H, int W, float* hwc);
+void to_channels_first(const float* hwc, int C, int H, int W, float* chw);
+
+// out[n] = v_{x_n} of logits (N, K, 1, 1): log p(label) (nn::log_prob_of_label) or, with accuracy,
+// 1 when the first maximum is the label (nn::softmax_cross_entropy's rule), else 0.
+void image_values(const nn::Tensor& logits, const uint8_t* labels, bool accuracy, double* out);
+
+// One block's lesion game on a fixed evaluation sample.  Holds the block's activations for the
+// sample (channels-last), the baseline, each region's units, and the layers after the block
+// re-laid for incremental recomputation.  Reads the net; does not change its parameters.
+class CoalitionValue {
+ public:
+  CoalitionValue(nn::Network& net, int block, const run::GridSpec& grid, const nn::LabeledImages& data,
+                 const std::vector<uint32_t>& eval_indices, const ZetaSettings& settings);
+
+  int block() const { return block_; }
+  const run::RegionGrid& grid() const { return grid_; }
+  int regions() const { return grid_.count(); }
+  size_t images() const { return labels_.size(); }
+  bool accuracy() const { return accuracy_; }
+
+  // v(S) by a dense forward_from of the lesioned activations (the definition; for checks).
+  double value(const std::vector<bool>& coalition);
+  double v_all() const { return mean_of(image_v_all_); }
+  double v_none() const { return mean_of(image_v_none_); }
+  const std::vector<double>& image_v_all() const { return image_v_all_; }    // (N) v_x(all), dense forward
+  const std::vector<double>& image_v_none() const { return image_v_none_; }  // (N) v_x(∅), dense forward
+
+  // The block's activation of image x (H·W·C, channels-last), its baseline and region g's units
+  // (channels-last indices).
+  const float* activation(size_t x) const { return activations_.data() + x * block_units(); }
+  const std::vector<float>& baseline() const { return baseline_; }
+  const std::vector<int>& units(int g) const { return region_units_[g]; }
+  size_t block_units() const { return size_t(grid_.height) * grid_.width * grid_.channels; }
+
+  // A block after the lesioned one, replayed channels-last: input (in_h, in_w, in_c) → output
+  // (out_h, out_w, out_c), as imaging/net_view.h reads it.
+  struct ReplayBlock {
+    BlockOp op = BlockOp::convolution;
+    Activation activation = Activation::identity;
+    int in_h = 0, in_w = 0, in_c = 0, out_h = 0, out_w = 0, out_c = 0;
+    int kh = 1, kw = 1;
+    // Convolution (C, KH·KW, OC); dense (H·W·C in (h, w, c) order, OUT); batch norm folded in.  The
+    // bias is not needed: it lives in the starting state and deltas do not see it.
+    std::vector<float> weight;
+    // Convolution and pools: input position p = h·in_w + w reaches output positions
+    // fan_position[fan_begin[p] .. fan_begin[p+1]) through kernel tap fan_tap[...] = dy·KW + dx.
+    std::vector<int> fan_begin, fan_position, fan_tap;
+    // Max pool: output position q reads input positions window[window_begin[q] .. window_begin[q+1]).
+    std::vector<int> window_begin, window;
+  };
+  const std::vector<ReplayBlock>& replay_blocks() const { return replay_; }
+  // The all-lesioned state, the same for every image: pre-activation and output of every replayed
+  // block (channels-last); state 0 is the lesioned block itself, state k the output of replay block k−1.
+  const std::vector<std::vector<float>>& empty_z() const { return empty_z_; }
+  const std::vector<std::vector<float>>& empty_a() const { return empty_a_; }
+
+  // Labels of the evaluation sample, in eval_indices order.
+  const std::vector<uint8_t>& labels() const { return labels_; }
+  nn::Network& net() const { return net_; }
+
+ private:
+  static double mean_of(const std::vector<double>& v);
+  void lesioned_batch(size_t first, int count, const std::vector<bool>& coalition, nn::Tensor& a) const;
+  void build_replay(const NetView& view);
+  nn::Network& net_;
+  int block_;
+  run::RegionGrid grid_;
+  bool accuracy_;
+  std::vector<uint8_t> labels_;
+  std::vector<float> activations_;  // (N, H·W·C) channels-last
+  std::vector<float> baseline_;     // (H·W·C)
+  std::vector<std::vector<int>> region_units_;
+  std::vector<double> image_v_all_, image_v_none_;
+  std::vector<ReplayBlock> replay_;
+  std::vector<std::vector<float>> empty_z_, empty_a_;
+};
+
+// Incremental forward of one image's lesion game: the state of every replayed block for the current
+// coalition S.  add/remove push only the changed activations through them and return v_x.
+// States drift from a dense forward only by float rounding of the accumulated deltas.
+class CoalitionWalker {
+ public:
+  explicit CoalitionWalker(const CoalitionValue& game);
+  void start_empty(size_t image);  // S = ∅ (exact copy of the all-lesioned state); clears the journal
+  void start_full(size_t image);   // S = all regions (one incremental pass of the whole block)
+  double add(int region);          // S ← S ∪ {g}; returns v_x(S)
+  double remove(int region);       // S ← S ∖ {g}; returns v_x(S)
+  double value() const;            // v_x(S)
+  const std::vector<float>& logits() const { return a_.back(); }  // (classes)
+  // Undo journal: while on, every state entry a step overwrites is saved first, so undo(mark)
+  // returns bit-exactly to the state at mark() at the cost of the entries touched since.
+  struct Mark {
+    size_t entries = 0, floats = 0;
+  };
+  void set_journal(bool on);  // on or off (the default); either way starts it empty
+  Mark mark() const { return {journal_where_.size(), journal_saved_.size()}; }
+  void undo(const Mark& m);
+
+ private:
+  // The units of a state changed by the current step: position (h·W + w), channel, delta.
+  struct Changes {
+    std::vector<int> position, channel;
+    std::vector<float> delta;
+    int count = 0;
+  };
+  // Output entries of a replayed block that the current step must re-read (each listed once).
+  struct Touched {
+    std::vector<uint8_t> mark;  // per entry
+    std::vector<int> position, channel;
+    int count = 0;
+  };
+  void set_units(const std::vector<int>& units, const float* target);
+  void propagate();
+  void remember(float* p, int count) {
+    if (!journal_on_) return;
+    journal_where_.push_back(p);
+    journal_count_.push_back(count);
+    journal_saved_.insert(journal_saved_.end(), p, p + count);
+  }
+  const CoalitionValue& game_;
+  size_t image_ = 0;
+  std::vector<std::vector<float>> z_, a_;  // per state, as in CoalitionValue::empty_*
+  std::vector<Changes> changes_;           // per state
+  std::vector<Touched> touched_;           // per replayed block
+  std::vector<float> moved_;               // (widest block) scratch of one output row's moves
+  std::vector<uint8_t> flags_;             // (widest block + 8) which of them moved
+  bool journal_on_ = false;
+  std::vector<float*> journal_where_;      // per saved run: where it lives,
+  std::vector<int> journal_count_;         // how many floats,
+  std::vector<float> journal_saved_;       // and their old values, runs in order
+  mutable nn::Tensor logits_;              // (1, classes, 1, 1) for image_values
+};
+
+}  // namespace imaging

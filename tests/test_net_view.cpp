@@ -1,0 +1,204 @@
+// tests/test_net_view.cpp — how imaging reads a net: batch norm folded into the weights gives the
+// block's own pre-activation; the receptive-field tables agree with the layers themselves (a one-hot
+// input pushed through nn's conv and pool forwards); the blocks, kinds and edges of the presets;
+// errors name the block.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "imaging/net_view.h"
+#include "nn/network.h"
+#include "nn/rng.h"
+#include "tests/error_of.h"
+#include "tests/gradient_check.h"
+
+namespace {
+
+using imaging::Activation;
+using imaging::BlockOp;
+using imaging::NetView;
+
+// He-initialised, with random biases and batch-norm statistics (negative scales included), so that
+// folding has something to fold.
+nn::Network random_net(const std::string& spec, int C, int H, int W, uint64_t seed) {
+  nn::Network net(spec, C, H, W);
+  net.init(seed);
+  nn::Rng rng(seed + 1);
+  for (auto& p : net.named_params()) {
+    nn::Tensor& v = p.param->value;
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (p.name.find(".bias") != std::string::npos) v[i] = float(0.3 * rng.normal());
+      if (p.name.find("running_var") != std::string::npos) v[i] = float(0.2 + rng.uniform());
+      if (p.name.find("running_mean") != std::string::npos) v[i] = float(0.5 * rng.normal());
+      if (p.name.rfind("bn", 0) == 0 && p.name.find(".weight") != std::string::npos) v[i] = float(rng.normal());
+    }
+  }
+  return net;
+}
+
+void copy_into(nn::Tensor& t, const std::vector<float>& v) {
+  ASSERT_EQ(t.size(), v.size());
+  std::copy(v.begin(), v.end(), t.data());
+}
+
+// z = W'·input + b' computed by a fresh layer holding the folded weights, against the block's own z.
+TEST(NetView, FoldedBatchNormGivesTheBlocksPreActivation) {
+  struct Case {
+    std::string spec;
+    int batch_norms;
+  };
+  for (const Case& c : {Case{"conv3x3:6 bn relu conv3x3:5:s2:p0 bn relu maxpool2 linear:7 relu linear:3", 2},
+                        Case{"conv5x3:4:p1 bn conv1x1:3 relu gap linear:4", 1}}) {
+    const std::string& spec = c.spec;
+    SCOPED_TRACE(spec);
+    nn::Network net = random_net(spec, 3, 11, 11, 4);
+    const NetView view(net);
+    using Axis = NetView::Axis;
+    int folded = 0;
+    nn::Probe probe = [&](const nn::BlockView& b) {
+      const imaging::ImagedBlock& k = view.block(b.index);
+      if (k.op != BlockOp::convolution && k.op != BlockOp::dense) return;
+      SCOPED_TRACE(k.name);
+      nn::Tensor z;
+      nn::Rng rng(1);
+      if (k.op == BlockOp::convolution) {
+        nn::Conv2d conv(k.output.c, k.window.kh, k.window.kw, k.window.stride, k.window.pad, true);
+        conv.setup(k.input);
+        copy_into(conv.weight.value, view.folded_weights(b.index, {Axis::out, Axis::in, Axis::tap}));
+        copy_into(conv.bias.value, view.folded_bias(b.index));
+        conv.forward(b.input, z, false, rng);
+      } else {
+        nn::Linear linear(k.output.c);
+        linear.setup(k.input);
+        copy_into(linear.weight.value, view.folded_weights(b.index, {Axis::out, Axis::in, Axis::tap}));
+        copy_into(linear.bias.value, view.folded_bias(b.index));
+        linear.forward(b.input, z, false, rng);
+      }
+      ASSERT_EQ(z.size(), b.z.size());
+      double largest = 0;
+      for (size_t i = 0; i < z.size(); ++i) largest = std::max(largest, double(std::fabs(b.z[i])));
+      for (size_t i = 0; i < z.size(); ++i) ASSERT_NEAR(z[i], b.z[i], 1e-5 * (1 + largest)) << "at " << i;
+      folded += k.batchnorm_layer >= 0;
+    };
+    const nn::Tensor x = gradcheck::random_tensor(nn::Shape{3, 3, 11, 11}, 9);
+    net.forward(x, false, &probe);
+    EXPECT_EQ(folded, c.batch_norms);
+  }
+}
+
+// Brute force through the layers themselves: a one-hot input at q through a 1-channel conv whose
+// tap t has weight t + 1 (zero bias) gives t + 1 at exactly the outputs that read q through tap t;
+// through a max pool, 1 at the outputs whose window holds q.
+TEST(NetView, ReceptiveFieldsAgreeWithTheLayersForwards) {
+  struct Case {
+    int kh, kw, stride, pad, h, w;
+  };
+  const Case cases[] = {{3, 3, 1, 1, 6, 5}, {3, 3, 2, 0, 7, 7}, {5, 3, 2, 2, 9, 6}, {1, 1, 1, 0, 4, 3},
+                        {2, 4, 3, 1, 8, 10}, {3, 3, 1, 2, 3, 3}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::to_string(c.kh) + "x" + std::to_string(c.kw) + " s" + std::to_string(c.stride) + " p" +
+                 std::to_string(c.pad) + " on " + std::to_string(c.h) + "x" + std::to_string(c.w));
+    nn::Conv2d conv(1, c.kh, c.kw, c.stride, c.pad, true);
+    const nn::Shape out = conv.setup(nn::Shape{1, 1, c.h, c.w});
+    for (int t = 0; t < c.kh * c.kw; ++t) conv.weight.value[size_t(t)] = float(t + 1);
+    conv.bias.value[0] = 0.f;
+    const imaging::ReceptiveField field =
+        imaging::receptive_field({c.kh, c.kw, c.stride, c.pad}, c.h, c.w, out.h, out.w);
+    ASSERT_EQ(field.positions, out.h * out.w);
+    std::vector<int> begin, position, tap;
+    field.fan_out(begin, position, tap);
+    nn::Rng rng(1);
+    for (int q = 0; q < c.h * c.w; ++q) {
+      nn::Tensor x(1, 1, c.h, c.w), y;
+      x.zero();
+      x[size_t(q)] = 1.f;
+      conv.forward(x, y, false, rng);
+      std::vector<int> expected_position, expected_tap;
+      for (int p = 0; p < field.positions; ++p) {
+        const int t = int(y[size_t(p)]) - 1;  // −1: p does not read q
+        int from_table = -1;
+        for (int u = 0; u < field.taps; ++u)
+          if (field.at(u, p) == q) from_table = u;
+        EXPECT_EQ(from_table, t) << "input " << q << " output " << p;
+        if (t >= 0) expected_position.push_back(p), expected_tap.push_back(t);
+      }
+      EXPECT_EQ(std::vector<int>(position.begin() + begin[q], position.begin() + begin[q + 1]), expected_position) << q;
+      EXPECT_EQ(std::vector<int>(tap.begin() + begin[q], tap.begin() + begin[q + 1]), expected_tap) << q;
+    }
+    if (c.pad > 0 || c.kh != c.kw) continue;  // pools: square windows, no padding
+    nn::Pool2d pool(nn::Pool2d::Max, c.kh, c.stride);
+    const nn::Shape pooled = pool.setup(nn::Shape{1, 1, c.h, c.w});
+    const imaging::ReceptiveField window = imaging::receptive_field({c.kh, c.kh, c.stride, 0}, c.h, c.w, pooled.h, pooled.w);
+    std::vector<int> wbegin, wposition;
+    window.windows(wbegin, wposition);
+    for (int p = 0; p < window.positions; ++p) {
+      std::vector<int> reads;
+      for (int q = 0; q < c.h * c.w; ++q) {
+        nn::Tensor x(1, 1, c.h, c.w), y;
+        x.zero();
+        x[size_t(q)] = 1.f;
+        pool.forward(x, y, false, rng);
+        if (y[size_t(p)] == 1.f) reads.push_back(q);
+      }
+      std::vector<int> listed(wposition.begin() + wbegin[p], wposition.begin() + wbegin[p + 1]);
+      std::sort(listed.begin(), listed.end());
+      EXPECT_EQ(listed, reads) << "pool output " << p;
+    }
+  }
+}
+
+TEST(NetView, BlocksKindsAndEdgesOfThePresets) {
+  nn::Network reference(nn::Network::preset("reference"), 3, 32, 32);
+  const NetView r(reference);
+  ASSERT_EQ(r.size(), 8);
+  const BlockOp ops[] = {BlockOp::convolution, BlockOp::max_pool, BlockOp::convolution, BlockOp::max_pool,
+                         BlockOp::convolution, BlockOp::max_pool, BlockOp::dense,       BlockOp::dense};
+  const Activation acts[] = {Activation::relu, Activation::identity, Activation::relu, Activation::identity,
+                             Activation::relu, Activation::identity, Activation::relu, Activation::identity};
+  for (int b = 0; b < r.size(); ++b) {
+    EXPECT_EQ(r.block(b).name, reference.blocks()[size_t(b)].name);
+    EXPECT_EQ(r.block(b).op, ops[b]) << b;
+    EXPECT_EQ(r.block(b).activation, acts[b]) << b;
+    EXPECT_EQ(r.block(b).inputs, std::vector<int>{b - 1});
+    EXPECT_EQ(r.single_input(b, "test"), b - 1);
+  }
+  EXPECT_EQ(r.block(6).window.kh, 4);  // fc1 reads the whole 4×4 map of pool3: taps = positions
+  EXPECT_EQ(r.block(6).window.taps(), 16);
+  EXPECT_EQ(r.block(6).input.c, 128);
+
+  nn::Network bn(nn::Network::preset("bn"), 3, 32, 32);
+  const NetView v(bn);
+  std::vector<std::string> names;
+  for (const auto& k : v.blocks()) names.push_back(k.name);
+  EXPECT_EQ(names, std::vector<std::string>({"conv1", "conv2", "pool1", "conv3", "conv4", "pool2", "conv5", "conv6",
+                                             "pool3", "fc1", "output"}));
+  for (const char* conv : {"conv1", "conv2", "conv3", "conv4", "conv5", "conv6"}) {
+    const auto& k = v.block(bn.find_block(conv));
+    EXPECT_GE(k.batchnorm_layer, 0) << conv;
+    EXPECT_EQ(k.activation, Activation::relu) << conv;
+  }
+  EXPECT_EQ(v.block(9).activation, Activation::relu);  // fc1: relu, then dropout (the identity here)
+  EXPECT_LT(r.block(0).batchnorm_layer, 0);
+
+  for (const NetView* view : {&r, &v}) {
+    ASSERT_EQ(int(view->edges().size()), view->size() - 1);
+    for (size_t e = 0; e < view->edges().size(); ++e) {
+      EXPECT_EQ(view->edges()[e].from, int(e));
+      EXPECT_EQ(view->edges()[e].to, int(e) + 1);
+    }
+  }
+}
+
+TEST(NetView, QuestionsAPoolCannotAnswerNameTheBlock) {
+  nn::Network net(nn::Network::preset("reference"), 3, 32, 32);
+  const NetView view(net);
+  expect_error_naming([&] { view.folded_weights(1, {NetView::Axis::out, NetView::Axis::in, NetView::Axis::tap}); },
+                      "pool1");
+  expect_error_naming([&] { view.max_pool(0); }, "conv1");
+  EXPECT_EQ(&view.max_pool(1), &net.layer(size_t(net.blocks()[1].main)));
+}
+
+}  // namespace
