@@ -42,7 +42,7 @@ endif
 
 LIB_SRC := $(wildcard base/*.cpp nn/*.cpp datasets/*.cpp run/*.cpp imaging/*.cpp report/*.cpp)
 APP_SRC := $(wildcard apps/*.cpp)
-TEST_SRC := $(wildcard tests/*.cpp)
+TEST_SRC := $(wildcard tests/*.cpp $(filter-out tests/fuzz/%,$(wildcard tests/*/*.cpp)))
 BENCH_SRC := $(wildcard bench/*.cpp)
 
 LIB_OBJ := $(LIB_SRC:%.cpp=$(BUILD)/obj/%.o)

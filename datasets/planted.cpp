@@ -21,7 +21,7 @@ uint64_t mix64(uint64_t z) {
 // A small deterministic RNG: splitmix64 for bits, Box–Muller for normals.  The bits
 // are pure integer arithmetic; the normals also use log/sin/cos, which a different
 // math library could round differently in the last bit — after rounding to bytes that
-// practically never shows, and tests/test_planted.cpp pins a digest to catch it.
+// practically never shows, and tests/datasets/test_planted.cpp pins a digest to catch it.
 class Rng {
  public:
   // Stream s of seed: distinct streams start at unrelated points of the 2^64 cycle.

@@ -1,7 +1,7 @@
 // tests/page/helpers.test.js — report/page/helpers.js, the pure functions of report.html, under
 // Node's built-in test runner (`node --test tests/page/`, run by `make test`): the strings the page
 // shows, region keys in run/region_grid.h's order, colour ramps equal to report/colormap.cpp (through
-// tests/page/colormap_samples.json, which tests/test_report_page.cpp checks against the C++), the
+// tests/page/colormap_samples.json, which tests/report/test_report_page.cpp checks against the C++), the
 // layer scales, axis ticks, rotation and picking, the fallback when a quantity is missing, the
 // settings rows, and that the file also runs as the page's classic script.
 "use strict";

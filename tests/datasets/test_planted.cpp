@@ -1,4 +1,4 @@
-// tests/test_planted.cpp — the planted dataset is deterministic, its masks are exactly
+// tests/datasets/test_planted.cpp — the planted dataset is deterministic, its masks are exactly
 // the class cells, and the class evidence really sits inside those cells (and nowhere
 // else), so imaging code can be judged against the masks.
 #include <gtest/gtest.h>

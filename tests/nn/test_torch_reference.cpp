@@ -1,6 +1,6 @@
-// tests/test_torch_reference.cpp — nnfmri against PyTorch on a small net, without PyTorch.
+// tests/nn/test_torch_reference.cpp — nnfmri against PyTorch on a small net, without PyTorch.
 //
-// tests/fixtures/torch_reference.bin was written once by tests/fixtures/make_torch_fixtures.py
+// tests/nn/fixtures/torch_reference.bin was written once by tests/nn/fixtures/make_torch_fixtures.py
 // (its docstring describes the file format and every array).  This test builds the same net with
 // nn::Network, copies the initial weights and compares: train-mode logits and loss, the batch-norm
 // running statistics, every parameter gradient and the input gradient, the losses of 3 SGD steps
@@ -65,7 +65,7 @@ std::map<std::string, Array> read_fixture(const std::string& path) {
   return arrays;
 }
 
-// The fixture lives beside this source file: tests/fixtures/ (the suite runs from the repository root).
+// The fixture lives beside this source file: tests/nn/fixtures/ (the suite runs from the repository root).
 std::string fixture_path() {
   std::string here = __FILE__;
   size_t slash = here.find_last_of('/');

@@ -1,4 +1,4 @@
-// tests/test_report_page.cpp — report/page.h: the embedded page files are the ones in report/page/,
+// tests/report/test_report_page.cpp — report/page.h: the embedded page files are the ones in report/page/,
 // they can be inlined without ending their element early, and page_html puts every part (and the
 // data, once, as data) where report.html's markers are.  Also the C++ half of the colour check
 // shared with the page's Node tests: tests/page/colormap_samples.json is report/colormap.h.
@@ -16,7 +16,7 @@
 
 namespace {
 
-// The repository root: this file is tests/test_report_page.cpp in it (the suite runs from the root).
+// The repository root: this file is tests/report/test_report_page.cpp in it (the suite runs from the root).
 std::string repository_file(std::string_view path) {
   const std::string here = __FILE__;
   const size_t tests = here.rfind("tests/");

@@ -1,5 +1,5 @@
 // tests/gradient_check.cpp — see gradient_check.h.
-#include "tests/gradient_check.h"
+#include "tests/nn/gradient_check.h"
 
 #include <algorithm>
 #include <cmath>

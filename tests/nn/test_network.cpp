@@ -1,4 +1,4 @@
-// tests/test_network.cpp — nn::Network: spec parsing, names, inferred shapes, spec errors,
+// tests/nn/test_network.cpp — nn::Network: spec parsing, names, inferred shapes, spec errors,
 // probes, forward_from, and a whole-network gradient check through Network::backward.
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 
 #include "base/error.h"
 #include "nn/network.h"
-#include "tests/gradient_check.h"
+#include "tests/nn/gradient_check.h"
 #include "tests/error_of.h"
 
 namespace {

@@ -1,4 +1,4 @@
-// tests/test_report.cpp — report/report.h and its parts on synthetic run directories (no training,
+// tests/report/test_report.cpp — report/report.h and its parts on synthetic run directories (no training,
 // no browser): summary.json fields and the role rule, strength normalisation, Spearman stability,
 // figures that decode as PNG (and SVG), deterministic bytes, escaping in report.html, missing
 // inputs tolerated, malformed inputs reported with file and JSON path.

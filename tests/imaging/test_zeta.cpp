@@ -1,4 +1,4 @@
-// tests/test_zeta.cpp — ζ-scores: the lesion game replayed incrementally equals dense forwards;
+// tests/imaging/test_zeta.cpp — ζ-scores: the lesion game replayed incrementally equals dense forwards;
 // exact Shapley equals a brute-force subset formula written here; the Shapley axioms
 // (efficiency, symmetry, null player) hold; sampled Shapley converges to exact with intervals
 // that cover it; taylor is a directional derivative and lesion a recomputation; bad settings

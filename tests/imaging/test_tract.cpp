@@ -1,4 +1,4 @@
-// tests/test_tract.cpp — connection tractography: a hand-computed net, the fast flows against a
+// tests/imaging/test_tract.cpp — connection tractography: a hand-computed net, the fast flows against a
 // literal loop over every (i, j) with W_ij built explicitly, the k-best Viterbi against brute
 // force, efficiency at its extremes, settings validation.
 #include <gtest/gtest.h>

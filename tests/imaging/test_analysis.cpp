@@ -1,4 +1,4 @@
-// tests/test_analysis.cpp — the evaluation stream visits the first N images in fixed batches with
+// tests/imaging/test_analysis.cpp — the evaluation stream visits the first N images in fixed batches with
 // the right labels and offsets; the grid stage on a real (random `reference`) net gives the same
 // numbers streamed in batches of 7 as all at once; run_analysis validates its settings naming the
 // flag, clamps eval_samples to the test size, and writes grid.json (and zeta.json, tract.json) atomically with every layer of

@@ -1,4 +1,4 @@
-// tests/test_net_view.cpp — how imaging reads a net: batch norm folded into the weights gives the
+// tests/imaging/test_net_view.cpp — how imaging reads a net: batch norm folded into the weights gives the
 // block's own pre-activation; the receptive-field tables agree with the layers themselves (a one-hot
 // input pushed through nn's conv and pool forwards); the blocks, kinds and edges of the presets;
 // errors name the block.
@@ -13,7 +13,7 @@
 #include "nn/network.h"
 #include "nn/rng.h"
 #include "tests/error_of.h"
-#include "tests/gradient_check.h"
+#include "tests/nn/gradient_check.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-// tests/test_training_run.cpp — apps/training_run.h: the run directory one training writes, its
+// tests/apps/test_training_run.cpp — apps/training_run.h: the run directory one training writes, its
 // callbacks, and that two runs with the same seed and threads write the same bytes.
 #include <gtest/gtest.h>
 #include <omp.h>

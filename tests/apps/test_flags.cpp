@@ -1,4 +1,4 @@
-// tests/test_flags.cpp — apps/flags.h: the one flag table, its parser, its error lines, its usage
+// tests/apps/test_flags.cpp — apps/flags.h: the one flag table, its parser, its error lines, its usage
 // text, and that its defaults and ranges are the library's.
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// tests/test_datasets.cpp — CIFAR-10 binary, IDX (gzip and plain), SHA-256,
+// tests/datasets/test_datasets.cpp — CIFAR-10 binary, IDX (gzip and plain), SHA-256,
 // channel statistics and the --data spec parser.  Every file the tests read is written
 // here, under testing::TempDir() in a folder unique to the test.
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// tests/test_train_command.cpp — `nnfmri train` as a user runs it (the built binary in a child
+// tests/apps/test_train_command.cpp — `nnfmri train` as a user runs it (the built binary in a child
 // process): SIGINT/SIGTERM stop it with a resumable state, the exit status and one line saying how
 // to resume, and `--resume` then finishes with the bytes of an uninterrupted run; bad --out,
 // --resume and --threads values.

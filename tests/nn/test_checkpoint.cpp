@@ -1,4 +1,4 @@
-// tests/test_checkpoint.cpp — nn/checkpoint.h (save/load round trip, every corruption is an
+// tests/nn/test_checkpoint.cpp — nn/checkpoint.h (save/load round trip, every corruption is an
 // base::Error naming the file, atomic writes) and nn/npz.h (the zip/npy structure, and numpy.load
 // when /usr/bin/python3 has numpy).
 #include <gtest/gtest.h>
@@ -16,7 +16,7 @@
 #include <typeinfo>
 #include <vector>
 
-#include "tests/gradient_check.h"
+#include "tests/nn/gradient_check.h"
 #include "nn/checkpoint.h"
 #include "base/error.h"
 #include "base/fileio.h"

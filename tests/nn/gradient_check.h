@@ -1,4 +1,4 @@
-// tests/gradient_check.h — one generic finite-difference gradient checker for every layer test
+// tests/nn/gradient_check.h — one generic finite-difference gradient checker for every layer test
 // (in the spirit of Caffe's test_gradient_check_util.hpp).
 //
 // Promise: for a differentiable map out = f(v₁, v₂, …) of some float tensors vᵢ (a layer's input

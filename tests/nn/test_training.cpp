@@ -1,4 +1,4 @@
-// tests/test_training.cpp — nn/trainer.h: batches and augmentation, reproducible training, the
+// tests/nn/test_training.cpp — nn/trainer.h: batches and augmentation, reproducible training, the
 // NaN guard, trainer input errors, evaluation, and learning the planted dataset.
 #include <gtest/gtest.h>
 #include <omp.h>

@@ -1,5 +1,5 @@
-// tests/test_layers.cpp — every layer of nn/layers.h: forward against a naive loop or a hand
-// computation, backward against the generic finite-difference checker (tests/gradient_check.h),
+// tests/nn/test_layers.cpp — every layer of nn/layers.h: forward against a naive loop or a hand
+// computation, backward against the generic finite-difference checker (tests/nn/gradient_check.h),
 // and the backward contract (OVERWRITES din, ADDS into parameter grads).
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 
 #include "base/error.h"
 #include "nn/layers.h"
-#include "tests/gradient_check.h"
+#include "tests/nn/gradient_check.h"
 #include "tests/error_of.h"
 
 namespace {

@@ -1,4 +1,4 @@
-// tests/test_grid_stats.cpp — the region grid cuts layers as documented (uneven sizes, clamping,
+// tests/imaging/test_grid_stats.cpp — the region grid cuts layers as documented (uneven sizes, clamping,
 // bad --grid values), and the grid stage computes density, variance, mean_abs, active_fraction,
 // coverage and information exactly as specified: hand-computed layers, the tie-rank binning rule,
 // label-determined and constant regions, and streaming in batches equal to all at once.

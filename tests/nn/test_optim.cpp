@@ -1,4 +1,4 @@
-// tests/test_optim.cpp — the training math: softmax cross-entropy (nn/loss.h), the optimisers and
+// tests/nn/test_optim.cpp — the training math: softmax cross-entropy (nn/loss.h), the optimisers and
 // the learning-rate schedules (nn/optim.h), against hand-computed values, a hand-written double
 // reference and numbers produced once by PyTorch.
 #include <gtest/gtest.h>
