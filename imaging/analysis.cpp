@@ -117,11 +117,11 @@ void validate_analysis_settings(const AnalysisSettings& s) {
   if (!std::isfinite(s.lambda)) throw base::Error("--lambda " + std::to_string(s.lambda) + ": expected a finite number");
   if (!(std::isfinite(s.epsilon) && s.epsilon > 0))
     throw base::Error("--epsilon " + std::to_string(s.epsilon) + ": expected a finite number > 0");
-  if (s.bins < 2 || s.bins > 1000) throw base::Error("--bins " + std::to_string(s.bins) + ": expected 2 … 1000");
+  if (s.bins < 2 || s.bins > 1000) throw base::Error("analysis setting bins " + std::to_string(s.bins) + ": expected 2 … 1000");
   if (s.eval_samples < kMinEvalSamples)
     throw base::Error("--eval-samples " + std::to_string(s.eval_samples) + ": expected at least " +
                     std::to_string(kMinEvalSamples) + " (the information bins need data)");
-  if (s.batch < 1) throw base::Error("--eval-batch " + std::to_string(s.batch) + ": expected a positive batch size");
+  if (s.batch < 1) throw base::Error("analysis setting batch " + std::to_string(s.batch) + ": expected a positive batch size");
   if (s.run_zeta) validate(s.zeta);
   if (s.run_tract) validate(s.tract);
 }

@@ -27,11 +27,11 @@ constexpr size_t kMinEvalSamples = 8;  // the equal-frequency bins need data
 struct AnalysisSettings {
   run::GridSpec grid;                        // --grid
   double lambda = 0.1, epsilon = 1e-6;  // --lambda, --epsilon
-  int bins = 8;                         // --bins
+  int bins = 8;                         // equal-frequency bins of the information estimate (no flag)
   size_t eval_samples = 1000;           // --eval-samples
-  // --eval-batch.  The net's activation buffers keep the size of the largest batch (~1.3 MB per image
-  // on `reference`) for the rest of the analysis, where the ζ stage adds its own; 25 keeps a whole
-  // `analyze` of `reference` under 100 MB, and larger batches are not faster.
+  // Images per evaluation batch.  The net's activation buffers keep the size of the largest batch for
+  // the rest of the analysis, where the ζ stage adds its own, so the batch bounds the analysis's
+  // memory; larger batches are not faster (figures: bench/README.md, "Measured figures once in comments").
   int batch = 25;
   bool run_zeta = true, run_tract = true;  // --stages
   ZetaSettings zeta;                       // --zeta-*

@@ -27,9 +27,9 @@ void validate(const TractSettings& s) {
   if (s.top < 0)
     throw base::Error("--tract-top " + std::to_string(s.top) + ": expected 0 (every pair) or a positive count");
   if (s.chains < 0 || s.chains > 1000)
-    throw base::Error("--tract-chains " + std::to_string(s.chains) + ": expected a count from 0 to 1000");
+    throw base::Error("tract setting chains " + std::to_string(s.chains) + ": expected a count from 0 to 1000");
   if (s.batch < 1 || s.batch > 4096)
-    throw base::Error("--tract-batch " + std::to_string(s.batch) + ": expected a batch size from 1 to 4096");
+    throw base::Error("tract setting batch " + std::to_string(s.batch) + ": expected a batch size from 1 to 4096");
 }
 
 double FlowMatrix::total() const {

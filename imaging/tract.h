@@ -44,9 +44,8 @@ namespace imaging {
 struct TractSettings {
   size_t samples = 256;  // --tract-samples: the first N test images (fewer if the set is smaller)
   int top = 0;           // --tract-top N: flows listed per pair; 0 = every structurally connected pair
-  int chains = 5;        // --tract-chains: top chains reported
-  int batch = 32;        // --tract-batch: images per forward (the forward of `reference` at 64
-                         // alone peaks at ~97 MB RSS; 32 keeps the whole stage near 70 MB)
+  int chains = 5;        // top chains reported (no flag)
+  int batch = 32;        // images per forward: bounds the stage's memory (bench/README.md)
 };
 
 // Throws base::Error naming the flag when a setting is out of range.

@@ -8,18 +8,11 @@
 //   imaging/zeta_scores.h   ζ, Benjamini–Hochberg significance, critical regions (zeta_scores.cpp;
 //                           the statistics in zeta_stats.cpp)
 //   imaging/zeta.h          this file: the ζ stage over every block and zeta.json (zeta.cpp)
-// Measured (bench/bench_zeta.cpp: `reference` trained to 54% on the CIFAR-10 subset, 8x8x4 grid,
-// 256 images, 2 cores): one step (one region added or removed, every later layer updated, one
-// image) costs 6.2 µs for conv1, 1.9 µs conv2, 0.3 µs conv3, against 193/103/31 µs for the same
-// coalition by a dense forward_from.  The whole stage (5 s per block, unused time shared, see
-// zeta_analysis) takes 40 s: conv1/pool1 stop by budget at 36-38 permutations per image with
-// half-widths within 15% of the tolerance, every other block by tolerance; peak RSS 84 MB.  (A
-// fixed 6 s per block: 18 s, but conv1/pool1 at 12-14 permutations and 2× the tolerance.)  Random
-// weights make steps ~5× dearer (denser relus): 40 s, conv1/pool1 at the 2-round minimum.
-// taylor for all 8 blocks: 0.3 s.  Measured and not kept: allocating rounds to
-// the noisiest images (Neyman: at most 13-20% less variance here) and stratifying permutation
-// positions (position explains ~3% of the marginals' variance).  Kept: antithetic pairs, whose
-// unit has 0.65× the variance of two independent permutations.
+// Why the walker and antithetic pairs: an incremental step (one region added or removed, every later
+// layer updated, one image) costs a small fraction of a dense forward_from of the same coalition, and
+// an antithetic pair's unit has less variance than two independent permutations.  Rejected: rounds
+// allocated to the noisiest images (Neyman) and stratified permutation positions, which gained little.
+// The measured figures behind these choices: bench/README.md, "Measured figures once in comments".
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -13,8 +13,7 @@ namespace {
 
 // Images per chunk (at most): the transforms run over the images of a chunk as the innermost (vector)
 // index, 8 lanes at a time.  GEMMs run on column blocks of at most
-// kGemmColumns tiles, where OpenBLAS's small-matrix kernels are fastest (bench: 240 GFLOP/s at
-// 64×256×32 on one core against 146 at 64×1024×32).
+// kGemmColumns tiles, where OpenBLAS's small-matrix kernels are fastest (bench/README.md).
 constexpr int kImagesPerChunk = 16;
 constexpr int kGemmColumns = 256;
 // The 16 planes of a transformed array are written together, one stream each; planes a power of two
@@ -259,8 +258,8 @@ void gemm16(int rows, int inner, int P, const float* a, bool transpose_a, const 
 }
 
 // 16 images (two vectors of lanes) for maps of up to 32 tiles, else 8: about 256-512 GEMM columns
-// for the reference net (conv2: 64 tiles × 8; conv3: 16 × 16).  Measured on conv2: 1.16 ms forward
-// with 8 images, 1.6 ms with 16 (the transformed arrays leave L2); 4 images waste half the lanes.
+// for the reference net (conv2: 64 tiles × 8; conv3: 16 × 16).  More images per chunk push conv2's
+// transformed arrays out of L2; 4 images waste half the lanes (bench/README.md).
 int images_per_chunk(const Tiling& t) { return t.tiles() <= 32 ? kImagesPerChunk : kLanes; }
 
 // Calls f(chunk) for the chunks of this thread's images: one contiguous range of the N images per

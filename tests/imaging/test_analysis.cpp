@@ -231,9 +231,9 @@ TEST(Analysis, RejectsBadSettingsNamingTheFlag) {
   s = {}, s.grid = run::GridSpec{0, 8, 4};
   expect_error_naming(run(s), "--grid");
   s = {}, s.bins = 1;
-  expect_error_naming(run(s), "--bins");
+  expect_error_naming(run(s), "analysis setting bins");
   s = {}, s.batch = 0;
-  expect_error_naming(run(s), "--eval-batch");
+  expect_error_naming(run(s), "analysis setting batch");
   // a test set smaller than the bins need
   SyntheticImages tiny(5);
   expect_error_naming([&] { imaging::run_analysis(net, tiny.view, imaging::AnalysisSettings{}, context, dir); },

@@ -464,10 +464,10 @@ TEST(Tract, ValidateNamesTheFlag) {
   expect_error_naming([&] { imaging::validate(s); }, "--tract-top");
   s = {};
   s.chains = -2;
-  expect_error_naming([&] { imaging::validate(s); }, "--tract-chains");
+  expect_error_naming([&] { imaging::validate(s); }, "tract setting chains");
   s = {};
   s.batch = 0;
-  expect_error_naming([&] { imaging::validate(s); }, "--tract-batch");
+  expect_error_naming([&] { imaging::validate(s); }, "tract setting batch");
   HandNet h;
   nn::LabeledImages empty = h.images();
   empty.count = 0;
