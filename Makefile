@@ -91,14 +91,18 @@ $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+# The whole archive: imaging stages register themselves from their own object files
+# (imaging/stage.h), which nothing else references, so the linker must not drop them.
+WHOLE_LIB = -Wl,--whole-archive $(LIB) -Wl,--no-whole-archive
+
 $(APP): $(APP_OBJ) $(LIB)
-	$(CXX) $(LDFLAGS) $(APP_OBJ) $(LIB) $(LDLIBS) -o $@
+	$(CXX) $(LDFLAGS) $(APP_OBJ) $(WHOLE_LIB) $(LDLIBS) -o $@
 
 $(TESTS): $(TEST_OBJ) $(APP_LIB_OBJ) $(LIB)
-	$(CXX) $(LDFLAGS) $(TEST_OBJ) $(APP_LIB_OBJ) $(LIB) -lgtest -lgtest_main $(LDLIBS) -o $@
+	$(CXX) $(LDFLAGS) $(TEST_OBJ) $(APP_LIB_OBJ) $(WHOLE_LIB) -lgtest -lgtest_main $(LDLIBS) -o $@
 
 $(BENCH): $(BENCH_OBJ) $(LIB)
-	$(CXX) $(LDFLAGS) $(BENCH_OBJ) $(LIB) -lbenchmark -lbenchmark_main $(LDLIBS) -o $@
+	$(CXX) $(LDFLAGS) $(BENCH_OBJ) $(WHOLE_LIB) -lbenchmark -lbenchmark_main $(LDLIBS) -o $@
 
 # ---- the main job ----------------------------------------------------------------
 # CIFAR-10 is looked for in $NNFMRI_DATA/cifar-10-batches-bin, ./data/cifar-10-batches-bin

@@ -94,11 +94,7 @@ imaging::AnalysisSettings analysis_settings(const Flags& flags) {
   s.lambda = flags.real("--lambda");
   s.epsilon = flags.real("--epsilon");
   s.eval_samples = size_t(flags.integer("--eval-samples"));
-  s.run_zeta = s.run_tract = false;
-  for (const std::string& stage : flags.list("--stages")) {
-    if (stage == "zeta") s.run_zeta = true;
-    if (stage == "tract") s.run_tract = true;
-  }
+  s.stages = flags.list("--stages");
   s.zeta.method = flags.text("--zeta-method");
   s.zeta.value = flags.text("--zeta-value");
   s.zeta.ablation = flags.text("--zeta-ablation");

@@ -11,6 +11,7 @@
 #include "apps/commands.h"
 #include "apps/flags.h"
 #include "imaging/analysis.h"
+#include "imaging/stage.h"
 #include "nn/trainer.h"
 
 namespace app {
@@ -84,9 +85,9 @@ std::vector<FlagDef> make_table() {
   const unsigned kData = kTrain | kEval | kAnalyze, kThreads = kTrain | kEval | kAnalyze, kImaging = kTrain | kAnalyze;
   const std::string grid = std::to_string(analysis.grid.gh) + "x" + std::to_string(analysis.grid.gw) + "x" +
                            std::to_string(analysis.grid.gc);
-  std::string stages = "grid";
-  if (analysis.run_zeta) stages += ",zeta";
-  if (analysis.run_tract) stages += ",tract";
+  const std::vector<std::string> stage_names = imaging::stage_names();  // the registered stages (imaging/stage.h)
+  std::string stages;
+  for (const std::string& name : stage_names) stages += (stages.empty() ? "" : ",") + name;
   return {
       // Data and run directory
       required(text_flag("--data", "SPEC", "data set: cifar10[:DIR] | fashion-mnist[:DIR] | mnist:DIR | planted[:SEED]", kData),
@@ -134,7 +135,7 @@ std::vector<FlagDef> make_table() {
                            1e6)),
       integer_flag("--eval-samples", "N", "first N test images imaged", kImaging, long(analysis.eval_samples),
                    double(imaging::kMinEvalSamples), kHuge),
-      choice_flag("--stages", {"grid", "zeta", "tract"}, "imaging stages", kImaging, stages, FlagKind::List),
+      choice_flag("--stages", stage_names, "imaging stages (grid always runs)", kImaging, stages, FlagKind::List),
       choice_flag("--zeta-method", {"shapley", "exact", "lesion", "taylor"}, "impact estimator", kImaging, zeta.method),
       choice_flag("--zeta-value", {"logprob", "accuracy"}, "value of a coalition", kImaging, zeta.value),
       choice_flag("--zeta-ablation", {"zero", "mean"}, "what a lesioned region is set to", kImaging, zeta.ablation),

@@ -1,31 +1,48 @@
+// imaging/analysis.cpp — the orchestrator: the chosen stages, one streamed pass, their files.
 #include "imaging/analysis.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <algorithm>
-#include <chrono>
 #include <cmath>
-#include <cstdio>
-#include <numeric>
+#include <memory>
 #include <vector>
 
-#include "imaging/grid_stats.h"
 #include "base/error.h"
 #include "base/fileio.h"
+#include "base/format.h"
+#include "base/stopwatch.h"
+#include "imaging/eval_stream.h"
+#include "imaging/net_view.h"
+#include "imaging/stage.h"
 #include "run/json.h"
-#include "run/layout.h"
 
 namespace imaging {
 
 namespace {
 
-template <class Stage>
-double timed(Stage&& stage) {
-  const auto start = std::chrono::steady_clock::now();
-  stage();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+// The stages that run, in their fixed order: those settings.stages names (every one when it is
+// empty) and those that always run.
+std::vector<std::unique_ptr<Stage>> chosen_stages(const AnalysisSettings& settings) {
+  std::vector<std::unique_ptr<Stage>> stages;
+  for (auto& stage : make_stages()) {
+    const bool named = settings.stages.empty() ||
+                       std::find(settings.stages.begin(), settings.stages.end(), stage->name()) != settings.stages.end();
+    if (named || stage->always_runs()) stages.push_back(std::move(stage));
+  }
+  return stages;
 }
 
-void write_json(const std::string& out_dir, const std::string& name, const nlohmann::ordered_json& document) {
-  run::write_json(out_dir + "/" + name, document, 1);
+// Gives the heap's free pages back to the system.  Freeing large blocks (the pass's buffers) makes
+// glibc raise its mmap threshold, so the next stage's allocations come from the heap, whose freed
+// pages glibc otherwise keeps: without this a whole `analyze` of `reference` peaks ~20 MB higher
+// (bench/README.md).
+void return_free_memory() {
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
 }
 
 // The header every stage's JSON starts with.
@@ -33,80 +50,28 @@ nlohmann::ordered_json json_header(const AnalysisContext& context, size_t images
   return {{"model", context.model}, {"epoch", context.epoch}, {"dataset", context.dataset}, {"eval_samples", images}};
 }
 
-std::string format(const char* pattern, double value) {
-  char text[64];
-  std::snprintf(text, sizeof text, pattern, value);
-  return text;
-}
-
-// One line per layer: coverage and the three regions with the most information (ties: region order).
-std::string grid_summary(const GridResult& result) {
-  std::string text;
-  for (const LayerGridStats& layer : result.layers) {
-    std::vector<int> order(layer.regions.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
-      return layer.regions[a].information_bits > layer.regions[b].information_bits;
-    });
-    double null_max = 0;
-    for (const RegionStats& s : layer.regions) null_max = std::max(null_max, s.information_null_bits);
-    text += "  " + layer.name + ": coverage " + format("%.2f", layer.coverage) + ", most informative";
-    for (size_t t = 0; t < std::min<size_t>(3, order.size()); ++t)
-      text += (t ? ", " : " ") + layer.grid.key(order[t]) + format(" %.3f bits", layer.regions[order[t]].information_bits);
-    text += format(" (null up to %.3f)\n", null_max);
-  }
-  return text;
-}
-
-std::string zeta_summary(const nlohmann::ordered_json& zeta) {
-  std::string text;
-  for (const auto& [name, layer] : zeta["layers"].items()) {
-    text += "  " + name + ": " + layer["method"].get<std::string>() + ", " +
-            std::to_string(layer["permutations"].get<long>()) + " permutations, stopped by " +
-            layer["stopped_by"].get<std::string>() + format(", critical share %.2f", layer["critical_share"].get<double>());
-    const auto& critical = layer["critical_regions"];
-    if (!critical.empty()) {
-      const std::string top = critical[0].get<std::string>();
-      text += ", top " + top + format(" (zeta %.2f)", layer["regions"][top]["zeta_score"].get<double>());
-    }
-    text += format(", %.2f s\n", layer["seconds"].get<double>());
-  }
-  return text;
-}
-
-std::string tract_summary(const nlohmann::ordered_json& tract) {
-  std::string text;
-  for (const auto& [key, pair] : tract["pairs"].items())
-    text += "  " + pair["from"].get<std::string>() + " -> " + pair["to"].get<std::string>() +
-            format(": strength %.4g", pair["connection_strength"].get<double>()) +
-            format(", efficiency %.3f\n", pair["pathway_efficiency"].get<double>());
-  const auto& network = tract["network"];
-  text += format("  path strength %.4g", network["path_strength"].get<double>());
-  if (!network["chains"].empty()) {
-    text += ", strongest chain:";
-    for (const auto& r : network["chains"][0]["regions"])
-      text += " " + r["layer"].get<std::string>() + ":" + r["region"].get<std::string>();
-  }
-  return text + "\n";
-}
-
 }  // namespace
+
+double AnalysisReport::seconds() const {
+  double total = seconds_pass;
+  for (const StageReport& s : stages) total += s.seconds;
+  return total;
+}
+
+const StageReport* AnalysisReport::stage(const std::string& name) const {
+  for (const StageReport& s : stages)
+    if (s.name == name) return &s;
+  return nullptr;
+}
 
 nlohmann::ordered_json describe(const AnalysisSettings& s) {
   nlohmann::ordered_json j = {{"grid", {s.grid.gh, s.grid.gw, s.grid.gc}}, {"lambda", s.lambda},
                               {"epsilon", s.epsilon}, {"bins", s.bins}, {"eval_samples", s.eval_samples},
                               {"stages", nlohmann::ordered_json::array()}};
-  j["stages"].push_back("grid");
-  if (s.run_zeta) {
-    j["stages"].push_back("zeta");
-    j["zeta"] = {{"method", s.zeta.method}, {"value", s.zeta.value}, {"ablation", s.zeta.ablation},
-                 {"samples", s.zeta.samples}, {"tolerance", s.zeta.tolerance}, {"budget_seconds", s.zeta.budget_seconds},
-                 {"seed", s.zeta.seed}, {"max_permutations", s.zeta.max_permutations}};
-  }
-  if (s.run_tract) {
-    j["stages"].push_back("tract");
-    j["tract"] = {{"samples", s.tract.samples}, {"top", s.tract.top}, {"chains", s.tract.chains}};
-  }
+  const std::vector<std::unique_ptr<Stage>> stages = chosen_stages(s);
+  for (const auto& stage : stages) j["stages"].push_back(stage->name());
+  for (const auto& stage : stages)
+    if (nlohmann::ordered_json block = stage->describe(s); !block.is_null()) j[stage->name()] = std::move(block);
   return j;
 }
 
@@ -117,13 +82,22 @@ void validate_analysis_settings(const AnalysisSettings& s) {
   if (!std::isfinite(s.lambda)) throw base::Error("--lambda " + std::to_string(s.lambda) + ": expected a finite number");
   if (!(std::isfinite(s.epsilon) && s.epsilon > 0))
     throw base::Error("--epsilon " + std::to_string(s.epsilon) + ": expected a finite number > 0");
-  if (s.bins < 2 || s.bins > 1000) throw base::Error("analysis setting bins " + std::to_string(s.bins) + ": expected 2 … 1000");
+  // bins and batch have no flag (the library's callers set them): the error names the setting.
+  if (s.bins < 2 || s.bins > 1000)
+    throw base::Error("analysis setting bins = " + std::to_string(s.bins) + ": expected 2 … 1000");
   if (s.eval_samples < kMinEvalSamples)
     throw base::Error("--eval-samples " + std::to_string(s.eval_samples) + ": expected at least " +
                     std::to_string(kMinEvalSamples) + " (the information bins need data)");
-  if (s.batch < 1) throw base::Error("analysis setting batch " + std::to_string(s.batch) + ": expected a positive batch size");
-  if (s.run_zeta) validate(s.zeta);
-  if (s.run_tract) validate(s.tract);
+  if (s.batch < 1)
+    throw base::Error("analysis setting batch = " + std::to_string(s.batch) + ": expected a positive batch size");
+  const std::vector<std::string> known = stage_names();
+  for (const std::string& name : s.stages)
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      std::string expected;
+      for (const std::string& k : known) expected += (expected.empty() ? "" : ", ") + k;
+      throw base::Error("--stages: unknown stage '" + name + "' (expected " + expected + ")");
+    }
+  for (const auto& stage : chosen_stages(s)) stage->validate(s);
 }
 
 void check_grid_fits(const nn::Network& net, const run::GridSpec& grid) {
@@ -145,53 +119,75 @@ AnalysisReport run_analysis(nn::Network& net, const nn::LabeledImages& test, con
     throw base::Error("--eval-samples: the test set has only " + std::to_string(test.count) +
                     " images; the analysis needs at least " + std::to_string(kMinEvalSamples));
   base::make_directories(out_dir);
+  const NetView view(net);
+  const StageInput input{net, view, test, images, settings};
+  std::vector<std::unique_ptr<Stage>> stages = chosen_stages(settings);
   AnalysisReport report;
+  report.stages.resize(stages.size());
 
-  // Stage 1 — grid: density, variance and information of every region → grid.json.
-  const GridSettings grid_settings{settings.grid, settings.lambda, settings.epsilon, settings.bins};
-  std::string grid_text;
-  report.seconds_grid = timed([&] {
-    const GridResult result = run_grid_stage(net, test, images, settings.batch, grid_settings);
-    report.grid = json_header(context, images);
-    report.grid["settings"] = {{"grid", {settings.grid.gh, settings.grid.gw, settings.grid.gc}},
-                               {"lambda", settings.lambda},
-                               {"epsilon", settings.epsilon},
-                               {"bins", settings.bins}};
-    report.grid["layers"] = grid_layers_json(result);
-    write_json(out_dir, run::kGridFile, report.grid);
-    grid_text = grid_summary(result);
-  });
-  report.summary += "grid stage: " + std::to_string(images) + " images, " + format("%.2f s\n", report.seconds_grid) + grid_text;
-
-  // Stage 2 — zeta: every region's causal impact (Shapley values of the lesion game) → zeta.json.
-  // Its sample is drawn from the same evaluation images.
-  if (settings.run_zeta) {
-    std::string text;
-    report.seconds_zeta = timed([&] {
-      nlohmann::ordered_json body = zeta_analysis(net, test, images, settings.grid, settings.zeta);
-      report.zeta = json_header(context, std::min(settings.zeta.samples, images));
-      for (const auto& [key, value] : body.items()) report.zeta[key] = value;
-      write_json(out_dir, run::kZetaFile, report.zeta);
-      text = zeta_summary(report.zeta);
-    });
-    report.summary += "zeta stage: " + std::to_string(std::min(settings.zeta.samples, images)) + " images, " +
-                      format("%.2f s\n", report.seconds_zeta) + text;
+  // The one streamed pass: every stage that reads activations gets the batches of its prefix.
+  struct Reader {
+    Stage* stage;
+    size_t images;
+    double* seconds;
+  };
+  std::vector<Reader> readers;
+  size_t pass_images = 0;
+  for (size_t i = 0; i < stages.size(); ++i) {
+    report.stages[i].name = stages[i]->name();
+    const base::Stopwatch clock;
+    const size_t reads = stages[i]->begin(input);
+    report.stages[i].seconds += clock.seconds();
+    if (reads == 0) continue;
+    readers.push_back({stages[i].get(), std::min(reads, images), &report.stages[i].seconds});
+    pass_images = std::max(pass_images, readers.back().images);
+  }
+  if (pass_images > 0) {
+    double in_stages = 0;
+    const base::Stopwatch pass;
+    stream_eval(
+        net, test, pass_images, settings.batch,
+        [&](const EvalBatch& batch, const nn::BlockView& block) {
+          for (const Reader& r : readers)
+            if (batch.offset < r.images) {
+              const base::Stopwatch clock;
+              r.stage->on_block(batch, block);
+              *r.seconds += clock.seconds();
+              in_stages += clock.seconds();
+            }
+        },
+        [&](const EvalBatch& batch, const nn::Tensor&) {
+          for (const Reader& r : readers)
+            if (batch.offset < r.images) {
+              const base::Stopwatch clock;
+              r.stage->on_batch_end(batch);
+              *r.seconds += clock.seconds();
+              in_stages += clock.seconds();
+            }
+        });
+    report.seconds_pass = std::max(0.0, pass.seconds() - in_stages);
+    net.release_buffers();  // sized for the pass's batches; the ζ stage forwards 8 images at a time
+    return_free_memory();
+    std::string readers_names;
+    for (const Reader& r : readers) readers_names += (readers_names.empty() ? "" : ", ") + r.stage->name();
+    report.summary += "evaluation pass: " + std::to_string(pass_images) + " images in batches of " +
+                      std::to_string(settings.batch) + " for " + readers_names + ", " +
+                      base::format("%.2f s", report.seconds_pass) + "\n";
   }
 
-  // Stage 3 — tract: region-to-region flows between consecutive blocks → tract.json.
-  if (settings.run_tract) {
-    std::string text;
-    TractSettings tract = settings.tract;
-    tract.samples = std::min(tract.samples, images);
-    report.seconds_tract = timed([&] {
-      nlohmann::ordered_json body = tract_analysis(net, test, settings.grid, tract);
-      report.tract = json_header(context, tract.samples);
-      for (const auto& [key, value] : body.items()) report.tract[key] = value;
-      write_json(out_dir, run::kTractFile, report.tract);
-      text = tract_summary(report.tract);
-    });
-    report.summary += "tract stage: " + std::to_string(tract.samples) + " images, " +
-                      format("%.2f s\n", report.seconds_tract) + text;
+  // Each stage's document, file and summary, in the fixed order.
+  for (size_t i = 0; i < stages.size(); ++i) {
+    StageReport& r = report.stages[i];
+    const base::Stopwatch clock;
+    StageOutput output = stages[i]->run(input);
+    r.images = output.images;
+    r.document = json_header(context, output.images);
+    for (const auto& [key, value] : output.document.items()) r.document[key] = value;
+    run::write_json(out_dir + "/" + stages[i]->file(), r.document, 1);
+    r.seconds += clock.seconds();
+    return_free_memory();
+    report.summary += r.name + " stage: " + std::to_string(r.images) + " images, " + base::format("%.2f s", r.seconds) + "\n" +
+                      stages[i]->summary(r.document);
   }
   return report;
 }

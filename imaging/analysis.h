@@ -1,41 +1,47 @@
 // imaging/analysis.h — the orchestrator behind `nnfmri analyze CKPT` and `nnfmri train --analyze-every N`.
 //
-// Promise: run_analysis validates the settings (base::Error naming the flag), creates out_dir and runs
-// the imaging stages in a fixed sequence, each timed, each writing its own JSON atomically:
-//   1. grid  (imaging/grid_stats.h) → grid.json
-//   2. zeta  (imaging/zeta.h)       → zeta.json   (unless run_zeta is false)
-//   3. tract (imaging/tract.h)      → tract.json  (unless run_tract is false)  Every JSON starts with the same header (model, epoch, dataset,
-// eval_samples) and holds only finite numbers: a non-finite one throws base::Error naming the file and
-// the JSON path.  The evaluation set is the first eval_samples test images, clamped to the test size
-// (the count actually used is what the JSON records).  Nothing here runs unless the CLI calls it.
+// Promise: run_analysis validates the settings (base::Error naming the flag or setting), creates
+// out_dir and runs the registered imaging stages (imaging/stage.h) that --stages chooses, in their
+// fixed order (grid, zeta, tract; grid always runs):
+//   grid  (imaging/grid_stats.h) → grid.json
+//   zeta  (imaging/zeta.h)       → zeta.json
+//   tract (imaging/tract.h)      → tract.json
+// The evaluation set is the first eval_samples test images, clamped to the test size (the count
+// actually used is what the JSON records).  ONE streamed pass pushes it through the net in batches
+// of `batch` images, and every stage that reads activations (grid: every image; tract: the first
+// --tract-samples) takes them from that pass; zeta draws its own sample from the same images and
+// runs its own forwards (its lesions replace activations).  Each stage is timed; each JSON starts
+// with the same header (model, epoch, dataset, eval_samples), holds only finite numbers (a
+// non-finite one throws base::Error naming the file and the JSON path) and is written atomically
+// by run::write_json.  Nothing here runs unless the CLI calls it.
 #pragma once
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "run/region_grid.h"
 #include "imaging/tract.h"
-#include "imaging/zeta.h"
+#include "imaging/zeta_settings.h"
 #include "nn/data.h"
 #include "nn/network.h"
+#include "run/region_grid.h"
 
 namespace imaging {
 
 constexpr size_t kMinEvalSamples = 8;  // the equal-frequency bins need data
 
 struct AnalysisSettings {
-  run::GridSpec grid;                        // --grid
+  run::GridSpec grid;                   // --grid
   double lambda = 0.1, epsilon = 1e-6;  // --lambda, --epsilon
   int bins = 8;                         // equal-frequency bins of the information estimate (no flag)
   size_t eval_samples = 1000;           // --eval-samples
-  // Images per evaluation batch.  The net's activation buffers keep the size of the largest batch for
-  // the rest of the analysis, where the ζ stage adds its own, so the batch bounds the analysis's
-  // memory; larger batches are not faster (figures: bench/README.md, "Measured figures once in comments").
+  // Images per forward of the streamed pass (no flag).  The net's activation buffers keep the size of
+  // the largest batch for the rest of the analysis, where the ζ stage adds its own (bench/README.md).
   int batch = 25;
-  bool run_zeta = true, run_tract = true;  // --stages
-  ZetaSettings zeta;                       // --zeta-*
-  TractSettings tract;                     // --tract-*
+  std::vector<std::string> stages;      // --stages (imaging::parse_stages); empty: every registered stage
+  ZetaSettings zeta;                    // --zeta-*
+  TractSettings tract;                  // --tract-*
 };
 
 struct AnalysisContext {  // written into each JSON
@@ -44,15 +50,24 @@ struct AnalysisContext {  // written into each JSON
   nlohmann::ordered_json dataset;
 };
 
-struct AnalysisReport {
-  double seconds_grid = 0, seconds_zeta = 0, seconds_tract = 0;
-  double seconds() const { return seconds_grid + seconds_zeta + seconds_tract; }
-  nlohmann::ordered_json grid, zeta, tract;  // the contents of grid.json, zeta.json, tract.json
-  std::string summary;          // coverage per layer, three most informative regions per layer, seconds
+struct StageReport {
+  std::string name;                 // grid, zeta, tract
+  size_t images = 0;                // its eval_samples
+  double seconds = 0;               // its own work (its part of the streamed pass included, the forwards not)
+  nlohmann::ordered_json document;  // the content of its file
 };
 
-// Throws base::Error naming the flag of the first bad setting.  The CLI may call it before training
-// so that `train --analyze-every` fails at once rather than after the first epoch.
+struct AnalysisReport {
+  double seconds_pass = 0;          // the streamed pass's batches and forwards
+  std::vector<StageReport> stages;  // in the order they ran
+  double seconds() const;           // all of it
+  const StageReport* stage(const std::string& name) const;  // null if it did not run
+  std::string summary;              // per stage: its images, seconds and lines (coverage, ζ, flows, ...)
+};
+
+// Throws base::Error naming the flag (or the setting, when no flag sets it) of the first bad setting.
+// The CLI may call it before training so that `train --analyze-every` fails at once rather than
+// after the first epoch.
 void validate_analysis_settings(const AnalysisSettings& settings);
 
 // Throws base::Error naming --grid and the first block of `net` whose grid is over the limits of

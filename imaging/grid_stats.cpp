@@ -6,7 +6,6 @@
 #include <stdexcept>
 #include <utility>
 
-#include "imaging/eval_stream.h"
 #include "base/error.h"
 #include "nn/rng.h"
 
@@ -181,22 +180,34 @@ LayerGridStats LayerGridAccumulator::finish(const uint8_t* labels, int num_class
   return out;
 }
 
-GridResult run_grid_stage(nn::Network& net, const nn::LabeledImages& data, size_t images, int batch,
-                          const GridSettings& settings) {
-  std::vector<LayerGridAccumulator> layers;
+GridAccumulator::GridAccumulator(const nn::Network& net, const GridSettings& settings, size_t images)
+    : settings_(settings), images_(images) {
   for (const nn::Block& b : net.blocks())
-    layers.emplace_back(b.name, b.output_shape.h, b.output_shape.w, b.output_shape.c, settings, images);
-  stream_eval(net, data, images, batch, [&](const EvalBatch& part, const nn::BlockView& view) {
-    layers[view.index].add(view.a.data(), part.count, part.offset);
-  });
+    layers_.emplace_back(b.name, b.output_shape.h, b.output_shape.w, b.output_shape.c, settings, images);
+}
+
+void GridAccumulator::add(const EvalBatch& batch, const nn::BlockView& block) {
+  if (batch.offset >= images_) return;
+  const int count = int(std::min<size_t>(size_t(batch.count), images_ - batch.offset));
+  layers_[size_t(block.index)].add(block.a.data(), count, batch.offset);
+}
+
+GridResult GridAccumulator::finish(const nn::LabeledImages& data) const {
   // Labels beyond num_classes cannot occur (nn/data.h promise); the histogram is sized for both anyway.
   int num_classes = data.num_classes;
-  for (size_t i = 0; i < images; ++i) num_classes = std::max(num_classes, int(data.labels[i]) + 1);
+  for (size_t i = 0; i < images_; ++i) num_classes = std::max(num_classes, int(data.labels[i]) + 1);
   GridResult result;
-  result.images = images;
-  result.settings = settings;
-  for (const LayerGridAccumulator& layer : layers) result.layers.push_back(layer.finish(data.labels, num_classes));
+  result.images = images_;
+  result.settings = settings_;
+  for (const LayerGridAccumulator& layer : layers_) result.layers.push_back(layer.finish(data.labels, num_classes));
   return result;
+}
+
+GridResult run_grid_stage(nn::Network& net, const nn::LabeledImages& data, size_t images, int batch,
+                          const GridSettings& settings) {
+  GridAccumulator grid(net, settings, images);
+  stream_eval(net, data, images, batch, [&](const EvalBatch& part, const nn::BlockView& view) { grid.add(part, view); });
+  return grid.finish(data);
 }
 
 nlohmann::ordered_json grid_layers_json(const GridResult& result) {

@@ -23,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "imaging/eval_stream.h"
 #include "run/region_grid.h"
 #include "nn/data.h"
 #include "nn/network.h"
@@ -93,6 +94,22 @@ class LayerGridAccumulator {
   std::vector<uint64_t> active_pairs_;             // (regions) Σ_x #{u ∈ g : |a_u(x)| > kActiveThreshold}
   std::vector<double> batch_mean_abs_, batch_variance_;  // (count, regions) scratch of add()
   std::vector<uint32_t> batch_active_;                   // (count, regions)
+};
+
+// Every block's LayerGridAccumulator, fed by a stream of evaluation batches (imaging/eval_stream.h):
+// the grid stage's part of the streamed pass.
+class GridAccumulator {
+ public:
+  GridAccumulator(const nn::Network& net, const GridSettings& settings, size_t images);
+  // The block's output a of the batch's images below `images` (the rest of the batch is not its).
+  void add(const EvalBatch& batch, const nn::BlockView& block);
+  // Needs every image added; the labels are data's first `images`.
+  GridResult finish(const nn::LabeledImages& data) const;
+
+ private:
+  GridSettings settings_;
+  size_t images_;
+  std::vector<LayerGridAccumulator> layers_;
 };
 
 // The grid stage on images 0 … images−1 of `data`, streamed in batches of `batch`.

@@ -6,9 +6,9 @@
 #include <chrono>
 #include <cmath>
 #include <numeric>
+#include <stdexcept>
 
 #include "base/error.h"
-#include "nn/trainer.h"
 
 namespace imaging {
 
@@ -26,10 +26,11 @@ void validate(const TractSettings& s) {
   if (s.samples < 1) throw base::Error("--tract-samples 0: expected a positive number of test images");
   if (s.top < 0)
     throw base::Error("--tract-top " + std::to_string(s.top) + ": expected 0 (every pair) or a positive count");
+  // chains and batch have no flag (the library's callers set them): the error names the setting.
   if (s.chains < 0 || s.chains > 1000)
-    throw base::Error("tract setting chains " + std::to_string(s.chains) + ": expected a count from 0 to 1000");
+    throw base::Error("tract setting chains = " + std::to_string(s.chains) + ": expected a count from 0 to 1000");
   if (s.batch < 1 || s.batch > 4096)
-    throw base::Error("tract setting batch " + std::to_string(s.batch) + ": expected a batch size from 1 to 4096");
+    throw base::Error("tract setting batch = " + std::to_string(s.batch) + ": expected a batch size from 1 to 4096");
 }
 
 double FlowMatrix::total() const {
@@ -127,7 +128,8 @@ PairFlows::PairFlows(const NetView& view, int to_block, const run::GridSpec& gri
   sum_.assign(connected_.size(), 0.0);
 }
 
-void PairFlows::accumulate(const nn::Tensor& a, const nn::Tensor& z) {
+void PairFlows::accumulate(const nn::Tensor& a, const nn::Tensor& z, const int* argmax) {
+  if (finished_) throw std::logic_error("PairFlows::accumulate after finish()");
   if (a.c() != from_.channels || a.h() != from_.height || a.w() != from_.width || z.c() != to_.channels ||
       z.h() != to_.height || z.w() != to_.width || a.n() != z.n())
     throw base::Error("tractography: activations " + a.shape().str() + " → " + z.shape().str() +
@@ -137,7 +139,7 @@ void PairFlows::accumulate(const nn::Tensor& a, const nn::Tensor& z) {
     case BlockOp::convolution: accumulate_conv(a, z); break;
     case BlockOp::dense: accumulate_linear(a, z); break;
     case BlockOp::max_pool:
-    case BlockOp::average_pool: accumulate_pool(a, z); break;
+    case BlockOp::average_pool: accumulate_pool(a, z, argmax); break;
   }
   images_ += size_t(a.n());
   seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -240,11 +242,10 @@ void PairFlows::accumulate_linear(const nn::Tensor& a, const nn::Tensor& z) {
 // Pooling, channel by channel (W_ij links input channel c only to output channel c):
 //   max:      C_{A→B} += Σ_{j∈B, argmax(j)∈A} s_j · r_{argmax(j)}
 //   average:  C_{A→B} += Σ_{j∈B} Σ_{t: q(j,t)∈A} s_j · r_{q(j,t)} / (KH·KW)
-void PairFlows::accumulate_pool(const nn::Tensor& a, const nn::Tensor& z) {
+void PairFlows::accumulate_pool(const nn::Tensor& a, const nn::Tensor& z, const int* argmax) {
   const int N = a.n(), C = from_.channels, P = positions_, T = taps_, W = from_.width;
   const int plane_in = from_.height * W, gcA = from_.gc, nB = to_.count();
-  const int* argmax = nullptr;
-  if (max_pool_) {
+  if (max_pool_ && !argmax) {
     if (max_pool_->argmax().size() != size_t(N) * C * P)
       throw base::Error("tractography: the max-pool argmax is not from this batch (accumulate inside the block's probe)");
     argmax = max_pool_->argmax().data();
@@ -376,39 +377,145 @@ std::vector<Chain> best_chains(const std::vector<FlowMatrix>& flows, int k) {
   return chains;
 }
 
+namespace {
+// Empties v and gives its memory back (v = {} would keep the capacity).
+template <class T>
+void release(std::vector<T>& v) {
+  std::vector<T>().swap(v);
+}
+}  // namespace
+
+void PairFlows::finish() {
+  finished_ = true;
+  release(tap_offset_), release(tap_block_), release(out_block_);
+  release(block_positions_), release(region_units_), release(tap_groups_);
+  release(weight_abs_), release(s_last_), release(r_last_);
+}
+
+// ---------------------------------------------------------------------------------------------
+// FlowAccumulator
+
+namespace {
+// dst images [to, to + count) = src images [from, from + count), per_image values each.
+template <class T>
+void copy_images(const T* src, size_t per_image, int from, int count, T* dst, int to) {
+  std::copy(src + size_t(from) * per_image, src + size_t(from + count) * per_image, dst + size_t(to) * per_image);
+}
+}  // namespace
+
+FlowAccumulator::FlowAccumulator(nn::Network& net, const NetView& view, const run::GridSpec& grid,
+                                 const TractSettings& s, size_t samples)
+    : net_(net), view_(view), samples_(samples), chunk_(size_t(s.batch)), pair_into_(size_t(view.size()), -1) {
+  validate(s);
+  for (const NetView::Edge& e : view.edges()) {
+    pair_into_[size_t(e.to)] = int(pairs_.size());
+    pairs_.emplace_back(view, e.to, grid);
+  }
+  dense_from_ = view.size();
+  for (int b = view.size(); b-- > 0;)
+    if (view.block(b).op == BlockOp::dense) dense_from_ = b;
+  chunks_.resize(pairs_.size());
+}
+
+void FlowAccumulator::on_block(const EvalBatch& batch, const nn::BlockView& block) {
+  if (batch.offset >= samples_) return;
+  const int take = int(std::min<size_t>(size_t(batch.count), samples_ - batch.offset));
+  if (block.index == 0)  // the batch's first block: is it exactly the next chunk, as measure_flows forwards it?
+    direct_ = received_ % chunk_ == 0 && size_t(batch.count) == std::min(chunk_, samples_ - batch.offset);
+  const int pair = pair_into_[size_t(block.index)];
+  if (direct_) {
+    if (pair >= 0) pairs_[size_t(pair)].accumulate(block.input, block.z);
+    return;
+  }
+  if (block.index == dense_from_)
+    replay_input_.insert(replay_input_.end(), block.input.data(),
+                         block.input.data() + block.input.shape().per_sample() * size_t(take));
+  if (pair < 0 || block.index >= dense_from_) return;
+  // Fill the pair's chunk; a full chunk (or the last images) is accumulated at once, so the rest of
+  // the batch starts the next one in the same buffers.
+  for (int first = 0; first < take;) {
+    const int count = std::min(take - first, int(chunk_) - chunks_[size_t(pair)].filled);
+    add_to_chunk(pair, block, batch.offset, first, count);
+    first += count;
+  }
+}
+
+void FlowAccumulator::add_to_chunk(int pair, const nn::BlockView& block, size_t offset, int first, int count) {
+  Chunk& c = chunks_[size_t(pair)];
+  const ImagedBlock& k = view_.block(block.index);
+  const int chunk = int(chunk_);
+  if (c.a.size() == 0) {  // the first images: the buffers of one whole chunk
+    c.a.resize(chunk, k.input.c, k.input.h, k.input.w);
+    c.z.resize(chunk, k.output.c, k.output.h, k.output.w);
+    c.z.zero();  // without an activation σ' = 1 and z is never read: it stays zero
+    if (k.op == BlockOp::max_pool) c.argmax.resize(c.z.size());
+  }
+  const size_t in = k.input.per_sample(), out = k.output.per_sample();
+  copy_images(block.input.data(), in, first, count, c.a.data(), c.filled);
+  if (k.activation != Activation::identity) copy_images(block.z.data(), out, first, count, c.z.data(), c.filled);
+  if (k.op == BlockOp::max_pool)
+    copy_images(view_.max_pool(block.index).argmax().data(), out, first, count, c.argmax.data(), c.filled);
+  c.filled += count;
+  const bool last = offset + size_t(first + count) == samples_;
+  if (c.filled < chunk && !last) return;
+  c.a.resize(c.filled, k.input.c, k.input.h, k.input.w);  // shrinking keeps the data
+  c.z.resize(c.filled, k.output.c, k.output.h, k.output.w);
+  pairs_[size_t(pair)].accumulate(c.a, c.z, c.argmax.empty() ? nullptr : c.argmax.data());
+  c.filled = 0;
+  c.a.resize(chunk, k.input.c, k.input.h, k.input.w);
+  c.z.resize(chunk, k.output.c, k.output.h, k.output.w);
+  if (last) c = Chunk{};  // done: free the buffers
+}
+
+void FlowAccumulator::on_batch_end(const EvalBatch& batch) {
+  if (batch.offset >= samples_) return;
+  const size_t take = std::min<size_t>(size_t(batch.count), samples_ - batch.offset);
+  received_ += take;
+  if (!direct_ && dense_from_ < view_.size()) {
+    replay_buffered_ += take;
+    while (replay_buffered_ >= chunk_ || (received_ == samples_ && replay_buffered_ > 0))
+      replay(int(std::min(chunk_, replay_buffered_)));
+  }
+  if (received_ == samples_) {  // the last image is in: keep only the flows
+    release(replay_input_);
+    replay_chunk_ = nn::Tensor();
+    for (PairFlows& pair : pairs_) pair.finish();
+  }
+}
+
+void FlowAccumulator::replay(int images) {
+  // The dense blocks and everything after them, forwarded again at the chunk's size.
+  const nn::Shape in = view_.block(dense_from_).input;
+  replay_chunk_.resize(images, in.c, in.h, in.w);
+  std::copy(replay_input_.begin(), replay_input_.begin() + long(replay_chunk_.size()), replay_chunk_.data());
+  replay_input_.erase(replay_input_.begin(), replay_input_.begin() + long(replay_chunk_.size()));
+  replay_buffered_ -= size_t(images);
+  const nn::Probe probe = [&](const nn::BlockView& block) {
+    const int pair = pair_into_[size_t(block.index)];
+    if (pair >= 0) pairs_[size_t(pair)].accumulate(block.input, block.z);
+  };
+  if (dense_from_ == 0)
+    net_.forward(replay_chunk_, false, &probe);
+  else
+    net_.forward_from(dense_from_ - 1, replay_chunk_, &probe);
+}
+
 std::vector<PairFlows> measure_flows(nn::Network& net, const nn::LabeledImages& test, const run::GridSpec& grid,
                                      const TractSettings& s) {
   validate(s);
   if (test.count == 0) throw base::Error("tractography: the test set is empty (expected at least one image)");
   const NetView view(net);
-  std::vector<PairFlows> pairs;
-  std::vector<int> pair_into(size_t(view.size()), -1);  // block → the pair that flows into it
-  for (const NetView::Edge& e : view.edges()) {
-    pair_into[size_t(e.to)] = int(pairs.size());
-    pairs.emplace_back(view, e.to, grid);
-  }
-  if (pairs.empty()) return pairs;
   const size_t samples = std::min(s.samples, test.count);
-  const nn::Probe probe = [&](const nn::BlockView& block) {
-    if (pair_into[size_t(block.index)] >= 0) pairs[size_t(pair_into[size_t(block.index)])].accumulate(block.input, block.z);
-  };
-  nn::Tensor x;
-  std::vector<uint8_t> labels;
-  std::vector<uint32_t> idx(size_t(s.batch));
-  for (size_t start = 0; start < samples; start += size_t(s.batch)) {
-    const int count = int(std::min(size_t(s.batch), samples - start));
-    std::iota(idx.begin(), idx.begin() + count, uint32_t(start));
-    nn::make_batch(net, test, idx.data(), count, nullptr, 0, 0, 0, x, labels);
-    net.forward(x, false, &probe);
-  }
-  return pairs;
+  FlowAccumulator flows(net, view, grid, s, samples);
+  stream_eval(
+      net, test, samples, s.batch, [&](const EvalBatch& batch, const nn::BlockView& block) { flows.on_block(batch, block); },
+      [&](const EvalBatch& batch, const nn::Tensor&) { flows.on_batch_end(batch); });
+  return std::move(flows.pairs());
 }
 
-nlohmann::ordered_json tract_analysis(nn::Network& net, const nn::LabeledImages& test, const run::GridSpec& grid,
-                                      const TractSettings& s) {
+nlohmann::ordered_json tract_document(const NetView& view, const std::vector<PairFlows>& pairs,
+                                      const run::GridSpec& grid, const TractSettings& s) {
   using nlohmann::ordered_json;
-  std::vector<PairFlows> pairs = measure_flows(net, test, grid, s);
-  const auto& blocks = net.blocks();
   ordered_json out;
   out["eval_samples"] = pairs.empty() ? size_t(0) : pairs[0].images();
   out["settings"] = {
@@ -419,7 +526,8 @@ nlohmann::ordered_json tract_analysis(nn::Network& net, const nn::LabeledImages&
   for (size_t l = 0; l < pairs.size(); ++l) {
     const PairFlows& pair = pairs[l];
     FlowMatrix f = pair.mean();
-    const std::string from = blocks[l].name, to = blocks[l + 1].name;
+    const NetView::Edge edge = view.edges()[l];
+    const std::string from = view.block(edge.from).name, to = view.block(edge.to).name;
     for (double v : f.c)
       if (!std::isfinite(v))
         throw base::Error("tractography: a non-finite flow from " + from + " to " + to +
@@ -451,21 +559,31 @@ nlohmann::ordered_json tract_analysis(nn::Network& net, const nn::LabeledImages&
     p["flows"] = flows;
     p["flows_total"] = order.size();
     p["flows_omitted"] = order.size() - listed;
-    pairs_json["layer_" + std::to_string(l) + "_to_" + std::to_string(l + 1)] = p;
+    pairs_json["layer_" + std::to_string(edge.from) + "_to_" + std::to_string(edge.to)] = p;
     means.push_back(std::move(f));
   }
   out["pairs"] = pairs_json;
+  // Chains run through the pairs in order: every block feeds the next (NetView::edges of a chain).
+  for (size_t l = 0; l < view.edges().size(); ++l)
+    if (view.edges()[l].from != int(l) || view.edges()[l].to != int(l) + 1)
+      throw base::Error("tractography: block " + view.block(view.edges()[l].to).name +
+                        " is not fed by the block before it; chains need a chain of blocks");
   ordered_json chains = ordered_json::array();
   for (const Chain& chain : best_chains(means, s.chains)) {
     ordered_json regions = ordered_json::array();
     for (size_t l = 0; l < chain.regions.size(); ++l) {
       const run::RegionGrid& g = l == 0 ? pairs[0].from_grid() : pairs[l - 1].to_grid();
-      regions.push_back({{"layer", blocks[l].name}, {"region", g.key(chain.regions[l])}});
+      regions.push_back({{"layer", view.block(int(l)).name}, {"region", g.key(chain.regions[l])}});
     }
     chains.push_back({{"regions", regions}, {"score", chain.score}});
   }
   out["network"] = {{"path_strength", path_strength}, {"chains", chains}};
   return out;
+}
+
+nlohmann::ordered_json tract_analysis(nn::Network& net, const nn::LabeledImages& test, const run::GridSpec& grid,
+                                      const TractSettings& s) {
+  return tract_document(NetView(net), measure_flows(net, test, grid, s), grid, s);
 }
 
 }  // namespace imaging

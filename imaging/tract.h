@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "imaging/eval_stream.h"
 #include "imaging/net_view.h"
 #include "run/region_grid.h"
 #include "nn/data.h"
@@ -45,10 +46,12 @@ struct TractSettings {
   size_t samples = 256;  // --tract-samples: the first N test images (fewer if the set is smaller)
   int top = 0;           // --tract-top N: flows listed per pair; 0 = every structurally connected pair
   int chains = 5;        // top chains reported (no flag)
-  int batch = 32;        // images per forward: bounds the stage's memory (bench/README.md)
+  int batch = 32;        // images per forward (no flag), and per chunk of the flow sums: the net's
+                         // buffers grow with it (bench/README.md has the memory it was chosen by)
 };
 
-// Throws base::Error naming the flag when a setting is out of range.
+// Throws base::Error naming the flag (--tract-samples, --tract-top), or the setting when no flag sets
+// it (chains, batch), of the first setting out of range.
 void validate(const TractSettings& s);
 
 // C_{A→B} for one layer pair: `from` × `to` regions, row-major.
@@ -68,11 +71,14 @@ class PairFlows {
   PairFlows(const nn::Network& net, int to_block, const run::GridSpec& grid) : PairFlows(NetView(net), to_block, grid) {}
 
   // Adds Σ over the batch's images of C_{A→B}(x).
-  //   a (N, Ci, Hi, Wi) the output of block to_block−1 (= BlockView::input of block to_block)
+  //   a (N, Ci, Hi, Wi) the output of the feeding block (= BlockView::input of block to_block)
   //   z (N, Co, Ho, Wo) the pre-activation of block to_block (BlockView::z)
-  // A max-pool block's argmax is read from the net's layer: call this inside the probe of
-  // block to_block, before the next forward overwrites it.
-  void accumulate(const nn::Tensor& a, const nn::Tensor& z);
+  //   argmax (N, Co, Ho, Wo) for a max-pool block, the inputs it selected (nn::Pool2d::argmax());
+  //          null: read from the net's layer, so call this inside the probe of block to_block,
+  //          before the next forward overwrites it.
+  // The sums are in float within a call: the same images grouped into other calls can give other
+  // last bits (FlowAccumulator keeps the grouping fixed).
+  void accumulate(const nn::Tensor& a, const nn::Tensor& z, const int* argmax = nullptr);
 
   FlowMatrix mean() const;  // Σ / images()
   // 1 where A → B is structurally connected, (from regions, to regions) row-major.
@@ -81,14 +87,17 @@ class PairFlows {
   const run::RegionGrid& to_grid() const { return to_; }
   size_t images() const { return images_; }
   double seconds() const { return seconds_; }  // wall time spent in accumulate()
+  // After the last accumulate(): frees the weights, tables and scratch, keeping what mean(),
+  // connected() and the grids need; accumulate() then throws std::logic_error.
+  void finish();
 
  private:
   void accumulate_conv(const nn::Tensor& a, const nn::Tensor& z);
   void accumulate_linear(const nn::Tensor& a, const nn::Tensor& z);
-  void accumulate_pool(const nn::Tensor& a, const nn::Tensor& z);
+  void accumulate_pool(const nn::Tensor& a, const nn::Tensor& z, const int* argmax);
 
   BlockOp op_ = BlockOp::convolution;
-  const nn::Pool2d* max_pool_ = nullptr;  // its argmax() is read during accumulate()
+  const nn::Pool2d* max_pool_ = nullptr;  // its argmax() is read during accumulate() unless one is given
   Activation activation_ = Activation::identity;
   run::RegionGrid from_, to_;
   int taps_ = 0, positions_ = 0;                   // spatial relation: tap t of output position p reads input
@@ -109,6 +118,7 @@ class PairFlows {
   std::vector<float> s_last_, r_last_;  // conv: σ'(z) (chunk, P, Co) and ReLU(a) (chunk, Hi·Wi, Ci)
   size_t images_ = 0;
   double seconds_ = 0;
+  bool finished_ = false;
 };
 
 // C of one batch: the mean over the batch's images of C_{A→B}(x) from block to_block−1 into
@@ -129,18 +139,64 @@ struct Chain {
 // O(Σ_l from·to·k), no enumeration.  Empty when some layer pair carries no flow at all.
 std::vector<Chain> best_chains(const std::vector<FlowMatrix>& flows, int k);
 
-// Streams min(samples, test.count) images and returns the flows of every consecutive block pair
-// (pair b−1 → b at index b−1).
+// The flows of every pair (NetView::edges) from a stream of evaluation batches of any size
+// (imaging/eval_stream.h), bit for bit as when images 0 … samples−1 are forwarded in batches of
+// s.batch images (measure_flows): a pair's float sums depend on how images are grouped, so images are
+// regrouped into chunks of s.batch; and a dense block, one SGEMM over the batch whose rounding
+// depends on the row count, is recomputed from its input at the chunk's size (a convolution or a
+// pool computes each image apart from the others).  A batch that is exactly the next chunk is
+// accumulated in place; otherwise each pair copies its block's input, pre-activation and max-pool
+// choices into one chunk of s.batch images and accumulates it as soon as it is full.  Everything it
+// holds beyond the flows is freed once the last image is in.
+class FlowAccumulator {
+ public:
+  FlowAccumulator(nn::Network& net, const NetView& view, const run::GridSpec& grid, const TractSettings& s,
+                  size_t samples);
+  // Every block view of every batch that starts before `samples`; then the batch's end.
+  void on_block(const EvalBatch& batch, const nn::BlockView& block);
+  void on_batch_end(const EvalBatch& batch);  // may run the net (the dense blocks of a chunk)
+  // After images 0 … samples−1 have been seen: pair e flows along NetView::edges()[e].
+  std::vector<PairFlows>& pairs() { return pairs_; }
+
+ private:
+  struct Chunk {  // one pair's images of the current chunk
+    nn::Tensor a, z;          // (s.batch, …) the block's input and pre-activation
+    std::vector<int> argmax;  // (s.batch, Co, Ho, Wo) a max-pool block's choices
+    int filled = 0;
+  };
+  // Images [first, first + count) of the block's view (batch images offset + first, …) into the pair's chunk.
+  void add_to_chunk(int pair, const nn::BlockView& block, size_t offset, int first, int count);
+  void replay(int images);  // the dense blocks of the first `images` images of replay_input_
+  nn::Network& net_;
+  const NetView& view_;
+  size_t samples_, chunk_;
+  std::vector<PairFlows> pairs_;
+  std::vector<int> pair_into_;       // block → the pair into it, or −1
+  int dense_from_;                   // the first dense block: it and every block after it are replayed
+  std::vector<Chunk> chunks_;        // per pair into a block before dense_from_
+  std::vector<float> replay_input_;  // the input of block dense_from_, image after image
+  size_t received_ = 0, replay_buffered_ = 0;  // images seen; images in replay_input_
+  bool direct_ = false;                        // the current batch is exactly the next chunk
+  nn::Tensor replay_chunk_;
+};
+
+// Streams images 0 … min(samples, test.count)−1 in batches of s.batch and returns the flows of every
+// pair (NetView::edges()).
 std::vector<PairFlows> measure_flows(nn::Network& net, const nn::LabeledImages& test, const run::GridSpec& grid,
                                      const TractSettings& s);
 
-// The content of tract.json:
+// The content of tract.json from the flows of every pair (measure_flows, FlowAccumulator):
 // {"eval_samples", "settings": {"grid", "top", "chains", "samples"},
 //  "pairs": {"layer_<l>_to_<l+1>": {"from", "to", "connection_strength", "critical_pathways" (top 5
 //            "grid_a → grid_b" with C > 0), "pathway_efficiency", "connected_pairs",
 //            "flows": [[A, B, C], ...] (connected pairs by C descending; the first `top` when top > 0),
 //            "flows_total" (connected pairs), "flows_omitted"}},
 //  "network": {"path_strength", "chains": [{"regions": [{"layer", "region"}], "score"}]}}
+// Throws base::Error for a non-finite flow.
+nlohmann::ordered_json tract_document(const NetView& view, const std::vector<PairFlows>& pairs,
+                                      const run::GridSpec& grid, const TractSettings& s);
+
+// measure_flows, then tract_document.
 nlohmann::ordered_json tract_analysis(nn::Network& net, const nn::LabeledImages& test, const run::GridSpec& grid,
                                       const TractSettings& s);
 

@@ -57,7 +57,7 @@ nlohmann::ordered_json layer_json(const CoalitionValue& game, const ZetaSettings
   j["method"] = s.method;
   j["value_function"] = s.value;
   j["ablation"] = s.ablation;
-  j["grid"] = std::to_string(grid.gh) + "x" + std::to_string(grid.gw) + "x" + std::to_string(grid.gc);
+  j["grid"] = {grid.gh, grid.gw, grid.gc};  // [GH, GW, GC] after clamping, as grid.json and tract.json write grids
   j["region_count"] = n;
   j["eval_samples"] = indices.size();
   j["eval_indices"] = indices;
@@ -123,7 +123,7 @@ nlohmann::ordered_json zeta_analysis(nn::Network& net, const nn::LabeledImages& 
   settings["method"] = s.method;
   settings["value_function"] = s.value;
   settings["ablation"] = s.ablation;
-  settings["grid"] = std::to_string(grid.gh) + "x" + std::to_string(grid.gw) + "x" + std::to_string(grid.gc);
+  settings["grid"] = {grid.gh, grid.gw, grid.gc};
   settings["samples"] = s.samples;
   settings["pool"] = pool;
   settings["tolerance"] = s.tolerance;

@@ -258,6 +258,12 @@ void Network::backward(const Tensor& dlogits, bool param_grads, int stop_block) 
   }
 }
 
+void Network::release_buffers() {
+  for (Tensor& t : acts_) t = Tensor();
+  for (Tensor& t : grads_) t = Tensor();
+  input_ = nullptr;
+}
+
 void Network::zero_grad() {
   for (auto& l : layers_)
     for (Param* p : l->params())

@@ -82,6 +82,9 @@ class Network {
   const Tensor& output_grad(int b) const { return grads_[blocks_[b].last]; }
   const Tensor& output(int b) const { return acts_[blocks_[b].last]; }
 
+  // Frees the activation and gradient buffers, which keep the size of the largest batch run; the
+  // next forward allocates them again.  For a caller that goes on with smaller batches.
+  void release_buffers();
   void zero_grad();
   std::vector<NamedParam> named_params();  // learnable and buffers, in a fixed order
   size_t parameter_count() const;          // learnable scalars

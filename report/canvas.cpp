@@ -8,7 +8,7 @@
 #include <stb/stb_easy_font.h>
 #include <stb/stb_image_write.h>  // implemented by libstb (-lstb)
 
-#include "report/format.h"
+#include "base/format.h"
 #include "base/error.h"
 
 namespace report {
@@ -168,7 +168,7 @@ class RasterCanvas final : public Canvas {
 
 // A number for SVG: two decimals, trailing zeros dropped.
 std::string num(double v) {
-  std::string s = format("%.2f", v);
+  std::string s = base::format("%.2f", v);
   while (!s.empty() && s.back() == '0') s.pop_back();
   if (!s.empty() && s.back() == '.') s.pop_back();
   return s == "-0" ? "0" : s;

@@ -7,7 +7,7 @@
 #include <optional>
 
 #include "report/canvas.h"
-#include "report/format.h"
+#include "base/format.h"
 #include "base/error.h"
 #include "base/fileio.h"
 #include "run/layout.h"
@@ -177,9 +177,9 @@ void draw_legend(Canvas& c, double x, double y, const ColorScale& s) {
   }
   c.stroke_rect(x - 1, y + 21, bar + 2, 16, kFrame, 1);
   const double mid = (s.low + s.high) / 2;
-  c.text(x, y + 42, format("%.3g", s.low), kText, kLabel);
-  c.text(x + bar / 2, y + 42, format("%.3g", mid), kText, kLabel, Anchor::middle);
-  c.text(x + bar, y + 42, format("%.3g", s.high), kText, kLabel, Anchor::end);
+  c.text(x, y + 42, base::format("%.3g", s.low), kText, kLabel);
+  c.text(x + bar / 2, y + 42, base::format("%.3g", mid), kText, kLabel, Anchor::middle);
+  c.text(x + bar, y + 42, base::format("%.3g", s.high), kText, kLabel, Anchor::end);
   const double kx = x + bar + 30;
   c.fill_rect(kx, y + 20, 14, 14, kNoData);
   c.stroke_rect(kx, y + 20, 14, 14, kBlack, 2);
@@ -198,7 +198,7 @@ std::string layer_subtitle(const LayerImage& layer) {
                                           std::to_string(g.channels) + ", "
                                     : "";
   s += "grid " + std::to_string(g.gh) + "x" + std::to_string(g.gw) + "x" + std::to_string(g.gc);
-  if (layer.has_grid) s += format(", coverage %.0f%%", 100 * layer.coverage);
+  if (layer.has_grid) s += base::format(", coverage %.0f%%", 100 * layer.coverage);
   if (layer.has_zeta) s += ", " + std::to_string(layer.critical.size()) + " critical";
   return s;
 }
@@ -351,7 +351,7 @@ class FigureWriter {
     }
     for (const PairTract& p : e.pairs) {
       if (auto s = pair_strength(p, e))
-        c->text(kMargin + (p.from + p.to + 1) * column / 2, top - 44, format("%.3g", *s), kMuted, kLabel, Anchor::middle);
+        c->text(kMargin + (p.from + p.to + 1) * column / 2, top - 44, base::format("%.3g", *s), kMuted, kLabel, Anchor::middle);
       std::vector<RegionFlow> flows = p.flows;
       std::stable_sort(flows.begin(), flows.end(), [](const RegionFlow& a, const RegionFlow& b) { return a.value > b.value; });
       flows.resize(std::min<size_t>(flows.size(), 6));
@@ -378,7 +378,7 @@ class FigureWriter {
       std::string path;
       for (size_t s = 0; s < chain.layers.size(); ++s)
         path += (s ? " > " : "") + e.layers[size_t(chain.layers[s])].grid.key(chain.regions[s]).substr(5);
-      c->text(kMargin + 40, y, "chain " + std::to_string(rank + 1) + format(": score %.3g  ", chain.score) + path, kText, kLabel);
+      c->text(kMargin + 40, y, "chain " + std::to_string(rank + 1) + base::format(": score %.3g  ", chain.score) + path, kText, kLabel);
     }
     if (e.chains.empty()) c->text(kMargin, y, "tract.json lists no chains", kMuted, kLabel);
     save(*c, path);
@@ -421,7 +421,7 @@ class FigureWriter {
       const double v = first + i * step;
       if (!(v <= hi + 1e-9 * step)) break;
       c.line(x, py(v), x + w, py(v), kGuide, 1);
-      c.text(x - 6, py(v) - 6, format("%.3g", std::abs(v) < 1e-12 * step ? 0.0 : v), kMuted, kLabel, Anchor::end);
+      c.text(x - 6, py(v) - 6, base::format("%.3g", std::abs(v) < 1e-12 * step ? 0.0 : v), kMuted, kLabel, Anchor::end);
     }
     const int epochs = int(x_high - x_low) + 1, every = std::max(1, epochs / 15);
     for (int ep = int(x_low); ep <= int(x_high); ep += every) {

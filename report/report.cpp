@@ -7,7 +7,7 @@
 
 #include "report/colormap.h"
 #include "report/figures.h"
-#include "report/format.h"
+#include "base/format.h"
 #include "report/page.h"
 #include "report/report_data.h"
 #include "report/report_summary.h"
@@ -255,7 +255,7 @@ std::string build_report(const std::string& run_dir_argument, const ReportOption
                       std::to_string(figures.size()) + " figures (" + opts.format + ") in " + run_dir + "/figures/";
   if (!opts.figures_only) {
     base::write_file_atomic(layout.report_page(), html);
-    wrote += ", " + run_dir + "/" + page + " (" + format("%.2f MB", double(html.size()) / 1e6) + ")";
+    wrote += ", " + run_dir + "/" + page + " (" + base::format("%.2f MB", double(html.size()) / 1e6) + ")";
   }
   return text + "  wrote " + wrote + "\n";
 }

@@ -131,6 +131,7 @@ class RunReader {
       if (e.zeta)
         for (const auto& [name, layer] : Node(*e.zeta, e.zeta_path, "")["layers"].members()) {
           add_layer(name);
+          if (auto grid = layer.find("grid")) cover(name, *grid);
           if (auto regions = layer.find("regions"))
             for (const auto& [key, region] : regions->members()) widen(name, key, region);
         }
@@ -159,6 +160,17 @@ class RunReader {
       where.reject("region " + key + " makes " + layer + "'s grid " + std::to_string(gh) + "x" + std::to_string(gw) + "x" +
                    std::to_string(gc) + ", expected at most " + std::to_string(base::kMaxGridRegions) + " regions");
     g.gh = gh, g.gw = gw, g.gc = gc;
+  }
+
+  // Grows the inferred grid of a layer with no grid.json to a zeta.json layer's grid: [GH, GW, GC]
+  // (the one grid encoding of every file); zeta.json files written before 2026-11-30 hold the
+  // string "GHxGWxGC" there, which is accepted and left to the region keys.
+  void cover(const std::string& layer, const Node& grid) {
+    if (grid.json().is_string()) return;
+    if (!grid.json().is_array()) grid.fail("the layer's grid [GH, GW, GC]");
+    const std::array<int, 3> cells = grid.triple(1 << 24);
+    Geometry& g = inferred_[layer];
+    g.gh = std::max(g.gh, cells[0]), g.gw = std::max(g.gw, cells[1]), g.gc = std::max(g.gc, cells[2]);
   }
 
   void scan_tract_keys(const Node& root) {

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <numeric>
 
-#include "report/format.h"
+#include "base/format.h"
 
 namespace report {
 namespace {
@@ -298,16 +298,16 @@ std::string summary_text(const RunData& run, const Json& s) {
   std::string text = "report: " + run.model() + " on " + run.dataset() + ", " + std::to_string(run.metrics.size()) +
                       " epoch(s) trained, " + std::to_string(run.epochs.size()) + " analysed";
   if (s.contains("epoch") && !run.epochs.empty()) text += "; epoch " + std::to_string(s["epoch"].get<int>());
-  if (s.contains("test_acc")) text += format(", test accuracy %.4g", s["test_acc"].get<double>());
+  if (s.contains("test_acc")) text += base::format(", test accuracy %.4g", s["test_acc"].get<double>());
   text += "\n";
   if (s.contains("top_regions") && !s["top_regions"].empty()) {
     std::vector<std::string> items;
     for (const Json& r : s["top_regions"]) {
       std::string item = r["layer"].get<std::string>() + " " + r["region"].get<std::string>();
       if (r.contains("zeta"))
-        item += format(" \u03b6 %.3g", r["zeta"].get<double>()) + format(" [%.3g,", r["zeta_ci"][0].get<double>()) +
-                format(" %.3g]", r["zeta_ci"][1].get<double>());
-      else item += format(" %.3g bits", r["information_bits"].get<double>());
+        item += base::format(" \u03b6 %.3g", r["zeta"].get<double>()) + base::format(" [%.3g,", r["zeta_ci"][0].get<double>()) +
+                base::format(" %.3g]", r["zeta_ci"][1].get<double>());
+      else item += base::format(" %.3g bits", r["information_bits"].get<double>());
       items.push_back(item + " (" + r["role"].get<std::string>() + ")");
     }
     text += "  top regions by " + s["top_regions_ranked_by"].get<std::string>() + ": " + join_first(items, 3, "; ") + "\n";
@@ -318,7 +318,7 @@ std::string summary_text(const RunData& run, const Json& s) {
     for (const Json& p : s["critical_pathways"]) {
       per_unit = per_unit && p.contains("strength");
       items.push_back(p["path"].get<std::string>() +
-                      format(" %.4g", p.contains("strength") ? p["strength"].get<double>() : p["connection_strength"].get<double>()));
+                      base::format(" %.4g", p.contains("strength") ? p["strength"].get<double>() : p["connection_strength"].get<double>()));
     }
     text += std::string("  strongest pathways (") + (per_unit ? "mean drive per receiving unit" : "connection strength") +
             "): " + join_first(items, 3, ", ") + "\n";
@@ -326,13 +326,13 @@ std::string summary_text(const RunData& run, const Json& s) {
   for (const char* key : {"coverage", "critical_share"})
     if (s.contains(key) && !s[key].empty()) {
       std::vector<std::string> items;
-      for (auto it = s[key].begin(); it != s[key].end(); ++it) items.push_back(it.key() + format(" %.3g", it.value().get<double>()));
+      for (auto it = s[key].begin(); it != s[key].end(); ++it) items.push_back(it.key() + base::format(" %.3g", it.value().get<double>()));
       text += std::string("  ") + (key[1] == 'o' ? "coverage" : "critical share") + ": " + join_first(items, 8, ", ") + "\n";
     }
   if (s.contains("zeta_stability") && s["zeta_stability"].contains("mean"))
     text += "  \u03b6 stability (Spearman, epoch " + std::to_string(s["zeta_stability"]["from_epoch"].get<int>()) + kArrow +
             std::to_string(s["zeta_stability"]["to_epoch"].get<int>()) +
-            format("): mean %.3g over layers\n", s["zeta_stability"]["mean"].get<double>());
+            base::format("): mean %.3g over layers\n", s["zeta_stability"]["mean"].get<double>());
   if (!run.notes.empty()) text += "  missing: " + join_first(run.notes, 3, "; ") + "\n";
   return text;
 }

@@ -20,6 +20,7 @@
 #include "imaging/analysis.h"
 #include "imaging/eval_stream.h"
 #include "imaging/grid_stats.h"
+#include "imaging/tract.h"
 #include "base/error.h"
 #include "base/fileio.h"
 #include "nn/rng.h"
@@ -158,7 +159,8 @@ TEST(Analysis, WritesGridJsonWithEveryLayerInNetworkOrder) {
   std::sort(files.begin(), files.end());
   EXPECT_EQ(files, std::vector<std::string>({"grid.json", "tract.json", "zeta.json"}));  // no temporary left behind
   const auto j = nlohmann::ordered_json::parse(base::read_file(dir + "/grid.json"));
-  EXPECT_EQ(j, report.grid);
+  ASSERT_NE(report.stage("grid"), nullptr);
+  EXPECT_EQ(j, report.stage("grid")->document);
   std::vector<std::string> top;
   for (const auto& item : j.items()) top.push_back(item.key());
   EXPECT_EQ(top, std::vector<std::string>({"model", "epoch", "dataset", "eval_samples", "settings", "layers"}));
@@ -206,9 +208,39 @@ TEST(Analysis, WritesGridJsonWithEveryLayerInNetworkOrder) {
     EXPECT_NEAR(v["coverage"].get<double>(), 1.0 - double(dead) / regions, 1e-12) << e.name;
     EXPECT_NE(report.summary.find(std::string(e.name) + ": coverage"), std::string::npos) << report.summary;
   }
-  EXPECT_GT(report.seconds_grid, 0.0);
+  EXPECT_GT(report.stage("grid")->seconds, 0.0);
   remove_dir(dir);
   rmdir(dir.substr(0, dir.size() - 4).c_str());
+}
+
+// The one streamed pass (batches of 10) feeds grid and tract; each must write what its own pass
+// wrote before: the grid stage streamed alone, tractography forwarding its 37 images in batches of
+// 32 (chunks that straddle the pass's batches, and fc1/output recomputed at the chunk's size).
+TEST(Analysis, OneStreamedPassGivesTheGridAndTractOfSeparatePasses) {
+  SyntheticImages data(45);
+  nn::Network net = reference_net();
+  const std::string dir = temp_dir();
+  imaging::AnalysisSettings settings;
+  settings.batch = 10;
+  settings.stages = {"grid", "tract"};
+  settings.tract.samples = 37;
+  const imaging::AnalysisReport report = imaging::run_analysis(net, data.view, settings, {"reference", 1, {}}, dir);
+  ASSERT_NE(report.stage("grid"), nullptr);
+  ASSERT_NE(report.stage("tract"), nullptr);
+  EXPECT_EQ(report.stage("zeta"), nullptr);
+
+  const imaging::GridSettings grid{settings.grid, settings.lambda, settings.epsilon, settings.bins};
+  const auto grid_alone = imaging::grid_layers_json(imaging::run_grid_stage(net, data.view, 45, 10, grid));
+  EXPECT_EQ(report.stage("grid")->document["layers"].dump(), grid_alone.dump());
+
+  const auto tract_alone = imaging::tract_analysis(net, data.view, settings.grid, settings.tract);
+  const auto& tract = report.stage("tract")->document;
+  for (const char* key : {"eval_samples", "settings", "pairs", "network"})
+    EXPECT_EQ(tract[key].dump(), tract_alone[key].dump()) << key;
+  EXPECT_EQ(tract["eval_samples"], 37);
+  EXPECT_NE(report.summary.find("evaluation pass: 45 images in batches of 10 for grid, tract"), std::string::npos)
+      << report.summary;
+  remove_dir(dir);
 }
 
 TEST(Analysis, RejectsBadSettingsNamingTheFlag) {
@@ -269,7 +301,7 @@ TEST(Analysis, DivergedNetFailsNamingTheLayer) {
     if (p.name == "conv2.bias") p.param->value[0] = INFINITY;  // (a NaN would vanish in the relu)
   const std::string dir = temp_dir();
   imaging::AnalysisSettings settings;
-  settings.run_zeta = settings.run_tract = false;
+  settings.stages = {"grid"};
   expect_error_naming([&] { imaging::run_analysis(net, data.view, settings, {"reference", 1, {}}, dir); }, "conv2");
   EXPECT_TRUE(files_in(dir).empty());
   remove_dir(dir);

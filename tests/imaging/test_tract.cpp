@@ -231,6 +231,37 @@ TEST(Tract, LargeBatchIsChunked) {
   net.forward(x, false, &probe);
 }
 
+// The flows taken from a stream of batches of another size equal those of the net forwarded in
+// batches of s.batch: chunks regrouped, dense blocks recomputed at the chunk's size, max-pool
+// choices kept with their images.
+TEST(Tract, FlowsFromAnyStreamEqualTheirOwnBatches) {
+  nn::Network net("conv3x3:4 relu maxpool2 conv3x3:6 bn relu avgpool2 linear:9 relu linear:5 relu linear:3", 3, 12, 12);
+  randomise(net, 8);
+  std::vector<uint8_t> pixels(60 * 3 * 12 * 12), labels(60);
+  nn::Rng rng(2);
+  for (auto& p : pixels) p = uint8_t(rng.below(256));
+  for (size_t i = 0; i < labels.size(); ++i) labels[i] = uint8_t(i % 3);
+  const nn::LabeledImages data{pixels.data(), labels.data(), 60, 3, 12, 12, 3};
+  imaging::TractSettings s;
+  s.batch = 16;
+  s.samples = 43;
+  const run::GridSpec grid{2, 3, 2};
+  const std::vector<imaging::PairFlows> own = imaging::measure_flows(net, data, grid, s);
+  for (int stream_batch : {7, 16, 43, 60}) {
+    SCOPED_TRACE(stream_batch);
+    const imaging::NetView view(net);
+    imaging::FlowAccumulator flows(net, view, grid, s, s.samples);
+    imaging::stream_eval(
+        net, data, 60, stream_batch, [&](const imaging::EvalBatch& b, const nn::BlockView& v) { flows.on_block(b, v); },
+        [&](const imaging::EvalBatch& b, const nn::Tensor&) { flows.on_batch_end(b); });
+    ASSERT_EQ(flows.pairs().size(), own.size());
+    for (size_t p = 0; p < own.size(); ++p) {
+      EXPECT_EQ(flows.pairs()[p].images(), 43u);
+      EXPECT_EQ(flows.pairs()[p].mean().c, own[p].mean().c) << "pair " << p;  // bit for bit
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // A hand-made net.  Input 1×4×4 (pixels/255, mean 0, std 1), grid 2×2×2:
 //   x = 0.2 0.4 0.0 0.6      conv1 (1×1, w = [1, −1], b = [0, 1], relu): ch0 = x, ch1 = 1 − x

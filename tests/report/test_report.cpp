@@ -458,6 +458,38 @@ TEST(Report, MalformedInputIsOneClearError) {
   EXPECT_NE(message.find("no config.json, metrics.jsonl or analysis"), std::string::npos) << message;
 }
 
+// zeta.json writes each layer's grid as [GH, GW, GC], like grid.json and tract.json; without a
+// grid.json it is the layer's grid, so a zeta.json whose regions do not fill it is an error.  The
+// string "GHxGWxGC" of older zeta.json files is still read.
+TEST(Report, ZetaGridIsTheOneGridEncoding) {
+  auto run_with_zeta_grid = [](TempDir& tmp, const std::function<Json(const LayerSpec&)>& grid) {
+    write_run(tmp.path);
+    for (int e = 1; e <= 2; ++e) {
+      const fs::path a = tmp.path / "analysis" / ("epoch_00" + std::to_string(e));
+      fs::remove(a / "grid.json");
+      Json zeta = zeta_json(e);
+      for (const LayerSpec& l : kLayers) zeta["layers"][l.name]["grid"] = grid(l);
+      write(a / "zeta.json", zeta.dump());
+    }
+  };
+  TempDir array("zeta_grid");
+  run_with_zeta_grid(array, [](const LayerSpec& l) { return Json{l.gh, l.gw, l.gc}; });
+  EXPECT_EQ(report::load_run(array.str()).epochs.back().layers.back().grid.gc, 3);
+  TempDir text("zeta_grid_string");
+  run_with_zeta_grid(text, [](const LayerSpec& l) {
+    return Json(std::to_string(l.gh) + "x" + std::to_string(l.gw) + "x" + std::to_string(l.gc));
+  });
+  EXPECT_EQ(report::load_run(text.str()).epochs.back().layers.back().grid.gc, 3);
+  TempDir wider("zeta_grid_wider");
+  run_with_zeta_grid(wider, [](const LayerSpec& l) { return Json{l.gh, l.gw, l.gc + (l.name == "output")}; });
+  std::string message = error_of([&] { report::load_run(wider.str()); });
+  EXPECT_NE(message.find("zeta.json: /layers/output/regions: expected 4 regions"), std::string::npos) << message;
+  TempDir bad("zeta_grid_bad");
+  run_with_zeta_grid(bad, [](const LayerSpec& l) { return Json{l.gh, l.gw}; });
+  message = error_of([&] { report::load_run(bad.str()); });
+  EXPECT_NE(message.find("zeta.json: /layers/conv1/grid: expected three integers"), std::string::npos) << message;
+}
+
 TEST(Report, CanvasTextAndFormats) {
   EXPECT_EQ(report::drawable_text("\u03b6 \u2192 caf\u00e9\t!"), "zeta -> caf?" "?!");
   EXPECT_GT(report::text_width("HELLO", 2), report::text_width("HELLO", 1));

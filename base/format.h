@@ -1,4 +1,5 @@
-// report/format.h — one number as printf text, for the report's figures, summaries and messages.
+// base/format.h — one number as printf text, for the summaries printed by the stages and the report's
+// figures and messages.
 //
 // Promise: format(pattern, v) is what std::printf(pattern, v) prints, for a pattern with exactly
 // one floating-point conversion ("%.3g", "ζ %.4g", "%.2f MB"); text beyond 63 bytes is cut.
@@ -6,7 +7,7 @@
 #include <cstdio>
 #include <string>
 
-namespace report {
+namespace base {
 
 inline std::string format(const char* pattern, double value) {
   char text[64];
@@ -14,4 +15,4 @@ inline std::string format(const char* pattern, double value) {
   return text;
 }
 
-}  // namespace report
+}  // namespace base

@@ -1,0 +1,56 @@
+// imaging/zeta_stage.cpp — the ζ stage (imaging/zeta.h) as a registered stage: every region's causal
+// impact, on a class-balanced sample of the evaluation images with its own forwards (lesions
+// replace activations, so it reads nothing from the streamed pass) → zeta.json.
+#include <algorithm>
+#include <string>
+
+#include "base/format.h"
+#include "imaging/stage.h"
+#include "imaging/zeta.h"
+#include "run/layout.h"
+
+namespace imaging {
+
+namespace {
+
+class ZetaStage : public Stage {
+ public:
+  std::string name() const override { return "zeta"; }
+  std::string file() const override { return run::kZetaFile; }
+  void validate(const AnalysisSettings& s) const override { imaging::validate(s.zeta); }
+  nlohmann::ordered_json describe(const AnalysisSettings& s) const override {
+    return {{"method", s.zeta.method}, {"value", s.zeta.value}, {"ablation", s.zeta.ablation},
+            {"samples", s.zeta.samples}, {"tolerance", s.zeta.tolerance}, {"budget_seconds", s.zeta.budget_seconds},
+            {"seed", s.zeta.seed}, {"max_permutations", s.zeta.max_permutations}};
+  }
+  size_t begin(const StageInput&) override { return 0; }
+
+  StageOutput run(const StageInput& input) override {
+    StageOutput out;
+    out.images = std::min(input.settings.zeta.samples, input.images);
+    out.document = zeta_analysis(input.net, input.test, input.images, input.settings.grid, input.settings.zeta);
+    return out;
+  }
+
+  std::string summary(const nlohmann::ordered_json& zeta) const override {
+    std::string text;
+    for (const auto& [name, layer] : zeta["layers"].items()) {
+      text += "  " + name + ": " + layer["method"].get<std::string>() + ", " +
+              std::to_string(layer["permutations"].get<long>()) + " permutations, stopped by " +
+              layer["stopped_by"].get<std::string>() + base::format(", critical share %.2f", layer["critical_share"].get<double>());
+      const auto& critical = layer["critical_regions"];
+      if (!critical.empty()) {
+        const std::string top = critical[0].get<std::string>();
+        text += ", top " + top + base::format(" (zeta %.2f)", layer["regions"][top]["zeta_score"].get<double>());
+      }
+      text += base::format(", %.2f s\n", layer["seconds"].get<double>());
+    }
+    return text;
+  }
+};
+
+}  // namespace
+
+NNFMRI_REGISTER_STAGE(ZetaStage, 20);
+
+}  // namespace imaging

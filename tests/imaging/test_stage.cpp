@@ -1,0 +1,51 @@
+// tests/imaging/test_stage.cpp — the registry of imaging stages: the registered stages in their fixed
+// order, --stages checked against it (unknown stage: one error naming the flag and the known stages),
+// stages run in the registry's order whatever order --stages names them in, grid always runs, and the settings of the stages that run reach config.json.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "imaging/analysis.h"
+#include "imaging/stage.h"
+#include "tests/error_of.h"
+
+namespace {
+
+TEST(Stages, RegisteredInTheirFixedOrder) {
+  std::vector<std::string> names;
+  for (const auto& stage : imaging::make_stages()) names.push_back(stage->name());
+  EXPECT_EQ(names, std::vector<std::string>({"grid", "zeta", "tract"}));
+  EXPECT_EQ(imaging::stage_names(), std::vector<std::string>({"grid", "zeta", "tract"}));
+  for (const auto& stage : imaging::make_stages())
+    EXPECT_EQ(stage->file(), stage->name() + ".json");
+}
+
+TEST(Stages, UnknownStageIsOneErrorNamingTheFlagAndTheKnownStages) {
+  imaging::AnalysisSettings s;
+  s.stages = {"grid", "eeg"};
+  EXPECT_EQ(error_of([&] { imaging::validate_analysis_settings(s); }),
+            "--stages: unknown stage 'eeg' (expected grid, zeta, tract)");
+  s.stages = {""};
+  expect_error_naming([&] { imaging::validate_analysis_settings(s); }, "unknown stage ''");
+}
+
+TEST(Stages, GridAlwaysRunsAndEachStageDescribesItsSettings) {
+  imaging::AnalysisSettings s;
+  s.stages = {"tract", "zeta"};  // run and described in the registry's order
+  EXPECT_EQ(imaging::describe(s)["stages"], nlohmann::ordered_json({"grid", "zeta", "tract"}));
+  s.stages = {"tract"};
+  const nlohmann::ordered_json only_tract = imaging::describe(s);
+  EXPECT_EQ(only_tract["stages"], nlohmann::ordered_json({"grid", "tract"}));
+  EXPECT_FALSE(only_tract.contains("zeta"));
+  EXPECT_EQ(only_tract["tract"]["samples"], 256);
+  s.stages = {};  // every registered stage
+  const nlohmann::ordered_json all = imaging::describe(s);
+  EXPECT_EQ(all["stages"], nlohmann::ordered_json({"grid", "zeta", "tract"}));
+  EXPECT_EQ(all["zeta"]["method"], "shapley");
+  std::vector<std::string> keys;
+  for (const auto& item : all.items()) keys.push_back(item.key());
+  EXPECT_EQ(keys, std::vector<std::string>({"grid", "lambda", "epsilon", "bins", "eval_samples", "stages", "zeta", "tract"}));
+}
+
+}  // namespace
