@@ -71,11 +71,12 @@ struct Child {
   }
 };
 
-// 1,200 planted images in batches of 8: 150 steps an epoch, about a tenth of a second, the imaging
-// after epoch 2 (with a reproducible ζ stop), a net with dropout.
+// 2,000 planted images in batches of 4: 500 steps an epoch, a few tenths of a second, the imaging
+// after epoch 2 (with a reproducible ζ stop), a net with dropout.  The signals are sent at lines of
+// the run's output, so that at least one epoch is still to run whatever the machine's speed.
 std::vector<std::string> run_args(const std::string& out) {
-  return {"--data", "planted", "--limit-train", "1200", "--limit-test", "64", "--model",
-          "conv3x3:8 relu maxpool2 linear:12 relu dropout:0.2 linear:10", "--epochs", "3", "--batch", "8",
+  return {"--data", "planted", "--limit-train", "2000", "--limit-test", "64", "--model",
+          "conv3x3:8 relu maxpool2 linear:12 relu dropout:0.2 linear:10", "--epochs", "3", "--batch", "4",
           "--threads", "2", "--analyze-every", "2", "--eval-samples", "16",
           "--zeta-samples", "8", "--zeta-budget", "1000", "--zeta-max-permutations", "4", "--tract-samples", "8",
           "--out", out};
@@ -94,13 +95,13 @@ class TrainCommand : public TempDirTest {
     EXPECT_EQ(child.wait(), 0) << base::read_file(child.err);
     return dir;
   }
-  // Starts a run, sends `signals` (`gap` apart) once it has trained for `after`, and checks the exit
+  // Starts a run, sends `signals` (`gap` apart) `after` its stdout shows `line`, and checks the exit
   // status and the last line of stderr; then resumes it to the end.
-  void interrupt_and_resume(const std::string& name, std::vector<int> signals, std::chrono::milliseconds after,
-                            std::chrono::milliseconds gap, int expected_status) {
+  void interrupt_and_resume(const std::string& name, std::vector<int> signals, const std::string& line,
+                            std::chrono::milliseconds after, std::chrono::milliseconds gap, int expected_status) {
     const std::string dir = path(name);
     Child child(run_args(dir), dir);
-    ASSERT_TRUE(child.wait_for_output("run directory"));
+    ASSERT_TRUE(child.wait_for_output(line));
     std::this_thread::sleep_for(after);
     for (int sig : signals) {
       kill(child.pid, sig);
@@ -124,15 +125,15 @@ class TrainCommand : public TempDirTest {
 
 TEST_F(TrainCommand, SigintOrSigtermStopsWithAResumableStateAndResumingGivesTheSameBytes) {
   const std::string ref = reference();
-  interrupt_and_resume("sigint", {SIGINT}, std::chrono::milliseconds(60), std::chrono::milliseconds(0), 130);
+  interrupt_and_resume("sigint", {SIGINT}, "run directory", std::chrono::milliseconds(30), std::chrono::milliseconds(0), 130);
   expect_same_run(ref, path("sigint"));
-  interrupt_and_resume("sigterm", {SIGTERM}, std::chrono::milliseconds(250), std::chrono::milliseconds(0), 143);
+  interrupt_and_resume("sigterm", {SIGTERM}, "epoch   2/3", std::chrono::milliseconds(0), std::chrono::milliseconds(0), 143);
   expect_same_run(ref, path("sigterm"));
   // A second signal exits at once (no stopping line), and the directory is still resumable.
-  interrupt_and_resume("twice", {SIGINT, SIGINT}, std::chrono::milliseconds(150), std::chrono::milliseconds(1), 130);
+  interrupt_and_resume("twice", {SIGINT, SIGINT}, "epoch   1/3", std::chrono::milliseconds(0), std::chrono::milliseconds(1), 130);
   expect_same_run(ref, path("twice"));
   // SIGKILL: nothing runs after it, the manifest still names a complete state.
-  interrupt_and_resume("sigkill", {SIGKILL}, std::chrono::milliseconds(200), std::chrono::milliseconds(0), 128 + SIGKILL);
+  interrupt_and_resume("sigkill", {SIGKILL}, "epoch   1/3", std::chrono::milliseconds(50), std::chrono::milliseconds(0), 128 + SIGKILL);
   expect_same_run(ref, path("sigkill"));
 }
 
