@@ -217,14 +217,7 @@ nlohmann::ordered_json grid_layers_json(const GridResult& result) {
     nlohmann::ordered_json regions = nlohmann::ordered_json::object(), dead = nlohmann::ordered_json::array();
     for (int r : layer.dead_regions) dead.push_back(g.key(r));
     for (int r = 0; r < g.count(); ++r) {
-      const RegionStats& s = layer.regions[r];
-      regions[g.key(r)] = {{"density", s.density},
-                           {"variance", s.variance},
-                           {"activation_count", s.activation_count},
-                           {"mean_abs", s.mean_abs},
-                           {"active_fraction", s.active_fraction},
-                           {"information_bits", s.information_bits},
-                           {"information_null_bits", s.information_null_bits}};
+      regions[g.key(r)] = run::region_json(layer.regions[r]);
     }
     layers[layer.name] = {{"shape", {g.height, g.width, g.channels}},
                           {"grid", {g.gh, g.gw, g.gc}},

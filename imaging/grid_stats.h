@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "imaging/eval_stream.h"
+#include "run/grid_schema.h"
 #include "run/region_grid.h"
 #include "nn/data.h"
 #include "nn/network.h"
@@ -41,11 +42,7 @@ constexpr double kDeadFraction = 0.05;     // a region is dead when active_fract
 // information_null_bits shuffles the evaluation labels once (Fisher–Yates, nn::Rng) with this seed.
 constexpr uint64_t kNullShuffleSeed = 0x6E756C6C;  // "null"
 
-struct RegionStats {
-  double density = 0, variance = 0, mean_abs = 0, active_fraction = 0;
-  double information_bits = 0, information_null_bits = 0;
-  int activation_count = 0;
-};
+using RegionStats = run::GridRegionStats;  // one region's statistics, as grid.json holds them
 
 struct LayerGridStats {
   std::string name;                 // the block's name: conv1, pool1, ..., output

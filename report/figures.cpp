@@ -36,7 +36,7 @@ bool has_map(const LayerImage& layer, MapKind kind) { return kind == MapKind::de
 std::vector<double> map_values(const LayerImage& layer, MapKind kind) {
   std::vector<double> v;
   if (kind == MapKind::density)
-    for (const GridRegion& s : layer.stats) v.push_back(s.density);
+    for (const run::GridRegionStats& s : layer.stats) v.push_back(s.density);
   else
     for (const ZetaRegion& z : layer.zeta) v.push_back(z.zeta);
   return v;

@@ -67,18 +67,18 @@ Json layer_epoch_json(const EpochData& e, size_t l, int class_count) {
   j["shape"] = layer.shape_known ? Json::array({layer.grid.height, layer.grid.width, layer.grid.channels}) : Json(nullptr);
   j["g"] = nullptr;
   if (layer.has_grid) {
-    const std::vector<GridRegion>& s = layer.stats;
+    const std::vector<run::GridRegionStats>& s = layer.stats;
     Json units = Json::array();
-    for (const GridRegion& r : s) units.push_back(r.activation_count);
+    for (const run::GridRegionStats& r : s) units.push_back(r.activation_count);
     // the summary's selectivity (report_summary.h), for every region; null when H(Y) is unknown
     Json selectivity = nullptr;
-    if (class_count >= 2) selectivity = column(s, [&](const GridRegion& r) { return *region_selectivity(r, class_count); });
-    j["g"] = {{"density", column(s, [](const GridRegion& r) { return r.density; })},
-              {"variance", column(s, [](const GridRegion& r) { return r.variance; })},
-              {"mean_abs", column(s, [](const GridRegion& r) { return r.mean_abs; })},
-              {"active", column(s, [](const GridRegion& r) { return r.active_fraction; })},
-              {"info", column(s, [](const GridRegion& r) { return r.information_bits; })},
-              {"info_null", column(s, [](const GridRegion& r) { return r.information_null_bits; })},
+    if (class_count >= 2) selectivity = column(s, [&](const run::GridRegionStats& r) { return *region_selectivity(r, class_count); });
+    j["g"] = {{"density", column(s, [](const run::GridRegionStats& r) { return r.density; })},
+              {"variance", column(s, [](const run::GridRegionStats& r) { return r.variance; })},
+              {"mean_abs", column(s, [](const run::GridRegionStats& r) { return r.mean_abs; })},
+              {"active", column(s, [](const run::GridRegionStats& r) { return r.active_fraction; })},
+              {"info", column(s, [](const run::GridRegionStats& r) { return r.information_bits; })},
+              {"info_null", column(s, [](const run::GridRegionStats& r) { return r.information_null_bits; })},
               {"selectivity", selectivity},
               {"units", units},
               {"coverage", significant(layer.coverage)},

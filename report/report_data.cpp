@@ -243,17 +243,8 @@ class RunReader {
       layer.shape_known = true;
       layer.has_grid = true;
       layer.coverage = node["coverage"].number();
-      layer.stats.assign(size_t(layer.grid.count()), GridRegion{});
-      read_regions(layer, node["regions"], [&](int r, const Node& region) {
-        GridRegion& s = layer.stats[size_t(r)];
-        s.density = region["density"].number();
-        s.variance = region["variance"].number();
-        s.mean_abs = region["mean_abs"].number();
-        s.active_fraction = region["active_fraction"].number();
-        s.information_bits = region["information_bits"].number();
-        s.information_null_bits = region.optional_number("information_null_bits").value_or(0);
-        s.activation_count = region["activation_count"].integer(0, 1 << 30);
-      });
+      layer.stats.assign(size_t(layer.grid.count()), run::GridRegionStats{});
+      read_regions(layer, node["regions"], [&](int r, const Node& region) { layer.stats[size_t(r)] = run::read_region(region); });
       if (auto dead = node.find("dead_regions"))
         for (size_t d = 0; d < dead->array_size(); ++d) layer.dead.push_back(region_index(layer, (*dead)[d].text(), (*dead)[d]));
     }
@@ -284,17 +275,11 @@ class RunReader {
         z.lesion = region.optional_number("lesion");
         z.taylor = region.optional_number("taylor");
       });
-      if (auto critical = node.find("critical_regions")) {
-        for (size_t c = 0; c < critical->array_size(); ++c)
-          layer.critical.push_back(region_index(layer, (*critical)[c].text(), (*critical)[c]));
-      } else {  // zeta.h's rule: critical = ζ ≥ 2 and significant, ζ descending
-        for (int r = 0; r < layer.grid.count(); ++r)
-          if (layer.zeta[size_t(r)].zeta >= 2 && layer.zeta[size_t(r)].significant) layer.critical.push_back(r);
-        std::stable_sort(layer.critical.begin(), layer.critical.end(),
-                         [&](int a, int b) { return layer.zeta[size_t(a)].zeta > layer.zeta[size_t(b)].zeta; });
-      }
-      layer.critical_share = node.optional_number("critical_share")
-                                 .value_or(double(layer.critical.size()) / std::max(1, layer.grid.count()));
+      // The critical regions as the ζ stage decided them (imaging/zeta_scores.h): read, never re-derived.
+      const Node critical = node["critical_regions"];
+      for (size_t c = 0; c < critical.array_size(); ++c)
+        layer.critical.push_back(region_index(layer, critical[c].text(), critical[c]));
+      layer.critical_share = node["critical_share"].number();
     }
   }
 

@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "run/grid_schema.h"
 #include "run/region_grid.h"
 
 namespace report {
@@ -29,11 +30,6 @@ struct MetricsRow {
   std::optional<double> learning_rate, seconds, train_images_per_s, analysis_seconds;
 };
 
-struct GridRegion {  // grid.json
-  double density = 0, variance = 0, mean_abs = 0, active_fraction = 0;
-  double information_bits = 0, information_null_bits = 0;
-  int activation_count = 0;
-};
 
 struct ZetaRegion {  // zeta.json
   double zeta = 0, ci_low = 0, ci_high = 0;
@@ -47,7 +43,7 @@ struct LayerImage {
   run::RegionGrid grid;            // when !shape_known, height/width/channels are the grid's own gh/gw/gc
   bool shape_known = false;   // the layer's H×W×C is known (from some grid.json)
   bool has_grid = false, has_zeta = false;
-  std::vector<GridRegion> stats;  // (grid.count()) when has_grid
+  std::vector<run::GridRegionStats> stats;  // (grid.count()) when has_grid
   double coverage = 0;
   std::vector<int> dead;          // region indices
   std::vector<ZetaRegion> zeta;   // (grid.count()) when has_zeta

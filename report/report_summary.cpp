@@ -51,7 +51,7 @@ Json region_entry(const RunData& run, const EpochData& epoch, int l, int r) {
     e["critical"] = std::find(layer.critical.begin(), layer.critical.end(), r) != layer.critical.end();
   }
   if (layer.has_grid) {
-    const GridRegion& s = layer.stats[size_t(r)];
+    const run::GridRegionStats& s = layer.stats[size_t(r)];
     e["density"] = significant(s.density);
     e["information_bits"] = significant(s.information_bits);
     if (auto sel = region_selectivity(s, run.class_count)) e["selectivity"] = significant(*sel);
@@ -157,7 +157,7 @@ std::string region_role(int layer_index, int layer_count) {
   return kRoles[std::clamp(3 * layer_index / layer_count, 0, 2)];
 }
 
-std::optional<double> region_selectivity(const GridRegion& region, int class_count) {
+std::optional<double> region_selectivity(const run::GridRegionStats& region, int class_count) {
   if (class_count < 2) return std::nullopt;
   return std::clamp((region.information_bits - region.information_null_bits) / std::log2(double(class_count)), 0.0, 1.0);
 }

@@ -34,7 +34,7 @@ constexpr int kTopChains = 3;    // critical_chains listed per summary
 
 std::string region_role(int layer_index, int layer_count);
 // std::nullopt when class_count < 2 (H(Y) unknown or 0).
-std::optional<double> region_selectivity(const GridRegion& region, int class_count);
+std::optional<double> region_selectivity(const run::GridRegionStats& region, int class_count);
 std::optional<double> spearman_rank_correlation(const std::vector<double>& a, const std::vector<double>& b);
 // std::nullopt when the receiving layer's shape is unknown.
 std::optional<double> pair_strength(const PairTract& pair, const EpochData& epoch);

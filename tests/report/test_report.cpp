@@ -187,7 +187,7 @@ TEST(Report, SpearmanOnAHandMadeCase) {
 }
 
 TEST(Report, SelectivityAndSignificantDigits) {
-  report::GridRegion g;
+  run::GridRegionStats g;
   g.information_bits = 1.0, g.information_null_bits = 0.2;
   EXPECT_NEAR(*report::region_selectivity(g, 4), 0.4, 1e-12);  // 0.8 bits of log2 4 = 2
   EXPECT_FALSE(report::region_selectivity(g, 1));
@@ -445,6 +445,13 @@ TEST(Report, MalformedInputIsOneClearError) {
   message = error_of([&] { report::build_report(tmp.str(), {}); });
   EXPECT_NE(message.find("zeta.json: /layers/output/regions/grid_1_1_9: expected a region of output's 1x1x3 grid"), std::string::npos)
       << message;
+
+  // The critical regions are the ζ stage's decision: read from zeta.json, never re-derived.
+  zeta = zeta_json(2);
+  zeta["layers"]["pool1"].erase("critical_regions");
+  write(tmp.path / "analysis/epoch_002/zeta.json", zeta.dump());
+  message = error_of([&] { report::build_report(tmp.str(), {}); });
+  EXPECT_NE(message.find("zeta.json: /layers/pool1/critical_regions: missing"), std::string::npos) << message;
 
   write(tmp.path / "analysis/epoch_002/zeta.json", zeta_json(2).dump());
   write(tmp.path / "metrics.jsonl", "{\"epoch\":1,\"train_loss\":1,\"train_acc\":0.5,\"test_loss\":1,\"test_acc\":0.5}\n{\"epoch\":2}\n");

@@ -1,0 +1,27 @@
+#include "run/grid_schema.h"
+
+namespace run {
+
+nlohmann::ordered_json region_json(const GridRegionStats& s) {
+  return {{"density", s.density},
+          {"variance", s.variance},
+          {"activation_count", s.activation_count},
+          {"mean_abs", s.mean_abs},
+          {"active_fraction", s.active_fraction},
+          {"information_bits", s.information_bits},
+          {"information_null_bits", s.information_null_bits}};
+}
+
+GridRegionStats read_region(const base::Node& region) {
+  GridRegionStats s;
+  s.density = region["density"].number();
+  s.variance = region["variance"].number();
+  s.mean_abs = region["mean_abs"].number();
+  s.active_fraction = region["active_fraction"].number();
+  s.information_bits = region["information_bits"].number();
+  s.information_null_bits = region.optional_number("information_null_bits").value_or(0);
+  s.activation_count = int(region["activation_count"].integer(0, 1 << 30));
+  return s;
+}
+
+}  // namespace run
