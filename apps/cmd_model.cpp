@@ -26,6 +26,7 @@ int cmd_eval(int argc, char** argv) {
   nn::Checkpoint ck = nn::load_checkpoint(flags.operands()[0]);
   datasets::DataSplit data = load_data(flags, false);
   check_net_fits(*ck.net, data.test, "the checkpoint's net");
+  check_batch_fits(*ck.net, flags.integer("--batch"), data.test.size(), false);
   nn::Evaluation ev = nn::evaluate(*ck.net, data.test.view(), int(flags.integer("--batch")));
   std::printf("test loss %.6f  accuracy %.4f  (%zu images, epoch %d)\n", ev.loss, ev.accuracy, ev.count, ck.epoch);
   if (flags.has("--dump")) {

@@ -43,6 +43,11 @@ datasets::DataSplit load_data(const Flags& flags, bool need_train);
 nlohmann::ordered_json describe_data(const std::string& spec, const datasets::DataSplit& data);
 // Throws base::Error unless the net takes the data's images and has an output per class.
 void check_net_fits(const nn::Network& net, const datasets::Dataset& d, const std::string& what);
+// Throws base::Error naming --batch when a batch of min(batch, images) images cannot fit in this
+// machine's memory: its activations (and, when training, as many gradients) alone, from
+// nn::Network::activation_floats_per_image, against the physical memory.  Checked before anything
+// is allocated or written.
+void check_batch_fits(const nn::Network& net, long batch, size_t images, bool training);
 
 // The settings of `train` from its flags (the spec of --model resolved, --out defaulted).
 TrainingSettings training_settings(const Flags& flags, int threads);

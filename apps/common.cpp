@@ -88,6 +88,22 @@ void check_net_fits(const nn::Network& net, const datasets::Dataset& d, const st
                     std::to_string(d.num_classes()) + ")");
 }
 
+void check_batch_fits(const nn::Network& net, long batch, size_t images, bool training) {
+  const double images_in_batch = double(std::min<size_t>(size_t(std::max(batch, 1L)), std::max<size_t>(images, 1)));
+  const double per_image = double(net.activation_floats_per_image()) * sizeof(float) * (training ? 2 : 1);
+  const double need = per_image * images_in_batch;
+  const double memory = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGE_SIZE));
+  if (memory > 0 && need > memory) {
+    char text[256];
+    std::snprintf(text, sizeof text,
+                  "--batch %ld: a batch of %.0f images needs at least %.1f GiB for this net's activations%s "
+                  "(%.1f MiB per image), more than this machine's %.1f GiB of memory; use a smaller --batch",
+                  batch, images_in_batch, need / double(1 << 30), training ? " and their gradients" : "",
+                  per_image / double(1 << 20), memory / double(1 << 30));
+    throw base::Error(text);
+  }
+}
+
 imaging::AnalysisSettings analysis_settings(const Flags& flags) {
   imaging::AnalysisSettings s;
   s.grid = run::parse_grid_spec(flags.text("--grid"), "--grid");

@@ -278,6 +278,7 @@ TrainingOutcome run_training(const TrainingSettings& s, const datasets::DataSpli
   validate(s);
   nn::Network net(s.spec, data.train.channels, data.train.height, data.train.width);
   check_net_fits(net, data.train, "--model " + s.model);
+  check_batch_fits(net, s.train.batch, data.train.size(), true);
   if (s.analyze_every > 0) imaging::check_grid_fits(net, s.analysis.grid);
   datasets::channel_mean_std(data.train, net.input_mean, net.input_std);
   for (float& sd : net.input_std)

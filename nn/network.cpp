@@ -285,4 +285,10 @@ size_t Network::parameter_count() const {
   return n;
 }
 
+size_t Network::activation_floats_per_image() const {
+  size_t n = 0;
+  for (const auto& l : layers_) n += l->output_shape.per_sample();
+  return n;
+}
+
 }  // namespace nn

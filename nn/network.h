@@ -88,6 +88,10 @@ class Network {
   void zero_grad();
   std::vector<NamedParam> named_params();  // learnable and buffers, in a fixed order
   size_t parameter_count() const;          // learnable scalars
+  // Floats one image occupies in the buffers a forward fills: the outputs of every layer (block
+  // outputs and the intermediate ones such as a conv's pre-activation).  Training keeps as many
+  // again for their gradients.  A lower bound of a batch's memory, known before anything runs.
+  size_t activation_floats_per_image() const;
 
   const std::string& spec() const { return spec_; }
   int channels() const { return in_c_; }

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/commands.h"
 #include "apps/training_run.h"
 #include "base/fileio.h"
 #include "datasets/dataset.h"
@@ -341,6 +342,23 @@ TEST_F(TrainingRun, AResumeThatWouldNotContinueTheSameRunIsRefused) {
   expect_error_naming([&] { app::run_training(elsewhere, small_planted(), {}); }, "run.json: missing");
   app::run_training(resumed(s), small_planted(), {});  // to the end
   expect_error_naming([&] { app::run_training(resumed(s), small_planted(), {}); }, "the run is complete");
+}
+
+// Issue 11: --batch 65536 on a net at the layer-size limit ended in "out of memory", exit 3, after the
+// run directory was made.  The batch's activations are now checked against the machine's memory
+// before anything is allocated: 2^30 images of even a small net are terabytes on any machine.
+TEST(BatchFits, ABatchLargerThanTheMachinesMemoryIsOneErrorNamingTheFlag) {
+  const nn::Network net("conv3x3:8 relu maxpool2 linear:10", 3, 8, 8);
+  // conv 8x8x8, its relu 8x8x8, pool 4x4x8, linear 10: the floats of one image's buffers.
+  EXPECT_EQ(net.activation_floats_per_image(), size_t(512 + 512 + 128 + 10));
+  const long huge = 1L << 30;
+  const std::string m = error_of([&] { app::check_batch_fits(net, huge, size_t(huge), true); });
+  EXPECT_NE(m.find("--batch 1073741824: a batch of 1073741824 images needs at least"), std::string::npos) << m;
+  EXPECT_NE(m.find("(0.0 MiB per image)"), std::string::npos) << m;
+  expect_error_naming([&] { app::check_batch_fits(net, huge, size_t(huge), false); }, "activations (");
+  // The batch is what the data makes of it: 2^30 asked of 64 images is a batch of 64.
+  EXPECT_NO_THROW(app::check_batch_fits(net, huge, 64, true));
+  EXPECT_NO_THROW(app::check_batch_fits(net, 64, size_t(huge), true));
 }
 
 }  // namespace
