@@ -1,6 +1,9 @@
 #include "base/json.h"
 
 #include <cmath>
+#include <string>
+#include <unordered_set>
+#include <vector>
 
 #include "base/error.h"
 #include "base/fileio.h"
@@ -109,14 +112,39 @@ Json parse_json(const std::string& text, const std::string& where) {
                 std::to_string(kMaxJsonBytes));
   if (nesting_depth(text, kMaxJsonDepth) > kMaxJsonDepth)
     throw Error(where + ": nested deeper than " + std::to_string(kMaxJsonDepth) + " levels, expected an nnfmri JSON file");
+  // A key twice in one object (nlohmann would keep the last silently): refused, naming its pointer.
+  struct Frame {
+    bool array;
+    size_t index = 0;
+    std::string key;
+    std::unordered_set<std::string> keys;
+  };
+  std::vector<Frame> stack;
+  std::string duplicate;  // the JSON pointer of the first repeated key
+  const Json::parser_callback_t check_keys = [&](int, Json::parse_event_t event, Json& parsed) {
+    using E = Json::parse_event_t;
+    if (event == E::object_start || event == E::array_start) {
+      stack.push_back({event == E::array_start, 0, "", {}});
+    } else if (event == E::key) {
+      Frame& f = stack.back();
+      f.key = parsed.get<std::string>();
+      if (!f.keys.insert(f.key).second && duplicate.empty())
+        for (const Frame& g : stack) duplicate += "/" + (g.array ? std::to_string(g.index) : pointer_token(g.key));
+    } else {
+      if (event == E::object_end || event == E::array_end) stack.pop_back();
+      if (!stack.empty() && stack.back().array) ++stack.back().index;
+    }
+    return true;
+  };
   Json document;
   try {
-    document = Json::parse(text);
+    document = Json::parse(text, check_keys);
   } catch (const nlohmann::json::parse_error& e) {
     throw Error(where + ": not valid JSON: " + plain_message(e));
   } catch (const nlohmann::json::exception& e) {  // out_of_range 406: a number beyond a double (1e999)
     throw Error(where + ": " + failing_pointer(text) + ": " + plain_message(e) + ", expected a finite number");
   }
+  if (!duplicate.empty()) throw Error(where + ": " + duplicate + ": the key appears twice in its object, expected each key once");
   require_finite(document, where);
   return document;
 }
