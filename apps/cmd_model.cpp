@@ -7,6 +7,8 @@
 #include "base/error.h"
 #include "base/fileio.h"
 #include "nn/npz.h"
+#include "nn/tensor_file.h"
+#include "base/json.h"
 #include "nn/trainer.h"
 #include "run/json.h"
 
@@ -69,26 +71,29 @@ int cmd_info(int argc, char** argv) {
 int cmd_export(int argc, char** argv) {
   Flags flags(kExport, argc, argv);
   if (flags.help()) return std::fputs(flags.usage().c_str(), stdout), 0;
+  if (!flags.has("--npz") && !flags.has("--safetensors"))
+    throw base::Error("export: expected --npz OUT.npz or --safetensors OUT.safetensors (or both)");
   nn::Checkpoint ck = nn::load_checkpoint(flags.operands()[0]);
-  const std::string out = flags.text("--npz");
-  // Shapes as PyTorch has them: conv weights 4-D, linear weights (OUT, IN), every other tensor 1-D.
-  std::vector<nn::NpyArray> arrays;
-  nn::Network& net = *ck.net;
-  for (size_t i = 0; i < net.num_layers(); ++i)
-    for (nn::Param* p : net.layer(i).params()) {
-      const nn::Tensor& v = p->value;
-      std::vector<int> shape = {v.n()};
-      if (p->name == "weight" && net.layer(i).kind() == "conv2d") shape = {v.n(), v.c(), v.h(), v.w()};
-      if (p->name == "weight" && net.layer(i).kind() == "linear") shape = {v.n(), v.c()};
-      arrays.push_back({net.layer_name(i) + "." + p->name, shape, v.data()});
-    }
-  nn::write_npz(out, arrays);
-  std::string base = out.size() > 4 && out.substr(out.size() - 4) == ".npz" ? out.substr(0, out.size() - 4) : out;
+  // Names and shapes as PyTorch has them (nn/tensor_file.h), and the architecture beside them, so
+  // that `import` (or bench/rebuild_from_npz.py) rebuilds the very same net.
+  const std::vector<nn::TensorRef> tensors = nn::torch_tensors(*ck.net);
   nlohmann::json model = nn::describe_network(*ck.net);
   model["class_names"] = ck.class_names;
   model["epoch"] = ck.epoch;
-  run::write_json(base + ".model.json", model, 2);
-  std::printf("wrote %s and %s.model.json\n", out.c_str(), base.c_str());
+  if (flags.has("--npz")) {
+    const std::string out = flags.text("--npz");
+    std::vector<nn::NpyArray> arrays;
+    for (const nn::TensorRef& t : tensors) arrays.push_back({t.name, std::vector<int>(t.shape.begin(), t.shape.end()), t.values});
+    nn::write_npz(out, arrays);
+    const std::string base = out.size() > 4 && out.substr(out.size() - 4) == ".npz" ? out.substr(0, out.size() - 4) : out;
+    run::write_json(base + ".model.json", model, 2);
+    std::printf("wrote %s and %s.model.json\n", out.c_str(), base.c_str());
+  }
+  if (flags.has("--safetensors")) {
+    const std::string out = flags.text("--safetensors");
+    nn::write_safetensors(out, tensors, {{"nnfmri", base::json_text(model, -1)}});
+    std::printf("wrote %s\n", out.c_str());
+  }
   return 0;
 }
 

@@ -22,7 +22,8 @@ enum Command : unsigned {
   kExport = 1u << 3,
   kAnalyze = 1u << 4,
   kReport = 1u << 5,
-  kEveryCommand = (1u << 6) - 1,
+  kImport = 1u << 6,
+  kEveryCommand = (1u << 7) - 1,
 };
 
 enum class FlagKind {

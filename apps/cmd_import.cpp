@@ -1,0 +1,156 @@
+// nnfmri import FILE --out CKPT — a checkpoint from weights made elsewhere: a safetensors file (from
+// PyTorch) or the .npz + .model.json pair of `nnfmri export` (nn/tensor_file.h).
+//
+// The architecture, input shape, normalisation and class names come from the flags, else from the
+// nnfmri description the file carries (`export` writes it into the safetensors "__metadata__" under
+// "nnfmri", and beside an .npz as .model.json), else from the defaults: input 3x32x32, normalisation
+// 0:1 (pixels / 255, torchvision's ToTensor without Normalize), classes "0" … "K−1".
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+#include "apps/commands.h"
+#include "base/error.h"
+#include "base/fileio.h"
+#include "base/json.h"
+#include "datasets/sha256.h"
+#include "nn/checkpoint.h"
+#include "nn/tensor_file.h"
+
+namespace app {
+
+namespace {
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+std::vector<std::string> split(const std::string& text, char separator) {
+  std::vector<std::string> parts;
+  for (size_t start = 0;;) {
+    const size_t end = text.find(separator, start);
+    parts.push_back(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    if (end == std::string::npos) return parts;
+    start = end + 1;
+  }
+}
+
+// "3x32x32" → {3, 32, 32}, each 1 … kMaxInputSide.
+std::array<int, 3> parse_input(const std::string& text) {
+  const std::vector<std::string> parts = split(text, 'x');
+  std::array<int, 3> out{};
+  bool ok = parts.size() == 3;
+  for (size_t i = 0; ok && i < 3; ++i) {
+    char* end = nullptr;
+    errno = 0;
+    const long v = std::strtol(parts[i].c_str(), &end, 10);
+    ok = !parts[i].empty() && *end == '\0' && errno == 0 && v >= 1 && v <= base::kMaxInputSide;
+    if (ok) out[i] = int(v);
+  }
+  if (!ok) throw base::Error("flag --input '" + text + "': expected CxHxW, three integers from 1 to " +
+                             std::to_string(base::kMaxInputSide) + ", e.g. 3x32x32");
+  return out;
+}
+
+// "0.49,0.48,0.45:0.25,0.24,0.26" → mean, std; `channels` values each, finite, std > 0.
+void parse_norm(const std::string& text, int channels, std::vector<float>& mean, std::vector<float>& stddev) {
+  const std::vector<std::string> halves = split(text, ':');
+  const std::string expected = "expected MEAN:STD with " + std::to_string(channels) +
+                               " comma-separated numbers each (one per input channel; a single number is used for all), std > 0";
+  if (halves.size() != 2) throw base::Error("flag --norm '" + text + "': " + expected);
+  for (int half = 0; half < 2; ++half) {
+    std::vector<std::string> parts = split(halves[size_t(half)], ',');
+    if (parts.size() == 1) parts.assign(size_t(channels), parts[0]);
+    if (parts.size() != size_t(channels)) throw base::Error("flag --norm '" + text + "': " + expected);
+    std::vector<float>& out = half ? stddev : mean;
+    out.clear();
+    for (const std::string& p : parts) {
+      char* end = nullptr;
+      const double v = std::strtod(p.c_str(), &end);
+      if (p.empty() || *end != '\0' || !std::isfinite(v) || (half && !(v > 0)))
+        throw base::Error("flag --norm '" + text + "': '" + p + "': " + expected);
+      out.push_back(float(v));
+    }
+  }
+}
+
+}  // namespace
+
+int cmd_import(int argc, char** argv) {
+  Flags flags(kImport, argc, argv);
+  if (flags.help()) return std::fputs(flags.usage().c_str(), stdout), 0;
+  const std::string path = flags.operands()[0];
+  nn::TensorFile file;
+  base::Json description;  // the nnfmri description the file carries, if any
+  std::string described_by;
+  if (ends_with(path, ".npz")) {
+    file = nn::read_npz(path);
+    described_by = path.substr(0, path.size() - 4) + ".model.json";
+    if (base::file_exists(described_by)) description = base::read_json(described_by);
+  } else {
+    file = nn::read_safetensors(path);
+    described_by = path + " (__metadata__ \"nnfmri\")";
+    if (file.metadata.count("nnfmri")) description = base::parse_json(file.metadata["nnfmri"], described_by);
+  }
+  const bool described = !description.is_null();
+  const base::Node about(description, described_by);
+
+  std::string model, spec;
+  if (flags.has("--model")) {
+    model = flags.text("--model");
+    spec = nn::Network::preset(model).empty() ? model : nn::Network::preset(model);
+  } else if (described) {
+    model = spec = about["spec"].text();
+  } else {
+    throw base::Error("flag --model: required, " + path + " does not say its architecture (expected a preset or a spec)");
+  }
+  std::array<int, 3> input = {3, 32, 32};
+  if (flags.has("--input"))
+    input = parse_input(flags.text("--input"));
+  else if (described)
+    for (size_t i = 0; i < 3; ++i) input[i] = int(about["input"][i].integer(1, base::kMaxInputSide));
+  nn::Network net(spec, input[0], input[1], input[2]);
+  if (flags.has("--norm")) {
+    parse_norm(flags.text("--norm"), net.channels(), net.input_mean, net.input_std);
+  } else if (described) {
+    const base::Node mean = about["normalization"]["mean"], stddev = about["normalization"]["std"];
+    if (mean.array_size() != size_t(net.channels()) || stddev.array_size() != size_t(net.channels()))
+      mean.fail(std::to_string(net.channels()) + " values (one per input channel)");
+    for (size_t c = 0; c < size_t(net.channels()); ++c) {
+      net.input_mean[c] = float(mean[c].number());
+      net.input_std[c] = float(stddev[c].number());
+      if (!(net.input_std[c] > 0)) stddev[c].fail("a standard deviation > 0");
+    }
+  } else {
+    net.input_mean.assign(size_t(net.channels()), 0.f);
+    net.input_std.assign(size_t(net.channels()), 1.f);
+  }
+  std::vector<std::string> classes;
+  if (flags.has("--classes")) {
+    classes = split(flags.text("--classes"), ',');
+  } else if (described && about.has("class_names")) {
+    const base::Node names = about["class_names"];
+    for (size_t k = 0; k < names.array_size(); ++k) classes.push_back(names[k].text());
+  } else {
+    for (int k = 0; k < net.num_outputs(); ++k) classes.push_back(std::to_string(k));
+  }
+  if (classes.size() != size_t(net.num_outputs()))
+    throw base::Error("flag --classes: " + std::to_string(classes.size()) + " class names, but the net has " +
+                      std::to_string(net.num_outputs()) + " outputs");
+  for (const std::string& c : classes)
+    if (c.empty()) throw base::Error("flag --classes: an empty class name, expected NAME,NAME,...");
+  const int epoch = described && about.has("epoch") ? int(about["epoch"].integer(0, 1 << 30)) : 0;
+
+  nn::load_named_tensors(net, file.tensors, flags.has("--ignore-extra"), path);
+  const nlohmann::json meta = {{"model", model},
+                               {"spec", spec},
+                               {"imported_from", {{"path", path}, {"sha256", datasets::sha256_file(path)}}}};
+  const std::string out = flags.text("--out");
+  nn::save_checkpoint(out, net, epoch, classes, meta);
+  std::printf("imported %zu tensors (%zu parameters) from %s into %s\n", nn::torch_tensors(net).size(),
+              net.parameter_count(), path.c_str(), out.c_str());
+  return 0;
+}
+
+}  // namespace app

@@ -1,0 +1,336 @@
+// nn/tensor_file.cpp — see tensor_file.h.  The safetensors format: an unsigned 64-bit little-endian
+// header length N, N bytes of JSON {"__metadata__": {str: str}, NAME: {"dtype", "shape",
+// "data_offsets": [BEGIN, END]}, ...}, then the data area, offsets relative to its start.
+#include "nn/tensor_file.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include <zlib.h>
+
+#include "base/error.h"
+#include "base/fileio.h"
+#include "base/json.h"
+
+namespace nn {
+
+namespace {
+
+static_assert(sizeof(float) == 4, "float32");  // and x86-64 is little-endian, as both formats are
+
+uint64_t read_u64(const std::string& bytes, size_t at) {
+  uint64_t v = 0;
+  std::memcpy(&v, bytes.data() + at, 8);
+  return v;
+}
+
+// IEEE half → float, exact (every half is a float).
+float half_to_float(uint16_t h) {
+  const bool negative = h >> 15;
+  const int exponent = (h >> 10) & 0x1f;
+  const uint32_t mantissa = h & 0x3ff;
+  float f;
+  if (exponent == 0) {
+    f = std::ldexp(float(mantissa), -24);  // zero or subnormal
+  } else if (exponent == 31) {
+    f = mantissa ? NAN : INFINITY;
+  } else {
+    const uint32_t bits = (uint32_t(exponent - 15 + 127) << 23) | (mantissa << 13);
+    std::memcpy(&f, &bits, 4);
+  }
+  return negative ? -f : f;
+}
+
+float bf16_to_float(uint16_t h) {
+  const uint32_t bits = uint32_t(h) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+struct DType {
+  const char* name;
+  size_t bytes;
+  bool weights;  // converted to float32; the others only checked (and only a counter may have one)
+};
+// Every dtype of the safetensors specification, so that any file's offsets can be checked.
+constexpr DType kDTypes[] = {{"F32", 4, true},  {"F16", 2, true},  {"BF16", 2, true},   {"F64", 8, false},
+                             {"I64", 8, false}, {"U64", 8, false}, {"I32", 4, false},   {"U32", 4, false},
+                             {"I16", 2, false}, {"U16", 2, false}, {"I8", 1, false},    {"U8", 1, false},
+                             {"BOOL", 1, false}, {"F8_E4M3", 1, false}, {"F8_E5M2", 1, false}};
+
+bool is_counter(const std::string& name) {  // batch norm's num_batches_tracked (int64 in PyTorch)
+  const std::string suffix = ".num_batches_tracked";
+  return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+TensorFile read_safetensors(const std::string& path) {
+  const std::string bytes = base::read_file(path, kMaxTensorFileBytes);
+  auto fail = [&](const std::string& problem) -> void { throw base::Error(path + ": " + problem); };
+  if (bytes.size() < 8)
+    fail(std::to_string(bytes.size()) + " bytes, expected a safetensors file (an 8-byte header length, then the header)");
+  const uint64_t header_bytes = read_u64(bytes, 0);
+  if (header_bytes > kMaxSafetensorsHeader)
+    fail("header length " + std::to_string(header_bytes) + ", expected at most " + std::to_string(kMaxSafetensorsHeader) +
+         " bytes");
+  if (header_bytes > bytes.size() - 8)
+    fail("header length " + std::to_string(header_bytes) + " runs past the end of the file (" +
+         std::to_string(bytes.size()) + " bytes)");
+  const base::Json header = base::parse_json(bytes.substr(8, size_t(header_bytes)), path + " (header)");
+  const base::Node root(header, path + " (header)");
+  if (!header.is_object()) root.fail("a JSON object of tensors");
+  const size_t data_start = 8 + size_t(header_bytes), data_size = bytes.size() - data_start;
+
+  struct Entry {
+    std::string name;
+    base::Node node;
+    const DType* dtype;
+    std::vector<int64_t> shape;
+    uint64_t begin, end;
+  };
+  TensorFile out;
+  std::vector<Entry> entries;
+  for (const auto& [name, node] : root.members()) {
+    if (name == "__metadata__") {
+      for (const auto& [key, value] : node.members()) out.metadata[key] = value.text();
+      continue;
+    }
+    const std::string dtype = node["dtype"].text();
+    const DType* type = nullptr;
+    for (const DType& t : kDTypes)
+      if (dtype == t.name) type = &t;
+    if (!type) node["dtype"].reject("tensor " + name + ": dtype " + dtype + ", expected a safetensors dtype");
+    if (!type->weights && !is_counter(name))
+      node["dtype"].reject("tensor " + name + ": dtype " + dtype + ", expected F32, F16 or BF16 weights");
+    const base::Node dims = node["shape"];
+    if (dims.array_size() > 8) dims.reject("tensor " + name + ": " + std::to_string(dims.array_size()) + " dimensions, expected at most 8");
+    std::vector<int64_t> shape;
+    int64_t count = 1;
+    for (size_t d = 0; d < dims.array_size(); ++d) {
+      shape.push_back(dims[d].integer(0, int64_t(1) << 31));
+      count *= shape.back();
+      if (count > int64_t(1) << 31) dims.reject("tensor " + name + ": more than 2^31 elements");
+    }
+    const base::Node offsets = node["data_offsets"];
+    if (offsets.array_size() != 2) offsets.fail("[BEGIN, END]");
+    const uint64_t begin = uint64_t(offsets[0].integer(0, int64_t(data_size))), end = uint64_t(offsets[1].integer(0, int64_t(data_size)));
+    if (end < begin || end - begin != uint64_t(count) * type->bytes)
+      offsets.reject("tensor " + name + ": " + std::to_string(end) + " − " + std::to_string(begin) + " bytes, expected " +
+                     std::to_string(count) + " elements of " + std::to_string(type->bytes) + " bytes (" + dtype + " " +
+                     shape_text(shape) + ")");
+    entries.push_back({name, node, type, std::move(shape), begin, end});
+  }
+  // The tensors must tile the data area: sorted by offset, each starting where the last ended.
+  std::vector<size_t> order(entries.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return entries[a].begin != entries[b].begin ? entries[a].begin < entries[b].begin : entries[a].end < entries[b].end;
+  });
+  uint64_t at = 0;
+  for (size_t i : order) {
+    const Entry& e = entries[i];
+    if (e.begin < at) e.node["data_offsets"].reject("overlaps the tensor before it in the data area (which ends at " + std::to_string(at) + ")");
+    if (e.begin > at) e.node["data_offsets"].reject("leaves bytes " + std::to_string(at) + " … " + std::to_string(e.begin) + " of the data area to no tensor");
+    at = e.end;
+  }
+  if (at != data_size)
+    fail("the tensors cover " + std::to_string(at) + " of the data area's " + std::to_string(data_size) +
+         " bytes, expected all of them");
+
+  for (const Entry& e : entries) {
+    if (!e.dtype->weights) continue;  // a num_batches_tracked counter: nnfmri keeps none
+    NamedTensor t;
+    t.name = e.name;
+    t.shape = e.shape;
+    const size_t count = size_t((e.end - e.begin) / e.dtype->bytes);
+    t.values.resize(count);
+    const char* src = bytes.data() + data_start + e.begin;
+    if (e.dtype->bytes == 4) {
+      std::memcpy(t.values.data(), src, count * 4);
+    } else {
+      const bool half = std::strcmp(e.dtype->name, "F16") == 0;
+      for (size_t i = 0; i < count; ++i) {
+        uint16_t h;
+        std::memcpy(&h, src + 2 * i, 2);
+        t.values[i] = half ? half_to_float(h) : bf16_to_float(h);
+      }
+    }
+    for (size_t i = 0; i < count; ++i)
+      if (!std::isfinite(t.values[i]))
+        e.node.reject("tensor " + t.name + ": element " + std::to_string(i) + " is " + std::to_string(t.values[i]) +
+                      ", expected finite weights");
+    out.tensors.push_back(std::move(t));
+  }
+  return out;
+}
+
+void write_safetensors(const std::string& path, const std::vector<TensorRef>& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  base::Json header = base::Json::object();
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  size_t at = 0;
+  for (const TensorRef& t : tensors) {
+    size_t count = 1;
+    for (int64_t d : t.shape) count *= size_t(d);
+    header[t.name] = {{"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {at, at + 4 * count}}};
+    at += 4 * count;
+  }
+  std::string text = base::json_text(header, -1);
+  text.append((8 - text.size() % 8) % 8, ' ');  // the data area starts 8-byte aligned
+  std::string bytes(8, '\0');
+  const uint64_t n = text.size();
+  std::memcpy(bytes.data(), &n, 8);
+  bytes += text;
+  bytes.reserve(bytes.size() + at);
+  for (const TensorRef& t : tensors) {
+    size_t count = 1;
+    for (int64_t d : t.shape) count *= size_t(d);
+    bytes.append(reinterpret_cast<const char*>(t.values), 4 * count);
+  }
+  base::write_file_atomic(path, bytes);
+}
+
+namespace {
+
+// Parses the dict of an .npy header: {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }.
+std::vector<int64_t> npy_shape(const std::string& header, const std::string& where) {
+  auto value_of = [&](const std::string& key) {
+    const size_t at = header.find("'" + key + "':");
+    if (at == std::string::npos) throw base::Error(where + ": the .npy header has no '" + key + "'");
+    size_t v = at + key.size() + 3;
+    while (v < header.size() && header[v] == ' ') ++v;
+    return v;
+  };
+  const size_t descr = value_of("descr");
+  if (header.compare(descr, 5, "'<f4'") != 0)
+    throw base::Error(where + ": dtype " + header.substr(descr, std::min<size_t>(8, header.size() - descr)) +
+                      ", expected little-endian float32 ('<f4')");
+  const size_t order = value_of("fortran_order");
+  if (header.compare(order, 5, "False") != 0) throw base::Error(where + ": Fortran order, expected C order");
+  size_t at = value_of("shape");
+  if (at >= header.size() || header[at] != '(') throw base::Error(where + ": the .npy shape is not a tuple");
+  std::vector<int64_t> shape;
+  int64_t count = 1;
+  for (++at; at < header.size() && header[at] != ')';) {
+    if (header[at] == ' ' || header[at] == ',') {
+      ++at;
+      continue;
+    }
+    if (header[at] < '0' || header[at] > '9') throw base::Error(where + ": the .npy shape holds '" + header.substr(at, 1) + "'");
+    int64_t d = 0;
+    while (at < header.size() && header[at] >= '0' && header[at] <= '9') {
+      d = d * 10 + (header[at++] - '0');
+      if (d > int64_t(1) << 31) throw base::Error(where + ": a dimension over 2^31");
+    }
+    shape.push_back(d);
+    count *= d;
+    if (count > int64_t(1) << 31 || shape.size() > 8) throw base::Error(where + ": more than 2^31 elements or 8 dimensions");
+  }
+  if (at >= header.size()) throw base::Error(where + ": the .npy shape tuple does not end");
+  return shape;
+}
+
+template <class T>
+T read_le(const std::string& bytes, size_t at) {
+  T v;
+  std::memcpy(&v, bytes.data() + at, sizeof v);
+  return v;
+}
+
+}  // namespace
+
+TensorFile read_npz(const std::string& path) {
+  const std::string bytes = base::read_file(path, kMaxTensorFileBytes);
+  TensorFile out;
+  size_t at = 0;
+  while (at + 4 <= bytes.size() && read_le<uint32_t>(bytes, at) == 0x04034b50) {  // a local file header
+    if (at + 30 > bytes.size()) throw base::Error(path + ": a zip entry header is cut off at byte " + std::to_string(at));
+    const uint16_t flags = read_le<uint16_t>(bytes, at + 6), method = read_le<uint16_t>(bytes, at + 8);
+    const uint32_t crc = read_le<uint32_t>(bytes, at + 14), size = read_le<uint32_t>(bytes, at + 18);
+    const uint16_t name_bytes = read_le<uint16_t>(bytes, at + 26), extra_bytes = read_le<uint16_t>(bytes, at + 28);
+    const size_t data = at + 30 + name_bytes + extra_bytes;
+    if (data > bytes.size()) throw base::Error(path + ": a zip entry name is cut off at byte " + std::to_string(at));
+    const std::string member = bytes.substr(at + 30, name_bytes), where = path + ": " + member;
+    if (method != 0 || (flags & 8))
+      throw base::Error(where + ": a compressed member, expected the stored .npz of numpy.savez or nnfmri export");
+    if (size > bytes.size() - data) throw base::Error(where + ": " + std::to_string(size) + " bytes run past the end of the file");
+    const std::string npy = bytes.substr(data, size);
+    if (uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(npy.data()), uInt(npy.size()))) != crc)
+      throw base::Error(where + ": CRC mismatch, the file is corrupt");
+    if (member.size() < 4 || member.compare(member.size() - 4, 4, ".npy") != 0)
+      throw base::Error(where + ": expected .npy members only");
+    if (npy.size() < 10 || npy.compare(0, 6, "\x93NUMPY") != 0) throw base::Error(where + ": not an .npy array");
+    const bool v1 = npy[6] == 1;
+    const size_t header_at = v1 ? 10 : 12;
+    if (npy.size() < header_at) throw base::Error(where + ": the .npy header is cut off");
+    const size_t header_bytes = v1 ? read_le<uint16_t>(npy, 8) : read_le<uint32_t>(npy, 8);
+    if (header_bytes > npy.size() - header_at) throw base::Error(where + ": the .npy header runs past the member");
+    NamedTensor t;
+    t.name = member.substr(0, member.size() - 4);
+    t.shape = npy_shape(npy.substr(header_at, header_bytes), where);
+    size_t count = 1;
+    for (int64_t d : t.shape) count *= size_t(d);
+    if (npy.size() - header_at - header_bytes != 4 * count)
+      throw base::Error(where + ": " + std::to_string(npy.size() - header_at - header_bytes) + " data bytes, expected " +
+                        std::to_string(4 * count) + " for " + shape_text(t.shape));
+    t.values.resize(count);
+    std::memcpy(t.values.data(), npy.data() + header_at + header_bytes, 4 * count);
+    for (size_t i = 0; i < count; ++i)
+      if (!std::isfinite(t.values[i]))
+        throw base::Error(where + ": element " + std::to_string(i) + " is not finite, expected finite weights");
+    out.tensors.push_back(std::move(t));
+    at = data + size;
+  }
+  if (out.tensors.empty()) throw base::Error(path + ": no arrays, expected an .npz file (a zip of .npy arrays)");
+  return out;
+}
+
+std::vector<TensorRef> torch_tensors(Network& net) {
+  std::vector<TensorRef> out;
+  for (size_t i = 0; i < net.num_layers(); ++i)
+    for (Param* p : net.layer(i).params()) {
+      Tensor& v = p->value;
+      std::vector<int64_t> shape = {int64_t(v.size())};
+      if (p->name == "weight" && net.layer(i).layer_kind() == LayerKind::conv2d) shape = {v.n(), v.c(), v.h(), v.w()};
+      if (p->name == "weight" && net.layer(i).layer_kind() == LayerKind::linear) shape = {v.n(), v.c()};
+      out.push_back({net.layer_name(i) + "." + p->name, shape, v.data()});
+    }
+  return out;
+}
+
+void load_named_tensors(Network& net, const std::vector<NamedTensor>& tensors, bool ignore_extra, const std::string& file) {
+  std::map<std::string, const NamedTensor*> by_name;
+  for (const NamedTensor& t : tensors)
+    if (!by_name.emplace(t.name, &t).second) throw base::Error(file + ": tensor " + t.name + " appears twice");
+  std::vector<TensorRef> wanted = torch_tensors(net);
+  for (const TensorRef& w : wanted) {
+    const auto it = by_name.find(w.name);
+    if (it == by_name.end())
+      throw base::Error(file + ": no tensor " + w.name + " " + shape_text(w.shape) + ", which the spec needs");
+    if (it->second->shape != w.shape)
+      throw base::Error(file + ": tensor " + w.name + " is " + shape_text(it->second->shape) + ", the spec needs " +
+                        shape_text(w.shape));
+  }
+  if (!ignore_extra)
+    for (const NamedTensor& t : tensors) {
+      const bool used = std::any_of(wanted.begin(), wanted.end(), [&](const TensorRef& w) { return w.name == t.name; });
+      if (!used && !is_counter(t.name))
+        throw base::Error(file + ": tensor " + t.name + " " + shape_text(t.shape) +
+                          " is not used by the spec (--ignore-extra to skip the tensors it does not use)");
+    }
+  for (const TensorRef& w : wanted) {
+    const NamedTensor& t = *by_name[w.name];
+    std::copy(t.values.begin(), t.values.end(), w.values);
+  }
+}
+
+}  // namespace nn

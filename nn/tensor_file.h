@@ -1,0 +1,71 @@
+// nn/tensor_file.h — weights in and out of the files PyTorch users have: safetensors (read F32, F16,
+// BF16; write F32) and the .npz that `export` writes, and the one mapping between a Network's
+// parameters and PyTorch's names and layouts.
+//
+// Promise:
+//  - Names are nnfmri's (`conv1.weight`, `bn1.running_var`, `fc1.bias`, `output.weight`: the layer
+//    names of `nnfmri info`), shapes PyTorch's: convolution weights [out, in, kh, kw], linear weights
+//    [out, in] (the input flattened in (C, H, W) order, as torch.flatten does), every other tensor 1-D.
+//    nnfmri stores them in that very element order, so a tensor is copied as it is.
+//  - read_safetensors checks everything before it allocates or converts: the file is a regular file
+//    of at most kMaxTensorFileBytes; the header length is at most kMaxSafetensorsHeader and within the
+//    file; the header is JSON read by base/json.h (size, depth, finite numbers, each name once); each
+//    tensor has a dtype of the format (F32, F16 and BF16 are converted exactly to float32; any other
+//    is refused, except for `*.num_batches_tracked`, which is checked and dropped), a shape of at most 8
+//    dimensions and 2^31 elements, and data_offsets that tile the data area exactly (sorted, no gap,
+//    no overlap, ending at the file's end, as the format's specification requires); every value is
+//    finite.  A violation is one base::Error naming the file, the tensor and what was expected.
+//  - read_npz reads the stored (uncompressed) .npz that write_npz writes and numpy.savez writes:
+//    little-endian float32 arrays in C order; anything else is refused naming the member.
+//  - load_named_tensors copies, for every parameter and buffer of `net`, the tensor of its name after
+//    checking its shape (a missing tensor or another shape: an error naming the tensor and both
+//    shapes).  `num_batches_tracked` tensors are ignored; any other tensor the net does not use is an
+//    error unless ignore_extra.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/limits.h"
+#include "nn/network.h"
+
+namespace nn {
+
+constexpr size_t kMaxSafetensorsHeader = size_t(100) << 20;  // 100 MiB, the safetensors library's own bound
+// Twice the largest network's float32 values (base/limits.h), headers and framing included.
+constexpr size_t kMaxTensorFileBytes = 8 + kMaxSafetensorsHeader + 2 * 4 * size_t(base::kMaxParameters);
+
+struct NamedTensor {
+  std::string name;
+  std::vector<int64_t> shape;
+  std::vector<float> values;  // product(shape) values, row-major
+};
+
+struct TensorFile {
+  std::vector<NamedTensor> tensors;            // in the file's order
+  std::map<std::string, std::string> metadata;  // safetensors "__metadata__" (strings only)
+};
+
+TensorFile read_safetensors(const std::string& path);
+// A tensor of a Network (or any float array) under its name and shape, not owned.
+struct TensorRef {
+  std::string name;
+  std::vector<int64_t> shape;
+  float* values;  // product(shape) values
+};
+// F32 tensors and string metadata, the data area 8-byte aligned; atomic.
+void write_safetensors(const std::string& path, const std::vector<TensorRef>& tensors,
+                       const std::map<std::string, std::string>& metadata);
+
+TensorFile read_npz(const std::string& path);
+
+// Every parameter and buffer of `net` under its name and PyTorch shape (pointing into the net).
+std::vector<TensorRef> torch_tensors(Network& net);
+// `file` names the source in errors.
+void load_named_tensors(Network& net, const std::vector<NamedTensor>& tensors, bool ignore_extra, const std::string& file);
+
+std::string shape_text(const std::vector<int64_t>& shape);  // "[32, 3, 3, 3]"
+
+}  // namespace nn

@@ -1,0 +1,80 @@
+// tests/apps/test_import_command.cpp — `nnfmri export` then `nnfmri import`, through the commands
+// themselves: safetensors and .npz + .model.json both come back as the same checkpoint, bit for bit
+// (weights, buffers, normalisation, classes, spec, epoch); flags fill in what a foreign file lacks,
+// and a wrong one is one error naming the flag.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "apps/commands.h"
+#include "nn/checkpoint.h"
+#include "tests/error_of.h"
+#include "tests/temp_dir.h"
+
+namespace {
+
+int run(int (*command)(int, char**), std::vector<std::string> args) {
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  return command(int(argv.size()), argv.data());
+}
+
+class ImportCommand : public TempDirTest {};
+
+TEST_F(ImportCommand, ExportThenImportGivesTheSameCheckpointBitForBit) {
+  const std::string spec = "conv3x3:4 bn relu maxpool2 linear:6 relu linear:3";
+  nn::Network net(spec, 3, 8, 8);
+  net.init(3);
+  net.input_mean = {0.1f, 0.2f, 0.3f};
+  net.input_std = {0.7f, 0.3f, 0.123456789f};
+  nn::save_checkpoint(path("a.ckpt"), net, 12, {"cat", "dog", "émeu"}, {{"model", "custom"}});
+  ASSERT_EQ(run(app::cmd_export, {path("a.ckpt"), "--safetensors", path("a.safetensors"), "--npz", path("a.npz")}), 0);
+  for (const std::string from : {"a.safetensors", "a.npz"}) {
+    ASSERT_EQ(run(app::cmd_import, {path(from), "--out", path("b.ckpt")}), 0);
+    const nn::Checkpoint a = nn::load_checkpoint(path("a.ckpt")), b = nn::load_checkpoint(path("b.ckpt"));
+    EXPECT_EQ(b.net->spec(), spec);
+    EXPECT_EQ(b.epoch, 12);
+    EXPECT_EQ(b.class_names, a.class_names);
+    EXPECT_EQ(b.net->input_mean, a.net->input_mean);
+    EXPECT_EQ(b.net->input_std, a.net->input_std);
+    auto pa = a.net->named_params(), pb = b.net->named_params();
+    ASSERT_EQ(pa.size(), pb.size());
+    for (size_t i = 0; i < pa.size(); ++i)
+      EXPECT_EQ(std::memcmp(pa[i].param->value.data(), pb[i].param->value.data(), 4 * pa[i].param->value.size()), 0)
+          << from << " " << pa[i].name;
+    EXPECT_EQ(b.meta["imported_from"]["path"], path(from));
+  }
+}
+
+TEST_F(ImportCommand, AForeignFileTakesItsDescriptionFromFlags) {
+  const std::string here = __FILE__;
+  const std::string fixture = here.substr(0, here.find_last_of('/')) + "/../nn/fixtures/tiny_f16.safetensors";
+  expect_error_naming([&] { run(app::cmd_import, {fixture, "--out", path("t.ckpt")}); },
+                      "flag --model: required, " + fixture + " does not say its architecture");
+  const std::vector<std::string> good = {fixture, "--out", path("t.ckpt"), "--model", "conv3x3:2 bn relu maxpool2 linear:3",
+                                         "--input", "2x4x4"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = good;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  };
+  ASSERT_EQ(run(app::cmd_import, with({"--norm", "0.4,0.6:0.25,0.5", "--classes", "a,b,c"})), 0);
+  const nn::Checkpoint t = nn::load_checkpoint(path("t.ckpt"));
+  EXPECT_EQ(t.class_names, std::vector<std::string>({"a", "b", "c"}));
+  EXPECT_EQ(t.net->input_std, std::vector<float>({0.25f, 0.5f}));
+  ASSERT_EQ(run(app::cmd_import, good), 0);  // defaults: 0:1, classes 0 1 2
+  const nn::Checkpoint d = nn::load_checkpoint(path("t.ckpt"));
+  EXPECT_EQ(d.class_names, std::vector<std::string>({"0", "1", "2"}));
+  EXPECT_EQ(d.net->input_mean, std::vector<float>({0.f, 0.f}));
+  EXPECT_EQ(d.net->input_std, std::vector<float>({1.f, 1.f}));
+  expect_error_naming([&] { run(app::cmd_import, with({"--norm", "0.4:0"})); }, "flag --norm '0.4:0': '0': expected MEAN:STD");
+  expect_error_naming([&] { run(app::cmd_import, with({"--norm", "0.4,0.5,0.6:1"})); }, "flag --norm '0.4,0.5,0.6:1'");
+  expect_error_naming([&] { run(app::cmd_import, with({"--classes", "a,b"})); }, "flag --classes: 2 class names, but the net has 3 outputs");
+  expect_error_naming([&] { run(app::cmd_import, with({"--input", "2x4"})); }, "flag --input '2x4': expected CxHxW");
+  expect_error_naming([&] { run(app::cmd_import, {fixture, "--out", path("t.ckpt"), "--model", "conv3x3:3 relu linear:3", "--input", "2x4x4"}); },
+                      "tensor conv1.weight is [2, 2, 3, 3], the spec needs [3, 2, 3, 3]");
+}
+
+}  // namespace

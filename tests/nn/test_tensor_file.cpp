@@ -1,0 +1,216 @@
+// tests/nn/test_tensor_file.cpp — weights from elsewhere (nn/tensor_file.h).
+//  - The fixture of tests/nn/fixtures/make_safetensors_fixture.py (standard-library Python: the same
+//    weights stored as F32, F16 and BF16, and the logits of a double-precision forward written there
+//    on the weights as each dtype stores them): imported, the net reproduces them to 1e-5.
+//  - Round trips: a net's tensors written as safetensors or .npz and read back are bit-identical.
+//  - Hostile files: each one error naming the file and the tensor or offset.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "base/fileio.h"
+#include "base/json.h"
+#include "nn/npz.h"
+#include "nn/tensor_file.h"
+#include "tests/error_of.h"
+#include "tests/temp_dir.h"
+
+namespace {
+
+std::string fixture(const std::string& name) {
+  const std::string here = __FILE__;
+  return here.substr(0, here.find_last_of('/')) + "/fixtures/" + name;
+}
+
+TEST(TensorFile, ImportedFixtureReproducesTheReferenceLogitsForEveryDtype) {
+  const base::Json expected = base::read_json(fixture("tiny_logits.json"));
+  const int C = expected["input"][0], H = expected["input"][1], W = expected["input"][2];
+  std::vector<std::vector<float>> logits_by_dtype;
+  for (const std::string dtype : {"f32", "f16", "bf16"}) {
+    const nn::TensorFile file = nn::read_safetensors(fixture("tiny_" + dtype + ".safetensors"));
+    EXPECT_EQ(file.tensors.size(), 7u) << "bn1.num_batches_tracked (I64) is dropped";
+    EXPECT_EQ(file.metadata.at("format"), "pt");
+    nn::Network net(expected["spec"].get<std::string>(), C, H, W);
+    nn::load_named_tensors(net, file.tensors, false, dtype);
+    const auto& pixels = expected["pixels"];
+    nn::Tensor x(int(pixels.size()), C, H, W);
+    for (size_t n = 0; n < pixels.size(); ++n)
+      for (int c = 0; c < C; ++c)
+        for (int i = 0; i < H * W; ++i)
+          x.data()[(n * C + c) * H * W + i] =
+              (pixels[n][c * H * W + i].get<float>() / 255.f - expected["mean"][c].get<float>()) / expected["std"][c].get<float>();
+    const nn::Tensor& logits = net.forward(x, false);
+    const auto& want = expected["logits"][dtype];
+    std::vector<float> got(logits.data(), logits.data() + logits.size());
+    for (size_t n = 0; n < want.size(); ++n)
+      for (size_t k = 0; k < want[n].size(); ++k)
+        EXPECT_NEAR(got[n * want[n].size() + k], want[n][k].get<double>(), 1e-5) << dtype << " image " << n << " class " << k;
+    logits_by_dtype.push_back(got);
+  }
+  // The three dtypes really store different weights: F16 and BF16 logits differ from F32's.
+  for (size_t d = 1; d < 3; ++d) {
+    double differ = 0;
+    for (size_t i = 0; i < logits_by_dtype[0].size(); ++i)
+      differ = std::max(differ, double(std::fabs(logits_by_dtype[d][i] - logits_by_dtype[0][i])));
+    EXPECT_GT(differ, 1e-5) << d;
+  }
+}
+
+nn::Network random_net() {
+  nn::Network net("conv3x3:4 bn relu maxpool2 conv3x3:3 relu linear:6 relu dropout:0.1 linear:3", 3, 8, 8);
+  net.init(7);
+  for (nn::NamedParam& p : net.named_params())  // running statistics away from their 0/1 start
+    for (size_t i = 0; i < p.param->value.size(); ++i) p.param->value.data()[i] += 0.001f * float(i % 7);
+  return net;
+}
+
+void expect_same_weights(nn::Network& a, nn::Network& b) {
+  const auto pa = a.named_params(), pb = b.named_params();
+  ASSERT_EQ(pa.size(), pb.size());
+  for (size_t i = 0; i < pa.size(); ++i) {
+    ASSERT_EQ(pa[i].param->value.size(), pb[i].param->value.size());
+    EXPECT_EQ(std::memcmp(pa[i].param->value.data(), pb[i].param->value.data(), 4 * pa[i].param->value.size()), 0)
+        << pa[i].name;
+  }
+}
+
+class TensorFileIO : public TempDirTest {};
+
+TEST_F(TensorFileIO, SafetensorsAndNpzRoundTripsAreBitIdentical) {
+  nn::Network net = random_net();
+  const std::vector<nn::TensorRef> tensors = nn::torch_tensors(net);
+  EXPECT_EQ(tensors[0].name, "conv1.weight");
+  EXPECT_EQ(tensors[0].shape, std::vector<int64_t>({4, 3, 3, 3}));
+  nn::write_safetensors(path("w.safetensors"), tensors, {{"note", "x"}});
+  std::vector<nn::NpyArray> arrays;
+  for (const nn::TensorRef& t : tensors) arrays.push_back({t.name, std::vector<int>(t.shape.begin(), t.shape.end()), t.values});
+  nn::write_npz(path("w.npz"), arrays);
+  for (const std::string file : {"w.safetensors", "w.npz"}) {
+    const nn::TensorFile read = file == "w.npz" ? nn::read_npz(path(file)) : nn::read_safetensors(path(file));
+    nn::Network copy("conv3x3:4 bn relu maxpool2 conv3x3:3 relu linear:6 relu dropout:0.1 linear:3", 3, 8, 8);
+    nn::load_named_tensors(copy, read.tensors, false, file);
+    expect_same_weights(net, copy);
+  }
+  EXPECT_EQ(nn::read_safetensors(path("w.safetensors")).metadata.at("note"), "x");
+  // The header is 8-byte aligned, as the format recommends.
+  const std::string bytes = base::read_file(path("w.safetensors"));
+  uint64_t n = 0;
+  std::memcpy(&n, bytes.data(), 8);
+  EXPECT_EQ(n % 8, 0u);
+}
+
+TEST_F(TensorFileIO, MissingWrongShapeAndExtraTensorsAreOneErrorNamingThem) {
+  nn::Network net = random_net();
+  std::vector<nn::NamedTensor> tensors;
+  for (const nn::TensorRef& t : nn::torch_tensors(net)) {
+    size_t count = 1;
+    for (int64_t d : t.shape) count *= size_t(d);
+    tensors.push_back({t.name, t.shape, std::vector<float>(t.values, t.values + count)});
+  }
+  nn::Network target("conv3x3:4 bn relu maxpool2 conv3x3:3 relu linear:6 relu dropout:0.1 linear:3", 3, 8, 8);
+  auto without = tensors;
+  without.erase(without.begin() + 2);  // bn1.bias
+  EXPECT_EQ(error_of([&] { nn::load_named_tensors(target, without, false, "m.safetensors"); }),
+            "m.safetensors: no tensor bn1.bias [4], which the spec needs");
+  auto reshaped = tensors;
+  reshaped[0].shape = {4, 3, 9};
+  EXPECT_EQ(error_of([&] { nn::load_named_tensors(target, reshaped, false, "m.safetensors"); }),
+            "m.safetensors: tensor conv1.weight is [4, 3, 9], the spec needs [4, 3, 3, 3]");
+  auto extra = tensors;
+  extra.push_back({"head.weight", {2}, {1.f, 2.f}});
+  extra.push_back({"bn1.num_batches_tracked", {}, {3.f}});
+  expect_error_naming([&] { nn::load_named_tensors(target, extra, false, "m.safetensors"); },
+                      "tensor head.weight [2] is not used by the spec (--ignore-extra");
+  nn::load_named_tensors(target, extra, true, "m.safetensors");
+  expect_same_weights(net, target);
+  auto twice = tensors;
+  twice.push_back(tensors[1]);
+  expect_error_naming([&] { nn::load_named_tensors(target, twice, false, "m.npz"); }, "tensor bn1.weight appears twice");
+}
+
+// A safetensors file built by hand: header JSON text, then the data area.
+std::string safetensors(const std::string& header, const std::string& data) {
+  std::string out(8, '\0');
+  const uint64_t n = header.size();
+  std::memcpy(out.data(), &n, 8);
+  return out + header + data;
+}
+
+TEST_F(TensorFileIO, HostileSafetensorsAreOneErrorLineNamingFileAndTensor) {
+  const std::string four_floats(16, '\0');
+  struct Case {
+    std::string bytes, expected;
+  };
+  std::string huge(8, '\0');
+  const uint64_t big = uint64_t(1) << 40;
+  std::memcpy(huge.data(), &big, 8);
+  std::string past(8, '\0');
+  const uint64_t n = 1000;
+  std::memcpy(past.data(), &n, 8);
+  const std::vector<Case> cases = {
+      {"abc", "3 bytes, expected a safetensors file"},
+      {huge + "{}", "header length 1099511627776, expected at most 104857600 bytes"},
+      {past + "{}", "header length 1000 runs past the end of the file (10 bytes)"},
+      {safetensors("[1]", ""), "(header): /: expected a JSON object of tensors"},
+      {safetensors(R"({"a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}, "a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}})", four_floats),
+       "/a: the key appears twice in its object"},
+      {safetensors(R"({"a": {"dtype": "C64", "shape": [2], "data_offsets": [0, 16]}})", four_floats),
+       "/a/dtype: tensor a: dtype C64, expected a safetensors dtype"},
+      {safetensors(R"({"a": {"dtype": "I32", "shape": [4], "data_offsets": [0, 16]}})", four_floats),
+       "/a/dtype: tensor a: dtype I32, expected F32, F16 or BF16 weights"},
+      {safetensors(R"({"a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 20]}})", four_floats),
+       "/a/data_offsets/1: expected an integer from 0 to 16"},
+      {safetensors(R"({"a": {"dtype": "F32", "shape": [3], "data_offsets": [0, 16]}})", four_floats),
+       "/a/data_offsets: tensor a: 16 − 0 bytes, expected 3 elements of 4 bytes (F32 [3])"},
+      {safetensors(R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}})", four_floats),
+       "/b/data_offsets: overlaps the tensor before it"},
+      {safetensors(R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [8, 16]}})", four_floats),
+       "/a/data_offsets: leaves bytes 0 … 8 of the data area to no tensor"},
+      {safetensors(R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}})", four_floats),
+       "the tensors cover 8 of the data area's 16 bytes, expected all of them"},
+      {safetensors(R"({"a": {"dtype": "F32", "shape": [65536, 65536], "data_offsets": [0, 16]}})", four_floats),
+       "/a/shape: tensor a: more than 2^31 elements"},
+      {safetensors(R"({"a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}})", std::string(12, '\0') + std::string("\x00\x00\xc0\x7f", 4)),
+       "/a: tensor a: element 3 is nan, expected finite weights"},
+      {safetensors(R"({"__metadata__": {"k": 1}})", ""), "/__metadata__/k: expected a string"},
+  };
+  for (const Case& c : cases) {
+    {
+      std::ofstream f(path("bad.safetensors"), std::ios::binary);
+      f << c.bytes;
+    }
+    const std::string m = error_of([&] { nn::read_safetensors(path("bad.safetensors")); });
+    EXPECT_NE(m.find(c.expected), std::string::npos) << m;
+    EXPECT_EQ(m.rfind(path("bad.safetensors"), 0), 0u) << m;
+    EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+  }
+}
+
+TEST_F(TensorFileIO, HostileNpzIsOneErrorNamingTheMember) {
+  nn::Network net = random_net();
+  std::vector<nn::NpyArray> arrays;
+  for (const nn::TensorRef& t : nn::torch_tensors(net)) arrays.push_back({t.name, std::vector<int>(t.shape.begin(), t.shape.end()), t.values});
+  nn::write_npz(path("w.npz"), arrays);
+  const std::string good = base::read_file(path("w.npz"));
+  auto error_for = [&](const std::string& bytes) {
+    {
+      std::ofstream f(path("bad.npz"), std::ios::binary);
+      f << bytes;
+    }
+    return error_of([&] { nn::read_npz(path("bad.npz")); });
+  };
+  EXPECT_NE(error_for(good.substr(0, 100)).find("conv1.weight.npy: "), std::string::npos);
+  std::string flipped = good;
+  flipped[200] ^= 1;  // inside conv1.weight's data
+  EXPECT_NE(error_for(flipped).find("conv1.weight.npy: CRC mismatch"), std::string::npos);
+  std::string compressed = good;
+  compressed[8] = 8;  // method deflate
+  EXPECT_NE(error_for(compressed).find("a compressed member"), std::string::npos);
+  EXPECT_NE(error_for("not a zip").find("no arrays, expected an .npz file"), std::string::npos);
+}
+
+}  // namespace
