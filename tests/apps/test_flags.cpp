@@ -146,7 +146,7 @@ TEST(Flags, BadInputIsOneLineNamingTheFlagAndWhatWasExpected) {
       {app::kTrain, {"--epochs", "3"}, "flag --data SPEC is required"},
       {app::kTrain, {"--data", "planted", "stray"}, "unexpected argument 'stray'"},
       {app::kAnalyze, {"c.ckpt", "--data", "planted"}, "flag --out DIR is required"},
-      {app::kExport, {"c.ckpt"}, "flag --npz OUT.npz is required"},
+      {app::kImport, {"m.safetensors"}, "flag --out CKPT is required"},
       {app::kReport, {}, "missing RUN_DIR"},
       {app::kInfo, {"a", "b"}, "unexpected argument 'b'"},
   };
