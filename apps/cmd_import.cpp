@@ -5,7 +5,7 @@
 // nnfmri description the file carries (`export` writes it into the safetensors "__metadata__" under
 // "nnfmri", and beside an .npz as .model.json), else from the defaults: input 3x32x32, normalisation
 // 0:1 (pixels / 255, torchvision's ToTensor without Normalize), classes "0" … "K−1".
-#include <cerrno>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -34,23 +34,6 @@ std::vector<std::string> split(const std::string& text, char separator) {
     if (end == std::string::npos) return parts;
     start = end + 1;
   }
-}
-
-// "3x32x32" → {3, 32, 32}, each 1 … kMaxInputSide.
-std::array<int, 3> parse_input(const std::string& text) {
-  const std::vector<std::string> parts = split(text, 'x');
-  std::array<int, 3> out{};
-  bool ok = parts.size() == 3;
-  for (size_t i = 0; ok && i < 3; ++i) {
-    char* end = nullptr;
-    errno = 0;
-    const long v = std::strtol(parts[i].c_str(), &end, 10);
-    ok = !parts[i].empty() && *end == '\0' && errno == 0 && v >= 1 && v <= base::kMaxInputSide;
-    if (ok) out[i] = int(v);
-  }
-  if (!ok) throw base::Error("flag --input '" + text + "': expected CxHxW, three integers from 1 to " +
-                             std::to_string(base::kMaxInputSide) + ", e.g. 3x32x32");
-  return out;
 }
 
 // "0.49,0.48,0.45:0.25,0.24,0.26" → mean, std; `channels` values each, finite, std > 0.
@@ -106,10 +89,12 @@ int cmd_import(int argc, char** argv) {
     throw base::Error("flag --model: required, " + path + " does not say its architecture (expected a preset or a spec)");
   }
   std::array<int, 3> input = {3, 32, 32};
-  if (flags.has("--input"))
-    input = parse_input(flags.text("--input"));
-  else if (described)
+  if (flags.has("--input")) {
+    const std::vector<int> sizes = parse_sizes(flags.text("--input"), "--input", 3, "CxHxW");
+    input = {sizes[0], sizes[1], sizes[2]};
+  } else if (described) {
     for (size_t i = 0; i < 3; ++i) input[i] = int(about["input"][i].integer(1, base::kMaxInputSide));
+  }
   nn::Network net(spec, input[0], input[1], input[2]);
   if (flags.has("--norm")) {
     parse_norm(flags.text("--norm"), net.channels(), net.input_mean, net.input_std);

@@ -40,6 +40,9 @@ constexpr long long kAddressSpacePerThread = 256LL << 20;
 int set_threads(const Flags& flags, int fallback = 0);
 // The dataset named by --data, limited by --limit-train / --limit-test where the command takes them.
 datasets::DataSplit load_data(const Flags& flags, bool need_train);
+// "32x32" → {32, 32}: `count` integers from 1 to base::kMaxInputSide joined by 'x'; else one error
+// naming the flag and `form` ("HxW").
+std::vector<int> parse_sizes(const std::string& text, const std::string& flag, size_t count, const std::string& form);
 // {"spec", "name", "files": [{"path", "sha256"}], "train_images", "test_images", "classes"}
 nlohmann::ordered_json describe_data(const std::string& spec, const datasets::DataSplit& data);
 // Throws base::Error unless the net takes the data's images and has an output per class.

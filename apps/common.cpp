@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <cstdio>
 
 #include <cblas.h>
@@ -11,6 +13,7 @@
 #include "datasets/sha256.h"
 #include "run/region_grid.h"
 #include "base/error.h"
+#include "base/limits.h"
 
 namespace app {
 
@@ -49,9 +52,35 @@ int set_threads(const Flags& flags, int fallback) {
   return int(n);
 }
 
+std::vector<int> parse_sizes(const std::string& text, const std::string& flag, size_t count, const std::string& form) {
+  std::vector<int> sizes;
+  bool ok = true;
+  for (size_t start = 0; ok && start <= text.size();) {
+    const size_t end = std::min(text.find('x', start), text.size());
+    const std::string part = text.substr(start, end - start);
+    char* stop = nullptr;
+    errno = 0;
+    const long v = std::strtol(part.c_str(), &stop, 10);
+    ok = !part.empty() && *stop == '\0' && errno == 0 && v >= 1 && v <= base::kMaxInputSide;
+    sizes.push_back(int(v));
+    start = end + 1;
+  }
+  if (!ok || sizes.size() != count)
+    throw base::Error("flag " + flag + " '" + text + "': expected " + form + ", " + std::to_string(count) +
+                      " integers from 1 to " + std::to_string(base::kMaxInputSide) + " joined by x");
+  return sizes;
+}
+
 datasets::DataSplit load_data(const Flags& flags, bool need_train) {
   const std::string spec = flags.text("--data");
-  datasets::DataSplit split = datasets::load_dataset(spec);
+  datasets::LoadOptions options;
+  if (flags.has("--resize")) {
+    const std::vector<int> size = parse_sizes(flags.text("--resize"), "--resize", 2, "HxW");
+    options.resize_h = size[0], options.resize_w = size[1];
+  }
+  options.split = flags.real("--split");
+  options.split_seed = uint64_t(flags.integer("--split-seed"));
+  datasets::DataSplit split = datasets::load_dataset(spec, options);
   const long limit_train = need_train ? flags.integer("--limit-train") : 0;
   const long limit_test = flags.has("--limit-test") ? flags.integer("--limit-test") : 0;
   if (limit_train > 0) split.train.truncate(size_t(limit_train));
@@ -64,17 +93,24 @@ datasets::DataSplit load_data(const Flags& flags, bool need_train) {
 nlohmann::ordered_json describe_data(const std::string& spec, const datasets::DataSplit& data) {
   nlohmann::ordered_json files = nlohmann::ordered_json::array();
   auto add = [&](const datasets::Dataset& d) {
+    if (!d.digest.empty()) {  // images:DIR: one digest over every image (datasets/image_folder.h)
+      const nlohmann::ordered_json entry = {{"path", d.files.at(0)}, {"sha256", d.digest}, {"of", "the sha256sum listing of its images"}};
+      if (files.empty() || files.back() != entry) files.push_back(entry);
+      return;
+    }
     for (const auto& f : d.files) files.push_back({{"path", f}, {"sha256", datasets::sha256_file(f)}});
   };
   add(data.train);
   add(data.test);
-  return {{"spec", spec},
+  nlohmann::ordered_json out = {{"spec", spec},
           {"name", data.test.name},
           {"files", files},
           {"train_images", data.train.size()},
           {"test_images", data.test.size()},
           {"image_shape", {data.test.channels, data.test.height, data.test.width}},
           {"classes", data.test.class_names}};
+  if (!data.test.read_as.empty()) out["read_as"] = data.test.read_as;
+  return out;
 }
 
 void check_net_fits(const nn::Network& net, const datasets::Dataset& d, const std::string& what) {

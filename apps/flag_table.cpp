@@ -90,8 +90,11 @@ std::vector<FlagDef> make_table() {
   for (const std::string& name : stage_names) stages += (stages.empty() ? "" : ",") + name;
   return {
       // Data and run directory
-      required(text_flag("--data", "SPEC", "data set: cifar10[:DIR] | fashion-mnist[:DIR] | mnist:DIR | planted[:SEED]", kData),
+      required(text_flag("--data", "SPEC", "data set: cifar10[:DIR] | fashion-mnist[:DIR] | mnist:DIR | planted[:SEED] | images:DIR", kData),
                kData, "--resume"),
+      text_flag("--resize", "HxW", "images:DIR: resize every image to H x W (else all must share the first one's size)", kData),
+      real_flag("--split", "X", "images:DIR without train/ and test/: the test share of each class", kData, "0.2", 0, 1),
+      integer_flag("--split-seed", "N", "images:DIR: seed of that split", kData, 1, 0, double(1L << 62)),
       shown(integer_flag("--limit-train", "N", "use the first N training images only", kTrain, 0, 0, double(1L << 40)), "0: all"),
       shown(integer_flag("--limit-test", "N", "use the first N test images only", kTrain | kEval, 0, 0, double(1L << 40)),
             "0: all"),

@@ -9,6 +9,7 @@
 
 #include "datasets/cifar10.h"
 #include "datasets/idx.h"
+#include "datasets/image_folder.h"
 #include "datasets/planted.h"
 #include "base/error.h"
 
@@ -35,7 +36,7 @@ void Dataset::truncate(size_t n) {
 namespace {
 
 const char* kAcceptedSpecs =
-    "expected cifar10[:DIR], fashion-mnist[:DIR], mnist:DIR or planted[:SEED]";
+    "expected cifar10[:DIR], fashion-mnist[:DIR], mnist:DIR, planted[:SEED] or images:DIR";
 const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";  // Debian dataset-fashion-mnist
 
 // The first default CIFAR-10 location that holds test_batch.bin.
@@ -70,7 +71,7 @@ uint64_t parse_seed(const std::string& text) {
 
 }  // namespace
 
-DataSplit load_dataset(const std::string& spec) {
+DataSplit load_dataset(const std::string& spec, const LoadOptions& options) {
   // Split at the first ':' only, so a DIR may itself contain ':'.
   const size_t colon = spec.find(':');
   const std::string name = spec.substr(0, colon);
@@ -84,6 +85,10 @@ DataSplit load_dataset(const std::string& spec) {
   if (name == "mnist") {
     if (!has_arg) throw base::Error("--data 'mnist': needs a directory, mnist:DIR");
     return load_idx_dir(arg, name);
+  }
+  if (name == "images") {
+    if (!has_arg) throw base::Error("--data 'images': needs a directory, images:DIR");
+    return load_image_folder(arg, {options.resize_h, options.resize_w, options.split, options.split_seed});
   }
   if (name == "planted") {
     PlantedConfig config;

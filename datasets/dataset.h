@@ -22,6 +22,9 @@ struct Dataset {
   std::vector<uint8_t> pixels;           // (N, C, H, W), 0..255
   std::vector<uint8_t> labels;           // (N)
   std::vector<std::string> files;        // every file read (absolute or as given), for provenance
+  std::string digest;                    // images:DIR: `files` is {DIR} and this the SHA-256 of its
+                                         // images (datasets/image_folder.h); else empty
+  std::string read_as;                   // images:DIR: how (channels, size, resize, split); else empty
 
   size_t size() const { return labels.size(); }
   int num_classes() const { return int(class_names.size()); }
@@ -36,14 +39,22 @@ struct DataSplit {
   Dataset train, test;
 };
 
-// spec: "cifar10:DIR" | "cifar10" | "fashion-mnist[:DIR]" | "mnist:DIR" | "planted[:SEED]".
+// How images:DIR is read (--resize, --split, --split-seed); the other data sets take none.
+struct LoadOptions {
+  int resize_h = 0, resize_w = 0;
+  double split = 0.2;
+  uint64_t split_seed = 1;
+};
+
+// spec: "cifar10:DIR" | "cifar10" | "fashion-mnist[:DIR]" | "mnist:DIR" | "planted[:SEED]" | "images:DIR".
 //  - "cifar10" with no DIR looks in $NNFMRI_DATA/cifar-10-batches-bin, then
 //    ./data/cifar-10-batches-bin (the first that holds test_batch.bin wins).
 //  - "fashion-mnist" with no DIR reads /usr/share/datasets/fashion-mnist
 //    (Debian package dataset-fashion-mnist).
 //  - "planted" is the synthetic set of datasets/planted.h with default geometry; SEED
 //    defaults to 1.
-DataSplit load_dataset(const std::string& spec);
+//  - "images:DIR" is a folder of PNG/JPEG files, one subfolder per class (datasets/image_folder.h).
+DataSplit load_dataset(const std::string& spec, const LoadOptions& options = {});
 
 // Per-channel mean and population standard deviation of d's pixels scaled to [0,1].
 // Sums are exact integers, the final division is in double.  Output: C floats each.

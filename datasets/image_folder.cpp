@@ -1,0 +1,191 @@
+// datasets/image_folder.cpp — see image_folder.h.
+#include "datasets/image_folder.h"
+
+#include <stb/stb_image.h>         // implemented by libstb (-lstb)
+#include <stb/stb_image_resize.h>  // likewise
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <memory>
+
+#include "base/error.h"
+#include "base/fileio.h"
+#include "base/limits.h"
+#include "datasets/sha256.h"
+#include "nn/rng.h"
+
+namespace datasets {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ImageFile {
+  std::string path, relative;  // relative to DIR, for the digest
+  int label = 0;
+  int width = 0, height = 0, components = 0;  // from the header
+};
+
+bool is_image(const fs::path& p) {
+  std::string ext = p.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  return ext == ".png" || ext == ".jpg" || ext == ".jpeg";
+}
+
+std::vector<std::string> sorted_subfolders(const fs::path& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.is_directory() && e.path().filename().string()[0] != '.') names.push_back(e.path().filename().string());
+  if (ec) throw base::Error(dir.string() + ": cannot list the folder (" + ec.message() + ")");
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// The images of DIR/<class> for every class, labelled by class index, in name order.
+std::vector<ImageFile> list_images(const fs::path& root, const fs::path& dir, const std::vector<std::string>& classes) {
+  std::vector<ImageFile> files;
+  for (size_t k = 0; k < classes.size(); ++k) {
+    const fs::path folder = dir / classes[k];
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(folder, ec))
+      if (e.is_regular_file() && is_image(e.path())) names.push_back(e.path().filename().string());
+    if (ec) throw base::Error(folder.string() + ": cannot list the folder (" + ec.message() + ")");
+    if (names.empty()) throw base::Error(folder.string() + ": no PNG or JPEG images, expected at least one per class folder");
+    std::sort(names.begin(), names.end());
+    for (const std::string& n : names) {
+      if (files.size() >= kMaxFolderImages)
+        throw base::Error(root.string() + ": more than " + std::to_string(kMaxFolderImages) + " images");
+      const fs::path p = folder / n;
+      files.push_back({p.string(), fs::relative(p, root).string(), int(k)});
+    }
+  }
+  return files;
+}
+
+}  // namespace
+
+DataSplit load_image_folder(const std::string& dir, const ImageFolderOptions& options) {
+  const fs::path root(dir);
+  std::error_code ec;
+  if (!fs::is_directory(root, ec)) throw base::Error("images:" + dir + ": not a directory, expected a folder of class folders");
+  if (!(options.split > 0 && options.split < 1))
+    throw base::Error("--split " + std::to_string(options.split) + ": expected a test share between 0 and 1");
+  const bool has_train = fs::is_directory(root / "train", ec), has_test = fs::is_directory(root / "test", ec);
+  if (has_train != has_test)
+    throw base::Error(dir + ": has " + (has_train ? "train/" : "test/") + " but no " + (has_train ? "test/" : "train/") +
+                      ", expected both or only class folders");
+  const fs::path train_dir = has_train ? root / "train" : root;
+  const std::vector<std::string> classes = sorted_subfolders(train_dir);
+  if (classes.empty()) throw base::Error(train_dir.string() + ": no class folders, expected one subfolder per class");
+  if (classes.size() > 256) throw base::Error(train_dir.string() + ": " + std::to_string(classes.size()) + " class folders, expected at most 256");
+  std::vector<ImageFile> train = list_images(root, train_dir, classes), test;
+  if (has_test) {
+    const std::vector<std::string> test_classes = sorted_subfolders(root / "test");
+    if (test_classes != classes)
+      throw base::Error((root / "test").string() + ": class folders differ from train/'s (" + std::to_string(test_classes.size()) +
+                        " against " + std::to_string(classes.size()) + "), expected the same names in both");
+    test = list_images(root, root / "test", classes);
+  } else {  // per class: shuffled by the seed, the first round(split × n) to the test set
+    std::vector<ImageFile> all = std::move(train);
+    train.clear();
+    for (size_t k = 0, start = 0; k < classes.size(); ++k) {
+      size_t end = start;
+      while (end < all.size() && all[end].label == int(k)) ++end;
+      std::vector<size_t> order(end - start);
+      for (size_t i = 0; i < order.size(); ++i) order[i] = start + i;
+      nn::Rng rng = nn::Rng::derive(options.split_seed, 0x5F17, k);
+      rng.shuffle(order.data(), order.size());
+      const size_t to_test = size_t(std::lround(options.split * double(order.size())));
+      std::vector<size_t> test_part(order.begin(), order.begin() + long(to_test)), train_part(order.begin() + long(to_test), order.end());
+      std::sort(test_part.begin(), test_part.end());
+      std::sort(train_part.begin(), train_part.end());
+      for (size_t i : train_part) train.push_back(all[i]);
+      for (size_t i : test_part) test.push_back(all[i]);
+      start = end;
+    }
+  }
+
+  // Pass 1: every header (size and channels) before anything is decoded; the digest's listing.
+  std::vector<ImageFile*> every;
+  for (ImageFile& f : train) every.push_back(&f);
+  for (ImageFile& f : test) every.push_back(&f);
+  std::vector<std::string> listing;
+  bool all_gray = true;
+  for (ImageFile* f : every) {
+    const std::string bytes = base::read_file(f->path);
+    if (!stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), int(bytes.size()), &f->width, &f->height,
+                               &f->components))
+      throw base::Error(f->path + ": " + stbi_failure_reason() + ", expected a PNG or JPEG image");
+    if (f->width < 1 || f->height < 1 || f->width > base::kMaxInputSide || f->height > base::kMaxInputSide)
+      throw base::Error(f->path + ": " + std::to_string(f->width) + "x" + std::to_string(f->height) +
+                        " pixels, expected sides from 1 to " + std::to_string(base::kMaxInputSide));
+    all_gray = all_gray && f->components <= 2;
+    listing.push_back(sha256_hex(bytes.data(), bytes.size()) + "  " + f->relative + "\n");
+  }
+  const int C = all_gray ? 1 : 3;
+  const ImageFile& first = *every.front();
+  const int H = options.resize_h > 0 ? options.resize_h : first.height, W = options.resize_w > 0 ? options.resize_w : first.width;
+  if (int64_t(C) * H * W > base::kMaxLayerUnits)
+    throw base::Error(first.path + ": " + std::to_string(C) + "x" + std::to_string(H) + "x" + std::to_string(W) +
+                      " values per image, expected at most " + std::to_string(base::kMaxLayerUnits) + (options.resize_h ? " (--resize)" : " (give --resize HxW)"));
+  if (options.resize_h == 0)
+    for (const ImageFile* f : every)
+      if (f->width != W || f->height != H)
+        throw base::Error(f->path + ": " + std::to_string(f->width) + "x" + std::to_string(f->height) + " pixels, expected " +
+                          std::to_string(W) + "x" + std::to_string(H) + " like " + first.path + " (--resize HxW resizes every image)");
+  const size_t image_bytes = size_t(C) * H * W;
+  if (double(image_bytes) * double(every.size()) > double(kMaxFolderBytes))
+    throw base::Error(dir + ": " + std::to_string(every.size()) + " images of " + std::to_string(image_bytes) +
+                      " bytes, expected at most " + std::to_string(kMaxFolderBytes) + " bytes in all");
+  std::vector<std::string> sorted_listing = listing;
+  std::sort(sorted_listing.begin(), sorted_listing.end(), [](const std::string& a, const std::string& b) {
+    return a.substr(66) < b.substr(66);  // by path: after the 64 hex digits and two spaces
+  });
+  std::string text;
+  for (const std::string& line : sorted_listing) text += line;
+  const std::string digest = sha256_hex(text.data(), text.size());
+
+  // Pass 2: decode, convert, resize, (H, W, C) → (C, H, W).
+  DataSplit split;
+  std::vector<uint8_t> resized;
+  auto fill = [&](Dataset& d, const std::vector<ImageFile>& files) {
+    d.name = "images";
+    d.channels = C, d.height = H, d.width = W;
+    d.class_names = classes;
+    d.files = {dir};
+    d.digest = digest;
+    d.read_as = std::string(C == 1 ? "grayscale" : "RGB") + " " + std::to_string(H) + "x" + std::to_string(W) +
+                (options.resize_h > 0 ? " (resized)" : "") +
+                (has_train ? std::string(", train/ and test/") : ", split " + std::to_string(options.split) + " seed " + std::to_string(options.split_seed));
+    d.pixels.resize(files.size() * image_bytes);
+    d.labels.resize(files.size());
+    for (size_t i = 0; i < files.size(); ++i) {
+      const ImageFile& f = files[i];
+      const std::string bytes = base::read_file(f.path);
+      int w = 0, h = 0, n = 0;
+      std::unique_ptr<stbi_uc, void (*)(void*)> decoded(
+          stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), int(bytes.size()), &w, &h, &n, C), stbi_image_free);
+      if (!decoded) throw base::Error(f.path + ": " + stbi_failure_reason() + ", expected a PNG or JPEG image");
+      if (w != f.width || h != f.height) throw base::Error(f.path + ": changed while it was read");
+      const stbi_uc* hwc = decoded.get();
+      if (w != W || h != H) {
+        resized.resize(image_bytes);
+        if (!stbir_resize_uint8(hwc, w, h, 0, resized.data(), W, H, 0, C))
+          throw base::Error(f.path + ": could not be resized to " + std::to_string(H) + "x" + std::to_string(W));
+        hwc = resized.data();
+      }
+      uint8_t* out = d.pixels.data() + i * image_bytes;
+      for (int c = 0; c < C; ++c)
+        for (int p = 0; p < H * W; ++p) out[size_t(c) * H * W + size_t(p)] = hwc[size_t(p) * C + size_t(c)];
+      d.labels[i] = uint8_t(f.label);
+    }
+  };
+  fill(split.train, train);
+  fill(split.test, test);
+  return split;
+}
+
+}  // namespace datasets

@@ -1,0 +1,45 @@
+// datasets/image_folder.h — `--data images:DIR`: a folder of PNG and JPEG files, one subfolder per
+// class (torchvision's ImageFolder convention).
+//
+// Promise:
+//  - Classes are the subfolders' names, sorted bytewise; DIR/train/ and DIR/test/ (both) hold one
+//    class folder each (the same names in both), otherwise DIR holds the class folders and a seeded
+//    split makes the test set: per class, its files in name order are shuffled (nn::Rng with the
+//    seed and the class index) and the first round(split × n) go to the test set.
+//  - A class folder's images are its regular files named *.png, *.jpg or *.jpeg (any case), read in
+//    name order; other files and subfolders are ignored (.DS_Store, notes).  A class folder with no
+//    image is an error.  At most 256 classes and kMaxFolderImages images.
+//  - Every image is decoded by stb_image.  Channels: 1 when every image is grayscale (with or without
+//    alpha), else 3 (grayscale replicated, alpha dropped: the colour as stored, not composited).
+//    Without `resize` every image must have the first one's width and height (an error names the
+//    first file that does not); with it every image is resized by stb_image_resize's defaults
+//    (Mitchell filter when shrinking, Catmull–Rom when enlarging, edges clamped, in the stored values:
+//    no sRGB conversion).  Sizes are checked from each file's header before anything is decoded:
+//    a side at most base::kMaxInputSide, C·H·W of the result at most base::kMaxLayerUnits, and all
+//    images together at most kMaxFolderBytes.
+//  - Provenance: `files` is {DIR} and `digest` the SHA-256 of the `sha256sum` listing of every image
+//    read ("<hex>  <path relative to DIR>\n", sorted bytewise by path), which
+//    `(cd DIR && find . -type f | sed 's|^\./||' | grep -iE '\.(png|jpe?g)$' | LC_ALL=C sort | xargs -d '\n' sha256sum) | sha256sum`
+//    reproduces (for a folder holding only the images read).
+//  - Any failure is one base::Error naming the folder or file and what was expected.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "datasets/dataset.h"
+
+namespace datasets {
+
+constexpr size_t kMaxFolderImages = size_t(1) << 24;
+constexpr size_t kMaxFolderBytes = size_t(1) << 34;  // 16 GiB of decoded pixels
+
+struct ImageFolderOptions {
+  int resize_h = 0, resize_w = 0;  // --resize HxW; 0: no resizing
+  double split = 0.2;              // --split: the test share when DIR has no train/ and test/
+  uint64_t split_seed = 1;         // --split-seed
+};
+
+DataSplit load_image_folder(const std::string& dir, const ImageFolderOptions& options);
+
+}  // namespace datasets

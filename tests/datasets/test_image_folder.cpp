@@ -1,0 +1,187 @@
+// tests/datasets/test_image_folder.cpp — `--data images:DIR` (datasets/image_folder.h) on folders this
+// test writes with stb_image_write: the pixels come back exactly (PNG) in (C, H, W) order with the
+// class of their folder; grayscale and RGBA are converted as documented; the seeded split, the
+// train/ and test/ layout, --resize, the digest, and each bad folder as one error naming the file.
+#include <gtest/gtest.h>
+#include <stb/stb_image_write.h>  // implemented by libstb (-lstb)
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "base/fileio.h"
+#include "datasets/dataset.h"
+#include "datasets/image_folder.h"
+#include "datasets/sha256.h"
+#include "tests/error_of.h"
+#include "tests/temp_dir.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// An image whose every value encodes (image seed, channel, position), (H, W, comp) interleaved.
+std::vector<uint8_t> pattern(int seed, int w, int h, int comp) {
+  std::vector<uint8_t> v(size_t(w) * h * comp);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = uint8_t((seed * 37 + int(i) * 11) % 256);
+  return v;
+}
+
+class ImageFolder : public TempDirTest {
+ protected:
+  // Writes DIR/<rel> as a PNG of w×h with `comp` channels; returns its pixels (H, W, comp).
+  std::vector<uint8_t> png(const std::string& rel, int seed, int w = 4, int h = 3, int comp = 3) {
+    const std::string p = path(rel);
+    fs::create_directories(fs::path(p).parent_path());
+    const std::vector<uint8_t> v = pattern(seed, w, h, comp);
+    EXPECT_NE(stbi_write_png(p.c_str(), w, h, comp, v.data(), w * comp), 0);
+    return v;
+  }
+};
+
+TEST_F(ImageFolder, PngPixelsComeBackExactlyWithTheirFoldersClass) {
+  std::vector<std::vector<uint8_t>> written;
+  for (int i = 0; i < 3; ++i) written.push_back(png("d/cat/" + std::to_string(i) + ".png", i));
+  for (int i = 0; i < 2; ++i) written.push_back(png("d/dog/" + std::to_string(i) + ".PNG", 10 + i));
+  std::ofstream(path("d/dog/notes.txt")) << "ignored";
+  fs::create_directories(path("d/.hidden"));
+  datasets::ImageFolderOptions o;
+  o.split = 0.34;  // round(0.34 × 3) = 1 cat and round(0.34 × 2) = 1 dog to the test set
+  const datasets::DataSplit s = datasets::load_image_folder(path("d"), o);
+  EXPECT_EQ(s.train.class_names, std::vector<std::string>({"cat", "dog"}));
+  ASSERT_EQ(s.train.size(), 3u);
+  ASSERT_EQ(s.test.size(), 2u);
+  EXPECT_EQ(s.train.channels, 3);
+  EXPECT_EQ(s.train.height, 3);
+  EXPECT_EQ(s.train.width, 4);
+  // Every image read, train or test, is one of the written ones, of its class, in (C, H, W) order.
+  std::vector<int> seen;
+  for (const datasets::Dataset* d : {&s.train, &s.test})
+    for (size_t n = 0; n < d->size(); ++n) {
+      int match = -1;
+      for (int w = 0; w < 5; ++w) {
+        bool same = true;
+        for (int c = 0; c < 3; ++c)
+          for (int p = 0; p < 12; ++p) same = same && d->pixels[n * 36 + size_t(c) * 12 + size_t(p)] == written[size_t(w)][size_t(p) * 3 + size_t(c)];
+        if (same) match = w;
+      }
+      ASSERT_GE(match, 0) << "image " << n;
+      EXPECT_EQ(d->labels[n], match < 3 ? 0 : 1);
+      seen.push_back(match);
+    }
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen, std::vector<int>({0, 1, 2, 3, 4}));
+  // The split is the seed's: the same seed gives the same test set, and over seeds each cat goes to test.
+  const datasets::DataSplit again = datasets::load_image_folder(path("d"), o);
+  EXPECT_EQ(again.test.pixels, s.test.pixels);
+  std::vector<bool> cat_tested(3, false);
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    o.split_seed = seed;
+    const datasets::DataSplit t = datasets::load_image_folder(path("d"), o);
+    for (int w = 0; w < 3; ++w)
+      if (std::equal(t.test.pixels.begin(), t.test.pixels.begin() + 1, &written[size_t(w)][0])) cat_tested[size_t(w)] = true;
+  }
+  EXPECT_EQ(std::count(cat_tested.begin(), cat_tested.end(), true), 3);
+}
+
+TEST_F(ImageFolder, GrayscaleAloneIsOneChannelMixedIsRgbAndAlphaIsDropped) {
+  const std::vector<uint8_t> g0 = png("g/a/0.png", 1, 4, 3, 1), g1 = png("g/b/0.png", 2, 4, 3, 2);
+  png("g/a/1.png", 3, 4, 3, 1);
+  png("g/b/1.png", 4, 4, 3, 1);
+  datasets::ImageFolderOptions o;
+  o.split = 0.5;
+  const datasets::DataSplit gray = datasets::load_image_folder(path("g"), o);
+  EXPECT_EQ(gray.train.channels, 1);
+  const std::vector<uint8_t> rgba = png("g/b/2.png", 5, 4, 3, 4);
+  const datasets::DataSplit mixed = datasets::load_image_folder(path("g"), o);
+  EXPECT_EQ(mixed.train.channels, 3);
+  // Find the RGBA image and the gray+alpha one among all images and check the conversion.
+  bool found_rgba = false, found_gray = false;
+  for (const datasets::Dataset* d : {&mixed.train, &mixed.test})
+    for (size_t n = 0; n < d->size(); ++n) {
+      const uint8_t* im = &d->pixels[n * 36];
+      bool is_rgba = true, is_gray = true;
+      for (int c = 0; c < 3; ++c)
+        for (int p = 0; p < 12; ++p) {
+          is_rgba = is_rgba && im[c * 12 + p] == rgba[size_t(p) * 4 + size_t(c)];
+          is_gray = is_gray && im[c * 12 + p] == g1[size_t(p) * 2];  // gray replicated, alpha dropped
+        }
+      found_rgba = found_rgba || is_rgba;
+      found_gray = found_gray || is_gray;
+    }
+  EXPECT_TRUE(found_rgba);
+  EXPECT_TRUE(found_gray);
+}
+
+TEST_F(ImageFolder, TrainAndTestFoldersResizeAndTheDigest) {
+  png("t/train/x/0.png", 1, 8, 6);
+  png("t/train/y/0.png", 2, 8, 6);
+  png("t/test/x/0.png", 3, 8, 6);
+  png("t/test/y/0.png", 4, 8, 6);
+  png("t/test/y/1.png", 5, 8, 6);
+  const datasets::DataSplit s = datasets::load_image_folder(path("t"), {});
+  EXPECT_EQ(s.train.size(), 2u);
+  EXPECT_EQ(s.test.size(), 3u);
+  EXPECT_EQ(s.test.labels, std::vector<uint8_t>({0, 1, 1}));
+  // The digest: SHA-256 of the sha256sum listing, sorted by path.
+  std::string listing;
+  for (const std::string rel : {"test/x/0.png", "test/y/0.png", "test/y/1.png", "train/x/0.png", "train/y/0.png"})
+    listing += datasets::sha256_file(path("t/" + rel)) + "  " + rel + "\n";
+  EXPECT_EQ(s.train.digest, datasets::sha256_hex(listing.data(), listing.size()));
+  EXPECT_EQ(s.test.digest, s.train.digest);
+  EXPECT_EQ(s.train.files, std::vector<std::string>({path("t")}));
+  datasets::ImageFolderOptions o;
+  o.resize_h = 3, o.resize_w = 4;
+  const datasets::DataSplit r = datasets::load_image_folder(path("t"), o);
+  EXPECT_EQ(r.train.height, 3);
+  EXPECT_EQ(r.train.width, 4);
+  EXPECT_EQ(r.train.pixels.size(), 2u * 3 * 3 * 4);
+  png("t/test/y/1.png", 6, 8, 6);  // one image changed: another digest
+  EXPECT_NE(datasets::load_image_folder(path("t"), {}).train.digest, s.train.digest);
+}
+
+TEST_F(ImageFolder, JpegIsReadToo) {
+  fs::create_directories(path("j/a"));
+  const std::vector<uint8_t> flat(16 * 16 * 3, 200);
+  ASSERT_NE(stbi_write_jpg(path("j/a/0.jpg").c_str(), 16, 16, 3, flat.data(), 95), 0);
+  ASSERT_NE(stbi_write_jpg(path("j/a/1.jpeg").c_str(), 16, 16, 3, flat.data(), 95), 0);
+  datasets::ImageFolderOptions o;
+  o.split = 0.5;
+  const datasets::DataSplit s = datasets::load_image_folder(path("j"), o);
+  ASSERT_EQ(s.train.size(), 1u);
+  for (uint8_t v : s.train.pixels) EXPECT_NEAR(int(v), 200, 2);
+}
+
+TEST_F(ImageFolder, BadFoldersAreOneErrorNamingTheFileOrFolder) {
+  png("b/a/0.png", 1);
+  png("b/a/1.png", 2, 5, 3);
+  expect_error_naming([&] { datasets::load_image_folder(path("b"), {}); },
+                      path("b/a/1.png") + ": 5x3 pixels, expected 4x3 like " + path("b/a/0.png") + " (--resize HxW");
+  fs::remove(path("b/a/1.png"));
+  fs::create_directories(path("b/empty"));
+  std::ofstream(path("b/empty/readme.txt")) << "no images";
+  expect_error_naming([&] { datasets::load_image_folder(path("b"), {}); },
+                      path("b/empty") + ": no PNG or JPEG images, expected at least one per class folder");
+  fs::remove_all(path("b/empty"));
+  const std::string good = base::read_file(path("b/a/0.png"));
+  std::ofstream(path("b/a/2.png"), std::ios::binary) << good.substr(0, 20);  // truncated: the header is cut
+  const std::string m = error_of([&] { datasets::load_image_folder(path("b"), {}); });
+  EXPECT_EQ(m.rfind(path("b/a/2.png") + ": ", 0), 0u) << m;
+  EXPECT_NE(m.find("expected a PNG or JPEG image"), std::string::npos) << m;
+  EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+  std::ofstream(path("b/a/2.png"), std::ios::binary) << good.substr(0, good.size() - 30);  // the data is cut
+  expect_error_naming([&] { datasets::load_image_folder(path("b"), {}); }, path("b/a/2.png") + ": ");
+  fs::remove(path("b/a/2.png"));
+  fs::create_directories(path("b/train/a"));
+  expect_error_naming([&] { datasets::load_image_folder(path("b"), {}); }, "has train/ but no test/");
+  expect_error_naming([&] { datasets::load_image_folder(path("none"), {}); }, "images:" + path("none") + ": not a directory");
+  fs::remove_all(path("b/train"));
+  datasets::ImageFolderOptions o;
+  o.split = 1;
+  expect_error_naming([&] { datasets::load_image_folder(path("b"), o); }, "--split 1.0");
+  expect_error_naming([&] { datasets::load_dataset("images"); }, "needs a directory, images:DIR");
+}
+
+}  // namespace
