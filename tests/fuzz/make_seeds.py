@@ -209,6 +209,35 @@ def jsons():
     put("json", "unicode", b'{"k\\u00e9y": "\\ud83d\\ude00", "bad": "\xff"}')
 
 
+# ---- tensors: a mode byte (bit 0: safetensors, else .npz; bit 1: --ignore-extra), then the file
+def npz(arrays):
+    import io, zipfile
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
+        for name, (shape, values) in arrays.items():
+            header = "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }" % "".join(f"{d}," for d in shape)
+            header += " " * (-(10 + len(header) + 1) % 64) + "\n"
+            body = b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode()
+            body += b"".join(struct.pack("<f", v) for v in values)
+            info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+            z.writestr(info, body)
+    return out.getvalue()
+
+
+def tensors():
+    fixtures = os.path.join(HERE, "..", "nn", "fixtures")
+    for dtype in ("f32", "f16", "bf16"):
+        with open(os.path.join(fixtures, f"tiny_{dtype}.safetensors"), "rb") as f:
+            data = f.read()
+        put("tensors", f"safetensors_{dtype}", b"\x01" + data)
+        put("tensors", f"safetensors_{dtype}_extra", b"\x03" + data)
+    shapes = {"conv1.weight": [2, 2, 3, 3], "bn1.weight": [2], "bn1.bias": [2], "bn1.running_mean": [2],
+              "bn1.running_var": [2], "output.weight": [3, 8], "output.bias": [3]}
+    arrays = {n: (s, [0.01 * i for i in range(eval("*".join(map(str, s))))]) for n, s in shapes.items()}
+    put("tensors", "npz", b"\x00" + npz(arrays))
+    put("tensors", "npz_scalar", b"\x02" + npz({"x": ([], [1.0])}))
+
+
 def main():
     shutil.rmtree(SEEDS, ignore_errors=True)
     cifar()
@@ -218,6 +247,7 @@ def main():
     specs()
     flags()
     jsons()
+    tensors()
 
 
 if __name__ == "__main__":
