@@ -69,6 +69,15 @@ rm -rf r7 && cp -r run r7 && rm r7/analysis/epoch_001/grid.json && mkdir r7/anal
 case_ "report: grid.json is a directory" 2 report r7
 case_ "info /dev/zero" 2 info /dev/zero
 case_ "info DIRECTORY" 2 info run
+printf '\xff\xff\xff\xff\x00\x00\x00\x00{}' > huge_header.safetensors
+case_ "import: safetensors header length 4 GiB in a 10-byte file" 2 import huge_header.safetensors --out i1.ckpt --model reference
+"$nnfmri" export run/model.ckpt --safetensors run.safetensors > /dev/null 2>&1
+head -c 300 run.safetensors > cut.safetensors
+case_ "import: a safetensors file cut inside its header" 2 import cut.safetensors --out i2.ckpt
+case_ "import: exported tensors into another spec" 2 import run.safetensors --out i3.ckpt --model "conv3x3:8 relu maxpool2 linear:10"
+mkdir -p imgs/a imgs/b && printf 'not a png' > imgs/a/0.png && cp imgs/a/0.png imgs/b/0.png
+case_ "train --data images:DIR, a PNG that is not one" 2 train --data images:imgs --epochs 1 --threads 2 --out t10
+[ -e i1.ckpt ] || [ -e i2.ckpt ] || [ -e i3.ckpt ] && { echo "bad_inputs: a failed import left a checkpoint" >&2; failed=1; }
 mkfifo fifo
 case_ "info FIFO (no writer)" 2 info fifo
 with_header ck1.ckpt 'h["input"] = [2147483647, 32, 32]'
