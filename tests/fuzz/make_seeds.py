@@ -238,6 +238,25 @@ def tensors():
     put("tensors", "npz_scalar", b"\x02" + npz({"x": ([], [1.0])}))
 
 
+# ---- images: a mode byte (bit 0: .jpg, bit 1: --resize 8x8, bit 2: train/ and test/), then files split by "IMG|"
+def png(w, h, channels, seed):
+    colour = {1: 0, 2: 4, 3: 2, 4: 6}[channels]
+    rows = b"".join(b"\x00" + bytes((seed * 31 + i * 7) % 256 for i in range(w * channels)) for _ in range(h))
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, colour, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def images():
+    four = b"IMG|".join(png(4, 3, 3, s) for s in range(4))
+    put("images", "rgb_split", b"\x00" + four)
+    put("images", "rgb_train_test_resize", b"\x06" + four)
+    put("images", "gray_and_rgba", b"\x00" + b"IMG|".join([png(4, 3, 1, 1), png(4, 3, 4, 2), png(4, 3, 2, 3), png(4, 3, 1, 4)]))
+    put("images", "sizes_differ", b"\x00" + b"IMG|".join([png(4, 3, 3, 1), png(5, 3, 3, 2)]))
+    put("images", "sizes_differ_resize", b"\x02" + b"IMG|".join([png(4, 3, 3, 1), png(9, 2, 3, 2)]))
+
+
 def main():
     shutil.rmtree(SEEDS, ignore_errors=True)
     cifar()
@@ -248,6 +267,7 @@ def main():
     flags()
     jsons()
     tensors()
+    images()
 
 
 if __name__ == "__main__":
