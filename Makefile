@@ -59,8 +59,11 @@ BENCH := $(BUILD)/nnfmri_bench
 
 .PHONY: all deps fuzz-deps build run test test-page test-report bench asan fuzz clean cifar10
 
+# Compilations run JOBS at a time (all cores); the set-up steps (deps) always run first, alone.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
 all: deps
-	@$(MAKE) --no-print-directory build
+	@$(MAKE) -j$(JOBS) --no-print-directory build
 
 build: $(APP)
 
@@ -129,7 +132,7 @@ run: all
 	$(APP) report $(RUN_OUT)
 
 test: all
-	@$(MAKE) --no-print-directory $(TESTS)
+	@$(MAKE) -j$(JOBS) --no-print-directory $(TESTS)
 	OMP_NUM_THREADS=2 OMP_WAIT_POLICY=passive $(TESTS) --gtest_brief=1
 	@$(MAKE) --no-print-directory test-page
 
@@ -141,7 +144,7 @@ test-page:
 	node --test --test-reporter=spec $(PAGE_TESTS)
 
 bench: all
-	@$(MAKE) --no-print-directory $(BENCH)
+	@$(MAKE) -j$(JOBS) --no-print-directory $(BENCH)
 	$(BENCH) --benchmark_min_time=0.5
 	bash bench/peer_compare.sh
 
@@ -153,7 +156,7 @@ test-report: all
 
 # The suite under ASan + UBSan, in its own build tree.
 asan: deps
-	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g -march=native -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	@$(MAKE) -j$(JOBS) --no-print-directory BUILD=build/asan OPT="-O1 -g -march=native -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" build/asan/nnfmri_tests build/asan/nnfmri
 	ASAN_OPTIONS=detect_leaks=1 OMP_NUM_THREADS=2 OMP_WAIT_POLICY=passive build/asan/nnfmri_tests --gtest_brief=1
 
@@ -187,7 +190,7 @@ fuzz-deps:
 	$(call install_missing,$(FUZZ_PACKAGES),fuzz)
 
 fuzz: deps fuzz-deps
-	@$(MAKE) --no-print-directory $(FUZZ_HARNESSES:%=$(FUZZ_BUILD)/fuzz_%)
+	@$(MAKE) -j$(JOBS) --no-print-directory $(FUZZ_HARNESSES:%=$(FUZZ_BUILD)/fuzz_%)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_HARNESSES)
 
 CIFAR_URL := https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz
