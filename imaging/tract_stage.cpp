@@ -54,6 +54,8 @@ class TractStage : public Stage {
     }
     return text + "\n";
   }
+  // Nothing: a flow's size means little without the receiving layer's size (the report's strength).
+  std::string digest(const nlohmann::ordered_json&) const override { return ""; }
 
  private:
   TractSettings settings_;
