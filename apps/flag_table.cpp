@@ -191,7 +191,7 @@ const std::vector<CommandDef>& command_table() {
       {kExport, "export", "CKPT", "write a checkpoint's weights as .npz + .model.json or as safetensors (for PyTorch)", cmd_export},
       {kImport, "import", "FILE", "make a checkpoint from a safetensors file (PyTorch) or an exported .npz + .model.json", cmd_import},
       {kAnalyze, "analyze", "CKPT", "image a checkpoint: region grid statistics, zeta-scores, tractography", cmd_analyze},
-      {kReport, "report", "RUN_DIR", "summaries, figures and an interactive report.html of a run directory", cmd_report},
+      {kReport, "report", "RUN_DIR", "summaries, figures and an interactive report.html of a run directory or of analyze's --out", cmd_report},
   };
   return commands;
 }
