@@ -10,6 +10,7 @@
 
 #include "apps/commands.h"
 #include "apps/flags.h"
+#include "base/format.h"
 #include "imaging/analysis.h"
 #include "imaging/stage.h"
 #include "nn/trainer.h"
@@ -18,15 +19,7 @@ namespace app {
 
 namespace {
 
-// The shortest text that reads back as the same float (or double): 5e-4f → "0.0005".
-std::string shortest(double value, bool as_float) {
-  char s[40];
-  for (int digits = 1; digits <= 17; ++digits) {
-    std::snprintf(s, sizeof s, "%.*g", digits, value);
-    if (as_float ? std::strtof(s, nullptr) == float(value) : std::strtod(s, nullptr) == value) break;
-  }
-  return s;
-}
+using base::shortest;  // the shortest text that reads back as the same float (base/format.h)
 
 const double kHuge = double(1L << 30);  // a count no one means: the upper end of "any positive count"
 
