@@ -211,7 +211,11 @@ TEST_F(TrainCommand, OneLinePerEpochWithTheImagingDigestAndEveryStageLineOnlyWit
   EXPECT_EQ(full.back().rfind("done: ", 0), 0u);
   EXPECT_EQ(full[full.size() - 3].rfind("epoch   2/3  train loss ", 0), 0u) << full[full.size() - 3];
   EXPECT_NE(full[full.size() - 3].find("  | imaging "), std::string::npos);
-  EXPECT_EQ(full[full.size() - 4].find("path strength"), 2u) << full[full.size() - 4];  // the tract stage's last line
+  EXPECT_EQ(full[full.size() - 4].find("path_strength"), 2u) << full[full.size() - 4];  // the tract stage's last line
+  // Flows are named as tract.json names them: the raw C is connection_strength, not the report's
+  // "strength" (per receiving unit).
+  EXPECT_NE(base::read_file(verbose.out).find("conv1 -> pool1: connection_strength "), std::string::npos);
+  EXPECT_EQ(base::read_file(verbose.out).find(": strength "), std::string::npos);
 }
 
 TEST_F(TrainCommand, BadOutResumeAndThreadsAreOneErrorLine) {
