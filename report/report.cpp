@@ -156,7 +156,8 @@ Json page_data(const RunData& run, const std::vector<StabilityStep>& stability, 
   d["meta"] = {{"model", run.model()},
                {"dataset", run.dataset()},
                {"run", slash == std::string::npos ? run.dir : run.dir.substr(slash + 1)},
-               {"classes", run.class_count}};
+               {"classes", run.class_count},
+               {"analysis_dir", run.single_analysis}};  // an analyze output directory: one epoch, no training
   d["config"] = run.config;
   d["colormaps"] = Json::parse(colormap_stops_json());
   Json layers = Json::array();

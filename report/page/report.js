@@ -55,11 +55,14 @@
     document.title = "nnfmri report: " + D.meta.run;
     $("title").textContent = "nnfmri report — " + D.meta.run;
     const trained = D.metrics.epoch.length;
-    $("subtitle").textContent = D.meta.model + " on " + D.meta.dataset + " · " + trained + " epoch" + (trained === 1 ? "" : "s") +
-      " trained · " + E + " analysed · " + L + " imaged layers";
+    // An analyze output directory is one imaged checkpoint: no training to count.
+    $("subtitle").textContent = D.meta.model + " on " + D.meta.dataset + " · " +
+      (D.meta.analysis_dir ? "one analysed checkpoint (epoch " + D.epochs[0].epoch + ")"
+                           : trained + " epoch" + (trained === 1 ? "" : "s") + " trained · " + E + " analysed") +
+      " · " + L + " imaged layers";
     const notes = $("notes");
     if (D.notes.length) {
-      notes.append(el("strong", null, "Missing inputs"));
+      notes.append(el("strong", null, D.meta.analysis_dir ? "Notes" : "Missing inputs"));
       const ul = el("ul");
       for (const n of D.notes) ul.append(el("li", null, n));
       notes.append(ul);

@@ -444,6 +444,7 @@ TEST(Report, AnAnalyzeOutputDirectoryIsOneEpochWithoutTrainingCurves) {
   EXPECT_TRUE(fs::exists(tmp.path / "figures/epoch_007/pathways.png"));
   const std::string page = base::read_file((tmp.path / "report.html").string());
   EXPECT_NE(page.find("\"model\":\"tiny\""), std::string::npos);
+  EXPECT_NE(page.find("\"analysis_dir\":true"), std::string::npos);  // the page says "one analysed checkpoint"
   // Its own output (summary.json, figures/, report.html) does not make it a run directory.
   const std::string summary = base::read_file((tmp.path / "summary.json").string());
   report::build_report(tmp.str(), {});
