@@ -123,7 +123,7 @@ std::vector<FlagDef> make_table() {
       switch_flag("--no-augment", "no random crop / flip", kTrain),
       integer_flag("--seed", "N", "the seed of every random choice", kTrain, long(train.seed), 0, double(1L << 62)),
       shown(integer_flag("--analyze-every", "N", "image the net after every N-th epoch", kTrain, 0, 0, 100000), "0: never"),
-      switch_flag("--verbose", "print every imaging stage's lines after an analysed epoch (else one line per epoch)", kTrain),
+      switch_flag("--verbose", "print every imaging stage's lines before an analysed epoch's line (else one line per epoch)", kTrain),
       // Imaging (train --analyze-every and analyze)
       text_flag("--grid", "GHxGWxGC", "region grid per layer", kImaging, grid),
       real_flag("--lambda", "X", "weight of the log-variance term of the density", kImaging, shortest(analysis.lambda, false),
