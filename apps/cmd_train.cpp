@@ -102,12 +102,13 @@ std::unique_ptr<Flags> parse_arguments(Command command, std::vector<std::string>
 }
 
 // The flags as given, but those that say where and how to start rather than what to train (a run
-// resumes wherever its directory is): recorded in run.json.
+// resumes wherever its directory is) and --verbose (the console only): recorded in run.json.
 std::vector<std::string> run_arguments(const Flags& flags) {
   std::vector<std::string> kept;
   for (const std::string& a : flags.given()) {
     const std::string name = a.substr(0, a.find('='));
-    if (name != "--out" && name != "--overwrite" && name != "--threads" && name != "--resume") kept.push_back(a);
+    if (name != "--out" && name != "--overwrite" && name != "--threads" && name != "--resume" && name != "--verbose")
+      kept.push_back(a);
   }
   return kept;
 }
@@ -122,7 +123,7 @@ int cmd_train(int argc, char** argv) {
   int threads = 0;
   if (flags.has("--resume")) {
     for (const std::string& a : flags.given())
-      if (a.rfind("--resume=", 0) != 0)
+      if (a.rfind("--resume=", 0) != 0 && a != "--verbose")
         throw base::Error("flag " + a.substr(0, a.find('=')) +
                           ": not taken with --resume (a resumed run keeps the settings and threads in its run.json)");
     const run::Layout layout(flags.text("--resume"));

@@ -211,6 +211,9 @@ TEST_F(TrainCommand, OneLinePerEpochWithTheImagingDigestAndEveryStageLineOnlyWit
   EXPECT_EQ(full.back().rfind("done: ", 0), 0u);
   EXPECT_EQ(full[full.size() - 3].rfind("epoch   2/3  train loss ", 0), 0u) << full[full.size() - 3];
   EXPECT_NE(full[full.size() - 3].find("  | imaging "), std::string::npos);
+  // --verbose changes the console only: run.json does not record it, every file is the same.
+  expect_same_run(quiet_dir, verbose_dir);
+  EXPECT_EQ(base::read_file(verbose_dir + "/run.json").find("--verbose"), std::string::npos);
   EXPECT_EQ(full[full.size() - 4].find("path_strength"), 2u) << full[full.size() - 4];  // the tract stage's last line
   // Flows are named as tract.json names them: the raw C is connection_strength, not the report's
   // "strength" (per receiving unit).
