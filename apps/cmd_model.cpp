@@ -56,13 +56,14 @@ int cmd_info(int argc, char** argv) {
   nn::Checkpoint ck = nn::load_checkpoint(path);
   nn::Network& net = *ck.net;
   std::printf("%s: nnfmri checkpoint, epoch %d\n", path.c_str(), ck.epoch);
-  std::printf("spec: %s\ninput: %dx%dx%d, %zu parameters, classes: %zu\n", net.spec().c_str(), net.channels(),
-              net.height(), net.width(), net.parameter_count(), ck.class_names.size());
+  // Shapes in the order of the checkpoint header and export's model.json: [C, H, W] (PyTorch's).
+  std::printf("spec: %s\ninput: [%d, %d, %d] (C, H, W), %zu parameters, classes: %zu\n", net.spec().c_str(),
+              net.channels(), net.height(), net.width(), net.parameter_count(), ck.class_names.size());
   for (const nn::Block& b : net.blocks()) {
     std::string layers;
     for (int i = b.first; i <= b.last; ++i) layers += (i > b.first ? " " : "") + net.layer(i).token();
-    std::printf("  %-8s %-28s -> [%d, %d, %d] (H, W, C)\n", b.name.c_str(), layers.c_str(), b.output_shape.h,
-                b.output_shape.w, b.output_shape.c);
+    std::printf("  %-8s %-28s -> [%d, %d, %d] (C, H, W)\n", b.name.c_str(), layers.c_str(), b.output_shape.c,
+                b.output_shape.h, b.output_shape.w);
   }
   if (ck.meta.contains("data")) std::printf("trained on: %s\n", ck.meta["data"].value("spec", "?").c_str());
   return 0;

@@ -102,12 +102,13 @@ std::unique_ptr<Flags> parse_arguments(Command command, std::vector<std::string>
 }
 
 // The flags as given, but those that say where and how to start rather than what to train (a run
-// resumes wherever its directory is): recorded in run.json.
+// resumes wherever its directory is) and --verbose (the console only): recorded in run.json.
 std::vector<std::string> run_arguments(const Flags& flags) {
   std::vector<std::string> kept;
   for (const std::string& a : flags.given()) {
     const std::string name = a.substr(0, a.find('='));
-    if (name != "--out" && name != "--overwrite" && name != "--threads" && name != "--resume") kept.push_back(a);
+    if (name != "--out" && name != "--overwrite" && name != "--threads" && name != "--resume" && name != "--verbose")
+      kept.push_back(a);
   }
   return kept;
 }
@@ -122,7 +123,7 @@ int cmd_train(int argc, char** argv) {
   int threads = 0;
   if (flags.has("--resume")) {
     for (const std::string& a : flags.given())
-      if (a.rfind("--resume=", 0) != 0)
+      if (a.rfind("--resume=", 0) != 0 && a != "--verbose")
         throw base::Error("flag " + a.substr(0, a.find('=')) +
                           ": not taken with --resume (a resumed run keeps the settings and threads in its run.json)");
     const run::Layout layout(flags.text("--resume"));
@@ -179,19 +180,41 @@ int cmd_train(int argc, char** argv) {
                       step.epoch_images - first_images);
     };
   }
+  // One line per epoch; an analysed epoch's line waits for its imaging and ends with its digest
+  // (with --verbose, every stage's lines come first).  On a terminal a note says imaging is under way.
+  const bool verbose = flags.has("--verbose"), terminal = isatty(STDERR_FILENO);
+  std::string pending;  // the epoch line waiting for its digest
   callbacks.on_epoch = [&](const nn::EpochStats& st) {
-    std::printf("epoch %3d/%d  train loss %.4f acc %.4f  test loss %.4f acc %.4f  lr %.5f  %.1fs (%.0f img/s)\n",
-                st.epoch, settings.train.epochs, st.train_loss, st.train_acc, st.test_loss, st.test_acc,
-                st.learning_rate, st.seconds, st.train_images_per_s);
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "epoch %3d/%d  train loss %.4f acc %.4f  test loss %.4f acc %.4f  lr %.5f  %.1fs (%.0f img/s)", st.epoch,
+                  settings.train.epochs, st.train_loss, st.train_acc, st.test_loss, st.test_acc, st.learning_rate,
+                  st.seconds, st.train_images_per_s);
+    if (settings.analyze_every > 0 && st.epoch % settings.analyze_every == 0) {
+      pending = line;
+      if (terminal) std::fprintf(stderr, "epoch %d: imaging ...\r", st.epoch);
+      return;
+    }
+    std::printf("%s\n", line);
     std::fflush(stdout);
   };
-  callbacks.on_analysis = [](const imaging::AnalysisReport& report) {
-    std::fputs(report.summary.c_str(), stdout);
+  callbacks.on_analysis = [&](const imaging::AnalysisReport& report) {
+    if (terminal) std::fprintf(stderr, "\r%*s\r", 40, "");
+    if (verbose) std::fputs(report.summary.c_str(), stdout);
+    std::printf("%s  | %s\n", pending.c_str(), report.digest.c_str());
+    pending.clear();
     std::fflush(stdout);
   };
   callbacks.stop_requested = [] { return stop_signal != 0; };
   install_stop_handlers();
-  const TrainingOutcome outcome = run_training(settings, data, callbacks);
+  TrainingOutcome outcome;
+  try {
+    outcome = run_training(settings, data, callbacks);
+  } catch (...) {  // the epoch's figures are still worth a line when its imaging failed
+    if (!pending.empty()) std::printf("%s\n", pending.c_str());
+    std::fflush(stdout);
+    throw;
+  }
   if (!outcome.complete) {
     const int sig = stop_signal;
     if (isatty(STDERR_FILENO)) std::fputc('\n', stderr);

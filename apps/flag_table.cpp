@@ -10,6 +10,7 @@
 
 #include "apps/commands.h"
 #include "apps/flags.h"
+#include "base/format.h"
 #include "imaging/analysis.h"
 #include "imaging/stage.h"
 #include "nn/trainer.h"
@@ -18,15 +19,7 @@ namespace app {
 
 namespace {
 
-// The shortest text that reads back as the same float (or double): 5e-4f → "0.0005".
-std::string shortest(double value, bool as_float) {
-  char s[40];
-  for (int digits = 1; digits <= 17; ++digits) {
-    std::snprintf(s, sizeof s, "%.*g", digits, value);
-    if (as_float ? std::strtof(s, nullptr) == float(value) : std::strtod(s, nullptr) == value) break;
-  }
-  return s;
-}
+using base::shortest;  // the shortest text that reads back as the same float (base/format.h)
 
 const double kHuge = double(1L << 30);  // a count no one means: the upper end of "any positive count"
 
@@ -130,6 +123,7 @@ std::vector<FlagDef> make_table() {
       switch_flag("--no-augment", "no random crop / flip", kTrain),
       integer_flag("--seed", "N", "the seed of every random choice", kTrain, long(train.seed), 0, double(1L << 62)),
       shown(integer_flag("--analyze-every", "N", "image the net after every N-th epoch", kTrain, 0, 0, 100000), "0: never"),
+      switch_flag("--verbose", "print every imaging stage's lines before an analysed epoch's line (else one line per epoch)", kTrain),
       // Imaging (train --analyze-every and analyze)
       text_flag("--grid", "GHxGWxGC", "region grid per layer", kImaging, grid),
       real_flag("--lambda", "X", "weight of the log-variance term of the density", kImaging, shortest(analysis.lambda, false),
@@ -190,7 +184,7 @@ const std::vector<CommandDef>& command_table() {
       {kExport, "export", "CKPT", "write a checkpoint's weights as .npz + .model.json or as safetensors (for PyTorch)", cmd_export},
       {kImport, "import", "FILE", "make a checkpoint from a safetensors file (PyTorch) or an exported .npz + .model.json", cmd_import},
       {kAnalyze, "analyze", "CKPT", "image a checkpoint: region grid statistics, zeta-scores, tractography", cmd_analyze},
-      {kReport, "report", "RUN_DIR", "summaries, figures and an interactive report.html of a run directory", cmd_report},
+      {kReport, "report", "RUN_DIR", "summaries, figures and an interactive report.html of a run directory or of analyze's --out", cmd_report},
   };
   return commands;
 }

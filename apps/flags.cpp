@@ -1,5 +1,6 @@
 #include "apps/flags.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -116,11 +117,13 @@ const CommandDef& command_def(Command command) {
 }
 
 std::string commands_usage() {
-  std::string u = "usage: nnfmri <command> [flags]   (nnfmri <command> --help lists its flags)\n";
+  std::string u = "usage: nnfmri <command> [operands] [flags]   (nnfmri <command> --help lists its flags)\n";
+  size_t width = 0;
+  for (const CommandDef& c : command_table()) width = std::max(width, c.name.size() + 1 + c.operands.size());
   for (const CommandDef& c : command_table()) {
-    std::string name = c.name;
-    name.resize(9, ' ');
-    u += "  " + name + c.summary + "\n";
+    std::string left = c.name + (c.operands.empty() ? "" : " " + c.operands);
+    left.resize(width + 2, ' ');
+    u += "  " + left + c.summary + "\n";
   }
   return u;
 }

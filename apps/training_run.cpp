@@ -10,6 +10,7 @@
 #include "apps/commands.h"
 #include "base/error.h"
 #include "base/fileio.h"
+#include "base/format.h"
 #include "nn/checkpoint.h"
 #include "run/json.h"
 #include "run/layout.h"
@@ -27,6 +28,14 @@ bool probe_has_work(const nn::StepProbe& p) {
   return p.forward || p.after_step || p.gradient_norms || p.update_ratios;
 }
 
+// Float settings and statistics as the double of their shortest text (base::decimal): config.json
+// shows "lr": 0.02, not 0.019999999552965164, and reads back as the same floats.
+std::vector<double> decimals(const std::vector<float>& values) {
+  std::vector<double> out;
+  for (float v : values) out.push_back(base::decimal(v));
+  return out;
+}
+
 run::Json config_json(const TrainingSettings& s, const nn::Network& net, const run::Json& data_json) {
   const nn::TrainConfig& cfg = s.train;
   return {{"version", kVersion},
@@ -35,18 +44,18 @@ run::Json config_json(const TrainingSettings& s, const nn::Network& net, const r
           {"spec", s.spec},
           {"parameters", net.parameter_count()},
           {"data", data_json},
-          {"normalization", {{"mean", net.input_mean}, {"std", net.input_std}}},
+          {"normalization", {{"mean", decimals(net.input_mean)}, {"std", decimals(net.input_std)}}},
           {"epochs", cfg.epochs},
           {"batch", cfg.batch},
           {"seed", cfg.seed},
           {"threads", s.threads},
           {"blas", {{"config", openblas_get_config()}, {"core", openblas_get_corename()}}},
           {"optimizer",
-           {{"kind", cfg.optim.kind}, {"lr", cfg.optim.lr}, {"momentum", cfg.optim.momentum},
-            {"nesterov", cfg.optim.nesterov}, {"weight_decay", cfg.optim.weight_decay}}},
+           {{"kind", cfg.optim.kind}, {"lr", base::decimal(cfg.optim.lr)}, {"momentum", base::decimal(cfg.optim.momentum)},
+            {"nesterov", cfg.optim.nesterov}, {"weight_decay", base::decimal(cfg.optim.weight_decay)}}},
           {"schedule",
-           {{"kind", cfg.schedule.kind}, {"step_size", cfg.schedule.step_size}, {"gamma", cfg.schedule.gamma},
-            {"warmup_epochs", cfg.schedule.warmup}}},
+           {{"kind", cfg.schedule.kind}, {"step_size", cfg.schedule.step_size}, {"gamma", base::decimal(cfg.schedule.gamma)},
+            {"warmup_epochs", base::decimal(cfg.schedule.warmup)}}},
           {"augment",
            {{"enabled", cfg.augment.enabled}, {"crop_padding", cfg.augment.crop_padding}, {"flip", cfg.augment.flip}}},
           {"analyze_every", s.analyze_every},

@@ -3,8 +3,11 @@
 //
 // Promise: format(pattern, v) is what std::printf(pattern, v) prints, for a pattern with exactly
 // one floating-point conversion ("%.3g", "ζ %.4g", "%.2f MB"); text beyond 63 bytes is cut.
+// shortest(v, as_float) is the shortest text that reads back as the same float (or double);
+// decimal(f) is the double that text reads as, so that a float setting shows as it was typed.
 #pragma once
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 namespace base {
@@ -14,5 +17,19 @@ inline std::string format(const char* pattern, double value) {
   std::snprintf(text, sizeof text, pattern, value);
   return text;
 }
+
+// The shortest text that reads back as the same float (or double): 5e-4f → "0.0005".
+inline std::string shortest(double value, bool as_float) {
+  char s[40];
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::snprintf(s, sizeof s, "%.*g", digits, value);
+    if (as_float ? std::strtof(s, nullptr) == float(value) : std::strtod(s, nullptr) == value) break;
+  }
+  return s;
+}
+
+// A float as the double of its shortest text: 0.02f → 0.02 (JSON "0.02"), not 0.019999999552965164.
+// Reads back as the same float.
+inline double decimal(float value) { return std::strtod(shortest(value, true).c_str(), nullptr); }
 
 }  // namespace base

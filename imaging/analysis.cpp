@@ -175,7 +175,8 @@ AnalysisReport run_analysis(nn::Network& net, const nn::LabeledImages& test, con
                       base::format("%.2f s", report.seconds_pass) + "\n";
   }
 
-  // Each stage's document, file and summary, in the fixed order.
+  // Each stage's document, file, summary and digest, in the fixed order.
+  std::string digests;
   for (size_t i = 0; i < stages.size(); ++i) {
     StageReport& r = report.stages[i];
     const base::Stopwatch clock;
@@ -188,7 +189,10 @@ AnalysisReport run_analysis(nn::Network& net, const nn::LabeledImages& test, con
     return_free_memory();
     report.summary += r.name + " stage: " + std::to_string(r.images) + " images, " + base::format("%.2f s", r.seconds) + "\n" +
                       stages[i]->summary(r.document);
+    const std::string digest = stages[i]->digest(r.document);
+    if (!digest.empty()) digests += (digests.empty() ? "" : ", ") + digest;
   }
+  report.digest = base::format("imaging %.1f s", report.seconds()) + (digests.empty() ? "" : ": " + digests);
   return report;
 }
 

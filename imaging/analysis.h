@@ -63,6 +63,9 @@ struct AnalysisReport {
   double seconds() const;           // all of it
   const StageReport* stage(const std::string& name) const;  // null if it did not run
   std::string summary;              // per stage: its images, seconds and lines (coverage, ζ, flows, ...)
+  // One line's worth, no newline: "imaging 12.3 s: " and the stages' digests joined by ", "
+  // ("coverage 0.91, critical 12 of 1060 regions, top conv1 grid_3_4_1 zeta 3.12").
+  std::string digest;
 };
 
 // Throws base::Error naming the flag (or the setting, when no flag sets it) of the first bad setting.

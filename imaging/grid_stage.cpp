@@ -63,6 +63,17 @@ class GridStage : public Stage {
     return text;
   }
 
+  // "coverage 0.91": the share of all regions of all imaged layers with active_fraction ≥ 0.05
+  // (each layer's coverage weighted by its region count).
+  std::string digest(const nlohmann::ordered_json&) const override {
+    double active = 0, regions = 0;
+    for (const LayerGridStats& layer : result_.layers) {
+      active += layer.coverage * double(layer.regions.size());
+      regions += double(layer.regions.size());
+    }
+    return regions > 0 ? base::format("coverage %.2f", active / regions) : "";
+  }
+
  private:
   std::optional<GridAccumulator> accumulator_;
   GridResult result_;

@@ -14,7 +14,9 @@
 //                                (the batch may reach past it: the stage takes what it needs)
 //   4. run(input)                after the pass: its document (everything after the common header
 //                                model, epoch, dataset, eval_samples) and how many images it covers
-//   5. summary(document)         its lines of the printed summary
+//   5. summary(document)         its lines of the printed summary (analyze; train --verbose)
+//   6. digest(document)          its part of the one-line digest `train` prints per analysed
+//                                epoch: a few words ("coverage 0.91"), "" for none
 // The orchestrator writes each document with run::write_json as the stage's file().
 // The net is shared: a stage may run the net in on_batch_end or run() (the net's activations are
 // then those of its own forward), so a stage reads the pass's activations in on_block only.
@@ -62,6 +64,7 @@ class Stage {
   virtual void on_batch_end(const EvalBatch& /*batch*/) {}
   virtual StageOutput run(const StageInput& input) = 0;
   virtual std::string summary(const nlohmann::ordered_json& document) const = 0;
+  virtual std::string digest(const nlohmann::ordered_json& document) const = 0;
 };
 
 using StageFactory = std::unique_ptr<Stage> (*)();

@@ -39,14 +39,16 @@ class TractStage : public Stage {
     return out;
   }
 
+  // Per pair its raw connection_strength C (summed over every receiving unit: the report divides it
+  // by the receiving layer's units for its "strength per receiving unit"), and the efficiency.
   std::string summary(const nlohmann::ordered_json& tract) const override {
     std::string text;
     for (const auto& [key, pair] : tract["pairs"].items())
       text += "  " + pair["from"].get<std::string>() + " -> " + pair["to"].get<std::string>() +
-              base::format(": strength %.4g", pair["connection_strength"].get<double>()) +
+              base::format(": connection_strength %.4g", pair["connection_strength"].get<double>()) +
               base::format(", efficiency %.3f\n", pair["pathway_efficiency"].get<double>());
     const auto& network = tract["network"];
-    text += base::format("  path strength %.4g", network["path_strength"].get<double>());
+    text += base::format("  path_strength %.4g", network["path_strength"].get<double>());
     if (!network["chains"].empty()) {
       text += ", strongest chain:";
       for (const auto& r : network["chains"][0]["regions"])
@@ -54,6 +56,8 @@ class TractStage : public Stage {
     }
     return text + "\n";
   }
+  // Nothing: a flow's size means little without the receiving layer's size (the report's strength).
+  std::string digest(const nlohmann::ordered_json&) const override { return ""; }
 
  private:
   TractSettings settings_;

@@ -47,6 +47,25 @@ class ZetaStage : public Stage {
     }
     return text;
   }
+
+  // "critical 12 of 1060 regions, top conv1 grid_3_4_1 zeta 3.12": the critical regions of every
+  // layer over all their regions, and the one of highest ζ (first in layer order on a tie).
+  std::string digest(const nlohmann::ordered_json& zeta) const override {
+    size_t critical = 0, regions = 0;
+    std::string top_layer, top_region;
+    double top_zeta = 0;
+    for (const auto& [name, layer] : zeta["layers"].items()) {
+      regions += layer["regions"].size();
+      critical += layer["critical_regions"].size();
+      if (layer["critical_regions"].empty()) continue;
+      const std::string key = layer["critical_regions"][0].get<std::string>();  // sorted by ζ
+      const double z = layer["regions"][key]["zeta_score"].get<double>();
+      if (top_layer.empty() || z > top_zeta) top_layer = name, top_region = key, top_zeta = z;
+    }
+    std::string text = "critical " + std::to_string(critical) + " of " + std::to_string(regions) + " regions";
+    if (!top_layer.empty()) text += ", top " + top_layer + " " + top_region + base::format(" zeta %.2f", top_zeta);
+    return text;
+  }
 };
 
 }  // namespace

@@ -156,7 +156,8 @@ Json page_data(const RunData& run, const std::vector<StabilityStep>& stability, 
   d["meta"] = {{"model", run.model()},
                {"dataset", run.dataset()},
                {"run", slash == std::string::npos ? run.dir : run.dir.substr(slash + 1)},
-               {"classes", run.class_count}};
+               {"classes", run.class_count},
+               {"analysis_dir", run.single_analysis}};  // an analyze output directory: one epoch, no training
   d["config"] = run.config;
   d["colormaps"] = Json::parse(colormap_stops_json());
   Json layers = Json::array();
@@ -246,12 +247,15 @@ std::string build_report(const std::string& run_dir_argument, const ReportOption
   }
 
   write_figures(run_dir, rendered);
-  for (size_t e = 0; e < run.epochs.size(); ++e)
-    run::write_json(run.epochs[e].dir + "/" + run::kEpochSummaryFile, summaries[e], 2);
+  // An analyze directory's one epoch lives in the run directory itself: its summary is the run's.
+  if (!run.single_analysis)
+    for (size_t e = 0; e < run.epochs.size(); ++e)
+      run::write_json(run.epochs[e].dir + "/" + run::kEpochSummaryFile, summaries[e], 2);
   run::write_json(layout.summary(), summary, 2);
   std::string text = summary_text(run, summary);
   for (const std::string& skipped : rendered.skipped) text += "  " + skipped + "\n";
-  std::string wrote = run_dir + "/summary.json, " + std::to_string(run.epochs.size()) + " epoch summaries, " +
+  std::string wrote = run_dir + "/summary.json, " +
+                      (run.single_analysis ? std::string() : std::to_string(run.epochs.size()) + " epoch summaries, ") +
                       std::to_string(figures.size()) + " figures (" + opts.format + ") in " + run_dir + "/figures/";
   if (!opts.figures_only) {
     base::write_file_atomic(layout.report_page(), html);

@@ -1,8 +1,9 @@
 // report/report.h — `nnfmri report RUN_DIR`: the scan report of a run.
 //
 // Promise: build_report reads RUN_DIR (report/report_data.h: config.json, metrics.jsonl,
-// analysis/epoch_N/{grid,zeta,tract}.json, any of them possibly missing) and writes, each file
-// atomically:
+// analysis/epoch_N/{grid,zeta,tract}.json, any of them possibly missing; or the output directory
+// of `nnfmri analyze`, whose one epoch's summary is then RUN_DIR/summary.json alone) and writes,
+// each file atomically:
 //   RUN_DIR/analysis/epoch_N/summary.json   per analysed epoch (report/report_summary.h)
 //   RUN_DIR/figures/...                     PNG or SVG figures (report/figures.h)
 //   RUN_DIR/summary.json                    the last analysed epoch + run-level facts

@@ -53,6 +53,16 @@ struct RawEpoch {
   std::optional<Json> grid, zeta, tract;
 };
 
+// The epoch directory's grid.json, zeta.json and tract.json, those that exist.
+void read_epoch_files(RawEpoch& e) {
+  e.grid_path = e.dir + "/" + run::kGridFile;
+  e.zeta_path = e.dir + "/" + run::kZetaFile;
+  e.tract_path = e.dir + "/" + run::kTractFile;
+  e.grid = read_optional_json(e.grid_path);
+  e.zeta = read_optional_json(e.zeta_path);
+  e.tract = read_optional_json(e.tract_path);
+}
+
 // analysis/epoch_<digits> directories, numerically ascending.
 std::vector<RawEpoch> read_epochs(const std::string& run_dir) {
   std::vector<RawEpoch> epochs;
@@ -73,15 +83,26 @@ std::vector<RawEpoch> read_epochs(const std::string& run_dir) {
     if (epochs[i].epoch == epochs[i - 1].epoch)
       throw base::Error(epochs[i].dir + ": epoch " + std::to_string(epochs[i].epoch) + " has two directories (" +
                       epochs[i - 1].dir + ")");
-  for (RawEpoch& e : epochs) {
-    e.grid_path = e.dir + "/" + run::kGridFile;
-    e.zeta_path = e.dir + "/" + run::kZetaFile;
-    e.tract_path = e.dir + "/" + run::kTractFile;
-    e.grid = read_optional_json(e.grid_path);
-    e.zeta = read_optional_json(e.zeta_path);
-    e.tract = read_optional_json(e.tract_path);
-  }
+  for (RawEpoch& e : epochs) read_epoch_files(e);
   return epochs;
+}
+
+// DIR as `nnfmri analyze --out DIR` leaves it: the files of one analysed epoch directly in DIR, and
+// no config.json, metrics.jsonl or analysis/.  The epoch is the one the files' common header names
+// (grid.json's, else zeta.json's, else tract.json's); std::nullopt when DIR is not such a directory.
+std::optional<RawEpoch> read_analyze_output(const std::string& dir) {
+  const run::Layout layout(dir);
+  std::error_code ec;
+  if (base::file_exists(layout.config()) || base::file_exists(layout.metrics()) || fs::exists(layout.analyses(), ec))
+    return std::nullopt;
+  RawEpoch e;
+  e.dir = dir;
+  read_epoch_files(e);
+  const std::optional<Json>& first = e.grid ? e.grid : e.zeta ? e.zeta : e.tract;
+  if (!first) return std::nullopt;
+  const std::string& path = e.grid ? e.grid_path : e.zeta ? e.zeta_path : e.tract_path;
+  e.epoch = Node(*first, path, "")["epoch"].integer(0, 1000000);
+  return e;
 }
 
 struct Geometry {
@@ -376,16 +397,18 @@ bool parse_region_key(const std::string& key, int& i0, int& j0, int& k0) {
 }
 
 std::string RunData::model() const {
-  if (config.is_object() && config.contains("model") && config["model"].is_string()) return config["model"];
+  for (const Json* source : {&config, &analysis_header})
+    if (source->is_object() && source->contains("model") && (*source)["model"].is_string()) return (*source)["model"];
   return "unknown";
 }
 
 std::string RunData::dataset() const {
-  if (config.is_object() && config.contains("data") && config["data"].is_object()) {
-    const Json& data = config["data"];
-    if (data.contains("name") && data["name"].is_string()) return data["name"];
-    if (data.contains("spec") && data["spec"].is_string()) return data["spec"];
-  }
+  for (const auto& [source, key] : {std::pair<const Json*, const char*>{&config, "data"}, {&analysis_header, "dataset"}})
+    if (source->is_object() && source->contains(key) && (*source)[key].is_object()) {
+      const Json& data = (*source)[key];
+      if (data.contains("name") && data["name"].is_string()) return data["name"];
+      if (data.contains("spec") && data["spec"].is_string()) return data["spec"];
+    }
   return "unknown";
 }
 
@@ -397,9 +420,32 @@ const MetricsRow* RunData::metrics_of(int epoch) const {
 
 RunData load_run(const std::string& dir) {
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) throw base::Error(dir + ": not a directory (expected a run directory written by nnfmri train)");
+  if (!fs::is_directory(dir, ec))
+    throw base::Error(dir + ": not a directory (expected a run directory written by nnfmri train or nnfmri analyze's --out)");
   RunData run;
   run.dir = dir;
+  if (std::optional<RawEpoch> analysis = read_analyze_output(dir)) {
+    // One analysed epoch: its model, data and classes come from the files' common header.
+    const Json& header = analysis->grid ? *analysis->grid : analysis->zeta ? *analysis->zeta : *analysis->tract;
+    const std::string& path = analysis->grid ? analysis->grid_path : analysis->zeta ? analysis->zeta_path : analysis->tract_path;
+    const Node root(header, path, "");
+    if (!header.is_object()) root.fail("an object");
+    run.analysis_header = Json::object();
+    if (auto model = root.find("model")) run.analysis_header["model"] = model->text();
+    if (auto data = root.find("dataset")) {
+      run.analysis_header["dataset"] = data->json();
+      if (auto classes = data->find("classes")) {
+        run.class_count = int(classes->array_size());
+        for (size_t c = 0; c < classes->array_size(); ++c) (*classes)[c].text();
+      }
+    }
+    run.single_analysis = true;
+    run.notes.push_back("an analyze output directory: one analysed epoch, no run settings or training curves");
+    std::vector<RawEpoch> raw;
+    raw.push_back(std::move(*analysis));
+    RunReader(run).read(raw);
+    return run;
+  }
   const run::Layout layout(dir);
   const std::string config_path = layout.config(), metrics_path = layout.metrics();
   if (base::file_exists(config_path)) {
@@ -419,7 +465,8 @@ RunData load_run(const std::string& dir) {
   std::vector<RawEpoch> raw = read_epochs(dir);
   if (raw.empty()) run.notes.push_back("no analysis/epoch_N directories (train with --analyze-every N to image the network)");
   if (run.config.is_null() && run.metrics.empty() && raw.empty())
-    throw base::Error(dir + ": no config.json, metrics.jsonl or analysis/epoch_N/ (expected a run directory written by nnfmri train)");
+    throw base::Error(dir + ": no config.json, metrics.jsonl, analysis/epoch_N/ or grid.json, zeta.json, tract.json "
+                      "(expected a run directory written by nnfmri train or an output directory of nnfmri analyze)");
   RunReader(run).read(raw);
   return run;
 }

@@ -1,7 +1,9 @@
 // report/report_data.h — a run directory read into memory for the report.
 //
 // Promise: load_run(dir) reads dir/config.json, dir/metrics.jsonl and every dir/analysis/epoch_N/
-// {grid,zeta,tract}.json (N any number of digits; epochs in numeric order).  Any of these may be
+// {grid,zeta,tract}.json (N any number of digits; epochs in numeric order) — or, for the output
+// directory of `nnfmri analyze` (dir/{grid,zeta,tract}.json and none of config.json, metrics.jsonl,
+// analysis/), that one epoch, numbered as its files' header says.  Any of these may be
 // missing — the run keeps a note saying which ("epoch 3: no zeta.json") and the report shows what
 // is there — but a file that exists and is malformed throws ONE base::Error naming the file and the
 // JSON pointer of the first wrong value (metrics.jsonl: the line number).  A run with none of the
@@ -89,10 +91,14 @@ struct RunData {
   std::vector<std::string> layers;  // the run's layer order
   std::vector<EpochData> epochs;    // analysed epochs, ascending
   std::vector<std::string> notes;   // what is missing, one sentence each
-  int class_count = 0;              // |config.data.classes|, 0 when unknown
+  int class_count = 0;              // |config.data.classes| (an analyze directory: |dataset.classes|), 0 when unknown
+  // An `analyze` output directory (grid/zeta/tract.json directly in dir): one epoch whose dir is
+  // dir itself, no config or metrics; its files' common header gives the model and the data.
+  bool single_analysis = false;
+  nlohmann::ordered_json analysis_header;  // {"model", "dataset"} of such a directory, else null
 
-  std::string model() const;    // config.model, else grid.json's model, else "unknown"
-  std::string dataset() const;  // config.data.name, else "unknown"
+  std::string model() const;    // config.model, else the analyze directory's model, else "unknown"
+  std::string dataset() const;  // config.data.name (or .spec), else the analyze directory's, else "unknown"
   const MetricsRow* metrics_of(int epoch) const;  // nullptr when metrics.jsonl has no such line
 };
 

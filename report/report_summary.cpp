@@ -333,7 +333,8 @@ std::string summary_text(const RunData& run, const Json& s) {
     text += "  \u03b6 stability (Spearman, epoch " + std::to_string(s["zeta_stability"]["from_epoch"].get<int>()) + kArrow +
             std::to_string(s["zeta_stability"]["to_epoch"].get<int>()) +
             base::format("): mean %.3g over layers\n", s["zeta_stability"]["mean"].get<double>());
-  if (!run.notes.empty()) text += "  missing: " + join_first(run.notes, 3, "; ") + "\n";
+  if (!run.notes.empty())
+    text += std::string(run.single_analysis ? "  notes: " : "  missing: ") + join_first(run.notes, 3, "; ") + "\n";
   return text;
 }
 

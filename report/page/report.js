@@ -55,11 +55,14 @@
     document.title = "nnfmri report: " + D.meta.run;
     $("title").textContent = "nnfmri report — " + D.meta.run;
     const trained = D.metrics.epoch.length;
-    $("subtitle").textContent = D.meta.model + " on " + D.meta.dataset + " · " + trained + " epoch" + (trained === 1 ? "" : "s") +
-      " trained · " + E + " analysed · " + L + " imaged layers";
+    // An analyze output directory is one imaged checkpoint: no training to count.
+    $("subtitle").textContent = D.meta.model + " on " + D.meta.dataset + " · " +
+      (D.meta.analysis_dir ? "one analysed checkpoint (epoch " + D.epochs[0].epoch + ")"
+                           : trained + " epoch" + (trained === 1 ? "" : "s") + " trained · " + E + " analysed") +
+      " · " + L + " imaged layers";
     const notes = $("notes");
     if (D.notes.length) {
-      notes.append(el("strong", null, "Missing inputs"));
+      notes.append(el("strong", null, D.meta.analysis_dir ? "Notes" : "Missing inputs"));
       const ul = el("ul");
       for (const n of D.notes) ul.append(el("li", null, n));
       notes.append(ul);
@@ -434,7 +437,9 @@
     table("Top regions (by " + s.top_regions_ranked_by + ")", ["layer", "region", "ζ", "interval", "role", "selectivity"],
       s.top_regions.map((r) => [r.layer, r.region, fmt(r.zeta), r.zeta_ci ? "[" + fmt(r.zeta_ci[0]) + ", " + fmt(r.zeta_ci[1]) + "]" : "–",
                                 r.role.replace(/_/g, " "), r.selectivity === undefined ? "–" : pct(r.selectivity)]));
-    table("Pathways", ["path", "strength", "efficiency", "strongest flow"],
+    // Two named quantities: strength = connection_strength / units of the receiving layer (README).
+    const perUnit = s.critical_pathways.every((p) => p.strength !== undefined);
+    table("Pathways", ["path", perUnit ? "strength per receiving unit" : "connection_strength (all receiving units)", "efficiency", "strongest flow"],
       s.critical_pathways.map((p) => [p.path, fmt(p.strength === undefined ? p.connection_strength : p.strength), fmt(p.pathway_efficiency), p.strongest_flow || "–"]));
     table("Layers", ["layer", "coverage", "critical share", "ζ stability"],
       D.layers.map((layer, l) => [layer.name, pct(s.coverage[layer.name]), pct(s.critical_share[layer.name]),

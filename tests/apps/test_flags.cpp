@@ -174,6 +174,9 @@ TEST(Flags, UsageNamesOperandsRequiredFlagsAndEveryFlagWithItsDefault) {
   EXPECT_EQ(train.find("--npz"), std::string::npos);
   const std::string commands = app::commands_usage();
   for (const app::CommandDef& c : app::command_table()) EXPECT_NE(commands.find("  " + c.name + " "), std::string::npos);
+  // The command list shows each command's operands, as its own usage line does.
+  for (const char* line : {"  eval CKPT ", "  info CKPT ", "  export CKPT ", "  import FILE ", "  analyze CKPT ", "  report RUN_DIR "})
+    EXPECT_NE(commands.find(line), std::string::npos) << line << "\n" << commands;
 }
 
 }  // namespace

@@ -8,7 +8,10 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "apps/commands.h"
+#include "base/fileio.h"
 #include "nn/checkpoint.h"
 #include "tests/error_of.h"
 #include "tests/temp_dir.h"
@@ -75,6 +78,33 @@ TEST_F(ImportCommand, AForeignFileTakesItsDescriptionFromFlags) {
   expect_error_naming([&] { run(app::cmd_import, with({"--input", "2x4"})); }, "flag --input '2x4': expected CxHxW");
   expect_error_naming([&] { run(app::cmd_import, {fixture, "--out", path("t.ckpt"), "--model", "conv3x3:3 relu linear:3", "--input", "2x4x4"}); },
                       "tensor conv1.weight is [2, 2, 3, 3], the spec needs [3, 2, 3, 3]");
+}
+
+}  // namespace
+
+namespace {
+
+// `info` prints shapes as the checkpoint header and export's model.json hold them, [C, H, W], and
+// says so: on a non-square input the order shows.
+TEST_F(ImportCommand, InfoPrintsShapesInTheOrderOfModelJson) {
+  nn::Network net("conv3x3:4 relu maxpool2 linear:3", 3, 8, 6);
+  net.init(1);
+  nn::save_checkpoint(path("a.ckpt"), net, 2, {"a", "b", "c"}, {{"model", "custom"}});
+  ASSERT_EQ(run(app::cmd_export, {path("a.ckpt"), "--npz", path("a.npz")}), 0);
+  const nlohmann::json model = nlohmann::json::parse(base::read_file(path("a.model.json")));
+  testing::internal::CaptureStdout();
+  ASSERT_EQ(run(app::cmd_info, {path("a.ckpt")}), 0);
+  const std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_EQ(model["input"], nlohmann::json({3, 8, 6}));
+  EXPECT_NE(out.find("input: [3, 8, 6] (C, H, W)"), std::string::npos) << out;
+  for (const auto& block : model["blocks"]) {
+    const std::vector<int> s = block["output_shape"];
+    const std::string shown = "-> [" + std::to_string(s[0]) + ", " + std::to_string(s[1]) + ", " + std::to_string(s[2]) + "] (C, H, W)";
+    const size_t line = out.find("  " + block["name"].get<std::string>() + " ");
+    ASSERT_NE(line, std::string::npos) << out;
+    EXPECT_NE(out.substr(line, out.find('\n', line) - line).find(shown), std::string::npos) << shown << "\n" << out;
+  }
+  EXPECT_NE(out.find("-> [4, 4, 3] (C, H, W)"), std::string::npos) << out;  // pool1
 }
 
 }  // namespace

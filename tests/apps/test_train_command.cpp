@@ -137,6 +137,90 @@ TEST_F(TrainCommand, SigintOrSigtermStopsWithAResumableStateAndResumingGivesTheS
   expect_same_run(ref, path("sigkill"));
 }
 
+// The lines of a file, without their newlines.
+std::vector<std::string> lines_of(const std::string& path) {
+  std::vector<std::string> lines;
+  const std::string text = base::read_file(path);
+  for (size_t start = 0; start < text.size();) {
+    const size_t end = text.find('\n', start);
+    lines.push_back(text.substr(start, end - start));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return lines;
+}
+
+// The console: a header of two lines, one line per epoch (an analysed epoch's line ends with its
+// imaging digest, whose figures are those of its files), "done"; --verbose adds every stage's lines.
+TEST_F(TrainCommand, OneLinePerEpochWithTheImagingDigestAndEveryStageLineOnlyWithVerbose) {
+  const std::string quiet_dir = path("quiet"), verbose_dir = path("verbose");
+  Child quiet(run_args(quiet_dir), quiet_dir);
+  ASSERT_EQ(quiet.wait(), 0) << base::read_file(quiet.err);
+  std::vector<std::string> args = run_args(verbose_dir);
+  args.push_back("--verbose");
+  Child verbose(args, verbose_dir);
+  ASSERT_EQ(verbose.wait(), 0) << base::read_file(verbose.err);
+
+  const std::vector<std::string> lines = lines_of(quiet.out);
+  ASSERT_EQ(lines.size(), 6u) << base::read_file(quiet.out);
+  EXPECT_EQ(lines[2].rfind("epoch   1/3  train loss ", 0), 0u) << lines[2];
+  EXPECT_EQ(lines[2].find('|'), std::string::npos) << lines[2];  // not analysed
+  EXPECT_EQ(lines[3].rfind("epoch   2/3  train loss ", 0), 0u) << lines[3];
+  EXPECT_EQ(lines[4].find('|'), std::string::npos) << lines[4];
+  EXPECT_EQ(lines[5].rfind("done: ", 0), 0u) << lines[5];
+
+  // The digest of epoch 2, from its files: pooled coverage, critical regions, the top critical ζ.
+  const std::string epoch_dir = quiet_dir + "/analysis/epoch_002/";
+  const run::Json grid = run::parse_json(base::read_file(epoch_dir + "grid.json"), "grid.json");
+  const run::Json zeta = run::parse_json(base::read_file(epoch_dir + "zeta.json"), "zeta.json");
+  double active = 0, regions = 0;
+  for (const auto& layer : grid["layers"]) {
+    active += layer["coverage"].get<double>() * double(layer["regions"].size());
+    regions += double(layer["regions"].size());
+  }
+  size_t critical = 0, zeta_regions = 0;
+  std::string top;
+  double top_zeta = 0;
+  for (const auto& [name, layer] : zeta["layers"].items()) {
+    zeta_regions += layer["regions"].size();
+    for (const auto& key : layer["critical_regions"]) {
+      ++critical;
+      const double z = layer["regions"][key.get<std::string>()]["zeta_score"].get<double>();
+      if (top.empty() || z > top_zeta) top = name + " " + key.get<std::string>(), top_zeta = z;
+    }
+  }
+  char expected[200];
+  std::snprintf(expected, sizeof expected, ": coverage %.2f, critical %zu of %zu regions", active / regions, critical,
+                zeta_regions);
+  std::string digest = expected;
+  if (!top.empty()) {
+    std::snprintf(expected, sizeof expected, ", top %s zeta %.2f", top.c_str(), top_zeta);
+    digest += expected;
+  }
+  const size_t bar = lines[3].find("  | imaging ");
+  ASSERT_NE(bar, std::string::npos) << lines[3];
+  EXPECT_EQ(lines[3].substr(lines[3].find(':', bar)), digest) << lines[3];
+
+  // --verbose: the same epoch lines, and before the analysed one every stage's lines.
+  const std::vector<std::string> full = lines_of(verbose.out);
+  EXPECT_GT(full.size(), lines.size() + 3) << base::read_file(verbose.out);
+  for (const char* stage : {"grid stage: ", "zeta stage: ", "tract stage: "}) {
+    EXPECT_NE(base::read_file(verbose.out).find(stage), std::string::npos) << stage;
+    EXPECT_EQ(base::read_file(quiet.out).find(stage), std::string::npos) << stage;
+  }
+  EXPECT_EQ(full.back().rfind("done: ", 0), 0u);
+  EXPECT_EQ(full[full.size() - 3].rfind("epoch   2/3  train loss ", 0), 0u) << full[full.size() - 3];
+  EXPECT_NE(full[full.size() - 3].find("  | imaging "), std::string::npos);
+  // --verbose changes the console only: run.json does not record it, every file is the same.
+  expect_same_run(quiet_dir, verbose_dir);
+  EXPECT_EQ(base::read_file(verbose_dir + "/run.json").find("--verbose"), std::string::npos);
+  EXPECT_EQ(full[full.size() - 4].find("path_strength"), 2u) << full[full.size() - 4];  // the tract stage's last line
+  // Flows are named as tract.json names them: the raw C is connection_strength, not the report's
+  // "strength" (per receiving unit).
+  EXPECT_NE(base::read_file(verbose.out).find("conv1 -> pool1: connection_strength "), std::string::npos);
+  EXPECT_EQ(base::read_file(verbose.out).find(": strength "), std::string::npos);
+}
+
 TEST_F(TrainCommand, BadOutResumeAndThreadsAreOneErrorLine) {
   struct Case {
     std::vector<std::string> args;

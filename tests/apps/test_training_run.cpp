@@ -118,6 +118,18 @@ TEST_F(TrainingRun, WritesTheRunDirectoryAndTellsItsCallbacks) {
   EXPECT_EQ(config["spec"], s.spec);
   EXPECT_EQ(config["threads"], 2);
   EXPECT_EQ(config["data"]["train_images"], 96);
+  // Float settings by their shortest text, reading back as the same floats.
+  const std::string config_text = base::read_file(layout.config());
+  EXPECT_NE(config_text.find("\"lr\": 0.01,"), std::string::npos) << config_text;
+  EXPECT_NE(config_text.find("\"momentum\": 0.9,"), std::string::npos) << config_text;
+  EXPECT_NE(config_text.find("\"weight_decay\": 0.0005"), std::string::npos) << config_text;
+  EXPECT_NE(config_text.find("\"gamma\": 0.1,"), std::string::npos) << config_text;
+  EXPECT_EQ(float(config["optimizer"]["lr"].get<double>()), s.train.optim.lr);
+  EXPECT_EQ(float(config["optimizer"]["momentum"].get<double>()), s.train.optim.momentum);
+  for (const run::Json& mean : config["normalization"]["mean"]) {
+    const std::string text = mean.dump();
+    EXPECT_LE(text.size(), 11u) << text;  // at most 9 significant digits: a float's shortest text
+  }
   const std::string metrics = base::read_file(layout.metrics());
   EXPECT_EQ(std::count(metrics.begin(), metrics.end(), '\n'), 3);
   EXPECT_EQ(run::parse_json(metrics.substr(0, metrics.find('\n')), "metrics")["epoch"], 1);

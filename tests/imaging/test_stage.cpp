@@ -3,6 +3,7 @@
 // stages run in the registry's order whatever order --stages names them in, grid always runs, and the settings of the stages that run reach config.json.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,27 @@ TEST(Stages, GridAlwaysRunsAndEachStageDescribesItsSettings) {
   std::vector<std::string> keys;
   for (const auto& item : all.items()) keys.push_back(item.key());
   EXPECT_EQ(keys, std::vector<std::string>({"grid", "lambda", "epsilon", "bins", "eval_samples", "stages", "zeta", "tract"}));
+}
+
+// The ζ stage's words on train's epoch line: critical regions over all regions of all layers, and
+// the critical region of highest ζ over the layers (the first layer's on a tie), from zeta.json.
+TEST(Stages, ZetaDigestCountsCriticalRegionsAndNamesTheTopOne) {
+  std::unique_ptr<imaging::Stage> zeta;
+  for (auto& stage : imaging::make_stages())
+    if (stage->name() == "zeta") zeta = std::move(stage);
+  ASSERT_TRUE(zeta);
+  auto region = [](double z) { return nlohmann::ordered_json{{"zeta_score", z}}; };
+  nlohmann::ordered_json doc = {
+      {"layers",
+       {{"conv1", {{"regions", {{"grid_1_1_1", region(2.5)}, {"grid_1_1_2", region(3.5)}, {"grid_1_1_3", region(-1)}}},
+                   {"critical_regions", {"grid_1_1_2", "grid_1_1_1"}}}},
+        {"fc1", {{"regions", {{"grid_1_1_1", region(3.5)}, {"grid_1_1_2", region(0)}}}, {"critical_regions", {"grid_1_1_1"}}}},
+        {"output", {{"regions", {{"grid_1_1_1", region(1)}, {"grid_1_1_2", region(-1)}}}, {"critical_regions", nlohmann::ordered_json::array()}}}}}};
+  EXPECT_EQ(zeta->digest(doc), "critical 3 of 7 regions, top conv1 grid_1_1_2 zeta 3.50");
+  doc["layers"]["fc1"]["regions"]["grid_1_1_1"] = region(4.25);
+  EXPECT_EQ(zeta->digest(doc), "critical 3 of 7 regions, top fc1 grid_1_1_1 zeta 4.25");
+  for (auto& [name, layer] : doc["layers"].items()) layer["critical_regions"] = nlohmann::ordered_json::array();
+  EXPECT_EQ(zeta->digest(doc), "critical 0 of 7 regions");  // no top without a critical region
 }
 
 }  // namespace

@@ -416,6 +416,50 @@ TEST(Report, MissingInputsAreTolerated) {
   EXPECT_FALSE(b.contains("test_acc"));
 }
 
+// `nnfmri analyze --out DIR` leaves grid/zeta/tract.json directly in DIR: the report reads it as one
+// epoch (numbered as the files say), takes model, data and classes from the files' header, writes
+// DIR/summary.json (the epoch's summary and the run's in one), figures and the page, and reads its
+// own output again the same way (same bytes).
+TEST(Report, AnAnalyzeOutputDirectoryIsOneEpochWithoutTrainingCurves) {
+  TempDir tmp("analyze");
+  Json grid = grid_json(7), zeta = zeta_json(7);
+  grid["dataset"]["classes"] = {"cat", "dog", "bird"};
+  write(tmp.path / "grid.json", grid.dump(1));
+  write(tmp.path / "zeta.json", zeta.dump(1));
+  write(tmp.path / "tract.json", tract_json().dump(1));
+  const std::string text = report::build_report(tmp.str(), {});
+  EXPECT_NE(text.find("report: tiny on synthetic, 0 epoch(s) trained, 1 analysed; epoch 7"), std::string::npos) << text;
+  EXPECT_NE(text.find("  notes: an analyze output directory"), std::string::npos) << text;
+  const Json s = read_json(tmp.path / "summary.json");
+  EXPECT_EQ(s["epoch"], 7);
+  EXPECT_EQ(s["model"], "tiny");
+  EXPECT_EQ(s["analysed_epochs"], Json::array({7}));
+  EXPECT_EQ(s["epochs_trained"], 0);
+  EXPECT_FALSE(s.contains("final"));
+  EXPECT_TRUE(s["top_regions"][0].contains("selectivity"));  // the classes came from the header
+  EXPECT_EQ(s["missing"], Json::array());
+  EXPECT_EQ(s["notes"], Json::array({"an analyze output directory: one analysed epoch, no run settings or training curves"}));
+  EXPECT_FALSE(fs::exists(tmp.path / "analysis"));
+  EXPECT_TRUE(fs::exists(tmp.path / "figures/epoch_007/conv1_zeta.png"));
+  EXPECT_TRUE(fs::exists(tmp.path / "figures/epoch_007/pathways.png"));
+  const std::string page = base::read_file((tmp.path / "report.html").string());
+  EXPECT_NE(page.find("\"model\":\"tiny\""), std::string::npos);
+  EXPECT_NE(page.find("\"analysis_dir\":true"), std::string::npos);  // the page says "one analysed checkpoint"
+  // Its own output (summary.json, figures/, report.html) does not make it a run directory.
+  const std::string summary = base::read_file((tmp.path / "summary.json").string());
+  report::build_report(tmp.str(), {});
+  EXPECT_EQ(base::read_file((tmp.path / "summary.json").string()), summary);
+  EXPECT_EQ(base::read_file((tmp.path / "report.html").string()), page);
+  // Only zeta.json: the epoch comes from its header.
+  TempDir only("analyze_zeta");
+  write(only.path / "zeta.json", zeta_json(4).dump(1));
+  report::build_report(only.str(), {});
+  EXPECT_EQ(read_json(only.path / "summary.json")["epoch"], 4);
+  // A directory with none of the files is still one error naming both kinds of directory.
+  TempDir empty("analyze_empty");
+  expect_error_naming([&] { report::build_report(empty.str(), {}); }, "an output directory of nnfmri analyze");
+}
+
 TEST(Report, MalformedInputIsOneClearError) {
   TempDir tmp("malformed");
   write_run(tmp.path);
@@ -462,7 +506,7 @@ TEST(Report, MalformedInputIsOneClearError) {
   EXPECT_NE(message.find("not a directory"), std::string::npos) << message;
   TempDir empty("empty");
   message = error_of([&] { report::build_report(empty.str(), {}); });
-  EXPECT_NE(message.find("no config.json, metrics.jsonl or analysis"), std::string::npos) << message;
+  EXPECT_NE(message.find("no config.json, metrics.jsonl, analysis/epoch_N/ or grid.json"), std::string::npos) << message;
 }
 
 // zeta.json writes each layer's grid as [GH, GW, GC], like grid.json and tract.json; without a
