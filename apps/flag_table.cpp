@@ -90,7 +90,7 @@ std::vector<FlagDef> make_table() {
   for (const std::string& name : stage_names) stages += (stages.empty() ? "" : ",") + name;
   return {
       // Data and run directory
-      required(text_flag("--data", "SPEC", "data set: cifar10[:DIR] | fashion-mnist[:DIR] | mnist:DIR | planted[:SEED]", kData),
+      required(text_flag("--data", "SPEC", "data set: cifar10[:DIR] | fashion-mnist[:DIR] | mnist:DIR | planted[:SEED[,cells=N][,moving][,unequal=X][,distractor[=D]]]", kData),
                kData, "--resume"),
       shown(integer_flag("--limit-train", "N", "use the first N training images only", kTrain, 0, 0, double(1L << 40)), "0: all"),
       shown(integer_flag("--limit-test", "N", "use the first N test images only", kTrain | kEval, 0, 0, double(1L << 40)),
