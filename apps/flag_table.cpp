@@ -154,6 +154,9 @@ std::vector<FlagDef> make_table() {
       integer_flag("--zeta-max-permutations", "N",
                    "cap on permutations per image: with a large --zeta-budget, a reproducible stop", kImaging,
                    zeta.max_permutations, imaging::kMinPermutationsPerImage, kHuge),
+      choice_flag("--zeta-ci", {"sample", "population"},
+                  "interval behind significance: permutation noise on the sampled images only, or also the "
+                  "image-to-image variation of phi (README, Two intervals)", kImaging, zeta.ci),
       integer_flag("--tract-samples", "N", "first N images for tractography", kImaging, long(tract.samples), 1, kHuge),
       shown(integer_flag("--tract-top", "N", "list only the N strongest flows per layer pair", kImaging, tract.top, 0, kHuge),
             "0: all"),
