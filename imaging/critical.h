@@ -3,10 +3,10 @@
 //
 // Population interval (nn-fmri-method.md says nothing about it; this is ours).
 //   The sampled Shapley estimate is φ̂_g = (1/N) Σ_x m_xg, m_xg the mean of image x's units
-//   (zeta.h); for `exact`, m_xg = φ_g(x).  The sample interval of zeta.h covers the permutation
+//   (imaging/shapley.h); for `exact`, m_xg = φ_g(x).  The sample interval of shapley.h covers the permutation
 //   noise only: it is an interval for (1/N) Σ_x φ_g(x) over the N sampled images.  The population
 //   interval is an interval for the mean of φ_g(x) over the images the sample was drawn from (the
-//   evaluation pool).  The sample is stratified by class (zeta.h's stratified_sample), so with n_c
+//   evaluation pool).  The sample is stratified by class (lesion_game.h's stratified_sample), so with n_c
 //   images of class c, ȳ_c and S²_c the mean and variance (n_c − 1) of m_xg over them:
 //     φ̂_g = Σ_c (n_c/N) ȳ_c,   V_g = Σ_c a_c,  a_c = (n_c/N)² S²_c/n_c,
 //     ν_g = V_g² / Σ_c a_c²/(n_c − 1)  (Welch–Satterthwaite),
@@ -16,7 +16,7 @@
 //   images form one stratum (V = S²/N, ν = N − 1).  V = 0 (every unit equal) gives the interval
 //   [φ̂, φ̂] and p = 0 if φ̂ ≠ 0, else 1, as for the deterministic scores.
 //
-// Critical regions.  ζ_g = (φ_g − mean φ)/sd φ (zeta.h) is capped by the share of regions that
+// Critical regions.  ζ_g = (φ_g − mean φ)/sd φ (zeta_scores.h) is capped by the share of regions that
 // matter: k equally important regions among n, the rest at 0, reach ζ = √((n−k)/k) at most (2.3
 // for 10 of 64, 1.5 for 20 of 64), so "ζ ≥ 2" misses important regions whenever more than a
 // fifth of the layer matters.  The rules compared here (README, "Critical regions"):
@@ -38,7 +38,7 @@
 //               likelihood); kept when its BIC is below the one-normal BIC (5 vs 2 parameters);
 //               critical: posterior of the upper component > ½, φ_g above the lower component's
 //               mean, and significant.
-// "significant" is the adjusted p < 0.01 of whichever interval --zeta-ci chooses (zeta.h).
+// "significant" is the adjusted p < 0.01 of whichever interval --zeta-ci chooses (zeta_scores.h).
 // Every rule returns the critical regions sorted by φ (descending, ties in region order).
 #pragma once
 #include <cstdint>
@@ -64,7 +64,7 @@ void validate_ci_kind(const std::string& kind);
 std::vector<double> robust_scores(const std::vector<double>& phi, double* median = nullptr, double* scale = nullptr);
 
 // The candidate rules, by name: "zeta", "robust", "null", "mixture".  zeta: the layer's ζ
-// (zeta.h); significant: per region, the adjusted p < 0.01 of the chosen interval.
+// (zeta_scores.h); significant: per region, the adjusted p < 0.01 of the chosen interval.
 std::vector<int> critical_regions(const std::string& rule, const std::vector<double>& phi,
                                   const std::vector<double>& zeta, const std::vector<uint8_t>& significant);
 const std::vector<std::string>& critical_rule_names();
