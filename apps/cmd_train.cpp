@@ -53,6 +53,7 @@ TrainingSettings training_settings(const Flags& flags, int threads) {
   if (cfg.schedule.warmup > cfg.epochs)
     throw base::Error("flag --warmup '" + flags.text("--warmup") + "': expected at most --epochs (" +
                       std::to_string(cfg.epochs) + ")");
+  cfg.output_init = flags.text("--output-init");
   cfg.augment.enabled = !flags.has("--no-augment");
   s.analyze_every = int(flags.integer("--analyze-every"));
   s.analysis = analysis_settings(flags);

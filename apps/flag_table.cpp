@@ -83,7 +83,7 @@ std::vector<FlagDef> make_table() {
   for (const std::string& name : stage_names) stages += (stages.empty() ? "" : ",") + name;
   return {
       // Data and run directory
-      required(text_flag("--data", "SPEC", "data set: cifar10[:DIR] | fashion-mnist[:DIR] | mnist:DIR | planted[:SEED] | images:DIR", kData),
+      required(text_flag("--data", "SPEC", "data set: cifar10[:DIR] | fashion-mnist[:DIR] | mnist:DIR | planted[:SEED[,cells=N][,moving][,unequal=X][,distractor[=D]]] | images:DIR", kData),
                kData, "--resume"),
       text_flag("--resize", "HxW", "images:DIR: resize every image to H x W (else all must share the first one's size)", kData),
       real_flag("--split", "X", "images:DIR without train/ and test/: the test share of each class", kData, "0.2", 0, 1),
@@ -120,6 +120,9 @@ std::vector<FlagDef> make_table() {
       real_flag("--gamma", "X", "decay factor for --schedule step", kTrain, shortest(train.schedule.gamma, true), 0, 1),
       real_flag("--warmup", "E", "linear warm-up epochs for constant/step/cosine, at most --epochs", kTrain,
                 shortest(train.schedule.warmup, true), 0, 100000),
+      choice_flag("--output-init", {"zero", "he"},
+                  "the output layer's initial weights: zero (logits start at 0, README Training) or He-normal",
+                  kTrain, train.output_init),
       switch_flag("--no-augment", "no random crop / flip", kTrain),
       integer_flag("--seed", "N", "the seed of every random choice", kTrain, long(train.seed), 0, double(1L << 62)),
       shown(integer_flag("--analyze-every", "N", "image the net after every N-th epoch", kTrain, 0, 0, 100000), "0: never"),
@@ -148,6 +151,9 @@ std::vector<FlagDef> make_table() {
       integer_flag("--zeta-max-permutations", "N",
                    "cap on permutations per image: with a large --zeta-budget, a reproducible stop", kImaging,
                    zeta.max_permutations, imaging::kMinPermutationsPerImage, kHuge),
+      choice_flag("--zeta-ci", {"sample", "population"},
+                  "interval behind significance: permutation noise on the sampled images only, or also the "
+                  "image-to-image variation of phi (README, Two intervals)", kImaging, zeta.ci),
       integer_flag("--tract-samples", "N", "first N images for tractography", kImaging, long(tract.samples), 1, kHuge),
       shown(integer_flag("--tract-top", "N", "list only the N strongest flows per layer pair", kImaging, tract.top, 0, kHuge),
             "0: all"),

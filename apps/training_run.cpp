@@ -48,6 +48,7 @@ run::Json config_json(const TrainingSettings& s, const nn::Network& net, const r
           {"epochs", cfg.epochs},
           {"batch", cfg.batch},
           {"seed", cfg.seed},
+          {"output_init", cfg.output_init},
           {"threads", s.threads},
           {"blas", {{"config", openblas_get_config()}, {"core", openblas_get_corename()}}},
           {"optimizer",
@@ -80,6 +81,8 @@ run::Json metrics_line(const nn::EpochStats& st) {
 void validate(const TrainingSettings& s) {
   nn::validate(s.train.optim);
   nn::validate(s.train.schedule);
+  if (s.train.output_init != "zero" && s.train.output_init != "he")
+    throw base::Error("--output-init '" + s.train.output_init + "': expected zero or he");
   if (s.analyze_every > 0) imaging::validate_analysis_settings(s.analysis);
 }
 
@@ -292,7 +295,7 @@ TrainingOutcome run_training(const TrainingSettings& s, const datasets::DataSpli
   datasets::channel_mean_std(data.train, net.input_mean, net.input_std);
   for (float& sd : net.input_std)
     if (!(sd > 1e-6f)) sd = 1.f;  // a constant channel: centre it, do not divide by zero
-  net.init(s.train.seed);
+  net.init(s.train.seed, s.train.output_init == "he" ? nn::OutputInit::he : nn::OutputInit::zero);
   nn::Trainer trainer(net, s.train, data.train.view());
   const long steps = trainer.steps_per_epoch();
 

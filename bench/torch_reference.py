@@ -3,12 +3,15 @@
 
 Recipe (the same as `nnfmri train --model reference` with its defaults):
   net     conv3x3:32 relu maxpool2 conv3x3:64 relu maxpool2 conv3x3:128 relu maxpool2 linear:256 relu linear:10,
-          padding 1, He-normal weights (kaiming_normal_, fan_in, relu), zero biases
+          padding 1, He-normal weights (kaiming_normal_, fan_in, relu) except the output layer's, which start at 0
+          (nnfmri's --output-init zero), zero biases
   data    CIFAR-10 binary batches read with numpy; x = (pixel/255 - mean[c]) / std[c] with the per-channel
           mean and (population) std of the training split
   augment random crop of the image padded with 4 black pixels on each side + horizontal flip with p = 1/2
-  optim   SGD, momentum 0.9, weight decay 5e-4, lr 0.02 with a cosine schedule per iteration over all epochs:
-          lr_t = lr * 1/2 * (1 + cos(pi * t / T)), T = epochs * steps_per_epoch; batch 64 (the last one partial)
+  optim   SGD, momentum 0.9, weight decay 5e-4, lr 0.02 with a linear warm-up over the first epoch (W = steps_per_epoch
+          steps, nnfmri's --warmup 1) and then a cosine schedule per iteration over the remaining steps:
+          lr_t = lr * (t+1)/W for t < W, else lr * 1/2 * (1 + cos(pi * (t - W) / (T - W))), T = epochs * steps_per_epoch;
+          batch 64 (the last one partial)
 
 Modes:
   --mode speed --steps N     time N training steps (batch building + augmentation included, as in nnfmri's
@@ -68,6 +71,7 @@ def reference_net():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
             nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
             nn.init.zeros_(m.bias)
+    nn.init.zeros_(layers[-1].weight)  # the output layer starts at 0: logits 0, loss ln 10
     return net
 
 
@@ -90,7 +94,7 @@ def make_batch(images, idx, mean, std, generator=None):
 
 
 class Trainer:
-    def __init__(self, train_images, train_labels, epochs, batch, lr, seed):
+    def __init__(self, train_images, train_labels, epochs, batch, lr, seed, warmup_epochs=1):
         torch.manual_seed(seed)
         self.net = reference_net()
         self.images, self.labels = train_images, train_labels
@@ -98,6 +102,7 @@ class Trainer:
         self.batch, self.base_lr = batch, lr
         self.steps_per_epoch = (len(train_labels) + batch - 1) // batch
         self.total_steps = epochs * self.steps_per_epoch
+        self.warm_steps = min(int(warmup_epochs * self.steps_per_epoch), self.total_steps)
         self.optimizer = torch.optim.SGD(self.net.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4)
         self.generator = torch.Generator().manual_seed(seed)
         self.t = 0
@@ -107,7 +112,11 @@ class Trainer:
         self.net.train()
         x = make_batch(self.images, idx, self.mean, self.std, self.generator)
         y = self.labels[idx]
-        lr = self.base_lr * 0.5 * (1 + math.cos(math.pi * min(self.t, self.total_steps) / self.total_steps))
+        # nn::learning_rate: linear warm-up, then cosine over the steps after it
+        t, warm, total = min(self.t, self.total_steps), self.warm_steps, self.total_steps
+        factor = (t + 1) / warm if warm > 0 and t < warm else 1.0
+        pct = 0.0 if t < warm or total - warm <= 0 else (t - warm) / (total - warm)
+        lr = self.base_lr * factor * 0.5 * (1 + math.cos(math.pi * pct))
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         loss = F.cross_entropy(self.net(x), y)

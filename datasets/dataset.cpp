@@ -2,7 +2,6 @@
 #include "datasets/dataset.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -36,7 +35,7 @@ void Dataset::truncate(size_t n) {
 namespace {
 
 const char* kAcceptedSpecs =
-    "expected cifar10[:DIR], fashion-mnist[:DIR], mnist:DIR, planted[:SEED] or images:DIR";
+    "expected cifar10[:DIR], fashion-mnist[:DIR], mnist:DIR, planted[:SEED[,cells=N][,moving][,unequal=X][,distractor[=D]]] or images:DIR";
 const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";  // Debian dataset-fashion-mnist
 
 // The first default CIFAR-10 location that holds test_batch.bin.
@@ -58,15 +57,6 @@ std::string find_cifar10_dir() {
   }
   throw base::Error("cifar10: no test_batch.bin in " + looked +
                   "; run 'make cifar10' or pass --data cifar10:DIR");
-}
-
-uint64_t parse_seed(const std::string& text) {
-  errno = 0;
-  char* end = nullptr;
-  const unsigned long long value = std::strtoull(text.c_str(), &end, 10);
-  if (text.empty() || text[0] == '-' || *end != '\0' || errno == ERANGE)
-    throw base::Error("planted: seed '" + text + "' is not a non-negative integer");
-  return uint64_t(value);
 }
 
 }  // namespace
@@ -91,9 +81,7 @@ DataSplit load_dataset(const std::string& spec, const LoadOptions& options) {
     return load_image_folder(arg, {options.resize_h, options.resize_w, options.split, options.split_seed});
   }
   if (name == "planted") {
-    PlantedConfig config;
-    if (has_arg) config.seed = parse_seed(arg);
-    return make_planted(config).split;
+    return make_planted(has_arg ? planted_config_from(arg) : PlantedConfig{}).split;
   }
   throw base::Error("--data '" + spec + "': unknown dataset, " + kAcceptedSpecs);
 }

@@ -46,7 +46,8 @@ struct LoadOptions {
   uint64_t split_seed = 1;
 };
 
-// spec: "cifar10:DIR" | "cifar10" | "fashion-mnist[:DIR]" | "mnist:DIR" | "planted[:SEED]" | "images:DIR".
+// spec: "cifar10:DIR" | "cifar10" | "fashion-mnist[:DIR]" | "mnist:DIR" | "planted[:SEED[,option...]]" (datasets/planted.h: planted_config_from) |
+//       "images:DIR".
 //  - "cifar10" with no DIR looks in $NNFMRI_DATA/cifar-10-batches-bin, then
 //    ./data/cifar-10-batches-bin (the first that holds test_batch.bin wins).
 //  - "fashion-mnist" with no DIR reads /usr/share/datasets/fashion-mnist

@@ -2,7 +2,9 @@
 #include "datasets/planted.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <string>
 #include <tuple>
 
@@ -74,16 +76,29 @@ void check_config(const PlantedConfig& c) {
     fail("num_classes " + std::to_string(c.num_classes) + " must be in 2..256");
   if (c.evidence_cells < 1)
     fail("evidence_cells " + std::to_string(c.evidence_cells) + " must be >= 1");
-  const int cells = std::min(c.evidence_cells, c.num_classes);
-  if (cells > c.cell_rows * c.cell_cols)
-    fail(std::to_string(cells) + " evidence cells exceed the " + std::to_string(c.cell_rows * c.cell_cols) +
-         " cells of the grid");
-  // Classes sharing a cell (k ≡ k' mod cells) must have different patterns (k mod 10).
+  if (c.cells_per_class < 1 || c.cells_per_class > 8)
+    fail("cells_per_class " + std::to_string(c.cells_per_class) + " must be in 1..8");
+  const int cells = std::min(c.evidence_cells, c.num_classes * c.cells_per_class);
+  const int needed = cells + (c.distractor_signal > 0 ? 1 : 0);
+  if (needed > c.cell_rows * c.cell_cols)
+    fail(std::to_string(cells) + " evidence cells" + (c.distractor_signal > 0 ? " and a distractor" : "") +
+         " exceed the " + std::to_string(c.cell_rows * c.cell_cols) + " cells of the grid");
+  // Classes sharing a cell must have different patterns (k mod 10).  Class k's cells are
+  // (k·P + j) mod cells, j < P.
+  const int P = c.cells_per_class;
   for (int k = 0; k < c.num_classes; ++k)
-    for (int k2 = k + cells; k2 < c.num_classes; k2 += cells)
-      if (k % 10 == k2 % 10)
-        fail("classes " + std::to_string(k) + " and " + std::to_string(k2) + " would share a cell and a pattern (" +
-             std::to_string(c.num_classes) + " classes in " + std::to_string(cells) + " evidence cells)");
+    for (int k2 = k + 1; k2 < c.num_classes; ++k2) {
+      if (k % 10 != k2 % 10) continue;
+      for (int j = 0; j < P; ++j)
+        for (int j2 = 0; j2 < P; ++j2)
+          if ((k * P + j) % cells == (k2 * P + j2) % cells)
+            fail("classes " + std::to_string(k) + " and " + std::to_string(k2) + " would share a cell and a pattern (" +
+                 std::to_string(c.num_classes) + " classes in " + std::to_string(cells) + " evidence cells)");
+    }
+  if (!(c.signal_spread >= 0 && c.signal_spread <= 0.9))
+    fail("signal_spread " + std::to_string(c.signal_spread) + " must be in 0..0.9");
+  if (!(c.distractor_signal >= 0) || !std::isfinite(c.distractor_signal))
+    fail("distractor_signal must be finite and >= 0");
   if (c.train_count < 0 || c.test_count < 0) fail("train_count and test_count must be >= 0");
   if (!(c.null_fraction >= 0 && c.null_fraction <= 0.9))
     fail("null_fraction " + std::to_string(c.null_fraction) + " must be in 0..0.9");
@@ -91,8 +106,8 @@ void check_config(const PlantedConfig& c) {
     fail("noise_sd must be finite and >= 0, signal finite");
 }
 
-// Pattern k (local coordinates y, x inside a cell of size h × w): checkerboards,
-// stripes and halves, each covering about half the cell, cycling every 10 classes.
+}  // namespace
+
 bool pattern_on(int k, int y, int x, int h, int w) {
   switch (k % 10) {
     case 0: return (y + x) % 2 == 0;
@@ -108,56 +123,146 @@ bool pattern_on(int k, int y, int x, int h, int w) {
   }
 }
 
-// Per class, the (H, W) amount added to every channel: signal on the pattern pixels
-// of its cell, 0 elsewhere.  A pattern that misses a tiny cell (1 pixel high, say)
-// falls back to the whole cell so that every class has evidence.
-std::vector<std::vector<float>> evidence_images(const PlantedSet& s) {
+namespace {
+
+// Adds `strength` on pattern k's pixels of cell (row, col) to the (H, W) image `add`.  A pattern
+// that misses a tiny cell (1 pixel high, say) falls back to the whole cell so that every class
+// has evidence.
+void add_pattern(const PlantedConfig& c, int k, int row, int col, float strength, std::vector<float>& add) {
+  const CellBox b = cell_box(c, row, col);
+  const int h = b.y1 - b.y0, w = b.x1 - b.x0;
+  bool any = false;
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) any |= pattern_on(k, y, x, h, w);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      if (!any || pattern_on(k, y, x, h, w)) add[size_t(b.y0 + y) * c.width + b.x0 + x] += strength;
+}
+
+// (class, its cell j) → the (H, W) amount added to every channel: the class's strength on the
+// pattern pixels of that cell, 0 elsewhere.
+std::vector<std::vector<std::vector<float>>> evidence_images(const PlantedSet& s) {
   const PlantedConfig& c = s.config;
-  std::vector<std::vector<float>> evidence(size_t(c.num_classes));
-  for (int k = 0; k < c.num_classes; ++k) {
-    evidence[k].assign(size_t(c.height) * c.width, 0.f);
+  std::vector<std::vector<std::vector<float>>> evidence(size_t(c.num_classes));
+  for (int k = 0; k < c.num_classes; ++k)
     for (const auto& [row, col] : s.class_cells[k]) {
-      const CellBox b = cell_box(c, row, col);
-      const int h = b.y1 - b.y0, w = b.x1 - b.x0;
-      bool any = false;
-      for (int y = 0; y < h; ++y)
-        for (int x = 0; x < w; ++x) any |= pattern_on(k, y, x, h, w);
-      for (int y = 0; y < h; ++y)
-        for (int x = 0; x < w; ++x)
-          if (!any || pattern_on(k, y, x, h, w))
-            evidence[k][size_t(b.y0 + y) * c.width + b.x0 + x] = c.signal;
+      evidence[k].emplace_back(size_t(c.height) * c.width, 0.f);
+      add_pattern(c, k, row, col, s.class_signal[k], evidence[k].back());
     }
-  }
   return evidence;
 }
 
+// What generate() records per image besides pixels and labels.
+struct Drawn {
+  std::vector<uint8_t> is_null, cell, distractor;
+};
+
 // count images with balanced labels (i % K, then shuffled), pixels drawn from rng.  The
 // first `nulls` images before the shuffle (a whole number of rounds of the K labels, so
-// the null images are balanced too) get no evidence; returns which images are null (1).
-std::vector<uint8_t> generate(const PlantedConfig& c, const std::vector<std::vector<float>>& evidence, int count,
-                              int nulls, Rng rng, Dataset& d) {
+// the null images are balanced too) get no evidence.  Per image, rng first gives the
+// evidence cell (cells_per_class > 1) and the distractor pattern (distractor on), then the pixels.
+Drawn generate(const PlantedSet& s, const std::vector<std::vector<std::vector<float>>>& evidence, int count, int nulls,
+               Rng rng, Dataset& d) {
+  const PlantedConfig& c = s.config;
   std::vector<std::pair<uint8_t, uint8_t>> label_null(static_cast<size_t>(count));
   for (int i = 0; i < count; ++i) label_null[i] = {uint8_t(i % c.num_classes), uint8_t(i < nulls)};
   rng.shuffle(label_null);
   d.labels.resize(size_t(count));
-  std::vector<uint8_t> is_null(static_cast<size_t>(count));
-  for (int i = 0; i < count; ++i) std::tie(d.labels[i], is_null[i]) = label_null[i];
-  const std::vector<float> nothing(evidence[0].size(), 0.f);  // num_classes >= 2: evidence is never empty
+  Drawn drawn;
+  drawn.is_null.resize(static_cast<size_t>(count));
+  drawn.cell.assign(static_cast<size_t>(count), 0);
+  drawn.distractor.assign(static_cast<size_t>(count), 0);
+  for (int i = 0; i < count; ++i) std::tie(d.labels[i], drawn.is_null[i]) = label_null[i];
   const size_t plane = size_t(c.height) * c.width;
+  const bool distractor = c.distractor_signal > 0;
+  std::vector<std::vector<float>> distractors;  // pattern → (H, W)
+  if (distractor)
+    for (int k = 0; k < 10; ++k) {
+      distractors.emplace_back(plane, 0.f);
+      add_pattern(c, k, s.distractor_cell.first, s.distractor_cell.second, c.distractor_signal, distractors.back());
+    }
+  const std::vector<float> nothing(plane, 0.f);
   d.pixels.resize(size_t(count) * c.channels * plane);
   uint8_t* out = d.pixels.data();
   for (int i = 0; i < count; ++i) {
-    const std::vector<float>& add = is_null[i] ? nothing : evidence[d.labels[i]];
+    if (c.cells_per_class > 1) drawn.cell[i] = uint8_t(rng.below(uint64_t(c.cells_per_class)));
+    if (distractor) drawn.distractor[i] = uint8_t(rng.below(10));
+    const std::vector<float>& add = drawn.is_null[i] ? nothing : evidence[d.labels[i]][drawn.cell[i]];
+    const std::vector<float>& extra = distractor ? distractors[drawn.distractor[i]] : nothing;
     for (int ch = 0; ch < c.channels; ++ch)
       for (size_t p = 0; p < plane; ++p) {
-        const double v = 128.0 + c.noise_sd * rng.normal() + add[p];
+        const double v = 128.0 + c.noise_sd * rng.normal() + add[p] + extra[p];
         *out++ = uint8_t(std::floor(std::clamp(v, 0.0, 255.0) + 0.5));
       }
   }
-  return is_null;
+  return drawn;
 }
 
 }  // namespace
+
+namespace {
+
+// A non-negative decimal integer or number from a planted option, or an error naming it.
+uint64_t parse_count(const std::string& option, const std::string& text) {
+  errno = 0;
+  char* end = nullptr;
+  const unsigned long long value = std::strtoull(text.c_str(), &end, 10);
+  if (text.empty() || text[0] == '-' || *end != '\0' || errno == ERANGE)
+    throw base::Error("planted: " + option + " '" + text + "' is not a non-negative integer");
+  return uint64_t(value);
+}
+double parse_number(const std::string& option, const std::string& text) {
+  char* end = nullptr;
+  const double value = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !std::isfinite(value))
+    throw base::Error("planted: " + option + " '" + text + "' is not a number");
+  return value;
+}
+
+}  // namespace
+
+PlantedConfig planted_config_from(const std::string& options) {
+  PlantedConfig cfg;
+  std::vector<std::string> parts;
+  for (size_t start = 0;;) {
+    const size_t comma = options.find(',', start);
+    parts.push_back(options.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  cfg.seed = parse_count("seed", parts[0]);
+  bool cells_given = false, moving = false;
+  for (size_t i = 1; i < parts.size(); ++i) {
+    const std::string& part = parts[i];
+    const size_t eq = part.find('=');
+    const std::string key = part.substr(0, eq), value = eq == std::string::npos ? "" : part.substr(eq + 1);
+    const bool has_value = eq != std::string::npos;
+    if (key == "cells" && has_value) {
+      const uint64_t n = parse_count("cells", value);
+      if (n < 1 || n > 4096) throw base::Error("planted: cells '" + value + "' must be in 1..4096");
+      cfg.evidence_cells = int(n);
+      cells_given = true;
+    } else if (key == "moving" && !has_value) {
+      moving = true;
+    } else if (key == "unequal" && has_value) {
+      cfg.signal_spread = parse_number("unequal", value);
+      if (!(cfg.signal_spread >= 0 && cfg.signal_spread <= 0.9))
+        throw base::Error("planted: unequal '" + value + "' must be in 0..0.9");
+    } else if (key == "distractor") {
+      cfg.distractor_signal = has_value ? float(parse_number("distractor", value)) : 1.5f * cfg.signal;
+      if (!(cfg.distractor_signal > 0) || cfg.distractor_signal > 1000)
+        throw base::Error("planted: distractor '" + value + "' must be a strength in (0, 1000]");
+    } else {
+      throw base::Error("planted: option '" + part +
+                        "': expected cells=N, moving, unequal=X or distractor[=D] (planted:SEED[,option...])");
+    }
+  }
+  if (moving) {
+    cfg.cells_per_class = 2;
+    if (!cells_given) cfg.evidence_cells = 2 * cfg.num_classes;
+  }
+  return cfg;
+}
 
 CellBox cell_box(const PlantedConfig& cfg, int row, int col) {
   return CellBox{row * cfg.height / cfg.cell_rows, (row + 1) * cfg.height / cfg.cell_rows,
@@ -196,9 +301,18 @@ PlantedSet make_planted(const PlantedConfig& cfg) {
   for (size_t i = 0; i < cells.size(); ++i) cells[i] = int(i);
   Rng(cfg.seed, kCellsStream).shuffle(cells);
   s.class_cells.resize(size_t(cfg.num_classes));
-  const int used = std::min(cfg.evidence_cells, cfg.num_classes);
+  const int P = cfg.cells_per_class, used = std::min(cfg.evidence_cells, cfg.num_classes * P);
   for (int k = 0; k < cfg.num_classes; ++k)
-    s.class_cells[k] = {{cells[k % used] / cfg.cell_cols, cells[k % used] % cfg.cell_cols}};
+    for (int j = 0; j < P; ++j) {
+      const int cell = cells[(k * P + j) % used];
+      s.class_cells[k].push_back({cell / cfg.cell_cols, cell % cfg.cell_cols});
+    }
+  if (cfg.distractor_signal > 0) s.distractor_cell = {cells[used] / cfg.cell_cols, cells[used] % cfg.cell_cols};
+  for (int k = 0; k < cfg.num_classes; ++k)
+    s.class_signal.push_back(
+        cfg.signal_spread > 0
+            ? float(cfg.signal * (1 + cfg.signal_spread * (2.0 * k / (cfg.num_classes - 1) - 1)))
+            : cfg.signal);
 
   for (Dataset* d : {&s.split.train, &s.split.test}) {
     d->name = "planted";
@@ -207,11 +321,16 @@ PlantedSet make_planted(const PlantedConfig& cfg) {
     d->width = cfg.width;
     for (int k = 0; k < cfg.num_classes; ++k) d->class_names.push_back("class" + std::to_string(k));
   }
-  const std::vector<std::vector<float>> evidence = evidence_images(s);
+  const auto evidence = evidence_images(s);
   const int rounds = int(cfg.null_fraction * cfg.train_count / cfg.num_classes);  // floor: <= the fraction
-  s.train_is_null =
-      generate(cfg, evidence, cfg.train_count, rounds * cfg.num_classes, Rng(cfg.seed, kTrainStream), s.split.train);
-  generate(cfg, evidence, cfg.test_count, 0, Rng(cfg.seed, kTestStream), s.split.test);
+  Drawn train = generate(s, evidence, cfg.train_count, rounds * cfg.num_classes, Rng(cfg.seed, kTrainStream),
+                         s.split.train);
+  Drawn test = generate(s, evidence, cfg.test_count, 0, Rng(cfg.seed, kTestStream), s.split.test);
+  s.train_is_null = std::move(train.is_null);
+  s.train_cell = std::move(train.cell);
+  s.train_distractor = std::move(train.distractor);
+  s.test_cell = std::move(test.cell);
+  s.test_distractor = std::move(test.distractor);
   return s;
 }
 

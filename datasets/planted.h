@@ -17,10 +17,24 @@
 // class by the absence of the other classes' evidence and never look at that class's
 // pattern; with them "no evidence" means "any class, equally likely", so every class must
 // be recognised from its own cell.  The test split never has null images.
+// Harder conditions (all off by default; the default bytes are pinned by a test):
+//  - cells_per_class = 2: evidence that moves.  Class k owns cells c[k·P], …, c[k·P + P − 1] of the
+//    shuffled cell list (P = cells_per_class, indices mod the evidence cells in use); each image of
+//    class k carries its pattern in ONE of them, chosen uniformly per image.  With 10 classes and
+//    evidence_cells = 20 every class has two cells of its own.
+//  - signal_spread = s: unequal strengths.  Class k's evidence is signal·(1 + s·(2k/(K−1) − 1)):
+//    from (1 − s)·signal for class 0 to (1 + s)·signal for class K−1.
+//  - distractor_signal = d > 0: a label-free distractor in EVERY image (null ones too): one of the
+//    10 evidence patterns, chosen uniformly per image and independently of the label, at strength
+//    d, in the first cell of the shuffled list after the evidence cells.  It looks like evidence
+//    and is salient (1.5·signal with `distractor` in a data spec) but says nothing about the class.
+// For these, each image first draws its cell choice (when P > 1), then its distractor pattern
+// (when d > 0), then its pixels; with the defaults nothing is drawn but the pixels.
 // Same config (seed included) ⇒ identical bytes on every run and with every standard
 // library: the RNG is our own splitmix64 + Box–Muller, not std::normal_distribution.
 #pragma once
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -38,6 +52,9 @@ struct PlantedConfig {
   float signal = 90.f;                  // evidence strength added on the pattern pixels
   int evidence_cells = 5;               // cells carrying evidence; >= num_classes: one per class
   double null_fraction = 0.2;           // share of training images with no evidence, 0..0.9
+  int cells_per_class = 1;              // 1..8; 2 = evidence moves between two cells per class
+  double signal_spread = 0;             // 0..0.9: unequal class strengths (see above)
+  float distractor_signal = 0;          // > 0: a label-free distractor pattern in every image
 };
 
 // Cell (row, col) covers the half-open pixel box [y0, y1) × [x0, x1) with
@@ -48,15 +65,30 @@ struct CellBox {
 };
 CellBox cell_box(const PlantedConfig& cfg, int row, int col);
 
+// Pattern k (local coordinates y, x inside a cell of size h × w): checkerboards, stripes and
+// halves, each covering about half the cell, cycling every 10 classes.
+bool pattern_on(int k, int y, int x, int h, int w);
+
 struct PlantedSet {
   DataSplit split;       // name "planted", class names "class0".., files empty
   PlantedConfig config;
-  // class -> its evidence cells (row, col), 0-based; one cell per class today (classes may share it).
+  // class -> its evidence cells (row, col), 0-based: cells_per_class of them (classes may share a cell).
   std::vector<std::vector<std::pair<int, int>>> class_cells;
+  std::vector<float> class_signal;                // class -> its evidence strength
+  std::pair<int, int> distractor_cell{-1, -1};    // (row, col) of the distractor, or (−1, −1) without one
   std::vector<uint8_t> train_is_null;  // per training image: 1 = background only (no evidence)
+  // Per image of each split: the index into class_cells[label] of the cell that carries its
+  // evidence (0 unless cells_per_class > 1; 0 for null images too) and the distractor's pattern
+  // (0..9; 0 without a distractor).
+  std::vector<uint8_t> train_cell, test_cell, train_distractor, test_distractor;
   std::vector<uint8_t> mask(int cls) const;  // (H, W) 1 where class cls's evidence lives (whole cells)
   std::vector<uint8_t> union_mask() const;   // (H, W) any class's evidence
 };
+
+// The config a data spec's planted options describe: "SEED[,cells=N][,moving][,unequal=X][,distractor[=D]]"
+// (moving: cells_per_class 2 and, without cells=, 2 cells per class; distractor alone: D = 1.5·signal).
+// Throws base::Error naming the option and what was expected.
+PlantedConfig planted_config_from(const std::string& options);
 
 // Throws base::Error for an impossible config (e.g. more classes than cells).
 // Cells, train and test come from independent RNG streams of the seed, so changing

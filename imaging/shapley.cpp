@@ -95,6 +95,7 @@ ShapleyEstimate shapley_exact(const CoalitionValue& game, double budget_seconds)
     for (long xi = 1; xi < long(N); ++xi) image_shapley(walker, v, size_t(xi));
   }
   ShapleyEstimate e = deterministic_estimate(mean_over_images(per_image, N, n));
+  e.population = population_intervals(per_image, N, n, game.labels());  // per_image: (N, n) φ_g(x)
   e.stopped_by = "exact";
   e.seconds = clock.seconds();
   return e;
@@ -205,6 +206,7 @@ ShapleyEstimate shapley_sampled(const CoalitionValue& game, double tolerance, do
     ++R;
     slowest_round = std::max(slowest_round, round_clock.seconds());
   }
+  e.population = population_intervals(mean, N, n, game.labels());  // mean: (N, n) unit means m_xg
   e.rounds = R;
   e.permutations = 2L * R;
   e.seconds = clock.seconds();

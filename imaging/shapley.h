@@ -39,6 +39,7 @@
 #include <string>
 #include <vector>
 
+#include "imaging/critical.h"
 #include "imaging/lesion_game.h"
 
 namespace imaging {
@@ -52,6 +53,9 @@ struct ShapleyEstimate {
   std::string stopped_by;                              // "exact" | "tolerance" | "budget" | "max_permutations"
   double tolerance = 0;                                // the half-width target that was used
   double seconds = 0;
+  // exact and shapley: the population interval of φ (imaging/critical.h), which adds the image-to-image
+  // variation of φ_g(x) to the permutation noise; lesion and taylor: empty.
+  PhiIntervals population;
 };
 
 // Exact Shapley values (n ≤ 16; throws base::Error naming the block and its region count otherwise).

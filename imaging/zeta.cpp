@@ -24,6 +24,7 @@ void validate(const ZetaSettings& s) {
     throw base::Error("--zeta-tol: expected a finite half-width (or < 0 for 0.05·max|φ|)");
   if (!(s.budget_seconds > 0) || !std::isfinite(s.budget_seconds))
     throw base::Error("--zeta-budget " + std::to_string(s.budget_seconds) + ": expected a positive number of seconds");
+  validate_ci_kind(s.ci);
   if (s.max_permutations < kMinPermutationsPerImage)
     throw base::Error("--zeta-max-permutations " + std::to_string(s.max_permutations) + ": expected at least " +
                       std::to_string(kMinPermutationsPerImage) + " (two antithetic rounds, the fewest an interval needs)");
@@ -43,7 +44,7 @@ nlohmann::ordered_json layer_json(const CoalitionValue& game, const ZetaSettings
   const std::string name = game.net().blocks()[size_t(game.block())].name;
   const int n = game.regions();
   const std::vector<double>& phi = est.phi;
-  const ZetaScores z = zeta_scores(est);
+  const ZetaScores z = zeta_scores(est, s.ci);
   const double mean = z.mean, sd = z.sd;
   const std::vector<double>& zeta = z.zeta;
   double sum = 0, widest = 0;
@@ -74,29 +75,43 @@ nlohmann::ordered_json layer_json(const CoalitionValue& game, const ZetaSettings
   nlohmann::ordered_json regions = nlohmann::ordered_json::object();
   for (int g = 0; g < n; ++g) {
     nlohmann::ordered_json r;
-    const double lo = sd > 0 ? (est.ci_low[g] - mean) / sd : 0, hi = sd > 0 ? (est.ci_high[g] - mean) / sd : 0;
+    // ζ's interval is the interval of φ behind significance (z.ci), mapped like ζ.
+    const double lo = sd > 0 ? (z.ci_low[g] - mean) / sd : 0, hi = sd > 0 ? (z.ci_high[g] - mean) / sd : 0;
     const bool significant = z.significant[g];
     r["zeta_score"] = zeta[g];
+    r["robust_score"] = z.robust[g];
     r["confidence_interval"] = {lo, hi};
     r["significance"] = significant;
     if (is_shapley) {
       r["shapley"] = phi[g];
       r["shapley_ci"] = {est.ci_low[g], est.ci_high[g]};
+      r["shapley_ci_population"] = {est.population.ci_low[g], est.population.ci_high[g]};
+      r["p_value_sample"] = est.p_value[g];
+      r["p_value_population"] = est.population.p_value[g];
+      for (double v : {est.population.ci_low[g], est.population.ci_high[g], est.population.p_value[g]})
+        require_finite(v, grid.key(g) + " population interval", name);
     }
-    r["p_value"] = est.p_value[g];
+    r["p_value"] = z.p_value[g];
     r["p_adjusted"] = z.p_adjusted[g];
     r["lesion"] = lesion[g];
     r["taylor"] = taylor[g];
-    for (double v : {zeta[g], lo, hi, phi[g], est.ci_low[g], est.ci_high[g], lesion[g], taylor[g]})
+    for (double v : {zeta[g], z.robust[g], lo, hi, phi[g], est.ci_low[g], est.ci_high[g], lesion[g], taylor[g]})
       require_finite(v, grid.key(g) + " score", name);
     regions[grid.key(g)] = std::move(r);
   }
   for (double v : {seconds, game.v_all(), game.v_none(), sum, widest, est.tolerance}) require_finite(v, "a summary", name);
   j["regions"] = std::move(regions);
-  nlohmann::ordered_json keys = nlohmann::ordered_json::array();
-  for (int g : z.critical) keys.push_back(grid.key(g));
-  j["critical_regions"] = std::move(keys);
+  auto keys = [&](const std::vector<int>& list) {
+    nlohmann::ordered_json k = nlohmann::ordered_json::array();
+    for (int g : list) k.push_back(grid.key(g));
+    return k;
+  };
+  j["ci"] = z.ci;  // the interval behind significance (sample for lesion and taylor)
+  j["critical_rule"] = kCriticalRule;
+  j["critical_regions"] = keys(z.critical);
   j["critical_share"] = double(z.critical.size()) / n;
+  j["critical_regions_zeta"] = keys(z.critical_zeta);  // the method's rule: ζ ≥ 2 and significant
+  j["critical_share_zeta"] = double(z.critical_zeta.size()) / n;
   return j;
 }
 
@@ -130,6 +145,8 @@ nlohmann::ordered_json zeta_analysis(nn::Network& net, const nn::LabeledImages& 
   settings["budget_seconds"] = s.budget_seconds;
   settings["seed"] = s.seed;
   settings["max_permutations"] = s.max_permutations;
+  settings["ci"] = s.ci;
+  settings["critical_rule"] = kCriticalRule;
   settings["taylor_value_function"] = "logprob";  // accuracy has no useful gradient
   settings["threads"] = omp_get_max_threads();
   nlohmann::ordered_json& layers = out["layers"];

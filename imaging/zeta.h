@@ -5,8 +5,9 @@
 //   imaging/lesion_game.h   the game v(S) of one block (lesion_game.cpp) and its incremental
 //                           walker (lesion_walker.cpp)
 //   imaging/shapley.h       the estimators: exact, sampled, lesion, taylor (shapley.cpp)
-//   imaging/zeta_scores.h   ζ, Benjamini–Hochberg significance, critical regions (zeta_scores.cpp;
-//                           the statistics in zeta_stats.cpp)
+//   imaging/zeta_scores.h   ζ, the robust score, Benjamini–Hochberg significance, critical regions
+//                           (zeta_scores.cpp; the statistics in zeta_stats.cpp)
+//   imaging/critical.h      the critical-region rules and the population interval (critical.cpp)
 //   imaging/zeta.h          this file: the ζ stage over every block and zeta.json (zeta.cpp)
 // Why the walker and antithetic pairs: an incremental step (one region added or removed, every later
 // layer updated, one image) costs a small fraction of a dense forward_from of the same coalition, and
@@ -37,10 +38,12 @@ namespace imaging {
 // (1/blocks still to run) of the time the blocks after it left unused (its "budget_seconds").  Per layer: method, value_function,
 // ablation, grid, region_count, eval_samples, eval_indices, permutations (per image),
 // permutations_total, rounds, seconds, stopped_by, tolerance, max_ci_half_width, v_all, v_none,
-// sum_phi (= v_all − v_none for exact/shapley), regions {key: {zeta_score, confidence_interval,
-// significance, shapley, shapley_ci (exact/shapley only), p_value, p_adjusted, lesion, taylor}},
-// critical_regions (ζ descending), critical_share, budget_seconds, timing {setup, lesion, taylor,
-// shapley}.  Throws base::Error for bad settings, an empty sample, or `exact` on a block with more
+// sum_phi (= v_all − v_none for exact/shapley), regions {key: {zeta_score, robust_score,
+// confidence_interval, significance, shapley, shapley_ci, shapley_ci_population, p_value_sample,
+// p_value_population (these five exact/shapley only), p_value, p_adjusted, lesion, taylor}}, ci (the
+// interval behind p_value and significance), critical_rule, critical_regions and critical_share (by
+// critical_rule, φ descending), critical_regions_zeta and critical_share_zeta (ζ ≥ 2 and significant),
+// budget_seconds, timing {setup, lesion, taylor, shapley}.  Throws base::Error for bad settings, an empty sample, or `exact` on a block with more
 // than 16 regions (before any work is done).
 nlohmann::ordered_json zeta_analysis(nn::Network& net, const nn::LabeledImages& test, size_t pool,
                                      const run::GridSpec& grid, const ZetaSettings& s);

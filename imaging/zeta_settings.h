@@ -21,6 +21,9 @@ struct ZetaSettings {
                                     // output first and share unused time (8 blocks ≤ 40 s + 2-round minimums)
   uint64_t seed = 1;                // --zeta-seed
   int max_permutations = 4096;      // --zeta-max-permutations: per image (2 per round), a safety cap
+  std::string ci = "population";    // --zeta-ci: sample | population, the interval behind significance
+                                    // (imaging/critical.h); population because a critical region is a claim
+                                    // about the data the images were drawn from, not about the 256 images
 };
 
 // Throws base::Error naming the flag (--zeta-method, --zeta-value, ...) of the first bad value

@@ -21,7 +21,7 @@ class ZetaStage : public Stage {
   nlohmann::ordered_json describe(const AnalysisSettings& s) const override {
     return {{"method", s.zeta.method}, {"value", s.zeta.value}, {"ablation", s.zeta.ablation},
             {"samples", s.zeta.samples}, {"tolerance", s.zeta.tolerance}, {"budget_seconds", s.zeta.budget_seconds},
-            {"seed", s.zeta.seed}, {"max_permutations", s.zeta.max_permutations}};
+            {"seed", s.zeta.seed}, {"max_permutations", s.zeta.max_permutations}, {"ci", s.zeta.ci}};
   }
   size_t begin(const StageInput&) override { return 0; }
 

@@ -195,9 +195,13 @@ Network::Network(const std::string& spec, int channels, int height, int width)
   input_std.assign(channels, 1.f);
 }
 
-void Network::init(uint64_t seed) {
+void Network::init(uint64_t seed, OutputInit output) {
   Rng rng(seed);
   for (auto& l : layers_) l->init(rng);
+  if (output == OutputInit::zero) {
+    Layer& last = *layers_[size_t(blocks_.back().main)];
+    for (Param* p : last.params()) p->value.zero();  // weight and bias (the bias is 0 already)
+  }
   rng_ = Rng::derive(seed, 0xD0D0);
 }
 

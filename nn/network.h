@@ -53,6 +53,15 @@ struct BlockView {
 };
 using Probe = std::function<void(const BlockView&)>;
 
+// How init() starts the output block's weights (its biases start at 0 like every layer's):
+// He-normal like every other layer, or zero.  Zero is the training recipe's default (nn::TrainConfig,
+// README "Training"): He-normal logits of `reference` start with a standard deviation of a few
+// units, the first loss is far above ln K and the first SGD steps at lr 0.02 can kill most of
+// conv2's units; with zero weights the logits start at 0 (loss ln K) and the layers below receive
+// gradient only once the output layer has learned something.  init() draws the output layer's
+// He-normal weights either way, so every other layer gets the same weights for both choices.
+enum class OutputInit { he, zero };
+
 struct NamedParam {
   std::string name;  // "conv1.weight"
   Param* param;
@@ -64,7 +73,7 @@ class Network {
   Network(const std::string& spec, int channels, int height, int width);
   static std::string preset(const std::string& name);  // "reference", "bn"; "" if unknown
 
-  void init(uint64_t seed);  // He initialisation from a seeded stream
+  void init(uint64_t seed, OutputInit output = OutputInit::he);  // He initialisation from a seeded stream
 
   // Input normalisation applied by the caller's batch builder: x = (pixel/255 − mean[c]) / std[c].
   std::vector<float> input_mean, input_std;

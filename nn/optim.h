@@ -28,7 +28,7 @@ struct ScheduleConfig {
   std::string kind = "cosine";  // "constant" | "step" | "cosine" | "onecycle"
   int step_size = 5;            // epochs, for "step"
   float gamma = 0.1f;           // for "step"
-  float warmup = 0;             // epochs
+  float warmup = 1;             // epochs of linear warm-up (the recipe of README "Training")
 };
 
 // The names nn accepts for OptimConfig::kind and ScheduleConfig::kind (the CLI offers exactly these).

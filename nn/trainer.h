@@ -36,6 +36,7 @@ Evaluation evaluate(Network& net, const LabeledImages& data, int batch = 64);
 struct TrainConfig {
   int epochs = 15, batch = 64;
   uint64_t seed = 1;
+  std::string output_init = "zero";  // "zero" | "he": how the output block starts (nn::OutputInit)
   OptimConfig optim;
   ScheduleConfig schedule;
   Augment augment;

@@ -184,7 +184,7 @@ void draw_legend(Canvas& c, double x, double y, const ColorScale& s) {
   c.fill_rect(kx, y + 20, 14, 14, kNoData);
   c.stroke_rect(kx, y + 20, 14, 14, kBlack, 2);
   c.stroke_rect(kx + 2, y + 22, 10, 10, kWhite, 1);
-  c.text(kx + 22, y + 22, "critical: zeta >= 2, significant", kText, kLabel);
+  c.text(kx + 22, y + 22, "critical: robust r >= 3.5, significant", kText, kLabel);
   c.fill_rect(kx, y + 40, 14, 14, kNoData);
   c.line(kx + 1, y + 41, kx + 13, y + 53, kMuted, 1);
   c.line(kx + 13, y + 41, kx + 1, y + 53, kMuted, 1);

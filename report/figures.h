@@ -10,7 +10,7 @@
 // A map draws channel block k as a tile of GH×GW cells (row i top to bottom, column j left to right).
 // Colour scales are fixed per layer over all epochs, so maps of different epochs compare directly:
 // density on viridis over [min, max] of the layer's densities, ζ on RdBu over [−m, m] with m the
-// layer's largest |ζ|.  Critical regions (zeta.json's critical_regions: ζ ≥ 2 and significant) are
+// layer's largest |ζ|.  Critical regions (zeta.json's critical_regions: robust score ≥ 3.5 and significant) are
 // framed black and white; dead regions (active_fraction < 5 %) are crossed in grey.  Every figure
 // has a title, axis or tile labels and a legend.  LAYER is the layer name with characters outside
 // [A-Za-z0-9_.-] replaced by '_' (a name longer than 120 characters: its first 111 and a hash).

@@ -99,6 +99,11 @@ case_ "train --model \`linear:999999 linear:10\`" 2 $T --out t3 --model "linear:
 case_ "train --model with a newline" 2 $T --out t4 --model "$(printf 'conv3x3:8\nrelu')"
 case_ "train --batch 65536 on a net at the 2^22-unit layer limit (2,000 planted images)" 2 train --data planted --epochs 1 --threads 2 --out t9 --model "conv3x3:4096 relu linear:10" --batch 65536
 [ -e t9 ] && { echo "bad_inputs: --batch 65536 left a run directory" >&2; failed=1; }
+case_ "train --data planted:1,cells=0" 2 train --data planted:1,cells=0 --epochs 1 --out t11
+case_ "train --data planted:1,unequal=2" 2 train --data planted:1,unequal=2 --epochs 1 --out t12
+case_ "train --data planted:1,sideways" 2 train --data planted:1,sideways --epochs 1 --out t13
+case_ "train --output-init xavier" 2 $T --out t14 --output-init xavier
+case_ "train --zeta-ci both" 2 $T --out t15 --analyze-every 1 --zeta-ci both
 case_ "train --grid 9999x9999x9999" 2 $T --out t5 --analyze-every 1 --grid 9999x9999x9999
 case_ "train --grid 4096x4096x4096 --analyze-every 1" 2 $T --out t6 --analyze-every 1 --grid 4096x4096x4096
 mkdir -p idx && /usr/bin/python3 - <<'PY'

@@ -9,6 +9,7 @@
 #include <set>
 #include <vector>
 
+#include "datasets/dataset.h"
 #include "datasets/planted.h"
 #include "datasets/sha256.h"
 #include "base/error.h"
@@ -242,6 +243,103 @@ TEST(Planted, NullImagesAreBalancedBackgroundOnlyAndOnlyInTraining) {
   none.null_fraction = 0, none.train_count = 100, none.test_count = 0;
   const PlantedSet s0 = datasets::make_planted(none);
   for (uint8_t v : s0.train_is_null) EXPECT_EQ(v, 0);
+}
+
+// Mean of image i's channel-0 pixels on pattern k's pixels inside cell (row, col), minus the
+// mean of the cell's other pixels: about the pattern's strength when it is there, about 0 when not.
+double pattern_contrast(const PlantedSet& s, const Dataset& d, size_t i, int k, std::pair<int, int> cell) {
+  const CellBox b = datasets::cell_box(s.config, cell.first, cell.second);
+  const uint8_t* image = d.view().image(i);
+  double on = 0, off = 0;
+  int n_on = 0, n_off = 0;
+  for (int y = b.y0; y < b.y1; ++y)
+    for (int x = b.x0; x < b.x1; ++x) {
+      const bool lit = datasets::pattern_on(k, y - b.y0, x - b.x0, b.y1 - b.y0, b.x1 - b.x0);
+      (lit ? on : off) += image[y * d.width + x];
+      (lit ? n_on : n_off) += 1;
+    }
+  return on / n_on - off / n_off;
+}
+
+// Moving evidence: 20 distinct cells, two per class; each image carries its class's pattern in
+// the cell it drew (both about equally often) and not in the other one.
+TEST(Planted, MovingEvidenceSitsInOneOfTheTwoCellsOfItsClass) {
+  PlantedConfig cfg = datasets::planted_config_from("4,moving");
+  EXPECT_EQ(cfg.evidence_cells, 20);
+  EXPECT_EQ(cfg.cells_per_class, 2);
+  cfg.train_count = 400, cfg.test_count = 200;
+  const PlantedSet s = datasets::make_planted(cfg);
+  std::set<std::pair<int, int>> cells;
+  for (const auto& c : s.class_cells) {
+    ASSERT_EQ(c.size(), 2u);
+    cells.insert(c.begin(), c.end());
+  }
+  EXPECT_EQ(cells.size(), 20u);
+  const Dataset& test = s.split.test;
+  int first = 0;
+  double with = 0, without = 0;
+  for (size_t i = 0; i < test.size(); ++i) {
+    const int k = test.labels[i], j = s.test_cell[i];
+    first += j == 0;
+    with += pattern_contrast(s, test, i, k, s.class_cells[k][j]) / test.size();
+    without += pattern_contrast(s, test, i, k, s.class_cells[k][1 - j]) / test.size();
+  }
+  EXPECT_NEAR(with, 90.0, 8.0);    // the pattern's +90 (clamping at 255 takes a little)
+  EXPECT_NEAR(without, 0.0, 8.0);  // background: sd 40 over 8 pixels per side, 200 images
+  EXPECT_GT(first, 70);
+  EXPECT_LT(first, 130);
+}
+
+// The distractor: a cell of its own, a pattern in every image (null training images too), drawn
+// independently of the label; unequal strengths run linearly from (1 − s) to (1 + s)·signal.
+TEST(Planted, DistractorInEveryImageWithoutLabelInformationAndUnequalStrengths) {
+  PlantedConfig cfg = datasets::planted_config_from("2,cells=10,unequal=0.5,distractor");
+  EXPECT_EQ(cfg.evidence_cells, 10);
+  EXPECT_FLOAT_EQ(cfg.distractor_signal, 135.f);
+  cfg.train_count = 1000, cfg.test_count = 500;
+  const PlantedSet s = datasets::make_planted(cfg);
+  for (const auto& c : s.class_cells) EXPECT_NE(c[0], s.distractor_cell);
+  ASSERT_NE(s.distractor_cell.first, -1);
+  ASSERT_EQ(s.class_signal.size(), 10u);
+  for (int k = 0; k < 10; ++k) EXPECT_NEAR(s.class_signal[k], 90.0 * (0.5 + k / 9.0), 1e-4) << k;
+  // Every image, null ones included, shows its drawn distractor pattern.
+  double contrast = 0;
+  for (size_t i = 0; i < s.split.train.size(); ++i)
+    contrast += pattern_contrast(s, s.split.train, i, s.train_distractor[i], s.distractor_cell) / s.split.train.size();
+  EXPECT_GT(contrast, 100.0);
+  // Independent of the label: every (class, pattern) pair about 1/100 of the test images.
+  std::vector<int> count(100, 0);
+  for (size_t i = 0; i < s.split.test.size(); ++i) ++count[s.split.test.labels[i] * 10 + s.test_distractor[i]];
+  for (int c : count) EXPECT_LT(c, 20);  // expected 5 each
+  // A class's strength shows in its own cell: the weak class 0 at ~45, the strong class 9 at ~135.
+  std::vector<double> own(10, 0);
+  std::vector<int> n(10, 0);
+  for (size_t i = 0; i < s.split.test.size(); ++i) {
+    const int k = s.split.test.labels[i];
+    own[k] += pattern_contrast(s, s.split.test, i, k, s.class_cells[k][0]), ++n[k];
+  }
+  EXPECT_NEAR(own[0] / n[0], 45.0, 8.0);
+  EXPECT_GT(own[9] / n[9], 100.0);  // 128 + 135 clamps at 255 on most pattern pixels
+}
+
+TEST(Planted, DataSpecOptionsAndTheirErrors) {
+  const PlantedConfig plain = datasets::planted_config_from("7");
+  EXPECT_EQ(plain.seed, 7u);
+  EXPECT_EQ(plain.evidence_cells, 5);
+  EXPECT_EQ(plain.cells_per_class, 1);
+  EXPECT_EQ(plain.distractor_signal, 0.f);
+  const PlantedConfig c = datasets::planted_config_from("3,cells=12,moving,distractor=50");
+  EXPECT_EQ(c.evidence_cells, 12);  // cells= wins over moving's 20
+  EXPECT_EQ(c.cells_per_class, 2);
+  EXPECT_EQ(c.distractor_signal, 50.f);
+  expect_error_naming([] { datasets::planted_config_from("x"); }, "seed 'x'");
+  expect_error_naming([] { datasets::planted_config_from("1,cells=0"); }, "cells '0'");
+  expect_error_naming([] { datasets::planted_config_from("1,unequal=2"); }, "unequal '2'");
+  expect_error_naming([] { datasets::planted_config_from("1,distractor=-3"); }, "distractor '-3'");
+  expect_error_naming([] { datasets::planted_config_from("1,wobble"); }, "option 'wobble'");
+  PlantedConfig full;  // 64 classes in all 64 cells leave none for the distractor
+  full.num_classes = 64, full.evidence_cells = 64, full.distractor_signal = 1, full.train_count = full.test_count = 0;
+  expect_error_naming([&] { datasets::make_planted(full); }, "64 evidence cells and a distractor exceed the 64 cells");
 }
 
 TEST(Planted, ImpossibleConfigsThrow) {
