@@ -14,6 +14,7 @@
 #include "base/error.h"
 #include "base/fileio.h"
 #include "base/json.h"
+#include "base/text.h"
 #include "datasets/sha256.h"
 #include "nn/checkpoint.h"
 #include "nn/tensor_file.h"
@@ -26,24 +27,14 @@ bool ends_with(const std::string& s, const std::string& tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
 
-std::vector<std::string> split(const std::string& text, char separator) {
-  std::vector<std::string> parts;
-  for (size_t start = 0;;) {
-    const size_t end = text.find(separator, start);
-    parts.push_back(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
-    if (end == std::string::npos) return parts;
-    start = end + 1;
-  }
-}
-
 // "0.49,0.48,0.45:0.25,0.24,0.26" → mean, std; `channels` values each, finite, std > 0.
 void parse_norm(const std::string& text, int channels, std::vector<float>& mean, std::vector<float>& stddev) {
-  const std::vector<std::string> halves = split(text, ':');
+  const std::vector<std::string> halves = base::split(text, ':');
   const std::string expected = "expected MEAN:STD with " + std::to_string(channels) +
                                " comma-separated numbers each (one per input channel; a single number is used for all), std > 0";
   if (halves.size() != 2) throw base::Error("flag --norm '" + text + "': " + expected);
   for (int half = 0; half < 2; ++half) {
-    std::vector<std::string> parts = split(halves[size_t(half)], ',');
+    std::vector<std::string> parts = base::split(halves[size_t(half)], ',');
     if (parts.size() == 1) parts.assign(size_t(channels), parts[0]);
     if (parts.size() != size_t(channels)) throw base::Error("flag --norm '" + text + "': " + expected);
     std::vector<float>& out = half ? stddev : mean;
@@ -113,7 +104,7 @@ int cmd_import(int argc, char** argv) {
   }
   std::vector<std::string> classes;
   if (flags.has("--classes")) {
-    classes = split(flags.text("--classes"), ',');
+    classes = base::split(flags.text("--classes"), ',');
   } else if (described && about.has("class_names")) {
     const base::Node names = about["class_names"];
     for (size_t k = 0; k < names.array_size(); ++k) classes.push_back(names[k].text());

@@ -14,6 +14,7 @@
 #include "run/region_grid.h"
 #include "base/error.h"
 #include "base/limits.h"
+#include "base/text.h"
 
 namespace app {
 
@@ -53,19 +54,11 @@ int set_threads(const Flags& flags, int fallback) {
 }
 
 std::vector<int> parse_sizes(const std::string& text, const std::string& flag, size_t count, const std::string& form) {
-  std::vector<int> sizes;
-  bool ok = true;
-  for (size_t start = 0; ok && start <= text.size();) {
-    const size_t end = std::min(text.find('x', start), text.size());
-    const std::string part = text.substr(start, end - start);
-    char* stop = nullptr;
-    errno = 0;
-    const long v = std::strtol(part.c_str(), &stop, 10);
-    ok = !part.empty() && *stop == '\0' && errno == 0 && v >= 1 && v <= base::kMaxInputSide;
-    sizes.push_back(int(v));
-    start = end + 1;
-  }
-  if (!ok || sizes.size() != count)
+  const std::vector<std::string> parts = base::split(text, 'x');
+  std::vector<int> sizes(parts.size());
+  bool ok = parts.size() == count;
+  for (size_t i = 0; ok && i < parts.size(); ++i) ok = base::parse_count(parts[i], base::kMaxInputSide, sizes[i]);
+  if (!ok)
     throw base::Error("flag " + flag + " '" + text + "': expected " + form + ", " + std::to_string(count) +
                       " integers from 1 to " + std::to_string(base::kMaxInputSide) + " joined by x");
   return sizes;

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "base/error.h"
+#include "base/text.h"
 
 namespace app {
 
@@ -57,15 +58,6 @@ std::string expected(const FlagDef& d) {
   return "";
 }
 
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> words;
-  for (size_t start = 0; start <= text.size();) {
-    size_t end = std::min(text.find(',', start), text.size());
-    words.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return words;
-}
 
 // Throws base::Error naming the flag and the value unless `value` is of the flag's form and range.
 void check_value(const FlagDef& d, const std::string& value) {
@@ -93,7 +85,7 @@ void check_value(const FlagDef& d, const std::string& value) {
       if (!is_choice(d, value)) fail(expected(d));
       return;
     case FlagKind::List:
-      for (const std::string& word : split_list(value))
+      for (const std::string& word : base::split(value, ','))
         if (!is_choice(d, word))
           throw base::Error("flag " + d.name + " '" + value + "': unknown " + (word.empty() ? "empty entry" : "'" + word + "'") +
                             " (expected a comma-separated list of " + joined(d.choices, " and ") + ")");
@@ -214,7 +206,7 @@ std::string Flags::text(const std::string& name) const {
 
 std::vector<std::string> Flags::list(const std::string& name) const {
   if (def(name).kind != FlagKind::List) throw std::logic_error(name + " is not a list flag");
-  return split_list(value(name));
+  return base::split(value(name), ',');
 }
 
 std::string Flags::usage_line() const {

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "base/error.h"
+#include "base/text.h"
 
 namespace nn {
 
@@ -17,20 +18,6 @@ bool parse_int(const std::string& s, int& v) {
   return true;
 }
 
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char ch : s) {
-    if (ch == sep) {
-      out.push_back(cur);
-      cur.clear();
-    } else {
-      cur += ch;
-    }
-  }
-  out.push_back(cur);
-  return out;
-}
 
 [[noreturn]] void bad_token(const std::string& token, const std::string& expected) {
   throw base::Error("spec token '" + token + "': " + expected);
@@ -38,7 +25,7 @@ std::vector<std::string> split(const std::string& s, char sep) {
 
 // "maxpool2", "maxpool3:s2" → window and stride
 void parse_pool(const std::string& token, const std::string& prefix, int& k, int& stride) {
-  auto parts = split(token.substr(prefix.size()), ':');
+  auto parts = base::split(token.substr(prefix.size()), ':');
   if (!parse_int(parts[0], k) || k < 1) bad_token(token, "expected " + prefix + "<K>[:s<S>] with K ≥ 1");
   stride = k;
   for (size_t i = 1; i < parts.size(); ++i)
@@ -48,8 +35,8 @@ void parse_pool(const std::string& token, const std::string& prefix, int& k, int
 
 std::unique_ptr<Layer> parse_conv(const std::string& token, bool bias) {
   // conv<KH>x<KW>:<C>[:s<S>][:p<P>]
-  auto parts = split(token.substr(4), ':');
-  auto dims = split(parts[0], 'x');
+  auto parts = base::split(token.substr(4), ':');
+  auto dims = base::split(parts[0], 'x');
   int kh, kw, channels;
   const char* form = "expected conv<KH>x<KW>:<C>[:s<S>][:p<P>], e.g. conv3x3:32";
   if (dims.size() != 2 || !parse_int(dims[0], kh) || !parse_int(dims[1], kw) || kh < 1 || kw < 1 ||

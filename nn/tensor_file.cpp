@@ -19,11 +19,13 @@ namespace {
 
 static_assert(sizeof(float) == 4, "float32");  // and x86-64 is little-endian, as both formats are
 
-uint64_t read_u64(const std::string& bytes, size_t at) {
-  uint64_t v = 0;
-  std::memcpy(&v, bytes.data() + at, 8);
+template <class T>
+T read_le(const std::string& bytes, size_t at) {
+  T v;
+  std::memcpy(&v, bytes.data() + at, sizeof v);
   return v;
 }
+
 
 // IEEE half → float, exact (every half is a float).
 float half_to_float(uint16_t h) {
@@ -78,7 +80,7 @@ TensorFile read_safetensors(const std::string& path) {
   auto fail = [&](const std::string& problem) -> void { throw base::Error(path + ": " + problem); };
   if (bytes.size() < 8)
     fail(std::to_string(bytes.size()) + " bytes, expected a safetensors file (an 8-byte header length, then the header)");
-  const uint64_t header_bytes = read_u64(bytes, 0);
+  const uint64_t header_bytes = read_le<uint64_t>(bytes, 0);
   if (header_bytes > kMaxSafetensorsHeader)
     fail("header length " + std::to_string(header_bytes) + ", expected at most " + std::to_string(kMaxSafetensorsHeader) +
          " bytes");
@@ -239,12 +241,6 @@ std::vector<int64_t> npy_shape(const std::string& header, const std::string& whe
   return shape;
 }
 
-template <class T>
-T read_le(const std::string& bytes, size_t at) {
-  T v;
-  std::memcpy(&v, bytes.data() + at, sizeof v);
-  return v;
-}
 
 }  // namespace
 

@@ -4,24 +4,17 @@
 #include <cstdlib>
 
 #include "base/error.h"
+#include "base/text.h"
 
 namespace run {
 
 GridSpec parse_grid_spec(const std::string& text, const std::string& flag) {
   GridSpec g;
-  int* dims[3] = {&g.gh, &g.gw, &g.gc};
-  size_t pos = 0;
-  for (int d = 0; d < 3; ++d) {
-    size_t end = text.find('x', pos);
-    std::string part = text.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
-    bool ok = !part.empty() && part.size() <= 5 && part.find_first_not_of("0123456789") == std::string::npos;
-    if (ok) *dims[d] = std::atoi(part.c_str());
-    if (!ok || *dims[d] < 1 || *dims[d] > base::kMaxGridAxis || (d < 2 && end == std::string::npos) ||
-        (d == 2 && end != std::string::npos))
-      throw base::Error(flag + " '" + text + "': expected GHxGWxGC with three integers from 1 to " +
-                        std::to_string(base::kMaxGridAxis) + ", e.g. 8x8x4");
-    pos = end + 1;
-  }
+  const std::vector<std::string> parts = base::split(text, 'x');
+  if (parts.size() != 3 || !base::parse_count(parts[0], base::kMaxGridAxis, g.gh) ||
+      !base::parse_count(parts[1], base::kMaxGridAxis, g.gw) || !base::parse_count(parts[2], base::kMaxGridAxis, g.gc))
+    throw base::Error(flag + " '" + text + "': expected GHxGWxGC with three integers from 1 to " +
+                      std::to_string(base::kMaxGridAxis) + ", e.g. 8x8x4");
   return g;
 }
 
