@@ -101,9 +101,10 @@ void validate_analysis_settings(const AnalysisSettings& s) {
 }
 
 void check_grid_fits(const nn::Network& net, const run::GridSpec& grid) {
-  for (const nn::Block& b : net.blocks()) {
+  for (size_t i = 0; i < net.blocks().size(); ++i) {
+    const nn::Block& b = net.blocks()[i];
     const nn::Shape& s = b.output_shape;
-    const std::string problem = run::grid_limit_problem(s.h, s.w, s.c, grid);
+    const std::string problem = run::grid_limit_problem(s.h, s.w, s.c, block_grid(net, int(i), grid));
     if (!problem.empty())
       throw base::Error("--grid " + std::to_string(grid.gh) + "x" + std::to_string(grid.gw) + "x" + std::to_string(grid.gc) +
                         ": block " + b.name + ": " + problem);

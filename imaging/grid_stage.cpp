@@ -1,7 +1,9 @@
 // imaging/grid_stage.cpp — the grid stage (imaging/grid_stats.h) as a registered stage: density and
 // information of every region of every block, from every image of the streamed pass → grid.json.
-// It always runs: the report reads every layer's shape and grid from grid.json.
+// It always runs: the report reads every layer's shape, grid and receptive fields, and the
+// evaluation images, from grid.json.
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <numeric>
 #include <optional>
@@ -16,6 +18,42 @@
 namespace imaging {
 
 namespace {
+
+// grid.json's "images": what the evaluation images look like, so that the report can draw regions
+// on them (README "Reading the report"):
+//   shape     [C, H, W] of the network input;
+//   mean      the mean image of the evaluation set (test images 0 … N−1), C·H·W values in (C, H, W)
+//             order, 0–255, rounded to 0.1;
+//   examples  the first evaluation images, {index, label, pixels}: C·H·W integers 0–255, (C, H, W)
+//             order; at most kMaxExamples, and only as many as keep the block under kMaxImageValues
+//             numbers (a 224×224×3 input gets 1; an input of more than kMaxImageValues values gets
+//             no example and no mean).
+constexpr size_t kMaxExamples = 6;
+constexpr size_t kMaxImageValues = 250000;
+
+nlohmann::ordered_json images_json(const nn::LabeledImages& test, size_t images) {
+  const size_t size = test.image_size();
+  images = std::min(images, test.count);
+  const size_t slots = size ? kMaxImageValues / size : 0;  // the mean takes one slot
+  nlohmann::ordered_json out = {{"shape", {test.channels, test.height, test.width}}}, mean = nullptr,
+                         examples = nlohmann::ordered_json::array();
+  if (slots >= 1 && images > 0) {
+    std::vector<double> sum(size, 0.0);
+    for (size_t i = 0; i < images; ++i) {
+      const uint8_t* px = test.image(i);
+      for (size_t v = 0; v < size; ++v) sum[v] += px[v];
+    }
+    mean = nlohmann::ordered_json::array();
+    for (double s : sum) mean.push_back(std::round(10.0 * s / double(images)) / 10.0);
+    for (size_t i = 0; i < std::min({kMaxExamples, slots - 1, images}); ++i) {
+      const uint8_t* px = test.image(i);
+      examples.push_back({{"index", i}, {"label", test.labels[i]}, {"pixels", std::vector<int>(px, px + size)}});
+    }
+  }
+  out["mean"] = std::move(mean);
+  out["examples"] = std::move(examples);
+  return out;
+}
 
 class GridStage : public Stage {
  public:
@@ -41,6 +79,16 @@ class GridStage : public Stage {
     out.document["settings"] = {
         {"grid", {s.grid.gh, s.grid.gw, s.grid.gc}}, {"lambda", s.lambda}, {"epsilon", s.epsilon}, {"bins", s.bins}};
     out.document["layers"] = grid_layers_json(result_);
+    // Where each row block and column block of a layer lies on the input image: the pixels its
+    // units read (NetView::input_span), half-open [first, last + 1), for the report's overlays.
+    for (size_t b = 0; b < result_.layers.size(); ++b) {
+      const run::RegionGrid& g = result_.layers[b].grid;
+      nlohmann::ordered_json rows = nlohmann::ordered_json::array(), cols = nlohmann::ordered_json::array();
+      for (int i = 0; i < g.gh; ++i) rows.push_back(input.view.input_span(int(b), true, g.rows(i).begin, g.rows(i).end));
+      for (int j = 0; j < g.gw; ++j) cols.push_back(input.view.input_span(int(b), false, g.cols(j).begin, g.cols(j).end));
+      out.document["layers"][result_.layers[b].name]["receptive_field"] = {{"rows", rows}, {"cols", cols}};
+    }
+    out.document["images"] = images_json(input.test, input.images);
     return out;
   }
 

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "base/error.h"
+#include "imaging/net_view.h"
 #include "nn/rng.h"
 
 namespace imaging {
@@ -182,8 +183,12 @@ LayerGridStats LayerGridAccumulator::finish(const uint8_t* labels, int num_class
 
 GridAccumulator::GridAccumulator(const nn::Network& net, const GridSettings& settings, size_t images)
     : settings_(settings), images_(images) {
-  for (const nn::Block& b : net.blocks())
-    layers_.emplace_back(b.name, b.output_shape.h, b.output_shape.w, b.output_shape.c, settings, images);
+  for (size_t i = 0; i < net.blocks().size(); ++i) {
+    const nn::Block& b = net.blocks()[i];
+    GridSettings block_settings = settings;
+    block_settings.grid = block_grid(net, int(i), settings.grid);
+    layers_.emplace_back(b.name, b.output_shape.h, b.output_shape.w, b.output_shape.c, block_settings, images);
+  }
 }
 
 void GridAccumulator::add(const EvalBatch& batch, const nn::BlockView& block) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "base/error.h"
+#include "imaging/net_view.h"
 #include "nn/rng.h"
 #include "nn/loss.h"
 #include "nn/trainer.h"
@@ -73,7 +74,7 @@ CoalitionValue::CoalitionValue(nn::Network& net, int block, const run::GridSpec&
   if (eval_indices.empty()) throw base::Error("--zeta-samples: the evaluation sample is empty");
   const nn::Shape shape = net.blocks()[block].output_shape;
   const int C = shape.c, H = shape.h, W = shape.w;
-  grid_ = run::RegionGrid(H, W, C, spec);
+  grid_ = run::RegionGrid(H, W, C, block_grid(net, block, spec));
   region_units_.assign(grid_.count(), {});
   for (int h = 0; h < H; ++h)
     for (int w = 0; w < W; ++w)

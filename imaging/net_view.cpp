@@ -1,5 +1,7 @@
 #include "imaging/net_view.h"
 
+#include <algorithm>
+
 #include "base/error.h"
 
 namespace imaging {
@@ -89,6 +91,12 @@ bool read_layer(const nn::Layer& layer, int i, ImagedBlock& k) {
 }
 }  // namespace
 
+run::GridSpec block_grid(const nn::Network& net, int b, const run::GridSpec& spec) {
+  const auto& blocks = net.blocks();
+  if (b + 1 != int(blocks.size())) return spec;
+  return {1, 1, blocks[size_t(b)].output_shape.c};
+}
+
 NetView::NetView(const nn::Network& net) : net_(net) {
   const auto& blocks = net.blocks();
   for (int b = 0; b < int(blocks.size()); ++b) {
@@ -121,6 +129,17 @@ int NetView::single_input(int b, const std::string& what) const {
 ReceptiveField NetView::receptive_field(int b) const {
   const ImagedBlock& k = block(b);
   return imaging::receptive_field(k.window, k.input.h, k.input.w, k.output.h, k.output.w);
+}
+
+std::array<int, 2> NetView::input_span(int b, bool vertical, int begin, int end) const {
+  while (b >= 0) {
+    const ImagedBlock& k = block(b);
+    const int extent = vertical ? k.window.kh : k.window.kw, size = vertical ? k.input.h : k.input.w;
+    begin = std::max(0, begin * k.window.stride - k.window.pad);
+    end = std::min(size, (end - 1) * k.window.stride - k.window.pad + extent);
+    b = single_input(b, "receptive field");
+  }
+  return {begin, end};
 }
 
 void NetView::batchnorm_affine(int b, std::vector<float>& scale, std::vector<float>& shift) const {

@@ -24,6 +24,7 @@
 
 #include "nn/layers.h"
 #include "nn/network.h"
+#include "run/region_grid.h"
 
 namespace imaging {
 
@@ -58,6 +59,12 @@ struct ReceptiveField {
 // The relation of `window` from an in_h × in_w map to an out_h × out_w map.
 ReceptiveField receptive_field(const Window& window, int in_h, int in_w, int out_h, int out_w);
 
+// The grid that cuts block b: `spec` (--grid) for every block but the output block (the last block,
+// the logits), which is cut one region per logit (1×1×C, README "Region grid"): its regions are the
+// classes, so its ζ says which class's logit the net's decisions depend on, and a layer of C outputs
+// is never lumped into --grid's GC channel blocks.
+run::GridSpec block_grid(const nn::Network& net, int b, const run::GridSpec& spec);
+
 // One block as imaging reads it.
 struct ImagedBlock {
   std::string name;                   // conv1, pool1, fc1, output
@@ -91,6 +98,13 @@ class NetView {
 
   // The window relation of block b between its input map and its output map.
   ReceptiveField receptive_field(int b) const;
+
+  // The receptive field on the network's input of rows (vertical = true) or columns [begin, end)
+  // of block b's output: every input row (column) some unit there reads, through every block back to
+  // the input, padding clipped: [o0, o1) of a block reads [o0·S − P, (o1 − 1)·S − P + K) of its input
+  // (K the window's extent on that axis; a dense block reads its whole input).  Returned as the
+  // half-open pixel range {first, last + 1}; a chain net (a block with several inputs throws).
+  std::array<int, 2> input_span(int b, bool vertical, int begin, int end) const;
 
   // W'[o][i][t] = scale_o · W[o][i][t]: the weights of a convolution or dense block with its batch
   // norm folded in (scale_o = 1 without one); o < OC, i < input channels, t < taps.  `order` lists

@@ -48,8 +48,8 @@ PairFlows::PairFlows(const NetView& view, int to_block, const run::GridSpec& gri
     throw base::Error("tractography: block index " + std::to_string(to_block) + " has no preceding block");
   const ImagedBlock& dst = view.block(to_block);
   const nn::Shape in = dst.input, out = dst.output;
-  from_ = run::RegionGrid(in.h, in.w, in.c, grid);
-  to_ = run::RegionGrid(out.h, out.w, out.c, grid);
+  from_ = run::RegionGrid(in.h, in.w, in.c, block_grid(view.net(), view.single_input(to_block, "tractography"), grid));
+  to_ = run::RegionGrid(out.h, out.w, out.c, block_grid(view.net(), to_block, grid));
   op_ = dst.op;
   activation_ = dst.activation;
   bool dense_channels = true;  // conv/linear: every input channel feeds every output unit

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "base/error.h"
+#include "imaging/net_view.h"
 #include "base/stopwatch.h"
 #include "nn/rng.h"
 
@@ -125,8 +126,9 @@ nlohmann::ordered_json zeta_analysis(nn::Network& net, const nn::LabeledImages& 
     throw base::Error("--zeta-samples: no test images among the first " + std::to_string(pool) + " to evaluate on");
   const auto& blocks = net.blocks();
   if (s.method == "exact")
-    for (const nn::Block& b : blocks) {
-      const run::RegionGrid g(b.output_shape.h, b.output_shape.w, b.output_shape.c, grid);
+    for (size_t i = 0; i < blocks.size(); ++i) {
+      const nn::Block& b = blocks[i];
+      const run::RegionGrid g(b.output_shape.h, b.output_shape.w, b.output_shape.c, block_grid(net, int(i), grid));
       if (g.count() > kMaxExactRegions)
         throw base::Error("--zeta-method exact: block " + b.name + " has " + std::to_string(g.count()) +
                         " regions, more than the " + std::to_string(kMaxExactRegions) +

@@ -156,13 +156,19 @@ Json page_data(const RunData& run, const std::vector<StabilityStep>& stability, 
   d["meta"] = {{"model", run.model()},
                {"dataset", run.dataset()},
                {"run", slash == std::string::npos ? run.dir : run.dir.substr(slash + 1)},
-               {"classes", run.class_count},
+               {"classes", run.class_names},
                {"analysis_dir", run.single_analysis}};  // an analyze output directory: one epoch, no training
   d["config"] = run.config;
   d["colormaps"] = Json::parse(colormap_stops_json());
   Json layers = Json::array();
   for (size_t l = 0; l < run.layers.size(); ++l) {
     Json layer = {{"name", run.layers[l]}, {"role", region_role(int(l), int(run.layers.size()))}};
+    // The newest receptive_field of the layer (geometry: it changes only with the grid).
+    for (auto e = run.epochs.rbegin(); e != run.epochs.rend(); ++e)
+      if (!e->layers[l].rf_rows.empty()) {
+        layer["rf"] = {{"rows", e->layers[l].rf_rows}, {"cols", e->layers[l].rf_cols}, {"grid", {e->layers[l].grid.gh, e->layers[l].grid.gw}}};
+        break;
+      }
     layers.push_back(layer);
   }
   d["layers"] = layers;
@@ -186,8 +192,9 @@ Json page_data(const RunData& run, const std::vector<StabilityStep>& stability, 
   }
   d["stability"] = steps;
   Json epochs = Json::array();
-  for (size_t e = 0; e < run.epochs.size(); ++e) epochs.push_back(epoch_json(run.epochs[e], run.class_count, summaries[e]));
+  for (size_t e = 0; e < run.epochs.size(); ++e) epochs.push_back(epoch_json(run.epochs[e], run.class_count(), summaries[e]));
   d["epochs"] = epochs;
+  d["images"] = run.images;
   d["notes"] = run.notes;
   d["definitions"] = run_summary_json["definitions"];
   return d;

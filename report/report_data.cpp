@@ -63,6 +63,32 @@ void read_epoch_files(RawEpoch& e) {
   e.tract = read_optional_json(e.tract_path);
 }
 
+// grid.json's "images", checked before the page inlines it: every size is checked against the shape before
+// anything is read, so a hostile file costs no more than its own bytes.
+Json read_images(const Node& root) {
+  const std::array<int, 3> shape = root["shape"].triple(4096);
+  const long long size = 1LL * shape[0] * shape[1] * shape[2];
+  if (size > 1LL << 22) root["shape"].reject("an image of " + std::to_string(size) + " values, expected at most 4194304");
+  auto pixels = [&](const Node& values, bool integers) {
+    if (values.array_size() != size_t(size))
+      values.fail("an array of " + std::to_string(size) + " pixel values (the shape's C·H·W)");
+    for (size_t v = 0; v < size_t(size); ++v) {
+      const Node value = values[v];
+      if (integers) value.integer(0, 255);
+      else if (double x = value.number(); x < 0 || x > 255) value.fail("a pixel value 0 … 255");
+    }
+  };
+  if (!root["mean"].json().is_null()) pixels(root["mean"], false);
+  const Node examples = root["examples"];
+  if (examples.array_size() > 16) examples.fail("at most 16 example images");
+  for (size_t i = 0; i < examples.array_size(); ++i) {
+    examples[i]["index"].integer(0, 1LL << 40);
+    examples[i]["label"].integer(0, 255);
+    pixels(examples[i]["pixels"], true);
+  }
+  return {{"shape", shape}, {"mean", root["mean"].json()}, {"examples", examples.json()}};
+}
+
 // analysis/epoch_<digits> directories, numerically ascending.
 std::vector<RawEpoch> read_epochs(const std::string& run_dir) {
   std::vector<RawEpoch> epochs;
@@ -255,6 +281,7 @@ class RunReader {
 
   void read_grid(EpochData& epoch, const Node& root) {
     epoch.has_grid = true;
+    if (auto images = root.find("images")) run_.images = read_images(*images);  // epochs ascend: the newest wins
     if (auto settings = root.find("settings")) epoch.grid_settings = settings->json();
     if (auto samples = root.find("eval_samples")) epoch.eval_samples = samples->integer(0, 1 << 30);
     for (const auto& [name, node] : root["layers"].members()) {
@@ -268,6 +295,19 @@ class RunReader {
       read_regions(layer, node["regions"], [&](int r, const Node& region) { layer.stats[size_t(r)] = run::read_region(region); });
       if (auto dead = node.find("dead_regions"))
         for (size_t d = 0; d < dead->array_size(); ++d) layer.dead.push_back(region_index(layer, (*dead)[d].text(), (*dead)[d]));
+      if (auto rf = node.find("receptive_field")) {
+        const auto spans = [](const Node& list, int count, std::vector<std::array<int, 2>>& out) {
+          if (list.array_size() != size_t(count)) list.fail("an array of " + std::to_string(count) + " [first, end] pixel ranges (one per grid block)");
+          for (size_t i = 0; i < size_t(count); ++i) {
+            if (list[i].array_size() != 2) list[i].fail("a pixel range [first, end]");
+            const int first = int(list[i][0].integer(0, 1 << 20)), end = int(list[i][1].integer(0, 1 << 20));
+            if (end <= first) list[i].fail("a pixel range [first, end] with first < end");
+            out.push_back({first, end});
+          }
+        };
+        spans((*rf)["rows"], layer.grid.gh, layer.rf_rows);
+        spans((*rf)["cols"], layer.grid.gw, layer.rf_cols);
+      }
     }
   }
 
@@ -434,10 +474,8 @@ RunData load_run(const std::string& dir) {
     if (auto model = root.find("model")) run.analysis_header["model"] = model->text();
     if (auto data = root.find("dataset")) {
       run.analysis_header["dataset"] = data->json();
-      if (auto classes = data->find("classes")) {
-        run.class_count = int(classes->array_size());
-        for (size_t c = 0; c < classes->array_size(); ++c) (*classes)[c].text();
-      }
+      if (auto classes = data->find("classes"))
+        for (size_t c = 0; c < classes->array_size(); ++c) run.class_names.push_back((*classes)[c].text());
     }
     run.single_analysis = true;
     run.notes.push_back("an analyze output directory: one analysed epoch, no run settings or training curves");
@@ -453,10 +491,8 @@ RunData load_run(const std::string& dir) {
     const Node config(run.config, config_path, "");
     if (!run.config.is_object()) config.fail("an object");
     if (auto data = config.find("data"))
-      if (auto classes = data->find("classes")) {
-        run.class_count = int(classes->array_size());
-        for (size_t c = 0; c < classes->array_size(); ++c) (*classes)[c].text();
-      }
+      if (auto classes = data->find("classes"))
+        for (size_t c = 0; c < classes->array_size(); ++c) run.class_names.push_back((*classes)[c].text());
   } else {
     run.notes.push_back("no config.json (run settings not shown)");
   }

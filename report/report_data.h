@@ -15,6 +15,7 @@
 // has it, or — with no grid.json at all — from the largest grid_i_j_k indices its keys use.
 // Region vectors are in run::RegionGrid's order r = ((i−1)·GW + (j−1))·GC + (k−1).
 #pragma once
+#include <array>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,6 +53,9 @@ struct LayerImage {
   std::vector<int> critical;      // region indices, ζ descending (zeta.json's critical_regions)
   double critical_share = 0;
   std::string zeta_method;
+  // grid.json's receptive_field: per row block / column block the input pixels [first, last + 1)
+  // its units read; empty when the file has none (written since 2026-11-30).
+  std::vector<std::array<int, 2>> rf_rows, rf_cols;
 };
 
 struct RegionFlow {
@@ -91,11 +95,16 @@ struct RunData {
   std::vector<std::string> layers;  // the run's layer order
   std::vector<EpochData> epochs;    // analysed epochs, ascending
   std::vector<std::string> notes;   // what is missing, one sentence each
-  int class_count = 0;              // |config.data.classes| (an analyze directory: |dataset.classes|), 0 when unknown
+  std::vector<std::string> class_names;  // config.data.classes (an analyze directory: dataset.classes); empty when unknown
+  int class_count() const { return int(class_names.size()); }
   // An `analyze` output directory (grid/zeta/tract.json directly in dir): one epoch whose dir is
   // dir itself, no config or metrics; its files' common header gives the model and the data.
   bool single_analysis = false;
   nlohmann::ordered_json analysis_header;  // {"model", "dataset"} of such a directory, else null
+  // The newest grid.json's "images" (imaging/grid_stage.cpp), checked: shape [C, H, W], mean (C·H·W
+  // values 0–255 or null), examples [{index, label, pixels: C·H·W integers 0–255}]; null when no
+  // epoch has one.
+  nlohmann::ordered_json images;
 
   std::string model() const;    // config.model, else the analyze directory's model, else "unknown"
   std::string dataset() const;  // config.data.name (or .spec), else the analyze directory's, else "unknown"

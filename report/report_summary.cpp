@@ -54,7 +54,7 @@ Json region_entry(const RunData& run, const EpochData& epoch, int l, int r) {
     const run::GridRegionStats& s = layer.stats[size_t(r)];
     e["density"] = significant(s.density);
     e["information_bits"] = significant(s.information_bits);
-    if (auto sel = region_selectivity(s, run.class_count)) e["selectivity"] = significant(*sel);
+    if (auto sel = region_selectivity(s, run.class_count())) e["selectivity"] = significant(*sel);
   }
   e["role"] = region_role(l, int(run.layers.size()));
   return e;

@@ -54,7 +54,8 @@ const EPOCHS = 10;
 function makeRun(dir) {
   const rand = mulberry32(12345);
   const normal = () => Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
-  const layers = REFERENCE.map(([name, h, w, c]) => ({ name, h, w, c, gh: Math.min(8, h), gw: Math.min(8, w), gc: Math.min(4, c) }));
+  // 8×8×4 clamped to each layer, the output layer one region per logit (README "Region grid")
+  const layers = REFERENCE.map(([name, h, w, c]) => ({ name, h, w, c, gh: Math.min(8, h), gw: Math.min(8, w), gc: name === "output" ? c : Math.min(4, c) }));
   const key = (L, r) => "grid_" + (Math.floor(r / (L.gc * L.gw)) + 1) + "_" + (Math.floor(r / L.gc) % L.gw + 1) + "_" + (r % L.gc + 1);
   const count = (L) => L.gh * L.gw * L.gc;
   const span = (size, blocks, b) => Math.floor((b + 1) * size / blocks) - Math.floor(b * size / blocks);
@@ -104,7 +105,10 @@ function makeRun(dir) {
       }
       order.sort((a, b) => b[0] - a[0]);
       for (const [, k] of order) critical.push(k);
-      grid.layers[L.name] = { shape: [L.h, L.w, L.c], grid: [L.gh, L.gw, L.gc], coverage: 1 - dead.length / n, dead_regions: dead, regions };
+      // receptive fields: the grid's share of the 32×32 image widened by 2 pixels (clipped)
+      const spans = (blocks) => Array.from({ length: blocks }, (_, b) => [Math.max(0, Math.floor(b * 32 / blocks) - 2), Math.min(32, Math.floor((b + 1) * 32 / blocks) + 2)]);
+      grid.layers[L.name] = { shape: [L.h, L.w, L.c], grid: [L.gh, L.gw, L.gc], coverage: 1 - dead.length / n, dead_regions: dead, regions,
+                              receptive_field: { rows: spans(L.gh), cols: spans(L.gw) } };
       zeta.layers[L.name] = { method: "shapley", value_function: "logprob", ablation: "zero", eval_samples: 256, permutations: 512, seconds: 3.2,
         stopped_by: "tolerance", v_all: -0.9, v_none: -2.3, regions: zregions, critical_regions: critical, critical_share: critical.length / n };
     });
@@ -133,6 +137,9 @@ function makeRun(dir) {
       chains.push({ regions: layers.map((L) => ({ layer: L.name, region: key(L, Math.floor(rand() * count(L))) })), score: -3 - c - rand() });
     const tract = { eval_samples: 256, settings: { grid: [8, 8, 4], top: 0, chains: 5, samples: 256 }, pairs,
                     network: { path_strength: pathStrength, chains } };
+    const image = (seed) => Array.from({ length: 3 * 32 * 32 }, (_, v) => (v * 7 + seed * 31) % 256);
+    grid.images = { shape: [3, 32, 32], mean: Array.from({ length: 3 * 32 * 32 }, () => 127.5),
+                    examples: [0, 1, 2].map((i) => ({ index: i, label: i + 1, pixels: image(i) })) };
     fs.writeFileSync(path.join(edir, "grid.json"), JSON.stringify(grid));
     if (e !== 4) fs.writeFileSync(path.join(edir, "zeta.json"), JSON.stringify(zeta));
     if (e !== 7) fs.writeFileSync(path.join(edir, "tract.json"), JSON.stringify(tract));
@@ -220,8 +227,61 @@ async function interact(cdp, evaluate) {
     check(toggled.every((k) => k === "density"), "the colour toggle switches every view to density");
 
     // click the front voxel of the first layer, then drag to rotate
-    const first = await evaluate("document.querySelector('.layer-view').dataset.layer");
+    // The 2-D map is the default view: one tile per channel block of a spatial layer; the output
+    // layer lists its regions by class name; hovering a region shows its values.
+    const maps = await evaluate(`(() => { const D = JSON.parse(document.getElementById("report-data").textContent);
+      const last = D.epochs[window.nnfmriReport.state.e];
+      return [...document.querySelectorAll(".layer-view")].map((v, l) => ({ view: v.dataset.view, tiles: Number(v.dataset.tiles),
+        grid: last.layers[l].grid, labels: JSON.parse(v.dataset.labels || "[]") })); })()`);
+    check(maps.every((m) => m.view === "map"), "the 2-D map is the default view");
+    check(maps.every((m) => (m.grid[0] * m.grid[1] > 1 ? m.tiles === m.grid[2] : m.tiles === 0)),
+          "the 2-D map draws one tile per channel block", maps.map((m) => m.tiles).join(" "));
+    const outputLabels = maps[maps.length - 1].labels;
+    check(outputLabels.length === CLASSES.length && outputLabels[1] === "automobile" && outputLabels[9] === "truck" || !!args.run && outputLabels.length > 0,
+          "the output layer shows its regions by class name", outputLabels.join(", "));
+    const firstName = await evaluate("document.querySelector('.layer-view').dataset.layer");
     await evaluate(`document.querySelector('.layer-view').scrollIntoView({ block: "center" })`);
+    const cellPoint = await evaluate(`window.nnfmriReport.voxelPoint(${JSON.stringify(firstName)}, 5)`);
+    await cdp("Input.dispatchMouseEvent", { type: "mouseMoved", x: cellPoint.x, y: cellPoint.y, button: "none", buttons: 0 });
+    await sleep(30);
+    const hover = await evaluate("(() => { const h = document.getElementById('hover'); return h.hidden ? '' : h.textContent; })()");
+    const key5 = await evaluate(`(() => { const D = JSON.parse(document.getElementById('report-data').textContent);
+      const g = D.epochs[window.nnfmriReport.state.e].layers[0].grid, r = 5;
+      return "grid_" + (Math.floor(r / (g[2] * g[1])) + 1) + "_" + (Math.floor(r / g[2]) % g[1] + 1) + "_" + (r % g[2] + 1); })()`);
+    check(hover.startsWith(firstName + " " + key5) && hover.includes("ζ"), "hovering a region of the 2-D map shows its values", hover);
+    await cdp("Input.dispatchMouseEvent", { type: "mousePressed", x: cellPoint.x, y: cellPoint.y, button: "left", buttons: 1, clickCount: 1 });
+    await cdp("Input.dispatchMouseEvent", { type: "mouseReleased", x: cellPoint.x, y: cellPoint.y, button: "left", buttons: 0, clickCount: 1 });
+    await sleep(30);
+    const mapDetails = await evaluate("document.getElementById('details-body').textContent");
+    check(mapDetails.includes(firstName + " · " + key5), "clicking a region of the 2-D map selects it", key5);
+    if (!args.run) {  // the synthetic run has images.json and receptive fields: region 5 of conv1 is row block 1, column block 2
+      await sleep(50);
+      const rf = await evaluate(`(() => { const strip = document.querySelector("#details-body .image-strip");
+        if (!strip) return null;
+        const canvas = strip.querySelector("canvas"), ctx = canvas.getContext("2d");
+        const [y0, y1, x0, x1] = strip.dataset.rf.split(",").map(Number), s = canvas.width / 32;
+        const at = (x, y) => Array.from(ctx.getImageData(Math.round(x), Math.round(y), 1, 1).data).slice(0, 3).join(",");
+        return { rf: strip.dataset.rf, images: strip.querySelectorAll("canvas").length, edge: at(x0 * s + 1, (y0 + y1) / 2 * s), inside: at((x0 + x1) / 2 * s, (y0 + y1) / 2 * s) }; })()`);
+      check(rf !== null && rf.rf === "0,6,2,10" && rf.images === 4 && rf.edge === "213,94,0" && rf.inside === "128,128,128",
+            "the selected region's receptive field is drawn on the images", JSON.stringify(rf));
+      const onImage = await evaluate(`(() => { const host = document.getElementById("onimage");
+        return { layer: host.dataset.layer, images: host.querySelectorAll("canvas").length, choices: document.querySelectorAll("input[name=image-layer]").length }; })()`);
+      check(onImage.layer === "conv1" && onImage.images === 4 && onImage.choices === 6, "ζ is laid over the mean and example images of a spatial layer", JSON.stringify(onImage));
+    }
+    const help = await evaluate(`(() => { const panel = document.getElementById("howto");
+      const legends = [...document.querySelectorAll(".legend-row")];
+      const heads = [...document.querySelectorAll("#summary th")];
+      return { open: !!panel && panel.open, terms: panel ? [...panel.querySelectorAll("dt")].map((d) => d.textContent) : [],
+               legends: legends.length, legendTips: legends.filter((n) => n.title.length > 20).length,
+               heads: heads.length, headTips: heads.filter((n) => n.title.length > 20).length,
+               detailTips: [...document.querySelectorAll("#details-body td[title]")].length }; })()`);
+    check(help.open && ["Region", "ζ (zeta) and its interval", "Density and information", "Dead", "Critical", "Pathway and chain"].every((t) => help.terms.includes(t)),
+          "the how-to-read panel explains region, ζ, density, dead, critical and pathways", help.terms.join("; "));
+    check(help.legends > 0 && help.legendTips === help.legends && help.heads > 0 && help.headTips === help.heads && help.detailTips >= 8,
+          "every legend, summary heading and region metric has a tooltip", JSON.stringify(help));
+
+    await evaluate("window.nnfmriReport.setView('voxels')");
+    const first = firstName;
     const region = await evaluate(`window.nnfmriReport.frontRegion(${JSON.stringify(first)})`);
     const point = await evaluate(`window.nnfmriReport.voxelPoint(${JSON.stringify(first)}, ${region})`);
     check(point !== null, "the front voxel has a visible face", JSON.stringify(point));
@@ -234,7 +294,7 @@ async function interact(cdp, evaluate) {
     const expectedKey = await evaluate(`(() => { const D = JSON.parse(document.getElementById('report-data').textContent);
       const g = D.epochs[window.nnfmriReport.state.e].layers[0].grid, r = ${region};
       return "grid_" + (Math.floor(r / (g[2] * g[1])) + 1) + "_" + (Math.floor(r / g[2]) % g[1] + 1) + "_" + (r % g[2] + 1); })()`);
-    check(details.includes(first + " · " + expectedKey) && details.includes("density φ") && details.includes("selectivity") && details.includes("ζ"),
+    check(details.includes(first + " · " + expectedKey) && details.includes("density") && details.includes("selectivity") && details.includes("ζ"),
           "clicking a voxel shows its region's numbers", first + " " + expectedKey);
     const yaw0 = await evaluate("window.nnfmriReport.state.yaw");
     await mouse("mousePressed", point.x, point.y, 1);
@@ -247,6 +307,7 @@ async function interact(cdp, evaluate) {
     const playing = await evaluate(`(() => { document.getElementById("play").click(); const t = document.getElementById("play").textContent;
       document.getElementById("play").click(); return t + "/" + document.getElementById("play").textContent; })()`);
     check(playing === "Pause/Play", "the play button starts and stops", playing);
+    await evaluate("window.nnfmriReport.setView('map')");
 
 }
 
@@ -335,8 +396,8 @@ async function main() {
     check(dom.epochs === expected.epochs && dom.sliderMax === Math.max(0, expected.epochs - 1), "slider covers every analysed epoch",
           dom.epochs + " epochs, slider 0.." + dom.sliderMax);
     if (expected.layers !== null) {
-      check(dom.views === expected.layers, "one 3-D view per layer", dom.views + " views: " + dom.names.join(" "));
-      check(dom.regions === expected.regions, "every region drawn as a voxel", dom.regions + " voxels");
+      check(dom.views === expected.layers, "one view per layer", dom.views + " views: " + dom.names.join(" "));
+      check(dom.regions === expected.regions, "every region drawn", dom.regions + " regions");
     }
     if (!args.run)
       check(dom.settings.includes("<script>alert(1)</script>") && dom.scripts === 3, "a class named <script>… shows as text",

@@ -111,6 +111,97 @@ function pickFace(faces, x, y) {
   return null;
 }
 
+// ---- the 2-D map view.  cut(b, size, blocks) = ⌊b·size/blocks⌋, the grid's boundaries
+// (run/region_grid.h); channelRange gives channel block k's channels [begin, end), 0-based.
+function cut(b, size, blocks) {
+  return Math.floor(b * size / blocks);
+}
+function channelRange(channels, gc, k) {
+  return [cut(k, channels, gc), cut(k + 1, channels, gc)];
+}
+// What a region is called beside its key: the class name for a region of the output layer (one
+// region per logit, README "Region grid"), "channels a–b" (1-based) for a 1×1 grid, else "".
+function regionLabel(grid, shape, r, classNames, isOutput) {
+  if (grid[0] !== 1 || grid[1] !== 1) return "";
+  const k = coordsOf(grid, r)[2];
+  if (isOutput && classNames && classNames.length === grid[2]) return classNames[k];
+  if (!shape) return "channel block " + (k + 1);
+  const [a, b] = channelRange(shape[2], grid[2], k);
+  return b - a === 1 ? "channel " + (a + 1) : "channels " + (a + 1) + "–" + b;
+}
+// Where the 2-D map view draws a layer of grid [GH, GW, GC] in a w × h box.
+//  - A spatial grid (GH·GW > 1): one tile per channel block, GH × GW square cells each, tiles in
+//    the arrangement of columns that gives the largest cell; each tile has `head` pixels above it
+//    (a header line, then a line of column numbers) and `axis` pixels of row numbers on its left.
+//  - A 1×1 grid (dense layers): one row per region, a label column, a swatch and the value ("list");
+//    with more than 24 regions the list would be unreadable, so squares in rows ("squares").
+// Returns { kind, cell, tiles: [{ k, x, y }], cells: [{ r, x, y, w, h }], height }: cells are the
+// clickable rectangles in region order.
+function mapLayout(grid, w, h) {
+  const [gh, gw, gc] = grid, count = gh * gw * gc;
+  const cells = [], tiles = [];
+  if (gh === 1 && gw === 1 && gc <= 24) {
+    const rowH = Math.max(8, Math.min(22, Math.floor(h / gc))), swatch = Math.min(60, Math.floor(w * 0.3));
+    const labelW = Math.floor(w * 0.42);
+    for (let r = 0; r < count; ++r) cells.push({ r, x: labelW, y: r * rowH + 1, w: swatch, h: rowH - 2 });
+    return { kind: "list", cell: rowH, labelW, tiles, cells, height: gc * rowH };
+  }
+  if (gh === 1 && gw === 1) {
+    const per = Math.ceil(Math.sqrt(gc * w / Math.max(1, h))), side = Math.max(2, Math.floor(Math.min(w / per, h / Math.ceil(gc / per))));
+    for (let r = 0; r < count; ++r) cells.push({ r, x: (r % per) * side, y: Math.floor(r / per) * side, w: side - 1, h: side - 1 });
+    return { kind: "squares", cell: side, tiles, cells, height: Math.ceil(gc / per) * side };
+  }
+  const head = 24, axis = 14, gap = 6;
+  let best = null;
+  for (let cols = 1; cols <= gc; ++cols) {
+    const rows = Math.ceil(gc / cols);
+    const cell = Math.floor(Math.min((w - cols * (axis + gap)) / (cols * gw), (h - rows * (head + gap)) / (rows * gh)));
+    if (!best || cell > best.cell) best = { cols, rows, cell };
+  }
+  const cell = Math.max(1, best.cell), tileW = axis + gw * cell + gap, tileH = head + gh * cell + gap;
+  for (let k = 0; k < gc; ++k) tiles.push({ k, x: (k % best.cols) * tileW + axis, y: Math.floor(k / best.cols) * tileH + head });
+  for (let r = 0; r < count; ++r) {
+    const [i, j, k] = coordsOf(grid, r), t = tiles[k];
+    cells.push({ r, x: t.x + j * cell, y: t.y + i * cell, w: cell, h: cell });
+  }
+  return { kind: "tiles", cell, head, axis, tiles, cells, height: best.rows * tileH };
+}
+// The region whose cell holds (x, y), or null.
+function pickCell(cells, x, y) {
+  for (const c of cells) if (x >= c.x && x < c.x + c.w && y >= c.y && y < c.y + c.h) return c.r;
+  return null;
+}
+
+// ---- images (images.json): pixels in (C, H, W) order, 0–255, C = 1 (grey) or 3 (RGB; any other C
+// shows its first channel as grey), as the RGBA bytes of an H × W ImageData.
+function imageRGBA(pixels, shape) {
+  const [c, h, w] = shape, plane = h * w, out = new Uint8ClampedArray(plane * 4);
+  for (let p = 0; p < plane; ++p) {
+    const g = pixels[p];
+    out[4 * p] = c === 3 ? pixels[p] : g;
+    out[4 * p + 1] = c === 3 ? pixels[plane + p] : g;
+    out[4 * p + 2] = c === 3 ? pixels[2 * plane + p] : g;
+    out[4 * p + 3] = 255;
+  }
+  return out;
+}
+// The ζ map of a layer on the image plane: pixel (y, x) takes the mean ζ over the channel blocks of
+// spatial block (i, j) with i = the row block whose share of the image holds y when the layer's grid
+// is laid over the image proportionally (rows ⌊i·H/GH⌋ … ⌊(i+1)·H/GH⌋ − 1, the grid's own cut
+// applied to the image), j likewise.  Returns H·W values, row-major.
+function zetaOnImage(grid, zeta, h, w) {
+  const [gh, gw, gc] = grid, out = new Float64Array(h * w);
+  for (let i = 0; i < gh; ++i)
+    for (let j = 0; j < gw; ++j) {
+      let sum = 0;
+      for (let k = 0; k < gc; ++k) sum += zeta[(i * gw + j) * gc + k];
+      const mean = sum / gc;
+      for (let y = cut(i, h, gh); y < cut(i + 1, h, gh); ++y)
+        for (let x = cut(j, w, gw); x < cut(j + 1, w, gw); ++x) out[y * w + x] = mean;
+    }
+  return out;
+}
+
 // ---- what a layer shows at an epoch: the wanted quantity ("zeta" or "density"), else the other
 // one with a note saying so, else nothing.  `layerEpoch` has z (ζ) and g (density) or null.
 function modeOf(layerEpoch, want) {
@@ -139,5 +230,5 @@ function settingsRows(config, definitions) {
 
 if (typeof module === "object" && module && module.exports) {
   module.exports = { fmt, pct, coordsOf, keyOf, hexRgb, ramp, css, layerScale, scalePosition, magnitude, ticks, epochTicks,
-                     rotate, insidePolygon, pickFace, modeOf, settingsRows };
+                     rotate, insidePolygon, pickFace, modeOf, settingsRows, cut, channelRange, regionLabel, mapLayout, pickCell, imageRGBA, zetaOnImage };
 }

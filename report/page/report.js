@@ -21,7 +21,34 @@
   const D = JSON.parse(document.getElementById("report-data").textContent);
   const $ = (id) => document.getElementById(id);
   const L = D.layers.length, E = D.epochs.length;
-  const state = { e: Math.max(0, E - 1), colour: "zeta", sizeByValue: true, yaw: -0.6, pitch: 0.5, sel: null, timer: null };
+  const state = { e: Math.max(0, E - 1), colour: "zeta", view: "map", sizeByValue: true, yaw: -0.6, pitch: 0.5, zoom: 1, sel: null, timer: null };
+  const CLASSES = D.meta.classes || [];
+  const isOutput = (l) => l === L - 1;  // the output block: one region per logit (README "Region grid")
+  const labelOf = (l, r) => { const ly = D.epochs[state.e].layers[l]; return regionLabel(ly.grid, ly.shape, r, CLASSES, isOutput(l)); };
+
+  // One line per quantity, shown as the tooltip of every legend, metric and table heading; the
+  // README section that defines it is named at the end (the same words as the "How to read" panel).
+  const TIPS = {
+    region: "A region is one block of a layer's activations: a range of rows × columns × channels (README \"Region grid\").",
+    zeta: "ζ = (φ − mean φ) / sd φ over the layer's regions, φ the region's Shapley lesion impact: above 0 = more than the layer's average, not harmful (README \"ζ-scores\").",
+    interval: "95% interval of ζ; significant when the adjusted p < 0.01 (README \"Two intervals\").",
+    shapley: "Shapley value φ: the mean drop of the log-likelihood of the true class when this region is lesioned, over all orders of lesioning the layer's regions (README \"ζ-scores\").",
+    density: "density = mean |a| + 0.1·ln(variance + 1e-6) of the region's activations, averaged over images (README \"Region grid\").",
+    information: "information = mutual information in bits between the region's density and the class, with a shuffled-label null beside it (README \"Region grid\").",
+    selectivity: "selectivity = (information − null) / log2(classes), clamped to [0, 1] (README \"Reading the report\").",
+    dead: "dead: the region is active (|a| > 1e-6) for fewer than 5% of unit-image pairs (README \"Region grid\").",
+    coverage: "coverage = share of the layer's regions that are not dead (README \"Region grid\").",
+    critical: "critical: robust score (φ − median φ)/(1.4826·MAD) ≥ 3.5 and significant (README \"Critical regions\").",
+    strength: "strength per receiving unit = connection_strength / units of the receiving layer: mean absolute input drive (README \"Tractography\").",
+    efficiency: "pathway efficiency = 1 − H(p)/ln n of the flow shares p over the connected region pairs: 1 when one pathway carries all (README \"Tractography\").",
+    chain: "chain score = Σ log(C_step / connection_strength of its pair): always ≤ 0; nearer 0 = a larger share of each pair's flow follows the chain (README \"Tractography\").",
+    stability: "ζ stability = Spearman rank correlation of a layer's region ζ with the previous analysed epoch (README \"Reading the report\").",
+    layer: "An imaged layer: one block of the network (a convolution, pool or dense layer with its batch norm and ReLU) (README \"Imaging\").",
+    path: "A pair of consecutive imaged layers, from → to (README \"Tractography\").",
+    flow: "The pair's strongest region-to-region flow C_{A→B} (README \"Tractography\").",
+    role: "role: the layer's third of the network: feature extraction, pattern recognition, decision (README \"Reading the report\").",
+  };
+  const tip = (node, key) => { node.title = TIPS[key]; node.dataset.tip = key; return node; };
 
   function el(tag, cls, text) {
     const node = document.createElement(tag);
@@ -40,6 +67,38 @@
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
     ctx.clearRect(0, 0, w, h);
     return { ctx, w, h };
+  }
+
+  // ---- the evaluation images of images.json (mean image first, then the examples), each drawn once
+  // at its own size on a canvas that views scale up without smoothing.
+  const IMAGES = (() => {
+    const I = D.images;
+    if (!I || !I.shape) return [];
+    const list = [];
+    if (I.mean) list.push({ title: "mean of the evaluation images", pixels: I.mean });
+    for (const ex of I.examples) list.push({ title: "test image " + ex.index + " · " + (CLASSES[ex.label] !== undefined ? CLASSES[ex.label] : "class " + ex.label), pixels: ex.pixels });
+    const [, h, w] = I.shape;
+    return list.map((item) => {
+      const c = document.createElement("canvas");
+      c.width = w; c.height = h;
+      c.getContext("2d").putImageData(new ImageData(imageRGBA(item.pixels, I.shape), w, h), 0, 0);
+      return { title: item.title, canvas: c, h, w };
+    });
+  })();
+  // An image scaled to `size` CSS pixels wide; draw(ctx, s) then adds marks in image pixels × s.
+  function imageView(img, size, draw) {
+    const canvas = el("canvas", "on-image");
+    canvas.title = img.title;
+    canvas.style.width = size + "px"; canvas.style.height = Math.round(size * img.h / img.w) + "px";
+    const box = el("figure", "image-box");
+    box.append(canvas, el("figcaption", null, img.title));
+    requestAnimationFrame(() => {
+      const { ctx } = sizeCanvas(canvas), s = size / img.w;
+      ctx.imageSmoothingEnabled = false;
+      ctx.drawImage(img.canvas, 0, 0, img.w * s, img.h * s);
+      if (draw) draw(ctx, s);
+    });
+    return box;
   }
 
   // ---- colour scales: the stop tables of report/colormap.h, one scale per layer over all epochs
@@ -94,41 +153,74 @@
       head.append(el("h3", null, layer.name), el("span", "role", layer.role.replace(/_/g, " ")));
       const info = el("div", "layer-info"), note = el("div", "layer-note");
       const canvas = el("canvas", "voxels");
+      canvas.setAttribute("aria-label", layer.name + " regions");
       const legendRow = el("div", "legend-row"), low = el("span", "num"), bar = el("canvas"), high = el("span", "num"), what = el("span");
       legendRow.append(low, bar, high, what);
+      tip(legendRow, "zeta");
+      tip(head.lastChild, "role");
       card.append(head, info, canvas, legendRow, note);
       host.append(card);
-      const view = { l, card, info, note, canvas, bar, low, high, what, faces: [] };
+      const view = { l, card, info, note, canvas, bar, low, high, what, faces: [], cells: [] };
       attachPointer(view);
       views.push(view);
     });
   }
+  // The region under a point of a view's canvas (2-D cells or 3-D faces), or null.
+  const regionAt = (view, x, y) => (state.view === "map" ? pickCell(view.cells, x, y) : pickFace(view.faces, x, y));
   function attachPointer(view) {
     let start = null;
+    const local = (ev) => { const rect = view.canvas.getBoundingClientRect(); return [ev.clientX - rect.left, ev.clientY - rect.top]; };
     view.canvas.addEventListener("pointerdown", (ev) => {
       start = { x: ev.clientX, y: ev.clientY, yaw: state.yaw, pitch: state.pitch, moved: false };
       try { view.canvas.setPointerCapture(ev.pointerId); } catch (e) { /* synthetic pointer */ }
     });
     view.canvas.addEventListener("pointermove", (ev) => {
-      if (!start) return;
+      if (!start) { showTip(view, ev); return; }
       const dx = ev.clientX - start.x, dy = ev.clientY - start.y;
       if (Math.abs(dx) + Math.abs(dy) > 3) start.moved = true;
-      if (!start.moved) return;
+      if (!start.moved || state.view === "map") return;
+      hideTip();
       state.yaw = start.yaw + dx * 0.01;
       state.pitch = Math.max(-1.5, Math.min(1.5, start.pitch + dy * 0.01));
       scheduleVoxels();
     });
     const end = (ev) => {
       if (start && !start.moved && ev.type === "pointerup") {
-        const rect = view.canvas.getBoundingClientRect();
-        const r = pickFace(view.faces, ev.clientX - rect.left, ev.clientY - rect.top);
+        const [x, y] = local(ev), r = regionAt(view, x, y);
         if (r !== null) select(view.l, r);
       }
       start = null;
     };
     view.canvas.addEventListener("pointerup", end);
     view.canvas.addEventListener("pointercancel", end);
+    view.canvas.addEventListener("pointerleave", hideTip);
+    view.canvas.addEventListener("wheel", (ev) => {  // zoom the 3-D views (all together, like rotation)
+      if (state.view === "map") return;
+      ev.preventDefault();
+      state.zoom = Math.max(0.5, Math.min(4, state.zoom * Math.exp(-ev.deltaY * 0.0015)));
+      scheduleVoxels();
+    }, { passive: false });
   }
+  // The hover line: layer, region, its label, ζ with interval, density, and what it is flagged as.
+  function hoverText(l, r) {
+    const ly = D.epochs[state.e].layers[l], label = labelOf(l, r);
+    let text = D.layers[l].name + " " + keyOf(ly.grid, r) + (label ? " (" + label + ")" : "");
+    if (ly.z) text += " · ζ " + fmt(ly.z.zeta[r], 3) + " [" + fmt(ly.z.lo[r], 3) + ", " + fmt(ly.z.hi[r], 3) + "]";
+    if (ly.g) text += " · density " + fmt(ly.g.density[r], 3);
+    if (ly.z && ly.z.critical.indexOf(r) >= 0) text += " · critical";
+    if (ly.g && ly.g.dead.indexOf(r) >= 0) text += " · dead";
+    return text;
+  }
+  function showTip(view, ev) {
+    const rect = view.canvas.getBoundingClientRect(), r = regionAt(view, ev.clientX - rect.left, ev.clientY - rect.top);
+    const box = $("hover");
+    if (r === null) { hideTip(); return; }
+    box.textContent = hoverText(view.l, r);
+    box.hidden = false;
+    box.style.left = Math.min(window.innerWidth - box.offsetWidth - 8, ev.clientX + 14) + "px";
+    box.style.top = ev.clientY + 16 + "px";
+  }
+  function hideTip() { $("hover").hidden = true; }
   function drawLegendBar(view, kind) {
     const { ctx, w, h } = sizeCanvas(view.bar);
     const s = scales[view.l];
@@ -148,10 +240,98 @@
     const mode = layerMode(l);
     const values = mode.kind ? valuesOf(ly, mode.kind) : null;
     const critical = new Set(ly.z ? ly.z.critical : []);
+    const dead = new Set(ly.g ? ly.g.dead : []);
     const { ctx, w, h } = sizeCanvas(view.canvas);
+    view.canvas.style.cursor = state.view === "map" ? "pointer" : "grab";
+    if (state.view === "map") drawMap(view, ctx, w, h, { ly, grid, mode, values, critical, dead });
+    else drawVoxels(view, ctx, w, h, { grid, mode, values, critical });
+    view.card.dataset.regions = String(count);
+    view.card.dataset.epoch = String(ep.epoch);
+    view.card.dataset.colour = mode.kind || "none";
+    view.card.dataset.view = state.view;
+    const shape = ly.shape ? ly.shape.join("×") + " · " : "";
+    view.info.replaceChildren();
+    const part = (text, key) => { const span = el("span", null, text); if (key) tip(span, key); view.info.append(span); };
+    part(shape + "grid " + grid.join("×"));
+    if (ly.g) { view.info.append(" · "); part("coverage " + pct(ly.g.coverage), "coverage"); }
+    if (ly.z) { view.info.append(" · "); part(ly.z.critical.length + " critical", "critical"); }
+    // A standard score over n regions reaches at most √(n − 1) (one region against n − 1 equal ones).
+    const capped = ly.z && count >= 2 && count <= 4
+      ? "ζ ≤ √(n−1) = " + fmt(Math.sqrt(count - 1), 3) + " with n = " + count + " regions: the method's ζ ≥ 2 cannot occur here; “critical” uses the robust score. " : "";
+    view.note.textContent = capped + mode.note;
+    drawLegendBar(view, mode.kind);
+  }
+  // The 2-D map: the same tiles as the PNG figures (mapLayout), row numbers on the left of each
+  // tile, column numbers above the first row of tiles, a channel-block header per tile; critical
+  // regions outlined in black, dead ones crossed, the selected one ringed.
+  function drawMap(view, ctx, w, h, { ly, grid, mode, values, critical, dead }) {
+    const l = view.l, [gh, gw, gc] = grid;
+    const lay = mapLayout(grid, w - 8, h - 8);
+    const ox = 4, oy = 4 + Math.max(0, Math.floor((h - 8 - lay.height) / 2));
+    view.cells = lay.cells.map((c) => ({ r: c.r, x: c.x + ox, y: c.y + oy, w: c.w, h: c.h }));
+    const fill = (r) => (values ? css(colourOf(l, mode.kind, values[r])) : "#e4e4e4");
+    ctx.textBaseline = "middle";
+    if (lay.kind === "tiles") {
+      ctx.font = "10px system-ui, sans-serif";
+      for (const t of lay.tiles) {
+        const [a, b] = ly.shape ? channelRange(ly.shape[2], gc, t.k) : [t.k, t.k + 1];
+        ctx.fillStyle = "#444"; ctx.textAlign = "left";
+        ctx.fillText(ly.shape ? "ch " + (a + 1) + "–" + b : "block " + (t.k + 1), ox + t.x, oy + t.y - 17);
+        ctx.fillStyle = "#888"; ctx.textAlign = "right";
+        if (lay.cell >= 9) for (let i = 0; i < gh; ++i) if (gh <= 8 || i % 2 === 0) ctx.fillText(String(i + 1), ox + t.x - 2, oy + t.y + (i + 0.5) * lay.cell);
+      }
+      ctx.textAlign = "center"; ctx.fillStyle = "#888";
+      if (lay.cell >= 9)  // column numbers above every tile, under its header
+        for (const t of lay.tiles)
+          for (let j = 0; j < gw; ++j) if (gw <= 8 || j % 2 === 0) ctx.fillText(String(j + 1), ox + t.x + (j + 0.5) * lay.cell, oy + t.y - 6);
+    }
+    for (const c of view.cells) {
+      ctx.fillStyle = fill(c.r);
+      ctx.fillRect(c.x, c.y, c.w, c.h);
+      if (lay.kind === "tiles" && lay.cell >= 6) { ctx.strokeStyle = "rgba(255,255,255,0.5)"; ctx.lineWidth = 0.5; ctx.strokeRect(c.x + 0.25, c.y + 0.25, c.w - 0.5, c.h - 0.5); }
+      if (dead.has(c.r)) {
+        ctx.strokeStyle = "rgba(0,0,0,0.45)"; ctx.lineWidth = 1;
+        ctx.beginPath(); ctx.moveTo(c.x + 1, c.y + 1); ctx.lineTo(c.x + c.w - 1, c.y + c.h - 1); ctx.stroke();
+      }
+      if (critical.has(c.r)) { ctx.strokeStyle = "#000"; ctx.lineWidth = 1.6; ctx.strokeRect(c.x + 0.8, c.y + 0.8, c.w - 1.6, c.h - 1.6); }
+      if (state.sel && state.sel.l === l && state.sel.r === c.r) {
+        ctx.lineWidth = 3; ctx.strokeStyle = "#000"; ctx.strokeRect(c.x - 1.5, c.y - 1.5, c.w + 3, c.h + 3);
+        ctx.lineWidth = 1.2; ctx.strokeStyle = "#fff"; ctx.strokeRect(c.x - 1.5, c.y - 1.5, c.w + 3, c.h + 3);
+      }
+    }
+    const labels = [];
+    if (lay.kind === "list") {
+      ctx.font = "11px system-ui, sans-serif";
+      for (const c of view.cells) {
+        const label = labelOf(l, c.r) || keyOf(grid, c.r);
+        labels.push(label);
+        ctx.fillStyle = "#222"; ctx.textAlign = "right";
+        ctx.fillText(label.length > 18 ? label.slice(0, 17) + "…" : label, c.x - 6, c.y + c.h / 2);
+        ctx.fillStyle = "#555"; ctx.textAlign = "left";
+        if (values) ctx.fillText((mode.kind === "zeta" ? "ζ " : "") + fmt(values[c.r], 3), c.x + c.w + 6, c.y + c.h / 2);
+      }
+    }
+    ctx.textBaseline = "alphabetic";
+    view.card.dataset.tiles = String(lay.tiles.length);
+    view.card.dataset.labels = JSON.stringify(labels);
+  }
+  // An orientation triad in the 3-D view's corner: the axes of columns, rows and channel blocks.
+  function drawAxes(ctx, h) {
+    const o = [26, h - 24], names = [["col", [1, 0, 0]], ["row", [0, 1, 0]], ["ch", [0, 0, 1]]];
+    ctx.font = "10px system-ui, sans-serif"; ctx.textAlign = "center"; ctx.textBaseline = "middle";
+    for (const [name, axis] of names) {
+      const p = turn(axis);
+      ctx.strokeStyle = "#777"; ctx.lineWidth = 1.2;
+      ctx.beginPath(); ctx.moveTo(o[0], o[1]); ctx.lineTo(o[0] + 14 * p[0], o[1] + 14 * p[1]); ctx.stroke();
+      ctx.fillStyle = "#555"; ctx.fillText(name, o[0] + 22 * p[0], o[1] + 22 * p[1]);
+    }
+    ctx.textBaseline = "alphabetic";
+  }
+  function drawVoxels(view, ctx, w, h, { grid, mode, values, critical }) {
+    const l = view.l, [gh, gw, gc] = grid, count = gh * gw * gc;
     const spread = gc > 1 ? 1.8 : 1;
     const radius = 0.5 * Math.hypot(gw, gh, gc * spread) + 0.5;
-    const scale = (Math.min(w, h) * 0.56) / radius, cx = w / 2, cy = h / 2;
+    const scale = (state.zoom * Math.min(w, h) * 0.56) / radius, cx = w / 2, cy = h / 2;
     const rc = CORNERS.map(turn), faces = FACES.map(([n, v]) => ({ n: turn(n), v }));
     const order = [];
     for (let r = 0; r < count; ++r) {
@@ -187,16 +367,8 @@
         ctx.lineWidth = 1.2; ctx.strokeStyle = "#fff"; ctx.stroke();
       }
     }
-    view.card.dataset.regions = String(count);
-    view.card.dataset.epoch = String(ep.epoch);
-    view.card.dataset.colour = mode.kind || "none";
-    const shape = ly.shape ? ly.shape.join("×") + " · " : "";
-    let info = shape + "grid " + grid.join("×");
-    if (ly.g) info += " · coverage " + pct(ly.g.coverage);
-    if (ly.z) info += " · " + ly.z.critical.length + " critical";
-    view.info.textContent = info;
-    view.note.textContent = mode.note;
-    drawLegendBar(view, mode.kind);
+    drawAxes(ctx, h);
+    view.card.dataset.tiles = "0";
   }
   let voxelFrame = 0;
   function scheduleVoxels() {
@@ -223,29 +395,35 @@
     if (!state.sel) { body.append(el("p", "hint", "Click a voxel (or a cell in the pathway view) to see its numbers.")); return; }
     const { l, r } = state.sel, ep = D.epochs[state.e], ly = ep.layers[l], grid = ly.grid;
     const [i, j, k] = coordsOf(grid, r);
-    body.append(el("h3", null, D.layers[l].name + " · " + keyOf(grid, r)));
+    const label = labelOf(l, r);
+    body.append(el("h3", null, D.layers[l].name + " · " + keyOf(grid, r) + (label ? " · " + label : "")));
     const table = el("table", "kv");
-    const row = (label, value) => { const tr = el("tr"); tr.append(el("td", null, label), el("td", "num", value)); table.append(tr); };
+    const row = (name, value, key) => {
+      const tr = el("tr"), head = el("td", null, name);
+      if (key) tip(head, key);
+      tr.append(head, el("td", "num", value));
+      table.append(tr);
+    };
     row("epoch", String(ep.epoch));
-    row("row / column / channel block", (i + 1) + " / " + (j + 1) + " / " + (k + 1));
-    row("role (layer depth)", D.layers[l].role.replace(/_/g, " "));
+    row("row / column / channel block", (i + 1) + " / " + (j + 1) + " / " + (k + 1), "region");
+    row("role (layer depth)", D.layers[l].role.replace(/_/g, " "), "role");
     if (ly.g) {
       const g = ly.g;
       row("units", String(g.units[r]));
-      row("density φ", fmt(g.density[r]));
+      row("density", fmt(g.density[r]), "density");
       row("variance", fmt(g.variance[r]));
       row("mean |a|", fmt(g.mean_abs[r]));
-      row("active fraction", pct(g.active[r]));
-      row("information (bits)", fmt(g.info[r]) + " (null " + fmt(g.info_null[r]) + ")");
-      if (g.selectivity) row("selectivity", pct(g.selectivity[r]));
-      row("dead", g.dead.indexOf(r) >= 0 ? "yes" : "no");
+      row("active fraction", pct(g.active[r]), "dead");
+      row("information (bits)", fmt(g.info[r]) + " (null " + fmt(g.info_null[r]) + ")", "information");
+      if (g.selectivity) row("selectivity", pct(g.selectivity[r]), "selectivity");
+      row("dead", g.dead.indexOf(r) >= 0 ? "yes" : "no", "dead");
     } else row("density, information", "not measured at this epoch");
     if (ly.z) {
       const z = ly.z;
-      row("ζ", fmt(z.zeta[r]) + "  [" + fmt(z.lo[r]) + ", " + fmt(z.hi[r]) + "]");
-      row("significant", z.sig[r] ? "yes" : "no");
-      row("critical", z.critical.indexOf(r) >= 0 ? "yes" : "no");
-      if (z.shapley) row("Shapley φ", fmt(z.shapley[r]) + (z.shapley_lo ? "  [" + fmt(z.shapley_lo[r]) + ", " + fmt(z.shapley_hi[r]) + "]" : ""));
+      row("ζ", fmt(z.zeta[r]) + "  [" + fmt(z.lo[r]) + ", " + fmt(z.hi[r]) + "]", "zeta");
+      row("significant", z.sig[r] ? "yes" : "no", "interval");
+      row("critical", z.critical.indexOf(r) >= 0 ? "yes" : "no", "critical");
+      if (z.shapley) row("Shapley φ", fmt(z.shapley[r]) + (z.shapley_lo ? "  [" + fmt(z.shapley_lo[r]) + ", " + fmt(z.shapley_hi[r]) + "]" : ""), "shapley");
       if (z.p) row("p-value", fmt(z.p[r]));
       if (z.lesion) row("lesion Δ", fmt(z.lesion[r]));
       if (z.taylor) row("Taylor", fmt(z.taylor[r]));
@@ -254,6 +432,22 @@
     row("strongest in-flows", flowList(ly, "in", ly.in_from));
     row("strongest out-flows", flowList(ly, "out", ly.out_to));
     body.append(table);
+    // The region's receptive field (grid.json: the input pixels its units read) on the images.
+    const rf = D.layers[l].rf;
+    if (rf && IMAGES.length && rf.rows.length === grid[0] && rf.cols.length === grid[1]) {
+      const [y0, y1] = rf.rows[i], [x0, x1] = rf.cols[j];
+      const head = tip(el("div", "hint", "receptive field: rows " + (y0 + 1) + "–" + y1 + ", columns " + (x0 + 1) + "–" + x1 + " of the input"), "region");
+      const strip = el("div", "image-strip");
+      strip.dataset.rf = [y0, y1, x0, x1].join(",");
+      for (const img of IMAGES.slice(0, 4))
+        strip.append(imageView(img, 96, (ctx, sc) => {
+          // 2-pixel lines on whole pixels: orange just inside the field, white just outside it
+          const X = Math.round(x0 * sc), Y = Math.round(y0 * sc), W = Math.round(x1 * sc) - X, H = Math.round(y1 * sc) - Y;
+          ctx.lineWidth = 2; ctx.strokeStyle = "#fff"; ctx.strokeRect(X - 1, Y - 1, W + 2, H + 2);
+          ctx.strokeStyle = "#d55e00"; ctx.strokeRect(X + 1, Y + 1, W - 2, H - 2);
+        }));
+      body.append(head, strip);
+    }
     // the region's ζ (or density) over the analysed epochs
     const kind = D.epochs.some((e) => e.layers[l].z) ? "zeta" : "density";
     const series = D.epochs.map((e) => { const y = e.layers[l]; const src = kind === "zeta" ? y.z && y.z.zeta : y.g && y.g.density;
@@ -338,7 +532,11 @@
       ch.layers.forEach((l, s) => { const P = centre(l, ch.regions[s]); ctx.beginPath(); ctx.arc(P[0], P[1], 3, 0, 7); ctx.fill(); });
     }
     ctx.textAlign = "left";
-    chains.forEach((ch, c) => { ctx.fillStyle = palette[c]; ctx.fillText("chain " + (c + 1) + ": score " + fmt(ch.score, 3), 10 + c * 150, h - 6); });
+    chains.forEach((ch, c) => { ctx.fillStyle = palette[c]; ctx.fillText("chain " + (c + 1) + ": score " + fmt(ch.score, 3), 10 + c * 150, h - 22); });
+    if (chains.length) {
+      ctx.fillStyle = "#555";
+      ctx.fillText("chain score = Σ over steps of log(share of the pair's flow that the step carries): ≤ 0, nearer 0 = a stronger chain", 10, h - 6);
+    }
     if (state.sel) {
       const { l, r } = state.sel, ly = ep.layers[l];
       ctx.strokeStyle = "#000"; ctx.lineWidth = 1.5;
@@ -416,7 +614,46 @@
     panel(2, "ζ stability: Spearman ρ of each layer's region ζ with the previous analysed epoch", stab, [-1, 1]);
   }
 
+  // ---- ζ on the image: for a spatial layer, its ζ map (mean over channel blocks, zetaOnImage) laid
+  // over the mean image and the example images at 50% opacity, coloured like the maps.
+  const spatialLayers = D.layers.map((_, l) => l).filter((l) => D.layers[l].rf && D.layers[l].rf.grid[0] * D.layers[l].rf.grid[1] > 1);
+  state.imageLayer = spatialLayers.length ? spatialLayers[0] : null;
+  function buildOnImage() {
+    const bar = $("onimage-layers");
+    if (!IMAGES.length || state.imageLayer === null) {
+      $("onimage").append(el("p", "hint", "No images.json with images, or no spatial layer with a receptive field, in this run (written since 2026-11-30)."));
+      return;
+    }
+    for (const l of spatialLayers) {
+      const label = el("label"), radio = el("input");
+      radio.type = "radio"; radio.name = "image-layer"; radio.value = String(l); radio.checked = l === state.imageLayer;
+      radio.addEventListener("change", () => { state.imageLayer = l; renderOnImage(); });
+      label.append(radio, " " + D.layers[l].name);
+      bar.append(label);
+    }
+  }
+  function renderOnImage() {
+    const host = $("onimage");
+    if (!IMAGES.length || state.imageLayer === null) return;
+    host.replaceChildren();
+    const l = state.imageLayer, ly = D.epochs[state.e].layers[l];
+    if (!ly.z) { host.append(el("p", "hint", "no ζ for " + D.layers[l].name + " at this epoch")); return; }
+    const [h, w] = [IMAGES[0].h, IMAGES[0].w], map = zetaOnImage(ly.grid, ly.z.zeta, h, w);
+    for (const img of IMAGES)
+      host.append(imageView(img, 160, (ctx, sc) => {
+        ctx.globalAlpha = 0.5;
+        for (let y = 0; y < h; ++y)
+          for (let x = 0; x < w; ++x) { ctx.fillStyle = css(colourOf(l, "zeta", map[y * w + x])); ctx.fillRect(x * sc, y * sc, sc, sc); }
+        ctx.globalAlpha = 1;
+      }));
+    host.dataset.layer = D.layers[l].name;
+    host.dataset.images = String(IMAGES.length);
+  }
+
   // ---- the epoch's summary
+  const HEAD_TIPS = { layer: "layer", path: "path", "strongest flow": "flow", "ζ": "zeta", interval: "interval", role: "role", selectivity: "selectivity", region: "region",
+    "strength per receiving unit": "strength", efficiency: "efficiency", coverage: "coverage", "critical share": "critical",
+    "ζ stability": "stability" };
   function renderSummary() {
     const host = $("summary");
     host.replaceChildren();
@@ -427,7 +664,11 @@
       box.append(el("h3", null, title));
       const t = el("table");
       const tr = el("tr");
-      for (const hcell of head) tr.append(el("th", null, hcell));
+      for (const hcell of head) {
+        const th = el("th", null, hcell), key = HEAD_TIPS[hcell];
+        if (key) tip(th, key);
+        tr.append(th);
+      }
       t.append(tr);
       for (const r of rows) { const row = el("tr"); for (const c of r) row.append(el("td", "num", c)); t.append(row); }
       if (!rows.length) { const row = el("tr"); row.append(el("td", "hint", "none")); t.append(row); }
@@ -463,6 +704,7 @@
       ctx.fillText("no analysed epochs: nothing to trace (train with --analyze-every N)", 12, 24);
     }
     renderDetails();
+    renderOnImage();
     renderCurves();
     renderSummary();
   }
@@ -488,7 +730,10 @@
     for (const radio of document.querySelectorAll("input[name=colour]"))
       radio.addEventListener("change", () => { state.colour = radio.value; renderAll(); });
     $("size-by-value").addEventListener("change", (ev) => { state.sizeByValue = ev.target.checked; renderAll(); });
-    $("reset-view").addEventListener("click", () => { state.yaw = -0.6; state.pitch = 0.5; renderAll(); });
+    $("reset-view").addEventListener("click", () => { state.yaw = -0.6; state.pitch = 0.5; state.zoom = 1; renderAll(); });
+    for (const radio of document.querySelectorAll("input[name=view]"))
+      radio.addEventListener("change", () => { state.view = radio.value; $("reset-view").disabled = state.view === "map"; renderAll(); });
+    $("reset-view").disabled = state.view === "map";
     let resize = 0;
     window.addEventListener("resize", () => { clearTimeout(resize); resize = setTimeout(renderAll, 100); });
   }
@@ -496,6 +741,7 @@
   buildHeader();
   buildSettings();
   buildLayerViews();
+  buildOnImage();
   buildControls();
   renderAll();
   window.nnfmriReport = {
@@ -505,13 +751,20 @@
     select,
     state,
     // The region drawn nearest the viewer in a layer's view, and a client point where a click selects region r.
+    setView(kind) { document.querySelector("input[name=view][value=" + kind + "]").click(); },
     frontRegion(layerName) {
       const view = views.find((v) => D.layers[v.l].name === layerName);
+      if (view && state.view === "map") return view.cells.length ? view.cells[view.cells.length - 1].r : null;
       return view && view.faces.length ? view.faces[view.faces.length - 1].r : null;
     },
+    // A client point over region r in a layer's view (the cell's centre in the 2-D map, a visible face in 3-D).
     voxelPoint(layerName, r) {
       const view = views.find((v) => D.layers[v.l].name === layerName);
       if (!view) return null;
+      if (state.view === "map") {
+        const c = view.cells.find((cell) => cell.r === r), rect = view.canvas.getBoundingClientRect();
+        return c ? { x: rect.left + c.x + c.w / 2, y: rect.top + c.y + c.h / 2 } : null;
+      }
       for (let f = view.faces.length - 1; f >= 0; --f) {
         if (view.faces[f].r !== r) continue;
         const pts = view.faces[f].pts, x = pts.reduce((a, p) => a + p[0], 0) / pts.length, y = pts.reduce((a, p) => a + p[1], 0) / pts.length;

@@ -202,3 +202,49 @@ TEST(NetView, QuestionsAPoolCannotAnswerNameTheBlock) {
 }
 
 }  // namespace
+
+// input_span against the window tables composed back to the input: the union of every input pixel
+// that some unit of output rows (columns) [begin, end) reads through every block, its first and last
+// row (column).  Strides, padding, pools, non-square maps, gap and a dense block.
+TEST(NetView, InputSpanIsTheUnionOfTheWindowsBackToTheInput) {
+  for (const std::string spec : {"conv3x3:4 relu maxpool2 conv5x5:3:s2:p2 relu avgpool3:s1 linear:5",
+                                 "conv5x5:4:s2 bn relu maxpool3:s2 conv1x1:2 gap linear:3"}) {
+    SCOPED_TRACE(spec);
+    const nn::Network net = random_net(spec, 3, 13, 11, 5);
+    const NetView view(net);
+    for (int b = 0; b < view.size(); ++b)
+      for (bool vertical : {true, false}) {
+        const nn::Shape out = view.block(b).output;
+        const int extent = vertical ? out.h : out.w;
+        for (int begin = 0; begin < extent; ++begin)
+          for (int end = begin + 1; end <= extent; ++end) {
+            std::vector<int> positions;  // of block b's output map
+            for (int y = 0; y < out.h; ++y)
+              for (int x = 0; x < out.w; ++x)
+                if ((vertical ? y : x) >= begin && (vertical ? y : x) < end) positions.push_back(y * out.w + x);
+            int width = out.w;
+            for (int k = b; k >= 0; k = view.block(k).inputs[0]) {
+              const imaging::ReceptiveField field = view.receptive_field(k);
+              std::vector<int> reads;
+              for (int p : positions)
+                for (int t = 0; t < field.taps; ++t)
+                  if (field.at(t, p) >= 0) reads.push_back(field.at(t, p));
+              std::sort(reads.begin(), reads.end());
+              reads.erase(std::unique(reads.begin(), reads.end()), reads.end());
+              positions = reads;
+              width = view.block(k).input.w;
+            }
+            ASSERT_FALSE(positions.empty());
+            int first = 1 << 30, last = -1;
+            for (int q : positions) {
+              const int at = vertical ? q / width : q % width;
+              first = std::min(first, at);
+              last = std::max(last, at);
+            }
+            const std::array<int, 2> span = view.input_span(b, vertical, begin, end);
+            EXPECT_EQ(span[0], first) << view.block(b).name << (vertical ? " rows " : " cols ") << begin << "-" << end;
+            EXPECT_EQ(span[1], last + 1) << view.block(b).name << (vertical ? " rows " : " cols ") << begin << "-" << end;
+          }
+      }
+  }
+}

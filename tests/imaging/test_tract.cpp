@@ -99,7 +99,9 @@ struct LiteralPair {
 LiteralPair literal_flows(const nn::Network& net, int b, const run::GridSpec& spec, const nn::Tensor& a,
                           const nn::Tensor& z) {
   const nn::Shape is = net.blocks()[b - 1].output_shape, os = net.blocks()[b].output_shape;
-  run::RegionGrid from(is.h, is.w, is.c, spec), to(os.h, os.w, os.c, spec);
+  // The output block (the last) is cut one region per logit (README "Region grid").
+  const bool output = b + 1 == int(net.blocks().size());
+  run::RegionGrid from(is.h, is.w, is.c, spec), to(os.h, os.w, os.c, output ? run::GridSpec{1, 1, os.c} : spec);
   std::vector<int> region_in(is.per_sample()), region_out(os.per_sample());
   for (int c = 0; c < is.c; ++c)
     for (int y = 0; y < is.h; ++y)

@@ -250,3 +250,46 @@ test("helpers.js also runs as the page's classic script: no module, document or 
   const code = source.replace(/\/\/.*$/gm, "");  // without its comments
   assert.doesNotMatch(code, /\b(document|window|require|state)\b/);
 });
+
+test("channelRange uses the grid's own cut, and regionLabel names classes and channel blocks", () => {
+  assert.deepEqual([0, 1, 2, 3].map((k) => h.channelRange(10, 4, k)), [[0, 2], [2, 5], [5, 7], [7, 10]]);
+  const classes = ["cat", "dog", "ship"];
+  assert.equal(h.regionLabel([1, 1, 3], [1, 1, 3], 1, classes, true), "dog");
+  assert.equal(h.regionLabel([1, 1, 3], [1, 1, 3], 1, classes, false), "channel 2");
+  assert.equal(h.regionLabel([1, 1, 4], [1, 1, 256], 2, classes, true), "channels 129–192");  // names do not fit: channels
+  assert.equal(h.regionLabel([2, 2, 4], [8, 8, 16], 0, classes, true), "");                     // a spatial grid: the key says it
+});
+
+test("mapLayout puts one tile per channel block and every region's cell where pickCell finds it", () => {
+  for (const grid of [[8, 8, 4], [4, 4, 4], [3, 5, 2], [2, 2, 7]]) {
+    const lay = h.mapLayout(grid, 300, 240);
+    const count = grid[0] * grid[1] * grid[2];
+    assert.equal(lay.kind, "tiles");
+    assert.equal(lay.tiles.length, grid[2]);
+    assert.equal(lay.cells.length, count);
+    for (const c of lay.cells) {
+      assert.equal(h.pickCell(lay.cells, c.x + c.w / 2, c.y + c.h / 2), c.r);
+      assert.ok(c.x >= 0 && c.y >= 0 && c.x + c.w <= 300 && c.y + c.h <= 240, JSON.stringify([grid, c]));
+      const [i, j, k] = h.coordsOf(grid, c.r), t = lay.tiles[k];
+      assert.equal(c.x, t.x + j * lay.cell);  // columns across, rows down, inside the region's channel tile
+      assert.equal(c.y, t.y + i * lay.cell);
+    }
+  }
+  const list = h.mapLayout([1, 1, 10], 300, 240);
+  assert.equal(list.kind, "list");
+  assert.equal(list.tiles.length, 0);
+  assert.deepEqual(list.cells.map((c) => c.r), [...Array(10).keys()]);
+  assert.ok(list.cells.every((c, r) => r === 0 || c.y > list.cells[r - 1].y));
+  assert.equal(h.mapLayout([1, 1, 100], 300, 240).kind, "squares");
+  assert.equal(h.pickCell(list.cells, -5, -5), null);
+});
+
+test("imageRGBA reads (C, H, W) pixels, and zetaOnImage lays the grid over the image proportionally", () => {
+  const rgb = h.imageRGBA([1, 2, 3, 4, 10, 20, 30, 40, 100, 200, 250, 255], [3, 2, 2]);
+  assert.deepEqual(Array.from(rgb), [1, 10, 100, 255, 2, 20, 200, 255, 3, 30, 250, 255, 4, 40, 255, 255]);
+  assert.deepEqual(Array.from(h.imageRGBA([7, 9], [1, 1, 2])), [7, 7, 7, 255, 9, 9, 9, 255]);
+  // grid 2×2×2 over a 3×4 image: row blocks [0,1) [1,3), column blocks [0,2) [2,4); ζ mean over k
+  const zeta = [1, 3, 5, 7, -2, 0, 10, 20];  // r = (i·2 + j)·2 + k
+  const map = Array.from(h.zetaOnImage([2, 2, 2], zeta, 3, 4));
+  assert.deepEqual(map, [2, 2, 6, 6, -1, -1, 15, 15, -1, -1, 15, 15]);
+});

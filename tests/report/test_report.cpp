@@ -509,6 +509,53 @@ TEST(Report, MalformedInputIsOneClearError) {
   EXPECT_NE(message.find("no config.json, metrics.jsonl, analysis/epoch_N/ or grid.json"), std::string::npos) << message;
 }
 
+// grid.json's receptive fields and images reach the page only once checked: sizes against the grid
+// and the shape before anything is read, pixel values in range; one error naming file and pointer.
+TEST(Report, ReceptiveFieldsAndImagesAreCheckedBeforeThePageGetsThem) {
+  TempDir tmp("images");
+  write_run(tmp.path);
+  Json grid = grid_json(2);
+  const int gh = grid["layers"]["conv1"]["grid"][0], gw = grid["layers"]["conv1"]["grid"][1];
+  Json rows = Json::array(), cols = Json::array();
+  for (int i = 0; i < gh; ++i) rows.push_back({i * 3, i * 3 + 5});
+  for (int j = 0; j < gw; ++j) cols.push_back({j * 2, j * 2 + 4});
+  grid["layers"]["conv1"]["receptive_field"] = {{"rows", rows}, {"cols", cols}};
+  std::vector<int> pixels(2 * 3 * 3);
+  for (size_t v = 0; v < pixels.size(); ++v) pixels[v] = int(v * 13 % 256);
+  grid["images"] = {{"shape", {2, 3, 3}}, {"mean", std::vector<double>(18, 100.5)},
+                    {"examples", {{{"index", 0}, {"label", 1}, {"pixels", pixels}}}}};
+  write(tmp.path / "analysis/epoch_002/grid.json", grid.dump());
+  report::build_report(tmp.str(), {});
+  const std::string page = base::read_file((tmp.path / "report.html").string());
+  EXPECT_NE(page.find("\"rf\":{\"rows\":[[0,5],[3,8]]"), std::string::npos);
+  EXPECT_NE(page.find("\"images\":{\"shape\":[2,3,3],\"mean\":[100.5,"), std::string::npos);
+
+  const auto expect_error = [&](const Json& bad, const std::string& expected) {
+    write(tmp.path / "analysis/epoch_002/grid.json", bad.dump());
+    const std::string message = error_of([&] { report::build_report(tmp.str(), {}); });
+    EXPECT_NE(message.find("analysis/epoch_002/grid.json: " + expected), std::string::npos) << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos);
+  };
+  Json bad = grid;
+  bad["layers"]["conv1"]["receptive_field"]["rows"].erase(0);
+  expect_error(bad, "/layers/conv1/receptive_field/rows: expected an array of 2 [first, end] pixel ranges");
+  bad = grid;
+  bad["layers"]["conv1"]["receptive_field"]["cols"][1] = {4, 4};
+  expect_error(bad, "/layers/conv1/receptive_field/cols/1: expected a pixel range [first, end] with first < end");
+  bad = grid;
+  bad["images"]["examples"][0]["pixels"][5] = 256;
+  expect_error(bad, "/images/examples/0/pixels/5: ");
+  bad = grid;
+  bad["images"]["examples"][0]["pixels"].erase(0);
+  expect_error(bad, "/images/examples/0/pixels: expected an array of 18 pixel values");
+  bad = grid;
+  bad["images"]["shape"] = {3, 4096, 4096};
+  expect_error(bad, "/images/shape: an image of 50331648 values, expected at most 4194304");
+  bad = grid;
+  bad["images"]["mean"][0] = -1;
+  expect_error(bad, "/images/mean/0: expected a pixel value 0 … 255");
+}
+
 // zeta.json writes each layer's grid as [GH, GW, GC], like grid.json and tract.json; without a
 // grid.json it is the layer's grid, so a zeta.json whose regions do not fill it is an error.  The
 // string "GHxGWxGC" of older zeta.json files is still read.
