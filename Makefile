@@ -149,10 +149,11 @@ bench: all
 	bash bench/peer_compare.sh
 
 # report.html in headless Chromium (installed when missing): DOM counts, slider, click, console errors;
-# screenshots build/report.png and build/report-full.png; prints the page size and load time.
+# screenshots build/report.png, build/report-layers.png and build/report-full.png; prints the page
+# size and load time.  RUN=DIR: the report of that run instead of a synthetic one.
 test-report: all
 	@$(MAKE) --no-print-directory deps PACKAGES="$(BROWSER_PACKAGES)"
-	node tests/report_browser_test.js --nnfmri $(APP) --out $(BUILD)
+	node tests/report_browser_test.js --nnfmri $(APP) --out $(BUILD) $(if $(RUN),--run $(RUN))
 
 # The suite under ASan + UBSan, in its own build tree.
 asan: deps

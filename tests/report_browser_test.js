@@ -421,7 +421,19 @@ async function main() {
       fs.writeFileSync(path.join(outDir, "report-missing-tract.png"), Buffer.from(shot.data, "base64"));
       await evaluate("window.nnfmriReport.setEpoch(window.nnfmriReport.epochCount - 1)");
     }
-    // screenshots: the first screen, and the whole page
+    // screenshots: the layers with the top region selected (README "Reading the report"), the first
+    // screen, and the whole page
+    await evaluate(`(() => { const R = window.nnfmriReport, D = JSON.parse(document.getElementById("report-data").textContent);
+      R.setView("map"); R.setEpoch(R.epochCount - 1);
+      const top = D.epochs[R.epochCount - 1].summary.top_regions;
+      const l = top && top.length ? D.layers.findIndex((x) => x.name === top[0].layer) : 0;
+      const ly = D.epochs[R.epochCount - 1].layers[Math.max(0, l)];
+      const r = top && top.length ? (top[0].grid[0] - 1) * ly.grid[1] * ly.grid[2] + (top[0].grid[1] - 1) * ly.grid[2] + top[0].grid[2] - 1 : 0;
+      R.select(Math.max(0, l), r);
+      document.getElementById("layers").scrollIntoView(); window.scrollBy(0, -50); })()`);
+    await sleep(150);
+    const layersShot = await cdp("Page.captureScreenshot", { format: "png" });
+    fs.writeFileSync(path.join(outDir, "report-layers.png"), Buffer.from(layersShot.data, "base64"));
     await evaluate("document.getElementById('reset-view').click(); window.scrollTo(0, 0)");
     await sleep(100);
     const shot = await cdp("Page.captureScreenshot", { format: "png" });
@@ -431,7 +443,7 @@ async function main() {
     const full = await cdp("Page.captureScreenshot", { format: "png", captureBeyondViewport: true,
       clip: { x: 0, y: 0, width: Math.ceil(size.width), height: Math.min(8000, Math.ceil(size.height)), scale: 1 } });
     fs.writeFileSync(path.join(outDir, "report-full.png"), Buffer.from(full.data, "base64"));
-    console.log("report-browser-test: screenshots " + path.join(outDir, "report.png") + " and " + path.join(outDir, "report-full.png"));
+    console.log("report-browser-test: screenshots " + ["report.png", "report-layers.png", "report-full.png"].map((f) => path.join(outDir, f)).join(", "));
   } finally {
     await browser.close();
     fs.rmSync(profile, { recursive: true, force: true });

@@ -392,11 +392,27 @@
   function renderDetails() {
     const body = $("details-body");
     body.replaceChildren();
-    if (!state.sel) { body.append(el("p", "hint", "Click a voxel (or a cell in the pathway view) to see its numbers.")); return; }
+    if (!state.sel) { body.append(el("p", "hint", "Click a region (in a map, the 3-D view or the pathway view) to see its numbers.")); return; }
     const { l, r } = state.sel, ep = D.epochs[state.e], ly = ep.layers[l], grid = ly.grid;
     const [i, j, k] = coordsOf(grid, r);
     const label = labelOf(l, r);
     body.append(el("h3", null, D.layers[l].name + " · " + keyOf(grid, r) + (label ? " · " + label : "")));
+    // The region's receptive field (grid.json: the input pixels its units read) on the images.
+    const rf = D.layers[l].rf;
+    if (rf && IMAGES.length && rf.rows.length === grid[0] && rf.cols.length === grid[1]) {
+      const [y0, y1] = rf.rows[i], [x0, x1] = rf.cols[j];
+      const head = tip(el("div", "hint", "receptive field: rows " + (y0 + 1) + "–" + y1 + ", columns " + (x0 + 1) + "–" + x1 + " of the input"), "region");
+      const strip = el("div", "image-strip");
+      strip.dataset.rf = [y0, y1, x0, x1].join(",");
+      for (const img of IMAGES.slice(0, 4))
+        strip.append(imageView(img, 96, (ctx, sc) => {
+          // 2-pixel lines on whole pixels: orange just inside the field, white just outside it
+          const X = Math.round(x0 * sc), Y = Math.round(y0 * sc), W = Math.round(x1 * sc) - X, H = Math.round(y1 * sc) - Y;
+          ctx.lineWidth = 2; ctx.strokeStyle = "#fff"; ctx.strokeRect(X - 1, Y - 1, W + 2, H + 2);
+          ctx.strokeStyle = "#d55e00"; ctx.strokeRect(X + 1, Y + 1, W - 2, H - 2);
+        }));
+      body.append(strip, head);
+    }
     const table = el("table", "kv");
     const row = (name, value, key) => {
       const tr = el("tr"), head = el("td", null, name);
@@ -432,22 +448,6 @@
     row("strongest in-flows", flowList(ly, "in", ly.in_from));
     row("strongest out-flows", flowList(ly, "out", ly.out_to));
     body.append(table);
-    // The region's receptive field (grid.json: the input pixels its units read) on the images.
-    const rf = D.layers[l].rf;
-    if (rf && IMAGES.length && rf.rows.length === grid[0] && rf.cols.length === grid[1]) {
-      const [y0, y1] = rf.rows[i], [x0, x1] = rf.cols[j];
-      const head = tip(el("div", "hint", "receptive field: rows " + (y0 + 1) + "–" + y1 + ", columns " + (x0 + 1) + "–" + x1 + " of the input"), "region");
-      const strip = el("div", "image-strip");
-      strip.dataset.rf = [y0, y1, x0, x1].join(",");
-      for (const img of IMAGES.slice(0, 4))
-        strip.append(imageView(img, 96, (ctx, sc) => {
-          // 2-pixel lines on whole pixels: orange just inside the field, white just outside it
-          const X = Math.round(x0 * sc), Y = Math.round(y0 * sc), W = Math.round(x1 * sc) - X, H = Math.round(y1 * sc) - Y;
-          ctx.lineWidth = 2; ctx.strokeStyle = "#fff"; ctx.strokeRect(X - 1, Y - 1, W + 2, H + 2);
-          ctx.strokeStyle = "#d55e00"; ctx.strokeRect(X + 1, Y + 1, W - 2, H - 2);
-        }));
-      body.append(head, strip);
-    }
     // the region's ζ (or density) over the analysed epochs
     const kind = D.epochs.some((e) => e.layers[l].z) ? "zeta" : "density";
     const series = D.epochs.map((e) => { const y = e.layers[l]; const src = kind === "zeta" ? y.z && y.z.zeta : y.g && y.g.density;
