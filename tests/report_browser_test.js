@@ -430,9 +430,10 @@ async function main() {
       const ly = D.epochs[R.epochCount - 1].layers[Math.max(0, l)];
       const r = top && top.length ? (top[0].grid[0] - 1) * ly.grid[1] * ly.grid[2] + (top[0].grid[1] - 1) * ly.grid[2] + top[0].grid[2] - 1 : 0;
       R.select(Math.max(0, l), r);
-      document.getElementById("layers").scrollIntoView(); window.scrollBy(0, -50); })()`);
+      document.getElementById("layers").scrollIntoView(); window.scrollBy(0, -document.getElementById("controls").offsetHeight - 8); })()`);
     await sleep(150);
-    const layersShot = await cdp("Page.captureScreenshot", { format: "png" });
+    // at 3/4 scale: the README's screenshot (docs/report.png) is this file of a real run
+    const layersShot = await cdp("Page.captureScreenshot", { format: "png", clip: { x: 0, y: await evaluate("window.scrollY"), width: 1400, height: 1000, scale: 0.75 } });
     fs.writeFileSync(path.join(outDir, "report-layers.png"), Buffer.from(layersShot.data, "base64"));
     await evaluate("document.getElementById('reset-view').click(); window.scrollTo(0, 0)");
     await sleep(100);
