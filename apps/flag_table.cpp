@@ -11,6 +11,7 @@
 #include "apps/commands.h"
 #include "apps/flags.h"
 #include "base/format.h"
+#include "datasets/corrupt.h"
 #include "imaging/analysis.h"
 #include "imaging/stage.h"
 #include "nn/trainer.h"
@@ -75,7 +76,7 @@ std::vector<FlagDef> make_table() {
   const imaging::AnalysisSettings analysis;
   const imaging::ZetaSettings& zeta = analysis.zeta;
   const imaging::TractSettings& tract = analysis.tract;
-  const unsigned kData = kTrain | kEval | kAnalyze, kThreads = kTrain | kEval | kAnalyze, kImaging = kTrain | kAnalyze;
+  const unsigned kData = kTrain | kEval | kAnalyze | kCorrupt | kProfile, kThreads = kTrain | kEval | kAnalyze | kProfile | kMonitor, kImaging = kTrain | kAnalyze;
   const std::string grid = std::to_string(analysis.grid.gh) + "x" + std::to_string(analysis.grid.gw) + "x" +
                            std::to_string(analysis.grid.gc);
   const std::vector<std::string> stage_names = imaging::stage_names();  // the registered stages (imaging/stage.h)
@@ -88,8 +89,8 @@ std::vector<FlagDef> make_table() {
       text_flag("--resize", "HxW", "images:DIR: resize every image to H x W (else all must share the first one's size)", kData),
       real_flag("--split", "X", "images:DIR without train/ and test/: the test share of each class", kData, "0.2", 0, 1),
       integer_flag("--split-seed", "N", "images:DIR: seed of that split", kData, 1, 0, double(1L << 62)),
-      shown(integer_flag("--limit-train", "N", "use the first N training images only", kTrain, 0, 0, double(1L << 40)), "0: all"),
-      shown(integer_flag("--limit-test", "N", "use the first N test images only", kTrain | kEval, 0, 0, double(1L << 40)),
+      shown(integer_flag("--limit-train", "N", "use the first N training images only", kTrain | kCorrupt, 0, 0, double(1L << 40)), "0: all"),
+      shown(integer_flag("--limit-test", "N", "use the first N test images only", kTrain | kEval | kCorrupt, 0, 0, double(1L << 40)),
             "0: all"),
       nonempty(computed(text_flag("--out", "DIR", "run directory; must be new or empty unless --overwrite", kTrain),
                         "runs/<model>")),
@@ -169,6 +170,12 @@ std::vector<FlagDef> make_table() {
       text_flag("--norm", "MEAN:STD", "input normalisation per channel, x = (pixel/255 - mean) / std; default: what the file says, else 0:1", kImport),
       text_flag("--classes", "NAME,...", "class names; default: what the file says, else 0 ... K-1", kImport),
       switch_flag("--ignore-extra", "skip tensors the spec does not use (else an error)", kImport),
+      required(choice_flag("--kind", datasets::corruption_names(), "the corruption (README, Monitoring)", kCorrupt, ""), kCorrupt),
+      integer_flag("--severity", "N", "severity of the corruption (CIFAR-10-C's parameters)", kCorrupt, 3, 1,
+                   datasets::kMaxSeverity),
+      integer_flag("--seed", "N", "seed of the noise and of the squares' positions", kCorrupt, 1, 0, double(1L << 62)),
+      nonempty(required(text_flag("--out", "DIR", "where the corrupted CIFAR-10 files and corruption.json go", kCorrupt),
+                        kCorrupt)),
       switch_flag("--figures-only", "write summaries and figures, not report.html", kReport),
       choice_flag("--format", {"png", "svg"}, "figure format", kReport, "png"),
       switch_flag("--help", "this list", kEveryCommand),
@@ -190,6 +197,7 @@ const std::vector<CommandDef>& command_table() {
       {kExport, "export", "CKPT", "write a checkpoint's weights as .npz + .model.json or as safetensors (for PyTorch)", cmd_export},
       {kImport, "import", "FILE", "make a checkpoint from a safetensors file (PyTorch) or an exported .npz + .model.json", cmd_import},
       {kAnalyze, "analyze", "CKPT", "image a checkpoint: region grid statistics, zeta-scores, tractography", cmd_analyze},
+      {kCorrupt, "corrupt", "", "write a CIFAR-10-C style corrupted copy of a data set (noise, blur, contrast, occlusion)", cmd_corrupt},
       {kReport, "report", "RUN_DIR", "summaries, figures and an interactive report.html of a run directory or of analyze's --out", cmd_report},
   };
   return commands;
