@@ -287,8 +287,8 @@ Profile fit_profile(nn::Network& net, const nn::LabeledImages& data, long images
 
 namespace {
 
-std::vector<nn::NamedTensor> profile_tensors(Profile& p) {
-  std::vector<nn::NamedTensor> tensors;
+std::vector<nn::FramedTensor> profile_tensors(Profile& p) {
+  std::vector<nn::FramedTensor> tensors;
   for (LayerProfile& l : p.layers) {
     tensors.push_back({l.name + ".mean", &l.mean});
     tensors.push_back({l.name + ".sd", &l.sd});

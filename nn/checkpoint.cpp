@@ -13,8 +13,8 @@ namespace nn {
 namespace {
 const char kMagic[8] = {'N', 'N', 'F', 'M', 'R', 'I', 'c', 'k'};
 const char kStateMagic[8] = {'N', 'N', 'F', 'M', 'R', 'I', 's', 't'};
-std::vector<NamedTensor> model_tensors(Network& net) {
-  std::vector<NamedTensor> tensors;
+std::vector<FramedTensor> model_tensors(Network& net) {
+  std::vector<FramedTensor> tensors;
   for (NamedParam& np : net.named_params()) tensors.push_back({np.name, &np.param->value});
   return tensors;
 }
@@ -156,8 +156,8 @@ Checkpoint load_checkpoint(const std::string& path) {
 
 namespace {
 // The model's tensors, then the optimiser's (named optimizer.<i>), as a training state holds them.
-std::vector<NamedTensor> state_tensors(Network& net, Optimizer& optimizer) {
-  std::vector<NamedTensor> tensors = model_tensors(net);
+std::vector<FramedTensor> state_tensors(Network& net, Optimizer& optimizer) {
+  std::vector<FramedTensor> tensors = model_tensors(net);
   std::vector<Tensor>& state = optimizer.state();
   for (size_t i = 0; i < state.size(); ++i) tensors.push_back({"optimizer." + std::to_string(i), &state[i]});
   return tensors;

@@ -30,16 +30,16 @@ nlohmann::json shape_json(const Shape& s) { return {s.n, s.c, s.h, s.w}; }
 // The framing (framed_file.h): magic, version, header
 // length, the JSON header with "tensors" = [{name, shape}] added, the float32 tensors, CRC-32.
 void write_framed(const std::string& path, const char (&magic)[8], nlohmann::json header,
-                  const std::vector<NamedTensor>& tensors) {
+                  const std::vector<FramedTensor>& tensors) {
   nlohmann::json list = nlohmann::json::array();
-  for (const NamedTensor& t : tensors) list.push_back({{"name", t.name}, {"shape", shape_json(t.tensor->shape())}});
+  for (const FramedTensor& t : tensors) list.push_back({{"name", t.name}, {"shape", shape_json(t.tensor->shape())}});
   header["tensors"] = list;
   std::string text = header.dump();
   std::string out(magic, 8);
   put<uint32_t>(out, kVersion);
   put<uint64_t>(out, text.size());
   out += text;
-  for (const NamedTensor& t : tensors)
+  for (const FramedTensor& t : tensors)
     out.append(reinterpret_cast<const char*>(t.tensor->data()), t.tensor->size() * sizeof(float));
   uint32_t crc = uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(out.data()), uInt(out.size())));
   put<uint32_t>(out, crc);
@@ -71,7 +71,7 @@ base::Error FramedFile::fail(const std::string& why) const {
   return base::Error(path_ + ": not a valid " + kind_ + ": " + why);
 }
 
-void FramedFile::read_tensors(const std::vector<NamedTensor>& tensors) const {
+void FramedFile::read_tensors(const std::vector<FramedTensor>& tensors) const {
   const base::Json list = header.value("tensors", base::Json());
   if (!list.is_array()) throw fail("header has no tensor list");
   if (list.size() != tensors.size())

@@ -18,13 +18,13 @@
 
 namespace nn {
 
-struct NamedTensor {
+struct FramedTensor {
   std::string name;
   Tensor* tensor;
 };
 
 void write_framed(const std::string& path, const char (&magic)[8], nlohmann::json header,
-                  const std::vector<NamedTensor>& tensors);
+                  const std::vector<FramedTensor>& tensors);
 
 // A framed file read and checked up to its header; read_tensors() then fills the tensors.
 class FramedFile {
@@ -32,7 +32,7 @@ class FramedFile {
   FramedFile(const std::string& path, const char (&magic)[8], const std::string& kind, size_t max_bytes);
   base::Error fail(const std::string& why) const;
   // Copies the tensors in order after checking that the header lists exactly these names and shapes.
-  void read_tensors(const std::vector<NamedTensor>& tensors) const;
+  void read_tensors(const std::vector<FramedTensor>& tensors) const;
 
   base::Json header;
 
