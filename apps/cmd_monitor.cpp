@@ -1,5 +1,6 @@
 // nnfmri corrupt | profile | monitor — shifted copies of a data set, and the production monitor
 // (README "Monitoring").
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <numeric>
@@ -15,6 +16,9 @@
 #include "imaging/monitor.h"
 #include "nn/checkpoint.h"
 #include "nn/trainer.h"
+#include "report/colormap.h"
+#include "report/page.h"
+#include "report/report.h"
 #include "run/json.h"
 
 namespace app {
@@ -63,6 +67,17 @@ imaging::MonitorSettings monitor_settings(const Flags& flags) {
   settings.knn_images = flags.integer("--knn-images");
   return settings;
 }
+
+// monitor.html shows the scores of the first kTimelineImages images and the region maps of the
+// kSelectedImages images with the largest spatial score.
+constexpr size_t kTimelineImages = 100000;
+constexpr size_t kSelectedImages = 8;
+
+struct SelectedImage {
+  double spatial;
+  long image;
+  run::Json json;  // image, label, prediction, spatial, channels, height, width, pixels, maps, top
+};
 
 }  // namespace
 
@@ -123,6 +138,8 @@ int cmd_monitor(int argc, char** argv) {
   std::vector<imaging::WindowDrift> windows;
   std::array<double, 5> window_sums{};
   long window_count = 0, alarms = 0;
+  run::Json timeline = run::Json::array(), window_rows = run::Json::array();
+  std::vector<SelectedImage> selected;  // the largest spatial scores so far, largest first
   const base::Stopwatch clock;
   for (size_t offset = 0; offset < view.count; offset += size_t(batch)) {
     const int count = int(std::min(size_t(batch), view.count - offset));
@@ -144,6 +161,34 @@ int cmd_monitor(int argc, char** argv) {
         layer_top[profile.layers[size_t(r.layer)].name] = region_json(profile, *ck.net, r.layer, r.region, r.z);
       line["top_regions"] = top;
       line["layer_top"] = layer_top;
+      if (size_t(image) < kTimelineImages) {
+        run::Json row = run::Json::array();
+        for (const double value : v) row.push_back(short_number(value));
+        timeline.push_back(row);
+      }
+      const auto larger = [](const SelectedImage& a, const SelectedImage& b) {
+        return a.spatial > b.spatial || (a.spatial == b.spatial && a.image < b.image);
+      };
+      if (selected.size() < kSelectedImages || larger({s.spatial, image, {}}, selected.back())) {
+        run::Json maps = run::Json::array();
+        const std::vector<std::vector<float>> z = monitor.region_z(i);
+        for (size_t l = 0; l < profile.layers.size(); ++l) {
+          const run::RegionGrid& grid = profile.layers[l].grid;
+          if (grid.height < 2) continue;  // the map of a block without rows and columns shows nothing
+          run::Json values = run::Json::array();
+          for (const float value : z[l]) values.push_back(short_number(value));
+          maps.push_back({{"layer", profile.layers[l].name}, {"grid", {grid.gh, grid.gw, grid.gc}}, {"z", values}});
+        }
+        const uint8_t* pixels = input.pixels.data() + size_t(image) * input.image_size();
+        run::Json entry = {{"image", image}, {"label", int(labels[size_t(i)])}, {"prediction", s.prediction},
+                           {"spatial", short_number(s.spatial)}, {"channels", input.channels}, {"height", input.height},
+                           {"width", input.width}, {"pixels", std::vector<int>(pixels, pixels + input.image_size())},
+                           {"maps", maps}};
+        if (!s.top.empty()) entry["top"] = region_json(profile, *ck.net, s.top[0].layer, s.top[0].region, 0)["box"];
+        selected.push_back({s.spatial, image, std::move(entry)});
+        std::sort(selected.begin(), selected.end(), larger);
+        if (selected.size() > kSelectedImages) selected.pop_back();
+      }
       text += base::json_text(line, -1) + "\n";
       ++window_count;
       if (next_window < windows.size() && windows[next_window].first + windows[next_window].images == image + 1) {
@@ -162,6 +207,10 @@ int cmd_monitor(int argc, char** argv) {
           regions.push_back(region);
         }
         drift["top_regions"] = regions;
+        window_rows.push_back({w.first, w.images, w.alarm ? 1 : 0, w.drifting, w.tested,
+                               w.top.empty() ? std::string("–")
+                                             : profile.layers[size_t(w.top[0].layer)].name + " " +
+                                                   profile.layers[size_t(w.top[0].layer)].grid.key(w.top[0].region)});
         text += base::json_text(drift, -1) + "\n";
         window_sums = {}, window_count = 0;
         if (w.alarm) {
@@ -177,8 +226,16 @@ int cmd_monitor(int argc, char** argv) {
     lines.append(text);
   }
   const double seconds = clock.seconds();
+  run::Json page = {{"checkpoint", checkpoint}, {"profile", profile_path}, {"input", flags.text("--input")},
+                    {"images", view.count}, {"window", window}, {"alpha", alpha},
+                    {"colormaps", run::Json::parse(report::colormap_stops_json())},
+                    {"detectors", std::vector<std::string>(std::begin(kDetectors), std::end(kDetectors))},
+                    {"scores", timeline}, {"scores_cut", view.count > kTimelineImages}, {"windows", window_rows}};
+  page["selected"] = run::Json::array();
+  for (const SelectedImage& image : selected) page["selected"].push_back(image.json);
+  base::write_file_atomic(out + "/monitor.html", report::monitor_page_html(report::script_safe_json(base::json_text(page, -1))));
   lines.commit();
-  std::printf("monitor: %zu images, %ld full windows of %ld, %ld alarms; %.0f images/s (%d threads); wrote %s/monitor.jsonl\n",
+  std::printf("monitor: %zu images, %ld full windows of %ld, %ld alarms; %.0f images/s (%d threads); wrote %s/monitor.jsonl and monitor.html\n",
               view.count, long(view.count) / window, window, alarms, double(view.count) / std::max(seconds, 1e-9), threads,
               out.c_str());
   return 0;

@@ -168,9 +168,14 @@ TEST_F(Monitor, CleanWindowsDoNotAlarmAShiftedStreamDoes) {
   for (const auto& s : clean_scores) clean.push_back(s.spatial);
   std::nth_element(clean.begin(), clean.begin() + 250, clean.end());
   for (const auto& s : shifted_scores) ASSERT_GT(s.spatial, clean[250]);
-  // The Monitor's KNN (one sgemm) is knn_score's.
+  // Distances between unit vectors lie in [0, 2]; the MSP in [−1, −1/K].
   ASSERT_EQ(clean_scores.size(), 500u);
-  EXPECT_GT(clean_scores[0].knn, 0);
+  for (const auto& s : clean_scores) {
+    ASSERT_GE(s.knn, 0);
+    ASSERT_LE(s.knn, 2 + 1e-6);
+    ASSERT_GE(s.msp, -1 - 1e-12);
+    ASSERT_LE(s.msp, -1.0 / 3 + 1e-12);
+  }
 }
 
 }  // namespace
