@@ -126,9 +126,9 @@ int cmd_monitor(int argc, char** argv) {
   check_batch_fits(*ck.net, batch, input.size(), false);
   const double alpha = flags.real("--alpha");
   const std::string out = flags.text("--out");
+  imaging::Monitor monitor(profile, *ck.net, window, alpha);  // checks --window before anything is written
   base::make_directories(out);
   base::AtomicFileWriter lines(out + "/monitor.jsonl");
-  imaging::Monitor monitor(profile, *ck.net, window, alpha);
   const nn::LabeledImages view = input.view();
   std::vector<uint32_t> index(view.count);
   std::iota(index.begin(), index.end(), 0u);

@@ -410,6 +410,11 @@ void check_profile_fits(const Profile& profile, const std::string& profile_path,
 Monitor::Monitor(const Profile& profile, nn::Network& net, long window, double alpha)
     : profile_(profile), net_(net), window_(window), alpha_(alpha), phi_(profile.layers.size()),
       pending_(profile.layers.size()) {
+  double values = 0;  // the open window's φ: regions × window doubles, checked before allocating
+  for (const LayerProfile& l : profile.layers) values += double(l.grid.count()) * double(window);
+  if (values > double(1L << 28))
+    throw base::Error("--window " + std::to_string(window) + ": the window would hold " + std::to_string(long(values)) +
+                      " region values, expected at most 2^28 (2 GiB); use a smaller window");
   for (size_t l = 0; l < profile.layers.size(); ++l)
     pending_[l].assign(size_t(profile.layers[l].grid.count()) * size_t(window), 0.0);
 }

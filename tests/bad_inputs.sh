@@ -129,10 +129,11 @@ case_ "monitor --input fashion-mnist (1x28x28 images)" 2 monitor run/model.ckpt 
 mkdir -p empty && : > empty/data_batch_1.bin && : > empty/test_batch.bin
 case_ "monitor --input cifar10:DIR with empty files" 2 monitor run/model.ckpt --profile ok.profile --input cifar10:empty --out m4
 case_ "monitor --window 1" 2 monitor run/model.ckpt --profile ok.profile --input planted --window 1 --out m5
+case_ "monitor --window 1048576 (a window of 2^20 images × every region)" 2 monitor run/model.ckpt --profile ok.profile --input planted --window 1048576 --out m6
 case_ "corrupt --kind fog" 2 corrupt --data planted --kind fog --out c1
 case_ "corrupt --severity 6" 2 corrupt --data planted --kind noise --severity 6 --out c2
 case_ "corrupt --data fashion-mnist (not 3x32x32)" 2 corrupt --data fashion-mnist --kind blur --out c3
-for d in m1 m2 m3 m4 m5 c1 c2 c3; do
+for d in m1 m2 m3 m4 m5 m6 c1 c2 c3; do
   [ -e "$d" ] && { echo "bad_inputs: a refused run left $d behind" >&2; failed=1; }
 done
 "$nnfmri" $T --out big --model "linear:4096 relu linear:10" --analyze-every 1 --grid 1x1x4096 --stages grid \
