@@ -22,6 +22,9 @@ int cmd_export(int argc, char** argv);
 int cmd_import(int argc, char** argv);
 int cmd_analyze(int argc, char** argv);
 int cmd_report(int argc, char** argv);
+int cmd_corrupt(int argc, char** argv);
+int cmd_profile(int argc, char** argv);
+int cmd_monitor(int argc, char** argv);
 
 extern const char* const kVersion;
 
@@ -39,14 +42,16 @@ constexpr long long kAddressSpacePerThread = 256LL << 20;
 // set for OpenMP and OpenBLAS alike (one owner of threads).  Returns the count in force.
 int set_threads(const Flags& flags, int fallback = 0);
 // The dataset named by --data, limited by --limit-train / --limit-test where the command takes them.
-datasets::DataSplit load_data(const Flags& flags, bool need_train);
+datasets::DataSplit load_data(const Flags& flags, bool need_train, const std::string& data_flag = "--data");
 // "32x32" → {32, 32}: `count` integers from 1 to base::kMaxInputSide joined by 'x'; else one error
 // naming the flag and `form` ("HxW").
 std::vector<int> parse_sizes(const std::string& text, const std::string& flag, size_t count, const std::string& form);
 // {"spec", "name", "files": [{"path", "sha256"}], "train_images", "test_images", "classes"}
 nlohmann::ordered_json describe_data(const std::string& spec, const datasets::DataSplit& data);
 // Throws base::Error unless the net takes the data's images and has an output per class.
-void check_net_fits(const nn::Network& net, const datasets::Dataset& d, const std::string& what);
+// data_flag names the data in the message; without check_classes only the image shape is checked.
+void check_net_fits(const nn::Network& net, const datasets::Dataset& d, const std::string& what,
+                    const std::string& data_flag = "--data", bool check_classes = true);
 // Throws base::Error naming --batch when a batch of min(batch, images) images cannot fit in this
 // machine's memory: its activations (and, when training, as many gradients) alone, from
 // nn::Network::activation_floats_per_image, against the physical memory.  Checked before anything

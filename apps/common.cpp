@@ -64,8 +64,8 @@ std::vector<int> parse_sizes(const std::string& text, const std::string& flag, s
   return sizes;
 }
 
-datasets::DataSplit load_data(const Flags& flags, bool need_train) {
-  const std::string spec = flags.text("--data");
+datasets::DataSplit load_data(const Flags& flags, bool need_train, const std::string& data_flag) {
+  const std::string spec = flags.text(data_flag);
   datasets::LoadOptions options;
   if (flags.has("--resize")) {
     const std::vector<int> size = parse_sizes(flags.text("--resize"), "--resize", 2, "HxW");
@@ -78,8 +78,8 @@ datasets::DataSplit load_data(const Flags& flags, bool need_train) {
   const long limit_test = flags.has("--limit-test") ? flags.integer("--limit-test") : 0;
   if (limit_train > 0) split.train.truncate(size_t(limit_train));
   if (limit_test > 0) split.test.truncate(size_t(limit_test));
-  if (need_train && split.train.size() == 0) throw base::Error("--data " + spec + ": no training images");
-  if (split.test.size() == 0) throw base::Error("--data " + spec + ": no test images");
+  if (need_train && split.train.size() == 0) throw base::Error(data_flag + " " + spec + ": no training images");
+  if (split.test.size() == 0) throw base::Error(data_flag + " " + spec + ": no test images");
   return split;
 }
 
@@ -106,13 +106,14 @@ nlohmann::ordered_json describe_data(const std::string& spec, const datasets::Da
   return out;
 }
 
-void check_net_fits(const nn::Network& net, const datasets::Dataset& d, const std::string& what) {
+void check_net_fits(const nn::Network& net, const datasets::Dataset& d, const std::string& what,
+                    const std::string& data_flag, bool check_classes) {
   if (net.channels() != d.channels || net.height() != d.height || net.width() != d.width)
     throw base::Error(what + " takes " + std::to_string(net.channels()) + "x" + std::to_string(net.height()) + "x" +
-                    std::to_string(net.width()) + " images but --data has " + std::to_string(d.channels) + "x" +
+                    std::to_string(net.width()) + " images but " + data_flag + " has " + std::to_string(d.channels) + "x" +
                     std::to_string(d.height) + "x" + std::to_string(d.width));
-  if (net.num_outputs() != d.num_classes())
-    throw base::Error(what + " has " + std::to_string(net.num_outputs()) + " outputs but --data has " +
+  if (check_classes && net.num_outputs() != d.num_classes())
+    throw base::Error(what + " has " + std::to_string(net.num_outputs()) + " outputs but " + data_flag + " has " +
                     std::to_string(d.num_classes()) + " classes (end the spec with linear:" +
                     std::to_string(d.num_classes()) + ")");
 }

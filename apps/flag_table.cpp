@@ -11,7 +11,9 @@
 #include "apps/commands.h"
 #include "apps/flags.h"
 #include "base/format.h"
+#include "datasets/corrupt.h"
 #include "imaging/analysis.h"
+#include "imaging/monitor.h"
 #include "imaging/stage.h"
 #include "nn/trainer.h"
 
@@ -75,7 +77,10 @@ std::vector<FlagDef> make_table() {
   const imaging::AnalysisSettings analysis;
   const imaging::ZetaSettings& zeta = analysis.zeta;
   const imaging::TractSettings& tract = analysis.tract;
-  const unsigned kData = kTrain | kEval | kAnalyze, kThreads = kTrain | kEval | kAnalyze, kImaging = kTrain | kAnalyze;
+  const imaging::MonitorSettings monitor;
+  const unsigned kData = kTrain | kEval | kAnalyze | kCorrupt | kProfile, kThreads = kTrain | kEval | kAnalyze | kProfile | kMonitor,
+               kImaging = kTrain | kAnalyze;
+  const unsigned kReadOptions = kData | kMonitor;  // how images:DIR is read, for --data and monitor's --input
   const std::string grid = std::to_string(analysis.grid.gh) + "x" + std::to_string(analysis.grid.gw) + "x" +
                            std::to_string(analysis.grid.gc);
   const std::vector<std::string> stage_names = imaging::stage_names();  // the registered stages (imaging/stage.h)
@@ -85,11 +90,11 @@ std::vector<FlagDef> make_table() {
       // Data and run directory
       required(text_flag("--data", "SPEC", "data set: cifar10[:DIR] | fashion-mnist[:DIR] | mnist:DIR | planted[:SEED[,cells=N][,moving][,unequal=X][,distractor[=D]]] | images:DIR", kData),
                kData, "--resume"),
-      text_flag("--resize", "HxW", "images:DIR: resize every image to H x W (else all must share the first one's size)", kData),
-      real_flag("--split", "X", "images:DIR without train/ and test/: the test share of each class", kData, "0.2", 0, 1),
-      integer_flag("--split-seed", "N", "images:DIR: seed of that split", kData, 1, 0, double(1L << 62)),
-      shown(integer_flag("--limit-train", "N", "use the first N training images only", kTrain, 0, 0, double(1L << 40)), "0: all"),
-      shown(integer_flag("--limit-test", "N", "use the first N test images only", kTrain | kEval, 0, 0, double(1L << 40)),
+      text_flag("--resize", "HxW", "images:DIR: resize every image to H x W (else all must share the first one's size)", kReadOptions),
+      real_flag("--split", "X", "images:DIR without train/ and test/: the test share of each class", kReadOptions, "0.2", 0, 1),
+      integer_flag("--split-seed", "N", "images:DIR: seed of that split", kReadOptions, 1, 0, double(1L << 62)),
+      shown(integer_flag("--limit-train", "N", "use the first N training images only", kTrain | kCorrupt | kProfile, 0, 0, double(1L << 40)), "0: all"),
+      shown(integer_flag("--limit-test", "N", "use the first N test images only", kTrain | kEval | kCorrupt | kMonitor, 0, 0, double(1L << 40)),
             "0: all"),
       nonempty(computed(text_flag("--out", "DIR", "run directory; must be new or empty unless --overwrite", kTrain),
                         "runs/<model>")),
@@ -128,11 +133,11 @@ std::vector<FlagDef> make_table() {
       shown(integer_flag("--analyze-every", "N", "image the net after every N-th epoch", kTrain, 0, 0, 100000), "0: never"),
       switch_flag("--verbose", "print every imaging stage's lines before an analysed epoch's line (else one line per epoch)", kTrain),
       // Imaging (train --analyze-every and analyze)
-      text_flag("--grid", "GHxGWxGC", "region grid per layer", kImaging, grid),
-      real_flag("--lambda", "X", "weight of the log-variance term of the density", kImaging, shortest(analysis.lambda, false),
-                -1e6, 1e6),
-      open_below(real_flag("--epsilon", "X", "variance floor inside the log", kImaging, shortest(analysis.epsilon, false), 0,
-                           1e6)),
+      text_flag("--grid", "GHxGWxGC", "region grid per layer", kImaging | kProfile, grid),
+      real_flag("--lambda", "X", "weight of the log-variance term of the density", kImaging | kProfile,
+                shortest(analysis.lambda, false), -1e6, 1e6),
+      open_below(real_flag("--epsilon", "X", "variance floor inside the log", kImaging | kProfile,
+                           shortest(analysis.epsilon, false), 0, 1e6)),
       integer_flag("--eval-samples", "N", "first N test images imaged", kImaging, long(analysis.eval_samples),
                    double(imaging::kMinEvalSamples), kHuge),
       choice_flag("--stages", stage_names, "imaging stages (grid always runs)", kImaging, stages, FlagKind::List),
@@ -158,7 +163,7 @@ std::vector<FlagDef> make_table() {
       shown(integer_flag("--tract-top", "N", "list only the N strongest flows per layer pair", kImaging, tract.top, 0, kHuge),
             "0: all"),
       // Command-specific
-      integer_flag("--batch", "N", "evaluation batch", kEval, 256, 1, 65536),
+      integer_flag("--batch", "N", "evaluation batch", kEval | kProfile | kMonitor, 256, 1, 65536),
       text_flag("--dump", "OUT.npz", "also write `input` (normalised), `logits` and `labels` of the evaluated images",
                 kEval),
       nonempty(text_flag("--npz", "OUT.npz", "weights named as a PyTorch state_dict (+ OUT.model.json)", kExport)),
@@ -169,6 +174,25 @@ std::vector<FlagDef> make_table() {
       text_flag("--norm", "MEAN:STD", "input normalisation per channel, x = (pixel/255 - mean) / std; default: what the file says, else 0:1", kImport),
       text_flag("--classes", "NAME,...", "class names; default: what the file says, else 0 ... K-1", kImport),
       switch_flag("--ignore-extra", "skip tensors the spec does not use (else an error)", kImport),
+      required(choice_flag("--kind", datasets::corruption_names(), "the corruption (README, Monitoring)", kCorrupt, ""), kCorrupt),
+      integer_flag("--severity", "N", "severity of the corruption (CIFAR-10-C's parameters)", kCorrupt, 3, 1,
+                   datasets::kMaxSeverity),
+      integer_flag("--seed", "N", "seed of the noise and of the squares' positions", kCorrupt, 1, 0, double(1L << 62)),
+      nonempty(required(text_flag("--out", "DIR", "where the corrupted CIFAR-10 files and corruption.json go", kCorrupt),
+                        kCorrupt)),
+      nonempty(required(text_flag("--out", "FILE", "the profile to write", kProfile), kProfile)),
+      integer_flag("--quantiles", "Q", "sketch points per region (quantiles at j/(Q-1))", kProfile, monitor.quantiles, 2, 1001),
+      integer_flag("--knn-k", "K", "k of the KNN score", kProfile, monitor.knn_k, 1, 1 << 20),
+      integer_flag("--knn-images", "N", "fit images whose normalised features are kept for KNN", kProfile,
+                   monitor.knn_images, 1, 1 << 20),
+      nonempty(required(text_flag("--profile", "FILE", "the profile made by `nnfmri profile` for this checkpoint", kMonitor),
+                        kMonitor)),
+      nonempty(required(text_flag("--input", "SPEC", "the images to monitor (the test half of a --data SPEC: cifar10:DIR, images:DIR, ...)",
+                                  kMonitor), kMonitor)),
+      integer_flag("--window", "N", "images per drift test", kMonitor, 100, 2, 1 << 20),
+      open_below(real_flag("--alpha", "X", "alarm when a region's Benjamini-Hochberg adjusted p is below X", kMonitor, "0.01",
+                           0, 1)),
+      nonempty(required(text_flag("--out", "DIR", "where monitor.jsonl and monitor.html go", kMonitor), kMonitor)),
       switch_flag("--figures-only", "write summaries and figures, not report.html", kReport),
       choice_flag("--format", {"png", "svg"}, "figure format", kReport, "png"),
       switch_flag("--help", "this list", kEveryCommand),
@@ -190,6 +214,9 @@ const std::vector<CommandDef>& command_table() {
       {kExport, "export", "CKPT", "write a checkpoint's weights as .npz + .model.json or as safetensors (for PyTorch)", cmd_export},
       {kImport, "import", "FILE", "make a checkpoint from a safetensors file (PyTorch) or an exported .npz + .model.json", cmd_import},
       {kAnalyze, "analyze", "CKPT", "image a checkpoint: region grid statistics, zeta-scores, tractography", cmd_analyze},
+      {kCorrupt, "corrupt", "", "write a CIFAR-10-C style corrupted copy of a data set (noise, blur, contrast, occlusion)", cmd_corrupt},
+      {kProfile, "profile", "CKPT", "fit the monitor's profile of clean data (region statistics, Mahalanobis, KNN)", cmd_profile},
+      {kMonitor, "monitor", "CKPT", "score a stream of images against a profile: per-image scores, window drift, monitor.html", cmd_monitor},
       {kReport, "report", "RUN_DIR", "summaries, figures and an interactive report.html of a run directory or of analyze's --out", cmd_report},
   };
   return commands;

@@ -23,7 +23,10 @@ enum Command : unsigned {
   kAnalyze = 1u << 4,
   kReport = 1u << 5,
   kImport = 1u << 6,
-  kEveryCommand = (1u << 7) - 1,
+  kCorrupt = 1u << 7,
+  kProfile = 1u << 8,
+  kMonitor = 1u << 9,
+  kEveryCommand = (1u << 10) - 1,
 };
 
 enum class FlagKind {

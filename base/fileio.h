@@ -14,6 +14,22 @@
 namespace base {
 
 void write_file_atomic(const std::string& path, const std::string& bytes);
+// A file written piece by piece (a stream of JSON lines) and published atomically: append() writes to
+// `path.tmp.<pid>`, commit() flushes it to disk and renames it over `path`.  Destroyed uncommitted
+// (an error on the way), it removes the temporary file: `path` is never half-written.
+class AtomicFileWriter {
+ public:
+  explicit AtomicFileWriter(std::string path);
+  ~AtomicFileWriter();
+  AtomicFileWriter(const AtomicFileWriter&) = delete;
+  AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
+  void append(const std::string& bytes);
+  void commit();
+
+ private:
+  std::string path_, tmp_;
+  int fd_ = -1;
+};
 std::string read_file(const std::string& path, size_t max_bytes = kMaxReadBytes);  // throws base::Error if unreadable
 void make_directories(const std::string& path);          // mkdir -p; throws base::Error
 bool file_exists(const std::string& path);

@@ -127,4 +127,39 @@ DataSplit load_cifar10(const std::string& dir) {
   return split;
 }
 
+std::string cifar10_problem(const Dataset& d) {
+  if (d.channels != 3 || d.height != kCifarSide || d.width != kCifarSide)
+    return "images are " + std::to_string(d.channels) + "x" + std::to_string(d.height) + "x" + std::to_string(d.width) +
+           ", expected 3x32x32";
+  if (d.num_classes() != 10) return std::to_string(d.num_classes()) + " classes, expected 10";
+  for (const uint8_t label : d.labels)
+    if (label > 9) return "label " + std::to_string(label) + ", expected 0..9";
+  if (d.size() > kMaxCifarRecordsPerFile)
+    return std::to_string(d.size()) + " images, expected at most " + std::to_string(kMaxCifarRecordsPerFile);
+  return "";
+}
+
+void write_cifar10(const std::string& dir, const DataSplit& split) {
+  for (const Dataset* d : {&split.train, &split.test}) {
+    const std::string problem = cifar10_problem(*d);
+    if (!problem.empty()) throw base::Error("cifar10: cannot write " + dir + ": " + problem);
+    if (d->size() == 0) throw base::Error("cifar10: cannot write " + dir + ": a split without images");
+  }
+  base::make_directories(dir);
+  std::string names;
+  for (const std::string& name : split.train.class_names) names += name + "\n";
+  const auto records = [](const Dataset& d) {
+    std::string bytes;
+    bytes.reserve(d.size() * kCifarRecordBytes);
+    for (size_t i = 0; i < d.size(); ++i) {
+      bytes += char(d.labels[i]);
+      bytes.append(reinterpret_cast<const char*>(d.pixels.data() + i * kCifarImageBytes), kCifarImageBytes);
+    }
+    return bytes;
+  };
+  base::write_file_atomic(join(dir, "batches.meta.txt"), names);
+  base::write_file_atomic(join(dir, "data_batch_1.bin"), records(split.train));
+  base::write_file_atomic(join(dir, "test_batch.bin"), records(split.test));
+}
+
 }  // namespace datasets

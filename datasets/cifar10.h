@@ -29,5 +29,13 @@ DataSplit load_cifar10(const std::string& dir);
 // Appends the records of one .bin file to d (d.channels/height/width must be 3/32/32).
 // Exposed for tests and tools; load_cifar10 is the normal entry point.
 void append_cifar10_file(const std::string& path, Dataset& d);
+// "" when d can be written as CIFAR-10 records (3×32×32 images, labels 0..9, 10 class names), else
+// what is wrong, as a phrase ("images are 1x28x28, expected 3x32x32").
+std::string cifar10_problem(const Dataset& d);
+// Writes split as DIR/data_batch_1.bin (every training image), DIR/test_batch.bin and
+// DIR/batches.meta.txt (the class names), each atomically (base/fileio.h), after checking both
+// halves with cifar10_problem (base::Error naming DIR and the problem, before anything is written).
+// load_cifar10(DIR) reads back the same images, labels and class names.
+void write_cifar10(const std::string& dir, const DataSplit& split);
 
 }  // namespace datasets

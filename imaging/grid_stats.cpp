@@ -52,6 +52,11 @@ ImageRegionStats image_region_stats(const run::RegionGrid& grid, int r, const fl
   return {sum_abs / units, squares / units, active};
 }
 
+// φ_g(x) = m_g(x) + λ·ln(v_g(x) + ε)
+double phi_of(const ImageRegionStats& s, double lambda, double epsilon) {
+  return s.mean_abs + lambda * std::log(s.variance + epsilon);
+}
+
 // Plug-in entropy in bits of a histogram with `total` entries: −Σ (c/total) log2(c/total).
 double entropy_bits(const uint64_t* counts, int size, uint64_t total) {
   double h = 0;
@@ -100,6 +105,10 @@ std::vector<uint8_t> shuffled_labels(const uint8_t* labels, size_t n, uint64_t s
   return out;
 }
 
+double region_phi(const run::RegionGrid& grid, int r, const float* sample, double lambda, double epsilon) {
+  return phi_of(image_region_stats(grid, r, sample), lambda, epsilon);
+}
+
 LayerGridAccumulator::LayerGridAccumulator(std::string name, int height, int width, int channels,
                                            const GridSettings& settings, size_t images)
     : name_(std::move(name)),
@@ -128,8 +137,7 @@ void LayerGridAccumulator::add(const float* activations, int count, size_t offse
       batch_mean_abs_[slot] = s.mean_abs;
       batch_variance_[slot] = s.variance;
       batch_active_[slot] = s.active;
-      // φ_g(x) = m_g(x) + λ·ln(v_g(x) + ε)
-      phi_[size_t(r) * images_ + offset + i] = s.mean_abs + settings_.lambda * std::log(s.variance + settings_.epsilon);
+      phi_[size_t(r) * images_ + offset + i] = phi_of(s, settings_.lambda, settings_.epsilon);
     }
   }
   // Merged in image order, one thread: the sums do not depend on the batch size or the thread count.

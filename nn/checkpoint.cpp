@@ -1,111 +1,20 @@
 #include "nn/checkpoint.h"
 
-#include <zlib.h>
-
 #include <cstdio>
 #include <cstring>
 
 #include "base/error.h"
 #include "base/fileio.h"
 #include "base/json.h"
+#include "nn/framed_file.h"
 
 namespace nn {
 
 namespace {
 const char kMagic[8] = {'N', 'N', 'F', 'M', 'R', 'I', 'c', 'k'};
 const char kStateMagic[8] = {'N', 'N', 'F', 'M', 'R', 'I', 's', 't'};
-const uint32_t kVersion = 1;
-
-template <typename T>
-void put(std::string& s, T v) {
-  s.append(reinterpret_cast<const char*>(&v), sizeof v);
-}
-template <typename T>
-T get(const std::string& s, size_t off) {
-  T v;
-  std::memcpy(&v, s.data() + off, sizeof v);
-  return v;
-}
-nlohmann::json shape_json(const Shape& s) { return {s.n, s.c, s.h, s.w}; }
-
-struct NamedTensor {
-  std::string name;
-  Tensor* tensor;
-};
-
-// The framing of checkpoints and training states (see checkpoint.h): magic, version, header
-// length, the JSON header with "tensors" = [{name, shape}] added, the float32 tensors, CRC-32.
-void write_framed(const std::string& path, const char (&magic)[8], nlohmann::json header,
-                  const std::vector<NamedTensor>& tensors) {
-  nlohmann::json list = nlohmann::json::array();
-  for (const NamedTensor& t : tensors) list.push_back({{"name", t.name}, {"shape", shape_json(t.tensor->shape())}});
-  header["tensors"] = list;
-  std::string text = header.dump();
-  std::string out(magic, 8);
-  put<uint32_t>(out, kVersion);
-  put<uint64_t>(out, text.size());
-  out += text;
-  for (const NamedTensor& t : tensors)
-    out.append(reinterpret_cast<const char*>(t.tensor->data()), t.tensor->size() * sizeof(float));
-  uint32_t crc = uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(out.data()), uInt(out.size())));
-  put<uint32_t>(out, crc);
-  base::write_file_atomic(path, out);
-}
-
-// A framed file read and checked up to its header; read_tensors() then fills the tensors.
-class FramedFile {
- public:
-  FramedFile(const std::string& path, const char (&magic)[8], const std::string& kind) : path_(path), kind_(kind) {
-    s_ = base::read_file(path, kMaxCheckpointBytes);
-    if (s_.size() < 8 + 4 + 8 + 4 || std::memcmp(s_.data(), magic, 8) != 0) throw fail("bad magic or too short");
-    uint32_t version = get<uint32_t>(s_, 8);
-    if (version != kVersion)
-      throw fail("version " + std::to_string(version) + ", this build reads version " + std::to_string(kVersion));
-    uint32_t stored = get<uint32_t>(s_, s_.size() - 4);
-    uint32_t crc = uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(s_.data()), uInt(s_.size() - 4)));
-    if (stored != crc) throw fail("checksum mismatch (truncated or corrupt file)");
-    uint64_t hlen = get<uint64_t>(s_, 12);
-    if (hlen > s_.size() - 24) throw fail("header length " + std::to_string(hlen) + " exceeds the file");
-    try {
-      header = base::parse_json(s_.substr(20, hlen), "header");
-    } catch (const base::Error& e) {
-      throw fail(e.what());
-    }
-    data_ = 20 + hlen;
-  }
-  base::Error fail(const std::string& why) const { return base::Error(path_ + ": not a valid " + kind_ + ": " + why); }
-
-  // Copies the tensors in order after checking that the header lists exactly these names and shapes.
-  void read_tensors(const std::vector<NamedTensor>& tensors) const {
-    const base::Json list = header.value("tensors", base::Json());
-    if (!list.is_array()) throw fail("header has no tensor list");
-    if (list.size() != tensors.size())
-      throw fail("it lists " + std::to_string(list.size()) + " tensors, the spec has " + std::to_string(tensors.size()));
-    size_t off = data_;
-    for (size_t i = 0; i < tensors.size(); ++i) {
-      Tensor& v = *tensors[i].tensor;
-      const base::Json& t = list[i];
-      const base::Json shape = shape_json(v.shape());
-      if (!t.is_object() || t.value("name", base::Json()) != tensors[i].name || t.value("shape", base::Json()) != shape)
-        throw fail("tensor " + std::to_string(i) + " is " + base::json_text(t, -1).substr(0, 200) + ", expected " +
-                   tensors[i].name + " " + base::json_text(shape, -1));
-      size_t bytes = v.size() * sizeof(float);
-      if (off + bytes > s_.size() - 4) throw fail("data ends inside tensor " + tensors[i].name);
-      std::memcpy(v.data(), s_.data() + off, bytes);
-      off += bytes;
-    }
-    if (off != s_.size() - 4) throw fail(std::to_string(s_.size() - 4 - off) + " unexpected bytes after the tensors");
-  }
-
-  base::Json header;
-
- private:
-  std::string path_, kind_, s_;
-  size_t data_ = 0;
-};
-
-std::vector<NamedTensor> model_tensors(Network& net) {
-  std::vector<NamedTensor> tensors;
+std::vector<FramedTensor> model_tensors(Network& net) {
+  std::vector<FramedTensor> tensors;
   for (NamedParam& np : net.named_params()) tensors.push_back({np.name, &np.param->value});
   return tensors;
 }
@@ -216,7 +125,7 @@ void check_meta(const base::Node& meta) {
 }  // namespace
 
 Checkpoint load_checkpoint(const std::string& path) {
-  const FramedFile file(path, kMagic, "nnfmri checkpoint");
+  const FramedFile file(path, kMagic, "nnfmri checkpoint", kMaxCheckpointBytes);
   const base::Json& h = file.header;
   Checkpoint ck;
   try {
@@ -247,8 +156,8 @@ Checkpoint load_checkpoint(const std::string& path) {
 
 namespace {
 // The model's tensors, then the optimiser's (named optimizer.<i>), as a training state holds them.
-std::vector<NamedTensor> state_tensors(Network& net, Optimizer& optimizer) {
-  std::vector<NamedTensor> tensors = model_tensors(net);
+std::vector<FramedTensor> state_tensors(Network& net, Optimizer& optimizer) {
+  std::vector<FramedTensor> tensors = model_tensors(net);
   std::vector<Tensor>& state = optimizer.state();
   for (size_t i = 0; i < state.size(); ++i) tensors.push_back({"optimizer." + std::to_string(i), &state[i]});
   return tensors;
@@ -268,7 +177,7 @@ void save_training_state(const std::string& path, Network& net, Optimizer& optim
 }
 
 TrainPosition load_training_state(const std::string& path, Network& net, Optimizer& optimizer) {
-  const FramedFile file(path, kStateMagic, "nnfmri training state");
+  const FramedFile file(path, kStateMagic, "nnfmri training state", kMaxCheckpointBytes);
   const base::Json& h = file.header;
   TrainPosition position;
   long steps = 0;

@@ -20,6 +20,8 @@ NNFMRI_EMBED_PAGE_FILE(nnfmri_page_html, "report/page/report.html")
 NNFMRI_EMBED_PAGE_FILE(nnfmri_page_css, "report/page/report.css")
 NNFMRI_EMBED_PAGE_FILE(nnfmri_page_helpers_js, "report/page/helpers.js")
 NNFMRI_EMBED_PAGE_FILE(nnfmri_page_js, "report/page/report.js")
+NNFMRI_EMBED_PAGE_FILE(nnfmri_monitor_html, "report/page/monitor.html")
+NNFMRI_EMBED_PAGE_FILE(nnfmri_monitor_js, "report/page/monitor.js")
 
 namespace report {
 namespace {
@@ -63,6 +65,23 @@ const std::vector<PageFile>& page_files() {
       {"report/page/report.js", bytes(nnfmri_page_js_begin, nnfmri_page_js_end)},
   };
   return files;
+}
+
+const std::vector<PageFile>& monitor_page_files() {
+  static const std::vector<PageFile> files = {
+      {"report/page/monitor.html", bytes(nnfmri_monitor_html_begin, nnfmri_monitor_html_end)},
+      {"report/page/monitor.js", bytes(nnfmri_monitor_js_begin, nnfmri_monitor_js_end)},
+  };
+  return files;
+}
+
+std::string monitor_page_html(const std::string& data) {
+  const std::vector<PageFile>& files = page_files();
+  const std::vector<PageFile>& monitor = monitor_page_files();
+  return fill(monitor[0].text, {{"/*@REPORT_CSS@*/", files[1].text},
+                                {"/*@REPORT_HELPERS_JS@*/", files[2].text},
+                                {"/*@MONITOR_JS@*/", monitor[1].text},
+                                {"/*@REPORT_DATA@*/", data}});
 }
 
 std::string page_html(const std::string& data) {

@@ -27,4 +27,10 @@ const std::vector<PageFile>& page_files();
 // report.html for one run; `data` is script-safe JSON.
 std::string page_html(const std::string& data);
 
+// monitor.html (`nnfmri monitor`, README "Monitoring"): report/page/monitor.html with report.css at
+// /*@REPORT_CSS@*/, helpers.js at /*@REPORT_HELPERS_JS@*/, report/page/monitor.js at /*@MONITOR_JS@*/
+// and `data` (script-safe JSON) at /*@REPORT_DATA@*/; the same rules as report.html.
+const std::vector<PageFile>& monitor_page_files();  // monitor.html, monitor.js
+std::string monitor_page_html(const std::string& data);
+
 }  // namespace report

@@ -117,6 +117,25 @@ PY
 case_ "train --data mnist:DIR, a .gz with trailing garbage" 2 $T --out t7 --data mnist:idx
 mkdir -p cifar && truncate -s 3073000000 cifar/data_batch_1.bin && truncate -s 3073 cifar/test_batch.bin
 case_ "train --data cifar10:DIR, a 3 GB data_batch_1.bin" 2 $T --out t8 --data cifar10:cifar
+# the monitor (README "Monitoring"): a profile of the small run's checkpoint, then hostile profiles and inputs
+"$nnfmri" profile run/model.ckpt --data planted --limit-train 200 --knn-images 100 --out ok.profile > /dev/null 2>&1 ||
+  { echo "bad_inputs: profile of the small run failed" >&2; failed=1; }
+head -c 1000 ok.profile > cut.profile
+case_ "monitor: a truncated profile" 2 monitor run/model.ckpt --profile cut.profile --input planted --out m1
+"$nnfmri" train --data planted --model "conv3x3:4 relu maxpool2 linear:10" --epochs 1 --limit-train 32 --limit-test 32 \
+  --seed 2 --threads 2 --out other > /dev/null 2>&1 || { echo "bad_inputs: the second small run failed" >&2; failed=1; }
+case_ "monitor: the profile of another checkpoint" 2 monitor other/model.ckpt --profile ok.profile --input planted --out m2
+case_ "monitor --input fashion-mnist (1x28x28 images)" 2 monitor run/model.ckpt --profile ok.profile --input fashion-mnist --out m3
+mkdir -p empty && : > empty/data_batch_1.bin && : > empty/test_batch.bin
+case_ "monitor --input cifar10:DIR with empty files" 2 monitor run/model.ckpt --profile ok.profile --input cifar10:empty --out m4
+case_ "monitor --window 1" 2 monitor run/model.ckpt --profile ok.profile --input planted --window 1 --out m5
+case_ "monitor --window 1048576 (a window of 2^20 images × every region)" 2 monitor run/model.ckpt --profile ok.profile --input planted --window 1048576 --out m6
+case_ "corrupt --kind fog" 2 corrupt --data planted --kind fog --out c1
+case_ "corrupt --severity 6" 2 corrupt --data planted --kind noise --severity 6 --out c2
+case_ "corrupt --data fashion-mnist (not 3x32x32)" 2 corrupt --data fashion-mnist --kind blur --out c3
+for d in m1 m2 m3 m4 m5 m6 c1 c2 c3; do
+  [ -e "$d" ] && { echo "bad_inputs: a refused run left $d behind" >&2; failed=1; }
+done
 "$nnfmri" $T --out big --model "linear:4096 relu linear:10" --analyze-every 1 --grid 1x1x4096 --stages grid \
   --eval-samples 32 > /dev/null 2>&1 || { echo "bad_inputs: the linear:4096 run failed" >&2; failed=1; }
 case_ "report of \`linear:4096\` trained with \`--grid 1x1x4096\`" 0 report big

@@ -257,6 +257,33 @@ def images():
     put("images", "sizes_differ_resize", b"\x02" + b"IMG|".join([png(4, 3, 3, 1), png(9, 2, 3, 2)]))
 
 
+# ---- monitor profiles: mode byte, header JSON, "|DATA|", float32 tensors (the harness frames them)
+def profiles():
+    layers = [("fc1", [1, 1, 2], 2), ("output", [1, 1, 3], 3)]
+    q = 3
+    header = {"format": "nnfmri monitor profile", "checkpoint_sha256": "ab" * 32, "about": {},
+              "images": 10, "grid": [8, 8, 4], "lambda": 0.1, "epsilon": 1e-6, "quantiles": q, "knn_k": 1,
+              "knn_images": 2, "classes": 3, "features": 2,
+              "layers": [{"name": n, "shape": shape, "grid": [1, 1, r]} for n, shape, r in layers]}
+    tensors, data = [], b""
+    for n, _, r in layers:
+        for suffix, shape, values in ((".mean", [1, 1, 1, r], [0.5] * r), (".sd", [1, 1, 1, r], [1.0] * r),
+                                      (".quantiles", [1, 1, r, q], [0.0, 0.5, 1.0] * r)):
+            tensors.append({"name": n + suffix, "shape": shape})
+            data += struct.pack("<%df" % len(values), *values)
+    for name, shape, values in (("class_means", [1, 1, 3, 2], [0, 0, 1, 0, 0, 1]), ("precision", [1, 1, 2, 2], [1, 0, 0, 1]),
+                                ("knn", [1, 1, 2, 2], [1, 0, 0, 1])):
+        tensors.append({"name": name, "shape": shape})
+        data += struct.pack("<%df" % len(values), *values)
+    header["tensors"] = tensors
+    text = json.dumps(header, separators=(",", ":")).encode()
+    put("profile", "valid", b"\x00" + text + b"|DATA|" + data)
+    put("profile", "short_data", b"\x00" + text + b"|DATA|" + data[:-4])
+    put("profile", "unsorted_quantiles", b"\x00" + text + b"|DATA|" + data.replace(struct.pack("<3f", 0.0, 0.5, 1.0), struct.pack("<3f", 1.0, 0.5, 0.0), 1))
+    body = b"NNFMRIpf" + struct.pack("<IQ", 1, len(text)) + text + data
+    put("profile", "raw", b"R" + body + struct.pack("<I", zlib.crc32(body) & 0xFFFFFFFF))
+
+
 def main():
     shutil.rmtree(SEEDS, ignore_errors=True)
     cifar()
@@ -268,6 +295,7 @@ def main():
     jsons()
     tensors()
     images()
+    profiles()
 
 
 if __name__ == "__main__":

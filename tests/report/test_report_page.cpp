@@ -88,3 +88,22 @@ TEST(ReportPage, ColormapSamplesAreTheCppColormap) {
 }
 
 }  // namespace
+
+// monitor.html (`nnfmri monitor`): its own page file and script, the report's stylesheet and helpers,
+// the data once where its marker is.
+TEST(MonitorPage, PartsAndDataGoWhereTheMarkersAre) {
+  const std::string data = R"({"note":"/*@MONITOR_JS@*/ stays data"})";
+  const std::string html = report::monitor_page_html(data);
+  EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
+  EXPECT_NE(html.find("Content-Security-Policy\" content=\"default-src 'none'"), std::string::npos);
+  EXPECT_NE(html.find("<script type=\"application/json\" id=\"monitor-data\">" + data + "</script>"), std::string::npos);
+  const std::vector<report::PageFile>& monitor = report::monitor_page_files();
+  ASSERT_EQ(monitor.size(), 2u);
+  EXPECT_EQ(monitor[0].text, base::read_file(repository_file(monitor[0].path)));
+  EXPECT_EQ(monitor[1].text, base::read_file(repository_file(monitor[1].path)));
+  EXPECT_EQ(count(html, monitor[1].text), 1u);
+  EXPECT_EQ(count(html, report::page_files()[1].text), 1u);  // report.css
+  EXPECT_EQ(count(html, report::page_files()[2].text), 1u);  // helpers.js
+  EXPECT_EQ(count(html, "/*@MONITOR_JS@*/"), 1u);           // only the one inside the data
+  EXPECT_EQ(lower(std::string(monitor[1].text)).find("</script"), std::string::npos);
+}

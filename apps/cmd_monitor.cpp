@@ -1,0 +1,277 @@
+// nnfmri corrupt | profile | monitor — shifted copies of a data set, and the production monitor
+// (README "Monitoring").
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <numeric>
+
+#include "apps/commands.h"
+#include "base/error.h"
+#include "base/format.h"
+#include "datasets/cifar10.h"
+#include "datasets/corrupt.h"
+#include "datasets/sha256.h"
+#include "base/fileio.h"
+#include "base/stopwatch.h"
+#include "imaging/monitor.h"
+#include "nn/checkpoint.h"
+#include "nn/trainer.h"
+#include "report/colormap.h"
+#include "report/page.h"
+#include "report/report.h"
+#include "run/json.h"
+
+namespace app {
+
+namespace {
+
+run::Json squares_json(const std::vector<datasets::Occlusion>& squares) {
+  run::Json list = run::Json::array();
+  for (const datasets::Occlusion& o : squares) list.push_back({o.y, o.x, o.side});
+  return list;
+}
+
+double short_number(double v) { return base::decimal(float(v)); }  // 7 significant digits in the JSON lines
+
+// A region as the JSON lines show it: its block, key, z and the rows and columns of the input it
+// covers ([top, left, bottom, right), the region's rows and columns scaled by input side / block side).
+run::Json region_json(const imaging::Profile& profile, const nn::Network& net, int layer, int region, double z) {
+  const run::RegionGrid& grid = profile.layers[size_t(layer)].grid;
+  int i0, j0, k0;
+  grid.coords(region, i0, j0, k0);
+  const run::Range rows = grid.rows(i0), cols = grid.cols(j0);
+  const auto scaled = [](int v, int input, int side, bool up) {
+    const long product = long(v) * input;
+    return int(up ? (product + side - 1) / side : product / side);
+  };
+  return {{"layer", profile.layers[size_t(layer)].name},
+          {"region", grid.key(region)},
+          {"z", short_number(z)},
+          {"box", {scaled(rows.begin, net.height(), grid.height, false), scaled(cols.begin, net.width(), grid.width, false),
+                   scaled(rows.end, net.height(), grid.height, true), scaled(cols.end, net.width(), grid.width, true)}}};
+}
+
+const char* const kDetectors[] = {"spatial", "msp", "energy", "mahalanobis", "knn"};
+
+std::array<double, 5> detector_values(const imaging::ImageScores& s) {
+  return {s.spatial, s.msp, s.energy, s.mahalanobis, s.knn};
+}
+
+imaging::MonitorSettings monitor_settings(const Flags& flags) {
+  imaging::MonitorSettings settings;
+  settings.grid.grid = run::parse_grid_spec(flags.text("--grid"), "--grid");
+  settings.grid.lambda = flags.real("--lambda");
+  settings.grid.epsilon = flags.real("--epsilon");
+  settings.quantiles = int(flags.integer("--quantiles"));
+  settings.knn_k = int(flags.integer("--knn-k"));
+  settings.knn_images = flags.integer("--knn-images");
+  return settings;
+}
+
+// monitor.html shows the scores of the first kTimelineImages images and the region maps of the
+// kSelectedImages images with the largest spatial score.
+constexpr size_t kTimelineImages = 100000;
+constexpr size_t kSelectedImages = 8;
+
+struct SelectedImage {
+  double spatial;
+  long image;
+  run::Json json;  // image, label, prediction, spatial, channels, height, width, pixels, maps, top
+};
+
+}  // namespace
+
+int cmd_profile(int argc, char** argv) {
+  Flags flags(kProfile, argc, argv);
+  if (flags.help()) return std::fputs(flags.usage().c_str(), stdout), 0;
+  set_threads(flags);
+  const imaging::MonitorSettings settings = monitor_settings(flags);
+  const std::string checkpoint = flags.operands()[0];
+  nn::Checkpoint ck = nn::load_checkpoint(checkpoint);
+  datasets::DataSplit data = load_data(flags, true);
+  check_net_fits(*ck.net, data.train, "the checkpoint's net");
+  const long batch = flags.integer("--batch");
+  check_batch_fits(*ck.net, batch, data.train.size(), false);
+  if (long(data.train.size()) < settings.knn_k)
+    throw base::Error("--knn-k " + std::to_string(settings.knn_k) + ": more than the " + std::to_string(data.train.size()) +
+                      " fit images");
+  run::Json about = {{"checkpoint", {{"path", checkpoint}, {"spec", ck.net->spec()}, {"epoch", ck.epoch}}},
+                     {"data", describe_data(flags.text("--data"), data)}};
+  const base::Stopwatch clock;
+  imaging::Profile profile = imaging::fit_profile(*ck.net, data.train.view(), long(data.train.size()), int(batch), settings,
+                                                  datasets::sha256_file(checkpoint), about);
+  const double seconds = clock.seconds();
+  imaging::save_profile(flags.text("--out"), profile);
+  size_t regions = 0;
+  for (const imaging::LayerProfile& l : profile.layers) regions += size_t(l.grid.count());
+  std::printf("wrote %s: %ld training images, %zu regions in %zu blocks, %d features, %ld KNN vectors; fit in %.1f s\n",
+              flags.text("--out").c_str(), profile.images, regions, profile.layers.size(), profile.features,
+              long(profile.knn.shape().h), seconds);
+  return 0;
+}
+
+int cmd_monitor(int argc, char** argv) {
+  Flags flags(kMonitor, argc, argv);
+  if (flags.help()) return std::fputs(flags.usage().c_str(), stdout), 0;
+  const int threads = set_threads(flags);
+  const std::string checkpoint = flags.operands()[0], profile_path = flags.text("--profile");
+  nn::Checkpoint ck = nn::load_checkpoint(checkpoint);
+  const imaging::Profile profile = imaging::load_profile(profile_path);
+  imaging::check_profile_fits(profile, profile_path, *ck.net, checkpoint, datasets::sha256_file(checkpoint));
+  datasets::DataSplit data = load_data(flags, false, "--input");
+  data.train = datasets::Dataset{};
+  const datasets::Dataset& input = data.test;
+  check_net_fits(*ck.net, input, "the checkpoint's net", "--input", false);
+  const long batch = flags.integer("--batch"), window = flags.integer("--window");
+  check_batch_fits(*ck.net, batch, input.size(), false);
+  const double alpha = flags.real("--alpha");
+  const std::string out = flags.text("--out");
+  imaging::Monitor monitor(profile, *ck.net, window, alpha);  // checks --window before anything is written
+  base::make_directories(out);
+  base::AtomicFileWriter lines(out + "/monitor.jsonl");
+  const nn::LabeledImages view = input.view();
+  std::vector<uint32_t> index(view.count);
+  std::iota(index.begin(), index.end(), 0u);
+  nn::Tensor x;
+  std::vector<uint8_t> labels;
+  std::vector<imaging::ImageScores> scores;
+  std::vector<imaging::WindowDrift> windows;
+  std::array<double, 5> window_sums{};
+  long window_count = 0, alarms = 0;
+  run::Json timeline = run::Json::array(), window_rows = run::Json::array();
+  std::vector<SelectedImage> selected;  // the largest spatial scores so far, largest first
+  const base::Stopwatch clock;
+  for (size_t offset = 0; offset < view.count; offset += size_t(batch)) {
+    const int count = int(std::min(size_t(batch), view.count - offset));
+    nn::make_batch(*ck.net, view, index.data() + offset, count, nullptr, 0, 0, 0, x, labels);
+    monitor.score_batch(x, scores, windows);
+    std::string text;
+    size_t next_window = 0;
+    for (int i = 0; i < count; ++i) {
+      const imaging::ImageScores& s = scores[size_t(i)];
+      const long image = long(offset) + i;
+      run::Json line = {{"image", image}, {"label", int(labels[size_t(i)])}, {"prediction", s.prediction}};
+      run::Json values = run::Json::object();
+      const std::array<double, 5> v = detector_values(s);
+      for (size_t d = 0; d < v.size(); ++d) values[kDetectors[d]] = short_number(v[d]), window_sums[d] += v[d];
+      line["scores"] = values;
+      run::Json top = run::Json::array(), layer_top = run::Json::object();
+      for (const imaging::RegionScore& r : s.top) top.push_back(region_json(profile, *ck.net, r.layer, r.region, r.z));
+      for (const imaging::RegionScore& r : s.layer_top)
+        layer_top[profile.layers[size_t(r.layer)].name] = region_json(profile, *ck.net, r.layer, r.region, r.z);
+      line["top_regions"] = top;
+      line["layer_top"] = layer_top;
+      if (size_t(image) < kTimelineImages) {
+        run::Json row = run::Json::array();
+        for (const double value : v) row.push_back(short_number(value));
+        timeline.push_back(row);
+      }
+      const auto larger = [](const SelectedImage& a, const SelectedImage& b) {
+        return a.spatial > b.spatial || (a.spatial == b.spatial && a.image < b.image);
+      };
+      if (selected.size() < kSelectedImages || larger({s.spatial, image, {}}, selected.back())) {
+        run::Json maps = run::Json::array();
+        const std::vector<std::vector<float>> z = monitor.region_z(i);
+        for (size_t l = 0; l < profile.layers.size(); ++l) {
+          const run::RegionGrid& grid = profile.layers[l].grid;
+          if (grid.height < 2) continue;  // the map of a block without rows and columns shows nothing
+          run::Json values = run::Json::array();
+          for (const float value : z[l]) values.push_back(short_number(value));
+          maps.push_back({{"layer", profile.layers[l].name}, {"grid", {grid.gh, grid.gw, grid.gc}}, {"z", values}});
+        }
+        const uint8_t* pixels = input.pixels.data() + size_t(image) * input.image_size();
+        run::Json entry = {{"image", image}, {"label", int(labels[size_t(i)])}, {"prediction", s.prediction},
+                           {"spatial", short_number(s.spatial)}, {"channels", input.channels}, {"height", input.height},
+                           {"width", input.width}, {"pixels", std::vector<int>(pixels, pixels + input.image_size())},
+                           {"maps", maps}};
+        if (!s.top.empty()) entry["top"] = region_json(profile, *ck.net, s.top[0].layer, s.top[0].region, 0)["box"];
+        selected.push_back({s.spatial, image, std::move(entry)});
+        std::sort(selected.begin(), selected.end(), larger);
+        if (selected.size() > kSelectedImages) selected.pop_back();
+      }
+      text += base::json_text(line, -1) + "\n";
+      ++window_count;
+      if (next_window < windows.size() && windows[next_window].first + windows[next_window].images == image + 1) {
+        const imaging::WindowDrift& w = windows[next_window++];
+        run::Json drift = {{"window", w.first / window}, {"first", w.first}, {"images", w.images}, {"alarm", w.alarm},
+                           {"alpha", alpha}, {"regions_tested", w.tested}, {"regions_drifting", w.drifting}};
+        run::Json means = run::Json::object(), regions = run::Json::array();
+        for (size_t d = 0; d < window_sums.size(); ++d) means[kDetectors[d]] = short_number(window_sums[d] / double(window_count));
+        drift["mean_scores"] = means;
+        for (const imaging::WindowDrift::Region& r : w.top) {
+          run::Json region = region_json(profile, *ck.net, r.layer, r.region, 0);
+          region.erase("z");
+          region["ks_distance"] = short_number(r.distance);
+          region["p"] = r.p;
+          region["p_adjusted"] = r.adjusted;
+          regions.push_back(region);
+        }
+        drift["top_regions"] = regions;
+        window_rows.push_back({w.first, w.images, w.alarm ? 1 : 0, w.drifting, w.tested,
+                               w.top.empty() ? std::string("–")
+                                             : profile.layers[size_t(w.top[0].layer)].name + " " +
+                                                   profile.layers[size_t(w.top[0].layer)].grid.key(w.top[0].region)});
+        text += base::json_text(drift, -1) + "\n";
+        window_sums = {}, window_count = 0;
+        if (w.alarm) {
+          ++alarms;
+          const imaging::WindowDrift::Region& r = w.top.front();
+          std::printf("monitor: ALARM window %ld (images %ld-%ld): %d of %d regions drift (BH-adjusted p < %s); most: %s %s, KS distance %.3f\n",
+                      w.first / window, w.first, w.first + w.images - 1, w.drifting, w.tested,
+                      base::shortest(alpha, false).c_str(), profile.layers[size_t(r.layer)].name.c_str(),
+                      profile.layers[size_t(r.layer)].grid.key(r.region).c_str(), r.distance);
+        }
+      }
+    }
+    lines.append(text);
+  }
+  const double seconds = clock.seconds();
+  run::Json page = {{"checkpoint", checkpoint}, {"profile", profile_path}, {"input", flags.text("--input")},
+                    {"images", view.count}, {"window", window}, {"alpha", alpha},
+                    {"colormaps", run::Json::parse(report::colormap_stops_json())},
+                    {"detectors", std::vector<std::string>(std::begin(kDetectors), std::end(kDetectors))},
+                    {"scores", timeline}, {"scores_cut", view.count > kTimelineImages}, {"windows", window_rows}};
+  page["selected"] = run::Json::array();
+  for (const SelectedImage& image : selected) page["selected"].push_back(image.json);
+  base::write_file_atomic(out + "/monitor.html", report::monitor_page_html(report::script_safe_json(base::json_text(page, -1))));
+  lines.commit();
+  std::printf("monitor: %zu images, %ld full windows of %ld, %ld alarms; %.0f images/s (%d threads); wrote %s/monitor.jsonl and monitor.html\n",
+              view.count, long(view.count) / window, window, alarms, double(view.count) / std::max(seconds, 1e-9), threads,
+              out.c_str());
+  return 0;
+}
+
+int cmd_corrupt(int argc, char** argv) {
+  Flags flags(kCorrupt, argc, argv);
+  if (flags.help()) return std::fputs(flags.usage().c_str(), stdout), 0;
+  const datasets::CorruptionKind kind = datasets::corruption_kind(flags.text("--kind"), "--kind");
+  const int severity = int(flags.integer("--severity"));
+  const uint64_t seed = uint64_t(flags.integer("--seed"));
+  datasets::DataSplit data = load_data(flags, true);
+  for (const datasets::Dataset* d : {&data.train, &data.test}) {
+    const std::string problem = datasets::cifar10_problem(*d);
+    if (!problem.empty()) throw base::Error("--data " + flags.text("--data") + ": " + problem + " (corrupt writes CIFAR-10 files)");
+  }
+  const run::Json source = describe_data(flags.text("--data"), data);
+  // Split 0 is the training half, 1 the test half: their images draw from different streams.
+  const std::vector<datasets::Occlusion> train_squares = datasets::corrupt_dataset(data.train, kind, severity, seed, 0);
+  const std::vector<datasets::Occlusion> test_squares = datasets::corrupt_dataset(data.test, kind, severity, seed, 1);
+  const std::string out = flags.text("--out");
+  datasets::write_cifar10(out, data);
+  run::Json record = {{"kind", flags.text("--kind")},
+                      {"severity", severity},
+                      {"parameter", datasets::corruption_parameter(kind, severity)},
+                      {"seed", seed},
+                      {"source", source}};
+  if (kind == datasets::CorruptionKind::occlusion)
+    record["occlusions"] = {{"format", "[row, column, side] of the top-left corner, in pixels, per image"},
+                            {"train", squares_json(train_squares)},
+                            {"test", squares_json(test_squares)}};
+  run::write_json(out + "/corruption.json", record, 1);
+  std::printf("wrote %s: %zu training and %zu test images, %s at severity %d (c = %s)\n", out.c_str(), data.train.size(),
+              data.test.size(), flags.text("--kind").c_str(), severity,
+              base::shortest(datasets::corruption_parameter(kind, severity), false).c_str());
+  return 0;
+}
+
+}  // namespace app

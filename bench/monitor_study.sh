@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# bench/monitor_study.sh [WORK] — the monitor study of README "Monitoring" (figures in bench/README.md).
+#
+# 1. trains `reference` on the shared CIFAR-10 subset for 15 epochs once (WORK/ref, reused when present),
+# 2. fits the profile on its 5,170 training images (`nnfmri profile`, timed, peak RSS),
+# 3. runs `nnfmri monitor` on the 1,017 clean test images and on each corruption (noise, blur, contrast,
+#    occlusion) at severities 1, 3 and 5 (`nnfmri corrupt --seed 1`), 2 threads, window 100,
+# 4. prints, from the JSON lines (bench/monitor_metrics.py): AUROC of every detector for clean test vs
+#    corrupted test images, window alarms (power; false alarms on the clean windows), occlusion
+#    localisation, throughput and peak RSS.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+nnfmri="$here/build/nnfmri"
+data="${NNFMRI_SUBSET:-$here/../shared/datasets/cifar10-subset}"
+work=${1:-/tmp/nnfmri_monitor_study}
+mkdir -p "$work"
+cd "$work"
+timed() {  # timed NAME ARGS...: runs nnfmri, keeps its stdout and /usr/bin/time's report in NAME.{out,time}
+  local name=$1
+  shift
+  /usr/bin/time -v "$nnfmri" "$@" > "$name.out" 2> "$name.time"
+}
+[ -f ref/model.ckpt ] || "$nnfmri" train --data "cifar10:$data" --model reference --epochs 15 --threads 2 --out ref --overwrite
+timed fit profile ref/model.ckpt --data "cifar10:$data" --threads 2 --out ref.profile
+timed clean monitor ref/model.ckpt --profile ref.profile --input "cifar10:$data" --threads 2 --window 100 --out clean
+for kind in noise blur contrast occlusion; do
+  for severity in 1 3 5; do
+    "$nnfmri" corrupt --data "cifar10:$data" --kind $kind --severity $severity --seed 1 --out "data_${kind}_$severity" > /dev/null
+    timed "${kind}_$severity" monitor ref/model.ckpt --profile ref.profile --input "cifar10:data_${kind}_$severity" \
+      --threads 2 --window 100 --out "${kind}_$severity"
+  done
+done
+/usr/bin/python3 "$here/bench/monitor_metrics.py" "$work"

@@ -1,0 +1,551 @@
+#include "imaging/monitor.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "base/error.h"
+#include "imaging/eval_stream.h"
+#include "imaging/zeta_stats.h"
+#include "nn/framed_file.h"
+
+namespace imaging {
+
+namespace {
+
+const char kProfileMagic[8] = {'N', 'N', 'F', 'M', 'R', 'I', 'p', 'f'};
+constexpr int kMaxQuantiles = 1001;
+constexpr int kMaxClasses = 65536;
+constexpr long kMaxKnnImages = 1L << 20;
+
+nn::Tensor row_tensor(int rows, int cols) { return nn::Tensor(1, 1, rows, cols); }
+
+// (count, R) φ of every region of block output a (count, C, H, W).
+void block_phi(const run::RegionGrid& grid, const float* a, int count, const MonitorSettings& settings,
+               std::vector<float>& phi) {
+  const int regions = grid.count();
+  const size_t sample = size_t(grid.channels) * grid.height * grid.width;
+  phi.resize(size_t(count) * regions);
+#pragma omp parallel for schedule(static)
+  for (int i = 0; i < count; ++i)
+    for (int r = 0; r < regions; ++r)
+      phi[size_t(i) * regions + r] =
+          float(region_phi(grid, r, a + size_t(i) * sample, settings.grid.lambda, settings.grid.epsilon));
+}
+
+// Cholesky of the symmetric positive definite a (n, n) in place (lower triangle); false if not.
+bool cholesky(std::vector<double>& a, int n) {
+  for (int j = 0; j < n; ++j) {
+    double d = a[size_t(j) * n + j];
+    for (int k = 0; k < j; ++k) d -= a[size_t(j) * n + k] * a[size_t(j) * n + k];
+    if (!(d > 0)) return false;
+    d = std::sqrt(d);
+    a[size_t(j) * n + j] = d;
+    for (int i = j + 1; i < n; ++i) {
+      double s = a[size_t(i) * n + j];
+      for (int k = 0; k < j; ++k) s -= a[size_t(i) * n + k] * a[size_t(j) * n + k];
+      a[size_t(i) * n + j] = s / d;
+    }
+  }
+  return true;
+}
+
+// (Σ + δI)⁻¹ via Cholesky: column e_c solved through L y = e_c, Lᵀ x = y.
+std::vector<double> inverse_spd(std::vector<double> a, int n) {
+  double trace = 0;
+  for (int i = 0; i < n; ++i) trace += a[size_t(i) * n + i];
+  const double ridge = 1e-6 * trace / n + 1e-12;
+  for (int i = 0; i < n; ++i) a[size_t(i) * n + i] += ridge;
+  if (!cholesky(a, n)) throw base::Error("monitor: the tied covariance of the penultimate features is not positive definite");
+  std::vector<double> inverse(size_t(n) * n), y(n);
+  for (int c = 0; c < n; ++c) {
+    for (int i = 0; i < n; ++i) {
+      double s = i == c ? 1.0 : 0.0;
+      for (int k = 0; k < i; ++k) s -= a[size_t(i) * n + k] * y[k];
+      y[i] = s / a[size_t(i) * n + i];
+    }
+    for (int i = n - 1; i >= 0; --i) {
+      double s = y[i];
+      for (int k = i + 1; k < n; ++k) s -= a[size_t(k) * n + i] * inverse[size_t(k) * n + c];
+      inverse[size_t(i) * n + c] = s / a[size_t(i) * n + i];
+    }
+  }
+  return inverse;
+}
+
+// The penultimate block: the one whose output feeds the last block (the logits).
+int output_block(const nn::Network& net) { return int(net.blocks().size()) - 1; }
+
+}  // namespace
+
+// ---- the scores ----
+
+double msp_score(const float* logits, int classes) {
+  const double top = *std::max_element(logits, logits + classes);
+  double sum = 0;
+  for (int k = 0; k < classes; ++k) sum += std::exp(double(logits[k]) - top);
+  return -1.0 / sum;  // max_k softmax = e^0 / Σ e^{f_k − max}
+}
+
+double energy_score(const float* logits, int classes) {
+  const double top = *std::max_element(logits, logits + classes);
+  double sum = 0;
+  for (int k = 0; k < classes; ++k) sum += std::exp(double(logits[k]) - top);
+  return -(top + std::log(sum));
+}
+
+double mahalanobis_score(const float* h, const float* means, const float* precision, int classes, int features) {
+  double best = std::numeric_limits<double>::infinity();
+  std::vector<double> d(features);
+  for (int k = 0; k < classes; ++k) {
+    for (int i = 0; i < features; ++i) d[i] = double(h[i]) - means[size_t(k) * features + i];
+    double q = 0;
+    for (int i = 0; i < features; ++i) {
+      double row = 0;
+      for (int j = 0; j < features; ++j) row += double(precision[size_t(i) * features + j]) * d[j];
+      q += d[i] * row;
+    }
+    best = std::min(best, q);
+  }
+  return best;
+}
+
+double knn_score(const float* h, const float* bank, long count, int features, int k) {
+  double norm = 0;
+  for (int i = 0; i < features; ++i) norm += double(h[i]) * h[i];
+  norm = std::sqrt(norm);
+  std::vector<double> distance(static_cast<size_t>(count));
+  for (long s = 0; s < count; ++s) {
+    double d2 = 0;
+    for (int i = 0; i < features; ++i) {
+      const double u = norm > 0 ? h[i] / norm : 0.0, e = u - bank[size_t(s) * features + i];
+      d2 += e * e;
+    }
+    distance[size_t(s)] = std::sqrt(d2);
+  }
+  std::nth_element(distance.begin(), distance.begin() + (k - 1), distance.end());
+  return distance[size_t(k - 1)];
+}
+
+double sketch_cdf(const float* q, int count, double v) {
+  if (v < q[0]) return 0;
+  if (v >= q[count - 1]) return 1;
+  // the last j with q_j ≤ v (j < count − 1 here), then linear up to q_{j+1}
+  const int j = int(std::upper_bound(q, q + count, float(v)) - q) - 1;
+  const double lo = q[j], hi = q[j + 1];
+  const double within = hi > lo ? (v - lo) / (hi - lo) : 0.0;
+  return (j + std::min(1.0, std::max(0.0, within))) / (count - 1);
+}
+
+std::vector<float> sketch_quantiles(std::vector<double> values, int count) {
+  std::sort(values.begin(), values.end());
+  std::vector<float> q(static_cast<size_t>(count));
+  const double last = double(values.size() - 1);
+  for (int j = 0; j < count; ++j) {
+    const double position = last * j / (count - 1);
+    const size_t below = size_t(std::floor(position));
+    const size_t above = std::min(values.size() - 1, below + 1);
+    q[size_t(j)] = float(values[below] + (position - double(below)) * (values[above] - values[below]));
+  }
+  return q;
+}
+
+double ks_distance(std::vector<double> window, const float* q, int count) {
+  std::sort(window.begin(), window.end());
+  const double n = double(window.size());
+  double d = 0;
+  for (size_t i = 0; i < window.size(); ++i) {
+    const double f = sketch_cdf(q, count, window[i]);
+    d = std::max({d, double(i + 1) / n - f, f - double(i) / n});
+  }
+  return d;
+}
+
+double ks_p_value(double distance, double n, double m) {
+  const double ne = n * m / (n + m), root = std::sqrt(ne);
+  const double lambda = (root + 0.12 + 0.11 / root) * distance;
+  if (lambda < 0.2) return 1.0;  // the series converges slowly there and the sum is 1 to 1e-9
+  double sum = 0;
+  for (int j = 1; j <= 100; ++j) {
+    const double term = std::exp(-2.0 * j * j * lambda * lambda);
+    sum += (j % 2 ? 2.0 : -2.0) * term;
+    if (term < 1e-17) break;
+  }
+  return std::min(1.0, std::max(0.0, sum));
+}
+
+// ---- the profile ----
+
+Profile fit_profile(nn::Network& net, const nn::LabeledImages& data, long images, int batch,
+                    const MonitorSettings& settings, const std::string& checkpoint_sha256, base::Json about) {
+  if (images < 2) throw base::Error("monitor fit: " + std::to_string(images) + " images, expected at least 2");
+  if (settings.quantiles < 2 || settings.quantiles > kMaxQuantiles)
+    throw base::Error("monitor fit: " + std::to_string(settings.quantiles) + " quantiles, expected 2 to " +
+                      std::to_string(kMaxQuantiles));
+  const std::vector<nn::Block>& blocks = net.blocks();
+  const int last = output_block(net);
+  if (last < 1) throw base::Error("monitor fit: the net has one block; the monitor needs features below the logits");
+  const int features = int(blocks[size_t(last - 1)].output_shape.per_sample()), classes = int(blocks[size_t(last)].output_shape.per_sample());
+  Profile profile;
+  profile.checkpoint_sha256 = checkpoint_sha256;
+  profile.about = std::move(about);
+  profile.images = images;
+  profile.settings = settings;
+  profile.classes = classes;
+  profile.features = features;
+  size_t total_regions = 0;
+  for (const nn::Block& b : blocks) {
+    LayerProfile layer;
+    layer.name = b.name;
+    layer.grid = run::RegionGrid(b.output_shape.h, b.output_shape.w, b.output_shape.c, settings.grid.grid);
+    total_regions += size_t(layer.grid.count());
+    profile.layers.push_back(std::move(layer));
+  }
+  // φ of every (region, image) and h of every image, checked against memory before allocating.
+  const double floats = double(total_regions + size_t(features)) * double(images);
+  if (floats > double(1L << 31))
+    throw base::Error("monitor fit: " + std::to_string(images) + " images × " + std::to_string(total_regions + features) +
+                      " values: more than 2^31 floats; use --limit-train");
+  std::vector<std::vector<float>> phi(blocks.size());  // per block (images, R)
+  for (size_t l = 0; l < blocks.size(); ++l) phi[l].resize(size_t(images) * profile.layers[l].grid.count());
+  std::vector<float> h(size_t(images) * features);
+  std::vector<float> scratch;
+  stream_eval(net, data, size_t(images), batch, [&](const EvalBatch& eb, const nn::BlockView& view) {
+    const LayerProfile& layer = profile.layers[size_t(view.index)];
+    block_phi(layer.grid, view.a.data(), eb.count, settings, scratch);
+    std::copy(scratch.begin(), scratch.end(), phi[size_t(view.index)].begin() + eb.offset * layer.grid.count());
+    if (view.index == last)
+      std::copy(view.input.data(), view.input.data() + size_t(eb.count) * features, h.begin() + eb.offset * features);
+  });
+  for (size_t l = 0; l < blocks.size(); ++l) {
+    LayerProfile& layer = profile.layers[l];
+    const int regions = layer.grid.count();
+    layer.mean = row_tensor(1, regions);
+    layer.sd = row_tensor(1, regions);
+    layer.quantiles = row_tensor(regions, settings.quantiles);
+    std::vector<double> values(static_cast<size_t>(images));
+    for (int r = 0; r < regions; ++r) {
+      double sum = 0;
+      for (long i = 0; i < images; ++i) sum += values[size_t(i)] = phi[l][size_t(i) * regions + r];
+      const double mean = sum / double(images);
+      double squares = 0;
+      for (const double v : values) squares += (v - mean) * (v - mean);
+      layer.mean.data()[r] = float(mean);
+      layer.sd.data()[r] = float(std::sqrt(squares / double(images)));
+      const std::vector<float> q = sketch_quantiles(values, settings.quantiles);
+      std::copy(q.begin(), q.end(), layer.quantiles.data() + size_t(r) * settings.quantiles);
+    }
+    std::vector<float>().swap(phi[l]);
+  }
+  // Class means and the tied covariance, in double, in image order.
+  std::vector<double> sums(size_t(classes) * features, 0.0);
+  std::vector<long> counts(size_t(classes), 0);
+  for (long i = 0; i < images; ++i) {
+    const int y = data.labels[i];
+    ++counts[size_t(y)];
+    for (int d = 0; d < features; ++d) sums[size_t(y) * features + d] += h[size_t(i) * features + d];
+  }
+  for (int k = 0; k < classes; ++k)
+    if (counts[size_t(k)] == 0)
+      throw base::Error("monitor fit: class " + std::to_string(k) + " has no image among the " + std::to_string(images) +
+                        " fit images (Mahalanobis needs every class mean)");
+  profile.class_means = row_tensor(classes, features);
+  std::vector<double> means(sums.size());
+  for (size_t i = 0; i < sums.size(); ++i) {
+    means[i] = sums[i] / double(counts[i / size_t(features)]);
+    profile.class_means.data()[i] = float(means[i]);
+  }
+  std::vector<double> covariance(size_t(features) * features, 0.0), centred(features);
+  for (long i = 0; i < images; ++i) {
+    const int y = data.labels[i];
+    for (int d = 0; d < features; ++d) centred[d] = h[size_t(i) * features + d] - means[size_t(y) * features + d];
+    for (int a = 0; a < features; ++a)
+      if (centred[a] != 0)
+        for (int b = 0; b < features; ++b) covariance[size_t(a) * features + b] += centred[a] * centred[b];
+  }
+  for (double& c : covariance) c /= double(images);
+  const std::vector<double> precision = inverse_spd(covariance, features);
+  profile.precision = row_tensor(features, features);
+  for (size_t i = 0; i < precision.size(); ++i) profile.precision.data()[i] = float(precision[i]);
+  const long bank = std::min(images, settings.knn_images);
+  if (bank < settings.knn_k)
+    throw base::Error("monitor fit: " + std::to_string(bank) + " images for KNN, expected at least k = " +
+                      std::to_string(settings.knn_k));
+  profile.knn = row_tensor(int(bank), features);
+  for (long i = 0; i < bank; ++i) {
+    double norm = 0;
+    for (int d = 0; d < features; ++d) norm += double(h[size_t(i) * features + d]) * h[size_t(i) * features + d];
+    norm = std::sqrt(norm);
+    for (int d = 0; d < features; ++d)
+      profile.knn.data()[size_t(i) * features + d] = norm > 0 ? float(h[size_t(i) * features + d] / norm) : 0.f;
+  }
+  return profile;
+}
+
+namespace {
+
+std::vector<nn::FramedTensor> profile_tensors(Profile& p) {
+  std::vector<nn::FramedTensor> tensors;
+  for (LayerProfile& l : p.layers) {
+    tensors.push_back({l.name + ".mean", &l.mean});
+    tensors.push_back({l.name + ".sd", &l.sd});
+    tensors.push_back({l.name + ".quantiles", &l.quantiles});
+  }
+  tensors.push_back({"class_means", &p.class_means});
+  tensors.push_back({"precision", &p.precision});
+  tensors.push_back({"knn", &p.knn});
+  return tensors;
+}
+
+}  // namespace
+
+void save_profile(const std::string& path, Profile& p) {
+  nlohmann::json layers = nlohmann::json::array();
+  for (const LayerProfile& l : p.layers)
+    layers.push_back({{"name", l.name},
+                      {"shape", {l.grid.height, l.grid.width, l.grid.channels}},
+                      {"grid", {l.grid.gh, l.grid.gw, l.grid.gc}}});
+  nlohmann::json header = {
+      {"format", "nnfmri monitor profile"},
+      {"checkpoint_sha256", p.checkpoint_sha256},
+      {"about", nlohmann::json::parse(p.about.dump())},
+      {"images", p.images},
+      {"grid", {p.settings.grid.grid.gh, p.settings.grid.grid.gw, p.settings.grid.grid.gc}},
+      {"lambda", p.settings.grid.lambda},
+      {"epsilon", p.settings.grid.epsilon},
+      {"quantiles", p.settings.quantiles},
+      {"knn_k", p.settings.knn_k},
+      {"knn_images", p.settings.knn_images},
+      {"classes", p.classes},
+      {"features", p.features},
+      {"layers", layers},
+  };
+  nn::write_framed(path, kProfileMagic, header, profile_tensors(p));
+}
+
+Profile load_profile(const std::string& path) {
+  const nn::FramedFile file(path, kProfileMagic, "nnfmri monitor profile", kMaxProfileBytes);
+  const base::Node h(file.header, path);
+  Profile p;
+  if (h["format"].text() != "nnfmri monitor profile") h["format"].reject("expected \"nnfmri monitor profile\"");
+  p.checkpoint_sha256 = h["checkpoint_sha256"].text();
+  p.about = h["about"].json();
+  p.images = long(h["images"].integer(2, 1LL << 40));
+  const std::array<int, 3> grid = h["grid"].triple(base::kMaxGridAxis);
+  p.settings.grid.grid = {grid[0], grid[1], grid[2]};
+  p.settings.grid.lambda = h["lambda"].number();
+  p.settings.grid.epsilon = h["epsilon"].number();
+  if (!(p.settings.grid.epsilon > 0)) h["epsilon"].reject("expected a positive number");
+  p.settings.quantiles = int(h["quantiles"].integer(2, kMaxQuantiles));
+  p.settings.knn_k = int(h["knn_k"].integer(1, kMaxKnnImages));
+  p.settings.knn_images = long(h["knn_images"].integer(1, kMaxKnnImages));
+  p.classes = int(h["classes"].integer(1, kMaxClasses));
+  p.features = int(h["features"].integer(1, 1 << 16));
+  const long bank = std::min(p.images, p.settings.knn_images);
+  if (bank < p.settings.knn_k) h["knn_k"].reject("exceeds the stored KNN vectors");
+  // Sizes are checked against the file before any tensor is allocated.
+  double floats = double(p.classes) * p.features + double(p.features) * p.features + double(bank) * p.features;
+  const base::Node layers = h["layers"];
+  for (size_t l = 0; l < layers.array_size(); ++l) {
+    const base::Node layer = layers[l];
+    LayerProfile lp;
+    lp.name = layer["name"].text();
+    const std::array<int, 3> shape = layer["shape"].triple(base::kMaxInputSide);
+    const std::array<int, 3> cells = layer["grid"].triple(base::kMaxGridAxis);
+    const std::string problem = run::grid_limit_problem(shape[0], shape[1], shape[2], p.settings.grid.grid);
+    if (!problem.empty()) layer.reject(problem);
+    lp.grid = run::RegionGrid(shape[0], shape[1], shape[2], p.settings.grid.grid, false);
+    if (lp.grid.gh != cells[0] || lp.grid.gw != cells[1] || lp.grid.gc != cells[2])
+      layer["grid"].reject("is not the profile's grid clamped to the layer");
+    floats += double(lp.grid.count()) * (2.0 + p.settings.quantiles);
+    p.layers.push_back(std::move(lp));
+  }
+  if (p.layers.empty()) layers.reject("expected at least one layer");
+  if (floats * 4 > double(kMaxProfileBytes)) throw file.fail("its tensors exceed the file");
+  for (LayerProfile& l : p.layers) {
+    l.mean = row_tensor(1, l.grid.count());
+    l.sd = row_tensor(1, l.grid.count());
+    l.quantiles = row_tensor(l.grid.count(), p.settings.quantiles);
+  }
+  p.class_means = row_tensor(p.classes, p.features);
+  p.precision = row_tensor(p.features, p.features);
+  p.knn = row_tensor(int(bank), p.features);
+  file.read_tensors(profile_tensors(p));
+  for (const LayerProfile& l : p.layers)
+    for (int r = 0; r < l.grid.count(); ++r) {
+      const float* q = l.quantiles.data() + size_t(r) * p.settings.quantiles;
+      if (!std::isfinite(l.mean.data()[r]) || !(l.sd.data()[r] >= 0) || !std::is_sorted(q, q + p.settings.quantiles) ||
+          !std::isfinite(q[0]) || !std::isfinite(q[p.settings.quantiles - 1]))
+        throw file.fail("layer " + l.name + " region " + std::to_string(r) + ": mean, sd or quantiles not finite and ordered");
+    }
+  for (const nn::Tensor* t : {&p.class_means, &p.precision, &p.knn})
+    for (size_t i = 0; i < t->size(); ++i)
+      if (!std::isfinite(t->data()[i])) throw file.fail("a non-finite value in the Mahalanobis or KNN tensors");
+  return p;
+}
+
+void check_profile_fits(const Profile& profile, const std::string& profile_path, const nn::Network& net,
+                        const std::string& checkpoint_path, const std::string& checkpoint_sha256) {
+  if (profile.checkpoint_sha256 != checkpoint_sha256)
+    throw base::Error("--profile " + profile_path + ": made for the checkpoint with SHA-256 " +
+                      profile.checkpoint_sha256.substr(0, 16) + "…, not for " + checkpoint_path + " (" +
+                      checkpoint_sha256.substr(0, 16) + "…); fit a profile for this checkpoint with `nnfmri profile`");
+  const std::vector<nn::Block>& blocks = net.blocks();
+  bool same = blocks.size() == profile.layers.size();
+  for (size_t l = 0; same && l < blocks.size(); ++l) {
+    const LayerProfile& p = profile.layers[l];
+    same = p.name == blocks[l].name && p.grid.height == blocks[l].output_shape.h &&
+           p.grid.width == blocks[l].output_shape.w && p.grid.channels == blocks[l].output_shape.c;
+  }
+  same = same && blocks.size() >= 2 && profile.features == int(blocks[blocks.size() - 2].output_shape.per_sample()) &&
+         profile.classes == int(blocks.back().output_shape.per_sample());
+  if (!same) throw base::Error("--profile " + profile_path + ": its blocks are not those of " + checkpoint_path);
+}
+
+// ---- the monitor ----
+
+Monitor::Monitor(const Profile& profile, nn::Network& net, long window, double alpha)
+    : profile_(profile), net_(net), window_(window), alpha_(alpha), phi_(profile.layers.size()),
+      pending_(profile.layers.size()) {
+  double values = 0;  // the open window's φ: regions × window doubles, checked before allocating
+  for (const LayerProfile& l : profile.layers) values += double(l.grid.count()) * double(window);
+  if (values > double(1L << 28))
+    throw base::Error("--window " + std::to_string(window) + ": the window would hold " + std::to_string(long(values)) +
+                      " region values, expected at most 2^28 (2 GiB); use a smaller window");
+  for (size_t l = 0; l < profile.layers.size(); ++l)
+    pending_[l].assign(size_t(profile.layers[l].grid.count()) * size_t(window), 0.0);
+}
+
+std::vector<std::vector<float>> Monitor::region_z(int i) const {
+  std::vector<std::vector<float>> z(profile_.layers.size());
+  for (size_t l = 0; l < profile_.layers.size(); ++l) {
+    const LayerProfile& layer = profile_.layers[l];
+    const int regions = layer.grid.count();
+    z[l].assign(size_t(regions), 0.f);
+    for (int r = 0; r < regions; ++r) {
+      const float sd = layer.sd.data()[r];
+      if (sd > kMinRegionSd) z[l][size_t(r)] = (phi_[l][size_t(i) * regions + r] - layer.mean.data()[r]) / sd;
+    }
+  }
+  return z;
+}
+
+void Monitor::score_batch(const nn::Tensor& x, std::vector<ImageScores>& scores, std::vector<WindowDrift>& windows) {
+  const int count = x.shape().n, last = int(profile_.layers.size()) - 1, features = profile_.features;
+  const nn::Probe probe = [&](const nn::BlockView& view) {
+    block_phi(profile_.layers[size_t(view.index)].grid, view.a.data(), count, profile_.settings, phi_[size_t(view.index)]);
+    if (view.index == last) features_.assign(view.input.data(), view.input.data() + size_t(count) * features);
+  };
+  const nn::Tensor& logits = net_.forward(x, false, &probe);
+  // KNN: the dot products of the batch's unit vectors with the bank, one sgemm: (count, D)·(D, M).
+  const long bank = profile_.knn.shape().h;
+  std::vector<float> unit(size_t(count) * features), dots(size_t(count) * size_t(bank));
+  for (int i = 0; i < count; ++i) {
+    double norm = 0;
+    for (int d = 0; d < features; ++d) norm += double(features_[size_t(i) * features + d]) * features_[size_t(i) * features + d];
+    norm = std::sqrt(norm);
+    for (int d = 0; d < features; ++d)
+      unit[size_t(i) * features + d] = norm > 0 ? float(features_[size_t(i) * features + d] / norm) : 0.f;
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, count, int(bank), features, 1.f, unit.data(), features,
+              profile_.knn.data(), features, 0.f, dots.data(), int(bank));
+  scores.assign(size_t(count), ImageScores());
+  windows.clear();
+  const int classes = profile_.classes, k = profile_.settings.knn_k;
+#pragma omp parallel for schedule(static)
+  for (int i = 0; i < count; ++i) {
+    ImageScores& s = scores[size_t(i)];
+    const float* f = logits.data() + size_t(i) * classes;
+    s.prediction = int(std::max_element(f, f + classes) - f);
+    s.msp = msp_score(f, classes);
+    s.energy = energy_score(f, classes);
+    s.mahalanobis = mahalanobis_score(features_.data() + size_t(i) * features, profile_.class_means.data(),
+                                      profile_.precision.data(), classes, features);
+    // ‖u − u_s‖² = 2 − 2 u·u_s for unit vectors (‖u‖ = 0: 1 + 0 = 1 − 2·0 … written out below)
+    std::vector<float> largest(dots.begin() + size_t(i) * bank, dots.begin() + size_t(i + 1) * bank);
+    std::nth_element(largest.begin(), largest.begin() + (k - 1), largest.end(), std::greater<float>());
+    double u2 = 0;
+    for (int d = 0; d < features; ++d) u2 += double(unit[size_t(i) * features + d]) * unit[size_t(i) * features + d];
+    s.knn = std::sqrt(std::max(0.0, u2 + 1.0 - 2.0 * largest[size_t(k - 1)]));
+    // S(x) = (1/L) Σ_l (1/|G_l|) Σ_g z_g², and the largest |z|
+    double total = 0;
+    int layers = 0;
+    std::vector<RegionScore> all;
+    for (size_t l = 0; l < profile_.layers.size(); ++l) {
+      const LayerProfile& layer = profile_.layers[l];
+      const int regions = layer.grid.count();
+      double sum = 0;
+      int used = 0;
+      RegionScore best{int(l), -1, 0};
+      for (int r = 0; r < regions; ++r) {
+        const float sd = layer.sd.data()[r];
+        if (!(sd > kMinRegionSd)) continue;
+        const double z = (double(phi_[l][size_t(i) * regions + r]) - layer.mean.data()[r]) / sd;
+        sum += z * z, ++used;
+        if (best.region < 0 || std::fabs(z) > std::fabs(best.z)) best = {int(l), r, z};
+        all.push_back({int(l), r, z});
+      }
+      if (used) {
+        total += sum / used, ++layers;
+        s.layer_top.push_back(best);
+      }
+    }
+    s.spatial = layers ? total / layers : 0.0;
+    const size_t top = std::min(all.size(), size_t(kTopRegions));
+    std::partial_sort(all.begin(), all.begin() + top, all.end(), [](const RegionScore& a, const RegionScore& b) {
+      return std::fabs(a.z) > std::fabs(b.z) || (std::fabs(a.z) == std::fabs(b.z) && (a.layer < b.layer || (a.layer == b.layer && a.region < b.region)));
+    });
+    all.resize(top);
+    s.top = std::move(all);
+  }
+  // The window: φ in image order; a full window is tested at once.
+  for (int i = 0; i < count; ++i) {
+    for (size_t l = 0; l < profile_.layers.size(); ++l) {
+      const int regions = profile_.layers[l].grid.count();
+      for (int r = 0; r < regions; ++r)
+        pending_[l][size_t(r) * size_t(window_) + size_t(pending_images_)] = phi_[l][size_t(i) * regions + r];
+    }
+    ++pending_images_, ++seen_;
+    if (pending_images_ == window_) {
+      windows.push_back(test_window());
+      pending_images_ = 0;
+    }
+  }
+}
+
+WindowDrift Monitor::test_window() {
+  WindowDrift w;
+  w.first = seen_ - window_;
+  w.images = window_;
+  std::vector<double> p, distance;
+  std::vector<std::pair<int, int>> where;
+  const int q = profile_.settings.quantiles;
+  for (size_t l = 0; l < profile_.layers.size(); ++l) {
+    const LayerProfile& layer = profile_.layers[l];
+    for (int r = 0; r < layer.grid.count(); ++r) {
+      if (!(layer.sd.data()[r] > kMinRegionSd)) continue;
+      const auto begin = pending_[l].begin() + size_t(r) * size_t(window_);
+      const double d = ks_distance(std::vector<double>(begin, begin + window_), layer.quantiles.data() + size_t(r) * q, q);
+      distance.push_back(d);
+      p.push_back(ks_p_value(d, double(window_), double(profile_.images)));
+      where.push_back({int(l), r});
+    }
+  }
+  const std::vector<double> adjusted = benjamini_hochberg(p);
+  w.tested = int(p.size());
+  std::vector<size_t> order(p.size());
+  std::iota(order.begin(), order.end(), size_t(0));
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return adjusted[a] < adjusted[b]; });
+  for (size_t i = 0; i < order.size(); ++i) {
+    if (adjusted[order[i]] < alpha_) ++w.drifting;
+    if (i < size_t(kTopRegions))
+      w.top.push_back({where[order[i]].first, where[order[i]].second, distance[order[i]], p[order[i]], adjusted[order[i]]});
+  }
+  w.alarm = w.drifting > 0;
+  return w;
+}
+
+}  // namespace imaging

@@ -1,0 +1,153 @@
+// imaging/monitor.h — the production monitor: a profile of clean data, per-image abnormality
+// scores (ours and four baselines) and per-window drift tests (README "Monitoring").
+//
+// Promise, with h(x) the penultimate features (the output block's input, D values), f(x) the
+// logits (K values) and φ_g(x) the region statistic of the grid stage (imaging/grid_stats.h) for
+// every region g of every imaged block l (run::RegionGrid):
+//   Profile (fit_profile, on N clean images, labels y):
+//     μ_g, σ_g   mean and population standard deviation of φ_g over the N images;
+//     q_g,j      the sketch: exact quantiles of φ_g at p_j = j/(Q−1), j = 0 … Q−1 (linear
+//                interpolation between order statistics, numpy's default);
+//     m_k        class means of h;  Σ = (1/N) Σ_i (h_i − m_{y_i})(h_i − m_{y_i})ᵀ (tied), and its inverse
+//                P = (Σ + δI)⁻¹, δ = 1e-6 · tr(Σ)/D + 1e-12 (numerical only: dead units have variance 0);
+//     u_s        the unit vectors h/‖h‖ of the first min(N, knn_images) images.
+//   Scores of one image, every one "higher = more abnormal":
+//     msp          −max_k softmax(f)_k                               (Hendrycks & Gimpel 2017)
+//     energy       −log Σ_k exp(f_k)                                  (Liu et al. 2020, T = 1)
+//     mahalanobis  min_k (h − m_k)ᵀ P (h − m_k)                        (Lee et al. 2018, no input noise)
+//     knn          ‖u − u_(k)‖, u = h/‖h‖ (0 when h = 0), u_(k) the k-th nearest stored u_s
+//                                                                      (Sun et al. 2022)
+//     spatial      (ours) S(x) = (1/L) Σ_l (1/|G_l|) Σ_{g∈G_l} z_g(x)²,  z_g = (φ_g(x) − μ_g)/σ_g,
+//                  G_l the regions of block l with σ_g > kMinRegionSd (a region constant on the
+//                  clean data has no scale), L the blocks with G_l non-empty: every block weighs the
+//                  same whatever its number of regions.  Its region map is z_g.
+//   Drift of a window of n images, per region g in G: the Kolmogorov–Smirnov distance
+//     D_g = sup_v |F_n(v) − F_g(v)| between the window's φ_g and the profile's CDF F_g (the sketch,
+//     linear between the q_g,j), p_g = Q_KS((√n_e + 0.12 + 0.11/√n_e)·D_g), n_e = nN/(n + N) (the
+//     two-sample asymptotic), Q_KS(λ) = 2 Σ_{j≥1} (−1)^{j−1} e^{−2j²λ²};  Benjamini–Hochberg over
+//     all tested regions: p̃_(i) = min_{j≥i} min(1, m·p_(j)/j);  the window alarms when min p̃ < α.
+// Everything is in image order and per image, so the scores do not depend on the batch size or the
+// thread count beyond the net's own forward (imaging/grid_stats.h) and the KNN product (OpenBLAS).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/json.h"
+#include "imaging/grid_stats.h"
+#include "nn/data.h"
+#include "nn/network.h"
+#include "nn/tensor.h"
+#include "run/region_grid.h"
+
+namespace imaging {
+
+constexpr double kMinRegionSd = 1e-6;  // σ_g at or below this: the region is left out of S and of the tests
+
+struct MonitorSettings {
+  GridSettings grid;       // region grid, λ and ε of φ
+  int quantiles = 101;     // Q: sketch points per region (percentiles)
+  int knn_k = 10;          // k of the KNN score
+  long knn_images = 5000;  // stored unit vectors u_s (the first images of the fit set)
+};
+
+struct LayerProfile {
+  std::string name;      // the block: conv1, pool1, ...
+  run::RegionGrid grid;  // the block's output cut by settings.grid
+  nn::Tensor mean, sd;   // (1, 1, 1, R) μ_g, σ_g
+  nn::Tensor quantiles;  // (1, 1, R, Q) q_g,j
+};
+
+struct Profile {
+  std::string checkpoint_sha256;  // the identity of the checkpoint it was fitted with
+  base::Json about;               // {"checkpoint": {path, spec, epoch}, "data": ...} as written
+  long images = 0;                // N
+  MonitorSettings settings;
+  std::vector<LayerProfile> layers;  // one per imaged block, in block order
+  int classes = 0, features = 0;     // K, D
+  nn::Tensor class_means;            // (1, 1, K, D) m_k
+  nn::Tensor precision;              // (1, 1, D, D) P
+  nn::Tensor knn;                    // (1, 1, M, D) u_s
+};
+
+// The profile of images 0 … images−1 of data (needs every class present), streamed in batches.
+// Memory: the φ of every (region, image) and h of every image are kept until the quantiles are taken.
+Profile fit_profile(nn::Network& net, const nn::LabeledImages& data, long images, int batch,
+                    const MonitorSettings& settings, const std::string& checkpoint_sha256, base::Json about);
+// Framed (nn/framed_file.h, magic "NNFMRIpf"), atomic.
+void save_profile(const std::string& path, Profile& profile);
+// Reads and checks a profile (framing, CRC, every header field and tensor shape); base::Error naming path.
+Profile load_profile(const std::string& path);
+constexpr size_t kMaxProfileBytes = size_t(1) << 30;
+// Throws base::Error naming profile_path unless the profile was fitted with the checkpoint whose
+// file has this SHA-256 and its blocks are the net's.
+void check_profile_fits(const Profile& profile, const std::string& profile_path, const nn::Network& net,
+                        const std::string& checkpoint_path, const std::string& checkpoint_sha256);
+
+// ---- the scores, as pure functions (README "Monitoring"; tested on hand cases) ----
+double msp_score(const float* logits, int classes);
+double energy_score(const float* logits, int classes);
+// means (K, D), precision (D, D), h (D)
+double mahalanobis_score(const float* h, const float* means, const float* precision, int classes, int features);
+// bank (M, D) unit vectors; h (D); k ≤ M
+double knn_score(const float* h, const float* bank, long count, int features, int k);
+// F_g(v) from the sketch q (Q ascending values at p_j = j/(Q−1)).
+double sketch_cdf(const float* q, int count, double v);
+// The exact quantiles of values at p_j = j/(Q−1) (linear between order statistics); values is sorted.
+std::vector<float> sketch_quantiles(std::vector<double> values, int count);
+// D = sup |F_n − F| of the window values against the sketch.
+double ks_distance(std::vector<double> window, const float* q, int count);
+// p of D for a window of n against a reference of m (the asymptotic two-sample formula above).
+// (Benjamini–Hochberg: imaging/zeta_stats.h, the one the ζ stage uses.)
+double ks_p_value(double distance, double n, double m);
+
+// ---- scoring a stream ----
+struct RegionScore {
+  int layer = 0, region = 0;
+  double z = 0;
+};
+struct ImageScores {
+  int prediction = 0;
+  double msp = 0, energy = 0, mahalanobis = 0, knn = 0, spatial = 0;
+  std::vector<RegionScore> top;        // the kTopRegions largest |z| over every block, largest first
+  std::vector<RegionScore> layer_top;  // per block with G_l non-empty, its largest |z|
+};
+constexpr int kTopRegions = 5;
+
+struct WindowDrift {
+  long first = 0, images = 0;  // the window: images first … first + images − 1
+  int tested = 0, drifting = 0;  // regions tested; with p̃ < α
+  bool alarm = false;
+  struct Region {
+    int layer, region;
+    double distance, p, adjusted;
+  };
+  std::vector<Region> top;  // the kTopRegions smallest p̃
+};
+
+// Scores batches of images one after the other, and tests each full window of `window` images.
+class Monitor {
+ public:
+  Monitor(const Profile& profile, nn::Network& net, long window, double alpha);
+  // Runs the net on x (count, C, H, W), normalised; fills one ImageScores per image and, after every
+  // image that completes a window, that window's drift (on_window).  z of image i of this batch for
+  // every region: region_z(i) (valid until the next call).
+  void score_batch(const nn::Tensor& x, std::vector<ImageScores>& scores, std::vector<WindowDrift>& windows);
+  // z_g of image i of the last batch: one vector per block (R values, 0 where σ_g ≤ kMinRegionSd).
+  std::vector<std::vector<float>> region_z(int i) const;
+  const Profile& profile() const { return profile_; }
+
+ private:
+  WindowDrift test_window();
+  const Profile& profile_;
+  nn::Network& net_;
+  long window_;
+  double alpha_;
+  long seen_ = 0;
+  std::vector<std::vector<float>> phi_;     // per block (count, R) φ of the last batch
+  std::vector<std::vector<double>> pending_;  // per block (R, images of the open window) φ
+  long pending_images_ = 0;
+  std::vector<float> features_;             // (count, D) h of the last batch
+};
+
+}  // namespace imaging

@@ -1,0 +1,95 @@
+#include "nn/framed_file.h"
+
+#include <zlib.h>
+
+#include <cstring>
+
+#include "base/error.h"
+#include "base/fileio.h"
+
+namespace nn {
+
+namespace {
+
+const uint32_t kVersion = 1;
+
+template <typename T>
+void put(std::string& s, T v) {
+  s.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+template <typename T>
+T get(const std::string& s, size_t off) {
+  T v;
+  std::memcpy(&v, s.data() + off, sizeof v);
+  return v;
+}
+nlohmann::json shape_json(const Shape& s) { return {s.n, s.c, s.h, s.w}; }
+
+}  // namespace
+
+// The framing (framed_file.h): magic, version, header
+// length, the JSON header with "tensors" = [{name, shape}] added, the float32 tensors, CRC-32.
+void write_framed(const std::string& path, const char (&magic)[8], nlohmann::json header,
+                  const std::vector<FramedTensor>& tensors) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const FramedTensor& t : tensors) list.push_back({{"name", t.name}, {"shape", shape_json(t.tensor->shape())}});
+  header["tensors"] = list;
+  std::string text = header.dump();
+  std::string out(magic, 8);
+  put<uint32_t>(out, kVersion);
+  put<uint64_t>(out, text.size());
+  out += text;
+  for (const FramedTensor& t : tensors)
+    out.append(reinterpret_cast<const char*>(t.tensor->data()), t.tensor->size() * sizeof(float));
+  uint32_t crc = uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(out.data()), uInt(out.size())));
+  put<uint32_t>(out, crc);
+  base::write_file_atomic(path, out);
+}
+
+// A framed file read and checked up to its header; read_tensors() then fills the tensors.
+FramedFile::FramedFile(const std::string& path, const char (&magic)[8], const std::string& kind, size_t max_bytes)
+  : path_(path), kind_(kind) {
+  s_ = base::read_file(path, max_bytes);
+  if (s_.size() < 8 + 4 + 8 + 4 || std::memcmp(s_.data(), magic, 8) != 0) throw fail("bad magic or too short");
+  uint32_t version = get<uint32_t>(s_, 8);
+  if (version != kVersion)
+    throw fail("version " + std::to_string(version) + ", this build reads version " + std::to_string(kVersion));
+  uint32_t stored = get<uint32_t>(s_, s_.size() - 4);
+  uint32_t crc = uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(s_.data()), uInt(s_.size() - 4)));
+  if (stored != crc) throw fail("checksum mismatch (truncated or corrupt file)");
+  uint64_t hlen = get<uint64_t>(s_, 12);
+  if (hlen > s_.size() - 24) throw fail("header length " + std::to_string(hlen) + " exceeds the file");
+  try {
+    header = base::parse_json(s_.substr(20, hlen), "header");
+  } catch (const base::Error& e) {
+    throw fail(e.what());
+  }
+  data_ = 20 + hlen;
+}
+
+base::Error FramedFile::fail(const std::string& why) const {
+  return base::Error(path_ + ": not a valid " + kind_ + ": " + why);
+}
+
+void FramedFile::read_tensors(const std::vector<FramedTensor>& tensors) const {
+  const base::Json list = header.value("tensors", base::Json());
+  if (!list.is_array()) throw fail("header has no tensor list");
+  if (list.size() != tensors.size())
+    throw fail("it lists " + std::to_string(list.size()) + " tensors, the spec has " + std::to_string(tensors.size()));
+  size_t off = data_;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    Tensor& v = *tensors[i].tensor;
+    const base::Json& t = list[i];
+    const base::Json shape = shape_json(v.shape());
+    if (!t.is_object() || t.value("name", base::Json()) != tensors[i].name || t.value("shape", base::Json()) != shape)
+      throw fail("tensor " + std::to_string(i) + " is " + base::json_text(t, -1).substr(0, 200) + ", expected " +
+                 tensors[i].name + " " + base::json_text(shape, -1));
+    size_t bytes = v.size() * sizeof(float);
+    if (off + bytes > s_.size() - 4) throw fail("data ends inside tensor " + tensors[i].name);
+    std::memcpy(v.data(), s_.data() + off, bytes);
+    off += bytes;
+  }
+  if (off != s_.size() - 4) throw fail(std::to_string(s_.size() - 4 - off) + " unexpected bytes after the tensors");
+}
+
+}  // namespace nn

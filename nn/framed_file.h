@@ -1,0 +1,44 @@
+// nn/framed_file.h — the framing of nnfmri's binary files (checkpoints, training states, monitor
+// profiles): versioned, checksummed, written atomically.
+//
+// Layout (little-endian):
+//   magic (8 bytes)  u32 version(=1)  u64 header_bytes  header (JSON text)  float32 data  u32 crc32
+// The header gets "tensors" = [{name, shape}] in the order of the data.  The crc32 (zlib) covers
+// every byte before it.  FramedFile reads a regular file of at most max_bytes, checks the magic,
+// version, checksum and header length and parses the header (base/json.h); read_tensors() then
+// checks every name, shape and byte count.  Any defect throws base::Error "<path>: not a valid
+// <kind>: <why>".
+#pragma once
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "base/json.h"
+#include "nn/tensor.h"
+
+namespace nn {
+
+struct FramedTensor {
+  std::string name;
+  Tensor* tensor;
+};
+
+void write_framed(const std::string& path, const char (&magic)[8], nlohmann::json header,
+                  const std::vector<FramedTensor>& tensors);
+
+// A framed file read and checked up to its header; read_tensors() then fills the tensors.
+class FramedFile {
+ public:
+  FramedFile(const std::string& path, const char (&magic)[8], const std::string& kind, size_t max_bytes);
+  base::Error fail(const std::string& why) const;
+  // Copies the tensors in order after checking that the header lists exactly these names and shapes.
+  void read_tensors(const std::vector<FramedTensor>& tensors) const;
+
+  base::Json header;
+
+ private:
+  std::string path_, kind_, s_;
+  size_t data_ = 0;
+};
+
+}  // namespace nn

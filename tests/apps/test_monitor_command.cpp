@@ -1,0 +1,94 @@
+// tests/apps/test_monitor_command.cpp — `nnfmri corrupt`, `profile` and `monitor` through the commands
+// themselves: corrupt writes the squares it records, monitor writes one line per image and one per
+// full window, the same bytes twice, and monitor.html; a profile for another checkpoint is refused
+// before anything is written.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "apps/commands.h"
+#include "base/fileio.h"
+#include "datasets/cifar10.h"
+#include "nn/checkpoint.h"
+#include "nn/rng.h"
+#include "tests/error_of.h"
+#include "tests/temp_dir.h"
+
+namespace {
+
+int run(int (*command)(int, char**), std::vector<std::string> args) {
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  return command(int(argv.size()), argv.data());
+}
+
+class MonitorCommand : public TempDirTest {
+ protected:
+  void SetUp() override {
+    TempDirTest::SetUp();
+    datasets::DataSplit split;
+    nn::Rng rng(5);
+    for (datasets::Dataset* d : {&split.train, &split.test}) {
+      d->name = "cifar10", d->channels = 3, d->height = d->width = 32;
+      for (int k = 0; k < 10; ++k) d->class_names.push_back("c" + std::to_string(k));
+      const size_t n = d == &split.train ? 200 : 120;
+      for (size_t i = 0; i < n; ++i) d->labels.push_back(uint8_t(i % 10));
+      for (size_t i = 0; i < n * d->image_size(); ++i) d->pixels.push_back(uint8_t(60 + rng.below(120)));
+    }
+    datasets::write_cifar10(path("data"), split);
+    nn::Network net("conv3x3:4 relu maxpool2 linear:8 relu linear:10", 3, 32, 32);
+    net.init(2);
+    nn::save_checkpoint(path("a.ckpt"), net, 1, split.train.class_names);
+    net.init(3);
+    nn::save_checkpoint(path("b.ckpt"), net, 1, split.train.class_names);
+  }
+};
+
+TEST_F(MonitorCommand, CorruptProfileMonitor) {
+  ASSERT_EQ(run(app::cmd_corrupt, {"--data", "cifar10:" + path("data"), "--kind", "occlusion", "--severity", "2",
+                                   "--out", path("occluded")}), 0);
+  const nlohmann::json record = nlohmann::json::parse(base::read_file(path("occluded/corruption.json")));
+  const datasets::DataSplit occluded = datasets::load_cifar10(path("occluded"));
+  ASSERT_EQ(record["occlusions"]["test"].size(), 120u);
+  for (size_t i = 0; i < 120; ++i) {
+    const auto& square = record["occlusions"]["test"][i];
+    const int y = square[0], x = square[1], side = square[2];
+    ASSERT_EQ(side, 8);
+    for (int c = 0; c < 3; ++c) ASSERT_EQ(occluded.test.pixels[i * 3072 + (size_t(c) * 32 + y + 3) * 32 + x + 5], 0);
+  }
+  ASSERT_EQ(run(app::cmd_profile, {path("a.ckpt"), "--data", "cifar10:" + path("data"), "--knn-images", "100",
+                                   "--threads", "1", "--out", path("a.profile")}), 0);
+  for (const std::string out : {"m1", "m2"})
+    ASSERT_EQ(run(app::cmd_monitor, {path("a.ckpt"), "--profile", path("a.profile"), "--input", "cifar10:" + path("occluded"),
+                                     "--window", "50", "--batch", "32", "--threads", "1", "--out", path(out)}), 0);
+  const std::string lines = base::read_file(path("m1/monitor.jsonl"));
+  EXPECT_EQ(lines, base::read_file(path("m2/monitor.jsonl")));  // same inputs, same threads: same bytes
+  std::istringstream in(lines);
+  int images = 0, windows = 0;
+  for (std::string line; std::getline(in, line);) {
+    const nlohmann::json row = nlohmann::json::parse(line);
+    if (row.contains("window")) {
+      ++windows;
+      EXPECT_EQ(row["first"], 50 * (windows - 1));
+    } else {
+      EXPECT_EQ(row["image"], images++);
+      EXPECT_EQ(row["top_regions"].size(), 5u);
+      for (const char* score : {"spatial", "msp", "energy", "mahalanobis", "knn"}) EXPECT_TRUE(row["scores"].contains(score));
+    }
+  }
+  EXPECT_EQ(images, 120);
+  EXPECT_EQ(windows, 2);  // 120 images: two full windows of 50
+  EXPECT_NE(base::read_file(path("m1/monitor.html")).find("id=\"monitor-data\""), std::string::npos);
+  // The profile of a.ckpt refused for b.ckpt, nothing written.
+  expect_error_naming([&] {
+    run(app::cmd_monitor, {path("b.ckpt"), "--profile", path("a.profile"), "--input", "cifar10:" + path("data"), "--out", path("m3")});
+  }, "made for the checkpoint");
+  EXPECT_FALSE(std::filesystem::exists(path("m3")));
+}
+
+}  // namespace

@@ -1,0 +1,181 @@
+// tests/imaging/test_monitor.cpp — the monitor's scores on hand cases, its profile file, and its drift
+// test on a clean stream (no alarm) and a planted shift (alarms).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "base/fileio.h"
+#include "datasets/corrupt.h"
+#include "datasets/dataset.h"
+#include "imaging/monitor.h"
+#include "nn/network.h"
+#include "nn/rng.h"
+#include "nn/trainer.h"
+#include "tests/error_of.h"
+#include "tests/temp_dir.h"
+
+namespace {
+
+TEST(MonitorScores, MspAndEnergyOnHandLogits) {
+  const float logits[2] = {0.f, float(std::log(3.0))};  // softmax {1/4, 3/4}
+  EXPECT_NEAR(imaging::msp_score(logits, 2), -0.75, 1e-7);
+  EXPECT_NEAR(imaging::energy_score(logits, 2), -std::log(4.0), 1e-7);
+  const float big[3] = {1000.f, 1000.f, -5.f};  // no overflow: softmax max 1/2, energy −(1000 + ln 2)
+  EXPECT_NEAR(imaging::msp_score(big, 3), -0.5, 1e-9);
+  EXPECT_NEAR(imaging::energy_score(big, 3), -(1000 + std::log(2.0)), 1e-9);
+}
+
+TEST(MonitorScores, MahalanobisIsTheNearestClassUnderThePrecision) {
+  const float means[4] = {0, 0, 4, 0}, precision[4] = {1, 0, 0, 0.25f}, h[2] = {1, 2};
+  // class 0: 1·1 + 0.25·4 = 2;  class 1: 1·9 + 0.25·4 = 10
+  EXPECT_DOUBLE_EQ(imaging::mahalanobis_score(h, means, precision, 2, 2), 2.0);
+  const float near1[2] = {3.5f, 0};
+  EXPECT_DOUBLE_EQ(imaging::mahalanobis_score(near1, means, precision, 2, 2), 0.25);
+}
+
+TEST(MonitorScores, KnnIsTheKthDistanceOfTheNormalisedFeatures) {
+  const float bank[6] = {1, 0, 0, 1, -1, 0}, h[2] = {2, 0};  // u = (1, 0): distances 0, √2, 2
+  EXPECT_NEAR(imaging::knn_score(h, bank, 3, 2, 1), 0.0, 1e-12);
+  EXPECT_NEAR(imaging::knn_score(h, bank, 3, 2, 2), std::sqrt(2.0), 1e-12);
+  EXPECT_NEAR(imaging::knn_score(h, bank, 3, 2, 3), 2.0, 1e-12);
+}
+
+TEST(MonitorSketch, QuantilesAreNumpysAndTheCdfInvertsThem) {
+  EXPECT_EQ(imaging::sketch_quantiles({4, 1, 3, 2}, 5), (std::vector<float>{1, 1.75f, 2.5f, 3.25f, 4}));
+  // A known sample: 10,001 values 0 … 1 in steps of 1e-4 (shuffled): the sketch's percentiles are exact.
+  std::vector<double> values;
+  for (int i = 0; i <= 10000; ++i) values.push_back(((i * 7919) % 10001) / 10000.0);
+  const std::vector<float> q = imaging::sketch_quantiles(values, 101);
+  for (int j = 0; j <= 100; ++j) EXPECT_NEAR(q[size_t(j)], j / 100.0, 1e-6);
+  EXPECT_NEAR(imaging::sketch_cdf(q.data(), 101, 0.255), 0.255, 1e-6);
+  EXPECT_EQ(imaging::sketch_cdf(q.data(), 101, -1), 0.0);
+  EXPECT_EQ(imaging::sketch_cdf(q.data(), 101, 2), 1.0);
+}
+
+TEST(MonitorSketch, KolmogorovSmirnovDistanceAndPValue) {
+  const float uniform[2] = {0, 1};
+  EXPECT_DOUBLE_EQ(imaging::ks_distance({0.5}, uniform, 2), 0.5);
+  EXPECT_NEAR(imaging::ks_distance({0.1, 0.2, 0.3, 0.4}, uniform, 2), 0.6, 1e-12);  // at 0.4: 1 − 0.4
+  // Q_KS(1) = 0.2699996716735…: D chosen so that (√n_e + 0.12 + 0.11/√n_e)·D = 1 for n = m = 200.
+  const double ne = 100, d = 1 / (std::sqrt(ne) + 0.12 + 0.11 / std::sqrt(ne));
+  EXPECT_NEAR(imaging::ks_p_value(d, 200, 200), 0.2699996716735, 1e-9);
+  EXPECT_EQ(imaging::ks_p_value(0, 100, 1000), 1.0);
+  EXPECT_LT(imaging::ks_p_value(0.5, 100, 1000), 1e-15);
+}
+
+// A tiny untrained net and images of a known distribution: pixels 128 ± 40 (uniform), three classes.
+class Monitor : public TempDirTest {
+ protected:
+  static datasets::Dataset images(size_t n, uint64_t seed) {
+    datasets::Dataset d;
+    d.name = "test", d.channels = 3, d.height = d.width = 16;
+    d.class_names = {"a", "b", "c"};
+    nn::Rng rng(seed);
+    for (size_t i = 0; i < n; ++i) d.labels.push_back(uint8_t(i % 3));
+    for (size_t i = 0; i < n * d.image_size(); ++i) d.pixels.push_back(uint8_t(88 + rng.below(81)));
+    return d;
+  }
+  static nn::Network net() {
+    nn::Network n("conv3x3:4 relu maxpool2 conv3x3:4 relu maxpool2 linear:8 relu linear:3", 3, 16, 16);
+    n.init(3);
+    n.input_mean.assign(3, 0.5f);
+    n.input_std.assign(3, 0.25f);
+    return n;
+  }
+  static imaging::MonitorSettings settings() {
+    imaging::MonitorSettings s;
+    s.grid.grid = {4, 4, 2};
+    s.knn_images = 300;
+    s.knn_k = 5;
+    return s;
+  }
+  // Windows of `window` images of d through a Monitor; the number that alarm.
+  static int alarms(const imaging::Profile& profile, nn::Network& n, const datasets::Dataset& d, long window,
+                    std::vector<imaging::ImageScores>* all = nullptr) {
+    imaging::Monitor monitor(profile, n, window, 0.01);
+    const nn::LabeledImages view = d.view();
+    std::vector<uint32_t> index(view.count);
+    for (size_t i = 0; i < index.size(); ++i) index[i] = uint32_t(i);
+    nn::Tensor x;
+    std::vector<uint8_t> y;
+    std::vector<imaging::ImageScores> scores;
+    std::vector<imaging::WindowDrift> windows;
+    int count = 0;
+    for (size_t offset = 0; offset < view.count; offset += 64) {
+      const int batch = int(std::min<size_t>(64, view.count - offset));
+      nn::make_batch(n, view, index.data() + offset, batch, nullptr, 0, 0, 0, x, y);
+      monitor.score_batch(x, scores, windows);
+      for (const imaging::WindowDrift& w : windows) count += w.alarm;
+      if (all) all->insert(all->end(), scores.begin(), scores.end());
+    }
+    return count;
+  }
+};
+
+TEST_F(Monitor, ProfileRoundTripAndRefusals) {
+  nn::Network n = net();
+  const datasets::Dataset fit = images(600, 1);
+  imaging::Profile p = imaging::fit_profile(n, fit.view(), 600, 64, settings(), std::string(64, 'a'), {{"test", 1}});
+  ASSERT_EQ(p.layers.size(), 6u);  // conv1 pool1 conv2 pool2 fc1 output
+  EXPECT_EQ(p.features, 8);
+  EXPECT_EQ(p.knn.shape().h, 300);
+  imaging::save_profile(path("a.profile"), p);
+  imaging::Profile back = imaging::load_profile(path("a.profile"));
+  imaging::save_profile(path("b.profile"), back);
+  EXPECT_EQ(base::read_file(path("a.profile")), base::read_file(path("b.profile")));
+  EXPECT_EQ(back.checkpoint_sha256, std::string(64, 'a'));
+  for (size_t i = 0; i < p.precision.size(); ++i) ASSERT_EQ(back.precision.data()[i], p.precision.data()[i]);
+  // The tied precision inverts the covariance: P·Σ ≈ I is checked through the hand case above; here
+  // each region's sketch brackets its mean.
+  for (const imaging::LayerProfile& l : back.layers)
+    for (int r = 0; r < l.grid.count(); ++r) {
+      EXPECT_LE(l.quantiles.data()[size_t(r) * 101], l.mean.data()[r] + 1e-5f);
+      EXPECT_GE(l.quantiles.data()[size_t(r) * 101 + 100], l.mean.data()[r] - 1e-5f);
+    }
+  imaging::check_profile_fits(back, "a.profile", n, "model.ckpt", std::string(64, 'a'));
+  expect_error_naming([&] { imaging::check_profile_fits(back, "a.profile", n, "other.ckpt", std::string(64, 'b')); },
+                      "--profile a.profile: made for the checkpoint");
+  nn::Network other("conv3x3:4 relu maxpool2 linear:3", 3, 16, 16);
+  expect_error_naming([&] { imaging::check_profile_fits(back, "a.profile", other, "m.ckpt", std::string(64, 'a')); },
+                      "its blocks are not those of m.ckpt");
+  // Truncated, one byte flipped, another kind of file: one error naming the file.
+  const std::string bytes = base::read_file(path("a.profile"));
+  base::write_file_atomic(path("cut.profile"), bytes.substr(0, bytes.size() / 2));
+  expect_error_naming([&] { imaging::load_profile(path("cut.profile")); }, "cut.profile: not a valid nnfmri monitor profile");
+  std::string flipped = bytes;
+  flipped[flipped.size() / 2] ^= 1;
+  base::write_file_atomic(path("flip.profile"), flipped);
+  expect_error_naming([&] { imaging::load_profile(path("flip.profile")); }, "checksum mismatch");
+  base::write_file_atomic(path("ck.profile"), "NNFMRIck" + bytes.substr(8));
+  expect_error_naming([&] { imaging::load_profile(path("ck.profile")); }, "bad magic");
+}
+
+TEST_F(Monitor, CleanWindowsDoNotAlarmAShiftedStreamDoes) {
+  nn::Network n = net();
+  const datasets::Dataset fit = images(1200, 1);
+  const imaging::Profile p = imaging::fit_profile(n, fit.view(), 1200, 64, settings(), "x", {});
+  std::vector<imaging::ImageScores> clean_scores, shifted_scores;
+  EXPECT_EQ(alarms(p, n, images(500, 2), 100, &clean_scores), 0);  // five clean windows of new images
+  datasets::Dataset shifted = images(500, 3);
+  datasets::corrupt_dataset(shifted, datasets::CorruptionKind::contrast, 5, 1, 0);
+  EXPECT_EQ(alarms(p, n, shifted, 100, &shifted_scores), 5);  // every window of the contrast shift
+  // The spatial score sees the shift image by image: every shifted image above the clean median.
+  std::vector<double> clean;
+  for (const auto& s : clean_scores) clean.push_back(s.spatial);
+  std::nth_element(clean.begin(), clean.begin() + 250, clean.end());
+  for (const auto& s : shifted_scores) ASSERT_GT(s.spatial, clean[250]);
+  // Distances between unit vectors lie in [0, 2]; the MSP in [−1, −1/K].
+  ASSERT_EQ(clean_scores.size(), 500u);
+  for (const auto& s : clean_scores) {
+    ASSERT_GE(s.knn, 0);
+    ASSERT_LE(s.knn, 2 + 1e-6);
+    ASSERT_GE(s.msp, -1 - 1e-12);
+    ASSERT_LE(s.msp, -1.0 / 3 + 1e-12);
+  }
+}
+
+}  // namespace
