@@ -14,6 +14,7 @@
 #include "imaging/analysis.h"
 #include "imaging/stage.h"
 #include "nn/trainer.h"
+#include "report/canvas.h"  // kMaxFigureScale
 
 namespace app {
 
@@ -171,6 +172,8 @@ std::vector<FlagDef> make_table() {
       switch_flag("--ignore-extra", "skip tensors the spec does not use (else an error)", kImport),
       switch_flag("--figures-only", "write summaries and figures, not report.html", kReport),
       choice_flag("--format", {"png", "svg"}, "figure format", kReport, "png"),
+      integer_flag("--scale", "N", "figure pixels per layout unit: 2 doubles every PNG's width and height (SVG: its size)", kReport, 1, 1,
+                   report::kMaxFigureScale),
       switch_flag("--help", "this list", kEveryCommand),
   };
 }
