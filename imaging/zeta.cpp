@@ -118,7 +118,8 @@ nlohmann::ordered_json layer_json(const CoalitionValue& game, const ZetaSettings
 }  // namespace
 
 nlohmann::ordered_json zeta_analysis(nn::Network& net, const nn::LabeledImages& test, size_t pool,
-                                     const run::GridSpec& grid, const ZetaSettings& s) {
+                                     const run::GridSpec& grid, const ZetaSettings& s,
+                                     const std::function<void(const std::string& block, size_t done)>& on_block) {
   validate(s);
   const std::vector<uint32_t> indices = stratified_sample(test, pool, s.samples, s.seed);
   if (indices.empty())
@@ -159,6 +160,7 @@ nlohmann::ordered_json zeta_analysis(nn::Network& net, const nn::LabeledImages& 
   std::vector<nlohmann::ordered_json> results(blocks.size());
   double carried = 0;
   for (size_t b = blocks.size(); b-- > 0;) {
+    if (on_block) on_block(blocks[b].name, blocks.size() - 1 - b);
     const base::Stopwatch clock;
     const double share = carried / double(b + 1);
     carried -= share;

@@ -17,6 +17,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -48,7 +49,9 @@ namespace imaging {
 // (imaging/shapley.h), unless its setup and Taylor pass alone take longer; a budget that runs out
 // among the first steps cuts eval_samples/eval_indices to the images covered.  Throws base::Error for bad settings, an empty sample, or `exact` on a block with more
 // than 16 regions (before any work is done).
+// on_block (may be empty) is called before each block with its name and the number of blocks done.
 nlohmann::ordered_json zeta_analysis(nn::Network& net, const nn::LabeledImages& test, size_t pool,
-                                     const run::GridSpec& grid, const ZetaSettings& s);
+                                     const run::GridSpec& grid, const ZetaSettings& s,
+                                     const std::function<void(const std::string& block, size_t done)>& on_block = {});
 
 }  // namespace imaging
