@@ -159,7 +159,7 @@ void draw_imaging_progress(const std::string& label, const imaging::AnalysisProg
   const int width = 20, filled = std::clamp(int(width * p.fraction), 0, width);
   const std::string eta =
       p.remaining_seconds >= 0 ? "  ETA " + std::to_string(long(std::lround(std::min(p.remaining_seconds, 1e9)))) + "s" : "";
-  const std::string line = label + ": imaging " + p.stage + (p.step.empty() ? "" : " " + p.step) + " [" +
+  const std::string line = label + ": imaging" + (p.stage.empty() ? "" : " " + p.stage) + (p.step.empty() ? "" : " " + p.step) + " [" +
                            std::string(size_t(filled), '#') + std::string(size_t(width - filled), '.') + "] " +
                            std::to_string(int(std::lround(100 * std::clamp(p.fraction, 0.0, 1.0)))) + "%" + eta;
   std::fprintf(stderr, "\r%-99s", line.substr(0, 99).c_str());
