@@ -542,9 +542,10 @@ class FigureWriter {
 
     const double w = 820, h = 190, left = kMargin + 60, top = kMargin + 24 + 30 + 52, gap = 92;
     const std::string path = name(run::Layout::figures(), "training");
-    auto c = begin(path, left + w + kMargin, top + 3 * h + 2 * gap + 40 + kMargin);
+    const std::string title = "training — " + run_label();
+    auto c = begin(path, std::max(left + w + kMargin, text_width(title, kTitle) + 2 * kMargin), top + 3 * h + 2 * gap + 40 + kMargin);
     if (!c) return;
-    c->text(kMargin, kMargin, "training — " + run_label(), kText, kTitle);
+    c->text(kMargin, kMargin, title, kText, kTitle);
     c->text(kMargin, kMargin + 26,
             "x: epoch. ζ stability: Spearman rank correlation of each layer's region ζ with the previous analysed epoch's",
             kMuted, kLabel);
