@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <functional>
@@ -575,7 +576,8 @@ TEST(Zeta, PlantedCellsAreTheCriticalRegionsOfConv1) {
 // --zeta-budget holds: given a budget far below the two rounds every image needs, shapley_sampled
 // returns within the budget plus one round (the round is measured here: an unbudgeted run of two
 // rounds and the lesions takes T, so a round is under T/2; the bound checked is budget + T/2, where
-// the old round-by-round check took at least T).  The cut estimate is exactly the estimator on the
+// the old round-by-round check took at least T).  The fastest of three budgeted calls is compared,
+// so that one scheduling hiccup on a busy machine cannot fail the test (the old code failed all three).  The cut estimate is exactly the estimator on the
 // images it covers: the same numbers as an unbudgeted run on a game of those images alone.
 TEST(Zeta, TinyBudgetReturnsWithinBudgetPlusOneRound) {
   auto net = random_net("conv3x3:8 relu conv3x3:8 relu maxpool2 linear:3", 3, 12, 12, 11);
@@ -587,9 +589,14 @@ TEST(Zeta, TinyBudgetReturnsWithinBudgetPlusOneRound) {
   const imaging::ShapleyEstimate minimum = imaging::shapley_sampled(game, 0, 1e9, 4, 9);  // two rounds
   ASSERT_EQ(minimum.images, N);
   const double two_rounds = minimum.seconds, budget = two_rounds / 20;
-  const base::Stopwatch clock;
-  const imaging::ShapleyEstimate cut = imaging::shapley_sampled(game, 0, budget, 4, 9);
-  const double took = clock.seconds();
+  double took = 1e300;
+  imaging::ShapleyEstimate cut;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const base::Stopwatch clock;
+    imaging::ShapleyEstimate e = imaging::shapley_sampled(game, 0, budget, 4, 9);
+    took = std::min(took, clock.seconds());
+    if (attempt == 0) cut = std::move(e);
+  }
   EXPECT_LT(took, budget + two_rounds / 2) << "budget " << budget << " s, two rounds " << two_rounds << " s";
   EXPECT_EQ(cut.stopped_by, "budget");
   ASSERT_GE(cut.images, 2u);
