@@ -124,12 +124,13 @@ void image_lesions(CoalitionWalker& walker, size_t x, int n, double* out) {
 // See imaging/shapley.h: per-image antithetic permutations, stratified variance, Satterthwaite ν.
 // The work comes in steps, and the budget is checked before each one: an image's first step is its
 // lesions and its rounds 0 and 1 (the two walks an interval needs), every later step one more walk of
-// one image.  First steps run image by image (images 0 and 1 whatever the budget); then whole rounds
+// one image.  First steps run chunk by chunk of kGameChunk images, each chunk's `before_chunk` first,
+// then its images in parallel (images 0 and 1 whatever the budget); then whole rounds
 // over every image until tolerance, max_permutations or the budget stops them, a budget stop possibly
 // in the middle of a round.  Each walk's numbers depend only on (seed, image, round), so the order of
 // the steps and the thread count change nothing.
 ShapleyEstimate shapley_sampled(const CoalitionValue& game, double tolerance, double budget_seconds,
-                                int max_permutations, uint64_t seed) {
+                                int max_permutations, uint64_t seed, const ChunkHook& before_chunk) {
   const base::Stopwatch clock;
   const int n = game.regions();
   const size_t N = game.images();
@@ -206,19 +207,25 @@ ShapleyEstimate shapley_sampled(const CoalitionValue& game, double tolerance, do
   auto over_budget = [&] { return clock.seconds() >= budget_seconds; };
 
   // First steps.  Steps are handed out in image order but a thread reads the clock after taking its
-  // image, so an image may be done after one that was skipped: K is the first image not done.
+  // image, so an image may be done after one that was skipped: K is the first image not done.  The
+  // hook runs outside any parallel region (it may use every thread itself).
+  for (size_t first = 0; first < N; first += kGameChunk) {
+    const int count = int(std::min<size_t>(kGameChunk, N - first));
+    if (first >= 2 && over_budget()) break;
+    if (before_chunk) before_chunk(first, count);
 #pragma omp parallel
-  {
-    CoalitionWalker walker(game);
-    std::vector<int> order(n);
-    std::vector<double> unit(n);
+    {
+      CoalitionWalker walker(game);
+      std::vector<int> order(n);
+      std::vector<double> unit(n);
 #pragma omp for schedule(dynamic, 1)
-    for (long xi = 0; xi < long(N); ++xi) {
-      const size_t x = size_t(xi);
-      if (x >= 2 && over_budget()) continue;
-      image_lesions(walker, x, n, &lesion[x * n]);
-      walk(walker, order, unit, x, 0);
-      walk(walker, order, unit, x, 1);
+      for (long xi = long(first); xi < long(first) + count; ++xi) {
+        const size_t x = size_t(xi);
+        if (x >= 2 && over_budget()) continue;
+        image_lesions(walker, x, n, &lesion[x * n]);
+        walk(walker, order, unit, x, 0);
+        walk(walker, order, unit, x, 1);
+      }
     }
   }
   K = size_t(std::find_if(walks.begin(), walks.end(), [](int w) { return w < 2; }) - walks.begin());
@@ -285,15 +292,13 @@ std::vector<double> lesion_scores(const CoalitionValue& game) {
 
 // T_g = Σ_{u∈g} Σ_x (a_xu − b_u)·∂v/∂a_xu, v = (1/N) Σ_x log p(y_x|x); ∂v/∂logits = −(count/N)·∂CE/∂logits
 // of the chunk's mean cross-entropy, pulled back to the block by net.backward.
-std::vector<double> taylor_terms(const CoalitionValue& game) {
+void taylor_chunk_terms(const CoalitionValue& game, size_t first, int count, std::vector<double>& terms) {
   nn::Network& net = game.net();
   const run::RegionGrid& grid = game.grid();
   const int C = grid.channels, H = grid.height, W = grid.width, n = game.regions();
   const size_t N = game.images(), U = game.block_units();
-  std::vector<double> terms(N * n, 0.0);
   nn::Tensor a, dlogits, grad_hwc(1, 1, 1, int(U));
-  for (size_t first = 0; first < N; first += kGameChunk) {
-    const int count = int(std::min<size_t>(kGameChunk, N - first));
+  {
     a.resize(count, C, H, W);
     for (int i = 0; i < count; ++i) to_channels_first(game.activation(first + i), C, H, W, a.sample(i));
     const nn::Tensor& logits = net.forward_from(game.block(), a);
@@ -312,6 +317,12 @@ std::vector<double> taylor_terms(const CoalitionValue& game) {
       }
     }
   }
+}
+
+std::vector<double> taylor_terms(const CoalitionValue& game) {
+  std::vector<double> terms(game.images() * size_t(game.regions()), 0.0);
+  for (size_t first = 0; first < game.images(); first += kGameChunk)
+    taylor_chunk_terms(game, first, int(std::min<size_t>(kGameChunk, game.images() - first)), terms);
   return terms;
 }
 

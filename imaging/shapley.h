@@ -42,6 +42,7 @@
 //  is "exact" for exact and "complete" for them.
 //
 #pragma once
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -71,17 +72,24 @@ struct ShapleyEstimate {
 // The first image is timed: if all images would take longer than budget_seconds, throws base::Error
 // with the projection (2^n coalitions per image can take hours on an early block of a big net).
 ShapleyEstimate shapley_exact(const CoalitionValue& game, double budget_seconds = 1e300);
+// Called before the first steps of each chunk of kGameChunk images (first, count), in image order,
+// outside any parallel region, while the budget lasts: work that must cover the same images as the
+// estimate and count against its budget (imaging/zeta.cpp: the Taylor terms of those images).
+using ChunkHook = std::function<void(size_t first, int count)>;
 // Permutation-sampled Shapley values, as described at the top.  budget_seconds counts from the call;
 // the lesions Δ_g of the images covered come along (`lesion`), taken in each image's first step so
 // that a budget cuts every score at the same image.
 ShapleyEstimate shapley_sampled(const CoalitionValue& game, double tolerance, double budget_seconds,
-                                int max_permutations, uint64_t seed);
+                                int max_permutations, uint64_t seed, const ChunkHook& before_chunk = {});
 // Δ_g = v(all) − v(all∖{g}).
 std::vector<double> lesion_scores(const CoalitionValue& game);
 // T_g = Σ_{u∈g} Σ_x (a_xu − b_u)·∂v/∂a_xu with v the mean log-prob (one backward pass per chunk).
 std::vector<double> taylor_scores(const CoalitionValue& game);
 // The same, each image's term apart: (N, n), term_xg = Σ_{u∈g} (a_xu − b_u)·∂v/∂a_xu, so T_g = Σ_x term_xg.
 std::vector<double> taylor_terms(const CoalitionValue& game);
+// The terms of images first … first + count − 1 (one chunk: first a multiple of kGameChunk, count ≤
+// kGameChunk) into terms (N, n): taylor_terms is this for every chunk, so the bits are the same.
+void taylor_chunk_terms(const CoalitionValue& game, size_t first, int count, std::vector<double>& terms);
 // T_g over the first `images` of N images: Σ_{x<images} term_xg · N/images (the mean log-prob of
 // those images; exactly Σ_x term_xg when images = N).
 std::vector<double> taylor_over(const std::vector<double>& terms, size_t N, int n, size_t images);

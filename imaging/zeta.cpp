@@ -167,19 +167,25 @@ nlohmann::ordered_json zeta_analysis(nn::Network& net, const nn::LabeledImages& 
     const double budget = s.budget_seconds + share;
     CoalitionValue game(net, int(b), grid, test, indices, s);
     const double setup_seconds = clock.seconds();
-    // shapley takes each image's lesions in the image's first step, so that its budget cuts every
-    // score at the same image; the Taylor terms of every image come first (one pass, counted in it).
-    std::vector<double> lesion, taylor;
-    const std::vector<double> taylor_per_image = taylor_terms(game);
-    const double taylor_seconds = clock.seconds() - setup_seconds;
-    double lesion_seconds = 0;
+    // shapley takes each image's lesions in the image's first step and each chunk's Taylor terms
+    // before that chunk's first steps, so that its budget cuts every score at the same image.
+    std::vector<double> lesion, taylor, taylor_per_image;
+    double lesion_seconds = 0, taylor_seconds = 0;
     ShapleyEstimate est;
     if (s.method == "shapley") {
+      taylor_per_image.assign(game.images() * size_t(game.regions()), 0.0);
       const uint64_t layer_seed = nn::Rng::derive(s.seed, 0x2E7A, b).next();
-      est = shapley_sampled(game, s.tolerance, std::max(0.0, budget - clock.seconds()), s.max_permutations,
-                            layer_seed);
+      est = shapley_sampled(game, s.tolerance, std::max(0.0, budget - clock.seconds()), s.max_permutations, layer_seed,
+                            [&](size_t first, int count) {
+                              const base::Stopwatch taylor_clock;
+                              taylor_chunk_terms(game, first, count, taylor_per_image);
+                              taylor_seconds += taylor_clock.seconds();
+                            });
+      est.seconds -= taylor_seconds;  // timing.shapley: the estimator's own time
       lesion = est.lesion;
     } else {
+      taylor_per_image = taylor_terms(game);
+      taylor_seconds = clock.seconds() - setup_seconds;
       lesion = lesion_scores(game);
       lesion_seconds = clock.seconds() - setup_seconds - taylor_seconds;
     }
