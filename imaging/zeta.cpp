@@ -155,8 +155,8 @@ nlohmann::ordered_json zeta_analysis(nn::Network& net, const nn::LabeledImages& 
   // Blocks run from the output back to the input: the late blocks are cheap and usually stop by
   // tolerance, and the time they leave unused is shared equally among the blocks still to run, so
   // the early, expensive blocks get more permutations while the total stays within blocks × budget
-  // plus, per block, one step of shapley_sampled (and the setup and Taylor pass of a block whose
-  // budget is smaller than those: they always run).
+  // plus, per block, one step of shapley_sampled or one chunk's Taylor pass (and the setup of a block
+  // whose budget is smaller than that: it always runs).
   std::vector<nlohmann::ordered_json> results(blocks.size());
   double carried = 0;
   for (size_t b = blocks.size(); b-- > 0;) {
