@@ -18,8 +18,9 @@ SHELL := /bin/bash
 # libopenblas-openmp-dev: the OpenMP build of OpenBLAS, so that OpenMP is the single
 # owner of threads (a pthread OpenBLAS called inside an OpenMP region oversubscribes).
 # nodejs: `make test` checks and unit-tests the report page's JavaScript (report/page/*.js).
+# fonts-dejavu-core: DejaVuSans.ttf, the text of every figure (rasterised with libstb's stb_truetype).
 PACKAGES := libopenblas-dev libopenblas-openmp-dev libstb-dev libgtest-dev libbenchmark-dev \
-            zlib1g-dev dataset-fashion-mnist nlohmann-json3-dev nodejs
+            zlib1g-dev dataset-fashion-mnist nlohmann-json3-dev nodejs fonts-dejavu-core
 # Only for `make test-report` (report.html in a real browser), installed by the same deps rule.
 BROWSER_PACKAGES := chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

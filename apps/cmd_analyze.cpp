@@ -1,5 +1,7 @@
 // nnfmri analyze CKPT --data D --out DIR — images a checkpoint: writes the same files as
 // `train --analyze-every` does after an epoch.
+#include <unistd.h>
+
 #include <cstdio>
 
 #include "apps/commands.h"
@@ -18,7 +20,12 @@ int cmd_analyze(int argc, char** argv) {
   std::string model = ck.meta.value("model", std::string("custom"));
   imaging::AnalysisContext ctx{model, ck.epoch, describe_data(flags.text("--data"), data)};
   data.train = datasets::Dataset{};  // described above; only the test split is imaged (peak memory)
-  imaging::AnalysisReport rep = imaging::run_analysis(*ck.net, data.test.view(), settings, ctx, flags.text("--out"));
+  const bool terminal = isatty(STDERR_FILENO);
+  imaging::AnalysisReport rep = imaging::run_analysis(*ck.net, data.test.view(), settings, ctx, flags.text("--out"),
+                                                      [&](const imaging::AnalysisProgress& p) {
+                                                        if (terminal) draw_imaging_progress("analyze", p);
+                                                      });
+  if (terminal) clear_progress_line();
   std::fputs(rep.summary.c_str(), stdout);
   return 0;
 }

@@ -1,4 +1,4 @@
-// nnfmri report RUN_DIR [--figures-only] [--format png|svg] — the scan report of a run: summary.json
+// nnfmri report RUN_DIR [--figures-only] [--format png|svg] [--scale N] — the scan report of a run: summary.json
 // files, figures and the interactive report.html (report/report.h).
 #include <cstdio>
 
@@ -13,6 +13,7 @@ int cmd_report(int argc, char** argv) {
   report::ReportOptions opts;
   opts.figures_only = flags.has("--figures-only");
   opts.format = flags.text("--format");
+  opts.scale = int(flags.integer("--scale"));
   std::fputs(report::build_report(flags.operands()[0], opts).c_str(), stdout);
   return 0;
 }

@@ -13,6 +13,9 @@
 #include "apps/commands.h"
 #include "apps/training_run.h"
 #include "base/error.h"
+#include "base/format.h"
+#include "report/report_data.h"
+#include "report/report_summary.h"
 #include "run/manifest.h"
 
 namespace app {
@@ -30,6 +33,19 @@ void draw_progress(int epochs, const nn::StepInfo& step, double seconds, long im
                std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(), step.step,
                step.steps_per_epoch, step.running_loss, rate, eta);
   if (step.step == step.steps_per_epoch) std::fprintf(stderr, "\r%*s\r", 100, "");
+}
+
+// The report's ζ stability (report/report_summary.h: the Spearman rank correlation of each layer's
+// region ζ with the previous analysed epoch's, averaged over the layers) of `epoch`, read back from
+// the run directory as the report reads it; "n/a" on the first analysed epoch, or when no layer
+// has a correlation (or a previous analysis cannot be read: the report will say why).
+std::string zeta_stability_text(const std::string& run_dir, int epoch) {
+  try {
+    for (const report::StabilityStep& step : report::zeta_stability(report::load_run(run_dir)))
+      if (step.to_epoch == epoch && step.mean) return base::format("%.2f", *step.mean);
+  } catch (const base::Error&) {
+  }
+  return "n/a";
 }
 
 }  // namespace
@@ -185,6 +201,7 @@ int cmd_train(int argc, char** argv) {
   // (with --verbose, every stage's lines come first).  On a terminal a note says imaging is under way.
   const bool verbose = flags.has("--verbose"), terminal = isatty(STDERR_FILENO);
   std::string pending;  // the epoch line waiting for its digest
+  int pending_epoch = 0;
   callbacks.on_epoch = [&](const nn::EpochStats& st) {
     char line[256];
     std::snprintf(line, sizeof line,
@@ -193,19 +210,26 @@ int cmd_train(int argc, char** argv) {
                   st.seconds, st.train_images_per_s);
     if (settings.analyze_every > 0 && st.epoch % settings.analyze_every == 0) {
       pending = line;
-      if (terminal) std::fprintf(stderr, "epoch %d: imaging ...\r", st.epoch);
+      pending_epoch = st.epoch;
+      if (terminal) draw_imaging_progress("epoch " + std::to_string(st.epoch), {"", "", 0, -1});
       return;
     }
     std::printf("%s\n", line);
     std::fflush(stdout);
   };
   callbacks.on_analysis = [&](const imaging::AnalysisReport& report) {
-    if (terminal) std::fprintf(stderr, "\r%*s\r", 40, "");
+    if (terminal) clear_progress_line();
     if (verbose) std::fputs(report.summary.c_str(), stdout);
-    std::printf("%s  | %s\n", pending.c_str(), report.digest.c_str());
+    const std::string stability =
+        report.stage("zeta") ? ", zeta stability " + zeta_stability_text(settings.out, pending_epoch) : "";
+    std::printf("%s  | %s%s\n", pending.c_str(), report.digest.c_str(), stability.c_str());
     pending.clear();
     std::fflush(stdout);
   };
+  if (terminal)
+    callbacks.on_imaging_progress = [](int epoch, const imaging::AnalysisProgress& p) {
+      draw_imaging_progress("epoch " + std::to_string(epoch), p);
+    };
   callbacks.stop_requested = [] { return stop_signal != 0; };
   install_stop_handlers();
   TrainingOutcome outcome;

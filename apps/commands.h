@@ -64,4 +64,10 @@ TrainingSettings training_settings(const Flags& flags, int threads);
 // The imaging flags shared by `train --analyze-every` and `analyze`.
 imaging::AnalysisSettings analysis_settings(const Flags& flags);
 
+// A progress bar over the imaging stages, redrawn in place on stderr ("epoch 3: imaging zeta conv1
+// [#####...............]  25%  ETA 12s"; `label` is its start), for terminals only: callers draw it
+// when isatty(STDERR_FILENO), so that logs stay as they were.  clear_progress_line() erases it.
+void draw_imaging_progress(const std::string& label, const imaging::AnalysisProgress& p);
+void clear_progress_line();
+
 }  // namespace app

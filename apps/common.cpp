@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <cstdio>
 
@@ -154,5 +155,18 @@ imaging::AnalysisSettings analysis_settings(const Flags& flags) {
   s.tract.top = int(flags.integer("--tract-top"));
   return s;
 }
+
+void draw_imaging_progress(const std::string& label, const imaging::AnalysisProgress& p) {
+  const int width = 20, filled = std::clamp(int(width * p.fraction), 0, width);
+  const std::string eta =
+      p.remaining_seconds >= 0 ? "  ETA " + std::to_string(long(std::lround(std::min(p.remaining_seconds, 1e9)))) + "s" : "";
+  const std::string line = label + ": imaging" + (p.stage.empty() ? "" : " " + p.stage) + (p.step.empty() ? "" : " " + p.step) + " [" +
+                           std::string(size_t(filled), '#') + std::string(size_t(width - filled), '.') + "] " +
+                           std::to_string(int(std::lround(100 * std::clamp(p.fraction, 0.0, 1.0)))) + "%" + eta;
+  std::fprintf(stderr, "\r%-99s", line.substr(0, 99).c_str());
+  std::fflush(stderr);
+}
+
+void clear_progress_line() { std::fprintf(stderr, "\r%*s\r", 100, ""); }
 
 }  // namespace app

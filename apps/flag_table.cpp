@@ -16,6 +16,7 @@
 #include "imaging/monitor.h"
 #include "imaging/stage.h"
 #include "nn/trainer.h"
+#include "report/canvas.h"  // kMaxFigureScale
 
 namespace app {
 
@@ -195,6 +196,8 @@ std::vector<FlagDef> make_table() {
       nonempty(required(text_flag("--out", "DIR", "where monitor.jsonl and monitor.html go", kMonitor), kMonitor)),
       switch_flag("--figures-only", "write summaries and figures, not report.html", kReport),
       choice_flag("--format", {"png", "svg"}, "figure format", kReport, "png"),
+      integer_flag("--scale", "N", "figure pixels per layout unit: 2 doubles every PNG's width and height (SVG: its size)", kReport, 1, 1,
+                   report::kMaxFigureScale),
       switch_flag("--help", "this list", kEveryCommand),
   };
 }

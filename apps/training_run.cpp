@@ -337,7 +337,10 @@ TrainingOutcome run_training(const TrainingSettings& s, const datasets::DataSpli
     if (s.analyze_every > 0 && epoch % s.analyze_every == 0) {
       const imaging::AnalysisContext context{s.model, epoch, data_json};
       const imaging::AnalysisReport report =
-          imaging::run_analysis(net, data.test.view(), s.analysis, context, layout.analysis(epoch));
+          imaging::run_analysis(net, data.test.view(), s.analysis, context, layout.analysis(epoch),
+                                [&](const imaging::AnalysisProgress& p) {
+                                  if (callbacks.on_imaging_progress) callbacks.on_imaging_progress(epoch, p);
+                                });
       for (const std::string& file : files_in(layout.analysis(epoch))) written.push_back(file);
       directory.point(RunPoint::analysis_written, epoch);
       if (callbacks.on_analysis) callbacks.on_analysis(report);

@@ -67,6 +67,8 @@ struct TrainingCallbacks {
   std::function<void(const nn::EpochStats&)> on_epoch;
   // After an epoch's analysis files are written.
   std::function<void(const imaging::AnalysisReport&)> on_analysis;
+  // While an epoch is imaged (may be empty): run_analysis's progress, with the epoch.
+  std::function<void(int epoch, const imaging::AnalysisProgress&)> on_imaging_progress;
   // Asked after every step and after every committed epoch: true stops the run there with a
   // resumable state (a signal).
   std::function<bool()> stop_requested;

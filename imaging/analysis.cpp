@@ -112,7 +112,7 @@ void check_grid_fits(const nn::Network& net, const run::GridSpec& grid) {
 }
 
 AnalysisReport run_analysis(nn::Network& net, const nn::LabeledImages& test, const AnalysisSettings& settings,
-                            const AnalysisContext& context, const std::string& out_dir) {
+                            const AnalysisContext& context, const std::string& out_dir, const ProgressCallback& progress) {
   validate_analysis_settings(settings);
   check_grid_fits(net, settings.grid);
   const size_t images = std::min(settings.eval_samples, test.count);
@@ -121,7 +121,10 @@ AnalysisReport run_analysis(nn::Network& net, const nn::LabeledImages& test, con
                     " images; the analysis needs at least " + std::to_string(kMinEvalSamples));
   base::make_directories(out_dir);
   const NetView view(net);
-  const StageInput input{net, view, test, images, settings};
+  const StageInput input{net, view, test, images, settings, &progress};
+  auto tell = [&](AnalysisProgress p) {
+    if (progress) progress(p);
+  };
   std::vector<std::unique_ptr<Stage>> stages = chosen_stages(settings);
   AnalysisReport report;
   report.stages.resize(stages.size());
@@ -146,6 +149,7 @@ AnalysisReport run_analysis(nn::Network& net, const nn::LabeledImages& test, con
   if (pass_images > 0) {
     double in_stages = 0;
     const base::Stopwatch pass;
+    tell({"evaluation pass", "", 0, -1});
     stream_eval(
         net, test, pass_images, settings.batch,
         [&](const EvalBatch& batch, const nn::BlockView& block) {
@@ -165,6 +169,8 @@ AnalysisReport run_analysis(nn::Network& net, const nn::LabeledImages& test, con
               *r.seconds += clock.seconds();
               in_stages += clock.seconds();
             }
+          const double done = double(batch.offset + batch.count) / double(pass_images);
+          tell({"evaluation pass", "", done, pass.seconds() * (1 - done) / std::max(done, 1e-9)});
         });
     report.seconds_pass = std::max(0.0, pass.seconds() - in_stages);
     net.release_buffers();  // sized for the pass's batches; the ζ stage forwards 8 images at a time
@@ -181,6 +187,7 @@ AnalysisReport run_analysis(nn::Network& net, const nn::LabeledImages& test, con
   for (size_t i = 0; i < stages.size(); ++i) {
     StageReport& r = report.stages[i];
     const base::Stopwatch clock;
+    tell({r.name, "", 0, -1});
     StageOutput output = stages[i]->run(input);
     r.images = output.images;
     r.document = json_header(context, output.images);

@@ -16,6 +16,7 @@
 // by run::write_json.  Nothing here runs unless the CLI calls it.
 #pragma once
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -82,7 +83,19 @@ void check_grid_fits(const nn::Network& net, const run::GridSpec& grid);
 // The settings as written into config.json and each JSON's "settings".
 nlohmann::ordered_json describe(const AnalysisSettings& settings);
 
+// What run_analysis is doing, for a progress display (a terminal's bar): the stage ("evaluation
+// pass", "grid", "zeta", "tract"), what in it ("conv1", "" for nothing finer), the share of that stage
+// done (0 … 1) and the seconds it expects the stage still needs (< 0: unknown).  The ζ stage expects
+// blocks × --zeta-budget in all (imaging/zeta.h: a block returns within its budget plus one step).
+struct AnalysisProgress {
+  std::string stage, step;
+  double fraction = 0, remaining_seconds = -1;
+};
+using ProgressCallback = std::function<void(const AnalysisProgress&)>;
+
+// `progress` (may be empty) is called from the calling thread, never inside a parallel region.
 AnalysisReport run_analysis(nn::Network& net, const nn::LabeledImages& test, const AnalysisSettings& settings,
-                            const AnalysisContext& context, const std::string& out_dir);
+                            const AnalysisContext& context, const std::string& out_dir,
+                            const ProgressCallback& progress = {});
 
 }  // namespace imaging

@@ -60,10 +60,10 @@ std::vector<uint32_t> stratified_sample(const nn::LabeledImages& data, size_t po
 // ---------------------------------------------------------------------------------------------
 // CoalitionValue
 
-double CoalitionValue::mean_of(const std::vector<double>& v) {
+double CoalitionValue::mean_of(const std::vector<double>& v, size_t count) {
   double s = 0;
-  for (double x : v) s += x;
-  return v.empty() ? 0 : s / double(v.size());
+  for (size_t i = 0; i < count; ++i) s += v[i];
+  return count == 0 ? 0 : s / double(count);
 }
 
 CoalitionValue::CoalitionValue(nn::Network& net, int block, const run::GridSpec& spec, const nn::LabeledImages& data,
@@ -191,7 +191,7 @@ double CoalitionValue::value(const std::vector<bool>& coalition) {
     lesioned_batch(first, count, coalition, a);
     image_values(net_.forward_from(block_, a), &labels_[first], accuracy_, &v[first]);
   }
-  return mean_of(v);
+  return mean_of(v, v.size());
 }
 
 }  // namespace imaging

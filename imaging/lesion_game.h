@@ -64,8 +64,11 @@ class CoalitionValue {
 
   // v(S) by a dense forward_from of the lesioned activations (the definition; for checks).
   double value(const std::vector<bool>& coalition);
-  double v_all() const { return mean_of(image_v_all_); }
-  double v_none() const { return mean_of(image_v_none_); }
+  double v_all() const { return mean_of(image_v_all_, images()); }
+  double v_none() const { return mean_of(image_v_none_, images()); }
+  // The same over the first `count` images (an estimate cut by its budget covers those).
+  double v_all(size_t count) const { return mean_of(image_v_all_, count); }
+  double v_none(size_t count) const { return mean_of(image_v_none_, count); }
   const std::vector<double>& image_v_all() const { return image_v_all_; }    // (N) v_x(all), dense forward
   const std::vector<double>& image_v_none() const { return image_v_none_; }  // (N) v_x(∅), dense forward
 
@@ -103,7 +106,7 @@ class CoalitionValue {
   nn::Network& net() const { return net_; }
 
  private:
-  static double mean_of(const std::vector<double>& v);
+  static double mean_of(const std::vector<double>& v, size_t count);  // of v[0 .. count)
   void lesioned_batch(size_t first, int count, const std::vector<bool>& coalition, nn::Tensor& a) const;
   void build_replay(const NetView& view);
   nn::Network& net_;

@@ -97,38 +97,67 @@ ShapleyEstimate shapley_exact(const CoalitionValue& game, double budget_seconds)
   ShapleyEstimate e = deterministic_estimate(mean_over_images(per_image, N, n));
   e.population = population_intervals(per_image, N, n, game.labels());  // per_image: (N, n) φ_g(x)
   e.stopped_by = "exact";
+  e.images = N;
   e.seconds = clock.seconds();
   return e;
 }
 
-// See imaging/zeta.h: per-image antithetic permutations, stratified variance, Satterthwaite ν.
+namespace {
+
+// Δ_g(x) = v_x(all) − v_x(all∖{g}) of one image into out[0..n): from the full state, remove g, read v,
+// undo (bit-exact, so a region that changes nothing scores exactly 0).  Leaves the journal off.
+void image_lesions(CoalitionWalker& walker, size_t x, int n, double* out) {
+  walker.set_journal(false);
+  walker.start_full(x);
+  walker.set_journal(true);
+  const CoalitionWalker::Mark full = walker.mark();
+  const double all = walker.value();
+  for (int g = 0; g < n; ++g) {
+    out[g] = all - walker.remove(g);
+    walker.undo(full);
+  }
+  walker.set_journal(false);
+}
+
+}  // namespace
+
+// See imaging/shapley.h: per-image antithetic permutations, stratified variance, Satterthwaite ν.
+// The work comes in steps, and the budget is checked before each one: an image's first step is its
+// lesions and its rounds 0 and 1 (the two walks an interval needs), every later step one more walk of
+// one image.  First steps run chunk by chunk of kGameChunk images, each chunk's `before_chunk` first,
+// then its images in parallel (images 0 and 1 whatever the budget); then whole rounds
+// over every image until tolerance, max_permutations or the budget stops them, a budget stop possibly
+// in the middle of a round.  Each walk's numbers depend only on (seed, image, round), so the order of
+// the steps and the thread count change nothing.
 ShapleyEstimate shapley_sampled(const CoalitionValue& game, double tolerance, double budget_seconds,
-                                int max_permutations, uint64_t seed) {
+                                int max_permutations, uint64_t seed, const ChunkHook& before_chunk) {
   const base::Stopwatch clock;
   const int n = game.regions();
   const size_t N = game.images();
-  // Welford running mean and sum of squared deviations of each image's units.
-  std::vector<double> mean(N * n, 0.0), m2(N * n, 0.0);
+  // Welford running mean and sum of squared deviations of each image's units; walks done per image.
+  std::vector<double> mean(N * n, 0.0), m2(N * n, 0.0), lesion(N * n, 0.0);
+  std::vector<int> walks(N, 0);
+  size_t K = N;  // the images covered: the first K, each with at least two walks
   ShapleyEstimate e;
   e.phi.assign(n, 0.0);
   e.ci_low.assign(n, 0.0);
   e.ci_high.assign(n, 0.0);
   e.p_value.assign(n, 1.0);
-  double slowest_round = 0;
 
-  // φ̂, V̂, ν and the intervals from R rounds; returns the largest half-width.
-  auto estimate = [&](int R) {
+  // φ̂, V̂, ν and the intervals from the first K images, image x with R_x = walks[x] ≥ 2 units;
+  // returns the largest half-width.  With every R_x = R this is the formula of shapley.h.
+  auto estimate = [&]() {
     double widest = 0;
-    const double N2R = double(N) * double(N) * R;
     for (int g = 0; g < n; ++g) {
       double phi = 0, var = 0, df_denominator = 0;
-      for (size_t x = 0; x < N; ++x) {
+      for (size_t x = 0; x < K; ++x) {
+        const int R = walks[x];
         phi += mean[x * n + g];
-        const double term = m2[x * n + g] / (R - 1) / N2R;  // s²_xg/(N²R)
+        const double term = m2[x * n + g] / (R - 1) / (double(K) * double(K) * R);  // s²_xg/(K²R_x)
         var += term;
         df_denominator += term * term / (R - 1);
       }
-      phi /= double(N);
+      phi /= double(K);
       e.phi[g] = phi;
       double half = 0;
       if (var > 0) {
@@ -142,16 +171,68 @@ ShapleyEstimate shapley_sampled(const CoalitionValue& game, double tolerance, do
       e.ci_high[g] = phi + half;
       widest = std::max(widest, half);
     }
+    double largest = 0;
+    for (double p : e.phi) largest = std::max(largest, std::fabs(p));
+    e.tolerance = tolerance >= 0 ? tolerance : 0.05 * largest;
     return widest;
   };
+  // Image x's walk of round `round`: a permutation π forward (∅ → all, adding π(1), π(2), …) and back
+  // (all → ∅ removing π(1), π(2), …, which adds reverse(π)'s regions in its order, read backwards).
+  // Both telescope; the unit is their mean, folded into x's running mean.
+  auto walk = [&](CoalitionWalker& walker, std::vector<int>& order, std::vector<double>& unit, size_t x, int round) {
+    nn::Rng rng = nn::Rng::derive(seed, x, uint64_t(round));
+    for (int g = 0; g < n; ++g) order[g] = g;
+    rng.shuffle(order.data(), size_t(n));
+    walker.start_empty(x);
+    double previous = walker.value();
+    for (int g : order) {
+      const double now = walker.add(g);
+      unit[g] = now - previous;
+      previous = now;
+    }
+    for (int g : order) {
+      const double now = walker.remove(g);
+      unit[g] = 0.5 * (unit[g] + previous - now);
+      previous = now;
+    }
+    const double r = double(round + 1);
+    for (int g = 0; g < n; ++g) {
+      double& mu = mean[x * n + g];
+      const double d = unit[g] - mu;
+      mu += d / r;
+      m2[x * n + g] += d * (unit[g] - mu);
+    }
+    walks[x] = round + 1;
+  };
+  auto over_budget = [&] { return clock.seconds() >= budget_seconds; };
 
-  int R = 0;
-  for (;;) {
-    if (R >= 2) {
-      const double widest = estimate(R);
-      double largest = 0;
-      for (double p : e.phi) largest = std::max(largest, std::fabs(p));
-      e.tolerance = tolerance >= 0 ? tolerance : 0.05 * largest;
+  // First steps.  Steps are handed out in image order but a thread reads the clock after taking its
+  // image, so an image may be done after one that was skipped: K is the first image not done.  The
+  // hook runs outside any parallel region (it may use every thread itself).
+  for (size_t first = 0; first < N; first += kGameChunk) {
+    const int count = int(std::min<size_t>(kGameChunk, N - first));
+    if (first >= 2 && over_budget()) break;
+    if (before_chunk) before_chunk(first, count);
+#pragma omp parallel
+    {
+      CoalitionWalker walker(game);
+      std::vector<int> order(n);
+      std::vector<double> unit(n);
+#pragma omp for schedule(dynamic, 1)
+      for (long xi = long(first); xi < long(first) + count; ++xi) {
+        const size_t x = size_t(xi);
+        if (x >= 2 && over_budget()) continue;
+        image_lesions(walker, x, n, &lesion[x * n]);
+        walk(walker, order, unit, x, 0);
+        walk(walker, order, unit, x, 1);
+      }
+    }
+  }
+  K = size_t(std::find_if(walks.begin(), walks.end(), [](int w) { return w < 2; }) - walks.begin());
+  e.stopped_by = "budget";
+  if (K == N) {
+    for (int R = 2;; ++R) {  // every image has R walks
+      const double widest = estimate();
       if (widest < e.tolerance || widest == 0) {
         e.stopped_by = "tolerance";
         break;
@@ -160,61 +241,42 @@ ShapleyEstimate shapley_sampled(const CoalitionValue& game, double tolerance, do
         e.stopped_by = "max_permutations";
         break;
       }
-      if (clock.seconds() + slowest_round > budget_seconds) {
-        e.stopped_by = "budget";
-        break;
-      }
-    }
-    const base::Stopwatch round_clock;
-    const int round = R;
+      if (over_budget()) break;
+      bool cut = false;
 #pragma omp parallel
-    {
-      CoalitionWalker walker(game);
-      std::vector<int> order(n);
-      std::vector<double> unit(n);
-      // One image per iteration, each from its own seeded stream and starting state: the
-      // numbers do not depend on the schedule or the thread count.
-#pragma omp for schedule(dynamic, 1)
-      for (long xi = 0; xi < long(N); ++xi) {
-        const size_t x = size_t(xi);
-        nn::Rng rng = nn::Rng::derive(seed, x, uint64_t(round));
-        for (int g = 0; g < n; ++g) order[g] = g;
-        rng.shuffle(order.data(), size_t(n));
-        walker.start_empty(x);
-        // Forward: ∅ → all adding π(1), π(2), …; back: all → ∅ removing π(1), π(2), …, which
-        // adds reverse(π)'s regions in its order, read backwards.  Both telescope.
-        double previous = walker.value();
-        for (int g : order) {
-          const double now = walker.add(g);
-          unit[g] = now - previous;
-          previous = now;
-        }
-        for (int g : order) {
-          const double now = walker.remove(g);
-          unit[g] = 0.5 * (unit[g] + previous - now);
-          previous = now;
-        }
-        const double r = double(round + 1);
-        for (int g = 0; g < n; ++g) {
-          double& mu = mean[x * n + g];
-          const double d = unit[g] - mu;
-          mu += d / r;
-          m2[x * n + g] += d * (unit[g] - mu);
+      {
+        CoalitionWalker walker(game);
+        std::vector<int> order(n);
+        std::vector<double> unit(n);
+        // One image per iteration, each from its own seeded stream and starting state: the
+        // numbers do not depend on the schedule or the thread count.
+#pragma omp for schedule(dynamic, 1) reduction(|| : cut)
+        for (long xi = 0; xi < long(N); ++xi) {
+          if (over_budget()) {
+            cut = true;
+            continue;
+          }
+          walk(walker, order, unit, size_t(xi), R);
         }
       }
+      if (cut) break;  // a round cut by the budget: its images have R or R + 1 walks
     }
-    ++R;
-    slowest_round = std::max(slowest_round, round_clock.seconds());
   }
-  e.population = population_intervals(mean, N, n, game.labels());  // mean: (N, n) unit means m_xg
-  e.rounds = R;
-  e.permutations = 2L * R;
+  if (e.stopped_by == "budget") estimate();
+  std::vector<uint8_t> labels(game.labels().begin(), game.labels().begin() + long(K));
+  mean.resize(K * n);
+  e.population = population_intervals(mean, K, n, labels);  // mean: (K, n) unit means m_xg
+  e.images = K;
+  e.rounds = *std::min_element(walks.begin(), walks.begin() + long(K));
+  e.permutations = 2L * e.rounds;
+  for (size_t x = 0; x < K; ++x) e.permutations_total += 2L * walks[x];
+  lesion.resize(K * n);
+  e.lesion = mean_over_images(lesion, K, n);
   e.seconds = clock.seconds();
   return e;
 }
 
-// Δ_g = (1/N) Σ_x (v_x(all) − v_x(all∖{g})): from the full state, remove g, read v, undo (bit-exact,
-// so a region that changes nothing scores exactly 0).
+// Δ_g = (1/N) Σ_x (v_x(all) − v_x(all∖{g})).
 std::vector<double> lesion_scores(const CoalitionValue& game) {
   const int n = game.regions();
   const size_t N = game.images();
@@ -223,33 +285,20 @@ std::vector<double> lesion_scores(const CoalitionValue& game) {
   {
     CoalitionWalker walker(game);
 #pragma omp for schedule(dynamic, 1)
-    for (long xi = 0; xi < long(N); ++xi) {
-      const size_t x = size_t(xi);
-      walker.set_journal(false);
-      walker.start_full(x);
-      walker.set_journal(true);
-      const CoalitionWalker::Mark full = walker.mark();
-      const double all = walker.value();
-      for (int g = 0; g < n; ++g) {
-        per_image[x * n + g] = all - walker.remove(g);
-        walker.undo(full);
-      }
-    }
+    for (long xi = 0; xi < long(N); ++xi) image_lesions(walker, size_t(xi), n, &per_image[size_t(xi) * n]);
   }
   return mean_over_images(per_image, N, n);
 }
 
 // T_g = Σ_{u∈g} Σ_x (a_xu − b_u)·∂v/∂a_xu, v = (1/N) Σ_x log p(y_x|x); ∂v/∂logits = −(count/N)·∂CE/∂logits
 // of the chunk's mean cross-entropy, pulled back to the block by net.backward.
-std::vector<double> taylor_scores(const CoalitionValue& game) {
+void taylor_chunk_terms(const CoalitionValue& game, size_t first, int count, std::vector<double>& terms) {
   nn::Network& net = game.net();
   const run::RegionGrid& grid = game.grid();
   const int C = grid.channels, H = grid.height, W = grid.width, n = game.regions();
   const size_t N = game.images(), U = game.block_units();
-  std::vector<double> taylor(n, 0.0);
   nn::Tensor a, dlogits, grad_hwc(1, 1, 1, int(U));
-  for (size_t first = 0; first < N; first += kGameChunk) {
-    const int count = int(std::min<size_t>(kGameChunk, N - first));
+  {
     a.resize(count, C, H, W);
     for (int i = 0; i < count; ++i) to_channels_first(game.activation(first + i), C, H, W, a.sample(i));
     const nn::Tensor& logits = net.forward_from(game.block(), a);
@@ -264,11 +313,30 @@ std::vector<double> taylor_scores(const CoalitionValue& game) {
       for (int g = 0; g < n; ++g) {
         double s = 0;
         for (int u : game.units(g)) s += double(act[u] - game.baseline()[u]) * grad_hwc[u];
-        taylor[g] += s;
+        terms[(first + i) * n + g] = s;
       }
     }
   }
+}
+
+std::vector<double> taylor_terms(const CoalitionValue& game) {
+  std::vector<double> terms(game.images() * size_t(game.regions()), 0.0);
+  for (size_t first = 0; first < game.images(); first += kGameChunk)
+    taylor_chunk_terms(game, first, int(std::min<size_t>(kGameChunk, game.images() - first)), terms);
+  return terms;
+}
+
+std::vector<double> taylor_over(const std::vector<double>& terms, size_t N, int n, size_t images) {
+  std::vector<double> taylor(n, 0.0);
+  for (size_t x = 0; x < images; ++x)
+    for (int g = 0; g < n; ++g) taylor[g] += terms[x * n + g];
+  if (images < N)
+    for (double& t : taylor) t *= double(N) / double(images);
   return taylor;
+}
+
+std::vector<double> taylor_scores(const CoalitionValue& game) {
+  return taylor_over(taylor_terms(game), game.images(), game.regions(), game.images());
 }
 
 }  // namespace imaging

@@ -25,9 +25,15 @@
 //             region that changes nothing has every marginal, hence φ̂, exactly 0 (marginals are
 //             differences of consecutive states of one walk, never of two computations).
 //             Adaptive: rounds are added until every
-//             half-width < tolerance (stopped_by "tolerance"), the next round would exceed the
-//             budget ("budget"), or max_permutations per image is reached ("max_permutations").
-//             At least 2 rounds always run (an interval needs them).  Stopped by tolerance or
+//             half-width < tolerance (stopped_by "tolerance"), max_permutations per image is
+//             reached ("max_permutations") or the budget runs out ("budget").  The budget is
+//             checked before every step: an image's first step is its lesions and its first two
+//             walks (an interval needs two), each later step one more walk of one image, so the
+//             call returns within budget_seconds plus one step (per thread).  A budget stop among
+//             the first steps cuts the sample to its first K ≥ 2 images (`images`); one inside a
+//             later round leaves R_x = R or R + 1 walks per image, and then s²_xg/R_x, ν with
+//             R_x − 1 and φ̂ = (1/K) Σ_x m_xg are the same stratified estimator with unequal
+//             strata sizes (still efficient: every unit telescopes).  Stopped by tolerance or
 //             max_permutations, the numbers depend only on the seed (not on timing or threads).
 //  - lesion:  Δ_g = v(all) − v(all∖{g}), exact.
 //  - taylor:  T_g = Σ_{u∈g} Σ_x (a_xu − b_u)·∂v/∂a_xu from one backward pass of the log-prob value
@@ -36,6 +42,7 @@
 //  is "exact" for exact and "complete" for them.
 //
 #pragma once
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -48,8 +55,11 @@ constexpr int kMaxExactRegions = 16;  // exact enumerates 2^n coalitions per ima
 
 struct ShapleyEstimate {
   std::vector<double> phi, ci_low, ci_high, p_value;  // per region
-  int rounds = 0;                                      // sampled: antithetic rounds per image
+  size_t images = 0;                                   // the estimate covers the game's first `images` images
+  int rounds = 0;                                      // sampled: complete antithetic rounds (every image)
   long permutations = 0;                               // sampled: permutations walked per image (2·rounds)
+  long permutations_total = 0;                         // sampled: permutations walked, all images
+  std::vector<double> lesion;                          // sampled: Δ_g over the `images` images
   std::string stopped_by;                              // "exact" | "tolerance" | "budget" | "max_permutations"
   double tolerance = 0;                                // the half-width target that was used
   double seconds = 0;
@@ -62,13 +72,27 @@ struct ShapleyEstimate {
 // The first image is timed: if all images would take longer than budget_seconds, throws base::Error
 // with the projection (2^n coalitions per image can take hours on an early block of a big net).
 ShapleyEstimate shapley_exact(const CoalitionValue& game, double budget_seconds = 1e300);
-// Permutation-sampled Shapley values, as described at the top.  budget_seconds counts from the call.
+// Called before the first steps of each chunk of kGameChunk images (first, count), in image order,
+// outside any parallel region, while the budget lasts: work that must cover the same images as the
+// estimate and count against its budget (imaging/zeta.cpp: the Taylor terms of those images).
+using ChunkHook = std::function<void(size_t first, int count)>;
+// Permutation-sampled Shapley values, as described at the top.  budget_seconds counts from the call;
+// the lesions Δ_g of the images covered come along (`lesion`), taken in each image's first step so
+// that a budget cuts every score at the same image.
 ShapleyEstimate shapley_sampled(const CoalitionValue& game, double tolerance, double budget_seconds,
-                                int max_permutations, uint64_t seed);
+                                int max_permutations, uint64_t seed, const ChunkHook& before_chunk = {});
 // Δ_g = v(all) − v(all∖{g}).
 std::vector<double> lesion_scores(const CoalitionValue& game);
 // T_g = Σ_{u∈g} Σ_x (a_xu − b_u)·∂v/∂a_xu with v the mean log-prob (one backward pass per chunk).
 std::vector<double> taylor_scores(const CoalitionValue& game);
+// The same, each image's term apart: (N, n), term_xg = Σ_{u∈g} (a_xu − b_u)·∂v/∂a_xu, so T_g = Σ_x term_xg.
+std::vector<double> taylor_terms(const CoalitionValue& game);
+// The terms of images first … first + count − 1 (one chunk: first a multiple of kGameChunk, count ≤
+// kGameChunk) into terms (N, n): taylor_terms is this for every chunk, so the bits are the same.
+void taylor_chunk_terms(const CoalitionValue& game, size_t first, int count, std::vector<double>& terms);
+// T_g over the first `images` of N images: Σ_{x<images} term_xg · N/images (the mean log-prob of
+// those images; exactly Σ_x term_xg when images = N).
+std::vector<double> taylor_over(const std::vector<double>& terms, size_t N, int n, size_t images);
 
 // A deterministic score (exact, lesion, taylor) as an estimate: interval [φ, φ], p = 0 if φ ≠ 0
 // else 1 (there is no sampling error to test), stopped_by "complete".

@@ -43,6 +43,7 @@ struct StageInput {
   const nn::LabeledImages& test;
   size_t images;  // the evaluation set: test images 0 … images−1
   const AnalysisSettings& settings;
+  const ProgressCallback* progress = nullptr;  // run_analysis's (may be null or empty): a stage may report its steps
 };
 
 struct StageOutput {

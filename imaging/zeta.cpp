@@ -64,14 +64,14 @@ nlohmann::ordered_json layer_json(const CoalitionValue& game, const ZetaSettings
   j["eval_samples"] = indices.size();
   j["eval_indices"] = indices;
   j["permutations"] = est.permutations;  // per image
-  j["permutations_total"] = est.permutations * long(indices.size());
+  j["permutations_total"] = est.permutations_total;
   j["rounds"] = est.rounds;
   j["seconds"] = seconds;
   j["stopped_by"] = est.stopped_by;
   j["tolerance"] = est.tolerance;
   j["max_ci_half_width"] = widest;
-  j["v_all"] = game.v_all();
-  j["v_none"] = game.v_none();
+  j["v_all"] = game.v_all(indices.size());
+  j["v_none"] = game.v_none(indices.size());
   j["sum_phi"] = sum;
   nlohmann::ordered_json regions = nlohmann::ordered_json::object();
   for (int g = 0; g < n; ++g) {
@@ -100,7 +100,7 @@ nlohmann::ordered_json layer_json(const CoalitionValue& game, const ZetaSettings
       require_finite(v, grid.key(g) + " score", name);
     regions[grid.key(g)] = std::move(r);
   }
-  for (double v : {seconds, game.v_all(), game.v_none(), sum, widest, est.tolerance}) require_finite(v, "a summary", name);
+  for (double v : {seconds, game.v_all(indices.size()), game.v_none(indices.size()), sum, widest, est.tolerance}) require_finite(v, "a summary", name);
   j["regions"] = std::move(regions);
   auto keys = [&](const std::vector<int>& list) {
     nlohmann::ordered_json k = nlohmann::ordered_json::array();
@@ -119,7 +119,8 @@ nlohmann::ordered_json layer_json(const CoalitionValue& game, const ZetaSettings
 }  // namespace
 
 nlohmann::ordered_json zeta_analysis(nn::Network& net, const nn::LabeledImages& test, size_t pool,
-                                     const run::GridSpec& grid, const ZetaSettings& s) {
+                                     const run::GridSpec& grid, const ZetaSettings& s,
+                                     const std::function<void(const std::string& block, size_t done)>& on_block) {
   validate(s);
   const std::vector<uint32_t> indices = stratified_sample(test, pool, s.samples, s.seed);
   if (indices.empty())
@@ -156,33 +157,52 @@ nlohmann::ordered_json zeta_analysis(nn::Network& net, const nn::LabeledImages& 
   // Blocks run from the output back to the input: the late blocks are cheap and usually stop by
   // tolerance, and the time they leave unused is shared equally among the blocks still to run, so
   // the early, expensive blocks get more permutations while the total stays within blocks × budget
-  // (plus the two-round minimum of a block whose budget is too small even for that).
+  // plus, per block, one step of shapley_sampled or one chunk's Taylor pass (and the setup of a block
+  // whose budget is smaller than that: it always runs).
   std::vector<nlohmann::ordered_json> results(blocks.size());
   double carried = 0;
   for (size_t b = blocks.size(); b-- > 0;) {
+    if (on_block) on_block(blocks[b].name, blocks.size() - 1 - b);
     const base::Stopwatch clock;
     const double share = carried / double(b + 1);
     carried -= share;
     const double budget = s.budget_seconds + share;
     CoalitionValue game(net, int(b), grid, test, indices, s);
     const double setup_seconds = clock.seconds();
-    const std::vector<double> lesion = lesion_scores(game);
-    const double lesion_seconds = clock.seconds() - setup_seconds;
-    const std::vector<double> taylor = taylor_scores(game);
-    const double taylor_seconds = clock.seconds() - setup_seconds - lesion_seconds;
+    // shapley takes each image's lesions in the image's first step and each chunk's Taylor terms
+    // before that chunk's first steps, so that its budget cuts every score at the same image.
+    std::vector<double> lesion, taylor, taylor_per_image;
+    double lesion_seconds = 0, taylor_seconds = 0;
     ShapleyEstimate est;
+    if (s.method == "shapley") {
+      taylor_per_image.assign(game.images() * size_t(game.regions()), 0.0);
+      const uint64_t layer_seed = nn::Rng::derive(s.seed, 0x2E7A, b).next();
+      est = shapley_sampled(game, s.tolerance, std::max(0.0, budget - clock.seconds()), s.max_permutations, layer_seed,
+                            [&](size_t first, int count) {
+                              const base::Stopwatch taylor_clock;
+                              taylor_chunk_terms(game, first, count, taylor_per_image);
+                              taylor_seconds += taylor_clock.seconds();
+                            });
+      est.seconds -= taylor_seconds;  // timing.shapley: the estimator's own time
+      lesion = est.lesion;
+    } else {
+      taylor_per_image = taylor_terms(game);
+      taylor_seconds = clock.seconds() - setup_seconds;
+      lesion = lesion_scores(game);
+      lesion_seconds = clock.seconds() - setup_seconds - taylor_seconds;
+    }
+    taylor = taylor_over(taylor_per_image, game.images(), game.regions(),
+                         s.method == "shapley" ? est.images : game.images());
     if (s.method == "exact") {
       est = shapley_exact(game, std::max(0.0, budget - clock.seconds()));
-    } else if (s.method == "shapley") {
-      const uint64_t layer_seed = nn::Rng::derive(s.seed, 0x2E7A, b).next();
-      est = shapley_sampled(game, s.tolerance, std::max(0.0, budget - clock.seconds()), s.max_permutations,
-                            layer_seed);
-    } else {
+    } else if (s.method != "shapley") {
       est = deterministic_estimate(s.method == "lesion" ? lesion : taylor);
+      est.images = game.images();
     }
     const double seconds = clock.seconds();
     carried += std::max(0.0, budget - seconds);
-    results[b] = layer_json(game, s, est, lesion, taylor, indices, seconds);
+    const std::vector<uint32_t> covered(indices.begin(), indices.begin() + long(est.images));
+    results[b] = layer_json(game, s, est, lesion, taylor, covered, seconds);
     results[b]["budget_seconds"] = budget;
     results[b]["timing"] = {{"setup", setup_seconds}, {"lesion", lesion_seconds}, {"taylor", taylor_seconds},
                             {"shapley", est.seconds}};

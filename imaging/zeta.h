@@ -17,6 +17,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -43,9 +44,15 @@ namespace imaging {
 // p_value_population (these five exact/shapley only), p_value, p_adjusted, lesion, taylor}}, ci (the
 // interval behind p_value and significance), critical_rule, critical_regions and critical_share (by
 // critical_rule, φ descending), critical_regions_zeta and critical_share_zeta (ζ ≥ 2 and significant),
-// budget_seconds, timing {setup, lesion, taylor, shapley}.  Throws base::Error for bad settings, an empty sample, or `exact` on a block with more
+// budget_seconds, timing {setup, lesion, taylor, shapley} (shapley takes the lesions inside its steps:
+// lesion is 0 there; its Taylor terms chunk by chunk before the chunk's first steps).  A block returns
+// within its budget_seconds plus one step of shapley_sampled (imaging/shapley.h) or one chunk's Taylor
+// pass, unless its setup alone takes longer; a budget that runs out among the first steps cuts
+// eval_samples/eval_indices to the images covered.  Throws base::Error for bad settings, an empty sample, or `exact` on a block with more
 // than 16 regions (before any work is done).
+// on_block (may be empty) is called before each block with its name and the number of blocks done.
 nlohmann::ordered_json zeta_analysis(nn::Network& net, const nn::LabeledImages& test, size_t pool,
-                                     const run::GridSpec& grid, const ZetaSettings& s);
+                                     const run::GridSpec& grid, const ZetaSettings& s,
+                                     const std::function<void(const std::string& block, size_t done)>& on_block = {});
 
 }  // namespace imaging

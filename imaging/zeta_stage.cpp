@@ -5,6 +5,7 @@
 #include <string>
 
 #include "base/format.h"
+#include "base/stopwatch.h"
 #include "imaging/stage.h"
 #include "imaging/zeta.h"
 #include "run/layout.h"
@@ -28,7 +29,14 @@ class ZetaStage : public Stage {
   StageOutput run(const StageInput& input) override {
     StageOutput out;
     out.images = std::min(input.settings.zeta.samples, input.images);
-    out.document = zeta_analysis(input.net, input.test, input.images, input.settings.grid, input.settings.zeta);
+    const base::Stopwatch clock;
+    const size_t blocks = input.net.blocks().size();
+    auto on_block = [&](const std::string& block, size_t done) {
+      if (input.progress && *input.progress)
+        (*input.progress)({"zeta", block, double(done) / double(blocks),
+                           std::max(0.0, double(blocks) * input.settings.zeta.budget_seconds - clock.seconds())});
+    };
+    out.document = zeta_analysis(input.net, input.test, input.images, input.settings.grid, input.settings.zeta, on_block);
     return out;
   }
 

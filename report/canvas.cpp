@@ -5,39 +5,74 @@
 #include <cstring>
 #include <initializer_list>
 
-#include <stb/stb_easy_font.h>
-#include <stb/stb_image_write.h>  // implemented by libstb (-lstb)
+#include <stb/stb_image_write.h>  // stb_image_write and stb_truetype are implemented by libstb (-lstb)
+#include <stb/stb_truetype.h>
 
 #include "base/format.h"
 #include "base/error.h"
+#include "base/fileio.h"
 
 namespace report {
 namespace {
 
-// A quad of stb_easy_font, in glyph units relative to the text's origin.
-struct GlyphQuad {
-  float x0, y0, x1, y1;
+// DejaVu Sans, loaded once (the report is single-threaded; a static local is initialised once anyway).
+class Font {
+ public:
+  explicit Font(const std::string& path) {
+    try {
+      bytes_ = base::read_file(path);
+    } catch (const base::Error&) {
+      throw base::Error("font " + path + ": cannot be read; figures need DejaVu Sans (Debian package fonts-dejavu-core, `make deps`)");
+    }
+    const auto* data = reinterpret_cast<const unsigned char*>(bytes_.data());
+    if (stbtt_GetFontOffsetForIndex(data, 0) < 0 || !stbtt_InitFont(&info_, data, stbtt_GetFontOffsetForIndex(data, 0)))
+      throw base::Error("font " + path + ": not a TrueType font (expected DejaVu Sans from fonts-dejavu-core)");
+  }
+  const stbtt_fontinfo& info() const { return info_; }
+  // stb_truetype's scale for an em of `em` pixels (CSS font-size).
+  float scale(double em) const { return stbtt_ScaleForMappingEmToPixels(&info_, float(em)); }
+  int glyph(uint32_t codepoint) const { return stbtt_FindGlyphIndex(&info_, int(codepoint)); }
+  // Advance of `glyph` followed by `next` (0: none), kerning included, in font units.
+  int advance(int glyph, int next) const {
+    int advance = 0, bearing = 0;
+    stbtt_GetGlyphHMetrics(&info_, glyph, &advance, &bearing);
+    return advance + (next ? stbtt_GetGlyphKernAdvance(&info_, glyph, next) : 0);
+  }
+
+ private:
+  std::string bytes_;  // stbtt_fontinfo points into it
+  stbtt_fontinfo info_;
 };
 
-// stb_easy_font emits 4 vertices of 16 bytes (x, y, z floats + RGBA) per quad.
-std::vector<GlyphQuad> glyph_quads(const std::string& text) {
-  std::vector<char> chars(text.begin(), text.end());
-  chars.push_back('\0');
-  std::vector<char> vertices(text.size() * 1200 + 64);  // ≥ the worst glyph's 18 quads × 64 bytes
-  const int quads = stb_easy_font_print(0, 0, chars.data(), nullptr, vertices.data(), int(vertices.size()));
-  std::vector<GlyphQuad> out;
-  out.reserve(size_t(quads));
-  for (int q = 0; q < quads; ++q) {
-    float xs[4], ys[4];
-    for (int v = 0; v < 4; ++v) {
-      std::memcpy(&xs[v], vertices.data() + (q * 4 + v) * 16, sizeof(float));
-      std::memcpy(&ys[v], vertices.data() + (q * 4 + v) * 16 + 4, sizeof(float));
-    }
-    out.push_back({*std::min_element(xs, xs + 4), *std::min_element(ys, ys + 4), *std::max_element(xs, xs + 4),
-                   *std::max_element(ys, ys + 4)});
+const Font& figure_font() {
+  static const Font font(kFontPath);
+  return font;
+}
+
+// The code points of valid UTF-8 text (drawable_text's output is valid).
+std::vector<uint32_t> code_points(const std::string& text) {
+  std::vector<uint32_t> out;
+  for (size_t i = 0; i < text.size();) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    const int length = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+    uint32_t cp = length == 1 ? c : c & (0x3F >> (length - 1));
+    for (int k = 1; k < length && i + k < text.size(); ++k) cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
+    out.push_back(cp);
+    i += size_t(length);
   }
   return out;
 }
+
+// The glyphs of drawable text.
+std::vector<int> glyphs(const std::string& shown) {
+  std::vector<int> out;
+  for (uint32_t cp : code_points(shown)) out.push_back(figure_font().glyph(cp));
+  return out;
+}
+
+// The em (CSS font-size) in pixels of text size `size`: DejaVu's capitals are 0.729 em, so 9.6·size
+// gives capitals of 7·size, with the baseline 7·size below the line's top and 12·size per line.
+constexpr double kEmPerSize = 9.6, kBaselinePerSize = 7;
 
 // Coordinates come from data (a loss of 1e308 on a plot axis): a shape with a coordinate that is not
 // finite is not drawn, and finite ones are clamped to ±kFar before any floor/ceil/int, because
@@ -65,7 +100,8 @@ double segment_distance(Point p, Point a, Point b) {
 
 class RasterCanvas final : public Canvas {
  public:
-  RasterCanvas(int width, int height, Rgb background) : Canvas(width, height), pixels_(size_t(width) * height * 3) {
+  RasterCanvas(int width, int height, Rgb background, int scale)
+      : Canvas(width, height), scale_(scale), pixels_(size_t(width) * scale * height * scale * 3) {
     for (size_t i = 0; i < pixels_.size(); i += 3) {
       pixels_[i] = background.r;
       pixels_[i + 1] = background.g;
@@ -76,8 +112,9 @@ class RasterCanvas final : public Canvas {
   // Area coverage: each pixel gets opacity × the share of its square inside the rectangle.
   void fill_rect(double x, double y, double w, double h, Rgb color, double opacity) override {
     if (!clamp_coordinates({&x, &y, &w, &h}) || w <= 0 || h <= 0) return;
-    const int px0 = std::max(0, int(std::floor(x))), px1 = std::min(width_, int(std::ceil(x + w)));
-    const int py0 = std::max(0, int(std::floor(y))), py1 = std::min(height_, int(std::ceil(y + h)));
+    x *= scale_, y *= scale_, w *= scale_, h *= scale_;
+    const int px0 = std::max(0, int(std::floor(x))), px1 = std::min(pixel_width(), int(std::ceil(x + w)));
+    const int py0 = std::max(0, int(std::floor(y))), py1 = std::min(pixel_height(), int(std::ceil(y + h)));
     for (int py = py0; py < py1; ++py) {
       const double cover_y = std::min(double(py + 1), y + h) - std::max(double(py), y);
       for (int px = px0; px < px1; ++px) {
@@ -98,16 +135,19 @@ class RasterCanvas final : public Canvas {
   // maximised over the segments so that joints are not blended twice.
   void polyline(const std::vector<Point>& given, Rgb color, double lw, double opacity) override {
     std::vector<Point> points = given;
-    for (Point& p : points)
+    for (Point& p : points) {
       if (!clamp_coordinates({&p.x, &p.y})) return;
+      p.x *= scale_, p.y *= scale_;
+    }
     if (points.size() < 2 || !clamp_coordinates({&lw})) return;
+    lw *= scale_;
     const double reach = lw / 2 + 1;
     double x0 = points[0].x, x1 = x0, y0 = points[0].y, y1 = y0;
     for (const Point& p : points) {
       x0 = std::min(x0, p.x), x1 = std::max(x1, p.x), y0 = std::min(y0, p.y), y1 = std::max(y1, p.y);
     }
-    const int bx0 = std::max(0, int(std::floor(x0 - reach))), bx1 = std::min(width_, int(std::ceil(x1 + reach)));
-    const int by0 = std::max(0, int(std::floor(y0 - reach))), by1 = std::min(height_, int(std::ceil(y1 + reach)));
+    const int bx0 = std::max(0, int(std::floor(x0 - reach))), bx1 = std::min(pixel_width(), int(std::ceil(x1 + reach)));
+    const int by0 = std::max(0, int(std::floor(y0 - reach))), by1 = std::min(pixel_height(), int(std::ceil(y1 + reach)));
     if (bx0 >= bx1 || by0 >= by1) return;
     const int bw = bx1 - bx0;
     std::vector<double> coverage(size_t(bw) * (by1 - by0), 0.0);
@@ -130,18 +170,44 @@ class RasterCanvas final : public Canvas {
 
   void disc(double cx, double cy, double radius, Rgb color) override {
     if (!clamp_coordinates({&cx, &cy, &radius})) return;
-    const int px0 = std::max(0, int(std::floor(cx - radius - 1))), px1 = std::min(width_, int(std::ceil(cx + radius + 1)));
-    const int py0 = std::max(0, int(std::floor(cy - radius - 1))), py1 = std::min(height_, int(std::ceil(cy + radius + 1)));
+    cx *= scale_, cy *= scale_, radius *= scale_;
+    const int px0 = std::max(0, int(std::floor(cx - radius - 1))), px1 = std::min(pixel_width(), int(std::ceil(cx + radius + 1)));
+    const int py0 = std::max(0, int(std::floor(cy - radius - 1))), py1 = std::min(pixel_height(), int(std::ceil(cy + radius + 1)));
     for (int py = py0; py < py1; ++py)
       for (int px = px0; px < px1; ++px)
         blend(px, py, color, std::clamp(radius + 0.5 - std::hypot(px + 0.5 - cx, py + 0.5 - cy), 0.0, 1.0));
   }
 
+  // Each glyph rasterised by stb_truetype at its sub-pixel position (anti-aliased coverage).
   void text(double x, double y, const std::string& text, Rgb color, double size, Anchor anchor) override {
     const std::string shown = drawable_text(text);
-    const double left = anchored_x(x, text_width(shown, size), anchor);
-    for (const GlyphQuad& q : glyph_quads(shown))
-      fill_rect(left + q.x0 * size, y + q.y0 * size, (q.x1 - q.x0) * size, (q.y1 - q.y0) * size, color, 1);
+    if (!clamp_coordinates({&x, &y, &size}) || size <= 0) return;
+    const Font& font = figure_font();
+    const float scale = font.scale(kEmPerSize * size * scale_);
+    const std::vector<int> g = glyphs(shown);
+    double pen = anchored_x(x, text_width(shown, size), anchor) * scale_;
+    const double baseline = (y + kBaselinePerSize * size) * scale_;
+    const int base_y = int(std::floor(baseline));
+    const float shift_y = float(baseline - base_y);
+    std::vector<unsigned char> bitmap;
+    for (size_t i = 0; i < g.size(); ++i) {
+      const int left = int(std::floor(pen));
+      const float shift_x = float(pen - left);
+      int x0, y0, x1, y1;
+      stbtt_GetGlyphBitmapBoxSubpixel(&font.info(), g[i], scale, scale, shift_x, shift_y, &x0, &y0, &x1, &y1);
+      const int w = x1 - x0, h = y1 - y0;
+      if (w > 0 && h > 0) {
+        bitmap.assign(size_t(w) * h, 0);
+        stbtt_MakeGlyphBitmapSubpixel(&font.info(), bitmap.data(), w, h, w, scale, scale, shift_x, shift_y, g[i]);
+        for (int row = 0; row < h; ++row)
+          for (int col = 0; col < w; ++col) {
+            const int px = left + x0 + col, py = base_y + y0 + row;
+            if (px >= 0 && px < pixel_width() && py >= 0 && py < pixel_height())
+              blend(px, py, color, bitmap[size_t(row) * w + col] / 255.0);
+          }
+      }
+      pen += font.advance(g[i], i + 1 < g.size() ? g[i + 1] : 0) * double(scale);
+    }
   }
 
   std::string encode() const override {
@@ -149,21 +215,26 @@ class RasterCanvas final : public Canvas {
     auto append = [](void* context, void* data, int size) {
       static_cast<std::string*>(context)->append(static_cast<const char*>(data), size_t(size));
     };
-    if (!stbi_write_png_to_func(append, &png, width_, height_, 3, pixels_.data(), width_ * 3))
-      throw base::Error("PNG encoding of a " + std::to_string(width_) + "x" + std::to_string(height_) + " figure failed");
+    if (!stbi_write_png_to_func(append, &png, pixel_width(), pixel_height(), 3, pixels_.data(), pixel_width() * 3))
+      throw base::Error("PNG encoding of a " + std::to_string(pixel_width()) + "x" + std::to_string(pixel_height()) +
+                        " figure failed");
     return png;
   }
 
  private:
+  int pixel_width() const { return width_ * scale_; }
+  int pixel_height() const { return height_ * scale_; }
+
   void blend(int px, int py, Rgb c, double alpha) {
     if (alpha <= 0) return;
     if (alpha > 1) alpha = 1;
-    uint8_t* p = &pixels_[(size_t(py) * width_ + px) * 3];
+    uint8_t* p = &pixels_[(size_t(py) * pixel_width() + px) * 3];
     const uint8_t src[3] = {c.r, c.g, c.b};
     for (int k = 0; k < 3; ++k) p[k] = uint8_t(std::lround(p[k] + (src[k] - p[k]) * alpha));
   }
 
-  std::vector<uint8_t> pixels_;  // (height, width, 3) RGB
+  int scale_;                    // pixels per figure unit
+  std::vector<uint8_t> pixels_;  // (height·scale, width·scale, 3) RGB
 };
 
 // A number for SVG: two decimals, trailing zeros dropped.
@@ -192,7 +263,7 @@ std::string opacity_attribute(double opacity) { return opacity < 1 ? " opacity=\
 
 class SvgCanvas final : public Canvas {
  public:
-  SvgCanvas(int width, int height, Rgb background) : Canvas(width, height) {
+  SvgCanvas(int width, int height, Rgb background, int scale) : Canvas(width, height), scale_(scale) {
     body_ = "<rect width=\"" + std::to_string(width) + "\" height=\"" + std::to_string(height) + "\" fill=\"" +
             hex(background) + "\"/>\n";
   }
@@ -222,61 +293,60 @@ class SvgCanvas final : public Canvas {
              "\"/>\n";
   }
 
-  // The baseline sits under the 7-unit capitals; font-size 9.6·size gives DejaVu/Arial capitals of 7·size.
+  // The PNG's layout: the baseline kBaselinePerSize·size below the line's top, an em of kEmPerSize·size.
   void text(double x, double y, const std::string& text, Rgb color, double size, Anchor anchor) override {
     static const char* anchors[] = {"start", "middle", "end"};
-    body_ += "<text x=\"" + num(x) + "\" y=\"" + num(y + 7 * size) + "\" font-size=\"" + num(9.6 * size) +
+    body_ += "<text x=\"" + num(x) + "\" y=\"" + num(y + kBaselinePerSize * size) + "\" font-size=\"" + num(kEmPerSize * size) +
              "\" text-anchor=\"" + anchors[int(anchor)] + "\" fill=\"" + hex(color) + "\">" +
              xml_escape(drawable_text(text)) + "</text>\n";
   }
 
   std::string encode() const override {
-    return "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + std::to_string(width_) + "\" height=\"" +
-           std::to_string(height_) + "\" viewBox=\"0 0 " + std::to_string(width_) + " " + std::to_string(height_) +
-           "\" font-family=\"DejaVu Sans, Arial, Helvetica, sans-serif\">\n" + body_ + "</svg>\n";
+    return "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + std::to_string(width_ * scale_) + "\" height=\"" +
+           std::to_string(height_ * scale_) + "\" viewBox=\"0 0 " + std::to_string(width_) + " " + std::to_string(height_) +
+           "\" font-family=\"DejaVu Sans, Verdana, sans-serif\">\n" + body_ + "</svg>\n";
   }
 
  private:
+  int scale_;  // the width and height attributes are the figure's times this; the viewBox is the figure
   std::string body_;
 };
 
 }  // namespace
 
 std::string drawable_text(const std::string& text) {
-  static const std::pair<const char*, const char*> spelled[] = {
-      {"\u2192", "->"}, {"\u03b6", "zeta"}, {"\u03c6", "phi"}, {"\u00d7", "x"}, {"\u2265", ">="}, {"\u2264", "<="}};
   std::string out;
   for (size_t i = 0; i < text.size();) {
-    if (out.size() >= kMaxFigureText) {
-      out.resize(kMaxFigureText);
-      return out + "...";
-    }
-    bool replaced = false;
-    for (const auto& [utf8, ascii] : spelled)
-      if (text.compare(i, std::strlen(utf8), utf8) == 0) {
-        out += ascii;
-        i += std::strlen(utf8);
-        replaced = true;
-        break;
-      }
-    if (replaced) continue;
-    const unsigned char c = static_cast<unsigned char>(text[i++]);
-    if (c >= 32 && c <= 126) {
-      out += char(c);
+    if (out.size() >= kMaxFigureText) return out + "...";
+    // One UTF-8 sequence: its length from the lead byte, valid when its continuation bytes are there.
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    size_t length = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    bool valid = length > 0 && i + length <= text.size();
+    for (size_t k = 1; valid && k < length; ++k) valid = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
+    const std::string sequence = valid ? text.substr(i, length) : "";
+    const bool printable = valid && (length > 1 || (c >= 32 && c <= 126));
+    if (printable && figure_font().glyph(code_points(sequence)[0]) != 0) {
+      out += sequence;
     } else {
-      out += '?';  // one '?' for a whole UTF-8 sequence: skip its continuation bytes
+      out += '?';  // one '?' for a whole sequence: skip its continuation bytes
+      ++i;
       while (i < text.size() && (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) ++i;
+      continue;
     }
+    i += length;
   }
   return out;
 }
 
 double text_width(const std::string& text, double size) {
-  std::vector<char> chars;
-  for (char c : drawable_text(text)) chars.push_back(c);
-  chars.push_back('\0');
-  return stb_easy_font_width(chars.data()) * size;
+  const Font& font = figure_font();
+  const std::vector<int> g = glyphs(drawable_text(text));
+  long units = 0;
+  for (size_t i = 0; i < g.size(); ++i) units += font.advance(g[i], i + 1 < g.size() ? g[i + 1] : 0);
+  return units * double(font.scale(kEmPerSize * size));
 }
+
+void require_figure_font() { figure_font(); }
 
 std::string figure_size_problem(int width, int height) {
   if (width >= 1 && height >= 1 && width <= kMaxFigureSide && height <= kMaxFigureSide &&
@@ -286,11 +356,15 @@ std::string figure_size_problem(int width, int height) {
          " a side and at most " + std::to_string(kMaxFigurePixels) + " in all";
 }
 
-std::unique_ptr<Canvas> make_canvas(const std::string& format, int width, int height, Rgb background) {
-  if (const std::string problem = figure_size_problem(width, height); !problem.empty())
+std::unique_ptr<Canvas> make_canvas(const std::string& format, int width, int height, Rgb background, int scale) {
+  if (scale < 1 || scale > kMaxFigureScale)
+    throw base::Error("--scale " + std::to_string(scale) + ": expected 1 to " + std::to_string(kMaxFigureScale));
+  if (const std::string problem = figure_size_problem(int(std::min<long long>((long long)width * scale, 1LL << 30)),
+                                                      int(std::min<long long>((long long)height * scale, 1LL << 30)));
+      !problem.empty())
     throw base::Error("figure size " + problem);
-  if (format == "png") return std::make_unique<RasterCanvas>(width, height, background);
-  if (format == "svg") return std::make_unique<SvgCanvas>(width, height, background);
+  if (format == "png") return std::make_unique<RasterCanvas>(width, height, background, scale);
+  if (format == "svg") return std::make_unique<SvgCanvas>(width, height, background, scale);
   throw base::Error("--format '" + format + "': expected png or svg");
 }
 

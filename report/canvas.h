@@ -2,11 +2,16 @@
 // stb_image_write) and SVG (written as text here).
 //
 // Promise: a figure is drawn once against Canvas and comes out as either format with the same
-// layout.  Coordinates are pixels, x to the right, y down, (0, 0) the top-left corner.  Text is
-// stb_easy_font's ASCII glyphs; →, ζ, φ, ×, ≥, ≤ are spelled ->, zeta, phi, x, >=, <= and any other
-// non-ASCII character is drawn as '?'.  Text is data-borne (model and layer names), so a text longer
-// than kMaxFigureText characters is cut there and ends in "...".  `size` scales the 7-pixel-tall capitals, so a line of text
-// is 12·size pixels high, and text_width() gives its width in either format.
+// layout.  Coordinates are figure units, x to the right, y down, (0, 0) the top-left corner; a PNG has
+// `scale` pixels per unit, an SVG says width and height × scale over a viewBox of the figure's units.
+// Text is DejaVu Sans (kFontPath, Debian's fonts-dejavu-core), rasterised with stb_truetype for PNG
+// and written as real <text> (UTF-8, the same font named) for SVG.  Any character the font has is
+// drawn (ζ, φ, →, ×, ≥, Greek, accents); control characters, invalid UTF-8 and characters the font
+// lacks become '?'.  Text is data-borne (model and layer names), so a text longer than
+// kMaxFigureText bytes is cut there and ends in "...".  `size` gives capitals 7·size units tall (an
+// em of 9.6·size), a line of text is 12·size high, and text_width() gives its width in either format.
+// A missing or unreadable font file is a base::Error naming it and the package (no fallback: a figure
+// without its font would not be the documented figure).
 // Drawing is deterministic: the same calls give the same bytes (no time stamps, no randomness;
 // the raster uses double arithmetic in a fixed order with area/distance anti-aliasing).
 #pragma once
@@ -54,18 +59,24 @@ class Canvas {
 constexpr int kMaxFigureSide = 20000;
 constexpr long long kMaxFigurePixels = 1LL << 25;
 constexpr size_t kMaxFigureText = 200;
+constexpr int kMaxFigureScale = 8;  // --scale
+constexpr const char* kFontPath = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 // "" when a width × height figure is within those limits, else "WxH pixels, expected …".
 std::string figure_size_problem(int width, int height);
 
-// format "png" or "svg" (anything else throws base::Error naming --format); filled with `background`.
-// A size with a figure_size_problem throws base::Error.
-std::unique_ptr<Canvas> make_canvas(const std::string& format, int width, int height, Rgb background = {255, 255, 255});
+// format "png" or "svg" (anything else throws base::Error naming --format); filled with `background`;
+// `scale` pixels per unit, 1 … kMaxFigureScale (else base::Error naming --scale).  A scaled size with a
+// figure_size_problem throws base::Error.
+std::unique_ptr<Canvas> make_canvas(const std::string& format, int width, int height, Rgb background = {255, 255, 255},
+                                    int scale = 1);
+// Loads the font (base::Error when it cannot: see above), so that a report fails before any work.
+void require_figure_font();
 
 double text_width(const std::string& text, double size = 2);
 constexpr double text_height(double size = 2) { return 12 * size; }
 
-// The text as drawn: printable ASCII kept, every other byte (UTF-8 included) replaced by '?', at most
-// kMaxFigureText characters and "...".
+// The text as drawn: printable ASCII and every UTF-8 character the font has kept, anything else one
+// '?', at most kMaxFigureText bytes and "...".
 std::string drawable_text(const std::string& text);
 
 }  // namespace report

@@ -49,8 +49,10 @@ struct ColorScale {
     if (kind == MapKind::zeta) return diverging_color(high > 0 ? v / high : 0);
     return sequential_color(high > low ? (v - low) / (high - low) : 0.5);
   }
+  // The quantity and its definition (README, "Region grid" and "ζ-scores").
   std::string caption() const {
-    return kind == MapKind::density ? "density phi (mean over images)" : "zeta (standardised Shapley impact)";
+    return kind == MapKind::density ? "density φ = mean|a| + λ·ln(var a + ε) of the region, mean over the images"
+                                    : "ζ = Shapley lesion impact standardised over the layer: (φ − mean φ) / sd φ";
   }
 };
 
@@ -164,6 +166,41 @@ void draw_tiles(Canvas& c, double x, double y, const TileLayout& t, const LayerI
     }
 }
 
+constexpr double kTick = 1.2;  // tick label text size
+
+// Row and column numbers of the grid (1-based, as in the region keys grid_i_j_k) around labelled
+// tiles: rows left of each tile row's first tile, columns under each tile of the last tile row,
+// every k-th index so that numbers do not overlap; axis labels "row i" above the row numbers and
+// "column j" under the column numbers.  The layout's left edge is at x + axis_width().
+double axis_width(const TileLayout& t) { return text_width(std::to_string(t.grid.gh), kTick) + 8; }
+constexpr double kAxisBelow = 2 * 14 + 6;  // column numbers and the axis label under the tiles
+int tick_every(const TileLayout& t, int count) {
+  const double widest = text_width(std::to_string(count), kTick) + 4;
+  int every = 1;
+  while (every * t.cell < std::max(widest, text_height(kTick))) ++every;
+  return every;
+}
+void draw_axes(Canvas& c, double x, double y, const TileLayout& t) {
+  const double left = x + axis_width(t);
+  const int row_every = tick_every(t, t.grid.gh), column_every = tick_every(t, t.grid.gw);
+  for (int tile_row = 0; tile_row < t.rows(); ++tile_row) {
+    const Point o = t.tile_origin(tile_row * t.per_row);
+    for (int i = 0; i < t.grid.gh; i += row_every)
+      c.text(left + o.x - 4, y + o.y + (i + 0.5) * t.cell - text_height(kTick) / 2 + 1, std::to_string(i + 1), kMuted, kTick,
+             Anchor::end);
+  }
+  const int last_row_first = (t.rows() - 1) * t.per_row;
+  for (int k0 = last_row_first; k0 < t.grid.gc; ++k0) {
+    const Point o = t.tile_origin(k0);
+    for (int j = 0; j < t.grid.gw; j += column_every)
+      c.text(left + o.x + (j + 0.5) * t.cell, y + o.y + t.tile_height() + 3, std::to_string(j + 1), kMuted, kTick, Anchor::middle);
+  }
+  const Point first = t.tile_origin(0), last = t.tile_origin(last_row_first);
+  c.text(x, y + first.y - t.label - 16, "row i ↓ (image top to bottom)", kMuted, kTick);
+  c.text(left + last.x, y + last.y + t.tile_height() + 18, "column j → (image left to right); tiles: channel blocks k",
+         kMuted, kTick);
+}
+
 constexpr double kLegendHeight = 60;
 
 // Colour bar with its caption, low / middle / high labels and the marks' key.
@@ -184,13 +221,14 @@ void draw_legend(Canvas& c, double x, double y, const ColorScale& s) {
   c.fill_rect(kx, y + 20, 14, 14, kNoData);
   c.stroke_rect(kx, y + 20, 14, 14, kBlack, 2);
   c.stroke_rect(kx + 2, y + 22, 10, 10, kWhite, 1);
-  c.text(kx + 22, y + 22, "critical: robust r >= 3.5, significant", kText, kLabel);
+  c.text(kx + 22, y + 22, "critical: robust score r \u2265 3.5, significant", kText, kLabel);
   c.fill_rect(kx, y + 40, 14, 14, kNoData);
   c.line(kx + 1, y + 41, kx + 13, y + 53, kMuted, 1);
   c.line(kx + 13, y + 41, kx + 1, y + 53, kMuted, 1);
   c.text(kx + 22, y + 42, "dead: < 5% of activations nonzero", kText, kLabel);
 }
 constexpr double kLegendWidth = 300 + 30 + 22 + 34 * 6 * kLabel;
+double legend_width(const ColorScale& s) { return std::max(kLegendWidth, text_width(s.caption(), kLabel)); }
 
 std::string layer_subtitle(const LayerImage& layer) {
   const run::RegionGrid& g = layer.grid;
@@ -210,8 +248,8 @@ double cell_size(const run::RegionGrid& g, double target, double low, double hig
 
 class FigureWriter {
  public:
-  FigureWriter(const RunData& run, const std::vector<StabilityStep>& stability, std::string format)
-      : run_(run), stability_(stability), format_(std::move(format)) {}
+  FigureWriter(const RunData& run, const std::vector<StabilityStep>& stability, std::string format, int scale)
+      : run_(run), stability_(stability), format_(std::move(format)), scale_(scale) {}
 
   Figures render_all() {
     for (const EpochData& e : run_.epochs) {
@@ -235,16 +273,22 @@ class FigureWriter {
     return folder + "/" + stem + "." + format_;
   }
   static std::string kind_name(MapKind kind) { return kind == MapKind::density ? "density" : "zeta"; }
+  static std::string kind_title(MapKind kind) { return kind == MapKind::density ? "density" : "ζ"; }
+  // What every title says about the run: "reference on cifar10, run main".
+  std::string run_label() const {
+    const size_t slash = run_.dir.find_last_of('/');
+    return run_.model() + " on " + run_.dataset() + ", run " + (slash == std::string::npos ? run_.dir : run_.dir.substr(slash + 1));
+  }
 
   // The canvas of the figure `relative`, or nothing (and a note) when its size is over the limits.
   std::unique_ptr<Canvas> begin(const std::string& relative, double width, double height) {
     const double w = std::ceil(width), h = std::ceil(height);
-    const std::string problem = figure_size_problem(int(std::min(w, 1e9)), int(std::min(h, 1e9)));
+    const std::string problem = figure_size_problem(int(std::min(w * scale_, 1e9)), int(std::min(h * scale_, 1e9)));
     if (!problem.empty()) {
       figures_.skipped.push_back(relative + " not drawn: " + problem);
       return nullptr;
     }
-    return make_canvas(format_, int(w), int(h));
+    return make_canvas(format_, int(w), int(h), kWhite, scale_);
   }
 
   void save(const Canvas& canvas, const std::string& relative) { figures_.files.push_back({relative, canvas.encode()}); }
@@ -260,26 +304,31 @@ class FigureWriter {
     const TileLayout t = layer.grid.gc > kMaxLabelledTiles ? fitted_layout(layer.grid, kMapBox, kMapBox, 40)
                                                            : layout_within(tile_layout(layer.grid, cell, 8, true), kMapBox, kMapBox, 40);
     const bool labels = t.label > 0;
-    const std::string title = layer.name + " - " + kind_name(kind) + " map, epoch " + std::to_string(e.epoch);
-    const double width = std::max({t.width(), text_width(title, kTitle), kLegendWidth}) + 2 * kMargin;
-    const double tiles_y = kMargin + 24 + 22;
-    const double height = tiles_y + t.height() + 20 + kLegendHeight + kMargin;
+    const std::string title = layer.name + " — " + kind_title(kind) + " map, epoch " + std::to_string(e.epoch);
+    const std::string subtitle = layer_subtitle(layer) + (labels ? "" : ", tiles: channel blocks in order, row by row");
+    const double axes = labels ? axis_width(t) : 0, below = labels ? kAxisBelow : 0;
+    const double width = std::max({axes + t.width(), text_width(title, kTitle), text_width(run_label(), kLabel),
+                                   text_width(subtitle, kLabel), legend_width(scale)}) +
+                         2 * kMargin;
+    const double tiles_y = kMargin + 24 + 2 * 20 + (labels ? 20 : 0);
+    const double height = tiles_y + t.height() + below + 20 + kLegendHeight + kMargin;
     const std::string path = name(run::Layout::epoch_figures(e.epoch), file_safe(layer.name) + "_" + kind_name(kind));
     auto c = begin(path, width, height);
     if (!c) return;
     c->text(kMargin, kMargin, title, kText, kTitle);
-    c->text(kMargin, kMargin + 26, layer_subtitle(layer) + (labels ? "" : ", tiles: channel blocks in order, row by row"),
-            kMuted, kLabel);
-    draw_tiles(*c, kMargin, tiles_y, t, layer, map_values(layer, kind), scale, labels);
-    draw_legend(*c, kMargin, tiles_y + t.height() + 20, scale);
+    c->text(kMargin, kMargin + 26, run_label(), kMuted, kLabel);
+    c->text(kMargin, kMargin + 46, subtitle, kMuted, kLabel);
+    if (labels) draw_axes(*c, kMargin, tiles_y, t);
+    draw_tiles(*c, kMargin + axes, tiles_y, t, layer, map_values(layer, kind), scale, labels);
+    draw_legend(*c, kMargin, tiles_y + t.height() + below + 20, scale);
     save(*c, path);
   }
 
   // One row per analysed epoch: "epoch N" and the layer's map (or a note when it was not measured).
   void evolution(size_t l, MapKind kind) {
     const ColorScale scale = layer_scale(run_, l, kind);
-    const std::string title = run_.layers[l] + " - " + kind_name(kind) + " map across epochs";
-    const std::string subtitle = "one row per analysed epoch; tiles: channel blocks; one colour scale";
+    const std::string title = run_.layers[l] + " — " + kind_title(kind) + " map across epochs";
+    const std::string subtitle = run_label() + "; one row per analysed epoch; tiles: channel blocks; one colour scale";
     const double label_width = 90;
     std::vector<TileLayout> rows;
     double tiles_width = 0, rows_height = 0;
@@ -292,7 +341,8 @@ class FigureWriter {
       rows_height += std::max(rows.back().height(), text_height(kLabel)) + 10;
     }
     const double width =
-        std::max({label_width + tiles_width, text_width(title, kTitle), text_width(subtitle, kLabel), kLegendWidth}) + 2 * kMargin;
+        std::max({label_width + tiles_width, text_width(title, kTitle), text_width(subtitle, kLabel), legend_width(scale)}) +
+        2 * kMargin;
     const double top = kMargin + 24 + 22;
     const double height = top + rows_height + 10 + kLegendHeight + kMargin;
     const std::string path = name(run::Layout::evolution_figures(), file_safe(run_.layers[l]) + "_" + kind_name(kind));
@@ -334,15 +384,24 @@ class FigureWriter {
     double stack_used = 0;
     for (const TileLayout& t : layouts) stack_used = std::max(stack_used, t.height());
     const std::string title = "pathways, epoch " + std::to_string(e.epoch) + ": strongest chains across the layers";
+    const std::string subtitle =
+        run_label() + "; cells coloured by ζ (grey: no ζ); numbers between columns: mean input drive per receiving unit";
+    // The chain score (README, "Tractography"), explained under the chains.
+    const std::vector<std::string> explained = {
+        "chain score = Σ over consecutive layers of ln(C(A→B) / connection strength of the pair), C(A→B) = mean "
+        "Σ |W|·ReLU(a)·σ′(z) from region A to region B:",
+        "the log of the share of each pair's total flow that the chain's link carries; 0 when one link carries all of it, "
+        "ln(1/n) per pair when n links share it evenly (closer to 0 = stronger)."};
     const size_t shown = std::min<size_t>(e.chains.size(), 5);
-    const double width = std::max(n * column, text_width(title, kTitle)) + 2 * kMargin;
-    const double height = top + stack_used + 30 + std::max<size_t>(shown, 1) * 22 + kMargin;
+    double text_wide = std::max(text_width(title, kTitle), text_width(subtitle, kLabel));
+    for (const std::string& line : explained) text_wide = std::max(text_wide, text_width(line, kLabel));
+    const double width = std::max(n * column, text_wide) + 2 * kMargin;
+    const double height = top + stack_used + 30 + std::max<size_t>(shown, 1) * 22 + 8 + explained.size() * 20 + kMargin;
     const std::string path = name(run::Layout::epoch_figures(e.epoch), "pathways");
     auto c = begin(path, width, height);
     if (!c) return;
     c->text(kMargin, kMargin, title, kText, kTitle);
-    c->text(kMargin, kMargin + 26, "cells coloured by zeta (grey: no zeta); numbers between columns: mean input drive per receiving unit",
-            kMuted, kLabel);
+    c->text(kMargin, kMargin + 26, subtitle, kMuted, kLabel);
     for (size_t l = 0; l < n; ++l) {
       const LayerImage& layer = e.layers[l];
       c->text(kMargin + l * column + column / 2, top - 22, layer.name, kText, kLabel, Anchor::middle);
@@ -381,6 +440,11 @@ class FigureWriter {
       c->text(kMargin + 40, y, "chain " + std::to_string(rank + 1) + base::format(": score %.3g  ", chain.score) + path, kText, kLabel);
     }
     if (e.chains.empty()) c->text(kMargin, y, "tract.json lists no chains", kMuted, kLabel);
+    y = top + stack_used + 30 + std::max<size_t>(shown, 1) * 22 + 8;
+    for (const std::string& line : explained) {
+      c->text(kMargin, y, line, kMuted, kLabel);
+      y += 20;
+    }
     save(*c, path);
   }
 
@@ -478,15 +542,16 @@ class FigureWriter {
 
     const double w = 820, h = 190, left = kMargin + 60, top = kMargin + 24 + 30 + 52, gap = 92;
     const std::string path = name(run::Layout::figures(), "training");
-    auto c = begin(path, left + w + kMargin, top + 3 * h + 2 * gap + 40 + kMargin);
+    const std::string title = "training — " + run_label();
+    auto c = begin(path, std::max(left + w + kMargin, text_width(title, kTitle) + 2 * kMargin), top + 3 * h + 2 * gap + 40 + kMargin);
     if (!c) return;
-    c->text(kMargin, kMargin, "training - " + run_.model() + " on " + run_.dataset(), kText, kTitle);
+    c->text(kMargin, kMargin, title, kText, kTitle);
     c->text(kMargin, kMargin + 26,
-            "x: epoch. zeta stability: Spearman correlation of each layer's region zeta with the previous analysed epoch", kMuted,
-            kLabel);
+            "x: epoch. ζ stability: Spearman rank correlation of each layer's region ζ with the previous analysed epoch's",
+            kMuted, kLabel);
     panel(*c, left, top, w, h, "loss (cross-entropy)", {train_loss, test_loss}, x_low, x_high, std::nullopt, true);
     panel(*c, left, top + h + gap, w, h, "accuracy", {train_acc, test_acc}, x_low, x_high, std::nullopt, true);
-    panel(*c, left, top + 2 * (h + gap), w, h, "zeta stability (Spearman rho)", stability, x_low, x_high,
+    panel(*c, left, top + 2 * (h + gap), w, h, "ζ stability (Spearman ρ)", stability, x_low, x_high,
           std::make_pair(-1.0, 1.0), true);
     c->text(left + w / 2, top + 3 * h + 2 * gap + 26, "epoch", kText, kLabel, Anchor::middle);
     save(*c, path);
@@ -495,6 +560,7 @@ class FigureWriter {
   const RunData& run_;
   const std::vector<StabilityStep>& stability_;
   std::string format_;
+  int scale_;
   Figures figures_;
 };
 
@@ -515,9 +581,10 @@ std::string file_safe(const std::string& name) {
   return out;
 }
 
-Figures render_figures(const RunData& run, const std::vector<StabilityStep>& stability, const std::string& format) {
+Figures render_figures(const RunData& run, const std::vector<StabilityStep>& stability, const std::string& format,
+                       int scale) {
   if (format != "png" && format != "svg") throw base::Error("--format '" + format + "': expected png or svg");
-  return FigureWriter(run, stability, format).render_all();
+  return FigureWriter(run, stability, format, scale).render_all();
 }
 
 void write_figures(const std::string& run_dir, const Figures& figures) {

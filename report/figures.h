@@ -36,7 +36,9 @@ struct Figures {
   std::vector<std::string> skipped;  // "figures/epoch_001/fc1_density.png not drawn: 690x50834 pixels, expected …"
 };
 
-Figures render_figures(const RunData& run, const std::vector<StabilityStep>& stability, const std::string& format);
+// scale: pixels per layout unit (report/canvas.h), 1 … kMaxFigureScale.
+Figures render_figures(const RunData& run, const std::vector<StabilityStep>& stability, const std::string& format,
+                       int scale = 1);
 void write_figures(const std::string& run_dir, const Figures& figures);  // each file atomically
 
 constexpr size_t kMaxFileStem = 120;

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "report/canvas.h"
 #include "report/colormap.h"
 #include "report/figures.h"
 #include "base/format.h"
@@ -221,6 +222,9 @@ std::string script_safe_json(const std::string& json_text) {
 
 std::string build_report(const std::string& run_dir_argument, const ReportOptions& opts) {
   if (opts.format != "png" && opts.format != "svg") throw base::Error("--format '" + opts.format + "': expected png or svg");
+  if (opts.scale < 1 || opts.scale > kMaxFigureScale)
+    throw base::Error("--scale " + std::to_string(opts.scale) + ": expected 1 to " + std::to_string(kMaxFigureScale));
+  require_figure_font();
   std::string run_dir = run_dir_argument;
   while (run_dir.size() > 1 && run_dir.back() == '/') run_dir.pop_back();
   const run::Layout layout(run_dir);
@@ -228,7 +232,7 @@ std::string build_report(const std::string& run_dir_argument, const ReportOption
   // succeeded, so a bad input leaves no new summary or figure behind.
   RunData run = load_run(run_dir);
   const std::vector<StabilityStep> stability = zeta_stability(run);
-  const Figures rendered = render_figures(run, stability, opts.format);
+  const Figures rendered = render_figures(run, stability, opts.format, opts.scale);
   for (const std::string& skipped : rendered.skipped) run.notes.push_back(skipped);
   std::vector<std::string> figures;
   for (const Figure& f : rendered.files) figures.push_back(f.path);

@@ -23,6 +23,7 @@ namespace report {
 struct ReportOptions {
   bool figures_only = false;   // --figures-only: no report.html
   std::string format = "png";  // --format png | svg
+  int scale = 1;               // --scale: figure pixels per layout unit
 };
 
 std::string build_report(const std::string& run_dir, const ReportOptions& opts);

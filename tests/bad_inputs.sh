@@ -104,6 +104,7 @@ case_ "train --data planted:1,unequal=2" 2 train --data planted:1,unequal=2 --ep
 case_ "train --data planted:1,sideways" 2 train --data planted:1,sideways --epochs 1 --out t13
 case_ "train --output-init xavier" 2 $T --out t14 --output-init xavier
 case_ "train --zeta-ci both" 2 $T --out t15 --analyze-every 1 --zeta-ci both
+case_ "report --scale 9" 2 report run --scale 9
 case_ "train --grid 9999x9999x9999" 2 $T --out t5 --analyze-every 1 --grid 9999x9999x9999
 case_ "train --grid 4096x4096x4096 --analyze-every 1" 2 $T --out t6 --analyze-every 1 --grid 4096x4096x4096
 mkdir -p idx && /usr/bin/python3 - <<'PY'

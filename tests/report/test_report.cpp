@@ -20,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 #include <stb/stb_image.h>  // implemented by libstb (-lstb)
+#include <stb/stb_truetype.h>
 
 #include "report/canvas.h"
 #include "report/figures.h"
@@ -589,7 +590,8 @@ TEST(Report, ZetaGridIsTheOneGridEncoding) {
 }
 
 TEST(Report, CanvasTextAndFormats) {
-  EXPECT_EQ(report::drawable_text("\u03b6 \u2192 caf\u00e9\t!"), "zeta -> caf?" "?!");
+  // DejaVu Sans has ζ, → and é; a tab, a stray continuation byte and a code point it lacks are '?'.
+  EXPECT_EQ(report::drawable_text("\u03b6 \u2192 caf\u00e9\t!\x80\u4e2d"), "\u03b6 \u2192 caf\u00e9?!??");  // no CJK in DejaVu
   EXPECT_GT(report::text_width("HELLO", 2), report::text_width("HELLO", 1));
   auto canvas = report::make_canvas("png", 80, 30);
   canvas->text(4, 4, "HELLO", {0, 0, 0}, 2);
@@ -823,4 +825,97 @@ TEST(Report, CanvasIgnoresCoordinatesThatAreNotFinite) {
   EXPECT_NE(report::figure_size_problem(20001, 10).find("20001x10 pixels"), std::string::npos);
   EXPECT_NE(report::figure_size_problem(10000, 10000).find("at most 33554432 in all"), std::string::npos);
   EXPECT_EQ(report::figure_size_problem(800, 600), "");
+}
+
+// The figure font is DejaVu Sans through stb_truetype: the raster canvas draws exactly stb_truetype's
+// own bitmap of a glyph (pen and baseline on whole pixels: no sub-pixel shift), and the capital H
+// has two vertical strokes above its bar and one run of ink across it.
+TEST(Report, TextIsTheTrueTypeFontsGlyph) {
+  const std::string font_bytes = base::read_file(report::kFontPath);
+  stbtt_fontinfo font;
+  const auto* data = reinterpret_cast<const unsigned char*>(font_bytes.data());
+  ASSERT_TRUE(stbtt_InitFont(&font, data, stbtt_GetFontOffsetForIndex(data, 0)));
+  const double size = 4;  // an em of 9.6·4 = 38.4 pixels, the baseline 7·4 = 28 below the line's top
+  const float scale = stbtt_ScaleForMappingEmToPixels(&font, float(9.6 * size));
+  int x0, y0, x1, y1;
+  stbtt_GetCodepointBitmapBoxSubpixel(&font, 'H', scale, scale, 0, 0, &x0, &y0, &x1, &y1);
+  const int gw = x1 - x0, gh = y1 - y0;
+  ASSERT_GT(gw, 10);
+  ASSERT_GT(gh, 20);
+  std::vector<unsigned char> glyph(size_t(gw) * gh);
+  stbtt_MakeCodepointBitmapSubpixel(&font, glyph.data(), gw, gh, gw, scale, scale, 0, 0, 'H');
+
+  auto canvas = report::make_canvas("png", 60, 50);
+  const int pen = 10, top = 2, baseline = top + 28;
+  canvas->text(pen, top, "H", {0, 0, 0}, size);
+  const std::string png = canvas->encode();
+  int w, h, n;
+  unsigned char* pixels = stbi_load_from_memory(reinterpret_cast<const unsigned char*>(png.data()), int(png.size()), &w, &h, &n, 3);
+  ASSERT_NE(pixels, nullptr);
+  int ink = 0, expected_ink = 0, mismatched = 0;
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      const int col = x - pen - x0, row = y - baseline - y0;
+      const int want = col >= 0 && col < gw && row >= 0 && row < gh ? glyph[size_t(row) * gw + col] : 0;
+      const int got = 255 - pixels[(size_t(y) * w + x) * 3];  // black on white: darkness = coverage
+      ink += got > 0;
+      expected_ink += want > 0;
+      mismatched += std::abs(got - want) > 1;
+    }
+  EXPECT_EQ(mismatched, 0);
+  EXPECT_EQ(ink, expected_ink);
+  // Ink runs (darkness > 128) along a row of the glyph box.
+  auto runs = [&](int row) {
+    int count = 0;
+    bool inside = false;
+    for (int col = 0; col < gw; ++col) {
+      const bool dark = 255 - pixels[(size_t(baseline + y0 + row) * w + pen + x0 + col) * 3] > 128;
+      count += dark && !inside;
+      inside = dark;
+    }
+    return count;
+  };
+  EXPECT_EQ(runs(gh / 5), 2);      // the two stems, above the bar
+  EXPECT_EQ(runs(gh * 4 / 5), 2);  // and below it
+  int bar_rows = 0;
+  for (int row = 0; row < gh; ++row) bar_rows += runs(row) == 1;
+  EXPECT_GE(bar_rows, 2);  // the bar joins them
+  stbi_image_free(pixels);
+  int advance = 0, bearing = 0;
+  stbtt_GetCodepointHMetrics(&font, 'H', &advance, &bearing);
+  EXPECT_NEAR(report::text_width("H", size), advance * double(scale), 1e-9);  // widths from the same metrics
+}
+
+// --scale N multiplies every PNG's width and height by N (the same layout, N pixels per unit) and an
+// SVG's width and height attributes (its viewBox stays); the same run and options give the same bytes.
+TEST(Report, ScaleMultipliesFigureSizes) {
+  TempDir one("scale_1"), two("scale_2"), again("scale_2_again");
+  write_run(one.path / "run");
+  write_run(two.path / "run");
+  write_run(again.path / "run");
+  report::ReportOptions opts;
+  opts.figures_only = true;
+  report::build_report((one.path / "run").string(), opts);
+  opts.scale = 2;
+  report::build_report((two.path / "run").string(), opts);
+  report::build_report((again.path / "run").string(), opts);
+  const Json s = read_json(one.path / "run/summary.json");
+  ASSERT_FALSE(s["figures"].empty());
+  for (const Json& f : s["figures"]) {
+    const std::string a = base::read_file((one.path / "run" / f.get<std::string>()).string());
+    const std::string b = base::read_file((two.path / "run" / f.get<std::string>()).string());
+    const auto [w1, h1] = png_size(a);
+    const auto [w2, h2] = png_size(b);
+    EXPECT_EQ(w2, 2 * w1) << f;
+    EXPECT_EQ(h2, 2 * h1) << f;
+    EXPECT_EQ(b, base::read_file((again.path / "run" / f.get<std::string>()).string())) << f;
+  }
+  auto svg = report::make_canvas("svg", 30, 20, {255, 255, 255}, 3);
+  svg->text(1, 1, "\u03b6", {0, 0, 0});
+  const std::string text = svg->encode();
+  EXPECT_NE(text.find("width=\"90\" height=\"60\" viewBox=\"0 0 30 20\""), std::string::npos) << text;
+  EXPECT_NE(text.find(">\u03b6</text>"), std::string::npos) << text;
+  opts.scale = 0;
+  EXPECT_NE(error_of([&] { report::build_report((one.path / "run").string(), opts); }).find("--scale 0: expected 1 to 8"),
+            std::string::npos);
 }
