@@ -1,0 +1,134 @@
+// imaging/eeg.h — NN-EEG, the temporal imaging: channels sampled once per SGD step, their spectra,
+// states and events (README "NN-EEG"; the signal processing is imaging/eeg_signal.h).
+//
+// Channels (one row per SGD step t, float32; the column order is channel_names()):
+//   loss                       the step's batch mean cross-entropy
+//   <block>/grad_norm          ‖∇W‖ of the block's learnable tensors (0 for a block without any)
+//   <block>/update_ratio       ‖ΔW‖/‖W‖ of the step
+//   <block>/activity           mean over the minibatch and the block's units of |a|
+//   <block>/<grid_i_j_k>       s_g(t): mean over the minibatch and region g's units of |a|
+// for every block of the net in order, its regions cut by the run's --grid (run/region_grid.h).
+//
+// Events: for channel c at step t (1-based over the run), z_c(t) = robust_z(x_c(t), the H steps
+// ending at the last multiple r of R before t) with H = kHistory (128) and R = kRefresh (16),
+// defined once the run has r ≥ H.  The MAD is floored at 1e-3·|median| + 1e-12, and for a region at
+// 1 % of its block's median activity over the same history (a region that is almost always 0 has a
+// MAD of 0: the first clean planted run gave z of 10^7 on such regions' rare tiny values).  An event is an onset: |z_c(t)| ≥ θ (kThreshold = 6) while
+// |z_c(t−1)| < θ (or undefined).  θ = 6: with about 10^5 tests per epoch a Gaussian tail would
+// need |z| > 4.9 for under one false alarm in 10 epochs; 6 leaves room for heavier tails.  Chosen
+// before any run was measured.  An epoch's last step is not tested when its batch is smaller than
+// the others (the training set is not a multiple of --batch): its smaller batch has another
+// sampling noise (found on the first clean planted run, whose only events were at those steps); its
+// row is recorded and enters the history like any other.
+//
+// States per block at the end of an epoch, over the last W steps (W = --eeg-window), first match:
+//   diverged  a non-finite value in the loss or the block's channels in the window
+//   dead      the block's activity averages below 1e-6 over the window
+//   unstable  the block's update ratio has a median over the window more than 3 × its median over
+//             the W steps before (needs 2W steps; an lr spike ×10 shows here)
+//   learning  the loss's least-squares slope over the window has a t-statistic below −2
+//   plateau   otherwise
+// (no state before W steps: "warming_up").
+//
+// Spectra at the end of an epoch: Welch (segment W, Hann, 50 % overlap, per-segment linear
+// detrend) over the last min(2W, steps so far) steps, when at least W steps are recorded.
+//
+// Memory is bounded: the recorder keeps the current epoch's rows (written as eeg/epoch_NNN.npy)
+// and a ring of the last kept_rows() = max(2W, H + 2R) rows.  Every result is a function of the
+// float32 rows, so a run resumed from the files (reload) gives the same bytes as an uninterrupted one.
+#pragma once
+#include <deque>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "imaging/eeg_signal.h"
+#include "nn/network.h"
+#include "nn/trainer.h"
+#include "run/region_grid.h"
+
+namespace imaging::eeg {
+
+constexpr int kHistory = 128, kRefresh = 16;
+constexpr double kThreshold = 6.0;
+constexpr int kDefaultWindow = 128;
+
+struct Event {
+  long step = 0;        // 1-based over the run
+  int epoch = 0;
+  std::string block;    // "" for the loss
+  std::string region;   // grid_i_j_k, or "" for a block channel
+  std::string channel;  // loss, grad_norm, update_ratio, activity, region
+  double z = 0;
+  std::string line() const;  // "conv2 grid_3_4_2: activity drop at step 1234, z -7.2"
+};
+
+struct ChannelInfo {
+  std::string block, region, channel;
+  std::string name() const;  // "loss", "conv1/grad_norm", "conv1/grid_1_1_1"
+};
+
+class Recorder {
+ public:
+  // The channels of `net` cut by `grid`; `window` = W; `short_last_batch`: an epoch's last step
+  // (every steps_per_epoch-th) has a smaller batch and is not tested for events.
+  Recorder(const nn::Network& net, const run::GridSpec& grid, int window, long steps_per_epoch = 0,
+           bool short_last_batch = false);
+
+  const std::vector<ChannelInfo>& channels() const { return channels_; }
+  int window() const { return window_; }
+  size_t kept_rows() const { return kept_; }
+
+  // The probe to install in the trainer (forward + gradient norms + update ratios); after_step
+  // calls `on_event` for every event of the step.
+  nn::StepProbe probe(std::function<void(const Event&)> on_event);
+
+  // Rows of the epoch so far (steps × channels) and its first global step.
+  const std::vector<float>& epoch_rows() const { return epoch_rows_; }
+  long epoch_first_step() const { return epoch_first_; }
+  int epoch() const { return epoch_; }
+  // The epoch's analysis (spectra, states, events), as eeg/epoch_NNN.json holds it.
+  nlohmann::ordered_json analyse_epoch() const;
+  // Starts a new epoch's buffer (after its files are written).
+  void start_epoch(int epoch, long first_step);
+
+  // Feeds rows recorded earlier (a resumed run), steps first_step, first_step + 1, ...:
+  // everything as if they had just been recorded, without calling on_event; events of steps
+  // before `epoch_first` and rows before it are not kept in the epoch's buffer.
+  void replay(const std::vector<float>& rows, long first_step, int epoch, long epoch_first);
+
+  // Given an ordinary StepInfo (+ the accumulated region sums), appends a row; public for tests.
+  void record(const nn::StepInfo& info, const std::function<void(const Event&)>& on_event);
+  // Adds block `index`'s |a| to the step's sums (what the forward probe does).
+  void accumulate(int block, const nn::Tensor& a);
+
+ private:
+  void push_row(const std::vector<float>& row, long step, int epoch, const std::function<void(const Event&)>* on_event);
+  void refresh_baseline(long step);
+
+  int window_;
+  long steps_per_epoch_;
+  bool short_last_batch_;
+  size_t kept_;
+  std::vector<ChannelInfo> channels_;
+  std::vector<run::RegionGrid> grids_;       // per block
+  std::vector<size_t> block_first_column_;   // column of the block's grad_norm
+  std::vector<long> activity_column_;        // per channel: its block's activity column (regions), else −1
+  std::vector<std::vector<double>> sums_;    // per block, per region: Σ|a| of the step
+  std::vector<double> block_sums_;
+  std::vector<long> block_units_;            // per block: units per sample
+  std::vector<int> batch_;                   // per block: samples seen this step
+  std::deque<std::vector<float>> ring_;      // the last kept_ rows
+  long ring_last_step_ = 0;                  // global step of ring_.back()
+  std::vector<double> base_median_, base_scale_;  // per channel; valid when base_step_ > 0
+  long base_step_ = 0;
+  std::vector<double> previous_z_;           // z of the last row (NaN: undefined)
+  std::vector<float> epoch_rows_;
+  std::vector<Event> epoch_events_;
+  long epoch_first_ = 1;
+  int epoch_ = 1;
+};
+
+}  // namespace imaging::eeg
