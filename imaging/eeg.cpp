@@ -127,25 +127,55 @@ void Recorder::record(const nn::StepInfo& info, const std::function<void(const E
   push_row(row, info.global_step, info.epoch, on_event ? &on_event : nullptr);
 }
 
+bool Recorder::short_step(long step) const {
+  return short_last_batch_ && steps_per_epoch_ > 0 && step % steps_per_epoch_ == 0;
+}
+
+// The row a step's change is taken from: the step before, or the one before that when the step
+// before is a short one.  Index into the ring of step `step` = ring_.size() − 1 − (last − step).
+const std::vector<float>* Recorder::reference_row(long step) const {
+  const long back = short_step(step - 1) ? 2 : 1;
+  const long offset = ring_last_step_ - (step - back);
+  if (step - back < 1 || offset >= long(ring_.size())) return nullptr;
+  return &ring_[ring_.size() - 1 - size_t(offset)];
+}
+
 void Recorder::refresh_baseline(long step) {
   const size_t c = channels_.size();
   base_median_.assign(c, 0);
   base_scale_.assign(c, 0);
-  std::vector<double> history(kHistory);
-  const size_t first = ring_.size() - size_t(kHistory);
-  for (size_t ch = 0; ch < c; ++ch) {
-    for (int i = 0; i < kHistory; ++i) history[size_t(i)] = ring_[first + size_t(i)][ch];
-    const double m = median(history);
-    for (double& v : history) v = std::fabs(v - m);
-    base_median_[ch] = m;
-    base_scale_[ch] = 1.4826 * std::max(median(history), 1e-3 * std::fabs(m) + 1e-12);
+  offset_.assign(c, 0);
+  // the tested steps among the last H, each with the row its change is taken from
+  std::vector<std::pair<const std::vector<float>*, const std::vector<float>*>> pairs;
+  for (long s = step - kHistory + 1; s <= step; ++s) {
+    const std::vector<float>* before = reference_row(s);
+    if (!short_step(s) && before) pairs.push_back({&ring_[ring_.size() - 1 - size_t(step - s)], before});
   }
-  // a region's floor: 1 % of its block's median activity (a region that is almost always 0 has a
-  // MAD of 0, and its rare tiny values would otherwise be huge z)
+  std::vector<double> values(pairs.size());
+  std::vector<double> level(c, 0);
+  for (size_t ch = 0; ch < c; ++ch) {
+    for (size_t i = 0; i < pairs.size(); ++i) values[i] = std::fabs(double((*pairs[i].first)[ch]));
+    level[ch] = median(values);
+  }
+  // ε_c: 10^-3 of the channel's median level, for a region 1 % of its block's median activity
   for (size_t ch = 0; ch < c; ++ch)
-    if (activity_column_[ch] > 0)
-      base_scale_[ch] = std::max(base_scale_[ch], 1.4826 * 0.01 * std::fabs(base_median_[size_t(activity_column_[ch])]));
+    offset_[ch] = activity_column_[ch] >= 0 ? 0.01 * level[size_t(activity_column_[ch])] + 1e-12 : 1e-3 * level[ch] + 1e-12;
+  for (size_t ch = 0; ch < c; ++ch) {
+    for (size_t i = 0; i < pairs.size(); ++i) values[i] = change(*pairs[i].first, *pairs[i].second, ch);
+    const double m = median(values);
+    for (double& v : values) v = std::fabs(v - m);
+    base_median_[ch] = m;
+    base_scale_[ch] = 1.4826 * std::max(median(values), 1e-3);
+    // untested (scale ∞ → z 0): a channel whose median level is 0, and a region whose median
+    // activity is below 1 % of its block's — an almost-silent region has no distribution to leave
+    const bool silent = level[ch] <= 0 || (activity_column_[ch] >= 0 && level[ch] < offset_[ch]);
+    if (silent) base_scale_[ch] = std::numeric_limits<double>::infinity();
+  }
   base_step_ = step;
+}
+
+double Recorder::change(const std::vector<float>& now, const std::vector<float>& before, size_t ch) const {
+  return std::log(std::fabs(double(now[ch])) + offset_[ch]) - std::log(std::fabs(double(before[ch])) + offset_[ch]);
 }
 
 void Recorder::push_row(const std::vector<float>& row, long step, int epoch,
@@ -157,10 +187,11 @@ void Recorder::push_row(const std::vector<float>& row, long step, int epoch,
   ring_last_step_ = step;
   const bool in_epoch = step >= epoch_first_;
   if (in_epoch) epoch_rows_.insert(epoch_rows_.end(), row.begin(), row.end());
-  const bool tested = !(short_last_batch_ && steps_per_epoch_ > 0 && step % steps_per_epoch_ == 0);
-  for (size_t ch = 0; ch < channels_.size() && tested; ++ch) {
+  const std::vector<float>* before = reference_row(step);
+  for (size_t ch = 0; ch < channels_.size() && !short_step(step); ++ch) {
     double z = kUndefined;
-    if (base_step_ > 0 && std::isfinite(row[ch])) z = (double(row[ch]) - base_median_[ch]) / base_scale_[ch];
+    if (base_step_ > 0 && before && std::isfinite(row[ch]) && std::isfinite((*before)[ch]))
+      z = (change(row, *before, ch) - base_median_[ch]) / base_scale_[ch];
     const bool above = std::fabs(z) >= kThreshold, was_above = std::fabs(previous_z_[ch]) >= kThreshold;
     if (above && !was_above && in_epoch) {
       const ChannelInfo& info = channels_[ch];
@@ -170,7 +201,7 @@ void Recorder::push_row(const std::vector<float>& row, long step, int epoch,
     }
     previous_z_[ch] = z;
   }
-  if (step % kRefresh == 0 && ring_.size() >= size_t(kHistory)) refresh_baseline(step);
+  if (step % kRefresh == 0 && ring_.size() > size_t(kHistory) + 1) refresh_baseline(step);
 }
 
 void Recorder::start_epoch(int epoch, long first_step) {

@@ -9,18 +9,30 @@
 //   <block>/<grid_i_j_k>       s_g(t): mean over the minibatch and region g's units of |a|
 // for every block of the net in order, its regions cut by the run's --grid (run/region_grid.h).
 //
-// Events: for channel c at step t (1-based over the run), z_c(t) = robust_z(x_c(t), the H steps
-// ending at the last multiple r of R before t) with H = kHistory (128) and R = kRefresh (16),
-// defined once the run has r ≥ H.  The MAD is floored at 1e-3·|median| + 1e-12, and for a region at
-// 1 % of its block's median activity over the same history (a region that is almost always 0 has a
-// MAD of 0: the first clean planted run gave z of 10^7 on such regions' rare tiny values).  An event is an onset: |z_c(t)| ≥ θ (kThreshold = 6) while
-// |z_c(t−1)| < θ (or undefined).  θ = 6: with about 10^5 tests per epoch a Gaussian tail would
-// need |z| > 4.9 for under one false alarm in 10 epochs; 6 leaves room for heavier tails.  Chosen
-// before any run was measured.  An epoch's last step is not tested when its batch is smaller than
-// the others (the training set is not a multiple of --batch): its smaller batch has another
-// sampling noise (found on the first clean planted run, whose only events were at those steps); its
-// row is recorded and enters the history like any other.
-//
+// Events: a channel's change at step t (1-based over the run) is its log-ratio
+//   d_c(t) = ln(|x_c(t)| + ε_c) − ln(|x_c(t−1)| + ε_c),
+// scored against the changes of the H = kHistory (128) steps ending at the last multiple r of
+// R = kRefresh (16) before t: z_c(t) = (d_c(t) − median(d)) / (1.4826 · max(MAD(d), 10^-3)),
+// defined once the run has more than H + 1 steps at r.  ε_c (fixed at r with the median and MAD):
+// 10^-3 of the channel's median |level| over the same history, for a region 1 % of its block's
+// median activity (a region that is almost always 0 then has changes near 0, not huge ones).
+// Not tested (z = 0): a channel whose median level over the history is 0, and a region whose median
+// activity is below 1 % of its block's (an almost-silent region has no distribution to leave: on the
+// first clean planted run such regions waking up gave z of 40 … 190).
+// An event is an onset: |z_c(t)| ≥ θ (kThreshold = 6) while |z_c(t−1)| < θ (or undefined).
+// θ = 6: with about 10^5 tests per epoch a Gaussian tail would need |z| > 4.9 for under one false
+// alarm in 10 epochs; 6 leaves room for heavier tails (chosen before any run was measured).
+// Why log-ratios of consecutive steps and not the level: the channels drift with the schedule (a
+// cosine schedule lowers the update ratio 20× over a run), so a trailing median of the level lags
+// the drift, and differences mix the scales of early and late steps: on the first planted runs an
+// lr spike ×10 (update ratio 5e-5 → 4.4e-4) scored 1.7 as a level and as a difference, and the
+// regions that are almost always 0 scored 10^7 on their rare tiny values.  A fault that builds up
+// slowly over many steps is therefore not an event.
+// An epoch's last step is not tested when its batch is smaller than the others (the training set
+// is not a multiple of --batch): its smaller batch has another sampling noise (the first clean
+// planted run's only events were at those steps); the step after it takes its change from the step
+// before the short one, and the short steps are not in the history.
+
 // States per block at the end of an epoch, over the last W steps (W = --eeg-window), first match:
 //   diverged  a non-finite value in the loss or the block's channels in the window
 //   dead      the block's activity averages below 1e-6 over the window
@@ -107,6 +119,9 @@ class Recorder {
  private:
   void push_row(const std::vector<float>& row, long step, int epoch, const std::function<void(const Event&)>* on_event);
   void refresh_baseline(long step);
+  bool short_step(long step) const;
+  const std::vector<float>* reference_row(long step) const;
+  double change(const std::vector<float>& now, const std::vector<float>& before, size_t ch) const;
 
   int window_;
   long steps_per_epoch_;
@@ -122,7 +137,7 @@ class Recorder {
   std::vector<int> batch_;                   // per block: samples seen this step
   std::deque<std::vector<float>> ring_;      // the last kept_ rows
   long ring_last_step_ = 0;                  // global step of ring_.back()
-  std::vector<double> base_median_, base_scale_;  // per channel; valid when base_step_ > 0
+  std::vector<double> base_median_, base_scale_, offset_;  // per channel; valid when base_step_ > 0
   long base_step_ = 0;
   std::vector<double> previous_z_;           // z of the last row (NaN: undefined)
   std::vector<float> epoch_rows_;
