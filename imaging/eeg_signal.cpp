@@ -9,11 +9,11 @@
 namespace imaging::eeg {
 
 Band band_of(double f) {
-  if (f < 1.0 / 64) return delta;
-  if (f < 1.0 / 32) return theta;
-  if (f < 1.0 / 16) return alpha;
-  if (f < 1.0 / 4) return beta;
-  return gamma;
+  if (f < 1.0 / 64) return delta_band;
+  if (f < 1.0 / 32) return theta_band;
+  if (f < 1.0 / 16) return alpha_band;
+  if (f < 1.0 / 4) return beta_band;
+  return gamma_band;
 }
 
 void detrend(std::vector<double>& x) {

@@ -23,7 +23,7 @@
 namespace imaging::eeg {
 
 constexpr int kBands = 5;
-enum Band { delta = 0, theta = 1, alpha = 2, beta = 3, gamma = 4 };
+enum Band { delta_band = 0, theta_band = 1, alpha_band = 2, beta_band = 3, gamma_band = 4 };
 constexpr std::array<const char*, kBands> kBandNames = {"delta", "theta", "alpha", "beta", "gamma"};
 // The band of frequency f in cycles/step (0 ≤ f ≤ 1/2).
 Band band_of(double frequency);
