@@ -77,6 +77,7 @@ Recorder::Recorder(const nn::Network& net, const run::GridSpec& grid, int window
   block_sums_.assign(grids_.size(), 0.0);
   batch_.assign(grids_.size(), 0);
   previous_z_.assign(channels_.size(), kUndefined);
+  pending_.assign(channels_.size(), Pending{});
 }
 
 void Recorder::accumulate(int block, const nn::Tensor& a) {
@@ -192,13 +193,21 @@ void Recorder::push_row(const std::vector<float>& row, long step, int epoch,
     double z = kUndefined;
     if (base_step_ > 0 && before && std::isfinite(row[ch]) && std::isfinite((*before)[ch]))
       z = (change(row, *before, ch) - base_median_[ch]) / base_scale_[ch];
-    const bool above = std::fabs(z) >= kThreshold, was_above = std::fabs(previous_z_[ch]) >= kThreshold;
-    if (above && !was_above && in_epoch) {
-      const ChannelInfo& info = channels_[ch];
-      Event e{step, epoch, info.block, info.region, info.channel, z};
-      epoch_events_.push_back(e);
-      if (on_event) (*on_event)(e);
+    // an onset waiting for confirmation: the level still beyond θ from the row before the onset
+    Pending& p = pending_[ch];
+    if (p.step > 0) {
+      const double held = (std::log(std::fabs(double(row[ch])) + offset_[ch]) - p.log_before - base_median_[ch]) /
+                          base_scale_[ch];
+      if (std::fabs(held) >= kThreshold && (held > 0) == (p.z > 0) && in_epoch) {
+        const ChannelInfo& info = channels_[ch];
+        Event e{p.step, epoch, info.block, info.region, info.channel, p.z};
+        epoch_events_.push_back(e);
+        if (on_event) (*on_event)(e);
+      }
+      p.step = 0;
     }
+    const bool above = std::fabs(z) >= kThreshold, was_above = std::fabs(previous_z_[ch]) >= kThreshold;
+    if (above && !was_above) p = {step, z, std::log(std::fabs(double((*before)[ch])) + offset_[ch])};
     previous_z_[ch] = z;
   }
   if (step % kRefresh == 0 && ring_.size() > size_t(kHistory) + 1) refresh_baseline(step);

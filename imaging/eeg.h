@@ -19,7 +19,12 @@
 // Not tested (z = 0): a channel whose median level over the history is 0, and a region whose median
 // activity is below 1 % of its block's (an almost-silent region has no distribution to leave: on the
 // first clean planted run such regions waking up gave z of 40 … 190).
-// An event is an onset: |z_c(t)| ≥ θ (kThreshold = 6) while |z_c(t−1)| < θ (or undefined).
+// An onset: |z_c(t)| ≥ θ (kThreshold = 6) while |z_c(t−1)| < θ (or undefined).  It becomes an
+// event when it holds at the next tested step t': the change from the row before the onset to t',
+// scored the same way, is again beyond θ on the same side.  So an event is reported one step after
+// its onset (it names the onset's step), and a one-step fault or a one-batch spike is not an event:
+// a clean planted run (tiny net, batches of 32) had unconfirmed region onsets of z 6.3 and 6.4,
+// each a single batch.  It belongs to the epoch whose step confirmed it.
 // θ = 6: with about 10^5 tests per epoch a Gaussian tail would need |z| > 4.9 for under one false
 // alarm in 10 epochs; 6 leaves room for heavier tails (chosen before any run was measured).
 // Why log-ratios of consecutive steps and not the level: the channels drift with the schedule (a
@@ -140,6 +145,11 @@ class Recorder {
   std::vector<double> base_median_, base_scale_, offset_;  // per channel; valid when base_step_ > 0
   long base_step_ = 0;
   std::vector<double> previous_z_;           // z of the last row (NaN: undefined)
+  struct Pending {                           // an onset waiting for the next tested step
+    long step = 0;                           // 0: none
+    double z = 0, log_before = 0;            // its z; ln(|x| + ε) of the row its change was taken from
+  };
+  std::vector<Pending> pending_;
   std::vector<float> epoch_rows_;
   std::vector<Event> epoch_events_;
   long epoch_first_ = 1;
