@@ -164,3 +164,22 @@ TEST_F(EegRun, BadInjectionsAndWindowsAreOneErrorNamingTheFlag) {
 }
 
 }  // namespace
+
+namespace {
+TEST_F(EegRun, AHostileRowsFileIsOneErrorNamingIt) {
+  const std::string file = path("rows.npy");
+  const std::vector<float> values = {1, 2, 3, 4, 5, 6};
+  nn::write_npy(file, {"", {2, 3}, values.data()});
+  const nn::Npy2D back = nn::read_npy_2d(file, 100);
+  EXPECT_EQ(back.rows, 2);
+  EXPECT_EQ(back.cols, 3);
+  EXPECT_EQ(back.data, values);
+  const std::string bytes = base::read_file(file);
+  base::write_file_atomic(file, bytes.substr(0, bytes.size() - 1));
+  expect_error_naming([&] { nn::read_npy_2d(file, 100); }, file + ": expected 152 bytes");
+  base::write_file_atomic(file, "not numpy at all");
+  expect_error_naming([&] { nn::read_npy_2d(file, 100); }, "not a NumPy .npy v1.0 file");
+  base::write_file_atomic(file, bytes);
+  expect_error_naming([&] { nn::read_npy_2d(file, 5); }, "holds 6 values, expected at most 5");
+}
+}  // namespace
