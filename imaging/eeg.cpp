@@ -71,6 +71,11 @@ Recorder::Recorder(const nn::Network& net, const run::GridSpec& grid, int window
       channels_.push_back({b.name, grids_.back().key(r), "region"});
     }
     sums_.emplace_back(size_t(grids_.back().count()), 0.0);
+    column_cuts_.emplace_back();
+    for (int j0 = 0; j0 < grids_.back().gw; ++j0) column_cuts_.back().push_back(grids_.back().cols(j0).begin);
+    column_cuts_.back().push_back(s.w);
+    region_units_.emplace_back();
+    for (int r = 0; r < grids_.back().count(); ++r) region_units_.back().push_back(grids_.back().units(r));
     block_units_.push_back(long(s.c) * s.h * s.w);
   }
   activity_column_.resize(channels_.size(), -1);
@@ -80,25 +85,40 @@ Recorder::Recorder(const nn::Network& net, const run::GridSpec& grid, int window
   pending_.assign(channels_.size(), Pending{});
 }
 
+// Σ|a| per region: for every channel and row, the |a| of all samples are first added column by
+// column (a loop the compiler vectorises), then cut into the column regions.  Channel groups (k0)
+// write disjoint regions, so they run in parallel; the order of every sum is fixed by the loops,
+// not by the threads.
 void Recorder::accumulate(int block, const nn::Tensor& a) {
   const run::RegionGrid& g = grids_[size_t(block)];
   std::vector<double>& sums = sums_[size_t(block)];
   const int n = a.n(), c = a.c(), h = a.shape().h, w = a.shape().w;
-  double total = 0;
-  for (int i = 0; i < n; ++i)
-    for (int ch = 0; ch < c; ++ch)
+  const std::vector<int>& cuts = column_cuts_[size_t(block)];  // gw + 1 column boundaries
+  const float* data = a.data();
+  std::vector<double> group_total(size_t(g.gc), 0.0);
+#pragma omp parallel for schedule(static)
+  for (int k0 = 0; k0 < g.gc; ++k0) {
+    std::vector<float> column(static_cast<size_t>(w));
+    const run::Range chans = g.chans(k0);
+    double total = 0;
+    for (int ch = chans.begin; ch < chans.end; ++ch)
       for (int y = 0; y < h; ++y) {
-        const float* row = a.data() + ((size_t(i) * c + ch) * h + y) * w;
-        const int base = g.index(g.row_region[size_t(y)], 0, g.chan_region[size_t(ch)]);
+        std::fill(column.begin(), column.end(), 0.f);
+        for (int i = 0; i < n; ++i) {
+          const float* row = data + ((size_t(i) * c + ch) * h + y) * w;
+          for (int x = 0; x < w; ++x) column[size_t(x)] += std::fabs(row[x]);
+        }
+        double* out = sums.data() + g.index(g.row_region[size_t(y)], 0, k0);
         for (int j0 = 0; j0 < g.gw; ++j0) {
-          const run::Range cols = g.cols(j0);
-          float s = 0;
-          for (int x = cols.begin; x < cols.end; ++x) s += std::fabs(row[x]);
-          sums[size_t(base + j0 * g.gc)] += s;
+          double s = 0;
+          for (int x = cuts[size_t(j0)]; x < cuts[size_t(j0) + 1]; ++x) s += column[size_t(x)];
+          out[j0 * g.gc] += s;
           total += s;
         }
       }
-  block_sums_[size_t(block)] += total;
+    group_total[size_t(k0)] = total;
+  }
+  for (double t : group_total) block_sums_[size_t(block)] += t;
   batch_[size_t(block)] = n;
 }
 
@@ -120,7 +140,7 @@ void Recorder::record(const nn::StepInfo& info, const std::function<void(const E
     row[col++] = float(b < info.gradient_norms.size() ? info.gradient_norms[b] : 0.0);
     row[col++] = float(b < info.update_ratios.size() ? info.update_ratios[b] : 0.0);
     row[col++] = float(block_sums_[b] / (n * double(block_units_[b])));
-    for (int r = 0; r < grids_[b].count(); ++r) row[col++] = float(sums_[b][size_t(r)] / (n * grids_[b].units(r)));
+    for (int r = 0; r < grids_[b].count(); ++r) row[col++] = float(sums_[b][size_t(r)] / (n * region_units_[b][size_t(r)]));
     std::fill(sums_[b].begin(), sums_[b].end(), 0.0);
     block_sums_[b] = 0;
     batch_[b] = 0;

@@ -137,6 +137,8 @@ class Recorder {
   std::vector<size_t> block_first_column_;   // column of the block's grad_norm
   std::vector<long> activity_column_;        // per channel: its block's activity column (regions), else −1
   std::vector<std::vector<double>> sums_;    // per block, per region: Σ|a| of the step
+  std::vector<std::vector<int>> column_cuts_;  // per block: the first column of each column region, then W
+  std::vector<std::vector<int>> region_units_;  // per block, per region: |N_g|
   std::vector<double> block_sums_;
   std::vector<long> block_units_;            // per block: units per sample
   std::vector<int> batch_;                   // per block: samples seen this step
