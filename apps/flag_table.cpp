@@ -130,7 +130,7 @@ std::vector<FlagDef> make_table() {
       switch_flag("--eeg", "record NN-EEG: per-step channels, spectra, states and events in RUN/eeg/ (README NN-EEG)",
                   kTrain),
       integer_flag("--eeg-window", "W", "NN-EEG Welch segment and state window in steps (even; at most the run's steps)",
-                   kTrain, imaging::eeg::kDefaultWindow, 4, 1 << 20),
+                   kTrain, imaging::eeg::kDefaultWindow, 4, imaging::eeg::kMaxWindow),
       text_flag("--inject", "KIND@STEP[:DURATION[:PARAM]],...",
                 "deliberate faults for validating NN-EEG: lr, labels, lesion, noise, bias (README NN-EEG)", kTrain),
       switch_flag("--verbose", "print every imaging stage's lines before an analysed epoch's line (else one line per epoch)", kTrain),

@@ -71,6 +71,7 @@ namespace imaging::eeg {
 constexpr int kHistory = 128, kRefresh = 16;
 constexpr double kThreshold = 6.0;
 constexpr int kDefaultWindow = 128;
+constexpr int kMaxWindow = 4096;  // the ring then holds at most 8,192 rows (45 MB for reference)
 
 struct Event {
   long step = 0;        // 1-based over the run
