@@ -1,7 +1,7 @@
 // imaging/eeg.h — NN-EEG, the temporal imaging: channels sampled once per SGD step, their spectra,
 // states and events (README "NN-EEG"; the signal processing is imaging/eeg_signal.h).
 //
-// Channels (one row per SGD step t, float32; the column order is channel_names()):
+// Channels (one row per SGD step t, float32; the column order is channels()):
 //   loss                       the step's batch mean cross-entropy
 //   <block>/grad_norm          ‖∇W‖ of the block's learnable tensors (0 for a block without any)
 //   <block>/update_ratio       ‖ΔW‖/‖W‖ of the step
@@ -30,8 +30,9 @@
 // Why log-ratios of consecutive steps and not the level: the channels drift with the schedule (a
 // cosine schedule lowers the update ratio 20× over a run), so a trailing median of the level lags
 // the drift, and differences mix the scales of early and late steps: on the first planted runs an
-// lr spike ×10 (update ratio 5e-5 → 4.4e-4) scored 1.7 as a level and as a difference, and the
-// regions that are almost always 0 scored 10^7 on their rare tiny values.  A fault that builds up
+// lr spike ×10 was no event as a level (conv1's update ratio 7e-5 → 5.7e-4 against a history whose
+// median was 3e-4), and as a difference it scored 1.7 (conv2's, 5e-5 → 4.4e-4); regions that are
+// almost always 0 scored 10^7 on their rare tiny values.  A fault that builds up
 // slowly over many steps is therefore not an event.
 // An epoch's last step is not tested when its batch is smaller than the others (the training set
 // is not a multiple of --batch): its smaller batch has another sampling noise (the first clean
