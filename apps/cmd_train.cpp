@@ -72,6 +72,14 @@ TrainingSettings training_settings(const Flags& flags, int threads) {
   cfg.output_init = flags.text("--output-init");
   cfg.augment.enabled = !flags.has("--no-augment");
   s.analyze_every = int(flags.integer("--analyze-every"));
+  if (flags.has("--eeg")) {
+    s.eeg_window = int(flags.integer("--eeg-window"));
+    if (s.eeg_window % 2 != 0)
+      throw base::Error("flag --eeg-window " + std::to_string(s.eeg_window) + ": expected an even number of steps");
+  } else if (flags.has("--eeg-window")) {
+    throw base::Error("flag --eeg-window: only with --eeg");
+  }
+  if (flags.has("--inject")) s.injections = imaging::eeg::parse_injections(flags.text("--inject"));
   s.analysis = analysis_settings(flags);
 
   s.model = flags.text("--model");
@@ -230,6 +238,12 @@ int cmd_train(int argc, char** argv) {
     callbacks.on_imaging_progress = [](int epoch, const imaging::AnalysisProgress& p) {
       draw_imaging_progress("epoch " + std::to_string(epoch), p);
     };
+  // NN-EEG events, one line each as they happen (the progress bar, if any, is on stderr).
+  callbacks.on_eeg_event = [terminal](const imaging::eeg::Event& e) {
+    if (terminal) std::fprintf(stderr, "\r%*s\r", 100, "");
+    std::printf("eeg: %s\n", e.line().c_str());
+    std::fflush(stdout);
+  };
   callbacks.stop_requested = [] { return stop_signal != 0; };
   install_stop_handlers();
   TrainingOutcome outcome;

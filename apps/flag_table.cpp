@@ -14,6 +14,7 @@
 #include "datasets/corrupt.h"
 #include "imaging/analysis.h"
 #include "imaging/monitor.h"
+#include "imaging/eeg.h"
 #include "imaging/stage.h"
 #include "nn/trainer.h"
 #include "report/canvas.h"  // kMaxFigureScale
@@ -132,6 +133,12 @@ std::vector<FlagDef> make_table() {
       switch_flag("--no-augment", "no random crop / flip", kTrain),
       integer_flag("--seed", "N", "the seed of every random choice", kTrain, long(train.seed), 0, double(1L << 62)),
       shown(integer_flag("--analyze-every", "N", "image the net after every N-th epoch", kTrain, 0, 0, 100000), "0: never"),
+      switch_flag("--eeg", "record NN-EEG: per-step channels, spectra, states and events in RUN/eeg/ (README NN-EEG)",
+                  kTrain),
+      integer_flag("--eeg-window", "W", "NN-EEG Welch segment and state window in steps (even; at most the run's steps)",
+                   kTrain, imaging::eeg::kDefaultWindow, 4, imaging::eeg::kMaxWindow),
+      text_flag("--inject", "KIND@STEP[:DURATION[:PARAM]],...",
+                "deliberate faults for validating NN-EEG: lr, labels, lesion, noise, bias (README NN-EEG)", kTrain),
       switch_flag("--verbose", "print every imaging stage's lines before an analysed epoch's line (else one line per epoch)", kTrain),
       // Imaging (train --analyze-every and analyze)
       text_flag("--grid", "GHxGWxGC", "region grid per layer", kImaging | kProfile, grid),

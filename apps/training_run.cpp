@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <memory>
 #include <optional>
 
 #include <cblas.h>
@@ -12,6 +13,7 @@
 #include "base/fileio.h"
 #include "base/format.h"
 #include "nn/checkpoint.h"
+#include "nn/npz.h"
 #include "run/json.h"
 #include "run/layout.h"
 #include "run/manifest.h"
@@ -61,6 +63,16 @@ run::Json config_json(const TrainingSettings& s, const nn::Network& net, const r
            {{"enabled", cfg.augment.enabled}, {"crop_padding", cfg.augment.crop_padding}, {"flip", cfg.augment.flip}}},
           {"analyze_every", s.analyze_every},
           {"analysis", imaging::describe(s.analysis)}};
+}
+
+// Only a run with --eeg or --inject has these keys: config.json of every other run is unchanged.
+void add_eeg_config(run::Json& config, const TrainingSettings& s) {
+  if (s.eeg_window > 0)
+    config["eeg"] = {{"window", s.eeg_window},
+                     {"history", imaging::eeg::kHistory},
+                     {"refresh", imaging::eeg::kRefresh},
+                     {"threshold", imaging::eeg::kThreshold}};
+  if (!s.injections.empty()) config["inject"] = imaging::eeg::injections_json(s.injections);
 }
 
 // metrics.jsonl's line of an epoch.
@@ -138,6 +150,10 @@ class RunDirectory {
       const std::string path = layout_.checkpoints() + "/" + name;
       if (!listed(layout_.relative(path))) run::remove_path(path);
     }
+    for (const std::string& name : run::directory_entries(layout_.eeg())) {
+      const std::string path = layout_.eeg() + "/" + name;
+      if (!listed(layout_.relative(path))) run::remove_path(path);
+    }
     for (const std::string& name : run::directory_entries(layout_.analyses())) {
       const std::optional<int> epoch = run::parse_epoch_name(name);
       if (epoch && *epoch > manifest_.completed_epoch) run::remove_path(layout_.analyses() + "/" + name);
@@ -191,12 +207,16 @@ class RunDirectory {
   }
 
   // Stopped after a step inside an epoch: its resumable state, then the manifest.
-  void commit_interruption(nn::Network& net, nn::Trainer& trainer, const nn::TrainPosition& position) {
+  // `written`: other files of the partial epoch (its EEG rows so far).
+  void commit_interruption(nn::Network& net, nn::Trainer& trainer, const nn::TrainPosition& position,
+                           const std::vector<std::string>& written) {
     const std::string previous_state = manifest_.state_file;
     const std::string state = layout_.state(position.epoch, position.step);
     nn::save_training_state(state, net, trainer.optimizer(), position);
     manifest_.status = "interrupted";
     set_state(state, position);
+    for (const std::string& path : written) add_file(layout_.relative(path));
+    std::sort(manifest_.files.begin(), manifest_.files.end());
     run::write_manifest(layout_, manifest_);
     remove_state(previous_state);
   }
@@ -283,6 +303,86 @@ std::vector<std::string> files_in(const std::string& dir) {
   return paths;
 }
 
+// The NN-EEG side of a run (train --eeg): the recorder, its files in RUN/eeg/, and the probe that
+// combines it with the caller's.
+class EegRun {
+ public:
+  EegRun(const TrainingSettings& s, const nn::Network& net, const run::Layout& layout, long steps_per_epoch,
+         size_t train_images)
+      : layout_(layout),
+        steps_(steps_per_epoch),
+        recorder_(net, s.analysis.grid, s.eeg_window, steps_per_epoch, train_images % size_t(s.train.batch) != 0) {
+    const long total = long(s.train.epochs) * steps_per_epoch;
+    if (s.eeg_window > total)
+      throw base::Error("flag --eeg-window " + std::to_string(s.eeg_window) + ": longer than the run's " +
+                        std::to_string(total) + " steps (" + std::to_string(s.train.epochs) + " epochs of " +
+                        std::to_string(steps_per_epoch) + ")");
+  }
+
+  // channels.json, and for a resumed run the rows before `from`, replayed.
+  void begin(const nn::TrainPosition& from) {
+    base::make_directories(layout_.eeg());
+    run::Json names = run::Json::array();
+    for (const imaging::eeg::ChannelInfo& ch : recorder_.channels())
+      names.push_back({{"name", ch.name()}, {"block", ch.block}, {"region", ch.region}, {"channel", ch.channel}});
+    run::write_json(layout_.eeg_channels(),
+                    {{"format", "nnfmri eeg channels"}, {"version", 1}, {"rows", "one per SGD step, float32"},
+                     {"columns", recorder_.channels().size()}, {"channels", names}},
+                    1);
+    const long epoch_first = long(from.epoch - 1) * steps_ + 1;
+    const long first = std::max(1L, epoch_first - long(recorder_.kept_rows()) - imaging::eeg::kHistory -
+                                        2 * imaging::eeg::kRefresh);
+    std::vector<float> rows;
+    const size_t columns = recorder_.channels().size();
+    for (int e = int((first - 1) / steps_) + 1; e <= from.epoch; ++e) {
+      const long expected = e < from.epoch ? steps_ : from.step;
+      if (expected == 0) continue;
+      const nn::Npy2D file = nn::read_npy_2d(layout_.eeg_rows(e), size_t(steps_) * columns);
+      // the stopped epoch's file may hold more rows (a kill after its end, before its commit): the
+      // first `expected` are the same rows
+      if (file.rows < expected || (e < from.epoch && file.rows != expected) || size_t(file.cols) != columns)
+        throw base::Error(layout_.eeg_rows(e) + ": holds " + std::to_string(file.rows) + "x" + std::to_string(file.cols) +
+                          " values, expected " + std::to_string(expected) + "x" + std::to_string(columns) +
+                          " (steps x channels)");
+      const long file_first = long(e - 1) * steps_ + 1, skip = std::max(0L, first - file_first);
+      rows.insert(rows.end(), file.data.begin() + long(size_t(skip) * columns),
+                  file.data.begin() + long(size_t(expected) * columns));
+    }
+    recorder_.replay(rows, first, from.epoch, epoch_first);
+  }
+
+  nn::StepProbe probe(const nn::StepProbe& caller, std::function<void(const imaging::eeg::Event&)> on_event) {
+    nn::StepProbe mine = recorder_.probe(std::move(on_event));
+    if (caller.forward) mine.forward = [a = mine.forward, b = caller.forward](const nn::BlockView& v) { a(v), b(v); };
+    if (caller.after_step)
+      mine.after_step = [a = mine.after_step, b = caller.after_step](const nn::StepInfo& i) { a(i), b(i); };
+    return mine;
+  }
+
+  // The finished epoch's rows and analysis; the recorder moves on to the next epoch.
+  std::vector<std::string> write_epoch(int epoch) {
+    std::vector<std::string> written = write_rows(epoch);
+    run::write_json(layout_.eeg_epoch(epoch), recorder_.analyse_epoch(), 1);
+    written.push_back(layout_.eeg_epoch(epoch));
+    recorder_.start_epoch(epoch + 1, long(epoch) * steps_ + 1);
+    return written;
+  }
+
+  // The rows of an epoch stopped inside (read back by begin() on resume).
+  std::vector<std::string> write_rows(int epoch) const {
+    const int columns = int(recorder_.channels().size());
+    const nn::NpyArray array{"", {int(recorder_.epoch_rows().size() / size_t(columns)), columns},
+                             recorder_.epoch_rows().data()};
+    nn::write_npy(layout_.eeg_rows(epoch), array);
+    return {layout_.eeg_channels(), layout_.eeg_rows(epoch)};
+  }
+
+ private:
+  const run::Layout& layout_;
+  long steps_;
+  imaging::eeg::Recorder recorder_;
+};
+
 }  // namespace
 
 TrainingOutcome run_training(const TrainingSettings& s, const datasets::DataSplit& data,
@@ -302,7 +402,15 @@ TrainingOutcome run_training(const TrainingSettings& s, const datasets::DataSpli
   RunDirectory directory(s, callbacks);
   const run::Layout& layout = directory.layout();
   const run::Json data_json = describe_data(s.data_spec, data);
-  const run::Json config = config_json(s, net, data_json);
+  run::Json config = config_json(s, net, data_json);
+  add_eeg_config(config, s);
+  std::vector<imaging::eeg::Injection> injections = s.injections;
+  imaging::eeg::resolve(injections, net, s.analysis.grid, long(s.train.epochs) * steps);
+  const nn::StepIntervention intervention =
+      imaging::eeg::make_intervention(injections, net, s.analysis.grid, s.train.seed);
+  if (!injections.empty()) trainer.set_intervention(&intervention);
+  std::unique_ptr<EegRun> eeg;
+  if (s.eeg_window > 0) eeg = std::make_unique<EegRun>(s, net, layout, steps, data.train.size());
   nn::TrainPosition position;
   std::string metrics;
   if (s.start == RunStart::resume)
@@ -311,14 +419,19 @@ TrainingOutcome run_training(const TrainingSettings& s, const datasets::DataSpli
     directory.create(config);
   if (callbacks.on_start) callbacks.on_start(net, position);
 
-  const nn::StepProbe* probe = probe_has_work(callbacks.step_probe) ? &callbacks.step_probe : nullptr;
+  nn::StepProbe eeg_probe;
+  if (eeg) {
+    eeg->begin(position);
+    eeg_probe = eeg->probe(callbacks.step_probe, callbacks.on_eeg_event);
+  }
+  const nn::StepProbe* probe = eeg ? &eeg_probe : probe_has_work(callbacks.step_probe) ? &callbacks.step_probe : nullptr;
   const nlohmann::json meta = {{"data", data_json}, {"spec", s.spec}, {"model", s.model}};
   auto stop_requested = [&] { return callbacks.stop_requested && callbacks.stop_requested(); };
   for (; position.epoch <= s.train.epochs; position = nn::TrainPosition{position.epoch + 1}) {
     const int epoch = position.epoch;
     const auto start = std::chrono::steady_clock::now();
     if (!trainer.train(position, probe, stop_requested)) {
-      directory.commit_interruption(net, trainer, position);
+      directory.commit_interruption(net, trainer, position, eeg ? eeg->write_rows(epoch) : std::vector<std::string>());
       return {false, epoch, position.step, steps};
     }
     nn::EpochStats st = trainer.stats(position);
@@ -332,6 +445,8 @@ TrainingOutcome run_training(const TrainingSettings& s, const datasets::DataSpli
     directory.point(RunPoint::checkpoint_written, epoch);
     nn::save_training_state(layout.state(epoch), net, trainer.optimizer(), position);
     directory.point(RunPoint::state_written, epoch);
+    if (eeg)
+      for (const std::string& file : eeg->write_epoch(epoch)) written.push_back(file);
     if (callbacks.on_epoch) callbacks.on_epoch(st);
     run::Json line = metrics_line(st);
     if (s.analyze_every > 0 && epoch % s.analyze_every == 0) {

@@ -24,6 +24,8 @@
 
 #include "datasets/dataset.h"
 #include "imaging/analysis.h"
+#include "imaging/eeg.h"
+#include "imaging/eeg_inject.h"
 #include "nn/trainer.h"
 
 namespace app {
@@ -43,6 +45,8 @@ struct TrainingSettings {
   nn::TrainConfig train;
   int analyze_every = 0;  // 0: never
   imaging::AnalysisSettings analysis;
+  int eeg_window = 0;     // --eeg-window with --eeg: the NN-EEG window W in steps; 0: no EEG
+  std::vector<imaging::eeg::Injection> injections;  // --inject (syntax checked; resolved against the net)
   RunStart start = RunStart::fresh;
   std::vector<std::string> arguments;  // the flags that rebuild these settings, recorded in run.json
 };
@@ -65,6 +69,8 @@ struct TrainingCallbacks {
   nn::StepProbe step_probe;
   // After the epoch's checkpoints are written (test figures filled in), before its analysis.
   std::function<void(const nn::EpochStats&)> on_epoch;
+  // Every NN-EEG event as it is detected (train --eeg).
+  std::function<void(const imaging::eeg::Event&)> on_eeg_event;
   // After an epoch's analysis files are written.
   std::function<void(const imaging::AnalysisReport&)> on_analysis;
   // While an epoch is imaged (may be empty): run_analysis's progress, with the epoch.

@@ -200,12 +200,13 @@ int Network::find_block(const std::string& name) const {
   return -1;
 }
 
-void Network::run(size_t from, const Tensor& x, bool training, const Probe* probe) {
+void Network::run(size_t from, const Tensor& x, bool training, const Probe* probe, const BlockEdit* edit) {
   input_ = &x;
   start_layer_ = from;
   for (size_t i = from; i < layers_.size(); ++i) {
     const Tensor& in = i == from ? x : acts_[i - 1];
     layers_[i]->forward(in, acts_[i], training, rng_);
+    if (edit && int(i) == blocks_[block_of_layer_[i]].last) (*edit)(block_of_layer_[i], acts_[i]);
     if (probe) {
       const Block& b = blocks_[block_of_layer_[i]];
       if (int(i) == b.last) {
@@ -216,11 +217,11 @@ void Network::run(size_t from, const Tensor& x, bool training, const Probe* prob
   }
 }
 
-const Tensor& Network::forward(const Tensor& x, bool training, const Probe* probe) {
+const Tensor& Network::forward(const Tensor& x, bool training, const Probe* probe, const BlockEdit* edit) {
   if (x.c() != in_c_ || x.h() != in_h_ || x.w() != in_w_)
     throw base::Error("network input " + x.shape().str() + " does not match the net's input (N," + std::to_string(in_c_) +
                 "," + std::to_string(in_h_) + "," + std::to_string(in_w_) + ")");
-  run(0, x, training, probe);
+  run(0, x, training, probe, edit);
   return acts_.back();
 }
 

@@ -52,6 +52,10 @@ struct BlockView {
   const Tensor& a;      // output
 };
 using Probe = std::function<void(const BlockView&)>;
+// An edit of a block's output during a forward, before the layers after it read it (the fault
+// injection of `train --inject`: a lesion zeroes a region, a bias shift adds a constant).  Unlike a
+// probe it changes what the net computes.
+using BlockEdit = std::function<void(int block, Tensor& a)>;
 
 // How init() starts the output block's weights (its biases start at 0 like every layer's):
 // He-normal like every other layer, or zero.  Zero is the training recipe's default (nn::TrainConfig,
@@ -79,7 +83,7 @@ class Network {
   std::vector<float> input_mean, input_std;
 
   // x (N, C, H, W) → logits (N, classes, 1, 1), returned by reference (owned by the net).
-  const Tensor& forward(const Tensor& x, bool training, const Probe* probe = nullptr);
+  const Tensor& forward(const Tensor& x, bool training, const Probe* probe = nullptr, const BlockEdit* edit = nullptr);
   // Runs the layers after block b, with `a` standing for block b's output (an imaging lesion).
   const Tensor& forward_from(int b, const Tensor& a, const Probe* probe = nullptr);
   // dlogits → gradients of every layer output; ADDS to parameter grads when param_grads.
@@ -116,7 +120,7 @@ class Network {
   Rng& rng() { return rng_; }
 
  private:
-  void run(size_t from, const Tensor& x, bool training, const Probe* probe);
+  void run(size_t from, const Tensor& x, bool training, const Probe* probe, const BlockEdit* edit = nullptr);
   std::string spec_;
   int in_c_, in_h_, in_w_;
   std::vector<std::unique_ptr<Layer>> layers_;

@@ -2,6 +2,9 @@
 
 #include <zlib.h>
 
+#include <cstring>
+
+#include "base/error.h"
 #include "base/fileio.h"
 
 namespace nn {
@@ -32,6 +35,42 @@ std::string npy_bytes(const NpyArray& a) {
   return out;
 }
 }  // namespace
+
+void write_npy(const std::string& path, const NpyArray& array) { base::write_file_atomic(path, npy_bytes(array)); }
+
+Npy2D read_npy_2d(const std::string& path, size_t max_values) {
+  const std::string bytes = base::read_file(path);
+  auto bad = [&](const std::string& what) { return base::Error(path + ": " + what); };
+  if (bytes.size() < 10 || bytes.compare(0, 8, std::string("\x93NUMPY\x01\x00", 8)) != 0)
+    throw bad("not a NumPy .npy v1.0 file (expected the magic \\x93NUMPY and version 1.0)");
+  const size_t header_size = size_t(uint8_t(bytes[8])) | size_t(uint8_t(bytes[9])) << 8;
+  if (10 + header_size > bytes.size()) throw bad("truncated .npy header");
+  const std::string header = bytes.substr(10, header_size);
+  const std::string prefix = "{'descr': '<f4', 'fortran_order': False, 'shape': (";
+  if (header.compare(0, prefix.size(), prefix) != 0)
+    throw bad("expected a float32 ('<f4') C-order array as nnfmri writes it");
+  const size_t close = header.find(')', prefix.size());
+  if (close == std::string::npos) throw bad("malformed .npy shape");
+  const std::string shape = header.substr(prefix.size(), close - prefix.size());
+  Npy2D out;
+  const size_t comma = shape.find(',');
+  auto dimension = [&](const std::string& text) {
+    if (text.empty() || text.size() > 9 || text.find_first_not_of("0123456789") != std::string::npos)
+      throw bad("expected a 2-D shape (rows,cols), found (" + shape + ")");
+    return std::stoi(text);
+  };
+  if (comma == std::string::npos) throw bad("expected a 2-D shape (rows,cols), found (" + shape + ")");
+  out.rows = dimension(shape.substr(0, comma));
+  out.cols = dimension(shape.substr(comma + 1));
+  const size_t count = size_t(out.rows) * size_t(out.cols);
+  if (count > max_values) throw bad("holds " + std::to_string(count) + " values, expected at most " + std::to_string(max_values));
+  if (bytes.size() != 10 + header_size + count * sizeof(float))
+    throw bad("expected " + std::to_string(10 + header_size + count * sizeof(float)) + " bytes for shape (" + shape +
+              "), found " + std::to_string(bytes.size()));
+  out.data.resize(count);
+  if (count) std::memcpy(out.data.data(), bytes.data() + 10 + header_size, count * sizeof(float));
+  return out;
+}
 
 void write_npz(const std::string& path, const std::vector<NpyArray>& arrays) {
   std::string zip, central;

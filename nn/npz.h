@@ -15,5 +15,16 @@ struct NpyArray {
 };
 
 void write_npz(const std::string& path, const std::vector<NpyArray>& arrays);
+// One array as a .npy file (v1.0, '<f4', C order), written atomically: numpy.load(path).
+void write_npy(const std::string& path, const NpyArray& array);
+
+// A 2-D float32 array read back from a .npy file this library wrote (v1.0, '<f4', C order).
+struct Npy2D {
+  int rows = 0, cols = 0;
+  std::vector<float> data;  // rows · cols, row-major
+};
+// base::Error naming the file and what was expected when it is not such a file, is truncated, or
+// holds more than max_values values.
+Npy2D read_npy_2d(const std::string& path, size_t max_values);
 
 }  // namespace nn

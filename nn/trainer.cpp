@@ -154,7 +154,13 @@ bool Trainer::train(TrainPosition& pos, const StepProbe* probe, const std::funct
     const long start = s * cfg_.batch;
     const int count = int(std::min<long>(cfg_.batch, long(train_.count) - start));
     make_batch(net_, train_, order.data() + start, count, &cfg_.augment, cfg_.seed, epoch, start, x_, y_);
-    const Tensor& logits = net_.forward(x_, true, forward_probe);
+    const long t = long(epoch - 1) * steps_per_epoch_ + s;
+    BlockEdit edit;
+    if (intervention_) {
+      if (intervention_->batch) intervention_->batch(t + 1, x_, y_);
+      if (intervention_->block) edit = [this, t](int b, Tensor& a) { intervention_->block(t + 1, b, a); };
+    }
+    const Tensor& logits = net_.forward(x_, true, forward_probe, edit ? &edit : nullptr);
     int correct = 0;
     const double loss = softmax_cross_entropy(logits, y_.data(), &dlogits_, &correct);
     if (!std::isfinite(loss))
@@ -162,8 +168,8 @@ bool Trainer::train(TrainPosition& pos, const StepProbe* probe, const std::funct
                   ", step " + std::to_string(s + 1) + " (try a lower --lr)");
     net_.zero_grad();
     net_.backward(dlogits_);
-    const long t = long(epoch - 1) * steps_per_epoch_ + s;
-    const double rate = schedule_.rate(t);
+    double rate = schedule_.rate(t);
+    if (intervention_ && intervention_->rate) rate = intervention_->rate(t + 1, rate);
     if (probe && probe->gradient_norms) measure_gradients(info_);
     if (probe && probe->update_ratios) keep_weights_before_step();
     optimizer_.step(rate);

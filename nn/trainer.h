@@ -75,6 +75,18 @@ struct StepProbe {
   bool update_ratios = false;   // fill StepInfo::update_ratios (a copy of the weights before each step)
 };
 
+// Deliberate faults (train --inject, for validating the temporal imaging).  Unlike a probe they
+// change what is trained; with none installed the trainer does exactly what it does without.
+// Each is asked at every step with the step's global number (1-based over the run).
+struct StepIntervention {
+  // After the batch is built: may change the normalised inputs x and the labels y.
+  std::function<void(long global_step, Tensor& x, std::vector<uint8_t>& y)> batch;
+  // The learning rate the step uses, given the schedule's.
+  std::function<double(long global_step, double rate)> rate;
+  // Every block's output during the step's training forward.
+  std::function<void(long global_step, int block, Tensor& a)> block;
+};
+
 // Where training stands: `step` steps of epoch `epoch` are done, with the epoch's running sums.
 // Together with the weights, the optimiser state and the net's random stream it is everything
 // needed to continue bit-identically (the epoch's order and augmentation derive from the seed).
@@ -99,6 +111,8 @@ class Trainer {
   // The train_* fields, the learning rate of the last step done and the timings of a position.
   EpochStats stats(const TrainPosition& position) const;
   Optimizer& optimizer() { return optimizer_; }
+  // Installs faults (null: none); the object must outlive training.
+  void set_intervention(const StepIntervention* intervention) { intervention_ = intervention; }
   long steps_per_epoch() const { return steps_per_epoch_; }
 
  private:
@@ -117,6 +131,7 @@ class Trainer {
   std::vector<uint8_t> y_;
   std::vector<float> weights_before_;  // update ratios: every learnable tensor before the step, in block order
   StepInfo info_;
+  const StepIntervention* intervention_ = nullptr;
 };
 
 }  // namespace nn

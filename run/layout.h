@@ -9,6 +9,7 @@
 //   RUN/run.json                          the manifest: what state the directory is in (run/manifest.h)
 //   RUN/analysis/epoch_NNN/{grid,zeta,tract,summary}.json    imaging of epoch NNN
 //   RUN/figures/epoch_NNN/…, RUN/figures/evolution/…, RUN/figures/training.EXT
+//   RUN/eeg/channels.json, RUN/eeg/epoch_NNN.npy, RUN/eeg/epoch_NNN.json   NN-EEG (train --eeg)
 //   RUN/summary.json, RUN/report.html
 // Epoch directories are named epoch_NNN: the epoch in at least three digits (epoch_007, epoch_1234),
 // so that a listing sorts them in order up to epoch 999.  An analyze output directory holds the
@@ -42,6 +43,10 @@ struct Layout {
   std::string manifest() const { return dir + "/run.json"; }
   std::string analyses() const { return dir + "/analysis"; }
   std::string analysis(int epoch) const { return analyses() + "/" + epoch_name(epoch); }
+  std::string eeg() const { return dir + "/eeg"; }
+  std::string eeg_channels() const { return eeg() + "/channels.json"; }
+  std::string eeg_rows(int epoch) const { return eeg() + "/" + epoch_name(epoch) + ".npy"; }
+  std::string eeg_epoch(int epoch) const { return eeg() + "/" + epoch_name(epoch) + ".json"; }
   std::string summary() const { return dir + "/summary.json"; }
   std::string report_page() const { return dir + "/report.html"; }
   // A path under dir relative to dir ("checkpoints/epoch_001.ckpt"), as run.json lists them.

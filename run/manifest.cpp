@@ -51,7 +51,8 @@ std::vector<std::string> run_entries(const Layout& layout) {
   const std::string figures = layout.dir + "/" + Layout::figures();
   std::vector<std::string> paths = {layout.config(),      layout.metrics(),     layout.model(),
                                     layout.manifest(),    layout.summary(),     layout.report_page(),
-                                    layout.checkpoints(), layout.analyses(),    figures};
+                                    layout.checkpoints(), layout.analyses(),    figures,
+                                    layout.eeg()};
   for (std::string& p : paths) p = layout.relative(p);
   return paths;
 }

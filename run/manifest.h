@@ -43,7 +43,7 @@ void write_manifest(const Layout& layout, const Manifest& manifest);
 std::optional<Manifest> read_manifest(const Layout& layout);
 
 // What a run and its report write at the top of a run directory: config.json, metrics.jsonl,
-// model.ckpt, run.json, summary.json, report.html, checkpoints/, analysis/, figures/.
+// model.ckpt, run.json, summary.json, report.html, checkpoints/, analysis/, figures/, eeg/.
 std::vector<std::string> run_entries(const Layout& layout);
 // The names in `dir` (empty when it does not exist); base::Error if it is not a directory.
 std::vector<std::string> directory_entries(const std::string& dir);

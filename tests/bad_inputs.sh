@@ -105,6 +105,14 @@ case_ "train --data planted:1,sideways" 2 train --data planted:1,sideways --epoc
 case_ "train --output-init xavier" 2 $T --out t14 --output-init xavier
 case_ "train --zeta-ci both" 2 $T --out t15 --analyze-every 1 --zeta-ci both
 case_ "report --scale 9" 2 report run --scale 9
+case_ "train --inject spike@10" 2 $T --out t16 --inject spike@10
+case_ "train --inject lr@999 (a 1-step run)" 2 $T --out t17 --inject lr@999
+case_ "train --inject lesion@1:1:conv1/grid_9_9_9" 2 $T --out t18 --inject lesion@1:1:conv1/grid_9_9_9
+case_ "train --inject bias@1:1:conv9=1" 2 $T --out t19 --inject bias@1:1:conv9=1
+case_ "train --eeg (window 128, a 1-step run)" 2 $T --out t20 --eeg
+case_ "train --eeg --eeg-window 7" 2 $T --out t21 --eeg --eeg-window 7
+case_ "train --eeg-window 64 without --eeg" 2 $T --out t22 --eeg-window 64
+for d in t16 t17 t18 t19 t20 t21 t22; do [ -e $d ] && { echo "bad_inputs: $d left a run directory" >&2; failed=1; }; done
 case_ "train --grid 9999x9999x9999" 2 $T --out t5 --analyze-every 1 --grid 9999x9999x9999
 case_ "train --grid 4096x4096x4096 --analyze-every 1" 2 $T --out t6 --analyze-every 1 --grid 4096x4096x4096
 mkdir -p idx && /usr/bin/python3 - <<'PY'

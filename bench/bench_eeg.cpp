@@ -1,0 +1,91 @@
+// bench/bench_eeg.cpp — what NN-EEG costs (imaging/eeg.h):
+//   eeg/step/plain, eeg/step/probe   one nn::Trainer step of `reference` at batch 64 on random
+//                                    3×32×32 images, without and with the EEG probe (gradient norms,
+//                                    update ratios, the region sums of every block, the row, events)
+//   eeg/step/part/0, eeg/step/part/1  the probe's region sums alone; its gradient norms and update ratios alone
+//   eeg/analyse_epoch/reference      the end-of-epoch analysis (Welch of all 1,377 channels over 2W
+//                                    = 256 rows, states, the JSON) with a full ring
+// The probe's share of a step is (probe − plain)/plain; bench/README.md has the figures.
+#include <benchmark/benchmark.h>
+
+#include <vector>
+
+#include "imaging/eeg.h"
+#include "nn/network.h"
+#include "nn/rng.h"
+#include "nn/trainer.h"
+
+namespace {
+
+struct StepBench {
+  std::vector<uint8_t> pixels, labels;
+  nn::Network net{nn::Network::preset("reference"), 3, 32, 32};
+  std::unique_ptr<nn::Trainer> trainer;
+  nn::TrainPosition position;
+  StepBench() {
+    const size_t count = 64 * 40;
+    nn::Rng rng(11);
+    pixels.resize(count * 3 * 32 * 32);
+    for (auto& p : pixels) p = uint8_t(rng.below(256));
+    labels.resize(count);
+    for (auto& y : labels) y = uint8_t(rng.below(10));
+    net.input_mean = {120, 120, 120};
+    net.input_std = {60, 60, 60};
+    net.init(1, nn::OutputInit::zero);
+    nn::TrainConfig cfg;
+    cfg.epochs = 1000;
+    nn::LabeledImages view{pixels.data(), labels.data(), count, 3, 32, 32, 10};
+    trainer = std::make_unique<nn::Trainer>(net, cfg, view);
+  }
+  void step(const nn::StepProbe* probe) {
+    if (position.step == trainer->steps_per_epoch()) position = nn::TrainPosition{position.epoch + 1};
+    const long target = position.step + 1;
+    trainer->train(position, probe, [&] { return position.step >= target; });
+  }
+};
+
+void step_plain(benchmark::State& state) {
+  StepBench b;
+  for (auto _ : state) b.step(nullptr);
+}
+
+void step_probe(benchmark::State& state) {
+  StepBench b;
+  imaging::eeg::Recorder recorder(b.net, run::GridSpec{}, imaging::eeg::kDefaultWindow);
+  long events = 0;
+  const nn::StepProbe probe = recorder.probe([&](const imaging::eeg::Event&) { ++events; });
+  for (auto _ : state) b.step(&probe);
+  state.counters["channels"] = double(recorder.channels().size());
+}
+
+// Parts of the probe alone (range 0: the region sums; 1: gradient norms and update ratios).
+void step_part(benchmark::State& state) {
+  StepBench b;
+  imaging::eeg::Recorder recorder(b.net, run::GridSpec{}, imaging::eeg::kDefaultWindow);
+  nn::StepProbe probe = recorder.probe(nullptr);
+  if (state.range(0) == 0) {
+    probe.gradient_norms = probe.update_ratios = false;
+    probe.after_step = [&](const nn::StepInfo& i) { recorder.record(i, nullptr); };
+  } else {
+    probe.forward = nullptr;
+  }
+  for (auto _ : state) b.step(&probe);
+}
+
+void analyse_epoch(benchmark::State& state) {
+  nn::Network net(nn::Network::preset("reference"), 3, 32, 32);
+  imaging::eeg::Recorder recorder(net, run::GridSpec{}, imaging::eeg::kDefaultWindow);
+  nn::Rng rng(5);
+  const size_t c = recorder.channels().size();
+  std::vector<float> rows(256 * c);
+  for (float& v : rows) v = float(1 + 0.1 * rng.normal());
+  recorder.replay(rows, 1, 4, 176);  // epoch 4 = steps 176 … 256 (81 steps, as on the CIFAR subset)
+  for (auto _ : state) benchmark::DoNotOptimize(recorder.analyse_epoch().size());
+}
+
+BENCHMARK(step_plain)->Name("eeg/step/plain")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(step_probe)->Name("eeg/step/probe")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(step_part)->Name("eeg/step/part")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(analyse_epoch)->Name("eeg/analyse_epoch/reference")->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace

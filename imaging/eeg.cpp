@@ -1,0 +1,340 @@
+#include "imaging/eeg.h"
+
+#include <cmath>
+#include <limits>
+
+#include "base/error.h"
+#include "base/format.h"
+
+namespace imaging::eeg {
+
+namespace {
+const double kUndefined = std::numeric_limits<double>::quiet_NaN();
+
+nlohmann::ordered_json bands_json(const std::array<double, kBands>& bands) {
+  nlohmann::ordered_json out;
+  for (int b = 0; b < kBands; ++b) out[kBandNames[size_t(b)]] = bands[size_t(b)];
+  return out;
+}
+
+// Least-squares slope of y over t = 0 … n−1 divided by its standard error (0 when n < 3 or exact).
+double slope_t(const std::vector<double>& y) {
+  const size_t n = y.size();
+  if (n < 3) return 0;
+  const double mt = (double(n) - 1) / 2;
+  double my = 0;
+  for (double v : y) my += v;
+  my /= double(n);
+  double stt = 0, sty = 0;
+  for (size_t t = 0; t < n; ++t) {
+    stt += (double(t) - mt) * (double(t) - mt);
+    sty += (double(t) - mt) * (y[t] - my);
+  }
+  const double slope = sty / stt;
+  double rss = 0;
+  for (size_t t = 0; t < n; ++t) {
+    const double r = y[t] - my - slope * (double(t) - mt);
+    rss += r * r;
+  }
+  const double se = std::sqrt(rss / double(n - 2) / stt);
+  if (se == 0) return slope < 0 ? -1e9 : slope > 0 ? 1e9 : 0;
+  return slope / se;
+}
+}  // namespace
+
+std::string ChannelInfo::name() const {
+  if (block.empty()) return channel;
+  return block + "/" + (region.empty() ? channel : region);
+}
+
+std::string Event::line() const {
+  const std::string where = block.empty() ? channel : block + " " + (region.empty() ? channel : region + ": activity");
+  return where + (block.empty() || !region.empty() ? " " : ": ") + (z > 0 ? "rise" : "drop") + " at step " +
+         std::to_string(step) + ", z " + base::format("%.1f", z);
+}
+
+Recorder::Recorder(const nn::Network& net, const run::GridSpec& grid, int window, long steps_per_epoch,
+                   bool short_last_batch)
+    : window_(window), steps_per_epoch_(steps_per_epoch), short_last_batch_(short_last_batch) {
+  if (window < 4 || window % 2 != 0)
+    throw base::Error("flag --eeg-window " + std::to_string(window) + ": expected an even number of steps, at least 4");
+  kept_ = size_t(std::max(2 * window, kHistory + 2 * kRefresh));
+  channels_.push_back({"", "", "loss"});
+  for (const nn::Block& b : net.blocks()) {
+    const nn::Shape& s = b.output_shape;
+    grids_.emplace_back(s.h, s.w, s.c, grid, true);
+    block_first_column_.push_back(channels_.size());
+    for (const char* kind : {"grad_norm", "update_ratio", "activity"}) channels_.push_back({b.name, "", kind});
+    activity_column_.resize(channels_.size() + size_t(grids_.back().count()), -1);
+    for (int r = 0; r < grids_.back().count(); ++r) {
+      activity_column_[channels_.size()] = long(block_first_column_.back() + 2);
+      channels_.push_back({b.name, grids_.back().key(r), "region"});
+    }
+    sums_.emplace_back(size_t(grids_.back().count()), 0.0);
+    column_cuts_.emplace_back();
+    for (int j0 = 0; j0 < grids_.back().gw; ++j0) column_cuts_.back().push_back(grids_.back().cols(j0).begin);
+    column_cuts_.back().push_back(s.w);
+    region_units_.emplace_back();
+    for (int r = 0; r < grids_.back().count(); ++r) region_units_.back().push_back(grids_.back().units(r));
+    block_units_.push_back(long(s.c) * s.h * s.w);
+  }
+  activity_column_.resize(channels_.size(), -1);
+  block_sums_.assign(grids_.size(), 0.0);
+  batch_.assign(grids_.size(), 0);
+  previous_z_.assign(channels_.size(), kUndefined);
+  pending_.assign(channels_.size(), Pending{});
+}
+
+// Σ|a| per region: for every channel and row, the |a| of all samples are first added column by
+// column (a loop the compiler vectorises), then cut into the column regions.  Channel groups (k0)
+// write disjoint regions, so they run in parallel; the order of every sum is fixed by the loops,
+// not by the threads.
+void Recorder::accumulate(int block, const nn::Tensor& a) {
+  const run::RegionGrid& g = grids_[size_t(block)];
+  std::vector<double>& sums = sums_[size_t(block)];
+  const int n = a.n(), c = a.c(), h = a.shape().h, w = a.shape().w;
+  const std::vector<int>& cuts = column_cuts_[size_t(block)];  // gw + 1 column boundaries
+  const float* data = a.data();
+  std::vector<double> group_total(size_t(g.gc), 0.0);
+#pragma omp parallel for schedule(static)
+  for (int k0 = 0; k0 < g.gc; ++k0) {
+    std::vector<float> column(static_cast<size_t>(w));
+    const run::Range chans = g.chans(k0);
+    double total = 0;
+    for (int ch = chans.begin; ch < chans.end; ++ch)
+      for (int y = 0; y < h; ++y) {
+        std::fill(column.begin(), column.end(), 0.f);
+        for (int i = 0; i < n; ++i) {
+          const float* row = data + ((size_t(i) * c + ch) * h + y) * w;
+          for (int x = 0; x < w; ++x) column[size_t(x)] += std::fabs(row[x]);
+        }
+        double* out = sums.data() + g.index(g.row_region[size_t(y)], 0, k0);
+        for (int j0 = 0; j0 < g.gw; ++j0) {
+          double s = 0;
+          for (int x = cuts[size_t(j0)]; x < cuts[size_t(j0) + 1]; ++x) s += column[size_t(x)];
+          out[j0 * g.gc] += s;
+          total += s;
+        }
+      }
+    group_total[size_t(k0)] = total;
+  }
+  for (double t : group_total) block_sums_[size_t(block)] += t;
+  batch_[size_t(block)] = n;
+}
+
+nn::StepProbe Recorder::probe(std::function<void(const Event&)> on_event) {
+  nn::StepProbe p;
+  p.forward = [this](const nn::BlockView& v) { accumulate(v.index, v.a); };
+  p.gradient_norms = true;
+  p.update_ratios = true;
+  p.after_step = [this, on_event](const nn::StepInfo& info) { record(info, on_event); };
+  return p;
+}
+
+void Recorder::record(const nn::StepInfo& info, const std::function<void(const Event&)>& on_event) {
+  std::vector<float> row(channels_.size());
+  row[0] = float(info.loss);
+  for (size_t b = 0; b < grids_.size(); ++b) {
+    size_t col = block_first_column_[b];
+    const double n = std::max(batch_[b], 1);
+    row[col++] = float(b < info.gradient_norms.size() ? info.gradient_norms[b] : 0.0);
+    row[col++] = float(b < info.update_ratios.size() ? info.update_ratios[b] : 0.0);
+    row[col++] = float(block_sums_[b] / (n * double(block_units_[b])));
+    for (int r = 0; r < grids_[b].count(); ++r) row[col++] = float(sums_[b][size_t(r)] / (n * region_units_[b][size_t(r)]));
+    std::fill(sums_[b].begin(), sums_[b].end(), 0.0);
+    block_sums_[b] = 0;
+    batch_[b] = 0;
+  }
+  push_row(row, info.global_step, info.epoch, on_event ? &on_event : nullptr);
+}
+
+bool Recorder::short_step(long step) const {
+  return short_last_batch_ && steps_per_epoch_ > 0 && step % steps_per_epoch_ == 0;
+}
+
+// The row a step's change is taken from: the step before, or the one before that when the step
+// before is a short one.  Index into the ring of step `step` = ring_.size() − 1 − (last − step).
+const std::vector<float>* Recorder::reference_row(long step) const {
+  const long back = short_step(step - 1) ? 2 : 1;
+  const long offset = ring_last_step_ - (step - back);
+  if (step - back < 1 || offset >= long(ring_.size())) return nullptr;
+  return &ring_[ring_.size() - 1 - size_t(offset)];
+}
+
+void Recorder::refresh_baseline(long step) {
+  const size_t c = channels_.size();
+  base_median_.assign(c, 0);
+  base_scale_.assign(c, 0);
+  offset_.assign(c, 0);
+  // the tested steps among the last H, each with the row its change is taken from
+  std::vector<std::pair<const std::vector<float>*, const std::vector<float>*>> pairs;
+  for (long s = step - kHistory + 1; s <= step; ++s) {
+    const std::vector<float>* before = reference_row(s);
+    if (!short_step(s) && before) pairs.push_back({&ring_[ring_.size() - 1 - size_t(step - s)], before});
+  }
+  std::vector<double> values(pairs.size());
+  std::vector<double> level(c, 0);
+  for (size_t ch = 0; ch < c; ++ch) {
+    for (size_t i = 0; i < pairs.size(); ++i) values[i] = std::fabs(double((*pairs[i].first)[ch]));
+    level[ch] = median(values);
+  }
+  // ε_c: 10^-3 of the channel's median level, for a region 1 % of its block's median activity
+  for (size_t ch = 0; ch < c; ++ch)
+    offset_[ch] = activity_column_[ch] >= 0 ? 0.01 * level[size_t(activity_column_[ch])] + 1e-12 : 1e-3 * level[ch] + 1e-12;
+  for (size_t ch = 0; ch < c; ++ch) {
+    for (size_t i = 0; i < pairs.size(); ++i) values[i] = change(*pairs[i].first, *pairs[i].second, ch);
+    const double m = median(values);
+    for (double& v : values) v = std::fabs(v - m);
+    base_median_[ch] = m;
+    base_scale_[ch] = 1.4826 * std::max(median(values), 1e-3);
+    // untested (scale ∞ → z 0): a channel whose median level is 0, and a region whose median
+    // activity is below 1 % of its block's — an almost-silent region has no distribution to leave
+    const bool silent = level[ch] <= 0 || (activity_column_[ch] >= 0 && level[ch] < offset_[ch]);
+    if (silent) base_scale_[ch] = std::numeric_limits<double>::infinity();
+  }
+  base_step_ = step;
+}
+
+double Recorder::change(const std::vector<float>& now, const std::vector<float>& before, size_t ch) const {
+  return std::log(std::fabs(double(now[ch])) + offset_[ch]) - std::log(std::fabs(double(before[ch])) + offset_[ch]);
+}
+
+void Recorder::push_row(const std::vector<float>& row, long step, int epoch,
+                        const std::function<void(const Event&)>* on_event) {
+  if (!ring_.empty() && step != ring_last_step_ + 1)
+    throw base::Error("EEG: step " + std::to_string(step) + " recorded after step " + std::to_string(ring_last_step_));
+  ring_.push_back(row);
+  if (ring_.size() > kept_) ring_.pop_front();
+  ring_last_step_ = step;
+  const bool in_epoch = step >= epoch_first_;
+  if (in_epoch) epoch_rows_.insert(epoch_rows_.end(), row.begin(), row.end());
+  const std::vector<float>* before = reference_row(step);
+  for (size_t ch = 0; ch < channels_.size() && !short_step(step); ++ch) {
+    double z = kUndefined;
+    if (base_step_ > 0 && before && std::isfinite(row[ch]) && std::isfinite((*before)[ch]))
+      z = (change(row, *before, ch) - base_median_[ch]) / base_scale_[ch];
+    // an onset waiting for confirmation: the level still beyond θ from the row before the onset
+    Pending& p = pending_[ch];
+    if (p.step > 0) {
+      const double held = (std::log(std::fabs(double(row[ch])) + offset_[ch]) - p.log_before - base_median_[ch]) /
+                          base_scale_[ch];
+      if (std::fabs(held) >= kThreshold && (held > 0) == (p.z > 0) && in_epoch) {
+        const ChannelInfo& info = channels_[ch];
+        Event e{p.step, epoch, info.block, info.region, info.channel, p.z};
+        epoch_events_.push_back(e);
+        if (on_event) (*on_event)(e);
+      }
+      p.step = 0;
+    }
+    const bool above = std::fabs(z) >= kThreshold, was_above = std::fabs(previous_z_[ch]) >= kThreshold;
+    if (above && !was_above) p = {step, z, std::log(std::fabs(double((*before)[ch])) + offset_[ch])};
+    previous_z_[ch] = z;
+  }
+  if (step % kRefresh == 0 && ring_.size() > size_t(kHistory) + 1) refresh_baseline(step);
+}
+
+void Recorder::start_epoch(int epoch, long first_step) {
+  epoch_ = epoch;
+  epoch_first_ = first_step;
+  epoch_rows_.clear();
+  epoch_events_.clear();
+}
+
+void Recorder::replay(const std::vector<float>& rows, long first_step, int epoch, long epoch_first) {
+  const size_t c = channels_.size();
+  if (rows.size() % c != 0) throw base::Error("EEG: replayed rows do not have " + std::to_string(c) + " channels");
+  start_epoch(epoch, epoch_first);
+  for (size_t i = 0; i * c < rows.size(); ++i)
+    push_row(std::vector<float>(rows.begin() + long(i * c), rows.begin() + long((i + 1) * c)), first_step + long(i),
+             epoch, nullptr);
+}
+
+nlohmann::ordered_json Recorder::analyse_epoch() const {
+  const size_t c = channels_.size(), steps = epoch_rows_.size() / c;
+  nlohmann::ordered_json doc;
+  doc["epoch"] = epoch_;
+  doc["steps"] = {epoch_first_, epoch_first_ + long(steps) - 1};
+  doc["window"] = window_;
+  doc["definitions"] = "README.md, NN-EEG";
+  const size_t n = std::min(ring_.size(), size_t(2 * window_));
+  const bool ready = ring_.size() >= size_t(window_);
+  doc["span"] = ready ? nlohmann::ordered_json{ring_last_step_ - long(n) + 1, ring_last_step_} : nlohmann::ordered_json();
+  const Welch welch(window_);
+  // column ch of the last m rows of the ring, oldest first
+  auto column = [&](size_t ch, size_t m) {
+    std::vector<double> x(m);
+    for (size_t i = 0; i < m; ++i) x[i] = ring_[ring_.size() - m + i][ch];
+    return x;
+  };
+  auto finite = [](const std::vector<double>& x) {
+    for (double v : x)
+      if (!std::isfinite(v)) return false;
+    return true;
+  };
+  // the update ratio's median over the window above 3 × its median over the W steps before
+  auto update_jump = [&](size_t ch) {
+    const std::vector<double> both = column(ch, size_t(2 * window_));
+    const std::vector<double> before(both.begin(), both.begin() + window_), now(both.begin() + window_, both.end());
+    return median(now) > 3 * median(before);
+  };
+  auto bands = [&](size_t ch) -> nlohmann::ordered_json {
+    const std::vector<double> x = column(ch, n);
+    if (!finite(x)) return nullptr;
+    return bands_json(welch.relative_bands(welch.spectrum(x.data(), x.size())));
+  };
+  const std::vector<double> loss_window = ready ? column(0, size_t(window_)) : std::vector<double>();
+  if (ready) doc["loss"] = {{"bands", bands(0)}, {"trend_t", finite(loss_window) ? slope_t(loss_window) : 0.0}};
+  nlohmann::ordered_json blocks = nlohmann::ordered_json::object();
+  for (size_t b = 0; b < grids_.size(); ++b) {
+    const size_t first = block_first_column_[b];
+    const std::string& name = channels_[first].block;
+    nlohmann::ordered_json block;
+    std::string state = "warming_up";
+    if (ready) {
+      bool ok = finite(loss_window);
+      for (size_t ch = first; ch < first + 3 + size_t(grids_[b].count()) && ok; ++ch)
+        ok = finite(column(ch, size_t(window_)));
+      const std::vector<double> activity = column(first + 2, size_t(window_));
+      double mean_activity = 0;
+      for (double v : activity) mean_activity += v / window_;
+      if (!ok) {
+        state = "diverged";
+      } else if (mean_activity < 1e-6) {
+        state = "dead";
+      } else if (ring_.size() >= size_t(2 * window_) && update_jump(first + 1)) {
+        state = "unstable";
+      } else if (slope_t(loss_window) < -2) {
+        state = "learning";
+      } else {
+        state = "plateau";
+      }
+    }
+    block["state"] = state;
+    if (ready && state != "diverged") {
+      block["activity_bands"] = bands(first + 2);
+      block["grad_norm_bands"] = bands(first);
+    }
+    nlohmann::ordered_json regions = nlohmann::ordered_json::object();
+    for (int r = 0; r < grids_[b].count(); ++r) {
+      const size_t ch = first + 3 + size_t(r);
+      double mean = 0;
+      for (size_t i = 0; i < steps; ++i) mean += double(epoch_rows_[i * c + ch]) / double(steps);
+      nlohmann::ordered_json region = {{"mean_activity", std::isfinite(mean) ? mean : 0.0}};
+      if (ready && state != "diverged") {
+        const nlohmann::ordered_json rb = bands(ch);
+        region["gamma"] = rb.is_null() ? 0.0 : rb["gamma"].get<double>();
+      }
+      regions[grids_[b].key(r)] = region;
+    }
+    block["regions"] = regions;
+    blocks[name] = block;
+  }
+  doc["blocks"] = blocks;
+  nlohmann::ordered_json events = nlohmann::ordered_json::array();
+  for (const Event& e : epoch_events_)
+    events.push_back({{"step", e.step}, {"block", e.block}, {"region", e.region}, {"channel", e.channel}, {"z", e.z}});
+  doc["events"] = events;
+  return doc;
+}
+
+}  // namespace imaging::eeg

@@ -1,0 +1,163 @@
+// imaging/eeg.h — NN-EEG, the temporal imaging: channels sampled once per SGD step, their spectra,
+// states and events (README "NN-EEG"; the signal processing is imaging/eeg_signal.h).
+//
+// Channels (one row per SGD step t, float32; the column order is channels()):
+//   loss                       the step's batch mean cross-entropy
+//   <block>/grad_norm          ‖∇W‖ of the block's learnable tensors (0 for a block without any)
+//   <block>/update_ratio       ‖ΔW‖/‖W‖ of the step
+//   <block>/activity           mean over the minibatch and the block's units of |a|
+//   <block>/<grid_i_j_k>       s_g(t): mean over the minibatch and region g's units of |a|
+// for every block of the net in order, its regions cut by the run's --grid (run/region_grid.h).
+//
+// Events: a channel's change at step t (1-based over the run) is its log-ratio
+//   d_c(t) = ln(|x_c(t)| + ε_c) − ln(|x_c(t−1)| + ε_c),
+// scored against the changes of the H = kHistory (128) steps ending at the last multiple r of
+// R = kRefresh (16) before t: z_c(t) = (d_c(t) − median(d)) / (1.4826 · max(MAD(d), 10^-3)),
+// defined once the run has more than H + 1 steps at r.  ε_c (fixed at r with the median and MAD):
+// 10^-3 of the channel's median |level| over the same history, for a region 1 % of its block's
+// median activity (a region that is almost always 0 then has changes near 0, not huge ones).
+// Not tested (z = 0): a channel whose median level over the history is 0, and a region whose median
+// activity is below 1 % of its block's (an almost-silent region has no distribution to leave: on the
+// first clean planted run such regions waking up gave z of 40 … 190).
+// An onset: |z_c(t)| ≥ θ (kThreshold = 6) while |z_c(t−1)| < θ (or undefined).  It becomes an
+// event when it holds at the next tested step t': the change from the row before the onset to t',
+// scored the same way, is again beyond θ on the same side.  So an event is reported one step after
+// its onset (it names the onset's step), and a one-step fault or a one-batch spike is not an event:
+// a clean planted run (tiny net, batches of 32) had unconfirmed region onsets of z 6.3 and 6.4,
+// each a single batch.  It belongs to the epoch whose step confirmed it.
+// θ = 6: with about 10^5 tests per epoch a Gaussian tail would need |z| > 4.9 for under one false
+// alarm in 10 epochs; 6 leaves room for heavier tails (chosen before any run was measured).
+// Why log-ratios of consecutive steps and not the level: the channels drift with the schedule (a
+// cosine schedule lowers the update ratio 20× over a run), so a trailing median of the level lags
+// the drift, and differences mix the scales of early and late steps: on the first planted runs an
+// lr spike ×10 was no event as a level (conv1's update ratio 7e-5 → 5.7e-4 against a history whose
+// median was 3e-4), and as a difference it scored 1.7 (conv2's, 5e-5 → 4.4e-4); regions that are
+// almost always 0 scored 10^7 on their rare tiny values.  A fault that builds up
+// slowly over many steps is therefore not an event.
+// An epoch's last step is not tested when its batch is smaller than the others (the training set
+// is not a multiple of --batch): its smaller batch has another sampling noise (the first clean
+// planted run's only events were at those steps); the step after it takes its change from the step
+// before the short one, and the short steps are not in the history.
+
+// States per block at the end of an epoch, over the last W steps (W = --eeg-window), first match:
+//   diverged  a non-finite value in the loss or the block's channels in the window
+//   dead      the block's activity averages below 1e-6 over the window
+//   unstable  the block's update ratio has a median over the window more than 3 × its median over
+//             the W steps before (needs 2W steps; an lr spike ×10 shows here)
+//   learning  the loss's least-squares slope over the window has a t-statistic below −2
+//   plateau   otherwise
+// (no state before W steps: "warming_up").
+//
+// Spectra at the end of an epoch: Welch (segment W, Hann, 50 % overlap, per-segment linear
+// detrend) over the last min(2W, steps so far) steps, when at least W steps are recorded.
+//
+// Memory is bounded: the recorder keeps the current epoch's rows (written as eeg/epoch_NNN.npy)
+// and a ring of the last kept_rows() = max(2W, H + 2R) rows.  Every result is a function of the
+// float32 rows, so a run resumed from the files (reload) gives the same bytes as an uninterrupted one.
+#pragma once
+#include <deque>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "imaging/eeg_signal.h"
+#include "nn/network.h"
+#include "nn/trainer.h"
+#include "run/region_grid.h"
+
+namespace imaging::eeg {
+
+constexpr int kHistory = 128, kRefresh = 16;
+constexpr double kThreshold = 6.0;
+constexpr int kDefaultWindow = 128;
+constexpr int kMaxWindow = 4096;  // the ring then holds at most 8,192 rows (45 MB for reference)
+
+struct Event {
+  long step = 0;        // 1-based over the run
+  int epoch = 0;
+  std::string block;    // "" for the loss
+  std::string region;   // grid_i_j_k, or "" for a block channel
+  std::string channel;  // loss, grad_norm, update_ratio, activity, region
+  double z = 0;
+  std::string line() const;  // "conv2 grid_3_4_2: activity drop at step 1234, z -7.2"
+};
+
+struct ChannelInfo {
+  std::string block, region, channel;
+  std::string name() const;  // "loss", "conv1/grad_norm", "conv1/grid_1_1_1"
+};
+
+class Recorder {
+ public:
+  // The channels of `net` cut by `grid`; `window` = W; `short_last_batch`: an epoch's last step
+  // (every steps_per_epoch-th) has a smaller batch and is not tested for events.
+  Recorder(const nn::Network& net, const run::GridSpec& grid, int window, long steps_per_epoch = 0,
+           bool short_last_batch = false);
+
+  const std::vector<ChannelInfo>& channels() const { return channels_; }
+  int window() const { return window_; }
+  size_t kept_rows() const { return kept_; }
+
+  // The probe to install in the trainer (forward + gradient norms + update ratios); after_step
+  // calls `on_event` for every event of the step.
+  nn::StepProbe probe(std::function<void(const Event&)> on_event);
+
+  // Rows of the epoch so far (steps × channels) and its first global step.
+  const std::vector<float>& epoch_rows() const { return epoch_rows_; }
+  long epoch_first_step() const { return epoch_first_; }
+  int epoch() const { return epoch_; }
+  // The epoch's analysis (spectra, states, events), as eeg/epoch_NNN.json holds it.
+  nlohmann::ordered_json analyse_epoch() const;
+  // Starts a new epoch's buffer (after its files are written).
+  void start_epoch(int epoch, long first_step);
+
+  // Feeds rows recorded earlier (a resumed run), steps first_step, first_step + 1, ...:
+  // everything as if they had just been recorded, without calling on_event; events of steps
+  // before `epoch_first` and rows before it are not kept in the epoch's buffer.
+  void replay(const std::vector<float>& rows, long first_step, int epoch, long epoch_first);
+
+  // Given an ordinary StepInfo (+ the accumulated region sums), appends a row; public for tests.
+  void record(const nn::StepInfo& info, const std::function<void(const Event&)>& on_event);
+  // Adds block `index`'s |a| to the step's sums (what the forward probe does).
+  void accumulate(int block, const nn::Tensor& a);
+
+ private:
+  void push_row(const std::vector<float>& row, long step, int epoch, const std::function<void(const Event&)>* on_event);
+  void refresh_baseline(long step);
+  bool short_step(long step) const;
+  const std::vector<float>* reference_row(long step) const;
+  double change(const std::vector<float>& now, const std::vector<float>& before, size_t ch) const;
+
+  int window_;
+  long steps_per_epoch_;
+  bool short_last_batch_;
+  size_t kept_;
+  std::vector<ChannelInfo> channels_;
+  std::vector<run::RegionGrid> grids_;       // per block
+  std::vector<size_t> block_first_column_;   // column of the block's grad_norm
+  std::vector<long> activity_column_;        // per channel: its block's activity column (regions), else −1
+  std::vector<std::vector<double>> sums_;    // per block, per region: Σ|a| of the step
+  std::vector<std::vector<int>> column_cuts_;  // per block: the first column of each column region, then W
+  std::vector<std::vector<int>> region_units_;  // per block, per region: |N_g|
+  std::vector<double> block_sums_;
+  std::vector<long> block_units_;            // per block: units per sample
+  std::vector<int> batch_;                   // per block: samples seen this step
+  std::deque<std::vector<float>> ring_;      // the last kept_ rows
+  long ring_last_step_ = 0;                  // global step of ring_.back()
+  std::vector<double> base_median_, base_scale_, offset_;  // per channel; valid when base_step_ > 0
+  long base_step_ = 0;
+  std::vector<double> previous_z_;           // z of the last row (NaN: undefined)
+  struct Pending {                           // an onset waiting for the next tested step
+    long step = 0;                           // 0: none
+    double z = 0, log_before = 0;            // its z; ln(|x| + ε) of the row its change was taken from
+  };
+  std::vector<Pending> pending_;
+  std::vector<float> epoch_rows_;
+  std::vector<Event> epoch_events_;
+  long epoch_first_ = 1;
+  int epoch_ = 1;
+};
+
+}  // namespace imaging::eeg

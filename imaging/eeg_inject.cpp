@@ -1,0 +1,147 @@
+#include "imaging/eeg_inject.h"
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+
+#include "base/error.h"
+#include "base/text.h"
+#include "nn/rng.h"
+
+namespace imaging::eeg {
+
+namespace {
+base::Error bad(const std::string& entry, const std::string& what) {
+  return base::Error("flag --inject '" + entry + "': " + what);
+}
+
+long parse_count(const std::string& entry, const std::string& text, const char* what) {
+  if (text.empty() || text.size() > 12 || text.find_first_not_of("0123456789") != std::string::npos)
+    throw bad(entry, std::string("expected ") + what + " as a positive whole number, found '" + text + "'");
+  const long v = std::stol(text);
+  if (v < 1) throw bad(entry, std::string("expected ") + what + " of at least 1");
+  return v;
+}
+
+double parse_real(const std::string& entry, const std::string& text, double min, double max) {
+  char* end = nullptr;
+  const double v = text.empty() ? NAN : std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !std::isfinite(v) || v < min || v > max)
+    throw bad(entry, "expected a number in [" + std::to_string(min) + ", " + std::to_string(max) + "], found '" + text + "'");
+  return v;
+}
+}  // namespace
+
+const std::vector<std::string>& injection_kinds() {
+  static const std::vector<std::string> kinds = {"lr", "labels", "lesion", "noise", "bias"};
+  return kinds;
+}
+
+std::vector<Injection> parse_injections(const std::string& text) {
+  std::vector<Injection> out;
+  for (const std::string& entry : base::split(text, ',')) {
+    const size_t at = entry.find('@');
+    if (at == std::string::npos) throw bad(entry, "expected KIND@STEP[:DURATION[:PARAM]]");
+    Injection f;
+    f.kind = entry.substr(0, at);
+    const std::vector<std::string>& kinds = injection_kinds();
+    if (std::find(kinds.begin(), kinds.end(), f.kind) == kinds.end())
+      throw bad(entry, "unknown kind '" + f.kind + "', expected one of lr, labels, lesion, noise, bias");
+    const std::string rest = entry.substr(at + 1);
+    const size_t c1 = rest.find(':');
+    f.step = parse_count(entry, rest.substr(0, c1), "STEP");
+    if (c1 != std::string::npos) {
+      const size_t c2 = rest.find(':', c1 + 1);
+      f.duration = parse_count(entry, rest.substr(c1 + 1, c2 == std::string::npos ? std::string::npos : c2 - c1 - 1),
+                               "DURATION");
+      if (c2 != std::string::npos) f.param = rest.substr(c2 + 1);
+    }
+    if (f.kind == "labels" && !f.param.empty()) throw bad(entry, "labels takes no PARAM");
+    if ((f.kind == "lesion" || f.kind == "bias") && f.param.empty())
+      throw bad(entry, f.kind == "lesion" ? "expected PARAM BLOCK/grid_i_j_k" : "expected PARAM BLOCK=X");
+    out.push_back(f);
+  }
+  return out;
+}
+
+void resolve(std::vector<Injection>& injections, const nn::Network& net, const run::GridSpec& grid, long total_steps) {
+  for (Injection& f : injections) {
+    const std::string entry = f.kind + "@" + std::to_string(f.step) + ":" + std::to_string(f.duration) +
+                              (f.param.empty() ? "" : ":" + f.param);
+    if (f.step > total_steps)
+      throw bad(entry, "step " + std::to_string(f.step) + " is outside the run's steps 1 … " + std::to_string(total_steps));
+    if (f.kind == "lr") f.value = f.param.empty() ? 10 : parse_real(entry, f.param, 0, 1e6);
+    if (f.kind == "noise") f.value = f.param.empty() ? 1 : parse_real(entry, f.param, 0, 1e3);
+    if (f.kind == "lesion" || f.kind == "bias") {
+      const size_t cut = f.param.find(f.kind == "lesion" ? '/' : '=');
+      const std::string block = f.param.substr(0, cut);
+      f.block = net.find_block(block);
+      if (f.block < 0) throw bad(entry, "no block '" + block + "' in the net");
+      if (cut == std::string::npos)
+        throw bad(entry, f.kind == "lesion" ? "expected PARAM BLOCK/grid_i_j_k" : "expected PARAM BLOCK=X");
+      const std::string rest = f.param.substr(cut + 1);
+      if (f.kind == "bias") {
+        f.value = parse_real(entry, rest, -1e3, 1e3);
+      } else {
+        const nn::Shape& s = net.blocks()[size_t(f.block)].output_shape;
+        const run::RegionGrid g(s.h, s.w, s.c, grid, false);
+        for (int r = 0; r < g.count() && f.region < 0; ++r)
+          if (g.key(r) == rest) f.region = r;
+        if (f.region < 0)
+          throw bad(entry, "no region '" + rest + "' in block " + block + " (its grid is " + std::to_string(g.gh) + "x" +
+                               std::to_string(g.gw) + "x" + std::to_string(g.gc) + ")");
+      }
+    }
+  }
+}
+
+nlohmann::ordered_json injections_json(const std::vector<Injection>& injections) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const Injection& f : injections)
+    out.push_back({{"kind", f.kind}, {"step", f.step}, {"duration", f.duration}, {"param", f.param}});
+  return out;
+}
+
+nn::StepIntervention make_intervention(const std::vector<Injection>& injections, const nn::Network& net,
+                                       const run::GridSpec& grid, uint64_t seed) {
+  auto faults = std::make_shared<std::vector<Injection>>(injections);
+  auto grids = std::make_shared<std::vector<run::RegionGrid>>();
+  for (const nn::Block& b : net.blocks()) grids->emplace_back(b.output_shape.h, b.output_shape.w, b.output_shape.c, grid, false);
+  nn::StepIntervention iv;
+  iv.batch = [faults, seed](long t, nn::Tensor& x, std::vector<uint8_t>& y) {
+    for (const Injection& f : *faults) {
+      if (!f.active(t)) continue;
+      if (f.kind == "labels") nn::Rng::derive(seed, 0x1ABE1, uint64_t(t)).shuffle(y.data(), y.size());
+      if (f.kind == "noise") {
+        nn::Rng rng = nn::Rng::derive(seed, 0x0015E, uint64_t(t));
+        for (size_t i = 0; i < x.size(); ++i) x.data()[i] += float(f.value * rng.normal());
+      }
+    }
+  };
+  iv.rate = [faults](long t, double rate) {
+    for (const Injection& f : *faults)
+      if (f.kind == "lr" && f.active(t)) rate *= f.value;
+    return rate;
+  };
+  iv.block = [faults, grids](long t, int block, nn::Tensor& a) {
+    for (const Injection& f : *faults) {
+      if (f.block != block || !f.active(t)) continue;
+      if (f.kind == "bias")
+        for (size_t i = 0; i < a.size(); ++i) a.data()[i] += float(f.value);
+      if (f.kind == "lesion") {
+        const run::RegionGrid& g = (*grids)[size_t(block)];
+        int i0, j0, k0;
+        g.coords(f.region, i0, j0, k0);
+        const run::Range rows = g.rows(i0), cols = g.cols(j0), chans = g.chans(k0);
+        for (int n = 0; n < a.n(); ++n)
+          for (int c = chans.begin; c < chans.end; ++c)
+            for (int h = rows.begin; h < rows.end; ++h)
+              for (int w = cols.begin; w < cols.end; ++w)
+                a.data()[((size_t(n) * a.c() + c) * a.shape().h + h) * a.shape().w + w] = 0.f;
+      }
+    }
+  };
+  return iv;
+}
+
+}  // namespace imaging::eeg

@@ -1,0 +1,54 @@
+// imaging/eeg_signal.h — the signal processing of NN-EEG (README "NN-EEG"): linear detrending,
+// Welch spectra, the five bands, the robust z-score.  Pure functions of numbers, no net.
+//
+// Definitions (the sampling rate is one sample per SGD step, so frequencies are in cycles/step):
+//   detrend(x):   x minus its least-squares line a + b·t (t = 0 … n−1).
+//   periodogram of one segment x of length W (W even): y = detrend(x) · w, w the periodic Hann
+//     window w_t = ½ − ½cos(2πt/W); P_k = c_k |Σ_t y_t e^{−2πikt/W}|² / Σ_t w_t², k = 0 … W/2, at
+//     frequency k/W, with c_k = 2 for 0 < k < W/2 and 1 at k = 0 and k = W/2 (one-sided).
+//   welch(x, W):  the mean of the periodograms of the segments x[s … s+W), s = 0, W/2, W, … (50 %
+//     overlap) that lie wholly inside x; needs n ≥ W.
+//   bands (cycles/step): δ [0, 1/64), θ [1/64, 1/32), α [1/32, 1/16), β [1/16, 1/4), γ [1/4, 1/2];
+//     a bin belongs to the band holding its frequency k/W.  Relative band power = the band's sum of
+//     P_k over the sum of all P_k (0 when that sum is 0).
+//   robust_z(v, history) = (v − median(h)) / (1.4826 · MAD(h)), MAD the median absolute deviation;
+//     the MAD is floored at 1e-3·|median| + 1e-12 so that a constant history gives a finite z.
+// The DFT is the direct sum with a precomputed table (W = 128: 8,256 products per segment; no FFT
+// library is needed at that size, and the sum is exact up to rounding).
+#pragma once
+#include <array>
+#include <cstddef>
+#include <vector>
+
+namespace imaging::eeg {
+
+constexpr int kBands = 5;
+enum Band { delta_band = 0, theta_band = 1, alpha_band = 2, beta_band = 3, gamma_band = 4 };
+constexpr std::array<const char*, kBands> kBandNames = {"delta", "theta", "alpha", "beta", "gamma"};
+// The band of frequency f in cycles/step (0 ≤ f ≤ 1/2).
+Band band_of(double frequency);
+
+void detrend(std::vector<double>& x);
+
+// A Welch estimator for one segment length W (even, ≥ 4): the window and DFT tables, built once.
+class Welch {
+ public:
+  explicit Welch(int segment);
+  int segment() const { return w_; }
+  // P_0 … P_{W/2} of x[0 … n) (n ≥ W; base::Error otherwise).
+  std::vector<double> spectrum(const double* x, size_t n) const;
+  // P_0 … P_{W/2} of one segment of exactly W samples.
+  std::vector<double> periodogram(const double* x) const;
+  // Relative band powers of a spectrum from spectrum(): 5 numbers summing to 1 (or all 0).
+  std::array<double, kBands> relative_bands(const std::vector<double>& power) const;
+
+ private:
+  int w_;
+  std::vector<double> window_, cos_, sin_;
+  double window_energy_ = 0;
+};
+
+double median(std::vector<double> v);
+double robust_z(double value, const std::vector<double>& history);
+
+}  // namespace imaging::eeg

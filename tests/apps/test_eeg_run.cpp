@@ -1,0 +1,185 @@
+// tests/apps/test_eeg_run.cpp — `train --eeg` and `--inject` through apps/training_run.h: the probe
+// leaves the weights bit-identical, the eeg files are deterministic and survive a stop and resume,
+// planted faults are detected within a bounded number of steps, and a clean run has no events on
+// the block channels (region channels do change in clean training: README "NN-EEG").
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "apps/training_run.h"
+#include "base/fileio.h"
+#include "datasets/dataset.h"
+#include "nn/npz.h"
+#include "run/json.h"
+#include "run/layout.h"
+#include "tests/error_of.h"
+#include "tests/run_compare.h"
+#include "tests/temp_dir.h"
+
+namespace {
+
+// 1,600 planted training images in batches of 32: 50 steps per epoch, 200 in 4 epochs (the events
+// need more than H + 1 = 129 steps of history).  (In batches of 8 a clean run had region events
+// of z 6.0 … 7.6: README "NN-EEG" says so.)
+const datasets::DataSplit& planted_1600() {
+  static const datasets::DataSplit split = [] {
+    datasets::DataSplit s = datasets::load_dataset("planted");
+    s.train.truncate(1600);
+    s.test.truncate(40);
+    return s;
+  }();
+  return split;
+}
+
+app::TrainingSettings eeg_settings(const std::string& out) {
+  app::TrainingSettings s;
+  s.model = s.spec = "conv3x3:4 relu maxpool2 linear:10";
+  s.data_spec = "planted";
+  s.out = out;
+  s.threads = 2;
+  s.train.epochs = 4;
+  s.train.batch = 32;
+  s.train.optim.lr = 0.01f;
+  s.train.schedule.kind = "constant";
+  s.analysis.grid = {4, 4, 2};
+  s.eeg_window = 32;
+  return s;
+}
+
+class EegRun : public TempDirTest {
+ protected:
+  int saved_threads_ = omp_get_max_threads();
+  void SetUp() override {
+    TempDirTest::SetUp();
+    omp_set_num_threads(2);
+  }
+  void TearDown() override {
+    omp_set_num_threads(saved_threads_);
+    TempDirTest::TearDown();
+  }
+  // The events of a run, as the callback heard them.
+  std::vector<imaging::eeg::Event> run(const app::TrainingSettings& s) {
+    std::vector<imaging::eeg::Event> events;
+    app::TrainingCallbacks callbacks;
+    callbacks.on_eeg_event = [&](const imaging::eeg::Event& e) { events.push_back(e); };
+    app::run_training(s, planted_1600(), callbacks);
+    return events;
+  }
+};
+
+TEST_F(EegRun, TheProbeLeavesTheWeightsBitIdenticalAndTheFilesAreDeterministic) {
+  app::TrainingSettings plain = eeg_settings(path("plain"));
+  plain.eeg_window = 0;
+  app::run_training(plain, planted_1600(), {});
+  run(eeg_settings(path("a")));
+  run(eeg_settings(path("b")));
+  for (int e = 1; e <= 4; ++e) {
+    const run::Layout p(path("plain")), a(path("a"));
+    EXPECT_EQ(base::read_file(p.checkpoint(e)), base::read_file(a.checkpoint(e))) << "epoch " << e;
+  }
+  expect_same_run(path("a"), path("b"));
+  // the rows: 50 steps × the channels, the loss first and equal to the epoch's losses
+  const run::Layout a(path("a"));
+  const nn::Npy2D rows = nn::read_npy_2d(a.eeg_rows(2), 1 << 24);
+  const run::Json channels = run::read_json(a.eeg_channels());
+  EXPECT_EQ(rows.rows, 50);
+  EXPECT_EQ(size_t(rows.cols), channels["channels"].size());
+  EXPECT_EQ(channels["channels"][0]["name"], "loss");
+  double mean_loss = 0;
+  for (int t = 0; t < rows.rows; ++t) mean_loss += rows.data[size_t(t) * size_t(rows.cols)] / 50.0;
+  const std::string metrics = base::read_file(a.metrics());
+  const run::Json epoch2 = run::parse_json(metrics.substr(metrics.find('\n') + 1, metrics.find('\n', metrics.find('\n') + 1) - metrics.find('\n') - 1), "metrics");
+  EXPECT_NEAR(mean_loss, epoch2["train_loss"].get<double>(), 1e-5);  // equal batches of 32
+  // listed in the manifest; the config says how it was recorded
+  const std::string manifest = base::read_file(a.manifest());
+  EXPECT_NE(manifest.find("eeg/epoch_004.npy"), std::string::npos);
+  EXPECT_NE(manifest.find("eeg/epoch_004.json"), std::string::npos);
+  EXPECT_NE(base::read_file(a.config()).find("\"window\": 32"), std::string::npos);
+  EXPECT_EQ(base::read_file(path("plain/config.json")).find("\"eeg\""), std::string::npos);
+}
+
+TEST_F(EegRun, StoppedInsideAnEpochAndResumedItWritesTheSameEegFiles) {
+  run(eeg_settings(path("reference")));
+  app::TrainingSettings s = eeg_settings(path("stopped"));
+  for (long at : {170L, 185L}) {  // inside epoch 4, twice
+    app::TrainingCallbacks stop;
+    auto last = std::make_shared<long>(0);
+    stop.step_probe.after_step = [last](const nn::StepInfo& i) { *last = i.global_step; };
+    stop.stop_requested = [last, at] { return *last >= at; };
+    EXPECT_FALSE(app::run_training(s, planted_1600(), stop).complete);
+    EXPECT_TRUE(base::file_exists(run::Layout(s.out).eeg_rows(4)));
+    s.start = app::RunStart::resume;
+  }
+  EXPECT_TRUE(app::run_training(s, planted_1600(), {}).complete);
+  expect_same_run(path("reference"), s.out);
+}
+
+TEST_F(EegRun, ACleanRunHasNoBlockEventsAndPlantedFaultsAreDetectedWithinTwoSteps) {
+  // Region channels do change in clean training (a unit comes alive and stays): this run has two
+  // such region events before step 160, which README "NN-EEG" reports.  No block channel has one.
+  for (const imaging::eeg::Event& e : run(eeg_settings(path("clean")))) EXPECT_EQ(e.channel, "region") << e.line();
+  struct Case {
+    std::string inject, block, region, channel;
+  };
+  const std::vector<Case> cases = {
+      {"lr@160:5:10", "conv1", "", "update_ratio"},
+      {"lesion@160:20:conv1/grid_2_2_1", "conv1", "grid_2_2_1", "region"},
+      {"labels@160:10", "", "", "loss"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.inject);
+    app::TrainingSettings s = eeg_settings(path(c.inject.substr(0, c.inject.find('@'))));
+    s.injections = imaging::eeg::parse_injections(c.inject);
+    bool found = false;
+    for (const imaging::eeg::Event& e : run(s)) {
+      if (e.channel != "region") {
+        EXPECT_GE(e.step, 160) << e.line();  // no block event before the fault
+      }
+      if (e.block == c.block && e.region == c.region && e.channel == c.channel && e.step <= 161) found = true;
+    }
+    EXPECT_TRUE(found);
+    const run::Json config = run::read_json(path(c.inject.substr(0, c.inject.find('@'))) + "/config.json");
+    EXPECT_EQ(config["inject"][0]["kind"], c.inject.substr(0, c.inject.find('@')));
+  }
+}
+
+TEST_F(EegRun, BadInjectionsAndWindowsAreOneErrorNamingTheFlag) {
+  expect_error_naming([] { imaging::eeg::parse_injections("spike@10"); }, "unknown kind 'spike'");
+  expect_error_naming([] { imaging::eeg::parse_injections("lr@0"); }, "--inject 'lr@0'");
+  expect_error_naming([] { imaging::eeg::parse_injections("lesion@5:2"); }, "BLOCK/grid_i_j_k");
+  app::TrainingSettings s = eeg_settings(path("bad"));
+  s.injections = imaging::eeg::parse_injections("lr@201");
+  expect_error_naming([&] { app::run_training(s, planted_1600(), {}); }, "outside the run's steps 1 … 200");
+  s.injections = imaging::eeg::parse_injections("lesion@20:5:conv1/grid_9_1_1");
+  expect_error_naming([&] { app::run_training(s, planted_1600(), {}); }, "no region 'grid_9_1_1' in block conv1");
+  s.injections = imaging::eeg::parse_injections("bias@20:5:conv7=1");
+  expect_error_naming([&] { app::run_training(s, planted_1600(), {}); }, "no block 'conv7'");
+  s.injections.clear();
+  s.eeg_window = 256;
+  expect_error_naming([&] { app::run_training(s, planted_1600(), {}); }, "--eeg-window 256: longer than the run's 200 steps");
+  EXPECT_FALSE(base::file_exists(path("bad/config.json")));
+}
+
+}  // namespace
+
+namespace {
+TEST_F(EegRun, AHostileRowsFileIsOneErrorNamingIt) {
+  const std::string file = path("rows.npy");
+  const std::vector<float> values = {1, 2, 3, 4, 5, 6};
+  nn::write_npy(file, {"", {2, 3}, values.data()});
+  const nn::Npy2D back = nn::read_npy_2d(file, 100);
+  EXPECT_EQ(back.rows, 2);
+  EXPECT_EQ(back.cols, 3);
+  EXPECT_EQ(back.data, values);
+  const std::string bytes = base::read_file(file);
+  base::write_file_atomic(file, bytes.substr(0, bytes.size() - 1));
+  expect_error_naming([&] { nn::read_npy_2d(file, 100); }, file + ": expected 152 bytes");
+  base::write_file_atomic(file, "not numpy at all");
+  expect_error_naming([&] { nn::read_npy_2d(file, 100); }, "not a NumPy .npy v1.0 file");
+  base::write_file_atomic(file, bytes);
+  expect_error_naming([&] { nn::read_npy_2d(file, 5); }, "holds 6 values, expected at most 5");
+}
+}  // namespace

@@ -1,0 +1,282 @@
+// tests/imaging/test_eeg.cpp — imaging/eeg_signal.h and imaging/eeg.h: spectra of signals with known
+// band content, detrending, Welch against a direct periodogram average, the robust z, the channels
+// the recorder computes, planted events, and that a replayed recorder continues bit-identically.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <complex>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "imaging/eeg.h"
+#include "imaging/eeg_signal.h"
+#include "nn/network.h"
+#include "nn/rng.h"
+#include "base/format.h"
+
+namespace {
+
+using namespace imaging::eeg;
+const double kPi = std::acos(-1.0);
+
+TEST(EegSignal, BandsFollowTheDefinitionAtTheirEdges) {
+  EXPECT_EQ(band_of(0), delta_band);
+  EXPECT_EQ(band_of(1.0 / 64 - 1e-12), delta_band);
+  EXPECT_EQ(band_of(1.0 / 64), theta_band);
+  EXPECT_EQ(band_of(1.0 / 32), alpha_band);
+  EXPECT_EQ(band_of(1.0 / 16 - 1e-12), alpha_band);
+  EXPECT_EQ(band_of(1.0 / 16), beta_band);
+  EXPECT_EQ(band_of(1.0 / 4 - 1e-12), beta_band);
+  EXPECT_EQ(band_of(1.0 / 4), gamma_band);
+  EXPECT_EQ(band_of(0.5), gamma_band);
+}
+
+TEST(EegSignal, APureToneAtOneThirdCyclePerStepLandsInGamma) {
+  std::vector<double> x(512);
+  for (size_t t = 0; t < x.size(); ++t) x[t] = 2 + std::sin(2 * kPi * double(t) / 3);
+  const Welch w(128);
+  const auto bands = w.relative_bands(w.spectrum(x.data(), x.size()));
+  EXPECT_GT(bands[gamma_band], 0.99);
+  // and a slow tone (3/64 cycles/step, bin 6 of 128, inside [1/32, 1/16)) lands in alpha
+  for (size_t t = 0; t < x.size(); ++t) x[t] = std::sin(2 * kPi * 3 * double(t) / 64);
+  const auto slow = w.relative_bands(w.spectrum(x.data(), x.size()));
+  EXPECT_GT(slow[alpha_band], 0.95);
+  EXPECT_LT(slow[gamma_band], 0.01);
+}
+
+TEST(EegSignal, WhiteNoiseSpreadsByBandwidth) {
+  nn::Rng rng(7);
+  std::vector<double> x(128 * 200);
+  for (double& v : x) v = rng.normal();
+  const Welch w(128);
+  const auto bands = w.relative_bands(w.spectrum(x.data(), x.size()));
+  // shares of the band [0, 1/2]: γ 1/2, β 3/8, α 1/16; δ and θ (1/32 each) lose to the detrend
+  EXPECT_NEAR(bands[gamma_band], 0.5, 0.03);
+  EXPECT_NEAR(bands[beta_band], 0.375, 0.03);
+  EXPECT_NEAR(bands[alpha_band], 0.0625, 0.015);
+  EXPECT_LT(bands[delta_band] + bands[theta_band], 0.0625 + 0.01);
+  double sum = 0;
+  for (double b : bands) sum += b;
+  EXPECT_NEAR(sum, 1, 1e-12);
+}
+
+TEST(EegSignal, DetrendRemovesARampAndKeepsWhatIsNotOne) {
+  std::vector<double> ramp(50);
+  for (size_t t = 0; t < ramp.size(); ++t) ramp[t] = 3 - 0.25 * double(t);
+  detrend(ramp);
+  for (double v : ramp) EXPECT_NEAR(v, 0, 1e-12);
+  // a ramp under a tone: the detrended spectrum is the tone's (a segment sees its own line)
+  std::vector<double> tone(256), both(256);
+  for (size_t t = 0; t < tone.size(); ++t) {
+    tone[t] = std::sin(2 * kPi * double(t) / 5);
+    both[t] = tone[t] + 0.1 * double(t) - 4;
+  }
+  const Welch w(64);
+  const auto a = w.spectrum(tone.data(), tone.size()), b = w.spectrum(both.data(), both.size());
+  // the line fitted to tone+ramp differs from the tone's own by the ramp exactly
+  for (size_t k = 0; k < a.size(); ++k) EXPECT_NEAR(a[k], b[k], 1e-9 * (1 + a[k]));
+}
+
+// Welch by the textbook: a least-squares line by the normal equations, the periodic Hann window,
+// the complex DFT, one-sided doubling, and the mean over the segments at hop W/2.
+std::vector<double> direct_welch(const std::vector<double>& x, int W) {
+  std::vector<double> mean(size_t(W / 2 + 1), 0.0);
+  int count = 0;
+  for (size_t s = 0; s + size_t(W) <= x.size(); s += size_t(W / 2), ++count) {
+    double st = 0, sx = 0, stt = 0, stx = 0;
+    for (int t = 0; t < W; ++t) {
+      st += t, sx += x[s + size_t(t)], stt += double(t) * t, stx += t * x[s + size_t(t)];
+    }
+    const double b = (W * stx - st * sx) / (W * stt - st * st), a = (sx - b * st) / W;
+    double energy = 0;
+    std::vector<double> y(static_cast<size_t>(W));
+    for (int t = 0; t < W; ++t) {
+      const double win = 0.5 - 0.5 * std::cos(2 * kPi * t / W);
+      energy += win * win;
+      y[size_t(t)] = (x[s + size_t(t)] - a - b * t) * win;
+    }
+    for (int k = 0; k <= W / 2; ++k) {
+      std::complex<double> X = 0;
+      for (int t = 0; t < W; ++t) X += y[size_t(t)] * std::polar(1.0, -2 * kPi * k * t / W);
+      mean[size_t(k)] += (k == 0 || k == W / 2 ? 1 : 2) * std::norm(X) / energy;
+    }
+  }
+  for (double& v : mean) v /= count;
+  return mean;
+}
+
+TEST(EegSignal, WelchEqualsTheDirectPeriodogramAverageOnAHandCase) {
+  const std::vector<double> x = {1, 4, -2, 0, 3, 3, -1, 5, 2, -4, 0, 1, 6, -3, 2, 2, 7};  // 17: 3 segments of 8, one left over
+  const Welch w(8);
+  const std::vector<double> got = w.spectrum(x.data(), x.size()), want = direct_welch(x, 8);
+  ASSERT_EQ(got.size(), 5u);
+  for (size_t k = 0; k < got.size(); ++k) EXPECT_NEAR(got[k], want[k], 1e-9) << "bin " << k;
+  // one segment alone is its periodogram
+  const std::vector<double> one = w.periodogram(x.data()), direct = direct_welch(std::vector<double>(x.begin(), x.begin() + 8), 8);
+  for (size_t k = 0; k < one.size(); ++k) EXPECT_NEAR(one[k], direct[k], 1e-9);
+}
+
+TEST(EegSignal, WelchRefusesASignalShorterThanItsWindowAndAnOddWindow) {
+  const std::vector<double> x(10, 1.0);
+  const Welch w(16);
+  EXPECT_THROW(w.spectrum(x.data(), x.size()), std::exception);
+  EXPECT_THROW(Welch(7), std::exception);
+}
+
+TEST(EegSignal, RobustZOnAHandCase) {
+  // median 3, deviations {2,1,0,1,97} → MAD 1
+  EXPECT_NEAR(robust_z(10, {1, 2, 3, 4, 100}), 7 / 1.4826, 1e-12);
+  EXPECT_DOUBLE_EQ(median({4, 1, 3, 2}), 2.5);
+  // a constant history: the floor keeps z finite
+  EXPECT_TRUE(std::isfinite(robust_z(2, {1, 1, 1})));
+}
+
+// A net whose only block the test fills by hand: conv1 (2 channels of 4×4), then the output.
+struct Hand {
+  nn::Network net{"conv3x3:2 relu linear:2", 1, 4, 4};
+  run::GridSpec grid{2, 2, 1};  // conv1: 4 regions of 2×2×2 units; output: 1×1×1 grid (2 units)
+};
+
+nn::Tensor filled(int n, int c, int h, int w, const std::function<float(int, int, int, int)>& f) {
+  nn::Tensor t(n, c, h, w);
+  for (int i = 0; i < n; ++i)
+    for (int ch = 0; ch < c; ++ch)
+      for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) t.data()[((size_t(i) * c + ch) * h + y) * w + x] = f(i, ch, y, x);
+  return t;
+}
+
+TEST(EegRecorder, ChannelsAreTheDefinedMeansOfAbsoluteActivations) {
+  Hand h;
+  Recorder r(h.net, h.grid, 4);
+  ASSERT_EQ(r.channels().size(), 1u + 3 + 4 + 3 + 1);
+  EXPECT_EQ(r.channels()[4].name(), "conv1/grid_1_1_1");
+  EXPECT_EQ(r.channels()[7].name(), "conv1/grid_2_2_1");
+  // sample i, channel c, row y, column x → value (−1)^x · (i + 1) · (y < 2 ? 1 : 3)
+  r.accumulate(0, filled(2, 2, 4, 4, [](int i, int, int y, int x) { return float((x % 2 ? -1 : 1) * (i + 1) * (y < 2 ? 1 : 3)); }));
+  r.accumulate(1, filled(2, 2, 1, 1, [](int, int c, int, int) { return c ? -4.f : 2.f; }));
+  nn::StepInfo info;
+  info.global_step = 1;
+  info.epoch = 1;
+  info.loss = 0.5;
+  info.gradient_norms = {1.5, 2.5};
+  info.update_ratios = {0.01, 0.02};
+  r.record(info, nullptr);
+  const std::vector<float>& row = r.epoch_rows();
+  ASSERT_EQ(row.size(), r.channels().size());
+  EXPECT_FLOAT_EQ(row[0], 0.5f);
+  EXPECT_FLOAT_EQ(row[1], 1.5f);
+  EXPECT_FLOAT_EQ(row[2], 0.01f);
+  EXPECT_FLOAT_EQ(row[3], 3.f);          // block mean |a|: sample 1 averages 2, sample 2 averages 4
+  EXPECT_FLOAT_EQ(row[4], 1.5f);         // top rows: mean of 1 and 2
+  EXPECT_FLOAT_EQ(row[5], 1.5f);
+  EXPECT_FLOAT_EQ(row[6], 4.5f);         // bottom rows: mean of 3 and 6
+  EXPECT_FLOAT_EQ(row[7], 4.5f);
+  EXPECT_FLOAT_EQ(row[8], 2.5f);         // output block
+  EXPECT_FLOAT_EQ(row[11], 3.f);         // output's one region: mean of 2 and 4
+}
+
+// Rows of uniform noise around fixed levels, with planted changes, fed through record(); epochs
+// of 50 steps.  `rows` collects every row (what the epoch files hold); `after` runs after each step.
+struct Planted {
+  Hand h;
+  std::vector<Event> events;
+  std::vector<float> rows;
+  void run(Recorder& r, long steps, const std::function<double(long step, int region)>& level,
+           const std::function<void(long)>& after = nullptr) {
+    nn::Rng rng(3);
+    for (long t = 1; t <= steps; ++t) {
+      std::vector<float> values(4);
+      for (int g = 0; g < 4; ++g) values[size_t(g)] = float(level(t, g) * (0.8 + 0.4 * rng.uniform()));
+      r.accumulate(0, filled(1, 2, 4, 4, [&](int, int, int y, int x) { return values[size_t((y / 2) * 2 + x / 2)]; }));
+      r.accumulate(1, filled(1, 2, 1, 1, [&](int, int, int, int) { return float(1 + 0.2 * rng.uniform()); }));
+      nn::StepInfo info;
+      info.global_step = t;
+      info.epoch = int((t - 1) / 50) + 1;
+      info.loss = 1 + 0.2 * rng.uniform();
+      info.gradient_norms = {1 + 0.2 * rng.uniform(), 1 + 0.2 * rng.uniform()};
+      info.update_ratios = {0.01 * (1 + 0.2 * rng.uniform()), 0.01 * (1 + 0.2 * rng.uniform())};
+      if (t % 50 == 1 && t > 1) r.start_epoch(info.epoch, t);
+      r.record(info, [&](const Event& e) { events.push_back(e); });
+      rows.insert(rows.end(), r.epoch_rows().end() - long(r.channels().size()), r.epoch_rows().end());
+      if (after) after(t);
+    }
+  }
+};
+
+TEST(EegRecorder, APlantedLesionIsOneEventAtItsStepAndNoiseAloneIsNone) {
+  Planted clean;
+  Recorder quiet(clean.h.net, clean.h.grid, 16);
+  clean.run(quiet, 300, [](long, int) { return 1.0; });
+  EXPECT_TRUE(clean.events.empty()) << clean.events[0].line();
+
+  Planted lesion;
+  Recorder r(lesion.h.net, lesion.h.grid, 16);
+  lesion.run(r, 300, [](long t, int g) { return g == 2 && t >= 250 ? 0.0 : 1.0; });
+  // grid_2_1_1 (region 2) only: conv1's mean falls by a quarter, within its noise
+  ASSERT_EQ(lesion.events.size(), 1u);
+  EXPECT_EQ(lesion.events[0].step, 250);
+  EXPECT_EQ(lesion.events[0].block, "conv1");
+  EXPECT_EQ(lesion.events[0].region, "grid_2_1_1");
+  EXPECT_LT(lesion.events[0].z, -6);
+  EXPECT_EQ(lesion.events[0].line(), "conv1 grid_2_1_1: activity drop at step 250, z " + base::format("%.1f", lesion.events[0].z));
+  // a planted lesion before the history is long enough is not scored
+  Planted early;
+  Recorder e(early.h.net, early.h.grid, 16);
+  early.run(e, 140, [](long t, int g) { return g == 2 && t >= 100 ? 0.0 : 1.0; });
+  EXPECT_TRUE(early.events.empty());
+}
+
+TEST(EegRecorder, AReplayedRecorderEndsItsEpochWithTheSameEventsAndAnalysis) {
+  // region 1 jumps ×5 at step 380 (epoch 8 = steps 351 … 400)
+  auto level = [](long t, int g) { return g == 1 && t >= 380 ? 5.0 : 1.0; };
+  Planted whole;
+  Recorder a(whole.h.net, whole.h.grid, 16);
+  std::string analysed;
+  whole.run(a, 400, level, [&](long t) {
+    if (t == 400) analysed = a.analyse_epoch().dump();
+  });
+  ASSERT_FALSE(whole.events.empty());
+  // what a resumed run does: replay the rows from 351 − kept − H − 2R on
+  Recorder b(whole.h.net, whole.h.grid, 16);
+  const long first = 351 - long(b.kept_rows()) - kHistory - 2 * kRefresh;
+  ASSERT_GT(first, 1);  // the replay does not see the run's start
+  const size_t c = b.channels().size();
+  b.replay(std::vector<float>(whole.rows.begin() + long(size_t(first - 1) * c), whole.rows.end()), first, 8, 351);
+  EXPECT_EQ(b.analyse_epoch().dump(), analysed);
+  EXPECT_NE(analysed.find("\"step\":380"), std::string::npos);
+  // a replay that starts too late cannot know the baseline and misses the event
+  Recorder late(whole.h.net, whole.h.grid, 16);
+  late.replay(std::vector<float>(whole.rows.begin() + 300 * long(c), whole.rows.end()), 301, 8, 351);
+  EXPECT_NE(late.analyse_epoch().dump(), analysed);
+}
+
+TEST(EegRecorder, StatesFollowTheRule) {
+  // loss falling steadily: learning; flat: plateau; the update ratio ×10 over the last W: unstable
+  auto state_of = [](const std::function<double(long)>& loss, const std::function<double(long)>& ratio) {
+    Hand h;
+    Recorder r(h.net, h.grid, 16);
+    nn::Rng rng(5);
+    for (long t = 1; t <= 64; ++t) {
+      r.accumulate(0, filled(1, 2, 4, 4, [](int, int, int, int) { return 1.f; }));
+      r.accumulate(1, filled(1, 2, 1, 1, [](int, int, int, int) { return 1.f; }));
+      nn::StepInfo info;
+      info.global_step = t;
+      info.epoch = 1;
+      info.loss = loss(t) + 0.01 * rng.uniform();
+      info.gradient_norms = {1, 1};
+      info.update_ratios = {ratio(t), ratio(t)};
+      r.record(info, nullptr);
+    }
+    return r.analyse_epoch()["blocks"]["conv1"]["state"].get<std::string>();
+  };
+  EXPECT_EQ(state_of([](long t) { return 2 - 0.01 * double(t); }, [](long) { return 0.01; }), "learning");
+  EXPECT_EQ(state_of([](long) { return 1.0; }, [](long) { return 0.01; }), "plateau");
+  EXPECT_EQ(state_of([](long) { return 1.0; }, [](long t) { return t > 48 ? 0.1 : 0.01; }), "unstable");
+  Hand h;
+  Recorder young(h.net, h.grid, 16);
+  EXPECT_EQ(young.analyse_epoch()["blocks"]["conv1"]["state"], "warming_up");
+}
+
+}  // namespace
