@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "imaging/net_view.h"
 #include "base/error.h"
 #include "base/format.h"
 
@@ -62,7 +63,7 @@ Recorder::Recorder(const nn::Network& net, const run::GridSpec& grid, int window
   channels_.push_back({"", "", "loss"});
   for (const nn::Block& b : net.blocks()) {
     const nn::Shape& s = b.output_shape;
-    grids_.emplace_back(s.h, s.w, s.c, grid, true);
+    grids_.emplace_back(s.h, s.w, s.c, block_grid(net, int(grids_.size()), grid), true);
     block_first_column_.push_back(channels_.size());
     for (const char* kind : {"grad_norm", "update_ratio", "activity"}) channels_.push_back({b.name, "", kind});
     activity_column_.resize(channels_.size() + size_t(grids_.back().count()), -1);

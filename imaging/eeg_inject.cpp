@@ -4,6 +4,7 @@
 #include <cmath>
 #include <memory>
 
+#include "imaging/net_view.h"
 #include "base/error.h"
 #include "base/text.h"
 #include "nn/rng.h"
@@ -84,7 +85,7 @@ void resolve(std::vector<Injection>& injections, const nn::Network& net, const r
         f.value = parse_real(entry, rest, -1e3, 1e3);
       } else {
         const nn::Shape& s = net.blocks()[size_t(f.block)].output_shape;
-        const run::RegionGrid g(s.h, s.w, s.c, grid, false);
+        const run::RegionGrid g(s.h, s.w, s.c, block_grid(net, f.block, grid), false);
         for (int r = 0; r < g.count() && f.region < 0; ++r)
           if (g.key(r) == rest) f.region = r;
         if (f.region < 0)
@@ -106,7 +107,8 @@ nn::StepIntervention make_intervention(const std::vector<Injection>& injections,
                                        const run::GridSpec& grid, uint64_t seed) {
   auto faults = std::make_shared<std::vector<Injection>>(injections);
   auto grids = std::make_shared<std::vector<run::RegionGrid>>();
-  for (const nn::Block& b : net.blocks()) grids->emplace_back(b.output_shape.h, b.output_shape.w, b.output_shape.c, grid, false);
+  for (const nn::Block& b : net.blocks())
+    grids->emplace_back(b.output_shape.h, b.output_shape.w, b.output_shape.c, block_grid(net, int(grids->size()), grid), false);
   nn::StepIntervention iv;
   iv.batch = [faults, seed](long t, nn::Tensor& x, std::vector<uint8_t>& y) {
     for (const Injection& f : *faults) {

@@ -7,6 +7,7 @@
 #include <limits>
 #include <numeric>
 
+#include "imaging/net_view.h"
 #include "base/error.h"
 #include "imaging/eval_stream.h"
 #include "imaging/zeta_stats.h"
@@ -200,7 +201,8 @@ Profile fit_profile(nn::Network& net, const nn::LabeledImages& data, long images
   for (const nn::Block& b : blocks) {
     LayerProfile layer;
     layer.name = b.name;
-    layer.grid = run::RegionGrid(b.output_shape.h, b.output_shape.w, b.output_shape.c, settings.grid.grid);
+    layer.grid = run::RegionGrid(b.output_shape.h, b.output_shape.w, b.output_shape.c,
+                                 block_grid(net, int(profile.layers.size()), settings.grid.grid));
     total_regions += size_t(layer.grid.count());
     profile.layers.push_back(std::move(layer));
   }
@@ -355,9 +357,10 @@ Profile load_profile(const std::string& path) {
     lp.name = layer["name"].text();
     const std::array<int, 3> shape = layer["shape"].triple(base::kMaxInputSide);
     const std::array<int, 3> cells = layer["grid"].triple(base::kMaxGridAxis);
-    const std::string problem = run::grid_limit_problem(shape[0], shape[1], shape[2], p.settings.grid.grid);
+    const run::GridSpec spec = block_grid(p.settings.grid.grid, l + 1 == layers.array_size(), shape[2]);
+    const std::string problem = run::grid_limit_problem(shape[0], shape[1], shape[2], spec);
     if (!problem.empty()) layer.reject(problem);
-    lp.grid = run::RegionGrid(shape[0], shape[1], shape[2], p.settings.grid.grid, false);
+    lp.grid = run::RegionGrid(shape[0], shape[1], shape[2], spec, false);
     if (lp.grid.gh != cells[0] || lp.grid.gw != cells[1] || lp.grid.gc != cells[2])
       layer["grid"].reject("is not the profile's grid clamped to the layer");
     floats += double(lp.grid.count()) * (2.0 + p.settings.quantiles);

@@ -91,10 +91,13 @@ bool read_layer(const nn::Layer& layer, int i, ImagedBlock& k) {
 }
 }  // namespace
 
+run::GridSpec block_grid(const run::GridSpec& spec, bool output_block, int channels) {
+  return output_block ? run::GridSpec{1, 1, channels} : spec;
+}
+
 run::GridSpec block_grid(const nn::Network& net, int b, const run::GridSpec& spec) {
   const auto& blocks = net.blocks();
-  if (b + 1 != int(blocks.size())) return spec;
-  return {1, 1, blocks[size_t(b)].output_shape.c};
+  return block_grid(spec, b + 1 == int(blocks.size()), blocks[size_t(b)].output_shape.c);
 }
 
 NetView::NetView(const nn::Network& net) : net_(net) {

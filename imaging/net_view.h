@@ -64,6 +64,8 @@ ReceptiveField receptive_field(const Window& window, int in_h, int in_w, int out
 // classes, so its ζ says which class's logit the net's decisions depend on, and a layer of C outputs
 // is never lumped into --grid's GC channel blocks.
 run::GridSpec block_grid(const nn::Network& net, int b, const run::GridSpec& spec);
+// The same rule for a reader that knows only whether a block is the output block and its channels.
+run::GridSpec block_grid(const run::GridSpec& spec, bool output_block, int channels);
 
 // One block as imaging reads it.
 struct ImagedBlock {

@@ -150,7 +150,7 @@ nn::Tensor filled(int n, int c, int h, int w, const std::function<float(int, int
 TEST(EegRecorder, ChannelsAreTheDefinedMeansOfAbsoluteActivations) {
   Hand h;
   Recorder r(h.net, h.grid, 4);
-  ASSERT_EQ(r.channels().size(), 1u + 3 + 4 + 3 + 1);
+  ASSERT_EQ(r.channels().size(), 1u + 3 + 4 + 3 + 2);  // the output block: one region per logit
   EXPECT_EQ(r.channels()[4].name(), "conv1/grid_1_1_1");
   EXPECT_EQ(r.channels()[7].name(), "conv1/grid_2_2_1");
   // sample i, channel c, row y, column x → value (−1)^x · (i + 1) · (y < 2 ? 1 : 3)
@@ -174,7 +174,8 @@ TEST(EegRecorder, ChannelsAreTheDefinedMeansOfAbsoluteActivations) {
   EXPECT_FLOAT_EQ(row[6], 4.5f);         // bottom rows: mean of 3 and 6
   EXPECT_FLOAT_EQ(row[7], 4.5f);
   EXPECT_FLOAT_EQ(row[8], 2.5f);         // output block
-  EXPECT_FLOAT_EQ(row[11], 3.f);         // output's one region: mean of 2 and 4
+  EXPECT_FLOAT_EQ(row[11], 2.f);         // output's region of logit 0: |2|
+  EXPECT_FLOAT_EQ(row[12], 4.f);         // of logit 1: |−4|
 }
 
 // Rows of uniform noise around fixed levels, with planted changes, fed through record(); epochs
