@@ -132,19 +132,26 @@ TileLayout layout_within(const TileLayout& preferred, double box_width, double b
   return fitted_layout(preferred.grid, box_width, box_height, max_cell);
 }
 
-std::string tile_label(const LayerImage& layer, int k0) {
+// A tile's header: the class name for a region of the output layer (`classes`: one name per
+// region, else null; at most 16 characters shown), else its channels, 1-based as on the page.
+std::string tile_label(const LayerImage& layer, int k0, const std::vector<std::string>* classes = nullptr) {
+  if (classes) {
+    const std::string& name = (*classes)[size_t(k0)];
+    return name.size() > 16 ? name.substr(0, 15) + "…" : name;
+  }
   if (!layer.shape_known) return "block " + std::to_string(k0 + 1);
   const run::Range c = layer.grid.chans(k0);
-  return c.size() == 1 ? "ch " + std::to_string(c.begin) : "ch " + std::to_string(c.begin) + "-" + std::to_string(c.end - 1);
+  return c.size() == 1 ? "ch " + std::to_string(c.begin + 1) : "ch " + std::to_string(c.begin + 1) + "–" + std::to_string(c.end);
 }
 
 // The map of one layer at (x, y): cells coloured by `values` (empty: "no data" grey), critical
 // regions framed, dead regions crossed (when `dead_marks`).
 void draw_tiles(Canvas& c, double x, double y, const TileLayout& t, const LayerImage& layer,
-                const std::vector<double>& values, const ColorScale& scale, bool labels, bool dead_marks = true) {
+                const std::vector<double>& values, const ColorScale& scale, bool labels, bool dead_marks = true,
+                const std::vector<std::string>* classes = nullptr) {
   for (int k0 = 0; k0 < t.grid.gc; ++k0) {
     const Point o = t.tile_origin(k0);
-    if (labels) c.text(x + o.x, y + o.y - t.label, tile_label(layer, k0), kMuted, kLabel);
+    if (labels) c.text(x + o.x, y + o.y - t.label, tile_label(layer, k0, classes), kMuted, kLabel);
     c.fill_rect(x + o.x - 1, y + o.y - 1, t.tile_width() + 2, t.tile_height() + 2, kFrame);
   }
   for (int r = 0; r < t.grid.count(); ++r) {
@@ -296,9 +303,13 @@ class FigureWriter {
   void layer_map(const EpochData& e, size_t l, MapKind kind) {
     const LayerImage& layer = e.layers[l];
     const ColorScale scale = layer_scale(run_, l, kind);
+    // The output layer (one region per logit, README "Region grid"): tiles named by class.
+    const std::vector<std::string>* classes =
+        l + 1 == run_.layers.size() && layer.grid.gh == 1 && layer.grid.gw == 1 && run_.class_count() == layer.grid.gc
+            ? &run_.class_names : nullptr;
     double widest_label = 0;  // tiles at least as wide as their labels
     const int labelled = std::min(layer.grid.gc, kMaxLabelledTiles);
-    for (int k0 = 0; k0 < labelled; ++k0) widest_label = std::max(widest_label, text_width(tile_label(layer, k0), kLabel));
+    for (int k0 = 0; k0 < labelled; ++k0) widest_label = std::max(widest_label, text_width(tile_label(layer, k0, classes), kLabel));
     const double cell = std::max(cell_size(layer.grid, 160, 6, 40), std::ceil((widest_label + 2) / layer.grid.gw));
     // Many channel blocks: unlabelled tiles wrapped to fit (a 1x1x4096 grid would be 50,000 pixels tall).
     const TileLayout t = layer.grid.gc > kMaxLabelledTiles ? fitted_layout(layer.grid, kMapBox, kMapBox, 40)
@@ -319,7 +330,7 @@ class FigureWriter {
     c->text(kMargin, kMargin + 26, run_label(), kMuted, kLabel);
     c->text(kMargin, kMargin + 46, subtitle, kMuted, kLabel);
     if (labels) draw_axes(*c, kMargin, tiles_y, t);
-    draw_tiles(*c, kMargin + axes, tiles_y, t, layer, map_values(layer, kind), scale, labels);
+    draw_tiles(*c, kMargin + axes, tiles_y, t, layer, map_values(layer, kind), scale, labels, true, classes);
     draw_legend(*c, kMargin, tiles_y + t.height() + below + 20, scale);
     save(*c, path);
   }
