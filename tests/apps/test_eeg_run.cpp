@@ -16,6 +16,7 @@
 #include "run/json.h"
 #include "run/layout.h"
 #include "tests/error_of.h"
+#include "tests/planted_split.h"
 #include "tests/run_compare.h"
 #include "tests/temp_dir.h"
 
@@ -24,15 +25,7 @@ namespace {
 // 1,600 planted training images in batches of 32: 50 steps per epoch, 200 in 4 epochs (the events
 // need more than H + 1 = 129 steps of history).  (In batches of 8 a clean run had region events
 // of z 6.0 … 7.6: README "NN-EEG" says so.)
-const datasets::DataSplit& planted_1600() {
-  static const datasets::DataSplit split = [] {
-    datasets::DataSplit s = datasets::load_dataset("planted");
-    s.train.truncate(1600);
-    s.test.truncate(40);
-    return s;
-  }();
-  return split;
-}
+const datasets::DataSplit& planted_1600() { return planted_split(1600, 40); }
 
 app::TrainingSettings eeg_settings(const std::string& out) {
   app::TrainingSettings s;

@@ -20,6 +20,7 @@
 #include "run/layout.h"
 #include "run/manifest.h"
 #include "tests/error_of.h"
+#include "tests/planted_split.h"
 #include "tests/run_compare.h"
 #include "tests/temp_dir.h"
 
@@ -28,15 +29,7 @@ namespace {
 namespace fs = std::filesystem;
 
 // The planted set cut to 96 training and 40 test images (built once: generating it is the slow part).
-const datasets::DataSplit& small_planted() {
-  static const datasets::DataSplit split = [] {
-    datasets::DataSplit s = datasets::load_dataset("planted");
-    s.train.truncate(96);
-    s.test.truncate(40);
-    return s;
-  }();
-  return split;
-}
+const datasets::DataSplit& small_planted() { return planted_split(96, 40); }
 
 // A small net with dropout (the network's own random stream), SGD with momentum, augmentation,
 // and every imaging stage after every epoch with a reproducible ζ stop.
