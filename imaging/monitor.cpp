@@ -98,37 +98,53 @@ double energy_score(const float* logits, int classes) {
   return -(top + std::log(sum));
 }
 
-double mahalanobis_score(const float* h, const float* means, const float* precision, int classes, int features) {
-  double best = std::numeric_limits<double>::infinity();
-  std::vector<double> d(features);
+// d_k = h − μ_k for every image and class, E = D_k·P (one sgemm per class), q_k = Σ_j E_j d_j.
+std::vector<double> mahalanobis_scores(const float* h, int count, const float* means, const float* precision, int classes,
+                                       int features) {
+  std::vector<double> best(size_t(count), std::numeric_limits<double>::infinity());
+  std::vector<float> d(size_t(count) * features), e(size_t(count) * features);
   for (int k = 0; k < classes; ++k) {
-    for (int i = 0; i < features; ++i) d[i] = double(h[i]) - means[size_t(k) * features + i];
-    double q = 0;
-    for (int i = 0; i < features; ++i) {
-      double row = 0;
-      for (int j = 0; j < features; ++j) row += double(precision[size_t(i) * features + j]) * d[j];
-      q += d[i] * row;
+    const float* mean = means + size_t(k) * features;
+    for (int i = 0; i < count; ++i)
+      for (int j = 0; j < features; ++j) d[size_t(i) * features + j] = h[size_t(i) * features + j] - mean[j];
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, count, features, features, 1.f, d.data(), features, precision,
+                features, 0.f, e.data(), features);
+    for (int i = 0; i < count; ++i) {
+      double q = 0;
+      for (int j = 0; j < features; ++j) q += double(e[size_t(i) * features + j]) * d[size_t(i) * features + j];
+      best[size_t(i)] = std::min(best[size_t(i)], q);
     }
-    best = std::min(best, q);
   }
   return best;
 }
 
-double knn_score(const float* h, const float* bank, long count, int features, int k) {
-  double norm = 0;
-  for (int i = 0; i < features; ++i) norm += double(h[i]) * h[i];
-  norm = std::sqrt(norm);
-  std::vector<double> distance(static_cast<size_t>(count));
-  for (long s = 0; s < count; ++s) {
-    double d2 = 0;
-    for (int i = 0; i < features; ++i) {
-      const double u = norm > 0 ? h[i] / norm : 0.0, e = u - bank[size_t(s) * features + i];
-      d2 += e * e;
+// u = h/‖h‖ (0 when h = 0); the dot products with the bank in one sgemm: (count, D)·(D, M);
+// ‖u − b_s‖² = ‖u‖² + 1 − 2 u·b_s for the bank's unit vectors; the k-th smallest distance.
+std::vector<double> knn_scores(const float* h, int count, const float* bank, long bank_count, int features, int k) {
+  std::vector<float> unit(size_t(count) * features), dots(size_t(count) * size_t(bank_count));
+  std::vector<double> unit_norm2(static_cast<size_t>(count));
+  for (int i = 0; i < count; ++i) {
+    const float* x = h + size_t(i) * features;
+    double norm = 0;
+    for (int j = 0; j < features; ++j) norm += double(x[j]) * x[j];
+    norm = std::sqrt(norm);
+    double u2 = 0;
+    for (int j = 0; j < features; ++j) {
+      const float u = norm > 0 ? float(x[j] / norm) : 0.f;
+      unit[size_t(i) * features + j] = u, u2 += double(u) * u;
     }
-    distance[size_t(s)] = std::sqrt(d2);
+    unit_norm2[size_t(i)] = u2;
   }
-  std::nth_element(distance.begin(), distance.begin() + (k - 1), distance.end());
-  return distance[size_t(k - 1)];
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, count, int(bank_count), features, 1.f, unit.data(), features, bank,
+              features, 0.f, dots.data(), int(bank_count));
+  std::vector<double> scores(static_cast<size_t>(count));
+#pragma omp parallel for schedule(static)
+  for (int i = 0; i < count; ++i) {
+    float* row = dots.data() + size_t(i) * size_t(bank_count);
+    std::nth_element(row, row + (k - 1), row + bank_count, std::greater<float>());
+    scores[size_t(i)] = std::sqrt(std::max(0.0, unit_norm2[size_t(i)] + 1.0 - 2.0 * row[k - 1]));
+  }
+  return scores;
 }
 
 double sketch_cdf(const float* q, int count, double v) {
@@ -443,21 +459,13 @@ void Monitor::score_batch(const nn::Tensor& x, std::vector<ImageScores>& scores,
     if (view.index == last) features_.assign(view.input.data(), view.input.data() + size_t(count) * features);
   };
   const nn::Tensor& logits = net_.forward(x, false, &probe);
-  // KNN: the dot products of the batch's unit vectors with the bank, one sgemm: (count, D)·(D, M).
-  const long bank = profile_.knn.shape().h;
-  std::vector<float> unit(size_t(count) * features), dots(size_t(count) * size_t(bank));
-  for (int i = 0; i < count; ++i) {
-    double norm = 0;
-    for (int d = 0; d < features; ++d) norm += double(features_[size_t(i) * features + d]) * features_[size_t(i) * features + d];
-    norm = std::sqrt(norm);
-    for (int d = 0; d < features; ++d)
-      unit[size_t(i) * features + d] = norm > 0 ? float(features_[size_t(i) * features + d] / norm) : 0.f;
-  }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, count, int(bank), features, 1.f, unit.data(), features,
-              profile_.knn.data(), features, 0.f, dots.data(), int(bank));
+  const std::vector<double> mahalanobis = mahalanobis_scores(features_.data(), count, profile_.class_means.data(),
+                                                             profile_.precision.data(), profile_.classes, features);
+  const std::vector<double> knn = knn_scores(features_.data(), count, profile_.knn.data(), profile_.knn.shape().h, features,
+                                             profile_.settings.knn_k);
   scores.assign(size_t(count), ImageScores());
   windows.clear();
-  const int classes = profile_.classes, k = profile_.settings.knn_k;
+  const int classes = profile_.classes;
 #pragma omp parallel for schedule(static)
   for (int i = 0; i < count; ++i) {
     ImageScores& s = scores[size_t(i)];
@@ -465,14 +473,8 @@ void Monitor::score_batch(const nn::Tensor& x, std::vector<ImageScores>& scores,
     s.prediction = int(std::max_element(f, f + classes) - f);
     s.msp = msp_score(f, classes);
     s.energy = energy_score(f, classes);
-    s.mahalanobis = mahalanobis_score(features_.data() + size_t(i) * features, profile_.class_means.data(),
-                                      profile_.precision.data(), classes, features);
-    // ‖u − u_s‖² = 2 − 2 u·u_s for unit vectors (‖u‖ = 0: 1 + 0 = 1 − 2·0 … written out below)
-    std::vector<float> largest(dots.begin() + size_t(i) * bank, dots.begin() + size_t(i + 1) * bank);
-    std::nth_element(largest.begin(), largest.begin() + (k - 1), largest.end(), std::greater<float>());
-    double u2 = 0;
-    for (int d = 0; d < features; ++d) u2 += double(unit[size_t(i) * features + d]) * unit[size_t(i) * features + d];
-    s.knn = std::sqrt(std::max(0.0, u2 + 1.0 - 2.0 * largest[size_t(k - 1)]));
+    s.mahalanobis = mahalanobis[size_t(i)];
+    s.knn = knn[size_t(i)];
     // S(x) = (1/L) Σ_l (1/|G_l|) Σ_g z_g², and the largest |z|
     double total = 0;
     int layers = 0;

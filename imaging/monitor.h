@@ -87,10 +87,11 @@ void check_profile_fits(const Profile& profile, const std::string& profile_path,
 // ---- the scores, as pure functions (README "Monitoring"; tested on hand cases) ----
 double msp_score(const float* logits, int classes);
 double energy_score(const float* logits, int classes);
-// means (K, D), precision (D, D), h (D)
-double mahalanobis_score(const float* h, const float* means, const float* precision, int classes, int features);
-// bank (M, D) unit vectors; h (D); k ≤ M
-double knn_score(const float* h, const float* bank, long count, int features, int k);
+// Per image of h (count, D): min over classes of (h − μ_k)ᵀ P (h − μ_k); means (K, D), precision (D, D).
+std::vector<double> mahalanobis_scores(const float* h, int count, const float* means, const float* precision, int classes,
+                                       int features);
+// Per image of h (count, D): the k-th smallest distance of h/‖h‖ to the bank (M, D) of unit vectors; k ≤ M.
+std::vector<double> knn_scores(const float* h, int count, const float* bank, long bank_count, int features, int k);
 // F_g(v) from the sketch q (Q ascending values at p_j = j/(Q−1)).
 double sketch_cdf(const float* q, int count, double v);
 // The exact quantiles of values at p_j = j/(Q−1) (linear between order statistics); values is sorted.

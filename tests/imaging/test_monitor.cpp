@@ -30,18 +30,50 @@ TEST(MonitorScores, MspAndEnergyOnHandLogits) {
 }
 
 TEST(MonitorScores, MahalanobisIsTheNearestClassUnderThePrecision) {
-  const float means[4] = {0, 0, 4, 0}, precision[4] = {1, 0, 0, 0.25f}, h[2] = {1, 2};
-  // class 0: 1·1 + 0.25·4 = 2;  class 1: 1·9 + 0.25·4 = 10
-  EXPECT_DOUBLE_EQ(imaging::mahalanobis_score(h, means, precision, 2, 2), 2.0);
-  const float near1[2] = {3.5f, 0};
-  EXPECT_DOUBLE_EQ(imaging::mahalanobis_score(near1, means, precision, 2, 2), 0.25);
+  const float means[4] = {0, 0, 4, 0}, precision[4] = {1, 0, 0, 0.25f};
+  // image 0 (1, 2): class 0: 1·1 + 0.25·4 = 2, class 1: 1·9 + 0.25·4 = 10;  image 1 (3.5, 0): class 1: 0.25
+  const float h[4] = {1, 2, 3.5f, 0};
+  EXPECT_EQ(imaging::mahalanobis_scores(h, 2, means, precision, 2, 2), (std::vector<double>{2.0, 0.25}));
+}
+
+TEST(MonitorScores, MahalanobisOfABatchIsTheQuadraticFormOfEachImage) {
+  // A full (non-diagonal) precision and 5 images: the batched sgemm path against the quadratic form
+  // written out in double for each image alone.
+  const int classes = 3, features = 4, count = 5;
+  std::vector<float> means(classes * features), h(count * features), a(features * features), precision(features * features);
+  for (size_t i = 0; i < means.size(); ++i) means[i] = float(std::sin(1.3 * double(i)));
+  for (size_t i = 0; i < h.size(); ++i) h[i] = float(std::cos(0.7 * double(i) + 0.2));
+  for (size_t i = 0; i < a.size(); ++i) a[i] = float(std::sin(2.1 * double(i) + 1));
+  for (int i = 0; i < features; ++i)  // P = AᵀA + I: symmetric positive definite
+    for (int j = 0; j < features; ++j) {
+      double s = i == j ? 1 : 0;
+      for (int k = 0; k < features; ++k) s += double(a[k * features + i]) * a[k * features + j];
+      precision[i * features + j] = float(s);
+    }
+  const std::vector<double> batch = imaging::mahalanobis_scores(h.data(), count, means.data(), precision.data(), classes, features);
+  for (int n = 0; n < count; ++n) {
+    double best = 1e300;
+    for (int c = 0; c < classes; ++c) {
+      double q = 0;
+      for (int i = 0; i < features; ++i)
+        for (int j = 0; j < features; ++j)
+          q += (double(h[n * features + i]) - means[c * features + i]) * precision[i * features + j] *
+               (double(h[n * features + j]) - means[c * features + j]);
+      best = std::min(best, q);
+    }
+    EXPECT_NEAR(batch[size_t(n)], best, 1e-5 * std::max(1.0, best)) << "image " << n;
+  }
 }
 
 TEST(MonitorScores, KnnIsTheKthDistanceOfTheNormalisedFeatures) {
-  const float bank[6] = {1, 0, 0, 1, -1, 0}, h[2] = {2, 0};  // u = (1, 0): distances 0, √2, 2
-  EXPECT_NEAR(imaging::knn_score(h, bank, 3, 2, 1), 0.0, 1e-12);
-  EXPECT_NEAR(imaging::knn_score(h, bank, 3, 2, 2), std::sqrt(2.0), 1e-12);
-  EXPECT_NEAR(imaging::knn_score(h, bank, 3, 2, 3), 2.0, 1e-12);
+  const float bank[6] = {1, 0, 0, 1, -1, 0};
+  const float h[4] = {2, 0, 0, 0};  // u = (1, 0): distances 0, √2, 2;  h = 0: u = 0, every distance 1
+  const std::vector<std::pair<int, std::vector<double>>> expected = {{1, {0.0, 1.0}}, {2, {std::sqrt(2.0), 1.0}}, {3, {2.0, 1.0}}};
+  for (const auto& [k, want] : expected) {
+    const std::vector<double> got = imaging::knn_scores(h, 2, bank, 3, 2, k);
+    ASSERT_EQ(got.size(), 2u);
+    for (size_t i = 0; i < 2; ++i) EXPECT_NEAR(got[i], want[i], 1e-6) << "k " << k << " image " << i;
+  }
 }
 
 TEST(MonitorSketch, QuantilesAreNumpysAndTheCdfInvertsThem) {
