@@ -6,6 +6,9 @@
 // — through the sanitizers — any crash, overflow or out-of-bounds access.
 #pragma once
 #include <unistd.h>
+#include <zlib.h>
+
+#include <cstdint>
 
 #include <cstdio>
 #include <cstdlib>
@@ -54,6 +57,27 @@ inline std::vector<std::string> split(const std::string& data, const std::string
     parts.push_back(data.substr(start, at - start));
   parts.push_back(data.substr(start));
   return parts;
+}
+
+// The file of a harness for a framed reader (nn/framed_file.h), from a mode byte and the rest:
+//   'R': the rest as it is (magic, version, lengths and CRC are fuzzed too; most mutations stop at the CRC);
+//   else: the rest is the header JSON, "|DATA|", the tensor bytes, framed here (magic, version 1, header
+//         length, CRC-32), so that mutations reach the header checks and the tensor reads.
+// data holds at least the mode byte.
+inline std::string framed_input(const uint8_t* data, size_t size, const char (&magic)[8]) {
+  const std::string rest(reinterpret_cast<const char*>(data + 1), size - 1);
+  if (data[0] == 'R') return rest;
+  std::vector<std::string> parts = split(rest, "|DATA|");
+  parts.resize(2);
+  std::string out(magic, 8);
+  const uint32_t version = 1;
+  const uint64_t length = parts[0].size();
+  out.append(reinterpret_cast<const char*>(&version), 4);
+  out.append(reinterpret_cast<const char*>(&length), 8);
+  out += parts[0] + parts[1];
+  const uint32_t crc = uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(out.data()), uInt(out.size())));
+  out.append(reinterpret_cast<const char*>(&crc), 4);
+  return out;
 }
 
 [[noreturn]] inline void finding(const std::string& what) {
