@@ -6,6 +6,7 @@
 // shortest(v, as_float) is the shortest text that reads back as the same float (or double);
 // decimal(f) is the double that text reads as, so that a float setting shows as it was typed.
 #pragma once
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -29,7 +30,15 @@ inline std::string shortest(double value, bool as_float) {
 }
 
 // A float as the double of its shortest text: 0.02f → 0.02 (JSON "0.02"), not 0.019999999552965164.
-// Reads back as the same float.
-inline double decimal(float value) { return std::strtod(shortest(value, true).c_str(), nullptr); }
+// Reads back as the same float.  std::to_chars in scientific form writes the shortest digits that
+// read back as the float, the closest to it among those: the digits of shortest(value, true), without
+// its trial loop (tests/base/test_format.cpp compares the two).  (Its plain form would write a large
+// float's integer digits in full: 2171854782464, not 2.1718548e+12.)
+inline double decimal(float value) {
+  char s[64];
+  const std::to_chars_result end = std::to_chars(s, s + sizeof s - 1, value, std::chars_format::scientific);
+  *end.ptr = '\0';
+  return std::strtod(s, nullptr);
+}
 
 }  // namespace base

@@ -1,0 +1,41 @@
+// tests/base/test_format.cpp — base::decimal (std::to_chars) against the trial loop of base::shortest.
+#include "base/format.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+
+#include "nn/rng.h"
+
+namespace {
+
+float float_of_bits(uint32_t bits) {
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+TEST(Format, DecimalIsTheDoubleOfTheShortestText) {
+  EXPECT_EQ(base::decimal(0.02f), 0.02);
+  EXPECT_EQ(base::decimal(5e-4f), 0.0005);
+  EXPECT_EQ(base::decimal(1.f / 3.f), 0.33333334);
+  EXPECT_EQ(base::decimal(0.f), 0.0);
+  EXPECT_EQ(base::decimal(-2.5e-38f), -2.5e-38);
+  EXPECT_EQ(base::decimal(std::numeric_limits<float>::max()), 3.4028235e38);
+  EXPECT_EQ(base::decimal(std::numeric_limits<float>::denorm_min()), 1e-45);
+  // Random bit patterns over every exponent: the same double as the trial loop of shortest(), and
+  // the same float when read back.
+  nn::Rng rng(7);
+  for (int i = 0; i < 200000; ++i) {
+    const float f = float_of_bits(uint32_t(rng.next() >> 32));
+    if (!std::isfinite(f)) continue;
+    const double d = base::decimal(f);
+    ASSERT_EQ(d, std::strtod(base::shortest(f, true).c_str(), nullptr)) << base::shortest(f, true);
+    ASSERT_EQ(float(d), f);
+  }
+}
+
+}  // namespace
