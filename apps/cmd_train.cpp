@@ -37,11 +37,12 @@ void draw_progress(int epochs, const nn::StepInfo& step, double seconds, long im
 
 // The report's ζ stability (report/report_summary.h: the Spearman rank correlation of each layer's
 // region ζ with the previous analysed epoch's, averaged over the layers) of `epoch`, read back from
-// the run directory as the report reads it; "n/a" on the first analysed epoch, or when no layer
+// the run directory as the report reads it (the last two epochs with ζ only, so that an epoch's
+// digest does not re-read the whole run); "n/a" on the first analysed epoch, or when no layer
 // has a correlation (or a previous analysis cannot be read: the report will say why).
 std::string zeta_stability_text(const std::string& run_dir, int epoch) {
   try {
-    for (const report::StabilityStep& step : report::zeta_stability(report::load_run(run_dir)))
+    for (const report::StabilityStep& step : report::zeta_stability(report::load_run(run_dir, 2)))
       if (step.to_epoch == epoch && step.mean) return base::format("%.2f", *step.mean);
   } catch (const base::Error&) {
   }

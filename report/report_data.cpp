@@ -90,7 +90,7 @@ Json read_images(const Node& root) {
 }
 
 // analysis/epoch_<digits> directories, numerically ascending.
-std::vector<RawEpoch> read_epochs(const std::string& run_dir) {
+std::vector<RawEpoch> read_epochs(const std::string& run_dir, size_t latest_with_zeta) {
   std::vector<RawEpoch> epochs;
   const fs::path analysis = run::Layout(run_dir).analyses();
   std::error_code ec;
@@ -109,6 +109,12 @@ std::vector<RawEpoch> read_epochs(const std::string& run_dir) {
     if (epochs[i].epoch == epochs[i - 1].epoch)
       throw base::Error(epochs[i].dir + ": epoch " + std::to_string(epochs[i].epoch) + " has two directories (" +
                       epochs[i - 1].dir + ")");
+  if (latest_with_zeta > 0) {
+    std::vector<RawEpoch> kept;
+    for (auto e = epochs.rbegin(); e != epochs.rend() && kept.size() < latest_with_zeta; ++e)
+      if (base::file_exists(e->dir + "/" + run::kZetaFile)) kept.insert(kept.begin(), std::move(*e));
+    epochs = std::move(kept);
+  }
   for (RawEpoch& e : epochs) read_epoch_files(e);
   return epochs;
 }
@@ -458,7 +464,7 @@ const MetricsRow* RunData::metrics_of(int epoch) const {
   return nullptr;
 }
 
-RunData load_run(const std::string& dir) {
+RunData load_run(const std::string& dir, size_t latest_with_zeta) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
     throw base::Error(dir + ": not a directory (expected a run directory written by nnfmri train or nnfmri analyze's --out)");
@@ -498,7 +504,7 @@ RunData load_run(const std::string& dir) {
   }
   if (base::file_exists(metrics_path)) run.metrics = read_metrics(metrics_path);
   else run.notes.push_back("no metrics.jsonl (training curves not shown)");
-  std::vector<RawEpoch> raw = read_epochs(dir);
+  std::vector<RawEpoch> raw = read_epochs(dir, latest_with_zeta);
   if (raw.empty()) run.notes.push_back("no analysis/epoch_N directories (train with --analyze-every N to image the network)");
   if (run.config.is_null() && run.metrics.empty() && raw.empty())
     throw base::Error(dir + ": no config.json, metrics.jsonl, analysis/epoch_N/ or grid.json, zeta.json, tract.json "

@@ -111,7 +111,9 @@ struct RunData {
   const MetricsRow* metrics_of(int epoch) const;  // nullptr when metrics.jsonl has no such line
 };
 
-RunData load_run(const std::string& dir);
+// latest_with_zeta > 0 reads only the last that many analysed epochs whose directory holds zeta.json
+// (the training digest's ζ stability needs two, not the whole run); 0 reads every epoch.
+RunData load_run(const std::string& dir, size_t latest_with_zeta = 0);
 
 // "grid_i_j_k" → 0-based (i0, j0, k0); false when the key is not of that form.
 bool parse_region_key(const std::string& key, int& i0, int& j0, int& k0);

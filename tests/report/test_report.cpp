@@ -266,6 +266,28 @@ TEST(Report, ZetaStabilityPerLayer) {
   EXPECT_NEAR(*steps[0].mean, mean / 3, 1e-12);
 }
 
+// The training digest reads only the last two epochs with ζ: the same last step as the whole run's,
+// with an epoch without zeta.json after them (skipped) and one before them (not read).
+TEST(Report, LatestEpochsWithZetaGiveTheLastStabilityStep) {
+  TempDir tmp("stability_latest");
+  write_run(tmp.path);
+  const fs::path e3 = tmp.path / "analysis" / "epoch_003", e0 = tmp.path / "analysis" / "epoch_000";
+  write(e3 / "grid.json", grid_json(3).dump(1));  // grid only
+  write(e0 / "grid.json", grid_json(0).dump(1));
+  write(e0 / "zeta.json", zeta_json(0).dump(1));
+  const std::vector<report::StabilityStep> all = report::zeta_stability(report::load_run(tmp.str()));
+  const report::RunData latest_run = report::load_run(tmp.str(), 2);
+  ASSERT_EQ(latest_run.epochs.size(), 2u);
+  EXPECT_EQ(latest_run.epochs[0].epoch, 1);
+  EXPECT_EQ(latest_run.epochs[1].epoch, 2);
+  const std::vector<report::StabilityStep> latest = report::zeta_stability(latest_run);
+  ASSERT_EQ(all.size(), 2u);
+  ASSERT_EQ(latest.size(), 1u);
+  EXPECT_EQ(latest[0].to_epoch, all[1].to_epoch);
+  EXPECT_EQ(latest[0].from_epoch, all[1].from_epoch);
+  EXPECT_EQ(*latest[0].mean, *all[1].mean);
+}
+
 TEST(Report, FiguresAreValidPngsAndDeterministic) {
   TempDir a("png_a"), b("png_b");
   write_run(a.path / "run");
