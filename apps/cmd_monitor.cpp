@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdio>
 #include <numeric>
+#include <optional>
 
 #include "apps/commands.h"
 #include "base/error.h"
@@ -51,10 +52,18 @@ run::Json region_json(const imaging::Profile& profile, const nn::Network& net, i
                    scaled(rows.end, net.height(), grid.height, true), scaled(cols.end, net.width(), grid.width, true)}}};
 }
 
-const char* const kDetectors[] = {"spatial", "msp", "energy", "mahalanobis", "knn"};
+// The detectors of a profile, in the order of the JSON lines and the page: spatial_zeta only when the
+// profile has ζ weights.
+std::vector<std::string> detector_names(const imaging::Profile& profile) {
+  std::vector<std::string> names = {"spatial", "msp", "energy", "mahalanobis", "knn"};
+  if (!profile.zeta_file.empty()) names.insert(names.begin() + 1, "spatial_zeta");
+  return names;
+}
 
-std::array<double, 5> detector_values(const imaging::ImageScores& s) {
-  return {s.spatial, s.msp, s.energy, s.mahalanobis, s.knn};
+std::vector<double> detector_values(const imaging::Profile& profile, const imaging::ImageScores& s) {
+  std::vector<double> values = {s.spatial, s.msp, s.energy, s.mahalanobis, s.knn};
+  if (!profile.zeta_file.empty()) values.insert(values.begin() + 1, s.spatial_zeta);
+  return values;
 }
 
 imaging::MonitorSettings monitor_settings(const Flags& flags) {
@@ -98,15 +107,18 @@ int cmd_profile(int argc, char** argv) {
   run::Json about = {{"checkpoint", {{"path", checkpoint}, {"spec", ck.net->spec()}, {"epoch", ck.epoch}}},
                      {"data", describe_data(flags.text("--data"), data)}};
   const base::Stopwatch clock;
+  std::optional<base::Json> zeta;  // read before the fit (a missing file costs no fit), checked after it
+  if (flags.has("--zeta")) zeta = base::read_json(flags.text("--zeta"));
   imaging::Profile profile = imaging::fit_profile(*ck.net, data.train.view(), long(data.train.size()), int(batch), settings,
                                                   datasets::sha256_file(checkpoint), about);
+  if (zeta) imaging::set_zeta_weights(profile, *zeta, flags.text("--zeta"), ck.epoch);
   const double seconds = clock.seconds();
   imaging::save_profile(flags.text("--out"), profile);
   size_t regions = 0;
   for (const imaging::LayerProfile& l : profile.layers) regions += size_t(l.grid.count());
-  std::printf("wrote %s: %ld training images, %zu regions in %zu blocks, %d features, %ld KNN vectors; fit in %.1f s\n",
+  std::printf("wrote %s: %ld training images, %zu regions in %zu blocks, %d features, %ld KNN vectors%s; fit in %.1f s\n",
               flags.text("--out").c_str(), profile.images, regions, profile.layers.size(), profile.features,
-              long(profile.knn.shape().h), seconds);
+              long(profile.knn.shape().h), zeta ? ", ζ weights" : "", seconds);
   return 0;
 }
 
@@ -136,7 +148,8 @@ int cmd_monitor(int argc, char** argv) {
   std::vector<uint8_t> labels;
   std::vector<imaging::ImageScores> scores;
   std::vector<imaging::WindowDrift> windows;
-  std::array<double, 5> window_sums{};
+  const std::vector<std::string> detectors = detector_names(profile);
+  std::vector<double> window_sums(detectors.size(), 0.0);
   long window_count = 0, alarms = 0;
   run::Json timeline = run::Json::array(), window_rows = run::Json::array();
   std::vector<SelectedImage> selected;  // the largest spatial scores so far, largest first
@@ -152,8 +165,8 @@ int cmd_monitor(int argc, char** argv) {
       const long image = long(offset) + i;
       run::Json line = {{"image", image}, {"label", int(labels[size_t(i)])}, {"prediction", s.prediction}};
       run::Json values = run::Json::object();
-      const std::array<double, 5> v = detector_values(s);
-      for (size_t d = 0; d < v.size(); ++d) values[kDetectors[d]] = short_number(v[d]), window_sums[d] += v[d];
+      const std::vector<double> v = detector_values(profile, s);
+      for (size_t d = 0; d < v.size(); ++d) values[detectors[d]] = short_number(v[d]), window_sums[d] += v[d];
       line["scores"] = values;
       run::Json top = run::Json::array(), layer_top = run::Json::object();
       for (const imaging::RegionScore& r : s.top) top.push_back(region_json(profile, *ck.net, r.layer, r.region, r.z));
@@ -196,7 +209,7 @@ int cmd_monitor(int argc, char** argv) {
         run::Json drift = {{"window", w.first / window}, {"first", w.first}, {"images", w.images}, {"alarm", w.alarm},
                            {"alpha", alpha}, {"regions_tested", w.tested}, {"regions_drifting", w.drifting}};
         run::Json means = run::Json::object(), regions = run::Json::array();
-        for (size_t d = 0; d < window_sums.size(); ++d) means[kDetectors[d]] = short_number(window_sums[d] / double(window_count));
+        for (size_t d = 0; d < window_sums.size(); ++d) means[detectors[d]] = short_number(window_sums[d] / double(window_count));
         drift["mean_scores"] = means;
         for (const imaging::WindowDrift::Region& r : w.top) {
           run::Json region = region_json(profile, *ck.net, r.layer, r.region, 0);
@@ -212,7 +225,7 @@ int cmd_monitor(int argc, char** argv) {
                                              : profile.layers[size_t(w.top[0].layer)].name + " " +
                                                    profile.layers[size_t(w.top[0].layer)].grid.key(w.top[0].region)});
         text += base::json_text(drift, -1) + "\n";
-        window_sums = {}, window_count = 0;
+        std::fill(window_sums.begin(), window_sums.end(), 0.0), window_count = 0;
         if (w.alarm) {
           ++alarms;
           const imaging::WindowDrift::Region& r = w.top.front();
@@ -229,7 +242,7 @@ int cmd_monitor(int argc, char** argv) {
   run::Json page = {{"checkpoint", checkpoint}, {"profile", profile_path}, {"input", flags.text("--input")},
                     {"images", view.count}, {"window", window}, {"alpha", alpha},
                     {"colormaps", run::Json::parse(report::colormap_stops_json())},
-                    {"detectors", std::vector<std::string>(std::begin(kDetectors), std::end(kDetectors))},
+                    {"detectors", detectors},
                     {"scores", timeline}, {"scores_cut", view.count > kTimelineImages}, {"windows", window_rows}};
   page["selected"] = run::Json::array();
   for (const SelectedImage& image : selected) page["selected"].push_back(image.json);

@@ -193,6 +193,8 @@ std::vector<FlagDef> make_table() {
       integer_flag("--knn-k", "K", "k of the KNN score", kProfile, monitor.knn_k, 1, 1 << 20),
       integer_flag("--knn-images", "N", "fit images whose normalised features are kept for KNN", kProfile,
                    monitor.knn_images, 1, 1 << 20),
+      text_flag("--zeta", "FILE", "zeta.json of this checkpoint: weights of the spatial_zeta score (README \"Monitoring\")",
+                kProfile),
       nonempty(required(text_flag("--profile", "FILE", "the profile made by `nnfmri profile` for this checkpoint", kMonitor),
                         kMonitor)),
       nonempty(required(text_flag("--input", "SPEC", "the images to monitor (the test half of a --data SPEC: cifar10:DIR, images:DIR, ...)",

@@ -311,6 +311,7 @@ std::vector<nn::FramedTensor> profile_tensors(Profile& p) {
     tensors.push_back({l.name + ".mean", &l.mean});
     tensors.push_back({l.name + ".sd", &l.sd});
     tensors.push_back({l.name + ".quantiles", &l.quantiles});
+    if (!p.zeta_file.empty()) tensors.push_back({l.name + ".weight", &l.weight});
   }
   tensors.push_back({"class_means", &p.class_means});
   tensors.push_back({"precision", &p.precision});
@@ -319,6 +320,20 @@ std::vector<nn::FramedTensor> profile_tensors(Profile& p) {
 }
 
 }  // namespace
+
+void set_zeta_weights(Profile& profile, const base::Json& zeta, const std::string& path, int epoch) {
+  const base::Node root(zeta, path);
+  if (root["epoch"].integer(0, 1 << 30) != epoch)
+    root["epoch"].reject("is not the checkpoint's epoch " + std::to_string(epoch) + " (pass the zeta.json of this checkpoint)");
+  const base::Node layers = root["layers"];
+  for (LayerProfile& l : profile.layers) {
+    const base::Node regions = layers[l.name]["regions"];
+    l.weight = row_tensor(1, l.grid.count());
+    for (int r = 0; r < l.grid.count(); ++r)
+      l.weight.data()[r] = float(std::fabs(regions[l.grid.key(r)]["shapley"].number()));
+  }
+  profile.zeta_file = path;
+}
 
 void save_profile(const std::string& path, Profile& p) {
   nlohmann::json layers = nlohmann::json::array();
@@ -341,6 +356,7 @@ void save_profile(const std::string& path, Profile& p) {
       {"features", p.features},
       {"layers", layers},
   };
+  if (!p.zeta_file.empty()) header["zeta_file"] = p.zeta_file;
   nn::write_framed(path, kProfileMagic, header, profile_tensors(p));
 }
 
@@ -362,6 +378,10 @@ Profile load_profile(const std::string& path) {
   p.settings.knn_images = long(h["knn_images"].integer(1, kMaxKnnImages));
   p.classes = int(h["classes"].integer(1, kMaxClasses));
   p.features = int(h["features"].integer(1, 1 << 16));
+  if (h.has("zeta_file")) {
+    p.zeta_file = h["zeta_file"].text();
+    if (p.zeta_file.empty()) h["zeta_file"].reject("expected the path of the zeta.json of the weights");
+  }
   const long bank = std::min(p.images, p.settings.knn_images);
   if (bank < p.settings.knn_k) h["knn_k"].reject("exceeds the stored KNN vectors");
   // Sizes are checked against the file before any tensor is allocated.
@@ -379,7 +399,7 @@ Profile load_profile(const std::string& path) {
     lp.grid = run::RegionGrid(shape[0], shape[1], shape[2], spec, false);
     if (lp.grid.gh != cells[0] || lp.grid.gw != cells[1] || lp.grid.gc != cells[2])
       layer["grid"].reject("is not the profile's grid clamped to the layer");
-    floats += double(lp.grid.count()) * (2.0 + p.settings.quantiles);
+    floats += double(lp.grid.count()) * (2.0 + p.settings.quantiles + (p.zeta_file.empty() ? 0.0 : 1.0));
     p.layers.push_back(std::move(lp));
   }
   if (p.layers.empty()) layers.reject("expected at least one layer");
@@ -388,6 +408,7 @@ Profile load_profile(const std::string& path) {
     l.mean = row_tensor(1, l.grid.count());
     l.sd = row_tensor(1, l.grid.count());
     l.quantiles = row_tensor(l.grid.count(), p.settings.quantiles);
+    if (!p.zeta_file.empty()) l.weight = row_tensor(1, l.grid.count());
   }
   p.class_means = row_tensor(p.classes, p.features);
   p.precision = row_tensor(p.features, p.features);
@@ -399,6 +420,8 @@ Profile load_profile(const std::string& path) {
       if (!std::isfinite(l.mean.data()[r]) || !(l.sd.data()[r] >= 0) || !std::is_sorted(q, q + p.settings.quantiles) ||
           !std::isfinite(q[0]) || !std::isfinite(q[p.settings.quantiles - 1]))
         throw file.fail("layer " + l.name + " region " + std::to_string(r) + ": mean, sd or quantiles not finite and ordered");
+      if (!p.zeta_file.empty() && !(l.weight.data()[r] >= 0 && std::isfinite(l.weight.data()[r])))
+        throw file.fail("layer " + l.name + " region " + std::to_string(r) + ": weight not finite and ≥ 0");
     }
   for (const nn::Tensor* t : {&p.class_means, &p.precision, &p.knn})
     for (size_t i = 0; i < t->size(); ++i)
@@ -466,6 +489,7 @@ void Monitor::score_batch(const nn::Tensor& x, std::vector<ImageScores>& scores,
   scores.assign(size_t(count), ImageScores());
   windows.clear();
   const int classes = profile_.classes;
+  const bool weighted = !profile_.zeta_file.empty();
 #pragma omp parallel for schedule(static)
   for (int i = 0; i < count; ++i) {
     ImageScores& s = scores[size_t(i)];
@@ -475,9 +499,9 @@ void Monitor::score_batch(const nn::Tensor& x, std::vector<ImageScores>& scores,
     s.energy = energy_score(f, classes);
     s.mahalanobis = mahalanobis[size_t(i)];
     s.knn = knn[size_t(i)];
-    // S(x) = (1/L) Σ_l (1/|G_l|) Σ_g z_g², and the largest |z|
-    double total = 0;
-    int layers = 0;
+    // S(x) = (1/L) Σ_l (1/|G_l|) Σ_g z_g², S_ζ(x) when the profile has weights, and the largest |z|
+    double total = 0, weighted_total = 0;
+    int layers = 0, weighted_layers = 0;
     std::vector<RegionScore> all;
     for (size_t l = 0; l < profile_.layers.size(); ++l) {
       const LayerProfile& layer = profile_.layers[l];
@@ -497,8 +521,19 @@ void Monitor::score_batch(const nn::Tensor& x, std::vector<ImageScores>& scores,
         total += sum / used, ++layers;
         s.layer_top.push_back(best);
       }
+      if (weighted) {  // S_ζ's term of block l: Σ_{g∈G_l} |φ̂_g| z_g² / Σ_{g∈G_l} |φ̂_g|
+        double weighted_sum = 0, weights = 0;
+        for (int r = 0; r < regions; ++r) {
+          const float sd = layer.sd.data()[r];
+          if (!(sd > kMinRegionSd)) continue;
+          const double z = (double(phi_[l][size_t(i) * regions + r]) - layer.mean.data()[r]) / sd, w = layer.weight.data()[r];
+          weighted_sum += w * z * z, weights += w;
+        }
+        if (weights > 0) weighted_total += weighted_sum / weights, ++weighted_layers;
+      }
     }
     s.spatial = layers ? total / layers : 0.0;
+    s.spatial_zeta = weighted_layers ? weighted_total / weighted_layers : 0.0;
     const size_t top = std::min(all.size(), size_t(kTopRegions));
     std::partial_sort(all.begin(), all.begin() + top, all.end(), [](const RegionScore& a, const RegionScore& b) {
       return std::fabs(a.z) > std::fabs(b.z) || (std::fabs(a.z) == std::fabs(b.z) && (a.layer < b.layer || (a.layer == b.layer && a.region < b.region)));

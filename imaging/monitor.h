@@ -21,6 +21,9 @@
 //                  G_l the regions of block l with σ_g > kMinRegionSd (a region constant on the
 //                  clean data has no scale), L the blocks with G_l non-empty: every block weighs the
 //                  same whatever its number of regions.  Its region map is z_g.
+//     spatial_zeta (ours, when the profile holds weights) S_ζ(x) = (1/L') Σ_l Σ_{g∈G_l} w_g z_g(x)²,
+//                  w_g = |φ̂_g| / Σ_{g'∈G_l} |φ̂_g'|, φ̂_g the region's Shapley value from a zeta.json of
+//                  the checkpoint (set_zeta_weights), L' the blocks with Σ_{G_l} |φ̂| > 0.
 //   Drift of a window of n images, per region g in G: the Kolmogorov–Smirnov distance
 //     D_g = sup_v |F_n(v) − F_g(v)| between the window's φ_g and the profile's CDF F_g (the sketch,
 //     linear between the q_g,j), p_g = Q_KS((√n_e + 0.12 + 0.11/√n_e)·D_g), n_e = nN/(n + N) (the
@@ -56,6 +59,7 @@ struct LayerProfile {
   run::RegionGrid grid;  // the block's output cut by settings.grid
   nn::Tensor mean, sd;   // (1, 1, 1, R) μ_g, σ_g
   nn::Tensor quantiles;  // (1, 1, R, Q) q_g,j
+  nn::Tensor weight;     // (1, 1, 1, R) |φ̂_g| from zeta.json, when Profile::zeta_file is set; else empty
 };
 
 struct Profile {
@@ -68,12 +72,17 @@ struct Profile {
   nn::Tensor class_means;            // (1, 1, K, D) m_k
   nn::Tensor precision;              // (1, 1, D, D) P
   nn::Tensor knn;                    // (1, 1, M, D) u_s
+  std::string zeta_file;             // the zeta.json the weights came from; empty: no spatial_zeta
 };
 
 // The profile of images 0 … images−1 of data (needs every class present), streamed in batches.
 // Memory: the φ of every (region, image) and h of every image are kept until the quantiles are taken.
 Profile fit_profile(nn::Network& net, const nn::LabeledImages& data, long images, int batch,
                     const MonitorSettings& settings, const std::string& checkpoint_sha256, base::Json about);
+// The weights of spatial_zeta: |shapley| of every region of every block from zeta (the parsed
+// zeta.json at path, of the checkpoint of `epoch`); base::Error naming path and the JSON pointer when
+// its epoch differs, a block or region is missing, or a value is not finite.
+void set_zeta_weights(Profile& profile, const base::Json& zeta, const std::string& path, int epoch);
 // Framed (nn/framed_file.h, magic "NNFMRIpf"), atomic.
 void save_profile(const std::string& path, Profile& profile);
 // Reads and checks a profile (framing, CRC, every header field and tensor shape); base::Error naming path.
@@ -110,6 +119,7 @@ struct RegionScore {
 struct ImageScores {
   int prediction = 0;
   double msp = 0, energy = 0, mahalanobis = 0, knn = 0, spatial = 0;
+  double spatial_zeta = 0;  // 0 when the profile has no weights
   std::vector<RegionScore> top;        // the kTopRegions largest |z| over every block, largest first
   std::vector<RegionScore> layer_top;  // per block with G_l non-empty, its largest |z|
 };

@@ -139,10 +139,16 @@ mkdir -p empty && : > empty/data_batch_1.bin && : > empty/test_batch.bin
 case_ "monitor --input cifar10:DIR with empty files" 2 monitor run/model.ckpt --profile ok.profile --input cifar10:empty --out m4
 case_ "monitor --window 1" 2 monitor run/model.ckpt --profile ok.profile --input planted --window 1 --out m5
 case_ "monitor --window 1048576 (a window of 2^20 images × every region)" 2 monitor run/model.ckpt --profile ok.profile --input planted --window 1048576 --out m6
+/usr/bin/python3 -c "
+import json; z = json.load(open('run/analysis/epoch_001/zeta.json')); z['epoch'] = 7; json.dump(z, open('zeta7.json', 'w'))
+z['epoch'] = 1; del z['layers']['conv1']['regions']['grid_1_1_1']; json.dump(z, open('zeta_hole.json', 'w'))"
+case_ "profile --zeta: the zeta.json of another epoch" 2 profile run/model.ckpt --data planted --limit-train 200 --zeta zeta7.json --out p1
+case_ "profile --zeta: a zeta.json without a region of the profile" 2 profile run/model.ckpt --data planted --limit-train 200 --zeta zeta_hole.json --out p2
+case_ "profile --zeta /nonexistent.json" 2 profile run/model.ckpt --data planted --limit-train 200 --zeta /nonexistent.json --out p3
 case_ "corrupt --kind fog" 2 corrupt --data planted --kind fog --out c1
 case_ "corrupt --severity 6" 2 corrupt --data planted --kind noise --severity 6 --out c2
 case_ "corrupt --data fashion-mnist (not 3x32x32)" 2 corrupt --data fashion-mnist --kind blur --out c3
-for d in m1 m2 m3 m4 m5 m6 c1 c2 c3; do
+for d in m1 m2 m3 m4 m5 m6 c1 c2 c3 p1 p2 p3; do
   [ -e "$d" ] && { echo "bad_inputs: a refused run left $d behind" >&2; failed=1; }
 done
 "$nnfmri" $T --out big --model "linear:4096 relu linear:10" --analyze-every 1 --grid 1x1x4096 --stages grid \

@@ -210,4 +210,67 @@ TEST_F(Monitor, CleanWindowsDoNotAlarmAShiftedStreamDoes) {
   }
 }
 
+// A zeta.json for the profile's blocks: |shapley| of region r of block l is weight(l, r).
+template <class Weight>
+base::Json zeta_file(const imaging::Profile& p, int epoch, Weight weight) {
+  base::Json layers = base::Json::object();
+  for (size_t l = 0; l < p.layers.size(); ++l) {
+    base::Json regions = base::Json::object();
+    for (int r = 0; r < p.layers[l].grid.count(); ++r)
+      regions[p.layers[l].grid.key(r)] = {{"shapley", (r % 2 ? -1 : 1) * weight(l, r)}, {"zeta_score", 0}};
+    layers[p.layers[l].name] = {{"regions", regions}};
+  }
+  return {{"epoch", epoch}, {"layers", layers}};
+}
+
+// S_ζ with equal weights is S; with one region per block carrying all the weight it is the mean over
+// blocks of that region's z² (the sign of the Shapley value does not matter).  The weights survive
+// the file; a zeta.json of another epoch or without a region is one error naming it.
+TEST_F(Monitor, ZetaWeightedScoreIsTheWeightedMeanOfZSquared) {
+  nn::Network n = net();
+  const datasets::Dataset fit = images(600, 1), stream = images(200, 2);
+  imaging::Profile equal = imaging::fit_profile(n, fit.view(), 600, 64, settings(), "x", {});
+  imaging::Profile single = equal;
+  imaging::set_zeta_weights(equal, zeta_file(equal, 4, [](size_t, int) { return 0.25; }), "z.json", 4);
+  imaging::set_zeta_weights(single, zeta_file(single, 4, [](size_t, int r) { return r == 1 ? 0.5 : 0.0; }), "z.json", 4);
+  std::vector<imaging::ImageScores> a, b;
+  alarms(equal, n, stream, 100, &a);
+  alarms(single, n, stream, 100, &b);
+  ASSERT_EQ(a.size(), 200u);
+  for (const imaging::ImageScores& s : a) ASSERT_NEAR(s.spatial_zeta, s.spatial, 1e-9 * std::max(1.0, s.spatial));
+  // single: region 1 of each block (σ > 0 in this net: checked), z from the profile by hand.
+  imaging::Monitor monitor(single, n, 100, 0.01);
+  const nn::LabeledImages view = stream.view();
+  std::vector<uint32_t> index(64);
+  for (uint32_t i = 0; i < 64; ++i) index[i] = i;
+  nn::Tensor x;
+  std::vector<uint8_t> y;
+  std::vector<imaging::ImageScores> scores;
+  std::vector<imaging::WindowDrift> windows;
+  nn::make_batch(n, view, index.data(), 64, nullptr, 0, 0, 0, x, y);
+  monitor.score_batch(x, scores, windows);
+  for (int i = 0; i < 64; ++i) {
+    const std::vector<std::vector<float>> z = monitor.region_z(i);
+    double sum = 0;
+    for (size_t l = 0; l < single.layers.size(); ++l) {
+      ASSERT_GT(single.layers[l].sd.data()[1], imaging::kMinRegionSd);
+      sum += double(z[l][1]) * z[l][1];
+    }
+    ASSERT_NEAR(scores[size_t(i)].spatial_zeta, sum / double(single.layers.size()), 1e-4 * std::max(1.0, sum));
+    ASSERT_NEAR(scores[size_t(i)].spatial_zeta, b[size_t(i)].spatial_zeta, 1e-12);
+  }
+  imaging::save_profile(path("w.profile"), single);
+  const imaging::Profile back = imaging::load_profile(path("w.profile"));
+  EXPECT_EQ(back.zeta_file, "z.json");
+  for (size_t l = 0; l < back.layers.size(); ++l)
+    for (int r = 0; r < back.layers[l].grid.count(); ++r)
+      ASSERT_EQ(back.layers[l].weight.data()[r], r == 1 ? 0.5f : 0.f);
+  imaging::Profile p = equal;
+  expect_error_naming([&] { imaging::set_zeta_weights(p, zeta_file(p, 3, [](size_t, int) { return 1.0; }), "z3.json", 4); },
+                      "z3.json: /epoch: is not the checkpoint's epoch 4");
+  base::Json missing = zeta_file(p, 4, [](size_t, int) { return 1.0; });
+  missing["layers"]["conv2"]["regions"].erase(p.layers[2].grid.key(5));
+  expect_error_naming([&] { imaging::set_zeta_weights(p, missing, "m.json", 4); }, "m.json: /layers/conv2/regions");
+}
+
 }  // namespace
