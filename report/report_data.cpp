@@ -314,6 +314,7 @@ class RunReader {
   void read_zeta(EpochData& epoch, const Node& root) {
     epoch.has_zeta = true;
     if (auto settings = root.find("settings")) epoch.zeta_settings = settings->json();
+    if (auto errors = root.find("errors")) read_gallery(epoch, *errors);
     for (const auto& [name, node] : root["layers"].members()) {
       LayerImage& layer = epoch.layers[size_t(layer_index(name))];
       layer.has_zeta = true;
@@ -341,6 +342,45 @@ class RunReader {
       for (size_t c = 0; c < critical.array_size(); ++c)
         layer.critical.push_back(region_index(layer, critical[c].text(), critical[c]));
       layer.critical_share = node["critical_share"].number();
+      if (auto errors = node.find("errors")) read_gallery_phi(epoch, layer, *errors);
+    }
+  }
+
+  // zeta.json's errors (analyze --errors; optional: files without it are read as before).
+  void read_gallery(EpochData& epoch, const Node& errors) {
+    const std::optional<Node> gallery = errors.find("gallery");
+    if (!gallery) return;
+    const std::array<int, 3> shape = errors["shape"].triple(65536);
+    epoch.gallery_channels = shape[0], epoch.gallery_height = shape[1], epoch.gallery_width = shape[2];
+    const size_t size = size_t(shape[0]) * size_t(shape[1]) * size_t(shape[2]);
+    if (size > (size_t(1) << 22)) errors["shape"].reject("an image of more than 2^22 values");
+    for (size_t i = 0; i < gallery->array_size(); ++i) {
+      const Node g = (*gallery)[i];
+      GalleryImage image;
+      image.slot = size_t(g["slot"].integer(0, 1 << 30));
+      image.kind = g["kind"].text();
+      image.label = int(g["label"].integer(0, 255));
+      image.predicted = int(g["predicted"].integer(0, 255));
+      image.probability_true = g["probability_true"].number();
+      const Node pixels = g["pixels"];
+      if (pixels.array_size() != size) pixels.reject("expected " + std::to_string(size) + " pixel values");
+      image.pixels.resize(size);
+      for (size_t v = 0; v < size; ++v) image.pixels[v] = uint8_t(pixels[v].integer(0, 255));
+      epoch.gallery.push_back(std::move(image));
+    }
+  }
+
+  void read_gallery_phi(const EpochData& epoch, LayerImage& layer, const Node& errors) {
+    const Node rows = errors["per_image"];
+    for (const GalleryImage& image : epoch.gallery) {
+      std::vector<double> phi;
+      if (image.slot < rows.array_size()) {
+        const Node row = rows[image.slot];
+        if (row.array_size() != size_t(layer.grid.count()))
+          row.reject("expected " + std::to_string(layer.grid.count()) + " values, one per region");
+        for (size_t g = 0; g < row.array_size(); ++g) phi.push_back(row[g].number());
+      }
+      layer.gallery_phi.push_back(std::move(phi));
     }
   }
 
