@@ -265,6 +265,7 @@ class FigureWriter {
         for (MapKind kind : {MapKind::density, MapKind::zeta})
           if (has_map(e.layers[l], kind)) layer_map(e, l, kind);
       if (e.has_tract) pathways(e);
+      if (!e.sample_labels.empty()) confusion(e);
       if (!e.gallery.empty())
         for (size_t l = 0; l < run_.layers.size(); ++l)
           if (e.layers[l].gallery_phi.size() == e.gallery.size() && !e.layers[l].rf_rows.empty() && e.layers[l].shape_known)
@@ -368,6 +369,50 @@ class FigureWriter {
     char legend[96];
     std::snprintf(legend, sizeof legend, "colour scale: ±%.3g (φ per pixel, value units)", largest);
     c->text(kMargin, height - kMargin - 14, legend, kMuted, kLabel);
+    save(*c, path);
+  }
+
+  // analyze --errors: the confusion matrix of the intact net on the ζ sample (rows: true class, columns:
+  // predicted), counts in the cells, shaded by the share of the row (viridis).
+  void confusion(const EpochData& e) {
+    int K = 0;
+    for (size_t i = 0; i < e.sample_labels.size(); ++i) K = std::max({K, e.sample_labels[i] + 1, e.sample_predicted[i] + 1});
+    K = std::max(K, run_.class_count());
+    std::vector<long> m(size_t(K) * size_t(K), 0), row(size_t(K), 0);
+    for (size_t i = 0; i < e.sample_labels.size(); ++i) {
+      ++m[size_t(e.sample_labels[i]) * size_t(K) + size_t(e.sample_predicted[i])];
+      ++row[size_t(e.sample_labels[i])];
+    }
+    auto class_name = [&](int k) {
+      return k < run_.class_count() ? run_.class_names[size_t(k)] : std::to_string(k);
+    };
+    double label_w = 0;
+    for (int k = 0; k < K; ++k) label_w = std::max(label_w, text_width(class_name(k), kTick));
+    const double cell = 34, top = kMargin + 24 + 2 * 20 + label_w + 10, left = kMargin + label_w + 10;
+    const std::string title = "Confusion matrix on the ζ sample, epoch " + std::to_string(e.epoch);
+    const std::string subtitle = "rows: true class, columns: predicted; " + std::to_string(e.sample_labels.size()) +
+                                 " images; shade: share of the row";
+    const double width = std::max({left + K * cell, text_width(title, kTitle), text_width(subtitle, kLabel)}) + kMargin;
+    const double height = top + K * cell + kMargin;
+    const std::string path = name(run::Layout::epoch_figures(e.epoch), "confusion");
+    auto c = begin(path, width, height);
+    if (!c) return;
+    c->text(kMargin, kMargin, title, kText, kTitle);
+    c->text(kMargin, kMargin + 26, run_label(), kMuted, kLabel);
+    c->text(kMargin, kMargin + 46, subtitle, kMuted, kLabel);
+    for (int k = 0; k < K; ++k) {
+      c->text(left - 6, top + k * cell + cell / 2 - text_height(kTick) / 2, class_name(k), kText, kTick, Anchor::end);
+      // Column labels written downwards one character per line would be unreadable: abbreviated instead.
+      c->text(left + (k + 0.5) * cell, top - text_height(kTick) - 4, class_name(k).substr(0, 4), kText, kTick, Anchor::middle);
+    }
+    for (int y = 0; y < K; ++y)
+      for (int p = 0; p < K; ++p) {
+        const long n = m[size_t(y) * size_t(K) + size_t(p)];
+        const double share = row[size_t(y)] ? double(n) / double(row[size_t(y)]) : 0;
+        c->fill_rect(left + p * cell, top + y * cell, cell - 1, cell - 1, sequential_color(share));
+        if (n) c->text(left + (p + 0.5) * cell, top + y * cell + cell / 2 - text_height(kTick) / 2, std::to_string(n),
+                       share > 0.5 ? kBlack : kWhite, kTick, Anchor::middle);
+      }
     save(*c, path);
   }
 

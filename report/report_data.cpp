@@ -348,6 +348,14 @@ class RunReader {
 
   // zeta.json's errors (analyze --errors; optional: files without it are read as before).
   void read_gallery(EpochData& epoch, const Node& errors) {
+    if (auto labels = errors.find("labels")) {
+      const Node predicted = errors["predicted"];
+      if (predicted.array_size() != labels->array_size()) predicted.reject("expected one prediction per label");
+      for (size_t i = 0; i < labels->array_size(); ++i) {
+        epoch.sample_labels.push_back(int((*labels)[i].integer(0, 255)));
+        epoch.sample_predicted.push_back(int(predicted[i].integer(0, 255)));
+      }
+    }
     const std::optional<Node> gallery = errors.find("gallery");
     if (!gallery) return;
     const std::array<int, 3> shape = errors["shape"].triple(65536);

@@ -101,6 +101,8 @@ struct EpochData {
   // zeta.json's errors.gallery and its image shape [C, H, W]; empty without --errors.
   std::vector<GalleryImage> gallery;
   int gallery_channels = 0, gallery_height = 0, gallery_width = 0;
+  // zeta.json's errors.labels / errors.predicted: the intact net on the ζ sample; empty without --errors.
+  std::vector<int> sample_labels, sample_predicted;
 };
 
 struct RunData {

@@ -463,7 +463,8 @@ TEST(Report, AnAnalyzeOutputDirectoryIsOneEpochWithoutTrainingCurves) {
 
 // analyze --errors: zeta.json's errors.gallery and each layer's per_image rows give
 // LAYER_gallery.png (with grid.json's receptive fields); the image is drawn and the overlay changes it
-// (a gallery whose φ rows are zero draws a different image); a pixel count that is not C·H·W is one error.
+// (a gallery whose φ rows are zero draws a different image); errors.labels/predicted give confusion.png; a
+// pixel count that is not C·H·W is one error.
 TEST(Report, ErrorsGalleryIsDrawnFromZetaJson) {
   auto with_errors = [](double phi_scale, size_t pixels) {
     Json grid = grid_json(7), zeta = zeta_json(7);
@@ -476,7 +477,7 @@ TEST(Report, ErrorsGalleryIsDrawnFromZetaJson) {
       gallery.push_back({{"slot", i}, {"index", 10 + i}, {"kind", i == 2 ? "mistake" : "confident"}, {"label", i % 2},
                          {"predicted", i == 2 ? 1 - i % 2 : i % 2}, {"probability_true", i == 2 ? 0.1 : 0.9}, {"pixels", px}});
     }
-    zeta["errors"] = {{"shape", {3, 4, 4}}, {"gallery", gallery}};
+    zeta["errors"] = {{"shape", {3, 4, 4}}, {"gallery", gallery}, {"labels", {0, 1, 0}}, {"predicted", {0, 1, 1}}};
     Json rows = Json::array();
     for (int i = 0; i < 3; ++i) {
       Json row = Json::array();
@@ -494,6 +495,7 @@ TEST(Report, ErrorsGalleryIsDrawnFromZetaJson) {
     write(tmp.path / "zeta.json", zeta.dump(1));
     report::build_report(tmp.str(), {});
     ASSERT_TRUE(fs::exists(tmp.path / "figures/epoch_007/conv1_gallery.png"));
+    EXPECT_TRUE(fs::exists(tmp.path / "figures/epoch_007/confusion.png"));
     EXPECT_FALSE(fs::exists(tmp.path / "figures/epoch_007/pool1_gallery.png"));  // no receptive field in its grid.json
     drawn[k] = base::read_file((tmp.path / "figures/epoch_007/conv1_gallery.png").string());
   }
