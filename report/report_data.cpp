@@ -342,7 +342,10 @@ class RunReader {
       for (size_t c = 0; c < critical.array_size(); ++c)
         layer.critical.push_back(region_index(layer, critical[c].text(), critical[c]));
       layer.critical_share = node["critical_share"].number();
-      if (auto errors = node.find("errors")) read_gallery_phi(epoch, layer, *errors);
+      if (auto errors = node.find("errors")) {
+        read_gallery_phi(epoch, layer, *errors);
+        read_subset_maps(layer, *errors);
+      }
     }
   }
 
@@ -378,7 +381,27 @@ class RunReader {
     }
   }
 
+  void read_subset_maps(LayerImage& layer, const Node& errors) {
+    auto read = [&](const Node& list, bool confusion, std::vector<LayerImage::SubsetMap>& out) {
+      for (size_t i = 0; i < list.array_size(); ++i) {
+        const Node m = list[i];
+        LayerImage::SubsetMap map;
+        map.true_class = int(m[confusion ? "true" : "class"].integer(0, 255));
+        if (confusion) map.predicted = int(m["predicted"].integer(0, 255));
+        map.images = long(m["images"].integer(0, 1LL << 40));
+        const Node phi = m["phi"];
+        if (phi.array_size() != size_t(layer.grid.count()))
+          phi.reject("expected " + std::to_string(layer.grid.count()) + " values, one per region");
+        for (size_t g = 0; g < phi.array_size(); ++g) map.phi.push_back(phi[g].number());
+        out.push_back(std::move(map));
+      }
+    };
+    if (auto list = errors.find("per_class")) read(*list, false, layer.class_maps);
+    if (auto list = errors.find("confusions")) read(*list, true, layer.confusion_maps);
+  }
+
   void read_gallery_phi(const EpochData& epoch, LayerImage& layer, const Node& errors) {
+    if (epoch.gallery.empty()) return;
     const Node rows = errors["per_image"];
     for (const GalleryImage& image : epoch.gallery) {
       std::vector<double> phi;

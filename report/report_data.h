@@ -59,6 +59,14 @@ struct LayerImage {
   // zeta.json errors (analyze --errors): per gallery image of EpochData::gallery, its row of per-image
   // φ_g(x) (grid.count() values), empty when the layer's estimate does not cover that image.
   std::vector<std::vector<double>> gallery_phi;
+  // zeta.json errors.per_class and errors.confusions: φ over the images of a class (predicted −1) or of
+  // one confusion cell true → predicted.
+  struct SubsetMap {
+    int true_class = 0, predicted = -1;
+    long images = 0;
+    std::vector<double> phi;  // (grid.count())
+  };
+  std::vector<SubsetMap> class_maps, confusion_maps;
 };
 
 // One image of zeta.json's errors.gallery (analyze --errors; README, Error analysis).

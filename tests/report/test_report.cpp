@@ -484,7 +484,11 @@ TEST(Report, ErrorsGalleryIsDrawnFromZetaJson) {
       for (int r = 0; r < 8; ++r) row.push_back(phi_scale * (r - 3.5) * (i + 1));
       rows.push_back(row);
     }
-    zeta["layers"]["conv1"]["errors"] = {{"per_image", rows}};
+    const Json phi = {0.1, -0.4, 0.3, 0.0, 0.2, -0.1, 0.5, -0.2};
+    zeta["layers"]["conv1"]["errors"] = {
+        {"per_image", rows},
+        {"per_class", {{{"class", 0}, {"images", 2}, {"phi", phi}}, {{"class", 1}, {"images", 1}, {"phi", phi}}}},
+        {"confusions", {{{"true", 0}, {"predicted", 1}, {"images", 1}, {"phi", phi}}}}};
     return std::make_pair(grid, zeta);
   };
   std::string drawn[2];
@@ -498,6 +502,12 @@ TEST(Report, ErrorsGalleryIsDrawnFromZetaJson) {
     EXPECT_TRUE(fs::exists(tmp.path / "figures/epoch_007/confusion.png"));
     EXPECT_FALSE(fs::exists(tmp.path / "figures/epoch_007/pool1_gallery.png"));  // no receptive field in its grid.json
     drawn[k] = base::read_file((tmp.path / "figures/epoch_007/conv1_gallery.png").string());
+    // The page gets the verdicts and, per layer, the 5 regions of each class (largest φ: 6, 2, 4, 0, 3)
+    // and of each confusion cell (most negative φ: 1, 7, 5, 3, 0).
+    const std::string page = base::read_file((tmp.path / "report.html").string());
+    EXPECT_NE(page.find("\"errors\":{\"labels\":[0,1,0],\"predicted\":[0,1,1]}"), std::string::npos);
+    EXPECT_NE(page.find("\"class\":0,\"images\":2,\"regions\":[6,2,4,0,3]"), std::string::npos);
+    EXPECT_NE(page.find("\"true\":0,\"predicted\":1,\"images\":1,\"regions\":[1,7,5,3,0]"), std::string::npos);
   }
   EXPECT_NE(drawn[0], drawn[1]);
   TempDir bad("gallery_bad");
