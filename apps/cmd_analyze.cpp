@@ -17,6 +17,8 @@ int cmd_analyze(int argc, char** argv) {
   nn::Checkpoint ck = nn::load_checkpoint(flags.operands()[0]);
   datasets::DataSplit data = load_data(flags, false);
   check_net_fits(*ck.net, data.test, "the checkpoint's net");
+  settings.zeta.value = imaging::resolve_value_classes(
+      settings.zeta.value, ck.class_names.empty() ? data.test.class_names : ck.class_names);
   std::string model = ck.meta.value("model", std::string("custom"));
   imaging::AnalysisContext ctx{model, ck.epoch, describe_data(flags.text("--data"), data)};
   data.train = datasets::Dataset{};  // described above; only the test split is imaged (peak memory)

@@ -9,6 +9,8 @@
 #include "nn/npz.h"
 #include "nn/tensor_file.h"
 #include "base/json.h"
+#include "imaging/region_lesion.h"
+#include "run/region_grid.h"
 #include "nn/trainer.h"
 #include "run/json.h"
 
@@ -18,6 +20,56 @@ namespace {
 std::vector<int> dims(const nn::Shape& s, bool fc) {
   if (fc) return {s.n, s.c};
   return {s.n, s.c, s.h, s.w};
+}
+
+// A confusion matrix (K×K, rows true classes, columns predicted) as a table with class names.
+void print_confusion(const std::vector<long>& m, const std::vector<std::string>& names) {
+  const size_t K = names.size();
+  std::printf("%12s", "true\\pred");
+  for (const std::string& n : names) std::printf(" %9.9s", n.c_str());
+  std::printf("\n");
+  for (size_t y = 0; y < K; ++y) {
+    std::printf("%12.12s", names[y].c_str());
+    for (size_t p = 0; p < K; ++p) std::printf(" %9ld", m[y * K + p]);
+    std::printf("\n");
+  }
+}
+
+// eval --lesion: accuracy and confusion matrix of the intact and of the lesioned net, per class and
+// overall, and the change of every confusion cell.
+void print_lesion_effect(nn::Network& net, const nn::LabeledImages& test, int batch, imaging::RegionLesion& lesion,
+                         const std::string& ablation, const std::string& text, std::vector<std::string> names) {
+  if (ablation == "mean") lesion.baseline = imaging::block_mean(net, test, batch, lesion.block);
+  const int K = net.num_outputs();
+  if (int(names.size()) != K) {
+    names.clear();
+    for (int k = 0; k < K; ++k) names.push_back(std::to_string(k));
+  }
+  const imaging::LesionEvaluation before = imaging::evaluate_lesioned(net, test, batch, nullptr);
+  const imaging::LesionEvaluation after = imaging::evaluate_lesioned(net, test, batch, &lesion);
+  std::string keys;
+  for (int r : lesion.regions) keys += (keys.empty() ? "" : " ") + lesion.grid.key(r);
+  std::printf("lesion %s (%s ablation): %zu of %d regions of %s: %s\n", text.c_str(), ablation.c_str(),
+              lesion.regions.size(), lesion.grid.count(), net.blocks()[size_t(lesion.block)].name.c_str(), keys.c_str());
+  std::printf("accuracy before %.4f  after %.4f  change %+.4f  (%zu images)\n", before.accuracy, after.accuracy,
+              after.accuracy - before.accuracy, before.count);
+  std::printf("per class (true class: accuracy before -> after)\n");
+  for (int y = 0; y < K; ++y) {
+    long total = 0;
+    for (int p = 0; p < K; ++p) total += before.confusion[size_t(y) * K + p];
+    if (total == 0) continue;
+    std::printf("  %-12s %.4f -> %.4f  (%ld images)\n", names[size_t(y)].c_str(),
+                double(before.confusion[size_t(y) * K + y]) / double(total),
+                double(after.confusion[size_t(y) * K + y]) / double(total), total);
+  }
+  std::printf("confusion matrix before (rows: true class, columns: predicted class)\n");
+  print_confusion(before.confusion, names);
+  std::printf("confusion matrix after\n");
+  print_confusion(after.confusion, names);
+  std::vector<long> change(before.confusion.size());
+  for (size_t i = 0; i < change.size(); ++i) change[i] = after.confusion[i] - before.confusion[i];
+  std::printf("change (after - before)\n");
+  print_confusion(change, names);
 }
 }  // namespace
 
@@ -29,8 +81,15 @@ int cmd_eval(int argc, char** argv) {
   datasets::DataSplit data = load_data(flags, false);
   check_net_fits(*ck.net, data.test, "the checkpoint's net");
   check_batch_fits(*ck.net, flags.integer("--batch"), data.test.size(), false);
+  // The lesion is resolved before any work, so that a bad --lesion is an error line and nothing else.
+  imaging::RegionLesion lesion;
+  if (flags.has("--lesion"))
+    lesion = imaging::parse_region_lesion(flags.text("--lesion"), *ck.net, run::parse_grid_spec(flags.text("--grid"), "--grid"),
+                                          "--lesion");
   nn::Evaluation ev = nn::evaluate(*ck.net, data.test.view(), int(flags.integer("--batch")));
   std::printf("test loss %.6f  accuracy %.4f  (%zu images, epoch %d)\n", ev.loss, ev.accuracy, ev.count, ck.epoch);
+  if (flags.has("--lesion")) print_lesion_effect(*ck.net, data.test.view(), int(flags.integer("--batch")), lesion,
+                                                 flags.text("--lesion-ablation"), flags.text("--lesion"), ck.class_names);
   if (flags.has("--dump")) {
     nn::LabeledImages v = data.test.view();
     std::vector<uint32_t> idx(v.count);

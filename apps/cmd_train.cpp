@@ -177,6 +177,7 @@ int cmd_train(int argc, char** argv) {
   }
   validate(settings);  // before the data is read
   const datasets::DataSplit data = load_data(run_flags, true);
+  settings.analysis.zeta.value = imaging::resolve_value_classes(settings.analysis.zeta.value, data.train.class_names);
 
   TrainingCallbacks callbacks;
   callbacks.on_start = [&](const nn::Network& net, const nn::TrainPosition& from) {

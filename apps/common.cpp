@@ -151,6 +151,7 @@ imaging::AnalysisSettings analysis_settings(const Flags& flags) {
   s.zeta.seed = uint64_t(flags.integer("--zeta-seed"));
   s.zeta.max_permutations = int(flags.integer("--zeta-max-permutations"));
   s.zeta.ci = flags.text("--zeta-ci");
+  s.zeta.errors = flags.has("--errors");
   s.tract.samples = size_t(flags.integer("--tract-samples"));
   s.tract.top = int(flags.integer("--tract-top"));
   return s;

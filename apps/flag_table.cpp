@@ -141,7 +141,7 @@ std::vector<FlagDef> make_table() {
                 "deliberate faults for validating NN-EEG: lr, labels, lesion, noise, bias (README NN-EEG)", kTrain),
       switch_flag("--verbose", "print every imaging stage's lines before an analysed epoch's line (else one line per epoch)", kTrain),
       // Imaging (train --analyze-every and analyze)
-      text_flag("--grid", "GHxGWxGC", "region grid per layer", kImaging | kProfile, grid),
+      text_flag("--grid", "GHxGWxGC", "region grid per layer", kImaging | kProfile | kEval, grid),
       real_flag("--lambda", "X", "weight of the log-variance term of the density", kImaging | kProfile,
                 shortest(analysis.lambda, false), -1e6, 1e6),
       open_below(real_flag("--epsilon", "X", "variance floor inside the log", kImaging | kProfile,
@@ -150,7 +150,8 @@ std::vector<FlagDef> make_table() {
                    double(imaging::kMinEvalSamples), kHuge),
       choice_flag("--stages", stage_names, "imaging stages (grid always runs)", kImaging, stages, FlagKind::List),
       choice_flag("--zeta-method", {"shapley", "exact", "lesion", "taylor"}, "impact estimator", kImaging, zeta.method),
-      choice_flag("--zeta-value", {"logprob", "accuracy"}, "value of a coalition", kImaging, zeta.value),
+      text_flag("--zeta-value", "logprob|accuracy|margin|confusion:A:B",
+                "value of a coalition (A, B class names or indices; README, Error analysis)", kImaging, zeta.value),
       choice_flag("--zeta-ablation", {"zero", "mean"}, "what a lesioned region is set to", kImaging, zeta.ablation),
       integer_flag("--zeta-samples", "N", "class-balanced images for the lesion game", kImaging, long(zeta.samples), 1, kHuge),
       shown(real_flag("--zeta-tol", "X", "95% CI half-width target of the sampled Shapley values (< 0: automatic)", kImaging,
@@ -167,6 +168,8 @@ std::vector<FlagDef> make_table() {
       choice_flag("--zeta-ci", {"sample", "population"},
                   "interval behind significance: permutation noise on the sampled images only, or also the "
                   "image-to-image variation of phi (README, Two intervals)", kImaging, zeta.ci),
+      switch_flag("--errors", "also write error-analysis maps into zeta.json: per class, correct vs misclassified, "
+                  "per confusion, per image (README, Error analysis)", kAnalyze),
       integer_flag("--tract-samples", "N", "first N images for tractography", kImaging, long(tract.samples), 1, kHuge),
       shown(integer_flag("--tract-top", "N", "list only the N strongest flows per layer pair", kImaging, tract.top, 0, kHuge),
             "0: all"),
@@ -174,6 +177,11 @@ std::vector<FlagDef> make_table() {
       integer_flag("--batch", "N", "evaluation batch", kEval | kProfile | kMonitor, 256, 1, 65536),
       text_flag("--dump", "OUT.npz", "also write `input` (normalised), `logits` and `labels` of the evaluated images",
                 kEval),
+      nonempty(text_flag("--lesion", "BLOCK:PATTERN[,PATTERN...]",
+                         "lesion these regions of a block (keys grid_i_j_k of --grid, * a wildcard) and print accuracy "
+                         "and the confusion matrix before and after (README, Error analysis)", kEval)),
+      choice_flag("--lesion-ablation", {"zero", "mean"},
+                  "what a lesioned unit is set to: 0, or its mean over the evaluated images", kEval, "zero"),
       nonempty(text_flag("--npz", "OUT.npz", "weights named as a PyTorch state_dict (+ OUT.model.json)", kExport)),
       nonempty(text_flag("--safetensors", "OUT.safetensors", "weights as F32 safetensors, the architecture in its metadata", kExport)),
       nonempty(required(text_flag("--out", "CKPT", "the checkpoint to write", kImport), kImport)),

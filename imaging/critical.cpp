@@ -150,24 +150,43 @@ PhiIntervals population_intervals(const std::vector<double>& per_image, size_t N
     members.assign(1, {});
     for (size_t x = 0; x < N; ++x) members[0].push_back(x);
   }
+  std::vector<double> weights;
+  for (const auto& m : members) weights.push_back(double(m.size()) / double(N));
+  return weighted_group_intervals(per_image, n, members, weights).intervals;
+}
+
+GroupEstimate weighted_group_intervals(const std::vector<double>& per_image, int n,
+                                       const std::vector<std::vector<size_t>>& groups,
+                                       const std::vector<double>& weights) {
+  if (groups.size() != weights.size())
+    throw base::Error("group interval: " + std::to_string(groups.size()) + " groups and " +
+                      std::to_string(weights.size()) + " weights");
+  GroupEstimate out;
+  out.phi.assign(size_t(n), 0.0);
+  out.intervals.ci_low.assign(size_t(n), 0.0);
+  out.intervals.ci_high.assign(size_t(n), 0.0);
+  out.intervals.p_value.assign(size_t(n), 1.0);
   for (int g = 0; g < n; ++g) {
     double phi = 0, var = 0, df_denominator = 0;
-    for (const auto& m : members) {
+    for (size_t c = 0; c < groups.size(); ++c) {
+      const std::vector<size_t>& m = groups[c];
       if (m.empty()) continue;
       const double nc = double(m.size());
       double mean = 0, ss = 0;
       for (size_t x : m) mean += per_image[x * size_t(n) + g];
       mean /= nc;
       for (size_t x : m) ss += (per_image[x * size_t(n) + g] - mean) * (per_image[x * size_t(n) + g] - mean);
-      const double weight = nc / double(N);
+      const double weight = weights[c];
       phi += weight * mean;
-      if (nc < 2) continue;  // only when N = 1
+      if (nc < 2) continue;  // a group of one image adds no variance term
       const double a = weight * weight * (ss / (nc - 1)) / nc;
       var += a;
       df_denominator += a * a / (nc - 1);
     }
     const double df = df_denominator > 0 ? var * var / df_denominator : 1e6;
-    interval_of(phi, var, df, out.ci_low[g], out.ci_high[g], out.p_value[g]);
+    out.phi[size_t(g)] = phi;
+    interval_of(phi, var, df, out.intervals.ci_low[size_t(g)], out.intervals.ci_high[size_t(g)],
+                out.intervals.p_value[size_t(g)]);
   }
   return out;
 }

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "imaging/net_view.h"
+#include "imaging/region_lesion.h"
 #include "base/error.h"
 #include "base/text.h"
 #include "nn/rng.h"
@@ -130,17 +131,7 @@ nn::StepIntervention make_intervention(const std::vector<Injection>& injections,
       if (f.block != block || !f.active(t)) continue;
       if (f.kind == "bias")
         for (size_t i = 0; i < a.size(); ++i) a.data()[i] += float(f.value);
-      if (f.kind == "lesion") {
-        const run::RegionGrid& g = (*grids)[size_t(block)];
-        int i0, j0, k0;
-        g.coords(f.region, i0, j0, k0);
-        const run::Range rows = g.rows(i0), cols = g.cols(j0), chans = g.chans(k0);
-        for (int n = 0; n < a.n(); ++n)
-          for (int c = chans.begin; c < chans.end; ++c)
-            for (int h = rows.begin; h < rows.end; ++h)
-              for (int w = cols.begin; w < cols.end; ++w)
-                a.data()[((size_t(n) * a.c() + c) * a.shape().h + h) * a.shape().w + w] = 0.f;
-      }
+      if (f.kind == "lesion") lesion_regions((*grids)[size_t(block)], {f.region}, nullptr, a);
     }
   };
   return iv;

@@ -3,6 +3,7 @@
 #include "imaging/lesion_game.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "base/error.h"
 #include "imaging/net_view.h"
@@ -24,20 +25,39 @@ void transpose(const float* src, int rows, int cols, float* dst) {
 void to_channels_last(const float* chw, int C, int H, int W, float* hwc) { transpose(chw, C, H * W, hwc); }
 void to_channels_first(const float* hwc, int C, int H, int W, float* chw) { transpose(hwc, H * W, C, chw); }
 
-void image_values(const nn::Tensor& logits, const uint8_t* labels, bool accuracy, double* out) {
-  if (!accuracy) {
-    nn::log_prob_of_label(logits, labels, out);
-    return;
+void image_values(const nn::Tensor& logits, const uint8_t* labels, const ValueFunction& value, double* out) {
+  using Kind = ValueFunction::Kind;
+  const int K = logits.c();
+  switch (value.kind) {
+    case Kind::logprob:
+      nn::log_prob_of_label(logits, labels, out);
+      return;
+    case Kind::accuracy:
+      for (int n = 0; n < logits.n(); ++n) out[n] = nn::predicted_class(logits.sample(n), K) == labels[n];
+      return;
+    case Kind::margin:
+      for (int n = 0; n < logits.n(); ++n) {
+        const float* z = logits.sample(n);
+        double other = -HUGE_VAL;
+        for (int k = 0; k < K; ++k)
+          if (k != labels[n]) other = std::max(other, double(z[k]));
+        out[n] = double(z[labels[n]]) - other;
+      }
+      return;
+    case Kind::confusion:
+      for (int n = 0; n < logits.n(); ++n) out[n] = double(logits.sample(n)[value.b]) - double(logits.sample(n)[value.a]);
+      return;
   }
-  for (int n = 0; n < logits.n(); ++n) out[n] = nn::predicted_class(logits.sample(n), logits.c()) == labels[n];
 }
 
-std::vector<uint32_t> stratified_sample(const nn::LabeledImages& data, size_t pool, size_t samples, uint64_t seed) {
+std::vector<uint32_t> stratified_sample(const nn::LabeledImages& data, size_t pool, size_t samples, uint64_t seed,
+                                        int only_class) {
   const size_t available = std::min(pool, data.count);
   int classes = data.num_classes;
   for (size_t i = 0; i < available; ++i) classes = std::max(classes, int(data.labels[i]) + 1);
   std::vector<std::vector<uint32_t>> by_class(classes);
-  for (size_t i = 0; i < available; ++i) by_class[data.labels[i]].push_back(uint32_t(i));
+  for (size_t i = 0; i < available; ++i)
+    if (only_class < 0 || data.labels[i] == only_class) by_class[data.labels[i]].push_back(uint32_t(i));
   for (int c = 0; c < classes; ++c) {
     nn::Rng rng = nn::Rng::derive(seed, 0x5A3B1E, uint64_t(c));
     auto& v = by_class[c];
@@ -68,7 +88,7 @@ double CoalitionValue::mean_of(const std::vector<double>& v, size_t count) {
 
 CoalitionValue::CoalitionValue(nn::Network& net, int block, const run::GridSpec& spec, const nn::LabeledImages& data,
                                const std::vector<uint32_t>& eval_indices, const ZetaSettings& settings)
-    : net_(net), block_(block), accuracy_(settings.value == "accuracy") {
+    : net_(net), block_(block), value_(parse_value_function(settings.value)) {
   if (block < 0 || block >= int(net.blocks().size()))
     throw base::Error("ζ: block index " + std::to_string(block) + " is not a block of the net");
   if (eval_indices.empty()) throw base::Error("--zeta-samples: the evaluation sample is empty");
@@ -95,7 +115,7 @@ CoalitionValue::CoalitionValue(nn::Network& net, int block, const run::GridSpec&
         throw base::Error("ζ: test image " + std::to_string(eval_indices[first + i]) + " has label " +
                         std::to_string(y[i]) + " but the net has " + std::to_string(net.num_outputs()) + " outputs");
     const nn::Tensor& logits = net.forward(x, false);
-    image_values(logits, y.data(), accuracy_, &image_v_all_[first]);
+    image_values(logits, y.data(), value_, &image_v_all_[first]);
     std::copy(y.begin(), y.end(), labels_.begin() + long(first));
     const nn::Tensor& a = net.output(block);
     for (int i = 0; i < count; ++i) to_channels_last(a.sample(i), C, H, W, &activations_[(first + i) * U]);
@@ -129,7 +149,7 @@ CoalitionValue::CoalitionValue(nn::Network& net, int block, const run::GridSpec&
   };
   const nn::Tensor& empty_logits = net.forward_from(block, b, &capture);
   image_v_none_.resize(N);
-  for (size_t n = 0; n < N; ++n) image_values(empty_logits, &labels_[n], accuracy_, &image_v_none_[n]);
+  for (size_t n = 0; n < N; ++n) image_values(empty_logits, &labels_[n], value_, &image_v_none_[n]);
 }
 
 // One replayed block per block after the lesioned one; weights re-laid channels-last, batch norm folded.
@@ -189,7 +209,7 @@ double CoalitionValue::value(const std::vector<bool>& coalition) {
   for (size_t first = 0; first < images(); first += kGameChunk) {
     const int count = int(std::min<size_t>(kGameChunk, images() - first));
     lesioned_batch(first, count, coalition, a);
-    image_values(net_.forward_from(block_, a), &labels_[first], accuracy_, &v[first]);
+    image_values(net_.forward_from(block_, a), &labels_[first], value_, &v[first]);
   }
   return mean_of(v, v.size());
 }

@@ -32,8 +32,10 @@ namespace imaging {
 
 // `samples` indices among the first min(pool, data.count) images, classes as balanced as the pool
 // allows: each class's indices are shuffled by Rng::derive(seed, class), then classes are visited
-// round-robin (0, 1, …, K−1, 0, …), each giving its next index.  Returned sorted ascending.
-std::vector<uint32_t> stratified_sample(const nn::LabeledImages& data, size_t pool, size_t samples, uint64_t seed);
+// round-robin (0, 1, …, K−1, 0, …), each giving its next index.  Returned sorted ascending.  With
+// only_class ≥ 0 every other class is skipped (the sample of the confusion:A:B value).
+std::vector<uint32_t> stratified_sample(const nn::LabeledImages& data, size_t pool, size_t samples, uint64_t seed,
+                                        int only_class = -1);
 
 // Images per dense forward of the game (its activations, v(all), value(), taylor_scores): bounds the
 // net's activation buffers (peak RSS).
@@ -44,9 +46,10 @@ constexpr int kGameChunk = 8;
 void to_channels_last(const float* chw, int C, int H, int W, float* hwc);
 void to_channels_first(const float* hwc, int C, int H, int W, float* chw);
 
-// out[n] = v_{x_n} of logits (N, K, 1, 1): log p(label) (nn::log_prob_of_label) or, with accuracy,
-// 1 when the first maximum is the label (nn::softmax_cross_entropy's rule), else 0.
-void image_values(const nn::Tensor& logits, const uint8_t* labels, bool accuracy, double* out);
+// out[n] = v_{x_n} of logits (N, K, 1, 1) by the value function (imaging/zeta_settings.h): log p(label)
+// (nn::log_prob_of_label); accuracy, 1 when the first maximum is the label (nn::softmax_cross_entropy's
+// rule), else 0; margin; confusion:A:B.
+void image_values(const nn::Tensor& logits, const uint8_t* labels, const ValueFunction& value, double* out);
 
 // One block's lesion game on a fixed evaluation sample.  Holds the block's activations for the
 // sample (channels-last), the baseline, each region's units, and the layers after the block
@@ -60,7 +63,8 @@ class CoalitionValue {
   const run::RegionGrid& grid() const { return grid_; }
   int regions() const { return grid_.count(); }
   size_t images() const { return labels_.size(); }
-  bool accuracy() const { return accuracy_; }
+  bool accuracy() const { return value_.kind == ValueFunction::Kind::accuracy; }
+  const ValueFunction& value_function() const { return value_; }
 
   // v(S) by a dense forward_from of the lesioned activations (the definition; for checks).
   double value(const std::vector<bool>& coalition);
@@ -112,7 +116,7 @@ class CoalitionValue {
   nn::Network& net_;
   int block_;
   run::RegionGrid grid_;
-  bool accuracy_;
+  ValueFunction value_;
   std::vector<uint8_t> labels_;
   std::vector<float> activations_;  // (N, H·W·C) channels-last
   std::vector<float> baseline_;     // (H·W·C)

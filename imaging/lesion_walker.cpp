@@ -118,7 +118,7 @@ double CoalitionWalker::remove(int region) {
 double CoalitionWalker::value() const {
   std::memcpy(logits_.data(), a_.back().data(), a_.back().size() * sizeof(float));
   double v;
-  image_values(logits_, &game_.labels()[image_], game_.accuracy(), &v);
+  image_values(logits_, &game_.labels()[image_], game_.value_function(), &v);
   return v;
 }
 

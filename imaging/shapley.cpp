@@ -96,6 +96,7 @@ ShapleyEstimate shapley_exact(const CoalitionValue& game, double budget_seconds)
   }
   ShapleyEstimate e = deterministic_estimate(mean_over_images(per_image, N, n));
   e.population = population_intervals(per_image, N, n, game.labels());  // per_image: (N, n) φ_g(x)
+  e.per_image = std::move(per_image);
   e.stopped_by = "exact";
   e.images = N;
   e.seconds = clock.seconds();
@@ -266,6 +267,7 @@ ShapleyEstimate shapley_sampled(const CoalitionValue& game, double tolerance, do
   std::vector<uint8_t> labels(game.labels().begin(), game.labels().begin() + long(K));
   mean.resize(K * n);
   e.population = population_intervals(mean, K, n, labels);  // mean: (K, n) unit means m_xg
+  e.per_image = std::move(mean);
   e.images = K;
   e.rounds = *std::min_element(walks.begin(), walks.begin() + long(K));
   e.permutations = 2L * e.rounds;
@@ -276,8 +278,8 @@ ShapleyEstimate shapley_sampled(const CoalitionValue& game, double tolerance, do
   return e;
 }
 
-// Δ_g = (1/N) Σ_x (v_x(all) − v_x(all∖{g})).
-std::vector<double> lesion_scores(const CoalitionValue& game) {
+// Δ_g(x) = v_x(all) − v_x(all∖{g}) per image.
+std::vector<double> lesion_terms(const CoalitionValue& game) {
   const int n = game.regions();
   const size_t N = game.images();
   std::vector<double> per_image(N * n);
@@ -287,7 +289,12 @@ std::vector<double> lesion_scores(const CoalitionValue& game) {
 #pragma omp for schedule(dynamic, 1)
     for (long xi = 0; xi < long(N); ++xi) image_lesions(walker, size_t(xi), n, &per_image[size_t(xi) * n]);
   }
-  return mean_over_images(per_image, N, n);
+  return per_image;
+}
+
+// Δ_g = (1/N) Σ_x (v_x(all) − v_x(all∖{g})).
+std::vector<double> lesion_scores(const CoalitionValue& game) {
+  return mean_over_images(lesion_terms(game), game.images(), game.regions());
 }
 
 // T_g = Σ_{u∈g} Σ_x (a_xu − b_u)·∂v/∂a_xu, v = (1/N) Σ_x log p(y_x|x); ∂v/∂logits = −(count/N)·∂CE/∂logits

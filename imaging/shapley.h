@@ -66,6 +66,10 @@ struct ShapleyEstimate {
   // exact and shapley: the population interval of φ (imaging/critical.h), which adds the image-to-image
   // variation of φ_g(x) to the permutation noise; lesion and taylor: empty.
   PhiIntervals population;
+  // exact and shapley: (images, n) row-major, image x's own estimate of φ_g(x) (its mean antithetic
+  // unit m_xg; exact: φ_g(x)), so φ = the mean of the rows.  Shapley values are linear in the
+  // per-image games, so the mean over any subset of images is that subset's φ (imaging/error_maps.h).
+  std::vector<double> per_image;
 };
 
 // Exact Shapley values (n ≤ 16; throws base::Error naming the block and its region count otherwise).
@@ -83,6 +87,8 @@ ShapleyEstimate shapley_sampled(const CoalitionValue& game, double tolerance, do
                                 int max_permutations, uint64_t seed, const ChunkHook& before_chunk = {});
 // Δ_g = v(all) − v(all∖{g}).
 std::vector<double> lesion_scores(const CoalitionValue& game);
+// The same, each image's Δ_g(x) = v_x(all) − v_x(all∖{g}) apart: (N, n) row-major.
+std::vector<double> lesion_terms(const CoalitionValue& game);
 // T_g = Σ_{u∈g} Σ_x (a_xu − b_u)·∂v/∂a_xu with v the mean log-prob (one backward pass per chunk).
 std::vector<double> taylor_scores(const CoalitionValue& game);
 // The same, each image's term apart: (N, n), term_xg = Σ_{u∈g} (a_xu − b_u)·∂v/∂a_xu, so T_g = Σ_x term_xg.

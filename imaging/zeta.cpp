@@ -7,17 +7,65 @@
 #include <cmath>
 
 #include "base/error.h"
+#include "imaging/error_maps.h"
 #include "imaging/net_view.h"
+#include "imaging/region_lesion.h"
 #include "base/stopwatch.h"
+#include "base/text.h"
 #include "nn/rng.h"
 
 namespace imaging {
 
+namespace {
+base::Error bad_value(const std::string& text, const std::string& what) {
+  return base::Error("--zeta-value '" + text + "': " + what);
+}
+bool whole_number(const std::string& t) {
+  return !t.empty() && t.size() <= 3 && t.find_first_not_of("0123456789") == std::string::npos;
+}
+}  // namespace
+
+ValueFunction parse_value_function(const std::string& text) {
+  ValueFunction v;
+  if (text == "logprob") return v;
+  if (text == "accuracy" || text == "margin") {
+    v.kind = text == "accuracy" ? ValueFunction::Kind::accuracy : ValueFunction::Kind::margin;
+    return v;
+  }
+  const std::vector<std::string> parts = base::split(text, ':');
+  if (parts.size() != 3 || parts[0] != "confusion")
+    throw bad_value(text, "expected logprob, accuracy, margin or confusion:A:B");
+  if (parts[1].empty() || parts[2].empty()) throw bad_value(text, "expected class names or indices for A and B");
+  v.kind = ValueFunction::Kind::confusion;
+  if (parts[1] == parts[2] || (whole_number(parts[1]) && whole_number(parts[2]) && std::stoi(parts[1]) == std::stoi(parts[2])))
+    throw bad_value(text, "A and B are the same class; expected two different classes");
+  if (whole_number(parts[1]) && whole_number(parts[2])) {  // names stay -1 until resolve_value_classes
+    v.a = std::stoi(parts[1]);
+    v.b = std::stoi(parts[2]);
+  }
+  return v;
+}
+
+std::string resolve_value_classes(const std::string& value, const std::vector<std::string>& class_names) {
+  if (parse_value_function(value).kind != ValueFunction::Kind::confusion) return value;
+  const std::vector<std::string> parts = base::split(value, ':');
+  std::string names;
+  for (const std::string& n : class_names) names += (names.empty() ? "" : ", ") + n;
+  auto index = [&](const std::string& name) {
+    for (size_t k = 0; k < class_names.size(); ++k)
+      if (class_names[k] == name) return std::to_string(k);
+    if (whole_number(name) && std::stoul(name) < class_names.size()) return name;
+    throw bad_value(value, "no class '" + name + "' (the classes: " + names + ")");
+  };
+  const std::string resolved = "confusion:" + index(parts[1]) + ":" + index(parts[2]);
+  parse_value_function(resolved);  // A = B
+  return resolved;
+}
+
 void validate(const ZetaSettings& s) {
   if (s.method != "exact" && s.method != "shapley" && s.method != "lesion" && s.method != "taylor")
     throw base::Error("--zeta-method '" + s.method + "': expected exact, shapley, lesion or taylor");
-  if (s.value != "logprob" && s.value != "accuracy")
-    throw base::Error("--zeta-value '" + s.value + "': expected logprob or accuracy");
+  parse_value_function(s.value);
   if (s.ablation != "zero" && s.ablation != "mean")
     throw base::Error("--zeta-ablation '" + s.ablation + "': expected zero or mean");
   if (s.samples < 1) throw base::Error("--zeta-samples 0: expected a positive number of test images");
@@ -26,6 +74,9 @@ void validate(const ZetaSettings& s) {
   if (!(s.budget_seconds > 0) || !std::isfinite(s.budget_seconds))
     throw base::Error("--zeta-budget " + std::to_string(s.budget_seconds) + ": expected a positive number of seconds");
   validate_ci_kind(s.ci);
+  if (s.errors && s.method != "shapley" && s.method != "exact")
+    throw base::Error("--errors with --zeta-method " + s.method +
+                      ": expected shapley or exact (the maps are averages of each image's Shapley values)");
   if (s.max_permutations < kMinPermutationsPerImage)
     throw base::Error("--zeta-max-permutations " + std::to_string(s.max_permutations) + ": expected at least " +
                       std::to_string(kMinPermutationsPerImage) + " (two antithetic rounds, the fewest an interval needs)");
@@ -122,7 +173,14 @@ nlohmann::ordered_json zeta_analysis(nn::Network& net, const nn::LabeledImages& 
                                      const run::GridSpec& grid, const ZetaSettings& s,
                                      const std::function<void(const std::string& block, size_t done)>& on_block) {
   validate(s);
-  const std::vector<uint32_t> indices = stratified_sample(test, pool, s.samples, s.seed);
+  const ValueFunction value = parse_value_function(s.value);
+  if (value.kind == ValueFunction::Kind::confusion && (value.a < 0 || value.b < 0))
+    throw bad_value(s.value, "class names must be resolved to indices first (imaging::resolve_value_classes)");
+  if (value.kind == ValueFunction::Kind::confusion && std::max(value.a, value.b) >= net.num_outputs())
+    throw bad_value(s.value, "class index " + std::to_string(std::max(value.a, value.b)) + " but the net has " +
+                                 std::to_string(net.num_outputs()) + " classes");
+  // confusion:A:B is a game on images of class A only.
+  const std::vector<uint32_t> indices = stratified_sample(test, pool, s.samples, s.seed, value.a);
   if (indices.empty())
     throw base::Error("--zeta-samples: no test images among the first " + std::to_string(pool) + " to evaluate on");
   const auto& blocks = net.blocks();
@@ -152,6 +210,31 @@ nlohmann::ordered_json zeta_analysis(nn::Network& net, const nn::LabeledImages& 
   settings["critical_rule"] = kCriticalRule;
   settings["taylor_value_function"] = "logprob";  // accuracy has no useful gradient
   settings["threads"] = omp_get_max_threads();
+  settings["errors"] = s.errors;
+  LesionEvaluation verdicts;  // --errors: the intact net on the sample, in eval_indices order
+  if (s.errors) {
+    verdicts = evaluate_lesioned(net, test, kGameChunk, nullptr, &indices);
+    nlohmann::ordered_json& e = out["errors"];
+    e["eval_indices"] = indices;
+    e["labels"] = verdicts.labels;
+    e["predicted"] = verdicts.predicted;
+    e["probability_true"] = verdicts.probability_true;
+    e["probability_predicted"] = verdicts.probability_predicted;
+    e["accuracy"] = verdicts.accuracy;
+    // The gallery's images, pixels included (0..255, (C, H, W)), for the report's overlays.
+    std::vector<std::string> kinds;
+    const std::vector<size_t> slots = gallery_slots(verdicts, net.num_outputs(), &kinds);
+    nlohmann::ordered_json gallery = nlohmann::ordered_json::array();
+    for (size_t i = 0; i < slots.size(); ++i) {
+      const size_t x = slots[i], index = indices[x];
+      const uint8_t* px = test.image(index);
+      gallery.push_back({{"slot", x}, {"index", index}, {"kind", kinds[i]}, {"label", verdicts.labels[x]},
+                         {"predicted", verdicts.predicted[x]}, {"probability_true", verdicts.probability_true[x]},
+                         {"pixels", std::vector<int>(px, px + test.image_size())}});
+    }
+    e["gallery"] = std::move(gallery);
+    e["shape"] = {test.channels, test.height, test.width};
+  }
   nlohmann::ordered_json& layers = out["layers"];
   layers = nlohmann::ordered_json::object();
   // Blocks run from the output back to the input: the late blocks are cheap and usually stop by
@@ -203,6 +286,7 @@ nlohmann::ordered_json zeta_analysis(nn::Network& net, const nn::LabeledImages& 
     carried += std::max(0.0, budget - seconds);
     const std::vector<uint32_t> covered(indices.begin(), indices.begin() + long(est.images));
     results[b] = layer_json(game, s, est, lesion, taylor, covered, seconds);
+    if (s.errors) results[b]["errors"] = error_maps_json(est, game.grid(), verdicts, net.num_outputs());
     results[b]["budget_seconds"] = budget;
     results[b]["timing"] = {{"setup", setup_seconds}, {"lesion", lesion_seconds}, {"taylor", taylor_seconds},
                             {"shapley", est.seconds}};

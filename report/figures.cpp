@@ -11,6 +11,7 @@
 #include "base/error.h"
 #include "base/fileio.h"
 #include "run/layout.h"
+#include "run/region_grid.h"
 
 namespace report {
 namespace {
@@ -264,6 +265,11 @@ class FigureWriter {
         for (MapKind kind : {MapKind::density, MapKind::zeta})
           if (has_map(e.layers[l], kind)) layer_map(e, l, kind);
       if (e.has_tract) pathways(e);
+      if (!e.sample_labels.empty()) confusion(e);
+      if (!e.gallery.empty())
+        for (size_t l = 0; l < run_.layers.size(); ++l)
+          if (e.layers[l].gallery_phi.size() == e.gallery.size() && !e.layers[l].rf_rows.empty() && e.layers[l].shape_known)
+            gallery(e, l);
     }
     for (size_t l = 0; l < run_.layers.size(); ++l)
       for (MapKind kind : {MapKind::density, MapKind::zeta}) {
@@ -299,6 +305,116 @@ class FigureWriter {
   }
 
   void save(const Canvas& canvas, const std::string& relative) { figures_.files.push_back({relative, canvas.encode()}); }
+
+  // analyze --errors: per class, the gallery's images (2 most confident correct, 2 worst mistakes) with
+  // each image's own φ_g(x) of this layer projected onto its pixels (run::project_to_pixels: every
+  // region's φ spread evenly over its receptive field), drawn over the grey image on RdBu, one scale
+  // per figure ([−m, m], m the largest |M_x(p)| of its images).
+  void gallery(const EpochData& e, size_t l) {
+    const LayerImage& layer = e.layers[l];
+    const int C = e.gallery_channels, H = e.gallery_height, W = e.gallery_width;
+    if (layer.rf_rows.size() != size_t(layer.grid.gh) || layer.rf_cols.size() != size_t(layer.grid.gw)) return;
+    std::vector<std::vector<double>> maps(e.gallery.size());
+    double largest = 0;
+    for (size_t i = 0; i < e.gallery.size(); ++i) {
+      if (layer.gallery_phi[i].empty()) continue;
+      maps[i] = run::project_to_pixels(layer.gallery_phi[i], layer.grid, layer.rf_rows, layer.rf_cols, H, W);
+      for (double v : maps[i]) largest = std::max(largest, std::fabs(v));
+    }
+    int classes = 0;
+    for (const GalleryImage& g : e.gallery) classes = std::max(classes, g.label + 1);
+    std::vector<int> per_class(size_t(classes), 0);
+    for (const GalleryImage& g : e.gallery) ++per_class[size_t(g.label)];
+    const int per_row = *std::max_element(per_class.begin(), per_class.end());
+    const double pixel = std::max(1.0, std::floor(72.0 / std::max(H, W))), side_w = W * pixel, side_h = H * pixel;
+    const double label_w = 110, caption = 32, gap = 14, row_h = side_h + caption + gap;
+    const std::string title = layer.name + " — per-image φ on the pixels, epoch " + std::to_string(e.epoch);
+    const std::string subtitle = "per class: the most confident correct images, then the worst mistakes; red: supports "
+                                 "the true class, blue: against it";
+    const double width = std::max({label_w + per_row * (side_w + gap), text_width(title, kTitle), text_width(subtitle, kLabel)}) +
+                         2 * kMargin;
+    const double top = kMargin + 24 + 2 * 20;
+    const double height = top + classes * row_h + kMargin + 20;
+    const std::string path = name(run::Layout::epoch_figures(e.epoch), file_safe(layer.name) + "_gallery");
+    auto c = begin(path, width, height);
+    if (!c) return;
+    c->text(kMargin, kMargin, title, kText, kTitle);
+    c->text(kMargin, kMargin + 26, run_label(), kMuted, kLabel);
+    c->text(kMargin, kMargin + 46, subtitle, kMuted, kLabel);
+    auto class_name = [&](int k) {
+      return k < run_.class_count() ? run_.class_names[size_t(k)] : "class " + std::to_string(k);
+    };
+    std::vector<int> column(size_t(classes), 0);
+    for (int k = 0; k < classes; ++k) c->text(kMargin, top + k * row_h + side_h / 2 - 8, class_name(k), kText, kLabel);
+    for (size_t i = 0; i < e.gallery.size(); ++i) {
+      const GalleryImage& g = e.gallery[i];
+      const double x0 = kMargin + label_w + column[size_t(g.label)]++ * (side_w + gap), y0 = top + g.label * row_h;
+      for (int y = 0; y < H; ++y)
+        for (int x = 0; x < W; ++x) {
+          double grey = 0;
+          for (int ch = 0; ch < C; ++ch) grey += g.pixels[(size_t(ch) * H + size_t(y)) * W + size_t(x)];
+          const uint8_t v = uint8_t(std::lround(grey / C));
+          c->fill_rect(x0 + x * pixel, y0 + y * pixel, pixel, pixel, Rgb{v, v, v});
+          if (!maps[i].empty() && largest > 0) {
+            const double t = maps[i][size_t(y) * W + size_t(x)] / largest;
+            c->fill_rect(x0 + x * pixel, y0 + y * pixel, pixel, pixel, diverging_color(t), 0.6 * std::min(1.0, std::fabs(t) * 1.5));
+          }
+        }
+      char p_true[48];
+      std::snprintf(p_true, sizeof p_true, "p(true) %.2f", g.probability_true);
+      const std::string verdict = g.kind == "mistake" ? "→ " + class_name(g.predicted) : "correct";
+      c->text(x0, y0 + side_h + 3, verdict.substr(0, 14), g.kind == "mistake" ? Rgb{178, 24, 43} : kMuted, 1.1);
+      c->text(x0, y0 + side_h + 17, p_true, kMuted, 1.1);
+    }
+    char legend[96];
+    std::snprintf(legend, sizeof legend, "colour scale: ±%.3g (φ per pixel, value units)", largest);
+    c->text(kMargin, height - kMargin - 14, legend, kMuted, kLabel);
+    save(*c, path);
+  }
+
+  // analyze --errors: the confusion matrix of the intact net on the ζ sample (rows: true class, columns:
+  // predicted), counts in the cells, shaded by the share of the row (viridis).
+  void confusion(const EpochData& e) {
+    int K = 0;
+    for (size_t i = 0; i < e.sample_labels.size(); ++i) K = std::max({K, e.sample_labels[i] + 1, e.sample_predicted[i] + 1});
+    K = std::max(K, run_.class_count());
+    std::vector<long> m(size_t(K) * size_t(K), 0), row(size_t(K), 0);
+    for (size_t i = 0; i < e.sample_labels.size(); ++i) {
+      ++m[size_t(e.sample_labels[i]) * size_t(K) + size_t(e.sample_predicted[i])];
+      ++row[size_t(e.sample_labels[i])];
+    }
+    auto class_name = [&](int k) {
+      return k < run_.class_count() ? run_.class_names[size_t(k)] : std::to_string(k);
+    };
+    double label_w = 0;
+    for (int k = 0; k < K; ++k) label_w = std::max(label_w, text_width(class_name(k), kTick));
+    const double cell = 34, top = kMargin + 24 + 2 * 20 + label_w + 10, left = kMargin + label_w + 10;
+    const std::string title = "Confusion matrix on the ζ sample, epoch " + std::to_string(e.epoch);
+    const std::string subtitle = "rows: true class, columns: predicted; " + std::to_string(e.sample_labels.size()) +
+                                 " images; shade: share of the row";
+    const double width = std::max({left + K * cell, text_width(title, kTitle), text_width(subtitle, kLabel)}) + kMargin;
+    const double height = top + K * cell + kMargin;
+    const std::string path = name(run::Layout::epoch_figures(e.epoch), "confusion");
+    auto c = begin(path, width, height);
+    if (!c) return;
+    c->text(kMargin, kMargin, title, kText, kTitle);
+    c->text(kMargin, kMargin + 26, run_label(), kMuted, kLabel);
+    c->text(kMargin, kMargin + 46, subtitle, kMuted, kLabel);
+    for (int k = 0; k < K; ++k) {
+      c->text(left - 6, top + k * cell + cell / 2 - text_height(kTick) / 2, class_name(k), kText, kTick, Anchor::end);
+      // Column labels written downwards one character per line would be unreadable: abbreviated instead.
+      c->text(left + (k + 0.5) * cell, top - text_height(kTick) - 4, class_name(k).substr(0, 4), kText, kTick, Anchor::middle);
+    }
+    for (int y = 0; y < K; ++y)
+      for (int p = 0; p < K; ++p) {
+        const long n = m[size_t(y) * size_t(K) + size_t(p)];
+        const double share = row[size_t(y)] ? double(n) / double(row[size_t(y)]) : 0;
+        c->fill_rect(left + p * cell, top + y * cell, cell - 1, cell - 1, sequential_color(share));
+        if (n) c->text(left + (p + 0.5) * cell, top + y * cell + cell / 2 - text_height(kTick) / 2, std::to_string(n),
+                       share > 0.5 ? kBlack : kWhite, kTick, Anchor::middle);
+      }
+    save(*c, path);
+  }
 
   void layer_map(const EpochData& e, size_t l, MapKind kind) {
     const LayerImage& layer = e.layers[l];

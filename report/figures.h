@@ -5,6 +5,9 @@
 //   figures/epoch_NNN/LAYER_density.EXT   per analysed epoch with grid.json: each layer's density map
 //   figures/epoch_NNN/LAYER_zeta.EXT      per analysed epoch with zeta.json: each layer's ζ map
 //   figures/epoch_NNN/pathways.EXT        per analysed epoch with tract.json: the strongest chains
+//   figures/epoch_NNN/confusion.EXT       zeta.json from analyze --errors: the confusion matrix on the ζ sample
+//   figures/epoch_NNN/LAYER_gallery.EXT   zeta.json from analyze --errors and grid.json's receptive fields: the
+//                                         gallery's images with each one's φ_g(x) projected on its pixels
 //   figures/evolution/LAYER_density.EXT   one row per analysed epoch (and LAYER_zeta.EXT)
 //   figures/training.EXT                  loss, accuracy and ζ stability on one epoch axis
 // A map draws channel block k as a tile of GH×GW cells (row i top to bottom, column j left to right).

@@ -24,6 +24,7 @@ using run::Json;
 
 constexpr int kFlowsPerRegion = 3;  // strongest in- and out-flows embedded per region
 constexpr int kFlowsPerPair = 12;   // strongest flows embedded per layer pair
+constexpr int kErrorRegions = 5;    // regions listed per class and per confusion cell (analyze --errors)
 
 
 template <typename T, typename Get>
@@ -109,6 +110,34 @@ Json layer_epoch_json(const EpochData& e, size_t l, int class_count) {
     if (p.to == int(l) && !in) in = &p;
     if (p.from == int(l) && !out) out = &p;
   }
+  // analyze --errors: per class the regions with the largest φ over its images, per confusion cell
+  // true → predicted the regions with the most negative φ over its images (with the default value,
+  // log p(true class), those lower the true class on exactly those mistakes); kErrorRegions of each.
+  if (!layer.class_maps.empty() || !layer.confusion_maps.empty()) {
+    auto top = [&](const LayerImage::SubsetMap& m, bool lowest) {
+      std::vector<int> order(m.phi.size());
+      std::iota(order.begin(), order.end(), 0);
+      std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+        return lowest ? m.phi[size_t(a)] < m.phi[size_t(b)] : m.phi[size_t(a)] > m.phi[size_t(b)];
+      });
+      order.resize(std::min(order.size(), size_t(kErrorRegions)));
+      Json phi = Json::array();
+      for (int g : order) phi.push_back(significant(m.phi[size_t(g)]));
+      return Json{{"regions", order}, {"phi", phi}};
+    };
+    Json classes = Json::array(), cells = Json::array();
+    for (const LayerImage::SubsetMap& m : layer.class_maps) {
+      Json c = {{"class", m.true_class}, {"images", m.images}};
+      c.update(top(m, false));
+      classes.push_back(c);
+    }
+    for (const LayerImage::SubsetMap& m : layer.confusion_maps) {
+      Json c = {{"true", m.true_class}, {"predicted", m.predicted}, {"images", m.images}};
+      c.update(top(m, true));
+      cells.push_back(c);
+    }
+    j["errors"] = {{"classes", classes}, {"confusions", cells}};
+  }
   j["in_from"] = in ? Json(in->from) : Json(nullptr);
   j["in"] = strongest_flows(in, layer.grid.count(), true);
   j["out_to"] = out ? Json(out->to) : Json(nullptr);
@@ -146,6 +175,7 @@ Json epoch_json(const EpochData& e, int class_count, const Json& summary) {
   for (const RegionChain& c : e.chains) chains.push_back({{"layers", c.layers}, {"regions", c.regions}, {"score", significant(c.score)}});
   j["chains"] = chains;
   j["path_strength"] = significant(e.path_strength);
+  if (!e.sample_labels.empty()) j["errors"] = {{"labels", e.sample_labels}, {"predicted", e.sample_predicted}};
   j["summary"] = summary;
   return j;
 }

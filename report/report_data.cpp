@@ -320,6 +320,7 @@ class RunReader {
   void read_zeta(EpochData& epoch, const Node& root) {
     epoch.has_zeta = true;
     if (auto settings = root.find("settings")) epoch.zeta_settings = settings->json();
+    if (auto errors = root.find("errors")) read_gallery(epoch, *errors);
     for (const auto& [name, node] : root["layers"].members()) {
       LayerImage& layer = epoch.layers[size_t(layer_index(name))];
       layer.has_zeta = true;
@@ -347,6 +348,76 @@ class RunReader {
       for (size_t c = 0; c < critical.array_size(); ++c)
         layer.critical.push_back(region_index(layer, critical[c].text(), critical[c]));
       layer.critical_share = node["critical_share"].number();
+      if (auto errors = node.find("errors")) {
+        read_gallery_phi(epoch, layer, *errors);
+        read_subset_maps(layer, *errors);
+      }
+    }
+  }
+
+  // zeta.json's errors (analyze --errors; optional: files without it are read as before).
+  void read_gallery(EpochData& epoch, const Node& errors) {
+    if (auto labels = errors.find("labels")) {
+      const Node predicted = errors["predicted"];
+      if (predicted.array_size() != labels->array_size()) predicted.reject("expected one prediction per label");
+      for (size_t i = 0; i < labels->array_size(); ++i) {
+        epoch.sample_labels.push_back(int((*labels)[i].integer(0, 255)));
+        epoch.sample_predicted.push_back(int(predicted[i].integer(0, 255)));
+      }
+    }
+    const std::optional<Node> gallery = errors.find("gallery");
+    if (!gallery) return;
+    const std::array<int, 3> shape = errors["shape"].triple(65536);
+    epoch.gallery_channels = shape[0], epoch.gallery_height = shape[1], epoch.gallery_width = shape[2];
+    const size_t size = size_t(shape[0]) * size_t(shape[1]) * size_t(shape[2]);
+    if (size > (size_t(1) << 22)) errors["shape"].reject("an image of more than 2^22 values");
+    for (size_t i = 0; i < gallery->array_size(); ++i) {
+      const Node g = (*gallery)[i];
+      GalleryImage image;
+      image.slot = size_t(g["slot"].integer(0, 1 << 30));
+      image.kind = g["kind"].text();
+      image.label = int(g["label"].integer(0, 255));
+      image.predicted = int(g["predicted"].integer(0, 255));
+      image.probability_true = g["probability_true"].number();
+      const Node pixels = g["pixels"];
+      if (pixels.array_size() != size) pixels.reject("expected " + std::to_string(size) + " pixel values");
+      image.pixels.resize(size);
+      for (size_t v = 0; v < size; ++v) image.pixels[v] = uint8_t(pixels[v].integer(0, 255));
+      epoch.gallery.push_back(std::move(image));
+    }
+  }
+
+  void read_subset_maps(LayerImage& layer, const Node& errors) {
+    auto read = [&](const Node& list, bool confusion, std::vector<LayerImage::SubsetMap>& out) {
+      for (size_t i = 0; i < list.array_size(); ++i) {
+        const Node m = list[i];
+        LayerImage::SubsetMap map;
+        map.true_class = int(m[confusion ? "true" : "class"].integer(0, 255));
+        if (confusion) map.predicted = int(m["predicted"].integer(0, 255));
+        map.images = long(m["images"].integer(0, 1LL << 40));
+        const Node phi = m["phi"];
+        if (phi.array_size() != size_t(layer.grid.count()))
+          phi.reject("expected " + std::to_string(layer.grid.count()) + " values, one per region");
+        for (size_t g = 0; g < phi.array_size(); ++g) map.phi.push_back(phi[g].number());
+        out.push_back(std::move(map));
+      }
+    };
+    if (auto list = errors.find("per_class")) read(*list, false, layer.class_maps);
+    if (auto list = errors.find("confusions")) read(*list, true, layer.confusion_maps);
+  }
+
+  void read_gallery_phi(const EpochData& epoch, LayerImage& layer, const Node& errors) {
+    if (epoch.gallery.empty()) return;
+    const Node rows = errors["per_image"];
+    for (const GalleryImage& image : epoch.gallery) {
+      std::vector<double> phi;
+      if (image.slot < rows.array_size()) {
+        const Node row = rows[image.slot];
+        if (row.array_size() != size_t(layer.grid.count()))
+          row.reject("expected " + std::to_string(layer.grid.count()) + " values, one per region");
+        for (size_t g = 0; g < row.array_size(); ++g) phi.push_back(row[g].number());
+      }
+      layer.gallery_phi.push_back(std::move(phi));
     }
   }
 

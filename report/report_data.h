@@ -56,6 +56,26 @@ struct LayerImage {
   // grid.json's receptive_field: per row block / column block the input pixels [first, last + 1)
   // its units read; empty when the file has none (written since 2026-11-30).
   std::vector<std::array<int, 2>> rf_rows, rf_cols;
+  // zeta.json errors (analyze --errors): per gallery image of EpochData::gallery, its row of per-image
+  // φ_g(x) (grid.count() values), empty when the layer's estimate does not cover that image.
+  std::vector<std::vector<double>> gallery_phi;
+  // zeta.json errors.per_class and errors.confusions: φ over the images of a class (predicted −1) or of
+  // one confusion cell true → predicted.
+  struct SubsetMap {
+    int true_class = 0, predicted = -1;
+    long images = 0;
+    std::vector<double> phi;  // (grid.count())
+  };
+  std::vector<SubsetMap> class_maps, confusion_maps;
+};
+
+// One image of zeta.json's errors.gallery (analyze --errors; README, Error analysis).
+struct GalleryImage {
+  size_t slot = 0;             // position in the ζ sample
+  std::string kind;            // "confident" | "mistake"
+  int label = 0, predicted = 0;
+  double probability_true = 0;
+  std::vector<uint8_t> pixels;  // (C, H, W) 0..255
 };
 
 struct RegionFlow {
@@ -86,6 +106,11 @@ struct EpochData {
   double path_strength = 0;
   nlohmann::ordered_json grid_settings, zeta_settings, tract_settings;  // null when absent
   int eval_samples = 0;  // grid.json's (else zeta's / tract's), 0 when unknown
+  // zeta.json's errors.gallery and its image shape [C, H, W]; empty without --errors.
+  std::vector<GalleryImage> gallery;
+  int gallery_channels = 0, gallery_height = 0, gallery_width = 0;
+  // zeta.json's errors.labels / errors.predicted: the intact net on the ζ sample; empty without --errors.
+  std::vector<int> sample_labels, sample_predicted;
 };
 
 struct RunData {

@@ -62,4 +62,31 @@ int RegionGrid::units(int r) const {
   return rows(i).size() * cols(j).size() * chans(k).size();
 }
 
+std::vector<double> project_to_pixels(const std::vector<double>& value, const RegionGrid& grid,
+                                      const std::vector<std::array<int, 2>>& row_spans,
+                                      const std::vector<std::array<int, 2>>& col_spans, int height, int width) {
+  if (int(value.size()) != grid.count() || int(row_spans.size()) != grid.gh || int(col_spans.size()) != grid.gw)
+    throw base::Error("pixel projection: " + std::to_string(value.size()) + " values, " + std::to_string(row_spans.size()) +
+                      " row spans and " + std::to_string(col_spans.size()) + " column spans for a " +
+                      std::to_string(grid.gh) + "x" + std::to_string(grid.gw) + "x" + std::to_string(grid.gc) + " grid");
+  auto check = [](const std::array<int, 2>& s, int size) {
+    if (s[0] < 0 || s[1] > size || s[0] >= s[1])
+      throw base::Error("pixel projection: receptive field [" + std::to_string(s[0]) + ", " + std::to_string(s[1]) +
+                        ") outside the image's " + std::to_string(size) + " pixels");
+  };
+  std::vector<double> map(size_t(height) * size_t(width), 0.0);
+  for (int r = 0; r < grid.count(); ++r) {
+    int i, j, k;
+    grid.coords(r, i, j, k);
+    const std::array<int, 2>& rows = row_spans[size_t(i)];
+    const std::array<int, 2>& cols = col_spans[size_t(j)];
+    check(rows, height);
+    check(cols, width);
+    const double share = value[size_t(r)] / (double(rows[1] - rows[0]) * double(cols[1] - cols[0]));
+    for (int y = rows[0]; y < rows[1]; ++y)
+      for (int x = cols[0]; x < cols[1]; ++x) map[size_t(y) * size_t(width) + size_t(x)] += share;
+  }
+  return map;
+}
+
 }  // namespace run

@@ -10,6 +10,7 @@
 // kMaxGridRegions (4096) regions per layer after clamping; the layer at most kMaxLayerUnits units.
 // A larger grid or layer throws base::Error before anything is allocated.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -66,5 +67,16 @@ class RegionGrid {
  private:
   static int cut(int block, int size, int blocks) { return int(int64_t(block) * size / blocks); }
 };
+
+// A map over a block's regions projected onto the input pixels (the error analysis's per-image maps,
+// README "Error analysis"): each region's value spread evenly over its receptive field,
+//   M(p) = Σ_{g : p ∈ RF(g)} value_g / |RF(g)|,
+// RF(g) = the input rows row_spans[i] × columns col_spans[j] of g's cell (i, j) (NetView::input_span,
+// half-open; grid.json's receptive_field), the same for every channel group of the cell.  Mass is kept:
+// Σ_p M(p) = Σ_g value_g.  Returns (height, width) row-major; throws base::Error when the spans do not
+// match the grid or leave the image.
+std::vector<double> project_to_pixels(const std::vector<double>& value, const RegionGrid& grid,
+                                      const std::vector<std::array<int, 2>>& row_spans,
+                                      const std::vector<std::array<int, 2>>& col_spans, int height, int width);
 
 }  // namespace run

@@ -146,6 +146,15 @@ case_ "profile --zeta: the zeta.json of another epoch" 2 profile run/model.ckpt 
 case_ "profile --zeta: a zeta.json without a region of the profile" 2 profile run/model.ckpt --data planted --limit-train 200 --zeta zeta_hole.json --out p2
 case_ "profile --zeta /nonexistent.json" 2 profile run/model.ckpt --data planted --limit-train 200 --zeta /nonexistent.json --out p3
 case_ "corrupt --kind fog" 2 corrupt --data planted --kind fog --out c1
+case_ "eval --lesion of a block not in the net" 2 eval run/model.ckpt --data planted --limit-test 32 --lesion conv9:grid_1_1_1
+case_ "eval --lesion wildcard matching no region" 2 eval run/model.ckpt --data planted --limit-test 32 --lesion conv1:grid_9_*_*
+case_ "eval --lesion region key with a letter" 2 eval run/model.ckpt --data planted --limit-test 32 --lesion conv1:grid_1_x_1
+case_ "eval --lesion without a region" 2 eval run/model.ckpt --data planted --limit-test 32 --lesion conv1
+case_ "eval --lesion-ablation median" 2 eval run/model.ckpt --data planted --limit-test 32 --lesion conv1:* --lesion-ablation median
+case_ "analyze --zeta-value confusion:A:A" 2 analyze run/model.ckpt --data planted --out za1 --zeta-value confusion:class3:class3
+case_ "analyze --zeta-value confusion with an unknown class name" 2 analyze run/model.ckpt --data planted --out za2 --zeta-value confusion:class3:wolf
+case_ "analyze --zeta-value odds" 2 analyze run/model.ckpt --data planted --out za3 --zeta-value odds
+case_ "analyze --errors --zeta-method lesion" 2 analyze run/model.ckpt --data planted --out za4 --errors --zeta-method lesion
 case_ "corrupt --severity 6" 2 corrupt --data planted --kind noise --severity 6 --out c2
 case_ "corrupt --data fashion-mnist (not 3x32x32)" 2 corrupt --data fashion-mnist --kind blur --out c3
 for d in m1 m2 m3 m4 m5 m6 c1 c2 c3 p1 p2 p3; do

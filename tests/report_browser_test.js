@@ -403,6 +403,22 @@ async function main() {
       check(dom.settings.includes("<script>alert(1)</script>") && dom.scripts === 3, "a class named <script>… shows as text",
             dom.scripts + " script elements");
     if (dom.views > 0 && expected.epochs > 1) await interact(cdp, evaluate);
+    // analyze --errors (a --run of such a directory): clicking an off-diagonal cell of the confusion
+    // matrix lists, per layer, the regions of that confusion; choosing a class lists that class's.
+    const errors = await evaluate(`(() => { const R = window.nnfmriReport, D = JSON.parse(document.getElementById("report-data").textContent);
+      R.setEpoch(R.epochCount - 1);
+      if (!D.epochs[R.epochCount - 1].errors) return null;
+      const cell = document.querySelector("#errors td.cell");
+      if (!cell) return { cells: 0 };
+      cell.click();
+      const afterCell = document.querySelectorAll("#errors .error-regions p").length;
+      const select = document.querySelector("#errors-classes select");
+      select.value = "0"; select.dispatchEvent(new Event("change"));
+      return { cells: 1, afterCell, afterClass: document.querySelectorAll("#errors .error-regions p").length,
+               text: document.querySelector("#errors .error-regions p") ? document.querySelector("#errors .error-regions p").textContent : "" }; })()`);
+    if (errors !== null)
+      check(errors.cells === 1 && errors.afterCell > 0 && errors.afterClass > 0 && /grid_\d+_\d+_\d+/.test(errors.text),
+            "a confusion cell and a class list their regions (analyze --errors)", JSON.stringify(errors));
 
     if (!args.run) {  // the synthetic run's epoch 4 has no zeta.json and epoch 7 no tract.json
       const missing = await evaluate(`(() => { const D = JSON.parse(document.getElementById("report-data").textContent);

@@ -228,7 +228,17 @@ function settingsRows(config, definitions) {
   return rows;
 }
 
+// The confusion matrix of the ζ sample (analyze --errors): counts[y][p] over paired labels and predictions,
+// K×K with K = max(classes, largest label or prediction + 1).
+function confusionCounts(labels, predicted, classes) {
+  let K = classes || 0;
+  for (let i = 0; i < labels.length; ++i) K = Math.max(K, labels[i] + 1, predicted[i] + 1);
+  const m = Array.from({ length: K }, () => new Array(K).fill(0));
+  for (let i = 0; i < labels.length; ++i) m[labels[i]][predicted[i]] += 1;
+  return m;
+}
+
 if (typeof module === "object" && module && module.exports) {
-  module.exports = { fmt, pct, coordsOf, keyOf, hexRgb, ramp, css, layerScale, scalePosition, magnitude, ticks, epochTicks,
+  module.exports = { confusionCounts, fmt, pct, coordsOf, keyOf, hexRgb, ramp, css, layerScale, scalePosition, magnitude, ticks, epochTicks,
                      rotate, insidePolygon, pickFace, modeOf, settingsRows, cut, channelRange, regionLabel, mapLayout, pickCell, imageRGBA, zetaOnImage };
 }

@@ -650,6 +650,59 @@
     host.dataset.images = String(IMAGES.length);
   }
 
+  // ---- error analysis (analyze --errors): the confusion matrix; a cell or a class lists the regions
+  // that drive it per layer (report.cpp's layer errors: kErrorRegions per class and per cell).
+  state.errorPick = null;  // { kind: "cell", y, p } or { kind: "class", c }
+  function buildErrors() {
+    const bar = $("errors-classes"), names = D.meta.classes || [];
+    const withErrors = D.epochs.some((ep) => ep.errors);
+    if (!withErrors) { $("errors").append(el("p", "hint", "No error maps in this run (run nnfmri analyze --errors).")); return; }
+    const select = el("select");
+    select.append(new Option("(choose a class)", ""));
+    const K = Math.max(names.length, ...D.epochs.filter((ep) => ep.errors).map((ep) => confusionCounts(ep.errors.labels, ep.errors.predicted, 0).length));
+    for (let c = 0; c < K; ++c) select.append(new Option(names[c] || String(c), String(c)));
+    select.addEventListener("change", () => { state.errorPick = select.value === "" ? null : { kind: "class", c: Number(select.value) }; renderErrors(); });
+    bar.append(select);
+  }
+  function renderErrors() {
+    const host = $("errors"), ep = D.epochs[state.e];
+    if (!ep || !ep.errors) { if (ep) host.replaceChildren(el("p", "hint", "No error maps at this epoch.")); return; }
+    host.replaceChildren();
+    const names = D.meta.classes || [], name = (k) => names[k] || String(k);
+    const m = confusionCounts(ep.errors.labels, ep.errors.predicted, names.length), table = el("table", "confusion");
+    const head = el("tr");
+    head.append(el("th", "", "true \\ predicted"));
+    for (let p = 0; p < m.length; ++p) head.append(el("th", "", name(p)));
+    table.append(head);
+    for (let y = 0; y < m.length; ++y) {
+      const row = el("tr");
+      row.append(el("th", "", name(y)));
+      for (let p = 0; p < m.length; ++p) {
+        const td = el("td", y === p ? "diag" : m[y][p] ? "cell" : "", m[y][p] ? String(m[y][p]) : "");
+        if (y !== p && m[y][p]) td.addEventListener("click", () => { state.errorPick = { kind: "cell", y, p }; renderErrors(); });
+        if (state.errorPick && state.errorPick.kind === "cell" && state.errorPick.y === y && state.errorPick.p === p) td.classList.add("picked");
+        row.append(td);
+      }
+      table.append(row);
+    }
+    host.append(table);
+    const pick = state.errorPick;
+    if (!pick) return;
+    const list = el("div", "error-regions");
+    list.append(el("h3", "", pick.kind === "cell" ? name(pick.y) + " → " + name(pick.p) + ": regions with the most negative φ on those mistakes"
+                                                 : name(pick.c) + ": regions with the largest φ over its images"));
+    ep.layers.forEach((ly, l) => {
+      if (!ly.errors) return;
+      const entry = pick.kind === "cell" ? ly.errors.confusions.find((c) => c.true === pick.y && c.predicted === pick.p)
+                                         : ly.errors.classes.find((c) => c.class === pick.c);
+      if (!entry) return;
+      const items = entry.regions.map((r, i) => keyOf(ly.grid, r) + (labelOf(l, r) ? " " + labelOf(l, r) : "") + " (φ " + fmt(entry.phi[i]) + ")");
+      list.append(el("p", "", D.layers[l].name + " (" + entry.images + " images): " + items.join(", ")));
+    });
+    host.append(list);
+    host.dataset.pick = pick.kind;
+  }
+
   // ---- the epoch's summary
   const HEAD_TIPS = { layer: "layer", path: "path", "strongest flow": "flow", "ζ": "zeta", interval: "interval", role: "role", selectivity: "selectivity", region: "region",
     "strength per receiving unit": "strength", efficiency: "efficiency", coverage: "coverage", "critical share": "critical",
@@ -705,6 +758,7 @@
     }
     renderDetails();
     renderOnImage();
+    renderErrors();
     renderCurves();
     renderSummary();
   }
@@ -742,6 +796,7 @@
   buildSettings();
   buildLayerViews();
   buildOnImage();
+  buildErrors();
   buildControls();
   renderAll();
   window.nnfmriReport = {

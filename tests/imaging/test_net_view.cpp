@@ -12,6 +12,8 @@
 #include "imaging/net_view.h"
 #include "nn/network.h"
 #include "nn/rng.h"
+#include "run/region_grid.h"
+#include "base/error.h"
 #include "tests/error_of.h"
 #include "tests/nn/gradient_check.h"
 
@@ -202,6 +204,39 @@ TEST(NetView, QuestionsAPoolCannotAnswerNameTheBlock) {
 }
 
 }  // namespace
+
+// run::project_to_pixels through input_span: one region's value is a uniform box over its receptive
+// field, mass is kept for any values, and spans outside the image are refused.
+TEST(NetView, ProjectionSpreadsEachRegionOverItsReceptiveField) {
+  const nn::Network net = random_net("conv3x3:4 relu maxpool2 conv3x3:6 relu linear:3", 3, 12, 10, 2);
+  const NetView view(net);
+  const int b = 2;  // conv2: 6×5 map
+  const nn::Shape out = view.block(b).output;
+  const run::RegionGrid grid(out.h, out.w, out.c, run::GridSpec{3, 2, 2});
+  std::vector<std::array<int, 2>> rows, cols;
+  for (int i = 0; i < grid.gh; ++i) rows.push_back(view.input_span(b, true, grid.rows(i).begin, grid.rows(i).end));
+  for (int j = 0; j < grid.gw; ++j) cols.push_back(view.input_span(b, false, grid.cols(j).begin, grid.cols(j).end));
+  nn::Rng rng(3);
+  std::vector<double> value(size_t(grid.count()));
+  for (double& v : value) v = rng.normal();
+  const std::vector<double> map = run::project_to_pixels(value, grid, rows, cols, 12, 10);
+  double mass = 0, total = 0;
+  for (double m : map) mass += m;
+  for (double v : value) total += v;
+  EXPECT_NEAR(mass, total, 1e-12);
+  const int r = grid.index(1, 1, 0);
+  std::vector<double> one(size_t(grid.count()), 0.0);
+  one[size_t(r)] = 1;
+  const std::vector<double> box = run::project_to_pixels(one, grid, rows, cols, 12, 10);
+  const double area = double(rows[1][1] - rows[1][0]) * double(cols[1][1] - cols[1][0]);
+  for (int y = 0; y < 12; ++y)
+    for (int x = 0; x < 10; ++x) {
+      const bool inside = y >= rows[1][0] && y < rows[1][1] && x >= cols[1][0] && x < cols[1][1];
+      EXPECT_DOUBLE_EQ(box[size_t(y * 10 + x)], inside ? 1 / area : 0.0) << y << " " << x;
+    }
+  rows[0][1] = 13;
+  EXPECT_THROW(run::project_to_pixels(value, grid, rows, cols, 12, 10), base::Error);
+}
 
 // input_span against the window tables composed back to the input: the union of every input pixel
 // that some unit of output rows (columns) [begin, end) reads through every block, its first and last

@@ -17,7 +17,10 @@
 
 #include "datasets/planted.h"
 #include "report/report_summary.h"  // spearman_rank_correlation
+#include "imaging/error_maps.h"
+#include "imaging/net_view.h"
 #include "imaging/zeta.h"
+#include "imaging/zeta_stats.h"
 #include "base/error.h"
 #include "base/stopwatch.h"
 #include "nn/loss.h"
@@ -636,4 +639,168 @@ TEST(Zeta, BudgetCanCutARoundAndTheEstimateStaysEfficient) {
   EXPECT_LT(e.permutations_total, 2L * (e.rounds + 1) * long(e.images));
   EXPECT_NEAR(sum_of(e.phi), game.v_all() - game.v_none(), 1e-5);
   for (size_t g = 0; g < e.phi.size(); ++g) EXPECT_LE(e.ci_low[g], e.ci_high[g]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Error analysis (imaging/error_maps.h): maps over subsets of the images from the same walk.
+
+// Per-class maps average back to the all-image φ weighted by the class counts; each class's map is
+// efficient for that class (Σ_g φ_g(c) = mean over class c of v_x(all) − v_x(∅)); with exact
+// enumeration a class's map equals the exact Shapley values of the game on that class's images alone.
+TEST(Zeta, PerClassMapsAverageBackAreEfficientAndEqualTheClassGameExactly) {
+  auto net = random_net(kTinySpec, 3, 8, 8, 21);
+  Images data(18, 3, 8, 8, 3, 22);
+  ZetaSettings s;
+  const run::GridSpec grid{2, 2, 2};
+  CoalitionValue game(*net, 0, grid, data.view, all_indices(data.view.count), s);
+  const int n = game.regions();
+  for (const bool exact : {false, true}) {
+    const imaging::ShapleyEstimate e = exact ? imaging::shapley_exact(game) : imaging::shapley_sampled(game, 0, 1e9, 8, 4);
+    ASSERT_EQ(e.per_image.size(), game.images() * size_t(n));
+    std::vector<double> weighted(size_t(n), 0.0);
+    for (int c = 0; c < 3; ++c) {
+      std::vector<size_t> members;
+      std::vector<uint32_t> indices;
+      for (size_t x = 0; x < game.images(); ++x)
+        if (game.labels()[x] == c) members.push_back(x), indices.push_back(uint32_t(x));
+      const imaging::GroupEstimate m = imaging::subset_phi(e.per_image, n, members);
+      double efficiency = 0;
+      for (size_t x : members) efficiency += game.image_v_all()[x] - game.image_v_none()[x];
+      EXPECT_NEAR(sum_of(m.phi), efficiency / double(members.size()), 1e-5) << "class " << c;
+      for (int g = 0; g < n; ++g) {
+        weighted[size_t(g)] += m.phi[size_t(g)] * double(members.size()) / double(game.images());
+        EXPECT_LE(m.intervals.ci_low[size_t(g)], m.phi[size_t(g)]);
+        EXPECT_GE(m.intervals.ci_high[size_t(g)], m.phi[size_t(g)]);
+      }
+      if (exact) {
+        CoalitionValue alone(*net, 0, grid, data.view, indices, s);
+        const imaging::ShapleyEstimate reference = imaging::shapley_exact(alone);
+        for (int g = 0; g < n; ++g) EXPECT_NEAR(m.phi[size_t(g)], reference.phi[size_t(g)], 1e-9) << "class " << c;
+      }
+    }
+    for (int g = 0; g < n; ++g) EXPECT_NEAR(weighted[size_t(g)], e.phi[size_t(g)], 1e-12) << "region " << g;
+  }
+}
+
+// Δφ = φ(a) − φ(b), with the Welch interval: V = S²_a/n_a + S²_b/n_b, ν by Welch–Satterthwaite
+// (computed here from the units directly).
+TEST(Zeta, DifferenceOfSubsetsHasTheWelchInterval) {
+  const int n = 2;
+  const std::vector<double> units = {1, 0, 2, 0, 4, 0, 10, 1, 11, 1, 15, 1, 20, 1};  // 7 images × 2 regions
+  const std::vector<size_t> a = {3, 4, 5, 6}, b = {0, 1, 2};
+  const imaging::GroupEstimate d = imaging::subset_difference(units, n, a, b);
+  const double mean_a = (10 + 11 + 15 + 20) / 4.0, mean_b = (1 + 2 + 4) / 3.0;
+  EXPECT_NEAR(d.phi[0], mean_a - mean_b, 1e-12);
+  double ss_a = 0, ss_b = 0;
+  for (double v : {10.0, 11.0, 15.0, 20.0}) ss_a += (v - mean_a) * (v - mean_a);
+  for (double v : {1.0, 2.0, 4.0}) ss_b += (v - mean_b) * (v - mean_b);
+  const double va = ss_a / 3 / 4, vb = ss_b / 2 / 3, V = va + vb, df = V * V / (va * va / 3 + vb * vb / 2);
+  const double half = imaging::student_t_quantile(0.975, df) * std::sqrt(V);
+  EXPECT_NEAR(d.intervals.ci_low[0], d.phi[0] - half, 1e-9);
+  EXPECT_NEAR(d.intervals.ci_high[0], d.phi[0] + half, 1e-9);
+  // Region 1: the same value within each group, so no variance: a point and p = 0 (Δ = 1 ≠ 0).
+  EXPECT_EQ(d.phi[1], 1.0);
+  EXPECT_EQ(d.intervals.ci_low[1], 1.0);
+  EXPECT_EQ(d.intervals.p_value[1], 0.0);
+  EXPECT_THROW(imaging::subset_phi(units, n, {7}), base::Error);
+}
+
+// analyze --errors: every block carries the maps, the top level the verdicts; the per-class maps in
+// the file average back to the block's φ; a method without per-image values is refused, naming --errors.
+TEST(Zeta, AnalysisWithErrorsWritesMapsThatAverageBack) {
+  auto net = random_net(kTinySpec, 3, 8, 8, 23);
+  Images data(40, 3, 8, 8, 3, 24);
+  ZetaSettings s;
+  s.samples = 15;
+  s.tolerance = 0;
+  s.max_permutations = 8;
+  s.errors = true;
+  const auto j = imaging::zeta_analysis(*net, data.view, 30, run::GridSpec{2, 2, 2}, s);
+  const auto& verdicts = j.at("errors");
+  ASSERT_EQ(verdicts.at("predicted").size(), 15u);
+  size_t right = 0;
+  for (size_t x = 0; x < 15; ++x) right += verdicts.at("predicted")[x] == verdicts.at("labels")[x];
+  EXPECT_NEAR(verdicts.at("accuracy").get<double>(), double(right) / 15, 1e-12);
+  for (size_t b = 0; b < net->blocks().size(); ++b) {
+    const nn::Block& bk = net->blocks()[b];
+    const RegionGrid grid(bk.output_shape.h, bk.output_shape.w, bk.output_shape.c,
+                          imaging::block_grid(*net, int(b), run::GridSpec{2, 2, 2}));
+    const auto& L = j.at("layers").at(bk.name);
+    const auto& E = L.at("errors");
+    EXPECT_EQ(E.at("images"), 15);
+    EXPECT_EQ(E.at("per_image").size(), 15u);
+    EXPECT_EQ(E.at("correct").at("images").get<size_t>() + E.at("misclassified").at("images").get<size_t>(), 15u);
+    const int n = L.at("region_count");
+    for (int g = 0; g < n; ++g) {
+      double weighted = 0;
+      for (const auto& c : E.at("per_class")) weighted += c.at("phi")[size_t(g)].get<double>() * c.at("images").get<double>() / 15;
+      const double phi = L.at("regions").at(grid.key(g)).at("shapley");
+      EXPECT_NEAR(weighted, phi, 1e-5 * (1 + std::fabs(phi))) << bk.name << " region " << g;
+    }
+    long cells = 0;
+    for (const auto& c : E.at("confusions")) cells += c.at("images").get<long>();
+    EXPECT_EQ(cells, E.at("misclassified").at("images").get<long>());
+  }
+  s.method = "lesion";
+  const std::string e = error_of([&] { imaging::zeta_analysis(*net, data.view, 30, run::GridSpec{2, 2, 2}, s); });
+  EXPECT_NE(e.find("--errors"), std::string::npos) << e;
+}
+
+// --zeta-value margin and confusion:A:B: the per-image values on hand logits, the game on class A's
+// images only with efficiency, and the errors that name --zeta-value.
+TEST(Zeta, MarginAndConfusionValues) {
+  nn::Tensor logits(2, 3, 1, 1);
+  const float z[] = {1, 3, 2, 0.5f, -1, 4};
+  std::copy(z, z + 6, logits.data());
+  const uint8_t labels[] = {1, 0};
+  double out[2];
+  imaging::image_values(logits, labels, imaging::parse_value_function("margin"), out);
+  EXPECT_DOUBLE_EQ(out[0], 3.0 - 2.0);
+  EXPECT_DOUBLE_EQ(out[1], 0.5 - 4.0);
+  imaging::image_values(logits, labels, imaging::parse_value_function("confusion:0:2"), out);
+  EXPECT_DOUBLE_EQ(out[0], 2.0 - 1.0);
+  EXPECT_DOUBLE_EQ(out[1], 4.0 - 0.5);
+
+  auto net = random_net(kTinySpec, 3, 8, 8, 31);
+  Images data(30, 3, 8, 8, 3, 32);
+  ZetaSettings s;
+  s.value = "confusion:1:2";
+  s.samples = 6;
+  s.tolerance = 0;
+  s.max_permutations = 4;
+  s.budget_seconds = 100;
+  const auto j = imaging::zeta_analysis(*net, data.view, 30, run::GridSpec{2, 2, 2}, s);
+  for (const auto& bk : net->blocks()) {
+    const auto& L = j.at("layers").at(bk.name);
+    ASSERT_EQ(L.at("eval_indices").size(), 6u);
+    for (const auto& x : L.at("eval_indices")) EXPECT_EQ(data.view.labels[x.get<size_t>()], 1) << bk.name;
+    double sum = 0;
+    for (const auto& [key, r] : L.at("regions").items()) sum += r.at("shapley").get<double>();
+    EXPECT_NEAR(sum, L.at("v_all").get<double>() - L.at("v_none").get<double>(), 1e-4) << bk.name;
+  }
+  // v(all) is the mean of z_2 − z_1 over those images, from an ordinary forward.
+  const auto& idx = j.at("layers").at("conv1").at("eval_indices");
+  double mean = 0;
+  for (const auto& x : idx) {
+    nn::Tensor one;
+    std::vector<uint8_t> y;
+    const uint32_t i = x.get<uint32_t>();
+    nn::make_batch(*net, data.view, &i, 1, nullptr, 0, 0, 0, one, y);
+    const nn::Tensor& out_logits = net->forward(one, false);
+    mean += (double(out_logits[2]) - double(out_logits[1])) / double(idx.size());
+  }
+  EXPECT_NEAR(j.at("layers").at("conv1").at("v_all").get<double>(), mean, 1e-5);
+
+  const std::vector<std::string> names = {"cat", "dog", "fox"};
+  EXPECT_EQ(imaging::resolve_value_classes("confusion:dog:fox", names), "confusion:1:2");
+  EXPECT_EQ(imaging::resolve_value_classes("confusion:0:fox", names), "confusion:0:2");
+  EXPECT_EQ(imaging::resolve_value_classes("margin", names), "margin");
+  for (const char* bad : {"confusion:dog:dog", "confusion:1:1", "confusion:dog", "confusion::1", "odds"})
+    EXPECT_NE(error_of([&] { imaging::resolve_value_classes(imaging::resolve_value_classes(bad, names), names); })
+                  .find(std::string("--zeta-value '")), std::string::npos) << bad;
+  for (const char* bad : {"confusion:dog:wolf", "confusion:3:1"})
+    EXPECT_NE(error_of([&] { imaging::resolve_value_classes(bad, names); }).find("no class"), std::string::npos) << bad;
+  s.value = "confusion:1:7";
+  EXPECT_NE(error_of([&] { imaging::zeta_analysis(*net, data.view, 30, run::GridSpec{2, 2, 2}, s); }).find("--zeta-value"),
+            std::string::npos);
 }

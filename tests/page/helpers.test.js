@@ -293,3 +293,12 @@ test("imageRGBA reads (C, H, W) pixels, and zetaOnImage lays the grid over the i
   const map = Array.from(h.zetaOnImage([2, 2, 2], zeta, 3, 4));
   assert.deepEqual(map, [2, 2, 6, 6, -1, -1, 15, 15, -1, -1, 15, 15]);
 });
+
+test("confusionCounts counts each (true, predicted) pair and sizes the matrix to the classes", () => {
+  const m = h.confusionCounts([0, 1, 1, 2, 2, 2], [0, 1, 2, 2, 0, 2], 4);
+  assert.equal(m.length, 4);
+  assert.deepEqual(m[2], [1, 0, 2, 0]);
+  assert.deepEqual(m[1], [0, 1, 1, 0]);
+  assert.equal(m.flat().reduce((a, b) => a + b, 0), 6);
+  assert.equal(h.confusionCounts([5], [0], 2).length, 6);  // a label beyond the named classes widens it
+});

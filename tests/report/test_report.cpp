@@ -483,6 +483,62 @@ TEST(Report, AnAnalyzeOutputDirectoryIsOneEpochWithoutTrainingCurves) {
   expect_error_naming([&] { report::build_report(empty.str(), {}); }, "an output directory of nnfmri analyze");
 }
 
+// analyze --errors: zeta.json's errors.gallery and each layer's per_image rows give
+// LAYER_gallery.png (with grid.json's receptive fields); the image is drawn and the overlay changes it
+// (a gallery whose φ rows are zero draws a different image); errors.labels/predicted give confusion.png; a
+// pixel count that is not C·H·W is one error.
+TEST(Report, ErrorsGalleryIsDrawnFromZetaJson) {
+  auto with_errors = [](double phi_scale, size_t pixels) {
+    Json grid = grid_json(7), zeta = zeta_json(7);
+    grid["dataset"]["classes"] = {"cat", "dog", "bird"};
+    grid["layers"]["conv1"]["receptive_field"] = {{"rows", {{0, 3}, {1, 4}}}, {"cols", {{0, 3}, {1, 4}}}};
+    Json gallery = Json::array();
+    for (int i = 0; i < 3; ++i) {
+      std::vector<int> px(pixels);
+      for (size_t v = 0; v < px.size(); ++v) px[v] = int((v * 37 + size_t(i) * 11) % 256);
+      gallery.push_back({{"slot", i}, {"index", 10 + i}, {"kind", i == 2 ? "mistake" : "confident"}, {"label", i % 2},
+                         {"predicted", i == 2 ? 1 - i % 2 : i % 2}, {"probability_true", i == 2 ? 0.1 : 0.9}, {"pixels", px}});
+    }
+    zeta["errors"] = {{"shape", {3, 4, 4}}, {"gallery", gallery}, {"labels", {0, 1, 0}}, {"predicted", {0, 1, 1}}};
+    Json rows = Json::array();
+    for (int i = 0; i < 3; ++i) {
+      Json row = Json::array();
+      for (int r = 0; r < 8; ++r) row.push_back(phi_scale * (r - 3.5) * (i + 1));
+      rows.push_back(row);
+    }
+    const Json phi = {0.1, -0.4, 0.3, 0.0, 0.2, -0.1, 0.5, -0.2};
+    zeta["layers"]["conv1"]["errors"] = {
+        {"per_image", rows},
+        {"per_class", {{{"class", 0}, {"images", 2}, {"phi", phi}}, {{"class", 1}, {"images", 1}, {"phi", phi}}}},
+        {"confusions", {{{"true", 0}, {"predicted", 1}, {"images", 1}, {"phi", phi}}}}};
+    return std::make_pair(grid, zeta);
+  };
+  std::string drawn[2];
+  for (int k = 0; k < 2; ++k) {
+    TempDir tmp(k ? "gallery_flat" : "gallery");
+    const auto [grid, zeta] = with_errors(k ? 0.0 : 0.01, 48);
+    write(tmp.path / "grid.json", grid.dump(1));
+    write(tmp.path / "zeta.json", zeta.dump(1));
+    report::build_report(tmp.str(), {});
+    ASSERT_TRUE(fs::exists(tmp.path / "figures/epoch_007/conv1_gallery.png"));
+    EXPECT_TRUE(fs::exists(tmp.path / "figures/epoch_007/confusion.png"));
+    EXPECT_FALSE(fs::exists(tmp.path / "figures/epoch_007/pool1_gallery.png"));  // no receptive field in its grid.json
+    drawn[k] = base::read_file((tmp.path / "figures/epoch_007/conv1_gallery.png").string());
+    // The page gets the verdicts and, per layer, the 5 regions of each class (largest φ: 6, 2, 4, 0, 3)
+    // and of each confusion cell (most negative φ: 1, 7, 5, 3, 0).
+    const std::string page = base::read_file((tmp.path / "report.html").string());
+    EXPECT_NE(page.find("\"errors\":{\"labels\":[0,1,0],\"predicted\":[0,1,1]}"), std::string::npos);
+    EXPECT_NE(page.find("\"class\":0,\"images\":2,\"regions\":[6,2,4,0,3]"), std::string::npos);
+    EXPECT_NE(page.find("\"true\":0,\"predicted\":1,\"images\":1,\"regions\":[1,7,5,3,0]"), std::string::npos);
+  }
+  EXPECT_NE(drawn[0], drawn[1]);
+  TempDir bad("gallery_bad");
+  const auto [grid, zeta] = with_errors(0.01, 47);
+  write(bad.path / "grid.json", grid.dump(1));
+  write(bad.path / "zeta.json", zeta.dump(1));
+  expect_error_naming([&] { report::build_report(bad.str(), {}); }, "expected 48 pixel values");
+}
+
 TEST(Report, MalformedInputIsOneClearError) {
   TempDir tmp("malformed");
   write_run(tmp.path);

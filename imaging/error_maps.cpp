@@ -1,0 +1,136 @@
+// imaging/error_maps.cpp — subset maps and the failure-mode map (imaging/error_maps.h).
+#include "imaging/error_maps.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "base/error.h"
+#include "imaging/zeta_stats.h"
+
+namespace imaging {
+
+namespace {
+void check_members(const std::vector<double>& per_image, int n, const std::vector<size_t>& members) {
+  const size_t N = n > 0 ? per_image.size() / size_t(n) : 0;
+  for (size_t x : members)
+    if (x >= N)
+      throw base::Error("error maps: image " + std::to_string(x) + " of " + std::to_string(N) + " per-image estimates");
+}
+
+// Floats as JSON numbers with 6 significant digits (the maps are read by eye and by the page).
+double round6(double v) {
+  if (v == 0 || !std::isfinite(v)) return v;
+  const double scale = std::pow(10.0, 5 - int(std::floor(std::log10(std::fabs(v)))));
+  return std::round(v * scale) / scale;
+}
+
+nlohmann::ordered_json numbers(const std::vector<double>& v) {
+  nlohmann::ordered_json a = nlohmann::ordered_json::array();
+  for (double x : v) a.push_back(round6(x));
+  return a;
+}
+
+nlohmann::ordered_json group_json(const GroupEstimate& g, size_t images) {
+  nlohmann::ordered_json j;
+  j["images"] = images;
+  j["phi"] = numbers(g.phi);
+  j["ci_low"] = numbers(g.intervals.ci_low);
+  j["ci_high"] = numbers(g.intervals.ci_high);
+  return j;
+}
+}  // namespace
+
+std::vector<size_t> gallery_slots(const LesionEvaluation& verdicts, int classes, std::vector<std::string>* kinds) {
+  std::vector<size_t> out;
+  for (int c = 0; c < classes; ++c)
+    for (const bool correct : {true, false}) {
+      std::vector<size_t> pool;
+      for (size_t x = 0; x < verdicts.labels.size(); ++x)
+        if (verdicts.labels[x] == c && (verdicts.predicted[x] == c) == correct) pool.push_back(x);
+      std::stable_sort(pool.begin(), pool.end(), [&](size_t a, size_t b) {
+        return correct ? verdicts.probability_true[a] > verdicts.probability_true[b]
+                       : verdicts.probability_true[a] < verdicts.probability_true[b];
+      });
+      for (size_t i = 0; i < pool.size() && i < size_t(kGalleryPerKind); ++i) {
+        out.push_back(pool[i]);
+        if (kinds) kinds->push_back(correct ? "confident" : "mistake");
+      }
+    }
+  return out;
+}
+
+GroupEstimate subset_phi(const std::vector<double>& per_image, int n, const std::vector<size_t>& members) {
+  check_members(per_image, n, members);
+  return weighted_group_intervals(per_image, n, {members}, {1.0});
+}
+
+GroupEstimate subset_difference(const std::vector<double>& per_image, int n, const std::vector<size_t>& a,
+                                const std::vector<size_t>& b) {
+  check_members(per_image, n, a);
+  check_members(per_image, n, b);
+  return weighted_group_intervals(per_image, n, {a, b}, {1.0, -1.0});
+}
+
+nlohmann::ordered_json error_maps_json(const ShapleyEstimate& est, const run::RegionGrid& grid,
+                                       const LesionEvaluation& verdicts, int classes) {
+  const int n = grid.count();
+  const size_t K = est.images;
+  if (est.per_image.size() != K * size_t(n) || verdicts.labels.size() < K || verdicts.predicted.size() < K)
+    throw base::Error("error maps: " + std::to_string(est.per_image.size()) + " per-image values for " +
+                      std::to_string(K) + " images × " + std::to_string(n) + " regions");
+  std::vector<std::vector<size_t>> by_class(static_cast<size_t>(classes)), cells(static_cast<size_t>(classes) * size_t(classes));
+  std::vector<size_t> correct, wrong;
+  for (size_t x = 0; x < K; ++x) {
+    const int y = verdicts.labels[x], p = verdicts.predicted[x];
+    by_class[size_t(y)].push_back(x);
+    (y == p ? correct : wrong).push_back(x);
+    if (y != p) cells[size_t(y) * size_t(classes) + size_t(p)].push_back(x);
+  }
+  nlohmann::ordered_json j;
+  j["images"] = K;
+  j["interval"] = "population";
+  nlohmann::ordered_json per_class = nlohmann::ordered_json::array();
+  for (int c = 0; c < classes; ++c) {
+    if (by_class[size_t(c)].empty()) continue;
+    nlohmann::ordered_json g = group_json(subset_phi(est.per_image, n, by_class[size_t(c)]), by_class[size_t(c)].size());
+    per_class.push_back({{"class", c}});
+    per_class.back().update(g);
+  }
+  j["per_class"] = std::move(per_class);
+  j["correct"] = group_json(subset_phi(est.per_image, n, correct), correct.size());
+  j["misclassified"] = group_json(subset_phi(est.per_image, n, wrong), wrong.size());
+  nlohmann::ordered_json delta;
+  if (!correct.empty() && !wrong.empty()) {
+    const GroupEstimate d = subset_difference(est.per_image, n, wrong, correct);
+    const std::vector<double> adjusted = benjamini_hochberg(d.intervals.p_value);
+    std::vector<int> failure;
+    for (int g = 0; g < n; ++g)
+      if (adjusted[size_t(g)] < 0.01) failure.push_back(g);
+    std::stable_sort(failure.begin(), failure.end(),
+                     [&](int a, int b) { return std::fabs(d.phi[size_t(a)]) > std::fabs(d.phi[size_t(b)]); });
+    delta = group_json(d, K);
+    delta["p_value"] = numbers(d.intervals.p_value);
+    delta["p_adjusted"] = numbers(adjusted);
+    nlohmann::ordered_json keys = nlohmann::ordered_json::array();
+    for (int g : failure) keys.push_back(grid.key(g));
+    delta["failure_regions"] = std::move(keys);
+  }
+  j["delta"] = std::move(delta);  // null when every image is correct, or none is
+  nlohmann::ordered_json confusions = nlohmann::ordered_json::array();
+  for (int a = 0; a < classes; ++a)
+    for (int b = 0; b < classes; ++b) {
+      const std::vector<size_t>& m = cells[size_t(a) * size_t(classes) + size_t(b)];
+      if (m.empty()) continue;
+      confusions.push_back({{"true", a}, {"predicted", b}});
+      confusions.back().update(group_json(subset_phi(est.per_image, n, m), m.size()));
+    }
+  j["confusions"] = std::move(confusions);
+  nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+  for (size_t x = 0; x < K; ++x)
+    rows.push_back(numbers(std::vector<double>(est.per_image.begin() + long(x * size_t(n)),
+                                               est.per_image.begin() + long((x + 1) * size_t(n)))));
+  j["per_image"] = std::move(rows);
+  return j;
+}
+
+}  // namespace imaging

@@ -1,0 +1,161 @@
+// imaging/region_lesion.cpp — region lesions in ordinary forwards (imaging/region_lesion.h).
+#include "imaging/region_lesion.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "base/error.h"
+#include "base/text.h"
+#include "imaging/net_view.h"
+#include "nn/loss.h"
+#include "nn/trainer.h"
+
+namespace imaging {
+
+// Iterative glob with one backtrack point (the last `*` seen): linear in practice, no recursion.
+bool glob_match(const std::string& pattern, const std::string& text) {
+  size_t p = 0, t = 0, star = std::string::npos, resume = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      resume = t;
+    } else if (p < pattern.size() && pattern[p] == text[t]) {
+      ++p;
+      ++t;
+    } else if (star != std::string::npos) {
+      p = star + 1;
+      t = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+RegionLesion parse_region_lesion(const std::string& text, const nn::Network& net, const run::GridSpec& grid,
+                                 const std::string& flag) {
+  auto bad = [&](const std::string& what) { return base::Error(flag + " '" + text + "': " + what); };
+  const size_t colon = text.find(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size())
+    throw bad("expected BLOCK:PATTERN[,PATTERN...], e.g. conv2:grid_3_4_*");
+  const std::string block = text.substr(0, colon);
+  RegionLesion l;
+  l.block = net.find_block(block);
+  if (l.block < 0) {
+    std::string names;
+    for (const nn::Block& b : net.blocks()) names += (names.empty() ? "" : ", ") + b.name;
+    throw bad("no block '" + block + "' in the net (its blocks: " + names + ")");
+  }
+  const nn::Shape& s = net.blocks()[size_t(l.block)].output_shape;
+  l.grid = run::RegionGrid(s.h, s.w, s.c, block_grid(net, l.block, grid));
+  std::vector<bool> chosen(size_t(l.grid.count()), false);
+  for (const std::string& pattern : base::split(text.substr(colon + 1), ',')) {
+    if (pattern.empty() || pattern.find_first_not_of("grid_0123456789*") != std::string::npos)
+      throw bad("pattern '" + pattern + "' is not a region key grid_i_j_k (with * as a wildcard)");
+    bool any = false;
+    for (int r = 0; r < l.grid.count(); ++r)
+      if (glob_match(pattern, l.grid.key(r))) chosen[size_t(r)] = any = true;
+    if (!any)
+      throw bad("pattern '" + pattern + "' matches no region of block " + block + " (its grid is " +
+                std::to_string(l.grid.gh) + "x" + std::to_string(l.grid.gw) + "x" + std::to_string(l.grid.gc) +
+                ": grid_1_1_1 … " + l.grid.key(l.grid.count() - 1) + ")");
+  }
+  for (int r = 0; r < l.grid.count(); ++r)
+    if (chosen[size_t(r)]) l.regions.push_back(r);
+  return l;
+}
+
+void lesion_regions(const run::RegionGrid& g, const std::vector<int>& regions, const float* baseline, nn::Tensor& a) {
+  const int H = a.h(), W = a.w(), C = a.c();
+  for (int region : regions) {
+    int i0, j0, k0;
+    g.coords(region, i0, j0, k0);
+    const run::Range rows = g.rows(i0), cols = g.cols(j0), chans = g.chans(k0);
+    for (int n = 0; n < a.n(); ++n)
+      for (int c = chans.begin; c < chans.end; ++c)
+        for (int h = rows.begin; h < rows.end; ++h)
+          for (int w = cols.begin; w < cols.end; ++w) {
+            const size_t u = (size_t(c) * H + h) * W + w;
+            a.data()[size_t(n) * C * H * W + u] = baseline ? baseline[u] : 0.f;
+          }
+  }
+}
+
+namespace {
+// Runs every batch of data through the net (with the optional edit and probe); `each` sees the
+// batch's first index, its labels and its logits.
+template <typename Each>
+void for_each_batch(nn::Network& net, const nn::LabeledImages& data, int batch, const nn::BlockEdit* edit,
+                    const nn::Probe* probe, const std::vector<uint32_t>* indices, Each each) {
+  if (batch < 1) throw base::Error("evaluation batch " + std::to_string(batch) + ": expected ≥ 1");
+  std::vector<uint32_t> idx;
+  if (indices) {
+    idx = *indices;
+  } else {
+    idx.resize(data.count);
+    std::iota(idx.begin(), idx.end(), 0u);
+  }
+  nn::Tensor x;
+  std::vector<uint8_t> y;
+  for (size_t start = 0; start < idx.size(); start += size_t(batch)) {
+    const int count = int(std::min<size_t>(size_t(batch), idx.size() - start));
+    nn::make_batch(net, data, idx.data() + start, count, nullptr, 0, 0, 0, x, y);
+    each(start, y, net.forward(x, false, probe, edit));
+  }
+}
+}  // namespace
+
+LesionEvaluation evaluate_lesioned(nn::Network& net, const nn::LabeledImages& data, int batch,
+                                   const RegionLesion* lesion, const std::vector<uint32_t>* indices) {
+  const int K = net.num_outputs();
+  LesionEvaluation ev;
+  ev.count = indices ? indices->size() : data.count;
+  ev.confusion.assign(size_t(K) * K, 0);
+  ev.labels.resize(ev.count);
+  ev.predicted.resize(ev.count);
+  ev.probability_true.resize(ev.count);
+  ev.probability_predicted.resize(ev.count);
+  nn::BlockEdit edit;
+  if (lesion)
+    edit = [lesion](int block, nn::Tensor& a) {
+      if (block == lesion->block)
+        lesion_regions(lesion->grid, lesion->regions, lesion->baseline.empty() ? nullptr : lesion->baseline.data(), a);
+    };
+  long hits = 0;
+  for_each_batch(net, data, batch, lesion ? &edit : nullptr, nullptr, indices,
+                 [&](size_t start, const std::vector<uint8_t>& y, const nn::Tensor& logits) {
+                   for (int i = 0; i < logits.n(); ++i) {
+                     const float* z = logits.sample(i);
+                     const int p = nn::predicted_class(z, K), label = y[size_t(i)];
+                     double sum = 0;  // softmax with the maximum subtracted
+                     for (int k = 0; k < K; ++k) sum += std::exp(double(z[k]) - double(z[p]));
+                     const size_t at = start + size_t(i);
+                     ev.labels[at] = uint8_t(label);
+                     ev.predicted[at] = uint8_t(p);
+                     ev.probability_predicted[at] = 1.0 / sum;
+                     ev.probability_true[at] = std::exp(double(z[label]) - double(z[p])) / sum;
+                     ++ev.confusion[size_t(label) * K + size_t(p)];
+                     hits += p == label;
+                   }
+                 });
+  ev.accuracy = ev.count ? double(hits) / double(ev.count) : 0;
+  return ev;
+}
+
+std::vector<float> block_mean(nn::Network& net, const nn::LabeledImages& data, int batch, int block) {
+  std::vector<double> sum(net.blocks()[size_t(block)].output_shape.per_sample(), 0.0);
+  const nn::Probe probe = [&](const nn::BlockView& v) {
+    if (v.index != block) return;
+    const size_t U = v.a.shape().per_sample();
+    for (int n = 0; n < v.a.n(); ++n)
+      for (size_t u = 0; u < U; ++u) sum[u] += v.a.sample(n)[u];
+  };
+  for_each_batch(net, data, batch, nullptr, &probe, nullptr, [](size_t, const std::vector<uint8_t>&, const nn::Tensor&) {});
+  std::vector<float> mean(sum.size());
+  for (size_t u = 0; u < sum.size(); ++u) mean[u] = data.count ? float(sum[u] / double(data.count)) : 0.f;
+  return mean;
+}
+
+}  // namespace imaging
