@@ -2,7 +2,7 @@
 # bench/monitor_study.sh [WORK] — the monitor study of README "Monitoring" (figures in bench/README.md).
 #
 # 1. trains `reference` on the shared CIFAR-10 subset for 15 epochs once (WORK/ref, reused when present),
-# 2. images its last epoch once (`nnfmri analyze`, defaults: WORK/zeta/zeta.json, reused when present) and
+# 2. images its last epoch once (`nnfmri analyze --zeta-budget 60`: WORK/zeta/zeta.json, reused when present) and
 #    fits the profile on its 5,170 training images with those ζ weights (`nnfmri profile --zeta`, timed,
 #    peak RSS): the JSON lines then carry spatial_zeta beside spatial,
 # 3. runs `nnfmri monitor` on the 1,017 clean test images and on each corruption (noise, blur, contrast,
@@ -23,7 +23,7 @@ timed() {  # timed NAME ARGS...: runs nnfmri, keeps its stdout and /usr/bin/time
   /usr/bin/time -v "$nnfmri" "$@" > "$name.out" 2> "$name.time"
 }
 [ -f ref/model.ckpt ] || "$nnfmri" train --data "cifar10:$data" --model reference --epochs 15 --threads 2 --out ref --overwrite
-[ -f zeta/zeta.json ] || "$nnfmri" analyze ref/model.ckpt --data "cifar10:$data" --threads 2 --stages grid,zeta --out zeta > zeta.out
+[ -f zeta/zeta.json ] || "$nnfmri" analyze ref/model.ckpt --data "cifar10:$data" --threads 2 --stages grid,zeta --zeta-budget 60 --out zeta > zeta.out
 timed fit profile ref/model.ckpt --data "cifar10:$data" --threads 2 --zeta zeta/zeta.json --out ref.profile
 timed clean monitor ref/model.ckpt --profile ref.profile --input "cifar10:$data" --threads 2 --window 100 --out clean
 for kind in noise blur contrast occlusion; do
