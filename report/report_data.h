@@ -111,7 +111,10 @@ struct RunData {
   const MetricsRow* metrics_of(int epoch) const;  // nullptr when metrics.jsonl has no such line
 };
 
-RunData load_run(const std::string& dir);
+// last_epoch ≥ 0: only what a run's manifest commits (`nnfmri serve`, which reads runs while they
+// train): analysis/epoch_N with N ≤ last_epoch and metrics rows of those epochs; later files, written
+// before the manifest says so, are not read.  The directory is then always read as a run directory.
+RunData load_run(const std::string& dir, int last_epoch = -1);
 
 // "grid_i_j_k" → 0-based (i0, j0, k0); false when the key is not of that form.
 bool parse_region_key(const std::string& key, int& i0, int& j0, int& k0);
