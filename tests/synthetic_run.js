@@ -117,4 +117,12 @@ function makeRun(dir, epochs = 10, seed = 12345) {
   return { layers: layers.length, regions: layers.reduce((s, L) => s + count(L), 0), epochs: EPOCHS };
 }
 
-module.exports = { makeRun, CLASSES };
+// The same run as `nnfmri serve` lists it: plus a run.json saying all its epochs are committed.
+function makeServedRun(dir, epochs = 10, seed = 12345) {
+  const made = makeRun(dir, epochs, seed);
+  fs.writeFileSync(path.join(dir, "run.json"), JSON.stringify({ format: "nnfmri run", version: 1, status: "complete", epochs,
+    completed_epoch: epochs, state: null, threads: 1, arguments: [], files: ["config.json", "metrics.jsonl"] }));
+  return made;
+}
+
+module.exports = { makeRun, makeServedRun, CLASSES };
