@@ -7,9 +7,11 @@
 // 10), the page (1 in 10) and a run's data (1 in 10; 2.2 MB).  Per round: requests/s, failed requests (connection errors or a status other than
 // 200) and the server's resident memory after the round (VmRSS); at the end its peak (VmHWM).  Memory
 // growth = RSS after the last round − RSS after the first (the first round fills the data cache).
+// --mix file: the baseline, every request for one small listed file (run.json, 0.2 kB): the HTTP
+// layer's own rate on this machine, without the run list's and the data's work.
 // Stops by itself; exit status 1 when a request failed.
 //
-// usage: node bench/serve_load.js [--nnfmri build/nnfmri] [--clients 50] [--requests 200] [--rounds 3]
+// usage: node bench/serve_load.js [--nnfmri build/nnfmri] [--clients 50] [--requests 200] [--rounds 3] [--mix page|file]
 "use strict";
 const fs = require("fs");
 const path = require("path");
@@ -17,7 +19,7 @@ const http = require("http");
 const { spawn } = require("child_process");
 const { makeServedRun } = require("../tests/synthetic_run.js");
 
-const args = { nnfmri: "build/nnfmri", clients: "50", requests: "200", rounds: "3", threads: "8" };
+const args = { nnfmri: "build/nnfmri", clients: "50", requests: "200", rounds: "3", threads: "8", mix: "page" };
 for (let i = 2; i < process.argv.length; i += 2) {
   const key = process.argv[i].replace(/^--/, "");
   if (!(key in args) || i + 1 >= process.argv.length) {
@@ -58,10 +60,10 @@ async function main() {
     await new Promise((r) => setTimeout(r, 25));
   }
   const port = Number(out.match(/127\.0\.0\.1:(\d+)\//)[1]);
-  console.log("serve-load: " + out.trim() + "; " + CLIENTS + " clients × " + REQUESTS + " requests, " + ROUNDS + " rounds, server threads " + args.threads);
+  console.log("serve-load: " + out.trim() + "; " + CLIENTS + " clients × " + REQUESTS + " requests, " + ROUNDS + " rounds, server threads " + args.threads + ", mix " + args.mix);
   console.log("serve-load: server RSS before the load " + memory(server.pid).rss.toFixed(1) + " MB");
   // One request in ten is a run's data (2.2 MB each), as a page polling the list and fetching a run now and then.
-  const paths = ["/api/runs", "/api/runs/seed2/files/config.json", "/api/runs", "/", "/api/runs/seed1/files/run.json",
+  const paths = args.mix === "file" ? ["/api/runs/seed1/files/run.json"] : ["/api/runs", "/api/runs/seed2/files/config.json", "/api/runs", "/", "/api/runs/seed1/files/run.json",
                  "/api/runs", "/api/runs/seed2/files/metrics.jsonl", "/api/runs", "/api/runs/seed1/data", "/api/runs"];
   let failedTotal = 0;
   const rss = [];
