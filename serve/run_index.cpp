@@ -47,7 +47,9 @@ std::vector<std::string> run_names(const std::string& root) {
     if (name.empty() || name[0] == '.' || !relative_path_problem(name).empty()) continue;
     struct stat st;
     if (::lstat((root + "/" + name).c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;  // not a link, a directory
-    if (::lstat(run::Layout(root + "/" + name).manifest().c_str(), &st) != 0) continue;
+    // No run.json: not a run.  Any other failure (a directory nnfmri may not read) lists it, and its
+    // entry then carries the error line.
+    if (::lstat(run::Layout(root + "/" + name).manifest().c_str(), &st) != 0 && errno == ENOENT) continue;
     names.push_back(name);
   }
   std::sort(names.begin(), names.end());

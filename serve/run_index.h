@@ -5,8 +5,9 @@
 // it is its own folder because it alone links the HTTP library (cpp-httplib, in serve/server.cpp only).
 //
 // Promise:
-//  - A run is a direct subdirectory of ROOT that holds run.json (run/manifest.h); its name is that
-//    subdirectory's name.  Names starting with '.' and symbolic links are not runs.  Runs may appear,
+//  - A run is a direct subdirectory of ROOT that holds run.json (run/manifest.h), or one whose run.json
+//    cannot be looked at (a directory without read or search permission: listed with its error); its
+//    name is that subdirectory's name.  Names starting with '.' and symbolic links are not runs.  Runs may appear,
 //    grow and disappear while serving: every request looks again.
 //  - Path rules (relative_path_problem): a path inside ROOT is accepted only when it is relative,
 //    at most kMaxPathBytes long, made of segments that are non-empty, not "." or "..", without '\',

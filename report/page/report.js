@@ -866,7 +866,7 @@
   }
   // The run to open: the most recently updated one that is readable.
   const newest = (runs) => runs.filter((r) => !r.error).reduce((a, r) => (!a || r.updated > a.updated ? r : a), null);
-  let polling = false, pollTimer = 0;
+  let polling = false, pollTimer = 0, shownKey = "";
   async function poll() {
     clearTimeout(pollTimer);
     if (polling) { pollTimer = setTimeout(poll, 50); return; }
@@ -894,8 +894,9 @@
         try { live.B = await getJSON(runURL(live.compare)); live.compareVersion = other.version; }
         catch (err) { message = live.compare + ": " + err.message; live.B = null; }
       }
-      renderRunList();
-      renderCompare();
+      // Redrawn only when something changed: the table's buttons stay put between polls.
+      const key = JSON.stringify([live.runs, live.run, live.compare, live.version, live.compareVersion]);
+      if (key !== shownKey) { shownKey = key; renderRunList(); renderCompare(); }
       $("live-error").textContent = message;
       $("live-status").textContent = "updated " + new Date().toLocaleTimeString() + " · " + live.runs.length + " run" + (live.runs.length === 1 ? "" : "s");
       document.body.dataset.run = live.run || "";
