@@ -19,15 +19,8 @@ const http = require("http");
 const { spawn } = require("child_process");
 const { makeServedRun } = require("../tests/synthetic_run.js");
 
-const args = { nnfmri: "build/nnfmri", clients: "50", requests: "200", rounds: "3", threads: "8", mix: "page" };
-for (let i = 2; i < process.argv.length; i += 2) {
-  const key = process.argv[i].replace(/^--/, "");
-  if (!(key in args) || i + 1 >= process.argv.length) {
-    console.error("serve-load: error: unknown flag or missing value '" + process.argv[i] + "'");
-    process.exit(2);
-  }
-  args[key] = process.argv[i + 1];
-}
+const { parseArgs } = require("../tests/cli.js");
+const args = parseArgs({ nnfmri: "build/nnfmri", clients: "50", requests: "200", rounds: "3", threads: "8", mix: "page" }, "serve-load");
 const CLIENTS = Number(args.clients), REQUESTS = Number(args.requests), ROUNDS = Number(args.rounds);
 
 function memory(pid) {

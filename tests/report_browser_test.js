@@ -20,22 +20,9 @@ const os = require("os");
 const path = require("path");
 const { execFileSync } = require("child_process");
 
-const args = { nnfmri: "build/nnfmri", out: "build", run: null, chromium: process.env.CHROMIUM || "/usr/bin/chromium" };
-for (let i = 2; i < process.argv.length; i += 2) {
-  const key = process.argv[i].replace(/^--/, "");
-  if (!(key in args) || i + 1 >= process.argv.length) {
-    console.error("report-browser-test: error: unknown flag or missing value '" + process.argv[i] + "'");
-    process.exit(2);
-  }
-  args[key] = process.argv[i + 1];
-}
-
-let passed = 0, failed = 0;
-function check(ok, what, detail) {
-  if (ok) passed++;
-  else failed++;
-  console.log((ok ? "  ok   " : "  FAIL ") + what + (detail !== undefined ? "  (" + detail + ")" : ""));
-}
+const { parseArgs, checks } = require("./cli.js");
+const args = parseArgs({ nnfmri: "build/nnfmri", out: "build", run: null, chromium: process.env.CHROMIUM || "/usr/bin/chromium" }, "report-browser-test");
+const { check, finish } = checks("report-browser-test");
 
 const { makeRun, CLASSES } = require("./synthetic_run.js");
 const { Browser, sleep, attachSession } = require("./cdp.js");
@@ -269,11 +256,4 @@ async function main() {
   check(problems.length === 0, "no console error, exception, dialog or network request", problems.join(" | ") || "none");
 }
 
-main().then(() => {
-  console.log("report-browser-test: " + passed + " passed, " + failed + " failed");
-  process.exit(failed ? 1 : 0);
-}, (error) => {
-  console.log("  FAIL " + error.message);
-  console.log("report-browser-test: " + passed + " passed, " + (failed + 1) + " failed");
-  process.exit(1);
-});
+finish(main());

@@ -30,22 +30,9 @@ const { spawn, execFileSync } = require("child_process");
 const { makeRun, makeServedRun } = require("./synthetic_run.js");
 const { Browser, sleep, attachSession } = require("./cdp.js");
 
-const args = { nnfmri: "build/nnfmri", out: "build", chromium: process.env.CHROMIUM || "/usr/bin/chromium", load30: "no", epochs: "3" };
-for (let i = 2; i < process.argv.length; i += 2) {
-  const key = process.argv[i].replace(/^--/, "");
-  if (!(key in args) || i + 1 >= process.argv.length) {
-    console.error("serve-browser-test: error: unknown flag or missing value '" + process.argv[i] + "'");
-    process.exit(2);
-  }
-  args[key] = process.argv[i + 1];
-}
-
-let passed = 0, failed = 0;
-function check(ok, what, detail) {
-  if (ok) passed++;
-  else failed++;
-  console.log((ok ? "  ok   " : "  FAIL ") + what + (detail !== undefined ? "  (" + detail + ")" : ""));
-}
+const { parseArgs, checks } = require("./cli.js");
+const args = parseArgs({ nnfmri: "build/nnfmri", out: "build", chromium: process.env.CHROMIUM || "/usr/bin/chromium", load30: "no", epochs: "3" }, "serve-browser-test");
+const { check, finish } = checks("serve-browser-test");
 
 async function waitUntil(what, timeoutMs, probe) {
   const t0 = Date.now();
@@ -199,11 +186,4 @@ async function main() {
   check(problems.length === 0, "no console error, exception, dialog or request elsewhere", problems.join(" | ") || "none");
 }
 
-main().then(() => {
-  console.log("serve-browser-test: " + passed + " passed, " + failed + " failed");
-  process.exit(failed ? 1 : 0);
-}, (error) => {
-  console.log("  FAIL " + error.message);
-  console.log("serve-browser-test: " + passed + " passed, " + (failed + 1) + " failed");
-  process.exit(1);
-});
+finish(main());
