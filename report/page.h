@@ -1,7 +1,7 @@
 // report/page.h — report.html: the page's source files, compiled into the binary, filled with a run.
 //
-// Promise: page_html(data) is report/page/report.html with report/page/report.css inlined at its
-// /*@REPORT_CSS@*/ marker, report/page/helpers.js at /*@REPORT_HELPERS_JS@*/, report/page/report.js
+// Promise: page_html(data) is report/page/report.html with its /*@CONNECT_SRC@*/ marker removed (see
+// PageSource), report/page/report.css inlined at its /*@REPORT_CSS@*/ marker, report/page/helpers.js at /*@REPORT_HELPERS_JS@*/, report/page/report.js
 // at /*@REPORT_JS@*/ and `data` (JSON already made script-safe by report::script_safe_json) at
 // /*@REPORT_DATA@*/, inside <script type="application/json" id="report-data">.  Each marker occurs
 // once in report.html and inserted text is never searched again, so data that happens to spell a

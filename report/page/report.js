@@ -12,6 +12,9 @@
 //    p, lesion, Taylor, strongest in/out flows) and its ζ across epochs;
 //  - the pathway view (layers as columns of channel-block tiles, tract.json's chains and strongest
 //    flows), the training curves with ζ stability, the epoch's summary and the run's settings.
+// Served by `nnfmri serve` (its data slot holds {"serve": …}), it also lists the runs, follows the shown
+// run as epochs are committed (keeping the user's place) and compares two runs by their ζ difference;
+// body[data-epochs], data-shown-epoch, data-run and data-version say what it shows.
 // Data is shown only through textContent.  For tests it exposes window.nnfmriReport {epochCount,
 // layerCount, setEpoch(i), select(l, r), state, frontRegion(layer), voxelPoint(layer, r)} and sets
 // body[data-ready="1"] and data-render-ms once drawn; every .layer-view carries data-layer,
