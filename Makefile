@@ -3,7 +3,8 @@
 #   make run     installs what is missing, builds, trains the main job
 #   make test    installs what is missing, builds, runs the GoogleTest suite, then the page's
 #                JavaScript checks (node --check, node --test tests/page/)
-#   make bench   Google Benchmark micro-benchmarks + the PyTorch peer comparison
+#   make bench   Google Benchmark micro-benchmarks + the PyTorch peer comparison + serve's load test
+#   make test-serve  `nnfmri serve` in headless Chromium while a short run trains
 #   make asan    the test suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make fuzz    every reader under libFuzzer + ASan + UBSan (clang), FUZZ_SECONDS (60) per harness
 #
@@ -19,8 +20,9 @@ SHELL := /bin/bash
 # owner of threads (a pthread OpenBLAS called inside an OpenMP region oversubscribes).
 # nodejs: `make test` checks and unit-tests the report page's JavaScript (report/page/*.js).
 # fonts-dejavu-core: DejaVuSans.ttf, the text of every figure (rasterised with libstb's stb_truetype).
+# libcpp-httplib-dev: the HTTP server of `nnfmri serve` (cpp-httplib; serve/server.cpp alone includes it).
 PACKAGES := libopenblas-dev libopenblas-openmp-dev libstb-dev libgtest-dev libbenchmark-dev \
-            zlib1g-dev dataset-fashion-mnist nlohmann-json3-dev nodejs fonts-dejavu-core
+            zlib1g-dev dataset-fashion-mnist nlohmann-json3-dev nodejs fonts-dejavu-core libcpp-httplib-dev
 # Only for `make test-report` (report.html in a real browser), installed by the same deps rule.
 BROWSER_PACKAGES := chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -32,7 +34,10 @@ BLAS_LIB := /usr/lib/x86_64-linux-gnu/openblas-openmp
 OPT ?= -O3 -march=native
 CXXFLAGS := -std=c++17 $(OPT) -fopenmp -Wall -Wextra -MMD -MP -I. -isystem $(BLAS_INC) $(EXTRA_CXXFLAGS)
 LDFLAGS := -fopenmp -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) $(EXTRA_LDFLAGS)
-LDLIBS := -lopenblas -lstb -lz -lpthread
+LDLIBS := -lopenblas -lstb -lz -lcpp-httplib -lpthread
+# Debian's libcpp-httplib.so is built with these (its cpp-httplib.pc): the header must see the same
+# class layouts.  Only serve/server.cpp includes httplib.h.
+HTTPLIB_DEFINES := -DCPPHTTPLIB_OPENSSL_SUPPORT -DCPPHTTPLIB_ZLIB_SUPPORT -DCPPHTTPLIB_BROTLI_SUPPORT
 
 # OpenBLAS kernels: the rule of apps/main.cpp (NNFMRI_BLAS_CORETYPE, else the AVX-512 SkylakeX kernels
 # when the CPU has them), so that tests and benchmarks run with the kernels nnfmri itself uses.
@@ -41,7 +46,7 @@ ifneq ($(BLAS_CORE),)
 export OPENBLAS_CORETYPE := $(BLAS_CORE)
 endif
 
-LIB_SRC := $(wildcard base/*.cpp nn/*.cpp datasets/*.cpp run/*.cpp imaging/*.cpp report/*.cpp)
+LIB_SRC := $(wildcard base/*.cpp nn/*.cpp datasets/*.cpp run/*.cpp imaging/*.cpp report/*.cpp serve/*.cpp)
 APP_SRC := $(wildcard apps/*.cpp)
 TEST_SRC := $(wildcard tests/*.cpp $(filter-out tests/fuzz/%,$(wildcard tests/*/*.cpp)))
 BENCH_SRC := $(wildcard bench/*.cpp)
@@ -58,7 +63,7 @@ APP := $(BUILD)/nnfmri
 TESTS := $(BUILD)/nnfmri_tests
 BENCH := $(BUILD)/nnfmri_bench
 
-.PHONY: all deps fuzz-deps build run test test-page test-report bench asan fuzz clean cifar10
+.PHONY: all deps fuzz-deps build run test test-page test-report test-serve bench bench-serve asan fuzz clean cifar10
 
 # Compilations run JOBS at a time (all cores); the set-up steps (deps) always run first, alone.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
@@ -86,6 +91,8 @@ deps:
 $(BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+$(BUILD)/obj/serve/server.o: CXXFLAGS += $(HTTPLIB_DEFINES)
 
 # report/page.cpp embeds the page's files with the assembler's .incbin, which -MMD cannot see.
 PAGE_FILES := $(wildcard report/page/*.html report/page/*.css report/page/*.js)
@@ -131,6 +138,7 @@ run: all
 	echo "+ $(APP) train --data $$data --model reference --epochs $(EPOCHS) --threads $(THREADS) --out $(RUN_OUT) --overwrite $(IMAGING) $(RUN_ARGS)"; \
 	$(APP) train --data "$$data" --model reference --epochs $(EPOCHS) --threads $(THREADS) --out $(RUN_OUT) --overwrite $(IMAGING) $(RUN_ARGS)
 	$(APP) report $(RUN_OUT)
+	@echo "make run: the report is $(RUN_OUT)/report.html; to watch runs live while they train: $(APP) serve $(patsubst %/,%,$(dir $(RUN_OUT)))"
 
 test: all
 	@$(MAKE) -j$(JOBS) --no-print-directory $(TESTS)
@@ -148,6 +156,7 @@ bench: all
 	@$(MAKE) -j$(JOBS) --no-print-directory $(BENCH)
 	$(BENCH) --benchmark_min_time=0.5
 	bash bench/peer_compare.sh
+	node bench/serve_load.js --nnfmri $(APP)
 
 # report.html in headless Chromium (installed when missing): DOM counts, slider, click, console errors;
 # screenshots build/report.png, build/report-layers.png and build/report-full.png; prints the page
@@ -155,6 +164,16 @@ bench: all
 test-report: all
 	@$(MAKE) --no-print-directory deps PACKAGES="$(BROWSER_PACKAGES)"
 	node tests/report_browser_test.js --nnfmri $(APP) --out $(BUILD) $(if $(RUN),--run $(RUN))
+
+# `nnfmri serve` in headless Chromium while a short run trains: live epochs without a reload, the
+# user's place kept, two runs compared (tests/serve_browser_test.js).
+test-serve: all
+	@$(MAKE) --no-print-directory deps PACKAGES="$(BROWSER_PACKAGES)"
+	node tests/serve_browser_test.js --nnfmri $(APP) --out $(BUILD)
+
+# The bounded load test of `nnfmri serve` on loopback (bench/serve_load.js): 50 clients × 200 requests.
+bench-serve: all
+	node bench/serve_load.js --nnfmri $(APP)
 
 # The suite under ASan + UBSan, in its own build tree.
 asan: deps
@@ -184,6 +203,8 @@ $(FUZZ_BUILD)/obj/%.o: %.cpp
 
 $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJ)
 	$(FUZZ_CXX) $(FUZZ_SANITIZE) -fsanitize=fuzzer -fopenmp $^ -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) $(LDLIBS) -o $@
+
+$(FUZZ_BUILD)/obj/serve/server.o: FUZZ_CXXFLAGS += $(HTTPLIB_DEFINES)
 
 # Objects of the pattern chain are kept (make would delete them as intermediate files).
 .SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZ_HARNESSES:%=$(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o)

@@ -25,6 +25,7 @@ int cmd_report(int argc, char** argv);
 int cmd_corrupt(int argc, char** argv);
 int cmd_profile(int argc, char** argv);
 int cmd_monitor(int argc, char** argv);
+int cmd_serve(int argc, char** argv);
 
 extern const char* const kVersion;
 

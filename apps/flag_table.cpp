@@ -215,6 +215,10 @@ std::vector<FlagDef> make_table() {
       choice_flag("--format", {"png", "svg"}, "figure format", kReport, "png"),
       integer_flag("--scale", "N", "figure pixels per layout unit: 2 doubles every PNG's width and height (SVG: its size)", kReport, 1, 1,
                    report::kMaxFigureScale),
+      text_flag("--host", "ADDRESS", "address to listen on; anything but 127.0.0.1 opens the runs to the network (said loudly)",
+                kServe, "127.0.0.1"),
+      integer_flag("--port", "P", "TCP port (0: a free one, printed)", kServe, 6006, 0, 65535),
+      integer_flag("--threads", "N", "HTTP worker threads", kServe, 8, 1, 64),
       switch_flag("--help", "this list", kEveryCommand),
   };
 }
@@ -238,6 +242,7 @@ const std::vector<CommandDef>& command_table() {
       {kProfile, "profile", "CKPT", "fit the monitor's profile of clean data (region statistics, Mahalanobis, KNN)", cmd_profile},
       {kMonitor, "monitor", "CKPT", "score a stream of images against a profile: per-image scores, window drift, monitor.html", cmd_monitor},
       {kReport, "report", "RUN_DIR", "summaries, figures and an interactive report.html of a run directory or of analyze's --out", cmd_report},
+      {kServe, "serve", "ROOT", "a local dashboard of the run directories under ROOT that follows them while they train", cmd_serve},
   };
   return commands;
 }

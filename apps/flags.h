@@ -26,7 +26,8 @@ enum Command : unsigned {
   kCorrupt = 1u << 7,
   kProfile = 1u << 8,
   kMonitor = 1u << 9,
-  kEveryCommand = (1u << 10) - 1,
+  kServe = 1u << 10,
+  kEveryCommand = (1u << 11) - 1,
 };
 
 enum class FlagKind {

@@ -84,9 +84,10 @@ std::string monitor_page_html(const std::string& data) {
                                 {"/*@REPORT_DATA@*/", data}});
 }
 
-std::string page_html(const std::string& data) {
+std::string page_html(const std::string& data, PageSource source) {
   const std::vector<PageFile>& files = page_files();
-  return fill(files[0].text, {{"/*@REPORT_CSS@*/", files[1].text},
+  return fill(files[0].text, {{"/*@CONNECT_SRC@*/", source == PageSource::served ? "connect-src 'self'; " : ""},
+                              {"/*@REPORT_CSS@*/", files[1].text},
                               {"/*@REPORT_HELPERS_JS@*/", files[2].text},
                               {"/*@REPORT_JS@*/", files[3].text},
                               {"/*@REPORT_DATA@*/", data}});

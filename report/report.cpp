@@ -231,7 +231,39 @@ Json page_data(const RunData& run, const std::vector<StabilityStep>& stability, 
   return d;
 }
 
+// What the page and the summaries are made of: the ζ stability steps, one summary per analysed
+// epoch (its figures among `figures`), the run's summary.  Shared by build_report and serve.
+struct Scan {
+  std::vector<StabilityStep> stability;
+  std::vector<Json> summaries;
+  Json summary;
+};
+
+Scan scan_run(const RunData& run, std::vector<StabilityStep> stability, const std::vector<std::string>& figures,
+              const std::string& page) {
+  Scan out;
+  out.stability = std::move(stability);
+  for (size_t e = 0; e < run.epochs.size(); ++e) {
+    Json s = epoch_summary(run, e, out.stability);
+    const std::string folder = run::Layout::epoch_figures(run.epochs[e].epoch) + "/";
+    Json own = Json::array();
+    for (const std::string& f : figures)
+      if (f.rfind(folder, 0) == 0) own.push_back(f);
+    s["figures"] = own;
+    run::require_finite(s, run.epochs[e].dir + "/" + run::kEpochSummaryFile);
+    out.summaries.push_back(std::move(s));
+  }
+  out.summary = run_summary(run, out.stability, figures, page);
+  return out;
+}
+
+std::string page_data_of(const RunData& run, const Scan& scan) {
+  return script_safe_json(run::json_text(page_data(run, scan.stability, scan.summaries, scan.summary), -1));
+}
+
 }  // namespace
+
+std::string page_data_text(const RunData& run) { return page_data_of(run, scan_run(run, zeta_stability(run), {}, "")); }
 
 std::string script_safe_json(const std::string& json_text) {
   std::string out;
@@ -261,31 +293,19 @@ std::string build_report(const std::string& run_dir_argument, const ReportOption
   // Everything is read, checked and built in memory first; files are written only when all of it
   // succeeded, so a bad input leaves no new summary or figure behind.
   RunData run = load_run(run_dir);
-  const std::vector<StabilityStep> stability = zeta_stability(run);
+  std::vector<StabilityStep> stability = zeta_stability(run);
   const Figures rendered = render_figures(run, stability, opts.format, opts.scale);
   for (const std::string& skipped : rendered.skipped) run.notes.push_back(skipped);
   std::vector<std::string> figures;
   for (const Figure& f : rendered.files) figures.push_back(f.path);
 
-  std::vector<Json> summaries;
-  for (size_t e = 0; e < run.epochs.size(); ++e) {
-    Json s = epoch_summary(run, e, stability);
-    const std::string folder = run::Layout::epoch_figures(run.epochs[e].epoch) + "/";
-    Json own = Json::array();
-    for (const std::string& f : figures)
-      if (f.rfind(folder, 0) == 0) own.push_back(f);
-    s["figures"] = own;
-    run::require_finite(s, run.epochs[e].dir + "/" + run::kEpochSummaryFile);
-    summaries.push_back(std::move(s));
-  }
   const std::string page = opts.figures_only ? "" : "report.html";  // relative to the run, as summary.json lists it
-  const Json summary = run_summary(run, stability, figures, page);
+  const Scan scan = scan_run(run, std::move(stability), figures, page);
+  const std::vector<Json>& summaries = scan.summaries;
+  const Json& summary = scan.summary;
   run::require_finite(summary, layout.summary());
   std::string html;
-  if (!opts.figures_only) {
-    const std::string data = script_safe_json(run::json_text(page_data(run, stability, summaries, summary), -1));
-    html = page_html(data);
-  }
+  if (!opts.figures_only) html = page_html(page_data_of(run, scan));
 
   write_figures(run_dir, rendered);
   // An analyze directory's one epoch lives in the run directory itself: its summary is the run's.

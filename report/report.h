@@ -28,6 +28,11 @@ struct ReportOptions {
 
 std::string build_report(const std::string& run_dir, const ReportOptions& opts);
 
+struct RunData;
+// The data report.html inlines (script-safe JSON), for a run already read (report_data.h), without
+// figures: what `nnfmri serve` sends the same page from its data endpoint.
+std::string page_data_text(const RunData& run);
+
 // JSON text made safe to sit inside <script type="application/json">: <, >, & and the line
 // separators U+2028/U+2029 become \u003c, \u003e, \u0026, \u2028, \u2029 (valid JSON either way).
 std::string script_safe_json(const std::string& json_text);

@@ -89,15 +89,17 @@ Json read_images(const Node& root) {
   return {{"shape", shape}, {"mean", root["mean"].json()}, {"examples", examples.json()}};
 }
 
-// analysis/epoch_<digits> directories, numerically ascending.
-std::vector<RawEpoch> read_epochs(const std::string& run_dir, size_t latest_with_zeta) {
+// analysis/epoch_<digits> directories as `selection` picks them (RunSelection), numerically ascending.
+std::vector<RawEpoch> read_epochs(const std::string& run_dir, const RunSelection& selection) {
+  const int last_epoch = selection.last_epoch;
+  const size_t latest_with_zeta = selection.latest_with_zeta;
   std::vector<RawEpoch> epochs;
   const fs::path analysis = run::Layout(run_dir).analyses();
   std::error_code ec;
   if (!fs::is_directory(analysis, ec)) return epochs;
   for (const fs::directory_entry& entry : fs::directory_iterator(analysis, ec)) {
     const std::optional<int> epoch = run::parse_epoch_name(entry.path().filename().string());
-    if (!epoch || !entry.is_directory(ec)) continue;
+    if (!epoch || (last_epoch >= 0 && *epoch > last_epoch) || !entry.is_directory(ec)) continue;
     RawEpoch e;
     e.epoch = *epoch;
     e.dir = entry.path().string();
@@ -535,13 +537,16 @@ const MetricsRow* RunData::metrics_of(int epoch) const {
   return nullptr;
 }
 
-RunData load_run(const std::string& dir, size_t latest_with_zeta) {
+RunData load_run(const std::string& dir, const RunSelection& selection) {
+  const int last_epoch = selection.last_epoch;
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
     throw base::Error(dir + ": not a directory (expected a run directory written by nnfmri train or nnfmri analyze's --out)");
   RunData run;
   run.dir = dir;
-  if (std::optional<RawEpoch> analysis = read_analyze_output(dir)) {
+  std::optional<RawEpoch> analysis;
+  if (last_epoch < 0) analysis = read_analyze_output(dir);
+  if (analysis) {
     // One analysed epoch: its model, data and classes come from the files' common header.
     const Json& header = analysis->grid ? *analysis->grid : analysis->zeta ? *analysis->zeta : *analysis->tract;
     const std::string& path = analysis->grid ? analysis->grid_path : analysis->zeta ? analysis->zeta_path : analysis->tract_path;
@@ -575,7 +580,10 @@ RunData load_run(const std::string& dir, size_t latest_with_zeta) {
   }
   if (base::file_exists(metrics_path)) run.metrics = read_metrics(metrics_path);
   else run.notes.push_back("no metrics.jsonl (training curves not shown)");
-  std::vector<RawEpoch> raw = read_epochs(dir, latest_with_zeta);
+  if (last_epoch >= 0)
+    run.metrics.erase(std::remove_if(run.metrics.begin(), run.metrics.end(), [&](const MetricsRow& m) { return m.epoch > last_epoch; }),
+                      run.metrics.end());
+  std::vector<RawEpoch> raw = read_epochs(dir, selection);
   if (raw.empty()) run.notes.push_back("no analysis/epoch_N directories (train with --analyze-every N to image the network)");
   if (run.config.is_null() && run.metrics.empty() && raw.empty())
     throw base::Error(dir + ": no config.json, metrics.jsonl, analysis/epoch_N/ or grid.json, zeta.json, tract.json "

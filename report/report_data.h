@@ -136,9 +136,17 @@ struct RunData {
   const MetricsRow* metrics_of(int epoch) const;  // nullptr when metrics.jsonl has no such line
 };
 
-// latest_with_zeta > 0 reads only the last that many analysed epochs whose directory holds zeta.json
-// (the training digest's ζ stability needs two, not the whole run); 0 reads every epoch.
-RunData load_run(const std::string& dir, size_t latest_with_zeta = 0);
+// Which epochs load_run reads (the default: all of them).
+//  - last_epoch ≥ 0: only what a run's manifest commits (`nnfmri serve`, which reads runs while they
+//    train): analysis/epoch_N with N ≤ last_epoch and metrics rows of those epochs; later files, written
+//    before the manifest says so, are not read.  The directory is then always read as a run directory.
+//  - latest_with_zeta > 0: only the last that many analysed epochs whose directory holds zeta.json
+//    (the training digest's ζ stability needs two, not the whole run).
+struct RunSelection {
+  int last_epoch = -1;
+  size_t latest_with_zeta = 0;
+};
+RunData load_run(const std::string& dir, const RunSelection& selection = {});
 
 // "grid_i_j_k" → 0-based (i0, j0, k0); false when the key is not of that form.
 bool parse_region_key(const std::string& key, int& i0, int& j0, int& k0);

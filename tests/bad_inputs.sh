@@ -160,6 +160,19 @@ case_ "corrupt --data fashion-mnist (not 3x32x32)" 2 corrupt --data fashion-mnis
 for d in m1 m2 m3 m4 m5 m6 c1 c2 c3 p1 p2 p3; do
   [ -e "$d" ] && { echo "bad_inputs: a refused run left $d behind" >&2; failed=1; }
 done
+# serve (README "Watching runs live"): a root that is no directory, a bad port, a port in use
+case_ "serve FILE (not a directory)" 2 serve ok.profile --port 0
+case_ "serve DIR that does not exist" 2 serve no-such-dir --port 0
+case_ "serve --port 70000" 2 serve . --port 70000
+case_ "serve --threads 0" 2 serve . --threads 0 --port 0
+/usr/bin/python3 -c "
+import socket, time
+s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(1)
+open('busy.port', 'w').write(str(s.getsockname()[1])); time.sleep(60)" &
+holder=$!
+for _ in $(seq 100); do [ -s busy.port ] && break; sleep 0.05; done
+case_ "serve --port P, P in use" 2 serve . --port "$(cat busy.port)"
+kill "$holder" 2> /dev/null; wait "$holder" 2> /dev/null
 "$nnfmri" $T --out big --model "linear:4096 relu linear:10" --analyze-every 1 --grid 1x1x4096 --stages grid \
   --eval-samples 32 > /dev/null 2>&1 || { echo "bad_inputs: the linear:4096 run failed" >&2; failed=1; }
 case_ "report of \`linear:4096\` trained with \`--grid 1x1x4096\`" 0 report big

@@ -18,188 +18,14 @@
 const fs = require("fs");
 const os = require("os");
 const path = require("path");
-const { spawn, execFileSync } = require("child_process");
+const { execFileSync } = require("child_process");
 
-const args = { nnfmri: "build/nnfmri", out: "build", run: null, chromium: process.env.CHROMIUM || "/usr/bin/chromium" };
-for (let i = 2; i < process.argv.length; i += 2) {
-  const key = process.argv[i].replace(/^--/, "");
-  if (!(key in args) || i + 1 >= process.argv.length) {
-    console.error("report-browser-test: error: unknown flag or missing value '" + process.argv[i] + "'");
-    process.exit(2);
-  }
-  args[key] = process.argv[i + 1];
-}
+const { parseArgs, checks } = require("./cli.js");
+const args = parseArgs({ nnfmri: "build/nnfmri", out: "build", run: null, chromium: process.env.CHROMIUM || "/usr/bin/chromium" }, "report-browser-test");
+const { check, finish } = checks("report-browser-test");
 
-let passed = 0, failed = 0;
-function check(ok, what, detail) {
-  if (ok) passed++;
-  else failed++;
-  console.log((ok ? "  ok   " : "  FAIL ") + what + (detail !== undefined ? "  (" + detail + ")" : ""));
-}
-
-// ---- the synthetic run ---------------------------------------------------------------------
-function mulberry32(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const REFERENCE = [["conv1", 32, 32, 32], ["pool1", 16, 16, 32], ["conv2", 16, 16, 64], ["pool2", 8, 8, 64],
-                   ["conv3", 8, 8, 128], ["pool3", 4, 4, 128], ["fc1", 1, 1, 256], ["output", 1, 1, 10]];
-const CLASSES = ["<script>alert(1)</script>", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
-const EPOCHS = 10;
-
-function makeRun(dir) {
-  const rand = mulberry32(12345);
-  const normal = () => Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
-  // 8×8×4 clamped to each layer, the output layer one region per logit (README "Region grid")
-  const layers = REFERENCE.map(([name, h, w, c]) => ({ name, h, w, c, gh: Math.min(8, h), gw: Math.min(8, w), gc: name === "output" ? c : Math.min(4, c) }));
-  const key = (L, r) => "grid_" + (Math.floor(r / (L.gc * L.gw)) + 1) + "_" + (Math.floor(r / L.gc) % L.gw + 1) + "_" + (r % L.gc + 1);
-  const count = (L) => L.gh * L.gw * L.gc;
-  const span = (size, blocks, b) => Math.floor((b + 1) * size / blocks) - Math.floor(b * size / blocks);
-  const units = (L, r) => span(L.h, L.gh, Math.floor(r / (L.gc * L.gw))) * span(L.w, L.gw, Math.floor(r / L.gc) % L.gw) * span(L.c, L.gc, r % L.gc);
-  fs.rmSync(dir, { recursive: true, force: true });
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify({
-    version: "0.1.0", command: "train", model: "reference",
-    spec: "conv3x3:32 relu maxpool2 conv3x3:64 relu maxpool2 conv3x3:128 relu maxpool2 linear:256 relu linear:10",
-    data: { spec: "cifar10:synthetic", name: "cifar10", files: [{ path: "/data/<b>data_batch_1.bin", sha256: "0".repeat(64) }],
-            train_images: 50000, test_images: 10000, classes: CLASSES },
-    epochs: EPOCHS, batch: 64, seed: 1, threads: 2, optimizer: { kind: "sgd", lr: 0.02, momentum: 0.9 },
-    schedule: { kind: "cosine" }, analyze_every: 1 }, null, 2));
-  let metrics = "";
-  for (let e = 1; e <= EPOCHS; ++e)
-    metrics += JSON.stringify({ epoch: e, train_loss: 2.2 * Math.exp(-e / 5) + 0.3, train_acc: 0.85 - 0.6 * Math.exp(-e / 4),
-      test_loss: 2.2 * Math.exp(-e / 6) + 0.5, test_acc: 0.7 - 0.5 * Math.exp(-e / 4), learning_rate: 0.02 * Math.cos(e / 7),
-      seconds: 60, train_seconds: 55, train_images_per_s: 900 }) + "\n";
-  fs.writeFileSync(path.join(dir, "metrics.jsonl"), metrics);
-  // a per-region "true" importance that the epochs approach with noise, so that ζ stabilises
-  const truth = layers.map((L) => Array.from({ length: count(L) }, () => normal()));
-  for (let e = 1; e <= EPOCHS; ++e) {
-    const edir = path.join(dir, "analysis", "epoch_" + String(e).padStart(3, "0"));
-    fs.mkdirSync(edir, { recursive: true });
-    const header = { model: "reference", epoch: e, dataset: { name: "cifar10" }, eval_samples: 1000 };
-    const grid = Object.assign({}, header, { settings: { grid: [8, 8, 4], lambda: 0.1, epsilon: 1e-6, bins: 8 }, layers: {} });
-    const zeta = Object.assign({}, header, { layers: {} });
-    layers.forEach((L, l) => {
-      const regions = {}, zregions = {}, dead = [], critical = [];
-      const n = count(L), phi = [];
-      for (let r = 0; r < n; ++r) {
-        const active = rand() < 0.08 ? 0.02 : 0.3 + 0.7 * rand();
-        if (active < 0.05) dead.push(key(L, r));
-        const info = Math.max(0, 0.1 + 0.4 * rand() * (l + 1) / 8 + 0.05 * e / EPOCHS);
-        regions[key(L, r)] = { density: -1.2 + 0.5 * rand() + 0.1 * l + 0.02 * e, variance: 0.1 + rand(), activation_count: units(L, r),
-          mean_abs: 0.2 + rand(), active_fraction: active, information_bits: info, information_null_bits: 0.03 + 0.02 * rand() };
-        phi.push(truth[l][r] * (0.3 + e / EPOCHS) + normal() * (1.5 - e / EPOCHS));
-      }
-      const mean = phi.reduce((a, b) => a + b, 0) / n, sd = Math.sqrt(phi.reduce((a, b) => a + (b - mean) * (b - mean), 0) / Math.max(1, n - 1)) || 1;
-      const order = [];
-      for (let r = 0; r < n; ++r) {
-        const z = (phi[r] - mean) / sd, half = 0.3 + 0.3 * rand(), p = Math.min(1, Math.exp(-Math.abs(z) * 2.5));
-        const significant = p < 0.01;
-        zregions[key(L, r)] = { zeta_score: z, confidence_interval: [z - half, z + half], significance: significant, shapley: phi[r] * 0.01,
-          shapley_ci: [phi[r] * 0.01 - 0.002, phi[r] * 0.01 + 0.002], p_value: p, p_adjusted: Math.min(1, p * 2), lesion: phi[r] * 0.012, taylor: phi[r] * 0.009 };
-        if (z >= 2 && significant) order.push([z, key(L, r)]);
-      }
-      order.sort((a, b) => b[0] - a[0]);
-      for (const [, k] of order) critical.push(k);
-      // receptive fields: the grid's share of the 32×32 image widened by 2 pixels (clipped)
-      const spans = (blocks) => Array.from({ length: blocks }, (_, b) => [Math.max(0, Math.floor(b * 32 / blocks) - 2), Math.min(32, Math.floor((b + 1) * 32 / blocks) + 2)]);
-      grid.layers[L.name] = { shape: [L.h, L.w, L.c], grid: [L.gh, L.gw, L.gc], coverage: 1 - dead.length / n, dead_regions: dead, regions,
-                              receptive_field: { rows: spans(L.gh), cols: spans(L.gw) } };
-      zeta.layers[L.name] = { method: "shapley", value_function: "logprob", ablation: "zero", eval_samples: 256, permutations: 512, seconds: 3.2,
-        stopped_by: "tolerance", v_all: -0.9, v_none: -2.3, regions: zregions, critical_regions: critical, critical_share: critical.length / n };
-    });
-    // flows between structurally connected region pairs: same or neighbouring spatial block, any channel block
-    const pairs = {};
-    let pathStrength = 0;
-    for (let l = 0; l + 1 < layers.length; ++l) {
-      const A = layers[l], B = layers[l + 1], flows = [];
-      for (let b = 0; b < count(B); ++b)
-        for (let a = 0; a < count(A); ++a) {
-          const ai = Math.floor(a / (A.gc * A.gw)), aj = Math.floor(a / A.gc) % A.gw, bi = Math.floor(b / (B.gc * B.gw)), bj = Math.floor(b / B.gc) % B.gw;
-          const dense = B.gh === 1 && B.gw === 1;
-          const near = Math.abs(ai * B.gh / A.gh - bi) <= 1 && Math.abs(aj * B.gw / A.gw - bj) <= 1;
-          const samePlane = B.name.startsWith("pool") ? a % A.gc === b % B.gc && ai === bi && aj === bj : true;
-          if (dense || (near && samePlane)) flows.push([key(A, a), key(B, b), Math.pow(rand(), 3) * 10 * (l + 1)]);
-        }
-      const strength = flows.reduce((s, f) => s + f[2], 0);
-      pathStrength += strength;
-      flows.sort((x, y) => y[2] - x[2]);
-      pairs["layer_" + l + "_to_" + (l + 1)] = { from: A.name, to: B.name, connection_strength: strength,
-        critical_pathways: flows.slice(0, 3).map((f) => f[0] + " → " + f[1]), pathway_efficiency: 0.2 + 0.6 * rand(),
-        connected_pairs: flows.length, flows, flows_total: flows.length, flows_omitted: 0 };
-    }
-    const chains = [];
-    for (let c = 0; c < 5; ++c)
-      chains.push({ regions: layers.map((L) => ({ layer: L.name, region: key(L, Math.floor(rand() * count(L))) })), score: -3 - c - rand() });
-    const tract = { eval_samples: 256, settings: { grid: [8, 8, 4], top: 0, chains: 5, samples: 256 }, pairs,
-                    network: { path_strength: pathStrength, chains } };
-    const image = (seed) => Array.from({ length: 3 * 32 * 32 }, (_, v) => (v * 7 + seed * 31) % 256);
-    grid.images = { shape: [3, 32, 32], mean: Array.from({ length: 3 * 32 * 32 }, () => 127.5),
-                    examples: [0, 1, 2].map((i) => ({ index: i, label: i + 1, pixels: image(i) })) };
-    fs.writeFileSync(path.join(edir, "grid.json"), JSON.stringify(grid));
-    if (e !== 4) fs.writeFileSync(path.join(edir, "zeta.json"), JSON.stringify(zeta));
-    if (e !== 7) fs.writeFileSync(path.join(edir, "tract.json"), JSON.stringify(tract));
-  }
-  return { layers: layers.length, regions: layers.reduce((s, L) => s + count(L), 0), epochs: EPOCHS };
-}
-
-// ---- a DevTools-protocol client on Chromium's pipe ------------------------------------------
-class Browser {
-  constructor(executable, profile) {
-    this.proc = spawn(executable, ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-extensions",
-      "--user-data-dir=" + profile, "--remote-debugging-pipe", "--window-size=1400,1000", "about:blank"],
-      { stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"] });
-    this.stderr = "";
-    this.proc.stderr.on("data", (d) => { this.stderr += d; });
-    this.next = 1;
-    this.pending = new Map();
-    this.listeners = [];
-    let buffer = Buffer.alloc(0);
-    this.proc.stdio[4].on("data", (chunk) => {
-      buffer = Buffer.concat([buffer, chunk]);
-      for (let end = buffer.indexOf(0); end >= 0; end = buffer.indexOf(0)) {
-        const message = JSON.parse(buffer.subarray(0, end).toString("utf8"));
-        buffer = buffer.subarray(end + 1);
-        if (message.id && this.pending.has(message.id)) {
-          const { resolve, reject } = this.pending.get(message.id);
-          this.pending.delete(message.id);
-          if (message.error) reject(new Error(JSON.stringify(message.error)));
-          else resolve(message.result);
-        } else if (message.method) for (const listen of this.listeners) listen(message);
-      }
-    });
-    this.exited = new Promise((resolve) => this.proc.on("exit", resolve));
-  }
-  send(method, params, sessionId) {
-    const id = this.next++;
-    const message = { id, method, params: params || {} };
-    if (sessionId) message.sessionId = sessionId;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.proc.stdio[3].write(JSON.stringify(message) + "\0");
-    });
-  }
-  waitFor(method, timeoutMs) {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("timed out waiting for " + method)), timeoutMs);
-      const listen = (m) => { if (m.method === method) { clearTimeout(timer); this.listeners.splice(this.listeners.indexOf(listen), 1); resolve(m.params); } };
-      this.listeners.push(listen);
-    });
-  }
-  async close() {
-    try { await Promise.race([this.send("Browser.close"), new Promise((r) => setTimeout(r, 3000))]); } catch (e) { /* already gone */ }
-    const timer = setTimeout(() => this.proc.kill("SIGKILL"), 5000);
-    await this.exited;
-    clearTimeout(timer);
-  }
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const { makeRun, CLASSES } = require("./synthetic_run.js");
+const { Browser, sleep, attachSession } = require("./cdp.js");
 
 // Slider, key press, colour toggle, voxel click, drag and play on a page with layers and ≥ 2 epochs.
 async function interact(cdp, evaluate) {
@@ -348,29 +174,7 @@ async function main() {
   const browser = new Browser(args.chromium, profile);
   const problems = [];
   try {
-    const { targetId } = await browser.send("Target.createTarget", { url: "about:blank" });
-    const { sessionId } = await browser.send("Target.attachToTarget", { targetId, flatten: true });
-    const cdp = (method, params) => browser.send(method, params, sessionId);
-    browser.listeners.push((m) => {
-      if (m.sessionId !== sessionId) return;
-      if (m.method === "Runtime.consoleAPICalled" && (m.params.type === "error" || m.params.type === "assert"))
-        problems.push("console." + m.params.type + ": " + m.params.args.map((a) => a.value !== undefined ? a.value : a.description).join(" "));
-      if (m.method === "Runtime.exceptionThrown")
-        problems.push("exception: " + (m.params.exceptionDetails.exception ? m.params.exceptionDetails.exception.description : m.params.exceptionDetails.text));
-      if (m.method === "Log.entryAdded" && m.params.entry.level === "error") problems.push("log: " + m.params.entry.text);
-      if (m.method === "Page.javascriptDialogOpening") {
-        problems.push("dialog: " + m.params.message);
-        cdp("Page.handleJavaScriptDialog", { accept: false }).catch(() => {});
-      }
-      if (m.method === "Network.requestWillBeSent" && !/^(file|data|about):/.test(m.params.request.url)) problems.push("network request: " + m.params.request.url);
-    });
-    await Promise.all([cdp("Runtime.enable"), cdp("Page.enable"), cdp("Log.enable"), cdp("Network.enable")]);
-    await cdp("Emulation.setDeviceMetricsOverride", { width: 1400, height: 1000, deviceScaleFactor: 1, mobile: false });
-    const evaluate = async (expression) => {
-      const r = await cdp("Runtime.evaluate", { expression, returnByValue: true, awaitPromise: true });
-      if (r.exceptionDetails) throw new Error("evaluate failed: " + expression + ": " + JSON.stringify(r.exceptionDetails));
-      return r.result.value;
-    };
+    const { cdp, evaluate } = await attachSession(browser, problems, /^(file|data|about):/);
 
     const t0 = Date.now();
     const loaded = browser.waitFor("Page.loadEventFired", 60000);
@@ -468,11 +272,4 @@ async function main() {
   check(problems.length === 0, "no console error, exception, dialog or network request", problems.join(" | ") || "none");
 }
 
-main().then(() => {
-  console.log("report-browser-test: " + passed + " passed, " + failed + " failed");
-  process.exit(failed ? 1 : 0);
-}, (error) => {
-  console.log("  FAIL " + error.message);
-  console.log("report-browser-test: " + passed + " passed, " + (failed + 1) + " failed");
-  process.exit(1);
-});
+finish(main());

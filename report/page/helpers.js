@@ -238,7 +238,20 @@ function confusionCounts(labels, predicted, classes) {
   return m;
 }
 
+// ---- two runs compared (the page of `nnfmri serve`): ζ(A) − ζ(B) per region of one layer at one
+// epoch (a and b: that layer's entries of the two runs' epochs), with the largest |difference| (the
+// ends of its symmetric colour scale) and the mean |difference|; null unless both measured ζ on the
+// same grid.
+function zetaDifference(a, b) {
+  if (!a || !b || !a.z || !b.z || a.grid.join("x") !== b.grid.join("x") || a.z.zeta.length !== b.z.zeta.length) return null;
+  const values = a.z.zeta.map((v, r) => v - b.z.zeta[r]);
+  let max = 0, sum = 0;
+  for (const v of values) { max = Math.max(max, Math.abs(v)); sum += Math.abs(v); }
+  return { values, max, meanAbs: values.length ? sum / values.length : 0 };
+}
+
 if (typeof module === "object" && module && module.exports) {
   module.exports = { confusionCounts, fmt, pct, coordsOf, keyOf, hexRgb, ramp, css, layerScale, scalePosition, magnitude, ticks, epochTicks,
-                     rotate, insidePolygon, pickFace, modeOf, settingsRows, cut, channelRange, regionLabel, mapLayout, pickCell, imageRGBA, zetaOnImage };
+                     rotate, insidePolygon, pickFace, modeOf, settingsRows, cut, channelRange, regionLabel, mapLayout, pickCell, imageRGBA, zetaOnImage,
+                     zetaDifference };
 }

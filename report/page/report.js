@@ -12,17 +12,25 @@
 //    p, lesion, Taylor, strongest in/out flows) and its ζ across epochs;
 //  - the pathway view (layers as columns of channel-block tiles, tract.json's chains and strongest
 //    flows), the training curves with ζ stability, the epoch's summary and the run's settings.
+// Served by `nnfmri serve` (its data slot holds {"serve": …}), it also lists the runs, follows the shown
+// run as epochs are committed (keeping the user's place) and compares two runs by their ζ difference;
+// body[data-epochs], data-shown-epoch, data-run and data-version say what it shows.
 // Data is shown only through textContent.  For tests it exposes window.nnfmriReport {epochCount,
 // layerCount, setEpoch(i), select(l, r), state, frontRegion(layer), voxelPoint(layer, r)} and sets
 // body[data-ready="1"] and data-render-ms once drawn; every .layer-view carries data-layer,
 // data-regions (voxels drawn), data-epoch and data-colour.
 "use strict";
 (function () {
-  const D = JSON.parse(document.getElementById("report-data").textContent);
+  // The data source: report.html inlines its run; the page `nnfmri serve` sends inlines {"serve": {...}}
+  // instead and fetches its runs from the server (startLive below).  Everything else is one code path:
+  // adopt(data) (re)builds the views from a run's data, keeping the user's place.
+  const RAW = JSON.parse(document.getElementById("report-data").textContent);
+  const LIVE = RAW.serve || null;
+  let D = null;
   const $ = (id) => document.getElementById(id);
-  const L = D.layers.length, E = D.epochs.length;
-  const state = { e: Math.max(0, E - 1), colour: "zeta", view: "map", sizeByValue: true, yaw: -0.6, pitch: 0.5, zoom: 1, sel: null, timer: null };
-  const CLASSES = D.meta.classes || [];
+  let L = 0, E = 0;
+  const state = { e: 0, colour: "zeta", view: "map", sizeByValue: true, yaw: -0.6, pitch: 0.5, zoom: 1, sel: null, timer: null };
+  let CLASSES = [];
   const isOutput = (l) => l === L - 1;  // the output block: one region per logit (README "Region grid")
   const labelOf = (l, r) => { const ly = D.epochs[state.e].layers[l]; return regionLabel(ly.grid, ly.shape, r, CLASSES, isOutput(l)); };
 
@@ -71,7 +79,8 @@
 
   // ---- the evaluation images of images.json (mean image first, then the examples), each drawn once
   // at its own size on a canvas that views scale up without smoothing.
-  const IMAGES = (() => {
+  let IMAGES = [];
+  const makeImages = () => {
     const I = D.images;
     if (!I || !I.shape) return [];
     const list = [];
@@ -84,7 +93,7 @@
       c.getContext("2d").putImageData(new ImageData(imageRGBA(item.pixels, I.shape), w, h), 0, 0);
       return { title: item.title, canvas: c, h, w };
     });
-  })();
+  };
   // An image scaled to `size` CSS pixels wide; draw(ctx, s) then adds marks in image pixels × s.
   function imageView(img, size, draw) {
     const canvas = el("canvas", "on-image");
@@ -102,8 +111,7 @@
   }
 
   // ---- colour scales: the stop tables of report/colormap.h, one scale per layer over all epochs
-  const SEQ = D.colormaps.sequential.map(hexRgb), DIV = D.colormaps.diverging.map(hexRgb);
-  const scales = D.layers.map((_, l) => layerScale(D.epochs, l));
+  let SEQ = [], DIV = [], scales = [];
   const colourOf = (l, kind, v) => ramp(kind === "zeta" ? DIV : SEQ, scalePosition(scales[l], kind, v));
   // What a layer shows at the current epoch: the chosen quantity, else the other one, else nothing.
   const layerMode = (l) => modeOf(D.epochs[state.e].layers[l], state.colour);
@@ -111,6 +119,7 @@
 
   // ---- header, notes, settings
   function buildHeader() {
+    $("notes").replaceChildren();
     document.title = "nnfmri report: " + D.meta.run;
     $("title").textContent = "nnfmri report — " + D.meta.run;
     const trained = D.metrics.epoch.length;
@@ -129,6 +138,7 @@
   }
   function buildSettings() {
     const table = $("settings");
+    table.replaceChildren();
     for (const [k, v] of settingsRows(D.config, D.definitions)) {
       const tr = el("tr");
       tr.append(el("td", null, k), el("td", null, v));
@@ -145,6 +155,8 @@
   const views = [];
   function buildLayerViews() {
     const host = $("layers");
+    host.replaceChildren();
+    views.length = 0;
     if (!L) host.append(el("p", "hint", "No imaged layers: the run has no analysis/epoch_N/grid.json, zeta.json or tract.json."));
     D.layers.forEach((layer, l) => {
       const card = el("div", "layer-view");
@@ -616,10 +628,11 @@
 
   // ---- ζ on the image: for a spatial layer, its ζ map (mean over channel blocks, zetaOnImage) laid
   // over the mean image and the example images at 50% opacity, coloured like the maps.
-  const spatialLayers = D.layers.map((_, l) => l).filter((l) => D.layers[l].rf && D.layers[l].rf.grid[0] * D.layers[l].rf.grid[1] > 1);
-  state.imageLayer = spatialLayers.length ? spatialLayers[0] : null;
+  let spatialLayers = [];
   function buildOnImage() {
     const bar = $("onimage-layers");
+    bar.replaceChildren();
+    $("onimage").replaceChildren();
     if (!IMAGES.length || state.imageLayer === null) {
       $("onimage").append(el("p", "hint", "No images.json with images, or no spatial layer with a receptive field, in this run (written since 2026-11-30)."));
       return;
@@ -655,12 +668,14 @@
   state.errorPick = null;  // { kind: "cell", y, p } or { kind: "class", c }
   function buildErrors() {
     const bar = $("errors-classes"), names = D.meta.classes || [];
+    bar.replaceChildren();  // built again for every new version of the run (nnfmri serve)
     const withErrors = D.epochs.some((ep) => ep.errors);
-    if (!withErrors) { $("errors").append(el("p", "hint", "No error maps in this run (run nnfmri analyze --errors).")); return; }
+    if (!withErrors) { $("errors").replaceChildren(el("p", "hint", "No error maps in this run (run nnfmri analyze --errors).")); return; }
     const select = el("select");
     select.append(new Option("(choose a class)", ""));
     const K = Math.max(names.length, ...D.epochs.filter((ep) => ep.errors).map((ep) => confusionCounts(ep.errors.labels, ep.errors.predicted, 0).length));
     for (let c = 0; c < K; ++c) select.append(new Option(names[c] || String(c), String(c)));
+    if (state.errorPick && state.errorPick.kind === "class" && state.errorPick.c < K) select.value = String(state.errorPick.c);
     select.addEventListener("change", () => { state.errorPick = select.value === "" ? null : { kind: "class", c: Number(select.value) }; renderErrors(); });
     bar.append(select);
   }
@@ -749,6 +764,7 @@
       " · grid " + mark(ep.has.grid) + " ζ " + mark(ep.has.zeta) + " tract " + mark(ep.has.tract);
   }
   function renderAll() {
+    if (!D) return;  // served page before its first run arrives
     $("epoch-label").textContent = epochLabel();
     if (E) { views.forEach(renderView); renderPathways(); }
     else {
@@ -766,14 +782,48 @@
     state.e = Math.max(0, Math.min(E - 1, i));
     $("epoch").value = String(state.e);
     renderAll();
+    if (LIVE) renderCompare();
+  }
+
+  // Takes a run's data (the first or a newer version of it) and draws it.  The user's place is kept:
+  // the epoch slider stays on the same epoch number unless it stood on the newest epoch (then it
+  // follows the new newest one), the selected region, layer of "ζ on the image", colour, view and
+  // rotation stay as long as the run still has them.
+  function adopt(data) {
+    const sameRun = D && D.meta.run === data.meta.run;
+    const atEnd = !D || state.e >= E - 1, shownEpoch = D && E ? D.epochs[state.e].epoch : null;
+    D = data;
+    L = D.layers.length; E = D.epochs.length;
+    CLASSES = D.meta.classes || [];
+    IMAGES = makeImages();
+    SEQ = D.colormaps.sequential.map(hexRgb); DIV = D.colormaps.diverging.map(hexRgb);
+    scales = D.layers.map((_, l) => layerScale(D.epochs, l));
+    spatialLayers = D.layers.map((_, l) => l).filter((l) => D.layers[l].rf && D.layers[l].rf.grid[0] * D.layers[l].rf.grid[1] > 1);
+    const same = D.epochs.findIndex((ep) => ep.epoch === shownEpoch);
+    state.e = Math.max(0, !sameRun || atEnd || same < 0 ? E - 1 : same);
+    if (!sameRun || (state.sel && (state.sel.l >= L || !E || state.sel.r >= D.epochs[state.e].layers[state.sel.l].grid.reduce((a, b) => a * b, 1))))
+      state.sel = null;
+    if (!sameRun || !spatialLayers.includes(state.imageLayer)) state.imageLayer = spatialLayers.length ? spatialLayers[0] : null;
+    buildHeader();
+    buildSettings();
+    buildLayerViews();
+    buildOnImage();
+    buildErrors();
+    syncSlider();
+    renderAll();
+    document.body.dataset.epochs = String(E);
+    document.body.dataset.shownEpoch = E ? String(D.epochs[state.e].epoch) : "";
   }
   function stop() { clearInterval(state.timer); state.timer = null; $("play").textContent = "Play"; }
-  function buildControls() {
+  function syncSlider() {
     const slider = $("epoch");
     slider.max = String(Math.max(0, E - 1));
     slider.value = String(state.e);
     slider.disabled = E < 2;
     $("play").disabled = E < 2;
+  }
+  function buildControls() {
+    const slider = $("epoch");
     slider.addEventListener("input", () => setEpoch(Number(slider.value)));
     $("play").addEventListener("click", () => {
       if (state.timer) { stop(); return; }
@@ -792,16 +842,11 @@
     window.addEventListener("resize", () => { clearTimeout(resize); resize = setTimeout(renderAll, 100); });
   }
 
-  buildHeader();
-  buildSettings();
-  buildLayerViews();
-  buildOnImage();
-  buildErrors();
   buildControls();
-  renderAll();
+  if (!LIVE) adopt(RAW);
   window.nnfmriReport = {
-    epochCount: E,
-    layerCount: L,
+    get epochCount() { return E; },
+    get layerCount() { return L; },
     setEpoch,
     select,
     state,
@@ -830,8 +875,133 @@
       return null;
     },
   };
-  const ms = performance.now();
-  document.body.dataset.ready = "1";
-  document.body.dataset.renderMs = ms.toFixed(0);
-  $("status").textContent = "nnfmri report · " + L + " layers · " + E + " analysed epochs · drawn " + ms.toFixed(0) + " ms after navigation start";
+  function ready() {
+    const ms = performance.now();
+    document.body.dataset.ready = "1";
+    document.body.dataset.renderMs = ms.toFixed(0);
+    $("status").textContent = "nnfmri report · " + L + " layers · " + E + " analysed epochs · drawn " + ms.toFixed(0) + " ms after navigation start";
+  }
+  if (!LIVE) { ready(); return; }
+
+  // ---- served by `nnfmri serve` (README "Watching runs live"): the run list from api/runs every
+  // poll_ms; a run's data (api/runs/NAME/data) is fetched again only when its version (run.json
+  // rewritten) changes.  A run that cannot be read shows its error line; the others keep working.
+  // ?run=NAME opens that run instead of the newest; ?compare=NAME compares it.
+  const query = new URLSearchParams(location.search);
+  const live = { run: query.get("run"), version: null, compare: query.get("compare"), compareVersion: null, B: null, runs: [] };
+  $("live").hidden = false;
+  syncSlider();
+  async function getJSON(url) {
+    const res = await fetch(url, { cache: "no-store" });
+    const body = await res.json();
+    if (!res.ok) throw new Error(body && body.error ? body.error : url + ": HTTP " + res.status);
+    return body;
+  }
+  const runURL = (name) => "api/runs/" + encodeURIComponent(name) + "/data";
+  function renderRunList() {
+    const table = $("runs");
+    table.replaceChildren();
+    const head = el("tr");
+    for (const h of ["run", "model", "data", "epochs", "test acc", "state", ""]) head.append(el("th", null, h));
+    table.append(head);
+    for (const r of live.runs) {
+      const tr = el("tr", r.name === live.run ? "current" : null);
+      tr.dataset.run = r.name;
+      const epochs = r.epochs === null ? "–" : r.completed_epoch + "/" + r.epochs + (r.analysed ? " (" + r.analysed + " imaged)" : "");
+      const stateText = r.error ? "error: " + r.error : r.status === "running" ? "training" : r.status === "complete" ? "finished" : r.status;
+      tr.append(el("td", null, r.name), el("td", null, r.model), el("td", null, r.dataset), el("td", "num", epochs),
+                el("td", "num", r.test_acc === null ? "–" : pct(r.test_acc)), el("td", r.error ? "error" : null, stateText));
+      const cell = el("td");
+      if (r.name !== live.run && !r.error) {
+        const show = el("button", null, "show"), cmp = el("button", null, r.name === live.compare ? "uncompare" : "compare");
+        show.type = cmp.type = "button";
+        show.addEventListener("click", () => { live.run = r.name; live.version = null; if (live.compare === r.name) live.compare = null; poll(); });
+        cmp.addEventListener("click", () => { live.compare = live.compare === r.name ? null : r.name; live.compareVersion = null; live.B = null; poll(); });
+        cell.append(show, " ", cmp);
+      }
+      tr.append(cell);
+      table.append(tr);
+    }
+    if (!live.runs.length) { const tr = el("tr"); tr.append(el("td", "hint", "no runs under this directory yet: they appear here when written")); table.append(tr); }
+  }
+  // The run to open: the most recently updated one that is readable.
+  const newest = (runs) => runs.filter((r) => !r.error).reduce((a, r) => (!a || r.updated > a.updated ? r : a), null);
+  let polling = false, pollTimer = 0, shownKey = "";
+  async function poll() {
+    clearTimeout(pollTimer);
+    if (polling) { pollTimer = setTimeout(poll, 50); return; }
+    polling = true;
+    try {
+      const list = await getJSON("api/runs");
+      live.runs = list.runs;
+      $("live-root").textContent = list.root;
+      if (live.run && !live.runs.some((r) => r.name === live.run)) { live.run = null; live.version = null; }
+      if (live.compare && !live.runs.some((r) => r.name === live.compare && !r.error)) { live.compare = null; live.B = null; }
+      if (!live.run) { const n = newest(live.runs); if (n) live.run = n.name; }
+      const current = live.runs.find((r) => r.name === live.run);
+      let message = "";
+      if (current && current.error) message = live.run + ": " + current.error;
+      else if (current && current.version !== live.version) {
+        const version = current.version;
+        try {
+          adopt(await getJSON(runURL(live.run)));
+          live.version = version;
+          if (document.body.dataset.ready !== "1") ready();
+        } catch (err) { message = live.run + ": " + err.message; }
+      }
+      const other = live.runs.find((r) => r.name === live.compare);
+      if (other && other.version !== live.compareVersion) {
+        try { live.B = await getJSON(runURL(live.compare)); live.compareVersion = other.version; }
+        catch (err) { message = live.compare + ": " + err.message; live.B = null; }
+      }
+      // Redrawn only when something changed: the table's buttons stay put between polls.
+      const key = JSON.stringify([live.runs, live.run, live.compare, live.version, live.compareVersion]);
+      if (key !== shownKey) { shownKey = key; renderRunList(); renderCompare(); }
+      $("live-error").textContent = message;
+      $("live-status").textContent = "updated " + new Date().toLocaleTimeString() + " · " + live.runs.length + " run" + (live.runs.length === 1 ? "" : "s");
+      document.body.dataset.run = live.run || "";
+      document.body.dataset.version = live.version || "";
+    } catch (err) {
+      $("live-status").textContent = "server not answering (" + err.message + "); trying again";
+    }
+    polling = false;
+    pollTimer = setTimeout(poll, LIVE.poll_ms);
+  }
+  // ---- two runs compared: for every layer both have (same name, same grid) at the shown epoch
+  // number, the map of ζ(shown run) − ζ(compared run), on a diverging scale symmetric about 0 with
+  // the layer's largest |difference| at its ends (zetaDifference in helpers.js).
+  function renderCompare() {
+    const host = $("compare-maps");
+    $("compare").hidden = !live.compare;
+    host.replaceChildren();
+    if (!live.compare || !D) return;
+    $("compare-title").textContent = "ζ difference: " + D.meta.run + " − " + live.compare;
+    if (!live.B) { host.append(el("p", "hint", "loading " + live.compare + "…")); return; }
+    const epoch = E ? D.epochs[state.e].epoch : null, B = live.B;
+    const be = B.epochs.find((ep) => ep.epoch === epoch);
+    host.dataset.epoch = epoch === null ? "" : String(epoch);
+    if (!be) { host.append(el("p", "hint", live.compare + " has no analysed epoch " + epoch + " (it has " + B.epochs.length + ")")); host.dataset.layers = "0"; return; }
+    let shown = 0;
+    D.layers.forEach((layer, l) => {
+      const m = B.layers.findIndex((x) => x.name === layer.name);
+      const a = D.epochs[state.e].layers[l], b = m >= 0 ? be.layers[m] : null;
+      const diff = b ? zetaDifference(a, b) : null;
+      const card = el("div", "layer-view");
+      card.dataset.layer = layer.name;
+      card.append(el("h3", null, layer.name));
+      if (!diff) { card.append(el("p", "hint", b ? "not comparable: no ζ in one run, or different grids" : "not in " + live.compare)); host.append(card); return; }
+      const canvas = el("canvas", "voxels");
+      card.append(canvas, el("div", "layer-note", "ζ difference, ends ±" + fmt(diff.max, 3) + "; mean |Δζ| " + fmt(diff.meanAbs, 3)));
+      host.append(card);
+      const { ctx, w, h } = sizeCanvas(canvas), lay = mapLayout(a.grid, w - 8, h - 8);
+      for (const c of lay.cells) {
+        ctx.fillStyle = css(ramp(DIV, diff.max > 0 ? 0.5 + 0.5 * diff.values[c.r] / diff.max : 0.5));
+        ctx.fillRect(c.x + 4, c.y + 4, c.w, c.h);
+      }
+      card.dataset.meanAbs = String(diff.meanAbs);
+      ++shown;
+    });
+    host.dataset.layers = String(shown);
+  }
+  poll();
 })();

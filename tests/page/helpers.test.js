@@ -3,7 +3,7 @@
 // shows, region keys in run/region_grid.h's order, colour ramps equal to report/colormap.cpp (through
 // tests/page/colormap_samples.json, which tests/report/test_report_page.cpp checks against the C++), the
 // layer scales, axis ticks, rotation and picking, the fallback when a quantity is missing, the
-// settings rows, and that the file also runs as the page's classic script.
+// settings rows, the ζ difference of two runs, and that the file also runs as the page's classic script.
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert/strict");
@@ -301,4 +301,19 @@ test("confusionCounts counts each (true, predicted) pair and sizes the matrix to
   assert.deepEqual(m[1], [0, 1, 1, 0]);
   assert.equal(m.flat().reduce((a, b) => a + b, 0), 6);
   assert.equal(h.confusionCounts([5], [0], 2).length, 6);  // a label beyond the named classes widens it
+});
+
+test("zetaDifference is ζ(A) − ζ(B) per region, 0 for a copy, and null when the layers do not compare", () => {
+  const layer = (grid, zeta) => ({ grid, z: zeta ? { zeta } : null });
+  const d = h.zetaDifference(layer([1, 1, 3], [1, -2, 0.5]), layer([1, 1, 3], [0, 1, 0.5]));
+  assert.deepEqual(d.values, [1, -3, 0]);
+  assert.equal(d.max, 3);
+  assert.ok(Math.abs(d.meanAbs - 4 / 3) < 1e-12);
+  const same = h.zetaDifference(layer([2, 1, 1], [0.3, -0.7]), layer([2, 1, 1], [0.3, -0.7]));
+  assert.deepEqual(same.values, [0, 0]);
+  assert.equal(same.max, 0);
+  assert.equal(same.meanAbs, 0);
+  assert.equal(h.zetaDifference(layer([1, 1, 3], [1, 2, 3]), layer([3, 1, 1], [1, 2, 3])), null);  // another grid
+  assert.equal(h.zetaDifference(layer([1, 1, 2], [1, 2]), layer([1, 1, 2], null)), null);          // no ζ in B
+  assert.equal(h.zetaDifference(null, layer([1, 1, 2], [1, 2])), null);
 });

@@ -1,0 +1,88 @@
+#include "serve/server.h"
+
+#include <httplib.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "base/error.h"
+#include "serve/run_index.h"
+
+namespace serve {
+
+int serve(const ServeOptions& options) {
+  const RunIndex index(options.root);
+  httplib::Server server;
+  const int threads = options.threads;
+  server.new_task_queue = [threads] { return new httplib::ThreadPool(size_t(threads)); };
+  server.set_payload_max_length(kMaxRequestBytes);
+  server.set_keep_alive_max_count(kKeepAliveRequests);
+  server.set_keep_alive_timeout(kTimeoutSeconds);
+  server.set_read_timeout(kTimeoutSeconds, 0);
+  server.set_write_timeout(kTimeoutSeconds, 0);
+  // Headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm holds the second
+  // until the client's delayed ACK (40 ms), which capped a keep-alive connection at ~22 requests/s.
+  server.set_tcp_nodelay(true);
+  server.set_default_headers({{"Cache-Control", "no-store"}, {"X-Content-Type-Options", "nosniff"}});
+  server.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    // No compression: Debian's library answers "Accept-Encoding: br" with brotli at its slowest
+    // quality (24 s for a 2.2 MB run on this machine, against 0.07 s uncompressed), and the server is
+    // meant for loopback.  The request object is the library's own non-const one, passed here as const.
+    const_cast<httplib::Request&>(req).headers.erase("Accept-Encoding");
+    if (req.method == "GET" || req.method == "HEAD") return httplib::Server::HandlerResponse::Unhandled;
+    res.status = 405;
+    res.set_header("Allow", "GET, HEAD");
+    res.set_content("{\"error\":\"read-only: only GET and HEAD\"}", "application/json");
+    return httplib::Server::HandlerResponse::Handled;
+  });
+  server.Get(".*", [&index](const httplib::Request& req, httplib::Response& res) {
+    const Reply reply = index.handle(req.path);
+    res.status = reply.status;
+    res.set_content(reply.body, reply.type.c_str());
+  });
+
+  // SIGINT and SIGTERM are taken by one thread with sigwait (the handler thread pool inherits the
+  // blocked mask), which then stops the server: no work inside a signal handler.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  const std::string where = "--port " + std::to_string(options.port) + " on " + options.host;
+  int port = options.port;
+  if (port == 0) {
+    port = server.bind_to_any_port(options.host);
+    if (port < 0) throw base::Error(where + ": cannot bind a free port");
+  } else if (!server.bind_to_port(options.host, port)) {
+    throw base::Error(where + ": cannot listen there (the port is in use, or the host is not an address of this machine)");
+  }
+  const size_t runs = index.run_list()["runs"].size();
+  if (options.host != "127.0.0.1")
+    std::fprintf(stderr,
+                 "nnfmri serve: WARNING: --host %s: listening beyond this machine's loopback; anyone who can reach "
+                 "%s:%d can read every run under %s\n",
+                 options.host.c_str(), options.host.c_str(), port, index.root().c_str());
+  if (runs == 0)
+    std::printf("no runs in %s yet (a run is a subdirectory with run.json); they appear on the page when written\n",
+                index.root().c_str());
+  std::printf("serving %zu run%s at http://%s:%d/ (Ctrl-C stops)\n", runs, runs == 1 ? "" : "s", options.host.c_str(), port);
+  std::fflush(stdout);
+
+  std::thread stopper([&server, signals] {
+    int signal = 0;
+    sigwait(&signals, &signal);
+    server.stop();
+  });
+  const bool ok = server.listen_after_bind();
+  // Wakes the stopper when the listening ended by itself (it has returned otherwise; the signal then
+  // stays pending, blocked, on a finished thread).
+  pthread_kill(stopper.native_handle(), SIGTERM);
+  stopper.join();
+  if (!ok) throw base::Error(where + ": the server stopped accepting connections");
+  return 0;
+}
+
+}  // namespace serve

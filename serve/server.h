@@ -1,0 +1,29 @@
+// serve/server.h — `nnfmri serve ROOT`: serve/run_index.h over HTTP with cpp-httplib (Debian's
+// libcpp-httplib-dev; this folder's server.cpp is the one translation unit that includes httplib.h).
+//
+// Promise: binds `host` (127.0.0.1 unless --host) on `port` (0: a free port the kernel picks), prints
+// one line "serving N runs at http://HOST:PORT/ (Ctrl-C stops)" on stdout (flushed), and answers GET
+// requests with RunIndex::handle until SIGINT or SIGTERM, then returns 0.  Read-only: only GET (and
+// HEAD) are routed, every other method gets 405.  Bounded: `threads` worker threads, requests of at
+// most kMaxRequestBytes of body and httplib's 8 KiB URI and header limits, at most kKeepAliveRequests
+// requests per connection, kTimeoutSeconds read and write timeouts.  A port that cannot be bound is
+// one base::Error naming --port and the host.
+#pragma once
+#include <string>
+
+namespace serve {
+
+constexpr size_t kMaxRequestBytes = 4096;
+constexpr int kKeepAliveRequests = 100;
+constexpr int kTimeoutSeconds = 5;
+
+struct ServeOptions {
+  std::string root;
+  std::string host = "127.0.0.1";
+  int port = 6006;
+  int threads = 8;
+};
+
+int serve(const ServeOptions& options);
+
+}  // namespace serve

@@ -1,0 +1,90 @@
+// tests/cdp.js — headless Chromium driven over the DevTools protocol on a pipe (--remote-debugging-pipe:
+// NUL-separated JSON on file descriptors 3 and 4, so node needs no WebSocket client or npm package),
+// shared by the browser tests (report_browser_test.js, serve_browser_test.js).
+"use strict";
+const { spawn } = require("child_process");
+
+class Browser {
+  constructor(executable, profile) {
+    this.proc = spawn(executable, ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-extensions",
+      "--user-data-dir=" + profile, "--remote-debugging-pipe", "--window-size=1400,1000", "about:blank"],
+      { stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"] });
+    this.stderr = "";
+    this.proc.stderr.on("data", (d) => { this.stderr += d; });
+    this.next = 1;
+    this.pending = new Map();
+    this.listeners = [];
+    let buffer = Buffer.alloc(0);
+    this.proc.stdio[4].on("data", (chunk) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      for (let end = buffer.indexOf(0); end >= 0; end = buffer.indexOf(0)) {
+        const message = JSON.parse(buffer.subarray(0, end).toString("utf8"));
+        buffer = buffer.subarray(end + 1);
+        if (message.id && this.pending.has(message.id)) {
+          const { resolve, reject } = this.pending.get(message.id);
+          this.pending.delete(message.id);
+          if (message.error) reject(new Error(JSON.stringify(message.error)));
+          else resolve(message.result);
+        } else if (message.method) for (const listen of this.listeners) listen(message);
+      }
+    });
+    this.exited = new Promise((resolve) => this.proc.on("exit", resolve));
+  }
+  send(method, params, sessionId) {
+    const id = this.next++;
+    const message = { id, method, params: params || {} };
+    if (sessionId) message.sessionId = sessionId;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.proc.stdio[3].write(JSON.stringify(message) + "\0");
+    });
+  }
+  waitFor(method, timeoutMs) {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("timed out waiting for " + method)), timeoutMs);
+      const listen = (m) => { if (m.method === method) { clearTimeout(timer); this.listeners.splice(this.listeners.indexOf(listen), 1); resolve(m.params); } };
+      this.listeners.push(listen);
+    });
+  }
+  async close() {
+    try { await Promise.race([this.send("Browser.close"), new Promise((r) => setTimeout(r, 3000))]); } catch (e) { /* already gone */ }
+    const timer = setTimeout(() => this.proc.kill("SIGKILL"), 5000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// A page session of `browser`: {cdp(method, params), evaluate(expression)}.  Every console error,
+// uncaught exception, error log entry, dialog and request to a URL that `allowedURL` does not match is
+// pushed onto `problems` as one line.
+async function attachSession(browser, problems, allowedURL) {
+  const { targetId } = await browser.send("Target.createTarget", { url: "about:blank" });
+  const { sessionId } = await browser.send("Target.attachToTarget", { targetId, flatten: true });
+  const cdp = (method, params) => browser.send(method, params, sessionId);
+  browser.listeners.push((m) => {
+    if (m.sessionId !== sessionId) return;
+    if (m.method === "Runtime.consoleAPICalled" && (m.params.type === "error" || m.params.type === "assert"))
+      problems.push("console." + m.params.type + ": " + m.params.args.map((a) => a.value !== undefined ? a.value : a.description).join(" "));
+    if (m.method === "Runtime.exceptionThrown")
+      problems.push("exception: " + (m.params.exceptionDetails.exception ? m.params.exceptionDetails.exception.description : m.params.exceptionDetails.text));
+    if (m.method === "Log.entryAdded" && m.params.entry.level === "error") problems.push("log: " + m.params.entry.text);
+    if (m.method === "Page.javascriptDialogOpening") {
+      problems.push("dialog: " + m.params.message);
+      cdp("Page.handleJavaScriptDialog", { accept: false }).catch(() => {});
+    }
+    if (m.method === "Network.requestWillBeSent" && !allowedURL.test(m.params.request.url)) problems.push("network request: " + m.params.request.url);
+  });
+  await Promise.all([cdp("Runtime.enable"), cdp("Page.enable"), cdp("Log.enable"), cdp("Network.enable")]);
+  await cdp("Emulation.setDeviceMetricsOverride", { width: 1400, height: 1000, deviceScaleFactor: 1, mobile: false });
+  const evaluate = async (expression) => {
+    const r = await cdp("Runtime.evaluate", { expression, returnByValue: true, awaitPromise: true });
+    if (r.exceptionDetails) throw new Error("evaluate failed: " + expression + ": " + JSON.stringify(r.exceptionDetails));
+    return r.result.value;
+  };
+  return { cdp, evaluate };
+}
+
+module.exports = { Browser, sleep, attachSession };

@@ -1,0 +1,231 @@
+// tests/serve/test_serve.cpp — serve/run_index.h without sockets: the path rules (traversal, encoded
+// "..", symbolic links out of the root), the run list, and the endpoints against run directories the
+// test writes (only what run.json commits is read; a malformed run is its own error).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+#include "base/error.h"
+#include "base/fileio.h"
+#include "report/page.h"
+#include "report/report.h"
+#include "report/report_data.h"
+#include "run/json.h"
+#include "serve/run_index.h"
+#include "tests/report/synthetic_run.h"
+#include "tests/temp_dir.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using run::Json;
+
+// RUN/run.json committing `completed` of 3 epochs and listing `files`.
+void write_manifest(const std::string& dir, int completed, const std::vector<std::string>& files) {
+  const Json doc = {{"format", "nnfmri run"}, {"version", 1}, {"status", completed == 3 ? "complete" : "running"},
+                    {"epochs", 3}, {"completed_epoch", completed}, {"state", nullptr}, {"threads", 1},
+                    {"arguments", Json::array()}, {"files", files}};
+  run::write_json(dir + "/run.json", doc, 2);
+}
+
+const std::vector<std::string> kCommitted2 = {"analysis/epoch_001/grid.json", "analysis/epoch_001/tract.json",
+                                              "analysis/epoch_001/zeta.json", "analysis/epoch_002/grid.json",
+                                              "analysis/epoch_002/tract.json", "analysis/epoch_002/zeta.json",
+                                              "config.json", "metrics.jsonl"};
+
+class Serve : public TempDirTest {
+ protected:
+  std::string run(const std::string& name) const { return path(name); }
+  void make_run(const std::string& name, int completed, const std::vector<std::string>& files = kCommitted2) {
+    synthetic::write_run(run(name));
+    write_manifest(run(name), completed, files);
+  }
+  static Json body(const serve::Reply& reply) { return run::parse_json(reply.body, "reply"); }
+};
+
+TEST(ServePaths, TheTextRulesRefuseEveryWayOut) {
+  for (const std::string ok : {"config.json", "analysis/epoch_001/grid.json", "a..b", "...x"})
+    EXPECT_EQ(serve::relative_path_problem(ok), "") << ok;
+  const std::pair<std::string, std::string> refused[] = {
+      {"", "empty"},
+      {"/etc/passwd", "absolute"},
+      {"..", "'..'"},
+      {"../secret", "'..'"},
+      {"analysis/../../secret", "'..'"},
+      {"a/./b", "'.'"},
+      {"a//b", "empty path segment"},
+      {"a/", "empty path segment"},
+      {"%2e%2e/secret", "'%'"},       // left encoded after the server's one decoding (a double encoding)
+      {"..%2fsecret", "'%'"},
+      {"..\\secret", "'\\'"},
+      {"C:secret", "':'"},
+      {std::string("a\0b", 3), "control"},
+      {"a\nb", "control"},
+      {std::string(serve::kMaxPathBytes + 1, 'a'), "longer than"},
+  };
+  for (const auto& [path, why] : refused) {
+    const std::string problem = serve::relative_path_problem(path);
+    EXPECT_NE(problem.find(why), std::string::npos) << "'" << path << "' → '" << problem << "'";
+  }
+}
+
+TEST_F(Serve, SymbolicLinksOutOfTheRootAreRefused) {
+  make_run("a", 2);
+  fs::create_directories(path("outside"));
+  base::write_file_atomic(path("outside/secret.json"), "{\"secret\": 1}\n");
+  fs::create_symlink(path("outside"), run("a") + "/checkpoints");
+  fs::create_symlink(path("outside/secret.json"), run("a") + "/leak.json");
+  EXPECT_EQ(serve::symlink_problem(run("a"), "config.json"), "");
+  EXPECT_EQ(serve::symlink_problem(run("a"), "checkpoints/secret.json"), "a symbolic link");
+  EXPECT_EQ(serve::symlink_problem(run("a"), "leak.json"), "a symbolic link");
+  EXPECT_EQ(serve::symlink_problem(run("a"), "missing.json"), "no such file");
+
+  // Even when run.json lists them, the files endpoint does not follow the links.
+  write_manifest(run("a"), 2, {"config.json", "checkpoints/secret.json", "leak.json"});
+  const serve::RunIndex index(dir_);
+  for (const std::string file : {"checkpoints/secret.json", "leak.json"}) {
+    const serve::Reply reply = index.handle("/api/runs/a/files/" + file);
+    EXPECT_EQ(reply.status, 400) << file;
+    EXPECT_EQ(reply.body.find("secret\": 1"), std::string::npos);
+    EXPECT_NE(body(reply)["error"].get<std::string>().find("symbolic link"), std::string::npos) << reply.body;
+  }
+  // A run directory that is a link is not a run.
+  fs::create_symlink(run("a"), path("linked"));
+  EXPECT_EQ(index.handle("/api/runs/linked/data").status, 404);
+}
+
+TEST_F(Serve, TheRunListHasEveryRunAndOnlyRuns) {
+  make_run("b-running", 2);
+  make_run("a-done", 3, {"config.json", "metrics.jsonl", "analysis/epoch_001/grid.json"});
+  make_run(".hidden", 2);
+  synthetic::write_run(run("no-manifest"));
+  fs::create_directories(run("broken"));
+  base::write_file_atomic(run("broken") + "/run.json", "{\"format\": \"nnfmri run\", \"version\": 7}\n");
+  fs::create_symlink(run("a-done"), path("link"));
+  base::write_file_atomic(path("file.txt"), "not a run\n");
+
+  const serve::RunIndex index(dir_);
+  const Json list = index.run_list();
+  std::vector<std::string> names;
+  for (const Json& r : list["runs"]) names.push_back(r["name"]);
+  EXPECT_EQ(names, (std::vector<std::string>{"a-done", "b-running", "broken"}));
+  const Json& done = list["runs"][0];
+  EXPECT_EQ(done["status"], "complete");
+  EXPECT_EQ(done["completed_epoch"], 3);
+  EXPECT_EQ(done["model"], "tiny");
+  EXPECT_EQ(done["dataset"], "synthetic");
+  EXPECT_DOUBLE_EQ(done["test_acc"].get<double>(), 0.45);  // metrics.jsonl line 3
+  EXPECT_EQ(done["analysed"], 1);                          // the grid.json files run.json lists
+  const Json& running = list["runs"][1];
+  EXPECT_EQ(running["status"], "running");
+  EXPECT_DOUBLE_EQ(running["test_acc"].get<double>(), 0.3);  // line 2, not the uncommitted line 3
+  EXPECT_EQ(running["analysed"], 2);
+  EXPECT_TRUE(running["error"].is_null());
+  const std::string error = list["runs"][2]["error"];
+  EXPECT_NE(error.find("broken/run.json"), std::string::npos) << error;
+  EXPECT_NE(error.find("version"), std::string::npos) << error;
+
+  // The list follows the directory: a run deleted and one created while serving.
+  fs::remove_all(run("b-running"));
+  make_run("c-new", 1);
+  names.clear();
+  const Json after = index.run_list();
+  for (const Json& r : after["runs"]) names.push_back(r["name"]);
+  EXPECT_EQ(names, (std::vector<std::string>{"a-done", "broken", "c-new"}));
+}
+
+TEST_F(Serve, TheDataEndpointReadsOnlyWhatTheManifestCommits) {
+  make_run("a", 1);  // analysis/epoch_002 and metrics line 2-3 are on disk, run.json says epoch 1
+  const serve::RunIndex index(dir_);
+  serve::Reply reply = index.handle("/api/runs/a/data");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  Json data = body(reply);
+  EXPECT_EQ(data["epochs"].size(), 1u);
+  EXPECT_EQ(data["metrics"]["epoch"], Json::array({1}));
+  // The same data report.html inlines for that run (one code path).
+  EXPECT_EQ(reply.body, report::page_data_text(report::load_run(run("a"), {1, 0})));
+
+  write_manifest(run("a"), 2, kCommitted2);  // the next epoch commits: a new version, read again
+  reply = index.handle("/api/runs/a/data");
+  ASSERT_EQ(reply.status, 200);
+  data = body(reply);
+  EXPECT_EQ(data["epochs"].size(), 2u);
+  EXPECT_EQ(data["metrics"]["epoch"], Json::array({1, 2}));
+  EXPECT_EQ(data["meta"]["run"], "a");
+}
+
+TEST_F(Serve, AMalformedRunIsItsOwnErrorAndTheOthersWork) {
+  make_run("good", 2);
+  make_run("bad", 2);
+  base::write_file_atomic(run("bad") + "/analysis/epoch_002/zeta.json", "{\"layers\": [1, 2");
+  const serve::RunIndex index(dir_);
+  const serve::Reply bad = index.handle("/api/runs/bad/data");
+  EXPECT_EQ(bad.status, 422);
+  EXPECT_NE(body(bad)["error"].get<std::string>().find("bad/analysis/epoch_002/zeta.json"), std::string::npos) << bad.body;
+  EXPECT_EQ(index.handle("/api/runs/good/data").status, 200);
+  EXPECT_EQ(index.run_list()["runs"].size(), 2u);
+}
+
+TEST_F(Serve, TheFilesEndpointServesListedFilesOnly) {
+  make_run("a", 2, {"config.json", "analysis/epoch_001/grid.json"});
+  const serve::RunIndex index(dir_);
+  serve::Reply reply = index.handle("/api/runs/a/files/config.json");
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.type, "application/json");
+  EXPECT_EQ(reply.body, base::read_file(run("a") + "/config.json"));
+  EXPECT_EQ(index.handle("/api/runs/a/files/run.json").body, base::read_file(run("a") + "/run.json"));
+  EXPECT_EQ(index.handle("/api/runs/a/files/analysis/epoch_001/grid.json").status, 200);
+  // On disk but not listed (an uncommitted epoch's file), and not on disk at all.
+  EXPECT_EQ(index.handle("/api/runs/a/files/metrics.jsonl").status, 404);
+  EXPECT_EQ(index.handle("/api/runs/a/files/analysis/epoch_002/grid.json").status, 404);
+  EXPECT_EQ(index.handle("/api/runs/a/files/nothing.json").status, 404);
+  // Ways out of the run and of the root.
+  for (const std::string attempt : {"/api/runs/a/files/../../outside", "/api/runs/a/files//etc/passwd",
+                                    "/api/runs/a/files/%2e%2e/%2e%2e/etc/passwd", "/api/runs/../data",
+                                    "/api/runs/a/files/analysis/./epoch_001/grid.json"}) {
+    const serve::Reply refused = index.handle(attempt);
+    EXPECT_EQ(refused.status, 400) << attempt << " → " << refused.body;
+    EXPECT_TRUE(body(refused)["error"].is_string());
+  }
+}
+
+TEST_F(Serve, EndpointsAndThePage) {
+  make_run("a", 2);
+  const serve::RunIndex index(dir_);
+  EXPECT_EQ(index.handle("/api/runs/missing/data").status, 404);
+  EXPECT_EQ(index.handle("/api/runs/a/nothing").status, 404);
+  EXPECT_EQ(index.handle("/etc/passwd").status, 404);
+  const Json list = body(index.handle("/api/runs"));
+  EXPECT_EQ(list["root"], dir_);
+  EXPECT_EQ(list["runs"].size(), 1u);
+
+  const serve::Reply page = index.handle("/");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_EQ(page.type, "text/html; charset=utf-8");
+  // The served page is report.html with {"serve": …} in the data slot and connect-src 'self' in its
+  // CSP; report.html itself may fetch nothing.
+  EXPECT_NE(page.body.find("connect-src 'self'"), std::string::npos);
+  EXPECT_NE(page.body.find("{\"serve\":{\"poll_ms\":1000}}"), std::string::npos);
+  EXPECT_EQ(page.body.find("/*@"), std::string::npos);
+  const std::string inlined = report::page_html("{}");
+  EXPECT_EQ(inlined.find("connect-src"), std::string::npos);
+  const std::string data = "{\"serve\":{\"poll_ms\":1000}}";
+  std::string served = page.body.substr(page.body.find("<body>"));
+  served.replace(served.find(data), data.size(), "{}");
+  EXPECT_EQ(inlined.substr(inlined.find("<body>")), served);
+}
+
+TEST_F(Serve, ARootThatIsNotADirectoryIsOneError) {
+  base::write_file_atomic(path("file"), "x");
+  for (const std::string& root : {path("file"), path("missing")}) {
+    try {
+      serve::RunIndex index(root);
+      ADD_FAILURE() << root << " accepted";
+    } catch (const base::Error& e) {
+      EXPECT_NE(std::string(e.what()).find(root + ": not a directory"), std::string::npos) << e.what();
+    }
+  }
+}
+
+}  // namespace

@@ -1,0 +1,189 @@
+#!/usr/bin/env node
+// tests/serve_browser_test.js — `make test-serve`: the page of `nnfmri serve` in headless Chromium
+// while a run trains (tests/cdp.js drives Chromium; no npm packages).
+//
+// 1. Starts `nnfmri serve ROOT --port 0` on an empty ROOT (build/serve-test/runs) and opens its page:
+//    it must say there are no runs yet.
+// 2. Starts a short training into ROOT/live (planted data, imaging every epoch, 3 epochs) and waits
+//    for the page to show epoch 1, then epoch 2, without a reload (a marker set in the page survives);
+//    a region selected at epoch 1 stays selected.  Then the slider is moved back to epoch 1 and must
+//    stay there when epoch 3 arrives.  For each epoch it measures the delay from run.json committing
+//    the epoch (watched by this script every 20 ms) to the page showing it.
+// 3. Compares two runs: synthetic runs "seed1" and "seed2" (tests/synthetic_run.js, different seeds)
+//    and "seed1-copy" (the same files as seed1): the page must draw ζ-difference maps, with mean
+//    |Δζ| > 0 against seed2 and exactly 0 against the copy.  A run with a malformed run.json shows its
+//    error line and the others keep working.
+// 4. With --load30 yes (bench/README's figure; a minute more, for the static report's figures): the
+//    page load time of a synthetic 30-epoch run, served (?run=NAME) and, as the baseline, the same
+//    run's static report.html.
+// Fails on any console error, exception, dialog or request other than to the server (or the static
+// baseline's file); ends with
+// "serve-browser-test: N passed, M failed".
+//
+// usage: node tests/serve_browser_test.js [--nnfmri build/nnfmri] [--out build] [--chromium /usr/bin/chromium] [--load30 yes]
+//        [--epochs N]   (N ≥ 3 epochs of the training run, 3 by default: more delay samples)
+"use strict";
+const fs = require("fs");
+const os = require("os");
+const path = require("path");
+const { spawn, execFileSync } = require("child_process");
+const { makeRun, makeServedRun } = require("./synthetic_run.js");
+const { Browser, sleep, attachSession } = require("./cdp.js");
+
+const { parseArgs, checks } = require("./cli.js");
+const args = parseArgs({ nnfmri: "build/nnfmri", out: "build", chromium: process.env.CHROMIUM || "/usr/bin/chromium", load30: "no", epochs: "3" }, "serve-browser-test");
+const { check, finish } = checks("serve-browser-test");
+
+async function waitUntil(what, timeoutMs, probe) {
+  const t0 = Date.now();
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() - t0 > timeoutMs) throw new Error("timed out after " + timeoutMs + " ms waiting for " + what);
+    await sleep(20);
+  }
+}
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN; };
+
+async function main() {
+  const nnfmri = path.resolve(args.nnfmri);
+  const base = path.resolve(args.out, "serve-test"), root = path.join(base, "runs");
+  fs.rmSync(base, { recursive: true, force: true });
+  fs.mkdirSync(root, { recursive: true });
+  const children = [];
+  const server = spawn(nnfmri, ["serve", root, "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+  children.push(server);
+  let serverOut = "";
+  server.stdout.on("data", (d) => { serverOut += d; });
+  server.stderr.on("data", (d) => { serverOut += d; });
+  const url = await waitUntil("the serve line", 20000, async () => (serverOut.match(/serving 0 runs at (http:\/\/127\.0\.0\.1:\d+\/)/) || [])[1]);
+  check(serverOut.includes("no runs in " + root + " yet"), "an empty directory is said so", serverOut.split("\n")[0]);
+  console.log("serve-browser-test: " + url);
+
+  if (!fs.existsSync(args.chromium)) throw new Error(args.chromium + " not found (apt-get install chromium, or --chromium PATH)");
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "nnfmri-chromium-"));
+  const browser = new Browser(args.chromium, profile);
+  const problems = [];
+  try {
+    const origin = url.replace(/\/$/, "");
+    const { cdp, evaluate } = await attachSession(browser, problems, new RegExp("^(" + origin.replace(/[.]/g, "\\.") + "/|data:|about:|file:)"));  // file: the static baseline
+    const loaded = browser.waitFor("Page.loadEventFired", 30000);
+    await cdp("Page.navigate", { url });
+    await loaded;
+    await waitUntil("the run list", 10000, () => evaluate("document.getElementById('runs').textContent.includes('no runs under this directory yet')"));
+    check(true, "the page says there are no runs yet");
+    await evaluate("window.__notReloaded = 42");
+
+    // ---- a run that trains while the page watches
+    const runDir = path.join(root, "live");
+    const trainer = spawn(nnfmri, ["train", "--data", "planted", "--limit-train", "1000", "--epochs", args.epochs, "--analyze-every", "1",
+      "--zeta-budget", "0.2", "--threads", "1", "--out", runDir], { stdio: ["ignore", "ignore", "pipe"] });
+    children.push(trainer);
+    let trainErr = "";
+    trainer.stderr.on("data", (d) => { trainErr += d; });
+    const committed = {};  // epoch → when run.json first said completed_epoch ≥ epoch
+    const watcher = setInterval(() => {
+      try {
+        const m = JSON.parse(fs.readFileSync(path.join(runDir, "run.json"), "utf8"));
+        for (let e = 1; e <= m.completed_epoch; ++e) if (!(e in committed)) committed[e] = Date.now();
+      } catch (e) { /* not there yet, or being renamed */ }
+    }, 20);
+    const delays = [];
+    const shown = async (epoch) => {
+      await waitUntil("epoch " + epoch + " on the page", 120000, () => evaluate("document.body.dataset.shownEpoch === '" + epoch + "' || document.body.dataset.epochs >= " + epoch));
+      const t = Date.now();
+      await waitUntil("run.json of epoch " + epoch, 5000, async () => epoch in committed);
+      delays.push(t - committed[epoch]);
+    };
+    await shown(1);
+    const first = await evaluate(`(() => { const R = window.nnfmriReport; R.select(2, 5);
+      return { epochs: R.epochCount, label: document.getElementById("epoch-label").textContent, views: document.querySelectorAll("#layers .layer-view").length }; })()`);
+    check(first.epochs === 1 && /^epoch 1 /.test(first.label) && first.views > 0, "the page shows epoch 1 while the run trains", first.label + ", " + first.views + " layers");
+    await shown(2);
+    const second = await evaluate(`(() => ({ epochs: window.nnfmriReport.epochCount, label: document.getElementById("epoch-label").textContent,
+      sel: window.nnfmriReport.state.sel, marker: window.__notReloaded, region: document.getElementById("details-body").textContent }))()`);
+    check(second.epochs === 2 && /^epoch 2 /.test(second.label), "then epoch 2, following the newest epoch", second.label);
+    check(second.marker === 42, "without a reload (a value set in the page survives)");
+    check(second.sel && second.sel.l === 2 && second.sel.r === 5 && second.region.length > 0, "the selected region stays selected", JSON.stringify(second.sel));
+    await evaluate("window.nnfmriReport.setEpoch(0)");  // back to epoch 1: must stay there when epoch 3 arrives
+    await waitUntil("epoch 3 in the page's data", 120000, () => evaluate("document.body.dataset.epochs === '3'"));
+    await waitUntil("run.json of epoch 3", 5000, async () => 3 in committed);
+    delays.push(Date.now() - committed[3]);
+    const third = await evaluate(`(() => ({ label: document.getElementById("epoch-label").textContent, max: document.getElementById("epoch").max }))()`);
+    check(/^epoch 1 \(1\/3\)/.test(third.label) && third.max === "2", "a slider moved back stays on its epoch when a new one arrives", third.label);
+    for (let e = 4; e <= Number(args.epochs); ++e) {  // --epochs N: more delays for bench/README.md
+      await waitUntil("epoch " + e + " in the page's data", 120000, () => evaluate("document.body.dataset.epochs === '" + e + "'"));
+      await waitUntil("run.json of epoch " + e, 5000, async () => e in committed);
+      delays.push(Date.now() - committed[e]);
+    }
+    clearInterval(watcher);
+    await new Promise((resolve) => trainer.exitCode !== null ? resolve() : trainer.on("exit", resolve));
+    check(trainer.exitCode === 0, "the training run finished", trainErr.trim().split("\n").pop());
+    console.log("serve-browser-test: delay from run.json committing an epoch to the page showing it: median " + median(delays) +
+                " ms, max " + Math.max(...delays) + " ms over " + delays.length + " epochs (" + delays.join(", ") + " ms; the page polls every 1000 ms)");
+    await waitUntil("the run list to say finished", 10000, () => evaluate("document.querySelector('#runs tr[data-run=live]').textContent.includes('finished')"));
+    check(true, "the run list says the run finished");
+
+    // ---- two runs compared, and a malformed run beside them
+    makeServedRun(path.join(root, "seed1"), 10, 1);
+    makeServedRun(path.join(root, "seed2"), 10, 2);
+    fs.cpSync(path.join(root, "seed1"), path.join(root, "seed1-copy"), { recursive: true });
+    fs.mkdirSync(path.join(root, "broken"));
+    fs.writeFileSync(path.join(root, "broken", "run.json"), "{ not json");
+    const compare = async (a, b) => {
+      const loadedAgain = browser.waitFor("Page.loadEventFired", 30000);
+      await cdp("Page.navigate", { url: url + "?run=" + a + "&compare=" + b });
+      await loadedAgain;
+      return waitUntil("the comparison " + a + " − " + b, 20000, () => evaluate(`(() => {
+        const host = document.getElementById("compare-maps");
+        if (document.getElementById("compare").hidden || !Number(host.dataset.layers)) return null;
+        return { layers: Number(host.dataset.layers), mean: [...host.querySelectorAll(".layer-view")].map((c) => Number(c.dataset.meanAbs || 0)),
+                 title: document.getElementById("compare-title").textContent, epoch: host.dataset.epoch,
+                 broken: document.querySelector("#runs tr[data-run=broken]").textContent }; })()`));
+    };
+    const diff = await compare("seed1", "seed2");
+    check(diff.layers > 0 && diff.mean.some((m) => m > 0), "two runs side by side: ζ difference maps, nonzero for different seeds",
+          diff.title + " at epoch " + diff.epoch + ", " + diff.layers + " layers, mean |Δζ| " + diff.mean.map((m) => m.toFixed(3)).join(" "));
+    check(/error: .*run\.json/.test(diff.broken), "a malformed run shows its error line, the others work", diff.broken);
+    const same = await compare("seed1", "seed1-copy");
+    check(same.layers === diff.layers && same.mean.every((m) => m === 0), "against an identical copy every ζ difference is 0", same.mean.join(" "));
+    await evaluate("window.nnfmriReport.setEpoch(2)");
+    const moved = await evaluate("document.getElementById('compare-maps').dataset.epoch");
+    check(moved === "3", "the epoch slider drives the comparison", "epoch " + moved);
+
+    // ---- page load time of a 30-epoch run: served, then its static report.html (the baseline)
+    if (args.load30 === "yes") {
+      makeServedRun(path.join(root, "epochs30"), 30, 30);
+      const loadTime = async (target, readyProbe) => {
+        const t0 = Date.now();
+        const done = browser.waitFor("Page.loadEventFired", 60000);
+        await cdp("Page.navigate", { url: target });
+        await done;
+        await waitUntil("the page to be drawn", 60000, () => evaluate(readyProbe));
+        return Date.now() - t0;
+      };
+      const served = [], inlined = [];
+      const staticDir = path.join(base, "static30");
+      makeRun(staticDir, 30, 30);
+      execFileSync(nnfmri, ["report", staticDir], { stdio: "ignore" });
+      for (let i = 0; i < 3; ++i) {
+        served.push(await loadTime(url + "?run=epochs30", "document.body.dataset.ready === '1' && window.nnfmriReport.epochCount === 30"));
+        inlined.push(await loadTime("file://" + path.join(staticDir, "report.html"), "document.body.dataset.ready === '1'"));
+      }
+      console.log("serve-browser-test: page load time of a 30-epoch run (navigation to drawn, 3 loads each): served median " + median(served) +
+                  " ms (" + served.join(", ") + "; the first builds the data, later ones come from the cache), static report.html median " + median(inlined) + " ms (" + inlined.join(", ") + ")");
+      check(served.every((ms) => ms > 0), "the 30-epoch run loads in the served page");
+    }
+  } finally {
+    await browser.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+    for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
+  }
+  await new Promise((resolve) => server.exitCode !== null ? resolve() : server.on("exit", resolve));
+  check(server.exitCode === 0, "serve stops cleanly on SIGTERM", "exit " + server.exitCode);
+  // static report.html pages make no request: only the served ones reach the server
+  check(problems.length === 0, "no console error, exception, dialog or request elsewhere", problems.join(" | ") || "none");
+}
+
+finish(main());
