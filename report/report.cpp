@@ -11,6 +11,7 @@
 #include "base/format.h"
 #include "report/page.h"
 #include "report/report_data.h"
+#include "report/report_eeg.h"
 #include "report/report_summary.h"
 #include "base/error.h"
 #include "base/fileio.h"
@@ -232,6 +233,10 @@ std::string build_report(const std::string& run_dir_argument, const ReportOption
   // succeeded, so a bad input leaves no new summary or figure behind.
   RunData run = load_run(run_dir);
   const std::vector<StabilityStep> stability = zeta_stability(run);
+  const std::vector<EegEpoch> eeg = load_eeg(run_dir);
+  const std::vector<Json> eeg_docs = eeg_epoch_documents(run, eeg);
+  for (size_t e = 0; e < eeg_docs.size(); ++e)
+    if (!eeg_docs[e].is_null()) run::require_finite(eeg_docs[e], run.epochs[e].dir + "/" + run::kEegEpochFile);
   const Figures rendered = render_figures(run, stability, opts.format, opts.scale);
   for (const std::string& skipped : rendered.skipped) run.notes.push_back(skipped);
   std::vector<std::string> figures;
@@ -262,6 +267,8 @@ std::string build_report(const std::string& run_dir_argument, const ReportOption
   if (!run.single_analysis)
     for (size_t e = 0; e < run.epochs.size(); ++e)
       run::write_json(run.epochs[e].dir + "/" + run::kEpochSummaryFile, summaries[e], 2);
+  for (size_t e = 0; e < eeg_docs.size(); ++e)
+    if (!eeg_docs[e].is_null()) run::write_json(run.epochs[e].dir + "/" + run::kEegEpochFile, eeg_docs[e], 1);
   run::write_json(layout.summary(), summary, 2);
   std::string text = summary_text(run, summary);
   for (const std::string& skipped : rendered.skipped) text += "  " + skipped + "\n";
