@@ -152,7 +152,7 @@ Json epoch_json(const EpochData& e, int class_count, const Json& summary) {
 }
 
 Json page_data(const RunData& run, const std::vector<StabilityStep>& stability, const std::vector<Json>& summaries,
-               const Json& run_summary_json) {
+               const Json& run_summary_json, const Json& eeg) {
   Json d;
   const size_t slash = run.dir.find_last_of('/');
   d["meta"] = {{"model", run.model()},
@@ -199,6 +199,7 @@ Json page_data(const RunData& run, const std::vector<StabilityStep>& stability, 
   d["images"] = run.images;
   d["notes"] = run.notes;
   d["definitions"] = run_summary_json["definitions"];
+  d["eeg"] = eeg;
   return d;
 }
 
@@ -258,7 +259,7 @@ std::string build_report(const std::string& run_dir_argument, const ReportOption
   run::require_finite(summary, layout.summary());
   std::string html;
   if (!opts.figures_only) {
-    const std::string data = script_safe_json(run::json_text(page_data(run, stability, summaries, summary), -1));
+    const std::string data = script_safe_json(run::json_text(page_data(run, stability, summaries, summary, eeg_page_data(run, eeg, eeg_docs)), -1));
     html = page_html(data);
   }
 

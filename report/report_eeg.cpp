@@ -203,22 +203,23 @@ std::vector<EegEpoch> load_eeg(const std::string& run_dir) {
   return out;
 }
 
-// κ = (p_o − p_e) / (1 − p_e), p_o the share of agreeing items, p_e = Σ_c p_a(c)·p_b(c).
+// κ = (p_o − p_e) / (1 − p_e), p_o the share of agreeing items, p_e = Σ_c p_a(c)·p_b(c); in counts
+// κ = (n·agree − Σ n_a(c)·n_b(c)) / (n² − Σ n_a(c)·n_b(c)), exact for integer counts below 2^26.
 std::optional<double> cohen_kappa(const std::vector<int>& a, const std::vector<int>& b) {
   if (a.empty() || a.size() != b.size()) return std::nullopt;
-  std::map<int, double> pa, pb;
+  std::map<int, double> na, nb;
   double agree = 0;
   const double n = double(a.size());
   for (size_t i = 0; i < a.size(); ++i) {
-    pa[a[i]] += 1 / n;
-    pb[b[i]] += 1 / n;
-    agree += a[i] == b[i] ? 1 / n : 0;
+    na[a[i]] += 1;
+    nb[b[i]] += 1;
+    agree += a[i] == b[i];
   }
-  double expected = 0;
-  for (const auto& [c, p] : pa)
-    if (pb.count(c)) expected += p * pb[c];
-  if (expected >= 1 - 1e-12) return std::nullopt;
-  return (agree - expected) / (1 - expected);
+  double expected = 0;  // n² · p_e
+  for (const auto& [c, count] : na)
+    if (nb.count(c)) expected += count * nb[c];
+  if (expected >= n * n) return std::nullopt;
+  return (n * agree - expected) / (n * n - expected);
 }
 
 std::optional<double> f1_score(const std::vector<int>& predicted, const std::vector<int>& truth) {
@@ -374,8 +375,9 @@ std::vector<Json> eeg_epoch_documents(const RunData& run, const std::vector<EegE
       bj["spatial_anomaly"] = nullptr;
       if (layer && layer->has_zeta) {
         double max_zeta = -std::numeric_limits<double>::infinity();
-        bool any_significant = false;
-        for (const ZetaRegion& z : layer->zeta) max_zeta = std::max(max_zeta, z.zeta), any_significant |= z.significant;
+        bool any_interval_off_zero = false;  // some region's ζ interval excludes 0
+        for (const ZetaRegion& z : layer->zeta)
+          max_zeta = std::max(max_zeta, z.zeta), any_interval_off_zero |= z.ci_low > 0 || z.ci_high < 0;
         if (ee.has_span && block.activity_bands && !layer->zeta.empty()) {
           layer_items.x.push_back((*block.activity_bands)[4]);
           layer_items.y.push_back(max_zeta);
@@ -388,7 +390,7 @@ std::vector<Json> eeg_epoch_documents(const RunData& run, const std::vector<EegE
         const bool collapse = both_grids && layer->coverage <= 0.5 * before->coverage;
         // a ζ-map jump: stability below τ (undefined stability is no jump; NaN compares false)
         const bool jump = stable.value_or(kNaN) < kStabilityThreshold;
-        const int spatial = collapse || !any_significant ? kDead : jump ? kUnstable : kOk;
+        const int spatial = collapse || !any_interval_off_zero ? kDead : jump ? kUnstable : kOk;
         bj["spatial_state"] = state_name(spatial);
         bj["zeta_stability"] = number_or_null(stable);
         if (const std::optional<int> eeg_state = eeg_state_code(block.state)) {
@@ -444,6 +446,51 @@ std::vector<Json> eeg_epoch_documents(const RunData& run, const std::vector<EegE
     if (e.has_zeta) previous = &e;
   }
   return docs;
+}
+
+Json eeg_page_data(const RunData& run, const std::vector<EegEpoch>& eeg, const std::vector<Json>& documents) {
+  if (eeg.empty()) return nullptr;
+  constexpr size_t kEventsPerEpoch = 200;
+  std::vector<std::string> names;
+  for (const EegEpoch& e : eeg)
+    for (const EegBlock& b : e.blocks)
+      if (std::find(names.begin(), names.end(), b.name) == names.end()) names.push_back(b.name);
+  Json epochs = Json::array();
+  for (const EegEpoch& e : eeg) {
+    Json states = Json::array(), activity = Json::array(), bands = Json::array(), events = Json::array();
+    for (const std::string& name : names) {
+      const EegBlock* b = e.block(name);
+      states.push_back(b ? Json(b->state) : Json(nullptr));
+      double sum = 0;
+      if (b)
+        for (const EegRegion& r : b->regions) sum += r.mean_activity;
+      activity.push_back(b && !b->regions.empty() ? Json(significant(sum / double(b->regions.size()))) : Json(nullptr));
+      Json powers = nullptr;
+      if (b && b->activity_bands) {
+        powers = Json::array();
+        for (double v : *b->activity_bands) powers.push_back(significant(v));
+      }
+      bands.push_back(powers);
+    }
+    for (size_t k = 0; k < e.events.size() && k < kEventsPerEpoch; ++k) {
+      const EegEvent& ev = e.events[k];
+      const auto at = std::find(names.begin(), names.end(), ev.block);
+      events.push_back({ev.step, at == names.end() ? -1 : int(at - names.begin()), ev.channel, significant(ev.z)});
+    }
+    epochs.push_back({{"epoch", e.epoch}, {"steps", {e.first_step, e.last_step}}, {"states", states}, {"activity", activity},
+                      {"bands", bands}, {"events", events}, {"events_total", e.events.size()}});
+  }
+  Json consistency = Json::array();
+  for (const Json& d : documents) consistency.push_back(d.is_null() ? Json(nullptr) : d["consistency"]);
+  Json inject = Json::array();
+  // config.json's faults, each checked (kind text, step ≥ 1, duration ≥ 1) before the page draws it
+  if (run.config.is_object() && run.config.contains("inject")) {
+    const Node list(run.config["inject"], run.dir + "/config.json", "/inject");
+    for (size_t k = 0; k < list.array_size(); ++k)
+      inject.push_back({{"kind", list[k]["kind"].text()}, {"step", list[k]["step"].integer(1, kMaxStep)},
+                        {"duration", list[k]["duration"].integer(1, kMaxStep)}});
+  }
+  return {{"blocks", names}, {"epochs", epochs}, {"inject", inject}, {"consistency", consistency}};
 }
 
 }  // namespace report

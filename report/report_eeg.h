@@ -11,9 +11,9 @@
 //   ρ_γζ (layer form, the seed's): one point per (block b, analysed epoch e' ≤ e): x = the relative γ
 //     power of b's activity channel at e', y = max over b's regions of ζ at e'; Spearman over them.
 //   Spatial state of (b, e), first match: `dead` — b's coverage fell to at most half its coverage at
-//     the previous analysed epoch, or no region of b is significant (ζ is standardised within the
-//     layer, so "every ζ interval includes 0" is read as the impact test: zeta.json's
-//     significance); `unstable` — b's ζ stability (report_summary.h) from the previous analysed
+//     the previous analysed epoch, or every region's ζ interval (zeta.json's confidence_interval)
+//     includes 0 (the issue's words; a first reading, "no region passes zeta.json's significance
+//     test", called 5 of 8 blocks of a learning CIFAR run `dead` at coverage 1.0); `unstable` — b's ζ stability (report_summary.h) from the previous analysed
 //     epoch is below τ = 0.5; else `ok`.  EEG state: dead → dead, unstable and diverged → unstable,
 //     learning and plateau → ok; warming_up leaves the item out.
 //   κ at e: Cohen's κ = (p_o − p_e)/(1 − p_e) of the two states over every (b, e') with e' ≤ e;
@@ -117,5 +117,13 @@ ConsistencyTerm consistency_of(const std::vector<const ConsistencyTerm*>& terms)
 // analysis/epoch_N/eeg.json of every analysed epoch that has eeg/epoch_N.json (in run.epochs order,
 // null for the others).
 std::vector<nlohmann::ordered_json> eeg_epoch_documents(const RunData& run, const std::vector<EegEpoch>& eeg);
+
+// The page's "NN-EEG" data: {"blocks": [names], "epochs": [{"epoch", "steps", "states", "activity"
+// (per block: the mean over its regions of their epoch-mean |a|), "bands" (per block: activity band
+// powers or null), "events": [[step, block index or −1, channel, z], … at most 200]}], "inject":
+// config.json's faults, "consistency": per analysed epoch (run.epochs order) the eeg.json terms or
+// null}; null when the run has no eeg/ files.
+nlohmann::ordered_json eeg_page_data(const RunData& run, const std::vector<EegEpoch>& eeg,
+                                     const std::vector<nlohmann::ordered_json>& documents);
 
 }  // namespace report

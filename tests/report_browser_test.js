@@ -144,6 +144,28 @@ function makeRun(dir) {
     if (e !== 4) fs.writeFileSync(path.join(edir, "zeta.json"), JSON.stringify(zeta));
     if (e !== 7) fs.writeFileSync(path.join(edir, "tract.json"), JSON.stringify(tract));
   }
+  // NN-EEG files (README "NN-EEG"): 100 steps per epoch, one event per epoch from epoch 3 on, conv2
+  // unstable at epoch 5, an injected lr fault in config.json
+  fs.mkdirSync(path.join(dir, "eeg"));
+  for (let e = 1; e <= EPOCHS; ++e) {
+    const bands = () => { const v = [1, 2, 3, 4, 5].map(() => rand() + 0.01), t = v.reduce((a, b) => a + b, 0);
+      return { delta: v[0] / t, theta: v[1] / t, alpha: v[2] / t, beta: v[3] / t, gamma: v[4] / t }; };
+    const blocks = {};
+    for (const L of layers) {
+      const regions = {};
+      for (let r = 0; r < count(L); ++r) regions[key(L, r)] = { mean_activity: 0.1 + rand(), gamma: rand() };
+      blocks[L.name] = { state: L.name === "conv2" && e === 5 ? "unstable" : e < 3 ? "learning" : "plateau",
+                         activity_bands: bands(), grad_norm_bands: bands(), regions };
+    }
+    const events = e >= 3 ? [{ step: 100 * e - 50, block: layers[e % layers.length].name, region: "", channel: "activity", z: e % 2 ? 8.5 : -9 }] : [];
+    fs.writeFileSync(path.join(dir, "eeg", "epoch_" + String(e).padStart(3, "0") + ".json"), JSON.stringify({
+      epoch: e, steps: [100 * e - 99, 100 * e], window: 64, definitions: "README.md, NN-EEG", span: [Math.max(1, 100 * e - 127), 100 * e],
+      loss: { bands: bands(), trend_t: -3 }, blocks, events }));
+  }
+  const config = JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8"));
+  config.eeg = { window: 64, history: 128, refresh: 16, threshold: 6 };
+  config.inject = [{ kind: "lr", step: 420, duration: 5, param: "10" }];
+  fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(config, null, 2));
   return { layers: layers.length, regions: layers.reduce((s, L) => s + count(L), 0), epochs: EPOCHS };
 }
 
@@ -420,6 +442,25 @@ async function main() {
       const shot = await cdp("Page.captureScreenshot", { format: "png" });
       fs.writeFileSync(path.join(outDir, "report-missing-tract.png"), Buffer.from(shot.data, "base64"));
       await evaluate("window.nnfmriReport.setEpoch(window.nnfmriReport.epochCount - 1)");
+    }
+    if (!args.run) {  // NN-EEG: one lane per block, the events, the slider's epoch, the consistency terms
+      const eeg = await evaluate(`(() => { const R = window.nnfmriReport, D = JSON.parse(document.getElementById("report-data").textContent);
+        R.setEpoch(4);
+        const chart = document.getElementById("eeg-chart"), rows = [...document.querySelectorAll("#eeg-consistency tr[data-term]")];
+        const r = { lanes: Number(chart.dataset.lanes), events: Number(chart.dataset.events), epoch: chart.dataset.epoch, want: String(D.epochs[4].epoch),
+                    terms: rows.map((x) => x.dataset.term), cells: rows.length ? rows[0].children.length : 0, inject: D.eeg.inject.length };
+        R.setEpoch(R.epochCount - 1);
+        r.last = chart.dataset.epoch;
+        return r; })()`);
+      check(eeg.lanes === expected.layers && eeg.events === EPOCHS - 2 && eeg.inject === 1, "NN-EEG: one lane per block, every event and the injected fault",
+            JSON.stringify(eeg));
+      check(eeg.epoch === eeg.want && eeg.last === String(EPOCHS), "NN-EEG follows the epoch slider", eeg.epoch + " then " + eeg.last);
+      check(eeg.terms.join(",") === "rho_gamma_zeta,rho_gamma_zeta_layer,kappa,f1,consistency" && eeg.cells === 5,
+            "the consistency panel lists the five terms with value, CI, null and items", eeg.terms.join(","));
+      await evaluate("document.getElementById('eeg-chart').scrollIntoView()");
+      await sleep(50);
+      const eegShot = await cdp("Page.captureScreenshot", { format: "png" });
+      fs.writeFileSync(path.join(outDir, "report-eeg.png"), Buffer.from(eegShot.data, "base64"));
     }
     // screenshots: the layers with the top region selected (README "Reading the report"), the first
     // screen, and the whole page
