@@ -268,7 +268,8 @@ TEST(Report, ZetaStabilityPerLayer) {
 
 // eeg/epoch_00E.json of write_run's net: every region's γ a rising function of its ζ at that epoch
 // (a planted association), conv1 `unstable` at epoch 2 (where its ζ map reverses, so its spatial
-// state is `unstable` too) and one conv1 event in epoch 2; every other block `learning`.
+// state is `unstable` too), output `dead` at epoch 2 (where the test widens every output ζ interval
+// over 0), one conv1 event in epoch 2; every other block `learning`.
 Json eeg_json(int epoch) {
   Json blocks = Json::object();
   for (size_t l = 0; l < kLayers.size(); ++l) {
@@ -277,7 +278,8 @@ Json eeg_json(int epoch) {
     for (int r = 0; r < s.count(); ++r)
       regions[s.key(r)] = {{"mean_activity", 0.5}, {"gamma", 1 / (1 + std::exp(-synthetic_zeta(epoch, l, r)))}};
     Json bands = {{"delta", 0.1}, {"theta", 0.1}, {"alpha", 0.2}, {"beta", 0.3}, {"gamma", 0.1 + 0.1 * double(l) + 0.01 * epoch}};
-    blocks[s.name] = {{"state", l == 0 && epoch == 2 ? "unstable" : "learning"}, {"activity_bands", bands},
+    const char* state = l == 0 && epoch == 2 ? "unstable" : l == 2 && epoch == 2 ? "dead" : "learning";
+    blocks[s.name] = {{"state", state}, {"activity_bands", bands},
                       {"grad_norm_bands", bands}, {"regions", regions}};
   }
   Json events = Json::array();
@@ -292,6 +294,10 @@ TEST(Report, EegConsistencyOnAPlantedRun) {
   TempDir a("eeg_a"), b("eeg_b");
   for (const TempDir* t : {&a, &b}) {
     write_run(t->path);
+    Json zeta = zeta_json(2);
+    for (auto& [key, region] : zeta["layers"]["output"]["regions"].items())
+      region["confidence_interval"] = {region["zeta_score"].get<double>() - 5, region["zeta_score"].get<double>() + 5};
+    write(t->path / "analysis/epoch_002/zeta.json", zeta.dump(1));
     for (int e = 1; e <= 3; ++e) write(t->path / "eeg" / ("epoch_00" + std::to_string(e) + ".json"), eeg_json(e).dump(1));
     report::build_report(t->str(), {});
   }
@@ -309,6 +315,8 @@ TEST(Report, EegConsistencyOnAPlantedRun) {
   // states: conv1 `unstable` at epoch 2 on both sides (its ζ stability is −1), the rest ok/learning
   EXPECT_EQ(e2["blocks"]["conv1"]["spatial_state"], "unstable");
   EXPECT_EQ(e2["blocks"]["pool1"]["spatial_state"], "ok");
+  EXPECT_EQ(e2["blocks"]["output"]["spatial_state"], "dead");  // every ζ interval includes 0
+  EXPECT_EQ(e1["blocks"]["output"]["spatial_state"], "ok");
   EXPECT_EQ(e1["blocks"]["conv1"]["spatial_state"], "ok");
   EXPECT_EQ(c["kappa"]["items"], 6);  // 3 blocks × 2 analysed epochs
   EXPECT_DOUBLE_EQ(c["kappa"]["value"].get<double>(), 1.0);
