@@ -685,7 +685,7 @@
         ctx.fillRect(px(ep.steps[0] - 0.5), laneTop(b) + 2, px(ep.steps[1] + 0.5) - px(ep.steps[0] - 0.5), laneH - 4);
       }
       const scaled = laneScaled(EEG.epochs.map((ep) => ep.activity[b]));
-      ctx.strokeStyle = "#0b3d91"; ctx.lineWidth = 1.5; ctx.beginPath();
+      ctx.beginPath();
       let moved = false;
       EEG.epochs.forEach((ep, i) => {
         if (scaled[i] === null) { moved = false; return; }
@@ -693,7 +693,8 @@
         if (moved) ctx.lineTo(x, y); else ctx.moveTo(x, y);
         moved = true;
       });
-      ctx.stroke();
+      ctx.strokeStyle = "#fff"; ctx.lineWidth = 3.5; ctx.stroke();  // a halo: visible on a dead (black) lane too
+      ctx.strokeStyle = "#0b3d91"; ctx.lineWidth = 1.5; ctx.stroke();
     }
     if (cur >= 0) {
       const ep = EEG.epochs[cur];
