@@ -138,7 +138,7 @@ std::vector<FlagDef> make_table() {
       integer_flag("--eeg-window", "W", "NN-EEG Welch segment and state window in steps (even; at most the run's steps)",
                    kTrain, imaging::eeg::kDefaultWindow, 4, imaging::eeg::kMaxWindow),
       text_flag("--inject", "KIND@STEP[:DURATION[:PARAM]],...",
-                "deliberate faults for validating NN-EEG: lr, labels, lesion, noise, bias (README NN-EEG)", kTrain),
+                "deliberate faults for validating NN-EEG: lr, labels, lesion, noise, bias, dead (README NN-EEG)", kTrain),
       switch_flag("--verbose", "print every imaging stage's lines before an analysed epoch's line (else one line per epoch)", kTrain),
       // Imaging (train --analyze-every and analyze)
       text_flag("--grid", "GHxGWxGC", "region grid per layer", kImaging | kProfile | kEval, grid),

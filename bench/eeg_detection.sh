@@ -12,7 +12,7 @@ nnfmri=$(realpath "${1:-build/nnfmri}")
 seeds=${2:-"1 2 3"}
 work=$(mktemp -d /tmp/nnfmri_eeg_detection.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-faults=("lr@160:5:10" "labels@160:10" "lesion@160:20:conv1/grid_2_2_1" "noise@160:10:1" "bias@160:10:conv1=0.5")
+faults=("lr@160:5:10" "labels@160:10" "lesion@160:20:conv1/grid_2_2_1" "noise@160:10:1" "bias@160:10:conv1=0.5" "dead@160:20:conv1")
 common=(--data planted --limit-train 1600 --limit-test 40 --model "conv3x3:4 relu maxpool2 linear:10" --epochs 4
         --batch 32 --lr 0.01 --schedule constant --grid 4x4x2 --eeg --eeg-window 32 --threads 2)
 for seed in $seeds; do

@@ -35,7 +35,7 @@ double parse_real(const std::string& entry, const std::string& text, double min,
 }  // namespace
 
 const std::vector<std::string>& injection_kinds() {
-  static const std::vector<std::string> kinds = {"lr", "labels", "lesion", "noise", "bias"};
+  static const std::vector<std::string> kinds = {"lr", "labels", "lesion", "noise", "bias", "dead"};
   return kinds;
 }
 
@@ -48,7 +48,7 @@ std::vector<Injection> parse_injections(const std::string& text) {
     f.kind = entry.substr(0, at);
     const std::vector<std::string>& kinds = injection_kinds();
     if (std::find(kinds.begin(), kinds.end(), f.kind) == kinds.end())
-      throw bad(entry, "unknown kind '" + f.kind + "', expected one of lr, labels, lesion, noise, bias");
+      throw bad(entry, "unknown kind '" + f.kind + "', expected one of lr, labels, lesion, noise, bias, dead");
     const std::string rest = entry.substr(at + 1);
     const size_t c1 = rest.find(':');
     f.step = parse_count(entry, rest.substr(0, c1), "STEP");
@@ -59,8 +59,8 @@ std::vector<Injection> parse_injections(const std::string& text) {
       if (c2 != std::string::npos) f.param = rest.substr(c2 + 1);
     }
     if (f.kind == "labels" && !f.param.empty()) throw bad(entry, "labels takes no PARAM");
-    if ((f.kind == "lesion" || f.kind == "bias") && f.param.empty())
-      throw bad(entry, f.kind == "lesion" ? "expected PARAM BLOCK/grid_i_j_k" : "expected PARAM BLOCK=X");
+    if ((f.kind == "lesion" || f.kind == "bias" || f.kind == "dead") && f.param.empty())
+      throw bad(entry, f.kind == "lesion" ? "expected PARAM BLOCK/grid_i_j_k" : f.kind == "bias" ? "expected PARAM BLOCK=X" : "expected PARAM BLOCK");
     out.push_back(f);
   }
   return out;
@@ -74,6 +74,10 @@ void resolve(std::vector<Injection>& injections, const nn::Network& net, const r
       throw bad(entry, "step " + std::to_string(f.step) + " is outside the run's steps 1 … " + std::to_string(total_steps));
     if (f.kind == "lr") f.value = f.param.empty() ? 10 : parse_real(entry, f.param, 0, 1e6);
     if (f.kind == "noise") f.value = f.param.empty() ? 1 : parse_real(entry, f.param, 0, 1e3);
+    if (f.kind == "dead") {
+      f.block = net.find_block(f.param);
+      if (f.block < 0) throw bad(entry, "no block '" + f.param + "' in the net");
+    }
     if (f.kind == "lesion" || f.kind == "bias") {
       const size_t cut = f.param.find(f.kind == "lesion" ? '/' : '=');
       const std::string block = f.param.substr(0, cut);
@@ -131,6 +135,7 @@ nn::StepIntervention make_intervention(const std::vector<Injection>& injections,
       if (f.block != block || !f.active(t)) continue;
       if (f.kind == "bias")
         for (size_t i = 0; i < a.size(); ++i) a.data()[i] += float(f.value);
+      if (f.kind == "dead") std::fill(a.data(), a.data() + a.size(), 0.f);
       if (f.kind == "lesion") lesion_regions((*grids)[size_t(block)], {f.region}, nullptr, a);
     }
   };

@@ -7,6 +7,8 @@
 //            units then get no gradient through a relu; the evaluation forwards are untouched)
 //   noise    N(0, PARAM²) added to every normalised input value (default PARAM 1; Rng::derive(seed, 0x0015E, step))
 //   bias     PARAM = BLOCK=X: X added to every output of the block in the training forward
+//   dead     PARAM = BLOCK: every output of the block set to 0 in the training forward (a dead block:
+//            nothing reaches the blocks after it, and no gradient reaches it or the blocks before)
 // Errors (base::Error naming --inject and the entry): an unknown kind, a malformed entry, a step
 // outside 1 … the run's steps, an unknown block or region, a PARAM out of range.
 #pragma once
@@ -22,7 +24,7 @@
 namespace imaging::eeg {
 
 struct Injection {
-  std::string kind;   // lr, labels, lesion, noise, bias
+  std::string kind;   // lr, labels, lesion, noise, bias, dead
   long step = 1, duration = 1;
   std::string param;  // as given ("" for the default)
   // resolved by resolve():

@@ -11,6 +11,7 @@
 #include "base/format.h"
 #include "report/page.h"
 #include "report/report_data.h"
+#include "report/report_eeg.h"
 #include "report/report_summary.h"
 #include "base/error.h"
 #include "base/fileio.h"
@@ -181,7 +182,7 @@ Json epoch_json(const EpochData& e, int class_count, const Json& summary) {
 }
 
 Json page_data(const RunData& run, const std::vector<StabilityStep>& stability, const std::vector<Json>& summaries,
-               const Json& run_summary_json) {
+               const Json& run_summary_json, const Json& eeg) {
   Json d;
   const size_t slash = run.dir.find_last_of('/');
   d["meta"] = {{"model", run.model()},
@@ -228,6 +229,7 @@ Json page_data(const RunData& run, const std::vector<StabilityStep>& stability, 
   d["images"] = run.images;
   d["notes"] = run.notes;
   d["definitions"] = run_summary_json["definitions"];
+  d["eeg"] = eeg;
   return d;
 }
 
@@ -237,6 +239,8 @@ struct Scan {
   std::vector<StabilityStep> stability;
   std::vector<Json> summaries;
   Json summary;
+  std::vector<Json> eeg_docs;  // per analysed epoch its eeg.json (null without NN-EEG data)
+  Json eeg;                    // the page's NN-EEG view
 };
 
 Scan scan_run(const RunData& run, std::vector<StabilityStep> stability, const std::vector<std::string>& figures,
@@ -254,11 +258,16 @@ Scan scan_run(const RunData& run, std::vector<StabilityStep> stability, const st
     out.summaries.push_back(std::move(s));
   }
   out.summary = run_summary(run, out.stability, figures, page);
+  const std::vector<EegEpoch> eeg = load_eeg(run.dir);
+  out.eeg_docs = eeg_epoch_documents(run, eeg);
+  for (size_t e = 0; e < out.eeg_docs.size(); ++e)
+    if (!out.eeg_docs[e].is_null()) run::require_finite(out.eeg_docs[e], run.epochs[e].dir + "/" + run::kEegEpochFile);
+  out.eeg = eeg_page_data(run, eeg, out.eeg_docs);
   return out;
 }
 
 std::string page_data_of(const RunData& run, const Scan& scan) {
-  return script_safe_json(run::json_text(page_data(run, scan.stability, scan.summaries, scan.summary), -1));
+  return script_safe_json(run::json_text(page_data(run, scan.stability, scan.summaries, scan.summary, scan.eeg), -1));
 }
 
 }  // namespace
@@ -312,6 +321,8 @@ std::string build_report(const std::string& run_dir_argument, const ReportOption
   if (!run.single_analysis)
     for (size_t e = 0; e < run.epochs.size(); ++e)
       run::write_json(run.epochs[e].dir + "/" + run::kEpochSummaryFile, summaries[e], 2);
+  for (size_t e = 0; e < scan.eeg_docs.size(); ++e)
+    if (!scan.eeg_docs[e].is_null()) run::write_json(run.epochs[e].dir + "/" + run::kEegEpochFile, scan.eeg_docs[e], 1);
   run::write_json(layout.summary(), summary, 2);
   std::string text = summary_text(run, summary);
   for (const std::string& skipped : rendered.skipped) text += "  " + skipped + "\n";

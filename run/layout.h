@@ -28,6 +28,7 @@ constexpr const char* kGridFile = "grid.json";
 constexpr const char* kZetaFile = "zeta.json";
 constexpr const char* kTractFile = "tract.json";
 constexpr const char* kEpochSummaryFile = "summary.json";
+constexpr const char* kEegEpochFile = "eeg.json";  // NN-EEG beside the maps (report/report_eeg.h)
 
 struct Layout {
   explicit Layout(std::string run_dir) : dir(std::move(run_dir)) {}

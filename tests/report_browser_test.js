@@ -241,6 +241,25 @@ async function main() {
       fs.writeFileSync(path.join(outDir, "report-missing-tract.png"), Buffer.from(shot.data, "base64"));
       await evaluate("window.nnfmriReport.setEpoch(window.nnfmriReport.epochCount - 1)");
     }
+    if (!args.run) {  // NN-EEG: one lane per block, the events, the slider's epoch, the consistency terms
+      const eeg = await evaluate(`(() => { const R = window.nnfmriReport, D = JSON.parse(document.getElementById("report-data").textContent);
+        R.setEpoch(4);
+        const chart = document.getElementById("eeg-chart"), rows = [...document.querySelectorAll("#eeg-consistency tr[data-term]")];
+        const r = { lanes: Number(chart.dataset.lanes), events: Number(chart.dataset.events), epoch: chart.dataset.epoch, want: String(D.epochs[4].epoch),
+                    terms: rows.map((x) => x.dataset.term), cells: rows.length ? rows[0].children.length : 0, inject: D.eeg.inject.length };
+        R.setEpoch(R.epochCount - 1);
+        r.last = chart.dataset.epoch;
+        return r; })()`);
+      check(eeg.lanes === expected.layers && eeg.events === expected.epochs - 2 && eeg.inject === 1, "NN-EEG: one lane per block, every event and the injected fault",
+            JSON.stringify(eeg));
+      check(eeg.epoch === eeg.want && eeg.last === String(expected.epochs), "NN-EEG follows the epoch slider", eeg.epoch + " then " + eeg.last);
+      check(eeg.terms.join(",") === "rho_gamma_zeta,rho_gamma_zeta_layer,kappa,f1,consistency" && eeg.cells === 5,
+            "the consistency panel lists the five terms with value, CI, null and items", eeg.terms.join(","));
+      await evaluate("document.getElementById('eeg-chart').scrollIntoView()");
+      await sleep(50);
+      const eegShot = await cdp("Page.captureScreenshot", { format: "png" });
+      fs.writeFileSync(path.join(outDir, "report-eeg.png"), Buffer.from(eegShot.data, "base64"));
+    }
     // screenshots: the layers with the top region selected (README "Reading the report"), the first
     // screen, and the whole page
     await evaluate(`(() => { const R = window.nnfmriReport, D = JSON.parse(document.getElementById("report-data").textContent);

@@ -114,6 +114,28 @@ function makeRun(dir, epochs = 10, seed = 12345) {
     if (e !== 4) fs.writeFileSync(path.join(edir, "zeta.json"), JSON.stringify(zeta));
     if (e !== 7) fs.writeFileSync(path.join(edir, "tract.json"), JSON.stringify(tract));
   }
+  // NN-EEG files (README "NN-EEG"): 100 steps per epoch, one event per epoch from epoch 3 on, conv2
+  // unstable at epoch 5, an injected lr fault in config.json
+  fs.mkdirSync(path.join(dir, "eeg"));
+  for (let e = 1; e <= EPOCHS; ++e) {
+    const bands = () => { const v = [1, 2, 3, 4, 5].map(() => rand() + 0.01), t = v.reduce((a, b) => a + b, 0);
+      return { delta: v[0] / t, theta: v[1] / t, alpha: v[2] / t, beta: v[3] / t, gamma: v[4] / t }; };
+    const blocks = {};
+    for (const L of layers) {
+      const regions = {};
+      for (let r = 0; r < count(L); ++r) regions[key(L, r)] = { mean_activity: 0.1 + rand(), gamma: rand() };
+      blocks[L.name] = { state: L.name === "conv2" && e === 5 ? "unstable" : e < 3 ? "learning" : "plateau",
+                         activity_bands: bands(), grad_norm_bands: bands(), regions };
+    }
+    const events = e >= 3 ? [{ step: 100 * e - 50, block: layers[e % layers.length].name, region: "", channel: "activity", z: e % 2 ? 8.5 : -9 }] : [];
+    fs.writeFileSync(path.join(dir, "eeg", "epoch_" + String(e).padStart(3, "0") + ".json"), JSON.stringify({
+      epoch: e, steps: [100 * e - 99, 100 * e], window: 64, definitions: "README.md, NN-EEG", span: [Math.max(1, 100 * e - 127), 100 * e],
+      loss: { bands: bands(), trend_t: -3 }, blocks, events }));
+  }
+  const config = JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8"));
+  config.eeg = { window: 64, history: 128, refresh: 16, threshold: 6 };
+  config.inject = [{ kind: "lr", step: 420, duration: 5, param: "10" }];
+  fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(config, null, 2));
   return { layers: layers.length, regions: layers.reduce((s, L) => s + count(L), 0), epochs: EPOCHS };
 }
 

@@ -250,8 +250,33 @@ function zetaDifference(a, b) {
   return { values, max, meanAbs: values.length ? sum / values.length : 0 };
 }
 
+// ---- NN-EEG (README "NN-EEG"): a block's lane values scaled to [0, 1] by their own min and max
+// (a constant lane sits at 0.5; null and non-finite values stay null), as an EEG chart scales each trace.
+function laneScaled(values) {
+  const ok = values.filter((v) => v !== null && Number.isFinite(v));
+  const lo = ok.length ? Math.min(...ok) : 0, hi = ok.length ? Math.max(...ok) : 0;
+  return values.map((v) => (v === null || !Number.isFinite(v) ? null : hi > lo ? (v - lo) / (hi - lo) : 0.5));
+}
+
+// The index of the NN-EEG epoch to show with analysed epoch `epoch`: the same epoch, else the last
+// one before it, else -1.
+function eegEpochIndex(eegEpochs, epoch) {
+  let best = -1;
+  eegEpochs.forEach((e, i) => { if (e.epoch <= epoch && (best < 0 || e.epoch >= eegEpochs[best].epoch)) best = i; });
+  return best;
+}
+
+// One consistency term of eeg.json as the cells [value, "[lo, hi]", "median [lo, hi]", items];
+// "–" for what is undefined.
+function termCells(term) {
+  if (!term) return ["–", "–", "–", "0"];
+  const range = (r) => (r ? "[" + fmt(r[0], 3) + ", " + fmt(r[1], 3) + "]" : "–");
+  const nul = term.null_shuffled ? fmt(term.null_shuffled.median, 3) + " " + range(term.null_shuffled.range) : "–";
+  return [fmt(term.value, 3), range(term.ci), nul, String(term.items)];
+}
+
 if (typeof module === "object" && module && module.exports) {
   module.exports = { confusionCounts, fmt, pct, coordsOf, keyOf, hexRgb, ramp, css, layerScale, scalePosition, magnitude, ticks, epochTicks,
                      rotate, insidePolygon, pickFace, modeOf, settingsRows, cut, channelRange, regionLabel, mapLayout, pickCell, imageRGBA, zetaOnImage,
-                     zetaDifference };
+                     zetaDifference, laneScaled, eegEpochIndex, termCells };
 }

@@ -11,7 +11,9 @@
 //  - the selected region's numbers (density, information, ζ with interval, significance, Shapley,
 //    p, lesion, Taylor, strongest in/out flows) and its ζ across epochs;
 //  - the pathway view (layers as columns of channel-block tiles, tract.json's chains and strongest
-//    flows), the training curves with ζ stability, the epoch's summary and the run's settings.
+//    flows), the training curves with ζ stability, the epoch's summary and the run's settings;
+//  - NN-EEG (with eeg/ files): one lane per block over steps (state timeline, activity trace, event
+//    and injection markers), band-power bars and band spectrograms, the consistency terms.
 // Served by `nnfmri serve` (its data slot holds {"serve": …}), it also lists the runs, follows the shown
 // run as epochs are committed (keeping the user's place) and compares two runs by their ζ difference;
 // body[data-epochs], data-shown-epoch, data-run and data-version say what it shows.
@@ -718,6 +720,121 @@
     host.dataset.pick = pick.kind;
   }
 
+  // ---- NN-EEG: lanes per block over steps, band-power bars and per-block band spectrograms, the
+  // consistency terms of the analysed epoch on the slider (README "NN-EEG").
+  let EEG = null;  // D.eeg, set by adopt()
+  const STATE_COLOURS = { learning: "#d9f0d3", plateau: "#e6e6e6", unstable: "#fdd0a2", dead: "#444", diverged: "#f4a3a3", warming_up: "#fff" };
+  const BAND_NAMES = ["δ", "θ", "α", "β", "γ"];
+  function renderEeg() {
+    const chart = $("eeg-chart"), bars = $("eeg-bands"), host = $("eeg-consistency");
+    host.replaceChildren();
+    if (!EEG || !EEG.epochs.length) {
+      chart.style.height = "40px"; bars.style.display = "none";
+      const { ctx } = sizeCanvas(chart);
+      ctx.font = "13px system-ui, sans-serif"; ctx.fillStyle = "#8a5a00";
+      ctx.fillText("no NN-EEG in this run (train with --eeg)", 12, 24);
+      chart.dataset.lanes = "0";
+      return;
+    }
+    const B = EEG.blocks.length, laneH = 34, top = 24, left = 70, right = 12;
+    chart.style.height = (top + (B + 1) * laneH + 28) + "px";
+    const { ctx, w } = sizeCanvas(chart);
+    const first = EEG.epochs[0].steps[0], last = EEG.epochs[EEG.epochs.length - 1].steps[1];
+    const px = (step) => left + (w - left - right) * (step - first) / Math.max(1, last - first);
+    const laneTop = (b) => top + (b + 1) * laneH;  // lane −1 (the loss) at the top
+    const cur = E ? eegEpochIndex(EEG.epochs, D.epochs[state.e].epoch) : -1;
+    ctx.font = "11px system-ui, sans-serif";
+    for (let b = -1; b < B; ++b) {
+      ctx.fillStyle = "#222"; ctx.textAlign = "right";
+      ctx.fillText(b < 0 ? "loss" : EEG.blocks[b], left - 6, laneTop(b) + laneH / 2 + 4);
+      if (b < 0) continue;
+      for (const ep of EEG.epochs) {  // state timeline
+        ctx.fillStyle = STATE_COLOURS[ep.states[b]] || "#fff";
+        ctx.fillRect(px(ep.steps[0] - 0.5), laneTop(b) + 2, px(ep.steps[1] + 0.5) - px(ep.steps[0] - 0.5), laneH - 4);
+      }
+      const scaled = laneScaled(EEG.epochs.map((ep) => ep.activity[b]));
+      ctx.beginPath();
+      let moved = false;
+      EEG.epochs.forEach((ep, i) => {
+        if (scaled[i] === null) { moved = false; return; }
+        const x = px((ep.steps[0] + ep.steps[1]) / 2), y = laneTop(b) + laneH - 4 - scaled[i] * (laneH - 8);
+        if (moved) ctx.lineTo(x, y); else ctx.moveTo(x, y);
+        moved = true;
+      });
+      ctx.strokeStyle = "#fff"; ctx.lineWidth = 3.5; ctx.stroke();  // a halo: visible on a dead (black) lane too
+      ctx.strokeStyle = "#0b3d91"; ctx.lineWidth = 1.5; ctx.stroke();
+    }
+    if (cur >= 0) {
+      const ep = EEG.epochs[cur];
+      ctx.fillStyle = "rgba(0,114,178,0.15)";
+      ctx.fillRect(px(ep.steps[0] - 0.5), top, px(ep.steps[1] + 0.5) - px(ep.steps[0] - 0.5), (B + 1) * laneH);
+    }
+    let events = 0;
+    ctx.strokeStyle = "#c00"; ctx.lineWidth = 1.5;
+    for (const ep of EEG.epochs)
+      for (const [step, b, , z] of ep.events) {
+        const mid = laneTop(b) + laneH / 2, x = px(step);
+        ctx.beginPath(); ctx.moveTo(x, mid); ctx.lineTo(x, z > 0 ? mid - laneH / 2 + 2 : mid + laneH / 2 - 2); ctx.stroke();
+        ++events;
+      }
+    ctx.strokeStyle = "#7b2cbf"; ctx.fillStyle = "#7b2cbf"; ctx.setLineDash([4, 3]); ctx.textAlign = "left";
+    for (const f of EEG.inject) {
+      const x0 = px(f.step - 0.5), x1 = px(f.step + f.duration - 0.5);
+      ctx.beginPath(); ctx.moveTo(x0, top); ctx.lineTo(x0, top + (B + 1) * laneH); ctx.stroke();
+      if (x1 - x0 > 2) { ctx.beginPath(); ctx.moveTo(x1, top); ctx.lineTo(x1, top + (B + 1) * laneH); ctx.stroke(); }
+      ctx.fillText(f.kind, x0 + 3, top - 6);
+    }
+    ctx.setLineDash([]);
+    ctx.fillStyle = "#666"; ctx.textAlign = "center";
+    for (const t of ticks(first, last)) if (Number.isInteger(t)) ctx.fillText(String(t), px(t), top + (B + 1) * laneH + 14);
+    ctx.fillText("step", (left + w - right) / 2, top + (B + 1) * laneH + 26);
+    chart.dataset.lanes = String(B);
+    chart.dataset.events = String(events);
+    chart.dataset.epoch = cur >= 0 ? String(EEG.epochs[cur].epoch) : "";
+    // band powers: bars of the selected epoch, then each block's band spectrogram over the epochs
+    bars.style.display = "block";
+    const bb = sizeCanvas(bars), bctx = bb.ctx;
+    const cell = Math.max(40, (bb.w - 20) / B), barW = Math.min(8, (cell * 0.45) / 5), barH = 80;
+    bctx.font = "11px system-ui, sans-serif"; bctx.textAlign = "center";
+    EEG.blocks.forEach((name, b) => {
+      const x0 = 10 + b * cell;
+      bctx.fillStyle = "#222"; bctx.fillText(name, x0 + cell / 2, 14);
+      const powers = cur >= 0 ? EEG.epochs[cur].bands[b] : null;
+      bctx.strokeStyle = "#ccc"; bctx.strokeRect(x0 + 2, 20, cell * 0.45, barH);
+      if (powers) powers.forEach((v, k) => { bctx.fillStyle = "#0072b2"; bctx.fillRect(x0 + 4 + k * barW, 20 + barH * (1 - v), barW - 1, barH * v); });
+      else { bctx.fillStyle = "#888"; bctx.fillText("–", x0 + 2 + cell * 0.22, 20 + barH / 2); }
+      BAND_NAMES.forEach((n, k) => { bctx.fillStyle = "#666"; bctx.fillText(n, x0 + 4 + k * barW + barW / 2, 20 + barH + 12); });
+      const sx = x0 + cell * 0.5, sw = cell * 0.45, cw = sw / EEG.epochs.length, ch = barH / 5;
+      EEG.epochs.forEach((ep, i) => {
+        const p = ep.bands[b];
+        for (let k = 0; k < 5; ++k) {
+          bctx.fillStyle = p ? css(ramp(SEQ, Math.min(1, p[k]))) : "#fff";
+          bctx.fillRect(sx + i * cw, 20 + barH - (k + 1) * ch, Math.ceil(cw), Math.ceil(ch));
+        }
+      });
+      bctx.strokeStyle = "#ccc"; bctx.strokeRect(sx, 20, sw, barH);
+      if (cur >= 0) { bctx.strokeStyle = "#0072b2"; bctx.strokeRect(sx + cur * cw, 20, cw, barH); }
+    });
+    bctx.textAlign = "left"; bctx.fillStyle = "#666";
+    bctx.fillText("bars: relative band power at the epoch on the slider · squares: the same per epoch (x) and band (y, δ at the bottom)", 10, 20 + barH + 30);
+    // the consistency panel
+    const c = E && EEG.consistency[state.e] ? EEG.consistency[state.e] : null;
+    if (!c) { host.append(el("p", "hint", "no consistency at this epoch (it needs ζ and the epoch's NN-EEG file)")); return; }
+    const t = el("table"), head = el("tr");
+    for (const hcell of ["term", "value", "95% CI", "null (shuffled labels): median [range]", "items"]) head.append(el("th", null, hcell));
+    t.append(head);
+    const names = [["rho_gamma_zeta", "ρ_γζ (regions, mean over blocks)"], ["rho_gamma_zeta_layer", "ρ_γζ (blocks × epochs, max ζ)"],
+                   ["kappa", "κ (EEG vs spatial states)"], ["f1", "F1 (events vs spatial anomalies)"], ["consistency", "Consistency"]];
+    for (const [key, label] of names) {
+      const row = el("tr");
+      row.append(el("td", null, label));
+      for (const cellText of termCells(c[key])) row.append(el("td", "num", cellText));
+      row.dataset.term = key;
+      t.append(row);
+    }
+    host.append(t);
+  }
+
   // ---- the epoch's summary
   const HEAD_TIPS = { layer: "layer", path: "path", "strongest flow": "flow", "ζ": "zeta", interval: "interval", role: "role", selectivity: "selectivity", region: "region",
     "strength per receiving unit": "strength", efficiency: "efficiency", coverage: "coverage", "critical share": "critical",
@@ -776,6 +893,7 @@
     renderOnImage();
     renderErrors();
     renderCurves();
+    renderEeg();
     renderSummary();
   }
   function setEpoch(i) {
@@ -795,6 +913,7 @@
     D = data;
     L = D.layers.length; E = D.epochs.length;
     CLASSES = D.meta.classes || [];
+    EEG = D.eeg || null;
     IMAGES = makeImages();
     SEQ = D.colormaps.sequential.map(hexRgb); DIV = D.colormaps.diverging.map(hexRgb);
     scales = D.layers.map((_, l) => layerScale(D.epochs, l));

@@ -121,6 +121,7 @@ TEST_F(EegRun, ACleanRunHasNoBlockEventsAndPlantedFaultsAreDetectedWithinTwoStep
       {"lr@160:5:10", "conv1", "", "update_ratio"},
       {"lesion@160:20:conv1/grid_2_2_1", "conv1", "grid_2_2_1", "region"},
       {"labels@160:10", "", "", "loss"},
+      {"dead@160:20:conv1", "conv1", "", "activity"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.inject);
@@ -143,12 +144,15 @@ TEST_F(EegRun, BadInjectionsAndWindowsAreOneErrorNamingTheFlag) {
   expect_error_naming([] { imaging::eeg::parse_injections("spike@10"); }, "unknown kind 'spike'");
   expect_error_naming([] { imaging::eeg::parse_injections("lr@0"); }, "--inject 'lr@0'");
   expect_error_naming([] { imaging::eeg::parse_injections("lesion@5:2"); }, "BLOCK/grid_i_j_k");
+  expect_error_naming([] { imaging::eeg::parse_injections("dead@5:2"); }, "expected PARAM BLOCK");
   app::TrainingSettings s = eeg_settings(path("bad"));
   s.injections = imaging::eeg::parse_injections("lr@201");
   expect_error_naming([&] { app::run_training(s, planted_1600(), {}); }, "outside the run's steps 1 … 200");
   s.injections = imaging::eeg::parse_injections("lesion@20:5:conv1/grid_9_1_1");
   expect_error_naming([&] { app::run_training(s, planted_1600(), {}); }, "no region 'grid_9_1_1' in block conv1");
   s.injections = imaging::eeg::parse_injections("bias@20:5:conv7=1");
+  expect_error_naming([&] { app::run_training(s, planted_1600(), {}); }, "no block 'conv7'");
+  s.injections = imaging::eeg::parse_injections("dead@20:5:conv7");
   expect_error_naming([&] { app::run_training(s, planted_1600(), {}); }, "no block 'conv7'");
   s.injections.clear();
   s.eeg_window = 256;

@@ -317,3 +317,26 @@ test("zetaDifference is ζ(A) − ζ(B) per region, 0 for a copy, and null when 
   assert.equal(h.zetaDifference(layer([1, 1, 2], [1, 2]), layer([1, 1, 2], null)), null);          // no ζ in B
   assert.equal(h.zetaDifference(null, layer([1, 1, 2], [1, 2])), null);
 });
+
+test("laneScaled: each lane by its own min and max, a constant lane at 0.5, missing values stay null", () => {
+  assert.deepEqual(h.laneScaled([2, 4, 3]), [0, 1, 0.5]);
+  assert.deepEqual(h.laneScaled([7, 7]), [0.5, 0.5]);
+  assert.deepEqual(h.laneScaled([null, 1, NaN, 3]), [null, 0, null, 1]);
+  assert.deepEqual(h.laneScaled([]), []);
+});
+
+test("eegEpochIndex: the same epoch, else the last one before it, else -1", () => {
+  const epochs = [{ epoch: 1 }, { epoch: 2 }, { epoch: 4 }];
+  assert.equal(h.eegEpochIndex(epochs, 2), 1);
+  assert.equal(h.eegEpochIndex(epochs, 3), 1);
+  assert.equal(h.eegEpochIndex(epochs, 9), 2);
+  assert.equal(h.eegEpochIndex(epochs, 0), -1);
+  assert.equal(h.eegEpochIndex([], 1), -1);
+});
+
+test("termCells: value, CI, null median and range, items; a dash for what is undefined", () => {
+  assert.deepEqual(h.termCells({ value: 0.07338, ci: [-0.1224, 0.2499], null_shuffled: { median: -0.02006, range: [-0.144, 0.1486] }, items: 1358 }),
+                   ["0.0734", "[-0.122, 0.25]", "-0.0201 [-0.144, 0.149]", "1358"]);
+  assert.deepEqual(h.termCells({ value: null, ci: null, null_shuffled: null, items: 0 }), ["–", "–", "–", "0"]);
+  assert.deepEqual(h.termCells(undefined), ["–", "–", "–", "0"]);
+});

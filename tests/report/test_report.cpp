@@ -183,6 +183,91 @@ TEST(Report, LatestEpochsWithZetaGiveTheLastStabilityStep) {
   EXPECT_EQ(*latest[0].mean, *all[1].mean);
 }
 
+// eeg/epoch_00E.json of write_run's net: every region's γ a rising function of its ζ at that epoch
+// (a planted association), conv1 `unstable` at epoch 2 (where its ζ map reverses, so its spatial
+// state is `unstable` too), output `dead` at epoch 2 (where the test widens every output ζ interval
+// over 0), one conv1 event in epoch 2; every other block `learning`.
+Json eeg_json(int epoch) {
+  Json blocks = Json::object();
+  for (size_t l = 0; l < kLayers.size(); ++l) {
+    const LayerSpec& s = kLayers[l];
+    Json regions = Json::object();
+    for (int r = 0; r < s.count(); ++r)
+      regions[s.key(r)] = {{"mean_activity", 0.5}, {"gamma", 1 / (1 + std::exp(-synthetic_zeta(epoch, l, r)))}};
+    Json bands = {{"delta", 0.1}, {"theta", 0.1}, {"alpha", 0.2}, {"beta", 0.3}, {"gamma", 0.1 + 0.1 * double(l) + 0.01 * epoch}};
+    const char* state = l == 0 && epoch == 2 ? "unstable" : l == 2 && epoch == 2 ? "dead" : "learning";
+    blocks[s.name] = {{"state", state}, {"activity_bands", bands},
+                      {"grad_norm_bands", bands}, {"regions", regions}};
+  }
+  Json events = Json::array();
+  if (epoch == 2) events.push_back({{"step", 25}, {"block", "conv1"}, {"region", ""}, {"channel", "update_ratio"}, {"z", 9.5}});
+  if (epoch == 3) events.push_back({{"step", 35}, {"block", "output"}, {"region", ""}, {"channel", "activity"}, {"z", -7.0}});
+  return {{"epoch", epoch}, {"steps", {10 * epoch - 9, 10 * epoch}}, {"window", 8}, {"definitions", "README.md, NN-EEG"},
+          {"span", {1, 10 * epoch}}, {"loss", {{"bands", blocks["conv1"]["activity_bands"]}, {"trend_t", -3.0}}},
+          {"blocks", blocks}, {"events", events}};
+}
+
+TEST(Report, EegConsistencyOnAPlantedRun) {
+  TempDir a("eeg_a"), b("eeg_b");
+  for (const TempDir* t : {&a, &b}) {
+    write_run(t->path);
+    Json zeta = zeta_json(2);
+    for (auto& [key, region] : zeta["layers"]["output"]["regions"].items())
+      region["confidence_interval"] = {region["zeta_score"].get<double>() - 5, region["zeta_score"].get<double>() + 5};
+    write(t->path / "analysis/epoch_002/zeta.json", zeta.dump(1));
+    for (int e = 1; e <= 3; ++e) write(t->path / "eeg" / ("epoch_00" + std::to_string(e) + ".json"), eeg_json(e).dump(1));
+    report::build_report(t->str(), {});
+  }
+  EXPECT_FALSE(fs::exists(a.path / "analysis/epoch_003"));  // epoch 3 was not analysed
+  const Json e1 = read_json(a.path / "analysis/epoch_001/eeg.json"), e2 = read_json(a.path / "analysis/epoch_002/eeg.json");
+  EXPECT_EQ(base::read_file((a.path / "analysis/epoch_002/eeg.json").string()),
+            base::read_file((b.path / "analysis/epoch_002/eeg.json").string()));  // same files, same bytes
+  const Json& c = e2["consistency"];
+  // γ rises with ζ in every block: ρ = 1 per block, and in every resample; the shuffles break it
+  EXPECT_DOUBLE_EQ(c["rho_gamma_zeta"]["value"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(c["rho_gamma_zeta"]["ci"][0].get<double>(), 1.0);
+  EXPECT_LT(std::abs(c["rho_gamma_zeta"]["null_shuffled"]["median"].get<double>()), 0.5);
+  EXPECT_EQ(c["rho_gamma_zeta"]["items"], 8 + 8 + 3);
+  EXPECT_DOUBLE_EQ(e2["blocks"]["pool1"]["rho_gamma_zeta"].get<double>(), 1.0);
+  // states: conv1 `unstable` at epoch 2 on both sides (its ζ stability is −1), the rest ok/learning
+  EXPECT_EQ(e2["blocks"]["conv1"]["spatial_state"], "unstable");
+  EXPECT_EQ(e2["blocks"]["pool1"]["spatial_state"], "ok");
+  EXPECT_EQ(e2["blocks"]["output"]["spatial_state"], "dead");  // every ζ interval includes 0
+  EXPECT_EQ(e1["blocks"]["output"]["spatial_state"], "ok");
+  EXPECT_EQ(e1["blocks"]["conv1"]["spatial_state"], "ok");
+  EXPECT_EQ(c["kappa"]["items"], 6);  // 3 blocks × 2 analysed epochs
+  EXPECT_DOUBLE_EQ(c["kappa"]["value"].get<double>(), 1.0);
+  EXPECT_TRUE(e1["consistency"]["kappa"]["value"].is_null());  // epoch 1 alone: every item ok on both sides
+  // anomalies: conv1's ζ-map jump at epoch 2 and its one event; F1 = 1 over the 3 blocks
+  EXPECT_EQ(e2["blocks"]["conv1"]["spatial_anomaly"], true);
+  EXPECT_EQ(e2["blocks"]["output"]["spatial_anomaly"], false);
+  EXPECT_EQ(e2["blocks"]["conv1"]["events"], 1);
+  EXPECT_DOUBLE_EQ(c["f1"]["value"].get<double>(), 1.0);
+  EXPECT_TRUE(e1["consistency"]["f1"]["value"].is_null());  // no previous analysed epoch
+  EXPECT_DOUBLE_EQ(c["consistency"]["value"].get<double>(), 1.0);
+  EXPECT_LT(c["consistency"]["null_shuffled"]["median"].get<double>(), 0.75);
+  // the layer form over (block, epoch) points: x = γ of the block's activity, y = its max ζ
+  EXPECT_EQ(c["rho_gamma_zeta_layer"]["items"], 6);
+  EXPECT_EQ(e2["events_total"], 1);  // epoch 3's event is after the last analysed epoch
+
+  // A malformed eeg file is one error naming it and the pointer; nothing is written.
+  Json bad = eeg_json(2);
+  bad["blocks"]["pool1"]["state"] = "sleepy";
+  write(a.path / "eeg/epoch_002.json", bad.dump());
+  std::string message = error_of([&] { report::build_report(a.str(), {}); });
+  EXPECT_NE(message.find("eeg/epoch_002.json: /blocks/pool1/state: expected a state"), std::string::npos) << message;
+  bad = eeg_json(2);
+  bad["blocks"]["conv1"]["regions"]["grid_1_1_1"]["gamma"] = 1.5;
+  write(a.path / "eeg/epoch_002.json", bad.dump());
+  message = error_of([&] { report::build_report(a.str(), {}); });
+  EXPECT_NE(message.find("/blocks/conv1/regions/grid_1_1_1/gamma: expected a relative band power"), std::string::npos) << message;
+  bad = eeg_json(2);
+  bad["epoch"] = 5;
+  write(a.path / "eeg/epoch_002.json", bad.dump());
+  message = error_of([&] { report::build_report(a.str(), {}); });
+  EXPECT_NE(message.find("eeg/epoch_002.json: /epoch"), std::string::npos) << message;
+}
+
 TEST(Report, FiguresAreValidPngsAndDeterministic) {
   TempDir a("png_a"), b("png_b");
   write_run(a.path / "run");
