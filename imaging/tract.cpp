@@ -42,11 +42,15 @@ double FlowMatrix::total() const {
 // ---------------------------------------------------------------------------------------------
 // PairFlows
 
-PairFlows::PairFlows(const NetView& view, int to_block, const run::GridSpec& grid) {
-  using Axis = NetView::Axis;
-  if (view.net().is_residual())
+void check_tractable(const nn::Network& net) {
+  if (net.is_residual())
     throw base::Error("tractography: the net has residual units; tractography along skip edges is not implemented yet "
                       "(residual nets are refused rather than imaged as a chain)");
+}
+
+PairFlows::PairFlows(const NetView& view, int to_block, const run::GridSpec& grid) {
+  using Axis = NetView::Axis;
+  check_tractable(view.net());
   if (to_block < 0 || to_block >= view.size() || view.single_input(to_block, "tractography") < 0)
     throw base::Error("tractography: block index " + std::to_string(to_block) + " has no preceding block");
   const ImagedBlock& dst = view.block(to_block);
