@@ -42,7 +42,7 @@ class Layer {
   virtual ~Layer() = default;
   virtual LayerKind layer_kind() const = 0;
   std::string kind() const { return layer_kind_name(layer_kind()); }  // "conv2d", "linear", "relu", ...
-  virtual std::string token() const = 0;  // the spec token that builds this layer
+  virtual std::string token() const = 0;  // the spec token that builds this layer (a res group makes `add`, `shortcut:pad`)
   virtual Shape setup(Shape in) = 0;
   virtual void forward(const Tensor& in, Tensor& out, bool training, Rng& rng) = 0;
   virtual void backward(const Tensor& in, const Tensor& out, const Tensor& dout, Tensor* din,
@@ -205,7 +205,7 @@ class Dropout : public Layer {
 class Add : public Layer {
  public:
   LayerKind layer_kind() const override { return LayerKind::add; }
-  std::string token() const override { return ")"; }
+  std::string token() const override { return "add"; }  // no token of its own: a res group's ')' makes it
   // The branch's shape must equal shortcut_shape (set by the network before setup).
   Shape setup(Shape in) override;
   void forward(const Tensor& in, Tensor& out, bool training, Rng& rng) override;
@@ -223,7 +223,7 @@ class PadShortcut : public Layer {
  public:
   PadShortcut(int out_channels, int stride);
   LayerKind layer_kind() const override { return LayerKind::pad_shortcut; }
-  std::string token() const override { return "res:pad("; }
+  std::string token() const override { return "shortcut:pad"; }  // made by a res:pad( group
   Shape setup(Shape in) override;  // OC ≥ C, else base::Error
   void forward(const Tensor& in, Tensor& out, bool training, Rng& rng) override;
   void backward(const Tensor& in, const Tensor& out, const Tensor& dout, Tensor* din, bool param_grads) override;
