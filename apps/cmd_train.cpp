@@ -88,7 +88,7 @@ TrainingSettings training_settings(const Flags& flags, int threads) {
   if (s.spec.empty()) {
     if (s.model.find(':') == std::string::npos && s.model.find(' ') == std::string::npos)
       throw base::Error("flag --model '" + s.model +
-                        "': expected a preset (reference, bn) or a spec such as \"conv3x3:16 relu maxpool2 linear:10\"");
+                        "': expected a preset (reference, bn, resnet20, resnet56) or a spec such as \"conv3x3:16 relu maxpool2 linear:10\"");
     s.spec = s.model;
   }
   s.data_spec = flags.text("--data");

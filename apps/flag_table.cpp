@@ -109,7 +109,7 @@ std::vector<FlagDef> make_table() {
                             kThreads, 0, 1, double(1 << 20)),
                "all cores"),
       // Model and training
-      text_flag("--model", "NAME|SPEC", "a preset (reference, bn) or a spec such as \"conv3x3:16 relu maxpool2 linear:10\"",
+      text_flag("--model", "NAME|SPEC", "a preset (reference, bn, resnet20, resnet56) or a spec such as \"conv3x3:16 relu maxpool2 linear:10\"",
                 kTrain, "reference"),
       integer_flag("--epochs", "N", "epochs", kTrain, train.epochs, 1, 100000),
       integer_flag("--batch", "N", "batch size", kTrain, train.batch, 1, 65536),

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # bench/peer_compare.sh — nnfmri against PyTorch on the same net, recipe, data and thread count.
 #
-#   bash bench/peer_compare.sh [DATA_DIR] [--accuracy] [--epochs N] [--threads N] [--steps N]
+#   bash bench/peer_compare.sh [DATA_DIR] [--accuracy] [--epochs N] [--threads N] [--steps N] [--model reference|resnet20] [--batch N] [--limit-train N]
 #
+# --model (reference) and --batch (64) choose the net and the batch of both; --limit-train N trains
+# nnfmri's speed run on the first N train images only (a slow net's 2 epochs on the whole subset take
+# long; PyTorch's speed run times --steps steps whatever the set's size).
 # Speed (always): PyTorch times --steps training steps of `reference` at batch 64 after 10 warm-up
 # steps (bench/torch_reference.py --mode speed); nnfmri trains `reference` for 2 epochs and its
 # metrics.jsonl gives train_images_per_s per epoch: the LAST epoch's figure is used (the first
@@ -19,13 +22,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 usage() { sed -n '4p' "$0" | sed 's/^# *//'; exit 2; }
-data="" accuracy=0 epochs=15 threads=2 steps=100
+data="" accuracy=0 epochs=15 threads=2 steps=100 model=reference batch=64 limit_train=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --accuracy) accuracy=1 ;;
     --epochs) epochs="${2:?--epochs needs a value}"; shift ;;
     --threads) threads="${2:?--threads needs a value}"; shift ;;
     --steps) steps="${2:?--steps needs a value}"; shift ;;
+    --model) model="${2:?--model needs a value}"; shift ;;
+    --batch) batch="${2:?--batch needs a value}"; shift ;;
+    --limit-train) limit_train="${2:?--limit-train needs a value}"; shift ;;
     -h|--help) usage ;;
     -*) echo "peer_compare: unknown flag $1" >&2; usage ;;
     *) data="$1" ;;
@@ -58,30 +64,32 @@ metric() {  # metric FILE KEY N|last
   echo "$line" | grep -o "\"$2\":[-0-9.eE+]*" | cut -d: -f2
 }
 # nnfmri train with the reference recipe; its epoch lines are shown, the whole log only on failure
-train_nnfmri() {  # train_nnfmri OUT EPOCHS
-  if ! "$nnfmri" train --data "cifar10:$data" --model reference --epochs "$2" --batch 64 --threads "$threads" \
-      --out "$1" --lr 0.02 >"$1.log" 2>&1; then
-    cat "$1.log" >&2
+train_nnfmri() {  # train_nnfmri OUT EPOCHS [FLAGS...]
+  local out=$1 epochs=$2
+  shift 2
+  if ! "$nnfmri" train --data "cifar10:$data" --model "$model" --epochs "$epochs" --batch "$batch" --threads "$threads" \
+      --out "$out" --lr 0.02 "$@" >"$out.log" 2>&1; then
+    cat "$out.log" >&2
     echo "peer_compare: error: nnfmri train failed (log above)" >&2
     exit 1
   fi
-  grep '^epoch' "$1.log" | sed 's/^/  nnfmri  /'
+  grep '^epoch' "$out.log" | sed 's/^/  nnfmri  /'
 }
 
 have_torch=1
 "$python" -c 'import torch' 2>/dev/null || have_torch=0
 
-echo "peer_compare: reference net, batch 64, $threads threads, data $data (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "peer_compare: $model net, batch $batch, $threads threads, data $data (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
 torch_ips=""
 if [ "$have_torch" = 1 ]; then
-  torch_ips="$("$python" bench/torch_reference.py --mode speed --steps "$steps" --warmup 10 --threads "$threads" \
+  torch_ips="$("$python" bench/torch_reference.py --mode speed --steps "$steps" --warmup 10 --threads "$threads" --model "$model" --batch "$batch" \
     --data "$data" | sed -n 's/^torch_images_per_s //p')"
 fi
-train_nnfmri "$tmp/speed" 2
+train_nnfmri "$tmp/speed" 2 ${limit_train:+--limit-train "$limit_train"}
 nnfmri_ips="$(printf %.1f "$(metric "$tmp/speed/metrics.jsonl" train_images_per_s last)")"
 nnfmri_first="$(printf %.1f "$(metric "$tmp/speed/metrics.jsonl" train_images_per_s 1)")"
 printf 'nnfmri   %8.1f images/s  (training, epoch 2 of 2; epoch 1 with warm-up: %.1f)\n' "$nnfmri_ips" "$nnfmri_first"
-stamp="$(date -u +%Y-%m-%dT%H:%M:%SZ) threads=$threads batch=64 data=$data load=$(cut -d' ' -f1 /proc/loadavg)"
+stamp="$(date -u +%Y-%m-%dT%H:%M:%SZ) model=$model threads=$threads batch=$batch data=$data load=$(cut -d' ' -f1 /proc/loadavg)"
 if [ "$have_torch" = 0 ]; then
   echo "peer_compare: $python has no torch: install python3-torch to compare (nnfmri's figure only)"
   echo "$stamp nnfmri_images_per_s=$nnfmri_ips torch_images_per_s=none" >>build/peer_compare.txt
@@ -95,6 +103,7 @@ echo "$stamp nnfmri_images_per_s=$nnfmri_ips torch_images_per_s=$torch_ips ratio
 if [ "$accuracy" = 1 ]; then
   echo "peer_compare: accuracy, $epochs epochs each"
   "$python" bench/torch_reference.py --mode accuracy --epochs "$epochs" --threads "$threads" --data "$data" \
+    --model "$model" --batch "$batch" \
     >"$tmp/torch_accuracy.log"
   grep '^epoch' "$tmp/torch_accuracy.log" | sed 's/^/  pytorch /'
   torch_acc="$(sed -n 's/^torch_test_acc //p' "$tmp/torch_accuracy.log")"

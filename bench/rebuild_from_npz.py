@@ -12,17 +12,32 @@ LAYERS = {"conv2d": lambda l: nn.Conv2d(l["in_channels"], l["out_channels"], l["
           "maxpool": lambda l: nn.MaxPool2d(l["kernel"], l["stride"]),
           "avgpool": lambda l: nn.AvgPool2d(l["kernel"], l["stride"]),
           "gap": lambda l: nn.AdaptiveAvgPool2d(1), "relu": lambda l: nn.ReLU(),
-          "dropout": lambda l: nn.Dropout(l["p"])}
+          "dropout": lambda l: nn.Dropout(l["p"]),
+          "add": lambda l: Add(), "pad_shortcut": lambda l: PadShortcut(l["stride"], l["pad_front"], l["pad_back"])}
+
+class Add(nn.Module):  # a residual unit's add: branch + shortcut
+    def forward(self, branch, shortcut): return branch + shortcut
+
+class PadShortcut(nn.Module):  # option A: subsample by the stride, zero channels before and after
+    def __init__(self, stride, front, back): super().__init__(); self.s, self.front, self.back = stride, front, back
+    def forward(self, x): return nn.functional.pad(x[:, :, ::self.s, ::self.s], (0, 0, 0, 0, self.front, self.back))
 
 class Rebuilt(nn.ModuleDict):  # the layers in order, keyed by nnfmri name ("conv1.relu" → "conv1_relu", no params)
     def forward(self, x):  # x (N, C, H, W) normalised: (pixel/255 − mean[c]) / std[c] of .normalization
-        for m in self.values(): x = m(x.flatten(1) if isinstance(m, nn.Linear) else x)  # (C, H, W) order
-        return x  # logits (N, K)
+        outs = []  # the output of every layer; layer i reads outs[input] (−1: x), an add also outs[shortcut]
+        read = lambda i: x if i < 0 else outs[i]
+        for m, l in zip(self.values(), self.graph):
+            y = read(l.get("input", len(outs) - 1))
+            outs.append(m(y, read(l["shortcut"])) if isinstance(m, Add) else m(y.flatten(1) if isinstance(m, nn.Linear) else y))
+        return outs[-1]  # logits (N, K)
 
 def rebuild(npz_path, model_json_path):
     model = json.load(open(model_json_path))
     net = Rebuilt({l["name"].replace(".", "_"): LAYERS[l["kind"]](l) for l in model["layers"]})
-    state = {k: torch.from_numpy(v) for k, v in np.load(npz_path).items()}
+    net.graph = model["layers"]
+    # "res1.proj_bn.weight" is parameter "weight" of layer "res1.proj_bn" (module res1_proj_bn)
+    state = {k.rsplit(".", 1)[0].replace(".", "_") + "." + k.rsplit(".", 1)[1]: torch.from_numpy(v)
+             for k, v in np.load(npz_path).items()}
     missing, unexpected = net.load_state_dict(state, strict=False)
     assert not unexpected and all(k.endswith("num_batches_tracked") for k in missing), (missing, unexpected)
     net.normalization = model["normalization"]

@@ -1,10 +1,11 @@
 #!/usr/bin/python3
-"""The `reference` network trained in PyTorch with nnfmri's recipe: the peer that nnfmri is measured against.
+"""The `reference` (or `resnet20`, --model) network trained in PyTorch with nnfmri's recipe: the peer of nnfmri.
 
 Recipe (the same as `nnfmri train --model reference` with its defaults):
   net     conv3x3:32 relu maxpool2 conv3x3:64 relu maxpool2 conv3x3:128 relu maxpool2 linear:256 relu linear:10,
           padding 1, He-normal weights (kaiming_normal_, fan_in, relu) except the output layer's, which start at 0
-          (nnfmri's --output-init zero), zero biases
+          (nnfmri's --output-init zero), zero biases; --model resnet20: nnfmri's preset of that name (README
+          "Residual networks": option A shortcuts, convs without bias before bn, bn weight 1 and bias 0)
   data    CIFAR-10 binary batches read with numpy; x = (pixel/255 - mean[c]) / std[c] with the per-channel
           mean and (population) std of the training split
   augment random crop of the image padded with 4 black pixels on each side + horizontal flip with p = 1/2
@@ -75,6 +76,42 @@ def reference_net():
     return net
 
 
+class BasicBlock(nn.Module):
+    """nnfmri's res( conv3x3 bn relu conv3x3 bn ) relu, with res:pad( (option A) when the stride is 2."""
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.stride, self.front, self.back = stride, (cout - cin) // 2, cout - cin - (cout - cin) // 2
+
+    def forward(self, x):
+        branch = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        shortcut = F.pad(x[:, :, ::self.stride, ::self.stride], (0, 0, 0, 0, self.front, self.back))
+        return F.relu(branch + shortcut)
+
+
+def resnet_net(n=3):
+    """nnfmri's resnet20 (n = 3): conv3x3:16 bn relu, 3 stages of n units (16, 32, 64), gap, linear:10."""
+    layers, cin = [nn.Conv2d(3, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU()], 16
+    for stage, width in enumerate((16, 32, 64)):
+        for unit in range(n):
+            layers.append(BasicBlock(cin, width, 2 if stage > 0 and unit == 0 else 1))
+            cin = width
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10)]
+    net = nn.Sequential(*layers)
+    for m in net.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
+            if m.bias is not None: nn.init.zeros_(m.bias)
+    nn.init.zeros_(layers[-1].weight)  # the output layer starts at 0, as nnfmri's --output-init zero
+    return net
+
+
+NETS = {"reference": reference_net, "resnet20": resnet_net}
+
+
 def make_batch(images, idx, mean, std, generator=None):
     """Normalised float batch (N, 3, 32, 32) of images[idx]; with a generator, randomly cropped and flipped.
     Output pixel (y, x) = input (y + dy, (flip ? 31 - x : x) + dx), black outside, dy, dx uniform in [-4, 4]."""
@@ -94,9 +131,9 @@ def make_batch(images, idx, mean, std, generator=None):
 
 
 class Trainer:
-    def __init__(self, train_images, train_labels, epochs, batch, lr, seed, warmup_epochs=1):
+    def __init__(self, train_images, train_labels, epochs, batch, lr, seed, warmup_epochs=1, model="reference"):
         torch.manual_seed(seed)
-        self.net = reference_net()
+        self.net = NETS[model]()
         self.images, self.labels = train_images, train_labels
         self.mean, self.std = channel_mean_std(train_images)
         self.batch, self.base_lr = batch, lr
@@ -151,6 +188,7 @@ def main():
     ap.add_argument("--lr", type=float, default=0.02)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--model", choices=sorted(NETS), default="reference", help="the nnfmri preset to rebuild")
     args = ap.parse_args()
     if args.steps < 1 or args.epochs < 1 or args.batch < 1 or args.threads < 1:
         ap.error("--steps, --epochs, --batch and --threads must be positive")
@@ -165,7 +203,7 @@ def main():
         if steps_per_epoch == 0:
             sys.exit(f"torch_reference.py: error: --data {args.data}: fewer than --batch {args.batch} train images")
         epochs = math.ceil((args.warmup + args.steps) / steps_per_epoch)  # the schedule spans the timed steps
-        trainer = Trainer(train_images, train_labels, epochs, args.batch, args.lr, args.seed)
+        trainer = Trainer(train_images, train_labels, epochs, args.batch, args.lr, args.seed, model=args.model)
         batches = []
         while len(batches) < args.warmup + args.steps:
             batches += trainer.epoch_batches()[:steps_per_epoch]
@@ -179,7 +217,7 @@ def main():
         return
 
     test_images, test_labels = load_cifar10(args.data, TEST_FILES)
-    trainer = Trainer(train_images, train_labels, args.epochs, args.batch, args.lr, args.seed)
+    trainer = Trainer(train_images, train_labels, args.epochs, args.batch, args.lr, args.seed, model=args.model)
     acc, total_seconds = 0.0, 0.0
     for epoch in range(1, args.epochs + 1):
         start = time.perf_counter()

@@ -111,10 +111,22 @@ void check_grid_fits(const nn::Network& net, const run::GridSpec& grid) {
   }
 }
 
+void check_stages_fit(const nn::Network& net, const AnalysisSettings& settings) {
+  for (const auto& stage : chosen_stages(settings)) {
+    try {
+      stage->check_net(net);
+    } catch (const base::Error& e) {
+      throw base::Error("--stages: stage " + stage->name() + " cannot image this net (" + e.what() +
+                        "); choose the others with --stages");
+    }
+  }
+}
+
 AnalysisReport run_analysis(nn::Network& net, const nn::LabeledImages& test, const AnalysisSettings& settings,
                             const AnalysisContext& context, const std::string& out_dir, const ProgressCallback& progress) {
   validate_analysis_settings(settings);
   check_grid_fits(net, settings.grid);
+  check_stages_fit(net, settings);
   const size_t images = std::min(settings.eval_samples, test.count);
   if (images < kMinEvalSamples)
     throw base::Error("--eval-samples: the test set has only " + std::to_string(test.count) +

@@ -79,6 +79,9 @@ void validate_analysis_settings(const AnalysisSettings& settings);
 // run_analysis checks it first; `train --analyze-every` calls it before the first epoch, so a bad grid
 // fails in a second rather than after an epoch of training.
 void check_grid_fits(const nn::Network& net, const run::GridSpec& grid);
+// Throws base::Error when a stage of settings.stages cannot image `net` (Stage::check_net), naming
+// --stages and the stage: checked with check_grid_fits, before the first epoch.
+void check_stages_fit(const nn::Network& net, const AnalysisSettings& settings);
 
 // The settings as written into config.json and each JSON's "settings".
 nlohmann::ordered_json describe(const AnalysisSettings& settings);

@@ -92,6 +92,9 @@ CoalitionValue::CoalitionValue(nn::Network& net, int block, const run::GridSpec&
   if (block < 0 || block >= int(net.blocks().size()))
     throw base::Error("ζ: block index " + std::to_string(block) + " is not a block of the net");
   if (eval_indices.empty()) throw base::Error("--zeta-samples: the evaluation sample is empty");
+  if (net.crossed_by_shortcut(block))
+    throw base::Error("ζ: block " + net.blocks()[size_t(block)].name + " lies inside a residual branch (a shortcut passes " +
+                      "it); ζ images the blocks every path goes through (the residual units' outputs res<k>, the stem, the head)");
   const nn::Shape shape = net.blocks()[block].output_shape;
   const int C = shape.c, H = shape.h, W = shape.w;
   grid_ = run::RegionGrid(H, W, C, block_grid(net, block, spec));
@@ -156,10 +159,10 @@ CoalitionValue::CoalitionValue(nn::Network& net, int block, const run::GridSpec&
 void CoalitionValue::build_replay(const NetView& view) {
   using Axis = NetView::Axis;
   for (int b = block_ + 1; b < view.size(); ++b) {
-    if (view.single_input(b, "ζ") != b - 1)
-      throw base::Error("ζ: block " + view.block(b).name + " is not fed by the block before it; the lesion game replays a chain");
     const ImagedBlock& k = view.block(b);
     ReplayBlock r;
+    // Not crossed by a shortcut: every block after the lesioned one reads it or a block after it.
+    r.input_state = k.inputs[0] - block_;
     r.op = k.op;
     r.activation = k.activation;
     r.in_c = k.input.c, r.in_h = k.input.h, r.in_w = k.input.w;
@@ -175,6 +178,23 @@ void CoalitionValue::build_replay(const NetView& view) {
       case BlockOp::max_pool:
       case BlockOp::average_pool:
         break;
+      case BlockOp::residual_add: {
+        r.shortcut_state = k.inputs[1] - block_;
+        r.shortcut = k.shortcut;
+        r.pad_front = k.pad_front;
+        const int IC = k.shortcut_input.c, OC = k.output.c;
+        if (k.shortcut == Shortcut::projection) {  // (OC, IC) → (IC, OC)
+          const std::vector<float> w = view.shortcut_weights(b);
+          r.weight.resize(w.size());
+          for (int o = 0; o < OC; ++o)
+            for (int i = 0; i < IC; ++i) r.weight[size_t(i) * OC + o] = w[size_t(o) * IC + i];
+        }
+        const ReceptiveField field = view.shortcut_field(b);  // 1×1: one tap, each input reaches ≤ 1 output
+        r.shortcut_position.assign(size_t(field.input_positions), -1);
+        for (int q = 0; q < field.positions; ++q)
+          if (field.at(0, q) >= 0) r.shortcut_position[size_t(field.at(0, q))] = q;
+        break;
+      }
     }
     if (k.op != BlockOp::dense) {
       const ReceptiveField field = view.receptive_field(b);

@@ -4,7 +4,11 @@
 // The game (nn-fmri-method.md, "Impact Assessment"; the definitions):
 //  - Lesioning region g of block l replaces its activations by a baseline b_u: 0 (ablation `zero`)
 //    or the unit's mean over the evaluation sample (`mean`).  Only block l is lesioned; every layer
-//    after it computes normally (nn::Network::forward_from).
+//    after it computes normally (nn::Network::forward_from), along every path: in a residual net
+//    the lesion reaches a later unit's add through its branch and through its shortcut.  A block
+//    inside a residual branch (nn::Network::crossed_by_shortcut: a shortcut carries the intact
+//    signal past it) is refused: its all-lesioned state differs per image, which the walker's
+//    shared starting state does not hold.
 //  - v(S) = (1/N) Σ_x v_x(S): the mean over the N evaluation images of log p(y|x) (`logprob`) or of
 //    1[argmax = y] (`accuracy`), with the regions outside S lesioned.  v(∅) = every region lesioned.
 //  - Shapley value φ_g = E_π[v(P_π(g) ∪ {g}) − v(P_π(g))], π a uniform permutation of the regions.
@@ -85,12 +89,20 @@ class CoalitionValue {
 
   // A block after the lesioned one, replayed channels-last: input (in_h, in_w, in_c) → output
   // (out_h, out_w, out_c), as imaging/net_view.h reads it.
+  // Graph: the block reads state input_state (state 0 the lesioned block, state k + 1 replay block k);
+  // a residual add also reads shortcut_state through its shortcut (weight: option B's folded 1×1
+  // projection (IC, OC); shortcut_position[p]: the output position input position p reaches, or −1).
   struct ReplayBlock {
     BlockOp op = BlockOp::convolution;
+    int input_state = 0, shortcut_state = -1;
+    Shortcut shortcut = Shortcut::identity;
+    int pad_front = 0;
+    std::vector<int> shortcut_position;
     Activation activation = Activation::identity;
     int in_h = 0, in_w = 0, in_c = 0, out_h = 0, out_w = 0, out_c = 0;
     int kh = 1, kw = 1;
-    // Convolution (C, KH·KW, OC); dense (H·W·C in (h, w, c) order, OUT); batch norm folded in.  The
+    // Convolution (C, KH·KW, OC); dense (H·W·C in (h, w, c) order, OUT); residual add with option B
+    // (IC, OC); batch norm folded in.  The
     // bias is not needed: it lives in the starting state and deltas do not see it.
     std::vector<float> weight;
     // Convolution and pools: input position p = h·in_w + w reaches output positions

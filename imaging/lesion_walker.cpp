@@ -7,7 +7,12 @@
 //           position (the block's fan-out table), then a = relu(z) is re-read at those positions;
 //   Dense   z[:] += δ·W'[p·C + c, :], then a = relu(z) everywhere;
 //   AvgPool z[q,c] += δ/(KH·KW) for every window q holding the input, then a = z;
-//   MaxPool a[q,c] = max over window q of the (already updated) input, re-read.
+//   MaxPool a[q,c] = max over window q of the (already updated) input, re-read;
+//   Add     (a residual unit) z[q,c] += δ for a change of its branch's state, and for a change of
+//           its shortcut's state at an input position the shortcut keeps: identity/option A
+//           z[q, c + front] += δ, option B z[q,:] += δ·W'[c,:]; then a = relu(z) re-read there.
+// In a residual net a block reads the state of any earlier block (ReplayBlock::input_state,
+// shortcut_state), so a change travels down the branch and the shortcut into the same add.
 // Only outputs whose value really changed are passed on, so a region's effect travels through
 // its receptive field and the relus/maxima it flips, not through the whole net.  Positions and
 // channels travel separately so that the inner loops need no integer division.
@@ -38,7 +43,8 @@ CoalitionWalker::CoalitionWalker(const CoalitionValue& game) : game_(game) {
       case BlockOp::convolution: entries = size_t(st.out_h) * st.out_w; break;
       case BlockOp::dense: entries = 0; break;
       case BlockOp::max_pool:
-      case BlockOp::average_pool: entries = size_t(st.out_h) * st.out_w * st.out_c; break;
+      case BlockOp::average_pool:
+      case BlockOp::residual_add: entries = size_t(st.out_h) * st.out_w * st.out_c; break;
     }
     touched_[s].mark.assign(entries, 0);
     touched_[s].position.resize(entries);
@@ -126,11 +132,12 @@ void CoalitionWalker::propagate() {
   const auto& blocks = game_.replay_blocks();
   for (size_t s = 0; s < blocks.size(); ++s) {
     const CoalitionValue::ReplayBlock& st = blocks[s];
-    const Changes& in = changes_[s];
+    const Changes& in = changes_[size_t(st.input_state)];
+    const int shortcut_changes = st.shortcut_state >= 0 ? changes_[size_t(st.shortcut_state)].count : 0;
     Changes& out = changes_[s + 1];
     out.count = 0;
-    if (in.count == 0) continue;
-    const float* input = a_[s].data();
+    if (in.count == 0 && shortcut_changes == 0) continue;
+    const float* input = a_[size_t(st.input_state)].data();
     float* z = z_[s + 1].data();
     float* a = a_[s + 1].data();
     const int C = st.in_c, OC = st.out_c;
@@ -244,6 +251,31 @@ void CoalitionWalker::propagate() {
           for (int k = st.window_begin[q] + 1; k < st.window_begin[q + 1]; ++k)
             best = std::max(best, input[st.window[k] * C + c]);
           emit(q, c, best);
+        }
+        break;
+      }
+      case BlockOp::residual_add: {
+        auto add_at = [&](int q, int o, float d) {
+          const int e = q * OC + o;
+          touch(e, q, o, z + e, 1);
+          z[e] += d;
+        };
+        for (int i = 0; i < in.count; ++i) add_at(in.position[i], in.channel[i], in.delta[i]);
+        const Changes& sc = changes_[size_t(std::max(0, st.shortcut_state))];
+        for (int i = 0; i < shortcut_changes; ++i) {
+          const int q = st.shortcut_position[size_t(sc.position[i])];
+          if (q < 0) continue;  // a position option A / B's stride skips
+          if (st.shortcut != Shortcut::projection) {
+            add_at(q, sc.channel[i] + st.pad_front, sc.delta[i]);
+            continue;
+          }
+          const float* w = st.weight.data() + size_t(sc.channel[i]) * OC;
+          for (int o = 0; o < OC; ++o) add_at(q, o, sc.delta[i] * w[o]);
+        }
+        for (int j = 0; j < t.count; ++j) {
+          const int q = t.position[j], c = t.channel[j];
+          t.mark[q * OC + c] = 0;
+          emit(q, c, activate(st.activation, z[q * OC + c]));
         }
         break;
       }

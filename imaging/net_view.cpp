@@ -56,9 +56,16 @@ namespace {
 // Records what layer i adds to block k.  Returns false for a kind imaging has no rule for (a kind
 // added to nn::LayerKind without a case here also gets a -Wswitch warning at build time).
 bool read_layer(const nn::Layer& layer, int i, ImagedBlock& k) {
+  const bool residual = k.op == BlockOp::residual_add;
   switch (layer.layer_kind()) {
     case nn::LayerKind::conv2d: {
       const auto& conv = static_cast<const nn::Conv2d&>(layer);
+      if (residual) {  // option B's projection
+        k.shortcut = Shortcut::projection;
+        k.shortcut_window = {1, 1, conv.stride, 0};
+        k.shortcut_layer = i;
+        return true;
+      }
       k.op = BlockOp::convolution;
       k.window = {conv.kh, conv.kw, conv.stride, conv.pad};
       return true;
@@ -79,13 +86,25 @@ bool read_layer(const nn::Layer& layer, int i, ImagedBlock& k) {
       k.window = {k.input.h, k.input.w, 1, 0};
       return true;
     case nn::LayerKind::batchnorm2d:
-      k.batchnorm_layer = i;  // folded into the weights: folded_weights(), folded_bias()
+      // folded into the weights: folded_weights(), folded_bias(); in a residual block, the projection's
+      (residual ? k.shortcut_batchnorm_layer : k.batchnorm_layer) = i;
       return true;
     case nn::LayerKind::relu:
       k.activation = Activation::relu;
       return true;
     case nn::LayerKind::dropout:
       return true;  // the identity in evaluation mode
+    case nn::LayerKind::add:
+      k.window = {1, 1, 1, 0};  // the branch enters position by position
+      return residual;
+    case nn::LayerKind::pad_shortcut: {
+      const auto& pad = static_cast<const nn::PadShortcut&>(layer);
+      k.shortcut = Shortcut::pad;
+      k.shortcut_window = {1, 1, pad.stride, 0};
+      k.pad_front = pad.front();
+      k.shortcut_layer = i;
+      return residual;
+    }
   }
   return false;
 }
@@ -106,10 +125,14 @@ NetView::NetView(const nn::Network& net) : net_(net) {
     const nn::Block& source = blocks[size_t(b)];
     ImagedBlock k;
     k.name = source.name;
-    k.input = net.layer(size_t(source.first)).input_shape;
+    k.input = net.layer(size_t(source.main)).input_shape;  // a residual block: the branch's output
     k.output = source.output_shape;
-    k.inputs = {b - 1};  // a chain: the block before, or the network input
+    k.inputs = source.inputs;
     k.main_layer = source.main;
+    if (source.kind == "res") {
+      k.op = BlockOp::residual_add;
+      k.shortcut_input = net.layer(size_t(source.first)).input_shape;
+    }
     for (int i = source.first; i <= source.last; ++i)
       if (!read_layer(net.layer(size_t(i)), i, k))
         throw base::Error("imaging: block " + k.name + " has a layer of kind '" + net.layer(size_t(i)).kind() +
@@ -135,22 +158,60 @@ ReceptiveField NetView::receptive_field(int b) const {
 }
 
 std::array<int, 2> NetView::input_span(int b, bool vertical, int begin, int end) const {
-  while (b >= 0) {
-    const ImagedBlock& k = block(b);
-    const int extent = vertical ? k.window.kh : k.window.kw, size = vertical ? k.input.h : k.input.w;
-    begin = std::max(0, begin * k.window.stride - k.window.pad);
-    end = std::min(size, (end - 1) * k.window.stride - k.window.pad + extent);
-    b = single_input(b, "receptive field");
+  // The span of every block's output that block b's [begin, end) reads, blocks visited from b down
+  // (a block's inputs come before it); span[k] empty while begin ≥ end.
+  std::vector<std::array<int, 2>> span(size_t(b) + 1, {0, 0});
+  std::array<int, 2> input = {0, 0};
+  span[size_t(b)] = {begin, end};
+  const auto reach = [&](int from, const Window& w, int size, std::array<int, 2> s) {
+    const int extent = vertical ? w.kh : w.kw;
+    s = {std::max(0, s[0] * w.stride - w.pad), std::min(size, (s[1] - 1) * w.stride - w.pad + extent)};
+    std::array<int, 2>& into = from < 0 ? input : span[size_t(from)];
+    into = into[0] >= into[1] ? s : std::array<int, 2>{std::min(into[0], s[0]), std::max(into[1], s[1])};
+  };
+  for (int k = b; k >= 0; --k) {
+    const std::array<int, 2> s = span[size_t(k)];
+    if (s[0] >= s[1]) continue;
+    const ImagedBlock& blk = block(k);
+    reach(blk.inputs[0], blk.window, vertical ? blk.input.h : blk.input.w, s);
+    if (blk.op == BlockOp::residual_add)
+      reach(blk.inputs[1], blk.shortcut_window, vertical ? blk.shortcut_input.h : blk.shortcut_input.w, s);
   }
-  return {begin, end};
+  return input;
+}
+
+ReceptiveField NetView::shortcut_field(int b) const {
+  const ImagedBlock& k = block(b);
+  return imaging::receptive_field(k.shortcut_window, k.shortcut_input.h, k.shortcut_input.w, k.output.h, k.output.w);
+}
+
+std::vector<float> NetView::shortcut_weights(int b) const {
+  const ImagedBlock& k = block(b);
+  if (k.shortcut != Shortcut::projection) throw base::Error("imaging: block " + k.name + " has no projection shortcut");
+  const auto& conv = static_cast<const nn::Conv2d&>(net_.layer(size_t(k.shortcut_layer)));
+  std::vector<float> scale, shift;
+  batchnorm_affine_of(k.shortcut_batchnorm_layer, k.output.c, scale, shift);
+  std::vector<float> out(conv.weight.value.size());  // (OC, IC)
+  const size_t I = size_t(k.shortcut_input.c);
+  for (size_t e = 0; e < out.size(); ++e) out[e] = scale[e / I] * conv.weight.value[e];
+  return out;
+}
+
+std::vector<float> NetView::shortcut_bias(int b) const {
+  const ImagedBlock& k = block(b);
+  std::vector<float> scale, shift;
+  batchnorm_affine_of(k.shortcut_batchnorm_layer, k.output.c, scale, shift);
+  return shift;
 }
 
 void NetView::batchnorm_affine(int b, std::vector<float>& scale, std::vector<float>& shift) const {
-  const ImagedBlock& k = block(b);
-  scale.assign(size_t(k.output.c), 1.f);
-  shift.assign(size_t(k.output.c), 0.f);
-  if (k.batchnorm_layer >= 0)
-    static_cast<const nn::BatchNorm2d&>(net_.layer(size_t(k.batchnorm_layer))).eval_affine(scale, shift);
+  batchnorm_affine_of(block(b).batchnorm_layer, block(b).output.c, scale, shift);
+}
+
+void NetView::batchnorm_affine_of(int layer, int channels, std::vector<float>& scale, std::vector<float>& shift) const {
+  scale.assign(size_t(channels), 1.f);
+  shift.assign(size_t(channels), 0.f);
+  if (layer >= 0) static_cast<const nn::BatchNorm2d&>(net_.layer(size_t(layer))).eval_affine(scale, shift);
 }
 
 namespace {
@@ -173,9 +234,10 @@ void raw_weights(const nn::Network& net, const ImagedBlock& k, const float*& wei
     }
     case BlockOp::max_pool:
     case BlockOp::average_pool:
+    case BlockOp::residual_add:
       break;
   }
-  throw base::Error("imaging: block " + k.name + " is a pool and has no weights");
+  throw base::Error("imaging: block " + k.name + " is a pool or a residual add and has no weights of its own");
 }
 }  // namespace
 

@@ -12,9 +12,13 @@
 //       input position y·W + x, so its weight (OUT, C·H·W) is read as (OUT, C, taps) like a kernel.
 //   σ:  the identity or ReLU;  σ'(z) its derivative (ReLU: 1[z > 0], the identity: 1).  Dropout is
 //       the identity (imaging runs the net in evaluation mode).
-//   inputs: the blocks that feed it.  Today a net is a chain: block b is fed by block b − 1, block 0
-//       by the network input (−1).  Every imaging stage asks here (inputs(), edges()) instead of
-//       assuming b − 1, so a residual net adds edges in one place.
+//   inputs: the blocks that feed it (nn::Block::inputs).  In a chain block b is fed by block b − 1,
+//       block 0 by the network input (−1).  A residual unit's block (op residual_add) reads two:
+//       z = x_branch + shortcut(x_in), a = σ(z), where x_branch is the output of the branch's last
+//       block (inputs[0]) and x_in that of the block before the unit (inputs[1]); shortcut is the
+//       identity, option A (subsample by S, zero channels: out channel c + front = in channel c) or
+//       option B (a 1×1 conv with stride S, its batch norm folded in: shortcut_weights()).
+//       Every imaging stage asks here (inputs(), edges()) instead of assuming b − 1.
 // A layer kind imaging has no rule for throws base::Error naming the block and the kind.  The view
 // keeps a reference to the net and reads weights when asked, so it sees the weights of that moment.
 #pragma once
@@ -28,7 +32,8 @@
 
 namespace imaging {
 
-enum class BlockOp { convolution, dense, max_pool, average_pool };
+enum class BlockOp { convolution, dense, max_pool, average_pool, residual_add };
+enum class Shortcut { identity, pad, projection };
 enum class Activation { identity, relu };
 
 // σ(z) and σ'(z).  σ is written as the incremental ζ walker evaluates it (nn's ReLU gives the same value).
@@ -77,6 +82,14 @@ struct ImagedBlock {
   std::vector<int> inputs;            // the blocks that feed it; −1 = the network input
   int main_layer = 0;                 // the conv/linear/pool layer
   int batchnorm_layer = -1;           // its batch norm, or −1
+  // residual_add only: input is the branch's output (window: the identity), the shortcut reads
+  // shortcut_input through shortcut_window (1×1, stride S); option A puts input channel c at output
+  // channel c + pad_front.
+  Shortcut shortcut = Shortcut::identity;
+  Window shortcut_window;
+  nn::Shape shortcut_input;
+  int pad_front = 0;
+  int shortcut_layer = -1, shortcut_batchnorm_layer = -1;  // pad or projection conv, its bn
 };
 
 class NetView {
@@ -100,12 +113,18 @@ class NetView {
 
   // The window relation of block b between its input map and its output map.
   ReceptiveField receptive_field(int b) const;
+  // A residual block's shortcut: the window relation from shortcut_input to the output map, and for
+  // option B the folded 1×1 weights W'[o][i] = scale_o·W[o][i] (OC, IC) and bias b'_o = shift_o.
+  ReceptiveField shortcut_field(int b) const;
+  std::vector<float> shortcut_weights(int b) const;
+  std::vector<float> shortcut_bias(int b) const;
 
   // The receptive field on the network's input of rows (vertical = true) or columns [begin, end)
   // of block b's output: every input row (column) some unit there reads, through every block back to
   // the input, padding clipped: [o0, o1) of a block reads [o0·S − P, (o1 − 1)·S − P + K) of its input
   // (K the window's extent on that axis; a dense block reads its whole input).  Returned as the
-  // half-open pixel range {first, last + 1}; a chain net (a block with several inputs throws).
+  // half-open pixel range {first, last + 1}.  A residual block reads both its inputs (the shortcut
+  // through its stride); the span is the smallest range that holds every path's.
   std::array<int, 2> input_span(int b, bool vertical, int begin, int end) const;
 
   // W'[o][i][t] = scale_o · W[o][i][t]: the weights of a convolution or dense block with its batch
@@ -122,6 +141,7 @@ class NetView {
  private:
   // scale and shift of block b's batch norm (1 and 0 without one), per output channel.
   void batchnorm_affine(int b, std::vector<float>& scale, std::vector<float>& shift) const;
+  void batchnorm_affine_of(int layer, int channels, std::vector<float>& scale, std::vector<float>& shift) const;
   const nn::Network& net_;
   std::vector<ImagedBlock> blocks_;
   std::vector<Edge> edges_;

@@ -58,6 +58,8 @@ class Stage {
   virtual std::string file() const = 0;  // its JSON in the epoch directory (run/layout.h)
   virtual bool always_runs() const { return false; }  // runs whatever --stages says
   virtual void validate(const AnalysisSettings& settings) const = 0;
+  // Throws base::Error when the stage cannot image `net` (tract: a residual net); checked before any work.
+  virtual void check_net(const nn::Network& /*net*/) const {}
   // Its block of config.json's "analysis" settings, under its name; null for none.
   virtual nlohmann::ordered_json describe(const AnalysisSettings& settings) const = 0;
   virtual size_t begin(const StageInput& input) = 0;

@@ -42,8 +42,15 @@ double FlowMatrix::total() const {
 // ---------------------------------------------------------------------------------------------
 // PairFlows
 
+void check_tractable(const nn::Network& net) {
+  if (net.is_residual())
+    throw base::Error("tractography: the net has residual units; tractography along skip edges is not implemented yet "
+                      "(residual nets are refused rather than imaged as a chain)");
+}
+
 PairFlows::PairFlows(const NetView& view, int to_block, const run::GridSpec& grid) {
   using Axis = NetView::Axis;
+  check_tractable(view.net());
   if (to_block < 0 || to_block >= view.size() || view.single_input(to_block, "tractography") < 0)
     throw base::Error("tractography: block index " + std::to_string(to_block) + " has no preceding block");
   const ImagedBlock& dst = view.block(to_block);
@@ -73,6 +80,8 @@ PairFlows::PairFlows(const NetView& view, int to_block, const run::GridSpec& gri
       window_weight_ = 1.f / float(dst.window.taps());
       dense_channels = false;
       break;
+    case BlockOp::residual_add:
+      break;  // not reached: residual nets are refused above
   }
   for (float& w : weight_abs_) w = std::fabs(w);
 
@@ -140,6 +149,7 @@ void PairFlows::accumulate(const nn::Tensor& a, const nn::Tensor& z, const int* 
     case BlockOp::dense: accumulate_linear(a, z); break;
     case BlockOp::max_pool:
     case BlockOp::average_pool: accumulate_pool(a, z, argmax); break;
+    case BlockOp::residual_add: break;  // not reached: the constructor refuses residual nets
   }
   images_ += size_t(a.n());
   seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -53,6 +53,8 @@ struct TractSettings {
 // Throws base::Error naming the flag (--tract-samples, --tract-top), or the setting when no flag sets
 // it (chains, batch), of the first setting out of range.
 void validate(const TractSettings& s);
+// Throws base::Error for a net tractography cannot image yet: one with residual units (skip edges).
+void check_tractable(const nn::Network& net);
 
 // C_{A→B} for one layer pair: `from` × `to` regions, row-major.
 struct FlowMatrix {

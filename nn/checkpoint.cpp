@@ -28,7 +28,8 @@ nlohmann::json describe_network(const Network& net) {
                         {"kind", l.kind()},
                         {"token", l.token()},
                         {"input_shape", {l.input_shape.c, l.input_shape.h, l.input_shape.w}},
-                        {"output_shape", {l.output_shape.c, l.output_shape.h, l.output_shape.w}}};
+                        {"output_shape", {l.output_shape.c, l.output_shape.h, l.output_shape.w}},
+                        {"input", net.layer_source(i)}};  // the layer it reads, −1 the network input
     switch (l.layer_kind()) {
       case LayerKind::conv2d: {
         const auto& c = static_cast<const Conv2d&>(l);
@@ -63,6 +64,16 @@ nlohmann::json describe_network(const Network& net) {
       case LayerKind::dropout:
         j["p"] = static_cast<const Dropout&>(l).p;
         break;
+      case LayerKind::add:
+        j["shortcut"] = net.shortcut_source(i);  // the layer the shortcut reads, −1 the network input
+        break;
+      case LayerKind::pad_shortcut: {
+        const auto& p = static_cast<const PadShortcut&>(l);
+        j["stride"] = p.stride;
+        j["pad_front"] = p.front();
+        j["pad_back"] = p.out_channels - l.input_shape.c - p.front();
+        break;
+      }
       case LayerKind::relu:
       case LayerKind::gap:
         break;  // nothing beyond kind, token and shapes
@@ -71,7 +82,7 @@ nlohmann::json describe_network(const Network& net) {
   }
   nlohmann::json blocks = nlohmann::json::array();
   for (const Block& b : net.blocks())
-    blocks.push_back({{"name", b.name}, {"kind", b.kind}, {"layers", {b.first, b.last}},
+    blocks.push_back({{"name", b.name}, {"kind", b.kind}, {"layers", {b.first, b.last}}, {"inputs", b.inputs},
                       {"output_shape", {b.output_shape.c, b.output_shape.h, b.output_shape.w}}});
   return {{"spec", net.spec()},
           {"input", {net.channels(), net.height(), net.width()}},

@@ -23,6 +23,8 @@ const char* layer_kind_name(LayerKind kind) {
     case LayerKind::gap: return "gap";
     case LayerKind::batchnorm2d: return "batchnorm2d";
     case LayerKind::dropout: return "dropout";
+    case LayerKind::add: return "add";
+    case LayerKind::pad_shortcut: return "pad_shortcut";
   }
   return "unknown";  // not reached: every kind is a case above
 }
@@ -607,6 +609,79 @@ void Dropout::backward(const Tensor& in, const Tensor&, const Tensor& dout, Tens
   *din = dout;
   if (!last_training_) return;
   for (size_t i = 0; i < in.size(); ++i) (*din)[i] *= mask_[i];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Add
+
+Shape Add::setup(Shape in) {
+  if (in.c != shortcut_shape.c || in.h != shortcut_shape.h || in.w != shortcut_shape.w)
+    throw base::Error("spec token ')': the branch's output (" + std::to_string(in.c) + "," + std::to_string(in.h) + "," +
+                      std::to_string(in.w) + ") cannot be added to the shortcut (" + std::to_string(shortcut_shape.c) + "," +
+                      std::to_string(shortcut_shape.h) + "," + std::to_string(shortcut_shape.w) +
+                      "); expected equal shapes (res:pad( or res:proj( give a shortcut that changes shape)");
+  check_sizes(in, 0);
+  return in;
+}
+
+void Add::forward(const Tensor& in, Tensor& out, bool, Rng&) {
+  out.resize(in.shape());
+  const float* a = in.data();
+  const float* b = shortcut->data();
+  float* y = out.data();
+  const long n = long(in.size());
+#pragma omp parallel for schedule(static)
+  for (long i = 0; i < n; ++i) y[i] = a[i] + b[i];
+}
+
+void Add::backward(const Tensor&, const Tensor&, const Tensor& dout, Tensor* din, bool) {
+  if (din) *din = dout;  // dL/dbranch = dout (the network adds dout to the shortcut's gradient)
+}
+
+// ---------------------------------------------------------------------------------------------
+// PadShortcut (option A)
+
+PadShortcut::PadShortcut(int out_channels_, int stride_) : out_channels(out_channels_), stride(stride_) {}
+
+Shape PadShortcut::setup(Shape in) {
+  if (out_channels < in.c)
+    throw base::Error("spec token 'res:pad(': the branch has " + std::to_string(out_channels) + " channels, fewer than the " +
+                      std::to_string(in.c) + " of the unit's input; expected at least as many (zero padding only adds channels)");
+  input_shape = Shape{1, in.c, in.h, in.w};
+  Shape out{1, out_channels, (in.h - 1) / stride + 1, (in.w - 1) / stride + 1};
+  check_sizes(out, 0);
+  return output_shape = out;
+}
+
+void PadShortcut::forward(const Tensor& in, Tensor& out, bool, Rng&) {
+  const int N = in.n(), C = in.c(), H = in.h(), W = in.w(), OH = (H - 1) / stride + 1, OW = (W - 1) / stride + 1;
+  const int front = (out_channels - C) / 2;
+  out.resize(N, out_channels, OH, OW);
+  out.zero();
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < N; ++n)
+    for (int c = 0; c < C; ++c) {
+      const float* x = in.data() + (size_t(n) * C + c) * H * W;                     // (H, W)
+      float* y = out.data() + (size_t(n) * out_channels + c + front) * OH * OW;  // (OH, OW)
+      for (int oy = 0; oy < OH; ++oy)
+        for (int ox = 0; ox < OW; ++ox) y[oy * OW + ox] = x[size_t(oy) * stride * W + size_t(ox) * stride];
+    }
+}
+
+void PadShortcut::backward(const Tensor& in, const Tensor&, const Tensor& dout, Tensor* din, bool) {
+  if (!din) return;
+  const int N = in.n(), C = in.c(), H = in.h(), W = in.w(), OH = dout.h(), OW = dout.w();
+  const int front = (out_channels - C) / 2;
+  din->resize(in.shape());
+  din->zero();
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < N; ++n)
+    for (int c = 0; c < C; ++c) {
+      float* dx = din->data() + (size_t(n) * C + c) * H * W;
+      const float* dy = dout.data() + (size_t(n) * out_channels + c + front) * OH * OW;
+      for (int oy = 0; oy < OH; ++oy)
+        for (int ox = 0; ox < OW; ++ox) dx[size_t(oy) * stride * W + size_t(ox) * stride] = dy[oy * OW + ox];
+    }
 }
 
 }  // namespace nn

@@ -26,8 +26,8 @@ namespace nn {
 // The kinds of layer.  Every per-kind table is a `switch` over this enum without a `default`
 // (nn/checkpoint.cpp's description, imaging/net_view.cpp's reading of a net), so that -Wswitch
 // lists each place a new kind must be handled.
-enum class LayerKind { conv2d, linear, relu, maxpool, avgpool, gap, batchnorm2d, dropout };
-const char* layer_kind_name(LayerKind kind);  // "conv2d", "linear", "relu", "maxpool", ... as model.json spells them
+enum class LayerKind { conv2d, linear, relu, maxpool, avgpool, gap, batchnorm2d, dropout, add, pad_shortcut };
+const char* layer_kind_name(LayerKind kind);  // "conv2d", "linear", "relu", "maxpool", ..., "add", "pad_shortcut"
 
 // A learnable tensor (or a saved buffer such as batch-norm running statistics,
 // which has trainable == false and no gradient).
@@ -42,7 +42,7 @@ class Layer {
   virtual ~Layer() = default;
   virtual LayerKind layer_kind() const = 0;
   std::string kind() const { return layer_kind_name(layer_kind()); }  // "conv2d", "linear", "relu", ...
-  virtual std::string token() const = 0;  // the spec token that builds this layer
+  virtual std::string token() const = 0;  // the spec token that builds this layer (a res group makes `add`, `shortcut:pad`)
   virtual Shape setup(Shape in) = 0;
   virtual void forward(const Tensor& in, Tensor& out, bool training, Rng& rng) = 0;
   virtual void backward(const Tensor& in, const Tensor& out, const Tensor& dout, Tensor* din,
@@ -194,6 +194,41 @@ class Dropout : public Layer {
  private:
   std::vector<float> mask_;  // 0 or 1/(1−p), per element of the last training forward
   bool last_training_ = false;
+};
+
+// The add of a residual unit (He et al. 2016): out = branch + shortcut, element-wise.
+// It has two inputs: `in` of forward/backward is the branch (the layer before it), the shortcut is the
+// tensor the network points `shortcut` at before each forward (nn::Network keeps the graph).
+//   branch (N, C, H, W) + shortcut (N, C, H, W) → out (N, C, H, W)
+// backward: dL/dbranch = dL/dshortcut = dout; din receives the branch's, the network adds the same
+// dout into the shortcut's gradient.
+class Add : public Layer {
+ public:
+  LayerKind layer_kind() const override { return LayerKind::add; }
+  std::string token() const override { return "add"; }  // no token of its own: a res group's ')' makes it
+  // The branch's shape must equal shortcut_shape (set by the network before setup).
+  Shape setup(Shape in) override;
+  void forward(const Tensor& in, Tensor& out, bool training, Rng& rng) override;
+  void backward(const Tensor& in, const Tensor& out, const Tensor& dout, Tensor* din, bool param_grads) override;
+  Shape shortcut_shape;
+  const Tensor* shortcut = nullptr;  // (N, C, H, W), set by the network before forward
+};
+
+// Option A shortcut of He et al. 2016: spatial subsampling by `stride` (every stride-th row and
+// column from the first, as x[:, :, ::s, ::s]) and zero channel padding, no parameters.
+//   in (N, C, H, W) → out (N, OC, ⌈H/S⌉, ⌈W/S⌉), out[n][c + front][y][x] = in[n][c][y·S][x·S],
+//   front = ⌊(OC − C)/2⌋ zero channels before, OC − C − front after (PyTorch:
+//   F.pad(x[:, :, ::s, ::s], (0, 0, 0, 0, front, OC − C − front))).
+class PadShortcut : public Layer {
+ public:
+  PadShortcut(int out_channels, int stride);
+  LayerKind layer_kind() const override { return LayerKind::pad_shortcut; }
+  std::string token() const override { return "shortcut:pad"; }  // made by a res:pad( group
+  Shape setup(Shape in) override;  // OC ≥ C, else base::Error
+  void forward(const Tensor& in, Tensor& out, bool training, Rng& rng) override;
+  void backward(const Tensor& in, const Tensor& out, const Tensor& dout, Tensor* din, bool param_grads) override;
+  int front() const { return (out_channels - input_shape.c) / 2; }
+  int out_channels, stride;
 };
 
 }  // namespace nn

@@ -1,5 +1,6 @@
 #include "nn/network.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <sstream>
 
@@ -65,17 +66,110 @@ std::string Network::preset(const std::string& name) {
   if (name == "bn")
     return "conv3x3:32 bn relu conv3x3:32 bn relu maxpool2 conv3x3:64 bn relu conv3x3:64 bn relu maxpool2 "
            "conv3x3:128 bn relu conv3x3:128 bn relu maxpool2 linear:256 relu dropout:0.3 linear:10";
+  // He et al. 2016's CIFAR ResNet-6n+2: a 3×3 conv, three stages of n basic blocks (16, 32, 64
+  // channels; the first unit of stages 2 and 3 halves the map with stride 2 and an option A shortcut),
+  // global average pooling, linear 10.
+  const auto resnet = [](int n) {
+    const std::string k = std::to_string(n - 1);
+    return "conv3x3:16 bn relu " + std::to_string(n) + "*(res(conv3x3:16 bn relu conv3x3:16 bn) relu) "
+           "res:pad(conv3x3:32:s2 bn relu conv3x3:32 bn) relu " + k + "*(res(conv3x3:32 bn relu conv3x3:32 bn) relu) "
+           "res:pad(conv3x3:64:s2 bn relu conv3x3:64 bn) relu " + k + "*(res(conv3x3:64 bn relu conv3x3:64 bn) relu) "
+           "gap linear:10";
+  };
+  if (name == "resnet20") return resnet(3);
+  if (name == "resnet56") return resnet(9);
   return "";
 }
 
+namespace {
+
+bool opens_group(const std::string& token) { return !token.empty() && token.back() == '('; }
+
+// Words split on white space; a '(' ends a token ("res(", "3*(") and a ')' is a token of its own.
+std::vector<std::string> split_tokens(const std::string& spec) {
+  std::vector<std::string> tokens;
+  std::istringstream is(spec);
+  std::string word;
+  while (is >> word) {
+    std::string current;
+    for (char ch : word) {
+      if (ch == ')') {
+        if (!current.empty()) tokens.push_back(current);
+        tokens.push_back(")");
+        current.clear();
+        continue;
+      }
+      current += ch;
+      if (ch == '(') {
+        tokens.push_back(current);
+        current.clear();
+      }
+    }
+    if (!current.empty()) tokens.push_back(current);
+  }
+  return tokens;
+}
+
+constexpr size_t kMaxExpandedTokens = 100000;
+
+// Expands the repeat groups N*( … ) of tokens[begin, end) into `out`; `match[i]` is the index of the
+// ')' closing the group opened at i.
+void expand_repeats(const std::vector<std::string>& tokens, const std::vector<size_t>& match, size_t begin, size_t end,
+                    std::vector<std::string>& out) {
+  for (size_t i = begin; i < end; ++i) {
+    const std::string& t = tokens[i];
+    const size_t star = t.find('*');
+    if (!opens_group(t) || star == std::string::npos) {
+      out.push_back(t);
+      continue;
+    }
+    int count = 0;
+    if (star + 2 != t.size() || !parse_int(t.substr(0, star), count) || count < 1)
+      bad_token(t, "expected a repeat N*( … ) with a count N ≥ 1, e.g. 3*(res(conv3x3:16 bn relu conv3x3:16 bn) relu)");
+    if (match[i] == i + 1) bad_token(t, "nothing to repeat (expected tokens between '" + t + "' and ')')");
+    for (int k = 0; k < count; ++k) {
+      expand_repeats(tokens, match, i + 1, match[i], out);
+      if (out.size() > kMaxExpandedTokens)
+        bad_token(t, "the spec expands to more than " + std::to_string(kMaxExpandedTokens) + " tokens");
+    }
+    i = match[i];
+  }
+}
+
+// The spec's tokens with every repeat expanded; unbalanced groups throw naming the token.
+std::vector<std::string> expanded_tokens(const std::string& spec) {
+  const std::vector<std::string> tokens = split_tokens(spec);
+  std::vector<size_t> match(tokens.size(), 0), open;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (tokens[i] == "(")
+      bad_token("(", "a group opens with its name against the bracket: res(, res:pad(, res:proj( or N*(");
+    if (opens_group(tokens[i])) open.push_back(i);
+    if (tokens[i] == ")") {
+      if (open.empty()) bad_token(")", "no group is open (expected a res( … ) or N*( … ) before it)");
+      match[open.back()] = i;
+      open.pop_back();
+    }
+  }
+  if (!open.empty()) bad_token(tokens[open.back()], "unclosed group (expected a matching ')')");
+  std::vector<std::string> out;
+  expand_repeats(tokens, match, 0, tokens.size(), out);
+  return out;
+}
+
+// The stride S with ⌈in/S⌉ = out on both axes (a residual shortcut's subsampling), or 0 if none.
+int shortcut_stride(const Shape& in, const Shape& out) {
+  for (int s = 1; s <= std::max(in.h, in.w); ++s)
+    if ((in.h - 1) / s + 1 == out.h && (in.w - 1) / s + 1 == out.w) return s;
+  return 0;
+}
+
+std::string shape_text(const Shape& s) { return "(" + std::to_string(s.c) + "," + std::to_string(s.h) + "," + std::to_string(s.w) + ")"; }
+
+}  // namespace
+
 Network::Network(const std::string& spec, int channels, int height, int width)
     : spec_(spec), in_c_(channels), in_h_(height), in_w_(width) {
-  std::vector<std::string> tokens;
-  {
-    std::istringstream is(spec);
-    std::string t;
-    while (is >> t) tokens.push_back(t);
-  }
+  const std::vector<std::string> tokens = expanded_tokens(spec);
   if (tokens.empty()) throw base::Error("spec '" + spec + "': empty (expected tokens such as conv3x3:32 relu maxpool2 linear:10)");
   if (channels < 1 || height < 1 || width < 1 || channels > base::kMaxInputSide || height > base::kMaxInputSide ||
       width > base::kMaxInputSide || int64_t(channels) * height * width > base::kMaxLayerUnits)
@@ -83,43 +177,114 @@ Network::Network(const std::string& spec, int channels, int height, int width)
                       ": expected sides from 1 to " + std::to_string(base::kMaxInputSide) + " and at most " +
                       std::to_string(base::kMaxLayerUnits) + " values per image");
   int64_t stored_values = 0;  // of the layers set up so far, against base::kMaxParameters
-  int n_conv = 0, n_pool = 0, n_fc = 0, n_bn = 0;
+  int n_conv = 0, n_pool = 0, n_fc = 0, n_bn = 0, n_res = 0;
   Shape shape{1, channels, height, width};
+  // Sets up `layer` on input `in` read from layer `source` (−1: the network input) as a layer of the
+  // last block; returns its output shape.
+  const auto place = [&](std::unique_ptr<Layer> layer, const std::string& name, int source, const Shape& in) {
+    layer->value_budget = base::kMaxParameters - stored_values;
+    const Shape out = layer->setup(in);
+    for (Param* p : layer->params()) stored_values += int64_t(p->value.size());
+    layer->input_shape = in;  // every layer records its shapes, whatever its setup() did
+    layer->output_shape = out;
+    blocks_.back().last = int(layers_.size());
+    blocks_.back().output_shape = out;
+    layers_.push_back(std::move(layer));
+    layer_names_.push_back(name);
+    source_.push_back(source);
+    shortcut_source_.push_back(-2);
+    block_of_layer_.push_back(int(blocks_.size()) - 1);
+    return out;
+  };
+  const auto block_of = [&](int layer) { return layer < 0 ? -1 : block_of_layer_[size_t(layer)]; };
+  const auto open_block = [&](const std::string& name, const std::string& kind, std::vector<int> inputs) {
+    Block b;
+    b.name = name;
+    b.kind = kind;
+    b.first = b.last = b.main = b.pre_activation = int(layers_.size());
+    b.inputs = std::move(inputs);
+    blocks_.push_back(b);
+  };
+  // The residual units open at this point of the spec.
+  struct Unit {
+    std::string token;        // "res(", "res:pad(", "res:proj("
+    int input_layer;          // the layer whose output enters the unit (−1: the network input)
+    Shape input_shape;
+    size_t first_block;       // blocks_.size() when it opened
+  };
+  std::vector<Unit> units;
   for (size_t ti = 0; ti < tokens.size(); ++ti) {
     const std::string& t = tokens[ti];
+    const int previous = int(layers_.size()) - 1;
+    if (t == "res(" || t == "res:pad(" || t == "res:proj(") {
+      if (tokens[ti + 1] == ")") bad_token(t, "a residual unit needs a branch (expected layers between '" + t + "' and ')')");
+      units.push_back({t, previous, shape, blocks_.size()});
+      residual_ = true;
+      continue;
+    }
+    if (opens_group(t)) bad_token(t, "unknown group (expected res(, res:pad(, res:proj( or N*( with N ≥ 1)");
+    if (t == ")") {
+      const Unit unit = units.back();
+      units.pop_back();
+      const int branch = previous;
+      const std::string name = "res" + std::to_string(++n_res);
+      open_block(name, "res", {block_of(branch), block_of(unit.input_layer)});
+      int shortcut = unit.input_layer;
+      Shape shortcut_shape = unit.input_shape;
+      if (unit.token != "res(") {  // an option A or B shortcut
+        const int stride = shortcut_stride(unit.input_shape, shape);
+        if (stride == 0)
+          bad_token(unit.token, "the branch's output " + shape_text(shape) + " is not the unit's input " + shape_text(unit.input_shape) +
+                                    " subsampled by one stride; expected a branch that keeps or strides the map");
+        if (unit.token == "res:pad(") {
+          shortcut_shape = place(std::make_unique<PadShortcut>(shape.c, stride), name + ".pad", unit.input_layer, unit.input_shape);
+          shortcut = previous + 1;
+        } else if (unit.token == "res:proj(") {
+          shortcut_shape = place(std::make_unique<Conv2d>(shape.c, 1, 1, stride, 0, false), name + ".proj", unit.input_layer, unit.input_shape);
+          shortcut_shape = place(std::make_unique<BatchNorm2d>(), name + ".proj_bn", previous + 1, shortcut_shape);
+          shortcut = previous + 2;
+        }
+        blocks_.back().shortcut_layer = previous + 1;
+      }
+      if (!(shortcut_shape.c == shape.c && shortcut_shape.h == shape.h && shortcut_shape.w == shape.w))
+        bad_token(unit.token, "the branch's output " + shape_text(shape) + " cannot be added to the identity shortcut " +
+                                  shape_text(shortcut_shape) + "; expected equal shapes (res:pad( or res:proj( change the shortcut's shape)");
+      auto add = std::make_unique<Add>();
+      add->shortcut_shape = shortcut_shape;
+      Block& b = blocks_.back();
+      b.main = b.pre_activation = int(layers_.size());
+      shape = place(std::move(add), name, branch, shape);
+      shortcut_source_.back() = shortcut;
+      continue;
+    }
     std::unique_ptr<Layer> layer;
     std::string name;
-    bool opens_block = false;
-    std::string block_kind;
     if (t.rfind("conv", 0) == 0) {
       bool followed_by_bn = ti + 1 < tokens.size() && tokens[ti + 1] == "bn";
       layer = parse_conv(t, !followed_by_bn);
       name = "conv" + std::to_string(++n_conv);
-      opens_block = true;
-      block_kind = "conv";
+      open_block(name, "conv", {block_of(previous)});
     } else if (t.rfind("linear:", 0) == 0) {
       int n;
       if (!parse_int(t.substr(7), n) || n < 1) bad_token(t, "expected linear:<N> with N ≥ 1");
       layer = std::make_unique<Linear>(n);
       name = "fc" + std::to_string(++n_fc);
-      opens_block = true;
-      block_kind = "fc";
+      open_block(name, "fc", {block_of(previous)});
     } else if (t.rfind("maxpool", 0) == 0 || t.rfind("avgpool", 0) == 0) {
       bool is_max = t[0] == 'm';
       int k, s;
       parse_pool(t, is_max ? "maxpool" : "avgpool", k, s);
       layer = std::make_unique<Pool2d>(is_max ? Pool2d::Max : Pool2d::Average, k, s);
       name = "pool" + std::to_string(++n_pool);
-      opens_block = true;
-      block_kind = "pool";
+      open_block(name, "pool", {block_of(previous)});
     } else if (t == "gap") {
       layer = std::make_unique<GlobalAvgPool>();
       name = "pool" + std::to_string(++n_pool);
-      opens_block = true;
-      block_kind = "pool";
+      open_block(name, "pool", {block_of(previous)});
     } else if (t == "relu" || t == "bn" || t.rfind("dropout:", 0) == 0) {
-      if (blocks_.empty() || blocks_.back().kind == "pool")
-        bad_token(t, "must follow a conv or linear token (it belongs to that block)");
+      // Inside a residual branch the block must have opened inside it; the ')' is no layer of it.
+      if (blocks_.empty() || blocks_.back().kind == "pool" || (!units.empty() && blocks_.size() == units.back().first_block))
+        bad_token(t, "must follow a conv or linear token (it belongs to that block), or a res group's ')'");
       Block& b = blocks_.back();
       if (t == "relu") {
         if (b.activation >= 0) bad_token(t, "block " + b.name + " already has an activation");
@@ -138,33 +303,12 @@ Network::Network(const std::string& spec, int channels, int height, int width)
         layer = std::make_unique<Dropout>(float(p));
         name = b.name + ".dropout";
       }
+      if (t == "relu") b.activation = int(layers_.size());
+      if (t == "bn") b.batchnorm = b.pre_activation = int(layers_.size());
     } else {
-      bad_token(t, "unknown (expected convKxK:C, linear:N, relu, bn, dropout:p, maxpoolK, avgpoolK or gap)");
+      bad_token(t, "unknown (expected convKxK:C, linear:N, relu, bn, dropout:p, maxpoolK, avgpoolK, gap, res( … ) or N*( … ))");
     }
-    const Shape layer_input = shape;
-    layer->value_budget = base::kMaxParameters - stored_values;
-    shape = layer->setup(shape);
-    for (Param* p : layer->params()) stored_values += int64_t(p->value.size());
-    layer->input_shape = layer_input;  // every layer records its shapes, whatever its setup() did
-    layer->output_shape = shape;
-    int index = int(layers_.size());
-    if (opens_block) {
-      Block b;
-      b.name = name;
-      b.kind = block_kind;
-      b.first = b.last = b.main = b.pre_activation = index;
-      blocks_.push_back(b);
-    } else {
-      Block& b = blocks_.back();
-      b.last = index;
-      if (t == "relu") b.activation = index;
-      if (t == "bn") b.batchnorm = index;
-      if (t == "bn") b.pre_activation = index;
-    }
-    blocks_.back().output_shape = shape;
-    layers_.push_back(std::move(layer));
-    layer_names_.push_back(name);
-    block_of_layer_.push_back(int(blocks_.size()) - 1);
+    shape = place(std::move(layer), name, previous, shape);
   }
   if (blocks_.back().kind != "fc")
     throw base::Error("spec '" + spec + "': must end with a linear:<classes> block (the logits)");
@@ -200,18 +344,17 @@ int Network::find_block(const std::string& name) const {
   return -1;
 }
 
-void Network::run(size_t from, const Tensor& x, bool training, const Probe* probe, const BlockEdit* edit) {
-  input_ = &x;
+void Network::run(size_t from, bool training, const Probe* probe, const BlockEdit* edit) {
   start_layer_ = from;
   for (size_t i = from; i < layers_.size(); ++i) {
-    const Tensor& in = i == from ? x : acts_[i - 1];
-    layers_[i]->forward(in, acts_[i], training, rng_);
+    if (shortcut_source_[i] != -2) static_cast<Add&>(*layers_[i]).shortcut = &source_output(shortcut_source_[i]);
+    layers_[i]->forward(source_output(source_[i]), acts_[i], training, rng_);
     if (edit && int(i) == blocks_[block_of_layer_[i]].last) (*edit)(block_of_layer_[i], acts_[i]);
     if (probe) {
       const Block& b = blocks_[block_of_layer_[i]];
       if (int(i) == b.last) {
-        const Tensor& block_in = size_t(b.first) == from ? x : acts_[b.first - 1];
-        (*probe)(BlockView{block_of_layer_[i], b, block_in, acts_[b.pre_activation], acts_[b.last]});
+        const int reads = b.kind == "res" ? source_[size_t(b.main)] : source_[size_t(b.first)];
+        (*probe)(BlockView{block_of_layer_[i], b, source_output(reads), acts_[b.pre_activation], acts_[b.last]});
       }
     }
   }
@@ -221,38 +364,76 @@ const Tensor& Network::forward(const Tensor& x, bool training, const Probe* prob
   if (x.c() != in_c_ || x.h() != in_h_ || x.w() != in_w_)
     throw base::Error("network input " + x.shape().str() + " does not match the net's input (N," + std::to_string(in_c_) +
                 "," + std::to_string(in_h_) + "," + std::to_string(in_w_) + ")");
-  run(0, x, training, probe, edit);
+  input_ = &x;
+  run(0, training, probe, edit);
   return acts_.back();
+}
+
+bool Network::crossed_by_shortcut(int b) const {
+  const int last = blocks_[size_t(b)].last;
+  for (size_t i = size_t(last) + 1; i < layers_.size(); ++i)
+    if (source_[i] < last || (shortcut_source_[i] != -2 && shortcut_source_[i] < last)) return true;
+  return false;
 }
 
 const Tensor& Network::forward_from(int b, const Tensor& a, const Probe* probe) {
   const Shape& s = blocks_[b].output_shape;
   if (a.c() != s.c || a.h() != s.h || a.w() != s.w)
     throw base::Error("forward_from(" + blocks_[b].name + "): activation " + a.shape().str() + " does not match the block's output");
-  if (size_t(blocks_[b].last) + 1 == layers_.size()) {
-    acts_.back() = a;
-    return acts_.back();
-  }
-  run(size_t(blocks_[b].last) + 1, a, false, probe);
+  if (crossed_by_shortcut(b) && (!input_ || acts_[size_t(blocks_[b].first)].n() != a.n()))
+    throw base::Error("forward_from(" + blocks_[b].name + "): a shortcut passes this block; expected a forward() of the same " +
+                      std::to_string(a.n()) + " images before it");
+  const size_t last = size_t(blocks_[b].last);
+  acts_[last] = a;
+  if (last + 1 == layers_.size()) return acts_.back();
+  run(last + 1, false, probe);
   return acts_.back();
 }
+
+namespace {
+// dst += src, element-wise (same shapes).
+void add_into(Tensor& dst, const Tensor& src) {
+  float* d = dst.data();
+  const float* s = src.data();
+  const long n = long(dst.size());
+#pragma omp parallel for schedule(static)
+  for (long i = 0; i < n; ++i) d[i] += s[i];
+}
+}  // namespace
 
 void Network::backward(const Tensor& dlogits, bool param_grads, int stop_block) {
   grads_.back() = dlogits;
   size_t stop = stop_block >= 0 ? size_t(blocks_[stop_block].last) + 1 : start_layer_;
   if (stop < start_layer_) throw base::Error("backward: block is before the start of the last forward");
+  // A layer's output may feed several layers (a residual unit's input feeds its branch and its
+  // shortcut): its gradient is the sum over them, written by the first (highest) consumer and added
+  // to by the others, in a fixed order.  Gradients below the first layer run are not needed.
+  const int lowest = int(stop) - 1;
+  grad_written_.assign(layers_.size(), 0);
+  grad_written_.back() = 1;
   for (size_t i = layers_.size(); i-- > stop;) {
-    const Tensor& in = i == start_layer_ ? *input_ : acts_[i - 1];
-    // Layer 0 needs no input gradient (its input is data); a forward_from() start gets one:
-    // it is the gradient of the lesioned block's output.
-    Tensor* din = i > 0 ? &grads_[i - 1] : nullptr;
-    layers_[i]->backward(in, acts_[i], grads_[i], din, param_grads);
+    const int src = source_[i];
+    Tensor* din = nullptr;
+    if (src >= lowest && src >= 0) din = grad_written_[size_t(src)] ? &scratch_ : &grads_[size_t(src)];
+    if (shortcut_source_[i] != -2) static_cast<Add&>(*layers_[i]).shortcut = &source_output(shortcut_source_[i]);
+    layers_[i]->backward(source_output(src), acts_[i], grads_[i], din, param_grads);
+    if (din == &scratch_) add_into(grads_[size_t(src)], scratch_);
+    if (din) grad_written_[size_t(src)] = 1;
+    const int shortcut = shortcut_source_[i];
+    if (shortcut != -2 && shortcut >= lowest && shortcut >= 0) {  // dL/dshortcut = dout of the add
+      if (grad_written_[size_t(shortcut)])
+        add_into(grads_[size_t(shortcut)], grads_[i]);
+      else
+        grads_[size_t(shortcut)] = grads_[i];
+      grad_written_[size_t(shortcut)] = 1;
+    }
   }
 }
 
 void Network::release_buffers() {
   for (Tensor& t : acts_) t = Tensor();
   for (Tensor& t : grads_) t = Tensor();
+  scratch_ = Tensor();
   input_ = nullptr;
 }
 

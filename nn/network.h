@@ -9,8 +9,19 @@
 // e.g. the `reference` preset:
 //   conv3x3:32 relu maxpool2 conv3x3:64 relu maxpool2 conv3x3:128 relu maxpool2 linear:256 relu linear:10
 //
+// Residual units and repeats (README "Residual networks"); groups are bracketed, never relative offsets:
+//   res( … )        a residual unit: out = branch(x) + x, the identity shortcut (shapes must match)
+//   res:pad( … )    option A of He et al. 2016: the shortcut subsamples x by the branch's stride and
+//                   pads zero channels up to the branch's channels (nn::PadShortcut, no parameters)
+//   res:proj( … )   option B: the shortcut is a 1×1 conv (stride as the branch's) + bn
+//   N*( … )         the tokens inside, N ≥ 1 times (a macro: expanded before anything else)
+// The tokens inside res( … ) are the branch; a relu right after the ')' is the unit's activation.
+// e.g. one stage of resnet20:  3*(res(conv3x3:16 bn relu conv3x3:16 bn) relu)
+//
 // Blocks: a conv or linear token opens a block that also holds the bn/relu/dropout after it;
-// a pooling token is a block of its own.  Blocks are named conv1.., pool1.., fc1.., and the last
+// a pooling token is a block of its own; a res group's ')' closes a block `res<k>` (kind "res") that
+// holds the shortcut's layers (res<k>.pad, or res<k>.proj and res<k>.proj_bn), the add (layer `res<k>`)
+// and the relu after it.  Branch blocks are numbered with the others (conv2, conv3, …).  Blocks are named conv1.., pool1.., fc1.., and the last
 // linear block is `output` (the logits).  A conv followed by bn has no bias (the bn shift is one).
 // Parameters are named as a PyTorch state_dict would: conv1.weight, conv1.bias, bn1.weight,
 // bn1.running_mean, fc1.weight, output.bias, ...
@@ -35,9 +46,13 @@ namespace nn {
 
 struct Block {
   std::string name;             // conv1, pool1, fc1, output
-  std::string kind;             // "conv", "pool", "fc", "output"
+  std::string kind;             // "conv", "pool", "fc", "output", "res"
   int first = 0, last = 0;      // layer indices [first, last]
-  int main = 0;                 // the conv/linear/pool layer
+  int main = 0;                 // the conv/linear/pool layer; a res block's add
+  // The blocks it reads (−1: the network input): one, or for a res block {branch's last block,
+  // the block whose output the shortcut reads}.
+  std::vector<int> inputs;
+  int shortcut_layer = -1;      // res block: the pad or projection conv layer, or −1 (identity)
   int batchnorm = -1;           // its bn layer, or -1
   int activation = -1;          // its relu layer, or -1
   int pre_activation = 0;       // the layer whose output is z
@@ -47,7 +62,7 @@ struct Block {
 struct BlockView {
   int index;
   const Block& block;
-  const Tensor& input;  // (N, ...) the block's input
+  const Tensor& input;  // (N, ...) the block's input (a res block: the branch's output)
   const Tensor& z;      // pre-activation
   const Tensor& a;      // output
 };
@@ -75,7 +90,7 @@ class Network {
  public:
   // Builds and shape-checks the net for per-sample input (C, H, W); throws base::Error on a bad spec.
   Network(const std::string& spec, int channels, int height, int width);
-  static std::string preset(const std::string& name);  // "reference", "bn"; "" if unknown
+  static std::string preset(const std::string& name);  // "reference", "bn", "resnet20", "resnet56"; "" if unknown
 
   void init(uint64_t seed, OutputInit output = OutputInit::he);  // He initialisation from a seeded stream
 
@@ -85,7 +100,17 @@ class Network {
   // x (N, C, H, W) → logits (N, classes, 1, 1), returned by reference (owned by the net).
   const Tensor& forward(const Tensor& x, bool training, const Probe* probe = nullptr, const BlockEdit* edit = nullptr);
   // Runs the layers after block b, with `a` standing for block b's output (an imaging lesion).
+  // A shortcut that passes block b (crossed_by_shortcut) carries an output of a layer before it: that
+  // output is read from the last forward(), which must have been of the same images (same batch).
   const Tensor& forward_from(int b, const Tensor& a, const Probe* probe = nullptr);
+  // True when a layer after block b reads the output of a layer before block b's output (a shortcut
+  // around a block inside a residual branch): block b's output is then not all the net downstream sees.
+  bool crossed_by_shortcut(int b) const;
+  // True when the net has a residual unit.
+  bool is_residual() const { return residual_; }
+  // The layer whose output layer i reads (−1: the network input); an add's second input is shortcut_source(i).
+  int layer_source(size_t i) const { return source_[i]; }
+  int shortcut_source(size_t i) const { return shortcut_source_[i]; }
   // dlogits → gradients of every layer output; ADDS to parameter grads when param_grads.
   // Reads the activations of the last forward()/forward_from(), including the input tensor passed
   // to it (kept by pointer: it must still be alive).
@@ -120,16 +145,23 @@ class Network {
   Rng& rng() { return rng_; }
 
  private:
-  void run(size_t from, const Tensor& x, bool training, const Probe* probe, const BlockEdit* edit = nullptr);
+  // Runs layers from `from` on: each reads source_output(source_[i]) (the input of the last forward()).
+  void run(size_t from, bool training, const Probe* probe, const BlockEdit* edit = nullptr);
   std::string spec_;
   int in_c_, in_h_, in_w_;
   std::vector<std::unique_ptr<Layer>> layers_;
   std::vector<std::string> layer_names_;
   std::vector<Block> blocks_;
   std::vector<int> block_of_layer_;
+  std::vector<int> source_;           // per layer: the layer whose output it reads, −1 the input
+  std::vector<int> shortcut_source_;  // per add layer: the layer its shortcut reads (else −2)
+  bool residual_ = false;
   std::vector<Tensor> acts_, grads_;  // output of layer i, dL/d(output of layer i)
-  const Tensor* input_ = nullptr;      // input of the first layer run by the last forward
-  size_t start_layer_ = 0;             // that layer (0, or the one after a forward_from block)
+  Tensor scratch_;                     // an input gradient to be added to one already written
+  std::vector<char> grad_written_;     // per layer: grads_[i] holds a first contribution
+  const Tensor* input_ = nullptr;      // the network input of the last forward()
+  size_t start_layer_ = 0;             // first layer run by the last forward (0, or the one after a forward_from block)
+  const Tensor& source_output(int layer) const { return layer < 0 ? *input_ : acts_[size_t(layer)]; }
   Rng rng_;  // dropout masks
 };
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -279,6 +280,60 @@ TEST(NetView, InputSpanIsTheUnionOfTheWindowsBackToTheInput) {
             const std::array<int, 2> span = view.input_span(b, vertical, begin, end);
             EXPECT_EQ(span[0], first) << view.block(b).name << (vertical ? " rows " : " cols ") << begin << "-" << end;
             EXPECT_EQ(span[1], last + 1) << view.block(b).name << (vertical ? " rows " : " cols ") << begin << "-" << end;
+          }
+      }
+  }
+}
+
+// A residual net: the blocks read both inputs of each add (edges include the skip edges), and
+// input_span follows both paths.  The span is checked against the net itself: on a net without relus
+// (every unit of a linear map answers), the input rows (columns) whose change moves some unit of
+// block b's rows (columns) [begin, end) are exactly those the span holds, for every shortcut kind.
+TEST(NetView, ResidualBlocksReadBothPathsAndTheirInputSpanIsWhatMovesThem) {
+  for (const std::string spec : {"conv3x3:3 res(conv3x3:3 conv3x3:3) res:pad(conv3x3:4:s2) gap linear:2",
+                                 "conv3x3:3 bn res:proj(conv5x5:4:s2 bn conv3x3:4 bn) res:proj(conv1x1:2) linear:2"}) {
+    SCOPED_TRACE(spec);
+    nn::Network net = random_net(spec, 2, 9, 7, 3);
+    const NetView view(net);
+    const int res1 = net.find_block("res1"), res2 = net.find_block("res2");
+    EXPECT_EQ(view.block(res1).op, BlockOp::residual_add);
+    EXPECT_EQ(view.block(res1).inputs.size(), 2u);
+    EXPECT_EQ(view.block(res2).inputs[1], res1);  // the skip edge res1 → res2
+    size_t skip_edges = 0;
+    for (const NetView::Edge& e : view.edges()) skip_edges += e.to == res2 && e.from == res1;
+    EXPECT_EQ(skip_edges, 1u);
+    expect_error_naming([&] { view.single_input(res1, "test"); }, "res1");
+    const nn::Tensor x = gradcheck::random_tensor(nn::Shape{1, 2, 9, 7}, 4);
+    std::vector<nn::Tensor> base;
+    net.forward(x, false);
+    for (int b = 0; b < view.size(); ++b) base.push_back(net.output(b));
+    for (int b = 0; b < view.size(); ++b)
+      for (bool vertical : {true, false}) {
+        const nn::Shape out = view.block(b).output;
+        const int extent = vertical ? out.h : out.w, side = vertical ? 9 : 7;
+        std::vector<std::vector<bool>> moved(size_t(side), std::vector<bool>(size_t(extent), false));
+        for (int r = 0; r < side; ++r) {  // moving input row (column) r: which output rows (columns) move
+          nn::Tensor y = x;
+          for (int c = 0; c < 2; ++c)
+            for (int i = 0; i < (vertical ? 7 : 9); ++i) y.data()[(c * 9 + (vertical ? r : i)) * 7 + (vertical ? i : r)] += 1.f;
+          net.forward(y, false);
+          const nn::Tensor& a = net.output(b);
+          for (int c = 0; c < out.c; ++c)
+            for (int i = 0; i < out.h; ++i)
+              for (int j = 0; j < out.w; ++j) {
+                const size_t e = (size_t(c) * out.h + i) * out.w + j;
+                if (std::fabs(a[e] - base[size_t(b)][e]) > 1e-4f) moved[size_t(r)][size_t(vertical ? i : j)] = true;
+              }
+        }
+        for (int begin = 0; begin < extent; ++begin)
+          for (int end = begin + 1; end <= extent; ++end) {
+            int first = side, last = -1;
+            for (int r = 0; r < side; ++r)
+              for (int o = begin; o < end; ++o)
+                if (moved[size_t(r)][size_t(o)]) first = std::min(first, r), last = std::max(last, r);
+            const std::array<int, 2> span = view.input_span(b, vertical, begin, end);
+            EXPECT_EQ(span[0], first) << view.block(b).name << " [" << begin << ", " << end << ")";
+            EXPECT_EQ(span[1], last + 1) << view.block(b).name << " [" << begin << ", " << end << ")";
           }
       }
   }

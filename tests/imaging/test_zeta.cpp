@@ -196,7 +196,10 @@ TEST(Zeta, StratifiedSampleIsBalancedDeterministicAndWithinThePool) {
 }
 
 // The incremental walker must give the dense forward's values for any coalition, on every kind of
-// block the net builder makes (bn folding, strides, avg/max/global pools, dropout, non-square kernels).
+// block the net builder makes (bn folding, strides, avg/max/global pools, dropout, non-square kernels),
+// residual nets included: identity, option A (odd map, uneven channel padding) and option B shortcuts,
+// where a lesion reaches each later add along its branch and its shortcut.  A block inside a residual
+// branch is refused by name.
 TEST(Zeta, WalkerMatchesDenseForwardOnEveryBlockKind) {
   struct Case {
     const char* spec;
@@ -206,6 +209,9 @@ TEST(Zeta, WalkerMatchesDenseForwardOnEveryBlockKind) {
       {kTinySpec, 3, 8, 8},
       {"conv3x3:4 bn relu conv3x3:4:s2 bn relu avgpool2 linear:5 relu dropout:0.2 linear:3", 2, 8, 8},
       {"conv5x5:3:p0 relu maxpool3:s2 conv3x1:4 relu gap linear:3", 1, 9, 9},
+      {"conv3x3:4 bn relu res(conv3x3:4 bn relu conv3x3:4 bn) relu res(conv3x3:4 relu) relu gap linear:3", 3, 6, 6},
+      {"conv3x3:4 relu res:pad(conv3x3:7:s2 bn relu conv3x3:7 bn) relu res(conv3x3:7) relu maxpool2 linear:3", 2, 7, 7},
+      {"conv3x3:4 bn relu res:proj(conv3x3:8:s2 bn relu conv3x3:8 bn) relu res:proj(conv3x3:5) linear:3", 2, 8, 8},
   };
   for (const Case& c : cases) {
     auto net = random_net(c.spec, c.C, c.H, c.W, 3);
@@ -214,6 +220,11 @@ TEST(Zeta, WalkerMatchesDenseForwardOnEveryBlockKind) {
       ZetaSettings s;
       s.ablation = ablation;
       for (int b = 0; b < int(net->blocks().size()); ++b) {
+        if (net->crossed_by_shortcut(b)) {
+          expect_error_naming([&] { CoalitionValue(*net, b, run::GridSpec{2, 2, 3}, data.view, all_indices(2), s); },
+                              net->blocks()[size_t(b)].name + " lies inside a residual branch");
+          continue;
+        }
         CoalitionValue game(*net, b, run::GridSpec{2, 2, 3}, data.view, all_indices(data.view.count), s);
         const int n = game.regions();
         CoalitionWalker walker(game);

@@ -1,6 +1,7 @@
 // tests/nn/test_torch_reference.cpp — nnfmri against PyTorch on a small net, without PyTorch.
 //
-// tests/nn/fixtures/torch_reference.bin was written once by tests/nn/fixtures/make_torch_fixtures.py
+// tests/nn/fixtures/torch_reference.bin and torch_residual.bin (residual units with option A, option B
+// and identity shortcuts) were written once by tests/nn/fixtures/make_torch_fixtures.py
 // (its docstring describes the file format and every array).  This test builds the same net with
 // nn::Network, copies the initial weights and compares: train-mode logits and loss, the batch-norm
 // running statistics, every parameter gradient and the input gradient, the losses of 3 SGD steps
@@ -22,7 +23,17 @@
 
 namespace {
 
-const char* kSpec = "conv3x3:4 relu maxpool2 conv3x3:6 bn relu avgpool2 linear:8 relu linear:3";  // as the script
+// The nets of the script: a spec and its fixture file.
+struct Reference {
+  const char* spec;
+  const char* file;
+};
+const Reference kPlain = {"conv3x3:4 relu maxpool2 conv3x3:6 bn relu avgpool2 linear:8 relu linear:3", "torch_reference.bin"};
+const Reference kResidual = {
+    "conv3x3:4 relu res:pad(conv3x3:6:s2 bn relu conv3x3:6 bn) relu res:proj(conv3x3:8 bn relu conv3x3:8 bn) relu "
+    "res(conv3x3:8 relu conv3x3:8) relu gap linear:3",
+    "torch_residual.bin"};
+const char* kSpec = kPlain.spec;
 
 struct Array {
   std::vector<int> dims;
@@ -66,16 +77,16 @@ std::map<std::string, Array> read_fixture(const std::string& path) {
 }
 
 // The fixture lives beside this source file: tests/nn/fixtures/ (the suite runs from the repository root).
-std::string fixture_path() {
+std::string fixture_path(const std::string& file = kPlain.file) {
   std::string here = __FILE__;
   size_t slash = here.find_last_of('/');
-  return (slash == std::string::npos ? std::string(".") : here.substr(0, slash)) + "/fixtures/torch_reference.bin";
+  return (slash == std::string::npos ? std::string(".") : here.substr(0, slash)) + "/fixtures/" + file;
 }
 
-class TorchReference : public ::testing::Test {
+class TorchReference : public ::testing::TestWithParam<Reference> {
  protected:
   void SetUp() override {
-    fixture_ = read_fixture(fixture_path());
+    fixture_ = read_fixture(fixture_path(GetParam().file));
     const Array& input = at("input");
     ASSERT_EQ(input.dims, (std::vector<int>{5, 2, 8, 8}));
     x_.resize(nn::Shape{5, 2, 8, 8});
@@ -85,7 +96,7 @@ class TorchReference : public ::testing::Test {
 
   const Array& at(const std::string& name) const {
     auto it = fixture_.find(name);
-    if (it == fixture_.end()) throw base::Error(fixture_path() + ": no array '" + name + "'");
+    if (it == fixture_.end()) throw base::Error(fixture_path(GetParam().file) + ": no array '" + name + "'");
     return it->second;
   }
 
@@ -120,22 +131,29 @@ class TorchReference : public ::testing::Test {
   std::vector<uint8_t> labels_;
 };
 
-TEST_F(TorchReference, FixtureMatchesTheNetworkLayout) {
+TEST(TorchReferenceLayout, PlainNetParametersAreNamedAsTheStateDict) {
   nn::Network net(kSpec, 2, 8, 8);
   std::vector<std::string> expected = {"conv1.weight", "conv1.bias", "conv2.weight", "bn1.weight",
                                        "bn1.bias", "bn1.running_mean", "bn1.running_var", "fc1.weight",
                                        "fc1.bias", "output.weight", "output.bias"};
   auto params = net.named_params();
   ASSERT_EQ(params.size(), expected.size());
-  for (size_t k = 0; k < params.size(); ++k) {
-    EXPECT_EQ(params[k].name, expected[k]);
+  for (size_t k = 0; k < params.size(); ++k) EXPECT_EQ(params[k].name, expected[k]);
+}
+
+TEST_P(TorchReference, FixtureMatchesTheNetworkLayout) {
+  nn::Network net(GetParam().spec, 2, 8, 8);
+  size_t arrays = 0;
+  for (const auto& [name, array] : fixture_) arrays += name.rfind("init/", 0) == 0;
+  auto params = net.named_params();
+  ASSERT_EQ(params.size(), arrays);  // every state_dict entry is a parameter of the net, by name
+  for (size_t k = 0; k < params.size(); ++k)
     EXPECT_EQ(at("init/" + params[k].name).data.size(), params[k].param->value.size()) << params[k].name;
-  }
   EXPECT_EQ(labels_.size(), 5u);
 }
 
-TEST_F(TorchReference, TrainModeForwardLossAndEveryGradient) {
-  nn::Network net(kSpec, 2, 8, 8);
+TEST_P(TorchReference, TrainModeForwardLossAndEveryGradient) {
+  nn::Network net(GetParam().spec, 2, 8, 8);
   load_initial_weights(net);
   // The conv1 pre-activation, for the input gradient below.
   nn::Tensor conv1_z;
@@ -147,9 +165,13 @@ TEST_F(TorchReference, TrainModeForwardLossAndEveryGradient) {
   nn::Tensor dlogits;
   double loss = nn::softmax_cross_entropy(logits, labels_.data(), &dlogits);
   EXPECT_NEAR(loss, at("train/loss").data[0], 1e-4 * loss);
-  auto& bn = dynamic_cast<nn::BatchNorm2d&>(net.layer(net.blocks()[2].batchnorm));
-  expect_close("bn1.running_mean", bn.running_mean.value.data(), 6, at("after_forward/bn1.running_mean"));
-  expect_close("bn1.running_var (unbiased)", bn.running_var.value.data(), 6, at("after_forward/bn1.running_var"));
+  size_t statistics = 0;  // every batch norm's running mean and (unbiased) variance
+  for (nn::NamedParam& p : net.named_params())
+    if (p.name.find(".running_") != std::string::npos) {
+      expect_close("after_forward/" + p.name, p.param->value.data(), p.param->value.size(), at("after_forward/" + p.name));
+      ++statistics;
+    }
+  EXPECT_GE(statistics, 2u);
 
   net.zero_grad();
   net.backward(dlogits);
@@ -167,8 +189,8 @@ TEST_F(TorchReference, TrainModeForwardLossAndEveryGradient) {
   expect_close("grad/input", dx.data(), dx.size(), at("grad/input"));
 }
 
-TEST_F(TorchReference, ThreeSgdStepsThenEvaluation) {
-  nn::Network net(kSpec, 2, 8, 8);
+TEST_P(TorchReference, ThreeSgdStepsThenEvaluation) {
+  nn::Network net(GetParam().spec, 2, 8, 8);
   load_initial_weights(net);
   const Array& config = at("sgd/config");
   nn::OptimConfig cfg;
@@ -193,6 +215,9 @@ TEST_F(TorchReference, ThreeSgdStepsThenEvaluation) {
   for (nn::NamedParam& p : net.named_params())
     expect_close("sgd/final/" + p.name, p.param->value.data(), p.param->value.size(), at("sgd/final/" + p.name));
 }
+
+INSTANTIATE_TEST_SUITE_P(Nets, TorchReference, ::testing::Values(kPlain, kResidual),
+                         [](const ::testing::TestParamInfo<Reference>& info) { return info.index == 0 ? "plain" : "residual"; });
 
 TEST(TorchReferenceFixture, MalformedFixtureThrowsNamingTheFile) {
   const std::string path = ::testing::TempDir() + "nnfmri_bad_fixture.bin";
