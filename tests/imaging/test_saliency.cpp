@@ -12,21 +12,9 @@
 #include "imaging/saliency.h"
 #include "nn/rng.h"
 #include "nn/trainer.h"
+#include "tests/random_images.h"
 
 namespace {
-
-struct RandomImages {
-  std::vector<uint8_t> pixels, labels;
-  nn::LabeledImages view;
-  RandomImages(size_t count, int C, int H, int W, int classes, uint64_t seed) {
-    nn::Rng rng(seed);
-    pixels.resize(count * size_t(C * H * W));
-    for (auto& p : pixels) p = uint8_t(rng.below(256));
-    labels.resize(count);
-    for (size_t i = 0; i < count; ++i) labels[i] = uint8_t(i % size_t(classes));
-    view = {pixels.data(), labels.data(), count, C, H, W, classes};
-  }
-};
 
 std::vector<uint32_t> first(size_t n) {
   std::vector<uint32_t> v(n);

@@ -27,6 +27,7 @@
 #include "nn/trainer.h"
 #include "tests/error_of.h"
 #include "tests/planted_net.h"
+#include "tests/random_images.h"
 
 namespace {
 
@@ -35,24 +36,6 @@ using imaging::CoalitionWalker;
 using run::GridSpec;
 using run::RegionGrid;
 using imaging::ZetaSettings;
-
-// Random 8-bit images with labels i mod classes.
-struct Images {
-  std::vector<uint8_t> pixels, labels;
-  nn::LabeledImages view;
-  Images(size_t count, int C, int H, int W, int classes, uint64_t seed) {
-    nn::Rng rng(seed);
-    pixels.resize(count * C * H * W);
-    for (auto& p : pixels) p = uint8_t(rng.below(256));
-    labels.resize(count);
-    for (size_t i = 0; i < count; ++i) labels[i] = uint8_t(i % classes);
-    view.pixels = pixels.data();
-    view.labels = labels.data();
-    view.count = count;
-    view.channels = C, view.height = H, view.width = W;
-    view.num_classes = classes;
-  }
-};
 
 // He-initialised net with small random biases and batch-norm statistics, so that no layer is
 // trivially symmetric and the all-lesioned net is not a constant.
@@ -178,7 +161,7 @@ TEST(Zeta, StudentTQuantilesTailsAndBenjaminiHochberg) {
 }
 
 TEST(Zeta, StratifiedSampleIsBalancedDeterministicAndWithinThePool) {
-  Images data(100, 1, 4, 4, 4, 1);
+  RandomImages data(100, 1, 4, 4, 4, 1);
   const auto a = imaging::stratified_sample(data.view, 40, 20, 7);
   EXPECT_EQ(a, imaging::stratified_sample(data.view, 40, 20, 7));
   EXPECT_NE(a, imaging::stratified_sample(data.view, 40, 20, 8));
@@ -215,7 +198,7 @@ TEST(Zeta, WalkerMatchesDenseForwardOnEveryBlockKind) {
   };
   for (const Case& c : cases) {
     auto net = random_net(c.spec, c.C, c.H, c.W, 3);
-    Images data(6, c.C, c.H, c.W, 3, 5);
+    RandomImages data(6, c.C, c.H, c.W, 3, 5);
     for (const char* ablation : {"zero", "mean"}) {
       ZetaSettings s;
       s.ablation = ablation;
@@ -264,7 +247,7 @@ TEST(Zeta, WalkerMatchesDenseForwardOnEveryBlockKind) {
 
 TEST(Zeta, ExactMatchesBruteForceSubsetFormulaAndIsEfficient) {
   auto net = random_net(kTinySpec, 3, 8, 8, 1);
-  Images data(10, 3, 8, 8, 3, 2);
+  RandomImages data(10, 3, 8, 8, 3, 2);
   struct Case {
     const char* block;
     run::GridSpec grid;
@@ -306,7 +289,7 @@ TEST(Zeta, SymmetryAndNullPlayer) {
       conv2.weight.value[(oc * 4 + 1) * 9 + k] = conv2.weight.value[(oc * 4 + 0) * 9 + k];
       conv2.weight.value[(oc * 4 + 3) * 9 + k] = 0.f;
     }
-  Images data(12, 2, 6, 6, 3, 9);
+  RandomImages data(12, 2, 6, 6, 3, 9);
   ZetaSettings s;
   CoalitionValue game(*net, 0, run::GridSpec{1, 1, 4}, data.view, all_indices(data.view.count), s);
   const auto exact = imaging::shapley_exact(game);
@@ -327,7 +310,7 @@ TEST(Zeta, SymmetryAndNullPlayer) {
 // and the 95% intervals cover exact for at least 90% of (seed, region) pairs.
 TEST(Zeta, SampledConvergesToExactWithHonestIntervals) {
   auto net = random_net(kTinySpec, 3, 8, 8, 2);
-  Images data(24, 3, 8, 8, 3, 3);
+  RandomImages data(24, 3, 8, 8, 3, 3);
   ZetaSettings s;
   CoalitionValue game(*net, 0, run::GridSpec{2, 2, 3}, data.view, all_indices(data.view.count), s);
   const auto exact = imaging::shapley_exact(game);
@@ -352,7 +335,7 @@ TEST(Zeta, SampledConvergesToExactWithHonestIntervals) {
 // Each image's walk is its own seeded stream and starting state: the thread count changes nothing.
 TEST(Zeta, SampledIsBitIdenticalForAnyThreadCount) {
   auto net = random_net(kTinySpec, 3, 8, 8, 7);
-  Images data(16, 3, 8, 8, 3, 7);
+  RandomImages data(16, 3, 8, 8, 3, 7);
   ZetaSettings s;
   CoalitionValue game(*net, 1, run::GridSpec{2, 2, 3}, data.view, all_indices(data.view.count), s);
   const int threads = omp_get_max_threads();
@@ -372,7 +355,7 @@ TEST(Zeta, SampledIsBitIdenticalForAnyThreadCount) {
 
 TEST(Zeta, LesionIsRecomputationAndTaylorIsADirectionalDerivative) {
   auto net = random_net("conv3x3:4 relu conv3x3:5 relu linear:6 relu linear:3", 3, 6, 6, 5);
-  Images data(8, 3, 6, 6, 3, 4);
+  RandomImages data(8, 3, 6, 6, 3, 4);
   for (const char* ablation : {"zero", "mean"}) {
     ZetaSettings s;
     s.ablation = ablation;
@@ -427,14 +410,14 @@ TEST(Zeta, BadSettingsNameTheirFlag) {
   // exact refuses a run that its first image projects over the budget
   {
     auto small = random_net(kTinySpec, 3, 8, 8, 1);
-    Images images(64, 3, 8, 8, 3, 1);
+    RandomImages images(64, 3, 8, 8, 3, 1);
     CoalitionValue game(*small, 0, run::GridSpec{2, 2, 4}, images.view, all_indices(images.view.count), ZetaSettings{});
     expect_error_naming([&] { imaging::shapley_exact(game, 1e-9); }, "--zeta-budget");
   }
 
   // exact refuses a block with more than 16 regions, naming it, its count and the way out
   auto net = random_net(kTinySpec, 3, 8, 8, 1);
-  Images data(4, 3, 8, 8, 3, 1);
+  RandomImages data(4, 3, 8, 8, 3, 1);
   ZetaSettings s;
   s.method = "exact";
   const std::string m = error_of([&] { imaging::zeta_analysis(*net, data.view, 4, run::GridSpec{4, 4, 2}, s); });
@@ -455,7 +438,7 @@ void expect_all_finite(const nlohmann::ordered_json& j, const std::string& where
 
 TEST(Zeta, AnalysisWritesEveryBlockDeterministically) {
   auto net = random_net(kTinySpec, 3, 8, 8, 6);
-  Images data(40, 3, 8, 8, 3, 6);
+  RandomImages data(40, 3, 8, 8, 3, 6);
   ZetaSettings s;
   s.samples = 12;
   s.tolerance = 0;  // never reached: stops at max_permutations, deterministically
@@ -595,7 +578,7 @@ TEST(Zeta, PlantedCellsAreTheCriticalRegionsOfConv1) {
 // images it covers: the same numbers as an unbudgeted run on a game of those images alone.
 TEST(Zeta, TinyBudgetReturnsWithinBudgetPlusOneRound) {
   auto net = random_net("conv3x3:8 relu conv3x3:8 relu maxpool2 linear:3", 3, 12, 12, 11);
-  Images data(96, 3, 12, 12, 3, 13);
+  RandomImages data(96, 3, 12, 12, 3, 13);
   ZetaSettings s;
   const run::GridSpec grid{4, 4, 2};
   CoalitionValue game(*net, 0, grid, data.view, all_indices(data.view.count), s);
@@ -636,7 +619,7 @@ TEST(Zeta, TinyBudgetReturnsWithinBudgetPlusOneRound) {
 // R + 1 walks, the complete rounds are reported, and efficiency still holds.
 TEST(Zeta, BudgetCanCutARoundAndTheEstimateStaysEfficient) {
   auto net = random_net("conv3x3:8 relu conv3x3:8 relu maxpool2 linear:3", 3, 12, 12, 12);
-  Images data(64, 3, 12, 12, 3, 14);
+  RandomImages data(64, 3, 12, 12, 3, 14);
   ZetaSettings s;
   CoalitionValue game(*net, 0, run::GridSpec{4, 4, 2}, data.view, all_indices(data.view.count), s);
   const imaging::ShapleyEstimate minimum = imaging::shapley_sampled(game, 0, 1e9, 4, 3);
@@ -660,7 +643,7 @@ TEST(Zeta, BudgetCanCutARoundAndTheEstimateStaysEfficient) {
 // enumeration a class's map equals the exact Shapley values of the game on that class's images alone.
 TEST(Zeta, PerClassMapsAverageBackAreEfficientAndEqualTheClassGameExactly) {
   auto net = random_net(kTinySpec, 3, 8, 8, 21);
-  Images data(18, 3, 8, 8, 3, 22);
+  RandomImages data(18, 3, 8, 8, 3, 22);
   ZetaSettings s;
   const run::GridSpec grid{2, 2, 2};
   CoalitionValue game(*net, 0, grid, data.view, all_indices(data.view.count), s);
@@ -720,7 +703,7 @@ TEST(Zeta, DifferenceOfSubsetsHasTheWelchInterval) {
 // the file average back to the block's φ; a method without per-image values is refused, naming --errors.
 TEST(Zeta, AnalysisWithErrorsWritesMapsThatAverageBack) {
   auto net = random_net(kTinySpec, 3, 8, 8, 23);
-  Images data(40, 3, 8, 8, 3, 24);
+  RandomImages data(40, 3, 8, 8, 3, 24);
   ZetaSettings s;
   s.samples = 15;
   s.tolerance = 0;
@@ -773,7 +756,7 @@ TEST(Zeta, MarginAndConfusionValues) {
   EXPECT_DOUBLE_EQ(out[1], 4.0 - 0.5);
 
   auto net = random_net(kTinySpec, 3, 8, 8, 31);
-  Images data(30, 3, 8, 8, 3, 32);
+  RandomImages data(30, 3, 8, 8, 3, 32);
   ZetaSettings s;
   s.value = "confusion:1:2";
   s.samples = 6;

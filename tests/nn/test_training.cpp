@@ -20,25 +20,9 @@
 #include "nn/trainer.h"
 #include "tests/error_of.h"
 #include "tests/planted_net.h"
+#include "tests/random_images.h"
 
 namespace {
-
-// A labelled image set owned by the test: random pixels, labels i % classes.
-struct Images {
-  std::vector<uint8_t> pixels, labels;
-  nn::LabeledImages view;
-  Images(int count, int c, int h, int w, int classes, uint64_t seed) {
-    nn::Rng rng(seed);
-    pixels.resize(size_t(count) * c * h * w);
-    for (auto& p : pixels) p = uint8_t(rng.below(256));
-    for (int i = 0; i < count; ++i) labels.push_back(uint8_t(i % classes));
-    view.pixels = pixels.data();
-    view.labels = labels.data();
-    view.count = size_t(count);
-    view.channels = c, view.height = h, view.width = w;
-    view.num_classes = classes;
-  }
-};
 
 // Restores the OpenMP thread count when a test changes it.
 struct ThreadCount {
@@ -57,7 +41,7 @@ std::string weight_bytes(nn::Network& net) {
 const char* kTinySpec = "conv3x3:4 bn relu maxpool2 linear:8 relu dropout:0.3 linear:3";
 
 // Trains kTinySpec for 2 epochs (augmentation on) and returns every weight's bytes.
-std::string train_tiny(uint64_t seed, const Images& data, const nn::StepProbe* probe = nullptr) {
+std::string train_tiny(uint64_t seed, const RandomImages& data, const nn::StepProbe* probe = nullptr) {
   nn::Network net(kTinySpec, 3, 8, 8);
   net.init(seed);
   nn::TrainConfig cfg;
@@ -80,7 +64,7 @@ std::string train_tiny(uint64_t seed, const Images& data, const nn::StepProbe* p
 
 TEST(Training, SameSeedAndThreadsGiveByteIdenticalWeightsOtherSeedDiffers) {
   ThreadCount threads(2);
-  Images data(72, 3, 8, 8, 3, 1);  // 72 = 4 full batches + one of 8
+  RandomImages data(72, 3, 8, 8, 3, 1);  // 72 = 4 full batches + one of 8
   const std::string a = train_tiny(1, data), b = train_tiny(1, data), c = train_tiny(2, data);
   nn::Network untrained(kTinySpec, 3, 8, 8);
   untrained.init(1);
@@ -94,7 +78,7 @@ TEST(Training, SameSeedAndThreadsGiveByteIdenticalWeightsOtherSeedDiffers) {
 
 TEST(TrainingProbe, SeesEveryStepWithItsIndicesLossAndBlocks) {
   ThreadCount threads(2);
-  Images data(72, 3, 8, 8, 3, 1);  // batches of 16: 4 full steps + one of 8 per epoch
+  RandomImages data(72, 3, 8, 8, 3, 1);  // batches of 16: 4 full steps + one of 8 per epoch
   nn::Network net(kTinySpec, 3, 8, 8);
   net.init(1);
   nn::TrainConfig cfg;
@@ -151,7 +135,7 @@ TEST(TrainingProbe, SeesEveryStepWithItsIndicesLossAndBlocks) {
 TEST(TrainingProbe, GradientNormsAndUpdateRatiosAreThoseOfTheStep) {
   // One step of plain SGD (no momentum, no decay) on a linear net: ΔW = −lr·∇W, so
   // ‖ΔW‖/‖W‖ = lr·‖∇W‖/‖W‖, with ‖W‖ the norm before the step.
-  Images data(8, 1, 2, 2, 2, 3);
+  RandomImages data(8, 1, 2, 2, 2, 3);
   nn::Network net("linear:2", 1, 2, 2);
   net.init(4);
   nn::TrainConfig cfg;
@@ -181,7 +165,7 @@ TEST(TrainingProbe, GradientNormsAndUpdateRatiosAreThoseOfTheStep) {
 
 TEST(TrainingProbe, InstallingAProbeDoesNotChangeTheTrainedWeights) {
   ThreadCount threads(2);
-  Images data(72, 3, 8, 8, 3, 1);
+  RandomImages data(72, 3, 8, 8, 3, 1);
   double activity = 0;
   nn::StepProbe probe;  // everything a temporal recorder would ask for
   probe.forward = [&](const nn::BlockView& v) { activity += v.a.data()[0]; };
@@ -197,7 +181,7 @@ TEST(TrainingProbe, InstallingAProbeDoesNotChangeTheTrainedWeights) {
 
 TEST(TrainingState, ContinuingFromASavedStateGivesTheWeightsOfAnUninterruptedRun) {
   ThreadCount threads(2);
-  Images data(72, 3, 8, 8, 3, 1);
+  RandomImages data(72, 3, 8, 8, 3, 1);
   const std::string path = ::testing::TempDir() + "nnfmri_training_state_" + std::to_string(getpid()) + ".state";
   for (const char* optimizer : {"sgd", "adam"}) {
     SCOPED_TRACE(optimizer);
@@ -239,14 +223,14 @@ TEST(TrainingState, ContinuingFromASavedStateGivesTheWeightsOfAnUninterruptedRun
   std::remove(path.c_str());
   // A state of another net is refused naming the file.
   nn::Network other("linear:3", 3, 8, 8);
-  const Images few(8, 3, 8, 8, 3, 1);
+  const RandomImages few(8, 3, 8, 8, 3, 1);
   nn::Trainer trainer(other, nn::TrainConfig{}, few.view);
   expect_error_naming([&] { nn::load_training_state("/nonexistent.state", other, trainer.optimizer()); },
                       "/nonexistent.state");
 }
 
 TEST(Training, AbsurdLearningRateStopsWithAnErrorNamingEpochAndStep) {
-  Images data(64, 3, 8, 8, 3, 2);
+  RandomImages data(64, 3, 8, 8, 3, 2);
   nn::Network net("conv3x3:4 relu maxpool2 linear:3", 3, 8, 8);
   net.init(1);
   nn::TrainConfig cfg;
@@ -282,7 +266,7 @@ TEST(Training, AbsurdLearningRateStopsWithAnErrorNamingEpochAndStep) {
 }
 
 TEST(Training, TrainerRejectsBadConfigAndData) {
-  Images data(8, 1, 4, 4, 5, 3);
+  RandomImages data(8, 1, 4, 4, 5, 3);
   nn::Network net("linear:3", 1, 4, 4);
   nn::TrainConfig cfg;
   cfg.batch = 0;
@@ -296,7 +280,7 @@ TEST(Training, TrainerRejectsBadConfigAndData) {
 }
 
 TEST(Training, EvaluateMatchesAManualLoop) {
-  Images data(37, 2, 6, 6, 4, 4);
+  RandomImages data(37, 2, 6, 6, 4, 4);
   nn::Network net("conv3x3:3 relu gap linear:4", 2, 6, 6);
   net.init(5);
   net.input_mean = {0.5f, 0.4f};
@@ -318,7 +302,7 @@ TEST(Training, EvaluateMatchesAManualLoop) {
 // make_batch and augmentation
 
 struct BatchFixture : public ::testing::Test {
-  Images data{12, 3, 6, 7, 4, 6};
+  RandomImages data{12, 3, 6, 7, 4, 6};
   nn::Network net{"conv3x3:2 relu linear:4", 3, 6, 7};
   std::vector<uint32_t> idx{3, 1, 4, 1, 5, 9, 2, 6};
   BatchFixture() {
