@@ -131,26 +131,73 @@ async function main() {
     fs.cpSync(path.join(root, "seed1"), path.join(root, "seed1-copy"), { recursive: true });
     fs.mkdirSync(path.join(root, "broken"));
     fs.writeFileSync(path.join(root, "broken", "run.json"), "{ not json");
-    const compare = async (a, b) => {
+    const navigate = async (a, b) => {
       const loadedAgain = browser.waitFor("Page.loadEventFired", 30000);
       await cdp("Page.navigate", { url: url + "?run=" + a + "&compare=" + b });
       await loadedAgain;
-      return waitUntil("the comparison " + a + " − " + b, 20000, () => evaluate(`(() => {
+    };
+    // The comparison as drawn: per layer card its mean |Δζ| and tiles (which run, label, values, scale).
+    const shownComparison = () => waitUntil("the comparison", 20000, () => evaluate(`(() => {
         const host = document.getElementById("compare-maps");
         if (document.getElementById("compare").hidden || !Number(host.dataset.layers)) return null;
-        return { layers: Number(host.dataset.layers), mean: [...host.querySelectorAll(".layer-view")].map((c) => Number(c.dataset.meanAbs || 0)),
+        const cards = [...host.querySelectorAll(".layer-view")];
+        return { layers: Number(host.dataset.layers), mean: cards.map((c) => Number(c.dataset.meanAbs || 0)),
+                 tiles: cards.map((c) => ({ layer: c.dataset.layer, tiles: [...c.querySelectorAll(".compare-tile")].map((t) => ({
+                   run: t.dataset.run, label: t.querySelector(".compare-label").textContent, values: JSON.parse(t.dataset.values),
+                   scale: Number(t.dataset.scale), drawn: t.querySelector("canvas").width > 0 })) })),
                  title: document.getElementById("compare-title").textContent, epoch: host.dataset.epoch,
                  broken: document.querySelector("#runs tr[data-run=broken]").textContent }; })()`));
-    };
+    const compare = async (a, b) => { await navigate(a, b); return shownComparison(); };
     const diff = await compare("seed1", "seed2");
     check(diff.layers > 0 && diff.mean.some((m) => m > 0), "two runs side by side: ζ difference maps, nonzero for different seeds",
           diff.title + " at epoch " + diff.epoch + ", " + diff.layers + " layers, mean |Δζ| " + diff.mean.map((m) => m.toFixed(3)).join(" "));
+    // A's and B's tiles hold each run's own ζ at the epoch (from the data endpoint, not the page), the
+    // third their difference; A and B on one scale (the larger |ζ|), the difference on its own.
+    const zetaAt = async (name, epoch) => {
+      const data = await (await fetch(url + "api/runs/" + name + "/data")).json();
+      const ep = data.epochs.find((e) => e.epoch === Number(epoch));
+      return Object.fromEntries(data.layers.map((layer, l) => [layer.name, ep.layers[l].z ? ep.layers[l].z.zeta : null]));
+    };
+    const checkTiles = async (shown, a, b) => {
+      const za = await zetaAt(a, shown.epoch), zb = await zetaAt(b, shown.epoch), problems = [];
+      for (const card of shown.tiles.filter((c) => c.tiles.length)) {
+        const [A, B, D] = card.tiles, want = [za[card.layer], zb[card.layer]];
+        const zmax = Math.max(...want[0].map(Math.abs), ...want[1].map(Math.abs));
+        const dmax = Math.max(...want[0].map((v, r) => Math.abs(v - want[1][r])));
+        if (card.tiles.length !== 3 || A.run !== "A" || B.run !== "B" || D.run !== "diff") problems.push(card.layer + ": tiles " + card.tiles.map((t) => t.run));
+        else if (!A.label.includes(a) || !B.label.includes(b) || D.label !== "A − B") problems.push(card.layer + ": labels " + [A.label, B.label, D.label]);
+        else if (JSON.stringify(A.values) !== JSON.stringify(want[0]) || JSON.stringify(B.values) !== JSON.stringify(want[1])) problems.push(card.layer + ": A/B values differ from the runs' ζ");
+        else if (D.values.some((v, r) => Math.abs(v - (want[0][r] - want[1][r])) > 1e-12)) problems.push(card.layer + ": A − B is not ζ(A) − ζ(B)");
+        else if (A.scale !== zmax || B.scale !== zmax || Math.abs(D.scale - dmax) > 1e-12) problems.push(card.layer + ": scales " + [A.scale, B.scale, D.scale] + " expected " + [zmax, dmax]);
+        else if (![A, B, D].every((t) => t.drawn)) problems.push(card.layer + ": a tile not drawn");
+      }
+      return problems;
+    };
+    const tileProblems = await checkTiles(diff, "seed1", "seed2");
+    check(diff.tiles.filter((c) => c.tiles.length).length === diff.layers && tileProblems.length === 0,
+          "side by side: per layer A's ζ, B's ζ (one shared scale) and A − B, the values each run's own at epoch " + diff.epoch, tileProblems.join("; ") || "ok");
     check(/error: .*run\.json/.test(diff.broken), "a malformed run shows its error line, the others work", diff.broken);
     const same = await compare("seed1", "seed1-copy");
     check(same.layers === diff.layers && same.mean.every((m) => m === 0), "against an identical copy every ζ difference is 0", same.mean.join(" "));
+    await compare("seed1", "seed2");
     await evaluate("window.nnfmriReport.setEpoch(2)");
-    const moved = await evaluate("document.getElementById('compare-maps').dataset.epoch");
-    check(moved === "3", "the epoch slider drives the comparison", "epoch " + moved);
+    const moved = await shownComparison();
+    const movedProblems = await checkTiles(moved, "seed1", "seed2");
+    check(moved.epoch === "3" && moved.layers === diff.layers && movedProblems.length === 0 &&
+          JSON.stringify(moved.tiles) !== JSON.stringify(diff.tiles), "the epoch slider moves all three tiles (A, B, A − B) to epoch 3",
+          "epoch " + moved.epoch + "; " + (movedProblems.join("; ") || "values match"));
+    const shot = await cdp("Page.captureScreenshot", { format: "png", clip: await evaluate(`(() => {
+      const r = document.getElementById("compare").getBoundingClientRect();
+      return { x: 0, y: r.top + window.scrollY, width: Math.max(1, r.width + 40), height: Math.min(1400, r.height), scale: 1 }; })()`), captureBeyondViewport: true });
+    fs.writeFileSync(path.resolve(args.out, "serve_compare.png"), Buffer.from(shot.data, "base64"));
+    makeServedRun(path.join(root, "short"), 2, 7);
+    await navigate("seed1", "short");
+    await waitUntil("seed1 drawn", 20000, () => evaluate("document.body.dataset.ready === '1' && window.nnfmriReport.epochCount === 10"));
+    await evaluate("window.nnfmriReport.setEpoch(2)");
+    const lacking = await waitUntil("the comparison with a 2-epoch run at epoch 3", 20000, () => evaluate(`(() => {
+      const host = document.getElementById("compare-maps");
+      return host.dataset.epoch === "3" && host.dataset.layers === "0" ? { text: host.textContent, tiles: host.querySelectorAll(".compare-tile").length } : null; })()`));
+    check(lacking.tiles === 0 && /short has no analysed epoch 3/.test(lacking.text), "an epoch B lacks is said so, no stale maps", lacking.text);
 
     // ---- page load time of a 30-epoch run: served, then its static report.html (the baseline)
     if (args.load30 === "yes") {

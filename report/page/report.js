@@ -278,12 +278,14 @@
   // The 2-D map: the same tiles as the PNG figures (mapLayout), row numbers on the left of each
   // tile, column numbers above the first row of tiles, a channel-block header per tile; critical
   // regions outlined in black, dead ones crossed, the selected one ringed.
-  function drawMap(view, ctx, w, h, { ly, grid, mode, values, critical, dead }) {
+  // `colour` (value → rgb) replaces the layer's own scale (the comparison's shared and difference scales).
+  function drawMap(view, ctx, w, h, { ly, grid, mode, values, critical, dead, colour }) {
     const l = view.l, [gh, gw, gc] = grid;
     const lay = mapLayout(grid, w - 8, h - 8);
     const ox = 4, oy = 4 + Math.max(0, Math.floor((h - 8 - lay.height) / 2));
     view.cells = lay.cells.map((c) => ({ r: c.r, x: c.x + ox, y: c.y + oy, w: c.w, h: c.h }));
-    const fill = (r) => (values ? css(colourOf(l, mode.kind, values[r])) : "#e4e4e4");
+    const rgb = colour || ((v) => colourOf(l, mode.kind, v));
+    const fill = (r) => (values ? css(rgb(values[r])) : "#e4e4e4");
     ctx.textBaseline = "middle";
     if (lay.kind === "tiles") {
       ctx.font = "10px system-ui, sans-serif";
@@ -1087,36 +1089,54 @@
     pollTimer = setTimeout(poll, LIVE.poll_ms);
   }
   // ---- two runs compared: for every layer both have (same name, same grid) at the shown epoch
-  // number, the map of ζ(shown run) − ζ(compared run), on a diverging scale symmetric about 0 with
-  // the layer's largest |difference| at its ends (zetaDifference in helpers.js).
+  // number, three 2-D maps side by side (drawMap, as in the layer views): ζ of the shown run A, ζ of
+  // the compared run B — both on one diverging scale whose ends are ±the larger |ζ| of the two — and
+  // A − B on its own scale symmetric about 0 (zetaDifference in helpers.js).
   function renderCompare() {
     const host = $("compare-maps");
     $("compare").hidden = !live.compare;
     host.replaceChildren();
     if (!live.compare || !D) return;
-    $("compare-title").textContent = "ζ difference: " + D.meta.run + " − " + live.compare;
-    if (!live.B) { host.append(el("p", "hint", "loading " + live.compare + "…")); return; }
+    const nameA = D.meta.run, nameB = live.compare;
+    $("compare-title").textContent = "ζ side by side: " + nameA + " | " + nameB + " | difference " + nameA + " − " + nameB;
+    if (!live.B) { host.append(el("p", "hint", "loading " + nameB + "…")); return; }
     const epoch = E ? D.epochs[state.e].epoch : null, B = live.B;
     const be = B.epochs.find((ep) => ep.epoch === epoch);
     host.dataset.epoch = epoch === null ? "" : String(epoch);
-    if (!be) { host.append(el("p", "hint", live.compare + " has no analysed epoch " + epoch + " (it has " + B.epochs.length + ")")); host.dataset.layers = "0"; return; }
+    if (!be) {
+      host.append(el("p", "hint", nameB + " has no analysed epoch " + epoch + " (its epochs: " + B.epochs.map((ep) => ep.epoch).join(", ") + ")"));
+      host.dataset.layers = "0";
+      return;
+    }
     let shown = 0;
     D.layers.forEach((layer, l) => {
       const m = B.layers.findIndex((x) => x.name === layer.name);
       const a = D.epochs[state.e].layers[l], b = m >= 0 ? be.layers[m] : null;
       const diff = b ? zetaDifference(a, b) : null;
-      const card = el("div", "layer-view");
+      const card = el("div", "layer-view compare-row");
       card.dataset.layer = layer.name;
-      card.append(el("h3", null, layer.name));
-      if (!diff) { card.append(el("p", "hint", b ? "not comparable: no ζ in one run, or different grids" : "not in " + live.compare)); host.append(card); return; }
-      const canvas = el("canvas", "voxels");
-      card.append(canvas, el("div", "layer-note", "ζ difference, ends ±" + fmt(diff.max, 3) + "; mean |Δζ| " + fmt(diff.meanAbs, 3)));
+      card.append(el("h3", null, layer.name + " · epoch " + epoch));
+      if (!diff) { card.append(el("p", "hint", b ? "not comparable: no ζ in one run, or different grids" : "not in " + nameB)); host.append(card); return; }
+      const zmax = Math.max(0, ...a.z.zeta.map(Math.abs), ...b.z.zeta.map(Math.abs));
+      const shared = (v) => ramp(DIV, scalePosition({ zmax }, "zeta", v));
+      const spread = (v) => ramp(DIV, scalePosition({ zmax: diff.max }, "zeta", v));
+      const tiles = el("div", "compare-tiles");
+      card.append(tiles, el("div", "layer-note", "A and B: ζ, ends ±" + fmt(zmax, 3) + " · A − B: ends ±" + fmt(diff.max, 3) + "; mean |Δζ| " + fmt(diff.meanAbs, 3)));
       host.append(card);
-      const { ctx, w, h } = sizeCanvas(canvas), lay = mapLayout(a.grid, w - 8, h - 8);
-      for (const c of lay.cells) {
-        ctx.fillStyle = css(ramp(DIV, diff.max > 0 ? 0.5 + 0.5 * diff.values[c.r] / diff.max : 0.5));
-        ctx.fillRect(c.x + 4, c.y + 4, c.w, c.h);
-      }
+      const tile = (run, label, ly, values, colour, kind) => {
+        const box = el("div", "compare-tile"), canvas = el("canvas", "voxels");
+        box.dataset.run = run;
+        box.dataset.values = JSON.stringify(values);
+        box.dataset.scale = String(colour === spread ? diff.max : zmax);
+        box.append(el("div", "compare-label", label), canvas);
+        tiles.append(box);
+        const { ctx, w, h } = sizeCanvas(canvas);
+        drawMap({ l, card: box }, ctx, w, h, { ly: a, grid: a.grid, mode: { kind }, values, colour,
+                                              critical: new Set(ly && ly.z ? ly.z.critical : []), dead: new Set() });
+      };
+      tile("A", "A: " + nameA, a, a.z.zeta, shared, "zeta");
+      tile("B", "B: " + nameB, b, b.z.zeta, shared, "zeta");
+      tile("diff", "A − B", null, diff.values, spread, "difference");
       card.dataset.meanAbs = String(diff.meanAbs);
       ++shown;
     });
