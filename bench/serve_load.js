@@ -9,9 +9,13 @@
 // growth = RSS after the last round − RSS after the first (the first round fills the data cache).
 // --mix file: the baseline, every request for one small listed file (run.json, 0.2 kB): the HTTP
 // layer's own rate on this machine, without the run list's and the data's work.
+// --mix epoch: instead of the load, the delay a newly committed epoch adds: for synthetic runs of 3 and
+// 30 analysed epochs, run.json commits all but the last, the run's data is fetched (the first build),
+// then run.json commits the last epoch and the data is fetched again, timed (ROUNDS times, going back
+// to the previous epoch in between): the server's rebuild at a new version, on top of the page's poll.
 // Stops by itself; exit status 1 when a request failed.
 //
-// usage: node bench/serve_load.js [--nnfmri build/nnfmri] [--clients 50] [--requests 200] [--rounds 3] [--mix page|file]
+// usage: node bench/serve_load.js [--nnfmri build/nnfmri] [--clients 50] [--requests 200] [--rounds 3] [--mix page|file|epoch]
 "use strict";
 const fs = require("fs");
 const path = require("path");
@@ -44,7 +48,15 @@ function get(agent, port, urlPath) {
 async function main() {
   const base = path.resolve("build/serve-load"), root = path.join(base, "runs");
   fs.rmSync(base, { recursive: true, force: true });
-  for (const [name, seed] of [["seed1", 1], ["seed2", 2]]) makeServedRun(path.join(root, name), 10, seed);
+  const epochRuns = [["epochs3", 3], ["epochs30", 30]];
+  const commit = (name, epochs, completed) => {
+    const file = path.join(root, name, "run.json"), doc = JSON.parse(fs.readFileSync(file, "utf8"));
+    doc.completed_epoch = completed;
+    fs.writeFileSync(file + ".tmp", JSON.stringify(doc));
+    fs.renameSync(file + ".tmp", file);
+  };
+  if (args.mix === "epoch") for (const [name, epochs] of epochRuns) { makeServedRun(path.join(root, name), epochs, epochs); commit(name, epochs, epochs - 1); }
+  else for (const [name, seed] of [["seed1", 1], ["seed2", 2]]) makeServedRun(path.join(root, name), 10, seed);
   const server = spawn(path.resolve(args.nnfmri), ["serve", root, "--port", "0", "--threads", args.threads], { stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
   server.stdout.on("data", (d) => { out += d; });
@@ -53,6 +65,30 @@ async function main() {
     await new Promise((r) => setTimeout(r, 25));
   }
   const port = Number(out.match(/127\.0\.0\.1:(\d+)\//)[1]);
+  if (args.mix === "epoch") {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const timed = async (urlPath) => {
+      const t0 = process.hrtime.bigint(), r = await get(agent, port, urlPath);
+      if (!r.ok) throw new Error(urlPath + ": failed");
+      return Number(process.hrtime.bigint() - t0) / 1e6;
+    };
+    for (const [name, epochs] of epochRuns) {
+      const data = "/api/runs/" + name + "/data", first = await timed(data), delays = [];
+      for (let round = 1; round <= ROUNDS; ++round) {
+        commit(name, epochs, epochs);
+        delays.push(await timed(data));
+        commit(name, epochs, epochs - 1);
+        await timed(data);
+      }
+      console.log("serve-load: " + name + ": first build of " + (epochs - 1) + " epochs " + first.toFixed(0) + " ms; epoch " + epochs +
+                  " committed, data rebuilt in " + delays.map((ms) => ms.toFixed(0)).join(", ") + " ms; server RSS " + memory(server.pid).rss.toFixed(1) + " MB");
+    }
+    agent.destroy();
+    server.kill("SIGTERM");
+    await new Promise((resolve) => server.on("exit", resolve));
+    fs.rmSync(base, { recursive: true, force: true });
+    return;
+  }
   console.log("serve-load: " + out.trim() + "; " + CLIENTS + " clients × " + REQUESTS + " requests, " + ROUNDS + " rounds, server threads " + args.threads + ", mix " + args.mix);
   console.log("serve-load: server RSS before the load " + memory(server.pid).rss.toFixed(1) + " MB");
   // One request in ten is a run's data (2.2 MB each), as a page polling the list and fetching a run now and then.

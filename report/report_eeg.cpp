@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <limits>
 #include <map>
+#include <mutex>
+#include <unordered_map>
 
 #include "base/error.h"
 #include "base/rng.h"
@@ -249,8 +251,10 @@ std::optional<double> spearman_of_items(const PairedItems& items) { return spear
 std::optional<double> kappa_of_items(const PairedItems& items) { return cohen_kappa(as_labels(items.x), as_labels(items.y)); }
 std::optional<double> f1_of_items(const PairedItems& items) { return f1_score(as_labels(items.x), as_labels(items.y)); }
 
-ConsistencyTerm estimate_term(const PairedItems& items, PairedStatistic statistic, bool stratified, uint64_t term,
-                              uint64_t epoch) {
+namespace {
+
+ConsistencyTerm compute_term(const PairedItems& items, PairedStatistic statistic, bool stratified, uint64_t term,
+                             uint64_t epoch) {
   ConsistencyTerm t;
   t.items = int(items.x.size());
   t.value = statistic(items);
@@ -284,6 +288,64 @@ ConsistencyTerm estimate_term(const PairedItems& items, PairedStatistic statisti
   t.null_median = median_of(t.null_replicates);
   t.null_range = percentile_interval(t.null_replicates);
   return t;
+}
+
+struct TermCache {
+  std::mutex mutex;
+  std::unordered_map<std::string, ConsistencyTerm> terms;
+  TermCacheCounts counts;
+};
+TermCache& term_cache() {
+  static TermCache cache;
+  return cache;
+}
+
+template <typename T>
+void append_bytes(std::string& key, const std::vector<T>& values) {
+  const size_t n = values.size();
+  key.append(reinterpret_cast<const char*>(&n), sizeof n);
+  key.append(reinterpret_cast<const char*>(values.data()), n * sizeof(T));
+}
+
+}  // namespace
+
+ConsistencyTerm estimate_term(const PairedItems& items, PairedStatistic statistic, bool stratified, uint64_t term,
+                              uint64_t epoch) {
+  std::string key;
+  const uint64_t head[4] = {reinterpret_cast<uint64_t>(statistic), stratified ? 1u : 0u, term, epoch};
+  key.append(reinterpret_cast<const char*>(head), sizeof head);
+  append_bytes(key, items.x);
+  append_bytes(key, items.y);
+  append_bytes(key, items.group);
+  TermCache& cache = term_cache();
+  {
+    const std::lock_guard<std::mutex> lock(cache.mutex);
+    if (const auto hit = cache.terms.find(key); hit != cache.terms.end()) {
+      ++cache.counts.hits;
+      return hit->second;
+    }
+    ++cache.counts.misses;
+  }
+  ConsistencyTerm t = compute_term(items, statistic, stratified, term, epoch);
+  const std::lock_guard<std::mutex> lock(cache.mutex);
+  if (cache.terms.size() >= kTermCacheSize) cache.terms.clear();
+  cache.terms.emplace(std::move(key), t);
+  return t;
+}
+
+TermCacheCounts term_cache_counts() {
+  TermCache& cache = term_cache();
+  const std::lock_guard<std::mutex> lock(cache.mutex);
+  TermCacheCounts counts = cache.counts;
+  counts.size = cache.terms.size();
+  return counts;
+}
+
+void clear_term_cache() {
+  TermCache& cache = term_cache();
+  const std::lock_guard<std::mutex> lock(cache.mutex);
+  cache.terms.clear();
+  cache.counts = {};
 }
 
 ConsistencyTerm consistency_of(const std::vector<const ConsistencyTerm*>& terms) {

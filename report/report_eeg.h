@@ -110,8 +110,19 @@ std::optional<double> mean_spearman_per_group(const PairedItems& items);
 std::optional<double> spearman_of_items(const PairedItems& items);
 std::optional<double> kappa_of_items(const PairedItems& items);
 std::optional<double> f1_of_items(const PairedItems& items);
+// The term's value, bootstrap interval and shuffled null.  Results are remembered by their exact
+// inputs (the bytes of the items, the statistic, stratified, term, epoch; at most kTermCacheSize,
+// then forgotten all at once): `nnfmri serve` rebuilds a run's data at every committed epoch, and the
+// earlier epochs' terms — bootstraps over the items of every epoch up to theirs, most of a rebuild's
+// time — are then taken from memory.  A remembered result is the one a fresh computation gives.
 ConsistencyTerm estimate_term(const PairedItems& items, PairedStatistic statistic, bool stratified, uint64_t term,
                               uint64_t epoch);
+constexpr size_t kTermCacheSize = 4096;
+struct TermCacheCounts {
+  size_t hits = 0, misses = 0, size = 0;
+};
+TermCacheCounts term_cache_counts();
+void clear_term_cache();
 ConsistencyTerm consistency_of(const std::vector<const ConsistencyTerm*>& terms);
 
 // analysis/epoch_N/eeg.json of every analysed epoch that has eeg/epoch_N.json (in run.epochs order,

@@ -85,6 +85,37 @@ TEST(ReportEeg, BootstrapIsDeterministicAndTheNullBreaksAPlantedAssociation) {
   EXPECT_GT((*d.ci)[1], 0.0);
 }
 
+// estimate_term's memory: the same inputs give the remembered result, equal in every field to a fresh
+// computation; inputs differing in one bit, or another term or epoch, are computed anew.
+TEST(ReportEeg, RememberedTermsAreTheFreshOnesAndOnlyForTheSameInputs) {
+  const auto same = [](const ConsistencyTerm& a, const ConsistencyTerm& b) {
+    EXPECT_EQ(a.value, b.value);
+    EXPECT_EQ(a.ci, b.ci);
+    EXPECT_EQ(a.null_median, b.null_median);
+    EXPECT_EQ(a.null_range, b.null_range);
+    EXPECT_EQ(a.items, b.items);
+    EXPECT_EQ(a.replicates, b.replicates);
+    EXPECT_EQ(a.null_replicates, b.null_replicates);
+  };
+  PairedItems items = planted(3, 30, 0.5, 11);
+  report::clear_term_cache();
+  const ConsistencyTerm fresh = report::estimate_term(items, report::mean_spearman_per_group, true, 1, 5);
+  EXPECT_EQ(report::term_cache_counts().misses, 1u);
+  const ConsistencyTerm remembered = report::estimate_term(items, report::mean_spearman_per_group, true, 1, 5);
+  EXPECT_EQ(report::term_cache_counts().hits, 1u);
+  same(fresh, remembered);
+  report::estimate_term(items, report::mean_spearman_per_group, true, 2, 5);
+  report::estimate_term(items, report::mean_spearman_per_group, true, 1, 6);
+  report::estimate_term(items, report::spearman_of_items, true, 1, 5);
+  EXPECT_EQ(report::term_cache_counts().misses, 4u);
+  items.y[7] = std::nextafter(items.y[7], 1e9);
+  const ConsistencyTerm changed = report::estimate_term(items, report::mean_spearman_per_group, true, 1, 5);
+  EXPECT_EQ(report::term_cache_counts().misses, 5u);
+  report::clear_term_cache();
+  same(changed, report::estimate_term(items, report::mean_spearman_per_group, true, 1, 5));
+  EXPECT_EQ(report::term_cache_counts().size, 1u);
+}
+
 TEST(ReportEeg, StratifiedBootstrapKeepsEachGroupsSize) {
   // group 0: ρ = 1 on 4 items; group 1: ρ = −1 on 4 items.  Resampling within groups keeps one
   // value from each group in every replicate; an unstratified resample could draw one group only.
