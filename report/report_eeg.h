@@ -117,7 +117,7 @@ std::optional<double> f1_of_items(const PairedItems& items);
 // time — are then taken from memory.  A remembered result is the one a fresh computation gives.
 ConsistencyTerm estimate_term(const PairedItems& items, PairedStatistic statistic, bool stratified, uint64_t term,
                               uint64_t epoch);
-constexpr size_t kTermCacheSize = 4096;
+constexpr size_t kTermCacheSize = 1024;  // at most about 40 MB (30-epoch runs: 120 terms each)
 struct TermCacheCounts {
   size_t hits = 0, misses = 0, size = 0;
 };
