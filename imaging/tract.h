@@ -219,11 +219,12 @@ std::vector<PairFlows> measure_flows(nn::Network& net, const nn::LabeledImages& 
 
 // The content of tract.json from the flows of every pair (measure_flows, FlowAccumulator):
 // {"eval_samples", "settings": {"grid", "top", "chains", "samples"},
-//  "pairs": {"layer_<l>_to_<l+1>": {"from", "to", "connection_strength", "critical_pathways" (top 5
+//  "pairs": {"layer_<from>_to_<to>" (one per NetView::edges()): {"from", "to", "kind" (residual nets
+//            only: "branch" or "shortcut"), "connection_strength", "critical_pathways" (top 5
 //            "grid_a → grid_b" with C > 0), "pathway_efficiency", "connected_pairs",
 //            "flows": [[A, B, C], ...] (connected pairs by C descending; the first `top` when top > 0),
 //            "flows_total" (connected pairs), "flows_omitted"}},
-//  "network": {"path_strength", "chains": [{"regions": [{"layer", "region"}], "score"}]}}
+//  "network": {"path_strength", "chains": [{"regions": [{"layer", "region"}] (the path's blocks), "score"}]}}
 // Throws base::Error for a non-finite flow.
 nlohmann::ordered_json tract_document(const NetView& view, const std::vector<PairFlows>& pairs,
                                       const run::GridSpec& grid, const TractSettings& s);
