@@ -42,20 +42,24 @@ double FlowMatrix::total() const {
 // ---------------------------------------------------------------------------------------------
 // PairFlows
 
-void check_tractable(const nn::Network& net) {
-  if (net.is_residual())
-    throw base::Error("tractography: the net has residual units; tractography along skip edges is not implemented yet "
-                      "(residual nets are refused rather than imaged as a chain)");
-}
+PairFlows::PairFlows(const NetView& view, int to_block, const run::GridSpec& grid)
+    : PairFlows(view,
+                NetView::Edge{to_block >= 0 && to_block < view.size() ? view.single_input(to_block, "tractography") : -1,
+                              to_block},
+                grid) {}
 
-PairFlows::PairFlows(const NetView& view, int to_block, const run::GridSpec& grid) {
+PairFlows::PairFlows(const NetView& view, const NetView::Edge& edge, const run::GridSpec& grid) {
   using Axis = NetView::Axis;
-  check_tractable(view.net());
-  if (to_block < 0 || to_block >= view.size() || view.single_input(to_block, "tractography") < 0)
+  const int to_block = edge.to;
+  if (to_block < 0 || to_block >= view.size() || edge.from < 0)
     throw base::Error("tractography: block index " + std::to_string(to_block) + " has no preceding block");
   const ImagedBlock& dst = view.block(to_block);
-  const nn::Shape in = dst.input, out = dst.output;
-  from_ = run::RegionGrid(in.h, in.w, in.c, block_grid(view.net(), view.single_input(to_block, "tractography"), grid));
+  const bool residual = dst.op == BlockOp::residual_add;
+  if (std::find(dst.inputs.begin(), dst.inputs.end(), edge.from) == dst.inputs.end())
+    throw base::Error("tractography: block " + dst.name + " does not read block " + std::to_string(edge.from));
+  shortcut_ = residual && edge.from == dst.inputs[1];
+  const nn::Shape in = shortcut_ ? dst.shortcut_input : dst.input, out = dst.output;
+  from_ = run::RegionGrid(in.h, in.w, in.c, block_grid(view.net(), edge.from, grid));
   to_ = run::RegionGrid(out.h, out.w, out.c, block_grid(view.net(), to_block, grid));
   op_ = dst.op;
   activation_ = dst.activation;
@@ -81,12 +85,22 @@ PairFlows::PairFlows(const NetView& view, int to_block, const run::GridSpec& gri
       dense_channels = false;
       break;
     case BlockOp::residual_add:
-      break;  // not reached: residual nets are refused above
+      if (shortcut_ && dst.shortcut == Shortcut::projection) {  // a 1×1 convolution: (T = 1, Co, Ci)
+        op_ = BlockOp::convolution;
+        weight_abs_ = view.shortcut_weights(to_block);
+        break;
+      }
+      // the branch, the identity and option A: a 1×1 window of weight 1, channel c → c + shift
+      op_ = BlockOp::average_pool;
+      window_weight_ = 1.f;
+      channel_shift_ = shortcut_ && dst.shortcut == Shortcut::pad ? dst.pad_front : 0;
+      dense_channels = false;
+      break;
   }
   for (float& w : weight_abs_) w = std::fabs(w);
 
   // Tap tables: tap t = ky·KW + kx of output position p = oy·Wo + ox (imaging/net_view.h).
-  const ReceptiveField field = view.receptive_field(to_block);
+  const ReceptiveField field = shortcut_ ? view.shortcut_field(to_block) : view.receptive_field(to_block);
   taps_ = field.taps;
   positions_ = field.positions;
   tap_offset_ = field.input_of;
@@ -125,7 +139,8 @@ PairFlows::PairFlows(const NetView& view, int to_block, const run::GridSpec& gri
     if (tap_block_[e] >= 0) spatial[size_t(tap_block_[e]) * spatial_out + out_block_[e % positions_]] = 1;
   std::vector<uint8_t> channel(size_t(from_.gc) * to_.gc, dense_channels ? 1 : 0);
   if (!dense_channels)
-    for (int c = 0; c < in.c; ++c) channel[size_t(from_.chan_region[c]) * to_.gc + to_.chan_region[c]] = 1;
+    for (int c = 0; c < in.c; ++c)
+      if (c + channel_shift_ < out.c) channel[size_t(from_.chan_region[c]) * to_.gc + to_.chan_region[c + channel_shift_]] = 1;
   const int nB = to_.count();
   connected_.assign(size_t(from_.count()) * nB, 0);
   for (int sa = 0; sa < spatial_in; ++sa)
@@ -149,7 +164,7 @@ void PairFlows::accumulate(const nn::Tensor& a, const nn::Tensor& z, const int* 
     case BlockOp::dense: accumulate_linear(a, z); break;
     case BlockOp::max_pool:
     case BlockOp::average_pool: accumulate_pool(a, z, argmax); break;
-    case BlockOp::residual_add: break;  // not reached: the constructor refuses residual nets
+    case BlockOp::residual_add: break;  // not reached: the constructor maps each edge onto one of the above
   }
   images_ += size_t(a.n());
   seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -249,14 +264,15 @@ void PairFlows::accumulate_linear(const nn::Tensor& a, const nn::Tensor& z) {
   }
 }
 
-// Pooling, channel by channel (W_ij links input channel c only to output channel c):
+// Pooling and the residual add's 1×1 links, channel by channel (W_ij links input channel
+// c − shift only to output channel c; shift = 0 but for option A's shortcut):
 //   max:      C_{A→B} += Σ_{j∈B, argmax(j)∈A} s_j · r_{argmax(j)}
-//   average:  C_{A→B} += Σ_{j∈B} Σ_{t: q(j,t)∈A} s_j · r_{q(j,t)} / (KH·KW)
+//   average:  C_{A→B} += Σ_{j∈B} Σ_{t: q(j,t)∈A} s_j · r_{q(j,t)} / (KH·KW)   (the add: KH·KW = 1)
 void PairFlows::accumulate_pool(const nn::Tensor& a, const nn::Tensor& z, const int* argmax) {
-  const int N = a.n(), C = from_.channels, P = positions_, T = taps_, W = from_.width;
+  const int N = a.n(), Ci = from_.channels, Co = to_.channels, P = positions_, T = taps_, W = from_.width;
   const int plane_in = from_.height * W, gcA = from_.gc, nB = to_.count();
   if (max_pool_ && !argmax) {
-    if (max_pool_->argmax().size() != size_t(N) * C * P)
+    if (max_pool_->argmax().size() != size_t(N) * Co * P)
       throw base::Error("tractography: the max-pool argmax is not from this batch (accumulate inside the block's probe)");
     argmax = max_pool_->argmax().data();
   }
@@ -267,16 +283,18 @@ void PairFlows::accumulate_pool(const nn::Tensor& a, const nn::Tensor& z, const 
     to_.coords(B, i0, j0, kb);
     const run::Range channels = to_.chans(kb);
     for (int c = channels.begin; c < channels.end; ++c) {
-      const int ka = from_.chan_region[c];
+      const int ic = c - channel_shift_;
+      if (ic < 0 || ic >= Ci) continue;  // option A's zero channels
+      const int ka = from_.chan_region[ic];
       for (int p : block_positions_[size_t(i0) * to_.gw + j0])
         for (int i = 0; i < N; ++i) {
-          const size_t plane = size_t(i) * C + c;
+          const size_t plane = size_t(i) * Co + c;
           const float s = activation_slope(activation_, z.data()[plane * P + p]);
           if (s == 0.f) continue;
-          const float* r = a.data() + plane * plane_in;
+          const float* r = a.data() + (size_t(i) * Ci + ic) * plane_in;
           if (argmax) {
             const int off = argmax[plane * P + p];
-            sum_[size_t(from_.region_of(c, off / W, off % W)) * nB + B] += double(s * relu(r[off]));
+            sum_[size_t(from_.region_of(ic, off / W, off % W)) * nB + B] += double(s * relu(r[off]));
             continue;
           }
           for (int t = 0; t < T; ++t) {
@@ -322,19 +340,23 @@ double pathway_efficiency(const FlowMatrix& flows, const std::vector<uint8_t>& c
   return std::clamp(1.0 - entropy / std::log(double(n)), 0.0, 1.0);
 }
 
-// k-best Viterbi.  kept[l][v] holds the (up to) k best partial chains that end at region v of
-// layer l, best first, each as (score, predecessor region, its rank in kept[l−1][predecessor]):
-//   kept[l+1][B] = top_k over A, r of kept[l][A][r].score + log(C_l[A→B] / connection_strength_l)
+// k-best dynamic programme over the blocks in order (every edge runs from a lower block to a higher
+// one).  kept[b][v] holds the (up to) k best partial chains that end at region v of block b, best
+// first, each as (score, predecessor block, its region, its rank in kept[block][region]):
+//   kept[b][B] = top_k over edges e = (f → b), A, r of kept[f][A][r].score + log(C_e[A→B] / ΣC_e)
 // Every chain in the global top k ends with a prefix in the top k of each node it passes, so
-// keeping k per node is exact.
-std::vector<Chain> best_chains(const std::vector<FlowMatrix>& flows, int k) {
-  if (flows.empty() || k <= 0) return {};
+// keeping k per node is exact.  A block with no incoming edge starts chains (score 0).
+std::vector<Chain> best_chains(const std::vector<FlowMatrix>& flows, const std::vector<NetView::Edge>& edges,
+                               int nodes, int k) {
+  if (flows.size() != edges.size()) throw std::logic_error("best_chains: one flow matrix per edge");
+  if (edges.empty() || nodes <= 0 || k <= 0) return {};
   struct Entry {
     double score;
-    int prev, rank;
+    int block, prev, rank;
   };
   auto better = [](const Entry& x, const Entry& y) {
     if (x.score != y.score) return x.score > y.score;
+    if (x.block != y.block) return x.block < y.block;
     if (x.prev != y.prev) return x.prev < y.prev;
     return x.rank < y.rank;
   };
@@ -343,48 +365,83 @@ std::vector<Chain> best_chains(const std::vector<FlowMatrix>& flows, int k) {
     std::partial_sort(entries.begin(), entries.begin() + long(keep), entries.end(), better);
     entries.resize(keep);
   };
-  std::vector<std::vector<std::vector<Entry>>> kept(flows.size() + 1);
-  kept[0].assign(size_t(flows[0].from), std::vector<Entry>{Entry{0.0, -1, -1}});
+  // regions per block, from the edges' matrices (they must agree)
+  std::vector<int> regions(size_t(nodes), -1);
+  std::vector<std::vector<size_t>> into(static_cast<size_t>(nodes));
+  auto set_regions = [&](int b, int count, size_t e) {
+    if (b < 0 || b >= nodes) throw std::logic_error("best_chains: an edge leaves the graph");
+    if (regions[size_t(b)] >= 0 && regions[size_t(b)] != count)
+      throw base::Error("best_chains: flow matrix " + std::to_string(e) + " gives block " + std::to_string(b) + " " +
+                        std::to_string(count) + " regions but another gives it " + std::to_string(regions[size_t(b)]));
+    regions[size_t(b)] = count;
+  };
+  for (size_t e = 0; e < edges.size(); ++e) {
+    if (edges[e].from >= edges[e].to) throw std::logic_error("best_chains: an edge runs backwards");
+    set_regions(edges[e].from, flows[e].from, e);
+    set_regions(edges[e].to, flows[e].to, e);
+    into[size_t(edges[e].to)].push_back(e);
+  }
+  std::vector<std::vector<std::vector<Entry>>> kept(static_cast<size_t>(nodes));
   std::vector<Entry> candidates;
-  for (size_t l = 0; l < flows.size(); ++l) {
-    const FlowMatrix& f = flows[l];
-    if (size_t(f.from) != kept[l].size())
-      throw base::Error("best_chains: flow matrix " + std::to_string(l) + " starts from " + std::to_string(f.from) +
-                      " regions but the layer before has " + std::to_string(kept[l].size()));
-    const double total = f.total();
-    if (!(total > 0)) return {};
-    kept[l + 1].assign(size_t(f.to), {});
-    for (int b = 0; b < f.to; ++b) {
+  for (int b = 0; b < nodes; ++b) {
+    if (regions[size_t(b)] < 0) continue;  // on no edge
+    if (into[size_t(b)].empty()) {
+      kept[size_t(b)].assign(size_t(regions[size_t(b)]), std::vector<Entry>{Entry{0.0, -1, -1, -1}});
+      continue;
+    }
+    kept[size_t(b)].assign(size_t(regions[size_t(b)]), {});
+    for (int v = 0; v < regions[size_t(b)]; ++v) {
       candidates.clear();
-      for (int a = 0; a < f.from; ++a) {
-        const double c = f.at(a, b);
-        if (!(c > 0)) continue;
-        const double step = std::log(c / total);
-        for (size_t r = 0; r < kept[l][a].size(); ++r) candidates.push_back({kept[l][a][r].score + step, a, int(r)});
+      for (size_t e : into[size_t(b)]) {
+        const FlowMatrix& f = flows[e];
+        const double total = f.total();
+        if (!(total > 0)) continue;
+        const auto& before = kept[size_t(edges[e].from)];
+        for (int a = 0; a < f.from; ++a) {
+          const double c = f.at(a, v);
+          if (!(c > 0)) continue;
+          const double step = std::log(c / total);
+          for (size_t r = 0; r < before[size_t(a)].size(); ++r)
+            candidates.push_back({before[size_t(a)][r].score + step, edges[e].from, a, int(r)});
+        }
       }
       keep_best(candidates);
-      kept[l + 1][b] = candidates;
+      kept[size_t(b)][size_t(v)] = candidates;
     }
   }
-  const auto& last = kept.back();
-  std::vector<Entry> ends;  // (score, last region, rank there)
+  const auto& last = kept[size_t(nodes) - 1];
+  std::vector<Entry> ends;  // (score, last block, last region, rank there)
   for (size_t v = 0; v < last.size(); ++v)
-    for (size_t r = 0; r < last[v].size(); ++r) ends.push_back({last[v][r].score, int(v), int(r)});
+    for (size_t r = 0; r < last[v].size(); ++r)
+      if (last[v][r].block >= 0) ends.push_back({last[v][r].score, nodes - 1, int(v), int(r)});
   keep_best(ends);
   std::vector<Chain> chains;
   for (const Entry& end : ends) {
     Chain chain;
     chain.score = end.score;
-    chain.regions.resize(kept.size());
-    int node = end.prev, rank = end.rank;
-    for (size_t l = kept.size(); l-- > 0;) {
-      chain.regions[l] = node;
-      const Entry& e = kept[l][size_t(node)][size_t(rank)];
-      node = e.prev, rank = e.rank;
+    for (int block = end.block, node = end.prev, rank = end.rank; block >= 0;) {
+      chain.blocks.push_back(block);
+      chain.regions.push_back(node);
+      const Entry& e = kept[size_t(block)][size_t(node)][size_t(rank)];
+      block = e.block, node = e.prev, rank = e.rank;
     }
+    std::reverse(chain.blocks.begin(), chain.blocks.end());
+    std::reverse(chain.regions.begin(), chain.regions.end());
     chains.push_back(std::move(chain));
   }
   return chains;
+}
+
+std::vector<Chain> best_chains(const std::vector<FlowMatrix>& flows, int k) {
+  std::vector<NetView::Edge> edges;
+  for (size_t l = 0; l < flows.size(); ++l) {
+    if (l > 0 && flows[l].from != flows[l - 1].to)
+      throw base::Error("best_chains: flow matrix " + std::to_string(l) + " starts from " + std::to_string(flows[l].from) +
+                        " regions but the layer before has " + std::to_string(flows[l - 1].to));
+    if (!(flows[l].total() > 0)) return {};
+    edges.push_back({int(l), int(l) + 1});
+  }
+  return best_chains(flows, edges, int(flows.size()) + 1, k);
 }
 
 namespace {
@@ -415,16 +472,31 @@ void copy_images(const T* src, size_t per_image, int from, int count, T* dst, in
 
 FlowAccumulator::FlowAccumulator(nn::Network& net, const NetView& view, const run::GridSpec& grid,
                                  const TractSettings& s, size_t samples)
-    : net_(net), view_(view), samples_(samples), chunk_(size_t(s.batch)), pair_into_(size_t(view.size()), -1) {
+    : net_(net), view_(view), samples_(samples), chunk_(size_t(s.batch)), pairs_into_(size_t(view.size())),
+      shortcuts_from_(size_t(view.size())) {
   validate(s);
   for (const NetView::Edge& e : view.edges()) {
-    pair_into_[size_t(e.to)] = int(pairs_.size());
-    pairs_.emplace_back(view, e.to, grid);
+    pairs_into_[size_t(e.to)].push_back(int(pairs_.size()));
+    pairs_.emplace_back(view, e, grid);
+    if (pairs_.back().shortcut()) shortcuts_from_[size_t(e.from)].push_back(int(pairs_.size()) - 1);
   }
+  source_.resize(pairs_.size());
   dense_from_ = view.size();
   for (int b = view.size(); b-- > 0;)
     if (view.block(b).op == BlockOp::dense) dense_from_ = b;
+  for (const NetView::Edge& e : view.edges())  // a replayed shortcut would read a source that is not replayed
+    if (e.from < dense_from_ && e.to >= dense_from_ && view.block(e.to).op == BlockOp::residual_add)
+      throw base::Error("tractography: the shortcut into " + view.block(e.to).name +
+                        " passes a dense block; tractography does not image that net");
   chunks_.resize(pairs_.size());
+}
+
+void FlowAccumulator::save_sources(const nn::BlockView& block) {
+  for (int pair : shortcuts_from_[size_t(block.index)]) source_[size_t(pair)] = block.a;
+}
+
+const nn::Tensor& FlowAccumulator::source_of(int pair, const nn::BlockView& block) const {
+  return pairs_[size_t(pair)].shortcut() ? source_[size_t(pair)] : block.input;
 }
 
 void FlowAccumulator::on_block(const EvalBatch& batch, const nn::BlockView& block) {
@@ -432,47 +504,51 @@ void FlowAccumulator::on_block(const EvalBatch& batch, const nn::BlockView& bloc
   const int take = int(std::min<size_t>(size_t(batch.count), samples_ - batch.offset));
   if (block.index == 0)  // the batch's first block: is it exactly the next chunk, as measure_flows forwards it?
     direct_ = received_ % chunk_ == 0 && size_t(batch.count) == std::min(chunk_, samples_ - batch.offset);
-  const int pair = pair_into_[size_t(block.index)];
+  save_sources(block);
+  const std::vector<int>& pairs = pairs_into_[size_t(block.index)];
   if (direct_) {
-    if (pair >= 0) pairs_[size_t(pair)].accumulate(block.input, block.z);
+    for (int pair : pairs) pairs_[size_t(pair)].accumulate(source_of(pair, block), block.z);
     return;
   }
   if (block.index == dense_from_)
     replay_input_.insert(replay_input_.end(), block.input.data(),
                          block.input.data() + block.input.shape().per_sample() * size_t(take));
-  if (pair < 0 || block.index >= dense_from_) return;
+  if (block.index >= dense_from_) return;
   // Fill the pair's chunk; a full chunk (or the last images) is accumulated at once, so the rest of
   // the batch starts the next one in the same buffers.
-  for (int first = 0; first < take;) {
-    const int count = std::min(take - first, int(chunk_) - chunks_[size_t(pair)].filled);
-    add_to_chunk(pair, block, batch.offset, first, count);
-    first += count;
-  }
+  for (int pair : pairs)
+    for (int first = 0; first < take;) {
+      const int count = std::min(take - first, int(chunk_) - chunks_[size_t(pair)].filled);
+      add_to_chunk(pair, block, batch.offset, first, count);
+      first += count;
+    }
 }
 
 void FlowAccumulator::add_to_chunk(int pair, const nn::BlockView& block, size_t offset, int first, int count) {
   Chunk& c = chunks_[size_t(pair)];
   const ImagedBlock& k = view_.block(block.index);
+  const run::RegionGrid& g = pairs_[size_t(pair)].from_grid();
+  const nn::Tensor& source = source_of(pair, block);
   const int chunk = int(chunk_);
   if (c.a.size() == 0) {  // the first images: the buffers of one whole chunk
-    c.a.resize(chunk, k.input.c, k.input.h, k.input.w);
+    c.a.resize(chunk, g.channels, g.height, g.width);
     c.z.resize(chunk, k.output.c, k.output.h, k.output.w);
     c.z.zero();  // without an activation σ' = 1 and z is never read: it stays zero
     if (k.op == BlockOp::max_pool) c.argmax.resize(c.z.size());
   }
-  const size_t in = k.input.per_sample(), out = k.output.per_sample();
-  copy_images(block.input.data(), in, first, count, c.a.data(), c.filled);
+  const size_t in = source.shape().per_sample(), out = k.output.per_sample();
+  copy_images(source.data(), in, first, count, c.a.data(), c.filled);
   if (k.activation != Activation::identity) copy_images(block.z.data(), out, first, count, c.z.data(), c.filled);
   if (k.op == BlockOp::max_pool)
     copy_images(view_.max_pool(block.index).argmax().data(), out, first, count, c.argmax.data(), c.filled);
   c.filled += count;
   const bool last = offset + size_t(first + count) == samples_;
   if (c.filled < chunk && !last) return;
-  c.a.resize(c.filled, k.input.c, k.input.h, k.input.w);  // shrinking keeps the data
+  c.a.resize(c.filled, g.channels, g.height, g.width);  // shrinking keeps the data
   c.z.resize(c.filled, k.output.c, k.output.h, k.output.w);
   pairs_[size_t(pair)].accumulate(c.a, c.z, c.argmax.empty() ? nullptr : c.argmax.data());
   c.filled = 0;
-  c.a.resize(chunk, k.input.c, k.input.h, k.input.w);
+  c.a.resize(chunk, g.channels, g.height, g.width);
   c.z.resize(chunk, k.output.c, k.output.h, k.output.w);
   if (last) c = Chunk{};  // done: free the buffers
 }
@@ -490,6 +566,7 @@ void FlowAccumulator::on_batch_end(const EvalBatch& batch) {
     release(replay_input_);
     replay_chunk_ = nn::Tensor();
     for (PairFlows& pair : pairs_) pair.finish();
+    for (nn::Tensor& t : source_) t = nn::Tensor();
   }
 }
 
@@ -501,8 +578,8 @@ void FlowAccumulator::replay(int images) {
   replay_input_.erase(replay_input_.begin(), replay_input_.begin() + long(replay_chunk_.size()));
   replay_buffered_ -= size_t(images);
   const nn::Probe probe = [&](const nn::BlockView& block) {
-    const int pair = pair_into_[size_t(block.index)];
-    if (pair >= 0) pairs_[size_t(pair)].accumulate(block.input, block.z);
+    save_sources(block);
+    for (int pair : pairs_into_[size_t(block.index)]) pairs_[size_t(pair)].accumulate(source_of(pair, block), block.z);
   };
   if (dense_from_ == 0)
     net_.forward(replay_chunk_, false, &probe);
@@ -562,6 +639,7 @@ nlohmann::ordered_json tract_document(const NetView& view, const std::vector<Pai
     ordered_json p;
     p["from"] = from;
     p["to"] = to;
+    if (view.net().is_residual()) p["kind"] = pair.shortcut() ? "shortcut" : "branch";
     p["connection_strength"] = strength;
     p["critical_pathways"] = critical;
     p["pathway_efficiency"] = pathway_efficiency(f, pair.connected());
@@ -573,18 +651,18 @@ nlohmann::ordered_json tract_document(const NetView& view, const std::vector<Pai
     means.push_back(std::move(f));
   }
   out["pairs"] = pairs_json;
-  // Chains run through the pairs in order: every block feeds the next (NetView::edges of a chain).
-  for (size_t l = 0; l < view.edges().size(); ++l)
-    if (view.edges()[l].from != int(l) || view.edges()[l].to != int(l) + 1)
-      throw base::Error("tractography: block " + view.block(view.edges()[l].to).name +
-                        " is not fed by the block before it; chains need a chain of blocks");
+  // Chains follow the edges of the block graph (a chain net: every block feeds the next).
+  std::vector<const run::RegionGrid*> grid_of(size_t(view.size()), nullptr);
+  for (size_t e = 0; e < pairs.size(); ++e) {
+    grid_of[size_t(view.edges()[e].from)] = &pairs[e].from_grid();
+    grid_of[size_t(view.edges()[e].to)] = &pairs[e].to_grid();
+  }
   ordered_json chains = ordered_json::array();
-  for (const Chain& chain : best_chains(means, s.chains)) {
+  for (const Chain& chain : best_chains(means, view.edges(), view.size(), s.chains)) {
     ordered_json regions = ordered_json::array();
-    for (size_t l = 0; l < chain.regions.size(); ++l) {
-      const run::RegionGrid& g = l == 0 ? pairs[0].from_grid() : pairs[l - 1].to_grid();
-      regions.push_back({{"layer", view.block(int(l)).name}, {"region", g.key(chain.regions[l])}});
-    }
+    for (size_t l = 0; l < chain.blocks.size(); ++l)
+      regions.push_back({{"layer", view.block(chain.blocks[l]).name},
+                         {"region", grid_of[size_t(chain.blocks[l])]->key(chain.regions[l])}});
     chains.push_back({{"regions", regions}, {"score", chain.score}});
   }
   out["network"] = {{"path_strength", path_strength}, {"chains", chains}};

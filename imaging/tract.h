@@ -24,9 +24,24 @@
 //  - pathway_efficiency = 1 − H(p)/log(n), p = C/ΣC over the n connected pairs, H(p) = −Σ p log p
 //    (0·log 0 = 0).  By definition n = 1 → 1 and ΣC = 0 → 0.  0: flow spread evenly; 1: one
 //    pathway carries it all.
-//  - A chain is one region per imaged layer, first to last; its score is
-//    Σ_l log(C_{A_l→A_{l+1}} / connection_strength_l), over edges with C > 0 only (an edge with
-//    C = 0 is not a connection).  The top chains come from a k-best Viterbi recursion.
+//  - Pairs are the edges of the block graph (NetView::edges).  In a chain net block l+1 reads
+//    block l.  A residual block res<k> (z = x_branch + shortcut(x_in), a = σ(z)) has two:
+//      branch edge   (the branch's last block → res<k>): W_ij = 1 for j = i (the add), else 0;
+//      shortcut edge (the block before the unit → res<k>): W_ij = 1 for i = (c, oy·S, ox·S),
+//        j = (c + front, oy, ox): the identity (S = 1, front = 0) or option A (the kept positions,
+//        input channel c at output channel c + front; the zero-padded channels get no link);
+//        option B: W_ij = W'[o][c] for i = (c, oy·S, ox·S), j = (o, oy, ox), W' the 1×1 conv with
+//        its batch norm folded in (NetView::shortcut_weights).
+//    For both, z_j is the add's pre-activation (branch + shortcut, before the unit's relu) and σ'
+//    the unit's activation; a_i the output of the edge's source block.  A pair's "kind" is branch
+//    or shortcut.
+//  - A chain is a path of blocks along the edges, from a block no block feeds (the first) to the
+//    last block, with one region per block on the path; its score is
+//    Σ_{edges e on the path} log(C_e[A→B] / connection_strength_e), over links with C > 0 only (a
+//    link with C = 0 is not a connection).  The top chains come from a k-best dynamic programme
+//    over the blocks in order (a block's inputs come before it); in a chain net this is the
+//    Viterbi recursion over layers.  A path through a shortcut has fewer terms (each ≤ 0) than one
+//    through the unit's branch.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -53,8 +68,6 @@ struct TractSettings {
 // Throws base::Error naming the flag (--tract-samples, --tract-top), or the setting when no flag sets
 // it (chains, batch), of the first setting out of range.
 void validate(const TractSettings& s);
-// Throws base::Error for a net tractography cannot image yet: one with residual units (skip edges).
-void check_tractable(const nn::Network& net);
 
 // C_{A→B} for one layer pair: `from` × `to` regions, row-major.
 struct FlowMatrix {
@@ -64,16 +77,18 @@ struct FlowMatrix {
   double total() const;  // Σ_{A,B} C = connection_strength
 };
 
-// The flows into block to_block from the block that feeds it (NetView::single_input), accumulated
-// batch by batch.  The constructor copies |W_eff| from the net (so later weight changes are not
+// The flows along one edge of the block graph (NetView::edges), accumulated batch by batch.  The constructor copies |W_eff| from the net (so later weight changes are not
 // seen) and derives the structural connectivity.  Every BlockOp of imaging/net_view.h is supported.
 class PairFlows {
  public:
+  PairFlows(const NetView& view, const NetView::Edge& edge, const run::GridSpec& grid);
+  // The edge from the one block that feeds to_block (NetView::single_input).
   PairFlows(const NetView& view, int to_block, const run::GridSpec& grid);
   PairFlows(const nn::Network& net, int to_block, const run::GridSpec& grid) : PairFlows(NetView(net), to_block, grid) {}
 
   // Adds Σ over the batch's images of C_{A→B}(x).
-  //   a (N, Ci, Hi, Wi) the output of the feeding block (= BlockView::input of block to_block)
+  //   a (N, Ci, Hi, Wi) the output of the edge's source block (= BlockView::input of block to_block,
+  //     but for a shortcut edge: BlockView::a of the block before the unit)
   //   z (N, Co, Ho, Wo) the pre-activation of block to_block (BlockView::z)
   //   argmax (N, Co, Ho, Wo) for a max-pool block, the inputs it selected (nn::Pool2d::argmax());
   //          null: read from the net's layer, so call this inside the probe of block to_block,
@@ -88,6 +103,7 @@ class PairFlows {
   const run::RegionGrid& from_grid() const { return from_; }
   const run::RegionGrid& to_grid() const { return to_; }
   size_t images() const { return images_; }
+  bool shortcut() const { return shortcut_; }  // a residual unit's shortcut edge
   double seconds() const { return seconds_; }  // wall time spent in accumulate()
   // After the last accumulate(): frees the weights, tables and scratch, keeping what mean(),
   // connected() and the grids need; accumulate() then throws std::logic_error.
@@ -101,6 +117,8 @@ class PairFlows {
   BlockOp op_ = BlockOp::convolution;
   const nn::Pool2d* max_pool_ = nullptr;  // its argmax() is read during accumulate() unless one is given
   Activation activation_ = Activation::identity;
+  bool shortcut_ = false;
+  int channel_shift_ = 0;  // pools and the add: input channel c links to output channel c + shift
   run::RegionGrid from_, to_;
   int taps_ = 0, positions_ = 0;                   // spatial relation: tap t of output position p reads input
   std::vector<int> tap_offset_;                    // (taps, positions): flat input position y·Wi+x, or −1 (padding)
@@ -114,7 +132,7 @@ class PairFlows {
   };
   std::vector<std::vector<TapGroup>> tap_groups_;  // conv: output spatial block → its groups
   std::vector<float> weight_abs_;                  // conv: (T, Co, Ci) |W_eff|; linear: (OUT, IN) |W|
-  float window_weight_ = 1.f;                      // average pool: 1/(KH·KW)
+  float window_weight_ = 1.f;                      // average pool: 1/(KH·KW); the add: 1
   std::vector<uint8_t> connected_;
   std::vector<double> sum_;             // Σ over images of C, (from, to)
   std::vector<float> s_last_, r_last_;  // conv: σ'(z) (chunk, P, Co) and ReLU(a) (chunk, Hi·Wi, Ci)
@@ -132,13 +150,20 @@ FlowMatrix flows_between(const nn::Network& net, int to_block, const run::GridSp
 double pathway_efficiency(const FlowMatrix& flows, const std::vector<uint8_t>& connected);
 
 struct Chain {
-  std::vector<int> regions;  // one region index per imaged layer
-  double score = 0;          // Σ_l log(C_l / connection_strength_l)
+  std::vector<int> blocks;   // the path's blocks, first to last
+  std::vector<int> regions;  // one region index per block of the path
+  double score = 0;          // Σ_e log(C_e / connection_strength_e)
 };
 
-// The k highest-scoring chains through flows[0], flows[1], ... (flows[l].to == flows[l+1].from),
-// best first; equal scores are ordered by the lower predecessor region.  k-best Viterbi:
-// O(Σ_l from·to·k), no enumeration.  Empty when some layer pair carries no flow at all.
+// The k highest-scoring chains over a graph of `nodes` blocks: edge e runs from edges[e].from to
+// edges[e].to (from < to) with flows[e] (flows[e].from = regions of edges[e].from, .to those of
+// edges[e].to); paths start at a block with no incoming edge and end at block nodes − 1.  Best first;
+// equal scores are ordered by the lower predecessor block, then region.  k-best dynamic programme:
+// O(Σ_e from·to·k), no enumeration.  Empty when no path carries flow.
+std::vector<Chain> best_chains(const std::vector<FlowMatrix>& flows, const std::vector<NetView::Edge>& edges,
+                               int nodes, int k);
+// A chain of layers: flows[l] from layer l to layer l + 1 (flows[l].to == flows[l+1].from).
+// Empty when some layer pair carries no flow at all.
 std::vector<Chain> best_chains(const std::vector<FlowMatrix>& flows, int k);
 
 // The flows of every pair (NetView::edges) from a stream of evaluation batches of any size
@@ -173,7 +198,12 @@ class FlowAccumulator {
   const NetView& view_;
   size_t samples_, chunk_;
   std::vector<PairFlows> pairs_;
-  std::vector<int> pair_into_;       // block → the pair into it, or −1
+  std::vector<std::vector<int>> pairs_into_;  // block → the pairs into it
+  std::vector<std::vector<int>> shortcuts_from_;  // block → the shortcut pairs it is the source of
+  std::vector<nn::Tensor> source_;   // per shortcut pair: its source block's output of this batch
+  // The tensor pair `pair` reads as `a` when its target block shows `block`.
+  const nn::Tensor& source_of(int pair, const nn::BlockView& block) const;
+  void save_sources(const nn::BlockView& block);
   int dense_from_;                   // the first dense block: it and every block after it are replayed
   std::vector<Chunk> chunks_;        // per pair into a block before dense_from_
   std::vector<float> replay_input_;  // the input of block dense_from_, image after image
@@ -189,11 +219,12 @@ std::vector<PairFlows> measure_flows(nn::Network& net, const nn::LabeledImages& 
 
 // The content of tract.json from the flows of every pair (measure_flows, FlowAccumulator):
 // {"eval_samples", "settings": {"grid", "top", "chains", "samples"},
-//  "pairs": {"layer_<l>_to_<l+1>": {"from", "to", "connection_strength", "critical_pathways" (top 5
+//  "pairs": {"layer_<from>_to_<to>" (one per NetView::edges()): {"from", "to", "kind" (residual nets
+//            only: "branch" or "shortcut"), "connection_strength", "critical_pathways" (top 5
 //            "grid_a → grid_b" with C > 0), "pathway_efficiency", "connected_pairs",
 //            "flows": [[A, B, C], ...] (connected pairs by C descending; the first `top` when top > 0),
 //            "flows_total" (connected pairs), "flows_omitted"}},
-//  "network": {"path_strength", "chains": [{"regions": [{"layer", "region"}], "score"}]}}
+//  "network": {"path_strength", "chains": [{"regions": [{"layer", "region"}] (the path's blocks), "score"}]}}
 // Throws base::Error for a non-finite flow.
 nlohmann::ordered_json tract_document(const NetView& view, const std::vector<PairFlows>& pairs,
                                       const run::GridSpec& grid, const TractSettings& s);

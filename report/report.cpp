@@ -165,6 +165,7 @@ Json epoch_json(const EpochData& e, int class_count, const Json& summary) {
     pairs.push_back({{"key", p.key},
                      {"from", p.from},
                      {"to", p.to},
+                     {"shortcut", p.shortcut},
                      {"strength", strength ? Json(significant(*strength)) : Json(nullptr)},
                      {"connection_strength", significant(p.connection_strength)},
                      {"efficiency", significant(p.pathway_efficiency)},

@@ -434,6 +434,7 @@ class RunReader {
         p.key = key;
         p.from = layer_index(node["from"].text());
         p.to = layer_index(node["to"].text());
+        if (auto kind = node.find("kind")) p.shortcut = kind->text() == "shortcut";
         p.connection_strength = node["connection_strength"].number();
         p.pathway_efficiency = node.optional_number("pathway_efficiency").value_or(0);
         if (auto connected = node.find("connected_pairs")) p.connected_pairs = connected->integer(0, 1 << 30);

@@ -86,6 +86,7 @@ struct RegionFlow {
 struct PairTract {  // tract.json pairs/<key>
   std::string key;
   int from = 0, to = 0;  // indices into RunData::layers
+  bool shortcut = false;  // "kind": "shortcut" (a residual unit's skip edge); absent or "branch": false
   double connection_strength = 0, pathway_efficiency = 0;
   int connected_pairs = 0;
   std::vector<RegionFlow> flows;  // as listed (tract.json may list only the top ones)

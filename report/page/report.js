@@ -534,9 +534,11 @@
         const A = centre(p.from, a), B = centre(p.to, b);
         ctx.strokeStyle = "rgba(90,90,90," + (0.15 + 0.5 * (max > 0 ? v / max : 0)).toFixed(3) + ")";
         ctx.lineWidth = 1;
+        ctx.setLineDash(p.shortcut ? [5, 4] : []);  // a residual unit's skip edge: dashed
         ctx.beginPath(); ctx.moveTo(A[0], A[1]); ctx.lineTo(B[0], B[1]); ctx.stroke();
       }
     }
+    ctx.setLineDash([]);
     const palette = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#56b4e9"];
     const chains = ep.chains.slice().sort((a, b) => b.score - a.score).slice(0, 5);
     for (let c = chains.length - 1; c >= 0; --c) {

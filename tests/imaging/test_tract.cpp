@@ -96,12 +96,12 @@ struct LiteralPair {
   std::vector<uint8_t> connected;
 };
 
-LiteralPair literal_flows(const nn::Network& net, int b, const run::GridSpec& spec, const nn::Tensor& a,
-                          const nn::Tensor& z) {
-  const nn::Shape is = net.blocks()[b - 1].output_shape, os = net.blocks()[b].output_shape;
-  // The output block (the last) is cut one region per logit (README "Region grid").
-  const bool output = b + 1 == int(net.blocks().size());
-  run::RegionGrid from(is.h, is.w, is.c, spec), to(os.h, os.w, os.c, output ? run::GridSpec{1, 1, os.c} : spec);
+// The literal formula for the link W(n) (explicit weights of image n) from a map of shape `is`
+// cut by `from_spec` into the map of shape `os` cut by `to_spec`, σ = ReLU when `relu`.
+LiteralPair literal_flows(const std::function<ExplicitWeights(int)>& weights, const nn::Shape& is,
+                          const run::GridSpec& from_spec, const nn::Shape& os, const run::GridSpec& to_spec, bool relu,
+                          const nn::Tensor& a, const nn::Tensor& z) {
+  run::RegionGrid from(is.h, is.w, is.c, from_spec), to(os.h, os.w, os.c, to_spec);
   std::vector<int> region_in(is.per_sample()), region_out(os.per_sample());
   for (int c = 0; c < is.c; ++c)
     for (int y = 0; y < is.h; ++y)
@@ -109,7 +109,6 @@ LiteralPair literal_flows(const nn::Network& net, int b, const run::GridSpec& sp
   for (int c = 0; c < os.c; ++c)
     for (int y = 0; y < os.h; ++y)
       for (int x = 0; x < os.w; ++x) region_out[(c * os.h + y) * os.w + x] = to.region_of(c, y, x);
-  const bool relu = net.blocks()[b].activation >= 0;
   LiteralPair out;
   out.flows.from = from.count();
   out.flows.to = to.count();
@@ -117,7 +116,7 @@ LiteralPair literal_flows(const nn::Network& net, int b, const run::GridSpec& sp
   out.connected.assign(out.flows.c.size(), 0);
   const int N = a.n();
   for (int n = 0; n < N; ++n) {
-    ExplicitWeights w = explicit_weights(net, b, n);
+    ExplicitWeights w = weights(n);
     for (int i = 0; i < w.in; ++i)
       for (int j = 0; j < w.out; ++j) {
         size_t e = size_t(region_in[i]) * to.count() + region_out[j];
@@ -128,6 +127,63 @@ LiteralPair literal_flows(const nn::Network& net, int b, const run::GridSpec& sp
       }
   }
   return out;
+}
+
+LiteralPair literal_flows(const nn::Network& net, int b, const run::GridSpec& spec, const nn::Tensor& a,
+                          const nn::Tensor& z) {
+  const nn::Shape is = net.blocks()[b - 1].output_shape, os = net.blocks()[b].output_shape;
+  // The output block (the last) is cut one region per logit (README "Region grid").
+  const bool output = b + 1 == int(net.blocks().size());
+  return literal_flows([&](int n) { return explicit_weights(net, b, n); }, is, spec, os,
+                       output ? run::GridSpec{1, 1, os.c} : spec, net.blocks()[b].activation >= 0, a, z);
+}
+
+// W of the edge from block `from` into residual block b, from the unit's definition (README
+// "Residual networks"): the branch enters the add unit by unit; the shortcut reads x[c, oy·S, ox·S]
+// into channel c + front (identity: S = 1, front = 0; option A: PadShortcut), or through the 1×1
+// projection conv with its batch norm folded in (option B).
+ExplicitWeights explicit_residual_weights(const nn::Network& net, int b, int from) {
+  const nn::Block& block = net.blocks()[b];
+  const nn::Shape is = net.blocks()[from].output_shape, os = block.output_shape;
+  ExplicitWeights e;
+  e.in = int(is.per_sample());
+  e.out = int(os.per_sample());
+  e.w.assign(size_t(e.in) * e.out, 0.0);
+  e.relation.assign(size_t(e.in) * e.out, 0);
+  auto link = [&](int c, int y, int x, int o, int oy, int ox, double w) {
+    const size_t i = size_t((c * is.h + y) * is.w + x), j = size_t((o * os.h + oy) * os.w + ox);
+    e.w[i * e.out + j] += w;
+    e.relation[i * e.out + j] = 1;
+  };
+  if (from == block.inputs[0]) {  // the branch
+    for (int c = 0; c < os.c; ++c)
+      for (int y = 0; y < os.h; ++y)
+        for (int x = 0; x < os.w; ++x) link(c, y, x, c, y, x, 1.0);
+    return e;
+  }
+  EXPECT_EQ(from, block.inputs[1]);
+  const nn::Conv2d* proj = nullptr;
+  const nn::PadShortcut* pad = nullptr;
+  const nn::BatchNorm2d* bn = nullptr;
+  for (int l = block.first; l <= block.last; ++l) {
+    if (auto* c = dynamic_cast<const nn::Conv2d*>(&net.layer(l))) proj = c;
+    if (auto* p = dynamic_cast<const nn::PadShortcut*>(&net.layer(l))) pad = p;
+    if (auto* q = dynamic_cast<const nn::BatchNorm2d*>(&net.layer(l))) bn = q;
+  }
+  std::vector<float> scale(os.c, 1.f), shift;
+  if (bn) bn->eval_affine(scale, shift);
+  const int stride = proj ? proj->stride : pad ? pad->stride : 1, front = pad ? pad->front() : 0;
+  for (int oy = 0; oy < os.h; ++oy)
+    for (int ox = 0; ox < os.w; ++ox)
+      for (int c = 0; c < is.c; ++c) {
+        if (!proj) {
+          link(c, oy * stride, ox * stride, c + front, oy, ox, 1.0);
+          continue;
+        }
+        for (int o = 0; o < os.c; ++o)
+          link(c, oy * stride, ox * stride, o, oy, ox, scale[o] * proj->weight.value[size_t(o) * is.c + c]);
+      }
+  return e;
 }
 
 // Random biases and batch-norm statistics so that ReLUs cut, bn scales are negative, etc.
@@ -207,6 +263,59 @@ TEST(Tract, FastFlowsEqualLiteralFormula) {
     for (size_t g = 0; g < grids.size(); ++g) expect_fast_equals_literal(specs[s], grids[g], 10 * s + g + 1);
 }
 
+// Residual nets: every edge of the block graph (NetView::edges) — the convolutions around the
+// units, each unit's branch edge and its shortcut edge (identity, option A, option B) — against the
+// literal formula, on random weights, biases and bn statistics.
+TEST(Tract, ResidualEdgesEqualLiteralFormula) {
+  const std::vector<std::string> specs = {
+      "conv3x3:4 bn relu res(conv3x3:4 bn relu conv3x3:4 bn) relu res:pad(conv3x3:6:s2 bn relu conv3x3:6 bn) relu "
+      "res:proj(conv3x3:5:s2 bn relu conv3x3:5 bn) relu gap linear:3",
+      "conv3x3:3 relu res:proj(conv3x3:5 relu) res(conv1x1:5 bn) relu maxpool2 res:pad(conv3x3:8 relu) linear:3",
+  };
+  const std::vector<run::GridSpec> grids = {{2, 3, 2}, {3, 2, 3}};
+  int seen[3] = {0, 0, 0};  // shortcut edges of each kind
+  for (size_t s = 0; s < specs.size(); ++s)
+    for (size_t g = 0; g < grids.size(); ++g) {
+      SCOPED_TRACE(specs[s]);
+      nn::Network net(specs[s], 3, 9, 9);
+      randomise(net, 40 + 10 * s + g);
+      const imaging::NetView view(net);
+      const nn::Tensor x = random_input(4, 3, 9, 9, 77 + s + g);
+      std::vector<nn::Tensor> outputs(size_t(view.size()));
+      int edges_checked = 0;
+      nn::Probe probe = [&](const nn::BlockView& v) {
+        outputs[size_t(v.index)] = v.a;
+        for (const imaging::NetView::Edge& e : view.edges()) {
+          if (e.to != v.index) continue;
+          SCOPED_TRACE(view.block(e.from).name + " -> " + v.block.name);
+          imaging::PairFlows fast(view, e, grids[g]);
+          fast.accumulate(fast.shortcut() ? outputs[size_t(e.from)] : v.input, v.z);
+          const bool residual = view.block(e.to).op == imaging::BlockOp::residual_add;
+          LiteralPair slow =
+              residual ? literal_flows([&](int) { return explicit_residual_weights(net, e.to, e.from); },
+                                       net.blocks()[e.from].output_shape, grids[g], net.blocks()[e.to].output_shape,
+                                       grids[g], net.blocks()[e.to].activation >= 0, outputs[size_t(e.from)], v.z)
+                       : literal_flows(net, e.to, grids[g], v.input, v.z);
+          if (residual && e.from == net.blocks()[e.to].inputs[1]) ++seen[int(view.block(e.to).shortcut)];
+          EXPECT_EQ(fast.shortcut(), residual && e.from == net.blocks()[e.to].inputs[1]);
+          const FlowMatrix f = fast.mean();
+          ASSERT_EQ(f.from, slow.flows.from);
+          ASSERT_EQ(f.to, slow.flows.to);
+          EXPECT_EQ(fast.connected(), slow.connected);
+          EXPECT_GT(slow.flows.total(), 0.0);
+          const double tolerance = 2e-5 * (1.0 + max_abs(slow.flows.c));
+          for (size_t c = 0; c < f.c.size(); ++c) EXPECT_NEAR(f.c[c], slow.flows.c[c], tolerance) << "cell " << c;
+          ++edges_checked;
+        }
+      };
+      net.forward(x, false, &probe);
+      EXPECT_EQ(edges_checked, int(view.edges().size()));
+    }
+  EXPECT_GT(seen[0], 0);  // identity
+  EXPECT_GT(seen[1], 0);  // option A
+  EXPECT_GT(seen[2], 0);  // option B
+}
+
 TEST(Tract, LargeBatchIsChunked) {
   // One call over 40 images equals 40 calls of one image, for a conv and a linear pair whose
   // workspaces (≥ 32·32·(16 + 32) floats per image) need several chunks of images.
@@ -236,8 +345,9 @@ TEST(Tract, LargeBatchIsChunked) {
 // The flows taken from a stream of batches of another size equal those of the net forwarded in
 // batches of s.batch: chunks regrouped, dense blocks recomputed at the chunk's size, max-pool
 // choices kept with their images.
-TEST(Tract, FlowsFromAnyStreamEqualTheirOwnBatches) {
-  nn::Network net("conv3x3:4 relu maxpool2 conv3x3:6 bn relu avgpool2 linear:9 relu linear:5 relu linear:3", 3, 12, 12);
+void expect_stream_equals_own_batches(const std::string& spec) {
+  SCOPED_TRACE(spec);
+  nn::Network net(spec, 3, 12, 12);
   randomise(net, 8);
   std::vector<uint8_t> pixels(60 * 3 * 12 * 12), labels(60);
   nn::Rng rng(2);
@@ -262,6 +372,15 @@ TEST(Tract, FlowsFromAnyStreamEqualTheirOwnBatches) {
       EXPECT_EQ(flows.pairs()[p].mean().c, own[p].mean().c) << "pair " << p;  // bit for bit
     }
   }
+}
+
+// A chain net, and a residual net (its shortcut edges read a block's output saved from earlier in
+// the forward; the units' blocks are chunked, the dense head replayed).
+TEST(Tract, FlowsFromAnyStreamEqualTheirOwnBatches) {
+  for (const char* spec : {"conv3x3:4 relu maxpool2 conv3x3:6 bn relu avgpool2 linear:9 relu linear:5 relu linear:3",
+                           "conv3x3:4 relu res(conv3x3:4 relu conv3x3:4) relu res:pad(conv3x3:6:s2 bn) relu "
+                           "res:proj(conv3x3:5 bn) linear:9 relu linear:3"})
+    expect_stream_equals_own_batches(spec);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -422,7 +541,7 @@ std::vector<imaging::Chain> enumerate_chains(const std::vector<FlowMatrix>& flow
   // regions[0..l] are fixed; extend through pair l
   std::function<void(size_t, double)> walk = [&](size_t l, double score) {
     if (l == flows.size()) {
-      all.push_back({regions, score});
+      all.push_back({{}, regions, score});
       return;
     }
     for (int w = 0; w < flows[l].to; ++w) {
@@ -466,6 +585,46 @@ TEST(Tract, BestChainsNeedFlowInEveryPair) {
   flows[1] = random_flows(3, 2, rng, 0.0);
   EXPECT_TRUE(imaging::best_chains(flows, 0).empty());
   EXPECT_EQ(imaging::best_chains(flows, 100).size(), 18u);  // 3·3·2, every edge carries flow
+}
+
+// Chains over a graph against enumeration of every path and every region on it.
+//   0 → 1 → 2 → 3 → 4, with skips 0 → 2 and 2 → 4 (two residual units) and 1 → 3.
+TEST(Tract, GraphChainsMatchEnumeration) {
+  const std::vector<imaging::NetView::Edge> edges = {{0, 1}, {0, 2}, {1, 2}, {1, 3}, {2, 3}, {2, 4}, {3, 4}};
+  const std::vector<int> regions = {3, 2, 4, 2, 3};
+  for (uint64_t seed = 1; seed <= 6; ++seed) {
+    nn::Rng rng(seed);
+    std::vector<FlowMatrix> flows;
+    for (const auto& e : edges) flows.push_back(random_flows(regions[e.from], regions[e.to], rng, 0.3));
+    if (seed == 6) flows[2].c.assign(flows[2].c.size(), 0.0);  // an edge with no flow at all
+    std::vector<imaging::Chain> all;
+    std::function<void(imaging::Chain)> walk = [&](imaging::Chain c) {
+      if (c.blocks.back() == 4) return all.push_back(c);
+      for (size_t e = 0; e < edges.size(); ++e) {
+        if (edges[e].from != c.blocks.back()) continue;
+        for (int w = 0; w < regions[edges[e].to]; ++w) {
+          const double flow = flows[e].at(c.regions.back(), w);
+          if (!(flow > 0)) continue;
+          imaging::Chain next = c;
+          next.blocks.push_back(edges[e].to);
+          next.regions.push_back(w);
+          next.score += std::log(flow / flows[e].total());
+          walk(next);
+        }
+      }
+    };
+    for (int v = 0; v < regions[0]; ++v) walk({{0}, {v}, 0.0});
+    std::sort(all.begin(), all.end(), [](const imaging::Chain& a, const imaging::Chain& b) { return a.score > b.score; });
+    for (int k : {1, 5, 17, 5000}) {
+      const auto got = imaging::best_chains(flows, edges, 5, k);
+      ASSERT_EQ(got.size(), std::min<size_t>(size_t(k), all.size())) << "seed " << seed << " k " << k;
+      for (size_t c = 0; c < got.size(); ++c) {
+        EXPECT_NEAR(got[c].score, all[c].score, 1e-12);
+        EXPECT_EQ(got[c].blocks, all[c].blocks) << "seed " << seed << " k " << k << " rank " << c;
+        EXPECT_EQ(got[c].regions, all[c].regions) << "seed " << seed << " k " << k << " rank " << c;
+      }
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
