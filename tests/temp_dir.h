@@ -1,6 +1,7 @@
 // tests/temp_dir.h — a fresh directory per test under gtest's temp dir, removed afterwards.
 #pragma once
 #include <gtest/gtest.h>
+#include <omp.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -24,4 +25,19 @@ class TempDirTest : public ::testing::Test {
     return names;
   }
   std::string dir_;
+};
+
+// A TempDirTest run on 2 OpenMP threads (the training-run tests pin the count: the same seed and
+// thread count give the same bytes); the caller's count is restored afterwards.
+class TwoThreadTempDirTest : public TempDirTest {
+ protected:
+  int saved_threads_ = omp_get_max_threads();
+  void SetUp() override {
+    TempDirTest::SetUp();
+    omp_set_num_threads(2);
+  }
+  void TearDown() override {
+    omp_set_num_threads(saved_threads_);
+    TempDirTest::TearDown();
+  }
 };

@@ -42,17 +42,8 @@ app::TrainingSettings eeg_settings(const std::string& out) {
   return s;
 }
 
-class EegRun : public TempDirTest {
+class EegRun : public TwoThreadTempDirTest {
  protected:
-  int saved_threads_ = omp_get_max_threads();
-  void SetUp() override {
-    TempDirTest::SetUp();
-    omp_set_num_threads(2);
-  }
-  void TearDown() override {
-    omp_set_num_threads(saved_threads_);
-    TempDirTest::TearDown();
-  }
   // The events of a run, as the callback heard them.
   std::vector<imaging::eeg::Event> run(const app::TrainingSettings& s) {
     std::vector<imaging::eeg::Event> events;

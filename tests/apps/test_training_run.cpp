@@ -51,18 +51,7 @@ app::TrainingSettings small_settings(const std::string& out) {
   return s;
 }
 
-class TrainingRun : public TempDirTest {
- protected:
-  int saved_threads_ = omp_get_max_threads();
-  void SetUp() override {
-    TempDirTest::SetUp();
-    omp_set_num_threads(2);
-  }
-  void TearDown() override {
-    omp_set_num_threads(saved_threads_);
-    TempDirTest::TearDown();
-  }
-};
+class TrainingRun : public TwoThreadTempDirTest {};
 
 TEST_F(TrainingRun, WritesTheRunDirectoryAndTellsItsCallbacks) {
   const app::TrainingSettings s = small_settings(path("run"));
