@@ -20,11 +20,13 @@
 #include <cstddef>
 #include <vector>
 
+#include "run/eeg_bands.h"
+
 namespace imaging::eeg {
 
-constexpr int kBands = 5;
+constexpr int kBands = run::kEegBands;
 enum Band { delta_band = 0, theta_band = 1, alpha_band = 2, beta_band = 3, gamma_band = 4 };
-constexpr std::array<const char*, kBands> kBandNames = {"delta", "theta", "alpha", "beta", "gamma"};
+constexpr std::array<const char*, kBands> kBandNames = run::kEegBandNames;
 // The band of frequency f in cycles/step (0 ≤ f ≤ 1/2).
 Band band_of(double frequency);
 

@@ -11,6 +11,7 @@
 #include "base/error.h"
 #include "base/rng.h"
 #include "report/report_summary.h"
+#include "run/eeg_bands.h"
 #include "run/json.h"
 #include "run/layout.h"
 
@@ -33,9 +34,8 @@ std::optional<std::array<double, 5>> read_bands(const Node& parent, const std::s
   const std::optional<Node> node = parent.find(key);
   if (!node || node->json().is_null()) return std::nullopt;
   std::array<double, 5> out{};
-  static const char* names[5] = {"delta", "theta", "alpha", "beta", "gamma"};
   for (int b = 0; b < 5; ++b) {
-    const Node v = (*node)[names[b]];
+    const Node v = (*node)[run::kEegBandNames[size_t(b)]];
     out[size_t(b)] = v.number();
     if (out[size_t(b)] < 0 || out[size_t(b)] > 1 + 1e-9) v.fail("a relative band power 0 … 1");
   }
@@ -163,8 +163,9 @@ Json term_json(const ConsistencyTerm& t) {
 
 Json bands_json(const std::optional<std::array<double, 5>>& b) {
   if (!b) return nullptr;
-  return {{"delta", significant((*b)[0])}, {"theta", significant((*b)[1])}, {"alpha", significant((*b)[2])},
-          {"beta", significant((*b)[3])}, {"gamma", significant((*b)[4])}};
+  Json out;
+  for (int k = 0; k < run::kEegBands; ++k) out[run::kEegBandNames[size_t(k)]] = significant((*b)[size_t(k)]);
+  return out;
 }
 
 enum StateCode { kOk = 0, kUnstable = 1, kDead = 2 };
