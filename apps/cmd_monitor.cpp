@@ -15,6 +15,7 @@
 #include "base/fileio.h"
 #include "base/stopwatch.h"
 #include "imaging/monitor.h"
+#include "imaging/net_view.h"
 #include "nn/checkpoint.h"
 #include "nn/trainer.h"
 #include "report/colormap.h"
@@ -34,22 +35,37 @@ run::Json squares_json(const std::vector<datasets::Occlusion>& squares) {
 
 double short_number(double v) { return base::decimal(float(v)); }  // 7 significant digits in the JSON lines
 
-// A region as the JSON lines show it: its block, key, z and the rows and columns of the input it
-// covers ([top, left, bottom, right), the region's rows and columns scaled by input side / block side).
-run::Json region_json(const imaging::Profile& profile, const nn::Network& net, int layer, int region, double z) {
-  const run::RegionGrid& grid = profile.layers[size_t(layer)].grid;
-  int i0, j0, k0;
-  grid.coords(region, i0, j0, k0);
-  const run::Range rows = grid.rows(i0), cols = grid.cols(j0);
-  const auto scaled = [](int v, int input, int side, bool up) {
-    const long product = long(v) * input;
-    return int(up ? (product + side - 1) / side : product / side);
-  };
+// Every region's box on the input, per profile layer: [top, left, bottom, right) = the receptive field
+// of the region's rows and columns (imaging::NetView::input_span, padding clipped), the same
+// footprint grid.json's `receptive_field` and the report's overlays use.
+using RegionBoxes = std::vector<std::vector<std::array<int, 4>>>;
+
+RegionBoxes region_boxes(const imaging::Profile& profile, const nn::Network& net) {
+  const imaging::NetView view(net);
+  RegionBoxes boxes;
+  for (const imaging::LayerProfile& layer : profile.layers) {
+    const int b = net.find_block(layer.name);
+    if (b < 0) throw base::Error("monitor: the profile's block " + layer.name + " is not in the checkpoint's net");
+    const run::RegionGrid& grid = layer.grid;
+    std::vector<std::array<int, 4>>& list = boxes.emplace_back();
+    for (int region = 0; region < grid.count(); ++region) {
+      int i, j, k;
+      grid.coords(region, i, j, k);
+      const std::array<int, 2> rows = view.input_span(b, true, grid.rows(i).begin, grid.rows(i).end);
+      const std::array<int, 2> cols = view.input_span(b, false, grid.cols(j).begin, grid.cols(j).end);
+      list.push_back({rows[0], cols[0], rows[1], cols[1]});
+    }
+  }
+  return boxes;
+}
+
+// A region as the JSON lines show it: its block, key, z and its box on the input (region_boxes).
+run::Json region_json(const imaging::Profile& profile, const RegionBoxes& boxes, int layer, int region, double z) {
+  const std::array<int, 4>& box = boxes[size_t(layer)][size_t(region)];
   return {{"layer", profile.layers[size_t(layer)].name},
-          {"region", grid.key(region)},
+          {"region", profile.layers[size_t(layer)].grid.key(region)},
           {"z", short_number(z)},
-          {"box", {scaled(rows.begin, net.height(), grid.height, false), scaled(cols.begin, net.width(), grid.width, false),
-                   scaled(rows.end, net.height(), grid.height, true), scaled(cols.end, net.width(), grid.width, true)}}};
+          {"box", {box[0], box[1], box[2], box[3]}}};
 }
 
 // The detectors of a profile, in the order of the JSON lines and the page: spatial_zeta only when the
@@ -139,6 +155,7 @@ int cmd_monitor(int argc, char** argv) {
   const double alpha = flags.real("--alpha");
   const std::string out = flags.text("--out");
   imaging::Monitor monitor(profile, *ck.net, window, alpha);  // checks --window before anything is written
+  const RegionBoxes boxes = region_boxes(profile, *ck.net);
   base::make_directories(out);
   base::AtomicFileWriter lines(out + "/monitor.jsonl");
   const nn::LabeledImages view = input.view();
@@ -169,9 +186,9 @@ int cmd_monitor(int argc, char** argv) {
       for (size_t d = 0; d < v.size(); ++d) values[detectors[d]] = short_number(v[d]), window_sums[d] += v[d];
       line["scores"] = values;
       run::Json top = run::Json::array(), layer_top = run::Json::object();
-      for (const imaging::RegionScore& r : s.top) top.push_back(region_json(profile, *ck.net, r.layer, r.region, r.z));
+      for (const imaging::RegionScore& r : s.top) top.push_back(region_json(profile, boxes, r.layer, r.region, r.z));
       for (const imaging::RegionScore& r : s.layer_top)
-        layer_top[profile.layers[size_t(r.layer)].name] = region_json(profile, *ck.net, r.layer, r.region, r.z);
+        layer_top[profile.layers[size_t(r.layer)].name] = region_json(profile, boxes, r.layer, r.region, r.z);
       line["top_regions"] = top;
       line["layer_top"] = layer_top;
       if (size_t(image) < kTimelineImages) {
@@ -197,7 +214,7 @@ int cmd_monitor(int argc, char** argv) {
                            {"spatial", short_number(s.spatial)}, {"channels", input.channels}, {"height", input.height},
                            {"width", input.width}, {"pixels", std::vector<int>(pixels, pixels + input.image_size())},
                            {"maps", maps}};
-        if (!s.top.empty()) entry["top"] = region_json(profile, *ck.net, s.top[0].layer, s.top[0].region, 0)["box"];
+        if (!s.top.empty()) entry["top"] = region_json(profile, boxes, s.top[0].layer, s.top[0].region, 0)["box"];
         selected.push_back({s.spatial, image, std::move(entry)});
         std::sort(selected.begin(), selected.end(), larger);
         if (selected.size() > kSelectedImages) selected.pop_back();
@@ -212,7 +229,7 @@ int cmd_monitor(int argc, char** argv) {
         for (size_t d = 0; d < window_sums.size(); ++d) means[detectors[d]] = short_number(window_sums[d] / double(window_count));
         drift["mean_scores"] = means;
         for (const imaging::WindowDrift::Region& r : w.top) {
-          run::Json region = region_json(profile, *ck.net, r.layer, r.region, 0);
+          run::Json region = region_json(profile, boxes, r.layer, r.region, 0);
           region.erase("z");
           region["ks_distance"] = short_number(r.distance);
           region["p"] = r.p;

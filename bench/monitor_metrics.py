@@ -84,8 +84,10 @@ for severity in [1, 3, 5]:
             hits[layer] += overlaps(tops[layer]["box"], square)
         both = max((tops["conv1"], tops["pool1"]), key=lambda t: abs(t["z"]))
         hits["conv1+pool1"] += overlaps(both["box"], square)
-    # The null: a region drawn uniformly overlaps the square this often (the mean over every conv1 region box).
-    boxes = [(4 * i, 4 * j, 4 * i + 4, 4 * j + 4) for i in range(8) for j in range(8)]
+    # The null: a region drawn uniformly overlaps the square this often (the mean over every conv1 region
+    # box: `reference`'s conv1 is 3x3 with padding 1, so the 4-row cell [4i, 4i+4) reads [4i-1, 4i+5), clipped).
+    span = lambda i: (max(0, 4 * i - 1), min(32, 4 * i + 5))
+    boxes = [(span(i)[0], span(j)[0], span(i)[1], span(j)[1]) for i in range(8) for j in range(8)]
     chance = sum(overlaps(b, s) for s in squares for b in boxes) / (len(squares) * len(boxes))
     print(f"\nocclusion severity {severity}: most abnormal region overlaps the square: " +
           ", ".join(f"{k} {100 * v / len(shifted):.1f}%" for k, v in hits.items()) + f" (a random conv1 region: {100 * chance:.1f}%)")

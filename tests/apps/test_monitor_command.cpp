@@ -4,6 +4,9 @@
 // before anything is written.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
+#include <cstdio>
 #include <filesystem>
 #include <sstream>
 #include <string>
@@ -78,6 +81,21 @@ TEST_F(MonitorCommand, CorruptProfileMonitor) {
     } else {
       EXPECT_EQ(row["image"], images++);
       EXPECT_EQ(row["top_regions"].size(), 5u);
+      // A region's box is its receptive field on the input, padding clipped (README "Monitoring"):
+      // the default 8×8 grid cuts conv1 (32×32, conv3x3 pad 1) into 4-row cells, read through the
+      // 3×3 window one row beyond each side; pool1 (16×16) into 2-row cells, whose 2×2 windows read
+      // the same 4 conv1 rows.  Both: [4(i−1) − 1, 4i + 1) clipped to [0, 32).  The proportional box
+      // [4(i−1), 4i) fails.
+      for (const char* layer : {"conv1", "pool1"}) {
+        const nlohmann::json& top = row["layer_top"][layer];
+        int i = 0, j = 0, k = 0;
+        ASSERT_EQ(std::sscanf(top["region"].get<std::string>().c_str(), "grid_%d_%d_%d", &i, &j, &k), 3);
+        const auto span = [](int cell) {
+          return std::array<int, 2>{std::max(0, (cell - 1) * 4 - 1), std::min(32, cell * 4 + 1)};
+        };
+        const std::array<int, 2> rows = span(i), cols = span(j);
+        EXPECT_EQ(top["box"], nlohmann::json({rows[0], cols[0], rows[1], cols[1]})) << layer << " " << top["region"];
+      }
       for (const char* score : {"spatial", "msp", "energy", "mahalanobis", "knn"}) EXPECT_TRUE(row["scores"].contains(score));
     }
   }
