@@ -15,18 +15,21 @@
 #              10 epochs --no-augment --lr 0.002 --schedule constant, with the start it was measured with
 #              before issue 12: --output-init he --warmup 0), then every critical-region rule
 #              with both intervals on conv1 (8x8x4, zero ablation, 256 images; build/study/critical_study)
+#   backgrounds the same as `critical` on real-image backgrounds (planted:S,...,background=CIFAR_DIR:
+#              CIFAR-10 crops instead of noise): 5 cells and 10 cells, data seeds SEEDS
 #   intervals  coverage of both interval kinds against exact Shapley values on 16-region layers of a
 #              CIFAR-10 `reference` (build/study/interval_study)
 #   cifar      `analyze --stages zeta` of the CIFAR-10 nets of `recipe` (new defaults): critical share per
 #              layer under the new and the old rule, ζ and robust-score ranges
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PART=${1:?usage: critical_study.sh recipe|critical|intervals|cifar [OUT_DIR] [SEEDS]}
+PART=${1:?usage: critical_study.sh recipe|critical|backgrounds|intervals|cifar [OUT_DIR] [SEEDS]}
 OUT=${2:-build/critical_study}
 SEEDS=${3:-1 2 3}
 mkdir -p "$OUT" runs/study
 export OMP_WAIT_POLICY=passive THREADS=1
-CIFAR=cifar10:${CIFAR_DIR:-/work/shared/datasets/cifar10-subset}
+CIFAR_DIR=${CIFAR_DIR:-/work/shared/datasets/cifar10-subset}
+CIFAR=cifar10:$CIFAR_DIR
 APP=build/nnfmri
 N="nice -n 10"
 make -s build/nnfmri build/libnnfmri.a
@@ -64,6 +67,16 @@ critical)
     done
   done | tee -a "$OUT/critical.log"
   ;;
+backgrounds)
+  for s in $SEEDS; do
+    for c in "" ",cells=10"; do
+      name=planted_real_$(echo "$s$c" | tr ',=' '_-')
+      train $name --data "planted:$s$c,background=$CIFAR_DIR" --seed 1 --epochs 10 --no-augment --lr 0.002 \
+        --schedule constant --output-init he --warmup 0 > /dev/null
+      $N build/study/critical_study "$s$c,background=$CIFAR_DIR" zero runs/study/$name/model.ckpt 8x8x4 256
+    done
+  done | tee -a "$OUT/backgrounds.log"
+  ;;
 intervals)
   train after_cifar_1 --data $CIFAR --seed 1 --epochs 15 > /dev/null
   for block in conv3; do  # 16 regions at 4x4x1; ~18 min on one loaded thread
@@ -89,7 +102,7 @@ EOF
   done | tee -a "$OUT/cifar.log"
   ;;
 *)
-  echo "critical_study.sh: unknown part '$PART' (expected recipe, critical, intervals or cifar)" >&2
+  echo "critical_study.sh: unknown part '$PART' (expected recipe, critical, backgrounds, intervals or cifar)" >&2
   exit 2
   ;;
 esac

@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "base/error.h"
+#include "datasets/cifar10.h"
 
 namespace datasets {
 namespace {
@@ -155,14 +156,16 @@ std::vector<std::vector<std::vector<float>>> evidence_images(const PlantedSet& s
 // What generate() records per image besides pixels and labels.
 struct Drawn {
   std::vector<uint8_t> is_null, cell, distractor;
+  std::vector<PlantedSet::Background> background;
 };
 
 // count images with balanced labels (i % K, then shuffled), pixels drawn from rng.  The
 // first `nulls` images before the shuffle (a whole number of rounds of the K labels, so
 // the null images are balanced too) get no evidence.  Per image, rng first gives the
 // evidence cell (cells_per_class > 1) and the distractor pattern (distractor on), then the pixels.
+// backgrounds: the CIFAR-10 images whose crops replace the noise (nullptr: noise).
 Drawn generate(const PlantedSet& s, const std::vector<std::vector<std::vector<float>>>& evidence, int count, int nulls,
-               Rng rng, Dataset& d) {
+               Rng rng, const Dataset* backgrounds, Dataset& d) {
   const PlantedConfig& c = s.config;
   std::vector<std::pair<uint8_t, uint8_t>> label_null(static_cast<size_t>(count));
   for (int i = 0; i < count; ++i) label_null[i] = {uint8_t(i % c.num_classes), uint8_t(i < nulls)};
@@ -189,6 +192,23 @@ Drawn generate(const PlantedSet& s, const std::vector<std::vector<std::vector<fl
     if (distractor) drawn.distractor[i] = uint8_t(rng.below(10));
     const std::vector<float>& add = drawn.is_null[i] ? nothing : evidence[d.labels[i]][drawn.cell[i]];
     const std::vector<float>& extra = distractor ? distractors[drawn.distractor[i]] : nothing;
+    if (backgrounds) {
+      PlantedSet::Background& b = drawn.background.emplace_back();
+      b.image = uint32_t(rng.below(backgrounds->size()));
+      b.y = int(rng.below(uint64_t(backgrounds->height - c.height + 1)));
+      b.x = int(rng.below(uint64_t(backgrounds->width - c.width + 1)));
+      b.mirrored = rng.below(2) == 1;
+      const uint8_t* image = backgrounds->pixels.data() + size_t(b.image) * backgrounds->image_size();
+      for (int ch = 0; ch < c.channels; ++ch)
+        for (int y = 0; y < c.height; ++y)
+          for (int x = 0; x < c.width; ++x) {
+            const int sx = b.x + (b.mirrored ? c.width - 1 - x : x);
+            const size_t p = size_t(y) * c.width + x;
+            const double v = image[(size_t(ch % 3) * backgrounds->height + b.y + y) * backgrounds->width + sx] + add[p] + extra[p];
+            *out++ = uint8_t(std::floor(std::clamp(v, 0.0, 255.0) + 0.5));
+          }
+      continue;
+    }
     for (int ch = 0; ch < c.channels; ++ch)
       for (size_t p = 0; p < plane; ++p) {
         const double v = 128.0 + c.noise_sd * rng.normal() + add[p] + extra[p];
@@ -234,6 +254,13 @@ PlantedConfig planted_config_from(const std::string& options) {
   bool cells_given = false, moving = false;
   for (size_t i = 1; i < parts.size(); ++i) {
     const std::string& part = parts[i];
+    if (part.rfind("background=", 0) == 0) {  // the rest of the spec is the folder, commas included
+      std::string dir = part.substr(11);
+      for (size_t j = i + 1; j < parts.size(); ++j) dir += "," + parts[j];
+      if (dir.empty()) throw base::Error("planted: background= needs a CIFAR-10 folder (background=DIR)");
+      cfg.background_dir = dir;
+      break;
+    }
     const size_t eq = part.find('=');
     const std::string key = part.substr(0, eq), value = eq == std::string::npos ? "" : part.substr(eq + 1);
     const bool has_value = eq != std::string::npos;
@@ -254,7 +281,7 @@ PlantedConfig planted_config_from(const std::string& options) {
         throw base::Error("planted: distractor '" + value + "' must be a strength in (0, 1000]");
     } else {
       throw base::Error("planted: option '" + part +
-                        "': expected cells=N, moving, unequal=X or distractor[=D] (planted:SEED[,option...])");
+                        "': expected cells=N, moving, unequal=X, distractor[=D] or background=DIR (planted:SEED[,option...])");
     }
   }
   if (moving) {
@@ -322,10 +349,29 @@ PlantedSet make_planted(const PlantedConfig& cfg) {
     for (int k = 0; k < cfg.num_classes; ++k) d->class_names.push_back("class" + std::to_string(k));
   }
   const auto evidence = evidence_images(s);
+  DataSplit backgrounds;
+  if (!cfg.background_dir.empty()) {
+    try {
+      backgrounds = load_cifar10(cfg.background_dir);
+    } catch (const base::Error& e) {
+      throw base::Error("planted: background=" + cfg.background_dir + ": " + e.what());
+    }
+    for (const Dataset* b : {&backgrounds.train, &backgrounds.test})
+      if (b->size() == 0 || b->height < cfg.height || b->width < cfg.width)
+        throw base::Error("planted: background=" + cfg.background_dir + ": expected " + std::to_string(cfg.height) +
+                          "x" + std::to_string(cfg.width) + " or larger CIFAR-10 images in both splits, got " +
+                          std::to_string(b->size()) + " images of " + std::to_string(b->height) + "x" +
+                          std::to_string(b->width));
+  }
+  const bool real = !cfg.background_dir.empty();
   const int rounds = int(cfg.null_fraction * cfg.train_count / cfg.num_classes);  // floor: <= the fraction
   Drawn train = generate(s, evidence, cfg.train_count, rounds * cfg.num_classes, Rng(cfg.seed, kTrainStream),
-                         s.split.train);
-  Drawn test = generate(s, evidence, cfg.test_count, 0, Rng(cfg.seed, kTestStream), s.split.test);
+                         real ? &backgrounds.train : nullptr, s.split.train);
+  Drawn test = generate(s, evidence, cfg.test_count, 0, Rng(cfg.seed, kTestStream), real ? &backgrounds.test : nullptr,
+                        s.split.test);
+  if (real) s.split.train.files = backgrounds.train.files, s.split.test.files = backgrounds.test.files;
+  s.train_background = std::move(train.background);
+  s.test_background = std::move(test.background);
   s.train_is_null = std::move(train.is_null);
   s.train_cell = std::move(train.cell);
   s.train_distractor = std::move(train.distractor);

@@ -28,8 +28,17 @@
 //    10 evidence patterns, chosen uniformly per image and independently of the label, at strength
 //    d, in the first cell of the shuffled list after the evidence cells.  It looks like evidence
 //    and is salient (1.5·signal with `distractor` in a data spec) but says nothing about the class.
+//  - background_dir = DIR: real-image backgrounds.  Instead of 128 + N(0, noise_sd), an image's
+//    background is a crop of a CIFAR-10 image read from DIR (its training images for the training
+//    split, its test images for the test split, so no background is shared between the splits): the
+//    image drawn uniformly, an H × W window at a uniformly drawn offset (0 when the sides are equal,
+//    as for the 32×32 default), mirrored left–right with probability ½.  Channel c reads the CIFAR
+//    image's channel c mod 3.  No noise is added.  Evidence and distractor are added as before and
+//    the sum clamped to 0..255, so the evidence is as strong as on noise but the background now has
+//    edges, textures and objects (of CIFAR classes unrelated to the planted label).
 // For these, each image first draws its cell choice (when P > 1), then its distractor pattern
-// (when d > 0), then its pixels; with the defaults nothing is drawn but the pixels.
+// (when d > 0), then its background (image, row offset, column offset, mirror) when background_dir
+// is set, then its pixels; with the defaults nothing is drawn but the pixels.
 // Same config (seed included) ⇒ identical bytes on every run and with every standard
 // library: the RNG is our own splitmix64 + Box–Muller, not std::normal_distribution.
 #pragma once
@@ -55,6 +64,7 @@ struct PlantedConfig {
   int cells_per_class = 1;              // 1..8; 2 = evidence moves between two cells per class
   double signal_spread = 0;             // 0..0.9: unequal class strengths (see above)
   float distractor_signal = 0;          // > 0: a label-free distractor pattern in every image
+  std::string background_dir;           // non-empty: CIFAR-10 crops as backgrounds (see above)
 };
 
 // Cell (row, col) covers the half-open pixel box [y0, y1) × [x0, x1) with
@@ -81,12 +91,22 @@ struct PlantedSet {
   // evidence (0 unless cells_per_class > 1; 0 for null images too) and the distractor's pattern
   // (0..9; 0 without a distractor).
   std::vector<uint8_t> train_cell, test_cell, train_distractor, test_distractor;
+  // With background_dir: per image of each split, its background (the CIFAR image's index in that
+  // split, the crop's row and column offset, 1 when mirrored); empty otherwise.
+  struct Background {
+    uint32_t image = 0;
+    int y = 0, x = 0;
+    bool mirrored = false;
+  };
+  std::vector<Background> train_background, test_background;
   std::vector<uint8_t> mask(int cls) const;  // (H, W) 1 where class cls's evidence lives (whole cells)
   std::vector<uint8_t> union_mask() const;   // (H, W) any class's evidence
 };
 
-// The config a data spec's planted options describe: "SEED[,cells=N][,moving][,unequal=X][,distractor[=D]]"
-// (moving: cells_per_class 2 and, without cells=, 2 cells per class; distractor alone: D = 1.5·signal).
+// The config a data spec's planted options describe:
+// "SEED[,cells=N][,moving][,unequal=X][,distractor[=D]][,background=DIR]"
+// (moving: cells_per_class 2 and, without cells=, 2 cells per class; distractor alone: D = 1.5·signal;
+// background=DIR must be the last option, since DIR may hold commas).
 // Throws base::Error naming the option and what was expected.
 PlantedConfig planted_config_from(const std::string& options);
 

@@ -13,7 +13,10 @@
 #include "datasets/planted.h"
 #include "datasets/sha256.h"
 #include "base/error.h"
+#include "datasets/cifar10.h"
+#include "nn/rng.h"
 #include "tests/error_of.h"
+#include "tests/temp_dir.h"
 
 namespace {
 
@@ -372,3 +375,71 @@ TEST(Planted, ImpossibleConfigsThrow) {
 }
 
 }  // namespace
+
+// Real-image backgrounds: outside the evidence and distractor cells every pixel is the recorded crop
+// of the recorded CIFAR-10 image (of the split's own half), mirrored when recorded so; inside, the
+// pattern pixels are that background plus the class's signal (clamped), the others the background.
+class PlantedBackground : public TempDirTest {};
+
+TEST_F(PlantedBackground, EveryPixelIsTheRecordedCropPlusTheEvidence) {
+  datasets::DataSplit cifar;
+  nn::Rng rng(11);
+  for (datasets::Dataset* d : {&cifar.train, &cifar.test}) {
+    d->name = "cifar10", d->channels = 3, d->height = d->width = 32;
+    for (int k = 0; k < 10; ++k) d->class_names.push_back("c" + std::to_string(k));
+    const size_t n = d == &cifar.train ? 30 : 20;
+    for (size_t i = 0; i < n; ++i) d->labels.push_back(uint8_t(i % 10));
+    // train pixels are even, test pixels odd: a test image's background cannot come from training images
+    for (size_t i = 0; i < n * d->image_size(); ++i) d->pixels.push_back(uint8_t(2 * rng.below(64) + (d == &cifar.test)));
+  }
+  datasets::write_cifar10(path("cifar"), cifar);
+  PlantedConfig cfg = datasets::planted_config_from("4,distractor,background=" + path("cifar"));
+  ASSERT_EQ(cfg.background_dir, path("cifar"));
+  cfg.height = 28, cfg.width = 30, cfg.cell_rows = cfg.cell_cols = 4;  // crops smaller than 32: offsets drawn
+  cfg.train_count = 200, cfg.test_count = 100;
+  const PlantedSet s = datasets::make_planted(cfg);
+  EXPECT_EQ(s.split.train.files, std::vector<std::string>(datasets::load_cifar10(path("cifar")).train.files));
+  bool offsets = false, mirrored = false, unmirrored = false;
+  for (const bool train : {true, false}) {
+    const datasets::Dataset& d = train ? s.split.train : s.split.test;
+    const datasets::Dataset& from = train ? cifar.train : cifar.test;
+    const auto& backgrounds = train ? s.train_background : s.test_background;
+    ASSERT_EQ(backgrounds.size(), d.size());
+    for (size_t i = 0; i < d.size(); ++i) {
+      const PlantedSet::Background& b = backgrounds[i];
+      ASSERT_LT(b.image, from.size());
+      ASSERT_LE(b.y, 32 - 28);
+      ASSERT_LE(b.x, 32 - 30);
+      offsets |= b.y > 0 || b.x > 0, mirrored |= b.mirrored, unmirrored |= !b.mirrored;
+      const bool is_null = train && s.train_is_null[i];
+      const int k = d.labels[i];
+      const auto evidence_cell = s.class_cells[size_t(k)][0];
+      const datasets::CellBox e = datasets::cell_box(cfg, evidence_cell.first, evidence_cell.second);
+      const datasets::CellBox x = datasets::cell_box(cfg, s.distractor_cell.first, s.distractor_cell.second);
+      const int pattern = train ? s.train_distractor[i] : s.test_distractor[i];
+      for (int c = 0; c < 3; ++c)
+        for (int y = 0; y < 28; ++y)
+          for (int xx = 0; xx < 30; ++xx) {
+            const int sx = b.x + (b.mirrored ? 29 - xx : xx);
+            const int bg = from.pixels[size_t(b.image) * 3072 + (size_t(c) * 32 + b.y + y) * 32 + sx];
+            double add = 0;
+            if (!is_null && y >= e.y0 && y < e.y1 && xx >= e.x0 && xx < e.x1 &&
+                datasets::pattern_on(k, y - e.y0, xx - e.x0, e.y1 - e.y0, e.x1 - e.x0))
+              add += s.class_signal[size_t(k)];
+            if (y >= x.y0 && y < x.y1 && xx >= x.x0 && xx < x.x1 &&
+                datasets::pattern_on(pattern, y - x.y0, xx - x.x0, x.y1 - x.y0, x.x1 - x.x0))
+              add += cfg.distractor_signal;
+            const int expected = int(std::floor(std::clamp(bg + add, 0.0, 255.0) + 0.5));
+            ASSERT_EQ(int(d.pixels[i * d.image_size() + (size_t(c) * 28 + y) * 30 + xx]), expected)
+                << (train ? "train " : "test ") << i << " " << c << " " << y << " " << xx;
+          }
+    }
+  }
+  EXPECT_TRUE(offsets && mirrored && unmirrored);
+  // Same spec, same bytes.
+  EXPECT_EQ(datasets::make_planted(cfg).split.test.pixels, s.split.test.pixels);
+  // A folder that is not CIFAR-10, and an empty folder name: one error naming them.
+  expect_error_naming([&] { datasets::make_planted(datasets::planted_config_from("1,background=" + path("none"))); },
+                      path("none"));
+  expect_error_naming([] { datasets::planted_config_from("1,background="); }, "background= needs a CIFAR-10 folder");
+}
