@@ -146,21 +146,22 @@ int cmd_monitor(int argc, char** argv) {
   nn::Checkpoint ck = nn::load_checkpoint(checkpoint);
   const imaging::Profile profile = imaging::load_profile(profile_path);
   imaging::check_profile_fits(profile, profile_path, *ck.net, checkpoint, datasets::sha256_file(checkpoint));
-  datasets::DataSplit data = load_data(flags, false, "--input");
-  data.train = datasets::Dataset{};
-  const datasets::Dataset& input = data.test;
+  // Streamed: memory holds one batch of input images, whatever their number (README "Monitoring").
+  const std::unique_ptr<datasets::TestStream> stream = open_test_stream(flags, "--input");
+  const datasets::Dataset& input = stream->header();
   check_net_fits(*ck.net, input, "the checkpoint's net", "--input", false);
   const long batch = flags.integer("--batch"), window = flags.integer("--window");
-  check_batch_fits(*ck.net, batch, input.size(), false);
+  check_batch_fits(*ck.net, batch, stream->size(), false);
+  const size_t count_all = stream->size();
   const double alpha = flags.real("--alpha");
   const std::string out = flags.text("--out");
   imaging::Monitor monitor(profile, *ck.net, window, alpha);  // checks --window before anything is written
   const RegionBoxes boxes = region_boxes(profile, *ck.net);
   base::make_directories(out);
   base::AtomicFileWriter lines(out + "/monitor.jsonl");
-  const nn::LabeledImages view = input.view();
-  std::vector<uint32_t> index(view.count);
+  std::vector<uint32_t> index(std::min(static_cast<size_t>(batch), count_all));
   std::iota(index.begin(), index.end(), 0u);
+  datasets::Dataset images;  // the current batch
   nn::Tensor x;
   std::vector<uint8_t> labels;
   std::vector<imaging::ImageScores> scores;
@@ -171,9 +172,9 @@ int cmd_monitor(int argc, char** argv) {
   run::Json timeline = run::Json::array(), window_rows = run::Json::array();
   std::vector<SelectedImage> selected;  // the largest spatial scores so far, largest first
   const base::Stopwatch clock;
-  for (size_t offset = 0; offset < view.count; offset += size_t(batch)) {
-    const int count = int(std::min(size_t(batch), view.count - offset));
-    nn::make_batch(*ck.net, view, index.data() + offset, count, nullptr, 0, 0, 0, x, labels);
+  for (size_t offset = 0; offset < count_all; offset += size_t(batch)) {
+    const int count = int(stream->next(size_t(batch), images));
+    nn::make_batch(*ck.net, images.view(), index.data(), count, nullptr, 0, 0, 0, x, labels);
     monitor.score_batch(x, scores, windows);
     std::string text;
     size_t next_window = 0;
@@ -209,7 +210,7 @@ int cmd_monitor(int argc, char** argv) {
           for (const float value : z[l]) values.push_back(short_number(value));
           maps.push_back({{"layer", profile.layers[l].name}, {"grid", {grid.gh, grid.gw, grid.gc}}, {"z", values}});
         }
-        const uint8_t* pixels = input.pixels.data() + size_t(image) * input.image_size();
+        const uint8_t* pixels = images.pixels.data() + size_t(i) * input.image_size();
         run::Json entry = {{"image", image}, {"label", int(labels[size_t(i)])}, {"prediction", s.prediction},
                            {"spatial", short_number(s.spatial)}, {"channels", input.channels}, {"height", input.height},
                            {"width", input.width}, {"pixels", std::vector<int>(pixels, pixels + input.image_size())},
@@ -257,16 +258,16 @@ int cmd_monitor(int argc, char** argv) {
   }
   const double seconds = clock.seconds();
   run::Json page = {{"checkpoint", checkpoint}, {"profile", profile_path}, {"input", flags.text("--input")},
-                    {"images", view.count}, {"window", window}, {"alpha", alpha},
+                    {"images", count_all}, {"window", window}, {"alpha", alpha},
                     {"colormaps", run::Json::parse(report::colormap_stops_json())},
                     {"detectors", detectors},
-                    {"scores", timeline}, {"scores_cut", view.count > kTimelineImages}, {"windows", window_rows}};
+                    {"scores", timeline}, {"scores_cut", count_all > kTimelineImages}, {"windows", window_rows}};
   page["selected"] = run::Json::array();
   for (const SelectedImage& image : selected) page["selected"].push_back(image.json);
   base::write_file_atomic(out + "/monitor.html", report::monitor_page_html(report::script_safe_json(base::json_text(page, -1))));
   lines.commit();
   std::printf("monitor: %zu images, %ld full windows of %ld, %ld alarms; %.0f images/s (%d threads); wrote %s/monitor.jsonl and monitor.html\n",
-              view.count, long(view.count) / window, window, alarms, double(view.count) / std::max(seconds, 1e-9), threads,
+              count_all, long(count_all) / window, window, alarms, double(count_all) / std::max(seconds, 1e-9), threads,
               out.c_str());
   return 0;
 }

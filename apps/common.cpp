@@ -65,8 +65,9 @@ std::vector<int> parse_sizes(const std::string& text, const std::string& flag, s
   return sizes;
 }
 
-datasets::DataSplit load_data(const Flags& flags, bool need_train, const std::string& data_flag) {
-  const std::string spec = flags.text(data_flag);
+namespace {
+
+datasets::LoadOptions load_options(const Flags& flags) {
   datasets::LoadOptions options;
   if (flags.has("--resize")) {
     const std::vector<int> size = parse_sizes(flags.text("--resize"), "--resize", 2, "HxW");
@@ -74,7 +75,22 @@ datasets::DataSplit load_data(const Flags& flags, bool need_train, const std::st
   }
   options.split = flags.real("--split");
   options.split_seed = uint64_t(flags.integer("--split-seed"));
-  datasets::DataSplit split = datasets::load_dataset(spec, options);
+  return options;
+}
+
+}  // namespace
+
+std::unique_ptr<datasets::TestStream> open_test_stream(const Flags& flags, const std::string& data_flag) {
+  const std::string spec = flags.text(data_flag);
+  const long limit = flags.has("--limit-test") ? flags.integer("--limit-test") : 0;
+  auto stream = std::make_unique<datasets::TestStream>(spec, load_options(flags), size_t(std::max(limit, 0L)));
+  if (stream->size() == 0) throw base::Error(data_flag + " " + spec + ": no test images");
+  return stream;
+}
+
+datasets::DataSplit load_data(const Flags& flags, bool need_train, const std::string& data_flag) {
+  const std::string spec = flags.text(data_flag);
+  datasets::DataSplit split = datasets::load_dataset(spec, load_options(flags));
   const long limit_train = need_train ? flags.integer("--limit-train") : 0;
   const long limit_test = flags.has("--limit-test") ? flags.integer("--limit-test") : 0;
   if (limit_train > 0) split.train.truncate(size_t(limit_train));

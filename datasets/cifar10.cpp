@@ -1,6 +1,7 @@
 // datasets/cifar10.cpp — see cifar10.h.
 #include "datasets/cifar10.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -16,38 +17,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct FileCloser {
-  void operator()(FILE* f) const { std::fclose(f); }
-};
-using File = std::unique_ptr<FILE, FileCloser>;
-
 std::string join(const std::string& dir, const std::string& file) {
   return (fs::path(dir) / file).string();
-}
-
-// The whole file in one fread, after its size (from the filesystem) passed every check, so a wrong
-// or huge file is refused before a byte is read.  A file that shrinks while we read it shows up as a
-// short read rather than garbage.
-std::vector<uint8_t> read_records(const std::string& path) {
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec))
-    throw base::Error("cifar10: " + path + ": file not found (expected a regular file)");
-  const uintmax_t size = fs::file_size(path, ec);
-  if (ec) throw base::Error("cifar10: " + path + ": cannot get size: " + ec.message());
-  if (size == 0) throw base::Error("cifar10: " + path + ": file is empty, expected 3073-byte records");
-  if (size % kCifarRecordBytes != 0)
-    throw base::Error("cifar10: " + path + ": size " + std::to_string(size) + " is not a whole number of 3073-byte records");
-  if (size / kCifarRecordBytes > kMaxCifarRecordsPerFile)
-    throw base::Error("cifar10: " + path + ": " + std::to_string(size / kCifarRecordBytes) + " records, expected at most " +
-                      std::to_string(kMaxCifarRecordsPerFile) + " per file");
-  File f(std::fopen(path.c_str(), "rb"));
-  if (!f) throw base::Error("cifar10: " + path + ": cannot open: " + std::strerror(errno));
-  std::vector<uint8_t> bytes(size_t(size), 0);
-  const size_t got = std::fread(bytes.data(), 1, bytes.size(), f.get());
-  if (got != bytes.size() || std::ferror(f.get()))
-    throw base::Error("cifar10: " + path + ": read error after " + std::to_string(got) + " of " +
-                    std::to_string(bytes.size()) + " bytes");
-  return bytes;
 }
 
 const std::vector<std::string> kStandardCifarNames = {
@@ -85,38 +56,74 @@ Dataset empty_cifar(const std::vector<std::string>& class_names) {
 
 }  // namespace
 
-void append_cifar10_file(const std::string& path, Dataset& d) {
-  const std::vector<uint8_t> bytes = read_records(path);
-  const size_t records = bytes.size() / kCifarRecordBytes;
-  // Validate every label before touching d, so a bad file leaves d as it was.
-  for (size_t i = 0; i < records; ++i) {
-    const uint8_t label = bytes[i * kCifarRecordBytes];
+Cifar10File::Cifar10File(const std::string& path) : path_(path) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec))
+    throw base::Error("cifar10: " + path + ": file not found (expected a regular file)");
+  const uintmax_t size = fs::file_size(path, ec);
+  if (ec) throw base::Error("cifar10: " + path + ": cannot get size: " + ec.message());
+  if (size == 0) throw base::Error("cifar10: " + path + ": file is empty, expected 3073-byte records");
+  if (size % kCifarRecordBytes != 0)
+    throw base::Error("cifar10: " + path + ": size " + std::to_string(size) + " is not a whole number of 3073-byte records");
+  if (size / kCifarRecordBytes > kMaxCifarRecordsPerFile)
+    throw base::Error("cifar10: " + path + ": " + std::to_string(size / kCifarRecordBytes) + " records, expected at most " +
+                      std::to_string(kMaxCifarRecordsPerFile) + " per file");
+  records_ = size_t(size / kCifarRecordBytes);
+  file_ = std::fopen(path.c_str(), "rb");
+  if (!file_) throw base::Error("cifar10: " + path + ": cannot open: " + std::strerror(errno));
+}
+
+Cifar10File::~Cifar10File() {
+  if (file_) std::fclose(file_);
+}
+
+// A file that shrinks while we read it shows up as a short read rather than garbage.
+size_t Cifar10File::read(size_t n, Dataset& d) {
+  n = std::min(n, records_ - done_);
+  if (n == 0) return 0;
+  chunk_.resize(n * kCifarRecordBytes);
+  const size_t got = std::fread(chunk_.data(), 1, chunk_.size(), file_);
+  if (got != chunk_.size() || std::ferror(file_))
+    throw base::Error("cifar10: " + path_ + ": read error after " + std::to_string(done_ * kCifarRecordBytes + got) +
+                      " of " + std::to_string(records_ * kCifarRecordBytes) + " bytes");
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t label = chunk_[i * kCifarRecordBytes];
     if (label > 9)
-      throw base::Error("cifar10: " + path + ": record " + std::to_string(i) + " has label " +
-                      std::to_string(label) + ", expected 0..9");
+      throw base::Error("cifar10: " + path_ + ": record " + std::to_string(done_ + i) + " has label " +
+                        std::to_string(label) + ", expected 0..9");
   }
   const size_t old_count = d.labels.size();
-  d.labels.resize(old_count + records);
-  d.pixels.resize((old_count + records) * kCifarImageBytes);
-  for (size_t i = 0; i < records; ++i) {
-    const uint8_t* record = bytes.data() + i * kCifarRecordBytes;
+  d.labels.resize(old_count + n);
+  d.pixels.resize((old_count + n) * kCifarImageBytes);
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t* record = chunk_.data() + i * kCifarRecordBytes;
     d.labels[old_count + i] = record[0];
     // The record's R, G, B planes are already (C, H, W).
     std::memcpy(d.pixels.data() + (old_count + i) * kCifarImageBytes, record + 1, kCifarImageBytes);
   }
+  done_ += n;
+  return n;
+}
+
+void append_cifar10_file(const std::string& path, Dataset& d) {
+  Cifar10File file(path);
+  file.read(file.records(), d);
   d.files.push_back(path);
 }
 
-DataSplit load_cifar10(const std::string& dir) {
+Dataset cifar10_header(const std::string& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
     throw base::Error("cifar10: directory " + dir + " does not exist (expected cifar-10-batches-bin)");
   std::vector<std::string> meta_files;
-  const std::vector<std::string> names = read_class_names(dir, meta_files);
+  Dataset d = empty_cifar(read_class_names(dir, meta_files));
+  d.files = meta_files;
+  return d;
+}
 
-  DataSplit split{empty_cifar(names), empty_cifar(names)};
-  split.train.files = meta_files;
-  split.test.files = meta_files;
+DataSplit load_cifar10(const std::string& dir) {
+  std::error_code ec;
+  DataSplit split{cifar10_header(dir), cifar10_header(dir)};
   for (int b = 1; b <= 5; ++b) {
     const std::string path = join(dir, "data_batch_" + std::to_string(b) + ".bin");
     // Batch 1 is required (read_records reports it missing); later ones are optional.

@@ -7,7 +7,9 @@
 // kMaxCifarRecordsPerFile records — the size checked before anything is read —, labels <= 9)
 // and any defect throws base::Error naming the file.
 #pragma once
+#include <cstdio>
 #include <string>
+#include <vector>
 
 #include "datasets/dataset.h"
 
@@ -26,9 +28,33 @@ constexpr size_t kMaxCifarMetaBytes = 1 << 20;              // batches.meta.txt
 // (one per line, blank lines ignored, at least 10), or the standard ten if it is absent.
 DataSplit load_cifar10(const std::string& dir);
 
+// One .bin file read a chunk of records at a time: the file's checks (a regular file, non-empty, a
+// whole number of records, at most kMaxCifarRecordsPerFile) run when it is opened, before a byte is
+// read; each chunk's labels are checked before d is touched, so a bad chunk leaves d as it was.
+// Memory: one chunk.  The monitor streams its input through it (README "Monitoring").
+class Cifar10File {
+ public:
+  explicit Cifar10File(const std::string& path);
+  ~Cifar10File();
+  Cifar10File(const Cifar10File&) = delete;
+  Cifar10File& operator=(const Cifar10File&) = delete;
+  size_t records() const { return records_; }
+  // Appends the next min(n, records left) records to d (3×32×32); returns how many.
+  size_t read(size_t n, Dataset& d);
+
+ private:
+  std::string path_;
+  FILE* file_ = nullptr;
+  size_t records_ = 0, done_ = 0;
+  std::vector<uint8_t> chunk_;
+};
+
 // Appends the records of one .bin file to d (d.channels/height/width must be 3/32/32).
 // Exposed for tests and tools; load_cifar10 is the normal entry point.
 void append_cifar10_file(const std::string& path, Dataset& d);
+// DIR's CIFAR-10 shape and class names (batches.meta.txt, as load_cifar10 reads them) and no images;
+// `files` holds the meta file when there is one.  Throws base::Error when DIR is not a directory.
+Dataset cifar10_header(const std::string& dir);
 // "" when d can be written as CIFAR-10 records (3×32×32 images, labels 0..9, 10 class names), else
 // what is wrong, as a phrase ("images are 1x28x28, expected 3x32x32").
 std::string cifar10_problem(const Dataset& d);

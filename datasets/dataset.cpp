@@ -86,6 +86,41 @@ DataSplit load_dataset(const std::string& spec, const LoadOptions& options) {
   throw base::Error("--data '" + spec + "': unknown dataset, " + kAcceptedSpecs);
 }
 
+TestStream::TestStream(const std::string& spec, const LoadOptions& options, size_t limit) {
+  const size_t colon = spec.find(':');
+  if (spec.substr(0, colon) == "cifar10" && (colon == std::string::npos || colon + 1 < spec.size())) {
+    const std::string dir = colon == std::string::npos ? find_cifar10_dir() : spec.substr(colon + 1);
+    header_ = cifar10_header(dir);
+    const std::string path = (std::filesystem::path(dir) / "test_batch.bin").string();
+    file_ = std::make_unique<Cifar10File>(path);
+    header_.files.push_back(path);
+    total_ = file_->records();
+  } else {  // every other spec (and "cifar10:" with nothing after it: load_dataset's error)
+    loaded_ = load_dataset(spec, options).test;
+    header_ = loaded_;
+    header_.pixels.clear(), header_.labels.clear();
+    total_ = loaded_.size();
+  }
+  if (limit > 0) total_ = std::min(total_, limit);
+}
+
+TestStream::~TestStream() = default;
+
+size_t TestStream::next(size_t max, Dataset& batch) {
+  const size_t n = std::min(max, total_ - given_);
+  batch = header_;
+  if (n == 0) return 0;
+  if (file_) {
+    file_->read(n, batch);
+  } else {
+    const size_t bytes = loaded_.image_size();
+    batch.pixels.assign(loaded_.pixels.begin() + long(given_ * bytes), loaded_.pixels.begin() + long((given_ + n) * bytes));
+    batch.labels.assign(loaded_.labels.begin() + long(given_), loaded_.labels.begin() + long(given_ + n));
+  }
+  given_ += n;
+  return n;
+}
+
 void channel_mean_std(const Dataset& d, std::vector<float>& mean, std::vector<float>& stddev) {
   if (d.size() == 0 || d.channels < 1)
     throw base::Error("channel_mean_std: dataset '" + d.name + "' is empty");

@@ -8,6 +8,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,30 @@ struct LoadOptions {
 //    defaults to 1.
 //  - "images:DIR" is a folder of PNG/JPEG files, one subfolder per class (datasets/image_folder.h).
 DataSplit load_dataset(const std::string& spec, const LoadOptions& options = {});
+
+class Cifar10File;
+
+// The test half of a data spec, handed out batch by batch (the monitor's input, README "Monitoring").
+// "cifar10[:DIR]" is streamed from DIR/test_batch.bin (datasets/cifar10.h: Cifar10File): memory is
+// one batch, whatever the number of images, and the training batches are never read.  Every other
+// spec is loaded once with load_dataset (its training half dropped) and handed out from memory.
+// `limit` > 0 keeps the first `limit` images (--limit-test).
+class TestStream {
+ public:
+  TestStream(const std::string& spec, const LoadOptions& options, size_t limit);
+  ~TestStream();
+  // Name, shape, class names and files; no images.
+  const Dataset& header() const { return header_; }
+  size_t size() const { return total_; }  // images it hands out in all
+  // Replaces batch with the next min(max, left) images (shape and names of header()); returns how many
+  // (0 once every image was handed out).
+  size_t next(size_t max, Dataset& batch);
+
+ private:
+  Dataset header_, loaded_;
+  std::unique_ptr<Cifar10File> file_;
+  size_t total_ = 0, given_ = 0;
+};
 
 // Per-channel mean and population standard deviation of d's pixels scaled to [0,1].
 // Sums are exact integers, the final division is in double.  Output: C floats each.

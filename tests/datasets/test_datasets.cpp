@@ -115,6 +115,53 @@ TEST_F(Cifar10Test, LoadsRecordsInOrderWithPlanesAndNames) {
   EXPECT_EQ(s.test.files, (std::vector<std::string>{path("batches.meta.txt"), path("test_batch.bin")}));
 }
 
+// TestStream hands out the test records of load_cifar10 in order, batch by batch, without reading the
+// training batches (an unreadable data_batch_1.bin does not stop it); --limit-test keeps the first N;
+// a bad label is reported when its batch is reached, naming the record.
+TEST_F(Cifar10Test, TestStreamHandsOutTheTestRecordsInBatches) {
+  std::vector<std::pair<int, int>> records;
+  for (int i = 0; i < 11; ++i) records.push_back({i % 10, 20 + i});
+  write_file(path("data_batch_1.bin"), cifar_records({{0, 1}}));
+  write_file(path("test_batch.bin"), cifar_records(records));
+  std::ofstream(path("batches.meta.txt")) << "a0\na1\na2\na3\na4\na5\na6\na7\na8\na9\n";
+  const datasets::Dataset whole = datasets::load_cifar10(dir_).test;
+  write_file(path("data_batch_1.bin"), Bytes{1, 2, 3});  // not a whole record: the stream never opens it
+  for (const size_t limit : {size_t(0), size_t(7)}) {
+    datasets::TestStream stream("cifar10:" + dir_, {}, limit);
+    const size_t expected = limit ? limit : 11;
+    ASSERT_EQ(stream.size(), expected);
+    EXPECT_EQ(stream.header().class_names, whole.class_names);
+    EXPECT_EQ(stream.header().files, whole.files);
+    EXPECT_TRUE(stream.header().pixels.empty());
+    datasets::Dataset batch;
+    size_t given = 0;
+    for (size_t n; (n = stream.next(4, batch)) > 0; given += n) {
+      ASSERT_EQ(n, std::min<size_t>(4, expected - given));
+      ASSERT_EQ(batch.size(), n);
+      EXPECT_EQ(batch.channels, 3);
+      EXPECT_EQ(std::vector<uint8_t>(batch.labels), Bytes(whole.labels.begin() + long(given), whole.labels.begin() + long(given + n)));
+      EXPECT_EQ(batch.pixels, Bytes(whole.pixels.begin() + long(given * 3072), whole.pixels.begin() + long((given + n) * 3072)));
+    }
+    EXPECT_EQ(given, expected);
+    EXPECT_EQ(stream.next(4, batch), 0u);
+  }
+  records[9].first = 12;  // record 9 is in the third batch of 4
+  write_file(path("test_batch.bin"), cifar_records(records));
+  datasets::TestStream stream("cifar10:" + dir_, {}, 0);
+  datasets::Dataset batch;
+  EXPECT_EQ(stream.next(4, batch), 4u);
+  EXPECT_EQ(stream.next(4, batch), 4u);
+  const std::string msg = error_of([&] { stream.next(4, batch); });
+  EXPECT_NE(msg.find("record 9 has label 12"), std::string::npos) << msg;
+  // Every other spec comes from load_dataset: the planted test half, in order.
+  const datasets::Dataset planted = datasets::load_dataset("planted:3").test;
+  datasets::TestStream other("planted:3", {}, 0);
+  ASSERT_EQ(other.size(), planted.size());
+  EXPECT_EQ(other.next(1000, batch), planted.size());
+  EXPECT_EQ(batch.pixels, planted.pixels);
+  EXPECT_EQ(batch.labels, planted.labels);
+}
+
 TEST_F(Cifar10Test, MissingMetaGivesStandardNamesAndLaterBatchesAreOptional) {
   write_file(path("data_batch_1.bin"), cifar_records({{4, 1}}));
   write_file(path("data_batch_3.bin"), cifar_records({{6, 2}}));  // batch 2 absent: skipped
