@@ -5,6 +5,7 @@
 //   layer/<name>/forward     Layer::forward in training mode
 //   layer/<name>/backward    Layer::backward with parameter gradients, and the input gradient except
 //                            for the first layer (the training step does not compute dL/d(data))
+//   fused/<relu>+<pool>/forward, …/backward   a relu and the max pool after it, fused as the net runs them
 //   step/reference           forward + softmax cross-entropy + zero_grad + backward + SGD step
 // Counters: GFLOP/s from the shapes (below; for Winograd convs an effective rate: direct-convolution
 // FLOPs per second), images/s for the step; relu/pool also report bytes/s,
@@ -129,6 +130,33 @@ void layer_backward(benchmark::State& state, size_t i) {
   if (!has_weights(layer)) state.SetBytesProcessed(int64_t(state.iterations() * moved_bytes(in, out)));
 }
 
+// The relu at layer i and the pool at i + 1 fused (Pool2d::forward_after_relu / backward_into_relu), as
+// the network runs them: compare with layer/<relu>/… plus layer/<pool>/… of the same pair.
+void relu_pool_forward(benchmark::State& state, size_t i) {
+  LayerWorkload& w = LayerWorkload::get();
+  auto& pool = static_cast<nn::Pool2d&>(w.net.layer(i + 1));
+  for (auto _ : state) {
+    pool.forward_after_relu(w.inputs[i], w.outputs[i], w.outputs[i + 1]);
+    benchmark::DoNotOptimize(w.outputs[i + 1].data());
+    benchmark::ClobberMemory();
+  }
+  const nn::Shape &in = w.inputs[i].shape(), &mid = w.outputs[i].shape(), &out = w.outputs[i + 1].shape();
+  state.SetBytesProcessed(int64_t(state.iterations() * (moved_bytes(in, mid) + moved_bytes(mid, out))));
+}
+
+void relu_pool_backward(benchmark::State& state, size_t i) {
+  LayerWorkload& w = LayerWorkload::get();
+  auto& pool = static_cast<nn::Pool2d&>(w.net.layer(i + 1));
+  pool.forward_after_relu(w.inputs[i], w.outputs[i], w.outputs[i + 1]);  // the argmax of this input
+  for (auto _ : state) {
+    pool.backward_into_relu(w.outputs[i], w.output_grads[i + 1], w.input_grads[i + 1], &w.input_grads[i]);
+    benchmark::DoNotOptimize(w.input_grads[i].data());
+    benchmark::ClobberMemory();
+  }
+  const nn::Shape &in = w.inputs[i].shape(), &mid = w.outputs[i].shape(), &out = w.outputs[i + 1].shape();
+  state.SetBytesProcessed(int64_t(state.iterations() * (moved_bytes(in, mid) + moved_bytes(mid, out))));
+}
+
 // One SGD step of the reference net on a fixed random batch, with nnfmri's default optimiser.
 void reference_training_step(benchmark::State& state) {
   nn::Network net(nn::Network::preset("reference"), 3, 32, 32);
@@ -173,6 +201,12 @@ int register_layer_benchmarks() {
     benchmark::RegisterBenchmark((name + "backward").c_str(), layer_backward, i)
         ->Unit(benchmark::kMicrosecond)
         ->UseRealTime();
+  }
+  for (size_t i = 0; i + 1 < net.num_layers(); ++i) {
+    if (net.layer(i).layer_kind() != nn::LayerKind::relu || net.layer(i + 1).layer_kind() != nn::LayerKind::maxpool) continue;
+    const std::string name = "fused/" + net.layer_name(i) + "+" + net.layer_name(i + 1) + "/";
+    benchmark::RegisterBenchmark((name + "forward").c_str(), relu_pool_forward, i)->Unit(benchmark::kMicrosecond)->UseRealTime();
+    benchmark::RegisterBenchmark((name + "backward").c_str(), relu_pool_backward, i)->Unit(benchmark::kMicrosecond)->UseRealTime();
   }
   benchmark::RegisterBenchmark("step/reference", reference_training_step)
       ->Unit(benchmark::kMillisecond)

@@ -52,7 +52,7 @@ if [ ! -f "$data/test_batch.bin" ]; then
   exit 1
 fi
 python="${PEER_PYTHON:-/usr/bin/python3}"
-nnfmri=build/nnfmri
+nnfmri="${NNFMRI_BIN:-build/nnfmri}"  # NNFMRI_BIN: another binary (an old build, side by side with the new)
 [ -x "$nnfmri" ] || make --no-print-directory "$nnfmri"
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/peer_compare.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
@@ -89,7 +89,7 @@ train_nnfmri "$tmp/speed" 2 ${limit_train:+--limit-train "$limit_train"}
 nnfmri_ips="$(printf %.1f "$(metric "$tmp/speed/metrics.jsonl" train_images_per_s last)")"
 nnfmri_first="$(printf %.1f "$(metric "$tmp/speed/metrics.jsonl" train_images_per_s 1)")"
 printf 'nnfmri   %8.1f images/s  (training, epoch 2 of 2; epoch 1 with warm-up: %.1f)\n' "$nnfmri_ips" "$nnfmri_first"
-stamp="$(date -u +%Y-%m-%dT%H:%M:%SZ) model=$model threads=$threads batch=$batch data=$data load=$(cut -d' ' -f1 /proc/loadavg)"
+stamp="$(date -u +%Y-%m-%dT%H:%M:%SZ) bin=$nnfmri model=$model threads=$threads batch=$batch data=$data load=$(cut -d' ' -f1 /proc/loadavg)"
 if [ "$have_torch" = 0 ]; then
   echo "peer_compare: $python has no torch: install python3-torch to compare (nnfmri's figure only)"
   echo "$stamp nnfmri_images_per_s=$nnfmri_ips torch_images_per_s=none" >>build/peer_compare.txt

@@ -393,55 +393,98 @@ static void max_pool_plane(const float* src, int W, int OH, int OW, int k_runtim
     }
 }
 
+// One plane of pooling (max or average), src (H, W) → dst (OH, OW); max mode writes the argmax plane.
+void Pool2d::forward_plane(const float* src, int W, float* dst, int* arg) const {
+  const int OH = output_shape.h, OW = output_shape.w, K = k, S = stride;
+  if (mode == Max) {
+    if (K == 2)
+      max_pool_plane<2>(src, W, OH, OW, K, S, dst, arg);
+    else
+      max_pool_plane<0>(src, W, OH, OW, K, S, dst, arg);
+    return;
+  }
+  const float inv = 1.f / float(K * K);
+  for (int y = 0; y < OH; ++y)
+    for (int x = 0; x < OW; ++x) {
+      float sum = 0.f;
+      for (int dy = 0; dy < K; ++dy)
+        for (int dx = 0; dx < K; ++dx) sum += src[(y * S + dy) * W + x * S + dx];
+      dst[y * OW + x] = sum * inv;
+    }
+}
+
+// One plane of the pool's input gradient: d (H, W) = 0, then each output's gradient added to the
+// input(s) it read.
+void Pool2d::backward_plane(const float* g, const int* arg, int W, int H, float* d) const {
+  const int OH = output_shape.h, OW = output_shape.w;
+  const float inv = 1.f / float(k * k);
+  std::memset(d, 0, sizeof(float) * size_t(H) * W);
+  for (int y = 0; y < OH; ++y)
+    for (int x = 0; x < OW; ++x) {
+      if (mode == Max) {
+        d[arg[y * OW + x]] += g[y * OW + x];
+      } else {
+        for (int dy = 0; dy < k; ++dy)
+          for (int dx = 0; dx < k; ++dx) d[(y * stride + dy) * W + x * stride + dx] += g[y * OW + x] * inv;
+      }
+    }
+}
+
 void Pool2d::forward(const Tensor& in, Tensor& out, bool, Rng&) {
   const int N = in.n(), C = in.c(), H = in.h(), W = in.w(), OH = output_shape.h, OW = output_shape.w;
-  const int K = k, S = stride;
-  const bool is_max = mode == Max;
   out.resize(N, C, OH, OW);
-  if (is_max) argmax_.resize(out.size());
-  const float inv = 1.f / float(K * K);
+  if (mode == Max) argmax_.resize(out.size());
   const long planes = long(N) * C;
 #pragma omp parallel for schedule(static)
-  for (long plane = 0; plane < planes; ++plane) {
-    const float* src = in.data() + size_t(plane) * H * W;
-    float* dst = out.data() + size_t(plane) * OH * OW;
-    if (is_max) {
-      int* arg = argmax_.data() + size_t(plane) * OH * OW;
-      if (K == 2)
-        max_pool_plane<2>(src, W, OH, OW, K, S, dst, arg);
-      else
-        max_pool_plane<0>(src, W, OH, OW, K, S, dst, arg);
-      continue;
-    }
-    for (int y = 0; y < OH; ++y)
-      for (int x = 0; x < OW; ++x) {
-        float sum = 0.f;
-        for (int dy = 0; dy < K; ++dy)
-          for (int dx = 0; dx < K; ++dx) sum += src[(y * S + dy) * W + x * S + dx];
-        dst[y * OW + x] = sum * inv;
-      }
-  }
+  for (long plane = 0; plane < planes; ++plane)
+    forward_plane(in.data() + size_t(plane) * H * W, W, out.data() + size_t(plane) * OH * OW,
+                  mode == Max ? argmax_.data() + size_t(plane) * OH * OW : nullptr);
 }
 
 void Pool2d::backward(const Tensor& in, const Tensor&, const Tensor& dout, Tensor* din, bool) {
   if (!din) return;
   const int N = in.n(), C = in.c(), H = in.h(), W = in.w(), OH = output_shape.h, OW = output_shape.w;
   din->resize(in.shape());
-  din->zero();
-  const float inv = 1.f / float(k * k);
+#pragma omp parallel for schedule(static)
+  for (long plane = 0; plane < long(N) * C; ++plane)
+    backward_plane(dout.data() + size_t(plane) * OH * OW, mode == Max ? argmax_.data() + size_t(plane) * OH * OW : nullptr,
+                   W, H, din->data() + size_t(plane) * H * W);
+}
+
+// The relu and the pool after it, plane by plane (see layers.h): each plane is rectified and then
+// pooled while it is still in the cache, in one parallel loop.  Per element the same operations as
+// ReLU::forward then Pool2d::forward, so the same bits.
+void Pool2d::forward_after_relu(const Tensor& z, Tensor& a, Tensor& out) {
+  const int N = z.n(), C = z.c(), H = z.h(), W = z.w(), OH = output_shape.h, OW = output_shape.w;
+  a.resize(z.shape());
+  out.resize(N, C, OH, OW);
+  if (mode == Max) argmax_.resize(out.size());
+  const long planes = long(N) * C;
+  const long hw = long(H) * W;
+#pragma omp parallel for schedule(static)
+  for (long plane = 0; plane < planes; ++plane) {
+    const float* x = z.data() + size_t(plane) * hw;
+    float* y = a.data() + size_t(plane) * hw;
+    for (long i = 0; i < hw; ++i) y[i] = x[i] < 0.f ? 0.f : x[i];  // ReLU::forward's rule
+    forward_plane(y, W, out.data() + size_t(plane) * OH * OW, mode == Max ? argmax_.data() + size_t(plane) * OH * OW : nullptr);
+  }
+}
+
+// Pool2d::backward into da, then ReLU::backward from da into dz (when dz is not null), plane by plane.
+void Pool2d::backward_into_relu(const Tensor& a, const Tensor& dout, Tensor& da, Tensor* dz) {
+  const int N = a.n(), C = a.c(), H = a.h(), W = a.w(), OH = output_shape.h, OW = output_shape.w;
+  da.resize(a.shape());
+  if (dz) dz->resize(a.shape());
+  const long hw = long(H) * W;
 #pragma omp parallel for schedule(static)
   for (long plane = 0; plane < long(N) * C; ++plane) {
-    const float* g = dout.data() + size_t(plane) * OH * OW;
-    float* d = din->data() + size_t(plane) * H * W;
-    for (int y = 0; y < OH; ++y)
-      for (int x = 0; x < OW; ++x) {
-        if (mode == Max) {
-          d[argmax_[size_t(plane) * OH * OW + y * OW + x]] += g[y * OW + x];
-        } else {
-          for (int dy = 0; dy < k; ++dy)
-            for (int dx = 0; dx < k; ++dx) d[(y * stride + dy) * W + x * stride + dx] += g[y * OW + x] * inv;
-        }
-      }
+    float* g = da.data() + size_t(plane) * hw;
+    backward_plane(dout.data() + size_t(plane) * OH * OW, mode == Max ? argmax_.data() + size_t(plane) * OH * OW : nullptr,
+                   W, H, g);
+    if (!dz) continue;
+    const float* y = a.data() + size_t(plane) * hw;
+    float* d = dz->data() + size_t(plane) * hw;
+    for (long i = 0; i < hw; ++i) d[i] = y[i] > 0.f ? g[i] : 0.f;  // ReLU::backward's rule
   }
 }
 

@@ -136,10 +136,21 @@ class Pool2d : public Layer {
   void backward(const Tensor& in, const Tensor& out, const Tensor& dout, Tensor* din, bool param_grads) override;
   const std::vector<int>& argmax() const { return argmax_; }  // (N, C, OH, OW), max mode only
 
+  // A relu and this pool fused (nn::Network uses them when the pool alone reads a relu's output): one
+  // pass over the planes instead of two, each plane still in the cache for the second operation.
+  // Per element the same arithmetic as the two layers one after the other, so bit-identical results.
+  //   forward_after_relu: a = ReLU(z) and out = pool(a);
+  //   backward_into_relu: da = the pool's input gradient (as backward() writes into din) and, when dz
+  //   is not null, dz = ReLU::backward's input gradient from a and da.
+  void forward_after_relu(const Tensor& z, Tensor& a, Tensor& out);
+  void backward_into_relu(const Tensor& a, const Tensor& dout, Tensor& da, Tensor* dz);
+
   Mode mode;
   int k, stride;
 
  private:
+  void forward_plane(const float* src, int W, float* dst, int* arg) const;
+  void backward_plane(const float* g, const int* arg, int W, int H, float* d) const;
   std::vector<int> argmax_;
 };
 

@@ -320,6 +320,17 @@ Network::Network(const std::string& spec, int channels, int height, int width)
   for (int i = out.first; i <= out.last; ++i)
     if (i != out.main) layer_names_[i] = "output" + layer_names_[i].substr(layer_names_[i].find('.'));
   --n_fc;
+  // A relu whose output only a pool reads runs fused with it (Pool2d::forward_after_relu).
+  relu_then_pool_.assign(layers_.size(), 0);
+  for (size_t i = 0; i + 1 < layers_.size(); ++i) {
+    if (layers_[i]->layer_kind() != LayerKind::relu || source_[i + 1] != int(i)) continue;
+    const LayerKind next = layers_[i + 1]->layer_kind();
+    if (next != LayerKind::maxpool && next != LayerKind::avgpool) continue;
+    bool only_reader = true;
+    for (size_t j = 0; j < layers_.size(); ++j)
+      if ((j != i + 1 && source_[j] == int(i)) || shortcut_source_[j] == int(i)) only_reader = false;
+    relu_then_pool_[i] = only_reader;
+  }
   acts_.resize(layers_.size());
   grads_.resize(layers_.size());
   input_mean.assign(channels, 0.f);
@@ -346,17 +357,24 @@ int Network::find_block(const std::string& name) const {
 
 void Network::run(size_t from, bool training, const Probe* probe, const BlockEdit* edit) {
   start_layer_ = from;
+  // The probe of the block that layer i ends, if it ends one.
+  const auto probe_after = [&](size_t i) {
+    const Block& b = blocks_[block_of_layer_[i]];
+    if (!probe || int(i) != b.last) return;
+    const int reads = b.kind == "res" ? source_[size_t(b.main)] : source_[size_t(b.first)];
+    (*probe)(BlockView{block_of_layer_[i], b, source_output(reads), acts_[b.pre_activation], acts_[b.last]});
+  };
   for (size_t i = from; i < layers_.size(); ++i) {
+    if (relu_then_pool_[i] && !edit) {  // an edit of the relu's block output must come before the pool
+      static_cast<Pool2d&>(*layers_[i + 1]).forward_after_relu(source_output(source_[i]), acts_[i], acts_[i + 1]);
+      probe_after(i);
+      probe_after(++i);
+      continue;
+    }
     if (shortcut_source_[i] != -2) static_cast<Add&>(*layers_[i]).shortcut = &source_output(shortcut_source_[i]);
     layers_[i]->forward(source_output(source_[i]), acts_[i], training, rng_);
     if (edit && int(i) == blocks_[block_of_layer_[i]].last) (*edit)(block_of_layer_[i], acts_[i]);
-    if (probe) {
-      const Block& b = blocks_[block_of_layer_[i]];
-      if (int(i) == b.last) {
-        const int reads = b.kind == "res" ? source_[size_t(b.main)] : source_[size_t(b.first)];
-        (*probe)(BlockView{block_of_layer_[i], b, source_output(reads), acts_[b.pre_activation], acts_[b.last]});
-      }
-    }
+    probe_after(i);
   }
 }
 
@@ -411,14 +429,30 @@ void Network::backward(const Tensor& dlogits, bool param_grads, int stop_block) 
   const int lowest = int(stop) - 1;
   grad_written_.assign(layers_.size(), 0);
   grad_written_.back() = 1;
-  for (size_t i = layers_.size(); i-- > stop;) {
+  // Where layer i's input gradient goes (null: not needed).
+  const auto input_grad = [&](size_t i) -> Tensor* {
     const int src = source_[i];
-    Tensor* din = nullptr;
-    if (src >= lowest && src >= 0) din = grad_written_[size_t(src)] ? &scratch_ : &grads_[size_t(src)];
+    if (src < lowest || src < 0) return nullptr;
+    return grad_written_[size_t(src)] ? &scratch_ : &grads_[size_t(src)];
+  };
+  const auto input_grad_done = [&](size_t i, Tensor* din) {
+    if (din == &scratch_) add_into(grads_[size_t(source_[i])], scratch_);
+    if (din) grad_written_[size_t(source_[i])] = 1;
+  };
+  for (size_t i = layers_.size(); i-- > stop;) {
+    if (i >= 1 && i - 1 >= stop && relu_then_pool_[i - 1]) {  // the pool i and its relu i − 1, fused
+      Tensor* dz = input_grad(i - 1);
+      static_cast<Pool2d&>(*layers_[i]).backward_into_relu(acts_[i - 1], grads_[i], grads_[i - 1], dz);
+      grad_written_[i - 1] = 1;
+      input_grad_done(i - 1, dz);
+      --i;
+      continue;
+    }
+    const int src = source_[i];
+    Tensor* din = input_grad(i);
     if (shortcut_source_[i] != -2) static_cast<Add&>(*layers_[i]).shortcut = &source_output(shortcut_source_[i]);
     layers_[i]->backward(source_output(src), acts_[i], grads_[i], din, param_grads);
-    if (din == &scratch_) add_into(grads_[size_t(src)], scratch_);
-    if (din) grad_written_[size_t(src)] = 1;
+    input_grad_done(i, din);
     const int shortcut = shortcut_source_[i];
     if (shortcut != -2 && shortcut >= lowest && shortcut >= 0) {  // dL/dshortcut = dout of the add
       if (grad_written_[size_t(shortcut)])

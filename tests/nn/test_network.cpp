@@ -4,6 +4,7 @@
 
 #include <array>
 #include <climits>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -353,6 +354,78 @@ TEST(NetworkBackward, ZeroGradClearsAndBackwardAccumulates) {
     if (!p.param->trainable) continue;
     for (size_t i = 0; i < p.param->grad.size(); ++i) ASSERT_EQ(p.param->grad[i], 0.f);
   }
+}
+
+// The net runs a relu and the pool that alone reads it fused (Pool2d::forward_after_relu,
+// backward_into_relu).  Property: bit for bit what the layers give one after the other — every block
+// output, every block output gradient, every parameter gradient and the pools' argmax — on
+// overlapping (maxpool3:s2) and floor-mode windows (odd sides leave rows unread) and an average pool,
+// with inputs whose relu leaves many all-zero windows (ties at 0: the first index must win).
+TEST(NetworkFusion, ReluThenPoolFusedIsBitIdenticalToTheLayersOneByOne) {
+  nn::Network net("conv3x3:4 relu maxpool2 conv3x3:5 relu maxpool3:s2 conv3x3:4 bn relu avgpool2 linear:3", 2, 15, 15);
+  net.init(21);
+  nn::Tensor x = random_tensor(nn::Shape{3, 2, 15, 15}, 22);
+  for (size_t i = 0; i < x.size(); i += 7) x[i] = -1.f;  // more negative pre-activations, more zero windows
+  nn::Tensor dlogits = random_tensor(nn::Shape{3, 3, 1, 1}, 23);
+  const size_t L = net.num_layers(), B = net.blocks().size();
+
+  net.forward(x, true);
+  net.zero_grad();
+  net.backward(dlogits);
+  std::vector<nn::Tensor> out(B), grad(B), pgrad;
+  for (size_t b = 0; b < B; ++b) out[b] = net.output(int(b)), grad[b] = net.output_grad(int(b));
+  for (auto& p : net.named_params()) pgrad.push_back(p.param->grad);
+  std::vector<std::vector<int>> argmax;
+  for (size_t i = 0; i < L; ++i)
+    if (net.layer(i).layer_kind() == nn::LayerKind::maxpool) argmax.push_back(static_cast<nn::Pool2d&>(net.layer(i)).argmax());
+
+  // The same layers one by one (the spec is a chain: layer i reads layer i − 1).
+  net.zero_grad();
+  nn::Rng rng(1);
+  std::vector<nn::Tensor> acts(L), grads(L);
+  for (size_t i = 0; i < L; ++i) net.layer(i).forward(i ? acts[i - 1] : x, acts[i], true, rng);
+  grads[L - 1] = dlogits;
+  for (size_t i = L; i-- > 0;)
+    net.layer(i).backward(i ? acts[i - 1] : x, acts[i], grads[i], i ? &grads[i - 1] : nullptr, true);
+  const auto same_bits = [](const nn::Tensor& a, const nn::Tensor& b, const std::string& what) {
+    ASSERT_EQ(a.shape(), b.shape()) << what;
+    EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0) << what;
+  };
+  for (size_t b = 0; b < B; ++b) {
+    const nn::Block& blk = net.blocks()[b];
+    same_bits(out[b], acts[size_t(blk.last)], blk.name + " output");
+    same_bits(grad[b], grads[size_t(blk.last)], blk.name + " output gradient");
+  }
+  auto params = net.named_params();
+  for (size_t k = 0; k < params.size(); ++k) {
+    if (params[k].param->trainable) same_bits(pgrad[k], params[k].param->grad, params[k].name + " gradient");
+  }
+  size_t pools = 0;
+  for (size_t i = 0; i < L; ++i) {
+    if (net.layer(i).layer_kind() == nn::LayerKind::maxpool) {
+      EXPECT_EQ(argmax[pools++], static_cast<nn::Pool2d&>(net.layer(i)).argmax()) << net.layer_name(i);
+    }
+  }
+  EXPECT_EQ(pools, 2u);
+  // The test is not vacuous: some pooling windows of conv1's output are all zero after the relu.
+  size_t zero_windows = 0;
+  for (size_t i = 0; i < out[1].size(); ++i) zero_windows += out[1][i] == 0.f;
+  EXPECT_GT(zero_windows, 0u);
+}
+
+// An edit of a relu block's output (fault injection) must reach the pool after it: the fused path
+// is not taken then.
+TEST(NetworkFusion, AnEditOfTheReluOutputIsWhatThePoolReads) {
+  nn::Network net("conv3x3:4 relu maxpool2 linear:3", 2, 8, 8);
+  net.init(24);
+  nn::Tensor x = random_tensor(nn::Shape{2, 2, 8, 8}, 25);
+  const nn::BlockEdit edit = [](int block, nn::Tensor& a) {
+    if (block == 0) a.fill(-2.f);
+  };
+  net.forward(x, true, nullptr, &edit);
+  const nn::Tensor& pooled = net.output(1);
+  ASSERT_GT(pooled.size(), 0u);
+  for (size_t i = 0; i < pooled.size(); ++i) ASSERT_EQ(pooled[i], -2.f) << i;
 }
 
 TEST(NetworkInit, SameSeedSameWeightsDifferentSeedDifferent) {
