@@ -700,6 +700,7 @@
       row.append(el("th", "", name(y)));
       for (let p = 0; p < m.length; ++p) {
         const td = el("td", y === p ? "diag" : m[y][p] ? "cell" : "", m[y][p] ? String(m[y][p]) : "");
+        td.dataset.y = String(y); td.dataset.p = String(p);
         if (y !== p && m[y][p]) td.addEventListener("click", () => { state.errorPick = { kind: "cell", y, p }; renderErrors(); });
         if (state.errorPick && state.errorPick.kind === "cell" && state.errorPick.y === y && state.errorPick.p === p) td.classList.add("picked");
         row.append(td);
@@ -722,6 +723,63 @@
     });
     host.append(list);
     host.dataset.pick = pick.kind;
+    if (pick.kind === "cell") host.append(cellExampleView(ep, pick, name));
+  }
+  // A confusion cell's example images (epoch errors.examples: at most CELL_EXAMPLES per cell, the
+  // lowest p(true) first; imaging/error_maps.h kCellExamples) with, for a chosen spatial layer, each
+  // image's own φ_g(x) projected onto its pixels (projectCells over the layer's receptive fields), RdBu
+  // over the grey image, one scale [−m, m] over the images shown (m the largest |value|).
+  const CELL_EXAMPLES = 4;
+  state.errorLayer = null;
+  function cellExampleView(ep, pick, name) {
+    const box = el("div", "error-examples"), E = ep.errors;
+    const picked = E.examples ? cellExamples(E.examples, pick.y, pick.p, CELL_EXAMPLES) : [];
+    box.dataset.examples = String(picked.length);
+    box.dataset.cell = pick.y + ":" + pick.p;
+    if (!picked.length) { box.append(el("p", "hint", "No example images of this cell in zeta.json (analyze --errors writes them since 2026-11-30).")); return box; }
+    const usable = spatialLayers.filter((l) => ep.layers[l].errors && ep.layers[l].errors.example_cells);
+    if (state.errorLayer === null || !usable.includes(state.errorLayer)) state.errorLayer = usable.length ? usable[0] : null;
+    const bar = el("p", "error-layers", "overlay: ");
+    for (const l of usable) {
+      const label = el("label"), radio = el("input");
+      radio.type = "radio"; radio.name = "error-layer"; radio.value = String(l); radio.checked = l === state.errorLayer;
+      radio.addEventListener("change", () => { state.errorLayer = l; renderErrors(); });
+      label.append(radio, " " + D.layers[l].name);
+      bar.append(label);
+    }
+    box.append(bar);
+    const [, h, w] = E.shape, l = state.errorLayer, rf = l === null ? null : D.layers[l].rf;
+    const maps = picked.map((i) => {
+      const cells = l === null ? null : ep.layers[l].errors.example_cells[i];
+      return cells ? projectCells(cells, rf.rows, rf.cols, h, w) : null;
+    });
+    let largest = 0;
+    for (const m of maps) if (m) for (const v of m) largest = Math.max(largest, Math.abs(v));
+    const strip = el("div", "image-strip");
+    picked.forEach((i, n) => {
+      const x = E.examples[i], c = document.createElement("canvas");
+      c.width = w; c.height = h;
+      c.getContext("2d").putImageData(new ImageData(imageRGBA(x.pixels, E.shape), w, h), 0, 0);
+      const img = { title: "sample image " + (x.slot + 1) + ": true " + name(x.label) + " → predicted " + name(x.predicted) +
+                           ", p(true) " + fmt(x.p_true, 2) + (maps[n] ? "" : " (not covered by this layer's estimate)"), canvas: c, h, w };
+      const view = imageView(img, 128, maps[n] && largest > 0 ? (ctx, sc) => {
+        for (let yy = 0; yy < h; ++yy)
+          for (let xx = 0; xx < w; ++xx) {
+            const t = maps[n][yy * w + xx] / largest;
+            ctx.globalAlpha = 0.6 * Math.min(1, Math.abs(t) * 1.5);
+            ctx.fillStyle = css(ramp(DIV, (t + 1) / 2)); ctx.fillRect(xx * sc, yy * sc, sc, sc);
+          }
+        ctx.globalAlpha = 1;
+      } : null);
+      view.dataset.overlay = maps[n] && largest > 0 ? "1" : "0";
+      view.dataset.label = String(x.label); view.dataset.predicted = String(x.predicted); view.dataset.slot = String(x.slot);
+      strip.append(view);
+    });
+    box.append(strip);
+    box.append(el("p", "hint", l === null ? "no spatial layer with per-image φ: images without overlay"
+      : D.layers[l].name + ": each image's own φ of the layer spread evenly over each region's receptive field; red supports the true class, blue works against it; scale ±" + fmt(largest, 3) + " per pixel"));
+    box.dataset.layer = l === null ? "" : D.layers[l].name;
+    return box;
   }
 
   // ---- NN-EEG: lanes per block over steps, band-power bars and per-block band spectrograms, the

@@ -507,7 +507,14 @@ TEST(Report, ErrorsGalleryIsDrawnFromZetaJson) {
     // The page gets the verdicts and, per layer, the 5 regions of each class (largest φ: 6, 2, 4, 0, 3)
     // and of each confusion cell (most negative φ: 1, 7, 5, 3, 0).
     const std::string page = base::read_file((tmp.path / "report.html").string());
-    EXPECT_NE(page.find("\"errors\":{\"labels\":[0,1,0],\"predicted\":[0,1,1]}"), std::string::npos);
+    EXPECT_NE(page.find("\"errors\":{\"labels\":[0,1,0],\"predicted\":[0,1,1],\"examples\":[{\"slot\":2,\"label\":0,\"predicted\":1,"),
+              std::string::npos);  // the confusion view's examples: the mistakes only
+    EXPECT_NE(page.find("\"shape\":[3,4,4]}"), std::string::npos);
+    // ... and per layer each example's φ summed over the channel groups of each cell (i, j): image 2's
+    // row is 0.03·(r − 3.5), r = (2i + j)·2 + k, so the cells hold −0.18, −0.06, 0.06, 0.18.
+    if (k == 0) {
+      EXPECT_NE(page.find("\"example_cells\":[[-0.18,-0.06,0.06,0.18]]"), std::string::npos);
+    }
     EXPECT_NE(page.find("\"class\":0,\"images\":2,\"regions\":[6,2,4,0,3]"), std::string::npos);
     EXPECT_NE(page.find("\"true\":0,\"predicted\":1,\"images\":1,\"regions\":[1,7,5,3,0]"), std::string::npos);
   }
