@@ -140,6 +140,7 @@ Json layer_epoch_json(const EpochData& e, size_t l, int class_count) {
     for (const LayerImage::SubsetMap& m : layer.class_maps) {
       Json c = {{"class", m.true_class}, {"images", m.images}};
       c.update(top(m, false));
+      c["map"] = column(m.phi, [](double v) { return v; });  // every region: the page's class colouring
       classes.push_back(c);
     }
     for (const LayerImage::SubsetMap& m : layer.confusion_maps) {

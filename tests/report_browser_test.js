@@ -244,6 +244,21 @@ async function main() {
       check(cell.layer === "conv1" && cell.radios === 6 && cell.switched === "pool1", "the overlay's layer can be chosen among the spatial layers",
             cell.layer + " then " + cell.switched + ", " + cell.radios + " layers");
       check(JSON.stringify(cell.transposed) === "[5,15]", "the transposed cell shows its own images", JSON.stringify(cell.transposed));
+      // the class map: choosing class 3 recolours every 2-D map by that class's φ (read back from the
+      // zeta.json the synthetic run wrote: the region with the largest φ of class 3, per layer)
+      const zeta = JSON.parse(fs.readFileSync(path.join(runDir, "analysis", "epoch_" + String(expected.epochs).padStart(3, "0"), "zeta.json"), "utf8"));
+      const want = Object.values(zeta.layers).map((ly) => { const phi = ly.errors.per_class[3].phi; return phi.reduce((b, v, r) => (v > phi[b] ? r : b), 0); });
+      const classMap = await evaluate(`(() => { const R = window.nnfmriReport; R.setEpoch(R.epochCount - 1);
+        const select = document.getElementById("class-map"); select.value = "3"; select.dispatchEvent(new Event("change"));
+        const views = [...document.querySelectorAll(".layer-view")];
+        const r = { colours: views.map((v) => v.dataset.colour), tops: views.map((v) => Number(v.dataset.top)),
+                    legend: views[views.length - 1].textContent.includes("φ of cat") };
+        select.value = ""; select.dispatchEvent(new Event("change"));
+        r.back = [...document.querySelectorAll(".layer-view")].map((v) => v.dataset.colour);
+        return r; })()`);
+      check(classMap.colours.every((c) => c === "class:3") && JSON.stringify(classMap.tops) === JSON.stringify(want) && classMap.legend,
+            "choosing a class recolours every layer map (the output layer too) by that class's φ", JSON.stringify(classMap) + " want tops " + JSON.stringify(want));
+      check(classMap.back.every((c) => c === "zeta"), "no class: back to ζ", classMap.back.join(","));
     }
 
     if (!args.run) {  // the synthetic run's epoch 4 has no zeta.json and epoch 7 no tract.json

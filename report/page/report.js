@@ -235,9 +235,15 @@
     box.style.top = ev.clientY + 16 + "px";
   }
   function hideTip() { $("hover").hidden = true; }
-  function drawLegendBar(view, kind) {
+  function drawLegendBar(view, kind, classMap) {
     const { ctx, w, h } = sizeCanvas(view.bar);
     const s = scales[view.l];
+    if (classMap) {
+      for (let x = 0; x < w; ++x) { ctx.fillStyle = css(ramp(DIV, (x + 0.5) / w)); ctx.fillRect(x, 0, 1, h); }
+      view.low.textContent = fmt(-classMap.max, 3); view.high.textContent = fmt(classMap.max, 3);
+      view.what.textContent = "φ of " + (CLASSES[state.classMap] || state.classMap);
+      return;
+    }
     if (!kind) { view.low.textContent = ""; view.high.textContent = ""; view.what.textContent = ""; return; }
     for (let x = 0; x < w; ++x) {
       const t = (x + 0.5) / w;
@@ -248,20 +254,50 @@
     view.high.textContent = kind === "zeta" ? fmt(s.zmax, 3) : fmt(s.hi, 3);
     view.what.textContent = kind === "zeta" ? "ζ" : "density";
   }
+  // The class map (analyze --errors; the "φ of class" choice in Controls): a layer's φ over the images
+  // of class c at this epoch (zeta.json's per_class, in full), on RdBu centred on 0 with the scale
+  // ±(largest |φ| of the layer over every class at this epoch), so that classes compare within a layer.
+  state.classMap = null;
+  function classMapOf(ly) {
+    if (state.classMap === null || !ly.errors || !ly.errors.classes) return null;
+    const entry = ly.errors.classes.find((c) => c.class === state.classMap);
+    if (!entry || !entry.map) return null;
+    let m = 0;
+    for (const c of ly.errors.classes) if (c.map) for (const v of c.map) m = Math.max(m, Math.abs(v));
+    return { values: entry.map, max: m };
+  }
+  function buildClassMapPick() {
+    const host = $("class-map-pick");
+    host.replaceChildren();
+    const any = D.epochs.some((ep) => ep.layers.some((ly) => ly.errors && ly.errors.classes && ly.errors.classes.some((c) => c.map)));
+    if (!any) { state.classMap = null; return; }
+    const select = el("select");
+    select.id = "class-map";
+    select.append(new Option("(no class: ζ or density)", ""));
+    const K = Math.max(CLASSES.length, ...D.epochs.flatMap((ep) => ep.layers.flatMap((ly) => (ly.errors && ly.errors.classes ? ly.errors.classes.map((c) => c.class + 1) : []))));
+    for (let c = 0; c < K; ++c) select.append(new Option(CLASSES[c] !== undefined ? CLASSES[c] : String(c), String(c)));
+    if (state.classMap !== null && state.classMap < K) select.value = String(state.classMap); else state.classMap = null;
+    select.addEventListener("change", () => { state.classMap = select.value === "" ? null : Number(select.value); renderAll(); });
+    host.append(" · φ of class ", select);
+  }
   function renderView(view) {
     const l = view.l, ep = D.epochs[state.e], ly = ep.layers[l], grid = ly.grid;
     const [gh, gw, gc] = grid, count = gh * gw * gc;
     const mode = layerMode(l);
-    const values = mode.kind ? valuesOf(ly, mode.kind) : null;
+    const classMap = state.view === "map" ? classMapOf(ly) : null;
+    const values = classMap ? classMap.values : mode.kind ? valuesOf(ly, mode.kind) : null;
+    const colour = classMap ? (v) => ramp(DIV, classMap.max > 0 ? (v / classMap.max + 1) / 2 : 0.5) : undefined;
     const critical = new Set(ly.z ? ly.z.critical : []);
     const dead = new Set(ly.g ? ly.g.dead : []);
     const { ctx, w, h } = sizeCanvas(view.canvas);
     view.canvas.style.cursor = state.view === "map" ? "pointer" : "grab";
-    if (state.view === "map") drawMap(view, ctx, w, h, { ly, grid, mode, values, critical, dead });
+    if (state.view === "map") drawMap(view, ctx, w, h, { ly, grid, mode, values, critical, dead, colour });
     else drawVoxels(view, ctx, w, h, { grid, mode, values, critical });
     view.card.dataset.regions = String(count);
     view.card.dataset.epoch = String(ep.epoch);
-    view.card.dataset.colour = mode.kind || "none";
+    view.card.dataset.colour = classMap ? "class:" + state.classMap : mode.kind || "none";
+    if (classMap) view.card.dataset.top = String(classMap.values.reduce((b, v, r) => (v > classMap.values[b] ? r : b), 0));
+    else delete view.card.dataset.top;
     view.card.dataset.view = state.view;
     const shape = ly.shape ? ly.shape.join("×") + " · " : "";
     view.info.replaceChildren();
@@ -272,8 +308,8 @@
     // A standard score over n regions reaches at most √(n − 1) (one region against n − 1 equal ones).
     const capped = ly.z && count >= 2 && count <= 4
       ? "ζ ≤ √(n−1) = " + fmt(Math.sqrt(count - 1), 3) + " with n = " + count + " regions: the method's ζ ≥ 2 cannot occur here; “critical” uses the robust score. " : "";
-    view.note.textContent = capped + mode.note;
-    drawLegendBar(view, mode.kind);
+    view.note.textContent = capped + (classMap ? "φ over the images of class " + (CLASSES[state.classMap] || state.classMap) + " (analyze --errors), not ζ. " : state.classMap !== null && state.view === "map" ? "no φ of that class for this layer at this epoch. " : "") + mode.note;
+    drawLegendBar(view, mode.kind, classMap);
   }
   // The 2-D map: the same tiles as the PNG figures (mapLayout), row numbers on the left of each
   // tile, column numbers above the first row of tiles, a channel-block header per tile; critical
@@ -990,6 +1026,7 @@
     buildLayerViews();
     buildOnImage();
     buildErrors();
+    buildClassMapPick();
     syncSlider();
     renderAll();
     document.body.dataset.epochs = String(E);

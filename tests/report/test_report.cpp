@@ -515,7 +515,9 @@ TEST(Report, ErrorsGalleryIsDrawnFromZetaJson) {
     if (k == 0) {
       EXPECT_NE(page.find("\"example_cells\":[[-0.18,-0.06,0.06,0.18]]"), std::string::npos);
     }
-    EXPECT_NE(page.find("\"class\":0,\"images\":2,\"regions\":[6,2,4,0,3]"), std::string::npos);
+    EXPECT_NE(page.find("\"class\":0,\"images\":2,\"regions\":[6,2,4,0,3],\"phi\":[0.5,0.3,0.2,0.1,0.0],"
+                        "\"map\":[0.1,-0.4,0.3,0.0,0.2,-0.1,0.5,-0.2]"),
+              std::string::npos);  // and the class's whole map, for the page's class colouring
     EXPECT_NE(page.find("\"true\":0,\"predicted\":1,\"images\":1,\"regions\":[1,7,5,3,0]"), std::string::npos);
   }
   EXPECT_NE(drawn[0], drawn[1]);
