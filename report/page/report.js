@@ -679,12 +679,16 @@
       $("onimage").append(el("p", "hint", "No images.json with images, or no spatial layer with a receptive field, in this run (written since 2026-11-30)."));
       return;
     }
-    for (const l of spatialLayers) {
+    layerRadios(bar, spatialLayers, "image-layer", state.imageLayer, (l) => { state.imageLayer = l; renderOnImage(); });
+  }
+  // One radio button per layer of `layers` (by name) into `host`, `current` checked; pick(l) on a change.
+  function layerRadios(host, layers, name, current, pick) {
+    for (const l of layers) {
       const label = el("label"), radio = el("input");
-      radio.type = "radio"; radio.name = "image-layer"; radio.value = String(l); radio.checked = l === state.imageLayer;
-      radio.addEventListener("change", () => { state.imageLayer = l; renderOnImage(); });
+      radio.type = "radio"; radio.name = name; radio.value = String(l); radio.checked = l === current;
+      radio.addEventListener("change", () => pick(l));
       label.append(radio, " " + D.layers[l].name);
-      bar.append(label);
+      host.append(label);
     }
   }
   function renderOnImage() {
@@ -776,13 +780,7 @@
     const usable = spatialLayers.filter((l) => ep.layers[l].errors && ep.layers[l].errors.example_cells);
     if (state.errorLayer === null || !usable.includes(state.errorLayer)) state.errorLayer = usable.length ? usable[0] : null;
     const bar = el("p", "error-layers", "overlay: ");
-    for (const l of usable) {
-      const label = el("label"), radio = el("input");
-      radio.type = "radio"; radio.name = "error-layer"; radio.value = String(l); radio.checked = l === state.errorLayer;
-      radio.addEventListener("change", () => { state.errorLayer = l; renderErrors(); });
-      label.append(radio, " " + D.layers[l].name);
-      bar.append(label);
-    }
+    layerRadios(bar, usable, "error-layer", state.errorLayer, (l) => { state.errorLayer = l; renderErrors(); });
     box.append(bar);
     const [, h, w] = E.shape, l = state.errorLayer, rf = l === null ? null : D.layers[l].rf;
     const maps = picked.map((i) => {

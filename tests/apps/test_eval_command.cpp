@@ -18,32 +18,17 @@
 #include "imaging/region_lesion.h"
 #include "imaging/zeta_settings.h"
 #include "nn/checkpoint.h"
-#include "nn/rng.h"
+#include "tests/command_data.h"
 #include "tests/error_of.h"
 #include "tests/temp_dir.h"
 
 namespace {
 
-int run(int (*command)(int, char**), std::vector<std::string> args) {
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  return command(int(argv.size()), argv.data());
-}
-
 class EvalCommand : public TempDirTest {
  protected:
   void SetUp() override {
     TempDirTest::SetUp();
-    datasets::DataSplit split;
-    nn::Rng rng(11);
-    for (datasets::Dataset* d : {&split.train, &split.test}) {
-      d->name = "cifar10", d->channels = 3, d->height = d->width = 32;
-      for (int k = 0; k < 10; ++k) d->class_names.push_back("c" + std::to_string(k));
-      const size_t n = d == &split.train ? 20 : 90;
-      for (size_t i = 0; i < n; ++i) d->labels.push_back(uint8_t(i % 10));
-      for (size_t i = 0; i < n * d->image_size(); ++i) d->pixels.push_back(uint8_t(rng.below(256)));
-    }
-    datasets::write_cifar10(path("data"), split);
+    const datasets::DataSplit split = write_random_cifar10(path("data"), 20, 90, 11, 0, 256);
     nn::Network net("conv3x3:6 relu maxpool2 linear:10", 3, 32, 32);
     net.init(4);
     nn::save_checkpoint(path("a.ckpt"), net, 1, split.train.class_names);
@@ -61,7 +46,7 @@ TEST_F(EvalCommand, LesionJsonAgreesWithThePrintAndTheLesionGame) {
   for (const std::string ablation : {"zero", "mean"}) {
     const std::string out = path("lesion_" + ablation + ".json");
     testing::internal::CaptureStdout();
-    const int rc = run(app::cmd_eval, {path("a.ckpt"), "--data", "cifar10:" + path("data"), "--grid", "4x4x2", "--batch", "32",
+    const int rc = run_command(app::cmd_eval, {path("a.ckpt"), "--data", "cifar10:" + path("data"), "--grid", "4x4x2", "--batch", "32",
                                        "--threads", "1", "--lesion", kLesion, "--lesion-ablation", ablation, "--lesion-json", out});
     std::fflush(stdout);
     const std::string printed = testing::internal::GetCapturedStdout();
@@ -116,7 +101,7 @@ TEST_F(EvalCommand, LesionJsonAgreesWithThePrintAndTheLesionGame) {
   }
   // --lesion-json without --lesion: one error naming the flag, nothing written
   const std::string e = error_of([&] {
-    run(app::cmd_eval, {path("a.ckpt"), "--data", "cifar10:" + path("data"), "--lesion-json", path("none.json")});
+    run_command(app::cmd_eval, {path("a.ckpt"), "--data", "cifar10:" + path("data"), "--lesion-json", path("none.json")});
   });
   EXPECT_NE(e.find("--lesion-json"), std::string::npos) << e;
   EXPECT_NE(e.find("needs --lesion"), std::string::npos) << e;
