@@ -144,7 +144,7 @@ async function main() {
   if (args.run) runDir = path.resolve(args.run);
   else {
     runDir = path.join(outDir, "report-test-run");
-    expected = makeRun(runDir);
+    expected = makeRun(runDir, 10, 12345, true);
     console.log("report-browser-test: synthetic run " + runDir + " (" + expected.epochs + " epochs, " + expected.layers + " layers, " +
                 expected.regions + " regions per epoch)");
   }

@@ -19,8 +19,9 @@ const REFERENCE = [["conv1", 32, 32, 32], ["pool1", 16, 16, 32], ["conv2", 16, 1
 const CLASSES = ["<script>alert(1)</script>", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
 
 // A synthetic run directory in `dir` with `epochs` analysed epochs (10 unless given), its random
-// numbers from `seed`: returns {layers, regions (per epoch), epochs}.
-function makeRun(dir, epochs = 10, seed = 12345) {
+// numbers from `seed`; with `errors`, analyze --errors maps in the last two epochs' zeta.json
+// (syntheticErrors below): returns {layers, regions (per epoch), epochs}.
+function makeRun(dir, epochs = 10, seed = 12345, errors = false) {
   const EPOCHS = epochs;
   const rand = mulberry32(seed);
   const normal = () => Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
@@ -110,7 +111,7 @@ function makeRun(dir, epochs = 10, seed = 12345) {
     const image = (seed) => Array.from({ length: 3 * 32 * 32 }, (_, v) => (v * 7 + seed * 31) % 256);
     grid.images = { shape: [3, 32, 32], mean: Array.from({ length: 3 * 32 * 32 }, () => 127.5),
                     examples: [0, 1, 2].map((i) => ({ index: i, label: i + 1, pixels: image(i) })) };
-    if (e >= EPOCHS - 1) {
+    if (errors && e >= EPOCHS - 1) {
       const made = syntheticErrors(layers, count, mulberry32(seed + 1000 * e), image);  // its own stream: the rest is unchanged
       zeta.errors = made.errors;
       layers.forEach((L, l) => { zeta.layers[L.name].errors = made.layerErrors[l]; });
