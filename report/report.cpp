@@ -209,13 +209,13 @@ Json epoch_json(const EpochData& e, int class_count, const Json& summary) {
   j["path_strength"] = significant(e.path_strength);
   if (!e.sample_labels.empty()) {
     j["errors"] = {{"labels", e.sample_labels}, {"predicted", e.sample_predicted}};
-    // The confusion view's examples (at most kCellExamples per cell, imaging/error_maps.h), pixels as in
-    // grid.json's images: (C, H, W) 0..255.
+    // The confusion view's examples (at most kCellExamples per cell, imaging/error_maps.h), pixels (C, H, W)
+    // 0..255 as base64 (one byte each).
     Json examples = Json::array();
     for (size_t i : confusion_examples(e)) {
       const GalleryImage& g = e.gallery[i];
       examples.push_back({{"slot", g.slot}, {"label", g.label}, {"predicted", g.predicted},
-                          {"p_true", significant(g.probability_true)}, {"pixels", g.pixels}});
+                          {"p_true", significant(g.probability_true)}, {"pixels", base64(g.pixels)}});
     }
     j["errors"]["examples"] = examples;
     j["errors"]["shape"] = Json::array({e.gallery_channels, e.gallery_height, e.gallery_width});
@@ -316,6 +316,21 @@ std::string page_data_of(const RunData& run, const Scan& scan) {
 }  // namespace
 
 std::string page_data_text(const RunData& run) { return page_data_of(run, scan_run(run, zeta_stability(run), {}, "")); }
+
+std::string base64(const std::vector<uint8_t>& bytes) {
+  static const char* digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    const uint32_t n = uint32_t(bytes[i]) << 16 | (i + 1 < bytes.size() ? uint32_t(bytes[i + 1]) << 8 : 0) |
+                       (i + 2 < bytes.size() ? uint32_t(bytes[i + 2]) : 0);
+    out += digits[n >> 18 & 63];
+    out += digits[n >> 12 & 63];
+    out += i + 1 < bytes.size() ? digits[n >> 6 & 63] : '=';
+    out += i + 2 < bytes.size() ? digits[n & 63] : '=';
+  }
+  return out;
+}
 
 std::string script_safe_json(const std::string& json_text) {
   std::string out;

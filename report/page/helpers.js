@@ -238,6 +238,13 @@ function confusionCounts(labels, predicted, classes) {
   return m;
 }
 
+// The bytes of a base64 string (RFC 4648; the page data's example pixels, report.cpp's base64).
+function bytesOf(text) {
+  const raw = atob(text), out = new Uint8Array(raw.length);
+  for (let i = 0; i < raw.length; ++i) out[i] = raw.charCodeAt(i);
+  return out;
+}
+
 // The examples of confusion cell true y → predicted p (analyze --errors; epoch errors.examples): the
 // indices of those with that label and prediction, the lowest p(true) first (ties by position), at
 // most `cap`.
@@ -301,7 +308,7 @@ function termCells(term) {
 }
 
 if (typeof module === "object" && module && module.exports) {
-  module.exports = { confusionCounts, cellExamples, projectCells, fmt, pct, coordsOf, keyOf, hexRgb, ramp, css, layerScale, scalePosition, magnitude, ticks, epochTicks,
+  module.exports = { confusionCounts, bytesOf, cellExamples, projectCells, fmt, pct, coordsOf, keyOf, hexRgb, ramp, css, layerScale, scalePosition, magnitude, ticks, epochTicks,
                      rotate, insidePolygon, pickFace, modeOf, settingsRows, cut, channelRange, regionLabel, mapLayout, pickCell, imageRGBA, zetaOnImage,
                      zetaDifference, laneScaled, eegEpochIndex, termCells };
 }

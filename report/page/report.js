@@ -793,7 +793,7 @@
     picked.forEach((i, n) => {
       const x = E.examples[i], c = document.createElement("canvas");
       c.width = w; c.height = h;
-      c.getContext("2d").putImageData(new ImageData(imageRGBA(x.pixels, E.shape), w, h), 0, 0);
+      c.getContext("2d").putImageData(new ImageData(imageRGBA(bytesOf(x.pixels), E.shape), w, h), 0, 0);
       const img = { title: "sample image " + (x.slot + 1) + ": true " + name(x.label) + " → predicted " + name(x.predicted) +
                            ", p(true) " + fmt(x.p_true, 2) + (maps[n] ? "" : " (not covered by this layer's estimate)"), canvas: c, h, w };
       const view = imageView(img, 128, maps[n] && largest > 0 ? (ctx, sc) => {

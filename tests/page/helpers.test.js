@@ -303,6 +303,15 @@ test("confusionCounts counts each (true, predicted) pair and sizes the matrix to
   assert.equal(h.confusionCounts([5], [0], 2).length, 6);  // a label beyond the named classes widens it
 });
 
+test("bytesOf decodes base64 (RFC 4648's vectors and every byte value)", () => {
+  const text = (b) => String.fromCharCode(...b);
+  assert.equal(text(h.bytesOf("Zm9vYmFy")), "foobar");
+  assert.equal(text(h.bytesOf("Zm9vYg==")), "foob");
+  assert.equal(text(h.bytesOf("Zg==")), "f");
+  const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+  assert.deepEqual(Array.from(h.bytesOf(Buffer.from(all).toString("base64"))), Array.from(all));
+});
+
 test("cellExamples picks one cell's examples, worst first, capped", () => {
   const ex = [{ label: 1, predicted: 2, p_true: 0.3 }, { label: 2, predicted: 1, p_true: 0.01 }, { label: 1, predicted: 2, p_true: 0.1 },
               { label: 1, predicted: 0, p_true: 0.05 }, { label: 1, predicted: 2, p_true: 0.1 }, { label: 1, predicted: 2, p_true: 0.2 }];

@@ -463,6 +463,19 @@ TEST(Report, AnAnalyzeOutputDirectoryIsOneEpochWithoutTrainingCurves) {
   expect_error_naming([&] { report::build_report(empty.str(), {}); }, "an output directory of nnfmri analyze");
 }
 
+// The page's example pixels are base64: RFC 4648's test vectors, padding included.
+TEST(Report, Base64IsRfc4648) {
+  auto of = [](const std::string& s) { return report::base64(std::vector<uint8_t>(s.begin(), s.end())); };
+  EXPECT_EQ(of(""), "");
+  EXPECT_EQ(of("f"), "Zg==");
+  EXPECT_EQ(of("fo"), "Zm8=");
+  EXPECT_EQ(of("foo"), "Zm9v");
+  EXPECT_EQ(of("foob"), "Zm9vYg==");
+  EXPECT_EQ(of("fooba"), "Zm9vYmE=");
+  EXPECT_EQ(of("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(report::base64({0xFB, 0xFF, 0xBF}), "+/+/");
+}
+
 // analyze --errors: zeta.json's errors.gallery and each layer's per_image rows give
 // LAYER_gallery.png (with grid.json's receptive fields); the image is drawn and the overlay changes it
 // (a gallery whose φ rows are zero draws a different image); errors.labels/predicted give confusion.png; a
