@@ -35,10 +35,18 @@ void print_confusion(const std::vector<long>& m, const std::vector<std::string>&
   }
 }
 
+// A K×K row-major matrix as K rows.
+run::Json matrix_rows(const std::vector<long>& m, size_t K) {
+  run::Json rows = run::Json::array();
+  for (size_t y = 0; y < K; ++y) rows.push_back(std::vector<long>(m.begin() + long(y * K), m.begin() + long((y + 1) * K)));
+  return rows;
+}
+
 // eval --lesion: accuracy and confusion matrix of the intact and of the lesioned net, per class and
-// overall, and the change of every confusion cell.
-void print_lesion_effect(nn::Network& net, const nn::LabeledImages& test, int batch, imaging::RegionLesion& lesion,
-                         const std::string& ablation, const std::string& text, std::vector<std::string> names) {
+// overall, and the change of every confusion cell; printed, and returned as --lesion-json's document
+// (schema: README, "eval --lesion").
+run::Json print_lesion_effect(nn::Network& net, const nn::LabeledImages& test, int batch, imaging::RegionLesion& lesion,
+                              const std::string& ablation, const std::string& text, std::vector<std::string> names) {
   if (ablation == "mean") lesion.baseline = imaging::block_mean(net, test, batch, lesion.block);
   const int K = net.num_outputs();
   if (int(names.size()) != K) {
@@ -54,13 +62,15 @@ void print_lesion_effect(nn::Network& net, const nn::LabeledImages& test, int ba
   std::printf("accuracy before %.4f  after %.4f  change %+.4f  (%zu images)\n", before.accuracy, after.accuracy,
               after.accuracy - before.accuracy, before.count);
   std::printf("per class (true class: accuracy before -> after)\n");
+  run::Json per_class = run::Json::array();
   for (int y = 0; y < K; ++y) {
     long total = 0;
     for (int p = 0; p < K; ++p) total += before.confusion[size_t(y) * K + p];
     if (total == 0) continue;
-    std::printf("  %-12s %.4f -> %.4f  (%ld images)\n", names[size_t(y)].c_str(),
-                double(before.confusion[size_t(y) * K + y]) / double(total),
-                double(after.confusion[size_t(y) * K + y]) / double(total), total);
+    const double acc_before = double(before.confusion[size_t(y) * K + y]) / double(total);
+    const double acc_after = double(after.confusion[size_t(y) * K + y]) / double(total);
+    std::printf("  %-12s %.4f -> %.4f  (%ld images)\n", names[size_t(y)].c_str(), acc_before, acc_after, total);
+    per_class.push_back({{"class", y}, {"name", names[size_t(y)]}, {"images", total}, {"before", acc_before}, {"after", acc_after}});
   }
   std::printf("confusion matrix before (rows: true class, columns: predicted class)\n");
   print_confusion(before.confusion, names);
@@ -70,6 +80,20 @@ void print_lesion_effect(nn::Network& net, const nn::LabeledImages& test, int ba
   for (size_t i = 0; i < change.size(); ++i) change[i] = after.confusion[i] - before.confusion[i];
   std::printf("change (after - before)\n");
   print_confusion(change, names);
+  run::Json regions = run::Json::array();
+  for (int r : lesion.regions) regions.push_back(lesion.grid.key(r));
+  return {{"lesion", text},
+          {"block", net.blocks()[size_t(lesion.block)].name},
+          {"ablation", ablation},
+          {"grid", {lesion.grid.gh, lesion.grid.gw, lesion.grid.gc}},
+          {"regions", regions},
+          {"images", before.count},
+          {"classes", names},
+          {"accuracy", {{"before", before.accuracy}, {"after", after.accuracy}, {"change", after.accuracy - before.accuracy}}},
+          {"per_class", per_class},
+          {"confusion", {{"before", matrix_rows(before.confusion, size_t(K))},
+                         {"after", matrix_rows(after.confusion, size_t(K))},
+                         {"change", matrix_rows(change, size_t(K))}}}};
 }
 }  // namespace
 
@@ -83,13 +107,21 @@ int cmd_eval(int argc, char** argv) {
   check_batch_fits(*ck.net, flags.integer("--batch"), data.test.size(), false);
   // The lesion is resolved before any work, so that a bad --lesion is an error line and nothing else.
   imaging::RegionLesion lesion;
+  if (flags.has("--lesion-json") && !flags.has("--lesion"))
+    throw base::Error("--lesion-json '" + flags.text("--lesion-json") + "': needs --lesion BLOCK:PATTERN (it records that lesion's effect)");
   if (flags.has("--lesion"))
     lesion = imaging::parse_region_lesion(flags.text("--lesion"), *ck.net, run::parse_grid_spec(flags.text("--grid"), "--grid"),
                                           "--lesion");
   nn::Evaluation ev = nn::evaluate(*ck.net, data.test.view(), int(flags.integer("--batch")));
   std::printf("test loss %.6f  accuracy %.4f  (%zu images, epoch %d)\n", ev.loss, ev.accuracy, ev.count, ck.epoch);
-  if (flags.has("--lesion")) print_lesion_effect(*ck.net, data.test.view(), int(flags.integer("--batch")), lesion,
+  if (flags.has("--lesion")) {
+    const run::Json effect = print_lesion_effect(*ck.net, data.test.view(), int(flags.integer("--batch")), lesion,
                                                  flags.text("--lesion-ablation"), flags.text("--lesion"), ck.class_names);
+    if (flags.has("--lesion-json")) {
+      run::write_json(flags.text("--lesion-json"), effect, 1);
+      std::printf("wrote %s\n", flags.text("--lesion-json").c_str());
+    }
+  }
   if (flags.has("--dump")) {
     nn::LabeledImages v = data.test.view();
     std::vector<uint32_t> idx(v.count);

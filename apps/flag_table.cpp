@@ -182,6 +182,9 @@ std::vector<FlagDef> make_table() {
                          "and the confusion matrix before and after (README, Error analysis)", kEval)),
       choice_flag("--lesion-ablation", {"zero", "mean"},
                   "what a lesioned unit is set to: 0, or its mean over the evaluated images", kEval, "zero"),
+      nonempty(text_flag("--lesion-json", "FILE",
+                         "also write the lesion's effect (accuracy, per class, confusion matrices before/after) as JSON "
+                         "(README, Error analysis)", kEval)),
       nonempty(text_flag("--npz", "OUT.npz", "weights named as a PyTorch state_dict (+ OUT.model.json)", kExport)),
       nonempty(text_flag("--safetensors", "OUT.safetensors", "weights as F32 safetensors, the architecture in its metadata", kExport)),
       nonempty(required(text_flag("--out", "CKPT", "the checkpoint to write", kImport), kImport)),

@@ -56,6 +56,22 @@ std::vector<size_t> gallery_slots(const LesionEvaluation& verdicts, int classes,
         if (kinds) kinds->push_back(correct ? "confident" : "mistake");
       }
     }
+  std::vector<bool> taken(verdicts.labels.size(), false);
+  for (size_t x : out) taken[x] = true;
+  for (int a = 0; a < classes; ++a)
+    for (int b = 0; b < classes; ++b) {
+      if (a == b) continue;
+      std::vector<size_t> cell;
+      for (size_t x = 0; x < verdicts.labels.size(); ++x)
+        if (verdicts.labels[x] == a && verdicts.predicted[x] == b) cell.push_back(x);
+      std::stable_sort(cell.begin(), cell.end(),
+                       [&](size_t p, size_t q) { return verdicts.probability_true[p] < verdicts.probability_true[q]; });
+      for (size_t i = 0; i < cell.size() && i < size_t(kCellExamples); ++i) {
+        if (taken[cell[i]]) continue;
+        out.push_back(cell[i]);
+        if (kinds) kinds->push_back("cell");
+      }
+    }
   return out;
 }
 

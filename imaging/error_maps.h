@@ -42,9 +42,15 @@ nlohmann::ordered_json error_maps_json(const ShapleyEstimate& est, const run::Re
 
 // The gallery: per class, the kGalleryPerKind most confident correct images (probability of the true
 // class descending) and the kGalleryPerKind worst mistakes (misclassified, probability of the true class
-// ascending), ties by sample position.  Returns sample positions (into verdicts), class by class,
-// confident first.  `kinds` (optional) gets "confident" or "mistake" for each.
+// ascending), ties by sample position; then, for the report's confusion view, the examples of every
+// confusion cell A→B: its kCellExamples worst mistakes (true A, predicted B ≠ A, probability of the true
+// class ascending, ties by sample position) that are not in the gallery already.  A class's mistakes are
+// its worst, so they are among the worst of their own cell: the images of one cell in the list are
+// exactly that cell's min(kCellExamples, count) worst.  Returns sample positions (into verdicts), class
+// by class, confident first, then the cells row by row.  `kinds` (optional) gets "confident", "mistake"
+// or "cell" for each.
 constexpr int kGalleryPerKind = 2;
+constexpr int kCellExamples = 4;
 std::vector<size_t> gallery_slots(const LesionEvaluation& verdicts, int classes, std::vector<std::string>* kinds = nullptr);
 
 // φ_g(G) of one subset as above; out-of-range members throw base::Error.

@@ -309,7 +309,8 @@ class FigureWriter {
   // analyze --errors: per class, the gallery's images (2 most confident correct, 2 worst mistakes) with
   // each image's own φ_g(x) of this layer projected onto its pixels (run::project_to_pixels: every
   // region's φ spread evenly over its receptive field), drawn over the grey image on RdBu, one scale
-  // per figure ([−m, m], m the largest |M_x(p)| of its images).
+  // per figure ([−m, m], m the largest |M_x(p)| of its images).  The confusion cells' extra examples
+  // (kind "cell") are the page's, not this figure's.
   void gallery(const EpochData& e, size_t l) {
     const LayerImage& layer = e.layers[l];
     const int C = e.gallery_channels, H = e.gallery_height, W = e.gallery_width;
@@ -317,14 +318,15 @@ class FigureWriter {
     std::vector<std::vector<double>> maps(e.gallery.size());
     double largest = 0;
     for (size_t i = 0; i < e.gallery.size(); ++i) {
-      if (layer.gallery_phi[i].empty()) continue;
+      if (layer.gallery_phi[i].empty() || e.gallery[i].kind == "cell") continue;
       maps[i] = run::project_to_pixels(layer.gallery_phi[i], layer.grid, layer.rf_rows, layer.rf_cols, H, W);
       for (double v : maps[i]) largest = std::max(largest, std::fabs(v));
     }
     int classes = 0;
     for (const GalleryImage& g : e.gallery) classes = std::max(classes, g.label + 1);
     std::vector<int> per_class(size_t(classes), 0);
-    for (const GalleryImage& g : e.gallery) ++per_class[size_t(g.label)];
+    for (const GalleryImage& g : e.gallery)
+      if (g.kind != "cell") ++per_class[size_t(g.label)];
     const int per_row = *std::max_element(per_class.begin(), per_class.end());
     const double pixel = std::max(1.0, std::floor(72.0 / std::max(H, W))), side_w = W * pixel, side_h = H * pixel;
     const double label_w = 110, caption = 32, gap = 14, row_h = side_h + caption + gap;
@@ -348,6 +350,7 @@ class FigureWriter {
     for (int k = 0; k < classes; ++k) c->text(kMargin, top + k * row_h + side_h / 2 - 8, class_name(k), kText, kLabel);
     for (size_t i = 0; i < e.gallery.size(); ++i) {
       const GalleryImage& g = e.gallery[i];
+      if (g.kind == "cell") continue;
       const double x0 = kMargin + label_w + column[size_t(g.label)]++ * (side_w + gap), y0 = top + g.label * row_h;
       for (int y = 0; y < H; ++y)
         for (int x = 0; x < W; ++x) {

@@ -45,6 +45,16 @@ Json optional_column(const std::vector<ZetaRegion>& zeta, Get get) {
 
 Json grid_json(const run::RegionGrid& g) { return Json::array({g.gh, g.gw, g.gc}); }
 
+// The confusion view's example images (analyze --errors): the gallery's mistakes, kinds "mistake" and
+// "cell", which hold every confusion cell's kCellExamples worst (imaging/error_maps.h), as positions
+// in EpochData::gallery.
+std::vector<size_t> confusion_examples(const EpochData& e) {
+  std::vector<size_t> out;
+  for (size_t i = 0; i < e.gallery.size(); ++i)
+    if (e.gallery[i].label != e.gallery[i].predicted) out.push_back(i);
+  return out;
+}
+
 // Per region of a layer, the strongest listed flows of one pair as a flat [region, value, ...].
 Json strongest_flows(const PairTract* pair, int regions, bool incoming) {
   if (!pair) return nullptr;
@@ -130,6 +140,7 @@ Json layer_epoch_json(const EpochData& e, size_t l, int class_count) {
     for (const LayerImage::SubsetMap& m : layer.class_maps) {
       Json c = {{"class", m.true_class}, {"images", m.images}};
       c.update(top(m, false));
+      c["map"] = column(m.phi, [](double v) { return v; });  // every region: the page's class colouring
       classes.push_back(c);
     }
     for (const LayerImage::SubsetMap& m : layer.confusion_maps) {
@@ -138,6 +149,25 @@ Json layer_epoch_json(const EpochData& e, size_t l, int class_count) {
       cells.push_back(c);
     }
     j["errors"] = {{"classes", classes}, {"confusions", cells}};
+    // Per confusion example (epoch errors.examples) its φ_g(x) summed over the channel groups of each
+    // cell (i, j), row-major GH·GW values (null when the layer's estimate does not cover the image): all
+    // that the projection onto the pixels needs, since a cell's groups share one receptive field
+    // (run::project_to_pixels; the page's projectCells spreads each sum evenly over it).
+    if (layer.gallery_phi.size() == e.gallery.size()) {
+      Json sums = Json::array();
+      for (size_t i : confusion_examples(e)) {
+        const std::vector<double>& phi = layer.gallery_phi[i];
+        if (phi.empty()) { sums.push_back(nullptr); continue; }
+        std::vector<double> cell(size_t(layer.grid.gh) * size_t(layer.grid.gw), 0.0);
+        for (int r = 0; r < layer.grid.count(); ++r) {
+          int gi, gj, gk;
+          layer.grid.coords(r, gi, gj, gk);
+          cell[size_t(gi) * size_t(layer.grid.gw) + size_t(gj)] += phi[size_t(r)];
+        }
+        sums.push_back(column(cell, [](double v) { return v; }));
+      }
+      j["errors"]["example_cells"] = sums;
+    }
   }
   j["in_from"] = in ? Json(in->from) : Json(nullptr);
   j["in"] = strongest_flows(in, layer.grid.count(), true);
@@ -177,7 +207,19 @@ Json epoch_json(const EpochData& e, int class_count, const Json& summary) {
   for (const RegionChain& c : e.chains) chains.push_back({{"layers", c.layers}, {"regions", c.regions}, {"score", significant(c.score)}});
   j["chains"] = chains;
   j["path_strength"] = significant(e.path_strength);
-  if (!e.sample_labels.empty()) j["errors"] = {{"labels", e.sample_labels}, {"predicted", e.sample_predicted}};
+  if (!e.sample_labels.empty()) {
+    j["errors"] = {{"labels", e.sample_labels}, {"predicted", e.sample_predicted}};
+    // The confusion view's examples (at most kCellExamples per cell, imaging/error_maps.h), pixels (C, H, W)
+    // 0..255 as base64 (one byte each).
+    Json examples = Json::array();
+    for (size_t i : confusion_examples(e)) {
+      const GalleryImage& g = e.gallery[i];
+      examples.push_back({{"slot", g.slot}, {"label", g.label}, {"predicted", g.predicted},
+                          {"p_true", significant(g.probability_true)}, {"pixels", base64(g.pixels)}});
+    }
+    j["errors"]["examples"] = examples;
+    j["errors"]["shape"] = Json::array({e.gallery_channels, e.gallery_height, e.gallery_width});
+  }
   j["summary"] = summary;
   return j;
 }
@@ -274,6 +316,21 @@ std::string page_data_of(const RunData& run, const Scan& scan) {
 }  // namespace
 
 std::string page_data_text(const RunData& run) { return page_data_of(run, scan_run(run, zeta_stability(run), {}, "")); }
+
+std::string base64(const std::vector<uint8_t>& bytes) {
+  static const char* digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    const uint32_t n = uint32_t(bytes[i]) << 16 | (i + 1 < bytes.size() ? uint32_t(bytes[i + 1]) << 8 : 0) |
+                       (i + 2 < bytes.size() ? uint32_t(bytes[i + 2]) : 0);
+    out += digits[n >> 18 & 63];
+    out += digits[n >> 12 & 63];
+    out += i + 1 < bytes.size() ? digits[n >> 6 & 63] : '=';
+    out += i + 2 < bytes.size() ? digits[n & 63] : '=';
+  }
+  return out;
+}
 
 std::string script_safe_json(const std::string& json_text) {
   std::string out;

@@ -16,7 +16,9 @@
 // U+2029 written as \u escapes, numbers rounded to 4 significant digits, and renders data only
 // through textContent, so no text from the run (class names, paths, the spec) can become markup.
 #pragma once
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace report {
 
@@ -36,5 +38,9 @@ std::string page_data_text(const RunData& run);
 // JSON text made safe to sit inside <script type="application/json">: <, >, & and the line
 // separators U+2028/U+2029 become \u003c, \u003e, \u0026, \u2028, \u2029 (valid JSON either way).
 std::string script_safe_json(const std::string& json_text);
+
+// Bytes as base64 (RFC 4648, with '=' padding): the page data's example images (analyze --errors),
+// 4 characters per 3 bytes instead of a JSON number per byte.
+std::string base64(const std::vector<uint8_t>& bytes);
 
 }  // namespace report

@@ -72,7 +72,7 @@ struct LayerImage {
 // One image of zeta.json's errors.gallery (analyze --errors; README, Error analysis).
 struct GalleryImage {
   size_t slot = 0;             // position in the ζ sample
-  std::string kind;            // "confident" | "mistake"
+  std::string kind;            // "confident" | "mistake" | "cell" (a confusion cell's example)
   int label = 0, predicted = 0;
   double probability_true = 0;
   std::vector<uint8_t> pixels;  // (C, H, W) 0..255

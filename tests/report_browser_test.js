@@ -24,7 +24,7 @@ const { parseArgs, checks } = require("./cli.js");
 const args = parseArgs({ nnfmri: "build/nnfmri", out: "build", run: null, chromium: process.env.CHROMIUM || "/usr/bin/chromium" }, "report-browser-test");
 const { check, finish } = checks("report-browser-test");
 
-const { makeRun, CLASSES } = require("./synthetic_run.js");
+const { makeRun, CLASSES, PLANTED_CELL } = require("./synthetic_run.js");
 const { Browser, sleep, attachSession } = require("./cdp.js");
 
 // Slider, key press, colour toggle, voxel click, drag and play on a page with layers and ≥ 2 epochs.
@@ -144,7 +144,7 @@ async function main() {
   if (args.run) runDir = path.resolve(args.run);
   else {
     runDir = path.join(outDir, "report-test-run");
-    expected = makeRun(runDir);
+    expected = makeRun(runDir, 10, 12345, true);
     console.log("report-browser-test: synthetic run " + runDir + " (" + expected.epochs + " epochs, " + expected.layers + " layers, " +
                 expected.regions + " regions per epoch)");
   }
@@ -223,6 +223,43 @@ async function main() {
     if (errors !== null)
       check(errors.cells === 1 && errors.afterCell > 0 && errors.afterClass > 0 && /grid_\d+_\d+_\d+/.test(errors.text),
             "a confusion cell and a class list their regions (analyze --errors)", JSON.stringify(errors));
+    check(args.run || errors !== null, "the synthetic run's last epoch has error maps");
+    if (!args.run) {  // the planted cell 3 → 5 (tests/synthetic_run.js): its 4 worst images, each with an overlay
+      const cell = await evaluate(`(() => { const R = window.nnfmriReport;
+        R.setEpoch(R.epochCount - 1);
+        document.querySelector('#errors td[data-y="${PLANTED_CELL.true}"][data-p="${PLANTED_CELL.predicted}"]').click();
+        const box = document.querySelector("#errors .error-examples"), views = [...box.querySelectorAll(".image-box")];
+        const r = { count: Number(box.dataset.examples), views: views.map((v) => [Number(v.dataset.label), Number(v.dataset.predicted), Number(v.dataset.slot), v.dataset.overlay]),
+                    layer: box.dataset.layer, radios: box.querySelectorAll("input[name=error-layer]").length };
+        const second = box.querySelectorAll("input[name=error-layer]")[1];
+        second.click();
+        r.switched = document.querySelector("#errors .error-examples").dataset.layer;
+        document.querySelector('#errors td[data-y="${PLANTED_CELL.predicted}"][data-p="${PLANTED_CELL.true}"]').click();
+        r.transposed = [...document.querySelectorAll("#errors .error-examples .image-box")].map((v) => Number(v.dataset.slot));
+        return r; })()`);
+      // class 3 is images 3, 13, …; its first 6 are the planted mistakes with p(true) falling, so the 4
+      // worst are images 23, 33, 43, 53; the transposed cell 5 → 3 holds images 5 and 15
+      check(cell.count === 4 && JSON.stringify(cell.views) === JSON.stringify([53, 43, 33, 23].map((x) => [3, 5, x, "1"])),
+            "clicking a confusion cell shows its 4 worst images, worst first, each with an overlay", JSON.stringify(cell));
+      check(cell.layer === "conv1" && cell.radios === 6 && cell.switched === "pool1", "the overlay's layer can be chosen among the spatial layers",
+            cell.layer + " then " + cell.switched + ", " + cell.radios + " layers");
+      check(JSON.stringify(cell.transposed) === "[5,15]", "the transposed cell shows its own images", JSON.stringify(cell.transposed));
+      // the class map: choosing class 3 recolours every 2-D map by that class's φ (read back from the
+      // zeta.json the synthetic run wrote: the region with the largest φ of class 3, per layer)
+      const zeta = JSON.parse(fs.readFileSync(path.join(runDir, "analysis", "epoch_" + String(expected.epochs).padStart(3, "0"), "zeta.json"), "utf8"));
+      const want = Object.values(zeta.layers).map((ly) => { const phi = ly.errors.per_class[3].phi; return phi.reduce((b, v, r) => (v > phi[b] ? r : b), 0); });
+      const classMap = await evaluate(`(() => { const R = window.nnfmriReport; R.setEpoch(R.epochCount - 1);
+        const select = document.getElementById("class-map"); select.value = "3"; select.dispatchEvent(new Event("change"));
+        const views = [...document.querySelectorAll(".layer-view")];
+        const r = { colours: views.map((v) => v.dataset.colour), tops: views.map((v) => Number(v.dataset.top)),
+                    legend: views[views.length - 1].textContent.includes("φ of cat") };
+        select.value = ""; select.dispatchEvent(new Event("change"));
+        r.back = [...document.querySelectorAll(".layer-view")].map((v) => v.dataset.colour);
+        return r; })()`);
+      check(classMap.colours.every((c) => c === "class:3") && JSON.stringify(classMap.tops) === JSON.stringify(want) && classMap.legend,
+            "choosing a class recolours every layer map (the output layer too) by that class's φ", JSON.stringify(classMap) + " want tops " + JSON.stringify(want));
+      check(classMap.back.every((c) => c === "zeta"), "no class: back to ζ", classMap.back.join(","));
+    }
 
     if (!args.run) {  // the synthetic run's epoch 4 has no zeta.json and epoch 7 no tract.json
       const missing = await evaluate(`(() => { const D = JSON.parse(document.getElementById("report-data").textContent);

@@ -19,8 +19,9 @@ const REFERENCE = [["conv1", 32, 32, 32], ["pool1", 16, 16, 32], ["conv2", 16, 1
 const CLASSES = ["<script>alert(1)</script>", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
 
 // A synthetic run directory in `dir` with `epochs` analysed epochs (10 unless given), its random
-// numbers from `seed`: returns {layers, regions (per epoch), epochs}.
-function makeRun(dir, epochs = 10, seed = 12345) {
+// numbers from `seed`; with `errors`, analyze --errors maps in the last two epochs' zeta.json
+// (syntheticErrors below): returns {layers, regions (per epoch), epochs}.
+function makeRun(dir, epochs = 10, seed = 12345, errors = false) {
   const EPOCHS = epochs;
   const rand = mulberry32(seed);
   const normal = () => Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
@@ -110,6 +111,11 @@ function makeRun(dir, epochs = 10, seed = 12345) {
     const image = (seed) => Array.from({ length: 3 * 32 * 32 }, (_, v) => (v * 7 + seed * 31) % 256);
     grid.images = { shape: [3, 32, 32], mean: Array.from({ length: 3 * 32 * 32 }, () => 127.5),
                     examples: [0, 1, 2].map((i) => ({ index: i, label: i + 1, pixels: image(i) })) };
+    if (errors && e >= EPOCHS - 1) {
+      const made = syntheticErrors(layers, count, mulberry32(seed + 1000 * e), image);  // its own stream: the rest is unchanged
+      zeta.errors = made.errors;
+      layers.forEach((L, l) => { zeta.layers[L.name].errors = made.layerErrors[l]; });
+    }
     fs.writeFileSync(path.join(edir, "grid.json"), JSON.stringify(grid));
     if (e !== 4) fs.writeFileSync(path.join(edir, "zeta.json"), JSON.stringify(zeta));
     if (e !== 7) fs.writeFileSync(path.join(edir, "tract.json"), JSON.stringify(tract));
@@ -139,6 +145,41 @@ function makeRun(dir, epochs = 10, seed = 12345) {
   return { layers: layers.length, regions: layers.reduce((s, L) => s + count(L), 0), epochs: EPOCHS };
 }
 
+// analyze --errors in zeta.json (README "Error analysis"; only the keys the report reads): a sample of
+// 80 images, image x of class x % 10; planted mistakes: 6 images of class 3 predicted 5 (PLANTED_CELL,
+// p(true) falling with x, so its 4 worst are its last 4) and 2 of class 5 predicted 3 (the transposed
+// cell), the rest correct.  The gallery holds every mistake (as imaging/error_maps.h would: a cell's
+// 4 worst at least); its pixels are image(x).  Per layer: per-image φ rows, per-class and per-cell maps.
+const PLANTED_CELL = { true: 3, predicted: 5 };
+function syntheticErrors(layers, count, rand, image) {
+  const N = 80, labels = [], predicted = [], pTrue = [];
+  let planted = 0;
+  for (let x = 0; x < N; ++x) {
+    const y = x % 10;
+    labels.push(y);
+    if (y === 3 && planted < 6) { predicted.push(5); pTrue.push(0.3 - 0.04 * planted++); }
+    else if (y === 5 && x < 20) { predicted.push(3); pTrue.push(0.2); }
+    else { predicted.push(y); pTrue.push(0.6 + 0.3 * rand()); }
+  }
+  const gallery = [];
+  for (let x = 0; x < N; ++x)
+    if (labels[x] !== predicted[x])
+      gallery.push({ slot: x, index: 100 + x, kind: "cell", label: labels[x], predicted: predicted[x], probability_true: pTrue[x], pixels: image(x) });
+  const errors = { eval_indices: Array.from({ length: N }, (_, x) => 100 + x), labels, predicted, probability_true: pTrue,
+                   accuracy: labels.filter((y, x) => y === predicted[x]).length / N, shape: [3, 32, 32], gallery };
+  const layerErrors = layers.map((L) => {
+    const n = count(L), perImage = Array.from({ length: N }, () => Array.from({ length: n }, () => rand() - 0.5));
+    const mean = (members) => Array.from({ length: n }, (_, g) => members.reduce((a, x) => a + perImage[x][g], 0) / members.length);
+    const group = (members) => { const phi = mean(members); return { images: members.length, phi, ci_low: phi.map((v) => v - 0.1), ci_high: phi.map((v) => v + 0.1) }; };
+    const perClass = [], confusions = [];
+    for (let c = 0; c < 10; ++c) perClass.push(Object.assign({ class: c }, group(labels.map((y, x) => x).filter((x) => labels[x] === c))));
+    for (const [a, b] of [[3, 5], [5, 3]])
+      confusions.push(Object.assign({ true: a, predicted: b }, group(labels.map((y, x) => x).filter((x) => labels[x] === a && predicted[x] === b))));
+    return { images: N, interval: "population", per_class: perClass, confusions, per_image: perImage };
+  });
+  return { errors, layerErrors };
+}
+
 // The same run as `nnfmri serve` lists it: plus a run.json saying all its epochs are committed.
 function makeServedRun(dir, epochs = 10, seed = 12345) {
   const made = makeRun(dir, epochs, seed);
@@ -147,4 +188,4 @@ function makeServedRun(dir, epochs = 10, seed = 12345) {
   return made;
 }
 
-module.exports = { makeRun, makeServedRun, CLASSES };
+module.exports = { makeRun, makeServedRun, CLASSES, PLANTED_CELL };

@@ -27,7 +27,10 @@
 // a hit = the patch's cell among the image's top 3 regions.  Then the top-k regions of the mean
 // confusion map, the top-k of the mean Grad-CAM map (target A, the same images) and k random regions
 // (mean over 20 draws) are lesioned (zero ablation) and the B→A count and the accuracy on the other
-// classes are compared with the intact net.
+// classes are compared with the intact net.  Two alternatives (bench/README.md, defined before being
+// measured): the contrast ranking s_g = φ̄_g(confusion B→A over the affected images) − φ̄_g(margin over the
+// test images of every class but B), top k lesioned with zero ablation; and the confusion map's top k
+// with mean ablation (each unit's mean over the test images).  SEED (default 1) is the planted data's.
 #include <omp.h>
 
 #include <cblas.h>
@@ -148,8 +151,9 @@ void table(const imaging::CoalitionValue& game, const std::vector<Method>& metho
   }
 }
 
-int planted_mode(int k, size_t samples, double strength) {
+int planted_mode(int k, size_t samples, double strength, uint64_t seed) {
   datasets::PlantedConfig cfg;
+  cfg.seed = seed;
   datasets::PlantedSet planted = datasets::make_planted(cfg);
   const int A = 0, B = 2;
   // The patch cell: the first cell (row-major) that is nobody's evidence.
@@ -233,12 +237,13 @@ int planted_mode(int k, size_t samples, double strength) {
   }
   std::printf("affected images (B predicted A): %d; patch cell among the top 3 of the confusion map: %d (%.1f%%); of Grad-CAM (target A): %d (%.1f%%)\n",
               affected, hits, affected ? 100.0 * hits / affected : 0.0, cam_hits, affected ? 100.0 * cam_hits / affected : 0.0);
-  auto lesion_top = [&](const std::vector<int>& regions, const char* what) {
+  auto lesion_top = [&](const std::vector<int>& regions, const char* what, bool mean = false) {
     imaging::RegionLesion l;
     l.block = 0;
     l.grid = confusion.grid();
     l.regions = regions;
     std::sort(l.regions.begin(), l.regions.end());
+    if (mean) l.baseline = imaging::block_mean(net, test, 64, 0);
     const imaging::LesionEvaluation ev = imaging::evaluate_lesioned(net, test, 64, &l);
     std::printf("| %s | %ld | %ld | %.4f | %+.2f |\n", what, ev.confusion[size_t(B) * K + A], b_to_a - ev.confusion[size_t(B) * K + A],
                 others_accuracy(ev), 100 * (others_accuracy(ev) - others_accuracy(intact)));
@@ -249,6 +254,20 @@ int planted_mode(int k, size_t samples, double strength) {
   const std::vector<int> by_phi = order_of(mean_phi.data(), n), by_cam = order_of(mean_cam.data(), n);
   lesion_top(std::vector<int>(by_phi.begin(), by_phi.begin() + k), "top-k of the confusion map (zeta/Shapley)");
   lesion_top(std::vector<int>(by_cam.begin(), by_cam.begin() + k), "top-k of Grad-CAM (target A)");
+  lesion_top(std::vector<int>(by_phi.begin(), by_phi.begin() + k), "top-k of the confusion map, mean ablation", true);
+  {  // the contrast ranking: the confusion map minus each region's φ for the other classes' margins
+    std::vector<uint32_t> others;
+    for (size_t i = 0; i < test.count; ++i)
+      if (test.labels[i] != B) others.push_back(uint32_t(i));
+    imaging::ZetaSettings ms;
+    ms.value = "margin";
+    imaging::CoalitionValue margin(net, 0, grid, test, others, ms);
+    const imaging::ShapleyEstimate mest = imaging::shapley_sampled(margin, 0, 1e9, 8, 1);
+    std::vector<double> contrast(size_t(n), 0.0);
+    for (int g = 0; g < n; ++g) contrast[size_t(g)] = (affected ? mean_phi[size_t(g)] / affected : 0.0) - mest.phi[size_t(g)];
+    const std::vector<int> by_contrast = order_of(contrast.data(), n);
+    lesion_top(std::vector<int>(by_contrast.begin(), by_contrast.begin() + k), "top-k of the contrast ranking (zero ablation)");
+  }
   double random_cut = 0, random_others = 0;
   for (int draw = 0; draw < 20; ++draw) {
     nn::Rng r = nn::Rng::derive(1, 0xBAD, uint64_t(draw));
@@ -319,9 +338,10 @@ int main(int argc, char** argv) {
   openblas_set_num_threads(threads);
   const std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "planted" && argc >= 4)
-    return planted_mode(std::atoi(argv[2]), size_t(std::atol(argv[3])), argc > 4 ? std::atof(argv[4]) : 2.0);
+    return planted_mode(std::atoi(argv[2]), size_t(std::atol(argv[3])), argc > 4 ? std::atof(argv[4]) : 2.0,
+                        argc > 5 ? uint64_t(std::atoll(argv[5])) : 1);
   if (mode == "ckpt" && argc >= 7)
     return checkpoint_mode(argv[2], argv[3], argv[4], argv[5], size_t(std::atol(argv[6])));
-  std::fprintf(stderr, "usage: error_study planted K SAMPLES [STRENGTH] | error_study ckpt CKPT DATA BLOCK GRID SAMPLES\n");
+  std::fprintf(stderr, "usage: error_study planted K SAMPLES [STRENGTH [SEED]] | error_study ckpt CKPT DATA BLOCK GRID SAMPLES\n");
   return 2;
 }

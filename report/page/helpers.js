@@ -238,6 +238,38 @@ function confusionCounts(labels, predicted, classes) {
   return m;
 }
 
+// The bytes of a base64 string (RFC 4648; the page data's example pixels, report.cpp's base64).
+function bytesOf(text) {
+  const raw = atob(text), out = new Uint8Array(raw.length);
+  for (let i = 0; i < raw.length; ++i) out[i] = raw.charCodeAt(i);
+  return out;
+}
+
+// The examples of confusion cell true y → predicted p (analyze --errors; epoch errors.examples): the
+// indices of those with that label and prediction, the lowest p(true) first (ties by position), at
+// most `cap`.
+function cellExamples(examples, y, p, cap) {
+  const picked = [];
+  examples.forEach((x, i) => { if (x.label === y && x.predicted === p) picked.push(i); });
+  picked.sort((a, b) => examples[a].p_true - examples[b].p_true || a - b);
+  return picked.slice(0, cap);
+}
+
+// A per-image map on the pixels (README "Per-image maps on the pixels"; run::project_to_pixels in
+// C++): cells[i·GW + j] is φ_g(x) summed over the channel groups of cell (i, j), spread evenly over
+// its receptive field rows[i] × cols[j] (half-open [first, end) spans); M(p) = Σ over the cells
+// whose field holds p of sum / |field|, so Σ_p M(p) = Σ cells.  Returns H·W values, row-major.
+function projectCells(cells, rows, cols, h, w) {
+  const out = new Float64Array(h * w), gw = cols.length;
+  for (let i = 0; i < rows.length; ++i)
+    for (let j = 0; j < gw; ++j) {
+      const [y0, y1] = rows[i], [x0, x1] = cols[j], share = cells[i * gw + j] / ((y1 - y0) * (x1 - x0));
+      for (let y = y0; y < y1; ++y)
+        for (let x = x0; x < x1; ++x) out[y * w + x] += share;
+    }
+  return out;
+}
+
 // ---- two runs compared (the page of `nnfmri serve`): ζ(A) − ζ(B) per region of one layer at one
 // epoch (a and b: that layer's entries of the two runs' epochs), with the largest |difference| (the
 // ends of its symmetric colour scale) and the mean |difference|; null unless both measured ζ on the
@@ -276,7 +308,7 @@ function termCells(term) {
 }
 
 if (typeof module === "object" && module && module.exports) {
-  module.exports = { confusionCounts, fmt, pct, coordsOf, keyOf, hexRgb, ramp, css, layerScale, scalePosition, magnitude, ticks, epochTicks,
+  module.exports = { confusionCounts, bytesOf, cellExamples, projectCells, fmt, pct, coordsOf, keyOf, hexRgb, ramp, css, layerScale, scalePosition, magnitude, ticks, epochTicks,
                      rotate, insidePolygon, pickFace, modeOf, settingsRows, cut, channelRange, regionLabel, mapLayout, pickCell, imageRGBA, zetaOnImage,
                      zetaDifference, laneScaled, eegEpochIndex, termCells };
 }

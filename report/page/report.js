@@ -235,9 +235,15 @@
     box.style.top = ev.clientY + 16 + "px";
   }
   function hideTip() { $("hover").hidden = true; }
-  function drawLegendBar(view, kind) {
+  function drawLegendBar(view, kind, classMap) {
     const { ctx, w, h } = sizeCanvas(view.bar);
     const s = scales[view.l];
+    if (classMap) {
+      for (let x = 0; x < w; ++x) { ctx.fillStyle = css(ramp(DIV, (x + 0.5) / w)); ctx.fillRect(x, 0, 1, h); }
+      view.low.textContent = fmt(-classMap.max, 3); view.high.textContent = fmt(classMap.max, 3);
+      view.what.textContent = "φ of " + (CLASSES[state.classMap] || state.classMap);
+      return;
+    }
     if (!kind) { view.low.textContent = ""; view.high.textContent = ""; view.what.textContent = ""; return; }
     for (let x = 0; x < w; ++x) {
       const t = (x + 0.5) / w;
@@ -248,20 +254,50 @@
     view.high.textContent = kind === "zeta" ? fmt(s.zmax, 3) : fmt(s.hi, 3);
     view.what.textContent = kind === "zeta" ? "ζ" : "density";
   }
+  // The class map (analyze --errors; the "φ of class" choice in Controls): a layer's φ over the images
+  // of class c at this epoch (zeta.json's per_class, in full), on RdBu centred on 0 with the scale
+  // ±(largest |φ| of the layer over every class at this epoch), so that classes compare within a layer.
+  state.classMap = null;
+  function classMapOf(ly) {
+    if (state.classMap === null || !ly.errors || !ly.errors.classes) return null;
+    const entry = ly.errors.classes.find((c) => c.class === state.classMap);
+    if (!entry || !entry.map) return null;
+    let m = 0;
+    for (const c of ly.errors.classes) if (c.map) for (const v of c.map) m = Math.max(m, Math.abs(v));
+    return { values: entry.map, max: m };
+  }
+  function buildClassMapPick() {
+    const host = $("class-map-pick");
+    host.replaceChildren();
+    const any = D.epochs.some((ep) => ep.layers.some((ly) => ly.errors && ly.errors.classes && ly.errors.classes.some((c) => c.map)));
+    if (!any) { state.classMap = null; return; }
+    const select = el("select");
+    select.id = "class-map";
+    select.append(new Option("(no class: ζ or density)", ""));
+    const K = Math.max(CLASSES.length, ...D.epochs.flatMap((ep) => ep.layers.flatMap((ly) => (ly.errors && ly.errors.classes ? ly.errors.classes.map((c) => c.class + 1) : []))));
+    for (let c = 0; c < K; ++c) select.append(new Option(CLASSES[c] !== undefined ? CLASSES[c] : String(c), String(c)));
+    if (state.classMap !== null && state.classMap < K) select.value = String(state.classMap); else state.classMap = null;
+    select.addEventListener("change", () => { state.classMap = select.value === "" ? null : Number(select.value); renderAll(); });
+    host.append(" · φ of class ", select);
+  }
   function renderView(view) {
     const l = view.l, ep = D.epochs[state.e], ly = ep.layers[l], grid = ly.grid;
     const [gh, gw, gc] = grid, count = gh * gw * gc;
     const mode = layerMode(l);
-    const values = mode.kind ? valuesOf(ly, mode.kind) : null;
+    const classMap = state.view === "map" ? classMapOf(ly) : null;
+    const values = classMap ? classMap.values : mode.kind ? valuesOf(ly, mode.kind) : null;
+    const colour = classMap ? (v) => ramp(DIV, classMap.max > 0 ? (v / classMap.max + 1) / 2 : 0.5) : undefined;
     const critical = new Set(ly.z ? ly.z.critical : []);
     const dead = new Set(ly.g ? ly.g.dead : []);
     const { ctx, w, h } = sizeCanvas(view.canvas);
     view.canvas.style.cursor = state.view === "map" ? "pointer" : "grab";
-    if (state.view === "map") drawMap(view, ctx, w, h, { ly, grid, mode, values, critical, dead });
+    if (state.view === "map") drawMap(view, ctx, w, h, { ly, grid, mode, values, critical, dead, colour });
     else drawVoxels(view, ctx, w, h, { grid, mode, values, critical });
     view.card.dataset.regions = String(count);
     view.card.dataset.epoch = String(ep.epoch);
-    view.card.dataset.colour = mode.kind || "none";
+    view.card.dataset.colour = classMap ? "class:" + state.classMap : mode.kind || "none";
+    if (classMap) view.card.dataset.top = String(classMap.values.reduce((b, v, r) => (v > classMap.values[b] ? r : b), 0));
+    else delete view.card.dataset.top;
     view.card.dataset.view = state.view;
     const shape = ly.shape ? ly.shape.join("×") + " · " : "";
     view.info.replaceChildren();
@@ -272,8 +308,8 @@
     // A standard score over n regions reaches at most √(n − 1) (one region against n − 1 equal ones).
     const capped = ly.z && count >= 2 && count <= 4
       ? "ζ ≤ √(n−1) = " + fmt(Math.sqrt(count - 1), 3) + " with n = " + count + " regions: the method's ζ ≥ 2 cannot occur here; “critical” uses the robust score. " : "";
-    view.note.textContent = capped + mode.note;
-    drawLegendBar(view, mode.kind);
+    view.note.textContent = capped + (classMap ? "φ over the images of class " + (CLASSES[state.classMap] || state.classMap) + " (analyze --errors), not ζ. " : state.classMap !== null && state.view === "map" ? "no φ of that class for this layer at this epoch. " : "") + mode.note;
+    drawLegendBar(view, mode.kind, classMap);
   }
   // The 2-D map: the same tiles as the PNG figures (mapLayout), row numbers on the left of each
   // tile, column numbers above the first row of tiles, a channel-block header per tile; critical
@@ -643,12 +679,16 @@
       $("onimage").append(el("p", "hint", "No images.json with images, or no spatial layer with a receptive field, in this run (written since 2026-11-30)."));
       return;
     }
-    for (const l of spatialLayers) {
+    layerRadios(bar, spatialLayers, "image-layer", state.imageLayer, (l) => { state.imageLayer = l; renderOnImage(); });
+  }
+  // One radio button per layer of `layers` (by name) into `host`, `current` checked; pick(l) on a change.
+  function layerRadios(host, layers, name, current, pick) {
+    for (const l of layers) {
       const label = el("label"), radio = el("input");
-      radio.type = "radio"; radio.name = "image-layer"; radio.value = String(l); radio.checked = l === state.imageLayer;
-      radio.addEventListener("change", () => { state.imageLayer = l; renderOnImage(); });
+      radio.type = "radio"; radio.name = name; radio.value = String(l); radio.checked = l === current;
+      radio.addEventListener("change", () => pick(l));
       label.append(radio, " " + D.layers[l].name);
-      bar.append(label);
+      host.append(label);
     }
   }
   function renderOnImage() {
@@ -700,6 +740,7 @@
       row.append(el("th", "", name(y)));
       for (let p = 0; p < m.length; ++p) {
         const td = el("td", y === p ? "diag" : m[y][p] ? "cell" : "", m[y][p] ? String(m[y][p]) : "");
+        td.dataset.y = String(y); td.dataset.p = String(p);
         if (y !== p && m[y][p]) td.addEventListener("click", () => { state.errorPick = { kind: "cell", y, p }; renderErrors(); });
         if (state.errorPick && state.errorPick.kind === "cell" && state.errorPick.y === y && state.errorPick.p === p) td.classList.add("picked");
         row.append(td);
@@ -722,6 +763,57 @@
     });
     host.append(list);
     host.dataset.pick = pick.kind;
+    if (pick.kind === "cell") host.append(cellExampleView(ep, pick, name));
+  }
+  // A confusion cell's example images (epoch errors.examples: at most CELL_EXAMPLES per cell, the
+  // lowest p(true) first; imaging/error_maps.h kCellExamples) with, for a chosen spatial layer, each
+  // image's own φ_g(x) projected onto its pixels (projectCells over the layer's receptive fields), RdBu
+  // over the grey image, one scale [−m, m] over the images shown (m the largest |value|).
+  const CELL_EXAMPLES = 4;
+  state.errorLayer = null;
+  function cellExampleView(ep, pick, name) {
+    const box = el("div", "error-examples"), E = ep.errors;
+    const picked = E.examples ? cellExamples(E.examples, pick.y, pick.p, CELL_EXAMPLES) : [];
+    box.dataset.examples = String(picked.length);
+    box.dataset.cell = pick.y + ":" + pick.p;
+    if (!picked.length) { box.append(el("p", "hint", "No example images of this cell in zeta.json (analyze --errors writes them since 2026-11-30).")); return box; }
+    const usable = spatialLayers.filter((l) => ep.layers[l].errors && ep.layers[l].errors.example_cells);
+    if (state.errorLayer === null || !usable.includes(state.errorLayer)) state.errorLayer = usable.length ? usable[0] : null;
+    const bar = el("p", "error-layers", "overlay: ");
+    layerRadios(bar, usable, "error-layer", state.errorLayer, (l) => { state.errorLayer = l; renderErrors(); });
+    box.append(bar);
+    const [, h, w] = E.shape, l = state.errorLayer, rf = l === null ? null : D.layers[l].rf;
+    const maps = picked.map((i) => {
+      const cells = l === null ? null : ep.layers[l].errors.example_cells[i];
+      return cells ? projectCells(cells, rf.rows, rf.cols, h, w) : null;
+    });
+    let largest = 0;
+    for (const m of maps) if (m) for (const v of m) largest = Math.max(largest, Math.abs(v));
+    const strip = el("div", "image-strip");
+    picked.forEach((i, n) => {
+      const x = E.examples[i], c = document.createElement("canvas");
+      c.width = w; c.height = h;
+      c.getContext("2d").putImageData(new ImageData(imageRGBA(bytesOf(x.pixels), E.shape), w, h), 0, 0);
+      const img = { title: "sample image " + (x.slot + 1) + ": true " + name(x.label) + " → predicted " + name(x.predicted) +
+                           ", p(true) " + fmt(x.p_true, 2) + (maps[n] ? "" : " (not covered by this layer's estimate)"), canvas: c, h, w };
+      const view = imageView(img, 128, maps[n] && largest > 0 ? (ctx, sc) => {
+        for (let yy = 0; yy < h; ++yy)
+          for (let xx = 0; xx < w; ++xx) {
+            const t = maps[n][yy * w + xx] / largest;
+            ctx.globalAlpha = 0.6 * Math.min(1, Math.abs(t) * 1.5);
+            ctx.fillStyle = css(ramp(DIV, (t + 1) / 2)); ctx.fillRect(xx * sc, yy * sc, sc, sc);
+          }
+        ctx.globalAlpha = 1;
+      } : null);
+      view.dataset.overlay = maps[n] && largest > 0 ? "1" : "0";
+      view.dataset.label = String(x.label); view.dataset.predicted = String(x.predicted); view.dataset.slot = String(x.slot);
+      strip.append(view);
+    });
+    box.append(strip);
+    box.append(el("p", "hint", l === null ? "no spatial layer with per-image φ: images without overlay"
+      : D.layers[l].name + ": each image's own φ of the layer spread evenly over each region's receptive field; red supports the true class, blue works against it; scale ±" + fmt(largest, 3) + " per pixel"));
+    box.dataset.layer = l === null ? "" : D.layers[l].name;
+    return box;
   }
 
   // ---- NN-EEG: lanes per block over steps, band-power bars and per-block band spectrograms, the
@@ -932,6 +1024,7 @@
     buildLayerViews();
     buildOnImage();
     buildErrors();
+    buildClassMapPick();
     syncSlider();
     renderAll();
     document.body.dataset.epochs = String(E);

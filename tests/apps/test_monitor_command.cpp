@@ -19,31 +19,19 @@
 #include "datasets/cifar10.h"
 #include "nn/checkpoint.h"
 #include "nn/rng.h"
+#include "tests/command_data.h"
 #include "tests/error_of.h"
 #include "tests/temp_dir.h"
 
 namespace {
 
-int run(int (*command)(int, char**), std::vector<std::string> args) {
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  return command(int(argv.size()), argv.data());
-}
+int run(int (*command)(int, char**), std::vector<std::string> args) { return run_command(command, std::move(args)); }
 
 class MonitorCommand : public TempDirTest {
  protected:
   void SetUp() override {
     TempDirTest::SetUp();
-    datasets::DataSplit split;
-    nn::Rng rng(5);
-    for (datasets::Dataset* d : {&split.train, &split.test}) {
-      d->name = "cifar10", d->channels = 3, d->height = d->width = 32;
-      for (int k = 0; k < 10; ++k) d->class_names.push_back("c" + std::to_string(k));
-      const size_t n = d == &split.train ? 200 : 120;
-      for (size_t i = 0; i < n; ++i) d->labels.push_back(uint8_t(i % 10));
-      for (size_t i = 0; i < n * d->image_size(); ++i) d->pixels.push_back(uint8_t(60 + rng.below(120)));
-    }
-    datasets::write_cifar10(path("data"), split);
+    const datasets::DataSplit split = write_random_cifar10(path("data"), 200, 120, 5, 60, 120);
     nn::Network net("conv3x3:4 relu maxpool2 linear:8 relu linear:10", 3, 32, 32);
     net.init(2);
     nn::save_checkpoint(path("a.ckpt"), net, 1, split.train.class_names);

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <functional>
 #include <memory>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -697,6 +698,47 @@ TEST(Zeta, DifferenceOfSubsetsHasTheWelchInterval) {
   EXPECT_EQ(d.intervals.ci_low[1], 1.0);
   EXPECT_EQ(d.intervals.p_value[1], 0.0);
   EXPECT_THROW(imaging::subset_phi(units, n, {7}), base::Error);
+}
+
+// The gallery's confusion examples: for random verdicts, every cell's images in the list are exactly its
+// min(kCellExamples, count) lowest p(true) (brute force over the cell), no image twice, and the per-class
+// part is unchanged (confident and mistake entries first, kGalleryPerKind of each at most).
+TEST(Zeta, GalleryHoldsEveryConfusionCellsWorstImagesOnce) {
+  std::mt19937 rng(7);
+  for (int trial = 0; trial < 20; ++trial) {
+    const int K = 2 + trial % 4;
+    imaging::LesionEvaluation v;
+    const size_t N = 10 + size_t(trial) * 7;
+    for (size_t x = 0; x < N; ++x) {
+      v.labels.push_back(uint8_t(rng() % K));
+      v.predicted.push_back(rng() % 3 == 0 ? v.labels.back() : uint8_t(rng() % K));
+      v.probability_true.push_back(double(rng() % 5) / 10);  // ties on purpose
+    }
+    std::vector<std::string> kinds;
+    const std::vector<size_t> slots = imaging::gallery_slots(v, K, &kinds);
+    ASSERT_EQ(kinds.size(), slots.size());
+    EXPECT_EQ(std::set<size_t>(slots.begin(), slots.end()).size(), slots.size());
+    bool cells_started = false;
+    for (size_t i = 0; i < slots.size(); ++i) {
+      if (kinds[i] == "cell") cells_started = true;
+      else EXPECT_FALSE(cells_started) << "a class entry after the cells";
+      EXPECT_EQ(kinds[i] == "confident", v.labels[slots[i]] == v.predicted[slots[i]]);
+    }
+    for (int a = 0; a < K; ++a)
+      for (int b = 0; b < K; ++b) {
+        if (a == b) continue;
+        std::vector<size_t> cell, listed;
+        for (size_t x = 0; x < N; ++x)
+          if (v.labels[x] == a && v.predicted[x] == b) cell.push_back(x);
+        std::stable_sort(cell.begin(), cell.end(), [&](size_t p, size_t q) { return v.probability_true[p] < v.probability_true[q]; });
+        cell.resize(std::min(cell.size(), size_t(imaging::kCellExamples)));
+        for (size_t x : slots)
+          if (v.labels[x] == a && v.predicted[x] == b) listed.push_back(x);
+        std::sort(cell.begin(), cell.end());
+        std::sort(listed.begin(), listed.end());
+        EXPECT_EQ(listed, cell) << "cell " << a << "→" << b << ", trial " << trial;
+      }
+  }
 }
 
 // analyze --errors: every block carries the maps, the top level the verdicts; the per-class maps in

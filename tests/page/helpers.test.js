@@ -303,6 +303,36 @@ test("confusionCounts counts each (true, predicted) pair and sizes the matrix to
   assert.equal(h.confusionCounts([5], [0], 2).length, 6);  // a label beyond the named classes widens it
 });
 
+test("bytesOf decodes base64 (RFC 4648's vectors and every byte value)", () => {
+  const text = (b) => String.fromCharCode(...b);
+  assert.equal(text(h.bytesOf("Zm9vYmFy")), "foobar");
+  assert.equal(text(h.bytesOf("Zm9vYg==")), "foob");
+  assert.equal(text(h.bytesOf("Zg==")), "f");
+  const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+  assert.deepEqual(Array.from(h.bytesOf(Buffer.from(all).toString("base64"))), Array.from(all));
+});
+
+test("cellExamples picks one cell's examples, worst first, capped", () => {
+  const ex = [{ label: 1, predicted: 2, p_true: 0.3 }, { label: 2, predicted: 1, p_true: 0.01 }, { label: 1, predicted: 2, p_true: 0.1 },
+              { label: 1, predicted: 0, p_true: 0.05 }, { label: 1, predicted: 2, p_true: 0.1 }, { label: 1, predicted: 2, p_true: 0.2 }];
+  assert.deepEqual(h.cellExamples(ex, 1, 2, 4), [2, 4, 5, 0]);  // ties by position
+  assert.deepEqual(h.cellExamples(ex, 1, 2, 2), [2, 4]);
+  assert.deepEqual(h.cellExamples(ex, 2, 1, 4), [1]);             // not the transposed cell's images
+  assert.deepEqual(h.cellExamples(ex, 0, 1, 4), []);
+});
+
+test("projectCells spreads each cell's sum evenly over its receptive field and keeps the total", () => {
+  // 2×2 cells on a 3×4 image, overlapping fields: rows [0,2) [1,3), columns [0,3) [1,4)
+  const cells = [6, 12, -6, 3];
+  const map = Array.from(h.projectCells(cells, [[0, 2], [1, 3]], [[0, 3], [1, 4]], 3, 4));
+  // by hand: cell (0,0) adds 1 on rows 0–1 × cols 0–2; (0,1) adds 2 on rows 0–1 × cols 1–3;
+  // (1,0) adds −1 on rows 1–2 × cols 0–2; (1,1) adds 0.5 on rows 1–2 × cols 1–3
+  assert.deepEqual(map, [1, 3, 3, 2,
+                         0, 2.5, 2.5, 2.5,
+                         -1, -0.5, -0.5, 0.5]);
+  assert.ok(Math.abs(map.reduce((a, b) => a + b, 0) - cells.reduce((a, b) => a + b, 0)) < 1e-12);
+});
+
 test("zetaDifference is ζ(A) − ζ(B) per region, 0 for a copy, and null when the layers do not compare", () => {
   const layer = (grid, zeta) => ({ grid, z: zeta ? { zeta } : null });
   const d = h.zetaDifference(layer([1, 1, 3], [1, -2, 0.5]), layer([1, 1, 3], [0, 1, 0.5]));

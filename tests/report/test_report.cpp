@@ -463,6 +463,19 @@ TEST(Report, AnAnalyzeOutputDirectoryIsOneEpochWithoutTrainingCurves) {
   expect_error_naming([&] { report::build_report(empty.str(), {}); }, "an output directory of nnfmri analyze");
 }
 
+// The page's example pixels are base64: RFC 4648's test vectors, padding included.
+TEST(Report, Base64IsRfc4648) {
+  auto of = [](const std::string& s) { return report::base64(std::vector<uint8_t>(s.begin(), s.end())); };
+  EXPECT_EQ(of(""), "");
+  EXPECT_EQ(of("f"), "Zg==");
+  EXPECT_EQ(of("fo"), "Zm8=");
+  EXPECT_EQ(of("foo"), "Zm9v");
+  EXPECT_EQ(of("foob"), "Zm9vYg==");
+  EXPECT_EQ(of("fooba"), "Zm9vYmE=");
+  EXPECT_EQ(of("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(report::base64({0xFB, 0xFF, 0xBF}), "+/+/");
+}
+
 // analyze --errors: zeta.json's errors.gallery and each layer's per_image rows give
 // LAYER_gallery.png (with grid.json's receptive fields); the image is drawn and the overlay changes it
 // (a gallery whose φ rows are zero draws a different image); errors.labels/predicted give confusion.png; a
@@ -507,8 +520,17 @@ TEST(Report, ErrorsGalleryIsDrawnFromZetaJson) {
     // The page gets the verdicts and, per layer, the 5 regions of each class (largest φ: 6, 2, 4, 0, 3)
     // and of each confusion cell (most negative φ: 1, 7, 5, 3, 0).
     const std::string page = base::read_file((tmp.path / "report.html").string());
-    EXPECT_NE(page.find("\"errors\":{\"labels\":[0,1,0],\"predicted\":[0,1,1]}"), std::string::npos);
-    EXPECT_NE(page.find("\"class\":0,\"images\":2,\"regions\":[6,2,4,0,3]"), std::string::npos);
+    EXPECT_NE(page.find("\"errors\":{\"labels\":[0,1,0],\"predicted\":[0,1,1],\"examples\":[{\"slot\":2,\"label\":0,\"predicted\":1,"),
+              std::string::npos);  // the confusion view's examples: the mistakes only
+    EXPECT_NE(page.find("\"shape\":[3,4,4]}"), std::string::npos);
+    // ... and per layer each example's φ summed over the channel groups of each cell (i, j): image 2's
+    // row is 0.03·(r − 3.5), r = (2i + j)·2 + k, so the cells hold −0.18, −0.06, 0.06, 0.18.
+    if (k == 0) {
+      EXPECT_NE(page.find("\"example_cells\":[[-0.18,-0.06,0.06,0.18]]"), std::string::npos);
+    }
+    EXPECT_NE(page.find("\"class\":0,\"images\":2,\"regions\":[6,2,4,0,3],\"phi\":[0.5,0.3,0.2,0.1,0.0],"
+                        "\"map\":[0.1,-0.4,0.3,0.0,0.2,-0.1,0.5,-0.2]"),
+              std::string::npos);  // and the class's whole map, for the page's class colouring
     EXPECT_NE(page.find("\"true\":0,\"predicted\":1,\"images\":1,\"regions\":[1,7,5,3,0]"), std::string::npos);
   }
   EXPECT_NE(drawn[0], drawn[1]);

@@ -1,0 +1,111 @@
+// tests/apps/test_eval_command.cpp — `nnfmri eval --lesion ... --lesion-json FILE` through the command
+// itself: the JSON holds the numbers the command prints, its lesioned accuracy is the lesion game's own
+// dense v(S) (accuracy value) for both ablations, its matrices are consistent (rows sum to the class's
+// images, change = after − before, the diagonal gives the per-class accuracies); --lesion-json without
+// --lesion is one error naming the flag, and nothing is written.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "apps/commands.h"
+#include "base/fileio.h"
+#include "datasets/cifar10.h"
+#include "imaging/lesion_game.h"
+#include "imaging/region_lesion.h"
+#include "imaging/zeta_settings.h"
+#include "nn/checkpoint.h"
+#include "tests/command_data.h"
+#include "tests/error_of.h"
+#include "tests/temp_dir.h"
+
+namespace {
+
+class EvalCommand : public TempDirTest {
+ protected:
+  void SetUp() override {
+    TempDirTest::SetUp();
+    const datasets::DataSplit split = write_random_cifar10(path("data"), 20, 90, 11, 0, 256);
+    nn::Network net("conv3x3:6 relu maxpool2 linear:10", 3, 32, 32);
+    net.init(4);
+    nn::save_checkpoint(path("a.ckpt"), net, 1, split.train.class_names);
+  }
+};
+
+constexpr const char* kLesion = "conv1:grid_*_2_*,grid_3_*_1";
+
+TEST_F(EvalCommand, LesionJsonAgreesWithThePrintAndTheLesionGame) {
+  nn::Checkpoint ck = nn::load_checkpoint(path("a.ckpt"));
+  const datasets::DataSplit data = datasets::load_cifar10(path("data"));
+  const nn::LabeledImages test = data.test.view();
+  std::vector<uint32_t> all(test.count);
+  for (size_t i = 0; i < all.size(); ++i) all[i] = uint32_t(i);
+  for (const std::string ablation : {"zero", "mean"}) {
+    const std::string out = path("lesion_" + ablation + ".json");
+    testing::internal::CaptureStdout();
+    const int rc = run_command(app::cmd_eval, {path("a.ckpt"), "--data", "cifar10:" + path("data"), "--grid", "4x4x2", "--batch", "32",
+                                       "--threads", "1", "--lesion", kLesion, "--lesion-ablation", ablation, "--lesion-json", out});
+    std::fflush(stdout);
+    const std::string printed = testing::internal::GetCapturedStdout();
+    ASSERT_EQ(rc, 0);
+    const nlohmann::json j = nlohmann::json::parse(base::read_file(out));
+    EXPECT_EQ(j["block"], "conv1");
+    EXPECT_EQ(j["ablation"], ablation);
+    EXPECT_EQ(j["grid"], nlohmann::json::array({4, 4, 2}));
+    EXPECT_EQ(j["regions"].size(), 11u);  // column 2: 4 rows × 2 groups; row 3, group 1: 4 columns, one shared
+    EXPECT_EQ(j["images"], 90);
+    // the printed line, from the JSON's numbers
+    char line[160];
+    const double before = j["accuracy"]["before"], after = j["accuracy"]["after"];
+    std::snprintf(line, sizeof line, "accuracy before %.4f  after %.4f  change %+.4f  (90 images)", before, after, after - before);
+    EXPECT_NE(printed.find(line), std::string::npos) << line << "\n" << printed;
+    // the lesioned accuracy is the lesion game's dense v(S), S = every region but the lesioned ones
+    imaging::ZetaSettings s;
+    s.value = "accuracy";
+    s.ablation = ablation;
+    imaging::CoalitionValue game(*ck.net, 0, run::GridSpec{4, 4, 2}, test, all, s);
+    const imaging::RegionLesion lesion = imaging::parse_region_lesion(kLesion, *ck.net, run::GridSpec{4, 4, 2}, "--lesion");
+    std::vector<bool> coalition(size_t(game.regions()), true);
+    for (int r : lesion.regions) coalition[size_t(r)] = false;
+    EXPECT_NEAR(after, game.value(coalition), 1e-12) << ablation;
+    EXPECT_NEAR(before, game.v_all(), 1e-12) << ablation;
+    bool changed = false;
+    for (const auto& row : j["confusion"]["change"])
+      for (const auto& v : row) changed = changed || v.get<long>() != 0;
+    if (ablation == "zero") {
+      EXPECT_TRUE(changed) << "a third of conv1's cells zeroed changes some prediction";
+    }
+    // the matrices: rows sum to the class's 9 images, change = after − before, the diagonal over the
+    // row is the per-class accuracy, the trace over all images the accuracy
+    const nlohmann::json& m = j["confusion"];
+    long trace_after = 0;
+    for (int y = 0; y < 10; ++y) {
+      long row_before = 0, row_after = 0;
+      for (int p = 0; p < 10; ++p) {
+        row_before += m["before"][y][p].get<long>();
+        row_after += m["after"][y][p].get<long>();
+        EXPECT_EQ(m["change"][y][p].get<long>(), m["after"][y][p].get<long>() - m["before"][y][p].get<long>());
+      }
+      EXPECT_EQ(row_before, 9);
+      EXPECT_EQ(row_after, 9);
+      trace_after += m["after"][y][y].get<long>();
+      EXPECT_EQ(j["per_class"][y]["class"], y);
+      EXPECT_EQ(j["per_class"][y]["images"], 9);
+      EXPECT_DOUBLE_EQ(j["per_class"][y]["after"].get<double>(), m["after"][y][y].get<double>() / 9);
+      EXPECT_DOUBLE_EQ(j["per_class"][y]["before"].get<double>(), m["before"][y][y].get<double>() / 9);
+    }
+    EXPECT_DOUBLE_EQ(after, double(trace_after) / 90);
+  }
+  // --lesion-json without --lesion: one error naming the flag, nothing written
+  const std::string e = error_of([&] {
+    run_command(app::cmd_eval, {path("a.ckpt"), "--data", "cifar10:" + path("data"), "--lesion-json", path("none.json")});
+  });
+  EXPECT_NE(e.find("--lesion-json"), std::string::npos) << e;
+  EXPECT_NE(e.find("needs --lesion"), std::string::npos) << e;
+  EXPECT_FALSE(base::file_exists(path("none.json")));
+}
+
+}  // namespace
