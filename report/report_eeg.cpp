@@ -99,6 +99,7 @@ EegEpoch read_eeg_epoch(const std::string& path, int epoch) {
     ev.region = v["region"].text();
     ev.channel = one_of(v["channel"], kChannels, "a channel (loss, grad_norm, update_ratio, activity, region)");
     ev.z = v["z"].number();
+    if (v.has("band")) ev.band = one_of(v["band"], {"gamma"}, "a band (gamma)");
     e.events.push_back(std::move(ev));
   }
   return e;
@@ -481,9 +482,12 @@ std::vector<Json> eeg_epoch_documents(const RunData& run, const std::vector<EegE
     const ConsistencyTerm f1 = estimate_term(anomaly_items, f1_of_items, false, 4, at);
     const ConsistencyTerm total = consistency_of({&rho_region, &kappa, &f1});
     Json listed = Json::array();
-    for (size_t k = 0; k < events.size() && k < kMaxEventsListed; ++k)
-      listed.push_back({{"step", events[k]->step}, {"block", events[k]->block}, {"region", events[k]->region},
-                        {"channel", events[k]->channel}, {"z", significant(events[k]->z)}});
+    for (size_t k = 0; k < events.size() && k < kMaxEventsListed; ++k) {
+      Json ev = {{"step", events[k]->step}, {"block", events[k]->block}, {"region", events[k]->region},
+                 {"channel", events[k]->channel}, {"z", significant(events[k]->z)}};
+      if (!events[k]->band.empty()) ev["band"] = events[k]->band;
+      listed.push_back(ev);
+    }
     Json doc;
     doc["format"] = "nnfmri eeg epoch";
     doc["version"] = 1;

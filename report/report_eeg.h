@@ -53,6 +53,7 @@ struct EegEvent {
   long step = 0;
   std::string block, region, channel;
   double z = 0;
+  std::string band;  // "gamma" for a band-power event, "" for a change of the level
 };
 
 struct EegRegion {
