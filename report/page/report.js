@@ -12,8 +12,9 @@
 //    p, lesion, Taylor, strongest in/out flows) and its ζ across epochs;
 //  - the pathway view (layers as columns of channel-block tiles, tract.json's chains and strongest
 //    flows), the training curves with ζ stability, the epoch's summary and the run's settings;
-//  - NN-EEG (with eeg/ files): one lane per block over steps (state timeline, activity trace, event
-//    and injection markers), band-power bars and band spectrograms, the consistency terms.
+//  - NN-EEG (with eeg/ files): one lane per block over steps, the loss and the selected region (state
+//    timeline, per-step trace or its min–max envelope, event and injection markers), band-power bars
+//    and band spectrograms, the consistency terms.
 // Served by `nnfmri serve` (its data slot holds {"serve": …}), it also lists the runs, follows the shown
 // run as epochs are committed (keeping the user's place) and compares two runs by their ζ difference;
 // body[data-epochs], data-shown-epoch, data-run and data-version say what it shows.
