@@ -49,6 +49,10 @@ std::string ChannelInfo::name() const {
 }
 
 std::string Event::line() const {
+  if (!band.empty()) {
+    const std::string where = block.empty() ? channel : block + " " + (region.empty() ? channel : region);
+    return where + ": γ " + (z > 0 ? "burst" : "drop") + " at step " + std::to_string(step) + ", z " + base::format("%.1f", z);
+  }
   const std::string where = block.empty() ? channel : block + " " + (region.empty() ? channel : region + ": activity");
   return where + (block.empty() || !region.empty() ? " " : ": ") + (z > 0 ? "rise" : "drop") + " at step " +
          std::to_string(step) + ", z " + base::format("%.1f", z);
@@ -83,6 +87,7 @@ Recorder::Recorder(const nn::Network& net, const run::GridSpec& grid, int window
   block_sums_.assign(grids_.size(), 0.0);
   batch_.assign(grids_.size(), 0);
   previous_z_.assign(channels_.size(), kUndefined);
+  previous_band_z_.assign(channels_.size(), kUndefined);
   pending_.assign(channels_.size(), Pending{});
 }
 
@@ -221,7 +226,7 @@ void Recorder::push_row(const std::vector<float>& row, long step, int epoch,
                           base_scale_[ch];
       if (std::fabs(held) >= kThreshold && (held > 0) == (p.z > 0) && in_epoch) {
         const ChannelInfo& info = channels_[ch];
-        Event e{p.step, epoch, info.block, info.region, info.channel, p.z};
+        Event e{p.step, epoch, info.block, info.region, info.channel, p.z, ""};
         epoch_events_.push_back(e);
         if (on_event) (*on_event)(e);
       }
@@ -231,7 +236,68 @@ void Recorder::push_row(const std::vector<float>& row, long step, int epoch,
     if (above && !was_above) p = {step, z, std::log(std::fabs(double((*before)[ch])) + offset_[ch])};
     previous_z_[ch] = z;
   }
+  score_bands(step, epoch, in_epoch, on_event);
   if (step % kRefresh == 0 && ring_.size() > size_t(kHistory) + 1) refresh_baseline(step);
+  if (step % kRefresh == 0 && base_step_ == step) refresh_band_baseline(step);
+}
+
+// g_c(step) of every channel into gamma_ring_, then the band-power events of the step (README "NN-EEG").
+void Recorder::score_bands(long step, int epoch, bool in_epoch, const std::function<void(const Event&)>* on_event) {
+  const size_t c = channels_.size(), s = size_t(kBandSegment);
+  std::vector<double> g(c, kUndefined);
+  bool usable = ring_.size() >= s;
+  for (long t = step - kBandSegment + 1; t <= step && usable; ++t) usable = !short_step(t);
+  if (usable) {
+    std::vector<double> x(s);
+    for (size_t ch = 0; ch < c; ++ch) {
+      bool finite = true;
+      for (size_t i = 0; i < s; ++i) finite &= std::isfinite(x[i] = ring_[ring_.size() - s + i][ch]);
+      if (!finite) continue;
+      const std::vector<double> p = band_welch_.periodogram(x.data());
+      double gamma = 0;
+      for (size_t k = 0; k < p.size(); ++k)
+        if (band_of(double(k) / double(s)) == gamma_band) gamma += p[k];
+      g[ch] = gamma;
+    }
+  }
+  gamma_ring_.push_back(g);
+  if (gamma_ring_.size() > size_t(kHistory + kBandSegment + kRefresh)) gamma_ring_.pop_front();
+  for (size_t ch = 0; ch < c; ++ch) {
+    double z = kUndefined;
+    if (band_step_ > 0 && std::isfinite(g[ch]))
+      z = (std::log(g[ch] + offset_[ch] * offset_[ch]) - band_median_[ch]) / band_scale_[ch];
+    const bool above = std::fabs(z) >= kThreshold, was_above = std::fabs(previous_band_z_[ch]) >= kThreshold;
+    previous_band_z_[ch] = z;
+    if (!above || was_above || !in_epoch) continue;
+    const ChannelInfo& info = channels_[ch];
+    Event e{step, epoch, info.block, info.region, info.channel, z, "gamma"};
+    epoch_events_.push_back(e);
+    if (on_event) (*on_event)(e);
+  }
+}
+
+// The band baseline at a refresh step r: b of steps r − S − H + 1 … r − S, with the ε of the change
+// baseline refreshed at the same step.
+void Recorder::refresh_band_baseline(long step) {
+  const size_t c = channels_.size();
+  band_step_ = 0;
+  if (gamma_ring_.size() < size_t(kHistory + kBandSegment)) return;
+  band_median_.assign(c, 0);
+  band_scale_.assign(c, std::numeric_limits<double>::infinity());
+  std::vector<double> values;
+  for (size_t ch = 0; ch < c; ++ch) {
+    values.clear();
+    for (long s = step - kBandSegment - kHistory + 1; s <= step - kBandSegment; ++s) {
+      const double g = gamma_ring_[gamma_ring_.size() - 1 - size_t(step - s)][ch];
+      if (std::isfinite(g)) values.push_back(std::log(g + offset_[ch] * offset_[ch]));
+    }
+    if (values.size() < size_t(kHistory / 2) || !std::isfinite(base_scale_[ch])) continue;  // not scored: scale ∞
+    const double m = median(values);
+    for (double& v : values) v = std::fabs(v - m);
+    band_median_[ch] = m;
+    band_scale_[ch] = 1.4826 * std::max(median(values), 1e-3);
+  }
+  band_step_ = step;
 }
 
 void Recorder::start_epoch(int epoch, long first_step) {
@@ -332,8 +398,11 @@ nlohmann::ordered_json Recorder::analyse_epoch() const {
   }
   doc["blocks"] = blocks;
   nlohmann::ordered_json events = nlohmann::ordered_json::array();
-  for (const Event& e : epoch_events_)
-    events.push_back({{"step", e.step}, {"block", e.block}, {"region", e.region}, {"channel", e.channel}, {"z", e.z}});
+  for (const Event& e : epoch_events_) {
+    nlohmann::ordered_json ev = {{"step", e.step}, {"block", e.block}, {"region", e.region}, {"channel", e.channel}, {"z", e.z}};
+    if (!e.band.empty()) ev["band"] = e.band;
+    events.push_back(ev);
+  }
   doc["events"] = events;
   return doc;
 }

@@ -39,6 +39,19 @@
 // planted run's only events were at those steps); the step after it takes its change from the step
 // before the short one, and the short steps are not in the history.
 
+// Band-power events (a γ burst or γ drop; defined before they were measured): for every channel and
+// step t, its γ power g_c(t) = Σ P_k over the γ bins (k/S ≥ 1/4) of the periodogram (eeg_signal.h:
+// detrended, Hann, one-sided) of its last S = kBandSegment (16) rows — undefined while fewer than S
+// rows exist, or when one of them is a short last batch (above) or not finite.  Scored on a log scale,
+// b_c(t) = ln(g_c(t) + ε_c²) (ε_c of the change rule above), as z = (b − median)/(1.4826·max(MAD,
+// 10^-3)) against the b of the H steps ending S steps before the last multiple r of R before t (steps
+// r − S − H + 1 … r − S: their windows do not overlap t's); refreshed with the change rule's baseline,
+// at least H/2 of those b defined, and not for a channel the change rule does not score.  An event
+// is an onset |z| ≥ θ while the step before was below θ (no confirmation step: the S-step windows
+// of consecutive steps overlap, so an onset holds for up to S steps by construction; a single batch
+// far enough out of line is therefore a γ burst).  Such events carry band "gamma": "conv2
+// grid_3_4_2: γ burst at step 1234, z 7.2".  Cost: one 16-point periodogram per channel and step.
+
 // States per block at the end of an epoch, over the last W steps (W = --eeg-window), first match:
 //   diverged  a non-finite value in the loss or the block's channels in the window
 //   dead      the block's activity averages below 1e-6 over the window
@@ -69,7 +82,7 @@
 
 namespace imaging::eeg {
 
-constexpr int kHistory = 128, kRefresh = 16;
+constexpr int kHistory = 128, kRefresh = 16, kBandSegment = 16;
 constexpr double kThreshold = 6.0;
 constexpr int kDefaultWindow = 128;
 constexpr int kMaxWindow = 4096;  // the ring then holds at most 8,192 rows (45 MB for reference)
@@ -81,7 +94,8 @@ struct Event {
   std::string region;   // grid_i_j_k, or "" for a block channel
   std::string channel;  // loss, grad_norm, update_ratio, activity, region
   double z = 0;
-  std::string line() const;  // "conv2 grid_3_4_2: activity drop at step 1234, z -7.2"
+  std::string band;     // "" for a change of the channel's level, "gamma" for a band-power event
+  std::string line() const;  // "conv2 grid_3_4_2: activity drop at step 1234, z -7.2", "… γ burst at …"
 };
 
 struct ChannelInfo {
@@ -129,6 +143,8 @@ class Recorder {
   bool short_step(long step) const;
   const std::vector<float>* reference_row(long step) const;
   double change(const std::vector<float>& now, const std::vector<float>& before, size_t ch) const;
+  void score_bands(long step, int epoch, bool in_epoch, const std::function<void(const Event&)>* on_event);
+  void refresh_band_baseline(long step);
 
   int window_;
   long steps_per_epoch_;
@@ -154,6 +170,10 @@ class Recorder {
     double z = 0, log_before = 0;            // its z; ln(|x| + ε) of the row its change was taken from
   };
   std::vector<Pending> pending_;
+  Welch band_welch_{kBandSegment};
+  std::deque<std::vector<double>> gamma_ring_;  // g_c of the last H + S + R steps (NaN: undefined)
+  std::vector<double> band_median_, band_scale_, previous_band_z_;  // per channel; valid when band_step_ > 0
+  long band_step_ = 0;
   std::vector<float> epoch_rows_;
   std::vector<Event> epoch_events_;
   long epoch_first_ = 1;

@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "base/error.h"
@@ -39,7 +40,9 @@ std::string npy_bytes(const NpyArray& a) {
 void write_npy(const std::string& path, const NpyArray& array) { base::write_file_atomic(path, npy_bytes(array)); }
 
 Npy2D read_npy_2d(const std::string& path, size_t max_values) {
-  const std::string bytes = base::read_file(path);
+  // the file's size is bounded before it is read: a header (at most 10 + 65,535 bytes) and the values
+  const size_t max_bytes = 10 + 65535 + std::min(max_values, base::kMaxReadBytes / sizeof(float)) * sizeof(float);
+  const std::string bytes = base::read_file(path, max_bytes);
   auto bad = [&](const std::string& what) { return base::Error(path + ": " + what); };
   if (bytes.size() < 10 || bytes.compare(0, 8, std::string("\x93NUMPY\x01\x00", 8)) != 0)
     throw bad("not a NumPy .npy v1.0 file (expected the magic \\x93NUMPY and version 1.0)");

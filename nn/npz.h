@@ -24,7 +24,7 @@ struct Npy2D {
   std::vector<float> data;  // rows · cols, row-major
 };
 // base::Error naming the file and what was expected when it is not such a file, is truncated, or
-// holds more than max_values values.
+// holds more than max_values values (a file larger than such an array can be is refused before it is read).
 Npy2D read_npy_2d(const std::string& path, size_t max_values);
 
 }  // namespace nn

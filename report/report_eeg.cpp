@@ -9,7 +9,9 @@
 #include <unordered_map>
 
 #include "base/error.h"
+#include "base/fileio.h"
 #include "base/rng.h"
+#include "nn/npz.h"
 #include "report/report_summary.h"
 #include "run/eeg_bands.h"
 #include "run/json.h"
@@ -97,6 +99,7 @@ EegEpoch read_eeg_epoch(const std::string& path, int epoch) {
     ev.region = v["region"].text();
     ev.channel = one_of(v["channel"], kChannels, "a channel (loss, grad_norm, update_ratio, activity, region)");
     ev.z = v["z"].number();
+    if (v.has("band")) ev.band = one_of(v["band"], {"gamma"}, "a band (gamma)");
     e.events.push_back(std::move(ev));
   }
   return e;
@@ -479,9 +482,12 @@ std::vector<Json> eeg_epoch_documents(const RunData& run, const std::vector<EegE
     const ConsistencyTerm f1 = estimate_term(anomaly_items, f1_of_items, false, 4, at);
     const ConsistencyTerm total = consistency_of({&rho_region, &kappa, &f1});
     Json listed = Json::array();
-    for (size_t k = 0; k < events.size() && k < kMaxEventsListed; ++k)
-      listed.push_back({{"step", events[k]->step}, {"block", events[k]->block}, {"region", events[k]->region},
-                        {"channel", events[k]->channel}, {"z", significant(events[k]->z)}});
+    for (size_t k = 0; k < events.size() && k < kMaxEventsListed; ++k) {
+      Json ev = {{"step", events[k]->step}, {"block", events[k]->block}, {"region", events[k]->region},
+                 {"channel", events[k]->channel}, {"z", significant(events[k]->z)}};
+      if (!events[k]->band.empty()) ev["band"] = events[k]->band;
+      listed.push_back(ev);
+    }
     Json doc;
     doc["format"] = "nnfmri eeg epoch";
     doc["version"] = 1;
@@ -511,6 +517,120 @@ std::vector<Json> eeg_epoch_documents(const RunData& run, const std::vector<EegE
   return docs;
 }
 
+namespace {
+constexpr long kMaxTraceSteps = 1L << 31;  // the steps a trace may span (a run of 2^31 SGD steps)
+
+// An envelope of `steps` values in buckets of `every`, every bucket still empty (NaN).
+EegTrace empty_envelope(size_t steps, long every) {
+  const size_t buckets = (steps + size_t(every) - 1) / size_t(every);
+  return {std::vector<double>(buckets, kNaN), std::vector<double>(buckets, kNaN)};
+}
+// Value v of step t (0-based) into its bucket; non-finite values are left out.
+void fold(EegTrace& e, size_t t, double v, long every) {
+  if (!std::isfinite(v)) return;
+  double& lo = e.lo[t / size_t(every)];
+  double& hi = e.hi[t / size_t(every)];
+  lo = std::isfinite(lo) ? std::min(lo, v) : v;
+  hi = std::isfinite(hi) ? std::max(hi, v) : v;
+}
+}  // namespace
+
+EegTrace envelope(const std::vector<double>& x, long every) {
+  if (every < 1) throw base::Error("EEG trace: bucket of " + std::to_string(every) + " steps, expected at least 1");
+  EegTrace out = empty_envelope(x.size(), every);
+  for (size_t t = 0; t < x.size(); ++t) fold(out, t, x[t], every);
+  return out;
+}
+
+std::optional<EegTraces> load_eeg_traces(const std::string& run_dir, const std::vector<EegEpoch>& eeg,
+                                         const std::vector<std::string>& blocks, const std::vector<std::string>& imaged,
+                                         size_t points, size_t region_values) {
+  const run::Layout layout(run_dir);
+  if (eeg.empty() || !base::file_exists(layout.eeg_channels())) return std::nullopt;
+  // the columns: eeg/channels.json, as apps/training_run.cpp writes it
+  const std::string names_path = layout.eeg_channels();
+  const Json doc = run::read_json(names_path);
+  const Node root(doc, names_path, "");
+  const Node list = root["channels"];
+  const size_t columns = size_t(root["columns"].integer(1, 1LL << 24));
+  if (list.array_size() != columns) list.fail("an array of the " + std::to_string(columns) + " channels of \"columns\"");
+  long loss = -1;
+  std::vector<long> activity(blocks.size(), -1);
+  EegTraces out;
+  std::vector<size_t> region_columns;
+  for (size_t c = 0; c < columns; ++c) {
+    const Node ch = list[c];
+    const std::string kind = one_of(ch["channel"], kChannels, "a channel (loss, grad_norm, update_ratio, activity, region)");
+    const std::string block = ch["block"].text();
+    if (kind == "loss" && loss < 0) loss = long(c);
+    const auto at = std::find(blocks.begin(), blocks.end(), block);
+    if (kind == "activity" && at != blocks.end() && activity[size_t(at - blocks.begin())] < 0)
+      activity[size_t(at - blocks.begin())] = long(c);
+    if (kind == "region" && std::find(imaged.begin(), imaged.end(), block) != imaged.end()) {
+      const std::string region = ch["region"].text();
+      int i0, j0, k0;
+      if (!parse_region_key(region, i0, j0, k0)) ch["region"].fail("a region key grid_i_j_k");
+      out.regions.push_back({block, region, {}});
+      region_columns.push_back(c);
+    }
+  }
+  out.first_step = eeg.front().first_step;
+  out.last_step = eeg.back().last_step;
+  if (out.last_step < out.first_step) return std::nullopt;  // no steps recorded yet
+  if (out.last_step - out.first_step >= kMaxTraceSteps)
+    throw base::Error(eeg.back().path + ": /steps: the epochs span " + std::to_string(out.last_step - out.first_step + 1) +
+                      " steps from " + eeg.front().path + ", expected at most 2^31");
+  const size_t steps = size_t(out.last_step - out.first_step + 1);
+  const size_t per_trace = std::max<size_t>(points, 1), budget = std::max<size_t>(region_values, 1);
+  out.every = long((steps + per_trace - 1) / per_trace);
+  out.region_every = std::max(out.every, long((2 * steps * region_columns.size() + budget - 1) / budget));
+  // the traces' buckets, filled epoch by epoch (NaN where no epoch's rows are)
+  std::vector<std::pair<EegTrace*, size_t>> wanted;  // trace, column
+  std::vector<long> every_of;
+  out.blocks.resize(blocks.size());
+  if (loss >= 0) out.loss = empty_envelope(steps, out.every), wanted.push_back({&out.loss, size_t(loss)}), every_of.push_back(out.every);
+  for (size_t b = 0; b < blocks.size(); ++b)
+    if (activity[b] >= 0)
+      out.blocks[b] = empty_envelope(steps, out.every), wanted.push_back({&out.blocks[b], size_t(activity[b])}), every_of.push_back(out.every);
+  for (size_t r = 0; r < out.regions.size(); ++r) {
+    out.regions[r].trace = empty_envelope(steps, out.region_every);
+    wanted.push_back({&out.regions[r].trace, region_columns[r]});
+    every_of.push_back(out.region_every);
+  }
+  for (const EegEpoch& e : eeg) {
+    const long rows = e.last_step - e.first_step + 1;
+    if (rows <= 0) continue;
+    if (e.first_step < out.first_step || e.last_step > out.last_step)
+      throw base::Error(e.path + ": /steps: [" + std::to_string(e.first_step) + ", " + std::to_string(e.last_step) +
+                        "] outside the run's steps " + std::to_string(out.first_step) + " … " + std::to_string(out.last_step));
+    const std::string path = layout.eeg_rows(e.epoch);
+    if (!base::file_exists(path)) throw base::Error(path + ": missing; expected the rows of " + e.path);
+    const nn::Npy2D file = nn::read_npy_2d(path, size_t(rows) * columns);
+    if (file.rows != rows || size_t(file.cols) != columns)
+      throw base::Error(path + ": holds " + std::to_string(file.rows) + "x" + std::to_string(file.cols) + " values, expected " +
+                        std::to_string(rows) + "x" + std::to_string(columns) + " (the steps of " + e.path + " x the channels of " +
+                        names_path + ")");
+    const size_t offset = size_t(e.first_step - out.first_step);
+    for (size_t k = 0; k < wanted.size(); ++k)
+      for (size_t t = 0; t < size_t(rows); ++t)
+        fold(*wanted[k].first, offset + t, double(file.data[t * columns + wanted[k].second]), every_of[k]);
+  }
+  return out;
+}
+
+namespace {
+Json trace_json(const EegTrace& t, long every) {
+  auto values = [](const std::vector<double>& v) {
+    Json out = Json::array();
+    for (double x : v) out.push_back(std::isfinite(x) ? Json(significant(x)) : Json(nullptr));
+    return out;
+  };
+  Json out = {{"lo", values(t.lo)}};
+  if (every > 1) out["hi"] = values(t.hi);
+  return out;
+}
+}  // namespace
+
 Json eeg_page_data(const RunData& run, const std::vector<EegEpoch>& eeg, const std::vector<Json>& documents) {
   if (eeg.empty()) return nullptr;
   constexpr size_t kEventsPerEpoch = 200;
@@ -538,7 +658,7 @@ Json eeg_page_data(const RunData& run, const std::vector<EegEpoch>& eeg, const s
     for (size_t k = 0; k < e.events.size() && k < kEventsPerEpoch; ++k) {
       const EegEvent& ev = e.events[k];
       const auto at = std::find(names.begin(), names.end(), ev.block);
-      events.push_back({ev.step, at == names.end() ? -1 : int(at - names.begin()), ev.channel, significant(ev.z)});
+      events.push_back({ev.step, at == names.end() ? -1 : int(at - names.begin()), ev.channel, significant(ev.z), ev.region});
     }
     epochs.push_back({{"epoch", e.epoch}, {"steps", {e.first_step, e.last_step}}, {"states", states}, {"activity", activity},
                       {"bands", bands}, {"events", events}, {"events_total", e.events.size()}});
@@ -553,7 +673,15 @@ Json eeg_page_data(const RunData& run, const std::vector<EegEpoch>& eeg, const s
       inject.push_back({{"kind", list[k]["kind"].text()}, {"step", list[k]["step"].integer(1, kMaxStep)},
                         {"duration", list[k]["duration"].integer(1, kMaxStep)}});
   }
-  return {{"blocks", names}, {"epochs", epochs}, {"inject", inject}, {"consistency", consistency}};
+  Json trace = nullptr;
+  if (const std::optional<EegTraces> t = load_eeg_traces(run.dir, eeg, names, run.layers)) {
+    Json blocks = Json::array(), regions = Json::object();
+    for (const EegTrace& b : t->blocks) blocks.push_back(b.lo.empty() ? Json(nullptr) : trace_json(b, t->every));
+    for (const EegRegionTrace& r : t->regions) regions[r.block][r.region] = trace_json(r.trace, t->region_every);
+    trace = {{"first", t->first_step}, {"last", t->last_step}, {"every", t->every}, {"region_every", t->region_every},
+             {"loss", trace_json(t->loss, t->every)}, {"blocks", blocks}, {"regions", regions}};
+  }
+  return {{"blocks", names}, {"epochs", epochs}, {"inject", inject}, {"consistency", consistency}, {"trace", trace}};
 }
 
 }  // namespace report

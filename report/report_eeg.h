@@ -53,6 +53,7 @@ struct EegEvent {
   long step = 0;
   std::string block, region, channel;
   double z = 0;
+  std::string band;  // "gamma" for a band-power event, "" for a change of the level
 };
 
 struct EegRegion {
@@ -129,11 +130,44 @@ ConsistencyTerm consistency_of(const std::vector<const ConsistencyTerm*>& terms)
 // null for the others).
 std::vector<nlohmann::ordered_json> eeg_epoch_documents(const RunData& run, const std::vector<EegEpoch>& eeg);
 
+// Per-step traces for the page's NN-EEG view (README "Reading the report"): the rows of
+// eeg/epoch_NNN.npy (columns named by eeg/channels.json) of the epochs in `eeg`, over the steps
+// first … last those epochs span (a step of no epoch in `eeg` is NaN).  Each trace is cut into buckets
+// of `every` consecutive steps — bucket i covers steps first + i·every … first + (i+1)·every − 1, the
+// last one possibly shorter — and keeps per bucket the min and the max of its finite values (NaN when
+// it has none): an envelope, so a one-step spike stays visible however long the run.  every = 1 keeps
+// every step.  The loss and each block's activity: every = ⌈steps / points⌉.  Regions (of the blocks
+// in `imaged` only, those the page can select): every is at least that and ⌈2 · steps · regions /
+// region_values⌉, so that all region traces together hold at most about region_values numbers.
+// std::nullopt without eeg/channels.json (the per-epoch lanes remain); a channels file or .npy that
+// does not match is one base::Error naming it; a file's size is bounded before it is read.
+constexpr size_t kTracePoints = 2000, kRegionTraceValues = 150000;
+struct EegTrace {
+  std::vector<double> lo, hi;
+};
+struct EegRegionTrace {
+  std::string block, region;
+  EegTrace trace;
+};
+struct EegTraces {
+  long first_step = 0, last_step = 0, every = 1, region_every = 1;
+  EegTrace loss;
+  std::vector<EegTrace> blocks;  // the activity of each of `blocks`, in order
+  std::vector<EegRegionTrace> regions;
+};
+// The envelope of x in buckets of `every` (≥ 1) values, as above.
+EegTrace envelope(const std::vector<double>& x, long every);
+std::optional<EegTraces> load_eeg_traces(const std::string& run_dir, const std::vector<EegEpoch>& eeg,
+                                         const std::vector<std::string>& blocks, const std::vector<std::string>& imaged,
+                                         size_t points = kTracePoints, size_t region_values = kRegionTraceValues);
+
 // The page's "NN-EEG" data: {"blocks": [names], "epochs": [{"epoch", "steps", "states", "activity"
 // (per block: the mean over its regions of their epoch-mean |a|), "bands" (per block: activity band
-// powers or null), "events": [[step, block index or −1, channel, z], … at most 200]}], "inject":
+// powers or null), "events": [[step, block index or −1, channel, z, region or ""], … at most 200]}], "inject":
 // config.json's faults, "consistency": per analysed epoch (run.epochs order) the eeg.json terms or
-// null}; null when the run has no eeg/ files.
+// null, "trace": load_eeg_traces as {"first", "last", "every", "region_every", "loss": {"lo", "hi"},
+// "blocks": [{"lo", "hi"}], "regions": {"<block>": {"grid_i_j_k": {"lo", "hi"}}}} with null for NaN
+// and "hi" left out where every = 1, or null without channels.json}; null when the run has no eeg/ files.
 nlohmann::ordered_json eeg_page_data(const RunData& run, const std::vector<EegEpoch>& eeg,
                                      const std::vector<nlohmann::ordered_json>& documents);
 

@@ -24,7 +24,7 @@ const { parseArgs, checks } = require("./cli.js");
 const args = parseArgs({ nnfmri: "build/nnfmri", out: "build", run: null, chromium: process.env.CHROMIUM || "/usr/bin/chromium" }, "report-browser-test");
 const { check, finish } = checks("report-browser-test");
 
-const { makeRun, CLASSES, PLANTED_CELL } = require("./synthetic_run.js");
+const { makeRun, CLASSES, PLANTED, PLANTED_CELL } = require("./synthetic_run.js");
 const { Browser, sleep, attachSession } = require("./cdp.js");
 
 // Slider, key press, colour toggle, voxel click, drag and play on a page with layers and ≥ 2 epochs.
@@ -292,6 +292,37 @@ async function main() {
       check(eeg.epoch === eeg.want && eeg.last === String(expected.epochs), "NN-EEG follows the epoch slider", eeg.epoch + " then " + eeg.last);
       check(eeg.terms.join(",") === "rho_gamma_zeta,rho_gamma_zeta_layer,kappa,f1,consistency" && eeg.cells === 5,
             "the consistency panel lists the five terms with value, CI, null and items", eeg.terms.join(","));
+      // per-step traces: the planted one-step spikes (tests/synthetic_run.js) are drawn at their steps;
+      // found in the canvas's pixels (the topmost trace-coloured pixel of a lane), so lanes drawn per
+      // epoch (a point at each epoch's middle) or shifted along the step axis fail
+      const traced = await evaluate(`(() => { const R = window.nnfmriReport, D = JSON.parse(document.getElementById("report-data").textContent);
+        const chart = document.getElementById("eeg-chart");
+        const peakStep = (lane) => {
+          const g = JSON.parse(chart.dataset.geometry), ratio = chart.width / chart.clientWidth;
+          const y0 = Math.round((g.top + (lane + 1) * g.laneH) * ratio), y1 = Math.round((g.top + (lane + 2) * g.laneH) * ratio);
+          const img = chart.getContext("2d").getImageData(0, y0, chart.width, y1 - y0).data;
+          for (let y = 0; y < y1 - y0; ++y)
+            for (let x = Math.ceil(g.left * ratio); x < chart.width; ++x) {
+              const i = 4 * (y * chart.width + x);
+              if (Math.abs(img[i] - 11) + Math.abs(img[i + 1] - 61) + Math.abs(img[i + 2] - 145) < 60)
+                return g.first + (x / ratio - g.left) * (g.last - g.first) / (g.width - g.left - g.right);
+            }
+          return null;
+        };
+        R.state.sel = null;  // no region selected: the block lanes only
+        R.setEpoch(R.epochCount - 1);
+        const conv2 = D.eeg.blocks.indexOf("conv2"), l = D.layers.findIndex((x) => x.name === "conv1");
+        const r = { traces: chart.dataset.traces, block: peakStep(conv2), every: D.eeg.trace.every, regionEvery: D.eeg.trace.region_every,
+                    lanesBefore: chart.clientHeight, regionBefore: chart.dataset.region };
+        const grid = D.epochs[R.epochCount - 1].layers[l].grid;
+        R.select(l, 1 * grid[1] * grid[2]);  // grid_2_1_1
+        r.region = chart.dataset.region; r.regionPeak = peakStep(D.eeg.blocks.length); r.lanesAfter = chart.clientHeight;
+        return r; })()`);
+      check(traced.traces === "steps" && traced.every === 1 && Math.abs(traced.block - PLANTED.block) <= 3,
+            "NN-EEG traces are per step: conv2's planted spike is drawn at step " + PLANTED.block, JSON.stringify(traced));
+      check(traced.regionBefore === "" && traced.region === "conv1 grid_2_1_1" && traced.lanesAfter > traced.lanesBefore && traced.regionEvery > 1 &&
+            Math.abs(traced.regionPeak - PLANTED.region) <= traced.regionEvery,
+            "the selected region gets its own lane (a min-max envelope) with its planted spike at step " + PLANTED.region, JSON.stringify(traced));
       await evaluate("document.getElementById('eeg-chart').scrollIntoView()");
       await sleep(50);
       const eegShot = await cdp("Page.captureScreenshot", { format: "png" });

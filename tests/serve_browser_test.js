@@ -149,6 +149,11 @@ async function main() {
                  broken: document.querySelector("#runs tr[data-run=broken]").textContent }; })()`));
     const compare = async (a, b) => { await navigate(a, b); return shownComparison(); };
     const diff = await compare("seed1", "seed2");
+    // the served page draws NN-EEG from the per-step rows too (eeg/epoch_NNN.npy of the synthetic run)
+    const served = await evaluate(`(() => { const c = document.getElementById("eeg-chart");
+      return { traces: c.dataset.traces, lanes: Number(c.dataset.lanes), geometry: c.dataset.geometry ? JSON.parse(c.dataset.geometry) : null }; })()`);
+    check(served.traces === "steps" && served.lanes > 0 && served.geometry && served.geometry.first === 1 && served.geometry.last === 1000,
+          "the served page's NN-EEG lanes are per step (steps 1 … 1000 of the rows)", JSON.stringify(served));
     check(diff.layers > 0 && diff.mean.some((m) => m > 0), "two runs side by side: ζ difference maps, nonzero for different seeds",
           diff.title + " at epoch " + diff.epoch + ", " + diff.layers + " layers, mean |Δζ| " + diff.mean.map((m) => m.toFixed(3)).join(" "));
     // A's and B's tiles hold each run's own ζ at the epoch (from the data endpoint, not the page), the

@@ -18,6 +18,22 @@ const REFERENCE = [["conv1", 32, 32, 32], ["pool1", 16, 16, 32], ["conv2", 16, 1
                    ["conv3", 8, 8, 128], ["pool3", 4, 4, 128], ["fc1", 1, 1, 256], ["output", 1, 1, 10]];
 const CLASSES = ["<script>alert(1)</script>", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
 
+// The steps of the planted one-step spikes of the NN-EEG rows (away from their epochs' middles).
+const PLANTED = { block: 215, region: 612 };
+
+// A float32 C-order 2-D array as a NumPy .npy v1.0 file (the bytes nn/npz.cpp writes).
+function npy(rows, cols, values) {
+  let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + rows + "," + cols + "), }";
+  header += " ".repeat((64 - (10 + header.length + 1) % 64) % 64) + "\n";
+  const head = Buffer.alloc(10);
+  head.write("\x93NUMPY", 0, "latin1");
+  head[6] = 1; head[7] = 0;
+  head.writeUInt16LE(header.length, 8);
+  const data = Buffer.alloc(4 * values.length);
+  values.forEach((v, i) => data.writeFloatLE(v, 4 * i));
+  return Buffer.concat([head, Buffer.from(header, "latin1"), data]);
+}
+
 // A synthetic run directory in `dir` with `epochs` analysed epochs (10 unless given), its random
 // numbers from `seed`; with `errors`, analyze --errors maps in the last two epochs' zeta.json
 // (syntheticErrors below): returns {layers, regions (per epoch), epochs}.
@@ -138,6 +154,28 @@ function makeRun(dir, epochs = 10, seed = 12345, errors = false) {
       epoch: e, steps: [100 * e - 99, 100 * e], window: 64, definitions: "README.md, NN-EEG", span: [Math.max(1, 100 * e - 127), 100 * e],
       loss: { bands: bands(), trend_t: -3 }, blocks, events }));
   }
+  // the per-step rows (eeg/channels.json, eeg/epoch_NNN.npy): smooth channels with two planted
+  // one-step spikes, conv2's activity at step PLANTED.block and conv1 grid_2_1_1 at PLANTED.region
+  const channels = [{ name: "loss", block: "", region: "", channel: "loss" }];
+  for (const L of layers) {
+    for (const kind of ["grad_norm", "update_ratio", "activity"]) channels.push({ name: L.name + "/" + kind, block: L.name, region: "", channel: kind });
+    for (let r = 0; r < count(L); ++r) channels.push({ name: L.name + "/" + key(L, r), block: L.name, region: key(L, r), channel: "region" });
+  }
+  fs.writeFileSync(path.join(dir, "eeg", "channels.json"), JSON.stringify({ format: "nnfmri eeg channels", version: 1,
+    rows: "one per SGD step, float32", columns: channels.length, channels }));
+  const noise = mulberry32(seed + 1);
+  for (let e = 1; e <= EPOCHS; ++e) {
+    const values = [];
+    for (let t = 100 * e - 99; t <= 100 * e; ++t)
+      for (const ch of channels) {
+        let v = ch.channel === "loss" ? 2.3 * Math.exp(-t / 400) + 0.05 * noise() : ch.channel === "activity" ? 1 + 0.1 * Math.sin(t / 30) + 0.02 * noise()
+          : ch.channel === "region" ? 0.5 + 0.1 * noise() : 0.01 + 0.001 * noise();
+        if (t === PLANTED.block && ch.name === "conv2/activity") v = 3;
+        if (t === PLANTED.region && ch.name === "conv1/grid_2_1_1") v = 5;
+        values.push(v);
+      }
+    fs.writeFileSync(path.join(dir, "eeg", "epoch_" + String(e).padStart(3, "0") + ".npy"), npy(100, channels.length, values));
+  }
   const config = JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8"));
   config.eeg = { window: 64, history: 128, refresh: 16, threshold: 6 };
   config.inject = [{ kind: "lr", step: 420, duration: 5, param: "10" }];
@@ -188,4 +226,4 @@ function makeServedRun(dir, epochs = 10, seed = 12345) {
   return made;
 }
 
-module.exports = { makeRun, makeServedRun, CLASSES, PLANTED_CELL };
+module.exports = { makeRun, makeServedRun, CLASSES, PLANTED, PLANTED_CELL };

@@ -12,8 +12,9 @@
 //    p, lesion, Taylor, strongest in/out flows) and its ζ across epochs;
 //  - the pathway view (layers as columns of channel-block tiles, tract.json's chains and strongest
 //    flows), the training curves with ζ stability, the epoch's summary and the run's settings;
-//  - NN-EEG (with eeg/ files): one lane per block over steps (state timeline, activity trace, event
-//    and injection markers), band-power bars and band spectrograms, the consistency terms.
+//  - NN-EEG (with eeg/ files): one lane per block over steps, the loss and the selected region (state
+//    timeline, per-step trace or its min–max envelope, event and injection markers), band-power bars
+//    and band spectrograms, the consistency terms.
 // Served by `nnfmri serve` (its data slot holds {"serve": …}), it also lists the runs, follows the shown
 // run as epochs are committed (keeping the user's place) and compares two runs by their ζ difference;
 // body[data-epochs], data-shown-epoch, data-run and data-version say what it shows.
@@ -832,22 +833,59 @@
       chart.dataset.lanes = "0";
       return;
     }
+    // per-step traces (EEG.trace, from eeg/epoch_NNN.npy) when the run has them, else per-epoch lanes
+    const T = EEG.trace || null;
     const B = EEG.blocks.length, laneH = 34, top = 24, left = 70, right = 12;
-    chart.style.height = (top + (B + 1) * laneH + 28) + "px";
+    // the selected region's own lane (its block's trace of that region), below the blocks
+    const selName = state.sel && E && D.layers[state.sel.l] ? D.layers[state.sel.l].name : null;
+    const selKey = selName ? keyOf(D.epochs[state.e].layers[state.sel.l].grid, state.sel.r) : null;
+    const regionTrace = T && selName && T.regions[selName] ? T.regions[selName][selKey] || null : null;
+    const lanes = B + 1 + (regionTrace ? 1 : 0);
+    chart.style.height = (top + lanes * laneH + 28) + "px";
     const { ctx, w } = sizeCanvas(chart);
-    const first = EEG.epochs[0].steps[0], last = EEG.epochs[EEG.epochs.length - 1].steps[1];
+    const first = T ? T.first : EEG.epochs[0].steps[0], last = T ? T.last : EEG.epochs[EEG.epochs.length - 1].steps[1];
     const px = (step) => left + (w - left - right) * (step - first) / Math.max(1, last - first);
-    const laneTop = (b) => top + (b + 1) * laneH;  // lane −1 (the loss) at the top
+    const laneTop = (b) => top + (b + 1) * laneH;  // lane −1 (the loss) at the top, lane B the region
     const cur = E ? eegEpochIndex(EEG.epochs, D.epochs[state.e].epoch) : -1;
-    ctx.font = "11px system-ui, sans-serif";
-    for (let b = -1; b < B; ++b) {
-      ctx.fillStyle = "#222"; ctx.textAlign = "right";
-      ctx.fillText(b < 0 ? "loss" : EEG.blocks[b], left - 6, laneTop(b) + laneH / 2 + 4);
-      if (b < 0) continue;
-      for (const ep of EEG.epochs) {  // state timeline
-        ctx.fillStyle = STATE_COLOURS[ep.states[b]] || "#fff";
-        ctx.fillRect(px(ep.steps[0] - 0.5), laneTop(b) + 2, px(ep.steps[1] + 0.5) - px(ep.steps[0] - 0.5), laneH - 4);
+    // a trace's envelope (bucket i: steps first + i·every …, min lo and max hi) in lane b, scaled to the lane
+    const drawTrace = (trace, every, b) => {
+      const hi = trace.hi || trace.lo, scaled = laneScaled(trace.lo.concat(hi)), n = trace.lo.length;
+      const y = (v) => laneTop(b) + laneH - 4 - v * (laneH - 8);
+      const x = (i) => px(first + i * every + (Math.min(every, last - first + 1 - i * every) - 1) / 2);
+      const runs = [];  // stretches of buckets with values
+      for (let i = 0; i < n; ++i) {
+        if (scaled[i] === null) continue;
+        if (!runs.length || runs[runs.length - 1][1] !== i - 1) runs.push([i, i]); else runs[runs.length - 1][1] = i;
       }
+      for (const halo of [true, false]) {
+        ctx.strokeStyle = halo ? "#fff" : "#0b3d91"; ctx.fillStyle = ctx.strokeStyle; ctx.lineWidth = halo ? 3.5 : 1.2;
+        for (const [a, z] of runs) {
+          ctx.beginPath();
+          for (let i = a; i <= z; ++i) (i === a ? ctx.moveTo : ctx.lineTo).call(ctx, x(i), y(scaled[n + i]));
+          for (let i = z; i >= a; --i) ctx.lineTo(x(i), y(scaled[i]));
+          ctx.closePath(); ctx.stroke();
+          if (!halo && every > 1) ctx.fill();
+        }
+      }
+    };
+    ctx.font = "11px system-ui, sans-serif";
+    for (let b = -1; b < lanes - 1; ++b) {
+      const isRegion = b === B;
+      ctx.fillStyle = "#222"; ctx.textAlign = "right";
+      ctx.fillText(b < 0 ? "loss" : isRegion ? selKey : EEG.blocks[b], left - 6, laneTop(b) + laneH / 2 + (isRegion ? 10 : 4));
+      if (isRegion) ctx.fillText(selName, left - 6, laneTop(b) + laneH / 2 - 4);
+      const stateLane = isRegion ? EEG.blocks.indexOf(selName) : b;
+      if (stateLane >= 0)
+        for (const ep of EEG.epochs) {  // state timeline
+          ctx.fillStyle = STATE_COLOURS[ep.states[stateLane]] || "#fff";
+          ctx.fillRect(px(ep.steps[0] - 0.5), laneTop(b) + 2, px(ep.steps[1] + 0.5) - px(ep.steps[0] - 0.5), laneH - 4);
+        }
+      if (T) {
+        const trace = b < 0 ? T.loss : isRegion ? regionTrace : T.blocks[b];
+        if (trace) drawTrace(trace, isRegion ? T.region_every : T.every, b);
+        continue;
+      }
+      if (b < 0) continue;
       const scaled = laneScaled(EEG.epochs.map((ep) => ep.activity[b]));
       ctx.beginPath();
       let moved = false;
@@ -863,28 +901,34 @@
     if (cur >= 0) {
       const ep = EEG.epochs[cur];
       ctx.fillStyle = "rgba(0,114,178,0.15)";
-      ctx.fillRect(px(ep.steps[0] - 0.5), top, px(ep.steps[1] + 0.5) - px(ep.steps[0] - 0.5), (B + 1) * laneH);
+      ctx.fillRect(px(ep.steps[0] - 0.5), top, px(ep.steps[1] + 0.5) - px(ep.steps[0] - 0.5), lanes * laneH);
     }
     let events = 0;
     ctx.strokeStyle = "#c00"; ctx.lineWidth = 1.5;
+    const tick = (x, mid, z) => { ctx.beginPath(); ctx.moveTo(x, mid); ctx.lineTo(x, z > 0 ? mid - laneH / 2 + 2 : mid + laneH / 2 - 2); ctx.stroke(); };
     for (const ep of EEG.epochs)
-      for (const [step, b, , z] of ep.events) {
-        const mid = laneTop(b) + laneH / 2, x = px(step);
-        ctx.beginPath(); ctx.moveTo(x, mid); ctx.lineTo(x, z > 0 ? mid - laneH / 2 + 2 : mid + laneH / 2 - 2); ctx.stroke();
+      for (const [step, b, , z, region] of ep.events) {
+        tick(px(step), laneTop(b) + laneH / 2, z);
+        if (regionTrace && region === selKey && EEG.blocks[b] === selName) tick(px(step), laneTop(B) + laneH / 2, z);
         ++events;
       }
     ctx.strokeStyle = "#7b2cbf"; ctx.fillStyle = "#7b2cbf"; ctx.setLineDash([4, 3]); ctx.textAlign = "left";
     for (const f of EEG.inject) {
       const x0 = px(f.step - 0.5), x1 = px(f.step + f.duration - 0.5);
-      ctx.beginPath(); ctx.moveTo(x0, top); ctx.lineTo(x0, top + (B + 1) * laneH); ctx.stroke();
-      if (x1 - x0 > 2) { ctx.beginPath(); ctx.moveTo(x1, top); ctx.lineTo(x1, top + (B + 1) * laneH); ctx.stroke(); }
+      ctx.beginPath(); ctx.moveTo(x0, top); ctx.lineTo(x0, top + lanes * laneH); ctx.stroke();
+      if (x1 - x0 > 2) { ctx.beginPath(); ctx.moveTo(x1, top); ctx.lineTo(x1, top + lanes * laneH); ctx.stroke(); }
       ctx.fillText(f.kind, x0 + 3, top - 6);
     }
     ctx.setLineDash([]);
     ctx.fillStyle = "#666"; ctx.textAlign = "center";
-    for (const t of ticks(first, last)) if (Number.isInteger(t)) ctx.fillText(String(t), px(t), top + (B + 1) * laneH + 14);
-    ctx.fillText("step", (left + w - right) / 2, top + (B + 1) * laneH + 26);
+    for (const t of ticks(first, last)) if (Number.isInteger(t)) ctx.fillText(String(t), px(t), top + lanes * laneH + 14);
+    ctx.fillText(T ? "step" + (T.every > 1 || (regionTrace && T.region_every > 1) ? " (min–max envelope of " + T.every + (regionTrace ? " / " + T.region_every : "") + " steps)" : "") : "step (lanes per epoch: no eeg/channels.json)",
+                 (left + w - right) / 2, top + lanes * laneH + 26);
     chart.dataset.lanes = String(B);
+    chart.dataset.traces = T ? "steps" : "epochs";
+    chart.dataset.region = regionTrace ? selName + " " + selKey : "";
+    // where a step and a lane are drawn (CSS pixels), for the browser test
+    chart.dataset.geometry = JSON.stringify({ left, right, top, laneH, first, last, width: w });
     chart.dataset.events = String(events);
     chart.dataset.epoch = cur >= 0 ? String(EEG.epochs[cur].epoch) : "";
     // band powers: bars of the selected epoch, then each block's band spectrogram over the epochs

@@ -173,6 +173,40 @@ def report():
     put("report", "huge_key", run_sections([(3, '{"layers":{"a":{"regions":{"grid_50000_1_1":{"zeta_score":1}}}}}')]))
 
 
+# ---- NN-EEG: "@@k" sections of eeg/channels.json (0), epoch_001.json (1), epoch_001.npy (2),
+# epoch_002.json (3), epoch_002.npy (4); values below 2 so that no float's bytes spell "@@"
+def npy2d(rows, cols, values):
+    header = "{'descr': '<f4', 'fortran_order': False, 'shape': (%d,%d), }" % (rows, cols)
+    header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + struct.pack("<%df" % len(values), *values)
+
+
+def eeg():
+    names = [("loss", "", "", "loss")] + [("conv1/" + k, "conv1", "", k) for k in ("grad_norm", "update_ratio", "activity")]
+    names += [("conv1/grid_1_%d_1" % j, "conv1", "grid_1_%d_1" % j, "region") for j in (1, 2)]
+    channels = {"format": "nnfmri eeg channels", "version": 1, "rows": "one per SGD step, float32", "columns": len(names),
+                "channels": [{"name": n, "block": b, "region": r, "channel": c} for n, b, r, c in names]}
+    bands = {"delta": 0.5, "theta": 0.2, "alpha": 0.1, "beta": 0.1, "gamma": 0.1}
+
+    def epoch(e, events):
+        regions = {"grid_1_%d_1" % j: {"mean_activity": 0.25 * j, "gamma": 0.125} for j in (1, 2)}
+        return {"epoch": e, "steps": [4 * e - 3, 4 * e], "window": 4, "span": [1, 4 * e], "loss": {"bands": bands, "trend_t": -2.5},
+                "blocks": {"conv1": {"state": "learning", "activity_bands": bands, "grad_norm_bands": bands, "regions": regions}},
+                "events": events}
+
+    def rows(e):
+        return npy2d(4, len(names), [0.015625 * ((t * 7 + c) % 64) + (1.5 if (e, t, c) == (2, 1, 3) else 0)
+                                     for t in range(4) for c in range(len(names))])
+    c = lambda d: json.dumps(d, separators=(",", ":"))
+    event = {"step": 6, "block": "conv1", "region": "", "channel": "activity", "z": 8.5}
+    full = [(0, c(channels)), (1, c(epoch(1, []))), (2, rows(1)), (3, c(epoch(2, [event]))), (4, rows(2))]
+    put("eeg", "full_run", b"".join(b"@@%d\n" % k + (v if isinstance(v, bytes) else v.encode()) for k, v in full))
+    put("eeg", "short_rows", b"".join(b"@@%d\n" % k + (v if isinstance(v, bytes) else v.encode()) for k, v in full[:4]) +
+        b"@@4\n" + rows(2)[:-4])
+    put("eeg", "npy_only", b"@@2\n" + rows(1))
+    put("eeg", "no_channels", b"".join(b"@@%d\n" % k + (v if isinstance(v, bytes) else v.encode()) for k, v in full[1:]))
+
+
 # ---- the spec parser: three bytes of input shape, then the spec
 def specs():
     shape = bytes([2, 31, 31])  # 3 x 32 x 32
@@ -290,6 +324,7 @@ def main():
     idx()
     checkpoints()
     report()
+    eeg()
     specs()
     flags()
     jsons()

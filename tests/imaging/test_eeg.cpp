@@ -215,7 +215,17 @@ TEST(EegRecorder, APlantedLesionIsOneEventAtItsStepAndNoiseAloneIsNone) {
   Planted lesion;
   Recorder r(lesion.h.net, lesion.h.grid, 16);
   lesion.run(r, 300, [](long t, int g) { return g == 2 && t >= 250 ? 0.0 : 1.0; });
-  // grid_2_1_1 (region 2) only: conv1's mean falls by a quarter, within its noise
+  // grid_2_1_1 (region 2) only: conv1's mean falls by a quarter, within its noise.  Its γ power
+  // collapses too, a band-power event (γ drop) once the zeros fill the 16-step window.
+  std::vector<Event> bands;
+  for (size_t i = 0; i < lesion.events.size();)
+    if (!lesion.events[i].band.empty()) bands.push_back(lesion.events[i]), lesion.events.erase(lesion.events.begin() + long(i));
+    else ++i;
+  ASSERT_EQ(bands.size(), 1u);
+  EXPECT_EQ(bands[0].region, "grid_2_1_1");
+  EXPECT_LT(bands[0].z, -6);
+  EXPECT_GE(bands[0].step, 250);
+  EXPECT_LE(bands[0].step, 250 + kBandSegment);
   ASSERT_EQ(lesion.events.size(), 1u);
   EXPECT_EQ(lesion.events[0].step, 250);
   EXPECT_EQ(lesion.events[0].block, "conv1");
@@ -227,6 +237,32 @@ TEST(EegRecorder, APlantedLesionIsOneEventAtItsStepAndNoiseAloneIsNone) {
   Recorder e(early.h.net, early.h.grid, 16);
   early.run(e, 140, [](long t, int g) { return g == 2 && t >= 100 ? 0.0 : 1.0; });
   EXPECT_TRUE(early.events.empty());
+}
+
+// A γ burst: region grid_1_2_1 alternates 1 ± 0.6 for 12 steps from step 260 (epoch 6: 251 … 300) (its mean level
+// unchanged, its γ power far above its history): a band-power event within S steps of the onset, a
+// rise, and no event before the burst (the clean run of the lesion test above has no event at all).
+TEST(EegRecorder, AGammaBurstIsABandPowerEvent) {
+  Planted burst;
+  Recorder r(burst.h.net, burst.h.grid, 16);
+  burst.run(r, 300, [](long t, int g) { return g == 1 && t >= 260 && t < 272 ? 1.0 + (t % 2 ? 0.6 : -0.6) : 1.0; });
+  std::vector<Event> bands;
+  for (const Event& e : burst.events)
+    if (!e.band.empty()) bands.push_back(e);
+  ASSERT_FALSE(bands.empty());
+  EXPECT_EQ(bands[0].band, "gamma");
+  EXPECT_EQ(bands[0].block, "conv1");
+  EXPECT_EQ(bands[0].region, "grid_1_2_1");
+  EXPECT_GT(bands[0].z, 6);
+  EXPECT_GE(bands[0].step, 260);
+  EXPECT_LE(bands[0].step, 260 + kBandSegment);
+  EXPECT_EQ(bands[0].line(), "conv1 grid_1_2_1: γ burst at step " + std::to_string(bands[0].step) + ", z " + base::format("%.1f", bands[0].z));
+  for (const Event& e : bands) EXPECT_EQ(e.block, "conv1") << e.line();  // the region, or its block's mean
+  for (const Event& e : burst.events) EXPECT_GE(e.step, 260) << e.line();
+  const nlohmann::ordered_json doc = r.analyse_epoch();
+  bool listed = false;
+  for (const auto& e : doc["events"]) listed |= e.value("band", "") == "gamma";
+  EXPECT_TRUE(listed);
 }
 
 TEST(EegRecorder, AReplayedRecorderEndsItsEpochWithTheSameEventsAndAnalysis) {

@@ -1,13 +1,22 @@
 // tests/report/test_report_eeg.cpp — the statistics behind NN-EEG's cross-modal consistency
 // (report/report_eeg.h) on hand cases: Cohen's κ, F1, Spearman per group, the bootstrap interval
 // and the shuffled-label null (deterministic; the null breaks a planted association), the clipping
-// of negative terms in Consistency.  The whole path on a run directory is in test_report.cpp.
+// of negative terms in Consistency; the page's per-step traces (the min–max envelope, the rows of
+// eeg/epoch_NNN.npy against a brute-force reading, refusals of files that do not match).  The whole
+// path on a run directory is in test_report.cpp.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 
+#include "base/fileio.h"
 #include "base/rng.h"
+#include "nn/npz.h"
 #include "report/report_eeg.h"
+#include "run/json.h"
+#include "run/layout.h"
+#include "tests/error_of.h"
+#include "tests/temp_dir.h"
 
 namespace {
 
@@ -156,6 +165,119 @@ TEST(ReportEeg, KappaAndF1TermsOnLabels) {
   const ConsistencyTerm f = report::estimate_term(anomalies, report::f1_of_items, false, 4, 1);
   EXPECT_NEAR(*f.value, 0.8, 1e-12);  // TP 2, FN 1
   EXPECT_EQ(f.items, 4);
+}
+
+// The envelope on a hand case: buckets of 3 keep min and max of their finite values, a bucket of
+// NaN only is NaN, the last bucket is shorter; every = 1 keeps the values.
+TEST(ReportEeg, EnvelopeKeepsEachBucketsMinAndMax) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const report::EegTrace e = report::envelope({1, 5, nan, 2, 3, -1, nan, nan, nan, 7}, 3);
+  ASSERT_EQ(e.lo.size(), 4u);
+  EXPECT_EQ(e.lo[0], 1);
+  EXPECT_EQ(e.hi[0], 5);
+  EXPECT_EQ(e.lo[1], -1);
+  EXPECT_EQ(e.hi[1], 3);
+  EXPECT_TRUE(std::isnan(e.lo[2]) && std::isnan(e.hi[2]));
+  EXPECT_EQ(e.lo[3], 7);
+  EXPECT_EQ(e.hi[3], 7);
+  const report::EegTrace raw = report::envelope({4, nan, -2}, 1);
+  EXPECT_EQ(raw.lo[0], 4);
+  EXPECT_TRUE(std::isnan(raw.hi[1]));
+  EXPECT_EQ(raw.hi[2], -2);
+  expect_error_naming([] { report::envelope({1}, 0); }, "bucket of 0 steps");
+}
+
+// eeg/channels.json and two epochs of rows (6 steps each) of a net with blocks "a" (2 regions) and
+// "b" (1 region); a one-step spike in b's activity at step 8 and in a/grid_1_2_1 at step 3.
+class EegTraceTest : public TempDirTest {
+ protected:
+  const std::vector<std::string> names = {"loss", "a/grad_norm", "a/update_ratio", "a/activity", "a/grid_1_1_1", "a/grid_1_2_1",
+                                          "b/grad_norm", "b/update_ratio", "b/activity", "b/grid_1_1_1"};
+  std::vector<report::EegEpoch> epochs;
+  double value(long step, size_t c) const {
+    if (names[c] == "b/activity" && step == 8) return 50;
+    if (names[c] == "a/grid_1_2_1" && step == 3) return -40;
+    return double(c) + 0.01 * double(step % 5);
+  }
+  void SetUp() override {
+    TempDirTest::SetUp();
+    const run::Layout layout(dir_);
+    std::filesystem::create_directories(layout.eeg());
+    run::Json list = run::Json::array();
+    for (const std::string& n : names) {
+      const size_t slash = n.find('/');
+      const std::string block = slash == std::string::npos ? "" : n.substr(0, slash), rest = n.substr(slash + 1);
+      const bool region = rest.rfind("grid_", 0) == 0;
+      list.push_back({{"name", n}, {"block", block}, {"region", region ? rest : ""}, {"channel", block.empty() ? "loss" : region ? "region" : rest}});
+    }
+    run::write_json(layout.eeg_channels(), {{"format", "nnfmri eeg channels"}, {"version", 1}, {"columns", names.size()}, {"channels", list}}, 1);
+    for (int e = 1; e <= 2; ++e) {
+      std::vector<float> rows;
+      for (long t = 6L * e - 5; t <= 6L * e; ++t)
+        for (size_t c = 0; c < names.size(); ++c) rows.push_back(float(value(t, c)));
+      nn::write_npy(layout.eeg_rows(e), {"", {6, int(names.size())}, rows.data()});
+      report::EegEpoch ep;
+      ep.epoch = e;
+      ep.path = layout.eeg_epoch(e);
+      ep.first_step = 6L * e - 5;
+      ep.last_step = 6L * e;
+      epochs.push_back(ep);
+    }
+  }
+  // the envelope of column c read step by step, the brute-force answer
+  report::EegTrace expected(size_t c, long every) const {
+    std::vector<double> x;
+    for (long t = 1; t <= 12; ++t) x.push_back(double(float(value(t, c))));
+    return report::envelope(x, every);
+  }
+};
+
+TEST_F(EegTraceTest, TracesAreTheRowsOfEveryStepDownsampledByTheirEnvelope) {
+  // 4 points per trace: buckets of 3 steps; regions of "a" only (the imaged blocks), 2 · 12 · 2 / 12 → 4
+  const std::optional<report::EegTraces> t = report::load_eeg_traces(dir_, epochs, {"a", "b"}, {"a"}, 4, 12);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->first_step, 1);
+  EXPECT_EQ(t->last_step, 12);
+  EXPECT_EQ(t->every, 3);
+  EXPECT_EQ(t->region_every, 4);
+  EXPECT_EQ(t->loss.lo, expected(0, 3).lo);
+  EXPECT_EQ(t->loss.hi, expected(0, 3).hi);
+  ASSERT_EQ(t->blocks.size(), 2u);
+  EXPECT_EQ(t->blocks[0].hi, expected(3, 3).hi);
+  EXPECT_EQ(t->blocks[1].lo, expected(8, 3).lo);
+  EXPECT_EQ(t->blocks[1].hi, expected(8, 3).hi);
+  EXPECT_EQ(t->blocks[1].hi[2], 50);  // the spike of step 8 is in bucket (8 − 1) / 3 = 2, and only there
+  for (size_t i : {0, 1, 3}) EXPECT_LT(t->blocks[1].hi[i], 50);
+  ASSERT_EQ(t->regions.size(), 2u);
+  EXPECT_EQ(t->regions[1].block, "a");
+  EXPECT_EQ(t->regions[1].region, "grid_1_2_1");
+  EXPECT_EQ(t->regions[1].trace.lo, expected(5, 4).lo);
+  EXPECT_EQ(t->regions[1].trace.lo[0], -40);  // step 3 in bucket 0 of 4 steps
+  // all steps kept when the caps allow it
+  const std::optional<report::EegTraces> raw = report::load_eeg_traces(dir_, epochs, {"a", "b"}, {"a", "b"}, 100, 1000);
+  ASSERT_TRUE(raw);
+  EXPECT_EQ(raw->every, 1);
+  EXPECT_EQ(raw->region_every, 1);
+  EXPECT_EQ(raw->regions.size(), 3u);
+  EXPECT_EQ(raw->blocks[1].lo, expected(8, 1).lo);
+  // the second epoch alone: its steps, not the run's
+  const std::optional<report::EegTraces> second = report::load_eeg_traces(dir_, {epochs[1]}, {"b"}, {}, 100, 1000);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->first_step, 7);
+  EXPECT_EQ(second->blocks[0].lo[1], 50);
+}
+
+TEST_F(EegTraceTest, FilesThatDoNotMatchAreRefusedNamingThem) {
+  const run::Layout layout(dir_);
+  const std::vector<float> rows(6 * 9, 1.f);
+  nn::write_npy(layout.eeg_rows(2), {"", {6, 9}, rows.data()});  // a channel short
+  expect_error_naming([&] { report::load_eeg_traces(dir_, epochs, {"a", "b"}, {"a"}); }, layout.eeg_rows(2) + ": holds 6x9 values");
+  std::filesystem::remove(layout.eeg_rows(2));
+  expect_error_naming([&] { report::load_eeg_traces(dir_, epochs, {"a", "b"}, {"a"}); }, layout.eeg_rows(2) + ": missing");
+  base::write_file_atomic(layout.eeg_channels(), "{\"columns\": 3, \"channels\": []}");
+  expect_error_naming([&] { report::load_eeg_traces(dir_, epochs, {"a", "b"}, {"a"}); }, layout.eeg_channels() + ": /channels");
+  std::filesystem::remove(layout.eeg_channels());  // a run without channels.json: no traces
+  EXPECT_FALSE(report::load_eeg_traces(dir_, epochs, {"a", "b"}, {"a"}));
 }
 
 }  // namespace
