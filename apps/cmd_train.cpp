@@ -13,6 +13,7 @@
 #include "apps/commands.h"
 #include "apps/training_run.h"
 #include "base/error.h"
+#include "dist/world.h"
 #include "base/format.h"
 #include "report/report_data.h"
 #include "report/report_summary.h"
@@ -57,6 +58,7 @@ TrainingSettings training_settings(const Flags& flags, int threads) {
   nn::TrainConfig& cfg = s.train;
   cfg.epochs = int(flags.integer("--epochs"));
   cfg.batch = int(flags.integer("--batch"));
+  cfg.shards = int(flags.integer("--shards"));
   cfg.seed = uint64_t(flags.integer("--seed"));
   cfg.optim.kind = flags.text("--optimizer");
   cfg.optim.lr = flags.has("--lr") ? float(flags.real("--lr")) : nn::default_learning_rate(cfg.optim.kind);
@@ -247,6 +249,8 @@ int cmd_train(int argc, char** argv) {
     std::fflush(stdout);
   };
   callbacks.stop_requested = [] { return stop_signal != 0; };
+  callbacks.group = &dist::world();
+  const bool writer = dist::world().rank() == 0;  // the other ranks of an MPI job print nothing
   install_stop_handlers();
   TrainingOutcome outcome;
   try {
@@ -258,13 +262,14 @@ int cmd_train(int argc, char** argv) {
   }
   if (!outcome.complete) {
     const int sig = stop_signal;
+    if (!writer) return 128 + sig;
     if (isatty(STDERR_FILENO)) std::fputc('\n', stderr);
     std::fprintf(stderr, "nnfmri train: stopped by %s at epoch %d, step %ld of %ld; resume with: nnfmri train --resume %s\n",
                  sig == SIGTERM ? "SIGTERM" : "SIGINT", outcome.epoch, outcome.step, outcome.steps_per_epoch,
                  settings.out.c_str());
     return 128 + sig;
   }
-  std::printf("done: %s/model.ckpt, %s/metrics.jsonl\n", settings.out.c_str(), settings.out.c_str());
+  if (writer) std::printf("done: %s/model.ckpt, %s/metrics.jsonl\n", settings.out.c_str(), settings.out.c_str());
   return 0;
 }
 
