@@ -251,6 +251,11 @@ int cmd_train(int argc, char** argv) {
   callbacks.stop_requested = [] { return stop_signal != 0; };
   callbacks.group = &dist::world();
   const bool writer = dist::world().rank() == 0;  // the other ranks of an MPI job print nothing
+  const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  if (writer && dist::ranks_on_this_node() > 1 && long(dist::ranks_on_this_node()) * threads > cores)
+    std::fprintf(stderr, "nnfmri train: warning: %d ranks on this machine × --threads %d = %ld threads on %ld cores "
+                 "(oversubscribed: slower, same results)\n", dist::ranks_on_this_node(), threads,
+                 long(dist::ranks_on_this_node()) * threads, cores);
   install_stop_handlers();
   TrainingOutcome outcome;
   try {
@@ -269,6 +274,10 @@ int cmd_train(int argc, char** argv) {
                  settings.out.c_str());
     return 128 + sig;
   }
+  if (writer && dist::world().ranks() > 1)
+    std::printf("mpi: %d ranks; rank 0 spent %.2f s combining shard partials (sending, adding in shard order, "
+                "broadcasting, waiting for the other ranks)\n",
+                dist::world().ranks(), dist::world().combine_seconds());
   if (writer) std::printf("done: %s/model.ckpt, %s/metrics.jsonl\n", settings.out.c_str(), settings.out.c_str());
   return 0;
 }

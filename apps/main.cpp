@@ -51,6 +51,12 @@ static int run_command(int argc, char** argv) {
     return 0;
   }
   try {
+    // Under mpirun only the commands that share their work between ranks run (each rank of another
+    // command would write the same files).
+    const int ranks = dist::world().ranks();
+    if (ranks > 1 && cmd != "train" && cmd != "analyze")
+      return failure(cmd, "nnfmri " + cmd + " runs in one process, not on " + std::to_string(ranks) +
+                              " MPI ranks (under mpirun: train, analyze)", 2);
     std::string names;
     for (const app::CommandDef& c : app::command_table()) {
       if (c.name == cmd) return c.run(argc - 2, argv + 2);

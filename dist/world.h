@@ -18,6 +18,8 @@ void finish();
 // The job's ranks: rank r of P (this process alone: 0 of 1).  Shard partials are combined at rank 0
 // in shard order and broadcast (nn/shards.h).
 nn::ShardGroup& world();
+// The ranks of this job on this machine (Open MPI's OMPI_COMM_WORLD_LOCAL_SIZE; 1 alone).
+int ranks_on_this_node();
 // "rank R of P, " when the job has more than one rank, else "".
 std::string rank_prefix();
 // This rank failed with `line` (one line, printed on stderr by the caller's rule "nnfmri: error: …"):

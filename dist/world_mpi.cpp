@@ -2,6 +2,7 @@
 #include <mpi.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -40,6 +41,7 @@ class MpiGroup : public nn::ShardGroup {
                           std::vector<double>& total) override {
     if (length > size_t(INT_MAX)) throw base::Error("shard partial of " + std::to_string(length) + " values: too long for MPI");
     const int n = int(length);
+    const double start = MPI_Wtime();
     total.assign(length, 0.0);
     if (rank_ == 0) {
       for (int s = 0; s < shards; ++s) {
@@ -61,6 +63,43 @@ class MpiGroup : public nn::ShardGroup {
       }
     }
     check(MPI_Bcast(total.data(), n, MPI_DOUBLE, 0, MPI_COMM_WORLD), "broadcasting the combined shards");
+    combine_seconds_ += MPI_Wtime() - start;
+  }
+  double combine_seconds() const override { return combine_seconds_; }
+
+  void share_rows(std::vector<double>& rows, size_t width, size_t first, size_t count) override {
+    // every rank gathers, rank by rank, the rows it owns (x ≡ rank mod P) in increasing order
+    std::vector<int> counts(static_cast<size_t>(ranks_)), displs(static_cast<size_t>(ranks_));
+    size_t total = 0;
+    for (int r = 0; r < ranks_; ++r) {
+      size_t rows_of_r = 0;
+      for (size_t x = first; x < first + count; ++x)
+        if (int(x % size_t(ranks_)) == r) ++rows_of_r;
+      if (rows_of_r * width > size_t(INT_MAX) || total > size_t(INT_MAX))
+        throw base::Error("sharing " + std::to_string(count) + " rows of " + std::to_string(width) + " values: too many for MPI");
+      counts[size_t(r)] = int(rows_of_r * width);
+      displs[size_t(r)] = int(total);
+      total += rows_of_r * width;
+    }
+    std::vector<double> packed, gathered(total);
+    for (size_t x = first; x < first + count; ++x)
+      if (int(x % size_t(ranks_)) == rank_) packed.insert(packed.end(), rows.begin() + long(x * width), rows.begin() + long((x + 1) * width));
+    check(MPI_Allgatherv(packed.data(), int(packed.size()), MPI_DOUBLE, gathered.data(), counts.data(), displs.data(),
+                         MPI_DOUBLE, MPI_COMM_WORLD),
+          "sharing imaging rows");
+    std::vector<size_t> at(static_cast<size_t>(ranks_));
+    for (int r = 0; r < ranks_; ++r) at[size_t(r)] = size_t(displs[size_t(r)]);
+    for (size_t x = first; x < first + count; ++x) {
+      size_t& from = at[x % size_t(ranks_)];
+      std::copy(gathered.begin() + long(from), gathered.begin() + long(from + width), rows.begin() + long(x * width));
+      from += width;
+    }
+  }
+
+  bool from_rank0(bool value) override {
+    int v = value ? 1 : 0;
+    check(MPI_Bcast(&v, 1, MPI_INT, 0, MPI_COMM_WORLD), "broadcasting rank 0's decision");
+    return v != 0;
   }
 
   bool any(bool mine) override {
@@ -72,6 +111,7 @@ class MpiGroup : public nn::ShardGroup {
  private:
   int rank_ = 0, ranks_ = 1;
   std::vector<double> received_;
+  double combine_seconds_ = 0;
 };
 
 }  // namespace
@@ -97,6 +137,11 @@ nn::ShardGroup& world() {
   if (!joined) return alone;
   static MpiGroup group;
   return group;
+}
+
+int ranks_on_this_node() {
+  const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+  return joined && local ? std::max(1, std::atoi(local)) : 1;
 }
 
 std::string rank_prefix() {

@@ -44,6 +44,17 @@ class ShardGroup {
   // True on every rank when `mine` is true on some rank: a stop asked of one rank stops every
   // rank after the same step.
   virtual bool any(bool mine) { return mine; }
+  // Units spread over ranks (distributed ζ, imaging/shapley.h): rows [first, first + count) of a
+  // row-major table of `width` doubles per row, row x computed by rank x mod ranks().  Afterwards every
+  // rank holds every row as its owner computed it.  One process: nothing to do.
+  virtual void share_rows(std::vector<double>& rows, size_t width, size_t first, size_t count) {
+    (void)rows, (void)width, (void)first, (void)count;
+  }
+  // Rank 0's `value` on every rank (a decision that reads a clock, such as a time budget).
+  virtual bool from_rank0(bool value) { return value; }
+  // Seconds this rank spent in sum_in_shard_order (transfer and waiting for the other ranks).
+  virtual double combine_seconds() const { return 0; }
+  bool owns_row(size_t x) const { return int(x % size_t(ranks())) == rank(); }
 };
 
 }  // namespace nn
