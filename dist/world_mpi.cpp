@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -151,7 +152,12 @@ std::string rank_prefix() {
 
 int fail(const std::string& line, int code) {
   const nn::ShardGroup& w = world();
-  if (w.ranks() > 1 && w.rank() != 0) sleep(2);
+  if (w.ranks() > 1 && w.rank() != 0) {
+    // rank 0's abort ends this rank with SIGTERM: by default, not through train's stop handler
+    std::signal(SIGTERM, SIG_DFL);
+    std::signal(SIGINT, SIG_DFL);
+    sleep(2);
+  }
   std::fprintf(stderr, "nnfmri: error: %s\n", line.c_str());
   std::fflush(stderr);
   if (w.ranks() > 1) MPI_Abort(MPI_COMM_WORLD, code);

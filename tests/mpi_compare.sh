@@ -24,10 +24,12 @@ same_run() {
   done
 }
 
-train="train --data planted --limit-train 192 --limit-test 64 --epochs 2 --batch 32 --shards 4 --threads 1 --model bn"
-"$bin" $train --out "$dir/t1" > /dev/null
+# a small net with batch norm and dropout (per-shard statistics and streams), seconds per run
+train=(train --data planted --limit-train 192 --limit-test 64 --epochs 2 --batch 32 --shards 4 --threads 1
+       --model "conv3x3:8 bn relu maxpool2 conv3x3:16 bn relu maxpool2 linear:32 relu dropout:0.25 linear:10")
+"$bin" "${train[@]}" --out "$dir/t1" > /dev/null
 for np in 2 4; do
-  mpi $np $train --out "$dir/t$np" > /dev/null
+  mpi $np "${train[@]}" --out "$dir/t$np" > /dev/null
   same_run "$dir/t1" "$dir/t$np"
   echo "test-mpi: train --shards 4 on $np ranks: the run directory is byte-identical to one process's"
 done
@@ -37,7 +39,7 @@ done
 strip_timing() {
   sed -E -e 's/"(seconds|budget_seconds|setup|lesion|taylor|shapley|[a-z_]*_seconds)": *[-0-9.e+]+/"\1":0/g' "$1"
 }
-analyze="analyze $dir/t1/model.ckpt --data planted --eval-samples 48 --zeta-samples 24 --threads 1 --zeta-budget 1000 --zeta-max-permutations 8"
+analyze="analyze $dir/t1/model.ckpt --data planted --eval-samples 48 --zeta-samples 24 --threads 1 --zeta-budget 1000 --zeta-max-permutations 8 --stages grid,zeta"
 "$bin" $analyze --out "$dir/a1" > /dev/null
 mpi 2 $analyze --out "$dir/a2" > /dev/null
 diff <(cd "$dir/a1" && find . -type f | sort) <(cd "$dir/a2" && find . -type f | sort)
@@ -56,7 +58,7 @@ bad() {
   grep -q -- "$expected" "$dir/lines" || { echo "test-mpi: the error does not name '$expected': $(cat "$dir/lines")"; exit 1; }
   cat "$dir/lines"
 }
-bad "--shards 1" $train --shards 1 --out "$dir/bad"
+bad "--shards 1" "${train[@]}" --shards 1 --out "$dir/bad"
 bad "cifar10" train --data cifar10:/nonexistent --threads 1 --out "$dir/bad"
 test ! -e "$dir/bad/model.ckpt"
 echo "test-mpi: passed"
