@@ -12,7 +12,7 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 train="train --data $data --model $model --limit-train 1024 --limit-test 64 --epochs 1 --batch 64 --shards 2 --no-augment"
-analyze="--data $data --eval-samples 128 --zeta-samples 64 --zeta-budget 1000 --zeta-max-permutations 8 --stages zeta"
+analyze="--data $data --eval-samples 64 --zeta-samples 32 --zeta-budget 1000 --zeta-max-permutations 4 --stages zeta"
 rate() { grep -o '"train_images_per_s":[0-9.e+]*' "$1/metrics.jsonl" | cut -d: -f2; }
 for r in $(seq "$rounds"); do
   load=$(cut -d' ' -f1 /proc/loadavg)
