@@ -3,10 +3,7 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
-#include <condition_variable>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "base/error.h"
@@ -14,6 +11,7 @@
 #include "nn/shards.h"
 #include "nn/trainer.h"
 #include "tests/random_images.h"
+#include "tests/simulated_ranks.h"
 
 namespace {
 
@@ -50,50 +48,6 @@ TEST(Shards, CombineAddsInShardOrder) {
   EXPECT_THROW(alone.sum_in_shard_order(5, 2, partials, total), base::Error);  // one process holds every shard
 }
 
-// P ranks simulated by P threads of one process.  Only one thread computes at a time (the `turn`
-// mutex, released while a rank waits for the others), so OpenMP and OpenBLAS are never entered by two
-// threads at once; the combine is done by the last rank to arrive, adding the partials in shard order.
-struct Exchange {
-  explicit Exchange(int ranks) : posted(size_t(ranks)) {}
-  std::mutex turn, m;
-  std::condition_variable cv;
-  std::vector<std::vector<std::vector<double>>> posted;
-  int arrived = 0;
-  long generation = 0;
-  std::vector<double> total;
-};
-
-class SimulatedRank : public nn::ShardGroup {
- public:
-  SimulatedRank(Exchange& x, int rank) : x_(x), rank_(rank) {}
-  int rank() const override { return rank_; }
-  int ranks() const override { return int(x_.posted.size()); }
-  void sum_in_shard_order(int shards, size_t length, const std::vector<std::vector<double>>& mine,
-                          std::vector<double>& total) override {
-    std::unique_lock<std::mutex> lock(x_.m);
-    x_.posted[size_t(rank_)] = mine;
-    const long generation = x_.generation;
-    if (++x_.arrived == ranks()) {
-      x_.total.assign(length, 0.0);
-      for (int s = 0; s < shards; ++s) nn::add_partial(x_.total, x_.posted[size_t(s % ranks())].at(size_t(s / ranks())));
-      x_.arrived = 0;
-      ++x_.generation;
-      x_.cv.notify_all();
-    } else {
-      x_.turn.unlock();  // let the other ranks compute while this one waits
-      x_.cv.wait(lock, [&] { return x_.generation != generation; });
-      lock.unlock();
-      x_.turn.lock();
-      lock.lock();
-    }
-    total = x_.total;
-  }
-
- private:
-  Exchange& x_;
-  int rank_;
-};
-
 const char* kSpec = "conv3x3:4 bn relu maxpool2 linear:8 relu dropout:0.25 linear:3";
 
 nn::TrainConfig config(int shards) {
@@ -124,17 +78,8 @@ TEST(Shards, TwoSimulatedRanksTrainTheSameBytesAsOneProcess) {
   const RandomImages data(40, 3, 8, 8, 3, 11);
   const std::string one = trained_bytes(data, 5, nullptr);
   for (int ranks : {2, 3}) {
-    Exchange exchange(ranks);
     std::vector<std::string> bytes(static_cast<size_t>(ranks));
-    std::vector<std::thread> threads;
-    for (int r = 0; r < ranks; ++r)
-      threads.emplace_back([&, r] {
-        omp_set_num_threads(1);
-        std::lock_guard<std::mutex> turn(exchange.turn);
-        SimulatedRank rank(exchange, r);
-        bytes[size_t(r)] = trained_bytes(data, 5, &rank);
-      });
-    for (std::thread& t : threads) t.join();
+    on_simulated_ranks(ranks, [&](SimulatedRank& rank) { bytes[size_t(rank.rank())] = trained_bytes(data, 5, &rank); });
     for (int r = 0; r < ranks; ++r) EXPECT_TRUE(bytes[size_t(r)] == one) << ranks << " ranks, rank " << r;
   }
   // the shards change what is trained (per-shard batch norm and dropout streams): not a no-op
