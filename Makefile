@@ -7,6 +7,8 @@
 #   make test-serve  `nnfmri serve` in headless Chromium while a short run trains
 #   make asan    the test suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make fuzz    every reader under libFuzzer + ASan + UBSan (clang), FUZZ_SECONDS (60) per harness
+#   make test-mpi  2-rank training and analyze under mpirun, compared byte for byte with 1 rank
+#   make MPI=1   build on Open MPI (the default when mpicxx is present; MPI=0 builds without it)
 #
 # Layout: nn/ datasets/ imaging/ are compiled into build/libnnfmri.a; apps/ is the
 # `nnfmri` command; tests/ and bench/ link the same library (tests also apps/ but main.cpp).
@@ -21,8 +23,10 @@ SHELL := /bin/bash
 # nodejs: `make test` checks and unit-tests the report page's JavaScript (report/page/*.js).
 # fonts-dejavu-core: DejaVuSans.ttf, the text of every figure (rasterised with libstb's stb_truetype).
 # libcpp-httplib-dev: the HTTP server of `nnfmri serve` (cpp-httplib; serve/server.cpp alone includes it).
+# libopenmpi-dev openmpi-bin: data-parallel training and distributed imaging under mpirun (dist/).
 PACKAGES := libopenblas-dev libopenblas-openmp-dev libstb-dev libgtest-dev libbenchmark-dev \
-            zlib1g-dev dataset-fashion-mnist nlohmann-json3-dev nodejs fonts-dejavu-core libcpp-httplib-dev
+            zlib1g-dev dataset-fashion-mnist nlohmann-json3-dev nodejs fonts-dejavu-core libcpp-httplib-dev \
+            libopenmpi-dev openmpi-bin
 # Only for `make test-report` (report.html in a real browser), installed by the same deps rule.
 BROWSER_PACKAGES := chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -51,6 +55,25 @@ APP_SRC := $(wildcard apps/*.cpp)
 TEST_SRC := $(wildcard tests/*.cpp $(filter-out tests/fuzz/%,$(wildcard tests/*/*.cpp)))
 BENCH_SRC := $(wildcard bench/*.cpp)
 
+# MPI (README "Beyond one machine (MPI)"): dist/world_mpi.cpp, the only file that includes <mpi.h>,
+# is compiled with Open MPI's flags (mpicxx --showme) and linked into nnfmri and the tests; MPI=0
+# links dist/world_serial.cpp instead.  Auto-detected: 1 when mpicxx is on the PATH.
+MPI ?= $(if $(shell command -v mpicxx 2>/dev/null),1,0)
+ifeq ($(MPI),1)
+DIST_SRC := dist/world_mpi.cpp
+MPI_CXXFLAGS := -DOMPI_SKIP_MPICXX $(shell mpicc --showme:compile 2>/dev/null)
+MPI_LDLIBS := $(shell mpicc --showme:link 2>/dev/null)
+else
+DIST_SRC := dist/world_serial.cpp
+endif
+DIST_OBJ := $(DIST_SRC:%.cpp=$(BUILD)/obj/%.o)
+$(BUILD)/obj/dist/world_mpi.o: CXXFLAGS += $(MPI_CXXFLAGS)
+# Which of the two is linked: a change of MPI relinks nnfmri and the tests.
+LINK_KIND := $(BUILD)/link-kind
+$(LINK_KIND): FORCE
+	@mkdir -p $(dir $@); echo "MPI=$(MPI)" | cmp -s - $@ || echo "MPI=$(MPI)" > $@
+FORCE:
+
 LIB_OBJ := $(LIB_SRC:%.cpp=$(BUILD)/obj/%.o)
 APP_OBJ := $(APP_SRC:%.cpp=$(BUILD)/obj/%.o)
 # The commands without main(): the tests drive the flag table and the training run directly.
@@ -63,7 +86,7 @@ APP := $(BUILD)/nnfmri
 TESTS := $(BUILD)/nnfmri_tests
 BENCH := $(BUILD)/nnfmri_bench
 
-.PHONY: all deps fuzz-deps build run test test-page test-report test-serve bench bench-serve asan fuzz clean cifar10
+.PHONY: all deps fuzz-deps build run test test-page test-report test-serve test-mpi bench bench-serve asan fuzz clean cifar10 FORCE
 
 # Compilations run JOBS at a time (all cores); the set-up steps (deps) always run first, alone.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
@@ -106,11 +129,11 @@ $(LIB): $(LIB_OBJ)
 # (imaging/stage.h), which nothing else references, so the linker must not drop them.
 WHOLE_LIB = -Wl,--whole-archive $(LIB) -Wl,--no-whole-archive
 
-$(APP): $(APP_OBJ) $(LIB)
-	$(CXX) $(LDFLAGS) $(APP_OBJ) $(WHOLE_LIB) $(LDLIBS) -o $@
+$(APP): $(APP_OBJ) $(DIST_OBJ) $(LIB) $(LINK_KIND)
+	$(CXX) $(LDFLAGS) $(APP_OBJ) $(DIST_OBJ) $(WHOLE_LIB) $(LDLIBS) $(MPI_LDLIBS) -o $@
 
-$(TESTS): $(TEST_OBJ) $(APP_LIB_OBJ) $(LIB)
-	$(CXX) $(LDFLAGS) $(TEST_OBJ) $(APP_LIB_OBJ) $(WHOLE_LIB) -lgtest -lgtest_main $(LDLIBS) -o $@
+$(TESTS): $(TEST_OBJ) $(APP_LIB_OBJ) $(DIST_OBJ) $(LIB) $(LINK_KIND)
+	$(CXX) $(LDFLAGS) $(TEST_OBJ) $(APP_LIB_OBJ) $(DIST_OBJ) $(WHOLE_LIB) -lgtest -lgtest_main $(LDLIBS) $(MPI_LDLIBS) -o $@
 
 $(BENCH): $(BENCH_OBJ) $(LIB)
 	$(CXX) $(LDFLAGS) $(BENCH_OBJ) $(WHOLE_LIB) -lbenchmark -lbenchmark_main $(LDLIBS) -o $@
@@ -171,6 +194,12 @@ test-serve: all
 	@$(MAKE) --no-print-directory deps PACKAGES="$(BROWSER_PACKAGES)"
 	node tests/serve_browser_test.js --nnfmri $(APP) --out $(BUILD)
 
+# 2-rank training and analyze under mpirun on this machine, compared byte for byte with 1 rank
+# (tests/mpi_compare.sh); builds with MPI=1 (make deps installs Open MPI).
+test-mpi: deps
+	@$(MAKE) -j$(JOBS) --no-print-directory MPI=1 $(APP)
+	bash tests/mpi_compare.sh $(APP)
+
 # The bounded load test of `nnfmri serve` on loopback (bench/serve_load.js): 50 clients × 200 requests.
 bench-serve: all
 	node bench/serve_load.js --nnfmri $(APP)
@@ -195,7 +224,8 @@ FUZZ_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CXXFLAGS := -std=c++17 -O1 -g -march=native -fno-omit-frame-pointer -fopenmp -Wall -Wextra -Wno-pass-failed -MMD -MP -I. \
                  -isystem $(BLAS_INC) $(FUZZ_SANITIZE) -fsanitize=fuzzer-no-link
 FUZZ_HARNESSES := $(patsubst tests/fuzz/fuzz_%.cpp,%,$(wildcard tests/fuzz/fuzz_*.cpp))
-FUZZ_LIB_OBJ := $(LIB_SRC:%.cpp=$(FUZZ_BUILD)/obj/%.o) $(filter-out %/apps/main.o,$(APP_SRC:%.cpp=$(FUZZ_BUILD)/obj/%.o))
+FUZZ_LIB_OBJ := $(LIB_SRC:%.cpp=$(FUZZ_BUILD)/obj/%.o) $(filter-out %/apps/main.o,$(APP_SRC:%.cpp=$(FUZZ_BUILD)/obj/%.o)) \
+                $(FUZZ_BUILD)/obj/dist/world_serial.o
 
 $(FUZZ_BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)
@@ -229,5 +259,5 @@ cifar10:
 clean:
 	rm -rf $(BUILD)
 
--include $(LIB_OBJ:.o=.d) $(APP_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(APP_OBJ:.o=.d) $(DIST_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)
 -include $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_HARNESSES:%=$(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.d)

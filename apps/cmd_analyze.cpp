@@ -3,9 +3,13 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "apps/commands.h"
+#include "base/error.h"
+#include "dist/world.h"
 #include "nn/checkpoint.h"
+#include "run/manifest.h"
 
 namespace app {
 
@@ -22,11 +26,27 @@ int cmd_analyze(int argc, char** argv) {
   std::string model = ck.meta.value("model", std::string("custom"));
   imaging::AnalysisContext ctx{model, ck.epoch, describe_data(flags.text("--data"), data)};
   data.train = datasets::Dataset{};  // described above; only the test split is imaged (peak memory)
-  const bool terminal = isatty(STDERR_FILENO);
-  imaging::AnalysisReport rep = imaging::run_analysis(*ck.net, data.test.view(), settings, ctx, flags.text("--out"),
+  // Under mpirun the ranks share the ζ permutations (settings.zeta.ranks); every rank runs every
+  // stage, and only rank 0 writes --out: the others write their (identical) files into a scratch
+  // directory of their own, removed afterwards.
+  nn::ShardGroup& world = dist::world();
+  settings.zeta.ranks = &world;
+  const bool writer = world.rank() == 0;
+  std::string out = flags.text("--out");
+  if (!writer) {
+    char scratch[] = "/tmp/nnfmri-rank-XXXXXX";
+    if (!mkdtemp(scratch)) throw base::Error("rank " + std::to_string(world.rank()) + ": cannot create a scratch directory in /tmp");
+    out = scratch;
+  }
+  const bool terminal = writer && isatty(STDERR_FILENO);
+  imaging::AnalysisReport rep = imaging::run_analysis(*ck.net, data.test.view(), settings, ctx, out,
                                                       [&](const imaging::AnalysisProgress& p) {
                                                         if (terminal) draw_imaging_progress("analyze", p);
                                                       });
+  if (!writer) {
+    run::remove_path(out);
+    return 0;
+  }
   if (terminal) clear_progress_line();
   std::fputs(rep.summary.c_str(), stdout);
   return 0;

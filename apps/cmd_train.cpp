@@ -13,6 +13,7 @@
 #include "apps/commands.h"
 #include "apps/training_run.h"
 #include "base/error.h"
+#include "dist/world.h"
 #include "base/format.h"
 #include "report/report_data.h"
 #include "report/report_summary.h"
@@ -57,6 +58,7 @@ TrainingSettings training_settings(const Flags& flags, int threads) {
   nn::TrainConfig& cfg = s.train;
   cfg.epochs = int(flags.integer("--epochs"));
   cfg.batch = int(flags.integer("--batch"));
+  cfg.shards = int(flags.integer("--shards"));
   cfg.seed = uint64_t(flags.integer("--seed"));
   cfg.optim.kind = flags.text("--optimizer");
   cfg.optim.lr = flags.has("--lr") ? float(flags.real("--lr")) : nn::default_learning_rate(cfg.optim.kind);
@@ -247,6 +249,13 @@ int cmd_train(int argc, char** argv) {
     std::fflush(stdout);
   };
   callbacks.stop_requested = [] { return stop_signal != 0; };
+  callbacks.group = &dist::world();
+  const bool writer = dist::world().rank() == 0;  // the other ranks of an MPI job print nothing
+  const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  if (writer && dist::ranks_on_this_node() > 1 && long(dist::ranks_on_this_node()) * threads > cores)
+    std::fprintf(stderr, "nnfmri train: warning: %d ranks on this machine × --threads %d = %ld threads on %ld cores "
+                 "(oversubscribed: slower, same results)\n", dist::ranks_on_this_node(), threads,
+                 long(dist::ranks_on_this_node()) * threads, cores);
   install_stop_handlers();
   TrainingOutcome outcome;
   try {
@@ -258,13 +267,18 @@ int cmd_train(int argc, char** argv) {
   }
   if (!outcome.complete) {
     const int sig = stop_signal;
+    if (!writer) return 128 + sig;
     if (isatty(STDERR_FILENO)) std::fputc('\n', stderr);
     std::fprintf(stderr, "nnfmri train: stopped by %s at epoch %d, step %ld of %ld; resume with: nnfmri train --resume %s\n",
                  sig == SIGTERM ? "SIGTERM" : "SIGINT", outcome.epoch, outcome.step, outcome.steps_per_epoch,
                  settings.out.c_str());
     return 128 + sig;
   }
-  std::printf("done: %s/model.ckpt, %s/metrics.jsonl\n", settings.out.c_str(), settings.out.c_str());
+  if (writer && dist::world().ranks() > 1)
+    std::printf("mpi: %d ranks; rank 0 spent %.2f s combining shard partials (sending, adding in shard order, "
+                "broadcasting, waiting for the other ranks)\n",
+                dist::world().ranks(), dist::world().combine_seconds());
+  if (writer) std::printf("done: %s/model.ckpt, %s/metrics.jsonl\n", settings.out.c_str(), settings.out.c_str());
   return 0;
 }
 

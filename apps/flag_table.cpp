@@ -113,6 +113,11 @@ std::vector<FlagDef> make_table() {
                 kTrain, "reference"),
       integer_flag("--epochs", "N", "epochs", kTrain, train.epochs, 1, 100000),
       integer_flag("--batch", "N", "batch size", kTrain, train.batch, 1, 65536),
+      integer_flag("--shards", "S",
+                   "data-parallel shards of every batch, each its own forward/backward (batch-norm statistics per "
+                   "shard), combined in shard order; at most --batch; under mpirun each rank takes shards round-robin "
+                   "and the weights do not depend on the rank count (README Beyond one machine)",
+                   kTrain, train.shards, 1, 4096),
       computed(real_flag("--lr", "X", "base learning rate", kTrain, "", 1e-12, 1e6),
             shortest(nn::default_learning_rate("sgd"), true) + " (sgd), " + shortest(nn::default_learning_rate("adam"), true) +
                 " (adam)"),

@@ -9,6 +9,7 @@
 
 #include "apps/commands.h"
 #include "base/error.h"
+#include "dist/world.h"
 
 // OpenBLAS picks its kernels when the library loads, from OPENBLAS_CORETYPE or its own CPU detection.
 // On AVX-512 machines its AVX2 "Haswell" SGEMM is about 1.5× slower than its AVX-512 "SkylakeX" one,
@@ -31,8 +32,15 @@ static void choose_blas_kernels(char** argv) {
   execv("/proc/self/exe", argv);  // returns only on failure: then carry on with the kernels loaded
 }
 
-int main(int argc, char** argv) {
-  choose_blas_kernels(argv);
+// A failed command: one line "nnfmri: error: …" and its exit code; in an MPI job of several ranks the
+// line names the rank and the command, and every rank ends (dist::fail).
+static int failure(const std::string& cmd, const std::string& what, int code) {
+  std::string where = dist::rank_prefix();
+  if (!where.empty()) where += "in nnfmri " + cmd + ": ";
+  return dist::fail(where + what, code);
+}
+
+static int run_command(int argc, char** argv) {
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     std::fputs(app::commands_usage().c_str(), argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
@@ -43,21 +51,31 @@ int main(int argc, char** argv) {
     return 0;
   }
   try {
+    // Under mpirun only the commands that share their work between ranks run (each rank of another
+    // command would write the same files).
+    const int ranks = dist::world().ranks();
+    if (ranks > 1 && cmd != "train" && cmd != "analyze")
+      return failure(cmd, "nnfmri " + cmd + " runs in one process, not on " + std::to_string(ranks) +
+                              " MPI ranks (under mpirun: train, analyze)", 2);
     std::string names;
     for (const app::CommandDef& c : app::command_table()) {
       if (c.name == cmd) return c.run(argc - 2, argv + 2);
       names += (names.empty() ? "" : ", ") + c.name;
     }
-    std::fprintf(stderr, "nnfmri: error: unknown command '%s' (expected one of %s)\n", cmd.c_str(), names.c_str());
-    return 2;
+    return failure(cmd, "unknown command '" + cmd + "' (expected one of " + names + ")", 2);
   } catch (const base::Error& e) {
-    std::fprintf(stderr, "nnfmri: error: %s\n", e.what());
-    return 2;
+    return failure(cmd, e.what(), 2);
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "nnfmri: error: out of memory\n");
-    return 3;
+    return failure(cmd, "out of memory", 3);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "nnfmri: error: %s\n", e.what());
-    return 3;
+    return failure(cmd, e.what(), 3);
   }
+}
+
+int main(int argc, char** argv) {
+  choose_blas_kernels(argv);
+  dist::start(&argc, &argv);  // joins the MPI job only when started by mpirun (dist/world.h)
+  const int code = run_command(argc, argv);
+  dist::finish();
+  return code;
 }

@@ -65,6 +65,11 @@ run::Json config_json(const TrainingSettings& s, const nn::Network& net, const r
           {"analysis", imaging::describe(s.analysis)}};
 }
 
+// Only a run with --shards > 1 has the key (config.json of every other run is unchanged).
+void add_shards_config(run::Json& config, const TrainingSettings& s) {
+  if (s.train.shards > 1) config["shards"] = s.train.shards;
+}
+
 // Only a run with --eeg or --inject has these keys: config.json of every other run is unchanged.
 void add_eeg_config(run::Json& config, const TrainingSettings& s) {
   if (s.eeg_window > 0)
@@ -96,6 +101,9 @@ void validate(const TrainingSettings& s) {
   if (s.train.output_init != "zero" && s.train.output_init != "he")
     throw base::Error("--output-init '" + s.train.output_init + "': expected zero or he");
   if (s.analyze_every > 0) imaging::validate_analysis_settings(s.analysis);
+  if (s.train.shards > 1 && s.eeg_window > 0)
+    throw base::Error("--eeg: not available with --shards " + std::to_string(s.train.shards) +
+                      " (NN-EEG records the forward of whole batches; use --shards 1)");
 }
 
 namespace {
@@ -383,6 +391,20 @@ class EegRun {
   imaging::eeg::Recorder recorder_;
 };
 
+// A rank other than 0 of an MPI job: its shards of every step and nothing else (no files, no
+// evaluation, no callbacks but the stop request); asks `any` where rank 0 does, so every rank stops
+// after the same step.
+TrainingOutcome train_as_worker(const TrainingSettings& s, nn::Trainer& trainer, nn::ShardGroup& group,
+                                const TrainingCallbacks& callbacks) {
+  const long steps = trainer.steps_per_epoch();
+  auto stop_requested = [&] { return callbacks.stop_requested && callbacks.stop_requested(); };
+  for (nn::TrainPosition position; position.epoch <= s.train.epochs; position = nn::TrainPosition{position.epoch + 1}) {
+    if (!trainer.train(position, nullptr, stop_requested)) return {false, position.epoch, position.step, steps};
+    if (position.epoch < s.train.epochs && group.any(stop_requested())) return {false, position.epoch, steps, steps};
+  }
+  return {true, s.train.epochs, steps, steps};
+}
+
 }  // namespace
 
 TrainingOutcome run_training(const TrainingSettings& s, const datasets::DataSplit& data,
@@ -397,13 +419,20 @@ TrainingOutcome run_training(const TrainingSettings& s, const datasets::DataSpli
   for (float& sd : net.input_std)
     if (!(sd > 1e-6f)) sd = 1.f;  // a constant channel: centre it, do not divide by zero
   net.init(s.train.seed, s.train.output_init == "he" ? nn::OutputInit::he : nn::OutputInit::zero);
-  nn::Trainer trainer(net, s.train, data.train.view());
+  nn::ShardGroup alone;
+  nn::ShardGroup& group = callbacks.group ? *callbacks.group : alone;
+  if (group.ranks() > 1 && s.start == RunStart::resume)
+    throw base::Error("--resume " + s.out + ": not with " + std::to_string(group.ranks()) +
+                      " ranks; resume with one process (the same --shards gives the same weights)");
+  nn::Trainer trainer(net, s.train, data.train.view(), &group);
   const long steps = trainer.steps_per_epoch();
+  if (group.rank() != 0) return train_as_worker(s, trainer, group, callbacks);
 
   RunDirectory directory(s, callbacks);
   const run::Layout& layout = directory.layout();
   const run::Json data_json = describe_data(s.data_spec, data);
   run::Json config = config_json(s, net, data_json);
+  add_shards_config(config, s);
   add_eeg_config(config, s);
   std::vector<imaging::eeg::Injection> injections = s.injections;
   imaging::eeg::resolve(injections, net, s.analysis.grid, long(s.train.epochs) * steps);
@@ -469,7 +498,7 @@ TrainingOutcome run_training(const TrainingSettings& s, const datasets::DataSpli
     nn::save_checkpoint(layout.model(), net, epoch, data.train.class_names, meta);
     directory.point(RunPoint::model_written, epoch);
     directory.commit_epoch(position, written);
-    if (epoch < s.train.epochs && stop_requested()) {
+    if (epoch < s.train.epochs && group.any(stop_requested())) {
       directory.interrupted_at_epoch_end();
       return {false, epoch, steps, steps};
     }

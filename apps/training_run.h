@@ -78,6 +78,9 @@ struct TrainingCallbacks {
   // Asked after every step and after every committed epoch: true stops the run there with a
   // resumable state (a signal).
   std::function<bool()> stop_requested;
+  // The ranks of an MPI job that share each batch's shards (README "Beyond one machine (MPI)"); null:
+  // this process alone.  Only rank 0 writes the run directory and calls the other callbacks.
+  nn::ShardGroup* group = nullptr;
   // Tests only: called at every point of an epoch's commit.
   std::function<void(RunPoint, int epoch)> at_point;
 };

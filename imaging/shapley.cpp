@@ -131,8 +131,10 @@ void image_lesions(CoalitionWalker& walker, size_t x, int n, double* out) {
 // in the middle of a round.  Each walk's numbers depend only on (seed, image, round), so the order of
 // the steps and the thread count change nothing.
 ShapleyEstimate shapley_sampled(const CoalitionValue& game, double tolerance, double budget_seconds,
-                                int max_permutations, uint64_t seed, const ChunkHook& before_chunk) {
+                                int max_permutations, uint64_t seed, const ChunkHook& before_chunk,
+                                nn::ShardGroup* ranks) {
   const base::Stopwatch clock;
+  const bool spread = ranks && ranks->ranks() > 1;
   const int n = game.regions();
   const size_t N = game.images();
   // Welford running mean and sum of squared deviations of each image's units; walks done per image.
@@ -206,13 +208,28 @@ ShapleyEstimate shapley_sampled(const CoalitionValue& game, double tolerance, do
     walks[x] = round + 1;
   };
   auto over_budget = [&] { return clock.seconds() >= budget_seconds; };
+  // Spread over ranks: the budget is rank 0's, read by every rank at the same points (between chunks
+  // and rounds); inside them no image is skipped.  mine(x): this rank walks image x.
+  auto over_budget_here = [&] { return spread ? ranks->from_rank0(over_budget()) : over_budget(); };
+  auto over_budget_inside = [&] { return !spread && over_budget(); };
+  auto mine = [&](size_t x) { return !spread || ranks->owns_row(x); };
+  // Every image's state as its owner computed it (spread only).
+  auto share = [&](bool with_lesions) {
+    if (!spread) return;
+    ranks->share_rows(mean, size_t(n), 0, N);
+    ranks->share_rows(m2, size_t(n), 0, N);
+    if (with_lesions) ranks->share_rows(lesion, size_t(n), 0, N);
+    std::vector<double> w(walks.begin(), walks.end());
+    ranks->share_rows(w, 1, 0, N);
+    for (size_t x = 0; x < N; ++x) walks[x] = int(w[x]);
+  };
 
   // First steps.  Steps are handed out in image order but a thread reads the clock after taking its
   // image, so an image may be done after one that was skipped: K is the first image not done.  The
   // hook runs outside any parallel region (it may use every thread itself).
   for (size_t first = 0; first < N; first += kGameChunk) {
     const int count = int(std::min<size_t>(kGameChunk, N - first));
-    if (first >= 2 && over_budget()) break;
+    if (first >= 2 && over_budget_here()) break;
     if (before_chunk) before_chunk(first, count);
 #pragma omp parallel
     {
@@ -222,13 +239,14 @@ ShapleyEstimate shapley_sampled(const CoalitionValue& game, double tolerance, do
 #pragma omp for schedule(dynamic, 1)
       for (long xi = long(first); xi < long(first) + count; ++xi) {
         const size_t x = size_t(xi);
-        if (x >= 2 && over_budget()) continue;
+        if ((x >= 2 && over_budget_inside()) || !mine(x)) continue;
         image_lesions(walker, x, n, &lesion[x * n]);
         walk(walker, order, unit, x, 0);
         walk(walker, order, unit, x, 1);
       }
     }
   }
+  share(true);
   K = size_t(std::find_if(walks.begin(), walks.end(), [](int w) { return w < 2; }) - walks.begin());
   e.stopped_by = "budget";
   if (K == N) {
@@ -242,7 +260,7 @@ ShapleyEstimate shapley_sampled(const CoalitionValue& game, double tolerance, do
         e.stopped_by = "max_permutations";
         break;
       }
-      if (over_budget()) break;
+      if (over_budget_here()) break;
       bool cut = false;
 #pragma omp parallel
       {
@@ -253,13 +271,14 @@ ShapleyEstimate shapley_sampled(const CoalitionValue& game, double tolerance, do
         // numbers do not depend on the schedule or the thread count.
 #pragma omp for schedule(dynamic, 1) reduction(|| : cut)
         for (long xi = 0; xi < long(N); ++xi) {
-          if (over_budget()) {
+          if (over_budget_inside()) {
             cut = true;
             continue;
           }
-          walk(walker, order, unit, size_t(xi), R);
+          if (mine(size_t(xi))) walk(walker, order, unit, size_t(xi), R);
         }
       }
+      share(false);
       if (cut) break;  // a round cut by the budget: its images have R or R + 1 walks
     }
   }

@@ -83,8 +83,14 @@ using ChunkHook = std::function<void(size_t first, int count)>;
 // Permutation-sampled Shapley values, as described at the top.  budget_seconds counts from the call;
 // the lesions Δ_g of the images covered come along (`lesion`), taken in each image's first step so
 // that a budget cuts every score at the same image.
+// `ranks` (null: this process alone): the ranks of an MPI job, each walking the images x ≡ rank mod P
+// and sharing every image's state after each chunk of first steps and each round, so that every rank
+// holds the same state and makes the same tolerance and max_permutations decisions; the budget is
+// then rank 0's clock, read only between chunks and rounds (no cut inside a round).  Stopped by
+// tolerance or max_permutations, the estimate is the same for any number of ranks.
 ShapleyEstimate shapley_sampled(const CoalitionValue& game, double tolerance, double budget_seconds,
-                                int max_permutations, uint64_t seed, const ChunkHook& before_chunk = {});
+                                int max_permutations, uint64_t seed, const ChunkHook& before_chunk = {},
+                                nn::ShardGroup* ranks = nullptr);
 // Δ_g = v(all) − v(all∖{g}).
 std::vector<double> lesion_scores(const CoalitionValue& game);
 // The same, each image's Δ_g(x) = v_x(all) − v_x(all∖{g}) apart: (N, n) row-major.

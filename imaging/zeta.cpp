@@ -272,7 +272,8 @@ nlohmann::ordered_json zeta_analysis(nn::Network& net, const nn::LabeledImages& 
                               const base::Stopwatch taylor_clock;
                               taylor_chunk_terms(game, first, count, taylor_per_image);
                               taylor_seconds += taylor_clock.seconds();
-                            });
+                            },
+                            s.ranks);
       est.seconds -= taylor_seconds;  // timing.shapley: the estimator's own time
       lesion = est.lesion;
     } else {

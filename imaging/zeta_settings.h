@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "nn/shards.h"
+
 namespace imaging {
 
 // The fewest permutations per image a sampled estimate can stop at: two antithetic rounds, the
@@ -28,6 +30,9 @@ struct ZetaSettings {
   std::string ci = "population";    // --zeta-ci: sample | population, the interval behind significance
                                     // (imaging/critical.h); population because a critical region is a claim
                                     // about the data the images were drawn from, not about the 256 images
+  // The ranks of an MPI job that share the sampled permutations (analyze under mpirun, README
+  // "Beyond one machine (MPI)"); null: this process alone.  Not a setting: never written.
+  nn::ShardGroup* ranks = nullptr;
 };
 
 // The value of one image's game (imaging/lesion_game.h), parsed from --zeta-value:

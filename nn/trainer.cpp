@@ -83,13 +83,23 @@ double sum_of_squares(const Tensor& t) {
 }
 }  // namespace
 
-Trainer::Trainer(Network& net, const TrainConfig& cfg, const LabeledImages& train)
+Trainer::Trainer(Network& net, const TrainConfig& cfg, const LabeledImages& train, ShardGroup* group)
     : net_(net),
       cfg_(cfg),
       train_(train),
       optimizer_(net, cfg.optim),
       steps_per_epoch_(steps_per_epoch_of(cfg, train)),
-      schedule_(cfg.schedule, cfg.optim.lr, steps_per_epoch_, steps_per_epoch_ * cfg.epochs) {
+      schedule_(cfg.schedule, cfg.optim.lr, steps_per_epoch_, steps_per_epoch_ * cfg.epochs),
+      group_(group ? group : &serial_) {
+  if (cfg.shards < 1 || cfg.shards > cfg.batch)
+    throw base::Error("--shards " + std::to_string(cfg.shards) + ": expected 1 … --batch (" +
+                      std::to_string(cfg.batch) + "): every shard of a full batch needs an image");
+  if (group_->ranks() > cfg.shards)
+    throw base::Error(std::to_string(group_->ranks()) + " ranks but --shards " + std::to_string(cfg.shards) +
+                      ": every rank needs a shard (run at most " + std::to_string(cfg.shards) +
+                      " ranks, or give more --shards)");
+  for (const NamedParam& p : net.named_params())
+    if (!p.param->trainable) buffers_.push_back(p.param);
   if (train.num_classes > net.num_outputs())
     throw base::Error("the data has " + std::to_string(train.num_classes) + " classes but the net's last linear has " +
                 std::to_string(net.num_outputs()) + " outputs");
@@ -160,14 +170,21 @@ bool Trainer::train(TrainPosition& pos, const StepProbe* probe, const std::funct
       if (intervention_->batch) intervention_->batch(t + 1, x_, y_);
       if (intervention_->block) edit = [this, t](int b, Tensor& a) { intervention_->block(t + 1, b, a); };
     }
-    const Tensor& logits = net_.forward(x_, true, forward_probe, edit ? &edit : nullptr);
     int correct = 0;
-    const double loss = softmax_cross_entropy(logits, y_.data(), &dlogits_, &correct);
+    double loss;
+    if (cfg_.shards > 1) {
+      loss = sharded_step(t, count, forward_probe, edit ? &edit : nullptr, &correct);
+    } else {
+      const Tensor& logits = net_.forward(x_, true, forward_probe, edit ? &edit : nullptr);
+      loss = softmax_cross_entropy(logits, y_.data(), &dlogits_, &correct);
+    }
     if (!std::isfinite(loss))
       throw base::Error("training diverged: loss is " + std::to_string(loss) + " at epoch " + std::to_string(epoch) +
                   ", step " + std::to_string(s + 1) + " (try a lower --lr)");
-    net_.zero_grad();
-    net_.backward(dlogits_);
+    if (cfg_.shards == 1) {
+      net_.zero_grad();
+      net_.backward(dlogits_);
+    }
     double rate = schedule_.rate(t);
     if (intervention_ && intervention_->rate) rate = intervention_->rate(t + 1, rate);
     if (probe && probe->gradient_norms) measure_gradients(info_);
@@ -190,10 +207,69 @@ bool Trainer::train(TrainPosition& pos, const StepProbe* probe, const std::funct
       info_.learning_rate = rate;
       if (probe->after_step) probe->after_step(info_);
     }
-    stopped = stop && stop();
+    stopped = stop && group_->any(stop());
   }
   pos.train_seconds += std::chrono::duration<double>(clock::now() - t0).count();
   return pos.step == steps_per_epoch_;
+}
+
+// The layout of a shard's partial (nn/shards.h): every learnable tensor's gradient in named order,
+// then every running statistic × n_s/n, then n_s·loss_s and the shard's hits.
+double Trainer::sharded_step(long t, int count, const Probe* forward_probe, const BlockEdit* edit, int* correct) {
+  std::vector<Param*> learnable;
+  for (const NamedParam& p : net_.named_params())
+    if (p.param->trainable) learnable.push_back(p.param);
+  size_t length = 2;
+  for (const Param* p : learnable) length += p->value.size();
+  for (const Param* p : buffers_) length += p->value.size();
+  buffers_before_.clear();
+  for (const Param* p : buffers_) buffers_before_.insert(buffers_before_.end(), p->value.data(), p->value.data() + p->value.size());
+
+  const int S = cfg_.shards;
+  const size_t image = x_.size() / size_t(count);
+  const Rng own_stream = net_.rng();  // shards draw from their own streams; the net's is left as it was
+  size_t kept = 0;
+  for (int shard = 0; shard < S; ++shard) {
+    if (!group_->owns(shard)) continue;
+    if (mine_.size() <= kept) mine_.emplace_back();
+    std::vector<double>& partial = mine_[kept++];
+    partial.assign(length, 0.0);
+    const ShardRange r = shard_range(count, S, shard);
+    if (r.count() == 0) continue;  // a short last batch: an empty shard adds nothing
+    // every shard starts from the running statistics of before the step
+    size_t at = 0;
+    for (Param* p : buffers_)
+      for (size_t i = 0; i < p->value.size(); ++i) p->value[i] = buffers_before_[at++];
+    shard_x_.resize(r.count(), x_.c(), x_.h(), x_.w());
+    std::copy(x_.data() + size_t(r.first) * image, x_.data() + size_t(r.end) * image, shard_x_.data());
+    shard_y_.assign(y_.begin() + r.first, y_.begin() + r.end);
+    net_.rng() = Rng::derive(cfg_.seed, kShardDropoutTag + uint64_t(t), uint64_t(shard));
+    const Tensor& logits = net_.forward(shard_x_, true, forward_probe, edit);
+    int hits = 0;
+    const double loss = softmax_cross_entropy(logits, shard_y_.data(), &dlogits_, &hits);
+    const double weight = double(r.count()) / double(count);
+    for (size_t i = 0; i < dlogits_.size(); ++i) dlogits_[i] = float(double(dlogits_[i]) * weight);
+    net_.zero_grad();
+    net_.backward(dlogits_);
+    at = 0;
+    for (const Param* p : learnable)
+      for (size_t i = 0; i < p->grad.size(); ++i) partial[at++] = p->grad[i];
+    for (const Param* p : buffers_)
+      for (size_t i = 0; i < p->value.size(); ++i) partial[at++] = double(p->value[i]) * weight;
+    partial[at++] = loss * r.count();
+    partial[at++] = hits;
+  }
+  mine_.resize(kept);
+  net_.rng() = own_stream;
+  group_->sum_in_shard_order(S, length, mine_, total_);
+  size_t at = 0;
+  for (Param* p : learnable)
+    for (size_t i = 0; i < p->grad.size(); ++i) p->grad[i] = float(total_[at++]);
+  for (Param* p : buffers_)
+    for (size_t i = 0; i < p->value.size(); ++i) p->value[i] = float(total_[at++]);
+  const double loss_sum = total_[at++];
+  *correct = int(total_[at++]);
+  return loss_sum / count;
 }
 
 EpochStats Trainer::stats(const TrainPosition& pos) const {

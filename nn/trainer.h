@@ -13,6 +13,7 @@
 #include "nn/data.h"
 #include "nn/network.h"
 #include "nn/optim.h"
+#include "nn/shards.h"
 
 namespace nn {
 
@@ -35,6 +36,12 @@ Evaluation evaluate(Network& net, const LabeledImages& data, int batch = 64);
 
 struct TrainConfig {
   int epochs = 15, batch = 64;
+  // Data-parallel shards of every batch (nn/shards.h).  1: the whole batch is one forward/backward
+  // (the trainer as before shards existed).  S > 1: each shard is its own forward/backward with its
+  // own batch-norm statistics and dropout stream Rng::derive(seed, kShardDropoutTag + global step,
+  // shard), and the partials are combined in shard order, so the weights do not depend on how many
+  // ranks compute the shards.
+  int shards = 1;
   uint64_t seed = 1;
   std::string output_init = "zero";  // "zero" | "he": how the output block starts (nn::OutputInit)
   OptimConfig optim;
@@ -98,10 +105,14 @@ struct TrainPosition {
   double train_seconds = 0;  // time spent in those steps (timing only)
 };
 
+// The dropout stream of shard s at global step t (0-based) is Rng::derive(seed, kShardDropoutTag + t, s).
+constexpr uint64_t kShardDropoutTag = 0x5A4D000000000000ull;
+
 class Trainer {
  public:
-  // Validates the configuration (base::Error naming the flag) once, here.
-  Trainer(Network& net, const TrainConfig& cfg, const LabeledImages& train);
+  // Validates the configuration (base::Error naming the flag) once, here.  `group`: the ranks that
+  // share the shards (null: this process alone); it must outlive the trainer.
+  Trainer(Network& net, const TrainConfig& cfg, const LabeledImages& train, ShardGroup* group = nullptr);
   // Trains epoch `epoch` (1-based) and fills the train_* fields and timings of the result.
   EpochStats train_epoch(int epoch, const StepProbe* probe = nullptr);
   // Trains the steps of position.epoch from position.step on, advancing `position` after each, and
@@ -119,6 +130,10 @@ class Trainer {
   void measure_gradients(StepInfo& info) const;
   void keep_weights_before_step();
   void measure_updates(StepInfo& info) const;
+  // One step over shards: this rank's shards' forward/backward, the combine, the combined gradient
+  // and running statistics written into the net.  Returns the batch's mean loss; adds its hits to
+  // *correct.
+  double sharded_step(long t, int count, const Probe* forward_probe, const BlockEdit* edit, int* correct);
 
   Network& net_;
   TrainConfig cfg_;
@@ -132,6 +147,14 @@ class Trainer {
   std::vector<float> weights_before_;  // update ratios: every learnable tensor before the step, in block order
   StepInfo info_;
   const StepIntervention* intervention_ = nullptr;
+  ShardGroup serial_;
+  ShardGroup* group_;
+  std::vector<Param*> buffers_;  // batch-norm running statistics (non-trainable params), in named order
+  std::vector<std::vector<double>> mine_;  // this rank's shard partials
+  std::vector<double> total_;
+  std::vector<float> buffers_before_;
+  Tensor shard_x_;
+  std::vector<uint8_t> shard_y_;
 };
 
 }  // namespace nn

@@ -355,4 +355,20 @@ TEST(BatchFits, ABatchLargerThanTheMachinesMemoryIsOneErrorNamingTheFlag) {
   EXPECT_NO_THROW(app::check_batch_fits(net, 64, size_t(huge), true));
 }
 
+// NN-EEG records whole-batch forwards: with shards it would see each shard's, so it is refused,
+// naming --eeg; the same settings with --shards 1 pass.
+TEST(TrainingSettings, EegIsRefusedWithShards) {
+  app::TrainingSettings s;
+  s.eeg_window = 16;
+  s.train.shards = 2;
+  try {
+    app::validate(s);
+    FAIL() << "--eeg with --shards 2 accepted";
+  } catch (const base::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--eeg"), std::string::npos) << e.what();
+  }
+  s.train.shards = 1;
+  EXPECT_NO_THROW(app::validate(s));
+}
+
 }  // namespace

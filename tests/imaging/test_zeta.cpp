@@ -29,6 +29,7 @@
 #include "tests/error_of.h"
 #include "tests/planted_net.h"
 #include "tests/random_images.h"
+#include "tests/simulated_ranks.h"
 
 namespace {
 
@@ -305,6 +306,37 @@ TEST(Zeta, SymmetryAndNullPlayer) {
   EXPECT_NEAR(sampled.phi[0], sampled.phi[1], 3 * (sampled.ci_high[0] - sampled.ci_low[0]) + 1e-9);
   EXPECT_EQ(imaging::lesion_scores(game)[3], 0.0);
   EXPECT_EQ(imaging::taylor_scores(game)[3], 0.0);
+}
+
+// Distributed ζ (README "Beyond one machine (MPI)"): with the images' walks spread over 2 and 3
+// simulated ranks and shared after every round, every rank's estimate equals one process's to the
+// bit, stopped by max_permutations and by tolerance; a sharing that lost rows would change φ.
+TEST(Zeta, SampledOnSimulatedRanksEqualsOneProcess) {
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(1);
+  auto net = random_net(kTinySpec, 3, 8, 8, 2);
+  RandomImages data(10, 3, 8, 8, 3, 3);
+  ZetaSettings s;
+  CoalitionValue game(*net, 0, run::GridSpec{2, 2, 3}, data.view, all_indices(data.view.count), s);
+  for (const double tolerance : {0.0, 0.02}) {
+    const auto one = imaging::shapley_sampled(game, tolerance, 1e9, tolerance > 0 ? 100000 : 12, 5);
+    for (int ranks : {2, 3}) {
+      std::vector<imaging::ShapleyEstimate> got(static_cast<size_t>(ranks));
+      on_simulated_ranks(ranks, [&](SimulatedRank& rank) {
+        got[size_t(rank.rank())] = imaging::shapley_sampled(game, tolerance, 1e9, tolerance > 0 ? 100000 : 12, 5, {}, &rank);
+      });
+      for (const imaging::ShapleyEstimate& e : got) {
+        EXPECT_EQ(e.stopped_by, one.stopped_by);
+        EXPECT_EQ(e.rounds, one.rounds);
+        EXPECT_EQ(e.images, one.images);
+        EXPECT_TRUE(e.phi == one.phi) << ranks << " ranks, tolerance " << tolerance;
+        EXPECT_TRUE(e.ci_low == one.ci_low && e.ci_high == one.ci_high && e.p_value == one.p_value);
+        EXPECT_TRUE(e.per_image == one.per_image && e.lesion == one.lesion);
+      }
+    }
+    EXPECT_EQ(one.stopped_by, tolerance > 0 ? "tolerance" : "max_permutations");
+  }
+  omp_set_num_threads(saved);
 }
 
 // Sampled Shapley on a 12-region layer: efficiency for every estimate, ranks agree with exact,

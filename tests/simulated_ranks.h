@@ -1,0 +1,111 @@
+// tests/simulated_ranks.h — P ranks of an MPI job simulated by P threads of one process, for the
+// tests of nn::ShardGroup users (training shards, distributed ζ) without MPI.
+//
+// Only one thread computes at a time (the `turn` mutex, which each rank's thread holds while it runs
+// and releases while it waits for the others), so OpenMP and OpenBLAS are never entered by two
+// threads at once.  Every collective is one exchange: each rank posts a vector, the last to arrive
+// computes the result from all posts (rank order), every rank copies it.
+#pragma once
+#include <omp.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "nn/shards.h"
+
+struct Exchange {
+  explicit Exchange(int ranks) : posted(size_t(ranks)) {}
+  std::mutex turn, m;
+  std::condition_variable cv;
+  std::vector<std::vector<double>> posted;
+  int arrived = 0;
+  long generation = 0;
+  std::vector<double> result;
+
+  // Posts `mine` as rank r; returns the result of `combine` over all posts.
+  std::vector<double> exchange(int r, std::vector<double> mine,
+                               const std::function<std::vector<double>(const std::vector<std::vector<double>>&)>& combine) {
+    std::unique_lock<std::mutex> lock(m);
+    posted[size_t(r)] = std::move(mine);
+    const long g = generation;
+    if (++arrived == int(posted.size())) {
+      result = combine(posted);
+      arrived = 0;
+      ++generation;
+      cv.notify_all();
+    } else {
+      turn.unlock();  // let the other ranks compute while this one waits
+      cv.wait(lock, [&] { return generation != g; });
+      lock.unlock();
+      turn.lock();
+      lock.lock();
+    }
+    return result;
+  }
+};
+
+class SimulatedRank : public nn::ShardGroup {
+ public:
+  SimulatedRank(Exchange& x, int rank) : x_(x), rank_(rank) {}
+  int rank() const override { return rank_; }
+  int ranks() const override { return int(x_.posted.size()); }
+  void sum_in_shard_order(int shards, size_t length, const std::vector<std::vector<double>>& mine,
+                          std::vector<double>& total) override {
+    std::vector<double> flat;
+    for (const std::vector<double>& p : mine) flat.insert(flat.end(), p.begin(), p.end());
+    const int P = ranks();
+    total = x_.exchange(rank_, flat, [&](const std::vector<std::vector<double>>& posts) {
+      std::vector<double> sum(length, 0.0), partial(length);
+      for (int s = 0; s < shards; ++s) {
+        const std::vector<double>& from = posts[size_t(s % P)];
+        std::copy(from.begin() + long(size_t(s / P) * length), from.begin() + long(size_t(s / P + 1) * length), partial.begin());
+        nn::add_partial(sum, partial);
+      }
+      return sum;
+    });
+  }
+  void share_rows(std::vector<double>& rows, size_t width, size_t first, size_t count) override {
+    const int P = ranks();
+    rows = x_.exchange(rank_, rows, [&](const std::vector<std::vector<double>>& posts) {
+      std::vector<double> out = posts[0];
+      for (size_t x = first; x < first + count; ++x) {
+        const std::vector<double>& from = posts[x % size_t(P)];
+        std::copy(from.begin() + long(x * width), from.begin() + long((x + 1) * width), out.begin() + long(x * width));
+      }
+      return out;
+    });
+  }
+  bool from_rank0(bool value) override {
+    return x_.exchange(rank_, {value ? 1.0 : 0.0}, [](const std::vector<std::vector<double>>& posts) { return posts[0]; })[0] != 0;
+  }
+  bool any(bool mine) override {
+    return x_.exchange(rank_, {mine ? 1.0 : 0.0}, [](const std::vector<std::vector<double>>& posts) {
+      double m = 0;
+      for (const auto& p : posts) m = std::max(m, p[0]);
+      return std::vector<double>{m};
+    })[0] != 0;
+  }
+
+ private:
+  Exchange& x_;
+  int rank_;
+};
+
+// Runs body(group) on `ranks` simulated ranks, each thread with one OpenMP thread.
+template <typename Body>
+void on_simulated_ranks(int ranks, Body body) {
+  Exchange exchange(ranks);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < ranks; ++r)
+    threads.emplace_back([&, r] {
+      omp_set_num_threads(1);
+      std::lock_guard<std::mutex> turn(exchange.turn);
+      SimulatedRank rank(exchange, r);
+      body(rank);
+    });
+  for (std::thread& t : threads) t.join();
+}
