@@ -92,9 +92,6 @@ CoalitionValue::CoalitionValue(nn::Network& net, int block, const run::GridSpec&
   if (block < 0 || block >= int(net.blocks().size()))
     throw base::Error("ζ: block index " + std::to_string(block) + " is not a block of the net");
   if (eval_indices.empty()) throw base::Error("--zeta-samples: the evaluation sample is empty");
-  if (net.crossed_by_shortcut(block))
-    throw base::Error("ζ: block " + net.blocks()[size_t(block)].name + " lies inside a residual branch (a shortcut passes " +
-                      "it); ζ images the blocks every path goes through (the residual units' outputs res<k>, the stem, the head)");
   const nn::Shape shape = net.blocks()[block].output_shape;
   const int C = shape.c, H = shape.h, W = shape.w;
   grid_ = run::RegionGrid(H, W, C, block_grid(net, block, spec));
@@ -103,8 +100,14 @@ CoalitionValue::CoalitionValue(nn::Network& net, int block, const run::GridSpec&
     for (int w = 0; w < W; ++w)
       for (int c = 0; c < C; ++c) region_units_[grid_.region_of(c, h, w)].push_back((h * W + w) * C + c);
 
+  build_replay(NetView(net));
+
   // The block's activations of the sample and v_x(all) by dense forwards of kGameChunk images.
   const size_t N = eval_indices.size(), U = block_units();
+  if (crossed()) {
+    inputs_.resize(int(N), net.channels(), net.height(), net.width());
+    for (External& e : external_) e.activations.resize(N * e.units);
+  }
   labels_.resize(N);
   activations_.resize(N * U);
   image_v_all_.resize(N);
@@ -122,6 +125,7 @@ CoalitionValue::CoalitionValue(nn::Network& net, int block, const run::GridSpec&
     std::copy(y.begin(), y.end(), labels_.begin() + long(first));
     const nn::Tensor& a = net.output(block);
     for (int i = 0; i < count; ++i) to_channels_last(a.sample(i), C, H, W, &activations_[(first + i) * U]);
+    if (crossed()) add_external(x, first, count);
   }
 
   // The baseline: 0, or each unit's mean over the sample.
@@ -133,15 +137,14 @@ CoalitionValue::CoalitionValue(nn::Network& net, int block, const run::GridSpec&
     for (size_t u = 0; u < U; ++u) baseline_[u] = float(sum[u] / double(N));
   }
 
-  build_replay(NetView(net));
-
-  // The all-lesioned state: one forward of the baseline, every later block captured by a probe.
-  const size_t states = replay_.size() + 1;
+  // The all-lesioned state: a forward of the baseline, every later block captured by a probe (of
+  // the batch's first image).  Outside a residual branch one forward serves every image; inside one,
+  // v_x(∅) is each image's own (its shortcut input differs) and the state kept is the first image's.
+  const size_t states = replay_.size() + 1 + external_.size();
   empty_z_.assign(states, {});
   empty_a_.assign(states, {});
   empty_a_[0] = baseline_;
-  nn::Tensor b(1, C, H, W);
-  to_channels_first(baseline_.data(), C, H, W, b.data());
+  for (const External& e : external_) empty_a_[size_t(e.state)].assign(e.activation(0), e.activation(0) + e.units);
   nn::Probe capture = [&](const nn::BlockView& view) {
     const size_t k = size_t(view.index - block_);
     const nn::Shape s = view.a.shape();
@@ -150,9 +153,38 @@ CoalitionValue::CoalitionValue(nn::Network& net, int block, const run::GridSpec&
     to_channels_last(view.z.data(), s.c, s.h, s.w, empty_z_[k].data());
     to_channels_last(view.a.data(), s.c, s.h, s.w, empty_a_[k].data());
   };
-  const nn::Tensor& empty_logits = net.forward_from(block, b, &capture);
   image_v_none_.resize(N);
-  for (size_t n = 0; n < N; ++n) image_values(empty_logits, &labels_[n], value_, &image_v_none_[n]);
+  const size_t chunk = crossed() ? kGameChunk : 1;
+  for (size_t first = 0; first < (crossed() ? N : 1); first += chunk) {
+    const int count = int(std::min(chunk, N - first));
+    nn::Tensor b(count, C, H, W);
+    for (int i = 0; i < count; ++i) to_channels_first(baseline_.data(), C, H, W, b.sample(i));
+    prepare_forward_from(first, count);
+    const nn::Tensor& empty_logits = net.forward_from(block, b, first == 0 ? &capture : nullptr);
+    if (crossed())
+      image_values(empty_logits, &labels_[first], value_, &image_v_none_[first]);
+    else
+      for (size_t n = 0; n < N; ++n) image_values(empty_logits, &labels_[n], value_, &image_v_none_[n]);
+  }
+}
+
+// Inside a residual branch: the chunk's images (as the net read them) and each external block's output.
+void CoalitionValue::add_external(const nn::Tensor& x, size_t first, int count) {
+  const size_t per_image = x.shape().per_sample();
+  std::copy(x.data(), x.data() + size_t(count) * per_image, inputs_.data() + first * per_image);
+  for (External& e : external_) {
+    const nn::Tensor& a = e.source < 0 ? x : net_.output(e.source);
+    const nn::Shape s = a.shape();
+    for (int i = 0; i < count; ++i) to_channels_last(a.sample(i), s.c, s.h, s.w, &e.activations[(first + i) * e.units]);
+  }
+}
+
+void CoalitionValue::prepare_forward_from(size_t first, int count) const {
+  if (!crossed()) return;
+  const nn::Shape s = inputs_.shape();
+  nn::Tensor x(count, s.c, s.h, s.w);
+  std::copy(inputs_.sample(int(first)), inputs_.sample(int(first)) + size_t(count) * s.per_sample(), x.data());
+  net_.forward(x, false);
 }
 
 // One replayed block per block after the lesioned one; weights re-laid channels-last, batch norm folded.
@@ -161,7 +193,9 @@ void CoalitionValue::build_replay(const NetView& view) {
   for (int b = block_ + 1; b < view.size(); ++b) {
     const ImagedBlock& k = view.block(b);
     ReplayBlock r;
-    // Not crossed by a shortcut: every block after the lesioned one reads it or a block after it.
+    // A block's first input is the lesioned block or one after it; only an add's shortcut may read
+    // a block before it (inside a residual branch), which becomes an external state.
+    if (k.inputs[0] < block_) throw std::logic_error("CoalitionValue: block " + k.name + " reads a block before the lesioned one");
     r.input_state = k.inputs[0] - block_;
     r.op = k.op;
     r.activation = k.activation;
@@ -180,6 +214,19 @@ void CoalitionValue::build_replay(const NetView& view) {
         break;
       case BlockOp::residual_add: {
         r.shortcut_state = k.inputs[1] - block_;
+        if (k.inputs[1] < block_) {
+          const int R = view.size() - 1 - block_;  // replayed blocks: states 0 .. R, then the external ones
+          auto e = std::find_if(external_.begin(), external_.end(), [&](const External& x) { return x.source == k.inputs[1]; });
+          if (e == external_.end()) {
+            External x;
+            x.source = k.inputs[1];
+            x.state = R + 1 + int(external_.size());
+            x.channels = k.shortcut_input.c;
+            x.units = k.shortcut_input.per_sample();
+            e = external_.insert(external_.end(), std::move(x));
+          }
+          r.shortcut_state = e->state;
+        }
         r.shortcut = k.shortcut;
         r.pad_front = k.pad_front;
         const int IC = k.shortcut_input.c, OC = k.output.c;
@@ -229,6 +276,7 @@ double CoalitionValue::value(const std::vector<bool>& coalition) {
   for (size_t first = 0; first < images(); first += kGameChunk) {
     const int count = int(std::min<size_t>(kGameChunk, images() - first));
     lesioned_batch(first, count, coalition, a);
+    prepare_forward_from(first, count);
     image_values(net_.forward_from(block_, a), &labels_[first], value_, &v[first]);
   }
   return mean_of(v, v.size());

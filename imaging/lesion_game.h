@@ -6,9 +6,10 @@
 //    or the unit's mean over the evaluation sample (`mean`).  Only block l is lesioned; every layer
 //    after it computes normally (nn::Network::forward_from), along every path: in a residual net
 //    the lesion reaches a later unit's add through its branch and through its shortcut.  A block
-//    inside a residual branch (nn::Network::crossed_by_shortcut: a shortcut carries the intact
-//    signal past it) is refused: its all-lesioned state differs per image, which the walker's
-//    shared starting state does not hold.
+//    inside a residual branch (nn::Network::crossed_by_shortcut) has the same game: its regions are
+//    lesioned, the rest of the branch and everything after the unit's add recompute, and the add
+//    still receives the image's intact input through the shortcut (an "external" input of the
+//    game, fixed per image, not lesioned: it comes from a block before the lesioned one).
 //  - v(S) = (1/N) Σ_x v_x(S): the mean over the N evaluation images of log p(y|x) (`logprob`) or of
 //    1[argmax = y] (`accuracy`), with the regions outside S lesioned.  v(∅) = every region lesioned.
 //  - Shapley value φ_g = E_π[v(P_π(g) ∪ {g}) − v(P_π(g))], π a uniform permutation of the regions.
@@ -20,6 +21,10 @@
 // field, a relu/max-pool forwards only outputs that actually changed).  The all-lesioned state
 // does not depend on the image, so each walk starts from one copy of it; images are independent,
 // so the threads share nothing but the read-only game, and any thread count gives the same bits.
+// Inside a residual branch the all-lesioned state does depend on the image (through the shortcut's
+// external input): the game keeps that of the sample's first image, and a walker's start_empty(x)
+// pushes the difference of x's external input from it through the replayed blocks incrementally
+// (one pass, like start_full), keeping the result for the next start on the same image.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -72,6 +77,10 @@ class CoalitionValue {
 
   // v(S) by a dense forward_from of the lesioned activations (the definition; for checks).
   double value(const std::vector<bool>& coalition);
+  // Before a forward_from(block(), …) of images [first, first + count) of the sample: inside a
+  // residual branch the shortcut's source is read from the last forward(), so this runs the net on
+  // those images (kept by the game, normalised); elsewhere it does nothing.
+  void prepare_forward_from(size_t first, int count) const;
   double v_all() const { return mean_of(image_v_all_, images()); }
   double v_none() const { return mean_of(image_v_none_, images()); }
   // The same over the first `count` images (an estimate cut by its budget covers those).
@@ -112,8 +121,22 @@ class CoalitionValue {
     std::vector<int> window_begin, window;
   };
   const std::vector<ReplayBlock>& replay_blocks() const { return replay_; }
-  // The all-lesioned state, the same for every image: pre-activation and output of every replayed
-  // block (channels-last); state 0 is the lesioned block itself, state k the output of replay block k−1.
+  // The state of the logits (replay_blocks().size()): the last replayed block's output.
+  int logits_state() const { return int(replay_.size()); }
+  // Inside a residual branch: the blocks before the lesioned one that a replayed add's shortcut reads
+  // (−1: the network input), each a state after the logits' (state = logits_state() + 1 + e) holding
+  // that block's output; activation(e, x) is image x's (channels-last, `units` floats).
+  struct External {
+    int source = -1, state = 0, channels = 0;
+    size_t units = 0;
+    std::vector<float> activations;  // (N, units)
+    const float* activation(size_t x) const { return activations.data() + x * units; }
+  };
+  const std::vector<External>& externals() const { return external_; }
+  bool crossed() const { return !external_.empty(); }
+  // The all-lesioned state: pre-activation and output of every replayed block (channels-last);
+  // state 0 is the lesioned block itself, state k the output of replay block k−1, then the external
+  // states.  The same for every image, except inside a residual branch: there it is the first image's.
   const std::vector<std::vector<float>>& empty_z() const { return empty_z_; }
   const std::vector<std::vector<float>>& empty_a() const { return empty_a_; }
 
@@ -125,6 +148,7 @@ class CoalitionValue {
   static double mean_of(const std::vector<double>& v, size_t count);  // of v[0 .. count)
   void lesioned_batch(size_t first, int count, const std::vector<bool>& coalition, nn::Tensor& a) const;
   void build_replay(const NetView& view);
+  void add_external(const nn::Tensor& x, size_t first, int count);
   nn::Network& net_;
   int block_;
   run::RegionGrid grid_;
@@ -136,6 +160,8 @@ class CoalitionValue {
   std::vector<double> image_v_all_, image_v_none_;
   std::vector<ReplayBlock> replay_;
   std::vector<std::vector<float>> empty_z_, empty_a_;
+  std::vector<External> external_;
+  nn::Tensor inputs_;  // inside a residual branch: the sample's images as the net reads them (N, C, H, W)
 };
 
 // Incremental forward of one image's lesion game: the state of every replayed block for the current
@@ -144,12 +170,12 @@ class CoalitionValue {
 class CoalitionWalker {
  public:
   explicit CoalitionWalker(const CoalitionValue& game);
-  void start_empty(size_t image);  // S = ∅ (exact copy of the all-lesioned state); clears the journal
+  void start_empty(size_t image);  // S = ∅ (the all-lesioned state of the image); clears the journal
   void start_full(size_t image);   // S = all regions (one incremental pass of the whole block)
   double add(int region);          // S ← S ∪ {g}; returns v_x(S)
   double remove(int region);       // S ← S ∖ {g}; returns v_x(S)
   double value() const;            // v_x(S)
-  const std::vector<float>& logits() const { return a_.back(); }  // (classes)
+  const std::vector<float>& logits() const { return a_[size_t(game_.logits_state())]; }  // (classes)
   // Undo journal: while on, every state entry a step overwrites is saved first, so undo(mark)
   // returns bit-exactly to the state at mark() at the cost of the entries touched since.
   struct Mark {
@@ -192,6 +218,9 @@ class CoalitionWalker {
   std::vector<int> journal_count_;         // how many floats,
   std::vector<float> journal_saved_;       // and their old values, runs in order
   mutable nn::Tensor logits_;              // (1, classes, 1, 1) for image_values
+  // Inside a residual branch: the all-lesioned state of image cached_image_ (start_empty's last).
+  size_t cached_image_ = SIZE_MAX;
+  std::vector<std::vector<float>> cached_z_, cached_a_;
 };
 
 }  // namespace imaging

@@ -13,6 +13,8 @@
 //           z[q, c + front] += δ, option B z[q,:] += δ·W'[c,:]; then a = relu(z) re-read there.
 // In a residual net a block reads the state of any earlier block (ReplayBlock::input_state,
 // shortcut_state), so a change travels down the branch and the shortcut into the same add.
+// Inside a residual branch an add's shortcut reads an external state (a block before the lesioned
+// one): the walker changes it only in start_empty, from the game's first image to this image.
 // Only outputs whose value really changed are passed on, so a region's effect travels through
 // its receptive field and the relus/maxima it flips, not through the whole net.  Positions and
 // channels travel separately so that the inner loops need no integer division.
@@ -50,22 +52,57 @@ CoalitionWalker::CoalitionWalker(const CoalitionValue& game) : game_(game) {
     touched_[s].position.resize(entries);
     touched_[s].channel.resize(entries);
   }
-  logits_.resize(1, int(a_.back().size()), 1, 1);
+  logits_.resize(1, int(a_[size_t(game.logits_state())].size()), 1, 1);
   size_t widest = 0;
   for (const auto& st : blocks) widest = std::max(widest, size_t(st.out_c));
   moved_.resize(widest);
   flags_.assign(widest + 8, 0);
 }
 
+namespace {
+void copy_states(const std::vector<std::vector<float>>& z, const std::vector<std::vector<float>>& a,
+                 std::vector<std::vector<float>>& z_to, std::vector<std::vector<float>>& a_to) {
+  for (size_t k = 0; k < a.size(); ++k) {
+    if (!z[k].empty()) std::memcpy(z_to[k].data(), z[k].data(), z[k].size() * sizeof(float));
+    std::memcpy(a_to[k].data(), a[k].data(), a[k].size() * sizeof(float));
+  }
+}
+}  // namespace
+
 void CoalitionWalker::start_empty(size_t image) {
   image_ = image;
-  set_journal(journal_on_);  // a new start: nothing to undo
-  const auto& ez = game_.empty_z();
-  const auto& ea = game_.empty_a();
-  for (size_t k = 0; k < a_.size(); ++k) {
-    if (!z_[k].empty()) std::memcpy(z_[k].data(), ez[k].data(), z_[k].size() * sizeof(float));
-    std::memcpy(a_[k].data(), ea[k].data(), a_[k].size() * sizeof(float));
+  const bool journal = journal_on_;
+  set_journal(journal);  // a new start: nothing to undo
+  if (game_.crossed() && cached_image_ == image) {
+    copy_states(cached_z_, cached_a_, z_, a_);
+    return;
   }
+  copy_states(game_.empty_z(), game_.empty_a(), z_, a_);
+  if (!game_.crossed()) return;
+  // Inside a residual branch: the state holds the first image's external inputs; replace them by
+  // this image's and push the differences through (not journaled: this is the walk's start).
+  journal_on_ = false;
+  changes_[0].count = 0;
+  for (const CoalitionValue::External& e : game_.externals()) {
+    Changes& ch = changes_[size_t(e.state)];
+    float* a = a_[size_t(e.state)].data();
+    const float* target = e.activation(image);
+    ch.count = 0;
+    for (size_t u = 0; u < e.units; ++u)
+      if (target[u] != a[u]) {
+        ch.position[ch.count] = int(u) / e.channels;
+        ch.channel[ch.count] = int(u) % e.channels;
+        ch.delta[ch.count] = target[u] - a[u];
+        a[u] = target[u];
+        ++ch.count;
+      }
+  }
+  propagate();
+  for (const CoalitionValue::External& e : game_.externals()) changes_[size_t(e.state)].count = 0;
+  journal_on_ = journal;
+  cached_z_ = z_;
+  cached_a_ = a_;
+  cached_image_ = image;
 }
 
 void CoalitionWalker::set_journal(bool on) {
@@ -122,7 +159,8 @@ double CoalitionWalker::remove(int region) {
 }
 
 double CoalitionWalker::value() const {
-  std::memcpy(logits_.data(), a_.back().data(), a_.back().size() * sizeof(float));
+  const std::vector<float>& logits = a_[size_t(game_.logits_state())];
+  std::memcpy(logits_.data(), logits.data(), logits.size() * sizeof(float));
   double v;
   image_values(logits_, &game_.labels()[image_], game_.value_function(), &v);
   return v;

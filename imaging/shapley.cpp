@@ -327,6 +327,7 @@ void taylor_chunk_terms(const CoalitionValue& game, size_t first, int count, std
   {
     a.resize(count, C, H, W);
     for (int i = 0; i < count; ++i) to_channels_first(game.activation(first + i), C, H, W, a.sample(i));
+    game.prepare_forward_from(first, count);
     const nn::Tensor& logits = net.forward_from(game.block(), a);
     nn::softmax_cross_entropy(logits, &game.labels()[first], &dlogits);
     const float scale = -float(count) / float(N);

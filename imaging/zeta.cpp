@@ -244,15 +244,8 @@ nlohmann::ordered_json zeta_analysis(nn::Network& net, const nn::LabeledImages& 
   // whose budget is smaller than that: it always runs).
   std::vector<nlohmann::ordered_json> results(blocks.size());
   double carried = 0;
-  // A block inside a residual branch has no lesion game here (CoalitionValue refuses it): it is left
-  // out of `layers` and listed under `skipped`.
-  nlohmann::ordered_json skipped = nlohmann::ordered_json::array();
   for (size_t b = blocks.size(); b-- > 0;) {
     if (on_block) on_block(blocks[b].name, blocks.size() - 1 - b);
-    if (net.crossed_by_shortcut(int(b))) {
-      skipped.push_back(blocks[b].name);
-      continue;
-    }
     const base::Stopwatch clock;
     const double share = carried / double(b + 1);
     carried -= share;
@@ -301,7 +294,6 @@ nlohmann::ordered_json zeta_analysis(nn::Network& net, const nn::LabeledImages& 
   }
   for (size_t b = 0; b < blocks.size(); ++b)
     if (!results[b].is_null()) layers[blocks[b].name] = std::move(results[b]);
-  if (!skipped.empty()) out["skipped"] = {{"blocks", skipped}, {"reason", "inside a residual branch (a shortcut passes it)"}};
   return out;
 }
 

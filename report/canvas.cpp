@@ -356,6 +356,18 @@ std::string figure_size_problem(int width, int height) {
          " a side and at most " + std::to_string(kMaxFigurePixels) + " in all";
 }
 
+void Canvas::dashed_line(double x0, double y0, double x1, double y1, Rgb color, double line_width, double opacity,
+                         double dash, double gap) {
+  const double length = std::hypot(x1 - x0, y1 - y0);
+  if (!std::isfinite(length) || !(dash > 0) || !(gap >= 0)) return;
+  if (length / (dash + gap) > 1e5) return line(x0, y0, x1, y1, color, line_width, opacity);  // no figure is that long
+  const double ux = length > 0 ? (x1 - x0) / length : 0, uy = length > 0 ? (y1 - y0) / length : 0;
+  for (double t = 0; t < length; t += dash + gap) {
+    const double end = std::min(length, t + dash);
+    line(x0 + ux * t, y0 + uy * t, x0 + ux * end, y0 + uy * end, color, line_width, opacity);
+  }
+}
+
 std::unique_ptr<Canvas> make_canvas(const std::string& format, int width, int height, Rgb background, int scale) {
   if (scale < 1 || scale > kMaxFigureScale)
     throw base::Error("--scale " + std::to_string(scale) + ": expected 1 to " + std::to_string(kMaxFigureScale));

@@ -50,6 +50,10 @@ class Canvas {
   void line(double x0, double y0, double x1, double y1, Rgb color, double line_width, double opacity = 1) {
     polyline({{x0, y0}, {x1, y1}}, color, line_width, opacity);
   }
+  // A dashed line: from (x0, y0), dashes of `dash` units separated by gaps of `gap` units (the last
+  // dash cut at (x1, y1)); each dash is a line, so both formats draw the same pattern.
+  void dashed_line(double x0, double y0, double x1, double y1, Rgb color, double line_width, double opacity = 1,
+                   double dash = 6, double gap = 4);
 
  protected:
   int width_, height_;

@@ -498,6 +498,8 @@ class FigureWriter {
 
   // Layers as columns of stacked channel-block tiles; the chains of tract.json as lines through
   // their regions; the strongest listed flows of each pair as faint lines; pair strengths on top.
+  // A residual unit's shortcut pair (PairTract::shortcut) is drawn dashed, its flows and every chain
+  // step along it (pathway_steps), and its strength sits one row higher, marked "skip".
   void pathways(const EpochData& e) {
     const double column = 132, top = kMargin + 110, stack = 520;
     const size_t n = run_.layers.size();
@@ -514,8 +516,11 @@ class FigureWriter {
     double stack_used = 0;
     for (const TileLayout& t : layouts) stack_used = std::max(stack_used, t.height());
     const std::string title = "pathways, epoch " + std::to_string(e.epoch) + ": strongest chains across the layers";
+    bool residual = false;
+    for (const PairTract& p : e.pairs) residual = residual || p.shortcut;
     const std::string subtitle =
-        run_label() + "; cells coloured by ζ (grey: no ζ); numbers between columns: mean input drive per receiving unit";
+        run_label() + "; cells coloured by ζ (grey: no ζ); numbers between columns: mean input drive per receiving unit" +
+        (residual ? "; dashed: a residual unit's shortcut" : "");
     // The chain score (README, "Tractography"), explained under the chains.
     const std::vector<std::string> explained = {
         "chain score = Σ over consecutive layers of ln(C(A→B) / connection strength of the pair), C(A→B) = mean "
@@ -538,27 +543,45 @@ class FigureWriter {
       draw_tiles(*c, x0s[l], top, layouts[l], layer, layer.has_zeta ? map_values(layer, MapKind::zeta) : std::vector<double>{},
                  layer_scale(run_, l, MapKind::zeta), false, false);
     }
-    for (const PairTract& p : e.pairs) {
+    for (const PairTract& p : e.pairs)
       if (auto s = pair_strength(p, e))
-        c->text(kMargin + (p.from + p.to + 1) * column / 2, top - 44, base::format("%.3g", *s), kMuted, kLabel, Anchor::middle);
-      std::vector<RegionFlow> flows = p.flows;
-      std::stable_sort(flows.begin(), flows.end(), [](const RegionFlow& a, const RegionFlow& b) { return a.value > b.value; });
-      flows.resize(std::min<size_t>(flows.size(), 6));
-      for (const RegionFlow& f : flows) {
-        const Point a = layouts[p.from].cell_center(x0s[p.from], top, f.from), b = layouts[p.to].cell_center(x0s[p.to], top, f.to);
-        c->line(a.x, a.y, b.x, b.y, kMuted, 1, 0.2 + 0.5 * (flows[0].value > 0 ? f.value / flows[0].value : 0));
+        c->text(kMargin + (p.from + p.to + 1) * column / 2, top - (p.shortcut ? 62 : 44),
+                (p.shortcut ? "skip " : "") + base::format("%.3g", *s), kMuted, kLabel, Anchor::middle);
+    auto center = [&](int layer, int region) { return layouts[size_t(layer)].cell_center(x0s[size_t(layer)], top, region); };
+    const std::vector<PathwayStep> steps = pathway_steps(e, 6);
+    for (const PathwayStep& f : steps)
+      if (f.chain < 0) {
+        const Point a = center(f.from_layer, f.from_region), b = center(f.to_layer, f.to_region);
+        if (f.shortcut)
+          c->dashed_line(a.x, a.y, b.x, b.y, kMuted, 1, f.opacity);
+        else
+          c->line(a.x, a.y, b.x, b.y, kMuted, 1, f.opacity);
       }
-    }
     std::vector<size_t> order(e.chains.size());
     std::iota(order.begin(), order.end(), size_t(0));
     std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return e.chains[a].score > e.chains[b].score; });
     for (size_t rank = shown; rank-- > 0;) {  // the best chain drawn last, on top
       const RegionChain& chain = e.chains[order[rank]];
-      std::vector<Point> points;
-      for (size_t s = 0; s < chain.layers.size(); ++s)
-        points.push_back(layouts[size_t(chain.layers[s])].cell_center(x0s[size_t(chain.layers[s])], top, chain.regions[s]));
-      c->polyline(points, palette(rank), rank == 0 ? 3.5 : 2);
-      for (const Point& p : points) c->disc(p.x, p.y, rank == 0 ? 3.5 : 2.5, palette(rank));
+      const double lw = rank == 0 ? 3.5 : 2;
+      bool skips = false;
+      for (const PathwayStep& f : steps) skips = skips || (f.chain == long(order[rank]) && f.shortcut);
+      if (!skips) {  // one polyline, joints drawn once
+        std::vector<Point> points;
+        for (size_t s = 0; s < chain.layers.size(); ++s) points.push_back(center(chain.layers[s], chain.regions[s]));
+        c->polyline(points, palette(rank), lw);
+        for (const Point& p : points) c->disc(p.x, p.y, rank == 0 ? 3.5 : 2.5, palette(rank));
+        continue;
+      }
+      for (const PathwayStep& f : steps)
+        if (f.chain == long(order[rank])) {
+          const Point a = center(f.from_layer, f.from_region), b = center(f.to_layer, f.to_region);
+          if (f.shortcut)
+            c->dashed_line(a.x, a.y, b.x, b.y, palette(rank), lw, 1, 9, 5);
+          else
+            c->line(a.x, a.y, b.x, b.y, palette(rank), lw);
+          c->disc(a.x, a.y, rank == 0 ? 3.5 : 2.5, palette(rank));
+          c->disc(b.x, b.y, rank == 0 ? 3.5 : 2.5, palette(rank));
+        }
     }
     double y = top + stack_used + 30;
     for (size_t rank = 0; rank < shown; ++rank, y += 22) {
@@ -695,6 +718,30 @@ class FigureWriter {
 };
 
 }  // namespace
+
+std::vector<PathwayStep> pathway_steps(const EpochData& e, size_t flows_per_pair) {
+  std::vector<PathwayStep> steps;
+  auto is_shortcut = [&](int from, int to) {
+    for (const PairTract& p : e.pairs)
+      if (p.from == from && p.to == to && p.shortcut) return true;
+    return false;
+  };
+  for (const PairTract& p : e.pairs) {
+    std::vector<RegionFlow> flows = p.flows;
+    std::stable_sort(flows.begin(), flows.end(), [](const RegionFlow& a, const RegionFlow& b) { return a.value > b.value; });
+    flows.resize(std::min(flows.size(), flows_per_pair));
+    for (const RegionFlow& f : flows)
+      steps.push_back({-1, p.from, f.from, p.to, f.to, p.shortcut,
+                       0.2 + 0.5 * (flows[0].value > 0 ? f.value / flows[0].value : 0)});
+  }
+  for (size_t k = 0; k < e.chains.size(); ++k) {
+    const RegionChain& chain = e.chains[k];
+    for (size_t s = 0; s + 1 < chain.layers.size(); ++s)
+      steps.push_back({long(k), chain.layers[s], chain.regions[s], chain.layers[s + 1], chain.regions[s + 1],
+                       is_shortcut(chain.layers[s], chain.layers[s + 1]), 1});
+  }
+  return steps;
+}
 
 std::string file_safe(const std::string& name) {
   std::string out = name.empty() ? "_" : name;

@@ -5,6 +5,7 @@
 //   figures/epoch_NNN/LAYER_density.EXT   per analysed epoch with grid.json: each layer's density map
 //   figures/epoch_NNN/LAYER_zeta.EXT      per analysed epoch with zeta.json: each layer's ζ map
 //   figures/epoch_NNN/pathways.EXT        per analysed epoch with tract.json: the strongest chains
+//                                         (a residual unit's shortcut edges dashed: pathway_steps)
 //   figures/epoch_NNN/confusion.EXT       zeta.json from analyze --errors: the confusion matrix on the ζ sample
 //   figures/epoch_NNN/LAYER_gallery.EXT   zeta.json from analyze --errors and grid.json's receptive fields: the
 //                                         gallery's images with each one's φ_g(x) projected on its pixels
@@ -43,6 +44,18 @@ struct Figures {
 Figures render_figures(const RunData& run, const std::vector<StabilityStep>& stability, const std::string& format,
                        int scale = 1);
 void write_figures(const std::string& run_dir, const Figures& figures);  // each file atomically
+
+// The lines of the pathways figure of epoch e: each pair's flows_per_pair strongest flows (chain −1,
+// opacity 0.2 … 0.7 by the flow's share of the pair's strongest), then every step of every chain
+// (chain = its index in e.chains).  Layers are indices into RunData::layers.  A step is `shortcut`
+// when its pair is a residual unit's skip edge (PairTract::shortcut): the figure dashes it.
+struct PathwayStep {
+  long chain = -1;
+  int from_layer = 0, from_region = 0, to_layer = 0, to_region = 0;
+  bool shortcut = false;
+  double opacity = 1;
+};
+std::vector<PathwayStep> pathway_steps(const EpochData& e, size_t flows_per_pair);
 
 constexpr size_t kMaxFileStem = 120;
 std::string file_safe(const std::string& name);

@@ -184,7 +184,7 @@ TEST(Zeta, StratifiedSampleIsBalancedDeterministicAndWithinThePool) {
 // block the net builder makes (bn folding, strides, avg/max/global pools, dropout, non-square kernels),
 // residual nets included: identity, option A (odd map, uneven channel padding) and option B shortcuts,
 // where a lesion reaches each later add along its branch and its shortcut.  A block inside a residual
-// branch is refused by name.
+// branch (its unit's shortcut passes it) is walked from each image's own all-lesioned state.
 TEST(Zeta, WalkerMatchesDenseForwardOnEveryBlockKind) {
   struct Case {
     const char* spec;
@@ -205,11 +205,6 @@ TEST(Zeta, WalkerMatchesDenseForwardOnEveryBlockKind) {
       ZetaSettings s;
       s.ablation = ablation;
       for (int b = 0; b < int(net->blocks().size()); ++b) {
-        if (net->crossed_by_shortcut(b)) {
-          expect_error_naming([&] { CoalitionValue(*net, b, run::GridSpec{2, 2, 3}, data.view, all_indices(2), s); },
-                              net->blocks()[size_t(b)].name + " lies inside a residual branch");
-          continue;
-        }
         CoalitionValue game(*net, b, run::GridSpec{2, 2, 3}, data.view, all_indices(data.view.count), s);
         const int n = game.regions();
         CoalitionWalker walker(game);
@@ -242,6 +237,19 @@ TEST(Zeta, WalkerMatchesDenseForwardOnEveryBlockKind) {
         walker.set_journal(false);
         EXPECT_NEAR(game.value(std::vector<bool>(n, true)), game.v_all(), 1e-6);
         EXPECT_NEAR(game.value(std::vector<bool>(n, false)), game.v_none(), 1e-6);
+        EXPECT_EQ(game.crossed(), net->crossed_by_shortcut(b)) << c.spec << " block " << net->blocks()[b].name;
+        if (game.crossed()) {
+          // The all-lesioned net differs per image (the shortcut carries each image's own input), and
+          // a start on another image and back gives the same bits as the first start.
+          std::vector<double> none(game.images());
+          for (size_t x = 0; x < game.images(); ++x) {
+            walker.start_empty(x);
+            none[x] = walker.value();
+            EXPECT_NEAR(none[x], game.image_v_none()[x], 2e-5) << c.spec << " block " << net->blocks()[b].name;
+          }
+          walker.start_empty(0);
+          EXPECT_EQ(walker.value(), none[0]);
+        }
       }
     }
   }
@@ -274,6 +282,47 @@ TEST(Zeta, ExactMatchesBruteForceSubsetFormulaAndIsEfficient) {
     EXPECT_NEAR(sum_of(exact.phi), game.v_all() - game.v_none(), 1e-5) << c.block;
     EXPECT_NEAR(game.v_all(), brute.value((1u << game.regions()) - 1, s.value == "accuracy"), 1e-6);
     EXPECT_NEAR(game.v_none(), brute.value(0, s.value == "accuracy"), 1e-6);
+  }
+}
+
+// Inside a residual branch (identity, option A and option B units): exact Shapley values equal the
+// subset formula over dense forwards in which the shortcut carries each image's intact input, they
+// add up to v(all) − v(∅) (efficiency), and the sampled estimator's per-permutation sums do too.
+TEST(Zeta, BranchBlocksMatchBruteForceAndAreEfficient) {
+  struct Case {
+    const char* spec;
+    const char* block;
+    int C, H, W;
+    const char* ablation;
+  };
+  const Case cases[] = {
+      {"conv3x3:4 bn relu res(conv3x3:4 bn relu conv3x3:4 bn) relu gap linear:3", "conv2", 3, 6, 6, "zero"},
+      {"conv3x3:4 bn relu res(conv3x3:4 bn relu conv3x3:4 bn) relu gap linear:3", "conv3", 3, 6, 6, "mean"},
+      {"conv3x3:4 relu res:pad(conv3x3:7:s2 bn relu conv3x3:7 bn) relu maxpool2 linear:3", "conv2", 2, 7, 7, "mean"},
+      {"conv3x3:4 bn relu res:proj(conv3x3:8:s2 bn relu conv3x3:8 bn) relu linear:3", "conv3", 2, 8, 8, "zero"},
+  };
+  for (const Case& c : cases) {
+    auto net = random_net(c.spec, c.C, c.H, c.W, 6);
+    RandomImages data(10, c.C, c.H, c.W, 3, 8);
+    const int b = net->find_block(c.block);
+    ASSERT_GE(b, 0) << c.block;
+    ASSERT_TRUE(net->crossed_by_shortcut(b)) << c.spec << " " << c.block;
+    ZetaSettings s;
+    s.ablation = c.ablation;
+    const run::GridSpec grid{2, 2, 1};
+    CoalitionValue game(*net, b, grid, data.view, all_indices(data.view.count), s);
+    ASSERT_TRUE(game.crossed());
+    const auto exact = imaging::shapley_exact(game);
+    BruteForce brute(*net, b, grid, data.view, s.ablation == "mean");
+    const auto reference = brute.shapley();
+    ASSERT_EQ(exact.phi.size(), reference.size());
+    for (size_t g = 0; g < reference.size(); ++g) EXPECT_NEAR(exact.phi[g], reference[g], 2e-5) << c.spec << " region " << g;
+    EXPECT_NEAR(game.v_none(), brute.value(0), 1e-6) << c.spec;
+    EXPECT_NEAR(game.v_all(), brute.value((1u << game.regions()) - 1), 1e-6) << c.spec;
+    EXPECT_NEAR(sum_of(exact.phi), game.v_all() - game.v_none(), 1e-5) << c.spec;
+    EXPECT_GT(std::fabs(game.v_all() - game.v_none()), 1e-3) << c.spec;  // the game is not trivial
+    const auto sampled = imaging::shapley_sampled(game, 0, 1e9, 30, 5);
+    EXPECT_NEAR(sum_of(sampled.phi), game.v_all() - game.v_none(), 1e-5) << c.spec;
   }
 }
 

@@ -687,6 +687,60 @@ TEST(Report, CanvasTextAndFormats) {
   EXPECT_THROW(report::make_canvas("gif", 10, 10), base::Error);
 }
 
+// A dashed line is ink on its dashes and background in its gaps (PNG, 1 pixel per unit): dashes of 6,
+// gaps of 4 from x = 0, so x + 0.5 in [0, 6) ∪ [10, 16) ∪ … is drawn and [6, 10) ∪ [16, 20) is not.
+TEST(Report, CanvasDashedLineLeavesItsGaps) {
+  auto canvas = report::make_canvas("png", 60, 10);
+  canvas->dashed_line(0, 5, 60, 5, {0, 0, 0}, 2, 1, 6, 4);
+  const std::string png = canvas->encode();
+  int w, h, n;
+  unsigned char* pixels = stbi_load_from_memory(reinterpret_cast<const unsigned char*>(png.data()), int(png.size()), &w, &h, &n, 3);
+  ASSERT_NE(pixels, nullptr);
+  auto ink = [&](int x) { return pixels[(5 * w + x) * 3] < 128; };
+  for (int x : {2, 3, 12, 13, 42, 53}) EXPECT_TRUE(ink(x)) << "x = " << x;
+  for (int x : {8, 18, 28, 38, 48, 58}) EXPECT_FALSE(ink(x)) << "x = " << x;
+  for (int x = 0; x < w; ++x) EXPECT_FALSE(pixels[(0 * w + x) * 3] < 128) << "nothing drawn off the line, x = " << x;
+  stbi_image_free(pixels);
+  auto svg = report::make_canvas("svg", 60, 10);
+  svg->dashed_line(0, 5, 60, 5, {0, 0, 0}, 2, 1, 6, 4);
+  const std::string text = svg->encode();
+  size_t lines = 0;
+  for (size_t at = text.find("<polyline"); at != std::string::npos; at = text.find("<polyline", at + 1)) ++lines;
+  EXPECT_EQ(lines, 6u);  // 60 units / (6 + 4)
+}
+
+// The pathways figure of a residual run: the flows of the shortcut pair and the chain steps along it
+// are the dashed ones; the branch pairs' are solid.  Layers: conv1 (0), conv2 (1), conv3 (2), res1 (3).
+TEST(Report, PathwayFigureDashesShortcutEdges) {
+  report::EpochData e;
+  auto pair = [](int from, int to, bool shortcut) {
+    report::PairTract p;
+    p.from = from, p.to = to, p.shortcut = shortcut;
+    p.flows = {{0, 1, 2.0}, {1, 0, 1.0}};
+    return p;
+  };
+  e.pairs = {pair(0, 1, false), pair(1, 2, false), pair(2, 3, false), pair(0, 3, true)};
+  report::RegionChain through_branch, through_shortcut;
+  through_branch.layers = {0, 1, 2, 3}, through_branch.regions = {0, 1, 0, 1};
+  through_shortcut.layers = {0, 3}, through_shortcut.regions = {1, 0};
+  e.chains = {through_branch, through_shortcut};
+  const std::vector<report::PathwayStep> steps = report::pathway_steps(e, 1);
+  ASSERT_EQ(steps.size(), 4u + 3 + 1);  // one flow per pair, then the chains' steps
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(steps[i].chain, -1);
+    EXPECT_EQ(steps[i].shortcut, e.pairs[i].shortcut) << i;
+    EXPECT_EQ(steps[i].from_region, 0);  // the stronger flow (2.0)
+    EXPECT_EQ(steps[i].to_region, 1);
+  }
+  for (size_t i = 4; i < 7; ++i) EXPECT_FALSE(steps[i].shortcut) << i;
+  EXPECT_EQ(steps[7].chain, 1);
+  EXPECT_TRUE(steps[7].shortcut);
+  EXPECT_EQ(steps[7].from_layer, 0);
+  EXPECT_EQ(steps[7].to_layer, 3);
+  e.pairs[3].shortcut = false;  // the same graph read as a plain pair: nothing dashed
+  for (const report::PathwayStep& s : report::pathway_steps(e, 2)) EXPECT_FALSE(s.shortcut);
+}
+
 // ---- issue 11: hostile and oversized run directories ------------------------------------------
 
 namespace {
