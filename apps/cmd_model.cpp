@@ -6,7 +6,7 @@
 #include "nn/checkpoint.h"
 #include "base/error.h"
 #include "base/fileio.h"
-#include "nn/npz.h"
+#include "base/npz.h"
 #include "nn/tensor_file.h"
 #include "base/json.h"
 #include "imaging/region_lesion.h"
@@ -131,10 +131,10 @@ int cmd_eval(int argc, char** argv) {
     nn::make_batch(*ck.net, v, idx.data(), int(v.count), nullptr, 0, 0, 0, x, y);
     const nn::Tensor& logits = ck.net->forward(x, false);
     std::vector<float> labels(y.begin(), y.end());
-    std::vector<nn::NpyArray> arrays = {{"input", dims(x.shape(), false), x.data()},
+    std::vector<base::NpyArray> arrays = {{"input", dims(x.shape(), false), x.data()},
                                         {"logits", dims(logits.shape(), true), logits.data()},
                                         {"labels", {int(labels.size())}, labels.data()}};
-    nn::write_npz(flags.text("--dump"), arrays);
+    base::write_npz(flags.text("--dump"), arrays);
     std::printf("wrote %s\n", flags.text("--dump").c_str());
   }
   return 0;
@@ -174,9 +174,9 @@ int cmd_export(int argc, char** argv) {
   model["epoch"] = ck.epoch;
   if (flags.has("--npz")) {
     const std::string out = flags.text("--npz");
-    std::vector<nn::NpyArray> arrays;
+    std::vector<base::NpyArray> arrays;
     for (const nn::TensorRef& t : tensors) arrays.push_back({t.name, std::vector<int>(t.shape.begin(), t.shape.end()), t.values});
-    nn::write_npz(out, arrays);
+    base::write_npz(out, arrays);
     const std::string base = out.size() > 4 && out.substr(out.size() - 4) == ".npz" ? out.substr(0, out.size() - 4) : out;
     run::write_json(base + ".model.json", model, 2);
     std::printf("wrote %s and %s.model.json\n", out.c_str(), base.c_str());

@@ -13,7 +13,7 @@
 #include "base/fileio.h"
 #include "base/format.h"
 #include "nn/checkpoint.h"
-#include "nn/npz.h"
+#include "base/npz.h"
 #include "run/json.h"
 #include "run/layout.h"
 #include "run/manifest.h"
@@ -345,7 +345,7 @@ class EegRun {
     for (int e = int((first - 1) / steps_) + 1; e <= from.epoch; ++e) {
       const long expected = e < from.epoch ? steps_ : from.step;
       if (expected == 0) continue;
-      const nn::Npy2D file = nn::read_npy_2d(layout_.eeg_rows(e), size_t(steps_) * columns);
+      const base::Npy2D file = base::read_npy_2d(layout_.eeg_rows(e), size_t(steps_) * columns);
       // the stopped epoch's file may hold more rows (a kill after its end, before its commit): the
       // first `expected` are the same rows
       if (file.rows < expected || (e < from.epoch && file.rows != expected) || size_t(file.cols) != columns)
@@ -379,9 +379,9 @@ class EegRun {
   // The rows of an epoch stopped inside (read back by begin() on resume).
   std::vector<std::string> write_rows(int epoch) const {
     const int columns = int(recorder_.channels().size());
-    const nn::NpyArray array{"", {int(recorder_.epoch_rows().size() / size_t(columns)), columns},
+    const base::NpyArray array{"", {int(recorder_.epoch_rows().size() / size_t(columns)), columns},
                              recorder_.epoch_rows().data()};
-    nn::write_npy(layout_.eeg_rows(epoch), array);
+    base::write_npy(layout_.eeg_rows(epoch), array);
     return {layout_.eeg_channels(), layout_.eeg_rows(epoch)};
   }
 

@@ -15,7 +15,7 @@
 //    dimensions and 2^31 elements, and data_offsets that tile the data area exactly (sorted, no gap,
 //    no overlap, ending at the file's end, as the format's specification requires); every value is
 //    finite.  A violation is one base::Error naming the file, the tensor and what was expected.
-//  - read_npz reads the stored (uncompressed) .npz that write_npz writes and numpy.savez writes:
+//  - read_npz reads the stored (uncompressed) .npz that base::write_npz writes and numpy.savez writes:
 //    little-endian float32 arrays in C order; anything else is refused naming the member.
 //  - load_named_tensors copies, for every parameter and buffer of `net`, the tensor of its name after
 //    checking its shape (a missing tensor or another shape: an error naming the tensor and both

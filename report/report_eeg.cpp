@@ -11,7 +11,7 @@
 #include "base/error.h"
 #include "base/fileio.h"
 #include "base/rng.h"
-#include "nn/npz.h"
+#include "base/npz.h"
 #include "report/report_summary.h"
 #include "run/eeg_bands.h"
 #include "run/json.h"
@@ -605,7 +605,7 @@ std::optional<EegTraces> load_eeg_traces(const std::string& run_dir, const std::
                         "] outside the run's steps " + std::to_string(out.first_step) + " … " + std::to_string(out.last_step));
     const std::string path = layout.eeg_rows(e.epoch);
     if (!base::file_exists(path)) throw base::Error(path + ": missing; expected the rows of " + e.path);
-    const nn::Npy2D file = nn::read_npy_2d(path, size_t(rows) * columns);
+    const base::Npy2D file = base::read_npy_2d(path, size_t(rows) * columns);
     if (file.rows != rows || size_t(file.cols) != columns)
       throw base::Error(path + ": holds " + std::to_string(file.rows) + "x" + std::to_string(file.cols) + " values, expected " +
                         std::to_string(rows) + "x" + std::to_string(columns) + " (the steps of " + e.path + " x the channels of " +

@@ -21,7 +21,7 @@ const CLASSES = ["<script>alert(1)</script>", "automobile", "bird", "cat", "deer
 // The steps of the planted one-step spikes of the NN-EEG rows (away from their epochs' middles).
 const PLANTED = { block: 215, region: 612 };
 
-// A float32 C-order 2-D array as a NumPy .npy v1.0 file (the bytes nn/npz.cpp writes).
+// A float32 C-order 2-D array as a NumPy .npy v1.0 file (the bytes base/npz.cpp writes).
 function npy(rows, cols, values) {
   let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + rows + "," + cols + "), }";
   header += " ".repeat((64 - (10 + header.length + 1) % 64) % 64) + "\n";

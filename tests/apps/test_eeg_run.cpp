@@ -12,7 +12,7 @@
 #include "apps/training_run.h"
 #include "base/fileio.h"
 #include "datasets/dataset.h"
-#include "nn/npz.h"
+#include "base/npz.h"
 #include "run/json.h"
 #include "run/layout.h"
 #include "tests/error_of.h"
@@ -67,7 +67,7 @@ TEST_F(EegRun, TheProbeLeavesTheWeightsBitIdenticalAndTheFilesAreDeterministic) 
   expect_same_run(path("a"), path("b"));
   // the rows: 50 steps × the channels, the loss first and equal to the epoch's losses
   const run::Layout a(path("a"));
-  const nn::Npy2D rows = nn::read_npy_2d(a.eeg_rows(2), 1 << 24);
+  const base::Npy2D rows = base::read_npy_2d(a.eeg_rows(2), 1 << 24);
   const run::Json channels = run::read_json(a.eeg_channels());
   EXPECT_EQ(rows.rows, 50);
   EXPECT_EQ(size_t(rows.cols), channels["channels"].size());
@@ -157,17 +157,17 @@ namespace {
 TEST_F(EegRun, AHostileRowsFileIsOneErrorNamingIt) {
   const std::string file = path("rows.npy");
   const std::vector<float> values = {1, 2, 3, 4, 5, 6};
-  nn::write_npy(file, {"", {2, 3}, values.data()});
-  const nn::Npy2D back = nn::read_npy_2d(file, 100);
+  base::write_npy(file, {"", {2, 3}, values.data()});
+  const base::Npy2D back = base::read_npy_2d(file, 100);
   EXPECT_EQ(back.rows, 2);
   EXPECT_EQ(back.cols, 3);
   EXPECT_EQ(back.data, values);
   const std::string bytes = base::read_file(file);
   base::write_file_atomic(file, bytes.substr(0, bytes.size() - 1));
-  expect_error_naming([&] { nn::read_npy_2d(file, 100); }, file + ": expected 152 bytes");
+  expect_error_naming([&] { base::read_npy_2d(file, 100); }, file + ": expected 152 bytes");
   base::write_file_atomic(file, "not numpy at all");
-  expect_error_naming([&] { nn::read_npy_2d(file, 100); }, "not a NumPy .npy v1.0 file");
+  expect_error_naming([&] { base::read_npy_2d(file, 100); }, "not a NumPy .npy v1.0 file");
   base::write_file_atomic(file, bytes);
-  expect_error_naming([&] { nn::read_npy_2d(file, 5); }, "holds 6 values, expected at most 5");
+  expect_error_naming([&] { base::read_npy_2d(file, 5); }, "holds 6 values, expected at most 5");
 }
 }  // namespace

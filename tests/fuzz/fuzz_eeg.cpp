@@ -1,6 +1,6 @@
 // tests/fuzz/fuzz_eeg.cpp — the report's NN-EEG readers on hostile files: report::load_eeg (every
 // eeg/epoch_NNN.json), report::load_eeg_traces (eeg/channels.json and the per-step rows
-// eeg/epoch_NNN.npy) and nn::read_npy_2d alone.
+// eeg/epoch_NNN.npy) and base::read_npy_2d alone.
 //
 // Input: sections "@@<k>\n<file bytes>", k naming the file of the run directory (kFiles).  The harness
 // writes them into a scratch run directory, reads the EEG files as the report does (small trace caps,
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "nn/npz.h"
+#include "base/npz.h"
 #include "report/report_eeg.h"
 #include "tests/fuzz/fuzz_util.h"
 
@@ -43,6 +43,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       },
       {run_dir});
   const std::string rows = run_dir + "/" + kFiles[2];
-  if (fuzz::fs::exists(rows)) fuzz::expect_clean([&] { nn::read_npy_2d(rows, 4096); }, {rows});
+  if (fuzz::fs::exists(rows)) fuzz::expect_clean([&] { base::read_npy_2d(rows, 4096); }, {rows});
   return 0;
 }

@@ -1,5 +1,5 @@
 // tests/nn/test_checkpoint.cpp — nn/checkpoint.h (save/load round trip, every corruption is an
-// base::Error naming the file, atomic writes) and nn/npz.h (the zip/npy structure, and numpy.load
+// base::Error naming the file, atomic writes) and base/npz.h (the zip/npy structure, and numpy.load
 // when /usr/bin/python3 has numpy).
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -20,7 +20,7 @@
 #include "nn/checkpoint.h"
 #include "base/error.h"
 #include "base/fileio.h"
-#include "nn/npz.h"
+#include "base/npz.h"
 #include "tests/error_of.h"
 #include "tests/temp_dir.h"
 
@@ -323,12 +323,12 @@ std::string without_spaces(std::string s) {
 class Npz : public TempDirTest {
  protected:
   std::vector<float> a_ = {0.5f, -1.f, 2.25f, 3.f, -4.5f, 1e-3f}, b_ = {7.f, 8.f, -9.f, 1e20f};
-  std::vector<nn::NpyArray> arrays() const { return {{"a", {2, 3}, a_.data()}, {"b", {4}, b_.data()}}; }
+  std::vector<base::NpyArray> arrays() const { return {{"a", {2, 3}, a_.data()}, {"b", {4}, b_.data()}}; }
 };
 
 TEST_F(Npz, ZipAndNpyStructure) {
   const std::string file = path("w.npz");
-  nn::write_npz(file, arrays());
+  base::write_npz(file, arrays());
   EXPECT_EQ(files(), std::vector<std::string>{"w.npz"}) << "a .tmp. file was left behind";
   const std::string z = base::read_file(file);
   struct Expect {
@@ -388,7 +388,7 @@ TEST_F(Npz, NumpyLoadsIt) {
   if (std::system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") != 0)
     GTEST_SKIP() << "/usr/bin/python3 with numpy is not available";
   const std::string file = path("w.npz");
-  nn::write_npz(file, arrays());
+  base::write_npz(file, arrays());
   const std::string script =
       "import sys, numpy as np\n"
       "z = np.load(sys.argv[1])\n"
@@ -404,7 +404,7 @@ TEST_F(Npz, NumpyLoadsIt) {
 
 TEST_F(Npz, UnwritablePathThrowsNamingIt) {
   const std::string file = path("missing_dir/w.npz");
-  expect_error_naming([&] { nn::write_npz(file, arrays()); }, file);
+  expect_error_naming([&] { base::write_npz(file, arrays()); }, file);
 }
 
 }  // namespace

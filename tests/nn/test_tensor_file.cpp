@@ -14,7 +14,7 @@
 
 #include "base/fileio.h"
 #include "base/json.h"
-#include "nn/npz.h"
+#include "base/npz.h"
 #include "nn/tensor_file.h"
 #include "tests/error_of.h"
 #include "tests/temp_dir.h"
@@ -86,9 +86,9 @@ TEST_F(TensorFileIO, SafetensorsAndNpzRoundTripsAreBitIdentical) {
   EXPECT_EQ(tensors[0].name, "conv1.weight");
   EXPECT_EQ(tensors[0].shape, std::vector<int64_t>({4, 3, 3, 3}));
   nn::write_safetensors(path("w.safetensors"), tensors, {{"note", "x"}});
-  std::vector<nn::NpyArray> arrays;
+  std::vector<base::NpyArray> arrays;
   for (const nn::TensorRef& t : tensors) arrays.push_back({t.name, std::vector<int>(t.shape.begin(), t.shape.end()), t.values});
-  nn::write_npz(path("w.npz"), arrays);
+  base::write_npz(path("w.npz"), arrays);
   for (const std::string file : {"w.safetensors", "w.npz"}) {
     const nn::TensorFile read = file == "w.npz" ? nn::read_npz(path(file)) : nn::read_safetensors(path(file));
     nn::Network copy("conv3x3:4 bn relu maxpool2 conv3x3:3 relu linear:6 relu dropout:0.1 linear:3", 3, 8, 8);
@@ -192,9 +192,9 @@ TEST_F(TensorFileIO, HostileSafetensorsAreOneErrorLineNamingFileAndTensor) {
 
 TEST_F(TensorFileIO, HostileNpzIsOneErrorNamingTheMember) {
   nn::Network net = random_net();
-  std::vector<nn::NpyArray> arrays;
+  std::vector<base::NpyArray> arrays;
   for (const nn::TensorRef& t : nn::torch_tensors(net)) arrays.push_back({t.name, std::vector<int>(t.shape.begin(), t.shape.end()), t.values});
-  nn::write_npz(path("w.npz"), arrays);
+  base::write_npz(path("w.npz"), arrays);
   const std::string good = base::read_file(path("w.npz"));
   auto error_for = [&](const std::string& bytes) {
     {

@@ -11,7 +11,7 @@
 
 #include "base/fileio.h"
 #include "base/rng.h"
-#include "nn/npz.h"
+#include "base/npz.h"
 #include "report/report_eeg.h"
 #include "run/json.h"
 #include "run/layout.h"
@@ -215,7 +215,7 @@ class EegTraceTest : public TempDirTest {
       std::vector<float> rows;
       for (long t = 6L * e - 5; t <= 6L * e; ++t)
         for (size_t c = 0; c < names.size(); ++c) rows.push_back(float(value(t, c)));
-      nn::write_npy(layout.eeg_rows(e), {"", {6, int(names.size())}, rows.data()});
+      base::write_npy(layout.eeg_rows(e), {"", {6, int(names.size())}, rows.data()});
       report::EegEpoch ep;
       ep.epoch = e;
       ep.path = layout.eeg_epoch(e);
@@ -270,7 +270,7 @@ TEST_F(EegTraceTest, TracesAreTheRowsOfEveryStepDownsampledByTheirEnvelope) {
 TEST_F(EegTraceTest, FilesThatDoNotMatchAreRefusedNamingThem) {
   const run::Layout layout(dir_);
   const std::vector<float> rows(6 * 9, 1.f);
-  nn::write_npy(layout.eeg_rows(2), {"", {6, 9}, rows.data()});  // a channel short
+  base::write_npy(layout.eeg_rows(2), {"", {6, 9}, rows.data()});  // a channel short
   expect_error_naming([&] { report::load_eeg_traces(dir_, epochs, {"a", "b"}, {"a"}); }, layout.eeg_rows(2) + ": holds 6x9 values");
   std::filesystem::remove(layout.eeg_rows(2));
   expect_error_naming([&] { report::load_eeg_traces(dir_, epochs, {"a", "b"}, {"a"}); }, layout.eeg_rows(2) + ": missing");

@@ -1,4 +1,4 @@
-#include "nn/npz.h"
+#include "base/npz.h"
 
 #include <zlib.h>
 
@@ -8,7 +8,7 @@
 #include "base/error.h"
 #include "base/fileio.h"
 
-namespace nn {
+namespace base {
 
 namespace {
 template <typename T>
@@ -130,4 +130,4 @@ void write_npz(const std::string& path, const std::vector<NpyArray>& arrays) {
   base::write_file_atomic(path, zip);
 }
 
-}  // namespace nn
+}  // namespace base

@@ -1,4 +1,4 @@
-// nn/npz.h — write float32 arrays as a NumPy .npz file (an uncompressed zip of .npy files).
+// base/npz.h — write float32 arrays as a NumPy .npz file (an uncompressed zip of .npy files).
 //
 // Promise: the file loads with numpy.load(); each array keeps its name and shape; the write is
 // atomic.  Used by `nnfmri export` to hand weights to PyTorch.
@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace nn {
+namespace base {
 
 struct NpyArray {
   std::string name;          // "conv1.weight"
@@ -27,4 +27,4 @@ struct Npy2D {
 // holds more than max_values values (a file larger than such an array can be is refused before it is read).
 Npy2D read_npy_2d(const std::string& path, size_t max_values);
 
-}  // namespace nn
+}  // namespace base
