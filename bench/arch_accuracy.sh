@@ -30,6 +30,7 @@ python="${PEER_PYTHON:-/usr/bin/python3}"
 nnfmri="${NNFMRI_BIN:-build/nnfmri}"
 [ -x "$nnfmri" ] || make --no-print-directory "$nnfmri"
 mkdir -p "$out"
+rm -f "$out/results.txt"
 torch_models="$("$python" - <<'PY' 2>/dev/null || true
 import sys; sys.path.insert(0, "bench")
 import torch_reference; print(" ".join(sorted(torch_reference.NETS)))
