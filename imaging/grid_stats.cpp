@@ -17,39 +17,60 @@ namespace {
 // Below this many (unit or φ) values a loop runs on one thread: a parallel region costs more.
 constexpr size_t kParallelWork = size_t(1) << 16;
 
-// Calls f(a_u) for every unit u of region r of one sample (C, H, W), in (c, h, w) order.
-template <class F>
-void for_each_unit(const run::RegionGrid& grid, int r, const float* sample, F&& f) {
-  int i0, j0, k0;
-  grid.coords(r, i0, j0, k0);
-  const run::Range rows = grid.rows(i0), cols = grid.cols(j0), chans = grid.chans(k0);
-  for (int c = chans.begin; c < chans.end; ++c)
-    for (int h = rows.begin; h < rows.end; ++h) {
-      const float* row = sample + (size_t(c) * grid.height + h) * grid.width;
-      for (int w = cols.begin; w < cols.end; ++w) f(row[w]);
-    }
-}
-
 struct ImageRegionStats {
   double mean_abs, variance;
   uint32_t active;
 };
 
-// For one image x and region g, in two passes over its units:
+// For one image x and every region g of the grid, in two passes over its units:
 //   m_g(x) = (1/|N_g|) Σ_{u∈g} |a_u(x)|,   μ_g(x) = (1/|N_g|) Σ_{u∈g} a_u(x),
 //   v_g(x) = (1/|N_g|) Σ_{u∈g} (a_u(x) − μ_g(x))²,   active = #{u ∈ g : |a_u(x)| > kActiveThreshold}.
-ImageRegionStats image_region_stats(const run::RegionGrid& grid, int r, const float* sample) {
-  double sum_abs = 0, sum = 0;
-  uint32_t active = 0;
-  for_each_unit(grid, r, sample, [&](float a) {
-    sum_abs += std::fabs(double(a));
-    sum += a;
-    active += std::fabs(double(a)) > kActiveThreshold;
+// Each pass is one sweep over the sample (C, H, W) in memory order; a row of a channel runs through
+// the column cells of its row cell one after the other.  The units of region g are therefore added in
+// (c, h, w) order, one after the other, from 0: every sum is the same double, to the bit, as a loop over
+// g's units alone, while the sums of the regions along a row are independent and overlap in the CPU.
+// stats: (grid.count()), written.
+void image_region_stats(const run::RegionGrid& grid, const float* sample, ImageRegionStats* stats) {
+  const int regions = grid.count();
+  std::vector<run::Range> cols(static_cast<size_t>(grid.gw));
+  for (int j0 = 0; j0 < grid.gw; ++j0) cols[size_t(j0)] = grid.cols(j0);
+  std::vector<double> sum(static_cast<size_t>(regions), 0.0), sum_abs(static_cast<size_t>(regions), 0.0);
+  std::vector<uint32_t> active(static_cast<size_t>(regions), 0);
+  // the sweep: every (channel, row) of the sample, region (i0, j0, k0) at slot grid.index(i0, j0, k0)
+  const auto sweep = [&](auto&& add_row_segment) {
+    for (int k0 = 0; k0 < grid.gc; ++k0) {
+      const run::Range chans = grid.chans(k0);
+      for (int c = chans.begin; c < chans.end; ++c)
+        for (int i0 = 0; i0 < grid.gh; ++i0) {
+          const run::Range rows = grid.rows(i0);
+          for (int h = rows.begin; h < rows.end; ++h) {
+            const float* row = sample + (size_t(c) * grid.height + h) * grid.width;
+            for (int j0 = 0; j0 < grid.gw; ++j0) add_row_segment(grid.index(i0, j0, k0), row, cols[size_t(j0)]);
+          }
+        }
+    }
+  };
+  sweep([&](int r, const float* row, run::Range span) {
+    double a_abs = sum_abs[size_t(r)], a_sum = sum[size_t(r)];
+    uint32_t a_active = active[size_t(r)];
+    for (int w = span.begin; w < span.end; ++w) {
+      const float a = row[w];
+      a_abs += std::fabs(double(a));
+      a_sum += a;
+      a_active += std::fabs(double(a)) > kActiveThreshold;
+    }
+    sum_abs[size_t(r)] = a_abs, sum[size_t(r)] = a_sum, active[size_t(r)] = a_active;
   });
-  const double units = grid.units(r), mean = sum / units;
-  double squares = 0;
-  for_each_unit(grid, r, sample, [&](float a) { squares += (a - mean) * (a - mean); });
-  return {sum_abs / units, squares / units, active};
+  std::vector<double> mean(static_cast<size_t>(regions)), squares(static_cast<size_t>(regions), 0.0), units(mean.size());
+  for (int r = 0; r < regions; ++r) units[size_t(r)] = grid.units(r), mean[size_t(r)] = sum[size_t(r)] / units[size_t(r)];
+  sweep([&](int r, const float* row, run::Range span) {
+    const double m = mean[size_t(r)];
+    double a_squares = squares[size_t(r)];
+    for (int w = span.begin; w < span.end; ++w) a_squares += (row[w] - m) * (row[w] - m);
+    squares[size_t(r)] = a_squares;
+  });
+  for (int r = 0; r < regions; ++r)
+    stats[r] = {sum_abs[size_t(r)] / units[size_t(r)], squares[size_t(r)] / units[size_t(r)], active[size_t(r)]};
 }
 
 // φ_g(x) = m_g(x) + λ·ln(v_g(x) + ε)
@@ -105,8 +126,10 @@ std::vector<uint8_t> shuffled_labels(const uint8_t* labels, size_t n, uint64_t s
   return out;
 }
 
-double region_phi(const run::RegionGrid& grid, int r, const float* sample, double lambda, double epsilon) {
-  return phi_of(image_region_stats(grid, r, sample), lambda, epsilon);
+void image_phi(const run::RegionGrid& grid, const float* sample, double lambda, double epsilon, double* phi) {
+  std::vector<ImageRegionStats> stats(static_cast<size_t>(grid.count()));
+  image_region_stats(grid, sample, stats.data());
+  for (int r = 0; r < grid.count(); ++r) phi[r] = phi_of(stats[size_t(r)], lambda, epsilon);
 }
 
 LayerGridAccumulator::LayerGridAccumulator(std::string name, int height, int width, int channels,
@@ -130,9 +153,10 @@ void LayerGridAccumulator::add(const float* activations, int count, size_t offse
   // Images are independent: each writes only its own slots, so threads never share a sum.
 #pragma omp parallel for schedule(static) if (size_t(count) * sample_size >= kParallelWork)
   for (int i = 0; i < count; ++i) {
-    const float* sample = activations + size_t(i) * sample_size;
+    std::vector<ImageRegionStats> stats(static_cast<size_t>(regions));
+    image_region_stats(grid_, activations + size_t(i) * sample_size, stats.data());
     for (int r = 0; r < regions; ++r) {
-      const ImageRegionStats s = image_region_stats(grid_, r, sample);
+      const ImageRegionStats& s = stats[size_t(r)];
       const size_t slot = size_t(i) * regions + r;
       batch_mean_abs_[slot] = s.mean_abs;
       batch_variance_[slot] = s.variance;

@@ -31,10 +31,11 @@ void block_phi(const run::RegionGrid& grid, const float* a, int count, const Mon
   const size_t sample = size_t(grid.channels) * grid.height * grid.width;
   phi.resize(size_t(count) * regions);
 #pragma omp parallel for schedule(static)
-  for (int i = 0; i < count; ++i)
-    for (int r = 0; r < regions; ++r)
-      phi[size_t(i) * regions + r] =
-          float(region_phi(grid, r, a + size_t(i) * sample, settings.grid.lambda, settings.grid.epsilon));
+  for (int i = 0; i < count; ++i) {
+    std::vector<double> image(static_cast<size_t>(regions));
+    image_phi(grid, a + size_t(i) * sample, settings.grid.lambda, settings.grid.epsilon, image.data());
+    for (int r = 0; r < regions; ++r) phi[size_t(i) * regions + r] = float(image[size_t(r)]);
+  }
 }
 
 // Cholesky of the symmetric positive definite a (n, n) in place (lower triangle); false if not.
@@ -137,12 +138,23 @@ std::vector<double> knn_scores(const float* h, int count, const float* bank, lon
   }
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, count, int(bank_count), features, 1.f, unit.data(), features, bank,
               features, 0.f, dots.data(), int(bank_count));
+  // The k-th largest dot product of each row in one pass: `largest` holds the k largest seen so far,
+  // in descending order; a value enters only when it exceeds the smallest of them (most do not once
+  // the first rows of the bank have passed), so a row costs about M comparisons.
   std::vector<double> scores(static_cast<size_t>(count));
 #pragma omp parallel for schedule(static)
   for (int i = 0; i < count; ++i) {
-    float* row = dots.data() + size_t(i) * size_t(bank_count);
-    std::nth_element(row, row + (k - 1), row + bank_count, std::greater<float>());
-    scores[size_t(i)] = std::sqrt(std::max(0.0, unit_norm2[size_t(i)] + 1.0 - 2.0 * row[k - 1]));
+    const float* row = dots.data() + size_t(i) * size_t(bank_count);
+    std::vector<float> largest(row, row + k);
+    std::sort(largest.begin(), largest.end(), std::greater<float>());
+    for (long s = k; s < bank_count; ++s) {
+      const float v = row[s];
+      if (!(v > largest[size_t(k - 1)])) continue;
+      int at = k - 1;  // shift the smaller ones down and put v in order
+      for (; at > 0 && largest[size_t(at - 1)] < v; --at) largest[size_t(at)] = largest[size_t(at - 1)];
+      largest[size_t(at)] = v;
+    }
+    scores[size_t(i)] = std::sqrt(std::max(0.0, unit_norm2[size_t(i)] + 1.0 - 2.0 * largest[size_t(k - 1)]));
   }
   return scores;
 }
@@ -502,7 +514,14 @@ void Monitor::score_batch(const nn::Tensor& x, std::vector<ImageScores>& scores,
     // S(x) = (1/L) Σ_l (1/|G_l|) Σ_g z_g², S_ζ(x) when the profile has weights, and the largest |z|
     double total = 0, weighted_total = 0;
     int layers = 0, weighted_layers = 0;
-    std::vector<RegionScore> all;
+    // The kTopRegions first regions in the order `before` (largest |z|, then block, then region), kept
+    // while the regions go by: a region enters when it comes before the last one kept.
+    const auto before = [](const RegionScore& a, const RegionScore& b) {
+      return std::fabs(a.z) > std::fabs(b.z) ||
+             (std::fabs(a.z) == std::fabs(b.z) && (a.layer < b.layer || (a.layer == b.layer && a.region < b.region)));
+    };
+    std::vector<RegionScore>& top = s.top;
+    top.reserve(size_t(kTopRegions) + 1);
     for (size_t l = 0; l < profile_.layers.size(); ++l) {
       const LayerProfile& layer = profile_.layers[l];
       const int regions = layer.grid.count();
@@ -515,7 +534,11 @@ void Monitor::score_batch(const nn::Tensor& x, std::vector<ImageScores>& scores,
         const double z = (double(phi_[l][size_t(i) * regions + r]) - layer.mean.data()[r]) / sd;
         sum += z * z, ++used;
         if (best.region < 0 || std::fabs(z) > std::fabs(best.z)) best = {int(l), r, z};
-        all.push_back({int(l), r, z});
+        const RegionScore here{int(l), r, z};
+        if (top.size() < size_t(kTopRegions) || before(here, top.back())) {
+          top.insert(std::upper_bound(top.begin(), top.end(), here, before), here);
+          if (top.size() > size_t(kTopRegions)) top.pop_back();
+        }
       }
       if (used) {
         total += sum / used, ++layers;
@@ -534,12 +557,6 @@ void Monitor::score_batch(const nn::Tensor& x, std::vector<ImageScores>& scores,
     }
     s.spatial = layers ? total / layers : 0.0;
     s.spatial_zeta = weighted_layers ? weighted_total / weighted_layers : 0.0;
-    const size_t top = std::min(all.size(), size_t(kTopRegions));
-    std::partial_sort(all.begin(), all.begin() + top, all.end(), [](const RegionScore& a, const RegionScore& b) {
-      return std::fabs(a.z) > std::fabs(b.z) || (std::fabs(a.z) == std::fabs(b.z) && (a.layer < b.layer || (a.layer == b.layer && a.region < b.region)));
-    });
-    all.resize(top);
-    s.top = std::move(all);
   }
   // The window: φ in image order; a full window is tested at once.
   for (int i = 0; i < count; ++i) {
