@@ -25,52 +25,89 @@ struct ImageRegionStats {
 // For one image x and every region g of the grid, in two passes over its units:
 //   m_g(x) = (1/|N_g|) Σ_{u∈g} |a_u(x)|,   μ_g(x) = (1/|N_g|) Σ_{u∈g} a_u(x),
 //   v_g(x) = (1/|N_g|) Σ_{u∈g} (a_u(x) − μ_g(x))²,   active = #{u ∈ g : |a_u(x)| > kActiveThreshold}.
-// Each pass is one sweep over the sample (C, H, W) in memory order; a row of a channel runs through
-// the column cells of its row cell one after the other.  The units of region g are therefore added in
-// (c, h, w) order, one after the other, from 0: every sum is the same double, to the bit, as a loop over
-// g's units alone, while the sums of the regions along a row are independent and overlap in the CPU.
-// stats: (grid.count()), written.
+// Each pass is one sweep over the sample (C, H, W) in memory order.  Along a row of a channel the gw
+// column cells are summed side by side (lanes j, vectorised): step t adds unit t of every cell, read
+// at column at[t][j] = begin_j + t.  A cell narrower than the widest adds nothing at the steps past
+// its width: its lane reads a 0 placed after a copy of the row (+0 leaves a sum as it was and counts
+// no active unit) and its squared deviation is multiplied by 0.  The units of region g are still added
+// in (c, h, w) order, one after the other, from 0: every sum is the same double, to the bit, as a loop
+// over g's units alone.  stats: (grid.count()), written.
 void image_region_stats(const run::RegionGrid& grid, const float* sample, ImageRegionStats* stats) {
-  const int regions = grid.count();
-  std::vector<run::Range> cols(static_cast<size_t>(grid.gw));
-  for (int j0 = 0; j0 < grid.gw; ++j0) cols[size_t(j0)] = grid.cols(j0);
-  std::vector<double> sum(static_cast<size_t>(regions), 0.0), sum_abs(static_cast<size_t>(regions), 0.0);
-  std::vector<uint32_t> active(static_cast<size_t>(regions), 0);
-  // the sweep: every (channel, row) of the sample, region (i0, j0, k0) at slot grid.index(i0, j0, k0)
-  const auto sweep = [&](auto&& add_row_segment) {
+  const int gw = grid.gw, lanes_per_row = grid.gh * gw;  // accumulators: slot (k0·gh + i0)·gw + j0
+  const size_t slots = size_t(grid.count());
+  int widest = 0;
+  for (int j0 = 0; j0 < gw; ++j0) widest = std::max(widest, grid.cols(j0).size());
+  const bool uneven = widest * gw != grid.width;  // some cell is narrower: rows are read from `line`
+  std::vector<int> at(size_t(widest) * gw);       // (widest, gw) the column read at step t by lane j
+  std::vector<double> keep(at.size());            // (widest, gw) 1 when t < the width of cell j, else 0
+  for (int j0 = 0; j0 < gw; ++j0) {
+    const run::Range span = grid.cols(j0);
+    for (int t = 0; t < widest; ++t) {
+      keep[size_t(t) * gw + j0] = t < span.size() ? 1.0 : 0.0;
+      at[size_t(t) * gw + j0] = t < span.size() ? span.begin + t : grid.width;  // the 0 after the copied row
+    }
+  }
+  std::vector<float> line(uneven ? size_t(grid.width) + 1 : 0, 0.f);
+  std::vector<double> sum_abs(slots, 0.0), sum(slots, 0.0), mean(slots), squares(slots, 0.0), units(slots);
+  std::vector<uint32_t> active(slots, 0);
+  // add_row(row, first) for every (channel, row) of the sample; first = the slot of its lane 0
+  const auto sweep = [&](auto&& add_row) {
     for (int k0 = 0; k0 < grid.gc; ++k0) {
       const run::Range chans = grid.chans(k0);
       for (int c = chans.begin; c < chans.end; ++c)
         for (int i0 = 0; i0 < grid.gh; ++i0) {
           const run::Range rows = grid.rows(i0);
+          const size_t first = size_t(k0) * lanes_per_row + size_t(i0) * gw;
           for (int h = rows.begin; h < rows.end; ++h) {
             const float* row = sample + (size_t(c) * grid.height + h) * grid.width;
-            for (int j0 = 0; j0 < grid.gw; ++j0) add_row_segment(grid.index(i0, j0, k0), row, cols[size_t(j0)]);
+            if (uneven) {  // line[width] stays 0
+              std::copy(row, row + grid.width, line.begin());
+              row = line.data();
+            }
+            add_row(row, first);
           }
         }
     }
   };
-  sweep([&](int r, const float* row, run::Range span) {
-    double a_abs = sum_abs[size_t(r)], a_sum = sum[size_t(r)];
-    uint32_t a_active = active[size_t(r)];
-    for (int w = span.begin; w < span.end; ++w) {
-      const float a = row[w];
-      a_abs += std::fabs(double(a));
-      a_sum += a;
-      a_active += std::fabs(double(a)) > kActiveThreshold;
+  sweep([&](const float* __restrict row, size_t first) {
+    double* __restrict a_abs = sum_abs.data() + first;
+    double* __restrict a_sum = sum.data() + first;
+    uint32_t* __restrict a_active = active.data() + first;
+    for (int t = 0; t < widest; ++t) {
+      const int* __restrict column = at.data() + size_t(t) * gw;
+      for (int j = 0; j < gw; ++j) {
+        const double v = row[column[j]];
+        a_abs[j] += std::fabs(v);
+        a_sum[j] += v;
+        a_active[j] += std::fabs(v) > kActiveThreshold;
+      }
     }
-    sum_abs[size_t(r)] = a_abs, sum[size_t(r)] = a_sum, active[size_t(r)] = a_active;
   });
-  std::vector<double> mean(static_cast<size_t>(regions)), squares(static_cast<size_t>(regions), 0.0), units(mean.size());
-  for (int r = 0; r < regions; ++r) units[size_t(r)] = grid.units(r), mean[size_t(r)] = sum[size_t(r)] / units[size_t(r)];
-  sweep([&](int r, const float* row, run::Range span) {
-    const double m = mean[size_t(r)];
-    double a_squares = squares[size_t(r)];
-    for (int w = span.begin; w < span.end; ++w) a_squares += (row[w] - m) * (row[w] - m);
-    squares[size_t(r)] = a_squares;
+  for (int k0 = 0; k0 < grid.gc; ++k0)
+    for (int i0 = 0; i0 < grid.gh; ++i0)
+      for (int j0 = 0; j0 < gw; ++j0) {
+        const size_t slot = size_t(k0) * lanes_per_row + size_t(i0) * gw + j0;
+        units[slot] = double(grid.rows(i0).size()) * grid.cols(j0).size() * grid.chans(k0).size();
+        mean[slot] = sum[slot] / units[slot];
+      }
+  sweep([&](const float* __restrict row, size_t first) {
+    double* __restrict a_squares = squares.data() + first;
+    const double* __restrict m = mean.data() + first;
+    for (int t = 0; t < widest; ++t) {
+      const int* __restrict column = at.data() + size_t(t) * gw;
+      const double* __restrict k = keep.data() + size_t(t) * gw;
+      for (int j = 0; j < gw; ++j) {
+        const double d = (row[column[j]] - m[j]) * k[j];  // ×1 is exact; ×0: the step past a cell adds 0
+        a_squares[j] += d * d;
+      }
+    }
   });
-  for (int r = 0; r < regions; ++r)
-    stats[r] = {sum_abs[size_t(r)] / units[size_t(r)], squares[size_t(r)] / units[size_t(r)], active[size_t(r)]};
+  for (int k0 = 0; k0 < grid.gc; ++k0)
+    for (int i0 = 0; i0 < grid.gh; ++i0)
+      for (int j0 = 0; j0 < gw; ++j0) {
+        const size_t slot = size_t(k0) * lanes_per_row + size_t(i0) * gw + j0;
+        stats[grid.index(i0, j0, k0)] = {sum_abs[slot] / units[slot], squares[slot] / units[slot], active[slot]};
+      }
 }
 
 // φ_g(x) = m_g(x) + λ·ln(v_g(x) + ε)
