@@ -2,6 +2,7 @@
 // test on a clean stream (no alarm) and a planted shift (alarms).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -73,6 +74,47 @@ TEST(MonitorScores, KnnIsTheKthDistanceOfTheNormalisedFeatures) {
     const std::vector<double> got = imaging::knn_scores(h, 2, bank, 3, 2, k);
     ASSERT_EQ(got.size(), 2u);
     for (size_t i = 0; i < 2; ++i) EXPECT_NEAR(got[i], want[i], 1e-6) << "k " << k << " image " << i;
+  }
+}
+
+// knn_scores takes the dot products of the unit vectors with the bank in one sgemm and keeps the k
+// largest of each row in one pass; brute force: every distance ‖u − b_s‖ in double, sorted, the k-th.
+// Random features (some rows 0, a bank with repeated vectors so that ties occur), several k.
+TEST(MonitorScores, KnnOfABatchEqualsBruteForceDistances) {
+  const int count = 37, features = 19, bank_count = 300;
+  nn::Rng rng(5);
+  const auto value = [&] { return float(int(rng.below(2001)) - 1000) / 250.f; };
+  std::vector<float> h(size_t(count) * features), bank(size_t(bank_count) * features);
+  for (float& v : h) v = value();
+  for (int j = 0; j < features; ++j) h[size_t(3) * features + j] = 0.f;  // h = 0: u = 0
+  for (int s = 0; s < bank_count; ++s) {
+    if (s % 7 == 6) {  // a copy of an earlier vector: equal distances
+      std::copy(bank.begin() + size_t(s - 3) * features, bank.begin() + size_t(s - 2) * features, bank.begin() + size_t(s) * features);
+      continue;
+    }
+    double norm = 0;
+    for (int j = 0; j < features; ++j) bank[size_t(s) * features + j] = value(), norm += double(bank[size_t(s) * features + j]) * bank[size_t(s) * features + j];
+    for (int j = 0; j < features; ++j) bank[size_t(s) * features + j] = float(bank[size_t(s) * features + j] / std::sqrt(norm));
+  }
+  for (const int k : {1, 2, 10, 77, bank_count}) {
+    const std::vector<double> fast = imaging::knn_scores(h.data(), count, bank.data(), bank_count, features, k);
+    ASSERT_EQ(fast.size(), size_t(count));
+    for (int i = 0; i < count; ++i) {
+      double norm = 0;
+      for (int j = 0; j < features; ++j) norm += double(h[size_t(i) * features + j]) * h[size_t(i) * features + j];
+      norm = std::sqrt(norm);
+      std::vector<double> distances;
+      for (int s = 0; s < bank_count; ++s) {
+        double d2 = 0;
+        for (int j = 0; j < features; ++j) {
+          const double u = norm > 0 ? h[size_t(i) * features + j] / norm : 0.0;
+          d2 += (u - bank[size_t(s) * features + j]) * (u - bank[size_t(s) * features + j]);
+        }
+        distances.push_back(std::sqrt(d2));
+      }
+      std::sort(distances.begin(), distances.end());
+      EXPECT_NEAR(fast[size_t(i)], distances[size_t(k - 1)], 2e-6) << "k " << k << " image " << i;
+    }
   }
 }
 
