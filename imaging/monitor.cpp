@@ -159,14 +159,24 @@ std::vector<double> knn_scores(const float* h, int count, const float* bank, lon
   return scores;
 }
 
-double sketch_cdf(const float* q, int count, double v) {
-  if (v < q[0]) return 0;
-  if (v >= q[count - 1]) return 1;
-  // the last j with q_j ≤ v (j < count − 1 here), then linear up to q_{j+1}
-  const int j = int(std::upper_bound(q, q + count, float(v)) - q) - 1;
+namespace {
+
+// F_g(v) for q_{j} ≤ float(v) < q_{j+1} known, q_0 ≤ v < q_{Q−1}: linear from q_j up to q_{j+1}.  j is at
+// most Q − 2: a v just below q_{Q−1} whose float rounds up to it lies in the last interval.
+double sketch_cdf_from(const float* q, int count, int j, double v) {
+  j = std::min(j, count - 2);
   const double lo = q[j], hi = q[j + 1];
   const double within = hi > lo ? (v - lo) / (hi - lo) : 0.0;
   return (j + std::min(1.0, std::max(0.0, within))) / (count - 1);
+}
+
+}  // namespace
+
+double sketch_cdf(const float* q, int count, double v) {
+  if (v < q[0]) return 0;
+  if (v >= q[count - 1]) return 1;
+  // the last j with q_j ≤ v, then linear up to q_{j+1}
+  return sketch_cdf_from(q, count, int(std::upper_bound(q, q + count, float(v)) - q) - 1, v);
 }
 
 std::vector<float> sketch_quantiles(std::vector<double> values, int count) {
@@ -186,8 +196,16 @@ double ks_distance(std::vector<double> window, const float* q, int count) {
   std::sort(window.begin(), window.end());
   const double n = double(window.size());
   double d = 0;
+  int above = 0;  // q_0 … q_{above−1} ≤ float(v): sketch_cdf's upper bound, walked up with the sorted values
   for (size_t i = 0; i < window.size(); ++i) {
-    const double f = sketch_cdf(q, count, window[i]);
+    const double v = window[i];
+    double f = 1;
+    if (v < q[0]) {
+      f = 0;
+    } else if (v < q[count - 1]) {
+      while (above < count && q[above] <= float(v)) ++above;
+      f = sketch_cdf_from(q, count, above - 1, v);
+    }
     d = std::max({d, double(i + 1) / n - f, f - double(i) / n});
   }
   return d;

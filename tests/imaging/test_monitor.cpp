@@ -141,6 +141,29 @@ TEST(MonitorSketch, KolmogorovSmirnovDistanceAndPValue) {
   EXPECT_LT(imaging::ks_p_value(0.5, 100, 1000), 1e-15);
 }
 
+// ks_distance walks the sketch upwards with the sorted window; the definition: sup over the window's
+// values of |F_n − F| with F = sketch_cdf at each value.  Random windows (ties, values outside the sketch,
+// values equal to a quantile) against sketches with repeated quantiles: the same double.
+TEST(MonitorSketch, KolmogorovSmirnovWalkEqualsTheCdfAtEachValue) {
+  nn::Rng rng(11);
+  for (int trial = 0; trial < 200; ++trial) {
+    const int count = 2 + int(rng.below(40)), n = 1 + int(rng.below(150));
+    std::vector<float> q(static_cast<size_t>(count));
+    for (float& v : q) v = float(int(rng.below(41)) - 20) / 8.f;  // steps of 1/8: repeated quantiles
+    std::sort(q.begin(), q.end());
+    std::vector<double> window(static_cast<size_t>(n));
+    for (double& v : window) v = rng.below(3) == 0 ? double(q[rng.below(uint64_t(count))]) : double(int(rng.below(1001)) - 500) / 80.0;
+    std::vector<double> sorted = window;
+    std::sort(sorted.begin(), sorted.end());
+    double d = 0;
+    for (size_t i = 0; i < sorted.size(); ++i) {
+      const double f = imaging::sketch_cdf(q.data(), count, sorted[i]);
+      d = std::max({d, double(i + 1) / n - f, f - double(i) / n});
+    }
+    ASSERT_EQ(imaging::ks_distance(window, q.data(), count), d) << "trial " << trial;
+  }
+}
+
 // A tiny untrained net and images of a known distribution: pixels 128 ± 40 (uniform), three classes.
 class Monitor : public TempDirTest {
  protected:
