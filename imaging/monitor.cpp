@@ -507,28 +507,35 @@ std::vector<std::vector<float>> Monitor::region_z(int i) const {
 
 void Monitor::score_batch(const nn::Tensor& x, std::vector<ImageScores>& scores, std::vector<WindowDrift>& windows) {
   const int count = x.shape().n, last = int(profile_.layers.size()) - 1, features = profile_.features;
+  // The net keeps every block's output until its next forward (nn/network.h): the probe notes where they
+  // are, and φ of every block and the per-image scores are computed after the forward in one parallel
+  // loop over the images (one fork and join per batch instead of one per block).
+  std::vector<const float*> outputs(profile_.layers.size(), nullptr);
   const nn::Probe probe = [&](const nn::BlockView& view) {
-    block_phi(profile_.layers[size_t(view.index)].grid, view.a.data(), count, profile_.settings, phi_[size_t(view.index)]);
+    outputs[size_t(view.index)] = view.a.data();
     if (view.index == last) features_.assign(view.input.data(), view.input.data() + size_t(count) * features);
   };
   const nn::Tensor& logits = net_.forward(x, false, &probe);
-  const std::vector<double> mahalanobis = mahalanobis_scores(features_.data(), count, profile_.class_means.data(),
-                                                             profile_.precision.data(), profile_.classes, features);
-  const std::vector<double> knn = knn_scores(features_.data(), count, profile_.knn.data(), profile_.knn.shape().h, features,
-                                             profile_.settings.knn_k);
+  for (size_t l = 0; l < profile_.layers.size(); ++l) phi_[l].resize(size_t(count) * profile_.layers[l].grid.count());
   scores.assign(size_t(count), ImageScores());
   windows.clear();
   const int classes = profile_.classes;
   const bool weighted = !profile_.zeta_file.empty();
 #pragma omp parallel for schedule(static)
   for (int i = 0; i < count; ++i) {
+    std::vector<double> image;  // φ of one block of image i
+    for (size_t l = 0; l < profile_.layers.size(); ++l) {
+      const run::RegionGrid& grid = profile_.layers[l].grid;
+      const size_t sample = size_t(grid.channels) * grid.height * grid.width;
+      image.resize(size_t(grid.count()));
+      image_phi(grid, outputs[l] + size_t(i) * sample, profile_.settings.grid.lambda, profile_.settings.grid.epsilon, image.data());
+      for (int r = 0; r < grid.count(); ++r) phi_[l][size_t(i) * grid.count() + r] = float(image[size_t(r)]);
+    }
     ImageScores& s = scores[size_t(i)];
     const float* f = logits.data() + size_t(i) * classes;
     s.prediction = int(std::max_element(f, f + classes) - f);
     s.msp = msp_score(f, classes);
     s.energy = energy_score(f, classes);
-    s.mahalanobis = mahalanobis[size_t(i)];
-    s.knn = knn[size_t(i)];
     // S(x) = (1/L) Σ_l (1/|G_l|) Σ_g z_g², S_ζ(x) when the profile has weights, and the largest |z|
     double total = 0, weighted_total = 0;
     int layers = 0, weighted_layers = 0;
@@ -576,6 +583,11 @@ void Monitor::score_batch(const nn::Tensor& x, std::vector<ImageScores>& scores,
     s.spatial = layers ? total / layers : 0.0;
     s.spatial_zeta = weighted_layers ? weighted_total / weighted_layers : 0.0;
   }
+  const std::vector<double> mahalanobis = mahalanobis_scores(features_.data(), count, profile_.class_means.data(),
+                                                             profile_.precision.data(), profile_.classes, features);
+  const std::vector<double> knn = knn_scores(features_.data(), count, profile_.knn.data(), profile_.knn.shape().h, features,
+                                             profile_.settings.knn_k);
+  for (int i = 0; i < count; ++i) scores[size_t(i)].mahalanobis = mahalanobis[size_t(i)], scores[size_t(i)].knn = knn[size_t(i)];
   // The window: φ in image order; a full window is tested at once.
   for (int i = 0; i < count; ++i) {
     for (size_t l = 0; l < profile_.layers.size(); ++l) {
