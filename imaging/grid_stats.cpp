@@ -17,39 +17,97 @@ namespace {
 // Below this many (unit or φ) values a loop runs on one thread: a parallel region costs more.
 constexpr size_t kParallelWork = size_t(1) << 16;
 
-// Calls f(a_u) for every unit u of region r of one sample (C, H, W), in (c, h, w) order.
-template <class F>
-void for_each_unit(const run::RegionGrid& grid, int r, const float* sample, F&& f) {
-  int i0, j0, k0;
-  grid.coords(r, i0, j0, k0);
-  const run::Range rows = grid.rows(i0), cols = grid.cols(j0), chans = grid.chans(k0);
-  for (int c = chans.begin; c < chans.end; ++c)
-    for (int h = rows.begin; h < rows.end; ++h) {
-      const float* row = sample + (size_t(c) * grid.height + h) * grid.width;
-      for (int w = cols.begin; w < cols.end; ++w) f(row[w]);
-    }
-}
-
 struct ImageRegionStats {
   double mean_abs, variance;
   uint32_t active;
 };
 
-// For one image x and region g, in two passes over its units:
+// For one image x and every region g of the grid, in two passes over its units:
 //   m_g(x) = (1/|N_g|) Σ_{u∈g} |a_u(x)|,   μ_g(x) = (1/|N_g|) Σ_{u∈g} a_u(x),
 //   v_g(x) = (1/|N_g|) Σ_{u∈g} (a_u(x) − μ_g(x))²,   active = #{u ∈ g : |a_u(x)| > kActiveThreshold}.
-ImageRegionStats image_region_stats(const run::RegionGrid& grid, int r, const float* sample) {
-  double sum_abs = 0, sum = 0;
-  uint32_t active = 0;
-  for_each_unit(grid, r, sample, [&](float a) {
-    sum_abs += std::fabs(double(a));
-    sum += a;
-    active += std::fabs(double(a)) > kActiveThreshold;
+// Each pass is one sweep over the sample (C, H, W) in memory order.  Along a row of a channel the gw
+// column cells are summed side by side (lanes j, vectorised): step t adds unit t of every cell, read
+// at column at[t][j] = begin_j + t.  A cell narrower than the widest adds nothing at the steps past
+// its width: its lane reads a 0 placed after a copy of the row (+0 leaves a sum as it was and counts
+// no active unit) and its squared deviation is multiplied by 0.  The units of region g are still added
+// in (c, h, w) order, one after the other, from 0: every sum is the same double, to the bit, as a loop
+// over g's units alone.  stats: (grid.count()), written.
+void image_region_stats(const run::RegionGrid& grid, const float* sample, ImageRegionStats* stats) {
+  const int gw = grid.gw, lanes_per_row = grid.gh * gw;  // accumulators: slot (k0·gh + i0)·gw + j0
+  const size_t slots = size_t(grid.count());
+  int widest = 0;
+  for (int j0 = 0; j0 < gw; ++j0) widest = std::max(widest, grid.cols(j0).size());
+  const bool uneven = widest * gw != grid.width;  // some cell is narrower: rows are read from `line`
+  std::vector<int> at(size_t(widest) * gw);       // (widest, gw) the column read at step t by lane j
+  std::vector<double> keep(at.size());            // (widest, gw) 1 when t < the width of cell j, else 0
+  for (int j0 = 0; j0 < gw; ++j0) {
+    const run::Range span = grid.cols(j0);
+    for (int t = 0; t < widest; ++t) {
+      keep[size_t(t) * gw + j0] = t < span.size() ? 1.0 : 0.0;
+      at[size_t(t) * gw + j0] = t < span.size() ? span.begin + t : grid.width;  // the 0 after the copied row
+    }
+  }
+  std::vector<float> line(uneven ? size_t(grid.width) + 1 : 0, 0.f);
+  std::vector<double> sum_abs(slots, 0.0), sum(slots, 0.0), mean(slots), squares(slots, 0.0), units(slots);
+  std::vector<uint32_t> active(slots, 0);
+  // add_row(row, first) for every (channel, row) of the sample; first = the slot of its lane 0
+  const auto sweep = [&](auto&& add_row) {
+    for (int k0 = 0; k0 < grid.gc; ++k0) {
+      const run::Range chans = grid.chans(k0);
+      for (int c = chans.begin; c < chans.end; ++c)
+        for (int i0 = 0; i0 < grid.gh; ++i0) {
+          const run::Range rows = grid.rows(i0);
+          const size_t first = size_t(k0) * lanes_per_row + size_t(i0) * gw;
+          for (int h = rows.begin; h < rows.end; ++h) {
+            const float* row = sample + (size_t(c) * grid.height + h) * grid.width;
+            if (uneven) {  // line[width] stays 0
+              std::copy(row, row + grid.width, line.begin());
+              row = line.data();
+            }
+            add_row(row, first);
+          }
+        }
+    }
+  };
+  sweep([&](const float* __restrict row, size_t first) {
+    double* __restrict a_abs = sum_abs.data() + first;
+    double* __restrict a_sum = sum.data() + first;
+    uint32_t* __restrict a_active = active.data() + first;
+    for (int t = 0; t < widest; ++t) {
+      const int* __restrict column = at.data() + size_t(t) * gw;
+      for (int j = 0; j < gw; ++j) {
+        const double v = row[column[j]];
+        a_abs[j] += std::fabs(v);
+        a_sum[j] += v;
+        a_active[j] += std::fabs(v) > kActiveThreshold;
+      }
+    }
   });
-  const double units = grid.units(r), mean = sum / units;
-  double squares = 0;
-  for_each_unit(grid, r, sample, [&](float a) { squares += (a - mean) * (a - mean); });
-  return {sum_abs / units, squares / units, active};
+  for (int k0 = 0; k0 < grid.gc; ++k0)
+    for (int i0 = 0; i0 < grid.gh; ++i0)
+      for (int j0 = 0; j0 < gw; ++j0) {
+        const size_t slot = size_t(k0) * lanes_per_row + size_t(i0) * gw + j0;
+        units[slot] = double(grid.rows(i0).size()) * grid.cols(j0).size() * grid.chans(k0).size();
+        mean[slot] = sum[slot] / units[slot];
+      }
+  sweep([&](const float* __restrict row, size_t first) {
+    double* __restrict a_squares = squares.data() + first;
+    const double* __restrict m = mean.data() + first;
+    for (int t = 0; t < widest; ++t) {
+      const int* __restrict column = at.data() + size_t(t) * gw;
+      const double* __restrict k = keep.data() + size_t(t) * gw;
+      for (int j = 0; j < gw; ++j) {
+        const double d = (row[column[j]] - m[j]) * k[j];  // ×1 is exact; ×0: the step past a cell adds 0
+        a_squares[j] += d * d;
+      }
+    }
+  });
+  for (int k0 = 0; k0 < grid.gc; ++k0)
+    for (int i0 = 0; i0 < grid.gh; ++i0)
+      for (int j0 = 0; j0 < gw; ++j0) {
+        const size_t slot = size_t(k0) * lanes_per_row + size_t(i0) * gw + j0;
+        stats[grid.index(i0, j0, k0)] = {sum_abs[slot] / units[slot], squares[slot] / units[slot], active[slot]};
+      }
 }
 
 // φ_g(x) = m_g(x) + λ·ln(v_g(x) + ε)
@@ -105,8 +163,10 @@ std::vector<uint8_t> shuffled_labels(const uint8_t* labels, size_t n, uint64_t s
   return out;
 }
 
-double region_phi(const run::RegionGrid& grid, int r, const float* sample, double lambda, double epsilon) {
-  return phi_of(image_region_stats(grid, r, sample), lambda, epsilon);
+void image_phi(const run::RegionGrid& grid, const float* sample, double lambda, double epsilon, double* phi) {
+  std::vector<ImageRegionStats> stats(static_cast<size_t>(grid.count()));
+  image_region_stats(grid, sample, stats.data());
+  for (int r = 0; r < grid.count(); ++r) phi[r] = phi_of(stats[size_t(r)], lambda, epsilon);
 }
 
 LayerGridAccumulator::LayerGridAccumulator(std::string name, int height, int width, int channels,
@@ -130,9 +190,10 @@ void LayerGridAccumulator::add(const float* activations, int count, size_t offse
   // Images are independent: each writes only its own slots, so threads never share a sum.
 #pragma omp parallel for schedule(static) if (size_t(count) * sample_size >= kParallelWork)
   for (int i = 0; i < count; ++i) {
-    const float* sample = activations + size_t(i) * sample_size;
+    std::vector<ImageRegionStats> stats(static_cast<size_t>(regions));
+    image_region_stats(grid_, activations + size_t(i) * sample_size, stats.data());
     for (int r = 0; r < regions; ++r) {
-      const ImageRegionStats s = image_region_stats(grid_, r, sample);
+      const ImageRegionStats& s = stats[size_t(r)];
       const size_t slot = size_t(i) * regions + r;
       batch_mean_abs_[slot] = s.mean_abs;
       batch_variance_[slot] = s.variance;

@@ -70,9 +70,10 @@ double information_bits(const int* bins, const uint8_t* labels, size_t n, int nu
 // labels permuted by Fisher–Yates from nn::Rng(seed): for i = n−1 … 1, swap(i, below(i+1)).
 std::vector<uint8_t> shuffled_labels(const uint8_t* labels, size_t n, uint64_t seed);
 
-// φ_g(x) = m_g(x) + λ·ln(v_g(x) + ε) of region r of one sample (C, H, W) of grid.layer: the value the
-// grid stage keeps per (region, image), and the monitor's region statistic (imaging/monitor.h).
-double region_phi(const run::RegionGrid& grid, int r, const float* sample, double lambda, double epsilon);
+// φ_g(x) = m_g(x) + λ·ln(v_g(x) + ε) of every region g of one sample (C, H, W) of grid.layer: the value
+// the grid stage keeps per (region, image), and the monitor's region statistic (imaging/monitor.h).
+// phi: (grid.count()), in region order.  Each region's sums run over its units in (c, h, w) order.
+void image_phi(const run::RegionGrid& grid, const float* sample, double lambda, double epsilon, double* phi);
 // One layer's statistics accumulated over a stream of batches of images 0 … images−1.
 class LayerGridAccumulator {
  public:

@@ -31,10 +31,11 @@ void block_phi(const run::RegionGrid& grid, const float* a, int count, const Mon
   const size_t sample = size_t(grid.channels) * grid.height * grid.width;
   phi.resize(size_t(count) * regions);
 #pragma omp parallel for schedule(static)
-  for (int i = 0; i < count; ++i)
-    for (int r = 0; r < regions; ++r)
-      phi[size_t(i) * regions + r] =
-          float(region_phi(grid, r, a + size_t(i) * sample, settings.grid.lambda, settings.grid.epsilon));
+  for (int i = 0; i < count; ++i) {
+    std::vector<double> image(static_cast<size_t>(regions));
+    image_phi(grid, a + size_t(i) * sample, settings.grid.lambda, settings.grid.epsilon, image.data());
+    for (int r = 0; r < regions; ++r) phi[size_t(i) * regions + r] = float(image[size_t(r)]);
+  }
 }
 
 // Cholesky of the symmetric positive definite a (n, n) in place (lower triangle); false if not.
@@ -137,24 +138,45 @@ std::vector<double> knn_scores(const float* h, int count, const float* bank, lon
   }
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, count, int(bank_count), features, 1.f, unit.data(), features, bank,
               features, 0.f, dots.data(), int(bank_count));
+  // The k-th largest dot product of each row in one pass: `largest` holds the k largest seen so far,
+  // in descending order; a value enters only when it exceeds the smallest of them (most do not once
+  // the first rows of the bank have passed), so a row costs about M comparisons.
   std::vector<double> scores(static_cast<size_t>(count));
 #pragma omp parallel for schedule(static)
   for (int i = 0; i < count; ++i) {
-    float* row = dots.data() + size_t(i) * size_t(bank_count);
-    std::nth_element(row, row + (k - 1), row + bank_count, std::greater<float>());
-    scores[size_t(i)] = std::sqrt(std::max(0.0, unit_norm2[size_t(i)] + 1.0 - 2.0 * row[k - 1]));
+    const float* row = dots.data() + size_t(i) * size_t(bank_count);
+    std::vector<float> largest(row, row + k);
+    std::sort(largest.begin(), largest.end(), std::greater<float>());
+    for (long s = k; s < bank_count; ++s) {
+      const float v = row[s];
+      if (!(v > largest[size_t(k - 1)])) continue;
+      int at = k - 1;  // shift the smaller ones down and put v in order
+      for (; at > 0 && largest[size_t(at - 1)] < v; --at) largest[size_t(at)] = largest[size_t(at - 1)];
+      largest[size_t(at)] = v;
+    }
+    scores[size_t(i)] = std::sqrt(std::max(0.0, unit_norm2[size_t(i)] + 1.0 - 2.0 * largest[size_t(k - 1)]));
   }
   return scores;
 }
 
-double sketch_cdf(const float* q, int count, double v) {
-  if (v < q[0]) return 0;
-  if (v >= q[count - 1]) return 1;
-  // the last j with q_j ≤ v (j < count − 1 here), then linear up to q_{j+1}
-  const int j = int(std::upper_bound(q, q + count, float(v)) - q) - 1;
+namespace {
+
+// F_g(v) for q_{j} ≤ float(v) < q_{j+1} known, q_0 ≤ v < q_{Q−1}: linear from q_j up to q_{j+1}.  j is at
+// most Q − 2: a v just below q_{Q−1} whose float rounds up to it lies in the last interval.
+double sketch_cdf_from(const float* q, int count, int j, double v) {
+  j = std::min(j, count - 2);
   const double lo = q[j], hi = q[j + 1];
   const double within = hi > lo ? (v - lo) / (hi - lo) : 0.0;
   return (j + std::min(1.0, std::max(0.0, within))) / (count - 1);
+}
+
+}  // namespace
+
+double sketch_cdf(const float* q, int count, double v) {
+  if (v < q[0]) return 0;
+  if (v >= q[count - 1]) return 1;
+  // the last j with q_j ≤ v, then linear up to q_{j+1}
+  return sketch_cdf_from(q, count, int(std::upper_bound(q, q + count, float(v)) - q) - 1, v);
 }
 
 std::vector<float> sketch_quantiles(std::vector<double> values, int count) {
@@ -174,8 +196,16 @@ double ks_distance(std::vector<double> window, const float* q, int count) {
   std::sort(window.begin(), window.end());
   const double n = double(window.size());
   double d = 0;
+  int above = 0;  // q_0 … q_{above−1} ≤ float(v): sketch_cdf's upper bound, walked up with the sorted values
   for (size_t i = 0; i < window.size(); ++i) {
-    const double f = sketch_cdf(q, count, window[i]);
+    const double v = window[i];
+    double f = 1;
+    if (v < q[0]) {
+      f = 0;
+    } else if (v < q[count - 1]) {
+      while (above < count && q[above] <= float(v)) ++above;
+      f = sketch_cdf_from(q, count, above - 1, v);
+    }
     d = std::max({d, double(i + 1) / n - f, f - double(i) / n});
   }
   return d;
@@ -477,32 +507,46 @@ std::vector<std::vector<float>> Monitor::region_z(int i) const {
 
 void Monitor::score_batch(const nn::Tensor& x, std::vector<ImageScores>& scores, std::vector<WindowDrift>& windows) {
   const int count = x.shape().n, last = int(profile_.layers.size()) - 1, features = profile_.features;
+  // The net keeps every block's output until its next forward (nn/network.h): the probe notes where they
+  // are, and φ of every block and the per-image scores are computed after the forward in one parallel
+  // loop over the images (one fork and join per batch instead of one per block).
+  std::vector<const float*> outputs(profile_.layers.size(), nullptr);
   const nn::Probe probe = [&](const nn::BlockView& view) {
-    block_phi(profile_.layers[size_t(view.index)].grid, view.a.data(), count, profile_.settings, phi_[size_t(view.index)]);
+    outputs[size_t(view.index)] = view.a.data();
     if (view.index == last) features_.assign(view.input.data(), view.input.data() + size_t(count) * features);
   };
   const nn::Tensor& logits = net_.forward(x, false, &probe);
-  const std::vector<double> mahalanobis = mahalanobis_scores(features_.data(), count, profile_.class_means.data(),
-                                                             profile_.precision.data(), profile_.classes, features);
-  const std::vector<double> knn = knn_scores(features_.data(), count, profile_.knn.data(), profile_.knn.shape().h, features,
-                                             profile_.settings.knn_k);
+  for (size_t l = 0; l < profile_.layers.size(); ++l) phi_[l].resize(size_t(count) * profile_.layers[l].grid.count());
   scores.assign(size_t(count), ImageScores());
   windows.clear();
   const int classes = profile_.classes;
   const bool weighted = !profile_.zeta_file.empty();
 #pragma omp parallel for schedule(static)
   for (int i = 0; i < count; ++i) {
+    std::vector<double> image;  // φ of one block of image i
+    for (size_t l = 0; l < profile_.layers.size(); ++l) {
+      const run::RegionGrid& grid = profile_.layers[l].grid;
+      const size_t sample = size_t(grid.channels) * grid.height * grid.width;
+      image.resize(size_t(grid.count()));
+      image_phi(grid, outputs[l] + size_t(i) * sample, profile_.settings.grid.lambda, profile_.settings.grid.epsilon, image.data());
+      for (int r = 0; r < grid.count(); ++r) phi_[l][size_t(i) * grid.count() + r] = float(image[size_t(r)]);
+    }
     ImageScores& s = scores[size_t(i)];
     const float* f = logits.data() + size_t(i) * classes;
     s.prediction = int(std::max_element(f, f + classes) - f);
     s.msp = msp_score(f, classes);
     s.energy = energy_score(f, classes);
-    s.mahalanobis = mahalanobis[size_t(i)];
-    s.knn = knn[size_t(i)];
     // S(x) = (1/L) Σ_l (1/|G_l|) Σ_g z_g², S_ζ(x) when the profile has weights, and the largest |z|
     double total = 0, weighted_total = 0;
     int layers = 0, weighted_layers = 0;
-    std::vector<RegionScore> all;
+    // The kTopRegions first regions in the order `before` (largest |z|, then block, then region), kept
+    // while the regions go by: a region enters when it comes before the last one kept.
+    const auto before = [](const RegionScore& a, const RegionScore& b) {
+      return std::fabs(a.z) > std::fabs(b.z) ||
+             (std::fabs(a.z) == std::fabs(b.z) && (a.layer < b.layer || (a.layer == b.layer && a.region < b.region)));
+    };
+    std::vector<RegionScore>& top = s.top;
+    top.reserve(size_t(kTopRegions) + 1);
     for (size_t l = 0; l < profile_.layers.size(); ++l) {
       const LayerProfile& layer = profile_.layers[l];
       const int regions = layer.grid.count();
@@ -515,7 +559,11 @@ void Monitor::score_batch(const nn::Tensor& x, std::vector<ImageScores>& scores,
         const double z = (double(phi_[l][size_t(i) * regions + r]) - layer.mean.data()[r]) / sd;
         sum += z * z, ++used;
         if (best.region < 0 || std::fabs(z) > std::fabs(best.z)) best = {int(l), r, z};
-        all.push_back({int(l), r, z});
+        const RegionScore here{int(l), r, z};
+        if (top.size() < size_t(kTopRegions) || before(here, top.back())) {
+          top.insert(std::upper_bound(top.begin(), top.end(), here, before), here);
+          if (top.size() > size_t(kTopRegions)) top.pop_back();
+        }
       }
       if (used) {
         total += sum / used, ++layers;
@@ -534,13 +582,12 @@ void Monitor::score_batch(const nn::Tensor& x, std::vector<ImageScores>& scores,
     }
     s.spatial = layers ? total / layers : 0.0;
     s.spatial_zeta = weighted_layers ? weighted_total / weighted_layers : 0.0;
-    const size_t top = std::min(all.size(), size_t(kTopRegions));
-    std::partial_sort(all.begin(), all.begin() + top, all.end(), [](const RegionScore& a, const RegionScore& b) {
-      return std::fabs(a.z) > std::fabs(b.z) || (std::fabs(a.z) == std::fabs(b.z) && (a.layer < b.layer || (a.layer == b.layer && a.region < b.region)));
-    });
-    all.resize(top);
-    s.top = std::move(all);
   }
+  const std::vector<double> mahalanobis = mahalanobis_scores(features_.data(), count, profile_.class_means.data(),
+                                                             profile_.precision.data(), profile_.classes, features);
+  const std::vector<double> knn = knn_scores(features_.data(), count, profile_.knn.data(), profile_.knn.shape().h, features,
+                                             profile_.settings.knn_k);
+  for (int i = 0; i < count; ++i) scores[size_t(i)].mahalanobis = mahalanobis[size_t(i)], scores[size_t(i)].knn = knn[size_t(i)];
   // The window: φ in image order; a full window is tested at once.
   for (int i = 0; i < count; ++i) {
     for (size_t l = 0; l < profile_.layers.size(); ++l) {

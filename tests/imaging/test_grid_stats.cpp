@@ -212,6 +212,42 @@ TEST(GridStats, LambdaAndEpsilonEnterDensityAsSpecified) {
   EXPECT_NEAR(whole.regions[0].density, 2 + 0.5 * std::log(1.25), 1e-12);
 }
 
+// image_phi sweeps a sample once per pass and interleaves the regions along each row; the slow
+// definition below sums one region's units alone, in (c, h, w) order.  Both add the same doubles in
+// the same order, so they must agree to the bit, on uneven cuts, clamped grids and mixed signs.
+TEST(GridStats, ImagePhiSweepEqualsThePerRegionDefinitionBitForBit) {
+  struct Case {
+    int c, h, w;
+    run::GridSpec spec;
+  };
+  const Case cases[] = {{10, 7, 5, {3, 2, 4}}, {32, 32, 32, {8, 8, 4}}, {6, 3, 9, {8, 8, 4}}, {256, 1, 1, {8, 8, 4}},
+                        {5, 11, 13, {4, 3, 2}}};
+  nn::Rng rng(17);
+  for (const Case& k : cases) {
+    const run::RegionGrid grid(k.h, k.w, k.c, k.spec);
+    std::vector<float> sample(size_t(k.c) * k.h * k.w);
+    for (float& a : sample) a = rng.below(4) == 0 ? 0.f : float(rng.below(1 << 20)) / 4096.f - 128.f;  // a quarter exact zeros
+    std::vector<double> fast(size_t(grid.count()));
+    const double lambda = 0.1, epsilon = 1e-6;
+    imaging::image_phi(grid, sample.data(), lambda, epsilon, fast.data());
+    for (int r = 0; r < grid.count(); ++r) {
+      int i0, j0, k0;
+      grid.coords(r, i0, j0, k0);
+      double sum_abs = 0, sum = 0, squares = 0;
+      const auto units = [&](auto&& f) {
+        for (int c = grid.chans(k0).begin; c < grid.chans(k0).end; ++c)
+          for (int h = grid.rows(i0).begin; h < grid.rows(i0).end; ++h)
+            for (int w = grid.cols(j0).begin; w < grid.cols(j0).end; ++w) f(sample[(size_t(c) * k.h + h) * k.w + w]);
+      };
+      units([&](float a) { sum_abs += std::fabs(double(a)), sum += a; });
+      const double n = grid.units(r), mean = sum / n;
+      units([&](float a) { squares += (a - mean) * (a - mean); });
+      const double slow = sum_abs / n + lambda * std::log(squares / n + epsilon);
+      ASSERT_EQ(fast[size_t(r)], slow) << k.c << "x" << k.h << "x" << k.w << " region " << grid.key(r);
+    }
+  }
+}
+
 TEST(GridStats, SilentRegionsAreDeadAndLowerCoverage) {
   // 1×1×8 layer (an fc of 8 units), grid 1x1x4: units 0-1, 2-3, 4-5, 6-7.  40 images.
   // Units 2-3 are never active; units 4-5 are active on 1 of 40 images each (2.5% < 5%).

@@ -2,6 +2,7 @@
 // test on a clean stream (no alarm) and a planted shift (alarms).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -76,6 +77,47 @@ TEST(MonitorScores, KnnIsTheKthDistanceOfTheNormalisedFeatures) {
   }
 }
 
+// knn_scores takes the dot products of the unit vectors with the bank in one sgemm and keeps the k
+// largest of each row in one pass; brute force: every distance ‖u − b_s‖ in double, sorted, the k-th.
+// Random features (some rows 0, a bank with repeated vectors so that ties occur), several k.
+TEST(MonitorScores, KnnOfABatchEqualsBruteForceDistances) {
+  const int count = 37, features = 19, bank_count = 300;
+  nn::Rng rng(5);
+  const auto value = [&] { return float(int(rng.below(2001)) - 1000) / 250.f; };
+  std::vector<float> h(size_t(count) * features), bank(size_t(bank_count) * features);
+  for (float& v : h) v = value();
+  for (int j = 0; j < features; ++j) h[size_t(3) * features + j] = 0.f;  // h = 0: u = 0
+  for (int s = 0; s < bank_count; ++s) {
+    if (s % 7 == 6) {  // a copy of an earlier vector: equal distances
+      std::copy(bank.begin() + size_t(s - 3) * features, bank.begin() + size_t(s - 2) * features, bank.begin() + size_t(s) * features);
+      continue;
+    }
+    double norm = 0;
+    for (int j = 0; j < features; ++j) bank[size_t(s) * features + j] = value(), norm += double(bank[size_t(s) * features + j]) * bank[size_t(s) * features + j];
+    for (int j = 0; j < features; ++j) bank[size_t(s) * features + j] = float(bank[size_t(s) * features + j] / std::sqrt(norm));
+  }
+  for (const int k : {1, 2, 10, 77, bank_count}) {
+    const std::vector<double> fast = imaging::knn_scores(h.data(), count, bank.data(), bank_count, features, k);
+    ASSERT_EQ(fast.size(), size_t(count));
+    for (int i = 0; i < count; ++i) {
+      double norm = 0;
+      for (int j = 0; j < features; ++j) norm += double(h[size_t(i) * features + j]) * h[size_t(i) * features + j];
+      norm = std::sqrt(norm);
+      std::vector<double> distances;
+      for (int s = 0; s < bank_count; ++s) {
+        double d2 = 0;
+        for (int j = 0; j < features; ++j) {
+          const double u = norm > 0 ? h[size_t(i) * features + j] / norm : 0.0;
+          d2 += (u - bank[size_t(s) * features + j]) * (u - bank[size_t(s) * features + j]);
+        }
+        distances.push_back(std::sqrt(d2));
+      }
+      std::sort(distances.begin(), distances.end());
+      EXPECT_NEAR(fast[size_t(i)], distances[size_t(k - 1)], 2e-6) << "k " << k << " image " << i;
+    }
+  }
+}
+
 TEST(MonitorSketch, QuantilesAreNumpysAndTheCdfInvertsThem) {
   EXPECT_EQ(imaging::sketch_quantiles({4, 1, 3, 2}, 5), (std::vector<float>{1, 1.75f, 2.5f, 3.25f, 4}));
   // A known sample: 10,001 values 0 … 1 in steps of 1e-4 (shuffled): the sketch's percentiles are exact.
@@ -97,6 +139,29 @@ TEST(MonitorSketch, KolmogorovSmirnovDistanceAndPValue) {
   EXPECT_NEAR(imaging::ks_p_value(d, 200, 200), 0.2699996716735, 1e-9);
   EXPECT_EQ(imaging::ks_p_value(0, 100, 1000), 1.0);
   EXPECT_LT(imaging::ks_p_value(0.5, 100, 1000), 1e-15);
+}
+
+// ks_distance walks the sketch upwards with the sorted window; the definition: sup over the window's
+// values of |F_n − F| with F = sketch_cdf at each value.  Random windows (ties, values outside the sketch,
+// values equal to a quantile) against sketches with repeated quantiles: the same double.
+TEST(MonitorSketch, KolmogorovSmirnovWalkEqualsTheCdfAtEachValue) {
+  nn::Rng rng(11);
+  for (int trial = 0; trial < 200; ++trial) {
+    const int count = 2 + int(rng.below(40)), n = 1 + int(rng.below(150));
+    std::vector<float> q(static_cast<size_t>(count));
+    for (float& v : q) v = float(int(rng.below(41)) - 20) / 8.f;  // steps of 1/8: repeated quantiles
+    std::sort(q.begin(), q.end());
+    std::vector<double> window(static_cast<size_t>(n));
+    for (double& v : window) v = rng.below(3) == 0 ? double(q[rng.below(uint64_t(count))]) : double(int(rng.below(1001)) - 500) / 80.0;
+    std::vector<double> sorted = window;
+    std::sort(sorted.begin(), sorted.end());
+    double d = 0;
+    for (size_t i = 0; i < sorted.size(); ++i) {
+      const double f = imaging::sketch_cdf(q.data(), count, sorted[i]);
+      d = std::max({d, double(i + 1) / n - f, f - double(i) / n});
+    }
+    ASSERT_EQ(imaging::ks_distance(window, q.data(), count), d) << "trial " << trial;
+  }
 }
 
 // A tiny untrained net and images of a known distribution: pixels 128 ± 40 (uniform), three classes.
