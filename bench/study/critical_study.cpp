@@ -14,12 +14,18 @@
 // share of evidence cells with at least one critical region; precision = the share of critical
 // regions that lie in evidence cells; distractor = critical regions in the distractor's cell.
 // One line per (rule, interval): "RESULT options ablation rule ci recall precision critical distractor
-// accuracy adjacent", adjacent = false positives in cells next to (8-neighbourhood) an evidence cell.
+// accuracy adjacent recall_rf precision_rf", adjacent = false positives in cells next to
+// (8-neighbourhood) an evidence cell; recall_rf and precision_rf under the receptive-field truth
+// (README "Critical regions", written before it was measured): region g is a true positive when its
+// receptive field on the input (NetView::input_span of its rows × its columns) holds an evidence
+// pixel (PlantedSet::pattern_mask); recall_rf = share of evidence cells with an evidence pixel inside
+// some critical region's receptive field.
 #include <omp.h>
 
 #include <cblas.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cmath>
 #include <cstdlib>
@@ -31,6 +37,7 @@
 #include "datasets/dataset.h"
 #include "datasets/planted.h"
 #include "imaging/critical.h"
+#include "imaging/net_view.h"
 #include "imaging/zeta.h"
 #include "nn/checkpoint.h"
 #include "nn/network.h"
@@ -85,6 +92,22 @@ int main(int argc, char** argv) {
     int i0, j0, k0;
     game.grid().coords(r, i0, j0, k0);
     return std::make_pair(i0, j0);
+  };
+  // Receptive-field truth: per region, its input box; per evidence cell, whether some pixel of it in
+  // that box carries evidence.
+  const imaging::NetView view(*net);
+  const std::vector<uint8_t> evidence = planted.pattern_mask();
+  const int width = planted.config.width;
+  auto sees = [&](int g, const std::pair<int, int>& cell) {  // g's receptive field holds an evidence pixel of `cell`
+    int i0, j0, k0;
+    game.grid().coords(g, i0, j0, k0);
+    const std::array<int, 2> ry = view.input_span(0, true, game.grid().rows(i0).begin, game.grid().rows(i0).end);
+    const std::array<int, 2> rx = view.input_span(0, false, game.grid().cols(j0).begin, game.grid().cols(j0).end);
+    const datasets::CellBox b = datasets::cell_box(planted.config, cell.first, cell.second);
+    for (int y = std::max(ry[0], b.y0); y < std::min(ry[1], b.y1); ++y)
+      for (int x = std::max(rx[0], b.x0); x < std::min(rx[1], b.x1); ++x)
+        if (evidence[size_t(y) * width + x]) return true;
+    return false;
   };
   std::printf("# %s %s: test accuracy %.4f, %d regions, %d rounds (%s), %zu evidence cells\n", options.c_str(),
               ablation.c_str(), accuracy, game.regions(), e.rounds, e.stopped_by.c_str(), cells.size());
@@ -149,9 +172,13 @@ int main(int argc, char** argv) {
     }
     for (const std::string& rule : imaging::critical_rule_names()) {
       const std::vector<int> critical = imaging::critical_regions(rule, e.phi, z.zeta, z.significant);
-      std::set<std::pair<int, int>> found;
-      int inside = 0, distractor = 0, adjacent = 0;
+      std::set<std::pair<int, int>> found, found_rf;
+      int inside = 0, distractor = 0, adjacent = 0, inside_rf = 0;
       for (int g : critical) {
+        bool true_rf = false;
+        for (const auto& cell : cells)
+          if (sees(g, cell)) true_rf = true, found_rf.insert(cell);
+        inside_rf += true_rf;
         const auto c = cell_of(g);
         if (cells.count(c)) ++inside, found.insert(c);
         distractor += c == planted.distractor_cell;
@@ -159,10 +186,11 @@ int main(int argc, char** argv) {
         for (const auto& e : cells) next_to_evidence |= std::abs(e.first - c.first) <= 1 && std::abs(e.second - c.second) <= 1;
         adjacent += !cells.count(c) && next_to_evidence;
       }
-      std::printf("RESULT %s %s %s %s %.3f %.3f %zu %d %.4f %d\n", options.c_str(), ablation.c_str(), rule.c_str(),
-                  ci.c_str(), double(found.size()) / cells.size(),
+      std::printf("RESULT %s %s %s %s %.3f %.3f %zu %d %.4f %d %.3f %.3f\n", options.c_str(), ablation.c_str(),
+                  rule.c_str(), ci.c_str(), double(found.size()) / cells.size(),
                   critical.empty() ? 1.0 : double(inside) / critical.size(), critical.size(), distractor, accuracy,
-                  adjacent);
+                  adjacent, double(found_rf.size()) / cells.size(),
+                  critical.empty() ? 1.0 : double(inside_rf) / critical.size());
     }
   }
   return 0;
