@@ -19,7 +19,8 @@
 // (README "Critical regions", written before it was measured): region g is a true positive when its
 // receptive field on the input (NetView::input_span of its rows × its columns) holds an evidence
 // pixel (PlantedSet::pattern_mask); recall_rf = share of evidence cells with an evidence pixel inside
-// some critical region's receptive field.
+// some critical region's receptive field.  "CHANCE options ablation cell-truth a/n rf-truth b/n": the
+// cells (of n) each truth counts as true, the precision of critical regions drawn at random.
 #include <omp.h>
 
 #include <cblas.h>
@@ -83,9 +84,6 @@ int main(int argc, char** argv) {
                  game.grid().gw);
     return 2;
   }
-  const uint64_t layer_seed = nn::Rng::derive(s.seed, 0x2E7A, 0).next();
-  const imaging::ShapleyEstimate e =
-      imaging::shapley_sampled(game, s.tolerance, s.budget_seconds, s.max_permutations, layer_seed);
   std::set<std::pair<int, int>> cells;
   for (const auto& c : planted.class_cells) cells.insert(c.begin(), c.end());
   auto cell_of = [&](int r) {
@@ -109,6 +107,24 @@ int main(int argc, char** argv) {
         if (evidence[size_t(y) * width + x]) return true;
     return false;
   };
+  {
+    // Chance: the share of the grid's cells that each truth counts as true (a critical region drawn at
+    // random from the cells is a true positive with this probability).
+    int cell_true = 0, rf_true = 0;
+    for (int i0 = 0; i0 < game.grid().gh; ++i0)
+      for (int j0 = 0; j0 < game.grid().gw; ++j0) {
+        cell_true += cells.count({i0, j0}) > 0;
+        bool seen = false;
+        for (const auto& cell : cells) seen |= sees(game.grid().index(i0, j0, 0), cell);
+        rf_true += seen;
+      }
+    std::printf("CHANCE %s %s cell-truth %d/%d rf-truth %d/%d\n", options.c_str(), ablation.c_str(), cell_true,
+                game.grid().gh * game.grid().gw, rf_true, game.grid().gh * game.grid().gw);
+    std::fflush(stdout);
+  }
+  const uint64_t layer_seed = nn::Rng::derive(s.seed, 0x2E7A, 0).next();
+  const imaging::ShapleyEstimate e =
+      imaging::shapley_sampled(game, s.tolerance, s.budget_seconds, s.max_permutations, layer_seed);
   std::printf("# %s %s: test accuracy %.4f, %d regions, %d rounds (%s), %zu evidence cells\n", options.c_str(),
               ablation.c_str(), accuracy, game.regions(), e.rounds, e.stopped_by.c_str(), cells.size());
   {
