@@ -18,6 +18,9 @@ prints, per directory:
     README "Tractography"), and for every chain list its links' strength: the mean over the chains'
     links of C_link / (the largest C of that pair), beside the null of a link drawn at random from
     the pair's connected links (the mean of C / max C over them);
+  - where on the border the per-pair chains lie: the share of their spatial regions in the first
+    row, the last row, the first column and the last column (the top rows of CIFAR-10 images are the
+    brightest; with the images flipped upside down the content moves, the padding does not);
   - per spatial pair, mean out-flow of a border source region / mean out-flow of an interior one, and
     per spatial layer mean |a| (grid.json mean_abs) of border / interior regions.
 Chains are found by a k-best Viterbi over the layers, as imaging/tract.cpp does for its own score.
@@ -77,6 +80,20 @@ def study(d, k):
 
     null_strength = sum(sum(f.values()) / len(f) / largest[l] for l, f in enumerate(flows)) / len(flows)
 
+    def sides(chains):  # share of the chains' spatial regions in the first / last row, first / last column
+        n = 0
+        c = [0, 0, 0, 0]
+        for _, path in chains:
+            for l in spatial:
+                i, j, _ = key_ijk(path[l])
+                g = grids[layers[l]]
+                n += 1
+                c[0] += i == 1
+                c[1] += i == g[0]
+                c[2] += j == 1
+                c[3] += j == g[1]
+        return " / ".join(f"{x / n:.2f}" for x in c) if n else "nan"
+
     def share(chains):
         n = b = 0
         for _, path in chains:
@@ -101,6 +118,7 @@ def study(d, k):
     print(f"{d}: model {tract['model']} epoch {tract['epoch']}, {tract['eval_samples']} images")
     print(f"  border share of the top-{k} chains' spatial regions: per-pair score {share(per_pair):.2f}, "
           f"per-source score {share(per_source):.2f}, lift score {share(lift):.2f}, null (border cells / cells) {border_cells / cells:.2f}")
+    print(f"  per-pair chains' regions in the first row / last row / first column / last column: {sides(per_pair)}")
     listed = [(c["score"], [r["region"] for r in c["regions"]]) for c in tract["network"]["chains"][:k]]
     if len(listed) < k:
         print(f"  (tract.json lists {len(listed)} chains: run analyze with more chains for k = {k})")

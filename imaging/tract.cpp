@@ -134,30 +134,6 @@ PairFlows::PairFlows(const NetView& view, const NetView::Edge& edge, const run::
 
   // Structural connectivity = (spatial blocks linked by some tap) × (channel regions linked).
   const int spatial_in = from_.gh * from_.gw, spatial_out = to_.gh * to_.gw;
-
-  // κ per source region (tract.h): the window links of its spatial block that exist, over the links
-  // its pixels would have on an unbounded map.  A block reading its whole input clips nothing.
-  const Window window = shortcut_ ? dst.shortcut_window : dst.window;
-  kappa_.assign(size_t(from_.count()), 1.0);
-  if (!(positions_ == 1 && window.kh >= in.h && window.kw >= in.w)) {
-    auto unbounded = [&](int y, int extent) {  // ℓ(y) = #{k < K : (y + P − k) ≡ 0 mod S}
-      int n = 0;
-      for (int k = 0; k < extent; ++k) n += ((y + window.pad - k) % window.stride + window.stride) % window.stride == 0;
-      return n;
-    };
-    std::vector<double> links(size_t(spatial_in), 0.0), full(size_t(spatial_in), 0.0);
-    for (int b : tap_block_)
-      if (b >= 0) links[size_t(b)] += 1;
-    for (int y = 0; y < in.h; ++y)
-      for (int x = 0; x < in.w; ++x)
-        full[size_t(from_.row_region[y] * from_.gw + from_.col_region[x])] += unbounded(y, window.kh) * unbounded(x, window.kw);
-    for (int A = 0; A < from_.count(); ++A) {
-      int i0, j0, ka;
-      from_.coords(A, i0, j0, ka);
-      const size_t sa = size_t(i0) * from_.gw + j0;
-      kappa_[size_t(A)] = full[sa] > 0 ? links[sa] / full[sa] : 1.0;
-    }
-  }
   std::vector<uint8_t> spatial(size_t(spatial_in) * spatial_out, 0);
   for (size_t e = 0; e < tap_block_.size(); ++e)
     if (tap_block_[e] >= 0) spatial[size_t(tap_block_[e]) * spatial_out + out_block_[e % positions_]] = 1;
@@ -337,7 +313,6 @@ FlowMatrix PairFlows::mean() const {
   f.to = to_.count();
   f.c.resize(sum_.size());
   for (size_t e = 0; e < sum_.size(); ++e) f.c[e] = images_ ? sum_[e] / double(images_) : 0.0;
-  f.kappa = kappa_;
   return f;
 }
 
@@ -368,12 +343,9 @@ double pathway_efficiency(const FlowMatrix& flows, const std::vector<uint8_t>& c
 // k-best dynamic programme over the blocks in order (every edge runs from a lower block to a higher
 // one).  kept[b][v] holds the (up to) k best partial chains that end at region v of block b, best
 // first, each as (score, predecessor block, its region, its rank in kept[block][region]):
-//   kept[b][B] = top_k over edges e = (f → b), A, r of kept[f][A][r].score + step_e(A, B)
-//   step_e(A, B) = log C_e[A→B]           when f starts chains (no incoming edge: the first link)
-//                  log(C_e[A→B] / out*(A)) otherwise, out*(A) = Σ_{e' leaving f} out_e'(A)/κ_e'(A)
-// (the routed flow of tract.h).  The step depends only on (e, A, B), so every chain in the global
-// top k ends with a prefix in the top k of each node it passes, and keeping k per node is exact.
-// A block with no incoming edge starts chains (score 0).
+//   kept[b][B] = top_k over edges e = (f → b), A, r of kept[f][A][r].score + log(C_e[A→B] / ΣC_e)
+// Every chain in the global top k ends with a prefix in the top k of each node it passes, so
+// keeping k per node is exact.  A block with no incoming edge starts chains (score 0).
 std::vector<Chain> best_chains(const std::vector<FlowMatrix>& flows, const std::vector<NetView::Edge>& edges,
                                int nodes, int k) {
   if (flows.size() != edges.size()) throw std::logic_error("best_chains: one flow matrix per edge");
@@ -409,21 +381,6 @@ std::vector<Chain> best_chains(const std::vector<FlowMatrix>& flows, const std::
     set_regions(edges[e].to, flows[e].to, e);
     into[size_t(edges[e].to)].push_back(e);
   }
-  // out*(A) per block and region: what A sends along every edge leaving its block, clipped links
-  // charged at A's mean flow per link.
-  std::vector<std::vector<double>> routed(static_cast<size_t>(nodes));
-  for (size_t e = 0; e < edges.size(); ++e) {
-    const FlowMatrix& f = flows[e];
-    if (!f.kappa.empty() && f.kappa.size() != size_t(f.from))
-      throw std::logic_error("best_chains: one κ per source region");
-    std::vector<double>& out = routed[size_t(edges[e].from)];
-    out.resize(size_t(f.from), 0.0);
-    for (int a = 0; a < f.from; ++a) {
-      double sent = 0;
-      for (int b = 0; b < f.to; ++b) sent += f.at(a, b) > 0 ? f.at(a, b) : 0.0;
-      if (sent > 0) out[size_t(a)] += sent / f.kappa_of(a);
-    }
-  }
   std::vector<std::vector<std::vector<Entry>>> kept(static_cast<size_t>(nodes));
   std::vector<Entry> candidates;
   for (int b = 0; b < nodes; ++b) {
@@ -437,12 +394,13 @@ std::vector<Chain> best_chains(const std::vector<FlowMatrix>& flows, const std::
       candidates.clear();
       for (size_t e : into[size_t(b)]) {
         const FlowMatrix& f = flows[e];
+        const double total = f.total();
+        if (!(total > 0)) continue;
         const auto& before = kept[size_t(edges[e].from)];
-        const bool first = into[size_t(edges[e].from)].empty();
         for (int a = 0; a < f.from; ++a) {
           const double c = f.at(a, v);
           if (!(c > 0)) continue;
-          const double step = first ? std::log(c) : std::log(c / routed[size_t(edges[e].from)][size_t(a)]);
+          const double step = std::log(c / total);
           for (size_t r = 0; r < before[size_t(a)].size(); ++r)
             candidates.push_back({before[size_t(a)][r].score + step, edges[e].from, a, int(r)});
         }
@@ -689,10 +647,6 @@ nlohmann::ordered_json tract_document(const NetView& view, const std::vector<Pai
     p["flows"] = flows;
     p["flows_total"] = order.size();
     p["flows_omitted"] = order.size() - listed;
-    ordered_json kappa = ordered_json::object();  // κ of the source regions whose windows are clipped
-    for (int a = 0; a < f.from; ++a)
-      if (f.kappa_of(a) != 1.0) kappa[pair.from_grid().key(a)] = f.kappa_of(a);
-    p["kappa"] = kappa;
     pairs_json["layer_" + std::to_string(edge.from) + "_to_" + std::to_string(edge.to)] = p;
     means.push_back(std::move(f));
   }

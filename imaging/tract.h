@@ -35,23 +35,13 @@
 //    For both, z_j is the add's pre-activation (branch + shortcut, before the unit's relu) and σ'
 //    the unit's activation; a_i the output of the edge's source block.  A pair's "kind" is branch
 //    or shortcut.
-//  - κ_e(A), the unclipped share of source region A's window links on edge e: L_e(A) / L∞_e(A),
-//    L_e(A) = the (output position, tap) links of e reading a pixel of A's spatial block,
-//    L∞_e(A) = Σ over those pixels (y, x) of ℓ(y)·ℓ'(x), ℓ(y) = #{k < K : (y + P − k) ≡ 0 mod S} the
-//    links of row y on an unbounded map (K, S, P the window's extent, stride and padding on that
-//    axis).  κ = 1 for a block that reads its whole input (dense, global pool).  Padding clips a
-//    border region's windows: κ < 1 (25/36 for a corner 2×2 cell under a stride-1 3×3 window).
 //  - A chain is a path of blocks along the edges, from a block no block feeds (the first) to the
-//    last block, with one region per block on the path; its score is the routed flow (README
-//    "Tractography", issue 12)
-//      log C_{e1}[A1→A2] + Σ_{later edges e = A→B} log(C_e[A→B] / out*(A)),
-//      out*(A) = Σ_{edges e' leaving A's block} Σ_B' C_e'[A→B'] / κ_e'(A),
-//    over links with C > 0 only (a link with C = 0 is not a connection): the first link's flow times
-//    the share of it that proportional routing passes on at each later region, clipped links counted
-//    as carrying A's mean flow per link (so a border region is not rewarded for having fewer).  The
-//    top chains come from a k-best dynamic programme over the blocks in order (a block's inputs come
-//    before it); in a chain net this is the Viterbi recursion over layers.  A path through a
-//    shortcut has fewer terms than one through the unit's branch.
+//    last block, with one region per block on the path; its score is
+//    Σ_{edges e on the path} log(C_e[A→B] / connection_strength_e), over links with C > 0 only (a
+//    link with C = 0 is not a connection).  The top chains come from a k-best dynamic programme
+//    over the blocks in order (a block's inputs come before it); in a chain net this is the
+//    Viterbi recursion over layers.  A path through a shortcut has fewer terms (each ≤ 0) than one
+//    through the unit's branch.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -82,10 +72,8 @@ void validate(const TractSettings& s);
 // C_{A→B} for one layer pair: `from` × `to` regions, row-major.
 struct FlowMatrix {
   int from = 0, to = 0;
-  std::vector<double> c;      // (from, to)
-  std::vector<double> kappa;  // κ(A) per source region (see above); empty: 1 for every region
+  std::vector<double> c;  // (from, to)
   double at(int a, int b) const { return c[size_t(a) * to + b]; }
-  double kappa_of(int a) const { return kappa.empty() ? 1.0 : kappa[size_t(a)]; }
   double total() const;  // Σ_{A,B} C = connection_strength
 };
 
@@ -109,7 +97,7 @@ class PairFlows {
   // last bits (FlowAccumulator keeps the grouping fixed).
   void accumulate(const nn::Tensor& a, const nn::Tensor& z, const int* argmax = nullptr);
 
-  FlowMatrix mean() const;  // Σ / images(), with κ of every source region
+  FlowMatrix mean() const;  // Σ / images()
   // 1 where A → B is structurally connected, (from regions, to regions) row-major.
   const std::vector<uint8_t>& connected() const { return connected_; }
   const run::RegionGrid& from_grid() const { return from_; }
@@ -146,7 +134,6 @@ class PairFlows {
   std::vector<float> weight_abs_;                  // conv: (T, Co, Ci) |W_eff|; linear: (OUT, IN) |W|
   float window_weight_ = 1.f;                      // average pool: 1/(KH·KW); the add: 1
   std::vector<uint8_t> connected_;
-  std::vector<double> kappa_;           // κ per source region
   std::vector<double> sum_;             // Σ over images of C, (from, to)
   std::vector<float> s_last_, r_last_;  // conv: σ'(z) (chunk, P, Co) and ReLU(a) (chunk, Hi·Wi, Ci)
   size_t images_ = 0;
@@ -165,12 +152,12 @@ double pathway_efficiency(const FlowMatrix& flows, const std::vector<uint8_t>& c
 struct Chain {
   std::vector<int> blocks;   // the path's blocks, first to last
   std::vector<int> regions;  // one region index per block of the path
-  double score = 0;          // the routed flow's log (see above)
+  double score = 0;          // Σ_e log(C_e / connection_strength_e)
 };
 
 // The k highest-scoring chains over a graph of `nodes` blocks: edge e runs from edges[e].from to
 // edges[e].to (from < to) with flows[e] (flows[e].from = regions of edges[e].from, .to those of
-// edges[e].to, .kappa its source regions' κ); paths start at a block with no incoming edge and end at block nodes − 1.  Best first;
+// edges[e].to); paths start at a block with no incoming edge and end at block nodes − 1.  Best first;
 // equal scores are ordered by the lower predecessor block, then region.  k-best dynamic programme:
 // O(Σ_e from·to·k), no enumeration.  Empty when no path carries flow.
 std::vector<Chain> best_chains(const std::vector<FlowMatrix>& flows, const std::vector<NetView::Edge>& edges,
@@ -236,8 +223,7 @@ std::vector<PairFlows> measure_flows(nn::Network& net, const nn::LabeledImages& 
 //            only: "branch" or "shortcut"), "connection_strength", "critical_pathways" (top 5
 //            "grid_a → grid_b" with C > 0), "pathway_efficiency", "connected_pairs",
 //            "flows": [[A, B, C], ...] (connected pairs by C descending; the first `top` when top > 0),
-//            "flows_total" (connected pairs), "flows_omitted", "kappa": {source region: κ} (the regions
-//            with κ ≠ 1; absent: 1)}},
+//            "flows_total" (connected pairs), "flows_omitted"}},
 //  "network": {"path_strength", "chains": [{"regions": [{"layer", "region"}] (the path's blocks), "score"}]}}
 // Throws base::Error for a non-finite flow.
 nlohmann::ordered_json tract_document(const NetView& view, const std::vector<PairFlows>& pairs,

@@ -215,51 +215,14 @@ double max_abs(const std::vector<double>& v) {
   return m;
 }
 
-// κ of every source region of the pair into block b, literally (tract.h): the (pixel, output
-// position) links of one channel pair counted from the explicit relation, over the links each pixel
-// would have on an unbounded map (every output position o, every window offset k with
-// o·S − P + k = y, o any integer); 1 for a block that reads its whole input (linear, gap).
-std::vector<double> literal_kappa(const nn::Network& net, int b, const run::GridSpec& spec) {
-  const nn::Shape is = net.blocks()[b - 1].output_shape, os = net.blocks()[b].output_shape;
-  const run::RegionGrid from(is.h, is.w, is.c, spec);
-  std::vector<double> links(size_t(from.count()), 0.0), unbounded(size_t(from.count()), 0.0);
-  const nn::Layer& main = net.layer(net.blocks()[b].main);
-  int kh = 0, kw = 0, stride = 1, pad = 0;
-  if (auto* conv = dynamic_cast<const nn::Conv2d*>(&main)) {
-    kh = conv->kh, kw = conv->kw, stride = conv->stride, pad = conv->pad;
-  } else if (auto* pool = dynamic_cast<const nn::Pool2d*>(&main)) {
-    kh = kw = pool->k, stride = pool->stride;
-  } else {
-    return std::vector<double>(size_t(from.count()), 1.0);
-  }
-  const ExplicitWeights w = explicit_weights(net, b, 0);
-  for (int y = 0; y < is.h; ++y)
-    for (int x = 0; x < is.w; ++x) {
-      double l = 0, u = 0;
-      for (int oy = 0; oy < os.h; ++oy)
-        for (int ox = 0; ox < os.w; ++ox) l += w.relation[size_t(y * is.w + x) * w.out + oy * os.w + ox];
-      for (int oy = -40; oy < 40; ++oy)
-        for (int ky = 0; ky < kh; ++ky)
-          for (int ox = -40; ox < 40; ++ox)
-            for (int kx = 0; kx < kw; ++kx) u += oy * stride - pad + ky == y && ox * stride - pad + kx == x;
-      for (int c = 0; c < is.c; ++c) {
-        links[size_t(from.region_of(c, y, x))] += l;
-        unbounded[size_t(from.region_of(c, y, x))] += u;
-      }
-    }
-  std::vector<double> kappa(links.size());
-  for (size_t a = 0; a < kappa.size(); ++a) kappa[a] = links[a] / unbounded[a];
-  return kappa;
-}
-
 // Runs one forward and compares, for every consecutive block pair, the fast PairFlows with the
-// literal formula (flows, structural connectivity and κ).
+// literal formula (flows and structural connectivity).
 void expect_fast_equals_literal(const std::string& spec, const run::GridSpec& grid, uint64_t seed) {
   SCOPED_TRACE(spec);
   nn::Network net(spec, 3, 9, 9);
   randomise(net, seed);
   nn::Tensor x = random_input(5, 3, 9, 9, seed + 7);
-  int pairs_seen = 0, pairs_with_flow = 0, clipped = 0;
+  int pairs_seen = 0, pairs_with_flow = 0;
   nn::Probe probe = [&](const nn::BlockView& v) {
     if (v.index < 1) return;
     SCOPED_TRACE(v.block.name);
@@ -270,10 +233,6 @@ void expect_fast_equals_literal(const std::string& spec, const run::GridSpec& gr
     ASSERT_EQ(f.from, slow.flows.from);
     ASSERT_EQ(f.to, slow.flows.to);
     EXPECT_EQ(fast.connected(), slow.connected);
-    const std::vector<double> kappa = literal_kappa(net, v.index, grid);
-    ASSERT_EQ(f.kappa.size(), kappa.size());
-    for (size_t a = 0; a < kappa.size(); ++a) EXPECT_NEAR(f.kappa[a], kappa[a], 1e-12) << "κ of A=" << a;
-    clipped += *std::min_element(kappa.begin(), kappa.end()) < 1.0;
     double tolerance = 2e-5 * (1.0 + max_abs(slow.flows.c));
     for (size_t e = 0; e < f.c.size(); ++e) {
       EXPECT_NEAR(f.c[e], slow.flows.c[e], tolerance) << "A=" << e / f.to << " B=" << e % f.to;
@@ -287,7 +246,6 @@ void expect_fast_equals_literal(const std::string& spec, const run::GridSpec& gr
   net.forward(x, false, &probe);
   EXPECT_EQ(pairs_seen, int(net.blocks().size()) - 1);
   EXPECT_GE(pairs_with_flow, pairs_seen / 2);  // a conv without relu may leave nothing positive downstream
-  EXPECT_GE(clipped, 1);                       // every spec pads or strides some window
 }
 
 TEST(Tract, FastFlowsEqualLiteralFormula) {
@@ -568,32 +526,17 @@ TEST(Tract, HandMadeNetwork) {
 // ---------------------------------------------------------------------------------------------
 // k-best Viterbi against enumeration.
 
-// Random flows and random κ in (0.3, 1].
 FlowMatrix random_flows(int from, int to, nn::Rng& rng, double zero_fraction) {
   FlowMatrix f;
   f.from = from, f.to = to;
   for (int e = 0; e < from * to; ++e) f.c.push_back(rng.uniform() < zero_fraction ? 0.0 : rng.uniform());
-  for (int a = 0; a < from; ++a) f.kappa.push_back(0.3 + 0.7 * (1.0 - rng.uniform()));
   return f;
-}
-
-// The routed flow of tract.h, literally: out*(A) of region a of the block edges `from` leave.
-double routed_out(const std::vector<FlowMatrix>& flows, const std::vector<imaging::NetView::Edge>& edges, int block,
-                  int a) {
-  double out = 0;
-  for (size_t e = 0; e < edges.size(); ++e) {
-    if (edges[e].from != block) continue;
-    double sent = 0;
-    for (int b = 0; b < flows[e].to; ++b) sent += flows[e].at(a, b);
-    out += sent / flows[e].kappa_of(a);
-  }
-  return out;
 }
 
 std::vector<imaging::Chain> enumerate_chains(const std::vector<FlowMatrix>& flows) {
   std::vector<imaging::Chain> all;
-  std::vector<imaging::NetView::Edge> edges;
-  for (size_t l = 0; l < flows.size(); ++l) edges.push_back({int(l), int(l) + 1});
+  std::vector<double> totals;
+  for (const auto& f : flows) totals.push_back(f.total());
   std::vector<int> regions(flows.size() + 1);
   // regions[0..l] are fixed; extend through pair l
   std::function<void(size_t, double)> walk = [&](size_t l, double score) {
@@ -605,7 +548,7 @@ std::vector<imaging::Chain> enumerate_chains(const std::vector<FlowMatrix>& flow
       double c = flows[l].at(regions[l], w);
       if (c <= 0) continue;
       regions[l + 1] = w;
-      walk(l + 1, score + (l == 0 ? std::log(c) : std::log(c / routed_out(flows, edges, int(l), regions[l]))));
+      walk(l + 1, score + std::log(c / totals[l]));
     }
   };
   for (int v = 0; v < flows[0].from; ++v) {
@@ -665,8 +608,7 @@ TEST(Tract, GraphChainsMatchEnumeration) {
           imaging::Chain next = c;
           next.blocks.push_back(edges[e].to);
           next.regions.push_back(w);
-          next.score += c.blocks.back() == 0 ? std::log(flow)
-                                             : std::log(flow / routed_out(flows, edges, c.blocks.back(), c.regions.back()));
+          next.score += std::log(flow / flows[e].total());
           walk(next);
         }
       }
