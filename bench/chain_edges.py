@@ -14,6 +14,13 @@ prints, per directory:
     A's out-flow relative to an even split over A's targets.  A border region of a convolution
     reaches fewer next-layer regions (padding clips its windows), so an even split already gives
     each of its links a larger share; the lift divides that out.  (Defined before it was measured.)
+  - the border share of the report's own chains (tract.json, the routed-flow score since issue 12:
+    README "Tractography"), and for every chain list its links' strength: the mean over the chains'
+    links of C_link / (the largest C of that pair), beside the null of a link drawn at random from
+    the pair's connected links (the mean of C / max C over them);
+  - where on the border the per-pair chains lie: the share of their spatial regions in the first
+    row, the last row, the first column and the last column (the top rows of CIFAR-10 images are the
+    brightest; with the images flipped upside down the content moves, the padding does not);
   - per spatial pair, mean out-flow of a border source region / mean out-flow of an interior one, and
     per spatial layer mean |a| (grid.json mean_abs) of border / interior regions.
 Chains are found by a k-best Viterbi over the layers, as imaging/tract.cpp does for its own score.
@@ -65,6 +72,28 @@ def study(d, k):
     border_cells = sum(sum(1 for i in range(grids[layers[l]][0]) for j in range(grids[layers[l]][1])
                            if i in (0, grids[layers[l]][0] - 1) or j in (0, grids[layers[l]][1] - 1)) for l in spatial)
 
+    largest = [max(f.values()) for f in flows]
+
+    def strength(chains):  # mean over the chains' links of C / the pair's largest C
+        v = [flows[l][(path[l], path[l + 1])] / largest[l] for _, path in chains for l in range(len(flows))]
+        return sum(v) / len(v) if v else float("nan")
+
+    null_strength = sum(sum(f.values()) / len(f) / largest[l] for l, f in enumerate(flows)) / len(flows)
+
+    def sides(chains):  # share of the chains' spatial regions in the first / last row, first / last column
+        n = 0
+        c = [0, 0, 0, 0]
+        for _, path in chains:
+            for l in spatial:
+                i, j, _ = key_ijk(path[l])
+                g = grids[layers[l]]
+                n += 1
+                c[0] += i == 1
+                c[1] += i == g[0]
+                c[2] += j == 1
+                c[3] += j == g[1]
+        return " / ".join(f"{x / n:.2f}" for x in c) if n else "nan"
+
     def share(chains):
         n = b = 0
         for _, path in chains:
@@ -80,11 +109,24 @@ def study(d, k):
         for (a, _) in f:
             targets[l][a] = targets[l].get(a, 0) + 1
     lift = k_best_chains(layers, flows, k, lambda l, a, b, c: math.log(c * targets[l][a] / out[l][a]))
+    # The report's routed flow (README "Tractography"), recomputed from the flows and κ of tract.json so
+    # that k may exceed the chains tract.json lists: log C on the first pair, log(C / out*(A)) after,
+    # out*(A) = out(A) / κ(A) (a chain net: one edge leaves each block).
+    kappa = [p.get("kappa", {}) for p in pairs]
+    routed = k_best_chains(layers, flows, k, lambda l, a, b, c: math.log(c) if l == 0 else
+                           math.log(c * kappa[l].get(a, 1.0) / out[l][a]))
     print(f"{d}: model {tract['model']} epoch {tract['epoch']}, {tract['eval_samples']} images")
     print(f"  border share of the top-{k} chains' spatial regions: per-pair score {share(per_pair):.2f}, "
           f"per-source score {share(per_source):.2f}, lift score {share(lift):.2f}, null (border cells / cells) {border_cells / cells:.2f}")
-    listed = tract["network"]["chains"][:k]
-    print("  report's chains (tract.json) border share: %.2f" % share([(c["score"], [r["region"] for r in c["regions"]]) for c in listed]))
+    print(f"  per-pair chains' regions in the first row / last row / first column / last column: {sides(per_pair)}")
+    listed = [(c["score"], [r["region"] for r in c["regions"]]) for c in tract["network"]["chains"][:k]]
+    if len(listed) < k:
+        print(f"  (tract.json lists {len(listed)} chains: run analyze with more chains for k = {k})")
+    print("  report's chains (tract.json) border share: %.2f; routed-flow score recomputed, top-%d: %.2f" % (share(listed), k, share(routed)))
+    if listed and [p for _, p in routed[:len(listed)]] != [p for _, p in listed]:
+        print("  NOTE: the recomputed routed chains differ from tract.json's (an older tract.json, or ties)")
+    print(f"  link strength C/max C of the pair: per-pair {strength(per_pair):.3f}, per-source {strength(per_source):.3f}, "
+          f"lift {strength(lift):.3f}, report's {strength(listed):.3f}, routed top-{k} {strength(routed):.3f}, null (a random connected link) {null_strength:.3f}")
     for l, p in enumerate(pairs):
         g = grids[p["from"]]
         if g[0] <= 1 or g[1] <= 1:

@@ -24,4 +24,4 @@ for net in trained shuffled; do
   src=$ckpt; [ "$net" = shuffled ] && src=$out/shuffled.ckpt
   build/nnfmri analyze "$src" --data "$data" --out "$out/$net" --stages tract > /dev/null
 done
-python3 bench/chain_edges.py "$out/trained" "$out/shuffled"
+for k in 5 20; do python3 bench/chain_edges.py --k $k "$out/trained" "$out/shuffled"; done

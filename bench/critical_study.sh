@@ -11,7 +11,8 @@
 #   recipe     test accuracy after training `reference` with the old start (--output-init he --warmup 0)
 #              and the new defaults, on planted:S (10 epochs), the CIFAR-10 subset (15 epochs) and
 #              Fashion-MNIST (2 epochs), seeds S in SEEDS (data seed = training seed for planted)
-#   critical   `reference` trained on five planted conditions (data seeds SEEDS; README's planted recipe:
+#   critical   `reference` trained on five planted conditions (CONDITIONS, a space-separated list of
+#              planted options such as ",cells=10 ,moving", chooses fewer; data seeds SEEDS; README's planted recipe:
 #              10 epochs --no-augment --lr 0.002 --schedule constant, with the start it was measured with
 #              before issue 12: --output-init he --warmup 0), then every critical-region rule
 #              with both intervals on conv1 (8x8x4, zero ablation, 256 images; build/study/critical_study)
@@ -59,7 +60,7 @@ recipe)
   ;;
 critical)
   for s in $SEEDS; do
-    for c in "" ",cells=10" ",moving" ",cells=10,unequal=0.5" ",cells=10,distractor"; do
+    for c in ${CONDITIONS:-"" ",cells=10" ",moving" ",cells=10,unequal=0.5" ",cells=10,distractor"}; do
       name=planted_$(echo "$s$c" | tr ',=' '_-')
       train $name --data "planted:$s$c" --seed 1 --epochs 10 --no-augment --lr 0.002 --schedule constant \
         --output-init he --warmup 0 > /dev/null

@@ -318,6 +318,15 @@ std::vector<uint8_t> PlantedSet::union_mask() const {
   return m;
 }
 
+std::vector<uint8_t> PlantedSet::pattern_mask() const {
+  std::vector<float> added(size_t(config.height) * config.width, 0.f);
+  for (int k = 0; k < int(class_cells.size()); ++k)
+    for (const auto& [row, col] : class_cells[k]) add_pattern(config, k, row, col, 1.f, added);
+  std::vector<uint8_t> m(added.size(), 0);
+  for (size_t p = 0; p < m.size(); ++p) m[p] = added[p] > 0.f;
+  return m;
+}
+
 PlantedSet make_planted(const PlantedConfig& cfg) {
   check_config(cfg);
   PlantedSet s;

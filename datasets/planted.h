@@ -101,6 +101,10 @@ struct PlantedSet {
   std::vector<Background> train_background, test_background;
   std::vector<uint8_t> mask(int cls) const;  // (H, W) 1 where class cls's evidence lives (whole cells)
   std::vector<uint8_t> union_mask() const;   // (H, W) any class's evidence
+  // (H, W) 1 on the evidence pixels: where the generator adds some class's evidence (class k's
+  // pattern inside each of k's cells, the whole cell when the pattern misses it), 0 elsewhere (the
+  // distractor's pixels too).  A subset of union_mask().
+  std::vector<uint8_t> pattern_mask() const;
 };
 
 // The config a data spec's planted options describe:

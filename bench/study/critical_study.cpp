@@ -14,12 +14,19 @@
 // share of evidence cells with at least one critical region; precision = the share of critical
 // regions that lie in evidence cells; distractor = critical regions in the distractor's cell.
 // One line per (rule, interval): "RESULT options ablation rule ci recall precision critical distractor
-// accuracy adjacent", adjacent = false positives in cells next to (8-neighbourhood) an evidence cell.
+// accuracy adjacent recall_rf precision_rf", adjacent = false positives in cells next to
+// (8-neighbourhood) an evidence cell; recall_rf and precision_rf under the receptive-field truth
+// (README "Critical regions", written before it was measured): region g is a true positive when its
+// receptive field on the input (NetView::input_span of its rows × its columns) holds an evidence
+// pixel (PlantedSet::pattern_mask); recall_rf = share of evidence cells with an evidence pixel inside
+// some critical region's receptive field.  "CHANCE options ablation cell-truth a/n rf-truth b/n": the
+// cells (of n) each truth counts as true, the precision of critical regions drawn at random.
 #include <omp.h>
 
 #include <cblas.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cmath>
 #include <cstdlib>
@@ -31,6 +38,7 @@
 #include "datasets/dataset.h"
 #include "datasets/planted.h"
 #include "imaging/critical.h"
+#include "imaging/net_view.h"
 #include "imaging/zeta.h"
 #include "nn/checkpoint.h"
 #include "nn/network.h"
@@ -76,9 +84,6 @@ int main(int argc, char** argv) {
                  game.grid().gw);
     return 2;
   }
-  const uint64_t layer_seed = nn::Rng::derive(s.seed, 0x2E7A, 0).next();
-  const imaging::ShapleyEstimate e =
-      imaging::shapley_sampled(game, s.tolerance, s.budget_seconds, s.max_permutations, layer_seed);
   std::set<std::pair<int, int>> cells;
   for (const auto& c : planted.class_cells) cells.insert(c.begin(), c.end());
   auto cell_of = [&](int r) {
@@ -86,6 +91,40 @@ int main(int argc, char** argv) {
     game.grid().coords(r, i0, j0, k0);
     return std::make_pair(i0, j0);
   };
+  // Receptive-field truth: per region, its input box; per evidence cell, whether some pixel of it in
+  // that box carries evidence.
+  const imaging::NetView view(*net);
+  const std::vector<uint8_t> evidence = planted.pattern_mask();
+  const int width = planted.config.width;
+  auto sees = [&](int g, const std::pair<int, int>& cell) {  // g's receptive field holds an evidence pixel of `cell`
+    int i0, j0, k0;
+    game.grid().coords(g, i0, j0, k0);
+    const std::array<int, 2> ry = view.input_span(0, true, game.grid().rows(i0).begin, game.grid().rows(i0).end);
+    const std::array<int, 2> rx = view.input_span(0, false, game.grid().cols(j0).begin, game.grid().cols(j0).end);
+    const datasets::CellBox b = datasets::cell_box(planted.config, cell.first, cell.second);
+    for (int y = std::max(ry[0], b.y0); y < std::min(ry[1], b.y1); ++y)
+      for (int x = std::max(rx[0], b.x0); x < std::min(rx[1], b.x1); ++x)
+        if (evidence[size_t(y) * width + x]) return true;
+    return false;
+  };
+  {
+    // Chance: the share of the grid's cells that each truth counts as true (a critical region drawn at
+    // random from the cells is a true positive with this probability).
+    int cell_true = 0, rf_true = 0;
+    for (int i0 = 0; i0 < game.grid().gh; ++i0)
+      for (int j0 = 0; j0 < game.grid().gw; ++j0) {
+        cell_true += cells.count({i0, j0}) > 0;
+        bool seen = false;
+        for (const auto& cell : cells) seen |= sees(game.grid().index(i0, j0, 0), cell);
+        rf_true += seen;
+      }
+    std::printf("CHANCE %s %s cell-truth %d/%d rf-truth %d/%d\n", options.c_str(), ablation.c_str(), cell_true,
+                game.grid().gh * game.grid().gw, rf_true, game.grid().gh * game.grid().gw);
+    std::fflush(stdout);
+  }
+  const uint64_t layer_seed = nn::Rng::derive(s.seed, 0x2E7A, 0).next();
+  const imaging::ShapleyEstimate e =
+      imaging::shapley_sampled(game, s.tolerance, s.budget_seconds, s.max_permutations, layer_seed);
   std::printf("# %s %s: test accuracy %.4f, %d regions, %d rounds (%s), %zu evidence cells\n", options.c_str(),
               ablation.c_str(), accuracy, game.regions(), e.rounds, e.stopped_by.c_str(), cells.size());
   {
@@ -149,9 +188,13 @@ int main(int argc, char** argv) {
     }
     for (const std::string& rule : imaging::critical_rule_names()) {
       const std::vector<int> critical = imaging::critical_regions(rule, e.phi, z.zeta, z.significant);
-      std::set<std::pair<int, int>> found;
-      int inside = 0, distractor = 0, adjacent = 0;
+      std::set<std::pair<int, int>> found, found_rf;
+      int inside = 0, distractor = 0, adjacent = 0, inside_rf = 0;
       for (int g : critical) {
+        bool true_rf = false;
+        for (const auto& cell : cells)
+          if (sees(g, cell)) true_rf = true, found_rf.insert(cell);
+        inside_rf += true_rf;
         const auto c = cell_of(g);
         if (cells.count(c)) ++inside, found.insert(c);
         distractor += c == planted.distractor_cell;
@@ -159,10 +202,11 @@ int main(int argc, char** argv) {
         for (const auto& e : cells) next_to_evidence |= std::abs(e.first - c.first) <= 1 && std::abs(e.second - c.second) <= 1;
         adjacent += !cells.count(c) && next_to_evidence;
       }
-      std::printf("RESULT %s %s %s %s %.3f %.3f %zu %d %.4f %d\n", options.c_str(), ablation.c_str(), rule.c_str(),
-                  ci.c_str(), double(found.size()) / cells.size(),
+      std::printf("RESULT %s %s %s %s %.3f %.3f %zu %d %.4f %d %.3f %.3f\n", options.c_str(), ablation.c_str(),
+                  rule.c_str(), ci.c_str(), double(found.size()) / cells.size(),
                   critical.empty() ? 1.0 : double(inside) / critical.size(), critical.size(), distractor, accuracy,
-                  adjacent);
+                  adjacent, double(found_rf.size()) / cells.size(),
+                  critical.empty() ? 1.0 : double(inside_rf) / critical.size());
     }
   }
   return 0;

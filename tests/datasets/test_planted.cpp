@@ -219,6 +219,32 @@ TEST(Planted, EvidenceLivesInsideTheMask) {
   for (int k = 0; k < K; ++k) EXPECT_NEAR(sum[k] / n[k], 128.0, 0.5) << "class " << k;
 }
 
+// pattern_mask is exactly the set of pixels the evidence changes: with a flat background (noise 0)
+// a test pixel differs from 128 only where some image's class pattern lies, and every pattern
+// pixel is changed in some image.  With 5 shared cells (two patterns per cell) and with moving
+// evidence (two cells per class).  A mask of whole cells (union_mask) or of one class's pattern
+// per cell would fail.
+TEST(Planted, PatternMaskIsExactlyThePixelsTheEvidenceChanges) {
+  for (const std::string options : {"3", "5,moving"}) {
+    PlantedConfig cfg = datasets::planted_config_from(options);
+    cfg.noise_sd = 0, cfg.train_count = 40, cfg.test_count = 400;
+    const PlantedSet s = datasets::make_planted(cfg);
+    const std::vector<uint8_t> mask = s.pattern_mask(), cells = s.union_mask();
+    std::vector<uint8_t> changed(mask.size(), 0);
+    const Dataset& test = s.split.test;
+    for (size_t i = 0; i < test.size(); ++i)
+      for (int ch = 0; ch < 3; ++ch)
+        for (size_t p = 0; p < mask.size(); ++p) changed[p] |= test.view().image(i)[ch * mask.size() + p] != 128;
+    size_t on = 0, in_cells = 0;
+    for (size_t p = 0; p < mask.size(); ++p) {
+      EXPECT_EQ(mask[p], changed[p]) << options << " pixel " << p;
+      EXPECT_LE(mask[p], cells[p]) << options << " pixel " << p;
+      on += mask[p], in_cells += cells[p];
+    }
+    EXPECT_LT(on, in_cells) << options;  // some pixels of the evidence cells carry no pattern
+  }
+}
+
 // 20% of the training images (a whole number per class) are background only; the test
 // split has none.  Their templates are flat 128 everywhere, so "no evidence" says nothing
 // about the class.
