@@ -26,10 +26,12 @@ int cmd_analyze(int argc, char** argv) {
   std::string model = ck.meta.value("model", std::string("custom"));
   imaging::AnalysisContext ctx{model, ck.epoch, describe_data(flags.text("--data"), data)};
   data.train = datasets::Dataset{};  // described above; only the test split is imaged (peak memory)
-  // Under mpirun the ranks share the ζ permutations (settings.zeta.ranks); every rank runs every
-  // stage, and only rank 0 writes --out: the others write their (identical) files into a scratch
-  // directory of their own, removed afterwards.
+  // Under mpirun the ranks share the work (README "Beyond one machine (MPI)"): the grid's batches,
+  // tract's layer pairs, ζ's per-image walks and the lesion games' chunks of images; every rank then
+  // holds every result, and only rank 0 writes --out: the others write their (identical) files into
+  // a scratch directory of their own, removed afterwards.
   nn::ShardGroup& world = dist::world();
+  settings.ranks = &world;
   settings.zeta.ranks = &world;
   const bool writer = world.rank() == 0;
   std::string out = flags.text("--out");

@@ -97,6 +97,16 @@ class MpiGroup : public nn::ShardGroup {
     }
   }
 
+  void share_units(std::vector<std::vector<double>>& units) override {
+    // unit k from its owner, k mod P, to every rank, in index order
+    for (size_t k = 0; k < units.size(); ++k) {
+      std::vector<double>& u = units[k];
+      if (u.size() > size_t(INT_MAX)) throw base::Error("sharing an imaging unit of " + std::to_string(u.size()) + " values: too long for MPI");
+      check(MPI_Bcast(u.data(), int(u.size()), MPI_DOUBLE, int(k % size_t(ranks_)), MPI_COMM_WORLD),
+            ("sharing imaging unit " + std::to_string(k) + " of " + std::to_string(units.size())).c_str());
+    }
+  }
+
   bool from_rank0(bool value) override {
     int v = value ? 1 : 0;
     check(MPI_Bcast(&v, 1, MPI_INT, 0, MPI_COMM_WORLD), "broadcasting rank 0's decision");

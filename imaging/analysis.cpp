@@ -167,11 +167,18 @@ AnalysisReport run_analysis(nn::Network& net, const nn::LabeledImages& test, con
     double in_stages = 0;
     const base::Stopwatch pass;
     tell({"evaluation pass", "", 0, -1});
+    // Spread over ranks, a stage that reads only its own batches gets batch k when k ≡ rank (mod P);
+    // a batch that no stage reads on this rank is not forwarded.
+    const bool spread = settings.ranks && settings.ranks->ranks() > 1;
+    auto reads = [&](const Reader& r, size_t offset) {
+      return offset < r.images &&
+             (!spread || !r.stage->reads_own_batches() || settings.ranks->owns_unit(offset / size_t(settings.batch)));
+    };
     stream_eval(
         net, test, pass_images, settings.batch,
         [&](const EvalBatch& batch, const nn::BlockView& block) {
           for (const Reader& r : readers)
-            if (batch.offset < r.images) {
+            if (reads(r, batch.offset)) {
               const base::Stopwatch clock;
               r.stage->on_block(batch, block);
               *r.seconds += clock.seconds();
@@ -180,7 +187,7 @@ AnalysisReport run_analysis(nn::Network& net, const nn::LabeledImages& test, con
         },
         [&](const EvalBatch& batch, const nn::Tensor&) {
           for (const Reader& r : readers)
-            if (batch.offset < r.images) {
+            if (reads(r, batch.offset)) {
               const base::Stopwatch clock;
               r.stage->on_batch_end(batch);
               *r.seconds += clock.seconds();
@@ -188,6 +195,11 @@ AnalysisReport run_analysis(nn::Network& net, const nn::LabeledImages& test, con
             }
           const double done = double(batch.offset + batch.count) / double(pass_images);
           tell({"evaluation pass", "", done, pass.seconds() * (1 - done) / std::max(done, 1e-9)});
+        },
+        [&](size_t offset) {
+          for (const Reader& r : readers)
+            if (reads(r, offset)) return true;
+          return false;
         });
     report.seconds_pass = std::max(0.0, pass.seconds() - in_stages);
     net.release_buffers();  // sized for the pass's batches; the ζ stage forwards 8 images at a time

@@ -43,6 +43,10 @@ struct AnalysisSettings {
   std::vector<std::string> stages;      // --stages (imaging::parse_stages); empty: every registered stage
   ZetaSettings zeta;                    // --zeta-*
   TractSettings tract;                  // --tract-*
+  // The ranks of an MPI job that share the work (analyze under mpirun, README "Beyond one machine
+  // (MPI)"); null or one rank: this process does everything.  The grid stage takes the pass's batches
+  // k ≡ rank (mod P), tract the layer pairs e ≡ rank (mod P); ζ reads zeta.ranks (set alike).
+  nn::ShardGroup* ranks = nullptr;
 };
 
 struct AnalysisContext {  // written into each JSON

@@ -11,7 +11,8 @@
 namespace imaging {
 
 void stream_eval(nn::Network& net, const nn::LabeledImages& data, size_t images, int batch,
-                 const EvalBlockProbe& on_block, const EvalBatchEnd& on_batch_end) {
+                 const EvalBlockProbe& on_block, const EvalBatchEnd& on_batch_end,
+                 const std::function<bool(size_t offset)>& wanted) {
   if (batch < 1) throw base::Error("evaluation batch " + std::to_string(batch) + ": expected a positive batch size");
   if (images > data.count)
     throw base::Error("evaluation set of " + std::to_string(images) + " images requested but the data has only " +
@@ -22,6 +23,7 @@ void stream_eval(nn::Network& net, const nn::LabeledImages& data, size_t images,
   std::vector<uint8_t> labels;
   for (size_t offset = 0; offset < images; offset += size_t(batch)) {
     const int count = int(std::min(size_t(batch), images - offset));
+    if (wanted && !wanted(offset)) continue;
     nn::make_batch(net, data, index.data() + offset, count, nullptr, 0, 0, 0, x, labels);
     const EvalBatch current{offset, count, labels.data(), x};
     const nn::Probe probe = [&](const nn::BlockView& view) { on_block(current, view); };

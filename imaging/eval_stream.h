@@ -29,7 +29,10 @@ struct EvalBatch {
 using EvalBlockProbe = std::function<void(const EvalBatch&, const nn::BlockView&)>;
 using EvalBatchEnd = std::function<void(const EvalBatch&, const nn::Tensor& logits)>;
 
+// wanted (optional): false for a batch (by the index of its first image) that nobody reads; it is
+// then not forwarded (the other batches are the same: each is forwarded on its own).
 void stream_eval(nn::Network& net, const nn::LabeledImages& data, size_t images, int batch,
-                 const EvalBlockProbe& on_block, const EvalBatchEnd& on_batch_end = nullptr);
+                 const EvalBlockProbe& on_block, const EvalBatchEnd& on_batch_end = nullptr,
+                 const std::function<bool(size_t offset)>& wanted = nullptr);
 
 }  // namespace imaging

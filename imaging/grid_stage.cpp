@@ -66,11 +66,15 @@ class GridStage : public Stage {
   size_t begin(const StageInput& input) override {
     const AnalysisSettings& s = input.settings;
     accumulator_.emplace(input.net, GridSettings{s.grid, s.lambda, s.epsilon, s.bins}, input.images);
+    if (spread(s)) accumulator_->hold();
     return input.images;
   }
+  // Spread over ranks: this rank's batches of the pass; run() shares them (GridAccumulator::share).
+  bool reads_own_batches() const override { return true; }
   void on_block(const EvalBatch& batch, const nn::BlockView& block) override { accumulator_->add(batch, block); }
 
   StageOutput run(const StageInput& input) override {
+    if (spread(input.settings)) accumulator_->share(*input.settings.ranks, input.settings.batch);
     result_ = accumulator_->finish(input.test);
     accumulator_.reset();  // the φ table of every region and image
     const AnalysisSettings& s = input.settings;
@@ -123,6 +127,7 @@ class GridStage : public Stage {
   }
 
  private:
+  static bool spread(const AnalysisSettings& s) { return s.ranks && s.ranks->ranks() > 1; }
   std::optional<GridAccumulator> accumulator_;
   GridResult result_;
 };

@@ -184,9 +184,11 @@ void LayerGridAccumulator::add(const float* activations, int count, size_t offse
   if (offset + size_t(count) > images_) throw std::logic_error("LayerGridAccumulator::add: images beyond the evaluation set");
   const int regions = grid_.count();
   const size_t sample_size = size_t(grid_.channels) * grid_.height * grid_.width;
-  batch_mean_abs_.resize(size_t(count) * regions);
-  batch_variance_.resize(size_t(count) * regions);
-  batch_active_.resize(size_t(count) * regions);
+  Batch& batch = pending_[offset];
+  batch.count = count;
+  batch.mean_abs.resize(size_t(count) * regions);
+  batch.variance.resize(size_t(count) * regions);
+  batch.active.resize(size_t(count) * regions);
   // Images are independent: each writes only its own slots, so threads never share a sum.
 #pragma omp parallel for schedule(static) if (size_t(count) * sample_size >= kParallelWork)
   for (int i = 0; i < count; ++i) {
@@ -195,24 +197,72 @@ void LayerGridAccumulator::add(const float* activations, int count, size_t offse
     for (int r = 0; r < regions; ++r) {
       const ImageRegionStats& s = stats[size_t(r)];
       const size_t slot = size_t(i) * regions + r;
-      batch_mean_abs_[slot] = s.mean_abs;
-      batch_variance_[slot] = s.variance;
-      batch_active_[slot] = s.active;
+      batch.mean_abs[slot] = s.mean_abs;
+      batch.variance[slot] = s.variance;
+      batch.active[slot] = s.active;
       phi_[size_t(r) * images_ + offset + i] = phi_of(s, settings_.lambda, settings_.epsilon);
     }
   }
-  // Merged in image order, one thread: the sums do not depend on the batch size or the thread count.
+  if (!hold_) merge_ready();
+}
+
+void LayerGridAccumulator::merge_ready() {
+  const int regions = grid_.count();
+  // Merged in image order, one thread: the sums do not depend on the batch size, the thread count
+  // or the order in which batches arrived.
+  for (auto next = pending_.find(added_); next != pending_.end(); next = pending_.find(added_)) {
+    const size_t offset = next->first;
+    const Batch& batch = next->second;
+    for (int i = 0; i < batch.count; ++i)
+      for (int r = 0; r < regions; ++r) {
+        const size_t slot = size_t(i) * regions + r;
+        if (!std::isfinite(phi_[size_t(r) * images_ + offset + i]))
+          throw base::Error("grid stage: layer " + name_ + " region " + grid_.key(r) + ": φ is not finite on image " +
+                          std::to_string(offset + i) + " (non-finite activations: has the net diverged?)");
+        sum_mean_abs_[r] += batch.mean_abs[slot];
+        sum_variance_[r] += batch.variance[slot];
+        active_pairs_[r] += batch.active[slot];
+      }
+    added_ += size_t(batch.count);
+    pending_.erase(next);
+  }
+}
+
+std::vector<double> LayerGridAccumulator::packed(size_t offset, int count) const {
+  const auto it = pending_.find(offset);
+  if (it == pending_.end() || it->second.count != count)
+    throw std::logic_error("LayerGridAccumulator::packed: batch at image " + std::to_string(offset) + " not held");
+  const Batch& b = it->second;
+  const int regions = grid_.count();
+  std::vector<double> v;
+  v.reserve(size_t(4) * count * regions);
   for (int i = 0; i < count; ++i)
-    for (int r = 0; r < regions; ++r) {
-      const size_t slot = size_t(i) * regions + r;
-      if (!std::isfinite(phi_[size_t(r) * images_ + offset + i]))
-        throw base::Error("grid stage: layer " + name_ + " region " + grid_.key(r) + ": φ is not finite on image " +
-                        std::to_string(offset + i) + " (non-finite activations: has the net diverged?)");
-      sum_mean_abs_[r] += batch_mean_abs_[slot];
-      sum_variance_[r] += batch_variance_[slot];
-      active_pairs_[r] += batch_active_[slot];
-    }
-  added_ += size_t(count);
+    for (int r = 0; r < regions; ++r) v.push_back(phi_[size_t(r) * images_ + offset + i]);
+  v.insert(v.end(), b.mean_abs.begin(), b.mean_abs.end());
+  v.insert(v.end(), b.variance.begin(), b.variance.end());
+  for (uint32_t a : b.active) v.push_back(double(a));
+  return v;
+}
+
+void LayerGridAccumulator::unpack(size_t offset, int count, const std::vector<double>& v) {
+  const int regions = grid_.count();
+  const size_t n = size_t(count) * regions;
+  if (v.size() != 4 * n || offset + size_t(count) > images_)
+    throw std::logic_error("LayerGridAccumulator::unpack: " + std::to_string(v.size()) + " values for a batch of " +
+                           std::to_string(count) + " images");
+  for (int i = 0; i < count; ++i)
+    for (int r = 0; r < regions; ++r) phi_[size_t(r) * images_ + offset + i] = v[size_t(i) * regions + r];
+  Batch& b = pending_[offset];
+  b.count = count;
+  b.mean_abs.assign(v.begin() + long(n), v.begin() + long(2 * n));
+  b.variance.assign(v.begin() + long(2 * n), v.begin() + long(3 * n));
+  b.active.resize(n);
+  for (size_t k = 0; k < n; ++k) b.active[k] = uint32_t(v[3 * n + k]);
+}
+
+void LayerGridAccumulator::release() {
+  hold_ = false;
+  merge_ready();
 }
 
 LayerGridStats LayerGridAccumulator::finish(const uint8_t* labels, int num_classes) const {
@@ -264,6 +314,43 @@ void GridAccumulator::add(const EvalBatch& batch, const nn::BlockView& block) {
   if (batch.offset >= images_) return;
   const int count = int(std::min<size_t>(size_t(batch.count), images_ - batch.offset));
   layers_[size_t(block.index)].add(block.a.data(), count, batch.offset);
+}
+
+void GridAccumulator::hold() {
+  for (LayerGridAccumulator& layer : layers_) layer.hold();
+}
+
+void GridAccumulator::share(nn::ShardGroup& ranks, int batch) {
+  if (batch < 1) throw std::logic_error("GridAccumulator::share: batch < 1");
+  const size_t units = (images_ + size_t(batch) - 1) / size_t(batch);
+  std::vector<std::vector<double>> values(units);
+  for (size_t k = 0; k < units; ++k) {
+    const size_t offset = k * size_t(batch);
+    const int count = int(std::min<size_t>(size_t(batch), images_ - offset));
+    if (ranks.owns_unit(k)) {
+      for (const LayerGridAccumulator& layer : layers_) {
+        const std::vector<double> v = layer.packed(offset, count);
+        values[k].insert(values[k].end(), v.begin(), v.end());
+      }
+    } else {
+      size_t length = 0;
+      for (const LayerGridAccumulator& layer : layers_) length += size_t(4) * count * size_t(layer.grid().count());
+      values[k].assign(length, 0.0);
+    }
+  }
+  ranks.share_units(values);
+  for (size_t k = 0; k < units; ++k) {
+    const size_t offset = k * size_t(batch);
+    const int count = int(std::min<size_t>(size_t(batch), images_ - offset));
+    if (ranks.owns_unit(k)) continue;
+    size_t at = 0;
+    for (LayerGridAccumulator& layer : layers_) {
+      const size_t n = size_t(4) * count * size_t(layer.grid().count());
+      layer.unpack(offset, count, std::vector<double>(values[k].begin() + long(at), values[k].begin() + long(at + n)));
+      at += n;
+    }
+  }
+  for (LayerGridAccumulator& layer : layers_) layer.release();
 }
 
 GridResult GridAccumulator::finish(const nn::LabeledImages& data) const {

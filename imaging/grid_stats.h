@@ -18,6 +18,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,7 @@
 #include "run/region_grid.h"
 #include "nn/data.h"
 #include "nn/network.h"
+#include "nn/shards.h"
 
 namespace imaging {
 
@@ -79,8 +81,18 @@ class LayerGridAccumulator {
  public:
   LayerGridAccumulator(std::string name, int height, int width, int channels, const GridSettings& settings,
                        size_t images);
-  // activations (count, C, H, W) of images offset … offset+count−1.
+  // activations (count, C, H, W) of images offset … offset+count−1.  Each batch's per-image values
+  // are merged into the sums as soon as every image before it is in (in image order); batches that
+  // arrive early, or every batch while held (hold(), spread over ranks), wait in `pending_`.
   void add(const float* activations, int count, size_t offset);
+  // Spread over ranks: batches wait until share() instead of being merged.
+  void hold() { hold_ = true; }
+  // The held batch of images [offset, offset + count) as values (φ, mean |a|, variance, active counts:
+  // count·regions each), and the way back (a batch this rank did not compute).
+  std::vector<double> packed(size_t offset, int count) const;
+  void unpack(size_t offset, int count, const std::vector<double>& values);
+  // Merges every held batch, in image order.
+  void release();
   // Needs every image added (else std::logic_error); labels (images) in [0, num_classes).
   LayerGridStats finish(const uint8_t* labels, int num_classes) const;
   const run::RegionGrid& grid() const { return grid_; }
@@ -93,8 +105,14 @@ class LayerGridAccumulator {
   std::vector<double> phi_;                        // (regions, images) φ_g(x)
   std::vector<double> sum_mean_abs_, sum_variance_;  // (regions) Σ_x m_g(x), Σ_x v_g(x)
   std::vector<uint64_t> active_pairs_;             // (regions) Σ_x #{u ∈ g : |a_u(x)| > kActiveThreshold}
-  std::vector<double> batch_mean_abs_, batch_variance_;  // (count, regions) scratch of add()
-  std::vector<uint32_t> batch_active_;                   // (count, regions)
+  struct Batch {                                   // one batch's per-image values, (count, regions)
+    int count = 0;
+    std::vector<double> mean_abs, variance;
+    std::vector<uint32_t> active;
+  };
+  std::map<size_t, Batch> pending_;                // by first image: batches not merged yet
+  bool hold_ = false;
+  void merge_ready();                              // merges pending batches that start at added_
 };
 
 // Every block's LayerGridAccumulator, fed by a stream of evaluation batches (imaging/eval_stream.h):
@@ -106,6 +124,12 @@ class GridAccumulator {
   void add(const EvalBatch& batch, const nn::BlockView& block);
   // Needs every image added; the labels are data's first `images`.
   GridResult finish(const nn::LabeledImages& data) const;
+  // Spread over ranks (README "Beyond one machine (MPI)"): the pass's batches of `batch` images are
+  // units, batch k (images k·batch …) computed by rank k mod P (nn::ShardGroup::owns_unit) and added
+  // here, held; share() gives every rank every batch and merges them in image order, so finish()
+  // returns the same bits as one process that added every batch.  hold() before the first add().
+  void hold();
+  void share(nn::ShardGroup& ranks, int batch);
 
  private:
   GridSettings settings_;

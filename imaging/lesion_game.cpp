@@ -111,10 +111,12 @@ CoalitionValue::CoalitionValue(nn::Network& net, int block, const run::GridSpec&
   labels_.resize(N);
   activations_.resize(N * U);
   image_v_all_.resize(N);
+  nn::ShardGroup* ranks = settings.ranks && settings.ranks->ranks() > 1 ? settings.ranks : nullptr;
   nn::Tensor x;
   std::vector<uint8_t> y;
   for (size_t first = 0; first < N; first += kGameChunk) {
     const int count = int(std::min<size_t>(kGameChunk, N - first));
+    if (!owns_chunk(ranks, first)) continue;  // another rank's chunk: shared below
     nn::make_batch(net, data, eval_indices.data() + first, count, nullptr, 0, 0, 0, x, y);
     for (int i = 0; i < count; ++i)
       if (y[i] >= net.num_outputs())
@@ -126,6 +128,17 @@ CoalitionValue::CoalitionValue(nn::Network& net, int block, const run::GridSpec&
     const nn::Tensor& a = net.output(block);
     for (int i = 0; i < count; ++i) to_channels_last(a.sample(i), C, H, W, &activations_[(first + i) * U]);
     if (crossed()) add_external(x, first, count);
+  }
+  if (ranks) {
+    share_chunks(ranks, labels_, N, 1);
+    share_chunks(ranks, image_v_all_, N, 1);
+    share_chunks(ranks, activations_, N, U);
+    if (crossed()) {
+      std::vector<float> inputs(inputs_.data(), inputs_.data() + inputs_.size());
+      share_chunks(ranks, inputs, N, inputs_.shape().per_sample());
+      std::copy(inputs.begin(), inputs.end(), inputs_.data());
+      for (External& e : external_) share_chunks(ranks, e.activations, N, e.units);
+    }
   }
 
   // The baseline: 0, or each unit's mean over the sample.
@@ -157,6 +170,7 @@ CoalitionValue::CoalitionValue(nn::Network& net, int block, const run::GridSpec&
   const size_t chunk = crossed() ? kGameChunk : 1;
   for (size_t first = 0; first < (crossed() ? N : 1); first += chunk) {
     const int count = int(std::min(chunk, N - first));
+    if (first > 0 && !owns_chunk(ranks, first)) continue;  // chunk 0 (the captured state) on every rank
     nn::Tensor b(count, C, H, W);
     for (int i = 0; i < count; ++i) to_channels_first(baseline_.data(), C, H, W, b.sample(i));
     prepare_forward_from(first, count);
@@ -166,6 +180,7 @@ CoalitionValue::CoalitionValue(nn::Network& net, int block, const run::GridSpec&
     else
       for (size_t n = 0; n < N; ++n) image_values(empty_logits, &labels_[n], value_, &image_v_none_[n]);
   }
+  if (crossed()) share_chunks(ranks, image_v_none_, N, 1);
 }
 
 // Inside a residual branch: the chunk's images (as the net read them) and each external block's output.

@@ -26,6 +26,7 @@
 // pushes the difference of x's external input from it through the replayed blocks incrementally
 // (one pass, like start_full), keeping the result for the next start on the same image.
 #pragma once
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -35,6 +36,7 @@
 #include "imaging/zeta_settings.h"
 #include "nn/data.h"
 #include "nn/network.h"
+#include "nn/shards.h"
 #include "run/region_grid.h"
 
 namespace imaging {
@@ -49,6 +51,28 @@ std::vector<uint32_t> stratified_sample(const nn::LabeledImages& data, size_t po
 // Images per dense forward of the game (its activations, v(all), value(), taylor_scores): bounds the
 // net's activation buffers (peak RSS).
 constexpr int kGameChunk = 8;
+
+// Spread over ranks (README "Beyond one machine (MPI)"): the rows of chunk k of the game's sample,
+// rows [k·kGameChunk, min(N, (k+1)·kGameChunk)) of a row-major table of N rows of `width` values, are
+// unit k, computed by rank k mod P (nn::ShardGroup::owns_unit).  Afterwards every rank holds every
+// row as its owner computed it (the values pass as doubles: floats and bytes come back exactly).
+// Null ranks or one rank: nothing to do.
+template <class T>
+void share_chunks(nn::ShardGroup* ranks, std::vector<T>& table, size_t N, size_t width) {
+  if (!ranks || ranks->ranks() == 1) return;
+  const size_t chunks = (N + kGameChunk - 1) / kGameChunk;
+  std::vector<std::vector<double>> units(chunks);
+  for (size_t k = 0; k < chunks; ++k) {
+    const size_t first = k * kGameChunk, end = std::min(N, first + kGameChunk);
+    units[k].assign(table.begin() + long(first * width), table.begin() + long(end * width));
+  }
+  ranks->share_units(units);
+  for (size_t k = 0; k < chunks; ++k)
+    if (!ranks->owns_unit(k)) std::copy(units[k].begin(), units[k].end(), table.begin() + long(k * kGameChunk * width));
+}
+inline bool owns_chunk(const nn::ShardGroup* ranks, size_t first) {
+  return !ranks || ranks->owns_unit(first / kGameChunk);
+}
 
 // One image's activation between the net's layout and the game's: (C, H·W) channels-first ↔
 // (H·W, C) channels-last.
@@ -65,6 +89,8 @@ void image_values(const nn::Tensor& logits, const uint8_t* labels, const ValueFu
 // re-laid for incremental recomputation.  Reads the net; does not change its parameters.
 class CoalitionValue {
  public:
+  // settings.ranks (an MPI job): the dense forwards of the setup are spread over the ranks by chunk
+  // of kGameChunk images (share_chunks); every rank ends with the same game.
   CoalitionValue(nn::Network& net, int block, const run::GridSpec& grid, const nn::LabeledImages& data,
                  const std::vector<uint32_t>& eval_indices, const ZetaSettings& settings);
 

@@ -224,6 +224,19 @@ ShapleyEstimate shapley_sampled(const CoalitionValue& game, double tolerance, do
     for (size_t x = 0; x < N; ++x) walks[x] = int(w[x]);
   };
 
+  // Spread over ranks, every rank must take the same decision (stop or go on) from its copy of the
+  // shared state, or one rank would wait forever in a collective the others never reach.  A
+  // consistency check: the decision is compared across ranks (two one-int reductions) and a
+  // disagreement is an error on every rank, naming the decision, instead of a hang.
+  auto agreed = [&](bool decision, const char* what) {
+    if (!spread) return decision;
+    const bool some = ranks->any(decision), every = !ranks->any(!decision);
+    if (some != every)
+      throw base::Error(std::string("ζ on ") + std::to_string(ranks->ranks()) + " ranks: the ranks disagree on " + what +
+                        " (their shared state differs: the sharing of image states is broken)");
+    return decision;
+  };
+
   // First steps.  Steps are handed out in image order but a thread reads the clock after taking its
   // image, so an image may be done after one that was skipped: K is the first image not done.  The
   // hook runs outside any parallel region (it may use every thread itself).
@@ -249,10 +262,10 @@ ShapleyEstimate shapley_sampled(const CoalitionValue& game, double tolerance, do
   share(true);
   K = size_t(std::find_if(walks.begin(), walks.end(), [](int w) { return w < 2; }) - walks.begin());
   e.stopped_by = "budget";
-  if (K == N) {
+  if (agreed(K == N, "whether every image has its first walks")) {
     for (int R = 2;; ++R) {  // every image has R walks
       const double widest = estimate();
-      if (widest < e.tolerance || widest == 0) {
+      if (agreed(widest < e.tolerance || widest == 0, ("the tolerance stop after round " + std::to_string(R)).c_str())) {
         e.stopped_by = "tolerance";
         break;
       }

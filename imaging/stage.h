@@ -63,6 +63,10 @@ class Stage {
   // Its block of config.json's "analysis" settings, under its name; null for none.
   virtual nlohmann::ordered_json describe(const AnalysisSettings& settings) const = 0;
   virtual size_t begin(const StageInput& input) = 0;
+  // Spread over ranks (settings.ranks with P > 1): true when the stage reads only the pass's batches
+  // this rank owns (batch k = images k·batch …, owned by rank k mod P) and shares them itself in
+  // run(); false (the default) when it needs every batch of its prefix on every rank.
+  virtual bool reads_own_batches() const { return false; }
   virtual void on_block(const EvalBatch& /*batch*/, const nn::BlockView& /*block*/) {}
   virtual void on_batch_end(const EvalBatch& /*batch*/) {}
   virtual StageOutput run(const StageInput& input) = 0;

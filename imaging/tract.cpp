@@ -452,6 +452,20 @@ void release(std::vector<T>& v) {
 }
 }  // namespace
 
+std::vector<double> PairFlows::packed() const {
+  std::vector<double> v(sum_);
+  v.push_back(double(images_));
+  return v;
+}
+
+void PairFlows::unpack(const std::vector<double>& values) {
+  if (values.size() != sum_.size() + 1)
+    throw std::logic_error("PairFlows::unpack: " + std::to_string(values.size()) + " values for " +
+                           std::to_string(sum_.size()) + " flows");
+  std::copy(values.begin(), values.end() - 1, sum_.begin());
+  images_ = size_t(values.back());
+}
+
 void PairFlows::finish() {
   finished_ = true;
   release(tap_offset_), release(tap_block_), release(out_block_);
@@ -507,7 +521,8 @@ void FlowAccumulator::on_block(const EvalBatch& batch, const nn::BlockView& bloc
   save_sources(block);
   const std::vector<int>& pairs = pairs_into_[size_t(block.index)];
   if (direct_) {
-    for (int pair : pairs) pairs_[size_t(pair)].accumulate(source_of(pair, block), block.z);
+    for (int pair : pairs)
+      if (mine(pair)) pairs_[size_t(pair)].accumulate(source_of(pair, block), block.z);
     return;
   }
   if (block.index == dense_from_)
@@ -517,7 +532,7 @@ void FlowAccumulator::on_block(const EvalBatch& batch, const nn::BlockView& bloc
   // Fill the pair's chunk; a full chunk (or the last images) is accumulated at once, so the rest of
   // the batch starts the next one in the same buffers.
   for (int pair : pairs)
-    for (int first = 0; first < take;) {
+    for (int first = 0; first < take && mine(pair);) {
       const int count = std::min(take - first, int(chunk_) - chunks_[size_t(pair)].filled);
       add_to_chunk(pair, block, batch.offset, first, count);
       first += count;
@@ -579,12 +594,22 @@ void FlowAccumulator::replay(int images) {
   replay_buffered_ -= size_t(images);
   const nn::Probe probe = [&](const nn::BlockView& block) {
     save_sources(block);
-    for (int pair : pairs_into_[size_t(block.index)]) pairs_[size_t(pair)].accumulate(source_of(pair, block), block.z);
+    for (int pair : pairs_into_[size_t(block.index)])
+      if (mine(pair)) pairs_[size_t(pair)].accumulate(source_of(pair, block), block.z);
   };
   if (dense_from_ == 0)
     net_.forward(replay_chunk_, false, &probe);
   else
     net_.forward_from(dense_from_ - 1, replay_chunk_, &probe);
+}
+
+void FlowAccumulator::share() {
+  if (!ranks_ || ranks_->ranks() == 1) return;
+  std::vector<std::vector<double>> units(pairs_.size());
+  for (size_t e = 0; e < pairs_.size(); ++e) units[e] = pairs_[e].packed();  // the others' are overwritten
+  ranks_->share_units(units);
+  for (size_t e = 0; e < pairs_.size(); ++e)
+    if (!mine(int(e))) pairs_[e].unpack(units[e]);
 }
 
 std::vector<PairFlows> measure_flows(nn::Network& net, const nn::LabeledImages& test, const run::GridSpec& grid,

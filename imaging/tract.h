@@ -54,6 +54,7 @@
 #include "run/region_grid.h"
 #include "nn/data.h"
 #include "nn/network.h"
+#include "nn/shards.h"
 
 namespace imaging {
 
@@ -108,6 +109,10 @@ class PairFlows {
   // After the last accumulate(): frees the weights, tables and scratch, keeping what mean(),
   // connected() and the grids need; accumulate() then throws std::logic_error.
   void finish();
+  // Spread over ranks (FlowAccumulator::share): the pair's state (Σ and the image count) as values,
+  // and the way back on a rank that did not accumulate this pair.
+  std::vector<double> packed() const;
+  void unpack(const std::vector<double>& values);
 
  private:
   void accumulate_conv(const nn::Tensor& a, const nn::Tensor& z);
@@ -184,6 +189,12 @@ class FlowAccumulator {
   void on_batch_end(const EvalBatch& batch);  // may run the net (the dense blocks of a chunk)
   // After images 0 … samples−1 have been seen: pair e flows along NetView::edges()[e].
   std::vector<PairFlows>& pairs() { return pairs_; }
+  // Spread over ranks (README "Beyond one machine (MPI)"): the layer pairs are the units, pair e
+  // accumulated by rank e mod P only (every rank still sees every batch: the forwards are shared
+  // work, the flow sums are not).  Call before the first batch; after the last, share() gives every
+  // rank every pair as its owner summed it: the same bits as one process.
+  void spread_over(nn::ShardGroup& ranks) { ranks_ = &ranks; }
+  void share();
 
  private:
   struct Chunk {  // one pair's images of the current chunk
@@ -210,6 +221,8 @@ class FlowAccumulator {
   size_t received_ = 0, replay_buffered_ = 0;  // images seen; images in replay_input_
   bool direct_ = false;                        // the current batch is exactly the next chunk
   nn::Tensor replay_chunk_;
+  nn::ShardGroup* ranks_ = nullptr;
+  bool mine(int pair) const { return !ranks_ || ranks_->owns_unit(size_t(pair)); }
 };
 
 // Streams images 0 … min(samples, test.count)−1 in batches of s.batch and returns the flows of every

@@ -27,6 +27,7 @@ class TractStage : public Stage {
     settings_ = input.settings.tract;
     settings_.samples = std::min(settings_.samples, input.images);
     flows_.emplace(input.net, input.view, input.settings.grid, settings_, settings_.samples);
+    if (input.settings.ranks) flows_->spread_over(*input.settings.ranks);  // pair e on rank e mod P
     return settings_.samples;
   }
   void on_block(const EvalBatch& batch, const nn::BlockView& block) override { flows_->on_block(batch, block); }
@@ -35,6 +36,7 @@ class TractStage : public Stage {
   StageOutput run(const StageInput& input) override {
     StageOutput out;
     out.images = settings_.samples;
+    flows_->share();
     out.document = tract_document(input.view, flows_->pairs(), input.settings.grid, settings_);
     return out;
   }

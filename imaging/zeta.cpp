@@ -243,6 +243,7 @@ nlohmann::ordered_json zeta_analysis(nn::Network& net, const nn::LabeledImages& 
   // plus, per block, one step of shapley_sampled or one chunk's Taylor pass (and the setup of a block
   // whose budget is smaller than that: it always runs).
   std::vector<nlohmann::ordered_json> results(blocks.size());
+  nn::ShardGroup* ranks = s.ranks && s.ranks->ranks() > 1 ? s.ranks : nullptr;
   double carried = 0;
   for (size_t b = blocks.size(); b-- > 0;) {
     if (on_block) on_block(blocks[b].name, blocks.size() - 1 - b);
@@ -262,12 +263,16 @@ nlohmann::ordered_json zeta_analysis(nn::Network& net, const nn::LabeledImages& 
       const uint64_t layer_seed = nn::Rng::derive(s.seed, 0x2E7A, b).next();
       est = shapley_sampled(game, s.tolerance, std::max(0.0, budget - clock.seconds()), s.max_permutations, layer_seed,
                             [&](size_t first, int count) {
+                              if (!owns_chunk(ranks, first)) return;  // another rank's chunk: shared below
                               const base::Stopwatch taylor_clock;
                               taylor_chunk_terms(game, first, count, taylor_per_image);
                               taylor_seconds += taylor_clock.seconds();
                             },
                             s.ranks);
       est.seconds -= taylor_seconds;  // timing.shapley: the estimator's own time
+      // Spread over ranks, each chunk's Taylor terms came from its owner (chunk k ≡ rank mod P);
+      // the chunks no rank reached (a budget stop) are zero on every rank.
+      share_chunks(ranks, taylor_per_image, game.images(), size_t(game.regions()));
       lesion = est.lesion;
     } else {
       taylor_per_image = taylor_terms(game);

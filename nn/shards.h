@@ -50,6 +50,14 @@ class ShardGroup {
   virtual void share_rows(std::vector<double>& rows, size_t width, size_t first, size_t count) {
     (void)rows, (void)width, (void)first, (void)count;
   }
+  // Units of work spread over ranks (the grid's batches, tract's layer pairs, the lesion game's
+  // chunks of images): unit k is computed by rank k mod ranks() and units[k] holds its result, a
+  // vector whose length every rank knows (the other ranks' entries must already have that length;
+  // their contents are overwritten).  Afterwards every rank holds every unit as its owner computed
+  // it, so a combine that reads the units in index order gives the same bits on every rank and for
+  // any rank count.  One process: nothing to do.
+  virtual void share_units(std::vector<std::vector<double>>& units) { (void)units; }
+  bool owns_unit(size_t k) const { return int(k % size_t(ranks())) == rank(); }
   // Rank 0's `value` on every rank (a decision that reads a clock, such as a time budget).
   virtual bool from_rank0(bool value) { return value; }
   // Seconds this rank spent in sum_in_shard_order (transfer and waiting for the other ranks).

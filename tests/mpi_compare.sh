@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# tests/mpi_compare.sh NNFMRI — make test-mpi: training under mpirun with 2 ranks (and 4 for the
-# training) against the same command without mpirun, byte for byte (timing fields of metrics.jsonl
-# stripped), then bad input under mpirun: one error line and a non-zero exit.  Writes only its own
+# tests/mpi_compare.sh NNFMRI — make test-mpi: training under mpirun with 2 and 4 ranks and analyze
+# (every stage, a plain and a residual net) with 2 and 3 ranks against the same command without
+# mpirun, byte for byte (timing fields stripped), then bad input under mpirun, a data directory
+# missing on one rank included (MPMD): one error line and a non-zero exit.  Writes only its own
 # temporary directory (planted data, no files of /work/shared).
 set -euo pipefail
 bin=$1
@@ -34,20 +35,35 @@ for np in 2 4; do
   echo "test-mpi: train --shards 4 on $np ranks: the run directory is byte-identical to one process's"
 done
 
-# analyze: ζ permutations spread over 2 ranks, stopped by --zeta-max-permutations (and tolerance)
-# with a budget no run reaches: every file equals one process's, timing fields stripped.
+# analyze with every stage (grid: the pass's batches, ζ: walks and the games' chunks, tract: layer
+# pairs, spread over the ranks), stopped by --zeta-max-permutations with a budget no run reaches, on
+# 2 and 3 ranks: every file equals one process's, timing fields stripped.  48 images = 2 pass
+# batches of 25 (3 ranks: one rank has no grid batch), 24 ζ images = 3 chunks of 8.  Once on the net
+# above (batch norm, dropout), once on a small residual net (identity and option B shortcuts).
 strip_timing() {
   sed -E -e 's/"(seconds|budget_seconds|setup|lesion|taylor|shapley|[a-z_]*_seconds)": *[-0-9.e+]+/"\1":0/g' "$1"
 }
-analyze="analyze $dir/t1/model.ckpt --data planted --eval-samples 48 --zeta-samples 24 --threads 1 --zeta-budget 1000 --zeta-max-permutations 8 --stages grid,zeta"
-"$bin" $analyze --out "$dir/a1" > /dev/null
-mpi 2 $analyze --out "$dir/a2" > /dev/null
-diff <(cd "$dir/a1" && find . -type f | sort) <(cd "$dir/a2" && find . -type f | sort)
-for f in $(cd "$dir/a1" && find . -type f | sort); do
-  cmp <(strip_timing "$dir/a1/$f") <(strip_timing "$dir/a2/$f") || { echo "test-mpi: analyze on 2 ranks: $f differs"; exit 1; }
+same_analysis() {
+  local a=$1 b=$2 f
+  diff <(cd "$a" && find . -type f | sort) <(cd "$b" && find . -type f | sort)
+  for f in $(cd "$a" && find . -type f | sort); do
+    cmp <(strip_timing "$a/$f") <(strip_timing "$b/$f") || { echo "test-mpi: $b/$f differs from $a/$f"; exit 1; }
+  done
+}
+residual=(train --data planted --limit-train 64 --limit-test 64 --epochs 1 --batch 32 --threads 1
+          --model "conv3x3:8 bn relu res(conv3x3:8 bn relu conv3x3:8 bn) relu res:proj(conv3x3:16:s2 bn relu conv3x3:16 bn) relu gap linear:10")
+"$bin" "${residual[@]}" --out "$dir/r1" > /dev/null
+for net in t1 r1; do
+  analyze="analyze $dir/$net/model.ckpt --data planted --eval-samples 48 --zeta-samples 24 --tract-samples 32 --threads 1
+           --zeta-budget 1000 --zeta-max-permutations 4 --stages grid,zeta,tract"
+  "$bin" $analyze --out "$dir/$net-a1" > /dev/null
+  grep -q '"stopped_by": *"\(max_permutations\|tolerance\)"' "$dir/$net-a1/zeta.json" || { echo "test-mpi: zeta.json did not stop by max_permutations or tolerance"; exit 1; }
+  for np in 2 3; do
+    mpi $np $analyze --out "$dir/$net-a$np" > /dev/null
+    same_analysis "$dir/$net-a1" "$dir/$net-a$np"
+    echo "test-mpi: analyze ($net) on $np ranks: grid.json, zeta.json, tract.json equal one process's (timing fields aside)"
+  done
 done
-grep -q '"stopped_by": *"\(max_permutations\|tolerance\)"' "$dir/a1/zeta.json" || { echo "test-mpi: zeta.json did not stop by max_permutations or tolerance"; exit 1; }
-echo "test-mpi: analyze on 2 ranks: every file equals one process's (timing fields aside)"
 
 # Bad input under mpirun: one error line (mpirun's own notes aside, -q), every rank non-zero.
 bad() {
@@ -61,4 +77,36 @@ bad() {
 bad "--shards 1" "${train[@]}" --shards 1 --out "$dir/bad"
 bad "cifar10" train --data cifar10:/nonexistent --threads 1 --out "$dir/bad"
 test ! -e "$dir/bad/model.ckpt"
+
+# A data directory readable on one rank only (Open MPI's MPMD syntax: each rank its own command
+# line): one error line, from the rank that cannot read it, naming that rank and the file; the job
+# ends (no hang: `timeout`), non-zero, and writes no checkpoint.  A small CIFAR-10 directory (random
+# pixels, labels i mod 10) is written here.
+good=$dir/cifar-good
+mkdir -p "$good"
+for k in $(seq 0 9); do echo "class$k"; done > "$good/batches.meta.txt"
+records() { local i; for i in $(seq 0 $(($1 - 1))); do printf "\\x0$((i % 10))"; head -c 3072 /dev/urandom; done; }
+records 64 > "$good/data_batch_1.bin"
+records 32 > "$good/test_batch.bin"
+missing=$dir/cifar-missing
+mpmd() {  # mpmd EXPECTED_RANK DATA0 DATA1 ARGS...: rank 0 reads DATA0, rank 1 DATA1
+  local rank=$1 d0=$2 d1=$3; shift 3
+  if timeout 60 mpirun -q --oversubscribe -np 1 "$bin" "$@" --data "cifar10:$d0" : -np 1 "$bin" "$@" --data "cifar10:$d1" \
+      > /dev/null 2> "$dir/err"; then echo "test-mpi: expected a failure (MPMD, rank $rank without data): $*"; exit 1; fi
+  test "$?" -ne 124 || { echo "test-mpi: MPMD with rank $rank without data hung (timeout): $*"; exit 1; }
+  grep "^nnfmri: error: " "$dir/err" > "$dir/lines" || true
+  test "$(wc -l < "$dir/lines")" -eq 1 || { echo "test-mpi: expected one error line (MPMD, rank $rank without data)"; cat "$dir/err"; exit 1; }
+  grep -q "rank $rank of 2" "$dir/lines" && grep -q "$missing" "$dir/lines" ||
+    { echo "test-mpi: the error does not name rank $rank and $missing: $(cat "$dir/lines")"; exit 1; }
+  cat "$dir/lines"
+}
+mtrain=(train --limit-train 64 --limit-test 32 --epochs 1 --batch 32 --shards 2 --threads 1 --model "conv3x3:4 relu gap linear:10")
+"$bin" "${mtrain[@]}" --data "cifar10:$good" --out "$dir/m1" > /dev/null
+for rank in 0 1; do
+  if [ $rank = 0 ]; then d0=$missing d1=$good; else d0=$good d1=$missing; fi
+  mpmd $rank "$d0" "$d1" "${mtrain[@]}" --out "$dir/mbad"
+  test ! -e "$dir/mbad/model.ckpt"
+  mpmd $rank "$d0" "$d1" analyze "$dir/m1/model.ckpt" --eval-samples 32 --zeta-samples 8 --zeta-max-permutations 4 --threads 1 --out "$dir/mabad"
+  test ! -e "$dir/mabad/grid.json"
+done
 echo "test-mpi: passed"
