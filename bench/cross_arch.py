@@ -5,8 +5,9 @@
 
 Each DIR holds grid.json and zeta.json of one `nnfmri analyze`. Definitions (README, "Residual
 networks", "Across architectures"), written before the first measurement:
-  spatial CV  — per spatial cell the mean over its channel blocks of the regions' density, then the
-                population standard deviation over cells / their mean; "—" for a 1×1 grid.
+  spatial CV  — per spatial cell the mean over its channel blocks of the regions' density and of
+                their mean |a|; the population standard deviation over cells of the density divided
+                by the cells' mean of mean |a|; "—" for a 1×1 grid.
   critical    — zeta.json's critical_share (the report's rule) and critical_share_zeta (ζ ≥ 2).
   top-10%     — share of Σ max(φ_g, 0) carried by the ⌈n/10⌉ largest-φ regions ("—" if Σ is 0).
 Prints one Markdown table per label: every block in network order, trained and (null) shuffled.
@@ -20,16 +21,18 @@ def spatial_cv(layer):
     rows, cols, _ = layer["grid"]
     if rows * cols <= 1:
         return None
-    cells = {}
+    cells, scale = {}, {}
     for name, r in layer["regions"].items():
         _, i, j, _ = name.split("_")
         cells.setdefault((i, j), []).append(r["density"])
+        scale.setdefault((i, j), []).append(r["mean_abs"])
     means = [sum(v) / len(v) for v in cells.values()]
     mu = sum(means) / len(means)
-    if mu == 0:
+    typical = sum(sum(v) / len(v) for v in scale.values()) / len(scale)
+    if typical == 0:
         return None
     sd = math.sqrt(sum((m - mu) ** 2 for m in means) / len(means))
-    return sd / mu
+    return sd / typical
 
 
 def top10_share(zlayer):
