@@ -7,6 +7,11 @@
 //                            for the first layer (the training step does not compute dL/d(data))
 //   fused/<relu>+<pool>/forward, …/backward   a relu and the max pool after it, fused as the net runs them
 //   step/reference           forward + softmax cross-entropy + zero_grad + backward + SGD step
+//   step/resnet20, step/bn   the same step of those presets at batch 128 (resnet20) and 64 (bn)
+//   resnet20/<kind>/forward, …/backward   every layer of `resnet20` (batch 128) of one kind (conv2d
+//                            by Winograd, conv2d by im2col, batchnorm2d, relu, add, pad_shortcut, gap,
+//                            linear) run one after the other on the activations of a real forward, as
+//                            the network runs them: the step's breakdown by layer kind
 // Counters: GFLOP/s from the shapes (below; for Winograd convs an effective rate: direct-convolution
 // FLOPs per second), images/s for the step; relu/pool also report bytes/s,
 // the honest measure for memory-bound layers.  Rates are per wall-clock second (UseRealTime): the
@@ -187,6 +192,103 @@ void reference_training_step(benchmark::State& state) {
   state.counters["images/s"] = benchmark::Counter(kLayerBenchBatch, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// The `resnet20` workload: one training forward of the network at batch 128 on N(0,1) inputs, then
+// every layer's input, shortcut input, output and a random upstream gradient copied out, so that a
+// layer kind's benchmark can rerun all its layers on the activations the net really gives them.
+constexpr int kResnetBenchBatch = 128;
+struct ResnetWorkload {
+  nn::Network net{nn::Network::preset("resnet20"), 3, 32, 32};
+  std::vector<nn::Tensor> outputs, output_grads, input_grads;  // per layer
+  nn::Tensor x;
+  nn::Rng rng{kLayerBenchSeed};
+
+  ResnetWorkload() {
+    net.init(kLayerBenchSeed);
+    const size_t L = net.num_layers();
+    outputs.resize(L);
+    output_grads.resize(L);
+    input_grads.resize(L);
+    x.resize(kResnetBenchBatch, 3, 32, 32);  // (N, 3, 32, 32)
+    fill_normal(x, rng);
+    for (size_t i = 0; i < L; ++i) {
+      run_forward(i);
+      output_grads[i].resize(outputs[i].shape());
+      fill_normal(output_grads[i], rng);
+    }
+  }
+  const nn::Tensor& input_of(size_t i) const { return net.layer_source(i) < 0 ? x : outputs[size_t(net.layer_source(i))]; }
+  void run_forward(size_t i) {
+    if (net.layer(i).layer_kind() == nn::LayerKind::add)
+      static_cast<nn::Add&>(net.layer(i)).shortcut = &outputs[size_t(net.shortcut_source(i))];
+    net.layer(i).forward(input_of(i), outputs[i], true, rng);
+  }
+  // The layers of one kind label ("conv2d.winograd", "conv2d.im2col" or the layer kind's name).
+  std::vector<size_t> layers_of(const std::string& label) {
+    std::vector<size_t> out;
+    for (size_t i = 0; i < net.num_layers(); ++i)
+      if (kind_label(net.layer(i)) == label) out.push_back(i);
+    return out;
+  }
+  static std::string kind_label(nn::Layer& l) {
+    if (auto* c = dynamic_cast<nn::Conv2d*>(&l)) return c->uses_winograd() ? "conv2d.winograd" : "conv2d.im2col";
+    return l.kind();
+  }
+  static ResnetWorkload& get() {
+    static ResnetWorkload w;
+    return w;
+  }
+};
+
+void resnet_kind_forward(benchmark::State& state, std::string label) {
+  ResnetWorkload& w = ResnetWorkload::get();
+  const std::vector<size_t> layers = w.layers_of(label);
+  for (auto _ : state) {
+    for (size_t i : layers) w.run_forward(i);
+    benchmark::ClobberMemory();
+  }
+  state.counters["layers"] = double(layers.size());
+}
+
+void resnet_kind_backward(benchmark::State& state, std::string label) {
+  ResnetWorkload& w = ResnetWorkload::get();
+  const std::vector<size_t> layers = w.layers_of(label);
+  for (size_t i : layers) w.run_forward(i);  // the state (bn statistics) of these inputs
+  for (auto _ : state) {
+    for (size_t i : layers) {
+      nn::Layer& l = w.net.layer(i);
+      if (l.layer_kind() == nn::LayerKind::add)
+        static_cast<nn::Add&>(l).shortcut = &w.outputs[size_t(w.net.shortcut_source(i))];
+      l.backward(w.input_of(i), w.outputs[i], w.output_grads[i], i > 0 ? &w.input_grads[i] : nullptr, true);
+    }
+    benchmark::ClobberMemory();
+  }
+  for (size_t i : layers)
+    for (nn::Param* p : w.net.layer(i).params()) p->grad.zero();
+  state.counters["layers"] = double(layers.size());
+}
+
+// One SGD step of a preset on a fixed random batch, with nnfmri's default optimiser.
+void preset_training_step(benchmark::State& state, std::string preset, int batch) {
+  nn::Network net(nn::Network::preset(preset), 3, 32, 32);
+  net.init(kLayerBenchSeed);
+  nn::Optimizer sgd(net, nn::OptimConfig{});
+  nn::Rng rng(kLayerBenchSeed + 1);
+  nn::Tensor x(batch, 3, 32, 32), dlogits;  // (N, 3, 32, 32), (N, 10, 1, 1)
+  fill_normal(x, rng);
+  std::vector<uint8_t> labels(static_cast<size_t>(batch));
+  for (auto& y : labels) y = uint8_t(rng.below(10));
+  for (auto _ : state) {
+    const nn::Tensor& logits = net.forward(x, true);
+    double loss = nn::softmax_cross_entropy(logits, labels.data(), &dlogits);
+    net.zero_grad();
+    net.backward(dlogits);
+    sgd.step(nn::OptimConfig{}.lr);
+    benchmark::DoNotOptimize(loss);
+    benchmark::ClobberMemory();
+  }
+  state.counters["images/s"] = benchmark::Counter(batch, benchmark::Counter::kIsIterationInvariantRate);
+}
+
 // Registered at static-initialisation time (benchmark_main owns main()): one forward and one
 // backward benchmark per layer, named by the layer's name in the net (conv1, conv1.relu, pool1, ...).
 int register_layer_benchmarks() {
@@ -211,6 +313,21 @@ int register_layer_benchmarks() {
   benchmark::RegisterBenchmark("step/reference", reference_training_step)
       ->Unit(benchmark::kMillisecond)
       ->UseRealTime();
+  benchmark::RegisterBenchmark("step/resnet20", preset_training_step, std::string("resnet20"), kResnetBenchBatch)
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("step/bn", preset_training_step, std::string("bn"), kLayerBenchBatch)
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
+  for (const char* label : {"conv2d.winograd", "conv2d.im2col", "batchnorm2d", "relu", "add", "pad_shortcut", "gap", "linear"}) {
+    const std::string name = std::string("resnet20/") + label + "/";
+    benchmark::RegisterBenchmark((name + "forward").c_str(), resnet_kind_forward, std::string(label))
+        ->Unit(benchmark::kMicrosecond)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark((name + "backward").c_str(), resnet_kind_backward, std::string(label))
+        ->Unit(benchmark::kMicrosecond)
+        ->UseRealTime();
+  }
   return int(net.num_layers());
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/peer_compare.sh — nnfmri against PyTorch on the same net, recipe, data and thread count.
 #
-#   bash bench/peer_compare.sh [DATA_DIR] [--accuracy] [--epochs N] [--threads N] [--steps N] [--model reference|resnet20] [--batch N] [--limit-train N]
+#   bash bench/peer_compare.sh [DATA_DIR] [--accuracy] [--epochs N] [--threads N] [--steps N] [--model reference|bn|resnet20] [--batch N] [--limit-train N]
 #
 # --model (reference) and --batch (64) choose the net and the batch of both; --limit-train N trains
 # nnfmri's speed run on the first N train images only (a slow net's 2 epochs on the whole subset take

@@ -1,11 +1,12 @@
 #!/usr/bin/python3
-"""The `reference` (or `resnet20`, --model) network trained in PyTorch with nnfmri's recipe: the peer of nnfmri.
+"""The `reference` (or `bn`, `resnet20`: --model) network trained in PyTorch with nnfmri's recipe: the peer of nnfmri.
 
 Recipe (the same as `nnfmri train --model reference` with its defaults):
   net     conv3x3:32 relu maxpool2 conv3x3:64 relu maxpool2 conv3x3:128 relu maxpool2 linear:256 relu linear:10,
           padding 1, He-normal weights (kaiming_normal_, fan_in, relu) except the output layer's, which start at 0
           (nnfmri's --output-init zero), zero biases; --model resnet20: nnfmri's preset of that name (README
-          "Residual networks": option A shortcuts, convs without bias before bn, bn weight 1 and bias 0)
+          "Residual networks": option A shortcuts, convs without bias before bn, bn weight 1 and bias 0); --model bn:
+          nnfmri's `bn` preset (convs without bias before bn, dropout 0.3 before the output layer)
   data    CIFAR-10 binary batches read with numpy; x = (pixel/255 - mean[c]) / std[c] with the per-channel
           mean and (population) std of the training split
   augment random crop of the image padded with 4 black pixels on each side + horizontal flip with p = 1/2
@@ -92,6 +93,25 @@ class BasicBlock(nn.Module):
         return F.relu(branch + shortcut)
 
 
+def bn_net():
+    """nnfmri's `bn` preset: conv3x3 bn relu twice per width (32, 64, 128) with a maxpool2 after each pair,
+    then linear:256 relu dropout:0.3 linear:10; the convs before bn have no bias (bn's shift is one)."""
+    layers, cin = [], 3
+    for width in (32, 64, 128):
+        for _ in range(2):
+            layers += [nn.Conv2d(cin, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU()]
+            cin = width
+        layers.append(nn.MaxPool2d(2))
+    layers += [nn.Flatten(), nn.Linear(128 * 4 * 4, 256), nn.ReLU(), nn.Dropout(0.3), nn.Linear(256, 10)]
+    net = nn.Sequential(*layers)
+    for m in net.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
+            if m.bias is not None: nn.init.zeros_(m.bias)
+    nn.init.zeros_(layers[-1].weight)  # the output layer starts at 0, as nnfmri's --output-init zero
+    return net
+
+
 def resnet_net(n=3):
     """nnfmri's resnet20 (n = 3): conv3x3:16 bn relu, 3 stages of n units (16, 32, 64), gap, linear:10."""
     layers, cin = [nn.Conv2d(3, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU()], 16
@@ -109,7 +129,7 @@ def resnet_net(n=3):
     return net
 
 
-NETS = {"reference": reference_net, "resnet20": resnet_net}
+NETS = {"reference": reference_net, "bn": bn_net, "resnet20": resnet_net}
 
 
 def make_batch(images, idx, mean, std, generator=None):

@@ -542,84 +542,166 @@ void BatchNorm2d::eval_affine(std::vector<float>& scale, std::vector<float>& shi
   }
 }
 
-void BatchNorm2d::forward(const Tensor& in, Tensor& out, bool training, Rng&) {
+// Batch norm runs plane by plane ((n, c) planes shared out among the threads), each plane read while it
+// is in the cache, and combines the planes' partial statistics per channel in image order, in double:
+//   forward (training): per plane its sum s_p and its centred sum of squares q_p = Σ (x − s_p/hw)²;
+//     per channel μ = Σ_p s_p / m and Σ (x − μ)² = Σ_p [q_p + hw·(s_p/hw − μ)²] (Chan et al.'s
+//     pairwise update, exact in real arithmetic), m = N·hw; then y = (x − μ)·inv_std·γ + β, one pass.
+//   backward: per plane Σ dy and Σ dy·(x − μ); per channel Σ dy and Σ dy·x̂ = inv_std·Σ dy·(x − μ); then
+//     dx = γ·inv_std·(dy − Σdy/m − x̂·Σ(dy·x̂)/m), one pass.
+// Three passes over memory forward (two reads and a write) and four backward, where the channel-by-
+// channel version made five and five.  The partial sums of a plane use sum_of's 16 lanes (vectorised,
+// fixed order) and the per-channel totals add the planes in image order, so the results depend on the
+// data only, not on the thread count.
+namespace {
+// Σ (p[i] − c)² with sum_of's 16 lanes.
+float centered_squares(const float* p, int n, float c) {
+  float acc[16] = {};
+  int i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int j = 0; j < 16; ++j) acc[j] += (p[i + j] - c) * (p[i + j] - c);
+  for (; i < n; ++i) acc[i % 16] += (p[i] - c) * (p[i] - c);
+  float total = 0.f;
+  for (int j = 0; j < 16; ++j) total += acc[j];
+  return total;
+}
+// Σ g[i]·(p[i] − c) with sum_of's 16 lanes.
+float centered_dot(const float* g, const float* p, int n, float c) {
+  float acc[16] = {};
+  int i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int j = 0; j < 16; ++j) acc[j] += g[i + j] * (p[i + j] - c);
+  for (; i < n; ++i) acc[i % 16] += g[i] * (p[i] - c);
+  float total = 0.f;
+  for (int j = 0; j < 16; ++j) total += acc[j];
+  return total;
+}
+}  // namespace
+
+void BatchNorm2d::forward(const Tensor& in, Tensor& out, bool training, Rng&) { forward_impl(in, out, nullptr, training); }
+
+void BatchNorm2d::forward_then_relu(const Tensor& in, Tensor& z, Tensor& a, bool training) {
+  forward_impl(in, z, &a, training);
+}
+
+void BatchNorm2d::forward_impl(const Tensor& in, Tensor& out, Tensor* relu_out, bool training) {
   const int N = in.n(), C = in.c();
-  const size_t hw = size_t(in.h()) * in.w();
+  const int hw = in.h() * in.w();
+  const long planes = long(N) * C;
   out.resize(in.shape());
+  if (relu_out) relu_out->resize(in.shape());
   last_training_ = training;
   batch_mean_.assign(C, 0.f);
   batch_inv_std_.assign(C, 0.f);
+  if (training) {
+    plane_stats_.resize(size_t(planes) * 2);  // per plane: sum, centred sum of squares
 #pragma omp parallel for schedule(static)
+    for (long p = 0; p < planes; ++p) {
+      const float* x = in.data() + size_t(p) * hw;
+      const float s = sum_of(x, hw);
+      plane_stats_[2 * p] = s;
+      plane_stats_[2 * p + 1] = centered_squares(x, hw, s / float(hw));
+    }
+  }
+  const double m = double(N) * hw;
   for (int c = 0; c < C; ++c) {
-    float mean, inv_std;
     if (training) {
-      double s = 0, s2 = 0;
+      double s = 0;
+      for (int n = 0; n < N; ++n) s += plane_stats_[2 * (size_t(n) * C + c)];
+      const double mu = s / m;
+      double s2 = 0;
       for (int n = 0; n < N; ++n) {
-        const float* x = in.data() + (size_t(n) * C + c) * hw;
-        for (size_t i = 0; i < hw; ++i) s += x[i];
+        const size_t p = size_t(n) * C + c;
+        const double d = double(float(plane_stats_[2 * p] / double(hw))) - mu;  // the plane's mean as used above
+        s2 += plane_stats_[2 * p + 1] + double(hw) * d * d;
       }
-      const double m = double(N) * hw;
-      double mu = s / m;
-      for (int n = 0; n < N; ++n) {
-        const float* x = in.data() + (size_t(n) * C + c) * hw;
-        for (size_t i = 0; i < hw; ++i) s2 += (x[i] - mu) * (x[i] - mu);
-      }
-      double var = s2 / m;  // biased, used to normalise
-      mean = float(mu);
-      inv_std = float(1.0 / std::sqrt(var + eps));
-      double unbiased = m > 1 ? s2 / (m - 1) : var;
+      const double var = s2 / m;  // biased, used to normalise
+      batch_mean_[c] = float(mu);
+      batch_inv_std_[c] = float(1.0 / std::sqrt(var + eps));
+      const double unbiased = m > 1 ? s2 / (m - 1) : var;
       running_mean.value[c] = (1 - momentum) * running_mean.value[c] + momentum * float(mu);
       running_var.value[c] = (1 - momentum) * running_var.value[c] + momentum * float(unbiased);
     } else {
-      mean = running_mean.value[c];
-      inv_std = 1.f / std::sqrt(running_var.value[c] + eps);
+      batch_mean_[c] = running_mean.value[c];
+      batch_inv_std_[c] = 1.f / std::sqrt(running_var.value[c] + eps);
     }
-    batch_mean_[c] = mean;
-    batch_inv_std_[c] = inv_std;
-    const float g = weight.value[c], b = bias.value[c];
-    for (int n = 0; n < N; ++n) {
-      const float* x = in.data() + (size_t(n) * C + c) * hw;
-      float* y = out.data() + (size_t(n) * C + c) * hw;
-      for (size_t i = 0; i < hw; ++i) y[i] = (x[i] - mean) * inv_std * g + b;
-    }
+  }
+#pragma omp parallel for schedule(static)
+  for (long p = 0; p < planes; ++p) {
+    const int c = int(p % C);
+    const float mean = batch_mean_[c], inv_std = batch_inv_std_[c], g = weight.value[c], b = bias.value[c];
+    const float* x = in.data() + size_t(p) * hw;
+    float* y = out.data() + size_t(p) * hw;
+    for (int i = 0; i < hw; ++i) y[i] = (x[i] - mean) * inv_std * g + b;
+    if (!relu_out) continue;
+    float* r = relu_out->data() + size_t(p) * hw;
+    for (int i = 0; i < hw; ++i) r[i] = y[i] < 0.f ? 0.f : y[i];  // ReLU::forward's rule
   }
 }
 
 void BatchNorm2d::backward(const Tensor& in, const Tensor&, const Tensor& dout, Tensor* din, bool param_grads) {
+  backward_impl(in, nullptr, dout, nullptr, din, param_grads);
+}
+
+void BatchNorm2d::backward_from_relu(const Tensor& in, const Tensor& a, const Tensor& da, Tensor& dz, Tensor* din,
+                                     bool param_grads) {
+  backward_impl(in, &a, da, &dz, din, param_grads);
+}
+
+// With a (the relu's output): dz = ReLU::backward's input gradient from a and `dout` (= da), written
+// plane by plane, and batch norm's backward from dz.
+void BatchNorm2d::backward_impl(const Tensor& in, const Tensor* a, const Tensor& dout, Tensor* dz, Tensor* din,
+                                bool param_grads) {
   const int N = in.n(), C = in.c();
-  const size_t hw = size_t(in.h()) * in.w();
+  const int hw = in.h() * in.w();
+  const long planes = long(N) * C;
   const double m = double(N) * hw;
   if (din) din->resize(in.shape());
+  if (dz) dz->resize(in.shape());
+  const Tensor& dy_t = dz ? *dz : dout;  // the gradient of the bn's output
+  plane_stats_.resize(size_t(planes) * 2);  // per plane: Σ dy, Σ dy·(x − μ)
 #pragma omp parallel for schedule(static)
-  for (int c = 0; c < C; ++c) {
-    const float mean = batch_mean_[c], inv_std = batch_inv_std_[c], g = weight.value[c];
-    double sum_dy = 0, sum_dy_xhat = 0;
-    for (int n = 0; n < N; ++n) {
-      const float* x = in.data() + (size_t(n) * C + c) * hw;
-      const float* dy = dout.data() + (size_t(n) * C + c) * hw;
-      for (size_t i = 0; i < hw; ++i) {
-        sum_dy += dy[i];
-        sum_dy_xhat += dy[i] * (x[i] - mean) * inv_std;
-      }
+  for (long p = 0; p < planes; ++p) {
+    const float mean = batch_mean_[size_t(p % C)];
+    const float* x = in.data() + size_t(p) * hw;
+    if (dz) {
+      const float* y = a->data() + size_t(p) * hw;
+      const float* g = dout.data() + size_t(p) * hw;
+      float* d = dz->data() + size_t(p) * hw;
+      for (int i = 0; i < hw; ++i) d[i] = y[i] > 0.f ? g[i] : 0.f;  // ReLU::backward's rule
     }
+    const float* dy = dy_t.data() + size_t(p) * hw;
+    plane_stats_[2 * p] = sum_of(dy, hw);
+    plane_stats_[2 * p + 1] = centered_dot(dy, x, hw, mean);
+  }
+  channel_sums_.assign(size_t(C) * 2, 0.0);  // per channel: Σ dy, Σ dy·x̂
+  for (int c = 0; c < C; ++c) {
+    double sum_dy = 0, sum_dy_xc = 0;
+    for (int n = 0; n < N; ++n) {
+      const size_t p = size_t(n) * C + c;
+      sum_dy += plane_stats_[2 * p];
+      sum_dy_xc += plane_stats_[2 * p + 1];
+    }
+    channel_sums_[2 * c] = sum_dy;
+    channel_sums_[2 * c + 1] = sum_dy_xc * batch_inv_std_[c];
     if (param_grads) {
-      weight.grad[c] += float(sum_dy_xhat);
+      weight.grad[c] += float(channel_sums_[2 * c + 1]);
       bias.grad[c] += float(sum_dy);
     }
-    if (!din) continue;
-    for (int n = 0; n < N; ++n) {
-      const float* x = in.data() + (size_t(n) * C + c) * hw;
-      const float* dy = dout.data() + (size_t(n) * C + c) * hw;
-      float* dx = din->data() + (size_t(n) * C + c) * hw;
-      if (last_training_) {
-        // dx = γ·inv_std/m · (m·dy − Σdy − x̂·Σ(dy·x̂))
-        for (size_t i = 0; i < hw; ++i) {
-          double xhat = (x[i] - mean) * inv_std;
-          dx[i] = float(g * inv_std / m * (m * dy[i] - sum_dy - xhat * sum_dy_xhat));
-        }
-      } else {
-        for (size_t i = 0; i < hw; ++i) dx[i] = dy[i] * g * inv_std;
-      }
+  }
+  if (!din) return;
+#pragma omp parallel for schedule(static)
+  for (long p = 0; p < planes; ++p) {
+    const int c = int(p % C);
+    const float mean = batch_mean_[c], inv_std = batch_inv_std_[c], k = weight.value[c] * inv_std;
+    const float* x = in.data() + size_t(p) * hw;
+    const float* dy = dy_t.data() + size_t(p) * hw;
+    float* dx = din->data() + size_t(p) * hw;
+    if (last_training_) {
+      const float mean_dy = float(channel_sums_[2 * c] / m), mean_dy_xhat = float(channel_sums_[2 * c + 1] / m);
+      for (int i = 0; i < hw; ++i) dx[i] = k * (dy[i] - mean_dy - (x[i] - mean) * inv_std * mean_dy_xhat);
+    } else {
+      for (int i = 0; i < hw; ++i) dx[i] = dy[i] * k;
     }
   }
 }

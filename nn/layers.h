@@ -183,11 +183,21 @@ class BatchNorm2d : public Layer {
   // y = scale·x + shift per channel, the evaluation-mode affine map (for folding into a conv).
   void eval_affine(std::vector<float>& scale, std::vector<float>& shift) const;
 
+  // This bn and a relu after it fused (nn::Network uses them when the relu alone reads the bn's output),
+  // as Pool2d::forward_after_relu: the same arithmetic per element as the two layers, so the same bits.
+  //   forward_then_relu: z = bn(in) and a = ReLU(z) in the same pass over each plane;
+  //   backward_from_relu: dz = ReLU::backward's input gradient from a and da, then backward() from dz.
+  void forward_then_relu(const Tensor& in, Tensor& z, Tensor& a, bool training);
+  void backward_from_relu(const Tensor& in, const Tensor& a, const Tensor& da, Tensor& dz, Tensor* din, bool param_grads);
+
   float momentum = 0.1f, eps = 1e-5f;
   Param weight, bias, running_mean, running_var;
 
  private:
+  void forward_impl(const Tensor& in, Tensor& out, Tensor* relu_out, bool training);
+  void backward_impl(const Tensor& in, const Tensor* a, const Tensor& dout, Tensor* dz, Tensor* din, bool param_grads);
   std::vector<float> batch_mean_, batch_inv_std_;
+  std::vector<double> plane_stats_, channel_sums_;  // work arrays (see layers.cpp)
   bool last_training_ = false;
 };
 

@@ -331,6 +331,18 @@ Network::Network(const std::string& spec, int channels, int height, int width)
       if ((j != i + 1 && source_[j] == int(i)) || shortcut_source_[j] == int(i)) only_reader = false;
     relu_then_pool_[i] = only_reader;
   }
+  // A bn whose output only the next layer, a relu, reads runs fused with it (BatchNorm2d::forward_then_relu),
+  // unless that relu runs fused with a pool after it.
+  bn_then_relu_.assign(layers_.size(), 0);
+  for (size_t i = 0; i + 1 < layers_.size(); ++i) {
+    if (layers_[i]->layer_kind() != LayerKind::batchnorm2d || layers_[i + 1]->layer_kind() != LayerKind::relu ||
+        source_[i + 1] != int(i))
+      continue;
+    bool only_reader = true;
+    for (size_t j = 0; j < layers_.size(); ++j)
+      if ((j != i + 1 && source_[j] == int(i)) || shortcut_source_[j] == int(i)) only_reader = false;
+    bn_then_relu_[i] = only_reader && !relu_then_pool_[i + 1];  // a relu fused with its pool stays so
+  }
   acts_.resize(layers_.size());
   grads_.resize(layers_.size());
   input_mean.assign(channels, 0.f);
@@ -369,6 +381,14 @@ void Network::run(size_t from, bool training, const Probe* probe, const BlockEdi
       static_cast<Pool2d&>(*layers_[i + 1]).forward_after_relu(source_output(source_[i]), acts_[i], acts_[i + 1]);
       probe_after(i);
       probe_after(++i);
+      continue;
+    }
+    if (bn_then_relu_[i] && !(edit && int(i) == blocks_[block_of_layer_[i]].last)) {  // an edit of the bn's block output comes first
+      static_cast<BatchNorm2d&>(*layers_[i]).forward_then_relu(source_output(source_[i]), acts_[i], acts_[i + 1], training);
+      probe_after(i);
+      ++i;
+      if (edit && int(i) == blocks_[block_of_layer_[i]].last) (*edit)(block_of_layer_[i], acts_[i]);
+      probe_after(i);
       continue;
     }
     if (shortcut_source_[i] != -2) static_cast<Add&>(*layers_[i]).shortcut = &source_output(shortcut_source_[i]);
@@ -445,6 +465,15 @@ void Network::backward(const Tensor& dlogits, bool param_grads, int stop_block) 
       static_cast<Pool2d&>(*layers_[i]).backward_into_relu(acts_[i - 1], grads_[i], grads_[i - 1], dz);
       grad_written_[i - 1] = 1;
       input_grad_done(i - 1, dz);
+      --i;
+      continue;
+    }
+    if (i >= 1 && i - 1 >= stop && bn_then_relu_[i - 1]) {  // the relu i and its bn i − 1, fused
+      Tensor* din = input_grad(i - 1);
+      static_cast<BatchNorm2d&>(*layers_[i - 1])
+          .backward_from_relu(source_output(source_[i - 1]), acts_[i], grads_[i], grads_[i - 1], din, param_grads);
+      grad_written_[i - 1] = 1;
+      input_grad_done(i - 1, din);
       --i;
       continue;
     }

@@ -160,6 +160,7 @@ class Network {
   Tensor scratch_;                     // an input gradient to be added to one already written
   std::vector<char> grad_written_;     // per layer: grads_[i] holds a first contribution
   std::vector<char> relu_then_pool_;   // per layer: a relu whose output only the next layer, a pool, reads
+  std::vector<char> bn_then_relu_;     // per layer: a bn whose output only the next layer, a relu, reads
   const Tensor* input_ = nullptr;      // the network input of the last forward()
   size_t start_layer_ = 0;             // first layer run by the last forward (0, or the one after a forward_from block)
   const Tensor& source_output(int layer) const { return layer < 0 ? *input_ : acts_[size_t(layer)]; }

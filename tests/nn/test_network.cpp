@@ -1,6 +1,7 @@
 // tests/nn/test_network.cpp — nn::Network: spec parsing, names, inferred shapes, spec errors,
 // probes, forward_from, and a whole-network gradient check through Network::backward.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <array>
 #include <climits>
@@ -411,6 +412,72 @@ TEST(NetworkFusion, ReluThenPoolFusedIsBitIdenticalToTheLayersOneByOne) {
   size_t zero_windows = 0;
   for (size_t i = 0; i < out[1].size(); ++i) zero_windows += out[1][i] == 0.f;
   EXPECT_GT(zero_windows, 0u);
+}
+
+// bn → relu fused (BatchNorm2d::forward_then_relu / backward_from_relu) where the relu alone reads
+// the bn and no pool follows: block outputs, their gradients, parameter gradients and the running
+// statistics are bit-identical to the layers run one by one; a bn → relu → pool keeps its relu+pool
+// fusion.  A wrong fusion (a different rule, a missing relu mask in backward) fails here.
+TEST(NetworkFusion, BnThenReluFusedIsBitIdenticalToTheLayersOneByOne) {
+  const char* spec = "conv3x3:4 bn relu conv3x3:5 bn relu maxpool2 conv3x3:4 bn relu linear:3";
+  nn::Network net(spec, 2, 10, 10), ref(spec, 2, 10, 10);
+  net.init(31), ref.init(31);
+  nn::Tensor x = random_tensor(nn::Shape{3, 2, 10, 10}, 32);
+  nn::Tensor dlogits = random_tensor(nn::Shape{3, 3, 1, 1}, 33);
+  const size_t L = net.num_layers(), B = net.blocks().size();
+  net.forward(x, true);
+  net.zero_grad();
+  net.backward(dlogits);
+
+  ref.zero_grad();
+  nn::Rng rng(1);
+  std::vector<nn::Tensor> acts(L), grads(L);
+  for (size_t i = 0; i < L; ++i) ref.layer(i).forward(i ? acts[i - 1] : x, acts[i], true, rng);
+  grads[L - 1] = dlogits;
+  for (size_t i = L; i-- > 0;)
+    ref.layer(i).backward(i ? acts[i - 1] : x, acts[i], grads[i], i ? &grads[i - 1] : nullptr, true);
+  const auto same_bits = [](const nn::Tensor& a, const nn::Tensor& b, const std::string& what) {
+    ASSERT_EQ(a.shape(), b.shape()) << what;
+    EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0) << what;
+  };
+  for (size_t b = 0; b < B; ++b) {
+    const nn::Block& blk = net.blocks()[b];
+    same_bits(net.output(int(b)), acts[size_t(blk.last)], blk.name + " output");
+    same_bits(net.output_grad(int(b)), grads[size_t(blk.last)], blk.name + " output gradient");
+  }
+  auto params = net.named_params(), ref_params = ref.named_params();
+  for (size_t k = 0; k < params.size(); ++k) {
+    same_bits(params[k].param->value, ref_params[k].param->value, params[k].name);  // running statistics
+    if (params[k].param->trainable) same_bits(params[k].param->grad, ref_params[k].param->grad, params[k].name + " gradient");
+  }
+  // Not vacuous: the relus zero some of the bn outputs, so the relu mask matters in backward.
+  size_t zeros = 0;
+  for (size_t i = 0; i < net.output(0).size(); ++i) zeros += net.output(0)[i] == 0.f;
+  EXPECT_GT(zeros, 0u);
+}
+
+// Batch norm's statistics are partial sums per plane added in image order: the same bits for any
+// thread count (forward output, running statistics, input and parameter gradients).
+TEST(BatchNormThreads, SameBitsForOneAndThreeThreads) {
+  const nn::Tensor x = random_tensor(nn::Shape{5, 6, 7, 9}, 41), dy = random_tensor(nn::Shape{5, 6, 7, 9}, 42);
+  std::vector<nn::Tensor> out(2), dx(2), dw(2), rv(2);
+  const int saved = omp_get_max_threads();
+  for (int run = 0; run < 2; ++run) {
+    omp_set_num_threads(run == 0 ? 1 : 3);
+    nn::BatchNorm2d bn;
+    bn.setup(nn::Shape{1, 6, 7, 9});
+    nn::Rng rng(1);
+    bn.init(rng);
+    bn.forward(x, out[size_t(run)], true, rng);
+    bn.backward(x, out[size_t(run)], dy, &dx[size_t(run)], true);
+    dw[size_t(run)] = bn.weight.grad;
+    rv[size_t(run)] = bn.running_var.value;
+  }
+  omp_set_num_threads(saved);
+  EXPECT_EQ(std::memcmp(out[0].data(), out[1].data(), out[0].size() * sizeof(float)), 0);
+  EXPECT_EQ(std::memcmp(dx[0].data(), dx[1].data(), dx[0].size() * sizeof(float)), 0);
+  EXPECT_EQ(std::memcmp(dw[0].data(), dw[1].data(), dw[0].size() * sizeof(float)), 0);
+  EXPECT_EQ(std::memcmp(rv[0].data(), rv[1].data(), rv[0].size() * sizeof(float)), 0);
 }
 
 // An edit of a relu block's output (fault injection) must reach the pool after it: the fused path
