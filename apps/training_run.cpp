@@ -457,7 +457,6 @@ TrainingOutcome run_training(const TrainingSettings& s, const datasets::DataSpli
   const nn::StepProbe* probe = eeg ? &eeg_probe : probe_has_work(callbacks.step_probe) ? &callbacks.step_probe : nullptr;
   const nlohmann::json meta = {{"data", data_json}, {"spec", s.spec}, {"model", s.model}};
   auto stop_requested = [&] { return callbacks.stop_requested && callbacks.stop_requested(); };
-  bool images_written = false;  // grid.json's "images" block: in the first analysed epoch only
   for (; position.epoch <= s.train.epochs; position = nn::TrainPosition{position.epoch + 1}) {
     const int epoch = position.epoch;
     const auto start = std::chrono::steady_clock::now();
@@ -481,8 +480,9 @@ TrainingOutcome run_training(const TrainingSettings& s, const datasets::DataSpli
     if (callbacks.on_epoch) callbacks.on_epoch(st);
     run::Json line = metrics_line(st);
     if (s.analyze_every > 0 && epoch % s.analyze_every == 0) {
-      const imaging::AnalysisContext context{s.model, epoch, data_json, !images_written};
-      images_written = true;
+      // grid.json's "images" block in the run's first analysed epoch only (by its number, so that a
+      // resumed run writes the same files as an uninterrupted one)
+      const imaging::AnalysisContext context{s.model, epoch, data_json, epoch == s.analyze_every};
       const imaging::AnalysisReport report =
           imaging::run_analysis(net, data.test.view(), s.analysis, context, layout.analysis(epoch),
                                 [&](const imaging::AnalysisProgress& p) {

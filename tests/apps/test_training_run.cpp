@@ -100,7 +100,9 @@ TEST_F(TrainingRun, WritesTheRunDirectoryAndTellsItsCallbacks) {
   for (int e = 1; e <= 3; ++e) {
     const run::Json grid = run::read_json(layout.analysis(e) + "/" + run::kGridFile);
     EXPECT_EQ(grid.contains("images"), e == 1) << "epoch " << e;
-    if (e == 1) EXPECT_EQ(grid["images"]["mean"].size(), size_t(small_planted().test.image_size()));
+    if (e == 1) {
+      EXPECT_EQ(grid["images"]["mean"].size(), size_t(small_planted().test.image_size()));
+    }
   }
   const run::Json config = run::read_json(layout.config());
   EXPECT_EQ(config["spec"], s.spec);
