@@ -480,7 +480,9 @@ TrainingOutcome run_training(const TrainingSettings& s, const datasets::DataSpli
     if (callbacks.on_epoch) callbacks.on_epoch(st);
     run::Json line = metrics_line(st);
     if (s.analyze_every > 0 && epoch % s.analyze_every == 0) {
-      const imaging::AnalysisContext context{s.model, epoch, data_json};
+      // grid.json's "images" block in the run's first analysed epoch only (by its number, so that a
+      // resumed run writes the same files as an uninterrupted one)
+      const imaging::AnalysisContext context{s.model, epoch, data_json, epoch == s.analyze_every};
       const imaging::AnalysisReport report =
           imaging::run_analysis(net, data.test.view(), s.analysis, context, layout.analysis(epoch),
                                 [&](const imaging::AnalysisProgress& p) {

@@ -32,10 +32,12 @@ AtomicFileWriter::~AtomicFileWriter() {
   }
 }
 
-void AtomicFileWriter::append(const std::string& bytes) {
+void AtomicFileWriter::append(const std::string& bytes) { append(bytes.data(), bytes.size()); }
+
+void AtomicFileWriter::append(const char* bytes, size_t size) {
   size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t w = ::write(fd_, bytes.data() + done, bytes.size() - done);
+  while (done < size) {
+    ssize_t w = ::write(fd_, bytes + done, size - done);
     if (w < 0) {
       if (errno == EINTR) continue;
       throw Error(path_ + ": write failed (" + std::strerror(errno) + ")");

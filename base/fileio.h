@@ -24,6 +24,7 @@ class AtomicFileWriter {
   AtomicFileWriter(const AtomicFileWriter&) = delete;
   AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
   void append(const std::string& bytes);
+  void append(const char* bytes, size_t size);
   void commit();
 
  private:

@@ -138,7 +138,7 @@ AnalysisReport run_analysis(nn::Network& net, const nn::LabeledImages& test, con
   net.release_buffers();
   return_free_memory();
   const NetView view(net);
-  const StageInput input{net, view, test, images, settings, &progress};
+  const StageInput input{net, view, test, images, settings, &progress, context.write_images};
   auto tell = [&](AnalysisProgress p) {
     if (progress) progress(p);
   };

@@ -53,6 +53,10 @@ struct AnalysisContext {  // written into each JSON
   std::string model;
   int epoch = 0;
   nlohmann::ordered_json dataset;
+  // grid.json's "images" block (the mean and example evaluation images), which depends only on the
+  // test set and eval_samples: a training run writes it in its first analysed epoch only (README
+  // "Reading the report"); `analyze` always.
+  bool write_images = true;
 };
 
 struct StageReport {

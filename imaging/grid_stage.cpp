@@ -1,7 +1,8 @@
 // imaging/grid_stage.cpp — the grid stage (imaging/grid_stats.h) as a registered stage: density and
 // information of every region of every block, from every image of the streamed pass → grid.json.
 // It always runs: the report reads every layer's shape, grid and receptive fields, and the
-// evaluation images, from grid.json.
+// evaluation images, from grid.json (the images from the newest grid.json that has them: a training
+// run writes them in its first analysed epoch only, AnalysisContext::write_images).
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -92,7 +93,7 @@ class GridStage : public Stage {
       for (int j = 0; j < g.gw; ++j) cols.push_back(input.view.input_span(int(b), false, g.cols(j).begin, g.cols(j).end));
       out.document["layers"][result_.layers[b].name]["receptive_field"] = {{"rows", rows}, {"cols", cols}};
     }
-    out.document["images"] = images_json(input.test, input.images);
+    if (input.write_images) out.document["images"] = images_json(input.test, input.images);
     return out;
   }
 

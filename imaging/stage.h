@@ -44,6 +44,7 @@ struct StageInput {
   size_t images;  // the evaluation set: test images 0 … images−1
   const AnalysisSettings& settings;
   const ProgressCallback* progress = nullptr;  // run_analysis's (may be null or empty): a stage may report its steps
+  bool write_images = true;  // AnalysisContext::write_images: the grid stage writes grid.json's "images" block
 };
 
 struct StageOutput {

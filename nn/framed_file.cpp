@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "base/error.h"
@@ -39,11 +40,24 @@ void write_framed(const std::string& path, const char (&magic)[8], nlohmann::jso
   put<uint32_t>(out, kVersion);
   put<uint64_t>(out, text.size());
   out += text;
-  for (const FramedTensor& t : tensors)
-    out.append(reinterpret_cast<const char*>(t.tensor->data()), t.tensor->size() * sizeof(float));
-  uint32_t crc = uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(out.data()), uInt(out.size())));
-  put<uint32_t>(out, crc);
-  base::write_file_atomic(path, out);
+  // The tensors go to the file straight from their buffers (no copy of the whole file in memory:
+  // a training state is the weights and the optimiser's as much again); the CRC runs along.
+  base::AtomicFileWriter file(path);
+  uLong crc = crc32(0L, Z_NULL, 0);
+  const auto write = [&](const char* bytes, size_t size) {
+    for (size_t at = 0; at < size;) {  // crc32 takes a uInt length
+      const size_t chunk = std::min<size_t>(size - at, 1u << 30);
+      crc = crc32(crc, reinterpret_cast<const Bytef*>(bytes + at), uInt(chunk));
+      at += chunk;
+    }
+    file.append(bytes, size);
+  };
+  write(out.data(), out.size());
+  for (const FramedTensor& t : tensors) write(reinterpret_cast<const char*>(t.tensor->data()), t.tensor->size() * sizeof(float));
+  std::string tail;
+  put<uint32_t>(tail, uint32_t(crc));
+  file.append(tail);
+  file.commit();
 }
 
 // A framed file read and checked up to its header; read_tensors() then fills the tensors.

@@ -343,6 +343,18 @@ Network::Network(const std::string& spec, int channels, int height, int width)
       if ((j != i + 1 && source_[j] == int(i)) || shortcut_source_[j] == int(i)) only_reader = false;
     bn_then_relu_[i] = only_reader && !relu_then_pool_[i + 1];  // a relu fused with its pool stays so
   }
+  // A conv/linear whose output only such a relu reads (nets without residual units: forward_from
+  // checks a shortcut's images against a stored output).
+  z_in_relu_.assign(layers_.size(), 0);
+  for (size_t i = 0; i + 1 < layers_.size() && !residual_; ++i) {
+    const LayerKind kind = layers_[i]->layer_kind();
+    if ((kind != LayerKind::conv2d && kind != LayerKind::linear) || source_[i + 1] != int(i) || !relu_then_pool_[i + 1])
+      continue;
+    bool only_reader = true;
+    for (size_t j = 0; j < layers_.size(); ++j)
+      if ((j != i + 1 && source_[j] == int(i)) || shortcut_source_[j] == int(i)) only_reader = false;
+    z_in_relu_[i] = only_reader;
+  }
   acts_.resize(layers_.size());
   grads_.resize(layers_.size());
   input_mean.assign(channels, 0.f);
@@ -377,6 +389,12 @@ void Network::run(size_t from, bool training, const Probe* probe, const BlockEdi
     (*probe)(BlockView{block_of_layer_[i], b, source_output(reads), acts_[b.pre_activation], acts_[b.last]});
   };
   for (size_t i = from; i < layers_.size(); ++i) {
+    if (z_in_relu_[i] && !probe && !edit) {  // z written into the relu's buffer, rectified in place
+      layers_[i]->forward(source_output(source_[i]), acts_[i + 1], training, rng_);
+      static_cast<Pool2d&>(*layers_[i + 2]).forward_after_relu(acts_[i + 1], acts_[i + 1], acts_[i + 2]);
+      i += 2;
+      continue;
+    }
     if (relu_then_pool_[i] && !edit) {  // an edit of the relu's block output must come before the pool
       static_cast<Pool2d&>(*layers_[i + 1]).forward_after_relu(source_output(source_[i]), acts_[i], acts_[i + 1]);
       probe_after(i);
@@ -439,7 +457,36 @@ void add_into(Tensor& dst, const Tensor& src) {
 }
 }  // namespace
 
-void Network::backward(const Tensor& dlogits, bool param_grads, int stop_block) {
+Tensor Network::take_spare(size_t need) {
+  size_t best = spare_.size();
+  for (size_t k = 0; k < spare_.size(); ++k) {
+    const size_t cap = spare_[k].capacity();
+    if (best == spare_.size()) {
+      best = k;
+      continue;
+    }
+    const size_t have = spare_[best].capacity();
+    const bool fits = cap >= need, best_fits = have >= need;
+    if ((fits && (!best_fits || cap < have)) || (!fits && !best_fits && cap > have)) best = k;
+  }
+  if (best == spare_.size()) return Tensor();
+  Tensor t = std::move(spare_[best]);
+  spare_.erase(spare_.begin() + long(best));
+  return t;
+}
+
+void Network::backward(const Tensor& dlogits, bool param_grads, int stop_block, bool keep_output_grads) {
+  const bool pooled = !keep_output_grads;
+  const size_t batch = size_t(dlogits.n());
+  // Without keep_output_grads a gradient slot takes a pooled buffer just before it is first written
+  // and gives it back once its layer's backward has read it.
+  const auto take = [&](size_t layer) {
+    if (pooled) grads_[layer] = take_spare(batch * layers_[layer]->output_shape.per_sample());
+  };
+  const auto give_back = [&](size_t layer) {
+    if (pooled && grads_[layer].capacity() > 0) spare_.push_back(std::move(grads_[layer]));
+  };
+  take(layers_.size() - 1);
   grads_.back() = dlogits;
   size_t stop = stop_block >= 0 ? size_t(blocks_[stop_block].last) + 1 : start_layer_;
   if (stop < start_layer_) throw base::Error("backward: block is before the start of the last forward");
@@ -453,7 +500,9 @@ void Network::backward(const Tensor& dlogits, bool param_grads, int stop_block) 
   const auto input_grad = [&](size_t i) -> Tensor* {
     const int src = source_[i];
     if (src < lowest || src < 0) return nullptr;
-    return grad_written_[size_t(src)] ? &scratch_ : &grads_[size_t(src)];
+    if (grad_written_[size_t(src)]) return &scratch_;
+    take(size_t(src));
+    return &grads_[size_t(src)];
   };
   const auto input_grad_done = [&](size_t i, Tensor* din) {
     if (din == &scratch_) add_into(grads_[size_t(source_[i])], scratch_);
@@ -462,18 +511,29 @@ void Network::backward(const Tensor& dlogits, bool param_grads, int stop_block) 
   for (size_t i = layers_.size(); i-- > stop;) {
     if (i >= 1 && i - 1 >= stop && relu_then_pool_[i - 1]) {  // the pool i and its relu i − 1, fused
       Tensor* dz = input_grad(i - 1);
-      static_cast<Pool2d&>(*layers_[i]).backward_into_relu(acts_[i - 1], grads_[i], grads_[i - 1], dz);
+      Pool2d& pool = static_cast<Pool2d&>(*layers_[i]);
+      if (pooled && dz) {
+        pool.backward_into_relu(acts_[i - 1], grads_[i], *dz, dz);  // element-wise: in place is the same bits
+      } else {
+        take(i - 1);
+        pool.backward_into_relu(acts_[i - 1], grads_[i], grads_[i - 1], dz);
+      }
       grad_written_[i - 1] = 1;
       input_grad_done(i - 1, dz);
+      give_back(i);
+      give_back(i - 1);
       --i;
       continue;
     }
     if (i >= 1 && i - 1 >= stop && bn_then_relu_[i - 1]) {  // the relu i and its bn i − 1, fused
       Tensor* din = input_grad(i - 1);
+      take(i - 1);
       static_cast<BatchNorm2d&>(*layers_[i - 1])
           .backward_from_relu(source_output(source_[i - 1]), acts_[i], grads_[i], grads_[i - 1], din, param_grads);
       grad_written_[i - 1] = 1;
       input_grad_done(i - 1, din);
+      give_back(i);
+      give_back(i - 1);
       --i;
       continue;
     }
@@ -484,12 +544,15 @@ void Network::backward(const Tensor& dlogits, bool param_grads, int stop_block) 
     input_grad_done(i, din);
     const int shortcut = shortcut_source_[i];
     if (shortcut != -2 && shortcut >= lowest && shortcut >= 0) {  // dL/dshortcut = dout of the add
-      if (grad_written_[size_t(shortcut)])
+      if (grad_written_[size_t(shortcut)]) {
         add_into(grads_[size_t(shortcut)], grads_[i]);
-      else
+      } else {
+        take(size_t(shortcut));
         grads_[size_t(shortcut)] = grads_[i];
+      }
       grad_written_[size_t(shortcut)] = 1;
     }
+    give_back(i);
   }
 }
 
@@ -497,6 +560,7 @@ void Network::release_buffers() {
   for (Tensor& t : acts_) t = Tensor();
   for (Tensor& t : grads_) t = Tensor();
   scratch_ = Tensor();
+  spare_.clear();
   input_ = nullptr;
 }
 

@@ -115,13 +115,20 @@ class Network {
   // Reads the activations of the last forward()/forward_from(), including the input tensor passed
   // to it (kept by pointer: it must still be alive).
   // Stops after block `stop_block`'s output gradient is known (−1: all the way down).
-  void backward(const Tensor& dlogits, bool param_grads = true, int stop_block = -1);
-  // dL/d(block b's output) after backward().
+  // keep_output_grads = false (the trainer, which reads only the parameter gradients): a layer's
+  // output gradient lives only while the backward needs it — its buffer goes back to a pool once
+  // the layer's own backward has read it, and the next gradient written takes the smallest pooled
+  // buffer that holds it — and a relu fused with the pool after it writes its input gradient in
+  // place of its output gradient.  The parameter gradients are the same bits either way (every
+  // kernel overwrites its output); only output_grad() is then unspecified.
+  void backward(const Tensor& dlogits, bool param_grads = true, int stop_block = -1, bool keep_output_grads = true);
+  // dL/d(block b's output) after backward() with keep_output_grads.
   const Tensor& output_grad(int b) const { return grads_[blocks_[b].last]; }
   const Tensor& output(int b) const { return acts_[blocks_[b].last]; }
 
-  // Frees the activation and gradient buffers, which keep the size of the largest batch run; the
-  // next forward allocates them again.  For a caller that goes on with smaller batches.
+  // Frees the activation and gradient buffers (and the gradient pool), which keep the size of the
+  // largest batch run; the next forward allocates them again.  For a caller that goes on with
+  // smaller batches.
   void release_buffers();
   void zero_grad();
   std::vector<NamedParam> named_params();  // learnable and buffers, in a fixed order
@@ -161,6 +168,13 @@ class Network {
   std::vector<char> grad_written_;     // per layer: grads_[i] holds a first contribution
   std::vector<char> relu_then_pool_;   // per layer: a relu whose output only the next layer, a pool, reads
   std::vector<char> bn_then_relu_;     // per layer: a bn whose output only the next layer, a relu, reads
+  // Per layer: a conv/linear whose output only the next layer, a relu fused with a pool, reads, in a
+  // net without residual units.  A forward with no probe and no edit writes such a layer's output
+  // straight into the relu's buffer and rectifies it there (the pre-activation z is not kept: only a
+  // probe sees it, and neither Conv2d::backward nor Linear::backward reads its own output).
+  std::vector<char> z_in_relu_;
+  std::vector<Tensor> spare_;          // gradient buffers not in use (backward without keep_output_grads)
+  Tensor take_spare(size_t need);      // the smallest spare holding `need` floats, else the largest, else none
   const Tensor* input_ = nullptr;      // the network input of the last forward()
   size_t start_layer_ = 0;             // first layer run by the last forward (0, or the one after a forward_from block)
   const Tensor& source_output(int layer) const { return layer < 0 ? *input_ : acts_[size_t(layer)]; }

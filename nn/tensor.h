@@ -37,8 +37,21 @@ class Tensor {
     }
     return *this;
   }
-  Tensor(Tensor&&) noexcept = default;
-  Tensor& operator=(Tensor&&) noexcept = default;
+  // A moved-from tensor is empty (no buffer, capacity 0), so that resize() allocates again.
+  Tensor(Tensor&& o) noexcept : shape_(o.shape_), buffer_(std::move(o.buffer_)), capacity_(o.capacity_) {
+    o.shape_ = Shape{};
+    o.capacity_ = 0;
+  }
+  Tensor& operator=(Tensor&& o) noexcept {
+    if (this != &o) {
+      shape_ = o.shape_;
+      buffer_ = std::move(o.buffer_);
+      capacity_ = o.capacity_;
+      o.shape_ = Shape{};
+      o.capacity_ = 0;
+    }
+    return *this;
+  }
 
   // Reallocates only when the new size exceeds the capacity; contents are unspecified after growth.
   void resize(Shape s) {
@@ -65,6 +78,7 @@ class Tensor {
   int h() const { return shape_.h; }
   int w() const { return shape_.w; }
   size_t size() const { return shape_.size(); }
+  size_t capacity() const { return capacity_; }  // floats the buffer holds (≥ size())
   float* data() { return buffer_.get(); }
   const float* data() const { return buffer_.get(); }
   float& operator[](size_t i) { return buffer_.get()[i]; }

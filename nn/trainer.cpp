@@ -183,7 +183,7 @@ bool Trainer::train(TrainPosition& pos, const StepProbe* probe, const std::funct
                   ", step " + std::to_string(s + 1) + " (try a lower --lr)");
     if (cfg_.shards == 1) {
       net_.zero_grad();
-      net_.backward(dlogits_);
+      net_.backward(dlogits_, true, -1, false);  // only the parameter gradients are read
     }
     double rate = schedule_.rate(t);
     if (intervention_ && intervention_->rate) rate = intervention_->rate(t + 1, rate);
@@ -250,7 +250,7 @@ double Trainer::sharded_step(long t, int count, const Probe* forward_probe, cons
     const double weight = double(r.count()) / double(count);
     for (size_t i = 0; i < dlogits_.size(); ++i) dlogits_[i] = float(double(dlogits_[i]) * weight);
     net_.zero_grad();
-    net_.backward(dlogits_);
+    net_.backward(dlogits_, true, -1, false);  // only the parameter gradients are read
     at = 0;
     for (const Param* p : learnable)
       for (size_t i = 0; i < p->grad.size(); ++i) partial[at++] = p->grad[i];

@@ -96,6 +96,14 @@ TEST_F(TrainingRun, WritesTheRunDirectoryAndTellsItsCallbacks) {
   std::sort(expected.begin(), expected.end());
   EXPECT_EQ(files_under(s.out), expected);
   EXPECT_EQ(base::read_file(layout.model()), base::read_file(layout.checkpoint(3)));
+  // grid.json's images block (mean and example images) in the first analysed epoch only.
+  for (int e = 1; e <= 3; ++e) {
+    const run::Json grid = run::read_json(layout.analysis(e) + "/" + run::kGridFile);
+    EXPECT_EQ(grid.contains("images"), e == 1) << "epoch " << e;
+    if (e == 1) {
+      EXPECT_EQ(grid["images"]["mean"].size(), size_t(small_planted().test.image_size()));
+    }
+  }
   const run::Json config = run::read_json(layout.config());
   EXPECT_EQ(config["spec"], s.spec);
   EXPECT_EQ(config["threads"], 2);

@@ -480,6 +480,52 @@ TEST(BatchNormThreads, SameBitsForOneAndThreeThreads) {
   EXPECT_EQ(std::memcmp(rv[0].data(), rv[1].data(), rv[0].size() * sizeof(float)), 0);
 }
 
+// backward(…, keep_output_grads = false) — the trainer's: pooled gradient buffers, the fused relu's
+// gradient written in place — and a forward without a probe, whose conv output goes straight into
+// the relu's buffer, give the same logits and parameter gradients, bit for bit, as forwards with a
+// probe and backwards that keep every gradient; also when the batch size changes and a kept
+// backward (the analysis's) runs between pooled ones.  Nets: a chain, one with bn, one residual.
+TEST(NetworkMemory, PooledGradientsAndInPlaceReluGiveTheSameBits) {
+  const std::vector<std::string> specs = {
+      "conv3x3:4 relu maxpool2 conv3x3:5 relu maxpool2 linear:6 relu linear:3",
+      "conv3x3:4 bn relu maxpool2 conv3x3:5 relu avgpool2 linear:3",
+      "conv3x3:4 relu res(conv3x3:4 bn relu conv3x3:4 bn) relu maxpool2 linear:3"};
+  for (const std::string& spec : specs) {
+    nn::Network kept(spec, 2, 8, 8), pooled(spec, 2, 8, 8);
+    kept.init(31);
+    pooled.init(31);
+    const nn::Probe nothing = [](const nn::BlockView&) {};
+    const int batches[] = {3, 2, 3, 1, 3};
+    for (int step = 0; step < 5; ++step) {
+      const int n = batches[step];
+      nn::Tensor x = random_tensor(nn::Shape{n, 2, 8, 8}, uint64_t(40 + step));
+      for (size_t i = 0; i < x.size(); i += 5) x[i] = -1.f;
+      const nn::Tensor dlogits = random_tensor(nn::Shape{n, 3, 1, 1}, uint64_t(50 + step));
+      const nn::Tensor logits_kept = kept.forward(x, true, &nothing);  // the probe: every layer's own buffer
+      const bool analysis_step = step == 3;  // as the analysis does between epochs: a kept backward
+      const nn::Tensor logits_pooled = pooled.forward(x, true);
+      ASSERT_EQ(logits_kept.shape(), logits_pooled.shape()) << spec;
+      EXPECT_EQ(std::memcmp(logits_kept.data(), logits_pooled.data(), logits_kept.size() * sizeof(float)), 0)
+          << spec << " step " << step;
+      kept.zero_grad();
+      pooled.zero_grad();
+      kept.backward(dlogits);
+      pooled.backward(dlogits, true, -1, /*keep_output_grads=*/analysis_step);
+      auto a = kept.named_params(), b = pooled.named_params();
+      for (size_t k = 0; k < a.size(); ++k) {
+        if (!a[k].param->trainable) continue;
+        EXPECT_EQ(std::memcmp(a[k].param->grad.data(), b[k].param->grad.data(), a[k].param->grad.size() * sizeof(float)), 0)
+            << spec << " step " << step << " " << a[k].name;
+      }
+      if (analysis_step)  // a kept backward still leaves every block's output gradient readable
+        for (size_t blk = 0; blk < kept.blocks().size(); ++blk)
+          EXPECT_EQ(std::memcmp(kept.output_grad(int(blk)).data(), pooled.output_grad(int(blk)).data(),
+                                kept.output_grad(int(blk)).size() * sizeof(float)), 0)
+              << spec << " " << kept.blocks()[blk].name;
+    }
+  }
+}
+
 // An edit of a relu block's output (fault injection) must reach the pool after it: the fused path
 // is not taken then.
 TEST(NetworkFusion, AnEditOfTheReluOutputIsWhatThePoolReads) {

@@ -1,0 +1,36 @@
+#!/usr/bin/python3
+# bench/rss_trace.py OUT COMMAND…: runs COMMAND, samples its RSS (/proc/PID/status) every 0.2 s and keeps
+# /proc/PID/smaps at each new peak; writes OUT.log (its output) and OUT.rss: the peak, its split by
+# mapping ([heap], [anon], each library) and the timeline (s, MB).  Used for bench/README.md, issue 13.
+import subprocess, sys, time, re, collections
+out = sys.argv[1]; cmd = sys.argv[2:]
+log = open(out + '.log', 'w')
+p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+peak = 0; peak_smaps = ''; t0 = time.time(); timeline = []
+while p.poll() is None:
+    try:
+        st = open(f'/proc/{p.pid}/status').read()
+        rss = int(re.search(r'VmRSS:\s+(\d+)', st).group(1))
+        if rss > peak:
+            peak = rss; peak_smaps = open(f'/proc/{p.pid}/smaps').read(); peak_t = time.time() - t0
+        timeline.append((time.time() - t0, rss))
+    except Exception:
+        pass
+    time.sleep(0.2)
+log.close()
+kinds = collections.Counter()
+name = None
+for line in peak_smaps.splitlines():
+    f = line.split()
+    if re.match(r'^[0-9a-f]+-[0-9a-f]+ ', line):
+        name = f[5] if len(f) > 5 else '[anon]'
+        if name.startswith('/'): name = 'file:' + name.split('/')[-1]
+    elif f[0] == 'Rss:':
+        kinds[name] += int(f[1])
+with open(out + '.rss', 'w') as o:
+    o.write(f'peak VmRSS {peak/1024:.1f} MB at t={peak_t:.1f}s, exit {p.returncode}\n')
+    for k, v in kinds.most_common(25): o.write(f'  {v/1024:8.1f} MB  {k}\n')
+    o.write('timeline (s, MB):\n')
+    step = max(1, len(timeline) // 60)
+    for t, r in timeline[::step]: o.write(f'  {t:7.1f} {r/1024:7.1f}\n')
+print(open(out + '.rss').read()[:3000])
