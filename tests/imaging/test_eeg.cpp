@@ -218,8 +218,8 @@ struct Planted {
       info.global_step = t;
       info.epoch = int((t - 1) / 50) + 1;
       info.loss = 1 + 0.2 * rng.uniform();
-      info.gradient_norms = {1 + 0.2 * rng.uniform(), 1 + 0.2 * rng.uniform()};
-      info.update_ratios = {0.01 * (1 + 0.2 * rng.uniform()), 0.01 * (1 + 0.2 * rng.uniform())};
+      info.gradient_norms = std::vector<double>{1 + 0.2 * rng.uniform(), 1 + 0.2 * rng.uniform()};
+      info.update_ratios = std::vector<double>{0.01 * (1 + 0.2 * rng.uniform()), 0.01 * (1 + 0.2 * rng.uniform())};
       if (t % 50 == 1 && t > 1) r.start_epoch(info.epoch, t);
       r.record(info, [&](const Event& e) { events.push_back(e); });
       rows.insert(rows.end(), r.epoch_rows().end() - long(r.channels().size()), r.epoch_rows().end());
