@@ -56,6 +56,8 @@
 // ~3·10^-6 per window (≈ 3 per 10 epochs of reference's 1,400 channels by noise alone), while z ≥ 6
 // needs g ≥ 50 × its median, probability ≤ 3·10^-31 (Chernoff).  The first version (|z| ≥ θ) gave
 // ~16 events per 10 clean CIFAR-10 epochs, nearly all drops.  θ is the change rule's, not tuned.
+// Found after measuring: that bound assumes a known median and MAD; estimated from 128 overlapping
+// windows, white noise scored by this rule reaches z 6.3 (≈ 1.5·10^-5 per window; bench/README.md).
 // Such events carry band "gamma": "conv2 grid_3_4_2: γ burst at step 1234, z 7.2".
 // Cost: the 5 γ bins of one 16-point periodogram per channel and step.
 
