@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# bench/eeg_detection.sh [NNFMRI] [SEEDS] — NN-EEG fault detection on the planted set: for each seed
-# (default "1 2 3") one clean run and one run per fault kind, each fault starting at step 160 of a
-# 200-step run (`conv3x3:4 relu maxpool2 linear:10`, 1,600 planted images, batch 32, constant lr
-# 0.01, --grid 4x4x2, --eeg-window 32: the conditions of tests/apps/test_eeg_run.cpp).
+# bench/eeg_detection.sh [NNFMRI] [SEEDS] [SET] [FAULT_SEEDS] — NN-EEG fault detection.  SET is
+# `planted` (default) or `cifar10`; FAULT_SEEDS (default SEEDS) are the seeds of the fault runs.
+#   planted: for each seed (default "1 2 3") one clean run and one run per fault kind, each fault
+#     starting at step 160 of a 200-step run (`conv3x3:4 relu maxpool2 linear:10`, 1,600 planted
+#     images, batch 32, constant lr 0.01, --grid 4x4x2, --eeg-window 32: the conditions of
+#     tests/apps/test_eeg_run.cpp).
+#   cifar10: `reference` on ../shared/datasets/cifar10-subset with the default recipe (batch 64, 81
+#     steps per epoch, cosine schedule), --threads 1; clean runs of 5 epochs (405 steps), fault runs
+#     of 3 epochs (243 steps) with each fault from step 200 (events are scored from step 145, band
+#     events from about step 161); the lesion is of conv1/grid_4_4_1, bias and dead act on conv1.
+#     Runs go in parallel, 3 at a time (each single-threaded, under nice).
 # A fault is detected when an event names a step in [STEP, STEP + DURATION]; latency = that step −
 # STEP.  Two loss-only baselines: (1) the same event rule on the `loss` channel alone (its events are
 # among the run's, threshold 6); (2) the loss at NN-EEG's own false-alarm rate (README "NN-EEG",
@@ -12,36 +19,64 @@
 # raises the loss); θ_L is the lowest threshold reached by lowering it from +∞ (through the clean
 # runs' scores) while the alarms on the clean runs stay no more than NN-EEG's events on the same
 # clean runs (lowered further, onsets can become fewer again as the score stays above it).
-# False alarms: events of the clean runs (all of them, and the loss's), per 10 epochs.  Prints a
-# Markdown table.  Runs go to a temporary directory.
+# False alarms: events of the clean runs (all of them, change and band-power events apart, and the
+# loss's), per 10 epochs of the run and per 10 scored epochs (steps from 145 on, 81 or 50 steps an
+# epoch).  Prints a Markdown table.  Runs go to a temporary directory (KEEP=1 keeps it).
 set -euo pipefail
 nnfmri=$(realpath "${1:-build/nnfmri}")
 seeds=${2:-"1 2 3"}
+set_name=${3:-planted}
+fault_seeds=${4:-$seeds}
 work=$(mktemp -d /tmp/nnfmri_eeg_detection.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-faults=("lr@160:5:10" "labels@160:10" "lesion@160:20:conv1/grid_2_2_1" "noise@160:10:1" "bias@160:10:conv1=0.5" "dead@160:20:conv1")
-common=(--data planted --limit-train 1600 --limit-test 40 --model "conv3x3:4 relu maxpool2 linear:10" --epochs 4
-        --batch 32 --lr 0.01 --schedule constant --grid 4x4x2 --eeg --eeg-window 32 --threads 2)
+[ "${KEEP:-0}" = 1 ] && echo "runs in $work" >&2 || trap 'rm -rf "$work"' EXIT
+case "$set_name" in
+  planted)
+    faults=("lr@160:5:10" "labels@160:10" "lesion@160:20:conv1/grid_2_2_1" "noise@160:10:1" "bias@160:10:conv1=0.5" "dead@160:20:conv1")
+    common=(--data planted --limit-train 1600 --limit-test 40 --model "conv3x3:4 relu maxpool2 linear:10"
+            --batch 32 --lr 0.01 --schedule constant --grid 4x4x2 --eeg --eeg-window 32 --threads 2)
+    clean_epochs=4 fault_epochs=4 steps_per_epoch=50 parallel=1 ;;
+  cifar10)
+    faults=("lr@200:5:10" "labels@200:10" "lesion@200:20:conv1/grid_4_4_1" "noise@200:10:1" "bias@200:10:conv1=0.5" "dead@200:20:conv1")
+    common=(--data "cifar10:$(realpath ../shared/datasets/cifar10-subset)" --model reference --eeg --threads 1)
+    clean_epochs=5 fault_epochs=3 steps_per_epoch=81 parallel=3 ;;
+  *) echo "bench/eeg_detection.sh: SET '$set_name': expected planted or cifar10" >&2; exit 2 ;;
+esac
+jobs_file=$work/jobs
+: > "$jobs_file"
 for seed in $seeds; do
-  "$nnfmri" train "${common[@]}" --seed "$seed" --out "$work/clean_$seed" > /dev/null
+  echo "train ${common[*]@Q} --epochs $clean_epochs --seed $seed --out $work/clean_$seed" >> "$jobs_file"
+done
+for seed in $fault_seeds; do
   for f in "${faults[@]}"; do
-    "$nnfmri" train "${common[@]}" --seed "$seed" --inject "$f" --out "$work/${f%%@*}_$seed" > /dev/null
+    echo "train ${common[*]@Q} --epochs $fault_epochs --seed $seed --inject ${f@Q} --out $work/${f%%@*}_$seed" >> "$jobs_file"
   done
 done
-/usr/bin/python3 - "$work" "$seeds" "${faults[@]}" <<'PY'
+# each line: the nnfmri arguments, quoted; run `parallel` at a time, in order
+export nnfmri
+xargs -P "$parallel" -d '\n' -I{} bash -c 'eval "nice \"$nnfmri\" {}" > /dev/null' < "$jobs_file"
+/usr/bin/python3 - "$work" "$seeds" "$fault_seeds" "$clean_epochs" "$steps_per_epoch" "${faults[@]}" <<'PY'
 import glob, json, statistics, sys
-work, seeds, faults = sys.argv[1], sys.argv[2].split(), sys.argv[3:]
+work, seeds, fault_seeds = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
+clean_epochs, steps_per_epoch, faults = int(sys.argv[4]), int(sys.argv[5]), sys.argv[6:]
 def events(run):
     out = []
     for f in sorted(glob.glob(run + "/eeg/epoch_*.json")):
         out += json.load(open(f))["events"]
     return out
 clean = [events(f"{work}/clean_{s}") for s in seeds]
-epochs = 4 * len(seeds)
-print(f"clean runs: {len(seeds)} × 4 epochs; events per 10 clean epochs: all channels "
-      f"{10 * sum(len(e) for e in clean) / epochs:.2f} (of which regions "
-      f"{10 * sum(sum(x['channel'] == 'region' for x in e) for e in clean) / epochs:.2f}), loss only "
-      f"{10 * sum(sum(x['channel'] == 'loss' for x in e) for e in clean) / epochs:.2f}")
+epochs = clean_epochs * len(seeds)
+scored = len(seeds) * (clean_epochs * steps_per_epoch - 144) / steps_per_epoch  # steps 145 … end
+def rate(pick):
+    n = sum(sum(pick(x) for x in e) for e in clean)
+    return f"{n} ({10 * n / epochs:.2f} per 10 clean epochs, {10 * n / scored:.2f} per 10 scored epochs)"
+print(f"clean runs: {len(seeds)} × {clean_epochs} epochs ({scored:.1f} scored epochs); events: all "
+      f"{rate(lambda x: True)}; change events {rate(lambda x: 'band' not in x)}, of which regions "
+      f"{rate(lambda x: 'band' not in x and x['channel'] == 'region')}; band-power events "
+      f"{rate(lambda x: 'band' in x)}; loss only {rate(lambda x: x['channel'] == 'loss')}")
+for s, e in zip(seeds, clean):
+    for x in e:
+        print(f"  clean seed {s}: step {x['step']} {(x['block'] + '/') if x['block'] else ''}{x['region'] or x['channel']}"
+              f" {x.get('band', 'change')} z {x['z']:.2f}")
 import numpy as np
 H = 128
 def loss_scores(run):
@@ -72,7 +107,7 @@ for f in faults:
     kind = f.split("@")[0]
     step, duration = int(f.split("@")[1].split(":")[0]), int(f.split(":")[1])
     hits, lat, hits_loss, lat_loss, names = 0, [], 0, [], set()
-    for s in seeds:
+    for s in fault_seeds:
         inside = [e for e in events(f"{work}/{kind}_{s}") if step <= e["step"] <= step + duration]
         if inside:
             hits += 1
@@ -84,12 +119,12 @@ for f in faults:
             hits_loss += 1
             lat_loss.append(min(e["step"] for e in loss) - step)
     hits_m, lat_m = 0, []
-    for s in seeds:
+    for s in fault_seeds:
         found = [t for t in alarms(loss_scores(f"{work}/{kind}_{s}"), theta_l) if step <= t <= step + duration]
         if found:
             hits_m += 1
             lat_m.append(found[0] - step)
     med = lambda v: f"{statistics.median(v):g}" if v else "–"
     shown = ", ".join(sorted(names)[:4]) + (" …" if len(names) > 4 else "")
-    print(f"| `{f}` | {hits}/{len(seeds)} | {med(lat)} | {hits_loss}/{len(seeds)} | {med(lat_loss)} | {hits_m}/{len(seeds)} | {med(lat_m)} | {shown} |")
+    print(f"| `{f}` | {hits}/{len(fault_seeds)} | {med(lat)} | {hits_loss}/{len(fault_seeds)} | {med(lat_loss)} | {hits_m}/{len(fault_seeds)} | {med(lat_m)} | {shown} |")
 PY

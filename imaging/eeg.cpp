@@ -253,11 +253,7 @@ void Recorder::score_bands(long step, int epoch, bool in_epoch, const std::funct
       bool finite = true;
       for (size_t i = 0; i < s; ++i) finite &= std::isfinite(x[i] = ring_[ring_.size() - s + i][ch]);
       if (!finite) continue;
-      const std::vector<double> p = band_welch_.periodogram(x.data());
-      double gamma = 0;
-      for (size_t k = 0; k < p.size(); ++k)
-        if (band_of(double(k) / double(s)) == gamma_band) gamma += p[k];
-      g[ch] = gamma;
+      g[ch] = band_welch_.band_power(x.data(), gamma_band);
     }
   }
   gamma_ring_.push_back(g);
@@ -266,7 +262,8 @@ void Recorder::score_bands(long step, int epoch, bool in_epoch, const std::funct
     double z = kUndefined;
     if (band_step_ > 0 && std::isfinite(g[ch]))
       z = (std::log(g[ch] + offset_[ch] * offset_[ch]) - band_median_[ch]) / band_scale_[ch];
-    const bool above = std::fabs(z) >= kThreshold, was_above = std::fabs(previous_band_z_[ch]) >= kThreshold;
+    // a γ burst only: z ≥ θ (a fall is not an event; eeg.h)
+    const bool above = z >= kThreshold, was_above = previous_band_z_[ch] >= kThreshold;
     previous_band_z_[ch] = z;
     if (!above || was_above || !in_epoch) continue;
     const ChannelInfo& info = channels_[ch];

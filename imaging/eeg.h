@@ -39,18 +39,27 @@
 // planted run's only events were at those steps); the step after it takes its change from the step
 // before the short one, and the short steps are not in the history.
 
-// Band-power events (a γ burst or γ drop; defined before they were measured): for every channel and
-// step t, its γ power g_c(t) = Σ P_k over the γ bins (k/S ≥ 1/4) of the periodogram (eeg_signal.h:
-// detrended, Hann, one-sided) of its last S = kBandSegment (16) rows — undefined while fewer than S
-// rows exist, or when one of them is a short last batch (above) or not finite.  Scored on a log scale,
+// Band-power events (γ bursts; README "NN-EEG"): for every channel and step t, its γ power
+// g_c(t) = Σ P_k over the γ bins (k/S ≥ 1/4) of the periodogram (eeg_signal.h: detrended, Hann,
+// one-sided) of its last S = kBandSegment (16) rows — undefined while fewer than S rows exist, or
+// when one of them is a short last batch (above) or not finite.  Scored on a log scale,
 // b_c(t) = ln(g_c(t) + ε_c²) (ε_c of the change rule above), as z = (b − median)/(1.4826·max(MAD,
 // 10^-3)) against the b of the H steps ending S steps before the last multiple r of R before t (steps
 // r − S − H + 1 … r − S: their windows do not overlap t's); refreshed with the change rule's baseline,
 // at least H/2 of those b defined, and not for a channel the change rule does not score.  An event
-// is an onset |z| ≥ θ while the step before was below θ (no confirmation step: the S-step windows
-// of consecutive steps overlap, so an onset holds for up to S steps by construction; a single batch
-// far enough out of line is therefore a γ burst).  Such events carry band "gamma": "conv2
-// grid_3_4_2: γ burst at step 1234, z 7.2".  Cost: one 16-point periodogram per channel and step.
+// is a γ burst: an onset z ≥ θ while the step before was below θ (no confirmation step: the S-step
+// windows of consecutive steps overlap, so an onset holds for up to S steps by construction; a single
+// batch far enough out of line is therefore a γ burst).  A fall (z ≤ −θ) is not an event.
+// Why bursts only (second version, written before any run was scored with it): under white Gaussian
+// noise g is a weighted sum of 9 χ²₁ (eigenvalues 2.5 … 0.006, ~4.9 effective degrees of freedom), so
+// ln g has a long lower tail and a short upper one: scored like this, z reaches −6 with probability
+// ~3·10^-6 per window (≈ 3 per 10 epochs of reference's 1,400 channels by noise alone), while z ≥ 6
+// needs g ≥ 50 × its median, probability ≤ 3·10^-31 (Chernoff).  The first version (|z| ≥ θ) gave
+// ~16 events per 10 clean CIFAR-10 epochs, nearly all drops.  θ is the change rule's, not tuned.
+// Found after measuring: that bound assumes a known median and MAD; estimated from 128 overlapping
+// windows, white noise scored by this rule reaches z 6.3 (≈ 1.5·10^-5 per window; bench/README.md).
+// Such events carry band "gamma": "conv2 grid_3_4_2: γ burst at step 1234, z 7.2".
+// Cost: the 5 γ bins of one 16-point periodogram per channel and step.
 
 // States per block at the end of an epoch, over the last W steps (W = --eeg-window), first match:
 //   diverged  a non-finite value in the loss or the block's channels in the window

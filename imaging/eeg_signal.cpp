@@ -53,21 +53,36 @@ Welch::Welch(int segment) : w_(segment) {
   }
 }
 
-std::vector<double> Welch::periodogram(const double* x) const {
+std::vector<double> Welch::windowed(const double* x) const {
   std::vector<double> y(x, x + w_);
   detrend(y);
   for (int t = 0; t < w_; ++t) y[size_t(t)] *= window_[size_t(t)];
+  return y;
+}
+
+double Welch::bin_power(const std::vector<double>& y, int k) const {
+  double re = 0, im = 0;
+  for (int t = 0, m = 0; t < w_; ++t, m = (m + k) % w_) {
+    re += y[size_t(t)] * cos_[size_t(m)];
+    im -= y[size_t(t)] * sin_[size_t(m)];
+  }
+  return (k == 0 || k == w_ / 2 ? 1.0 : 2.0) * (re * re + im * im) / window_energy_;
+}
+
+std::vector<double> Welch::periodogram(const double* x) const {
+  const std::vector<double> y = windowed(x);
   const int half = w_ / 2;
   std::vector<double> p(size_t(half + 1));
-  for (int k = 0; k <= half; ++k) {
-    double re = 0, im = 0;
-    for (int t = 0, m = 0; t < w_; ++t, m = (m + k) % w_) {
-      re += y[size_t(t)] * cos_[size_t(m)];
-      im -= y[size_t(t)] * sin_[size_t(m)];
-    }
-    p[size_t(k)] = (k == 0 || k == half ? 1.0 : 2.0) * (re * re + im * im) / window_energy_;
-  }
+  for (int k = 0; k <= half; ++k) p[size_t(k)] = bin_power(y, k);
   return p;
+}
+
+double Welch::band_power(const double* x, Band band) const {
+  const std::vector<double> y = windowed(x);
+  double sum = 0;
+  for (int k = 0; k <= w_ / 2; ++k)
+    if (band_of(double(k) / double(w_)) == band) sum += bin_power(y, k);
+  return sum;
 }
 
 std::vector<double> Welch::spectrum(const double* x, size_t n) const {

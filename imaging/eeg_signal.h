@@ -41,12 +41,18 @@ class Welch {
   std::vector<double> spectrum(const double* x, size_t n) const;
   // P_0 … P_{W/2} of one segment of exactly W samples.
   std::vector<double> periodogram(const double* x) const;
+  // Σ P_k over the bins of `band` of one segment of exactly W samples: the same numbers as summing
+  // periodogram(x)'s bins of that band in order (bit-identical), computing only those bins.
+  double band_power(const double* x, Band band) const;
   // Relative band powers of a spectrum from spectrum(): 5 numbers summing to 1 (or all 0).
   std::array<double, kBands> relative_bands(const std::vector<double>& power) const;
 
  private:
   int w_;
   std::vector<double> window_, cos_, sin_;
+  // The windowed, detrended segment and P_k of bin k from it (what periodogram() computes per bin).
+  std::vector<double> windowed(const double* x) const;
+  double bin_power(const std::vector<double>& y, int k) const;
   double window_energy_ = 0;
 };
 
