@@ -517,11 +517,13 @@ TEST(NetworkMemory, PooledGradientsAndInPlaceReluGiveTheSameBits) {
         EXPECT_EQ(std::memcmp(a[k].param->grad.data(), b[k].param->grad.data(), a[k].param->grad.size() * sizeof(float)), 0)
             << spec << " step " << step << " " << a[k].name;
       }
-      if (analysis_step)  // a kept backward still leaves every block's output gradient readable
-        for (size_t blk = 0; blk < kept.blocks().size(); ++blk)
+      if (analysis_step) {  // a kept backward still leaves every block's output gradient readable
+        for (size_t blk = 0; blk < kept.blocks().size(); ++blk) {
           EXPECT_EQ(std::memcmp(kept.output_grad(int(blk)).data(), pooled.output_grad(int(blk)).data(),
                                 kept.output_grad(int(blk)).size() * sizeof(float)), 0)
               << spec << " " << kept.blocks()[blk].name;
+        }
+      }
     }
   }
 }
