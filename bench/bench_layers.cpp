@@ -162,15 +162,15 @@ void relu_pool_backward(benchmark::State& state, size_t i) {
   state.SetBytesProcessed(int64_t(state.iterations() * (moved_bytes(in, mid) + moved_bytes(mid, out))));
 }
 
-// One SGD step of the reference net on a fixed random batch, with nnfmri's default optimiser.
-void reference_training_step(benchmark::State& state) {
-  nn::Network net(nn::Network::preset("reference"), 3, 32, 32);
+// One SGD step per iteration of `net` on a fixed random batch of `batch` images, with nnfmri's
+// default optimiser; counts images/s.
+void time_training_steps(benchmark::State& state, nn::Network& net, int batch) {
   net.init(kLayerBenchSeed);
   nn::Optimizer sgd(net, nn::OptimConfig{});
   nn::Rng rng(kLayerBenchSeed + 1);
-  nn::Tensor x(kLayerBenchBatch, 3, 32, 32), dlogits;  // (N, 3, 32, 32), (N, 10, 1, 1)
+  nn::Tensor x(batch, 3, 32, 32), dlogits;  // (N, 3, 32, 32), (N, 10, 1, 1)
   fill_normal(x, rng);
-  std::vector<uint8_t> labels(kLayerBenchBatch);
+  std::vector<uint8_t> labels(static_cast<size_t>(batch));
   for (auto& y : labels) y = uint8_t(rng.below(10));
   for (auto _ : state) {
     const nn::Tensor& logits = net.forward(x, true);
@@ -181,6 +181,13 @@ void reference_training_step(benchmark::State& state) {
     benchmark::DoNotOptimize(loss);
     benchmark::ClobberMemory();
   }
+  state.counters["images/s"] = benchmark::Counter(batch, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// One SGD step of the reference net, with its GFLOP/s.
+void reference_training_step(benchmark::State& state) {
+  nn::Network net(nn::Network::preset("reference"), 3, 32, 32);
+  time_training_steps(state, net, kLayerBenchBatch);
   // The shapes of every layer at this batch are those of the layer workload (the same net).
   const LayerWorkload& w = LayerWorkload::get();
   double flops = 0;
@@ -189,7 +196,6 @@ void reference_training_step(benchmark::State& state) {
     flops += forward_flops(net.layer(i), in, out) + backward_flops(net.layer(i), in, out, i > 0);
   }
   state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["images/s"] = benchmark::Counter(kLayerBenchBatch, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 // The `resnet20` workload: one training forward of the network at batch 128 on N(0,1) inputs, then
@@ -267,26 +273,10 @@ void resnet_kind_backward(benchmark::State& state, std::string label) {
   state.counters["layers"] = double(layers.size());
 }
 
-// One SGD step of a preset on a fixed random batch, with nnfmri's default optimiser.
+// One SGD step of a preset on a fixed random batch.
 void preset_training_step(benchmark::State& state, std::string preset, int batch) {
   nn::Network net(nn::Network::preset(preset), 3, 32, 32);
-  net.init(kLayerBenchSeed);
-  nn::Optimizer sgd(net, nn::OptimConfig{});
-  nn::Rng rng(kLayerBenchSeed + 1);
-  nn::Tensor x(batch, 3, 32, 32), dlogits;  // (N, 3, 32, 32), (N, 10, 1, 1)
-  fill_normal(x, rng);
-  std::vector<uint8_t> labels(static_cast<size_t>(batch));
-  for (auto& y : labels) y = uint8_t(rng.below(10));
-  for (auto _ : state) {
-    const nn::Tensor& logits = net.forward(x, true);
-    double loss = nn::softmax_cross_entropy(logits, labels.data(), &dlogits);
-    net.zero_grad();
-    net.backward(dlogits);
-    sgd.step(nn::OptimConfig{}.lr);
-    benchmark::DoNotOptimize(loss);
-    benchmark::ClobberMemory();
-  }
-  state.counters["images/s"] = benchmark::Counter(batch, benchmark::Counter::kIsIterationInvariantRate);
+  time_training_steps(state, net, batch);
 }
 
 // Registered at static-initialisation time (benchmark_main owns main()): one forward and one

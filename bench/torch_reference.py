@@ -61,6 +61,17 @@ def channel_mean_std(images):
     return x.mean(dim=1).float(), x.std(dim=1, unbiased=False).float()
 
 
+def init_like_nnfmri(net, output):
+    """nnfmri's default start: He-normal (fan in) weights and zero biases, the output layer at 0
+    (--output-init zero)."""
+    for m in net.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
+            if m.bias is not None: nn.init.zeros_(m.bias)
+    nn.init.zeros_(output.weight)
+    return net
+
+
 def reference_net():
     layers = []
     channels = 3
@@ -68,13 +79,7 @@ def reference_net():
         layers += [nn.Conv2d(channels, width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
         channels = width
     layers += [nn.Flatten(), nn.Linear(128 * 4 * 4, 256), nn.ReLU(), nn.Linear(256, 10)]
-    net = nn.Sequential(*layers)
-    for m in net.modules():
-        if isinstance(m, (nn.Conv2d, nn.Linear)):
-            nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
-            nn.init.zeros_(m.bias)
-    nn.init.zeros_(layers[-1].weight)  # the output layer starts at 0: logits 0, loss ln 10
-    return net
+    return init_like_nnfmri(nn.Sequential(*layers), layers[-1])  # the output at 0: logits 0, loss ln 10
 
 
 class BasicBlock(nn.Module):
@@ -104,12 +109,7 @@ def bn_net():
         layers.append(nn.MaxPool2d(2))
     layers += [nn.Flatten(), nn.Linear(128 * 4 * 4, 256), nn.ReLU(), nn.Dropout(0.3), nn.Linear(256, 10)]
     net = nn.Sequential(*layers)
-    for m in net.modules():
-        if isinstance(m, (nn.Conv2d, nn.Linear)):
-            nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
-            if m.bias is not None: nn.init.zeros_(m.bias)
-    nn.init.zeros_(layers[-1].weight)  # the output layer starts at 0, as nnfmri's --output-init zero
-    return net
+    return init_like_nnfmri(net, layers[-1])
 
 
 def resnet_net(n=3):
@@ -121,12 +121,7 @@ def resnet_net(n=3):
             cin = width
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10)]
     net = nn.Sequential(*layers)
-    for m in net.modules():
-        if isinstance(m, (nn.Conv2d, nn.Linear)):
-            nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
-            if m.bias is not None: nn.init.zeros_(m.bias)
-    nn.init.zeros_(layers[-1].weight)  # the output layer starts at 0, as nnfmri's --output-init zero
-    return net
+    return init_like_nnfmri(net, layers[-1])
 
 
 NETS = {"reference": reference_net, "bn": bn_net, "resnet20": resnet_net}
