@@ -253,6 +253,20 @@ int planted_mode(int k, size_t samples, double strength, uint64_t seed) {
   }
   std::printf("| k random (mean of 20 draws) | %.1f | %.1f | %.4f | %+.2f |\n", double(b_to_a) - random_cut, random_cut,
               random_others, 100 * (random_others - others_accuracy(intact)));
+  // Which cells each top-k holds: (row, col) 1-based, "patch" or the classes whose evidence cell it is.
+  auto describe = [&](const std::vector<int>& order) {
+    std::string text;
+    for (int j = 0; j < k; ++j) {
+      const int g = order[size_t(j)], r = g / cfg.cell_cols, c = g % cfg.cell_cols;
+      text += (j ? ", (" : "(") + std::to_string(r + 1) + ", " + std::to_string(c + 1) + ")";
+      if (g == patch_region) text += " patch";
+      for (size_t cls = 0; cls < planted.class_cells.size(); ++cls)
+        for (const auto& [er, ec] : planted.class_cells[cls])
+          if (er == r && ec == c) text += " class-" + std::to_string(cls);
+    }
+    return text;
+  };
+  std::printf("top-%d cells: confusion map %s; Grad-CAM %s\n", k, describe(by_phi).c_str(), describe(by_cam).c_str());
 
   // Faithfulness and the pointing game on the planted test set (a stratified sample, logprob value).
   imaging::ZetaSettings plain;
