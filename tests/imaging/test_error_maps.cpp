@@ -39,8 +39,9 @@ std::vector<int> ranked(const double* score, int n) {
 //      cuts the B→A count by more than k random regions do (mean cut over 20 seeded draws).
 // Grad-CAM (target A, the same images) is printed beside them, not asserted: the study's 2× target
 // over Grad-CAM is not met on every seed (bench/README.md).
-// A wrong map fails: with the sign flipped the top regions push towards B (B's own evidence), with
-// the classes swapped likewise, and a map shifted by one region misses the patch's cell.
+// A wrong map fails both: with the value's sign flipped (z_B − z_A) or its two classes swapped, the
+// top regions push towards B, the patch's cell is in none of the images' top 3 and their lesion
+// raises B→A (checked by breaking imaging/lesion_game.cpp and imaging/zeta.cpp, 2026-12-01).
 TEST(ErrorMaps, PlantedFailureConfusionMapFindsAndRemovesTheShortcut) {
   datasets::PlantedConfig cfg;
   cfg.seed = 3;
