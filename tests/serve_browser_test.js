@@ -125,6 +125,52 @@ async function main() {
     await waitUntil("the run list to say finished", 10000, () => evaluate("document.querySelector('#runs tr[data-run=live]').textContent.includes('finished')"));
     check(true, "the run list says the run finished");
 
+    // ---- error maps in the served page: a copy of the trained run whose last epoch is analysed again
+    // with `analyze --errors` (its final checkpoint, a deterministic stop), moved into ROOT when
+    // complete.  The net is barely trained, so most of the sample is misclassified: the cell with the
+    // most images is clicked; its regions and its worst images (with overlays) must appear, as
+    // zeta.json says (computed here from the file, not from the page).
+    const epochs = Number(args.epochs), lastDir = path.join("analysis", "epoch_" + String(epochs).padStart(3, "0"));
+    const staging = path.join(base, "errors-staging");
+    fs.cpSync(runDir, staging, { recursive: true });
+    execFileSync(nnfmri, ["analyze", path.join(runDir, "model.ckpt"), "--data", "planted", "--out", path.join(staging, lastDir), "--errors",
+      "--threads", "1", "--stages", "zeta", "--zeta-samples", "64", "--zeta-tol", "0", "--zeta-max-permutations", "4", "--zeta-budget", "1000"],
+      { stdio: ["ignore", "ignore", "pipe"] });
+    fs.renameSync(staging, path.join(root, "errors"));
+    const zeta = JSON.parse(fs.readFileSync(path.join(root, "errors", lastDir, "zeta.json"), "utf8"));
+    const E = zeta.errors, cells = new Map();
+    E.labels.forEach((y, slot) => { if (E.predicted[slot] !== y) { const key = y + ":" + E.predicted[slot]; cells.set(key, [...(cells.get(key) || []), slot]); } });
+    let pick = null;  // the cell with the most images, the first in row order among equals
+    for (const [key, slots] of cells) {
+      const [y, p] = key.split(":").map(Number);
+      if (!pick || slots.length > pick.slots.length || (slots.length === pick.slots.length && (y < pick.y || (y === pick.y && p < pick.p)))) pick = { y, p, slots };
+    }
+    check(pick !== null, "analyze --errors on the barely trained net finds mistakes", E.labels.length + " images");
+    // the cell's min(4, count) lowest p(true), ties by sample position (imaging/error_maps.h gallery_slots)
+    const worst = [...pick.slots].sort((a, b) => E.probability_true[a] - E.probability_true[b] || a - b).slice(0, 4);
+    const firstLayer = Object.keys(zeta.layers)[0], entry = zeta.layers[firstLayer].errors.confusions.find((c) => c.true === pick.y && c.predicted === pick.p);
+    const keys = Object.keys(zeta.layers[firstLayer].regions), mostNegative = keys[entry.phi.reduce((b, v, r) => (v < entry.phi[b] ? r : b), 0)];
+    const layersWithCell = Object.values(zeta.layers).filter((ly) => ly.errors && ly.errors.confusions.some((c) => c.true === pick.y && c.predicted === pick.p)).length;
+    const loadedErrors = browser.waitFor("Page.loadEventFired", 30000);
+    await cdp("Page.navigate", { url: url + "?run=errors" });
+    await loadedErrors;
+    await waitUntil("the confusion matrix of the errors run", 30000, () => evaluate(`document.body.dataset.ready === '1' && window.nnfmriReport.epochCount === ${epochs} && !!document.querySelector("#errors td.cell")`));
+    const errorView = await evaluate(`(() => { const R = window.nnfmriReport; R.setEpoch(R.epochCount - 1);
+      const td = document.querySelector('#errors td[data-y="${pick.y}"][data-p="${pick.p}"]');
+      if (!td) return null;
+      const count = Number(td.textContent);
+      td.click();
+      const regions = [...document.querySelectorAll("#errors .error-regions p")].map((p) => p.textContent);
+      const box = document.querySelector("#errors .error-examples");
+      return { count, regions, examples: box ? Number(box.dataset.examples) : -1, layer: box ? box.dataset.layer : "",
+               views: box ? [...box.querySelectorAll(".image-box")].map((v) => [Number(v.dataset.label), Number(v.dataset.predicted), Number(v.dataset.slot), v.dataset.overlay]) : [] }; })()`);
+    check(errorView !== null && errorView.count === pick.slots.length, "the served page's confusion matrix holds the cell with zeta.json's count",
+          JSON.stringify({ cell: pick.y + "→" + pick.p, want: pick.slots.length, got: errorView && errorView.count }));
+    check(errorView.regions.length === layersWithCell && errorView.regions[0].startsWith(firstLayer + " (" + pick.slots.length + " images): " + mostNegative + " "),
+          "clicking it lists each layer's regions, the first layer's most negative φ first", errorView.regions[0] + " (want " + mostNegative + ", " + layersWithCell + " layers)");
+    check(errorView.examples === worst.length && JSON.stringify(errorView.views) === JSON.stringify(worst.map((s) => [pick.y, pick.p, s, "1"])) && errorView.layer === firstLayer,
+          "and its " + worst.length + " worst images, lowest p(true) first, each with its " + firstLayer + " overlay", JSON.stringify(errorView) + " want slots " + JSON.stringify(worst));
+
     // ---- two runs compared, and a malformed run beside them
     makeServedRun(path.join(root, "seed1"), 10, 1);
     makeServedRun(path.join(root, "seed2"), 10, 2);

@@ -20,7 +20,7 @@
 //
 // Planted failure (mode `planted`): the default planted set (10 classes, 5 evidence cells); a shortcut
 // patch, pattern 7 at +STRENGTH·signal (default 2: more salient than the evidence, as a shortcut is) in a
-// cell that holds no evidence, is added to 90% of the training images
+// cell that holds no evidence (tests/planted_failure.h), is added to 90% of the training images
 // of class A = 0 and to every test image of class B = 2 (B's own evidence stays).  The net of
 // tests/planted_net.h is trained on it.  Affected images: test images of B predicted A.  The confusion
 // map is φ of the game with value confusion:B:A (z_A − z_B) on the test images of class B; per image,
@@ -55,6 +55,7 @@
 #include "imaging/shapley.h"
 #include "nn/checkpoint.h"
 #include "nn/rng.h"
+#include "tests/planted_failure.h"
 #include "tests/planted_net.h"
 
 namespace {
@@ -154,50 +155,17 @@ void table(const imaging::CoalitionValue& game, const std::vector<Method>& metho
 int planted_mode(int k, size_t samples, double strength, uint64_t seed) {
   datasets::PlantedConfig cfg;
   cfg.seed = seed;
-  datasets::PlantedSet planted = datasets::make_planted(cfg);
   const int A = 0, B = 2;
-  // The patch cell: the first cell (row-major) that is nobody's evidence.
-  std::vector<std::vector<bool>> evidence(size_t(cfg.cell_rows), std::vector<bool>(size_t(cfg.cell_cols), false));
-  for (const auto& cells : planted.class_cells)
-    for (const auto& [r, c] : cells) evidence[size_t(r)][size_t(c)] = true;
-  int pr = -1, pc = -1;
-  for (int r = 0; r < cfg.cell_rows && pr < 0; ++r)
-    for (int c = 0; c < cfg.cell_cols && pr < 0; ++c)
-      if (!evidence[size_t(r)][size_t(c)] && r > 0 && c > 0) pr = r, pc = c;
-  const datasets::CellBox box = datasets::cell_box(cfg, pr, pc);
-  auto stamp = [&](datasets::Dataset& d, size_t i) {
-    for (int ch = 0; ch < d.channels; ++ch)
-      for (int y = box.y0; y < box.y1; ++y)
-        for (int x = box.x0; x < box.x1; ++x)
-          if (datasets::pattern_on(7, y - box.y0, x - box.x0, box.y1 - box.y0, box.x1 - box.x0)) {
-            uint8_t& p = d.pixels[i * d.image_size() + (size_t(ch) * d.height + size_t(y)) * d.width + size_t(x)];
-            p = uint8_t(std::min(255.0, p + strength * cfg.signal));
-          }
-  };
-  nn::Rng rng(77);
-  size_t stamped = 0, of_a = 0;
-  for (size_t i = 0; i < planted.split.train.size(); ++i)
-    if (planted.split.train.labels[i] == A && !planted.train_is_null[i]) {
-      ++of_a;
-      if (rng.uniform() < 0.9) stamp(planted.split.train, i), ++stamped;
-    }
-  for (size_t i = 0; i < planted.split.test.size(); ++i)
-    if (planted.split.test.labels[i] == B) stamp(planted.split.test, i);
+  PlantedFailure failure = make_planted_failure(cfg, A, B, strength);
+  const datasets::PlantedSet& planted = failure.planted;
+  const int pr = failure.patch_row, pc = failure.patch_col;
   std::printf("planted failure: patch (+%.2g x signal) in cell (%d, %d) on %zu of %zu class-%d training images and on every class-%d test image\n",
-              strength, pr + 1, pc + 1, stamped, of_a, A, B);
+              strength, pr + 1, pc + 1, failure.stamped, failure.of_a, A, B);
   nn::Network net = train_planted_net(planted);
   const nn::LabeledImages test = planted.split.test.view();
   const imaging::LesionEvaluation intact = imaging::evaluate_lesioned(net, test, 64, nullptr);
   const int K = net.num_outputs();
-  auto others_accuracy = [&](const imaging::LesionEvaluation& ev) {
-    long hit = 0, total = 0;
-    for (int y = 0; y < K; ++y) {
-      if (y == B) continue;
-      for (int p = 0; p < K; ++p) total += ev.confusion[size_t(y) * K + p];
-      hit += ev.confusion[size_t(y) * K + y];
-    }
-    return double(hit) / double(total);
-  };
+  auto others_accuracy = [&](const imaging::LesionEvaluation& ev) { return accuracy_without(ev, K, B); };
   const long b_to_a = intact.confusion[size_t(B) * K + A];
   long b_total = 0;
   for (int p = 0; p < K; ++p) b_total += intact.confusion[size_t(B) * K + p];
@@ -205,7 +173,7 @@ int planted_mode(int k, size_t samples, double strength, uint64_t seed) {
               b_to_a, b_total, others_accuracy(intact));
 
   const run::GridSpec grid{cfg.cell_rows, cfg.cell_cols, 1};
-  const int patch_region = pr * cfg.cell_cols + pc;
+  const int patch_region = failure.patch_region(cfg.cell_cols);
   // The confusion game on class B's test images.
   std::vector<uint32_t> b_images, affected_slots;
   for (size_t i = 0; i < test.count; ++i)
@@ -285,6 +253,20 @@ int planted_mode(int k, size_t samples, double strength, uint64_t seed) {
   }
   std::printf("| k random (mean of 20 draws) | %.1f | %.1f | %.4f | %+.2f |\n", double(b_to_a) - random_cut, random_cut,
               random_others, 100 * (random_others - others_accuracy(intact)));
+  // Which cells each top-k holds: (row, col) 1-based, "patch" or the classes whose evidence cell it is.
+  auto describe = [&](const std::vector<int>& order) {
+    std::string text;
+    for (int j = 0; j < k; ++j) {
+      const int g = order[size_t(j)], r = g / cfg.cell_cols, c = g % cfg.cell_cols;
+      text += (j ? ", (" : "(") + std::to_string(r + 1) + ", " + std::to_string(c + 1) + ")";
+      if (g == patch_region) text += " patch";
+      for (size_t cls = 0; cls < planted.class_cells.size(); ++cls)
+        for (const auto& [er, ec] : planted.class_cells[cls])
+          if (er == r && ec == c) text += " class-" + std::to_string(cls);
+    }
+    return text;
+  };
+  std::printf("top-%d cells: confusion map %s; Grad-CAM %s\n", k, describe(by_phi).c_str(), describe(by_cam).c_str());
 
   // Faithfulness and the pointing game on the planted test set (a stratified sample, logprob value).
   imaging::ZetaSettings plain;
