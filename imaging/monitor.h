@@ -24,6 +24,14 @@
 //     spatial_zeta (ours, when the profile holds weights) S_ζ(x) = (1/L') Σ_l Σ_{g∈G_l} w_g z_g(x)²,
 //                  w_g = |φ̂_g| / Σ_{g'∈G_l} |φ̂_g'|, φ̂_g the region's Shapley value from a zeta.json of
 //                  the checkpoint (set_zeta_weights), L' the blocks with Σ_{G_l} |φ̂| > 0.
+//     spatial_cov  (ours, always) per block l with z_l = (z_g)_{g∈G_l} (p values): at fit, c_i = z_l,i − z̄_l,
+//                  S_l = (1/N) Σ c_i c_iᵀ, Ledoit–Wolf C_l = ρ m I + (1 − ρ) S_l, m = tr S_l / p,
+//                  δ² = ‖S_l − mI‖²_F / p, β² = min(δ², Σ_i ‖c_i c_iᵀ − S_l‖²_F / (N² p)), ρ = β²/δ² (1 if δ² = 0),
+//                  P_l = (C_l + δ'I)⁻¹ (δ' the ridge of the penultimate precision);
+//                  d_l(x) = (z_l(x) − z̄_l)ᵀ P_l (z_l(x) − z̄_l), a_l, b_l its mean and population sd over
+//                  the fit images;  spatial_cov(x) = (1/L_c) Σ_l (d_l(x) − a_l)/b_l over the blocks with
+//                  G_l non-empty and b_l > 0.  It sees shifts that move many regions of a block a little
+//                  in a way the clean images do not; its region map is z_g, as for spatial.
 //   Drift of a window of n images, per region g in G: the Kolmogorov–Smirnov distance
 //     D_g = sup_v |F_n(v) − F_g(v)| between the window's φ_g and the profile's CDF F_g (the sketch,
 //     linear between the q_g,j), p_g = Q_KS((√n_e + 0.12 + 0.11/√n_e)·D_g), n_e = nN/(n + N) (the
