@@ -68,6 +68,10 @@ struct LayerProfile {
   nn::Tensor mean, sd;   // (1, 1, 1, R) μ_g, σ_g
   nn::Tensor quantiles;  // (1, 1, R, Q) q_g,j
   nn::Tensor weight;     // (1, 1, 1, R) |φ̂_g| from zeta.json, when Profile::zeta_file is set; else empty
+  // spatial_cov (README "Monitoring"), over the regions of G_l; 0 at every region outside G_l:
+  nn::Tensor cov_centre;     // (1, 1, 1, R) z̄_l
+  nn::Tensor cov_precision;  // (1, 1, R, R) P_l = (C_l + δ'I)⁻¹, C_l the Ledoit–Wolf covariance of z_l
+  nn::Tensor cov_scale;      // (1, 1, 1, 2) a_l, b_l: mean and population sd of d_l over the fit images
 };
 
 struct Profile {
@@ -118,6 +122,13 @@ double ks_distance(std::vector<double> window, const float* q, int count);
 // p of D for a window of n against a reference of m (the asymptotic two-sample formula above).
 // (Benjamini–Hochberg: imaging/zeta_stats.h, the one the ζ stage uses.)
 double ks_p_value(double distance, double n, double m);
+// The Ledoit–Wolf shrinkage covariance (p, p) of the rows of x (n, p) (README "spatial_cov"); centre
+// gets the rows' mean, shrinkage ρ.  Needs n ≥ 1, p ≥ 1.
+std::vector<double> ledoit_wolf(const std::vector<double>& x, long n, int p, std::vector<double>& centre, double& shrinkage);
+// z_g = (φ_g − μ_g)/σ_g of `count` images of the block (φ and z: count × R), 0 where σ_g ≤ kMinRegionSd.
+void block_z(const LayerProfile& layer, const float* phi, int count, float* z);
+// d_l of `count` images from their z (count × R): (z − z̄_l)ᵀ P_l (z − z̄_l).
+std::vector<double> block_distances(const LayerProfile& layer, const float* z, int count);
 
 // ---- scoring a stream ----
 struct RegionScore {
@@ -128,6 +139,7 @@ struct ImageScores {
   int prediction = 0;
   double msp = 0, energy = 0, mahalanobis = 0, knn = 0, spatial = 0;
   double spatial_zeta = 0;  // 0 when the profile has no weights
+  double spatial_cov = 0;   // 0 when no block has b_l > 0
   std::vector<RegionScore> top;        // the kTopRegions largest |z| over every block, largest first
   std::vector<RegionScore> layer_top;  // per block with G_l non-empty, its largest |z|
 };
@@ -167,6 +179,7 @@ class Monitor {
   std::vector<std::vector<double>> pending_;  // per block (R, images of the open window) φ
   long pending_images_ = 0;
   std::vector<float> features_;             // (count, D) h of the last batch
+  std::vector<float> z_;                    // (count, R) z of one block of the last batch (spatial_cov)
 };
 
 }  // namespace imaging
