@@ -294,6 +294,7 @@ void fit_block_covariance(LayerProfile& layer, const std::vector<float>& phi, lo
   layer.cov_centre = row_tensor(1, regions);
   layer.cov_precision = row_tensor(regions, regions);
   layer.cov_scale = row_tensor(1, 2);
+  for (nn::Tensor* t : {&layer.cov_centre, &layer.cov_precision, &layer.cov_scale}) t->zero();  // 0 outside G_l
   std::vector<int> used;  // G_l
   for (int r = 0; r < regions; ++r)
     if (layer.sd.data()[r] > kMinRegionSd) used.push_back(r);

@@ -400,9 +400,11 @@ TEST_F(Monitor, CovarianceScoreIsTheStandardisedBlockDistance) {
   for (const imaging::LayerProfile& l : p.layers) {
     const int regions = l.grid.count();
     ASSERT_EQ(l.cov_precision.size(), size_t(regions) * regions);
-    for (int r = 0; r < regions; ++r)
-      if (!(l.sd.data()[r] > imaging::kMinRegionSd))
-        for (int k = 0; k < regions; ++k) ASSERT_EQ(l.cov_precision.data()[size_t(r) * regions + k], 0.f);
+    for (int r = 0; r < regions; ++r) {
+      if (l.sd.data()[r] > imaging::kMinRegionSd) continue;
+      ASSERT_EQ(l.cov_centre.data()[r], 0.f);
+      for (int k = 0; k < regions; ++k) ASSERT_EQ(l.cov_precision.data()[size_t(r) * regions + k], 0.f);
+    }
     layers += l.cov_scale.data()[1] > 0;
   }
   ASSERT_GE(layers, 4);
