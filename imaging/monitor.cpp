@@ -21,6 +21,8 @@ const char kProfileMagic[8] = {'N', 'N', 'F', 'M', 'R', 'I', 'p', 'f'};
 constexpr int kMaxQuantiles = 1001;
 constexpr int kMaxClasses = 65536;
 constexpr long kMaxKnnImages = 1L << 20;
+// 2: spatial_cov's tensors (README "Monitoring"); a version-1 profile has none and is refused.
+constexpr int kProfileVersion = 2;
 
 nn::Tensor row_tensor(int rows, int cols) { return nn::Tensor(1, 1, rows, cols); }
 
@@ -56,12 +58,13 @@ bool cholesky(std::vector<double>& a, int n) {
 }
 
 // (Σ + δI)⁻¹ via Cholesky: column e_c solved through L y = e_c, Lᵀ x = y.
-std::vector<double> inverse_spd(std::vector<double> a, int n) {
+// what: the matrix, for the error when it is not positive definite.
+std::vector<double> inverse_spd(std::vector<double> a, int n, const std::string& what) {
   double trace = 0;
   for (int i = 0; i < n; ++i) trace += a[size_t(i) * n + i];
   const double ridge = 1e-6 * trace / n + 1e-12;
   for (int i = 0; i < n; ++i) a[size_t(i) * n + i] += ridge;
-  if (!cholesky(a, n)) throw base::Error("monitor: the tied covariance of the penultimate features is not positive definite");
+  if (!cholesky(a, n)) throw base::Error("monitor: " + what + " is not positive definite");
   std::vector<double> inverse(size_t(n) * n), y(n);
   for (int c = 0; c < n; ++c) {
     for (int i = 0; i < n; ++i) {
@@ -224,7 +227,103 @@ double ks_p_value(double distance, double n, double m) {
   return std::min(1.0, std::max(0.0, sum));
 }
 
+// S = (1/n) Σ c_i c_iᵀ with c_i = x_i − x̄; Σ_i ‖c_i c_iᵀ − S‖²_F = Σ_i ‖c_i‖⁴ − n‖S‖²_F (expand the square;
+// Σ_i c_iᵀ S c_i = n tr S²), so β² = min(δ², (Σ_i ‖c_i‖⁴ / n − ‖S‖²_F) / (n p)), as sklearn's ledoit_wolf.
+std::vector<double> ledoit_wolf(const std::vector<double>& x, long n, int p, std::vector<double>& centre, double& shrinkage) {
+  centre.assign(size_t(p), 0.0);
+  for (long i = 0; i < n; ++i)
+    for (int a = 0; a < p; ++a) centre[size_t(a)] += x[size_t(i) * p + a];
+  for (double& c : centre) c /= double(n);
+  std::vector<double> c(size_t(n) * p), s(size_t(p) * p, 0.0);
+  double fourth = 0;  // Σ_i ‖c_i‖⁴
+  for (long i = 0; i < n; ++i) {
+    double norm2 = 0;
+    for (int a = 0; a < p; ++a) {
+      const double v = x[size_t(i) * p + a] - centre[size_t(a)];
+      c[size_t(i) * p + a] = v, norm2 += v * v;
+    }
+    fourth += norm2 * norm2;
+  }
+  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, p, int(n), 1.0 / double(n), c.data(), p, 0.0, s.data(), p);
+  for (int a = 0; a < p; ++a)
+    for (int b = 0; b < a; ++b) s[size_t(a) * p + b] = s[size_t(b) * p + a];
+  double trace = 0, frobenius2 = 0;
+  for (int a = 0; a < p; ++a) trace += s[size_t(a) * p + a];
+  for (const double v : s) frobenius2 += v * v;
+  const double m = trace / p;
+  double delta2 = 0;  // ‖S − mI‖²_F / p
+  for (int a = 0; a < p; ++a)
+    for (int b = 0; b < p; ++b) {
+      const double v = s[size_t(a) * p + b] - (a == b ? m : 0.0);
+      delta2 += v * v;
+    }
+  delta2 /= p;
+  const double beta2 = std::min(delta2, std::max(0.0, (fourth / double(n) - frobenius2) / (double(n) * p)));
+  shrinkage = delta2 > 0 ? beta2 / delta2 : 1.0;
+  for (int a = 0; a < p; ++a)
+    for (int b = 0; b < p; ++b) {
+      double& v = s[size_t(a) * p + b];
+      v = (1 - shrinkage) * v + (a == b ? shrinkage * m : 0.0);
+    }
+  return s;
+}
+
+void block_z(const LayerProfile& layer, const float* phi, int count, float* z) {
+  const int regions = layer.grid.count();
+  for (int i = 0; i < count; ++i)
+    for (int r = 0; r < regions; ++r) {
+      const float sd = layer.sd.data()[r];
+      z[size_t(i) * regions + r] = sd > kMinRegionSd ? (phi[size_t(i) * regions + r] - layer.mean.data()[r]) / sd : 0.f;
+    }
+}
+
+// The quadratic form of mahalanobis_scores with one "class", the block's centre.
+std::vector<double> block_distances(const LayerProfile& layer, const float* z, int count) {
+  return mahalanobis_scores(z, count, layer.cov_centre.data(), layer.cov_precision.data(), 1, layer.grid.count());
+}
+
 // ---- the profile ----
+
+namespace {
+
+// spatial_cov's part of the profile for one block (README "Monitoring"): z of the fit images from the
+// block's stored μ, σ (block_z, as the monitor computes it), the Ledoit–Wolf covariance over G_l, its
+// precision scattered into the (R, R) tensor, and a_l, b_l from block_distances of the same images.
+void fit_block_covariance(LayerProfile& layer, const std::vector<float>& phi, long images) {
+  const int regions = layer.grid.count();
+  layer.cov_centre = row_tensor(1, regions);
+  layer.cov_precision = row_tensor(regions, regions);
+  layer.cov_scale = row_tensor(1, 2);
+  for (nn::Tensor* t : {&layer.cov_centre, &layer.cov_precision, &layer.cov_scale}) t->zero();  // 0 outside G_l
+  std::vector<int> used;  // G_l
+  for (int r = 0; r < regions; ++r)
+    if (layer.sd.data()[r] > kMinRegionSd) used.push_back(r);
+  if (used.empty()) return;  // no region with a scale: a_l = b_l = 0, the block is left out
+  const int p = int(used.size());
+  std::vector<float> z(size_t(images) * regions);
+  block_z(layer, phi.data(), int(images), z.data());
+  std::vector<double> x(size_t(images) * p);
+  for (long i = 0; i < images; ++i)
+    for (int a = 0; a < p; ++a) x[size_t(i) * p + a] = z[size_t(i) * regions + used[size_t(a)]];
+  std::vector<double> centre;
+  double shrinkage = 0;
+  const std::vector<double> covariance = ledoit_wolf(x, images, p, centre, shrinkage);
+  const std::vector<double> precision = inverse_spd(covariance, p, "the region covariance of block " + layer.name);
+  for (int a = 0; a < p; ++a) {
+    layer.cov_centre.data()[used[size_t(a)]] = float(centre[size_t(a)]);
+    for (int b = 0; b < p; ++b)
+      layer.cov_precision.data()[size_t(used[size_t(a)]) * regions + used[size_t(b)]] = float(precision[size_t(a) * p + b]);
+  }
+  const std::vector<double> d = block_distances(layer, z.data(), int(images));
+  double sum = 0, squares = 0;
+  for (const double v : d) sum += v;
+  const double mean = sum / double(images);
+  for (const double v : d) squares += (v - mean) * (v - mean);
+  layer.cov_scale.data()[0] = float(mean);
+  layer.cov_scale.data()[1] = float(std::sqrt(squares / double(images)));
+}
+
+}  // namespace
 
 Profile fit_profile(nn::Network& net, const nn::LabeledImages& data, long images, int batch,
                     const MonitorSettings& settings, const std::string& checkpoint_sha256, base::Json about) {
@@ -286,6 +385,7 @@ Profile fit_profile(nn::Network& net, const nn::LabeledImages& data, long images
       const std::vector<float> q = sketch_quantiles(values, settings.quantiles);
       std::copy(q.begin(), q.end(), layer.quantiles.data() + size_t(r) * settings.quantiles);
     }
+    fit_block_covariance(layer, phi[l], images);
     std::vector<float>().swap(phi[l]);
   }
   // Class means and the tied covariance, in double, in image order.
@@ -315,7 +415,7 @@ Profile fit_profile(nn::Network& net, const nn::LabeledImages& data, long images
         for (int b = 0; b < features; ++b) covariance[size_t(a) * features + b] += centred[a] * centred[b];
   }
   for (double& c : covariance) c /= double(images);
-  const std::vector<double> precision = inverse_spd(covariance, features);
+  const std::vector<double> precision = inverse_spd(covariance, features, "the tied covariance of the penultimate features");
   profile.precision = row_tensor(features, features);
   for (size_t i = 0; i < precision.size(); ++i) profile.precision.data()[i] = float(precision[i]);
   const long bank = std::min(images, settings.knn_images);
@@ -342,6 +442,9 @@ std::vector<nn::FramedTensor> profile_tensors(Profile& p) {
     tensors.push_back({l.name + ".sd", &l.sd});
     tensors.push_back({l.name + ".quantiles", &l.quantiles});
     if (!p.zeta_file.empty()) tensors.push_back({l.name + ".weight", &l.weight});
+    tensors.push_back({l.name + ".cov_centre", &l.cov_centre});
+    tensors.push_back({l.name + ".cov_precision", &l.cov_precision});
+    tensors.push_back({l.name + ".cov_scale", &l.cov_scale});
   }
   tensors.push_back({"class_means", &p.class_means});
   tensors.push_back({"precision", &p.precision});
@@ -373,6 +476,7 @@ void save_profile(const std::string& path, Profile& p) {
                       {"grid", {l.grid.gh, l.grid.gw, l.grid.gc}}});
   nlohmann::json header = {
       {"format", "nnfmri monitor profile"},
+      {"profile_version", kProfileVersion},
       {"checkpoint_sha256", p.checkpoint_sha256},
       {"about", nlohmann::json::parse(p.about.dump())},
       {"images", p.images},
@@ -395,6 +499,10 @@ Profile load_profile(const std::string& path) {
   const base::Node h(file.header, path);
   Profile p;
   if (h["format"].text() != "nnfmri monitor profile") h["format"].reject("expected \"nnfmri monitor profile\"");
+  if (!h.has("profile_version") || h["profile_version"].integer(0, 1 << 30) != kProfileVersion)
+    throw file.fail("profile version " + (h.has("profile_version") ? std::to_string(h["profile_version"].integer(0, 1 << 30)) : std::string("1")) +
+                    ", this build reads version " + std::to_string(kProfileVersion) +
+                    " (with spatial_cov); fit it again with `nnfmri profile`");
   p.checkpoint_sha256 = h["checkpoint_sha256"].text();
   p.about = h["about"].json();
   p.images = long(h["images"].integer(2, 1LL << 40));
@@ -429,7 +537,7 @@ Profile load_profile(const std::string& path) {
     lp.grid = run::RegionGrid(shape[0], shape[1], shape[2], spec, false);
     if (lp.grid.gh != cells[0] || lp.grid.gw != cells[1] || lp.grid.gc != cells[2])
       layer["grid"].reject("is not the profile's grid clamped to the layer");
-    floats += double(lp.grid.count()) * (2.0 + p.settings.quantiles + (p.zeta_file.empty() ? 0.0 : 1.0));
+    floats += double(lp.grid.count()) * (3.0 + p.settings.quantiles + (p.zeta_file.empty() ? 0.0 : 1.0) + lp.grid.count()) + 2.0;
     p.layers.push_back(std::move(lp));
   }
   if (p.layers.empty()) layers.reject("expected at least one layer");
@@ -439,6 +547,9 @@ Profile load_profile(const std::string& path) {
     l.sd = row_tensor(1, l.grid.count());
     l.quantiles = row_tensor(l.grid.count(), p.settings.quantiles);
     if (!p.zeta_file.empty()) l.weight = row_tensor(1, l.grid.count());
+    l.cov_centre = row_tensor(1, l.grid.count());
+    l.cov_precision = row_tensor(l.grid.count(), l.grid.count());
+    l.cov_scale = row_tensor(1, 2);
   }
   p.class_means = row_tensor(p.classes, p.features);
   p.precision = row_tensor(p.features, p.features);
@@ -453,6 +564,11 @@ Profile load_profile(const std::string& path) {
       if (!p.zeta_file.empty() && !(l.weight.data()[r] >= 0 && std::isfinite(l.weight.data()[r])))
         throw file.fail("layer " + l.name + " region " + std::to_string(r) + ": weight not finite and ≥ 0");
     }
+  for (const LayerProfile& l : p.layers)
+    for (const nn::Tensor* t : {&l.cov_centre, &l.cov_precision, &l.cov_scale})
+      for (size_t i = 0; i < t->size(); ++i)
+        if (!std::isfinite(t->data()[i]) || (t == &l.cov_scale && t->data()[i] < 0))
+          throw file.fail("layer " + l.name + ": cov_centre, cov_precision or cov_scale not finite (or a negative scale)");
   for (const nn::Tensor* t : {&p.class_means, &p.precision, &p.knn})
     for (size_t i = 0; i < t->size(); ++i)
       if (!std::isfinite(t->data()[i])) throw file.fail("a non-finite value in the Mahalanobis or KNN tensors");
@@ -497,10 +613,7 @@ std::vector<std::vector<float>> Monitor::region_z(int i) const {
     const LayerProfile& layer = profile_.layers[l];
     const int regions = layer.grid.count();
     z[l].assign(size_t(regions), 0.f);
-    for (int r = 0; r < regions; ++r) {
-      const float sd = layer.sd.data()[r];
-      if (sd > kMinRegionSd) z[l][size_t(r)] = (phi_[l][size_t(i) * regions + r] - layer.mean.data()[r]) / sd;
-    }
+    block_z(layer, phi_[l].data() + size_t(i) * regions, 1, z[l].data());
   }
   return z;
 }
@@ -588,6 +701,21 @@ void Monitor::score_batch(const nn::Tensor& x, std::vector<ImageScores>& scores,
   const std::vector<double> knn = knn_scores(features_.data(), count, profile_.knn.data(), profile_.knn.shape().h, features,
                                              profile_.settings.knn_k);
   for (int i = 0; i < count; ++i) scores[size_t(i)].mahalanobis = mahalanobis[size_t(i)], scores[size_t(i)].knn = knn[size_t(i)];
+  // spatial_cov = (1/L_c) Σ_l (d_l − a_l)/b_l over the blocks with b_l > 0, block by block in block order.
+  std::vector<double> cov_total(size_t(count), 0.0);
+  int cov_layers = 0;
+  for (size_t l = 0; l < profile_.layers.size(); ++l) {
+    const LayerProfile& layer = profile_.layers[l];
+    const double a = layer.cov_scale.data()[0], b = layer.cov_scale.data()[1];
+    if (!(b > 0)) continue;
+    z_.resize(size_t(count) * layer.grid.count());
+    block_z(layer, phi_[l].data(), count, z_.data());
+    const std::vector<double> d = block_distances(layer, z_.data(), count);
+    for (int i = 0; i < count; ++i) cov_total[size_t(i)] += (d[size_t(i)] - a) / b;
+    ++cov_layers;
+  }
+  if (cov_layers)
+    for (int i = 0; i < count; ++i) scores[size_t(i)].spatial_cov = cov_total[size_t(i)] / cov_layers;
   // The window: φ in image order; a full window is tested at once.
   for (int i = 0; i < count; ++i) {
     for (size_t l = 0; l < profile_.layers.size(); ++l) {

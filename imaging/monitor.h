@@ -24,6 +24,14 @@
 //     spatial_zeta (ours, when the profile holds weights) S_ζ(x) = (1/L') Σ_l Σ_{g∈G_l} w_g z_g(x)²,
 //                  w_g = |φ̂_g| / Σ_{g'∈G_l} |φ̂_g'|, φ̂_g the region's Shapley value from a zeta.json of
 //                  the checkpoint (set_zeta_weights), L' the blocks with Σ_{G_l} |φ̂| > 0.
+//     spatial_cov  (ours, always) per block l with z_l = (z_g)_{g∈G_l} (p values): at fit, c_i = z_l,i − z̄_l,
+//                  S_l = (1/N) Σ c_i c_iᵀ, Ledoit–Wolf C_l = ρ m I + (1 − ρ) S_l, m = tr S_l / p,
+//                  δ² = ‖S_l − mI‖²_F / p, β² = min(δ², Σ_i ‖c_i c_iᵀ − S_l‖²_F / (N² p)), ρ = β²/δ² (1 if δ² = 0),
+//                  P_l = (C_l + δ'I)⁻¹ (δ' the ridge of the penultimate precision);
+//                  d_l(x) = (z_l(x) − z̄_l)ᵀ P_l (z_l(x) − z̄_l), a_l, b_l its mean and population sd over
+//                  the fit images;  spatial_cov(x) = (1/L_c) Σ_l (d_l(x) − a_l)/b_l over the blocks with
+//                  G_l non-empty and b_l > 0.  It sees shifts that move many regions of a block a little
+//                  in a way the clean images do not; its region map is z_g, as for spatial.
 //   Drift of a window of n images, per region g in G: the Kolmogorov–Smirnov distance
 //     D_g = sup_v |F_n(v) − F_g(v)| between the window's φ_g and the profile's CDF F_g (the sketch,
 //     linear between the q_g,j), p_g = Q_KS((√n_e + 0.12 + 0.11/√n_e)·D_g), n_e = nN/(n + N) (the
@@ -60,6 +68,10 @@ struct LayerProfile {
   nn::Tensor mean, sd;   // (1, 1, 1, R) μ_g, σ_g
   nn::Tensor quantiles;  // (1, 1, R, Q) q_g,j
   nn::Tensor weight;     // (1, 1, 1, R) |φ̂_g| from zeta.json, when Profile::zeta_file is set; else empty
+  // spatial_cov (README "Monitoring"), over the regions of G_l; 0 at every region outside G_l:
+  nn::Tensor cov_centre;     // (1, 1, 1, R) z̄_l
+  nn::Tensor cov_precision;  // (1, 1, R, R) P_l = (C_l + δ'I)⁻¹, C_l the Ledoit–Wolf covariance of z_l
+  nn::Tensor cov_scale;      // (1, 1, 1, 2) a_l, b_l: mean and population sd of d_l over the fit images
 };
 
 struct Profile {
@@ -110,6 +122,13 @@ double ks_distance(std::vector<double> window, const float* q, int count);
 // p of D for a window of n against a reference of m (the asymptotic two-sample formula above).
 // (Benjamini–Hochberg: imaging/zeta_stats.h, the one the ζ stage uses.)
 double ks_p_value(double distance, double n, double m);
+// The Ledoit–Wolf shrinkage covariance (p, p) of the rows of x (n, p) (README "spatial_cov"); centre
+// gets the rows' mean, shrinkage ρ.  Needs n ≥ 1, p ≥ 1.
+std::vector<double> ledoit_wolf(const std::vector<double>& x, long n, int p, std::vector<double>& centre, double& shrinkage);
+// z_g = (φ_g − μ_g)/σ_g of `count` images of the block (φ and z: count × R), 0 where σ_g ≤ kMinRegionSd.
+void block_z(const LayerProfile& layer, const float* phi, int count, float* z);
+// d_l of `count` images from their z (count × R): (z − z̄_l)ᵀ P_l (z − z̄_l).
+std::vector<double> block_distances(const LayerProfile& layer, const float* z, int count);
 
 // ---- scoring a stream ----
 struct RegionScore {
@@ -120,6 +139,7 @@ struct ImageScores {
   int prediction = 0;
   double msp = 0, energy = 0, mahalanobis = 0, knn = 0, spatial = 0;
   double spatial_zeta = 0;  // 0 when the profile has no weights
+  double spatial_cov = 0;   // 0 when no block has b_l > 0
   std::vector<RegionScore> top;        // the kTopRegions largest |z| over every block, largest first
   std::vector<RegionScore> layer_top;  // per block with G_l non-empty, its largest |z|
 };
@@ -159,6 +179,7 @@ class Monitor {
   std::vector<std::vector<double>> pending_;  // per block (R, images of the open window) φ
   long pending_images_ = 0;
   std::vector<float> features_;             // (count, D) h of the last batch
+  std::vector<float> z_;                    // (count, R) z of one block of the last batch (spatial_cov)
 };
 
 }  // namespace imaging

@@ -295,14 +295,17 @@ def images():
 def profiles():
     layers = [("fc1", [1, 1, 2], 2), ("output", [1, 1, 3], 3)]
     q = 3
-    header = {"format": "nnfmri monitor profile", "checkpoint_sha256": "ab" * 32, "about": {},
+    header = {"format": "nnfmri monitor profile", "profile_version": 2, "checkpoint_sha256": "ab" * 32, "about": {},
               "images": 10, "grid": [8, 8, 4], "lambda": 0.1, "epsilon": 1e-6, "quantiles": q, "knn_k": 1,
               "knn_images": 2, "classes": 3, "features": 2,
               "layers": [{"name": n, "shape": shape, "grid": [1, 1, r]} for n, shape, r in layers]}
     tensors, data = [], b""
     for n, _, r in layers:
         for suffix, shape, values in ((".mean", [1, 1, 1, r], [0.5] * r), (".sd", [1, 1, 1, r], [1.0] * r),
-                                      (".quantiles", [1, 1, r, q], [0.0, 0.5, 1.0] * r)):
+                                      (".quantiles", [1, 1, r, q], [0.0, 0.5, 1.0] * r),
+                                      (".cov_centre", [1, 1, 1, r], [0.0] * r),
+                                      (".cov_precision", [1, 1, r, r], [float(i == j) for i in range(r) for j in range(r)]),
+                                      (".cov_scale", [1, 1, 1, 2], [float(r), 1.0])):
             tensors.append({"name": n + suffix, "shape": shape})
             data += struct.pack("<%df" % len(values), *values)
     for name, shape, values in (("class_means", [1, 1, 3, 2], [0, 0, 1, 0, 0, 1]), ("precision", [1, 1, 2, 2], [1, 0, 0, 1]),

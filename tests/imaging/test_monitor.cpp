@@ -2,8 +2,11 @@
 // test on a clean stream (no alarm) and a planted shift (alarms).
 #include <gtest/gtest.h>
 
+#include <zlib.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -162,6 +165,52 @@ TEST(MonitorSketch, KolmogorovSmirnovWalkEqualsTheCdfAtEachValue) {
     }
     ASSERT_EQ(imaging::ks_distance(window, q.data(), count), d) << "trial " << trial;
   }
+}
+
+// Ledoit–Wolf against its definition written out term by term (README "spatial_cov"): S, m, δ², and
+// β² through the sum Σ_i ‖c_i c_iᵀ − S‖²_F itself (the code uses the expanded form).  With many
+// images and few variables the shrinkage is small; with fewer images than variables it is larger.
+TEST(MonitorScores, LedoitWolfIsTheDefinitionsShrinkage) {
+  for (const auto& [n, p] : std::vector<std::pair<long, int>>{{7, 3}, {200, 4}, {5, 12}}) {
+    std::vector<double> x(size_t(n) * p);
+    nn::Rng rng(uint64_t(n * 100 + p));
+    for (long i = 0; i < n; ++i) {
+      const double shared = rng.uniform() - 0.5;  // a direction every variable shares
+      for (int a = 0; a < p; ++a) x[size_t(i) * p + a] = (a + 1) * shared + 0.3 * (rng.uniform() - 0.5) + a;
+    }
+    std::vector<double> centre(size_t(p), 0.0), s(size_t(p) * p, 0.0);
+    for (long i = 0; i < n; ++i)
+      for (int a = 0; a < p; ++a) centre[size_t(a)] += x[size_t(i) * p + a] / double(n);
+    for (long i = 0; i < n; ++i)
+      for (int a = 0; a < p; ++a)
+        for (int b = 0; b < p; ++b)
+          s[size_t(a) * p + b] += (x[size_t(i) * p + a] - centre[size_t(a)]) * (x[size_t(i) * p + b] - centre[size_t(b)]) / double(n);
+    double m = 0, delta2 = 0, sum = 0;
+    for (int a = 0; a < p; ++a) m += s[size_t(a) * p + a] / p;
+    for (int a = 0; a < p; ++a)
+      for (int b = 0; b < p; ++b) delta2 += std::pow(s[size_t(a) * p + b] - (a == b ? m : 0.0), 2) / p;
+    for (long i = 0; i < n; ++i)
+      for (int a = 0; a < p; ++a)
+        for (int b = 0; b < p; ++b)
+          sum += std::pow((x[size_t(i) * p + a] - centre[size_t(a)]) * (x[size_t(i) * p + b] - centre[size_t(b)]) - s[size_t(a) * p + b], 2);
+    const double rho = std::min(delta2, sum / (double(n) * n * p)) / delta2;
+    std::vector<double> got_centre;
+    double got_rho = -1;
+    const std::vector<double> c = imaging::ledoit_wolf(x, n, p, got_centre, got_rho);
+    ASSERT_NEAR(got_rho, rho, 1e-12) << n << "x" << p;
+    EXPECT_GT(rho, 0.0);
+    EXPECT_LT(rho, 1.0);
+    for (int a = 0; a < p; ++a) {
+      ASSERT_NEAR(got_centre[size_t(a)], centre[size_t(a)], 1e-12);
+      for (int b = 0; b < p; ++b)
+        ASSERT_NEAR(c[size_t(a) * p + b], (1 - rho) * s[size_t(a) * p + b] + (a == b ? rho * m : 0.0), 1e-12) << a << "," << b;
+    }
+  }
+  // One variable: S is already m·I, δ² = 0, ρ = 1, and C = S.
+  std::vector<double> centre;
+  double rho = 0;
+  EXPECT_EQ(imaging::ledoit_wolf({1, 2, 3, 6}, 4, 1, centre, rho), (std::vector<double>{3.5}));
+  EXPECT_EQ(rho, 1.0);
 }
 
 // A tiny untrained net and images of a known distribution: pixels 128 ± 40 (uniform), three classes.
@@ -336,6 +385,87 @@ TEST_F(Monitor, ZetaWeightedScoreIsTheWeightedMeanOfZSquared) {
   base::Json missing = zeta_file(p, 4, [](size_t, int) { return 1.0; });
   missing["layers"]["conv2"]["regions"].erase(p.layers[2].grid.key(5));
   expect_error_naming([&] { imaging::set_zeta_weights(p, missing, "m.json", 4); }, "m.json: /layers/conv2/regions");
+}
+
+// spatial_cov against the definition computed by hand from the profile and the monitor's z of each
+// image: (1/L_c) Σ_l ((z_l − z̄_l)ᵀ P_l (z_l − z̄_l) − a_l)/b_l in double.  On the fit images themselves
+// each block's term has mean 0 and population sd 1 (a_l, b_l are in-sample), so spatial_cov averages
+// 0 there.  P_l is zero outside G_l; the profile's cov tensors survive the file; a version-1 profile
+// (no spatial_cov tensors) is refused by name.
+TEST_F(Monitor, CovarianceScoreIsTheStandardisedBlockDistance) {
+  nn::Network n = net();
+  const datasets::Dataset fit = images(600, 1), stream = images(128, 2);
+  const imaging::Profile p = imaging::fit_profile(n, fit.view(), 600, 64, settings(), "x", {});
+  int layers = 0;
+  for (const imaging::LayerProfile& l : p.layers) {
+    const int regions = l.grid.count();
+    ASSERT_EQ(l.cov_precision.size(), size_t(regions) * regions);
+    for (int r = 0; r < regions; ++r) {
+      if (l.sd.data()[r] > imaging::kMinRegionSd) continue;
+      ASSERT_EQ(l.cov_centre.data()[r], 0.f);
+      for (int k = 0; k < regions; ++k) ASSERT_EQ(l.cov_precision.data()[size_t(r) * regions + k], 0.f);
+    }
+    layers += l.cov_scale.data()[1] > 0;
+  }
+  ASSERT_GE(layers, 4);
+  imaging::Monitor monitor(p, n, 1000, 0.01);
+  const nn::LabeledImages view = stream.view();
+  std::vector<uint32_t> index(128);
+  for (uint32_t i = 0; i < 128; ++i) index[i] = i;
+  nn::Tensor x;
+  std::vector<uint8_t> y;
+  std::vector<imaging::ImageScores> scores;
+  std::vector<imaging::WindowDrift> windows;
+  nn::make_batch(n, view, index.data(), 128, nullptr, 0, 0, 0, x, y);
+  monitor.score_batch(x, scores, windows);
+  for (int i = 0; i < 128; ++i) {
+    const std::vector<std::vector<float>> z = monitor.region_z(i);
+    double total = 0;
+    for (size_t l = 0; l < p.layers.size(); ++l) {
+      const imaging::LayerProfile& layer = p.layers[l];
+      if (!(layer.cov_scale.data()[1] > 0)) continue;
+      const int regions = layer.grid.count();
+      double d = 0;
+      for (int a = 0; a < regions; ++a)
+        for (int b = 0; b < regions; ++b)
+          d += (double(z[l][size_t(a)]) - layer.cov_centre.data()[a]) * layer.cov_precision.data()[size_t(a) * regions + b] *
+               (double(z[l][size_t(b)]) - layer.cov_centre.data()[b]);
+      total += (d - layer.cov_scale.data()[0]) / layer.cov_scale.data()[1];
+    }
+    ASSERT_NEAR(scores[size_t(i)].spatial_cov, total / layers, 1e-4 * std::max(1.0, std::fabs(total))) << "image " << i;
+  }
+  std::vector<imaging::ImageScores> own;
+  alarms(p, n, fit, 100, &own);
+  double mean = 0;
+  for (const imaging::ImageScores& s : own) mean += s.spatial_cov / double(own.size());
+  EXPECT_NEAR(mean, 0.0, 1e-3);
+  // A contrast shift moves every region together: the shifted images score above the clean median.
+  datasets::Dataset shifted = images(128, 3);
+  datasets::corrupt_dataset(shifted, datasets::CorruptionKind::contrast, 5, 1, 0);
+  std::vector<imaging::ImageScores> clean_scores, shifted_scores;
+  alarms(p, n, stream, 1000, &clean_scores);
+  alarms(p, n, shifted, 1000, &shifted_scores);
+  std::vector<double> clean;
+  for (const auto& s : clean_scores) clean.push_back(s.spatial_cov);
+  std::nth_element(clean.begin(), clean.begin() + 64, clean.end());
+  for (const auto& s : shifted_scores) ASSERT_GT(s.spatial_cov, clean[64]);
+  // The file: cov tensors round-trip; without "profile_version" (a version-1 profile) it is refused.
+  imaging::Profile copy = p;
+  imaging::save_profile(path("c.profile"), copy);
+  const imaging::Profile back = imaging::load_profile(path("c.profile"));
+  for (size_t l = 0; l < p.layers.size(); ++l) {
+    for (size_t k = 0; k < p.layers[l].cov_precision.size(); ++k)
+      ASSERT_EQ(back.layers[l].cov_precision.data()[k], p.layers[l].cov_precision.data()[k]);
+    ASSERT_EQ(back.layers[l].cov_scale.data()[1], p.layers[l].cov_scale.data()[1]);
+  }
+  const std::string bytes = base::read_file(path("c.profile"));
+  const size_t at = bytes.find("\"profile_version\":2,");
+  ASSERT_NE(at, std::string::npos);
+  std::string old = bytes.substr(0, at) + "\"profile_version\":1," + bytes.substr(at + 20);
+  const uint32_t crc = uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(old.data()), uInt(old.size() - 4)));
+  std::memcpy(&old[old.size() - 4], &crc, 4);  // the framing's CRC (little-endian, as written)
+  base::write_file_atomic(path("v1.profile"), old);
+  expect_error_naming([&] { imaging::load_profile(path("v1.profile")); }, "profile version 1, this build reads version 2");
 }
 
 }  // namespace
