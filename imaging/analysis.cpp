@@ -35,6 +35,13 @@ std::vector<std::unique_ptr<Stage>> chosen_stages(const AnalysisSettings& settin
   return stages;
 }
 
+// The header every stage's JSON starts with.
+nlohmann::ordered_json json_header(const AnalysisContext& context, size_t images) {
+  return {{"model", context.model}, {"epoch", context.epoch}, {"dataset", context.dataset}, {"eval_samples", images}};
+}
+
+}  // namespace
+
 // Gives the heap's free pages back to the system.  Freeing large blocks (the pass's buffers) makes
 // glibc raise its mmap threshold, so the next stage's allocations come from the heap, whose freed
 // pages glibc otherwise keeps: without this a whole `analyze` of `reference` peaks ~20 MB higher
@@ -44,13 +51,6 @@ void return_free_memory() {
   malloc_trim(0);
 #endif
 }
-
-// The header every stage's JSON starts with.
-nlohmann::ordered_json json_header(const AnalysisContext& context, size_t images) {
-  return {{"model", context.model}, {"epoch", context.epoch}, {"dataset", context.dataset}, {"eval_samples", images}};
-}
-
-}  // namespace
 
 double AnalysisReport::seconds() const {
   double total = seconds_pass;
@@ -220,7 +220,7 @@ AnalysisReport run_analysis(nn::Network& net, const nn::LabeledImages& test, con
     StageOutput output = stages[i]->run(input);
     r.images = output.images;
     r.document = json_header(context, output.images);
-    for (const auto& [key, value] : output.document.items()) r.document[key] = value;
+    for (auto& [key, value] : output.document.items()) r.document[key] = std::move(value);
     run::write_json(out_dir + "/" + stages[i]->file(), r.document, 1);
     r.seconds += clock.seconds();
     return_free_memory();

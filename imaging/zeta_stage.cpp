@@ -31,7 +31,11 @@ class ZetaStage : public Stage {
     out.images = std::min(input.settings.zeta.samples, input.images);
     const base::Stopwatch clock;
     const size_t blocks = input.net.blocks().size();
+    // Called before each block's game is built, after the previous block's is gone: that game's
+    // buffers (its sample's activations: 33.5 MB for conv1 of `reference` at 256 images) are given
+    // back rather than kept in the heap under the next block's.
     auto on_block = [&](const std::string& block, size_t done) {
+      return_free_memory();
       if (input.progress && *input.progress)
         (*input.progress)({"zeta", block, double(done) / double(blocks),
                            std::max(0.0, double(blocks) * input.settings.zeta.budget_seconds - clock.seconds())});
