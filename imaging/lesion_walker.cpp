@@ -15,6 +15,8 @@
 // shortcut_state), so a change travels down the branch and the shortcut into the same add.
 // Inside a residual branch an add's shortcut reads an external state (a block before the lesioned
 // one): the walker changes it only in start_empty, from the game's first image to this image.
+// A conv takes the changes in runs of one input position (and a dense block all of them) per output
+// row (add_rows), in change order, so the bits are those of one change at a time.
 // Only outputs whose value really changed are passed on, so a region's effect travels through
 // its receptive field and the relus/maxima it flips, not through the whole net.  Positions and
 // channels travel separately so that the inner loops need no integer division.
