@@ -239,6 +239,7 @@ class CoalitionWalker {
   std::vector<Touched> touched_;           // per replayed block
   std::vector<float> moved_;               // (widest block) scratch of one output row's moves
   std::vector<uint8_t> flags_;             // (widest block + 8) which of them moved
+  std::vector<int> offsets_;               // (largest state) scratch: weight-row offsets of a step's changes
   bool journal_on_ = false;
   std::vector<float*> journal_where_;      // per saved run: where it lives,
   std::vector<int> journal_count_;         // how many floats,

@@ -15,16 +15,63 @@
 // shortcut_state), so a change travels down the branch and the shortcut into the same add.
 // Inside a residual branch an add's shortcut reads an external state (a block before the lesioned
 // one): the walker changes it only in start_empty, from the game's first image to this image.
+// A conv takes the changes in runs of one input position (and a dense block all of them) per output
+// row (add_rows), in change order, so the bits are those of one change at a time.
 // Only outputs whose value really changed are passed on, so a region's effect travels through
 // its receptive field and the relus/maxima it flips, not through the whole net.  Positions and
 // channels travel separately so that the inner loops need no integer division.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 
 #include "imaging/lesion_game.h"
 
 namespace imaging {
+
+namespace {
+
+// z[o] += d_i·row_i[o] for i = 0 … k−1 in that order, row_i = base + offset[i], o < OC: the sum of k
+// scaled weight rows into one output row.  With AVX-512 the output row is held in registers across
+// the k rows (blocks of up to 128 floats) instead of being loaded and stored once per row.  Either
+// way every element takes the same fused multiply-adds in the same order, z ← fma(d_i, w_i[o], z)
+// for i ascending, so the bits are those of one axpy per row.
+#ifdef __AVX512F__
+template <int V>
+inline void add_rows_block(float* __restrict z, const float* base, const int* offset, const float* delta, int k) {
+  __m512 acc[V];
+#pragma GCC unroll 8
+  for (int v = 0; v < V; ++v) acc[v] = _mm512_loadu_ps(z + 16 * v);
+  for (int i = 0; i < k; ++i) {
+    const float* w = base + offset[i];
+    const __m512 d = _mm512_set1_ps(delta[i]);
+#pragma GCC unroll 8
+    for (int v = 0; v < V; ++v) acc[v] = _mm512_fmadd_ps(d, _mm512_loadu_ps(w + 16 * v), acc[v]);
+  }
+#pragma GCC unroll 8
+  for (int v = 0; v < V; ++v) _mm512_storeu_ps(z + 16 * v, acc[v]);
+}
+#endif
+
+void add_rows(float* __restrict z, int OC, const float* base, const int* offset, const float* delta, int k) {
+  int o = 0;
+#ifdef __AVX512F__
+  for (; OC - o >= 128; o += 128) add_rows_block<8>(z + o, base + o, offset, delta, k);
+  if (OC - o >= 64) add_rows_block<4>(z + o, base + o, offset, delta, k), o += 64;
+  if (OC - o >= 32) add_rows_block<2>(z + o, base + o, offset, delta, k), o += 32;
+  if (OC - o >= 16) add_rows_block<1>(z + o, base + o, offset, delta, k), o += 16;
+#endif
+  for (int i = 0; i < k; ++i) {
+    const float* __restrict w = base + offset[i];
+    const float d = delta[i];
+#pragma omp simd
+    for (int j = o; j < OC; ++j) z[j] = __builtin_fmaf(d, w[j], z[j]);
+  }
+}
+
+}  // namespace
 
 CoalitionWalker::CoalitionWalker(const CoalitionValue& game) : game_(game) {
   const auto& blocks = game.replay_blocks();
@@ -56,6 +103,9 @@ CoalitionWalker::CoalitionWalker(const CoalitionValue& game) : game_(game) {
   size_t widest = 0;
   for (const auto& st : blocks) widest = std::max(widest, size_t(st.out_c));
   moved_.resize(widest);
+  size_t largest_state = 0;
+  for (const auto& state : a_) largest_state = std::max(largest_state, state.size());
+  offsets_.resize(largest_state);
   flags_.assign(widest + 8, 0);
 }
 
@@ -235,17 +285,21 @@ void CoalitionWalker::propagate() {
     switch (st.op) {
       case BlockOp::convolution: {
         const int taps = st.kh * st.kw;
-        for (int i = 0; i < in.count; ++i) {
-          const int p = in.position[i], c = in.channel[i];
-          const float d = in.delta[i];
+        // Changes come in runs of one input position (a row's channels): each output row the position
+        // reaches takes the whole run at once (add_rows), which adds to each z[q, o] in change order
+        // as one change at a time would.
+        int* offset = offsets_.data();
+        for (int i = 0; i < in.count;) {
+          const int p = in.position[i];
+          int end = i;
+          for (; end < in.count && in.position[end] == p; ++end) offset[end - i] = in.channel[end] * taps * OC;
           for (int f = st.fan_begin[p]; f < st.fan_begin[p + 1]; ++f) {
             const int q = st.fan_position[f];
-            float* __restrict zq = z + size_t(q) * OC;
-            const float* __restrict w = st.weight.data() + (size_t(c) * taps + st.fan_tap[f]) * OC;
+            float* zq = z + size_t(q) * OC;
             touch(q, q, 0, zq, OC);
-#pragma omp simd
-            for (int o = 0; o < OC; ++o) zq[o] += d * w[o];
+            add_rows(zq, OC, st.weight.data() + size_t(st.fan_tap[f]) * OC, offset, &in.delta[i], end - i);
           }
+          i = end;
         }
         for (int j = 0; j < t.count; ++j) {
           const int q = t.position[j];
@@ -256,13 +310,9 @@ void CoalitionWalker::propagate() {
       }
       case BlockOp::dense: {
         remember(z, OC);
-        for (int i = 0; i < in.count; ++i) {
-          float* __restrict zq = z;
-          const float* __restrict w = st.weight.data() + (size_t(in.position[i]) * C + in.channel[i]) * OC;
-          const float d = in.delta[i];
-#pragma omp simd
-          for (int o = 0; o < OC; ++o) zq[o] += d * w[o];
-        }
+        int* offset = offsets_.data();
+        for (int i = 0; i < in.count; ++i) offset[i] = (in.position[i] * C + in.channel[i]) * OC;
+        add_rows(z, OC, st.weight.data(), offset, in.delta.data(), in.count);
         emit_row(0);
         break;
       }

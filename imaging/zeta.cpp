@@ -167,6 +167,84 @@ nlohmann::ordered_json layer_json(const CoalitionValue& game, const ZetaSettings
   return j;
 }
 
+// What a block's game leaves for the block before it (README, "One game, two blocks").
+struct LaterGame {
+  int block = -1;
+  std::vector<float> baseline;      // (units) its baseline
+  std::vector<int> region_of_unit;  // (units) the region of each of its units
+  int regions = 0;
+  ShapleyEstimate estimate;
+};
+
+// The game of block b is the game of block b + 1 (`later`) with its regions renamed when b's first
+// replayed block is a max pool that reads only b and produces b + 1's output, each pool window lies
+// inside one region of b, windows of region g land in exactly one region map[g] of b + 1 and every
+// region of b + 1 is reached from exactly one region of b (a bijection), and the maximum of b's
+// baseline over each window equals b + 1's baseline there.  Then for every coalition S every pool
+// window is either intact (its maximum is b + 1's activation) or wholly lesioned (its maximum is
+// b + 1's baseline), so v_b(S) = v_{b+1}(map(S)) for every image and every S, exactly: one game.
+// Returns map (region of b → region of b + 1), or empty when any condition fails.
+std::vector<int> same_game_as_later(const CoalitionValue& game, const LaterGame& later) {
+  const auto& replay = game.replay_blocks();
+  const int n = game.regions();
+  if (later.block != game.block() + 1 || game.crossed() || replay.empty() || later.regions != n) return {};
+  const CoalitionValue::ReplayBlock& pool = replay[0];
+  if (pool.op != BlockOp::max_pool || pool.input_state != 0 || pool.shortcut_state >= 0) return {};
+  for (size_t k = 1; k < replay.size(); ++k)
+    if (replay[k].input_state == 0 || replay[k].shortcut_state == 0) return {};
+  const size_t out_units = size_t(pool.out_h) * pool.out_w * pool.out_c;
+  if (out_units != later.baseline.size() || pool.out_c != pool.in_c) return {};
+  std::vector<int> region_of_unit(game.block_units(), -1);
+  for (int g = 0; g < n; ++g)
+    for (int u : game.units(g)) region_of_unit[size_t(u)] = g;
+  std::vector<int> map(n, -1), inverse(n, -1);
+  const int C = pool.in_c;
+  for (int q = 0; q < pool.out_h * pool.out_w; ++q)
+    for (int c = 0; c < C; ++c) {
+      const size_t e = size_t(q) * C + size_t(c);
+      const int to = later.region_of_unit[e];
+      if (pool.window_begin[q] == pool.window_begin[q + 1] || to < 0) return {};
+      int from = -2;
+      float best = 0;
+      for (int k = pool.window_begin[q]; k < pool.window_begin[q + 1]; ++k) {
+        const size_t u = size_t(pool.window[k]) * C + size_t(c);
+        const int g = region_of_unit[u];
+        if (g < 0 || (from != -2 && g != from)) return {};
+        best = from == -2 ? game.baseline()[u] : std::max(best, game.baseline()[u]);
+        from = g;
+      }
+      if (best != later.baseline[e]) return {};
+      if ((map[from] >= 0 && map[from] != to) || (inverse[to] >= 0 && inverse[to] != from)) return {};
+      map[from] = to;
+      inverse[to] = from;
+    }
+  for (int g = 0; g < n; ++g)
+    if (map[g] < 0) return {};
+  return map;
+}
+
+// later's estimate with region g of this block reading region map[g] of the later one.
+ShapleyEstimate renamed(const ShapleyEstimate& e, const std::vector<int>& map) {
+  const int n = int(map.size());
+  ShapleyEstimate r = e;
+  auto pick = [&](const std::vector<double>& from, std::vector<double>& to) {
+    if (from.size() != size_t(n)) return;
+    for (int g = 0; g < n; ++g) to[size_t(g)] = from[size_t(map[size_t(g)])];
+  };
+  pick(e.phi, r.phi);
+  pick(e.ci_low, r.ci_low);
+  pick(e.ci_high, r.ci_high);
+  pick(e.p_value, r.p_value);
+  pick(e.lesion, r.lesion);
+  pick(e.population.ci_low, r.population.ci_low);
+  pick(e.population.ci_high, r.population.ci_high);
+  pick(e.population.p_value, r.population.p_value);
+  for (size_t x = 0; x * size_t(n) < e.per_image.size(); ++x)
+    for (int g = 0; g < n; ++g) r.per_image[x * n + size_t(g)] = e.per_image[x * n + size_t(map[size_t(g)])];
+  r.seconds = 0;
+  return r;
+}
+
 }  // namespace
 
 nlohmann::ordered_json zeta_analysis(nn::Network& net, const nn::LabeledImages& test, size_t pool,
@@ -245,6 +323,7 @@ nlohmann::ordered_json zeta_analysis(nn::Network& net, const nn::LabeledImages& 
   std::vector<nlohmann::ordered_json> results(blocks.size());
   nn::ShardGroup* ranks = s.ranks && s.ranks->ranks() > 1 ? s.ranks : nullptr;
   double carried = 0;
+  LaterGame later;  // the block after b's game, for same_game_as_later
   for (size_t b = blocks.size(); b-- > 0;) {
     if (on_block) on_block(blocks[b].name, blocks.size() - 1 - b);
     const base::Stopwatch clock;
@@ -258,7 +337,16 @@ nlohmann::ordered_json zeta_analysis(nn::Network& net, const nn::LabeledImages& 
     std::vector<double> lesion, taylor, taylor_per_image;
     double lesion_seconds = 0, taylor_seconds = 0;
     ShapleyEstimate est;
-    if (s.method == "shapley") {
+    const std::vector<int> same =
+        s.method == "shapley" ? same_game_as_later(game, later) : std::vector<int>();
+    if (!same.empty()) {
+      // One game, two blocks: block b + 1's estimate, renamed; only the Taylor terms are b's own.
+      est = renamed(later.estimate, same);
+      const base::Stopwatch taylor_clock;
+      taylor_per_image = taylor_terms(game);
+      taylor_seconds = taylor_clock.seconds();
+      lesion = est.lesion;
+    } else if (s.method == "shapley") {
       taylor_per_image.assign(game.images() * size_t(game.regions()), 0.0);
       const uint64_t layer_seed = nn::Rng::derive(s.seed, 0x2E7A, b).next();
       est = shapley_sampled(game, s.tolerance, std::max(0.0, budget - clock.seconds()), s.max_permutations, layer_seed,
@@ -294,8 +382,18 @@ nlohmann::ordered_json zeta_analysis(nn::Network& net, const nn::LabeledImages& 
     results[b] = layer_json(game, s, est, lesion, taylor, covered, seconds);
     if (s.errors) results[b]["errors"] = error_maps_json(est, game.grid(), verdicts, net.num_outputs());
     results[b]["budget_seconds"] = budget;
+    if (!same.empty()) results[b]["same_game_as"] = blocks[b + 1].name;
     results[b]["timing"] = {{"setup", setup_seconds}, {"lesion", lesion_seconds}, {"taylor", taylor_seconds},
                             {"shapley", est.seconds}};
+    if (s.method == "shapley") {
+      later.block = int(b);
+      later.baseline = game.baseline();
+      later.region_of_unit.assign(game.block_units(), -1);
+      for (int g = 0; g < game.regions(); ++g)
+        for (int u : game.units(g)) later.region_of_unit[size_t(u)] = g;
+      later.regions = game.regions();
+      later.estimate = std::move(est);
+    }
   }
   for (size_t b = 0; b < blocks.size(); ++b)
     if (!results[b].is_null()) layers[blocks[b].name] = std::move(results[b]);

@@ -605,6 +605,62 @@ TEST(Zeta, AnalysisWritesEveryBlockDeterministically) {
 // whose φ is small but real: conv1's units at a cell's border see the next cell's pixels, and the
 // later convolutions read across cells (bench/README.md measures how often); nothing it flags lies
 // away from the evidence.
+// A conv + relu block followed by a max pool, zero ablation and a grid whose pool windows lie inside
+// the conv block's regions: lesioning a conv region lesions exactly the matching pool region, so
+// the two blocks play one game (imaging/zeta.cpp, same_game_as_later) and the analysis scores it once.
+// With mean ablation (the maximum of the means is not the pool's mean) or a grid whose windows
+// straddle region borders the games differ, and each block is scored by its own walks.
+TEST(Zeta, ConvThenMaxPoolIsOneGameScoredOnce) {
+  auto net = random_net("conv3x3:4 relu maxpool2 conv3x3:6 relu maxpool2 linear:3", 3, 8, 8, 4);
+  RandomImages data(40, 3, 8, 8, 3, 8);
+  ZetaSettings s;
+  s.samples = 12;
+  s.tolerance = 0;
+  s.max_permutations = 8;
+  const std::vector<uint32_t> indices = imaging::stratified_sample(data.view, 30, s.samples, s.seed);
+  // The premise, by dense forwards: v_conv1(S) = v_pool1(S) (regions keyed alike) with zero ablation,
+  // and not with mean ablation.
+  for (const char* ablation : {"zero", "mean"}) {
+    ZetaSettings a = s;
+    a.ablation = ablation;
+    CoalitionValue conv(*net, 0, GridSpec{2, 2, 2}, data.view, indices, a), pool(*net, 1, GridSpec{2, 2, 2}, data.view, indices, a);
+    ASSERT_EQ(conv.regions(), pool.regions());
+    nn::Rng rng(9);
+    double largest = 0;
+    for (int trial = 0; trial < 6; ++trial) {
+      std::vector<bool> S(size_t(conv.regions()));
+      for (size_t g = 0; g < S.size(); ++g) S[g] = trial == 0 ? false : rng.uniform() < 0.5;
+      largest = std::max(largest, std::fabs(conv.value(S) - pool.value(S)));
+    }
+    if (std::string(ablation) == "zero")
+      EXPECT_LT(largest, 1e-9);
+    else
+      EXPECT_GT(largest, 1e-4);
+  }
+  const auto shared = imaging::zeta_analysis(*net, data.view, 30, GridSpec{2, 2, 2}, s).at("layers");
+  EXPECT_EQ(shared.at("conv1").value("same_game_as", ""), "pool1");
+  EXPECT_EQ(shared.at("conv2").value("same_game_as", ""), "pool2");
+  EXPECT_FALSE(shared.at("pool1").contains("same_game_as"));
+  EXPECT_FALSE(shared.at("output").contains("same_game_as"));
+  double sum = 0;
+  for (const auto& [key, r] : shared.at("conv1").at("regions").items()) {
+    const auto& p = shared.at("pool1").at("regions").at(key);
+    EXPECT_EQ(r.at("shapley"), p.at("shapley")) << key;
+    EXPECT_EQ(r.at("shapley_ci"), p.at("shapley_ci")) << key;
+    EXPECT_EQ(r.at("shapley_ci_population"), p.at("shapley_ci_population")) << key;
+    EXPECT_EQ(r.at("lesion"), p.at("lesion")) << key;
+    sum += r.at("shapley").get<double>();
+  }
+  EXPECT_NEAR(sum, shared.at("conv1").at("v_all").get<double>() - shared.at("conv1").at("v_none").get<double>(), 1e-5);
+  EXPECT_EQ(shared.at("conv1").at("permutations"), shared.at("pool1").at("permutations"));
+  ZetaSettings m = s;
+  m.ablation = "mean";
+  for (const auto& [setting, grid] : {std::pair<ZetaSettings, GridSpec>{m, GridSpec{2, 2, 2}}, {s, GridSpec{3, 3, 2}}}) {
+    const auto own = imaging::zeta_analysis(*net, data.view, 30, grid, setting).at("layers");
+    for (const auto& [name, L] : own.items()) EXPECT_FALSE(L.contains("same_game_as")) << name;
+  }
+}
+
 TEST(Zeta, PlantedCellsAreTheCriticalRegionsOfConv1) {
   for (uint64_t data_seed : {1, 2}) {
     datasets::PlantedConfig cfg;
