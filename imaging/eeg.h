@@ -61,6 +61,16 @@
 // Such events carry band "gamma": "conv2 grid_3_4_2: γ burst at step 1234, z 7.2".
 // Cost: the 5 γ bins of one 16-point periodogram per channel and step.
 
+// Band threshold θ_γ, third version (2026-12-01, written before any run used it; README "NN-EEG",
+// "Band-power threshold θ_γ from the estimator's own null"): a γ burst is an onset z ≥ θ_γ instead of
+// z ≥ θ, θ_γ = band_threshold(C, F) = the smallest θ (to 10^-3) with C·F·p(θ) ≤ kBandFamilyRate (0.5),
+// C the run's channels, F = 10 × steps per epoch (1,000 when unknown), p(θ) = P(z ≥ θ) for one window
+// of white Gaussian noise scored exactly as above, baseline estimation included: p(θ) = mean over
+// B = 4,096 simulated baselines (m̂, ŝ) of Q(exp(m̂ + θ·ŝ)), Q the upper tail of g = xᵀAx for unit white
+// noise (A from band_power, eigenvalues by Jacobi, Q by the Lugannani–Rice saddlepoint).  Union bound:
+// at most 0.5 expected noise exceedances per 10 epochs over all channels.  Not modelled: ε (taken as 0),
+// autocorrelation (no AR(1) null, decided in advance), heavy tails.  The change rule keeps θ = 6.
+
 // States per block at the end of an epoch, over the last W steps (W = --eeg-window), first match:
 //   diverged  a non-finite value in the loss or the block's channels in the window
 //   dead      the block's activity averages below 1e-6 over the window
