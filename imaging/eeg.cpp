@@ -1,11 +1,14 @@
 #include "imaging/eeg.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <tuple>
 
 #include "imaging/net_view.h"
 #include "base/error.h"
 #include "base/format.h"
+#include "base/rng.h"
 
 namespace imaging::eeg {
 
@@ -42,6 +45,135 @@ double slope_t(const std::vector<double>& y) {
   return slope / se;
 }
 }  // namespace
+
+std::pair<double, double> band_baseline(std::vector<double> values) {
+  const double m = median(values);
+  for (double& v : values) v = std::fabs(v - m);
+  return {m, 1.4826 * std::max(median(values), 1e-3)};
+}
+
+namespace {
+// The eigenvalues of the γ power's quadratic form g = xᵀAx over one S-step window, A read off
+// Welch::band_power (A_ii = f(e_i), A_ij = (f(e_i + e_j) − f(e_i) − f(e_j))/2), by cyclic Jacobi.
+std::vector<double> gamma_form_eigenvalues() {
+  const int n = kBandSegment;
+  const Welch welch(n);
+  auto f = [&](int i, int j) {
+    std::vector<double> x(size_t(n), 0.0);
+    x[size_t(i)] += 1;
+    x[size_t(j)] += 1;
+    return welch.band_power(x.data(), gamma_band);
+  };
+  std::vector<double> a(size_t(n * n));
+  for (int i = 0; i < n; ++i) a[size_t(i * n + i)] = f(i, i) / 4;  // x = 2e_i: f = 4·A_ii
+  for (int i = 0; i < n; ++i)
+    for (int j = i + 1; j < n; ++j)
+      a[size_t(i * n + j)] = a[size_t(j * n + i)] = (f(i, j) - a[size_t(i * n + i)] - a[size_t(j * n + j)]) / 2;
+  for (int sweep = 0; sweep < 100; ++sweep) {
+    double off = 0;
+    for (int i = 0; i < n; ++i)
+      for (int j = i + 1; j < n; ++j) off += a[size_t(i * n + j)] * a[size_t(i * n + j)];
+    if (off < 1e-30) break;
+    for (int p = 0; p < n; ++p)
+      for (int q = p + 1; q < n; ++q) {
+        const double apq = a[size_t(p * n + q)];
+        if (std::fabs(apq) < 1e-300) continue;
+        const double theta = (a[size_t(q * n + q)] - a[size_t(p * n + p)]) / (2 * apq);
+        const double t = (theta >= 0 ? 1 : -1) / (std::fabs(theta) + std::sqrt(theta * theta + 1));
+        const double c = 1 / std::sqrt(t * t + 1), s = t * c;
+        for (int k = 0; k < n; ++k) {  // A ← Jᵀ A J
+          const double akp = a[size_t(k * n + p)], akq = a[size_t(k * n + q)];
+          a[size_t(k * n + p)] = c * akp - s * akq;
+          a[size_t(k * n + q)] = s * akp + c * akq;
+        }
+        for (int k = 0; k < n; ++k) {
+          const double apk = a[size_t(p * n + k)], aqk = a[size_t(q * n + k)];
+          a[size_t(p * n + k)] = c * apk - s * aqk;
+          a[size_t(q * n + k)] = s * apk + c * aqk;
+        }
+      }
+  }
+  std::vector<double> lambda;
+  for (int i = 0; i < n; ++i)
+    if (a[size_t(i * n + i)] > 1e-12) lambda.push_back(a[size_t(i * n + i)]);
+  return lambda;
+}
+
+// P(Σ λ_j χ²₁ > x) by the Lugannani–Rice saddlepoint formula: K(s) = −½Σ ln(1 − 2λ_j s), K'(ŝ) = x,
+// w = sign(ŝ)·√(2(ŝx − K(ŝ))), u = ŝ·√K''(ŝ), Q = 1 − Φ(w) + φ(w)(1/u − 1/w).
+double quadratic_form_tail(const std::vector<double>& lambda, double x) {
+  double top = 0, mean = 0;
+  for (double l : lambda) {
+    top = std::max(top, l);
+    mean += l;
+  }
+  if (x <= 0) return 1;
+  auto k1 = [&](double s) {
+    double v = 0;
+    for (double l : lambda) v += l / (1 - 2 * l * s);
+    return v;
+  };
+  double lo = -1, hi = 0.5 / top;  // K' increases on (−∞, 1/(2λ_max)) from 0 to ∞
+  while (k1(lo) > x) lo *= 2;
+  for (int i = 0; i < 200 && hi - lo > 1e-15 * (std::fabs(lo) + std::fabs(hi)); ++i) {
+    const double mid = (lo + hi) / 2;
+    (k1(mid) > x ? hi : lo) = mid;
+  }
+  const double s = (lo + hi) / 2;
+  double k = 0, k2 = 0;
+  for (double l : lambda) {
+    k -= 0.5 * std::log(1 - 2 * l * s);
+    k2 += 2 * l * l / ((1 - 2 * l * s) * (1 - 2 * l * s));
+  }
+  const double w2 = 2 * (s * x - k);
+  if (std::fabs(x - mean) < 1e-6 * mean || w2 <= 0) return 0.5;  // at the mean: the formula's removable singularity
+  const double w = (s > 0 ? 1 : -1) * std::sqrt(w2), u = s * std::sqrt(k2);
+  const double pi = std::acos(-1.0);
+  const double q = 0.5 * std::erfc(w / std::sqrt(2.0)) + std::exp(-w * w / 2) / std::sqrt(2 * pi) * (1 / u - 1 / w);
+  return std::min(1.0, std::max(0.0, q));
+}
+
+struct BandNull {
+  std::vector<double> lambda;
+  std::vector<std::pair<double, double>> baselines;  // (m̂, ŝ) of each simulated white-noise history
+};
+
+// B histories of H + S − 1 steps of N(0, 1) (fixed seeds), each scored as refresh_band_baseline
+// scores a channel: b = ln g of its H sliding S-step windows, then band_baseline.
+const BandNull& band_null() {
+  static const BandNull null = [] {
+    BandNull out;
+    out.lambda = gamma_form_eigenvalues();
+    const Welch welch(kBandSegment);
+    std::vector<double> x(static_cast<size_t>(kHistory + kBandSegment - 1)), b(static_cast<size_t>(kHistory));
+    for (int i = 0; i < kBandNullBaselines; ++i) {
+      base::Rng rng = base::Rng::derive(0xEE6B0D, uint64_t(i));
+      for (double& v : x) v = rng.normal();
+      for (int t = 0; t < kHistory; ++t) b[size_t(t)] = std::log(welch.band_power(x.data() + t, gamma_band));
+      out.baselines.push_back(band_baseline(b));
+    }
+    return out;
+  }();
+  return null;
+}
+}  // namespace
+
+double band_null_exceedance(double theta) {
+  const BandNull& null = band_null();
+  double p = 0;
+  for (const auto& [m, s] : null.baselines) p += quadratic_form_tail(null.lambda, std::exp(m + theta * s));
+  return p / double(null.baselines.size());
+}
+
+double band_threshold(size_t channels, long family_steps) {
+  const double windows = double(channels) * double(std::max(family_steps, 1L));
+  double lo = 0, hi = 50;
+  while (hi - lo > 1e-3) {
+    const double mid = (lo + hi) / 2;
+    (windows * band_null_exceedance(mid) <= kBandFamilyRate ? hi : lo) = mid;
+  }
+  return hi;
+}
 
 std::string ChannelInfo::name() const {
   if (block.empty()) return channel;
@@ -89,6 +221,7 @@ Recorder::Recorder(const nn::Network& net, const run::GridSpec& grid, int window
   previous_z_.assign(channels_.size(), kUndefined);
   previous_band_z_.assign(channels_.size(), kUndefined);
   pending_.assign(channels_.size(), Pending{});
+  band_threshold_ = imaging::eeg::band_threshold(channels_.size(), steps_per_epoch > 0 ? 10 * steps_per_epoch : kBandFamilySteps);
 }
 
 // Σ|a| per region: for every channel and row, the |a| of all samples are first added column by
@@ -262,8 +395,8 @@ void Recorder::score_bands(long step, int epoch, bool in_epoch, const std::funct
     double z = kUndefined;
     if (band_step_ > 0 && std::isfinite(g[ch]))
       z = (std::log(g[ch] + offset_[ch] * offset_[ch]) - band_median_[ch]) / band_scale_[ch];
-    // a γ burst only: z ≥ θ (a fall is not an event; eeg.h)
-    const bool above = z >= kThreshold, was_above = previous_band_z_[ch] >= kThreshold;
+    // a γ burst only: z ≥ θ_γ (a fall is not an event; eeg.h)
+    const bool above = z >= band_threshold_, was_above = previous_band_z_[ch] >= band_threshold_;
     previous_band_z_[ch] = z;
     if (!above || was_above || !in_epoch) continue;
     const ChannelInfo& info = channels_[ch];
@@ -289,10 +422,7 @@ void Recorder::refresh_band_baseline(long step) {
       if (std::isfinite(g)) values.push_back(std::log(g + offset_[ch] * offset_[ch]));
     }
     if (values.size() < size_t(kHistory / 2) || !std::isfinite(base_scale_[ch])) continue;  // not scored: scale ∞
-    const double m = median(values);
-    for (double& v : values) v = std::fabs(v - m);
-    band_median_[ch] = m;
-    band_scale_[ch] = 1.4826 * std::max(median(values), 1e-3);
+    std::tie(band_median_[ch], band_scale_[ch]) = band_baseline(values);
   }
   band_step_ = step;
 }

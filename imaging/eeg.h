@@ -61,6 +61,16 @@
 // Such events carry band "gamma": "conv2 grid_3_4_2: γ burst at step 1234, z 7.2".
 // Cost: the 5 γ bins of one 16-point periodogram per channel and step.
 
+// Band threshold θ_γ, third version (2026-12-01, written before any run used it; README "NN-EEG",
+// "Band-power threshold θ_γ from the estimator's own null"): a γ burst is an onset z ≥ θ_γ instead of
+// z ≥ θ, θ_γ = band_threshold(C, F) = the smallest θ (to 10^-3) with C·F·p(θ) ≤ kBandFamilyRate (0.5),
+// C the run's channels, F = 10 × steps per epoch (1,000 when unknown), p(θ) = P(z ≥ θ) for one window
+// of white Gaussian noise scored exactly as above, baseline estimation included: p(θ) = mean over
+// B = 4,096 simulated baselines (m̂, ŝ) of Q(exp(m̂ + θ·ŝ)), Q the upper tail of g = xᵀAx for unit white
+// noise (A from band_power, eigenvalues by Jacobi, Q by the Lugannani–Rice saddlepoint).  Union bound:
+// at most 0.5 expected noise exceedances per 10 epochs over all channels.  Not modelled: ε (taken as 0),
+// autocorrelation (no AR(1) null, decided in advance), heavy tails.  The change rule keeps θ = 6.
+
 // States per block at the end of an epoch, over the last W steps (W = --eeg-window), first match:
 //   diverged  a non-finite value in the loss or the block's channels in the window
 //   dead      the block's activity averages below 1e-6 over the window
@@ -80,6 +90,7 @@
 #include <deque>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -95,6 +106,17 @@ constexpr int kHistory = 128, kRefresh = 16, kBandSegment = 16;
 constexpr double kThreshold = 6.0;
 constexpr int kDefaultWindow = 128;
 constexpr int kMaxWindow = 4096;  // the ring then holds at most 8,192 rows (45 MB for reference)
+constexpr double kBandFamilyRate = 0.5;  // expected noise exceedances per 10 epochs over all channels
+constexpr long kBandFamilySteps = 1000;  // F when the steps per epoch are unknown
+constexpr int kBandNullBaselines = 4096;
+
+// The band baseline of a set of b values: their median and 1.4826·max(MAD, 10^-3) (the rule above).
+std::pair<double, double> band_baseline(std::vector<double> values);
+// p(θ): the probability that one window of white Gaussian noise, scored exactly as the band rule
+// scores (its baseline estimated from the 128 windows ending S before), reaches z ≥ θ (θ_γ above).
+double band_null_exceedance(double theta);
+// θ_γ for C channels and F steps: the smallest θ (to 10^-3) with C·F·p(θ) ≤ kBandFamilyRate.
+double band_threshold(size_t channels, long family_steps);
 
 struct Event {
   long step = 0;        // 1-based over the run
@@ -121,6 +143,7 @@ class Recorder {
 
   const std::vector<ChannelInfo>& channels() const { return channels_; }
   int window() const { return window_; }
+  double band_threshold() const { return band_threshold_; }  // θ_γ of this recorder's C and F
   size_t kept_rows() const { return kept_; }
 
   // The probe to install in the trainer (forward + gradient norms + update ratios); after_step
@@ -183,6 +206,7 @@ class Recorder {
   std::deque<std::vector<double>> gamma_ring_;  // g_c of the last H + S + R steps (NaN: undefined)
   std::vector<double> band_median_, band_scale_, previous_band_z_;  // per channel; valid when band_step_ > 0
   long band_step_ = 0;
+  double band_threshold_ = kThreshold;
   std::vector<float> epoch_rows_;
   std::vector<Event> epoch_events_;
   long epoch_first_ = 1;

@@ -92,40 +92,100 @@ Optimizer::Optimizer(Network& net, const OptimConfig& cfg) : cfg_(cfg) {
     }
 }
 
-void Optimizer::step(double lr_d) {
+namespace {
+// Σ g², Σ w0², Σ (w1 − w0)² of values [0, m) into out[0..3) (StepSums: 8 interleaved lanes, added in
+// lane order; written so that the lanes vectorise without reassociating any sum).
+void chunk_sums(const float* g, const float* w0, const float* w1, long m, double* out) {
+  constexpr int L = 8;
+  double a[L] = {}, b[L] = {}, c[L] = {};
+  long i = 0;
+  for (; i + L <= m; i += L)
+    for (int l = 0; l < L; ++l) {
+      const double gi = g[i + l], before = w0[i + l], d = double(w1[i + l]) - before;
+      a[l] += gi * gi;
+      b[l] += before * before;
+      c[l] += d * d;
+    }
+  for (int l = 0; i < m; ++i, ++l) {
+    const double gi = g[i], before = w0[i], d = double(w1[i]) - before;
+    a[l] += gi * gi;
+    b[l] += before * before;
+    c[l] += d * d;
+  }
+  out[0] = out[1] = out[2] = 0;
+  for (int l = 0; l < L; ++l) {
+    out[0] += a[l];
+    out[1] += b[l];
+    out[2] += c[l];
+  }
+}
+}  // namespace
+
+void Optimizer::step(double lr_d, StepSums* sums) {
   ++t_;
   const float lr = float(lr_d), wd = cfg_.weight_decay, mu = cfg_.momentum;
   const size_t np = params_.size();
   const double bc1 = 1 - std::pow(double(cfg_.beta1), double(t_)), bc2 = 1 - std::pow(double(cfg_.beta2), double(t_));
+  const bool sgd = cfg_.kind == "sgd";
+  const long chunk = StepSums::kSumChunk;
+  if (sums) {
+    sums->grad_sq.assign(np, 0.0);
+    sums->weight_sq.assign(np, 0.0);
+    sums->change_sq.assign(np, 0.0);
+  }
   for (size_t k = 0; k < np; ++k) {
     Param& p = *params_[k];
     float* w = p.value.data();
     const float* g = p.grad.data();
     const long n = long(p.value.size());
-    if (cfg_.kind == "sgd") {
-      float* buf = state_[k].data();
-      const bool first = t_ == 1, nesterov = cfg_.nesterov;
-#pragma omp parallel for schedule(static) if (n > 65536)
-      for (long i = 0; i < n; ++i) {
-        float d = g[i] + wd * w[i];
-        if (mu != 0.f) {
-          buf[i] = first ? d : mu * buf[i] + d;
-          d = nesterov ? d + mu * buf[i] : buf[i];
+    float* buf = state_[k].data();  // sgd: the momentum buffer; adam: m
+    float* v = sgd ? nullptr : state_[np + k].data();
+    const bool first = t_ == 1, nesterov = cfg_.nesterov;
+    const float b1 = cfg_.beta1, b2 = cfg_.beta2, eps = cfg_.eps;
+    const float step_size = float(lr_d / bc1), sqrt_bc2 = float(std::sqrt(bc2));
+    // the update of values [lo, hi): the same arithmetic for every value, in any chunking
+    auto update = [&](long lo, long hi) {
+      if (sgd) {
+        for (long i = lo; i < hi; ++i) {
+          float d = g[i] + wd * w[i];
+          if (mu != 0.f) {
+            buf[i] = first ? d : mu * buf[i] + d;
+            d = nesterov ? d + mu * buf[i] : buf[i];
+          }
+          w[i] -= lr * d;
         }
-        w[i] -= lr * d;
+      } else {
+        for (long i = lo; i < hi; ++i) {
+          float d = g[i] + wd * w[i];
+          buf[i] = b1 * buf[i] + (1 - b1) * d;
+          v[i] = b2 * v[i] + (1 - b2) * d * d;
+          w[i] -= step_size * buf[i] / (std::sqrt(v[i]) / sqrt_bc2 + eps);
+        }
       }
-    } else {
-      float* m = state_[k].data();
-      float* v = state_[np + k].data();
-      const float b1 = cfg_.beta1, b2 = cfg_.beta2, eps = cfg_.eps;
-      const float step_size = float(lr_d / bc1), sqrt_bc2 = float(std::sqrt(bc2));
+    };
+    if (!sums) {
 #pragma omp parallel for schedule(static) if (n > 65536)
-      for (long i = 0; i < n; ++i) {
-        float d = g[i] + wd * w[i];
-        m[i] = b1 * m[i] + (1 - b1) * d;
-        v[i] = b2 * v[i] + (1 - b2) * d * d;
-        w[i] -= step_size * m[i] / (std::sqrt(v[i]) / sqrt_bc2 + eps);
+      for (long c = 0; c < (n + chunk - 1) / chunk; ++c) update(c * chunk, std::min(n, (c + 1) * chunk));
+      continue;
+    }
+    const long chunks = (n + chunk - 1) / chunk;
+    if (chunk_sums_.size() < size_t(3 * chunks)) chunk_sums_.resize(size_t(3 * chunks));
+    double* out = chunk_sums_.data();
+#pragma omp parallel if (n > 65536)
+    {
+      std::vector<float> before(static_cast<size_t>(chunk));  // once per thread and parameter, not per chunk
+#pragma omp for schedule(static)
+      for (long c = 0; c < chunks; ++c) {
+        const long lo = c * chunk, hi = std::min(n, lo + chunk);
+        std::copy(w + lo, w + hi, before.data());
+        update(lo, hi);
+        chunk_sums(g + lo, before.data(), w + lo, hi - lo, out + 3 * c);
       }
+    }
+    for (long c = 0; c < chunks; ++c) {
+      sums->grad_sq[k] += out[3 * c];
+      sums->weight_sq[k] += out[3 * c + 1];
+      sums->change_sq[k] += out[3 * c + 2];
     }
   }
 }

@@ -58,10 +58,22 @@ class Schedule {
   long warmup_steps_;  // for constant/step/cosine
 };
 
+// Sums a step can take on the way through every weight (the temporal imaging's gradient norms and
+// update ratios, README "NN-EEG"), one entry per learnable parameter in Network::named_params()
+// order, in double: grad_sq = Σ g² (the gradient before weight decay), weight_sq = Σ θ² before the
+// step, change_sq = Σ (θ_after − θ_before)² (θ as float32, the difference in double).  Each sum is
+// taken over fixed chunks of kSumChunk values, each chunk in 8 interleaved lanes added in lane
+// order, then the chunks in order: the same numbers whatever the thread count.
+struct StepSums {
+  static constexpr long kSumChunk = 4096;
+  std::vector<double> grad_sq, weight_sq, change_sq;
+};
+
 class Optimizer {
  public:
   Optimizer(Network& net, const OptimConfig& cfg);
-  void step(double lr);  // one update from the accumulated grads
+  // One update from the accumulated grads; with `sums`, also fills them (the update is the same).
+  void step(double lr, StepSums* sums = nullptr);
   long steps() const { return t_; }
   // State for a resumable checkpoint: momentum buffers (sgd) or first then second moments (adam),
   // one tensor per learnable parameter in Network::named_params() order, and the step count.
@@ -73,6 +85,7 @@ class Optimizer {
   std::vector<Param*> params_;
   std::vector<Tensor> state_;  // sgd: buf per param; adam: m then v per param
   long t_ = 0;
+  std::vector<double> chunk_sums_;  // StepSums: 3 per chunk of the parameter being updated
 };
 
 }  // namespace nn

@@ -1,5 +1,6 @@
 #include "nn/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <numeric>
@@ -76,11 +77,6 @@ long steps_per_epoch_of(const TrainConfig& cfg, const LabeledImages& train) {
   return long((train.count + cfg.batch - 1) / cfg.batch);
 }
 
-double sum_of_squares(const Tensor& t) {
-  double s = 0;
-  for (size_t i = 0; i < t.size(); ++i) s += double(t[i]) * double(t[i]);
-  return s;
-}
 }  // namespace
 
 Trainer::Trainer(Network& net, const TrainConfig& cfg, const LabeledImages& train, ShardGroup* group)
@@ -103,41 +99,30 @@ Trainer::Trainer(Network& net, const TrainConfig& cfg, const LabeledImages& trai
   if (train.num_classes > net.num_outputs())
     throw base::Error("the data has " + std::to_string(train.num_classes) + " classes but the net's last linear has " +
                 std::to_string(net.num_outputs()) + " outputs");
+  std::vector<const Param*> learnable;  // the optimiser's order (nn::StepSums)
+  for (const NamedParam& p : net.named_params())
+    if (p.param->trainable) learnable.push_back(p.param);
   for (const Block& b : net.blocks()) {
     block_params_.emplace_back();
     for (int i = b.first; i <= b.last; ++i)
       for (Param* p : net.layer(size_t(i)).params())
-        if (p->trainable) block_params_.back().push_back(p);
+        if (p->trainable)
+          block_params_.back().push_back(size_t(std::find(learnable.begin(), learnable.end(), p) - learnable.begin()));
   }
 }
 
-void Trainer::measure_gradients(StepInfo& info) const {
-  info.gradient_norms.assign(block_params_.size(), 0.0);
-  for (size_t b = 0; b < block_params_.size(); ++b) {
-    double s = 0;
-    for (const Param* p : block_params_[b]) s += sum_of_squares(p->grad);
-    info.gradient_norms[b] = std::sqrt(s);
-  }
-}
-
-void Trainer::keep_weights_before_step() {
-  weights_before_.clear();
-  for (const auto& params : block_params_)
-    for (const Param* p : params) weights_before_.insert(weights_before_.end(), p->value.data(), p->value.data() + p->value.size());
-}
-
-void Trainer::measure_updates(StepInfo& info) const {
-  info.update_ratios.assign(block_params_.size(), 0.0);
-  size_t at = 0;
-  for (size_t b = 0; b < block_params_.size(); ++b) {
-    double change = 0, before = 0;
-    for (const Param* p : block_params_[b])
-      for (size_t i = 0; i < p->value.size(); ++i, ++at) {
-        const double w0 = weights_before_[at], d = double(p->value[i]) - w0;
-        change += d * d;
-        before += w0 * w0;
-      }
-    info.update_ratios[b] = before > 0 ? std::sqrt(change / before) : 0.0;
+void Trainer::measure(const StepProbe& probe, StepInfo& info) const {
+  info.gradient_norms.clear();
+  info.update_ratios.clear();
+  for (const std::vector<size_t>& params : block_params_) {
+    double grad = 0, change = 0, before = 0;
+    for (size_t k : params) {
+      grad += step_sums_.grad_sq[k];
+      change += step_sums_.change_sq[k];
+      before += step_sums_.weight_sq[k];
+    }
+    if (probe.gradient_norms) info.gradient_norms.push_back(std::sqrt(grad));
+    if (probe.update_ratios) info.update_ratios.push_back(before > 0 ? std::sqrt(change / before) : 0.0);
   }
 }
 
@@ -187,15 +172,14 @@ bool Trainer::train(TrainPosition& pos, const StepProbe* probe, const std::funct
     }
     double rate = schedule_.rate(t);
     if (intervention_ && intervention_->rate) rate = intervention_->rate(t + 1, rate);
-    if (probe && probe->gradient_norms) measure_gradients(info_);
-    if (probe && probe->update_ratios) keep_weights_before_step();
-    optimizer_.step(rate);
+    const bool sums = probe && (probe->gradient_norms || probe->update_ratios);
+    optimizer_.step(rate, sums ? &step_sums_ : nullptr);
     pos.loss_sum += loss * count;
     pos.correct += correct;
     pos.images += count;
     pos.step = s + 1;
     if (probe) {
-      if (probe->update_ratios) measure_updates(info_);
+      if (sums) measure(*probe, info_);
       info_.epoch = epoch;
       info_.step = s + 1;
       info_.global_step = t + 1;

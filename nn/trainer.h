@@ -78,8 +78,9 @@ struct StepInfo {
 struct StepProbe {
   Probe forward;  // sees every block (input, z, a) of the step's training forward, before backward
   std::function<void(const StepInfo&)> after_step;  // after the optimiser step
-  bool gradient_norms = false;  // fill StepInfo::gradient_norms (one pass over the gradients)
-  bool update_ratios = false;   // fill StepInfo::update_ratios (a copy of the weights before each step)
+  // Both are summed inside the optimiser's update loop (nn::StepSums), no extra pass over the weights.
+  bool gradient_norms = false;  // fill StepInfo::gradient_norms
+  bool update_ratios = false;   // fill StepInfo::update_ratios
 };
 
 // Deliberate faults (train --inject, for validating the temporal imaging).  Unlike a probe they
@@ -127,9 +128,8 @@ class Trainer {
   long steps_per_epoch() const { return steps_per_epoch_; }
 
  private:
-  void measure_gradients(StepInfo& info) const;
-  void keep_weights_before_step();
-  void measure_updates(StepInfo& info) const;
+  // StepInfo::gradient_norms / update_ratios per block from the optimiser's sums of the step.
+  void measure(const StepProbe& probe, StepInfo& info) const;
   // One step over shards: this rank's shards' forward/backward, the combine, the combined gradient
   // and running statistics written into the net.  Returns the batch's mean loss; adds its hits to
   // *correct.
@@ -141,10 +141,10 @@ class Trainer {
   Optimizer optimizer_;
   long steps_per_epoch_;
   Schedule schedule_;
-  std::vector<std::vector<Param*>> block_params_;  // the learnable tensors of each block
+  std::vector<std::vector<size_t>> block_params_;  // the learnable tensors of each block (indices into StepSums)
+  StepSums step_sums_;
   Tensor x_, dlogits_;
   std::vector<uint8_t> y_;
-  std::vector<float> weights_before_;  // update ratios: every learnable tensor before the step, in block order
   StepInfo info_;
   const StepIntervention* intervention_ = nullptr;
   ShardGroup serial_;
