@@ -546,6 +546,9 @@ void Network::backward(const Tensor& dlogits, bool param_grads, int stop_block, 
     if (shortcut != -2 && shortcut >= lowest && shortcut >= 0) {  // dL/dshortcut = dout of the add
       if (grad_written_[size_t(shortcut)]) {
         add_into(grads_[size_t(shortcut)], grads_[i]);
+      } else if (pooled) {  // the add's gradient is given back next: hand its buffer over, no copy
+        give_back(size_t(shortcut));
+        grads_[size_t(shortcut)] = std::move(grads_[i]);
       } else {
         take(size_t(shortcut));
         grads_[size_t(shortcut)] = grads_[i];

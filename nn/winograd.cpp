@@ -3,6 +3,9 @@
 
 #include <cblas.h>
 #include <omp.h>
+#if defined(__AVX__)
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <cstring>
@@ -116,18 +119,74 @@ struct Chunk {
         out(at_least(w.out, size_t(OC) * 4 * P)) {}
 };
 
+// An 8 × 8 block transposed in registers: r[j][i] ← r[i][j] (r[i] one row of 8 floats).  Pure data
+// movement, so the lane layouts below get the same bits as an element-by-element copy.
+#if defined(__AVX__)
+inline void transpose8(__m256 r[8]) {
+  __m256 t[8], u[8];
+  for (int k = 0; k < 4; ++k) {
+    t[2 * k] = _mm256_unpacklo_ps(r[2 * k], r[2 * k + 1]);
+    t[2 * k + 1] = _mm256_unpackhi_ps(r[2 * k], r[2 * k + 1]);
+  }
+  for (int k = 0; k < 2; ++k) {
+    u[4 * k + 0] = _mm256_shuffle_ps(t[4 * k + 0], t[4 * k + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    u[4 * k + 1] = _mm256_shuffle_ps(t[4 * k + 0], t[4 * k + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    u[4 * k + 2] = _mm256_shuffle_ps(t[4 * k + 1], t[4 * k + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    u[4 * k + 3] = _mm256_shuffle_ps(t[4 * k + 1], t[4 * k + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int k = 0; k < 4; ++k) {
+    r[k] = _mm256_permute2f128_ps(u[k], u[k + 4], 0x20);
+    r[k + 4] = _mm256_permute2f128_ps(u[k], u[k + 4], 0x31);
+  }
+}
+constexpr bool kTranspose8 = true;
+#else
+constexpr bool kTranspose8 = false;
+#endif
+
+// Zeros in dst (planes, rows, cols, L) wherever to_lanes does not write: everything when some lanes
+// are unused, else only the frame around each map's H × W window at (at, at).
+void zero_unwritten(const Tiling& t, int planes, const Chunk& k, int rows, int cols, int at, float* dst) {
+  if (k.count < k.L) {
+    std::memset(dst, 0, sizeof(float) * size_t(planes) * rows * cols * k.L);
+    return;
+  }
+  const size_t row = size_t(cols) * k.L;
+  for (int c = 0; c < planes; ++c) {
+    float* p = dst + size_t(c) * rows * row;
+    std::memset(p, 0, sizeof(float) * size_t(at) * row);
+    for (int y = at; y < at + t.H; ++y) {
+      std::memset(p + y * row, 0, sizeof(float) * size_t(at) * k.L);
+      std::memset(p + y * row + size_t(at + t.W) * k.L, 0, sizeof(float) * size_t(cols - at - t.W) * k.L);
+    }
+    std::memset(p + size_t(at + t.H) * row, 0, sizeof(float) * size_t(rows - at - t.H) * row);
+  }
+}
+
 // Between NCHW and the lane layouts: dst (planes, rows, cols, L) ← the chunk's images of x
 // (N, planes, H, W), each map placed at row and column `at` (1: the padded input, 0: output tiles),
-// zeros elsewhere and in the unused lanes ...
+// zeros elsewhere and in the unused lanes ...  Eight images × eight columns at a time are one
+// register transpose; the rest (a partial group of images, the last W mod 8 columns) element by element.
 void to_lanes(const Tiling& t, const float* x, int planes, const Chunk& k, int rows, int cols, int at, float* dst) {
   const size_t plane = size_t(t.H) * t.W;
-  std::memset(dst, 0, sizeof(float) * size_t(planes) * rows * cols * k.L);
-  for (int i = 0; i < k.count; ++i)
-    for (int c = 0; c < planes; ++c) {
-      const float* src = x + (size_t(k.first + i) * planes + c) * plane;
-      for (int y = 0; y < t.H; ++y) {
-        float* d = dst + ((size_t(c) * rows + y + at) * cols + at) * k.L + i;
-        for (int xx = 0; xx < t.W; ++xx) d[size_t(xx) * k.L] = src[size_t(y) * t.W + xx];
+  zero_unwritten(t, planes, k, rows, cols, at, dst);
+  const int full = kTranspose8 ? k.count / kLanes * kLanes : 0, wide = kTranspose8 ? t.W / kLanes * kLanes : 0;
+  for (int c = 0; c < planes; ++c)
+    for (int y = 0; y < t.H; ++y) {
+      float* d = dst + ((size_t(c) * rows + y + at) * cols + at) * k.L;
+#if defined(__AVX__)
+      for (int g = 0; g < full; g += kLanes)
+        for (int xx = 0; xx < wide; xx += kLanes) {
+          __m256 r[8];
+          for (int i = 0; i < 8; ++i)
+            r[i] = _mm256_loadu_ps(x + (size_t(k.first + g + i) * planes + c) * plane + size_t(y) * t.W + xx);
+          transpose8(r);
+          for (int j = 0; j < 8; ++j) _mm256_storeu_ps(d + size_t(xx + j) * k.L + g, r[j]);
+        }
+#endif
+      for (int i = 0; i < k.count; ++i) {
+        const float* src = x + (size_t(k.first + i) * planes + c) * plane + size_t(y) * t.W;
+        for (int xx = i < full ? wide : 0; xx < t.W; ++xx) d[size_t(xx) * k.L + i] = src[xx];
       }
     }
 }
@@ -137,15 +196,29 @@ void to_lanes(const Tiling& t, const float* x, int planes, const Chunk& k, int r
 void from_lanes(const Tiling& t, const float* src, int planes, const Chunk& k, int rows, int cols, int at,
                 const float* bias, float* y) {
   const size_t plane = size_t(t.H) * t.W;
-  for (int i = 0; i < k.count; ++i)
-    for (int c = 0; c < planes; ++c) {
-      float* dst = y + (size_t(k.first + i) * planes + c) * plane;
-      const float b = bias ? bias[c] : 0.f;
-      for (int yy = 0; yy < t.H; ++yy) {
-        const float* q = src + ((size_t(c) * rows + yy + at) * cols + at) * k.L + i;
-        for (int xx = 0; xx < t.W; ++xx) dst[size_t(yy) * t.W + xx] = q[size_t(xx) * k.L] + b;
+  const int full = kTranspose8 ? k.count / kLanes * kLanes : 0, wide = kTranspose8 ? t.W / kLanes * kLanes : 0;
+  for (int c = 0; c < planes; ++c) {
+    const float b = bias ? bias[c] : 0.f;
+    for (int yy = 0; yy < t.H; ++yy) {
+      const float* q = src + ((size_t(c) * rows + yy + at) * cols + at) * k.L;
+#if defined(__AVX__)
+      const __m256 bv = _mm256_set1_ps(b);
+      for (int g = 0; g < full; g += kLanes)
+        for (int xx = 0; xx < wide; xx += kLanes) {
+          __m256 r[8];
+          for (int j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(q + size_t(xx + j) * k.L + g);
+          transpose8(r);
+          for (int i = 0; i < 8; ++i)
+            _mm256_storeu_ps(y + (size_t(k.first + g + i) * planes + c) * plane + size_t(yy) * t.W + xx,
+                             _mm256_add_ps(r[i], bv));
+        }
+#endif
+      for (int i = 0; i < k.count; ++i) {
+        float* dst = y + (size_t(k.first + i) * planes + c) * plane + size_t(yy) * t.W;
+        for (int xx = i < full ? wide : 0; xx < t.W; ++xx) dst[xx] = q[size_t(xx) * k.L + i] + b;
       }
     }
+  }
 }
 
 // V (16, C, P) = Bᵀ d B for every tile's patch d.  Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1].

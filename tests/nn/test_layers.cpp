@@ -241,6 +241,11 @@ INSTANTIATE_TEST_SUITE_P(
                       ConvCase{"winograd_auto_19_images_nobias", 19, 16, 3, 2, 17, 3, 3, 1, 1, false, {}, true},
                       ConvCase{"winograd_forced_81_tiles", 9, 1, 18, 17, 2, 3, 3, 1, 1, true,
                                nn::ConvAlgorithm::winograd, true},
+                      // 34 images: with 1 or 2 threads, chunks of 16 full lanes (only the frame is
+                      // zeroed) and partial ones; 8×8 register transposes plus W mod 8 = 3 columns
+                      // element by element; an odd H (a zero row past the map in both layouts).
+                      ConvCase{"winograd_forced_34_images_9x11", 34, 2, 9, 11, 3, 3, 3, 1, 1, true,
+                               nn::ConvAlgorithm::winograd, true},
                       ConvCase{"im2col_forced_16_channels", 2, 16, 5, 5, 16, 3, 3, 1, 1, true,
                                nn::ConvAlgorithm::im2col, false}),
     [](const ::testing::TestParamInfo<ConvCase>& info) { return std::string(info.param.name); });
