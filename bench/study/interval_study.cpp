@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/study/study_inputs.h"
 #include "datasets/dataset.h"
 #include "imaging/zeta.h"
 #include "nn/checkpoint.h"
@@ -32,12 +33,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: interval_study CKPT DATA BLOCK [REPS] [SAMPLES] [PERMUTATIONS] [POOL]\n");
     return 2;
   }
-  const int threads = std::getenv("THREADS") ? std::atoi(std::getenv("THREADS")) : 1;
-  omp_set_num_threads(threads);
-  openblas_set_num_threads(threads);
-  nn::Checkpoint ck = nn::load_checkpoint(argv[1]);
-  nn::Network& net = *ck.net;
-  datasets::DataSplit data = datasets::load_dataset(argv[2]);
+  StudyInputs in = open_study(argv[1], argv[2], 1, false);
+  nn::Network& net = *in.ck.net;
+  datasets::DataSplit& data = in.data;
   const int block = net.find_block(argv[3]);
   if (block < 0) {
     std::fprintf(stderr, "interval_study: no block %s\n", argv[3]);

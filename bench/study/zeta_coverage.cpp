@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/study/study_inputs.h"
 #include "datasets/dataset.h"
 #include "imaging/zeta.h"
 #include "nn/checkpoint.h"
@@ -30,12 +31,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: zeta_coverage CKPT DATA BLOCK GRID [IMAGES] [SEEDS] [OTHER_BLOCK]\n");
     return 2;
   }
-  const int threads = std::getenv("THREADS") ? std::atoi(std::getenv("THREADS")) : 2;
-  omp_set_num_threads(threads);
-  openblas_set_num_threads(1);
-  nn::Checkpoint ck = nn::load_checkpoint(argv[1]);
-  nn::Network& net = *ck.net;
-  datasets::DataSplit data = datasets::load_dataset(argv[2]);
+  StudyInputs in = open_study(argv[1], argv[2], 2, true);
+  nn::Network& net = *in.ck.net;
+  datasets::DataSplit& data = in.data;
   const run::GridSpec grid = run::parse_grid_spec(argv[4], "GRID");
   const size_t images = argc > 5 ? size_t(std::atol(argv[5])) : 64;
   const int seeds = argc > 6 ? std::atoi(argv[6]) : 10;

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/study/study_inputs.h"
 #include "datasets/dataset.h"
 #include "imaging/zeta.h"
 #include "nn/checkpoint.h"
@@ -33,12 +34,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: zeta_design CKPT DATA BLOCK [IMAGES] [PERMUTATIONS] [GRID]\n");
     return 2;
   }
-  const int threads = std::getenv("THREADS") ? std::atoi(std::getenv("THREADS")) : 2;
-  omp_set_num_threads(threads);
-  openblas_set_num_threads(1);
-  nn::Checkpoint ck = nn::load_checkpoint(argv[1]);
-  nn::Network& net = *ck.net;
-  datasets::DataSplit data = datasets::load_dataset(argv[2]);
+  StudyInputs in = open_study(argv[1], argv[2], 2, true);
+  nn::Network& net = *in.ck.net;
+  datasets::DataSplit& data = in.data;
   const int block = net.find_block(argv[3]);
   if (block < 0) {
     std::fprintf(stderr, "zeta_design: no block %s\n", argv[3]);
