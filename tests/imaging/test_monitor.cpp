@@ -239,6 +239,19 @@ class Monitor : public TempDirTest {
     s.knn_k = 5;
     return s;
   }
+  // The first `count` images of d scored by `monitor` in one batch.
+  static std::vector<imaging::ImageScores> score_first(imaging::Monitor& monitor, nn::Network& n, const datasets::Dataset& d,
+                                                       int count) {
+    std::vector<uint32_t> index(static_cast<size_t>(count));
+    for (int i = 0; i < count; ++i) index[size_t(i)] = uint32_t(i);
+    nn::Tensor x;
+    std::vector<uint8_t> y;
+    std::vector<imaging::ImageScores> scores;
+    std::vector<imaging::WindowDrift> windows;
+    nn::make_batch(n, d.view(), index.data(), count, nullptr, 0, 0, 0, x, y);
+    monitor.score_batch(x, scores, windows);
+    return scores;
+  }
   // Windows of `window` images of d through a Monitor; the number that alarm.
   static int alarms(const imaging::Profile& profile, nn::Network& n, const datasets::Dataset& d, long window,
                     std::vector<imaging::ImageScores>* all = nullptr) {
@@ -354,15 +367,7 @@ TEST_F(Monitor, ZetaWeightedScoreIsTheWeightedMeanOfZSquared) {
   for (const imaging::ImageScores& s : a) ASSERT_NEAR(s.spatial_zeta, s.spatial, 1e-9 * std::max(1.0, s.spatial));
   // single: region 1 of each block (σ > 0 in this net: checked), z from the profile by hand.
   imaging::Monitor monitor(single, n, 100, 0.01);
-  const nn::LabeledImages view = stream.view();
-  std::vector<uint32_t> index(64);
-  for (uint32_t i = 0; i < 64; ++i) index[i] = i;
-  nn::Tensor x;
-  std::vector<uint8_t> y;
-  std::vector<imaging::ImageScores> scores;
-  std::vector<imaging::WindowDrift> windows;
-  nn::make_batch(n, view, index.data(), 64, nullptr, 0, 0, 0, x, y);
-  monitor.score_batch(x, scores, windows);
+  const std::vector<imaging::ImageScores> scores = score_first(monitor, n, stream, 64);
   for (int i = 0; i < 64; ++i) {
     const std::vector<std::vector<float>> z = monitor.region_z(i);
     double sum = 0;
@@ -409,15 +414,7 @@ TEST_F(Monitor, CovarianceScoreIsTheStandardisedBlockDistance) {
   }
   ASSERT_GE(layers, 4);
   imaging::Monitor monitor(p, n, 1000, 0.01);
-  const nn::LabeledImages view = stream.view();
-  std::vector<uint32_t> index(128);
-  for (uint32_t i = 0; i < 128; ++i) index[i] = i;
-  nn::Tensor x;
-  std::vector<uint8_t> y;
-  std::vector<imaging::ImageScores> scores;
-  std::vector<imaging::WindowDrift> windows;
-  nn::make_batch(n, view, index.data(), 128, nullptr, 0, 0, 0, x, y);
-  monitor.score_batch(x, scores, windows);
+  const std::vector<imaging::ImageScores> scores = score_first(monitor, n, stream, 128);
   for (int i = 0; i < 128; ++i) {
     const std::vector<std::vector<float>> z = monitor.region_z(i);
     double total = 0;
