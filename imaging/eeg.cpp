@@ -46,7 +46,7 @@ double slope_t(const std::vector<double>& y) {
 }
 }  // namespace
 
-std::pair<double, double> band_baseline(std::vector<double> values) {
+std::pair<double, double> robust_baseline(std::vector<double> values) {
   const double m = median(values);
   for (double& v : values) v = std::fabs(v - m);
   return {m, 1.4826 * std::max(median(values), 1e-3)};
@@ -139,7 +139,7 @@ struct BandNull {
 };
 
 // B histories of H + S − 1 steps of N(0, 1) (fixed seeds), each scored as refresh_band_baseline
-// scores a channel: b = ln g of its H sliding S-step windows, then band_baseline.
+// scores a channel: b = ln g of its H sliding S-step windows, then robust_baseline.
 const BandNull& band_null() {
   static const BandNull null = [] {
     BandNull out;
@@ -150,7 +150,7 @@ const BandNull& band_null() {
       base::Rng rng = base::Rng::derive(0xEE6B0D, uint64_t(i));
       for (double& v : x) v = rng.normal();
       for (int t = 0; t < kHistory; ++t) b[size_t(t)] = std::log(welch.band_power(x.data() + t, gamma_band));
-      out.baselines.push_back(band_baseline(b));
+      out.baselines.push_back(robust_baseline(b));
     }
     return out;
   }();
@@ -322,10 +322,7 @@ void Recorder::refresh_baseline(long step) {
     offset_[ch] = activity_column_[ch] >= 0 ? 0.01 * level[size_t(activity_column_[ch])] + 1e-12 : 1e-3 * level[ch] + 1e-12;
   for (size_t ch = 0; ch < c; ++ch) {
     for (size_t i = 0; i < pairs.size(); ++i) values[i] = change(*pairs[i].first, *pairs[i].second, ch);
-    const double m = median(values);
-    for (double& v : values) v = std::fabs(v - m);
-    base_median_[ch] = m;
-    base_scale_[ch] = 1.4826 * std::max(median(values), 1e-3);
+    std::tie(base_median_[ch], base_scale_[ch]) = robust_baseline(values);
     // untested (scale ∞ → z 0): a channel whose median level is 0, and a region whose median
     // activity is below 1 % of its block's — an almost-silent region has no distribution to leave
     const bool silent = level[ch] <= 0 || (activity_column_[ch] >= 0 && level[ch] < offset_[ch]);
@@ -422,7 +419,7 @@ void Recorder::refresh_band_baseline(long step) {
       if (std::isfinite(g)) values.push_back(std::log(g + offset_[ch] * offset_[ch]));
     }
     if (values.size() < size_t(kHistory / 2) || !std::isfinite(base_scale_[ch])) continue;  // not scored: scale ∞
-    std::tie(band_median_[ch], band_scale_[ch]) = band_baseline(values);
+    std::tie(band_median_[ch], band_scale_[ch]) = robust_baseline(values);
   }
   band_step_ = step;
 }

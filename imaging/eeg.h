@@ -110,8 +110,9 @@ constexpr double kBandFamilyRate = 0.5;  // expected noise exceedances per 10 ep
 constexpr long kBandFamilySteps = 1000;  // F when the steps per epoch are unknown
 constexpr int kBandNullBaselines = 4096;
 
-// The band baseline of a set of b values: their median and 1.4826·max(MAD, 10^-3) (the rule above).
-std::pair<double, double> band_baseline(std::vector<double> values);
+// The baseline of a set of values, the change rule's and the band rule's alike: their median and
+// 1.4826·max(MAD, 10^-3) (the rules above).
+std::pair<double, double> robust_baseline(std::vector<double> values);
 // p(θ): the probability that one window of white Gaussian noise, scored exactly as the band rule
 // scores (its baseline estimated from the 128 windows ending S before), reaches z ≥ θ (θ_γ above).
 double band_null_exceedance(double theta);

@@ -321,7 +321,7 @@ TEST(EegRecorder, WhiteNoiseGivesNoBandPowerEvent) {
 
 // θ_γ (eeg.h, third band rule): the white-noise exceedance at θ_γ matches its target.  Independent
 // of the calibration's own baselines (another seed), 3,000 histories of N(0, 1) are each scored into a
-// baseline by the rule's path (band_baseline of ln g over the 128 sliding windows), then 64 fresh
+// baseline by the rule's path (robust_baseline of ln g over the 128 sliding windows), then 64 fresh
 // windows that do not overlap them are scored against it: the fraction with z ≥ θ_γ must match the
 // target α/(C·F) = 0.5/250 = 2·10^-3 within 4 standard errors (taken between histories, since windows
 // sharing a baseline are dependent) plus the saddlepoint's few % — a threshold from a known-baseline
@@ -339,7 +339,7 @@ TEST(EegNull, TheBandThresholdMeetsItsWhiteNoiseTarget) {
     base::Rng rng = base::Rng::derive(0x7E57, uint64_t(i));
     for (double& v : x) v = rng.normal();
     for (int t = 0; t < kHistory; ++t) b[size_t(t)] = std::log(welch.band_power(x.data() + t, gamma_band));
-    const auto [m, scale] = band_baseline(b);
+    const auto [m, scale] = robust_baseline(b);
     int n = 0;
     for (int k = 0; k < fresh; ++k) {
       for (double& v : window) v = rng.normal();
