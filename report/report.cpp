@@ -114,7 +114,8 @@ Json layer_epoch_json(const EpochData& e, size_t l, int class_count) {
               {"taylor", optional_column(z, [](const ZetaRegion& r) { return r.taylor; })},
               {"critical", layer.critical},
               {"critical_share", significant(layer.critical_share)},
-              {"method", layer.zeta_method}};
+              {"method", layer.zeta_method},
+              {"same_game_as", layer.same_game_as.empty() ? Json(nullptr) : Json(layer.same_game_as)}};
   }
   const PairTract *in = nullptr, *out = nullptr;
   for (const PairTract& p : e.pairs) {

@@ -327,6 +327,11 @@ class RunReader {
       LayerImage& layer = epoch.layers[size_t(layer_index(name))];
       layer.has_zeta = true;
       if (auto method = node.find("method")) layer.zeta_method = method->text();
+      if (auto same = node.find("same_game_as")) {
+        layer.same_game_as = same->text();
+        if (!root["layers"].find(layer.same_game_as) || layer.same_game_as == name)
+          same->reject("expected another layer of this zeta.json, found \"" + layer.same_game_as + "\"");
+      }
       if (!epoch.eval_samples)
         if (auto samples = node.find("eval_samples")) epoch.eval_samples = samples->integer(0, 1 << 30);
       layer.zeta.assign(size_t(layer.grid.count()), ZetaRegion{});

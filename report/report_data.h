@@ -53,6 +53,9 @@ struct LayerImage {
   std::vector<int> critical;      // region indices, ζ descending (zeta.json's critical_regions)
   double critical_share = 0;
   std::string zeta_method;
+  // zeta.json's same_game_as: the later block whose lesion game this block plays, so its φ, intervals
+  // and critical regions are that block's renamed (README "One game, two blocks"); empty: its own.
+  std::string same_game_as;
   // grid.json's receptive_field: per row block / column block the input pixels [first, last + 1)
   // its units read; empty when the file has none (written since 2026-11-30).
   std::vector<std::array<int, 2>> rf_rows, rf_cols;

@@ -39,6 +39,20 @@ async function interact(cdp, evaluate) {
       allFollow = allFollow && shown.every((e) => Number(e) === epochNumbers[i]);
     }
     check(allFollow, "every view follows the slider over all epochs");
+    // a layer whose ζ is a later layer's game says so in its card, at exactly the epochs zeta.json does
+    let sameGame = 0, sameGameRight = true;
+    for (let i = 0; i < epochNumbers.length; ++i) {
+      const seen = await evaluate(`(() => { const s = document.getElementById("epoch"); s.value = "${i}";
+        s.dispatchEvent(new Event("input", { bubbles: true }));
+        const D = JSON.parse(document.getElementById("report-data").textContent), ep = D.epochs[${i}];
+        return [...document.querySelectorAll(".layer-view")].map((v, l) => ({ info: v.querySelector(".layer-info").textContent,
+          same: ep.layers[l].z ? ep.layers[l].z.same_game_as : null })); })()`);
+      for (const v of seen) {
+        sameGame += v.same ? 1 : 0;
+        sameGameRight = sameGameRight && (v.same ? v.info.includes("ζ: " + v.same + "'s game") : !v.info.includes("'s game"));
+      }
+    }
+    check(sameGameRight && (sameGame > 0 || !!args.run), "a layer scored with a later layer's game (same_game_as) says so in its card", sameGame + " labelled");
     // a real key press on the slider
     await evaluate("document.getElementById('epoch').focus()");
     const before = await evaluate("document.getElementById('epoch-label').textContent");

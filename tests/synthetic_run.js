@@ -99,6 +99,9 @@ function makeRun(dir, epochs = 10, seed = 12345, errors = false) {
       zeta.layers[L.name] = { method: "shapley", value_function: "logprob", ablation: "zero", eval_samples: 256, permutations: 512, seconds: 3.2,
         stopped_by: "tolerance", v_all: -0.9, v_none: -2.3, regions: zregions, critical_regions: critical, critical_share: critical.length / n };
     });
+    // analyze scores conv1 with pool1's game when the two games are one (zeta.json "same_game_as", README
+    // "One game, two blocks"): conv1's layer is then pool1's renamed. Here at the odd epochs.
+    if (e % 2 === 1) zeta.layers.conv1 = Object.assign(JSON.parse(JSON.stringify(zeta.layers.pool1)), { same_game_as: "pool1" });
     // flows between structurally connected region pairs: same or neighbouring spatial block, any channel block
     const pairs = {};
     let pathStrength = 0;

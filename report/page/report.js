@@ -57,6 +57,7 @@
     layer: "An imaged layer: one block of the network (a convolution, pool or dense layer with its batch norm and ReLU) (README \"Imaging\").",
     path: "A pair of consecutive imaged layers, from → to (README \"Tractography\").",
     flow: "The pair's strongest region-to-region flow C_{A→B} (README \"Tractography\").",
+    same_game: "This layer's lesion game is the named later layer's: every coalition of its regions leaves the network's output exactly as the same coalition of that layer's regions does (a conv + ReLU read only by a max pool, zero ablation), so the ζ stage scored the game once and both maps show the same φ, intervals and critical regions; the Taylor terms are each layer's own (README \"One game, two blocks\").",
     role: "role: the layer's third of the network: feature extraction, pattern recognition, decision (README \"Reading the report\").",
   };
   const tip = (node, key) => { node.title = TIPS[key]; node.dataset.tip = key; return node; };
@@ -306,6 +307,7 @@
     part(shape + "grid " + grid.join("×"));
     if (ly.g) { view.info.append(" · "); part("coverage " + pct(ly.g.coverage), "coverage"); }
     if (ly.z) { view.info.append(" · "); part(ly.z.critical.length + " critical", "critical"); }
+    if (ly.z && ly.z.same_game_as) { view.info.append(" · "); part("ζ: " + ly.z.same_game_as + "'s game", "same_game"); }
     // A standard score over n regions reaches at most √(n − 1) (one region against n − 1 equal ones).
     const capped = ly.z && count >= 2 && count <= 4
       ? "ζ ≤ √(n−1) = " + fmt(Math.sqrt(count - 1), 3) + " with n = " + count + " regions: the method's ζ ≥ 2 cannot occur here; “critical” uses the robust score. " : "";
@@ -497,6 +499,7 @@
       if (z.lesion) row("lesion Δ", fmt(z.lesion[r]));
       if (z.taylor) row("Taylor", fmt(z.taylor[r]));
       if (z.method) row("ζ method", z.method);
+      if (z.same_game_as) row("ζ game", z.same_game_as + "'s: φ and intervals are those of its matching region", "same_game");
     } else row("ζ", "not measured at this epoch");
     row("strongest in-flows", flowList(ly, "in", ly.in_from));
     row("strongest out-flows", flowList(ly, "out", ly.out_to));

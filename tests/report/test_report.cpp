@@ -379,6 +379,34 @@ TEST(Report, PageDataCarriesTheSummarysSelectivity) {
   EXPECT_GT(checked, 0u);
 }
 
+// A layer scored with a later layer's game (zeta.json "same_game_as", README "One game, two blocks")
+// carries that name to the page; a name that is not another layer of the file is one clear error.
+TEST(Report, PageDataSaysWhichLayersGameALayerPlays) {
+  TempDir tmp("same_game");
+  write_run(tmp.path);
+  Json zeta = zeta_json(2);
+  zeta["layers"]["conv1"]["same_game_as"] = "pool1";
+  write(tmp.path / "analysis/epoch_002/zeta.json", zeta.dump());
+  report::build_report(tmp.str(), {});
+  const std::string html = base::read_file((tmp.path / "report.html").string());
+  const std::string open = "id=\"report-data\">";
+  const size_t from = html.find(open) + open.size();
+  const Json data = Json::parse(html.substr(from, html.find("</script>", from) - from));
+  ASSERT_EQ(data["epochs"].size(), 2u);
+  EXPECT_TRUE(data["epochs"][0]["layers"][0]["z"]["same_game_as"].is_null());
+  EXPECT_EQ(data["epochs"][1]["layers"][0]["z"]["same_game_as"], "pool1");
+  EXPECT_TRUE(data["epochs"][1]["layers"][1]["z"]["same_game_as"].is_null());
+
+  for (const std::string bad : {"pool9", "conv1"}) {
+    zeta["layers"]["conv1"]["same_game_as"] = bad;
+    write(tmp.path / "analysis/epoch_002/zeta.json", zeta.dump());
+    const std::string message = error_of([&] { report::build_report(tmp.str(), {}); });
+    EXPECT_NE(message.find("zeta.json: /layers/conv1/same_game_as: expected another layer of this zeta.json, found \"" + bad + "\""),
+              std::string::npos) << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos);
+  }
+}
+
 TEST(Report, MissingInputsAreTolerated) {
   TempDir tmp("missing");
   write_run(tmp.path);
