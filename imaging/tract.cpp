@@ -613,14 +613,15 @@ void FlowAccumulator::share() {
 }
 
 std::vector<PairFlows> measure_flows(nn::Network& net, const nn::LabeledImages& test, const run::GridSpec& grid,
-                                     const TractSettings& s) {
+                                     const TractSettings& s, size_t stream_batch) {
   validate(s);
   if (test.count == 0) throw base::Error("tractography: the test set is empty (expected at least one image)");
   const NetView view(net);
   const size_t samples = std::min(s.samples, test.count);
   FlowAccumulator flows(net, view, grid, s, samples);
   stream_eval(
-      net, test, samples, s.batch, [&](const EvalBatch& batch, const nn::BlockView& block) { flows.on_block(batch, block); },
+      net, test, samples, stream_batch ? int(stream_batch) : s.batch,
+      [&](const EvalBatch& batch, const nn::BlockView& block) { flows.on_block(batch, block); },
       [&](const EvalBatch& batch, const nn::Tensor&) { flows.on_batch_end(batch); });
   return std::move(flows.pairs());
 }
@@ -695,8 +696,8 @@ nlohmann::ordered_json tract_document(const NetView& view, const std::vector<Pai
 }
 
 nlohmann::ordered_json tract_analysis(nn::Network& net, const nn::LabeledImages& test, const run::GridSpec& grid,
-                                      const TractSettings& s) {
-  return tract_document(NetView(net), measure_flows(net, test, grid, s), grid, s);
+                                      const TractSettings& s, size_t stream_batch) {
+  return tract_document(NetView(net), measure_flows(net, test, grid, s, stream_batch), grid, s);
 }
 
 }  // namespace imaging

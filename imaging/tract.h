@@ -172,11 +172,14 @@ std::vector<Chain> best_chains(const std::vector<FlowMatrix>& flows, const std::
 std::vector<Chain> best_chains(const std::vector<FlowMatrix>& flows, int k);
 
 // The flows of every pair (NetView::edges) from a stream of evaluation batches of any size
-// (imaging/eval_stream.h), bit for bit as when images 0 … samples−1 are forwarded in batches of
-// s.batch images (measure_flows): a pair's float sums depend on how images are grouped, so images are
-// regrouped into chunks of s.batch; and a dense block, one SGEMM over the batch whose rounding
-// depends on the row count, is recomputed from its input at the chunk's size (a convolution or a
-// pool computes each image apart from the others).  A batch that is exactly the next chunk is
+// (imaging/eval_stream.h), bit for bit as measure_flows with the same stream batch: a pair's float
+// sums depend on how images are grouped, so images are regrouped into chunks of s.batch; and a dense
+// block, one SGEMM over the batch whose rounding depends on the row count, is recomputed from its
+// input at the chunk's size.  The blocks before it are taken as the stream computed them, and a
+// convolution's rounding can depend on the batch too (OpenBLAS's AVX2 kernels: `reference`'s conv3
+// and fc1 outputs differ in the last bit between batches of 10 and 32 at 2 threads, measured
+// 2026-12-01; its AVX-512 kernels did not), so the flows are those of the stream's batches (the
+// analysis streams in batches of AnalysisSettings::batch, 25).  A batch that is exactly the next chunk is
 // accumulated in place; otherwise each pair copies its block's input, pre-activation and max-pool
 // choices into one chunk of s.batch images and accumulates it as soon as it is full.  Everything it
 // holds beyond the flows is freed once the last image is in.
@@ -225,10 +228,10 @@ class FlowAccumulator {
   bool mine(int pair) const { return !ranks_ || ranks_->owns_unit(size_t(pair)); }
 };
 
-// Streams images 0 … min(samples, test.count)−1 in batches of s.batch and returns the flows of every
-// pair (NetView::edges()).
+// Streams images 0 … min(samples, test.count)−1 in batches of `stream_batch` (s.batch when 0), sums
+// them in chunks of s.batch (FlowAccumulator) and returns the flows of every pair (NetView::edges()).
 std::vector<PairFlows> measure_flows(nn::Network& net, const nn::LabeledImages& test, const run::GridSpec& grid,
-                                     const TractSettings& s);
+                                     const TractSettings& s, size_t stream_batch = 0);
 
 // The content of tract.json from the flows of every pair (measure_flows, FlowAccumulator):
 // {"eval_samples", "settings": {"grid", "top", "chains", "samples"},
@@ -244,6 +247,6 @@ nlohmann::ordered_json tract_document(const NetView& view, const std::vector<Pai
 
 // measure_flows, then tract_document.
 nlohmann::ordered_json tract_analysis(nn::Network& net, const nn::LabeledImages& test, const run::GridSpec& grid,
-                                      const TractSettings& s);
+                                      const TractSettings& s, size_t stream_batch = 0);
 
 }  // namespace imaging
