@@ -262,8 +262,10 @@ void Conv2d::backward_im2col(const Tensor& in, const Tensor& dout, Tensor* din, 
                     mine.data(), K);
       }
       if (din) {
-        // dcol (K, OH·OW) = weightᵀ (K, OC) · g, scattered back to the image
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, OHW, OC, 1.f, weight.value.data(), K, g, OHW, 0.f,
+        // dcol (K, OH·OW) = weightᵀ (K, OC) · g, scattered back to the image; dcol zeroed by memset and
+        // accumulated into (β = 1): the same bits as β = 0, whose zeroing in OpenBLAS is scalar stores
+        std::fill(col.begin(), col.end(), 0.f);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, OHW, OC, 1.f, weight.value.data(), K, g, OHW, 1.f,
                     col.data(), OHW);
         float* dx = din->sample(n);
         std::memset(dx, 0, sizeof(float) * size_t(C) * H * W);

@@ -221,78 +221,82 @@ void from_lanes(const Tiling& t, const float* src, int planes, const Chunk& k, i
   }
 }
 
-// V (16, C, P) = Bᵀ d B for every tile's patch d.  Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1].
-void transform_inputs(const Tiling& t, const float* Xp, int C, int L, float* V) {
-  const size_t P = size_t(t.tiles()) * L, xs = plane_stride(size_t(C) * P), row = size_t(t.PW) * L;
+// V (16, C, P) = Bᵀ d B for the patch d of every tile in [t0, t1): column p = (tile − t0)·L + lane,
+// P = (t1 − t0)·L.  Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1].
+void transform_inputs(const Tiling& t, const float* Xp, int C, int L, int t0, int t1, float* V) {
+  const size_t P = size_t(t1 - t0) * L, xs = plane_stride(size_t(C) * P), row = size_t(t.PW) * L;
   for (int c = 0; c < C; ++c)
-    for (int ty = 0; ty < t.TH; ++ty)
-      for (int tx = 0; tx < t.TW; ++tx)
-        for (int g = 0; g < L; g += kLanes) {
-          const float* d = Xp + ((size_t(c) * t.PH + 2 * ty) * t.PW + 2 * tx) * L + g;
-          float* v = V + size_t(c) * P + (size_t(ty) * t.TW + tx) * L + g;
-          f8 h[4][4];  // h = d B (each patch row), then v = Bᵀ h
-          for (int r = 0; r < 4; ++r) {
-            const float* q = d + r * row;
-            const f8 d0 = load8(q), d1 = load8(q + L), d2 = load8(q + 2 * L), d3 = load8(q + 3 * L);
-            h[r][0] = d0 - d2, h[r][1] = d1 + d2, h[r][2] = d2 - d1, h[r][3] = d1 - d3;
-          }
-          for (int j = 0; j < 4; ++j) {
-            store8(v + (0 + j) * xs, h[0][j] - h[2][j]);
-            store8(v + (4 + j) * xs, h[1][j] + h[2][j]);
-            store8(v + (8 + j) * xs, h[2][j] - h[1][j]);
-            store8(v + (12 + j) * xs, h[1][j] - h[3][j]);
-          }
+    for (int tile = t0; tile < t1; ++tile) {
+      const int ty = tile / t.TW, tx = tile % t.TW;
+      for (int g = 0; g < L; g += kLanes) {
+        const float* d = Xp + ((size_t(c) * t.PH + 2 * ty) * t.PW + 2 * tx) * L + g;
+        float* v = V + size_t(c) * P + size_t(tile - t0) * L + g;
+        f8 h[4][4];  // h = d B (each patch row), then v = Bᵀ h
+        for (int r = 0; r < 4; ++r) {
+          const float* q = d + r * row;
+          const f8 d0 = load8(q), d1 = load8(q + L), d2 = load8(q + 2 * L), d3 = load8(q + 3 * L);
+          h[r][0] = d0 - d2, h[r][1] = d1 + d2, h[r][2] = d2 - d1, h[r][3] = d1 - d3;
         }
+        for (int j = 0; j < 4; ++j) {
+          store8(v + (0 + j) * xs, h[0][j] - h[2][j]);
+          store8(v + (4 + j) * xs, h[1][j] + h[2][j]);
+          store8(v + (8 + j) * xs, h[2][j] - h[1][j]);
+          store8(v + (12 + j) * xs, h[1][j] - h[3][j]);
+        }
+      }
+    }
 }
 
-// dXp (C, PH, PW, L) = Σ over tiles of B dV Bᵀ added into each tile's patch: the adjoint of
-// transform_inputs.  dXp is overwritten.
-void transform_input_grads(const Tiling& t, const float* dV, int C, int L, float* dXp) {
-  const size_t P = size_t(t.tiles()) * L, xs = plane_stride(size_t(C) * P), row = size_t(t.PW) * L;
-  std::memset(dXp, 0, sizeof(float) * size_t(C) * t.PH * t.PW * L);
+// dXp (C, PH, PW, L) += Σ over the tiles in [t0, t1) of B dV Bᵀ added into each tile's patch, dV
+// laid out as transform_inputs' V: the adjoint of transform_inputs.  The caller zeroes dXp first.
+void transform_input_grads(const Tiling& t, const float* dV, int C, int L, int t0, int t1, float* dXp) {
+  const size_t P = size_t(t1 - t0) * L, xs = plane_stride(size_t(C) * P), row = size_t(t.PW) * L;
   for (int c = 0; c < C; ++c)
-    for (int ty = 0; ty < t.TH; ++ty)
-      for (int tx = 0; tx < t.TW; ++tx)
-        for (int g = 0; g < L; g += kLanes) {
-          float* d = dXp + ((size_t(c) * t.PH + 2 * ty) * t.PW + 2 * tx) * L + g;
-          const float* v = dV + size_t(c) * P + (size_t(ty) * t.TW + tx) * L + g;
-          f8 h[4][4];  // h = B v (rows), then d = h Bᵀ;  B = (Bᵀ)ᵀ
-          for (int j = 0; j < 4; ++j) {
-            const f8 v0 = load8(v + (0 + j) * xs), v1 = load8(v + (4 + j) * xs), v2 = load8(v + (8 + j) * xs),
-                     v3 = load8(v + (12 + j) * xs);
-            h[0][j] = v0, h[1][j] = v1 - v2 + v3, h[2][j] = v1 + v2 - v0, h[3][j] = -v3;
-          }
-          for (int r = 0; r < 4; ++r) {
-            float* q = d + r * row;
-            store8(q, load8(q) + h[r][0]);
-            store8(q + L, load8(q + L) + (h[r][1] - h[r][2] + h[r][3]));
-            store8(q + 2 * L, load8(q + 2 * L) + (h[r][1] + h[r][2] - h[r][0]));
-            store8(q + 3 * L, load8(q + 3 * L) - h[r][3]);
-          }
+    for (int tile = t0; tile < t1; ++tile) {
+      const int ty = tile / t.TW, tx = tile % t.TW;
+      for (int g = 0; g < L; g += kLanes) {
+        float* d = dXp + ((size_t(c) * t.PH + 2 * ty) * t.PW + 2 * tx) * L + g;
+        const float* v = dV + size_t(c) * P + size_t(tile - t0) * L + g;
+        f8 h[4][4];  // h = B v (rows), then d = h Bᵀ;  B = (Bᵀ)ᵀ
+        for (int j = 0; j < 4; ++j) {
+          const f8 v0 = load8(v + (0 + j) * xs), v1 = load8(v + (4 + j) * xs), v2 = load8(v + (8 + j) * xs),
+                   v3 = load8(v + (12 + j) * xs);
+          h[0][j] = v0, h[1][j] = v1 - v2 + v3, h[2][j] = v1 + v2 - v0, h[3][j] = -v3;
         }
+        for (int r = 0; r < 4; ++r) {
+          float* q = d + r * row;
+          store8(q, load8(q) + h[r][0]);
+          store8(q + L, load8(q + L) + (h[r][1] - h[r][2] + h[r][3]));
+          store8(q + 2 * L, load8(q + 2 * L) + (h[r][1] + h[r][2] - h[r][0]));
+          store8(q + 3 * L, load8(q + 3 * L) - h[r][3]);
+        }
+      }
+    }
 }
 
-// Yt (OC, 2TH, 2TW, L) = Aᵀ m A per tile.  Aᵀ = [1 1 1 0; 0 1 −1 −1].
-void transform_outputs(const Tiling& t, const float* M, int OC, int L, float* Yt) {
-  const size_t P = size_t(t.tiles()) * L, xs = plane_stride(size_t(OC) * P), row = size_t(2 * t.TW) * L;
+// Yt (OC, 2TH, 2TW, L) = Aᵀ m A for the tiles in [t0, t1), M (16, OC, P) laid out as transform_inputs'
+// V.  Aᵀ = [1 1 1 0; 0 1 −1 −1].
+void transform_outputs(const Tiling& t, const float* M, int OC, int L, int t0, int t1, float* Yt) {
+  const size_t P = size_t(t1 - t0) * L, xs = plane_stride(size_t(OC) * P), row = size_t(2 * t.TW) * L;
   for (int oc = 0; oc < OC; ++oc)
-    for (int ty = 0; ty < t.TH; ++ty)
-      for (int tx = 0; tx < t.TW; ++tx)
-        for (int g = 0; g < L; g += kLanes) {
-          const float* m = M + size_t(oc) * P + (size_t(ty) * t.TW + tx) * L + g;
-          float* y = Yt + ((size_t(oc) * 2 * t.TH + 2 * ty) * 2 * t.TW + 2 * tx) * L + g;
-          f8 q[2][4];  // q = Aᵀ m (rows), then y = q A
-          for (int j = 0; j < 4; ++j) {
-            const f8 m0 = load8(m + (0 + j) * xs), m1 = load8(m + (4 + j) * xs), m2 = load8(m + (8 + j) * xs),
-                     m3 = load8(m + (12 + j) * xs);
-            q[0][j] = m0 + m1 + m2;
-            q[1][j] = m1 - m2 - m3;
-          }
-          for (int r = 0; r < 2; ++r) {
-            store8(y + r * row, q[r][0] + q[r][1] + q[r][2]);
-            store8(y + r * row + L, q[r][1] - q[r][2] - q[r][3]);
-          }
+    for (int tile = t0; tile < t1; ++tile) {
+      const int ty = tile / t.TW, tx = tile % t.TW;
+      for (int g = 0; g < L; g += kLanes) {
+        const float* m = M + size_t(oc) * P + size_t(tile - t0) * L + g;
+        float* y = Yt + ((size_t(oc) * 2 * t.TH + 2 * ty) * 2 * t.TW + 2 * tx) * L + g;
+        f8 q[2][4];  // q = Aᵀ m (rows), then y = q A
+        for (int j = 0; j < 4; ++j) {
+          const f8 m0 = load8(m + (0 + j) * xs), m1 = load8(m + (4 + j) * xs), m2 = load8(m + (8 + j) * xs),
+                   m3 = load8(m + (12 + j) * xs);
+          q[0][j] = m0 + m1 + m2;
+          q[1][j] = m1 - m2 - m3;
         }
+        for (int r = 0; r < 2; ++r) {
+          store8(y + r * row, q[r][0] + q[r][1] + q[r][2]);
+          store8(y + r * row + L, q[r][1] - q[r][2] - q[r][3]);
+        }
+      }
+    }
 }
 
 // dM (16, OC, P) = A dY Aᵀ per tile, from Gt (OC, 2TH, 2TW, L) = dY in lanes, zero past the edge:
@@ -317,18 +321,23 @@ void transform_output_grads(const Tiling& t, const float* Gt, int OC, int L, flo
         }
 }
 
-// out[ξ] (rows, P) = a[ξ] (rows, inner) · b[ξ] (inner, P) for the 16 ξ, in column blocks; a is U
-// (16, OC, C), so `rows · inner` is OC·C either way.
-void gemm16(int rows, int inner, int P, const float* a, bool transpose_a, const float* b, float* out) {
+// out[ξ] (rows, n) = a[ξ] (rows, inner) · b[ξ] (inner, n) for the 16 ξ; a is U (16, OC, C), so
+// `rows · inner` is OC·C either way; b's planes hold `ldb` ≥ n columns (b may point into a wider
+// array), out is (16, rows, n); n ≤ kGemmColumns (one column block of tiles, see forward).  out is
+// zeroed here with one memset and the GEMMs accumulate into it (β = 1): OpenBLAS's β = 0 path zeroes
+// C with scalar stores before accumulating, the same bits (0 + Σ) at several times the cost for
+// these small-K GEMMs (bench/README.md, "Zeroing before the GEMMs").
+void gemm16(int rows, int inner, int n, const float* a, bool transpose_a, const float* b, size_t ldb, float* out) {
+  std::memset(out, 0, sizeof(float) * 16 * plane_stride(size_t(rows) * n));
   for (int xi = 0; xi < 16; ++xi)
-    for (int j = 0; j < P; j += kGemmColumns) {
-      const int n = std::min(kGemmColumns, P - j);
-      cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans, CblasNoTrans, rows, n, inner, 1.f,
-                  a + xi * plane_stride(size_t(rows) * inner), transpose_a ? rows : inner,
-                  b + xi * plane_stride(size_t(inner) * P) + j, P, 0.f, out + xi * plane_stride(size_t(rows) * P) + j,
-                  P);
-    }
+    cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans, CblasNoTrans, rows, n, inner, 1.f,
+                a + xi * plane_stride(size_t(rows) * inner), transpose_a ? rows : inner,
+                b + xi * plane_stride(size_t(inner) * ldb), int(ldb), 1.f, out + xi * plane_stride(size_t(rows) * n), n);
 }
+
+// Tiles per column block: a block's GEMMs have kGemmColumns columns (the last block fewer), and its
+// transformed arrays stay in cache between the transforms and the GEMMs.
+int tiles_per_block(int L) { return std::max(1, kGemmColumns / L); }
 
 // 16 images (two vectors of lanes) for maps of up to 32 tiles, else 8: about 256-512 GEMM columns
 // for the reference net (conv2: 64 tiles × 8; conv3: 16 × 16).  More images per chunk push conv2's
@@ -372,9 +381,15 @@ void forward(const float* x, int N, int C, int H, int W, const float* U, int OC,
 #pragma omp parallel
   for_my_chunks(N, t, C, OC, [&](const Chunk& k) {
     to_lanes(t, x, C, k, t.PH, t.PW, 1, k.padded);
-    transform_inputs(t, k.padded, C, k.L, k.tiles);
-    gemm16(OC, C, int(k.P), U, false, k.tiles, k.product);  // M[ξ] (OC, P) = U[ξ] (OC, C) · V[ξ] (C, P)
-    transform_outputs(t, k.product, OC, k.L, k.out);
+    // One column block of tiles at a time, so that its V and M stay in cache between the transforms
+    // and the GEMMs.
+    const int step = tiles_per_block(k.L);
+    for (int t0 = 0; t0 < t.tiles(); t0 += step) {
+      const int t1 = std::min(t.tiles(), t0 + step), n = (t1 - t0) * k.L;
+      transform_inputs(t, k.padded, C, k.L, t0, t1, k.tiles);
+      gemm16(OC, C, n, U, false, k.tiles, n, k.product);  // M[ξ] (OC, n) = U[ξ] (OC, C) · V[ξ] (C, n)
+      transform_outputs(t, k.product, OC, k.L, t0, t1, k.out);
+    }
     from_lanes(t, k.out, OC, k, 2 * t.TH, 2 * t.TW, 0, bias, y);
   });
 }
@@ -396,14 +411,19 @@ void backward(const float* x, const float* dy, int N, int C, int H, int W, const
       transform_output_grads(t, k.out, OC, k.L, k.product);
       if (dweight) {  // dU[ξ] (OC, C) += dM[ξ] (OC, P) · V[ξ]ᵀ (P, C)
         to_lanes(t, x, C, k, t.PH, t.PW, 1, k.padded);
-        transform_inputs(t, k.padded, C, k.L, k.tiles);
+        transform_inputs(t, k.padded, C, k.L, 0, t.tiles(), k.tiles);
         for (int xi = 0; xi < 16; ++xi)
           cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, C, P, 1.f, k.product + xi * plane_stride(OC * k.P),
                       P, k.tiles + xi * plane_stride(C * k.P), P, 1.f, dU.data() + xi * plane_stride(nOC_C), C);
       }
-      if (dx) {  // dV[ξ] (C, P) = U[ξ]ᵀ (C, OC) · dM[ξ] (OC, P), into V's storage, then to dx
-        gemm16(C, OC, P, U, true, k.product, k.tiles);
-        transform_input_grads(t, k.tiles, C, k.L, k.padded);
+      if (dx) {  // dV[ξ] (C, n) = U[ξ]ᵀ (C, OC) · dM[ξ] (OC, n) by column blocks, into V's storage, then to dx
+        std::memset(k.padded, 0, sizeof(float) * size_t(C) * t.PH * t.PW * k.L);
+        const int step = tiles_per_block(k.L);
+        for (int t0 = 0; t0 < t.tiles(); t0 += step) {
+          const int t1 = std::min(t.tiles(), t0 + step), n = (t1 - t0) * k.L;
+          gemm16(C, OC, n, U, true, k.product + size_t(t0) * k.L, k.P, k.tiles);
+          transform_input_grads(t, k.tiles, C, k.L, t0, t1, k.padded);
+        }
         from_lanes(t, k.padded, C, k, t.PH, t.PW, 1, nullptr, dx);
       }
     });
