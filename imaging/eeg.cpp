@@ -224,40 +224,51 @@ Recorder::Recorder(const nn::Network& net, const run::GridSpec& grid, int window
   band_threshold_ = imaging::eeg::band_threshold(channels_.size(), steps_per_epoch > 0 ? 10 * steps_per_epoch : kBandFamilySteps);
 }
 
-// Σ|a| per region: for every channel and row, the |a| of all samples are first added column by
-// column (a loop the compiler vectorises), then cut into the column regions.  Channel groups (k0)
-// write disjoint regions, so they run in parallel; the order of every sum is fixed by the loops,
-// not by the threads.
+// Σ|a| per region, in two passes.  First u_e = Σ_i |a_ie| for every unit e of a sample (a float sum
+// over the samples in order, i = 0 … n−1): the tensor is read once, front to back, in chunks of
+// kUnitChunk units whose sums stay in the L1 cache while the n samples' stretches of the chunk stream
+// through (chunks in parallel; every unit's sum is the same for any split into chunks or threads).
+// Then the regions are cut from u: per channel group (k0), channel and row, the double sum of each
+// column region's u in column order, added to its region and to the group's total; the block's
+// total adds the groups' in order.  These are the sums, in the same order, of the earlier version
+// that took every row's n samples before the next row (bit-identical rows; it read the tensor with
+// a stride of one sample and cost about half the probe).
 void Recorder::accumulate(int block, const nn::Tensor& a) {
   const run::RegionGrid& g = grids_[size_t(block)];
   std::vector<double>& sums = sums_[size_t(block)];
-  const int n = a.n(), c = a.c(), h = a.shape().h, w = a.shape().w;
+  const int n = a.n(), h = a.shape().h, w = a.shape().w;
+  const long units = long(a.c()) * h * w;
   const std::vector<int>& cuts = column_cuts_[size_t(block)];  // gw + 1 column boundaries
+  unit_sums_.resize(size_t(units));
+  float* u = unit_sums_.data();
   const float* data = a.data();
-  std::vector<double> group_total(size_t(g.gc), 0.0);
-#pragma omp parallel for schedule(static)
+  const long chunks = (units + kUnitChunk - 1) / kUnitChunk;
+#pragma omp parallel for schedule(static) if (units * n > 65536)
+  for (long k = 0; k < chunks; ++k) {
+    const long lo = k * kUnitChunk, m = std::min(units, lo + kUnitChunk) - lo;
+    float* out = u + lo;
+    std::fill(out, out + m, 0.f);
+    for (int i = 0; i < n; ++i) {
+      const float* in = data + size_t(i) * size_t(units) + size_t(lo);
+      for (long e = 0; e < m; ++e) out[e] += std::fabs(in[e]);
+    }
+  }
   for (int k0 = 0; k0 < g.gc; ++k0) {
-    std::vector<float> column(static_cast<size_t>(w));
     const run::Range chans = g.chans(k0);
     double total = 0;
     for (int ch = chans.begin; ch < chans.end; ++ch)
       for (int y = 0; y < h; ++y) {
-        std::fill(column.begin(), column.end(), 0.f);
-        for (int i = 0; i < n; ++i) {
-          const float* row = data + ((size_t(i) * c + ch) * h + y) * w;
-          for (int x = 0; x < w; ++x) column[size_t(x)] += std::fabs(row[x]);
-        }
+        const float* column = u + (size_t(ch) * h + y) * w;
         double* out = sums.data() + g.index(g.row_region[size_t(y)], 0, k0);
         for (int j0 = 0; j0 < g.gw; ++j0) {
           double s = 0;
-          for (int x = cuts[size_t(j0)]; x < cuts[size_t(j0) + 1]; ++x) s += column[size_t(x)];
+          for (int x = cuts[size_t(j0)]; x < cuts[size_t(j0) + 1]; ++x) s += column[x];
           out[j0 * g.gc] += s;
           total += s;
         }
       }
-    group_total[size_t(k0)] = total;
+    block_sums_[size_t(block)] += total;
   }
-  for (double t : group_total) block_sums_[size_t(block)] += t;
   batch_[size_t(block)] = n;
 }
 

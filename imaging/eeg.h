@@ -103,6 +103,7 @@
 namespace imaging::eeg {
 
 constexpr int kHistory = 128, kRefresh = 16, kBandSegment = 16;
+constexpr long kUnitChunk = 4096;  // Recorder::accumulate's units per chunk (16 KB of sums)
 constexpr double kThreshold = 6.0;
 constexpr int kDefaultWindow = 128;
 constexpr int kMaxWindow = 4096;  // the ring then holds at most 8,192 rows (45 MB for reference)
@@ -190,6 +191,7 @@ class Recorder {
   std::vector<std::vector<double>> sums_;    // per block, per region: Σ|a| of the step
   std::vector<std::vector<int>> column_cuts_;  // per block: the first column of each column region, then W
   std::vector<std::vector<int>> region_units_;  // per block, per region: |N_g|
+  std::vector<float> unit_sums_;              // accumulate's Σ_i |a_i| per unit of a sample (reused)
   std::vector<double> block_sums_;
   std::vector<long> block_units_;            // per block: units per sample
   std::vector<int> batch_;                   // per block: samples seen this step

@@ -60,28 +60,49 @@ std::vector<double> Welch::windowed(const double* x) const {
   return y;
 }
 
-double Welch::bin_power(const std::vector<double>& y, int k) const {
-  double re = 0, im = 0;
-  for (int t = 0, m = 0; t < w_; ++t, m = (m + k) % w_) {
-    re += y[size_t(t)] * cos_[size_t(m)];
-    im -= y[size_t(t)] * sin_[size_t(m)];
+// Every bin's re and im are sums over t in order (m = kt mod W, k ≤ W/2: no division); up to 8 bins
+// are taken in one pass over t, so that their sums do not wait on one another.  Each bin's sums are
+// the same operations in the same order as one bin at a time (the bits of the earlier loop).
+void Welch::bin_powers(const std::vector<double>& y, int first, int last, double* out) const {
+  constexpr int kBins = 8;
+  for (int k0 = first; k0 <= last; k0 += kBins) {
+    const int bins = std::min(kBins, last - k0 + 1);
+    double re[kBins] = {}, im[kBins] = {};
+    int m[kBins] = {};
+    for (int t = 0; t < w_; ++t)
+      for (int j = 0; j < bins; ++j) {
+        re[j] += y[size_t(t)] * cos_[size_t(m[j])];
+        im[j] -= y[size_t(t)] * sin_[size_t(m[j])];
+        m[j] = m[j] + k0 + j < w_ ? m[j] + k0 + j : m[j] + k0 + j - w_;
+      }
+    for (int j = 0; j < bins; ++j) {
+      const int k = k0 + j;
+      out[k - first] = (k == 0 || k == w_ / 2 ? 1.0 : 2.0) * (re[j] * re[j] + im[j] * im[j]) / window_energy_;
+    }
   }
-  return (k == 0 || k == w_ / 2 ? 1.0 : 2.0) * (re * re + im * im) / window_energy_;
 }
 
 std::vector<double> Welch::periodogram(const double* x) const {
   const std::vector<double> y = windowed(x);
-  const int half = w_ / 2;
-  std::vector<double> p(size_t(half + 1));
-  for (int k = 0; k <= half; ++k) p[size_t(k)] = bin_power(y, k);
+  std::vector<double> p(size_t(w_ / 2 + 1));
+  bin_powers(y, 0, w_ / 2, p.data());
   return p;
 }
 
 double Welch::band_power(const double* x, Band band) const {
   const std::vector<double> y = windowed(x);
+  int first = 0;  // a band's bins are consecutive: [first, last]
+  while (first <= w_ / 2 && band_of(double(first) / double(w_)) != band) ++first;
+  int last = first;
+  while (last + 1 <= w_ / 2 && band_of(double(last + 1) / double(w_)) == band) ++last;
+  if (first > w_ / 2) return 0;
+  double p[kMaxBandBins];
   double sum = 0;
-  for (int k = 0; k <= w_ / 2; ++k)
-    if (band_of(double(k) / double(w_)) == band) sum += bin_power(y, k);
+  for (int k = first; k <= last; k += kMaxBandBins) {
+    const int end = std::min(last, k + kMaxBandBins - 1);
+    bin_powers(y, k, end, p);
+    for (int j = 0; j <= end - k; ++j) sum += p[j];
+  }
   return sum;
 }
 

@@ -50,9 +50,10 @@ class Welch {
  private:
   int w_;
   std::vector<double> window_, cos_, sin_;
-  // The windowed, detrended segment and P_k of bin k from it (what periodogram() computes per bin).
+  // The windowed, detrended segment, and P_k of bins k = first … last from it into out[k − first].
   std::vector<double> windowed(const double* x) const;
-  double bin_power(const std::vector<double>& y, int k) const;
+  void bin_powers(const std::vector<double>& y, int first, int last, double* out) const;
+  static constexpr int kMaxBandBins = 64;  // band_power's bins per bin_powers call
   double window_energy_ = 0;
 };
 

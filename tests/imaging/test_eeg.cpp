@@ -2,9 +2,11 @@
 // band content, detrending, Welch against a direct periodogram average, the robust z, the channels
 // the recorder computes, planted events, and that a replayed recorder continues bit-identically.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <complex>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <vector>
@@ -195,6 +197,56 @@ TEST(EegRecorder, ChannelsAreTheDefinedMeansOfAbsoluteActivations) {
   EXPECT_FLOAT_EQ(row[8], 2.5f);         // output block
   EXPECT_FLOAT_EQ(row[11], 2.f);         // output's region of logit 0: |2|
   EXPECT_FLOAT_EQ(row[12], 4.f);         // of logit 1: |−4|
+}
+
+// The region sums of a block larger than one chunk of Recorder::accumulate (12 × 24 × 24 = 6,912
+// units: a full chunk of 4,096 and a partial one), 5 samples of mixed signs: every region channel is
+// the mean over the samples and the region's units of |a| (computed here in double, unit by unit
+// through the grid's own lookup tables), and the row is bit-identical with 1, 2 and 3 threads.
+TEST(EegRecorder, RegionSumsCoverEveryUnitOfEverySampleWhateverTheThreads) {
+  nn::Network net("conv3x3:12 relu linear:2", 1, 24, 24);
+  const run::GridSpec spec{2, 3, 2};
+  const nn::Tensor a = filled(5, 12, 24, 24, [](int i, int c, int y, int x) {
+    return float(((i * 7 + c * 5 + y * 3 + x) % 11) - 5) * (0.5f + 0.25f * float(i)) + 0.01f * float(x);
+  });
+  const nn::Tensor logits = filled(5, 2, 1, 1, [](int i, int c, int, int) { return float(i - 2 * c); });
+  const int saved = omp_get_max_threads();
+  std::vector<std::vector<float>> rows;
+  for (int threads : {1, 2, 3}) {
+    omp_set_num_threads(threads);
+    Recorder r(net, spec, 4);
+    r.accumulate(0, a);
+    r.accumulate(1, logits);
+    nn::StepInfo info;
+    info.global_step = 1;
+    info.epoch = 1;
+    r.record(info, nullptr);
+    rows.push_back(r.epoch_rows());
+  }
+  omp_set_num_threads(saved);
+  const run::RegionGrid grid(24, 24, 12, spec, true);
+  ASSERT_EQ(rows[0].size(), 1u + 3 + 12 + 3 + 2);
+  std::vector<double> sum(12, 0.0), units(12, 0.0);
+  double total = 0;
+  for (int i = 0; i < 5; ++i)
+    for (int c = 0; c < 12; ++c)
+      for (int y = 0; y < 24; ++y)
+        for (int x = 0; x < 24; ++x) {
+          const double v = std::fabs(double(a.data()[((size_t(i) * 12 + c) * 24 + y) * 24 + x]));
+          sum[size_t(grid.region_of(c, y, x))] += v;
+          units[size_t(grid.region_of(c, y, x))] += i == 0 ? 1 : 0;
+          total += v;
+        }
+  EXPECT_NEAR(rows[0][3], total / (5 * 6912.0), 1e-6 * total / (5 * 6912.0));  // conv1/activity
+  for (size_t g = 0; g < 12; ++g) {
+    const double mean = sum[g] / (5 * units[g]);
+    EXPECT_NEAR(rows[0][4 + g], mean, 1e-6 * mean) << "region " << g;
+  }
+  EXPECT_FLOAT_EQ(rows[0][18], 1.6f);  // output/activity: logit 0 = i, logit 1 = i − 2, i = 0 … 4
+  EXPECT_FLOAT_EQ(rows[0][19], 2.f);
+  EXPECT_FLOAT_EQ(rows[0][20], 1.2f);
+  for (size_t t = 1; t < rows.size(); ++t)
+    EXPECT_EQ(0, std::memcmp(rows[0].data(), rows[t].data(), rows[0].size() * sizeof(float))) << "threads " << t + 1;
 }
 
 // Rows of uniform noise around fixed levels, with planted changes, fed through record(); epochs
