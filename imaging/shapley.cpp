@@ -132,7 +132,7 @@ void image_lesions(CoalitionWalker& walker, size_t x, int n, double* out) {
 // the steps and the thread count change nothing.
 ShapleyEstimate shapley_sampled(const CoalitionValue& game, double tolerance, double budget_seconds,
                                 int max_permutations, uint64_t seed, const ChunkHook& before_chunk,
-                                nn::ShardGroup* ranks) {
+                                nn::ShardGroup* ranks, const BudgetClock& elapsed) {
   const base::Stopwatch clock;
   const bool spread = ranks && ranks->ranks() > 1;
   const int n = game.regions();
@@ -210,7 +210,7 @@ ShapleyEstimate shapley_sampled(const CoalitionValue& game, double tolerance, do
     }
     walks[x] = round + 1;
   };
-  auto over_budget = [&] { return clock.seconds() >= budget_seconds; };
+  auto over_budget = [&] { return (elapsed ? elapsed() : clock.seconds()) >= budget_seconds; };
   // Spread over ranks: the budget is rank 0's, read by every rank at the same points (between chunks
   // and rounds); inside them no image is skipped.  mine(x): this rank walks image x.
   auto over_budget_here = [&] { return spread ? ranks->from_rank0(over_budget()) : over_budget(); };

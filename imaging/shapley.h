@@ -86,6 +86,10 @@ ShapleyEstimate shapley_exact(const CoalitionValue& game, double budget_seconds 
 // outside any parallel region, while the budget lasts: work that must cover the same images as the
 // estimate and count against its budget (imaging/zeta.cpp: the Taylor terms of those images).
 using ChunkHook = std::function<void(size_t first, int count)>;
+// The budget's clock: seconds since the call, read before every step and chunk (from several threads at
+// once).  Empty: the wall clock.  Tests pass one that counts its reads, so that a budget is a number of
+// checks, the same on any machine.
+using BudgetClock = std::function<double()>;
 // Permutation-sampled Shapley values, as described at the top.  budget_seconds counts from the call;
 // the lesions Δ_g of the images covered come along (`lesion`), taken in each image's first step so
 // that a budget cuts every score at the same image.
@@ -96,7 +100,7 @@ using ChunkHook = std::function<void(size_t first, int count)>;
 // tolerance or max_permutations, the estimate is the same for any number of ranks.
 ShapleyEstimate shapley_sampled(const CoalitionValue& game, double tolerance, double budget_seconds,
                                 int max_permutations, uint64_t seed, const ChunkHook& before_chunk = {},
-                                nn::ShardGroup* ranks = nullptr);
+                                nn::ShardGroup* ranks = nullptr, const BudgetClock& elapsed = {});
 // Δ_g = v(all) − v(all∖{g}).
 std::vector<double> lesion_scores(const CoalitionValue& game);
 // The same, each image's Δ_g(x) = v_x(all) − v_x(all∖{g}) apart: (N, n) row-major.
