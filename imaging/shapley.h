@@ -24,9 +24,15 @@
 //             to float rounding (~1e-6), so Σ_g φ̂_g = v(all) − v(∅) for every estimate, and a
 //             region that changes nothing has every marginal, hence φ̂, exactly 0 (marginals are
 //             differences of consecutive states of one walk, never of two computations).
-//             Adaptive: rounds are added until every
-//             half-width < tolerance (stopped_by "tolerance"), max_permutations per image is
-//             reached ("max_permutations") or the budget runs out ("budget").  The budget is
+//             Adaptive by Stein's two-stage rule (README, "Stein's two-stage stopping rule"): from
+//             the pilot (the first R₀ = 2 rounds) only, per region V̂₀_g, ν₀_g, h₀_g = t_{0.975,ν₀_g}√V̂₀_g
+//             and τ (tolerance, or 0.05·max|φ̂₀|); planned rounds R* = max(R₀, max_g ⌈R₀(h₀_g/τ)²⌉).
+//             Rounds run until R* (stopped_by "tolerance"; no later round is looked at to decide),
+//             max_permutations per image is reached ("max_permutations") or the budget runs out
+//             ("budget").  At a tolerance stop the interval is φ̂_g ± t_{0.975,ν₀_g}√(V̂₀_g R₀/R*) (≤ τ)
+//             and p the t-test with that standard error and ν₀_g (exact 95% for normal units of one image: R*
+//             depends only on the pilot variance, independent of every unit's mean); at the other
+//             stops the interval is the one from all units, above.  The budget is
 //             checked before every step: an image's first step is its lesions and its first two
 //             walks (an interval needs two), each later step one more walk of one image, so the
 //             call returns within budget_seconds plus one step (per thread).  A budget stop among
@@ -80,6 +86,10 @@ ShapleyEstimate shapley_exact(const CoalitionValue& game, double budget_seconds 
 // outside any parallel region, while the budget lasts: work that must cover the same images as the
 // estimate and count against its budget (imaging/zeta.cpp: the Taylor terms of those images).
 using ChunkHook = std::function<void(size_t first, int count)>;
+// The budget's clock: seconds since the call, read before every step and chunk (from several threads at
+// once).  Empty: the wall clock.  Tests pass one that counts its reads, so that a budget is a number of
+// checks, the same on any machine.
+using BudgetClock = std::function<double()>;
 // Permutation-sampled Shapley values, as described at the top.  budget_seconds counts from the call;
 // the lesions Δ_g of the images covered come along (`lesion`), taken in each image's first step so
 // that a budget cuts every score at the same image.
@@ -90,7 +100,7 @@ using ChunkHook = std::function<void(size_t first, int count)>;
 // tolerance or max_permutations, the estimate is the same for any number of ranks.
 ShapleyEstimate shapley_sampled(const CoalitionValue& game, double tolerance, double budget_seconds,
                                 int max_permutations, uint64_t seed, const ChunkHook& before_chunk = {},
-                                nn::ShardGroup* ranks = nullptr);
+                                nn::ShardGroup* ranks = nullptr, const BudgetClock& elapsed = {});
 // Δ_g = v(all) − v(all∖{g}).
 std::vector<double> lesion_scores(const CoalitionValue& game);
 // The same, each image's Δ_g(x) = v_x(all) − v_x(all∖{g}) apart: (N, n) row-major.

@@ -7,6 +7,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <functional>
@@ -414,6 +415,36 @@ TEST(Zeta, SampledConvergesToExactWithHonestIntervals) {
   EXPECT_NEAR(sum_of(tol.phi), efficiency, 1e-5);
 }
 
+// Stein's two-stage stop (shapley.h): with a tolerance that takes several rounds after the pilot, the
+// intervals reported at the tolerance stop are at most τ wide and cover the exact values at the nominal
+// 95% up to a binomial margin (3 standard deviations of 0.95 over every interval of every seed).
+// Measured 2026-12-01: 2361 of 2400; halving the reported half-width fails it (2002).  The rule before
+// (stop at the first round whose own variance met τ) also passes on this game (2328 of 2400): the test
+// guards Stein's interval, it does not show the old rule's shortfall (bench/README.md, z13c).
+TEST(Zeta, TheToleranceStopKeepsNominalCoverage) {
+  auto net = random_net(kTinySpec, 3, 8, 8, 2);
+  RandomImages data(24, 3, 8, 8, 3, 3);
+  ZetaSettings s;
+  CoalitionValue game(*net, 0, run::GridSpec{2, 2, 3}, data.view, all_indices(data.view.count), s);
+  const auto exact = imaging::shapley_exact(game);
+  const auto pilot = imaging::shapley_sampled(game, 0, 1e9, 4, 1000);  // the two pilot rounds alone
+  double widest = 0;
+  for (size_t g = 0; g < pilot.phi.size(); ++g) widest = std::max(widest, pilot.ci_high[g] - pilot.phi[g]);
+  const double tolerance = widest / 2;  // about 8 rounds
+  int covered = 0, total = 0;
+  for (uint64_t seed = 1; seed <= 200; ++seed) {
+    const auto e = imaging::shapley_sampled(game, tolerance, 1e9, 1 << 20, seed);
+    ASSERT_EQ(e.stopped_by, "tolerance") << "seed " << seed;
+    for (size_t g = 0; g < exact.phi.size(); ++g, ++total) {
+      EXPECT_LE(0.5 * (e.ci_high[g] - e.ci_low[g]), tolerance * (1 + 1e-12)) << "seed " << seed << " region " << g;
+      covered += e.ci_low[g] <= exact.phi[g] && exact.phi[g] <= e.ci_high[g];
+    }
+  }
+  const double margin = 3 * std::sqrt(0.95 * 0.05 / total);
+  EXPECT_GE(double(covered) / total, 0.95 - margin) << covered << " of " << total;
+  std::printf("tolerance stop: %d of %d intervals cover\n", covered, total);
+}
+
 // Each image's walk is its own seeded stream and starting state: the thread count changes nothing.
 TEST(Zeta, SampledIsBitIdenticalForAnyThreadCount) {
   auto net = random_net(kTinySpec, 3, 8, 8, 7);
@@ -760,14 +791,25 @@ TEST(Zeta, BudgetCanCutARoundAndTheEstimateStaysEfficient) {
   RandomImages data(64, 3, 12, 12, 3, 14);
   ZetaSettings s;
   CoalitionValue game(*net, 0, run::GridSpec{4, 4, 2}, data.view, all_indices(data.view.count), s);
-  const imaging::ShapleyEstimate minimum = imaging::shapley_sampled(game, 0, 1e9, 4, 3);
-  // Five rounds' worth of budget with tolerance 0 and no cap: the budget stops it, most likely
-  // inside a round (the checks below hold either way).
-  const imaging::ShapleyEstimate e = imaging::shapley_sampled(game, 0, 2.5 * minimum.seconds, 1 << 20, 3);
+  // The budget's clock counts its reads (one before every step and chunk): a budget is a number of
+  // checks, so the test does not depend on the machine's speed or load.
+  std::atomic<long> reads{0};
+  const imaging::BudgetClock checks = [&] { return double(reads++); };
+  auto checks_of = [&](int max_permutations) {
+    reads = 0;
+    imaging::shapley_sampled(game, 0, 1e9, max_permutations, 3, {}, nullptr, checks);
+    return double(reads);
+  };
+  const double first_steps = checks_of(4), per_round = checks_of(6) - first_steps;
+  ASSERT_GT(per_round, 0);
+  // Tolerance 0 and no cap; the budget runs out half-way through the third round after the first steps.
+  reads = 0;
+  const imaging::ShapleyEstimate e =
+      imaging::shapley_sampled(game, 0, first_steps + 2.5 * per_round, 1 << 20, 3, {}, nullptr, checks);
   EXPECT_EQ(e.stopped_by, "budget");
   ASSERT_EQ(e.images, game.images());
-  EXPECT_GE(e.rounds, 2);
-  EXPECT_GE(e.permutations_total, 2L * e.rounds * long(e.images));
+  EXPECT_EQ(e.rounds, 4);
+  EXPECT_GT(e.permutations_total, 2L * e.rounds * long(e.images));  // the round was cut inside
   EXPECT_LT(e.permutations_total, 2L * (e.rounds + 1) * long(e.images));
   EXPECT_NEAR(sum_of(e.phi), game.v_all() - game.v_none(), 1e-5);
   for (size_t g = 0; g < e.phi.size(); ++g) EXPECT_LE(e.ci_low[g], e.ci_high[g]);
