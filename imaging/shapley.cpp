@@ -146,7 +146,6 @@ ShapleyEstimate shapley_sampled(const CoalitionValue& game, double tolerance, do
   e.ci_low.assign(n, 0.0);
   e.ci_high.assign(n, 0.0);
   e.p_value.assign(n, 1.0);
-  std::vector<double> variance(n, 0.0), dof(n, 1e6);  // V̂_g and ν_g of the last estimate()
 
   // φ̂, V̂, ν and the intervals from the first K images, image x with R_x = walks[x] ≥ 2 units;
   // returns the largest half-width.  With every R_x = R this is the formula of shapley.h.
@@ -163,11 +162,9 @@ ShapleyEstimate shapley_sampled(const CoalitionValue& game, double tolerance, do
       }
       phi /= double(K);
       e.phi[g] = phi;
-      variance[g] = var;
       double half = 0;
       if (var > 0) {
         const double df = df_denominator > 0 ? var * var / df_denominator : 1e6, se = std::sqrt(var);
-        dof[g] = df;
         half = student_t_quantile(0.975, df) * se;
         e.p_value[g] = student_t_two_sided_p(phi / se, df);
       } else {
@@ -265,22 +262,10 @@ ShapleyEstimate shapley_sampled(const CoalitionValue& game, double tolerance, do
   share(true);
   K = size_t(std::find_if(walks.begin(), walks.end(), [](int w) { return w < 2; }) - walks.begin());
   e.stopped_by = "budget";
-  // Stein's two-stage rule (shapley.h): the pilot is the first kPilot rounds; it alone plans R*.
-  constexpr int kPilot = 2;
-  std::vector<double> pilot_variance, pilot_dof;
-  double tau = 0;
-  int R = 0;  // complete rounds at the stop (every image), once the pilot is done
   if (agreed(K == N, "whether every image has its first walks")) {
-    const double widest = estimate();
-    pilot_variance = variance, pilot_dof = dof, tau = e.tolerance;
-    double planned = kPilot;  // R*, +∞ when τ = 0 and some interval has width
-    if (widest > 0)
-      for (int g = 0; g < n; ++g) {
-        const double half = e.ci_high[g] - e.phi[g];
-        if (half > 0) planned = std::max(planned, std::ceil(kPilot * (half / tau) * (half / tau)));
-      }
-    for (R = kPilot;; ++R) {  // every image has R walks
-      if (agreed(R >= planned, ("the tolerance stop after round " + std::to_string(R)).c_str())) {
+    for (int R = 2;; ++R) {  // every image has R walks
+      const double widest = estimate();
+      if (agreed(widest < e.tolerance || widest == 0, ("the tolerance stop after round " + std::to_string(R)).c_str())) {
         e.stopped_by = "tolerance";
         break;
       }
@@ -310,21 +295,7 @@ ShapleyEstimate shapley_sampled(const CoalitionValue& game, double tolerance, do
       if (cut) break;  // a round cut by the budget: its images have R or R + 1 walks
     }
   }
-  estimate();
-  if (!pilot_variance.empty()) e.tolerance = tau;
-  if (e.stopped_by == "tolerance")  // Stein's interval: the pilot's variance scaled to R rounds, the pilot's ν
-    for (int g = 0; g < n; ++g) {
-      const double var = pilot_variance[g] * kPilot / R;
-      if (var > 0) {
-        const double se = std::sqrt(var), half = student_t_quantile(0.975, pilot_dof[g]) * se;
-        e.ci_low[g] = e.phi[g] - half;
-        e.ci_high[g] = e.phi[g] + half;
-        e.p_value[g] = student_t_two_sided_p(e.phi[g] / se, pilot_dof[g]);
-      } else {
-        e.ci_low[g] = e.ci_high[g] = e.phi[g];
-        e.p_value[g] = e.phi[g] != 0 ? 0.0 : 1.0;
-      }
-    }
+  if (e.stopped_by == "budget") estimate();
   std::vector<uint8_t> labels(game.labels().begin(), game.labels().begin() + long(K));
   mean.resize(K * n);
   e.population = population_intervals(mean, K, n, labels);  // mean: (K, n) unit means m_xg
