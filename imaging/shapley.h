@@ -24,15 +24,9 @@
 //             to float rounding (~1e-6), so Σ_g φ̂_g = v(all) − v(∅) for every estimate, and a
 //             region that changes nothing has every marginal, hence φ̂, exactly 0 (marginals are
 //             differences of consecutive states of one walk, never of two computations).
-//             Adaptive by Stein's two-stage rule (README, "Stein's two-stage stopping rule"): from
-//             the pilot (the first R₀ = 2 rounds) only, per region V̂₀_g, ν₀_g, h₀_g = t_{0.975,ν₀_g}√V̂₀_g
-//             and τ (tolerance, or 0.05·max|φ̂₀|); planned rounds R* = max(R₀, max_g ⌈R₀(h₀_g/τ)²⌉).
-//             Rounds run until R* (stopped_by "tolerance"; no later round is looked at to decide),
-//             max_permutations per image is reached ("max_permutations") or the budget runs out
-//             ("budget").  At a tolerance stop the interval is φ̂_g ± t_{0.975,ν₀_g}√(V̂₀_g R₀/R*) (≤ τ)
-//             and p the t-test with that standard error and ν₀_g (exact 95% for normal units of one image: R*
-//             depends only on the pilot variance, independent of every unit's mean); at the other
-//             stops the interval is the one from all units, above.  The budget is
+//             Adaptive: rounds are added until every
+//             half-width < tolerance (stopped_by "tolerance"), max_permutations per image is
+//             reached ("max_permutations") or the budget runs out ("budget").  The budget is
 //             checked before every step: an image's first step is its lesions and its first two
 //             walks (an interval needs two), each later step one more walk of one image, so the
 //             call returns within budget_seconds plus one step (per thread).  A budget stop among

@@ -415,12 +415,11 @@ TEST(Zeta, SampledConvergesToExactWithHonestIntervals) {
   EXPECT_NEAR(sum_of(tol.phi), efficiency, 1e-5);
 }
 
-// Stein's two-stage stop (shapley.h): with a tolerance that takes several rounds after the pilot, the
-// intervals reported at the tolerance stop are at most τ wide and cover the exact values at the nominal
-// 95% up to a binomial margin (3 standard deviations of 0.95 over every interval of every seed).
-// Measured 2026-12-01: 2361 of 2400; halving the reported half-width fails it (2002).  The rule before
-// (stop at the first round whose own variance met τ) also passes on this game (2328 of 2400): the test
-// guards Stein's interval, it does not show the old rule's shortfall (bench/README.md, z13c).
+// The tolerance stop (shapley.h): with a tolerance that takes several rounds, the intervals reported at
+// the stop are at most τ wide and cover the exact values at the nominal 95% up to a binomial margin
+// (3 standard deviations of 0.95 over every interval of every seed).  Measured 2026-12-01: 2328 of
+// 2400; halving the reported half-width fails it.  Stein's two-stage rule (README, "The tolerance
+// stop and the coverage of its intervals", not adopted) gave 2361 of 2400.
 TEST(Zeta, TheToleranceStopKeepsNominalCoverage) {
   auto net = random_net(kTinySpec, 3, 8, 8, 2);
   RandomImages data(24, 3, 8, 8, 3, 3);
