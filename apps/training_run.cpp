@@ -319,7 +319,13 @@ class EegRun {
          size_t train_images)
       : layout_(layout),
         steps_(steps_per_epoch),
-        recorder_(net, s.analysis.grid, s.eeg_window, steps_per_epoch, train_images % size_t(s.train.batch) != 0) {
+        recorder_(net, s.analysis.grid, s.eeg_window, steps_per_epoch, train_images % size_t(s.train.batch) != 0,
+                  // η(t) of the trainer's own schedule (no injected fault): the change rule scores
+                  // update_ratio / η (README "NN-EEG", "Schedule-driven channels")
+                  [schedule = nn::Schedule(s.train.schedule, s.train.optim.lr, steps_per_epoch,
+                                           steps_per_epoch * s.train.epochs)](long step) {
+                    return schedule.rate(step - 1);
+                  }) {
     const long total = long(s.train.epochs) * steps_per_epoch;
     if (s.eeg_window > total)
       throw base::Error("flag --eeg-window " + std::to_string(s.eeg_window) + ": longer than the run's " +

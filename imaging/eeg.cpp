@@ -191,8 +191,9 @@ std::string Event::line() const {
 }
 
 Recorder::Recorder(const nn::Network& net, const run::GridSpec& grid, int window, long steps_per_epoch,
-                   bool short_last_batch)
-    : window_(window), steps_per_epoch_(steps_per_epoch), short_last_batch_(short_last_batch) {
+                   bool short_last_batch, std::function<double(long)> scheduled_rate)
+    : window_(window), steps_per_epoch_(steps_per_epoch), short_last_batch_(short_last_batch),
+      scheduled_rate_(std::move(scheduled_rate)) {
   if (window < 4 || window % 2 != 0)
     throw base::Error("flag --eeg-window " + std::to_string(window) + ": expected an even number of steps, at least 4");
   kept_ = size_t(std::max(2 * window, kHistory + 2 * kRefresh));
@@ -221,6 +222,9 @@ Recorder::Recorder(const nn::Network& net, const run::GridSpec& grid, int window
   previous_z_.assign(channels_.size(), kUndefined);
   previous_band_z_.assign(channels_.size(), kUndefined);
   pending_.assign(channels_.size(), Pending{});
+  rate_scaled_.assign(channels_.size(), 0);
+  for (size_t ch = 0; ch < channels_.size() && scheduled_rate_; ++ch)
+    rate_scaled_[ch] = channels_[ch].channel == "update_ratio" && channels_[ch].region.empty();
   band_threshold_ = imaging::eeg::band_threshold(channels_.size(), steps_per_epoch > 0 ? 10 * steps_per_epoch : kBandFamilySteps);
 }
 
@@ -311,16 +315,30 @@ const std::vector<float>* Recorder::reference_row(long step) const {
   return &ring_[ring_.size() - 1 - size_t(offset)];
 }
 
+long Recorder::reference_step(long step) const { return step - (short_step(step - 1) ? 2 : 1); }
+
+double Recorder::level(const std::vector<float>& row, long step, size_t ch) const {
+  const double x = std::fabs(double(row[ch]));
+  if (!rate_scaled_[ch]) return x;
+  const double rate = scheduled_rate_(step);
+  return rate > 0 && std::isfinite(rate) ? x / rate : kUndefined;
+}
+
 void Recorder::refresh_baseline(long step) {
   const size_t c = channels_.size();
   base_median_.assign(c, 0);
   base_scale_.assign(c, 0);
   offset_.assign(c, 0);
+  change_offset_.assign(c, 0);
   // the tested steps among the last H, each with the row its change is taken from
   std::vector<std::pair<const std::vector<float>*, const std::vector<float>*>> pairs;
+  std::vector<long> pair_steps;
   for (long s = step - kHistory + 1; s <= step; ++s) {
     const std::vector<float>* before = reference_row(s);
-    if (!short_step(s) && before) pairs.push_back({&ring_[ring_.size() - 1 - size_t(step - s)], before});
+    if (!short_step(s) && before) {
+      pairs.push_back({&ring_[ring_.size() - 1 - size_t(step - s)], before});
+      pair_steps.push_back(s);
+    }
   }
   std::vector<double> values(pairs.size());
   std::vector<double> level(c, 0);
@@ -331,8 +349,28 @@ void Recorder::refresh_baseline(long step) {
   // ε_c: 10^-3 of the channel's median level, for a region 1 % of its block's median activity
   for (size_t ch = 0; ch < c; ++ch)
     offset_[ch] = activity_column_[ch] >= 0 ? 0.01 * level[size_t(activity_column_[ch])] + 1e-12 : 1e-3 * level[ch] + 1e-12;
+  change_offset_ = offset_;
+  std::vector<double> scaled;
   for (size_t ch = 0; ch < c; ++ch) {
-    for (size_t i = 0; i < pairs.size(); ++i) values[i] = change(*pairs[i].first, *pairs[i].second, ch);
+    if (!rate_scaled_[ch]) continue;  // ε of |x|/η: 10^-3 of its median over the same steps
+    scaled.clear();
+    for (size_t i = 0; i < pairs.size(); ++i) {
+      const double u = this->level(*pairs[i].first, pair_steps[i], ch);
+      if (std::isfinite(u)) scaled.push_back(u);
+    }
+    change_offset_[ch] = scaled.empty() ? 1e-12 : 1e-3 * median(scaled) + 1e-12;
+  }
+  for (size_t ch = 0; ch < c; ++ch) {
+    values.clear();
+    for (size_t i = 0; i < pairs.size(); ++i) {
+      const double d = change(*pairs[i].first, pair_steps[i], *pairs[i].second, reference_step(pair_steps[i]), ch);
+      if (!rate_scaled_[ch] || !std::isnan(d)) values.push_back(d);  // a rate-scaled step with η ≤ 0: none
+    }
+    if (values.empty()) {
+      base_median_[ch] = 0;
+      base_scale_[ch] = std::numeric_limits<double>::infinity();
+      continue;
+    }
     std::tie(base_median_[ch], base_scale_[ch]) = robust_baseline(values);
     // untested (scale ∞ → z 0): a channel whose median level is 0, and a region whose median
     // activity is below 1 % of its block's — an almost-silent region has no distribution to leave
@@ -342,8 +380,10 @@ void Recorder::refresh_baseline(long step) {
   base_step_ = step;
 }
 
-double Recorder::change(const std::vector<float>& now, const std::vector<float>& before, size_t ch) const {
-  return std::log(std::fabs(double(now[ch])) + offset_[ch]) - std::log(std::fabs(double(before[ch])) + offset_[ch]);
+double Recorder::change(const std::vector<float>& now, long now_step, const std::vector<float>& before,
+                        long before_step, size_t ch) const {
+  return std::log(level(now, now_step, ch) + change_offset_[ch]) -
+         std::log(level(before, before_step, ch) + change_offset_[ch]);
 }
 
 void Recorder::push_row(const std::vector<float>& row, long step, int epoch,
@@ -359,11 +399,11 @@ void Recorder::push_row(const std::vector<float>& row, long step, int epoch,
   for (size_t ch = 0; ch < channels_.size() && !short_step(step); ++ch) {
     double z = kUndefined;
     if (base_step_ > 0 && before && std::isfinite(row[ch]) && std::isfinite((*before)[ch]))
-      z = (change(row, *before, ch) - base_median_[ch]) / base_scale_[ch];
+      z = (change(row, step, *before, reference_step(step), ch) - base_median_[ch]) / base_scale_[ch];
     // an onset waiting for confirmation: the level still beyond θ from the row before the onset
     Pending& p = pending_[ch];
     if (p.step > 0) {
-      const double held = (std::log(std::fabs(double(row[ch])) + offset_[ch]) - p.log_before - base_median_[ch]) /
+      const double held = (std::log(level(row, step, ch) + change_offset_[ch]) - p.log_before - base_median_[ch]) /
                           base_scale_[ch];
       if (std::fabs(held) >= kThreshold && (held > 0) == (p.z > 0) && in_epoch) {
         const ChannelInfo& info = channels_[ch];
@@ -374,7 +414,7 @@ void Recorder::push_row(const std::vector<float>& row, long step, int epoch,
       p.step = 0;
     }
     const bool above = std::fabs(z) >= kThreshold, was_above = std::fabs(previous_z_[ch]) >= kThreshold;
-    if (above && !was_above) p = {step, z, std::log(std::fabs(double((*before)[ch])) + offset_[ch])};
+    if (above && !was_above) p = {step, z, std::log(level(*before, reference_step(step), ch) + change_offset_[ch])};
     previous_z_[ch] = z;
   }
   score_bands(step, epoch, in_epoch, on_event);

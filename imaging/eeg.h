@@ -71,6 +71,16 @@
 // at most 0.5 expected noise exceedances per 10 epochs over all channels.  Not modelled: ε (taken as 0),
 // autocorrelation (no AR(1) null, decided in advance), heavy tails.  The change rule keeps θ = 6.
 
+// Schedule-driven channels (issue 15, README "NN-EEG", "Schedule-driven channels"; written before any
+// run was scored with it): ‖ΔW‖/‖W‖ is the step's learning rate η(t) times a level the schedule does
+// not set (SGD: ΔW = −η·v; Adam: −η·its normalised step), so with a schedule the change rule scores
+// every update_ratio channel as u(t) = |x(t)| / η(t), η = the schedule's rate of global step t
+// (warm-up included, an injected lr fault not), ε = 10^-3 of the median u over the baseline's steps;
+// a step with η not > 0 is not scored.  The rows, the band rule (recorded level, its ε) and the states
+// are unchanged.  The change rule's own threshold stays θ = 6: under a white-noise null of its own
+// estimator (bench/eeg_change_null.py) the calibrated θ would be 4.8 (reference) / 4.0 (planted net),
+// below 6, so the clean false alarms are real changes, not baseline noise.
+
 // States per block at the end of an epoch, over the last W steps (W = --eeg-window), first match:
 //   diverged  a non-finite value in the loss or the block's channels in the window
 //   dead      the block's activity averages below 1e-6 over the window
@@ -140,8 +150,10 @@ class Recorder {
  public:
   // The channels of `net` cut by `grid`; `window` = W; `short_last_batch`: an epoch's last step
   // (every steps_per_epoch-th) has a smaller batch and is not tested for events.
+  // `scheduled_rate` (optional): η(t) of global step t (1-based), the schedule's rate without
+  // injected faults; with it the change rule scores update_ratio / η (above).
   Recorder(const nn::Network& net, const run::GridSpec& grid, int window, long steps_per_epoch = 0,
-           bool short_last_batch = false);
+           bool short_last_batch = false, std::function<double(long)> scheduled_rate = {});
 
   const std::vector<ChannelInfo>& channels() const { return channels_; }
   int window() const { return window_; }
@@ -176,7 +188,11 @@ class Recorder {
   void refresh_baseline(long step);
   bool short_step(long step) const;
   const std::vector<float>* reference_row(long step) const;
-  double change(const std::vector<float>& now, const std::vector<float>& before, size_t ch) const;
+  long reference_step(long step) const;  // the step of reference_row(step)
+  // The level the change rule scores: |x|, or |x|/η(step) for a rate-scaled channel (NaN when η ≤ 0).
+  double level(const std::vector<float>& row, long step, size_t ch) const;
+  double change(const std::vector<float>& now, long now_step, const std::vector<float>& before, long before_step,
+                size_t ch) const;
   void score_bands(long step, int epoch, bool in_epoch, const std::function<void(const Event&)>* on_event);
   void refresh_band_baseline(long step);
 
@@ -197,7 +213,10 @@ class Recorder {
   std::vector<int> batch_;                   // per block: samples seen this step
   std::deque<std::vector<float>> ring_;      // the last kept_ rows
   long ring_last_step_ = 0;                  // global step of ring_.back()
+  std::function<double(long)> scheduled_rate_;
+  std::vector<char> rate_scaled_;            // per channel: scored as |x|/η (update_ratio with a schedule)
   std::vector<double> base_median_, base_scale_, offset_;  // per channel; valid when base_step_ > 0
+  std::vector<double> change_offset_;        // ε of the change rule's level (offset_ unless rate-scaled)
   long base_step_ = 0;
   std::vector<double> previous_z_;           // z of the last row (NaN: undefined)
   struct Pending {                           // an onset waiting for the next tested step

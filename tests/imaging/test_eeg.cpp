@@ -257,6 +257,10 @@ struct Planted {
   std::vector<float> rows;
   // spread(t, g), when set: region g's relative noise at step t is ±spread/2 (else ±0.2)
   std::function<double(long step, int region)> spread;
+  // update(t), when set: the update ratios' level at step t is 0.01·update(t) (else 0.01), with a
+  // relative noise of ±update_spread/2
+  std::function<double(long step)> update;
+  double update_spread = 0.2;
   void run(Recorder& r, long steps, const std::function<double(long step, int region)>& level,
            const std::function<void(long)>& after = nullptr) {
     nn::Rng rng(3);
@@ -272,7 +276,8 @@ struct Planted {
       info.epoch = int((t - 1) / 50) + 1;
       info.loss = 1 + 0.2 * rng.uniform();
       info.gradient_norms = std::vector<double>{1 + 0.2 * rng.uniform(), 1 + 0.2 * rng.uniform()};
-      info.update_ratios = std::vector<double>{0.01 * (1 + 0.2 * rng.uniform()), 0.01 * (1 + 0.2 * rng.uniform())};
+      const double u = update ? 0.01 * update(t) : 0.01;
+      info.update_ratios = std::vector<double>{u * (1 + update_spread * rng.uniform()), u * (1 + update_spread * rng.uniform())};
       if (t % 50 == 1 && t > 1) r.start_epoch(info.epoch, t);
       r.record(info, [&](const Event& e) { events.push_back(e); });
       rows.insert(rows.end(), r.epoch_rows().end() - long(r.channels().size()), r.epoch_rows().end());
@@ -304,6 +309,56 @@ TEST(EegRecorder, APlantedLesionIsOneEventAtItsStepAndNoiseAloneIsNone) {
   Recorder e(early.h.net, early.h.grid, 16);
   early.run(e, 140, [](long t, int g) { return g == 2 && t >= 100 ? 0.0 : 1.0; });
   EXPECT_TRUE(early.events.empty());
+}
+
+// Schedule-driven channels (eeg.h, README "NN-EEG"): update ratios that follow a cosine schedule to
+// its end (η(t) = ½(1 + cos(π(t−1)/300)); the last steps fall by 30 % … 4× per step, against a ±1 %
+// noise) drop by design.
+// Scored without the schedule they give update_ratio drop events in the last steps (so the case is
+// one the rule must handle); scored over η they give none, while an lr spike ×10 at steps 200–204
+// that the schedule does not set (an injected fault) is still a rise of both blocks at step 200.
+TEST(EegRecorder, AScheduleOnlyDropOfTheUpdateRatioIsNoEventAndAnLrSpikeIs) {
+  const auto eta = [](long t) { return 0.5 * (1 + std::cos(3.14159265358979323846 * double(t - 1) / 300)); };
+  const auto flat = [](long, int) { return 1.0; };
+  const auto update_events = [](const std::vector<Event>& events) {
+    std::vector<Event> out;
+    for (const Event& e : events)
+      if (e.channel == "update_ratio" && e.band.empty()) out.push_back(e);  // change events
+    return out;
+  };
+  Planted unscaled;
+  unscaled.update = eta;
+  unscaled.update_spread = 0.02;
+  Recorder plain(unscaled.h.net, unscaled.h.grid, 16);
+  unscaled.run(plain, 300, flat);
+  const std::vector<Event> drops = update_events(unscaled.events);
+  ASSERT_FALSE(drops.empty());
+  for (const Event& e : drops) {
+    EXPECT_GE(e.step, 280);
+    EXPECT_LT(e.z, 0);
+  }
+
+  Planted scaled;
+  scaled.update = eta;
+  scaled.update_spread = 0.02;
+  Recorder r(scaled.h.net, scaled.h.grid, 16, 0, false, eta);
+  scaled.run(r, 300, flat);
+  EXPECT_TRUE(update_events(scaled.events).empty()) << update_events(scaled.events)[0].line();
+  // the rows are the recorded values, whatever the scoring
+  EXPECT_EQ(scaled.rows, unscaled.rows);
+
+  Planted spike;
+  spike.update = [&](long t) { return eta(t) * (t >= 200 && t <= 204 ? 10 : 1); };
+  spike.update_spread = 0.02;
+  Recorder s(spike.h.net, spike.h.grid, 16, 0, false, eta);
+  spike.run(s, 300, flat);
+  // a rise of both blocks at the spike's first step (and a drop when it ends), nothing at the end
+  int rises = 0;
+  for (const Event& e : update_events(spike.events)) {
+    EXPECT_TRUE(e.step == 200 || e.step == 205) << e.line();
+    rises += e.step == 200 && e.z > 6;
+  }
+  EXPECT_EQ(rises, 2);
 }
 
 // A γ burst: region grid_1_2_1 alternates 1 ± 0.6 for 12 steps from step 260 (epoch 6: 251 … 300) (its mean level
