@@ -144,6 +144,7 @@ struct ImageScores {
   double msp = 0, energy = 0, mahalanobis = 0, knn = 0, spatial = 0;
   double spatial_zeta = 0;  // 0 when the profile has no weights
   double spatial_cov = 0;   // 0 when no block has b_l > 0
+  double spatial_typ = 0;   // 0 when no block has b_l > 0
   std::vector<RegionScore> top;        // the kTopRegions largest |z| over every block, largest first
   std::vector<RegionScore> layer_top;  // per block with G_l non-empty, its largest |z|
 };
