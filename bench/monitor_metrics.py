@@ -50,7 +50,7 @@ def resources(name):
 
 work = sys.argv[1]
 clean, clean_windows = read(f"{work}/clean/monitor.jsonl")
-OURS = [d for d in ("spatial", "spatial_zeta", "spatial_cov") if d in clean[0]["scores"]]  # spatial_zeta: profile --zeta
+OURS = [d for d in ("spatial", "spatial_zeta", "spatial_cov", "spatial_typ") if d in clean[0]["scores"]]  # spatial_zeta: profile --zeta
 DETECTORS = OURS + BASELINES
 print(f"clean test: {len(clean)} images, accuracy {sum(r['label'] == r['prediction'] for r in clean) / len(clean):.3f}, "
       f"{sum(w['alarm'] for w in clean_windows)} of {len(clean_windows)} windows alarm (false alarms)")
@@ -77,15 +77,20 @@ for severity in [1, 3, 5]:
     record = json.load(open(f"{work}/data_occlusion_{severity}/corruption.json"))
     squares = record["occlusions"]["test"]
     shifted, _ = read(f"{work}/occlusion_{severity}/monitor.jsonl")
-    hits = {"conv1": 0, "pool1": 0, "conv1+pool1": 0}
+    # conv1 and pool1; a block whose region box is the whole input cannot localise and is left out
+    # (resnet20's pool1 is its global average pooling).
+    first = shifted[0]["layer_top"]
+    layers = [l for l in ("conv1", "pool1") if l in first and first[l]["box"] != [0, 0, 32, 32]]
+    hits = {k: 0 for k in layers + (["conv1+pool1"] if len(layers) == 2 else [])}
     for row, square in zip(shifted, squares):
         tops = row["layer_top"]
-        for layer in ("conv1", "pool1"):
+        for layer in layers:
             hits[layer] += overlaps(tops[layer]["box"], square)
-        both = max((tops["conv1"], tops["pool1"]), key=lambda t: abs(t["z"]))
-        hits["conv1+pool1"] += overlaps(both["box"], square)
+        if len(layers) == 2:
+            both = max((tops["conv1"], tops["pool1"]), key=lambda t: abs(t["z"]))
+            hits["conv1+pool1"] += overlaps(both["box"], square)
     # The null: a region drawn uniformly overlaps the square this often (the mean over every conv1 region
-    # box: `reference`'s conv1 is 3x3 with padding 1, so the 4-row cell [4i, 4i+4) reads [4i-1, 4i+5), clipped).
+    # box: conv1 of `reference` and `resnet20` is 3x3 with padding 1, stride 1, so the 4-row cell [4i, 4i+4) reads [4i-1, 4i+5), clipped).
     span = lambda i: (max(0, 4 * i - 1), min(32, 4 * i + 5))
     boxes = [(span(i)[0], span(j)[0], span(i)[1], span(j)[1]) for i in range(8) for j in range(8)]
     chance = sum(overlaps(b, s) for s in squares for b in boxes) / (len(squares) * len(boxes))

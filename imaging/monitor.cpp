@@ -701,8 +701,9 @@ void Monitor::score_batch(const nn::Tensor& x, std::vector<ImageScores>& scores,
   const std::vector<double> knn = knn_scores(features_.data(), count, profile_.knn.data(), profile_.knn.shape().h, features,
                                              profile_.settings.knn_k);
   for (int i = 0; i < count; ++i) scores[size_t(i)].mahalanobis = mahalanobis[size_t(i)], scores[size_t(i)].knn = knn[size_t(i)];
-  // spatial_cov = (1/L_c) Σ_l (d_l − a_l)/b_l over the blocks with b_l > 0, block by block in block order.
-  std::vector<double> cov_total(size_t(count), 0.0);
+  // spatial_cov = (1/L_c) Σ_l (d_l − a_l)/b_l and spatial_typ = (1/L_c) Σ_l |d_l − a_l|/b_l over the blocks
+  // with b_l > 0, block by block in block order.
+  std::vector<double> cov_total(size_t(count), 0.0), typ_total(size_t(count), 0.0);
   int cov_layers = 0;
   for (size_t l = 0; l < profile_.layers.size(); ++l) {
     const LayerProfile& layer = profile_.layers[l];
@@ -711,11 +712,17 @@ void Monitor::score_batch(const nn::Tensor& x, std::vector<ImageScores>& scores,
     z_.resize(size_t(count) * layer.grid.count());
     block_z(layer, phi_[l].data(), count, z_.data());
     const std::vector<double> d = block_distances(layer, z_.data(), count);
-    for (int i = 0; i < count; ++i) cov_total[size_t(i)] += (d[size_t(i)] - a) / b;
+    for (int i = 0; i < count; ++i) {
+      const double t = (d[size_t(i)] - a) / b;
+      cov_total[size_t(i)] += t, typ_total[size_t(i)] += std::fabs(t);
+    }
     ++cov_layers;
   }
   if (cov_layers)
-    for (int i = 0; i < count; ++i) scores[size_t(i)].spatial_cov = cov_total[size_t(i)] / cov_layers;
+    for (int i = 0; i < count; ++i) {
+      scores[size_t(i)].spatial_cov = cov_total[size_t(i)] / cov_layers;
+      scores[size_t(i)].spatial_typ = typ_total[size_t(i)] / cov_layers;
+    }
   // The window: φ in image order; a full window is tested at once.
   for (int i = 0; i < count; ++i) {
     for (size_t l = 0; l < profile_.layers.size(); ++l) {

@@ -32,6 +32,10 @@
 //                  the fit images;  spatial_cov(x) = (1/L_c) Σ_l (d_l(x) − a_l)/b_l over the blocks with
 //                  G_l non-empty and b_l > 0.  It sees shifts that move many regions of a block a little
 //                  in a way the clean images do not; its region map is z_g, as for spatial.
+//     spatial_typ  (ours, always) the two-sided version of spatial_cov (typicality, Nalisnick et al. 2019):
+//                  spatial_typ(x) = (1/L_c) Σ_l |d_l(x) − a_l|/b_l over the same blocks; a block counts
+//                  when its distance is unusually large *or* unusually small.  On the fit images its mean
+//                  is ≤ 1 (each |t_l| has mean ≤ sd = 1), and spatial_typ ≥ |spatial_cov| always.
 //   Drift of a window of n images, per region g in G: the Kolmogorov–Smirnov distance
 //     D_g = sup_v |F_n(v) − F_g(v)| between the window's φ_g and the profile's CDF F_g (the sketch,
 //     linear between the q_g,j), p_g = Q_KS((√n_e + 0.12 + 0.11/√n_e)·D_g), n_e = nN/(n + N) (the
@@ -140,6 +144,7 @@ struct ImageScores {
   double msp = 0, energy = 0, mahalanobis = 0, knn = 0, spatial = 0;
   double spatial_zeta = 0;  // 0 when the profile has no weights
   double spatial_cov = 0;   // 0 when no block has b_l > 0
+  double spatial_typ = 0;   // 0 when no block has b_l > 0
   std::vector<RegionScore> top;        // the kTopRegions largest |z| over every block, largest first
   std::vector<RegionScore> layer_top;  // per block with G_l non-empty, its largest |z|
 };

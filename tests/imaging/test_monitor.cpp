@@ -395,7 +395,8 @@ TEST_F(Monitor, ZetaWeightedScoreIsTheWeightedMeanOfZSquared) {
 // spatial_cov against the definition computed by hand from the profile and the monitor's z of each
 // image: (1/L_c) Σ_l ((z_l − z̄_l)ᵀ P_l (z_l − z̄_l) − a_l)/b_l in double.  On the fit images themselves
 // each block's term has mean 0 and population sd 1 (a_l, b_l are in-sample), so spatial_cov averages
-// 0 there.  P_l is zero outside G_l; the profile's cov tensors survive the file; a version-1 profile
+// 0 there.  spatial_typ against (1/L_c) Σ_l |d_l − a_l|/b_l by hand, and its properties on the fit
+// images (README "spatial_typ").  P_l is zero outside G_l; the profile's cov tensors survive the file; a version-1 profile
 // (no spatial_cov tensors) is refused by name.
 TEST_F(Monitor, CovarianceScoreIsTheStandardisedBlockDistance) {
   nn::Network n = net();
@@ -417,7 +418,7 @@ TEST_F(Monitor, CovarianceScoreIsTheStandardisedBlockDistance) {
   const std::vector<imaging::ImageScores> scores = score_first(monitor, n, stream, 128);
   for (int i = 0; i < 128; ++i) {
     const std::vector<std::vector<float>> z = monitor.region_z(i);
-    double total = 0;
+    double total = 0, two_sided = 0;
     for (size_t l = 0; l < p.layers.size(); ++l) {
       const imaging::LayerProfile& layer = p.layers[l];
       if (!(layer.cov_scale.data()[1] > 0)) continue;
@@ -428,14 +429,29 @@ TEST_F(Monitor, CovarianceScoreIsTheStandardisedBlockDistance) {
           d += (double(z[l][size_t(a)]) - layer.cov_centre.data()[a]) * layer.cov_precision.data()[size_t(a) * regions + b] *
                (double(z[l][size_t(b)]) - layer.cov_centre.data()[b]);
       total += (d - layer.cov_scale.data()[0]) / layer.cov_scale.data()[1];
+      two_sided += std::fabs(d - layer.cov_scale.data()[0]) / layer.cov_scale.data()[1];
     }
     ASSERT_NEAR(scores[size_t(i)].spatial_cov, total / layers, 1e-4 * std::max(1.0, std::fabs(total))) << "image " << i;
+    ASSERT_NEAR(scores[size_t(i)].spatial_typ, two_sided / layers, 1e-4 * std::max(1.0, two_sided)) << "image " << i;
   }
   std::vector<imaging::ImageScores> own;
   alarms(p, n, fit, 100, &own);
   double mean = 0;
   for (const imaging::ImageScores& s : own) mean += s.spatial_cov / double(own.size());
   EXPECT_NEAR(mean, 0.0, 1e-3);
+  // spatial_typ on the fit images: each block's |t_l| averages ≤ 1 (t_l has mean 0, sd 1), so the
+  // score's mean is ≤ 1; it is ≥ |spatial_cov| image by image; and it is not spatial_cov (some fit
+  // images lie below a_l in some block, so the two-sided sum differs).
+  double typ_mean = 0;
+  int differs = 0;
+  for (const imaging::ImageScores& s : own) {
+    typ_mean += s.spatial_typ / double(own.size());
+    ASSERT_GE(s.spatial_typ, std::fabs(s.spatial_cov) - 1e-12);
+    differs += s.spatial_typ > std::fabs(s.spatial_cov) + 1e-9;
+  }
+  EXPECT_GT(typ_mean, 0.0);
+  EXPECT_LE(typ_mean, 1.0 + 1e-6);
+  EXPECT_GT(differs, 0);
   // A contrast shift moves every region together: the shifted images score above the clean median.
   datasets::Dataset shifted = images(128, 3);
   datasets::corrupt_dataset(shifted, datasets::CorruptionKind::contrast, 5, 1, 0);
