@@ -6,9 +6,7 @@
 #include <csignal>
 #include <cstdio>
 #include <memory>
-#include <functional>
 #include <optional>
-#include <string_view>
 
 #include <cblas.h>
 
@@ -180,7 +178,7 @@ int cmd_train(int argc, char** argv) {
     settings.start = RunStart::overwrite;
   }
   validate(settings);  // before the data is read
-  datasets::DataSplit data = load_data(run_flags, true);
+  const datasets::DataSplit data = load_data(run_flags, true);
   settings.analysis.zeta.value = imaging::resolve_value_classes(settings.analysis.zeta.value, data.train.class_names);
 
   TrainingCallbacks callbacks;
@@ -249,21 +247,6 @@ int cmd_train(int argc, char** argv) {
     if (terminal) std::fprintf(stderr, "\r%*s\r", 100, "");
     std::printf("eeg: %s\n", e.line().c_str());
     std::fflush(stdout);
-  };
-  // While an epoch is imaged the training images (15.9 MB of the CIFAR-10 subset) are let go and
-  // read again from --data after it, checked to be the same bytes (README, "Performance (issue 13)").
-  auto digest_of = [](const std::vector<uint8_t>& bytes) {
-    return std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
-  };
-  const size_t train_bytes = data.train.pixels.size(), train_digest = digest_of(data.train.pixels);
-  callbacks.release_training_images = [&] { std::vector<uint8_t>().swap(data.train.pixels); };
-  callbacks.load_training_images = [&] {
-    datasets::DataSplit again = load_data(run_flags, true);
-    if (again.train.pixels.size() != train_bytes || again.train.labels != data.train.labels ||
-        digest_of(again.train.pixels) != train_digest)
-      throw base::Error("--data " + run_flags.text("--data") + ": the training images changed on disk during the run");
-    data.train.pixels = std::move(again.train.pixels);
-    return data.train.view();
   };
   callbacks.stop_requested = [] { return stop_signal != 0; };
   callbacks.group = &dist::world();

@@ -483,14 +483,11 @@ TrainingOutcome run_training(const TrainingSettings& s, const datasets::DataSpli
       // grid.json's "images" block in the run's first analysed epoch only (by its number, so that a
       // resumed run writes the same files as an uninterrupted one)
       const imaging::AnalysisContext context{s.model, epoch, data_json, epoch == s.analyze_every};
-      const bool let_go = callbacks.release_training_images && callbacks.load_training_images && epoch < s.train.epochs;
-      if (let_go) callbacks.release_training_images();  // the analysis's run_analysis trims the heap
       const imaging::AnalysisReport report =
           imaging::run_analysis(net, data.test.view(), s.analysis, context, layout.analysis(epoch),
                                 [&](const imaging::AnalysisProgress& p) {
                                   if (callbacks.on_imaging_progress) callbacks.on_imaging_progress(epoch, p);
                                 });
-      if (let_go) trainer.set_training_images(callbacks.load_training_images());
       for (const std::string& file : files_in(layout.analysis(epoch))) written.push_back(file);
       directory.point(RunPoint::analysis_written, epoch);
       if (callbacks.on_analysis) callbacks.on_analysis(report);

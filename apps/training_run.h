@@ -81,12 +81,6 @@ struct TrainingCallbacks {
   // The ranks of an MPI job that share each batch's shards (README "Beyond one machine (MPI)"); null:
   // this process alone.  Only rank 0 writes the run directory and calls the other callbacks.
   nn::ShardGroup* group = nullptr;
-  // Peak RSS (README, "Performance (issue 13)"): when both are given, the training images are let go while an epoch is
-  // imaged and more epochs follow: release_training_images before the epoch's analysis,
-  // load_training_images after it, returning a view of the same images loaded again (the caller
-  // checks they are the same bytes), which the trainer reads from then on.
-  std::function<void()> release_training_images;
-  std::function<nn::LabeledImages()> load_training_images;
   // Tests only: called at every point of an epoch's commit.
   std::function<void(RunPoint, int epoch)> at_point;
 };

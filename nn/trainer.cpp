@@ -126,13 +126,6 @@ void Trainer::measure(const StepProbe& probe, StepInfo& info) const {
   }
 }
 
-void Trainer::set_training_images(const LabeledImages& train) {
-  if (train.count != train_.count || train.image_size() != train_.image_size() || train.channels != train_.channels ||
-      train.num_classes != train_.num_classes)
-    throw std::logic_error("Trainer::set_training_images: not the same images");
-  train_ = train;
-}
-
 EpochStats Trainer::train_epoch(int epoch, const StepProbe* probe) {
   TrainPosition position;
   position.epoch = epoch;

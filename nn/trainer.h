@@ -126,9 +126,6 @@ class Trainer {
   // Installs faults (null: none); the object must outlive training.
   void set_intervention(const StepIntervention* intervention) { intervention_ = intervention; }
   long steps_per_epoch() const { return steps_per_epoch_; }
-  // Reads the training images from `train` from now on: the same images loaded again elsewhere (a
-  // run lets them go while it images an epoch).  std::logic_error when its count or shape differ.
-  void set_training_images(const LabeledImages& train);
 
  private:
   // StepInfo::gradient_norms / update_ratios per block from the optimiser's sums of the step.

@@ -140,29 +140,6 @@ TEST_F(TrainingRun, SameSettingsSeedAndThreadsWriteTheSameBytes) {
   expect_same_run(path("a"), path("b"));
 }
 
-// A run that lets its training images go while it images an epoch (cmd_train's callbacks) writes the
-// same bytes, asks for them after every analysed epoch but the last, and trains on the images it is
-// handed back: the released copy is overwritten with zeros, so a trainer still reading it would
-// train on blank images and write other weights.
-TEST_F(TrainingRun, TrainingImagesLetGoWhileImagingWriteTheSameBytes) {
-  app::run_training(small_settings(path("a")), small_planted(), {});
-  datasets::DataSplit data = small_planted(), again = small_planted();
-  int released = 0, loaded = 0;
-  app::TrainingCallbacks callbacks;
-  callbacks.release_training_images = [&] {
-    ++released;
-    std::fill(data.train.pixels.begin(), data.train.pixels.end(), uint8_t(0));
-  };
-  callbacks.load_training_images = [&] {
-    ++loaded;
-    return again.train.view();
-  };
-  app::run_training(small_settings(path("b")), data, callbacks);
-  EXPECT_EQ(released, 2);  // epochs 1 and 2 of 3: after the last nothing trains
-  EXPECT_EQ(loaded, 2);
-  expect_same_run(path("a"), path("b"));
-}
-
 // ---------------------------------------------------------------------------------------------
 // Kill, stop and resume
 
