@@ -87,8 +87,9 @@ double CoalitionValue::mean_of(const std::vector<double>& v, size_t count) {
 }
 
 CoalitionValue::CoalitionValue(nn::Network& net, int block, const run::GridSpec& spec, const nn::LabeledImages& data,
-                               const std::vector<uint32_t>& eval_indices, const ZetaSettings& settings)
-    : net_(net), block_(block), value_(parse_value_function(settings.value)) {
+                               const std::vector<uint32_t>& eval_indices, const ZetaSettings& settings,
+                               const std::function<bool(const CoalitionValue&)>& keep_activations)
+    : net_(net), data_(data), indices_(eval_indices), block_(block), value_(parse_value_function(settings.value)) {
   if (block < 0 || block >= int(net.blocks().size()))
     throw base::Error("ζ: block index " + std::to_string(block) + " is not a block of the net");
   if (eval_indices.empty()) throw base::Error("--zeta-samples: the evaluation sample is empty");
@@ -104,12 +105,16 @@ CoalitionValue::CoalitionValue(nn::Network& net, int block, const run::GridSpec&
 
   // The block's activations of the sample and v_x(all) by dense forwards of kGameChunk images.
   const size_t N = eval_indices.size(), U = block_units();
+  baseline_.assign(U, 0.f);  // ablation `zero`; `mean` below, from the activations
+  const bool keep = !keep_activations || keep_activations(*this);
+  if (!keep && (crossed() || settings.ablation != "zero"))
+    throw std::logic_error("CoalitionValue: a game without activations needs ablation zero outside a residual branch");
   if (crossed()) {
     inputs_.resize(int(N), net.channels(), net.height(), net.width());
     for (External& e : external_) e.activations.resize(N * e.units);
   }
   labels_.resize(N);
-  activations_.resize(N * U);
+  if (keep) activations_.resize(N * U);
   image_v_all_.resize(N);
   nn::ShardGroup* ranks = settings.ranks && settings.ranks->ranks() > 1 ? settings.ranks : nullptr;
   nn::Tensor x;
@@ -117,22 +122,22 @@ CoalitionValue::CoalitionValue(nn::Network& net, int block, const run::GridSpec&
   for (size_t first = 0; first < N; first += kGameChunk) {
     const int count = int(std::min<size_t>(kGameChunk, N - first));
     if (!owns_chunk(ranks, first)) continue;  // another rank's chunk: shared below
-    nn::make_batch(net, data, eval_indices.data() + first, count, nullptr, 0, 0, 0, x, y);
+    const nn::Tensor& logits = forward_chunk(first, count, x, y);
     for (int i = 0; i < count; ++i)
       if (y[i] >= net.num_outputs())
         throw base::Error("ζ: test image " + std::to_string(eval_indices[first + i]) + " has label " +
                         std::to_string(y[i]) + " but the net has " + std::to_string(net.num_outputs()) + " outputs");
-    const nn::Tensor& logits = net.forward(x, false);
     image_values(logits, y.data(), value_, &image_v_all_[first]);
     std::copy(y.begin(), y.end(), labels_.begin() + long(first));
     const nn::Tensor& a = net.output(block);
-    for (int i = 0; i < count; ++i) to_channels_last(a.sample(i), C, H, W, &activations_[(first + i) * U]);
+    if (keep)
+      for (int i = 0; i < count; ++i) to_channels_last(a.sample(i), C, H, W, &activations_[(first + i) * U]);
     if (crossed()) add_external(x, first, count);
   }
   if (ranks) {
     share_chunks(ranks, labels_, N, 1);
     share_chunks(ranks, image_v_all_, N, 1);
-    share_chunks(ranks, activations_, N, U);
+    if (keep) share_chunks(ranks, activations_, N, U);
     if (crossed()) {
       std::vector<float> inputs(inputs_.data(), inputs_.data() + inputs_.size());
       share_chunks(ranks, inputs, N, inputs_.shape().per_sample());
@@ -142,7 +147,6 @@ CoalitionValue::CoalitionValue(nn::Network& net, int block, const run::GridSpec&
   }
 
   // The baseline: 0, or each unit's mean over the sample.
-  baseline_.assign(U, 0.f);
   if (settings.ablation == "mean") {
     std::vector<double> sum(U, 0.0);
     for (size_t n = 0; n < N; ++n)
@@ -181,6 +185,24 @@ CoalitionValue::CoalitionValue(nn::Network& net, int block, const run::GridSpec&
       for (size_t n = 0; n < N; ++n) image_values(empty_logits, &labels_[n], value_, &image_v_none_[n]);
   }
   if (crossed()) share_chunks(ranks, image_v_none_, N, 1);
+}
+
+const nn::Tensor& CoalitionValue::forward_chunk(size_t first, int count, nn::Tensor& x, std::vector<uint8_t>& y) const {
+  nn::make_batch(net_, data_, indices_.data() + first, count, nullptr, 0, 0, 0, x, y);
+  return net_.forward(x, false);
+}
+
+const float* CoalitionValue::chunk_activations(size_t first, int count, std::vector<float>& scratch) const {
+  if (keeps_activations()) return activation(first);
+  const int C = grid_.channels, H = grid_.height, W = grid_.width;
+  const size_t U = block_units();
+  nn::Tensor x;
+  std::vector<uint8_t> y;
+  forward_chunk(first, count, x, y);
+  const nn::Tensor& a = net_.output(block_);
+  scratch.resize(size_t(count) * U);
+  for (int i = 0; i < count; ++i) to_channels_last(a.sample(i), C, H, W, &scratch[size_t(i) * U]);
+  return scratch.data();
 }
 
 // Inside a residual branch: the chunk's images (as the net read them) and each external block's output.

@@ -29,6 +29,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -91,8 +93,17 @@ class CoalitionValue {
  public:
   // settings.ranks (an MPI job): the dense forwards of the setup are spread over the ranks by chunk
   // of kGameChunk images (share_chunks); every rank ends with the same game.
+  // keep_activations (may be empty: keep them) is asked once, after the game's regions and replayed
+  // blocks are set and before the dense forwards of its sample (with ablation `zero` its baseline is
+  // set too): false makes a game that keeps none of its sample's activations (N × block_units floats:
+  // 33.5 MB for conv1 of `reference` at 256 images).  Such a game has v_all, v_none, labels, baseline,
+  // regions and replayed blocks, and chunk_activations recomputes a chunk's activations; activation(x),
+  // value() and the walker need the kept ones (std::logic_error without them).  It is for a block whose
+  // estimate is another block's and which needs only its Taylor terms (README, "One game, two blocks");
+  // it must be outside a residual branch with ablation `zero` (std::logic_error otherwise).
   CoalitionValue(nn::Network& net, int block, const run::GridSpec& grid, const nn::LabeledImages& data,
-                 const std::vector<uint32_t>& eval_indices, const ZetaSettings& settings);
+                 const std::vector<uint32_t>& eval_indices, const ZetaSettings& settings,
+                 const std::function<bool(const CoalitionValue&)>& keep_activations = {});
 
   int block() const { return block_; }
   const run::RegionGrid& grid() const { return grid_; }
@@ -117,7 +128,15 @@ class CoalitionValue {
 
   // The block's activation of image x (H·W·C, channels-last), its baseline and region g's units
   // (channels-last indices).
-  const float* activation(size_t x) const { return activations_.data() + x * block_units(); }
+  const float* activation(size_t x) const {
+    if (!keeps_activations()) throw std::logic_error("CoalitionValue: the game keeps no activations");
+    return activations_.data() + x * block_units();
+  }
+  bool keeps_activations() const { return !activations_.empty(); }
+  // Images [first, first + count) of the sample (channels-last, count × block_units floats): the kept
+  // activations, or, in a game that keeps none, the same dense forward of the chunk as the setup's
+  // (the same kGameChunk-aligned chunk, so the same bits) written into `scratch`.
+  const float* chunk_activations(size_t first, int count, std::vector<float>& scratch) const;
   const std::vector<float>& baseline() const { return baseline_; }
   const std::vector<int>& units(int g) const { return region_units_[g]; }
   size_t block_units() const { return size_t(grid_.height) * grid_.width * grid_.channels; }
@@ -173,9 +192,13 @@ class CoalitionValue {
  private:
   static double mean_of(const std::vector<double>& v, size_t count);  // of v[0 .. count)
   void lesioned_batch(size_t first, int count, const std::vector<bool>& coalition, nn::Tensor& a) const;
+  // The dense forward of images [first, first + count) of the sample: batch x (normalised), labels y.
+  const nn::Tensor& forward_chunk(size_t first, int count, nn::Tensor& x, std::vector<uint8_t>& y) const;
   void build_replay(const NetView& view);
   void add_external(const nn::Tensor& x, size_t first, int count);
   nn::Network& net_;
+  nn::LabeledImages data_;           // the sample's source (a view) and
+  std::vector<uint32_t> indices_;    // the sample, for chunk_activations
   int block_;
   run::RegionGrid grid_;
   ValueFunction value_;

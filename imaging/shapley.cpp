@@ -338,8 +338,10 @@ void taylor_chunk_terms(const CoalitionValue& game, size_t first, int count, std
   const size_t N = game.images(), U = game.block_units();
   nn::Tensor a, dlogits, grad_hwc(1, 1, 1, int(U));
   {
+    std::vector<float> scratch;  // a game without activations recomputes the chunk's
+    const float* acts = game.chunk_activations(first, count, scratch);
     a.resize(count, C, H, W);
-    for (int i = 0; i < count; ++i) to_channels_first(game.activation(first + i), C, H, W, a.sample(i));
+    for (int i = 0; i < count; ++i) to_channels_first(acts + size_t(i) * U, C, H, W, a.sample(i));
     game.prepare_forward_from(first, count);
     const nn::Tensor& logits = net.forward_from(game.block(), a);
     nn::softmax_cross_entropy(logits, &game.labels()[first], &dlogits);
@@ -349,7 +351,7 @@ void taylor_chunk_terms(const CoalitionValue& game, size_t first, int count, std
     const nn::Tensor& grad = net.output_grad(game.block());
     for (int i = 0; i < count; ++i) {
       to_channels_last(grad.sample(i), C, H, W, grad_hwc.data());
-      const float* act = game.activation(first + i);
+      const float* act = acts + size_t(i) * U;
       for (int g = 0; g < n; ++g) {
         double s = 0;
         for (int u : game.units(g)) s += double(act[u] - game.baseline()[u]) * grad_hwc[u];

@@ -330,7 +330,13 @@ nlohmann::ordered_json zeta_analysis(nn::Network& net, const nn::LabeledImages& 
     const double share = carried / double(b + 1);
     carried -= share;
     const double budget = s.budget_seconds + share;
-    CoalitionValue game(net, int(b), grid, test, indices, s);
+    // A block whose game is the later block's needs only its Taylor terms: its game keeps no
+    // activations (they are recomputed chunk by chunk), known before its sample's forwards when
+    // the baseline is zero; with `mean` the baseline comes from the activations, so they are kept.
+    auto keep_activations = [&](const CoalitionValue& g) {
+      return s.method != "shapley" || s.ablation != "zero" || same_game_as_later(g, later).empty();
+    };
+    CoalitionValue game(net, int(b), grid, test, indices, s, keep_activations);
     const double setup_seconds = clock.seconds();
     // shapley takes each image's lesions in the image's first step and each chunk's Taylor terms
     // before that chunk's first steps, so that its budget cuts every score at the same image.

@@ -691,6 +691,44 @@ TEST(Zeta, ConvThenMaxPoolIsOneGameScoredOnce) {
   }
 }
 
+// A game that keeps no activations (the earlier block of "one game, two blocks", whose estimate is
+// the pool block's) recomputes each chunk's activations for its Taylor terms: the terms, v_all,
+// v_none, labels and baseline are those of the game that keeps them, bit for bit, over chunks of
+// kGameChunk images and a last partial chunk (20 images); what needs the kept activations refuses.
+TEST(Zeta, GameWithoutActivationsHasTheSameTaylorTerms) {
+  auto net = random_net("conv3x3:4 relu maxpool2 conv3x3:6 relu maxpool2 linear:3", 3, 8, 8, 4);
+  RandomImages data(40, 3, 8, 8, 3, 8);
+  ZetaSettings s;
+  const std::vector<uint32_t> indices = imaging::stratified_sample(data.view, 30, 20, s.seed);
+  for (int block : {0, 2}) {
+    CoalitionValue kept(*net, block, GridSpec{2, 2, 2}, data.view, indices, s);
+    int asked = 0;
+    CoalitionValue lean(*net, block, GridSpec{2, 2, 2}, data.view, indices, s, [&](const CoalitionValue& g) {
+      ++asked;
+      EXPECT_EQ(g.regions(), kept.regions());
+      return false;
+    });
+    EXPECT_EQ(asked, 1);
+    EXPECT_TRUE(kept.keeps_activations());
+    EXPECT_FALSE(lean.keeps_activations());
+    EXPECT_EQ(lean.image_v_all(), kept.image_v_all());
+    EXPECT_EQ(lean.image_v_none(), kept.image_v_none());
+    EXPECT_EQ(lean.labels(), kept.labels());
+    EXPECT_EQ(lean.baseline(), kept.baseline());
+    const std::vector<double> terms = imaging::taylor_terms(kept);
+    EXPECT_EQ(imaging::taylor_terms(lean), terms);
+    ASSERT_FALSE(terms.empty());
+    EXPECT_NE(*std::max_element(terms.begin(), terms.end()), 0.0);
+    EXPECT_THROW(lean.activation(0), std::logic_error);
+    EXPECT_THROW(imaging::CoalitionWalker walker(lean); walker.start_full(0), std::logic_error);
+    EXPECT_THROW(lean.value(std::vector<bool>(size_t(lean.regions()), true)), std::logic_error);
+  }
+  ZetaSettings mean = s;
+  mean.ablation = "mean";
+  EXPECT_THROW(CoalitionValue(*net, 0, GridSpec{2, 2, 2}, data.view, indices, mean, [](const CoalitionValue&) { return false; }),
+               std::logic_error);
+}
+
 TEST(Zeta, PlantedCellsAreTheCriticalRegionsOfConv1) {
   for (uint64_t data_seed : {1, 2}) {
     datasets::PlantedConfig cfg;
