@@ -349,16 +349,21 @@ TEST(Report, PageEscapesDataText) {
   EXPECT_EQ(report::script_safe_json(R"({"a":"</script><!--&"})"), R"({"a":"\u003c/script\u003e\u003c!--\u0026"})");
 }
 
+// The page's data: the JSON of report.html's <script id="report-data"> in `dir`.
+Json page_data(const fs::path& dir) {
+  const std::string html = base::read_file((dir / "report.html").string());
+  const std::string open = "id=\"report-data\">";
+  const size_t from = html.find(open) + open.size();
+  return Json::parse(html.substr(from, html.find("</script>", from) - from));
+}
+
 // The region panel shows the summary's selectivity (not a recomputation from rounded bits), so a
 // region reads the same in the top-regions table and in its panel.
 TEST(Report, PageDataCarriesTheSummarysSelectivity) {
   TempDir tmp("selectivity");
   write_run(tmp.path);
   report::build_report(tmp.str(), {});
-  const std::string html = base::read_file((tmp.path / "report.html").string());
-  const std::string open = "id=\"report-data\">";
-  const size_t from = html.find(open) + open.size();
-  const Json data = Json::parse(html.substr(from, html.find("</script>", from) - from));
+  const Json data = page_data(tmp.path);
   ASSERT_EQ(data["epochs"].size(), 2u);
   size_t checked = 0;
   for (const Json& epoch : data["epochs"]) {
@@ -388,10 +393,7 @@ TEST(Report, PageDataSaysWhichLayersGameALayerPlays) {
   zeta["layers"]["conv1"]["same_game_as"] = "pool1";
   write(tmp.path / "analysis/epoch_002/zeta.json", zeta.dump());
   report::build_report(tmp.str(), {});
-  const std::string html = base::read_file((tmp.path / "report.html").string());
-  const std::string open = "id=\"report-data\">";
-  const size_t from = html.find(open) + open.size();
-  const Json data = Json::parse(html.substr(from, html.find("</script>", from) - from));
+  const Json data = page_data(tmp.path);
   ASSERT_EQ(data["epochs"].size(), 2u);
   EXPECT_TRUE(data["epochs"][0]["layers"][0]["z"]["same_game_as"].is_null());
   EXPECT_EQ(data["epochs"][1]["layers"][0]["z"]["same_game_as"], "pool1");
