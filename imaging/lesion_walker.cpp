@@ -23,7 +23,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
-#ifdef __AVX512F__
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
 #include <immintrin.h>
 #endif
 
@@ -34,10 +34,11 @@ namespace imaging {
 namespace {
 
 // z[o] += d_i·row_i[o] for i = 0 … k−1 in that order, row_i = base + offset[i], o < OC: the sum of k
-// scaled weight rows into one output row.  With AVX-512 the output row is held in registers across
-// the k rows (blocks of up to 128 floats) instead of being loaded and stored once per row.  Either
-// way every element takes the same fused multiply-adds in the same order, z ← fma(d_i, w_i[o], z)
-// for i ascending, so the bits are those of one axpy per row.
+// scaled weight rows into one output row.  With AVX-512 (blocks of up to 128 floats in 8 zmm
+// registers) or AVX2 + FMA (blocks of up to 64 floats in 8 ymm registers) the output row is held in
+// registers across the k rows instead of being loaded and stored once per row.  Every way, each
+// element takes the same fused multiply-adds in the same order, z ← fma(d_i, w_i[o], z) for i
+// ascending, so the bits are those of one axpy per row.
 #ifdef __AVX512F__
 template <int V>
 inline void add_rows_block(float* __restrict z, const float* base, const int* offset, const float* delta, int k) {
@@ -53,6 +54,21 @@ inline void add_rows_block(float* __restrict z, const float* base, const int* of
 #pragma GCC unroll 8
   for (int v = 0; v < V; ++v) _mm512_storeu_ps(z + 16 * v, acc[v]);
 }
+#elif defined(__AVX2__) && defined(__FMA__)
+template <int V>
+inline void add_rows_block(float* __restrict z, const float* base, const int* offset, const float* delta, int k) {
+  __m256 acc[V];
+#pragma GCC unroll 8
+  for (int v = 0; v < V; ++v) acc[v] = _mm256_loadu_ps(z + 8 * v);
+  for (int i = 0; i < k; ++i) {
+    const float* w = base + offset[i];
+    const __m256 d = _mm256_set1_ps(delta[i]);
+#pragma GCC unroll 8
+    for (int v = 0; v < V; ++v) acc[v] = _mm256_fmadd_ps(d, _mm256_loadu_ps(w + 8 * v), acc[v]);
+  }
+#pragma GCC unroll 8
+  for (int v = 0; v < V; ++v) _mm256_storeu_ps(z + 8 * v, acc[v]);
+}
 #endif
 
 void add_rows(float* __restrict z, int OC, const float* base, const int* offset, const float* delta, int k) {
@@ -62,6 +78,11 @@ void add_rows(float* __restrict z, int OC, const float* base, const int* offset,
   if (OC - o >= 64) add_rows_block<4>(z + o, base + o, offset, delta, k), o += 64;
   if (OC - o >= 32) add_rows_block<2>(z + o, base + o, offset, delta, k), o += 32;
   if (OC - o >= 16) add_rows_block<1>(z + o, base + o, offset, delta, k), o += 16;
+#elif defined(__AVX2__) && defined(__FMA__)
+  for (; OC - o >= 64; o += 64) add_rows_block<8>(z + o, base + o, offset, delta, k);
+  if (OC - o >= 32) add_rows_block<4>(z + o, base + o, offset, delta, k), o += 32;
+  if (OC - o >= 16) add_rows_block<2>(z + o, base + o, offset, delta, k), o += 16;
+  if (OC - o >= 8) add_rows_block<1>(z + o, base + o, offset, delta, k), o += 8;
 #endif
   for (int i = 0; i < k; ++i) {
     const float* __restrict w = base + offset[i];
