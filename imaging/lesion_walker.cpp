@@ -71,6 +71,8 @@ inline void add_rows_block(float* __restrict z, const float* base, const int* of
 }
 #endif
 
+}  // namespace
+
 void add_rows(float* __restrict z, int OC, const float* base, const int* offset, const float* delta, int k) {
   int o = 0;
 #ifdef __AVX512F__
@@ -91,8 +93,6 @@ void add_rows(float* __restrict z, int OC, const float* base, const int* offset,
     for (int j = o; j < OC; ++j) z[j] = __builtin_fmaf(d, w[j], z[j]);
   }
 }
-
-}  // namespace
 
 CoalitionWalker::CoalitionWalker(const CoalitionValue& game) : game_(game) {
   const auto& blocks = game.replay_blocks();
