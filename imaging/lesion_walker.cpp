@@ -107,12 +107,13 @@ CoalitionWalker::CoalitionWalker(const CoalitionValue& game) : game_(game) {
   touched_.resize(blocks.size());
   for (size_t s = 0; s < blocks.size(); ++s) {
     const auto& st = blocks[s];
-    // Convolutions re-read whole positions, pools single entries, a dense block everything.
+    // Convolutions re-read whole positions, average pools and adds single entries, a dense block
+    // everything, a max pool what each change reaches (no list).
     size_t entries = 0;
     switch (st.op) {
       case BlockOp::convolution: entries = size_t(st.out_h) * st.out_w; break;
-      case BlockOp::dense: entries = 0; break;
-      case BlockOp::max_pool:
+      case BlockOp::dense:
+      case BlockOp::max_pool: entries = 0; break;
       case BlockOp::average_pool:
       case BlockOp::residual_add: entries = size_t(st.out_h) * st.out_w * st.out_c; break;
     }
@@ -337,29 +338,38 @@ void CoalitionWalker::propagate() {
         emit_row(0);
         break;
       }
-      case BlockOp::average_pool:
-      case BlockOp::max_pool: {
-        const bool average = st.op == BlockOp::average_pool;
+      case BlockOp::average_pool: {
         const float inv_area = 1.f / float(st.kh * st.kw);
         for (int i = 0; i < in.count; ++i) {
           const int p = in.position[i], c = in.channel[i];
           for (int f = st.fan_begin[p]; f < st.fan_begin[p + 1]; ++f) {
             const int q = st.fan_position[f], e = q * OC + c;
-            touch(e, q, c, z + e, average ? 1 : 0);
-            if (average) z[e] += in.delta[i] * inv_area;
+            touch(e, q, c, z + e, 1);
+            z[e] += in.delta[i] * inv_area;
           }
         }
         for (int j = 0; j < t.count; ++j) {
           const int q = t.position[j], c = t.channel[j];
           t.mark[q * OC + c] = 0;
-          if (average) {
-            emit(q, c, z[q * OC + c]);
-            continue;
+          emit(q, c, z[q * OC + c]);
+        }
+        break;
+      }
+      case BlockOp::max_pool: {
+        // The input state is final before this block runs, so window q's maximum can be read at the
+        // first change that reaches it; a later change in the same window reads the same maximum,
+        // which then equals a[q, c] and emits nothing.  So the changes come out in first-touch order,
+        // as with a touched list and a second pass, with no list, no marks and no branch on them.
+        for (int i = 0; i < in.count; ++i) {
+          const int p = in.position[i], c = in.channel[i];
+          for (int f = st.fan_begin[p]; f < st.fan_begin[p + 1]; ++f) {
+            const int q = st.fan_position[f];
+            const int* window = st.window.data() + st.window_begin[q];
+            const int area = st.window_begin[q + 1] - st.window_begin[q];
+            float best = input[window[0] * C + c];
+            for (int k = 1; k < area; ++k) best = std::max(best, input[window[k] * C + c]);
+            emit(q, c, best);
           }
-          float best = input[st.window[st.window_begin[q]] * C + c];
-          for (int k = st.window_begin[q] + 1; k < st.window_begin[q + 1]; ++k)
-            best = std::max(best, input[st.window[k] * C + c]);
-          emit(q, c, best);
         }
         break;
       }
