@@ -216,6 +216,11 @@ class CoalitionValue {
 // Incremental forward of one image's lesion game: the state of every replayed block for the current
 // coalition S.  add/remove push only the changed activations through them and return v_x.
 // States drift from a dense forward only by float rounding of the accumulated deltas.
+// z[o] ← fma(delta[i], (base + offset[i])[o], z[o]) for i = 0 … k−1 in that order, o < OC: k scaled
+// weight rows added into one output row (z: OC floats), the bits of one axpy per row whatever the
+// vector width (the walker's scatter kernel; imaging/lesion_walker.cpp).
+void add_rows(float* __restrict z, int OC, const float* base, const int* offset, const float* delta, int k);
+
 class CoalitionWalker {
  public:
   explicit CoalitionWalker(const CoalitionValue& game);

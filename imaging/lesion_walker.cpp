@@ -23,7 +23,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
-#ifdef __AVX512F__
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
 #include <immintrin.h>
 #endif
 
@@ -34,10 +34,11 @@ namespace imaging {
 namespace {
 
 // z[o] += d_i·row_i[o] for i = 0 … k−1 in that order, row_i = base + offset[i], o < OC: the sum of k
-// scaled weight rows into one output row.  With AVX-512 the output row is held in registers across
-// the k rows (blocks of up to 128 floats) instead of being loaded and stored once per row.  Either
-// way every element takes the same fused multiply-adds in the same order, z ← fma(d_i, w_i[o], z)
-// for i ascending, so the bits are those of one axpy per row.
+// scaled weight rows into one output row.  With AVX-512 (blocks of up to 128 floats in 8 zmm
+// registers) or AVX2 + FMA (blocks of up to 64 floats in 8 ymm registers) the output row is held in
+// registers across the k rows instead of being loaded and stored once per row.  Every way, each
+// element takes the same fused multiply-adds in the same order, z ← fma(d_i, w_i[o], z) for i
+// ascending, so the bits are those of one axpy per row.
 #ifdef __AVX512F__
 template <int V>
 inline void add_rows_block(float* __restrict z, const float* base, const int* offset, const float* delta, int k) {
@@ -53,7 +54,24 @@ inline void add_rows_block(float* __restrict z, const float* base, const int* of
 #pragma GCC unroll 8
   for (int v = 0; v < V; ++v) _mm512_storeu_ps(z + 16 * v, acc[v]);
 }
+#elif defined(__AVX2__) && defined(__FMA__)
+template <int V>
+inline void add_rows_block(float* __restrict z, const float* base, const int* offset, const float* delta, int k) {
+  __m256 acc[V];
+#pragma GCC unroll 8
+  for (int v = 0; v < V; ++v) acc[v] = _mm256_loadu_ps(z + 8 * v);
+  for (int i = 0; i < k; ++i) {
+    const float* w = base + offset[i];
+    const __m256 d = _mm256_set1_ps(delta[i]);
+#pragma GCC unroll 8
+    for (int v = 0; v < V; ++v) acc[v] = _mm256_fmadd_ps(d, _mm256_loadu_ps(w + 8 * v), acc[v]);
+  }
+#pragma GCC unroll 8
+  for (int v = 0; v < V; ++v) _mm256_storeu_ps(z + 8 * v, acc[v]);
+}
 #endif
+
+}  // namespace
 
 void add_rows(float* __restrict z, int OC, const float* base, const int* offset, const float* delta, int k) {
   int o = 0;
@@ -62,6 +80,11 @@ void add_rows(float* __restrict z, int OC, const float* base, const int* offset,
   if (OC - o >= 64) add_rows_block<4>(z + o, base + o, offset, delta, k), o += 64;
   if (OC - o >= 32) add_rows_block<2>(z + o, base + o, offset, delta, k), o += 32;
   if (OC - o >= 16) add_rows_block<1>(z + o, base + o, offset, delta, k), o += 16;
+#elif defined(__AVX2__) && defined(__FMA__)
+  for (; OC - o >= 64; o += 64) add_rows_block<8>(z + o, base + o, offset, delta, k);
+  if (OC - o >= 32) add_rows_block<4>(z + o, base + o, offset, delta, k), o += 32;
+  if (OC - o >= 16) add_rows_block<2>(z + o, base + o, offset, delta, k), o += 16;
+  if (OC - o >= 8) add_rows_block<1>(z + o, base + o, offset, delta, k), o += 8;
 #endif
   for (int i = 0; i < k; ++i) {
     const float* __restrict w = base + offset[i];
@@ -70,8 +93,6 @@ void add_rows(float* __restrict z, int OC, const float* base, const int* offset,
     for (int j = o; j < OC; ++j) z[j] = __builtin_fmaf(d, w[j], z[j]);
   }
 }
-
-}  // namespace
 
 CoalitionWalker::CoalitionWalker(const CoalitionValue& game) : game_(game) {
   const auto& blocks = game.replay_blocks();
@@ -86,12 +107,13 @@ CoalitionWalker::CoalitionWalker(const CoalitionValue& game) : game_(game) {
   touched_.resize(blocks.size());
   for (size_t s = 0; s < blocks.size(); ++s) {
     const auto& st = blocks[s];
-    // Convolutions re-read whole positions, pools single entries, a dense block everything.
+    // Convolutions re-read whole positions, average pools and adds single entries, a dense block
+    // everything, a max pool what each change reaches (no list).
     size_t entries = 0;
     switch (st.op) {
       case BlockOp::convolution: entries = size_t(st.out_h) * st.out_w; break;
-      case BlockOp::dense: entries = 0; break;
-      case BlockOp::max_pool:
+      case BlockOp::dense:
+      case BlockOp::max_pool: entries = 0; break;
       case BlockOp::average_pool:
       case BlockOp::residual_add: entries = size_t(st.out_h) * st.out_w * st.out_c; break;
     }
@@ -316,29 +338,38 @@ void CoalitionWalker::propagate() {
         emit_row(0);
         break;
       }
-      case BlockOp::average_pool:
-      case BlockOp::max_pool: {
-        const bool average = st.op == BlockOp::average_pool;
+      case BlockOp::average_pool: {
         const float inv_area = 1.f / float(st.kh * st.kw);
         for (int i = 0; i < in.count; ++i) {
           const int p = in.position[i], c = in.channel[i];
           for (int f = st.fan_begin[p]; f < st.fan_begin[p + 1]; ++f) {
             const int q = st.fan_position[f], e = q * OC + c;
-            touch(e, q, c, z + e, average ? 1 : 0);
-            if (average) z[e] += in.delta[i] * inv_area;
+            touch(e, q, c, z + e, 1);
+            z[e] += in.delta[i] * inv_area;
           }
         }
         for (int j = 0; j < t.count; ++j) {
           const int q = t.position[j], c = t.channel[j];
           t.mark[q * OC + c] = 0;
-          if (average) {
-            emit(q, c, z[q * OC + c]);
-            continue;
+          emit(q, c, z[q * OC + c]);
+        }
+        break;
+      }
+      case BlockOp::max_pool: {
+        // The input state is final before this block runs, so window q's maximum can be read at the
+        // first change that reaches it; a later change in the same window reads the same maximum,
+        // which then equals a[q, c] and emits nothing.  So the changes come out in first-touch order,
+        // as with a touched list and a second pass, with no list, no marks and no branch on them.
+        for (int i = 0; i < in.count; ++i) {
+          const int p = in.position[i], c = in.channel[i];
+          for (int f = st.fan_begin[p]; f < st.fan_begin[p + 1]; ++f) {
+            const int q = st.fan_position[f];
+            const int* window = st.window.data() + st.window_begin[q];
+            const int area = st.window_begin[q + 1] - st.window_begin[q];
+            float best = input[window[0] * C + c];
+            for (int k = 1; k < area; ++k) best = std::max(best, input[window[k] * C + c]);
+            emit(q, c, best);
           }
-          float best = input[st.window[st.window_begin[q]] * C + c];
-          for (int k = st.window_begin[q] + 1; k < st.window_begin[q + 1]; ++k)
-            best = std::max(best, input[st.window[k] * C + c]);
-          emit(q, c, best);
         }
         break;
       }
