@@ -1,6 +1,8 @@
 // base/memory.cpp — glibc's malloc thresholds fixed (base/memory.h).
 #include "base/memory.h"
 
+#include <cstdlib>  // any libc header defines __GLIBC__ (features.h): tested below, so first
+
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
