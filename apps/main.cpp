@@ -9,6 +9,7 @@
 
 #include "apps/commands.h"
 #include "base/error.h"
+#include "base/memory.h"
 #include "dist/world.h"
 
 // OpenBLAS picks its kernels when the library loads, from OPENBLAS_CORETYPE or its own CPU detection.
@@ -73,6 +74,7 @@ static int run_command(int argc, char** argv) {
 }
 
 int main(int argc, char** argv) {
+  base::fix_malloc_thresholds();  // before the first allocation of a buffer (base/memory.h)
   choose_blas_kernels(argv);
   dist::start(&argc, &argv);  // joins the MPI job only when started by mpirun (dist/world.h)
   const int code = run_command(argc, argv);
