@@ -456,13 +456,34 @@ void Pool2d::backward(const Tensor& in, const Tensor&, const Tensor& dout, Tenso
 // The relu and the pool after it, plane by plane (see layers.h): each plane is rectified and then
 // pooled while it is still in the cache, in one parallel loop.  Per element the same operations as
 // ReLU::forward then Pool2d::forward, so the same bits.
-void Pool2d::forward_after_relu(const Tensor& z, Tensor& a, Tensor& out) {
+void Pool2d::forward_after_relu(const Tensor& z, Tensor& a, Tensor& out, float* a_sums, float* out_sums) {
   const int N = z.n(), C = z.c(), H = z.h(), W = z.w(), OH = output_shape.h, OW = output_shape.w;
   a.resize(z.shape());
   out.resize(N, C, OH, OW);
   if (mode == Max) argmax_.resize(out.size());
   const long planes = long(N) * C;
   const long hw = long(H) * W;
+  if (a_sums && out_sums) {  // channel by channel, its N planes in sample order (the sums' order)
+    const long ohw = long(OH) * OW;
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < C; ++c) {
+      float* ua = a_sums + size_t(c) * size_t(hw);
+      float* uo = out_sums + size_t(c) * size_t(ohw);
+      std::fill(ua, ua + hw, 0.f);
+      std::fill(uo, uo + ohw, 0.f);
+      for (int n = 0; n < N; ++n) {
+        const long plane = long(n) * C + c;
+        const float* x = z.data() + size_t(plane) * hw;
+        float* y = a.data() + size_t(plane) * hw;
+        for (long i = 0; i < hw; ++i) y[i] = x[i] < 0.f ? 0.f : x[i];  // ReLU::forward's rule
+        for (long i = 0; i < hw; ++i) ua[i] += std::fabs(y[i]);
+        float* o = out.data() + size_t(plane) * ohw;
+        forward_plane(y, W, o, mode == Max ? argmax_.data() + size_t(plane) * ohw : nullptr);
+        for (long i = 0; i < ohw; ++i) uo[i] += std::fabs(o[i]);
+      }
+    }
+    return;
+  }
 #pragma omp parallel for schedule(static)
   for (long plane = 0; plane < planes; ++plane) {
     const float* x = z.data() + size_t(plane) * hw;
