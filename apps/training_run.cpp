@@ -367,7 +367,10 @@ class EegRun {
 
   nn::StepProbe probe(const nn::StepProbe& caller, std::function<void(const imaging::eeg::Event&)> on_event) {
     nn::StepProbe mine = recorder_.probe(std::move(on_event));
-    if (caller.forward) mine.forward = [a = mine.forward, b = caller.forward](const nn::BlockView& v) { a(v), b(v); };
+    if (caller.forward) {
+      mine.forward = [a = mine.forward, b = caller.forward](const nn::BlockView& v) { a(v), b(v); };
+      mine.reads.z = mine.reads.z || caller.reads.z;
+    }
     if (caller.after_step)
       mine.after_step = [a = mine.after_step, b = caller.after_step](const nn::StepInfo& i) { a(i), b(i); };
     return mine;

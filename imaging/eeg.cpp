@@ -236,21 +236,24 @@ Recorder::Recorder(const nn::Network& net, const run::GridSpec& grid, int window
 // column region's u in column order, added to its region and to the group's total; the block's
 // total adds the groups' in order.  These are the sums, in the same order, of the earlier version
 // that took every row's n samples before the next row (bit-identical rows; it read the tensor with
-// a stride of one sample and cost about half the probe).
-void Recorder::accumulate(int block, const nn::Tensor& a) {
+// a stride of one sample and cost about half the probe).  Where the forward already took u while it
+// wrote a (nn::BlockView::unit_sums: a relu fused with its pool, and that pool's output; the same
+// float sums in the same sample order, so the same bits) the first pass is skipped: the probe asks
+// for them and says it does not read z (nn::ProbeReads), so the conv→relu fusion stays on.
+void Recorder::accumulate(int block, const nn::Tensor& a, const float* unit_sums) {
   const run::RegionGrid& g = grids_[size_t(block)];
   std::vector<double>& sums = sums_[size_t(block)];
   const int n = a.n(), h = a.shape().h, w = a.shape().w;
   const long units = long(a.c()) * h * w;
   const std::vector<int>& cuts = column_cuts_[size_t(block)];  // gw + 1 column boundaries
   unit_sums_.resize(size_t(units));
-  float* u = unit_sums_.data();
+  const float* u = unit_sums ? unit_sums : unit_sums_.data();
   const float* data = a.data();
-  const long chunks = (units + kUnitChunk - 1) / kUnitChunk;
+  const long chunks = unit_sums ? 0 : (units + kUnitChunk - 1) / kUnitChunk;
 #pragma omp parallel for schedule(static) if (units * n > 65536)
   for (long k = 0; k < chunks; ++k) {
     const long lo = k * kUnitChunk, m = std::min(units, lo + kUnitChunk) - lo;
-    float* out = u + lo;
+    float* out = unit_sums_.data() + lo;
     std::fill(out, out + m, 0.f);
     for (int i = 0; i < n; ++i) {
       const float* in = data + size_t(i) * size_t(units) + size_t(lo);
@@ -278,7 +281,9 @@ void Recorder::accumulate(int block, const nn::Tensor& a) {
 
 nn::StepProbe Recorder::probe(std::function<void(const Event&)> on_event) {
   nn::StepProbe p;
-  p.forward = [this](const nn::BlockView& v) { accumulate(v.index, v.a); };
+  p.forward = [this](const nn::BlockView& v) { accumulate(v.index, v.a, v.unit_sums); };
+  p.reads.z = false;  // the probe reads a (or its unit sums) only
+  p.reads.unit_sums = true;
   p.gradient_norms = true;
   p.update_ratios = true;
   p.after_step = [this, on_event](const nn::StepInfo& info) { record(info, on_event); };

@@ -180,8 +180,10 @@ class Recorder {
 
   // Given an ordinary StepInfo (+ the accumulated region sums), appends a row; public for tests.
   void record(const nn::StepInfo& info, const std::function<void(const Event&)>& on_event);
-  // Adds block `index`'s |a| to the step's sums (what the forward probe does).
-  void accumulate(int block, const nn::Tensor& a);
+  // Adds block `index`'s |a| to the step's sums (what the forward probe does).  `unit_sums`: null, or
+  // the forward's nn::BlockView::unit_sums of a (Σ_i |a_ie| per unit, the first pass's own sums in
+  // its own order), which then replace the first pass's read of a.
+  void accumulate(int block, const nn::Tensor& a, const float* unit_sums = nullptr);
 
  private:
   void push_row(const std::vector<float>& row, long step, int epoch, const std::function<void(const Event&)>* on_event);

@@ -456,13 +456,41 @@ void Pool2d::backward(const Tensor& in, const Tensor&, const Tensor& dout, Tenso
 // The relu and the pool after it, plane by plane (see layers.h): each plane is rectified and then
 // pooled while it is still in the cache, in one parallel loop.  Per element the same operations as
 // ReLU::forward then Pool2d::forward, so the same bits.
-void Pool2d::forward_after_relu(const Tensor& z, Tensor& a, Tensor& out) {
+void Pool2d::forward_after_relu(const Tensor& z, Tensor& a, Tensor& out, float* a_sums, float* out_sums) {
   const int N = z.n(), C = z.c(), H = z.h(), W = z.w(), OH = output_shape.h, OW = output_shape.w;
   a.resize(z.shape());
   out.resize(N, C, OH, OW);
   if (mode == Max) argmax_.resize(out.size());
   const long planes = long(N) * C;
   const long hw = long(H) * W;
+  if (a_sums && out_sums) {
+    // The planes in the order of the loop below (sample by sample) when one thread runs; with T
+    // threads thread t takes channels [C·t/T, C·(t+1)/T) of every sample, samples in order, so every
+    // unit's sum takes the samples in order 0 … N−1 whatever T (and each thread streams through a
+    // contiguous stretch of every sample, as the plain loop does).
+    const long ohw = long(OH) * OW;
+#pragma omp parallel
+    {
+      const int threads = omp_get_num_threads(), t = omp_get_thread_num();
+      const int c0 = int(long(C) * t / threads), c1 = int(long(C) * (t + 1) / threads);
+      std::fill(a_sums + size_t(c0) * size_t(hw), a_sums + size_t(c1) * size_t(hw), 0.f);
+      std::fill(out_sums + size_t(c0) * size_t(ohw), out_sums + size_t(c1) * size_t(ohw), 0.f);
+      for (int n = 0; n < N; ++n)
+        for (int c = c0; c < c1; ++c) {
+          const long plane = long(n) * C + c;
+          const float* x = z.data() + size_t(plane) * hw;
+          float* y = a.data() + size_t(plane) * hw;
+          float* ua = a_sums + size_t(c) * size_t(hw);
+          float* uo = out_sums + size_t(c) * size_t(ohw);
+          for (long i = 0; i < hw; ++i) y[i] = x[i] < 0.f ? 0.f : x[i];  // ReLU::forward's rule
+          for (long i = 0; i < hw; ++i) ua[i] += std::fabs(y[i]);
+          float* o = out.data() + size_t(plane) * ohw;
+          forward_plane(y, W, o, mode == Max ? argmax_.data() + size_t(plane) * ohw : nullptr);
+          for (long i = 0; i < ohw; ++i) uo[i] += std::fabs(o[i]);
+        }
+    }
+    return;
+  }
 #pragma omp parallel for schedule(static)
   for (long plane = 0; plane < planes; ++plane) {
     const float* x = z.data() + size_t(plane) * hw;

@@ -142,7 +142,11 @@ class Pool2d : public Layer {
   //   forward_after_relu: a = ReLU(z) and out = pool(a);
   //   backward_into_relu: da = the pool's input gradient (as backward() writes into din) and, when dz
   //   is not null, dz = ReLU::backward's input gradient from a and da.
-  void forward_after_relu(const Tensor& z, Tensor& a, Tensor& out);
+  // With a_sums and out_sums (not null; C·H·W and C·OH·OW floats) it also writes the per-unit sums
+  // over the samples of a and of out (nn::BlockView::unit_sums: u = 0, then u += |value| for samples
+  // 0 … N−1 in order, whatever the thread count), each plane's sums added while it is in the cache;
+  // a and out are the same either way.
+  void forward_after_relu(const Tensor& z, Tensor& a, Tensor& out, float* a_sums = nullptr, float* out_sums = nullptr);
   void backward_into_relu(const Tensor& a, const Tensor& dout, Tensor& da, Tensor* dz);
 
   Mode mode;

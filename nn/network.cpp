@@ -379,26 +379,44 @@ int Network::find_block(const std::string& name) const {
   return -1;
 }
 
-void Network::run(size_t from, bool training, const Probe* probe, const BlockEdit* edit) {
+void Network::run(size_t from, bool training, const Probe* probe, const BlockEdit* edit, ProbeReads reads) {
   start_layer_ = from;
-  // The probe of the block that layer i ends, if it ends one.
-  const auto probe_after = [&](size_t i) {
+  if (!probe) reads = {};
+  // The probe of the block that layer i ends, if it ends one (`sums`: its BlockView::unit_sums).
+  const auto probe_after = [&](size_t i, const float* sums = nullptr) {
     const Block& b = blocks_[block_of_layer_[i]];
     if (!probe || int(i) != b.last) return;
-    const int reads = b.kind == "res" ? source_[size_t(b.main)] : source_[size_t(b.first)];
-    (*probe)(BlockView{block_of_layer_[i], b, source_output(reads), acts_[b.pre_activation], acts_[b.last]});
+    const int reads_from = b.kind == "res" ? source_[size_t(b.main)] : source_[size_t(b.first)];
+    (*probe)(BlockView{block_of_layer_[i], b, source_output(reads_from), acts_[b.pre_activation], acts_[b.last], sums});
+  };
+  // The sums buffers of relu layer r and its pool r + 1, when the probe asked for them.
+  const auto sums_of = [&](size_t r, const Tensor& a) -> std::pair<float*, float*> {
+    if (!reads.unit_sums) return {nullptr, nullptr};
+    const Shape& pooled = layers_[r + 1]->output_shape;
+    unit_sums_.resize(layers_.size());
+    unit_sums_[r].resize(size_t(a.c()) * size_t(a.h()) * size_t(a.w()));
+    unit_sums_[r + 1].resize(size_t(pooled.c) * size_t(pooled.h) * size_t(pooled.w));
+    return {unit_sums_[r].data(), unit_sums_[r + 1].data()};
   };
   for (size_t i = from; i < layers_.size(); ++i) {
-    if (z_in_relu_[i] && !probe && !edit) {  // z written into the relu's buffer, rectified in place
+    if (z_in_relu_[i] && (!probe || !reads.z) && !edit) {  // z written into the relu's buffer, rectified in place
       layers_[i]->forward(source_output(source_[i]), acts_[i + 1], training, rng_);
-      static_cast<Pool2d&>(*layers_[i + 2]).forward_after_relu(acts_[i + 1], acts_[i + 1], acts_[i + 2]);
+      const auto [a_sums, out_sums] = sums_of(i + 1, acts_[i + 1]);
+      static_cast<Pool2d&>(*layers_[i + 2]).forward_after_relu(acts_[i + 1], acts_[i + 1], acts_[i + 2], a_sums, out_sums);
+      if (probe) {  // the relu ends the conv/linear's block (its z is a here), the pool is a block
+        const Block& b = blocks_[block_of_layer_[i + 1]];
+        if (int(i + 1) == b.last)
+          (*probe)(BlockView{block_of_layer_[i + 1], b, source_output(source_[size_t(b.first)]), acts_[i + 1], acts_[i + 1], a_sums});
+        probe_after(i + 2, out_sums);
+      }
       i += 2;
       continue;
     }
     if (relu_then_pool_[i] && !edit) {  // an edit of the relu's block output must come before the pool
-      static_cast<Pool2d&>(*layers_[i + 1]).forward_after_relu(source_output(source_[i]), acts_[i], acts_[i + 1]);
-      probe_after(i);
-      probe_after(++i);
+      const auto [a_sums, out_sums] = sums_of(i, source_output(source_[i]));
+      static_cast<Pool2d&>(*layers_[i + 1]).forward_after_relu(source_output(source_[i]), acts_[i], acts_[i + 1], a_sums, out_sums);
+      probe_after(i, a_sums);
+      probe_after(++i, out_sums);
       continue;
     }
     if (bn_then_relu_[i] && !(edit && int(i) == blocks_[block_of_layer_[i]].last)) {  // an edit of the bn's block output comes first
@@ -416,12 +434,12 @@ void Network::run(size_t from, bool training, const Probe* probe, const BlockEdi
   }
 }
 
-const Tensor& Network::forward(const Tensor& x, bool training, const Probe* probe, const BlockEdit* edit) {
+const Tensor& Network::forward(const Tensor& x, bool training, const Probe* probe, const BlockEdit* edit, ProbeReads reads) {
   if (x.c() != in_c_ || x.h() != in_h_ || x.w() != in_w_)
     throw base::Error("network input " + x.shape().str() + " does not match the net's input (N," + std::to_string(in_c_) +
                 "," + std::to_string(in_h_) + "," + std::to_string(in_w_) + ")");
   input_ = &x;
-  run(0, training, probe, edit);
+  run(0, training, probe, edit, reads);
   return acts_.back();
 }
 

@@ -63,10 +63,24 @@ struct BlockView {
   int index;
   const Block& block;
   const Tensor& input;  // (N, ...) the block's input (a res block: the branch's output)
-  const Tensor& z;      // pre-activation
+  const Tensor& z;      // pre-activation (= a where the probe said it does not read z: ProbeReads)
   const Tensor& a;      // output
+  // Null, or (when the probe asked for them: ProbeReads::unit_sums) u_e = Σ_i |a_ie| for every unit e
+  // of a sample (C·H·W floats, (c, h, w) order): a float sum over the batch's samples in order,
+  // u_e = 0, then u_e += |a_ie| for i = 0 … n−1.  Taken where the layer writing a already streams it
+  // (a relu fused with the pool after it, and that pool's output); null for the other blocks.
+  const float* unit_sums = nullptr;
 };
 using Probe = std::function<void(const BlockView&)>;
+// What a forward probe reads, so that the forward does no work for it that it does not need.
+// z = false: the probe never reads BlockView::z, and a conv/linear whose output only a relu fused
+// with a pool reads keeps writing z into the relu's buffer (as without a probe; BlockView::z is then
+// a).  unit_sums = true: fill BlockView::unit_sums where the forward can.  The net computes the same
+// numbers either way (the probe only sees them).
+struct ProbeReads {
+  bool z = true;
+  bool unit_sums = false;
+};
 // An edit of a block's output during a forward, before the layers after it read it (the fault
 // injection of `train --inject`: a lesion zeroes a region, a bias shift adds a constant).  Unlike a
 // probe it changes what the net computes.
@@ -98,7 +112,9 @@ class Network {
   std::vector<float> input_mean, input_std;
 
   // x (N, C, H, W) → logits (N, classes, 1, 1), returned by reference (owned by the net).
-  const Tensor& forward(const Tensor& x, bool training, const Probe* probe = nullptr, const BlockEdit* edit = nullptr);
+  // `reads`: what the probe reads (ProbeReads; ignored without a probe).
+  const Tensor& forward(const Tensor& x, bool training, const Probe* probe = nullptr, const BlockEdit* edit = nullptr,
+                        ProbeReads reads = {});
   // Runs the layers after block b, with `a` standing for block b's output (an imaging lesion).
   // A shortcut that passes block b (crossed_by_shortcut) carries an output of a layer before it: that
   // output is read from the last forward(), which must have been of the same images (same batch).
@@ -153,7 +169,7 @@ class Network {
 
  private:
   // Runs layers from `from` on: each reads source_output(source_[i]) (the input of the last forward()).
-  void run(size_t from, bool training, const Probe* probe, const BlockEdit* edit = nullptr);
+  void run(size_t from, bool training, const Probe* probe, const BlockEdit* edit = nullptr, ProbeReads reads = {});
   std::string spec_;
   int in_c_, in_h_, in_w_;
   std::vector<std::unique_ptr<Layer>> layers_;
@@ -173,6 +189,7 @@ class Network {
   // straight into the relu's buffer and rectifies it there (the pre-activation z is not kept: only a
   // probe sees it, and neither Conv2d::backward nor Linear::backward reads its own output).
   std::vector<char> z_in_relu_;
+  std::vector<std::vector<float>> unit_sums_;  // per layer: BlockView::unit_sums of its output, when taken
   std::vector<Tensor> spare_;          // gradient buffers not in use (backward without keep_output_grads)
   Tensor take_spare(size_t need);      // the smallest spare holding `need` floats, else the largest, else none
   const Tensor* input_ = nullptr;      // the network input of the last forward()

@@ -158,9 +158,9 @@ bool Trainer::train(TrainPosition& pos, const StepProbe* probe, const std::funct
     int correct = 0;
     double loss;
     if (cfg_.shards > 1) {
-      loss = sharded_step(t, count, forward_probe, edit ? &edit : nullptr, &correct);
+      loss = sharded_step(t, count, forward_probe, probe ? probe->reads : ProbeReads{}, edit ? &edit : nullptr, &correct);
     } else {
-      const Tensor& logits = net_.forward(x_, true, forward_probe, edit ? &edit : nullptr);
+      const Tensor& logits = net_.forward(x_, true, forward_probe, edit ? &edit : nullptr, probe ? probe->reads : ProbeReads{});
       loss = softmax_cross_entropy(logits, y_.data(), &dlogits_, &correct);
     }
     if (!std::isfinite(loss))
@@ -199,7 +199,8 @@ bool Trainer::train(TrainPosition& pos, const StepProbe* probe, const std::funct
 
 // The layout of a shard's partial (nn/shards.h): every learnable tensor's gradient in named order,
 // then every running statistic × n_s/n, then n_s·loss_s and the shard's hits.
-double Trainer::sharded_step(long t, int count, const Probe* forward_probe, const BlockEdit* edit, int* correct) {
+double Trainer::sharded_step(long t, int count, const Probe* forward_probe, ProbeReads reads, const BlockEdit* edit,
+                             int* correct) {
   std::vector<Param*> learnable;
   for (const NamedParam& p : net_.named_params())
     if (p.param->trainable) learnable.push_back(p.param);
@@ -228,7 +229,7 @@ double Trainer::sharded_step(long t, int count, const Probe* forward_probe, cons
     std::copy(x_.data() + size_t(r.first) * image, x_.data() + size_t(r.end) * image, shard_x_.data());
     shard_y_.assign(y_.begin() + r.first, y_.begin() + r.end);
     net_.rng() = Rng::derive(cfg_.seed, kShardDropoutTag + uint64_t(t), uint64_t(shard));
-    const Tensor& logits = net_.forward(shard_x_, true, forward_probe, edit);
+    const Tensor& logits = net_.forward(shard_x_, true, forward_probe, edit, reads);
     int hits = 0;
     const double loss = softmax_cross_entropy(logits, shard_y_.data(), &dlogits_, &hits);
     const double weight = double(r.count()) / double(count);

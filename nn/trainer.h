@@ -77,6 +77,7 @@ struct StepInfo {
 // bit-identical with and without a probe.
 struct StepProbe {
   Probe forward;  // sees every block (input, z, a) of the step's training forward, before backward
+  ProbeReads reads;  // what `forward` reads (nn::ProbeReads: by default z, and no unit sums)
   std::function<void(const StepInfo&)> after_step;  // after the optimiser step
   // Both are summed inside the optimiser's update loop (nn::StepSums), no extra pass over the weights.
   bool gradient_norms = false;  // fill StepInfo::gradient_norms
@@ -133,7 +134,7 @@ class Trainer {
   // One step over shards: this rank's shards' forward/backward, the combine, the combined gradient
   // and running statistics written into the net.  Returns the batch's mean loss; adds its hits to
   // *correct.
-  double sharded_step(long t, int count, const Probe* forward_probe, const BlockEdit* edit, int* correct);
+  double sharded_step(long t, int count, const Probe* forward_probe, ProbeReads reads, const BlockEdit* edit, int* correct);
 
   Network& net_;
   TrainConfig cfg_;

@@ -15,6 +15,7 @@
 #include "imaging/eeg_signal.h"
 #include "nn/network.h"
 #include "nn/rng.h"
+#include "nn/trainer.h"
 #include "base/rng.h"
 #include "base/format.h"
 
@@ -247,6 +248,58 @@ TEST(EegRecorder, RegionSumsCoverEveryUnitOfEverySampleWhateverTheThreads) {
   EXPECT_FLOAT_EQ(rows[0][20], 1.2f);
   for (size_t t = 1; t < rows.size(); ++t)
     EXPECT_EQ(0, std::memcmp(rows[0].data(), rows[t].data(), rows[0].size() * sizeof(float))) << "threads " << t + 1;
+}
+
+// The forward's unit sums (nn::BlockView::unit_sums, taken by a relu fused with its pool for both
+// blocks) give the rows of Recorder::accumulate's own first pass bit for bit.  conv1 → relu → pool
+// is the path where the conv writes z into the relu's buffer (on under the recorder's probe, which
+// says it does not read z), conv2 → bn → relu → pool the relu-with-pool path.  Training with
+// the recorder's probe and with a probe that reads z and takes no sums gives the same rows and the
+// same weights, at 1 and at 2 threads (compared at the same thread count: the GEMMs' partitioning
+// depends on it); the sums reach the probe for the 4 blocks of every step.
+TEST(EegRecorder, TheForwardsUnitSumsGiveTheRowsOfItsOwnPass) {
+  const int count = 20, side = 12;  // batches of 8: steps of 8, 8 and 4 images
+  std::vector<uint8_t> pixels(size_t(count) * 3 * side * side), labels(count);
+  nn::Rng rng(5);
+  for (auto& p : pixels) p = uint8_t(rng.below(256));
+  for (auto& y : labels) y = uint8_t(rng.below(3));
+  const nn::LabeledImages view{pixels.data(), labels.data(), size_t(count), 3, side, side, 3};
+  std::vector<std::vector<float>> rows, weights;
+  std::vector<int> with_sums;
+  const int saved = omp_get_max_threads();
+  for (int variant = 0; variant < 4; ++variant) {  // even: the recorder's probe, odd: z read, no sums; 1, 2 threads
+    omp_set_num_threads(variant < 2 ? 1 : 2);
+    nn::Network net("conv3x3:4 relu maxpool2 conv3x3:6 bn relu avgpool2 linear:5 relu linear:3", 3, side, side);
+    net.input_mean = {120, 120, 120};
+    net.input_std = {60, 60, 60};
+    net.init(1, nn::OutputInit::he);
+    nn::TrainConfig cfg;
+    cfg.epochs = 1;
+    cfg.batch = 8;
+    nn::Trainer trainer(net, cfg, view);
+    Recorder r(net, run::GridSpec{2, 2, 2}, 4);
+    nn::StepProbe probe = r.probe(nullptr);
+    int seen = 0;
+    if (variant % 2) {
+      probe.forward = [&](const nn::BlockView& v) { r.accumulate(v.index, v.a); };
+      probe.reads = nn::ProbeReads{};
+    } else {
+      probe.forward = [&, inner = probe.forward](const nn::BlockView& v) { seen += v.unit_sums != nullptr, inner(v); };
+    }
+    trainer.train_epoch(1, &probe);
+    with_sums.push_back(seen);
+    rows.push_back(r.epoch_rows());
+    weights.emplace_back();
+    for (auto& p : net.named_params()) weights.back().insert(weights.back().end(), p.param->value.data(), p.param->value.data() + p.param->value.size());
+  }
+  omp_set_num_threads(saved);
+  EXPECT_EQ(with_sums, (std::vector<int>{12, 0, 12, 0}));  // conv1, pool1, conv2, pool2 × 3 steps
+  for (size_t v = 0; v < rows.size(); v += 2) {
+    ASSERT_EQ(rows[v].size(), rows[v + 1].size());
+    EXPECT_EQ(0, std::memcmp(rows[v].data(), rows[v + 1].data(), rows[v].size() * sizeof(float))) << "threads " << v / 2 + 1;
+    EXPECT_EQ(0, std::memcmp(weights[v].data(), weights[v + 1].data(), weights[v].size() * sizeof(float)))
+        << "threads " << v / 2 + 1;
+  }
 }
 
 // Rows of uniform noise around fixed levels, with planted changes, fed through record(); epochs

@@ -4,11 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "base/error.h"
 #include "nn/loss.h"
 #include "nn/optim.h"
+#include "nn/rng.h"
 #include "tests/error_of.h"
 
 namespace {
@@ -193,6 +195,49 @@ TEST(Optimizer, LeavesBatchNormRunningStatsAlone) {
   EXPECT_EQ(opt.state().size(), 5u);  // conv1.weight, bn1.weight, bn1.bias, output.weight, output.bias
   nn::Optimizer adam(net, config("adam", 0.9f, false, 0.f));
   EXPECT_EQ(adam.state().size(), 10u);
+}
+
+// SGD's update (a function of its own since branch eegp2, so that it vectorises) is, value for value,
+// the arithmetic of the scalar loop it replaced, bit for bit, in every branch: no momentum, momentum
+// and Nesterov, the first step and later ones, with and without the fused sums (nn::StepSums).
+TEST(Optimizer, SgdUpdateIsTheScalarLoopsArithmeticBitForBit) {
+  for (const float mu : {0.f, 0.9f})
+    for (const bool nesterov : {false, true})
+      for (const bool sums : {false, true}) {
+        nn::Network net("conv3x3:3 relu linear:7", 1, 5, 5);  // tensors of 27, 3, 525 and 7 values
+        net.init(3);
+        std::vector<nn::Param*> params;
+        for (auto& p : net.named_params())
+          if (p.param->trainable) params.push_back(p.param);
+        std::vector<std::vector<float>> w, buf;
+        for (nn::Param* p : params) {
+          w.emplace_back(p->value.data(), p->value.data() + p->value.size());
+          buf.emplace_back(p->value.size(), 0.f);
+        }
+        nn::Optimizer opt(net, config("sgd", mu, nesterov, 5e-4f));
+        nn::StepSums step_sums;
+        nn::Rng rng(7);
+        for (int t = 1; t <= 3; ++t) {
+          const float lr = 0.05f / float(t);
+          for (size_t k = 0; k < params.size(); ++k) {
+            for (size_t i = 0; i < params[k]->grad.size(); ++i) params[k]->grad[i] = float(rng.normal());
+            const float* g = params[k]->grad.data();
+            const float wd = 5e-4f;
+            for (size_t i = 0; i < w[k].size(); ++i) {  // the loop of nn/optim.cpp before eegp2
+              float d = g[i] + wd * w[k][i];
+              if (mu != 0.f) {
+                buf[k][i] = t == 1 ? d : mu * buf[k][i] + d;
+                d = nesterov ? d + mu * buf[k][i] : buf[k][i];
+              }
+              w[k][i] -= lr * d;
+            }
+          }
+          opt.step(lr, sums ? &step_sums : nullptr);
+          for (size_t k = 0; k < params.size(); ++k)
+            ASSERT_EQ(0, std::memcmp(w[k].data(), params[k]->value.data(), w[k].size() * sizeof(float)))
+                << "momentum " << mu << " nesterov " << nesterov << " sums " << sums << " step " << t << " tensor " << k;
+        }
+      }
 }
 
 TEST(Optimizer, UnknownKindThrowsNamingTheFlag) {
