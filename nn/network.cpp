@@ -526,7 +526,32 @@ void Network::backward(const Tensor& dlogits, bool param_grads, int stop_block, 
     if (din == &scratch_) add_into(grads_[size_t(source_[i])], scratch_);
     if (din) grad_written_[size_t(source_[i])] = 1;
   };
+  // Whether layer k's backward runs in the general path below (not fused with the layer before it).
+  const auto unfused = [&](size_t k) {
+    return !(k >= 1 && k - 1 >= stop && (relu_then_pool_[k - 1] || bn_then_relu_[k - 1]));
+  };
+  // A residual add's output gradient is the gradient of both its inputs.  With pooled buffers it is
+  // not copied: its buffer goes to the input whose layer runs backward next (layer i − 1: the branch's
+  // last layer, or the shortcut's), and once that layer's backward has read it, on to the other input
+  // (handover_from → handover_to).  Only when layer i − 1 runs next on its own (not fused, not itself
+  // an add) and neither slot holds a gradient yet: then nothing reads or writes the slots in between,
+  // and the values each reader sees, and every sum, are those the copy gave (the same bits).
+  int handover_from = -1, handover_to = -1;
   for (size_t i = layers_.size(); i-- > stop;) {
+    if (pooled && shortcut_source_[i] != -2 && i >= 1 && i - 1 >= stop && unfused(i - 1) && shortcut_source_[i - 1] == -2) {
+      const int branch = source_[i], shortcut = shortcut_source_[i];
+      const int first = std::max(branch, shortcut), second = std::min(branch, shortcut);
+      if (first == int(i) - 1 && second >= lowest && second >= 0 && !grad_written_[size_t(first)] &&
+          !grad_written_[size_t(second)]) {
+        give_back(size_t(first));
+        grads_[size_t(first)] = std::move(grads_[i]);
+        give_back(size_t(second));
+        grad_written_[size_t(first)] = grad_written_[size_t(second)] = 1;
+        handover_from = first;
+        handover_to = second;
+        continue;  // Add::backward has nothing else to do (no parameters)
+      }
+    }
     if (i >= 1 && i - 1 >= stop && relu_then_pool_[i - 1]) {  // the pool i and its relu i − 1, fused
       Tensor* dz = input_grad(i - 1);
       Pool2d& pool = static_cast<Pool2d&>(*layers_[i]);
@@ -559,6 +584,10 @@ void Network::backward(const Tensor& dlogits, bool param_grads, int stop_block, 
     Tensor* din = input_grad(i);
     if (shortcut_source_[i] != -2) static_cast<Add&>(*layers_[i]).shortcut = &source_output(shortcut_source_[i]);
     layers_[i]->backward(source_output(src), acts_[i], grads_[i], din, param_grads);
+    if (int(i) == handover_from) {  // read: the add's gradient goes on to its other input
+      grads_[size_t(handover_to)] = std::move(grads_[i]);
+      handover_from = -1;
+    }
     input_grad_done(i, din);
     const int shortcut = shortcut_source_[i];
     if (shortcut != -2 && shortcut >= lowest && shortcut >= 0) {  // dL/dshortcut = dout of the add

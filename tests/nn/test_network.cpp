@@ -489,7 +489,13 @@ TEST(NetworkMemory, PooledGradientsAndInPlaceReluGiveTheSameBits) {
   const std::vector<std::string> specs = {
       "conv3x3:4 relu maxpool2 conv3x3:5 relu maxpool2 linear:6 relu linear:3",
       "conv3x3:4 bn relu maxpool2 conv3x3:5 relu avgpool2 linear:3",
-      "conv3x3:4 relu res(conv3x3:4 bn relu conv3x3:4 bn) relu maxpool2 linear:3"};
+      "conv3x3:4 relu res(conv3x3:4 bn relu conv3x3:4 bn) relu maxpool2 linear:3",
+      // the add's gradient handed over to the branch then the shortcut, or to the shortcut then the
+      // branch (Network::backward); a one-layer branch, whose input gradient goes to the shortcut's slot
+      // (handed over, then summed); a branch ending in a fused bn → relu (keeps the copy)
+      "conv3x3:4 relu 2*(res(conv3x3:4 bn relu conv3x3:4 bn) relu) res:pad(conv3x3:6:s2 bn relu conv3x3:6 bn) relu "
+      "res:proj(conv3x3:8 bn) relu linear:3",
+      "conv3x3:4 relu res(conv3x3:4) relu res(conv3x3:4 bn relu) res(conv3x3:4) linear:3"};
   for (const std::string& spec : specs) {
     nn::Network kept(spec, 2, 8, 8), pooled(spec, 2, 8, 8);
     kept.init(31);
