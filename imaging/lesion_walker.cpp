@@ -98,11 +98,14 @@ CoalitionWalker::CoalitionWalker(const CoalitionValue& game) : game_(game) {
   const auto& blocks = game.replay_blocks();
   z_ = game.empty_z();
   a_ = game.empty_a();
+  // One slot more than the state's entries: emit writes an entry before it knows whether it counts
+  // (branch-free), and a max pool emits a window once per change that reaches it, so an emit can
+  // come after every entry has moved.
   changes_.resize(a_.size());
   for (size_t k = 0; k < a_.size(); ++k) {
-    changes_[k].position.resize(a_[k].size());
-    changes_[k].channel.resize(a_[k].size());
-    changes_[k].delta.resize(a_[k].size());
+    changes_[k].position.resize(a_[k].size() + 1);
+    changes_[k].channel.resize(a_[k].size() + 1);
+    changes_[k].delta.resize(a_[k].size() + 1);
   }
   touched_.resize(blocks.size());
   for (size_t s = 0; s < blocks.size(); ++s) {
