@@ -3,11 +3,19 @@
 //                                    3×32×32 images, without and with the EEG probe (gradient norms,
 //                                    update ratios, the region sums of every block, the row, events)
 //   eeg/step/part/0, eeg/step/part/1  the probe's region sums alone; its gradient norms and update ratios alone
+//   eeg/step/paired                  two trainers side by side, one without and one with the probe,
+//                                    stepped in turn (the order swapped every pair) and each step timed
+//                                    by the process's CPU clock: counters plain_ms, probe_ms (means)
+//                                    and overhead = median over pairs of probe/plain − 1. Both halves
+//                                    of a pair meet the same load and the same moment of a shared
+//                                    machine, which separate runs of the two do not.
 //   eeg/analyse_epoch/reference      the end-of-epoch analysis (Welch of all 1,377 channels over 2W
 //                                    = 256 rows, states, the JSON) with a full ring
 // The probe's share of a step is (probe − plain)/plain; bench/README.md has the figures.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <ctime>
 #include <vector>
 
 #include "imaging/eeg.h"
@@ -72,6 +80,40 @@ void step_part(benchmark::State& state) {
   for (auto _ : state) b.step(&probe);
 }
 
+double process_cpu_seconds() {
+  timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+}
+
+void step_paired(benchmark::State& state) {
+  StepBench plain, probed;
+  imaging::eeg::Recorder recorder(probed.net, run::GridSpec{}, imaging::eeg::kDefaultWindow);
+  const nn::StepProbe probe = recorder.probe([](const imaging::eeg::Event&) {});
+  plain.step(nullptr);  // one untimed step each: first-touch page faults
+  probed.step(&probe);
+  std::vector<double> ratios;
+  double plain_sum = 0, probe_sum = 0;
+  for (auto _ : state) {
+    double t[2];
+    for (int k = 0; k < 2; ++k) {
+      const bool with_probe = (k == 1) != (ratios.size() % 2 == 1);  // swap the order every pair
+      const double t0 = process_cpu_seconds();
+      if (with_probe) probed.step(&probe); else plain.step(nullptr);
+      t[with_probe] = process_cpu_seconds() - t0;
+    }
+    plain_sum += t[0];
+    probe_sum += t[1];
+    ratios.push_back(t[1] / t[0]);
+    state.SetIterationTime(t[0] + t[1]);
+  }
+  std::sort(ratios.begin(), ratios.end());
+  const size_t n = ratios.size();
+  state.counters["plain_ms"] = 1e3 * plain_sum / double(n);
+  state.counters["probe_ms"] = 1e3 * probe_sum / double(n);
+  state.counters["overhead"] = (n % 2 ? ratios[n / 2] : 0.5 * (ratios[n / 2 - 1] + ratios[n / 2])) - 1;
+}
+
 void analyse_epoch(benchmark::State& state) {
   nn::Network net(nn::Network::preset("reference"), 3, 32, 32);
   imaging::eeg::Recorder recorder(net, run::GridSpec{}, imaging::eeg::kDefaultWindow);
@@ -86,6 +128,7 @@ void analyse_epoch(benchmark::State& state) {
 BENCHMARK(step_plain)->Name("eeg/step/plain")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(step_probe)->Name("eeg/step/probe")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(step_part)->Name("eeg/step/part")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(step_paired)->Name("eeg/step/paired")->Unit(benchmark::kMillisecond)->UseManualTime();
 BENCHMARK(analyse_epoch)->Name("eeg/analyse_epoch/reference")->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
