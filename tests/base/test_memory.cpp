@@ -43,36 +43,39 @@ void* touched(size_t bytes) {
 }
 #endif
 
+// Each check starts in the child with the thresholds fixed and one 8 MiB block (a mapping) allocated
+// and freed: the free that raises glibc's default thresholds.
+class FixMallocThresholdsChild : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!in_child()) GTEST_SKIP() << "run by FixMallocThresholds.InAFreshProcess";
+#ifdef __GLIBC__
+    base::fix_malloc_thresholds();
+    void* big = touched(size_t(8) << 20);
+    ASSERT_NE(big, nullptr);
+    release(big);
+#else
+    GTEST_SKIP() << "glibc only";
+#endif
+  }
+};
+
+#ifdef __GLIBC__
 // glibc's default raises the mmap threshold to the size of a freed mmapped block (8 MiB here), so a
 // 1 MiB block allocated after it would come from the heap; fixed, it is a mapping of its own.
-TEST(FixMallocThresholdsChild, BlockAfterALargeFreeIsStillMapped) {
-  if (!in_child()) GTEST_SKIP() << "run by FixMallocThresholds.InAFreshProcess";
-#ifdef __GLIBC__
-  base::fix_malloc_thresholds();
-  void* big = touched(size_t(8) << 20);
-  ASSERT_NE(big, nullptr);
-  release(big);
+TEST_F(FixMallocThresholdsChild, BlockAfterALargeFreeIsStillMapped) {
   const size_t mapped_before = mallinfo2().hblks;
   void* block = touched(size_t(1) << 20);
   ASSERT_NE(block, nullptr);
   const size_t mapped_after = mallinfo2().hblks;
   release(block);
   EXPECT_EQ(mapped_after, mapped_before + 1);
-#else
-  GTEST_SKIP() << "glibc only";
-#endif
 }
 
 // The trim threshold stays at 128 KiB: 4 MiB of heap blocks (64 KiB each, below the mmap threshold)
 // freed after a large free are given back at once, not kept at the heap's top (default: up to twice
 // the raised mmap threshold, 16 MiB here).
-TEST(FixMallocThresholdsChild, HeapTopIsGivenBackAfterALargeFree) {
-  if (!in_child()) GTEST_SKIP() << "run by FixMallocThresholds.InAFreshProcess";
-#ifdef __GLIBC__
-  base::fix_malloc_thresholds();
-  void* big = touched(size_t(8) << 20);
-  ASSERT_NE(big, nullptr);
-  release(big);
+TEST_F(FixMallocThresholdsChild, HeapTopIsGivenBackAfterALargeFree) {
   void* blocks[64];
   for (void*& b : blocks) {
     b = touched(size_t(64) << 10);
@@ -80,10 +83,8 @@ TEST(FixMallocThresholdsChild, HeapTopIsGivenBackAfterALargeFree) {
   }
   for (int i = 63; i >= 0; --i) release(blocks[i]);
   EXPECT_LT(mallinfo2().keepcost, size_t(1) << 20);
-#else
-  GTEST_SKIP() << "glibc only";
-#endif
 }
+#endif
 
 TEST(FixMallocThresholds, InAFreshProcess) {
   if (in_child()) GTEST_SKIP() << "the child runs the checks only";
