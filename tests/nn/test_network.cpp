@@ -165,7 +165,8 @@ TEST(NetworkSpec, AbsurdSizesAreRefusedBeforeAllocatingNamingTheToken) {
   // the budget is for the whole network: each layer alone fits, together they do not
   expect_spec_error("linear:8000 linear:8000 linear:8000 linear:10", "(what is left of 67108864 per network)");
   expect_spec_error("conv999x999:1:p600 linear:10", "'conv999x999:1:p600': its im2col matrix has", 1, 64, 64);
-  for (const auto& [c, h, w] : std::vector<std::array<int, 3>>{{INT_MAX, 32, 32}, {3, 0, 32}, {3, 65537, 1}, {4096, 4096, 3}}) {
+  for (const std::array<int, 3>& chw : std::vector<std::array<int, 3>>{{INT_MAX, 32, 32}, {3, 0, 32}, {3, 65537, 1}, {4096, 4096, 3}}) {
+    const int c = chw[0], h = chw[1], w = chw[2];  // not a structured binding: a lambda captures these
     const std::string m = error_of([&] { nn::Network net("linear:10", c, h, w); });
     EXPECT_NE(m.find("network input " + std::to_string(c) + "x" + std::to_string(h) + "x" + std::to_string(w) +
                      ": expected sides from 1 to 65536 and at most 4194304 values per image"),
