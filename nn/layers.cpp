@@ -199,13 +199,28 @@ void Conv2d::forward(const Tensor& in, Tensor& out, bool, Rng&) {
 // The bias gradient, for both algorithms, is one sum per output channel in image order, whatever the
 // thread count; the weight gradients are summed over threads in thread order.
 void Conv2d::backward(const Tensor& in, const Tensor&, const Tensor& dout, Tensor* din, bool param_grads) {
+  backward_given_plane_sums(in, dout, din, param_grads, nullptr);
+}
+
+// dbias[oc] += Σ_n sum_of(dout[n][oc]) (float, n = 0 … N−1 in order); dout_plane_sums, when given,
+// holds those sum_of values already (N·OC floats, sample-major), so dout is not read a second time.
+void Conv2d::backward_given_plane_sums(const Tensor& in, const Tensor& dout, Tensor* din, bool param_grads,
+                                       const float* dout_plane_sums) {
   if (param_grads && has_bias) {
     const int N = dout.n(), OC = out_channels, OHW = dout.h() * dout.w();
+    if (dout_plane_sums) {  // N·OC additions: not worth a parallel region
+      for (int oc = 0; oc < OC; ++oc) {
+        float total = 0.f;
+        for (int n = 0; n < N; ++n) total += dout_plane_sums[size_t(n) * OC + oc];
+        bias.grad[oc] += total;
+      }
+    } else {
 #pragma omp parallel for schedule(static)
-    for (int oc = 0; oc < OC; ++oc) {
-      float total = 0.f;
-      for (int n = 0; n < N; ++n) total += sum_of(dout.sample(n) + size_t(oc) * OHW, OHW);
-      bias.grad[oc] += total;
+      for (int oc = 0; oc < OC; ++oc) {
+        float total = 0.f;
+        for (int n = 0; n < N; ++n) total += sum_of(dout.sample(n) + size_t(oc) * OHW, OHW);
+        bias.grad[oc] += total;
+      }
     }
   }
   if (!uses_winograd()) return backward_im2col(in, dout, din, param_grads);
@@ -416,10 +431,31 @@ void Pool2d::forward_plane(const float* src, int W, float* dst, int* arg) const 
 }
 
 // One plane of the pool's input gradient: d (H, W) = 0, then each output's gradient added to the
-// input(s) it read.
+// input(s) it read.  Max pooling whose windows do not overlap (stride = K: every input in at most one
+// window) writes each input once instead: 0 + g at its window's argmax, 0 elsewhere (and 0 for the
+// rows and columns no window covers), the values the zeroing and the one addition give (0 + g, not g:
+// a −0 gradient becomes +0 as it did), without a separate pass that zeroes the plane first.
 void Pool2d::backward_plane(const float* g, const int* arg, int W, int H, float* d) const {
   const int OH = output_shape.h, OW = output_shape.w;
   const float inv = 1.f / float(k * k);
+  if (mode == Max && stride == k) {
+    const int K = k, covered = OW * K;
+    for (int y = 0; y < OH; ++y)
+      for (int dy = 0; dy < K; ++dy) {
+        const int row = (y * K + dy) * W;
+        for (int x = 0; x < OW; ++x) {
+          const float v = 0.f + g[y * OW + x];
+          const int at = arg[y * OW + x];
+          for (int dx = 0; dx < K; ++dx) {
+            const int idx = row + x * K + dx;
+            d[idx] = idx == at ? v : 0.f;
+          }
+        }
+        std::fill(d + row + covered, d + row + W, 0.f);
+      }
+    std::fill(d + size_t(OH) * K * W, d + size_t(H) * W, 0.f);
+    return;
+  }
   std::memset(d, 0, sizeof(float) * size_t(H) * W);
   for (int y = 0; y < OH; ++y)
     for (int x = 0; x < OW; ++x) {
@@ -500,8 +536,10 @@ void Pool2d::forward_after_relu(const Tensor& z, Tensor& a, Tensor& out, float* 
   }
 }
 
-// Pool2d::backward into da, then ReLU::backward from da into dz (when dz is not null), plane by plane.
-void Pool2d::backward_into_relu(const Tensor& a, const Tensor& dout, Tensor& da, Tensor* dz) {
+// Pool2d::backward into da, then ReLU::backward from da into dz (when dz is not null), plane by plane;
+// with dz_plane_sums also sum_of each dz plane while it is in the cache (Conv2d's bias gradient reads
+// these sums instead of reading dz again: the same function of the same values, so the same bits).
+void Pool2d::backward_into_relu(const Tensor& a, const Tensor& dout, Tensor& da, Tensor* dz, float* dz_plane_sums) {
   const int N = a.n(), C = a.c(), H = a.h(), W = a.w(), OH = output_shape.h, OW = output_shape.w;
   da.resize(a.shape());
   if (dz) dz->resize(a.shape());
@@ -515,6 +553,7 @@ void Pool2d::backward_into_relu(const Tensor& a, const Tensor& dout, Tensor& da,
     const float* y = a.data() + size_t(plane) * hw;
     float* d = dz->data() + size_t(plane) * hw;
     for (long i = 0; i < hw; ++i) d[i] = y[i] > 0.f ? g[i] : 0.f;  // ReLU::backward's rule
+    if (dz_plane_sums) dz_plane_sums[plane] = sum_of(d, int(hw));
   }
 }
 
