@@ -50,7 +50,7 @@ void make_param(Param& p, const char* name, Shape s, bool trainable = true) {
 // Σ p[0..n) with 16 interleaved partial sums added in a fixed order at the end: the compiler can
 // vectorise it (a single running sum is one long chain of dependent additions, ~4 cycles each, and
 // it may not be reordered without -ffast-math), and the result depends only on n and the data.
-float sum_of(const float* p, int n) {
+inline __attribute__((always_inline)) float sum_of(const float* p, int n) {
   float acc[16] = {};
   int i = 0;
   for (; i + 16 <= n; i += 16)
@@ -208,12 +208,11 @@ void Conv2d::backward_given_plane_sums(const Tensor& in, const Tensor& dout, Ten
                                        const float* dout_plane_sums) {
   if (param_grads && has_bias) {
     const int N = dout.n(), OC = out_channels, OHW = dout.h() * dout.w();
-    if (dout_plane_sums) {  // N·OC additions: not worth a parallel region
-      for (int oc = 0; oc < OC; ++oc) {
-        float total = 0.f;
-        for (int n = 0; n < N; ++n) total += dout_plane_sums[size_t(n) * OC + oc];
-        bias.grad[oc] += total;
-      }
+    if (dout_plane_sums) {  // N·OC additions, every channel's in image order: not worth a parallel region
+      std::vector<float> total(size_t(OC), 0.f);
+      for (int n = 0; n < N; ++n)
+        for (int oc = 0; oc < OC; ++oc) total[size_t(oc)] += dout_plane_sums[size_t(n) * OC + oc];
+      for (int oc = 0; oc < OC; ++oc) bias.grad[oc] += total[size_t(oc)];
     } else {
 #pragma omp parallel for schedule(static)
       for (int oc = 0; oc < OC; ++oc) {
@@ -431,31 +430,10 @@ void Pool2d::forward_plane(const float* src, int W, float* dst, int* arg) const 
 }
 
 // One plane of the pool's input gradient: d (H, W) = 0, then each output's gradient added to the
-// input(s) it read.  Max pooling whose windows do not overlap (stride = K: every input in at most one
-// window) writes each input once instead: 0 + g at its window's argmax, 0 elsewhere (and 0 for the
-// rows and columns no window covers), the values the zeroing and the one addition give (0 + g, not g:
-// a −0 gradient becomes +0 as it did), without a separate pass that zeroes the plane first.
+// input(s) it read.
 void Pool2d::backward_plane(const float* g, const int* arg, int W, int H, float* d) const {
   const int OH = output_shape.h, OW = output_shape.w;
   const float inv = 1.f / float(k * k);
-  if (mode == Max && stride == k) {
-    const int K = k, covered = OW * K;
-    for (int y = 0; y < OH; ++y)
-      for (int dy = 0; dy < K; ++dy) {
-        const int row = (y * K + dy) * W;
-        for (int x = 0; x < OW; ++x) {
-          const float v = 0.f + g[y * OW + x];
-          const int at = arg[y * OW + x];
-          for (int dx = 0; dx < K; ++dx) {
-            const int idx = row + x * K + dx;
-            d[idx] = idx == at ? v : 0.f;
-          }
-        }
-        std::fill(d + row + covered, d + row + W, 0.f);
-      }
-    std::fill(d + size_t(OH) * K * W, d + size_t(H) * W, 0.f);
-    return;
-  }
   std::memset(d, 0, sizeof(float) * size_t(H) * W);
   for (int y = 0; y < OH; ++y)
     for (int x = 0; x < OW; ++x) {
