@@ -50,7 +50,7 @@ void make_param(Param& p, const char* name, Shape s, bool trainable = true) {
 // Σ p[0..n) with 16 interleaved partial sums added in a fixed order at the end: the compiler can
 // vectorise it (a single running sum is one long chain of dependent additions, ~4 cycles each, and
 // it may not be reordered without -ffast-math), and the result depends only on n and the data.
-inline __attribute__((always_inline)) float sum_of(const float* p, int n) {
+float sum_of(const float* p, int n) {
   float acc[16] = {};
   int i = 0;
   for (; i + 16 <= n; i += 16)
