@@ -558,11 +558,14 @@ void Network::backward(const Tensor& dlogits, bool param_grads, int stop_block, 
       Pool2d& pool = static_cast<Pool2d&>(*layers_[i]);
       // A conv with a bias whose only reader is this relu: its output gradient is dz, complete once
       // written here and read next by the conv's backward, so the plane sums of its bias gradient are
-      // taken here, each plane while it is in the cache (the same sum_of of the same values).
+      // taken here, each plane while it is in the cache (the same sum_of of the same values).  Only for
+      // planes of ≥ 256 values: on `reference`'s 8×8 conv3 planes the separate pass was the cheaper one
+      // (bench/study/pool_bias_ab, branch ref13e in bench/README.md).
       const int z = source_[i - 1];
       float* dz_plane_sums = nullptr;
       if (param_grads && dz && z >= 0 && z_in_relu_[size_t(z)] && dz == &grads_[size_t(z)] &&
-          layers_[size_t(z)]->layer_kind() == LayerKind::conv2d && static_cast<Conv2d&>(*layers_[size_t(z)]).has_bias) {
+          layers_[size_t(z)]->layer_kind() == LayerKind::conv2d && static_cast<Conv2d&>(*layers_[size_t(z)]).has_bias &&
+          long(layers_[size_t(z)]->output_shape.h) * layers_[size_t(z)]->output_shape.w >= 256) {
         plane_sums_.resize(batch * size_t(layers_[size_t(z)]->output_shape.c));
         dz_plane_sums = plane_sums_.data();
         plane_sums_for_ = z;
