@@ -493,6 +493,61 @@ TEST(Pool2d, MaxPoolTiesAreSkippedAsKinksNotFailed) {
   EXPECT_GT(r.kinks, 0u) << r.summary();
 }
 
+// The max pool's backward and the fused relu's, and the plane sums backward_into_relu takes for a conv's
+// bias gradient (sum_of's 16 lanes), bit-identical to zero-then-add, relu's rule and that sum computed
+// here, including a −0 gradient (0 + −0 = +0, not −0), a NaN, and rows/columns no window covers.
+// Through Pool2d::backward and backward_into_relu (with and without dz, in place, with plane sums).
+TEST(Pool2d, MaxBackwardAndItsPlaneSumsAreBitIdenticalToZeroThenAdd) {
+  for (int k : {2, 3}) {
+    const int N = 2, C = 3, H = 3 * k + 1, W = 4 * k + 2;  // one row and two columns outside every window
+    nn::Pool2d pool(nn::Pool2d::Max, k, k);
+    const nn::Shape os = pool.setup(nn::Shape{1, C, H, W});
+    pool.input_shape = nn::Shape{1, C, H, W};
+    pool.output_shape = os;
+    nn::Tensor z = random_tensor(nn::Shape{N, C, H, W}, 47), a, out, dout = random_tensor(nn::Shape{N, C, os.h, os.w}, 48);
+    for (size_t i = 0; i < dout.size(); i += 3) dout[i] = -0.f;
+    dout[1] = std::nanf("");
+    pool.forward_after_relu(z, a, out);
+    const std::vector<int>& arg = pool.argmax();
+    const size_t hw = size_t(H) * W, ohw = size_t(os.h) * os.w;
+    nn::Tensor want_da(N, C, H, W), want_dz(N, C, H, W);
+    std::vector<float> want_sums(size_t(N) * C);
+    for (size_t plane = 0; plane < size_t(N) * C; ++plane) {
+      float* d = want_da.data() + plane * hw;
+      std::memset(d, 0, sizeof(float) * hw);
+      for (size_t o = 0; o < ohw; ++o) d[arg[plane * ohw + o]] += dout[plane * ohw + o];
+      float acc[16] = {}, total = 0.f;  // nn/layers.cpp's sum_of
+      for (size_t i = 0; i < hw; ++i) {
+        want_dz[plane * hw + i] = a[plane * hw + i] > 0.f ? d[i] : 0.f;
+        acc[i % 16] += want_dz[plane * hw + i];
+      }
+      for (float v : acc) total += v;
+      want_sums[plane] = total;
+    }
+    const auto same_bits = [](const nn::Tensor& x, const nn::Tensor& y, const std::string& what) {
+      ASSERT_EQ(x.shape(), y.shape()) << what;
+      EXPECT_EQ(std::memcmp(x.data(), y.data(), x.size() * sizeof(float)), 0) << what;
+    };
+    nn::Tensor da, da2, dz, inplace;
+    pool.backward(a, out, dout, &da, false);
+    same_bits(da, want_da, "backward, k " + std::to_string(k));
+    pool.backward_into_relu(a, dout, da2, nullptr);
+    same_bits(da2, want_da, "backward_into_relu's da, k " + std::to_string(k));
+    std::vector<float> sums(size_t(N) * C, -1.f);
+    pool.backward_into_relu(a, dout, da2, &dz, sums.data());
+    same_bits(dz, want_dz, "backward_into_relu's dz, k " + std::to_string(k));
+    EXPECT_EQ(std::memcmp(sums.data(), want_sums.data(), sums.size() * sizeof(float)), 0) << "plane sums, k " << k;
+    pool.backward_into_relu(a, dout, inplace, &inplace);
+    same_bits(inplace, want_dz, "backward_into_relu in place, k " + std::to_string(k));
+    size_t negative_zeros = 0;  // not vacuous: −0 output gradients whose selected input is +0
+    for (size_t o = 0; o < dout.size(); ++o) {
+      const size_t at = (o / ohw) * hw + size_t(arg[o]);
+      negative_zeros += dout[o] == 0.f && std::signbit(dout[o]) && !std::signbit(want_da[at]);
+    }
+    EXPECT_GT(negative_zeros, 0u);
+  }
+}
+
 TEST(Pool2d, WindowLargerThanMapThrowsNamingTheToken) {
   nn::Pool2d pool(nn::Pool2d::Max, 2, 2);
   expect_error_naming([&] { pool.setup(nn::Shape{1, 8, 1, 1}); }, "maxpool2");
