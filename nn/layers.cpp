@@ -2,6 +2,9 @@
 
 #include <cblas.h>
 #include <omp.h>
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -388,11 +391,54 @@ Shape Pool2d::setup(Shape in) {
 
 // One plane of max pooling: the first maximum in row-major order wins; a NaN wins (it propagates, as in
 // PyTorch).  Branch-free selects: on real activations the comparisons are unpredictable.
+// 2×2 windows with stride 2, 8 outputs of row y at a time from output column x on: the same four
+// comparisons in the same order as the scalar loop below, lane by lane (the same bits); returns the
+// first column it did not do.  Inputs read: columns 2x … 2x + 15 of rows 2y and 2y + 1, inside the map
+// since x + 8 ≤ OW = ⌊W/2⌋.
+static int max_pool_2x2_row_by_8(const float* src, int W, int y, int OW, float* dst, int* arg) {
+  int x = 0;
+#if defined(__AVX2__)
+  const float* r0 = src + size_t(2 * y) * W;
+  const float* r1 = r0 + W;
+  const __m256i lane = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
+  // columns 2x + 2j (even) and 2x + 2j + 1 (odd) of a row, j = 0 … 7, in order
+  const auto split = [](const float* p, __m256& even, __m256& odd) {
+    const __m256 a = _mm256_loadu_ps(p), b = _mm256_loadu_ps(p + 8);
+    even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0))),
+                                                  _MM_SHUFFLE(3, 1, 2, 0)));
+    odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1))),
+                                                 _MM_SHUFFLE(3, 1, 2, 0)));
+  };
+  for (; x + 8 <= OW; x += 8) {
+    __m256 c[4];
+    split(r0 + 2 * x, c[0], c[1]);
+    split(r1 + 2 * x, c[2], c[3]);
+    const __m256i first = _mm256_add_epi32(_mm256_set1_epi32(2 * y * W + 2 * x), lane);
+    const int offset[4] = {0, 1, W, W + 1};
+    __m256 m = c[0];
+    __m256i best = first;
+    for (int q = 1; q < 4; ++q) {
+      // take = v > m || (v != v && m == m)
+      const __m256 take = _mm256_or_ps(_mm256_cmp_ps(c[q], m, _CMP_GT_OQ),
+                                       _mm256_and_ps(_mm256_cmp_ps(c[q], c[q], _CMP_UNORD_Q), _mm256_cmp_ps(m, m, _CMP_ORD_Q)));
+      m = _mm256_blendv_ps(m, c[q], take);
+      const __m256i idx = _mm256_add_epi32(first, _mm256_set1_epi32(offset[q]));
+      best = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(best), _mm256_castsi256_ps(idx), take));
+    }
+    _mm256_storeu_ps(dst + size_t(y) * OW + x, m);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(arg + size_t(y) * OW + x), best);
+  }
+#else
+  (void)src, (void)W, (void)y, (void)OW, (void)dst, (void)arg;
+#endif
+  return x;
+}
+
 template <int KFIXED>
 static void max_pool_plane(const float* src, int W, int OH, int OW, int k_runtime, int S, float* dst, int* arg) {
   const int K = KFIXED > 0 ? KFIXED : k_runtime;
   for (int y = 0; y < OH; ++y)
-    for (int x = 0; x < OW; ++x) {
+    for (int x = (KFIXED == 2 && S == 2) ? max_pool_2x2_row_by_8(src, W, y, OW, dst, arg) : 0; x < OW; ++x) {
       const int y0 = y * S, x0 = x * S;
       int best = y0 * W + x0;
       float m = src[best];

@@ -493,6 +493,45 @@ TEST(Pool2d, MaxPoolTiesAreSkippedAsKinksNotFailed) {
   EXPECT_GT(r.kinks, 0u) << r.summary();
 }
 
+// 2×2 max pooling with stride 2 runs 8 outputs at a time (AVX2) on maps wide enough: the maxima and
+// argmaxes are bit-identical to the scalar rule (the first maximum in row-major order; a NaN wins,
+// the first NaN), here with ties, −0/+0 ties (the first one's sign is kept), NaNs at every window
+// position, and columns left over for the scalar loop (W = 37: 18 outputs per row, 16 by vectors).
+TEST(Pool2d, MaxPool2x2ByVectorsIsBitIdenticalToTheScalarRule) {
+  const int N = 2, C = 3, H = 6, W = 37;
+  nn::Pool2d pool(nn::Pool2d::Max, 2, 2);
+  const nn::Shape os = pool.setup(nn::Shape{1, C, H, W});
+  nn::Tensor x = random_tensor(nn::Shape{N, C, H, W}, 49), out;
+  for (size_t i = 0; i + 1 < x.size(); i += 5) x[i + 1] = x[i];  // ties
+  for (size_t i = 0; i + 1 < x.size(); i += 23) x[i] = -0.f, x[i + 1] = 0.f;  // −0/+0 ties
+  for (size_t i = 3; i < x.size(); i += 17) x[i] = std::nanf("");  // NaNs in every window position over the map
+  nn::Rng rng(0);
+  pool.forward(x, out, false, rng);
+  size_t nan_outputs = 0, signed_zero_outputs = 0;
+  for (int n = 0; n < N; ++n)
+    for (int c = 0; c < C; ++c)
+      for (int y = 0; y < os.h; ++y)
+        for (int xx = 0; xx < os.w; ++xx) {
+          int best = 2 * y * W + 2 * xx;
+          float m = x.at(n, c, 2 * y, 2 * xx);
+          for (int dy = 0; dy < 2; ++dy)
+            for (int dx = 0; dx < 2; ++dx) {
+              const float v = x.at(n, c, 2 * y + dy, 2 * xx + dx);
+              const bool take = v > m || (v != v && m == m);
+              m = take ? v : m;
+              best = take ? (2 * y + dy) * W + 2 * xx + dx : best;
+            }
+          const size_t o = ((size_t(n) * C + c) * os.h + y) * os.w + xx;
+          const float got = out[o];
+          EXPECT_EQ(std::memcmp(&got, &m, sizeof m), 0) << "output " << o << ": " << got << " vs " << m;
+          EXPECT_EQ(pool.argmax()[o], best) << "output " << o;
+          nan_outputs += m != m;
+          signed_zero_outputs += m == 0.f && std::signbit(m);
+        }
+  EXPECT_GT(nan_outputs, 0u);  // not vacuous
+  EXPECT_GT(signed_zero_outputs, 0u);
+}
+
 // The max pool's backward and the fused relu's, and the plane sums backward_into_relu takes for a conv's
 // bias gradient (sum_of's 16 lanes), bit-identical to zero-then-add, relu's rule and that sum computed
 // here, including a −0 gradient (0 + −0 = +0, not −0), a NaN, and rows/columns no window covers.
