@@ -2,6 +2,9 @@
 
 #include <cblas.h>
 #include <omp.h>
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -199,13 +202,27 @@ void Conv2d::forward(const Tensor& in, Tensor& out, bool, Rng&) {
 // The bias gradient, for both algorithms, is one sum per output channel in image order, whatever the
 // thread count; the weight gradients are summed over threads in thread order.
 void Conv2d::backward(const Tensor& in, const Tensor&, const Tensor& dout, Tensor* din, bool param_grads) {
+  backward_given_plane_sums(in, dout, din, param_grads, nullptr);
+}
+
+// dbias[oc] += Σ_n sum_of(dout[n][oc]) (float, n = 0 … N−1 in order); dout_plane_sums, when given,
+// holds those sum_of values already (N·OC floats, sample-major), so dout is not read a second time.
+void Conv2d::backward_given_plane_sums(const Tensor& in, const Tensor& dout, Tensor* din, bool param_grads,
+                                       const float* dout_plane_sums) {
   if (param_grads && has_bias) {
     const int N = dout.n(), OC = out_channels, OHW = dout.h() * dout.w();
+    if (dout_plane_sums) {  // N·OC additions, every channel's in image order: not worth a parallel region
+      std::vector<float> total(size_t(OC), 0.f);
+      for (int n = 0; n < N; ++n)
+        for (int oc = 0; oc < OC; ++oc) total[size_t(oc)] += dout_plane_sums[size_t(n) * OC + oc];
+      for (int oc = 0; oc < OC; ++oc) bias.grad[oc] += total[size_t(oc)];
+    } else {
 #pragma omp parallel for schedule(static)
-    for (int oc = 0; oc < OC; ++oc) {
-      float total = 0.f;
-      for (int n = 0; n < N; ++n) total += sum_of(dout.sample(n) + size_t(oc) * OHW, OHW);
-      bias.grad[oc] += total;
+      for (int oc = 0; oc < OC; ++oc) {
+        float total = 0.f;
+        for (int n = 0; n < N; ++n) total += sum_of(dout.sample(n) + size_t(oc) * OHW, OHW);
+        bias.grad[oc] += total;
+      }
     }
   }
   if (!uses_winograd()) return backward_im2col(in, dout, din, param_grads);
@@ -374,11 +391,54 @@ Shape Pool2d::setup(Shape in) {
 
 // One plane of max pooling: the first maximum in row-major order wins; a NaN wins (it propagates, as in
 // PyTorch).  Branch-free selects: on real activations the comparisons are unpredictable.
+// 2×2 windows with stride 2, 8 outputs of row y at a time from output column x on: the same four
+// comparisons in the same order as the scalar loop below, lane by lane (the same bits); returns the
+// first column it did not do.  Inputs read: columns 2x … 2x + 15 of rows 2y and 2y + 1, inside the map
+// since x + 8 ≤ OW = ⌊W/2⌋.
+static int max_pool_2x2_row_by_8(const float* src, int W, int y, int OW, float* dst, int* arg) {
+  int x = 0;
+#if defined(__AVX2__)
+  const float* r0 = src + size_t(2 * y) * W;
+  const float* r1 = r0 + W;
+  const __m256i lane = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
+  // columns 2x + 2j (even) and 2x + 2j + 1 (odd) of a row, j = 0 … 7, in order
+  const auto split = [](const float* p, __m256& even, __m256& odd) {
+    const __m256 a = _mm256_loadu_ps(p), b = _mm256_loadu_ps(p + 8);
+    even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0))),
+                                                  _MM_SHUFFLE(3, 1, 2, 0)));
+    odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1))),
+                                                 _MM_SHUFFLE(3, 1, 2, 0)));
+  };
+  for (; x + 8 <= OW; x += 8) {
+    __m256 c[4];
+    split(r0 + 2 * x, c[0], c[1]);
+    split(r1 + 2 * x, c[2], c[3]);
+    const __m256i first = _mm256_add_epi32(_mm256_set1_epi32(2 * y * W + 2 * x), lane);
+    const int offset[4] = {0, 1, W, W + 1};
+    __m256 m = c[0];
+    __m256i best = first;
+    for (int q = 1; q < 4; ++q) {
+      // take = v > m || (v != v && m == m)
+      const __m256 take = _mm256_or_ps(_mm256_cmp_ps(c[q], m, _CMP_GT_OQ),
+                                       _mm256_and_ps(_mm256_cmp_ps(c[q], c[q], _CMP_UNORD_Q), _mm256_cmp_ps(m, m, _CMP_ORD_Q)));
+      m = _mm256_blendv_ps(m, c[q], take);
+      const __m256i idx = _mm256_add_epi32(first, _mm256_set1_epi32(offset[q]));
+      best = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(best), _mm256_castsi256_ps(idx), take));
+    }
+    _mm256_storeu_ps(dst + size_t(y) * OW + x, m);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(arg + size_t(y) * OW + x), best);
+  }
+#else
+  (void)src, (void)W, (void)y, (void)OW, (void)dst, (void)arg;
+#endif
+  return x;
+}
+
 template <int KFIXED>
 static void max_pool_plane(const float* src, int W, int OH, int OW, int k_runtime, int S, float* dst, int* arg) {
   const int K = KFIXED > 0 ? KFIXED : k_runtime;
   for (int y = 0; y < OH; ++y)
-    for (int x = 0; x < OW; ++x) {
+    for (int x = (KFIXED == 2 && S == 2) ? max_pool_2x2_row_by_8(src, W, y, OW, dst, arg) : 0; x < OW; ++x) {
       const int y0 = y * S, x0 = x * S;
       int best = y0 * W + x0;
       float m = src[best];
@@ -500,8 +560,10 @@ void Pool2d::forward_after_relu(const Tensor& z, Tensor& a, Tensor& out, float* 
   }
 }
 
-// Pool2d::backward into da, then ReLU::backward from da into dz (when dz is not null), plane by plane.
-void Pool2d::backward_into_relu(const Tensor& a, const Tensor& dout, Tensor& da, Tensor* dz) {
+// Pool2d::backward into da, then ReLU::backward from da into dz (when dz is not null), plane by plane;
+// with dz_plane_sums also sum_of each dz plane while it is in the cache (Conv2d's bias gradient reads
+// these sums instead of reading dz again: the same function of the same values, so the same bits).
+void Pool2d::backward_into_relu(const Tensor& a, const Tensor& dout, Tensor& da, Tensor* dz, float* dz_plane_sums) {
   const int N = a.n(), C = a.c(), H = a.h(), W = a.w(), OH = output_shape.h, OW = output_shape.w;
   da.resize(a.shape());
   if (dz) dz->resize(a.shape());
@@ -515,6 +577,7 @@ void Pool2d::backward_into_relu(const Tensor& a, const Tensor& dout, Tensor& da,
     const float* y = a.data() + size_t(plane) * hw;
     float* d = dz->data() + size_t(plane) * hw;
     for (long i = 0; i < hw; ++i) d[i] = y[i] > 0.f ? g[i] : 0.f;  // ReLU::backward's rule
+    if (dz_plane_sums) dz_plane_sums[plane] = sum_of(d, int(hw));
   }
 }
 

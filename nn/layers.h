@@ -77,6 +77,11 @@ class Conv2d : public Layer {
   Shape setup(Shape in) override;
   void forward(const Tensor& in, Tensor& out, bool training, Rng& rng) override;
   void backward(const Tensor& in, const Tensor& out, const Tensor& dout, Tensor* din, bool param_grads) override;
+  // backward() with the bias gradient's per-plane sums given (dout_plane_sums[n·OC + oc] = the sum_of
+  // of dout's plane (n, oc), as Pool2d::backward_into_relu writes them; null: read from dout): the
+  // same bits, one read of dout fewer.
+  void backward_given_plane_sums(const Tensor& in, const Tensor& dout, Tensor* din, bool param_grads,
+                                 const float* dout_plane_sums);
   std::vector<Param*> params() override;
   void init(Rng& rng) override;
 
@@ -147,7 +152,9 @@ class Pool2d : public Layer {
   // 0 … N−1 in order, whatever the thread count), each plane's sums added while it is in the cache;
   // a and out are the same either way.
   void forward_after_relu(const Tensor& z, Tensor& a, Tensor& out, float* a_sums = nullptr, float* out_sums = nullptr);
-  void backward_into_relu(const Tensor& a, const Tensor& dout, Tensor& da, Tensor* dz);
+  // With dz_plane_sums (dz not null; N·C floats) it also writes each dz plane's sum_of (the 16-lane sum
+  // of nn::Conv2d's bias gradient), for Conv2d::backward_given_plane_sums.
+  void backward_into_relu(const Tensor& a, const Tensor& dout, Tensor& da, Tensor* dz, float* dz_plane_sums = nullptr);
 
   Mode mode;
   int k, stride;

@@ -537,6 +537,7 @@ void Network::backward(const Tensor& dlogits, bool param_grads, int stop_block, 
   // an add) and neither slot holds a gradient yet: then nothing reads or writes the slots in between,
   // and the values each reader sees, and every sum, are those the copy gave (the same bits).
   int handover_from = -1, handover_to = -1;
+  plane_sums_for_ = -1;
   for (size_t i = layers_.size(); i-- > stop;) {
     if (pooled && shortcut_source_[i] != -2 && i >= 1 && i - 1 >= stop && unfused(i - 1) && shortcut_source_[i - 1] == -2) {
       const int branch = source_[i], shortcut = shortcut_source_[i];
@@ -555,11 +556,25 @@ void Network::backward(const Tensor& dlogits, bool param_grads, int stop_block, 
     if (i >= 1 && i - 1 >= stop && relu_then_pool_[i - 1]) {  // the pool i and its relu i − 1, fused
       Tensor* dz = input_grad(i - 1);
       Pool2d& pool = static_cast<Pool2d&>(*layers_[i]);
+      // A conv with a bias whose only reader is this relu: its output gradient is dz, complete once
+      // written here and read next by the conv's backward, so the plane sums of its bias gradient are
+      // taken here, each plane while it is in the cache (the same sum_of of the same values).  Only for
+      // planes of ≥ 256 values: on `reference`'s 8×8 conv3 planes the separate pass was the cheaper one
+      // (bench/study/pool_bias_ab, branch ref13e in bench/README.md).
+      const int z = source_[i - 1];
+      float* dz_plane_sums = nullptr;
+      if (param_grads && dz && z >= 0 && z_in_relu_[size_t(z)] && dz == &grads_[size_t(z)] &&
+          layers_[size_t(z)]->layer_kind() == LayerKind::conv2d && static_cast<Conv2d&>(*layers_[size_t(z)]).has_bias &&
+          long(layers_[size_t(z)]->output_shape.h) * layers_[size_t(z)]->output_shape.w >= 256) {
+        plane_sums_.resize(batch * size_t(layers_[size_t(z)]->output_shape.c));
+        dz_plane_sums = plane_sums_.data();
+        plane_sums_for_ = z;
+      }
       if (pooled && dz) {
-        pool.backward_into_relu(acts_[i - 1], grads_[i], *dz, dz);  // element-wise: in place is the same bits
+        pool.backward_into_relu(acts_[i - 1], grads_[i], *dz, dz, dz_plane_sums);  // element-wise: in place is the same bits
       } else {
         take(i - 1);
-        pool.backward_into_relu(acts_[i - 1], grads_[i], grads_[i - 1], dz);
+        pool.backward_into_relu(acts_[i - 1], grads_[i], grads_[i - 1], dz, dz_plane_sums);
       }
       grad_written_[i - 1] = 1;
       input_grad_done(i - 1, dz);
@@ -583,7 +598,13 @@ void Network::backward(const Tensor& dlogits, bool param_grads, int stop_block, 
     const int src = source_[i];
     Tensor* din = input_grad(i);
     if (shortcut_source_[i] != -2) static_cast<Add&>(*layers_[i]).shortcut = &source_output(shortcut_source_[i]);
-    layers_[i]->backward(source_output(src), acts_[i], grads_[i], din, param_grads);
+    if (int(i) == plane_sums_for_) {
+      static_cast<Conv2d&>(*layers_[i]).backward_given_plane_sums(source_output(src), grads_[i], din, param_grads,
+                                                                 plane_sums_.data());
+      plane_sums_for_ = -1;
+    } else {
+      layers_[i]->backward(source_output(src), acts_[i], grads_[i], din, param_grads);
+    }
     if (int(i) == handover_from) {  // read: the add's gradient goes on to its other input
       grads_[size_t(handover_to)] = std::move(grads_[i]);
       handover_from = -1;

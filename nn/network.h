@@ -189,6 +189,10 @@ class Network {
   // straight into the relu's buffer and rectifies it there (the pre-activation z is not kept: only a
   // probe sees it, and neither Conv2d::backward nor Linear::backward reads its own output).
   std::vector<char> z_in_relu_;
+  // Network::backward: the plane sums of conv layer plane_sums_for_'s bias gradient, taken by the fused
+  // relu + pool backward above it (Pool2d::backward_into_relu's dz_plane_sums); −1: none pending.
+  std::vector<float> plane_sums_;
+  int plane_sums_for_ = -1;
   std::vector<std::vector<float>> unit_sums_;  // per layer: BlockView::unit_sums of its output, when taken
   std::vector<Tensor> spare_;          // gradient buffers not in use (backward without keep_output_grads)
   Tensor take_spare(size_t need);      // the smallest spare holding `need` floats, else the largest, else none

@@ -493,6 +493,100 @@ TEST(Pool2d, MaxPoolTiesAreSkippedAsKinksNotFailed) {
   EXPECT_GT(r.kinks, 0u) << r.summary();
 }
 
+// 2×2 max pooling with stride 2 runs 8 outputs at a time (AVX2) on maps wide enough: the maxima and
+// argmaxes are bit-identical to the scalar rule (the first maximum in row-major order; a NaN wins,
+// the first NaN), here with ties, −0/+0 ties (the first one's sign is kept), NaNs at every window
+// position, and columns left over for the scalar loop (W = 37: 18 outputs per row, 16 by vectors).
+TEST(Pool2d, MaxPool2x2ByVectorsIsBitIdenticalToTheScalarRule) {
+  const int N = 2, C = 3, H = 6, W = 37;
+  nn::Pool2d pool(nn::Pool2d::Max, 2, 2);
+  const nn::Shape os = pool.setup(nn::Shape{1, C, H, W});
+  nn::Tensor x = random_tensor(nn::Shape{N, C, H, W}, 49), out;
+  for (size_t i = 0; i + 1 < x.size(); i += 5) x[i + 1] = x[i];  // ties
+  for (size_t i = 0; i + 1 < x.size(); i += 23) x[i] = -0.f, x[i + 1] = 0.f;  // −0/+0 ties
+  for (size_t i = 3; i < x.size(); i += 17) x[i] = std::nanf("");  // NaNs in every window position over the map
+  nn::Rng rng(0);
+  pool.forward(x, out, false, rng);
+  size_t nan_outputs = 0, signed_zero_outputs = 0;
+  for (int n = 0; n < N; ++n)
+    for (int c = 0; c < C; ++c)
+      for (int y = 0; y < os.h; ++y)
+        for (int xx = 0; xx < os.w; ++xx) {
+          int best = 2 * y * W + 2 * xx;
+          float m = x.at(n, c, 2 * y, 2 * xx);
+          for (int dy = 0; dy < 2; ++dy)
+            for (int dx = 0; dx < 2; ++dx) {
+              const float v = x.at(n, c, 2 * y + dy, 2 * xx + dx);
+              const bool take = v > m || (v != v && m == m);
+              m = take ? v : m;
+              best = take ? (2 * y + dy) * W + 2 * xx + dx : best;
+            }
+          const size_t o = ((size_t(n) * C + c) * os.h + y) * os.w + xx;
+          const float got = out[o];
+          EXPECT_EQ(std::memcmp(&got, &m, sizeof m), 0) << "output " << o << ": " << got << " vs " << m;
+          EXPECT_EQ(pool.argmax()[o], best) << "output " << o;
+          nan_outputs += m != m;
+          signed_zero_outputs += m == 0.f && std::signbit(m);
+        }
+  EXPECT_GT(nan_outputs, 0u);  // not vacuous
+  EXPECT_GT(signed_zero_outputs, 0u);
+}
+
+// The max pool's backward and the fused relu's, and the plane sums backward_into_relu takes for a conv's
+// bias gradient (sum_of's 16 lanes), bit-identical to zero-then-add, relu's rule and that sum computed
+// here, including a −0 gradient (0 + −0 = +0, not −0), a NaN, and rows/columns no window covers.
+// Through Pool2d::backward and backward_into_relu (with and without dz, in place, with plane sums).
+TEST(Pool2d, MaxBackwardAndItsPlaneSumsAreBitIdenticalToZeroThenAdd) {
+  for (int k : {2, 3}) {
+    const int N = 2, C = 3, H = 3 * k + 1, W = 4 * k + 2;  // one row and two columns outside every window
+    nn::Pool2d pool(nn::Pool2d::Max, k, k);
+    const nn::Shape os = pool.setup(nn::Shape{1, C, H, W});
+    pool.input_shape = nn::Shape{1, C, H, W};
+    pool.output_shape = os;
+    nn::Tensor z = random_tensor(nn::Shape{N, C, H, W}, 47), a, out, dout = random_tensor(nn::Shape{N, C, os.h, os.w}, 48);
+    for (size_t i = 0; i < dout.size(); i += 3) dout[i] = -0.f;
+    dout[1] = std::nanf("");
+    pool.forward_after_relu(z, a, out);
+    const std::vector<int>& arg = pool.argmax();
+    const size_t hw = size_t(H) * W, ohw = size_t(os.h) * os.w;
+    nn::Tensor want_da(N, C, H, W), want_dz(N, C, H, W);
+    std::vector<float> want_sums(size_t(N) * C);
+    for (size_t plane = 0; plane < size_t(N) * C; ++plane) {
+      float* d = want_da.data() + plane * hw;
+      std::memset(d, 0, sizeof(float) * hw);
+      for (size_t o = 0; o < ohw; ++o) d[arg[plane * ohw + o]] += dout[plane * ohw + o];
+      float acc[16] = {}, total = 0.f;  // nn/layers.cpp's sum_of
+      for (size_t i = 0; i < hw; ++i) {
+        want_dz[plane * hw + i] = a[plane * hw + i] > 0.f ? d[i] : 0.f;
+        acc[i % 16] += want_dz[plane * hw + i];
+      }
+      for (float v : acc) total += v;
+      want_sums[plane] = total;
+    }
+    const auto same_bits = [](const nn::Tensor& x, const nn::Tensor& y, const std::string& what) {
+      ASSERT_EQ(x.shape(), y.shape()) << what;
+      EXPECT_EQ(std::memcmp(x.data(), y.data(), x.size() * sizeof(float)), 0) << what;
+    };
+    nn::Tensor da, da2, dz, inplace;
+    pool.backward(a, out, dout, &da, false);
+    same_bits(da, want_da, "backward, k " + std::to_string(k));
+    pool.backward_into_relu(a, dout, da2, nullptr);
+    same_bits(da2, want_da, "backward_into_relu's da, k " + std::to_string(k));
+    std::vector<float> sums(size_t(N) * C, -1.f);
+    pool.backward_into_relu(a, dout, da2, &dz, sums.data());
+    same_bits(dz, want_dz, "backward_into_relu's dz, k " + std::to_string(k));
+    EXPECT_EQ(std::memcmp(sums.data(), want_sums.data(), sums.size() * sizeof(float)), 0) << "plane sums, k " << k;
+    pool.backward_into_relu(a, dout, inplace, &inplace);
+    same_bits(inplace, want_dz, "backward_into_relu in place, k " + std::to_string(k));
+    size_t negative_zeros = 0;  // not vacuous: −0 output gradients whose selected input is +0
+    for (size_t o = 0; o < dout.size(); ++o) {
+      const size_t at = (o / ohw) * hw + size_t(arg[o]);
+      negative_zeros += dout[o] == 0.f && std::signbit(dout[o]) && !std::signbit(want_da[at]);
+    }
+    EXPECT_GT(negative_zeros, 0u);
+  }
+}
+
 TEST(Pool2d, WindowLargerThanMapThrowsNamingTheToken) {
   nn::Pool2d pool(nn::Pool2d::Max, 2, 2);
   expect_error_naming([&] { pool.setup(nn::Shape{1, 8, 1, 1}); }, "maxpool2");

@@ -415,6 +415,46 @@ TEST(NetworkFusion, ReluThenPoolFusedIsBitIdenticalToTheLayersOneByOne) {
   EXPECT_GT(zero_windows, 0u);
 }
 
+// The trainer's backward (pooled gradients): a conv whose output only a relu fused with a pool reads
+// takes its bias gradient from the plane sums the fused backward took (Conv2d::backward_given_plane_sums);
+// every parameter gradient is bit-identical to the layers run one by one, for 1 and 2 threads.
+TEST(NetworkFusion, ConvBiasFromThePoolsPlaneSumsIsBitIdenticalToTheLayersOneByOne) {
+  // conv1 im2col, conv2 Winograd; both with planes of ≥ 256 values (the rule for taking the sums)
+  const char* spec = "conv3x3:16 relu maxpool2 conv3x3:16 relu maxpool2 linear:3";
+  const int saved = omp_get_max_threads();
+  for (int threads : {1, 2}) {
+    omp_set_num_threads(threads);
+    nn::Network net(spec, 2, 34, 34), ref(spec, 2, 34, 34);
+    net.init(51), ref.init(51);
+    const nn::Tensor x = random_tensor(nn::Shape{5, 2, 34, 34}, 52), dlogits = random_tensor(nn::Shape{5, 3, 1, 1}, 53);
+    net.forward(x, true);
+    net.zero_grad();
+    net.backward(dlogits, true, -1, false);
+    net.forward(x, true);  // a second step: the gradients add up, as the sums of a fresh step must
+    net.backward(dlogits, true, -1, false);
+    const size_t L = ref.num_layers();
+    ref.zero_grad();
+    nn::Rng rng(1);
+    std::vector<nn::Tensor> acts(L), grads(L);
+    for (int step = 0; step < 2; ++step) {
+      for (size_t i = 0; i < L; ++i) ref.layer(i).forward(i ? acts[i - 1] : x, acts[i], true, rng);
+      grads[L - 1] = dlogits;
+      for (size_t i = L; i-- > 0;)
+        ref.layer(i).backward(i ? acts[i - 1] : x, acts[i], grads[i], i ? &grads[i - 1] : nullptr, true);
+    }
+    auto params = net.named_params(), ref_params = ref.named_params();
+    size_t biases = 0;
+    for (size_t k = 0; k < params.size(); ++k) {
+      const nn::Tensor &got = params[k].param->grad, &want = ref_params[k].param->grad;
+      ASSERT_EQ(got.shape(), want.shape()) << params[k].name;
+      EXPECT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0) << params[k].name << ", " << threads;
+      biases += params[k].name.find("conv") != std::string::npos && params[k].name.find("bias") != std::string::npos;
+    }
+    EXPECT_EQ(biases, 2u);
+  }
+  omp_set_num_threads(saved);
+}
+
 // bn → relu fused (BatchNorm2d::forward_then_relu / backward_from_relu) where the relu alone reads
 // the bn and no pool follows: block outputs, their gradients, parameter gradients and the running
 // statistics are bit-identical to the layers run one by one; a bn → relu → pool keeps its relu+pool

@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+# bench/study/step_breakdown.py PERF_DATA — a `perf record -e cpu-clock --call-graph dwarf` profile of
+# `nnfmri train` grouped by the layer kind nearest the sample on its call chain (branch ref13e), and
+# within each kind by what the leaf was (OpenBLAS kernel, packing, memset, kernel/OpenMP, own code).
+# Samples of OpenBLAS threads outside a parallel region of ours (Linear's multi-threaded SGEMM at 2
+# threads) carry no layer on their stack and fall in "set-up, loading, other".
+import subprocess, sys, collections, re
+out = subprocess.run(['perf', 'script', '-i', sys.argv[1], '-F', 'ip,sym,dso'], capture_output=True, text=True).stdout
+kinds = [  # (category, pattern on a frame's symbol), first match walking from the leaf up
+  ('relu+pool fwd', 'Pool2d::forward_after_relu'), ('relu+pool bwd', 'Pool2d::backward_into_relu'),
+  ('conv1 fwd (im2col)', 'Conv2d::forward_im2col'), ('conv1 bwd (im2col)', 'Conv2d::backward_im2col'),
+  ('conv2/3 fwd (Winograd)', 'winograd::forward'), ('conv2/3 bwd (Winograd)', 'winograd::backward'),
+  ('conv bias grad', 'Conv2d::backward'), ('conv (other)', 'Conv2d::'),
+  ('fc fwd', 'Linear::forward'), ('fc bwd', 'Linear::backward'), ('relu (fc1)', 'ReLU::'),
+  ('loss', 'softmax_cross_entropy'), ('batch building', 'make_batch'), ('optimizer', 'Optimizer::step'),
+  ('zero_grad', 'Network::zero_grad'), ('network backward (other)', 'Network::backward'),
+  ('network forward (other)', 'Network::'), ('evaluate (test)', 'nn::evaluate'), ('trainer (other)', 'Trainer::train'),
+]
+cnt = collections.Counter(); sub = collections.Counter(); total = 0
+for block in out.split('\n\n'):
+    lines = [l.strip() for l in block.strip().split('\n') if l.strip()]
+    if not lines: continue
+    frames = lines[1:] if not re.match(r'^[0-9a-f]+ ', lines[0]) else lines
+    syms = [' '.join(f.split(' ')[1:]) for f in frames]
+    if not syms: continue
+    total += 1
+    cat = 'set-up, loading, other'
+    for s in syms:
+        hit = next((c for c, p in kinds if p in s), None)
+        if hit: cat = hit; break
+    leaf = syms[0]
+    if 'sgemm_kernel' in leaf: part = 'GEMM kernel'
+    elif re.search(r'sgemm_\w*copy|sgemm_beta', leaf): part = 'GEMM packing'
+    elif 'libgomp' in leaf or 'GOMP' in leaf: part = 'OpenMP'
+    elif '[kernel' in leaf: part = 'kernel'
+    elif 'memset' in leaf: part = 'memset'
+    elif 'memmove' in leaf or 'memcpy' in leaf: part = 'memcpy'
+    else: part = 'own code'
+    cnt[cat] += 1; sub[(cat, part)] += 1
+step = sum(v for c, v in cnt.items() if c not in ('set-up, loading, other', 'evaluate (test)'))
+print(f'samples {total}, in training steps {step}')
+print('| part of the step | % of step samples | of which GEMM kernel / packing / memset / kernel+OpenMP |')
+print('|---|---|---|')
+for c, v in cnt.most_common():
+    if c in ('set-up, loading, other', 'evaluate (test)'): continue
+    g = sub[(c,'GEMM kernel')]; p = sub[(c,'GEMM packing')]; m = sub[(c,'memset')]; k = sub[(c,'kernel')] + sub[(c,'OpenMP')]
+    print(f'| {c} | {100*v/step:.1f} | {100*g/step:.1f} / {100*p/step:.1f} / {100*m/step:.1f} / {100*k/step:.1f} |')
+gk = sum(v for (c, part), v in sub.items() if part == 'GEMM kernel' and c not in ('set-up, loading, other', 'evaluate (test)'))
+print(f'GEMM kernel share of the step: {100*gk/step:.1f}%')
+for c in ('set-up, loading, other', 'evaluate (test)'): print(f'outside the steps: {c} {cnt[c]} samples')
