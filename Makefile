@@ -5,8 +5,9 @@
 #                JavaScript checks (node --check, node --test tests/page/)
 #   make bench   Google Benchmark micro-benchmarks + the PyTorch peer comparison + serve's load test
 #   make test-serve  `nnfmri serve` in headless Chromium while a short run trains
-#   make asan    the test suite under AddressSanitizer + UndefinedBehaviorSanitizer
-#   make fuzz    every reader under libFuzzer + ASan + UBSan (clang), FUZZ_SECONDS (60) per harness
+#   make asan    the test suite under AddressSanitizer + UndefinedBehaviorSanitizer (clang, build/san/)
+#   make fuzz    every reader under libFuzzer + ASan + UBSan (clang), FUZZ_SECONDS (60) per harness,
+#                FUZZ_JOBS (all cores) harnesses at a time
 #   make test-mpi  2-rank training and analyze under mpirun, compared byte for byte with 1 rank
 #   make MPI=1   build on Open MPI (the default when mpicxx is present; MPI=0 builds without it)
 #
@@ -86,7 +87,7 @@ APP := $(BUILD)/nnfmri
 TESTS := $(BUILD)/nnfmri_tests
 BENCH := $(BUILD)/nnfmri_bench
 
-.PHONY: all deps fuzz-deps build run test test-page test-report test-serve test-mpi bench bench-serve asan fuzz clean cifar10 FORCE
+.PHONY: all deps san-deps build run test test-page test-report test-serve test-mpi bench bench-serve asan fuzz clean cifar10 FORCE
 
 # Compilations run JOBS at a time (all cores); the set-up steps (deps) always run first, alone.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
@@ -204,47 +205,62 @@ test-mpi: deps
 bench-serve: all
 	node bench/serve_load.js --nnfmri $(APP)
 
-# The suite under ASan + UBSan, in its own build tree.
-asan: deps
-	@$(MAKE) -j$(JOBS) --no-print-directory BUILD=build/asan OPT="-O1 -g -march=native -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-	  EXTRA_LDFLAGS="-fsanitize=address,undefined" build/asan/nnfmri_tests build/asan/nnfmri
-	ASAN_OPTIONS=detect_leaks=1 OMP_NUM_THREADS=2 OMP_WAIT_POLICY=passive build/asan/nnfmri_tests --gtest_brief=1
-
-# ---- make fuzz: libFuzzer + ASan + UBSan, one harness per reader (tests/fuzz/) -----------------
-# clang's libFuzzer ships in Debian's libclang-rt-N-dev (libclang_rt.fuzzer); clang's -fopenmp needs
-# libomp-N-dev.  The library and apps/ (without main) are rebuilt with clang in build/fuzz/.
+# ---- make asan and make fuzz: one sanitizer build tree (clang, ASan + UBSan) ------------------------
+# The library, apps/, the tests and the fuzz harnesses are compiled once with clang in build/san/;
+# `make asan` links the test suite from those objects (and build/san/nnfmri beside it, which the
+# command tests start), `make fuzz` one libFuzzer binary per reader (tests/fuzz/).  Every object
+# carries libFuzzer's coverage hooks (-fsanitize=fuzzer-no-link); linked without libFuzzer, as the
+# test suite is, the sanitizer runtime's default hooks do nothing with them.  clang's libFuzzer ships
+# in Debian's libclang-rt-N-dev (libclang_rt.fuzzer); clang's -fopenmp needs libomp-N-dev.
+# -gline-tables-only: file and line in every report, at two thirds of -g's compile time.
 # -Wno-pass-failed: at -O1 clang's loop vectoriser is off and it says so for every `omp simd` loop
 # (at -O3 the same code compiles without a warning).
 FUZZ_SECONDS ?= 60
-FUZZ_CLANG ?= 14
-FUZZ_PACKAGES := clang-$(FUZZ_CLANG) libclang-rt-$(FUZZ_CLANG)-dev libomp-$(FUZZ_CLANG)-dev
-FUZZ_CXX := clang++-$(FUZZ_CLANG)
-FUZZ_BUILD := build/fuzz
-FUZZ_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all
-FUZZ_CXXFLAGS := -std=c++17 -O1 -g -march=native -fno-omit-frame-pointer -fopenmp -Wall -Wextra -Wno-pass-failed -MMD -MP -I. \
-                 -isystem $(BLAS_INC) $(FUZZ_SANITIZE) -fsanitize=fuzzer-no-link
+# harnesses running at a time (each one process on one core)
+FUZZ_JOBS ?= $(JOBS)
+SAN_CLANG ?= 14
+SAN_PACKAGES := clang-$(SAN_CLANG) libclang-rt-$(SAN_CLANG)-dev libomp-$(SAN_CLANG)-dev
+SAN_CXX := clang++-$(SAN_CLANG)
+SAN_BUILD := build/san
+SAN_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all
+SAN_CXXFLAGS := -std=c++17 -O1 -gline-tables-only -march=native -fno-omit-frame-pointer -fopenmp -Wall -Wextra -Wno-pass-failed \
+                -MMD -MP -I. -isystem $(BLAS_INC) $(SAN_SANITIZE) -fsanitize=fuzzer-no-link
+SAN_LDFLAGS := $(SAN_SANITIZE) -fopenmp -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB)
 FUZZ_HARNESSES := $(patsubst tests/fuzz/fuzz_%.cpp,%,$(wildcard tests/fuzz/fuzz_*.cpp))
-FUZZ_LIB_OBJ := $(LIB_SRC:%.cpp=$(FUZZ_BUILD)/obj/%.o) $(filter-out %/apps/main.o,$(APP_SRC:%.cpp=$(FUZZ_BUILD)/obj/%.o)) \
-                $(FUZZ_BUILD)/obj/dist/world_serial.o
+SAN_LIB_OBJ := $(LIB_SRC:%.cpp=$(SAN_BUILD)/obj/%.o) $(filter-out %/apps/main.o,$(APP_SRC:%.cpp=$(SAN_BUILD)/obj/%.o)) \
+               $(SAN_BUILD)/obj/dist/world_serial.o
+SAN_TEST_OBJ := $(TEST_SRC:%.cpp=$(SAN_BUILD)/obj/%.o)
 
-$(FUZZ_BUILD)/obj/%.o: %.cpp
+$(SAN_BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)
-	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -c $< -o $@
+	$(SAN_CXX) $(SAN_CXXFLAGS) -c $< -o $@
 
-$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJ)
-	$(FUZZ_CXX) $(FUZZ_SANITIZE) -fsanitize=fuzzer -fopenmp $^ -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) $(LDLIBS) -o $@
+$(SAN_BUILD)/obj/serve/server.o: SAN_CXXFLAGS += $(HTTPLIB_DEFINES)
+$(SAN_BUILD)/obj/report/page.o: $(PAGE_FILES)
 
-$(FUZZ_BUILD)/obj/serve/server.o: FUZZ_CXXFLAGS += $(HTTPLIB_DEFINES)
+$(SAN_BUILD)/nnfmri_tests: $(SAN_TEST_OBJ) $(SAN_LIB_OBJ)
+	$(SAN_CXX) $(SAN_LDFLAGS) $^ -lgtest -lgtest_main $(LDLIBS) -o $@
+
+$(SAN_BUILD)/nnfmri: $(SAN_BUILD)/obj/apps/main.o $(SAN_LIB_OBJ)
+	$(SAN_CXX) $(SAN_LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(SAN_BUILD)/fuzz_%: $(SAN_BUILD)/obj/tests/fuzz/fuzz_%.o $(SAN_LIB_OBJ)
+	$(SAN_CXX) $(SAN_LDFLAGS) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
 
 # Objects of the pattern chain are kept (make would delete them as intermediate files).
-.SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZ_HARNESSES:%=$(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o)
+.SECONDARY: $(SAN_LIB_OBJ) $(FUZZ_HARNESSES:%=$(SAN_BUILD)/obj/tests/fuzz/fuzz_%.o)
 
-fuzz-deps:
-	$(call install_missing,$(FUZZ_PACKAGES),fuzz)
+san-deps:
+	$(call install_missing,$(SAN_PACKAGES),san)
 
-fuzz: deps fuzz-deps
-	@$(MAKE) -j$(JOBS) --no-print-directory $(FUZZ_HARNESSES:%=$(FUZZ_BUILD)/fuzz_%)
-	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_HARNESSES)
+# The suite under ASan + UBSan.
+asan: deps san-deps
+	@$(MAKE) -j$(JOBS) --no-print-directory $(SAN_BUILD)/nnfmri_tests $(SAN_BUILD)/nnfmri
+	ASAN_OPTIONS=detect_leaks=1 OMP_NUM_THREADS=2 OMP_WAIT_POLICY=passive $(SAN_BUILD)/nnfmri_tests --gtest_brief=1
+
+fuzz: deps san-deps
+	@$(MAKE) -j$(JOBS) --no-print-directory $(FUZZ_HARNESSES:%=$(SAN_BUILD)/fuzz_%)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) bash tests/fuzz/run.sh $(SAN_BUILD) $(FUZZ_HARNESSES)
 
 CIFAR_URL := https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz
 CIFAR_MD5 := c32a1d4ab5d03f1284b67883e8d87530
@@ -260,4 +276,4 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(LIB_OBJ:.o=.d) $(APP_OBJ:.o=.d) $(DIST_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)
--include $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_HARNESSES:%=$(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.d)
+-include $(SAN_LIB_OBJ:.o=.d) $(SAN_TEST_OBJ:.o=.d) $(SAN_BUILD)/obj/apps/main.d $(FUZZ_HARNESSES:%=$(SAN_BUILD)/obj/tests/fuzz/fuzz_%.d)

@@ -24,13 +24,14 @@
 #include "apps/commands.h"
 #include "base/fileio.h"
 #include "tests/run_compare.h"
+#include "tests/sanitizer.h"
 #include "tests/temp_dir.h"
 
 extern char** environ;
 
 namespace {
 
-// build/nnfmri beside this test binary (build/asan/nnfmri for the sanitizer build).
+// build/nnfmri beside this test binary (build/san/nnfmri for the sanitizer build).
 std::string nnfmri_binary() {
   char self[PATH_MAX];
   const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -261,9 +262,7 @@ TEST(Threads, MoreThanOpenBlasTakesIsCappedAtTheDocumentedMaximum) {
 // the mapping of its per-thread buffer); so did 32 under 3 GB.  Now the count is capped to what the
 // limit leaves room for, and the run finishes.
 TEST_F(TrainCommand, ManyThreadsUnderAnAddressSpaceLimitFinish) {
-#if defined(__SANITIZE_ADDRESS__)
-  GTEST_SKIP() << "AddressSanitizer needs more address space than the limit gives";
-#endif
+  if (NNFMRI_UNDER_ASAN) GTEST_SKIP() << "AddressSanitizer needs more address space than the limit gives";
   std::vector<std::string> all = {nnfmri_binary(), "train", "--data", "planted", "--limit-train", "128",
                                   "--limit-test", "32", "--model", "conv3x3:4 relu maxpool2 linear:10",
                                   "--epochs", "1", "--threads", "256", "--out", path("run")};

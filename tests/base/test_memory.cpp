@@ -4,6 +4,7 @@
 // outcome: the checks (FixMallocThresholdsChild) run in a fresh process of this binary, started by
 // FixMallocThresholds.InAFreshProcess with NNFMRI_MALLOC_CHILD=1 and a filter that selects them only.
 #include "base/memory.h"
+#include "tests/sanitizer.h"
 
 #include <gtest/gtest.h>
 
@@ -15,16 +16,6 @@
 
 #ifdef __GLIBC__
 #include <malloc.h>
-#endif
-
-// AddressSanitizer (GCC's __SANITIZE_ADDRESS__, clang's __has_feature) replaces malloc with its own:
-// glibc's thresholds do not apply there, so the checks are skipped (make asan).
-#if defined(__SANITIZE_ADDRESS__)
-#define NNFMRI_MALLOC_IS_ASANS 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define NNFMRI_MALLOC_IS_ASANS 1
-#endif
 #endif
 
 namespace {
@@ -88,9 +79,7 @@ TEST_F(FixMallocThresholdsChild, HeapTopIsGivenBackAfterALargeFree) {
 
 TEST(FixMallocThresholds, InAFreshProcess) {
   if (in_child()) GTEST_SKIP() << "the child runs the checks only";
-#ifdef NNFMRI_MALLOC_IS_ASANS
-  GTEST_SKIP() << "AddressSanitizer's malloc is not glibc's";
-#endif
+  if (NNFMRI_UNDER_ASAN) GTEST_SKIP() << "AddressSanitizer's malloc is not glibc's (glibc's thresholds do not apply)";
   // this binary's own path (/proc/self/exe read by the shell of std::system would be the shell)
   char self[4096];
   const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);

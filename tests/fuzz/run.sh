@@ -4,14 +4,17 @@
 # working corpus (BUILD_DIR/corpus/<name>, kept between runs) with tests/fuzz/dict/<name>.dict, then
 # prints executions, crashes and seconds per harness.  Crash inputs go to BUILD_DIR/crashes/; the log
 # of each run to BUILD_DIR/logs/<name>.log.  Exit status 1 when any harness found something.
+# FUZZ_JOBS (1) harnesses run at a time (each is one process on one core).
 set -uo pipefail
 build=$1
 shift
 seconds=${FUZZ_SECONDS:-60}
+jobs=${FUZZ_JOBS:-1}
 mkdir -p "$build/crashes" "$build/logs"
-failed=0
-summary=""
-for name in "$@"; do
+# One harness: its lines go to BUILD_DIR/logs/<name>.result, its exit status to <name>.rc.
+fuzz_one() {
+  local name=$1
+  local corpus rss before slow_before start rc elapsed execs crashes slow line
   corpus="$build/corpus/$name"
   mkdir -p "$corpus"
   # the spec and checkpoint harnesses build networks of up to 2^26 parameters (their grads too)
@@ -32,13 +35,26 @@ for name in "$@"; do
   crashes=$(($(ls "$build/crashes" | grep -v -- "-slow-unit-" | grep -c "^$name-" || true) - before))
   slow=$(($(ls "$build/crashes" | grep -c "^$name-slow-unit-" || true) - slow_before))
   if [ "$rc" -ne 0 ] && [ "$crashes" -eq 0 ]; then crashes=1; fi  # a failure with no artifact still fails
-  [ "$rc" -ne 0 ] && failed=1
   line=$(printf "%-11s %12s executions %3d crashes %5d s" "$name" "${execs:-?}" "$crashes" "$elapsed")
   [ "$slow" -gt 0 ] && line+=" ($slow slow-unit artifact(s) in $build/crashes, not a failure)"
-  echo "make fuzz: $line"
-  [ "$rc" -ne 0 ] && grep -m3 -E 'ERROR|FINDING|runtime error|Test unit written' "$build/logs/$name.log" | sed 's/^/    /'
-  summary+="$line"$'\n'
+  {
+    echo "make fuzz: $line"
+    [ "$rc" -ne 0 ] && grep -m3 -E 'ERROR|FINDING|runtime error|Test unit written' "$build/logs/$name.log" | sed 's/^/    /'
+  } > "$build/logs/$name.result"
+  echo "$rc" > "$build/logs/$name.rc"
+}
+# the artifacts' counts above are per harness name, so harnesses running at once do not mix them
+for name in "$@"; do
+  rm -f "$build/logs/$name.rc"
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
+  fuzz_one "$name" &
+done
+wait
+failed=0
+for name in "$@"; do
+  cat "$build/logs/$name.result"
+  [ "$(cat "$build/logs/$name.rc" 2>/dev/null)" = 0 ] || failed=1
 done
 echo "make fuzz: summary ($seconds s per harness)"
-printf "%s" "$summary"
+for name in "$@"; do head -1 "$build/logs/$name.result" | sed 's/^make fuzz: //'; done
 [ "$failed" -eq 0 ] || { echo "make fuzz: a harness found a crash; see $build/logs and $build/crashes"; exit 1; }
