@@ -163,7 +163,7 @@ void PairFlows::accumulate(const nn::Tensor& a, const nn::Tensor& z, const int* 
     case BlockOp::convolution: accumulate_conv(a, z); break;
     case BlockOp::dense: accumulate_linear(a, z); break;
     case BlockOp::max_pool:
-    case BlockOp::average_pool: accumulate_pool(a, z, argmax); break;
+    case BlockOp::average_pool: accumulate_pool(a.n(), a.data(), z.data(), argmax, nullptr); break;
     case BlockOp::residual_add: break;  // not reached: the constructor maps each edge onto one of the above
   }
   images_ += size_t(a.n());
@@ -179,54 +179,93 @@ void PairFlows::accumulate(const nn::Tensor& a, const nn::Tensor& z, const int* 
 // output gradient: over all groups, the multiply-adds of one convolution per image.  Each output
 // block sB (a set of columns of sum_) is owned by one thread, whose BLAS calls run single-threaded.
 void PairFlows::accumulate_conv(const nn::Tensor& a, const nn::Tensor& z) {
-  const int N = a.n(), Ci = from_.channels, Co = to_.channels, P = positions_;
-  const int plane_in = from_.height * from_.width, gcA = from_.gc, gcB = to_.gc, nB = to_.count();
+  // Sub-chunks of min(N, 4 MB of workspace) images, as push_conv cuts them (accumulate counts the images).
+  size_conv_workspace(a.n());
+  stage_conv(a.data(), z.data(), a.n());
+  if (pending_ > 0) sum_conv_workspace(pending_), pending_ = 0;
+}
+
+void PairFlows::size_conv_workspace(int call_images) {
+  const int Ci = from_.channels, Co = to_.channels, P = positions_, plane_in = from_.height * from_.width;
   const size_t per_image = size_t(P) * Co + size_t(plane_in) * Ci;
-  const int chunk = int(std::max<size_t>(1, std::min<size_t>(N, kWorkspaceFloats / per_image)));
-  s_last_.resize(size_t(chunk) * P * Co);         // (chunk, P, Co)
-  r_last_.resize(size_t(chunk) * plane_in * Ci);  // (chunk, Hi·Wi, Ci)
-  for (int n0 = 0; n0 < N; n0 += chunk) {
-    const int count = std::min(chunk, N - n0);
+  slots_ = int(std::max<size_t>(1, std::min<size_t>(size_t(std::max(call_images, 1)), kWorkspaceFloats / per_image)));
+  s_last_.resize(size_t(slots_) * P * Co);         // (slots, P, Co)
+  r_last_.resize(size_t(slots_) * plane_in * Ci);  // (slots, Hi·Wi, Ci)
+}
+
+void PairFlows::push_conv(const float* a, const float* z, int count, int call_images) {
+  if (finished_) throw std::logic_error("PairFlows::push_conv after finish()");
+  if (op_ != BlockOp::convolution) throw std::logic_error("PairFlows::push_conv: not a convolution pair");
+  const auto start = std::chrono::steady_clock::now();
+  if (call_images_ == 0 && pending_ == 0) size_conv_workspace(call_images);  // a new call
+  stage_conv(a, z, count);
+  call_images_ += size_t(count);
+  seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void PairFlows::close_conv() {
+  const auto start = std::chrono::steady_clock::now();
+  if (pending_ > 0) sum_conv_workspace(pending_), pending_ = 0;
+  images_ += call_images_;
+  call_images_ = 0;
+  seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Images into the workspace's free slots, channels-last: σ'(z) (z null: 1) and ReLU(a); a full
+// workspace is summed at once.
+void PairFlows::stage_conv(const float* a, const float* z, int count) {
+  const int Ci = from_.channels, Co = to_.channels, P = positions_, plane_in = from_.height * from_.width;
+  for (int n0 = 0; n0 < count;) {
+    const int take = std::min(count - n0, slots_ - pending_);
 #pragma omp parallel for schedule(static)
-    for (int i = 0; i < count; ++i) {
+    for (int i = 0; i < take; ++i) {
+      const int slot = pending_ + i;
       for (int oc = 0; oc < Co; ++oc) {
-        const float* zp = z.data() + (size_t(n0 + i) * Co + oc) * P;
-        float* dst = s_last_.data() + size_t(i) * P * Co + oc;
-        for (int p = 0; p < P; ++p) dst[size_t(p) * Co] = activation_slope(activation_, zp[p]);
+        const float* zp = z ? z + (size_t(n0 + i) * Co + oc) * P : nullptr;
+        float* dst = s_last_.data() + size_t(slot) * P * Co + oc;
+        for (int p = 0; p < P; ++p) dst[size_t(p) * Co] = zp ? activation_slope(activation_, zp[p]) : 1.f;
       }
       for (int ic = 0; ic < Ci; ++ic) {
-        const float* ap = a.data() + (size_t(n0 + i) * Ci + ic) * plane_in;
-        float* dst = r_last_.data() + size_t(i) * plane_in * Ci + ic;
+        const float* ap = a + (size_t(n0 + i) * Ci + ic) * plane_in;
+        float* dst = r_last_.data() + size_t(slot) * plane_in * Ci + ic;
         for (int q = 0; q < plane_in; ++q) dst[size_t(q) * Ci] = relu(ap[q]);
       }
     }
+    pending_ += take;
+    n0 += take;
+    if (pending_ == slots_) sum_conv_workspace(pending_), pending_ = 0;
+  }
+}
+
+void PairFlows::sum_conv_workspace(int count) {
+  const int Ci = from_.channels, Co = to_.channels, P = positions_;
+  const int plane_in = from_.height * from_.width, gcA = from_.gc, gcB = to_.gc, nB = to_.count();
 #pragma omp parallel
-    {
-      std::vector<float> g(size_t(Co) * Ci);  // (Co, Ci)
+  {
+    std::vector<float> g(size_t(Co) * Ci);  // (Co, Ci)
 #pragma omp for schedule(static)
-      for (int sb = 0; sb < int(tap_groups_.size()); ++sb)
-        for (const TapGroup& group : tap_groups_[sb]) {
-          const int* offset = tap_offset_.data() + size_t(group.tap) * P;
-          for (size_t u = 0; u < group.positions.size(); ++u) {
-            const int p = group.positions[u], q = offset[p];
-            // g (Co, Ci) (+)= s[:, p, :]ᵀ (Co, count) · r[:, q, :] (count, Ci)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Co, Ci, count, 1.f, s_last_.data() + size_t(p) * Co,
-                        P * Co, r_last_.data() + size_t(q) * Ci, plane_in * Ci, u == 0 ? 0.f : 1.f, g.data(), Ci);
-          }
-          const float* w = weight_abs_.data() + size_t(group.tap) * Co * Ci;  // (Co, Ci) of this tap
-          for (int kb = 0; kb < gcB; ++kb)
-            for (int ka = 0; ka < gcA; ++ka) {
-              const run::Range oc = to_.chans(kb), ic = from_.chans(ka);
-              double acc = 0;
-              for (int o = oc.begin; o < oc.end; ++o) {
-                float part = 0.f;
-                for (int c = ic.begin; c < ic.end; ++c) part += w[size_t(o) * Ci + c] * g[size_t(o) * Ci + c];
-                acc += part;
-              }
-              sum_[size_t(group.in_block * gcA + ka) * nB + sb * gcB + kb] += acc;
-            }
+    for (int sb = 0; sb < int(tap_groups_.size()); ++sb)
+      for (const TapGroup& group : tap_groups_[sb]) {
+        const int* offset = tap_offset_.data() + size_t(group.tap) * P;
+        for (size_t u = 0; u < group.positions.size(); ++u) {
+          const int p = group.positions[u], q = offset[p];
+          // g (Co, Ci) (+)= s[:, p, :]ᵀ (Co, count) · r[:, q, :] (count, Ci)
+          cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Co, Ci, count, 1.f, s_last_.data() + size_t(p) * Co,
+                      P * Co, r_last_.data() + size_t(q) * Ci, plane_in * Ci, u == 0 ? 0.f : 1.f, g.data(), Ci);
         }
-    }
+        const float* w = weight_abs_.data() + size_t(group.tap) * Co * Ci;  // (Co, Ci) of this tap
+        for (int kb = 0; kb < gcB; ++kb)
+          for (int ka = 0; ka < gcA; ++ka) {
+            const run::Range oc = to_.chans(kb), ic = from_.chans(ka);
+            double acc = 0;
+            for (int o = oc.begin; o < oc.end; ++o) {
+              float part = 0.f;
+              for (int c = ic.begin; c < ic.end; ++c) part += w[size_t(o) * Ci + c] * g[size_t(o) * Ci + c];
+              acc += part;
+            }
+            sum_[size_t(group.in_block * gcA + ka) * nB + sb * gcB + kb] += acc;
+          }
+      }
   }
 }
 
@@ -264,12 +303,23 @@ void PairFlows::accumulate_linear(const nn::Tensor& a, const nn::Tensor& z) {
   }
 }
 
+void PairFlows::accumulate_picked(int images, const float* picked, const int* argmax, const float* z) {
+  if (finished_) throw std::logic_error("PairFlows::accumulate_picked after finish()");
+  if (!max_pool_ || !picked || !argmax || (reads_z() && !z))
+    throw std::logic_error("PairFlows::accumulate_picked: a max-pool pair, with its picked values and choices");
+  const auto start = std::chrono::steady_clock::now();
+  accumulate_pool(images, nullptr, reads_z() ? z : nullptr, argmax, picked);
+  images_ += size_t(images);
+  seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 // Pooling and the residual add's 1×1 links, channel by channel (W_ij links input channel
 // c − shift only to output channel c; shift = 0 but for option A's shortcut):
 //   max:      C_{A→B} += Σ_{j∈B, argmax(j)∈A} s_j · r_{argmax(j)}
 //   average:  C_{A→B} += Σ_{j∈B} Σ_{t: q(j,t)∈A} s_j · r_{q(j,t)} / (KH·KW)   (the add: KH·KW = 1)
-void PairFlows::accumulate_pool(const nn::Tensor& a, const nn::Tensor& z, const int* argmax) {
-  const int N = a.n(), Ci = from_.channels, Co = to_.channels, P = positions_, T = taps_, W = from_.width;
+// (picked: r_{argmax(j)} given per output unit j, read in place of a.)
+void PairFlows::accumulate_pool(int N, const float* a, const float* z, const int* argmax, const float* picked) {
+  const int Ci = from_.channels, Co = to_.channels, P = positions_, T = taps_, W = from_.width;
   const int plane_in = from_.height * W, gcA = from_.gc, nB = to_.count();
   if (max_pool_ && !argmax) {
     if (max_pool_->argmax().size() != size_t(N) * Co * P)
@@ -289,14 +339,15 @@ void PairFlows::accumulate_pool(const nn::Tensor& a, const nn::Tensor& z, const 
       for (int p : block_positions_[size_t(i0) * to_.gw + j0])
         for (int i = 0; i < N; ++i) {
           const size_t plane = size_t(i) * Co + c;
-          const float s = activation_slope(activation_, z.data()[plane * P + p]);
+          const float s = z ? activation_slope(activation_, z[plane * P + p]) : 1.f;
           if (s == 0.f) continue;
-          const float* r = a.data() + (size_t(i) * Ci + ic) * plane_in;
           if (argmax) {
             const int off = argmax[plane * P + p];
-            sum_[size_t(from_.region_of(ic, off / W, off % W)) * nB + B] += double(s * relu(r[off]));
+            const float v = picked ? picked[plane * P + p] : a[(size_t(i) * Ci + ic) * plane_in + off];
+            sum_[size_t(from_.region_of(ic, off / W, off % W)) * nB + B] += double(s * relu(v));
             continue;
           }
+          const float* r = a + (size_t(i) * Ci + ic) * plane_in;
           for (int t = 0; t < T; ++t) {
             const size_t e = size_t(t) * P + p;
             const int A = tap_block_[e] * gcA + ka;
@@ -545,6 +596,43 @@ void FlowAccumulator::add_to_chunk(int pair, const nn::BlockView& block, size_t 
   const run::RegionGrid& g = pairs_[size_t(pair)].from_grid();
   const nn::Tensor& source = source_of(pair, block);
   const int chunk = int(chunk_);
+  PairFlows& flows = pairs_[size_t(pair)];
+  if (flows.max_pool()) {  // only the selected inputs' values and offsets (and z if σ' reads it)
+    const size_t out = k.output.per_sample(), plane_out = size_t(k.output.h) * k.output.w;
+    const size_t plane_in = size_t(g.height) * g.width;
+    if (c.picked.empty()) {  // the first images: the buffers of one whole chunk
+      c.picked.resize(size_t(chunk) * out);
+      c.argmax.resize(size_t(chunk) * out);
+      if (flows.reads_z()) c.picked_z.resize(size_t(chunk) * out);
+    }
+    const int* argmax = view_.max_pool(block.index).argmax().data();
+    copy_images(argmax, out, first, count, c.argmax.data(), c.filled);
+    if (flows.reads_z()) copy_images(block.z.data(), out, first, count, c.picked_z.data(), c.filled);
+    for (int i = 0; i < count; ++i)
+      for (int ch = 0; ch < k.output.c; ++ch) {  // a max pool's output channel ch reads input channel ch
+        const float* in_plane = source.data() + (size_t(first + i) * g.channels + ch) * plane_in;
+        const size_t at = (size_t(c.filled + i) * k.output.c + ch) * plane_out;
+        for (size_t p = 0; p < plane_out; ++p) c.picked[at + p] = in_plane[c.argmax[at + p]];
+      }
+    c.filled += count;
+    const bool last = offset + size_t(first + count) == samples_;
+    if (c.filled < chunk && !last) return;
+    flows.accumulate_picked(c.filled, c.picked.data(), c.argmax.data(), flows.reads_z() ? c.picked_z.data() : nullptr);
+    c.filled = 0;
+    if (last) c = Chunk{};  // done: free the buffers
+    return;
+  }
+  if (flows.convolution()) {  // straight into the pair's own workspace: no copy of the images
+    const size_t in = source.shape().per_sample(), out = k.output.per_sample();
+    const float* z = k.activation != Activation::identity ? block.z.data() + size_t(first) * out : nullptr;
+    flows.push_conv(source.data() + size_t(first) * in, z, count, chunk);
+    c.filled += count;
+    const bool last = offset + size_t(first + count) == samples_;
+    if (c.filled < chunk && !last) return;
+    flows.close_conv();
+    c.filled = 0;
+    return;
+  }
   if (c.a.size() == 0) {  // the first images: the buffers of one whole chunk
     c.a.resize(chunk, g.channels, g.height, g.width);
     c.z.resize(chunk, k.output.c, k.output.h, k.output.w);

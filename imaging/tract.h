@@ -97,6 +97,23 @@ class PairFlows {
   // The sums are in float within a call: the same images grouped into other calls can give other
   // last bits (FlowAccumulator keeps the grouping fixed).
   void accumulate(const nn::Tensor& a, const nn::Tensor& z, const int* argmax = nullptr);
+  // A max-pool pair (max_pool()) given only what accumulate reads of a batch of `images` images:
+  //   picked (images, Co, Ho, Wo): a at the input the pool selected for each output unit, a[argmax]
+  //   argmax (images, Co, Ho, Wo): the selected inputs (flat offsets in the input plane)
+  //   z      (images, Co, Ho, Wo): the pre-activation, or null when σ' does not read it (no activation)
+  // The same sums in the same order as accumulate(a, z, argmax): the same bits.
+  void accumulate_picked(int images, const float* picked, const int* argmax, const float* z);
+  // A convolution pair's images pushed a few at a time, summed as one accumulate() call over all the
+  // images pushed since the last close_conv(): each image goes straight into the channels-last
+  // workspace (no copy of the batch), and the workspace's images are summed whenever it is full or
+  // at close_conv().  call_images: at least the images of the whole call (it sizes the workspace).
+  //   a (count, Ci, Hi, Wi) the source block's output; z (count, Co, Ho, Wo), null when σ' does not read it
+  // The same sums in the same order as accumulate(a, z) over the call's images: the same bits.
+  void push_conv(const float* a, const float* z, int count, int call_images);
+  void close_conv();
+  bool convolution() const { return op_ == BlockOp::convolution; }
+  bool max_pool() const { return max_pool_ != nullptr; }
+  bool reads_z() const { return activation_ != Activation::identity; }  // σ' depends on z
 
   FlowMatrix mean() const;  // Σ / images()
   // 1 where A → B is structurally connected, (from regions, to regions) row-major.
@@ -116,8 +133,12 @@ class PairFlows {
 
  private:
   void accumulate_conv(const nn::Tensor& a, const nn::Tensor& z);
+  void size_conv_workspace(int call_images);       // slots_ = min(call, 4 MB of workspace) images
+  void stage_conv(const float* a, const float* z, int count);  // images into the workspace's slots
+  void sum_conv_workspace(int count);              // the workspace's first `count` images into sum_
   void accumulate_linear(const nn::Tensor& a, const nn::Tensor& z);
-  void accumulate_pool(const nn::Tensor& a, const nn::Tensor& z, const int* argmax);
+  // N images; picked: a[argmax] per output unit instead of a (a max pool; then a may be null); z null: σ' = 1.
+  void accumulate_pool(int N, const float* a, const float* z, const int* argmax, const float* picked);
 
   BlockOp op_ = BlockOp::convolution;
   const nn::Pool2d* max_pool_ = nullptr;  // its argmax() is read during accumulate() unless one is given
@@ -141,6 +162,8 @@ class PairFlows {
   std::vector<uint8_t> connected_;
   std::vector<double> sum_;             // Σ over images of C, (from, to)
   std::vector<float> s_last_, r_last_;  // conv: σ'(z) (chunk, P, Co) and ReLU(a) (chunk, Hi·Wi, Ci)
+  int slots_ = 0, pending_ = 0;          // conv: images the workspace holds; images in it not yet summed
+  size_t call_images_ = 0;               // conv: images pushed since the last close_conv()
   size_t images_ = 0;
   double seconds_ = 0;
   bool finished_ = false;
@@ -181,7 +204,8 @@ std::vector<Chain> best_chains(const std::vector<FlowMatrix>& flows, int k);
 // 2026-12-01; its AVX-512 kernels did not), so the flows are those of the stream's batches (the
 // analysis streams in batches of AnalysisSettings::batch, 25).  A batch that is exactly the next chunk is
 // accumulated in place; otherwise each pair copies its block's input, pre-activation and max-pool
-// choices into one chunk of s.batch images and accumulates it as soon as it is full.  Everything it
+// choices into one chunk of s.batch images and accumulates it as soon as it is full (a max-pool pair
+// copies per output unit only the selected input's value and offset: PairFlows::accumulate_picked).  Everything it
 // holds beyond the flows is freed once the last image is in.
 class FlowAccumulator {
  public:
@@ -200,9 +224,12 @@ class FlowAccumulator {
   void share();
 
  private:
-  struct Chunk {  // one pair's images of the current chunk
-    nn::Tensor a, z;          // (s.batch, …) the block's input and pre-activation
+  // One pair's images of the current chunk.  A max-pool pair keeps only what its sums read: per
+  // output unit the selected input's value and offset (and z when σ' reads it), not the input map.
+  struct Chunk {
+    nn::Tensor a, z;          // (s.batch, …) the block's input and pre-activation (not for a max-pool pair)
     std::vector<int> argmax;  // (s.batch, Co, Ho, Wo) a max-pool block's choices
+    std::vector<float> picked, picked_z;  // max pool: (s.batch, Co, Ho, Wo) a[argmax], and z if reads_z()
     int filled = 0;
   };
   // Images [first, first + count) of the block's view (batch images offset + first, …) into the pair's chunk.

@@ -342,6 +342,54 @@ TEST(Tract, LargeBatchIsChunked) {
   net.forward(x, false, &probe);
 }
 
+// The two ways FlowAccumulator feeds a pair without copying the batch give accumulate()'s bits:
+// a convolution pair's images pushed a few at a time into its workspace (40 images, whose workspace
+// holds 21: the sums must be cut at the same images), and a max-pool pair given only the selected
+// inputs' values and offsets.
+TEST(Tract, PushedAndPickedEqualAccumulate) {
+  nn::Network net("conv3x3:16 relu conv3x3:32 relu maxpool2 linear:4", 3, 32, 32);
+  randomise(net, 5);
+  nn::Tensor x = random_input(40, 3, 32, 32, 6);
+  const run::GridSpec grid{2, 3, 2};
+  int checked = 0;
+  nn::Probe probe = [&](const nn::BlockView& v) {
+    if (v.index == 1) {  // conv1 → conv2
+      imaging::PairFlows whole(net, v.index, grid), pushed(net, v.index, grid);
+      whole.accumulate(v.input, v.z);
+      const size_t in = v.input.shape().per_sample(), out = v.z.shape().per_sample();
+      for (int n0 = 0; n0 < 40; n0 += 7)
+        pushed.push_conv(v.input.data() + size_t(n0) * in, v.z.data() + size_t(n0) * out, std::min(7, 40 - n0), 40);
+      EXPECT_EQ(pushed.images(), 0u);  // counted when the call closes
+      pushed.close_conv();
+      EXPECT_EQ(pushed.images(), 40u);
+      EXPECT_GT(whole.mean().total(), 0.0);
+      EXPECT_EQ(pushed.mean().c, whole.mean().c);  // bit for bit
+      ++checked;
+    }
+    if (v.index == 2) {  // conv2 → pool (max)
+      imaging::PairFlows whole(net, v.index, grid), picked(net, v.index, grid);
+      ASSERT_TRUE(picked.max_pool());
+      whole.accumulate(v.input, v.z);
+      const std::vector<int>& argmax = dynamic_cast<const nn::Pool2d&>(net.layer(net.blocks()[2].main)).argmax();
+      const int C = v.z.c(), plane_out = v.z.h() * v.z.w(), plane_in = v.input.h() * v.input.w();
+      std::vector<float> values(argmax.size());
+      for (int n = 0; n < 40; ++n)
+        for (int c = 0; c < C; ++c)
+          for (int p = 0; p < plane_out; ++p) {
+            const size_t j = (size_t(n) * C + c) * plane_out + p;
+            values[j] = v.input.data()[(size_t(n) * C + c) * plane_in + argmax[j]];
+          }
+      picked.accumulate_picked(40, values.data(), argmax.data(), nullptr);
+      EXPECT_EQ(picked.images(), 40u);
+      EXPECT_GT(whole.mean().total(), 0.0);
+      EXPECT_EQ(picked.mean().c, whole.mean().c);  // bit for bit
+      ++checked;
+    }
+  };
+  net.forward(x, false, &probe);
+  EXPECT_EQ(checked, 2);
+}
+
 // The flows taken from a stream of batches of another size equal those of the net forwarded in
 // batches of s.batch: chunks regrouped, dense blocks recomputed at the chunk's size, max-pool
 // choices kept with their images.
