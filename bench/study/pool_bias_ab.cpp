@@ -20,18 +20,10 @@
 #include <cstring>
 #include <vector>
 
+#include "bench/study/ab_timing.h"
 #include "nn/layers.h"
 
 namespace {
-double thread_cpu_seconds() {
-  timespec t;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
-}
-double median_us(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return 1e6 * v[v.size() / 2];
-}
 // nn/layers.cpp's sum_of (file-local there): 16 interleaved partial sums, added in a fixed order.
 float sum_of(const float* p, int n) {
   float acc[16] = {};
