@@ -12,7 +12,7 @@
 #include "base/error.h"
 #include "base/fileio.h"
 #include "base/format.h"
-#include "imaging/stage.h"
+#include "base/memory.h"
 #include "nn/checkpoint.h"
 #include "base/npz.h"
 #include "run/json.h"
@@ -473,7 +473,7 @@ TrainingOutcome run_training(const TrainingSettings& s, const datasets::DataSpli
     // epoch's end left free in the heap — its analysis's small blocks, the metrics, model.ckpt and
     // manifest writes — would otherwise stay resident under this epoch's training buffers (README
     // "Performance (issue 13)"; bench/README.md, mem13e).  No arithmetic changes.
-    imaging::return_free_memory();
+    base::return_free_memory();
     const auto start = std::chrono::steady_clock::now();
     if (!trainer.train(position, probe, stop_requested)) {
       directory.commit_interruption(net, trainer, position, eeg ? eeg->write_rows(epoch) : std::vector<std::string>());

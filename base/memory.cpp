@@ -1,4 +1,4 @@
-// base/memory.cpp — glibc's malloc thresholds fixed (base/memory.h).
+// base/memory.cpp — glibc's malloc thresholds fixed, free pages given back (base/memory.h).
 #include "base/memory.h"
 
 #include <cstdlib>  // any libc header defines __GLIBC__ (features.h): tested below, so first
@@ -15,6 +15,12 @@ void fix_malloc_thresholds() {
   constexpr int kThreshold = 128 * 1024;
   mallopt(M_MMAP_THRESHOLD, kThreshold);
   mallopt(M_TRIM_THRESHOLD, kThreshold);
+#endif
+}
+
+void return_free_memory() {
+#ifdef __GLIBC__
+  malloc_trim(0);
 #endif
 }
 

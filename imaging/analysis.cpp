@@ -1,10 +1,6 @@
 // imaging/analysis.cpp — the orchestrator: the chosen stages, one streamed pass, their files.
 #include "imaging/analysis.h"
 
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
-
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -16,6 +12,7 @@
 #include "base/stopwatch.h"
 #include "imaging/eval_stream.h"
 #include "imaging/net_view.h"
+#include "base/memory.h"
 #include "imaging/stage.h"
 #include "run/json.h"
 
@@ -41,16 +38,6 @@ nlohmann::ordered_json json_header(const AnalysisContext& context, size_t images
 }
 
 }  // namespace
-
-// Gives the heap's free pages back to the system.  Freeing large blocks (the pass's buffers) makes
-// glibc raise its mmap threshold, so the next stage's allocations come from the heap, whose freed
-// pages glibc otherwise keeps: without this a whole `analyze` of `reference` peaks ~20 MB higher
-// (bench/README.md).
-void return_free_memory() {
-#ifdef __GLIBC__
-  malloc_trim(0);
-#endif
-}
 
 double AnalysisReport::seconds() const {
   double total = seconds_pass;
@@ -136,7 +123,7 @@ AnalysisReport run_analysis(nn::Network& net, const nn::LabeledImages& test, con
   // batch's activations and gradients (~66 MB for `reference` at batch 64), which the analysis does
   // not read.  Freed first, the pass and the stages allocate only what they use.
   net.release_buffers();
-  return_free_memory();
+  base::return_free_memory();
   const NetView view(net);
   const StageInput input{net, view, test, images, settings, &progress, context.write_images};
   auto tell = [&](AnalysisProgress p) {
@@ -203,7 +190,7 @@ AnalysisReport run_analysis(nn::Network& net, const nn::LabeledImages& test, con
         });
     report.seconds_pass = std::max(0.0, pass.seconds() - in_stages);
     net.release_buffers();  // sized for the pass's batches; the ζ stage forwards 8 images at a time
-    return_free_memory();
+    base::return_free_memory();
     std::string readers_names;
     for (const Reader& r : readers) readers_names += (readers_names.empty() ? "" : ", ") + r.stage->name();
     report.summary += "evaluation pass: " + std::to_string(pass_images) + " images in batches of " +
@@ -223,7 +210,7 @@ AnalysisReport run_analysis(nn::Network& net, const nn::LabeledImages& test, con
     for (auto& [key, value] : output.document.items()) r.document[key] = std::move(value);
     run::write_json(out_dir + "/" + stages[i]->file(), r.document, 1);
     r.seconds += clock.seconds();
-    return_free_memory();
+    base::return_free_memory();
     report.summary += r.name + " stage: " + std::to_string(r.images) + " images, " + base::format("%.2f s", r.seconds) + "\n" +
                       stages[i]->summary(r.document);
     const std::string digest = stages[i]->digest(r.document);

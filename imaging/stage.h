@@ -86,10 +86,6 @@ struct StageRegistration {
   static const ::imaging::StageRegistration nnfmri_stage_registration_##Class(      \
       position, []() -> std::unique_ptr<::imaging::Stage> { return std::make_unique<Class>(); })
 
-// Gives the heap's free pages back to the system (glibc's malloc_trim; nothing elsewhere).  Called
-// between the analysis's steps — after the pass, after each stage, between the ζ stage's blocks —
-// so that what one step freed does not stay in the process under the next (bench/README.md).
-void return_free_memory();
 
 // A fresh instance of every registered stage, in their fixed order.
 std::vector<std::unique_ptr<Stage>> make_stages();

@@ -6,6 +6,7 @@
 
 #include "base/format.h"
 #include "base/stopwatch.h"
+#include "base/memory.h"
 #include "imaging/stage.h"
 #include "imaging/zeta.h"
 #include "run/layout.h"
@@ -35,7 +36,7 @@ class ZetaStage : public Stage {
     // buffers (its sample's activations: 33.5 MB for conv1 of `reference` at 256 images) are given
     // back rather than kept in the heap under the next block's.
     auto on_block = [&](const std::string& block, size_t done) {
-      return_free_memory();
+      base::return_free_memory();
       if (input.progress && *input.progress)
         (*input.progress)({"zeta", block, double(done) / double(blocks),
                            std::max(0.0, double(blocks) * input.settings.zeta.budget_seconds - clock.seconds())});
