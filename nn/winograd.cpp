@@ -367,7 +367,9 @@ void transform_outputs_to_maps(const Tiling& t, const float* M, int OC, const Ch
     for (int tile = t0; tile < t1; tile += 4) {
       const int ty = tile / t.TW, tx = tile % t.TW;
       for (int g = 0; g < L; g += kLanes) {
-        __m256 r0[8], r1[8];  // output rows 2ty and 2ty + 1, columns 2tx … 2tx + 7, one vector of lanes each
+        // The 4 tiles' output rows 2ty and 2ty + 1, columns 2tx … 2tx + 7, one vector of lanes each: a
+        // small Yt that stays in L1 (16 vectors held in registers through the transposes spill anyway).
+        alignas(32) float rows[2][8][kLanes];
         for (int u = 0; u < 4; ++u) {
           const float* m = M + size_t(oc) * P + size_t(tile + u - t0) * L + g;
           f8 q[2][4];  // q = Aᵀ m (rows), then y = q A
@@ -377,15 +379,18 @@ void transform_outputs_to_maps(const Tiling& t, const float* M, int OC, const Ch
             q[0][j] = m0 + m1 + m2;
             q[1][j] = m1 - m2 - m3;
           }
-          r0[2 * u] = __m256(q[0][0] + q[0][1] + q[0][2]), r0[2 * u + 1] = __m256(q[0][1] - q[0][2] - q[0][3]);
-          r1[2 * u] = __m256(q[1][0] + q[1][1] + q[1][2]), r1[2 * u + 1] = __m256(q[1][1] - q[1][2] - q[1][3]);
+          for (int r = 0; r < 2; ++r) {
+            store8(rows[r][2 * u], q[r][0] + q[r][1] + q[r][2]);
+            store8(rows[r][2 * u + 1], q[r][1] - q[r][2] - q[r][3]);
+          }
         }
-        transpose8(r0);
-        transpose8(r1);
-        for (int i = 0; i < 8; ++i) {
-          float* d = y + (size_t(k.first + g + i) * OC + oc) * plane + size_t(2 * ty) * t.W + 2 * tx;
-          _mm256_storeu_ps(d, _mm256_add_ps(r0[i], bv));
-          _mm256_storeu_ps(d + t.W, _mm256_add_ps(r1[i], bv));
+        for (int r = 0; r < 2; ++r) {
+          __m256 v[8];
+          for (int j = 0; j < 8; ++j) v[j] = _mm256_load_ps(rows[r][j]);
+          transpose8(v);
+          for (int i = 0; i < 8; ++i)
+            _mm256_storeu_ps(y + (size_t(k.first + g + i) * OC + oc) * plane + size_t(2 * ty + r) * t.W + 2 * tx,
+                             _mm256_add_ps(v[i], bv));
         }
       }
     }
@@ -401,17 +406,20 @@ void transform_output_grads_from_maps(const Tiling& t, const float* dy, int OC, 
     for (int ty = 0; ty < t.TH; ++ty)
       for (int tx = 0; tx < t.TW; tx += 4)
         for (int g = 0; g < L; g += kLanes) {
-          __m256 r0[8], r1[8];  // rows 2ty and 2ty + 1 of 8 images, columns 2tx … 2tx + 7, then transposed
-          for (int i = 0; i < 8; ++i) {
-            const float* s = dy + (size_t(k.first + g + i) * OC + oc) * plane + size_t(2 * ty) * t.W + 2 * tx;
-            r0[i] = _mm256_loadu_ps(s);
-            r1[i] = _mm256_loadu_ps(s + t.W);
+          // Rows 2ty and 2ty + 1 of 8 images, columns 2tx … 2tx + 7, transposed into one vector of lanes
+          // per column: a small Gt that stays in L1.
+          alignas(32) float rows[2][8][kLanes];
+          for (int r = 0; r < 2; ++r) {
+            __m256 v[8];
+            for (int i = 0; i < 8; ++i)
+              v[i] = _mm256_loadu_ps(dy + (size_t(k.first + g + i) * OC + oc) * plane + size_t(2 * ty + r) * t.W + 2 * tx);
+            transpose8(v);
+            for (int j = 0; j < 8; ++j) _mm256_store_ps(rows[r][j], v[j]);
           }
-          transpose8(r0);
-          transpose8(r1);
           for (int u = 0; u < 4; ++u) {
             float* m = dM + size_t(oc) * P + (size_t(ty) * t.TW + tx + u) * L + g;
-            const f8 y00 = f8(r0[2 * u]), y01 = f8(r0[2 * u + 1]), y10 = f8(r1[2 * u]), y11 = f8(r1[2 * u + 1]);
+            const f8 y00 = load8(rows[0][2 * u]), y01 = load8(rows[0][2 * u + 1]), y10 = load8(rows[1][2 * u]),
+                     y11 = load8(rows[1][2 * u + 1]);
             // a = A y (4×2), then m = a Aᵀ;  A = (Aᵀ)ᵀ
             const f8 a[4][2] = {{y00, y01}, {y00 + y10, y01 + y11}, {y00 - y10, y01 - y11}, {-y10, -y11}};
             for (int r = 0; r < 4; ++r) {
