@@ -344,95 +344,6 @@ int tiles_per_block(int L) { return std::max(1, kGemmColumns / L); }
 // transformed arrays out of L2; 4 images waste half the lanes (bench/README.md).
 int images_per_chunk(const Tiling& t) { return t.tiles() <= 32 ? kImagesPerChunk : kLanes; }
 
-// Output tiles straight between the GEMMs' layout and NCHW, with no lane array in between, when every
-// lane of the chunk holds an image and the maps are whole groups of 4 tiles per row (W a multiple of
-// 8, H even; a column block is a multiple of 4 tiles, so a group never straddles two blocks): 4
-// neighbouring tiles are 8 columns of 2 rows, one 8 × 8 register transpose per row and 8 images.  The
-// arithmetic per value is transform_outputs' / transform_output_grads' and the bias add from_lanes',
-// in the same order; only where the values pass through differs, so the results are the same bits.
-bool direct_outputs_allowed = true;  // set_direct_outputs (tests compare both paths)
-bool direct_outputs(const Tiling& t, const Chunk& k) {
-  return kTranspose8 && direct_outputs_allowed && k.count == k.L && t.W % 8 == 0 && t.H % 2 == 0 && tiles_per_block(k.L) % 4 == 0;
-}
-
-#if defined(__AVX__)
-// The chunk's images of y (N, OC, H, W) ← Aᵀ m A + bias (0 when null) for the tiles in [t0, t1): what
-// transform_outputs followed by from_lanes computed, M laid out as there.  Needs direct_outputs.
-void transform_outputs_to_maps(const Tiling& t, const float* M, int OC, const Chunk& k, int t0, int t1,
-                               const float* bias, float* y) {
-  const int L = k.L;
-  const size_t P = size_t(t1 - t0) * L, xs = plane_stride(size_t(OC) * P), plane = size_t(t.H) * t.W;
-  for (int oc = 0; oc < OC; ++oc) {
-    const __m256 bv = _mm256_set1_ps(bias ? bias[oc] : 0.f);
-    for (int tile = t0; tile < t1; tile += 4) {
-      const int ty = tile / t.TW, tx = tile % t.TW;
-      for (int g = 0; g < L; g += kLanes) {
-        // The 4 tiles' output rows 2ty and 2ty + 1, columns 2tx … 2tx + 7, one vector of lanes each: a
-        // small Yt that stays in L1 (16 vectors held in registers through the transposes spill anyway).
-        alignas(32) float rows[2][8][kLanes];
-        for (int u = 0; u < 4; ++u) {
-          const float* m = M + size_t(oc) * P + size_t(tile + u - t0) * L + g;
-          f8 q[2][4];  // q = Aᵀ m (rows), then y = q A
-          for (int j = 0; j < 4; ++j) {
-            const f8 m0 = load8(m + (0 + j) * xs), m1 = load8(m + (4 + j) * xs), m2 = load8(m + (8 + j) * xs),
-                     m3 = load8(m + (12 + j) * xs);
-            q[0][j] = m0 + m1 + m2;
-            q[1][j] = m1 - m2 - m3;
-          }
-          for (int r = 0; r < 2; ++r) {
-            store8(rows[r][2 * u], q[r][0] + q[r][1] + q[r][2]);
-            store8(rows[r][2 * u + 1], q[r][1] - q[r][2] - q[r][3]);
-          }
-        }
-        for (int r = 0; r < 2; ++r) {
-          __m256 v[8];
-          for (int j = 0; j < 8; ++j) v[j] = _mm256_load_ps(rows[r][j]);
-          transpose8(v);
-          for (int i = 0; i < 8; ++i)
-            _mm256_storeu_ps(y + (size_t(k.first + g + i) * OC + oc) * plane + size_t(2 * ty + r) * t.W + 2 * tx,
-                             _mm256_add_ps(v[i], bv));
-        }
-      }
-    }
-  }
-}
-
-// dM (16, OC, P) = A dY Aᵀ per tile, dY read from the chunk's images of dy (N, OC, H, W): what
-// to_lanes followed by transform_output_grads computed.  Needs direct_outputs.
-void transform_output_grads_from_maps(const Tiling& t, const float* dy, int OC, const Chunk& k, float* dM) {
-  const int L = k.L;
-  const size_t P = k.P, xs = plane_stride(size_t(OC) * P), plane = size_t(t.H) * t.W;
-  for (int oc = 0; oc < OC; ++oc)
-    for (int ty = 0; ty < t.TH; ++ty)
-      for (int tx = 0; tx < t.TW; tx += 4)
-        for (int g = 0; g < L; g += kLanes) {
-          // Rows 2ty and 2ty + 1 of 8 images, columns 2tx … 2tx + 7, transposed into one vector of lanes
-          // per column: a small Gt that stays in L1.
-          alignas(32) float rows[2][8][kLanes];
-          for (int r = 0; r < 2; ++r) {
-            __m256 v[8];
-            for (int i = 0; i < 8; ++i)
-              v[i] = _mm256_loadu_ps(dy + (size_t(k.first + g + i) * OC + oc) * plane + size_t(2 * ty + r) * t.W + 2 * tx);
-            transpose8(v);
-            for (int j = 0; j < 8; ++j) _mm256_store_ps(rows[r][j], v[j]);
-          }
-          for (int u = 0; u < 4; ++u) {
-            float* m = dM + size_t(oc) * P + (size_t(ty) * t.TW + tx + u) * L + g;
-            const f8 y00 = load8(rows[0][2 * u]), y01 = load8(rows[0][2 * u + 1]), y10 = load8(rows[1][2 * u]),
-                     y11 = load8(rows[1][2 * u + 1]);
-            // a = A y (4×2), then m = a Aᵀ;  A = (Aᵀ)ᵀ
-            const f8 a[4][2] = {{y00, y01}, {y00 + y10, y01 + y11}, {y00 - y10, y01 - y11}, {-y10, -y11}};
-            for (int r = 0; r < 4; ++r) {
-              store8(m + (4 * r + 0) * xs, a[r][0]);
-              store8(m + (4 * r + 1) * xs, a[r][0] + a[r][1]);
-              store8(m + (4 * r + 2) * xs, a[r][0] - a[r][1]);
-              store8(m + (4 * r + 3) * xs, -a[r][1]);
-            }
-          }
-        }
-}
-#endif
-
 // Calls f(chunk) for the chunks of this thread's images: one contiguous range of the N images per
 // thread (the same split in forward and backward), cut into chunks of images_per_chunk(t).
 template <class F>
@@ -450,12 +361,6 @@ bool fits(int kh, int kw, int stride, int pad) { return kh == 3 && kw == 3 && st
 
 bool suits(int kh, int kw, int stride, int pad, int in_channels, int out_channels) {
   return fits(kh, kw, stride, pad) && in_channels >= 16 && out_channels >= 16;
-}
-
-bool set_direct_outputs(bool allowed) {
-  const bool was = direct_outputs_allowed;
-  direct_outputs_allowed = allowed;
-  return was;
 }
 
 size_t transformed_size(int OC, int C) { return 16 * plane_stride(size_t(OC) * C); }
@@ -477,22 +382,15 @@ void forward(const float* x, int N, int C, int H, int W, const float* U, int OC,
   for_my_chunks(N, t, C, OC, [&](const Chunk& k) {
     to_lanes(t, x, C, k, t.PH, t.PW, 1, k.padded);
     // One column block of tiles at a time, so that its V and M stay in cache between the transforms
-    // and the GEMMs; the output tiles go straight to y when direct_outputs allows, else through Yt.
-    const bool direct = direct_outputs(t, k);
+    // and the GEMMs.
     const int step = tiles_per_block(k.L);
     for (int t0 = 0; t0 < t.tiles(); t0 += step) {
       const int t1 = std::min(t.tiles(), t0 + step), n = (t1 - t0) * k.L;
       transform_inputs(t, k.padded, C, k.L, t0, t1, k.tiles);
       gemm16(OC, C, n, U, false, k.tiles, n, k.product);  // M[ξ] (OC, n) = U[ξ] (OC, C) · V[ξ] (C, n)
-#if defined(__AVX__)
-      if (direct) {
-        transform_outputs_to_maps(t, k.product, OC, k, t0, t1, bias, y);
-        continue;
-      }
-#endif
       transform_outputs(t, k.product, OC, k.L, t0, t1, k.out);
     }
-    if (!direct) from_lanes(t, k.out, OC, k, 2 * t.TH, 2 * t.TW, 0, bias, y);
+    from_lanes(t, k.out, OC, k, 2 * t.TH, 2 * t.TW, 0, bias, y);
   });
 }
 
@@ -509,15 +407,8 @@ void backward(const float* x, const float* dy, int N, int C, int H, int W, const
     if (dweight) dU.assign(nU, 0.f);
     for_my_chunks(N, t, C, OC, [&](const Chunk& k) {
       const int P = int(k.P);
-#if defined(__AVX__)
-      if (direct_outputs(t, k)) {
-        transform_output_grads_from_maps(t, dy, OC, k, k.product);
-      } else
-#endif
-      {
-        to_lanes(t, dy, OC, k, 2 * t.TH, 2 * t.TW, 0, k.out);
-        transform_output_grads(t, k.out, OC, k.L, k.product);
-      }
+      to_lanes(t, dy, OC, k, 2 * t.TH, 2 * t.TW, 0, k.out);
+      transform_output_grads(t, k.out, OC, k.L, k.product);
       if (dweight) {  // dU[ξ] (OC, C) += dM[ξ] (OC, P) · V[ξ]ᵀ (P, C)
         to_lanes(t, x, C, k, t.PH, t.PW, 1, k.padded);
         transform_inputs(t, k.padded, C, k.L, 0, t.tiles(), k.tiles);

@@ -43,9 +43,4 @@ void forward(const float* x, int N, int C, int H, int W, const float* U, int OC,
 void backward(const float* x, const float* dy, int N, int C, int H, int W, const float* U, int OC, float* dx,
               float* dweight);
 
-// Whether output tiles may go straight between the GEMMs' layout and NCHW (winograd.cpp,
-// direct_outputs; the same bits as through the lane array): true unless a test turns it off to
-// compare both paths.  Not thread-safe: call outside parallel regions.  Returns the previous setting.
-bool set_direct_outputs(bool allowed);
-
 }  // namespace nn::winograd

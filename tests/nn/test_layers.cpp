@@ -6,12 +6,9 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
-#include <string>
-#include <vector>
 
 #include "base/error.h"
 #include "nn/layers.h"
-#include "nn/winograd.h"
 #include "tests/nn/gradient_check.h"
 #include "tests/error_of.h"
 
@@ -291,42 +288,6 @@ TEST(Conv2d, WinogradMatchesIm2colOnTheReferenceConv2AndRepeatsBitExactly) {
   close(a.db, b.db, 1e-5f, "bias gradient");
   for (const auto& [u, v] : {std::pair{&a.out, &again.out}, {&a.din, &again.din}, {&a.dw, &again.dw}})
     EXPECT_EQ(0, std::memcmp(u->data(), v->data(), sizeof(float) * u->size()));
-}
-
-// Output tiles straight between the GEMMs' layout and NCHW (full chunks, W a multiple of 8, H even)
-// against the lane-array path they replace: forward output, input gradient and weight gradient the
-// same bits.  Shapes: the reference's conv2 (chunks of 8 images, two column blocks) and conv3
-// (chunks of 16), resnet20's 32×32 stage (four tiles per group, 16 per row), and 19 images (full
-// chunks and a partial one, which takes the lane array in both runs); with and without bias.
-TEST(Winograd, DirectOutputsAreBitIdenticalToTheLaneArrayPath) {
-  struct Case {
-    int N, C, H, W, OC;
-    bool bias;
-  };
-  for (const Case& c : {Case{16, 32, 16, 16, 64, true}, Case{32, 64, 8, 8, 128, true}, Case{8, 16, 32, 32, 16, false},
-                        Case{19, 16, 8, 16, 16, true}}) {
-    SCOPED_TRACE("N=" + std::to_string(c.N) + " C=" + std::to_string(c.C) + " " + std::to_string(c.H) + "x" +
-                 std::to_string(c.W) + " OC=" + std::to_string(c.OC));
-    const nn::Tensor x = random_tensor(nn::Shape{c.N, c.C, c.H, c.W}, 41), dy = random_tensor(nn::Shape{c.N, c.OC, c.H, c.W}, 42);
-    const nn::Tensor w = random_tensor(nn::Shape{c.OC, c.C, 3, 3}, 43), b = random_tensor(nn::Shape{1, c.OC, 1, 1}, 44);
-    std::vector<float> U(nn::winograd::transformed_size(c.OC, c.C));
-    nn::winograd::transform_weights(w.data(), c.OC, c.C, U.data());
-    struct Result {
-      std::vector<float> y, dx, dw;
-    };
-    auto run = [&](bool direct) {
-      const bool was = nn::winograd::set_direct_outputs(direct);
-      Result r{std::vector<float>(x.size() / c.C * c.OC), std::vector<float>(x.size()), std::vector<float>(w.size(), 0.f)};
-      nn::winograd::forward(x.data(), c.N, c.C, c.H, c.W, U.data(), c.OC, c.bias ? b.data() : nullptr, r.y.data());
-      nn::winograd::backward(x.data(), dy.data(), c.N, c.C, c.H, c.W, U.data(), c.OC, r.dx.data(), r.dw.data());
-      nn::winograd::set_direct_outputs(was);
-      return r;
-    };
-    const Result lanes = run(false), direct = run(true);
-    EXPECT_EQ(0, std::memcmp(lanes.y.data(), direct.y.data(), sizeof(float) * lanes.y.size())) << "output";
-    EXPECT_EQ(0, std::memcmp(lanes.dx.data(), direct.dx.data(), sizeof(float) * lanes.dx.size())) << "input gradient";
-    EXPECT_EQ(0, std::memcmp(lanes.dw.data(), direct.dw.data(), sizeof(float) * lanes.dw.size())) << "weight gradient";
-  }
 }
 
 TEST(Conv2d, ForcingWinogradOnAnotherGeometryThrowsNamingTheToken) {
