@@ -323,16 +323,20 @@ void transform_output_grads(const Tiling& t, const float* Gt, int OC, int L, flo
 
 // out[ξ] (rows, n) = a[ξ] (rows, inner) · b[ξ] (inner, n) for the 16 ξ; a is U (16, OC, C), so
 // `rows · inner` is OC·C either way; b's planes hold `ldb` ≥ n columns (b may point into a wider
-// array), out is (16, rows, n); n ≤ kGemmColumns (one column block of tiles, see forward).  out is
-// zeroed here with one memset and the GEMMs accumulate into it (β = 1): OpenBLAS's β = 0 path zeroes
-// C with scalar stores before accumulating, the same bits (0 + Σ) at several times the cost for
-// these small-K GEMMs (bench/README.md, "Zeroing before the GEMMs").
+// array), out is (16, rows, n); n ≤ kGemmColumns (one column block of tiles, see forward).  Each
+// plane of out is zeroed with a memset right before its GEMM, which accumulates into it (β = 1):
+// OpenBLAS's β = 0 path zeroes C with scalar stores before accumulating, the same bits (0 + Σ) at
+// several times the cost for these small-K GEMMs (bench/README.md, "Zeroing before the GEMMs").  One
+// plane at a time (not the 16 planes at once, up to 1 MB, more than L2) so that the GEMM finds its
+// zeroed C still in cache; the skew between planes is never read and is not zeroed.
 void gemm16(int rows, int inner, int n, const float* a, bool transpose_a, const float* b, size_t ldb, float* out) {
-  std::memset(out, 0, sizeof(float) * 16 * plane_stride(size_t(rows) * n));
-  for (int xi = 0; xi < 16; ++xi)
+  for (int xi = 0; xi < 16; ++xi) {
+    float* c = out + xi * plane_stride(size_t(rows) * n);
+    std::memset(c, 0, sizeof(float) * size_t(rows) * n);
     cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans, CblasNoTrans, rows, n, inner, 1.f,
                 a + xi * plane_stride(size_t(rows) * inner), transpose_a ? rows : inner,
-                b + xi * plane_stride(size_t(inner) * ldb), int(ldb), 1.f, out + xi * plane_stride(size_t(rows) * n), n);
+                b + xi * plane_stride(size_t(inner) * ldb), int(ldb), 1.f, c, n);
+  }
 }
 
 // Tiles per column block: a block's GEMMs have kGemmColumns columns (the last block fewer), and its

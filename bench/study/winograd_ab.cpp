@@ -1,0 +1,94 @@
+// bench/study/winograd_ab.cpp — the library's Winograd forward + backward against nn/winograd.cpp as
+// it was before branch ref13f (build/study/winograd_old.inc, written by build.sh from git, compiled
+// here inside namespace old_code), alternated call by call in one process on the same tensors (the
+// order flips every round); checks that both give the same bits (output, input gradient, weight
+// gradient) in every round.
+//
+//   winograd_ab C OC H [ROUNDS]   (batch 64, C → OC channels, H×H maps, N(0,1) data; ROUNDS 40)
+// Time: the process's CPU time per call (all threads; run with OMP_NUM_THREADS=1 for a per-thread
+// figure), medians over the rounds, in µs.  Exit 1 if any round's bits differ.
+#include <cblas.h>
+#include <omp.h>
+#include <time.h>
+#if defined(__AVX__)
+#include <immintrin.h>
+#endif
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "bench/study/ab_timing.h"
+#include "nn/winograd.h"
+
+namespace old_code {
+#include "winograd_old.inc"
+}  // namespace old_code
+
+namespace {
+double process_cpu_seconds() {
+  timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int C = argc > 3 ? std::atoi(argv[1]) : 0, OC = argc > 3 ? std::atoi(argv[2]) : 0,
+            H = argc > 3 ? std::atoi(argv[3]) : 0;
+  const int rounds = argc > 4 ? std::atoi(argv[4]) : 40;
+  if (argc < 4 || argc > 5 || C < 16 || C > 1024 || OC < 16 || OC > 1024 || H < 2 || H > 256 || rounds < 1 ||
+      rounds > 100000) {
+    std::fprintf(stderr, "usage: winograd_ab C OC H [ROUNDS] (16 ≤ C, OC ≤ 1024, 2 ≤ H ≤ 256, 1 ≤ ROUNDS ≤ 100000)\n");
+    return 2;
+  }
+  const int N = 64;
+  std::mt19937 gen(5);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  auto fill = [&](size_t n) {
+    std::vector<float> v(n);
+    for (float& f : v) f = normal(gen);
+    return v;
+  };
+  const std::vector<float> x = fill(size_t(N) * C * H * H), dy = fill(size_t(N) * OC * H * H),
+                           w = fill(size_t(OC) * C * 9), bias = fill(size_t(OC));
+  std::vector<float> U(nn::winograd::transformed_size(OC, C));
+  nn::winograd::transform_weights(w.data(), OC, C, U.data());
+  struct Out {
+    std::vector<float> y, dx, dw;
+  };
+  Out out[2];
+  for (Out& o : out) o = {std::vector<float>(dy.size()), std::vector<float>(x.size()), std::vector<float>(w.size())};
+  std::vector<double> fwd[2], bwd[2];
+  bool same = true;
+  for (int r = -1; r < rounds; ++r) {  // round −1 warms both up and is not timed
+    for (int k = 0; k < 2; ++k) {
+      const int v = (r & 1) ? 1 - k : k;  // 0 = old code, 1 = the library
+      Out& o = out[v];
+      std::fill(o.dw.begin(), o.dw.end(), 0.f);
+      const double t0 = process_cpu_seconds();
+      if (v == 0)
+        old_code::nn::winograd::forward(x.data(), N, C, H, H, U.data(), OC, bias.data(), o.y.data());
+      else
+        nn::winograd::forward(x.data(), N, C, H, H, U.data(), OC, bias.data(), o.y.data());
+      const double t1 = process_cpu_seconds();
+      if (v == 0)
+        old_code::nn::winograd::backward(x.data(), dy.data(), N, C, H, H, U.data(), OC, o.dx.data(), o.dw.data());
+      else
+        nn::winograd::backward(x.data(), dy.data(), N, C, H, H, U.data(), OC, o.dx.data(), o.dw.data());
+      const double t2 = process_cpu_seconds();
+      if (r >= 0) fwd[v].push_back(t1 - t0), bwd[v].push_back(t2 - t1);
+    }
+    for (auto p : {&Out::y, &Out::dx, &Out::dw})
+      same = same && std::memcmp((out[0].*p).data(), (out[1].*p).data(), sizeof(float) * (out[0].*p).size()) == 0;
+  }
+  const double f0 = median_us(fwd[0]), f1 = median_us(fwd[1]), b0 = median_us(bwd[0]), b1 = median_us(bwd[1]);
+  std::printf("winograd_ab C=%d OC=%d %dx%d batch %d threads %d rounds %d: forward old %.0f new %.0f us (%.3f), "
+              "backward old %.0f new %.0f us (%.3f), both %.3f; same bits: %s\n",
+              C, OC, H, H, N, omp_get_max_threads(), rounds, f0, f1, f1 / f0, b0, b1, b1 / b0, (f1 + b1) / (f0 + b0),
+              same ? "yes" : "NO");
+  return same ? 0 : 1;
+}
