@@ -94,6 +94,7 @@ struct Tiling {
 // for allocating and zeroing megabytes.
 struct Work {
   std::vector<float> padded, tiles, product, out;
+  std::vector<float> dU;  // backward: this thread's part of the weight gradient, (16, OC, C) with skews
 };
 Work& thread_work() {
   static thread_local Work work;
@@ -401,14 +402,17 @@ void forward(const float* x, int N, int C, int H, int W, const float* U, int OC,
 void backward(const float* x, const float* dy, int N, int C, int H, int W, const float* U, int OC, float* dx,
               float* dweight) {
   const Tiling t(H, W);
-  const size_t nOC_C = size_t(OC) * C, nU = transformed_size(OC, C);
-  std::vector<std::vector<float>> partial;  // per thread: dU (16, OC, C)
+  const size_t nOC_C = size_t(OC) * C, nU = transformed_size(OC, C), xs = plane_stride(nOC_C);
+  std::vector<const float*> partial;  // per thread: its dU (16, OC, C), in its thread-local Work
 #pragma omp parallel
   {
 #pragma omp single
     partial.resize(size_t(omp_get_num_threads()));
-    std::vector<float>& dU = partial[size_t(omp_get_thread_num())];
-    if (dweight) dU.assign(nU, 0.f);
+    std::vector<float>& dU = thread_work().dU;
+    if (dweight) {
+      dU.assign(nU, 0.f);
+      partial[size_t(omp_get_thread_num())] = dU.data();
+    }
     for_my_chunks(N, t, C, OC, [&](const Chunk& k) {
       const int P = int(k.P);
       to_lanes(t, dy, OC, k, 2 * t.TH, 2 * t.TW, 0, k.out);
@@ -431,17 +435,25 @@ void backward(const float* x, const float* dy, int N, int C, int H, int W, const
         from_lanes(t, k.padded, C, k, t.PH, t.PW, 1, nullptr, dx);
       }
     });
-  }
-  if (!dweight) return;
-  std::vector<float> dU(nU, 0.f);
-  for (const auto& mine : partial)
-    for (size_t k = 0; k < nU; ++k) dU[k] += mine[k];
-  const size_t xs = plane_stride(nOC_C);
-  for (size_t k = 0; k < nOC_C; ++k) {
-    float u[16], g[9];
-    for (int xi = 0; xi < 16; ++xi) u[xi] = dU[xi * xs + k];
-    weight_transform_adjoint(u, g);
-    for (int j = 0; j < 9; ++j) dweight[9 * k + j] += g[j];
+    if (dweight) {
+      // The threads' parts summed in thread order (0 + part 0 + part 1 + …, each value on its own),
+      // then dweight += Gᵀ dU G: shared out over (oc, c) among the threads, each value's arithmetic
+      // and order the same whichever thread does it.  The parts stay in the threads' Work (no
+      // allocation per call: glibc would map and unmap them, above its 128 KB mmap threshold).
+#pragma omp barrier
+#pragma omp for schedule(static)
+      for (int64_t kk = 0; kk < int64_t(nOC_C); ++kk) {
+        const size_t k = size_t(kk);
+        float u[16], g[9];
+        for (int xi = 0; xi < 16; ++xi) {
+          float sum = 0.f;
+          for (const float* mine : partial) sum += mine[xi * xs + k];
+          u[xi] = sum;
+        }
+        weight_transform_adjoint(u, g);
+        for (int j = 0; j < 9; ++j) dweight[9 * k + j] += g[j];
+      }
+    }
   }
 }
 

@@ -1,8 +1,11 @@
-// bench/study/winograd_ab.cpp — the library's Winograd forward + backward against nn/winograd.cpp as
-// it was before branch ref13f (build/study/winograd_old.inc, written by build.sh from git, compiled
-// here inside namespace old_code), alternated call by call in one process on the same tensors (the
-// order flips every round); checks that both give the same bits (output, input gradient, weight
-// gradient) in every round.
+// bench/study/winograd_ab.cpp — Winograd forward + backward of nn/winograd.cpp (the working tree's,
+// compiled here inside namespace new_code) against nn/winograd.cpp as it was before branch ref13f
+// (build/study/winograd_old.inc, written by build.sh from git, inside namespace old_code),
+// alternated call by call in one process on the same tensors (the order flips every round); checks
+// that both give the same bits (output, input gradient, weight gradient) in every round.  Both are
+// compiled in this one translation unit with the same flags: a copy in the library and one here
+// differed by up to 11% with the same source (code placement), so neither side is the library's.
+// -DWINOGRAD_AB_NULL compiles the old file on both sides: the null (same code, same harness).
 //
 //   winograd_ab C OC H [ROUNDS]   (batch 64, C → OC channels, H×H maps, N(0,1) data; ROUNDS 40)
 // Time: the process's CPU time per call (all threads; run with OMP_NUM_THREADS=1 for a per-thread
@@ -27,6 +30,13 @@
 namespace old_code {
 #include "winograd_old.inc"
 }  // namespace old_code
+namespace new_code {
+#if defined(WINOGRAD_AB_NULL)
+#include "winograd_old.inc"
+#else
+#include "nn/winograd.cpp"
+#endif
+}  // namespace new_code
 
 namespace {
 double process_cpu_seconds() {
@@ -66,19 +76,19 @@ int main(int argc, char** argv) {
   bool same = true;
   for (int r = -1; r < rounds; ++r) {  // round −1 warms both up and is not timed
     for (int k = 0; k < 2; ++k) {
-      const int v = (r & 1) ? 1 - k : k;  // 0 = old code, 1 = the library
+      const int v = (r & 1) ? 1 - k : k;  // 0 = old code, 1 = new code
       Out& o = out[v];
       std::fill(o.dw.begin(), o.dw.end(), 0.f);
       const double t0 = process_cpu_seconds();
       if (v == 0)
         old_code::nn::winograd::forward(x.data(), N, C, H, H, U.data(), OC, bias.data(), o.y.data());
       else
-        nn::winograd::forward(x.data(), N, C, H, H, U.data(), OC, bias.data(), o.y.data());
+        new_code::nn::winograd::forward(x.data(), N, C, H, H, U.data(), OC, bias.data(), o.y.data());
       const double t1 = process_cpu_seconds();
       if (v == 0)
         old_code::nn::winograd::backward(x.data(), dy.data(), N, C, H, H, U.data(), OC, o.dx.data(), o.dw.data());
       else
-        nn::winograd::backward(x.data(), dy.data(), N, C, H, H, U.data(), OC, o.dx.data(), o.dw.data());
+        new_code::nn::winograd::backward(x.data(), dy.data(), N, C, H, H, U.data(), OC, o.dx.data(), o.dw.data());
       const double t2 = process_cpu_seconds();
       if (r >= 0) fwd[v].push_back(t1 - t0), bwd[v].push_back(t2 - t1);
     }

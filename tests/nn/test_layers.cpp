@@ -2,13 +2,18 @@
 // computation, backward against the generic finite-difference checker (tests/nn/gradient_check.h),
 // and the backward contract (OVERWRITES din, ADDS into parameter grads).
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "base/error.h"
 #include "nn/layers.h"
+#include "nn/winograd.h"
 #include "tests/nn/gradient_check.h"
 #include "tests/error_of.h"
 
@@ -288,6 +293,47 @@ TEST(Conv2d, WinogradMatchesIm2colOnTheReferenceConv2AndRepeatsBitExactly) {
   close(a.db, b.db, 1e-5f, "bias gradient");
   for (const auto& [u, v] : {std::pair{&a.out, &again.out}, {&a.din, &again.din}, {&a.dw, &again.dw}})
     EXPECT_EQ(0, std::memcmp(u->data(), v->data(), sizeof(float) * u->size()));
+}
+
+// Winograd's work arrays are thread-local and kept between calls; every GEMM output plane is zeroed
+// before its GEMM accumulates into it (β = 1).  So a call after other data has filled the arrays
+// gives the same bits as the first call of a fresh thread, whose arrays start as zeros: forward
+// output, input gradient and weight gradient, on the reference net's conv2 and conv3 shapes.
+TEST(Winograd, StaleWorkArraysNeverLeakIntoResults) {
+  struct Case {
+    int N, C, H, OC;
+  };
+  for (const Case& c : {Case{16, 32, 16, 64}, Case{32, 64, 8, 128}}) {
+    SCOPED_TRACE("C=" + std::to_string(c.C) + " OC=" + std::to_string(c.OC) + " H=" + std::to_string(c.H));
+    const nn::Tensor x = random_tensor(nn::Shape{c.N, c.C, c.H, c.H}, 51), dy = random_tensor(nn::Shape{c.N, c.OC, c.H, c.H}, 52);
+    const nn::Tensor big_x = random_tensor(nn::Shape{c.N, c.C, c.H, c.H}, 53, 1e3),
+                     big_dy = random_tensor(nn::Shape{c.N, c.OC, c.H, c.H}, 54, 1e3);
+    const nn::Tensor w = random_tensor(nn::Shape{c.OC, c.C, 3, 3}, 55), b = random_tensor(nn::Shape{1, c.OC, 1, 1}, 56);
+    std::vector<float> U(nn::winograd::transformed_size(c.OC, c.C));
+    nn::winograd::transform_weights(w.data(), c.OC, c.C, U.data());
+    struct Result {
+      std::vector<float> y, dx, dw;
+    };
+    auto run = [&](const nn::Tensor& in, const nn::Tensor& grad) {
+      Result r{std::vector<float>(grad.size()), std::vector<float>(in.size()), std::vector<float>(w.size(), 0.f)};
+      nn::winograd::forward(in.data(), c.N, c.C, c.H, c.H, U.data(), c.OC, b.data(), r.y.data());
+      nn::winograd::backward(in.data(), grad.data(), c.N, c.C, c.H, c.H, U.data(), c.OC, r.dx.data(), r.dw.data());
+      return r;
+    };
+    Result fresh, stale;
+    std::thread([&] {  // a new thread: new thread-local work arrays, one OpenMP thread (itself)
+      omp_set_num_threads(1);
+      fresh = run(x, dy);
+    }).join();
+    std::thread([&] {
+      omp_set_num_threads(1);
+      (void)run(big_x, big_dy);  // fills the work arrays with other (large) values
+      stale = run(x, dy);
+    }).join();
+    EXPECT_EQ(0, std::memcmp(fresh.y.data(), stale.y.data(), sizeof(float) * fresh.y.size())) << "output";
+    EXPECT_EQ(0, std::memcmp(fresh.dx.data(), stale.dx.data(), sizeof(float) * fresh.dx.size())) << "input gradient";
+    EXPECT_EQ(0, std::memcmp(fresh.dw.data(), stale.dw.data(), sizeof(float) * fresh.dw.size())) << "weight gradient";
+  }
 }
 
 TEST(Conv2d, ForcingWinogradOnAnotherGeometryThrowsNamingTheToken) {
