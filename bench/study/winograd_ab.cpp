@@ -5,7 +5,8 @@
 // that both give the same bits (output, input gradient, weight gradient) in every round.  Both are
 // compiled in this one translation unit with the same flags: a copy in the library and one here
 // differed by up to 11% with the same source (code placement), so neither side is the library's.
-// -DWINOGRAD_AB_NULL compiles the old file on both sides: the null (same code, same harness).
+// -DWINOGRAD_AB_NULL compiles the old file on both sides: the null (same code, same harness);
+// -DWINOGRAD_AB_NEW='"FILE"' puts FILE (found in build/study) on the new side instead of nn/winograd.cpp.
 //
 //   winograd_ab C OC H [ROUNDS]   (batch 64, C → OC channels, H×H maps, N(0,1) data; ROUNDS 40)
 // Time: the process's CPU time per call (all threads; run with OMP_NUM_THREADS=1 for a per-thread
@@ -24,6 +25,7 @@
 #include <random>
 #include <vector>
 
+#include "base/memory.h"
 #include "bench/study/ab_timing.h"
 #include "nn/winograd.h"
 
@@ -33,6 +35,8 @@ namespace old_code {
 namespace new_code {
 #if defined(WINOGRAD_AB_NULL)
 #include "winograd_old.inc"
+#elif defined(WINOGRAD_AB_NEW)
+#include WINOGRAD_AB_NEW  // another version of the file, e.g. -DWINOGRAD_AB_NEW='"winograd_mid.inc"'
 #else
 #include "nn/winograd.cpp"
 #endif
@@ -55,6 +59,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: winograd_ab C OC H [ROUNDS] (16 ≤ C, OC ≤ 1024, 2 ≤ H ≤ 256, 1 ≤ ROUNDS ≤ 100000)\n");
     return 2;
   }
+  base::fix_malloc_thresholds();  // as nnfmri does (apps/main.cpp): allocations above 128 KB are mapped
   const int N = 64;
   std::mt19937 gen(5);
   std::normal_distribution<float> normal(0.f, 1.f);
