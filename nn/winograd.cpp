@@ -403,7 +403,7 @@ void backward(const float* x, const float* dy, int N, int C, int H, int W, const
               float* dweight) {
   const Tiling t(H, W);
   const size_t nOC_C = size_t(OC) * C, nU = transformed_size(OC, C), xs = plane_stride(nOC_C);
-  std::vector<const float*> partial;  // per thread: its dU (16, OC, C), in its thread-local Work
+  std::vector<float*> partial;  // per thread: its dU (16, OC, C), in its thread-local Work
 #pragma omp parallel
   {
 #pragma omp single
@@ -436,20 +436,26 @@ void backward(const float* x, const float* dy, int N, int C, int H, int W, const
       }
     });
     if (dweight) {
-      // The threads' parts summed in thread order (0 + part 0 + part 1 + …, each value on its own),
-      // then dweight += Gᵀ dU G: shared out over (oc, c) among the threads, each value's arithmetic
-      // and order the same whichever thread does it.  The parts stay in the threads' Work (no
-      // allocation per call: glibc would map and unmap them, above its 128 KB mmap threshold).
+      // The threads' parts summed in thread order (0 + part 0 + part 1 + …, each value on its own) into
+      // part 0, then dweight += Gᵀ dU G: both loops shared out among the threads, each value's
+      // arithmetic and order the same whichever thread does it.  The sums run along contiguous
+      // memory (8 values per instruction); the adjoint gathers each (oc, c)'s 16 values.  The parts
+      // stay in the threads' Work (no allocation per call: glibc would map and unmap them, above its
+      // 128 KB mmap threshold).
 #pragma omp barrier
+      float* total = partial[0];
+      const int64_t nt = int64_t(partial.size());
+#pragma omp for schedule(static)
+      for (int64_t k = 0; k < int64_t(nU); ++k) {
+        float sum = 0.f + total[k];
+        for (int64_t i = 1; i < nt; ++i) sum += partial[size_t(i)][k];
+        total[k] = sum;
+      }
 #pragma omp for schedule(static)
       for (int64_t kk = 0; kk < int64_t(nOC_C); ++kk) {
         const size_t k = size_t(kk);
         float u[16], g[9];
-        for (int xi = 0; xi < 16; ++xi) {
-          float sum = 0.f;
-          for (const float* mine : partial) sum += mine[xi * xs + k];
-          u[xi] = sum;
-        }
+        for (int xi = 0; xi < 16; ++xi) u[xi] = total[xi * xs + k];
         weight_transform_adjoint(u, g);
         for (int j = 0; j < 9; ++j) dweight[9 * k + j] += g[j];
       }
