@@ -94,7 +94,7 @@ void add_rows(float* __restrict z, int OC, const float* base, const int* offset,
   }
 }
 
-CoalitionWalker::CoalitionWalker(const CoalitionValue& game) : game_(game) {
+CoalitionWalker::CoalitionWalker(const CoalitionValue& game, const WalkerKernels& kernels) : game_(game), kernels_(kernels) {
   const auto& blocks = game.replay_blocks();
   z_ = game.empty_z();
   a_ = game.empty_a();
@@ -132,6 +132,14 @@ CoalitionWalker::CoalitionWalker(const CoalitionValue& game) : game_(game) {
   for (const auto& state : a_) largest_state = std::max(largest_state, state.size());
   offsets_.resize(largest_state);
   flags_.assign(widest + 8, 0);
+  window_max_.resize(blocks.size());
+  window_stamp_.resize(blocks.size());
+  for (size_t s = 0; s < blocks.size(); ++s)
+    if (blocks[s].op == BlockOp::max_pool) {
+      const size_t positions = size_t(blocks[s].out_h) * blocks[s].out_w;
+      window_max_[s].resize(positions * size_t(blocks[s].in_c));
+      window_stamp_[s].assign(positions, 0);
+    }
 }
 
 namespace {
@@ -243,6 +251,11 @@ double CoalitionWalker::value() const {
 
 void CoalitionWalker::propagate() {
   const auto& blocks = game_.replay_blocks();
+  // A new step: every max pool's kept window maxima are stale (stamps differ from stamp_).
+  if (++stamp_ == 0) {
+    for (auto& stamps : window_stamp_) std::fill(stamps.begin(), stamps.end(), 0u);
+    stamp_ = 1;
+  }
   for (size_t s = 0; s < blocks.size(); ++s) {
     const CoalitionValue::ReplayBlock& st = blocks[s];
     const Changes& in = changes_[size_t(st.input_state)];
@@ -363,16 +376,56 @@ void CoalitionWalker::propagate() {
         // first change that reaches it; a later change in the same window reads the same maximum,
         // which then equals a[q, c] and emits nothing.  So the changes come out in first-touch order,
         // as with a touched list and a second pass, with no list, no marks and no branch on them.
-        for (int i = 0; i < in.count; ++i) {
-          const int p = in.position[i], c = in.channel[i];
-          for (int f = st.fan_begin[p]; f < st.fan_begin[p + 1]; ++f) {
-            const int q = st.fan_position[f];
-            const int* window = st.window.data() + st.window_begin[q];
-            const int area = st.window_begin[q + 1] - st.window_begin[q];
-            float best = input[window[0] * C + c];
-            for (int k = 1; k < area; ++k) best = std::max(best, input[window[k] * C + c]);
-            emit(q, c, best);
+        // Changes come in runs of one input position (a row's channels, as emit_row lists them): a
+        // run of at least C/32 changes reads the maxima of all C channels of each window it reaches
+        // in one vector pass (kept for the rest of the step: the input no longer changes), then
+        // emits its changes from them in the same order.  Each maximum is the same comparisons in
+        // the same order (best < x ? x : best over the window's positions, std::max's rule) either
+        // way, so the bits and the changes' order are those of one change at a time.
+        float* window_max = window_max_[s].data();
+        uint32_t* stamp = window_stamp_[s].data();
+        for (int i = 0; i < in.count;) {
+          const int p = in.position[i];
+          int end = i + 1;
+          while (end < in.count && in.position[end] == p) ++end;
+          const int fan_first = st.fan_begin[p], fan_end = st.fan_begin[p + 1];
+          if (kernels_.window_maxima && (end - i) * 32 >= C) {
+            for (int f = fan_first; f < fan_end; ++f) {
+              const int q = st.fan_position[f];
+              if (stamp[q] != stamp_) {
+                stamp[q] = stamp_;
+                const int* window = st.window.data() + st.window_begin[q];
+                const int area = st.window_begin[q + 1] - st.window_begin[q];
+                float* __restrict best = window_max + size_t(q) * C;
+                std::memcpy(best, input + size_t(window[0]) * C, size_t(C) * sizeof(float));
+                for (int k = 1; k < area; ++k) {
+                  const float* __restrict x = input + size_t(window[k]) * C;
+#pragma omp simd
+                  for (int c = 0; c < C; ++c) best[c] = best[c] < x[c] ? x[c] : best[c];
+                }
+              }
+            }
+            for (int j = i; j < end; ++j) {
+              const int c = in.channel[j];
+              for (int f = fan_first; f < fan_end; ++f) {
+                const int q = st.fan_position[f];
+                emit(q, c, window_max[size_t(q) * C + c]);
+              }
+            }
+          } else {
+            for (int j = i; j < end; ++j) {
+              const int c = in.channel[j];
+              for (int f = fan_first; f < fan_end; ++f) {
+                const int q = st.fan_position[f];
+                const int* window = st.window.data() + st.window_begin[q];
+                const int area = st.window_begin[q + 1] - st.window_begin[q];
+                float best = input[window[0] * C + c];
+                for (int k = 1; k < area; ++k) best = std::max(best, input[window[k] * C + c]);
+                emit(q, c, best);
+              }
+            }
           }
+          i = end;
         }
         break;
       }

@@ -288,6 +288,63 @@ TEST(Zeta, AddRowsIsOneFusedAxpyPerRowInOrder) {
   }
 }
 
+// Every WalkerKernels choice is the same arithmetic in the same order: walks of the same
+// permutations with the kernels on and with the rule of earlier versions (all off) must give the same
+// bits at every step, on max pools with disjoint and overlapping windows, wide and narrow rows (runs
+// above and below the vector pass's length), followed by convolutions and dense blocks (which add
+// the changes in the order they come, so a change out of order changes the bits).
+TEST(Zeta, WalkerKernelsGiveTheBitsOfTheOldRule) {
+  struct Case {
+    const char* spec;
+    int C, H, W;
+  };
+  const Case cases[] = {
+      {kTinySpec, 3, 8, 8},
+      {"conv3x3:40 relu maxpool3:s2 conv3x3:48 relu maxpool2 linear:7 relu linear:3", 3, 12, 12},
+      {"conv3x3:8 relu maxpool2 conv3x3:70 relu maxpool3:s2 conv3x3:5 relu linear:3", 2, 12, 12},
+  };
+  const imaging::WalkerKernels old_rule{false};
+  auto bits = [](double v) {
+    uint64_t b;
+    std::memcpy(&b, &v, sizeof b);
+    return b;
+  };
+  for (const Case& c : cases) {
+    auto net = random_net(c.spec, c.C, c.H, c.W, 9);
+    RandomImages data(4, c.C, c.H, c.W, 3, 7);
+    ZetaSettings s;
+    for (int b = 0; b + 1 < int(net->blocks().size()); ++b) {
+      CoalitionValue game(*net, b, run::GridSpec{3, 3, 2}, data.view, all_indices(data.view.count), s);
+      CoalitionWalker now(game), before(game, old_rule);
+      const int n = game.regions();
+      long steps = 0, moved = 0;
+      for (size_t x = 0; x < game.images(); ++x)
+        for (int walk = 0; walk < 3; ++walk) {
+          std::vector<int> order(n);
+          for (int g = 0; g < n; ++g) order[g] = g;
+          nn::Rng rng = nn::Rng::derive(17, x, uint64_t(walk));
+          rng.shuffle(order.data(), size_t(n));
+          now.start_empty(x);
+          before.start_empty(x);
+          const double empty = now.value();
+          for (int pass = 0; pass < 2; ++pass)
+            for (int g : order) {
+              const double a = pass == 0 ? now.add(g) : now.remove(g);
+              const double e = pass == 0 ? before.add(g) : before.remove(g);
+              ASSERT_EQ(bits(a), bits(e)) << c.spec << " block " << net->blocks()[b].name << " image " << x << " walk " << walk;
+              ASSERT_EQ(now.logits(), before.logits());
+              ++steps;
+              moved += a != empty;
+            }
+          now.start_full(x);
+          before.start_full(x);
+          ASSERT_EQ(now.logits(), before.logits()) << c.spec << " block " << net->blocks()[b].name << " full";
+        }
+      EXPECT_GT(moved, steps / 4) << c.spec << " block " << net->blocks()[b].name;  // the walks do move the value
+    }
+  }
+}
+
 TEST(Zeta, ExactMatchesBruteForceSubsetFormulaAndIsEfficient) {
   auto net = random_net(kTinySpec, 3, 8, 8, 1);
   RandomImages data(10, 3, 8, 8, 3, 2);
