@@ -68,17 +68,17 @@ run::Json region_json(const imaging::Profile& profile, const RegionBoxes& boxes,
           {"box", {box[0], box[1], box[2], box[3]}}};
 }
 
-// The detectors of a profile, in the order of the JSON lines and the page: spatial_zeta only when the
-// profile has ζ weights.
+// The detectors of a profile, in the order of the JSON lines and the page, the default score first
+// (spatial_typ: README "Monitoring", its decision rule); spatial_zeta only when the profile has ζ weights.
 std::vector<std::string> detector_names(const imaging::Profile& profile) {
-  std::vector<std::string> names = {"spatial", "spatial_cov", "spatial_typ", "msp", "energy", "mahalanobis", "knn"};
-  if (!profile.zeta_file.empty()) names.insert(names.begin() + 1, "spatial_zeta");
+  std::vector<std::string> names = {"spatial_typ", "spatial", "spatial_cov", "msp", "energy", "mahalanobis", "knn"};
+  if (!profile.zeta_file.empty()) names.insert(names.begin() + 2, "spatial_zeta");
   return names;
 }
 
 std::vector<double> detector_values(const imaging::Profile& profile, const imaging::ImageScores& s) {
-  std::vector<double> values = {s.spatial, s.spatial_cov, s.spatial_typ, s.msp, s.energy, s.mahalanobis, s.knn};
-  if (!profile.zeta_file.empty()) values.insert(values.begin() + 1, s.spatial_zeta);
+  std::vector<double> values = {s.spatial_typ, s.spatial, s.spatial_cov, s.msp, s.energy, s.mahalanobis, s.knn};
+  if (!profile.zeta_file.empty()) values.insert(values.begin() + 2, s.spatial_zeta);
   return values;
 }
 
@@ -94,14 +94,14 @@ imaging::MonitorSettings monitor_settings(const Flags& flags) {
 }
 
 // monitor.html shows the scores of the first kTimelineImages images and the region maps of the
-// kSelectedImages images with the largest spatial score.
+// kSelectedImages images with the largest default score (spatial_typ).
 constexpr size_t kTimelineImages = 100000;
 constexpr size_t kSelectedImages = 8;
 
 struct SelectedImage {
-  double spatial;
+  double score;  // spatial_typ
   long image;
-  run::Json json;  // image, label, prediction, spatial, channels, height, width, pixels, maps, top
+  run::Json json;  // image, label, prediction, spatial_typ, channels, height, width, pixels, maps, top
 };
 
 }  // namespace
@@ -170,7 +170,7 @@ int cmd_monitor(int argc, char** argv) {
   std::vector<double> window_sums(detectors.size(), 0.0);
   long window_count = 0, alarms = 0;
   run::Json timeline = run::Json::array(), window_rows = run::Json::array();
-  std::vector<SelectedImage> selected;  // the largest spatial scores so far, largest first
+  std::vector<SelectedImage> selected;  // the largest spatial_typ scores so far, largest first
   const base::Stopwatch clock;
   for (size_t offset = 0; offset < count_all; offset += size_t(batch)) {
     const int count = int(stream->next(size_t(batch), images));
@@ -198,9 +198,9 @@ int cmd_monitor(int argc, char** argv) {
         timeline.push_back(row);
       }
       const auto larger = [](const SelectedImage& a, const SelectedImage& b) {
-        return a.spatial > b.spatial || (a.spatial == b.spatial && a.image < b.image);
+        return a.score > b.score || (a.score == b.score && a.image < b.image);
       };
-      if (selected.size() < kSelectedImages || larger({s.spatial, image, {}}, selected.back())) {
+      if (selected.size() < kSelectedImages || larger({s.spatial_typ, image, {}}, selected.back())) {
         run::Json maps = run::Json::array();
         const std::vector<std::vector<float>> z = monitor.region_z(i);
         for (size_t l = 0; l < profile.layers.size(); ++l) {
@@ -212,11 +212,11 @@ int cmd_monitor(int argc, char** argv) {
         }
         const uint8_t* pixels = images.pixels.data() + size_t(i) * input.image_size();
         run::Json entry = {{"image", image}, {"label", int(labels[size_t(i)])}, {"prediction", s.prediction},
-                           {"spatial", short_number(s.spatial)}, {"channels", input.channels}, {"height", input.height},
+                           {"spatial_typ", short_number(s.spatial_typ)}, {"channels", input.channels}, {"height", input.height},
                            {"width", input.width}, {"pixels", std::vector<int>(pixels, pixels + input.image_size())},
                            {"maps", maps}};
         if (!s.top.empty()) entry["top"] = region_json(profile, boxes, s.top[0].layer, s.top[0].region, 0)["box"];
-        selected.push_back({s.spatial, image, std::move(entry)});
+        selected.push_back({s.spatial_typ, image, std::move(entry)});
         std::sort(selected.begin(), selected.end(), larger);
         if (selected.size() > kSelectedImages) selected.pop_back();
       }

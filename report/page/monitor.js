@@ -65,7 +65,7 @@
   // ---- region maps of a selected image
   const imageSelect = document.getElementById("image");
   D.selected.forEach((s, i) => {
-    const o = el("option", "image " + s.image + " (spatial " + fmt(s.spatial) + ", label " + s.label + ", predicted " + s.prediction + ")");
+    const o = el("option", "image " + s.image + " (spatial_typ " + fmt(s.spatial_typ) + ", label " + s.label + ", predicted " + s.prediction + ")");
     o.value = String(i);
     imageSelect.appendChild(o);
   });
@@ -119,7 +119,7 @@
       f.appendChild(el("figcaption", m.layer + ": max |z| over " + gc + " channel blocks, 0 … " + fmt(zmax)));
       maps.appendChild(f);
     }
-    document.getElementById("image-note").textContent = "the " + D.selected.length + " images with the largest spatial score";
+    document.getElementById("image-note").textContent = "the " + D.selected.length + " images with the largest spatial_typ score (the default)";
   }
   imageSelect.addEventListener("change", drawImage);
   drawImage();

@@ -89,7 +89,27 @@ TEST_F(MonitorCommand, CorruptProfileMonitor) {
   }
   EXPECT_EQ(images, 120);
   EXPECT_EQ(windows, 2);  // 120 images: two full windows of 50
-  EXPECT_NE(base::read_file(path("m1/monitor.html")).find("id=\"monitor-data\""), std::string::npos);
+  // monitor.html: the default score spatial_typ comes first, and the page's images are the 8 with the
+  // largest spatial_typ (the decision rule of README "Monitoring"; spatial ranks these images otherwise).
+  const std::string html = base::read_file(path("m1/monitor.html"));
+  const std::string open = "id=\"monitor-data\">";
+  const size_t begin = html.find(open);
+  ASSERT_NE(begin, std::string::npos);
+  const size_t end = html.find("</script>", begin);
+  const nlohmann::json page = nlohmann::json::parse(html.substr(begin + open.size(), end - begin - open.size()));
+  EXPECT_EQ(page["detectors"][0], "spatial_typ");
+  std::vector<std::pair<double, int>> typ;  // (spatial_typ, image) of every image line
+  std::istringstream again(lines);
+  for (std::string line; std::getline(again, line);) {
+    const nlohmann::json row = nlohmann::json::parse(line);
+    if (!row.contains("window")) typ.push_back({row["scores"]["spatial_typ"].get<double>(), row["image"].get<int>()});
+  }
+  std::sort(typ.begin(), typ.end(), [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+  ASSERT_EQ(page["selected"].size(), 8u);
+  for (size_t k = 0; k < 8; ++k) {
+    EXPECT_EQ(page["selected"][k]["image"], typ[k].second) << "selected image " << k;
+    EXPECT_EQ(page["selected"][k]["spatial_typ"].get<double>(), typ[k].first) << "selected image " << k;
+  }
   // The profile of a.ckpt refused for b.ckpt, nothing written.
   expect_error_naming([&] {
     run(app::cmd_monitor, {path("b.ckpt"), "--profile", path("a.profile"), "--input", "cifar10:" + path("data"), "--out", path("m3")});
