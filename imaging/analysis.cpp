@@ -9,10 +9,10 @@
 #include "base/error.h"
 #include "base/fileio.h"
 #include "base/format.h"
+#include "base/memory.h"
 #include "base/stopwatch.h"
 #include "imaging/eval_stream.h"
 #include "imaging/net_view.h"
-#include "base/memory.h"
 #include "imaging/stage.h"
 #include "run/json.h"
 

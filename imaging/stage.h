@@ -86,7 +86,6 @@ struct StageRegistration {
   static const ::imaging::StageRegistration nnfmri_stage_registration_##Class(      \
       position, []() -> std::unique_ptr<::imaging::Stage> { return std::make_unique<Class>(); })
 
-
 // A fresh instance of every registered stage, in their fixed order.
 std::vector<std::unique_ptr<Stage>> make_stages();
 // The registered stages' names in that order ("grid", "zeta", "tract"): what --stages accepts.

@@ -5,8 +5,8 @@
 #include <string>
 
 #include "base/format.h"
-#include "base/stopwatch.h"
 #include "base/memory.h"
+#include "base/stopwatch.h"
 #include "imaging/stage.h"
 #include "imaging/zeta.h"
 #include "run/layout.h"
