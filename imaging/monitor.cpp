@@ -742,19 +742,22 @@ WindowDrift Monitor::test_window() {
   WindowDrift w;
   w.first = seen_ - window_;
   w.images = window_;
-  std::vector<double> p, distance;
-  std::vector<std::pair<int, int>> where;
+  std::vector<std::pair<int, int>> where;  // the tested regions (block, region), in block then region order
   const int q = profile_.settings.quantiles;
-  for (size_t l = 0; l < profile_.layers.size(); ++l) {
-    const LayerProfile& layer = profile_.layers[l];
-    for (int r = 0; r < layer.grid.count(); ++r) {
-      if (!(layer.sd.data()[r] > kMinRegionSd)) continue;
-      const auto begin = pending_[l].begin() + size_t(r) * size_t(window_);
-      const double d = ks_distance(std::vector<double>(begin, begin + window_), layer.quantiles.data() + size_t(r) * q, q);
-      distance.push_back(d);
-      p.push_back(ks_p_value(d, double(window_), double(profile_.images)));
-      where.push_back({int(l), r});
-    }
+  for (size_t l = 0; l < profile_.layers.size(); ++l)
+    for (int r = 0; r < profile_.layers[l].grid.count(); ++r)
+      if (profile_.layers[l].sd.data()[r] > kMinRegionSd) where.push_back({int(l), r});
+  // Each region's distance and p depend on its window values alone: computed side by side, each into
+  // its own slot, so the same doubles whatever the thread count.
+  const long tested = long(where.size());
+  std::vector<double> p(where.size()), distance(where.size());
+#pragma omp parallel for schedule(static)
+  for (long i = 0; i < tested; ++i) {
+    const auto [l, r] = where[size_t(i)];
+    const LayerProfile& layer = profile_.layers[size_t(l)];
+    const auto begin = pending_[size_t(l)].begin() + size_t(r) * size_t(window_);
+    distance[size_t(i)] = ks_distance(std::vector<double>(begin, begin + window_), layer.quantiles.data() + size_t(r) * q, q);
+    p[size_t(i)] = ks_p_value(distance[size_t(i)], double(window_), double(profile_.images));
   }
   const std::vector<double> adjusted = benjamini_hochberg(p);
   w.tested = int(p.size());
