@@ -82,6 +82,24 @@ std::vector<double> detector_values(const imaging::Profile& profile, const imagi
   return values;
 }
 
+// One image's line of monitor.jsonl, newline included: {"image", "label", "prediction", "scores",
+// "top_regions", "layer_top"} (README "Monitoring").
+std::string image_line(const imaging::Profile& profile, const RegionBoxes& boxes, const std::vector<std::string>& detectors,
+                       const imaging::ImageScores& s, long image, uint8_t label) {
+  run::Json line = {{"image", image}, {"label", int(label)}, {"prediction", s.prediction}};
+  run::Json values = run::Json::object();
+  const std::vector<double> v = detector_values(profile, s);
+  for (size_t d = 0; d < v.size(); ++d) values[detectors[d]] = short_number(v[d]);
+  line["scores"] = values;
+  run::Json top = run::Json::array(), layer_top = run::Json::object();
+  for (const imaging::RegionScore& r : s.top) top.push_back(region_json(profile, boxes, r.layer, r.region, r.z));
+  for (const imaging::RegionScore& r : s.layer_top)
+    layer_top[profile.layers[size_t(r.layer)].name] = region_json(profile, boxes, r.layer, r.region, r.z);
+  line["top_regions"] = top;
+  line["layer_top"] = layer_top;
+  return base::json_text(line, -1) + "\n";
+}
+
 imaging::MonitorSettings monitor_settings(const Flags& flags) {
   imaging::MonitorSettings settings;
   settings.grid.grid = run::parse_grid_spec(flags.text("--grid"), "--grid");
@@ -171,27 +189,26 @@ int cmd_monitor(int argc, char** argv) {
   long window_count = 0, alarms = 0;
   run::Json timeline = run::Json::array(), window_rows = run::Json::array();
   std::vector<SelectedImage> selected;  // the largest spatial_typ scores so far, largest first
+  std::vector<std::string> image_lines;  // (batch) the JSON line of each image of the batch
   const base::Stopwatch clock;
   for (size_t offset = 0; offset < count_all; offset += size_t(batch)) {
     const int count = int(stream->next(size_t(batch), images));
     nn::make_batch(*ck.net, images.view(), index.data(), count, nullptr, 0, 0, 0, x, labels);
     monitor.score_batch(x, scores, windows);
+    // Each image's line depends on that image alone: the lines are formatted side by side, each into
+    // its own slot; the window sums, the timeline and the selected images, which depend on the order,
+    // stay in the loop below (the same bytes whatever the thread count).
+    image_lines.resize(size_t(count));
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < count; ++i)
+      image_lines[size_t(i)] = image_line(profile, boxes, detectors, scores[size_t(i)], long(offset) + i, labels[size_t(i)]);
     std::string text;
     size_t next_window = 0;
     for (int i = 0; i < count; ++i) {
       const imaging::ImageScores& s = scores[size_t(i)];
       const long image = long(offset) + i;
-      run::Json line = {{"image", image}, {"label", int(labels[size_t(i)])}, {"prediction", s.prediction}};
-      run::Json values = run::Json::object();
       const std::vector<double> v = detector_values(profile, s);
-      for (size_t d = 0; d < v.size(); ++d) values[detectors[d]] = short_number(v[d]), window_sums[d] += v[d];
-      line["scores"] = values;
-      run::Json top = run::Json::array(), layer_top = run::Json::object();
-      for (const imaging::RegionScore& r : s.top) top.push_back(region_json(profile, boxes, r.layer, r.region, r.z));
-      for (const imaging::RegionScore& r : s.layer_top)
-        layer_top[profile.layers[size_t(r.layer)].name] = region_json(profile, boxes, r.layer, r.region, r.z);
-      line["top_regions"] = top;
-      line["layer_top"] = layer_top;
+      for (size_t d = 0; d < v.size(); ++d) window_sums[d] += v[d];
       if (size_t(image) < kTimelineImages) {
         run::Json row = run::Json::array();
         for (const double value : v) row.push_back(short_number(value));
@@ -220,7 +237,7 @@ int cmd_monitor(int argc, char** argv) {
         std::sort(selected.begin(), selected.end(), larger);
         if (selected.size() > kSelectedImages) selected.pop_back();
       }
-      text += base::json_text(line, -1) + "\n";
+      text += image_lines[size_t(i)];
       ++window_count;
       if (next_window < windows.size() && windows[next_window].first + windows[next_window].images == image + 1) {
         const imaging::WindowDrift& w = windows[next_window++];
