@@ -116,11 +116,36 @@ imaging::MonitorSettings monitor_settings(const Flags& flags) {
 constexpr size_t kTimelineImages = 100000;
 constexpr size_t kSelectedImages = 8;
 
+// What the page shows of one selected image, kept as numbers: its JSON (selected_json) is built for
+// the kSelectedImages that remain at the end only, not for every image that entered the list early on.
 struct SelectedImage {
   double score;  // spatial_typ
   long image;
-  run::Json json;  // image, label, prediction, spatial_typ, channels, height, width, pixels, maps, top
+  int label = 0, prediction = 0;
+  std::vector<uint8_t> pixels;              // (channels, height, width) the input image
+  std::vector<std::vector<float>> z;        // per profile block, z_g of every region (Monitor::region_z)
+  std::optional<imaging::RegionScore> top;  // the most abnormal region, when the image has one
 };
+
+// {image, label, prediction, spatial_typ, channels, height, width, pixels, maps, top}: monitor.html's
+// entry of a selected image; maps = the z of every block with rows and columns.
+run::Json selected_json(const imaging::Profile& profile, const RegionBoxes& boxes, const datasets::Dataset& input,
+                        const SelectedImage& image) {
+  run::Json maps = run::Json::array();
+  for (size_t l = 0; l < profile.layers.size(); ++l) {
+    const run::RegionGrid& grid = profile.layers[l].grid;
+    if (grid.height < 2) continue;  // the map of a block without rows and columns shows nothing
+    run::Json values = run::Json::array();
+    for (const float value : image.z[l]) values.push_back(short_number(value));
+    maps.push_back({{"layer", profile.layers[l].name}, {"grid", {grid.gh, grid.gw, grid.gc}}, {"z", values}});
+  }
+  run::Json entry = {{"image", image.image}, {"label", image.label}, {"prediction", image.prediction},
+                     {"spatial_typ", short_number(image.score)}, {"channels", input.channels}, {"height", input.height},
+                     {"width", input.width}, {"pixels", std::vector<int>(image.pixels.begin(), image.pixels.end())},
+                     {"maps", maps}};
+  if (image.top) entry["top"] = region_json(profile, boxes, image.top->layer, image.top->region, 0)["box"];
+  return entry;
+}
 
 }  // namespace
 
@@ -214,26 +239,16 @@ int cmd_monitor(int argc, char** argv) {
         for (const double value : v) row.push_back(short_number(value));
         timeline.push_back(row);
       }
-      const auto larger = [](const SelectedImage& a, const SelectedImage& b) {
-        return a.score > b.score || (a.score == b.score && a.image < b.image);
+      const auto comes_before = [](double score, long at, const SelectedImage& b) {  // larger score, then earlier image
+        return score > b.score || (score == b.score && at < b.image);
       };
-      if (selected.size() < kSelectedImages || larger({s.spatial_typ, image, {}}, selected.back())) {
-        run::Json maps = run::Json::array();
-        const std::vector<std::vector<float>> z = monitor.region_z(i);
-        for (size_t l = 0; l < profile.layers.size(); ++l) {
-          const run::RegionGrid& grid = profile.layers[l].grid;
-          if (grid.height < 2) continue;  // the map of a block without rows and columns shows nothing
-          run::Json values = run::Json::array();
-          for (const float value : z[l]) values.push_back(short_number(value));
-          maps.push_back({{"layer", profile.layers[l].name}, {"grid", {grid.gh, grid.gw, grid.gc}}, {"z", values}});
-        }
+      const auto larger = [&](const SelectedImage& a, const SelectedImage& b) { return comes_before(a.score, a.image, b); };
+      if (selected.size() < kSelectedImages || comes_before(s.spatial_typ, image, selected.back())) {
         const uint8_t* pixels = images.pixels.data() + size_t(i) * input.image_size();
-        run::Json entry = {{"image", image}, {"label", int(labels[size_t(i)])}, {"prediction", s.prediction},
-                           {"spatial_typ", short_number(s.spatial_typ)}, {"channels", input.channels}, {"height", input.height},
-                           {"width", input.width}, {"pixels", std::vector<int>(pixels, pixels + input.image_size())},
-                           {"maps", maps}};
-        if (!s.top.empty()) entry["top"] = region_json(profile, boxes, s.top[0].layer, s.top[0].region, 0)["box"];
-        selected.push_back({s.spatial_typ, image, std::move(entry)});
+        SelectedImage entry{s.spatial_typ, image, int(labels[size_t(i)]), s.prediction,
+                            std::vector<uint8_t>(pixels, pixels + input.image_size()), monitor.region_z(i), std::nullopt};
+        if (!s.top.empty()) entry.top = s.top[0];
+        selected.push_back(std::move(entry));
         std::sort(selected.begin(), selected.end(), larger);
         if (selected.size() > kSelectedImages) selected.pop_back();
       }
@@ -280,7 +295,7 @@ int cmd_monitor(int argc, char** argv) {
                     {"detectors", detectors},
                     {"scores", timeline}, {"scores_cut", count_all > kTimelineImages}, {"windows", window_rows}};
   page["selected"] = run::Json::array();
-  for (const SelectedImage& image : selected) page["selected"].push_back(image.json);
+  for (const SelectedImage& image : selected) page["selected"].push_back(selected_json(profile, boxes, input, image));
   base::write_file_atomic(out + "/monitor.html", report::monitor_page_html(report::script_safe_json(base::json_text(page, -1))));
   lines.commit();
   std::printf("monitor: %zu images, %ld full windows of %ld, %ld alarms; %.0f images/s (%d threads); wrote %s/monitor.jsonl and monitor.html\n",
