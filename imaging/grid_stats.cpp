@@ -26,26 +26,17 @@ struct ImageRegionStats {
   uint32_t active;
 };
 
-// For one image x and every region g of the grid, in two passes over its units:
-//   m_g(x) = (1/|N_g|) Σ_{u∈g} |a_u(x)|,   μ_g(x) = (1/|N_g|) Σ_{u∈g} a_u(x),
-//   v_g(x) = (1/|N_g|) Σ_{u∈g} (a_u(x) − μ_g(x))²,   active = #{u ∈ g : |a_u(x)| > kActiveThreshold}.
-// Each pass is one sweep over the sample (C, H, W) in memory order.  Along a row of a channel the gw
-// column cells are summed side by side (lanes j, vectorised): step t adds unit t of every cell, read
-// at column at[t][j] = begin_j + t.  A cell narrower than the widest adds nothing at the steps past
-// its width: its lane reads a 0 placed after a copy of the row (+0 leaves a sum as it was and counts
-// no active unit) and its squared deviation is multiplied by 0.  The units of region g are still added
-// in (c, h, w) order, one after the other, from 0: every sum is the same double, to the bit, as a loop
-// over g's units alone.  stats: (grid.count()), written.
-// even_region_stats<W, GW> is the same computation for an even grid of GW column cells of W columns
-// each (width = W·GW: 32/8 = 4, 16/8 = 2, 8/8 = 1 and 4/4 = 1 under the default grid 8x8x4), W and GW
-// known at compile time, GW a multiple of 4: region band by band, (k0, i0), the GW cells of the band
-// side by side in vector lanes (4 cells a vector), each cell's sums kept in registers over its channels
-// c and rows h in that order and, within a row, its W units from the left — the same units in the same
-// (c, h, w) order from 0 as the general sweep, the same operations (a squared deviation added with one
-// rounding, fused, on a target with FMA — where the compiler fuses the sweep's d·d + s — else two), so
-// the same doubles to the bit (tests/imaging/test_grid_stats.cpp compares both kernels against a per-region loop).  The squared
-// deviations read the band again while it is in cache.  No lookup table, no copied row, no heap buffer:
-// the general sweep's gathers and per-row set-up dominated on these short rows (8 to 32 units).
+// even_region_stats<W, GW> is image_region_stats's computation (below) for an even grid of GW column
+// cells of W columns each (width = W·GW: 32/8 = 4, 16/8 = 2, 8/8 = 1 and 4/4 = 1 under the default grid
+// 8x8x4), W and GW known at compile time, GW a multiple of 4: region band by band, (k0, i0), the GW
+// cells of the band side by side in vector lanes (4 cells a vector), each cell's sums kept in registers
+// over its channels c and rows h in that order and, within a row, its W units from the left — the same
+// units in the same (c, h, w) order from 0 as the general sweep, the same operations (a squared
+// deviation added with one rounding, fused, on a target with FMA — where the compiler fuses the sweep's
+// d·d + s — else two), so the same doubles to the bit (tests/imaging/test_grid_stats.cpp compares both
+// kernels against a per-region loop).  The squared deviations read the band again while it is in
+// cache.  No lookup table, no copied row, no heap buffer: the general sweep's gathers and per-row
+// set-up dominated on these short rows (8 to 32 units).
 using Doubles4 = double __attribute__((vector_size(32)));  // 4 cells' running sums
 using Floats4 = float __attribute__((vector_size(16)));    // 4 cells' unit t of one row
 using Counts4 = int64_t __attribute__((vector_size(32)));  // 4 cells' active counts (−1 per active unit)
@@ -131,6 +122,17 @@ bool even_region_stats_for(const run::RegionGrid& grid, const float* sample, Ima
   }
 }
 
+// For one image x and every region g of the grid, in two passes over its units:
+//   m_g(x) = (1/|N_g|) Σ_{u∈g} |a_u(x)|,   μ_g(x) = (1/|N_g|) Σ_{u∈g} a_u(x),
+//   v_g(x) = (1/|N_g|) Σ_{u∈g} (a_u(x) − μ_g(x))²,   active = #{u ∈ g : |a_u(x)| > kActiveThreshold}.
+// Each pass is one sweep over the sample (C, H, W) in memory order.  Along a row of a channel the gw
+// column cells are summed side by side (lanes j, vectorised): step t adds unit t of every cell, read
+// at column at[t][j] = begin_j + t.  A cell narrower than the widest adds nothing at the steps past
+// its width: its lane reads a 0 placed after a copy of the row (+0 leaves a sum as it was and counts
+// no active unit) and its squared deviation is multiplied by 0.  The units of region g are still added
+// in (c, h, w) order, one after the other, from 0: every sum is the same double, to the bit, as a loop
+// over g's units alone.  stats: (grid.count()), written.
+// An even grid with 4 or 8 column cells of 1, 2, 4 or 8 columns is taken by even_region_stats (above).
 void image_region_stats(const run::RegionGrid& grid, const float* sample, ImageRegionStats* stats) {
   if (even_region_stats_for(grid, sample, stats)) return;
   const int gw = grid.gw, lanes_per_row = grid.gh * gw;  // accumulators: slot (k0·gh + i0)·gw + j0
