@@ -723,14 +723,20 @@ void Monitor::score_batch(const nn::Tensor& x, std::vector<ImageScores>& scores,
       scores[size_t(i)].spatial_cov = cov_total[size_t(i)] / cov_layers;
       scores[size_t(i)].spatial_typ = typ_total[size_t(i)] / cov_layers;
     }
-  // The window: φ in image order; a full window is tested at once.
-  for (int i = 0; i < count; ++i) {
+  // The window: φ in image order; a full window is tested at once.  The images up to the window's end
+  // (or the batch's) are copied in one step, block by block, each region's run of images into its own
+  // row of pending_ (the threads write disjoint rows: the same values as one image at a time).
+  for (int i = 0; i < count;) {
+    const int run = int(std::min<long>(long(count - i), window_ - pending_images_));
     for (size_t l = 0; l < profile_.layers.size(); ++l) {
       const int regions = profile_.layers[l].grid.count();
+      const float* phi = phi_[l].data() + size_t(i) * size_t(regions);
+      double* rows = pending_[l].data() + size_t(pending_images_);
+#pragma omp parallel for schedule(static) if (size_t(regions) * size_t(run) >= (size_t(1) << 14))
       for (int r = 0; r < regions; ++r)
-        pending_[l][size_t(r) * size_t(window_) + size_t(pending_images_)] = phi_[l][size_t(i) * regions + r];
+        for (int k = 0; k < run; ++k) rows[size_t(r) * size_t(window_) + size_t(k)] = phi[size_t(k) * size_t(regions) + r];
     }
-    ++pending_images_, ++seen_;
+    i += run, pending_images_ += run, seen_ += run;
     if (pending_images_ == window_) {
       windows.push_back(test_window());
       pending_images_ = 0;
