@@ -82,6 +82,24 @@ std::vector<double> detector_values(const imaging::Profile& profile, const imagi
   return values;
 }
 
+// One image's line of monitor.jsonl, newline included: {"image", "label", "prediction", "scores",
+// "top_regions", "layer_top"} (README "Monitoring").
+std::string image_line(const imaging::Profile& profile, const RegionBoxes& boxes, const std::vector<std::string>& detectors,
+                       const imaging::ImageScores& s, long image, uint8_t label) {
+  run::Json line = {{"image", image}, {"label", int(label)}, {"prediction", s.prediction}};
+  run::Json values = run::Json::object();
+  const std::vector<double> v = detector_values(profile, s);
+  for (size_t d = 0; d < v.size(); ++d) values[detectors[d]] = short_number(v[d]);
+  line["scores"] = values;
+  run::Json top = run::Json::array(), layer_top = run::Json::object();
+  for (const imaging::RegionScore& r : s.top) top.push_back(region_json(profile, boxes, r.layer, r.region, r.z));
+  for (const imaging::RegionScore& r : s.layer_top)
+    layer_top[profile.layers[size_t(r.layer)].name] = region_json(profile, boxes, r.layer, r.region, r.z);
+  line["top_regions"] = top;
+  line["layer_top"] = layer_top;
+  return base::json_text(line, -1) + "\n";
+}
+
 imaging::MonitorSettings monitor_settings(const Flags& flags) {
   imaging::MonitorSettings settings;
   settings.grid.grid = run::parse_grid_spec(flags.text("--grid"), "--grid");
@@ -98,11 +116,36 @@ imaging::MonitorSettings monitor_settings(const Flags& flags) {
 constexpr size_t kTimelineImages = 100000;
 constexpr size_t kSelectedImages = 8;
 
+// What the page shows of one selected image, kept as numbers: its JSON (selected_json) is built for
+// the kSelectedImages that remain at the end only, not for every image that entered the list early on.
 struct SelectedImage {
   double score;  // spatial_typ
   long image;
-  run::Json json;  // image, label, prediction, spatial_typ, channels, height, width, pixels, maps, top
+  int label = 0, prediction = 0;
+  std::vector<uint8_t> pixels;              // (channels, height, width) the input image
+  std::vector<std::vector<float>> z;        // per profile block, z_g of every region (Monitor::region_z)
+  std::optional<imaging::RegionScore> top;  // the most abnormal region, when the image has one
 };
+
+// {image, label, prediction, spatial_typ, channels, height, width, pixels, maps, top}: monitor.html's
+// entry of a selected image; maps = the z of every block with rows and columns.
+run::Json selected_json(const imaging::Profile& profile, const RegionBoxes& boxes, const datasets::Dataset& input,
+                        const SelectedImage& image) {
+  run::Json maps = run::Json::array();
+  for (size_t l = 0; l < profile.layers.size(); ++l) {
+    const run::RegionGrid& grid = profile.layers[l].grid;
+    if (grid.height < 2) continue;  // the map of a block without rows and columns shows nothing
+    run::Json values = run::Json::array();
+    for (const float value : image.z[l]) values.push_back(short_number(value));
+    maps.push_back({{"layer", profile.layers[l].name}, {"grid", {grid.gh, grid.gw, grid.gc}}, {"z", values}});
+  }
+  run::Json entry = {{"image", image.image}, {"label", image.label}, {"prediction", image.prediction},
+                     {"spatial_typ", short_number(image.score)}, {"channels", input.channels}, {"height", input.height},
+                     {"width", input.width}, {"pixels", std::vector<int>(image.pixels.begin(), image.pixels.end())},
+                     {"maps", maps}};
+  if (image.top) entry["top"] = region_json(profile, boxes, image.top->layer, image.top->region, 0)["box"];
+  return entry;
+}
 
 }  // namespace
 
@@ -171,56 +214,45 @@ int cmd_monitor(int argc, char** argv) {
   long window_count = 0, alarms = 0;
   run::Json timeline = run::Json::array(), window_rows = run::Json::array();
   std::vector<SelectedImage> selected;  // the largest spatial_typ scores so far, largest first
+  std::vector<std::string> image_lines;  // (batch) the JSON line of each image of the batch
   const base::Stopwatch clock;
   for (size_t offset = 0; offset < count_all; offset += size_t(batch)) {
     const int count = int(stream->next(size_t(batch), images));
     nn::make_batch(*ck.net, images.view(), index.data(), count, nullptr, 0, 0, 0, x, labels);
     monitor.score_batch(x, scores, windows);
+    // Each image's line depends on that image alone: the lines are formatted side by side, each into
+    // its own slot; the window sums, the timeline and the selected images, which depend on the order,
+    // stay in the loop below (the same bytes whatever the thread count).
+    image_lines.resize(size_t(count));
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < count; ++i)
+      image_lines[size_t(i)] = image_line(profile, boxes, detectors, scores[size_t(i)], long(offset) + i, labels[size_t(i)]);
     std::string text;
     size_t next_window = 0;
     for (int i = 0; i < count; ++i) {
       const imaging::ImageScores& s = scores[size_t(i)];
       const long image = long(offset) + i;
-      run::Json line = {{"image", image}, {"label", int(labels[size_t(i)])}, {"prediction", s.prediction}};
-      run::Json values = run::Json::object();
       const std::vector<double> v = detector_values(profile, s);
-      for (size_t d = 0; d < v.size(); ++d) values[detectors[d]] = short_number(v[d]), window_sums[d] += v[d];
-      line["scores"] = values;
-      run::Json top = run::Json::array(), layer_top = run::Json::object();
-      for (const imaging::RegionScore& r : s.top) top.push_back(region_json(profile, boxes, r.layer, r.region, r.z));
-      for (const imaging::RegionScore& r : s.layer_top)
-        layer_top[profile.layers[size_t(r.layer)].name] = region_json(profile, boxes, r.layer, r.region, r.z);
-      line["top_regions"] = top;
-      line["layer_top"] = layer_top;
+      for (size_t d = 0; d < v.size(); ++d) window_sums[d] += v[d];
       if (size_t(image) < kTimelineImages) {
         run::Json row = run::Json::array();
         for (const double value : v) row.push_back(short_number(value));
         timeline.push_back(row);
       }
-      const auto larger = [](const SelectedImage& a, const SelectedImage& b) {
-        return a.score > b.score || (a.score == b.score && a.image < b.image);
+      const auto comes_before = [](double score, long at, const SelectedImage& b) {  // larger score, then earlier image
+        return score > b.score || (score == b.score && at < b.image);
       };
-      if (selected.size() < kSelectedImages || larger({s.spatial_typ, image, {}}, selected.back())) {
-        run::Json maps = run::Json::array();
-        const std::vector<std::vector<float>> z = monitor.region_z(i);
-        for (size_t l = 0; l < profile.layers.size(); ++l) {
-          const run::RegionGrid& grid = profile.layers[l].grid;
-          if (grid.height < 2) continue;  // the map of a block without rows and columns shows nothing
-          run::Json values = run::Json::array();
-          for (const float value : z[l]) values.push_back(short_number(value));
-          maps.push_back({{"layer", profile.layers[l].name}, {"grid", {grid.gh, grid.gw, grid.gc}}, {"z", values}});
-        }
+      const auto larger = [&](const SelectedImage& a, const SelectedImage& b) { return comes_before(a.score, a.image, b); };
+      if (selected.size() < kSelectedImages || comes_before(s.spatial_typ, image, selected.back())) {
         const uint8_t* pixels = images.pixels.data() + size_t(i) * input.image_size();
-        run::Json entry = {{"image", image}, {"label", int(labels[size_t(i)])}, {"prediction", s.prediction},
-                           {"spatial_typ", short_number(s.spatial_typ)}, {"channels", input.channels}, {"height", input.height},
-                           {"width", input.width}, {"pixels", std::vector<int>(pixels, pixels + input.image_size())},
-                           {"maps", maps}};
-        if (!s.top.empty()) entry["top"] = region_json(profile, boxes, s.top[0].layer, s.top[0].region, 0)["box"];
-        selected.push_back({s.spatial_typ, image, std::move(entry)});
+        SelectedImage entry{s.spatial_typ, image, int(labels[size_t(i)]), s.prediction,
+                            std::vector<uint8_t>(pixels, pixels + input.image_size()), monitor.region_z(i), std::nullopt};
+        if (!s.top.empty()) entry.top = s.top[0];
+        selected.push_back(std::move(entry));
         std::sort(selected.begin(), selected.end(), larger);
         if (selected.size() > kSelectedImages) selected.pop_back();
       }
-      text += base::json_text(line, -1) + "\n";
+      text += image_lines[size_t(i)];
       ++window_count;
       if (next_window < windows.size() && windows[next_window].first + windows[next_window].images == image + 1) {
         const imaging::WindowDrift& w = windows[next_window++];
@@ -263,7 +295,7 @@ int cmd_monitor(int argc, char** argv) {
                     {"detectors", detectors},
                     {"scores", timeline}, {"scores_cut", count_all > kTimelineImages}, {"windows", window_rows}};
   page["selected"] = run::Json::array();
-  for (const SelectedImage& image : selected) page["selected"].push_back(image.json);
+  for (const SelectedImage& image : selected) page["selected"].push_back(selected_json(profile, boxes, input, image));
   base::write_file_atomic(out + "/monitor.html", report::monitor_page_html(report::script_safe_json(base::json_text(page, -1))));
   lines.commit();
   std::printf("monitor: %zu images, %ld full windows of %ld, %ld alarms; %.0f images/s (%d threads); wrote %s/monitor.jsonl and monitor.html\n",

@@ -723,14 +723,20 @@ void Monitor::score_batch(const nn::Tensor& x, std::vector<ImageScores>& scores,
       scores[size_t(i)].spatial_cov = cov_total[size_t(i)] / cov_layers;
       scores[size_t(i)].spatial_typ = typ_total[size_t(i)] / cov_layers;
     }
-  // The window: φ in image order; a full window is tested at once.
-  for (int i = 0; i < count; ++i) {
+  // The window: φ in image order; a full window is tested at once.  The images up to the window's end
+  // (or the batch's) are copied in one step, block by block, each region's run of images into its own
+  // row of pending_ (the threads write disjoint rows: the same values as one image at a time).
+  for (int i = 0; i < count;) {
+    const int run = int(std::min<long>(long(count - i), window_ - pending_images_));
     for (size_t l = 0; l < profile_.layers.size(); ++l) {
       const int regions = profile_.layers[l].grid.count();
+      const float* phi = phi_[l].data() + size_t(i) * size_t(regions);
+      double* rows = pending_[l].data() + size_t(pending_images_);
+#pragma omp parallel for schedule(static) if (size_t(regions) * size_t(run) >= (size_t(1) << 14))
       for (int r = 0; r < regions; ++r)
-        pending_[l][size_t(r) * size_t(window_) + size_t(pending_images_)] = phi_[l][size_t(i) * regions + r];
+        for (int k = 0; k < run; ++k) rows[size_t(r) * size_t(window_) + size_t(k)] = phi[size_t(k) * size_t(regions) + r];
     }
-    ++pending_images_, ++seen_;
+    i += run, pending_images_ += run, seen_ += run;
     if (pending_images_ == window_) {
       windows.push_back(test_window());
       pending_images_ = 0;
@@ -742,19 +748,22 @@ WindowDrift Monitor::test_window() {
   WindowDrift w;
   w.first = seen_ - window_;
   w.images = window_;
-  std::vector<double> p, distance;
-  std::vector<std::pair<int, int>> where;
+  std::vector<std::pair<int, int>> where;  // the tested regions (block, region), in block then region order
   const int q = profile_.settings.quantiles;
-  for (size_t l = 0; l < profile_.layers.size(); ++l) {
-    const LayerProfile& layer = profile_.layers[l];
-    for (int r = 0; r < layer.grid.count(); ++r) {
-      if (!(layer.sd.data()[r] > kMinRegionSd)) continue;
-      const auto begin = pending_[l].begin() + size_t(r) * size_t(window_);
-      const double d = ks_distance(std::vector<double>(begin, begin + window_), layer.quantiles.data() + size_t(r) * q, q);
-      distance.push_back(d);
-      p.push_back(ks_p_value(d, double(window_), double(profile_.images)));
-      where.push_back({int(l), r});
-    }
+  for (size_t l = 0; l < profile_.layers.size(); ++l)
+    for (int r = 0; r < profile_.layers[l].grid.count(); ++r)
+      if (profile_.layers[l].sd.data()[r] > kMinRegionSd) where.push_back({int(l), r});
+  // Each region's distance and p depend on its window values alone: computed side by side, each into
+  // its own slot, so the same doubles whatever the thread count.
+  const long tested = long(where.size());
+  std::vector<double> p(where.size()), distance(where.size());
+#pragma omp parallel for schedule(static)
+  for (long i = 0; i < tested; ++i) {
+    const auto [l, r] = where[size_t(i)];
+    const LayerProfile& layer = profile_.layers[size_t(l)];
+    const auto begin = pending_[size_t(l)].begin() + size_t(r) * size_t(window_);
+    distance[size_t(i)] = ks_distance(std::vector<double>(begin, begin + window_), layer.quantiles.data() + size_t(r) * q, q);
+    p[size_t(i)] = ks_p_value(distance[size_t(i)], double(window_), double(profile_.images));
   }
   const std::vector<double> adjusted = benjamini_hochberg(p);
   w.tested = int(p.size());

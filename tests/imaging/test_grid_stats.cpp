@@ -248,6 +248,65 @@ TEST(GridStats, ImagePhiSweepEqualsThePerRegionDefinitionBitForBit) {
   }
 }
 
+// The even-grid kernel (width = W·GW, W in {1, 2, 4, 8}, GW in {4, 8}) and the general sweep (any other
+// cut) against the per-region definition: mean_abs, variance, active_fraction and φ of one image, to
+// the bit.  Values mix signs, exact zeros, -0 and magnitudes either side of the activity threshold 1e-6.
+// Both kernels add a squared deviation as d·d + s, which the compiler fuses into one multiply-add where
+// the target has one (-march=native, GCC's default -ffp-contract=fast): the definition rounds the same.
+TEST(GridStats, EvenAndGeneralKernelsEqualThePerRegionDefinitionBitForBit) {
+  struct Case {
+    int c, h, w;
+    run::GridSpec spec;
+  };
+  const Case cases[] = {
+      {32, 32, 32, {8, 8, 4}},  {32, 16, 16, {8, 8, 4}}, {64, 8, 8, {8, 8, 4}},  {128, 4, 4, {4, 4, 4}},  // W = 4, 2, 1, 1
+      {12, 9, 64, {3, 8, 5}},   {7, 5, 16, {2, 2, 3}},   {9, 6, 8, {4, 1, 2}},   {256, 1, 1, {1, 1, 4}},  // W = 8; GW = 2, 1
+      {6, 7, 24, {3, 8, 4}},    {5, 6, 64, {2, 16, 2}},  {10, 7, 5, {3, 2, 4}},  {5, 11, 13, {4, 3, 2}}};  // general
+  nn::Rng rng(29);
+  for (const Case& k : cases) {
+    const run::RegionGrid grid(k.h, k.w, k.c, k.spec);
+    std::vector<float> sample(size_t(k.c) * k.h * k.w);
+    for (float& a : sample) {
+      switch (rng.below(6)) {
+        case 0: a = 0.f; break;
+        case 1: a = -0.f; break;
+        case 2: a = (rng.below(2) ? 1.f : -1.f) * float(rng.below(3) + 1) * 5e-7f; break;  // 5e-7, 1e-6, 1.5e-6
+        default: a = float(rng.below(1 << 20)) / 4096.f - 128.f;
+      }
+    }
+    GridSettings settings;
+    settings.grid = k.spec;
+    const LayerGridStats s = accumulate(sample, 1, k.c, k.h, k.w, settings, 1, {0}, 1);
+    ASSERT_EQ(s.regions.size(), size_t(grid.count()));
+    for (int r = 0; r < grid.count(); ++r) {
+      int i0, j0, k0;
+      grid.coords(r, i0, j0, k0);
+      double sum_abs = 0, sum = 0, squares = 0;
+      long active = 0;
+      const auto units = [&](auto&& f) {
+        for (int c = grid.chans(k0).begin; c < grid.chans(k0).end; ++c)
+          for (int h = grid.rows(i0).begin; h < grid.rows(i0).end; ++h)
+            for (int w = grid.cols(j0).begin; w < grid.cols(j0).end; ++w) f(sample[(size_t(c) * k.h + h) * k.w + w]);
+      };
+      units([&](float a) { sum_abs += std::fabs(double(a)), sum += a, active += std::fabs(double(a)) > imaging::kActiveThreshold; });
+      const double n = grid.units(r), mean = sum / n;
+      units([&](float a) {
+        const double d = a - mean;
+#ifdef __FMA__
+        squares = std::fma(d, d, squares);
+#else
+        squares += d * d;
+#endif
+      });
+      const std::string where = std::to_string(k.c) + "x" + std::to_string(k.h) + "x" + std::to_string(k.w) + " " + grid.key(r);
+      ASSERT_EQ(s.regions[size_t(r)].mean_abs, sum_abs / n) << where;
+      ASSERT_EQ(s.regions[size_t(r)].variance, squares / n) << where;
+      ASSERT_EQ(s.regions[size_t(r)].active_fraction, double(active) / (double(grid.units(r)) * 1.0)) << where;
+      ASSERT_EQ(s.regions[size_t(r)].density, sum_abs / n + settings.lambda * std::log(squares / n + settings.epsilon)) << where;
+    }
+  }
+}
+
 TEST(GridStats, SilentRegionsAreDeadAndLowerCoverage) {
   // 1×1×8 layer (an fc of 8 units), grid 1x1x4: units 0-1, 2-3, 4-5, 6-7.  40 images.
   // Units 2-3 are never active; units 4-5 are active on 1 of 40 images each (2.5% < 5%).

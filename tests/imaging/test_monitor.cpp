@@ -337,6 +337,62 @@ TEST_F(Monitor, CleanWindowsDoNotAlarmAShiftedStreamDoes) {
   }
 }
 
+// Each window's KS distance and p are those of its own images' φ against the region's sketch, when the
+// windows end inside a batch and a batch ends inside a window (the open window is filled a run of
+// images at a time, and the regions are tested side by side): φ recomputed here from a second forward
+// of the same batches (the same activations), as float like the monitor keeps it, to the bit.
+TEST_F(Monitor, WindowDistancesAreTheKsOfTheWindowsOwnPhiAcrossBatches) {
+  nn::Network n = net();
+  const datasets::Dataset fit = images(600, 1);
+  const imaging::Profile p = imaging::fit_profile(n, fit.view(), 600, 64, settings(), "x", {});
+  datasets::Dataset stream = images(330, 3);
+  datasets::corrupt_dataset(stream, datasets::CorruptionKind::contrast, 3, 1, 0);
+  const long window = 70;  // 4 windows ending at images 69, 139, 209, 279; batches of 64
+  imaging::Monitor monitor(p, n, window, 0.01);
+  std::vector<std::vector<std::vector<double>>> phi(p.layers.size());  // [block][region]: φ in image order
+  for (size_t l = 0; l < p.layers.size(); ++l) phi[l].resize(size_t(p.layers[l].grid.count()));
+  const nn::LabeledImages view = stream.view();
+  std::vector<uint32_t> index(view.count);
+  for (size_t i = 0; i < index.size(); ++i) index[i] = uint32_t(i);
+  nn::Tensor x;
+  std::vector<uint8_t> y;
+  std::vector<imaging::ImageScores> scores;
+  std::vector<imaging::WindowDrift> windows, all;
+  for (size_t offset = 0; offset < view.count; offset += 64) {
+    const int count = int(std::min<size_t>(64, view.count - offset));
+    nn::make_batch(n, view, index.data() + offset, count, nullptr, 0, 0, 0, x, y);
+    monitor.score_batch(x, scores, windows);
+    all.insert(all.end(), windows.begin(), windows.end());
+    const nn::Probe probe = [&](const nn::BlockView& v) {
+      const run::RegionGrid& grid = p.layers[size_t(v.index)].grid;
+      const size_t sample = size_t(grid.channels) * grid.height * grid.width;
+      std::vector<double> values(size_t(grid.count()));
+      for (int i = 0; i < count; ++i) {
+        imaging::image_phi(grid, v.a.data() + size_t(i) * sample, p.settings.grid.lambda, p.settings.grid.epsilon, values.data());
+        for (int r = 0; r < grid.count(); ++r) phi[size_t(v.index)][size_t(r)].push_back(double(float(values[size_t(r)])));
+      }
+    };
+    n.forward(x, false, &probe);
+  }
+  ASSERT_EQ(all.size(), 4u);
+  const int q = p.settings.quantiles;
+  int compared = 0;
+  for (size_t k = 0; k < all.size(); ++k) {
+    ASSERT_EQ(all[k].first, long(k) * window);
+    ASSERT_EQ(all[k].top.size(), size_t(imaging::kTopRegions));
+    for (const imaging::WindowDrift::Region& g : all[k].top) {
+      const std::vector<double>& values = phi[size_t(g.layer)][size_t(g.region)];
+      const std::vector<double> own(values.begin() + all[k].first, values.begin() + all[k].first + window);
+      const double d = imaging::ks_distance(own, p.layers[size_t(g.layer)].quantiles.data() + size_t(g.region) * q, q);
+      ASSERT_EQ(g.distance, d) << "window " << k << " block " << g.layer << " region " << g.region;
+      ASSERT_EQ(g.p, imaging::ks_p_value(d, double(window), double(p.images)));
+      ++compared;
+    }
+  }
+  EXPECT_EQ(compared, 4 * imaging::kTopRegions);
+  EXPECT_GT(all[0].top[0].distance, 0.2);  // the shift is seen: not a comparison of zeros
+}
+
 // A zeta.json for the profile's blocks: |shapley| of region r of block l is weight(l, r).
 template <class Weight>
 base::Json zeta_file(const imaging::Profile& p, int epoch, Weight weight) {
