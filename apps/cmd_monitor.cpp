@@ -83,12 +83,11 @@ std::vector<double> detector_values(const imaging::Profile& profile, const imagi
 }
 
 // One image's line of monitor.jsonl, newline included: {"image", "label", "prediction", "scores",
-// "top_regions", "layer_top"} (README "Monitoring").
+// "top_regions", "layer_top"} (README "Monitoring"); v = detector_values(profile, s).
 std::string image_line(const imaging::Profile& profile, const RegionBoxes& boxes, const std::vector<std::string>& detectors,
-                       const imaging::ImageScores& s, long image, uint8_t label) {
+                       const imaging::ImageScores& s, const std::vector<double>& v, long image, uint8_t label) {
   run::Json line = {{"image", image}, {"label", int(label)}, {"prediction", s.prediction}};
   run::Json values = run::Json::object();
-  const std::vector<double> v = detector_values(profile, s);
   for (size_t d = 0; d < v.size(); ++d) values[detectors[d]] = short_number(v[d]);
   line["scores"] = values;
   run::Json top = run::Json::array(), layer_top = run::Json::object();
@@ -215,24 +214,29 @@ int cmd_monitor(int argc, char** argv) {
   run::Json timeline = run::Json::array(), window_rows = run::Json::array();
   std::vector<SelectedImage> selected;  // the largest spatial_typ scores so far, largest first
   std::vector<std::string> image_lines;  // (batch) the JSON line of each image of the batch
+  std::vector<std::vector<double>> image_values;  // (batch) each image's detector_values
   const base::Stopwatch clock;
   for (size_t offset = 0; offset < count_all; offset += size_t(batch)) {
     const int count = int(stream->next(size_t(batch), images));
     nn::make_batch(*ck.net, images.view(), index.data(), count, nullptr, 0, 0, 0, x, labels);
     monitor.score_batch(x, scores, windows);
-    // Each image's line depends on that image alone: the lines are formatted side by side, each into
-    // its own slot; the window sums, the timeline and the selected images, which depend on the order,
+    // Each image's detector values and line depend on that image alone: they are computed side by
+    // side, each into its own slot; the window sums, the timeline and the selected images, which depend on the order,
     // stay in the loop below (the same bytes whatever the thread count).
     image_lines.resize(size_t(count));
+    image_values.resize(size_t(count));
 #pragma omp parallel for schedule(static)
-    for (int i = 0; i < count; ++i)
-      image_lines[size_t(i)] = image_line(profile, boxes, detectors, scores[size_t(i)], long(offset) + i, labels[size_t(i)]);
+    for (int i = 0; i < count; ++i) {
+      image_values[size_t(i)] = detector_values(profile, scores[size_t(i)]);
+      image_lines[size_t(i)] =
+          image_line(profile, boxes, detectors, scores[size_t(i)], image_values[size_t(i)], long(offset) + i, labels[size_t(i)]);
+    }
     std::string text;
     size_t next_window = 0;
     for (int i = 0; i < count; ++i) {
       const imaging::ImageScores& s = scores[size_t(i)];
       const long image = long(offset) + i;
-      const std::vector<double> v = detector_values(profile, s);
+      const std::vector<double>& v = image_values[size_t(i)];
       for (size_t d = 0; d < v.size(); ++d) window_sums[d] += v[d];
       if (size_t(image) < kTimelineImages) {
         run::Json row = run::Json::array();
