@@ -36,6 +36,12 @@
 //                  spatial_typ(x) = (1/L_c) Σ_l |d_l(x) − a_l|/b_l over the same blocks; a block counts
 //                  when its distance is unusually large *or* unusually small.  On the fit images its mean
 //                  is ≤ 1 (each |t_l| has mean ≤ sd = 1), and spatial_typ ≥ |spatial_cov| always.
+//     spatial_knn  (ours, always; pre-registered 2026-12-02, Deep k-NN of Papernot & McDaniel 2018 on the
+//                  region maps) v(x) = concatenation over blocks l of z_l(x)/√(|G_l|·L), z_l as block_z
+//                  computes it (0 outside G_l), |G_l| and L as in spatial, so ‖v‖² = S(x);  the bank b_s:
+//                  v of the first B = min(kSpatialBankImages, N) fit images in file order;
+//                  spatial_knn(x) = the k-th smallest ‖v(x) − b_s‖ (k = knn_k), as ‖v‖² + ‖b‖² − 2 v·b
+//                  (one sgemm per batch), clamped at 0 before the root.  No unit-length normalisation.
 //   Drift of a window of n images, per region g in G: the Kolmogorov–Smirnov distance
 //     D_g = sup_v |F_n(v) − F_g(v)| between the window's φ_g and the profile's CDF F_g (the sketch,
 //     linear between the q_g,j), p_g = Q_KS((√n_e + 0.12 + 0.11/√n_e)·D_g), n_e = nN/(n + N) (the
