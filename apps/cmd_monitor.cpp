@@ -71,13 +71,13 @@ run::Json region_json(const imaging::Profile& profile, const RegionBoxes& boxes,
 // The detectors of a profile, in the order of the JSON lines and the page, the default score first
 // (spatial_typ: README "Monitoring", its decision rule); spatial_zeta only when the profile has ζ weights.
 std::vector<std::string> detector_names(const imaging::Profile& profile) {
-  std::vector<std::string> names = {"spatial_typ", "spatial", "spatial_cov", "msp", "energy", "mahalanobis", "knn"};
+  std::vector<std::string> names = {"spatial_typ", "spatial", "spatial_cov", "spatial_knn", "msp", "energy", "mahalanobis", "knn"};
   if (!profile.zeta_file.empty()) names.insert(names.begin() + 2, "spatial_zeta");
   return names;
 }
 
 std::vector<double> detector_values(const imaging::Profile& profile, const imaging::ImageScores& s) {
-  std::vector<double> values = {s.spatial_typ, s.spatial, s.spatial_cov, s.msp, s.energy, s.mahalanobis, s.knn};
+  std::vector<double> values = {s.spatial_typ, s.spatial, s.spatial_cov, s.spatial_knn, s.msp, s.energy, s.mahalanobis, s.knn};
   if (!profile.zeta_file.empty()) values.insert(values.begin() + 2, s.spatial_zeta);
   return values;
 }

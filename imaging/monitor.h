@@ -64,6 +64,7 @@
 namespace imaging {
 
 constexpr double kMinRegionSd = 1e-6;  // σ_g at or below this: the region is left out of S and of the tests
+constexpr long kSpatialBankImages = 1000;  // B = min(this, N): the fit images whose region maps spatial_knn keeps
 
 struct MonitorSettings {
   GridSettings grid;       // region grid, λ and ε of φ
@@ -94,6 +95,7 @@ struct Profile {
   nn::Tensor class_means;            // (1, 1, K, D) m_k
   nn::Tensor precision;              // (1, 1, D, D) P
   nn::Tensor knn;                    // (1, 1, M, D) u_s
+  nn::Tensor spatial_bank;           // (1, 1, B, ΣR_l) v of the first B fit images (spatial_knn)
   std::string zeta_file;             // the zeta.json the weights came from; empty: no spatial_zeta
 };
 
@@ -140,6 +142,14 @@ void block_z(const LayerProfile& layer, const float* phi, int count, float* z);
 // d_l of `count` images from their z (count × R): (z − z̄_l)ᵀ P_l (z − z̄_l).
 std::vector<double> block_distances(const LayerProfile& layer, const float* z, int count);
 
+// spatial_knn (README "Monitoring"): v of `count` images into v (count × ΣR_l, blocks in profile order),
+// from φ of each block (phi[l]: count × R_l), the profile's μ, σ (block_z) and the block weights
+// 1/√(|G_l|·L); ‖v‖² = S.
+void spatial_vectors(const Profile& profile, const std::vector<const float*>& phi, int count, float* v);
+// Per row of v (count, dims): the k-th smallest Euclidean distance to the rows of bank (bank_count, dims),
+// as ‖v‖² + ‖b‖² − 2 v·b (v·b one sgemm), clamped at 0 before the root; k ≤ bank_count.
+std::vector<double> spatial_knn_scores(const float* v, int count, const float* bank, long bank_count, int dims, int k);
+
 // ---- scoring a stream ----
 struct RegionScore {
   int layer = 0, region = 0;
@@ -151,6 +161,7 @@ struct ImageScores {
   double spatial_zeta = 0;  // 0 when the profile has no weights
   double spatial_cov = 0;   // 0 when no block has b_l > 0
   double spatial_typ = 0;   // 0 when no block has b_l > 0
+  double spatial_knn = 0;
   std::vector<RegionScore> top;        // the kTopRegions largest |z| over every block, largest first
   std::vector<RegionScore> layer_top;  // per block with G_l non-empty, its largest |z|
 };
@@ -191,6 +202,7 @@ class Monitor {
   long pending_images_ = 0;
   std::vector<float> features_;             // (count, D) h of the last batch
   std::vector<float> z_;                    // (count, R) z of one block of the last batch (spatial_cov)
+  std::vector<float> spatial_v_;            // (count, ΣR_l) v of the last batch (spatial_knn)
 };
 
 }  // namespace imaging

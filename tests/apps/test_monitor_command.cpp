@@ -84,7 +84,7 @@ TEST_F(MonitorCommand, CorruptProfileMonitor) {
         const std::array<int, 2> rows = span(i), cols = span(j);
         EXPECT_EQ(top["box"], nlohmann::json({rows[0], cols[0], rows[1], cols[1]})) << layer << " " << top["region"];
       }
-      for (const char* score : {"spatial", "spatial_cov", "spatial_typ", "msp", "energy", "mahalanobis", "knn"}) EXPECT_TRUE(row["scores"].contains(score));
+      for (const char* score : {"spatial", "spatial_cov", "spatial_typ", "spatial_knn", "msp", "energy", "mahalanobis", "knn"}) EXPECT_TRUE(row["scores"].contains(score));
     }
   }
   EXPECT_EQ(images, 120);
