@@ -727,6 +727,12 @@ TEST_F(Monitor, SpatialKnnIsTheKthDistanceToTheFitImagesMaps) {
   expect_error_naming([&] { imaging::load_profile(path("nobank.profile")); }, "spatial_bank");
   base::write_file_atomic(path("small.profile"), edited("\"spatial_bank\":600,", "\"spatial_bank\":500,"));
   expect_error_naming([&] { imaging::load_profile(path("small.profile")); }, "expected spatial_knn's bank of min(1000, images) = 600");
+  // k beyond the bank (1,100 fit images, B = 1,000; the KNN baseline's own bank would hold 1,100): refused.
+  imaging::MonitorSettings big = settings();
+  big.knn_images = 5000, big.knn_k = 1001;
+  const datasets::Dataset many = images(1100, 4);
+  expect_error_naming([&] { imaging::fit_profile(n, many.view(), 1100, 64, big, "x", {}); },
+                      "k = 1001 exceeds the 1000 images of spatial_knn's bank");
 }
 
 }  // namespace
