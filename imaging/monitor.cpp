@@ -388,10 +388,11 @@ void fit_block_covariance(LayerProfile& layer, const std::vector<float>& phi, lo
 Profile fit_profile(nn::Network& net, const nn::LabeledImages& data, long images, int batch,
                     const MonitorSettings& settings, const std::string& checkpoint_sha256, base::Json about) {
   if (images < 2) throw base::Error("monitor fit: " + std::to_string(images) + " images, expected at least 2");
-  const long spatial_bank = std::min(images, kSpatialBankImages);  // B of spatial_knn
-  if (settings.knn_k > spatial_bank)
+  const long spatial_bank = std::min(images, settings.spatial_bank);  // B of spatial_knn; 0: none
+  if (spatial_bank < 0) throw base::Error("monitor fit: spatial_knn's bank of " + std::to_string(settings.spatial_bank) + " images, expected ≥ 0");
+  if (spatial_bank > 0 && settings.knn_k > spatial_bank)
     throw base::Error("monitor fit: k = " + std::to_string(settings.knn_k) + " exceeds the " + std::to_string(spatial_bank) +
-                      " images of spatial_knn's bank (min(" + std::to_string(kSpatialBankImages) + ", fit images))");
+                      " images of spatial_knn's bank (min(--spatial-bank, fit images))");
   if (settings.quantiles < 2 || settings.quantiles > kMaxQuantiles)
     throw base::Error("monitor fit: " + std::to_string(settings.quantiles) + " quantiles, expected 2 to " +
                       std::to_string(kMaxQuantiles));
@@ -457,8 +458,10 @@ Profile fit_profile(nn::Network& net, const nn::LabeledImages& data, long images
   size_t dims = 0;
   std::vector<const float*> head_phi;
   for (size_t l = 0; l < blocks.size(); ++l) dims += size_t(profile.layers[l].grid.count()), head_phi.push_back(head[l].data());
-  profile.spatial_bank = row_tensor(int(spatial_bank), int(dims));
-  spatial_vectors(profile, head_phi, int(spatial_bank), profile.spatial_bank.data());
+  if (spatial_bank > 0) {
+    profile.spatial_bank = row_tensor(int(spatial_bank), int(dims));
+    spatial_vectors(profile, head_phi, int(spatial_bank), profile.spatial_bank.data());
+  }
   std::vector<std::vector<float>>().swap(head);
   // Class means and the tied covariance, in double, in image order.
   std::vector<double> sums(size_t(classes) * features, 0.0);
@@ -521,7 +524,7 @@ std::vector<nn::FramedTensor> profile_tensors(Profile& p) {
   tensors.push_back({"class_means", &p.class_means});
   tensors.push_back({"precision", &p.precision});
   tensors.push_back({"knn", &p.knn});
-  tensors.push_back({"spatial_bank", &p.spatial_bank});
+  if (p.spatial_bank.size()) tensors.push_back({"spatial_bank", &p.spatial_bank});
   return tensors;
 }
 
@@ -596,11 +599,8 @@ Profile load_profile(const std::string& path) {
   }
   const long bank = std::min(p.images, p.settings.knn_images);
   if (bank < p.settings.knn_k) h["knn_k"].reject("exceeds the stored KNN vectors");
-  const long spatial_bank = std::min(p.images, kSpatialBankImages);
-  if (h["spatial_bank"].integer(0, 1LL << 40) != spatial_bank)
-    h["spatial_bank"].reject("expected spatial_knn's bank of min(" + std::to_string(kSpatialBankImages) + ", images) = " +
-                             std::to_string(spatial_bank) + " region maps");
-  if (spatial_bank < p.settings.knn_k) h["knn_k"].reject("exceeds the images of spatial_knn's bank");
+  const long spatial_bank = long(h["spatial_bank"].integer(0, std::min(p.images, kMaxKnnImages)));  // 0: no bank
+  if (spatial_bank > 0 && spatial_bank < p.settings.knn_k) h["knn_k"].reject("exceeds the images of spatial_knn's bank");
   // Sizes are checked against the file before any tensor is allocated.
   double floats = double(p.classes) * p.features + double(p.features) * p.features + double(bank) * p.features;
   double dims = 0;  // ΣR_l: the width of spatial_knn's bank
@@ -636,7 +636,7 @@ Profile load_profile(const std::string& path) {
   p.class_means = row_tensor(p.classes, p.features);
   p.precision = row_tensor(p.features, p.features);
   p.knn = row_tensor(int(bank), p.features);
-  p.spatial_bank = row_tensor(int(spatial_bank), int(dims));
+  if (spatial_bank > 0) p.spatial_bank = row_tensor(int(spatial_bank), int(dims));
   file.read_tensors(profile_tensors(p));
   for (const LayerProfile& l : p.layers)
     for (int r = 0; r < l.grid.count(); ++r) {
@@ -786,8 +786,8 @@ void Monitor::score_batch(const nn::Tensor& x, std::vector<ImageScores>& scores,
   const std::vector<double> knn = knn_scores(features_.data(), count, profile_.knn.data(), profile_.knn.shape().h, features,
                                              profile_.settings.knn_k);
   for (int i = 0; i < count; ++i) scores[size_t(i)].mahalanobis = mahalanobis[size_t(i)], scores[size_t(i)].knn = knn[size_t(i)];
-  // spatial_knn: v of the batch, then the k-th nearest bank map (README "Monitoring").
-  {
+  // spatial_knn: v of the batch, then the k-th nearest bank map (README "Monitoring"), when the profile has a bank.
+  if (profile_.spatial_bank.size()) {
     std::vector<const float*> phi;
     for (const std::vector<float>& block : phi_) phi.push_back(block.data());
     const int dims = profile_.spatial_bank.shape().w;

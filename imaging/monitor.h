@@ -36,10 +36,10 @@
 //                  spatial_typ(x) = (1/L_c) Σ_l |d_l(x) − a_l|/b_l over the same blocks; a block counts
 //                  when its distance is unusually large *or* unusually small.  On the fit images its mean
 //                  is ≤ 1 (each |t_l| has mean ≤ sd = 1), and spatial_typ ≥ |spatial_cov| always.
-//     spatial_knn  (ours, always; pre-registered 2026-12-02, Deep k-NN of Papernot & McDaniel 2018 on the
+//     spatial_knn  (ours, when the profile has a bank: `profile --spatial-bank B`; pre-registered 2026-12-02, Deep k-NN of Papernot & McDaniel 2018 on the
 //                  region maps) v(x) = concatenation over blocks l of z_l(x)/√(|G_l|·L), z_l as block_z
 //                  computes it (0 outside G_l), |G_l| and L as in spatial, so ‖v‖² = S(x);  the bank b_s:
-//                  v of the first B = min(kSpatialBankImages, N) fit images in file order;
+//                  v of the first B = min(spatial_bank, N) fit images in file order;
 //                  spatial_knn(x) = the k-th smallest ‖v(x) − b_s‖ (k = knn_k), as ‖v‖² + ‖b‖² − 2 v·b
 //                  (one sgemm per batch), clamped at 0 before the root.  No unit-length normalisation.
 //   Drift of a window of n images, per region g in G: the Kolmogorov–Smirnov distance
@@ -64,13 +64,13 @@
 namespace imaging {
 
 constexpr double kMinRegionSd = 1e-6;  // σ_g at or below this: the region is left out of S and of the tests
-constexpr long kSpatialBankImages = 1000;  // B = min(this, N): the fit images whose region maps spatial_knn keeps
 
 struct MonitorSettings {
   GridSettings grid;       // region grid, λ and ε of φ
   int quantiles = 101;     // Q: sketch points per region (percentiles)
   int knn_k = 10;          // k of the KNN score
   long knn_images = 5000;  // stored unit vectors u_s (the first images of the fit set)
+  long spatial_bank = 0;   // B of spatial_knn: the first min(N, this) fit images' maps; 0: no bank, no spatial_knn
 };
 
 struct LayerProfile {
@@ -95,7 +95,7 @@ struct Profile {
   nn::Tensor class_means;            // (1, 1, K, D) m_k
   nn::Tensor precision;              // (1, 1, D, D) P
   nn::Tensor knn;                    // (1, 1, M, D) u_s
-  nn::Tensor spatial_bank;           // (1, 1, B, ΣR_l) v of the first B fit images (spatial_knn)
+  nn::Tensor spatial_bank;           // (1, 1, B, ΣR_l) v of the first B fit images (spatial_knn); empty: B = 0
   std::string zeta_file;             // the zeta.json the weights came from; empty: no spatial_zeta
 };
 
@@ -161,7 +161,7 @@ struct ImageScores {
   double spatial_zeta = 0;  // 0 when the profile has no weights
   double spatial_cov = 0;   // 0 when no block has b_l > 0
   double spatial_typ = 0;   // 0 when no block has b_l > 0
-  double spatial_knn = 0;
+  double spatial_knn = 0;   // 0 when the profile has no bank
   std::vector<RegionScore> top;        // the kTopRegions largest |z| over every block, largest first
   std::vector<RegionScore> layer_top;  // per block with G_l non-empty, its largest |z|
 };

@@ -53,7 +53,7 @@ TEST_F(MonitorCommand, CorruptProfileMonitor) {
     for (int c = 0; c < 3; ++c) ASSERT_EQ(occluded.test.pixels[i * 3072 + (size_t(c) * 32 + y + 3) * 32 + x + 5], 0);
   }
   ASSERT_EQ(run(app::cmd_profile, {path("a.ckpt"), "--data", "cifar10:" + path("data"), "--knn-images", "100",
-                                   "--threads", "1", "--out", path("a.profile")}), 0);
+                                   "--spatial-bank", "50", "--threads", "1", "--out", path("a.profile")}), 0);
   for (const std::string out : {"m1", "m2"})
     ASSERT_EQ(run(app::cmd_monitor, {path("a.ckpt"), "--profile", path("a.profile"), "--input", "cifar10:" + path("occluded"),
                                      "--window", "50", "--batch", "32", "--threads", "1", "--out", path(out)}), 0);

@@ -647,15 +647,17 @@ TEST(MonitorScores, SpatialKnnSeesASignFlipThatSpatialCannot) {
   EXPECT_LT(*std::max_element(c.begin(), c.end()), *std::min_element(f.begin(), f.end()));
 }
 
-// Through fit_profile and the Monitor: the bank is v of the first B = min(1000, N) fit images in file
-// order (row i is the v the monitor computes for fit image i, to the bit); the monitor's spatial_knn is
-// the brute-force k-th distance from v (built from region_z) to the bank; ‖v‖² is spatial; the bank
-// round-trips through the file; a version-2 profile (no bank) and a header without "spatial_bank" are
-// refused, naming the file.
+// Through fit_profile and the Monitor: the bank is v of the first B = min(--spatial-bank, N) fit images
+// in file order (row i is the v the monitor computes for fit image i, to the bit); the monitor's
+// spatial_knn is the brute-force k-th distance from v (built from region_z) to the bank; ‖v‖² is
+// spatial; the bank round-trips through the file; a version-2 profile and a header without
+// "spatial_bank" are refused, naming the file; without --spatial-bank there is no bank and no score.
 TEST_F(Monitor, SpatialKnnIsTheKthDistanceToTheFitImagesMaps) {
   nn::Network n = net();
   const datasets::Dataset fit = images(600, 1), stream = images(64, 2);
-  imaging::Profile p = imaging::fit_profile(n, fit.view(), 600, 64, settings(), "x", {});
+  imaging::MonitorSettings with_bank = settings();
+  with_bank.spatial_bank = 1000;
+  imaging::Profile p = imaging::fit_profile(n, fit.view(), 600, 64, with_bank, "x", {});
   int dims = 0;
   for (const imaging::LayerProfile& l : p.layers) dims += l.grid.count();
   ASSERT_EQ(p.spatial_bank.shape().h, 600);  // min(1000, 600)
@@ -725,14 +727,31 @@ TEST_F(Monitor, SpatialKnnIsTheKthDistanceToTheFitImagesMaps) {
   base::write_file_atomic(path("nobank.profile"), edited("\"spatial_bank\":600,", ""));
   expect_error_naming([&] { imaging::load_profile(path("nobank.profile")); }, "nobank.profile");
   expect_error_naming([&] { imaging::load_profile(path("nobank.profile")); }, "spatial_bank");
-  base::write_file_atomic(path("small.profile"), edited("\"spatial_bank\":600,", "\"spatial_bank\":500,"));
-  expect_error_naming([&] { imaging::load_profile(path("small.profile")); }, "expected spatial_knn's bank of min(1000, images) = 600");
+  base::write_file_atomic(path("more.profile"), edited("\"spatial_bank\":600,", "\"spatial_bank\":601,"));  // > images
+  expect_error_naming([&] { imaging::load_profile(path("more.profile")); }, "spatial_bank");
+  base::write_file_atomic(path("small.profile"), edited("\"spatial_bank\":600,", "\"spatial_bank\":500,"));  // ≠ the tensor
+  expect_error_naming([&] { imaging::load_profile(path("small.profile")); }, "small.profile");
   // k beyond the bank (1,100 fit images, B = 1,000; the KNN baseline's own bank would hold 1,100): refused.
-  imaging::MonitorSettings big = settings();
+  imaging::MonitorSettings big = with_bank;
   big.knn_images = 5000, big.knn_k = 1001;
   const datasets::Dataset many = images(1100, 4);
   expect_error_naming([&] { imaging::fit_profile(n, many.view(), 1100, 64, big, "x", {}); },
                       "k = 1001 exceeds the 1000 images of spatial_knn's bank");
+  // Without a bank (the default): no tensor, "spatial_bank":0 in the file, spatial_knn 0, the other scores
+  // those of the profile with a bank (the bank is read by nothing else).
+  imaging::Profile plain = imaging::fit_profile(n, fit.view(), 600, 64, settings(), "x", {});
+  ASSERT_EQ(plain.spatial_bank.size(), 0u);
+  imaging::save_profile(path("plain.profile"), plain);
+  EXPECT_NE(base::read_file(path("plain.profile")).find("\"spatial_bank\":0,"), std::string::npos);
+  const imaging::Profile plain_back = imaging::load_profile(path("plain.profile"));
+  EXPECT_EQ(plain_back.spatial_bank.size(), 0u);
+  imaging::Monitor without(plain_back, n, 1000, 0.01);
+  const std::vector<imaging::ImageScores> bare = score_first(without, n, stream, 64);
+  for (int i = 0; i < 64; ++i) {
+    EXPECT_EQ(bare[size_t(i)].spatial_knn, 0.0);
+    EXPECT_EQ(bare[size_t(i)].spatial_typ, scores[size_t(i)].spatial_typ) << "image " << i;
+    EXPECT_EQ(bare[size_t(i)].knn, scores[size_t(i)].knn) << "image " << i;
+  }
 }
 
 }  // namespace
