@@ -69,15 +69,18 @@ run::Json region_json(const imaging::Profile& profile, const RegionBoxes& boxes,
 }
 
 // The detectors of a profile, in the order of the JSON lines and the page, the default score first
-// (spatial_typ: README "Monitoring", its decision rule); spatial_zeta only when the profile has ζ weights.
+// (spatial_typ: README "Monitoring", its decision rule); spatial_zeta only when the profile has ζ weights,
+// spatial_knn only when it has a bank (`profile --spatial-bank`).
 std::vector<std::string> detector_names(const imaging::Profile& profile) {
   std::vector<std::string> names = {"spatial_typ", "spatial", "spatial_cov", "msp", "energy", "mahalanobis", "knn"};
+  if (profile.spatial_bank.size()) names.insert(names.begin() + 3, "spatial_knn");
   if (!profile.zeta_file.empty()) names.insert(names.begin() + 2, "spatial_zeta");
   return names;
 }
 
 std::vector<double> detector_values(const imaging::Profile& profile, const imaging::ImageScores& s) {
   std::vector<double> values = {s.spatial_typ, s.spatial, s.spatial_cov, s.msp, s.energy, s.mahalanobis, s.knn};
+  if (profile.spatial_bank.size()) values.insert(values.begin() + 3, s.spatial_knn);
   if (!profile.zeta_file.empty()) values.insert(values.begin() + 2, s.spatial_zeta);
   return values;
 }
@@ -107,6 +110,7 @@ imaging::MonitorSettings monitor_settings(const Flags& flags) {
   settings.quantiles = int(flags.integer("--quantiles"));
   settings.knn_k = int(flags.integer("--knn-k"));
   settings.knn_images = flags.integer("--knn-images");
+  settings.spatial_bank = flags.integer("--spatial-bank");
   return settings;
 }
 
@@ -174,9 +178,9 @@ int cmd_profile(int argc, char** argv) {
   imaging::save_profile(flags.text("--out"), profile);
   size_t regions = 0;
   for (const imaging::LayerProfile& l : profile.layers) regions += size_t(l.grid.count());
-  std::printf("wrote %s: %ld training images, %zu regions in %zu blocks, %d features, %ld KNN vectors%s; fit in %.1f s\n",
+  std::printf("wrote %s: %ld training images, %zu regions in %zu blocks, %d features, %ld KNN vectors, %ld region maps for spatial_knn%s; fit in %.1f s\n",
               flags.text("--out").c_str(), profile.images, regions, profile.layers.size(), profile.features,
-              long(profile.knn.shape().h), zeta ? ", ζ weights" : "", seconds);
+              long(profile.knn.shape().h), long(profile.spatial_bank.shape().h), zeta ? ", ζ weights" : "", seconds);
   return 0;
 }
 

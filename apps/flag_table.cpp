@@ -209,6 +209,8 @@ std::vector<FlagDef> make_table() {
       integer_flag("--knn-k", "K", "k of the KNN score", kProfile, monitor.knn_k, 1, 1 << 20),
       integer_flag("--knn-images", "N", "fit images whose normalised features are kept for KNN", kProfile,
                    monitor.knn_images, 1, 1 << 20),
+      integer_flag("--spatial-bank", "B", "fit images whose region maps are kept for the spatial_knn score (0: no spatial_knn)",
+                   kProfile, monitor.spatial_bank, 0, 1 << 20),
       text_flag("--zeta", "FILE", "zeta.json of this checkpoint: weights of the spatial_zeta score (README \"Monitoring\")",
                 kProfile),
       nonempty(required(text_flag("--profile", "FILE", "the profile made by `nnfmri profile` for this checkpoint", kMonitor),

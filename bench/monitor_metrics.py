@@ -50,7 +50,7 @@ def resources(name):
 
 work = sys.argv[1]
 clean, clean_windows = read(f"{work}/clean/monitor.jsonl")
-OURS = [d for d in ("spatial", "spatial_zeta", "spatial_cov", "spatial_typ") if d in clean[0]["scores"]]  # spatial_zeta: profile --zeta
+OURS = [d for d in ("spatial", "spatial_zeta", "spatial_cov", "spatial_typ", "spatial_knn") if d in clean[0]["scores"]]  # spatial_zeta: profile --zeta
 DETECTORS = OURS + BASELINES
 print(f"clean test: {len(clean)} images, accuracy {sum(r['label'] == r['prediction'] for r in clean) / len(clean):.3f}, "
       f"{sum(w['alarm'] for w in clean_windows)} of {len(clean_windows)} windows alarm (false alarms)")

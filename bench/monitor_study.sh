@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/monitor_study.sh [WORK] — the monitor study of README "Monitoring" (figures in bench/README.md).
 # Environment: MODEL (reference) the preset trained; SEED (1) the seed of `corrupt`; ZETA_BUDGET (60) the
-# ζ budget of step 2, 0 for no ζ run (the profile then has no weights and the lines no spatial_zeta).
+# ζ budget of step 2, 0 for no ζ run (the profile then has no weights and the lines no spatial_zeta);
+# SPATIAL_BANK (1000) the profile's `--spatial-bank` (0: no spatial_knn column).
 #
 # 1. trains MODEL on the shared CIFAR-10 subset for 15 epochs once (WORK/ref, reused when present),
 # 2. images its last epoch once (`nnfmri analyze --zeta-budget ZETA_BUDGET`: WORK/zeta/zeta.json, reused when
@@ -33,7 +34,7 @@ if [ "$budget" != 0 ]; then
   [ -f zeta/zeta.json ] || "$nnfmri" analyze ref/model.ckpt --data "cifar10:$data" --threads 2 --stages grid,zeta --zeta-budget "$budget" --out zeta > zeta.out
   zeta=(--zeta zeta/zeta.json)
 fi
-timed fit profile ref/model.ckpt --data "cifar10:$data" --threads 2 "${zeta[@]}" --out ref.profile
+timed fit profile ref/model.ckpt --data "cifar10:$data" --threads 2 --spatial-bank "${SPATIAL_BANK:-1000}" "${zeta[@]}" --out ref.profile
 timed clean monitor ref/model.ckpt --profile ref.profile --input "cifar10:$data" --threads 2 --window 100 --out clean
 for kind in noise blur contrast occlusion; do
   for severity in 1 3 5; do

@@ -22,7 +22,8 @@ constexpr int kMaxQuantiles = 1001;
 constexpr int kMaxClasses = 65536;
 constexpr long kMaxKnnImages = 1L << 20;
 // 2: spatial_cov's tensors (README "Monitoring"); a version-1 profile has none and is refused.
-constexpr int kProfileVersion = 2;
+// 3: spatial_knn's bank; a version-2 profile has none and is refused.
+constexpr int kProfileVersion = 3;
 
 nn::Tensor row_tensor(int rows, int cols) { return nn::Tensor(1, 1, rows, cols); }
 
@@ -282,6 +283,65 @@ std::vector<double> block_distances(const LayerProfile& layer, const float* z, i
   return mahalanobis_scores(z, count, layer.cov_centre.data(), layer.cov_precision.data(), 1, layer.grid.count());
 }
 
+// The block weights of v: 1/√(|G_l|·L) for a block with G_l non-empty (L of them), 0 otherwise.
+void spatial_vectors(const Profile& profile, const std::vector<const float*>& phi, int count, float* v) {
+  std::vector<int> used(profile.layers.size(), 0);
+  int blocks = 0;
+  size_t dims = 0;
+  for (size_t l = 0; l < profile.layers.size(); ++l) {
+    const LayerProfile& layer = profile.layers[l];
+    for (int r = 0; r < layer.grid.count(); ++r) used[l] += layer.sd.data()[r] > kMinRegionSd;
+    blocks += used[l] > 0;
+    dims += size_t(layer.grid.count());
+  }
+  std::vector<float> z;
+  size_t offset = 0;
+  for (size_t l = 0; l < profile.layers.size(); ++l) {
+    const LayerProfile& layer = profile.layers[l];
+    const int regions = layer.grid.count();
+    z.resize(size_t(count) * regions);
+    block_z(layer, phi[l], count, z.data());
+    const double scale = used[l] > 0 ? 1.0 / std::sqrt(double(used[l]) * double(blocks)) : 0.0;
+    for (int i = 0; i < count; ++i)
+      for (int r = 0; r < regions; ++r) v[size_t(i) * dims + offset + size_t(r)] = float(double(z[size_t(i) * regions + r]) * scale);
+    offset += size_t(regions);
+  }
+}
+
+// The dot products with the bank in one sgemm: (count, dims)·(dims, M); d² = ‖v‖² + ‖b_s‖² − 2 v·b_s in
+// double; the k smallest of each row in one pass (as knn_scores keeps its k largest dot products).
+std::vector<double> spatial_knn_scores(const float* v, int count, const float* bank, long bank_count, int dims, int k) {
+  std::vector<double> scores(static_cast<size_t>(count));
+  if (count == 0) return scores;
+  std::vector<double> bank_norm2(static_cast<size_t>(bank_count));
+  for (long s = 0; s < bank_count; ++s) {
+    double n2 = 0;
+    for (int j = 0; j < dims; ++j) n2 += double(bank[size_t(s) * dims + j]) * bank[size_t(s) * dims + j];
+    bank_norm2[size_t(s)] = n2;
+  }
+  std::vector<float> dots(size_t(count) * size_t(bank_count));
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, count, int(bank_count), dims, 1.f, v, dims, bank, dims, 0.f,
+              dots.data(), int(bank_count));
+#pragma omp parallel for schedule(static)
+  for (int i = 0; i < count; ++i) {
+    double n2 = 0;
+    for (int j = 0; j < dims; ++j) n2 += double(v[size_t(i) * dims + j]) * v[size_t(i) * dims + j];
+    const float* row = dots.data() + size_t(i) * size_t(bank_count);
+    std::vector<double> smallest;  // the k smallest d² so far, ascending
+    smallest.reserve(size_t(k));
+    for (long s = 0; s < bank_count; ++s) {
+      const double d2 = n2 + bank_norm2[size_t(s)] - 2.0 * double(row[s]);
+      if (long(smallest.size()) == k && !(d2 < smallest.back())) continue;
+      if (long(smallest.size()) < k) smallest.push_back(d2);
+      int at = int(smallest.size()) - 1;  // shift the larger ones up and put d2 in order
+      for (; at > 0 && smallest[size_t(at - 1)] > d2; --at) smallest[size_t(at)] = smallest[size_t(at - 1)];
+      smallest[size_t(at)] = d2;
+    }
+    scores[size_t(i)] = std::sqrt(std::max(0.0, smallest[size_t(k - 1)]));
+  }
+  return scores;
+}
+
 // ---- the profile ----
 
 namespace {
@@ -328,6 +388,11 @@ void fit_block_covariance(LayerProfile& layer, const std::vector<float>& phi, lo
 Profile fit_profile(nn::Network& net, const nn::LabeledImages& data, long images, int batch,
                     const MonitorSettings& settings, const std::string& checkpoint_sha256, base::Json about) {
   if (images < 2) throw base::Error("monitor fit: " + std::to_string(images) + " images, expected at least 2");
+  const long spatial_bank = std::min(images, settings.spatial_bank);  // B of spatial_knn; 0: none
+  if (spatial_bank < 0) throw base::Error("monitor fit: spatial_knn's bank of " + std::to_string(settings.spatial_bank) + " images, expected ≥ 0");
+  if (spatial_bank > 0 && settings.knn_k > spatial_bank)
+    throw base::Error("monitor fit: k = " + std::to_string(settings.knn_k) + " exceeds the " + std::to_string(spatial_bank) +
+                      " images of spatial_knn's bank (min(--spatial-bank, fit images))");
   if (settings.quantiles < 2 || settings.quantiles > kMaxQuantiles)
     throw base::Error("monitor fit: " + std::to_string(settings.quantiles) + " quantiles, expected 2 to " +
                       std::to_string(kMaxQuantiles));
@@ -360,6 +425,7 @@ Profile fit_profile(nn::Network& net, const nn::LabeledImages& data, long images
   for (size_t l = 0; l < blocks.size(); ++l) phi[l].resize(size_t(images) * profile.layers[l].grid.count());
   std::vector<float> h(size_t(images) * features);
   std::vector<float> scratch;
+  std::vector<std::vector<float>> head(blocks.size());  // per block (B, R) φ of the bank's images
   stream_eval(net, data, size_t(images), batch, [&](const EvalBatch& eb, const nn::BlockView& view) {
     const LayerProfile& layer = profile.layers[size_t(view.index)];
     block_phi(layer.grid, view.a.data(), eb.count, settings, scratch);
@@ -386,8 +452,17 @@ Profile fit_profile(nn::Network& net, const nn::LabeledImages& data, long images
       std::copy(q.begin(), q.end(), layer.quantiles.data() + size_t(r) * settings.quantiles);
     }
     fit_block_covariance(layer, phi[l], images);
+    head[l].assign(phi[l].begin(), phi[l].begin() + spatial_bank * regions);
     std::vector<float>().swap(phi[l]);
   }
+  size_t dims = 0;
+  std::vector<const float*> head_phi;
+  for (size_t l = 0; l < blocks.size(); ++l) dims += size_t(profile.layers[l].grid.count()), head_phi.push_back(head[l].data());
+  if (spatial_bank > 0) {
+    profile.spatial_bank = row_tensor(int(spatial_bank), int(dims));
+    spatial_vectors(profile, head_phi, int(spatial_bank), profile.spatial_bank.data());
+  }
+  std::vector<std::vector<float>>().swap(head);
   // Class means and the tied covariance, in double, in image order.
   std::vector<double> sums(size_t(classes) * features, 0.0);
   std::vector<long> counts(size_t(classes), 0);
@@ -449,6 +524,7 @@ std::vector<nn::FramedTensor> profile_tensors(Profile& p) {
   tensors.push_back({"class_means", &p.class_means});
   tensors.push_back({"precision", &p.precision});
   tensors.push_back({"knn", &p.knn});
+  if (p.spatial_bank.size()) tensors.push_back({"spatial_bank", &p.spatial_bank});
   return tensors;
 }
 
@@ -486,6 +562,7 @@ void save_profile(const std::string& path, Profile& p) {
       {"quantiles", p.settings.quantiles},
       {"knn_k", p.settings.knn_k},
       {"knn_images", p.settings.knn_images},
+      {"spatial_bank", p.spatial_bank.shape().h},
       {"classes", p.classes},
       {"features", p.features},
       {"layers", layers},
@@ -502,7 +579,7 @@ Profile load_profile(const std::string& path) {
   if (!h.has("profile_version") || h["profile_version"].integer(0, 1 << 30) != kProfileVersion)
     throw file.fail("profile version " + (h.has("profile_version") ? std::to_string(h["profile_version"].integer(0, 1 << 30)) : std::string("1")) +
                     ", this build reads version " + std::to_string(kProfileVersion) +
-                    " (with spatial_cov); fit it again with `nnfmri profile`");
+                    " (with spatial_cov and spatial_knn's bank); fit it again with `nnfmri profile`");
   p.checkpoint_sha256 = h["checkpoint_sha256"].text();
   p.about = h["about"].json();
   p.images = long(h["images"].integer(2, 1LL << 40));
@@ -522,8 +599,11 @@ Profile load_profile(const std::string& path) {
   }
   const long bank = std::min(p.images, p.settings.knn_images);
   if (bank < p.settings.knn_k) h["knn_k"].reject("exceeds the stored KNN vectors");
+  const long spatial_bank = long(h["spatial_bank"].integer(0, std::min(p.images, kMaxKnnImages)));  // 0: no bank
+  if (spatial_bank > 0 && spatial_bank < p.settings.knn_k) h["knn_k"].reject("exceeds the images of spatial_knn's bank");
   // Sizes are checked against the file before any tensor is allocated.
   double floats = double(p.classes) * p.features + double(p.features) * p.features + double(bank) * p.features;
+  double dims = 0;  // ΣR_l: the width of spatial_knn's bank
   const base::Node layers = h["layers"];
   for (size_t l = 0; l < layers.array_size(); ++l) {
     const base::Node layer = layers[l];
@@ -537,10 +617,12 @@ Profile load_profile(const std::string& path) {
     lp.grid = run::RegionGrid(shape[0], shape[1], shape[2], spec, false);
     if (lp.grid.gh != cells[0] || lp.grid.gw != cells[1] || lp.grid.gc != cells[2])
       layer["grid"].reject("is not the profile's grid clamped to the layer");
+    dims += double(lp.grid.count());
     floats += double(lp.grid.count()) * (3.0 + p.settings.quantiles + (p.zeta_file.empty() ? 0.0 : 1.0) + lp.grid.count()) + 2.0;
     p.layers.push_back(std::move(lp));
   }
   if (p.layers.empty()) layers.reject("expected at least one layer");
+  floats += double(spatial_bank) * dims;
   if (floats * 4 > double(kMaxProfileBytes)) throw file.fail("its tensors exceed the file");
   for (LayerProfile& l : p.layers) {
     l.mean = row_tensor(1, l.grid.count());
@@ -554,6 +636,7 @@ Profile load_profile(const std::string& path) {
   p.class_means = row_tensor(p.classes, p.features);
   p.precision = row_tensor(p.features, p.features);
   p.knn = row_tensor(int(bank), p.features);
+  if (spatial_bank > 0) p.spatial_bank = row_tensor(int(spatial_bank), int(dims));
   file.read_tensors(profile_tensors(p));
   for (const LayerProfile& l : p.layers)
     for (int r = 0; r < l.grid.count(); ++r) {
@@ -572,6 +655,8 @@ Profile load_profile(const std::string& path) {
   for (const nn::Tensor* t : {&p.class_means, &p.precision, &p.knn})
     for (size_t i = 0; i < t->size(); ++i)
       if (!std::isfinite(t->data()[i])) throw file.fail("a non-finite value in the Mahalanobis or KNN tensors");
+  for (size_t i = 0; i < p.spatial_bank.size(); ++i)
+    if (!std::isfinite(p.spatial_bank.data()[i])) throw file.fail("a non-finite value in spatial_bank");
   return p;
 }
 
@@ -701,6 +786,17 @@ void Monitor::score_batch(const nn::Tensor& x, std::vector<ImageScores>& scores,
   const std::vector<double> knn = knn_scores(features_.data(), count, profile_.knn.data(), profile_.knn.shape().h, features,
                                              profile_.settings.knn_k);
   for (int i = 0; i < count; ++i) scores[size_t(i)].mahalanobis = mahalanobis[size_t(i)], scores[size_t(i)].knn = knn[size_t(i)];
+  // spatial_knn: v of the batch, then the k-th nearest bank map (README "Monitoring"), when the profile has a bank.
+  if (profile_.spatial_bank.size()) {
+    std::vector<const float*> phi;
+    for (const std::vector<float>& block : phi_) phi.push_back(block.data());
+    const int dims = profile_.spatial_bank.shape().w;
+    spatial_v_.resize(size_t(count) * size_t(dims));
+    spatial_vectors(profile_, phi, count, spatial_v_.data());
+    const std::vector<double> spatial_knn = spatial_knn_scores(spatial_v_.data(), count, profile_.spatial_bank.data(),
+                                                               profile_.spatial_bank.shape().h, dims, profile_.settings.knn_k);
+    for (int i = 0; i < count; ++i) scores[size_t(i)].spatial_knn = spatial_knn[size_t(i)];
+  }
   // spatial_cov = (1/L_c) Σ_l (d_l − a_l)/b_l and spatial_typ = (1/L_c) Σ_l |d_l − a_l|/b_l over the blocks
   // with b_l > 0, block by block in block order.
   std::vector<double> cov_total(size_t(count), 0.0), typ_total(size_t(count), 0.0);

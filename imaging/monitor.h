@@ -36,6 +36,12 @@
 //                  spatial_typ(x) = (1/L_c) Σ_l |d_l(x) − a_l|/b_l over the same blocks; a block counts
 //                  when its distance is unusually large *or* unusually small.  On the fit images its mean
 //                  is ≤ 1 (each |t_l| has mean ≤ sd = 1), and spatial_typ ≥ |spatial_cov| always.
+//     spatial_knn  (ours, when the profile has a bank: `profile --spatial-bank B`; pre-registered 2026-12-02, Deep k-NN of Papernot & McDaniel 2018 on the
+//                  region maps) v(x) = concatenation over blocks l of z_l(x)/√(|G_l|·L), z_l as block_z
+//                  computes it (0 outside G_l), |G_l| and L as in spatial, so ‖v‖² = S(x);  the bank b_s:
+//                  v of the first B = min(spatial_bank, N) fit images in file order;
+//                  spatial_knn(x) = the k-th smallest ‖v(x) − b_s‖ (k = knn_k), as ‖v‖² + ‖b‖² − 2 v·b
+//                  (one sgemm per batch), clamped at 0 before the root.  No unit-length normalisation.
 //   Drift of a window of n images, per region g in G: the Kolmogorov–Smirnov distance
 //     D_g = sup_v |F_n(v) − F_g(v)| between the window's φ_g and the profile's CDF F_g (the sketch,
 //     linear between the q_g,j), p_g = Q_KS((√n_e + 0.12 + 0.11/√n_e)·D_g), n_e = nN/(n + N) (the
@@ -64,6 +70,7 @@ struct MonitorSettings {
   int quantiles = 101;     // Q: sketch points per region (percentiles)
   int knn_k = 10;          // k of the KNN score
   long knn_images = 5000;  // stored unit vectors u_s (the first images of the fit set)
+  long spatial_bank = 0;   // B of spatial_knn: the first min(N, this) fit images' maps; 0: no bank, no spatial_knn
 };
 
 struct LayerProfile {
@@ -88,6 +95,7 @@ struct Profile {
   nn::Tensor class_means;            // (1, 1, K, D) m_k
   nn::Tensor precision;              // (1, 1, D, D) P
   nn::Tensor knn;                    // (1, 1, M, D) u_s
+  nn::Tensor spatial_bank;           // (1, 1, B, ΣR_l) v of the first B fit images (spatial_knn); empty: B = 0
   std::string zeta_file;             // the zeta.json the weights came from; empty: no spatial_zeta
 };
 
@@ -134,6 +142,14 @@ void block_z(const LayerProfile& layer, const float* phi, int count, float* z);
 // d_l of `count` images from their z (count × R): (z − z̄_l)ᵀ P_l (z − z̄_l).
 std::vector<double> block_distances(const LayerProfile& layer, const float* z, int count);
 
+// spatial_knn (README "Monitoring"): v of `count` images into v (count × ΣR_l, blocks in profile order),
+// from φ of each block (phi[l]: count × R_l), the profile's μ, σ (block_z) and the block weights
+// 1/√(|G_l|·L); ‖v‖² = S.
+void spatial_vectors(const Profile& profile, const std::vector<const float*>& phi, int count, float* v);
+// Per row of v (count, dims): the k-th smallest Euclidean distance to the rows of bank (bank_count, dims),
+// as ‖v‖² + ‖b‖² − 2 v·b (v·b one sgemm), clamped at 0 before the root; k ≤ bank_count.
+std::vector<double> spatial_knn_scores(const float* v, int count, const float* bank, long bank_count, int dims, int k);
+
 // ---- scoring a stream ----
 struct RegionScore {
   int layer = 0, region = 0;
@@ -145,6 +161,7 @@ struct ImageScores {
   double spatial_zeta = 0;  // 0 when the profile has no weights
   double spatial_cov = 0;   // 0 when no block has b_l > 0
   double spatial_typ = 0;   // 0 when no block has b_l > 0
+  double spatial_knn = 0;   // 0 when the profile has no bank
   std::vector<RegionScore> top;        // the kTopRegions largest |z| over every block, largest first
   std::vector<RegionScore> layer_top;  // per block with G_l non-empty, its largest |z|
 };
@@ -185,6 +202,7 @@ class Monitor {
   long pending_images_ = 0;
   std::vector<float> features_;             // (count, D) h of the last batch
   std::vector<float> z_;                    // (count, R) z of one block of the last batch (spatial_cov)
+  std::vector<float> spatial_v_;            // (count, ΣR_l) v of the last batch (spatial_knn)
 };
 
 }  // namespace imaging

@@ -53,7 +53,7 @@ TEST_F(MonitorCommand, CorruptProfileMonitor) {
     for (int c = 0; c < 3; ++c) ASSERT_EQ(occluded.test.pixels[i * 3072 + (size_t(c) * 32 + y + 3) * 32 + x + 5], 0);
   }
   ASSERT_EQ(run(app::cmd_profile, {path("a.ckpt"), "--data", "cifar10:" + path("data"), "--knn-images", "100",
-                                   "--threads", "1", "--out", path("a.profile")}), 0);
+                                   "--spatial-bank", "50", "--threads", "1", "--out", path("a.profile")}), 0);
   for (const std::string out : {"m1", "m2"})
     ASSERT_EQ(run(app::cmd_monitor, {path("a.ckpt"), "--profile", path("a.profile"), "--input", "cifar10:" + path("occluded"),
                                      "--window", "50", "--batch", "32", "--threads", "1", "--out", path(out)}), 0);
@@ -84,7 +84,7 @@ TEST_F(MonitorCommand, CorruptProfileMonitor) {
         const std::array<int, 2> rows = span(i), cols = span(j);
         EXPECT_EQ(top["box"], nlohmann::json({rows[0], cols[0], rows[1], cols[1]})) << layer << " " << top["region"];
       }
-      for (const char* score : {"spatial", "spatial_cov", "spatial_typ", "msp", "energy", "mahalanobis", "knn"}) EXPECT_TRUE(row["scores"].contains(score));
+      for (const char* score : {"spatial", "spatial_cov", "spatial_typ", "spatial_knn", "msp", "energy", "mahalanobis", "knn"}) EXPECT_TRUE(row["scores"].contains(score));
     }
   }
   EXPECT_EQ(images, 120);

@@ -295,9 +295,9 @@ def images():
 def profiles():
     layers = [("fc1", [1, 1, 2], 2), ("output", [1, 1, 3], 3)]
     q = 3
-    header = {"format": "nnfmri monitor profile", "profile_version": 2, "checkpoint_sha256": "ab" * 32, "about": {},
+    header = {"format": "nnfmri monitor profile", "profile_version": 3, "checkpoint_sha256": "ab" * 32, "about": {},
               "images": 10, "grid": [8, 8, 4], "lambda": 0.1, "epsilon": 1e-6, "quantiles": q, "knn_k": 1,
-              "knn_images": 2, "classes": 3, "features": 2,
+              "knn_images": 2, "spatial_bank": 10, "classes": 3, "features": 2,
               "layers": [{"name": n, "shape": shape, "grid": [1, 1, r]} for n, shape, r in layers]}
     tensors, data = [], b""
     for n, _, r in layers:
@@ -309,7 +309,8 @@ def profiles():
             tensors.append({"name": n + suffix, "shape": shape})
             data += struct.pack("<%df" % len(values), *values)
     for name, shape, values in (("class_means", [1, 1, 3, 2], [0, 0, 1, 0, 0, 1]), ("precision", [1, 1, 2, 2], [1, 0, 0, 1]),
-                                ("knn", [1, 1, 2, 2], [1, 0, 0, 1])):
+                                ("knn", [1, 1, 2, 2], [1, 0, 0, 1]),
+                                ("spatial_bank", [1, 1, 10, 5], [0.1 * i for i in range(50)])):
         tensors.append({"name": name, "shape": shape})
         data += struct.pack("<%df" % len(values), *values)
     header["tensors"] = tensors

@@ -528,13 +528,230 @@ TEST_F(Monitor, CovarianceScoreIsTheStandardisedBlockDistance) {
     ASSERT_EQ(back.layers[l].cov_scale.data()[1], p.layers[l].cov_scale.data()[1]);
   }
   const std::string bytes = base::read_file(path("c.profile"));
-  const size_t at = bytes.find("\"profile_version\":2,");
+  const size_t at = bytes.find("\"profile_version\":3,");
   ASSERT_NE(at, std::string::npos);
   std::string old = bytes.substr(0, at) + "\"profile_version\":1," + bytes.substr(at + 20);
   const uint32_t crc = uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(old.data()), uInt(old.size() - 4)));
   std::memcpy(&old[old.size() - 4], &crc, 4);  // the framing's CRC (little-endian, as written)
   base::write_file_atomic(path("v1.profile"), old);
-  expect_error_naming([&] { imaging::load_profile(path("v1.profile")); }, "profile version 1, this build reads version 2");
+  expect_error_naming([&] { imaging::load_profile(path("v1.profile")); }, "profile version 1, this build reads version 3");
+}
+
+// ---- spatial_knn (README "Monitoring", pre-registered 2026-12-02) ----
+
+// The k-th nearest bank row, brute force: every ‖v − b_s‖² in double, sorted.  Compared as squares (the
+// sgemm expansion ‖v‖² + ‖b‖² − 2 v·b loses float digits near 0, where the root magnifies them).
+std::vector<double> brute_knn2(const std::vector<float>& v, int count, const std::vector<float>& bank, int bank_count, int dims,
+                               int k) {
+  std::vector<double> out;
+  for (int i = 0; i < count; ++i) {
+    std::vector<double> d2;
+    for (int s = 0; s < bank_count; ++s) {
+      double sum = 0;
+      for (int j = 0; j < dims; ++j) {
+        const double d = double(v[size_t(i) * dims + j]) - bank[size_t(s) * dims + j];
+        sum += d * d;
+      }
+      d2.push_back(sum);
+    }
+    std::sort(d2.begin(), d2.end());
+    out.push_back(d2[size_t(k - 1)]);
+  }
+  return out;
+}
+
+// spatial_knn_scores against brute force: random maps (not unit length: the magnitude counts), a bank
+// with repeated rows (ties) and a query equal to a bank row (distance 0 at k = 1), several k.
+TEST(MonitorScores, SpatialKnnEqualsBruteForceDistances) {
+  const int count = 23, dims = 31, bank_count = 150;
+  nn::Rng rng(11);
+  const auto value = [&] { return float(int(rng.below(2001)) - 1000) / 300.f; };
+  std::vector<float> v(size_t(count) * dims), bank(size_t(bank_count) * dims);
+  for (float& x : bank) x = value();
+  for (int s = 5; s < bank_count; s += 9)  // copies of earlier rows: equal distances
+    std::copy(bank.begin() + size_t(s - 5) * dims, bank.begin() + size_t(s - 4) * dims, bank.begin() + size_t(s) * dims);
+  for (float& x : v) x = value() * (1.0f + float(&x - v.data()) / float(v.size()));  // growing magnitudes
+  std::copy(bank.begin() + size_t(7) * dims, bank.begin() + size_t(8) * dims, v.begin() + size_t(4) * dims);
+  double largest = 0;  // the largest ‖v‖² + ‖b‖²: the scale of the expansion's rounding
+  for (int i = 0; i < count + bank_count; ++i) {
+    const float* row = i < count ? v.data() + size_t(i) * dims : bank.data() + size_t(i - count) * dims;
+    double n2 = 0;
+    for (int j = 0; j < dims; ++j) n2 += double(row[j]) * row[j];
+    largest = std::max(largest, n2);
+  }
+  for (const int k : {1, 2, 10, 40, bank_count}) {
+    const std::vector<double> fast = imaging::spatial_knn_scores(v.data(), count, bank.data(), bank_count, dims, k);
+    const std::vector<double> brute = brute_knn2(v, count, bank, bank_count, dims, k);
+    ASSERT_EQ(fast.size(), size_t(count));
+    for (int i = 0; i < count; ++i) {
+      EXPECT_GE(fast[size_t(i)], 0.0);
+      EXPECT_NEAR(fast[size_t(i)] * fast[size_t(i)], brute[size_t(i)], 2e-6 * 2 * largest) << "k " << k << " image " << i;
+    }
+  }
+  // The query that is bank row 7: at k = 1 its distance is 0 up to the expansion's rounding.
+  EXPECT_LT(imaging::spatial_knn_scores(v.data(), count, bank.data(), bank_count, dims, 1)[4], 1e-2);
+  EXPECT_GT(imaging::spatial_knn_scores(v.data(), count, bank.data(), bank_count, dims, 2)[4], 0.5);
+}
+
+// A hand profile of two blocks (μ = 0, σ = 1, so z = φ; block 0 has one dead region, σ = 0), and a
+// planted shift that `spatial` cannot see: the same images with block 0's z-map flipped in sign.  ‖v‖² is
+// S (the mean over the blocks of each block's mean z² over G_l) and does not change under the flip;
+// spatial_knn puts every flipped image above every clean one.
+TEST(MonitorScores, SpatialKnnSeesASignFlipThatSpatialCannot) {
+  imaging::Profile p;
+  for (const int side : {4, 2}) {
+    imaging::LayerProfile l;
+    l.name = side == 4 ? "a" : "b";
+    l.grid = run::RegionGrid(side, side, 1, {2, 2, 1}, false);  // 4 regions each
+    l.mean = nn::Tensor(1, 1, 1, 4);
+    l.sd = nn::Tensor(1, 1, 1, 4);
+    l.mean.zero();
+    for (int r = 0; r < 4; ++r) l.sd.data()[r] = 1.f;
+    p.layers.push_back(std::move(l));
+  }
+  p.layers[0].sd.data()[3] = 0.f;  // left out: z = 0, |G_0| = 3
+  const int bank_count = 200, count = 20, dims = 8, k = 5;
+  nn::Rng rng(3);
+  const auto noise = [&] { return float(int(rng.below(2001)) - 1000) / 1000.f; };  // uniform [−1, 1]
+  const float pattern[4] = {2.f, -1.5f, 1.f, 0.f};
+  const auto draw = [&](int n) {  // φ of n images: block 0 = the pattern scaled ±20% plus noise 0.2; block 1 noise
+    std::vector<float> a(size_t(n) * 4), b(size_t(n) * 4);
+    for (int i = 0; i < n; ++i) {
+      const float scale = 1.f + 0.2f * noise();
+      for (int r = 0; r < 4; ++r) a[size_t(i) * 4 + r] = pattern[r] * scale + 0.2f * noise(), b[size_t(i) * 4 + r] = noise();
+    }
+    return std::make_pair(a, b);
+  };
+  const auto [bank_a, bank_b] = draw(bank_count);
+  std::vector<float> bank(size_t(bank_count) * dims);
+  imaging::spatial_vectors(p, {bank_a.data(), bank_b.data()}, bank_count, bank.data());
+  auto [clean_a, clean_b] = draw(count);
+  std::vector<float> flipped_a = clean_a;
+  for (float& x : flipped_a) x = -x;
+  std::vector<float> clean(size_t(count) * dims), flipped(size_t(count) * dims);
+  imaging::spatial_vectors(p, {clean_a.data(), clean_b.data()}, count, clean.data());
+  imaging::spatial_vectors(p, {flipped_a.data(), clean_b.data()}, count, flipped.data());
+  for (int i = 0; i < count; ++i) {
+    double n_clean = 0, n_flipped = 0, s0 = 0, s1 = 0;
+    for (int j = 0; j < dims; ++j)
+      n_clean += double(clean[size_t(i) * dims + j]) * clean[size_t(i) * dims + j],
+          n_flipped += double(flipped[size_t(i) * dims + j]) * flipped[size_t(i) * dims + j];
+    for (int r = 0; r < 3; ++r) s0 += double(clean_a[size_t(i) * 4 + r]) * clean_a[size_t(i) * 4 + r];
+    for (int r = 0; r < 4; ++r) s1 += double(clean_b[size_t(i) * 4 + r]) * clean_b[size_t(i) * 4 + r];
+    EXPECT_EQ(n_clean, n_flipped) << "image " << i;                        // spatial is blind to the flip
+    EXPECT_NEAR(n_clean, (s0 / 3 + s1 / 4) / 2, 1e-6 * n_clean) << "image " << i;  // ‖v‖² = S
+    EXPECT_EQ(clean[size_t(i) * dims + 3], 0.f);                             // the dead region
+  }
+  const std::vector<double> c = imaging::spatial_knn_scores(clean.data(), count, bank.data(), bank_count, dims, k);
+  const std::vector<double> f = imaging::spatial_knn_scores(flipped.data(), count, bank.data(), bank_count, dims, k);
+  EXPECT_LT(*std::max_element(c.begin(), c.end()), *std::min_element(f.begin(), f.end()));
+}
+
+// Through fit_profile and the Monitor: the bank is v of the first B = min(--spatial-bank, N) fit images
+// in file order (row i is the v the monitor computes for fit image i, to the bit); the monitor's
+// spatial_knn is the brute-force k-th distance from v (built from region_z) to the bank; ‖v‖² is
+// spatial; the bank round-trips through the file; a version-2 profile and a header without
+// "spatial_bank" are refused, naming the file; without --spatial-bank there is no bank and no score.
+TEST_F(Monitor, SpatialKnnIsTheKthDistanceToTheFitImagesMaps) {
+  nn::Network n = net();
+  const datasets::Dataset fit = images(600, 1), stream = images(64, 2);
+  imaging::MonitorSettings with_bank = settings();
+  with_bank.spatial_bank = 1000;
+  imaging::Profile p = imaging::fit_profile(n, fit.view(), 600, 64, with_bank, "x", {});
+  int dims = 0;
+  for (const imaging::LayerProfile& l : p.layers) dims += l.grid.count();
+  ASSERT_EQ(p.spatial_bank.shape().h, 600);  // min(1000, 600)
+  ASSERT_EQ(p.spatial_bank.shape().w, dims);
+  std::vector<float> bank(p.spatial_bank.data(), p.spatial_bank.data() + p.spatial_bank.size());
+  // v of image i from the monitor's z (region_z) with the block weights 1/√(|G_l|·L)
+  const auto v_of = [&](const imaging::Monitor& m, int i) {
+    const std::vector<std::vector<float>> z = m.region_z(i);
+    int blocks = 0;
+    std::vector<int> used;
+    for (const imaging::LayerProfile& l : p.layers) {
+      int u = 0;
+      for (int r = 0; r < l.grid.count(); ++r) u += l.sd.data()[r] > imaging::kMinRegionSd;
+      used.push_back(u), blocks += u > 0;
+    }
+    std::vector<float> v;
+    for (size_t l = 0; l < p.layers.size(); ++l)
+      for (const float x : z[l]) v.push_back(used[l] ? float(double(x) / std::sqrt(double(used[l]) * blocks)) : 0.f);
+    return v;
+  };
+  {
+    imaging::Monitor m(p, n, 1000, 0.01);
+    const std::vector<imaging::ImageScores> own = score_first(m, n, fit, 64);
+    for (int i = 0; i < 64; ++i) {
+      const std::vector<float> v = v_of(m, i);
+      for (int j = 0; j < dims; ++j) ASSERT_EQ(v[size_t(j)], bank[size_t(i) * dims + j]) << "fit image " << i << " value " << j;
+    }
+  }
+  imaging::Monitor m(p, n, 1000, 0.01);
+  const std::vector<imaging::ImageScores> scores = score_first(m, n, stream, 64);
+  std::vector<float> v;
+  for (int i = 0; i < 64; ++i) {
+    const std::vector<float> row = v_of(m, i);
+    double n2 = 0;
+    for (const float x : row) n2 += double(x) * x;
+    EXPECT_NEAR(n2, scores[size_t(i)].spatial, 1e-5 * std::max(1.0, n2)) << "image " << i;
+    v.insert(v.end(), row.begin(), row.end());
+  }
+  const std::vector<double> brute = brute_knn2(v, 64, bank, 600, dims, p.settings.knn_k);
+  for (int i = 0; i < 64; ++i) {
+    const double got = scores[size_t(i)].spatial_knn;
+    EXPECT_GT(got, 0.0);
+    EXPECT_NEAR(got * got, brute[size_t(i)], 1e-4 * std::max(1.0, brute[size_t(i)])) << "image " << i;
+  }
+  // The file.
+  imaging::save_profile(path("k.profile"), p);
+  const imaging::Profile back = imaging::load_profile(path("k.profile"));
+  ASSERT_EQ(back.spatial_bank.size(), p.spatial_bank.size());
+  for (size_t i = 0; i < p.spatial_bank.size(); ++i) ASSERT_EQ(back.spatial_bank.data()[i], p.spatial_bank.data()[i]);
+  const std::string bytes = base::read_file(path("k.profile"));
+  // the header with `key` replaced by `by`, the framing's header length and CRC fixed
+  const auto edited = [&](const std::string& key, const std::string& by) {
+    const size_t at = bytes.find(key);
+    EXPECT_NE(at, std::string::npos) << key;
+    std::string b = bytes.substr(0, at) + by + bytes.substr(at + key.size());
+    uint64_t header = 0;
+    std::memcpy(&header, &b[12], 8);
+    header = header + by.size() - key.size();
+    std::memcpy(&b[12], &header, 8);
+    const uint32_t crc = uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(b.data()), uInt(b.size() - 4)));
+    std::memcpy(&b[b.size() - 4], &crc, 4);
+    return b;
+  };
+  base::write_file_atomic(path("v2.profile"), edited("\"profile_version\":3,", "\"profile_version\":2,"));
+  expect_error_naming([&] { imaging::load_profile(path("v2.profile")); }, "v2.profile");
+  expect_error_naming([&] { imaging::load_profile(path("v2.profile")); }, "profile version 2, this build reads version 3");
+  base::write_file_atomic(path("nobank.profile"), edited("\"spatial_bank\":600,", ""));
+  expect_error_naming([&] { imaging::load_profile(path("nobank.profile")); }, "nobank.profile");
+  expect_error_naming([&] { imaging::load_profile(path("nobank.profile")); }, "spatial_bank");
+  base::write_file_atomic(path("more.profile"), edited("\"spatial_bank\":600,", "\"spatial_bank\":601,"));  // > images
+  expect_error_naming([&] { imaging::load_profile(path("more.profile")); }, "spatial_bank");
+  base::write_file_atomic(path("small.profile"), edited("\"spatial_bank\":600,", "\"spatial_bank\":500,"));  // ≠ the tensor
+  expect_error_naming([&] { imaging::load_profile(path("small.profile")); }, "small.profile");
+  // k beyond the bank (1,100 fit images, B = 1,000; the KNN baseline's own bank would hold 1,100): refused.
+  imaging::MonitorSettings big = with_bank;
+  big.knn_images = 5000, big.knn_k = 1001;
+  const datasets::Dataset many = images(1100, 4);
+  expect_error_naming([&] { imaging::fit_profile(n, many.view(), 1100, 64, big, "x", {}); },
+                      "k = 1001 exceeds the 1000 images of spatial_knn's bank");
+  // Without a bank (the default): no tensor, "spatial_bank":0 in the file, spatial_knn 0, the other scores
+  // those of the profile with a bank (the bank is read by nothing else).
+  imaging::Profile plain = imaging::fit_profile(n, fit.view(), 600, 64, settings(), "x", {});
+  ASSERT_EQ(plain.spatial_bank.size(), 0u);
+  imaging::save_profile(path("plain.profile"), plain);
+  EXPECT_NE(base::read_file(path("plain.profile")).find("\"spatial_bank\":0,"), std::string::npos);
+  const imaging::Profile plain_back = imaging::load_profile(path("plain.profile"));
+  EXPECT_EQ(plain_back.spatial_bank.size(), 0u);
+  imaging::Monitor without(plain_back, n, 1000, 0.01);
+  const std::vector<imaging::ImageScores> bare = score_first(without, n, stream, 64);
+  for (int i = 0; i < 64; ++i) {
+    EXPECT_EQ(bare[size_t(i)].spatial_knn, 0.0);
+    EXPECT_EQ(bare[size_t(i)].spatial_typ, scores[size_t(i)].spatial_typ) << "image " << i;
+    EXPECT_EQ(bare[size_t(i)].knn, scores[size_t(i)].knn) << "image " << i;
+  }
 }
 
 }  // namespace
