@@ -112,17 +112,12 @@ std::vector<double> mahalanobis_scores(const float* h, int count, const float* m
   std::vector<float>& e = buffers.b;
   d.resize(size_t(count) * features);
   e.resize(size_t(count) * features);
-  // The images side by side (each row of d, each q and each best[i] depend on image i alone, and the
-  // classes still go in order for every image): the same doubles whatever the thread count.
-  const bool side_by_side = size_t(count) * size_t(features) >= (size_t(1) << 14);
   for (int k = 0; k < classes; ++k) {
     const float* mean = means + size_t(k) * features;
-#pragma omp parallel for schedule(static) if (side_by_side)
     for (int i = 0; i < count; ++i)
       for (int j = 0; j < features; ++j) d[size_t(i) * features + j] = h[size_t(i) * features + j] - mean[j];
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, count, features, features, 1.f, d.data(), features, precision,
                 features, 0.f, e.data(), features);
-#pragma omp parallel for schedule(static) if (side_by_side)
     for (int i = 0; i < count; ++i) {
       double q = 0;
       for (int j = 0; j < features; ++j) q += double(e[size_t(i) * features + j]) * d[size_t(i) * features + j];
@@ -286,7 +281,6 @@ std::vector<double> ledoit_wolf(const std::vector<double>& x, long n, int p, std
 
 void block_z(const LayerProfile& layer, const float* phi, int count, float* z) {
   const int regions = layer.grid.count();
-#pragma omp parallel for schedule(static) if (size_t(count) * size_t(regions) >= (size_t(1) << 14))
   for (int i = 0; i < count; ++i)
     for (int r = 0; r < regions; ++r) {
       const float sd = layer.sd.data()[r];
