@@ -41,10 +41,9 @@ TEST(MonitorScores, MahalanobisIsTheNearestClassUnderThePrecision) {
   EXPECT_EQ(imaging::mahalanobis_scores(h, 2, means, precision, 2, 2), (std::vector<double>{2.0, 0.25}));
 }
 
-// A batch large enough for the images to go side by side on the threads (count × D ≥ 2^14), with the
-// scratch of an earlier, larger call left in it (NaNs): the same doubles at 1 and 2 threads and with or
-// without the reused scratch, and each the quadratic form of its image (Monitor keeps one ScoreScratch
-// across batches: imaging/monitor.h).
+// A batch of 300 images with the scratch of an earlier, larger call left in it (NaNs): the same doubles
+// at 1 and 2 threads (the sgemm's threads) and with or without the reused scratch, and each the quadratic
+// form of its image (Monitor keeps one ScoreScratch across batches: imaging/monitor.h).
 TEST(MonitorScores, MahalanobisOfALargeBatchIsTheSameAtAnyThreadCountWithAReusedScratch) {
   const int classes = 3, features = 64, count = 300;
   std::vector<float> means(classes * features), h(count * features), precision(features * features, 0.f);
