@@ -85,21 +85,73 @@ std::vector<double> detector_values(const imaging::Profile& profile, const imagi
   return values;
 }
 
+// The JSON text of region_json's object, cut around its z (which changes image by image): head is
+// `{"layer":…,"region":…,"z":` and tail `,"box":[…]}`, both cut from json_text of the object itself, so
+// head + json_text(z) + tail is json_text(region_json(…, z)) (checked when the texts are built).  Built
+// once per region of the profile; the JSON lines join them instead of building 13 objects per image.
+struct RegionText {
+  std::string head, tail;
+};
+struct RegionTexts {
+  std::vector<std::vector<RegionText>> regions;  // per profile block, per region
+  std::vector<std::string> layer_keys;           // per profile block, json_text of its name
+};
+
+RegionTexts region_texts(const imaging::Profile& profile, const RegionBoxes& boxes) {
+  RegionTexts texts;
+  texts.regions.resize(profile.layers.size());
+  const double probe = 0.5;  // any z: the text around it is the same
+  const std::string z_text = base::json_text(run::Json(short_number(probe)), -1);
+  const std::string z_key = base::json_text(run::Json("z"), -1) + ":";
+  for (size_t l = 0; l < profile.layers.size(); ++l) {
+    texts.layer_keys.push_back(base::json_text(run::Json(profile.layers[l].name), -1));
+    for (int region = 0; region < profile.layers[l].grid.count(); ++region) {
+      const std::string whole = base::json_text(region_json(profile, boxes, int(l), region, probe), -1);
+      const size_t at = whole.rfind(z_key);  // the last key before the box, whose text has no key
+      if (at == std::string::npos || whole.compare(at + z_key.size(), z_text.size(), z_text) != 0)
+        throw base::Error("monitor: the JSON text of region " + std::to_string(region) + " has no z where expected");
+      const size_t end = at + z_key.size();
+      texts.regions[l].push_back({whole.substr(0, end), whole.substr(end + z_text.size())});
+    }
+  }
+  return texts;
+}
+
+// json_text(region_json(profile, boxes, layer, region, z)) from the region's cut text.
+void append_region(std::string& text, const RegionTexts& texts, int layer, int region, double z) {
+  const RegionText& t = texts.regions[size_t(layer)][size_t(region)];
+  text += t.head;
+  text += base::json_text(run::Json(short_number(z)), -1);
+  text += t.tail;
+}
+
 // One image's line of monitor.jsonl, newline included: {"image", "label", "prediction", "scores",
-// "top_regions", "layer_top"} (README "Monitoring"); v = detector_values(profile, s).
-std::string image_line(const imaging::Profile& profile, const RegionBoxes& boxes, const std::vector<std::string>& detectors,
+// "top_regions", "layer_top"} (README "Monitoring"); v = detector_values(profile, s).  The same text as
+// json_text of the whole line built as one object: the first four members are that object's text
+// without its closing brace, the regions are joined from region_texts, each block's key is its json_text.
+std::string image_line(const RegionTexts& texts, const std::vector<std::string>& detectors,
                        const imaging::ImageScores& s, const std::vector<double>& v, long image, uint8_t label) {
   run::Json line = {{"image", image}, {"label", int(label)}, {"prediction", s.prediction}};
   run::Json values = run::Json::object();
   for (size_t d = 0; d < v.size(); ++d) values[detectors[d]] = short_number(v[d]);
   line["scores"] = values;
-  run::Json top = run::Json::array(), layer_top = run::Json::object();
-  for (const imaging::RegionScore& r : s.top) top.push_back(region_json(profile, boxes, r.layer, r.region, r.z));
-  for (const imaging::RegionScore& r : s.layer_top)
-    layer_top[profile.layers[size_t(r.layer)].name] = region_json(profile, boxes, r.layer, r.region, r.z);
-  line["top_regions"] = top;
-  line["layer_top"] = layer_top;
-  return base::json_text(line, -1) + "\n";
+  std::string text = base::json_text(line, -1);
+  text.pop_back();  // the object's closing brace: the line goes on
+  text += "," + base::json_text(run::Json("top_regions"), -1) + ":[";
+  for (size_t k = 0; k < s.top.size(); ++k) {
+    if (k) text += ',';
+    append_region(text, texts, s.top[k].layer, s.top[k].region, s.top[k].z);
+  }
+  text += "]," + base::json_text(run::Json("layer_top"), -1) + ":{";
+  for (size_t k = 0; k < s.layer_top.size(); ++k) {
+    const imaging::RegionScore& r = s.layer_top[k];
+    if (k) text += ',';
+    text += texts.layer_keys[size_t(r.layer)];
+    text += ':';
+    append_region(text, texts, r.layer, r.region, r.z);
+  }
+  text += "}}\n";
+  return text;
 }
 
 imaging::MonitorSettings monitor_settings(const Flags& flags) {
@@ -203,6 +255,7 @@ int cmd_monitor(int argc, char** argv) {
   const std::string out = flags.text("--out");
   imaging::Monitor monitor(profile, *ck.net, window, alpha);  // checks --window before anything is written
   const RegionBoxes boxes = region_boxes(profile, *ck.net);
+  const RegionTexts texts = region_texts(profile, boxes);
   base::make_directories(out);
   base::AtomicFileWriter lines(out + "/monitor.jsonl");
   std::vector<uint32_t> index(std::min(static_cast<size_t>(batch), count_all));
@@ -233,7 +286,7 @@ int cmd_monitor(int argc, char** argv) {
     for (int i = 0; i < count; ++i) {
       image_values[size_t(i)] = detector_values(profile, scores[size_t(i)]);
       image_lines[size_t(i)] =
-          image_line(profile, boxes, detectors, scores[size_t(i)], image_values[size_t(i)], long(offset) + i, labels[size_t(i)]);
+          image_line(texts, detectors, scores[size_t(i)], image_values[size_t(i)], long(offset) + i, labels[size_t(i)]);
     }
     std::string text;
     size_t next_window = 0;

@@ -105,9 +105,14 @@ double energy_score(const float* logits, int classes) {
 
 // d_k = h − μ_k for every image and class, E = D_k·P (one sgemm per class), q_k = Σ_j E_j d_j.
 std::vector<double> mahalanobis_scores(const float* h, int count, const float* means, const float* precision, int classes,
-                                       int features) {
+                                       int features, ScoreScratch* scratch) {
   std::vector<double> best(size_t(count), std::numeric_limits<double>::infinity());
-  std::vector<float> d(size_t(count) * features), e(size_t(count) * features);
+  ScoreScratch local;
+  ScoreScratch& buffers = scratch ? *scratch : local;
+  std::vector<float>& d = buffers.a;
+  std::vector<float>& e = buffers.b;
+  d.resize(size_t(count) * features);
+  e.resize(size_t(count) * features);
   for (int k = 0; k < classes; ++k) {
     const float* mean = means + size_t(k) * features;
     for (int i = 0; i < count; ++i)
@@ -125,8 +130,14 @@ std::vector<double> mahalanobis_scores(const float* h, int count, const float* m
 
 // u = h/‖h‖ (0 when h = 0); the dot products with the bank in one sgemm: (count, D)·(D, M);
 // ‖u − b_s‖² = ‖u‖² + 1 − 2 u·b_s for the bank's unit vectors; the k-th smallest distance.
-std::vector<double> knn_scores(const float* h, int count, const float* bank, long bank_count, int features, int k) {
-  std::vector<float> unit(size_t(count) * features), dots(size_t(count) * size_t(bank_count));
+std::vector<double> knn_scores(const float* h, int count, const float* bank, long bank_count, int features, int k,
+                               ScoreScratch* scratch) {
+  ScoreScratch local;
+  ScoreScratch& buffers = scratch ? *scratch : local;
+  std::vector<float>& unit = buffers.a;
+  std::vector<float>& dots = buffers.b;
+  unit.resize(size_t(count) * features);
+  dots.resize(size_t(count) * size_t(bank_count));
   std::vector<double> unit_norm2(static_cast<size_t>(count));
   for (int i = 0; i < count; ++i) {
     const float* x = h + size_t(i) * features;
@@ -279,8 +290,8 @@ void block_z(const LayerProfile& layer, const float* phi, int count, float* z) {
 }
 
 // The quadratic form of mahalanobis_scores with one "class", the block's centre.
-std::vector<double> block_distances(const LayerProfile& layer, const float* z, int count) {
-  return mahalanobis_scores(z, count, layer.cov_centre.data(), layer.cov_precision.data(), 1, layer.grid.count());
+std::vector<double> block_distances(const LayerProfile& layer, const float* z, int count, ScoreScratch* scratch) {
+  return mahalanobis_scores(z, count, layer.cov_centre.data(), layer.cov_precision.data(), 1, layer.grid.count(), scratch);
 }
 
 // The block weights of v: 1/√(|G_l|·L) for a block with G_l non-empty (L of them), 0 otherwise.
@@ -782,9 +793,9 @@ void Monitor::score_batch(const nn::Tensor& x, std::vector<ImageScores>& scores,
     s.spatial_zeta = weighted_layers ? weighted_total / weighted_layers : 0.0;
   }
   const std::vector<double> mahalanobis = mahalanobis_scores(features_.data(), count, profile_.class_means.data(),
-                                                             profile_.precision.data(), profile_.classes, features);
+                                                             profile_.precision.data(), profile_.classes, features, &scratch_);
   const std::vector<double> knn = knn_scores(features_.data(), count, profile_.knn.data(), profile_.knn.shape().h, features,
-                                             profile_.settings.knn_k);
+                                             profile_.settings.knn_k, &scratch_);
   for (int i = 0; i < count; ++i) scores[size_t(i)].mahalanobis = mahalanobis[size_t(i)], scores[size_t(i)].knn = knn[size_t(i)];
   // spatial_knn: v of the batch, then the k-th nearest bank map (README "Monitoring"), when the profile has a bank.
   if (profile_.spatial_bank.size()) {
@@ -807,7 +818,7 @@ void Monitor::score_batch(const nn::Tensor& x, std::vector<ImageScores>& scores,
     if (!(b > 0)) continue;
     z_.resize(size_t(count) * layer.grid.count());
     block_z(layer, phi_[l].data(), count, z_.data());
-    const std::vector<double> d = block_distances(layer, z_.data(), count);
+    const std::vector<double> d = block_distances(layer, z_.data(), count, &scratch_);
     for (int i = 0; i < count; ++i) {
       const double t = (d[size_t(i)] - a) / b;
       cov_total[size_t(i)] += t, typ_total[size_t(i)] += std::fabs(t);

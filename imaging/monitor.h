@@ -118,13 +118,21 @@ void check_profile_fits(const Profile& profile, const std::string& profile_path,
                         const std::string& checkpoint_path, const std::string& checkpoint_sha256);
 
 // ---- the scores, as pure functions (README "Monitoring"; tested on hand cases) ----
+// Working buffers of mahalanobis_scores, knn_scores and block_distances.  A caller that scores batch
+// after batch (Monitor) passes the same one each time, so that the buffers — several of them larger
+// than glibc's mmap threshold (base/memory.h) — are allocated, mapped and faulted in once, not at
+// every call.  Only where the scratch lives changes: every buffer is fully written before it is read.
+struct ScoreScratch {
+  std::vector<float> a, b;  // mahalanobis: d, e (count × D); knn: unit (count × D), dots (count × M)
+};
 double msp_score(const float* logits, int classes);
 double energy_score(const float* logits, int classes);
 // Per image of h (count, D): min over classes of (h − μ_k)ᵀ P (h − μ_k); means (K, D), precision (D, D).
 std::vector<double> mahalanobis_scores(const float* h, int count, const float* means, const float* precision, int classes,
-                                       int features);
+                                       int features, ScoreScratch* scratch = nullptr);
 // Per image of h (count, D): the k-th smallest distance of h/‖h‖ to the bank (M, D) of unit vectors; k ≤ M.
-std::vector<double> knn_scores(const float* h, int count, const float* bank, long bank_count, int features, int k);
+std::vector<double> knn_scores(const float* h, int count, const float* bank, long bank_count, int features, int k,
+                               ScoreScratch* scratch = nullptr);
 // F_g(v) from the sketch q (Q ascending values at p_j = j/(Q−1)).
 double sketch_cdf(const float* q, int count, double v);
 // The exact quantiles of values at p_j = j/(Q−1) (linear between order statistics); values is sorted.
@@ -140,7 +148,7 @@ std::vector<double> ledoit_wolf(const std::vector<double>& x, long n, int p, std
 // z_g = (φ_g − μ_g)/σ_g of `count` images of the block (φ and z: count × R), 0 where σ_g ≤ kMinRegionSd.
 void block_z(const LayerProfile& layer, const float* phi, int count, float* z);
 // d_l of `count` images from their z (count × R): (z − z̄_l)ᵀ P_l (z − z̄_l).
-std::vector<double> block_distances(const LayerProfile& layer, const float* z, int count);
+std::vector<double> block_distances(const LayerProfile& layer, const float* z, int count, ScoreScratch* scratch = nullptr);
 
 // spatial_knn (README "Monitoring"): v of `count` images into v (count × ΣR_l, blocks in profile order),
 // from φ of each block (phi[l]: count × R_l), the profile's μ, σ (block_z) and the block weights
@@ -203,6 +211,7 @@ class Monitor {
   std::vector<float> features_;             // (count, D) h of the last batch
   std::vector<float> z_;                    // (count, R) z of one block of the last batch (spatial_cov)
   std::vector<float> spatial_v_;            // (count, ΣR_l) v of the last batch (spatial_knn)
+  ScoreScratch scratch_;                    // mahalanobis_scores', knn_scores' and block_distances' buffers
 };
 
 }  // namespace imaging

@@ -16,6 +16,7 @@
 
 #include "apps/commands.h"
 #include "base/fileio.h"
+#include "base/json.h"
 #include "datasets/cifar10.h"
 #include "nn/checkpoint.h"
 #include "nn/rng.h"
@@ -63,6 +64,9 @@ TEST_F(MonitorCommand, CorruptProfileMonitor) {
   int images = 0, windows = 0;
   for (std::string line; std::getline(in, line);) {
     const nlohmann::json row = nlohmann::json::parse(line);
+    // Each line is exactly the project's JSON writer's text of its own content (the image lines are
+    // joined from fragments written by it: apps/cmd_monitor.cpp, image_line), keys in their order.
+    EXPECT_EQ(base::json_text(base::Json::parse(line), -1), line) << "line " << images + windows;
     if (row.contains("window")) {
       ++windows;
       EXPECT_EQ(row["first"], 50 * (windows - 1));

@@ -2,6 +2,7 @@
 // test on a clean stream (no alarm) and a planted shift (alarms).
 #include <gtest/gtest.h>
 
+#include <omp.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -38,6 +39,41 @@ TEST(MonitorScores, MahalanobisIsTheNearestClassUnderThePrecision) {
   // image 0 (1, 2): class 0: 1·1 + 0.25·4 = 2, class 1: 1·9 + 0.25·4 = 10;  image 1 (3.5, 0): class 1: 0.25
   const float h[4] = {1, 2, 3.5f, 0};
   EXPECT_EQ(imaging::mahalanobis_scores(h, 2, means, precision, 2, 2), (std::vector<double>{2.0, 0.25}));
+}
+
+// A batch of 300 images with the scratch of an earlier, larger call left in it (NaNs): the same doubles
+// at 1 and 2 threads (the sgemm's threads) and with or without the reused scratch, and each the quadratic
+// form of its image (Monitor keeps one ScoreScratch across batches: imaging/monitor.h).
+TEST(MonitorScores, MahalanobisOfALargeBatchIsTheSameAtAnyThreadCountWithAReusedScratch) {
+  const int classes = 3, features = 64, count = 300;
+  std::vector<float> means(classes * features), h(count * features), precision(features * features, 0.f);
+  for (size_t i = 0; i < means.size(); ++i) means[i] = float(std::sin(1.3 * double(i)));
+  for (size_t i = 0; i < h.size(); ++i) h[i] = float(std::cos(0.7 * double(i) + 0.2));
+  for (int i = 0; i < features; ++i) precision[size_t(i) * features + i] = 1.f + float(i % 5);
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const std::vector<double> alone = imaging::mahalanobis_scores(h.data(), count, means.data(), precision.data(), classes, features);
+  omp_set_num_threads(2);
+  imaging::ScoreScratch scratch;
+  scratch.a.assign(size_t(count + 7) * features, std::nanf(""));
+  scratch.b.assign(size_t(count + 7) * features, std::nanf(""));
+  const std::vector<double> reused =
+      imaging::mahalanobis_scores(h.data(), count, means.data(), precision.data(), classes, features, &scratch);
+  omp_set_num_threads(threads);
+  ASSERT_EQ(alone.size(), size_t(count));
+  for (int n = 0; n < count; ++n) {
+    EXPECT_EQ(std::memcmp(&alone[size_t(n)], &reused[size_t(n)], sizeof(double)), 0) << "image " << n;
+    double best = 1e300;
+    for (int c = 0; c < classes; ++c) {
+      double q = 0;
+      for (int i = 0; i < features; ++i) {
+        const double d = double(h[size_t(n) * features + i]) - means[size_t(c) * features + i];
+        q += d * precision[size_t(i) * features + i] * d;
+      }
+      best = std::min(best, q);
+    }
+    EXPECT_NEAR(alone[size_t(n)], best, 1e-5 * std::max(1.0, best)) << "image " << n;
+  }
 }
 
 TEST(MonitorScores, MahalanobisOfABatchIsTheQuadraticFormOfEachImage) {
