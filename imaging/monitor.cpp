@@ -321,7 +321,8 @@ void spatial_vectors(const Profile& profile, const std::vector<const float*>& ph
 
 // The dot products with the bank in one sgemm: (count, dims)·(dims, M); d² = ‖v‖² + ‖b_s‖² − 2 v·b_s in
 // double; the k smallest of each row in one pass (as knn_scores keeps its k largest dot products).
-std::vector<double> spatial_knn_scores(const float* v, int count, const float* bank, long bank_count, int dims, int k) {
+std::vector<double> spatial_knn_scores(const float* v, int count, const float* bank, long bank_count, int dims, int k,
+                                       ScoreScratch* scratch) {
   std::vector<double> scores(static_cast<size_t>(count));
   if (count == 0) return scores;
   std::vector<double> bank_norm2(static_cast<size_t>(bank_count));
@@ -330,7 +331,9 @@ std::vector<double> spatial_knn_scores(const float* v, int count, const float* b
     for (int j = 0; j < dims; ++j) n2 += double(bank[size_t(s) * dims + j]) * bank[size_t(s) * dims + j];
     bank_norm2[size_t(s)] = n2;
   }
-  std::vector<float> dots(size_t(count) * size_t(bank_count));
+  ScoreScratch local;
+  std::vector<float>& dots = (scratch ? *scratch : local).b;
+  dots.resize(size_t(count) * size_t(bank_count));
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, count, int(bank_count), dims, 1.f, v, dims, bank, dims, 0.f,
               dots.data(), int(bank_count));
 #pragma omp parallel for schedule(static)
@@ -805,7 +808,7 @@ void Monitor::score_batch(const nn::Tensor& x, std::vector<ImageScores>& scores,
     spatial_v_.resize(size_t(count) * size_t(dims));
     spatial_vectors(profile_, phi, count, spatial_v_.data());
     const std::vector<double> spatial_knn = spatial_knn_scores(spatial_v_.data(), count, profile_.spatial_bank.data(),
-                                                               profile_.spatial_bank.shape().h, dims, profile_.settings.knn_k);
+                                                               profile_.spatial_bank.shape().h, dims, profile_.settings.knn_k, &scratch_);
     for (int i = 0; i < count; ++i) scores[size_t(i)].spatial_knn = spatial_knn[size_t(i)];
   }
   // spatial_cov = (1/L_c) Σ_l (d_l − a_l)/b_l and spatial_typ = (1/L_c) Σ_l |d_l − a_l|/b_l over the blocks

@@ -123,7 +123,7 @@ void check_profile_fits(const Profile& profile, const std::string& profile_path,
 // than glibc's mmap threshold (base/memory.h) — are allocated, mapped and faulted in once, not at
 // every call.  Only where the scratch lives changes: every buffer is fully written before it is read.
 struct ScoreScratch {
-  std::vector<float> a, b;  // mahalanobis: d, e (count × D); knn: unit (count × D), dots (count × M)
+  std::vector<float> a, b;  // mahalanobis: d, e (count × D); knn: unit (count × D), dots (count × M); spatial_knn: b = dots (count × B)
 };
 double msp_score(const float* logits, int classes);
 double energy_score(const float* logits, int classes);
@@ -156,7 +156,8 @@ std::vector<double> block_distances(const LayerProfile& layer, const float* z, i
 void spatial_vectors(const Profile& profile, const std::vector<const float*>& phi, int count, float* v);
 // Per row of v (count, dims): the k-th smallest Euclidean distance to the rows of bank (bank_count, dims),
 // as ‖v‖² + ‖b‖² − 2 v·b (v·b one sgemm), clamped at 0 before the root; k ≤ bank_count.
-std::vector<double> spatial_knn_scores(const float* v, int count, const float* bank, long bank_count, int dims, int k);
+std::vector<double> spatial_knn_scores(const float* v, int count, const float* bank, long bank_count, int dims, int k,
+                                       ScoreScratch* scratch = nullptr);
 
 // ---- scoring a stream ----
 struct RegionScore {
