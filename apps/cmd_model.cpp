@@ -102,6 +102,7 @@ int cmd_eval(int argc, char** argv) {
   if (flags.help()) return std::fputs(flags.usage().c_str(), stdout), 0;
   set_threads(flags);
   nn::Checkpoint ck = nn::load_checkpoint(flags.operands()[0]);
+  ck.net->set_inference_only(true);  // no backward follows (nn/network.h)
   datasets::DataSplit data = load_data(flags, false);
   check_net_fits(*ck.net, data.test, "the checkpoint's net");
   check_batch_fits(*ck.net, flags.integer("--batch"), data.test.size(), false);

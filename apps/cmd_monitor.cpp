@@ -211,6 +211,7 @@ int cmd_profile(int argc, char** argv) {
   const imaging::MonitorSettings settings = monitor_settings(flags);
   const std::string checkpoint = flags.operands()[0];
   nn::Checkpoint ck = nn::load_checkpoint(checkpoint);
+  ck.net->set_inference_only(true);  // no backward follows (nn/network.h)
   datasets::DataSplit data = load_data(flags, true);
   check_net_fits(*ck.net, data.train, "the checkpoint's net");
   const long batch = flags.integer("--batch");
@@ -242,6 +243,7 @@ int cmd_monitor(int argc, char** argv) {
   const int threads = set_threads(flags);
   const std::string checkpoint = flags.operands()[0], profile_path = flags.text("--profile");
   nn::Checkpoint ck = nn::load_checkpoint(checkpoint);
+  ck.net->set_inference_only(true);  // no backward follows (nn/network.h)
   const imaging::Profile profile = imaging::load_profile(profile_path);
   imaging::check_profile_fits(profile, profile_path, *ck.net, checkpoint, datasets::sha256_file(checkpoint));
   // Streamed: memory holds one batch of input images, whatever their number (README "Monitoring").

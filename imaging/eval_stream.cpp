@@ -12,7 +12,7 @@ namespace imaging {
 
 void stream_eval(nn::Network& net, const nn::LabeledImages& data, size_t images, int batch,
                  const EvalBlockProbe& on_block, const EvalBatchEnd& on_batch_end,
-                 const std::function<bool(size_t offset)>& wanted) {
+                 const std::function<bool(size_t offset)>& wanted, nn::ProbeReads reads) {
   if (batch < 1) throw base::Error("evaluation batch " + std::to_string(batch) + ": expected a positive batch size");
   if (images > data.count)
     throw base::Error("evaluation set of " + std::to_string(images) + " images requested but the data has only " +
@@ -27,7 +27,7 @@ void stream_eval(nn::Network& net, const nn::LabeledImages& data, size_t images,
     nn::make_batch(net, data, index.data() + offset, count, nullptr, 0, 0, 0, x, labels);
     const EvalBatch current{offset, count, labels.data(), x};
     const nn::Probe probe = [&](const nn::BlockView& view) { on_block(current, view); };
-    const nn::Tensor& logits = net.forward(x, false, on_block ? &probe : nullptr);
+    const nn::Tensor& logits = net.forward(x, false, on_block ? &probe : nullptr, nullptr, reads);
     if (on_batch_end) on_batch_end(current, logits);
   }
 }

@@ -31,8 +31,10 @@ using EvalBatchEnd = std::function<void(const EvalBatch&, const nn::Tensor& logi
 
 // wanted (optional): false for a batch (by the index of its first image) that nobody reads; it is
 // then not forwarded (the other batches are the same: each is forwarded on its own).
+// reads: what on_block reads (nn::ProbeReads: a probe that never reads z lets the forward keep the
+// conv→relu fusion and skip the z buffers; the tensors it sees are the same bits).
 void stream_eval(nn::Network& net, const nn::LabeledImages& data, size_t images, int batch,
                  const EvalBlockProbe& on_block, const EvalBatchEnd& on_batch_end = nullptr,
-                 const std::function<bool(size_t offset)>& wanted = nullptr);
+                 const std::function<bool(size_t offset)>& wanted = nullptr, nn::ProbeReads reads = {});
 
 }  // namespace imaging

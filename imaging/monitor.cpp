@@ -446,7 +446,7 @@ Profile fit_profile(nn::Network& net, const nn::LabeledImages& data, long images
     std::copy(scratch.begin(), scratch.end(), phi[size_t(view.index)].begin() + eb.offset * layer.grid.count());
     if (view.index == last)
       std::copy(view.input.data(), view.input.data() + size_t(eb.count) * features, h.begin() + eb.offset * features);
-  });
+  }, nullptr, nullptr, nn::ProbeReads{false, false});  // z is not read
   for (size_t l = 0; l < blocks.size(); ++l) {
     LayerProfile& layer = profile.layers[l];
     const int regions = layer.grid.count();
@@ -727,7 +727,7 @@ void Monitor::score_batch(const nn::Tensor& x, std::vector<ImageScores>& scores,
     outputs[size_t(view.index)] = view.a.data();
     if (view.index == last) features_.assign(view.input.data(), view.input.data() + size_t(count) * features);
   };
-  const nn::Tensor& logits = net_.forward(x, false, &probe);
+  const nn::Tensor& logits = net_.forward(x, false, &probe, nullptr, nn::ProbeReads{false, false});  // z is not read
   for (size_t l = 0; l < profile_.layers.size(); ++l) phi_[l].resize(size_t(count) * profile_.layers[l].grid.count());
   scores.assign(size_t(count), ImageScores());
   windows.clear();

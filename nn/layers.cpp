@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <stdexcept>
 
 #include "base/error.h"
 #include "nn/winograd.h"
@@ -426,7 +427,7 @@ static int max_pool_2x2_row_by_8(const float* src, int W, int y, int OW, float* 
       best = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(best), _mm256_castsi256_ps(idx), take));
     }
     _mm256_storeu_ps(dst + size_t(y) * OW + x, m);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(arg + size_t(y) * OW + x), best);
+    if (arg) _mm256_storeu_si256(reinterpret_cast<__m256i*>(arg + size_t(y) * OW + x), best);
   }
 #else
   (void)src, (void)W, (void)y, (void)OW, (void)dst, (void)arg;
@@ -451,11 +452,12 @@ static void max_pool_plane(const float* src, int W, int OH, int OW, int k_runtim
           best = take ? idx : best;
         }
       dst[y * OW + x] = m;
-      arg[y * OW + x] = best;
+      if (arg) arg[y * OW + x] = best;
     }
 }
 
-// One plane of pooling (max or average), src (H, W) → dst (OH, OW); max mode writes the argmax plane.
+// One plane of pooling (max or average), src (H, W) → dst (OH, OW); max mode writes the argmax plane
+// when arg is not null.
 void Pool2d::forward_plane(const float* src, int W, float* dst, int* arg) const {
   const int OH = output_shape.h, OW = output_shape.w, K = k, S = stride;
   if (mode == Max) {
@@ -495,15 +497,30 @@ void Pool2d::backward_plane(const float* g, const int* arg, int W, int H, float*
 void Pool2d::forward(const Tensor& in, Tensor& out, bool, Rng&) {
   const int N = in.n(), C = in.c(), H = in.h(), W = in.w(), OH = output_shape.h, OW = output_shape.w;
   out.resize(N, C, OH, OW);
-  if (mode == Max) argmax_.resize(out.size());
+  if (mode == Max && record_argmax_) argmax_.resize(out.size());
   const long planes = long(N) * C;
 #pragma omp parallel for schedule(static)
   for (long plane = 0; plane < planes; ++plane)
-    forward_plane(in.data() + size_t(plane) * H * W, W, out.data() + size_t(plane) * OH * OW,
-                  mode == Max ? argmax_.data() + size_t(plane) * OH * OW : nullptr);
+    forward_plane(in.data() + size_t(plane) * H * W, W, out.data() + size_t(plane) * OH * OW, argmax_plane(plane, long(OH) * OW));
+}
+
+void Pool2d::check_argmax(const char* what) const {
+  if (mode == Max && !record_argmax_)
+    throw std::logic_error(std::string("Pool2d::") + what + ": the max pool records no argmax (inference only)");
+}
+
+const std::vector<int>& Pool2d::argmax() const {
+  check_argmax("argmax");
+  return argmax_;
+}
+
+void Pool2d::set_record_argmax(bool on) {
+  record_argmax_ = on;
+  if (!on) std::vector<int>().swap(argmax_);
 }
 
 void Pool2d::backward(const Tensor& in, const Tensor&, const Tensor& dout, Tensor* din, bool) {
+  check_argmax("backward");
   if (!din) return;
   const int N = in.n(), C = in.c(), H = in.h(), W = in.w(), OH = output_shape.h, OW = output_shape.w;
   din->resize(in.shape());
@@ -520,7 +537,7 @@ void Pool2d::forward_after_relu(const Tensor& z, Tensor& a, Tensor& out, float* 
   const int N = z.n(), C = z.c(), H = z.h(), W = z.w(), OH = output_shape.h, OW = output_shape.w;
   a.resize(z.shape());
   out.resize(N, C, OH, OW);
-  if (mode == Max) argmax_.resize(out.size());
+  if (mode == Max && record_argmax_) argmax_.resize(out.size());
   const long planes = long(N) * C;
   const long hw = long(H) * W;
   if (a_sums && out_sums) {
@@ -545,7 +562,7 @@ void Pool2d::forward_after_relu(const Tensor& z, Tensor& a, Tensor& out, float* 
           for (long i = 0; i < hw; ++i) y[i] = x[i] < 0.f ? 0.f : x[i];  // ReLU::forward's rule
           for (long i = 0; i < hw; ++i) ua[i] += std::fabs(y[i]);
           float* o = out.data() + size_t(plane) * ohw;
-          forward_plane(y, W, o, mode == Max ? argmax_.data() + size_t(plane) * ohw : nullptr);
+          forward_plane(y, W, o, argmax_plane(plane, ohw));
           for (long i = 0; i < ohw; ++i) uo[i] += std::fabs(o[i]);
         }
     }
@@ -556,7 +573,7 @@ void Pool2d::forward_after_relu(const Tensor& z, Tensor& a, Tensor& out, float* 
     const float* x = z.data() + size_t(plane) * hw;
     float* y = a.data() + size_t(plane) * hw;
     for (long i = 0; i < hw; ++i) y[i] = x[i] < 0.f ? 0.f : x[i];  // ReLU::forward's rule
-    forward_plane(y, W, out.data() + size_t(plane) * OH * OW, mode == Max ? argmax_.data() + size_t(plane) * OH * OW : nullptr);
+    forward_plane(y, W, out.data() + size_t(plane) * OH * OW, argmax_plane(plane, long(OH) * OW));
   }
 }
 
@@ -564,6 +581,7 @@ void Pool2d::forward_after_relu(const Tensor& z, Tensor& a, Tensor& out, float* 
 // with dz_plane_sums also sum_of each dz plane while it is in the cache (Conv2d's bias gradient reads
 // these sums instead of reading dz again: the same function of the same values, so the same bits).
 void Pool2d::backward_into_relu(const Tensor& a, const Tensor& dout, Tensor& da, Tensor* dz, float* dz_plane_sums) {
+  check_argmax("backward_into_relu");
   const int N = a.n(), C = a.c(), H = a.h(), W = a.w(), OH = output_shape.h, OW = output_shape.w;
   da.resize(a.shape());
   if (dz) dz->resize(a.shape());

@@ -139,7 +139,12 @@ class Pool2d : public Layer {
   Shape setup(Shape in) override;
   void forward(const Tensor& in, Tensor& out, bool training, Rng& rng) override;
   void backward(const Tensor& in, const Tensor& out, const Tensor& dout, Tensor* din, bool param_grads) override;
-  const std::vector<int>& argmax() const { return argmax_; }  // (N, C, OH, OW), max mode only
+  // (N, C, OH, OW), max mode only; std::logic_error while the argmax is not recorded (below).
+  const std::vector<int>& argmax() const;
+  // Off: forward() and forward_after_relu() record no argmax (inference only: nn::Network::
+  // set_inference_only), its memory is freed, and backward(), backward_into_relu() and argmax()
+  // throw std::logic_error.  The pooled values are the same either way.  On by default.
+  void set_record_argmax(bool on);
 
   // A relu and this pool fused (nn::Network uses them when the pool alone reads a relu's output): one
   // pass over the planes instead of two, each plane still in the cache for the second operation.
@@ -162,7 +167,10 @@ class Pool2d : public Layer {
  private:
   void forward_plane(const float* src, int W, float* dst, int* arg) const;
   void backward_plane(const float* g, const int* arg, int W, int H, float* d) const;
+  int* argmax_plane(long plane, long plane_size) { return mode == Max && record_argmax_ ? argmax_.data() + plane * plane_size : nullptr; }
+  void check_argmax(const char* what) const;
   std::vector<int> argmax_;
+  bool record_argmax_ = true;
 };
 
 // Global average pooling: in (N, C, H, W) → out (N, C, 1, 1)

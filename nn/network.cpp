@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <sstream>
+#include <stdexcept>
 
 #include "base/error.h"
 #include "base/text.h"
@@ -438,6 +439,7 @@ const Tensor& Network::forward(const Tensor& x, bool training, const Probe* prob
   if (x.c() != in_c_ || x.h() != in_h_ || x.w() != in_w_)
     throw base::Error("network input " + x.shape().str() + " does not match the net's input (N," + std::to_string(in_c_) +
                 "," + std::to_string(in_h_) + "," + std::to_string(in_w_) + ")");
+  if (training && inference_only_) throw std::logic_error("Network::forward(training = true) on an inference-only net");
   input_ = &x;
   run(0, training, probe, edit, reads);
   return acts_.back();
@@ -494,6 +496,7 @@ Tensor Network::take_spare(size_t need) {
 }
 
 void Network::backward(const Tensor& dlogits, bool param_grads, int stop_block, bool keep_output_grads) {
+  if (inference_only_) throw std::logic_error("Network::backward on an inference-only net");
   const bool pooled = !keep_output_grads;
   const size_t batch = size_t(dlogits.n());
   // Without keep_output_grads a gradient slot takes a pooled buffer just before it is first written
@@ -633,6 +636,12 @@ void Network::release_buffers() {
   scratch_ = Tensor();
   spare_.clear();
   input_ = nullptr;
+}
+
+void Network::set_inference_only(bool on) {
+  inference_only_ = on;
+  for (auto& l : layers_)
+    if (l->layer_kind() == LayerKind::maxpool) static_cast<Pool2d&>(*l).set_record_argmax(!on);
 }
 
 void Network::zero_grad() {

@@ -146,6 +146,13 @@ class Network {
   // largest batch run; the next forward allocates them again.  For a caller that goes on with
   // smaller batches.
   void release_buffers();
+  // Inference only (on): a forward keeps nothing that only a backward reads — the max pools record
+  // no argmax (nn::Pool2d::set_record_argmax), which also leaves imaging's tractography, a reader of
+  // the argmax, unable to run — and forward(training = true) and backward() throw std::logic_error.
+  // For a caller that only reads the forward's outputs and block tensors (nnfmri eval, profile,
+  // monitor): those are the same bits either way.  Off by default; off again restores it all.
+  void set_inference_only(bool on);
+  bool inference_only() const { return inference_only_; }
   void zero_grad();
   std::vector<NamedParam> named_params();  // learnable and buffers, in a fixed order
   size_t parameter_count() const;          // learnable scalars
@@ -179,6 +186,7 @@ class Network {
   std::vector<int> source_;           // per layer: the layer whose output it reads, −1 the input
   std::vector<int> shortcut_source_;  // per add layer: the layer its shortcut reads (else −2)
   bool residual_ = false;
+  bool inference_only_ = false;
   std::vector<Tensor> acts_, grads_;  // output of layer i, dL/d(output of layer i)
   Tensor scratch_;                     // an input gradient to be added to one already written
   std::vector<char> grad_written_;     // per layer: grads_[i] holds a first contribution

@@ -349,6 +349,36 @@ TEST_F(Monitor, ProfileRoundTripAndRefusals) {
   expect_error_naming([&] { imaging::load_profile(path("ck.profile")); }, "bad magic");
 }
 
+// `nnfmri profile` and `monitor` run the net inference-only (nn::Network::set_inference_only: no
+// max-pool argmax) and their probes read no z (the conv→relu fusion stays on): the profile's bytes
+// and every score of every image are those of the full net.
+TEST_F(Monitor, AnInferenceOnlyNetGivesTheSameProfileAndScores) {
+  nn::Network full = net(), lean = net();
+  lean.set_inference_only(true);
+  imaging::MonitorSettings s = settings();
+  s.spatial_bank = 100;
+  const datasets::Dataset fit = images(400, 1), test = images(150, 2);
+  imaging::Profile p = imaging::fit_profile(full, fit.view(), 400, 64, s, std::string(64, 'a'), {{"test", 1}});
+  imaging::Profile q = imaging::fit_profile(lean, fit.view(), 400, 64, s, std::string(64, 'a'), {{"test", 1}});
+  imaging::save_profile(path("full.profile"), p);
+  imaging::save_profile(path("lean.profile"), q);
+  EXPECT_EQ(base::read_file(path("full.profile")), base::read_file(path("lean.profile")));
+  std::vector<imaging::ImageScores> a, b;
+  EXPECT_EQ(alarms(p, full, test, 50, &a), alarms(p, lean, test, 50, &b));
+  ASSERT_EQ(a.size(), 150u);
+  ASSERT_EQ(b.size(), a.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].prediction, b[i].prediction) << i;
+    const std::vector<double> x = {a[i].msp, a[i].energy, a[i].mahalanobis, a[i].knn, a[i].spatial, a[i].spatial_cov, a[i].spatial_typ, a[i].spatial_knn};
+    const std::vector<double> y = {b[i].msp, b[i].energy, b[i].mahalanobis, b[i].knn, b[i].spatial, b[i].spatial_cov, b[i].spatial_typ, b[i].spatial_knn};
+    EXPECT_EQ(x, y) << i;
+    ASSERT_EQ(a[i].top.size(), b[i].top.size()) << i;
+    for (size_t k = 0; k < a[i].top.size(); ++k)
+      EXPECT_TRUE(a[i].top[k].layer == b[i].top[k].layer && a[i].top[k].region == b[i].top[k].region && a[i].top[k].z == b[i].top[k].z) << i;
+  }
+  EXPECT_GT(a[0].spatial_knn, 0.0);  // the bank is in play
+}
+
 TEST_F(Monitor, CleanWindowsDoNotAlarmAShiftedStreamDoes) {
   nn::Network n = net();
   const datasets::Dataset fit = images(1200, 1);

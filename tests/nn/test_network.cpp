@@ -6,6 +6,7 @@
 #include <array>
 #include <climits>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -413,6 +414,56 @@ TEST(NetworkFusion, ReluThenPoolFusedIsBitIdenticalToTheLayersOneByOne) {
   size_t zero_windows = 0;
   for (size_t i = 0; i < out[1].size(); ++i) zero_windows += out[1][i] == 0.f;
   EXPECT_GT(zero_windows, 0u);
+}
+
+// An inference-only net (Network::set_inference_only): the logits and every block's output are the
+// same bits as the full eval forward's, with and without a probe (the probe that reads no z lets the
+// conv write into the relu's buffer), the max pools record no argmax, and a training forward, a
+// backward and argmax() throw; off again, the argmax is recorded and is the full forward's.
+TEST(NetworkInference, InferenceOnlyGivesTheSameBitsAndKeepsNoArgmax) {
+  nn::Network net("conv3x3:4 relu maxpool2 conv3x3:5 relu maxpool3:s2 conv3x3:4 bn relu avgpool2 linear:3", 2, 15, 15);
+  net.init(31);
+  nn::Tensor x = random_tensor(nn::Shape{3, 2, 15, 15}, 32);
+  const size_t B = net.blocks().size(), L = net.num_layers();
+  std::vector<nn::Tensor> blocks(B);
+  const nn::Probe keep = [&](const nn::BlockView& v) { blocks[size_t(v.index)] = v.a; };
+  const nn::Tensor full = net.forward(x, false, &keep);
+  const std::vector<nn::Tensor> full_blocks = blocks;
+  std::vector<std::vector<int>> argmax;
+  for (size_t i = 0; i < L; ++i)
+    if (net.layer(i).layer_kind() == nn::LayerKind::maxpool) argmax.push_back(static_cast<nn::Pool2d&>(net.layer(i)).argmax());
+  ASSERT_EQ(argmax.size(), 2u);
+  const auto same_bits = [](const nn::Tensor& a, const nn::Tensor& b, const std::string& what) {
+    ASSERT_EQ(a.shape(), b.shape()) << what;
+    EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0) << what;
+  };
+
+  net.set_inference_only(true);
+  EXPECT_TRUE(net.inference_only());
+  same_bits(net.forward(x, false), full, "logits, no probe");
+  for (const nn::ProbeReads reads : {nn::ProbeReads{true, false}, nn::ProbeReads{false, false}}) {
+    blocks.assign(B, nn::Tensor());
+    same_bits(net.forward(x, false, &keep, nullptr, reads), full, "logits, probed");
+    for (size_t b = 0; b < B; ++b) same_bits(blocks[b], full_blocks[b], net.blocks()[b].name + " output");
+  }
+  for (size_t i = 0; i < L; ++i) {
+    if (net.layer(i).layer_kind() == nn::LayerKind::maxpool) {
+      EXPECT_THROW(static_cast<nn::Pool2d&>(net.layer(i)).argmax(), std::logic_error) << net.layer_name(i);
+    }
+  }
+  EXPECT_THROW(net.backward(random_tensor(nn::Shape{3, 3, 1, 1}, 33)), std::logic_error);
+  EXPECT_THROW(net.forward(x, true), std::logic_error);
+
+  net.set_inference_only(false);
+  same_bits(net.forward(x, false), full, "logits, full again");
+  size_t pools = 0;
+  for (size_t i = 0; i < L; ++i) {
+    if (net.layer(i).layer_kind() == nn::LayerKind::maxpool) {
+      EXPECT_EQ(static_cast<nn::Pool2d&>(net.layer(i)).argmax(), argmax[pools++]) << net.layer_name(i);
+    }
+  }
+  net.zero_grad();
+  net.backward(random_tensor(nn::Shape{3, 3, 1, 1}, 33));  // allowed again
 }
 
 // The trainer's backward (pooled gradients): a conv whose output only a relu fused with a pool reads
