@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
-#ifdef __FMA__
+#if defined(__SSE__) || defined(__FMA__)
 #include <immintrin.h>
 #endif
 
@@ -36,7 +36,10 @@ struct ImageRegionStats {
 // d·d + s — else two), so the same doubles to the bit (tests/imaging/test_grid_stats.cpp compares both
 // kernels against a per-region loop).  The squared deviations read the band again while it is in
 // cache.  No lookup table, no copied row, no heap buffer: the general sweep's gathers and per-row
-// set-up dominated on these short rows (8 to 32 units).
+// set-up dominated on these short rows (8 to 32 units).  A band's rows lie in C/gc channel planes, one
+// short stretch in each, which the hardware prefetcher follows poorly: the next band's rows are
+// prefetched (a hint: the same reads) while this band is summed, and each row's cells are regrouped
+// into lanes with register shuffles (row_lanes) instead of one load per float.
 using Doubles4 = double __attribute__((vector_size(32)));  // 4 cells' running sums
 using Floats4 = float __attribute__((vector_size(16)));    // 4 cells' unit t of one row
 using Counts4 = int64_t __attribute__((vector_size(32)));  // 4 cells' active counts (−1 per active unit)
@@ -52,6 +55,36 @@ inline Doubles4 add_square(Doubles4 s, Doubles4 d) {
 #endif
 }
 
+// f[q][t] = unit t of cells 4q … 4q+3 of a row of GW cells of W columns: the row's floats regrouped
+// in registers (W = 4, 8: a 4×4 transpose per 4 columns of 4 cells; W = 2: two shuffles; W = 1: one
+// load) rather than read one float at a time.  The same floats either way.
+template <int W, int GW>
+inline void row_lanes(const float* row, Floats4 (&f)[GW / 4][W]) {
+  for (int q = 0; q < GW / 4; ++q) {
+    const float* cells = row + 4 * q * W;
+#if defined(__SSE__)
+    if constexpr (W % 4 == 0) {
+      for (int t = 0; t < W; t += 4) {
+        __m128 r0 = _mm_loadu_ps(cells + t), r1 = _mm_loadu_ps(cells + W + t), r2 = _mm_loadu_ps(cells + 2 * W + t),
+               r3 = _mm_loadu_ps(cells + 3 * W + t);
+        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+        f[q][t] = Floats4(r0), f[q][t + 1] = Floats4(r1), f[q][t + 2] = Floats4(r2), f[q][t + 3] = Floats4(r3);
+      }
+      continue;
+    } else if constexpr (W == 2) {
+      const __m128 a = _mm_loadu_ps(cells), b = _mm_loadu_ps(cells + 4);  // cells 4q, 4q+1 | 4q+2, 4q+3
+      f[q][0] = Floats4(_mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)));
+      f[q][1] = Floats4(_mm_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
+      continue;
+    } else if constexpr (W == 1) {
+      f[q][0] = Floats4(_mm_loadu_ps(cells));
+      continue;
+    }
+#endif
+    for (int t = 0; t < W; ++t) f[q][t] = Floats4{cells[t], cells[W + t], cells[2 * W + t], cells[3 * W + t]};
+  }
+}
+
 template <int W, int GW>
 void even_region_stats(const run::RegionGrid& grid, const float* sample, ImageRegionStats* stats) {
   static_assert(GW % 4 == 0, "4 cells a vector");
@@ -60,23 +93,30 @@ void even_region_stats(const run::RegionGrid& grid, const float* sample, ImageRe
   const Doubles4 threshold = {kActiveThreshold, kActiveThreshold, kActiveThreshold, kActiveThreshold};
   constexpr uint64_t kNoSign = ~(uint64_t(1) << 63);
   const Bits4 no_sign = {kNoSign, kNoSign, kNoSign, kNoSign};
-  // unit t of cells 4q … 4q+3 of `row`, as doubles
-  const auto lanes = [](const float* row, int q, int t) {
-    const Floats4 f = {row[(4 * q) * W + t], row[(4 * q + 1) * W + t], row[(4 * q + 2) * W + t], row[(4 * q + 3) * W + t]};
-    return __builtin_convertvector(f, Doubles4);
-  };
+  Floats4 f[kVectors][W];  // f[q][t]: unit t of cells 4q … 4q+3 of the current row (row_lanes)
   for (int k0 = 0; k0 < grid.gc; ++k0) {
     const run::Range chans = grid.chans(k0);
     for (int i0 = 0; i0 < grid.gh; ++i0) {
       const run::Range rows = grid.rows(i0);
+      {  // prefetch the next band's rows, 64 bytes at a time
+        const int nk = i0 + 1 < grid.gh ? k0 : k0 + 1, ni = i0 + 1 < grid.gh ? i0 + 1 : 0;
+        if (nk < grid.gc) {
+          const run::Range pc = grid.chans(nk), pr = grid.rows(ni);
+          for (int c = pc.begin; c < pc.end; ++c)
+            for (int h = pr.begin; h < pr.end; ++h) {
+              const char* row = reinterpret_cast<const char*>(sample + size_t(c) * plane + size_t(h) * kWidth);
+              for (int b = 0; b < int(kWidth * sizeof(float)); b += 64) __builtin_prefetch(row + b);
+            }
+        }
+      }
       Doubles4 sum_abs[kVectors] = {}, sum[kVectors] = {}, squares[kVectors] = {}, mean[kVectors];
       Counts4 active[kVectors] = {};
       for (int c = chans.begin; c < chans.end; ++c)
         for (int h = rows.begin; h < rows.end; ++h) {
-          const float* row = sample + size_t(c) * plane + size_t(h) * kWidth;
+          row_lanes<W, GW>(sample + size_t(c) * plane + size_t(h) * kWidth, f);
           for (int t = 0; t < W; ++t)
             for (int q = 0; q < kVectors; ++q) {
-              const Doubles4 v = lanes(row, q, t), magnitude = Doubles4(Bits4(v) & no_sign);  // std::fabs, NaN too
+              const Doubles4 v = __builtin_convertvector(f[q][t], Doubles4), magnitude = Doubles4(Bits4(v) & no_sign);  // std::fabs, NaN too
               sum_abs[q] += magnitude;
               sum[q] += v;
               active[q] += magnitude > threshold;  // −1 where active
@@ -86,10 +126,10 @@ void even_region_stats(const run::RegionGrid& grid, const float* sample, ImageRe
       for (int q = 0; q < kVectors; ++q) mean[q] = sum[q] / units;
       for (int c = chans.begin; c < chans.end; ++c)
         for (int h = rows.begin; h < rows.end; ++h) {
-          const float* row = sample + size_t(c) * plane + size_t(h) * kWidth;
+          row_lanes<W, GW>(sample + size_t(c) * plane + size_t(h) * kWidth, f);
           for (int t = 0; t < W; ++t)
             for (int q = 0; q < kVectors; ++q) {
-              const Doubles4 d = lanes(row, q, t) - mean[q];
+              const Doubles4 d = __builtin_convertvector(f[q][t], Doubles4) - mean[q];
               squares[q] = add_square(squares[q], d);
             }
         }
