@@ -7,7 +7,7 @@ corrupted stream's windows that alarm; false alarms: the share of the clean stre
 Localisation (occlusion): the share of images whose most abnormal region of conv1, of pool1, and of
 conv1 and pool1 together (largest |z|, monitor.jsonl "layer_top") overlaps the recorded square.
 """
-import json, re, sys
+import json, os, re, sys
 
 BASELINES = ["msp", "energy", "mahalanobis", "knn"]
 
@@ -103,3 +103,7 @@ print(f"\nprofile: fit {fit_seconds} s on 5,170 images, peak RSS {fit_rss:.0f} M
       f"monitor on the clean test: {speed:.0f} images/s (2 threads), peak RSS {rss:.0f} MiB")
 speeds = [resources(f"{k}_{s}")[1] for k in ["noise", "blur", "contrast", "occlusion"] for s in [1, 3, 5]]
 print(f"monitor throughput over the 12 corrupted runs: {min(speeds):.0f} to {max(speeds):.0f} images/s")
+if os.path.exists(f"{work}/stream.time"):
+    stream_rss, stream_speed = resources("stream")
+    print(f"monitor on the 6,187-image stream (the subset's training then test images): {stream_speed:.0f} images/s "
+          f"(2 threads), peak RSS {stream_rss:.0f} MiB")

@@ -10,9 +10,12 @@
 #    timed, peak RSS): the JSON lines then carry spatial_zeta beside spatial,
 # 3. runs `nnfmri monitor` on the 1,017 clean test images and on each corruption (noise, blur, contrast,
 #    occlusion) at severities 1, 3 and 5 (`nnfmri corrupt --seed SEED`), 2 threads, window 100,
-# 4. prints, from the JSON lines (bench/monitor_metrics.py): AUROC of every detector for clean test vs
+# 4. runs `nnfmri monitor` once more on a longer stream, the subset's 5,170 training images followed by
+#    its 1,017 test images (6,187 images, one CIFAR-10 file in WORK/stream): throughput once the first
+#    batch's start-up (page faults of fresh buffers, thread start) is spread over 25 batches, not 4,
+# 5. prints, from the JSON lines (bench/monitor_metrics.py): AUROC of every detector for clean test vs
 #    corrupted test images, window alarms (power; false alarms on the clean windows), occlusion
-#    localisation, throughput and peak RSS.
+#    localisation, throughput (the clean test, the 12 corrupted sets, the long stream) and peak RSS.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 nnfmri="$here/build/nnfmri"
@@ -43,4 +46,8 @@ for kind in noise blur contrast occlusion; do
       --threads 2 --window 100 --out "${kind}_$severity"
   done
 done
+mkdir -p stream
+cat "$data"/data_batch_[1-5].bin "$data/test_batch.bin" > stream/test_batch.bin
+cp "$data/batches.meta.txt" stream/
+timed stream monitor ref/model.ckpt --profile ref.profile --input "cifar10:stream" --threads 2 --window 100 --out stream_out
 /usr/bin/python3 "$here/bench/monitor_metrics.py" "$work"
