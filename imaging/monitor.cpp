@@ -295,7 +295,7 @@ std::vector<double> block_distances(const LayerProfile& layer, const float* z, i
 }
 
 // The block weights of v: 1/√(|G_l|·L) for a block with G_l non-empty (L of them), 0 otherwise.
-void spatial_vectors(const Profile& profile, const std::vector<const float*>& phi, int count, float* v) {
+void spatial_vectors(const Profile& profile, const std::vector<const float*>& z, int count, float* v) {
   std::vector<int> used(profile.layers.size(), 0);
   int blocks = 0;
   size_t dims = 0;
@@ -305,16 +305,12 @@ void spatial_vectors(const Profile& profile, const std::vector<const float*>& ph
     blocks += used[l] > 0;
     dims += size_t(layer.grid.count());
   }
-  std::vector<float> z;
   size_t offset = 0;
   for (size_t l = 0; l < profile.layers.size(); ++l) {
-    const LayerProfile& layer = profile.layers[l];
-    const int regions = layer.grid.count();
-    z.resize(size_t(count) * regions);
-    block_z(layer, phi[l], count, z.data());
+    const int regions = profile.layers[l].grid.count();
     const double scale = used[l] > 0 ? 1.0 / std::sqrt(double(used[l]) * double(blocks)) : 0.0;
     for (int i = 0; i < count; ++i)
-      for (int r = 0; r < regions; ++r) v[size_t(i) * dims + offset + size_t(r)] = float(double(z[size_t(i) * regions + r]) * scale);
+      for (int r = 0; r < regions; ++r) v[size_t(i) * dims + offset + size_t(r)] = float(double(z[l][size_t(i) * regions + r]) * scale);
     offset += size_t(regions);
   }
 }
@@ -439,7 +435,7 @@ Profile fit_profile(nn::Network& net, const nn::LabeledImages& data, long images
   for (size_t l = 0; l < blocks.size(); ++l) phi[l].resize(size_t(images) * profile.layers[l].grid.count());
   std::vector<float> h(size_t(images) * features);
   std::vector<float> scratch;
-  std::vector<std::vector<float>> head(blocks.size());  // per block (B, R) φ of the bank's images
+  std::vector<std::vector<float>> head(blocks.size());  // per block (B, R) φ, then z, of the bank's images
   stream_eval(net, data, size_t(images), batch, [&](const EvalBatch& eb, const nn::BlockView& view) {
     const LayerProfile& layer = profile.layers[size_t(view.index)];
     block_phi(layer.grid, view.a.data(), eb.count, settings, scratch);
@@ -470,11 +466,15 @@ Profile fit_profile(nn::Network& net, const nn::LabeledImages& data, long images
     std::vector<float>().swap(phi[l]);
   }
   size_t dims = 0;
-  std::vector<const float*> head_phi;
-  for (size_t l = 0; l < blocks.size(); ++l) dims += size_t(profile.layers[l].grid.count()), head_phi.push_back(head[l].data());
+  std::vector<const float*> head_z;
+  for (size_t l = 0; l < blocks.size(); ++l) {
+    dims += size_t(profile.layers[l].grid.count());
+    block_z(profile.layers[l], head[l].data(), int(spatial_bank), head[l].data());  // in place: element by element
+    head_z.push_back(head[l].data());
+  }
   if (spatial_bank > 0) {
     profile.spatial_bank = row_tensor(int(spatial_bank), int(dims));
-    spatial_vectors(profile, head_phi, int(spatial_bank), profile.spatial_bank.data());
+    spatial_vectors(profile, head_z, int(spatial_bank), profile.spatial_bank.data());
   }
   std::vector<std::vector<float>>().swap(head);
   // Class means and the tied covariance, in double, in image order.
@@ -800,13 +800,19 @@ void Monitor::score_batch(const nn::Tensor& x, std::vector<ImageScores>& scores,
   const std::vector<double> knn = knn_scores(features_.data(), count, profile_.knn.data(), profile_.knn.shape().h, features,
                                              profile_.settings.knn_k, &scratch_);
   for (int i = 0; i < count; ++i) scores[size_t(i)].mahalanobis = mahalanobis[size_t(i)], scores[size_t(i)].knn = knn[size_t(i)];
+  // z of every block, once: spatial_knn's v and spatial_cov's distances both read it.
+  std::vector<const float*> z;
+  z_.resize(profile_.layers.size());
+  for (size_t l = 0; l < profile_.layers.size(); ++l) {
+    z_[l].resize(size_t(count) * profile_.layers[l].grid.count());
+    block_z(profile_.layers[l], phi_[l].data(), count, z_[l].data());
+    z.push_back(z_[l].data());
+  }
   // spatial_knn: v of the batch, then the k-th nearest bank map (README "Monitoring"), when the profile has a bank.
   if (profile_.spatial_bank.size()) {
-    std::vector<const float*> phi;
-    for (const std::vector<float>& block : phi_) phi.push_back(block.data());
     const int dims = profile_.spatial_bank.shape().w;
     spatial_v_.resize(size_t(count) * size_t(dims));
-    spatial_vectors(profile_, phi, count, spatial_v_.data());
+    spatial_vectors(profile_, z, count, spatial_v_.data());
     const std::vector<double> spatial_knn = spatial_knn_scores(spatial_v_.data(), count, profile_.spatial_bank.data(),
                                                                profile_.spatial_bank.shape().h, dims, profile_.settings.knn_k, &scratch_);
     for (int i = 0; i < count; ++i) scores[size_t(i)].spatial_knn = spatial_knn[size_t(i)];
@@ -819,9 +825,7 @@ void Monitor::score_batch(const nn::Tensor& x, std::vector<ImageScores>& scores,
     const LayerProfile& layer = profile_.layers[l];
     const double a = layer.cov_scale.data()[0], b = layer.cov_scale.data()[1];
     if (!(b > 0)) continue;
-    z_.resize(size_t(count) * layer.grid.count());
-    block_z(layer, phi_[l].data(), count, z_.data());
-    const std::vector<double> d = block_distances(layer, z_.data(), count, &scratch_);
+    const std::vector<double> d = block_distances(layer, z[l], count, &scratch_);
     for (int i = 0; i < count; ++i) {
       const double t = (d[size_t(i)] - a) / b;
       cov_total[size_t(i)] += t, typ_total[size_t(i)] += std::fabs(t);

@@ -151,9 +151,9 @@ void block_z(const LayerProfile& layer, const float* phi, int count, float* z);
 std::vector<double> block_distances(const LayerProfile& layer, const float* z, int count, ScoreScratch* scratch = nullptr);
 
 // spatial_knn (README "Monitoring"): v of `count` images into v (count × ΣR_l, blocks in profile order),
-// from φ of each block (phi[l]: count × R_l), the profile's μ, σ (block_z) and the block weights
-// 1/√(|G_l|·L); ‖v‖² = S.
-void spatial_vectors(const Profile& profile, const std::vector<const float*>& phi, int count, float* v);
+// from z of each block (z[l]: count × R_l, as block_z writes it) and the block weights 1/√(|G_l|·L);
+// ‖v‖² = S.
+void spatial_vectors(const Profile& profile, const std::vector<const float*>& z, int count, float* v);
 // Per row of v (count, dims): the k-th smallest Euclidean distance to the rows of bank (bank_count, dims),
 // as ‖v‖² + ‖b‖² − 2 v·b (v·b one sgemm), clamped at 0 before the root; k ≤ bank_count.
 std::vector<double> spatial_knn_scores(const float* v, int count, const float* bank, long bank_count, int dims, int k,
@@ -210,7 +210,7 @@ class Monitor {
   std::vector<std::vector<double>> pending_;  // per block (R, images of the open window) φ
   long pending_images_ = 0;
   std::vector<float> features_;             // (count, D) h of the last batch
-  std::vector<float> z_;                    // (count, R) z of one block of the last batch (spatial_cov)
+  std::vector<std::vector<float>> z_;       // per block (count, R_l): z of the last batch (spatial_knn, spatial_cov)
   std::vector<float> spatial_v_;            // (count, ΣR_l) v of the last batch (spatial_knn)
   ScoreScratch scratch_;                    // mahalanobis_scores', knn_scores' and block_distances' buffers
 };

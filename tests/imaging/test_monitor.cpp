@@ -688,15 +688,22 @@ TEST(MonitorScores, SpatialKnnSeesASignFlipThatSpatialCannot) {
     }
     return std::make_pair(a, b);
   };
+  // v of n images from φ of both blocks: z by block_z (z = φ here, 0 at the dead region), then the weights.
+  const auto vectors = [&](const std::vector<float>& a, const std::vector<float>& b, int n, float* v) {
+    std::vector<float> za(a.size()), zb(b.size());
+    imaging::block_z(p.layers[0], a.data(), n, za.data());
+    imaging::block_z(p.layers[1], b.data(), n, zb.data());
+    imaging::spatial_vectors(p, {za.data(), zb.data()}, n, v);
+  };
   const auto [bank_a, bank_b] = draw(bank_count);
   std::vector<float> bank(size_t(bank_count) * dims);
-  imaging::spatial_vectors(p, {bank_a.data(), bank_b.data()}, bank_count, bank.data());
+  vectors(bank_a, bank_b, bank_count, bank.data());
   auto [clean_a, clean_b] = draw(count);
   std::vector<float> flipped_a = clean_a;
   for (float& x : flipped_a) x = -x;
   std::vector<float> clean(size_t(count) * dims), flipped(size_t(count) * dims);
-  imaging::spatial_vectors(p, {clean_a.data(), clean_b.data()}, count, clean.data());
-  imaging::spatial_vectors(p, {flipped_a.data(), clean_b.data()}, count, flipped.data());
+  vectors(clean_a, clean_b, count, clean.data());
+  vectors(flipped_a, clean_b, count, flipped.data());
   for (int i = 0; i < count; ++i) {
     double n_clean = 0, n_flipped = 0, s0 = 0, s1 = 0;
     for (int j = 0; j < dims; ++j)
