@@ -63,7 +63,7 @@ class Layer {
 
 // 2-D convolution, any kernel/stride/zero padding.  Two algorithms, same results up to float rounding:
 //  - im2col + SGEMM per image, images shared out among the OpenMP threads (any geometry);
-//  - Winograd F(2×2, 3×3) (nn/winograd.h) for 3×3, stride 1, padding 1: 2.25× fewer multiplications.
+//  - Winograd F(4×4, 3×3) (nn/winograd.h) for 3×3, stride 1, padding 1: 4× fewer multiplications.
 // `algorithm` picks one; `automatic` uses Winograd where winograd::suits() says it pays.
 //   in (N, C, H, W) → out (N, OC, OH, OW), OH = (H + 2P − KH)/S + 1
 //   weight (OC, C, KH, KW), bias (OC)

@@ -15,50 +15,88 @@ namespace nn::winograd {
 namespace {
 
 // Images per chunk (at most): the transforms run over the images of a chunk as the innermost (vector)
-// index, 8 lanes at a time.  GEMMs run on column blocks of at most
-// kGemmColumns tiles, where OpenBLAS's small-matrix kernels are fastest (bench/README.md).
+// index, 8 lanes at a time.  GEMMs run on column blocks of at most kGemmColumns columns (tiles ×
+// lanes): with 36 planes a 256-column block of a 32-channel map is 1.2 MB of V and twice that of M,
+// and 128 columns measured faster on the reference conv2 (bench/README.md).
 constexpr int kImagesPerChunk = 16;
-constexpr int kGemmColumns = 256;
-// The 16 planes of a transformed array are written together, one stream each; planes a power of two
+constexpr int kGemmColumns = 128;
+// F(4×4, 3×3): each tile is 4×4 outputs computed from a 6×6 input patch, so a transformed array has
+// kPlanes = 36 planes, one per position ξ of the 6×6 transformed tile.
+constexpr int kOut = 4, kPatch = 6, kPlanes = kPatch * kPatch;
+// The planes of a transformed array are written together, one stream each; planes a power of two
 // apart would all map to the same L1 sets and evict each other, so each plane is followed by a skew.
 constexpr size_t kSkew = 16;
 inline size_t plane_stride(size_t n) { return n + kSkew; }
 
-// The three maps and their adjoints, each applied to rows then columns.  Bᵀ = [1 0 −1 0;
-// 0 1 1 0; 0 −1 1 0; 0 1 0 −1], G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1], Aᵀ = [1 1 1 0; 0 1 −1 −1].
+// The three maps and their adjoints (Lavin & Gray's F(4×4, 3×3), interpolation points 0, ±1, ±2, ∞),
+// each applied to rows then columns:
+//   Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0; 0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1]
+//   G  = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1/24 1/12 ⅙; 1/24 −1/12 ⅙; 0 0 1]
+//   Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1]
+// Written once on a type T (float for the weights, eight lanes of images for the data); each reads
+// its six (or three, four) inputs at stride `is` and writes at stride `os`.
+template <class T>
+inline void apply_bt(const T* d, int is, T* v, int os) {  // v = Bᵀ d
+  const T a = d[4 * is] - 4.f * d[2 * is], b = d[3 * is] - 4.f * d[is];
+  const T c = d[4 * is] - d[2 * is], e = 2.f * (d[3 * is] - d[is]);
+  v[0] = 4.f * d[0] - 5.f * d[2 * is] + d[4 * is];
+  v[os] = a + b, v[2 * os] = a - b, v[3 * os] = c + e, v[4 * os] = c - e;
+  v[5 * os] = 4.f * d[is] - 5.f * d[3 * is] + d[5 * is];
+}
+template <class T>
+inline void apply_b(const T* w, int is, T* d, int os) {  // d = B w, the adjoint of apply_bt
+  const T w0 = w[0], w1 = w[is], w2 = w[2 * is], w3 = w[3 * is], w4 = w[4 * is], w5 = w[5 * is];
+  d[0] = 4.f * w0;
+  d[os] = 4.f * (w2 - w1 + w5) + 2.f * (w4 - w3);
+  d[2 * os] = -5.f * w0 - 4.f * (w1 + w2) - (w3 + w4);
+  d[3 * os] = (w1 - w2) + 2.f * (w3 - w4) - 5.f * w5;
+  d[4 * os] = w0 + w1 + w2 + w3 + w4;
+  d[5 * os] = w5;
+}
+template <class T>
+inline void apply_at(const T* m, int is, T* y, int os) {  // y = Aᵀ m
+  const T p = m[is] + m[2 * is], q = m[is] - m[2 * is], r = m[3 * is] + m[4 * is], s = m[3 * is] - m[4 * is];
+  y[0] = m[0] + p + r;
+  y[os] = q + 2.f * s;
+  y[2 * os] = p + 4.f * r;
+  y[3 * os] = q + 8.f * s + m[5 * is];
+}
+template <class T>
+inline void apply_a(const T* g, int is, T* m, int os) {  // m = A g, the adjoint of apply_at
+  const T g0 = g[0], g1 = g[is], g2 = g[2 * is], g3 = g[3 * is];
+  const T even = g0 + g2, odd = g1 + g3, even4 = g0 + 4.f * g2, odd8 = 2.f * g1 + 8.f * g3;
+  m[0] = g0;
+  m[os] = even + odd, m[2 * os] = even - odd, m[3 * os] = even4 + odd8, m[4 * os] = even4 - odd8;
+  m[5 * os] = g3;
+}
+inline void apply_g(const float* g, int is, float* u, int os) {  // u = G g
+  const float g0 = g[0], g1 = g[is], g2 = g[2 * is];
+  u[0] = g0 / 4.f;
+  u[os] = -(g0 + g1 + g2) / 6.f;
+  u[2 * os] = -(g0 - g1 + g2) / 6.f;
+  u[3 * os] = g0 / 24.f + g1 / 12.f + g2 / 6.f;
+  u[4 * os] = g0 / 24.f - g1 / 12.f + g2 / 6.f;
+  u[5 * os] = g2;
+}
+inline void apply_gt(const float* u, int is, float* g, int os) {  // g = Gᵀ u, the adjoint of apply_g
+  const float u0 = u[0], u1 = u[is], u2 = u[2 * is], u3 = u[3 * is], u4 = u[4 * is], u5 = u[5 * is];
+  g[0] = u0 / 4.f - (u1 + u2) / 6.f + (u3 + u4) / 24.f;
+  g[os] = (u2 - u1) / 6.f + (u3 - u4) / 12.f;
+  g[2 * os] = (u3 + u4 - u1 - u2) / 6.f + u5;
+}
 
-// u = G g Gᵀ (g 3×3, u 4×4).
-inline void weight_transform(const float g[9], float u[16]) {
-  float t[12];  // G g: 4×3
-  for (int j = 0; j < 3; ++j) {
-    t[0 + j] = g[0 + j];
-    t[3 + j] = 0.5f * (g[0 + j] + g[3 + j] + g[6 + j]);
-    t[6 + j] = 0.5f * (g[0 + j] - g[3 + j] + g[6 + j]);
-    t[9 + j] = g[6 + j];
-  }
-  for (int i = 0; i < 4; ++i) {
-    const float* r = t + 3 * i;
-    u[4 * i + 0] = r[0];
-    u[4 * i + 1] = 0.5f * (r[0] + r[1] + r[2]);
-    u[4 * i + 2] = 0.5f * (r[0] - r[1] + r[2]);
-    u[4 * i + 3] = r[2];
-  }
+// u = G g Gᵀ (g 3×3, u 6×6).
+inline void weight_transform(const float g[9], float u[kPlanes]) {
+  float t[kPatch * 3];  // G g: 6×3
+  for (int j = 0; j < 3; ++j) apply_g(g + j, 3, t + j, 3);
+  for (int i = 0; i < kPatch; ++i) apply_g(t + 3 * i, 1, u + kPatch * i, 1);
 }
 
 // g = Gᵀ u G: the adjoint of weight_transform.
-inline void weight_transform_adjoint(const float u[16], float g[9]) {
-  float t[12];  // Gᵀ u: 3×4
-  for (int j = 0; j < 4; ++j) {
-    t[0 + j] = u[0 + j] + 0.5f * (u[4 + j] + u[8 + j]);
-    t[4 + j] = 0.5f * (u[4 + j] - u[8 + j]);
-    t[8 + j] = 0.5f * (u[4 + j] + u[8 + j]) + u[12 + j];
-  }
-  for (int i = 0; i < 3; ++i) {
-    const float* r = t + 4 * i;
-    g[3 * i + 0] = r[0] + 0.5f * (r[1] + r[2]);
-    g[3 * i + 1] = 0.5f * (r[1] - r[2]);
-    g[3 * i + 2] = 0.5f * (r[1] + r[2]) + r[3];
-  }
+inline void weight_transform_adjoint(const float u[kPlanes], float g[9]) {
+  float t[3 * kPatch];  // Gᵀ u: 3×6
+  for (int j = 0; j < kPatch; ++j) apply_gt(u + j, kPatch, t + j, kPatch);
+  for (int i = 0; i < 3; ++i) apply_gt(t + kPatch * i, 1, g + 3 * i, 1);
 }
 
 // Eight floats as one value (GCC/Clang vector extension): the transforms are written on these, one
@@ -77,16 +115,17 @@ inline f8 load8(const float* p) {
 }
 inline void store8(float* p, const f8& v) { std::memcpy(p, &v, sizeof v); }
 
-// The tiling of one (H, W) map: TH × TW tiles of 2×2 outputs; tile (ty, tx) reads the 4×4 patch of
-// padded rows 2ty .. 2ty+3 and padded columns 2tx .. 2tx+3 (padded = the map with one pixel of zeros
-// around it, PH × PW).  A chunk of `count` images is laid out with the image innermost, in L lanes
+// The tiling of one (H, W) map: TH × TW tiles of 4×4 outputs; tile (ty, tx) reads the 6×6 patch of
+// padded rows 4ty .. 4ty+5 and padded columns 4tx .. 4tx+5 (padded = the map with one pixel of zeros
+// around it and zeros past the last tile, PH × PW).  A chunk of `count` images is laid out with the image innermost, in L lanes
 // (count rounded up to a multiple of 8; the extra lanes hold zeros and are never stored):
-//   Xp (C, PH, PW, L)   the padded input         V (16, C, P)   P = T·L, column p = tile·L + lane
-//   M (16, OC, P)       U·V                      Yt (OC, 2TH, 2TW, L)  the output tiles
+//   Xp (C, PH, PW, L)   the padded input         V (36, C, P)   P = T·L, column p = tile·L + lane
+//   M (36, OC, P)       U·V                      Yt (OC, 4TH, 4TW, L)  the output tiles
 // so every transform is 8-wide arithmetic on 8 images at once.
 struct Tiling {
   int H, W, TH, TW, PH, PW;
-  Tiling(int h, int w) : H(h), W(w), TH((h + 1) / 2), TW((w + 1) / 2), PH(2 * TH + 2), PW(2 * TW + 2) {}
+  Tiling(int h, int w)
+      : H(h), W(w), TH((h + kOut - 1) / kOut), TW((w + kOut - 1) / kOut), PH(kOut * TH + 2), PW(kOut * TW + 2) {}
   int tiles() const { return TH * TW; }
 };
 
@@ -94,7 +133,7 @@ struct Tiling {
 // for allocating and zeroing megabytes.
 struct Work {
   std::vector<float> padded, tiles, product, out;
-  std::vector<float> dU;  // backward: this thread's part of the weight gradient, (16, OC, C) with skews
+  std::vector<float> dU;  // backward: this thread's part of the weight gradient, (36, OC, C) with skews
 };
 Work& thread_work() {
   static thread_local Work work;
@@ -115,9 +154,9 @@ struct Chunk {
   Chunk(Work& w, const Tiling& t, int C, int OC, int first_, int count_)
       : first(first_), count(count_), L(lanes(count_)), P(size_t(t.tiles()) * L),
         padded(at_least(w.padded, size_t(C) * t.PH * t.PW * L)),
-        tiles(at_least(w.tiles, 16 * plane_stride(C * P))),
-        product(at_least(w.product, 16 * plane_stride(OC * P))),
-        out(at_least(w.out, size_t(OC) * 4 * P)) {}
+        tiles(at_least(w.tiles, kPlanes * plane_stride(C * P))),
+        product(at_least(w.product, kPlanes * plane_stride(OC * P))),
+        out(at_least(w.out, size_t(OC) * kOut * kOut * P)) {}
 };
 
 // An 8 × 8 block transposed in registers: r[j][i] ← r[i][j] (r[i] one row of 8 floats).  Pure data
@@ -222,28 +261,22 @@ void from_lanes(const Tiling& t, const float* src, int planes, const Chunk& k, i
   }
 }
 
-// V (16, C, P) = Bᵀ d B for the patch d of every tile in [t0, t1): column p = (tile − t0)·L + lane,
-// P = (t1 − t0)·L.  Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1].
+// V (36, C, P) = Bᵀ d B for the patch d of every tile in [t0, t1): column p = (tile − t0)·L + lane,
+// P = (t1 − t0)·L.
 void transform_inputs(const Tiling& t, const float* Xp, int C, int L, int t0, int t1, float* V) {
   const size_t P = size_t(t1 - t0) * L, xs = plane_stride(size_t(C) * P), row = size_t(t.PW) * L;
   for (int c = 0; c < C; ++c)
     for (int tile = t0; tile < t1; ++tile) {
       const int ty = tile / t.TW, tx = tile % t.TW;
       for (int g = 0; g < L; g += kLanes) {
-        const float* d = Xp + ((size_t(c) * t.PH + 2 * ty) * t.PW + 2 * tx) * L + g;
+        const float* d = Xp + ((size_t(c) * t.PH + kOut * ty) * t.PW + kOut * tx) * L + g;
         float* v = V + size_t(c) * P + size_t(tile - t0) * L + g;
-        f8 h[4][4];  // h = d B (each patch row), then v = Bᵀ h
-        for (int r = 0; r < 4; ++r) {
-          const float* q = d + r * row;
-          const f8 d0 = load8(q), d1 = load8(q + L), d2 = load8(q + 2 * L), d3 = load8(q + 3 * L);
-          h[r][0] = d0 - d2, h[r][1] = d1 + d2, h[r][2] = d2 - d1, h[r][3] = d1 - d3;
-        }
-        for (int j = 0; j < 4; ++j) {
-          store8(v + (0 + j) * xs, h[0][j] - h[2][j]);
-          store8(v + (4 + j) * xs, h[1][j] + h[2][j]);
-          store8(v + (8 + j) * xs, h[2][j] - h[1][j]);
-          store8(v + (12 + j) * xs, h[1][j] - h[3][j]);
-        }
+        f8 p[kPlanes], h[kPlanes];  // the patch, h = d B (each patch row), then v = Bᵀ h
+        for (int r = 0; r < kPatch; ++r)
+          for (int j = 0; j < kPatch; ++j) p[kPatch * r + j] = load8(d + r * row + size_t(j) * L);
+        for (int r = 0; r < kPatch; ++r) apply_bt(p + kPatch * r, 1, h + kPatch * r, 1);
+        for (int j = 0; j < kPatch; ++j) apply_bt(h + j, kPatch, p + j, kPatch);
+        for (int xi = 0; xi < kPlanes; ++xi) store8(v + xi * xs, p[xi]);
       }
     }
 }
@@ -256,82 +289,70 @@ void transform_input_grads(const Tiling& t, const float* dV, int C, int L, int t
     for (int tile = t0; tile < t1; ++tile) {
       const int ty = tile / t.TW, tx = tile % t.TW;
       for (int g = 0; g < L; g += kLanes) {
-        float* d = dXp + ((size_t(c) * t.PH + 2 * ty) * t.PW + 2 * tx) * L + g;
+        float* d = dXp + ((size_t(c) * t.PH + kOut * ty) * t.PW + kOut * tx) * L + g;
         const float* v = dV + size_t(c) * P + size_t(tile - t0) * L + g;
-        f8 h[4][4];  // h = B v (rows), then d = h Bᵀ;  B = (Bᵀ)ᵀ
-        for (int j = 0; j < 4; ++j) {
-          const f8 v0 = load8(v + (0 + j) * xs), v1 = load8(v + (4 + j) * xs), v2 = load8(v + (8 + j) * xs),
-                   v3 = load8(v + (12 + j) * xs);
-          h[0][j] = v0, h[1][j] = v1 - v2 + v3, h[2][j] = v1 + v2 - v0, h[3][j] = -v3;
-        }
-        for (int r = 0; r < 4; ++r) {
-          float* q = d + r * row;
-          store8(q, load8(q) + h[r][0]);
-          store8(q + L, load8(q + L) + (h[r][1] - h[r][2] + h[r][3]));
-          store8(q + 2 * L, load8(q + 2 * L) + (h[r][1] + h[r][2] - h[r][0]));
-          store8(q + 3 * L, load8(q + 3 * L) - h[r][3]);
-        }
+        f8 w[kPlanes], h[kPlanes];  // h = B w (columns), then the patch's gradient h Bᵀ (rows)
+        for (int xi = 0; xi < kPlanes; ++xi) w[xi] = load8(v + xi * xs);
+        for (int j = 0; j < kPatch; ++j) apply_b(w + j, kPatch, h + j, kPatch);
+        for (int r = 0; r < kPatch; ++r) apply_b(h + kPatch * r, 1, w + kPatch * r, 1);
+        for (int r = 0; r < kPatch; ++r)
+          for (int j = 0; j < kPatch; ++j) {
+            float* q = d + r * row + size_t(j) * L;
+            store8(q, load8(q) + w[kPatch * r + j]);
+          }
       }
     }
 }
 
-// Yt (OC, 2TH, 2TW, L) = Aᵀ m A for the tiles in [t0, t1), M (16, OC, P) laid out as transform_inputs'
-// V.  Aᵀ = [1 1 1 0; 0 1 −1 −1].
+// Yt (OC, 4TH, 4TW, L) = Aᵀ m A for the tiles in [t0, t1), M (36, OC, P) laid out as transform_inputs'
+// V.
 void transform_outputs(const Tiling& t, const float* M, int OC, int L, int t0, int t1, float* Yt) {
-  const size_t P = size_t(t1 - t0) * L, xs = plane_stride(size_t(OC) * P), row = size_t(2 * t.TW) * L;
+  const size_t P = size_t(t1 - t0) * L, xs = plane_stride(size_t(OC) * P), row = size_t(kOut * t.TW) * L;
   for (int oc = 0; oc < OC; ++oc)
     for (int tile = t0; tile < t1; ++tile) {
       const int ty = tile / t.TW, tx = tile % t.TW;
       for (int g = 0; g < L; g += kLanes) {
         const float* m = M + size_t(oc) * P + size_t(tile - t0) * L + g;
-        float* y = Yt + ((size_t(oc) * 2 * t.TH + 2 * ty) * 2 * t.TW + 2 * tx) * L + g;
-        f8 q[2][4];  // q = Aᵀ m (rows), then y = q A
-        for (int j = 0; j < 4; ++j) {
-          const f8 m0 = load8(m + (0 + j) * xs), m1 = load8(m + (4 + j) * xs), m2 = load8(m + (8 + j) * xs),
-                   m3 = load8(m + (12 + j) * xs);
-          q[0][j] = m0 + m1 + m2;
-          q[1][j] = m1 - m2 - m3;
-        }
-        for (int r = 0; r < 2; ++r) {
-          store8(y + r * row, q[r][0] + q[r][1] + q[r][2]);
-          store8(y + r * row + L, q[r][1] - q[r][2] - q[r][3]);
-        }
+        float* y = Yt + ((size_t(oc) * kOut * t.TH + kOut * ty) * kOut * t.TW + kOut * tx) * L + g;
+        f8 w[kPlanes], q[kOut * kPatch], o[kOut * kOut];  // q = Aᵀ m (columns), then o = q A (rows)
+        for (int xi = 0; xi < kPlanes; ++xi) w[xi] = load8(m + xi * xs);
+        for (int j = 0; j < kPatch; ++j) apply_at(w + j, kPatch, q + j, kPatch);
+        for (int r = 0; r < kOut; ++r) apply_at(q + kPatch * r, 1, o + kOut * r, 1);
+        for (int r = 0; r < kOut; ++r)
+          for (int j = 0; j < kOut; ++j) store8(y + r * row + size_t(j) * L, o[kOut * r + j]);
       }
     }
 }
 
-// dM (16, OC, P) = A dY Aᵀ per tile, from Gt (OC, 2TH, 2TW, L) = dY in lanes, zero past the edge:
+// dM (36, OC, P) = A dY Aᵀ per tile, from Gt (OC, 4TH, 4TW, L) = dY in lanes, zero past the edge:
 // the adjoint of transform_outputs.
 void transform_output_grads(const Tiling& t, const float* Gt, int OC, int L, float* dM) {
-  const size_t P = size_t(t.tiles()) * L, xs = plane_stride(size_t(OC) * P), row = size_t(2 * t.TW) * L;
+  const size_t P = size_t(t.tiles()) * L, xs = plane_stride(size_t(OC) * P), row = size_t(kOut * t.TW) * L;
   for (int oc = 0; oc < OC; ++oc)
     for (int ty = 0; ty < t.TH; ++ty)
       for (int tx = 0; tx < t.TW; ++tx)
         for (int g = 0; g < L; g += kLanes) {
-          const float* q = Gt + ((size_t(oc) * 2 * t.TH + 2 * ty) * 2 * t.TW + 2 * tx) * L + g;
+          const float* q = Gt + ((size_t(oc) * kOut * t.TH + kOut * ty) * kOut * t.TW + kOut * tx) * L + g;
           float* m = dM + size_t(oc) * P + (size_t(ty) * t.TW + tx) * L + g;
-          const f8 y00 = load8(q), y01 = load8(q + L), y10 = load8(q + row), y11 = load8(q + row + L);
-          // a = A y (4×2), then m = a Aᵀ;  A = (Aᵀ)ᵀ
-          const f8 a[4][2] = {{y00, y01}, {y00 + y10, y01 + y11}, {y00 - y10, y01 - y11}, {-y10, -y11}};
-          for (int r = 0; r < 4; ++r) {
-            store8(m + (4 * r + 0) * xs, a[r][0]);
-            store8(m + (4 * r + 1) * xs, a[r][0] + a[r][1]);
-            store8(m + (4 * r + 2) * xs, a[r][0] - a[r][1]);
-            store8(m + (4 * r + 3) * xs, -a[r][1]);
-          }
+          f8 y[kOut * kOut], a[kPatch * kOut], w[kPlanes];  // a = A y (columns), then w = a Aᵀ (rows)
+          for (int r = 0; r < kOut; ++r)
+            for (int j = 0; j < kOut; ++j) y[kOut * r + j] = load8(q + r * row + size_t(j) * L);
+          for (int j = 0; j < kOut; ++j) apply_a(y + j, kOut, a + j, kOut);
+          for (int r = 0; r < kPatch; ++r) apply_a(a + kOut * r, 1, w + kPatch * r, 1);
+          for (int xi = 0; xi < kPlanes; ++xi) store8(m + xi * xs, w[xi]);
         }
 }
 
-// out[ξ] (rows, n) = a[ξ] (rows, inner) · b[ξ] (inner, n) for the 16 ξ; a is U (16, OC, C), so
+// out[ξ] (rows, n) = a[ξ] (rows, inner) · b[ξ] (inner, n) for the 36 ξ; a is U (36, OC, C), so
 // `rows · inner` is OC·C either way; b's planes hold `ldb` ≥ n columns (b may point into a wider
-// array), out is (16, rows, n); n ≤ kGemmColumns (one column block of tiles, see forward).  Each
+// array), out is (36, rows, n); n ≤ kGemmColumns (one column block of tiles, see forward).  Each
 // plane of out is zeroed with a memset right before its GEMM, which accumulates into it (β = 1):
 // OpenBLAS's β = 0 path zeroes C with scalar stores before accumulating, the same bits (0 + Σ) at
 // several times the cost for these small-K GEMMs (bench/README.md, "Zeroing before the GEMMs").  One
-// plane at a time (not the 16 planes at once, up to 1 MB, more than L2) so that the GEMM finds its
+// plane at a time (not the 36 planes at once, up to 2 MB, more than L2) so that the GEMM finds its
 // zeroed C still in cache; the skew between planes is never read and is not zeroed.
-void gemm16(int rows, int inner, int n, const float* a, bool transpose_a, const float* b, size_t ldb, float* out) {
-  for (int xi = 0; xi < 16; ++xi) {
+void gemm_planes(int rows, int inner, int n, const float* a, bool transpose_a, const float* b, size_t ldb, float* out) {
+  for (int xi = 0; xi < kPlanes; ++xi) {
     float* c = out + xi * plane_stride(size_t(rows) * n);
     std::memset(c, 0, sizeof(float) * size_t(rows) * n);
     cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans, CblasNoTrans, rows, n, inner, 1.f,
@@ -344,9 +365,9 @@ void gemm16(int rows, int inner, int n, const float* a, bool transpose_a, const 
 // transformed arrays stay in cache between the transforms and the GEMMs.
 int tiles_per_block(int L) { return std::max(1, kGemmColumns / L); }
 
-// 16 images (two vectors of lanes) for maps of up to 32 tiles, else 8: about 256-512 GEMM columns
-// for the reference net (conv2: 64 tiles × 8; conv3: 16 × 16).  More images per chunk push conv2's
-// transformed arrays out of L2; 4 images waste half the lanes (bench/README.md).
+// 16 images (two vectors of lanes) for maps of up to 32 tiles, else 8 (reference conv2: 16 tiles ×
+// 16 lanes; conv3: 4 × 16; resnet20's 32×32 maps: 64 × 8).  32 images for the smallest maps measured
+// no faster; 4 images waste half the lanes (bench/README.md).
 int images_per_chunk(const Tiling& t) { return t.tiles() <= 32 ? kImagesPerChunk : kLanes; }
 
 // Calls f(chunk) for the chunks of this thread's images: one contiguous range of the N images per
@@ -368,16 +389,16 @@ bool suits(int kh, int kw, int stride, int pad, int in_channels, int out_channel
   return fits(kh, kw, stride, pad) && in_channels >= 16 && out_channels >= 16;
 }
 
-size_t transformed_size(int OC, int C) { return 16 * plane_stride(size_t(OC) * C); }
+size_t transformed_size(int OC, int C) { return kPlanes * plane_stride(size_t(OC) * C); }
 
 void transform_weights(const float* weight, int OC, int C, float* U) {
   const int64_t n = int64_t(OC) * C;
   const size_t xs = plane_stride(size_t(n));
 #pragma omp parallel for schedule(static)
   for (int64_t k = 0; k < n; ++k) {
-    float u[16];
+    float u[kPlanes];
     weight_transform(weight + 9 * k, u);
-    for (int xi = 0; xi < 16; ++xi) U[xi * xs + size_t(k)] = u[xi];
+    for (int xi = 0; xi < kPlanes; ++xi) U[xi * xs + size_t(k)] = u[xi];
   }
 }
 
@@ -392,10 +413,10 @@ void forward(const float* x, int N, int C, int H, int W, const float* U, int OC,
     for (int t0 = 0; t0 < t.tiles(); t0 += step) {
       const int t1 = std::min(t.tiles(), t0 + step), n = (t1 - t0) * k.L;
       transform_inputs(t, k.padded, C, k.L, t0, t1, k.tiles);
-      gemm16(OC, C, n, U, false, k.tiles, n, k.product);  // M[ξ] (OC, n) = U[ξ] (OC, C) · V[ξ] (C, n)
+      gemm_planes(OC, C, n, U, false, k.tiles, n, k.product);  // M[ξ] (OC, n) = U[ξ] (OC, C) · V[ξ] (C, n)
       transform_outputs(t, k.product, OC, k.L, t0, t1, k.out);
     }
-    from_lanes(t, k.out, OC, k, 2 * t.TH, 2 * t.TW, 0, bias, y);
+    from_lanes(t, k.out, OC, k, kOut * t.TH, kOut * t.TW, 0, bias, y);
   });
 }
 
@@ -403,7 +424,7 @@ void backward(const float* x, const float* dy, int N, int C, int H, int W, const
               float* dweight) {
   const Tiling t(H, W);
   const size_t nOC_C = size_t(OC) * C, nU = transformed_size(OC, C), xs = plane_stride(nOC_C);
-  std::vector<float*> partial;  // per thread: its dU (16, OC, C), in its thread-local Work
+  std::vector<float*> partial;  // per thread: its dU (36, OC, C), in its thread-local Work
 #pragma omp parallel
   {
 #pragma omp single
@@ -415,12 +436,12 @@ void backward(const float* x, const float* dy, int N, int C, int H, int W, const
     }
     for_my_chunks(N, t, C, OC, [&](const Chunk& k) {
       const int P = int(k.P);
-      to_lanes(t, dy, OC, k, 2 * t.TH, 2 * t.TW, 0, k.out);
+      to_lanes(t, dy, OC, k, kOut * t.TH, kOut * t.TW, 0, k.out);
       transform_output_grads(t, k.out, OC, k.L, k.product);
       if (dweight) {  // dU[ξ] (OC, C) += dM[ξ] (OC, P) · V[ξ]ᵀ (P, C)
         to_lanes(t, x, C, k, t.PH, t.PW, 1, k.padded);
         transform_inputs(t, k.padded, C, k.L, 0, t.tiles(), k.tiles);
-        for (int xi = 0; xi < 16; ++xi)
+        for (int xi = 0; xi < kPlanes; ++xi)
           cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, C, P, 1.f, k.product + xi * plane_stride(OC * k.P),
                       P, k.tiles + xi * plane_stride(C * k.P), P, 1.f, dU.data() + xi * plane_stride(nOC_C), C);
       }
@@ -429,7 +450,7 @@ void backward(const float* x, const float* dy, int N, int C, int H, int W, const
         const int step = tiles_per_block(k.L);
         for (int t0 = 0; t0 < t.tiles(); t0 += step) {
           const int t1 = std::min(t.tiles(), t0 + step), n = (t1 - t0) * k.L;
-          gemm16(C, OC, n, U, true, k.product + size_t(t0) * k.L, k.P, k.tiles);
+          gemm_planes(C, OC, n, U, true, k.product + size_t(t0) * k.L, k.P, k.tiles);
           transform_input_grads(t, k.tiles, C, k.L, t0, t1, k.padded);
         }
         from_lanes(t, k.padded, C, k, t.PH, t.PW, 1, nullptr, dx);
@@ -454,8 +475,8 @@ void backward(const float* x, const float* dy, int N, int C, int H, int W, const
 #pragma omp for schedule(static)
       for (int64_t kk = 0; kk < int64_t(nOC_C); ++kk) {
         const size_t k = size_t(kk);
-        float u[16], g[9];
-        for (int xi = 0; xi < 16; ++xi) u[xi] = total[xi * xs + k];
+        float u[kPlanes], g[9];
+        for (int xi = 0; xi < kPlanes; ++xi) u[xi] = total[xi * xs + k];
         weight_transform_adjoint(u, g);
         for (int j = 0; j < 9; ++j) dweight[9 * k + j] += g[j];
       }
