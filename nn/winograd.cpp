@@ -69,20 +69,24 @@ inline void apply_a(const T* g, int is, T* m, int os) {  // m = A g, the adjoint
   m[os] = even + odd, m[2 * os] = even - odd, m[3 * os] = even4 + odd8, m[4 * os] = even4 - odd8;
   m[5 * os] = g3;
 }
+// G's fractions as products (a division is ~10× a multiplication's cost, and U is rebuilt on every
+// forward and backward); ⅙, 1/12, 1/24 are the floats nearest them.
+constexpr float kSixth = 1.f / 6.f, kTwelfth = 1.f / 12.f, kTwentyFourth = 1.f / 24.f;
 inline void apply_g(const float* g, int is, float* u, int os) {  // u = G g
   const float g0 = g[0], g1 = g[is], g2 = g[2 * is];
-  u[0] = g0 / 4.f;
-  u[os] = -(g0 + g1 + g2) / 6.f;
-  u[2 * os] = -(g0 - g1 + g2) / 6.f;
-  u[3 * os] = g0 / 24.f + g1 / 12.f + g2 / 6.f;
-  u[4 * os] = g0 / 24.f - g1 / 12.f + g2 / 6.f;
+  const float a = g0 * kTwentyFourth + g2 * kSixth, b = g1 * kTwelfth;
+  u[0] = g0 * 0.25f;
+  u[os] = -(g0 + g1 + g2) * kSixth;
+  u[2 * os] = -(g0 - g1 + g2) * kSixth;
+  u[3 * os] = a + b;
+  u[4 * os] = a - b;
   u[5 * os] = g2;
 }
 inline void apply_gt(const float* u, int is, float* g, int os) {  // g = Gᵀ u, the adjoint of apply_g
   const float u0 = u[0], u1 = u[is], u2 = u[2 * is], u3 = u[3 * is], u4 = u[4 * is], u5 = u[5 * is];
-  g[0] = u0 / 4.f - (u1 + u2) / 6.f + (u3 + u4) / 24.f;
-  g[os] = (u2 - u1) / 6.f + (u3 - u4) / 12.f;
-  g[2 * os] = (u3 + u4 - u1 - u2) / 6.f + u5;
+  g[0] = u0 * 0.25f - (u1 + u2) * kSixth + (u3 + u4) * kTwentyFourth;
+  g[os] = (u2 - u1) * kSixth + (u3 - u4) * kTwelfth;
+  g[2 * os] = (u3 + u4 - u1 - u2) * kSixth + u5;
 }
 
 // u = G g Gᵀ (g 3×3, u 6×6).
