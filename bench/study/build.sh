@@ -6,8 +6,8 @@ cd "$(dirname "$0")/../.."
 BLAS_INC=/usr/include/x86_64-linux-gnu/openblas-openmp
 BLAS_LIB=/usr/lib/x86_64-linux-gnu/openblas-openmp
 mkdir -p build/study
-# winograd_ab compares the library's Winograd with nn/winograd.cpp as it was before branch ref13f.
-git show 7188ec5:nn/winograd.cpp > build/study/winograd_old.inc.new
+# winograd_ab compares the library's Winograd with nn/winograd.cpp as it was at ef03192 (F(2×2, 3×3)).
+git show ef03192:nn/winograd.cpp > build/study/winograd_old.inc.new
 cmp -s build/study/winograd_old.inc.new build/study/winograd_old.inc 2>/dev/null || mv build/study/winograd_old.inc.new build/study/winograd_old.inc
 rm -f build/study/winograd_old.inc.new
 for src in bench/study/*.cpp; do
