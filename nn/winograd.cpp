@@ -121,8 +121,9 @@ inline void store8(float* p, const f8& v) { std::memcpy(p, &v, sizeof v); }
 
 // The tiling of one (H, W) map: TH × TW tiles of 4×4 outputs; tile (ty, tx) reads the 6×6 patch of
 // padded rows 4ty .. 4ty+5 and padded columns 4tx .. 4tx+5 (padded = the map with one pixel of zeros
-// around it and zeros past the last tile, PH × PW).  A chunk of `count` images is laid out with the image innermost, in L lanes
-// (count rounded up to a multiple of 8; the extra lanes hold zeros and are never stored):
+// around it and zeros past the last tile, PH × PW).  A chunk of `count` images is laid out with the
+// image innermost, in L lanes (count rounded up to a multiple of 8; the extra lanes hold zeros and
+// are never stored):
 //   Xp (C, PH, PW, L)   the padded input         V (36, C, P)   P = T·L, column p = tile·L + lane
 //   M (36, OC, P)       U·V                      Yt (OC, 4TH, 4TW, L)  the output tiles
 // so every transform is 8-wide arithmetic on 8 images at once.
