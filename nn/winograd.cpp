@@ -72,9 +72,10 @@ inline void apply_a(const T* g, int is, T* m, int os) {  // m = A g, the adjoint
 // G's fractions as products (a division is ~10× a multiplication's cost, and U is rebuilt on every
 // forward and backward); ⅙, 1/12, 1/24 are the floats nearest them.
 constexpr float kSixth = 1.f / 6.f, kTwelfth = 1.f / 12.f, kTwentyFourth = 1.f / 24.f;
-inline void apply_g(const float* g, int is, float* u, int os) {  // u = G g
-  const float g0 = g[0], g1 = g[is], g2 = g[2 * is];
-  const float a = g0 * kTwentyFourth + g2 * kSixth, b = g1 * kTwelfth;
+template <class T>
+inline void apply_g(const T* g, int is, T* u, int os) {  // u = G g
+  const T g0 = g[0], g1 = g[is], g2 = g[2 * is];
+  const T a = g0 * kTwentyFourth + g2 * kSixth, b = g1 * kTwelfth;
   u[0] = g0 * 0.25f;
   u[os] = -(g0 + g1 + g2) * kSixth;
   u[2 * os] = -(g0 - g1 + g2) * kSixth;
@@ -82,23 +83,26 @@ inline void apply_g(const float* g, int is, float* u, int os) {  // u = G g
   u[4 * os] = a - b;
   u[5 * os] = g2;
 }
-inline void apply_gt(const float* u, int is, float* g, int os) {  // g = Gᵀ u, the adjoint of apply_g
-  const float u0 = u[0], u1 = u[is], u2 = u[2 * is], u3 = u[3 * is], u4 = u[4 * is], u5 = u[5 * is];
+template <class T>
+inline void apply_gt(const T* u, int is, T* g, int os) {  // g = Gᵀ u, the adjoint of apply_g
+  const T u0 = u[0], u1 = u[is], u2 = u[2 * is], u3 = u[3 * is], u4 = u[4 * is], u5 = u[5 * is];
   g[0] = u0 * 0.25f - (u1 + u2) * kSixth + (u3 + u4) * kTwentyFourth;
   g[os] = (u2 - u1) * kSixth + (u3 - u4) * kTwelfth;
   g[2 * os] = (u3 + u4 - u1 - u2) * kSixth + u5;
 }
 
-// u = G g Gᵀ (g 3×3, u 6×6).
-inline void weight_transform(const float g[9], float u[kPlanes]) {
-  float t[kPatch * 3];  // G g: 6×3
+// u = G g Gᵀ (g 3×3, u 6×6), on floats or on eight (oc, c) pairs at once.
+template <class T>
+inline void weight_transform(const T g[9], T u[kPlanes]) {
+  T t[kPatch * 3];  // G g: 6×3
   for (int j = 0; j < 3; ++j) apply_g(g + j, 3, t + j, 3);
   for (int i = 0; i < kPatch; ++i) apply_g(t + 3 * i, 1, u + kPatch * i, 1);
 }
 
 // g = Gᵀ u G: the adjoint of weight_transform.
-inline void weight_transform_adjoint(const float u[kPlanes], float g[9]) {
-  float t[3 * kPatch];  // Gᵀ u: 3×6
+template <class T>
+inline void weight_transform_adjoint(const T u[kPlanes], T g[9]) {
+  T t[3 * kPatch];  // Gᵀ u: 3×6
   for (int j = 0; j < kPatch; ++j) apply_gt(u + j, kPatch, t + j, kPatch);
   for (int i = 0; i < 3; ++i) apply_gt(t + kPatch * i, 1, g + 3 * i, 1);
 }
@@ -396,14 +400,29 @@ bool suits(int kh, int kw, int stride, int pad, int in_channels, int out_channel
 
 size_t transformed_size(int OC, int C) { return kPlanes * plane_stride(size_t(OC) * C); }
 
+// Eight (oc, c) pairs at a time, one per lane (the last n mod 8 pairs one by one): the same arithmetic
+// on each pair either way.
 void transform_weights(const float* weight, int OC, int C, float* U) {
-  const int64_t n = int64_t(OC) * C;
+  const int64_t n = int64_t(OC) * C, blocks = n / kLanes;
   const size_t xs = plane_stride(size_t(n));
 #pragma omp parallel for schedule(static)
-  for (int64_t k = 0; k < n; ++k) {
-    float u[kPlanes];
-    weight_transform(weight + 9 * k, u);
-    for (int xi = 0; xi < kPlanes; ++xi) U[xi * xs + size_t(k)] = u[xi];
+  for (int64_t b = 0; b <= blocks; ++b) {  // block `blocks`: the remainder
+    const int64_t k0 = b * kLanes;
+    if (b < blocks) {
+      float lanes[9][kLanes];
+      for (int i = 0; i < kLanes; ++i)
+        for (int j = 0; j < 9; ++j) lanes[j][i] = weight[9 * (k0 + i) + j];
+      f8 g[9], u[kPlanes];
+      for (int j = 0; j < 9; ++j) g[j] = load8(lanes[j]);
+      weight_transform(g, u);
+      for (int xi = 0; xi < kPlanes; ++xi) store8(U + xi * xs + size_t(k0), u[xi]);
+    } else {
+      for (int64_t k = k0; k < n; ++k) {
+        float u[kPlanes];
+        weight_transform(weight + 9 * k, u);
+        for (int xi = 0; xi < kPlanes; ++xi) U[xi * xs + size_t(k)] = u[xi];
+      }
+    }
   }
 }
 
@@ -477,13 +496,26 @@ void backward(const float* x, const float* dy, int N, int C, int H, int W, const
         for (int64_t i = 1; i < nt; ++i) sum += partial[size_t(i)][k];
         total[k] = sum;
       }
+      const int64_t blocks = int64_t(nOC_C) / kLanes;  // eight pairs per lane group, as transform_weights
 #pragma omp for schedule(static)
-      for (int64_t kk = 0; kk < int64_t(nOC_C); ++kk) {
-        const size_t k = size_t(kk);
-        float u[kPlanes], g[9];
-        for (int xi = 0; xi < kPlanes; ++xi) u[xi] = total[xi * xs + k];
-        weight_transform_adjoint(u, g);
-        for (int j = 0; j < 9; ++j) dweight[9 * k + j] += g[j];
+      for (int64_t b = 0; b <= blocks; ++b) {
+        const size_t k0 = size_t(b) * kLanes;
+        if (b < blocks) {
+          f8 u[kPlanes], g[9];
+          for (int xi = 0; xi < kPlanes; ++xi) u[xi] = load8(total + xi * xs + k0);
+          weight_transform_adjoint(u, g);
+          float lanes[9][kLanes];
+          for (int j = 0; j < 9; ++j) store8(lanes[j], g[j]);
+          for (int i = 0; i < kLanes; ++i)
+            for (int j = 0; j < 9; ++j) dweight[9 * (k0 + i) + j] += lanes[j][i];
+        } else {
+          for (size_t k = k0; k < nOC_C; ++k) {
+            float u[kPlanes], g[9];
+            for (int xi = 0; xi < kPlanes; ++xi) u[xi] = total[xi * xs + k];
+            weight_transform_adjoint(u, g);
+            for (int j = 0; j < 9; ++j) dweight[9 * k + j] += g[j];
+          }
+        }
       }
     }
   }

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # bench/study/step_breakdown.py PERF_DATA — a `perf record -e cpu-clock --call-graph dwarf` profile of
-# `nnfmri train` grouped by the layer kind nearest the sample on its call chain (branch ref13e), and
+# `nnfmri train` grouped by the layer kind nearest the sample on its call chain (branch ref13e; batch norm,
+# residual add, shortcut and plain relu since 2026-12-02, for resnet20), and
 # within each kind by what the leaf was (OpenBLAS kernel, packing, memset, kernel/OpenMP, own code).
 # Samples of OpenBLAS threads outside a parallel region of ours (Linear's multi-threaded SGEMM at 2
 # threads) carry no layer on their stack and fall in "set-up, loading, other".
@@ -8,10 +9,13 @@ import subprocess, sys, collections, re
 out = subprocess.run(['perf', 'script', '-i', sys.argv[1], '-F', 'ip,sym,dso'], capture_output=True, text=True).stdout
 kinds = [  # (category, pattern on a frame's symbol), first match walking from the leaf up
   ('relu+pool fwd', 'Pool2d::forward_after_relu'), ('relu+pool bwd', 'Pool2d::backward_into_relu'),
-  ('conv1 fwd (im2col)', 'Conv2d::forward_im2col'), ('conv1 bwd (im2col)', 'Conv2d::backward_im2col'),
-  ('conv2/3 fwd (Winograd)', 'winograd::forward'), ('conv2/3 bwd (Winograd)', 'winograd::backward'),
+  ('conv fwd (im2col)', 'Conv2d::forward_im2col'), ('conv bwd (im2col)', 'Conv2d::backward_im2col'),
+  ('conv fwd (Winograd)', 'winograd::forward'), ('conv bwd (Winograd)', 'winograd::backward'),
   ('conv bias grad', 'Conv2d::backward'), ('conv (other)', 'Conv2d::'),
-  ('fc fwd', 'Linear::forward'), ('fc bwd', 'Linear::backward'), ('relu (fc1)', 'ReLU::'),
+  ('batch norm fwd', 'BatchNorm2d::forward'), ('batch norm bwd', 'BatchNorm2d::backward'),
+  ('residual add', 'Add::'), ('shortcut (pad)', 'PadShortcut::'), ('relu fwd', 'ReLU::forward'),
+  ('relu bwd', 'ReLU::backward'), ('global average pool', 'GlobalAvgPool'),
+  ('fc fwd', 'Linear::forward'), ('fc bwd', 'Linear::backward'),
   ('loss', 'softmax_cross_entropy'), ('batch building', 'make_batch'), ('optimizer', 'Optimizer::step'),
   ('zero_grad', 'Network::zero_grad'), ('network backward (other)', 'Network::backward'),
   ('network forward (other)', 'Network::'), ('evaluate (test)', 'nn::evaluate'), ('trainer (other)', 'Trainer::train'),

@@ -8,7 +8,8 @@
 // compiled in this one translation unit with the same flags: a copy in the library and one here
 // differed by up to 11% with the same source (code placement), so neither side is the library's.
 // -DWINOGRAD_AB_NULL compiles the old file on both sides: the null (same code, same harness);
-// -DWINOGRAD_AB_NEW='"FILE"' puts FILE (found in build/study) on the new side instead of nn/winograd.cpp.
+// -DWINOGRAD_AB_NEW='"FILE"' puts FILE (found in build/study) on the new side instead of nn/winograd.cpp,
+// -DWINOGRAD_AB_OLD='"FILE"' on the old side instead of ef03192's file.
 //
 //   winograd_ab C OC H [ROUNDS [N]]   (batch N (64), C → OC channels, H×H maps, N(0,1) data; ROUNDS 40)
 // Time: the process's CPU time per call (all threads; run with OMP_NUM_THREADS=1 for a per-thread
@@ -33,7 +34,11 @@
 #include "nn/winograd.h"
 
 namespace old_code {
+#if defined(WINOGRAD_AB_OLD)
+#include WINOGRAD_AB_OLD  // another old version, e.g. -DWINOGRAD_AB_OLD='"winograd_head.inc"'
+#else
 #include "winograd_old.inc"
+#endif
 }  // namespace old_code
 namespace new_code {
 #if defined(WINOGRAD_AB_NULL)
@@ -80,7 +85,7 @@ int main(int argc, char** argv) {
   };
   Out out[2];
   for (Out& o : out) o = {std::vector<float>(dy.size()), std::vector<float>(x.size()), std::vector<float>(w.size())};
-  std::vector<double> fwd[2], bwd[2];
+  std::vector<double> fwd[2], bwd[2], wt[2];  // wt: one transform_weights (Conv2d runs one per forward and backward)
   bool same = true;
   double worst = 0;  // max over rounds and outputs of |old − new| / max |old|
   for (int r = -1; r < rounds; ++r) {  // round −1 warms both up and is not timed
@@ -99,8 +104,14 @@ int main(int argc, char** argv) {
       else
         new_code::nn::winograd::backward(x.data(), dy.data(), N, C, H, H, U1.data(), OC, o.dx.data(), o.dw.data());
       const double t2 = process_cpu_seconds();
-      if (r >= 0) fwd[v].push_back(t1 - t0), bwd[v].push_back(t2 - t1);
+      if (v == 0)
+        old_code::nn::winograd::transform_weights(w.data(), OC, C, U0.data());
+      else
+        new_code::nn::winograd::transform_weights(w.data(), OC, C, U1.data());
+      const double t3 = process_cpu_seconds();
+      if (r >= 0) fwd[v].push_back(t1 - t0), bwd[v].push_back(t2 - t1), wt[v].push_back(t3 - t2);
     }
+    same = same && U0.size() == U1.size() && std::memcmp(U0.data(), U1.data(), sizeof(float) * U0.size()) == 0;
     for (auto p : {&Out::y, &Out::dx, &Out::dw}) {
       const std::vector<float>&a = out[0].*p, &b = out[1].*p;
       same = same && std::memcmp(a.data(), b.data(), sizeof(float) * a.size()) == 0;
@@ -111,9 +122,11 @@ int main(int argc, char** argv) {
     }
   }
   const double f0 = median_us(fwd[0]), f1 = median_us(fwd[1]), b0 = median_us(bwd[0]), b1 = median_us(bwd[1]);
+  const double w0 = median_us(wt[0]), w1 = median_us(wt[1]);
   std::printf("winograd_ab C=%d OC=%d %dx%d batch %d threads %d rounds %d: forward old %.0f new %.0f us (%.3f), "
-              "backward old %.0f new %.0f us (%.3f), both %.3f; same bits: %s (largest relative difference %.2g)\n",
+              "backward old %.0f new %.0f us (%.3f), both %.3f; weight transform old %.1f new %.1f us (%.3f); "
+              "same bits: %s (largest relative difference %.2g)\n",
               C, OC, H, H, N, omp_get_max_threads(), rounds, f0, f1, f1 / f0, b0, b1, b1 / b0, (f1 + b1) / (f0 + b0),
-              same ? "yes" : "no", worst);
+              w0, w1, w1 / w0, same ? "yes" : "no", worst);
   return worst <= 1e-4 ? 0 : 1;
 }
