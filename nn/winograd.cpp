@@ -15,10 +15,12 @@ namespace nn::winograd {
 namespace {
 
 // Images per chunk (at most): the transforms run over the images of a chunk as the innermost (vector)
-// index, 8 lanes at a time.  GEMMs run on column blocks of at most kGemmColumns columns (tiles ×
+// index, one vector of 8 lanes.  (16 images on maps of up to 32 tiles paid under F(2×2, 3×3); under
+// F(4×4) 8 measured 15–20% faster on 16×16 maps and 2–8% on 8×8 ones, with half the work arrays:
+// bench/README.md, 2026-12-02.)  GEMMs run on column blocks of at most kGemmColumns columns (tiles ×
 // lanes): with 36 planes a 256-column block of a 32-channel map is 1.2 MB of V and twice that of M,
 // and 128 columns measured faster on the reference conv2 (bench/README.md).
-constexpr int kImagesPerChunk = 16;
+constexpr int kImagesPerChunk = 8;
 constexpr int kGemmColumns = 128;
 // F(4×4, 3×3): each tile is 4×4 outputs computed from a 6×6 input patch, so a transformed array has
 // kPlanes = 36 planes, one per position ξ of the 6×6 transformed tile.
@@ -374,20 +376,14 @@ void gemm_planes(int rows, int inner, int n, const float* a, bool transpose_a, c
 // transformed arrays stay in cache between the transforms and the GEMMs.
 int tiles_per_block(int L) { return std::max(1, kGemmColumns / L); }
 
-// 16 images (two vectors of lanes) for maps of up to 32 tiles, else 8 (reference conv2: 16 tiles ×
-// 16 lanes; conv3: 4 × 16; resnet20's 32×32 maps: 64 × 8).  32 images for the smallest maps measured
-// no faster; 4 images waste half the lanes (bench/README.md).
-int images_per_chunk(const Tiling& t) { return t.tiles() <= 32 ? kImagesPerChunk : kLanes; }
-
 // Calls f(chunk) for the chunks of this thread's images: one contiguous range of the N images per
-// thread (the same split in forward and backward), cut into chunks of images_per_chunk(t).
+// thread (the same split in forward and backward), cut into chunks of kImagesPerChunk.
 template <class F>
 void for_my_chunks(int N, const Tiling& t, int C, int OC, F f) {
   const int nt = omp_get_num_threads(), id = omp_get_thread_num();
   const int first = int(int64_t(N) * id / nt), end = int(int64_t(N) * (id + 1) / nt);
-  const int chunk = images_per_chunk(t);
   Work& w = thread_work();
-  for (int b = first; b < end; b += chunk) f(Chunk(w, t, C, OC, b, std::min(chunk, end - b)));
+  for (int b = first; b < end; b += kImagesPerChunk) f(Chunk(w, t, C, OC, b, std::min(kImagesPerChunk, end - b)));
 }
 
 }  // namespace
