@@ -396,27 +396,28 @@ bool suits(int kh, int kw, int stride, int pad, int in_channels, int out_channel
 
 size_t transformed_size(int OC, int C) { return kPlanes * plane_stride(size_t(OC) * C); }
 
-// Eight (oc, c) pairs at a time, one per lane (the last n mod 8 pairs one by one): the same arithmetic
-// on each pair either way.
+// Eight (oc, c) pairs at a time, one per lane (the last group's unused lanes hold zeros and are not
+// stored): each pair's arithmetic is the same whichever lane it has.
 void transform_weights(const float* weight, int OC, int C, float* U) {
-  const int64_t n = int64_t(OC) * C, blocks = n / kLanes;
+  const int64_t n = int64_t(OC) * C;
   const size_t xs = plane_stride(size_t(n));
 #pragma omp parallel for schedule(static)
-  for (int64_t b = 0; b <= blocks; ++b) {  // block `blocks`: the remainder
-    const int64_t k0 = b * kLanes;
-    if (b < blocks) {
-      float lanes[9][kLanes];
-      for (int i = 0; i < kLanes; ++i)
-        for (int j = 0; j < 9; ++j) lanes[j][i] = weight[9 * (k0 + i) + j];
-      f8 g[9], u[kPlanes];
-      for (int j = 0; j < 9; ++j) g[j] = load8(lanes[j]);
-      weight_transform(g, u);
-      for (int xi = 0; xi < kPlanes; ++xi) store8(U + xi * xs + size_t(k0), u[xi]);
-    } else {
-      for (int64_t k = k0; k < n; ++k) {
-        float u[kPlanes];
-        weight_transform(weight + 9 * k, u);
-        for (int xi = 0; xi < kPlanes; ++xi) U[xi * xs + size_t(k)] = u[xi];
+  for (int64_t k0 = 0; k0 < n; k0 += kLanes) {
+    const int count = int(std::min<int64_t>(kLanes, n - k0));
+    float lanes[9][kLanes] = {};
+    for (int i = 0; i < count; ++i)
+      for (int j = 0; j < 9; ++j) lanes[j][i] = weight[9 * (k0 + i) + j];
+    f8 g[9], u[kPlanes];
+    for (int j = 0; j < 9; ++j) g[j] = load8(lanes[j]);
+    weight_transform(g, u);
+    for (int xi = 0; xi < kPlanes; ++xi) {
+      float* dst = U + xi * xs + size_t(k0);
+      if (count == kLanes) {
+        store8(dst, u[xi]);
+      } else {
+        float v[kLanes];
+        store8(v, u[xi]);
+        std::copy(v, v + count, dst);
       }
     }
   }
@@ -492,26 +493,26 @@ void backward(const float* x, const float* dy, int N, int C, int H, int W, const
         for (int64_t i = 1; i < nt; ++i) sum += partial[size_t(i)][k];
         total[k] = sum;
       }
-      const int64_t blocks = int64_t(nOC_C) / kLanes;  // eight pairs per lane group, as transform_weights
 #pragma omp for schedule(static)
-      for (int64_t b = 0; b <= blocks; ++b) {
-        const size_t k0 = size_t(b) * kLanes;
-        if (b < blocks) {
-          f8 u[kPlanes], g[9];
-          for (int xi = 0; xi < kPlanes; ++xi) u[xi] = load8(total + xi * xs + k0);
-          weight_transform_adjoint(u, g);
-          float lanes[9][kLanes];
-          for (int j = 0; j < 9; ++j) store8(lanes[j], g[j]);
-          for (int i = 0; i < kLanes; ++i)
-            for (int j = 0; j < 9; ++j) dweight[9 * (k0 + i) + j] += lanes[j][i];
-        } else {
-          for (size_t k = k0; k < nOC_C; ++k) {
-            float u[kPlanes], g[9];
-            for (int xi = 0; xi < kPlanes; ++xi) u[xi] = total[xi * xs + k];
-            weight_transform_adjoint(u, g);
-            for (int j = 0; j < 9; ++j) dweight[9 * k + j] += g[j];
+      for (int64_t kk = 0; kk < int64_t(nOC_C); kk += kLanes) {  // eight pairs a time, as transform_weights
+        const size_t k0 = size_t(kk);
+        const int count = int(std::min<size_t>(kLanes, nOC_C - k0));
+        f8 u[kPlanes], g[9];
+        for (int xi = 0; xi < kPlanes; ++xi) {
+          const float* src = total + xi * xs + k0;
+          if (count == kLanes) {
+            u[xi] = load8(src);
+          } else {
+            float v[kLanes] = {};
+            std::copy(src, src + count, v);
+            u[xi] = load8(v);
           }
         }
+        weight_transform_adjoint(u, g);
+        float lanes[9][kLanes];
+        for (int j = 0; j < 9; ++j) store8(lanes[j], g[j]);
+        for (int i = 0; i < count; ++i)
+          for (int j = 0; j < 9; ++j) dweight[9 * (k0 + i) + j] += lanes[j][i];
       }
     }
   }
