@@ -35,8 +35,8 @@ inline size_t plane_stride(size_t n) { return n + kSkew; }
 //   Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0; 0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1]
 //   G  = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1/24 1/12 ⅙; 1/24 −1/12 ⅙; 0 0 1]
 //   Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1]
-// Written once on a type T (float for the weights, eight lanes of images for the data); each reads
-// its six (or three, four) inputs at stride `is` and writes at stride `os`.
+// Written once on a type T (instantiated on eight lanes: of images for the data, of (oc, c) pairs for
+// the weights); each reads its six (or three, four) inputs at stride `is` and writes at stride `os`.
 template <class T>
 inline void apply_bt(const T* d, int is, T* v, int os) {  // v = Bᵀ d
   const T a = d[4 * is] - 4.f * d[2 * is], b = d[3 * is] - 4.f * d[is];
@@ -93,7 +93,7 @@ inline void apply_gt(const T* u, int is, T* g, int os) {  // g = Gᵀ u, the adj
   g[2 * os] = (u3 + u4 - u1 - u2) * kSixth + u5;
 }
 
-// u = G g Gᵀ (g 3×3, u 6×6), on floats or on eight (oc, c) pairs at once.
+// u = G g Gᵀ (g 3×3, u 6×6), for eight (oc, c) pairs at once.
 template <class T>
 inline void weight_transform(const T g[9], T u[kPlanes]) {
   T t[kPatch * 3];  // G g: 6×3
@@ -129,7 +129,8 @@ inline void store8(float* p, const f8& v) { std::memcpy(p, &v, sizeof v); }
 // padded rows 4ty .. 4ty+5 and padded columns 4tx .. 4tx+5 (padded = the map with one pixel of zeros
 // around it and zeros past the last tile, PH × PW).  A chunk of `count` images is laid out with the
 // image innermost, in L lanes (count rounded up to a multiple of 8; the extra lanes hold zeros and
-// are never stored):
+// are never stored; with kImagesPerChunk = 8, L is 8, and the loops over lane groups run once: they stay
+// general so that the chunk size remains one constant to measure):
 //   Xp (C, PH, PW, L)   the padded input         V (36, C, P)   P = T·L, column p = tile·L + lane
 //   M (36, OC, P)       U·V                      Yt (OC, 4TH, 4TW, L)  the output tiles
 // so every transform is 8-wide arithmetic on 8 images at once.
