@@ -221,17 +221,9 @@ class CoalitionValue {
 // vector width (the walker's scatter kernel; imaging/lesion_walker.cpp).
 void add_rows(float* __restrict z, int OC, const float* base, const int* offset, const float* delta, int k);
 
-// How the walker computes a step.  Every choice gives the same bits (the same arithmetic in the same
-// order); `false` keeps the rule of earlier versions, for the tests that check that.
-struct WalkerKernels {
-  // Max pools read a run of changes' window maxima over all channels in one vector pass (else one
-  // change at a time).
-  bool window_maxima = true;
-};
-
 class CoalitionWalker {
  public:
-  explicit CoalitionWalker(const CoalitionValue& game, const WalkerKernels& kernels = {});
+  explicit CoalitionWalker(const CoalitionValue& game);
   void start_empty(size_t image);  // S = ∅ (the all-lesioned state of the image); clears the journal
   void start_full(size_t image);   // S = all regions (one incremental pass of the whole block)
   double add(int region);          // S ← S ∪ {g}; returns v_x(S)
@@ -254,11 +246,11 @@ class CoalitionWalker {
     std::vector<float> delta;
     int count = 0;
   };
-  // Output entries of a replayed block that the current step must re-read (each listed once).
+  // Output entries of a replayed block that the current step must re-read (each listed once; the
+  // count lives in propagate).
   struct Touched {
     std::vector<uint8_t> mark;  // per entry
     std::vector<int> position, channel;
-    int count = 0;
   };
   void set_units(const std::vector<int>& units, const float* target);
   void propagate();
@@ -269,7 +261,6 @@ class CoalitionWalker {
     journal_saved_.insert(journal_saved_.end(), p, p + count);
   }
   const CoalitionValue& game_;
-  WalkerKernels kernels_;
   size_t image_ = 0;
   std::vector<std::vector<float>> z_, a_;  // per state, as in CoalitionValue::empty_*
   std::vector<Changes> changes_;           // per state
@@ -277,12 +268,7 @@ class CoalitionWalker {
   std::vector<float> moved_;               // (widest block) scratch of one output row's moves
   std::vector<uint8_t> flags_;             // (widest block + 8) which of them moved
   std::vector<int> offsets_;               // (largest state) scratch: weight-row offsets of a step's changes
-  // Per replayed max pool: its windows' maxima over every channel (out positions × C), read in one
-  // vector pass at a step's first run of changes that reaches the window; valid where
-  // window_stamp_[s][q] == stamp_ (stamp_ counts propagate calls).
-  std::vector<std::vector<float>> window_max_;
-  std::vector<std::vector<uint32_t>> window_stamp_;
-  uint32_t stamp_ = 0;
+  std::vector<float> window_max_;          // (widest block) scratch: one max-pool window's maxima
   bool journal_on_ = false;
   std::vector<float*> journal_where_;      // per saved run: where it lives,
   std::vector<int> journal_count_;         // how many floats,

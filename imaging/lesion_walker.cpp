@@ -7,7 +7,8 @@
 //           position (the block's fan-out table), then a = relu(z) is re-read at those positions;
 //   Dense   z[:] += δ·W'[p·C + c, :], then a = relu(z) everywhere;
 //   AvgPool z[q,c] += δ/(KH·KW) for every window q holding the input, then a = z;
-//   MaxPool a[q,c] = max over window q of the (already updated) input, re-read;
+//   MaxPool a[q,:] = max over window q of the (already updated) input, re-read for every window
+//           a change reaches;
 //   Add     (a residual unit) z[q,c] += δ for a change of its branch's state, and for a change of
 //           its shortcut's state at an input position the shortcut keeps: identity/option A
 //           z[q, c + front] += δ, option B z[q,:] += δ·W'[c,:]; then a = relu(z) re-read there.
@@ -16,7 +17,9 @@
 // Inside a residual branch an add's shortcut reads an external state (a block before the lesioned
 // one): the walker changes it only in start_empty, from the game's first image to this image.
 // A conv takes the changes in runs of one input position (and a dense block all of them) per output
-// row (add_rows), in change order, so the bits are those of one change at a time.
+// row (add_rows), in change order, so the bits are those of one change at a time.  Convs and max
+// pools list an output position's moved channels in channel order, so their changes reach the next
+// block in runs of one position.
 // Only outputs whose value really changed are passed on, so a region's effect travels through
 // its receptive field and the relus/maxima it flips, not through the whole net.  Positions and
 // channels travel separately so that the inner loops need no integer division.
@@ -94,29 +97,28 @@ void add_rows(float* __restrict z, int OC, const float* base, const int* offset,
   }
 }
 
-CoalitionWalker::CoalitionWalker(const CoalitionValue& game, const WalkerKernels& kernels) : game_(game), kernels_(kernels) {
+CoalitionWalker::CoalitionWalker(const CoalitionValue& game) : game_(game) {
   const auto& blocks = game.replay_blocks();
   z_ = game.empty_z();
   a_ = game.empty_a();
-  // One slot more than the state's entries: emit writes an entry before it knows whether it counts
-  // (branch-free), and a max pool emits a window once per change that reaches it, so an emit can
-  // come after every entry has moved.
+  // 16 slots more than the state's entries: emit writes an entry before it knows whether it counts
+  // (branch-free), and emit_row a whole vector of 16, so a write can come after every entry has moved.
   changes_.resize(a_.size());
   for (size_t k = 0; k < a_.size(); ++k) {
-    changes_[k].position.resize(a_[k].size() + 1);
-    changes_[k].channel.resize(a_[k].size() + 1);
-    changes_[k].delta.resize(a_[k].size() + 1);
+    changes_[k].position.resize(a_[k].size() + 16);
+    changes_[k].channel.resize(a_[k].size() + 16);
+    changes_[k].delta.resize(a_[k].size() + 16);
   }
   touched_.resize(blocks.size());
   for (size_t s = 0; s < blocks.size(); ++s) {
     const auto& st = blocks[s];
-    // Convolutions re-read whole positions, average pools and adds single entries, a dense block
-    // everything, a max pool what each change reaches (no list).
+    // Convolutions and max pools re-read whole positions, average pools and adds single entries, a
+    // dense block everything (no list).
     size_t entries = 0;
     switch (st.op) {
-      case BlockOp::convolution: entries = size_t(st.out_h) * st.out_w; break;
-      case BlockOp::dense:
-      case BlockOp::max_pool: entries = 0; break;
+      case BlockOp::convolution:
+      case BlockOp::max_pool: entries = size_t(st.out_h) * st.out_w; break;
+      case BlockOp::dense: entries = 0; break;
       case BlockOp::average_pool:
       case BlockOp::residual_add: entries = size_t(st.out_h) * st.out_w * st.out_c; break;
     }
@@ -128,18 +130,11 @@ CoalitionWalker::CoalitionWalker(const CoalitionValue& game, const WalkerKernels
   size_t widest = 0;
   for (const auto& st : blocks) widest = std::max(widest, size_t(st.out_c));
   moved_.resize(widest);
+  window_max_.resize(widest);
   size_t largest_state = 0;
   for (const auto& state : a_) largest_state = std::max(largest_state, state.size());
   offsets_.resize(largest_state);
   flags_.assign(widest + 8, 0);
-  window_max_.resize(blocks.size());
-  window_stamp_.resize(blocks.size());
-  for (size_t s = 0; s < blocks.size(); ++s)
-    if (blocks[s].op == BlockOp::max_pool) {
-      const size_t positions = size_t(blocks[s].out_h) * blocks[s].out_w;
-      window_max_[s].resize(positions * size_t(blocks[s].in_c));
-      window_stamp_[s].assign(positions, 0);
-    }
 }
 
 namespace {
@@ -251,11 +246,6 @@ double CoalitionWalker::value() const {
 
 void CoalitionWalker::propagate() {
   const auto& blocks = game_.replay_blocks();
-  // A new step: every max pool's kept window maxima are stale (stamps differ from stamp_).
-  if (++stamp_ == 0) {
-    for (auto& stamps : window_stamp_) std::fill(stamps.begin(), stamps.end(), 0u);
-    stamp_ = 1;
-  }
   for (size_t s = 0; s < blocks.size(); ++s) {
     const CoalitionValue::ReplayBlock& st = blocks[s];
     const Changes& in = changes_[size_t(st.input_state)];
@@ -267,26 +257,55 @@ void CoalitionWalker::propagate() {
     float* z = z_[s + 1].data();
     float* a = a_[s + 1].data();
     const int C = st.in_c, OC = st.out_c;
+    // The block's output changes and touched entries are counted in locals and listed through
+    // plain pointers (stored to Changes/Touched once, after the switch): a store through a list's
+    // int pointer could otherwise be the count itself, and the journal's calls clobber memory, so the
+    // compiler would reload the count and the lists' addresses at every entry.
+    const bool journal = journal_on_;
+    int* __restrict out_position = out.position.data();
+    int* __restrict out_channel = out.channel.data();
+    float* __restrict out_delta = out.delta.data();
+    int out_count = 0;
     // Records output entry (q, o) when its value moved; branch-free, as about half the re-read
     // entries do not move.
     auto emit = [&](int q, int o, float now) {
       const int e = q * OC + o;
-      remember(a + e, 1);
-      out.position[out.count] = q;
-      out.channel[out.count] = o;
-      out.delta[out.count] = now - a[e];
-      out.count += now != a[e];
+      if (journal) remember(a + e, 1);
+      out_position[out_count] = q;
+      out_channel[out_count] = o;
+      out_delta[out_count] = now - a[e];
+      out_count += now != a[e];
       a[e] = now;
     };
-    // Re-reads the OC outputs at position q, a = act(z): one vector pass computes the moves and
-    // flags, then only the flagged entries (often a few percent) are listed, 8 flags per word.
-    auto emit_row = [&](int q) {
-      const float* __restrict zq = z + size_t(q) * OC;
+    // Sets the OC outputs at position q to act(zq[0 .. OC)) (relu or identity, imaging::activate
+    // inlined for the vector loop) and lists the entries that moved, in channel order.  With
+    // AVX-512, 16 channels at a time: a mask of the moved lanes, whose channels and moves are
+    // compressed to the front of a vector and stored whole at the list's end (the lists have 16
+    // entries of slack), branch-free.  Else one vector pass computes the moves and flags, then only
+    // the flagged entries (often a few percent) are listed, 8 flags per word.  Both list the same
+    // entries with the same moves (now − a, and now ≠ a, which a NaN satisfies).
+    auto emit_row = [&](int q, const float* __restrict zq, bool relu) {
       float* __restrict aq = a + size_t(q) * OC;
+      if (journal) remember(aq, OC);
+#ifdef __AVX512F__
+      const __m512 zero = _mm512_setzero_ps();
+      const __m512i position = _mm512_set1_epi32(q);
+      __m512i channel = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+      for (int o = 0; o < OC; o += 16, channel = _mm512_add_epi32(channel, _mm512_set1_epi32(16))) {
+        const __mmask16 live = OC - o >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (OC - o)) - 1);
+        __m512 now = _mm512_maskz_loadu_ps(live, zq + o);
+        if (relu) now = _mm512_mask_mov_ps(now, _mm512_cmp_ps_mask(now, zero, _CMP_LT_OQ), zero);
+        const __m512 before = _mm512_maskz_loadu_ps(live, aq + o);
+        const __mmask16 moved = _mm512_mask_cmp_ps_mask(live, now, before, _CMP_NEQ_UQ);
+        _mm512_mask_storeu_ps(aq + o, live, now);
+        _mm512_storeu_ps(out_delta + out_count, _mm512_maskz_compress_ps(moved, _mm512_sub_ps(now, before)));
+        _mm512_storeu_si512(out_channel + out_count, _mm512_maskz_compress_epi32(moved, channel));
+        _mm512_storeu_si512(out_position + out_count, position);
+        out_count += __builtin_popcount(unsigned(moved));
+      }
+#else
       float* __restrict moved = moved_.data();
       uint8_t* __restrict flag = flags_.data();
-      const bool relu = st.activation == Activation::relu;  // σ = imaging::activate, inlined for the vector loop
-      remember(aq, OC);
 #pragma omp simd
       for (int o = 0; o < OC; ++o) {
         const float now = relu && zq[o] < 0.f ? 0.f : zq[o];
@@ -300,26 +319,30 @@ void CoalitionWalker::propagate() {
         if (OC - w < 8) word &= (uint64_t(1) << (8 * (OC - w))) - 1;
         for (; word; word &= word - 1) {  // each flag is 0 or 1: clearing the lowest bit clears its byte
           const int o = w + __builtin_ctzll(word) / 8;
-          out.position[out.count] = q;
-          out.channel[out.count] = o;
-          out.delta[out.count] = moved[o];
-          ++out.count;
+          out_position[out_count] = q;
+          out_channel[out_count] = o;
+          out_delta[out_count] = moved[o];
+          ++out_count;
         }
       }
+#endif
     };
     Touched& t = touched_[s];
+    uint8_t* __restrict t_mark = t.mark.data();
+    int* __restrict t_position = t.position.data();
+    int* __restrict t_channel = t.channel.data();
+    int t_count = 0;
     // Lists output entry `entry` (position q, channel c) once; `saved` (OC floats for a conv row,
     // one for an average pool, none for a max pool, which keeps no z) goes to the journal.
     auto touch = [&](int entry, int q, int c, float* saved, int count) {
-      if (!t.mark[entry]) {
-        t.mark[entry] = 1;
-        if (count) remember(saved, count);
-        t.position[t.count] = q;
-        t.channel[t.count] = c;
-        ++t.count;
+      if (!t_mark[entry]) {
+        t_mark[entry] = 1;
+        if (journal && count) remember(saved, count);
+        t_position[t_count] = q;
+        t_channel[t_count] = c;
+        ++t_count;
       }
     };
-    t.count = 0;
     switch (st.op) {
       case BlockOp::convolution: {
         const int taps = st.kh * st.kw;
@@ -339,19 +362,19 @@ void CoalitionWalker::propagate() {
           }
           i = end;
         }
-        for (int j = 0; j < t.count; ++j) {
-          const int q = t.position[j];
-          t.mark[q] = 0;
-          emit_row(q);
+        for (int j = 0; j < t_count; ++j) {
+          const int q = t_position[j];
+          t_mark[q] = 0;
+          emit_row(q, z + size_t(q) * OC, st.activation == Activation::relu);
         }
         break;
       }
       case BlockOp::dense: {
-        remember(z, OC);
+        if (journal) remember(z, OC);
         int* offset = offsets_.data();
         for (int i = 0; i < in.count; ++i) offset[i] = (in.position[i] * C + in.channel[i]) * OC;
         add_rows(z, OC, st.weight.data(), offset, in.delta.data(), in.count);
-        emit_row(0);
+        emit_row(0, z, st.activation == Activation::relu);
         break;
       }
       case BlockOp::average_pool: {
@@ -364,68 +387,36 @@ void CoalitionWalker::propagate() {
             z[e] += in.delta[i] * inv_area;
           }
         }
-        for (int j = 0; j < t.count; ++j) {
-          const int q = t.position[j], c = t.channel[j];
-          t.mark[q * OC + c] = 0;
+        for (int j = 0; j < t_count; ++j) {
+          const int q = t_position[j], c = t_channel[j];
+          t_mark[q * OC + c] = 0;
           emit(q, c, z[q * OC + c]);
         }
         break;
       }
       case BlockOp::max_pool: {
-        // The input state is final before this block runs, so window q's maximum can be read at the
-        // first change that reaches it; a later change in the same window reads the same maximum,
-        // which then equals a[q, c] and emits nothing.  So the changes come out in first-touch order,
-        // as with a touched list and a second pass, with no list, no marks and no branch on them.
-        // Changes come in runs of one input position (a row's channels, as emit_row lists them): a
-        // run of at least C/32 changes reads the maxima of all C channels of each window it reaches
-        // in one vector pass (kept for the rest of the step: the input no longer changes), then
-        // emits its changes from them in the same order.  Each maximum is the same comparisons in
-        // the same order (best < x ? x : best over the window's positions, std::max's rule) either
-        // way, so the bits and the changes' order are those of one change at a time.
-        float* window_max = window_max_[s].data();
-        uint32_t* stamp = window_stamp_[s].data();
-        for (int i = 0; i < in.count;) {
+        // The windows the changes reach are listed in first-touch order; then, the input being
+        // final, each listed window's maxima over all C channels are read in one vector pass (best <
+        // x ? x : best over the window's positions, std::max's rule) and its moved channels emitted
+        // in channel order: one run of changes per output position for the next block.
+        for (int i = 0; i < in.count; ++i) {
           const int p = in.position[i];
-          int end = i + 1;
-          while (end < in.count && in.position[end] == p) ++end;
-          const int fan_first = st.fan_begin[p], fan_end = st.fan_begin[p + 1];
-          if (kernels_.window_maxima && (end - i) * 32 >= C) {
-            for (int f = fan_first; f < fan_end; ++f) {
-              const int q = st.fan_position[f];
-              if (stamp[q] != stamp_) {
-                stamp[q] = stamp_;
-                const int* window = st.window.data() + st.window_begin[q];
-                const int area = st.window_begin[q + 1] - st.window_begin[q];
-                float* __restrict best = window_max + size_t(q) * C;
-                std::memcpy(best, input + size_t(window[0]) * C, size_t(C) * sizeof(float));
-                for (int k = 1; k < area; ++k) {
-                  const float* __restrict x = input + size_t(window[k]) * C;
+          if (i > 0 && in.position[i - 1] == p) continue;  // the rest of a run reaches the same windows
+          for (int f = st.fan_begin[p]; f < st.fan_begin[p + 1]; ++f) touch(st.fan_position[f], st.fan_position[f], 0, nullptr, 0);
+        }
+        float* __restrict best = window_max_.data();
+        for (int j = 0; j < t_count; ++j) {
+          const int q = t_position[j];
+          t_mark[q] = 0;
+          const int* window = st.window.data() + st.window_begin[q];
+          const int area = st.window_begin[q + 1] - st.window_begin[q];
+          std::memcpy(best, input + size_t(window[0]) * C, size_t(C) * sizeof(float));
+          for (int k = 1; k < area; ++k) {
+            const float* __restrict x = input + size_t(window[k]) * C;
 #pragma omp simd
-                  for (int c = 0; c < C; ++c) best[c] = best[c] < x[c] ? x[c] : best[c];
-                }
-              }
-            }
-            for (int j = i; j < end; ++j) {
-              const int c = in.channel[j];
-              for (int f = fan_first; f < fan_end; ++f) {
-                const int q = st.fan_position[f];
-                emit(q, c, window_max[size_t(q) * C + c]);
-              }
-            }
-          } else {
-            for (int j = i; j < end; ++j) {
-              const int c = in.channel[j];
-              for (int f = fan_first; f < fan_end; ++f) {
-                const int q = st.fan_position[f];
-                const int* window = st.window.data() + st.window_begin[q];
-                const int area = st.window_begin[q + 1] - st.window_begin[q];
-                float best = input[window[0] * C + c];
-                for (int k = 1; k < area; ++k) best = std::max(best, input[window[k] * C + c]);
-                emit(q, c, best);
-              }
-            }
+            for (int c = 0; c < C; ++c) best[c] = best[c] < x[c] ? x[c] : best[c];
           }
-          i = end;
+          emit_row(q, best, false);
         }
         break;
       }
@@ -447,14 +438,15 @@ void CoalitionWalker::propagate() {
           const float* w = st.weight.data() + size_t(sc.channel[i]) * OC;
           for (int o = 0; o < OC; ++o) add_at(q, o, sc.delta[i] * w[o]);
         }
-        for (int j = 0; j < t.count; ++j) {
-          const int q = t.position[j], c = t.channel[j];
-          t.mark[q * OC + c] = 0;
+        for (int j = 0; j < t_count; ++j) {
+          const int q = t_position[j], c = t_channel[j];
+          t_mark[q * OC + c] = 0;
           emit(q, c, activate(st.activation, z[q * OC + c]));
         }
         break;
       }
     }
+    out.count = out_count;
   }
 }
 
