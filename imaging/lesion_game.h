@@ -265,8 +265,6 @@ class CoalitionWalker {
   std::vector<std::vector<float>> z_, a_;  // per state, as in CoalitionValue::empty_*
   std::vector<Changes> changes_;           // per state
   std::vector<Touched> touched_;           // per replayed block
-  std::vector<float> moved_;               // (widest block) scratch of one output row's moves
-  std::vector<uint8_t> flags_;             // (widest block + 8) which of them moved
   std::vector<int> offsets_;               // (largest state) scratch: weight-row offsets of a step's changes
   std::vector<float> window_max_;          // (widest block) scratch: one max-pool window's maxima
   bool journal_on_ = false;

@@ -26,7 +26,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
-#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
+#if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
 #endif
 
@@ -72,6 +72,24 @@ inline void add_rows_block(float* __restrict z, const float* base, const int* of
 #pragma GCC unroll 8
   for (int v = 0; v < V; ++v) _mm256_storeu_ps(z + 8 * v, acc[v]);
 }
+#endif
+
+#if defined(__AVX2__) && !defined(__AVX512F__)
+// lane[m] lists the set bits of the 8-bit mask m in ascending order (then zeros): the permutation
+// that packs a vector's moved lanes to its front (emit_row's AVX2 path).
+struct PackMoved {
+  alignas(32) int32_t lane[256][8];
+};
+constexpr PackMoved pack_moved_table() {
+  PackMoved t{};
+  for (int m = 0; m < 256; ++m) {
+    int k = 0;
+    for (int b = 0; b < 8; ++b)
+      if ((m >> b) & 1) t.lane[m][k++] = b;
+  }
+  return t;
+}
+constexpr PackMoved kPackMoved = pack_moved_table();
 #endif
 
 }  // namespace
@@ -129,12 +147,10 @@ CoalitionWalker::CoalitionWalker(const CoalitionValue& game) : game_(game) {
   logits_.resize(1, int(a_[size_t(game.logits_state())].size()), 1, 1);
   size_t widest = 0;
   for (const auto& st : blocks) widest = std::max(widest, size_t(st.out_c));
-  moved_.resize(widest);
   window_max_.resize(widest);
   size_t largest_state = 0;
   for (const auto& state : a_) largest_state = std::max(largest_state, state.size());
   offsets_.resize(largest_state);
-  flags_.assign(widest + 8, 0);
 }
 
 namespace {
@@ -278,20 +294,21 @@ void CoalitionWalker::propagate() {
       a[e] = now;
     };
     // Sets the OC outputs at position q to act(zq[0 .. OC)) (relu or identity, imaging::activate
-    // inlined for the vector loop) and lists the entries that moved, in channel order.  With
-    // AVX-512, 16 channels at a time: a mask of the moved lanes, whose channels and moves are
-    // compressed to the front of a vector and stored whole at the list's end (the lists have 16
-    // entries of slack), branch-free.  Else one vector pass computes the moves and flags, then only
-    // the flagged entries (often a few percent) are listed, 8 flags per word.  Both list the same
-    // entries with the same moves (now − a, and now ≠ a, which a NaN satisfies).
+    // inlined for the vector loop) and lists the entries that moved, in channel order, branch-free:
+    // per vector of channels a mask of the moved lanes, whose channels and moves are packed to the
+    // front of a vector (AVX-512: a compress; AVX2: a permutation from kPackMoved) and stored whole at
+    // the list's end (the lists have 16 entries of slack).  The lanes past the last whole vector
+    // (AVX2) or every lane (no AVX2) go one at a time.  Every way lists the same entries with the same
+    // moves (now − a, and now ≠ a, which a NaN satisfies).
     auto emit_row = [&](int q, const float* __restrict zq, bool relu) {
       float* __restrict aq = a + size_t(q) * OC;
       if (journal) remember(aq, OC);
+      int o = 0;
 #ifdef __AVX512F__
       const __m512 zero = _mm512_setzero_ps();
       const __m512i position = _mm512_set1_epi32(q);
       __m512i channel = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-      for (int o = 0; o < OC; o += 16, channel = _mm512_add_epi32(channel, _mm512_set1_epi32(16))) {
+      for (; o < OC; o += 16, channel = _mm512_add_epi32(channel, _mm512_set1_epi32(16))) {
         const __mmask16 live = OC - o >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (OC - o)) - 1);
         __m512 now = _mm512_maskz_loadu_ps(live, zq + o);
         if (relu) now = _mm512_mask_mov_ps(now, _mm512_cmp_ps_mask(now, zero, _CMP_LT_OQ), zero);
@@ -303,29 +320,30 @@ void CoalitionWalker::propagate() {
         _mm512_storeu_si512(out_position + out_count, position);
         out_count += __builtin_popcount(unsigned(moved));
       }
-#else
-      float* __restrict moved = moved_.data();
-      uint8_t* __restrict flag = flags_.data();
-#pragma omp simd
-      for (int o = 0; o < OC; ++o) {
-        const float now = relu && zq[o] < 0.f ? 0.f : zq[o];
-        moved[o] = now - aq[o];
-        flag[o] = now != aq[o];
-        aq[o] = now;
-      }
-      for (int w = 0; w < OC; w += 8) {
-        uint64_t word;
-        std::memcpy(&word, flag + w, sizeof word);
-        if (OC - w < 8) word &= (uint64_t(1) << (8 * (OC - w))) - 1;
-        for (; word; word &= word - 1) {  // each flag is 0 or 1: clearing the lowest bit clears its byte
-          const int o = w + __builtin_ctzll(word) / 8;
-          out_position[out_count] = q;
-          out_channel[out_count] = o;
-          out_delta[out_count] = moved[o];
-          ++out_count;
-        }
+#elif defined(__AVX2__)
+      const __m256 zero = _mm256_setzero_ps();
+      const __m256i position = _mm256_set1_epi32(q);
+      for (; OC - o >= 8; o += 8) {
+        __m256 now = _mm256_loadu_ps(zq + o);
+        if (relu) now = _mm256_blendv_ps(now, zero, _mm256_cmp_ps(now, zero, _CMP_LT_OQ));
+        const __m256 before = _mm256_loadu_ps(aq + o);
+        const int moved = _mm256_movemask_ps(_mm256_cmp_ps(now, before, _CMP_NEQ_UQ));
+        _mm256_storeu_ps(aq + o, now);
+        const __m256i lanes = _mm256_load_si256(reinterpret_cast<const __m256i*>(kPackMoved.lane[moved]));
+        _mm256_storeu_ps(out_delta + out_count, _mm256_permutevar8x32_ps(_mm256_sub_ps(now, before), lanes));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out_channel + out_count), _mm256_add_epi32(lanes, _mm256_set1_epi32(o)));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out_position + out_count), position);
+        out_count += __builtin_popcount(unsigned(moved));
       }
 #endif
+      for (; o < OC; ++o) {
+        const float now = relu && zq[o] < 0.f ? 0.f : zq[o];
+        out_position[out_count] = q;
+        out_channel[out_count] = o;
+        out_delta[out_count] = now - aq[o];
+        out_count += now != aq[o];
+        aq[o] = now;
+      }
     };
     Touched& t = touched_[s];
     uint8_t* __restrict t_mark = t.mark.data();
