@@ -130,15 +130,15 @@ CoalitionWalker::CoalitionWalker(const CoalitionValue& game) : game_(game) {
   touched_.resize(blocks.size());
   for (size_t s = 0; s < blocks.size(); ++s) {
     const auto& st = blocks[s];
-    // Convolutions and max pools re-read whole positions, average pools and adds single entries, a
+    // Convolutions, max pools and adds re-read whole positions, average pools single entries, a
     // dense block everything (no list).
     size_t entries = 0;
     switch (st.op) {
       case BlockOp::convolution:
       case BlockOp::max_pool: entries = size_t(st.out_h) * st.out_w; break;
       case BlockOp::dense: entries = 0; break;
-      case BlockOp::average_pool:
-      case BlockOp::residual_add: entries = size_t(st.out_h) * st.out_w * st.out_c; break;
+      case BlockOp::residual_add: entries = size_t(st.out_h) * st.out_w; break;
+      case BlockOp::average_pool: entries = size_t(st.out_h) * st.out_w * st.out_c; break;
     }
     touched_[s].mark.assign(entries, 0);
     touched_[s].position.resize(entries);
@@ -350,8 +350,8 @@ void CoalitionWalker::propagate() {
     int* __restrict t_position = t.position.data();
     int* __restrict t_channel = t.channel.data();
     int t_count = 0;
-    // Lists output entry `entry` (position q, channel c) once; `saved` (OC floats for a conv row,
-    // one for an average pool, none for a max pool, which keeps no z) goes to the journal.
+    // Lists output entry `entry` (position q, channel c) once; `saved` (OC floats for a conv's or an
+    // add's row, one for an average pool, none for a max pool, which keeps no z) goes to the journal.
     auto touch = [&](int entry, int q, int c, float* saved, int count) {
       if (!t_mark[entry]) {
         t_mark[entry] = 1;
@@ -439,10 +439,11 @@ void CoalitionWalker::propagate() {
         break;
       }
       case BlockOp::residual_add: {
+        // Each change is added where it lands, in the changes' order; the positions reached are
+        // listed and re-read as rows, their moved channels in channel order.
         auto add_at = [&](int q, int o, float d) {
-          const int e = q * OC + o;
-          touch(e, q, o, z + e, 1);
-          z[e] += d;
+          touch(q, q, 0, z + size_t(q) * OC, OC);
+          z[q * OC + o] += d;
         };
         for (int i = 0; i < in.count; ++i) add_at(in.position[i], in.channel[i], in.delta[i]);
         const Changes& sc = changes_[size_t(std::max(0, st.shortcut_state))];
@@ -457,9 +458,9 @@ void CoalitionWalker::propagate() {
           for (int o = 0; o < OC; ++o) add_at(q, o, sc.delta[i] * w[o]);
         }
         for (int j = 0; j < t_count; ++j) {
-          const int q = t_position[j], c = t_channel[j];
-          t_mark[q * OC + c] = 0;
-          emit(q, c, activate(st.activation, z[q * OC + c]));
+          const int q = t_position[j];
+          t_mark[q] = 0;
+          emit_row(q, z + size_t(q) * OC, st.activation == Activation::relu);
         }
         break;
       }

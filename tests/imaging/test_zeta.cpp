@@ -292,8 +292,10 @@ TEST(Zeta, AddRowsIsOneFusedAxpyPerRowInOrder) {
 // random permutations, forward and back, on one-image games of nets with max pools with disjoint and
 // overlapping windows (a change reaches one window or several), narrow and wide rows (channel counts
 // below, at and past the walker's 16-lane blocks, with tails), followed by convolutions and dense
-// blocks; and start_full must reach v(all).  A max pool that misses a window a change reaches, reads a
-// stale maximum or drops a moved channel leaves the walker's state off the dense one.
+// blocks, and of a residual net (identity, option A and option B shortcuts, average pool); and
+// start_full must reach v(all).  A max pool that misses a window a change reaches, reads a stale
+// maximum or drops a moved channel, or an add that drops a change, leaves the walker's state off the
+// dense one.
 TEST(Zeta, WalkerStepsMatchTheDenseForwardAtEveryStep) {
   struct Case {
     const char* spec;
@@ -304,6 +306,9 @@ TEST(Zeta, WalkerStepsMatchTheDenseForwardAtEveryStep) {
       {"conv3x3:40 relu maxpool3:s2 conv3x3:48 relu maxpool2 linear:7 relu linear:3", 3, 12, 12},
       {"conv3x3:8 relu maxpool2 conv3x3:70 relu maxpool3:s2 conv3x3:5 relu linear:3", 2, 12, 12},
       {"conv3x3:16 relu maxpool2 conv3x3:33 relu maxpool2 linear:17 relu linear:3", 1, 12, 12},
+      {"conv3x3:20 bn relu res(conv3x3:20 bn relu conv3x3:20 bn) relu res:pad(conv3x3:36:s2 bn relu conv3x3:36 bn) relu "
+       "res:proj(conv3x3:17) relu avgpool2 linear:3",
+       3, 8, 8},
   };
   for (const Case& c : cases) {
     auto net = random_net(c.spec, c.C, c.H, c.W, 9);
