@@ -361,6 +361,14 @@ void CoalitionWalker::propagate() {
         ++t_count;
       }
     };
+    // A conv's or an add's touched positions: a = act(z) re-read row by row, in first-touch order.
+    auto reread_touched_rows = [&]() {
+      for (int j = 0; j < t_count; ++j) {
+        const int q = t_position[j];
+        t_mark[q] = 0;
+        emit_row(q, z + size_t(q) * OC, st.activation == Activation::relu);
+      }
+    };
     switch (st.op) {
       case BlockOp::convolution: {
         const int taps = st.kh * st.kw;
@@ -380,11 +388,7 @@ void CoalitionWalker::propagate() {
           }
           i = end;
         }
-        for (int j = 0; j < t_count; ++j) {
-          const int q = t_position[j];
-          t_mark[q] = 0;
-          emit_row(q, z + size_t(q) * OC, st.activation == Activation::relu);
-        }
+        reread_touched_rows();
         break;
       }
       case BlockOp::dense: {
@@ -457,11 +461,7 @@ void CoalitionWalker::propagate() {
           const float* w = st.weight.data() + size_t(sc.channel[i]) * OC;
           for (int o = 0; o < OC; ++o) add_at(q, o, sc.delta[i] * w[o]);
         }
-        for (int j = 0; j < t_count; ++j) {
-          const int q = t_position[j];
-          t_mark[q] = 0;
-          emit_row(q, z + size_t(q) * OC, st.activation == Activation::relu);
-        }
+        reread_touched_rows();
         break;
       }
     }
