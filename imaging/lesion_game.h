@@ -246,11 +246,11 @@ class CoalitionWalker {
     std::vector<float> delta;
     int count = 0;
   };
-  // Output entries of a replayed block that the current step must re-read (each listed once; the
+  // Output positions of a replayed block that the current step must re-read (each listed once; the
   // count lives in propagate).
   struct Touched {
-    std::vector<uint8_t> mark;  // per entry
-    std::vector<int> position, channel;
+    std::vector<uint8_t> mark;  // per position
+    std::vector<int> position;
   };
   void set_units(const std::vector<int>& units, const float* target);
   void propagate();

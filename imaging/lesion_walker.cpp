@@ -6,7 +6,7 @@
 //   Conv    z[q,:] += δ·W'[c,tap,:] for every output position q whose window holds the input
 //           position (the block's fan-out table), then a = relu(z) is re-read at those positions;
 //   Dense   z[:] += δ·W'[p·C + c, :], then a = relu(z) everywhere;
-//   AvgPool z[q,c] += δ/(KH·KW) for every window q holding the input, then a = z;
+//   AvgPool z[q,c] += δ/(KH·KW) for every window q holding the input, then a = z re-read there;
 //   MaxPool a[q,:] = max over window q of the (already updated) input, re-read for every window
 //           a change reaches;
 //   Add     (a residual unit) z[q,c] += δ for a change of its branch's state, and for a change of
@@ -17,9 +17,9 @@
 // Inside a residual branch an add's shortcut reads an external state (a block before the lesioned
 // one): the walker changes it only in start_empty, from the game's first image to this image.
 // A conv takes the changes in runs of one input position (and a dense block all of them) per output
-// row (add_rows), in change order, so the bits are those of one change at a time.  Convs and max
-// pools list an output position's moved channels in channel order, so their changes reach the next
-// block in runs of one position.
+// row (add_rows), in change order, so the bits are those of one change at a time.  Every block lists
+// an output position's moved channels in channel order, so its changes reach the next block in runs
+// of one position.
 // Only outputs whose value really changed are passed on, so a region's effect travels through
 // its receptive field and the relus/maxima it flips, not through the whole net.  Positions and
 // channels travel separately so that the inner loops need no integer division.
@@ -119,8 +119,8 @@ CoalitionWalker::CoalitionWalker(const CoalitionValue& game) : game_(game) {
   const auto& blocks = game.replay_blocks();
   z_ = game.empty_z();
   a_ = game.empty_a();
-  // 16 slots more than the state's entries: emit writes an entry before it knows whether it counts
-  // (branch-free), and emit_row a whole vector of 16, so a write can come after every entry has moved.
+  // 16 slots more than the state's entries: emit_row writes an entry before it knows whether it
+  // counts (branch-free), a whole vector of 16 at a time, so a write can come after every entry moved.
   changes_.resize(a_.size());
   for (size_t k = 0; k < a_.size(); ++k) {
     changes_[k].position.resize(a_[k].size() + 16);
@@ -130,19 +130,11 @@ CoalitionWalker::CoalitionWalker(const CoalitionValue& game) : game_(game) {
   touched_.resize(blocks.size());
   for (size_t s = 0; s < blocks.size(); ++s) {
     const auto& st = blocks[s];
-    // Convolutions, max pools and adds re-read whole positions, average pools single entries, a
-    // dense block everything (no list).
-    size_t entries = 0;
-    switch (st.op) {
-      case BlockOp::convolution:
-      case BlockOp::max_pool: entries = size_t(st.out_h) * st.out_w; break;
-      case BlockOp::dense: entries = 0; break;
-      case BlockOp::residual_add: entries = size_t(st.out_h) * st.out_w; break;
-      case BlockOp::average_pool: entries = size_t(st.out_h) * st.out_w * st.out_c; break;
-    }
-    touched_[s].mark.assign(entries, 0);
-    touched_[s].position.resize(entries);
-    touched_[s].channel.resize(entries);
+    // Every block but a dense one (which re-reads its one row) lists the output positions a step
+    // reaches, to re-read them as rows.
+    const size_t positions = st.op == BlockOp::dense ? 0 : size_t(st.out_h) * st.out_w;
+    touched_[s].mark.assign(positions, 0);
+    touched_[s].position.resize(positions);
   }
   logits_.resize(1, int(a_[size_t(game.logits_state())].size()), 1, 1);
   size_t widest = 0;
@@ -282,17 +274,6 @@ void CoalitionWalker::propagate() {
     int* __restrict out_channel = out.channel.data();
     float* __restrict out_delta = out.delta.data();
     int out_count = 0;
-    // Records output entry (q, o) when its value moved; branch-free, as about half the re-read
-    // entries do not move.
-    auto emit = [&](int q, int o, float now) {
-      const int e = q * OC + o;
-      if (journal) remember(a + e, 1);
-      out_position[out_count] = q;
-      out_channel[out_count] = o;
-      out_delta[out_count] = now - a[e];
-      out_count += now != a[e];
-      a[e] = now;
-    };
     // Sets the OC outputs at position q to act(zq[0 .. OC)) (relu or identity, imaging::activate
     // inlined for the vector loop) and lists the entries that moved, in channel order, branch-free:
     // per vector of channels a mask of the moved lanes, whose channels and moves are packed to the
@@ -348,20 +329,19 @@ void CoalitionWalker::propagate() {
     Touched& t = touched_[s];
     uint8_t* __restrict t_mark = t.mark.data();
     int* __restrict t_position = t.position.data();
-    int* __restrict t_channel = t.channel.data();
     int t_count = 0;
-    // Lists output entry `entry` (position q, channel c) once; `saved` (OC floats for a conv's or an
-    // add's row, one for an average pool, none for a max pool, which keeps no z) goes to the journal.
-    auto touch = [&](int entry, int q, int c, float* saved, int count) {
-      if (!t_mark[entry]) {
-        t_mark[entry] = 1;
-        if (journal && count) remember(saved, count);
+    // Lists output position q once; its z row (OC floats; none for a max pool, which keeps no z)
+    // goes to the journal.
+    auto touch = [&](int q, float* z_row) {
+      if (!t_mark[q]) {
+        t_mark[q] = 1;
+        if (journal && z_row) remember(z_row, OC);
         t_position[t_count] = q;
-        t_channel[t_count] = c;
         ++t_count;
       }
     };
-    // A conv's or an add's touched positions: a = act(z) re-read row by row, in first-touch order.
+    // A conv's, an average pool's or an add's touched positions: a = act(z) re-read row by row, in
+    // first-touch order.
     auto reread_touched_rows = [&]() {
       for (int j = 0; j < t_count; ++j) {
         const int q = t_position[j];
@@ -383,7 +363,7 @@ void CoalitionWalker::propagate() {
           for (int f = st.fan_begin[p]; f < st.fan_begin[p + 1]; ++f) {
             const int q = st.fan_position[f];
             float* zq = z + size_t(q) * OC;
-            touch(q, q, 0, zq, OC);
+            touch(q, zq);
             add_rows(zq, OC, st.weight.data() + size_t(st.fan_tap[f]) * OC, offset, &in.delta[i], end - i);
           }
           i = end;
@@ -404,16 +384,12 @@ void CoalitionWalker::propagate() {
         for (int i = 0; i < in.count; ++i) {
           const int p = in.position[i], c = in.channel[i];
           for (int f = st.fan_begin[p]; f < st.fan_begin[p + 1]; ++f) {
-            const int q = st.fan_position[f], e = q * OC + c;
-            touch(e, q, c, z + e, 1);
-            z[e] += in.delta[i] * inv_area;
+            const int q = st.fan_position[f];
+            touch(q, z + size_t(q) * OC);
+            z[q * OC + c] += in.delta[i] * inv_area;
           }
         }
-        for (int j = 0; j < t_count; ++j) {
-          const int q = t_position[j], c = t_channel[j];
-          t_mark[q * OC + c] = 0;
-          emit(q, c, z[q * OC + c]);
-        }
+        reread_touched_rows();
         break;
       }
       case BlockOp::max_pool: {
@@ -424,7 +400,7 @@ void CoalitionWalker::propagate() {
         for (int i = 0; i < in.count; ++i) {
           const int p = in.position[i];
           if (i > 0 && in.position[i - 1] == p) continue;  // the rest of a run reaches the same windows
-          for (int f = st.fan_begin[p]; f < st.fan_begin[p + 1]; ++f) touch(st.fan_position[f], st.fan_position[f], 0, nullptr, 0);
+          for (int f = st.fan_begin[p]; f < st.fan_begin[p + 1]; ++f) touch(st.fan_position[f], nullptr);
         }
         float* __restrict best = window_max_.data();
         for (int j = 0; j < t_count; ++j) {
@@ -446,7 +422,7 @@ void CoalitionWalker::propagate() {
         // Each change is added where it lands, in the changes' order; the positions reached are
         // listed and re-read as rows, their moved channels in channel order.
         auto add_at = [&](int q, int o, float d) {
-          touch(q, q, 0, z + size_t(q) * OC, OC);
+          touch(q, z + size_t(q) * OC);
           z[q * OC + o] += d;
         };
         for (int i = 0; i < in.count; ++i) add_at(in.position[i], in.channel[i], in.delta[i]);
