@@ -30,85 +30,6 @@ constexpr int kOut = 4, kPatch = 6, kPlanes = kPatch * kPatch;
 constexpr size_t kSkew = 16;
 inline size_t plane_stride(size_t n) { return n + kSkew; }
 
-// The three maps and their adjoints (Lavin & Gray's F(4×4, 3×3), interpolation points 0, ±1, ±2, ∞),
-// each applied to rows then columns:
-//   Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0; 0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1]
-//   G  = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1/24 1/12 ⅙; 1/24 −1/12 ⅙; 0 0 1]
-//   Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1]
-// Written once on a type T (instantiated on eight lanes: of images for the data, of (oc, c) pairs for
-// the weights); each reads its six (or three, four) inputs at stride `is` and writes at stride `os`.
-template <class T>
-inline void apply_bt(const T* d, int is, T* v, int os) {  // v = Bᵀ d
-  const T a = d[4 * is] - 4.f * d[2 * is], b = d[3 * is] - 4.f * d[is];
-  const T c = d[4 * is] - d[2 * is], e = 2.f * (d[3 * is] - d[is]);
-  v[0] = 4.f * d[0] - 5.f * d[2 * is] + d[4 * is];
-  v[os] = a + b, v[2 * os] = a - b, v[3 * os] = c + e, v[4 * os] = c - e;
-  v[5 * os] = 4.f * d[is] - 5.f * d[3 * is] + d[5 * is];
-}
-template <class T>
-inline void apply_b(const T* w, int is, T* d, int os) {  // d = B w, the adjoint of apply_bt
-  const T w0 = w[0], w1 = w[is], w2 = w[2 * is], w3 = w[3 * is], w4 = w[4 * is], w5 = w[5 * is];
-  d[0] = 4.f * w0;
-  d[os] = 4.f * (w2 - w1 + w5) + 2.f * (w4 - w3);
-  d[2 * os] = -5.f * w0 - 4.f * (w1 + w2) - (w3 + w4);
-  d[3 * os] = (w1 - w2) + 2.f * (w3 - w4) - 5.f * w5;
-  d[4 * os] = w0 + w1 + w2 + w3 + w4;
-  d[5 * os] = w5;
-}
-template <class T>
-inline void apply_at(const T* m, int is, T* y, int os) {  // y = Aᵀ m
-  const T p = m[is] + m[2 * is], q = m[is] - m[2 * is], r = m[3 * is] + m[4 * is], s = m[3 * is] - m[4 * is];
-  y[0] = m[0] + p + r;
-  y[os] = q + 2.f * s;
-  y[2 * os] = p + 4.f * r;
-  y[3 * os] = q + 8.f * s + m[5 * is];
-}
-template <class T>
-inline void apply_a(const T* g, int is, T* m, int os) {  // m = A g, the adjoint of apply_at
-  const T g0 = g[0], g1 = g[is], g2 = g[2 * is], g3 = g[3 * is];
-  const T even = g0 + g2, odd = g1 + g3, even4 = g0 + 4.f * g2, odd8 = 2.f * g1 + 8.f * g3;
-  m[0] = g0;
-  m[os] = even + odd, m[2 * os] = even - odd, m[3 * os] = even4 + odd8, m[4 * os] = even4 - odd8;
-  m[5 * os] = g3;
-}
-// G's fractions as products (a division is ~10× a multiplication's cost, and U is rebuilt on every
-// forward and backward); ⅙, 1/12, 1/24 are the floats nearest them.
-constexpr float kSixth = 1.f / 6.f, kTwelfth = 1.f / 12.f, kTwentyFourth = 1.f / 24.f;
-template <class T>
-inline void apply_g(const T* g, int is, T* u, int os) {  // u = G g
-  const T g0 = g[0], g1 = g[is], g2 = g[2 * is];
-  const T a = g0 * kTwentyFourth + g2 * kSixth, b = g1 * kTwelfth;
-  u[0] = g0 * 0.25f;
-  u[os] = -(g0 + g1 + g2) * kSixth;
-  u[2 * os] = -(g0 - g1 + g2) * kSixth;
-  u[3 * os] = a + b;
-  u[4 * os] = a - b;
-  u[5 * os] = g2;
-}
-template <class T>
-inline void apply_gt(const T* u, int is, T* g, int os) {  // g = Gᵀ u, the adjoint of apply_g
-  const T u0 = u[0], u1 = u[is], u2 = u[2 * is], u3 = u[3 * is], u4 = u[4 * is], u5 = u[5 * is];
-  g[0] = u0 * 0.25f - (u1 + u2) * kSixth + (u3 + u4) * kTwentyFourth;
-  g[os] = (u2 - u1) * kSixth + (u3 - u4) * kTwelfth;
-  g[2 * os] = (u3 + u4 - u1 - u2) * kSixth + u5;
-}
-
-// u = G g Gᵀ (g 3×3, u 6×6), for eight (oc, c) pairs at once.
-template <class T>
-inline void weight_transform(const T g[9], T u[kPlanes]) {
-  T t[kPatch * 3];  // G g: 6×3
-  for (int j = 0; j < 3; ++j) apply_g(g + j, 3, t + j, 3);
-  for (int i = 0; i < kPatch; ++i) apply_g(t + 3 * i, 1, u + kPatch * i, 1);
-}
-
-// g = Gᵀ u G: the adjoint of weight_transform.
-template <class T>
-inline void weight_transform_adjoint(const T u[kPlanes], T g[9]) {
-  T t[3 * kPatch];  // Gᵀ u: 3×6
-  for (int j = 0; j < kPatch; ++j) apply_gt(u + j, kPatch, t + j, kPatch);
-  for (int i = 0; i < 3; ++i) apply_gt(t + kPatch * i, 1, g + 3 * i, 1);
-}
-
 // Eight floats as one value (GCC/Clang vector extension): the transforms are written on these, one
 // lane per image, so each tile's arithmetic is a handful of 8-wide instructions.  (Built without AVX,
 // e.g. OPT=-O2, GCC warns that returning one by value has another ABI: irrelevant for these
@@ -124,6 +45,78 @@ inline f8 load8(const float* p) {
   return v;
 }
 inline void store8(float* p, const f8& v) { std::memcpy(p, &v, sizeof v); }
+
+// The three maps and their adjoints (Lavin & Gray's F(4×4, 3×3), interpolation points 0, ±1, ±2, ∞),
+// each applied to rows then columns:
+//   Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0; 0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1]
+//   G  = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1/24 1/12 ⅙; 1/24 −1/12 ⅙; 0 0 1]
+//   Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1]
+// Each works on eight lanes at once (of images for the data, of (oc, c) pairs for the weights), reading
+// its six (or three, four) inputs at stride `is` and writing at stride `os`.
+inline void apply_bt(const f8* d, int is, f8* v, int os) {  // v = Bᵀ d
+  const f8 a = d[4 * is] - 4.f * d[2 * is], b = d[3 * is] - 4.f * d[is];
+  const f8 c = d[4 * is] - d[2 * is], e = 2.f * (d[3 * is] - d[is]);
+  v[0] = 4.f * d[0] - 5.f * d[2 * is] + d[4 * is];
+  v[os] = a + b, v[2 * os] = a - b, v[3 * os] = c + e, v[4 * os] = c - e;
+  v[5 * os] = 4.f * d[is] - 5.f * d[3 * is] + d[5 * is];
+}
+inline void apply_b(const f8* w, int is, f8* d, int os) {  // d = B w, the adjoint of apply_bt
+  const f8 w0 = w[0], w1 = w[is], w2 = w[2 * is], w3 = w[3 * is], w4 = w[4 * is], w5 = w[5 * is];
+  d[0] = 4.f * w0;
+  d[os] = 4.f * (w2 - w1 + w5) + 2.f * (w4 - w3);
+  d[2 * os] = -5.f * w0 - 4.f * (w1 + w2) - (w3 + w4);
+  d[3 * os] = (w1 - w2) + 2.f * (w3 - w4) - 5.f * w5;
+  d[4 * os] = w0 + w1 + w2 + w3 + w4;
+  d[5 * os] = w5;
+}
+inline void apply_at(const f8* m, int is, f8* y, int os) {  // y = Aᵀ m
+  const f8 p = m[is] + m[2 * is], q = m[is] - m[2 * is], r = m[3 * is] + m[4 * is], s = m[3 * is] - m[4 * is];
+  y[0] = m[0] + p + r;
+  y[os] = q + 2.f * s;
+  y[2 * os] = p + 4.f * r;
+  y[3 * os] = q + 8.f * s + m[5 * is];
+}
+inline void apply_a(const f8* g, int is, f8* m, int os) {  // m = A g, the adjoint of apply_at
+  const f8 g0 = g[0], g1 = g[is], g2 = g[2 * is], g3 = g[3 * is];
+  const f8 even = g0 + g2, odd = g1 + g3, even4 = g0 + 4.f * g2, odd8 = 2.f * g1 + 8.f * g3;
+  m[0] = g0;
+  m[os] = even + odd, m[2 * os] = even - odd, m[3 * os] = even4 + odd8, m[4 * os] = even4 - odd8;
+  m[5 * os] = g3;
+}
+// G's fractions as products (a division is ~10× a multiplication's cost, and U is rebuilt on every
+// forward and backward); ⅙, 1/12, 1/24 are the floats nearest them.
+constexpr float kSixth = 1.f / 6.f, kTwelfth = 1.f / 12.f, kTwentyFourth = 1.f / 24.f;
+inline void apply_g(const f8* g, int is, f8* u, int os) {  // u = G g
+  const f8 g0 = g[0], g1 = g[is], g2 = g[2 * is];
+  const f8 a = g0 * kTwentyFourth + g2 * kSixth, b = g1 * kTwelfth;
+  u[0] = g0 * 0.25f;
+  u[os] = -(g0 + g1 + g2) * kSixth;
+  u[2 * os] = -(g0 - g1 + g2) * kSixth;
+  u[3 * os] = a + b;
+  u[4 * os] = a - b;
+  u[5 * os] = g2;
+}
+inline void apply_gt(const f8* u, int is, f8* g, int os) {  // g = Gᵀ u, the adjoint of apply_g
+  const f8 u0 = u[0], u1 = u[is], u2 = u[2 * is], u3 = u[3 * is], u4 = u[4 * is], u5 = u[5 * is];
+  g[0] = u0 * 0.25f - (u1 + u2) * kSixth + (u3 + u4) * kTwentyFourth;
+  g[os] = (u2 - u1) * kSixth + (u3 - u4) * kTwelfth;
+  g[2 * os] = (u3 + u4 - u1 - u2) * kSixth + u5;
+}
+
+// u = G g Gᵀ (g 3×3, u 6×6), for eight (oc, c) pairs at once.
+inline void weight_transform(const f8 g[9], f8 u[kPlanes]) {
+  f8 t[kPatch * 3];  // G g: 6×3
+  for (int j = 0; j < 3; ++j) apply_g(g + j, 3, t + j, 3);
+  for (int i = 0; i < kPatch; ++i) apply_g(t + 3 * i, 1, u + kPatch * i, 1);
+}
+
+// g = Gᵀ u G: the adjoint of weight_transform.
+inline void weight_transform_adjoint(const f8 u[kPlanes], f8 g[9]) {
+  f8 t[3 * kPatch];  // Gᵀ u: 3×6
+  for (int j = 0; j < kPatch; ++j) apply_gt(u + j, kPatch, t + j, kPatch);
+  for (int i = 0; i < 3; ++i) apply_gt(t + kPatch * i, 1, g + 3 * i, 1);
+}
+
 
 // The tiling of one (H, W) map: TH × TW tiles of 4×4 outputs; tile (ty, tx) reads the 6×6 patch of
 // padded rows 4ty .. 4ty+5 and padded columns 4tx .. 4tx+5 (padded = the map with one pixel of zeros
