@@ -291,6 +291,12 @@ async function main() {
       const shot = await cdp("Page.captureScreenshot", { format: "png" });
       fs.writeFileSync(path.join(outDir, "report-missing-tract.png"), Buffer.from(shot.data, "base64"));
       await evaluate("window.nnfmriReport.setEpoch(window.nnfmriReport.epochCount - 1)");
+      // ζ's cap (README "Critical regions"): with sd over n − 1, no ζ exceeds (n − 1)/√n, 1.5 for fc1's
+      // 4 regions; a layer of 256 regions (cap 15.9) and the output's 10 (2.85) carry no such note.
+      const notes = await evaluate(`Object.fromEntries([...document.querySelectorAll(".layer-view")].map((v) =>
+        [v.dataset.layer, v.querySelector(".layer-note").textContent]))`);
+      check(notes.fc1.includes("ζ ≤ (n−1)/√n = 1.5 with n = 4") && !notes.conv1.includes("(n−1)/√n") && !notes.output.includes("(n−1)/√n"),
+            "the ζ cap note: (n−1)/√n on fc1's 4 regions only", JSON.stringify([notes.fc1, notes.output]));
     }
     if (!args.run) {  // NN-EEG: one lane per block, the events, the slider's epoch, the consistency terms
       const eeg = await evaluate(`(() => { const R = window.nnfmriReport, D = JSON.parse(document.getElementById("report-data").textContent);

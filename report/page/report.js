@@ -308,9 +308,11 @@
     if (ly.g) { view.info.append(" · "); part("coverage " + pct(ly.g.coverage), "coverage"); }
     if (ly.z) { view.info.append(" · "); part(ly.z.critical.length + " critical", "critical"); }
     if (ly.z && ly.z.same_game_as) { view.info.append(" · "); part("ζ: " + ly.z.same_game_as + "'s game", "same_game"); }
-    // A standard score over n regions reaches at most √(n − 1) (one region against n − 1 equal ones).
-    const capped = ly.z && count >= 2 && count <= 4
-      ? "ζ ≤ √(n−1) = " + fmt(Math.sqrt(count - 1), 3) + " with n = " + count + " regions: the method's ζ ≥ 2 cannot occur here; “critical” uses the robust score. " : "";
+    // ζ (sd with n − 1) over n regions reaches at most (n − 1)/√n (Samuelson's inequality: one region
+    // against n − 1 equal ones), below 2 for n ≤ 5.
+    const cap = (count - 1) / Math.sqrt(count);
+    const capped = ly.z && count >= 2 && cap < 2
+      ? "ζ ≤ (n−1)/√n = " + fmt(cap, 3) + " with n = " + count + " regions: the method's ζ ≥ 2 cannot occur here; “critical” uses the robust score. " : "";
     view.note.textContent = capped + (classMap ? "φ over the images of class " + (CLASSES[state.classMap] || state.classMap) + " (analyze --errors), not ζ. " : state.classMap !== null && state.view === "map" ? "no φ of that class for this layer at this epoch. " : "") + mode.note;
     drawLegendBar(view, mode.kind, classMap);
   }

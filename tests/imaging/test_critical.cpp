@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -198,6 +199,28 @@ TEST(Critical, CiChoosesTheIntervalBehindSignificance) {
   const imaging::ZetaScores fallback = imaging::zeta_scores(imaging::deterministic_estimate({1.0, 0.0}), "population");
   EXPECT_EQ(fallback.ci, "sample");
   expect_error_naming([&] { imaging::zeta_scores(e, "both"); }, "--zeta-ci 'both'");
+}
+
+// ζ's sd is over n − 1 (README "Critical regions"): one region standing out among n reaches
+// (n − 1)/√n, Samuelson's bound, and no set of values exceeds it: 1.5 for 4 regions, 1.79 for 5, so a
+// layer of at most 5 regions never has ζ ≥ 2; k equal regions among n reach √((n−k)(n−1)/(k·n)).
+TEST(Critical, ZetaReachesSamuelsonsBoundAndNoMore) {
+  for (int n : {2, 4, 5, 6, 64}) {
+    std::vector<double> phi(size_t(n), 0.0);
+    phi[1] = 0.3;
+    const imaging::ZetaScores one = imaging::zeta_scores(imaging::deterministic_estimate(phi), "sample");
+    EXPECT_NEAR(one.zeta[1], (n - 1) / std::sqrt(double(n)), 1e-12) << n;
+    std::mt19937 gen{static_cast<unsigned>(n)};
+    std::normal_distribution<double> normal;
+    for (int trial = 0; trial < 200; ++trial) {
+      for (double& p : phi) p = normal(gen) * normal(gen);
+      for (double z : imaging::zeta_scores(imaging::deterministic_estimate(phi), "sample").zeta)
+        ASSERT_LE(std::abs(z), (n - 1) / std::sqrt(double(n)) + 1e-12) << n;
+    }
+  }
+  std::vector<double> ten(64, 0.0);
+  for (int g = 0; g < 10; ++g) ten[size_t(g)] = 1.0;
+  EXPECT_NEAR(imaging::zeta_scores(imaging::deterministic_estimate(ten), "sample").zeta[0], std::sqrt(54.0 * 63 / (10 * 64)), 1e-12);
 }
 
 }  // namespace
