@@ -25,6 +25,14 @@ int serve(const ServeOptions& options) {
   // Headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm holds the second
   // until the client's delayed ACK (40 ms), which capped a keep-alive connection at ~22 requests/s.
   server.set_tcp_nodelay(true);
+  // The library's default socket options set SO_REUSEPORT, with which a second server (another
+  // `nnfmri serve` on the same port) binds beside the first and the kernel splits the connections
+  // between them.  SO_REUSEADDR alone still allows a restart while old connections linger in
+  // TIME_WAIT, but not a second listener: the bind fails and the port is reported in use.
+  server.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   server.set_default_headers({{"Cache-Control", "no-store"}, {"X-Content-Type-Options", "nosniff"}});
   server.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
     // No compression: Debian's library answers "Accept-Encoding: br" with brotli at its slowest

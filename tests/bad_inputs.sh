@@ -16,7 +16,7 @@ echo "|---|---|---|"
 case_() {
   local what=$1 expected=$2
   shift 2
-  "$nnfmri" "$@" > out.txt 2> err.txt
+  timeout 120 "$nnfmri" "$@" > out.txt 2> err.txt  # a hang (e.g. a second server that binds) fails, not waits
   local rc=$? lines
   lines=$(wc -l < err.txt)
   local shown
@@ -180,6 +180,12 @@ open('busy.port', 'w').write(str(s.getsockname()[1])); time.sleep(60)" &
 holder=$!
 for _ in $(seq 100); do [ -s busy.port ] && break; sleep 0.05; done
 case_ "serve --port P, P in use" 2 serve . --port "$(cat busy.port)"
+kill "$holder" 2> /dev/null; wait "$holder" 2> /dev/null
+# the port held by another `nnfmri serve` (whose library asks for SO_REUSEPORT by default)
+"$nnfmri" serve . --port 0 > first.out 2> /dev/null &
+holder=$!
+for _ in $(seq 200); do grep -q "http://" first.out 2> /dev/null && break; sleep 0.05; done
+case_ "serve --port P, P served by another nnfmri serve" 2 serve . --port "$(sed -n 's|.*http://127.0.0.1:\([0-9]*\)/.*|\1|p' first.out)"
 kill "$holder" 2> /dev/null; wait "$holder" 2> /dev/null
 "$nnfmri" $T --out big --model "linear:4096 relu linear:10" --analyze-every 1 --grid 1x1x4096 --stages grid \
   --eval-samples 32 > /dev/null 2>&1 || { echo "bad_inputs: the linear:4096 run failed" >&2; failed=1; }
