@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "base/error.h"
@@ -136,10 +137,7 @@ PhiIntervals population_intervals(const std::vector<double>& per_image, size_t N
                       std::to_string(strata.size()) + " strata for " + std::to_string(N) + " images × " +
                       std::to_string(n) + " regions");
   PhiIntervals out;
-  out.ci_low.assign(size_t(n), 0.0);
-  out.ci_high.assign(size_t(n), 0.0);
-  out.p_value.assign(size_t(n), 1.0);
-  if (N == 0) return out;
+  if (N < 2) return out;  // one image has no image-to-image spread: no population interval
   int classes = 0;
   for (uint8_t c : strata) classes = std::max(classes, int(c) + 1);
   std::vector<std::vector<size_t>> members(static_cast<size_t>(classes));
@@ -163,9 +161,11 @@ GroupEstimate weighted_group_intervals(const std::vector<double>& per_image, int
                       std::to_string(weights.size()) + " weights");
   GroupEstimate out;
   out.phi.assign(size_t(n), 0.0);
-  out.intervals.ci_low.assign(size_t(n), 0.0);
-  out.intervals.ci_high.assign(size_t(n), 0.0);
+  out.intervals.ci_low.assign(size_t(n), -std::numeric_limits<double>::infinity());
+  out.intervals.ci_high.assign(size_t(n), std::numeric_limits<double>::infinity());
   out.intervals.p_value.assign(size_t(n), 1.0);
+  for (size_t c = 0; c < groups.size(); ++c)
+    if (groups[c].size() == 1 && weights[c] != 0) out.spread_known = false;
   for (int g = 0; g < n; ++g) {
     double phi = 0, var = 0, df_denominator = 0;
     for (size_t c = 0; c < groups.size(); ++c) {
@@ -178,13 +178,14 @@ GroupEstimate weighted_group_intervals(const std::vector<double>& per_image, int
       for (size_t x : m) ss += (per_image[x * size_t(n) + g] - mean) * (per_image[x * size_t(n) + g] - mean);
       const double weight = weights[c];
       phi += weight * mean;
-      if (nc < 2) continue;  // a group of one image adds no variance term
+      if (nc < 2) continue;
       const double a = weight * weight * (ss / (nc - 1)) / nc;
       var += a;
       df_denominator += a * a / (nc - 1);
     }
     const double df = df_denominator > 0 ? var * var / df_denominator : 1e6;
     out.phi[size_t(g)] = phi;
+    if (!out.spread_known) continue;  // interval (−∞, ∞), p = 1
     interval_of(phi, var, df, out.intervals.ci_low[size_t(g)], out.intervals.ci_high[size_t(g)],
                 out.intervals.p_value[size_t(g)]);
   }

@@ -53,19 +53,23 @@ struct PhiIntervals {
 };
 
 // The population interval above.  per_image (N, n) row-major: image x's unit mean m_xg (or exact
-// φ_g(x)); strata (N): each image's class; phi (n): φ̂_g = the mean of per_image over x.
+// φ_g(x)); strata (N): each image's class; phi (n): φ̂_g = the mean of per_image over x.  Fewer than
+// 2 images: empty (no image-to-image spread; --zeta-ci population then falls back to the sample one).
 PhiIntervals population_intervals(const std::vector<double>& per_image, size_t N, int n,
                                   const std::vector<uint8_t>& strata);
 
 // A weighted combination of group means, Σ_c w_c ȳ_cg (ȳ_cg the mean of per_image[x, g] over the images
 // x of group c), with variance V_g = Σ_c w_c² S²_cg/n_c and Welch–Satterthwaite ν = V²/Σ_c (w_c² S²_cg/n_c)²/(n_c − 1);
 // interval ± t_{0.975,ν}·√V, p of the two-sided t-test against 0 (V = 0: a point, p = 0 if the value
-// is not 0, else 1).  A group of one image adds its mean but no variance term.  The population interval
-// is this with the classes as groups and w_c = n_c/N; a subset's map (one group, w = 1) and a
-// difference of two subsets (w = +1, −1) are the error analysis's (imaging/error_maps.h).
+// is not 0, else 1).  A group of one image with a non-zero weight has no spread to estimate, so neither
+// has the combination: spread_known = false, every interval (−∞, ∞) and p = 1.  The population
+// interval is this with the classes as groups and w_c = n_c/N (classes of one image pooled first); a
+// subset's map (one group, w = 1) and a difference of two subsets (w = +1, −1) are the error
+// analysis's (imaging/error_maps.h).
 struct GroupEstimate {
   std::vector<double> phi;  // per region
   PhiIntervals intervals;
+  bool spread_known = true;
 };
 GroupEstimate weighted_group_intervals(const std::vector<double>& per_image, int n,
                                        const std::vector<std::vector<size_t>>& groups,

@@ -34,8 +34,11 @@ nlohmann::ordered_json group_json(const GroupEstimate& g, size_t images) {
   nlohmann::ordered_json j;
   j["images"] = images;
   j["phi"] = numbers(g.phi);
-  j["ci_low"] = numbers(g.intervals.ci_low);
-  j["ci_high"] = numbers(g.intervals.ci_high);
+  // A group of one image has no spread to estimate: its bounds are null (README "analyze --errors").
+  j["ci_low"] = g.spread_known ? numbers(g.intervals.ci_low) : nlohmann::ordered_json::array();
+  j["ci_high"] = g.spread_known ? numbers(g.intervals.ci_high) : nlohmann::ordered_json::array();
+  if (!g.spread_known)
+    for (size_t r = 0; r < g.phi.size(); ++r) j["ci_low"].push_back(nullptr), j["ci_high"].push_back(nullptr);
   return j;
 }
 }  // namespace

@@ -137,11 +137,13 @@ nlohmann::ordered_json layer_json(const CoalitionValue& game, const ZetaSettings
     if (is_shapley) {
       r["shapley"] = phi[g];
       r["shapley_ci"] = {est.ci_low[g], est.ci_high[g]};
-      r["shapley_ci_population"] = {est.population.ci_low[g], est.population.ci_high[g]};
       r["p_value_sample"] = est.p_value[g];
-      r["p_value_population"] = est.population.p_value[g];
-      for (double v : {est.population.ci_low[g], est.population.ci_high[g], est.population.p_value[g]})
-        require_finite(v, grid.key(g) + " population interval", name);
+      if (est.population.p_value.size() == phi.size()) {  // none with fewer than 2 images
+        r["shapley_ci_population"] = {est.population.ci_low[g], est.population.ci_high[g]};
+        r["p_value_population"] = est.population.p_value[g];
+        for (double v : {est.population.ci_low[g], est.population.ci_high[g], est.population.p_value[g]})
+          require_finite(v, grid.key(g) + " population interval", name);
+      }
     }
     r["p_value"] = z.p_value[g];
     r["p_adjusted"] = z.p_adjusted[g];

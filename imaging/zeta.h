@@ -41,7 +41,7 @@ namespace imaging {
 // permutations_total, rounds, seconds, stopped_by, tolerance, max_ci_half_width, v_all, v_none,
 // sum_phi (= v_all − v_none for exact/shapley), regions {key: {zeta_score, robust_score,
 // confidence_interval, significance, shapley, shapley_ci, shapley_ci_population, p_value_sample,
-// p_value_population (these five exact/shapley only), p_value, p_adjusted, lesion, taylor}}, ci (the
+// p_value_population (these five exact/shapley only; the two population ones with ≥ 2 images), p_value, p_adjusted, lesion, taylor}}, ci (the
 // interval behind p_value and significance), critical_rule, critical_regions and critical_share (by
 // critical_rule, φ descending), critical_regions_zeta and critical_share_zeta (ζ ≥ 2 and significant),
 // budget_seconds, timing {setup, lesion, taylor, shapley} (shapley takes the lesions inside its steps:

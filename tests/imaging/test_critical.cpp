@@ -201,6 +201,34 @@ TEST(Critical, CiChoosesTheIntervalBehindSignificance) {
   expect_error_naming([&] { imaging::zeta_scores(e, "both"); }, "--zeta-ci 'both'");
 }
 
+// One image has no image-to-image spread: no population interval (ζ's significance falls back to the
+// sample interval), and a subset or a difference that rests on a group of one image has no interval
+// (p = 1) rather than a point that would make every non-zero φ significant.
+TEST(Critical, OneImageGivesNoPopulationOrGroupInterval) {
+  const imaging::PhiIntervals none = imaging::population_intervals({0.4, -0.2}, 1, 2, {3});
+  EXPECT_TRUE(none.p_value.empty() && none.ci_low.empty() && none.ci_high.empty());
+  imaging::ShapleyEstimate e = imaging::deterministic_estimate({0.4, -0.2});
+  e.population = none;
+  EXPECT_EQ(imaging::zeta_scores(e, "population").ci, "sample");
+
+  const std::vector<double> per_image = {0.5, 0.1, 0.7, 0.2, 0.6, 0.3};  // 3 images × 2 regions
+  const imaging::GroupEstimate one = imaging::weighted_group_intervals(per_image, 2, {{1}}, {1.0});
+  EXPECT_FALSE(one.spread_known);
+  EXPECT_EQ(one.phi, (std::vector<double>{0.7, 0.2}));
+  EXPECT_EQ(one.intervals.p_value, (std::vector<double>{1.0, 1.0}));
+  EXPECT_TRUE(std::isinf(one.intervals.ci_low[0]) && std::isinf(one.intervals.ci_high[0]));
+  const imaging::GroupEstimate difference = imaging::weighted_group_intervals(per_image, 2, {{1}, {0, 2}}, {1.0, -1.0});
+  EXPECT_FALSE(difference.spread_known);
+  EXPECT_NEAR(difference.phi[0], 0.7 - 0.55, 1e-12);
+  EXPECT_EQ(difference.intervals.p_value, (std::vector<double>{1.0, 1.0}));
+  const imaging::GroupEstimate two = imaging::weighted_group_intervals(per_image, 2, {{0, 2}}, {1.0});
+  EXPECT_TRUE(two.spread_known);
+  EXPECT_LT(two.intervals.p_value[0], 1.0);
+  EXPECT_TRUE(std::isfinite(two.intervals.ci_low[0]) && std::isfinite(two.intervals.ci_high[0]));
+  // A group of one image with weight 0 (it does not enter the value) does not matter.
+  EXPECT_TRUE(imaging::weighted_group_intervals(per_image, 2, {{0, 2}, {1}}, {1.0, 0.0}).spread_known);
+}
+
 // ζ's sd is over n − 1 (README "Critical regions"): one region standing out among n reaches
 // (n − 1)/√n, Samuelson's bound, and no set of values exceeds it: 1.5 for 4 regions, 1.79 for 5, so a
 // layer of at most 5 regions never has ζ ≥ 2; k equal regions among n reach √((n−k)(n−1)/(k·n)).
