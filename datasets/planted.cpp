@@ -288,6 +288,10 @@ PlantedConfig planted_config_from(const std::string& options) {
     cfg.cells_per_class = 2;
     if (!cells_given) cfg.evidence_cells = 2 * cfg.num_classes;
   }
+  const int most = cfg.num_classes * cfg.cells_per_class;  // more would be capped silently (validate)
+  if (cfg.evidence_cells > most)
+    throw base::Error("planted: cells=" + std::to_string(cfg.evidence_cells) + " exceeds " + std::to_string(most) +
+                      (moving ? " (two per class with moving)" : " (one per class; two per class with moving)"));
   return cfg;
 }
 

@@ -105,6 +105,7 @@ case_ "train --analyze-every on a residual net, every stage (tract along the ski
 case_ "train --batch 65536 on a net at the 2^22-unit layer limit (2,000 planted images)" 2 train --data planted --epochs 1 --threads 2 --out t9 --model "conv3x3:4096 relu linear:10" --batch 65536
 [ -e t9 ] && { echo "bad_inputs: --batch 65536 left a run directory" >&2; failed=1; }
 case_ "train --data planted:1,cells=0" 2 train --data planted:1,cells=0 --epochs 1 --out t11
+case_ "train --data planted:1,cells=99 (more than one per class)" 2 train --data planted:1,cells=99 --epochs 1 --out t11
 case_ "train --data planted:1,unequal=2" 2 train --data planted:1,unequal=2 --epochs 1 --out t12
 case_ "train --data planted:1,sideways" 2 train --data planted:1,sideways --epochs 1 --out t13
 case_ "train --data planted:1,background=/nonexistent" 2 train --data planted:1,background=/nonexistent --epochs 1 --out t13b

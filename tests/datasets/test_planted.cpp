@@ -366,6 +366,11 @@ TEST(Planted, DataSpecOptionsAndTheirErrors) {
   expect_error_naming([] { datasets::planted_config_from("1,unequal=2"); }, "unequal '2'");
   expect_error_naming([] { datasets::planted_config_from("1,distractor=-3"); }, "distractor '-3'");
   expect_error_naming([] { datasets::planted_config_from("1,wobble"); }, "option 'wobble'");
+  // More cells than the classes can hold would be capped silently: refused, naming the cap.
+  EXPECT_EQ(datasets::planted_config_from("1,cells=10").evidence_cells, 10);
+  EXPECT_EQ(datasets::planted_config_from("1,cells=20,moving").evidence_cells, 20);
+  expect_error_naming([] { datasets::planted_config_from("1,cells=11"); }, "cells=11 exceeds 10");
+  expect_error_naming([] { datasets::planted_config_from("1,cells=99,moving"); }, "cells=99 exceeds 20");
   PlantedConfig full;  // 64 classes in all 64 cells leave none for the distractor
   full.num_classes = 64, full.evidence_cells = 64, full.distractor_signal = 1, full.train_count = full.test_count = 0;
   expect_error_naming([&] { datasets::make_planted(full); }, "64 evidence cells and a distractor exceed the 64 cells");
