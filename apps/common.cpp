@@ -108,7 +108,10 @@ nlohmann::ordered_json describe_data(const std::string& spec, const datasets::Da
       if (files.empty() || files.back() != entry) files.push_back(entry);
       return;
     }
-    for (const auto& f : d.files) files.push_back({{"path", f}, {"sha256", datasets::sha256_file(f)}});
+    // Each file once: the train and test halves of one folder share its class-name file.
+    for (const auto& f : d.files)
+      if (std::none_of(files.begin(), files.end(), [&](const nlohmann::ordered_json& e) { return e["path"] == f; }))
+        files.push_back({{"path", f}, {"sha256", datasets::sha256_file(f)}});
   };
   add(data.train);
   add(data.test);

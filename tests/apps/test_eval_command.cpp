@@ -5,6 +5,7 @@
 // --lesion is one error naming the flag, and nothing is written.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -36,6 +37,22 @@ class EvalCommand : public TempDirTest {
 };
 
 constexpr const char* kLesion = "conv1:grid_*_2_*,grid_3_*_1";
+
+// The provenance every output carries (config.json's data, the imaging files' dataset): each file once
+// with its SHA-256, though the train and test halves of a CIFAR-10 folder share its class-name file.
+TEST_F(EvalCommand, DataProvenanceListsEachFileOnce) {
+  const nlohmann::ordered_json d = app::describe_data("cifar10:" + path("data"), datasets::load_cifar10(path("data")));
+  std::vector<std::string> paths;
+  for (const auto& f : d.at("files")) {
+    paths.push_back(f.at("path").get<std::string>());
+    EXPECT_EQ(f.at("sha256").get<std::string>().size(), 64u) << paths.back();
+  }
+  std::vector<std::string> sorted = paths;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(std::adjacent_find(sorted.begin(), sorted.end()), sorted.end()) << d.at("files").dump();
+  for (const char* name : {"batches.meta.txt", "data_batch_1.bin", "test_batch.bin"})
+    EXPECT_EQ(std::count(paths.begin(), paths.end(), path("data") + "/" + name), 1) << name << " in " << d.at("files").dump();
+}
 
 TEST_F(EvalCommand, LesionJsonAgreesWithThePrintAndTheLesionGame) {
   nn::Checkpoint ck = nn::load_checkpoint(path("a.ckpt"));
