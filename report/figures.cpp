@@ -271,6 +271,8 @@ class FigureWriter {
           if (e.layers[l].gallery_phi.size() == e.gallery.size() && !e.layers[l].rf_rows.empty() && e.layers[l].shape_known)
             gallery(e, l);
     }
+    // An analyze output directory is one checkpoint: no evolution over epochs, no training curves.
+    if (run_.single_analysis) return std::move(figures_);
     for (size_t l = 0; l < run_.layers.size(); ++l)
       for (MapKind kind : {MapKind::density, MapKind::zeta}) {
         bool any = false;

@@ -475,6 +475,8 @@ TEST(Report, AnAnalyzeOutputDirectoryIsOneEpochWithoutTrainingCurves) {
   EXPECT_FALSE(fs::exists(tmp.path / "analysis"));
   EXPECT_TRUE(fs::exists(tmp.path / "figures/epoch_007/conv1_zeta.png"));
   EXPECT_TRUE(fs::exists(tmp.path / "figures/epoch_007/pathways.png"));
+  EXPECT_FALSE(fs::exists(tmp.path / "figures/training.png"));  // nothing trained: no empty panels
+  EXPECT_FALSE(fs::exists(tmp.path / "figures/evolution"));     // one checkpoint: nothing evolves
   const std::string page = base::read_file((tmp.path / "report.html").string());
   EXPECT_NE(page.find("\"model\":\"tiny\""), std::string::npos);
   EXPECT_NE(page.find("\"analysis_dir\":true"), std::string::npos);  // the page says "one analysed checkpoint"
