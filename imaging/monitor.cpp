@@ -129,7 +129,9 @@ std::vector<double> mahalanobis_scores(const float* h, int count, const float* m
 }
 
 // u = h/‖h‖ (0 when h = 0); the dot products with the bank in one sgemm: (count, D)·(D, M);
-// ‖u − b_s‖² = ‖u‖² + 1 − 2 u·b_s for the bank's unit vectors; the k-th smallest distance.
+// ‖u − b_s‖² = ‖u‖² + ‖b_s‖² − 2 u·b_s with ‖b_s‖² = 1 for the bank's unit vectors; a fit image whose
+// features were all 0 left a zero row (‖b_s‖² = 0), which enters as the dot product ½ that gives the
+// same distance; the k-th smallest distance.
 std::vector<double> knn_scores(const float* h, int count, const float* bank, long bank_count, int features, int k,
                                ScoreScratch* scratch) {
   ScoreScratch local;
@@ -153,6 +155,11 @@ std::vector<double> knn_scores(const float* h, int count, const float* bank, lon
   }
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, count, int(bank_count), features, 1.f, unit.data(), features, bank,
               features, 0.f, dots.data(), int(bank_count));
+  for (long s = 0; s < bank_count; ++s) {  // a unit row stops at its first non-zero entry
+    const float* b = bank + size_t(s) * size_t(features);
+    if (std::any_of(b, b + features, [](float v) { return v != 0.f; })) continue;
+    for (int i = 0; i < count; ++i) dots[size_t(i) * size_t(bank_count) + size_t(s)] = 0.5f;
+  }
   // The k-th largest dot product of each row in one pass: `largest` holds the k largest seen so far,
   // in descending order; a value enters only when it exceeds the smallest of them (most do not once
   // the first rows of the bank have passed), so a row costs about M comparisons.

@@ -114,6 +114,14 @@ TEST(MonitorScores, KnnIsTheKthDistanceOfTheNormalisedFeatures) {
     ASSERT_EQ(got.size(), 2u);
     for (size_t i = 0; i < 2; ++i) EXPECT_NEAR(got[i], want[i], 1e-6) << "k " << k << " image " << i;
   }
+  // A fit image whose features were all 0 left a zero row in the bank: its distance to u is ‖u‖ = 1
+  // (and 0 to u = 0), not √2.
+  const float with_zero[6] = {0, 0, 0.6f, 0.8f, -1, 0};
+  const std::vector<std::pair<int, std::vector<double>>> to_zero = {{1, {std::sqrt(0.8), 0.0}}, {2, {1.0, 1.0}}, {3, {2.0, 1.0}}};
+  for (const auto& [k, want] : to_zero) {
+    const std::vector<double> got = imaging::knn_scores(h, 2, with_zero, 3, 2, k);
+    for (size_t i = 0; i < 2; ++i) EXPECT_NEAR(got[i], want[i], 1e-6) << "zero row, k " << k << " image " << i;
+  }
 }
 
 // knn_scores takes the dot products of the unit vectors with the bank in one sgemm and keeps the k
