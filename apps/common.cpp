@@ -49,6 +49,10 @@ int set_threads(const Flags& flags, int fallback) {
                                           : "what the address-space limit, ulimit -v, leaves room for");
     n = allowed;
   }
+  // Teams of exactly n: with OMP_DYNAMIC=true libgomp would shrink a team by the load average, and
+  // the per-thread partial sums of the weight gradients (added in thread order) would regroup, so
+  // the same seed and --threads would no longer give the same bits.
+  omp_set_dynamic(0);
   omp_set_num_threads(int(n));
   openblas_set_num_threads(int(n));
   return int(n);

@@ -258,6 +258,21 @@ TEST(Threads, MoreThanOpenBlasTakesIsCappedAtTheDocumentedMaximum) {
   openblas_set_num_threads(saved);
 }
 
+// --threads N means teams of N: the same seed and thread count give the same bits only if OpenMP may
+// not shrink a team by the load (OMP_DYNAMIC=true in the environment turns that on).
+TEST(Threads, SetThreadsTurnsOffDynamicTeams) {
+  const int saved = omp_get_max_threads();
+  omp_set_dynamic(1);
+  std::vector<std::string> args = {"--data", "planted", "--threads", "2"};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  const app::Flags flags(app::kTrain, int(argv.size()), argv.data());
+  EXPECT_EQ(app::set_threads(flags), 2);
+  EXPECT_EQ(omp_get_dynamic(), 0);
+  omp_set_num_threads(saved);
+  openblas_set_num_threads(saved);
+}
+
 // Issue 11: `--threads 256` under an address-space limit spun forever inside OpenBLAS (it retries
 // the mapping of its per-thread buffer); so did 32 under 3 GB.  Now the count is capped to what the
 // limit leaves room for, and the run finishes.
