@@ -399,6 +399,8 @@ TEST_F(Monitor, CleanWindowsDoNotAlarmAShiftedStreamDoes) {
   // The spatial score sees the shift image by image: every shifted image above the clean median.
   std::vector<double> clean;
   for (const auto& s : clean_scores) clean.push_back(s.spatial);
+  ASSERT_EQ(clean.size(), 500u);
+  ASSERT_EQ(shifted_scores.size(), 500u);
   std::nth_element(clean.begin(), clean.begin() + 250, clean.end());
   for (const auto& s : shifted_scores) ASSERT_GT(s.spatial, clean[250]);
   // Distances between unit vectors lie in [0, 2]; the MSP in [−1, −1/K].
@@ -590,6 +592,8 @@ TEST_F(Monitor, CovarianceScoreIsTheStandardisedBlockDistance) {
   alarms(p, n, shifted, 1000, &shifted_scores);
   std::vector<double> clean;
   for (const auto& s : clean_scores) clean.push_back(s.spatial_cov);
+  ASSERT_GT(clean.size(), 64u);
+  ASSERT_EQ(shifted_scores.size(), 128u);
   std::nth_element(clean.begin(), clean.begin() + 64, clean.end());
   for (const auto& s : shifted_scores) ASSERT_GT(s.spatial_cov, clean[64]);
   // The file: cov tensors round-trip; without "profile_version" (a version-1 profile) it is refused.

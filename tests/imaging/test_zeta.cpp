@@ -369,6 +369,9 @@ TEST(Zeta, ExactMatchesBruteForceSubsetFormulaAndIsEfficient) {
     BruteForce brute(*net, b, c.grid, data.view, s.ablation == "mean");
     const auto reference = brute.shapley(s.value == "accuracy");
     ASSERT_EQ(exact.phi.size(), reference.size());
+    double largest = 0;  // a game in which no region moves the value would make the comparison empty
+    for (double r : reference) largest = std::max(largest, std::fabs(r));
+    EXPECT_GT(largest, 1e-3) << c.block << " " << c.value;
     for (size_t g = 0; g < reference.size(); ++g) EXPECT_NEAR(exact.phi[g], reference[g], 2e-5) << c.block << " region " << g;
     EXPECT_NEAR(sum_of(exact.phi), game.v_all() - game.v_none(), 1e-5) << c.block;
     EXPECT_NEAR(game.v_all(), brute.value((1u << game.regions()) - 1, s.value == "accuracy"), 1e-6);
@@ -650,9 +653,35 @@ TEST(Zeta, AnalysisWritesEveryBlockDeterministically) {
   ASSERT_TRUE(j.contains("settings"));
   const auto& layers = j.at("layers");
   ASSERT_EQ(layers.size(), net->blocks().size());
+  // The two critical lists are exactly the regions their rule selects among the significant ones,
+  // sorted by φ; returns how many regions they list.
+  auto check_critical_lists = [](const nlohmann::ordered_json& L, const std::string& name) {
+    size_t count = 0;
+    for (const char* list : {"critical_regions", "critical_regions_zeta"}) {
+      std::set<std::string> expected;
+      for (const auto& [key, r] : L.at("regions").items()) {
+        const bool picked = std::string(list) == "critical_regions" ? r.at("robust_score").get<double>() >= 3.5
+                                                                     : r.at("zeta_score").get<double>() >= 2;
+        if (picked && r.at("significance").get<bool>()) expected.insert(key);
+      }
+      std::set<std::string> listed;
+      double previous = 1e300;
+      for (const auto& key : L.at(list)) {
+        listed.insert(key.get<std::string>());
+        const double phi = L.at("regions").at(key.get<std::string>()).at("shapley").get<double>();
+        EXPECT_LE(phi, previous) << list;
+        previous = phi;
+      }
+      EXPECT_EQ(listed, expected) << name << " " << list;
+      count += listed.size();
+    }
+    return count;
+  };
+  size_t critical_listed = 0;  // the lists' check must meet some region, or it checks nothing
   for (const auto& bk : net->blocks()) {
     const auto& L = layers.at(bk.name);
     EXPECT_EQ(L.at("method"), "shapley");
+    EXPECT_EQ(L.at("regions").size(), size_t(L.at("region_count").get<int>())) << bk.name;
     EXPECT_EQ(L.at("eval_samples"), 12);
     EXPECT_EQ(L.at("eval_indices").size(), 12u);
     EXPECT_EQ(L.at("permutations"), 8);
@@ -675,28 +704,20 @@ TEST(Zeta, AnalysisWritesEveryBlockDeterministically) {
     EXPECT_EQ(L.at("critical_rule"), imaging::kCriticalRule);
     const std::string rule = imaging::kCriticalRule;
     ASSERT_EQ(rule, "robust");  // the selection below spells the robust rule
-    for (const char* list : {"critical_regions", "critical_regions_zeta"}) {
-      std::set<std::string> expected;
-      for (const auto& [key, r] : L.at("regions").items()) {
-        EXPECT_EQ(r.at("p_value").get<double>(), r.at("p_value_population").get<double>());
-        const bool picked = std::string(list) == "critical_regions" ? r.at("robust_score").get<double>() >= 3.5
-                                                                     : r.at("zeta_score").get<double>() >= 2;
-        if (picked && r.at("significance").get<bool>()) expected.insert(key);
-      }
-      std::set<std::string> listed;
-      double previous = 1e300;
-      for (const auto& key : L.at(list)) {
-        listed.insert(key.get<std::string>());
-        const double phi = L.at("regions").at(key.get<std::string>()).at("shapley").get<double>();
-        EXPECT_LE(phi, previous) << list;
-        previous = phi;
-      }
-      EXPECT_EQ(listed, expected) << bk.name << " " << list;
-    }
+    for (const auto& [key, r] : L.at("regions").items())
+      EXPECT_EQ(r.at("p_value").get<double>(), r.at("p_value_population").get<double>());
+    critical_listed += check_critical_lists(L, bk.name);
     EXPECT_EQ(L.at("critical_share").get<double>(), double(L.at("critical_regions").size()) / L.at("region_count").get<int>());
     EXPECT_EQ(L.at("critical_share_zeta").get<double>(),
               double(L.at("critical_regions_zeta").size()) / L.at("region_count").get<int>());
   }
+  {  // the sample interval (permutation noise only) makes more regions significant on this small net
+    ZetaSettings sample = s;
+    sample.ci = "sample";
+    const auto js = imaging::zeta_analysis(*net, data.view, 30, run::GridSpec{2, 2, 4}, sample);
+    for (const auto& bk : net->blocks()) critical_listed += check_critical_lists(js.at("layers").at(bk.name), bk.name + " (sample)");
+  }
+  EXPECT_GT(critical_listed, 0u);
   // Same settings ⇒ the same numbers (timings aside).
   auto strip = [](nlohmann::ordered_json x) {
     for (auto& [name, L] : x.at("layers").items()) {
