@@ -319,6 +319,111 @@ class Monitor : public TempDirTest {
   }
 };
 
+// The profile holds the statistics of the fit images themselves, recomputed here from a second forward
+// of the same batches: per region μ_g and the population σ_g of φ_g (a sample sd, a variance, or a
+// subset of the images would be off), the sketch's quantiles at p = j/(Q−1) (numpy's linear rule), the
+// class means of the penultimate features h, the tied precision P with P·(Σ + δI) = I for the
+// class-centred Σ (an uncentred or untied Σ would not do), the KNN bank the unit vectors of the first
+// images; and z_g = (φ_g − μ_g)/σ_g is what the monitor scores.
+TEST_F(Monitor, ProfileHoldsTheFitImagesStatistics) {
+  nn::Network n = net();
+  const datasets::Dataset fit = images(300, 4);
+  const imaging::Profile p = imaging::fit_profile(n, fit.view(), 300, 64, settings(), "x", {});
+  const nn::LabeledImages view = fit.view();
+  const int N = 300, Q = p.settings.quantiles, D = p.features, K = p.classes;
+  ASSERT_EQ(D, 8);
+  std::vector<std::vector<std::vector<double>>> phi(p.layers.size());  // [block][region][image]
+  for (size_t l = 0; l < p.layers.size(); ++l) phi[l].resize(size_t(p.layers[l].grid.count()));
+  std::vector<double> h;  // (N, D)
+  std::vector<uint32_t> index(static_cast<size_t>(N));
+  for (int i = 0; i < N; ++i) index[size_t(i)] = uint32_t(i);
+  nn::Tensor x;
+  std::vector<uint8_t> y;
+  for (int offset = 0; offset < N; offset += 64) {
+    const int count = std::min(64, N - offset);
+    nn::make_batch(n, view, index.data() + offset, count, nullptr, 0, 0, 0, x, y);
+    const nn::Probe probe = [&](const nn::BlockView& v) {
+      const run::RegionGrid& grid = p.layers[size_t(v.index)].grid;
+      const size_t sample = size_t(grid.channels) * grid.height * grid.width;
+      std::vector<double> values(size_t(grid.count()));
+      for (int i = 0; i < count; ++i) {
+        imaging::image_phi(grid, v.a.data() + size_t(i) * sample, p.settings.grid.lambda, p.settings.grid.epsilon, values.data());
+        for (int r = 0; r < grid.count(); ++r) phi[size_t(v.index)][size_t(r)].push_back(values[size_t(r)]);
+      }
+      if (size_t(v.index) + 1 == p.layers.size())
+        for (int i = 0; i < count * D; ++i) h.push_back(v.input.data()[i]);
+    };
+    n.forward(x, false, &probe);
+  }
+  ASSERT_EQ(h.size(), size_t(N) * D);
+  int regions_checked = 0;
+  for (size_t l = 0; l < p.layers.size(); ++l)
+    for (int r = 0; r < p.layers[l].grid.count(); ++r) {
+      std::vector<double> v = phi[l][size_t(r)];
+      ASSERT_EQ(v.size(), size_t(N));
+      double mean = 0, var = 0;
+      for (double a : v) mean += a / N;
+      for (double a : v) var += (a - mean) * (a - mean) / N;
+      const double scale = std::max(1.0, std::fabs(mean));
+      ASSERT_NEAR(p.layers[l].mean.data()[r], mean, 1e-5 * scale) << p.layers[l].name << " region " << r;
+      ASSERT_NEAR(p.layers[l].sd.data()[r], std::sqrt(var), 1e-5 * scale) << p.layers[l].name << " region " << r;
+      std::sort(v.begin(), v.end());
+      for (int j : {0, 1, 25, 50, 99, 100}) {
+        const double at = double(N - 1) * j / (Q - 1);
+        const size_t lo = size_t(std::floor(at));
+        const double want = lo + 1 < v.size() ? v[lo] + (at - double(lo)) * (v[lo + 1] - v[lo]) : v[lo];
+        ASSERT_NEAR(p.layers[l].quantiles.data()[size_t(r) * Q + j], want, 1e-5 * scale) << p.layers[l].name << " q" << j;
+      }
+      regions_checked += var > 1e-6;
+    }
+  EXPECT_GT(regions_checked, 20);  // regions that vary: the σ check is not a check of zeros
+  // Class means, the class-centred tied covariance and its inverse.
+  std::vector<double> means(size_t(K) * D, 0.0), counts(size_t(K), 0.0), sigma(size_t(D) * D, 0.0);
+  for (int i = 0; i < N; ++i) {
+    counts[view.labels[i]] += 1;
+    for (int d = 0; d < D; ++d) means[size_t(view.labels[i]) * D + d] += h[size_t(i) * D + d];
+  }
+  for (int k = 0; k < K; ++k)
+    for (int d = 0; d < D; ++d) {
+      means[size_t(k) * D + d] /= counts[size_t(k)];
+      ASSERT_NEAR(p.class_means.data()[size_t(k) * D + d], means[size_t(k) * D + d], 1e-5) << "class " << k << " feature " << d;
+    }
+  for (int i = 0; i < N; ++i)
+    for (int a = 0; a < D; ++a)
+      for (int b = 0; b < D; ++b)
+        sigma[size_t(a) * D + b] += (h[size_t(i) * D + a] - means[size_t(view.labels[i]) * D + a]) *
+                                    (h[size_t(i) * D + b] - means[size_t(view.labels[i]) * D + b]) / N;
+  double trace = 0;
+  for (int d = 0; d < D; ++d) trace += sigma[size_t(d) * D + d];
+  ASSERT_GT(trace, 0);
+  const double delta = 1e-6 * trace / D + 1e-12;
+  for (int a = 0; a < D; ++a)
+    for (int b = 0; b < D; ++b) {
+      double product = 0;
+      for (int c = 0; c < D; ++c) product += double(p.precision.data()[size_t(a) * D + c]) * (sigma[size_t(c) * D + b] + (c == b ? delta : 0));
+      ASSERT_NEAR(product, a == b ? 1.0 : 0.0, 2e-3) << "(P·(Σ + δI))[" << a << "][" << b << "]";
+    }
+  // The KNN bank: the unit vectors of the first images.
+  ASSERT_EQ(p.knn.shape().h, 300);
+  for (int i = 0; i < 300; ++i) {
+    double norm = 0;
+    for (int d = 0; d < D; ++d) norm += h[size_t(i) * D + d] * h[size_t(i) * D + d];
+    norm = std::sqrt(norm);
+    for (int d = 0; d < D; ++d)
+      ASSERT_NEAR(p.knn.data()[size_t(i) * D + d], norm > 0 ? h[size_t(i) * D + d] / norm : 0.0, 1e-6) << "image " << i;
+  }
+  // z of a scored image: (φ − μ)/σ with the profile's μ and σ.
+  imaging::Monitor monitor(p, n, 1000, 0.01);
+  score_first(monitor, n, fit, 3);
+  const std::vector<std::vector<float>> z = monitor.region_z(2);
+  for (size_t l = 0; l < p.layers.size(); ++l)
+    for (int r = 0; r < p.layers[l].grid.count(); ++r) {
+      const double sd = p.layers[l].sd.data()[r];
+      if (sd <= imaging::kMinRegionSd) continue;
+      ASSERT_NEAR(z[l][size_t(r)], (phi[l][size_t(r)][2] - p.layers[l].mean.data()[r]) / sd, 1e-3) << p.layers[l].name << " region " << r;
+    }
+}
+
 TEST_F(Monitor, ProfileRoundTripAndRefusals) {
   nn::Network n = net();
   const datasets::Dataset fit = images(600, 1);
