@@ -150,8 +150,9 @@ TEST(EegSignal, RobustZOnAHandCase) {
   // median 3, deviations {2,1,0,1,97} → MAD 1
   EXPECT_NEAR(robust_z(10, {1, 2, 3, 4, 100}), 7 / 1.4826, 1e-12);
   EXPECT_DOUBLE_EQ(median({4, 1, 3, 2}), 2.5);
-  // a constant history: the floor keeps z finite
-  EXPECT_TRUE(std::isfinite(robust_z(2, {1, 1, 1})));
+  // a constant history: the floor MAD = 10⁻³·|median| + 10⁻¹² keeps z finite, (2 − 1)/(1.4826·(10⁻³ + 10⁻¹²))
+  EXPECT_NEAR(robust_z(2, {1, 1, 1}), 1.0 / (1.4826 * (1e-3 + 1e-12)), 1e-9);
+  EXPECT_NEAR(robust_z(1, {0, 0, 0}), 1.0 / (1.4826 * 1e-12), 1e-9 / (1.4826 * 1e-12));
 }
 
 // A net whose only block the test fills by hand: conv1 (2 channels of 4×4), then the output.
