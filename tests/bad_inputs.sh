@@ -27,6 +27,17 @@ case_() {
     echo "bad_inputs: '$what': exit $rc (expected $expected), $lines stderr lines" >&2
     failed=1
   fi
+  # a report that must be written (exit 0) must have written its page
+  if [ "$expected" -eq 0 ] && [ "$1" = report ] && [ ! -s "${@: -1}/report.html" ]; then
+    echo "bad_inputs: '$what': exit 0 but no ${*: -1}/report.html" >&2
+    failed=1
+  fi
+}
+# need FILE...: the fixtures a generator was to make exist and are not empty (else the cases that read
+# them would pass on "no such file")
+need() {
+  local f
+  for f; do [ -s "$f" ] || { echo "bad_inputs: the fixture $f was not made" >&2; failed=1; }; done
 }
 
 # a small trained run (for checkpoints to corrupt and a run directory to report)
@@ -47,6 +58,7 @@ header = json.dumps(h).encode()
 body = b[:12] + struct.pack("<Q", len(header)) + header + b[20 + n:-4]
 open(out, "wb").write(body + struct.pack("<I", zlib.crc32(body) & 0xFFFFFFFF))
 PY
+  need "$1"
 }
 
 run_with() {  # run_with DIR FILE TEXT: a copy of the run directory with one file replaced
@@ -60,6 +72,7 @@ case_ "report: zeta.json region key \`grid_1300_1300_1300\`" 2 report r2
 run_with r3 analysis/epoch_001/grid.json '{"layers":{"a":{"shape":[50000,1,1],"grid":[50000,1,1],"coverage":1,"regions":{}}}}'
 case_ "report: grid.json \`grid: [50000,1,1]\`" 2 report r3
 rm -rf r4 && cp -r run r4 && /usr/bin/python3 -c "print('['*80000 + ']'*80000)" > r4/config.json
+need r4/config.json
 case_ "report: config.json nested 80,000 deep" 2 report r4
 rm -rf r5 && cp -r run r5 && sed -i 's/"epochs": 1,/"epochs": 1e999,/' r5/config.json
 case_ "report: \`1e999\` in config.json" 2 report r5
@@ -73,6 +86,7 @@ printf '\xff\xff\xff\xff\x00\x00\x00\x00{}' > huge_header.safetensors
 case_ "import: safetensors header length 4 GiB in a 10-byte file" 2 import huge_header.safetensors --out i1.ckpt --model reference
 "$nnfmri" export run/model.ckpt --safetensors run.safetensors > /dev/null 2>&1
 head -c 300 run.safetensors > cut.safetensors
+need run.safetensors cut.safetensors
 case_ "import: a safetensors file cut inside its header" 2 import cut.safetensors --out i2.ckpt
 case_ "import: exported tensors into another spec" 2 import run.safetensors --out i3.ckpt --model "conv3x3:8 relu maxpool2 linear:10"
 mkdir -p imgs/a imgs/b && printf 'not a png' > imgs/a/0.png && cp imgs/a/0.png imgs/b/0.png
@@ -130,6 +144,7 @@ for split in ("train", "t10k"):
     open("idx/%s-images-idx3-ubyte.gz" % split, "wb").write(gzip.compress(images))
     open("idx/%s-labels-idx1-ubyte.gz" % split, "wb").write(gzip.compress(labels) + b"trailing garbage")
 PY
+need idx/train-images-idx3-ubyte.gz idx/train-labels-idx1-ubyte.gz idx/t10k-images-idx3-ubyte.gz idx/t10k-labels-idx1-ubyte.gz
 case_ "train --data mnist:DIR, a .gz with trailing garbage" 2 $T --out t7 --data mnist:idx
 mkdir -p cifar && truncate -s 3073000000 cifar/data_batch_1.bin && truncate -s 3073 cifar/test_batch.bin
 case_ "train --data cifar10:DIR, a 3 GB data_batch_1.bin" 2 $T --out t8 --data cifar10:cifar
@@ -149,6 +164,7 @@ case_ "monitor --window 1048576 (a window of 2^20 images × every region)" 2 mon
 /usr/bin/python3 -c "
 import json; z = json.load(open('run/analysis/epoch_001/zeta.json')); z['epoch'] = 7; json.dump(z, open('zeta7.json', 'w'))
 z['epoch'] = 1; del z['layers']['conv1']['regions']['grid_1_1_1']; json.dump(z, open('zeta_hole.json', 'w'))"
+need zeta7.json zeta_hole.json
 case_ "profile --zeta: the zeta.json of another epoch" 2 profile run/model.ckpt --data planted --limit-train 200 --zeta zeta7.json --out p1
 case_ "profile --zeta: a zeta.json without a region of the profile" 2 profile run/model.ckpt --data planted --limit-train 200 --zeta zeta_hole.json --out p2
 case_ "profile --zeta /nonexistent.json" 2 profile run/model.ckpt --data planted --limit-train 200 --zeta /nonexistent.json --out p3
@@ -180,12 +196,14 @@ s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(1)
 open('busy.port', 'w').write(str(s.getsockname()[1])); time.sleep(60)" &
 holder=$!
 for _ in $(seq 100); do [ -s busy.port ] && break; sleep 0.05; done
+need busy.port
 case_ "serve --port P, P in use" 2 serve . --port "$(cat busy.port)"
 kill "$holder" 2> /dev/null; wait "$holder" 2> /dev/null
 # the port held by another `nnfmri serve` (whose library asks for SO_REUSEPORT by default)
 "$nnfmri" serve . --port 0 > first.out 2> /dev/null &
 holder=$!
 for _ in $(seq 200); do grep -q "http://" first.out 2> /dev/null && break; sleep 0.05; done
+grep -q "http://127.0.0.1:[0-9]*/" first.out || { echo "bad_inputs: the first serve printed no port" >&2; failed=1; }
 case_ "serve --port P, P served by another nnfmri serve" 2 serve . --port "$(sed -n 's|.*http://127.0.0.1:\([0-9]*\)/.*|\1|p' first.out)"
 kill "$holder" 2> /dev/null; wait "$holder" 2> /dev/null
 "$nnfmri" $T --out big --model "linear:4096 relu linear:10" --analyze-every 1 --grid 1x1x4096 --stages grid \
@@ -193,11 +211,13 @@ kill "$holder" 2> /dev/null; wait "$holder" 2> /dev/null
 case_ "report of \`linear:4096\` trained with \`--grid 1x1x4096\`" 0 report big
 rm -rf r8 && cp -r run r8 && /usr/bin/python3 -c "
 import json; c = json.load(open('r8/config.json')); c['model'] = 'm' * 1000000; json.dump(c, open('r8/config.json', 'w'))"
+[ "$(stat -c %s r8/config.json)" -gt 1000000 ] || { echo "bad_inputs: r8/config.json has no 1 MB model name" >&2; failed=1; }
 case_ "report: a 1 MB model name in config.json" 0 report r8
 mkdir -p r9/analysis/epoch_001 && /usr/bin/python3 -c "
 import json
 pairs = {'p%d' % l: {'from': 'l%d' % l, 'to': 'l%d' % (l + 1), 'connection_strength': 1.0,
                      'flows': [['grid_1_1_1', 'grid_1_1_1', 1.0]]} for l in range(159)}
 json.dump({'pairs': pairs}, open('r9/analysis/epoch_001/tract.json', 'w'))"
+need r9/analysis/epoch_001/tract.json
 case_ "report: tract.json of 160 layers (pathways 21152 px wide)" 0 report r9
 exit $failed
