@@ -25,9 +25,11 @@ SHELL := /bin/bash
 # fonts-dejavu-core: DejaVuSans.ttf, the text of every figure (rasterised with libstb's stb_truetype).
 # libcpp-httplib-dev: the HTTP server of `nnfmri serve` (cpp-httplib; serve/server.cpp alone includes it).
 # libopenmpi-dev openmpi-bin: data-parallel training and distributed imaging under mpirun (dist/).
+# python3-numpy: `make test` loads an .npz nnfmri wrote with numpy itself (Npz.NumpyLoadsIt), and
+# tests/bad_inputs.sh builds its hostile files with /usr/bin/python3.
 PACKAGES := libopenblas-dev libopenblas-openmp-dev libstb-dev libgtest-dev libbenchmark-dev \
             zlib1g-dev dataset-fashion-mnist nlohmann-json3-dev nodejs fonts-dejavu-core libcpp-httplib-dev \
-            libopenmpi-dev openmpi-bin
+            libopenmpi-dev openmpi-bin python3-numpy
 # Only for `make test-report` (report.html in a real browser), installed by the same deps rule.
 BROWSER_PACKAGES := chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
