@@ -296,6 +296,19 @@ class Monitor : public TempDirTest {
     monitor.score_batch(x, scores, windows);
     return scores;
   }
+  // φ_g of the first `count` images of a probed block appended to phi[block][region] (rounded to float,
+  // as the monitor keeps it, when as_float).
+  static void append_phi(const imaging::Profile& p, const nn::BlockView& v, int count, bool as_float,
+                         std::vector<std::vector<std::vector<double>>>& phi) {
+    const run::RegionGrid& grid = p.layers[size_t(v.index)].grid;
+    const size_t sample = size_t(grid.channels) * grid.height * grid.width;
+    std::vector<double> values(size_t(grid.count()));
+    for (int i = 0; i < count; ++i) {
+      imaging::image_phi(grid, v.a.data() + size_t(i) * sample, p.settings.grid.lambda, p.settings.grid.epsilon, values.data());
+      for (int r = 0; r < grid.count(); ++r)
+        phi[size_t(v.index)][size_t(r)].push_back(as_float ? double(float(values[size_t(r)])) : values[size_t(r)]);
+    }
+  }
   // Windows of `window` images of d through a Monitor; the number that alarm.
   static int alarms(const imaging::Profile& profile, nn::Network& n, const datasets::Dataset& d, long window,
                     std::vector<imaging::ImageScores>* all = nullptr) {
@@ -343,13 +356,7 @@ TEST_F(Monitor, ProfileHoldsTheFitImagesStatistics) {
     const int count = std::min(64, N - offset);
     nn::make_batch(n, view, index.data() + offset, count, nullptr, 0, 0, 0, x, y);
     const nn::Probe probe = [&](const nn::BlockView& v) {
-      const run::RegionGrid& grid = p.layers[size_t(v.index)].grid;
-      const size_t sample = size_t(grid.channels) * grid.height * grid.width;
-      std::vector<double> values(size_t(grid.count()));
-      for (int i = 0; i < count; ++i) {
-        imaging::image_phi(grid, v.a.data() + size_t(i) * sample, p.settings.grid.lambda, p.settings.grid.epsilon, values.data());
-        for (int r = 0; r < grid.count(); ++r) phi[size_t(v.index)][size_t(r)].push_back(values[size_t(r)]);
-      }
+      append_phi(p, v, count, false, phi);
       if (size_t(v.index) + 1 == p.layers.size())
         for (int i = 0; i < count * D; ++i) h.push_back(v.input.data()[i]);
     };
@@ -544,15 +551,7 @@ TEST_F(Monitor, WindowDistancesAreTheKsOfTheWindowsOwnPhiAcrossBatches) {
     nn::make_batch(n, view, index.data() + offset, count, nullptr, 0, 0, 0, x, y);
     monitor.score_batch(x, scores, windows);
     all.insert(all.end(), windows.begin(), windows.end());
-    const nn::Probe probe = [&](const nn::BlockView& v) {
-      const run::RegionGrid& grid = p.layers[size_t(v.index)].grid;
-      const size_t sample = size_t(grid.channels) * grid.height * grid.width;
-      std::vector<double> values(size_t(grid.count()));
-      for (int i = 0; i < count; ++i) {
-        imaging::image_phi(grid, v.a.data() + size_t(i) * sample, p.settings.grid.lambda, p.settings.grid.epsilon, values.data());
-        for (int r = 0; r < grid.count(); ++r) phi[size_t(v.index)][size_t(r)].push_back(double(float(values[size_t(r)])));
-      }
-    };
+    const nn::Probe probe = [&](const nn::BlockView& v) { append_phi(p, v, count, true, phi); };
     n.forward(x, false, &probe);
   }
   ASSERT_EQ(all.size(), 4u);
