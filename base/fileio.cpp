@@ -21,7 +21,11 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
 }
 
 AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)), tmp_(path_ + ".tmp." + std::to_string(getpid())) {
-  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  // The name is predictable, so whatever already stands there (a stale temporary, or a link planted
+  // to make this write land elsewhere) is removed, not opened: a link is unlinked, never followed,
+  // and the file is created afresh (O_EXCL), so a link planted in between makes the write fail.
+  ::unlink(tmp_.c_str());
+  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd_ < 0) throw Error(path_ + ": cannot create (" + std::strerror(errno) + ")");
 }
 

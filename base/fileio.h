@@ -1,7 +1,8 @@
 // base/fileio.h — atomic writes and whole-file reads.
 //
 // Promise: write_file_atomic never leaves a half-written file at `path`: it
-// writes `path.tmp.<pid>`, flushes it to disk and renames it over `path`.
+// writes `path.tmp.<pid>` (created afresh: whatever stood at that name, a symbolic link included, is
+// removed first, never written through), flushes it to disk and renames it over `path`.
 // Every failure throws base::Error naming the path.  read_file reads regular files only (a device
 // such as /dev/zero, a FIFO or a directory is refused before reading) and at most max_bytes of them
 // (the size is checked before anything is read).
