@@ -8,6 +8,7 @@
 #include "apps/commands.h"
 #include "base/error.h"
 #include "dist/world.h"
+#include "imaging/stage.h"
 #include "nn/checkpoint.h"
 #include "run/manifest.h"
 
@@ -40,6 +41,11 @@ int cmd_analyze(int argc, char** argv) {
     if (!mkdtemp(scratch)) throw base::Error("rank " + std::to_string(world.rank()) + ": cannot create a scratch directory in /tmp");
     out = scratch;
   }
+  // An earlier analysis in --out goes first (every stage file, whichever stages run now): the files
+  // are written one stage at a time, so a stage that fails, or a run of fewer stages, would otherwise
+  // leave one analysis's grid.json beside another's zeta.json, which `report` would read as one.
+  if (writer)
+    for (const auto& stage : imaging::make_stages()) run::remove_path(out + "/" + stage->file());
   const bool terminal = writer && isatty(STDERR_FILENO);
   imaging::AnalysisReport rep = imaging::run_analysis(*ck.net, data.test.view(), settings, ctx, out,
                                                       [&](const imaging::AnalysisProgress& p) {

@@ -13,6 +13,7 @@
 #include "run/region_grid.h"
 #include "nn/trainer.h"
 #include "run/json.h"
+#include "run/manifest.h"
 
 namespace app {
 
@@ -177,8 +178,10 @@ int cmd_export(int argc, char** argv) {
     const std::string out = flags.text("--npz");
     std::vector<base::NpyArray> arrays;
     for (const nn::TensorRef& t : tensors) arrays.push_back({t.name, std::vector<int>(t.shape.begin(), t.shape.end()), t.values});
-    base::write_npz(out, arrays);
     const std::string base = out.size() > 4 && out.substr(out.size() - 4) == ".npz" ? out.substr(0, out.size() - 4) : out;
+    // An earlier description goes before the new weights are written: `import` would pair them.
+    run::remove_path(base + ".model.json");
+    base::write_npz(out, arrays);
     run::write_json(base + ".model.json", model, 2);
     std::printf("wrote %s and %s.model.json\n", out.c_str(), base.c_str());
   }

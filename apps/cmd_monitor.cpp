@@ -22,6 +22,7 @@
 #include "report/page.h"
 #include "report/report.h"
 #include "run/json.h"
+#include "run/manifest.h"
 
 namespace app {
 
@@ -359,8 +360,10 @@ int cmd_monitor(int argc, char** argv) {
                     {"scores", timeline}, {"scores_cut", count_all > kTimelineImages}, {"windows", window_rows}};
   page["selected"] = run::Json::array();
   for (const SelectedImage& image : selected) page["selected"].push_back(selected_json(profile, boxes, input, image));
-  base::write_file_atomic(out + "/monitor.html", report::monitor_page_html(report::script_safe_json(base::json_text(page, -1))));
+  // The lines first, the page after, and no earlier page left beside them if the page fails.
+  run::remove_path(out + "/monitor.html");
   lines.commit();
+  base::write_file_atomic(out + "/monitor.html", report::monitor_page_html(report::script_safe_json(base::json_text(page, -1))));
   std::printf("monitor: %zu images, %ld full windows of %ld, %ld alarms; %.0f images/s (%d threads); wrote %s/monitor.jsonl and monitor.html\n",
               count_all, long(count_all) / window, window, alarms, double(count_all) / std::max(seconds, 1e-9), threads,
               out.c_str());
@@ -383,6 +386,9 @@ int cmd_corrupt(int argc, char** argv) {
   const std::vector<datasets::Occlusion> train_squares = datasets::corrupt_dataset(data.train, kind, severity, seed, 0);
   const std::vector<datasets::Occlusion> test_squares = datasets::corrupt_dataset(data.test, kind, severity, seed, 1);
   const std::string out = flags.text("--out");
+  // corruption.json says what the batches hold: removed before they are rewritten, written after them,
+  // so a failure in between never leaves new batches under an old record.
+  run::remove_path(out + "/corruption.json");
   datasets::write_cifar10(out, data);
   run::Json record = {{"kind", flags.text("--kind")},
                       {"severity", severity},

@@ -16,6 +16,7 @@
 #include "base/error.h"
 #include "base/fileio.h"
 #include "run/json.h"
+#include "run/manifest.h"
 #include "run/layout.h"
 
 namespace report {
@@ -375,6 +376,10 @@ std::string build_report(const std::string& run_dir_argument, const ReportOption
   std::string html;
   if (!opts.figures_only) html = page_html(page_data_of(run, scan));
 
+  // The earlier summary and page go before the first new file, and come back last: a failure on the
+  // way leaves new figures without a summary or page, never an old page over new files.
+  run::remove_path(layout.summary());
+  if (!opts.figures_only) run::remove_path(layout.report_page());
   write_figures(run_dir, rendered);
   // An analyze directory's one epoch lives in the run directory itself: its summary is the run's.
   if (!run.single_analysis)
