@@ -361,7 +361,11 @@ std::string build_report(const std::string& run_dir_argument, const ReportOption
   const run::Layout layout(run_dir);
   // Everything is read, checked and built in memory first; files are written only when all of it
   // succeeded, so a bad input leaves no new summary or figure behind.
-  RunData run = load_run(run_dir);
+  // A run's manifest says which epochs are complete (`train` writes run.json last): the files of an
+  // epoch that was cut short (a kill during its imaging) are not read, nor given a summary.
+  RunSelection selection;
+  if (const std::optional<run::Manifest> manifest = run::read_manifest(layout)) selection.last_epoch = manifest->completed_epoch;
+  RunData run = load_run(run_dir, selection);
   std::vector<StabilityStep> stability = zeta_stability(run);
   const Figures rendered = render_figures(run, stability, opts.format, opts.scale);
   for (const std::string& skipped : rendered.skipped) run.notes.push_back(skipped);

@@ -26,6 +26,7 @@
 #include "report/figures.h"
 #include "report/report.h"
 #include "report/report_data.h"
+#include "run/manifest.h"
 #include "report/report_summary.h"
 #include "base/error.h"
 #include "base/fileio.h"
@@ -90,6 +91,24 @@ TEST(Report, SelectivityAndSignificantDigits) {
   EXPECT_EQ(report::significant(0.123456), 0.1235);
   EXPECT_EQ(report::significant(-98765.4), -98770);
   EXPECT_EQ(report::significant(0), 0);
+}
+
+// A run cut short during epoch 2's imaging: run.json commits epoch 1, epoch 2's files are on disk. The
+// report reads epoch 1 only and writes no summary into epoch 2's directory.
+TEST(Report, ARunIsReadUpToTheEpochItsManifestCommits) {
+  TempDir tmp("committed");
+  write_run(tmp.path);
+  run::Manifest m;
+  m.epochs = 2, m.completed_epoch = 1, m.threads = 1;
+  run::write_manifest(run::Layout(tmp.str()), m);
+  report::build_report(tmp.str(), {});
+  EXPECT_EQ(read_json(tmp.path / "summary.json")["epoch"], 1);
+  EXPECT_TRUE(fs::exists(tmp.path / "analysis/epoch_001/summary.json"));
+  EXPECT_FALSE(fs::exists(tmp.path / "analysis/epoch_002/summary.json"));
+  m.completed_epoch = 2;  // once committed, it is read
+  run::write_manifest(run::Layout(tmp.str()), m);
+  report::build_report(tmp.str(), {});
+  EXPECT_EQ(read_json(tmp.path / "summary.json")["epoch"], 2);
 }
 
 TEST(Report, SummaryJsonHasTheCitableFields) {
