@@ -110,6 +110,22 @@ std::string symlink_problem(const std::string& root, const std::string& relative
   return "";
 }
 
+std::string link_in_run(const std::string& dir, bool deep) {
+  const run::Layout layout(dir);
+  struct stat st;
+  for (const std::string& file : {layout.config(), layout.metrics(), layout.manifest()})
+    if (::lstat(file.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) return file;
+  if (!deep) return "";
+  for (const std::string& top : {layout.analyses(), layout.eeg()}) {
+    if (::lstat(top.c_str(), &st) != 0) continue;
+    if (S_ISLNK(st.st_mode)) return top;
+    std::error_code ec;  // the iterator lists a link without following it
+    for (fs::recursive_directory_iterator it(top, ec), end; !ec && it != end; it.increment(ec))
+      if (it->is_symlink(ec)) return it->path().string();
+  }
+  return "";
+}
+
 RunIndex::RunIndex(std::string root) : root_(std::move(root)) {
   while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
   std::error_code ec;
@@ -137,6 +153,8 @@ Json RunIndex::run_list() const {
       entry["version"] = version_of(st);
     }
     try {
+      if (const std::string link = link_in_run(layout.dir, false); !link.empty())
+        throw base::Error(link + ": a symbolic link (serve reads no file through a link)");
       const std::optional<run::Manifest> m = run::read_manifest(layout);
       if (!m) throw base::Error(layout.manifest() + ": vanished");
       entry["status"] = m->status;
@@ -191,6 +209,8 @@ Reply RunIndex::run_data(const std::string& name) const {
   const std::lock_guard<std::mutex> building(build_mutex_);
   if (std::optional<Reply> hit = cached()) return *hit;
   try {
+    if (const std::string link = link_in_run(dir, true); !link.empty())
+      return error_reply(400, link + ": a symbolic link (serve reads no file through a link)");
     const std::optional<run::Manifest> m = run::read_manifest(run::Layout(dir));
     if (!m) return error_reply(404, dir + ": no run.json");
     const std::string data = report::page_data_text(report::load_run(dir, {m->completed_epoch, 0}));
@@ -210,6 +230,8 @@ Reply RunIndex::run_file(const std::string& name, const std::string& relative) c
   if (const std::string problem = relative_path_problem(relative); !problem.empty())
     return error_reply(400, "file path '" + relative + "': " + problem);
   try {
+    if (const std::string link = link_in_run(dir, false); !link.empty())
+      return error_reply(400, link + ": a symbolic link (serve reads no file through a link)");
     const std::optional<run::Manifest> m = run::read_manifest(run::Layout(dir));
     if (!m) return error_reply(404, dir + ": no run.json");
     const bool listed = relative == "run.json" || std::find(m->files.begin(), m->files.end(), relative) != m->files.end();

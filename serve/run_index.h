@@ -47,6 +47,12 @@ std::string relative_path_problem(const std::string& relative);
 // "" when no component of root/relative (below root) is a symbolic link and root/relative exists;
 // else why not.  `relative` must already obey relative_path_problem.
 std::string symlink_problem(const std::string& root, const std::string& relative);
+// The first symbolic link among the files of run directory `dir` that the run list reads
+// (config.json, metrics.jsonl, run.json) or, when deep, that the data endpoint reads (also everything
+// under analysis/ and eeg/); "" when there is none.  The report's readers open files as named, so a
+// run holding such a link is refused (its list entry an error, its data a 400) rather than read
+// through it: a link inside ROOT could point anywhere.
+std::string link_in_run(const std::string& dir, bool deep);
 
 struct Reply {
   int status = 200;

@@ -95,6 +95,36 @@ TEST_F(Serve, SymbolicLinksOutOfTheRootAreRefused) {
   EXPECT_EQ(index.handle("/api/runs/linked/data").status, 404);
 }
 
+// The run list and the data endpoint read through the report's readers, which open files as named: a
+// link inside a run (config.json, metrics.jsonl, an analysis epoch, an eeg file) pointing outside ROOT
+// makes the run an error, and nothing of the outside file is shown.
+TEST_F(Serve, RunsHoldingSymbolicLinksAreRefusedByTheListAndTheData) {
+  fs::create_directories(path("outside/epoch_009"));
+  base::write_file_atomic(path("outside/secret.json"), "{\"model\": \"SECRET\", \"data\": {\"spec\": \"SECRET\"}}\n");
+  make_run("config", 2);
+  fs::remove(run("config") + "/config.json");
+  fs::create_symlink(path("outside/secret.json"), run("config") + "/config.json");
+  make_run("epoch", 2);
+  fs::create_symlink(path("outside/epoch_009"), run("epoch") + "/analysis/epoch_002b");
+  make_run("plain", 2);
+  const serve::RunIndex index(dir_);
+  const Json list = index.run_list();
+  ASSERT_EQ(list["runs"].size(), 3u);
+  EXPECT_EQ(list.dump().find("SECRET"), std::string::npos) << list.dump();
+  const std::string error = list["runs"][0]["error"];  // "config": its config.json is a link
+  EXPECT_NE(error.find("symbolic link"), std::string::npos) << error;
+  EXPECT_TRUE(list["runs"][2]["error"].is_null()) << list["runs"][2].dump();
+  for (const char* name : {"config", "epoch"}) {
+    const serve::Reply reply = index.handle(std::string("/api/runs/") + name + "/data");
+    EXPECT_EQ(reply.status, 400) << name << " " << reply.body;
+    EXPECT_EQ(reply.body.find("SECRET"), std::string::npos);
+  }
+  EXPECT_EQ(index.handle("/api/runs/plain/data").status, 200);
+  EXPECT_EQ(serve::link_in_run(run("plain"), true), "");
+  EXPECT_EQ(serve::link_in_run(run("epoch"), false), "");  // the list reads no analysis file
+  EXPECT_EQ(serve::link_in_run(run("epoch"), true), run("epoch") + "/analysis/epoch_002b");
+}
+
 TEST_F(Serve, TheRunListHasEveryRunAndOnlyRuns) {
   make_run("b-running", 2);
   make_run("a-done", 3, {"config.json", "metrics.jsonl", "analysis/epoch_001/grid.json"});
