@@ -43,7 +43,7 @@ void draw_progress(int epochs, const nn::StepInfo& step, double seconds, long im
 // has a correlation (or a previous analysis cannot be read: the report will say why).
 std::string zeta_stability_text(const std::string& run_dir, int epoch) {
   try {
-    for (const report::StabilityStep& step : report::zeta_stability(report::load_run(run_dir, {-1, 2})))
+    for (const report::StabilityStep& step : report::zeta_stability(report::load_run(run_dir, {true, 2})))
       if (step.to_epoch == epoch && step.mean) return base::format("%.2f", *step.mean);
   } catch (const base::Error&) {
   }

@@ -303,7 +303,7 @@ Scan scan_run(const RunData& run, std::vector<StabilityStep> stability, const st
     out.summaries.push_back(std::move(s));
   }
   out.summary = run_summary(run, out.stability, figures, page);
-  const std::vector<EegEpoch> eeg = load_eeg(run.dir);
+  const std::vector<EegEpoch> eeg = load_eeg(run.dir, run.committed_files ? &*run.committed_files : nullptr);
   out.eeg_docs = eeg_epoch_documents(run, eeg);
   for (size_t e = 0; e < out.eeg_docs.size(); ++e)
     if (!out.eeg_docs[e].is_null()) run::require_finite(out.eeg_docs[e], run.epochs[e].dir + "/" + run::kEegEpochFile);
@@ -361,11 +361,9 @@ std::string build_report(const std::string& run_dir_argument, const ReportOption
   const run::Layout layout(run_dir);
   // Everything is read, checked and built in memory first; files are written only when all of it
   // succeeded, so a bad input leaves no new summary or figure behind.
-  // A run's manifest says which epochs are complete (`train` writes run.json last): the files of an
-  // epoch that was cut short (a kill during its imaging) are not read, nor given a summary.
-  RunSelection selection;
-  if (const std::optional<run::Manifest> manifest = run::read_manifest(layout)) selection.last_epoch = manifest->completed_epoch;
-  RunData run = load_run(run_dir, selection);
+  // A run's manifest says which epochs are complete (`train` writes run.json last): load_run does not
+  // read the files of an epoch that was cut short (a kill during its imaging), so it gets no summary.
+  RunData run = load_run(run_dir);
   std::vector<StabilityStep> stability = zeta_stability(run);
   const Figures rendered = render_figures(run, stability, opts.format, opts.scale);
   for (const std::string& skipped : rendered.skipped) run.notes.push_back(skipped);

@@ -10,6 +10,7 @@
 #include "base/error.h"
 #include "run/json.h"
 #include "run/layout.h"
+#include "run/manifest.h"
 #include "base/fileio.h"
 
 namespace report {
@@ -89,9 +90,10 @@ Json read_images(const Node& root) {
   return {{"shape", shape}, {"mean", root["mean"].json()}, {"examples", examples.json()}};
 }
 
-// analysis/epoch_<digits> directories as `selection` picks them (RunSelection), numerically ascending.
-std::vector<RawEpoch> read_epochs(const std::string& run_dir, const RunSelection& selection) {
-  const int last_epoch = selection.last_epoch;
+// analysis/epoch_<digits> directories up to last_epoch, as `selection` picks them (RunSelection),
+// numerically ascending.
+// last_epoch < 0: all of them.
+std::vector<RawEpoch> read_epochs(const std::string& run_dir, int last_epoch, const RunSelection& selection) {
   const size_t latest_with_zeta = selection.latest_with_zeta;
   std::vector<RawEpoch> epochs;
   const fs::path analysis = run::Layout(run_dir).analyses();
@@ -544,14 +546,16 @@ const MetricsRow* RunData::metrics_of(int epoch) const {
 }
 
 RunData load_run(const std::string& dir, const RunSelection& selection) {
-  const int last_epoch = selection.last_epoch;
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
     throw base::Error(dir + ": not a directory (expected a run directory written by nnfmri train or nnfmri analyze's --out)");
+  const run::Layout layout(dir);
+  const std::optional<run::Manifest> manifest = run::read_manifest(layout);
+  const int last_epoch = manifest && !selection.uncommitted ? manifest->completed_epoch : -1;
   RunData run;
   run.dir = dir;
   std::optional<RawEpoch> analysis;
-  if (last_epoch < 0) analysis = read_analyze_output(dir);
+  if (!manifest) analysis = read_analyze_output(dir);
   if (analysis) {
     // One analysed epoch: its model, data and classes come from the files' common header.
     const Json& header = analysis->grid ? *analysis->grid : analysis->zeta ? *analysis->zeta : *analysis->tract;
@@ -572,7 +576,7 @@ RunData load_run(const std::string& dir, const RunSelection& selection) {
     RunReader(run).read(raw);
     return run;
   }
-  const run::Layout layout(dir);
+  if (last_epoch >= 0) run.committed_files = manifest->files;
   const std::string config_path = layout.config(), metrics_path = layout.metrics();
   if (base::file_exists(config_path)) {
     run.config = parse_json(base::read_file(config_path), config_path);
@@ -589,7 +593,7 @@ RunData load_run(const std::string& dir, const RunSelection& selection) {
   if (last_epoch >= 0)
     run.metrics.erase(std::remove_if(run.metrics.begin(), run.metrics.end(), [&](const MetricsRow& m) { return m.epoch > last_epoch; }),
                       run.metrics.end());
-  std::vector<RawEpoch> raw = read_epochs(dir, selection);
+  std::vector<RawEpoch> raw = read_epochs(dir, last_epoch, selection);
   if (raw.empty()) run.notes.push_back("no analysis/epoch_N directories (train with --analyze-every N to image the network)");
   if (run.config.is_null() && run.metrics.empty() && raw.empty())
     throw base::Error(dir + ": no config.json, metrics.jsonl, analysis/epoch_N/ or grid.json, zeta.json, tract.json "

@@ -1,7 +1,8 @@
 // report/report_data.h — a run directory read into memory for the report.
 //
 // Promise: load_run(dir) reads dir/config.json, dir/metrics.jsonl and every dir/analysis/epoch_N/
-// {grid,zeta,tract}.json (N any number of digits; epochs in numeric order) — or, for the output
+// {grid,zeta,tract}.json (N any number of digits; epochs in numeric order) up to the epoch dir/run.json
+// commits (RunSelection) — or, for the output
 // directory of `nnfmri analyze` (dir/{grid,zeta,tract}.json and none of config.json, metrics.jsonl,
 // analysis/), that one epoch, numbered as its files' header says.  Any of these may be
 // missing — the run keeps a note saying which ("epoch 3: no zeta.json") and the report shows what
@@ -129,6 +130,9 @@ struct RunData {
   // An `analyze` output directory (grid/zeta/tract.json directly in dir): one epoch whose dir is
   // dir itself, no config or metrics; its files' common header gives the model and the data.
   bool single_analysis = false;
+  // run.json's "files" when load_run read the run up to what run.json commits (RunSelection), else
+  // nullopt: the other files of the run (eeg/) are read only where it lists them.
+  std::optional<std::vector<std::string>> committed_files;
   nlohmann::ordered_json analysis_header;  // {"model", "dataset"} of such a directory, else null
   // The newest grid.json's "images" (imaging/grid_stage.cpp), checked: shape [C, H, W], mean (C·H·W
   // values 0–255 or null), examples [{index, label, pixels: C·H·W integers 0–255}]; null when no
@@ -140,14 +144,17 @@ struct RunData {
   const MetricsRow* metrics_of(int epoch) const;  // nullptr when metrics.jsonl has no such line
 };
 
-// Which epochs load_run reads (the default: all of them).
-//  - last_epoch ≥ 0: only what a run's manifest commits (`nnfmri serve`, which reads runs while they
-//    train): analysis/epoch_N with N ≤ last_epoch and metrics rows of those epochs; later files, written
-//    before the manifest says so, are not read.  The directory is then always read as a run directory.
+// Which epochs load_run reads.  A run directory is read up to the epoch its run.json commits
+// (run/manifest.h: completed_epoch): analysis/epoch_N with N ≤ it and the metrics rows of those
+// epochs; later files, written before the manifest says so (an epoch a kill cut short during its
+// imaging, or one `train` is still imaging), are not read.  A directory with run.json is always read
+// as a run directory; one without it (a run of an older nnfmri, an analyze output) is read whole.
+//  - uncommitted: read the epochs run.json does not commit yet too.  Only for the run's own writer,
+//    which knows an epoch's files are complete before it commits them (`train`'s per-epoch digest).
 //  - latest_with_zeta > 0: only the last that many analysed epochs whose directory holds zeta.json
 //    (the training digest's ζ stability needs two, not the whole run).
 struct RunSelection {
-  int last_epoch = -1;
+  bool uncommitted = false;
   size_t latest_with_zeta = 0;
 };
 RunData load_run(const std::string& dir, const RunSelection& selection = {});

@@ -188,9 +188,10 @@ const EegBlock* EegEpoch::block(const std::string& name) const {
   return nullptr;
 }
 
-std::vector<EegEpoch> load_eeg(const std::string& run_dir) {
+std::vector<EegEpoch> load_eeg(const std::string& run_dir, const std::vector<std::string>* listed) {
   std::vector<EegEpoch> out;
-  const fs::path dir = run::Layout(run_dir).eeg();
+  const run::Layout layout(run_dir);
+  const fs::path dir = layout.eeg();
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return out;
   std::vector<std::pair<int, std::string>> files;
@@ -198,7 +199,9 @@ std::vector<EegEpoch> load_eeg(const std::string& run_dir) {
     const std::string name = entry.path().filename().string();
     if (name.size() < 6 || name.substr(name.size() - 5) != ".json") continue;
     const std::optional<int> epoch = run::parse_epoch_name(name.substr(0, name.size() - 5));
-    if (epoch) files.emplace_back(*epoch, entry.path().string());
+    if (!epoch) continue;
+    if (listed && std::find(listed->begin(), listed->end(), layout.relative(entry.path().string())) == listed->end()) continue;
+    files.emplace_back(*epoch, entry.path().string());
   }
   if (ec) throw base::Error(dir.string() + ": cannot list the directory (" + ec.message() + ")");
   std::sort(files.begin(), files.end());

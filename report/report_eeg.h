@@ -80,9 +80,10 @@ struct EegEpoch {
   const EegBlock* block(const std::string& name) const;
 };
 
-// Every RUN/eeg/epoch_NNN.json, epoch ascending; empty without RUN/eeg/.  A malformed file is one
-// base::Error naming it and the JSON pointer.
-std::vector<EegEpoch> load_eeg(const std::string& run_dir);
+// Every RUN/eeg/epoch_NNN.json, epoch ascending — only those `listed` names (relative to RUN, as
+// run.json lists them: RunData::committed_files) when it is given; empty without RUN/eeg/.  A
+// malformed file is one base::Error naming it and the JSON pointer.
+std::vector<EegEpoch> load_eeg(const std::string& run_dir, const std::vector<std::string>* listed = nullptr);
 
 // Pure statistics (tested on hand cases).
 // Cohen's κ of two equally long label lists; std::nullopt when empty, unequal or p_e = 1.

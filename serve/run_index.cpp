@@ -110,18 +110,19 @@ std::string symlink_problem(const std::string& root, const std::string& relative
   return "";
 }
 
-std::string link_in_run(const std::string& dir, bool deep) {
+std::string link_refusal(const std::string& dir, bool deep) {
+  const auto refusal = [](const std::string& link) { return link + ": a symbolic link (serve reads no file through a link)"; };
   const run::Layout layout(dir);
   struct stat st;
   for (const std::string& file : {layout.config(), layout.metrics(), layout.manifest()})
-    if (::lstat(file.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) return file;
+    if (::lstat(file.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) return refusal(file);
   if (!deep) return "";
   for (const std::string& top : {layout.analyses(), layout.eeg()}) {
     if (::lstat(top.c_str(), &st) != 0) continue;
-    if (S_ISLNK(st.st_mode)) return top;
+    if (S_ISLNK(st.st_mode)) return refusal(top);
     std::error_code ec;  // the iterator lists a link without following it
     for (fs::recursive_directory_iterator it(top, ec), end; !ec && it != end; it.increment(ec))
-      if (it->is_symlink(ec)) return it->path().string();
+      if (it->is_symlink(ec)) return refusal(it->path().string());
   }
   return "";
 }
@@ -153,8 +154,7 @@ Json RunIndex::run_list() const {
       entry["version"] = version_of(st);
     }
     try {
-      if (const std::string link = link_in_run(layout.dir, false); !link.empty())
-        throw base::Error(link + ": a symbolic link (serve reads no file through a link)");
+      if (const std::string refusal = link_refusal(layout.dir, false); !refusal.empty()) throw base::Error(refusal);
       const std::optional<run::Manifest> m = run::read_manifest(layout);
       if (!m) throw base::Error(layout.manifest() + ": vanished");
       entry["status"] = m->status;
@@ -209,11 +209,10 @@ Reply RunIndex::run_data(const std::string& name) const {
   const std::lock_guard<std::mutex> building(build_mutex_);
   if (std::optional<Reply> hit = cached()) return *hit;
   try {
-    if (const std::string link = link_in_run(dir, true); !link.empty())
-      return error_reply(400, link + ": a symbolic link (serve reads no file through a link)");
-    const std::optional<run::Manifest> m = run::read_manifest(run::Layout(dir));
-    if (!m) return error_reply(404, dir + ": no run.json");
-    const std::string data = report::page_data_text(report::load_run(dir, {m->completed_epoch, 0}));
+    if (const std::string refusal = link_refusal(dir, true); !refusal.empty()) return error_reply(400, refusal);
+    if (!run::read_manifest(run::Layout(dir))) return error_reply(404, dir + ": no run.json");
+    // load_run reads what run.json commits (report::RunSelection).
+    const std::string data = report::page_data_text(report::load_run(dir));
     const std::lock_guard<std::mutex> lock(mutex_);
     // Keep only runs that still exist, so that the cache cannot outgrow the runs under ROOT.
     for (auto it = cache_.begin(); it != cache_.end();)
@@ -230,8 +229,7 @@ Reply RunIndex::run_file(const std::string& name, const std::string& relative) c
   if (const std::string problem = relative_path_problem(relative); !problem.empty())
     return error_reply(400, "file path '" + relative + "': " + problem);
   try {
-    if (const std::string link = link_in_run(dir, false); !link.empty())
-      return error_reply(400, link + ": a symbolic link (serve reads no file through a link)");
+    if (const std::string refusal = link_refusal(dir, false); !refusal.empty()) return error_reply(400, refusal);
     const std::optional<run::Manifest> m = run::read_manifest(run::Layout(dir));
     if (!m) return error_reply(404, dir + ": no run.json");
     const bool listed = relative == "run.json" || std::find(m->files.begin(), m->files.end(), relative) != m->files.end();
@@ -242,7 +240,18 @@ Reply RunIndex::run_file(const std::string& name, const std::string& relative) c
     struct stat st;
     if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && size_t(st.st_size) > kMaxServedFileBytes)
       return error_reply(413, path + ": larger than " + std::to_string(kMaxServedFileBytes >> 20) + " MiB");
-    return {200, content_type(relative), base::read_file(path, kMaxServedFileBytes)};
+    std::string bytes = base::read_file(path, kMaxServedFileBytes);
+    // metrics.jsonl may already hold the line of an epoch run.json does not commit yet (written just
+    // before it): only its first completed_epoch lines, one per committed epoch, are served.
+    if (relative == "metrics.jsonl") {
+      size_t end = 0;
+      for (int line = 0; line < m->completed_epoch && end < bytes.size(); ++line) {
+        const size_t newline = bytes.find('\n', end);
+        end = newline == std::string::npos ? bytes.size() : newline + 1;
+      }
+      bytes.resize(end);
+    }
+    return {200, content_type(relative), bytes};
   } catch (const std::exception& e) {
     return error_reply(422, e.what());
   }

@@ -15,8 +15,9 @@
 //    characters; and no component below ROOT is a symbolic link (checked with lstat on the disk, so a
 //    link planted in a run cannot lead out).  Nothing outside ROOT is ever opened.
 //  - Only what a run's manifest commits is read: a run's files endpoint serves a file only when
-//    run.json lists it (or run.json itself), its data endpoint reads the analysed epochs and metrics
-//    up to run.json's completed_epoch (report::load_run's last_epoch).  Files are written atomically
+//    run.json lists it (or run.json itself; metrics.jsonl up to its completed_epoch-th line), its
+//    data endpoint reads the analysed epochs and metrics up to run.json's completed_epoch and the eeg
+//    files it lists (report::load_run reads a run so: report::RunSelection).  Files are written atomically
 //    (base/fileio.h) before run.json lists them, so a half-written file is never served.
 //  - A malformed run (unreadable manifest, bad JSON, …) is one error line in its list entry and in
 //    its data endpoint's answer (status 422); the other runs are unaffected.  Nothing throws out of
@@ -47,12 +48,12 @@ std::string relative_path_problem(const std::string& relative);
 // "" when no component of root/relative (below root) is a symbolic link and root/relative exists;
 // else why not.  `relative` must already obey relative_path_problem.
 std::string symlink_problem(const std::string& root, const std::string& relative);
-// The first symbolic link among the files of run directory `dir` that the run list reads
-// (config.json, metrics.jsonl, run.json) or, when deep, that the data endpoint reads (also everything
-// under analysis/ and eeg/); "" when there is none.  The report's readers open files as named, so a
+// "" when none of the files of run directory `dir` that the run list reads (config.json,
+// metrics.jsonl, run.json) or, when deep, that the data endpoint reads (also everything under analysis/
+// and eeg/) is a symbolic link; else the one line that refuses the run, naming the first link.  The report's readers open files as named, so a
 // run holding such a link is refused (its list entry an error, its data a 400) rather than read
 // through it: a link inside ROOT could point anywhere.
-std::string link_in_run(const std::string& dir, bool deep);
+std::string link_refusal(const std::string& dir, bool deep);
 
 struct Reply {
   int status = 200;

@@ -23,6 +23,9 @@
 
 #include "apps/commands.h"
 #include "base/fileio.h"
+#include "base/format.h"
+#include "report/report_data.h"
+#include "report/report_summary.h"
 #include "tests/run_compare.h"
 #include "tests/sanitizer.h"
 #include "tests/temp_dir.h"
@@ -149,6 +152,28 @@ std::vector<std::string> lines_of(const std::string& path) {
     start = end + 1;
   }
   return lines;
+}
+
+// The ζ stability at the end of an analysed epoch's line is the report's, read back before run.json
+// commits that epoch (train knows its files are complete): a number, not "n/a", from the second
+// analysed epoch on.
+TEST_F(TrainCommand, TheDigestsZetaStabilityIsTheReportsOfTheEpochBeingCommitted) {
+  const std::string dir = path("stability");
+  std::vector<std::string> args = run_args(dir);
+  *(std::find(args.begin(), args.end(), "--analyze-every") + 1) = "1";
+  *(std::find(args.begin(), args.end(), "--epochs") + 1) = "2";
+  *(std::find(args.begin(), args.end(), "--limit-train") + 1) = "400";
+  Child child(args, dir);
+  ASSERT_EQ(child.wait(), 0) << base::read_file(child.err);
+  const std::vector<std::string> lines = lines_of(child.out);
+  ASSERT_EQ(lines.size(), 5u) << base::read_file(child.out);
+  EXPECT_NE(lines[2].find(", zeta stability n/a"), std::string::npos) << lines[2];
+  const std::vector<report::StabilityStep> steps = report::zeta_stability(report::load_run(dir));
+  ASSERT_EQ(steps.size(), 1u);
+  ASSERT_TRUE(steps[0].mean.has_value());
+  EXPECT_EQ(steps[0].to_epoch, 2);
+  const std::string expected = ", zeta stability " + base::format("%.2f", *steps[0].mean);
+  EXPECT_EQ(lines[3].substr(lines[3].size() - expected.size()), expected) << lines[3];
 }
 
 // The console: a header of two lines, one line per epoch (an analysed epoch's line ends with its

@@ -26,6 +26,7 @@
 #include "report/figures.h"
 #include "report/report.h"
 #include "report/report_data.h"
+#include "report/report_eeg.h"
 #include "run/manifest.h"
 #include "report/report_summary.h"
 #include "base/error.h"
@@ -111,6 +112,27 @@ TEST(Report, ARunIsReadUpToTheEpochItsManifestCommits) {
   EXPECT_EQ(read_json(tmp.path / "summary.json")["epoch"], 2);
 }
 
+// load_run itself honours run.json (report and serve no longer each pass it the committed epoch): the
+// metrics row and analysis directory of an uncommitted epoch are left out unless the run's own writer
+// asks for them (train's digest, RunSelection::uncommitted).
+TEST(Report, LoadRunReadsWhatTheManifestCommitsUnlessAskedForMore) {
+  TempDir tmp("load_committed");
+  write_run(tmp.path);
+  EXPECT_EQ(report::load_run(tmp.str()).epochs.size(), 2u);  // no run.json: the whole directory
+  run::Manifest m;
+  m.epochs = 2, m.completed_epoch = 1, m.threads = 1;
+  run::write_manifest(run::Layout(tmp.str()), m);
+  const report::RunData committed = report::load_run(tmp.str());
+  ASSERT_EQ(committed.epochs.size(), 1u);
+  EXPECT_EQ(committed.epochs[0].epoch, 1);
+  for (const report::MetricsRow& row : committed.metrics) EXPECT_LE(row.epoch, 1);
+  EXPECT_EQ(committed.metrics_of(2), nullptr);
+  const report::RunData all = report::load_run(tmp.str(), {true, 0});
+  ASSERT_EQ(all.epochs.size(), 2u);
+  EXPECT_EQ(all.epochs[1].epoch, 2);
+  EXPECT_NE(all.metrics_of(2), nullptr);
+}
+
 TEST(Report, SummaryJsonHasTheCitableFields) {
   TempDir tmp("summary");
   write_run(tmp.path);
@@ -190,7 +212,7 @@ TEST(Report, LatestEpochsWithZetaGiveTheLastStabilityStep) {
   write(e0 / "grid.json", grid_json(0).dump(1));
   write(e0 / "zeta.json", zeta_json(0).dump(1));
   const std::vector<report::StabilityStep> all = report::zeta_stability(report::load_run(tmp.str()));
-  const report::RunData latest_run = report::load_run(tmp.str(), {-1, 2});
+  const report::RunData latest_run = report::load_run(tmp.str(), {false, 2});
   ASSERT_EQ(latest_run.epochs.size(), 2u);
   EXPECT_EQ(latest_run.epochs[0].epoch, 1);
   EXPECT_EQ(latest_run.epochs[1].epoch, 2);
@@ -224,6 +246,32 @@ Json eeg_json(int epoch) {
   return {{"epoch", epoch}, {"steps", {10 * epoch - 9, 10 * epoch}}, {"window", 8}, {"definitions", "README.md, NN-EEG"},
           {"span", {1, 10 * epoch}}, {"loss", {{"bands", blocks["conv1"]["activity_bands"]}, {"trend_t", -3.0}}},
           {"blocks", blocks}, {"events", events}};
+}
+
+// The eeg files of a run with run.json are read only where run.json lists them: epochs 2 and 3's,
+// written before their commit (or by an epoch a kill cut short), are not; without run.json all are.
+TEST(Report, EegFilesAreReadOnlyWhereTheManifestListsThem) {
+  TempDir tmp("eeg_committed");
+  write_run(tmp.path);
+  for (int e = 1; e <= 3; ++e) write(tmp.path / "eeg" / ("epoch_00" + std::to_string(e) + ".json"), eeg_json(e).dump(1));
+  EXPECT_EQ(report::load_eeg(tmp.str()).size(), 3u);
+  run::Manifest m;
+  m.epochs = 3, m.completed_epoch = 1, m.threads = 1;
+  m.files = {"config.json", "eeg/epoch_001.json", "metrics.jsonl"};
+  run::write_manifest(run::Layout(tmp.str()), m);
+  const report::RunData run = report::load_run(tmp.str());
+  ASSERT_TRUE(run.committed_files.has_value());
+  const std::vector<report::EegEpoch> eeg = report::load_eeg(tmp.str(), &*run.committed_files);
+  ASSERT_EQ(eeg.size(), 1u);
+  EXPECT_EQ(eeg[0].epoch, 1);
+  report::build_report(tmp.str(), {});
+  EXPECT_TRUE(fs::exists(tmp.path / "analysis/epoch_001/eeg.json"));
+  EXPECT_FALSE(fs::exists(tmp.path / "analysis/epoch_002/eeg.json"));
+  // the served page data (serve's data endpoint) holds epoch 1's NN-EEG lane only
+  const Json data = Json::parse(report::page_data_text(run));
+  ASSERT_EQ(data["eeg"]["epochs"].size(), 1u) << data["eeg"].dump();
+  EXPECT_EQ(data["eeg"]["epochs"][0]["epoch"], 1);
+  EXPECT_FALSE(report::load_run(tmp.str(), {true, 0}).committed_files.has_value());
 }
 
 TEST(Report, EegConsistencyOnAPlantedRun) {

@@ -3,6 +3,7 @@
 // test writes (only what run.json commits is read; a malformed run is its own error).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 
@@ -120,9 +121,10 @@ TEST_F(Serve, RunsHoldingSymbolicLinksAreRefusedByTheListAndTheData) {
     EXPECT_EQ(reply.body.find("SECRET"), std::string::npos);
   }
   EXPECT_EQ(index.handle("/api/runs/plain/data").status, 200);
-  EXPECT_EQ(serve::link_in_run(run("plain"), true), "");
-  EXPECT_EQ(serve::link_in_run(run("epoch"), false), "");  // the list reads no analysis file
-  EXPECT_EQ(serve::link_in_run(run("epoch"), true), run("epoch") + "/analysis/epoch_002b");
+  EXPECT_EQ(serve::link_refusal(run("plain"), true), "");
+  EXPECT_EQ(serve::link_refusal(run("epoch"), false), "");  // the list reads no analysis file
+  EXPECT_EQ(serve::link_refusal(run("epoch"), true),
+            run("epoch") + "/analysis/epoch_002b: a symbolic link (serve reads no file through a link)");
 }
 
 TEST_F(Serve, TheRunListHasEveryRunAndOnlyRuns) {
@@ -174,7 +176,7 @@ TEST_F(Serve, TheDataEndpointReadsOnlyWhatTheManifestCommits) {
   EXPECT_EQ(data["epochs"].size(), 1u);
   EXPECT_EQ(data["metrics"]["epoch"], Json::array({1}));
   // The same data report.html inlines for that run (one code path).
-  EXPECT_EQ(reply.body, report::page_data_text(report::load_run(run("a"), {1, 0})));
+  EXPECT_EQ(reply.body, report::page_data_text(report::load_run(run("a"))));
 
   write_manifest(run("a"), 2, kCommitted2);  // the next epoch commits: a new version, read again
   reply = index.handle("/api/runs/a/data");
@@ -210,6 +212,16 @@ TEST_F(Serve, TheFilesEndpointServesListedFilesOnly) {
   EXPECT_EQ(index.handle("/api/runs/a/files/metrics.jsonl").status, 404);
   EXPECT_EQ(index.handle("/api/runs/a/files/analysis/epoch_002/grid.json").status, 404);
   EXPECT_EQ(index.handle("/api/runs/a/files/nothing.json").status, 404);
+  // metrics.jsonl, once listed, is served up to the committed epoch's line: on disk it already holds
+  // the line of epoch 3 (written before run.json commits them)
+  write_manifest(run("a"), 2, {"config.json", "metrics.jsonl"});
+  const std::string metrics = base::read_file(run("a") + "/metrics.jsonl");
+  reply = index.handle("/api/runs/a/files/metrics.jsonl");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(reply.body, metrics.substr(0, metrics.find('\n', metrics.find('\n') + 1) + 1));
+  EXPECT_EQ(std::count(reply.body.begin(), reply.body.end(), '\n'), 2);
+  write_manifest(run("a"), 3, {"config.json", "metrics.jsonl"});
+  EXPECT_EQ(index.handle("/api/runs/a/files/metrics.jsonl").body, metrics);
   // Ways out of the run and of the root.
   for (const std::string attempt : {"/api/runs/a/files/../../outside", "/api/runs/a/files//etc/passwd",
                                     "/api/runs/a/files/%2e%2e/%2e%2e/etc/passwd", "/api/runs/../data",
