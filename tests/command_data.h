@@ -1,12 +1,14 @@
 // tests/command_data.h — for the tests that run a command itself (app::cmd_*): its argv from strings, and
 // a small random CIFAR-10-format data directory (10 classes c0…c9, image i of class i % 10, pixels
-// uniform in [lo, lo + span)).
+// uniform in [lo, lo + span)), and an untrained checkpoint for it.
 #pragma once
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "datasets/cifar10.h"
+#include "nn/checkpoint.h"
+#include "nn/network.h"
 #include "nn/rng.h"
 
 inline int run_command(int (*command)(int, char**), std::vector<std::string> args) {
@@ -27,4 +29,12 @@ inline datasets::DataSplit write_random_cifar10(const std::string& dir, size_t t
   }
   datasets::write_cifar10(dir, split);
   return split;
+}
+
+// The checkpoint (epoch 1) of net `spec` on 3×32×32 images initialised with `init_seed` (nn::Network::init).
+inline void write_initialised_checkpoint(const std::string& path, const std::string& spec, uint64_t init_seed,
+                                         const std::vector<std::string>& class_names) {
+  nn::Network net(spec, 3, 32, 32);
+  net.init(init_seed);
+  nn::save_checkpoint(path, net, 1, class_names);
 }

@@ -30,9 +30,7 @@ class EvalCommand : public TempDirTest {
   void SetUp() override {
     TempDirTest::SetUp();
     const datasets::DataSplit split = write_random_cifar10(path("data"), 20, 90, 11, 0, 256);
-    nn::Network net("conv3x3:6 relu maxpool2 linear:10", 3, 32, 32);
-    net.init(4);
-    nn::save_checkpoint(path("a.ckpt"), net, 1, split.train.class_names);
+    write_initialised_checkpoint(path("a.ckpt"), "conv3x3:6 relu maxpool2 linear:10", 4, split.train.class_names);
   }
 };
 

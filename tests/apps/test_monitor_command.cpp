@@ -33,11 +33,9 @@ class MonitorCommand : public TempDirTest {
   void SetUp() override {
     TempDirTest::SetUp();
     const datasets::DataSplit split = write_random_cifar10(path("data"), 200, 120, 5, 60, 120);
-    nn::Network net("conv3x3:4 relu maxpool2 linear:8 relu linear:10", 3, 32, 32);
-    net.init(2);
-    nn::save_checkpoint(path("a.ckpt"), net, 1, split.train.class_names);
-    net.init(3);
-    nn::save_checkpoint(path("b.ckpt"), net, 1, split.train.class_names);
+    const std::string spec = "conv3x3:4 relu maxpool2 linear:8 relu linear:10";
+    write_initialised_checkpoint(path("a.ckpt"), spec, 2, split.train.class_names);
+    write_initialised_checkpoint(path("b.ckpt"), spec, 3, split.train.class_names);
   }
 };
 

@@ -11,8 +11,6 @@
 
 #include "apps/commands.h"
 #include "base/error.h"
-#include "nn/checkpoint.h"
-#include "nn/network.h"
 #include "tests/command_data.h"
 #include "tests/temp_dir.h"
 
@@ -25,9 +23,7 @@ class PartialOutputs : public TempDirTest {
   void SetUp() override {
     TempDirTest::SetUp();
     const datasets::DataSplit split = write_random_cifar10(path("data"), 40, 40, 3, 0, 256);
-    nn::Network net("conv3x3:4 relu maxpool2 linear:10", 3, 32, 32);
-    net.init(2);
-    nn::save_checkpoint(path("a.ckpt"), net, 1, split.train.class_names);
+    write_initialised_checkpoint(path("a.ckpt"), "conv3x3:4 relu maxpool2 linear:10", 2, split.train.class_names);
   }
   // The atomic writer's temporary name of `file` taken by a non-empty directory: the next write fails.
   void block(const std::string& file) const {
