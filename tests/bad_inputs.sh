@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # tests/bad_inputs.sh [NNFMRI] — the bad-input table of README "Robustness", run for real: each hostile
 # file, flag or spec must give exit status 2 and ONE error line (nothing half-written), and each
-# oversized-but-valid run must be reported (exit 0).  Prints the table as Markdown; exit status 1 when
-# any case behaves otherwise.  Everything is written under a fresh temporary directory.
+# oversized-but-valid run must be reported (exit 0).  The error line must hold the words
+# tests/bad_inputs.expected gives for the case (what it names and what was expected).  Prints the table
+# as Markdown; exit status 1 when any case behaves otherwise.  Everything is written under a fresh
+# temporary directory.
 set -uo pipefail
 nnfmri=$(realpath "${1:-build/nnfmri}")
+expected_words=$(realpath "$(dirname "$0")/bad_inputs.expected")
 work=$(mktemp -d /tmp/nnfmri_bad_inputs.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -26,6 +29,17 @@ case_() {
   if [ "$rc" -ne "$expected" ] || { [ "$expected" -ne 0 ] && [ "$lines" -ne 1 ]; }; then
     echo "bad_inputs: '$what': exit $rc (expected $expected), $lines stderr lines" >&2
     failed=1
+  fi
+  if [ "$expected" -ne 0 ]; then
+    local words
+    words=$(W="$what" awk -F'\t' '!/^#/ && $1 == ENVIRON["W"] { print $2; exit }' "$expected_words")
+    if [ -z "$words" ]; then
+      echo "bad_inputs: '$what': no line in $expected_words (the words its error must say)" >&2
+      failed=1
+    elif ! grep -qF -- "$words" err.txt; then
+      echo "bad_inputs: '$what': the error does not say '$words'" >&2
+      failed=1
+    fi
   fi
   # a report that must be written (exit 0) must have written its page
   if [ "$expected" -eq 0 ] && [ "$1" = report ] && [ ! -s "${@: -1}/report.html" ]; then
