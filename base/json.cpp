@@ -130,6 +130,13 @@ Json parse_json(const std::string& text, const std::string& where) {
       f.key = parsed.get<std::string>();
       if (!f.keys.insert(f.key).second && duplicate.empty())
         for (const Frame& g : stack) duplicate += "/" + (g.array ? std::to_string(g.index) : pointer_token(g.key));
+      if (f.keys.size() > kMaxJsonObjectKeys) {  // before the parser's quadratic insert goes further
+        std::string object;
+        for (size_t i = 0; i + 1 < stack.size(); ++i)
+          object += "/" + (stack[i].array ? std::to_string(stack[i].index) : pointer_token(stack[i].key));
+        throw Error(where + ": " + (object.empty() ? "/" : object) + ": more than " + std::to_string(kMaxJsonObjectKeys) +
+                    " keys in one object, expected an nnfmri JSON file");
+      }
     } else {
       if (event == E::object_end || event == E::array_end) stack.pop_back();
       if (!stack.empty() && stack.back().array) ++stack.back().index;

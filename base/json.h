@@ -3,7 +3,8 @@
 //
 // Promise: read_json(path) / parse_json(text, where) accept at most kMaxJsonBytes and kMaxJsonDepth
 // levels of nesting (base/limits.h; checked before parsing, so a hostile file cannot exhaust memory or
-// the stack of any recursive reader) and only finite numbers (1e999 overflows a double: refused with
+// the stack of any recursive reader), at most kMaxJsonObjectKeys keys per object (checked as they are
+// read, so a hostile file cannot make the ordered object's insertion run for hours) and only finite numbers (1e999 overflows a double: refused with
 // its JSON pointer); a failure is one base::Error naming `where`.  Node wraps a parsed value with its
 // file and JSON pointer, so every type or range complaint names both.
 #pragma once

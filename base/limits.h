@@ -13,6 +13,10 @@ namespace base {
 // JSON (base/json.h): every JSON file nnfmri reads, and a checkpoint's header.
 constexpr size_t kMaxJsonBytes = size_t(1) << 30;  // 1 GiB: far above any file nnfmri writes
 constexpr int kMaxJsonDepth = 64;                  // nnfmri's own files nest at most 6 levels
+// Keys of one object: the ordered object (base::Json) finds each key by a linear search, so reading n
+// keys costs n²/2 comparisons (100,000 keys: 23 s).  nnfmri's largest objects are a layer's regions
+// (at most kMaxGridRegions = 4,096); a safetensors header has one key per tensor.
+constexpr size_t kMaxJsonObjectKeys = 16384;
 
 // Whole-file reads (base::read_file) unless the reader gives its own bound.
 constexpr size_t kMaxReadBytes = size_t(1) << 30;

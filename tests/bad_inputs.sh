@@ -103,6 +103,18 @@ head -c 300 run.safetensors > cut.safetensors
 need run.safetensors cut.safetensors
 case_ "import: a safetensors file cut inside its header" 2 import cut.safetensors --out i2.ckpt
 case_ "import: exported tensors into another spec" 2 import run.safetensors --out i3.ckpt --model "conv3x3:8 relu maxpool2 linear:10"
+/usr/bin/python3 - <<'PY'
+import json, struct
+b = open("run.safetensors", "rb").read()
+n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n])
+for i in range(20000): h["x%d" % i] = {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]}
+t = json.dumps(h, separators=(",", ":")).encode()
+t += b" " * (-len(t) % 8)
+open("many_keys.safetensors", "wb").write(struct.pack("<Q", len(t)) + t + b[8 + n:])
+PY
+need many_keys.safetensors
+case_ "import: a safetensors header of 20,000 tensors (keys of one object)" 2 import many_keys.safetensors --out i4.ckpt --ignore-extra
 mkdir -p imgs/a imgs/b && printf 'not a png' > imgs/a/0.png && cp imgs/a/0.png imgs/b/0.png
 case_ "train --data images:DIR, a PNG that is not one" 2 train --data images:imgs --epochs 1 --threads 2 --out t10
 [ -e i1.ckpt ] || [ -e i2.ckpt ] || [ -e i3.ckpt ] && { echo "bad_inputs: a failed import left a checkpoint" >&2; failed=1; }

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "base/json.h"
+#include "base/limits.h"
 #include "tests/error_of.h"
 
 namespace {
@@ -24,6 +25,22 @@ TEST(Json, TheSameKeyInDifferentObjectsIsFine) {
   EXPECT_EQ(j["c"][1]["k"], 4);
   EXPECT_EQ(j["k"], 5);
   EXPECT_EQ(j.size(), 4u);
+}
+
+// An object of n keys costs the ordered object n²/2 comparisons to build: more than kMaxJsonObjectKeys
+// keys in one object is refused (naming the object), exactly that many is read.
+TEST(Json, AnObjectOfTooManyKeysIsRefusedNamingIt) {
+  const auto object_of = [](size_t keys) {
+    std::string text = "{";
+    for (size_t k = 0; k < keys; ++k) text += (k ? ",\"" : "\"") + std::to_string(k) + "\":0";
+    return text + "}";
+  };
+  const size_t limit = base::kMaxJsonObjectKeys;
+  EXPECT_EQ(base::parse_json("{\"a\": [1, " + object_of(limit) + "]}", "h")["a"][1].size(), limit);
+  EXPECT_EQ(error_of([&] { base::parse_json("{\"a\": [1, " + object_of(limit + 1) + "]}", "h"); }),
+            "h: /a/1: more than " + std::to_string(limit) + " keys in one object, expected an nnfmri JSON file");
+  EXPECT_EQ(error_of([&] { base::parse_json(object_of(limit + 1), "top.json"); }),
+            "top.json: /: more than " + std::to_string(limit) + " keys in one object, expected an nnfmri JSON file");
 }
 
 }  // namespace
