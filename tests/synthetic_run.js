@@ -221,11 +221,21 @@ function syntheticErrors(layers, count, rand, image) {
   return { errors, layerErrors };
 }
 
-// The same run as `nnfmri serve` lists it: plus a run.json saying all its epochs are committed.
+// The same run as `nnfmri serve` lists it: plus a run.json saying all its epochs are committed and
+// listing every file the run holds, as train's does (the eeg/ files are read only where it lists them).
 function makeServedRun(dir, epochs = 10, seed = 12345) {
   const made = makeRun(dir, epochs, seed);
+  const files = [];
+  const walk = (rel) => {
+    for (const name of fs.readdirSync(path.join(dir, rel)).sort()) {
+      const child = rel ? rel + "/" + name : name;
+      if (fs.statSync(path.join(dir, child)).isDirectory()) walk(child);
+      else files.push(child);
+    }
+  };
+  walk("");
   fs.writeFileSync(path.join(dir, "run.json"), JSON.stringify({ format: "nnfmri run", version: 1, status: "complete", epochs,
-    completed_epoch: epochs, state: null, threads: 1, arguments: [], files: ["config.json", "metrics.jsonl"] }));
+    completed_epoch: epochs, state: null, threads: 1, arguments: [], files }));
   return made;
 }
 
