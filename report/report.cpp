@@ -111,11 +111,15 @@ Json layer_epoch_json(const EpochData& e, size_t l, int class_count) {
               {"shapley_lo", optional_column(z, [](const ZetaRegion& r) { return r.shapley_low; })},
               {"shapley_hi", optional_column(z, [](const ZetaRegion& r) { return r.shapley_high; })},
               {"p", optional_column(z, [](const ZetaRegion& r) { return r.p_value; })},
+              {"robust", optional_column(z, [](const ZetaRegion& r) { return r.robust_score; })},
               {"lesion", optional_column(z, [](const ZetaRegion& r) { return r.lesion; })},
               {"taylor", optional_column(z, [](const ZetaRegion& r) { return r.taylor; })},
               {"critical", layer.critical},
               {"critical_share", significant(layer.critical_share)},
               {"method", layer.zeta_method},
+              {"ci", layer.zeta_ci.empty() ? Json(nullptr) : Json(layer.zeta_ci)},
+              {"images", layer.zeta_images},
+              {"stopped_by", layer.zeta_stopped_by.empty() ? Json(nullptr) : Json(layer.zeta_stopped_by)},
               {"same_game_as", layer.same_game_as.empty() ? Json(nullptr) : Json(layer.same_game_as)}};
   }
   const PairTract *in = nullptr, *out = nullptr;

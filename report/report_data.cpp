@@ -329,6 +329,9 @@ class RunReader {
       LayerImage& layer = epoch.layers[size_t(layer_index(name))];
       layer.has_zeta = true;
       if (auto method = node.find("method")) layer.zeta_method = method->text();
+      if (auto ci = node.find("ci")) layer.zeta_ci = ci->text();
+      if (auto stop = node.find("stopped_by")) layer.zeta_stopped_by = stop->text();
+      if (auto images = node.find("eval_samples")) layer.zeta_images = images->integer(0, 1 << 30);
       if (auto same = node.find("same_game_as")) {
         layer.same_game_as = same->text();
         if (!root["layers"].find(layer.same_game_as) || layer.same_game_as == name)
@@ -344,11 +347,13 @@ class RunReader {
         z.ci_low = ci[0], z.ci_high = ci[1];
         z.significant = region["significance"].boolean();
         z.shapley = region.optional_number("shapley");
-        if (auto ci_phi = region.find("shapley_ci")) {
+        // φ's interval of the kind that gives p_value and significance (the layer's "ci")
+        if (auto ci_phi = region.find(layer.zeta_ci == "population" ? "shapley_ci_population" : "shapley_ci")) {
           const std::array<double, 2> interval = ci_phi->interval();
           z.shapley_low = interval[0], z.shapley_high = interval[1];
         }
         z.p_value = region.optional_number("p_value");
+        z.robust_score = region.optional_number("robust_score");
         z.lesion = region.optional_number("lesion");
         z.taylor = region.optional_number("taylor");
       });

@@ -38,7 +38,8 @@ struct MetricsRow {
 struct ZetaRegion {  // zeta.json
   double zeta = 0, ci_low = 0, ci_high = 0;
   bool significant = false;
-  std::optional<double> shapley, shapley_low, shapley_high, p_value, lesion, taylor;
+  // shapley_low/high: φ's interval of the kind LayerImage::zeta_ci names (the one behind p_value).
+  std::optional<double> shapley, shapley_low, shapley_high, p_value, robust_score, lesion, taylor;
 };
 
 // One imaged layer at one epoch.
@@ -54,6 +55,10 @@ struct LayerImage {
   std::vector<int> critical;      // region indices, ζ descending (zeta.json's critical_regions)
   double critical_share = 0;
   std::string zeta_method;
+  // zeta.json's "ci" ("sample" or "population": the interval behind significance), "eval_samples" (the
+  // images φ averages over) and "stopped_by" (tolerance, budget, max_permutations, …); ""/0 when absent.
+  std::string zeta_ci, zeta_stopped_by;
+  long zeta_images = 0;
   // zeta.json's same_game_as: the later block whose lesion game this block plays, so its φ, intervals
   // and critical regions are that block's renamed (README "One game, two blocks"); empty: its own.
   std::string same_game_as;

@@ -215,9 +215,16 @@ function modeOf(layerEpoch, want) {
 
 // ---- the run settings as [key, value] rows: config.json flattened to dotted keys (a list of
 // scalars joined with ", "), then each definition as "definition.NAME".
+// Settings whose number stands for something else (the flags' "< 0: automatic", "0: all"), said beside it.
+const SETTING_MEANINGS = {
+  "analysis.zeta.tolerance": (v) => (v < 0 ? "automatic: 0.05·max|φ|" : null),
+  "analysis.tract.top": (v) => (v === 0 ? "all flows" : null),
+};
 function settingsRows(config, definitions) {
   const rows = [];
   function walk(prefix, v) {
+    const meaning = SETTING_MEANINGS[prefix] && typeof v === "number" ? SETTING_MEANINGS[prefix](v) : null;
+    if (meaning) { rows.push([prefix, String(v) + " (" + meaning + ")"]); return; }
     if (v === null || typeof v !== "object") { rows.push([prefix, v === null ? "null" : String(v)]); return; }
     if (Array.isArray(v) && v.every((x) => x === null || typeof x !== "object")) { rows.push([prefix, v.map(String).join(", ")]); return; }
     for (const k of Object.keys(v)) walk(prefix ? prefix + "." + k : k, v[k]);

@@ -41,8 +41,13 @@
   // README section that defines it is named at the end (the same words as the "How to read" panel).
   const TIPS = {
     region: "A region is one block of a layer's activations: a range of rows × columns × channels (README \"Region grid\").",
-    zeta: "ζ = (φ − mean φ) / sd φ over the layer's regions, φ the region's Shapley lesion impact: above 0 = more than the layer's average, not harmful (README \"ζ-scores\").",
-    interval: "95% interval of ζ; significant when the adjusted p < 0.01 (README \"Two intervals\").",
+    zeta: "ζ = (φ − mean φ) / sd φ over the layer's regions, φ the region's Shapley lesion impact: above 0 = more important than the layer's average, below 0 = less important (not harmful) (README \"ζ-scores\").",
+    interval: "95% interval of ζ. Significant is a separate test: φ differs from 0, p adjusted for the layer's many regions (Benjamini–Hochberg) < 0.01 (README \"Two intervals\").",
+    p_value: "p-value of φ = 0 before the adjustment for the layer's many regions, from the interval kind the layer uses (sample or population) (README \"Two intervals\").",
+    robust: "robust score = (φ − median φ) / (1.4826·MAD φ) over the layer's regions; critical needs ≥ 3.5 and significant (README \"Critical regions\").",
+    lesion: "lesion Δ = v(all) − v(all without this region): the drop when this region alone is silenced, the others kept (README \"ζ-scores\").",
+    taylor: "Taylor = Σ over the region's units of (a − baseline)·∂v/∂a from one backward pass: the first-order estimate of the lesion Δ (README \"ζ-scores\").",
+    zeta_images: "The images φ is averaged over, and why the permutation sampling stopped: tolerance (every interval narrow enough), budget (time), max_permutations (README \"ζ-scores\").",
     shapley: "Shapley value φ: the mean drop of the log-likelihood of the true class when this region is lesioned, over all orders of lesioning the layer's regions (README \"ζ-scores\").",
     density: "density = mean |a| + 0.1·ln(variance + 1e-6) of the region's activations, averaged over images (README \"Region grid\").",
     information: "information = mutual information in bits between the region's density and the class, with a shuffled-label null beside it (README \"Region grid\").",
@@ -221,8 +226,8 @@
   function hoverText(l, r) {
     const ly = D.epochs[state.e].layers[l], label = labelOf(l, r);
     let text = D.layers[l].name + " " + keyOf(ly.grid, r) + (label ? " (" + label + ")" : "");
-    if (ly.z) text += " · ζ " + fmt(ly.z.zeta[r], 3) + " [" + fmt(ly.z.lo[r], 3) + ", " + fmt(ly.z.hi[r], 3) + "]";
-    if (ly.g) text += " · density " + fmt(ly.g.density[r], 3);
+    if (ly.z) text += " · ζ " + fmt(ly.z.zeta[r]) + " [" + fmt(ly.z.lo[r]) + ", " + fmt(ly.z.hi[r]) + "]";
+    if (ly.g) text += " · density " + fmt(ly.g.density[r]);
     if (ly.z && ly.z.critical.indexOf(r) >= 0) text += " · critical";
     if (ly.g && ly.g.dead.indexOf(r) >= 0) text += " · dead";
     return text;
@@ -307,6 +312,10 @@
     part(shape + "grid " + grid.join("×"));
     if (ly.g) { view.info.append(" · "); part("coverage " + pct(ly.g.coverage), "coverage"); }
     if (ly.z) { view.info.append(" · "); part(ly.z.critical.length + " critical", "critical"); }
+    if (ly.z && ly.z.images) {
+      view.info.append(" · ");
+      part("ζ from " + ly.z.images + " image" + (ly.z.images === 1 ? "" : "s") + (ly.z.stopped_by ? ", stopped by " + ly.z.stopped_by.replace(/_/g, " ") : ""), "zeta_images");
+    }
     if (ly.z && ly.z.same_game_as) { view.info.append(" · "); part("ζ: " + ly.z.same_game_as + "'s game", "same_game"); }
     // ζ (sd with n − 1) over n regions reaches at most (n − 1)/√n (Samuelson's inequality: one region
     // against n − 1 equal ones), below 2 for n ≤ 5.
@@ -365,7 +374,7 @@
         ctx.fillStyle = "#222"; ctx.textAlign = "right";
         ctx.fillText(label.length > 18 ? label.slice(0, 17) + "…" : label, c.x - 6, c.y + c.h / 2);
         ctx.fillStyle = "#555"; ctx.textAlign = "left";
-        if (values) ctx.fillText((mode.kind === "zeta" ? "ζ " : "") + fmt(values[c.r], 3), c.x + c.w + 6, c.y + c.h / 2);
+        if (values) ctx.fillText((mode.kind === "zeta" ? "ζ " : "") + fmt(values[c.r]), c.x + c.w + 6, c.y + c.h / 2);
       }
     }
     ctx.textBaseline = "alphabetic";
@@ -496,10 +505,12 @@
       row("ζ", fmt(z.zeta[r]) + "  [" + fmt(z.lo[r]) + ", " + fmt(z.hi[r]) + "]", "zeta");
       row("significant", z.sig[r] ? "yes" : "no", "interval");
       row("critical", z.critical.indexOf(r) >= 0 ? "yes" : "no", "critical");
-      if (z.shapley) row("Shapley φ", fmt(z.shapley[r]) + (z.shapley_lo ? "  [" + fmt(z.shapley_lo[r]) + ", " + fmt(z.shapley_hi[r]) + "]" : ""), "shapley");
-      if (z.p) row("p-value", fmt(z.p[r]));
-      if (z.lesion) row("lesion Δ", fmt(z.lesion[r]));
-      if (z.taylor) row("Taylor", fmt(z.taylor[r]));
+      if (z.robust) row("robust score", fmt(z.robust[r]), "robust");
+      const kindOf = z.ci ? " (" + z.ci + " 95% interval)" : "";
+      if (z.shapley) row("Shapley φ" + (z.shapley_lo ? kindOf : ""), fmt(z.shapley[r]) + (z.shapley_lo ? "  [" + fmt(z.shapley_lo[r]) + ", " + fmt(z.shapley_hi[r]) + "]" : ""), "shapley");
+      if (z.p) row("p-value of φ = 0 (unadjusted)", fmt(z.p[r]), "p_value");
+      if (z.lesion) row("lesion Δ", fmt(z.lesion[r]), "lesion");
+      if (z.taylor) row("Taylor", fmt(z.taylor[r]), "taylor");
       if (z.method) row("ζ method", z.method);
       if (z.same_game_as) row("ζ game", z.same_game_as + "'s: φ and intervals are those of its matching region", "same_game");
     } else row("ζ", "not measured at this epoch");
@@ -592,7 +603,7 @@
       ch.layers.forEach((l, s) => { const P = centre(l, ch.regions[s]); ctx.beginPath(); ctx.arc(P[0], P[1], 3, 0, 7); ctx.fill(); });
     }
     ctx.textAlign = "left";
-    chains.forEach((ch, c) => { ctx.fillStyle = palette[c]; ctx.fillText("chain " + (c + 1) + ": score " + fmt(ch.score, 3), 10 + c * 150, h - 22); });
+    chains.forEach((ch, c) => { ctx.fillStyle = palette[c]; ctx.fillText("chain " + (c + 1) + ": score " + fmt(ch.score), 10 + c * 150, h - 22); });
     if (chains.length) {
       ctx.fillStyle = "#555";
       ctx.fillText("chain score = Σ over steps of log(share of the pair's flow that the step carries): ≤ 0, nearer 0 = a stronger chain", 10, h - 6);
@@ -618,8 +629,13 @@
   // ---- training curves and ζ stability, on one epoch axis
   function renderCurves() {
     const canvas = $("curves");
+    const M = D.metrics;
+    // an analyze output directory has no training curves and one epoch (no ζ stability): no section
+    const none = !M.epoch.length && !D.stability.length;
+    canvas.hidden = none; $("curves-heading").hidden = none;
+    if (none) return;
     const { ctx, w, h } = sizeCanvas(canvas);
-    const M = D.metrics, epochs = M.epoch.concat(D.epochs.map((e) => e.epoch));
+    const epochs = M.epoch.concat(D.epochs.map((e) => e.epoch));
     const x0 = epochs.length ? Math.min(...epochs) : 1, x1 = epochs.length ? Math.max(...epochs) : 1;
     const left = 60, right = 20, panelH = (h - 60) / 3 - 40;
     const px = (e) => (x1 > x0 ? left + (w - left - right) * (e - x0) / (x1 - x0) : (left + w - right) / 2);
@@ -645,7 +661,12 @@
       for (const e of epochTicks(x0, x1)) ctx.fillText(String(e), px(e), top + panelH + 14);
       ctx.strokeStyle = "#ccc"; ctx.strokeRect(left, top, w - left - right, panelH);
       const cur = D.epochs.length ? D.epochs[state.e].epoch : null;
-      if (cur !== null) { ctx.strokeStyle = "rgba(213,94,0,0.6)"; ctx.lineWidth = 2; ctx.beginPath(); ctx.moveTo(px(cur), top); ctx.lineTo(px(cur), top + panelH); ctx.stroke(); }
+      // the slider's epoch: a dashed grey line (not a curve's colour), labelled in the top panel
+      if (cur !== null) {
+        ctx.save(); ctx.strokeStyle = "rgba(0,0,0,0.35)"; ctx.lineWidth = 1.5; ctx.setLineDash([4, 3]);
+        ctx.beginPath(); ctx.moveTo(px(cur), top); ctx.lineTo(px(cur), top + panelH); ctx.stroke(); ctx.restore();
+        if (index === 0) { ctx.fillStyle = "#666"; ctx.fillText("epoch " + cur + " (slider)", px(cur), top + 12); }
+      }
       if (!pts.length) { ctx.fillStyle = "#888"; ctx.fillText("no data", (left + w - right) / 2, top + panelH / 2); }
       let lx = w - right;  // the legend sits on the title's line, right-aligned
       ctx.textAlign = "right";
@@ -672,6 +693,8 @@
     const mean = D.stability.filter((s) => s.mean !== null).map((s) => [s.to, s.mean]);
     if (mean.length) stab.push({ label: "mean", colour: "#000", width: 2.5, points: mean });
     panel(2, "ζ stability: Spearman ρ of each layer's region ζ with the previous analysed epoch", stab, [-1, 1]);
+    ctx.font = "11px system-ui, sans-serif"; ctx.textAlign = "center"; ctx.fillStyle = "#666";
+    ctx.fillText("epoch", (left + w - right) / 2, h - 6);
   }
 
   // ---- ζ on the image: for a spatial layer, its ζ map (mean over channel blocks, zetaOnImage) laid
@@ -830,6 +853,8 @@
   function renderEeg() {
     const chart = $("eeg-chart"), bars = $("eeg-bands"), host = $("eeg-consistency");
     host.replaceChildren();
+    // without NN-EEG only the line saying so: no description of charts that are not there
+    for (const id of ["eeg-hint", "eeg-consistency-heading", "eeg-consistency-hint"]) $(id).hidden = !EEG || !EEG.epochs.length;
     if (!EEG || !EEG.epochs.length) {
       chart.style.height = "40px"; bars.style.display = "none";
       const { ctx } = sizeCanvas(chart);

@@ -133,6 +133,39 @@ TEST(Report, LoadRunReadsWhatTheManifestCommitsUnlessAskedForMore) {
   EXPECT_NE(all.metrics_of(2), nullptr);
 }
 
+// The Region panel's φ interval is the one behind the p-value and significance (the layer's "ci"):
+// the population interval under --zeta-ci population, the sample one otherwise; the page also gets
+// the robust score (the critical rule's quantity) and how many images ζ rests on and why it stopped.
+TEST(Report, ThePhiIntervalShownIsTheKindBehindSignificance) {
+  TempDir tmp("ci_kind");
+  write_run(tmp.path);
+  Json zeta = zeta_json(2);
+  Json& conv1 = zeta["layers"]["conv1"];
+  conv1["ci"] = "population", conv1["stopped_by"] = "budget";
+  Json& first = conv1["regions"]["grid_1_1_1"];
+  first["shapley_ci_population"] = {-1.0, 2.0}, first["robust_score"] = 4.5;
+  zeta["layers"]["pool1"]["ci"] = "sample";
+  zeta["layers"]["pool1"]["regions"]["grid_1_1_1"]["shapley_ci_population"] = {-7.0, 7.0};
+  write(tmp.path / "analysis/epoch_002/zeta.json", zeta.dump(1));
+  const report::RunData run = report::load_run(tmp.str());
+  const report::LayerImage& c = run.epochs[1].layers[0];
+  EXPECT_EQ(c.zeta_ci, "population");
+  EXPECT_EQ(c.zeta_stopped_by, "budget");
+  EXPECT_EQ(c.zeta_images, 32);
+  EXPECT_EQ(*c.zeta[0].shapley_low, -1.0);
+  EXPECT_EQ(*c.zeta[0].shapley_high, 2.0);
+  EXPECT_EQ(*c.zeta[0].robust_score, 4.5);
+  const report::LayerImage& p = run.epochs[1].layers[1];  // sample: shapley_ci, not the population one
+  EXPECT_NEAR(*p.zeta[0].shapley_low, *p.zeta[0].shapley - 0.005, 1e-12);
+  const Json data = Json::parse(report::page_data_text(run));
+  const Json& z = data["epochs"][1]["layers"][0]["z"];
+  EXPECT_EQ(z["ci"], "population");
+  EXPECT_EQ(z["images"], 32);
+  EXPECT_EQ(z["stopped_by"], "budget");
+  EXPECT_EQ(z["robust"][0], 4.5);
+  EXPECT_EQ(z["shapley_lo"][0], -1.0);
+}
+
 TEST(Report, SummaryJsonHasTheCitableFields) {
   TempDir tmp("summary");
   write_run(tmp.path);
@@ -528,7 +561,7 @@ TEST(Report, AnAnalyzeOutputDirectoryIsOneEpochWithoutTrainingCurves) {
   write(tmp.path / "zeta.json", zeta.dump(1));
   write(tmp.path / "tract.json", tract_json().dump(1));
   const std::string text = report::build_report(tmp.str(), {});
-  EXPECT_NE(text.find("report: tiny on synthetic, 0 epoch(s) trained, 1 analysed; epoch 7"), std::string::npos) << text;
+  EXPECT_NE(text.find("report: tiny on synthetic, an analyze output directory (no training); epoch 7"), std::string::npos) << text;
   EXPECT_NE(text.find("  notes: an analyze output directory"), std::string::npos) << text;
   const Json s = read_json(tmp.path / "summary.json");
   EXPECT_EQ(s["epoch"], 7);
