@@ -45,7 +45,7 @@ int cmd_analyze(int argc, char** argv) {
   // are written one stage at a time, so a stage that fails, or a run of fewer stages, would otherwise
   // leave one analysis's grid.json beside another's zeta.json, which `report` would read as one.
   if (writer)
-    for (const auto& stage : imaging::make_stages()) run::remove_path(out + "/" + stage->file());
+    for (const auto& stage : imaging::make_stages()) run::remove_file(out + "/" + stage->file());
   const bool terminal = writer && isatty(STDERR_FILENO);
   imaging::AnalysisReport rep = imaging::run_analysis(*ck.net, data.test.view(), settings, ctx, out,
                                                       [&](const imaging::AnalysisProgress& p) {

@@ -180,7 +180,7 @@ int cmd_export(int argc, char** argv) {
     for (const nn::TensorRef& t : tensors) arrays.push_back({t.name, std::vector<int>(t.shape.begin(), t.shape.end()), t.values});
     const std::string base = out.size() > 4 && out.substr(out.size() - 4) == ".npz" ? out.substr(0, out.size() - 4) : out;
     // An earlier description goes before the new weights are written: `import` would pair them.
-    run::remove_path(base + ".model.json");
+    run::remove_file(base + ".model.json");
     base::write_npz(out, arrays);
     run::write_json(base + ".model.json", model, 2);
     std::printf("wrote %s and %s.model.json\n", out.c_str(), base.c_str());

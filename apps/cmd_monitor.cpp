@@ -361,7 +361,7 @@ int cmd_monitor(int argc, char** argv) {
   page["selected"] = run::Json::array();
   for (const SelectedImage& image : selected) page["selected"].push_back(selected_json(profile, boxes, input, image));
   // The lines first, the page after, and no earlier page left beside them if the page fails.
-  run::remove_path(out + "/monitor.html");
+  run::remove_file(out + "/monitor.html");
   lines.commit();
   base::write_file_atomic(out + "/monitor.html", report::monitor_page_html(report::script_safe_json(base::json_text(page, -1))));
   std::printf("monitor: %zu images, %ld full windows of %ld, %ld alarms; %.0f images/s (%d threads); wrote %s/monitor.jsonl and monitor.html\n",
@@ -388,7 +388,7 @@ int cmd_corrupt(int argc, char** argv) {
   const std::string out = flags.text("--out");
   // corruption.json says what the batches hold: removed before they are rewritten, written after them,
   // so a failure in between never leaves new batches under an old record.
-  run::remove_path(out + "/corruption.json");
+  run::remove_file(out + "/corruption.json");
   datasets::write_cifar10(out, data);
   run::Json record = {{"kind", flags.text("--kind")},
                       {"severity", severity},

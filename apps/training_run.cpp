@@ -184,8 +184,8 @@ class RunDirectory {
       if (!base::file_exists(layout_.model()) || base::read_file(layout_.model()) != model)
         base::write_file_atomic(layout_.model(), model);
     } else {
-      run::remove_path(layout_.metrics());
-      run::remove_path(layout_.model());
+      run::remove_file(layout_.metrics());
+      run::remove_file(layout_.model());
     }
     position = nn::TrainPosition{};
     if (!manifest_.state_file.empty()) {

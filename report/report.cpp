@@ -384,8 +384,8 @@ std::string build_report(const std::string& run_dir_argument, const ReportOption
 
   // The earlier summary and page go before the first new file, and come back last: a failure on the
   // way leaves new figures without a summary or page, never an old page over new files.
-  run::remove_path(layout.summary());
-  if (!opts.figures_only) run::remove_path(layout.report_page());
+  run::remove_file(layout.summary());
+  if (!opts.figures_only) run::remove_file(layout.report_page());
   write_figures(run_dir, rendered);
   // An analyze directory's one epoch lives in the run directory itself: its summary is the run's.
   if (!run.single_analysis)

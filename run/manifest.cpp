@@ -74,6 +74,15 @@ void remove_path(const std::string& path) {
   if (ec) throw base::Error(path + ": cannot remove (" + ec.message() + ")");
 }
 
+void remove_file(const std::string& path) {
+  std::error_code ec;
+  const fs::file_status status = fs::symlink_status(path, ec);
+  if (status.type() == fs::file_type::not_found) return;
+  if (status.type() == fs::file_type::directory)
+    throw base::Error(path + ": is a directory, expected nnfmri's own file there (remove or rename the directory)");
+  if (!fs::remove(path, ec) && ec) throw base::Error(path + ": cannot remove (" + ec.message() + ")");
+}
+
 void clear_run(const Layout& layout) {
   for (const std::string& entry : run_entries(layout)) remove_path(layout.dir + "/" + entry);
   remove_temp_files(layout.dir);

@@ -49,6 +49,10 @@ std::vector<std::string> run_entries(const Layout& layout);
 std::vector<std::string> directory_entries(const std::string& dir);
 // Removes a file or a directory tree if it exists; base::Error naming the path if it cannot.
 void remove_path(const std::string& path);
+// Removes the file (or the symbolic link itself) at path if anything is there; a directory there is
+// refused — base::Error naming it — since what nnfmri replaces is always its own file, and a user's
+// directory of that name is not (`export --npz notes.npz` beside a folder notes.model.json/).
+void remove_file(const std::string& path);
 // Removes what run_entries() names (recursively); other files stay.  base::Error naming a path
 // that cannot be removed.
 void clear_run(const Layout& layout);

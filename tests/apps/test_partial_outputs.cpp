@@ -7,11 +7,14 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "apps/commands.h"
 #include "base/error.h"
+#include "run/manifest.h"
 #include "tests/command_data.h"
+#include "tests/error_of.h"
 #include "tests/temp_dir.h"
 
 namespace {
@@ -59,6 +62,34 @@ TEST_F(PartialOutputs, ExportNeverPairsNewWeightsWithAnOldDescription) {
   block(path("E.model.json"));
   EXPECT_THROW(run_command(app::cmd_export, {path("a.ckpt"), "--npz", path("E.npz")}), base::Error);
   EXPECT_FALSE(fs::exists(path("E.model.json")));  // so `import E.npz` asks for one instead of pairing them
+}
+
+// What a command replaces is its own file: a user's directory under that name is refused, never
+// removed with what it holds (export used fs::remove_all on NAME.model.json).
+TEST_F(PartialOutputs, ADirectoryWhereACommandsOwnFileGoesIsRefusedNotRemoved) {
+  fs::create_directories(path("notes.model.json/sub"));
+  std::ofstream(path("notes.model.json/sub/mine.txt")) << "keep me";
+  const std::string message = error_of([&] { run_command(app::cmd_export, {path("a.ckpt"), "--npz", path("notes.npz")}); });
+  EXPECT_EQ(message, path("notes.model.json") + ": is a directory, expected nnfmri's own file there (remove or rename the directory)");
+  EXPECT_TRUE(fs::exists(path("notes.model.json/sub/mine.txt")));
+  EXPECT_FALSE(fs::exists(path("notes.npz")));
+  // the same rule for the files the other commands replace
+  ASSERT_EQ(run_command(app::cmd_analyze, {path("a.ckpt"), "--data", "cifar10:" + path("data"), "--out", path("A"),
+                                           "--stages", "grid", "--eval-samples", "20"}), 0);
+  fs::remove(path("A/grid.json"));
+  fs::create_directories(path("A/grid.json/x"));
+  EXPECT_THROW(run_command(app::cmd_analyze, {path("a.ckpt"), "--data", "cifar10:" + path("data"), "--out", path("A"),
+                                              "--stages", "grid", "--eval-samples", "20"}),
+               base::Error);
+  EXPECT_TRUE(fs::exists(path("A/grid.json/x")));
+  run::remove_file(path("nothing_there"));  // nothing to remove: fine
+  std::ofstream(path("plain")) << "x";
+  fs::create_symlink(path("notes.model.json"), path("link"));
+  run::remove_file(path("plain"));
+  run::remove_file(path("link"));  // the link, not the directory it points to
+  EXPECT_FALSE(fs::exists(path("plain")));
+  EXPECT_FALSE(fs::is_symlink(path("link")));
+  EXPECT_TRUE(fs::exists(path("notes.model.json/sub/mine.txt")));
 }
 
 TEST_F(PartialOutputs, CorruptNeverLeavesNewBatchesUnderAnOldRecord) {
