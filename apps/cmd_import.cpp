@@ -31,7 +31,8 @@ bool ends_with(const std::string& s, const std::string& tail) {
 void parse_norm(const std::string& text, int channels, std::vector<float>& mean, std::vector<float>& stddev) {
   const std::vector<std::string> halves = base::split(text, ':');
   const std::string expected = "expected MEAN:STD with " + std::to_string(channels) +
-                               " comma-separated numbers each (one per input channel; a single number is used for all), std > 0";
+                               " comma-separated numbers each (one per input channel; a single number is used for all), "
+                               "mean from -1e6 to 1e6, std from 1e-12 to 1e6";
   if (halves.size() != 2) throw base::Error("flag --norm '" + text + "': " + expected);
   for (int half = 0; half < 2; ++half) {
     std::vector<std::string> parts = base::split(halves[size_t(half)], ',');
@@ -42,7 +43,8 @@ void parse_norm(const std::string& text, int channels, std::vector<float>& mean,
     for (const std::string& p : parts) {
       char* end = nullptr;
       const double v = std::strtod(p.c_str(), &end);
-      if (p.empty() || *end != '\0' || !std::isfinite(v) || (half && !(v > 0)))
+      const bool in_range = half ? v >= nn::kMinNormStd && v <= nn::kMaxNormStd : std::abs(v) <= nn::kMaxNormMean;
+      if (p.empty() || *end != '\0' || !in_range)
         throw base::Error("flag --norm '" + text + "': '" + p + "': " + expected);
       out.push_back(float(v));
     }
@@ -94,9 +96,11 @@ int cmd_import(int argc, char** argv) {
     if (mean.array_size() != size_t(net.channels()) || stddev.array_size() != size_t(net.channels()))
       mean.fail(std::to_string(net.channels()) + " values (one per input channel)");
     for (size_t c = 0; c < size_t(net.channels()); ++c) {
-      net.input_mean[c] = float(mean[c].number());
-      net.input_std[c] = float(stddev[c].number());
-      if (!(net.input_std[c] > 0)) stddev[c].fail("a standard deviation > 0");
+      const double m = mean[c].number(), sd = stddev[c].number();
+      if (!(std::abs(m) <= nn::kMaxNormMean)) mean[c].fail("a mean from -1e6 to 1e6");
+      if (!(sd >= nn::kMinNormStd && sd <= nn::kMaxNormStd)) stddev[c].fail("a standard deviation from 1e-12 to 1e6");
+      net.input_mean[c] = float(m);
+      net.input_std[c] = float(sd);
     }
   } else {
     net.input_mean.assign(size_t(net.channels()), 0.f);
@@ -111,11 +115,15 @@ int cmd_import(int argc, char** argv) {
   } else {
     for (int k = 0; k < net.num_outputs(); ++k) classes.push_back(std::to_string(k));
   }
+  const std::string classes_from = flags.has("--classes") ? "flag --classes" : described_by + ": /class_names";
   if (classes.size() != size_t(net.num_outputs()))
-    throw base::Error("flag --classes: " + std::to_string(classes.size()) + " class names, but the net has " +
+    throw base::Error(classes_from + ": " + std::to_string(classes.size()) + " class names, but the net has " +
                       std::to_string(net.num_outputs()) + " outputs");
   for (const std::string& c : classes)
-    if (c.empty()) throw base::Error("flag --classes: an empty class name, expected NAME,NAME,...");
+    if (c.empty()) throw base::Error(classes_from + ": an empty class name, expected NAME,NAME,...");
+  // a value within the bounds as a double can still round below them as a float (std 1e-12)
+  if (const std::string problem = nn::normalization_problem(net.input_mean, net.input_std); !problem.empty())
+    throw base::Error((flags.has("--norm") ? std::string("flag --norm") : described_by + ": /normalization") + ": " + problem);
   const int epoch = described && about.has("epoch") ? int(about["epoch"].integer(0, 1 << 30)) : 0;
 
   nn::load_named_tensors(net, file.tensors, flags.has("--ignore-extra"), path);

@@ -1,10 +1,12 @@
 #include "nn/checkpoint.h"
 
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 
 #include "base/error.h"
 #include "base/fileio.h"
+#include "base/format.h"
 #include "base/json.h"
 #include "nn/framed_file.h"
 
@@ -91,8 +93,20 @@ nlohmann::json describe_network(const Network& net) {
           {"blocks", blocks}};
 }
 
+std::string normalization_problem(const std::vector<float>& mean, const std::vector<float>& stddev) {
+  for (size_t c = 0; c < mean.size(); ++c)
+    if (!(std::abs(double(mean[c])) <= kMaxNormMean))
+      return "mean " + base::format("%g", double(mean[c])) + " of channel " + std::to_string(c + 1) + ", expected -1e6 to 1e6";
+  for (size_t c = 0; c < stddev.size(); ++c)
+    if (!(double(stddev[c]) >= kMinNormStd && double(stddev[c]) <= kMaxNormStd))
+      return "std " + base::format("%g", double(stddev[c])) + " of channel " + std::to_string(c + 1) + ", expected 1e-12 to 1e6";
+  return "";
+}
+
 void save_checkpoint(const std::string& path, Network& net, int epoch, const std::vector<std::string>& class_names,
                      const nlohmann::json& meta) {
+  if (const std::string problem = normalization_problem(net.input_mean, net.input_std); !problem.empty())
+    throw base::Error(path + ": not written: the input normalisation has " + problem);
   nlohmann::json header = {{"spec", net.spec()},
                            {"input", {net.channels(), net.height(), net.width()}},
                            {"normalization", {{"mean", net.input_mean}, {"std", net.input_std}}},
@@ -147,8 +161,8 @@ Checkpoint load_checkpoint(const std::string& path) {
     for (size_t d = 0; d < 3; ++d) dims[d] = int(input[d].integer(1, base::kMaxInputSide));
     ck.net = std::make_unique<Network>(root["spec"].text(), dims[0], dims[1], dims[2]);
     const base::Node normalization = root["normalization"];
-    ck.net->input_mean = per_channel(normalization["mean"], size_t(dims[0]), -1e6, 1e6);
-    ck.net->input_std = per_channel(normalization["std"], size_t(dims[0]), 1e-12, 1e6);
+    ck.net->input_mean = per_channel(normalization["mean"], size_t(dims[0]), -kMaxNormMean, kMaxNormMean);
+    ck.net->input_std = per_channel(normalization["std"], size_t(dims[0]), kMinNormStd, kMaxNormStd);
     ck.epoch = int(root["epoch"].integer(0, 1 << 30));
     const base::Node names = root["class_names"];
     for (size_t c = 0; c < names.array_size(); ++c) ck.class_names.push_back(names[c].text());

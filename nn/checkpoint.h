@@ -8,7 +8,7 @@
 // name, shape and byte count; any mismatch throws base::Error naming the file.  The loader reads a
 // regular file of at most kMaxCheckpointBytes, parses the header with base/json.h (size, depth and
 // finite numbers bounded) and checks every header field's type and range before using it (input
-// sides 1 … kMaxInputSide, normalisation finite, std > 0; meta an object whose "model" and "spec" are
+// sides 1 … kMaxInputSide, normalisation within the bounds below; meta an object whose "model" and "spec" are
 // strings and "data" an object with a string "spec"), naming the field's JSON pointer.
 #pragma once
 #include <memory>
@@ -27,6 +27,13 @@ namespace nn {
 // Magic, version and header length (20 bytes), a header, every stored value as float32, the CRC.
 constexpr size_t kMaxCheckpointBytes = 20 + base::kMaxJsonBytes + 4 * size_t(base::kMaxParameters) + 4;
 
+// The input normalisation a checkpoint may hold: |mean| ≤ kMaxNormMean, kMinNormStd ≤ std ≤ kMaxNormStd
+// per channel.  The loader refuses anything else, and save_checkpoint will not write it (so `import`
+// cannot leave a checkpoint that `info`, `eval` and `analyze` then refuse).
+constexpr double kMaxNormMean = 1e6, kMinNormStd = 1e-12, kMaxNormStd = 1e6;
+// "" when every channel's mean and std are within those bounds, else which is not ("std 0 of channel 1").
+std::string normalization_problem(const std::vector<float>& mean, const std::vector<float>& stddev);
+
 struct Checkpoint {
   std::unique_ptr<Network> net;
   int epoch = 0;
@@ -34,6 +41,7 @@ struct Checkpoint {
   nlohmann::json meta;  // whatever the writer stored (dataset, settings)
 };
 
+// base::Error naming path when the net's normalisation is out of bounds (normalization_problem).
 void save_checkpoint(const std::string& path, Network& net, int epoch, const std::vector<std::string>& class_names,
                      const nlohmann::json& meta = nlohmann::json::object());
 Checkpoint load_checkpoint(const std::string& path);

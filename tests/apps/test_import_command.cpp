@@ -80,6 +80,42 @@ TEST_F(ImportCommand, AForeignFileTakesItsDescriptionFromFlags) {
                       "tensor conv1.weight is [2, 2, 3, 3], the spec needs [3, 2, 3, 3]");
 }
 
+// Every checkpoint import writes can be read back: a normalisation the loader refuses (std below
+// 1e-12 or above 1e6, |mean| above 1e6, a double that rounds to a float 0) is refused before writing,
+// from a flag or from the file's own description, naming which; so is save_checkpoint itself.
+TEST_F(ImportCommand, ANormalisationTheLoaderWouldRefuseIsNeverWritten) {
+  const std::string spec = "conv3x3:2 relu linear:3";
+  nn::Network net(spec, 3, 4, 4);
+  net.init(1);
+  nn::save_checkpoint(path("a.ckpt"), net, 1, {"a", "b", "c"});
+  ASSERT_EQ(run(app::cmd_export, {path("a.ckpt"), "--npz", path("a.npz")}), 0);
+  for (const std::string norm : {"0:1e-20", "0:1e-50", "0:1e300", "1e300:1", "2e6:1", "0:2e6"}) {
+    expect_error_naming([&] { run(app::cmd_import, {path("a.npz"), "--out", path("b.ckpt"), "--norm", norm}); },
+                        "flag --norm '" + norm + "'");
+    EXPECT_FALSE(base::file_exists(path("b.ckpt"))) << norm;
+  }
+  nlohmann::json model = nlohmann::json::parse(base::read_file(path("a.model.json")));
+  model["normalization"]["std"][1] = 1e-30;
+  base::write_file_atomic(path("a.model.json"), model.dump());
+  expect_error_naming([&] { run(app::cmd_import, {path("a.npz"), "--out", path("b.ckpt")}); },
+                      "a.model.json: /normalization/std/1: expected a standard deviation from 1e-12 to 1e6");
+  model["normalization"]["std"][1] = 1;
+  model["normalization"]["mean"][0] = -1e300;
+  base::write_file_atomic(path("a.model.json"), model.dump());
+  expect_error_naming([&] { run(app::cmd_import, {path("a.npz"), "--out", path("b.ckpt")}); },
+                      "a.model.json: /normalization/mean/0: expected a mean from -1e6 to 1e6");
+  model["normalization"]["mean"][0] = 0;
+  model["class_names"] = {"a", "b"};  // the description's fault, not a flag's
+  base::write_file_atomic(path("a.model.json"), model.dump());
+  expect_error_naming([&] { run(app::cmd_import, {path("a.npz"), "--out", path("b.ckpt")}); },
+                      "a.model.json: /class_names: 2 class names, but the net has 3 outputs");
+  EXPECT_FALSE(base::file_exists(path("b.ckpt")));
+  net.input_std = {1.f, 0.f, 1.f};
+  expect_error_naming([&] { nn::save_checkpoint(path("c.ckpt"), net, 1, {"a", "b", "c"}); },
+                      path("c.ckpt") + ": not written: the input normalisation has std 0 of channel 2, expected 1e-12 to 1e6");
+  EXPECT_FALSE(base::file_exists(path("c.ckpt")));
+}
+
 }  // namespace
 
 namespace {
