@@ -158,7 +158,8 @@ int cmd_train(int argc, char** argv) {
     const std::optional<run::Manifest> manifest = run::read_manifest(layout);
     if (!manifest)
       throw base::Error("flag --resume " + layout.dir + ": " + layout.manifest() +
-                        " is missing, so it is not a run nnfmri can resume");
+                        " is missing, so it is not a run nnfmri can resume (a run killed before its first epoch "
+                        "was committed has nothing to resume: start it again with its flags and --overwrite)");
     try {
       recorded = parse_arguments(kTrain, manifest->arguments);
     } catch (const base::Error& e) {

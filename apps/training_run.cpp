@@ -149,24 +149,16 @@ class RunDirectory {
       throw base::Error(layout_.manifest() + ": missing, so " + layout_.dir +
                         " is not a run nnfmri can resume (start it again with --overwrite)");
     manifest_ = *m;
-    if (manifest_.status == "complete")
+    if (manifest_.status == "complete") {
+      // A kill between the last commit and the removal of the previous state leaves that state behind:
+      // removed here, since a complete run is never resumed.
+      const int removed = remove_leftovers();
       throw base::Error(layout_.dir + ": the run is complete (" + std::to_string(manifest_.completed_epoch) + " of " +
-                        std::to_string(manifest_.epochs) + " epochs); there is nothing to resume");
+                        std::to_string(manifest_.epochs) + " epochs); there is nothing to resume" +
+                        (removed ? " (removed " + std::to_string(removed) + " file(s) a kill had left beyond run.json)" : ""));
+    }
     check_config(config);
-    run::remove_temp_files(layout_.dir);
-    // checkpoints/: only the manifest's files; analysis/: only the committed epochs.
-    for (const std::string& name : run::directory_entries(layout_.checkpoints())) {
-      const std::string path = layout_.checkpoints() + "/" + name;
-      if (!listed(layout_.relative(path))) run::remove_path(path);
-    }
-    for (const std::string& name : run::directory_entries(layout_.eeg())) {
-      const std::string path = layout_.eeg() + "/" + name;
-      if (!listed(layout_.relative(path))) run::remove_path(path);
-    }
-    for (const std::string& name : run::directory_entries(layout_.analyses())) {
-      const std::optional<int> epoch = run::parse_epoch_name(name);
-      if (epoch && *epoch > manifest_.completed_epoch) run::remove_path(layout_.analyses() + "/" + name);
-    }
+    remove_leftovers();
     // metrics.jsonl and model.ckpt as they were when the manifest was written.
     std::string metrics;
     if (manifest_.completed_epoch > 0) {
@@ -233,6 +225,22 @@ class RunDirectory {
   void interrupted_at_epoch_end() {
     manifest_.status = "interrupted";
     run::write_manifest(layout_, manifest_);
+  }
+
+  // Removes what an interruption left beyond the manifest: *.tmp.<pid> files, checkpoints/ and eeg/
+  // files it does not list, analysis/ of epochs after the committed one.  Returns how many entries.
+  int remove_leftovers() const {
+    int removed = run::remove_temp_files(layout_.dir);
+    for (const std::string& dir : {layout_.checkpoints(), layout_.eeg()})
+      for (const std::string& name : run::directory_entries(dir)) {
+        const std::string path = dir + "/" + name;
+        if (!listed(layout_.relative(path))) run::remove_path(path), ++removed;
+      }
+    for (const std::string& name : run::directory_entries(layout_.analyses())) {
+      const std::optional<int> epoch = run::parse_epoch_name(name);
+      if (epoch && *epoch > manifest_.completed_epoch) run::remove_path(layout_.analyses() + "/" + name), ++removed;
+    }
+    return removed;
   }
 
   void point(RunPoint p, int epoch) const {

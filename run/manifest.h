@@ -29,7 +29,7 @@ struct Manifest {
   std::string status = "running";  // "running", "interrupted" (by a signal), "complete"
   int epochs = 0;                  // planned
   int completed_epoch = 0;
-  std::string state_file;          // relative; "" before the first epoch ends (and once complete)
+  std::string state_file;          // relative; "" before the first epoch ends
   int state_epoch = 0;
   long state_step = 0;
   int threads = 0;

@@ -344,6 +344,20 @@ TEST_F(TrainingRun, AResumeThatWouldNotContinueTheSameRunIsRefused) {
   expect_error_naming([&] { app::run_training(elsewhere, small_planted(), {}); }, "run.json: missing");
   app::run_training(resumed(s), small_planted(), {});  // to the end
   expect_error_naming([&] { app::run_training(resumed(s), small_planted(), {}); }, "the run is complete");
+  // A kill between the last commit and the removal of the previous state left that state (and a
+  // temporary) behind: a resume of the complete run removes them, and says so.
+  const run::Layout layout(path("run"));
+  const run::Manifest m = *run::read_manifest(layout);
+  const std::string stray = layout.state(1), temp = layout.metrics() + ".tmp.12345";
+  ASSERT_NE(layout.dir + "/" + m.state_file, stray);
+  write(stray, "x");
+  write(temp, "x");
+  expect_error_naming([&] { app::run_training(resumed(s), small_planted(), {}); },
+                      "there is nothing to resume (removed 2 file(s) a kill had left beyond run.json)");
+  EXPECT_FALSE(base::file_exists(stray));
+  EXPECT_FALSE(base::file_exists(temp));
+  EXPECT_TRUE(base::file_exists(layout.dir + "/" + m.state_file));
+  EXPECT_EQ(run::read_manifest(layout)->files, m.files);
 }
 
 // Issue 11: --batch 65536 on a net at the layer-size limit ended in "out of memory", exit 3, after the
