@@ -213,9 +213,11 @@ std::vector<int64_t> npy_shape(const std::string& header, const std::string& whe
     return v;
   };
   const size_t descr = value_of("descr");
-  if (header.compare(descr, 5, "'<f4'") != 0)
-    throw base::Error(where + ": dtype " + header.substr(descr, std::min<size_t>(8, header.size() - descr)) +
-                      ", expected little-endian float32 ('<f4')");
+  if (header.compare(descr, 5, "'<f4'") != 0) {
+    const size_t close = descr < header.size() && header[descr] == '\'' ? header.find('\'', descr + 1) : std::string::npos;
+    const std::string dtype = close == std::string::npos || close - descr > 16 ? "(unreadable)" : header.substr(descr, close + 1 - descr);
+    throw base::Error(where + ": dtype " + dtype + ", expected little-endian float32 ('<f4')");
+  }
   const size_t order = value_of("fortran_order");
   if (header.compare(order, 5, "False") != 0) throw base::Error(where + ": Fortran order, expected C order");
   size_t at = value_of("shape");
@@ -244,21 +246,59 @@ std::vector<int64_t> npy_shape(const std::string& header, const std::string& whe
 
 }  // namespace
 
+// The zip is read from its end, as zip readers (and numpy, through Python's zipfile) do: the
+// end-of-central-directory record, then each central-directory entry and the member's local header
+// it points to.  So a file cut short or with its directory damaged is refused, and members written
+// with a data descriptor (numpy.savez to a stream that cannot seek: sizes only in the directory) are
+// read with the directory's sizes.
 TensorFile read_npz(const std::string& path) {
   const std::string bytes = base::read_file(path, kMaxTensorFileBytes);
+  const std::string not_npz = ", expected an .npz file (a zip of .npy arrays)";
+  // The end record: 22 bytes and a comment of at most 65,535 that ends the file.
+  size_t eocd = std::string::npos;
+  for (size_t back = 22; back <= bytes.size() && back <= 22 + 65535; ++back) {
+    const size_t at = bytes.size() - back;
+    if (read_le<uint32_t>(bytes, at) == 0x06054b50 && at + 22 + read_le<uint16_t>(bytes, at + 20) == bytes.size()) {
+      eocd = at;
+      break;
+    }
+  }
+  if (eocd == std::string::npos) throw base::Error(path + ": no zip end-of-central-directory record at its end (cut short, bytes after it, or not a zip)" + not_npz);
+  const uint16_t disk = read_le<uint16_t>(bytes, eocd + 4), directory_disk = read_le<uint16_t>(bytes, eocd + 6);
+  const uint16_t entries_here = read_le<uint16_t>(bytes, eocd + 8), entries = read_le<uint16_t>(bytes, eocd + 10);
+  const uint32_t directory_size = read_le<uint32_t>(bytes, eocd + 12), directory_at = read_le<uint32_t>(bytes, eocd + 16);
+  if (entries == 0xFFFF || directory_size == 0xFFFFFFFF || directory_at == 0xFFFFFFFF)
+    throw base::Error(path + ": a zip64 archive, expected an .npz file under 4 GiB");
+  if (disk != 0 || directory_disk != 0 || entries_here != entries) throw base::Error(path + ": a zip split over several parts" + not_npz);
+  if (directory_at > eocd || directory_size != eocd - directory_at)
+    throw base::Error(path + ": the zip's central directory (" + std::to_string(directory_size) + " bytes at " +
+                      std::to_string(directory_at) + ") does not end where its end record starts (" + std::to_string(eocd) +
+                      "): the file is corrupt");
   TensorFile out;
-  size_t at = 0;
-  while (at + 4 <= bytes.size() && read_le<uint32_t>(bytes, at) == 0x04034b50) {  // a local file header
-    if (at + 30 > bytes.size()) throw base::Error(path + ": a zip entry header is cut off at byte " + std::to_string(at));
-    const uint16_t flags = read_le<uint16_t>(bytes, at + 6), method = read_le<uint16_t>(bytes, at + 8);
-    const uint32_t crc = read_le<uint32_t>(bytes, at + 14), size = read_le<uint32_t>(bytes, at + 18);
-    const uint16_t name_bytes = read_le<uint16_t>(bytes, at + 26), extra_bytes = read_le<uint16_t>(bytes, at + 28);
-    const size_t data = at + 30 + name_bytes + extra_bytes;
-    if (data > bytes.size()) throw base::Error(path + ": a zip entry name is cut off at byte " + std::to_string(at));
-    const std::string member = bytes.substr(at + 30, name_bytes), where = path + ": " + member;
-    if (method != 0 || (flags & 8))
+  size_t at = directory_at;
+  for (uint16_t e = 0; e < entries; ++e) {
+    if (at + 46 > eocd || read_le<uint32_t>(bytes, at) != 0x02014b50)
+      throw base::Error(path + ": central directory entry " + std::to_string(e + 1) + " of " + std::to_string(entries) +
+                        " is missing or cut off: the file is corrupt");
+    const uint16_t method = read_le<uint16_t>(bytes, at + 10);
+    const uint32_t crc = read_le<uint32_t>(bytes, at + 16), size = read_le<uint32_t>(bytes, at + 20),
+                   unpacked = read_le<uint32_t>(bytes, at + 24), local = read_le<uint32_t>(bytes, at + 42);
+    const uint16_t name_bytes = read_le<uint16_t>(bytes, at + 28), extra_bytes = read_le<uint16_t>(bytes, at + 30),
+                   comment_bytes = read_le<uint16_t>(bytes, at + 32);
+    if (at + 46 + size_t(name_bytes) + extra_bytes + comment_bytes > eocd)
+      throw base::Error(path + ": central directory entry " + std::to_string(e + 1) + " runs past the directory: the file is corrupt");
+    const std::string member = bytes.substr(at + 46, name_bytes), where = path + ": " + member;
+    at += 46 + size_t(name_bytes) + extra_bytes + comment_bytes;
+    if (local + size_t(30) > directory_at || read_le<uint32_t>(bytes, local) != 0x04034b50)
+      throw base::Error(where + ": no local header at byte " + std::to_string(local) + ": the file is corrupt");
+    const uint16_t local_method = read_le<uint16_t>(bytes, local + 8);
+    const uint16_t local_name = read_le<uint16_t>(bytes, local + 26), local_extra = read_le<uint16_t>(bytes, local + 28);
+    if (method != 0 || local_method != 0 || size != unpacked)
       throw base::Error(where + ": a compressed member, expected the stored .npz of numpy.savez or nnfmri export");
-    if (size > bytes.size() - data) throw base::Error(where + ": " + std::to_string(size) + " bytes run past the end of the file");
+    const size_t data = local + size_t(30) + local_name + local_extra;
+    if (data > directory_at || bytes.compare(local + 30, local_name, member) != 0)
+      throw base::Error(where + ": its local header does not match the central directory: the file is corrupt");
+    if (size > directory_at - data) throw base::Error(where + ": " + std::to_string(size) + " bytes run into the central directory");
     const std::string npy = bytes.substr(data, size);
     if (uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(npy.data()), uInt(npy.size()))) != crc)
       throw base::Error(where + ": CRC mismatch, the file is corrupt");
@@ -284,9 +324,9 @@ TensorFile read_npz(const std::string& path) {
       if (!std::isfinite(t.values[i]))
         throw base::Error(where + ": element " + std::to_string(i) + " is not finite, expected finite weights");
     out.tensors.push_back(std::move(t));
-    at = data + size;
   }
-  if (out.tensors.empty()) throw base::Error(path + ": no arrays, expected an .npz file (a zip of .npy arrays)");
+  if (at != eocd) throw base::Error(path + ": the zip's central directory holds bytes beyond its entries: the file is corrupt");
+  if (out.tensors.empty()) throw base::Error(path + ": no arrays" + not_npz);
   return out;
 }
 

@@ -15,8 +15,10 @@
 //    dimensions and 2^31 elements, and data_offsets that tile the data area exactly (sorted, no gap,
 //    no overlap, ending at the file's end, as the format's specification requires); every value is
 //    finite.  A violation is one base::Error naming the file, the tensor and what was expected.
-//  - read_npz reads the stored (uncompressed) .npz that base::write_npz writes and numpy.savez writes:
-//    little-endian float32 arrays in C order; anything else is refused naming the member.
+//  - read_npz reads the stored (uncompressed) .npz that base::write_npz writes and numpy.savez writes
+//    (to a file or, with data descriptors, to a stream): from its zip end record and central directory,
+//    so a file cut short or followed by other bytes is refused; little-endian float32 arrays in C
+//    order; anything else is refused naming the member.
 //  - load_named_tensors copies, for every parameter and buffer of `net`, the tensor of its name after
 //    checking its shape (a missing tensor or another shape: an error naming the tensor and both
 //    shapes).  `num_batches_tracked` tensors are ignored; any other tensor the net does not use is an

@@ -5,6 +5,7 @@
 //  - Round trips: a net's tensors written as safetensors or .npz and read back are bit-identical.
 //  - Hostile files: each one error naming the file and the tensor or offset.
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <cmath>
 #include <cstring>
@@ -203,14 +204,43 @@ TEST_F(TensorFileIO, HostileNpzIsOneErrorNamingTheMember) {
     }
     return error_of([&] { nn::read_npz(path("bad.npz")); });
   };
-  EXPECT_NE(error_for(good.substr(0, 100)).find("conv1.weight.npy: "), std::string::npos);
+  // the zip is read from its end record: cut anywhere, or followed by other bytes, it is refused
+  for (const std::string& cut : {good.substr(0, 100), good.substr(0, good.size() - 1), good + "GARBAGE", std::string("not a zip")})
+    EXPECT_NE(error_for(cut).find("bad.npz: no zip end-of-central-directory record at its end"), std::string::npos) << cut.size();
+  // a member whose local header leaves its CRC and sizes to a data descriptor (flag bit 3; numpy.savez
+  // into a stream that cannot seek): read with the central directory's sizes
+  std::string described = good;
+  described[6] = char(described[6] | 8);
+  for (size_t b = 14; b < 26; ++b) described[b] = 0;
+  {
+    std::ofstream f(path("stream.npz"), std::ios::binary);
+    f << described;
+  }
+  const nn::TensorFile streamed = nn::read_npz(path("stream.npz")), plain = nn::read_npz(path("w.npz"));
+  ASSERT_EQ(streamed.tensors.size(), plain.tensors.size());
+  for (size_t i = 0; i < plain.tensors.size(); ++i) EXPECT_EQ(streamed.tensors[i].values, plain.tensors[i].values);
   std::string flipped = good;
   flipped[200] ^= 1;  // inside conv1.weight's data
   EXPECT_NE(error_for(flipped).find("conv1.weight.npy: CRC mismatch"), std::string::npos);
+  // a float64 member (its header's descr '<f8', both CRCs made right): the dtype is named as written
+  std::string wide = good;
+  const size_t descr = wide.find("'<f4'");
+  ASSERT_NE(descr, std::string::npos);
+  wide[descr + 3] = '8';
+  const auto le32 = [&](size_t at) { uint32_t v; std::memcpy(&v, wide.data() + at, 4); return v; };
+  const size_t name_bytes = size_t(uint8_t(wide[26])) | size_t(uint8_t(wide[27])) << 8;
+  const size_t extra_bytes = size_t(uint8_t(wide[28])) | size_t(uint8_t(wide[29])) << 8;
+  const size_t data = 30 + name_bytes + extra_bytes;
+  const uint32_t crc = uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(wide.data() + data), uInt(le32(18))));
+  const size_t directory = le32(wide.size() - 22 + 16);  // the first entry is this member's
+  std::memcpy(wide.data() + 14, &crc, 4);
+  std::memcpy(wide.data() + directory + 16, &crc, 4);
+  EXPECT_NE(error_for(wide).find("conv1.weight.npy: dtype '<f8', expected little-endian float32 ('<f4')"), std::string::npos)
+      << error_for(wide);
   std::string compressed = good;
   compressed[8] = 8;  // method deflate
   EXPECT_NE(error_for(compressed).find("a compressed member"), std::string::npos);
-  EXPECT_NE(error_for("not a zip").find("no arrays, expected an .npz file"), std::string::npos);
+
 }
 
 }  // namespace
