@@ -98,6 +98,7 @@ TensorFile read_safetensors(const std::string& path) {
     const DType* dtype;
     std::vector<int64_t> shape;
     uint64_t begin, end;
+    std::string unusable;
   };
   TensorFile out;
   std::vector<Entry> entries;
@@ -111,8 +112,10 @@ TensorFile read_safetensors(const std::string& path) {
     for (const DType& t : kDTypes)
       if (dtype == t.name) type = &t;
     if (!type) node["dtype"].reject("tensor " + name + ": dtype " + dtype + ", expected a safetensors dtype");
+    std::string unusable;  // a dtype that holds no weights: refused only if the net needs the tensor
     if (!type->weights && !is_counter(name))
-      node["dtype"].reject("tensor " + name + ": dtype " + dtype + ", expected F32, F16 or BF16 weights");
+      unusable = node["dtype"].file() + ": " + node["dtype"].pointer() + ": tensor " + name + ": dtype " + dtype +
+                 ", expected F32, F16 or BF16 weights";
     const base::Node dims = node["shape"];
     if (dims.array_size() > 8) dims.reject("tensor " + name + ": " + std::to_string(dims.array_size()) + " dimensions, expected at most 8");
     std::vector<int64_t> shape;
@@ -129,7 +132,7 @@ TensorFile read_safetensors(const std::string& path) {
       offsets.reject("tensor " + name + ": " + std::to_string(end) + " − " + std::to_string(begin) + " bytes, expected " +
                      std::to_string(count) + " elements of " + std::to_string(type->bytes) + " bytes (" + dtype + " " +
                      shape_text(shape) + ")");
-    entries.push_back({name, node, type, std::move(shape), begin, end});
+    entries.push_back({name, node, type, std::move(shape), begin, end, std::move(unusable)});
   }
   // The tensors must tile the data area: sorted by offset, each starting where the last ended.
   std::vector<size_t> order(entries.size());
@@ -149,10 +152,15 @@ TensorFile read_safetensors(const std::string& path) {
          " bytes, expected all of them");
 
   for (const Entry& e : entries) {
-    if (!e.dtype->weights) continue;  // a num_batches_tracked counter: nnfmri keeps none
     NamedTensor t;
     t.name = e.name;
     t.shape = e.shape;
+    t.unusable = e.unusable;
+    if (!t.unusable.empty()) {
+      out.tensors.push_back(std::move(t));
+      continue;
+    }
+    if (!e.dtype->weights) continue;  // a num_batches_tracked counter: nnfmri keeps none
     const size_t count = size_t((e.end - e.begin) / e.dtype->bytes);
     t.values.resize(count);
     const char* src = bytes.data() + data_start + e.begin;
@@ -167,9 +175,12 @@ TensorFile read_safetensors(const std::string& path) {
       }
     }
     for (size_t i = 0; i < count; ++i)
-      if (!std::isfinite(t.values[i]))
-        e.node.reject("tensor " + t.name + ": element " + std::to_string(i) + " is " + std::to_string(t.values[i]) +
-                      ", expected finite weights");
+      if (!std::isfinite(t.values[i])) {
+        t.unusable = e.node.file() + ": " + e.node.pointer() + ": tensor " + t.name + ": element " + std::to_string(i) +
+                     " is " + std::to_string(t.values[i]) + ", expected finite weights";
+        t.values.clear();
+        break;
+      }
     out.tensors.push_back(std::move(t));
   }
   return out;
@@ -204,7 +215,9 @@ void write_safetensors(const std::string& path, const std::vector<TensorRef>& te
 namespace {
 
 // Parses the dict of an .npy header: {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }.
-std::vector<int64_t> npy_shape(const std::string& header, const std::string& where) {
+// A descr other than '<f4' is not thrown but said in `dtype_problem` (the array may be one the net
+// does not use); everything else wrong is an error naming `where`.
+std::vector<int64_t> npy_shape(const std::string& header, const std::string& where, std::string& dtype_problem) {
   auto value_of = [&](const std::string& key) {
     const size_t at = header.find("'" + key + "':");
     if (at == std::string::npos) throw base::Error(where + ": the .npy header has no '" + key + "'");
@@ -216,7 +229,7 @@ std::vector<int64_t> npy_shape(const std::string& header, const std::string& whe
   if (header.compare(descr, 5, "'<f4'") != 0) {
     const size_t close = descr < header.size() && header[descr] == '\'' ? header.find('\'', descr + 1) : std::string::npos;
     const std::string dtype = close == std::string::npos || close - descr > 16 ? "(unreadable)" : header.substr(descr, close + 1 - descr);
-    throw base::Error(where + ": dtype " + dtype + ", expected little-endian float32 ('<f4')");
+    dtype_problem = where + ": dtype " + dtype + ", expected little-endian float32 ('<f4')";
   }
   const size_t order = value_of("fortran_order");
   if (header.compare(order, 5, "False") != 0) throw base::Error(where + ": Fortran order, expected C order");
@@ -312,7 +325,11 @@ TensorFile read_npz(const std::string& path) {
     if (header_bytes > npy.size() - header_at) throw base::Error(where + ": the .npy header runs past the member");
     NamedTensor t;
     t.name = member.substr(0, member.size() - 4);
-    t.shape = npy_shape(npy.substr(header_at, header_bytes), where);
+    t.shape = npy_shape(npy.substr(header_at, header_bytes), where, t.unusable);
+    if (!t.unusable.empty()) {
+      if (!is_counter(t.name)) out.tensors.push_back(std::move(t));  // PyTorch's int64 counter: dropped
+      continue;
+    }
     size_t count = 1;
     for (int64_t d : t.shape) count *= size_t(d);
     if (npy.size() - header_at - header_bytes != 4 * count)
@@ -321,8 +338,11 @@ TensorFile read_npz(const std::string& path) {
     t.values.resize(count);
     std::memcpy(t.values.data(), npy.data() + header_at + header_bytes, 4 * count);
     for (size_t i = 0; i < count; ++i)
-      if (!std::isfinite(t.values[i]))
-        throw base::Error(where + ": element " + std::to_string(i) + " is not finite, expected finite weights");
+      if (!std::isfinite(t.values[i])) {
+        t.unusable = where + ": element " + std::to_string(i) + " is not finite, expected finite weights";
+        t.values.clear();
+        break;
+      }
     out.tensors.push_back(std::move(t));
   }
   if (at != eocd) throw base::Error(path + ": the zip's central directory holds bytes beyond its entries: the file is corrupt");
@@ -355,6 +375,7 @@ void load_named_tensors(Network& net, const std::vector<NamedTensor>& tensors, b
     if (it->second->shape != w.shape)
       throw base::Error(file + ": tensor " + w.name + " is " + shape_text(it->second->shape) + ", the spec needs " +
                         shape_text(w.shape));
+    if (!it->second->unusable.empty()) throw base::Error(it->second->unusable);
   }
   if (!ignore_extra)
     for (const NamedTensor& t : tensors) {

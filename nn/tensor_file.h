@@ -11,10 +11,12 @@
 //    of at most kMaxTensorFileBytes; the header length is at most kMaxSafetensorsHeader and within the
 //    file; the header is JSON read by base/json.h (size, depth, finite numbers, each name once); each
 //    tensor has a dtype of the format (F32, F16 and BF16 are converted exactly to float32; any other
-//    is refused, except for `*.num_batches_tracked`, which is checked and dropped), a shape of at most 8
-//    dimensions and 2^31 elements, and data_offsets that tile the data area exactly (sorted, no gap,
-//    no overlap, ending at the file's end, as the format's specification requires); every value is
-//    finite.  A violation is one base::Error naming the file, the tensor and what was expected.
+//    makes the tensor unusable, except for `*.num_batches_tracked`, which is checked and dropped), a
+//    shape of at most 8 dimensions and 2^31 elements, and data_offsets that tile the data area exactly
+//    (sorted, no gap, no overlap, ending at the file's end, as the format's specification requires); a
+//    non-finite value makes its tensor unusable.  A violation is one base::Error naming the file, the
+//    tensor and what was expected; an unusable tensor is an error only when the net needs it (or
+//    extras are not ignored: load_named_tensors).
 //  - read_npz reads the stored (uncompressed) .npz that base::write_npz writes and numpy.savez writes
 //    (to a file or, with data descriptors, to a stream): from its zip end record and central directory,
 //    so a file cut short or followed by other bytes is refused; little-endian float32 arrays in C
@@ -42,7 +44,11 @@ constexpr size_t kMaxTensorFileBytes = 8 + kMaxSafetensorsHeader + 2 * 4 * size_
 struct NamedTensor {
   std::string name;
   std::vector<int64_t> shape;
-  std::vector<float> values;  // product(shape) values, row-major
+  std::vector<float> values;  // product(shape) values, row-major; none when unusable
+  // Why the values cannot be used ("" when they can): a dtype that holds no weights, a non-finite
+  // element.  The one error line load_named_tensors gives if the net needs the tensor; a tensor the net
+  // does not use is skipped with --ignore-extra whatever it holds.
+  std::string unusable;
 };
 
 struct TensorFile {
