@@ -10,6 +10,7 @@
 #include <zlib.h>
 
 #include "base/error.h"
+#include "base/format.h"
 #include "base/fileio.h"
 #include "base/json.h"
 
@@ -376,6 +377,13 @@ void load_named_tensors(Network& net, const std::vector<NamedTensor>& tensors, b
       throw base::Error(file + ": tensor " + w.name + " is " + shape_text(it->second->shape) + ", the spec needs " +
                         shape_text(w.shape));
     if (!it->second->unusable.empty()) throw base::Error(it->second->unusable);
+    // batch norm divides by √(running_var + ε): a negative variance gives NaN outputs
+    const std::string var = ".running_var";
+    if (w.name.size() > var.size() && w.name.compare(w.name.size() - var.size(), var.size(), var) == 0)
+      for (size_t i = 0; i < it->second->values.size(); ++i)
+        if (it->second->values[i] < 0)
+          throw base::Error(file + ": tensor " + w.name + ": element " + std::to_string(i) + " is " +
+                            base::format("%g", double(it->second->values[i])) + ", expected a variance ≥ 0");
   }
   if (!ignore_extra)
     for (const NamedTensor& t : tensors) {

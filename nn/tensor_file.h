@@ -23,7 +23,7 @@
 //    order; anything else is refused naming the member.
 //  - load_named_tensors copies, for every parameter and buffer of `net`, the tensor of its name after
 //    checking its shape (a missing tensor or another shape: an error naming the tensor and both
-//    shapes).  `num_batches_tracked` tensors are ignored; any other tensor the net does not use is an
+//    shapes) and that a batch norm's running_var is ≥ 0.  `num_batches_tracked` tensors are ignored; any other tensor the net does not use is an
 //    error unless ignore_extra.
 #pragma once
 #include <cstddef>

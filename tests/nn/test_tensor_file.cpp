@@ -133,6 +133,11 @@ TEST_F(TensorFileIO, MissingWrongShapeAndExtraTensorsAreOneErrorNamingThem) {
   unusable[0].values.clear();
   unusable[0].unusable = "m.safetensors (header): /conv1.weight: tensor conv1.weight: element 5 is nan, expected finite weights";
   EXPECT_EQ(error_of([&] { nn::load_named_tensors(target, unusable, true, "m.safetensors"); }), unusable[0].unusable);
+  auto negative = tensors;
+  for (nn::NamedTensor& t : negative)
+    if (t.name == "bn1.running_var") t.values[2] = -0.5f;
+  EXPECT_EQ(error_of([&] { nn::load_named_tensors(target, negative, false, "m.npz"); }),
+            "m.npz: tensor bn1.running_var: element 2 is -0.5, expected a variance ≥ 0");
   auto twice = tensors;
   twice.push_back(tensors[1]);
   expect_error_naming([&] { nn::load_named_tensors(target, twice, false, "m.npz"); }, "tensor bn1.weight appears twice");
