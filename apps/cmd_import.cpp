@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 
 #include "apps/commands.h"
 #include "base/error.h"
@@ -60,9 +61,20 @@ int cmd_import(int argc, char** argv) {
   nn::TensorFile file;
   base::Json description;  // the nnfmri description the file carries, if any
   std::string described_by;
-  if (ends_with(path, ".npz")) {
+  // What the file is, by its first bytes (a name need not end in .npz or .safetensors).
+  std::string magic(8, '\0');
+  {
+    std::ifstream in(path, std::ios::binary);
+    in.read(magic.data(), 8);
+    magic.resize(size_t(in.gcount()));
+  }
+  if (magic == "NNFMRIck")
+    throw base::Error(path + ": an nnfmri checkpoint already, expected a safetensors or .npz file to import (use the checkpoint as it is)");
+  if (flags.text("--out") == path) throw base::Error("flag --out " + path + ": the file being imported, expected another path");
+  if (magic.rfind("PK\x03\x04", 0) == 0 || (magic.empty() && ends_with(path, ".npz"))) {
     file = nn::read_npz(path);
-    described_by = path.substr(0, path.size() - 4) + ".model.json";
+    // export --npz NAME writes NAME's description beside it: NAME.model.json without .npz
+    described_by = (ends_with(path, ".npz") ? path.substr(0, path.size() - 4) : path) + ".model.json";
     if (base::file_exists(described_by)) description = base::read_json(described_by);
   } else {
     file = nn::read_safetensors(path);

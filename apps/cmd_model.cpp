@@ -167,6 +167,8 @@ int cmd_export(int argc, char** argv) {
   if (flags.help()) return std::fputs(flags.usage().c_str(), stdout), 0;
   if (!flags.has("--npz") && !flags.has("--safetensors"))
     throw base::Error("export: expected --npz OUT.npz or --safetensors OUT.safetensors (or both)");
+  if (flags.has("--npz") && flags.has("--safetensors") && flags.text("--npz") == flags.text("--safetensors"))
+    throw base::Error("flag --safetensors " + flags.text("--safetensors") + ": the same path as --npz, expected two files");
   nn::Checkpoint ck = nn::load_checkpoint(flags.operands()[0]);
   // Names and shapes as PyTorch has them (nn/tensor_file.h), and the architecture beside them, so
   // that `import` (or bench/rebuild_from_npz.py) rebuilds the very same net.

@@ -116,6 +116,26 @@ TEST_F(ImportCommand, ANormalisationTheLoaderWouldRefuseIsNeverWritten) {
   EXPECT_FALSE(base::file_exists(path("c.ckpt")));
 }
 
+// The file's kind comes from its first bytes, not its name: an .npz exported under a name without
+// ".npz" imports (with NAME.model.json beside it), a checkpoint is said to be one, and neither export
+// nor import writes over its own input.
+TEST_F(ImportCommand, TheKindOfFileIsReadFromItsBytes) {
+  nn::Network net("conv3x3:2 relu linear:3", 3, 4, 4);
+  net.init(2);
+  nn::save_checkpoint(path("a.ckpt"), net, 1, {"a", "b", "c"});
+  ASSERT_EQ(run(app::cmd_export, {path("a.ckpt"), "--npz", path("weights")}), 0);
+  ASSERT_TRUE(base::file_exists(path("weights.model.json")));
+  ASSERT_EQ(run(app::cmd_import, {path("weights"), "--out", path("b.ckpt")}), 0);
+  EXPECT_EQ(nn::load_checkpoint(path("b.ckpt")).class_names, std::vector<std::string>({"a", "b", "c"}));
+  expect_error_naming([&] { run(app::cmd_import, {path("a.ckpt"), "--out", path("c.ckpt")}); },
+                      path("a.ckpt") + ": an nnfmri checkpoint already");
+  expect_error_naming([&] { run(app::cmd_import, {path("weights"), "--out", path("weights")}); },
+                      "flag --out " + path("weights") + ": the file being imported");
+  expect_error_naming([&] { run(app::cmd_export, {path("a.ckpt"), "--npz", path("s.npz"), "--safetensors", path("s.npz")}); },
+                      "the same path as --npz");
+  EXPECT_FALSE(base::file_exists(path("s.npz")));
+}
+
 }  // namespace
 
 namespace {
