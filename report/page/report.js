@@ -603,10 +603,23 @@
       ch.layers.forEach((l, s) => { const P = centre(l, ch.regions[s]); ctx.beginPath(); ctx.arc(P[0], P[1], 3, 0, 7); ctx.fill(); });
     }
     ctx.textAlign = "left";
-    chains.forEach((ch, c) => { ctx.fillStyle = palette[c]; ctx.fillText("chain " + (c + 1) + ": score " + fmt(ch.score), 10 + c * 150, h - 22); });
+    // the chains' labels left to right, wrapped into rows (upwards) when the canvas is narrow
+    const labels = chains.map((ch, c) => "chain " + (c + 1) + ": score " + fmt(ch.score));
+    const rows = [[]];
+    let used = 10;
+    labels.forEach((text, c) => {
+      const width = ctx.measureText(text).width + 24;
+      if (rows[rows.length - 1].length && used + width > w - 10) { rows.push([]); used = 10; }
+      rows[rows.length - 1].push([c, used]);
+      used += width;
+    });
+    rows.forEach((row, k) => row.forEach(([c, x]) => {
+      ctx.fillStyle = palette[c]; ctx.fillText(labels[c], x, h - 22 - (rows.length - 1 - k) * 14);
+    }));
     if (chains.length) {
       ctx.fillStyle = "#555";
-      ctx.fillText("chain score = Σ over steps of log(share of the pair's flow that the step carries): ≤ 0, nearer 0 = a stronger chain", 10, h - 6);
+      const long = "chain score = Σ over steps of log(share of the pair's flow that the step carries): ≤ 0, nearer 0 = a stronger chain";
+      ctx.fillText(ctx.measureText(long).width > w - 20 ? "chain score ≤ 0; nearer 0 = a stronger chain" : long, 10, h - 6);
     }
     if (state.sel) {
       const { l, r } = state.sel, ly = ep.layers[l];
@@ -637,12 +650,41 @@
     const { ctx, w, h } = sizeCanvas(canvas);
     const epochs = M.epoch.concat(D.epochs.map((e) => e.epoch));
     const x0 = epochs.length ? Math.min(...epochs) : 1, x1 = epochs.length ? Math.max(...epochs) : 1;
-    const left = 60, right = 20, panelH = (h - 60) / 3 - 40;
+    const left = 60, right = 20, gap = 40, rowH = 14;
     const px = (e) => (x1 > x0 ? left + (w - left - right) * (e - x0) / (x1 - x0) : (left + w - right) / 2);
     const colours = ["#0072b2", "#d55e00"];
     const layerColours = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
-    function panel(index, title, series, range) {
-      const top = 30 + index * (panelH + 40 + 20 / 3);
+    const pts = (key) => M.epoch.map((e, i) => [e, M[key][i]]);
+    const stab = D.layers.map((layer, l) => ({ label: layer.name, colour: layerColours[l % layerColours.length], width: 1.5,
+      points: D.stability.filter((s) => s.layers[l] !== null).map((s) => [s.to, s.layers[l]]) })).filter((s) => s.points.length);
+    const mean = D.stability.filter((s) => s.mean !== null).map((s) => [s.to, s.mean]);
+    if (mean.length) stab.push({ label: "mean", colour: "#000", width: 2.5, points: mean });
+    const panels = [
+      { title: "loss (cross-entropy)", series: [{ label: "train", points: pts("train_loss"), colour: colours[0], width: 2 },
+                                                { label: "test", points: pts("test_loss"), colour: colours[1], width: 2 }] },
+      { title: "accuracy", series: [{ label: "train", points: pts("train_acc"), colour: colours[0], width: 2 },
+                                    { label: "test", points: pts("test_acc"), colour: colours[1], width: 2 }] },
+      { title: "ζ stability: Spearman ρ of each layer's region ζ with the previous analysed epoch", series: stab, range: [-1, 1] }];
+    // A panel's legend sits on its title's line, right-aligned, when both fit; else in rows of their own
+    // under the title, wrapped to the width (a phone's), and the panels shrink to make room.
+    const entryWidth = (ser) => { ctx.font = "11px system-ui, sans-serif"; return ctx.measureText(ser.label).width + 34; };
+    for (const pn of panels) {
+      ctx.font = "13px system-ui, sans-serif";
+      const titleEnd = left + ctx.measureText(pn.title).width + 12;
+      const total = pn.series.reduce((sum, ser) => sum + entryWidth(ser), 0);
+      pn.rows = [];
+      if (titleEnd > w - right - total) {
+        let row = [], used = 0;
+        for (const ser of pn.series) {
+          if (row.length && used + entryWidth(ser) > w - right - 10) { pn.rows.push(row); row = []; used = 0; }
+          row.push(ser); used += entryWidth(ser);
+        }
+        if (row.length) pn.rows.push(row);
+      }
+    }
+    const extra = panels.reduce((sum, pn) => sum + pn.rows.length * rowH, 0);
+    const panelH = (h - 74 - extra) / 3 - gap - 20 / 3;
+    function panel(index, top, { title, series, range, rows }) {
       const pts = series.flatMap((s) => s.points.map((p) => p[1]));
       let lo = range ? range[0] : Math.min(...pts), hi = range ? range[1] : Math.max(...pts);
       if (!pts.length && !range) { lo = 0; hi = 1; }
@@ -650,7 +692,9 @@
       if (!range) { const pad = 0.05 * (hi - lo); lo -= pad; hi += pad; }
       const py = (v) => top + panelH - panelH * (v - lo) / (hi - lo);
       ctx.font = "13px system-ui, sans-serif"; ctx.textAlign = "left"; ctx.fillStyle = "#222";
-      ctx.fillText(title, left, top - 8);
+      // a title wider than the panel keeps its words before the colon (the rest is in its tooltip's README)
+      const shown = ctx.measureText(title).width > w - left - right ? title.split(":")[0] : title;
+      ctx.fillText(shown, left, top - 8 - rows.length * rowH);
       ctx.font = "11px system-ui, sans-serif";
       ctx.textAlign = "right";
       for (const v of ticks(lo, hi)) {
@@ -665,34 +709,42 @@
       if (cur !== null) {
         ctx.save(); ctx.strokeStyle = "rgba(0,0,0,0.35)"; ctx.lineWidth = 1.5; ctx.setLineDash([4, 3]);
         ctx.beginPath(); ctx.moveTo(px(cur), top); ctx.lineTo(px(cur), top + panelH); ctx.stroke(); ctx.restore();
-        if (index === 0) { ctx.fillStyle = "#666"; ctx.fillText("epoch " + cur + " (slider)", px(cur), top + 12); }
+        if (index === 0) {  // beside the line, on the side with room
+          const onRight = px(cur) > (left + w) / 2;
+          ctx.save(); ctx.fillStyle = "#666"; ctx.textAlign = onRight ? "right" : "left";
+          ctx.fillText("epoch " + cur + " (slider)", px(cur) + (onRight ? -5 : 5), top + 12); ctx.restore();
+        }
       }
       if (!pts.length) { ctx.fillStyle = "#888"; ctx.fillText("no data", (left + w - right) / 2, top + panelH / 2); }
-      let lx = w - right;  // the legend sits on the title's line, right-aligned
-      ctx.textAlign = "right";
-      for (let s = series.length - 1; s >= 0; --s) {
-        const ser = series[s];
+      for (const ser of series) {
         ctx.strokeStyle = ser.colour; ctx.fillStyle = ser.colour; ctx.lineWidth = ser.width;
         ctx.beginPath();
         ser.points.forEach((p, i) => { if (i) ctx.lineTo(px(p[0]), py(p[1])); else ctx.moveTo(px(p[0]), py(p[1])); });
         ctx.stroke();
         for (const p of ser.points) { ctx.beginPath(); ctx.arc(px(p[0]), py(p[1]), ser.width + 0.5, 0, 7); ctx.fill(); }
-        ctx.fillStyle = "#222"; ctx.fillText(ser.label, lx, top - 8);
-        lx -= ctx.measureText(ser.label).width + 6;
-        ctx.strokeStyle = ser.colour; ctx.beginPath(); ctx.moveTo(lx - 16, top - 12); ctx.lineTo(lx, top - 12); ctx.stroke();
-        lx -= 28;
+      }
+      // legend entries: a line in the series' colour, then its label
+      const entry = (ser, x, y) => {
+        ctx.strokeStyle = ser.colour; ctx.lineWidth = ser.width; ctx.beginPath(); ctx.moveTo(x, y - 4); ctx.lineTo(x + 16, y - 4); ctx.stroke();
+        ctx.fillStyle = "#222"; ctx.textAlign = "left"; ctx.fillText(ser.label, x + 22, y);
+      };
+      ctx.font = "11px system-ui, sans-serif";
+      if (!rows.length) {
+        let x = w - right - series.reduce((sum, ser) => sum + entryWidth(ser), 0) + 12;
+        for (const ser of series) { entry(ser, x, top - 8); x += entryWidth(ser); }
+      } else {
+        rows.forEach((row, r) => {
+          let x = left;
+          for (const ser of row) { entry(ser, x, top - 8 - (rows.length - 1 - r) * rowH); x += entryWidth(ser); }
+        });
       }
     }
-    const pts = (key) => M.epoch.map((e, i) => [e, M[key][i]]);
-    panel(0, "loss (cross-entropy)", [{ label: "train", points: pts("train_loss"), colour: colours[0], width: 2 },
-                                       { label: "test", points: pts("test_loss"), colour: colours[1], width: 2 }]);
-    panel(1, "accuracy", [{ label: "train", points: pts("train_acc"), colour: colours[0], width: 2 },
-                          { label: "test", points: pts("test_acc"), colour: colours[1], width: 2 }]);
-    const stab = D.layers.map((layer, l) => ({ label: layer.name, colour: layerColours[l % layerColours.length], width: 1.5,
-      points: D.stability.filter((s) => s.layers[l] !== null).map((s) => [s.to, s.layers[l]]) })).filter((s) => s.points.length);
-    const mean = D.stability.filter((s) => s.mean !== null).map((s) => [s.to, s.mean]);
-    if (mean.length) stab.push({ label: "mean", colour: "#000", width: 2.5, points: mean });
-    panel(2, "ζ stability: Spearman ρ of each layer's region ζ with the previous analysed epoch", stab, [-1, 1]);
+    let top = 44;
+    panels.forEach((pn, index) => {
+      top += pn.rows.length * rowH;
+      panel(index, top, pn);
+      top += panelH + gap + 20 / 3;
+    });
     ctx.font = "11px system-ui, sans-serif"; ctx.textAlign = "center"; ctx.fillStyle = "#666";
     ctx.fillText("epoch", (left + w - right) / 2, h - 6);
   }
