@@ -5,6 +5,7 @@
 // nnfmri description the file carries (`export` writes it into the safetensors "__metadata__" under
 // "nnfmri", and beside an .npz as .model.json), else from the defaults: input 3x32x32, normalisation
 // 0:1 (pixels / 255, torchvision's ToTensor without Normalize), classes "0" … "K−1".
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
@@ -98,6 +99,7 @@ int cmd_import(int argc, char** argv) {
     const std::vector<int> sizes = parse_sizes(flags.text("--input"), "--input", 3, "CxHxW");
     input = {sizes[0], sizes[1], sizes[2]};
   } else if (described) {
+    if (about["input"].array_size() != 3) about["input"].fail("[C, H, W]");
     for (size_t i = 0; i < 3; ++i) input[i] = int(about["input"][i].integer(1, base::kMaxInputSide));
   }
   nn::Network net(spec, input[0], input[1], input[2]);
@@ -133,15 +135,25 @@ int cmd_import(int argc, char** argv) {
                       std::to_string(net.num_outputs()) + " outputs");
   for (const std::string& c : classes)
     if (c.empty()) throw base::Error(classes_from + ": an empty class name, expected NAME,NAME,...");
+  // class names go to terminals, figures and pages: no control characters, and each names one class
+  for (size_t k = 0; k < classes.size(); ++k) {
+    if (std::any_of(classes[k].begin(), classes[k].end(), [](char ch) { return (unsigned char)ch < 0x20 || ch == 0x7f; }))
+      throw base::Error(classes_from + ": class " + std::to_string(k) + " holds a control character, expected printable names");
+    if (std::find(classes.begin(), classes.begin() + long(k), classes[k]) != classes.begin() + long(k))
+      throw base::Error(classes_from + ": class name '" + classes[k] + "' appears twice, expected one name per class");
+  }
   // a value within the bounds as a double can still round below them as a float (std 1e-12)
   if (const std::string problem = nn::normalization_problem(net.input_mean, net.input_std); !problem.empty())
     throw base::Error((flags.has("--norm") ? std::string("flag --norm") : described_by + ": /normalization") + ": " + problem);
   const int epoch = described && about.has("epoch") ? int(about["epoch"].integer(0, 1 << 30)) : 0;
 
   nn::load_named_tensors(net, file.tensors, flags.has("--ignore-extra"), path);
-  const nlohmann::json meta = {{"model", model},
+  nlohmann::json meta = {{"model", model},
                                {"spec", spec},
                                {"imported_from", {{"path", path}, {"sha256", datasets::sha256_file(path)}}}};
+  // an .npz's architecture, normalisation and classes came from its .model.json: recorded too
+  if (described && base::file_exists(described_by))
+    meta["imported_from"]["description"] = {{"path", described_by}, {"sha256", datasets::sha256_file(described_by)}};
   const std::string out = flags.text("--out");
   nn::save_checkpoint(out, net, epoch, classes, meta);
   std::printf("imported %zu tensors (%zu parameters) from %s into %s\n", nn::torch_tensors(net).size(),

@@ -4,6 +4,7 @@
 // and a wrong one is one error naming the flag.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -25,6 +26,8 @@ int run(int (*command)(int, char**), std::vector<std::string> args) {
 }
 
 class ImportCommand : public TempDirTest {};
+
+void fs_remove(const std::string& file) { std::remove(file.c_str()); }
 
 TEST_F(ImportCommand, ExportThenImportGivesTheSameCheckpointBitForBit) {
   const std::string spec = "conv3x3:4 bn relu maxpool2 linear:6 relu linear:3";
@@ -105,6 +108,24 @@ TEST_F(ImportCommand, ANormalisationTheLoaderWouldRefuseIsNeverWritten) {
   expect_error_naming([&] { run(app::cmd_import, {path("a.npz"), "--out", path("b.ckpt")}); },
                       "a.model.json: /normalization/mean/0: expected a mean from -1e6 to 1e6");
   model["normalization"]["mean"][0] = 0;
+  model["input"] = {3, 4, 4, 1};
+  base::write_file_atomic(path("a.model.json"), model.dump());
+  expect_error_naming([&] { run(app::cmd_import, {path("a.npz"), "--out", path("b.ckpt")}); }, "a.model.json: /input: expected [C, H, W]");
+  model["input"] = {3, 4, 4};
+  model["class_names"] = {"a", "a", "c"};
+  base::write_file_atomic(path("a.model.json"), model.dump());
+  expect_error_naming([&] { run(app::cmd_import, {path("a.npz"), "--out", path("b.ckpt")}); },
+                      "a.model.json: /class_names: class name 'a' appears twice");
+  model["class_names"] = {"a", "b\x1b[31m", "c"};
+  base::write_file_atomic(path("a.model.json"), model.dump());
+  expect_error_naming([&] { run(app::cmd_import, {path("a.npz"), "--out", path("b.ckpt")}); },
+                      "a.model.json: /class_names: class 1 holds a control character");
+  model["class_names"] = {"a", "b", "c"};
+  base::write_file_atomic(path("a.model.json"), model.dump());
+  ASSERT_EQ(run(app::cmd_import, {path("a.npz"), "--out", path("b.ckpt")}), 0);  // the description's hash is recorded
+  EXPECT_EQ(nn::load_checkpoint(path("b.ckpt")).meta["imported_from"]["description"]["path"], path("a.model.json"));
+  EXPECT_EQ(nn::load_checkpoint(path("b.ckpt")).meta["imported_from"]["description"]["sha256"].get<std::string>().size(), 64u);
+  fs_remove(path("b.ckpt"));
   model["class_names"] = {"a", "b"};  // the description's fault, not a flag's
   base::write_file_atomic(path("a.model.json"), model.dump());
   expect_error_naming([&] { run(app::cmd_import, {path("a.npz"), "--out", path("b.ckpt")}); },
