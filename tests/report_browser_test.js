@@ -117,6 +117,13 @@ async function interact(cdp, evaluate) {
                detailTips: [...document.querySelectorAll("#details-body td[title]")].length }; })()`);
     check(help.open && ["Region", "ζ (zeta) and its interval", "Density and information", "Dead", "Critical", "Pathway and chain"].every((t) => help.terms.includes(t)),
           "the how-to-read panel explains region, ζ, density, dead, critical and pathways", help.terms.join("; "));
+    // the glossary's λ and value function are the run's (config.json: --lambda 0.25, --zeta-value margin)
+    const fitted = await evaluate(`(() => ({ lambda: document.getElementById("def-lambda").textContent,
+      value: document.getElementById("def-value").textContent,
+      tolerance: [...document.querySelectorAll("#settings tr")].map((r) => r.textContent).find((t) => t.startsWith("analysis.zeta.tolerance")) }))()`);
+    check(fitted.lambda === "0.25" && fitted.value === "margin of the true class's logit over the largest other" &&
+          fitted.tolerance === "analysis.zeta.tolerance-1 (automatic: 0.05·max|φ|)",
+          "the glossary says the run's λ and ζ value function, the settings what -1 stands for", JSON.stringify(fitted));
     check(help.legends > 0 && help.legendTips === help.legends && help.heads > 0 && help.headTips === help.heads && help.detailTips >= 8,
           "every legend, summary heading and region metric has a tooltip", JSON.stringify(help));
 

@@ -55,7 +55,9 @@ function makeRun(dir, epochs = 10, seed = 12345, errors = false) {
     data: { spec: "cifar10:synthetic", name: "cifar10", files: [{ path: "/data/<b>data_batch_1.bin", sha256: "0".repeat(64) }],
             train_images: 50000, test_images: 10000, classes: CLASSES },
     epochs: EPOCHS, batch: 64, seed: 1, threads: 2, optimizer: { kind: "sgd", lr: 0.02, momentum: 0.9 },
-    schedule: { kind: "cosine" }, analyze_every: 1 }, null, 2));
+    schedule: { kind: "cosine" }, analyze_every: 1,
+    analysis: { grid: [8, 8, 4], lambda: 0.25, epsilon: 1e-6, zeta: { method: "shapley", value: "margin", samples: 256, tolerance: -1 } } },
+    null, 2));
   let metrics = "";
   for (let e = 1; e <= EPOCHS; ++e)
     metrics += JSON.stringify({ epoch: e, train_loss: 2.2 * Math.exp(-e / 5) + 0.3, train_acc: 0.85 - 0.6 * Math.exp(-e / 4),

@@ -1129,12 +1129,31 @@
   // the epoch slider stays on the same epoch number unless it stood on the newest epoch (then it
   // follows the new newest one), the selected region, layer of "ζ on the image", colour, view and
   // rotation stay as long as the run still has them.
+  // The glossary's and the tooltips' λ, ε and value function as this run's config.json has them (a run
+  // of other --lambda, --epsilon or --zeta-value settings); an analyze directory keeps the defaults.
+  const VALUE_WORDS = { logprob: "log-likelihood of the true class", accuracy: "accuracy (1 when the true class wins, else 0)",
+                        margin: "margin of the true class's logit over the largest other" };
+  function fitGlossary() {
+    const a = D.config && D.config.analysis;
+    if (!a) return;
+    const lambda = typeof a.lambda === "number" ? a.lambda : 0.1, epsilon = typeof a.epsilon === "number" ? a.epsilon : 1e-6;
+    $("def-lambda").textContent = String(lambda);
+    TIPS.density = "density = mean |a| + " + lambda + "·ln(variance + " + epsilon + ") of the region's activations, averaged over images (README \"Region grid\").";
+    const value = a.zeta && typeof a.zeta.value === "string" ? a.zeta.value : "logprob";
+    const confusion = value.split(":");
+    const words = VALUE_WORDS[value] || (confusion[0] === "confusion" && confusion.length === 3
+      ? "logit of " + confusion[2] + " minus that of " + confusion[1] + " (on images of class " + confusion[1] + ")" : value);
+    $("def-value").textContent = words;
+    TIPS.shapley = "Shapley value φ: the mean drop of the " + words + " when this region is lesioned, over all orders of lesioning the layer's regions (README \"ζ-scores\").";
+  }
+
   function adopt(data) {
     const sameRun = D && D.meta.run === data.meta.run;
     const atEnd = !D || state.e >= E - 1, shownEpoch = D && E ? D.epochs[state.e].epoch : null;
     D = data;
     L = D.layers.length; E = D.epochs.length;
     CLASSES = D.meta.classes || [];
+    fitGlossary();
     EEG = D.eeg || null;
     IMAGES = makeImages();
     SEQ = D.colormaps.sequential.map(hexRgb); DIV = D.colormaps.diverging.map(hexRgb);
