@@ -103,6 +103,14 @@ int cmd_import(int argc, char** argv) {
     for (size_t i = 0; i < 3; ++i) input[i] = int(about["input"][i].integer(1, base::kMaxInputSide));
   }
   nn::Network net(spec, input[0], input[1], input[2]);
+  // A description's layer list (what bench/rebuild_from_npz.py builds PyTorch's net from) must be the
+  // one its spec builds, unless flags replaced the architecture.
+  if (described && !flags.has("--model") && !flags.has("--input")) {
+    const nlohmann::json built = nn::describe_network(net);
+    for (const char* key : {"layers", "blocks"})
+      if (about.has(key) && nlohmann::json::parse(base::json_text(about[key].json(), -1)) != built[key])
+        about[key].reject("does not describe the net of its spec '" + spec + "' (expected what export writes for it)");
+  }
   if (flags.has("--norm")) {
     parse_norm(flags.text("--norm"), net.channels(), net.input_mean, net.input_std);
   } else if (described) {

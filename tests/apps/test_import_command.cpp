@@ -112,6 +112,12 @@ TEST_F(ImportCommand, ANormalisationTheLoaderWouldRefuseIsNeverWritten) {
   base::write_file_atomic(path("a.model.json"), model.dump());
   expect_error_naming([&] { run(app::cmd_import, {path("a.npz"), "--out", path("b.ckpt")}); }, "a.model.json: /input: expected [C, H, W]");
   model["input"] = {3, 4, 4};
+  nlohmann::json layers = model["layers"];
+  model["layers"][0]["out_channels"] = 5;
+  base::write_file_atomic(path("a.model.json"), model.dump());
+  expect_error_naming([&] { run(app::cmd_import, {path("a.npz"), "--out", path("b.ckpt")}); },
+                      "a.model.json: /layers: does not describe the net of its spec 'conv3x3:2 relu linear:3'");
+  model["layers"] = layers;
   model["class_names"] = {"a", "a", "c"};
   base::write_file_atomic(path("a.model.json"), model.dump());
   expect_error_naming([&] { run(app::cmd_import, {path("a.npz"), "--out", path("b.ckpt")}); },
