@@ -1,7 +1,9 @@
 #include "report/report.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <numeric>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -20,6 +22,9 @@
 #include "run/layout.h"
 
 namespace report {
+
+namespace fs = std::filesystem;
+
 namespace {
 
 using run::Json;
@@ -386,6 +391,23 @@ std::string build_report(const std::string& run_dir_argument, const ReportOption
   // way leaves new figures without a summary or page, never an old page over new files.
   run::remove_file(layout.summary());
   if (!opts.figures_only) run::remove_file(layout.report_page());
+  // Figures an earlier report drew that this one does not (the other --format, an epoch no longer read,
+  // a figure now skipped) go too: figures/ then holds exactly what summary.json lists.
+  {
+    std::set<std::string> now;
+    for (const Figure& f : rendered.files) now.insert(f.path);
+    const fs::path root = fs::path(run_dir) / run::Layout::figures();
+    std::error_code ec;
+    std::vector<std::string> stale;
+    if (fs::is_directory(root, ec))
+      for (fs::recursive_directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string ext = it->path().extension().string();
+        if (!it->is_regular_file(ec) || (ext != ".png" && ext != ".svg")) continue;
+        const std::string relative = fs::relative(it->path(), run_dir, ec).generic_string();
+        if (!now.count(relative)) stale.push_back(it->path().string());
+      }
+    for (const std::string& path : stale) run::remove_file(path);
+  }
   write_figures(run_dir, rendered);
   // An analyze directory's one epoch lives in the run directory itself: its summary is the run's.
   if (!run.single_analysis)

@@ -166,6 +166,27 @@ TEST(Report, ThePhiIntervalShownIsTheKindBehindSignificance) {
   EXPECT_EQ(z["shapley_lo"][0], -1.0);
 }
 
+// figures/ holds exactly what the last report drew: a report in SVG after one in PNG leaves no PNG
+// (summary.json lists the SVGs only); files of other kinds there are the user's and stay.
+TEST(Report, FiguresOfAnEarlierReportThatThisOneDoesNotDrawAreRemoved) {
+  TempDir tmp("figures_kept");
+  write_run(tmp.path);
+  report::build_report(tmp.str(), {});
+  const auto count = [&](const std::string& ext) {
+    size_t n = 0;
+    for (const auto& e : fs::recursive_directory_iterator(tmp.path / "figures")) n += e.path().extension() == ext;
+    return n;
+  };
+  ASSERT_GT(count(".png"), 0u);
+  write(tmp.path / "figures/notes.txt", "mine");
+  report::ReportOptions svg;
+  svg.format = "svg";
+  report::build_report(tmp.str(), svg);
+  EXPECT_EQ(count(".png"), 0u);
+  EXPECT_EQ(count(".svg"), read_json(tmp.path / "summary.json")["figures"].size());
+  EXPECT_TRUE(fs::exists(tmp.path / "figures/notes.txt"));
+}
+
 TEST(Report, SummaryJsonHasTheCitableFields) {
   TempDir tmp("summary");
   write_run(tmp.path);
