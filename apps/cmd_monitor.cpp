@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <filesystem>
 #include <numeric>
 #include <optional>
 
@@ -211,6 +212,9 @@ int cmd_profile(int argc, char** argv) {
   set_threads(flags);
   const imaging::MonitorSettings settings = monitor_settings(flags);
   const std::string checkpoint = flags.operands()[0];
+  std::error_code ec;
+  if (std::filesystem::is_directory(flags.text("--out"), ec))  // before the fit, not after it
+    throw base::Error("flag --out " + flags.text("--out") + ": a directory, expected the profile's file path");
   nn::Checkpoint ck = nn::load_checkpoint(checkpoint);
   ck.net->set_inference_only(true);  // no backward follows (nn/network.h)
   datasets::DataSplit data = load_data(flags, true);
@@ -376,6 +380,18 @@ int cmd_corrupt(int argc, char** argv) {
   const datasets::CorruptionKind kind = datasets::corruption_kind(flags.text("--kind"), "--kind");
   const int severity = int(flags.integer("--severity"));
   const uint64_t seed = uint64_t(flags.integer("--seed"));
+  const std::string out = flags.text("--out");
+  // --out must end up holding only what corrupt writes: a CIFAR-10 reader reads every
+  // data_batch_N.bin of a folder, so another batch there would be read with the new ones; and the
+  // source folder is never rewritten in place.
+  const std::string data_spec = flags.text("--data");
+  std::error_code same_ec;
+  if (data_spec.rfind("cifar10:", 0) == 0 && std::filesystem::equivalent(out, data_spec.substr(8), same_ec))
+    throw base::Error("--out " + out + ": the folder --data reads, expected another folder (corrupt does not rewrite its source)");
+  for (const std::string& name : run::directory_entries(out))
+    if (name.rfind("data_batch_", 0) == 0 && name != "data_batch_1.bin")
+      throw base::Error("--out " + out + ": holds " + name + ", which corrupt does not write (a CIFAR-10 reader would read it "
+                        "with the new batches); expected an empty folder or one corrupt wrote");
   datasets::DataSplit data = load_data(flags, true);
   for (const datasets::Dataset* d : {&data.train, &data.test}) {
     const std::string problem = datasets::cifar10_problem(*d);
@@ -385,7 +401,6 @@ int cmd_corrupt(int argc, char** argv) {
   // Split 0 is the training half, 1 the test half: their images draw from different streams.
   const std::vector<datasets::Occlusion> train_squares = datasets::corrupt_dataset(data.train, kind, severity, seed, 0);
   const std::vector<datasets::Occlusion> test_squares = datasets::corrupt_dataset(data.test, kind, severity, seed, 1);
-  const std::string out = flags.text("--out");
   // corruption.json says what the batches hold: removed before they are rewritten, written after them,
   // so a failure in between never leaves new batches under an old record.
   run::remove_file(out + "/corruption.json");

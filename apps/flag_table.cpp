@@ -205,7 +205,7 @@ std::vector<FlagDef> make_table() {
       nonempty(required(text_flag("--out", "DIR", "where the corrupted CIFAR-10 files and corruption.json go", kCorrupt),
                         kCorrupt)),
       nonempty(required(text_flag("--out", "FILE", "the profile to write", kProfile), kProfile)),
-      integer_flag("--quantiles", "Q", "sketch points per region (quantiles at j/(Q-1))", kProfile, monitor.quantiles, 2, 1001),
+      integer_flag("--quantiles", "Q", "sketch points per region (quantiles at j/(Q-1))", kProfile, monitor.quantiles, 5, 1001),
       integer_flag("--knn-k", "K", "k of the KNN score", kProfile, monitor.knn_k, 1, 1 << 20),
       integer_flag("--knn-images", "N", "fit images whose normalised features are kept for KNN", kProfile,
                    monitor.knn_images, 1, 1 << 20),

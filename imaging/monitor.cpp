@@ -19,6 +19,10 @@ namespace {
 
 const char kProfileMagic[8] = {'N', 'N', 'F', 'M', 'R', 'I', 'p', 'f'};
 constexpr int kMaxQuantiles = 1001;
+// Fewest sketch points a fit writes: with 2 (a region's min and max) the KS test alarmed on every clean
+// window (30 of 30, a 2-epoch reference on the CIFAR-10 subset, 2026-12-02), from 5 on on none of 30.
+// A profile file of 2 to 4 written before is still read.
+constexpr int kMinFitQuantiles = 5;
 constexpr int kMaxClasses = 65536;
 constexpr long kMaxKnnImages = 1L << 20;
 // 2: spatial_cov's tensors (README "Monitoring"); a version-1 profile has none and is refused.
@@ -410,9 +414,9 @@ Profile fit_profile(nn::Network& net, const nn::LabeledImages& data, long images
   if (spatial_bank > 0 && settings.knn_k > spatial_bank)
     throw base::Error("monitor fit: k = " + std::to_string(settings.knn_k) + " exceeds the " + std::to_string(spatial_bank) +
                       " images of spatial_knn's bank (min(--spatial-bank, fit images))");
-  if (settings.quantiles < 2 || settings.quantiles > kMaxQuantiles)
-    throw base::Error("monitor fit: " + std::to_string(settings.quantiles) + " quantiles, expected 2 to " +
-                      std::to_string(kMaxQuantiles));
+  if (settings.quantiles < kMinFitQuantiles || settings.quantiles > kMaxQuantiles)
+    throw base::Error("monitor fit: " + std::to_string(settings.quantiles) + " quantiles, expected " +
+                      std::to_string(kMinFitQuantiles) + " to " + std::to_string(kMaxQuantiles));
   const std::vector<nn::Block>& blocks = net.blocks();
   const int last = output_block(net);
   if (last < 1) throw base::Error("monitor fit: the net has one block; the monitor needs features below the logits");
@@ -495,7 +499,7 @@ Profile fit_profile(nn::Network& net, const nn::LabeledImages& data, long images
   for (int k = 0; k < classes; ++k)
     if (counts[size_t(k)] == 0)
       throw base::Error("monitor fit: class " + std::to_string(k) + " has no image among the " + std::to_string(images) +
-                        " fit images (Mahalanobis needs every class mean)");
+                        " fit images (Mahalanobis needs every class mean: raise --limit-train, or fit on more images)");
   profile.class_means = row_tensor(classes, features);
   std::vector<double> means(sums.size());
   for (size_t i = 0; i < sums.size(); ++i) {
@@ -516,8 +520,8 @@ Profile fit_profile(nn::Network& net, const nn::LabeledImages& data, long images
   for (size_t i = 0; i < precision.size(); ++i) profile.precision.data()[i] = float(precision[i]);
   const long bank = std::min(images, settings.knn_images);
   if (bank < settings.knn_k)
-    throw base::Error("monitor fit: " + std::to_string(bank) + " images for KNN, expected at least k = " +
-                      std::to_string(settings.knn_k));
+    throw base::Error("monitor fit: " + std::to_string(bank) + " images for KNN (min(--knn-images, fit images)), expected at least k = " +
+                      std::to_string(settings.knn_k) + " (--knn-k)");
   profile.knn = row_tensor(int(bank), features);
   for (long i = 0; i < bank; ++i) {
     double norm = 0;
@@ -890,7 +894,13 @@ WindowDrift Monitor::test_window() {
   w.tested = int(p.size());
   std::vector<size_t> order(p.size());
   std::iota(order.begin(), order.end(), size_t(0));
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return adjusted[a] < adjusted[b]; });
+  // Most drifting first: the adjusted p, whose step-up makes many equal, then the raw p, then the
+  // larger KS distance; the region order last (a total order: the same list whatever the sort).
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    if (adjusted[a] != adjusted[b]) return adjusted[a] < adjusted[b];
+    if (p[a] != p[b]) return p[a] < p[b];
+    return distance[a] > distance[b];
+  });
   for (size_t i = 0; i < order.size(); ++i) {
     if (adjusted[order[i]] < alpha_) ++w.drifting;
     if (i < size_t(kTopRegions))

@@ -186,6 +186,11 @@ case_ "monitor --input fashion-mnist (1x28x28 images)" 2 monitor run/model.ckpt 
 mkdir -p empty && : > empty/data_batch_1.bin && : > empty/test_batch.bin
 case_ "monitor --input cifar10:DIR with empty files" 2 monitor run/model.ckpt --profile ok.profile --input cifar10:empty --out m4
 case_ "monitor --window 1" 2 monitor run/model.ckpt --profile ok.profile --input planted --window 1 --out m5
+case_ "profile --quantiles 2 (min and max only: every clean window alarmed)" 2 profile run/model.ckpt --data planted --limit-train 200 --quantiles 2 --out q2.profile
+mkdir -p a_directory
+case_ "profile --out DIRECTORY (refused before the fit)" 2 profile run/model.ckpt --data planted --limit-train 200 --out a_directory
+case_ "profile --knn-k 50 --knn-images 20" 2 profile run/model.ckpt --data planted --limit-train 200 --knn-k 50 --knn-images 20 --out k.profile
+case_ "corrupt --out the folder --data reads" 2 corrupt --data cifar10:cifar --kind noise --out cifar
 case_ "monitor --window 1048576 (a window of 2^20 images × every region)" 2 monitor run/model.ckpt --profile ok.profile --input planted --window 1048576 --out m6
 /usr/bin/python3 -c "
 import json; z = json.load(open('run/analysis/epoch_001/zeta.json')); z['epoch'] = 7; json.dump(z, open('zeta7.json', 'w'))

@@ -12,6 +12,7 @@
 
 #include "apps/commands.h"
 #include "base/error.h"
+#include "base/fileio.h"
 #include "run/manifest.h"
 #include "tests/command_data.h"
 #include "tests/error_of.h"
@@ -90,6 +91,20 @@ TEST_F(PartialOutputs, ADirectoryWhereACommandsOwnFileGoesIsRefusedNotRemoved) {
   EXPECT_FALSE(fs::exists(path("plain")));
   EXPECT_FALSE(fs::is_symlink(path("link")));
   EXPECT_TRUE(fs::exists(path("notes.model.json/sub/mine.txt")));
+}
+
+// corrupt's output holds only its own batches: a folder with another data_batch_N.bin (which a
+// CIFAR-10 reader would read with the new ones) or the source folder itself is refused, untouched.
+TEST_F(PartialOutputs, CorruptNeverWritesBesideOtherBatchesNorOverItsSource) {
+  const std::string before = base::read_file(path("data/data_batch_1.bin"));
+  expect_error_naming([&] { run_command(app::cmd_corrupt, {"--data", "cifar10:" + path("data"), "--kind", "noise", "--out", path("data")}); },
+                      "--out " + path("data") + ": the folder --data reads");
+  EXPECT_EQ(base::read_file(path("data/data_batch_1.bin")), before);
+  fs::create_directories(path("mixed"));
+  std::ofstream(path("mixed/data_batch_2.bin")) << "old";
+  expect_error_naming([&] { run_command(app::cmd_corrupt, {"--data", "cifar10:" + path("data"), "--kind", "noise", "--out", path("mixed")}); },
+                      "--out " + path("mixed") + ": holds data_batch_2.bin, which corrupt does not write");
+  EXPECT_FALSE(fs::exists(path("mixed/data_batch_1.bin")));
 }
 
 TEST_F(PartialOutputs, CorruptNeverLeavesNewBatchesUnderAnOldRecord) {

@@ -17,6 +17,7 @@
 #include "datasets/corrupt.h"
 #include "datasets/dataset.h"
 #include "imaging/monitor.h"
+#include "imaging/zeta_stats.h"
 #include "nn/network.h"
 #include "nn/rng.h"
 #include "nn/trainer.h"
@@ -571,6 +572,34 @@ TEST_F(Monitor, WindowDistancesAreTheKsOfTheWindowsOwnPhiAcrossBatches) {
   }
   EXPECT_EQ(compared, 4 * imaging::kTopRegions);
   EXPECT_GT(all[0].top[0].distance, 0.2);  // the shift is seen: not a comparison of zeros
+  // The list is the most drifting regions of ALL tested ones, in the order (adjusted p, p, larger D):
+  // recomputed here over every region of every block (regions with σ = 0 are not tested).
+  for (size_t k = 0; k < all.size(); ++k) {
+    struct Key { double adjusted, p, d; };
+    std::vector<double> ps, ds;
+    for (size_t l = 0; l < p.layers.size(); ++l)
+      for (int r = 0; r < p.layers[l].grid.count(); ++r) {
+        if (!(p.layers[l].sd.data()[r] > imaging::kMinRegionSd)) continue;
+        const std::vector<double>& values = phi[l][size_t(r)];
+        const std::vector<double> own(values.begin() + all[k].first, values.begin() + all[k].first + window);
+        ds.push_back(imaging::ks_distance(own, p.layers[l].quantiles.data() + size_t(r) * q, q));
+        ps.push_back(imaging::ks_p_value(ds.back(), double(window), double(p.images)));
+      }
+    ASSERT_EQ(int(ps.size()), all[k].tested);
+    const std::vector<double> adjusted = imaging::benjamini_hochberg(ps);
+    std::vector<Key> keys;
+    for (size_t i = 0; i < ps.size(); ++i) keys.push_back({adjusted[i], ps[i], ds[i]});
+    const auto before = [](const Key& a, const Key& b) {
+      return a.adjusted != b.adjusted ? a.adjusted < b.adjusted : a.p != b.p ? a.p < b.p : a.d > b.d;
+    };
+    std::sort(keys.begin(), keys.end(), before);
+    for (size_t i = 0; i < all[k].top.size(); ++i) {
+      const imaging::WindowDrift::Region& g = all[k].top[i];
+      EXPECT_EQ(g.adjusted, keys[i].adjusted) << "window " << k << " entry " << i;
+      EXPECT_EQ(g.p, keys[i].p) << "window " << k << " entry " << i;
+      EXPECT_EQ(g.distance, keys[i].d) << "window " << k << " entry " << i;
+    }
+  }
 }
 
 // A zeta.json for the profile's blocks: |shapley| of region r of block l is weight(l, r).
