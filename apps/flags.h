@@ -6,7 +6,8 @@
 // An unknown flag, a flag without its value, a value of the wrong form or out of range, a missing
 // required flag or operand throws base::Error naming the flag (or operand) and what was expected.
 // Flags take the form `--name value` or `--name=value`; switches take no value; the last of a
-// repeated flag wins.
+// repeated flag wins, except a flag of comma-separated values (List, or a "…,..." metavar), which is
+// refused given twice (the second would drop the first's values).
 #pragma once
 #include <map>
 #include <string>

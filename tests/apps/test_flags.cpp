@@ -149,6 +149,11 @@ TEST(Flags, BadInputIsOneLineNamingTheFlagAndWhatWasExpected) {
       {app::kImport, {"m.safetensors"}, "flag --out CKPT is required"},
       {app::kReport, {}, "missing RUN_DIR"},
       {app::kInfo, {"a", "b"}, "unexpected argument 'b'"},
+      // a flag of comma-separated values given twice would drop the first's values: refused
+      {app::kTrain, {"--data", "planted", "--inject", "lr@5", "--inject", "lr@6"},
+       "flag --inject: given twice, expected one --inject with every value, separated by commas"},
+      {app::kTrain, {"--data", "planted", "--stages", "grid", "--stages=zeta"}, "flag --stages: given twice"},
+      {app::kImport, {"m.npz", "--out", "x", "--classes", "a,b", "--classes", "c"}, "flag --classes: given twice"},
   };
   for (const Case& c : cases) {
     const std::string message = error_of([&] { parse(c.command, c.args); });
