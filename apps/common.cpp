@@ -175,6 +175,9 @@ imaging::AnalysisSettings analysis_settings(const Flags& flags) {
   s.zeta.max_permutations = int(flags.integer("--zeta-max-permutations"));
   s.zeta.ci = flags.text("--zeta-ci");
   s.zeta.errors = flags.has("--errors");
+  if (s.zeta.errors && !s.stages.empty() && std::find(s.stages.begin(), s.stages.end(), "zeta") == s.stages.end())
+    throw base::Error("--errors with --stages " + flags.text("--stages") +
+                      ": expected the zeta stage among them (the error maps are the ζ stage's per-image Shapley values)");
   s.tract.samples = size_t(flags.integer("--tract-samples"));
   s.tract.top = int(flags.integer("--tract-top"));
   return s;
