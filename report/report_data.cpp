@@ -371,12 +371,14 @@ class RunReader {
 
   // zeta.json's errors (analyze --errors; optional: files without it are read as before).
   void read_gallery(EpochData& epoch, const Node& errors) {
+    // a class index names one of the run's classes (when it says them), else at most 255
+    const long long last_class = run_.class_names.empty() ? 255 : (long long)(run_.class_names.size()) - 1;
     if (auto labels = errors.find("labels")) {
       const Node predicted = errors["predicted"];
       if (predicted.array_size() != labels->array_size()) predicted.reject("expected one prediction per label");
       for (size_t i = 0; i < labels->array_size(); ++i) {
-        epoch.sample_labels.push_back(int((*labels)[i].integer(0, 255)));
-        epoch.sample_predicted.push_back(int(predicted[i].integer(0, 255)));
+        epoch.sample_labels.push_back(int((*labels)[i].integer(0, last_class)));
+        epoch.sample_predicted.push_back(int(predicted[i].integer(0, last_class)));
       }
     }
     const std::optional<Node> gallery = errors.find("gallery");
@@ -388,10 +390,12 @@ class RunReader {
     for (size_t i = 0; i < gallery->array_size(); ++i) {
       const Node g = (*gallery)[i];
       GalleryImage image;
-      image.slot = size_t(g["slot"].integer(0, 1 << 30));
+      // a slot is an index into the sample's labels, when the file has them
+      const long long last_slot = epoch.sample_labels.empty() ? (1LL << 30) : (long long)(epoch.sample_labels.size()) - 1;
+      image.slot = size_t(g["slot"].integer(0, last_slot));
       image.kind = g["kind"].text();
-      image.label = int(g["label"].integer(0, 255));
-      image.predicted = int(g["predicted"].integer(0, 255));
+      image.label = int(g["label"].integer(0, last_class));
+      image.predicted = int(g["predicted"].integer(0, last_class));
       image.probability_true = g["probability_true"].number();
       const Node pixels = g["pixels"];
       if (pixels.array_size() != size) pixels.reject("expected " + std::to_string(size) + " pixel values");

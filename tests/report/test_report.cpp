@@ -692,6 +692,18 @@ TEST(Report, ErrorsGalleryIsDrawnFromZetaJson) {
   write(bad.path / "grid.json", grid.dump(1));
   write(bad.path / "zeta.json", zeta.dump(1));
   expect_error_naming([&] { report::build_report(bad.str(), {}); }, "expected 48 pixel values");
+  // a class index beyond the run's 3 classes, and a gallery slot beyond the sample's 3 images, are
+  // refused (they drew an 18×18 confusion matrix of unnamed classes)
+  for (int k = 0; k < 2; ++k) {
+    auto [g, z] = with_errors(0.01, 48);
+    if (k == 0) z["errors"]["predicted"][0] = 17;
+    else z["errors"]["gallery"][1]["slot"] = 999;
+    write(bad.path / "grid.json", g.dump(1));
+    write(bad.path / "zeta.json", z.dump(1));
+    expect_error_naming([&] { report::build_report(bad.str(), {}); },
+                        k == 0 ? "zeta.json: /errors/predicted/0: expected an integer from 0 to 2"
+                               : "zeta.json: /errors/gallery/1/slot: expected an integer from 0 to 2");
+  }
 }
 
 TEST(Report, MalformedInputIsOneClearError) {
