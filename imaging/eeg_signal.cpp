@@ -112,7 +112,9 @@ std::vector<double> Welch::spectrum(const double* x, size_t n) const {
                       " steps of signal");
   std::vector<double> sum(size_t(w_ / 2 + 1), 0.0);
   int segments = 0;
-  for (size_t s = 0; s + size_t(w_) <= n; s += size_t(w_ / 2), ++segments) {
+  // Segments of W steps, half overlapping, laid back from the newest step: a leftover shorter than a
+  // hop is the oldest steps, never the newest (README "NN-EEG": Welch over the last steps).
+  for (size_t s = (n - size_t(w_)) % size_t(std::max(1, w_ / 2)); s + size_t(w_) <= n; s += size_t(std::max(1, w_ / 2)), ++segments) {
     const std::vector<double> p = periodogram(x + s);
     for (size_t k = 0; k < sum.size(); ++k) sum[k] += p[k];
   }

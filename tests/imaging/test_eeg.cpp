@@ -83,11 +83,15 @@ TEST(EegSignal, DetrendRemovesARampAndKeepsWhatIsNotOne) {
 }
 
 // Welch by the textbook: a least-squares line by the normal equations, the periodic Hann window,
-// the complex DFT, one-sided doubling, and the mean over the segments at hop W/2.
+// the complex DFT, one-sided doubling, and the mean over the segments at hop W/2 that end at the last
+// sample (the README's "over the last steps": a leftover is the oldest samples).
 std::vector<double> direct_welch(const std::vector<double>& x, int W) {
   std::vector<double> mean(size_t(W / 2 + 1), 0.0);
   int count = 0;
-  for (size_t s = 0; s + size_t(W) <= x.size(); s += size_t(W / 2), ++count) {
+  std::vector<size_t> starts;
+  for (long s = long(x.size()) - W; s >= 0; s -= W / 2) starts.insert(starts.begin(), size_t(s));
+  for (const size_t s : starts) {
+    ++count;
     double st = 0, sx = 0, stt = 0, stx = 0;
     for (int t = 0; t < W; ++t) {
       st += t, sx += x[s + size_t(t)], stt += double(t) * t, stx += t * x[s + size_t(t)];
@@ -111,7 +115,7 @@ std::vector<double> direct_welch(const std::vector<double>& x, int W) {
 }
 
 TEST(EegSignal, WelchEqualsTheDirectPeriodogramAverageOnAHandCase) {
-  const std::vector<double> x = {1, 4, -2, 0, 3, 3, -1, 5, 2, -4, 0, 1, 6, -3, 2, 2, 7};  // 17: 3 segments of 8, one left over
+  const std::vector<double> x = {1, 4, -2, 0, 3, 3, -1, 5, 2, -4, 0, 1, 6, -3, 2, 2, 7};  // 17: 3 segments of 8, the oldest sample left over
   const Welch w(8);
   const std::vector<double> got = w.spectrum(x.data(), x.size()), want = direct_welch(x, 8);
   ASSERT_EQ(got.size(), 5u);
