@@ -210,9 +210,11 @@ Reply RunIndex::run_data(const std::string& name) const {
   if (std::optional<Reply> hit = cached()) return *hit;
   try {
     if (const std::string refusal = link_refusal(dir, true); !refusal.empty()) return error_reply(400, refusal);
-    if (!run::read_manifest(run::Layout(dir))) return error_reply(404, dir + ": no run.json");
-    // load_run reads what run.json commits (report::RunSelection).
-    const std::string data = report::page_data_text(report::load_run(dir));
+    // load_run reads what run.json commits (report::RunSelection); committed_files is set only when it
+    // read one (a run.json removed since the check above: the run is gone, not a whole-directory read).
+    const report::RunData run = report::load_run(dir);
+    if (!run.committed_files) return error_reply(404, dir + ": no run.json");
+    const std::string data = report::page_data_text(run);
     const std::lock_guard<std::mutex> lock(mutex_);
     // Keep only runs that still exist, so that the cache cannot outgrow the runs under ROOT.
     for (auto it = cache_.begin(); it != cache_.end();)
