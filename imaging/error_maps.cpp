@@ -116,8 +116,11 @@ nlohmann::ordered_json error_maps_json(const ShapleyEstimate& est, const run::Re
     per_class.back().update(g);
   }
   j["per_class"] = std::move(per_class);
-  j["correct"] = group_json(subset_phi(est.per_image, n, correct), correct.size());
-  j["misclassified"] = group_json(subset_phi(est.per_image, n, wrong), wrong.size());
+  // An empty group has no φ (README "analyze --errors"): null, like `delta` below.
+  for (const auto& [key, members] : {std::pair<const char*, const std::vector<size_t>&>{"correct", correct},
+                                     {"misclassified", wrong}})
+    j[key] = members.empty() ? nlohmann::ordered_json()
+                             : group_json(subset_phi(est.per_image, n, members), members.size());
   nlohmann::ordered_json delta;
   if (!correct.empty() && !wrong.empty()) {
     const GroupEstimate d = subset_difference(est.per_image, n, wrong, correct);

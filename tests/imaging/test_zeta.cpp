@@ -1111,6 +1111,33 @@ TEST(Zeta, AnalysisWithErrorsWritesMapsThatAverageBack) {
   EXPECT_NE(e.find("--errors"), std::string::npos) << e;
 }
 
+// A group with no image has no φ: `correct` (or `misclassified`) is null when every image of the
+// sample is a mistake (or none is), like `delta`; it was written as φ = 0 with bounds [0, 0], a map
+// that looked measured.
+TEST(Zeta, AnEmptyErrorGroupIsNullNotZero) {
+  const RegionGrid grid(2, 2, 1, GridSpec{2, 2, 1});
+  imaging::ShapleyEstimate est;
+  est.images = 3;
+  est.per_image = {0.1, 0.2, 0.3, 0.4, 0.3, 0.1, 0.2, 0.5, 0.2, 0.3, 0.1, 0.6};
+  imaging::LesionEvaluation v;
+  v.count = 3;
+  v.labels = {0, 1, 1};
+  v.probability_true = {0.9, 0.8, 0.7};
+  v.probability_predicted = v.probability_true;
+  v.predicted = v.labels;  // every image correct
+  auto j = imaging::error_maps_json(est, grid, v, 2);
+  EXPECT_TRUE(j.at("misclassified").is_null()) << j.at("misclassified").dump();
+  EXPECT_TRUE(j.at("delta").is_null());
+  ASSERT_EQ(j.at("correct").at("images"), 3);
+  EXPECT_NEAR(j.at("correct").at("phi")[0].get<double>(), (0.1 + 0.3 + 0.2) / 3, 1e-6);
+  v.predicted = {1, 0, 0};  // every image a mistake
+  j = imaging::error_maps_json(est, grid, v, 2);
+  EXPECT_TRUE(j.at("correct").is_null()) << j.at("correct").dump();
+  EXPECT_TRUE(j.at("delta").is_null());
+  EXPECT_EQ(j.at("misclassified").at("images"), 3);
+  EXPECT_EQ(j.at("confusions").size(), 2u);
+}
+
 // --zeta-value margin and confusion:A:B: the per-image values on hand logits, the game on class A's
 // images only with efficiency, and the errors that name --zeta-value.
 TEST(Zeta, MarginAndConfusionValues) {
