@@ -69,6 +69,10 @@ FlagDef computed(FlagDef d, std::string shown_default) {  // the command compute
   d.shown_default = std::move(shown_default);
   return d;
 }
+FlagDef comma_list(FlagDef d) {  // a Text flag of comma-separated values: refused given twice
+  d.comma_list = true;
+  return d;
+}
 FlagDef open_below(FlagDef d) {
   d.open_min = true;
   return d;
@@ -142,8 +146,9 @@ std::vector<FlagDef> make_table() {
                   kTrain),
       integer_flag("--eeg-window", "W", "NN-EEG Welch segment and state window in steps (even; at most the run's steps)",
                    kTrain, imaging::eeg::kDefaultWindow, 4, imaging::eeg::kMaxWindow),
-      text_flag("--inject", "KIND@STEP[:DURATION[:PARAM]],...",
-                "deliberate faults for validating NN-EEG: lr, labels, lesion, noise, bias, dead (README NN-EEG)", kTrain),
+      comma_list(text_flag("--inject", "KIND@STEP[:DURATION[:PARAM]],...",
+                           "deliberate faults for validating NN-EEG: lr, labels, lesion, noise, bias, dead (README NN-EEG)",
+                           kTrain)),
       switch_flag("--verbose", "print every imaging stage's lines before an analysed epoch's line (else one line per epoch)", kTrain),
       // Imaging (train --analyze-every and analyze)
       text_flag("--grid", "GHxGWxGC", "region grid per layer", kImaging | kProfile | kEval, grid),
@@ -182,9 +187,9 @@ std::vector<FlagDef> make_table() {
       integer_flag("--batch", "N", "evaluation batch", kEval | kProfile | kMonitor, 256, 1, 65536),
       text_flag("--dump", "OUT.npz", "also write `input` (normalised), `logits` and `labels` of the evaluated images",
                 kEval),
-      nonempty(text_flag("--lesion", "BLOCK:PATTERN[,PATTERN...]",
-                         "lesion these regions of a block (keys grid_i_j_k of --grid, * a wildcard) and print accuracy "
-                         "and the confusion matrix before and after (README, Error analysis)", kEval)),
+      comma_list(nonempty(text_flag("--lesion", "BLOCK:PATTERN[,PATTERN...]",
+                                    "lesion these regions of a block (keys grid_i_j_k of --grid, * a wildcard) and print "
+                                    "accuracy and the confusion matrix before and after (README, Error analysis)", kEval))),
       choice_flag("--lesion-ablation", {"zero", "mean"},
                   "what a lesioned unit is set to: 0, or its mean over the evaluated images", kEval, "zero"),
       nonempty(text_flag("--lesion-json", "FILE",
@@ -195,8 +200,10 @@ std::vector<FlagDef> make_table() {
       nonempty(required(text_flag("--out", "CKPT", "the checkpoint to write", kImport), kImport)),
       text_flag("--model", "SPEC", "the architecture (a preset or a spec); default: what the file says", kImport),
       text_flag("--input", "CxHxW", "input shape; default: what the file says, else 3x32x32", kImport),
-      text_flag("--norm", "MEAN:STD", "input normalisation per channel, x = (pixel/255 - mean) / std; default: what the file says, else 0:1", kImport),
-      text_flag("--classes", "NAME,...", "class names; default: what the file says, else 0 ... K-1", kImport),
+      comma_list(text_flag("--norm", "MEAN:STD",
+                           "input normalisation per channel, x = (pixel/255 - mean) / std; default: what the file says, else 0:1",
+                           kImport)),
+      comma_list(text_flag("--classes", "NAME,...", "class names; default: what the file says, else 0 ... K-1", kImport)),
       switch_flag("--ignore-extra", "skip tensors the spec does not use (else an error)", kImport),
       required(choice_flag("--kind", datasets::corruption_names(), "the corruption (README, Monitoring)", kCorrupt, ""), kCorrupt),
       integer_flag("--severity", "N", "severity of the corruption (CIFAR-10-C's parameters)", kCorrupt, 3, 1,

@@ -156,10 +156,9 @@ Flags::Flags(Command command, int argc, char** argv) : command_(command_def(comm
       throw base::Error("flag " + name + ": takes no value, got '" + v + "'");
     }
     check_value(*d, v);
-    // A flag of comma-separated values (--inject, --stages, --classes, ...) takes them all at once:
-    // given again, the last would silently drop the first's values.
-    const bool list = d->kind == FlagKind::List || d->metavar.find(",...") != std::string::npos;
-    if (list && values_.count(name))
+    // A flag of comma-separated values (--stages, --inject, --lesion, --classes, ...) takes them all at
+    // once: given again, the last would silently drop the first's values.
+    if ((d->kind == FlagKind::List || d->comma_list) && values_.count(name))
       throw base::Error("flag " + name + ": given twice, expected one " + name + " with every value, separated by commas");
     values_[name] = v;
     given_.push_back(d->kind == FlagKind::Switch ? name : name + "=" + v);

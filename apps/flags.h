@@ -6,7 +6,7 @@
 // An unknown flag, a flag without its value, a value of the wrong form or out of range, a missing
 // required flag or operand throws base::Error naming the flag (or operand) and what was expected.
 // Flags take the form `--name value` or `--name=value`; switches take no value; the last of a
-// repeated flag wins, except a flag of comma-separated values (List, or a "…,..." metavar), which is
+// repeated flag wins, except a flag of comma-separated values (List, or `comma_list`), which is
 // refused given twice (the second would drop the first's values).
 #pragma once
 #include <map>
@@ -54,6 +54,7 @@ struct FlagDef {
   unsigned required = 0;      // the commands that require it …
   std::string unless;         // … unless this flag is given (train's --data unless --resume)
   bool nonempty = false;      // Text: "" is refused
+  bool comma_list = false;    // Text: comma-separated values (--inject, --lesion, --classes, --norm): refused given twice
 };
 
 // What a command is called, its operands, one line about it and what runs it.

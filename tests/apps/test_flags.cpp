@@ -154,6 +154,9 @@ TEST(Flags, BadInputIsOneLineNamingTheFlagAndWhatWasExpected) {
        "flag --inject: given twice, expected one --inject with every value, separated by commas"},
       {app::kTrain, {"--data", "planted", "--stages", "grid", "--stages=zeta"}, "flag --stages: given twice"},
       {app::kImport, {"m.npz", "--out", "x", "--classes", "a,b", "--classes", "c"}, "flag --classes: given twice"},
+      {app::kEval, {"c.ckpt", "--data", "planted", "--lesion", "conv1:grid_1_1_1", "--lesion", "conv1:grid_2_2_1"},
+       "flag --lesion: given twice"},
+      {app::kImport, {"m.npz", "--out", "x", "--norm", "0.5:0.2", "--norm", "0.4,0.4,0.4:0.2"}, "flag --norm: given twice"},
   };
   for (const Case& c : cases) {
     const std::string message = error_of([&] { parse(c.command, c.args); });
