@@ -18,11 +18,6 @@
 namespace app {
 
 namespace {
-std::vector<int> dims(const nn::Shape& s, bool fc) {
-  if (fc) return {s.n, s.c};
-  return {s.n, s.c, s.h, s.w};
-}
-
 // A confusion matrix (K×K, rows true classes, columns predicted) as a table with class names.
 void print_confusion(const std::vector<long>& m, const std::vector<std::string>& names) {
   const size_t K = names.size();
@@ -114,7 +109,9 @@ int cmd_eval(int argc, char** argv) {
   if (flags.has("--lesion"))
     lesion = imaging::parse_region_lesion(flags.text("--lesion"), *ck.net, run::parse_grid_spec(flags.text("--grid"), "--grid"),
                                           "--lesion");
-  nn::Evaluation ev = nn::evaluate(*ck.net, data.test.view(), int(flags.integer("--batch")));
+  nn::EvaluationRecord record;  // --dump: every image's input and logits, from the same batches
+  const nn::Evaluation ev = nn::evaluate(*ck.net, data.test.view(), int(flags.integer("--batch")),
+                                         flags.has("--dump") ? &record : nullptr);
   std::printf("test loss %.6f  accuracy %.4f  (%zu images, epoch %d)\n", ev.loss, ev.accuracy, ev.count, ck.epoch);
   if (flags.has("--lesion")) {
     const run::Json effect = print_lesion_effect(*ck.net, data.test.view(), int(flags.integer("--batch")), lesion,
@@ -125,17 +122,13 @@ int cmd_eval(int argc, char** argv) {
     }
   }
   if (flags.has("--dump")) {
-    nn::LabeledImages v = data.test.view();
-    std::vector<uint32_t> idx(v.count);
-    std::iota(idx.begin(), idx.end(), 0u);
-    nn::Tensor x;
-    std::vector<uint8_t> y;
-    nn::make_batch(*ck.net, v, idx.data(), int(v.count), nullptr, 0, 0, 0, x, y);
-    const nn::Tensor& logits = ck.net->forward(x, false);
-    std::vector<float> labels(y.begin(), y.end());
-    std::vector<base::NpyArray> arrays = {{"input", dims(x.shape(), false), x.data()},
-                                        {"logits", dims(logits.shape(), true), logits.data()},
-                                        {"labels", {int(labels.size())}, labels.data()}};
+    const nn::LabeledImages v = data.test.view();
+    const nn::Network& net = *ck.net;
+    std::vector<float> labels(v.labels, v.labels + v.count);
+    const int n = int(v.count);
+    std::vector<base::NpyArray> arrays = {{"input", {n, net.channels(), net.height(), net.width()}, record.input.data()},
+                                          {"logits", {n, net.num_outputs()}, record.logits.data()},
+                                          {"labels", {n}, labels.data()}};
     base::write_npz(flags.text("--dump"), arrays);
     std::printf("wrote %s\n", flags.text("--dump").c_str());
   }

@@ -47,9 +47,15 @@ void make_batch(const Network& net, const LabeledImages& data, const uint32_t* i
   }
 }
 
-Evaluation evaluate(Network& net, const LabeledImages& data, int batch) {
+Evaluation evaluate(Network& net, const LabeledImages& data, int batch, EvaluationRecord* record) {
   if (batch < 1) throw base::Error("evaluation batch " + std::to_string(batch) + ": expected ≥ 1");
   Evaluation ev;
+  if (record) {
+    record->input.clear();
+    record->logits.clear();
+    record->input.reserve(data.count * size_t(net.channels()) * size_t(net.height()) * size_t(net.width()));
+    record->logits.reserve(data.count * size_t(net.num_outputs()));
+  }
   Tensor x;
   std::vector<uint8_t> y;
   std::vector<uint32_t> idx(data.count);
@@ -60,6 +66,10 @@ Evaluation evaluate(Network& net, const LabeledImages& data, int batch) {
     int count = int(std::min<size_t>(batch, data.count - start));
     make_batch(net, data, idx.data() + start, count, nullptr, 0, 0, 0, x, y);
     const Tensor& logits = net.forward(x, false);
+    if (record) {
+      record->input.insert(record->input.end(), x.data(), x.data() + x.size());
+      record->logits.insert(record->logits.end(), logits.data(), logits.data() + logits.size());
+    }
     int correct = 0;
     loss_sum += softmax_cross_entropy(logits, y.data(), nullptr, &correct) * count;
     hits += correct;

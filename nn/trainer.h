@@ -32,7 +32,13 @@ struct Evaluation {
   double loss = 0, accuracy = 0;
   size_t count = 0;
 };
-Evaluation evaluate(Network& net, const LabeledImages& data, int batch = 64);
+// What `eval --dump` writes: every image's normalised input (N·C·H·W) and logits (N·K), image order.
+struct EvaluationRecord {
+  std::vector<float> input, logits;
+};
+// Loss and accuracy over data, forward in batches of `batch` (the net holds one batch's activations
+// at a time); with `record`, also every image's input and logits.
+Evaluation evaluate(Network& net, const LabeledImages& data, int batch = 64, EvaluationRecord* record = nullptr);
 
 struct TrainConfig {
   int epochs = 15, batch = 64;
