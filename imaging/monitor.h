@@ -137,7 +137,7 @@ std::vector<double> knn_scores(const float* h, int count, const float* bank, lon
 double sketch_cdf(const float* q, int count, double v);
 // The exact quantiles of values at p_j = j/(Q−1) (linear between order statistics); values is sorted.
 std::vector<float> sketch_quantiles(std::vector<double> values, int count);
-// D = sup |F_n − F| of the window values against the sketch.
+// D = sup |F_n − F| of the window values against the sketch (F's jumps at repeated quantiles included).
 double ks_distance(std::vector<double> window, const float* q, int count);
 // p of D for a window of n against a reference of m (the asymptotic two-sample formula above).
 // (Benjamini–Hochberg: imaging/zeta_stats.h, the one the ζ stage uses.)
