@@ -676,8 +676,9 @@ Profile load_profile(const std::string& path) {
   for (const LayerProfile& l : p.layers)
     for (int r = 0; r < l.grid.count(); ++r) {
       const float* q = l.quantiles.data() + size_t(r) * p.settings.quantiles;
-      if (!std::isfinite(l.mean.data()[r]) || !(l.sd.data()[r] >= 0) || !std::is_sorted(q, q + p.settings.quantiles) ||
-          !std::isfinite(q[0]) || !std::isfinite(q[p.settings.quantiles - 1]))
+      const bool finite = std::all_of(q, q + p.settings.quantiles, [](float v) { return std::isfinite(v); });
+      if (!std::isfinite(l.mean.data()[r]) || !std::isfinite(l.sd.data()[r]) || !(l.sd.data()[r] >= 0) || !finite ||
+          !std::is_sorted(q, q + p.settings.quantiles))
         throw file.fail("layer " + l.name + " region " + std::to_string(r) + ": mean, sd or quantiles not finite and ordered");
       if (!p.zeta_file.empty() && !(l.weight.data()[r] >= 0 && std::isfinite(l.weight.data()[r])))
         throw file.fail("layer " + l.name + " region " + std::to_string(r) + ": weight not finite and ≥ 0");

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -486,6 +487,16 @@ TEST_F(Monitor, ProfileRoundTripAndRefusals) {
   expect_error_naming([&] { imaging::load_profile(path("flip.profile")); }, "checksum mismatch");
   base::write_file_atomic(path("ck.profile"), "NNFMRIck" + bytes.substr(8));
   expect_error_naming([&] { imaging::load_profile(path("ck.profile")); }, "bad magic");
+  // A checksummed profile with a NaN inside a sketch (is_sorted passes NaN) or an infinite sd: refused
+  // (a NaN quantile made every window alarm; an infinite sd tested the region with z = 0).
+  for (int what = 0; what < 2; ++what) {
+    imaging::Profile bad = back;
+    if (what == 0) bad.layers[1].quantiles.data()[50] = std::nanf("");
+    else bad.layers[1].sd.data()[0] = std::numeric_limits<float>::infinity();
+    imaging::save_profile(path("bad.profile"), bad);
+    expect_error_naming([&] { imaging::load_profile(path("bad.profile")); },
+                        "region 0: mean, sd or quantiles not finite and ordered");
+  }
 }
 
 // `nnfmri profile` and `monitor` run the net inference-only (nn::Network::set_inference_only: no
