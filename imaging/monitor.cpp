@@ -672,27 +672,17 @@ Profile load_profile(const std::string& path) {
   p.precision = row_tensor(p.features, p.features);
   p.knn = row_tensor(int(bank), p.features);
   if (spatial_bank > 0) p.spatial_bank = row_tensor(int(spatial_bank), int(dims));
-  file.read_tensors(profile_tensors(p));
-  for (const LayerProfile& l : p.layers)
+  file.read_tensors(profile_tensors(p));  // every value finite (nn/framed_file.h)
+  for (const LayerProfile& l : p.layers) {
     for (int r = 0; r < l.grid.count(); ++r) {
       const float* q = l.quantiles.data() + size_t(r) * p.settings.quantiles;
-      const bool finite = std::all_of(q, q + p.settings.quantiles, [](float v) { return std::isfinite(v); });
-      if (!std::isfinite(l.mean.data()[r]) || !std::isfinite(l.sd.data()[r]) || !(l.sd.data()[r] >= 0) || !finite ||
-          !std::is_sorted(q, q + p.settings.quantiles))
-        throw file.fail("layer " + l.name + " region " + std::to_string(r) + ": mean, sd or quantiles not finite and ordered");
-      if (!p.zeta_file.empty() && !(l.weight.data()[r] >= 0 && std::isfinite(l.weight.data()[r])))
-        throw file.fail("layer " + l.name + " region " + std::to_string(r) + ": weight not finite and ≥ 0");
+      if (!(l.sd.data()[r] >= 0) || !std::is_sorted(q, q + p.settings.quantiles))
+        throw file.fail("layer " + l.name + " region " + std::to_string(r) + ": a negative sd or quantiles out of order");
+      if (!p.zeta_file.empty() && !(l.weight.data()[r] >= 0))
+        throw file.fail("layer " + l.name + " region " + std::to_string(r) + ": a negative weight");
     }
-  for (const LayerProfile& l : p.layers)
-    for (const nn::Tensor* t : {&l.cov_centre, &l.cov_precision, &l.cov_scale})
-      for (size_t i = 0; i < t->size(); ++i)
-        if (!std::isfinite(t->data()[i]) || (t == &l.cov_scale && t->data()[i] < 0))
-          throw file.fail("layer " + l.name + ": cov_centre, cov_precision or cov_scale not finite (or a negative scale)");
-  for (const nn::Tensor* t : {&p.class_means, &p.precision, &p.knn})
-    for (size_t i = 0; i < t->size(); ++i)
-      if (!std::isfinite(t->data()[i])) throw file.fail("a non-finite value in the Mahalanobis or KNN tensors");
-  for (size_t i = 0; i < p.spatial_bank.size(); ++i)
-    if (!std::isfinite(p.spatial_bank.data()[i])) throw file.fail("a non-finite value in spatial_bank");
+    if (l.cov_scale.data()[0] < 0 || l.cov_scale.data()[1] < 0) throw file.fail("layer " + l.name + ": a negative cov_scale");
+  }
   return p;
 }
 

@@ -3,10 +3,12 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "base/error.h"
 #include "base/fileio.h"
+#include "base/format.h"
 
 namespace nn {
 
@@ -101,6 +103,12 @@ void FramedFile::read_tensors(const std::vector<FramedTensor>& tensors) const {
     size_t bytes = v.size() * sizeof(float);
     if (off + bytes > s_.size() - 4) throw fail("data ends inside tensor " + tensors[i].name);
     std::memcpy(v.data(), s_.data() + off, bytes);
+    // nnfmri never writes a non-finite weight or state (training stops first), so one is damage or a
+    // hand-made file: scores and figures computed from it would be NaN without a word.
+    const float* bad = std::find_if(v.data(), v.data() + v.size(), [](float x) { return !std::isfinite(x); });
+    if (bad != v.data() + v.size())
+      throw fail("tensor " + tensors[i].name + " holds " + base::format("%g", double(*bad)) + " at element " +
+                 std::to_string(bad - v.data()) + ", expected finite numbers");
     off += bytes;
   }
   if (off != s_.size() - 4) throw fail(std::to_string(s_.size() - 4 - off) + " unexpected bytes after the tensors");

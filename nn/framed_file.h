@@ -6,8 +6,8 @@
 // The header gets "tensors" = [{name, shape}] in the order of the data.  The crc32 (zlib) covers
 // every byte before it.  FramedFile reads a regular file of at most max_bytes, checks the magic,
 // version, checksum and header length and parses the header (base/json.h); read_tensors() then
-// checks every name, shape and byte count.  Any defect throws base::Error "<path>: not a valid
-// <kind>: <why>".
+// checks every name, shape and byte count, and that every value is finite.  Any defect throws
+// base::Error "<path>: not a valid <kind>: <why>".
 #pragma once
 #include <string>
 #include <vector>

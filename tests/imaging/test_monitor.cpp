@@ -488,14 +488,22 @@ TEST_F(Monitor, ProfileRoundTripAndRefusals) {
   base::write_file_atomic(path("ck.profile"), "NNFMRIck" + bytes.substr(8));
   expect_error_naming([&] { imaging::load_profile(path("ck.profile")); }, "bad magic");
   // A checksummed profile with a NaN inside a sketch (is_sorted passes NaN) or an infinite sd: refused
-  // (a NaN quantile made every window alarm; an infinite sd tested the region with z = 0).
-  for (int what = 0; what < 2; ++what) {
+  // (a NaN quantile made every window alarm; an infinite sd tested the region with z = 0); quantiles out
+  // of order, a negative sd.
+  for (int what = 0; what < 4; ++what) {
     imaging::Profile bad = back;
-    if (what == 0) bad.layers[1].quantiles.data()[50] = std::nanf("");
-    else bad.layers[1].sd.data()[0] = std::numeric_limits<float>::infinity();
+    float* q = bad.layers[1].quantiles.data();
+    if (what == 0) q[50] = std::nanf("");
+    if (what == 1) bad.layers[1].sd.data()[0] = std::numeric_limits<float>::infinity();
+    if (what == 2) std::swap(q[0], q[100]);
+    if (what == 3) bad.layers[1].sd.data()[0] = -1;
+    if (what == 2 && q[0] == q[100]) continue;  // a constant region: nothing to put out of order
     imaging::save_profile(path("bad.profile"), bad);
-    expect_error_naming([&] { imaging::load_profile(path("bad.profile")); },
-                        "region 0: mean, sd or quantiles not finite and ordered");
+    const char* expected[] = {"tensor pool1.quantiles holds nan at element 50, expected finite numbers",
+                              "tensor pool1.sd holds inf at element 0, expected finite numbers",
+                              "layer pool1 region 0: a negative sd or quantiles out of order",
+                              "layer pool1 region 0: a negative sd or quantiles out of order"};
+    expect_error_naming([&] { imaging::load_profile(path("bad.profile")); }, expected[what]);
   }
 }
 

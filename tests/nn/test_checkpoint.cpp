@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -206,6 +207,20 @@ TEST_F(CheckpointCorruption, ExtraBytesAfterTheTensors) {
   uint32_t crc = uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(b.data()), uInt(b.size())));
   b.append(reinterpret_cast<const char*>(&crc), 4);
   expect_load_error(corrupt("extra", b), "unexpected bytes");
+}
+
+// A checksummed file with a NaN or an infinity among its weights (nnfmri never writes one: a hand-made
+// or damaged file) is refused naming the tensor; it loaded, and every score computed from it was NaN.
+TEST_F(CheckpointCorruption, NonFiniteWeightsAreRefusedNamingTheTensor) {
+  for (const float bad : {std::nanf(""), -std::numeric_limits<float>::infinity()}) {
+    std::string b = bytes_.substr(0, bytes_.size() - 4);
+    const float value = bad;
+    std::memcpy(&b[b.size() - 8], &value, 4);  // the second-to-last float: output.bias[1]
+    const uint32_t crc = uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(b.data()), uInt(b.size())));
+    b.append(reinterpret_cast<const char*>(&crc), 4);
+    expect_load_error(corrupt("nonfinite", b), "tensor output.bias holds");
+    expect_load_error(corrupt("nonfinite", b), "at element 1, expected finite numbers");
+  }
 }
 
 TEST_F(CheckpointCorruption, HeaderFieldMissing) {
