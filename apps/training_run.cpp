@@ -410,8 +410,8 @@ class EegRun {
 };
 
 // A rank other than 0 of an MPI job: its shards of every step and nothing else (no files, no
-// evaluation, no callbacks but the stop request); asks `any` where rank 0 does, so every rank stops
-// after the same step.
+// evaluation, no callbacks but the stop request; the caller has installed the --inject faults);
+// asks `any` where rank 0 does, so every rank stops after the same step.
 TrainingOutcome train_as_worker(const TrainingSettings& s, nn::Trainer& trainer, nn::ShardGroup& group,
                                 const TrainingCallbacks& callbacks) {
   const long steps = trainer.steps_per_epoch();
@@ -444,6 +444,13 @@ TrainingOutcome run_training(const TrainingSettings& s, const datasets::DataSpli
                       " ranks; resume with one process (the same --shards gives the same weights)");
   nn::Trainer trainer(net, s.train, data.train.view(), &group);
   const long steps = trainer.steps_per_epoch();
+  // The faults of --inject act on every rank's step (the batch, the block edits of its shards, the
+  // learning rate of its optimiser step): the same on every rank, so the weights stay the plain run's.
+  std::vector<imaging::eeg::Injection> injections = s.injections;
+  imaging::eeg::resolve(injections, net, s.analysis.grid, long(s.train.epochs) * steps);
+  const nn::StepIntervention intervention =
+      imaging::eeg::make_intervention(injections, net, s.analysis.grid, s.train.seed);
+  if (!injections.empty()) trainer.set_intervention(&intervention);
   if (group.rank() != 0) return train_as_worker(s, trainer, group, callbacks);
 
   RunDirectory directory(s, callbacks);
@@ -452,11 +459,6 @@ TrainingOutcome run_training(const TrainingSettings& s, const datasets::DataSpli
   run::Json config = config_json(s, net, data_json);
   add_shards_config(config, s);
   add_eeg_config(config, s);
-  std::vector<imaging::eeg::Injection> injections = s.injections;
-  imaging::eeg::resolve(injections, net, s.analysis.grid, long(s.train.epochs) * steps);
-  const nn::StepIntervention intervention =
-      imaging::eeg::make_intervention(injections, net, s.analysis.grid, s.train.seed);
-  if (!injections.empty()) trainer.set_intervention(&intervention);
   std::unique_ptr<EegRun> eeg;
   if (s.eeg_window > 0) eeg = std::make_unique<EegRun>(s, net, layout, steps, data.train.size());
   nn::TrainPosition position;

@@ -35,6 +35,13 @@ for np in 2 4; do
   echo "test-mpi: train --shards 4 on $np ranks: the run directory is byte-identical to one process's"
 done
 
+# --inject on every rank: the faults (here lr ×10 for steps 3 and 4) act on every rank's step, so the
+# run directory is the plain binary's (before: rank 0 alone applied them, other weights).
+"$bin" "${train[@]}" --inject lr@3:2:10 --out "$dir/i1" > /dev/null
+mpi 2 "${train[@]}" --inject lr@3:2:10 --out "$dir/i2" > /dev/null
+same_run "$dir/i1" "$dir/i2"
+echo "test-mpi: train --inject lr@3:2:10 on 2 ranks: the run directory is byte-identical to one process's"
+
 # analyze with every stage (grid: the pass's batches, ζ: walks and the games' chunks, tract: layer
 # pairs, spread over the ranks), stopped by --zeta-max-permutations with a budget no run reaches, on
 # 2 and 3 ranks: every file equals one process's, timing fields stripped.  48 images = 2 pass
