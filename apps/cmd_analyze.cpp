@@ -7,6 +7,7 @@
 
 #include "apps/commands.h"
 #include "base/error.h"
+#include "datasets/sha256.h"
 #include "dist/world.h"
 #include "imaging/stage.h"
 #include "nn/checkpoint.h"
@@ -26,6 +27,13 @@ int cmd_analyze(int argc, char** argv) {
       settings.zeta.value, ck.class_names.empty() ? data.test.class_names : ck.class_names);
   std::string model = ck.meta.value("model", std::string("custom"));
   imaging::AnalysisContext ctx{model, ck.epoch, describe_data(flags.text("--data"), data)};
+  // Under mpirun every rank agrees with rank 0 on what it images (the checkpoint's and the data's
+  // bytes) and how (the settings): otherwise the shared units would not fit together.
+  if (dist::world().ranks() > 1)
+    agree_with_rank0(dist::world(), {{"version", kVersion},
+                      {"checkpoint", datasets::sha256_file(flags.operands()[0])},
+                      {"data", data_identity(ctx.dataset)},
+                      {"analysis", imaging::describe(settings)}});
   data.train = datasets::Dataset{};  // described above; only the test split is imaged (peak memory)
   // Under mpirun the ranks share the work (README "Beyond one machine (MPI)"): the grid's batches,
   // tract's layer pairs, ζ's per-image walks and the lesion games' chunks of images; every rank then

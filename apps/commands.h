@@ -53,6 +53,15 @@ std::unique_ptr<datasets::TestStream> open_test_stream(const Flags& flags, const
 std::vector<int> parse_sizes(const std::string& text, const std::string& flag, size_t count, const std::string& form);
 // {"spec", "name", "files": [{"path", "sha256"}], "train_images", "test_images", "classes"}
 nlohmann::ordered_json describe_data(const std::string& spec, const datasets::DataSplit& data);
+// The part of describe_data that says what the data is, not where it was read: the files' SHA-256
+// (no paths, no spec), the image counts, shape, classes (every rank of an MPI job compares it).
+nlohmann::ordered_json data_identity(const nlohmann::ordered_json& described);
+// Under mpirun (`group`, dist::world()): every rank compares `fingerprint` (its data and settings, data_identity for the data)
+// with rank 0's, which rank 0 broadcasts.  When some rank's differs, every rank throws
+// dist::JointFailure "data or settings differ from rank 0's: …" naming the first difference of
+// the lowest such rank, which alone prints it: one line, exit 2 on every rank, no rank left waiting.
+// One process: nothing.
+void agree_with_rank0(nn::ShardGroup& group, const nlohmann::ordered_json& fingerprint);
 // Throws base::Error unless the net takes the data's images and has an output per class.
 // data_flag names the data in the message; without check_classes only the image shape is checked.
 void check_net_fits(const nn::Network& net, const datasets::Dataset& d, const std::string& what,

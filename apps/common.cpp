@@ -12,6 +12,7 @@
 
 #include "apps/commands.h"
 #include "datasets/sha256.h"
+#include "dist/world.h"
 #include "run/region_grid.h"
 #include "base/error.h"
 #include "base/limits.h"
@@ -128,6 +129,56 @@ nlohmann::ordered_json describe_data(const std::string& spec, const datasets::Da
           {"classes", data.test.class_names}};
   if (!data.test.read_as.empty()) out["read_as"] = data.test.read_as;
   return out;
+}
+
+nlohmann::ordered_json data_identity(const nlohmann::ordered_json& described) {
+  nlohmann::ordered_json out = described;
+  out.erase("spec");
+  nlohmann::ordered_json digests = nlohmann::ordered_json::array();
+  for (const auto& f : described.at("files")) digests.push_back(f.at("sha256"));
+  out["files"] = digests;
+  return out;
+}
+
+namespace {
+
+std::string short_json(const nlohmann::ordered_json& v) {
+  std::string text = v.dump();
+  return text.size() > 48 ? text.substr(0, 45) + "..." : text;
+}
+
+// The first place where `here` differs from `there` (rank 0's): its JSON path and both values.
+std::string first_difference(const nlohmann::ordered_json& here, const nlohmann::ordered_json& there,
+                             const std::string& path) {
+  const std::string at = path.empty() ? "the fingerprint" : path;
+  if (here.is_object() && there.is_object()) {
+    for (auto it = there.begin(); it != there.end(); ++it) {
+      if (!here.contains(it.key())) return at + " has no \"" + it.key() + "\" here";
+      if (here[it.key()] != it.value()) return first_difference(here[it.key()], it.value(), path + "/" + it.key());
+    }
+    for (auto it = here.begin(); it != here.end(); ++it)
+      if (!there.contains(it.key())) return at + " has \"" + it.key() + "\" here, not on rank 0";
+  } else if (here.is_array() && there.is_array() && here.size() == there.size()) {
+    for (size_t i = 0; i < here.size(); ++i)
+      if (here[i] != there[i]) return first_difference(here[i], there[i], path + "/" + std::to_string(i));
+  }
+  return at + " is " + short_json(here) + " here, " + short_json(there) + " on rank 0";
+}
+
+}  // namespace
+
+void agree_with_rank0(nn::ShardGroup& world, const nlohmann::ordered_json& fingerprint) {
+  if (world.ranks() == 1) return;
+  const std::string mine = fingerprint.dump();
+  const std::string rank0 = world.text_from(0, mine);
+  const int differing = world.lowest_rank_with(mine != rank0);
+  if (differing < 0) return;
+  const std::string theirs = world.text_from(differing, mine);
+  throw dist::JointFailure("data or settings differ from rank 0's: " +
+                               first_difference(nlohmann::ordered_json::parse(theirs),
+                                                nlohmann::ordered_json::parse(rank0), "") +
+                               " (every rank must read the same data with the same flags)",
+                           world.rank() == differing);
 }
 
 void check_net_fits(const nn::Network& net, const datasets::Dataset& d, const std::string& what,

@@ -64,6 +64,14 @@ static int run_command(int argc, char** argv) {
       names += (names.empty() ? "" : ", ") + c.name;
     }
     return failure(cmd, "unknown command '" + cmd + "' (expected one of " + names + ")", 2);
+  } catch (const dist::JointFailure& e) {  // every rank is here: no abort, the line once
+    if (e.print) {
+      std::string where = dist::rank_prefix();
+      if (!where.empty()) where += "in nnfmri " + cmd + ": ";
+      std::fprintf(stderr, "nnfmri: error: %s%s\n", where.c_str(), e.what());
+      std::fflush(stderr);
+    }
+    return 2;
   } catch (const base::Error& e) {
     return failure(cmd, e.what(), 2);
   } catch (const std::bad_alloc&) {

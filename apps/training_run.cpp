@@ -444,6 +444,21 @@ TrainingOutcome run_training(const TrainingSettings& s, const datasets::DataSpli
                       " ranks; resume with one process (the same --shards gives the same weights)");
   nn::Trainer trainer(net, s.train, data.train.view(), &group);
   const long steps = trainer.steps_per_epoch();
+  const run::Json data_json = describe_data(s.data_spec, data);
+  run::Json config = config_json(s, net, data_json);
+  add_shards_config(config, s);
+  add_eeg_config(config, s);
+  if (group.ranks() > 1) {
+    // Every rank agrees with rank 0 on config.json as rank 0 writes it (data by content, not path;
+    // threads and BLAS kernels may differ per rank) and the steps per epoch: ranks that read other
+    // data or flags would train other weights, or wait forever for a step the others never take.
+    run::Json fingerprint = config;
+    fingerprint.erase("threads");
+    fingerprint.erase("blas");
+    fingerprint["data"] = data_identity(data_json);
+    fingerprint["steps_per_epoch"] = steps;
+    agree_with_rank0(group, fingerprint);
+  }
   // The faults of --inject act on every rank's step (the batch, the block edits of its shards, the
   // learning rate of its optimiser step): the same on every rank, so the weights stay the plain run's.
   std::vector<imaging::eeg::Injection> injections = s.injections;
@@ -455,10 +470,6 @@ TrainingOutcome run_training(const TrainingSettings& s, const datasets::DataSpli
 
   RunDirectory directory(s, callbacks);
   const run::Layout& layout = directory.layout();
-  const run::Json data_json = describe_data(s.data_spec, data);
-  run::Json config = config_json(s, net, data_json);
-  add_shards_config(config, s);
-  add_eeg_config(config, s);
   std::unique_ptr<EegRun> eeg;
   if (s.eeg_window > 0) eeg = std::make_unique<EegRun>(s, net, layout, steps, data.train.size());
   nn::TrainPosition position;

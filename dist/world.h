@@ -7,6 +7,7 @@
 #pragma once
 #include <string>
 
+#include "base/error.h"
 #include "nn/shards.h"
 
 namespace dist {
@@ -27,5 +28,12 @@ std::string rank_prefix();
 // waits for it.  A rank other than 0 first waits 2 s, so that an error every rank meets (bad input)
 // is printed once, by rank 0, whose abort ends the others.
 int fail(const std::string& line, int code);
+// A failure every rank of the job has reached together (through collectives, e.g. a fingerprint
+// that differs from rank 0's): every rank ends normally (MPI_Finalize, no MPI_Abort) with exit code
+// 2, and only the rank with `print` prints the line (its own rank prefix), so the job shows it once.
+struct JointFailure : base::Error {
+  JointFailure(const std::string& message, bool print) : base::Error(message), print(print) {}
+  bool print;
+};
 
 }  // namespace dist

@@ -113,6 +113,21 @@ class MpiGroup : public nn::ShardGroup {
     return v != 0;
   }
 
+  std::string text_from(int root, const std::string& text) override {
+    long long length = rank_ == root ? (long long)text.size() : 0;
+    check(MPI_Bcast(&length, 1, MPI_LONG_LONG, root, MPI_COMM_WORLD), "broadcasting a fingerprint's length");
+    if (length > INT_MAX) throw base::Error("a fingerprint of " + std::to_string(length) + " bytes: too long for MPI");
+    std::string out = rank_ == root ? text : std::string(size_t(length), '\0');
+    check(MPI_Bcast(out.data(), int(length), MPI_CHAR, root, MPI_COMM_WORLD), "broadcasting a fingerprint");
+    return out;
+  }
+
+  int lowest_rank_with(bool mine) override {
+    int in = mine ? rank_ : INT_MAX, out = INT_MAX;
+    check(MPI_Allreduce(&in, &out, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD), "agreeing on a fingerprint");
+    return out == INT_MAX ? -1 : out;
+  }
+
   bool any(bool mine) override {
     int in = mine ? 1 : 0, out = 0;
     check(MPI_Allreduce(&in, &out, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD), "agreeing on a stop");

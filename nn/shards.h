@@ -16,6 +16,7 @@
 // its own); dist/ holds the MPI implementation.
 #pragma once
 #include <cstddef>
+#include <string>
 #include <vector>
 
 namespace nn {
@@ -60,6 +61,10 @@ class ShardGroup {
   bool owns_unit(size_t k) const { return int(k % size_t(ranks())) == rank(); }
   // Rank 0's `value` on every rank (a decision that reads a clock, such as a time budget).
   virtual bool from_rank0(bool value) { return value; }
+  // Rank `root`'s `text` on every rank (the fingerprint of its data and settings, apps/).
+  virtual std::string text_from(int root, const std::string& text) { (void)root; return text; }
+  // The lowest rank whose `mine` is true, on every rank; -1 when it is true on none.
+  virtual int lowest_rank_with(bool mine) { return mine ? rank() : -1; }
   // Seconds this rank spent in sum_in_shard_order (transfer and waiting for the other ranks).
   virtual double combine_seconds() const { return 0; }
   bool owns_row(size_t x) const { return int(x % size_t(ranks())) == rank(); }

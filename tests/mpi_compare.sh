@@ -126,4 +126,45 @@ for rank in 0 1; do
   mpmd $rank "$d0" "$d1" analyze "$dir/m1/model.ckpt" --eval-samples 32 --zeta-samples 8 --zeta-max-permutations 4 --threads 1 --out "$dir/mabad"
   test ! -e "$dir/mabad/grid.json"
 done
+
+# Ranks that read other data or flags (MPMD): rank 0 broadcasts the fingerprint of its data (by
+# content) and settings, every rank compares; the lowest differing rank prints one line naming the
+# first difference, every rank exits 2 (no abort), within the timeout (before: a differing training
+# set size waited forever, other content trained other weights, analyze crashed or hung).
+other=$dir/cifar-other
+mkdir -p "$other"
+cp "$good/batches.meta.txt" "$other/"
+records 64 > "$other/data_batch_1.bin"
+records 32 > "$other/test_batch.bin"
+differ() {  # differ WHAT: rank 0 runs "${a0[@]}", rank 1 "${a1[@]}"; the line must name WHAT
+  local what=$1 code=0
+  timeout 60 mpirun -q --oversubscribe -np 1 "$bin" "${a0[@]}" : -np 1 "$bin" "${a1[@]}" > /dev/null 2> "$dir/err" || code=$?
+  test $code -ne 124 || { echo "test-mpi: ranks that differ in $what hung (timeout): ${a1[*]}"; exit 1; }
+  test $code -eq 2 || { echo "test-mpi: ranks that differ in $what: exit $code, expected 2"; cat "$dir/err"; exit 1; }
+  grep "^nnfmri: error: " "$dir/err" > "$dir/lines" || true
+  test "$(wc -l < "$dir/lines")" -eq 1 || { echo "test-mpi: expected one error line (ranks differ in $what)"; cat "$dir/err"; exit 1; }
+  grep -q "rank 1 of 2, in nnfmri .*: data or settings differ from rank 0's: .*$what" "$dir/lines" ||
+    { echo "test-mpi: the error does not name rank 1 and $what: $(cat "$dir/lines")"; exit 1; }
+  cat "$dir/lines"
+}
+for limits in "64 32" "32 64"; do  # fewer steps per epoch on rank 1, or more
+  set -- $limits
+  a0=("${mtrain[@]}" --limit-train $1 --data "cifar10:$good" --out "$dir/dbad")
+  a1=("${mtrain[@]}" --limit-train $2 --data "cifar10:$good" --out "$dir/dbad")
+  differ train_images
+  test ! -e "$dir/dbad"
+done
+a0=("${mtrain[@]}" --data "cifar10:$good" --out "$dir/dbad")
+a1=("${mtrain[@]}" --data "cifar10:$other" --out "$dir/dbad")
+differ /data/files/
+a1=("${mtrain[@]}" --data "cifar10:$good" --lr 0.5 --out "$dir/dbad")
+differ /optimizer/lr
+test ! -e "$dir/dbad"
+analyze=(analyze "$dir/m1/model.ckpt" --eval-samples 32 --zeta-samples 8 --zeta-max-permutations 4 --threads 1 --out "$dir/dabad")
+a0=("${analyze[@]}" --data "cifar10:$good")
+a1=("${analyze[@]}" --data "cifar10:$other")
+differ /data/files
+a1=("${analyze[@]}" --data "cifar10:$good" --eval-samples 16)
+differ /analysis
+test ! -e "$dir/dabad/grid.json"
 echo "test-mpi: passed"
