@@ -267,7 +267,9 @@ int cmd_train(int argc, char** argv) {
     throw;
   }
   if (!outcome.complete) {
-    const int sig = stop_signal;
+    // Every rank stopped after the same step (the stop flag's reduction); the signal too is agreed
+    // (the largest any rank got), so that every rank names it and exits 128 + it, whichever got it.
+    const int sig = dist::world().max_of(stop_signal);
     if (!writer) return 128 + sig;
     if (isatty(STDERR_FILENO)) std::fputc('\n', stderr);
     std::fprintf(stderr, "nnfmri train: stopped by %s at epoch %d, step %ld of %ld; resume with: nnfmri train --resume %s\n",

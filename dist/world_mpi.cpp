@@ -128,6 +128,12 @@ class MpiGroup : public nn::ShardGroup {
     return out == INT_MAX ? -1 : out;
   }
 
+  int max_of(int mine) override {
+    int out = 0;
+    check(MPI_Allreduce(&mine, &out, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD), "agreeing on a signal");
+    return out;
+  }
+
   bool any(bool mine) override {
     int in = mine ? 1 : 0, out = 0;
     check(MPI_Allreduce(&in, &out, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD), "agreeing on a stop");

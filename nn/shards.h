@@ -45,6 +45,8 @@ class ShardGroup {
   // True on every rank when `mine` is true on some rank: a stop asked of one rank stops every
   // rank after the same step.
   virtual bool any(bool mine) { return mine; }
+  // The largest `mine` of all ranks, on every rank (the signal a stopped run reports).
+  virtual int max_of(int mine) { return mine; }
   // Units spread over ranks (distributed ζ, imaging/shapley.h): rows [first, first + count) of a
   // row-major table of `width` doubles per row, row x computed by rank x mod ranks().  Afterwards every
   // rank holds every row as its owner computed it.  One process: nothing to do.

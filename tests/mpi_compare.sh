@@ -167,4 +167,25 @@ differ /data/files
 a1=("${analyze[@]}" --data "cifar10:$good" --eval-samples 16)
 differ /analysis
 test ! -e "$dir/dabad/grid.json"
+
+# SIGTERM to rank 1 alone: every rank stops after the same step, agrees on the signal, rank 0 names
+# it ("stopped by SIGTERM", before: SIGINT, its own signal being none) and every rank exits 143
+# (before: the ranks without a signal exited 128).  Each rank's exit code is kept by a shell around it.
+long=(train --data planted --limit-train 192 --limit-test 64 --epochs 500 --batch 32 --shards 2 --threads 1
+      --model "conv3x3:4 relu gap linear:10" --out "$dir/sig")
+code=0
+timeout 120 mpirun -q --oversubscribe \
+  -np 1 sh -c '"$@"; echo $? > "$0/rc0"' "$dir" "$bin" "${long[@]}" : \
+  -np 1 sh -c '"$@" & echo $! > "$0/pid1"; wait $!; echo $? > "$0/rc1"' "$dir" "$bin" "${long[@]}" \
+  > "$dir/out" 2> "$dir/err" &
+job=$!
+for _ in $(seq 300); do grep -q "^run directory" "$dir/out" 2> /dev/null && break; sleep 0.1; done
+sleep 1
+kill -TERM "$(cat "$dir/pid1")"
+wait $job || code=$?
+test $code -ne 124 || { echo "test-mpi: SIGTERM to rank 1 hung (timeout)"; exit 1; }
+grep -q "stopped by SIGTERM" "$dir/err" || { echo "test-mpi: SIGTERM to rank 1: rank 0 did not say SIGTERM"; cat "$dir/err"; exit 1; }
+test "$(cat "$dir/rc0") $(cat "$dir/rc1")" = "143 143" ||
+  { echo "test-mpi: SIGTERM to rank 1: exit codes $(cat "$dir/rc0") $(cat "$dir/rc1"), expected 143 on both ranks"; exit 1; }
+grep "stopped by" "$dir/err"
 echo "test-mpi: passed"
