@@ -219,7 +219,10 @@ void CoalitionValue::add_external(const nn::Tensor& x, size_t first, int count) 
 void CoalitionValue::prepare_forward_from(size_t first, int count) const {
   if (!crossed()) return;
   const nn::Shape s = inputs_.shape();
-  nn::Tensor x(count, s.c, s.h, s.w);
+  // A member, not a local: the net keeps a pointer to its input, and the forward_from that follows
+  // re-runs every layer reading it (an add's shortcut, .proj, .pad of a unit that opens the net).
+  nn::Tensor& x = forward_input_;
+  x.resize(count, s.c, s.h, s.w);
   std::copy(inputs_.sample(int(first)), inputs_.sample(int(first)) + size_t(count) * s.per_sample(), x.data());
   net_.forward(x, false);
 }

@@ -211,6 +211,9 @@ class CoalitionValue {
   std::vector<std::vector<float>> empty_z_, empty_a_;
   std::vector<External> external_;
   nn::Tensor inputs_;  // inside a residual branch: the sample's images as the net reads them (N, C, H, W)
+  // The chunk forwarded by prepare_forward_from: the net reads it again (by pointer) in the
+  // forward_from after it, so it must outlive that call.
+  mutable nn::Tensor forward_input_;
 };
 
 // Incremental forward of one image's lesion game: the state of every replayed block for the current

@@ -117,7 +117,9 @@ class Network {
                         ProbeReads reads = {});
   // Runs the layers after block b, with `a` standing for block b's output (an imaging lesion).
   // A shortcut that passes block b (crossed_by_shortcut) carries an output of a layer before it: that
-  // output is read from the last forward(), which must have been of the same images (same batch).
+  // output is read from the last forward(), which must have been of the same images (same batch),
+  // and — when the shortcut reads the network input — whose input tensor must still be alive (it is
+  // kept by pointer, as for backward()).
   const Tensor& forward_from(int b, const Tensor& a, const Probe* probe = nullptr);
   // True when a layer after block b reads the output of a layer before block b's output (a shortcut
   // around a block inside a residual branch): block b's output is then not all the net downstream sees.

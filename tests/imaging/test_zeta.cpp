@@ -81,6 +81,7 @@ struct BruteForce {
   int block;
   run::RegionGrid grid;
   nn::Tensor activation;  // (N, C, H, W) the block's output
+  nn::Tensor x;           // the images: a shortcut from the net input is read from them by forward_from
   std::vector<uint8_t> labels;
   std::vector<float> baseline;  // (C·H·W) in (c, h, w) order
 
@@ -89,7 +90,6 @@ struct BruteForce {
     const nn::Shape s = net.blocks()[b].output_shape;
     grid = run::RegionGrid(s.h, s.w, s.c, spec);
     const auto idx = all_indices(data.count);
-    nn::Tensor x;
     nn::make_batch(net, data, idx.data(), int(idx.size()), nullptr, 0, 0, 0, x, labels);
     net.forward(x, false);
     activation = net.output(b);
@@ -110,6 +110,7 @@ struct BruteForce {
         for (int h = 0; h < H; ++h)
           for (int w = 0; w < W; ++w)
             if (!((S >> grid.region_of(c, h, w)) & 1u)) a.at(i, c, h, w) = baseline[(size_t(c) * H + h) * W + w];
+    if (net.crossed_by_shortcut(block)) net.forward(x, false);  // the shortcut's source: these images
     const nn::Tensor& logits = net.forward_from(block, a);
     std::vector<double> v(a.n());
     if (accuracy) {
@@ -418,6 +419,54 @@ TEST(Zeta, BranchBlocksMatchBruteForceAndAreEfficient) {
     const auto sampled = imaging::shapley_sampled(game, 0, 1e9, 30, 5);
     EXPECT_NEAR(sum_of(sampled.phi), game.v_all() - game.v_none(), 1e-5) << c.spec;
   }
+}
+
+// A net whose first token is a residual unit: the shortcut (identity, .pad, .proj) reads the network
+// input itself, which forward_from re-reads from the last forward().  The game's forward of each
+// chunk's images was of a local tensor freed before the forward_from (use after free: SIGSEGV for the
+// identity unit, φ off and efficiency broken for the projection).  Exact φ equals the subset formula
+// over dense forwards and adds up to v(all) − v(∅), for every ablation and estimator.
+TEST(Zeta, BranchOfAUnitOpeningTheNetReadsTheLiveInput) {
+  struct Case {
+    const char* spec;
+    const char* block;
+    int C, H, W;
+  };
+  const Case cases[] = {
+      {"res(conv3x3:3 relu) relu linear:3", "conv1", 3, 6, 6},
+      {"res(conv3x3:3 bn relu conv3x3:3 bn) relu gap linear:3", "conv1", 3, 6, 6},
+      {"res:proj(conv3x3:4) relu linear:3", "conv1", 2, 6, 6},
+      {"res:proj(conv3x3:4:s2 bn relu conv3x3:4 bn) relu linear:3", "conv2", 2, 8, 8},
+      {"res:pad(conv3x3:5:s2 relu conv3x3:5) relu linear:3", "conv1", 3, 8, 8},
+  };
+  for (const Case& c : cases)
+    for (const char* ablation : {"zero", "mean"}) {
+      auto net = random_net(c.spec, c.C, c.H, c.W, 11);
+      RandomImages data(10, c.C, c.H, c.W, 3, 9);
+      const int b = net->find_block(c.block);
+      ASSERT_GE(b, 0) << c.block;
+      ASSERT_TRUE(net->crossed_by_shortcut(b)) << c.spec;
+      ZetaSettings s;
+      s.ablation = ablation;
+      const run::GridSpec grid{2, 2, 1};
+      CoalitionValue game(*net, b, grid, data.view, all_indices(data.view.count), s);
+      ASSERT_TRUE(game.crossed());
+      const auto exact = imaging::shapley_exact(game);
+      const auto sampled = imaging::shapley_sampled(game, 0, 1e9, 20, 5);
+      const double v_all = game.v_all(), v_none = game.v_none();
+      BruteForce brute(*net, b, grid, data.view, s.ablation == "mean");
+      const auto reference = brute.shapley();
+      ASSERT_EQ(exact.phi.size(), reference.size());
+      for (size_t g = 0; g < reference.size(); ++g)
+        EXPECT_NEAR(exact.phi[g], reference[g], 2e-5) << c.spec << " " << ablation << " region " << g;
+      EXPECT_NEAR(v_none, brute.value(0), 1e-6) << c.spec << " " << ablation;
+      EXPECT_NEAR(v_all, brute.value((1u << game.regions()) - 1), 1e-6) << c.spec << " " << ablation;
+      EXPECT_NEAR(sum_of(exact.phi), v_all - v_none, 1e-5) << c.spec << " " << ablation;
+      EXPECT_NEAR(sum_of(sampled.phi), v_all - v_none, 1e-5) << c.spec << " " << ablation;
+      EXPECT_GT(std::fabs(v_all - v_none), 1e-3) << c.spec << " " << ablation;  // the game is not trivial
+      // v(S) by the game's own dense path (prepare_forward_from + forward_from) agrees too.
+      EXPECT_NEAR(game.value(std::vector<bool>(size_t(game.regions()), false)), brute.value(0), 1e-6) << c.spec;
+    }
 }
 
 // Channels 0 and 1 of conv1 are identical filters read identically by conv2 (exchangeable);
