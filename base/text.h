@@ -3,7 +3,11 @@
 // Promise: split(text, sep) returns the pieces between separators, empty ones included ("a,,b" →
 // {"a", "", "b"}; "" → {""}).  parse_count(text, max, out) accepts only decimal digits (no sign, no
 // space) whose value is 1 … max, and sets `out`; otherwise it returns false and leaves `out` alone.
+// is_utf8(text) is true when text is well-formed UTF-8 (no overlong form, surrogate or code point past
+// U+10FFFF); utf8_escaped(text) is text with every byte that is not part of such a sequence written
+// as \xNN, for an error line that quotes a name read from a file or a folder.
 #pragma once
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -25,6 +29,55 @@ inline bool parse_count(const std::string& text, long max, int& out) {
   if (value < 1 || value > max) return false;
   out = int(value);
   return true;
+}
+
+// The length of the well-formed UTF-8 sequence starting at text[i], 0 when there is none.
+inline size_t utf8_sequence_length(const std::string& text, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char b = byte(i);
+  if (b < 0x80) return 1;
+  size_t n = 0;
+  unsigned char low = 0x80, high = 0xBF;  // the allowed range of the second byte
+  if (b >= 0xC2 && b <= 0xDF) n = 2;
+  else if (b == 0xE0) n = 3, low = 0xA0;
+  else if (b >= 0xE1 && b <= 0xEC) n = 3;
+  else if (b == 0xED) n = 3, high = 0x9F;  // no surrogates
+  else if (b >= 0xEE && b <= 0xEF) n = 3;
+  else if (b == 0xF0) n = 4, low = 0x90;
+  else if (b >= 0xF1 && b <= 0xF3) n = 4;
+  else if (b == 0xF4) n = 4, high = 0x8F;  // at most U+10FFFF
+  else return 0;
+  if (i + n > text.size() || byte(i + 1) < low || byte(i + 1) > high) return 0;
+  for (size_t k = 2; k < n; ++k)
+    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
+  return n;
+}
+
+inline bool is_utf8(const std::string& text) {
+  for (size_t i = 0; i < text.size();) {
+    const size_t n = utf8_sequence_length(text, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+inline std::string utf8_escaped(const std::string& text) {
+  static const char hex[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < text.size();) {
+    const size_t n = utf8_sequence_length(text, i);
+    if (n > 0) {
+      out.append(text, i, n);
+      i += n;
+    } else {
+      const unsigned char b = static_cast<unsigned char>(text[i++]);
+      out += "\\x";
+      out += hex[b >> 4];
+      out += hex[b & 15];
+    }
+  }
+  return out;
 }
 
 }  // namespace base

@@ -11,6 +11,7 @@
 
 #include "base/error.h"
 #include "base/fileio.h"
+#include "base/text.h"
 
 namespace datasets {
 namespace {
@@ -30,10 +31,15 @@ std::vector<std::string> read_class_names(const std::string& dir, std::vector<st
   if (!fs::exists(path, ec)) return kStandardCifarNames;
   std::istringstream in(base::read_file(path, kMaxCifarMetaBytes));
   std::vector<std::string> names;
+  size_t number = 0;
   for (std::string line; std::getline(in, line);) {
+    ++number;
     // Strip a Windows line ending and surrounding blanks; blank lines are padding.
     const size_t first = line.find_first_not_of(" \t\r");
     if (first == std::string::npos) continue;
+    if (names.size() < 10 && !base::is_utf8(line))  // a class name goes into JSON (the run, the checkpoint's header)
+      throw base::Error("cifar10: " + path + ": line " + std::to_string(number) + ": \"" + base::utf8_escaped(line) +
+                        "\" is not valid UTF-8, expected a class name in UTF-8");
     const size_t last = line.find_last_not_of(" \t\r");
     names.push_back(line.substr(first, last - first + 1));
   }

@@ -25,7 +25,8 @@ constexpr size_t kMaxCifarMetaBytes = 1 << 20;              // batches.meta.txt
 // DIR/test_batch.bin as test.  data_batch_1.bin and test_batch.bin are required; a
 // missing later batch is skipped (a partial copy such as a subset still loads), but
 // every batch that exists must be valid.  Class names come from DIR/batches.meta.txt
-// (one per line, blank lines ignored, at least 10), or the standard ten if it is absent.
+// (one per line, blank lines ignored, at least 10, the first 10 valid UTF-8: an error names the
+// line), or the standard ten if it is absent.
 DataSplit load_cifar10(const std::string& dir);
 
 // One .bin file read a chunk of records at a time: the file's checks (a regular file, non-empty, a

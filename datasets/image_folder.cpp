@@ -12,6 +12,7 @@
 #include "base/error.h"
 #include "base/fileio.h"
 #include "base/limits.h"
+#include "base/text.h"
 #include "datasets/sha256.h"
 #include "nn/rng.h"
 
@@ -39,6 +40,10 @@ std::vector<std::string> sorted_subfolders(const fs::path& dir) {
   for (const auto& e : fs::directory_iterator(dir, ec))
     if (e.is_directory() && e.path().filename().string()[0] != '.') names.push_back(e.path().filename().string());
   if (ec) throw base::Error(dir.string() + ": cannot list the folder (" + ec.message() + ")");
+  for (const std::string& name : names)  // a class name goes into JSON (the run, the checkpoint's header)
+    if (!base::is_utf8(name))
+      throw base::Error((dir / base::utf8_escaped(name)).string() +
+                        ": the class folder's name is not valid UTF-8, expected a UTF-8 name (rename the folder)");
   std::sort(names.begin(), names.end());
   return names;
 }

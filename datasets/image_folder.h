@@ -2,7 +2,7 @@
 // class (torchvision's ImageFolder convention).
 //
 // Promise:
-//  - Classes are the subfolders' names, sorted bytewise; DIR/train/ and DIR/test/ (both) hold one
+//  - Classes are the subfolders' names (valid UTF-8: an error names a folder that is not), sorted bytewise; DIR/train/ and DIR/test/ (both) hold one
 //    class folder each (the same names in both), otherwise DIR holds the class folders and a seeded
 //    split makes the test set: per class, its files in name order are shuffled (nn::Rng with the
 //    seed and the class index) and the first round(split × n) go to the test set.

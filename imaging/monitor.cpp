@@ -9,6 +9,7 @@
 
 #include "imaging/net_view.h"
 #include "base/error.h"
+#include "base/json.h"
 #include "imaging/eval_stream.h"
 #include "imaging/zeta_stats.h"
 #include "nn/framed_file.h"
@@ -589,7 +590,7 @@ void save_profile(const std::string& path, Profile& p) {
       {"format", "nnfmri monitor profile"},
       {"profile_version", kProfileVersion},
       {"checkpoint_sha256", p.checkpoint_sha256},
-      {"about", nlohmann::json::parse(p.about.dump())},
+      {"about", nlohmann::json::parse(base::json_text(p.about, -1))},
       {"images", p.images},
       {"grid", {p.settings.grid.grid.gh, p.settings.grid.grid.gw, p.settings.grid.grid.gc}},
       {"lambda", p.settings.grid.lambda},

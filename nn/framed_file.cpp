@@ -9,6 +9,7 @@
 #include "base/error.h"
 #include "base/fileio.h"
 #include "base/format.h"
+#include "base/json.h"
 
 namespace nn {
 
@@ -37,7 +38,7 @@ void write_framed(const std::string& path, const char (&magic)[8], nlohmann::jso
   nlohmann::json list = nlohmann::json::array();
   for (const FramedTensor& t : tensors) list.push_back({{"name", t.name}, {"shape", shape_json(t.tensor->shape())}});
   header["tensors"] = list;
-  std::string text = header.dump();
+  std::string text = base::json_text(header, -1);  // invalid UTF-8 as U+FFFD, never an exception
   std::string out(magic, 8);
   put<uint32_t>(out, kVersion);
   put<uint64_t>(out, text.size());

@@ -3,7 +3,8 @@
 //
 // Layout (little-endian):
 //   magic (8 bytes)  u32 version(=1)  u64 header_bytes  header (JSON text)  float32 data  u32 crc32
-// The header gets "tensors" = [{name, shape}] in the order of the data.  The crc32 (zlib) covers
+// The header gets "tensors" = [{name, shape}] in the order of the data; it is written by
+// base::json_text (a string that is not valid UTF-8 is written with U+FFFD, never an exception).  The crc32 (zlib) covers
 // every byte before it.  FramedFile reads a regular file of at most max_bytes, checks the magic,
 // version, checksum and header length and parses the header (base/json.h); read_tensors() then
 // checks every name, shape and byte count, and that every value is finite.  Any defect throws

@@ -117,6 +117,9 @@ need many_keys.safetensors
 case_ "import: a safetensors header of 20,000 tensors (keys of one object)" 2 import many_keys.safetensors --out i4.ckpt --ignore-extra
 mkdir -p imgs/a imgs/b && printf 'not a png' > imgs/a/0.png && cp imgs/a/0.png imgs/b/0.png
 case_ "train --data images:DIR, a PNG that is not one" 2 train --data images:imgs --epochs 1 --threads 2 --out t10
+mkdir -p utf8/b "utf8/$(printf 'caf\xe9')"
+case_ "train --data images:DIR, a class folder named in Latin-1 (not UTF-8)" 2 train --data images:utf8 --epochs 1 --threads 2 --out t30
+[ -e t30 ] && { echo "bad_inputs: a class name that is not UTF-8 left a run directory" >&2; failed=1; }
 [ -e i1.ckpt ] || [ -e i2.ckpt ] || [ -e i3.ckpt ] && { echo "bad_inputs: a failed import left a checkpoint" >&2; failed=1; }
 mkfifo fifo
 case_ "info FIFO (no writer)" 2 info fifo

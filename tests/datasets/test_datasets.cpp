@@ -223,6 +223,18 @@ TEST_F(Cifar10Test, EmptyFileAndShortMeta) {
   EXPECT_NE(msg.find("has 2 class names"), std::string::npos) << msg;
 }
 
+// A class name goes into JSON (config.json, the checkpoint's header): one that is not UTF-8 is refused
+// at load naming the file and line (it crashed the checkpoint's write with exit 3).
+TEST_F(Cifar10Test, ClassNamesThatAreNotUtf8AreRefusedNamingTheLine) {
+  write_valid();
+  std::ofstream(path("batches.meta.txt"), std::ios::binary) << "a0\n\na\xff\xfe\na3\na4\na5\na6\na7\na8\na9\na10\n";
+  const std::string msg = error_of([&] { datasets::load_cifar10(dir_); });
+  EXPECT_NE(msg.find(path("batches.meta.txt") + ": line 3: \"a\\xff\\xfe\" is not valid UTF-8"), std::string::npos) << msg;
+  // An eleventh line names no class: it is not read.
+  std::ofstream(path("batches.meta.txt"), std::ios::binary) << "a0\na1\na2\na3\na4\na5\na6\na7\na8\ncaf\xc3\xa9\n\xff\n";
+  EXPECT_EQ(datasets::load_cifar10(dir_).train.class_names[9], "caf\xc3\xa9");
+}
+
 // Issue 11, defect 9: a 3 GB file was read completely before its size was checked.  These files are
 // sparse (no disk space); the size alone must refuse them, before a byte is read.
 TEST_F(Cifar10Test, HugeFilesAreRefusedByTheirSizeBeforeReading) {

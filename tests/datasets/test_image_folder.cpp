@@ -184,4 +184,18 @@ TEST_F(ImageFolder, BadFoldersAreOneErrorNamingTheFileOrFolder) {
   expect_error_naming([&] { datasets::load_dataset("images"); }, "needs a directory, images:DIR");
 }
 
+// A class name goes into JSON (config.json, the checkpoint's header): a folder name that is not UTF-8
+// is refused at load naming the folder (it crashed the checkpoint's write with exit 3).
+TEST_F(ImageFolder, ClassFolderNamesThatAreNotUtf8AreRefusedNamingTheFolder) {
+  png("u/caf\xc3\xa9/0.png", 1);
+  png("u/b/0.png", 2);
+  png("u/b/1.png", 3);
+  datasets::ImageFolderOptions o;
+  o.split = 0.5;
+  EXPECT_EQ(datasets::load_image_folder(path("u"), o).train.class_names[1], "caf\xc3\xa9");
+  png("u/caf\xe9/0.png", 4);
+  const std::string m = error_of([&] { datasets::load_image_folder(path("u"), o); });
+  EXPECT_NE(m.find(path("u/caf\\xe9") + ": the class folder's name is not valid UTF-8"), std::string::npos) << m;
+}
+
 }  // namespace

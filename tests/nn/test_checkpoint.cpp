@@ -129,6 +129,21 @@ TEST_F(Checkpoint, SaveIsAtomicAndOverwrites) {
   EXPECT_EQ(nn::load_checkpoint(file).epoch, 2);
 }
 
+// A class name that is not valid UTF-8 (read by a build older than the loaders' check, or from any
+// other source) is written with U+FFFD: the header's dump threw nlohmann's type_error 316 (exit 3,
+// half-written run).
+TEST_F(Checkpoint, ClassNamesThatAreNotUtf8AreWrittenWithReplacementCharacters) {
+  auto net = std::make_unique<nn::Network>("linear:2", 1, 2, 2);
+  net->init(1);
+  const std::string file = path("m.nnfmri");
+  try {
+    nn::save_checkpoint(file, *net, 1, {"caf\xe9", "b"});
+  } catch (const std::exception& e) {
+    FAIL() << "save threw " << typeid(e).name() << ": " << e.what();
+  }
+  EXPECT_EQ(nn::load_checkpoint(file).class_names, (std::vector<std::string>{"caf\xef\xbf\xbd", "b"}));
+}
+
 TEST_F(Checkpoint, SaveIntoAMissingDirectoryThrowsNamingThePath) {
   auto net = std::make_unique<nn::Network>("linear:3", 1, 2, 2);
   const std::string file = path("no/such/dir/m.nnfmri");
