@@ -20,7 +20,22 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
   file.commit();
 }
 
+namespace {
+
+// What the rename would replace must be a file: a device node, a FIFO or a socket standing at `path`
+// is refused (`eval --dump /dev/null` run as root replaced /dev/null), and so is a directory.  A
+// symbolic link is replaced itself (rename never writes through it), whatever it points to.
+void require_replaceable(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) return;
+  if (S_ISDIR(st.st_mode)) throw Error(path + ": is a directory, expected a file (or no file) to write");
+  throw Error(path + ": not a regular file (a device, FIFO or socket), expected a file (or no file) to write");
+}
+
+}  // namespace
+
 AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)), tmp_(path_ + ".tmp." + std::to_string(getpid())) {
+  require_replaceable(path_);  // before any work: checked again just before the rename
   // The name is predictable, so whatever already stands there (a stale temporary, or a link planted
   // to make this write land elsewhere) is removed, not opened: a link is unlinked, never followed,
   // and the file is created afresh (O_EXCL), so a link planted in between makes the write fail.
@@ -57,6 +72,12 @@ void AtomicFileWriter::commit() {
     int e = errno;
     ::unlink(tmp_.c_str());
     throw Error(path_ + ": flush failed (" + std::strerror(e) + ")");
+  }
+  try {
+    require_replaceable(path_);
+  } catch (const Error&) {
+    ::unlink(tmp_.c_str());
+    throw;
   }
   if (std::rename(tmp_.c_str(), path_.c_str()) != 0) {
     int e = errno;

@@ -3,6 +3,9 @@
 // Promise: write_file_atomic never leaves a half-written file at `path`: it
 // writes `path.tmp.<pid>` (created afresh: whatever stood at that name, a symbolic link included, is
 // removed first, never written through), flushes it to disk and renames it over `path`.
+// What it replaces is always a file: a device node, FIFO, socket or directory standing at `path` is
+// refused (when the writer is made and again before the rename); a symbolic link at `path` is
+// replaced by the file, never written through.
 // Every failure throws base::Error naming the path.  read_file reads regular files only (a device
 // such as /dev/zero, a FIFO or a directory is refused before reading) and at most max_bytes of them
 // (the size is checked before anything is read).

@@ -123,6 +123,8 @@ case_ "train --data images:DIR, a class folder named in Latin-1 (not UTF-8)" 2 t
 [ -e i1.ckpt ] || [ -e i2.ckpt ] || [ -e i3.ckpt ] && { echo "bad_inputs: a failed import left a checkpoint" >&2; failed=1; }
 mkfifo fifo
 case_ "info FIFO (no writer)" 2 info fifo
+case_ "eval --dump FIFO (an output name that is not a file)" 2 eval run/model.ckpt --data planted --limit-test 2 --dump fifo
+[ -p fifo ] || { echo "bad_inputs: eval --dump replaced the FIFO" >&2; failed=1; }
 with_header ck1.ckpt 'h["input"] = [2147483647, 32, 32]'
 case_ "info: checkpoint input \`[INT_MAX, 32, 32]\`" 2 info ck1.ckpt
 with_header ck2.ckpt 'h["input"] = [3.5, 32, 32]'

@@ -3,11 +3,14 @@
 #include "base/fileio.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <string>
 
+#include "base/error.h"
+#include "tests/error_of.h"
 #include "tests/temp_dir.h"
 
 namespace {
@@ -27,6 +30,37 @@ TEST_F(FileIo, APlantedLinkAtTheTemporaryNameIsNotFollowed) {
   base::write_file_atomic(tmp, std::string(100, 'x'));
   base::write_file_atomic(target, "ab");
   EXPECT_EQ(base::read_file(target), "ab");
+}
+
+// An output name that holds a FIFO (or a device node: `eval --dump /dev/null` run as root replaced
+// /dev/null with a file) or a directory is refused naming it, and left as it was; nothing else is left.
+TEST_F(FileIo, OnlyAFileOrALinkIsReplaced) {
+  const std::string fifo = path("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  expect_error_naming([&] { base::write_file_atomic(fifo, "x"); }, fifo + ": not a regular file (a device, FIFO or socket)");
+  struct stat st;
+  ASSERT_EQ(::lstat(fifo.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode));
+  // A FIFO made after the writer was opened: refused at the rename.
+  const std::string late = path("late");
+  {
+    base::AtomicFileWriter file(late);
+    file.append("x");
+    ASSERT_EQ(::mkfifo(late.c_str(), 0600), 0);
+    expect_error_naming([&] { file.commit(); }, late + ": not a regular file");
+  }
+  ASSERT_EQ(::lstat(late.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode));
+  std::filesystem::create_directory(path("dir"));
+  expect_error_naming([&] { base::write_file_atomic(path("dir"), "x"); }, path("dir") + ": is a directory, expected a file");
+  EXPECT_EQ(files().size(), 3u) << "a temporary file was left behind";
+  // A symbolic link is replaced itself, its target untouched.
+  base::write_file_atomic(path("target"), "keep");
+  std::filesystem::create_symlink(path("target"), path("link"));
+  base::write_file_atomic(path("link"), "new");
+  EXPECT_FALSE(std::filesystem::is_symlink(path("link")));
+  EXPECT_EQ(base::read_file(path("link")), "new");
+  EXPECT_EQ(base::read_file(path("target")), "keep");
 }
 
 }  // namespace
