@@ -37,18 +37,13 @@ int cmd_analyze(int argc, char** argv) {
   data.train = datasets::Dataset{};  // described above; only the test split is imaged (peak memory)
   // Under mpirun the ranks share the work (README "Beyond one machine (MPI)"): the grid's batches,
   // tract's layer pairs, ζ's per-image walks and the lesion games' chunks of images; every rank then
-  // holds every result, and only rank 0 writes --out: the others write their (identical) files into
-  // a scratch directory of their own, removed afterwards.
+  // holds every result, and only rank 0 writes --out: the others write nothing (no scratch files
+  // to leave behind when the job is interrupted).
   nn::ShardGroup& world = dist::world();
   settings.ranks = &world;
   settings.zeta.ranks = &world;
   const bool writer = world.rank() == 0;
-  std::string out = flags.text("--out");
-  if (!writer) {
-    char scratch[] = "/tmp/nnfmri-rank-XXXXXX";
-    if (!mkdtemp(scratch)) throw base::Error("rank " + std::to_string(world.rank()) + ": cannot create a scratch directory in /tmp");
-    out = scratch;
-  }
+  const std::string out = writer ? flags.text("--out") : std::string();
   // An earlier analysis in --out goes first (every stage file, whichever stages run now): the files
   // are written one stage at a time, so a stage that fails, or a run of fewer stages, would otherwise
   // leave one analysis's grid.json beside another's zeta.json, which `report` would read as one.
@@ -59,10 +54,7 @@ int cmd_analyze(int argc, char** argv) {
                                                       [&](const imaging::AnalysisProgress& p) {
                                                         if (terminal) draw_imaging_progress("analyze", p);
                                                       });
-  if (!writer) {
-    run::remove_path(out);
-    return 0;
-  }
+  if (!writer) return 0;
   if (terminal) clear_progress_line();
   std::fputs(rep.summary.c_str(), stdout);
   return 0;

@@ -118,7 +118,7 @@ AnalysisReport run_analysis(nn::Network& net, const nn::LabeledImages& test, con
   if (images < kMinEvalSamples)
     throw base::Error("--eval-samples: the test set has only " + std::to_string(test.count) +
                     " images; the analysis needs at least " + std::to_string(kMinEvalSamples));
-  base::make_directories(out_dir);
+  if (!out_dir.empty()) base::make_directories(out_dir);
   // The net's buffers keep the size of the largest batch it ran: in a training run the training
   // batch's activations and gradients (~66 MB for `reference` at batch 64), which the analysis does
   // not read.  Freed first, the pass and the stages allocate only what they use.
@@ -208,7 +208,7 @@ AnalysisReport run_analysis(nn::Network& net, const nn::LabeledImages& test, con
     r.images = output.images;
     r.document = json_header(context, output.images);
     for (auto& [key, value] : output.document.items()) r.document[key] = std::move(value);
-    run::write_json(out_dir + "/" + stages[i]->file(), r.document, 1);
+    if (!out_dir.empty()) run::write_json(out_dir + "/" + stages[i]->file(), r.document, 1);
     r.seconds += clock.seconds();
     base::return_free_memory();
     report.summary += r.name + " stage: " + std::to_string(r.images) + " images, " + base::format("%.2f s", r.seconds) + "\n" +

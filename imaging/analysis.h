@@ -105,6 +105,8 @@ struct AnalysisProgress {
 using ProgressCallback = std::function<void(const AnalysisProgress&)>;
 
 // `progress` (may be empty) is called from the calling thread, never inside a parallel region.
+// An empty `out_dir` writes nothing (the report holds every document): the ranks of an MPI job
+// other than 0.
 AnalysisReport run_analysis(nn::Network& net, const nn::LabeledImages& test, const AnalysisSettings& settings,
                             const AnalysisContext& context, const std::string& out_dir,
                             const ProgressCallback& progress = {});

@@ -94,6 +94,15 @@ bad() {
 bad "--shards 1" "${train[@]}" --shards 1 --out "$dir/bad"
 bad "cifar10" train --data cifar10:/nonexistent --threads 1 --out "$dir/bad"
 test ! -e "$dir/bad/model.ckpt"
+# A distributed analyze that fails (rank 0 cannot create --out: its parent is a file) while rank 1
+# works: the ranks other than 0 write nothing, so nothing is left behind, in $TMPDIR or /tmp (before:
+# rank 1's scratch directory /tmp/nnfmri-rank-XXXXXX, removed only on success).
+touch "$dir/afile" "$dir/marker"
+mkdir -p "$dir/tmp"
+TMPDIR=$dir/tmp bad "afile" analyze "$dir/t1/model.ckpt" --data planted --eval-samples 48 --zeta-samples 24 --threads 1 \
+  --zeta-max-permutations 4 --out "$dir/afile/x"
+left=$(find /tmp "$dir/tmp" -maxdepth 1 -name 'nnfmri-rank-*' -newer "$dir/marker")
+test -z "$left" || { echo "test-mpi: a failed distributed analyze left $left"; exit 1; }
 
 # A data directory readable on one rank only (Open MPI's MPMD syntax: each rank its own command
 # line): one error line, from the rank that cannot read it, naming that rank and the file; the job
