@@ -140,6 +140,12 @@ WHOLE_LIB = -Wl,--whole-archive $(LIB) -Wl,--no-whole-archive
 $(APP): $(APP_OBJ) $(DIST_OBJ) $(LIB) $(LINK_KIND)
 	$(CXX) $(LDFLAGS) $(APP_OBJ) $(DIST_OBJ) $(WHOLE_LIB) $(LDLIBS) $(MPI_LDLIBS) -o $@
 
+# nnfmri without MPI (dist/world_serial.cpp) beside the MPI one: make test-mpi checks that it refuses
+# to run under mpirun.
+SERIAL_APP := $(BUILD)/nnfmri-serial
+$(SERIAL_APP): $(APP_OBJ) $(BUILD)/obj/dist/world_serial.o $(LIB)
+	$(CXX) $(LDFLAGS) $(APP_OBJ) $(BUILD)/obj/dist/world_serial.o $(WHOLE_LIB) $(LDLIBS) -o $@
+
 $(TESTS): $(TEST_OBJ) $(APP_LIB_OBJ) $(DIST_OBJ) $(LIB) $(LINK_KIND)
 	$(CXX) $(LDFLAGS) $(TEST_OBJ) $(APP_LIB_OBJ) $(DIST_OBJ) $(WHOLE_LIB) -lgtest -lgtest_main $(LDLIBS) $(MPI_LDLIBS) -o $@
 
@@ -205,8 +211,8 @@ test-serve: all
 # 2-rank training and analyze under mpirun on this machine, compared byte for byte with 1 rank
 # (tests/mpi_compare.sh); builds with MPI=1 (make deps installs Open MPI).
 test-mpi: deps
-	@$(MAKE) -j$(JOBS) --no-print-directory MPI=1 $(APP)
-	bash tests/mpi_compare.sh $(APP)
+	@$(MAKE) -j$(JOBS) --no-print-directory MPI=1 $(APP) $(SERIAL_APP)
+	bash tests/mpi_compare.sh $(APP) $(SERIAL_APP)
 
 # The bounded load test of `nnfmri serve` on loopback (bench/serve_load.js): 50 clients × 200 requests.
 bench-serve: all
@@ -293,5 +299,5 @@ cifar10:
 clean:
 	rm -rf $(BUILD)
 
--include $(LIB_OBJ:.o=.d) $(APP_OBJ:.o=.d) $(DIST_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(APP_OBJ:.o=.d) $(DIST_OBJ:.o=.d) $(BUILD)/obj/dist/world_serial.d $(TEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)
 -include $(SAN_LIB_OBJ:.o=.d) $(SAN_TEST_OBJ:.o=.d) $(SAN_BUILD)/obj/apps/main.d $(FUZZ_HARNESSES:%=$(SAN_BUILD)/obj/tests/fuzz/fuzz_%.d)

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# tests/mpi_compare.sh NNFMRI — make test-mpi: training under mpirun with 2 and 4 ranks and analyze
+# tests/mpi_compare.sh NNFMRI [NNFMRI_SERIAL] — make test-mpi: training under mpirun with 2 and 4 ranks and analyze
 # (every stage, a plain and a residual net) with 2 and 3 ranks against the same command without
 # mpirun, byte for byte (timing fields stripped), then bad input under mpirun, a data directory
 # missing on one rank included (MPMD): one error line and a non-zero exit.  Writes only its own
-# temporary directory (planted data, no files of /work/shared).
+# temporary directory (planted data, no files of /work/shared).  NNFMRI_SERIAL, a binary built
+# without MPI (make builds build/nnfmri-serial for test-mpi), must refuse to run under mpirun.
 set -euo pipefail
 bin=$1
+serial=${2:-}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1  # CI runs as root
@@ -197,4 +199,20 @@ grep -q "stopped by SIGTERM" "$dir/err" || { echo "test-mpi: SIGTERM to rank 1: 
 test "$(cat "$dir/rc0") $(cat "$dir/rc1")" = "143 143" ||
   { echo "test-mpi: SIGTERM to rank 1: exit codes $(cat "$dir/rc0") $(cat "$dir/rc1"), expected 143 on both ranks"; exit 1; }
 grep "stopped by" "$dir/err"
+
+# A binary built without MPI under mpirun: every rank refuses (P independent runs would write the
+# same --out), exit 2, one line (before: two runs on one directory).
+if [ -n "$serial" ]; then
+  code=0
+  timeout 60 mpirun -q --oversubscribe -np 2 "$serial" train --data planted --limit-train 64 --limit-test 64 --epochs 1 \
+    --batch 32 --threads 1 --model "conv3x3:4 relu gap linear:10" --out "$dir/serial" > /dev/null 2> "$dir/err" || code=$?
+  test $code -eq 2 || { echo "test-mpi: a binary without MPI under mpirun: exit $code, expected 2"; cat "$dir/err"; exit 1; }
+  grep "^nnfmri: error: " "$dir/err" > "$dir/lines" || true
+  test "$(wc -l < "$dir/lines")" -eq 1 && grep -q "built without MPI (make MPI=1)" "$dir/lines" ||
+    { echo "test-mpi: a binary without MPI under mpirun: expected one line naming make MPI=1"; cat "$dir/err"; exit 1; }
+  test ! -e "$dir/serial"
+  cat "$dir/lines"
+else
+  echo "test-mpi: no binary without MPI given: its refusal under mpirun is not checked"
+fi
 echo "test-mpi: passed"
