@@ -52,18 +52,20 @@ static int run_command(int argc, char** argv) {
     return 0;
   }
   try {
+    std::string names;
+    const app::CommandDef* command = nullptr;
+    for (const app::CommandDef& c : app::command_table()) {
+      if (c.name == cmd) command = &c;
+      names += (names.empty() ? "" : ", ") + c.name;
+    }
+    if (!command) return failure(cmd, "unknown command '" + cmd + "' (expected one of " + names + ")", 2);
     // Under mpirun only the commands that share their work between ranks run (each rank of another
     // command would write the same files).
     const int ranks = dist::world().ranks();
     if (ranks > 1 && cmd != "train" && cmd != "analyze")
       return failure(cmd, "nnfmri " + cmd + " runs in one process, not on " + std::to_string(ranks) +
                               " MPI ranks (under mpirun: train, analyze)", 2);
-    std::string names;
-    for (const app::CommandDef& c : app::command_table()) {
-      if (c.name == cmd) return c.run(argc - 2, argv + 2);
-      names += (names.empty() ? "" : ", ") + c.name;
-    }
-    return failure(cmd, "unknown command '" + cmd + "' (expected one of " + names + ")", 2);
+    return command->run(argc - 2, argv + 2);
   } catch (const dist::JointFailure& e) {  // every rank is here: no abort, the line once
     if (e.print) {
       std::string where = dist::rank_prefix();

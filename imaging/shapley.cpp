@@ -233,7 +233,8 @@ ShapleyEstimate shapley_sampled(const CoalitionValue& game, double tolerance, do
     const bool some = ranks->any(decision), every = !ranks->any(!decision);
     if (some != every)
       throw base::Error(std::string("ζ on ") + std::to_string(ranks->ranks()) + " ranks: the ranks disagree on " + what +
-                        " (their shared state differs: the sharing of image states is broken)");
+                        " (their shared state differs: the ranks imaged other data or settings, or the sharing of image "
+                        "states is broken)");
     return decision;
   };
 

@@ -103,7 +103,7 @@ Trainer::Trainer(Network& net, const TrainConfig& cfg, const LabeledImages& trai
   if (group_->ranks() > cfg.shards)
     throw base::Error(std::to_string(group_->ranks()) + " ranks but --shards " + std::to_string(cfg.shards) +
                       ": every rank needs a shard (run at most " + std::to_string(cfg.shards) +
-                      " ranks, or give more --shards)");
+                      (cfg.shards == 1 ? " rank" : " ranks") + ", or give more --shards)");
   for (const NamedParam& p : net.named_params())
     if (!p.param->trainable) buffers_.push_back(p.param);
   if (train.num_classes > net.num_outputs())

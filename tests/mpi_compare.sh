@@ -93,7 +93,8 @@ bad() {
   grep -q -- "$expected" "$dir/lines" || { echo "test-mpi: the error does not name '$expected': $(cat "$dir/lines")"; exit 1; }
   cat "$dir/lines"
 }
-bad "--shards 1" "${train[@]}" --shards 1 --out "$dir/bad"
+bad "--shards 1: every rank needs a shard (run at most 1 rank, or" "${train[@]}" --shards 1 --out "$dir/bad"
+bad "unknown command 'bogus'" bogus --out "$dir/bad"  # looked up before the refusal of other commands
 bad "cifar10" train --data cifar10:/nonexistent --threads 1 --out "$dir/bad"
 test ! -e "$dir/bad/model.ckpt"
 # A distributed analyze that fails (rank 0 cannot create --out: its parent is a file) while rank 1
