@@ -135,6 +135,28 @@ class SimulatedRank : public nn::ShardGroup {
   bool from_rank0(bool value) override {
     return x_.exchange(rank_, {value ? 1.0 : 0.0}, [](const std::vector<std::vector<double>>& posts) { return posts[0]; })[0] != 0;
   }
+  std::string text_from(int root, const std::string& text) override {
+    const std::vector<double> got = x_.exchange(rank_, std::vector<double>(text.begin(), text.end()),
+                                                [root](const std::vector<std::vector<double>>& posts) { return posts[size_t(root)]; });
+    std::string out;
+    for (double c : got) out += char(c);
+    return out;
+  }
+  int lowest_rank_with(bool mine) override {
+    return int(x_.exchange(rank_, {mine ? double(rank_) : -1.0}, [](const std::vector<std::vector<double>>& posts) {
+      double low = -1;
+      for (const auto& p : posts)
+        if (p[0] >= 0 && (low < 0 || p[0] < low)) low = p[0];
+      return std::vector<double>{low};
+    })[0]);
+  }
+  int max_of(int mine) override {
+    return int(x_.exchange(rank_, {double(mine)}, [](const std::vector<std::vector<double>>& posts) {
+      double m = posts[0][0];
+      for (const auto& p : posts) m = std::max(m, p[0]);
+      return std::vector<double>{m};
+    })[0]);
+  }
   bool any(bool mine) override {
     return x_.exchange(rank_, {mine ? 1.0 : 0.0}, [](const std::vector<std::vector<double>>& posts) {
       double m = 0;

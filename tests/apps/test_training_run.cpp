@@ -21,7 +21,9 @@
 #include "run/manifest.h"
 #include "tests/error_of.h"
 #include "tests/planted_split.h"
+#include "dist/world.h"
 #include "tests/run_compare.h"
+#include "tests/simulated_ranks.h"
 #include "tests/temp_dir.h"
 
 namespace {
@@ -363,6 +365,36 @@ TEST_F(TrainingRun, AResumeThatWouldNotContinueTheSameRunIsRefused) {
 // Issue 11: --batch 65536 on a net at the layer-size limit ended in "out of memory", exit 3, after the
 // run directory was made.  The batch's activations are now checked against the machine's memory
 // before anything is allocated: 2^30 images of even a small net are terabytes on any machine.
+// Ranks of an MPI job whose training sets differ (here 96 and 64 images: 3 and 2 steps per epoch)
+// would wait forever for a step the other never takes: every rank fails together right after
+// loading, the differing rank alone printing the difference, and nothing is written.
+TEST_F(TrainingRun, RanksWhoseDataDiffersAllFailNamingTheDifference) {
+  app::TrainingSettings s = small_settings(path("run"));
+  s.train.shards = 2;
+  s.train.epochs = 1;
+  s.analyze_every = 0;
+  datasets::DataSplit fewer = small_planted();
+  fewer.train.truncate(64);
+  std::vector<std::string> errors(2);
+  std::vector<int> printed(2, -1);
+  on_simulated_ranks(2, [&](SimulatedRank& rank) {
+    app::TrainingCallbacks callbacks;
+    callbacks.group = &rank;
+    try {
+      app::run_training(s, rank.rank() == 0 ? small_planted() : fewer, callbacks);
+    } catch (const dist::JointFailure& e) {
+      errors[size_t(rank.rank())] = e.what();
+      printed[size_t(rank.rank())] = e.print;
+    }
+  });
+  for (int r : {0, 1}) {
+    EXPECT_NE(errors[size_t(r)].find("data or settings differ from rank 0's: /data/train_images is 64 here, 96 on rank 0"),
+              std::string::npos) << "rank " << r << ": " << errors[size_t(r)];
+  }
+  EXPECT_EQ(printed, (std::vector<int>{0, 1}));
+  EXPECT_FALSE(fs::exists(s.out));
+}
+
 TEST(BatchFits, ABatchLargerThanTheMachinesMemoryIsOneErrorNamingTheFlag) {
   const nn::Network net("conv3x3:8 relu maxpool2 linear:10", 3, 8, 8);
   // conv 8x8x8, its relu 8x8x8, pool 4x4x8, linear 10: the floats of one image's buffers.
