@@ -54,7 +54,8 @@ std::vector<int> parse_sizes(const std::string& text, const std::string& flag, s
 // {"spec", "name", "files": [{"path", "sha256"}], "train_images", "test_images", "classes"}
 nlohmann::ordered_json describe_data(const std::string& spec, const datasets::DataSplit& data);
 // The part of describe_data that says what the data is, not where it was read: the files' SHA-256
-// (no paths, no spec), the image counts, shape, classes (every rank of an MPI job compares it).
+// under its file name (no directories, no spec), the image counts, shape, classes (every rank of an
+// MPI job compares it).
 nlohmann::ordered_json data_identity(const nlohmann::ordered_json& described);
 // Under mpirun (`group`, dist::world()): every rank compares `fingerprint` (its data and settings, data_identity for the data)
 // with rank 0's, which rank 0 broadcasts.  When some rank's differs, every rank throws

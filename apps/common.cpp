@@ -134,8 +134,12 @@ nlohmann::ordered_json describe_data(const std::string& spec, const datasets::Da
 nlohmann::ordered_json data_identity(const nlohmann::ordered_json& described) {
   nlohmann::ordered_json out = described;
   out.erase("spec");
-  nlohmann::ordered_json digests = nlohmann::ordered_json::array();
-  for (const auto& f : described.at("files")) digests.push_back(f.at("sha256"));
+  // each file's SHA-256 under its name (an image folder's digest under "images"): a difference names it
+  nlohmann::ordered_json digests = nlohmann::ordered_json::object();
+  for (const auto& f : described.at("files")) {
+    const std::string path = f.at("path");
+    digests[f.contains("of") ? std::string("images") : path.substr(path.find_last_of('/') + 1)] = f.at("sha256");
+  }
   out["files"] = digests;
   return out;
 }
