@@ -374,6 +374,32 @@ int cmd_monitor(int argc, char** argv) {
   return 0;
 }
 
+namespace {
+
+// corrupt never writes into a folder its data was read from, whatever named that folder (cifar10:DIR,
+// cifar10 through $NNFMRI_DATA, planted:...,background=DIR, images:DIR): --out is compared, as a
+// file system object (links and other spellings included), with the folder of every file the data
+// lists, and neither is it nor lies it inside a folder read whole (images:DIR, whose class folders
+// a new subfolder would join).
+void refuse_source_folder(const std::string& out, const datasets::DataSplit& data) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path target = fs::weakly_canonical(fs::absolute(out, ec), ec);
+  for (const datasets::Dataset* d : {&data.train, &data.test})
+    for (const std::string& file : d->files) {
+      const bool whole = fs::is_directory(file, ec);
+      const fs::path source = whole ? fs::path(file) : fs::absolute(file, ec).parent_path();
+      for (fs::path at = target;; at = at.parent_path()) {
+        if (fs::equivalent(at, source, ec))
+          throw base::Error("--out " + out + (at == target ? ": " : ": inside " + source.string() + ", ") +
+                            "the folder --data reads, expected another folder (corrupt does not rewrite its source)");
+        if (!whole || at == at.parent_path()) break;
+      }
+    }
+}
+
+}  // namespace
+
 int cmd_corrupt(int argc, char** argv) {
   Flags flags(kCorrupt, argc, argv);
   if (flags.help()) return std::fputs(flags.usage().c_str(), stdout), 0;
@@ -381,18 +407,15 @@ int cmd_corrupt(int argc, char** argv) {
   const int severity = int(flags.integer("--severity"));
   const uint64_t seed = uint64_t(flags.integer("--seed"));
   const std::string out = flags.text("--out");
+  datasets::DataSplit data = load_data(flags, true);
   // --out must end up holding only what corrupt writes: a CIFAR-10 reader reads every
   // data_batch_N.bin of a folder, so another batch there would be read with the new ones; and the
-  // source folder is never rewritten in place.
-  const std::string data_spec = flags.text("--data");
-  std::error_code same_ec;
-  if (data_spec.rfind("cifar10:", 0) == 0 && std::filesystem::equivalent(out, data_spec.substr(8), same_ec))
-    throw base::Error("--out " + out + ": the folder --data reads, expected another folder (corrupt does not rewrite its source)");
+  // source is never rewritten in place.
+  refuse_source_folder(out, data);
   for (const std::string& name : run::directory_entries(out))
     if (name.rfind("data_batch_", 0) == 0 && name != "data_batch_1.bin")
       throw base::Error("--out " + out + ": holds " + name + ", which corrupt does not write (a CIFAR-10 reader would read it "
                         "with the new batches); expected an empty folder or one corrupt wrote");
-  datasets::DataSplit data = load_data(flags, true);
   for (const datasets::Dataset* d : {&data.train, &data.test}) {
     const std::string problem = datasets::cifar10_problem(*d);
     if (!problem.empty()) throw base::Error("--data " + flags.text("--data") + ": " + problem + " (corrupt writes CIFAR-10 files)");

@@ -195,7 +195,13 @@ case_ "profile --quantiles 2 (min and max only: every clean window alarmed)" 2 p
 mkdir -p a_directory
 case_ "profile --out DIRECTORY (refused before the fit)" 2 profile run/model.ckpt --data planted --limit-train 200 --out a_directory
 case_ "profile --knn-k 50 --knn-images 20" 2 profile run/model.ckpt --data planted --limit-train 200 --knn-k 50 --knn-images 20 --out k.profile
-case_ "corrupt --out the folder --data reads" 2 corrupt --data cifar10:cifar --kind noise --out cifar
+"$nnfmri" corrupt --data planted --limit-train 20 --limit-test 20 --kind noise --out c10 > /dev/null 2>&1 ||
+  { echo "bad_inputs: corrupt of planted failed" >&2; failed=1; }
+need c10/data_batch_1.bin
+cp c10/data_batch_1.bin c10.before
+case_ "corrupt --out the folder --data reads" 2 corrupt --data cifar10:c10 --kind noise --out c10
+case_ "corrupt --out the folder of planted:1,background=DIR" 2 corrupt --data planted:1,background=c10 --kind noise --out c10
+cmp -s c10/data_batch_1.bin c10.before || { echo "bad_inputs: corrupt rewrote its source" >&2; failed=1; }
 case_ "monitor --window 1048576 (a window of 2^20 images × every region)" 2 monitor run/model.ckpt --profile ok.profile --input planted --window 1048576 --out m6
 /usr/bin/python3 -c "
 import json; z = json.load(open('run/analysis/epoch_001/zeta.json')); z['epoch'] = 7; json.dump(z, open('zeta7.json', 'w'))

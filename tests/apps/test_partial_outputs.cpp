@@ -4,7 +4,10 @@
 // description before the new weights, `corrupt` the earlier record before the new batches.  A late
 // failure is provoked by a directory standing at the atomic writer's temporary name.
 #include <gtest/gtest.h>
+#include <stb/stb_image_write.h>  // implemented by libstb (-lstb)
 #include <unistd.h>
+
+#include <cstdlib>
 
 #include <filesystem>
 #include <fstream>
@@ -105,6 +108,39 @@ TEST_F(PartialOutputs, CorruptNeverWritesBesideOtherBatchesNorOverItsSource) {
   expect_error_naming([&] { run_command(app::cmd_corrupt, {"--data", "cifar10:" + path("data"), "--kind", "noise", "--out", path("mixed")}); },
                       "--out " + path("mixed") + ": holds data_batch_2.bin, which corrupt does not write");
   EXPECT_FALSE(fs::exists(path("mixed/data_batch_1.bin")));
+}
+
+// The source is found from the files the data was read from, not from the spelling of --data: cifar10
+// through $NNFMRI_DATA, a planted background folder and an images:DIR folder (or a folder inside it)
+// were rewritten (only a literal cifar10:DIR was compared).
+TEST_F(PartialOutputs, CorruptNeverWritesIntoAnyFolderItsDataWasReadFrom) {
+  const std::string batch = path("data/data_batch_1.bin"), before = base::read_file(batch);
+  const char* old_env = std::getenv("NNFMRI_DATA");
+  const std::string saved = old_env ? old_env : "";
+  fs::create_directories(path("nd"));
+  fs::create_symlink(path("data"), path("nd/cifar-10-batches-bin"));
+  setenv("NNFMRI_DATA", path("nd").c_str(), 1);
+  const std::string through_env =
+      error_of([&] { run_command(app::cmd_corrupt, {"--data", "cifar10", "--kind", "occlusion", "--out", path("nd/cifar-10-batches-bin")}); });
+  if (old_env) setenv("NNFMRI_DATA", saved.c_str(), 1); else unsetenv("NNFMRI_DATA");
+  EXPECT_NE(through_env.find("--out " + path("nd/cifar-10-batches-bin") + ": the folder --data reads"), std::string::npos) << through_env;
+  expect_error_naming([&] { run_command(app::cmd_corrupt, {"--data", "planted:1,background=" + path("data"), "--kind", "noise", "--out", path("data")}); },
+                      "--out " + path("data") + ": the folder --data reads");
+  EXPECT_EQ(base::read_file(batch), before);
+  for (char cls = 'a'; cls < 'a' + 10; ++cls)  // ten classes of 3x32x32: what corrupt writes
+    for (const char* name : {"0.png", "1.png"}) {
+      fs::create_directories(path("im/") + cls);
+      const std::vector<unsigned char> pixels(32 * 32 * 3, 100);
+      ASSERT_NE(stbi_write_png((path("im/") + cls + "/" + name).c_str(), 32, 32, 3, pixels.data(), 32 * 3), 0);
+    }
+  expect_error_naming([&] { run_command(app::cmd_corrupt, {"--data", "images:" + path("im"), "--split", "0.5", "--kind", "noise", "--out", path("im")}); },
+                      "--out " + path("im") + ": the folder --data reads");
+  expect_error_naming([&] { run_command(app::cmd_corrupt, {"--data", "images:" + path("im"), "--split", "0.5", "--kind", "noise", "--out", path("im/new")}); },
+                      "--out " + path("im/new") + ": inside " + path("im") + ", the folder --data reads");
+  EXPECT_FALSE(fs::exists(path("im/data_batch_1.bin")));
+  EXPECT_FALSE(fs::exists(path("im/new")));
+  // Another folder is fine.
+  EXPECT_EQ(run_command(app::cmd_corrupt, {"--data", "images:" + path("im"), "--split", "0.5", "--kind", "noise", "--out", path("elsewhere")}), 0);
 }
 
 TEST_F(PartialOutputs, CorruptNeverLeavesNewBatchesUnderAnOldRecord) {
