@@ -15,8 +15,9 @@
 //    first file that does not); with it every image is resized by stb_image_resize's defaults
 //    (Mitchell filter when shrinking, Catmull–Rom when enlarging, edges clamped, in the stored values:
 //    no sRGB conversion).  Sizes are checked from each file's header before anything is decoded:
-//    a side at most base::kMaxInputSide, C·H·W of the result at most base::kMaxLayerUnits, and all
-//    images together at most kMaxFolderBytes.
+//    a side at most base::kMaxInputSide, C·H·W of the result at most base::kMaxLayerUnits and so
+//    each file's own channels·height·width as stored (it is decoded whole before any resizing), and
+//    all images together at most kMaxFolderBytes.
 //  - Provenance: `files` is {DIR} and `digest` the SHA-256 of the `sha256sum` listing of every image
 //    read ("<hex>  <path relative to DIR>\n", sorted bytewise by path), which
 //    `(cd DIR && find . -type f | sed 's|^\./||' | grep -iE '\.(png|jpe?g)$' | LC_ALL=C sort | xargs -d '\n' sha256sum) | sha256sum`

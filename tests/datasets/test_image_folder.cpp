@@ -198,4 +198,23 @@ TEST_F(ImageFolder, ClassFolderNamesThatAreNotUtf8AreRefusedNamingTheFolder) {
   EXPECT_NE(m.find(path("u/caf\\xe9") + ": the class folder's name is not valid UTF-8"), std::string::npos) << m;
 }
 
+// A file is decoded whole before --resize shrinks it: its own size as stored is held to the per-image
+// limit (an 859-byte JPEG claiming 20000x20000 was decoded for 1.77 GB and two minutes, then shrunk).
+TEST_F(ImageFolder, AFileOverThePerImageLimitAsStoredIsRefusedEvenWithResize) {
+  png("z/a/0.png", 1);
+  png("z/a/1.png", 2);
+  std::string bytes = base::read_file(path("z/a/1.png"));
+  const auto put_be32 = [&](size_t at, uint32_t v) {
+    for (int k = 0; k < 4; ++k) bytes[at + size_t(k)] = char((v >> (24 - 8 * k)) & 0xFF);
+  };
+  put_be32(16, 2000);  // the IHDR's width and height: 3x2000x2000 values
+  put_be32(20, 2000);
+  std::ofstream(path("z/a/1.png"), std::ios::binary) << bytes;
+  datasets::ImageFolderOptions o;
+  o.split = 0.5;
+  o.resize_h = 3, o.resize_w = 4;
+  expect_error_naming([&] { datasets::load_image_folder(path("z"), o); },
+                      path("z/a/1.png") + ": 3x2000x2000 values as stored, expected at most 4194304 per image");
+}
+
 }  // namespace
