@@ -166,13 +166,16 @@ void read_idx_pair(const std::string& images_path, const std::string& labels_pat
   if (dims[1] != uint32_t(kSide) || dims[2] != uint32_t(kSide))
     throw base::Error(images.where + ": images are " + std::to_string(dims[1]) + "x" + std::to_string(dims[2]) +
                     ", expected 28x28");
-  d.pixels = images.payload(size_t(dims[0]) * kSide * kSide, "pixels");
-
+  if (dims[0] > kMaxIdxImages)
+    throw base::Error(images.where + ": " + std::to_string(dims[0]) + " images, expected at most " +
+                      std::to_string(kMaxIdxImages) + " per file");
+  // Both headers before any payload: a count mismatch costs nothing to find.
   IdxReader labels(labels_path, d.name);
   const uint32_t label_count = labels.header(kLabelsMagic, 1, "labels")[0];
   if (label_count != dims[0])
     throw base::Error(d.name + ": " + images_path + " has " + std::to_string(dims[0]) + " images but " +
                     labels_path + " has " + std::to_string(label_count) + " labels");
+  d.pixels = images.payload(size_t(dims[0]) * kSide * kSide, "pixels");
   d.labels = labels.payload(label_count, "labels");
   for (size_t i = 0; i < d.labels.size(); ++i)
     if (d.labels[i] > 9)

@@ -6,14 +6,19 @@
 // become 1-channel (N, 1, 28, 28); labels must be < 10.  Any defect (wrong magic, wrong
 // dims, truncated or trailing data, count mismatch between images and labels, corrupt, truncated
 // or CRC-failing gzip stream, bytes after the gzip stream) throws base::Error naming the file.
+// Both headers (images and labels) are read and their counts compared, and the count is checked
+// against kMaxIdxImages, before any payload is read.
 // The payload buffer grows only as decompressed data arrives, and no more than the header
 // announces plus one byte is ever inflated, so a gzip bomb costs no more than an honest file.
 #pragma once
+#include <cstddef>
 #include <string>
 
 #include "datasets/dataset.h"
 
 namespace datasets {
+
+constexpr size_t kMaxIdxImages = 600000;  // per file: 470 MB of 28x28 pixels; ten times MNIST's 60,000
 
 // Reads DIR/train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz,
 // t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz; for each, the name without
