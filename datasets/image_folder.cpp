@@ -34,11 +34,23 @@ bool is_image(const fs::path& p) {
   return ext == ".png" || ext == ".jpg" || ext == ".jpeg";
 }
 
+// What the entry is (a symbolic link followed); a link that loops or an entry that cannot be looked at
+// is one error naming it (the throwing overloads gave std::filesystem_error, exit 3).  A link to
+// nothing is not_found: no file, ignored like any other entry that is not a folder or an image.
+fs::file_type entry_type(const fs::directory_entry& e) {
+  std::error_code ec;
+  const fs::file_status status = e.status(ec);
+  if (status.type() == fs::file_type::none)
+    throw base::Error(e.path().string() + ": cannot tell what it is (" + ec.message() + "), expected a folder or a file");
+  return status.type();
+}
+
 std::vector<std::string> sorted_subfolders(const fs::path& dir) {
   std::vector<std::string> names;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec))
-    if (e.is_directory() && e.path().filename().string()[0] != '.') names.push_back(e.path().filename().string());
+    if (e.path().filename().string()[0] != '.' && entry_type(e) == fs::file_type::directory)
+      names.push_back(e.path().filename().string());
   if (ec) throw base::Error(dir.string() + ": cannot list the folder (" + ec.message() + ")");
   for (const std::string& name : names)  // a class name goes into JSON (the run, the checkpoint's header)
     if (!base::is_utf8(name))
@@ -56,7 +68,7 @@ std::vector<ImageFile> list_images(const fs::path& root, const fs::path& dir, co
     std::vector<std::string> names;
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(folder, ec))
-      if (e.is_regular_file() && is_image(e.path())) names.push_back(e.path().filename().string());
+      if (is_image(e.path()) && entry_type(e) == fs::file_type::regular) names.push_back(e.path().filename().string());
     if (ec) throw base::Error(folder.string() + ": cannot list the folder (" + ec.message() + ")");
     if (names.empty()) throw base::Error(folder.string() + ": no PNG or JPEG images, expected at least one per class folder");
     std::sort(names.begin(), names.end());

@@ -8,7 +8,9 @@
 //    seed and the class index) and the first round(split × n) go to the test set.
 //  - A class folder's images are its regular files named *.png, *.jpg or *.jpeg (any case), read in
 //    name order; other files and subfolders are ignored (.DS_Store, notes).  A class folder with no
-//    image is an error.  At most 256 classes and kMaxFolderImages images.
+//    image is an error.  Symbolic links are followed; one that loops (or an entry whose type cannot
+//    be read) is an error naming it, one to nothing is ignored.  At most 256 classes and
+//    kMaxFolderImages images.
 //  - Every image is decoded by stb_image.  Channels: 1 when every image is grayscale (with or without
 //    alpha), else 3 (grayscale replicated, alpha dropped: the colour as stored, not composited).
 //    Without `resize` every image must have the first one's width and height (an error names the

@@ -120,6 +120,8 @@ case_ "train --data images:DIR, a PNG that is not one" 2 train --data images:img
 mkdir -p utf8/b "utf8/$(printf 'caf\xe9')"
 case_ "train --data images:DIR, a class folder named in Latin-1 (not UTF-8)" 2 train --data images:utf8 --epochs 1 --threads 2 --out t30
 [ -e t30 ] && { echo "bad_inputs: a class name that is not UTF-8 left a run directory" >&2; failed=1; }
+mkdir -p loopd/a && ln -s selfloop loopd/selfloop
+case_ "train --data images:DIR, a symbolic link that loops" 2 train --data images:loopd --epochs 1 --threads 2 --out t31
 [ -e i1.ckpt ] || [ -e i2.ckpt ] || [ -e i3.ckpt ] && { echo "bad_inputs: a failed import left a checkpoint" >&2; failed=1; }
 mkfifo fifo
 case_ "info FIFO (no writer)" 2 info fifo

@@ -217,4 +217,20 @@ TEST_F(ImageFolder, AFileOverThePerImageLimitAsStoredIsRefusedEvenWithResize) {
                       path("z/a/1.png") + ": 3x2000x2000 values as stored, expected at most 4194304 per image");
 }
 
+// A symbolic link that loops, as a class folder or as an image, is one error naming it (it was
+// std::filesystem_error "Too many levels of symbolic links", exit 3); a link to nothing is ignored.
+TEST_F(ImageFolder, ALinkThatLoopsIsOneErrorNamingIt) {
+  png("l/a/0.png", 1);
+  png("l/a/1.png", 2);
+  fs::create_symlink("nowhere.png", path("l/a/2.png"));  // dangling: not a file, ignored
+  datasets::ImageFolderOptions o;
+  o.split = 0.5;
+  EXPECT_EQ(datasets::load_image_folder(path("l"), o).train.size() + datasets::load_image_folder(path("l"), o).test.size(), 2u);
+  fs::create_symlink("3.png", path("l/a/3.png"));
+  expect_error_naming([&] { datasets::load_image_folder(path("l"), o); }, path("l/a/3.png") + ": cannot tell what it is (");
+  fs::remove(path("l/a/3.png"));
+  fs::create_symlink("selfloop", path("l/selfloop"));
+  expect_error_naming([&] { datasets::load_image_folder(path("l"), o); }, path("l/selfloop") + ": cannot tell what it is (");
+}
+
 }  // namespace
