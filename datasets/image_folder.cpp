@@ -137,8 +137,8 @@ DataSplit load_image_folder(const std::string& dir, const ImageFolderOptions& op
                                &f->components))
       throw base::Error(f->path + ": " + stbi_failure_reason() + ", expected a PNG or JPEG image");
     if (f->width < 1 || f->height < 1 || f->width > base::kMaxInputSide || f->height > base::kMaxInputSide)
-      throw base::Error(f->path + ": " + std::to_string(f->width) + "x" + std::to_string(f->height) +
-                        " pixels, expected sides from 1 to " + std::to_string(base::kMaxInputSide));
+      throw base::Error(f->path + ": " + std::to_string(f->height) + "x" + std::to_string(f->width) +
+                        " pixels (HxW), expected sides from 1 to " + std::to_string(base::kMaxInputSide));
     // The file is decoded whole before any --resize: its own size is held to the per-image limit too
     // (a 859-byte JPEG claiming 20000x20000 took 1.77 GB and two minutes to shrink to 8x6).
     if (int64_t(f->components) * f->height * f->width > base::kMaxLayerUnits)
@@ -157,8 +157,8 @@ DataSplit load_image_folder(const std::string& dir, const ImageFolderOptions& op
   if (options.resize_h == 0)
     for (const ImageFile* f : every)
       if (f->width != W || f->height != H)
-        throw base::Error(f->path + ": " + std::to_string(f->width) + "x" + std::to_string(f->height) + " pixels, expected " +
-                          std::to_string(W) + "x" + std::to_string(H) + " like " + first.path + " (--resize HxW resizes every image)");
+        throw base::Error(f->path + ": " + std::to_string(f->height) + "x" + std::to_string(f->width) + " pixels (HxW), expected " +
+                          std::to_string(H) + "x" + std::to_string(W) + " like " + first.path + " (--resize HxW resizes every image)");
   const size_t image_bytes = size_t(C) * H * W;
   if (double(image_bytes) * double(every.size()) > double(kMaxFolderBytes))
     throw base::Error(dir + ": " + std::to_string(every.size()) + " images of " + std::to_string(image_bytes) +

@@ -158,7 +158,7 @@ TEST_F(ImageFolder, BadFoldersAreOneErrorNamingTheFileOrFolder) {
   png("b/a/0.png", 1);
   png("b/a/1.png", 2, 5, 3);
   expect_error_naming([&] { datasets::load_image_folder(path("b"), {}); },
-                      path("b/a/1.png") + ": 5x3 pixels, expected 4x3 like " + path("b/a/0.png") + " (--resize HxW");
+                      path("b/a/1.png") + ": 3x5 pixels (HxW), expected 3x4 like " + path("b/a/0.png") + " (--resize HxW");  // H×W like --resize
   fs::remove(path("b/a/1.png"));
   fs::create_directories(path("b/empty"));
   std::ofstream(path("b/empty/readme.txt")) << "no images";
