@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <set>
 #include <string>
 #include <tuple>
 
@@ -252,6 +253,7 @@ PlantedConfig planted_config_from(const std::string& options) {
   }
   cfg.seed = parse_count("seed", parts[0]);
   bool cells_given = false, moving = false;
+  std::set<std::string> seen;  // the options' names given so far
   for (size_t i = 1; i < parts.size(); ++i) {
     const std::string& part = parts[i];
     if (part.rfind("background=", 0) == 0) {  // the rest of the spec is the folder, commas included
@@ -264,6 +266,8 @@ PlantedConfig planted_config_from(const std::string& options) {
     const size_t eq = part.find('=');
     const std::string key = part.substr(0, eq), value = eq == std::string::npos ? "" : part.substr(eq + 1);
     const bool has_value = eq != std::string::npos;
+    if (!seen.insert(key).second)  // the later one silently won
+      throw base::Error("planted: option '" + part + "': " + key + " is given twice, expected each option at most once");
     if (key == "cells" && has_value) {
       const uint64_t n = parse_count("cells", value);
       if (n < 1 || n > 4096) throw base::Error("planted: cells '" + value + "' must be in 1..4096");

@@ -155,6 +155,7 @@ case_ "train --data planted:1,cells=0" 2 train --data planted:1,cells=0 --epochs
 case_ "train --data planted:1,cells=99 (more than one per class)" 2 train --data planted:1,cells=99 --epochs 1 --out t11
 case_ "train --data planted:1,unequal=2" 2 train --data planted:1,unequal=2 --epochs 1 --out t12
 case_ "train --data planted:1,sideways" 2 train --data planted:1,sideways --epochs 1 --out t13
+case_ "train --data planted:1,cells=3,cells=5" 2 train --data planted:1,cells=3,cells=5 --epochs 1 --out t32
 case_ "train --data planted:1,background=/nonexistent" 2 train --data planted:1,background=/nonexistent --epochs 1 --out t13b
 case_ "train --output-init xavier" 2 $T --out t14 --output-init xavier
 case_ "train --zeta-ci both" 2 $T --out t15 --analyze-every 1 --zeta-ci both

@@ -366,6 +366,9 @@ TEST(Planted, DataSpecOptionsAndTheirErrors) {
   expect_error_naming([] { datasets::planted_config_from("1,unequal=2"); }, "unequal '2'");
   expect_error_naming([] { datasets::planted_config_from("1,distractor=-3"); }, "distractor '-3'");
   expect_error_naming([] { datasets::planted_config_from("1,wobble"); }, "option 'wobble'");
+  // An option given twice is refused naming it (the later one silently won).
+  expect_error_naming([] { datasets::planted_config_from("1,cells=3,cells=5"); }, "option 'cells=5': cells is given twice");
+  expect_error_naming([] { datasets::planted_config_from("1,moving,distractor,moving"); }, "option 'moving': moving is given twice");
   // More cells than the classes can hold would be capped silently: refused, naming the cap.
   EXPECT_EQ(datasets::planted_config_from("1,cells=10").evidence_cells, 10);
   EXPECT_EQ(datasets::planted_config_from("1,cells=20,moving").evidence_cells, 20);
