@@ -3,12 +3,15 @@
 //
 // Promise: format(pattern, v) is what std::printf(pattern, v) prints, for a pattern with exactly
 // one floating-point conversion ("%.3g", "ζ %.4g", "%.2f MB"); text beyond 63 bytes is cut.
-// shortest(v, as_float) is the shortest text that reads back as the same float (or double);
+// shortest(v, as_float) is the shortest text that reads back as the same float (or double), an
+// integer below 1e15 in full (20, not 2e+01);
 // decimal(f) is the double that text reads as, so that a float setting shows as it was typed.
 #pragma once
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 namespace base {
@@ -19,13 +22,18 @@ inline std::string format(const char* pattern, double value) {
   return text;
 }
 
-// The shortest text that reads back as the same float (or double): 5e-4f → "0.0005".
+// The shortest text that reads back as the same float (or double): 5e-4f → "0.0005", 20 → "20".
+// %g with fewer digits than an integer has writes it in exponent form (20 as "2e+01"): an integer
+// below 1e15 is written in full instead.
 inline std::string shortest(double value, bool as_float) {
   char s[40];
   for (int digits = 1; digits <= 17; ++digits) {
     std::snprintf(s, sizeof s, "%.*g", digits, value);
     if (as_float ? std::strtof(s, nullptr) == float(value) : std::strtod(s, nullptr) == value) break;
   }
+  const double read = std::strtod(s, nullptr);  // what the text says: 3e+10 for the float 3e10f
+  if (std::strchr(s, 'e') && std::fabs(read) >= 1 && std::fabs(read) < 1e15 && read == std::trunc(read))
+    std::snprintf(s, sizeof s, "%.0f", read);
   return s;
 }
 

@@ -38,4 +38,16 @@ TEST(Format, DecimalIsTheDoubleOfTheShortestText) {
   }
 }
 
+// %g with one digit wrote 20 as "2e+01" (`corrupt --kind occlusion --severity 5` printed c = 2e+01).
+TEST(Format, ShortestWritesAnIntegerInFull) {
+  EXPECT_EQ(base::shortest(20, false), "20");
+  EXPECT_EQ(base::shortest(12000, false), "12000");
+  EXPECT_EQ(base::shortest(-300, true), "-300");
+  EXPECT_EQ(base::shortest(3e10f, true), "30000000000");
+  EXPECT_EQ(base::shortest(0.0005, false), "0.0005");
+  EXPECT_EQ(base::shortest(25.5, false), "25.5");
+  EXPECT_EQ(base::shortest(1e20, false), "1e+20");
+  EXPECT_EQ(base::shortest(1.5e-7, false), "1.5e-07");
+}
+
 }  // namespace
