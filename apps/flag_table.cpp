@@ -94,7 +94,7 @@ std::vector<FlagDef> make_table() {
   for (const std::string& name : stage_names) stages += (stages.empty() ? "" : ",") + name;
   return {
       // Data and run directory
-      required(text_flag("--data", "SPEC", "data set: cifar10[:DIR] | fashion-mnist[:DIR] | mnist:DIR | planted[:SEED[,cells=N][,moving][,unequal=X][,distractor[=D]]] | images:DIR", kData),
+      required(text_flag("--data", "SPEC", "data set: cifar10[:DIR] | fashion-mnist[:DIR] | mnist:DIR | planted[:SEED[,cells=N][,moving][,unequal=X][,distractor[=D]][,background=DIR]] | images:DIR", kData),
                kData, "--resume"),
       text_flag("--resize", "HxW", "images:DIR: resize every image to H x W (else all must share the first one's size)", kReadOptions),
       real_flag("--split", "X", "images:DIR without train/ and test/: the test share of each class", kReadOptions, "0.2", 0, 1),

@@ -35,7 +35,7 @@ void Dataset::truncate(size_t n) {
 namespace {
 
 const char* kAcceptedSpecs =
-    "expected cifar10[:DIR], fashion-mnist[:DIR], mnist:DIR, planted[:SEED[,cells=N][,moving][,unequal=X][,distractor[=D]]] or images:DIR";
+    "expected cifar10[:DIR], fashion-mnist[:DIR], mnist:DIR, planted[:SEED[,cells=N][,moving][,unequal=X][,distractor[=D]][,background=DIR]] or images:DIR";
 const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";  // Debian dataset-fashion-mnist
 
 // The first default CIFAR-10 location that holds test_batch.bin.

@@ -180,6 +180,7 @@ TEST(Flags, UsageNamesOperandsRequiredFlagsAndEveryFlagWithItsDefault) {
   EXPECT_NE(train.find("(4096) [4, "), std::string::npos) << train;  // --zeta-max-permutations
   EXPECT_NE(train.find("(0.02 (sgd), 0.001 (adam))"), std::string::npos) << train;
   EXPECT_EQ(train.find("--npz"), std::string::npos);
+  EXPECT_NE(train.find("[,distractor[=D]][,background=DIR]] | images:DIR"), std::string::npos) << train;  // --data: every form
   const std::string commands = app::commands_usage();
   for (const app::CommandDef& c : app::command_table()) EXPECT_NE(commands.find("  " + c.name + " "), std::string::npos);
   // The command list shows each command's operands, as its own usage line does.

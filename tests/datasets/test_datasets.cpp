@@ -524,7 +524,7 @@ class LoadDatasetTest : public TempDirTest {};
 
 TEST_F(LoadDatasetTest, UnknownNameListsAcceptedForms) {
   const std::string msg = error_of([] { datasets::load_dataset("imagenet:/x"); });
-  for (const char* s : {"imagenet", "cifar10", "fashion-mnist", "mnist:DIR", "planted"})
+  for (const char* s : {"imagenet", "cifar10", "fashion-mnist", "mnist:DIR", "planted", "[,background=DIR]", "images:DIR"})
     EXPECT_NE(msg.find(s), std::string::npos) << msg;
   EXPECT_NE(error_of([] { datasets::load_dataset("mnist"); }).find("mnist:DIR"), std::string::npos);
   EXPECT_NE(error_of([] { datasets::load_dataset("cifar10:"); }).find("cifar10:"), std::string::npos);
