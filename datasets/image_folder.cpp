@@ -133,6 +133,11 @@ DataSplit load_image_folder(const std::string& dir, const ImageFolderOptions& op
   bool all_gray = true;
   for (ImageFile* f : every) {
     const std::string bytes = base::read_file(f->path);
+    // stb_image reads BMP, GIF, PSD, TGA, HDR, PIC and PNM too: only PNG and JPEG, by their first bytes.
+    const bool png = bytes.compare(0, 8, "\x89PNG\r\n\x1a\n", 8) == 0, jpeg = bytes.compare(0, 3, "\xff\xd8\xff", 3) == 0;
+    if (!png && !jpeg)
+      throw base::Error(f->path + ": not a PNG or JPEG file (its first bytes are neither PNG's signature nor JPEG's FF D8 FF), "
+                        "expected a PNG or JPEG image");
     if (!stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), int(bytes.size()), &f->width, &f->height,
                                &f->components))
       throw base::Error(f->path + ": " + stbi_failure_reason() + ", expected a PNG or JPEG image");

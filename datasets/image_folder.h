@@ -11,7 +11,7 @@
 //    image is an error.  Symbolic links are followed; one that loops (or an entry whose type cannot
 //    be read) is an error naming it, one to nothing is ignored.  At most 256 classes and
 //    kMaxFolderImages images.
-//  - Every image is decoded by stb_image.  Channels: 1 when every image is grayscale (with or without
+//  - Every image must be PNG or JPEG by its first bytes (an error names one that is not) and is decoded by stb_image.  Channels: 1 when every image is grayscale (with or without
 //    alpha), else 3 (grayscale replicated, alpha dropped: the colour as stored, not composited).
 //    Without `resize` every image must have the first one's width and height (an error names the
 //    first file that does not); with it every image is resized by stb_image_resize's defaults

@@ -233,4 +233,16 @@ TEST_F(ImageFolder, ALinkThatLoopsIsOneErrorNamingIt) {
   expect_error_naming([&] { datasets::load_image_folder(path("l"), o); }, path("l/selfloop") + ": cannot tell what it is (");
 }
 
+// stb_image decodes BMP, GIF, TGA... as well: a file that is not PNG or JPEG by its first bytes is
+// refused naming it, whatever its name says (a BMP named .png was read).
+TEST_F(ImageFolder, OnlyPngAndJpegByTheirFirstBytes) {
+  png("m/a/0.png", 1);
+  const std::vector<uint8_t> v = pattern(2, 4, 3, 3);
+  ASSERT_NE(stbi_write_bmp(path("m/a/1.png").c_str(), 4, 3, 3, v.data()), 0);
+  datasets::ImageFolderOptions o;
+  o.split = 0.5;
+  expect_error_naming([&] { datasets::load_image_folder(path("m"), o); },
+                      path("m/a/1.png") + ": not a PNG or JPEG file (its first bytes are neither PNG's signature nor JPEG's FF D8 FF)");
+}
+
 }  // namespace
