@@ -77,6 +77,10 @@ FlagDef open_below(FlagDef d) {
   d.open_min = true;
   return d;
 }
+FlagDef open_above(FlagDef d) {
+  d.open_max = true;
+  return d;
+}
 
 std::vector<FlagDef> make_table() {
   const nn::TrainConfig train;
@@ -97,7 +101,7 @@ std::vector<FlagDef> make_table() {
       required(text_flag("--data", "SPEC", "data set: cifar10[:DIR] | fashion-mnist[:DIR] | mnist:DIR | planted[:SEED[,cells=N][,moving][,unequal=X][,distractor[=D]][,background=DIR]] | images:DIR", kData),
                kData, "--resume"),
       text_flag("--resize", "HxW", "images:DIR: resize every image to H x W (else all must share the first one's size)", kReadOptions),
-      real_flag("--split", "X", "images:DIR without train/ and test/: the test share of each class", kReadOptions, "0.2", 0, 1),
+      open_below(open_above(real_flag("--split", "X", "images:DIR without train/ and test/: the test share of each class", kReadOptions, "0.2", 0, 1))),
       integer_flag("--split-seed", "N", "images:DIR: seed of that split", kReadOptions, 1, 0, double(1L << 62)),
       shown(integer_flag("--limit-train", "N", "use the first N training images only", kTrain | kCorrupt | kProfile, 0, 0, double(1L << 40)), "0: all"),
       shown(integer_flag("--limit-test", "N", "use the first N test images only", kTrain | kEval | kCorrupt | kMonitor, 0, 0, double(1L << 40)),

@@ -36,7 +36,7 @@ bool is_choice(const FlagDef& d, const std::string& word) {
 // "[1, 100000]", "(0, 1e+07]": the range of an Integer or Real flag.
 std::string range_text(const FlagDef& d) {
   auto bound = [&](double x) { return d.kind == FlagKind::Integer ? std::to_string(long(x)) : number_text(x); };
-  return (d.open_min ? "(" : "[") + bound(d.min) + ", " + bound(d.max) + "]";
+  return (d.open_min ? "(" : "[") + bound(d.min) + ", " + bound(d.max) + (d.open_max ? ")" : "]");
 }
 
 // What a value of this flag must look like, for error lines.
@@ -77,7 +77,8 @@ void check_value(const FlagDef& d, const std::string& value) {
     case FlagKind::Real: {
       char* end = nullptr;
       double x = std::strtod(value.c_str(), &end);
-      if (value.empty() || *end != '\0' || !std::isfinite(x) || x < d.min || x > d.max || (d.open_min && x == d.min))
+      if (value.empty() || *end != '\0' || !std::isfinite(x) || x < d.min || x > d.max || (d.open_min && x == d.min) ||
+          (d.open_max && x == d.max))
         fail(expected(d));
       return;
     }

@@ -34,7 +34,7 @@ enum Command : unsigned {
 enum class FlagKind {
   Switch,   // present or not
   Integer,  // a decimal integer in [min, max]
-  Real,     // a finite number in [min, max] (or (min, max] with open_min)
+  Real,     // a finite number in [min, max] (min excluded with open_min, max with open_max)
   Choice,   // one of `choices`
   List,     // a comma-separated, non-empty subset of `choices`
   Text,     // any string (a path, a spec); non-empty when `nonempty`
@@ -55,6 +55,7 @@ struct FlagDef {
   std::string unless;         // … unless this flag is given (train's --data unless --resume)
   bool nonempty = false;      // Text: "" is refused
   bool comma_list = false;    // Text: comma-separated values (--inject, --lesion, --classes, --norm): refused given twice
+  bool open_max = false;      // Real: max itself excluded
 };
 
 // What a command is called, its operands, one line about it and what runs it.

@@ -89,6 +89,11 @@ TEST(FlagTable, ChoicesAndRangesAreWhatTheLibraryAccepts) {
   expect_error_naming([&] { parse(app::kAnalyze, {"--zeta-max-permutations", below, "--help"}); }, "--zeta-max-permutations");
   // --zeta-budget 0 was accepted by the CLI and refused by imaging.
   expect_error_naming([&] { parse(app::kTrain, {"--zeta-budget", "0", "--help"}); }, "(0, ");
+  // --split: the help said [0, 1] and the flag took 0 and 1, which the image folder then refused.
+  for (const char* share : {"0", "1"})
+    expect_error_naming([&] { parse(app::kTrain, {"--data", "planted", "--split", share}); }, "flag --split '" + std::string(share) + "': expected a finite number in (0, 1)");
+  EXPECT_NE(parse(app::kTrain, {"--help"}).usage().find("(0.2) (0, 1)"), std::string::npos);
+  EXPECT_EQ(parse(app::kTrain, {"--data", "planted", "--split", "0.999"}).real("--split"), 0.999);
   // Every choice the table offers is one the library takes.
   for (const app::FlagDef& d : app::flag_table()) {
     for (const std::string& choice : d.choices) {
