@@ -38,8 +38,9 @@ std::vector<std::string> read_class_names(const std::string& dir, std::vector<st
     const size_t first = line.find_first_not_of(" \t\r");
     if (first == std::string::npos) continue;
     if (names.size() < 10 && !base::is_utf8(line))  // a class name goes into JSON (the run, the checkpoint's header)
-      throw base::Error("cifar10: " + path + ": line " + std::to_string(number) + ": \"" + base::utf8_escaped(line) +
-                        "\" is not valid UTF-8, expected a class name in UTF-8");
+      throw base::Error("cifar10: " + path + ": line " + std::to_string(number) + ": \"" +
+                        base::utf8_escaped(line.substr(0, 40)) + (line.size() > 40 ? "...\"" : "\"") +
+                        " is not valid UTF-8, expected a class name in UTF-8");
     const size_t last = line.find_last_not_of(" \t\r");
     names.push_back(line.substr(first, last - first + 1));
   }

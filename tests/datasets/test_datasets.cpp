@@ -230,6 +230,10 @@ TEST_F(Cifar10Test, ClassNamesThatAreNotUtf8AreRefusedNamingTheLine) {
   std::ofstream(path("batches.meta.txt"), std::ios::binary) << "a0\n\na\xff\xfe\na3\na4\na5\na6\na7\na8\na9\na10\n";
   const std::string msg = error_of([&] { datasets::load_cifar10(dir_); });
   EXPECT_NE(msg.find(path("batches.meta.txt") + ": line 3: \"a\\xff\\xfe\" is not valid UTF-8"), std::string::npos) << msg;
+  // A long line is quoted by its first 40 bytes.
+  std::ofstream(path("batches.meta.txt"), std::ios::binary) << std::string(100, 'x') + "\xff\n";
+  const std::string cut = error_of([&] { datasets::load_cifar10(dir_); });
+  EXPECT_NE(cut.find(": line 1: \"" + std::string(40, 'x') + "...\" is not valid UTF-8"), std::string::npos) << cut;
   // An eleventh line names no class: it is not read.
   std::ofstream(path("batches.meta.txt"), std::ios::binary) << "a0\na1\na2\na3\na4\na5\na6\na7\na8\ncaf\xc3\xa9\n\xff\n";
   EXPECT_EQ(datasets::load_cifar10(dir_).train.class_names[9], "caf\xc3\xa9");
