@@ -99,14 +99,24 @@ void check_grid_fits(const nn::Network& net, const run::GridSpec& grid) {
 }
 
 void check_stages_fit(const nn::Network& net, const AnalysisSettings& settings) {
-  for (const auto& stage : chosen_stages(settings)) {
+  const std::vector<std::unique_ptr<Stage>> stages = chosen_stages(settings);
+  std::vector<std::string> problems(stages.size());
+  for (size_t i = 0; i < stages.size(); ++i) {
     try {
-      stage->check_net(net);
+      stages[i]->check_net(net);
     } catch (const base::Error& e) {
-      throw base::Error("--stages: stage " + stage->name() + " cannot image this net (" + e.what() +
-                        "); choose the others with --stages");
+      problems[i] = e.what();
     }
   }
+  // The first stage that cannot image the net, and the chosen ones that can (what to pass instead).
+  std::string others;
+  for (size_t i = 0; i < stages.size(); ++i)
+    if (problems[i].empty()) others += (others.empty() ? "" : ",") + stages[i]->name();
+  for (size_t i = 0; i < stages.size(); ++i)
+    if (!problems[i].empty())
+      throw base::Error("--stages: stage " + stages[i]->name() + " cannot image this net (" + problems[i] + "); " +
+                        (others.empty() ? std::string("choose other stages with --stages")
+                                        : "leave it out, e.g. --stages " + others));
 }
 
 AnalysisReport run_analysis(nn::Network& net, const nn::LabeledImages& test, const AnalysisSettings& settings,

@@ -535,6 +535,23 @@ void copy_images(const T* src, size_t per_image, int from, int count, T* dst, in
 }
 }  // namespace
 
+namespace {
+// The first dense block (view.size() when there is none): from it on the flows' blocks are replayed.
+int first_dense_block(const NetView& view) {
+  for (int b = 0; b < view.size(); ++b)
+    if (view.block(b).op == BlockOp::dense) return b;
+  return view.size();
+}
+}  // namespace
+
+void check_tract_net(const NetView& view) {
+  const int dense_from = first_dense_block(view);
+  for (const NetView::Edge& e : view.edges())  // a replayed shortcut would read a source that is not replayed
+    if (e.from < dense_from && e.to >= dense_from && view.block(e.to).op == BlockOp::residual_add)
+      throw base::Error("tractography: the shortcut into " + view.block(e.to).name + " passes the dense block " +
+                        view.block(dense_from).name + " (a linear inside a residual branch); tractography does not image that net");
+}
+
 FlowAccumulator::FlowAccumulator(nn::Network& net, const NetView& view, const run::GridSpec& grid,
                                  const TractSettings& s, size_t samples)
     : net_(net), view_(view), samples_(samples), chunk_(size_t(s.batch)), pairs_into_(size_t(view.size())),
@@ -546,13 +563,8 @@ FlowAccumulator::FlowAccumulator(nn::Network& net, const NetView& view, const ru
     if (pairs_.back().shortcut()) shortcuts_from_[size_t(e.from)].push_back(int(pairs_.size()) - 1);
   }
   source_.resize(pairs_.size());
-  dense_from_ = view.size();
-  for (int b = view.size(); b-- > 0;)
-    if (view.block(b).op == BlockOp::dense) dense_from_ = b;
-  for (const NetView::Edge& e : view.edges())  // a replayed shortcut would read a source that is not replayed
-    if (e.from < dense_from_ && e.to >= dense_from_ && view.block(e.to).op == BlockOp::residual_add)
-      throw base::Error("tractography: the shortcut into " + view.block(e.to).name +
-                        " passes a dense block; tractography does not image that net");
+  dense_from_ = first_dense_block(view);
+  check_tract_net(view);
   chunks_.resize(pairs_.size());
 }
 

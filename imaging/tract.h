@@ -70,6 +70,10 @@ struct TractSettings {
 // it (chains, batch), of the first setting out of range.
 void validate(const TractSettings& s);
 
+// Throws base::Error when tractography cannot image the net of `view`: a shortcut that passes a
+// dense block (a linear inside a residual branch).  The tract stage's check_net, before any pass.
+void check_tract_net(const NetView& view);
+
 // C_{A→B} for one layer pair: `from` × `to` regions, row-major.
 struct FlowMatrix {
   int from = 0, to = 0;

@@ -19,6 +19,7 @@ class TractStage : public Stage {
   std::string name() const override { return "tract"; }
   std::string file() const override { return run::kTractFile; }
   void validate(const AnalysisSettings& s) const override { imaging::validate(s.tract); }
+  void check_net(const nn::Network& net) const override { check_tract_net(NetView(net)); }
   nlohmann::ordered_json describe(const AnalysisSettings& s) const override {
     return {{"samples", s.tract.samples}, {"top", s.tract.top}, {"chains", s.tract.chains}};
   }

@@ -316,6 +316,29 @@ TEST(Analysis, GridOverTheRegionLimitFailsBeforeAnything) {
   remove_dir(dir);
 }
 
+// A linear inside a residual branch is a legal spec that tractography cannot image (the shortcut
+// passes a dense block).  That is found before anything runs — by check_stages_fit, which `train
+// --analyze-every` calls before the first epoch and `analyze` first — not by the tract stage once the
+// grid's pass is done (train died after epoch 1 with a half-written run), and the error names the
+// stage and the --stages that avoids it.
+TEST(Analysis, TractOfALinearInsideAResidualBranchFailsBeforeAnything) {
+  nn::Network net("conv3x3:4 gap res(linear:4) relu linear:10", 3, 32, 32);
+  net.init(5);
+  imaging::AnalysisSettings s;
+  const std::string m = error_of([&] { imaging::check_stages_fit(net, s); });
+  EXPECT_NE(m.find("--stages: stage tract cannot image this net"), std::string::npos) << m;
+  EXPECT_NE(m.find("a linear inside a residual branch"), std::string::npos) << m;
+  EXPECT_NE(m.find("--stages grid,zeta"), std::string::npos) << m;
+  EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+  SyntheticImages data(12);
+  const std::string dir = temp_dir();
+  expect_error_naming([&] { imaging::run_analysis(net, data.view, s, {"custom", 1, {}}, dir); }, "stage tract");
+  EXPECT_TRUE(files_in(dir).empty());
+  s.stages = {"grid", "zeta"};
+  imaging::check_stages_fit(net, s);  // the other stages image it
+  remove_dir(dir);
+}
+
 TEST(Analysis, DivergedNetFailsNamingTheLayer) {
   SyntheticImages data(10);
   nn::Network net = reference_net();
