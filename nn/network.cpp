@@ -112,6 +112,8 @@ std::vector<std::string> split_tokens(const std::string& spec) {
 }
 
 constexpr size_t kMaxExpandedTokens = 100000;
+// Groups (res( … ), N*( … )) nest at most this deep: expand_repeats recurses once per level.
+constexpr size_t kMaxGroupDepth = 64;
 
 // Expands the repeat groups N*( … ) of tokens[begin, end) into `out`; `match[i]` is the index of the
 // ')' closing the group opened at i.
@@ -144,7 +146,12 @@ std::vector<std::string> expanded_tokens(const std::string& spec) {
   for (size_t i = 0; i < tokens.size(); ++i) {
     if (tokens[i] == "(")
       bad_token("(", "a group opens with its name against the bracket: res(, res:pad(, res:proj( or N*(");
-    if (opens_group(tokens[i])) open.push_back(i);
+    if (opens_group(tokens[i])) {
+      open.push_back(i);
+      if (open.size() > kMaxGroupDepth)
+        bad_token(tokens[i], "groups nested at most " + std::to_string(kMaxGroupDepth) + " deep (this one opens level " +
+                                 std::to_string(open.size()) + ")");
+    }
     if (tokens[i] == ")") {
       if (open.empty()) bad_token(")", "no group is open (expected a res( … ) or N*( … ) before it)");
       match[open.back()] = i;

@@ -148,6 +148,7 @@ case_ "train --model: branch and identity shortcut cannot be added" 2 $T --out t
 case_ "train --model: an unclosed res( group" 2 $T --out t6 --model "conv3x3:4 res(conv3x3:4 relu linear:10"
 case_ "train --model: a repeat count of 0" 2 $T --out t7 --model "conv3x3:4 0*(res(conv3x3:4) relu) linear:10"
 case_ "train --model: a res( ) with nothing inside" 2 $T --out t8 --model "conv3x3:4 res() relu linear:10"
+case_ "train --model: groups nested 20,000 deep" 2 $T --out t11 --model "$(python3 -c 'print("conv3x3:4 " + "1*(" * 20000 + "conv3x3:4" + ")" * 20000 + " linear:10")')"
 case_ "train --analyze-every: a linear inside a residual branch, every stage" 2 $T --out t12 --analyze-every 1 --model "conv3x3:4 gap res(linear:4) relu linear:10"
 case_ "train --analyze-every on a residual net, every stage (tract along the skip edges; not an error)" 0 $T --out t10 --analyze-every 1 --eval-samples 32 --zeta-samples 16 --zeta-budget 0.2 --tract-samples 16 --model "conv3x3:4 res(conv3x3:4) relu linear:10"
 case_ "train --batch 65536 on a net at the 2^22-unit layer limit (2,000 planted images)" 2 train --data planted --epochs 1 --threads 2 --out t9 --model "conv3x3:4096 relu linear:10" --batch 65536

@@ -113,6 +113,26 @@ TEST(ResidualSpec, BadGroupsThrowNamingTheToken) {
   expect("conv3x3:4 skip(conv3x3:4) linear:2", "skip(", "unknown group");
 }
 
+// Groups nest at most 64 deep: the repeat expansion recurses once per level, and a spec of 40,000
+// nested groups (an imported model.json) overflowed the stack (SIGSEGV) instead of an error.
+TEST(ResidualSpec, GroupsNestAtMost64Deep) {
+  const auto nested = [](int depth) {
+    std::string spec = "conv3x3:4 ";
+    for (int i = 0; i < depth; ++i) spec += "1*(";
+    spec += "res(conv3x3:4 relu conv3x3:4) relu";
+    for (int i = 0; i < depth; ++i) spec += ")";
+    return spec + " linear:2";
+  };
+  nn::Network ok(nested(63), 1, 6, 6);  // 63 repeats + the unit: 64 levels
+  nn::Network flat("conv3x3:4 res(conv3x3:4 relu conv3x3:4) relu linear:2", 1, 6, 6);
+  EXPECT_EQ(ok.num_layers(), flat.num_layers());
+  for (int depth : {64, 40000}) {
+    const std::string m = error_of([&] { nn::Network net(nested(depth), 1, 6, 6); });
+    EXPECT_NE(m.find("nested at most 64 deep"), std::string::npos) << depth << ": " << m;
+    EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+  }
+}
+
 TEST(PadShortcut, ForwardSubsamplesAndPadsChannelsBackwardIsItsTranspose) {
   nn::PadShortcut pad(7, 2);
   ASSERT_EQ(pad.setup(nn::Shape{1, 4, 5, 5}).c, 7);
