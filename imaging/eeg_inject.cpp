@@ -130,6 +130,11 @@ nn::StepIntervention make_intervention(const std::vector<Injection>& injections,
       if (f.kind == "lr" && f.active(t)) rate *= f.value;
     return rate;
   };
+  iv.cut = [faults](long t, int block) {  // a dead block's output is a constant: no gradient passes it
+    for (const Injection& f : *faults)
+      if (f.kind == "dead" && f.block == block && f.active(t)) return true;
+    return false;
+  };
   iv.block = [faults, grids](long t, int block, nn::Tensor& a) {
     for (const Injection& f : *faults) {
       if (f.block != block || !f.active(t)) continue;

@@ -502,7 +502,9 @@ Tensor Network::take_spare(size_t need) {
   return t;
 }
 
-void Network::backward(const Tensor& dlogits, bool param_grads, int stop_block, bool keep_output_grads) {
+void Network::backward(const Tensor& dlogits, bool param_grads, int stop_block, bool keep_output_grads,
+                       const std::vector<bool>* cut) {
+  if (cut && cut->size() != blocks_.size()) throw std::logic_error("Network::backward: cut flags are not one per block");
   if (inference_only_) throw std::logic_error("Network::backward on an inference-only net");
   const bool pooled = !keep_output_grads;
   const size_t batch = size_t(dlogits.n());
@@ -536,9 +538,16 @@ void Network::backward(const Tensor& dlogits, bool param_grads, int stop_block, 
     if (din == &scratch_) add_into(grads_[size_t(source_[i])], scratch_);
     if (din) grad_written_[size_t(source_[i])] = 1;
   };
+  // Whether layer k ends a cut block: its output gradient is zeroed, so it runs backward on its own
+  // (never fused with the layer after it, whose backward would write past the zeroing).
+  const auto cut_at = [&](size_t k) {
+    return cut && int(k) == blocks_[size_t(block_of_layer_[k])].last && (*cut)[size_t(block_of_layer_[k])];
+  };
+  const auto fuse_relu_pool = [&](size_t k) { return relu_then_pool_[k] && !cut_at(k); };
+  const auto fuse_bn_relu = [&](size_t k) { return bn_then_relu_[k] && !cut_at(k); };
   // Whether layer k's backward runs in the general path below (not fused with the layer before it).
   const auto unfused = [&](size_t k) {
-    return !(k >= 1 && k - 1 >= stop && (relu_then_pool_[k - 1] || bn_then_relu_[k - 1]));
+    return !(k >= 1 && k - 1 >= stop && (fuse_relu_pool(k - 1) || fuse_bn_relu(k - 1)));
   };
   // A residual add's output gradient is the gradient of both its inputs.  With pooled buffers it is
   // not copied: its buffer goes to the input whose layer runs backward next (layer i − 1: the branch's
@@ -549,11 +558,12 @@ void Network::backward(const Tensor& dlogits, bool param_grads, int stop_block, 
   int handover_from = -1, handover_to = -1;
   plane_sums_for_ = -1;
   for (size_t i = layers_.size(); i-- > stop;) {
+    if (cut_at(i)) std::fill(grads_[i].data(), grads_[i].data() + grads_[i].size(), 0.f);  // complete here: its readers are above
     if (pooled && shortcut_source_[i] != -2 && i >= 1 && i - 1 >= stop && unfused(i - 1) && shortcut_source_[i - 1] == -2) {
       const int branch = source_[i], shortcut = shortcut_source_[i];
       const int first = std::max(branch, shortcut), second = std::min(branch, shortcut);
       if (first == int(i) - 1 && second >= lowest && second >= 0 && !grad_written_[size_t(first)] &&
-          !grad_written_[size_t(second)]) {
+          !grad_written_[size_t(second)] && !cut_at(size_t(first))) {  // a cut would zero the shared buffer
         give_back(size_t(first));
         grads_[size_t(first)] = std::move(grads_[i]);
         give_back(size_t(second));
@@ -563,7 +573,7 @@ void Network::backward(const Tensor& dlogits, bool param_grads, int stop_block, 
         continue;  // Add::backward has nothing else to do (no parameters)
       }
     }
-    if (i >= 1 && i - 1 >= stop && relu_then_pool_[i - 1]) {  // the pool i and its relu i − 1, fused
+    if (i >= 1 && i - 1 >= stop && fuse_relu_pool(i - 1)) {  // the pool i and its relu i − 1, fused
       Tensor* dz = input_grad(i - 1);
       Pool2d& pool = static_cast<Pool2d&>(*layers_[i]);
       // A conv with a bias whose only reader is this relu: its output gradient is dz, complete once
@@ -593,7 +603,7 @@ void Network::backward(const Tensor& dlogits, bool param_grads, int stop_block, 
       --i;
       continue;
     }
-    if (i >= 1 && i - 1 >= stop && bn_then_relu_[i - 1]) {  // the relu i and its bn i − 1, fused
+    if (i >= 1 && i - 1 >= stop && fuse_bn_relu(i - 1)) {  // the relu i and its bn i − 1, fused
       Tensor* din = input_grad(i - 1);
       take(i - 1);
       static_cast<BatchNorm2d&>(*layers_[i - 1])

@@ -139,7 +139,10 @@ class Network {
   // buffer that holds it — and a relu fused with the pool after it writes its input gradient in
   // place of its output gradient.  The parameter gradients are the same bits either way (every
   // kernel overwrites its output); only output_grad() is then unspecified.
-  void backward(const Tensor& dlogits, bool param_grads = true, int stop_block = -1, bool keep_output_grads = true);
+  // `cut` (one flag per block, or null): blocks whose output gradient is set to 0 once it is known,
+  // before the block's layers run backward — an output a BlockEdit made a constant (a dead block).
+  void backward(const Tensor& dlogits, bool param_grads = true, int stop_block = -1, bool keep_output_grads = true,
+                const std::vector<bool>* cut = nullptr);
   // dL/d(block b's output) after backward() with keep_output_grads.
   const Tensor& output_grad(int b) const { return grads_[blocks_[b].last]; }
   const Tensor& output(int b) const { return acts_[blocks_[b].last]; }

@@ -164,6 +164,13 @@ bool Trainer::train(TrainPosition& pos, const StepProbe* probe, const std::funct
     if (intervention_) {
       if (intervention_->batch) intervention_->batch(t + 1, x_, y_);
       if (intervention_->block) edit = [this, t](int b, Tensor& a) { intervention_->block(t + 1, b, a); };
+      cut_.clear();
+      if (intervention_->cut) {
+        cut_.assign(net_.blocks().size(), false);
+        bool any = false;
+        for (size_t b = 0; b < cut_.size(); ++b) any |= bool(cut_[b] = intervention_->cut(t + 1, int(b)));
+        if (!any) cut_.clear();
+      }
     }
     int correct = 0;
     double loss;
@@ -178,7 +185,7 @@ bool Trainer::train(TrainPosition& pos, const StepProbe* probe, const std::funct
                   ", step " + std::to_string(s + 1) + " (try a lower --lr)");
     if (cfg_.shards == 1) {
       net_.zero_grad();
-      net_.backward(dlogits_, true, -1, false);  // only the parameter gradients are read
+      net_.backward(dlogits_, true, -1, false, cut_blocks());  // only the parameter gradients are read
     }
     double rate = schedule_.rate(t);
     if (intervention_ && intervention_->rate) rate = intervention_->rate(t + 1, rate);
@@ -245,7 +252,7 @@ double Trainer::sharded_step(long t, int count, const Probe* forward_probe, Prob
     const double weight = double(r.count()) / double(count);
     for (size_t i = 0; i < dlogits_.size(); ++i) dlogits_[i] = float(double(dlogits_[i]) * weight);
     net_.zero_grad();
-    net_.backward(dlogits_, true, -1, false);  // only the parameter gradients are read
+    net_.backward(dlogits_, true, -1, false, cut_blocks());  // only the parameter gradients are read
     at = 0;
     for (const Param* p : learnable)
       for (size_t i = 0; i < p->grad.size(); ++i) partial[at++] = p->grad[i];

@@ -100,6 +100,9 @@ struct StepIntervention {
   std::function<double(long global_step, double rate)> rate;
   // Every block's output during the step's training forward.
   std::function<void(long global_step, int block, Tensor& a)> block;
+  // True when `block` edits the block's output into a constant this step (a dead block): the step's
+  // backward then passes no gradient through it (Network::backward's `cut`).
+  std::function<bool(long global_step, int block)> cut;
 };
 
 // Where training stands: `step` steps of epoch `epoch` are done, with the epoch's running sums.
@@ -154,6 +157,8 @@ class Trainer {
   std::vector<uint8_t> y_;
   StepInfo info_;
   const StepIntervention* intervention_ = nullptr;
+  std::vector<bool> cut_;  // the step's blocks whose output gradient is 0 (StepIntervention::cut)
+  const std::vector<bool>* cut_blocks() const { return cut_.empty() ? nullptr : &cut_; }
   ShardGroup serial_;
   ShardGroup* group_;
   std::vector<Param*> buffers_;  // batch-norm running statistics (non-trainable params), in named order

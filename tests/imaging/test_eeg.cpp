@@ -12,12 +12,15 @@
 #include <vector>
 
 #include "imaging/eeg.h"
+#include "imaging/eeg_inject.h"
 #include "imaging/eeg_signal.h"
 #include "nn/network.h"
 #include "nn/rng.h"
 #include "nn/trainer.h"
 #include "base/rng.h"
 #include "base/format.h"
+#include "run/region_grid.h"
+#include "tests/random_images.h"
 
 namespace {
 
@@ -595,3 +598,42 @@ TEST(EegRecorder, StatesFollowTheRule) {
 }
 
 }  // namespace
+
+// `--inject dead@STEP:DURATION:BLOCK`: nothing passes a dead block forward and no gradient passes it
+// backward.  The forward edit alone zeroed the output only: a block whose backward does not read its
+// own output (conv3 + bn3 at the end of a branch, no relu) still passed its gradient down, so the dead
+// block's parameters and the branch before it (conv2, reached only through conv3) kept learning.  With
+// the step's cut they get exactly 0; conv1 (through the unit's shortcut too) and the output do not.
+TEST(EegInject, ADeadBlockPassesNoGradientBackward) {
+  for (int shards : {1, 2}) {
+    nn::Network net("conv3x3:4 bn relu res(conv3x3:4 bn relu conv3x3:4 bn) relu gap linear:3", 3, 6, 6);
+    net.init(7);
+    RandomImages data(16, 3, 6, 6, 3, 4);
+    std::vector<imaging::eeg::Injection> faults = imaging::eeg::parse_injections("dead@1:1:conv3");
+    imaging::eeg::resolve(faults, net, run::GridSpec{1, 1, 1}, 2);
+    const nn::StepIntervention iv = imaging::eeg::make_intervention(faults, net, run::GridSpec{1, 1, 1}, 1);
+    nn::TrainConfig cfg;
+    cfg.epochs = 1;
+    cfg.batch = 8;
+    cfg.shards = shards;
+    nn::Trainer trainer(net, cfg, data.view);
+    trainer.set_intervention(&iv);
+    nn::TrainPosition position;
+    trainer.train(position, nullptr, [] { return true; });  // one step: step 1, conv3 dead
+    ASSERT_EQ(position.step, 1);
+    const auto grad_norm = [&](const std::string& name) {
+      for (const nn::NamedParam& p : net.named_params())
+        if (p.name == name) {
+          double s = 0;
+          for (size_t i = 0; i < p.param->grad.size(); ++i) s += std::fabs(p.param->grad[i]);
+          return s;
+        }
+      ADD_FAILURE() << "no parameter " << name;
+      return -1.0;
+    };
+    for (const char* dead : {"conv3.weight", "bn3.weight", "bn3.bias", "conv2.weight", "bn2.weight", "bn2.bias"})
+      EXPECT_EQ(grad_norm(dead), 0.0) << dead << ", shards " << shards;
+    for (const char* live : {"conv1.weight", "bn1.weight", "output.weight"})
+      EXPECT_GT(grad_norm(live), 0.0) << live << ", shards " << shards;
+  }
+}
