@@ -307,8 +307,10 @@ void Recorder::record(const nn::StepInfo& info, const std::function<void(const E
   push_row(row, info.global_step, info.epoch, on_event ? &on_event : nullptr);
 }
 
+// An epoch's last step is short only when the epoch has other steps to be smaller than: with one step
+// per epoch (fewer training images than --batch) every batch is the same size and nothing is short.
 bool Recorder::short_step(long step) const {
-  return short_last_batch_ && steps_per_epoch_ > 0 && step % steps_per_epoch_ == 0;
+  return short_last_batch_ && steps_per_epoch_ > 1 && step % steps_per_epoch_ == 0;
 }
 
 // The row a step's change is taken from: the step before, or the one before that when the step

@@ -35,7 +35,7 @@
 // almost always 0 scored 10^7 on their rare tiny values.  A fault that builds up
 // slowly over many steps is therefore not an event.
 // An epoch's last step is not tested when its batch is smaller than the others (the training set
-// is not a multiple of --batch): its smaller batch has another sampling noise (the first clean
+// is not a multiple of --batch; with one step per epoch there are no others, so no step is short): its smaller batch has another sampling noise (the first clean
 // planted run's only events were at those steps); the step after it takes its change from the step
 // before the short one, and the short steps are not in the history.
 
@@ -149,7 +149,8 @@ struct ChannelInfo {
 class Recorder {
  public:
   // The channels of `net` cut by `grid`; `window` = W; `short_last_batch`: an epoch's last step
-  // (every steps_per_epoch-th) has a smaller batch and is not tested for events.
+  // (every steps_per_epoch-th) has a smaller batch and is not tested for events (only when
+  // steps_per_epoch > 1: a one-step epoch has no other batch to be smaller than).
   // `scheduled_rate` (optional): η(t) of global step t (1-based), the schedule's rate without
   // injected faults; with it the change rule scores update_ratio / η (above).
   Recorder(const nn::Network& net, const run::GridSpec& grid, int window, long steps_per_epoch = 0,

@@ -372,6 +372,18 @@ TEST(EegRecorder, APlantedLesionIsOneEventAtItsStepAndNoiseAloneIsNone) {
   EXPECT_TRUE(early.events.empty());
 }
 
+// One step per epoch (fewer training images than --batch; train passes short_last_batch because
+// images % batch != 0): there is no other batch to be smaller than, so no step is short and the
+// planted lesion is still the one event at its step (the old rule marked every step short: none).
+TEST(EegRecorder, WithOneStepPerEpochNoStepIsShortAndALesionIsStillAnEvent) {
+  Planted lesion;
+  Recorder r(lesion.h.net, lesion.h.grid, 16, 1, true);
+  lesion.run(r, 300, [](long t, int g) { return g == 2 && t >= 250 ? 0.0 : 1.0; });
+  ASSERT_EQ(lesion.events.size(), 1u);
+  EXPECT_EQ(lesion.events[0].step, 250);
+  EXPECT_EQ(lesion.events[0].region, "grid_2_1_1");
+}
+
 // Schedule-driven channels (eeg.h, README "NN-EEG"): update ratios that follow a cosine schedule to
 // its end (η(t) = ½(1 + cos(π(t−1)/300)); the last steps fall by 30 % … 4× per step, against a ±1 %
 // noise) drop by design.
