@@ -407,12 +407,17 @@ void Recorder::push_row(const std::vector<float>& row, long step, int epoch,
     double z = kUndefined;
     if (base_step_ > 0 && before && std::isfinite(row[ch]) && std::isfinite((*before)[ch]))
       z = (change(row, step, *before, reference_step(step), ch) - base_median_[ch]) / base_scale_[ch];
-    // an onset waiting for confirmation: the level still beyond θ from the row before the onset
+    // an onset waiting for confirmation: the level still beyond θ, on the onset's side, from the row
+    // before the onset and from the row before that one (so that a return from a one-row spike just
+    // under θ, an onset against the spike's row, is not confirmed by that same row; README "NN-EEG")
     Pending& p = pending_[ch];
     if (p.step > 0) {
-      const double held = (std::log(level(row, step, ch) + change_offset_[ch]) - p.log_before - base_median_[ch]) /
-                          base_scale_[ch];
-      if (std::fabs(held) >= kThreshold && (held > 0) == (p.z > 0) && in_epoch) {
+      const double now = std::log(level(row, step, ch) + change_offset_[ch]);
+      const double held = (now - p.log_before - base_median_[ch]) / base_scale_[ch];
+      const double held2 = (now - p.log_before2 - base_median_[ch]) / base_scale_[ch];
+      const bool beyond = std::fabs(held) >= kThreshold && (held > 0) == (p.z > 0) &&
+                          std::fabs(held2) >= kThreshold && (held2 > 0) == (p.z > 0);  // NaN: not
+      if (beyond && in_epoch) {
         const ChannelInfo& info = channels_[ch];
         Event e{p.step, epoch, info.block, info.region, info.channel, p.z, ""};
         epoch_events_.push_back(e);
@@ -421,7 +426,14 @@ void Recorder::push_row(const std::vector<float>& row, long step, int epoch,
       p.step = 0;
     }
     const bool above = std::fabs(z) >= kThreshold, was_above = std::fabs(previous_z_[ch]) >= kThreshold;
-    if (above && !was_above) p = {step, z, std::log(level(*before, reference_step(step), ch) + change_offset_[ch])};
+    if (above && !was_above) {
+      const long ref = reference_step(step);
+      const std::vector<float>* before2 = reference_row(ref);
+      const double log_before2 = before2 && std::isfinite((*before2)[ch])
+                                     ? std::log(level(*before2, reference_step(ref), ch) + change_offset_[ch])
+                                     : kUndefined;
+      p = {step, z, std::log(level(*before, ref, ch) + change_offset_[ch]), log_before2};
+    }
     previous_z_[ch] = z;
   }
   score_bands(step, epoch, in_epoch, on_event);

@@ -21,7 +21,11 @@
 // first clean planted run such regions waking up gave z of 40 … 190).
 // An onset: |z_c(t)| ≥ θ (kThreshold = 6) while |z_c(t−1)| < θ (or undefined).  It becomes an
 // event when it holds at the next tested step t': the change from the row before the onset to t',
-// scored the same way, is again beyond θ on the same side.  So an event is reported one step after
+// scored the same way, is again beyond θ on the same side, and so is the change from the row before
+// that one (two rows before the onset) to t' — the level the onset left must differ from the level
+// before it, not only from a one-row excursion just before the onset (a spike just under θ at t−1
+// makes the return at t an onset of the opposite sign, which the first condition alone confirmed).
+// So an event is reported one step after
 // its onset (it names the onset's step), and a one-step fault or a one-batch spike is not an event:
 // a clean planted run (tiny net, batches of 32) had unconfirmed region onsets of z 6.3 and 6.4,
 // each a single batch.  It belongs to the epoch whose step confirmed it.
@@ -225,6 +229,7 @@ class Recorder {
   struct Pending {                           // an onset waiting for the next tested step
     long step = 0;                           // 0: none
     double z = 0, log_before = 0;            // its z; ln(|x| + ε) of the row its change was taken from
+    double log_before2 = 0;                  // ln(|x| + ε) of the row before that one (NaN: none)
   };
   std::vector<Pending> pending_;
   Welch band_welch_{kBandSegment};

@@ -384,6 +384,32 @@ TEST(EegRecorder, WithOneStepPerEpochNoStepIsShortAndALesionIsStillAnEvent) {
   EXPECT_EQ(lesion.events[0].region, "grid_2_1_1");
 }
 
+// A one-row spike is no event (README "NN-EEG", eeg.h).  Region grid_1_2_1 is noise-free (its changes
+// are 0, so its scale is 1.4826·10^-3 =: s and z = ln-ratio / s, ×~0.99 for ε): at step 200 it rises
+// by e^{5.8 s} (z ≈ 5.7, under θ) and from 201 on it sits e^{−1.0 s} below its old level (z ≈ −1
+// against it, i.e. back within noise).  The return at 201 is an onset (z ≈ −6.7 against the spike's
+// row), and its confirmation at 202 against that same row held: "activity drop at step 201".  Now
+// the confirming level must also be beyond θ from the row before the spike: no change event.  A real
+// step at 250 (a further e^{−8 s}) is still one, at its step.
+TEST(EegRecorder, AOneRowSpikeJustUnderThetaIsNoEventAndAStepChangeIs) {
+  const double s = 1.4826e-3;
+  Planted spike;
+  spike.spread = [](long, int g) { return g == 1 ? 0.0 : 0.4; };
+  Recorder r(spike.h.net, spike.h.grid, 16);
+  spike.run(r, 300, [&](long t, int g) {
+    if (g != 1 || t < 200) return 1.0;
+    if (t == 200) return std::exp(5.8 * s);
+    return std::exp((t >= 250 ? -9.0 : -1.0) * s);
+  });
+  std::vector<Event> changes;
+  for (const Event& e : spike.events)
+    if (e.band.empty()) changes.push_back(e);  // change events (the band rule sees the spike as γ)
+  ASSERT_EQ(changes.size(), 1u) << changes[0].line();
+  EXPECT_EQ(changes[0].step, 250);
+  EXPECT_EQ(changes[0].region, "grid_1_2_1");
+  EXPECT_LT(changes[0].z, -6);
+}
+
 // Schedule-driven channels (eeg.h, README "NN-EEG"): update ratios that follow a cosine schedule to
 // its end (η(t) = ½(1 + cos(π(t−1)/300)); the last steps fall by 30 % … 4× per step, against a ±1 %
 // noise) drop by design.
