@@ -57,7 +57,11 @@ Npy2D read_npy_2d(const std::string& path, size_t max_values) {
   const std::string shape = header.substr(prefix.size(), close - prefix.size());
   Npy2D out;
   const size_t comma = shape.find(',');
-  auto dimension = [&](const std::string& text) {
+  // NumPy writes "(63, 1383)" (a space after the comma), nnfmri "(63,1383)": blanks around a
+  // dimension are allowed; the header's dtype and order must still be '<f4' and C order (above)
+  auto dimension = [&](std::string text) {
+    const size_t first = text.find_first_not_of(" \t"), last = text.find_last_not_of(" \t");
+    text = first == std::string::npos ? "" : text.substr(first, last - first + 1);
     if (text.empty() || text.size() > 9 || text.find_first_not_of("0123456789") != std::string::npos)
       throw bad("expected a 2-D shape (rows,cols), found (" + shape + ")");
     return std::stoi(text);

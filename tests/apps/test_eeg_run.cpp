@@ -170,4 +170,35 @@ TEST_F(EegRun, AHostileRowsFileIsOneErrorNamingIt) {
   base::write_file_atomic(file, bytes);
   expect_error_naming([&] { base::read_npy_2d(file, 5); }, "holds 6 values, expected at most 5");
 }
+
+// The same array as np.save writes it (np.save(f, np.arange(1, 7, dtype='<f4').reshape(2, 3))): its
+// header has a space after the shape's comma and ends ", }", padded to 128 bytes (a multiple of 64) with blanks and "\n".
+// It is read as nnfmri's own; another dtype or Fortran order is still refused.
+TEST_F(EegRun, AnArrayAsNumPyWritesItIsRead) {
+  const std::vector<float> values = {1, 2, 3, 4, 5, 6};
+  auto numpy_file = [&](const std::string& dict) {
+    std::string header = dict;
+    header.resize(128 - 10 - 1, ' ');
+    header += '\n';
+    std::string bytes("\x93NUMPY\x01\x00", 8);
+    bytes += char(header.size() & 0xff);
+    bytes += char(header.size() >> 8);
+    bytes += header;
+    bytes.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
+    const std::string file = path("numpy.npy");
+    base::write_file_atomic(file, bytes);
+    return file;
+  };
+  const std::string file = numpy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }");
+  const base::Npy2D back = base::read_npy_2d(file, 100);
+  EXPECT_EQ(back.rows, 2);
+  EXPECT_EQ(back.cols, 3);
+  EXPECT_EQ(back.data, values);
+  expect_error_naming([&] { base::read_npy_2d(numpy_file("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }"), 100); },
+                      "expected a float32 ('<f4') C-order array");
+  expect_error_naming([&] { base::read_npy_2d(numpy_file("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }"), 100); },
+                      "expected a float32 ('<f4') C-order array");
+  expect_error_naming([&] { base::read_npy_2d(numpy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 3), }"), 100); },
+                      "expected a 2-D shape");
+}
 }  // namespace
