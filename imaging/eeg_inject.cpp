@@ -115,12 +115,22 @@ nn::StepIntervention make_intervention(const std::vector<Injection>& injections,
   for (const nn::Block& b : net.blocks())
     grids->emplace_back(b.output_shape.h, b.output_shape.w, b.output_shape.c, block_grid(net, int(grids->size()), grid), false);
   nn::StepIntervention iv;
-  iv.batch = [faults, seed](long t, nn::Tensor& x, std::vector<uint8_t>& y) {
-    for (const Injection& f : *faults) {
+  // The random stream of the k-th fault of a kind (k = 0, 1, … in --inject order) at step t:
+  // Rng::derive(seed, tag + k·2^32, t), so that overlapping faults of one kind draw independently
+  // (noise@20,noise@20 added the same draw twice); k = 0 is the stream a single fault always had.
+  auto nth = std::make_shared<std::vector<uint64_t>>();
+  for (size_t i = 0; i < faults->size(); ++i) {
+    uint64_t k = 0;
+    for (size_t j = 0; j < i; ++j) k += (*faults)[j].kind == (*faults)[i].kind;
+    nth->push_back(k << 32);
+  }
+  iv.batch = [faults, nth, seed](long t, nn::Tensor& x, std::vector<uint8_t>& y) {
+    for (size_t i = 0; i < faults->size(); ++i) {
+      const Injection& f = (*faults)[i];
       if (!f.active(t)) continue;
-      if (f.kind == "labels") nn::Rng::derive(seed, 0x1ABE1, uint64_t(t)).shuffle(y.data(), y.size());
+      if (f.kind == "labels") nn::Rng::derive(seed, 0x1ABE1 + (*nth)[i], uint64_t(t)).shuffle(y.data(), y.size());
       if (f.kind == "noise") {
-        nn::Rng rng = nn::Rng::derive(seed, 0x0015E, uint64_t(t));
+        nn::Rng rng = nn::Rng::derive(seed, 0x0015E + (*nth)[i], uint64_t(t));
         for (size_t i = 0; i < x.size(); ++i) x.data()[i] += float(f.value * rng.normal());
       }
     }

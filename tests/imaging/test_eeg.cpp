@@ -410,6 +410,29 @@ TEST(EegRecorder, AOneRowSpikeJustUnderThetaIsNoEventAndAStepChangeIs) {
   EXPECT_LT(changes[0].z, -6);
 }
 
+// Overlapping faults of one kind draw independently (README "Fault injection"): noise@3,noise@3 is
+// the first fault's draw (a single noise@3's, unchanged) plus another one, not the same draw twice.
+TEST(EegInject, OverlappingFaultsOfOneKindDrawIndependently) {
+  Hand h;
+  auto noise_of = [&](const std::string& text) {
+    std::vector<imaging::eeg::Injection> faults = imaging::eeg::parse_injections(text);
+    imaging::eeg::resolve(faults, h.net, h.grid, 10);
+    nn::StepIntervention iv = imaging::eeg::make_intervention(faults, h.net, h.grid, 7);
+    nn::Tensor x = filled(2, 1, 4, 4, [](int, int, int, int) { return 0.f; });
+    std::vector<uint8_t> y = {0, 1};
+    iv.batch(3, x, y);
+    return std::vector<float>(x.data(), x.data() + x.size());
+  };
+  const std::vector<float> one = noise_of("noise@3"), two = noise_of("noise@3,noise@3");
+  int same = 0;
+  for (size_t i = 0; i < one.size(); ++i) same += std::fabs(two[i] - 2 * one[i]) < 1e-6f;
+  EXPECT_EQ(same, 0);
+  // the second draw is a fresh N(0, 1) stream: two − one is not one
+  int repeated = 0;
+  for (size_t i = 0; i < one.size(); ++i) repeated += std::fabs((two[i] - one[i]) - one[i]) < 1e-6f;
+  EXPECT_EQ(repeated, 0);
+}
+
 // Schedule-driven channels (eeg.h, README "NN-EEG"): update ratios that follow a cosine schedule to
 // its end (η(t) = ½(1 + cos(π(t−1)/300)); the last steps fall by 30 % … 4× per step, against a ±1 %
 // noise) drop by design.
