@@ -7,6 +7,7 @@
 #include "imaging/net_view.h"
 #include "imaging/region_lesion.h"
 #include "base/error.h"
+#include "base/format.h"
 #include "base/text.h"
 #include "nn/rng.h"
 
@@ -29,7 +30,7 @@ double parse_real(const std::string& entry, const std::string& text, double min,
   char* end = nullptr;
   const double v = text.empty() ? NAN : std::strtod(text.c_str(), &end);
   if (text.empty() || *end != '\0' || !std::isfinite(v) || v < min || v > max)
-    throw bad(entry, "expected a number in [" + std::to_string(min) + ", " + std::to_string(max) + "], found '" + text + "'");
+    throw bad(entry, "expected a number in [" + base::format("%g", min) + ", " + base::format("%g", max) + "], found '" + text + "'");
   return v;
 }
 }  // namespace
@@ -72,6 +73,10 @@ void resolve(std::vector<Injection>& injections, const nn::Network& net, const r
                               (f.param.empty() ? "" : ":" + f.param);
     if (f.step > total_steps)
       throw bad(entry, "step " + std::to_string(f.step) + " is outside the run's steps 1 … " + std::to_string(total_steps));
+    // a fault must end within the run: its last step step + duration − 1 ≤ the run's steps (not clipped)
+    if (f.duration - 1 > total_steps - f.step)
+      throw bad(entry, "steps " + std::to_string(f.step) + " … " + std::to_string(f.step + f.duration - 1) +
+                           " run past the run's last step " + std::to_string(total_steps));
     if (f.kind == "lr") f.value = f.param.empty() ? 10 : parse_real(entry, f.param, 0, 1e6);
     if (f.kind == "noise") f.value = f.param.empty() ? 1 : parse_real(entry, f.param, 0, 1e3);
     if (f.kind == "dead") {

@@ -164,6 +164,8 @@ case_ "train --zeta-ci both" 2 $T --out t15 --analyze-every 1 --zeta-ci both
 case_ "report --scale 9" 2 report run --scale 9
 case_ "train --inject spike@10" 2 $T --out t16 --inject spike@10
 case_ "train --inject lr@999 (a 1-step run)" 2 $T --out t17 --inject lr@999
+case_ "train --inject lr@1:5 (a 1-step run)" 2 $T --out t17b --inject lr@1:5
+case_ "train --inject lr@1:1:2e6" 2 $T --out t17c --inject lr@1:1:2e6
 case_ "train --inject lesion@1:1:conv1/grid_9_9_9" 2 $T --out t18 --inject lesion@1:1:conv1/grid_9_9_9
 case_ "train --inject bias@1:1:conv9=1" 2 $T --out t19 --inject bias@1:1:conv9=1
 case_ "train --eeg (window 128, a 1-step run)" 2 $T --out t20 --eeg

@@ -139,6 +139,10 @@ TEST_F(EegRun, BadInjectionsAndWindowsAreOneErrorNamingTheFlag) {
   app::TrainingSettings s = eeg_settings(path("bad"));
   s.injections = imaging::eeg::parse_injections("lr@201");
   expect_error_naming([&] { app::run_training(s, planted_1600(), {}); }, "outside the run's steps 1 … 200");
+  s.injections = imaging::eeg::parse_injections("lr@199:5");  // steps 199 … 203 of a 200-step run
+  expect_error_naming([&] { app::run_training(s, planted_1600(), {}); }, "steps 199 … 203 run past the run's last step 200");
+  s.injections = imaging::eeg::parse_injections("noise@20:1:2000");
+  expect_error_naming([&] { app::run_training(s, planted_1600(), {}); }, "expected a number in [0, 1000], found '2000'");
   s.injections = imaging::eeg::parse_injections("lesion@20:5:conv1/grid_9_1_1");
   expect_error_naming([&] { app::run_training(s, planted_1600(), {}); }, "no region 'grid_9_1_1' in block conv1");
   s.injections = imaging::eeg::parse_injections("bias@20:5:conv7=1");
