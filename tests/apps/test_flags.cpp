@@ -145,6 +145,8 @@ TEST(Flags, BadInputIsOneLineNamingTheFlagAndWhatWasExpected) {
       {app::kTrain, {"--data", "planted", "--epochs", "x"}, "flag --epochs 'x': expected an integer in [1, 100000]"},
       {app::kTrain, {"--data", "planted", "--epochs", "0"}, "flag --epochs '0'"},
       {app::kTrain, {"--data", "planted", "--lr", "nan"}, "flag --lr 'nan': expected a finite number"},
+      // α = 1 alarms on every window where any region has p_adjusted < 1: not a test level
+      {app::kMonitor, {"c.ckpt", "--profile", "p", "--input", "cifar10:x", "--out", "o", "--alpha", "1"}, "flag --alpha '1'"},
       {app::kTrain, {"--data", "planted", "--optimizer", "rmsprop"}, "flag --optimizer 'rmsprop': expected sgd or adam"},
       {app::kTrain, {"--data", "planted", "--stages", "grid,foo"}, "flag --stages 'grid,foo': unknown 'foo'"},
       {app::kTrain, {"--data", "planted", "--nesterov=yes"}, "flag --nesterov: takes no value"},
