@@ -279,28 +279,10 @@ TEST(Training, TrainerRejectsBadConfigAndData) {
   EXPECT_THROW(nn::Trainer(net, cfg, empty), base::Error);
 }
 
+// evaluate against one forward of the whole set: the loss, the accuracy, and the record `eval --dump`
+// writes (every image's input and logits), computed batch by batch (the whole set in one forward took
+// 10.7 GB for resnet20 on 9,323 images).
 TEST(Training, EvaluateMatchesAManualLoop) {
-  RandomImages data(37, 2, 6, 6, 4, 4);
-  nn::Network net("conv3x3:3 relu gap linear:4", 2, 6, 6);
-  net.init(5);
-  net.input_mean = {0.5f, 0.4f};
-  net.input_std = {0.3f, 0.2f};
-  nn::Evaluation ev = nn::evaluate(net, data.view, 10);  // batches of 10, 10, 10, 7
-  std::vector<uint32_t> idx(37);
-  std::iota(idx.begin(), idx.end(), 0u);
-  nn::Tensor x;
-  std::vector<uint8_t> y;
-  nn::make_batch(net, data.view, idx.data(), 37, nullptr, 0, 0, 0, x, y);
-  int correct = 0;
-  double loss = nn::softmax_cross_entropy(net.forward(x, false), y.data(), nullptr, &correct);
-  EXPECT_EQ(ev.count, 37u);
-  EXPECT_NEAR(ev.loss, loss, 1e-6);
-  EXPECT_DOUBLE_EQ(ev.accuracy, correct / 37.0);
-}
-
-// The record `eval --dump` writes: every image's input and logits, equal to a forward of the whole set,
-// computed batch by batch (the whole set in one forward took 10.7 GB for resnet20 on 9,323 images).
-TEST(Training, EvaluateRecordsInputsAndLogitsBatchByBatch) {
   RandomImages data(37, 2, 6, 6, 4, 4);
   nn::Network net("conv3x3:3 relu gap linear:4", 2, 6, 6);
   net.init(5);
@@ -312,14 +294,19 @@ TEST(Training, EvaluateRecordsInputsAndLogitsBatchByBatch) {
   std::vector<uint8_t> y;
   nn::make_batch(net, data.view, idx.data(), 37, nullptr, 0, 0, 0, x, y);
   const nn::Tensor logits = net.forward(x, false);
+  int correct = 0;
+  const double loss = nn::softmax_cross_entropy(logits, y.data(), nullptr, &correct);
   nn::EvaluationRecord record;
-  const nn::Evaluation ev = nn::evaluate(net, data.view, 10, &record);
+  const nn::Evaluation ev = nn::evaluate(net, data.view, 10, &record);  // batches of 10, 10, 10, 7
   EXPECT_EQ(ev.count, 37u);
+  EXPECT_NEAR(ev.loss, loss, 1e-6);
+  EXPECT_DOUBLE_EQ(ev.accuracy, correct / 37.0);
   ASSERT_EQ(record.input.size(), x.shape().size());
   ASSERT_EQ(record.logits.size(), logits.shape().size());
   for (size_t i = 0; i < record.input.size(); ++i) ASSERT_EQ(record.input[i], x.data()[i]) << i;
   for (size_t i = 0; i < record.logits.size(); ++i) EXPECT_NEAR(record.logits[i], logits.data()[i], 1e-5) << i;
-  EXPECT_EQ(net.output(0).shape().n, 7) << "the last batch's activations (batches of 10, 10, 10, 7)";
+  EXPECT_EQ(net.output(0).shape().n, 7) << "the last batch's activations";
+  EXPECT_NEAR(nn::evaluate(net, data.view, 10).loss, ev.loss, 0) << "without a record, the same loss";
 }
 
 // ---------------------------------------------------------------------------------------------
