@@ -72,8 +72,11 @@ std::vector<int> parse_sizes(const std::string& text, const std::string& flag, s
 
 namespace {
 
-datasets::LoadOptions load_options(const Flags& flags) {
+datasets::LoadOptions load_options(const Flags& flags, const std::string& data_flag) {
   datasets::LoadOptions options;
+  // --resize applies to image folders only; elsewhere it would be ignored without a word
+  if (flags.has("--resize") && flags.text(data_flag).rfind("images:", 0) != 0)
+    throw base::Error("flag --resize: applies to images:DIR only, not to " + data_flag + " " + flags.text(data_flag));
   if (flags.has("--resize")) {
     const std::vector<int> size = parse_sizes(flags.text("--resize"), "--resize", 2, "HxW");
     options.resize_h = size[0], options.resize_w = size[1];
@@ -88,14 +91,14 @@ datasets::LoadOptions load_options(const Flags& flags) {
 std::unique_ptr<datasets::TestStream> open_test_stream(const Flags& flags, const std::string& data_flag) {
   const std::string spec = flags.text(data_flag);
   const long limit = flags.has("--limit-test") ? flags.integer("--limit-test") : 0;
-  auto stream = std::make_unique<datasets::TestStream>(spec, load_options(flags), size_t(std::max(limit, 0L)));
+  auto stream = std::make_unique<datasets::TestStream>(spec, load_options(flags, data_flag), size_t(std::max(limit, 0L)));
   if (stream->size() == 0) throw base::Error(data_flag + " " + spec + ": no test images");
   return stream;
 }
 
 datasets::DataSplit load_data(const Flags& flags, bool need_train, const std::string& data_flag) {
   const std::string spec = flags.text(data_flag);
-  datasets::DataSplit split = datasets::load_dataset(spec, load_options(flags));
+  datasets::DataSplit split = datasets::load_dataset(spec, load_options(flags, data_flag));
   const long limit_train = need_train ? flags.integer("--limit-train") : 0;
   const long limit_test = flags.has("--limit-test") ? flags.integer("--limit-test") : 0;
   if (limit_train > 0) split.train.truncate(size_t(limit_train));
