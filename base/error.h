@@ -13,6 +13,13 @@
 
 namespace base {
 
+// Appends byte b as \xNN (two lower-case hex digits): how an error line shows a byte it cannot print.
+inline void append_byte_escape(std::string& out, unsigned char b) {
+  char escaped[5];
+  std::snprintf(escaped, sizeof escaped, "\\x%02x", b);
+  out += escaped;
+}
+
 inline std::string one_line(const std::string& message) {
   std::string out;
   out.reserve(message.size());
@@ -23,9 +30,7 @@ inline std::string one_line(const std::string& message) {
     } else if (c == '\n' || c == '\r' || c == '\t') {
       out += c == '\n' ? "\\n" : c == '\r' ? "\\r" : "\\t";
     } else {
-      char escaped[5];
-      std::snprintf(escaped, sizeof escaped, "\\x%02x", u);
-      out += escaped;
+      append_byte_escape(out, u);
     }
   }
   return out;

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "base/error.h"  // append_byte_escape
+
 namespace base {
 
 inline std::vector<std::string> split(const std::string& text, char separator) {
@@ -63,7 +65,6 @@ inline bool is_utf8(const std::string& text) {
 }
 
 inline std::string utf8_escaped(const std::string& text) {
-  static const char hex[] = "0123456789abcdef";
   std::string out;
   for (size_t i = 0; i < text.size();) {
     const size_t n = utf8_sequence_length(text, i);
@@ -71,10 +72,7 @@ inline std::string utf8_escaped(const std::string& text) {
       out.append(text, i, n);
       i += n;
     } else {
-      const unsigned char b = static_cast<unsigned char>(text[i++]);
-      out += "\\x";
-      out += hex[b >> 4];
-      out += hex[b & 15];
+      append_byte_escape(out, static_cast<unsigned char>(text[i++]));
     }
   }
   return out;
