@@ -306,7 +306,7 @@ void check_finite(const nn::EpochStats& st, long steps_per_epoch) {
   for (const auto& [name, value] : figures)
     if (!std::isfinite(value))
       throw base::Error("training diverged: the " + std::string(name) + " is " +
-                        (std::isnan(value) ? "nan" : value > 0 ? "inf" : "-inf") +
+                        base::shortest(value, false) +
                         " after epoch " + std::to_string(st.epoch) + ", step " + std::to_string(steps_per_epoch) +
                         " (its last); the run directory keeps epoch " + std::to_string(st.epoch - 1) +
                         " (try a lower --lr)");

@@ -4,7 +4,7 @@
 // Promise: format(pattern, v) is what std::printf(pattern, v) prints, for a pattern with exactly
 // one floating-point conversion ("%.3g", "ζ %.4g", "%.2f MB"); text beyond 63 bytes is cut.
 // shortest(v, as_float) is the shortest text that reads back as the same float (or double), an
-// integer below 1e15 in full (20, not 2e+01);
+// integer below 1e15 in full (20, not 2e+01), a non-finite value as nan, inf or -inf (never -nan);
 // decimal(f) is the double that text reads as, so that a float setting shows as it was typed.
 #pragma once
 #include <charconv>
@@ -26,6 +26,7 @@ inline std::string format(const char* pattern, double value) {
 // %g with fewer digits than an integer has writes it in exponent form (20 as "2e+01"): an integer
 // below 1e15 is written in full instead.
 inline std::string shortest(double value, bool as_float) {
+  if (std::isnan(value)) return "nan";  // printf writes a NaN with its sign bit set as -nan
   char s[40];
   for (int digits = 1; digits <= 17; ++digits) {
     std::snprintf(s, sizeof s, "%.*g", digits, value);

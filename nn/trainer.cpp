@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "base/error.h"
+#include "base/format.h"
 #include "nn/loss.h"
 
 namespace nn {
@@ -181,7 +182,7 @@ bool Trainer::train(TrainPosition& pos, const StepProbe* probe, const std::funct
       loss = softmax_cross_entropy(logits, y_.data(), &dlogits_, &correct);
     }
     if (!std::isfinite(loss))
-      throw base::Error("training diverged: loss is " + std::to_string(loss) + " at epoch " + std::to_string(epoch) +
+      throw base::Error("training diverged: loss is " + base::shortest(loss, false) + " at epoch " + std::to_string(epoch) +
                   ", step " + std::to_string(s + 1) + " (try a lower --lr)");
     if (cfg_.shards == 1) {
       net_.zero_grad();

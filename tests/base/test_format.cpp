@@ -47,6 +47,10 @@ TEST(Format, ShortestWritesAnIntegerInFull) {
   EXPECT_EQ(base::shortest(0.0005, false), "0.0005");
   EXPECT_EQ(base::shortest(25.5, false), "25.5");
   EXPECT_EQ(base::shortest(1e20, false), "1e+20");
+  EXPECT_EQ(base::shortest(std::nan(""), false), "nan");
+  EXPECT_EQ(base::shortest(-std::nan(""), true), "nan");  // printf writes this one as -nan
+  EXPECT_EQ(base::shortest(-INFINITY, false), "-inf");
+  EXPECT_EQ(base::shortest(INFINITY, true), "inf");
   EXPECT_EQ(base::shortest(1.5e-7, false), "1.5e-07");
 }
 

@@ -262,6 +262,10 @@ TEST(Training, AbsurdLearningRateStopsWithAnErrorNamingEpochAndStep) {
     EXPECT_EQ(named_epoch, epoch) << message;
     EXPECT_EQ(named_step, completed + 1) << message;
     EXPECT_NE(message.find("--lr"), std::string::npos) << message;
+    char loss[16] = "";
+    ASSERT_EQ(std::sscanf(message.c_str(), "training diverged: loss is %15s", loss), 1) << message;
+    EXPECT_TRUE(std::strcmp(loss, "nan") == 0 || std::strcmp(loss, "inf") == 0 || std::strcmp(loss, "-inf") == 0)
+        << message;  // printf's "-nan" for a NaN with its sign bit set is not a value a user knows
   }
 }
 
