@@ -42,7 +42,14 @@ std::vector<std::string> read_class_names(const std::string& dir, std::vector<st
                         base::utf8_escaped(line.substr(0, 40)) + (line.size() > 40 ? "...\"" : "\"") +
                         " is not valid UTF-8, expected a class name in UTF-8");
     const size_t last = line.find_last_not_of(" \t\r");
-    names.push_back(line.substr(first, last - first + 1));
+    const std::string name = line.substr(first, last - first + 1);
+    if (names.size() < 10)  // labels index the names: two classes of one name could not be told apart
+      for (size_t c = 0; c < names.size(); ++c)
+        if (names[c] == name)
+          throw base::Error("cifar10: " + path + ": line " + std::to_string(number) + ": class name \"" +
+                            base::utf8_escaped(name.substr(0, 40)) + "\" appears twice (also class " + std::to_string(c) +
+                            "), expected 10 different names");
+    names.push_back(name);
   }
   if (names.size() < 10)
     throw base::Error("cifar10: " + path + ": has " + std::to_string(names.size()) +
@@ -65,8 +72,15 @@ Dataset empty_cifar(const std::vector<std::string>& class_names) {
 
 Cifar10File::Cifar10File(const std::string& path) : path_(path) {
   std::error_code ec;
-  if (!fs::is_regular_file(path, ec))
-    throw base::Error("cifar10: " + path + ": file not found (expected a regular file)");
+  if (!fs::is_regular_file(path, ec)) {
+    const fs::file_type seen = fs::symlink_status(path, ec).type();
+    throw base::Error("cifar10: " + path + ": " +
+                      (seen == fs::file_type::not_found  ? "file not found"
+                       : seen == fs::file_type::symlink  ? "a symbolic link to nothing readable"
+                       : seen == fs::file_type::directory ? "a directory"
+                                                          : "not a regular file") +
+                      " (expected a regular file of 3073-byte records)");
+  }
   const uintmax_t size = fs::file_size(path, ec);
   if (ec) throw base::Error("cifar10: " + path + ": cannot get size: " + ec.message());
   if (size == 0) throw base::Error("cifar10: " + path + ": file is empty, expected 3073-byte records");
@@ -133,8 +147,9 @@ DataSplit load_cifar10(const std::string& dir) {
   DataSplit split{cifar10_header(dir), cifar10_header(dir)};
   for (int b = 1; b <= 5; ++b) {
     const std::string path = join(dir, "data_batch_" + std::to_string(b) + ".bin");
-    // Batch 1 is required (read_records reports it missing); later ones are optional.
-    if (b > 1 && !fs::exists(path, ec)) continue;
+    // Batch 1 is required (Cifar10File reports it missing); later ones are optional, but a name
+    // that is there in any form (a dangling link, a directory) is read, and refused, not skipped.
+    if (b > 1 && fs::symlink_status(path, ec).type() == fs::file_type::not_found) continue;
     append_cifar10_file(path, split.train);
   }
   append_cifar10_file(join(dir, "test_batch.bin"), split.test);
