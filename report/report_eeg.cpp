@@ -208,7 +208,17 @@ std::vector<EegEpoch> load_eeg(const std::string& run_dir, const std::vector<std
   for (size_t i = 1; i < files.size(); ++i)
     if (files[i].first == files[i - 1].first)
       throw base::Error(files[i].second + ": epoch " + std::to_string(files[i].first) + " has two files (" + files[i - 1].second + ")");
-  for (const auto& [epoch, path] : files) out.push_back(read_eeg_epoch(path, epoch));
+  std::optional<size_t> before;  // the last epoch with rows: the next one's steps come after its
+  for (const auto& [epoch, path] : files) {
+    out.push_back(read_eeg_epoch(path, epoch));
+    const EegEpoch& e = out.back();
+    if (e.last_step < e.first_step) continue;
+    if (before && e.first_step <= out[*before].last_step)
+      throw base::Error(e.path + ": /steps: [" + std::to_string(e.first_step) + ", " + std::to_string(e.last_step) +
+                        "] overlap the steps of " + out[*before].path + " [" + std::to_string(out[*before].first_step) + ", " +
+                        std::to_string(out[*before].last_step) + "], expected an epoch's steps after the epoch's before it");
+    before = out.size() - 1;
+  }
   return out;
 }
 

@@ -328,6 +328,24 @@ TEST(Report, EegFilesAreReadOnlyWhereTheManifestListsThem) {
   EXPECT_FALSE(report::load_run(tmp.str(), {true, 0}).committed_files.has_value());
 }
 
+// Two epochs claiming the same steps would be folded into one trace twice: refused naming both files.
+// An epoch without rows (steps [s, s − 1]) sits anywhere.
+TEST(Report, EegEpochsWhoseStepsOverlapAreRefusedNamingBoth) {
+  TempDir tmp("eeg_overlap");
+  write_run(tmp.path);
+  Json second = eeg_json(2), empty = eeg_json(3);
+  empty["steps"] = {15, 14};
+  write(tmp.path / "eeg/epoch_001.json", eeg_json(1).dump(1));
+  write(tmp.path / "eeg/epoch_002.json", second.dump(1));
+  write(tmp.path / "eeg/epoch_003.json", empty.dump(1));
+  EXPECT_EQ(report::load_eeg(tmp.str()).size(), 3u);
+  second["steps"] = {10, 20};  // epoch 1 holds [1, 10]
+  write(tmp.path / "eeg/epoch_002.json", second.dump(1));
+  const std::string message = error_of([&] { report::load_eeg(tmp.str()); });
+  EXPECT_NE(message.find("epoch_002.json: /steps: [10, 20] overlap the steps of "), std::string::npos) << message;
+  EXPECT_NE(message.find("epoch_001.json [1, 10]"), std::string::npos) << message;
+}
+
 TEST(Report, EegConsistencyOnAPlantedRun) {
   TempDir a("eeg_a"), b("eeg_b");
   for (const TempDir* t : {&a, &b}) {
