@@ -88,6 +88,29 @@ long steps_per_epoch_of(const TrainConfig& cfg, const LabeledImages& train) {
   return long((train.count + cfg.batch - 1) / cfg.batch);
 }
 
+// A bn whose input is 1×1 per channel, in a forward of one image, normalises one value per channel:
+// x̂ = 0, so it outputs β and passes no gradient (PyTorch refuses such a batch).  Refused before the
+// first step, for every forward an epoch makes: full batches, the short last one, each cut into --shards.
+void refuse_single_value_batch_norm(const Network& net, const TrainConfig& cfg, size_t images) {
+  const size_t batch = size_t(cfg.batch);
+  std::vector<std::pair<size_t, const char*>> sizes;  // the batch sizes an epoch has
+  if (images >= batch) sizes.push_back({batch, "a batch"});
+  if (images % batch != 0) sizes.push_back({images % batch, "the short last batch"});
+  for (const Block& b : net.blocks()) {
+    if (b.batchnorm < 0) continue;
+    const Shape in = net.layer(size_t(b.batchnorm)).input_shape;
+    if (in.h * in.w != 1) continue;
+    for (const auto& [size, which] : sizes)
+      for (int s = 0; s < cfg.shards; ++s)
+        if (shard_range(int(size), cfg.shards, s).count() == 1)
+          throw base::Error("the bn of block " + b.name + " would normalise one value per channel (its input is " +
+                            std::to_string(in.c) + "x1x1) in " + which + " of " + std::to_string(size) +
+                            (cfg.shards > 1 ? " images cut into --shards " + std::to_string(cfg.shards) : " image") +
+                            ": its batch statistics would be undefined; expected --batch, --shards or the number of "
+                            "training images (" + std::to_string(images) + ") to leave at least 2 images in every forward");
+  }
+}
+
 }  // namespace
 
 Trainer::Trainer(Network& net, const TrainConfig& cfg, const LabeledImages& train, ShardGroup* group)
@@ -105,6 +128,7 @@ Trainer::Trainer(Network& net, const TrainConfig& cfg, const LabeledImages& trai
     throw base::Error(std::to_string(group_->ranks()) + " ranks but --shards " + std::to_string(cfg.shards) +
                       ": every rank needs a shard (run at most " + std::to_string(cfg.shards) +
                       (cfg.shards == 1 ? " rank" : " ranks") + ", or give more --shards)");
+  refuse_single_value_batch_norm(net, cfg, train.count);
   for (const NamedParam& p : net.named_params())
     if (!p.param->trainable) buffers_.push_back(p.param);
   if (train.num_classes > net.num_outputs())

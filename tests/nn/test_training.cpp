@@ -283,6 +283,28 @@ TEST(Training, TrainerRejectsBadConfigAndData) {
   EXPECT_THROW(nn::Trainer(net, cfg, empty), base::Error);
 }
 
+// A bn on 1×1 inputs sees one value per channel in a forward of one image: x̂ = 0, so its output is β
+// and its input gradient is 0 (training ran on silently).  Refused before the first step for a batch of
+// 1, a short last batch of 1, and a shard of 1; accepted when every forward has 2 images or more, and
+// for a bn on wider inputs whatever the batch.
+TEST(Training, BatchNormOnOneValuePerChannelIsRefusedBeforeTraining) {
+  RandomImages data(9, 1, 4, 4, 3, 5);
+  nn::Network net("conv3x3:2 gap conv1x1:4 bn relu linear:3", 1, 4, 4);
+  nn::Network wide("conv3x3:2 bn relu linear:3", 1, 4, 4);
+  nn::TrainConfig cfg;
+  const auto make = [&](nn::Network& n, int batch, int shards) {
+    cfg.batch = batch;
+    cfg.shards = shards;
+    nn::Trainer trainer(n, cfg, data.view);
+  };
+  expect_error_naming([&] { make(net, 1, 1); }, "the bn of block conv2 would normalise one value per channel");
+  expect_error_naming([&] { make(net, 4, 1); }, "the short last batch of 1 image");  // 9 = 4 + 4 + 1
+  expect_error_naming([&] { make(net, 3, 3); }, "a batch of 3 images cut into --shards 3");
+  EXPECT_NO_THROW(make(net, 3, 1));   // 3 + 3 + 3
+  EXPECT_NO_THROW(make(net, 9, 4));   // shards of 2, 2, 2, 3
+  EXPECT_NO_THROW(make(wide, 1, 1));  // 16 values per channel
+}
+
 // evaluate against one forward of the whole set: the loss, the accuracy, and the record `eval --dump`
 // writes (every image's input and logits), computed batch by batch (the whole set in one forward took
 // 10.7 GB for resnet20 on 9,323 images).
