@@ -17,8 +17,8 @@
 //   [φ̂, φ̂] and p = 0 if φ̂ ≠ 0, else 1, as for the deterministic scores.
 //
 // Critical regions.  ζ_g = (φ_g − mean φ)/sd φ (zeta_scores.h) is capped by the share of regions that
-// matter: k equally important regions among n, the rest at 0, reach ζ = √((n−k)/k) at most (2.3
-// for 10 of 64, 1.5 for 20 of 64), so "ζ ≥ 2" misses important regions whenever more than a
+// matter: k equally important regions among n, the rest at 0, reach ζ = √((n−k)(n−1)/(k·n)) at most
+// (sd with n − 1; 2.31 for 10 of 64, 1.47 for 20 of 64), so "ζ ≥ 2" misses important regions whenever more than a
 // fifth of the layer matters.  The rules compared here (README, "Critical regions"):
 //  - `zeta`:    ζ_g ≥ 2 and significant (the method's rule, kept for comparison).
 //  - `robust`:  the robust score r_g = (φ_g − median φ)/(1.4826·MAD), MAD = median |φ_g − median φ|
