@@ -45,8 +45,7 @@ int cmd_analyze(int argc, char** argv) {
   const bool writer = world.rank() == 0;
   const std::string out = writer ? flags.text("--out") : std::string();
   // A stage that cannot image the net fails here, before an earlier analysis in --out is removed.
-  imaging::check_grid_fits(*ck.net, settings.grid);
-  imaging::check_stages_fit(*ck.net, settings);
+  imaging::check_analysis_fits(*ck.net, settings, data.test.view());
   // An earlier analysis in --out goes first (every stage file, whichever stages run now): the files
   // are written one stage at a time, so a stage that fails, or a run of fewer stages, would otherwise
   // leave one analysis's grid.json beside another's zeta.json, which `report` would read as one.

@@ -431,8 +431,7 @@ TrainingOutcome run_training(const TrainingSettings& s, const datasets::DataSpli
   nn::Network net(s.spec, data.train.channels, data.train.height, data.train.width);
   check_net_fits(net, data.train, "--model " + s.model);
   check_batch_fits(net, s.train.batch, data.train.size(), true);
-  if (s.analyze_every > 0) imaging::check_grid_fits(net, s.analysis.grid);
-  if (s.analyze_every > 0) imaging::check_stages_fit(net, s.analysis);
+  if (s.analyze_every > 0) imaging::check_analysis_fits(net, s.analysis, data.test.view());
   datasets::channel_mean_std(data.train, net.input_mean, net.input_std);
   for (float& sd : net.input_std)
     if (!(sd > 1e-6f)) sd = 1.f;  // a constant channel: centre it, do not divide by zero

@@ -119,11 +119,16 @@ void check_stages_fit(const nn::Network& net, const AnalysisSettings& settings) 
                                         : "leave it out, e.g. --stages " + others));
 }
 
-AnalysisReport run_analysis(nn::Network& net, const nn::LabeledImages& test, const AnalysisSettings& settings,
-                            const AnalysisContext& context, const std::string& out_dir, const ProgressCallback& progress) {
+void check_analysis_fits(const nn::Network& net, const AnalysisSettings& settings, const nn::LabeledImages& test) {
   validate_analysis_settings(settings);
   check_grid_fits(net, settings.grid);
   check_stages_fit(net, settings);
+  for (const auto& stage : chosen_stages(settings)) stage->check_data(net, settings, test);
+}
+
+AnalysisReport run_analysis(nn::Network& net, const nn::LabeledImages& test, const AnalysisSettings& settings,
+                            const AnalysisContext& context, const std::string& out_dir, const ProgressCallback& progress) {
+  check_analysis_fits(net, settings, test);
   const size_t images = std::min(settings.eval_samples, test.count);
   if (images < kMinEvalSamples)
     throw base::Error("--eval-samples: the test set has only " + std::to_string(test.count) +

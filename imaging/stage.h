@@ -61,6 +61,10 @@ class Stage {
   virtual void validate(const AnalysisSettings& settings) const = 0;
   // Throws base::Error when the stage cannot image `net` (tract: a residual net); checked before any work.
   virtual void check_net(const nn::Network& /*net*/) const {}
+  // Throws base::Error (naming the flag) when the stage's settings cannot run on `net` and the
+  // evaluation images `test` (zeta: check_zeta_fits); checked before any work, after check_net.
+  virtual void check_data(const nn::Network& /*net*/, const AnalysisSettings& /*settings*/,
+                          const nn::LabeledImages& /*test*/) const {}
   // Its block of config.json's "analysis" settings, under its name; null for none.
   virtual nlohmann::ordered_json describe(const AnalysisSettings& settings) const = 0;
   virtual size_t begin(const StageInput& input) = 0;

@@ -20,6 +20,9 @@ class ZetaStage : public Stage {
   std::string name() const override { return "zeta"; }
   std::string file() const override { return run::kZetaFile; }
   void validate(const AnalysisSettings& s) const override { imaging::validate(s.zeta); }
+  void check_data(const nn::Network& net, const AnalysisSettings& s, const nn::LabeledImages& test) const override {
+    check_zeta_fits(net, test, s.eval_samples, s.grid, s.zeta);
+  }
   nlohmann::ordered_json describe(const AnalysisSettings& s) const override {
     return {{"method", s.zeta.method}, {"value", s.zeta.value}, {"ablation", s.zeta.ablation},
             {"samples", s.zeta.samples}, {"tolerance", s.zeta.tolerance}, {"budget_seconds", s.zeta.budget_seconds},

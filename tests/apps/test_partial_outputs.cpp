@@ -58,6 +58,14 @@ TEST_F(PartialOutputs, AnalyzeNeverMixesTwoAnalyses) {
   block(path("A/zeta.json"));  // the ζ stage fails to write: no earlier zeta.json beside the new grid.json
   EXPECT_THROW(run_command(app::cmd_analyze, with({"--stages", "grid,zeta"})), base::Error);
   EXPECT_FALSE(fs::exists(path("A/zeta.json")));
+  // ζ settings that cannot run (`exact` on conv1's 256 regions) fail before the earlier analysis goes.
+  fs::remove_all(path("A/zeta.json") + ".tmp." + std::to_string(getpid()));
+  ASSERT_EQ(run_command(app::cmd_analyze, with({"--stages", "grid,zeta,tract"})), 0);
+  const std::string zeta = base::read_file(path("A/zeta.json"));
+  EXPECT_NE(error_of([&] { run_command(app::cmd_analyze, with({"--zeta-method", "exact"})); }).find("--zeta-method exact"),
+            std::string::npos);
+  for (const char* f : {"grid.json", "zeta.json", "tract.json"}) EXPECT_TRUE(fs::exists(path("A/") + f)) << f;
+  EXPECT_EQ(base::read_file(path("A/zeta.json")), zeta);
 }
 
 TEST_F(PartialOutputs, ExportNeverPairsNewWeightsWithAnOldDescription) {

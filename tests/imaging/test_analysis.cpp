@@ -339,6 +339,35 @@ TEST(Analysis, TractOfALinearInsideAResidualBranchFailsBeforeAnything) {
   remove_dir(dir);
 }
 
+// ζ settings that cannot run on this net and these images — confusion:A:B with no image of class A
+// among the first --eval-samples, `exact` on a block of more than 16 regions — are found by
+// check_analysis_fits, which `analyze` calls before removing an earlier analysis in --out and `train
+// --analyze-every` before the first epoch (they were found inside the ζ stage, after the grid stage had
+// replaced grid.json, the earlier zeta.json and tract.json already gone).  The error names the flag.
+TEST(Analysis, ZetaSettingsThatCannotRunOnTheImagesFailBeforeAnything) {
+  nn::Network net("conv3x3:2 maxpool4 linear:10", 3, 32, 32);
+  net.init(5);
+  SyntheticImages data(12);  // labels 0, 1, …, 9, 0, 1
+  imaging::AnalysisSettings s;
+  s.eval_samples = 8;
+  s.zeta.value = "confusion:9:0";
+  expect_error_naming([&] { imaging::check_analysis_fits(net, s, data.view); },
+                      "--zeta-value 'confusion:9:0': no image of class 9 among the first 8 evaluation images");
+  const std::string dir = temp_dir();
+  expect_error_naming([&] { imaging::run_analysis(net, data.view, s, {"custom", 1, {}}, dir); }, "no image of class 9");
+  EXPECT_TRUE(files_in(dir).empty());  // not even grid.json
+  s.zeta.value = "confusion:7:0";
+  s.grid = {2, 2, 2};
+  imaging::check_analysis_fits(net, s, data.view);
+  s.zeta.method = "exact";
+  imaging::check_analysis_fits(net, s, data.view);  // 8 regions per block
+  s.grid = {4, 4, 2};  // conv1 32 regions
+  expect_error_naming([&] { imaging::check_analysis_fits(net, s, data.view); }, "--zeta-method exact: block conv1 has 32 regions");
+  s.stages = {"grid", "tract"};  // no ζ stage: nothing of ζ is checked
+  imaging::check_analysis_fits(net, s, data.view);
+  remove_dir(dir);
+}
+
 TEST(Analysis, DivergedNetFailsNamingTheLayer) {
   SyntheticImages data(10);
   nn::Network net = reference_net();
