@@ -71,11 +71,14 @@ int cmd_import(int argc, char** argv) {
   }
   if (magic == "NNFMRIck")
     throw base::Error(path + ": an nnfmri checkpoint already, expected a safetensors or .npz file to import (use the checkpoint as it is)");
-  if (flags.text("--out") == path) throw base::Error("flag --out " + path + ": the file being imported, expected another path");
-  if (magic.rfind("PK\x03\x04", 0) == 0 || (magic.empty() && ends_with(path, ".npz"))) {
+  const bool npz = magic.rfind("PK\x03\x04", 0) == 0 || (magic.empty() && ends_with(path, ".npz"));
+  // export --npz NAME writes NAME's description beside it: NAME.model.json without .npz
+  if (npz) described_by = (ends_with(path, ".npz") ? path.substr(0, path.size() - 4) : path) + ".model.json";
+  std::vector<NamedFile> inputs = {{"the imported file", path}};
+  if (npz && base::file_exists(described_by)) inputs.push_back({"the imported file's description", described_by});
+  require_distinct_files(inputs, {{"flag --out", flags.text("--out")}});
+  if (npz) {
     file = nn::read_npz(path);
-    // export --npz NAME writes NAME's description beside it: NAME.model.json without .npz
-    described_by = (ends_with(path, ".npz") ? path.substr(0, path.size() - 4) : path) + ".model.json";
     if (base::file_exists(described_by)) description = base::read_json(described_by);
   } else {
     file = nn::read_safetensors(path);

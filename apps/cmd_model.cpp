@@ -97,6 +97,10 @@ int cmd_eval(int argc, char** argv) {
   Flags flags(kEval, argc, argv);
   if (flags.help()) return std::fputs(flags.usage().c_str(), stdout), 0;
   set_threads(flags);
+  std::vector<NamedFile> outputs;
+  for (const char* flag : {"--dump", "--lesion-json"})
+    if (flags.has(flag)) outputs.push_back({std::string("flag ") + flag, flags.text(flag)});
+  require_distinct_files({{"the evaluated checkpoint", flags.operands()[0]}}, outputs);
   nn::Checkpoint ck = nn::load_checkpoint(flags.operands()[0]);
   ck.net->set_inference_only(true);  // no backward follows (nn/network.h)
   datasets::DataSplit data = load_data(flags, false);
@@ -160,8 +164,13 @@ int cmd_export(int argc, char** argv) {
   if (flags.help()) return std::fputs(flags.usage().c_str(), stdout), 0;
   if (!flags.has("--npz") && !flags.has("--safetensors"))
     throw base::Error("export: expected --npz OUT.npz or --safetensors OUT.safetensors (or both)");
-  if (flags.has("--npz") && flags.has("--safetensors") && flags.text("--npz") == flags.text("--safetensors"))
-    throw base::Error("flag --safetensors " + flags.text("--safetensors") + ": the same path as --npz, expected two files");
+  // --npz NAME.npz writes NAME.model.json beside it
+  const std::string npz = flags.has("--npz") ? flags.text("--npz") : "";
+  const std::string npz_base = npz.size() > 4 && npz.substr(npz.size() - 4) == ".npz" ? npz.substr(0, npz.size() - 4) : npz;
+  std::vector<NamedFile> outputs;
+  if (flags.has("--npz")) outputs = {{"flag --npz", npz}, {"the description of flag --npz", npz_base + ".model.json"}};
+  if (flags.has("--safetensors")) outputs.push_back({"flag --safetensors", flags.text("--safetensors")});
+  require_distinct_files({{"the exported checkpoint", flags.operands()[0]}}, outputs);
   nn::Checkpoint ck = nn::load_checkpoint(flags.operands()[0]);
   // Names and shapes as PyTorch has them (nn/tensor_file.h), and the architecture beside them, so
   // that `import` (or bench/rebuild_from_npz.py) rebuilds the very same net.
@@ -170,15 +179,13 @@ int cmd_export(int argc, char** argv) {
   model["class_names"] = ck.class_names;
   model["epoch"] = ck.epoch;
   if (flags.has("--npz")) {
-    const std::string out = flags.text("--npz");
     std::vector<base::NpyArray> arrays;
     for (const nn::TensorRef& t : tensors) arrays.push_back({t.name, std::vector<int>(t.shape.begin(), t.shape.end()), t.values});
-    const std::string base = out.size() > 4 && out.substr(out.size() - 4) == ".npz" ? out.substr(0, out.size() - 4) : out;
     // An earlier description goes before the new weights are written: `import` would pair them.
-    run::remove_file(base + ".model.json");
-    base::write_npz(out, arrays);
-    run::write_json(base + ".model.json", model, 2);
-    std::printf("wrote %s and %s.model.json\n", out.c_str(), base.c_str());
+    run::remove_file(npz_base + ".model.json");
+    base::write_npz(npz, arrays);
+    run::write_json(npz_base + ".model.json", model, 2);
+    std::printf("wrote %s and %s.model.json\n", npz.c_str(), npz_base.c_str());
   }
   if (flags.has("--safetensors")) {
     const std::string out = flags.text("--safetensors");

@@ -51,6 +51,17 @@ std::unique_ptr<datasets::TestStream> open_test_stream(const Flags& flags, const
 // "32x32" → {32, 32}: `count` integers from 1 to base::kMaxInputSide joined by 'x'; else one error
 // naming the flag and `form` ("HxW").
 std::vector<int> parse_sizes(const std::string& text, const std::string& flag, size_t count, const std::string& form);
+// A file a command reads or writes, and how an error line names it ("flag --npz", "the imported file").
+struct NamedFile {
+  std::string what, path;
+};
+// Throws base::Error unless every output is a file apart from every input and from every other
+// output, however the paths are spelled (./a, a symbolic or a hard link): files that exist are
+// compared by device and inode (std::filesystem::equivalent); two outputs that do not exist yet by
+// their resolved paths.  One line: "flag --out ./a.safetensors: the same file as the imported file (a.safetensors),
+// expected another path".
+// Called before any work, so that no command writes over what it reads.
+void require_distinct_files(const std::vector<NamedFile>& inputs, const std::vector<NamedFile>& outputs);
 // {"spec", "name", "files": [{"path", "sha256"}], "train_images", "test_images", "classes"}
 nlohmann::ordered_json describe_data(const std::string& spec, const datasets::DataSplit& data);
 // The part of describe_data that says what the data is, not where it was read: the files' SHA-256

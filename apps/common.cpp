@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstdio>
+#include <filesystem>
 
 #include <cblas.h>
 
@@ -57,6 +58,33 @@ int set_threads(const Flags& flags, int fallback) {
   omp_set_num_threads(int(n));
   openblas_set_num_threads(int(n));
   return int(n);
+}
+
+namespace {
+// Whether two paths name one file: both exist and are the same device and inode, or neither exists
+// and they resolve to the same path.
+bool same_file(const std::string& a, const std::string& b) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const bool has_a = fs::exists(a, ec), has_b = fs::exists(b, ec);
+  if (has_a && has_b) return fs::equivalent(a, b, ec);
+  if (has_a || has_b) return false;
+  std::error_code ea, eb;
+  const fs::path resolved_a = fs::weakly_canonical(fs::absolute(a, ea), ea),
+                 resolved_b = fs::weakly_canonical(fs::absolute(b, eb), eb);
+  return !ea && !eb && resolved_a == resolved_b;
+}
+}  // namespace
+
+void require_distinct_files(const std::vector<NamedFile>& inputs, const std::vector<NamedFile>& outputs) {
+  for (size_t o = 0; o < outputs.size(); ++o) {
+    std::vector<NamedFile> others = inputs;
+    others.insert(others.end(), outputs.begin(), outputs.begin() + long(o));
+    for (const NamedFile& other : others)
+      if (same_file(outputs[o].path, other.path))
+        throw base::Error(outputs[o].what + " " + outputs[o].path + ": the same file as " + other.what +
+                          (other.path == outputs[o].path ? "" : " (" + other.path + ")") + ", expected another path");
+  }
 }
 
 std::vector<int> parse_sizes(const std::string& text, const std::string& flag, size_t count, const std::string& form) {

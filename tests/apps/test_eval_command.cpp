@@ -4,6 +4,7 @@
 // images, change = after − before, the diagonal gives the per-class accuracies); --lesion-json without
 // --lesion is one error naming the flag, and nothing is written.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -121,6 +122,22 @@ TEST_F(EvalCommand, LesionJsonAgreesWithThePrintAndTheLesionGame) {
   EXPECT_NE(e.find("--lesion-json"), std::string::npos) << e;
   EXPECT_NE(e.find("needs --lesion"), std::string::npos) << e;
   EXPECT_FALSE(base::file_exists(path("none.json")));
+}
+
+// --dump and --lesion-json never write over the checkpoint being evaluated, however it is spelled:
+// refused before the evaluation, naming the flag; the checkpoint is left as it was.
+TEST_F(EvalCommand, AnOutputIsNeverTheCheckpoint) {
+  const std::string ckpt = base::read_file(path("a.ckpt"));
+  ASSERT_EQ(symlink(path("a.ckpt").c_str(), path("link.ckpt").c_str()), 0);
+  for (const std::string& out : {path("a.ckpt"), path(".") + "/a.ckpt", path("link.ckpt")}) {
+    testing::internal::CaptureStdout();
+    const std::string message = error_of([&] {
+      run_command(app::cmd_eval, {path("link.ckpt"), "--data", "cifar10:" + path("data"), "--threads", "1", "--dump", out});
+    });
+    EXPECT_EQ(testing::internal::GetCapturedStdout(), "");
+    EXPECT_NE(message.find("flag --dump " + out + ": the same file as the evaluated checkpoint"), std::string::npos) << message;
+  }
+  EXPECT_EQ(base::read_file(path("a.ckpt")), ckpt);
 }
 
 }  // namespace

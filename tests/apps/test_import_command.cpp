@@ -3,9 +3,11 @@
 // (weights, buffers, normalisation, classes, spec, epoch); flags fill in what a foreign file lacks,
 // and a wrong one is one error naming the flag.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -157,10 +159,46 @@ TEST_F(ImportCommand, TheKindOfFileIsReadFromItsBytes) {
   expect_error_naming([&] { run(app::cmd_import, {path("a.ckpt"), "--out", path("c.ckpt")}); },
                       path("a.ckpt") + ": an nnfmri checkpoint already");
   expect_error_naming([&] { run(app::cmd_import, {path("weights"), "--out", path("weights")}); },
-                      "flag --out " + path("weights") + ": the file being imported");
+                      "flag --out " + path("weights") + ": the same file as the imported file");
   expect_error_naming([&] { run(app::cmd_export, {path("a.ckpt"), "--npz", path("s.npz"), "--safetensors", path("s.npz")}); },
-                      "the same path as --npz");
+                      "flag --safetensors " + path("s.npz") + ": the same file as flag --npz");
   EXPECT_FALSE(base::file_exists(path("s.npz")));
+}
+
+// No output of import or export is a file they read, or another of their outputs, however its path is
+// spelled: ./NAME, a symbolic link, a hard link, an .npz's description.  Refused before any work,
+// naming the flag; the input is left as it was.
+TEST_F(ImportCommand, AnOutputIsNeverAFileTheCommandReads) {
+  nn::Network net("conv3x3:2 relu linear:3", 3, 4, 4);
+  net.init(2);
+  nn::save_checkpoint(path("a.ckpt"), net, 1, {"a", "b", "c"});
+  ASSERT_EQ(run(app::cmd_export, {path("a.ckpt"), "--npz", path("w.npz"), "--safetensors", path("w.safetensors")}), 0);
+  ASSERT_EQ(symlink(path("a.ckpt").c_str(), path("link.ckpt").c_str()), 0);
+  ASSERT_EQ(link(path("w.safetensors").c_str(), path("hard.safetensors").c_str()), 0);
+  const std::string ckpt = base::read_file(path("a.ckpt")), npz = base::read_file(path("w.npz")),
+                    description = base::read_file(path("w.model.json")), safetensors = base::read_file(path("w.safetensors"));
+  const std::string dot = path(".") + "/";
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{path("w.safetensors"), "--out", dot + "w.safetensors"}, "flag --out " + dot + "w.safetensors: the same file as the imported file"},
+      {{path("w.safetensors"), "--out", path("hard.safetensors")}, "flag --out " + path("hard.safetensors") + ": the same file as the imported file"},
+      {{path("w.npz"), "--out", path("w.model.json")}, "flag --out " + path("w.model.json") + ": the same file as the imported file's description"},
+  };
+  for (const auto& [args, message] : cases) expect_error_naming([&] { run(app::cmd_import, args); }, message);
+  const std::vector<std::pair<std::vector<std::string>, std::string>> exports = {
+      {{path("a.ckpt"), "--npz", path("a.ckpt")}, "flag --npz " + path("a.ckpt") + ": the same file as the exported checkpoint"},
+      {{path("a.ckpt"), "--safetensors", dot + "a.ckpt"}, "flag --safetensors " + dot + "a.ckpt: the same file as the exported checkpoint"},
+      {{path("link.ckpt"), "--safetensors", path("a.ckpt")}, "flag --safetensors " + path("a.ckpt") + ": the same file as the exported checkpoint"},
+      {{path("a.ckpt"), "--npz", path("n.npz"), "--safetensors", path("n.model.json")},
+       "flag --safetensors " + path("n.model.json") + ": the same file as the description of flag --npz"},
+      {{path("a.ckpt"), "--npz", path("w.npz"), "--safetensors", dot + "w.model.json"},
+       "flag --safetensors " + dot + "w.model.json: the same file as the description of flag --npz"},
+  };
+  for (const auto& [args, message] : exports) expect_error_naming([&] { run(app::cmd_export, args); }, message);
+  EXPECT_EQ(base::read_file(path("a.ckpt")), ckpt);
+  EXPECT_EQ(base::read_file(path("w.npz")), npz);
+  EXPECT_EQ(base::read_file(path("w.model.json")), description);
+  EXPECT_EQ(base::read_file(path("w.safetensors")), safetensors);
+  EXPECT_FALSE(base::file_exists(path("n.npz")));
 }
 
 }  // namespace
