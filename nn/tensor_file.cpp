@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <iterator>
 
 #include <zlib.h>
 
@@ -13,6 +14,7 @@
 #include "base/format.h"
 #include "base/fileio.h"
 #include "base/json.h"
+#include "base/text.h"
 
 namespace nn {
 
@@ -215,48 +217,85 @@ void write_safetensors(const std::string& path, const std::vector<TensorRef>& te
 
 namespace {
 
-// Parses the dict of an .npy header: {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }.
+// Parses the dict of an .npy header as numpy reads it: a Python dict literal holding exactly the keys
+// 'descr' (a quoted string), 'fortran_order' (True or False) and 'shape' (a tuple of integers), each
+// once, then padding (blanks, a newline): {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }.
 // A descr other than '<f4' is not thrown but said in `dtype_problem` (the array may be one the net
 // does not use); everything else wrong is an error naming `where`.
 std::vector<int64_t> npy_shape(const std::string& header, const std::string& where, std::string& dtype_problem) {
-  auto value_of = [&](const std::string& key) {
-    const size_t at = header.find("'" + key + "':");
-    if (at == std::string::npos) throw base::Error(where + ": the .npy header has no '" + key + "'");
-    size_t v = at + key.size() + 3;
-    while (v < header.size() && header[v] == ' ') ++v;
-    return v;
+  auto bad = [&](const std::string& problem) {
+    return base::Error(where + ": the .npy header " + problem +
+                       ", expected the dict {'descr': '<f4', 'fortran_order': False, 'shape': (...)} numpy writes");
   };
-  const size_t descr = value_of("descr");
-  if (header.compare(descr, 5, "'<f4'") != 0) {
-    const size_t close = descr < header.size() && header[descr] == '\'' ? header.find('\'', descr + 1) : std::string::npos;
-    const std::string dtype = close == std::string::npos || close - descr > 16 ? "(unreadable)" : header.substr(descr, close + 1 - descr);
-    dtype_problem = where + ": dtype " + dtype + ", expected little-endian float32 ('<f4')";
-  }
-  const size_t order = value_of("fortran_order");
-  if (header.compare(order, 5, "False") != 0) throw base::Error(where + ": Fortran order, expected C order");
-  size_t at = value_of("shape");
-  if (at >= header.size() || header[at] != '(') throw base::Error(where + ": the .npy shape is not a tuple");
+  size_t at = 0;
+  auto skip_blanks = [&] {
+    while (at < header.size() && (header[at] == ' ' || header[at] == '\t' || header[at] == '\r' || header[at] == '\n')) ++at;
+  };
+  auto take = [&](char c) {  // c, after any blanks
+    skip_blanks();
+    if (at >= header.size() || header[at] != c) return false;
+    ++at;
+    return true;
+  };
+  auto quoted = [&](const std::string& what) {  // a string in '' or "" without escapes
+    skip_blanks();
+    const char quote = at < header.size() ? header[at] : '\0';
+    const size_t close = quote == '\'' || quote == '"' ? header.find(quote, at + 1) : std::string::npos;
+    if (close == std::string::npos || header.find('\\', at) < close) throw bad("holds no quoted " + what + " where one belongs");
+    const std::string text = header.substr(at + 1, close - at - 1);
+    at = close + 1;
+    return text;
+  };
+  const char* const kKeys[] = {"descr", "fortran_order", "shape"};
+  bool seen[3] = {false, false, false};
   std::vector<int64_t> shape;
-  int64_t count = 1;
-  for (++at; at < header.size() && header[at] != ')';) {
-    if (header[at] == ' ' || header[at] == ',') {
-      ++at;
-      continue;
+  if (!take('{')) throw bad("does not start with '{'");
+  while (!take('}')) {
+    const std::string key = quoted("key");
+    const size_t k = size_t(std::find(std::begin(kKeys), std::end(kKeys), key) - std::begin(kKeys));
+    if (k == 3) throw bad("holds the key '" + base::utf8_escaped(key) + "'");
+    if (seen[k]) throw bad("holds '" + key + "' twice");
+    seen[k] = true;
+    if (!take(':')) throw bad("has no ':' after '" + key + "'");
+    if (k == 0) {
+      const std::string descr = quoted("'descr'");
+      if (descr != "<f4") dtype_problem = where + ": dtype '" + base::utf8_escaped(descr) + "', expected little-endian float32 ('<f4')";
+    } else if (k == 1) {
+      skip_blanks();
+      if (header.compare(at, 4, "True") == 0) throw base::Error(where + ": Fortran order, expected C order");
+      if (header.compare(at, 5, "False") != 0) throw bad("holds a 'fortran_order' that is neither True nor False");
+      at += 5;
+    } else {
+      if (!take('(')) throw bad("holds a 'shape' that is not a tuple");
+      int64_t count = 1;
+      while (!take(')')) {
+        skip_blanks();
+        if (at >= header.size() || header[at] < '0' || header[at] > '9') throw bad("holds a 'shape' that is not a tuple of integers");
+        int64_t d = 0;
+        while (at < header.size() && header[at] >= '0' && header[at] <= '9') {
+          d = d * 10 + (header[at++] - '0');
+          if (d > int64_t(1) << 31) throw base::Error(where + ": a dimension over 2^31");
+        }
+        shape.push_back(d);
+        count *= d;
+        if (count > int64_t(1) << 31 || shape.size() > 8) throw base::Error(where + ": more than 2^31 elements or 8 dimensions");
+        if (take(',')) continue;
+        // (10) is a number, not a tuple: one dimension needs its comma, (10,)
+        if (shape.size() == 1 || !take(')')) throw bad("holds a 'shape' that is not a tuple of integers");
+        break;
+      }
     }
-    if (header[at] < '0' || header[at] > '9') throw base::Error(where + ": the .npy shape holds '" + header.substr(at, 1) + "'");
-    int64_t d = 0;
-    while (at < header.size() && header[at] >= '0' && header[at] <= '9') {
-      d = d * 10 + (header[at++] - '0');
-      if (d > int64_t(1) << 31) throw base::Error(where + ": a dimension over 2^31");
+    if (!take(',')) {
+      if (!take('}')) throw bad("has no ',' or '}' after '" + key + "'");
+      break;
     }
-    shape.push_back(d);
-    count *= d;
-    if (count > int64_t(1) << 31 || shape.size() > 8) throw base::Error(where + ": more than 2^31 elements or 8 dimensions");
   }
-  if (at >= header.size()) throw base::Error(where + ": the .npy shape tuple does not end");
+  skip_blanks();
+  if (at != header.size()) throw bad("holds text after its '}'");
+  for (size_t k = 0; k < 3; ++k)
+    if (!seen[k]) throw bad(std::string("has no '") + kKeys[k] + "'");
   return shape;
 }
-
 
 }  // namespace
 
@@ -319,6 +358,10 @@ TensorFile read_npz(const std::string& path) {
     if (member.size() < 4 || member.compare(member.size() - 4, 4, ".npy") != 0)
       throw base::Error(where + ": expected .npy members only");
     if (npy.size() < 10 || npy.compare(0, 6, "\x93NUMPY") != 0) throw base::Error(where + ": not an .npy array");
+    // numpy writes versions 1.0 (a 2-byte header length), 2.0 and 3.0 (4 bytes; 3.0 a UTF-8 header)
+    if (npy[6] < 1 || npy[6] > 3 || npy[7] != 0)
+      throw base::Error(where + ": .npy format version " + std::to_string(uint8_t(npy[6])) + "." + std::to_string(uint8_t(npy[7])) +
+                        ", expected 1.0, 2.0 or 3.0 (what numpy writes)");
     const bool v1 = npy[6] == 1;
     const size_t header_at = v1 ? 10 : 12;
     if (npy.size() < header_at) throw base::Error(where + ": the .npy header is cut off");

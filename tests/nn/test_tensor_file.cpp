@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/fileio.h"
@@ -257,6 +258,79 @@ TEST_F(TensorFileIO, HostileNpzIsOneErrorNamingTheMember) {
   compressed[8] = 8;  // method deflate
   EXPECT_NE(error_for(compressed).find("a compressed member"), std::string::npos);
 
+}
+
+// One .npy member in a stored zip, as numpy.savez writes it: version bytes, the header's length (2
+// bytes in version 1, 4 in 2 and 3), the header, `values` as little-endian float32.
+std::string npz_of_one(const std::string& name, int version, const std::string& header, const std::vector<float>& values) {
+  auto put = [](std::string& s, uint64_t v, int bytes) {
+    for (int b = 0; b < bytes; ++b) s += char((v >> (8 * b)) & 0xff);
+  };
+  std::string npy = "\x93NUMPY";
+  npy += char(version);
+  npy += '\0';
+  put(npy, header.size(), version == 1 ? 2 : 4);
+  npy += header;
+  npy.append(reinterpret_cast<const char*>(values.data()), 4 * values.size());
+  const uint32_t crc = uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(npy.data()), uInt(npy.size())));
+  std::string zip, entry;
+  for (std::string* s : {&zip, &entry}) {
+    const bool central = s == &entry;
+    put(*s, central ? 0x02014b50 : 0x04034b50, 4);
+    if (central) put(*s, 20, 2);
+    put(*s, 20, 2), put(*s, 0, 2), put(*s, 0, 2), put(*s, 0, 4);  // version, flags, stored, time and date
+    put(*s, crc, 4), put(*s, npy.size(), 4), put(*s, npy.size(), 4), put(*s, name.size(), 2), put(*s, 0, 2);
+    if (central) put(*s, 0, 2), put(*s, 0, 2), put(*s, 0, 2), put(*s, 0, 4), put(*s, 0, 4);  // comment, disk, attributes, offset 0
+    *s += name;
+    if (!central) *s += npy;
+  }
+  const size_t directory_at = zip.size();
+  zip += entry;
+  put(zip, 0x06054b50, 4), put(zip, 0, 4), put(zip, 1, 2), put(zip, 1, 2), put(zip, entry.size(), 4),
+      put(zip, directory_at, 4), put(zip, 0, 2);
+  return zip;
+}
+
+// The .npy header is parsed as numpy parses it, not searched: exactly the keys 'descr', 'fortran_order'
+// and 'shape', each once; versions 1.0, 2.0 and 3.0 only.  What numpy writes is read (padding, no
+// padding, versions 2 and 3, "" quotes); a header numpy refuses or reads differently is one error
+// naming the member (a '<f4' inside another key's string hid a big-endian descr; a second 'shape').
+TEST_F(TensorFileIO, NpyHeadersAreParsedAsNumpyReadsThem) {
+  const std::vector<float> ten = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+  auto read = [&](int version, const std::string& header) {
+    base::write_file_atomic(path("h.npz"), npz_of_one("b.npy", version, header, ten));
+    return nn::read_npz(path("h.npz"));
+  };
+  const std::string padded = "{'descr': '<f4', 'fortran_order': False, 'shape': (10,), }" + std::string(59, ' ') + "\n";
+  for (const auto& [version, header] : std::vector<std::pair<int, std::string>>{
+           {1, padded}, {2, padded}, {3, padded}, {1, "{'descr': '<f4', 'fortran_order': False, 'shape': (10,)}"},
+           {1, "{\"shape\": (10,), \"fortran_order\": False, \"descr\": \"<f4\"}\n"}}) {
+    const nn::TensorFile f = read(version, header);
+    ASSERT_EQ(f.tensors.size(), 1u) << header;
+    EXPECT_EQ(f.tensors[0].shape, std::vector<int64_t>({10})) << header;
+    EXPECT_EQ(f.tensors[0].values, ten) << header;
+  }
+  EXPECT_EQ(read(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 5), }\n").tensors[0].shape, std::vector<int64_t>({2, 5}));
+  EXPECT_NE(read(1, "{'descr': '>f4', 'fortran_order': False, 'shape': (10,), }").tensors[0].unusable.find("h.npz: b.npy: dtype '>f4'"),
+            std::string::npos);
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"{'x': \"'descr': '<f4'\", 'descr': '>f4', 'fortran_order': False, 'shape': (10,), }", "holds the key 'x'"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (10,), 'shape': (2, 5)}", "holds 'shape' twice"},
+      {"{'descr': '<f4', 'shape': (10,), }", "has no 'fortran_order'"},
+      {"{'descr': '<f4', 'fortran_order': 0, 'shape': (10,), }", "holds a 'fortran_order' that is neither True nor False"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (10), }", "holds a 'shape' that is not a tuple of integers"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': [10], }", "holds a 'shape' that is not a tuple"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (10,), } x", "holds text after its '}'"},
+      {"{'descr': '<f4' 'fortran_order': False, 'shape': (10,)}", "has no ',' or '}' after 'descr'"},
+  };
+  for (const auto& [header, problem] : refused) {
+    const std::string m = error_of([&] { read(1, header); });
+    EXPECT_NE(m.find("h.npz: b.npy: the .npy header " + problem), std::string::npos) << header << "\n" << m;
+  }
+  for (int version : {0, 4, 9}) {
+    const std::string m = error_of([&] { read(version, padded); });
+    EXPECT_NE(m.find("b.npy: .npy format version " + std::to_string(version) + ".0, expected 1.0, 2.0 or 3.0"), std::string::npos) << m;
+  }
 }
 
 }  // namespace
