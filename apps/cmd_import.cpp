@@ -141,18 +141,8 @@ int cmd_import(int argc, char** argv) {
     for (int k = 0; k < net.num_outputs(); ++k) classes.push_back(std::to_string(k));
   }
   const std::string classes_from = flags.has("--classes") ? "flag --classes" : described_by + ": /class_names";
-  if (classes.size() != size_t(net.num_outputs()))
-    throw base::Error(classes_from + ": " + std::to_string(classes.size()) + " class names, but the net has " +
-                      std::to_string(net.num_outputs()) + " outputs");
-  for (const std::string& c : classes)
-    if (c.empty()) throw base::Error(classes_from + ": an empty class name, expected NAME,NAME,...");
-  // class names go to terminals, figures and pages: no control characters, and each names one class
-  for (size_t k = 0; k < classes.size(); ++k) {
-    if (std::any_of(classes[k].begin(), classes[k].end(), [](char ch) { return (unsigned char)ch < 0x20 || ch == 0x7f; }))
-      throw base::Error(classes_from + ": class " + std::to_string(k) + " holds a control character, expected printable names");
-    if (std::find(classes.begin(), classes.begin() + long(k), classes[k]) != classes.begin() + long(k))
-      throw base::Error(classes_from + ": class name '" + classes[k] + "' appears twice, expected one name per class");
-  }
+  if (const std::string problem = nn::class_names_problem(classes, net.num_outputs()); !problem.empty())
+    throw base::Error(classes_from + ": " + problem);
   // a value within the bounds as a double can still round below them as a float (std 1e-12)
   if (const std::string problem = nn::normalization_problem(net.input_mean, net.input_std); !problem.empty())
     throw base::Error((flags.has("--norm") ? std::string("flag --norm") : described_by + ": /normalization") + ": " + problem);

@@ -14,6 +14,7 @@
 #include "apps/commands.h"
 #include "datasets/sha256.h"
 #include "dist/world.h"
+#include "nn/checkpoint.h"
 #include "run/region_grid.h"
 #include "base/error.h"
 #include "base/limits.h"
@@ -226,6 +227,9 @@ void check_net_fits(const nn::Network& net, const datasets::Dataset& d, const st
     throw base::Error(what + " has " + std::to_string(net.num_outputs()) + " outputs but " + data_flag + " has " +
                     std::to_string(d.num_classes()) + " classes (end the spec with linear:" +
                     std::to_string(d.num_classes()) + ")");
+  // the names a checkpoint will hold, checked before any work rather than at the first save
+  if (const std::string problem = nn::class_names_problem(d.class_names, net.num_outputs()); check_classes && !problem.empty())
+    throw base::Error(data_flag + ": the class names: " + problem);
 }
 
 void check_batch_fits(const nn::Network& net, long batch, size_t images, bool training) {

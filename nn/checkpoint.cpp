@@ -1,5 +1,6 @@
 #include "nn/checkpoint.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -103,10 +104,25 @@ std::string normalization_problem(const std::vector<float>& mean, const std::vec
   return "";
 }
 
+std::string class_names_problem(const std::vector<std::string>& names, int outputs) {
+  if (names.size() != size_t(outputs))
+    return std::to_string(names.size()) + " class names, but the net has " + std::to_string(outputs) + " outputs";
+  for (size_t k = 0; k < names.size(); ++k) {
+    if (names[k].empty()) return "class " + std::to_string(k) + " is an empty name, expected a name for every class";
+    if (std::any_of(names[k].begin(), names[k].end(), [](char ch) { return (unsigned char)ch < 0x20 || ch == 0x7f; }))
+      return "class " + std::to_string(k) + " holds a control character, expected printable names";
+    if (std::find(names.begin(), names.begin() + long(k), names[k]) != names.begin() + long(k))
+      return "class name '" + names[k] + "' appears twice, expected one name per class";
+  }
+  return "";
+}
+
 void save_checkpoint(const std::string& path, Network& net, int epoch, const std::vector<std::string>& class_names,
                      const nlohmann::json& meta) {
   if (const std::string problem = normalization_problem(net.input_mean, net.input_std); !problem.empty())
     throw base::Error(path + ": not written: the input normalisation has " + problem);
+  if (const std::string problem = class_names_problem(class_names, net.num_outputs()); !problem.empty())
+    throw base::Error(path + ": not written: the class names: " + problem);
   nlohmann::json header = {{"spec", net.spec()},
                            {"input", {net.channels(), net.height(), net.width()}},
                            {"normalization", {{"mean", net.input_mean}, {"std", net.input_std}}},
@@ -166,6 +182,8 @@ Checkpoint load_checkpoint(const std::string& path) {
     ck.epoch = int(root["epoch"].integer(0, 1 << 30));
     const base::Node names = root["class_names"];
     for (size_t c = 0; c < names.array_size(); ++c) ck.class_names.push_back(names[c].text());
+    if (const std::string problem = class_names_problem(ck.class_names, ck.net->num_outputs()); !problem.empty())
+      names.reject(problem);
     if (auto meta = root.find("meta")) {
       check_meta(*meta);
       ck.meta = nlohmann::json(meta->json());

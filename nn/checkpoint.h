@@ -34,6 +34,12 @@ constexpr double kMaxNormMean = 1e6, kMinNormStd = 1e-12, kMaxNormStd = 1e6;
 // "" when every channel's mean and std are within those bounds, else which is not ("std 0 of channel 1").
 std::string normalization_problem(const std::vector<float>& mean, const std::vector<float>& stddev);
 
+// "" when `names` can name the classes of a net with `outputs` outputs, else what is wrong ("class name
+// 'a' appears twice, expected one name per class").  Class names go to terminals, figures and pages:
+// one per output, each non-empty, without control characters, no name twice.  import checks its
+// --classes and descriptions with it, save_checkpoint what it writes and load_checkpoint what it reads.
+std::string class_names_problem(const std::vector<std::string>& names, int outputs);
+
 struct Checkpoint {
   std::unique_ptr<Network> net;
   int epoch = 0;
@@ -41,7 +47,8 @@ struct Checkpoint {
   nlohmann::json meta;  // whatever the writer stored (dataset, settings)
 };
 
-// base::Error naming path when the net's normalisation is out of bounds (normalization_problem).
+// base::Error naming path when the net's normalisation is out of bounds (normalization_problem) or the
+// class names are not one printable name per output (class_names_problem).
 void save_checkpoint(const std::string& path, Network& net, int epoch, const std::vector<std::string>& class_names,
                      const nlohmann::json& meta = nlohmann::json::object());
 Checkpoint load_checkpoint(const std::string& path);

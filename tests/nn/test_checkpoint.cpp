@@ -147,7 +147,7 @@ TEST_F(Checkpoint, ClassNamesThatAreNotUtf8AreWrittenWithReplacementCharacters) 
 TEST_F(Checkpoint, SaveIntoAMissingDirectoryThrowsNamingThePath) {
   auto net = std::make_unique<nn::Network>("linear:3", 1, 2, 2);
   const std::string file = path("no/such/dir/m.nnfmri");
-  expect_error_naming([&] { nn::save_checkpoint(file, *net, 0, {}); }, file);
+  expect_error_naming([&] { nn::save_checkpoint(file, *net, 0, {"a", "b", "c"}); }, file);
 }
 
 class CheckpointCorruption : public TempDirTest {
@@ -209,8 +209,10 @@ TEST_F(CheckpointCorruption, HeaderIsNotJson) {
 TEST_F(CheckpointCorruption, HeaderSpecDisagreesWithTheData) {
   nlohmann::json h = header_of(bytes_);
   h["spec"] = "conv3x3:4 bn relu maxpool2 linear:5";  // same tensor count, different output shape
+  h["class_names"] = {"a", "b", "c", "d", "e"};
   expect_load_error(corrupt("other_spec", with_header(bytes_, h.dump())), "output.weight");
   h["spec"] = "linear:3";
+  h["class_names"] = {"x", "y", "z"};
   expect_load_error(corrupt("fewer_tensors", with_header(bytes_, h.dump())), "tensors");
   h = header_of(bytes_);
   h["spec"] = "conv3x3:4 relu frobnicate linear:3";
@@ -296,6 +298,25 @@ TEST_F(CheckpointCorruption, MetaAndNormalizationOfTheWrongTypeAreOneError) {
   std::string text = header_of(bytes_).dump();
   text.replace(text.find("\"epoch\":4"), 9, "\"epoch\":1e999");
   expect_load_error(corrupt("overflow", with_header(bytes_, text)), "header: /epoch: number overflow parsing '1e999'");
+}
+
+// The loader holds the class names to import's rules (nn::class_names_problem): one per output, non-empty,
+// no control character, each once; save_checkpoint will not write such names either.  So `info` and
+// `export` never pass on names that `import` then refuses.
+TEST_F(CheckpointCorruption, ClassNamesImportWouldRefuseAreRefused) {
+  const std::vector<std::pair<nlohmann::json, std::string>> cases = {
+      {{"x", "y"}, "header: /class_names: 2 class names, but the net has 3 outputs"},
+      {{"x", "y", "x"}, "header: /class_names: class name 'x' appears twice"},
+      {{"x", "", "z"}, "header: /class_names: class 1 is an empty name"},
+      {{"x", "y", "\x1b[2J"}, "header: /class_names: class 2 holds a control character"}};
+  for (const auto& [names, why] : cases) {
+    nlohmann::json h = header_of(bytes_);
+    h["class_names"] = names;
+    expect_load_error(corrupt("names", with_header(bytes_, h.dump())), why);
+    expect_error_naming([&] { nn::save_checkpoint(path("n.nnfmri"), *net_, 1, names.get<std::vector<std::string>>()); },
+                        path("n.nnfmri") + ": not written: the class names: " + why.substr(why.find("/class_names: ") + 14));
+    EXPECT_FALSE(base::file_exists(path("n.nnfmri")));
+  }
 }
 
 // Issue 11, defect 2 for the checkpoint reader: its JSON header is bounded like every other JSON.
