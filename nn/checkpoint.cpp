@@ -9,6 +9,7 @@
 #include "base/fileio.h"
 #include "base/format.h"
 #include "base/json.h"
+#include "base/text.h"
 #include "nn/framed_file.h"
 
 namespace nn {
@@ -111,6 +112,9 @@ std::string class_names_problem(const std::vector<std::string>& names, int outpu
     if (names[k].empty()) return "class " + std::to_string(k) + " is an empty name, expected a name for every class";
     if (std::any_of(names[k].begin(), names[k].end(), [](char ch) { return (unsigned char)ch < 0x20 || ch == 0x7f; }))
       return "class " + std::to_string(k) + " holds a control character, expected printable names";
+    // checked as the bytes they are: a writer would store invalid UTF-8 as U+FFFD, and two names one
+    if (!base::is_utf8(names[k]))
+      return "class " + std::to_string(k) + " '" + base::utf8_escaped(names[k]) + "' is not valid UTF-8, expected UTF-8 names";
     if (std::find(names.begin(), names.begin() + long(k), names[k]) != names.begin() + long(k))
       return "class name '" + names[k] + "' appears twice, expected one name per class";
   }

@@ -36,7 +36,7 @@ std::string normalization_problem(const std::vector<float>& mean, const std::vec
 
 // "" when `names` can name the classes of a net with `outputs` outputs, else what is wrong ("class name
 // 'a' appears twice, expected one name per class").  Class names go to terminals, figures and pages:
-// one per output, each non-empty, without control characters, no name twice.  import checks its
+// one per output, each non-empty, valid UTF-8 without control characters, no name twice.  import checks its
 // --classes and descriptions with it, save_checkpoint what it writes and load_checkpoint what it reads.
 std::string class_names_problem(const std::vector<std::string>& names, int outputs);
 

@@ -80,6 +80,9 @@ TEST_F(ImportCommand, AForeignFileTakesItsDescriptionFromFlags) {
   expect_error_naming([&] { run(app::cmd_import, with({"--norm", "0.4:0"})); }, "flag --norm '0.4:0': '0': expected MEAN:STD");
   expect_error_naming([&] { run(app::cmd_import, with({"--norm", "0.4,0.5,0.6:1"})); }, "flag --norm '0.4,0.5,0.6:1'");
   expect_error_naming([&] { run(app::cmd_import, with({"--classes", "a,b"})); }, "flag --classes: 2 class names, but the net has 3 outputs");
+  // two names that differ only in bytes that are not UTF-8 (a checkpoint would hold both as U+FFFD)
+  expect_error_naming([&] { run(app::cmd_import, with({"--classes", "a\xff,a\xfe,c"})); },
+                      "flag --classes: class 0 'a\\xff' is not valid UTF-8, expected UTF-8 names");
   expect_error_naming([&] { run(app::cmd_import, with({"--input", "2x4"})); }, "flag --input '2x4': expected CxHxW");
   expect_error_naming([&] { run(app::cmd_import, {fixture, "--out", path("t.ckpt"), "--model", "conv3x3:3 relu linear:3", "--input", "2x4x4"}); },
                       "tensor conv1.weight is [2, 2, 3, 3], the spec needs [3, 2, 3, 3]");

@@ -129,19 +129,16 @@ TEST_F(Checkpoint, SaveIsAtomicAndOverwrites) {
   EXPECT_EQ(nn::load_checkpoint(file).epoch, 2);
 }
 
-// A class name that is not valid UTF-8 (read by a build older than the loaders' check, or from any
-// other source) is written with U+FFFD: the header's dump threw nlohmann's type_error 316 (exit 3,
-// half-written run).
-TEST_F(Checkpoint, ClassNamesThatAreNotUtf8AreWrittenWithReplacementCharacters) {
+// A class name that is not valid UTF-8 is refused before anything is written, naming it: the header's
+// dump threw nlohmann's type_error 316 (exit 3, half-written run), and writing U+FFFD for the bad
+// bytes made two names one ("a\xff" and "a\xfe").
+TEST_F(Checkpoint, ClassNamesThatAreNotUtf8AreRefused) {
   auto net = std::make_unique<nn::Network>("linear:2", 1, 2, 2);
   net->init(1);
   const std::string file = path("m.nnfmri");
-  try {
-    nn::save_checkpoint(file, *net, 1, {"caf\xe9", "b"});
-  } catch (const std::exception& e) {
-    FAIL() << "save threw " << typeid(e).name() << ": " << e.what();
-  }
-  EXPECT_EQ(nn::load_checkpoint(file).class_names, (std::vector<std::string>{"caf\xef\xbf\xbd", "b"}));
+  expect_error_naming([&] { nn::save_checkpoint(file, *net, 1, {"caf\xe9", "b"}); },
+                      file + ": not written: the class names: class 0 'caf\\xe9' is not valid UTF-8, expected UTF-8 names");
+  EXPECT_FALSE(base::file_exists(file));
 }
 
 TEST_F(Checkpoint, SaveIntoAMissingDirectoryThrowsNamingThePath) {
