@@ -155,7 +155,9 @@ int cmd_info(int argc, char** argv) {
     std::printf("  %-8s %-28s -> [%d, %d, %d] (C, H, W)\n", b.name.c_str(), layers.c_str(), b.output_shape.c,
                 b.output_shape.h, b.output_shape.w);
   }
-  if (ck.meta.contains("data")) std::printf("trained on: %s\n", ck.meta["data"].value("spec", "?").c_str());
+  // a string from the file: control characters escaped, as error lines have them (base::one_line)
+  if (ck.meta.contains("data"))
+    std::printf("trained on: %s\n", base::one_line(ck.meta["data"].value("spec", "?")).c_str());
   return 0;
 }
 

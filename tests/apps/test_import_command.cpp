@@ -231,4 +231,17 @@ TEST_F(ImportCommand, InfoPrintsShapesInTheOrderOfModelJson) {
   EXPECT_NE(out.find("-> [4, 4, 3] (C, H, W)"), std::string::npos) << out;  // pool1
 }
 
+// `info` prints a string the checkpoint stores (meta.data.spec) with its control characters escaped,
+// as error lines have them: a file cannot send escape sequences to the terminal.
+TEST_F(ImportCommand, InfoEscapesControlCharactersOfStoredText) {
+  nn::Network net("linear:3", 1, 2, 2);
+  net.init(1);
+  nn::save_checkpoint(path("a.ckpt"), net, 2, {"a", "b", "c"}, {{"data", {{"spec", "\x1b[31mred"}}}});
+  testing::internal::CaptureStdout();
+  ASSERT_EQ(run(app::cmd_info, {path("a.ckpt")}), 0);
+  const std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_EQ(out.find('\x1b'), std::string::npos) << out;
+  EXPECT_NE(out.find("trained on: \\x1b[31mred\n"), std::string::npos) << out;
+}
+
 }  // namespace
