@@ -71,7 +71,10 @@ int cmd_import(int argc, char** argv) {
   }
   if (magic == "NNFMRIck")
     throw base::Error(path + ": an nnfmri checkpoint already, expected a safetensors or .npz file to import (use the checkpoint as it is)");
-  const bool npz = magic.rfind("PK\x03\x04", 0) == 0 || (magic.empty() && ends_with(path, ".npz"));
+  if (magic == "NNFMRIst")
+    throw base::Error(path + ": an nnfmri training state, expected a safetensors or .npz file to import (use its run's checkpoint)");
+  // a zip by any of its signatures (an empty numpy.savez is an end record alone, PK\5\6)
+  const bool npz = magic.rfind("PK", 0) == 0 || (magic.empty() && ends_with(path, ".npz"));
   // export --npz NAME writes NAME's description beside it: NAME.model.json without .npz
   if (npz) described_by = (ends_with(path, ".npz") ? path.substr(0, path.size() - 4) : path) + ".model.json";
   std::vector<NamedFile> inputs = {{"the imported file", path}};

@@ -84,6 +84,9 @@ TensorFile read_safetensors(const std::string& path) {
   if (bytes.size() < 8)
     fail(std::to_string(bytes.size()) + " bytes, expected a safetensors file (an 8-byte header length, then the header)");
   const uint64_t header_bytes = read_le<uint64_t>(bytes, 0);
+  // a header length out of range and no JSON object after it: not a safetensors file at all
+  if ((header_bytes > kMaxSafetensorsHeader || header_bytes > bytes.size() - 8) && (bytes.size() == 8 || bytes[8] != '{'))
+    fail("neither a safetensors file (an 8-byte header length, then a JSON header) nor an .npz (a zip), expected one of them");
   if (header_bytes > kMaxSafetensorsHeader)
     fail("header length " + std::to_string(header_bytes) + ", expected at most " + std::to_string(kMaxSafetensorsHeader) +
          " bytes");

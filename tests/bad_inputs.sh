@@ -98,6 +98,10 @@ case_ "info /dev/zero" 2 info /dev/zero
 case_ "info DIRECTORY" 2 info run
 printf '\xff\xff\xff\xff\x00\x00\x00\x00{}' > huge_header.safetensors
 case_ "import: safetensors header length 4 GiB in a 10-byte file" 2 import huge_header.safetensors --out i1.ckpt --model reference
+printf 'this is not a zip file at all, just text\n' > notzip.npz
+case_ "import: a text file named .npz (neither a zip nor safetensors)" 2 import notzip.npz --out i8.ckpt --model reference
+printf 'PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0' > nothing.npz  # numpy.savez of no arrays
+case_ "import: an .npz of no arrays (numpy.savez())" 2 import nothing.npz --out i9.ckpt --model reference
 "$nnfmri" export run/model.ckpt --safetensors run.safetensors > /dev/null 2>&1
 head -c 300 run.safetensors > cut.safetensors
 need run.safetensors cut.safetensors

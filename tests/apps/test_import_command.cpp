@@ -161,6 +161,17 @@ TEST_F(ImportCommand, TheKindOfFileIsReadFromItsBytes) {
   EXPECT_EQ(nn::load_checkpoint(path("b.ckpt")).class_names, std::vector<std::string>({"a", "b", "c"}));
   expect_error_naming([&] { run(app::cmd_import, {path("a.ckpt"), "--out", path("c.ckpt")}); },
                       path("a.ckpt") + ": an nnfmri checkpoint already");
+  // what is neither is said to be neither, not read as a safetensors header of absurd length
+  base::write_file_atomic(path("state"), "NNFMRIst" + std::string(40, '\1'));
+  expect_error_naming([&] { run(app::cmd_import, {path("state"), "--out", path("c.ckpt")}); },
+                      path("state") + ": an nnfmri training state, expected a safetensors or .npz file");
+  base::write_file_atomic(path("text.npz"), "this is not a zip file at all, just text\n");
+  expect_error_naming([&] { run(app::cmd_import, {path("text.npz"), "--out", path("c.ckpt")}); },
+                      path("text.npz") + ": neither a safetensors file (an 8-byte header length, then a JSON header) nor an .npz");
+  base::write_file_atomic(path("empty.npz"), std::string("PK\5\6", 4) + std::string(18, '\0'));  // numpy.savez of nothing
+  expect_error_naming([&] { run(app::cmd_import, {path("empty.npz"), "--out", path("c.ckpt")}); },
+                      path("empty.npz") + ": no arrays, expected an .npz file");
+  EXPECT_FALSE(base::file_exists(path("c.ckpt")));
   expect_error_naming([&] { run(app::cmd_import, {path("weights"), "--out", path("weights")}); },
                       "flag --out " + path("weights") + ": the same file as the imported file");
   expect_error_naming([&] { run(app::cmd_export, {path("a.ckpt"), "--npz", path("s.npz"), "--safetensors", path("s.npz")}); },
