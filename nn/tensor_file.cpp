@@ -323,8 +323,12 @@ TensorFile read_npz(const std::string& path) {
   const uint16_t disk = read_le<uint16_t>(bytes, eocd + 4), directory_disk = read_le<uint16_t>(bytes, eocd + 6);
   const uint16_t entries_here = read_le<uint16_t>(bytes, eocd + 8), entries = read_le<uint16_t>(bytes, eocd + 10);
   const uint32_t directory_size = read_le<uint32_t>(bytes, eocd + 12), directory_at = read_le<uint32_t>(bytes, eocd + 16);
-  if (entries == 0xFFFF || directory_size == 0xFFFFFFFF || directory_at == 0xFFFFFFFF)
-    throw base::Error(path + ": a zip64 archive, expected an .npz file under 4 GiB");
+  // a zip64 end record and its locator (PK\6\7, the 20 bytes before the end record), or the fields
+  // that defer to them: what torch.save writes, not numpy.savez
+  if (entries == 0xFFFF || directory_size == 0xFFFFFFFF || directory_at == 0xFFFFFFFF ||
+      (eocd >= 20 && read_le<uint32_t>(bytes, eocd - 20) == 0x07064b50))
+    throw base::Error(path + ": a zip64 archive (a PyTorch .pt file?), expected numpy.savez's .npz or a safetensors file "
+                      "(export the state_dict as safetensors or npz: README, import)");
   if (disk != 0 || directory_disk != 0 || entries_here != entries) throw base::Error(path + ": a zip split over several parts" + not_npz);
   if (directory_at > eocd || directory_size != eocd - directory_at)
     throw base::Error(path + ": the zip's central directory (" + std::to_string(directory_size) + " bytes at " +

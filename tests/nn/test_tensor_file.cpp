@@ -254,6 +254,12 @@ TEST_F(TensorFileIO, HostileNpzIsOneErrorNamingTheMember) {
   }
   EXPECT_NE(nn::read_npz(path("wide.npz")).tensors.at(0).unusable.find("conv1.weight.npy: dtype '<f8', expected little-endian float32 ('<f4')"),
             std::string::npos);
+  // a zip64 end record and locator before the end record (torch.save's .pt): said to be one, not "corrupt"
+  std::string zip64 = good;
+  std::string records = std::string("PK\6\6", 4) + std::string(52, '\0') + std::string("PK\6\7", 4) + std::string(16, '\0');
+  zip64.insert(zip64.size() - 22, records);
+  EXPECT_NE(error_for(zip64).find("bad.npz: a zip64 archive (a PyTorch .pt file?), expected numpy.savez's .npz or a safetensors file"),
+            std::string::npos);
   std::string compressed = good;
   compressed[8] = 8;  // method deflate
   EXPECT_NE(error_for(compressed).find("a compressed member"), std::string::npos);
