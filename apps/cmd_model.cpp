@@ -101,6 +101,7 @@ int cmd_eval(int argc, char** argv) {
   for (const char* flag : {"--dump", "--lesion-json"})
     if (flags.has(flag)) outputs.push_back({std::string("flag ") + flag, flags.text(flag)});
   require_distinct_files({{"the evaluated checkpoint", flags.operands()[0]}}, outputs);
+  for (const NamedFile& out : outputs) base::require_writable(out.path);  // a folder, a device: said before the evaluation
   nn::Checkpoint ck = nn::load_checkpoint(flags.operands()[0]);
   ck.net->set_inference_only(true);  // no backward follows (nn/network.h)
   datasets::DataSplit data = load_data(flags, false);

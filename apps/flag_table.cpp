@@ -189,8 +189,8 @@ std::vector<FlagDef> make_table() {
             "0: all"),
       // Command-specific
       integer_flag("--batch", "N", "evaluation batch", kEval | kProfile | kMonitor, 256, 1, 65536),
-      text_flag("--dump", "OUT.npz", "also write `input` (normalised), `logits` and `labels` of the evaluated images",
-                kEval),
+      nonempty(text_flag("--dump", "OUT.npz", "also write `input` (normalised), `logits` and `labels` of the evaluated images",
+                         kEval)),
       comma_list(nonempty(text_flag("--lesion", "BLOCK:PATTERN[,PATTERN...]",
                                     "lesion these regions of a block (keys grid_i_j_k of --grid, * a wildcard) and print "
                                     "accuracy and the confusion matrix before and after (README, Error analysis)", kEval))),

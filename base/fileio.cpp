@@ -34,6 +34,15 @@ void require_replaceable(const std::string& path) {
 
 }  // namespace
 
+void require_writable(const std::string& path) {
+  require_replaceable(path);
+  const size_t slash = path.find_last_of('/');
+  const std::string folder = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+  struct stat st;
+  if (::stat(folder.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    throw Error(path + ": no folder " + folder + ", expected a file in an existing folder");
+}
+
 AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)), tmp_(path_ + ".tmp." + std::to_string(getpid())) {
   require_replaceable(path_);  // before any work: checked again just before the rename
   // The name is predictable, so whatever already stands there (a stale temporary, or a link planted

@@ -35,6 +35,10 @@ class AtomicFileWriter {
   std::string path_, tmp_;
   int fd_ = -1;
 };
+// Throws base::Error naming path unless an atomic write to it can start: what stands there is a file, a
+// symbolic link or nothing (not a directory, device, FIFO or socket) and its folder exists.  For a
+// command to check an output before its work; the write checks again.
+void require_writable(const std::string& path);
 std::string read_file(const std::string& path, size_t max_bytes = kMaxReadBytes);  // throws base::Error if unreadable
 void make_directories(const std::string& path);          // mkdir -p; throws base::Error
 bool file_exists(const std::string& path);

@@ -140,4 +140,20 @@ TEST_F(EvalCommand, AnOutputIsNeverTheCheckpoint) {
   EXPECT_EQ(base::read_file(path("a.ckpt")), ckpt);
 }
 
+// An output --dump cannot become ("", a folder, a file in a folder that does not exist) is refused
+// before the evaluation, naming it, as export's outputs are: nothing is printed, nothing written.
+TEST_F(EvalCommand, ADumpThatCannotBeWrittenIsRefusedBeforeTheEvaluation) {
+  base::make_directories(path("folder"));
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"", "flag --dump '': expected a non-empty OUT.npz"},
+      {path("folder"), path("folder") + ": is a directory, expected a file (or no file) to write"},
+      {path("none/x.npz"), path("none/x.npz") + ": no folder " + path("none/") + ", expected a file in an existing folder"}};
+  for (const auto& [out, message] : cases) {
+    testing::internal::CaptureStdout();
+    expect_error_naming([&] { run_command(app::cmd_eval, {path("a.ckpt"), "--data", "cifar10:" + path("data"), "--threads", "1", "--dump", out}); },
+                        message);
+    EXPECT_EQ(testing::internal::GetCapturedStdout(), "") << out;
+  }
+}
+
 }  // namespace
