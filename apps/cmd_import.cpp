@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 
 #include "apps/commands.h"
 #include "base/error.h"
@@ -108,7 +109,15 @@ int cmd_import(int argc, char** argv) {
     if (about["input"].array_size() != 3) about["input"].fail("[C, H, W]");
     for (size_t i = 0; i < 3; ++i) input[i] = int(about["input"][i].integer(1, base::kMaxInputSide));
   }
-  nn::Network net(spec, input[0], input[1], input[2]);
+  // a spec that does not build names where it came from: the flag, or the description's /spec
+  std::unique_ptr<nn::Network> built;
+  try {
+    built = std::make_unique<nn::Network>(spec, input[0], input[1], input[2]);
+  } catch (const base::Error& e) {
+    if (flags.has("--model")) throw base::Error(std::string("flag --model: ") + e.what());
+    about["spec"].reject(e.what());
+  }
+  nn::Network& net = *built;
   // A description's layer list (what bench/rebuild_from_npz.py builds PyTorch's net from) must be the
   // one its spec builds, unless flags replaced the architecture.
   if (described && !flags.has("--model") && !flags.has("--input")) {

@@ -123,6 +123,13 @@ TEST_F(ImportCommand, ANormalisationTheLoaderWouldRefuseIsNeverWritten) {
   expect_error_naming([&] { run(app::cmd_import, {path("a.npz"), "--out", path("b.ckpt")}); },
                       "a.model.json: /layers: does not describe the net of its spec 'conv3x3:2 relu linear:3'");
   model["layers"] = layers;
+  model["spec"] = "conv3x3:2 bogus linear:3";  // a spec that does not build names the description, or the flag
+  base::write_file_atomic(path("a.model.json"), model.dump());
+  expect_error_naming([&] { run(app::cmd_import, {path("a.npz"), "--out", path("b.ckpt")}); },
+                      "a.model.json: /spec: spec token 'bogus'");
+  expect_error_naming([&] { run(app::cmd_import, {path("a.npz"), "--out", path("b.ckpt"), "--model", "conv3x3:2 bogus linear:3"}); },
+                      "flag --model: spec token 'bogus'");
+  model["spec"] = spec;
   model["class_names"] = {"a", "a", "c"};
   base::write_file_atomic(path("a.model.json"), model.dump());
   expect_error_naming([&] { run(app::cmd_import, {path("a.npz"), "--out", path("b.ckpt")}); },
