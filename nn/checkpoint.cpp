@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "base/error.h"
@@ -95,13 +96,24 @@ nlohmann::json describe_network(const Network& net) {
           {"blocks", blocks}};
 }
 
+namespace {
+// A float as text: its shortest, and when that reads as another number (1e-12 for the float
+// 9.99999996e-13, below the bound 1e-12), its value to 9 digits before it, so a refusal never quotes a
+// value that looks in range.
+std::string float_text(float value) {
+  const std::string text = base::shortest(value, true);
+  if (std::strtod(text.c_str(), nullptr) == double(value)) return text;
+  return base::format("%.9g", double(value)) + " (" + text + " as a float32)";
+}
+}  // namespace
+
 std::string normalization_problem(const std::vector<float>& mean, const std::vector<float>& stddev) {
   for (size_t c = 0; c < mean.size(); ++c)
     if (!(std::abs(double(mean[c])) <= kMaxNormMean))
-      return "mean " + base::format("%g", double(mean[c])) + " of channel " + std::to_string(c + 1) + ", expected -1e6 to 1e6";
+      return "mean " + float_text(mean[c]) + " of channel " + std::to_string(c + 1) + ", expected -1e6 to 1e6";
   for (size_t c = 0; c < stddev.size(); ++c)
     if (!(double(stddev[c]) >= kMinNormStd && double(stddev[c]) <= kMaxNormStd))
-      return "std " + base::format("%g", double(stddev[c])) + " of channel " + std::to_string(c + 1) + ", expected 1e-12 to 1e6";
+      return "std " + float_text(stddev[c]) + " of channel " + std::to_string(c + 1) + ", expected 1e-12 to 1e6";
   return "";
 }
 

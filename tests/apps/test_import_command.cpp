@@ -149,6 +149,9 @@ TEST_F(ImportCommand, ANormalisationTheLoaderWouldRefuseIsNeverWritten) {
   expect_error_naming([&] { run(app::cmd_import, {path("a.npz"), "--out", path("b.ckpt")}); },
                       "a.model.json: /class_names: 2 class names, but the net has 3 outputs");
   EXPECT_FALSE(base::file_exists(path("b.ckpt")));
+  // 1e-12 rounds to the float 9.99999996e-13, below the bound: said so, not "std 1e-12 … expected 1e-12 to 1e6"
+  expect_error_naming([&] { run(app::cmd_import, {path("a.npz"), "--out", path("b.ckpt"), "--norm", "0:1e-12", "--classes", "a,b,c"}); },
+                      "flag --norm: std 9.99999996e-13 (1e-12 as a float32) of channel 1, expected 1e-12 to 1e6");
   net.input_std = {1.f, 0.f, 1.f};
   expect_error_naming([&] { nn::save_checkpoint(path("c.ckpt"), net, 1, {"a", "b", "c"}); },
                       path("c.ckpt") + ": not written: the input normalisation has std 0 of channel 2, expected 1e-12 to 1e6");
