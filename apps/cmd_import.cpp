@@ -76,8 +76,7 @@ int cmd_import(int argc, char** argv) {
     throw base::Error(path + ": an nnfmri training state, expected a safetensors or .npz file to import (use its run's checkpoint)");
   // a zip by any of its signatures (an empty numpy.savez is an end record alone, PK\5\6)
   const bool npz = magic.rfind("PK", 0) == 0 || (magic.empty() && ends_with(path, ".npz"));
-  // export --npz NAME writes NAME's description beside it: NAME.model.json without .npz
-  if (npz) described_by = (ends_with(path, ".npz") ? path.substr(0, path.size() - 4) : path) + ".model.json";
+  if (npz) described_by = nn::npz_description_path(path);
   std::vector<NamedFile> inputs = {{"the imported file", path}};
   if (npz && base::file_exists(described_by)) inputs.push_back({"the imported file's description", described_by});
   require_distinct_files(inputs, {{"flag --out", flags.text("--out")}});

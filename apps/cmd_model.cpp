@@ -167,11 +167,9 @@ int cmd_export(int argc, char** argv) {
   if (flags.help()) return std::fputs(flags.usage().c_str(), stdout), 0;
   if (!flags.has("--npz") && !flags.has("--safetensors"))
     throw base::Error("export: expected --npz OUT.npz or --safetensors OUT.safetensors (or both)");
-  // --npz NAME.npz writes NAME.model.json beside it
-  const std::string npz = flags.has("--npz") ? flags.text("--npz") : "";
-  const std::string npz_base = npz.size() > 4 && npz.substr(npz.size() - 4) == ".npz" ? npz.substr(0, npz.size() - 4) : npz;
+  const std::string npz = flags.has("--npz") ? flags.text("--npz") : "", description = nn::npz_description_path(npz);
   std::vector<NamedFile> outputs;
-  if (flags.has("--npz")) outputs = {{"flag --npz", npz}, {"the description of flag --npz", npz_base + ".model.json"}};
+  if (flags.has("--npz")) outputs = {{"flag --npz", npz}, {"the description of flag --npz", description}};
   if (flags.has("--safetensors")) outputs.push_back({"flag --safetensors", flags.text("--safetensors")});
   require_distinct_files({{"the exported checkpoint", flags.operands()[0]}}, outputs);
   nn::Checkpoint ck = nn::load_checkpoint(flags.operands()[0]);
@@ -185,10 +183,10 @@ int cmd_export(int argc, char** argv) {
     std::vector<base::NpyArray> arrays;
     for (const nn::TensorRef& t : tensors) arrays.push_back({t.name, std::vector<int>(t.shape.begin(), t.shape.end()), t.values});
     // An earlier description goes before the new weights are written: `import` would pair them.
-    run::remove_file(npz_base + ".model.json");
+    run::remove_file(description);
     base::write_npz(npz, arrays);
-    run::write_json(npz_base + ".model.json", model, 2);
-    std::printf("wrote %s and %s.model.json\n", npz.c_str(), npz_base.c_str());
+    run::write_json(description, model, 2);
+    std::printf("wrote %s and %s\n", npz.c_str(), description.c_str());
   }
   if (flags.has("--safetensors")) {
     const std::string out = flags.text("--safetensors");

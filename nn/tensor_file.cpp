@@ -401,6 +401,12 @@ TensorFile read_npz(const std::string& path) {
   return out;
 }
 
+std::string npz_description_path(const std::string& npz) {
+  const size_t name = npz.find_last_of('/') == std::string::npos ? 0 : npz.find_last_of('/') + 1;
+  const bool stem = npz.size() - name > 4 && npz.compare(npz.size() - 4, 4, ".npz") == 0;  // a name before .npz
+  return (stem ? npz.substr(0, npz.size() - 4) : npz) + ".model.json";
+}
+
 std::vector<TensorRef> torch_tensors(Network& net) {
   std::vector<TensorRef> out;
   for (size_t i = 0; i < net.num_layers(); ++i)

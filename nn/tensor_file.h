@@ -68,6 +68,9 @@ void write_safetensors(const std::string& path, const std::vector<TensorRef>& te
                        const std::map<std::string, std::string>& metadata);
 
 TensorFile read_npz(const std::string& path);
+// The description `export --npz` writes beside an .npz and `import` reads: NAME.npz → NAME.model.json,
+// any other name (weights, .npz alone) → itself + ".model.json".
+std::string npz_description_path(const std::string& npz);
 
 // Every parameter and buffer of `net` under its name and PyTorch shape (pointing into the net).
 std::vector<TensorRef> torch_tensors(Network& net);

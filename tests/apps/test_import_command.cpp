@@ -169,6 +169,11 @@ TEST_F(ImportCommand, TheKindOfFileIsReadFromItsBytes) {
   ASSERT_TRUE(base::file_exists(path("weights.model.json")));
   ASSERT_EQ(run(app::cmd_import, {path("weights"), "--out", path("b.ckpt")}), 0);
   EXPECT_EQ(nn::load_checkpoint(path("b.ckpt")).class_names, std::vector<std::string>({"a", "b", "c"}));
+  // export and import name the description alike (nn::npz_description_path), .npz alone included
+  ASSERT_EQ(run(app::cmd_export, {path("a.ckpt"), "--npz", path(".npz")}), 0);
+  EXPECT_TRUE(base::file_exists(path(".npz.model.json")));
+  ASSERT_EQ(run(app::cmd_import, {path(".npz"), "--out", path("b.ckpt")}), 0);
+  EXPECT_EQ(nn::load_checkpoint(path("b.ckpt")).meta["imported_from"]["description"]["path"], path(".npz.model.json"));
   expect_error_naming([&] { run(app::cmd_import, {path("a.ckpt"), "--out", path("c.ckpt")}); },
                       path("a.ckpt") + ": an nnfmri checkpoint already");
   // what is neither is said to be neither, not read as a safetensors header of absurd length
