@@ -114,6 +114,15 @@ int cmd_eval(int argc, char** argv) {
   if (flags.has("--lesion"))
     lesion = imaging::parse_region_lesion(flags.text("--lesion"), *ck.net, run::parse_grid_spec(flags.text("--grid"), "--grid"),
                                           "--lesion");
+  // --dump's arrays, their size checked before the evaluation (a zip without zip64: under 4 GiB)
+  const nn::LabeledImages v = data.test.view();
+  const nn::Network& net = *ck.net;
+  const int n = int(v.count);
+  std::vector<base::NpyArray> arrays = {{"input", {n, net.channels(), net.height(), net.width()}, nullptr},
+                                        {"logits", {n, net.num_outputs()}, nullptr},
+                                        {"labels", {n}, nullptr}};
+  if (const std::string problem = base::npz_size_problem(arrays); flags.has("--dump") && !problem.empty())
+    throw base::Error("flag --dump " + flags.text("--dump") + ": " + problem);
   nn::EvaluationRecord record;  // --dump: every image's input and logits, from the same batches
   const nn::Evaluation ev = nn::evaluate(*ck.net, data.test.view(), int(flags.integer("--batch")),
                                          flags.has("--dump") ? &record : nullptr);
@@ -127,13 +136,10 @@ int cmd_eval(int argc, char** argv) {
     }
   }
   if (flags.has("--dump")) {
-    const nn::LabeledImages v = data.test.view();
-    const nn::Network& net = *ck.net;
     std::vector<float> labels(v.labels, v.labels + v.count);
-    const int n = int(v.count);
-    std::vector<base::NpyArray> arrays = {{"input", {n, net.channels(), net.height(), net.width()}, record.input.data()},
-                                          {"logits", {n, net.num_outputs()}, record.logits.data()},
-                                          {"labels", {n}, labels.data()}};
+    arrays[0].data = record.input.data();
+    arrays[1].data = record.logits.data();
+    arrays[2].data = labels.data();
     base::write_npz(flags.text("--dump"), arrays);
     std::printf("wrote %s\n", flags.text("--dump").c_str());
   }

@@ -16,23 +16,32 @@ void put(std::string& s, T v) {
   s.append(reinterpret_cast<const char*>(&v), sizeof v);
 }
 
-// The .npy v1.0 format: magic, version, header length, a Python dict literal padded to 64 bytes, data.
-std::string npy_bytes(const NpyArray& a) {
+size_t value_count(const NpyArray& a) {
   size_t count = 1;
+  for (int d : a.shape) count *= size_t(d);
+  return count;
+}
+
+// The header of the .npy v1.0 format: a Python dict literal padded to 64 bytes with its 10-byte prefix.
+std::string npy_header(const NpyArray& a) {
   std::string shape = "(";
-  for (size_t i = 0; i < a.shape.size(); ++i) {
-    count *= size_t(a.shape[i]);
+  for (size_t i = 0; i < a.shape.size(); ++i)
     shape += std::to_string(a.shape[i]) + (a.shape.size() == 1 || i + 1 < a.shape.size() ? "," : "");
-  }
   shape += ")";
   std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }";
   size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header += '\n';
+  return header;
+}
+
+// The .npy v1.0 format: magic, version, header length, the header, data.
+std::string npy_bytes(const NpyArray& a) {
+  const std::string header = npy_header(a);
   std::string out("\x93NUMPY\x01\x00", 8);
   put<uint16_t>(out, uint16_t(header.size()));
   out += header;
-  out.append(reinterpret_cast<const char*>(a.data), count * sizeof(float));
+  out.append(reinterpret_cast<const char*>(a.data), value_count(a) * sizeof(float));
   return out;
 }
 }  // namespace
@@ -79,7 +88,21 @@ Npy2D read_npy_2d(const std::string& path, size_t max_values) {
   return out;
 }
 
+std::string npz_size_problem(const std::vector<NpyArray>& arrays) {
+  if (arrays.size() > 0xFFFF) return std::to_string(arrays.size()) + " arrays, expected at most 65535 (a zip without zip64)";
+  double bytes = 22;  // the end record, then per array its local header, .npy and directory entry
+  for (const NpyArray& a : arrays) {
+    const size_t name = a.name.size() + 4;
+    if (name > 0xFFFF) return "an array name of " + std::to_string(name) + " bytes, expected under 64 KiB";
+    bytes += 30 + 46 + 2.0 * double(name) + 10 + double(npy_header(a).size()) + 4.0 * double(value_count(a));
+  }
+  if (bytes >= double(0xFFFFFFFFu))
+    return std::to_string((unsigned long long)bytes) + " bytes, expected an .npz under 4 GiB (a zip without zip64)";
+  return "";
+}
+
 void write_npz(const std::string& path, const std::vector<NpyArray>& arrays) {
+  if (const std::string problem = npz_size_problem(arrays); !problem.empty()) throw Error(path + ": not written: " + problem);
   std::string zip, central;
   uint16_t entries = 0;
   for (const auto& a : arrays) {

@@ -14,7 +14,13 @@ struct NpyArray {
   const float* data;         // product(shape) floats
 };
 
+// base::Error naming path, before anything is written, when the arrays do not fit a zip without zip64
+// (npz_size_problem).
 void write_npz(const std::string& path, const std::vector<NpyArray>& arrays);
+// "" when write_npz can write arrays of these names and shapes (data unused): the whole file under
+// 4 GiB, at most 65,535 arrays, each name under 64 KiB (the zip's 32- and 16-bit fields); else what is
+// too large.  For a command to check its output before its work.
+std::string npz_size_problem(const std::vector<NpyArray>& arrays);
 // One array as a .npy file (v1.0, '<f4', C order), written atomically: numpy.load(path).
 void write_npy(const std::string& path, const NpyArray& array);
 

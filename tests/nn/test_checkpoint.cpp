@@ -450,6 +450,19 @@ TEST_F(Npz, NumpyLoadsIt) {
   EXPECT_EQ(std::system(("/usr/bin/python3 " + script_file + " " + file).c_str()), 0);
 }
 
+// The zip write_npz makes has 32-bit sizes and offsets and 16-bit counts (no zip64): what would not fit
+// is refused before anything is written, by names and shapes alone (no 4 GiB is allocated here).
+TEST_F(Npz, ArraysOver4GiBAreRefusedBeforeWriting) {
+  EXPECT_NE(base::npz_size_problem({{"input", {260, 3, 1182, 1182}, nullptr}}).find(" bytes, expected an .npz under 4 GiB (a zip without zip64)"),
+            std::string::npos);
+  EXPECT_EQ(base::npz_size_problem({{"input", {250, 3, 1182, 1182}, nullptr}, {"logits", {250, 10}, nullptr}}), "");
+  EXPECT_NE(base::npz_size_problem(std::vector<base::NpyArray>(70000, {"a", {1}, nullptr})).find("70000 arrays"), std::string::npos);
+  const float one = 1;
+  expect_error_naming([&] { base::write_npz(path("big.npz"), {{"a", {1 << 30, 4}, &one}}); },
+                      path("big.npz") + ": not written: 17179869");  // 17,179,869,3xx bytes: 2^32 floats and the zip's framing
+  EXPECT_FALSE(fs::exists(path("big.npz")));
+}
+
 TEST_F(Npz, UnwritablePathThrowsNamingIt) {
   const std::string file = path("missing_dir/w.npz");
   expect_error_naming([&] { base::write_npz(file, arrays()); }, file);
