@@ -189,7 +189,7 @@ std::vector<FlagDef> make_table() {
             "0: all"),
       // Command-specific
       integer_flag("--batch", "N", "evaluation batch", kEval | kProfile | kMonitor, 256, 1, 65536),
-      nonempty(text_flag("--dump", "OUT.npz", "also write `input` (normalised), `logits` and `labels` of the evaluated images",
+      nonempty(text_flag("--dump", "OUT.npz", "also write `input` (normalised), `logits` and `labels` (float32 class indices) of the evaluated images",
                          kEval)),
       comma_list(nonempty(text_flag("--lesion", "BLOCK:PATTERN[,PATTERN...]",
                                     "lesion these regions of a block (keys grid_i_j_k of --grid, * a wildcard) and print "
