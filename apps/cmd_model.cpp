@@ -109,8 +109,11 @@ int cmd_eval(int argc, char** argv) {
   check_batch_fits(*ck.net, flags.integer("--batch"), data.test.size(), false);
   // The lesion is resolved before any work, so that a bad --lesion is an error line and nothing else.
   imaging::RegionLesion lesion;
-  if (flags.has("--lesion-json") && !flags.has("--lesion"))
-    throw base::Error("--lesion-json '" + flags.text("--lesion-json") + "': needs --lesion BLOCK:PATTERN (it records that lesion's effect)");
+  // The lesion's own flags mean nothing without it (they were ignored): refused.
+  for (const char* flag : {"--lesion-json", "--lesion-ablation", "--grid"})
+    if (flags.has(flag) && !flags.has("--lesion"))
+      throw base::Error(std::string(flag) + " '" + flags.text(flag) + "': needs --lesion BLOCK:PATTERN (" +
+                        (flag == std::string("--lesion-json") ? "it records that lesion's effect" : "it sets that lesion") + ")");
   if (flags.has("--lesion"))
     lesion = imaging::parse_region_lesion(flags.text("--lesion"), *ck.net, run::parse_grid_spec(flags.text("--grid"), "--grid"),
                                           "--lesion");

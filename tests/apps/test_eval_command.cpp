@@ -122,6 +122,13 @@ TEST_F(EvalCommand, LesionJsonAgreesWithThePrintAndTheLesionGame) {
   EXPECT_NE(e.find("--lesion-json"), std::string::npos) << e;
   EXPECT_NE(e.find("needs --lesion"), std::string::npos) << e;
   EXPECT_FALSE(base::file_exists(path("none.json")));
+  // so are --lesion-ablation and --grid, which set a lesion (they were ignored: exit 0)
+  for (const std::vector<std::string> flag : {std::vector<std::string>{"--lesion-ablation", "mean"}, {"--grid", "3x3x3"}}) {
+    const std::string m = error_of([&] {
+      run_command(app::cmd_eval, {path("a.ckpt"), "--data", "cifar10:" + path("data"), flag[0], flag[1]});
+    });
+    EXPECT_NE(m.find(flag[0] + " '" + flag[1] + "': needs --lesion"), std::string::npos) << m;
+  }
 }
 
 // --dump and --lesion-json never write over the checkpoint being evaluated, however it is spelled:
