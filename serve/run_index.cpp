@@ -121,8 +121,12 @@ std::string link_refusal(const std::string& dir, bool deep) {
     if (::lstat(top.c_str(), &st) != 0) continue;
     if (S_ISLNK(st.st_mode)) return refusal(top);
     std::error_code ec;  // the iterator lists a link without following it
-    for (fs::recursive_directory_iterator it(top, ec), end; !ec && it != end; it.increment(ec))
+    fs::recursive_directory_iterator it(top, ec), end;
+    for (; !ec && it != end; it.increment(ec))
       if (it->is_symlink(ec)) return refusal(it->path().string());
+    // A directory the walk cannot list (no permission, no file descriptor left) might hold a link: the
+    // run is refused, not read.
+    if (ec) return top + ": cannot be checked for symbolic links (" + ec.message() + ")";
   }
   return "";
 }

@@ -50,7 +50,8 @@ std::string relative_path_problem(const std::string& relative);
 std::string symlink_problem(const std::string& root, const std::string& relative);
 // "" when none of the files of run directory `dir` that the run list reads (config.json,
 // metrics.jsonl, run.json) or, when deep, that the data endpoint reads (also everything under analysis/
-// and eeg/) is a symbolic link; else the one line that refuses the run, naming the first link.  The report's readers open files as named, so a
+// and eeg/) is a symbolic link; else the one line that refuses the run, naming the first link (or the directory
+// under analysis/ or eeg/ that cannot be listed, since it might hold one).  The report's readers open files as named, so a
 // run holding such a link is refused (its list entry an error, its data a 400) rather than read
 // through it: a link inside ROOT could point anywhere.
 std::string link_refusal(const std::string& dir, bool deep);

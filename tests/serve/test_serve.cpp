@@ -1,7 +1,10 @@
 // tests/serve/test_serve.cpp — serve/run_index.h without sockets: the path rules (traversal, encoded
 // "..", symbolic links out of the root), the run list, and the endpoints against run directories the
 // test writes (only what run.json commits is read; a malformed run is its own error).
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -125,6 +128,42 @@ TEST_F(Serve, RunsHoldingSymbolicLinksAreRefusedByTheListAndTheData) {
   EXPECT_EQ(serve::link_refusal(run("epoch"), false), "");  // the list reads no analysis file
   EXPECT_EQ(serve::link_refusal(run("epoch"), true),
             run("epoch") + "/analysis/epoch_002b: a symbolic link (serve reads no file through a link)");
+}
+
+// A directory under analysis/ that the link check cannot list might hold a link (audit D, finding 1:
+// the walk stopped there and reported none, and the data endpoint then read an epoch through a link
+// listed after it).  The run's data is refused instead.  The walk is made to fail by a directory
+// without permission (not for root, whom permissions do not stop) and by running out of file
+// descriptors as it enters a subdirectory.
+TEST_F(Serve, ADirectoryTheLinkCheckCannotListRefusesTheRun) {
+  make_run("a", 2);
+  const std::string analysis = run("a") + "/analysis";
+  fs::create_directories(analysis + "/epoch_002/deeper");
+  const serve::RunIndex index(dir_);
+  if (geteuid() != 0) {
+    fs::create_directories(analysis + "/locked");
+    fs::permissions(analysis + "/locked", fs::perms::none);
+    const serve::Reply reply = index.handle("/api/runs/a/data");
+    fs::permissions(analysis + "/locked", fs::perms::owner_all);
+    EXPECT_EQ(reply.status, 400) << reply.body;
+    EXPECT_NE(reply.body.find("cannot be checked for symbolic links"), std::string::npos) << reply.body;
+    fs::remove(analysis + "/locked");
+  }
+  // Room for exactly one more descriptor: the walk opens analysis/, then fails to open a subdirectory.
+  const int first = ::open("/dev/null", O_RDONLY), second = ::open("/dev/null", O_RDONLY);
+  ASSERT_GE(first, 0);
+  ASSERT_GT(second, first);
+  ::close(first);
+  ::close(second);
+  struct rlimit saved;
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+  struct rlimit one_more = {rlim_t(second), saved.rlim_max};
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &one_more), 0);
+  const std::string refusal = serve::link_refusal(run("a"), true);
+  setrlimit(RLIMIT_NOFILE, &saved);
+  EXPECT_EQ(refusal.rfind(analysis + ": cannot be checked for symbolic links (", 0), 0u) << refusal;
+  EXPECT_EQ(serve::link_refusal(run("a"), true), "");
+  EXPECT_EQ(index.handle("/api/runs/a/data").status, 200);
 }
 
 TEST_F(Serve, TheRunListHasEveryRunAndOnlyRuns) {
