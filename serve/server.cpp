@@ -37,8 +37,13 @@ int serve(const ServeOptions& options) {
   server.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
     // No compression: Debian's library answers "Accept-Encoding: br" with brotli at its slowest
     // quality (24 s for a 2.2 MB run on this machine, against 0.07 s uncompressed), and the server is
-    // meant for loopback.  The request object is the library's own non-const one, passed here as const.
-    const_cast<httplib::Request&>(req).headers.erase("Accept-Encoding");
+    // meant for loopback.  No ranges: the library answers them under status 200 with a partial body,
+    // and builds a many-range answer in memory with one copy of the file per range (without bound).
+    // The request object is the library's own non-const one, passed here as const.
+    httplib::Request& request = const_cast<httplib::Request&>(req);
+    request.headers.erase("Accept-Encoding");
+    request.headers.erase("Range");
+    request.ranges.clear();
     if (req.method == "GET" || req.method == "HEAD") return httplib::Server::HandlerResponse::Unhandled;
     res.status = 405;
     res.set_header("Allow", "GET, HEAD");

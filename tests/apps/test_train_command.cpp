@@ -26,6 +26,7 @@
 #include "base/format.h"
 #include "report/report_data.h"
 #include "report/report_summary.h"
+#include "tests/nnfmri_binary.h"
 #include "tests/run_compare.h"
 #include "tests/sanitizer.h"
 #include "tests/temp_dir.h"
@@ -33,15 +34,6 @@
 extern char** environ;
 
 namespace {
-
-// build/nnfmri beside this test binary (build/san/nnfmri for the sanitizer build).
-std::string nnfmri_binary() {
-  char self[PATH_MAX];
-  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0) return "";
-  std::string dir(self, size_t(n));
-  return dir.substr(0, dir.rfind('/')) + "/nnfmri";
-}
 
 // A child `nnfmri train` with stdout and stderr in files.
 struct Child {

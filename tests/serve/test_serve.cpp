@@ -1,14 +1,25 @@
 // tests/serve/test_serve.cpp — serve/run_index.h without sockets: the path rules (traversal, encoded
 // "..", symbolic links out of the root), the run list, and the endpoints against run directories the
-// test writes (only what run.json commits is read; a malformed run is its own error).
+// test writes (only what run.json commits is read; a malformed run is its own error).  ServeHttp: what
+// `nnfmri serve` (the built binary, in a child process) answers on the wire to raw requests.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "base/error.h"
 #include "base/fileio.h"
@@ -17,8 +28,11 @@
 #include "report/report_data.h"
 #include "run/json.h"
 #include "serve/run_index.h"
+#include "tests/nnfmri_binary.h"
 #include "tests/report/synthetic_run.h"
 #include "tests/temp_dir.h"
+
+extern char** environ;
 
 namespace {
 
@@ -306,6 +320,132 @@ TEST_F(Serve, ARootThatIsNotADirectoryIsOneError) {
     } catch (const base::Error& e) {
       EXPECT_NE(std::string(e.what()).find(root + ": not a directory"), std::string::npos) << e.what();
     }
+  }
+}
+
+// A child `nnfmri serve ARGS` with stdout and stderr in files, stopped with SIGTERM at the end.
+struct ServeChild {
+  pid_t pid = -1;
+  std::string out, err;
+  ServeChild(const std::vector<std::string>& args, const std::string& log) : out(log + ".out"), err(log + ".err") {
+    std::vector<std::string> all = {nnfmri_binary(), "serve"};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& a : all) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t files;
+    posix_spawn_file_actions_init(&files);
+    posix_spawn_file_actions_addopen(&files, STDOUT_FILENO, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&files, STDERR_FILENO, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (posix_spawn(&pid, argv[0], &files, nullptr, argv.data(), environ) != 0) pid = -1;
+    posix_spawn_file_actions_destroy(&files);
+  }
+  ~ServeChild() { stop(); }
+  // The exit status once it ended by itself, or -1 while it still runs.
+  int ended() {
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, WNOHANG) != pid) return -1;
+    pid = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  // The port of the "serving … at http://HOST:PORT/" line, or 0 when the child ended or 20 s passed.
+  int port() {
+    for (int i = 0; i < 2000 && pid > 0; ++i) {
+      const std::string text = base::file_exists(out) ? base::read_file(out) : "";
+      const size_t at = text.find("(Ctrl-C stops)");
+      if (at != std::string::npos) return std::atoi(text.c_str() + text.rfind(':', at) + 1);
+      if (ended() >= 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return 0;
+  }
+  int stop() {
+    if (pid < 0) return -1;
+    kill(pid, SIGTERM);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    pid = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+};
+
+struct HttpReply {
+  int status = 0;
+  std::string head, body;  // head: the status line and the header lines
+  bool has(const std::string& name) const { return head.find("\r\n" + name + ":") != std::string::npos; }
+};
+
+// Sends `request` (raw bytes) to 127.0.0.1:port and reads one reply: its head, then Content-Length
+// bytes of body (the server may keep the connection open).
+HttpReply http(int port, const std::string& request) {
+  HttpReply reply;
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(uint16_t(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval timeout = {10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      send(fd, request.data(), request.size(), MSG_NOSIGNAL) != ssize_t(request.size())) {
+    if (fd >= 0) close(fd);
+    return reply;
+  }
+  std::string bytes;
+  char buffer[65536];
+  size_t head_end = std::string::npos, length = 0;
+  while (head_end == std::string::npos || bytes.size() < head_end + 4 + length) {
+    const ssize_t n = recv(fd, buffer, sizeof buffer, 0);
+    if (n <= 0) break;
+    bytes.append(buffer, size_t(n));
+    if (head_end == std::string::npos && (head_end = bytes.find("\r\n\r\n")) != std::string::npos) {
+      const size_t at = bytes.substr(0, head_end).find("Content-Length: ");
+      length = at == std::string::npos ? 0 : std::strtoul(bytes.c_str() + at + 16, nullptr, 10);
+    }
+  }
+  close(fd);
+  if (head_end == std::string::npos) return reply;
+  reply.head = bytes.substr(0, head_end + 2);
+  reply.body = bytes.substr(head_end + 4);
+  if (reply.head.rfind("HTTP/1.1 ", 0) == 0) reply.status = std::atoi(reply.head.c_str() + 9);
+  return reply;
+}
+
+// A GET of `target` with the given extra header lines (each ending in \r\n).
+HttpReply get(int port, const std::string& target, const std::string& headers = "") {
+  return http(port, "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) + "\r\n" + headers +
+                        "Connection: close\r\n\r\n");
+}
+
+class ServeHttp : public Serve {
+ protected:
+  void SetUp() override {
+    Serve::SetUp();
+    if (!base::file_exists(nnfmri_binary())) GTEST_SKIP() << nnfmri_binary() << " is not built";
+    fs::create_directories(path("root"));
+    root_ = path("root");
+  }
+  std::string root_;
+};
+
+// Audit D, finding 2: the library answered a Range header with the partial body under status 200, and
+// a header of many overlapping ranges with one copy of the file per range (memory without bound).
+// serve ignores Range: the whole file, once.
+TEST_F(ServeHttp, RangeHeadersAreIgnored) {
+  synthetic::write_run(root_ + "/a");
+  write_manifest(root_ + "/a", 2, {"config.json"});
+  ServeChild serve({root_, "--port", "0", "--threads", "2"}, path("serve"));
+  const int port = serve.port();
+  ASSERT_GT(port, 0) << base::read_file(serve.err);
+  const std::string config = base::read_file(root_ + "/a/config.json");
+  std::string many = "bytes=0-";
+  for (int i = 0; i < 50; ++i) many += ",0-";
+  for (const std::string& range : {std::string("bytes=0-10"), many}) {
+    const HttpReply reply = get(port, "/api/runs/a/files/config.json", "Range: " + range + "\r\n");
+    EXPECT_EQ(reply.status, 200) << reply.head;
+    EXPECT_EQ(reply.body.size(), config.size()) << range;
+    EXPECT_TRUE(reply.body == config) << range;
+    EXPECT_FALSE(reply.has("Content-Range")) << reply.head;
   }
 }
 
