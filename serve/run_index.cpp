@@ -26,10 +26,6 @@ using run::Json;
 
 namespace {
 
-Reply error_reply(int status, const std::string& message) {
-  return {status, "application/json", run::json_text(Json{{"error", base::one_line(message)}}, -1)};
-}
-
 // run.json's lstat, or false when it cannot be read.
 bool manifest_stat(const std::string& run_dir, struct stat& st) {
   return ::lstat(run::Layout(run_dir).manifest().c_str(), &st) == 0 && S_ISREG(st.st_mode);
@@ -74,6 +70,10 @@ std::string content_type(const std::string& path) {
 }
 
 }  // namespace
+
+Reply error_reply(int status, const std::string& message) {
+  return {status, "application/json", run::json_text(Json{{"error", base::one_line(message)}}, -1)};
+}
 
 std::string relative_path_problem(const std::string& relative) {
   if (relative.empty()) return "an empty path";

@@ -62,6 +62,9 @@ struct Reply {
   std::string body;
 };
 
+// {"error": "<message as one line>"} with `status`: the body of every error answer.
+Reply error_reply(int status, const std::string& message);
+
 class RunIndex {
  public:
   // `root` must be a readable directory: base::Error naming it otherwise.

@@ -1,9 +1,12 @@
 #include "serve/server.h"
 
+#include <arpa/inet.h>
 #include <httplib.h>
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <thread>
 
@@ -11,6 +14,31 @@
 #include "serve/run_index.h"
 
 namespace serve {
+
+namespace {
+
+// Whether a request with this Host header may be answered.  A web page can point a name it controls
+// at 127.0.0.1 after loading (DNS rebinding) and then read this server as its own origin; its
+// requests then carry that name.  So the name (the port aside) must be localhost, an IP address or
+// the --host value, which no other site can serve pages under.  No Host header: not a browser.
+bool host_allowed(std::string header, const std::string& own_host) {
+  if (header.empty()) return true;
+  std::transform(header.begin(), header.end(), header.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  const size_t name_end = header[0] == '[' ? header.find(']') + 1 : header.find(':');
+  const std::string name = header.substr(0, name_end);
+  std::string own = own_host;
+  std::transform(own.begin(), own.end(), own.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  unsigned char address[sizeof(in6_addr)];
+  return name == "localhost" || name == own || name == "[" + own + "]" || inet_pton(AF_INET, name.c_str(), address) == 1 ||
+         (name.size() > 2 && name[0] == '[' && inet_pton(AF_INET6, name.substr(1, name.size() - 2).c_str(), address) == 1);
+}
+
+void answer(httplib::Response& res, const Reply& reply) {
+  res.status = reply.status;
+  res.set_content(reply.body, reply.type.c_str());
+}
+
+}  // namespace
 
 int serve(const ServeOptions& options) {
   const RunIndex index(options.root);
@@ -34,7 +62,7 @@ int serve(const ServeOptions& options) {
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
   server.set_default_headers({{"Cache-Control", "no-store"}, {"X-Content-Type-Options", "nosniff"}});
-  server.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+  server.set_pre_routing_handler([&options](const httplib::Request& req, httplib::Response& res) {
     // No compression: Debian's library answers "Accept-Encoding: br" with brotli at its slowest
     // quality (24 s for a 2.2 MB run on this machine, against 0.07 s uncompressed), and the server is
     // meant for loopback.  No ranges: the library answers them under status 200 with a partial body,
@@ -44,16 +72,18 @@ int serve(const ServeOptions& options) {
     request.headers.erase("Accept-Encoding");
     request.headers.erase("Range");
     request.ranges.clear();
+    if (!host_allowed(req.get_header_value("Host"), options.host)) {
+      answer(res, error_reply(403, "Host '" + req.get_header_value("Host") +
+                                       "': not localhost, an IP address or --host (a page of another site may not read the runs)"));
+      return httplib::Server::HandlerResponse::Handled;
+    }
     if (req.method == "GET" || req.method == "HEAD") return httplib::Server::HandlerResponse::Unhandled;
-    res.status = 405;
     res.set_header("Allow", "GET, HEAD");
-    res.set_content("{\"error\":\"read-only: only GET and HEAD\"}", "application/json");
+    answer(res, error_reply(405, "read-only: only GET and HEAD"));
     return httplib::Server::HandlerResponse::Handled;
   });
   server.Get(".*", [&index](const httplib::Request& req, httplib::Response& res) {
-    const Reply reply = index.handle(req.path);
-    res.status = reply.status;
-    res.set_content(reply.body, reply.type.c_str());
+    answer(res, index.handle(req.path));
   });
 
   // SIGINT and SIGTERM are taken by one thread with sigwait (the handler thread pool inherits the

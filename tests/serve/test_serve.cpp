@@ -449,4 +449,32 @@ TEST_F(ServeHttp, RangeHeadersAreIgnored) {
   }
 }
 
+// Audit D, finding 3: any Host was answered, so a page of another site whose name is made to
+// resolve to 127.0.0.1 (DNS rebinding) could read every run.  Only localhost, IP addresses and the
+// --host value are answered (whatever the port: an ssh tunnel forwards another port).
+TEST_F(ServeHttp, OnlyLocalHostNamesAreAnswered) {
+  ServeChild serve({root_, "--port", "0", "--threads", "2"}, path("serve"));
+  const int port = serve.port();
+  ASSERT_GT(port, 0) << base::read_file(serve.err);
+  const auto with_host = [&](const std::string& host) {
+    return http(port, "GET /api/runs HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n");
+  };
+  const std::string p = std::to_string(port);
+  for (const std::string& host : std::vector<std::string>{"localhost:" + p, "LocalHost:8080", "127.0.0.1:" + p, "[::1]:" + p, "10.1.2.3",
+                                                          "localhost"})
+    EXPECT_EQ(with_host(host).status, 200) << host;
+  for (const std::string& host : std::vector<std::string>{"attacker.example:" + p, "attacker.example",
+                                                          "localhost.attacker.example", "127.0.0.1.nip.io:" + p, "[evil]"}) {
+    const HttpReply reply = with_host(host);
+    EXPECT_EQ(reply.status, 403) << host;
+    EXPECT_NE(reply.body.find("{\"error\":\"Host '" + host + "': not localhost"), std::string::npos) << reply.body;
+    EXPECT_EQ(reply.body.find("\"runs\""), std::string::npos) << reply.body;
+  }
+  EXPECT_EQ(http(port, "GET /api/runs HTTP/1.0\r\n\r\n").status, 200);  // no Host: not a browser
+  EXPECT_EQ(get(port, "/api/runs").status, 200);
+  const HttpReply post = http(port, "POST /api/runs HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(post.status, 405);
+  EXPECT_EQ(post.body, "{\"error\":\"read-only: only GET and HEAD\"}");
+}
+
 }  // namespace
