@@ -82,6 +82,20 @@ int serve(const ServeOptions& options) {
     answer(res, error_reply(405, "read-only: only GET and HEAD"));
     return httplib::Server::HandlerResponse::Handled;
   });
+  // The library's own refusals (before the handlers above: a request line it cannot parse, an unknown
+  // method, an oversized URI or header, an unparsable Range) come with an empty body: given the JSON
+  // error of every other answer.
+  server.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    const_cast<httplib::Request&>(req).ranges.clear();
+    const std::string why = res.status == 400   ? "not a request the server can read (an HTTP/1.x request line with a known method, header lines of at most 8 KiB)"
+                            : res.status == 413 ? "a request body over " + std::to_string(kMaxRequestBytes) + " bytes"
+                            : res.status == 414 ? "a URI over 8 KiB"
+                            : res.status == 416 ? "a Range header that cannot be parsed (serve ignores ranges)"
+                                                : "HTTP status " + std::to_string(res.status);
+    answer(res, error_reply(res.status, why));
+    return httplib::Server::HandlerResponse::Handled;
+  }));
   server.Get(".*", [&index](const httplib::Request& req, httplib::Response& res) {
     answer(res, index.handle(req.path));
   });

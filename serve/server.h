@@ -5,7 +5,8 @@
 // one line "serving N runs at http://HOST:PORT/ (Ctrl-C stops)" on stdout (flushed), and answers GET
 // requests with RunIndex::handle until SIGINT or SIGTERM, then returns 0.  Read-only: only GET (and
 // HEAD) are routed, every other method gets 405; a Host header naming anything but localhost, an IP
-// address or `host` gets 403 (DNS rebinding), and a Range header is ignored.  Bounded: `threads` worker threads, requests of at
+// address or `host` gets 403 (DNS rebinding), and a Range header is ignored.  Every error answer, the
+// library's own refusals included, is run_index.h's {"error": "<one line>"}.  Bounded: `threads` worker threads, requests of at
 // most kMaxRequestBytes of body and httplib's 8 KiB URI and header limits, at most kKeepAliveRequests
 // requests per connection, kTimeoutSeconds read and write timeouts.  A port that cannot be bound is
 // one base::Error naming --port and the host.

@@ -372,7 +372,8 @@ struct ServeChild {
 struct HttpReply {
   int status = 0;
   std::string head, body;  // head: the status line and the header lines
-  bool has(const std::string& name) const { return head.find("\r\n" + name + ":") != std::string::npos; }
+  // Whether a header line starts with `start` ("Content-Range:", "Content-Type: application/json").
+  bool has(const std::string& start) const { return head.find("\r\n" + start) != std::string::npos; }
 };
 
 // Sends `request` (raw bytes) to 127.0.0.1:port and reads one reply: its head, then Content-Length
@@ -445,7 +446,7 @@ TEST_F(ServeHttp, RangeHeadersAreIgnored) {
     EXPECT_EQ(reply.status, 200) << reply.head;
     EXPECT_EQ(reply.body.size(), config.size()) << range;
     EXPECT_TRUE(reply.body == config) << range;
-    EXPECT_FALSE(reply.has("Content-Range")) << reply.head;
+    EXPECT_FALSE(reply.has("Content-Range:")) << reply.head;
   }
 }
 
@@ -475,6 +476,29 @@ TEST_F(ServeHttp, OnlyLocalHostNamesAreAnswered) {
   const HttpReply post = http(port, "POST /api/runs HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(post.status, 405);
   EXPECT_EQ(post.body, "{\"error\":\"read-only: only GET and HEAD\"}");
+}
+
+// Audit D, finding 4: what the library refuses itself (an unknown method, a request line it cannot
+// parse, a URI over 8 KiB, an unparsable Range) came with an empty body; it is the JSON error of every
+// other answer.
+TEST_F(ServeHttp, TheLibrarysOwnRefusalsAreJsonErrors) {
+  ServeChild serve({root_, "--port", "0", "--threads", "2"}, path("serve"));
+  const int port = serve.port();
+  ASSERT_GT(port, 0) << base::read_file(serve.err);
+  const std::string end = " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+  const std::pair<std::string, int> requests[] = {
+      {"FOO /" + end, 400},
+      {"get /" + end, 400},
+      {"GET / HTTP/9.9\r\nHost: localhost\r\nConnection: close\r\n\r\n", 400},
+      {"GET /" + std::string(9000, 'a') + end, 414},
+      {"GET /api/runs HTTP/1.1\r\nHost: localhost\r\nRange: bytes=x\r\nConnection: close\r\n\r\n", 416},
+  };
+  for (const auto& [request, status] : requests) {
+    const HttpReply reply = http(port, request);
+    EXPECT_EQ(reply.status, status) << request.substr(0, 40);
+    EXPECT_TRUE(reply.has("Content-Type: application/json")) << reply.head;
+    EXPECT_EQ(reply.body.rfind("{\"error\":\"", 0), 0u) << request.substr(0, 40) << " → " << reply.body;
+  }
 }
 
 }  // namespace
