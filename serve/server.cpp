@@ -6,7 +6,9 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
+#include <chrono>
 #include <cstdio>
 #include <thread>
 
@@ -128,12 +130,17 @@ int serve(const ServeOptions& options) {
   std::printf("serving %zu run%s at http://%s:%d/ (Ctrl-C stops)\n", runs, runs == 1 ? "" : "s", options.host.c_str(), port);
   std::fflush(stdout);
 
-  std::thread stopper([&server, signals] {
+  std::atomic<bool> ended{false};
+  std::thread stopper([&server, &ended, signals] {
     int signal = 0;
     sigwait(&signals, &signal);
+    // stop() does nothing before the listening loop has started: a signal right after the start-up
+    // line waits for it.
+    while (!server.is_running() && !ended) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     server.stop();
   });
   const bool ok = server.listen_after_bind();
+  ended = true;
   // Wakes the stopper when the listening ended by itself (it has returned otherwise; the signal then
   // stays pending, blocked, on a finished thread).
   pthread_kill(stopper.native_handle(), SIGTERM);

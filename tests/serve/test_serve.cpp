@@ -501,4 +501,18 @@ TEST_F(ServeHttp, TheLibrarysOwnRefusalsAreJsonErrors) {
   }
 }
 
+// A SIGTERM right after the start-up line was lost when the listening loop had not started yet
+// (cpp-httplib's stop() does nothing before it), and serve never ended.
+TEST_F(ServeHttp, ASignalRightAfterStartUpStopsIt) {
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    ServeChild serve({root_, "--port", "0"}, path("serve"));
+    ASSERT_GT(serve.port(), 0) << base::read_file(serve.err);
+    kill(serve.pid, SIGTERM);
+    int status = -1;
+    for (int i = 0; i < 500 && (status = serve.ended()) < 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (status < 0) kill(serve.pid, SIGKILL);
+    ASSERT_EQ(status, 0) << "attempt " << attempt << ": still running 5 s after SIGTERM";
+  }
+}
+
 }  // namespace
