@@ -236,7 +236,7 @@ std::vector<FlagDef> make_table() {
       choice_flag("--format", {"png", "svg"}, "figure format", kReport, "png"),
       integer_flag("--scale", "N", "figure pixels per layout unit: 2 doubles every PNG's width and height (SVG: its size)", kReport, 1, 1,
                    report::kMaxFigureScale),
-      nonempty(text_flag("--host", "ADDRESS", "address to listen on; anything but 127.0.0.1 opens the runs to the network (said loudly)",
+      nonempty(text_flag("--host", "ADDRESS", "address to listen on; one beyond loopback opens the runs to the network (said loudly)",
                          kServe, "127.0.0.1")),
       integer_flag("--port", "P", "TCP port (0: a free one, printed)", kServe, 6006, 0, 65535),
       integer_flag("--threads", "N", "HTTP worker threads", kServe, 8, 1, 64),

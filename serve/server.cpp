@@ -2,8 +2,12 @@
 
 #include <arpa/inet.h>
 #include <httplib.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -33,6 +37,31 @@ bool host_allowed(std::string header, const std::string& own_host) {
   unsigned char address[sizeof(in6_addr)];
   return name == "localhost" || name == own || name == "[" + own + "]" || inet_pton(AF_INET, name.c_str(), address) == 1 ||
          (name.size() > 2 && name[0] == '[' && inet_pton(AF_INET6, name.substr(1, name.size() - 2).c_str(), address) == 1);
+}
+
+// Whether every address `host` names is a loopback one (127.0.0.0/8, ::1); base::Error naming
+// --host when it names none this machine can listen on (checked by binding port 0), so that a later
+// failure to bind is the port's.
+bool loopback_only(const std::string& host) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  if (const int e = getaddrinfo(host.c_str(), "0", &hints, &found); e != 0)
+    throw base::Error("flag --host '" + host + "': expected an address of this machine (" + gai_strerror(e) + ")");
+  bool loopback = true, bindable = false;
+  for (const addrinfo* a = found; a; a = a->ai_next) {
+    if (a->ai_family == AF_INET)
+      loopback &= ntohl(reinterpret_cast<const sockaddr_in*>(a->ai_addr)->sin_addr.s_addr) >> 24 == 127;
+    else
+      loopback &= a->ai_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<const sockaddr_in6*>(a->ai_addr)->sin6_addr);
+    const int fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+    bindable |= fd >= 0 && bind(fd, a->ai_addr, a->ai_addrlen) == 0;
+    if (fd >= 0) close(fd);
+  }
+  freeaddrinfo(found);
+  if (!bindable) throw base::Error("flag --host '" + host + "': expected an address of this machine (none it names can be listened on)");
+  return loopback;
 }
 
 void answer(httplib::Response& res, const Reply& reply) {
@@ -110,24 +139,27 @@ int serve(const ServeOptions& options) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  const bool loopback = loopback_only(options.host);
   const std::string where = "--port " + std::to_string(options.port) + " on " + options.host;
   int port = options.port;
   if (port == 0) {
     port = server.bind_to_any_port(options.host);
     if (port < 0) throw base::Error(where + ": cannot bind a free port");
   } else if (!server.bind_to_port(options.host, port)) {
-    throw base::Error(where + ": cannot listen there (the port is in use, or the host is not an address of this machine)");
+    throw base::Error(where + ": cannot listen there (the port is in use, or below 1024 for a user other than root)");
   }
   const size_t runs = index.run_list()["runs"].size();
-  if (options.host != "127.0.0.1")
+  // An IPv6 address is bracketed in a URL: http://[::1]:6006/.
+  const std::string shown = options.host.find(':') == std::string::npos ? options.host : "[" + options.host + "]";
+  if (!loopback)
     std::fprintf(stderr,
                  "nnfmri serve: WARNING: --host %s: listening beyond this machine's loopback; anyone who can reach "
                  "%s:%d can read every run under %s\n",
-                 options.host.c_str(), options.host.c_str(), port, index.root().c_str());
+                 options.host.c_str(), shown.c_str(), port, index.root().c_str());
   if (runs == 0)
     std::printf("no runs in %s yet (a run is a subdirectory with run.json); they appear on the page when written\n",
                 index.root().c_str());
-  std::printf("serving %zu run%s at http://%s:%d/ (Ctrl-C stops)\n", runs, runs == 1 ? "" : "s", options.host.c_str(), port);
+  std::printf("serving %zu run%s at http://%s:%d/ (Ctrl-C stops)\n", runs, runs == 1 ? "" : "s", shown.c_str(), port);
   std::fflush(stdout);
 
   std::atomic<bool> ended{false};

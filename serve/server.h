@@ -8,8 +8,9 @@
 // address or `host` gets 403 (DNS rebinding), and a Range header is ignored.  Every error answer, the
 // library's own refusals included, is run_index.h's {"error": "<one line>"}.  Bounded: `threads` worker threads, requests of at
 // most kMaxRequestBytes of body and httplib's 8 KiB URI and header limits, at most kKeepAliveRequests
-// requests per connection, kTimeoutSeconds read and write timeouts.  A port that cannot be bound is
-// one base::Error naming --port and the host.
+// requests per connection, kTimeoutSeconds read and write timeouts.  A host that is no address of
+// this machine is one base::Error naming --host; a port that cannot be bound then, one naming --port
+// and the host.  Loopback hosts listen quietly; any other gets a WARNING line on stderr.
 #pragma once
 #include <string>
 

@@ -246,6 +246,7 @@ case_ "serve DIR that does not exist" 2 serve no-such-dir --port 0
 case_ "serve --port 70000" 2 serve . --port 70000
 case_ "serve --threads 0" 2 serve . --threads 0 --port 0
 case_ "serve --host ''" 2 serve . --host '' --port 0
+case_ "serve --host 192.0.2.1 (not this machine's)" 2 serve . --host 192.0.2.1 --port 0
 /usr/bin/python3 -c "
 import socket, time
 s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(1)

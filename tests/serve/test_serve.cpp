@@ -515,4 +515,24 @@ TEST_F(ServeHttp, ASignalRightAfterStartUpStopsIt) {
   }
 }
 
+// Audit D, finding 6: `--host ::1` printed http://::1:PORT/, loopback names were warned about as
+// "beyond loopback", and an address of no interface here was blamed on --port.
+TEST_F(ServeHttp, TheStartUpLinesNameTheHostRightly) {
+  for (const std::string host : {"::1", "localhost", "127.0.0.2"}) {
+    ServeChild serve({root_, "--port", "0", "--host", host}, path("serve"));
+    ASSERT_GT(serve.port(), 0) << host << ": " << base::read_file(serve.err);
+    EXPECT_EQ(serve.stop(), 0);
+    EXPECT_EQ(base::read_file(serve.err), "") << host;  // no WARNING
+    if (host == "::1") {
+      EXPECT_NE(base::read_file(serve.out).find(" at http://[::1]:"), std::string::npos) << base::read_file(serve.out);
+    }
+  }
+  ServeChild wide({root_, "--port", "0", "--host", "0.0.0.0"}, path("wide"));
+  ASSERT_GT(wide.port(), 0) << base::read_file(wide.err);
+  EXPECT_NE(base::read_file(wide.err).find("WARNING: --host 0.0.0.0: listening beyond this machine's loopback"), std::string::npos);
+  ServeChild elsewhere({root_, "--port", "18999", "--host", "192.0.2.1"}, path("elsewhere"));  // TEST-NET-1: no interface here
+  EXPECT_EQ(elsewhere.port(), 0);
+  EXPECT_EQ(base::read_file(elsewhere.err), "nnfmri: error: flag --host '192.0.2.1': expected an address of this machine (none it names can be listened on)\n");
+}
+
 }  // namespace
