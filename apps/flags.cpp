@@ -59,6 +59,30 @@ std::string expected(const FlagDef& d) {
 }
 
 
+// Whether `v` is written as the command line's numbers are: an optional '-', decimal digits and, for
+// a real, an optional fraction and exponent ("-0.5", ".5", "1e-6").  No blank, '+', hex, inf or nan:
+// strtol and strtod alone take " 7", "+3" and "0x1p-3".
+bool number_form(const std::string& v, bool real) {
+  size_t i = !v.empty() && v[0] == '-' ? 1 : 0;
+  const auto digits = [&] {
+    const size_t from = i;
+    while (i < v.size() && v[i] >= '0' && v[i] <= '9') ++i;
+    return i - from;
+  };
+  size_t mantissa = digits();
+  if (real && i < v.size() && v[i] == '.') {
+    ++i;
+    mantissa += digits();
+  }
+  if (mantissa == 0) return false;
+  if (real && i < v.size() && (v[i] == 'e' || v[i] == 'E')) {
+    ++i;
+    if (i < v.size() && (v[i] == '+' || v[i] == '-')) ++i;
+    if (digits() == 0) return false;
+  }
+  return i == v.size();
+}
+
 // Throws base::Error naming the flag and the value unless `value` is of the flag's form and range.
 void check_value(const FlagDef& d, const std::string& value) {
   auto fail = [&](const std::string& what) {
@@ -71,15 +95,19 @@ void check_value(const FlagDef& d, const std::string& value) {
       char* end = nullptr;
       errno = 0;
       long x = std::strtol(value.c_str(), &end, 10);
-      if (value.empty() || *end != '\0' || errno == ERANGE || double(x) < d.min || double(x) > d.max) fail(expected(d));
+      if (!number_form(value, false) || *end != '\0' || errno == ERANGE || double(x) < d.min || double(x) > d.max)
+        fail(expected(d));
       return;
     }
     case FlagKind::Real: {
       char* end = nullptr;
+      errno = 0;
       double x = std::strtod(value.c_str(), &end);
-      if (value.empty() || *end != '\0' || !std::isfinite(x) || x < d.min || x > d.max || (d.open_min && x == d.min) ||
-          (d.open_max && x == d.max))
+      if (!number_form(value, true) || *end != '\0' || !std::isfinite(x) || x < d.min || x > d.max ||
+          (d.open_min && x == d.min) || (d.open_max && x == d.max))
         fail(expected(d));
+      // A nonzero value below a double's normal range (1e-400 reads as 0, 1e-310 loses digits).
+      if (errno == ERANGE) fail(expected(d) + ", not one below 2.2e-308 in magnitude (give 0 for zero)");
       return;
     }
     case FlagKind::Choice:

@@ -174,6 +174,27 @@ TEST(Flags, BadInputIsOneLineNamingTheFlagAndWhatWasExpected) {
   EXPECT_TRUE(parse(app::kAnalyze, {"--help"}).help());
 }
 
+// Audit D, finding 7: strtol and strtod took leading blanks, '+', hex floats for reals ("0x10" was 16
+// for --lr but refused for --epochs) and silently read 1e-400 as 0.  One grammar for every numeric
+// flag: an optional '-', decimal digits, and for reals a fraction and exponent.
+TEST(Flags, NumbersHaveOneGrammar) {
+  const auto refused = [](app::Command command, std::vector<std::string> args) {
+    args.push_back("--help");  // parsed values only: --help returns before the run's own checks
+    return error_of([&] { parse(command, args); });
+  };
+  for (const std::string bad : {" 7", "+7", "7 ", "0x10", "1e3", "7.0", "", "-", "٣"})
+    EXPECT_NE(refused(app::kTrain, {"--epochs", bad}).find("flag --epochs '" + bad + "': expected an integer"), std::string::npos) << bad;
+  for (const std::string bad : {" 0.1", "+0.1", "0x10", "0x1p-3", "inf", "nan", ".", "1e", "1e+", "e5", "0.1 ", "1,5"})
+    EXPECT_NE(refused(app::kTrain, {"--lr", bad}).find("flag --lr '" + bad + "': expected a finite number"), std::string::npos) << bad;
+  for (const std::string tiny : {"1e-400", "1e-310"})
+    EXPECT_NE(refused(app::kTrain, {"--weight-decay", tiny}).find("not one below 2.2e-308 in magnitude"), std::string::npos) << tiny;
+  EXPECT_NE(refused(app::kServe, {"ROOT", "--port", " 5"}).find("flag --port ' 5'"), std::string::npos);
+  for (const std::string good : {"0.1", ".1", "1.", "1e-3", "1E-3", "5e-1", "1e+0", "0e-400", "0", "-0"})
+    EXPECT_NO_THROW(parse(app::kTrain, {"--weight-decay", good, "--help"})) << good;
+  EXPECT_EQ(parse(app::kTrain, {"--data", "planted", "--zeta-tol", "-1.5e-1"}).real("--zeta-tol"), -0.15);
+  EXPECT_EQ(parse(app::kTrain, {"--data", "planted", "--seed", "-0"}).integer("--seed"), 0);
+}
+
 TEST(Flags, UsageNamesOperandsRequiredFlagsAndEveryFlagWithItsDefault) {
   const std::string analyze = parse(app::kAnalyze, {"--help"}).usage();
   EXPECT_EQ(analyze.substr(0, analyze.find('\n')), "usage: nnfmri analyze CKPT --data SPEC --out DIR [flags]");
