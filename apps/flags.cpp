@@ -176,10 +176,15 @@ Flags::Flags(Command command, int argc, char** argv) : command_(command_def(comm
     if (!d) throw base::Error(who + ": unknown flag '" + name + "' (see '" + who + " --help')");
     if (d->kind != FlagKind::Switch && !inline_value) {
       // The next argument is the value, unless there is none or it is another of this command's flags.
+      // One that starts with "--" is refused too (a mistyped flag, "--out --overwrit", would become
+      // the value): such a value is given as --flag=--value.  Numbers start with a single '-'.
       const std::string next = i + 1 < argc ? argv[i + 1] : "";
       const size_t next_eq = next.find('=');
       if (i + 1 >= argc || (next.rfind("--", 0) == 0 && find(next.substr(0, next_eq)) != nullptr))
         throw base::Error("flag " + name + ": missing value (expected " + expected(*d) + ")");
+      if (next.rfind("--", 0) == 0)
+        throw base::Error("flag " + name + ": expected a value, got the flag-like '" + next + "' (a value that starts with -- is given as " +
+                          name + "=" + next + ")");
       v = argv[++i];
     } else if (d->kind == FlagKind::Switch && inline_value) {
       throw base::Error("flag " + name + ": takes no value, got '" + v + "'");

@@ -126,6 +126,7 @@ TEST(Flags, ValuesInBothFormsSwitchesDefaultsAndOperands) {
   const app::Flags t = parse(app::kTrain, {"--data", "planted", "--nesterov", "--zeta-tol", "-1", "--stages", "grid,tract"});
   EXPECT_TRUE(t.has("--nesterov"));
   EXPECT_EQ(t.real("--zeta-tol"), -1.0);  // a negative number is a value, not a flag
+  EXPECT_EQ(parse(app::kTrain, {"--data", "planted", "--out=--odd"}).text("--out"), "--odd");  // given so, it is the value
   EXPECT_EQ(t.list("--stages"), (std::vector<std::string>{"grid", "tract"}));
   // A repeated flag: the last one wins.
   EXPECT_EQ(parse(app::kTrain, {"--data", "planted", "--epochs", "3", "--epochs", "4"}).integer("--epochs"), 4);
@@ -142,6 +143,9 @@ TEST(Flags, BadInputIsOneLineNamingTheFlagAndWhatWasExpected) {
       {app::kEval, {"c", "--data", "planted", "--epochs", "3"}, "unknown flag '--epochs'"},  // train's flag
       {app::kTrain, {"--data", "planted", "--epochs"}, "flag --epochs: missing value (expected an integer in [1, 100000])"},
       {app::kTrain, {"--data", "--epochs", "3"}, "flag --data: missing value"},  // the next word is a flag
+      // a word that looks like a flag but is none of this command's (audit D, finding 8: it became the value)
+      {app::kTrain, {"--data", "planted", "--out", "--overwrit"}, "flag --out: expected a value, got the flag-like '--overwrit'"},
+      {app::kTrain, {"--data", "planted", "--zeta-tol", "--1"}, "flag --zeta-tol: expected a value, got the flag-like '--1'"},
       {app::kTrain, {"--data", "planted", "--epochs", "x"}, "flag --epochs 'x': expected an integer in [1, 100000]"},
       {app::kTrain, {"--data", "planted", "--epochs", "0"}, "flag --epochs '0'"},
       {app::kTrain, {"--data", "planted", "--lr", "nan"}, "flag --lr 'nan': expected a finite number"},
