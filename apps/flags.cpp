@@ -158,9 +158,15 @@ Flags::Flags(Command command, int argc, char** argv) : command_(command_def(comm
       if (d->name == name) return d;
     return nullptr;
   };
+  bool flags_ended = false;  // after "--" every argument is an operand ("report -- -odd-name")
   for (int i = 0; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a.rfind("--", 0) != 0 || a == "--") {
+    if (!flags_ended && std::string(argv[i]) == "--") {
+      flags_ended = true;
+      continue;
+    }
+    // -h is --help, as for `nnfmri -h`
+    const std::string a = !flags_ended && std::string(argv[i]) == "-h" ? "--help" : argv[i];
+    if (flags_ended || a.rfind("--", 0) != 0) {
       operands_.push_back(a);
       given_.push_back(a);
       continue;

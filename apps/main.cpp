@@ -48,6 +48,7 @@ static int run_command(int argc, char** argv) {
   }
   std::string cmd = argv[1];
   if (cmd == "--version") {
+    if (argc > 2) return failure(cmd, std::string("--version takes no argument, got '") + argv[2] + "'", 2);
     std::printf("nnfmri %s\n", app::kVersion);
     return 0;
   }

@@ -128,6 +128,11 @@ TEST(Flags, ValuesInBothFormsSwitchesDefaultsAndOperands) {
   EXPECT_EQ(t.real("--zeta-tol"), -1.0);  // a negative number is a value, not a flag
   EXPECT_EQ(parse(app::kTrain, {"--data", "planted", "--out=--odd"}).text("--out"), "--odd");  // given so, it is the value
   EXPECT_EQ(t.list("--stages"), (std::vector<std::string>{"grid", "tract"}));
+  // "--" ends the flags (audit D, finding 9: it was taken as an operand), and -h is --help.
+  EXPECT_EQ(parse(app::kReport, {"--", "--odd-name"}).operands(), std::vector<std::string>{"--odd-name"});
+  EXPECT_EQ(parse(app::kReport, {"--format", "svg", "--", "-h"}).operands(), std::vector<std::string>{"-h"});
+  EXPECT_TRUE(parse(app::kReport, {"-h"}).help());
+  EXPECT_NE(error_of([] { parse(app::kReport, {"--", "a", "b"}); }).find("unexpected argument 'b'"), std::string::npos);
   // A repeated flag: the last one wins.
   EXPECT_EQ(parse(app::kTrain, {"--data", "planted", "--epochs", "3", "--epochs", "4"}).integer("--epochs"), 4);
 }
