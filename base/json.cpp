@@ -1,5 +1,8 @@
 #include "base/json.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cmath>
 #include <string>
 #include <unordered_set>
@@ -159,7 +162,9 @@ Json parse_json(const std::string& text, const std::string& where) {
 Json read_json(const std::string& path) { return parse_json(read_file(path, kMaxJsonBytes), path); }
 
 std::optional<Json> read_optional_json(const std::string& path) {
-  if (!base::file_exists(path)) return std::nullopt;
+  struct stat st;
+  // Only a file that is not there is nothing: one nnfmri may not look at (EACCES) is an error naming why.
+  if (::stat(path.c_str(), &st) != 0 && (errno == ENOENT || errno == ENOTDIR)) return std::nullopt;
   return read_json(path);
 }
 

@@ -31,7 +31,7 @@ void require_finite(const Json& document, const std::string& file);
 // Parses text; `where` names it in errors (a path, or "path:line" for a JSON Lines file).
 Json parse_json(const std::string& text, const std::string& where);
 Json read_json(const std::string& path);                          // the file must exist
-std::optional<Json> read_optional_json(const std::string& path);  // nothing when it does not exist
+std::optional<Json> read_optional_json(const std::string& path);  // nothing when it does not exist (unreadable: Error)
 
 // RFC 6901 token: '~' → "~0", '/' → "~1".
 std::string pointer_token(const std::string& key);

@@ -26,9 +26,11 @@ using run::Json;
 
 namespace {
 
-// run.json's lstat, or false when it cannot be read.
+// run.json's lstat, or false when it cannot be read (errno then says why; 0 for no regular file).
 bool manifest_stat(const std::string& run_dir, struct stat& st) {
-  return ::lstat(run::Layout(run_dir).manifest().c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  if (::lstat(run::Layout(run_dir).manifest().c_str(), &st) != 0) return false;
+  errno = 0;
+  return S_ISREG(st.st_mode);
 }
 
 std::string version_of(const struct stat& st) {
@@ -199,7 +201,11 @@ Json RunIndex::run_list() const {
 Reply RunIndex::run_data(const std::string& name) const {
   const std::string dir = root_ + "/" + name;
   struct stat st;
-  if (!manifest_stat(dir, st)) return error_reply(404, dir + ": no run.json");
+  if (!manifest_stat(dir, st)) {
+    // A run directory nnfmri may not look into is a malformed run, named with why (it is listed so).
+    if (errno == EACCES) return error_reply(422, run::Layout(dir).manifest() + ": cannot be read (" + std::strerror(errno) + ")");
+    return error_reply(404, dir + ": no run.json");
+  }
   const std::string version = version_of(st);
   const auto cached = [&]() -> std::optional<Reply> {
     const std::lock_guard<std::mutex> lock(mutex_);

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -178,6 +179,49 @@ TEST_F(Serve, ADirectoryTheLinkCheckCannotListRefusesTheRun) {
   EXPECT_EQ(refusal.rfind(analysis + ": cannot be checked for symbolic links (", 0), 0u) << refusal;
   EXPECT_EQ(serve::link_refusal(run("a"), true), "");
   EXPECT_EQ(index.handle("/api/runs/a/data").status, 200);
+}
+
+// What f() returns, computed as the user nobody (65534) when the test runs as root, whom permissions
+// do not stop (in a child process: the result comes back through a pipe).
+std::string as_unprivileged_user(const std::function<std::string()>& f) {
+  if (geteuid() != 0) return f();
+  int pipe_fds[2];
+  if (pipe(pipe_fds) != 0) return "pipe failed";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    close(pipe_fds[0]);
+    std::string result = setgid(65534) == 0 && setuid(65534) == 0 ? f() : "setuid failed";
+    if (write(pipe_fds[1], result.data(), result.size()) != ssize_t(result.size())) _exit(1);
+    _exit(0);
+  }
+  close(pipe_fds[1]);
+  std::string result;
+  char buffer[4096];
+  for (ssize_t n; (n = read(pipe_fds[0], buffer, sizeof buffer)) > 0;) result.append(buffer, size_t(n));
+  close(pipe_fds[0]);
+  waitpid(pid, nullptr, 0);
+  return result;
+}
+
+// Audit D, finding 10: a run directory nnfmri may not read was listed as "run.json: vanished" and its
+// data was a 404 "no run.json"; both now say permission denied, and the data is a 422.
+TEST_F(Serve, AnUnreadableRunSaysPermissionDenied) {
+  make_run("a", 2);
+  make_run("x", 2);
+  fs::permissions(run("x"), fs::perms::none);
+  const std::string seen = as_unprivileged_user([&] {
+    const serve::RunIndex index(dir_);
+    const Json list = index.run_list();
+    const serve::Reply data = index.handle("/api/runs/x/data");
+    const serve::Reply file = index.handle("/api/runs/x/files/config.json");
+    return list["runs"][1]["error"].dump() + "\n" + std::to_string(data.status) + " " + data.body + "\n" +
+           std::to_string(file.status) + " " + file.body + "\n" + std::to_string(index.handle("/api/runs/a/data").status);
+  });
+  fs::permissions(run("x"), fs::perms::owner_all);
+  const std::string manifest = run("x") + "/run.json";
+  EXPECT_EQ(seen, "\"" + manifest + ": cannot open (Permission denied)\"\n" +
+                      "422 {\"error\":\"" + manifest + ": cannot be read (Permission denied)\"}\n" +
+                      "422 {\"error\":\"" + manifest + ": cannot open (Permission denied)\"}\n200");
 }
 
 TEST_F(Serve, TheRunListHasEveryRunAndOnlyRuns) {
