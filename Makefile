@@ -192,7 +192,11 @@ test-page:
 bench: all
 	@$(MAKE) -j$(JOBS) --no-print-directory $(BENCH)
 	$(BENCH) --benchmark_min_time=0.5
-	bash bench/peer_compare.sh
+	@data=""; for d in $(CIFAR_CANDIDATES); do \
+	  if [ -f "$$d/test_batch.bin" ]; then data="$$d"; break; fi; done; \
+	if [ -z "$$data" ]; then \
+	  echo "make bench: CIFAR-10 was not found in: $(CIFAR_CANDIDATES); the PyTorch peer comparison is skipped (get it with 'make cifar10', needs internet)."; \
+	else echo "+ bash bench/peer_compare.sh $$data"; bash bench/peer_compare.sh "$$data"; fi
 	node bench/serve_load.js --nnfmri $(APP)
 
 # report.html in headless Chromium (installed when missing): DOM counts, slider, click, console errors;
