@@ -104,6 +104,9 @@ define install_missing
 	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
+	if [ -n "$$missing" ] && [ -n "$(SUDO)" ] && ! command -v $(SUDO) > /dev/null; then \
+	  echo "make $(2): error: missing Debian packages:$$missing; run make $(2) as root or install sudo"; exit 1; \
+	fi; \
 	if [ -n "$$missing" ]; then \
 	  echo "make $(2): installing missing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing \
