@@ -72,10 +72,10 @@ endif
 DIST_OBJ := $(DIST_SRC:%.cpp=$(BUILD)/obj/%.o)
 $(BUILD)/obj/dist/world_mpi.o: CXXFLAGS += $(MPI_CXXFLAGS)
 # Which of the two is linked: a change of MPI relinks nnfmri and the tests.
+# Written when the Makefile is read, only when it changes (not by a rule on a phony target, which
+# `make -n` counts as remade: its dry run then showed a relink a real make does not do).
 LINK_KIND := $(BUILD)/link-kind
-$(LINK_KIND): FORCE
-	@mkdir -p $(dir $@); echo "MPI=$(MPI)" | cmp -s - $@ || echo "MPI=$(MPI)" > $@
-FORCE:
+$(shell mkdir -p $(BUILD); echo "MPI=$(MPI)" | cmp -s - $(LINK_KIND) || echo "MPI=$(MPI)" > $(LINK_KIND))
 
 LIB_OBJ := $(LIB_SRC:%.cpp=$(BUILD)/obj/%.o)
 APP_OBJ := $(APP_SRC:%.cpp=$(BUILD)/obj/%.o)
@@ -89,7 +89,7 @@ APP := $(BUILD)/nnfmri
 TESTS := $(BUILD)/nnfmri_tests
 BENCH := $(BUILD)/nnfmri_bench
 
-.PHONY: all deps san-deps build run test test-page test-report test-serve test-mpi bench bench-serve asan fuzz clean cifar10 FORCE
+.PHONY: all deps san-deps build run test test-page test-report test-serve test-mpi bench bench-serve asan fuzz clean cifar10
 
 # Compilations run JOBS at a time (all cores); the set-up steps (deps) always run first, alone.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
