@@ -371,8 +371,9 @@ void Canvas::dashed_line(double x0, double y0, double x1, double y1, Rgb color, 
 std::unique_ptr<Canvas> make_canvas(const std::string& format, int width, int height, Rgb background, int scale) {
   if (scale < 1 || scale > kMaxFigureScale)
     throw base::Error("--scale " + std::to_string(scale) + ": expected 1 to " + std::to_string(kMaxFigureScale));
-  if (const std::string problem = figure_size_problem(int(std::min<long long>((long long)width * scale, 1LL << 30)),
-                                                      int(std::min<long long>((long long)height * scale, 1LL << 30)));
+  const long long pixels_per_unit = format == "svg" ? 1 : scale;  // an SVG has no pixels: its layout is checked
+  if (const std::string problem = figure_size_problem(int(std::min<long long>((long long)width * pixels_per_unit, 1LL << 30)),
+                                                      int(std::min<long long>((long long)height * pixels_per_unit, 1LL << 30)));
       !problem.empty())
     throw base::Error("figure size " + problem);
   if (format == "png") return std::make_unique<RasterCanvas>(width, height, background, scale);

@@ -69,8 +69,8 @@ constexpr const char* kFontPath = "/usr/share/fonts/truetype/dejavu/DejaVuSans.t
 std::string figure_size_problem(int width, int height);
 
 // format "png" or "svg" (anything else throws base::Error naming --format); filled with `background`;
-// `scale` pixels per unit, 1 … kMaxFigureScale (else base::Error naming --scale).  A scaled size with a
-// figure_size_problem throws base::Error.
+// `scale` pixels per unit, 1 … kMaxFigureScale (else base::Error naming --scale).  A size with a
+// figure_size_problem (a PNG's scaled size, an SVG's layout size) throws base::Error.
 std::unique_ptr<Canvas> make_canvas(const std::string& format, int width, int height, Rgb background = {255, 255, 255},
                                     int scale = 1);
 // Loads the font (base::Error when it cannot: see above), so that a report fails before any work.

@@ -296,14 +296,22 @@ class FigureWriter {
   }
 
   // The canvas of the figure `relative`, or nothing (and a note) when its size is over the limits.
+  // An SVG has no pixels: its layout is checked.  A PNG over the limits at --scale is drawn at the
+  // largest scale that fits, and a note says so.
   std::unique_ptr<Canvas> begin(const std::string& relative, double width, double height) {
     const double w = std::ceil(width), h = std::ceil(height);
-    const std::string problem = figure_size_problem(int(std::min(w * scale_, 1e9)), int(std::min(h * scale_, 1e9)));
-    if (!problem.empty()) {
+    auto problem_at = [&](int s) { return figure_size_problem(int(std::min(w * s, 1e9)), int(std::min(h * s, 1e9))); };
+    int scale = format_ == "svg" ? 1 : scale_;
+    while (scale > 1 && !problem_at(scale).empty()) --scale;
+    if (const std::string problem = problem_at(scale); !problem.empty()) {
       figures_.skipped.push_back(relative + " not drawn: " + problem);
       return nullptr;
     }
-    return make_canvas(format_, int(w), int(h), kWhite, scale_);
+    if (format_ == "svg") return make_canvas(format_, int(w), int(h), kWhite, scale_);
+    if (scale < scale_)
+      figures_.rescaled.push_back(relative + " drawn at --scale " + std::to_string(scale) + ": at " + std::to_string(scale_) +
+                                  " it would be " + problem_at(scale_));
+    return make_canvas(format_, int(w), int(h), kWhite, scale);
   }
 
   void save(const Canvas& canvas, const std::string& relative) { figures_.files.push_back({relative, canvas.encode()}); }

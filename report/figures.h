@@ -19,7 +19,9 @@
 // has a title, axis or tile labels and a legend.  LAYER is the layer name with characters outside
 // [A-Za-z0-9_.-] replaced by '_' (a name longer than 120 characters: its first 111 and a hash).
 // A layer with more than 64 channel blocks gets unlabelled tiles wrapped to fit; a figure that is still
-// over the size limits of report/canvas.h is not drawn and `skipped` says so (the rest is).  Paths are
+// over the size limits of report/canvas.h is not drawn and `skipped` says so (the rest is).  The limits
+// are pixels: an SVG is checked at its layout size (scale 1), and a PNG over them at `scale` is drawn
+// at the largest scale that fits, which `rescaled` says.  Paths are
 // relative to the run directory, in drawing order.  The same run and format give the same bytes.
 #pragma once
 #include <string>
@@ -38,6 +40,7 @@ struct Figure {
 struct Figures {
   std::vector<Figure> files;
   std::vector<std::string> skipped;  // "figures/epoch_001/fc1_density.png not drawn: 690x50834 pixels, expected …"
+  std::vector<std::string> rescaled;  // "figures/training.png drawn at --scale 6: at 8 it would be 7296x7456 pixels, …"
 };
 
 // scale: pixels per layout unit (report/canvas.h), 1 … kMaxFigureScale.

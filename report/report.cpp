@@ -376,6 +376,7 @@ std::string build_report(const std::string& run_dir_argument, const ReportOption
   std::vector<StabilityStep> stability = zeta_stability(run);
   const Figures rendered = render_figures(run, stability, opts.format, opts.scale);
   for (const std::string& skipped : rendered.skipped) run.notes.push_back(skipped);
+  for (const std::string& rescaled : rendered.rescaled) run.notes.push_back(rescaled);
   std::vector<std::string> figures;
   for (const Figure& f : rendered.files) figures.push_back(f.path);
 
@@ -418,6 +419,7 @@ std::string build_report(const std::string& run_dir_argument, const ReportOption
   run::write_json(layout.summary(), summary, 2);
   std::string text = summary_text(run, summary);
   for (const std::string& skipped : rendered.skipped) text += "  " + skipped + "\n";
+  for (const std::string& rescaled : rendered.rescaled) text += "  " + rescaled + "\n";
   std::string wrote = run_dir + "/summary.json, " +
                       (run.single_analysis ? std::string() : std::to_string(run.epochs.size()) + " epoch summaries, ") +
                       std::to_string(figures.size()) + " figures (" + opts.format + ") in " + run_dir + "/figures/";

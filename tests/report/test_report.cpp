@@ -1088,6 +1088,33 @@ TEST(Report, AFigureOverTheSizeLimitIsSkippedWithANote) {
   EXPECT_TRUE(noted);
 }
 
+// Audit A 1: --scale 8 dropped the default model's pathways and training figures (over 2^25 pixels),
+// SVGs too, which have no pixels.  A PNG is drawn at the largest scale that fits, with a line saying
+// so; an SVG is checked at its layout size.
+TEST(Report, AScaleTooLargeForAFigureDrawsItAtTheLargestThatFits) {
+  std::vector<LayerSpec> layers;
+  for (int l = 0; l < 30; ++l) layers.push_back({"l" + std::to_string(l), 1, 1, 1, 1, 1, 1});
+  for (const char* format : {"png", "svg"}) {
+    TempDir tmp("large_scale");
+    write(tmp.path / "analysis/epoch_001/tract.json", chain_tract_json(layers).dump());
+    report::ReportOptions opts;
+    opts.format = format;
+    opts.scale = 8;
+    const std::string text = report::build_report(tmp.str(), opts);
+    const std::string figure = std::string("figures/epoch_001/pathways.") + format;
+    ASSERT_TRUE(fs::exists(tmp.path / figure)) << text;
+    EXPECT_EQ(text.find("not drawn"), std::string::npos) << text;
+    if (std::string(format) == "png") {
+      const auto [w, h] = png_size(base::read_file((tmp.path / figure).string()));
+      EXPECT_LE(w, report::kMaxFigureSide);
+      EXPECT_LE((long long)w * h, report::kMaxFigurePixels);
+      EXPECT_NE(text.find(figure + " drawn at --scale "), std::string::npos) << text;
+    } else {
+      EXPECT_EQ(text.find("drawn at --scale"), std::string::npos) << text;
+    }
+  }
+}
+
 // Defect 7: the text renderer reserved 1,200 bytes per character, so a 1 MB model name cost 1.25 GB.
 // Drawn text is cut at 200 characters; long layer names give short file names.
 TEST(Report, DataBorneTextIsBoundedInFiguresAndFileNames) {
