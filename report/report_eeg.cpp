@@ -557,9 +557,12 @@ EegTrace envelope(const std::vector<double>& x, long every) {
 
 std::optional<EegTraces> load_eeg_traces(const std::string& run_dir, const std::vector<EegEpoch>& eeg,
                                          const std::vector<std::string>& blocks, const std::vector<std::string>& imaged,
-                                         size_t points, size_t region_values) {
+                                         size_t points, size_t region_values, const std::vector<std::string>* listed) {
   const run::Layout layout(run_dir);
-  if (eeg.empty() || !base::file_exists(layout.eeg_channels())) return std::nullopt;
+  auto unlisted = [&](const std::string& path) {
+    return listed && std::find(listed->begin(), listed->end(), layout.relative(path)) == listed->end();
+  };
+  if (eeg.empty() || !base::file_exists(layout.eeg_channels()) || unlisted(layout.eeg_channels())) return std::nullopt;
   // the columns: eeg/channels.json, as apps/training_run.cpp writes it
   const std::string names_path = layout.eeg_channels();
   const Json doc = run::read_json(names_path);
@@ -618,6 +621,7 @@ std::optional<EegTraces> load_eeg_traces(const std::string& run_dir, const std::
                         "] outside the run's steps " + std::to_string(out.first_step) + " … " + std::to_string(out.last_step));
     const std::string path = layout.eeg_rows(e.epoch);
     if (!base::file_exists(path)) throw base::Error(path + ": missing; expected the rows of " + e.path);
+    if (unlisted(path)) throw base::Error(path + ": not listed in run.json; expected the rows of " + e.path + ", which it lists");
     const base::Npy2D file = base::read_npy_2d(path, size_t(rows) * columns);
     if (file.rows != rows || size_t(file.cols) != columns)
       throw base::Error(path + ": holds " + std::to_string(file.rows) + "x" + std::to_string(file.cols) + " values, expected " +
@@ -687,7 +691,8 @@ Json eeg_page_data(const RunData& run, const std::vector<EegEpoch>& eeg, const s
                         {"duration", list[k]["duration"].integer(1, kMaxStep)}});
   }
   Json trace = nullptr;
-  if (const std::optional<EegTraces> t = load_eeg_traces(run.dir, eeg, names, run.layers)) {
+  if (const std::optional<EegTraces> t = load_eeg_traces(run.dir, eeg, names, run.layers, kTracePoints, kRegionTraceValues,
+                                                              run.committed_files ? &*run.committed_files : nullptr)) {
     Json blocks = Json::array(), regions = Json::object();
     for (const EegTrace& b : t->blocks) blocks.push_back(b.lo.empty() ? Json(nullptr) : trace_json(b, t->every));
     for (const EegRegionTrace& r : t->regions) regions[r.block][r.region] = trace_json(r.trace, t->region_every);

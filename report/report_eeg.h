@@ -141,7 +141,9 @@ std::vector<nlohmann::ordered_json> eeg_epoch_documents(const RunData& run, cons
 // in `imaged` only, those the page can select): every is at least that and ⌈2 · steps · regions /
 // region_values⌉, so that all region traces together hold at most about region_values numbers.
 // std::nullopt without eeg/channels.json (the per-epoch lanes remain); a channels file or .npy that
-// does not match is one base::Error naming it; a file's size is bounded before it is read.
+// does not match is one base::Error naming it; a file's size is bounded before it is read.  listed
+// (run.json's files, as load_eeg's): channels.json it does not list counts as absent, and an epoch's
+// .npy it does not list is an error (the rows of an epoch it lists).
 constexpr size_t kTracePoints = 2000, kRegionTraceValues = 150000;
 struct EegTrace {
   std::vector<double> lo, hi;
@@ -160,7 +162,8 @@ struct EegTraces {
 EegTrace envelope(const std::vector<double>& x, long every);
 std::optional<EegTraces> load_eeg_traces(const std::string& run_dir, const std::vector<EegEpoch>& eeg,
                                          const std::vector<std::string>& blocks, const std::vector<std::string>& imaged,
-                                         size_t points = kTracePoints, size_t region_values = kRegionTraceValues);
+                                         size_t points = kTracePoints, size_t region_values = kRegionTraceValues,
+                                         const std::vector<std::string>* listed = nullptr);
 
 // The page's "NN-EEG" data: {"blocks": [names], "epochs": [{"epoch", "steps", "states", "activity"
 // (per block: the mean over its regions of their epoch-mean |a|), "bands" (per block: activity band

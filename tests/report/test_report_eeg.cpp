@@ -280,4 +280,18 @@ TEST_F(EegTraceTest, FilesThatDoNotMatchAreRefusedNamingThem) {
   EXPECT_FALSE(report::load_eeg_traces(dir_, epochs, {"a", "b"}, {"a"}));
 }
 
+// Audit A 2: eeg/channels.json and the .npy rows were read even where run.json does not list them
+// (an unlisted epoch_002.npy gave the loss trace its values).  Read only where it lists them, as load_eeg.
+TEST_F(EegTraceTest, FilesRunJsonDoesNotListAreNotRead) {
+  const run::Layout layout(dir_);
+  report::RunData run;
+  run.dir = dir_;
+  run.committed_files = std::vector<std::string>{"eeg/epoch_001.json", "eeg/epoch_001.npy", "eeg/epoch_002.json", "eeg/epoch_002.npy"};
+  EXPECT_TRUE(report::eeg_page_data(run, epochs, {})["trace"].is_null());  // channels.json unlisted: no traces
+  run.committed_files->push_back("eeg/channels.json");
+  EXPECT_FALSE(report::eeg_page_data(run, epochs, {})["trace"].is_null());
+  run.committed_files->erase(run.committed_files->begin() + 3);  // eeg/epoch_002.npy
+  expect_error_naming([&] { report::eeg_page_data(run, epochs, {}); }, layout.eeg_rows(2) + ": not listed in run.json");
+}
+
 }  // namespace
