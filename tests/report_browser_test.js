@@ -227,6 +227,11 @@ async function main() {
     if (!args.run)
       check(dom.settings.includes("<script>alert(1)</script>") && dom.scripts === 3, "a class named <script>… shows as text",
             dom.scripts + " script elements");
+    // the hidden attribute hides a panel whose id rule gives it display: block (an analyze directory's
+    // training curves were an empty 640-pixel box)
+    const shown = await evaluate(`["curves", "pathways", "eeg-chart"].filter((id) => { const e = document.getElementById(id), was = e.hidden;
+      e.hidden = true; const display = getComputedStyle(e).display; e.hidden = was; return display !== "none"; })`);
+    check(shown.length === 0, "a panel with the hidden attribute is not displayed", shown.join(" ") || "none");
     if (dom.views > 0 && expected.epochs > 1) await interact(cdp, evaluate);
     // analyze --errors (a --run of such a directory): clicking an off-diagonal cell of the confusion
     // matrix lists, per layer, the regions of that confusion; choosing a class lists that class's.
