@@ -355,6 +355,16 @@ async function main() {
       check(traced.regionBefore === "" && traced.region === "conv1 grid_2_1_1" && traced.lanesAfter > traced.lanesBefore && traced.regionEvery > 1 &&
             Math.abs(traced.regionPeak - PLANTED.region) <= traced.regionEvery,
             "the selected region gets its own lane (a min-max envelope) with its planted spike at step " + PLANTED.region, JSON.stringify(traced));
+      // the state bands stay right of the lane labels (half a step before the first step was painted over
+      // them on a short run), and the canvas holds the step caption's descenders
+      const margin = await evaluate(`(() => { const chart = document.getElementById("eeg-chart"), g = JSON.parse(chart.dataset.geometry);
+        const ratio = chart.width / chart.clientWidth, lanes = Number(chart.dataset.lanes) + (chart.dataset.region ? 2 : 1);
+        const x = Math.floor((g.left - 1) * ratio), y0 = Math.round(g.top * ratio), y1 = Math.round((g.top + lanes * g.laneH) * ratio);
+        const img = chart.getContext("2d").getImageData(x, y0, 1, y1 - y0).data;
+        let painted = 0;
+        for (let i = 0; i < img.length; i += 4) painted += img[i + 3] > 0 && img[i] + img[i + 1] + img[i + 2] < 3 * 250 ? 1 : 0;
+        return { painted, below: chart.clientHeight - (g.top + lanes * g.laneH + 26) }; })()`);
+      check(margin.painted === 0 && margin.below >= 6, "NN-EEG: nothing painted left of the plot, room under the step caption", JSON.stringify(margin));
       await evaluate("document.getElementById('eeg-chart').scrollIntoView()");
       await sleep(50);
       const eegShot = await cdp("Page.captureScreenshot", { format: "png" });

@@ -923,7 +923,7 @@
     const selKey = selName ? keyOf(D.epochs[state.e].layers[state.sel.l].grid, state.sel.r) : null;
     const regionTrace = T && selName && T.regions[selName] ? T.regions[selName][selKey] || null : null;
     const lanes = B + 1 + (regionTrace ? 1 : 0);
-    chart.style.height = (top + lanes * laneH + 28) + "px";
+    chart.style.height = (top + lanes * laneH + 36) + "px";  // the step caption's baseline at +26, its descenders below
     const { ctx, w } = sizeCanvas(chart);
     const first = T ? T.first : EEG.epochs[0].steps[0], last = T ? T.last : EEG.epochs[EEG.epochs.length - 1].steps[1];
     const px = (step) => left + (w - left - right) * (step - first) / Math.max(1, last - first);
@@ -951,11 +951,18 @@
       }
     };
     ctx.font = "11px system-ui, sans-serif";
+    ctx.fillStyle = "#222"; ctx.textAlign = "right";
     for (let b = -1; b < lanes - 1; ++b) {
       const isRegion = b === B;
-      ctx.fillStyle = "#222"; ctx.textAlign = "right";
       ctx.fillText(b < 0 ? "loss" : isRegion ? selKey : EEG.blocks[b], left - 6, laneTop(b) + laneH / 2 + (isRegion ? 10 : 4));
       if (isRegion) ctx.fillText(selName, left - 6, laneTop(b) + laneH / 2 - 4);
+    }
+    // lanes, bands and events inside the plot: an epoch's band reaches half a step before its first step,
+    // which on a short run is over the lane labels
+    ctx.save();
+    ctx.beginPath(); ctx.rect(left, 0, w - left - right, top + lanes * laneH); ctx.clip();
+    for (let b = -1; b < lanes - 1; ++b) {
+      const isRegion = b === B;
       const stateLane = isRegion ? EEG.blocks.indexOf(selName) : b;
       if (stateLane >= 0)
         for (const ep of EEG.epochs) {  // state timeline
@@ -994,6 +1001,7 @@
         if (regionTrace && region === selKey && EEG.blocks[b] === selName) tick(px(step), laneTop(B) + laneH / 2, z);
         ++events;
       }
+    ctx.restore();
     ctx.strokeStyle = "#7b2cbf"; ctx.fillStyle = "#7b2cbf"; ctx.setLineDash([4, 3]); ctx.textAlign = "left";
     for (const f of EEG.inject) {
       const x0 = px(f.step - 0.5), x1 = px(f.step + f.duration - 0.5);
