@@ -225,9 +225,13 @@ class RunReader {
   void cover(const std::string& layer, const Node& grid) {
     if (grid.json().is_string()) return;
     if (!grid.json().is_array()) grid.fail("the layer's grid [GH, GW, GC]");
-    const std::array<int, 3> cells = grid.triple(1 << 24);
+    const std::array<int, 3> cells = grid.triple(base::kMaxGridAxis);
     Geometry& g = inferred_[layer];
-    g.gh = std::max(g.gh, cells[0]), g.gw = std::max(g.gw, cells[1]), g.gc = std::max(g.gc, cells[2]);
+    const int gh = std::max(g.gh, cells[0]), gw = std::max(g.gw, cells[1]), gc = std::max(g.gc, cells[2]);
+    if (int64_t(gh) * gw * gc > base::kMaxGridRegions)
+      grid.reject("makes " + layer + "'s grid " + std::to_string(gh) + "x" + std::to_string(gw) + "x" + std::to_string(gc) +
+                  ", expected at most " + std::to_string(base::kMaxGridRegions) + " regions");
+    g.gh = gh, g.gw = gw, g.gc = gc;
   }
 
   void scan_tract_keys(const Node& root) {

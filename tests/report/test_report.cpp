@@ -964,7 +964,12 @@ TEST(Report, GridSizesOverTheLimitsAreOneErrorNamingFileAndPointer) {
        "zeta.json: /layers/a/regions/grid_50000_1_1: region grid_50000_1_1: expected indices from 1 to 4096"},
       {R"({"layers":{"a":{"regions":{"grid_1300_1300_1300":{"zeta_score":1}}}}})",
        "zeta.json: /layers/a/regions/grid_1300_1300_1300: region grid_1300_1300_1300 makes a's grid 1300x1300x1300, "
-       "expected at most 4096 regions"}};
+       "expected at most 4096 regions"},
+      // Audit A 5: a zeta.json layer's grid (no grid.json) was checked only by RegionGrid, naming no file
+      {R"({"layers":{"a":{"grid":[16777216,16777216,16777216],"regions":{}}}})",
+       "zeta.json: /layers/a/grid/0: expected an integer from 1 to 4096, found the number 16777216"},
+      {R"({"layers":{"a":{"grid":[100,100,1],"regions":{}}}})",
+       "zeta.json: /layers/a/grid: makes a's grid 100x100x1, expected at most 4096 regions"}};
   for (const auto& [text, expected] : zeta_cases) {
     TempDir tmp("huge_key");
     write(tmp.path / "analysis/epoch_001/zeta.json", text);
