@@ -5,6 +5,7 @@
 #include <cmath>
 #include <numeric>
 #include <optional>
+#include <set>
 
 #include "report/canvas.h"
 #include "base/format.h"
@@ -257,7 +258,7 @@ double cell_size(const run::RegionGrid& g, double target, double low, double hig
 class FigureWriter {
  public:
   FigureWriter(const RunData& run, const std::vector<StabilityStep>& stability, std::string format, int scale)
-      : run_(run), stability_(stability), format_(std::move(format)), scale_(scale) {}
+      : run_(run), stability_(stability), format_(std::move(format)), scale_(scale), stems_(file_stems(run.layers)) {}
 
   Figures render_all() {
     for (const EpochData& e : run_.epochs) {
@@ -347,7 +348,7 @@ class FigureWriter {
                          2 * kMargin;
     const double top = kMargin + 24 + 2 * 20;
     const double height = top + classes * row_h + kMargin + 20;
-    const std::string path = name(run::Layout::epoch_figures(e.epoch), file_safe(layer.name) + "_gallery");
+    const std::string path = name(run::Layout::epoch_figures(e.epoch), stems_[l] + "_gallery");
     auto c = begin(path, width, height);
     if (!c) return;
     c->text(kMargin, kMargin, title, kText, kTitle);
@@ -452,7 +453,7 @@ class FigureWriter {
                          2 * kMargin;
     const double tiles_y = kMargin + 24 + 2 * 20 + (labels ? 20 : 0);
     const double height = tiles_y + t.height() + below + 20 + kLegendHeight + kMargin;
-    const std::string path = name(run::Layout::epoch_figures(e.epoch), file_safe(layer.name) + "_" + kind_name(kind));
+    const std::string path = name(run::Layout::epoch_figures(e.epoch), stems_[l] + "_" + kind_name(kind));
     auto c = begin(path, width, height);
     if (!c) return;
     c->text(kMargin, kMargin, title, kText, kTitle);
@@ -485,7 +486,7 @@ class FigureWriter {
         2 * kMargin;
     const double top = kMargin + 24 + 22;
     const double height = top + rows_height + 10 + kLegendHeight + kMargin;
-    const std::string path = name(run::Layout::evolution_figures(), file_safe(run_.layers[l]) + "_" + kind_name(kind));
+    const std::string path = name(run::Layout::evolution_figures(), stems_[l] + "_" + kind_name(kind));
     auto c = begin(path, width, height);
     if (!c) return;
     c->text(kMargin, kMargin, title, kText, kTitle);
@@ -724,6 +725,7 @@ class FigureWriter {
   const std::vector<StabilityStep>& stability_;
   std::string format_;
   int scale_;
+  std::vector<std::string> stems_;  // file_stems(run_.layers)
   Figures figures_;
 };
 
@@ -753,19 +755,38 @@ std::vector<PathwayStep> pathway_steps(const EpochData& e, size_t flows_per_pair
   return steps;
 }
 
+namespace {
+// "-" and the FNV-1a hash of text in 8 hex digits.
+std::string hash_suffix(const std::string& text) {
+  uint32_t hash = 2166136261u;
+  for (unsigned char ch : text) hash = (hash ^ ch) * 16777619u;
+  char suffix[16];
+  std::snprintf(suffix, sizeof suffix, "-%08x", unsigned(hash));
+  return suffix;
+}
+}  // namespace
+
 std::string file_safe(const std::string& name) {
   std::string out = name.empty() ? "_" : name;
   for (char& ch : out)
     if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-' || ch == '.')) ch = '_';
   if (out == "." || out == "..") out = "_";
-  if (out.size() > kMaxFileStem) {  // a file name has at most 255 bytes: the start and a hash of the whole name
-    uint32_t hash = 2166136261u;  // FNV-1a
-    for (unsigned char ch : name) hash = (hash ^ ch) * 16777619u;
-    char suffix[16];
-    std::snprintf(suffix, sizeof suffix, "-%08x", unsigned(hash));
-    out = out.substr(0, kMaxFileStem - 9) + suffix;
-  }
+  // a file name has at most 255 bytes: the start and a hash of the whole name
+  if (out.size() > kMaxFileStem) out = out.substr(0, kMaxFileStem - 9) + hash_suffix(name);
   return out;
+}
+
+std::vector<std::string> file_stems(const std::vector<std::string>& layers) {
+  std::vector<std::string> stems;
+  std::set<std::string> taken;
+  for (const std::string& name : layers) {
+    std::string stem = file_safe(name);
+    for (std::string salted = name; taken.count(stem); salted += '#')
+      stem = stem.substr(0, std::min(stem.size(), kMaxFileStem - 9)) + hash_suffix(salted);
+    taken.insert(stem);
+    stems.push_back(stem);
+  }
+  return stems;
 }
 
 Figures render_figures(const RunData& run, const std::vector<StabilityStep>& stability, const std::string& format,

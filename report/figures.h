@@ -17,7 +17,8 @@
 // layer's largest |ζ|.  Critical regions (zeta.json's critical_regions: robust score ≥ 3.5 and significant) are
 // framed black and white; dead regions (active_fraction < 5 %) are crossed in grey.  Every figure
 // has a title, axis or tile labels and a legend.  LAYER is the layer name with characters outside
-// [A-Za-z0-9_.-] replaced by '_' (a name longer than 120 characters: its first 111 and a hash).
+// [A-Za-z0-9_.-] replaced by '_' (a name longer than 120 characters: its first 111 and a hash; a
+// name whose LAYER an earlier layer already has: that and a hash, file_stems).
 // A layer with more than 64 channel blocks gets unlabelled tiles wrapped to fit; a figure that is still
 // over the size limits of report/canvas.h is not drawn and `skipped` says so (the rest is).  The limits
 // are pixels: an SVG is checked at its layout size (scale 1), and a PNG over them at `scale` is drawn
@@ -62,5 +63,9 @@ std::vector<PathwayStep> pathway_steps(const EpochData& e, size_t flows_per_pair
 
 constexpr size_t kMaxFileStem = 120;
 std::string file_safe(const std::string& name);
+// The figure file stem of each layer, in order: file_safe(name), or, when an earlier layer already has
+// that stem ("c/1" and "c:1" are both c_1), the stem and a hash of the name, so no layer's figure
+// overwrites another's.
+std::vector<std::string> file_stems(const std::vector<std::string>& layers);
 
 }  // namespace report

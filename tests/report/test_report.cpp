@@ -1138,6 +1138,29 @@ TEST(Report, DataBorneTextIsBoundedInFiguresAndFileNames) {
   EXPECT_EQ(report::file_safe("conv1"), "conv1");
 }
 
+// Audit A 6: layers "c/1" and "c:1" both had the figure c_1_zeta.png: the second overwrote the first and
+// summary.json listed the path twice.  Each layer keeps its own file, the same at every report.
+TEST(Report, LayerNamesThatSanitiseAlikeKeepTheirOwnFigures) {
+  TempDir tmp("same_stem");
+  write_run(tmp.path);
+  for (const char* e : {"epoch_001", "epoch_002"})
+    for (const char* f : {"grid.json", "zeta.json", "tract.json"}) {
+      const fs::path p = tmp.path / "analysis" / e / f;
+      std::string text = base::read_file(p.string());
+      for (const auto& [from, to] : {std::pair<std::string, std::string>{"\"conv1\"", "\"c/1\""}, {"\"pool1\"", "\"c:1\""}})
+        for (size_t at; (at = text.find(from)) != std::string::npos;) text.replace(at, from.size(), to);
+      write(p, text);
+    }
+  report::build_report(tmp.str(), {});
+  const Json figures = read_json(tmp.path / "summary.json")["figures"];
+  std::vector<std::string> paths;
+  for (const Json& f : figures) paths.push_back(f.get<std::string>());
+  std::sort(paths.begin(), paths.end());
+  EXPECT_EQ(std::adjacent_find(paths.begin(), paths.end()), paths.end()) << figures.dump();
+  for (const std::string& p : paths) EXPECT_TRUE(fs::exists(tmp.path / p)) << p;
+  EXPECT_NE(std::find(paths.begin(), paths.end(), "figures/epoch_002/c_1_zeta.png"), paths.end()) << figures.dump();
+}
+
 // Loss values that differ only in their last bits (1e20 and the next double) made the y-axis tick
 // loop `v += step` stand still: the report never finished.
 TEST(Report, AxisTicksFinishOnValuesTheStepCannotMove) {
