@@ -87,7 +87,11 @@ Json top_regions(const RunData& run, const EpochData& epoch, std::string& ranked
 Json pathways(const EpochData& epoch) {
   std::vector<size_t> order(epoch.pairs.size());
   std::iota(order.begin(), order.end(), size_t(0));
-  auto rank_key = [&](size_t p) { return pair_strength(epoch.pairs[p], epoch).value_or(epoch.pairs[p].connection_strength); };
+  // by strength per receiving unit; pairs whose receiving layer has no known shape after them, by raw C
+  auto rank_key = [&](size_t p) {
+    const std::optional<double> s = pair_strength(epoch.pairs[p], epoch);
+    return std::make_pair(s.has_value(), s.value_or(epoch.pairs[p].connection_strength));
+  };
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return rank_key(a) > rank_key(b); });
   Json out = Json::array();
   for (size_t p : order) {
@@ -315,14 +319,17 @@ std::string summary_text(const RunData& run, const Json& s) {
     text += "  top regions by " + s["top_regions_ranked_by"].get<std::string>() + ": " + join_first(items, 3, "; ") + "\n";
   }
   if (s.contains("critical_pathways") && !s["critical_pathways"].empty()) {
+    // one measure per number: the mean drive per receiving unit, else (no shape known) the raw C, marked
     std::vector<std::string> items;
-    bool per_unit = true;
-    for (const Json& p : s["critical_pathways"]) {
-      per_unit = per_unit && p.contains("strength");
-      items.push_back(p["path"].get<std::string>() +
-                      base::format(" %.4g", p.contains("strength") ? p["strength"].get<double>() : p["connection_strength"].get<double>()));
-    }
-    text += std::string("  strongest pathways (") + (per_unit ? "mean drive per receiving unit" : "connection strength") +
+    bool per_unit = false, raw = false;
+    for (const Json& p : s["critical_pathways"]) (p.contains("strength") ? per_unit : raw) = true;
+    for (const Json& p : s["critical_pathways"])
+      items.push_back(p["path"].get<std::string>() + (p.contains("strength") ? base::format(" %.4g", p["strength"].get<double>())
+                                                      : base::format(per_unit ? " C %.4g" : " %.4g", p["connection_strength"].get<double>())));
+    text += std::string("  strongest pathways (") +
+            (!per_unit ? "connection strength"
+             : raw     ? "mean drive per receiving unit; C: connection strength, receiving layer's shape unknown"
+                       : "mean drive per receiving unit") +
             "): " + join_first(items, 3, ", ") + "\n";
   }
   for (const char* key : {"coverage", "critical_share"})

@@ -1161,6 +1161,26 @@ TEST(Report, LayerNamesThatSanitiseAlikeKeepTheirOwnFigures) {
   EXPECT_NE(std::find(paths.begin(), paths.end(), "figures/epoch_002/c_1_zeta.png"), paths.end()) << figures.dump();
 }
 
+// Audit A 7: a pair whose receiving layer has no known shape was ranked by its raw C among the others'
+// per-unit strengths, all under one label.  Per-unit strengths first; the raw C after them, marked.
+TEST(Report, PathwaysRankOneMeasureAndLabelEach) {
+  TempDir tmp("pathway_measures");
+  write_run(tmp.path);
+  Json tract = tract_json();
+  tract["pairs"]["layer_1_to_2"]["to"] = "ghost";  // no grid.json names it: no shape, no per-unit strength
+  tract["pairs"]["layer_1_to_2"]["flows"] = Json::array();
+  tract["network"].erase("chains");
+  write(tmp.path / "analysis/epoch_002/tract.json", tract.dump());
+  const std::string text = report::build_report(tmp.str(), {});
+  const Json pathways = read_json(tmp.path / "summary.json")["critical_pathways"];
+  ASSERT_EQ(pathways.size(), 2u) << pathways.dump();
+  EXPECT_EQ(pathways[0]["path"], "conv1\u2192pool1") << pathways.dump();
+  EXPECT_NE(text.find("strongest pathways (mean drive per receiving unit; C: connection strength, receiving layer's shape unknown): "
+                      "conv1\u2192pool1 2, pool1\u2192ghost C 30"),
+            std::string::npos)
+      << text;
+}
+
 // Loss values that differ only in their last bits (1e20 and the next double) made the y-axis tick
 // loop `v += step` stand still: the report never finished.
 TEST(Report, AxisTicksFinishOnValuesTheStepCannotMove) {
