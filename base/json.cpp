@@ -10,6 +10,7 @@
 
 #include "base/error.h"
 #include "base/fileio.h"
+#include "base/format.h"
 
 namespace base {
 
@@ -226,6 +227,12 @@ double Node::number() const {
   return v;
 }
 
+double Node::number(double low, double high) const {
+  const double v = number();
+  if (v < low || v > high) fail("a number from " + shortest(low, false) + " to " + shortest(high, false));
+  return v;
+}
+
 long long Node::integer(long long low, long long high) const {
   if (!value_->is_number_integer() || value_->get<long long>() < low || value_->get<long long>() > high)
     fail("an integer from " + std::to_string(low) + " to " + std::to_string(high));
@@ -244,7 +251,9 @@ bool Node::boolean() const {
 
 std::array<double, 2> Node::interval() const {
   if (array_size() != 2) fail("an interval [low, high]");
-  return {(*this)[0].number(), (*this)[1].number()};
+  const double low = (*this)[0].number(), high = (*this)[1].number();
+  if (low > high) fail("an interval [low, high] with low \u2264 high");
+  return {low, high};
 }
 
 std::array<int, 3> Node::triple(int high) const {

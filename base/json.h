@@ -54,10 +54,11 @@ class Node {
   size_t array_size() const;
   std::vector<std::pair<std::string, Node>> members() const;
   double number() const;                     // finite
+  double number(double low, double high) const;  // low … high
   long long integer(long long low, long long high) const;
   std::string text() const;
   bool boolean() const;
-  std::array<double, 2> interval() const;   // [low, high]
+  std::array<double, 2> interval() const;   // [low, high], low ≤ high
   std::array<int, 3> triple(int high) const;  // three integers 1 … high
   std::optional<double> optional_number(const std::string& key) const;
   const Json& json() const { return *value_; }

@@ -34,9 +34,9 @@ std::vector<MetricsRow> read_metrics(const std::string& path) {
     MetricsRow m;
     m.epoch = n["epoch"].integer(0, 1000000);
     m.train_loss = n["train_loss"].number();
-    m.train_acc = n["train_acc"].number();
+    m.train_acc = n["train_acc"].number(0, 1);
     m.test_loss = n["test_loss"].number();
-    m.test_acc = n["test_acc"].number();
+    m.test_acc = n["test_acc"].number(0, 1);
     m.learning_rate = n.optional_number("learning_rate");
     m.seconds = n.optional_number("seconds");
     m.train_images_per_s = n.optional_number("train_images_per_s");
@@ -277,6 +277,19 @@ class RunReader {
     return g.index(i0, j0, k0);
   }
 
+  // A list of region keys of the layer, each at most once: their region indices.
+  static std::vector<int> region_list(const LayerImage& layer, const Node& list) {
+    std::vector<int> out;
+    std::vector<char> seen(size_t(layer.grid.count()), 0);
+    for (size_t i = 0; i < list.array_size(); ++i) {
+      const std::string key = list[i].text();
+      const int r = region_index(layer, key, list[i]);
+      if (seen[size_t(r)]++) list[i].reject("region " + key + " listed twice, expected each region once");
+      out.push_back(r);
+    }
+    return out;
+  }
+
   // Every region of the grid exactly once, as an object keyed grid_i_j_k.
   template <typename Read>
   static void read_regions(LayerImage& layer, const Node& regions, Read read) {
@@ -304,11 +317,10 @@ class RunReader {
       layer.grid = g.grid();
       layer.shape_known = true;
       layer.has_grid = true;
-      layer.coverage = node["coverage"].number();
+      layer.coverage = node["coverage"].number(0, 1);
       layer.stats.assign(size_t(layer.grid.count()), run::GridRegionStats{});
       read_regions(layer, node["regions"], [&](int r, const Node& region) { layer.stats[size_t(r)] = run::read_region(region); });
-      if (auto dead = node.find("dead_regions"))
-        for (size_t d = 0; d < dead->array_size(); ++d) layer.dead.push_back(region_index(layer, (*dead)[d].text(), (*dead)[d]));
+      if (auto dead = node.find("dead_regions")) layer.dead = region_list(layer, *dead);
       if (auto rf = node.find("receptive_field")) {
         const auto spans = [](const Node& list, int count, std::vector<std::array<int, 2>>& out) {
           if (list.array_size() != size_t(count)) list.fail("an array of " + std::to_string(count) + " [first, end] pixel ranges (one per grid block)");
@@ -362,10 +374,8 @@ class RunReader {
         z.taylor = region.optional_number("taylor");
       });
       // The critical regions as the ζ stage decided them (imaging/zeta_scores.h): read, never re-derived.
-      const Node critical = node["critical_regions"];
-      for (size_t c = 0; c < critical.array_size(); ++c)
-        layer.critical.push_back(region_index(layer, critical[c].text(), critical[c]));
-      layer.critical_share = node["critical_share"].number();
+      layer.critical = region_list(layer, node["critical_regions"]);
+      layer.critical_share = node["critical_share"].number(0, 1);
       if (auto errors = node.find("errors")) {
         read_gallery_phi(epoch, layer, *errors);
         read_subset_maps(layer, *errors);

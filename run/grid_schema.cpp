@@ -14,10 +14,11 @@ nlohmann::ordered_json region_json(const GridRegionStats& s) {
 
 GridRegionStats read_region(const base::Node& region) {
   GridRegionStats s;
-  s.density = region["density"].number();
-  s.variance = region["variance"].number();
-  s.mean_abs = region["mean_abs"].number();
-  s.active_fraction = region["active_fraction"].number();
+  // bounded so that a layer's range (max − min, a figure's colour scale) stays finite
+  s.density = region["density"].number(-kMaxStatistic, kMaxStatistic);
+  s.variance = region["variance"].number(-kMaxStatistic, kMaxStatistic);
+  s.mean_abs = region["mean_abs"].number(0, kMaxStatistic);
+  s.active_fraction = region["active_fraction"].number(0, 1);
   s.information_bits = region["information_bits"].number();
   s.information_null_bits = region.optional_number("information_null_bits").value_or(0);
   s.activation_count = int(region["activation_count"].integer(0, 1 << 30));

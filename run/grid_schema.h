@@ -25,6 +25,8 @@ struct GridRegionStats {
   int activation_count = 0;          // |N_g|, the units in the region
 };
 
+// read_region's bound on |density|, |variance| and mean_abs (active_fraction: 0 … 1).
+constexpr double kMaxStatistic = 1e100;
 nlohmann::ordered_json region_json(const GridRegionStats& s);
 GridRegionStats read_region(const base::Node& region);
 

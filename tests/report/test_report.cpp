@@ -993,6 +993,50 @@ TEST(Report, GridSizesOverTheLimitsAreOneErrorNamingFileAndPointer) {
   }
 }
 
+// Audit A 8: out-of-range or contradictory values were shown as facts (test accuracy 7.5, coverage
+// 1e300, a critical share of −5, a region listed critical 5000 times, an interval [5, 1], densities
+// ±1.7e308 whose range is infinite).  Each is one error naming file and pointer, nothing written.
+TEST(Report, ValuesOutOfTheirRangeAreOneErrorNamingFileAndPointer) {
+  using Edit = std::function<void(const fs::path&)>;
+  auto edit = [](const std::string& file, std::function<void(Json&)> change) -> Edit {
+    return [=](const fs::path& dir) {
+      Json doc = read_json(dir / file);
+      change(doc);
+      write(dir / file, doc.dump());
+    };
+  };
+  const std::vector<std::pair<Edit, std::string>> cases = {
+      {[](const fs::path& dir) {
+         std::string text = base::read_file((dir / "metrics.jsonl").string());
+         text.replace(text.find("\"test_acc\":0.15"), 15, "\"test_acc\":7.5");
+         write(dir / "metrics.jsonl", text);
+       },
+       "metrics.jsonl:1: /test_acc: expected a number from 0 to 1, found the number 7.5"},
+      {edit("analysis/epoch_002/grid.json", [](Json& g) { g["layers"]["conv1"]["coverage"] = 1e300; }),
+       "grid.json: /layers/conv1/coverage: expected a number from 0 to 1"},
+      {edit("analysis/epoch_002/grid.json", [](Json& g) { g["layers"]["conv1"]["regions"]["grid_1_1_2"]["active_fraction"] = 2; }),
+       "grid.json: /layers/conv1/regions/grid_1_1_2/active_fraction: expected a number from 0 to 1"},
+      {edit("analysis/epoch_002/grid.json", [](Json& g) { g["layers"]["conv1"]["regions"]["grid_1_1_2"]["density"] = -1.7e308; }),
+       "grid.json: /layers/conv1/regions/grid_1_1_2/density: expected a number from -1e+100 to 1e+100"},
+      {edit("analysis/epoch_002/grid.json", [](Json& g) { g["layers"]["conv1"]["dead_regions"] = {"grid_1_1_1", "grid_1_1_1"}; }),
+       "grid.json: /layers/conv1/dead_regions/1: region grid_1_1_1 listed twice, expected each region once"},
+      {edit("analysis/epoch_002/zeta.json", [](Json& z) { z["layers"]["conv1"]["critical_share"] = -5; }),
+       "zeta.json: /layers/conv1/critical_share: expected a number from 0 to 1"},
+      {edit("analysis/epoch_002/zeta.json", [](Json& z) { z["layers"]["conv1"]["critical_regions"] = {"grid_1_1_1", "grid_1_1_1"}; }),
+       "zeta.json: /layers/conv1/critical_regions/1: region grid_1_1_1 listed twice, expected each region once"},
+      {edit("analysis/epoch_002/zeta.json", [](Json& z) { z["layers"]["conv1"]["regions"]["grid_1_1_1"]["confidence_interval"] = {5, 1}; }),
+       "zeta.json: /layers/conv1/regions/grid_1_1_1/confidence_interval: expected an interval [low, high] with low \u2264 high"}};
+  for (const auto& [change, expected] : cases) {
+    TempDir tmp("out_of_range");
+    write_run(tmp.path);
+    change(tmp.path);
+    const std::string m = error_of([&] { report::build_report(tmp.str(), {}); });
+    EXPECT_NE(m.find(expected), std::string::npos) << m;
+    EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+    expect_nothing_written(tmp.path);
+  }
+}
+
 // Defect 2: a config.json nested 80,000 levels deep overflowed the stack while the page data was
 // written, after summary.json and the figures.  Now the report reads and checks everything first.
 TEST(Report, DeepConfigFailsBeforeAnythingIsWritten) {
@@ -1189,7 +1233,7 @@ TEST(Report, AxisTicksFinishOnValuesTheStepCannotMove) {
   std::string metrics;
   for (int e = 1; e <= 2; ++e)
     metrics += Json({{"epoch", e}, {"train_loss", e == 1 ? 1e20 : std::nextafter(1e20, 1e21)}, {"train_acc", 0.5},
-                     {"test_loss", 1e308}, {"test_acc", -1e308}})
+                     {"test_loss", 1e308}, {"test_acc", 0.25}})  // an accuracy is 0 … 1 (audit A 8)
                    .dump() + "\n";
   write(tmp.path / "metrics.jsonl", metrics);
   auto done = std::async(std::launch::async, [&] { report::build_report(tmp.str(), {}); });
