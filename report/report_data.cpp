@@ -137,7 +137,17 @@ std::optional<RawEpoch> read_analyze_output(const std::string& dir) {
   const std::optional<Json>& first = e.grid ? e.grid : e.zeta ? e.zeta : e.tract;
   if (!first) return std::nullopt;
   const std::string& path = e.grid ? e.grid_path : e.zeta ? e.zeta_path : e.tract_path;
-  e.epoch = Node(*first, path, "")["epoch"].integer(0, 1000000);
+  const Node head(*first, path, "");
+  e.epoch = int(head["epoch"].integer(0, 1000000));
+  // One checkpoint's files: the others' epoch and model, where they say them, are the first's.
+  for (const auto& [doc, doc_path] : {std::pair{&e.zeta, &e.zeta_path}, {&e.tract, &e.tract_path}})
+    if (*doc && &**doc != &*first)
+      for (const char* key : {"epoch", "model"}) {
+        const Node other(**doc, *doc_path, "");
+        if (head.has(key) && other.has(key) && other[key].json() != head[key].json())
+          other[key].reject(run::json_text(other[key].json(), -1) + ", expected " + run::json_text(head[key].json(), -1) +
+                            " as " + path + " says (the files of one analysed checkpoint)");
+      }
   return e;
 }
 

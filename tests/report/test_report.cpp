@@ -1037,6 +1037,23 @@ TEST(Report, ValuesOutOfTheirRangeAreOneErrorNamingFileAndPointer) {
   }
 }
 
+// Audit A 9: an analyze directory whose zeta.json said another epoch or model than grid.json was
+// reported as one checkpoint.  Each file's header is the first's: one error naming the file and key.
+TEST(Report, AnAnalyzeDirectoryOfMixedCheckpointsIsOneError) {
+  for (const auto& [key, value, expected] : std::vector<std::tuple<std::string, Json, std::string>>{
+           {"epoch", 5, "zeta.json: /epoch: 5, expected 7 as "}, {"model", "other", "zeta.json: /model: \"other\", expected \"tiny\" as "}}) {
+    TempDir tmp("analyze_mixed");
+    Json zeta = zeta_json(7);
+    zeta[key] = value;
+    write(tmp.path / "grid.json", grid_json(7).dump(1));
+    write(tmp.path / "zeta.json", zeta.dump(1));
+    const std::string m = error_of([&] { report::build_report(tmp.str(), {}); });
+    EXPECT_NE(m.find(expected), std::string::npos) << m;
+    EXPECT_NE(m.find("grid.json says (the files of one analysed checkpoint)"), std::string::npos) << m;
+    expect_nothing_written(tmp.path);
+  }
+}
+
 // Defect 2: a config.json nested 80,000 levels deep overflowed the stack while the page data was
 // written, after summary.json and the figures.  Now the report reads and checks everything first.
 TEST(Report, DeepConfigFailsBeforeAnythingIsWritten) {
