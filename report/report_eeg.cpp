@@ -94,8 +94,9 @@ EegEpoch read_eeg_epoch(const std::string& path, int epoch) {
   for (size_t i = 0; i < events.array_size(); ++i) {
     const Node v = events[i];
     EegEvent ev;
-    ev.step = long(v["step"].integer(1, kMaxStep));
-    ev.block = v["block"].text();
+    ev.step = long(v["step"].integer(e.first_step, e.last_step));  // a step of this epoch
+    ev.block = v["block"].text();  // "" (the loss) or a block of this file
+    if (!ev.block.empty() && !e.block(ev.block)) v["block"].fail("\"\" (the loss) or a block of /blocks");
     ev.region = v["region"].text();
     ev.channel = one_of(v["channel"], kChannels, "a channel (loss, grad_norm, update_ratio, activity, region)");
     ev.z = v["z"].number();

@@ -295,8 +295,8 @@ Json eeg_json(int epoch) {
                       {"grad_norm_bands", bands}, {"regions", regions}};
   }
   Json events = Json::array();
-  if (epoch == 2) events.push_back({{"step", 25}, {"block", "conv1"}, {"region", ""}, {"channel", "update_ratio"}, {"z", 9.5}});
-  if (epoch == 3) events.push_back({{"step", 35}, {"block", "output"}, {"region", ""}, {"channel", "activity"}, {"z", -7.0}});
+  if (epoch == 2) events.push_back({{"step", 15}, {"block", "conv1"}, {"region", ""}, {"channel", "update_ratio"}, {"z", 9.5}});
+  if (epoch == 3) events.push_back({{"step", 25}, {"block", "output"}, {"region", ""}, {"channel", "activity"}, {"z", -7.0}});
   return {{"epoch", epoch}, {"steps", {10 * epoch - 9, 10 * epoch}}, {"window", 8}, {"definitions", "README.md, NN-EEG"},
           {"span", {1, 10 * epoch}}, {"loss", {{"bands", blocks["conv1"]["activity_bands"]}, {"trend_t", -3.0}}},
           {"blocks", blocks}, {"events", events}};
@@ -328,6 +328,20 @@ TEST(Report, EegFilesAreReadOnlyWhereTheManifestListsThem) {
   EXPECT_FALSE(report::load_run(tmp.str(), {true, 0}).committed_files.has_value());
 }
 
+// Audit A 10: an event of an unknown block was drawn on the loss lane, and one at a step outside its
+// epoch's steps was listed too.  Both are one error naming the file and pointer.
+TEST(Report, EegEventsOfAnUnknownBlockOrAnotherEpochsStepAreRefused) {
+  for (const auto& [key, value, expected] : std::vector<std::tuple<std::string, Json, std::string>>{
+           {"block", "nope", "epoch_002.json: /events/0/block: expected \"\" (the loss) or a block of /blocks, found the string \"nope\""},
+           {"step", 999999, "epoch_002.json: /events/0/step: expected an integer from 11 to 20, found the number 999999"}}) {
+    TempDir tmp("eeg_event");
+    Json eeg = eeg_json(2);
+    eeg["events"][0][key] = value;
+    write(tmp.path / "eeg/epoch_002.json", eeg.dump(1));
+    expect_error_naming([&] { report::load_eeg(tmp.str()); }, expected);
+  }
+}
+
 // Two epochs claiming the same steps would be folded into one trace twice: refused naming both files.
 // An epoch without rows (steps [s, s − 1]) sits anywhere.
 TEST(Report, EegEpochsWhoseStepsOverlapAreRefusedNamingBoth) {
@@ -335,6 +349,7 @@ TEST(Report, EegEpochsWhoseStepsOverlapAreRefusedNamingBoth) {
   write_run(tmp.path);
   Json second = eeg_json(2), empty = eeg_json(3);
   empty["steps"] = {15, 14};
+  empty["events"] = Json::array();  // no steps, no events
   write(tmp.path / "eeg/epoch_001.json", eeg_json(1).dump(1));
   write(tmp.path / "eeg/epoch_002.json", second.dump(1));
   write(tmp.path / "eeg/epoch_003.json", empty.dump(1));
