@@ -54,6 +54,7 @@ Json region_entry(const RunData& run, const EpochData& epoch, int l, int r) {
     const run::GridRegionStats& s = layer.stats[size_t(r)];
     e["density"] = significant(s.density);
     e["information_bits"] = significant(s.information_bits);
+    e["information_above_null"] = significant(s.information_bits - s.information_null_bits);  // bits
     if (auto sel = region_selectivity(s, run.class_count())) e["selectivity"] = significant(*sel);
   }
   e["role"] = region_role(l, int(run.layers.size()));
@@ -68,7 +69,7 @@ Json top_regions(const RunData& run, const EpochData& epoch, std::string& ranked
     double key;
   };
   std::vector<Candidate> candidates;
-  ranked_by = epoch.has_zeta ? "zeta" : epoch.has_grid ? "information_bits" : "none";
+  ranked_by = epoch.has_zeta ? "zeta" : epoch.has_grid ? "information_above_null" : "none";
   for (int l = 0; l < int(epoch.layers.size()); ++l) {
     const LayerImage& layer = epoch.layers[size_t(l)];
     for (int r = 0; r < layer.grid.count(); ++r) {
@@ -313,7 +314,8 @@ std::string summary_text(const RunData& run, const Json& s) {
       if (r.contains("zeta"))
         item += base::format(" \u03b6 %.3g", r["zeta"].get<double>()) + base::format(" [%.3g,", r["zeta_ci"][0].get<double>()) +
                 base::format(" %.3g]", r["zeta_ci"][1].get<double>());
-      else item += base::format(" %.3g bits", r["information_bits"].get<double>());
+      else if (r.contains("information_above_null"))
+        item += base::format(" %.3g bits above the null", r["information_above_null"].get<double>());
       items.push_back(item + " (" + r["role"].get<std::string>() + ")");
     }
     text += "  top regions by " + s["top_regions_ranked_by"].get<std::string>() + ": " + join_first(items, 3, "; ") + "\n";
