@@ -390,8 +390,10 @@ std::string build_report(const std::string& run_dir_argument, const ReportOption
 
   // The earlier summary and page go before the first new file, and come back last: a failure on the
   // way leaves new figures without a summary or page, never an old page over new files.
+  // With --figures-only an earlier page goes for good: its numbers are not this report's.
+  const bool stale_page = opts.figures_only && base::file_exists(layout.report_page());
   run::remove_file(layout.summary());
-  if (!opts.figures_only) run::remove_file(layout.report_page());
+  run::remove_file(layout.report_page());
   // Figures an earlier report drew that this one does not (the other --format, an epoch no longer read,
   // a figure now skipped) go too: figures/ then holds exactly what summary.json lists.
   {
@@ -427,6 +429,7 @@ std::string build_report(const std::string& run_dir_argument, const ReportOption
     base::write_file_atomic(layout.report_page(), html);
     wrote += ", " + run_dir + "/" + page + " (" + base::format("%.2f MB", double(html.size()) / 1e6) + ")";
   }
+  if (stale_page) wrote += "; removed the earlier " + run_dir + "/report.html (--figures-only writes no page)";
   return text + "  wrote " + wrote + "\n";
 }
 

@@ -23,7 +23,7 @@
 namespace report {
 
 struct ReportOptions {
-  bool figures_only = false;   // --figures-only: no report.html
+  bool figures_only = false;   // --figures-only: no report.html (an earlier one is removed)
   std::string format = "png";  // --format png | svg
   int scale = 1;               // --scale: figure pixels per layout unit
 };

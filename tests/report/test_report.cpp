@@ -484,6 +484,13 @@ TEST(Report, SvgFiguresAndFiguresOnly) {
   }
   opts.format = "jpg";
   EXPECT_NE(error_of([&] { report::build_report(tmp.str(), opts); }).find("--format 'jpg'"), std::string::npos);
+  // Audit A 12: an earlier report.html stayed beside the new summary with its old numbers; it goes.
+  report::build_report(tmp.str(), {});
+  ASSERT_TRUE(fs::exists(tmp.path / "report.html"));
+  opts.format = "png";
+  const std::string text = report::build_report(tmp.str(), opts);
+  EXPECT_FALSE(fs::exists(tmp.path / "report.html"));
+  EXPECT_NE(text.find("report.html (--figures-only writes no page)"), std::string::npos) << text;
 }
 
 TEST(Report, PageEscapesDataText) {
