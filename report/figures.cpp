@@ -292,8 +292,7 @@ class FigureWriter {
   static std::string kind_title(MapKind kind) { return kind == MapKind::density ? "density" : "ζ"; }
   // What every title says about the run: "reference on cifar10, run main".
   std::string run_label() const {
-    const size_t slash = run_.dir.find_last_of('/');
-    return run_.model() + " on " + run_.dataset() + ", run " + (slash == std::string::npos ? run_.dir : run_.dir.substr(slash + 1));
+    return run_.model() + " on " + run_.dataset() + ", run " + run_.name();
   }
 
   // The canvas of the figure `relative`, or nothing (and a note) when its size is over the limits.

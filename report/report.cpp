@@ -238,10 +238,9 @@ Json epoch_json(const EpochData& e, int class_count, const Json& summary) {
 Json page_data(const RunData& run, const std::vector<StabilityStep>& stability, const std::vector<Json>& summaries,
                const Json& run_summary_json, const Json& eeg) {
   Json d;
-  const size_t slash = run.dir.find_last_of('/');
   d["meta"] = {{"model", run.model()},
                {"dataset", run.dataset()},
-               {"run", slash == std::string::npos ? run.dir : run.dir.substr(slash + 1)},
+               {"run", run.name()},
                {"classes", run.class_names},
                {"analysis_dir", run.single_analysis}};  // an analyze output directory: one epoch, no training
   d["config"] = run.config;

@@ -556,6 +556,14 @@ bool parse_region_key(const std::string& key, int& i0, int& j0, int& k0) {
   return true;
 }
 
+std::string RunData::name() const {
+  std::error_code ec;
+  fs::path path = fs::absolute(dir, ec).lexically_normal();  // "runs/main/." → "/…/runs/main/"
+  if (!path.has_filename()) path = path.parent_path();
+  const std::string name = path.filename().string();
+  return name.empty() ? dir : name;
+}
+
 std::string RunData::model() const {
   for (const Json* source : {&config, &analysis_header})
     if (source->is_object() && source->contains("model") && (*source)["model"].is_string()) return (*source)["model"];

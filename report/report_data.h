@@ -144,6 +144,9 @@ struct RunData {
   // epoch has one.
   nlohmann::ordered_json images;
 
+  // The run directory's own name ("main" for runs/main, runs/main/ or runs/main/.; for "." the current
+  // directory's): what the page and the figures call the run.
+  std::string name() const;
   std::string model() const;    // config.model, else the analyze directory's model, else "unknown"
   std::string dataset() const;  // config.data.name (or .spec), else the analyze directory's, else "unknown"
   const MetricsRow* metrics_of(int epoch) const;  // nullptr when metrics.jsonl has no such line

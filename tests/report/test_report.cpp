@@ -659,6 +659,21 @@ TEST(Report, AnAnalyzeOutputDirectoryIsOneEpochWithoutTrainingCurves) {
   expect_error_naming([&] { report::build_report(empty.str(), {}); }, "an output directory of nnfmri analyze");
 }
 
+// Audit A 13: `nnfmri report .` called the run "." on the page and in every figure's subtitle.
+TEST(Report, TheRunIsNamedAfterItsDirectoryHoweverItIsWritten) {
+  TempDir tmp("run_name");
+  write_run(tmp.path / "main");
+  const fs::path before = fs::current_path();
+  for (const auto& [cwd, dir] : std::vector<std::pair<fs::path, std::string>>{{tmp.path / "main", "."}, {tmp.path, "main/."},
+                                                                               {tmp.path, "./main/../main/"}}) {
+    fs::current_path(cwd);
+    report::build_report(dir, {});
+    fs::current_path(before);
+    const std::string page = base::read_file((tmp.path / "main/report.html").string());
+    EXPECT_NE(page.find("\"run\":\"main\""), std::string::npos) << dir;
+  }
+}
+
 // The page's example pixels are base64: RFC 4648's test vectors, padding included.
 TEST(Report, Base64IsRfc4648) {
   auto of = [](const std::string& s) { return report::base64(std::vector<uint8_t>(s.begin(), s.end())); };
