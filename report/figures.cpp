@@ -223,9 +223,10 @@ void draw_legend(Canvas& c, double x, double y, const ColorScale& s) {
   }
   c.stroke_rect(x - 1, y + 21, bar + 2, 16, kFrame, 1);
   const double mid = (s.low + s.high) / 2;
-  c.text(x, y + 42, base::format("%.3g", s.low), kText, kLabel);
-  c.text(x + bar / 2, y + 42, base::format("%.3g", mid), kText, kLabel, Anchor::middle);
-  c.text(x + bar, y + 42, base::format("%.3g", s.high), kText, kLabel, Anchor::end);
+  auto label = [](double v) { return base::format("%.3g", v == 0 ? 0.0 : v); };  // −0 (an all-zero ζ layer's −m) as 0
+  c.text(x, y + 42, label(s.low), kText, kLabel);
+  c.text(x + bar / 2, y + 42, label(mid), kText, kLabel, Anchor::middle);
+  c.text(x + bar, y + 42, label(s.high), kText, kLabel, Anchor::end);
   const double kx = x + bar + 30;
   c.fill_rect(kx, y + 20, 14, 14, kNoData);
   c.stroke_rect(kx, y + 20, 14, 14, kBlack, 2);

@@ -1221,6 +1221,24 @@ TEST(Report, AScaleTooLargeForAFigureDrawsItAtTheLargestThatFits) {
   }
 }
 
+// Audit A 14: an all-zero ζ layer's colour bar read "-0   0   0".
+TEST(Report, AnAllZeroColourBarHasNoMinusZero) {
+  TempDir tmp("minus_zero");
+  write_run(tmp.path);
+  Json zeta = zeta_json(2);
+  for (auto& [key, region] : zeta["layers"]["output"]["regions"].items()) region["zeta_score"] = 0.0, region["confidence_interval"] = {0.0, 0.0};
+  zeta["layers"]["output"]["critical_regions"] = Json::array();
+  zeta["layers"]["output"]["critical_share"] = 0;
+  for (int e : {1, 2}) write(tmp.path / ("analysis/epoch_00" + std::to_string(e)) / "zeta.json", zeta.dump());
+  report::ReportOptions opts;
+  opts.format = "svg";
+  opts.figures_only = true;
+  report::build_report(tmp.str(), opts);
+  const std::string svg = base::read_file((tmp.path / "figures/epoch_002/output_zeta.svg").string());
+  EXPECT_EQ(svg.find(">-0</text>"), std::string::npos);
+  EXPECT_NE(svg.find(">0</text>"), std::string::npos);
+}
+
 // Defect 7: the text renderer reserved 1,200 bytes per character, so a 1 MB model name cost 1.25 GB.
 // Drawn text is cut at 200 characters; long layer names give short file names.
 TEST(Report, DataBorneTextIsBoundedInFiguresAndFileNames) {
