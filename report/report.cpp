@@ -418,6 +418,8 @@ std::string build_report(const std::string& run_dir_argument, const ReportOption
   for (size_t e = 0; e < scan.eeg_docs.size(); ++e)
     if (!scan.eeg_docs[e].is_null()) run::write_json(run.epochs[e].dir + "/" + run::kEegEpochFile, scan.eeg_docs[e], 1);
   run::write_json(layout.summary(), summary, 2);
+  // the figures' lines follow the summary, each on its own line: not among its notes too
+  run.notes.resize(run.notes.size() - rendered.skipped.size() - rendered.rescaled.size());
   std::string text = summary_text(run, summary);
   for (const std::string& skipped : rendered.skipped) text += "  " + skipped + "\n";
   for (const std::string& rescaled : rendered.rescaled) text += "  " + rescaled + "\n";

@@ -1239,6 +1239,18 @@ TEST(Report, AnAllZeroColourBarHasNoMinusZero) {
   EXPECT_NE(svg.find(">0</text>"), std::string::npos);
 }
 
+// Audit A 14: a skipped figure's line was printed twice (among the notes and on its own line).
+TEST(Report, ASkippedFigureIsOneLine) {
+  TempDir tmp("skipped_once");
+  std::vector<LayerSpec> layers;
+  for (int l = 0; l < 160; ++l) layers.push_back({"l" + std::to_string(l), 1, 1, 1, 1, 1, 1});
+  write(tmp.path / "analysis/epoch_001/tract.json", chain_tract_json(layers).dump());
+  const std::string text = report::build_report(tmp.str(), {});
+  const size_t first = text.find("pathways.png not drawn");
+  ASSERT_NE(first, std::string::npos) << text;
+  EXPECT_EQ(text.find("pathways.png not drawn", first + 1), std::string::npos) << text;
+}
+
 // Defect 7: the text renderer reserved 1,200 bytes per character, so a 1 MB model name cost 1.25 GB.
 // Drawn text is cut at 200 characters; long layer names give short file names.
 TEST(Report, DataBorneTextIsBoundedInFiguresAndFileNames) {
