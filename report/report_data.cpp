@@ -635,7 +635,9 @@ RunData load_run(const std::string& dir, const RunSelection& selection) {
     run.metrics.erase(std::remove_if(run.metrics.begin(), run.metrics.end(), [&](const MetricsRow& m) { return m.epoch > last_epoch; }),
                       run.metrics.end());
   std::vector<RawEpoch> raw = read_epochs(dir, last_epoch, selection);
-  if (raw.empty()) run.notes.push_back("no analysis/epoch_N directories (train with --analyze-every N to image the network)");
+  if (raw.empty())
+    run.notes.push_back(last_epoch == 0 ? "run.json commits no epoch yet (completed_epoch 0): no analysis/epoch_N directory is read"
+                                        : "no analysis/epoch_N directories (train with --analyze-every N to image the network)");
   if (run.config.is_null() && run.metrics.empty() && raw.empty())
     throw base::Error(dir + ": no config.json, metrics.jsonl, analysis/epoch_N/ or grid.json, zeta.json, tract.json "
                       "(expected a run directory written by nnfmri train or an output directory of nnfmri analyze)");

@@ -1251,6 +1251,19 @@ TEST(Report, ASkippedFigureIsOneLine) {
   EXPECT_EQ(text.find("pathways.png not drawn", first + 1), std::string::npos) << text;
 }
 
+// Audit A 14: with completed_epoch 0 the note said there were no analysis directories (there were).
+TEST(Report, ARunJsonCommittingNoEpochSaysSo) {
+  TempDir tmp("completed_zero");
+  write_run(tmp.path);
+  run::Manifest m;
+  m.epochs = 3, m.completed_epoch = 0, m.threads = 1;
+  m.files = {"config.json", "metrics.jsonl"};
+  run::write_manifest(run::Layout(tmp.str()), m);
+  const report::RunData run = report::load_run(tmp.str());
+  ASSERT_FALSE(run.notes.empty());
+  EXPECT_NE(run.notes.back().find("run.json commits no epoch yet (completed_epoch 0)"), std::string::npos) << run.notes.back();
+}
+
 // Defect 7: the text renderer reserved 1,200 bytes per character, so a 1 MB model name cost 1.25 GB.
 // Drawn text is cut at 200 characters; long layer names give short file names.
 TEST(Report, DataBorneTextIsBoundedInFiguresAndFileNames) {
