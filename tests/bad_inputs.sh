@@ -94,6 +94,10 @@ rm -rf r6 && cp -r run r6 && sed -i 's/"train_loss":[^,]*/"train_loss":-1e999/' 
 case_ "report: \`-1e999\` in metrics.jsonl" 2 report r6
 rm -rf r7 && cp -r run r7 && rm r7/analysis/epoch_001/grid.json && mkdir r7/analysis/epoch_001/grid.json
 case_ "report: grid.json is a directory" 2 report r7
+run_with r10 analysis/epoch_001/zeta.json '{"layers":{"a":{"grid":[100,100,1],"regions":{}}}}'
+case_ "report: zeta.json layer \`grid: [100,100,1]\`" 2 report r10
+rm -rf r11 && cp -r run r11 && sed -i 's/"test_acc":[^,}]*/"test_acc":7.5/' r11/metrics.jsonl
+case_ "report: \`test_acc: 7.5\` in metrics.jsonl" 2 report r11
 case_ "info /dev/zero" 2 info /dev/zero
 case_ "info DIRECTORY" 2 info run
 printf '\xff\xff\xff\xff\x00\x00\x00\x00{}' > huge_header.safetensors
