@@ -119,6 +119,8 @@ class RunDirectory {
   // A fresh or overwritten run: refuses a directory holding anything but a run being overwritten,
   // then writes config.json and the first manifest.
   void create(const run::Json& config) {
+    base::make_directories(layout_.dir);
+    lock();
     const std::vector<std::string> names = run::directory_entries(layout_.dir);
     if (!names.empty()) {
       const bool is_run = base::file_exists(layout_.config()) || base::file_exists(layout_.manifest()) ||
@@ -144,6 +146,7 @@ class RunDirectory {
   // an interruption left beyond the manifest's state, and loads that state.  Returns the metrics
   // lines of the committed epochs and sets `position` where training continues.
   std::string restore(const run::Json& config, nn::Network& net, nn::Trainer& trainer, nn::TrainPosition& position) {
+    lock();
     const std::optional<run::Manifest> m = run::read_manifest(layout_);
     if (!m)
       throw base::Error(layout_.manifest() + ": missing, so " + layout_.dir +
@@ -248,6 +251,13 @@ class RunDirectory {
   }
 
  private:
+  // One trainer per run directory: the directory's lock (base::DirectoryLock), taken before anything
+  // in it is read for the run, removed or written, and held until the run ends.
+  void lock() {
+    lock_.emplace(layout_.dir, std::string(s_.start == RunStart::resume ? "--resume " : "--out ") + layout_.dir +
+                                   ": in use by another nnfmri train (it holds the directory's lock); wait for it "
+                                   "to end, or choose another directory");
+  }
   bool listed(const std::string& relative) const {
     return std::find(manifest_.files.begin(), manifest_.files.end(), relative) != manifest_.files.end();
   }
@@ -294,6 +304,7 @@ class RunDirectory {
   const TrainingSettings& s_;
   const run::Layout layout_;
   const TrainingCallbacks& cb_;
+  std::optional<base::DirectoryLock> lock_;
   run::Manifest manifest_;
 };
 

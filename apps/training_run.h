@@ -13,8 +13,10 @@
 // metrics.jsonl and the analysis files — also when the run was stopped (a signal, a kill) and
 // resumed (RunStart::resume) any number of times.
 //
-// Errors (base::Error, one line): a non-empty --out that is not this run's (unless overwrite or
-// resume), a resume whose settings or data differ from config.json, and divergence: a non-finite
+// Errors (base::Error, one line): a directory another trainer holds (the run holds the directory's
+// lock, base::DirectoryLock, from before it touches it to its end), a non-empty --out that is not
+// this run's (unless overwrite or resume), a resume whose settings or data differ from config.json,
+// and divergence: a non-finite
 // train or test loss or accuracy stops the run naming the epoch and step; the directory keeps the
 // last good epoch (model.ckpt, metrics.jsonl, run.json never see the bad one).
 #pragma once

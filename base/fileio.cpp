@@ -7,6 +7,7 @@
 #include <cstring>
 #include <utility>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -154,5 +155,17 @@ bool file_exists(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0;
 }
+
+DirectoryLock::DirectoryLock(const std::string& dir, const std::string& refusal) {
+  fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd_ < 0) throw Error(dir + ": cannot open the directory (" + std::strerror(errno) + ")");
+  if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) return;
+  const int error = errno;
+  ::close(fd_);
+  if (error == EWOULDBLOCK) throw Error(refusal);
+  throw Error(dir + ": cannot lock the directory (" + std::strerror(error) + ")");
+}
+
+DirectoryLock::~DirectoryLock() { ::close(fd_); }
 
 }  // namespace base

@@ -43,4 +43,19 @@ std::string read_file(const std::string& path, size_t max_bytes = kMaxReadBytes)
 void make_directories(const std::string& path);          // mkdir -p; throws base::Error
 bool file_exists(const std::string& path);
 
+// An exclusive advisory lock (flock LOCK_EX | LOCK_NB) on the directory `dir` itself, held while the
+// object lives (and released by the kernel when the process ends, SIGKILL included).  No lock file:
+// nothing is added to the directory.  Throws base::Error(`refusal`) when another open of the
+// directory (another process) holds it, base::Error naming dir when it cannot be opened or locked.
+class DirectoryLock {
+ public:
+  DirectoryLock(const std::string& dir, const std::string& refusal);
+  ~DirectoryLock();
+  DirectoryLock(const DirectoryLock&) = delete;
+  DirectoryLock& operator=(const DirectoryLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 }  // namespace base

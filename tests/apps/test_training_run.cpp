@@ -1,7 +1,10 @@
 // tests/apps/test_training_run.cpp — apps/training_run.h: the run directory one training writes, its
 // callbacks, and that two runs with the same seed and threads write the same bytes.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <omp.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -331,6 +334,43 @@ TEST_F(TrainingRun, ANonEmptyOutIsRefusedUnlessOverwrittenOrResumed) {
   EXPECT_TRUE(base::file_exists(path("other/data.bin")));
 }
 
+// True when another open of `dir` (as another process would) gets its lock; released at once.
+bool lockable(const std::string& dir) {
+  const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  const bool locked = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0;
+  if (fd >= 0) close(fd);
+  return locked;
+}
+
+// Audit E 1: two trainers wrote into one run directory at once (an --overwrite removed the other's
+// files while it ran).  A run holds its directory's lock from before it touches it to its end: a
+// fresh run, an --overwrite and a --resume of a directory another trainer holds are each refused,
+// naming it, and nothing in it changes.
+TEST_F(TrainingRun, ARunDirectoryAnotherTrainerHoldsIsRefusedAndLeftAsItIs) {
+  app::TrainingSettings s = small_settings(path("run"));
+  s.analyze_every = 0;
+  bool held_while_running = false;
+  app::TrainingCallbacks stop = stop_after_step(2);
+  stop.on_start = [&](const nn::Network&, const nn::TrainPosition&) { held_while_running = !lockable(s.out); };
+  app::run_training(s, small_planted(), stop);
+  EXPECT_TRUE(held_while_running);
+  EXPECT_TRUE(lockable(s.out)) << "released when the run ends";
+  const std::vector<std::string> files = files_under(s.out);
+  const std::string manifest = base::read_file(run::Layout(s.out).manifest());
+  const int holder = open(s.out.c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_EQ(flock(holder, LOCK_EX | LOCK_NB), 0);
+  for (app::RunStart start : {app::RunStart::fresh, app::RunStart::overwrite, app::RunStart::resume}) {
+    app::TrainingSettings again = s;
+    again.start = start;
+    expect_error_naming([&] { app::run_training(again, small_planted(), {}); },
+                        s.out + ": in use by another nnfmri train");
+  }
+  EXPECT_EQ(files_under(s.out), files);
+  EXPECT_EQ(base::read_file(run::Layout(s.out).manifest()), manifest);
+  close(holder);
+  EXPECT_TRUE(app::run_training(resumed(s), small_planted(), {}).complete);
+}
+
 TEST_F(TrainingRun, AResumeThatWouldNotContinueTheSameRunIsRefused) {
   app::TrainingSettings s = small_settings(path("run"));
   s.analyze_every = 0;
@@ -343,6 +383,7 @@ TEST_F(TrainingRun, AResumeThatWouldNotContinueTheSameRunIsRefused) {
   expect_error_naming([&] { app::run_training(changed, small_planted(), {}); }, "\"threads\"");
   app::TrainingSettings elsewhere = resumed(s);
   elsewhere.out = path("empty");
+  fs::create_directories(elsewhere.out);
   expect_error_naming([&] { app::run_training(elsewhere, small_planted(), {}); }, "run.json: missing");
   app::run_training(resumed(s), small_planted(), {});  // to the end
   expect_error_naming([&] { app::run_training(resumed(s), small_planted(), {}); }, "the run is complete");
