@@ -4,9 +4,11 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 
 #include "apps/commands.h"
 #include "base/error.h"
+#include "base/fileio.h"
 #include "datasets/sha256.h"
 #include "dist/world.h"
 #include "imaging/stage.h"
@@ -49,8 +51,14 @@ int cmd_analyze(int argc, char** argv) {
   // An earlier analysis in --out goes first (every stage file, whichever stages run now): the files
   // are written one stage at a time, so a stage that fails, or a run of fewer stages, would otherwise
   // leave one analysis's grid.json beside another's zeta.json, which `report` would read as one.
-  if (writer)
+  // One writer per --out: the directory's lock (as train's of its run directory), held to the end.
+  std::optional<base::DirectoryLock> lock;
+  if (writer) {
+    base::make_directories(out);
+    lock.emplace(out, "--out " + out + ": in use by another nnfmri analyze or train (it holds the directory's "
+                      "lock); wait for it to end, or choose another directory");
     for (const auto& stage : imaging::make_stages()) run::remove_file(out + "/" + stage->file());
+  }
   const bool terminal = writer && isatty(STDERR_FILENO);
   imaging::AnalysisReport rep = imaging::run_analysis(*ck.net, data.test.view(), settings, ctx, out,
                                                       [&](const imaging::AnalysisProgress& p) {

@@ -169,6 +169,14 @@ case_ "train --data planted:1,cells=3,cells=5" 2 train --data planted:1,cells=3,
 case_ "train --data planted --resize 8x8 (not an image folder)" 2 train --data planted --resize 8x8 --epochs 1 --out t32r
 case_ "train --data planted:1,background=/nonexistent" 2 train --data planted:1,background=/nonexistent --epochs 1 --out t13b
 case_ "train --output-init xavier" 2 $T --out t14 --output-init xavier
+# a directory in use: held by flock(1), as another nnfmri train or analyze holds its --out
+mkdir held && { flock -n held sleep 60 & }
+holder=$!
+for _ in $(seq 100); do flock -n held true 2> /dev/null || break; sleep 0.05; done
+case_ "train --out a directory another nnfmri train holds" 2 $T --out held
+case_ "analyze --out a directory another nnfmri analyze holds" 2 analyze run/model.ckpt --data planted --out held
+[ -z "$(ls -A held)" ] || { echo "bad_inputs: a refused --out was written" >&2; failed=1; }
+kill "$holder" 2> /dev/null; wait "$holder" 2> /dev/null
 case_ "train --zeta-ci both" 2 $T --out t15 --analyze-every 1 --zeta-ci both
 case_ "report --scale 9" 2 report run --scale 9
 case_ "train --inject spike@10" 2 $T --out t16 --inject spike@10
