@@ -152,6 +152,7 @@ class RunDirectory {
       throw base::Error(layout_.manifest() + ": missing, so " + layout_.dir +
                         " is not a run nnfmri can resume (start it again with --overwrite)");
     manifest_ = *m;
+    check_manifest(trainer.steps_per_epoch());
     if (manifest_.status == "complete") {
       // A kill between the last commit and the removal of the previous state leaves that state behind:
       // removed here, since a complete run is never resumed.
@@ -282,6 +283,37 @@ class RunDirectory {
     } catch (const base::Error&) {
     }
     return "config.json, checkpoints/";
+  }
+  // run.json must say what the writer would have written for this run, before anything is removed on
+  // its word: the epochs of its arguments, "complete" exactly at the last epoch, and a state that
+  // continues completed_epoch k (the end of epoch k, or a step within epoch k+1; none only before
+  // epoch 1 is committed).
+  void check_manifest(long steps) const {
+    const run::Manifest& m = manifest_;
+    auto refuse = [&](const std::string& pointer, const std::string& problem) {
+      throw base::Error(layout_.manifest() + ": " + pointer + ": " + problem);
+    };
+    const std::string k = std::to_string(m.completed_epoch), next = std::to_string(m.completed_epoch + 1);
+    if (m.epochs != s_.train.epochs)
+      refuse("/epochs", std::to_string(m.epochs) + ", but its arguments make --epochs " +
+                            std::to_string(s_.train.epochs));
+    if ((m.status == "complete") != (m.completed_epoch == m.epochs))
+      refuse("/status", "\"" + m.status + "\" with completed_epoch " + k + " of " + std::to_string(m.epochs) +
+                            " epochs, expected " + (m.status == "complete" ? "running or interrupted" : "complete"));
+    if (m.state_file.empty()) {
+      if (m.completed_epoch > 0) refuse("/state", "null, expected the state of epoch " + k + " (completed_epoch)");
+    } else if (m.state_epoch == m.completed_epoch) {
+      if (m.state_step != steps)
+        refuse("/state/step", std::to_string(m.state_step) + ", expected " + std::to_string(steps) +
+                                  " (the end of epoch " + k + ", completed_epoch)");
+    } else if (m.state_epoch == m.completed_epoch + 1) {
+      if (m.state_step >= steps)
+        refuse("/state/step", std::to_string(m.state_step) + ", expected 1 to " + std::to_string(steps - 1) +
+                                  " (a step within epoch " + next + ", after completed_epoch " + k + ")");
+    } else {
+      refuse("/state/epoch", std::to_string(m.state_epoch) + ", expected " + k + " (completed_epoch) or " + next +
+                                 " (within the next epoch)");
+    }
   }
   // config.json must be what these settings and this data write (spec, data files and their
   // SHA-256, every setting, threads, BLAS kernels): otherwise the rest of the run would not be the

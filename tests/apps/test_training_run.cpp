@@ -403,6 +403,53 @@ TEST_F(TrainingRun, AResumeThatWouldNotContinueTheSameRunIsRefused) {
   EXPECT_EQ(run::read_manifest(layout)->files, m.files);
 }
 
+// A copy of the run directory `from` at `to` whose run.json `edit` changes.
+void copy_with_manifest(const std::string& from, const std::string& to, const std::function<void(run::Json&)>& edit) {
+  fs::copy(from, to, fs::copy_options::recursive);
+  const run::Layout layout(to);
+  run::Json manifest = run::read_json(layout.manifest());
+  edit(manifest);
+  run::write_json(layout.manifest(), manifest, 2);
+}
+
+// Every file under `dir` with a hash of its bytes (a failure prints names, not whole checkpoints).
+std::vector<std::pair<std::string, size_t>> contents_of(const std::string& dir) {
+  std::vector<std::pair<std::string, size_t>> all;
+  for (const std::string& name : files_under(dir))
+    all.emplace_back(name, std::hash<std::string>{}(base::read_file(dir + "/" + name)));
+  return all;
+}
+
+// Audit E 2 and 5: a resume trusted run.json's state and epochs, removing a committed epoch's
+// analysis and writing a run that skips or repeats epochs.  A run.json the writer could not have
+// written is one error line naming its field, before anything in the directory is removed.
+TEST_F(TrainingRun, AResumeChecksRunJsonBeforeRemovingAnything) {
+  app::TrainingSettings s = small_settings(path("stopped"));
+  app::run_training(s, small_planted(), stop_after_step(4));  // epoch 2, step 1 of 3: completed_epoch 1
+  struct Case {
+    std::string name, error;
+    std::function<void(run::Json&)> edit;
+  };
+  const std::vector<Case> cases = {
+      {"behind", "run.json: /state/epoch: 2, expected 0 (completed_epoch) or 1", [](run::Json& m) { m["completed_epoch"] = 0; }},
+      {"no_state", "run.json: /state: null, expected the state of epoch 1", [](run::Json& m) { m["state"] = nullptr; }},
+      {"epoch_end", "run.json: /state/step: 3, expected 1 to 2", [](run::Json& m) { m["state"]["step"] = 3; }},
+      {"epochs", "run.json: /epochs: 99999, but its arguments make --epochs 3", [](run::Json& m) { m["epochs"] = 99999; }},
+      {"complete", "run.json: /status: \"complete\" with completed_epoch 1 of 3 epochs, expected running or interrupted",
+       [](run::Json& m) { m["status"] = "complete"; }},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    app::TrainingSettings edited = resumed(s);
+    edited.out = path(c.name);
+    copy_with_manifest(s.out, edited.out, c.edit);
+    write(run::Layout(edited.out).checkpoint(2) + ".tmp.123", "a leftover");
+    const auto before = contents_of(edited.out);
+    expect_error_naming([&] { app::run_training(edited, small_planted(), {}); }, c.error);
+    EXPECT_EQ(contents_of(edited.out), before) << "nothing is removed or written";
+  }
+}
+
 // Issue 11: --batch 65536 on a net at the layer-size limit ended in "out of memory", exit 3, after the
 // run directory was made.  The batch's activations are now checked against the machine's memory
 // before anything is allocated: 2^30 images of even a small net are terabytes on any machine.
