@@ -266,8 +266,8 @@ class RunDirectory {
     if (!listed(relative)) manifest_.files.push_back(relative);
   }
   void set_state(const std::string& path, const nn::TrainPosition& position) {
-    if (!manifest_.state_file.empty())
-      manifest_.files.erase(std::find(manifest_.files.begin(), manifest_.files.end(), manifest_.state_file));
+    const auto listed_state = std::find(manifest_.files.begin(), manifest_.files.end(), manifest_.state_file);
+    if (listed_state != manifest_.files.end()) manifest_.files.erase(listed_state);
     manifest_.state_file = layout_.relative(path);
     manifest_.state_epoch = position.epoch;
     manifest_.state_step = position.step;
@@ -314,6 +314,14 @@ class RunDirectory {
       refuse("/state/epoch", std::to_string(m.state_epoch) + ", expected " + k + " (completed_epoch) or " + next +
                                  " (within the next epoch)");
     }
+    // The state by the one name the run gives it (never a path elsewhere), and listed among its files.
+    if (m.state_file.empty()) return;
+    const std::string name =
+        layout_.relative(layout_.state(m.state_epoch, m.state_epoch == m.completed_epoch ? 0 : m.state_step));
+    if (m.state_file != name)
+      refuse("/state/file", "'" + m.state_file + "', expected '" + name + "' (the state of epoch " +
+                                std::to_string(m.state_epoch) + ", step " + std::to_string(m.state_step) + ")");
+    if (!listed(name)) refuse("/files", "does not list the state file '" + name + "'");
   }
   // config.json must be what these settings and this data write (spec, data files and their
   // SHA-256, every setting, threads, BLAS kernels): otherwise the rest of the run would not be the

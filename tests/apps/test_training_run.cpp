@@ -450,6 +450,41 @@ TEST_F(TrainingRun, AResumeChecksRunJsonBeforeRemovingAnything) {
   }
 }
 
+// Audit E 3: run.json's state.file was taken as a path: '../victim/s.state' removed a file outside the
+// run, and a name missing from "files" erased the list's end.  The state has one name, the run's own,
+// and must be listed; anything else is refused naming /state/file or /files, nothing removed.
+TEST_F(TrainingRun, AResumeTakesTheStateOnlyByItsOwnListedName) {
+  app::TrainingSettings s = small_settings(path("stopped"));
+  s.analyze_every = 0;
+  app::run_training(s, small_planted(), stop_after_step(4));  // epoch 2, step 1: epoch_002.step_000001.state
+  const std::string state = "checkpoints/epoch_002.step_000001.state";
+  ASSERT_TRUE(base::file_exists(s.out + "/" + state));
+  write(path("victim/s.state"), base::read_file(s.out + "/" + state));
+  struct Case {
+    std::string name, error;
+    std::function<void(run::Json&)> edit;
+  };
+  const std::vector<Case> cases = {
+      {"outside", "run.json: /state/file: '../victim/s.state', expected '" + state + "'",
+       [](run::Json& m) { m["state"]["file"] = "../victim/s.state"; }},
+      {"other_name", "run.json: /state/file: 'checkpoints/alt.state', expected '" + state + "'",
+       [](run::Json& m) { m["state"]["file"] = "checkpoints/alt.state"; }},
+      {"unlisted", "run.json: /files: does not list the state file '" + state + "'",
+       [&](run::Json& m) { m["files"].erase(std::find(m["files"].begin(), m["files"].end(), run::Json(state))); }},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    app::TrainingSettings edited = resumed(s);
+    edited.out = path(c.name);
+    copy_with_manifest(s.out, edited.out, c.edit);
+    fs::copy_file(edited.out + "/" + state, edited.out + "/checkpoints/alt.state");
+    const auto before = contents_of(edited.out);
+    expect_error_naming([&] { app::run_training(edited, small_planted(), {}); }, c.error);
+    EXPECT_EQ(contents_of(edited.out), before) << "nothing is removed or written";
+    EXPECT_TRUE(base::file_exists(path("victim/s.state")));
+  }
+}
+
 // Issue 11: --batch 65536 on a net at the layer-size limit ended in "out of memory", exit 3, after the
 // run directory was made.  The batch's activations are now checked against the machine's memory
 // before anything is allocated: 2^30 images of even a small net are terabytes on any machine.
