@@ -142,8 +142,9 @@ class RunDirectory {
     run::write_manifest(layout_, manifest_);
   }
 
-  // A resumed run: checks that the settings and data rebuild config.json byte for byte, removes what
-  // an interruption left beyond the manifest's state, and loads that state.  Returns the metrics
+  // A resumed run: checks run.json, that the settings and data rebuild config.json byte for byte, and
+  // what it keeps (the committed metrics lines, the last committed checkpoint, the state, loaded);
+  // only then removes what an interruption left beyond the manifest's state.  Returns the metrics
   // lines of the committed epochs and sets `position` where training continues.
   std::string restore(const run::Json& config, nn::Network& net, nn::Trainer& trainer, nn::TrainPosition& position) {
     lock();
@@ -162,26 +163,13 @@ class RunDirectory {
                         (removed ? " (removed " + std::to_string(removed) + " file(s) a kill had left beyond run.json)" : ""));
     }
     check_config(config);
-    remove_leftovers();
-    // metrics.jsonl and model.ckpt as they were when the manifest was written.
-    std::string metrics;
+    // What the resume keeps is read and checked before anything is removed or written: the committed
+    // epochs' metrics lines, the last committed checkpoint (model.ckpt is rewritten from it) and the state.
+    std::string text, metrics, model;
     if (manifest_.completed_epoch > 0) {
-      const std::string text = base::read_file(layout_.metrics());
-      size_t end = 0;
-      for (int line = 0; line < manifest_.completed_epoch; ++line, ++end) {
-        end = text.find('\n', end);
-        if (end == std::string::npos)
-          throw base::Error(layout_.metrics() + ": has fewer than the " + std::to_string(manifest_.completed_epoch) +
-                            " lines " + layout_.manifest() + " says it has");
-      }
-      metrics = text.substr(0, end);
-      if (metrics != text) base::write_file_atomic(layout_.metrics(), metrics);
-      const std::string model = base::read_file(layout_.checkpoint(manifest_.completed_epoch));
-      if (!base::file_exists(layout_.model()) || base::read_file(layout_.model()) != model)
-        base::write_file_atomic(layout_.model(), model);
-    } else {
-      run::remove_file(layout_.metrics());
-      run::remove_file(layout_.model());
+      text = base::read_file(layout_.metrics());
+      metrics = committed_metrics(text);
+      model = committed_checkpoint(net);
     }
     position = nn::TrainPosition{};
     if (!manifest_.state_file.empty()) {
@@ -192,6 +180,16 @@ class RunDirectory {
                           layout_.manifest() + " says epoch " + std::to_string(manifest_.state_epoch) + " step " +
                           std::to_string(manifest_.state_step));
       if (position.step == trainer.steps_per_epoch()) position = nn::TrainPosition{position.epoch + 1};
+    }
+    remove_leftovers();
+    // metrics.jsonl and model.ckpt as they were when the manifest was written.
+    if (manifest_.completed_epoch > 0) {
+      if (metrics != text) base::write_file_atomic(layout_.metrics(), metrics);
+      if (!base::file_exists(layout_.model()) || base::read_file(layout_.model()) != model)
+        base::write_file_atomic(layout_.model(), model);
+    } else {
+      run::remove_file(layout_.metrics());
+      run::remove_file(layout_.model());
     }
     manifest_.status = "running";
     return metrics;
@@ -322,6 +320,37 @@ class RunDirectory {
       refuse("/state/file", "'" + m.state_file + "', expected '" + name + "' (the state of epoch " +
                                 std::to_string(m.state_epoch) + ", step " + std::to_string(m.state_step) + ")");
     if (!listed(name)) refuse("/files", "does not list the state file '" + name + "'");
+  }
+  // The first completed_epoch lines of metrics.jsonl's `text`, each the line of epochs 1, 2, … in order.
+  std::string committed_metrics(const std::string& text) const {
+    size_t end = 0;
+    for (int epoch = 1; epoch <= manifest_.completed_epoch; ++epoch, ++end) {
+      const size_t start = end;
+      end = text.find('\n', start);
+      if (end == std::string::npos)
+        throw base::Error(layout_.metrics() + ": has fewer than the " + std::to_string(manifest_.completed_epoch) +
+                          " lines " + layout_.manifest() + " says it has");
+      const std::string where = layout_.metrics() + ":" + std::to_string(epoch);
+      const run::Json line = run::parse_json(text.substr(start, end - start), where);
+      const run::Node row(line, where);
+      if (row["epoch"].integer(1, 1000000) != epoch)
+        row["epoch"].reject(std::to_string(row["epoch"].integer(1, 1000000)) + ", expected " + std::to_string(epoch) +
+                            " (the committed epochs 1 to " + std::to_string(manifest_.completed_epoch) + " in order)");
+      for (const char* figure : {"train_loss", "train_acc", "test_loss", "test_acc"}) row[figure].number();
+    }
+    return text.substr(0, end);
+  }
+  // The bytes of the last committed checkpoint, once loaded (framing, CRC, every tensor) and found to be
+  // that epoch of this run's net.
+  std::string committed_checkpoint(const nn::Network& net) const {
+    const std::string path = layout_.checkpoint(manifest_.completed_epoch);
+    const nn::Checkpoint ck = nn::load_checkpoint(path);
+    if (ck.epoch != manifest_.completed_epoch || ck.net->spec() != net.spec() || ck.net->input_mean != net.input_mean ||
+        ck.net->input_std != net.input_std)
+      throw base::Error(path + ": holds epoch " + std::to_string(ck.epoch) + " of the net '" + ck.net->spec() +
+                        "', expected epoch " + std::to_string(manifest_.completed_epoch) + " of this run's net '" +
+                        net.spec() + "' with its input normalisation");
+    return base::read_file(path, nn::kMaxCheckpointBytes);
   }
   // config.json must be what these settings and this data write (spec, data files and their
   // SHA-256, every setting, threads, BLAS kernels): otherwise the rest of the run would not be the

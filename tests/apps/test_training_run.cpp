@@ -485,6 +485,49 @@ TEST_F(TrainingRun, AResumeTakesTheStateOnlyByItsOwnListedName) {
   }
 }
 
+// Audit E 4: a resume copied the last committed checkpoint over model.ckpt unread (a truncated or
+// another net's file ended up in a "complete" run) and kept metrics.jsonl's lines by counting them
+// (garbage became committed epochs).  Both are read and checked first: one error line naming the file,
+// nothing removed or written.
+TEST_F(TrainingRun, AResumeReadsTheCheckpointAndMetricsItKeeps) {
+  app::TrainingSettings s = small_settings(path("stopped"));
+  s.analyze_every = 0;
+  app::run_training(s, small_planted(), stop_after_step(7));  // epoch 3, step 1: completed_epoch 2
+  app::TrainingSettings other = small_settings(path("other"));
+  other.model = other.spec = "conv3x3:2 relu maxpool2 linear:10";
+  other.analyze_every = 0;
+  other.train.epochs = 2;
+  app::run_training(other, small_planted(), {});
+  const run::Layout layout(s.out);
+  const std::string checkpoint = base::read_file(layout.checkpoint(2)), metrics = base::read_file(layout.metrics());
+  const size_t first_end = metrics.find('\n') + 1;
+  struct Case {
+    std::string name, error;
+    std::function<void(const run::Layout&)> damage;
+  };
+  const std::vector<Case> cases = {
+      {"truncated", "checkpoints/epoch_002.ckpt: ",
+       [&](const run::Layout& l) { write(l.checkpoint(2), checkpoint.substr(0, 5000)); }},
+      {"another_net", "checkpoints/epoch_002.ckpt: holds epoch 2 of the net 'conv3x3:2 relu maxpool2 linear:10'",
+       [&](const run::Layout& l) { write(l.checkpoint(2), base::read_file(run::Layout(other.out).checkpoint(2))); }},
+      {"garbage", "metrics.jsonl:1: ", [](const run::Layout& l) { write(l.metrics(), "garbage\nmore\nlines\n"); }},
+      {"out_of_order", "metrics.jsonl:1: /epoch: 2, expected 1 (the committed epochs 1 to 2 in order)",
+       [&](const run::Layout& l) { write(l.metrics(), metrics.substr(first_end) + metrics.substr(0, first_end)); }},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    app::TrainingSettings damaged = resumed(s);
+    damaged.out = path(c.name);
+    fs::copy(s.out, damaged.out, fs::copy_options::recursive);
+    const run::Layout l(damaged.out);
+    c.damage(l);
+    write(l.checkpoint(3) + ".tmp.123", "a leftover");
+    const auto before = contents_of(damaged.out);
+    expect_error_naming([&] { app::run_training(damaged, small_planted(), {}); }, damaged.out + "/" + c.error);
+    EXPECT_EQ(contents_of(damaged.out), before) << "nothing is removed or written";
+  }
+}
+
 // Issue 11: --batch 65536 on a net at the layer-size limit ended in "out of memory", exit 3, after the
 // run directory was made.  The batch's activations are now checked against the machine's memory
 // before anything is allocated: 2^30 images of even a small net are terabytes on any machine.
