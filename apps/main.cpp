@@ -1,6 +1,7 @@
 // nnfmri — train a CNN and image it.  `nnfmri <command> --help` lists each command's flags.
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -85,6 +86,9 @@ static int run_command(int argc, char** argv) {
 }
 
 int main(int argc, char** argv) {
+  // A write past the file-size limit (ulimit -f) fails with EFBIG, which the writer reports as one
+  // error line naming the file, instead of SIGXFSZ ending nnfmri with no word and a temporary left.
+  std::signal(SIGXFSZ, SIG_IGN);
   base::fix_malloc_thresholds();  // before the first allocation of a buffer (base/memory.h)
   choose_blas_kernels(argv);
   dist::start(&argc, &argv);  // joins the MPI job only when started by mpirun (dist/world.h)

@@ -328,4 +328,38 @@ TEST_F(TrainCommand, ManyThreadsUnderAnAddressSpaceLimitFinish) {
   EXPECT_NE(base::read_file(err).find("threads capped at"), std::string::npos) << base::read_file(err);
 }
 
+// Audit E 6: under a file-size limit (ulimit -f) a checkpoint write ended nnfmri by SIGXFSZ (exit
+// 153, no word, a temporary left).  The write fails instead: one line naming the file, exit 2.
+TEST_F(TrainCommand, AFileSizeLimitIsOneErrorLineNamingTheFile) {
+  std::vector<std::string> all = {nnfmri_binary(), "train", "--data", "planted", "--limit-train", "64",
+                                  "--limit-test", "32", "--model", "conv3x3:8 relu maxpool2 linear:12 linear:10",
+                                  "--epochs", "1", "--threads", "1", "--out", path("run")};
+  std::vector<char*> argv;
+  for (std::string& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const std::string err = path("err");
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    struct rlimit limit = {40000, 40000};  // ulimit -f: config.json and run.json fit, a checkpoint (~100 kB) not
+    setrlimit(RLIMIT_FSIZE, &limit);
+    const int fd = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, STDERR_FILENO);
+    const int null = open("/dev/null", O_WRONLY);
+    dup2(null, STDOUT_FILENO);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  const std::string message = base::read_file(err);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2)
+      << (WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status)) : message);
+  EXPECT_NE(message.find(path("run") + "/checkpoints/epoch_001.ckpt: write failed (File too large)"), std::string::npos)
+      << message;
+  EXPECT_EQ(std::count(message.begin(), message.end(), '\n'), 1) << message;
+  for (const std::string& name : files_under(path("run")))
+    EXPECT_EQ(name.find(".tmp."), std::string::npos) << name << " left behind";
+}
+
 }  // namespace
