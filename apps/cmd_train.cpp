@@ -155,6 +155,7 @@ int cmd_train(int argc, char** argv) {
         throw base::Error("flag " + a.substr(0, a.find('=')) +
                           ": not taken with --resume (a resumed run keeps the settings and threads in its run.json)");
     const run::Layout layout(flags.text("--resume"));
+    check_run_directory(layout.dir, RunStart::resume);
     const std::optional<run::Manifest> manifest = run::read_manifest(layout);
     if (!manifest)
       throw base::Error("flag --resume " + layout.dir + ": " + layout.manifest() +

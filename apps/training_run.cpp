@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <memory>
 #include <optional>
 
@@ -96,7 +97,19 @@ run::Json metrics_line(const nn::EpochStats& st) {
 
 }  // namespace
 
+void check_run_directory(const std::string& dir, RunStart start) {
+  std::error_code ec;
+  const std::filesystem::file_status status = std::filesystem::status(dir, ec);
+  const bool exists = std::filesystem::exists(status), directory = std::filesystem::is_directory(status);
+  if (start == RunStart::resume && !directory)
+    throw base::Error("flag --resume " + dir + ": " + (exists ? "not a directory" : "does not exist") +
+                      ", expected a run directory (the --out of nnfmri train)");
+  if (start != RunStart::resume && exists && !directory)
+    throw base::Error("flag --out " + dir + ": not a directory, expected a new, empty or run directory");
+}
+
 void validate(const TrainingSettings& s) {
+  check_run_directory(s.out, s.start);
   nn::validate(s.train.optim);
   nn::validate(s.train.schedule);
   if (s.train.output_init != "zero" && s.train.output_init != "he")

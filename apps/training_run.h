@@ -93,6 +93,10 @@ struct TrainingOutcome {
   long step = 0, steps_per_epoch = 0;
 };
 
+// Throws base::Error naming the flag when `dir` cannot be the run directory of `start`: --resume of
+// anything but an existing directory, --out on something other than a directory.
+void check_run_directory(const std::string& dir, RunStart start);
+
 // Throws base::Error naming the flag of a setting that cannot work, before any data is read.
 void validate(const TrainingSettings& settings);
 

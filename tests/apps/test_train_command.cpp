@@ -17,6 +17,7 @@
 #include <chrono>
 #include <climits>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
@@ -248,9 +249,15 @@ TEST_F(TrainCommand, BadOutResumeAndThreadsAreOneErrorLine) {
   const std::vector<Case> cases = {
       {{"--data", "planted", "--out", ""}, "flag --out '': expected a non-empty DIR"},
       {{"--resume", ""}, "flag --resume '': expected a non-empty RUN_DIR"},
-      {{"--resume", path("none")}, "run.json is missing"},
+      {{"--resume", path("none")}, "flag --resume " + path("none") + ": does not exist, expected a run directory"},
+      {{"--resume", path("afile")}, "flag --resume " + path("afile") + ": not a directory, expected a run directory"},
+      {{"--data", "planted", "--out", path("afile")},
+       "flag --out " + path("afile") + ": not a directory, expected a new, empty or run directory"},
+      {{"--resume", path("empty")}, "run.json is missing"},
       {{"--resume", path("none"), "--epochs", "3"}, "flag --epochs: not taken with --resume"},
   };
+  base::write_file_atomic(path("afile"), "hi");
+  std::filesystem::create_directories(path("empty"));
   for (const Case& c : cases) {
     Child child(c.args, path("bad"));
     EXPECT_EQ(child.wait(), 2);
