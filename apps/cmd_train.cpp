@@ -159,8 +159,9 @@ int cmd_train(int argc, char** argv) {
     const std::optional<run::Manifest> manifest = run::read_manifest(layout);
     if (!manifest)
       throw base::Error("flag --resume " + layout.dir + ": " + layout.manifest() +
-                        " is missing, so it is not a run nnfmri can resume (a run killed before its first epoch "
-                        "was committed has nothing to resume: start it again with its flags and --overwrite)");
+                        " is missing, so it is not a run nnfmri can resume (train writes run.json as soon as it "
+                        "has prepared the directory, before the first step: a run stopped before that has nothing "
+                        "to resume; start it again with its flags and --overwrite)");
     try {
       recorded = parse_arguments(kTrain, manifest->arguments);
     } catch (const base::Error& e) {

@@ -253,7 +253,9 @@ TEST_F(TrainCommand, BadOutResumeAndThreadsAreOneErrorLine) {
       {{"--resume", path("afile")}, "flag --resume " + path("afile") + ": not a directory, expected a run directory"},
       {{"--data", "planted", "--out", path("afile")},
        "flag --out " + path("afile") + ": not a directory, expected a new, empty or run directory"},
-      {{"--resume", path("empty")}, "run.json is missing"},
+      {{"--resume", path("empty")},
+       "run.json is missing, so it is not a run nnfmri can resume (train writes run.json as soon as it has "
+       "prepared the directory, before the first step"},
       {{"--resume", path("none"), "--epochs", "3"}, "flag --epochs: not taken with --resume"},
   };
   base::write_file_atomic(path("afile"), "hi");
