@@ -194,6 +194,9 @@ class RunDirectory {
                           std::to_string(manifest_.state_step));
       if (position.step == trainer.steps_per_epoch()) position = nn::TrainPosition{position.epoch + 1};
     }
+    // The directories the next epoch writes in, writable now rather than after the epoch's training.
+    for (const std::string& dir : {layout_.dir, layout_.checkpoints(), layout_.analyses(), layout_.eeg()})
+      if (dir == layout_.dir || base::file_exists(dir)) base::check_writable(dir);
     remove_leftovers();
     // metrics.jsonl and model.ckpt as they were when the manifest was written.
     if (manifest_.completed_epoch > 0) {

@@ -156,6 +156,14 @@ bool file_exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
+void check_writable(const std::string& dir) {
+  const std::string probe = dir + "/.write_check.tmp." + std::to_string(getpid());
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) throw Error(dir + ": cannot create a file there (" + std::strerror(errno) + "), expected a writable directory");
+  ::close(fd);
+  ::unlink(probe.c_str());
+}
+
 DirectoryLock::DirectoryLock(const std::string& dir, const std::string& refusal) {
   fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd_ < 0) throw Error(dir + ": cannot open the directory (" + std::strerror(errno) + ")");

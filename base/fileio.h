@@ -42,6 +42,9 @@ void require_writable(const std::string& path);
 std::string read_file(const std::string& path, size_t max_bytes = kMaxReadBytes);  // throws base::Error if unreadable
 void make_directories(const std::string& path);          // mkdir -p; throws base::Error
 bool file_exists(const std::string& path);
+// Creates and removes a file `dir/.write_check.tmp.<pid>`: base::Error naming dir when it cannot
+// (a read-only directory, a read-only file system), before any work that would write there.
+void check_writable(const std::string& dir);
 
 // An exclusive advisory lock (flock LOCK_EX | LOCK_NB) on the directory `dir` itself, held while the
 // object lives (and released by the kernel when the process ends, SIGKILL included).  No lock file:

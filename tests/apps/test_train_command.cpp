@@ -7,7 +7,9 @@
 #include <omp.h>
 #include <signal.h>
 #include <spawn.h>
+#include <grp.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -335,6 +337,47 @@ TEST_F(TrainCommand, ManyThreadsUnderAnAddressSpaceLimitFinish) {
   ASSERT_TRUE(ended) << "still running after 60 s (OpenBLAS spinning?)";
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << base::read_file(err);
   EXPECT_NE(base::read_file(err).find("threads capped at"), std::string::npos) << base::read_file(err);
+}
+
+// Audit E 9: a resume into a directory it cannot write trained the rest of an epoch before its
+// checkpoint write failed.  The directory is found read-only before training: one line naming it,
+// no header, nothing changed.  (Run as another user when the test runs as root, whom permission bits
+// do not stop.)
+TEST_F(TrainCommand, AResumeIntoAReadOnlyDirectoryFailsBeforeTraining) {
+  const std::string dir = path("ro");
+  Child child(run_args(dir), dir);
+  ASSERT_TRUE(child.wait_for_output("epoch   1/3"));
+  kill(child.pid, SIGTERM);
+  ASSERT_EQ(child.wait(), 143) << base::read_file(child.err);
+  const std::string manifest = base::read_file(dir + "/run.json");
+  const std::vector<std::string> files = files_under(dir);
+  const bool root = geteuid() == 0;
+  if (!root)
+    for (const std::string& d : {dir, dir + "/checkpoints"}) chmod(d.c_str(), 0555);
+  std::vector<std::string> all = {nnfmri_binary(), "train", "--resume", dir};
+  std::vector<char*> argv;
+  for (std::string& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const std::string out = path("resume.out"), err = path("resume.err");
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    dup2(open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644), STDOUT_FILENO);
+    dup2(open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644), STDERR_FILENO);
+    if (root && (setgroups(0, nullptr) != 0 || setgid(65534) != 0 || setuid(65534) != 0)) _exit(126);  // nobody
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!root)
+    for (const std::string& d : {dir, dir + "/checkpoints"}) chmod(d.c_str(), 0755);
+  const std::string message = base::read_file(err);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << message;
+  EXPECT_EQ(message, "nnfmri: error: " + dir + ": cannot create a file there (Permission denied), expected a writable directory\n");
+  EXPECT_EQ(base::read_file(out), "") << "no header: nothing was trained";
+  EXPECT_EQ(files_under(dir), files);
+  EXPECT_EQ(base::read_file(dir + "/run.json"), manifest);
 }
 
 // Audit E 6: under a file-size limit (ulimit -f) a checkpoint write ended nnfmri by SIGXFSZ (exit
