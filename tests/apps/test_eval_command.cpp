@@ -123,7 +123,7 @@ TEST_F(EvalCommand, LesionJsonAgreesWithThePrintAndTheLesionGame) {
   EXPECT_NE(e.find("needs --lesion"), std::string::npos) << e;
   EXPECT_FALSE(base::file_exists(path("none.json")));
   // so are --lesion-ablation and --grid, which set a lesion (they were ignored: exit 0)
-  for (const std::vector<std::string> flag : {std::vector<std::string>{"--lesion-ablation", "mean"}, {"--grid", "3x3x3"}}) {
+  for (const std::vector<std::string>& flag : {std::vector<std::string>{"--lesion-ablation", "mean"}, {"--grid", "3x3x3"}}) {
     const std::string m = error_of([&] {
       run_command(app::cmd_eval, {path("a.ckpt"), "--data", "cifar10:" + path("data"), flag[0], flag[1]});
     });
