@@ -34,26 +34,15 @@
 #include "tests/sanitizer.h"
 #include "tests/temp_dir.h"
 
-extern char** environ;
-
 namespace {
 
 // A child `nnfmri train` with stdout and stderr in files.
 struct Child {
   pid_t pid = -1;
   std::string out, err;
-  Child(const std::vector<std::string>& args, const std::string& log) : out(log + ".out"), err(log + ".err") {
-    std::vector<std::string> all = {nnfmri_binary(), "train"};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (std::string& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t files;
-    posix_spawn_file_actions_init(&files);
-    posix_spawn_file_actions_addopen(&files, STDOUT_FILENO, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&files, STDERR_FILENO, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (posix_spawn(&pid, argv[0], &files, nullptr, argv.data(), environ) != 0) pid = -1;
-    posix_spawn_file_actions_destroy(&files);
+  Child(std::vector<std::string> args, const std::string& log) : out(log + ".out"), err(log + ".err") {
+    args.insert(args.begin(), "train");
+    pid = spawn_nnfmri(args, out, err);
   }
   // Waits until stdout holds `text` (or the child ends); false on a timeout.
   bool wait_for_output(const std::string& text) const {
@@ -301,40 +290,46 @@ TEST(Threads, SetThreadsTurnsOffDynamicTeams) {
   openblas_set_num_threads(saved);
 }
 
+// `nnfmri train ARGS` in a child under setrlimit(resource, limit), stdout and stderr into the files
+// out and err: its wait status, or −1 when it still ran after `seconds` (then killed).
+int train_under_limit(const std::vector<std::string>& args, int resource, rlim_t limit, const std::string& out,
+                      const std::string& err, int seconds) {
+  std::vector<std::string> all = {nnfmri_binary(), "train"};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    const struct rlimit both = {limit, limit};
+    setrlimit(resource, &both);
+    dup2(open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644), STDOUT_FILENO);
+    dup2(open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644), STDERR_FILENO);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  for (int i = 0; i < 20 * seconds; ++i) {
+    if (waitpid(pid, &status, WNOHANG) == pid) return status;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  return -1;
+}
+
 // Issue 11: `--threads 256` under an address-space limit spun forever inside OpenBLAS (it retries
 // the mapping of its per-thread buffer); so did 32 under 3 GB.  Now the count is capped to what the
 // limit leaves room for, and the run finishes.
 TEST_F(TrainCommand, ManyThreadsUnderAnAddressSpaceLimitFinish) {
   if (NNFMRI_UNDER_ASAN) GTEST_SKIP() << "AddressSanitizer needs more address space than the limit gives";
-  std::vector<std::string> all = {nnfmri_binary(), "train", "--data", "planted", "--limit-train", "128",
-                                  "--limit-test", "32", "--model", "conv3x3:4 relu maxpool2 linear:10",
-                                  "--epochs", "1", "--threads", "256", "--out", path("run")};
-  std::vector<char*> argv;
-  for (std::string& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
   const std::string err = path("err");
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    struct rlimit limit = {3000000LL * 1024, 3000000LL * 1024};  // ulimit -v 3000000
-    setrlimit(RLIMIT_AS, &limit);
-    const int fd = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, STDERR_FILENO);
-    dup2(fd, STDOUT_FILENO);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  bool ended = false;
-  for (int i = 0; i < 1200 && !ended; ++i) {  // 60 s
-    ended = waitpid(pid, &status, WNOHANG) == pid;
-    if (!ended) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  if (!ended) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-  }
-  ASSERT_TRUE(ended) << "still running after 60 s (OpenBLAS spinning?)";
+  const int status = train_under_limit({"--data", "planted", "--limit-train", "128", "--limit-test", "32", "--model",
+                                        "conv3x3:4 relu maxpool2 linear:10", "--epochs", "1", "--threads", "256",
+                                        "--out", path("run")},
+                                       RLIMIT_AS, 3000000LL * 1024, path("out"), err, 60);  // ulimit -v 3000000
+  ASSERT_NE(status, -1) << "still running after 60 s (OpenBLAS spinning?)";
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << base::read_file(err);
   EXPECT_NE(base::read_file(err).find("threads capped at"), std::string::npos) << base::read_file(err);
 }
@@ -383,27 +378,13 @@ TEST_F(TrainCommand, AResumeIntoAReadOnlyDirectoryFailsBeforeTraining) {
 // Audit E 6: under a file-size limit (ulimit -f) a checkpoint write ended nnfmri by SIGXFSZ (exit
 // 153, no word, a temporary left).  The write fails instead: one line naming the file, exit 2.
 TEST_F(TrainCommand, AFileSizeLimitIsOneErrorLineNamingTheFile) {
-  std::vector<std::string> all = {nnfmri_binary(), "train", "--data", "planted", "--limit-train", "64",
-                                  "--limit-test", "32", "--model", "conv3x3:8 relu maxpool2 linear:12 linear:10",
-                                  "--epochs", "1", "--threads", "1", "--out", path("run")};
-  std::vector<char*> argv;
-  for (std::string& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
   const std::string err = path("err");
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    struct rlimit limit = {40000, 40000};  // ulimit -f: config.json and run.json fit, a checkpoint (~100 kB) not
-    setrlimit(RLIMIT_FSIZE, &limit);
-    const int fd = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, STDERR_FILENO);
-    const int null = open("/dev/null", O_WRONLY);
-    dup2(null, STDOUT_FILENO);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
+  // ulimit -f: config.json and run.json fit, a checkpoint (~100 kB) not
+  const int status = train_under_limit({"--data", "planted", "--limit-train", "64", "--limit-test", "32", "--model",
+                                        "conv3x3:8 relu maxpool2 linear:12 linear:10", "--epochs", "1", "--threads", "1",
+                                        "--out", path("run")},
+                                       RLIMIT_FSIZE, 40000, "/dev/null", err, 120);
+  ASSERT_NE(status, -1) << "still running after 120 s";
   const std::string message = base::read_file(err);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2)
       << (WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status)) : message);

@@ -33,8 +33,6 @@
 #include "tests/report/synthetic_run.h"
 #include "tests/temp_dir.h"
 
-extern char** environ;
-
 namespace {
 
 namespace fs = std::filesystem;
@@ -371,18 +369,9 @@ TEST_F(Serve, ARootThatIsNotADirectoryIsOneError) {
 struct ServeChild {
   pid_t pid = -1;
   std::string out, err;
-  ServeChild(const std::vector<std::string>& args, const std::string& log) : out(log + ".out"), err(log + ".err") {
-    std::vector<std::string> all = {nnfmri_binary(), "serve"};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (std::string& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t files;
-    posix_spawn_file_actions_init(&files);
-    posix_spawn_file_actions_addopen(&files, STDOUT_FILENO, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&files, STDERR_FILENO, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (posix_spawn(&pid, argv[0], &files, nullptr, argv.data(), environ) != 0) pid = -1;
-    posix_spawn_file_actions_destroy(&files);
+  ServeChild(std::vector<std::string> args, const std::string& log) : out(log + ".out"), err(log + ".err") {
+    args.insert(args.begin(), "serve");
+    pid = spawn_nnfmri(args, out, err);
   }
   ~ServeChild() { stop(); }
   // The exit status once it ended by itself, or -1 while it still runs.
