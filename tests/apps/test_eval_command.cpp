@@ -155,10 +155,11 @@ TEST_F(EvalCommand, ADumpThatCannotBeWrittenIsRefusedBeforeTheEvaluation) {
       {"", "flag --dump '': expected a non-empty OUT.npz"},
       {path("folder"), path("folder") + ": is a directory, expected a file (or no file) to write"},
       {path("none/x.npz"), path("none/x.npz") + ": no folder " + path("none/") + ", expected a file in an existing folder"}};
-  for (const auto& [out, message] : cases) {
+  for (const auto& c : cases) {  // (a structured binding cannot be captured before C++20: clang refuses it)
+    const std::string& out = c.first;
     testing::internal::CaptureStdout();
     expect_error_naming([&] { run_command(app::cmd_eval, {path("a.ckpt"), "--data", "cifar10:" + path("data"), "--threads", "1", "--dump", out}); },
-                        message);
+                        c.second);
     EXPECT_EQ(testing::internal::GetCapturedStdout(), "") << out;
   }
 }

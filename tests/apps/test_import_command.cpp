@@ -212,7 +212,7 @@ TEST_F(ImportCommand, AnOutputIsNeverAFileTheCommandReads) {
       {{path("w.safetensors"), "--out", path("hard.safetensors")}, "flag --out " + path("hard.safetensors") + ": the same file as the imported file"},
       {{path("w.npz"), "--out", path("w.model.json")}, "flag --out " + path("w.model.json") + ": the same file as the imported file's description"},
   };
-  for (const auto& [args, message] : cases) expect_error_naming([&] { run(app::cmd_import, args); }, message);
+  for (const auto& c : cases) expect_error_naming([&] { run(app::cmd_import, c.first); }, c.second);
   const std::vector<std::pair<std::vector<std::string>, std::string>> exports = {
       {{path("a.ckpt"), "--npz", path("a.ckpt")}, "flag --npz " + path("a.ckpt") + ": the same file as the exported checkpoint"},
       {{path("a.ckpt"), "--safetensors", dot + "a.ckpt"}, "flag --safetensors " + dot + "a.ckpt: the same file as the exported checkpoint"},
@@ -222,7 +222,7 @@ TEST_F(ImportCommand, AnOutputIsNeverAFileTheCommandReads) {
       {{path("a.ckpt"), "--npz", path("w.npz"), "--safetensors", dot + "w.model.json"},
        "flag --safetensors " + dot + "w.model.json: the same file as the description of flag --npz"},
   };
-  for (const auto& [args, message] : exports) expect_error_naming([&] { run(app::cmd_export, args); }, message);
+  for (const auto& c : exports) expect_error_naming([&] { run(app::cmd_export, c.first); }, c.second);
   EXPECT_EQ(base::read_file(path("a.ckpt")), ckpt);
   EXPECT_EQ(base::read_file(path("w.npz")), npz);
   EXPECT_EQ(base::read_file(path("w.model.json")), description);

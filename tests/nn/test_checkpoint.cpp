@@ -306,7 +306,9 @@ TEST_F(CheckpointCorruption, ClassNamesImportWouldRefuseAreRefused) {
       {{"x", "y", "x"}, "header: /class_names: class name 'x' appears twice"},
       {{"x", "", "z"}, "header: /class_names: class 1 is an empty name"},
       {{"x", "y", "\x1b[2J"}, "header: /class_names: class 2 holds a control character"}};
-  for (const auto& [names, why] : cases) {
+  for (const auto& c : cases) {  // not a structured binding: a lambda below captures it (C++20 only)
+    const nlohmann::json& names = c.first;
+    const std::string& why = c.second;
     nlohmann::json h = header_of(bytes_);
     h["class_names"] = names;
     expect_load_error(corrupt("names", with_header(bytes_, h.dump())), why);

@@ -329,7 +329,9 @@ TEST_F(TensorFileIO, NpyHeadersAreParsedAsNumpyReadsThem) {
       {"{'descr': '<f4', 'fortran_order': False, 'shape': (10,), } x", "holds text after its '}'"},
       {"{'descr': '<f4' 'fortran_order': False, 'shape': (10,)}", "has no ',' or '}' after 'descr'"},
   };
-  for (const auto& [header, problem] : refused) {
+  for (const auto& c : refused) {  // not a structured binding: the lambda captures it (C++20 only)
+    const std::string& header = c.first;
+    const std::string& problem = c.second;
     const std::string m = error_of([&] { read(1, header); });
     EXPECT_NE(m.find("h.npz: b.npy: the .npy header " + problem), std::string::npos) << header << "\n" << m;
   }
