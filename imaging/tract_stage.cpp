@@ -25,18 +25,19 @@ class TractStage : public Stage {
   }
 
   size_t begin(const StageInput& input) override {
+    // settings.samples in tract.json is the number asked for (as in zeta.json); eval_samples the number used.
     settings_ = input.settings.tract;
-    settings_.samples = std::min(settings_.samples, input.images);
-    flows_.emplace(input.net, input.view, input.settings.grid, settings_, settings_.samples);
+    images_ = std::min(settings_.samples, input.images);
+    flows_.emplace(input.net, input.view, input.settings.grid, settings_, images_);
     if (input.settings.ranks) flows_->spread_over(*input.settings.ranks);  // pair e on rank e mod P
-    return settings_.samples;
+    return images_;
   }
   void on_block(const EvalBatch& batch, const nn::BlockView& block) override { flows_->on_block(batch, block); }
   void on_batch_end(const EvalBatch& batch) override { flows_->on_batch_end(batch); }
 
   StageOutput run(const StageInput& input) override {
     StageOutput out;
-    out.images = settings_.samples;
+    out.images = images_;
     flows_->share();
     out.document = tract_document(input.view, flows_->pairs(), input.settings.grid, settings_);
     return out;
@@ -64,6 +65,7 @@ class TractStage : public Stage {
 
  private:
   TractSettings settings_;
+  size_t images_ = 0;
   std::optional<FlowAccumulator> flows_;
 };
 

@@ -265,6 +265,24 @@ TEST(Analysis, OneStreamedPassGivesTheGridAndTractOfSeparatePasses) {
   remove_dir(dir);
 }
 
+// tract.json's settings say what was asked, as zeta.json's do; eval_samples says how many images were
+// used (it said the used count in settings.samples too, unlike zeta.json).
+TEST(Analysis, TractSettingsSayTheSamplesAskedForAndEvalSamplesTheImagesUsed) {
+  SyntheticImages data(12);
+  nn::Network net = reference_net();
+  const std::string dir = temp_dir();
+  imaging::AnalysisSettings settings;
+  settings.eval_samples = 12;
+  settings.stages = {"tract"};
+  settings.tract.samples = 50;
+  const imaging::AnalysisReport report = imaging::run_analysis(net, data.view, settings, {"reference", 1, {}}, dir);
+  ASSERT_NE(report.stage("tract"), nullptr);
+  const auto& tract = report.stage("tract")->document;
+  EXPECT_EQ(tract["settings"]["samples"], 50);
+  EXPECT_EQ(tract["eval_samples"], 12);
+  remove_dir(dir);
+}
+
 TEST(Analysis, RejectsBadSettingsNamingTheFlag) {
   SyntheticImages data(12);
   nn::Network net = reference_net();
