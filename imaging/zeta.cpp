@@ -249,8 +249,8 @@ ShapleyEstimate renamed(const ShapleyEstimate& e, const std::vector<int>& map) {
 
 }  // namespace
 
-void check_zeta_fits(const nn::Network& net, const nn::LabeledImages& test, size_t pool, const run::GridSpec& grid,
-                     const ZetaSettings& s) {
+std::vector<uint32_t> check_zeta_fits(const nn::Network& net, const nn::LabeledImages& test, size_t pool,
+                                      const run::GridSpec& grid, const ZetaSettings& s) {
   validate(s);
   const ValueFunction value = parse_value_function(s.value);
   if (value.kind == ValueFunction::Kind::confusion && (value.a < 0 || value.b < 0))
@@ -259,7 +259,9 @@ void check_zeta_fits(const nn::Network& net, const nn::LabeledImages& test, size
     throw bad_value(s.value, "class index " + std::to_string(std::max(value.a, value.b)) + " but the net has " +
                                  std::to_string(net.num_outputs()) + " classes");
   pool = std::min(pool, test.count);
-  if (stratified_sample(test, pool, s.samples, s.seed, value.a).empty())
+  // confusion:A:B is a game on images of class A only.
+  std::vector<uint32_t> indices = stratified_sample(test, pool, s.samples, s.seed, value.a);
+  if (indices.empty())
     throw value.kind == ValueFunction::Kind::confusion
         ? bad_value(s.value, "no image of class " + std::to_string(value.a) + " among the first " + std::to_string(pool) +
                                  " evaluation images (--eval-samples): confusion:A:B is measured on the images of class A")
@@ -274,15 +276,13 @@ void check_zeta_fits(const nn::Network& net, const nn::LabeledImages& test, size
                         " regions, more than the " + std::to_string(kMaxExactRegions) +
                         " that can be enumerated; use a coarser --grid or --zeta-method shapley");
     }
+  return indices;
 }
 
 nlohmann::ordered_json zeta_analysis(nn::Network& net, const nn::LabeledImages& test, size_t pool,
                                      const run::GridSpec& grid, const ZetaSettings& s,
                                      const std::function<void(const std::string& block, size_t done)>& on_block) {
-  check_zeta_fits(net, test, pool, grid, s);
-  const ValueFunction value = parse_value_function(s.value);
-  // confusion:A:B is a game on images of class A only.
-  const std::vector<uint32_t> indices = stratified_sample(test, pool, s.samples, s.seed, value.a);
+  const std::vector<uint32_t> indices = check_zeta_fits(net, test, pool, grid, s);
   const auto& blocks = net.blocks();
 
   nlohmann::ordered_json out;

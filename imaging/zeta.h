@@ -58,8 +58,9 @@ nlohmann::ordered_json zeta_analysis(nn::Network& net, const nn::LabeledImages& 
 // What zeta_analysis checks before any work, on its own: bad settings, a value function naming a class
 // beyond the net, `confusion:A:B` with no image of class A among the first `pool` images, `exact` on a
 // block of more than 16 regions.  The ζ stage's Stage::check_net, so that `analyze` fails before an
-// earlier analysis in --out is removed and `train --analyze-every` before the first epoch.
-void check_zeta_fits(const nn::Network& net, const nn::LabeledImages& test, size_t pool, const run::GridSpec& grid,
+// earlier analysis in --out is removed and `train --analyze-every` before the first epoch.  Returns the
+// sample of test images the game is played on (stratified_sample), which zeta_analysis then uses.
+std::vector<uint32_t> check_zeta_fits(const nn::Network& net, const nn::LabeledImages& test, size_t pool, const run::GridSpec& grid,
                      const ZetaSettings& s);
 
 }  // namespace imaging
