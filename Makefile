@@ -203,7 +203,7 @@ bench: all
 	node bench/serve_load.js --nnfmri $(APP)
 
 # report.html in headless Chromium (installed when missing): DOM counts, slider, click, console errors;
-# screenshots build/report.png, build/report-layers.png and build/report-full.png; prints the page
+# screenshots build/report.png, report-layers.png, report-eeg.png, report-full.png and report-missing-tract.png; prints the page
 # size and load time.  RUN=DIR: the report of that run instead of a synthetic one.
 test-report: all
 	@$(MAKE) --no-print-directory deps PACKAGES="$(BROWSER_PACKAGES)"
