@@ -32,7 +32,10 @@ class ZetaStage : public Stage {
 
   StageOutput run(const StageInput& input) override {
     StageOutput out;
-    out.images = std::min(input.settings.zeta.samples, input.images);
+    // The images the games are played on (zeta.json's "eval_samples"): the sample zeta_analysis
+    // draws, min(--zeta-samples, pool) images, or with confusion:A:B only class A's among the pool.
+    const ZetaSettings& zs = input.settings.zeta;
+    out.images = stratified_sample(input.test, input.images, zs.samples, zs.seed, parse_value_function(zs.value).a).size();
     const base::Stopwatch clock;
     const size_t blocks = input.net.blocks().size();
     // Called before each block's game is built, after the previous block's is gone: that game's

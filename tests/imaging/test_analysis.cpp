@@ -386,6 +386,31 @@ TEST(Analysis, ZetaSettingsThatCannotRunOnTheImagesFailBeforeAnything) {
   remove_dir(dir);
 }
 
+// The ζ stage's image count — zeta.json's "eval_samples" and the "zeta stage: N images" line — is the
+// sample its games are played on: with confusion:A:B the images of class A among the pool alone, not
+// min(--zeta-samples, pool) (which said 256 for the ~100 cats of `analyze --zeta-value confusion:cat:dog`).
+TEST(Analysis, ZetaStageCountsTheImagesOfItsSample) {
+  nn::Network net("conv3x3:2 maxpool4 linear:10", 3, 32, 32);
+  net.init(5);
+  SyntheticImages data(40);  // labels i % 10: 4 images of each class
+  imaging::AnalysisSettings s;
+  s.stages = {"grid", "zeta"};
+  s.grid = {2, 2, 2};
+  s.zeta.method = "lesion";  // exact, no budget: every layer covers the whole sample
+  for (const auto& [value, images] : std::vector<std::pair<std::string, int>>{{"logprob", 40}, {"confusion:7:0", 4}}) {
+    s.zeta.value = value;
+    const std::string dir = temp_dir();
+    const imaging::AnalysisReport report = imaging::run_analysis(net, data.view, s, {"custom", 1, {}}, dir);
+    const auto zeta = nlohmann::ordered_json::parse(base::read_file(dir + "/zeta.json"));
+    EXPECT_EQ(zeta["eval_samples"], images) << value;
+    for (const auto& layer : zeta["layers"]) EXPECT_EQ(layer["eval_samples"], images) << value;
+    ASSERT_NE(report.stage("zeta"), nullptr);
+    EXPECT_EQ(report.stage("zeta")->images, size_t(images)) << value;
+    EXPECT_NE(report.summary.find("zeta stage: " + std::to_string(images) + " images"), std::string::npos) << report.summary;
+    remove_dir(dir);
+  }
+}
+
 TEST(Analysis, DivergedNetFailsNamingTheLayer) {
   SyntheticImages data(10);
   nn::Network net = reference_net();
