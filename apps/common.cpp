@@ -103,9 +103,12 @@ namespace {
 
 datasets::LoadOptions load_options(const Flags& flags, const std::string& data_flag) {
   datasets::LoadOptions options;
-  // --resize applies to image folders only; elsewhere it would be ignored without a word
-  if (flags.has("--resize") && flags.text(data_flag).rfind("images:", 0) != 0)
-    throw base::Error("flag --resize: applies to images:DIR only, not to " + data_flag + " " + flags.text(data_flag));
+  // --resize, --split and --split-seed apply to image folders only; elsewhere they would be ignored
+  // without a word
+  for (const char* flag : {"--resize", "--split", "--split-seed"})
+    if (flags.has(flag) && flags.text(data_flag).rfind("images:", 0) != 0)
+      throw base::Error(std::string("flag ") + flag + ": applies to images:DIR only, not to " + data_flag + " " +
+                        flags.text(data_flag));
   if (flags.has("--resize")) {
     const std::vector<int> size = parse_sizes(flags.text("--resize"), "--resize", 2, "HxW");
     options.resize_h = size[0], options.resize_w = size[1];

@@ -167,6 +167,7 @@ case_ "train --data planted:1,unequal=2" 2 train --data planted:1,unequal=2 --ep
 case_ "train --data planted:1,sideways" 2 train --data planted:1,sideways --epochs 1 --out t13
 case_ "train --data planted:1,cells=3,cells=5" 2 train --data planted:1,cells=3,cells=5 --epochs 1 --out t32
 case_ "train --data planted --resize 8x8 (not an image folder)" 2 train --data planted --resize 8x8 --epochs 1 --out t32r
+case_ "train --data planted --split 0.3 (not an image folder)" 2 train --data planted --split 0.3 --epochs 1 --out t32s
 case_ "train --data planted:1,background=/nonexistent" 2 train --data planted:1,background=/nonexistent --epochs 1 --out t13b
 case_ "train --output-init xavier" 2 $T --out t14 --output-init xavier
 # a directory in use: held by flock(1), as another nnfmri train or analyze holds its --out

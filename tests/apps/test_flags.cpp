@@ -186,6 +186,24 @@ TEST(Flags, BadInputIsOneLineNamingTheFlagAndWhatWasExpected) {
 // Audit D, finding 7: strtol and strtod took leading blanks, '+', hex floats for reals ("0x10" was 16
 // for --lr but refused for --epochs) and silently read 1e-400 as 0.  One grammar for every numeric
 // flag: an optional '-', decimal digits, and for reals a fraction and exponent.
+// --resize, --split and --split-seed act on an images:DIR folder only: with any other data spec each is
+// one error line naming it and the spec, before any data is read (--split 0.3 on planted or cifar10
+// was taken without a word and split nothing), for train's --data as for monitor's --input.
+TEST(Flags, ImageFolderFlagsWithAnotherDataSpecAreRefused) {
+  for (const auto& flag : std::vector<std::vector<std::string>>{{"--resize", "8x8"}, {"--split", "0.3"}, {"--split-seed", "2"}}) {
+    const std::string named = "flag " + flag[0] + ": applies to images:DIR only, not to ";
+    expect_error_naming([&] { app::load_data(parse(app::kTrain, {"--data", "planted", flag[0], flag[1]}), true); },
+                        named + "--data planted");
+    expect_error_naming(
+        [&] {
+          app::open_test_stream(parse(app::kMonitor, {"c.ckpt", "--profile", "p", "--input", "cifar10:/nonexistent",
+                                                      "--out", "o", flag[0], flag[1]}),
+                                "--input");
+        },
+        named + "--input cifar10:/nonexistent");
+  }
+}
+
 TEST(Flags, NumbersHaveOneGrammar) {
   const auto refused = [](app::Command command, std::vector<std::string> args) {
     args.push_back("--help");  // parsed values only: --help returns before the run's own checks
