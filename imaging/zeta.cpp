@@ -286,6 +286,7 @@ nlohmann::ordered_json zeta_analysis(nn::Network& net, const nn::LabeledImages& 
   const auto& blocks = net.blocks();
 
   nlohmann::ordered_json out;
+  out["eval_samples"] = indices.size();  // the sample the games are played on (a block's own may be cut by budget)
   nlohmann::ordered_json& settings = out["settings"];
   settings["method"] = s.method;
   settings["value_function"] = s.value;

@@ -32,10 +32,6 @@ class ZetaStage : public Stage {
 
   StageOutput run(const StageInput& input) override {
     StageOutput out;
-    // The images the games are played on (zeta.json's "eval_samples"): the sample zeta_analysis
-    // draws, min(--zeta-samples, pool) images, or with confusion:A:B only class A's among the pool.
-    const ZetaSettings& zs = input.settings.zeta;
-    out.images = stratified_sample(input.test, input.images, zs.samples, zs.seed, parse_value_function(zs.value).a).size();
     const base::Stopwatch clock;
     const size_t blocks = input.net.blocks().size();
     // Called before each block's game is built, after the previous block's is gone: that game's
@@ -48,6 +44,9 @@ class ZetaStage : public Stage {
                            std::max(0.0, double(blocks) * input.settings.zeta.budget_seconds - clock.seconds())});
     };
     out.document = zeta_analysis(input.net, input.test, input.images, input.settings.grid, input.settings.zeta, on_block);
+    // The images the games are played on: min(--zeta-samples, pool), or with confusion:A:B only class
+    // A's among the pool, as zeta_analysis counts its sample.
+    out.images = out.document["eval_samples"].get<size_t>();
     return out;
   }
 
