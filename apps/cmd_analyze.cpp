@@ -34,7 +34,7 @@ int cmd_analyze(int argc, char** argv) {
   if (dist::world().ranks() > 1)
     agree_with_rank0(dist::world(), {{"version", kVersion},
                       {"checkpoint", datasets::sha256_file(flags.operands()[0])},
-                      {"data", data_identity(ctx.dataset)},
+                      {"data", data_identity(ctx.dataset, data)},
                       {"analysis", imaging::describe(settings)}});
   data.train = datasets::Dataset{};  // described above; only the test split is imaged (peak memory)
   // Under mpirun the ranks share the work (README "Beyond one machine (MPI)"): the grid's batches,

@@ -65,9 +65,10 @@ void require_distinct_files(const std::vector<NamedFile>& inputs, const std::vec
 // {"spec", "name", "files": [{"path", "sha256"}], "train_images", "test_images", "classes"}
 nlohmann::ordered_json describe_data(const std::string& spec, const datasets::DataSplit& data);
 // The part of describe_data that says what the data is, not where it was read: the files' SHA-256
-// under its file name (no directories, no spec), the image counts, shape, classes (every rank of an
-// MPI job compares it).
-nlohmann::ordered_json data_identity(const nlohmann::ordered_json& described);
+// under its file name (no directories, no spec), the image counts, shape, classes, and for generated
+// data (planted, whose seed and options no file holds) the SHA-256 of each split's pixels and labels
+// under "generated" (every rank of an MPI job compares it).
+nlohmann::ordered_json data_identity(const nlohmann::ordered_json& described, const datasets::DataSplit& data);
 // Under mpirun (`group`, dist::world()): every rank compares `fingerprint` (its data and settings, data_identity for the data)
 // with rank 0's, which rank 0 broadcasts.  When some rank's differs, every rank throws
 // dist::JointFailure "data or settings differ from rank 0's: …" naming the first difference of

@@ -166,7 +166,7 @@ nlohmann::ordered_json describe_data(const std::string& spec, const datasets::Da
   return out;
 }
 
-nlohmann::ordered_json data_identity(const nlohmann::ordered_json& described) {
+nlohmann::ordered_json data_identity(const nlohmann::ordered_json& described, const datasets::DataSplit& data) {
   nlohmann::ordered_json out = described;
   out.erase("spec");
   // each file's SHA-256 under its name (an image folder's digest under "images"): a difference names it
@@ -176,6 +176,14 @@ nlohmann::ordered_json data_identity(const nlohmann::ordered_json& described) {
     digests[f.contains("of") ? std::string("images") : path.substr(path.find_last_of('/') + 1)] = f.at("sha256");
   }
   out["files"] = digests;
+  // Generated images (planted: its seed and options are in the spec, which names no file) are
+  // identified by what was generated: each split's SHA-256 of its pixels, then of its labels.
+  if (data.test.name == "planted") {
+    auto content = [](const datasets::Dataset& d) {
+      return datasets::sha256_hex(d.pixels.data(), d.pixels.size()) + datasets::sha256_hex(d.labels.data(), d.labels.size());
+    };
+    out["generated"] = {{"train", content(data.train)}, {"test", content(data.test)}};
+  }
   return out;
 }
 

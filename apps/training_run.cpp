@@ -550,7 +550,7 @@ TrainingOutcome run_training(const TrainingSettings& s, const datasets::DataSpli
     run::Json fingerprint = config;
     fingerprint.erase("threads");
     fingerprint.erase("blas");
-    fingerprint["data"] = data_identity(data_json);
+    fingerprint["data"] = data_identity(data_json, data);
     fingerprint["steps_per_epoch"] = steps;
     agree_with_rank0(group, fingerprint);
   }

@@ -561,6 +561,34 @@ TEST_F(TrainingRun, RanksWhoseDataDiffersAllFailNamingTheDifference) {
   EXPECT_FALSE(fs::exists(s.out));
 }
 
+// Generated data (planted) names no file, and its seed and options were only in the spec, which the
+// fingerprint leaves out (paths may differ per rank): ranks whose planted sets differed with the same
+// counts and normalisation (`planted:1` against `planted:2` for analyze, here two training labels
+// swapped) trained or imaged other data without a word.  The generated content is now compared.
+TEST_F(TrainingRun, RanksWhoseGeneratedDataDiffersAllFailNamingTheDifference) {
+  app::TrainingSettings s = small_settings(path("run"));
+  s.train.shards = 2;
+  s.train.epochs = 1;
+  s.analyze_every = 0;
+  datasets::DataSplit swapped = small_planted();
+  ASSERT_NE(swapped.train.labels[0], swapped.train.labels[1]);
+  std::swap(swapped.train.labels[0], swapped.train.labels[1]);  // the same pixels: the same normalisation
+  std::vector<std::string> errors(2);
+  on_simulated_ranks(2, [&](SimulatedRank& rank) {
+    app::TrainingCallbacks callbacks;
+    callbacks.group = &rank;
+    try {
+      app::run_training(s, rank.rank() == 0 ? small_planted() : swapped, callbacks);
+    } catch (const dist::JointFailure& e) {
+      errors[size_t(rank.rank())] = e.what();
+    }
+  });
+  for (int r : {0, 1})
+    EXPECT_NE(errors[size_t(r)].find("data or settings differ from rank 0's: /data/generated/train is "), std::string::npos)
+        << "rank " << r << ": " << errors[size_t(r)];
+  EXPECT_FALSE(fs::exists(s.out));
+}
+
 TEST(BatchFits, ABatchLargerThanTheMachinesMemoryIsOneErrorNamingTheFlag) {
   const nn::Network net("conv3x3:8 relu maxpool2 linear:10", 3, 8, 8);
   // conv 8x8x8, its relu 8x8x8, pool 4x4x8, linear 10: the floats of one image's buffers.
