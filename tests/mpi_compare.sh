@@ -11,7 +11,14 @@ serial=${2:-}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1  # CI runs as root
-mpi() { local n=$1; shift; mpirun --oversubscribe -np "$n" "$bin" "$@"; }
+# Every mpirun of this script under `timeout`: a job that hangs fails the test (exit 124) instead of
+# holding make test-mpi forever.
+mpi() {
+  local n=$1 code=0; shift
+  timeout 600 mpirun --oversubscribe -np "$n" "$bin" "$@" || code=$?
+  test $code -ne 124 || { echo "test-mpi: mpirun -np $n hung (timeout 600 s): $*"; exit 1; }
+  return $code
+}
 
 # Every file of run $2 equals run $1's; metrics.jsonl without its timing fields.
 same_run() {
@@ -84,10 +91,13 @@ for net in t1 r1; do
   done
 done
 
-# Bad input under mpirun: one error line (mpirun's own notes aside, -q), every rank non-zero.
+# Bad input under mpirun: one error line (mpirun's own notes aside, -q), exit 2 (the failing rank's
+# MPI_Abort code), within the timeout.
 bad() {
-  local expected=$1; shift
-  if mpirun -q --oversubscribe -np 2 "$bin" "$@" > /dev/null 2> "$dir/err"; then echo "test-mpi: expected a failure: $*"; exit 1; fi
+  local expected=$1 code=0; shift
+  timeout 60 mpirun -q --oversubscribe -np 2 "$bin" "$@" > /dev/null 2> "$dir/err" || code=$?
+  test $code -ne 124 || { echo "test-mpi: bad input hung (timeout): $*"; exit 1; }
+  test $code -eq 2 || { echo "test-mpi: bad input: exit $code, expected 2: $*"; cat "$dir/err"; exit 1; }
   grep "^nnfmri: error: " "$dir/err" > "$dir/lines" || true
   test "$(wc -l < "$dir/lines")" -eq 1 || { echo "test-mpi: expected one error line for: $*"; cat "$dir/err"; exit 1; }
   grep -q -- "$expected" "$dir/lines" || { echo "test-mpi: the error does not name '$expected': $(cat "$dir/lines")"; exit 1; }
@@ -119,10 +129,12 @@ records 64 > "$good/data_batch_1.bin"
 records 32 > "$good/test_batch.bin"
 missing=$dir/cifar-missing
 mpmd() {  # mpmd EXPECTED_RANK DATA0 DATA1 ARGS...: rank 0 reads DATA0, rank 1 DATA1
-  local rank=$1 d0=$2 d1=$3; shift 3
-  if timeout 60 mpirun -q --oversubscribe -np 1 "$bin" "$@" --data "cifar10:$d0" : -np 1 "$bin" "$@" --data "cifar10:$d1" \
-      > /dev/null 2> "$dir/err"; then echo "test-mpi: expected a failure (MPMD, rank $rank without data): $*"; exit 1; fi
-  test "$?" -ne 124 || { echo "test-mpi: MPMD with rank $rank without data hung (timeout): $*"; exit 1; }
+  local rank=$1 d0=$2 d1=$3 code=0; shift 3
+  timeout 60 mpirun -q --oversubscribe -np 1 "$bin" "$@" --data "cifar10:$d0" : -np 1 "$bin" "$@" --data "cifar10:$d1" \
+    > /dev/null 2> "$dir/err" || code=$?
+  # (before, the timeout's 124 was read from $? after an `if` without else, always 0: a hang passed)
+  test $code -ne 124 || { echo "test-mpi: MPMD with rank $rank without data hung (timeout): $*"; exit 1; }
+  test $code -eq 2 || { echo "test-mpi: MPMD with rank $rank without data: exit $code, expected 2: $*"; cat "$dir/err"; exit 1; }
   grep "^nnfmri: error: " "$dir/err" > "$dir/lines" || true
   test "$(wc -l < "$dir/lines")" -eq 1 || { echo "test-mpi: expected one error line (MPMD, rank $rank without data)"; cat "$dir/err"; exit 1; }
   grep -q "rank $rank of 2" "$dir/lines" && grep -q "$missing" "$dir/lines" ||
