@@ -104,16 +104,22 @@ namespace {
 // resumable state and exits 128 + signal); a second exits at once.  Every file is written
 // atomically and run.json last, so the directory stays resumable either way.
 volatile std::sig_atomic_t stop_signal = 0;
+// The first signal's note is printed by rank 0 alone: the other ranks of an MPI job print nothing, and
+// the SIGTERM mpirun sends them when it ends the job (rank 0's error or its exit 128 + signal) would
+// otherwise print a note of a stop nobody asked for beside rank 0's error line.
+volatile std::sig_atomic_t announce_stop = 1;
 
 extern "C" void on_stop_signal(int sig) {
   if (stop_signal != 0) _exit(128 + sig);
   stop_signal = sig;
+  if (!announce_stop) return;
   static const char note[] = "\nnnfmri train: stopping after the current step (a second signal stops at once)\n";
   const ssize_t ignored = write(STDERR_FILENO, note, sizeof note - 1);
   (void)ignored;
 }
 
-void install_stop_handlers() {
+void install_stop_handlers(bool announce) {
+  announce_stop = announce ? 1 : 0;
   struct sigaction action {};
   action.sa_handler = on_stop_signal;
   sigemptyset(&action.sa_mask);
@@ -259,7 +265,7 @@ int cmd_train(int argc, char** argv) {
     std::fprintf(stderr, "nnfmri train: warning: %d ranks on this machine × --threads %d = %ld threads on %ld cores "
                  "(oversubscribed: slower, same results)\n", dist::ranks_on_this_node(), threads,
                  long(dist::ranks_on_this_node()) * threads, cores);
-  install_stop_handlers();
+  install_stop_handlers(writer);
   TrainingOutcome outcome;
   try {
     outcome = run_training(settings, data, callbacks);

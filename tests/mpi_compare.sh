@@ -107,6 +107,10 @@ bad "--shards 1: every rank needs a shard (run at most 1 rank, or" "${train[@]}"
 bad "unknown command 'bogus'" bogus --out "$dir/bad"  # looked up before the refusal of other commands
 bad "cifar10" train --data cifar10:/nonexistent --threads 1 --out "$dir/bad"
 test ! -e "$dir/bad/model.ckpt"
+# Rank 0 alone fails (--out holds a run) while rank 1 trains: rank 0's line and nothing else (before:
+# the SIGTERM of rank 0's MPI_Abort made rank 1 print "stopping after the current step" as well).
+bad "holds another run" "${train[@]}" --out "$dir/t1"
+if grep -q "stopping after" "$dir/err"; then echo "test-mpi: an aborted rank announced a stop:"; cat "$dir/err"; exit 1; fi
 # A distributed analyze that fails (rank 0 cannot create --out: its parent is a file) while rank 1
 # works: the ranks other than 0 write nothing, so nothing is left behind, in $TMPDIR or /tmp (before:
 # rank 1's scratch directory /tmp/nnfmri-rank-XXXXXX, removed only on success).
