@@ -46,7 +46,7 @@ int set_threads(const Flags& flags, int fallback) {
   long n = given ? flags.integer("--threads") : fallback > 0 ? fallback : omp_get_num_procs();
   const int allowed = threads_the_address_space_allows();
   if (n > allowed) {
-    if (given || fallback > 0)
+    if ((given || fallback > 0) && dist::world().rank() == 0)  // the other ranks of an MPI job print nothing
       std::fprintf(stderr, "nnfmri: %ld threads capped at %d (%s)\n", n, allowed,
                    allowed == kMaxThreads ? "the most OpenBLAS is built for"
                                           : "what the address-space limit, ulimit -v, leaves room for");

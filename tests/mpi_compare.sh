@@ -154,6 +154,10 @@ for rank in 0 1; do
   mpmd $rank "$d0" "$d1" analyze "$dir/m1/model.ckpt" --eval-samples 32 --zeta-samples 8 --zeta-max-permutations 4 --threads 1 --out "$dir/mabad"
   test ! -e "$dir/mabad/grid.json"
 done
+# The note of a capped --threads, once (rank 0's; before, every rank printed it): rank 1's missing
+# data ends the job 2 s after both ranks set their threads.
+mpmd 1 "$good" "$missing" "${mtrain[@]}" --threads 100 --out "$dir/mbad"
+test "$(grep -c "threads capped at" "$dir/err")" -eq 1 || { echo "test-mpi: expected one note of capped threads:"; cat "$dir/err"; exit 1; }
 
 # Ranks that read other data or flags (MPMD): rank 0 broadcasts the fingerprint of its data (by
 # content) and settings, every rank compares; the lowest differing rank prints one line naming the
