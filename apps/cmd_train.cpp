@@ -104,9 +104,9 @@ namespace {
 // resumable state and exits 128 + signal); a second exits at once.  Every file is written
 // atomically and run.json last, so the directory stays resumable either way.
 volatile std::sig_atomic_t stop_signal = 0;
-// The first signal's note is printed by rank 0 alone: the other ranks of an MPI job print nothing, and
-// the SIGTERM mpirun sends them when it ends the job (rank 0's error or its exit 128 + signal) would
-// otherwise print a note of a stop nobody asked for beside rank 0's error line.
+// The first signal's note is printed by a process alone, not by the ranks of an MPI job: the SIGTERM
+// with which Open MPI ends the job (a rank's error and MPI_Abort, or rank 0's exit 128 + signal) would
+// print a note of a stop nobody asked for beside the error line.  Rank 0 names the signal at the end.
 volatile std::sig_atomic_t announce_stop = 1;
 
 extern "C" void on_stop_signal(int sig) {
@@ -265,7 +265,7 @@ int cmd_train(int argc, char** argv) {
     std::fprintf(stderr, "nnfmri train: warning: %d ranks on this machine × --threads %d = %ld threads on %ld cores "
                  "(oversubscribed: slower, same results)\n", dist::ranks_on_this_node(), threads,
                  long(dist::ranks_on_this_node()) * threads, cores);
-  install_stop_handlers(writer);
+  install_stop_handlers(dist::world().ranks() == 1);
   TrainingOutcome outcome;
   try {
     outcome = run_training(settings, data, callbacks);

@@ -101,6 +101,7 @@ bad() {
   grep "^nnfmri: error: " "$dir/err" > "$dir/lines" || true
   test "$(wc -l < "$dir/lines")" -eq 1 || { echo "test-mpi: expected one error line for: $*"; cat "$dir/err"; exit 1; }
   grep -q -- "$expected" "$dir/lines" || { echo "test-mpi: the error does not name '$expected': $(cat "$dir/lines")"; exit 1; }
+  if grep -q "stopping after" "$dir/err"; then echo "test-mpi: a rank ended by the abort announced a stop:"; cat "$dir/err"; exit 1; fi
   cat "$dir/lines"
 }
 bad "--shards 1: every rank needs a shard (run at most 1 rank, or" "${train[@]}" --shards 1 --out "$dir/bad"
@@ -110,7 +111,6 @@ test ! -e "$dir/bad/model.ckpt"
 # Rank 0 alone fails (--out holds a run) while rank 1 trains: rank 0's line and nothing else (before:
 # the SIGTERM of rank 0's MPI_Abort made rank 1 print "stopping after the current step" as well).
 bad "holds another run" "${train[@]}" --out "$dir/t1"
-if grep -q "stopping after" "$dir/err"; then echo "test-mpi: an aborted rank announced a stop:"; cat "$dir/err"; exit 1; fi
 # A distributed analyze that fails (rank 0 cannot create --out: its parent is a file) while rank 1
 # works: the ranks other than 0 write nothing, so nothing is left behind, in $TMPDIR or /tmp (before:
 # rank 1's scratch directory /tmp/nnfmri-rank-XXXXXX, removed only on success).
@@ -143,6 +143,7 @@ mpmd() {  # mpmd EXPECTED_RANK DATA0 DATA1 ARGS...: rank 0 reads DATA0, rank 1 D
   test "$(wc -l < "$dir/lines")" -eq 1 || { echo "test-mpi: expected one error line (MPMD, rank $rank without data)"; cat "$dir/err"; exit 1; }
   grep -q "rank $rank of 2" "$dir/lines" && grep -q "$missing" "$dir/lines" ||
     { echo "test-mpi: the error does not name rank $rank and $missing: $(cat "$dir/lines")"; exit 1; }
+  if grep -q "stopping after" "$dir/err"; then echo "test-mpi: a rank ended by the abort announced a stop:"; cat "$dir/err"; exit 1; fi
   cat "$dir/lines"
 }
 mtrain=(train --limit-train 64 --limit-test 32 --epochs 1 --batch 32 --shards 2 --threads 1 --model "conv3x3:4 relu gap linear:10")
