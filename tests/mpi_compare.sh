@@ -73,7 +73,11 @@ same_analysis() {
   local a=$1 b=$2 f
   diff <(cd "$a" && find . -type f | sort) <(cd "$b" && find . -type f | sort)
   for f in $(cd "$a" && find . -type f | sort); do
-    cmp <(strip_timing "$a/$f") <(strip_timing "$b/$f") || { echo "test-mpi: $b/$f differs from $a/$f"; exit 1; }
+    # (each side into a file first: a process substitution's failure is not seen, and two files that
+    # are not JSON compared as two empty outputs, equal)
+    strip_timing "$a/$f" > "$dir/stripped-a" || { echo "test-mpi: $a/$f is not JSON"; exit 1; }
+    strip_timing "$b/$f" > "$dir/stripped-b" || { echo "test-mpi: $b/$f is not JSON"; exit 1; }
+    cmp "$dir/stripped-a" "$dir/stripped-b" || { echo "test-mpi: $b/$f differs from $a/$f"; exit 1; }
   done
 }
 residual=(train --data planted --limit-train 64 --limit-test 64 --epochs 1 --batch 32 --threads 1
