@@ -92,6 +92,12 @@ int main(int argc, char** argv) {
   base::fix_malloc_thresholds();  // before the first allocation of a buffer (base/memory.h)
   choose_blas_kernels(argv);
   dist::start(&argc, &argv);  // joins the MPI job only when started by mpirun (dist/world.h)
+  // Rank 0 alone speaks on stdout (--help, --version, the commands' lines); the other ranks' errors
+  // still go to stderr.
+  if (dist::world().rank() != 0) {
+    std::FILE* quiet = std::freopen("/dev/null", "w", stdout);
+    (void)quiet;
+  }
   const int code = run_command(argc, argv);
   dist::finish();
   return code;

@@ -110,6 +110,11 @@ bad() {
 }
 bad "--shards 1: every rank needs a shard (run at most 1 rank, or" "${train[@]}" --shards 1 --out "$dir/bad"
 bad "unknown command 'bogus'" bogus --out "$dir/bad"  # looked up before the refusal of other commands
+# What needs no rank to work (--help, --version) is printed once, by rank 0 (before: once per rank).
+test "$(timeout 60 mpirun -q --oversubscribe -np 2 "$bin" --version)" = "$("$bin" --version)" ||
+  { echo "test-mpi: --version under mpirun is not one process's line"; exit 1; }
+test "$(timeout 60 mpirun -q --oversubscribe -np 2 "$bin" train --help | wc -l)" -eq "$("$bin" train --help | wc -l)" ||
+  { echo "test-mpi: train --help under mpirun is not one process's text"; exit 1; }
 bad "cifar10" train --data cifar10:/nonexistent --threads 1 --out "$dir/bad"
 test ! -e "$dir/bad/model.ckpt"
 # Rank 0 alone fails (--out holds a run) while rank 1 trains: rank 0's line and nothing else (before:
