@@ -28,7 +28,7 @@
 // So an event is reported one step after
 // its onset (it names the onset's step), and a one-step fault or a one-batch spike is not an event:
 // a clean planted run (tiny net, batches of 32) had unconfirmed region onsets of z 6.3 and 6.4,
-// each a single batch.  It belongs to the epoch whose step confirmed it.
+// each a single batch.  It belongs to the epoch whose step confirmed it (its file lists a step up to 2 before its own first).
 // θ = 6: with about 10^5 tests per epoch a Gaussian tail would need |z| > 4.9 for under one false
 // alarm in 10 epochs; 6 leaves room for heavier tails (chosen before any run was measured).
 // Why log-ratios of consecutive steps and not the level: the channels drift with the schedule (a

@@ -94,7 +94,10 @@ EegEpoch read_eeg_epoch(const std::string& path, int epoch) {
   for (size_t i = 0; i < events.array_size(); ++i) {
     const Node v = events[i];
     EegEvent ev;
-    ev.step = long(v["step"].integer(e.first_step, e.last_step));  // a step of this epoch
+    // a step of this epoch, or one or two before it: a change event is listed by the epoch of the step
+    // that confirmed it, the next tested step after its onset (README "NN-EEG"), so an onset at the
+    // previous epoch's last step (or the one before, when that last step is a short batch) is listed here
+    ev.step = long(v["step"].integer(std::max(1L, e.first_step - 2), e.last_step));
     ev.block = v["block"].text();  // "" (the loss) or a block of this file
     if (!ev.block.empty() && !e.block(ev.block)) v["block"].fail("\"\" (the loss) or a block of /blocks");
     ev.region = v["region"].text();

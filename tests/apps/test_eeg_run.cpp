@@ -12,6 +12,7 @@
 #include "apps/training_run.h"
 #include "base/fileio.h"
 #include "datasets/dataset.h"
+#include "report/report_eeg.h"
 #include "base/npz.h"
 #include "run/json.h"
 #include "run/layout.h"
@@ -129,6 +130,25 @@ TEST_F(EegRun, ACleanRunHasNoBlockEventsAndPlantedFaultsAreDetectedWithinTwoStep
     const run::Json config = run::read_json(path(c.inject.substr(0, c.inject.find('@'))) + "/config.json");
     EXPECT_EQ(config["inject"][0]["kind"], c.inject.substr(0, c.inject.find('@')));
   }
+}
+
+// A change event is confirmed one step after its onset and belongs to the epoch of the confirming
+// step (README "NN-EEG"): a dead conv1 from step 150, epoch 3's last step, is an event at step 150
+// listed in eeg/epoch_004.json (steps 151 … 200).  The report refused that file ("/events/0/step:
+// expected an integer from 151 to 200"), so the run had no report at all.
+TEST_F(EegRun, AnEventWhoseOnsetIsTheLastStepOfAnEpochIsReadBack) {
+  app::TrainingSettings s = eeg_settings(path("edge"));
+  s.injections = imaging::eeg::parse_injections("dead@150:20:conv1");
+  bool heard = false;
+  for (const imaging::eeg::Event& e : run(s)) heard |= e.step == 150 && e.block == "conv1" && e.channel == "activity";
+  ASSERT_TRUE(heard);
+  const std::vector<report::EegEpoch> eeg = report::load_eeg(s.out);
+  ASSERT_EQ(eeg.size(), 4u);
+  EXPECT_EQ(eeg[3].first_step, 151);
+  bool listed = false;
+  for (const report::EegEvent& e : eeg[3].events) listed |= e.step == 150 && e.block == "conv1" && e.channel == "activity";
+  EXPECT_TRUE(listed);
+  for (const report::EegEvent& e : eeg[2].events) EXPECT_NE(e.step, 150) << "an event is listed once, by its confirming epoch";
 }
 
 TEST_F(EegRun, BadInjectionsAndWindowsAreOneErrorNamingTheFlag) {

@@ -333,7 +333,9 @@ TEST(Report, EegFilesAreReadOnlyWhereTheManifestListsThem) {
 TEST(Report, EegEventsOfAnUnknownBlockOrAnotherEpochsStepAreRefused) {
   for (const auto& [key, value, expected] : std::vector<std::tuple<std::string, Json, std::string>>{
            {"block", "nope", "epoch_002.json: /events/0/block: expected \"\" (the loss) or a block of /blocks, found the string \"nope\""},
-           {"step", 999999, "epoch_002.json: /events/0/step: expected an integer from 11 to 20, found the number 999999"}}) {
+           {"step", 999999, "epoch_002.json: /events/0/step: expected an integer from 9 to 20, found the number 999999"},
+           // two steps before the first is the earliest onset a change event confirmed in this epoch can have
+           {"step", 8, "epoch_002.json: /events/0/step: expected an integer from 9 to 20, found the number 8"}}) {
     TempDir tmp("eeg_event");
     Json eeg = eeg_json(2);
     eeg["events"][0][key] = value;
