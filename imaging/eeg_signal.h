@@ -6,8 +6,9 @@
 //   periodogram of one segment x of length W (W even): y = detrend(x) · w, w the periodic Hann
 //     window w_t = ½ − ½cos(2πt/W); P_k = c_k |Σ_t y_t e^{−2πikt/W}|² / Σ_t w_t², k = 0 … W/2, at
 //     frequency k/W, with c_k = 2 for 0 < k < W/2 and 1 at k = 0 and k = W/2 (one-sided).
-//   welch(x, W):  the mean of the periodograms of the segments x[s … s+W), s = 0, W/2, W, … (50 %
-//     overlap) that lie wholly inside x; needs n ≥ W.
+//   welch(x, W):  the mean of the periodograms of the segments x[s … s+W) at hop W/2 (50 % overlap)
+//     laid back from the newest sample, s = n − W, n − W − W/2, … ≥ 0 (a leftover shorter than W/2 is
+//     the oldest samples); needs n ≥ W.
 //   bands (cycles/step): δ [0, 1/64), θ [1/64, 1/32), α [1/32, 1/16), β [1/16, 1/4), γ [1/4, 1/2];
 //     a bin belongs to the band holding its frequency k/W.  Relative band power = the band's sum of
 //     P_k over the sum of all P_k (0 when that sum is 0).
