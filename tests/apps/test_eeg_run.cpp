@@ -86,19 +86,29 @@ TEST_F(EegRun, TheProbeLeavesTheWeightsBitIdenticalAndTheFilesAreDeterministic) 
   EXPECT_EQ(base::read_file(path("plain/config.json")).find("\"eeg\""), std::string::npos);
 }
 
+// 810 images in batches of 32: 26 steps per epoch, the last a short batch of 10, over 16 epochs.
+// Stopped twice inside epoch 15 (steps 365 … 390), the resumed run replays the rows from
+// 365 − max(2W, H + 2R) − H − 2R = 45 on, read from the middle of epoch 2's file (a stop before step
+// 322 replays every row from step 1, which would leave that cut untested).
 TEST_F(EegRun, StoppedInsideAnEpochAndResumedItWritesTheSameEegFiles) {
-  run(eeg_settings(path("reference")));
-  app::TrainingSettings s = eeg_settings(path("stopped"));
-  for (long at : {170L, 185L}) {  // inside epoch 4, twice
+  const datasets::DataSplit& data = planted_split(810, 40);
+  auto settings = [&](const std::string& out) {
+    app::TrainingSettings s = eeg_settings(out);
+    s.train.epochs = 16;
+    return s;
+  };
+  app::run_training(settings(path("reference")), data, {});
+  app::TrainingSettings s = settings(path("stopped"));
+  for (long at : {370L, 380L}) {  // inside epoch 15, twice
     app::TrainingCallbacks stop;
     auto last = std::make_shared<long>(0);
     stop.step_probe.after_step = [last](const nn::StepInfo& i) { *last = i.global_step; };
     stop.stop_requested = [last, at] { return *last >= at; };
-    EXPECT_FALSE(app::run_training(s, planted_1600(), stop).complete);
-    EXPECT_TRUE(base::file_exists(run::Layout(s.out).eeg_rows(4)));
+    EXPECT_FALSE(app::run_training(s, data, stop).complete);
+    EXPECT_TRUE(base::file_exists(run::Layout(s.out).eeg_rows(15)));
     s.start = app::RunStart::resume;
   }
-  EXPECT_TRUE(app::run_training(s, planted_1600(), {}).complete);
+  EXPECT_TRUE(app::run_training(s, data, {}).complete);
   expect_same_run(path("reference"), s.out);
 }
 
