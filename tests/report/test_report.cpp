@@ -417,6 +417,12 @@ TEST(Report, EegConsistencyOnAPlantedRun) {
   write(a.path / "eeg/epoch_002.json", bad.dump());
   message = error_of([&] { report::build_report(a.str(), {}); });
   EXPECT_NE(message.find("/blocks/conv1/regions/grid_1_1_1/gamma: expected a relative band power"), std::string::npos) << message;
+  bad = eeg_json(2);  // a mean of |a| is never negative
+  bad["blocks"]["conv1"]["regions"]["grid_1_1_1"]["mean_activity"] = -0.5;
+  write(a.path / "eeg/epoch_002.json", bad.dump());
+  message = error_of([&] { report::build_report(a.str(), {}); });
+  EXPECT_NE(message.find("/blocks/conv1/regions/grid_1_1_1/mean_activity: expected a number from 0 to"), std::string::npos)
+      << message;
   bad = eeg_json(2);
   bad["epoch"] = 5;
   write(a.path / "eeg/epoch_002.json", bad.dump());
