@@ -105,7 +105,8 @@ Profile fit_profile(nn::Network& net, const nn::LabeledImages& data, long images
                     const MonitorSettings& settings, const std::string& checkpoint_sha256, base::Json about);
 // The weights of spatial_zeta: |shapley| of every region of every block from zeta (the parsed
 // zeta.json at path, of the checkpoint of `epoch`); base::Error naming path and the JSON pointer when
-// its epoch differs, a block or region is missing, or a value is not finite.
+// its epoch differs, its settings.grid is not the profile's grid, a block or region is missing, or a value
+// is not finite.
 void set_zeta_weights(Profile& profile, const base::Json& zeta, const std::string& path, int epoch);
 // Framed (nn/framed_file.h, magic "NNFMRIpf"), atomic.
 void save_profile(const std::string& path, Profile& profile);

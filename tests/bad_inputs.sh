@@ -230,10 +230,12 @@ cmp -s c10/data_batch_1.bin c10.before || { echo "bad_inputs: corrupt rewrote it
 case_ "monitor --window 1048576 (a window of 2^20 images × every region)" 2 monitor run/model.ckpt --profile ok.profile --input planted --window 1048576 --out m6
 /usr/bin/python3 -c "
 import json; z = json.load(open('run/analysis/epoch_001/zeta.json')); z['epoch'] = 7; json.dump(z, open('zeta7.json', 'w'))
-z['epoch'] = 1; del z['layers']['conv1']['regions']['grid_1_1_1']; json.dump(z, open('zeta_hole.json', 'w'))"
-need zeta7.json zeta_hole.json
+z['epoch'] = 1; del z['layers']['conv1']['regions']['grid_1_1_1']; json.dump(z, open('zeta_hole.json', 'w'))
+z = json.load(open('run/analysis/epoch_001/zeta.json')); z['settings']['grid'] = [16, 16, 4]; json.dump(z, open('zeta_grid.json', 'w'))"
+need zeta7.json zeta_hole.json zeta_grid.json
 case_ "profile --zeta: the zeta.json of another epoch" 2 profile run/model.ckpt --data planted --limit-train 200 --zeta zeta7.json --out p1
 case_ "profile --zeta: a zeta.json without a region of the profile" 2 profile run/model.ckpt --data planted --limit-train 200 --zeta zeta_hole.json --out p2
+case_ "profile --zeta: the zeta.json of an analysis on another --grid" 2 profile run/model.ckpt --data planted --limit-train 200 --zeta zeta_grid.json --out p4
 case_ "profile --zeta /nonexistent.json" 2 profile run/model.ckpt --data planted --limit-train 200 --zeta /nonexistent.json --out p3
 case_ "corrupt --kind fog" 2 corrupt --data planted --kind fog --out c1
 case_ "eval --lesion of a block not in the net" 2 eval run/model.ckpt --data planted --limit-test 32 --lesion conv9:grid_1_1_1

@@ -649,7 +649,8 @@ base::Json zeta_file(const imaging::Profile& p, int epoch, Weight weight) {
       regions[p.layers[l].grid.key(r)] = {{"shapley", (r % 2 ? -1 : 1) * weight(l, r)}, {"zeta_score", 0}};
     layers[p.layers[l].name] = {{"regions", regions}};
   }
-  return {{"epoch", epoch}, {"layers", layers}};
+  const run::GridSpec& g = p.settings.grid.grid;
+  return {{"epoch", epoch}, {"settings", {{"grid", {g.gh, g.gw, g.gc}}}}, {"layers", layers}};
 }
 
 // S_ζ with equal weights is S; with one region per block carrying all the weight it is the mean over
@@ -692,6 +693,13 @@ TEST_F(Monitor, ZetaWeightedScoreIsTheWeightedMeanOfZSquared) {
   base::Json missing = zeta_file(p, 4, [](size_t, int) { return 1.0; });
   missing["layers"]["conv2"]["regions"].erase(p.layers[2].grid.key(5));
   expect_error_naming([&] { imaging::set_zeta_weights(p, missing, "m.json", 4); }, "m.json: /layers/conv2/regions");
+  // The zeta.json of an analysis on a finer grid holds every key of the profile's (grid_1_1_1 … of 4x4x2
+  // are among 8x8x2's) but they name other regions: refused by its settings' grid, not read as weights.
+  imaging::MonitorSettings fine_settings = settings();
+  fine_settings.grid.grid = {8, 8, 2};
+  const imaging::Profile fine = imaging::fit_profile(n, fit.view(), 600, 64, fine_settings, "x", {});
+  expect_error_naming([&] { imaging::set_zeta_weights(p, zeta_file(fine, 4, [](size_t, int) { return 1.0; }), "f.json", 4); },
+                      "f.json: /settings/grid: is 8x8x2, expected the profile's --grid 4x4x2");
 }
 
 // spatial_cov against the definition computed by hand from the profile and the monitor's z of each
