@@ -265,6 +265,7 @@ int cmd_monitor(int argc, char** argv) {
   const RegionTexts texts = region_texts(profile, boxes);
   base::make_directories(out);
   base::AtomicFileWriter lines(out + "/monitor.jsonl");
+  base::require_writable(out + "/monitor.html");  // a directory there is said now, not after the whole stream
   std::vector<uint32_t> index(std::min(static_cast<size_t>(batch), count_all));
   std::iota(index.begin(), index.end(), 0u);
   datasets::Dataset images;  // the current batch

@@ -119,4 +119,23 @@ TEST_F(MonitorCommand, CorruptProfileMonitor) {
   EXPECT_FALSE(std::filesystem::exists(path("m3")));
 }
 
+// What stands at DIR/monitor.html (a directory) is refused before the stream, not after every image was
+// scored: the input's record 40 has a label the stream would refuse, and the error is the page's.
+TEST_F(MonitorCommand, ADirectoryAtThePageIsRefusedBeforeTheStream) {
+  ASSERT_EQ(run(app::cmd_profile, {path("a.ckpt"), "--data", "cifar10:" + path("data"), "--knn-images", "100", "--threads", "1",
+                                   "--out", path("a.profile")}), 0);
+  std::filesystem::create_directories(path("late"));
+  for (const char* name : {"data_batch_1.bin", "batches.meta.txt"})
+    std::filesystem::copy_file(path("data/") + name, path("late/") + name);
+  std::string test = base::read_file(path("data/test_batch.bin"));
+  test[40 * 3073] = char(77);  // record 40's label
+  base::write_file_atomic(path("late/test_batch.bin"), test);
+  std::filesystem::create_directories(path("m/monitor.html"));
+  expect_error_naming([&] {
+    run(app::cmd_monitor, {path("a.ckpt"), "--profile", path("a.profile"), "--input", "cifar10:" + path("late"), "--batch", "32",
+                           "--threads", "1", "--out", path("m")});
+  }, "m/monitor.html: is a directory");
+  EXPECT_FALSE(std::filesystem::exists(path("m/monitor.jsonl")));
+}
+
 }  // namespace
