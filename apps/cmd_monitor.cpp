@@ -215,6 +215,7 @@ int cmd_profile(int argc, char** argv) {
   std::error_code ec;
   if (std::filesystem::is_directory(flags.text("--out"), ec))  // before the fit, not after it
     throw base::Error("flag --out " + flags.text("--out") + ": a directory, expected the profile's file path");
+  base::require_writable(flags.text("--out"));  // a missing folder, a device: said before the fit too
   nn::Checkpoint ck = nn::load_checkpoint(checkpoint);
   ck.net->set_inference_only(true);  // no backward follows (nn/network.h)
   datasets::DataSplit data = load_data(flags, true);

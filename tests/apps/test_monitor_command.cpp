@@ -138,4 +138,15 @@ TEST_F(MonitorCommand, ADirectoryAtThePageIsRefusedBeforeTheStream) {
   EXPECT_FALSE(std::filesystem::exists(path("m/monitor.jsonl")));
 }
 
+// profile --out in a folder that does not exist is refused before the fit: the ζ file given with it
+// (of another epoch) is read only after the fit, so its error would come first if the fit ran.
+TEST_F(MonitorCommand, AProfileOutInAMissingFolderIsRefusedBeforeTheFit) {
+  base::write_file_atomic(path("z99.json"), R"({"epoch": 99, "settings": {"grid": [8, 8, 4]}, "layers": {}})");
+  expect_error_naming([&] {
+    run(app::cmd_profile, {path("a.ckpt"), "--data", "cifar10:" + path("data"), "--knn-images", "100", "--threads", "1",
+                           "--zeta", path("z99.json"), "--out", path("nowhere/a.profile")});
+  }, "nowhere/a.profile: no folder");
+  EXPECT_FALSE(std::filesystem::exists(path("nowhere")));
+}
+
 }  // namespace
