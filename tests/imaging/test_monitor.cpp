@@ -451,6 +451,53 @@ TEST_F(Monitor, ProfileHoldsTheFitImagesStatistics) {
     }
 }
 
+// An image's region lists (README "Monitoring"): `top` the kTopRegions largest |z_g| over every region
+// of every block with σ_g > kMinRegionSd, largest first (ties: block, then region), `layer_top` each such
+// block's largest |z_g|; recomputed from the monitor's own z (region_z) for images of a shifted stream
+// (large z of both signs).
+TEST_F(Monitor, TopRegionsAreTheLargestAbsoluteZ) {
+  nn::Network n = net();
+  const datasets::Dataset fit = images(400, 1);
+  const imaging::Profile p = imaging::fit_profile(n, fit.view(), 400, 64, settings(), "x", {});
+  datasets::Dataset stream = images(64, 2), faded = images(32, 3);  // 32 noisy images, then 32 of low contrast
+  datasets::corrupt_dataset(stream, datasets::CorruptionKind::noise, 5, 1, 0);
+  datasets::corrupt_dataset(faded, datasets::CorruptionKind::contrast, 5, 1, 0);
+  std::copy(faded.pixels.begin(), faded.pixels.end(), stream.pixels.begin() + long(32 * stream.image_size()));
+  imaging::Monitor monitor(p, n, 1000, 0.01);
+  const std::vector<imaging::ImageScores> scores = score_first(monitor, n, stream, 64);
+  int negative = 0, positive = 0;
+  for (int i = 0; i < 64; ++i) {
+    const std::vector<std::vector<float>> z = monitor.region_z(i);
+    std::vector<imaging::RegionScore> every, best;
+    for (size_t l = 0; l < p.layers.size(); ++l) {
+      imaging::RegionScore top{int(l), -1, 0};
+      for (int r = 0; r < p.layers[l].grid.count(); ++r) {
+        if (!(p.layers[l].sd.data()[r] > imaging::kMinRegionSd)) continue;
+        every.push_back({int(l), r, z[l][size_t(r)]});
+        if (top.region < 0 || std::fabs(z[l][size_t(r)]) > std::fabs(top.z)) top = every.back();
+      }
+      if (top.region >= 0) best.push_back(top);
+    }
+    std::stable_sort(every.begin(), every.end(),
+                     [](const imaging::RegionScore& a, const imaging::RegionScore& b) { return std::fabs(a.z) > std::fabs(b.z); });
+    const imaging::ImageScores& s = scores[size_t(i)];
+    ASSERT_EQ(s.top.size(), size_t(imaging::kTopRegions)) << "image " << i;
+    for (size_t k = 0; k < s.top.size(); ++k) {
+      EXPECT_EQ(s.top[k].layer, every[k].layer) << "image " << i << " entry " << k;
+      EXPECT_EQ(s.top[k].region, every[k].region) << "image " << i << " entry " << k;
+      EXPECT_NEAR(s.top[k].z, every[k].z, 1e-4 * std::max(1.0, std::fabs(every[k].z))) << "image " << i << " entry " << k;
+      negative += s.top[k].z < 0, positive += s.top[k].z > 0;
+    }
+    ASSERT_EQ(s.layer_top.size(), best.size()) << "image " << i;
+    for (size_t l = 0; l < best.size(); ++l) {
+      EXPECT_EQ(s.layer_top[l].layer, best[l].layer) << "image " << i;
+      EXPECT_EQ(s.layer_top[l].region, best[l].region) << "image " << i << " block " << best[l].layer;
+    }
+  }
+  EXPECT_GT(negative, 0);  // listed z of both signs: the order is by |z|, not by z
+  EXPECT_GT(positive, 0);
+}
+
 TEST_F(Monitor, ProfileRoundTripAndRefusals) {
   nn::Network n = net();
   const datasets::Dataset fit = images(600, 1);
@@ -609,6 +656,7 @@ TEST_F(Monitor, WindowDistancesAreTheKsOfTheWindowsOwnPhiAcrossBatches) {
   }
   EXPECT_EQ(compared, 4 * imaging::kTopRegions);
   EXPECT_GT(all[0].top[0].distance, 0.2);  // the shift is seen: not a comparison of zeros
+  EXPECT_TRUE(all[0].alarm);
   // The list is the most drifting regions of ALL tested ones, in the order (adjusted p, p, larger D):
   // recomputed here over every region of every block (regions with σ = 0 are not tested).
   for (size_t k = 0; k < all.size(); ++k) {
@@ -624,6 +672,10 @@ TEST_F(Monitor, WindowDistancesAreTheKsOfTheWindowsOwnPhiAcrossBatches) {
       }
     ASSERT_EQ(int(ps.size()), all[k].tested);
     const std::vector<double> adjusted = imaging::benjamini_hochberg(ps);
+    // The alarm rule: regions drifting = adjusted p below α (0.01), and the window alarms when any does.
+    const int drifting = int(std::count_if(adjusted.begin(), adjusted.end(), [](double a) { return a < 0.01; }));
+    EXPECT_EQ(all[k].drifting, drifting) << "window " << k;
+    EXPECT_EQ(all[k].alarm, drifting > 0) << "window " << k;
     std::vector<Key> keys;
     for (size_t i = 0; i < ps.size(); ++i) keys.push_back({adjusted[i], ps[i], ds[i]});
     const auto before = [](const Key& a, const Key& b) {
