@@ -267,6 +267,10 @@ int cmd_monitor(int argc, char** argv) {
   base::make_directories(out);
   base::AtomicFileWriter lines(out + "/monitor.jsonl");
   base::require_writable(out + "/monitor.html");  // a directory there is said now, not after the whole stream
+  // Every check that needs no image is done: an earlier run's lines and page go now, so that a stream that
+  // fails half-way (a record it refuses, a read error) leaves none of them to be read as this input's.
+  run::remove_file(out + "/monitor.html");
+  run::remove_file(out + "/monitor.jsonl");
   std::vector<uint32_t> index(std::min(static_cast<size_t>(batch), count_all));
   std::iota(index.begin(), index.end(), 0u);
   datasets::Dataset images;  // the current batch
@@ -366,8 +370,7 @@ int cmd_monitor(int argc, char** argv) {
                     {"scores", timeline}, {"scores_cut", count_all > kTimelineImages}, {"windows", window_rows}};
   page["selected"] = run::Json::array();
   for (const SelectedImage& image : selected) page["selected"].push_back(selected_json(profile, boxes, input, image));
-  // The lines first, the page after, and no earlier page left beside them if the page fails.
-  run::remove_file(out + "/monitor.html");
+  // The lines first, the page after (the earlier page was removed before the stream).
   lines.commit();
   base::write_file_atomic(out + "/monitor.html", report::monitor_page_html(report::script_safe_json(base::json_text(page, -1))));
   std::printf("monitor: %zu images, %ld full windows of %ld, %ld alarms; %.0f images/s (%d threads); wrote %s/monitor.jsonl and monitor.html\n",

@@ -138,6 +138,38 @@ TEST_F(MonitorCommand, ADirectoryAtThePageIsRefusedBeforeTheStream) {
   EXPECT_FALSE(std::filesystem::exists(path("m/monitor.jsonl")));
 }
 
+// A stream that fails half-way (record 40's label) leaves no earlier run's monitor.jsonl or monitor.html
+// in DIR to be read as this input's: both are removed once the checks that need no image have passed.
+TEST_F(MonitorCommand, AStreamThatFailsHalfWayLeavesNoEarlierOutput) {
+  ASSERT_EQ(run(app::cmd_profile, {path("a.ckpt"), "--data", "cifar10:" + path("data"), "--knn-images", "100", "--threads", "1",
+                                   "--out", path("a.profile")}), 0);
+  ASSERT_EQ(run(app::cmd_monitor, {path("a.ckpt"), "--profile", path("a.profile"), "--input", "cifar10:" + path("data"),
+                                   "--batch", "32", "--threads", "1", "--out", path("m")}), 0);
+  ASSERT_TRUE(std::filesystem::exists(path("m/monitor.jsonl")));
+  ASSERT_TRUE(std::filesystem::exists(path("m/monitor.html")));
+  std::filesystem::create_directories(path("late"));
+  for (const char* name : {"data_batch_1.bin", "batches.meta.txt"})
+    std::filesystem::copy_file(path("data/") + name, path("late/") + name);
+  std::string test = base::read_file(path("data/test_batch.bin"));
+  test[40 * 3073] = char(77);  // record 40's label
+  base::write_file_atomic(path("late/test_batch.bin"), test);
+  expect_error_naming([&] {
+    run(app::cmd_monitor, {path("a.ckpt"), "--profile", path("a.profile"), "--input", "cifar10:" + path("late"), "--batch", "32",
+                           "--threads", "1", "--out", path("m")});
+  }, "record 40 has label 77");
+  EXPECT_FALSE(std::filesystem::exists(path("m/monitor.jsonl")));
+  EXPECT_FALSE(std::filesystem::exists(path("m/monitor.html")));
+  // A run refused before any image (the profile of another checkpoint) leaves the earlier output as it was.
+  ASSERT_EQ(run(app::cmd_monitor, {path("a.ckpt"), "--profile", path("a.profile"), "--input", "cifar10:" + path("data"),
+                                   "--batch", "32", "--threads", "1", "--out", path("m")}), 0);
+  const std::string before = base::read_file(path("m/monitor.jsonl"));
+  expect_error_naming([&] {
+    run(app::cmd_monitor, {path("b.ckpt"), "--profile", path("a.profile"), "--input", "cifar10:" + path("data"), "--out", path("m")});
+  }, "made for the checkpoint");
+  EXPECT_EQ(base::read_file(path("m/monitor.jsonl")), before);
+  EXPECT_TRUE(std::filesystem::exists(path("m/monitor.html")));
+}
+
 // profile --out in a folder that does not exist is refused before the fit: the ζ file given with it
 // (of another epoch) is read only after the fit, so its error would come first if the fit ran.
 TEST_F(MonitorCommand, AProfileOutInAMissingFolderIsRefusedBeforeTheFit) {
