@@ -253,7 +253,7 @@ int cmd_monitor(int argc, char** argv) {
   const imaging::Profile profile = imaging::load_profile(profile_path);
   imaging::check_profile_fits(profile, profile_path, *ck.net, checkpoint, datasets::sha256_file(checkpoint));
   // Streamed: memory holds one batch of input images, whatever their number (README "Monitoring").
-  const std::unique_ptr<datasets::TestStream> stream = open_test_stream(flags, "--input");
+  const std::unique_ptr<datasets::TestStream> stream = open_test_stream(flags, "--input", ck.net->channels());
   const datasets::Dataset& input = stream->header();
   check_net_fits(*ck.net, input, "the checkpoint's net", "--input", false);
   const long batch = flags.integer("--batch"), window = flags.integer("--window");

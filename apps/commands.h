@@ -46,8 +46,9 @@ int set_threads(const Flags& flags, int fallback = 0);
 // The dataset named by --data, limited by --limit-train / --limit-test where the command takes them.
 datasets::DataSplit load_data(const Flags& flags, bool need_train, const std::string& data_flag = "--data");
 // The test half of data_flag's spec, batch by batch (datasets::TestStream: CIFAR-10 streamed from its
-// file), --limit-test applied; base::Error when it holds no image.
-std::unique_ptr<datasets::TestStream> open_test_stream(const Flags& flags, const std::string& data_flag);
+// file), --limit-test applied; base::Error when it holds no image.  net_channels 3: an images:DIR whose
+// images are all grayscale is read as RGB (replicated), as it is beside colour images.
+std::unique_ptr<datasets::TestStream> open_test_stream(const Flags& flags, const std::string& data_flag, int net_channels = 0);
 // "32x32" → {32, 32}: `count` integers from 1 to base::kMaxInputSide joined by 'x'; else one error
 // naming the flag and `form` ("HxW").
 std::vector<int> parse_sizes(const std::string& text, const std::string& flag, size_t count, const std::string& form);

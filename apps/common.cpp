@@ -120,10 +120,12 @@ datasets::LoadOptions load_options(const Flags& flags, const std::string& data_f
 
 }  // namespace
 
-std::unique_ptr<datasets::TestStream> open_test_stream(const Flags& flags, const std::string& data_flag) {
+std::unique_ptr<datasets::TestStream> open_test_stream(const Flags& flags, const std::string& data_flag, int net_channels) {
   const std::string spec = flags.text(data_flag);
   const long limit = flags.has("--limit-test") ? flags.integer("--limit-test") : 0;
-  auto stream = std::make_unique<datasets::TestStream>(spec, load_options(flags, data_flag), size_t(std::max(limit, 0L)));
+  datasets::LoadOptions options = load_options(flags, data_flag);
+  options.rgb = net_channels == 3;  // grayscale images for a net that takes RGB: replicated, as a folder of both kinds
+  auto stream = std::make_unique<datasets::TestStream>(spec, options, size_t(std::max(limit, 0L)));
   if (stream->size() == 0) throw base::Error(data_flag + " " + spec + ": no test images");
   return stream;
 }

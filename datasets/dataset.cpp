@@ -78,7 +78,7 @@ DataSplit load_dataset(const std::string& spec, const LoadOptions& options) {
   }
   if (name == "images") {
     if (!has_arg) throw base::Error("--data 'images': needs a directory, images:DIR");
-    return load_image_folder(arg, {options.resize_h, options.resize_w, options.split, options.split_seed});
+    return load_image_folder(arg, {options.resize_h, options.resize_w, options.split, options.split_seed, false, options.rgb});
   }
   if (name == "planted") {
     return make_planted(has_arg ? planted_config_from(arg) : PlantedConfig{}).split;
@@ -95,8 +95,13 @@ TestStream::TestStream(const std::string& spec, const LoadOptions& options, size
     file_ = std::make_unique<Cifar10File>(path);
     header_.files.push_back(path);
     total_ = file_->records();
-  } else {  // every other spec (and "cifar10:" with nothing after it: load_dataset's error)
-    loaded_ = load_dataset(spec, options).test;
+  } else {
+    // "images:DIR" with a test/ folder: that folder alone (train/ is neither required nor read); every other
+    // spec (and "cifar10:" with nothing after it: load_dataset's error) is loaded whole, its training half dropped.
+    const bool folder = spec.rfind("images:", 0) == 0 && spec.size() > 7;
+    loaded_ = folder ? load_image_folder(spec.substr(7), {options.resize_h, options.resize_w, options.split, options.split_seed,
+                                                          true, options.rgb}).test
+                     : load_dataset(spec, options).test;
     header_ = loaded_;
     header_.pixels.clear(), header_.labels.clear();
     total_ = loaded_.size();

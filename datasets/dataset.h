@@ -45,6 +45,7 @@ struct LoadOptions {
   int resize_h = 0, resize_w = 0;
   double split = 0.2;
   uint64_t split_seed = 1;
+  bool rgb = false;  // images:DIR: 3 channels even when every image is grayscale (ImageFolderOptions::rgb)
 };
 
 // spec: "cifar10:DIR" | "cifar10" | "fashion-mnist[:DIR]" | "mnist:DIR" | "planted[:SEED[,option...]]" (datasets/planted.h: planted_config_from) |
@@ -62,8 +63,9 @@ class Cifar10File;
 
 // The test half of a data spec, handed out batch by batch (the monitor's input, README "Monitoring").
 // "cifar10[:DIR]" is streamed from DIR/test_batch.bin (datasets/cifar10.h: Cifar10File): memory is
-// one batch, whatever the number of images, and the training batches are never read.  Every other
-// spec is loaded once with load_dataset (its training half dropped) and handed out from memory.
+// one batch, whatever the number of images, and the training batches are never read.  "images:DIR" with
+// a test/ folder reads that folder alone (ImageFolderOptions::test_only).  Every other spec is loaded once
+// with load_dataset (its training half dropped) and handed out from memory.
 // `limit` > 0 keeps the first `limit` images (--limit-test).
 class TestStream {
  public:

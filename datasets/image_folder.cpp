@@ -90,24 +90,30 @@ DataSplit load_image_folder(const std::string& dir, const ImageFolderOptions& op
   if (!fs::is_directory(root, ec)) throw base::Error("images:" + dir + ": not a directory, expected a folder of class folders");
   if (!(options.split > 0 && options.split < 1))
     throw base::Error("--split " + std::to_string(options.split) + ": expected a test share between 0 and 1");
-  const bool has_train = fs::is_directory(root / "train", ec), has_test = fs::is_directory(root / "test", ec);
-  if (has_train != has_test)
+  const bool has_test = fs::is_directory(root / "test", ec);
+  const bool only_test = options.test_only && has_test;
+  const bool has_train = !only_test && fs::is_directory(root / "train", ec);
+  if (!only_test && has_train != has_test)
     throw base::Error(dir + ": has " + (has_train ? "train/" : "test/") + " but no " + (has_train ? "test/" : "train/") +
                       ", expected both or only class folders");
-  const fs::path train_dir = has_train ? root / "train" : root;
+  const fs::path train_dir = only_test ? root / "test" : has_train ? root / "train" : root;  // the folder naming the classes
   const std::vector<std::string> classes = sorted_subfolders(train_dir);
   if (classes.empty()) throw base::Error(train_dir.string() + ": no class folders, expected one subfolder per class");
   if (classes.size() > 256) throw base::Error(train_dir.string() + ": " + std::to_string(classes.size()) + " class folders, expected at most 256");
-  std::vector<ImageFile> train = list_images(root, train_dir, classes), test;
-  if (has_test) {
+  std::vector<ImageFile> train, test;
+  if (only_test) {  // train/'s folder names, when it is there, must still be test/'s: they number the classes
+    if (fs::is_directory(root / "train", ec) && sorted_subfolders(root / "train") != classes)
+      throw base::Error((root / "test").string() + ": class folders differ from train/'s, expected the same names in both");
+    test = list_images(root, train_dir, classes);
+  } else if (has_test) {
+    train = list_images(root, train_dir, classes);
     const std::vector<std::string> test_classes = sorted_subfolders(root / "test");
     if (test_classes != classes)
       throw base::Error((root / "test").string() + ": class folders differ from train/'s (" + std::to_string(test_classes.size()) +
                         " against " + std::to_string(classes.size()) + "), expected the same names in both");
     test = list_images(root, root / "test", classes);
   } else {  // per class: shuffled by the seed, the first round(split × n) to the test set
-    std::vector<ImageFile> all = std::move(train);
-    train.clear();
+    const std::vector<ImageFile> all = list_images(root, train_dir, classes);
     for (size_t k = 0, start = 0; k < classes.size(); ++k) {
       size_t end = start;
       while (end < all.size() && all[end].label == int(k)) ++end;
@@ -153,7 +159,7 @@ DataSplit load_image_folder(const std::string& dir, const ImageFolderOptions& op
     all_gray = all_gray && f->components <= 2;
     listing.push_back(sha256_hex(bytes.data(), bytes.size()) + "  " + f->relative + "\n");
   }
-  const int C = all_gray ? 1 : 3;
+  const int C = all_gray && !options.rgb ? 1 : 3;
   const ImageFile& first = *every.front();
   const int H = options.resize_h > 0 ? options.resize_h : first.height, W = options.resize_w > 0 ? options.resize_w : first.width;
   if (int64_t(C) * H * W > base::kMaxLayerUnits)
@@ -187,7 +193,7 @@ DataSplit load_image_folder(const std::string& dir, const ImageFolderOptions& op
     d.digest = digest;
     d.read_as = std::string(C == 1 ? "grayscale" : "RGB") + " " + std::to_string(H) + "x" + std::to_string(W) +
                 (options.resize_h > 0 ? " (resized)" : "") +
-                (has_train ? std::string(", train/ and test/") : ", split " + std::to_string(options.split) + " seed " + std::to_string(options.split_seed));
+                (only_test ? std::string(", test/ only") : has_train ? std::string(", train/ and test/") : ", split " + std::to_string(options.split) + " seed " + std::to_string(options.split_seed));
     d.pixels.resize(files.size() * image_bytes);
     d.labels.resize(files.size());
     for (size_t i = 0; i < files.size(); ++i) {

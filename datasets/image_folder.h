@@ -41,6 +41,12 @@ struct ImageFolderOptions {
   int resize_h = 0, resize_w = 0;  // --resize HxW; 0: no resizing
   double split = 0.2;              // --split: the test share when DIR has no train/ and test/
   uint64_t split_seed = 1;         // --split-seed
+  // The test half alone (monitor's --input): when DIR has test/, train/ is not required and no image in it
+  // is read (the train half comes back empty; a train/ that is there must still hold the same class
+  // folders, which number the classes); channels, size and digest are those of the test images.  A DIR
+  // of class folders is still split (the test share needs every file).
+  bool test_only = false;
+  bool rgb = false;  // 3 channels even when every image is grayscale (replicated): for a net that takes 3
 };
 
 DataSplit load_image_folder(const std::string& dir, const ImageFolderOptions& options);

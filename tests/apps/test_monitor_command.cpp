@@ -3,11 +3,13 @@
 // full window, the same bytes twice, and monitor.html; a profile for another checkpoint is refused
 // before anything is written.
 #include <gtest/gtest.h>
+#include <stb/stb_image_write.h>  // implemented by libstb (-lstb)
 
 #include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -168,6 +170,40 @@ TEST_F(MonitorCommand, AStreamThatFailsHalfWayLeavesNoEarlierOutput) {
   }, "made for the checkpoint");
   EXPECT_EQ(base::read_file(path("m/monitor.jsonl")), before);
   EXPECT_TRUE(std::filesystem::exists(path("m/monitor.html")));
+}
+
+// monitor --input images:DIR reads DIR/test/ alone: a train/ folder holding a file that is no image (which
+// the whole load refuses) does not stop it, and grayscale test images are read as RGB for this 3-channel net
+// (each value replicated; beside colour images in a whole load they would be too).
+TEST_F(MonitorCommand, AnImageFolderInputReadsItsTestFolderAlone) {
+  ASSERT_EQ(run(app::cmd_profile, {path("a.ckpt"), "--data", "cifar10:" + path("data"), "--knn-images", "100", "--threads", "1",
+                                   "--out", path("a.profile")}), 0);
+  std::vector<uint8_t> gray(32 * 32);
+  for (const char* cls : {"c0", "c1"}) {
+    std::filesystem::create_directories(path("f/train/") + cls);
+    std::filesystem::create_directories(path("f/test/") + cls);
+    for (int i = 0; i < 3; ++i) {
+      for (size_t p = 0; p < gray.size(); ++p) gray[p] = uint8_t((p * 7 + size_t(i) * 31 + cls[1]) % 256);
+      const std::string name = path("f/test/") + cls + "/" + std::to_string(i) + ".png";
+      ASSERT_NE(stbi_write_png(name.c_str(), 32, 32, 1, gray.data(), 32), 0);
+    }
+    std::ofstream(path("f/train/") + cls + "/0.png") << "not a PNG";
+  }
+  ASSERT_EQ(run(app::cmd_monitor, {path("a.ckpt"), "--profile", path("a.profile"), "--input", "images:" + path("f"), "--window", "2",
+                                   "--threads", "1", "--out", path("m")}), 0);
+  std::istringstream in(base::read_file(path("m/monitor.jsonl")));
+  int images = 0, windows = 0;
+  for (std::string line; std::getline(in, line);) {
+    const nlohmann::json row = nlohmann::json::parse(line);
+    if (row.contains("window")) {
+      ++windows;
+    } else {
+      EXPECT_EQ(row["label"], images / 3) << line;
+      ++images;
+    }
+  }
+  EXPECT_EQ(images, 6);
+  EXPECT_EQ(windows, 3);
 }
 
 // profile --out in a folder that does not exist is refused before the fit: the ζ file given with it

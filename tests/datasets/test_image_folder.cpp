@@ -142,6 +142,51 @@ TEST_F(ImageFolder, TrainAndTestFoldersResizeAndTheDigest) {
   EXPECT_NE(datasets::load_image_folder(path("t"), {}).train.digest, s.train.digest);
 }
 
+// The test half alone (the monitor's --input, datasets::TestStream): train/ is neither required nor read
+// (a file there that is no image would stop the whole load), the classes are test/'s, channels and size
+// are the test images'; `rgb` reads grayscale images as 3 replicated channels.  A DIR of class folders is
+// split as before.
+TEST_F(ImageFolder, TheTestHalfAloneReadsNoTrainFolder) {
+  png("t/train/x/0.png", 1, 8, 6);
+  png("t/train/y/0.png", 2, 8, 6);
+  std::ofstream(path("t/train/x/1.png")) << "not a PNG";
+  const std::vector<uint8_t> a = png("t/test/x/0.png", 3, 4, 3, 1), b = png("t/test/y/0.png", 4, 4, 3, 1);
+  expect_error_naming([&] { datasets::load_image_folder(path("t"), {}); }, "t/train/x/1.png: not a PNG or JPEG file");
+  datasets::ImageFolderOptions o;
+  o.test_only = true;
+  const datasets::DataSplit s = datasets::load_image_folder(path("t"), o);
+  EXPECT_EQ(s.train.size(), 0u);
+  ASSERT_EQ(s.test.size(), 2u);
+  EXPECT_EQ(s.test.labels, std::vector<uint8_t>({0, 1}));
+  EXPECT_EQ(s.test.channels, 1);
+  EXPECT_EQ(s.test.height, 3);
+  EXPECT_EQ(s.test.width, 4);
+  std::vector<uint8_t> both(a);  // one channel: (H, W) as written
+  both.insert(both.end(), b.begin(), b.end());
+  EXPECT_EQ(s.test.pixels, both);
+  o.rgb = true;
+  const datasets::DataSplit rgb = datasets::load_image_folder(path("t"), o);
+  ASSERT_EQ(rgb.test.channels, 3);
+  for (int c = 0; c < 3; ++c)
+    for (int p = 0; p < 12; ++p) ASSERT_EQ(rgb.test.pixels[size_t(c) * 12 + size_t(p)], a[size_t(p)]) << c << " " << p;
+  // train/ with other class folders: refused (they number the classes); test/ without train/: the test
+  // half alone reads it, the whole load refuses it.
+  fs::create_directories(path("t/train/z"));
+  expect_error_naming([&] { datasets::load_image_folder(path("t"), o); }, "class folders differ from train/'s");
+  fs::remove_all(path("t/train"));
+  EXPECT_EQ(datasets::load_image_folder(path("t"), o).test.size(), 2u);
+  expect_error_naming([&] { datasets::load_image_folder(path("t"), {}); }, "has test/ but no train/");
+  // A DIR of class folders: the seeded split, the same test half as the whole load's.
+  png("f/x/0.png", 1), png("f/x/1.png", 2), png("f/y/0.png", 3), png("f/y/1.png", 4);
+  datasets::ImageFolderOptions half;
+  half.split = 0.5;
+  const datasets::DataSplit whole = datasets::load_image_folder(path("f"), half);
+  half.test_only = true;
+  const datasets::DataSplit alone = datasets::load_image_folder(path("f"), half);
+  EXPECT_EQ(alone.test.pixels, whole.test.pixels);
+  EXPECT_EQ(alone.test.labels, whole.test.labels);
+}
+
 TEST_F(ImageFolder, JpegIsReadToo) {
   fs::create_directories(path("j/a"));
   const std::vector<uint8_t> flat(16 * 16 * 3, 200);
