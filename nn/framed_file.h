@@ -34,6 +34,8 @@ class FramedFile {
   base::Error fail(const std::string& why) const;
   // Copies the tensors in order after checking that the header lists exactly these names and shapes.
   void read_tensors(const std::vector<FramedTensor>& tensors) const;
+  // The bytes between the header and the CRC: the most tensor data the file can hold.
+  size_t data_bytes() const { return s_.size() - 4 - data_; }
 
   base::Json header;
 

@@ -78,11 +78,13 @@ void Layer::check_sizes(const Shape& out, double values, double columns) const {
     throw base::Error("spec token '" + token() + "': output " + std::to_string(out.c) + "x" + std::to_string(out.h) + "x" +
                       std::to_string(out.w) + " has " + number(units) + " units per image, expected at most " +
                       std::to_string(base::kMaxLayerUnits));
-  if (values > double(value_budget))
+  if (values > double(value_budget)) {
+    const std::string limit = value_limit < base::kMaxParameters
+                                  ? "the " + std::to_string(value_limit) + " values its file holds"
+                                  : std::to_string(base::kMaxParameters) + " per network";
     throw base::Error("spec token '" + token() + "': " + number(values) + " parameters, expected at most " +
-                      (value_budget < base::kMaxParameters ? std::to_string(value_budget) + " (what is left of " +
-                                                                 std::to_string(base::kMaxParameters) + " per network)"
-                                                           : std::to_string(base::kMaxParameters) + " per network"));
+                      (value_budget < value_limit ? std::to_string(value_budget) + " (what is left of " + limit + ")" : limit));
+  }
   if (columns > double(base::kMaxConvColumns))
     throw base::Error("spec token '" + token() + "': its im2col matrix has " + number(columns) +
                       " values per image, expected at most " + std::to_string(base::kMaxConvColumns));

@@ -50,9 +50,10 @@ class Layer {
   virtual std::vector<Param*> params() { return {}; }
   virtual void init(Rng& /*rng*/) {}  // He initialisation of weights, zero biases
   Shape input_shape, output_shape;    // per sample (n = 1), set by setup()
-  // The float32 values setup() may still create: kMaxParameters less what the layers before it hold
-  // (set by Network before setup).
-  int64_t value_budget = base::kMaxParameters;
+  // The float32 values setup() may still create: the network's limit less what the layers before it
+  // hold (set by Network before setup).  value_limit is that limit: kMaxParameters, or fewer for a net
+  // built from a file (the values the file holds: nn::Network's max_values).
+  int64_t value_budget = base::kMaxParameters, value_limit = base::kMaxParameters;
 
  protected:
   // Throws base::Error naming token() when `out` has more than kMaxLayerUnits units, `values` exceeds

@@ -103,7 +103,10 @@ struct NamedParam {
 class Network {
  public:
   // Builds and shape-checks the net for per-sample input (C, H, W); throws base::Error on a bad spec.
-  Network(const std::string& spec, int channels, int height, int width);
+  // max_values (at most base::kMaxParameters) bounds the stored float32 values the spec may create,
+  // checked layer by layer before each allocates: a reader of weights from a file passes the values the
+  // file holds, so that a header naming a large net cannot make it allocate more than the file brings.
+  Network(const std::string& spec, int channels, int height, int width, int64_t max_values = base::kMaxParameters);
   static std::string preset(const std::string& name);  // "reference", "bn", "resnet20", "resnet56"; "" if unknown
 
   void init(uint64_t seed, OutputInit output = OutputInit::he);  // He initialisation from a seeded stream

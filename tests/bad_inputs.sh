@@ -147,6 +147,26 @@ with_header ck5.ckpt 'h["normalization"]["std"] = [0, 1, 1]'
 case_ "info: checkpoint normalisation std 0" 2 info ck5.ckpt
 with_header ck6.ckpt 'h["deep"] = eval("[" * 100 + "]" * 100)'
 case_ "info: checkpoint header nested 100 deep" 2 info ck6.ckpt
+# A header (or --model) naming a net of ~2^26 values over a file of 10,362: refused before the net is
+# allocated, so even under a memory limit it is the one error line (it allocated 520 MB first: exit 3).
+with_header ck7.ckpt 'h["spec"] = "linear:21000 linear:10"'
+( ulimit -v 600000; case_ "info: a checkpoint header naming 64.7 M values, the file 10,362 (ulimit -v 600000)" 2 info ck7.ckpt
+  exit $failed ) || failed=1
+/usr/bin/python3 - <<'PY'
+import json, struct
+b = open("run.safetensors", "rb").read()
+n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n])
+about = json.loads(h["__metadata__"]["nnfmri"])
+about["spec"] = "linear:21000 linear:10"
+h["__metadata__"]["nnfmri"] = json.dumps(about)
+t = json.dumps(h).encode()
+t += b" " * (-len(t) % 8)
+open("large_spec.safetensors", "wb").write(struct.pack("<Q", len(t)) + t + b[8 + n:])
+PY
+need large_spec.safetensors
+( ulimit -v 600000; case_ "import: a description naming 64.7 M values, the file 10,362 (ulimit -v 600000)" 2 import \
+  large_spec.safetensors --out i5.ckpt; exit $failed ) || failed=1
 T="train --data planted --epochs 1 --limit-train 64 --limit-test 64 --threads 2"
 case_ "train --model \`conv3x3:4:p999999 linear:10\`" 2 $T --out t1 --model "conv3x3:4:p999999 linear:10"
 case_ "train --model \`conv3x3:999999 linear:10\`" 2 $T --out t2 --model "conv3x3:999999 linear:10"

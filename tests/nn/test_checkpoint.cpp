@@ -205,8 +205,7 @@ TEST_F(CheckpointCorruption, HeaderIsNotJson) {
 
 TEST_F(CheckpointCorruption, HeaderSpecDisagreesWithTheData) {
   nlohmann::json h = header_of(bytes_);
-  h["spec"] = "conv3x3:4 bn relu maxpool2 linear:5";  // same tensor count, different output shape
-  h["class_names"] = {"a", "b", "c", "d", "e"};
+  h["spec"] = "conv3x3:4 bn relu maxpool3 linear:3";  // same tensor count, a smaller output.weight
   expect_load_error(corrupt("other_spec", with_header(bytes_, h.dump())), "output.weight");
   h["spec"] = "linear:3";
   h["class_names"] = {"x", "y", "z"};
@@ -214,6 +213,17 @@ TEST_F(CheckpointCorruption, HeaderSpecDisagreesWithTheData) {
   h = header_of(bytes_);
   h["spec"] = "conv3x3:4 relu frobnicate linear:3";
   expect_load_error(corrupt("bad_spec", with_header(bytes_, h.dump())), "frobnicate");
+}
+
+// A short file whose header names a large net: refused by the spec's first layer over the values the
+// file holds, before that layer allocates (it allocated first, then found the tensors missing: a
+// 258-byte file naming linear:21000 made `info` allocate 520 MB, exit 3 under ulimit -v).
+TEST_F(CheckpointCorruption, AHeaderNamingMoreValuesThanTheFileHoldsIsRefusedBeforeAllocating) {
+  nlohmann::json h = header_of(bytes_);
+  h["spec"] = "conv3x3:4 bn relu maxpool2 linear:20000 linear:3";
+  expect_load_error(corrupt("large_spec", with_header(bytes_, h.dump())),
+                    "spec token 'linear:20000': 740000 parameters, expected at most 111 (what is left of the 199 values "
+                    "its file holds)");
 }
 
 TEST_F(CheckpointCorruption, ExtraBytesAfterTheTensors) {
