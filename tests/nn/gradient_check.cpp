@@ -15,7 +15,10 @@ std::string Report::summary() const {
   char buf[160];
   std::snprintf(buf, sizeof buf, "gradient check: %zu coordinates checked, %zu skipped at kinks, %zu failed, worst %.3g",
                 checked, kinks, failed, worst);
-  return std::string(buf) + (details.empty() ? "" : "\n" + details);
+  std::string none;
+  for (const std::string& name : unchecked) none += (none.empty() ? "" : ", ") + name;
+  return std::string(buf) + (none.empty() ? "" : "; no coordinate compared of " + none) +
+         (details.empty() ? "" : "\n" + details);
 }
 
 namespace {
@@ -68,6 +71,7 @@ Report check(const Problem& problem, const Options& options) {
                         std::to_string(v.value->size()) + "\n";
       continue;
     }
+    const size_t checked_before = report.checked;
     for (size_t i : coordinates(v.value->size(), options.max_per_variable, options.seed + 17 * (vi + 1))) {
       float& x = (*v.value)[i];
       const float original = x;
@@ -97,6 +101,7 @@ Report check(const Problem& problem, const Options& options) {
         }
       }
     }
+    if (report.checked == checked_before && v.value->size() > 0) report.unchecked.push_back(v.name);
   }
   run_forward();  // leave the object in the state of a forward at the original values
   return report;

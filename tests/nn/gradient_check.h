@@ -10,7 +10,11 @@
 // accepting |analytic − numeric| ≤ abs_tol + rel_tol·max(|analytic|, |numeric|).
 // Kinks: a coordinate whose ±h forwards change a discrete choice of the forward (a ReLU's
 // active set, a max-pool's argmax; `signature` below) is counted as skipped, not failed, since
-// the central difference straddles a non-differentiable point there.
+// the central difference straddles a non-differentiable point there.  A check passes only when
+// every variable had at least one coordinate compared: a variable whose sampled coordinates were
+// all kinks is named in `unchecked` (a whole network's early layers move every relu after them:
+// at h = 1e-2 no coordinate of a residual net's stem and first unit was compared; check_network's
+// callers pass a smaller step).
 // Forwards are side-effect free for the check: every value (buffers such as batch-norm
 // running statistics included) is restored after each perturbed forward.
 #pragma once
@@ -57,7 +61,8 @@ struct Report {
   size_t failed = 0;
   double worst = 0;    // largest |analytic − numeric| / (abs_tol + rel_tol·max(|a|, |n|))
   std::string details; // the first few failures, one per line
-  bool ok() const { return checked > 0 && failed == 0; }
+  std::vector<std::string> unchecked;  // variables none of whose coordinates was compared (all kinks)
+  bool ok() const { return checked > 0 && failed == 0 && unchecked.empty(); }
   std::string summary() const;
 };
 
