@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "base/error.h"
+#include "base/format.h"
 
 namespace nn {
 
@@ -28,6 +29,12 @@ float default_learning_rate(const std::string& kind) { return kind == "adam" ? 1
 
 void validate(const OptimConfig& cfg) {
   if (!one_of(optimizer_kinds(), cfg.kind)) throw base::Error("--optimizer '" + cfg.kind + "': expected sgd or adam");
+  // torch.optim.SGD refuses Nesterov without momentum; Adam has no Nesterov step: either would be
+  // another optimiser than the one asked for, without a word.
+  if (cfg.nesterov && cfg.kind != "sgd") throw base::Error("--nesterov: applies to --optimizer sgd, not " + cfg.kind);
+  if (cfg.nesterov && !(cfg.momentum > 0.f))
+    throw base::Error("--nesterov with --momentum " + base::shortest(double(cfg.momentum), false) +
+                      ": expected a momentum above 0 (Nesterov momentum without momentum is plain SGD)");
 }
 
 void validate(const ScheduleConfig& s) {

@@ -38,7 +38,8 @@ const std::vector<std::string>& schedule_kinds();   // constant, step, cosine, o
 // The base learning rate when none is given: 0.02 for sgd (OptimConfig's), 0.001 for adam.
 float default_learning_rate(const std::string& kind);
 
-// Throw base::Error naming --optimizer / --schedule / --step-size for a value nn cannot use.
+// Throw base::Error naming --optimizer / --schedule / --step-size for a value nn cannot use, and
+// --nesterov without SGD momentum (torch.optim.SGD refuses it; it would be plain SGD or Adam).
 void validate(const OptimConfig& cfg);
 void validate(const ScheduleConfig& s);
 

@@ -243,7 +243,7 @@ TEST_F(TrainingRun, StoppedAfterAnyStepItWritesAResumableStateAndResumesToTheSam
     SCOPED_TRACE(optimizer);
     app::TrainingSettings reference = small_settings(path(std::string("reference_") + optimizer));
     reference.train.optim.kind = optimizer;
-    reference.train.optim.nesterov = true;
+    reference.train.optim.nesterov = std::string(optimizer) == "sgd";  // Adam has none (refused)
     app::run_training(reference, small_planted(), {});
 
     app::TrainingSettings s = reference;

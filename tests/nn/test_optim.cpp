@@ -204,6 +204,7 @@ TEST(Optimizer, SgdUpdateIsTheScalarLoopsArithmeticBitForBit) {
   for (const float mu : {0.f, 0.9f})
     for (const bool nesterov : {false, true})
       for (const bool sums : {false, true}) {
+        if (nesterov && mu == 0.f) continue;  // refused (NesterovWithoutSgdMomentumThrowsNamingTheFlags)
         nn::Network net("conv3x3:3 relu linear:7", 1, 5, 5);  // tensors of 27, 3, 525 and 7 values
         net.init(3);
         std::vector<nn::Param*> params;
@@ -243,6 +244,15 @@ TEST(Optimizer, SgdUpdateIsTheScalarLoopsArithmeticBitForBit) {
 TEST(Optimizer, UnknownKindThrowsNamingTheFlag) {
   nn::Network net("linear:2", 1, 1, 1);
   expect_error_naming([&] { nn::Optimizer opt(net, config("rmsprop", 0.9f, false, 0.f)); }, "--optimizer 'rmsprop'");
+}
+
+// --nesterov trained plain SGD with --momentum 0 and plain Adam with --optimizer adam, without a word.
+TEST(Optimizer, NesterovWithoutSgdMomentumThrowsNamingTheFlags) {
+  nn::Network net("linear:2", 1, 1, 1);
+  expect_error_naming([&] { nn::Optimizer opt(net, config("sgd", 0.f, true, 0.f)); }, "--nesterov with --momentum 0");
+  expect_error_naming([&] { nn::Optimizer opt(net, config("adam", 0.9f, true, 0.f)); }, "--nesterov: applies to --optimizer sgd");
+  nn::Optimizer sgd(net, config("sgd", 0.9f, true, 0.f));  // the meaningful case still builds
+  EXPECT_EQ(sgd.steps(), 0);
 }
 
 // ---------------------------------------------------------------------------------------------
