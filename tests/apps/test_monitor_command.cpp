@@ -39,6 +39,16 @@ class MonitorCommand : public TempDirTest {
     write_initialised_checkpoint(path("a.ckpt"), spec, 2, split.train.class_names);
     write_initialised_checkpoint(path("b.ckpt"), spec, 3, split.train.class_names);
   }
+  // cifar10:late: the data folder whose test record 40 has label 77, which the stream refuses there.
+  std::string data_with_a_bad_label_at_record_40() {
+    std::filesystem::create_directories(path("late"));
+    for (const char* name : {"data_batch_1.bin", "batches.meta.txt"})
+      std::filesystem::copy_file(path("data/") + name, path("late/") + name);
+    std::string test = base::read_file(path("data/test_batch.bin"));
+    test[40 * 3073] = char(77);  // record 40's label
+    base::write_file_atomic(path("late/test_batch.bin"), test);
+    return "cifar10:" + path("late");
+  }
 };
 
 TEST_F(MonitorCommand, CorruptProfileMonitor) {
@@ -126,15 +136,10 @@ TEST_F(MonitorCommand, CorruptProfileMonitor) {
 TEST_F(MonitorCommand, ADirectoryAtThePageIsRefusedBeforeTheStream) {
   ASSERT_EQ(run(app::cmd_profile, {path("a.ckpt"), "--data", "cifar10:" + path("data"), "--knn-images", "100", "--threads", "1",
                                    "--out", path("a.profile")}), 0);
-  std::filesystem::create_directories(path("late"));
-  for (const char* name : {"data_batch_1.bin", "batches.meta.txt"})
-    std::filesystem::copy_file(path("data/") + name, path("late/") + name);
-  std::string test = base::read_file(path("data/test_batch.bin"));
-  test[40 * 3073] = char(77);  // record 40's label
-  base::write_file_atomic(path("late/test_batch.bin"), test);
+  const std::string late = data_with_a_bad_label_at_record_40();
   std::filesystem::create_directories(path("m/monitor.html"));
   expect_error_naming([&] {
-    run(app::cmd_monitor, {path("a.ckpt"), "--profile", path("a.profile"), "--input", "cifar10:" + path("late"), "--batch", "32",
+    run(app::cmd_monitor, {path("a.ckpt"), "--profile", path("a.profile"), "--input", late, "--batch", "32",
                            "--threads", "1", "--out", path("m")});
   }, "m/monitor.html: is a directory");
   EXPECT_FALSE(std::filesystem::exists(path("m/monitor.jsonl")));
@@ -149,14 +154,9 @@ TEST_F(MonitorCommand, AStreamThatFailsHalfWayLeavesNoEarlierOutput) {
                                    "--batch", "32", "--threads", "1", "--out", path("m")}), 0);
   ASSERT_TRUE(std::filesystem::exists(path("m/monitor.jsonl")));
   ASSERT_TRUE(std::filesystem::exists(path("m/monitor.html")));
-  std::filesystem::create_directories(path("late"));
-  for (const char* name : {"data_batch_1.bin", "batches.meta.txt"})
-    std::filesystem::copy_file(path("data/") + name, path("late/") + name);
-  std::string test = base::read_file(path("data/test_batch.bin"));
-  test[40 * 3073] = char(77);  // record 40's label
-  base::write_file_atomic(path("late/test_batch.bin"), test);
+  const std::string late = data_with_a_bad_label_at_record_40();
   expect_error_naming([&] {
-    run(app::cmd_monitor, {path("a.ckpt"), "--profile", path("a.profile"), "--input", "cifar10:" + path("late"), "--batch", "32",
+    run(app::cmd_monitor, {path("a.ckpt"), "--profile", path("a.profile"), "--input", late, "--batch", "32",
                            "--threads", "1", "--out", path("m")});
   }, "record 40 has label 77");
   EXPECT_FALSE(std::filesystem::exists(path("m/monitor.jsonl")));
