@@ -69,6 +69,14 @@ TrainingSettings training_settings(const Flags& flags, int threads) {
   cfg.schedule.step_size = int(flags.integer("--step-size"));
   cfg.schedule.gamma = float(flags.real("--gamma"));
   cfg.schedule.warmup = float(flags.real("--warmup"));
+  // A flag of another optimiser or schedule than the one trained would be ignored without a word.
+  struct Applies { const char* flag; const char* to; bool used; };
+  for (const Applies& a : {Applies{"--momentum", "--optimizer sgd", cfg.optim.kind == "sgd"},
+                           Applies{"--step-size", "--schedule step", cfg.schedule.kind == "step"},
+                           Applies{"--gamma", "--schedule step", cfg.schedule.kind == "step"}})
+    if (flags.has(a.flag) && !a.used)
+      throw base::Error(std::string("flag ") + a.flag + ": applies to " + a.to + " only, not to --optimizer " + cfg.optim.kind +
+                        " --schedule " + cfg.schedule.kind);
   if (cfg.schedule.warmup > cfg.epochs)
     throw base::Error("flag --warmup '" + flags.text("--warmup") + "': expected at most --epochs (" +
                       std::to_string(cfg.epochs) + ")");

@@ -204,6 +204,25 @@ TEST(Flags, ImageFolderFlagsWithAnotherDataSpecAreRefused) {
   }
 }
 
+// --momentum with Adam, --step-size or --gamma with another schedule than step: ignored without a word
+// before; refused naming the flag and what it applies to.  Given where they apply, they are taken.
+TEST(Flags, OptimiserAndScheduleFlagsOfAnotherKindAreRefused) {
+  const auto settings = [](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--data", "planted"});
+    return app::training_settings(parse(app::kTrain, args), 1);
+  };
+  expect_error_naming([&] { settings({"--optimizer", "adam", "--momentum", "0.5"}); },
+                      "flag --momentum: applies to --optimizer sgd only, not to --optimizer adam");
+  for (const auto& flag : std::vector<std::vector<std::string>>{{"--step-size", "3"}, {"--gamma", "0.5"}}) {
+    expect_error_naming([&] { settings({flag[0], flag[1]}); }, "flag " + flag[0] + ": applies to --schedule step only");
+    expect_error_naming([&] { settings({"--schedule", "onecycle", flag[0], flag[1]}); }, "--schedule onecycle");
+  }
+  const app::TrainingSettings s = settings({"--momentum", "0.5", "--schedule", "step", "--step-size", "3", "--gamma", "0.5"});
+  EXPECT_EQ(s.train.optim.momentum, 0.5f);
+  EXPECT_EQ(s.train.schedule.step_size, 3);
+  EXPECT_EQ(s.train.schedule.gamma, 0.5f);
+}
+
 TEST(Flags, NumbersHaveOneGrammar) {
   const auto refused = [](app::Command command, std::vector<std::string> args) {
     args.push_back("--help");  // parsed values only: --help returns before the run's own checks
