@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 
 #include "base/error.h"
 #include "base/fileio.h"
@@ -243,22 +244,24 @@ TrainPosition load_training_state(const std::string& path, Network& net, Optimiz
   long steps = 0;
   uint64_t rng = 0;
   try {
-    if (h.at("spec").get<std::string>() != net.spec())
-      throw base::Error("it is of the net \"" + h.at("spec").get<std::string>() + "\", not \"" + net.spec() + "\"");
-    position.epoch = h.at("epoch").get<int>();
-    position.step = h.at("step").get<long>();
-    position.loss_sum = h.at("loss_sum").get<double>();
-    position.correct = h.at("correct").get<long>();
-    position.images = h.at("images").get<long>();
-    steps = h.at("optimizer_steps").get<long>();
+    // Each field read with its range (a narrowing read took "epoch": 4294967297 for epoch 1).
+    const base::Node root(h, "header");
+    const std::string spec = root["spec"].text();
+    if (spec != net.spec()) throw base::Error("it is of the net \"" + spec + "\", not \"" + net.spec() + "\"");
+    constexpr long long kMaxCount = 1LL << 53;  // counts a double holds exactly
+    position.epoch = int(root["epoch"].integer(1, std::numeric_limits<int>::max()));
+    position.step = long(root["step"].integer(0, kMaxCount));
+    position.loss_sum = root["loss_sum"].number(0, std::numeric_limits<double>::max());  // Σ of cross-entropies ≥ 0
+    position.images = long(root["images"].integer(0, kMaxCount));
+    position.correct = long(root["correct"].integer(0, position.images));
+    steps = long(root["optimizer_steps"].integer(0, kMaxCount));
+    if (!h.at("net_rng").is_number_unsigned()) root["net_rng"].fail("an integer from 0 to 2^64 - 1");
     rng = h.at("net_rng").get<uint64_t>();
   } catch (const base::Error& e) {
     throw file.fail(e.what());
   } catch (const std::exception& e) {
     throw file.fail(std::string("header field missing or malformed (") + e.what() + ")");
   }
-  if (position.epoch < 1 || position.step < 0 || steps < 0 || position.images < 0)
-    throw file.fail("negative epoch, step or count");
   file.read_tensors(state_tensors(net, optimizer));
   optimizer.restore_steps(steps);
   net.rng() = Rng(rng);

@@ -226,6 +226,32 @@ TEST_F(CheckpointCorruption, AHeaderNamingMoreValuesThanTheFileHoldsIsRefusedBef
                     "its file holds)");
 }
 
+// A training state's header fields are read with their ranges: "epoch": 4294967297 was read as epoch
+// 1 (a narrowing read), and a count of correct images above the images, a negative loss sum or a
+// signed net_rng were taken.  Each is one error naming the file and the field.
+TEST_F(CheckpointCorruption, TrainingStateFieldsOutOfRangeAreRefusedNamingThem) {
+  nn::Optimizer optimizer(*net_, nn::OptimConfig{});
+  nn::TrainPosition position;
+  position.epoch = 2, position.step = 3, position.loss_sum = 4.5, position.correct = 7, position.images = 24;
+  const std::string state = path("good.state");
+  nn::save_training_state(state, *net_, optimizer, position);
+  const std::string bytes = base::read_file(state);
+  const nn::TrainPosition back = nn::load_training_state(state, *net_, optimizer);
+  EXPECT_EQ(back.epoch, 2);
+  EXPECT_EQ(back.correct, 7);
+  const nlohmann::json good = header_of(bytes);
+  for (const auto& [field, value] : std::vector<std::pair<std::string, nlohmann::json>>{
+           {"epoch", 4294967297ULL}, {"epoch", 0}, {"step", -1}, {"correct", 25}, {"loss_sum", -1.0},
+           {"images", 1e300}, {"optimizer_steps", 2.5}, {"net_rng", -5}}) {
+    nlohmann::json h = good;
+    h[field] = value;
+    const std::string file = corrupt("bad_" + field + ".state", with_header(bytes, h.dump()));
+    const std::string m = error_of([&] { nn::load_training_state(file, *net_, optimizer); });
+    EXPECT_NE(m.find(file), std::string::npos) << field << ": " << m;
+    EXPECT_NE(m.find("/" + field), std::string::npos) << field << " = " << value.dump() << ": " << m;
+  }
+}
+
 TEST_F(CheckpointCorruption, ExtraBytesAfterTheTensors) {
   std::string b = bytes_.substr(0, bytes_.size() - 4) + std::string(8, '\0');
   uint32_t crc = uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(b.data()), uInt(b.size())));
