@@ -89,6 +89,9 @@ int main(int argc, char** argv) {
   // A write past the file-size limit (ulimit -f) fails with EFBIG, which the writer reports as one
   // error line naming the file, instead of SIGXFSZ ending nnfmri with no word and a temporary left.
   std::signal(SIGXFSZ, SIG_IGN);
+  // A reader of stdout that went away (`| head`, a `tee` ended by Ctrl-C) does not end a run by
+  // SIGPIPE: the lines are dropped and the command finishes its work.
+  std::signal(SIGPIPE, SIG_IGN);
   base::fix_malloc_thresholds();  // before the first allocation of a buffer (base/memory.h)
   choose_blas_kernels(argv);
   dist::start(&argc, &argv);  // joins the MPI job only when started by mpirun (dist/world.h)

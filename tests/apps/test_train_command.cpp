@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -28,6 +29,8 @@
 #include "base/fileio.h"
 #include "base/format.h"
 #include "report/report_data.h"
+#include "run/layout.h"
+#include "run/manifest.h"
 #include "report/report_summary.h"
 #include "tests/nnfmri_binary.h"
 #include "tests/run_compare.h"
@@ -317,6 +320,40 @@ int train_under_limit(const std::vector<std::string>& args, int resource, rlim_t
   kill(pid, SIGKILL);
   waitpid(pid, &status, 0);
   return -1;
+}
+
+// A reader of stdout that went away (`nnfmri train … | head -1`, a `tee` ended by Ctrl-C) killed train
+// by SIGPIPE at its next line: no word, the run left "running" mid-epoch.  SIGPIPE is ignored: the
+// lines are dropped and the run completes.
+TEST_F(TrainCommand, AClosedStdoutDoesNotEndTheRun) {
+  std::vector<std::string> all = {nnfmri_binary(), "train", "--data", "planted", "--limit-train", "128", "--limit-test", "32",
+                                  "--model", "conv3x3:4 relu gap linear:10", "--epochs", "3", "--threads", "1",
+                                  "--out", path("run")};
+  std::vector<char*> argv;
+  for (std::string& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int ends[2];
+  ASSERT_EQ(pipe(ends), 0);
+  close(ends[0]);  // no reader, ever: the child's first line meets a closed pipe
+  const std::string err = path("err");
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::signal(SIGPIPE, SIG_DFL);  // as a shell starts it
+    dup2(ends[1], STDOUT_FILENO);
+    dup2(open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644), STDERR_FILENO);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(ends[1]);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << (WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status)) : "exit " + std::to_string(WEXITSTATUS(status)))
+      << ": " << base::read_file(err);
+  const std::optional<run::Manifest> manifest = run::read_manifest(run::Layout(path("run")));
+  ASSERT_TRUE(manifest.has_value());
+  EXPECT_EQ(manifest->status, "complete");
 }
 
 // Issue 11: `--threads 256` under an address-space limit spun forever inside OpenBLAS (it retries
