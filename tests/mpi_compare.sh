@@ -224,7 +224,9 @@ test ! -e "$dir/dabad/grid.json"
 # (before: the ranks without a signal exited 128).  Each rank's exit code is kept by a shell around it.
 # Then `train --resume` with one process finishes the run with the plain binary's bytes (batch norm's
 # running statistics and the shards' dropout streams carried across the cut).
-long=(train --data planted --limit-train 96 --limit-test 32 --epochs 60 --batch 32 --shards 2 --threads 1
+# The signal goes as soon as rank 0 has printed epoch 1's line (a fixed delay let an idle machine finish
+# the run first), into a run of 400 epochs (~3 s idle on one process) that cannot end before it.
+long=(train --data planted --limit-train 96 --limit-test 32 --epochs 400 --batch 32 --shards 2 --threads 1
       --model "conv3x3:4 bn relu gap linear:8 relu dropout:0.25 linear:10" --out "$dir/sig")
 code=0
 timeout 120 mpirun -q --oversubscribe \
@@ -232,8 +234,7 @@ timeout 120 mpirun -q --oversubscribe \
   -np 1 sh -c '"$@" & echo $! > "$0/pid1"; wait $!; echo $? > "$0/rc1"' "$dir" "$bin" "${long[@]}" \
   > "$dir/out" 2> "$dir/err" &
 job=$!
-for _ in $(seq 300); do grep -q "^run directory" "$dir/out" 2> /dev/null && break; sleep 0.1; done
-sleep 0.5
+for _ in $(seq 3000); do grep -q "^epoch" "$dir/out" 2> /dev/null && test -s "$dir/pid1" && break; sleep 0.01; done
 kill -TERM "$(cat "$dir/pid1")"
 wait $job || code=$?
 test $code -ne 124 || { echo "test-mpi: SIGTERM to rank 1 hung (timeout)"; exit 1; }
