@@ -36,6 +36,27 @@ namespace fs = std::filesystem;
 // The planted set cut to 96 training and 40 test images (built once: generating it is the slow part).
 const datasets::DataSplit& small_planted() { return planted_split(96, 40); }
 
+// Trains `s` on two simulated ranks, rank 0 on small_planted() and rank 1 on `rank1`: each rank's
+// JointFailure message ("" if none) and whether that rank printed it (-1 if none).
+struct RankFailures {
+  std::vector<std::string> errors = std::vector<std::string>(2);
+  std::vector<int> printed = std::vector<int>(2, -1);
+};
+RankFailures train_on_two_ranks(const app::TrainingSettings& s, const datasets::DataSplit& rank1) {
+  RankFailures out;
+  on_simulated_ranks(2, [&](SimulatedRank& rank) {
+    app::TrainingCallbacks callbacks;
+    callbacks.group = &rank;
+    try {
+      app::run_training(s, rank.rank() == 0 ? small_planted() : rank1, callbacks);
+    } catch (const dist::JointFailure& e) {
+      out.errors[size_t(rank.rank())] = e.what();
+      out.printed[size_t(rank.rank())] = e.print;
+    }
+  });
+  return out;
+}
+
 // A small net with dropout (the network's own random stream), SGD with momentum, augmentation,
 // and every imaging stage after every epoch with a reproducible ζ stop.
 app::TrainingSettings small_settings(const std::string& out) {
@@ -541,18 +562,7 @@ TEST_F(TrainingRun, RanksWhoseDataDiffersAllFailNamingTheDifference) {
   s.analyze_every = 0;
   datasets::DataSplit fewer = small_planted();
   fewer.train.truncate(64);
-  std::vector<std::string> errors(2);
-  std::vector<int> printed(2, -1);
-  on_simulated_ranks(2, [&](SimulatedRank& rank) {
-    app::TrainingCallbacks callbacks;
-    callbacks.group = &rank;
-    try {
-      app::run_training(s, rank.rank() == 0 ? small_planted() : fewer, callbacks);
-    } catch (const dist::JointFailure& e) {
-      errors[size_t(rank.rank())] = e.what();
-      printed[size_t(rank.rank())] = e.print;
-    }
-  });
+  const auto [errors, printed] = train_on_two_ranks(s, fewer);
   for (int r : {0, 1}) {
     EXPECT_NE(errors[size_t(r)].find("data or settings differ from rank 0's: /data/train_images is 64 here, 96 on rank 0"),
               std::string::npos) << "rank " << r << ": " << errors[size_t(r)];
@@ -573,16 +583,7 @@ TEST_F(TrainingRun, RanksWhoseGeneratedDataDiffersAllFailNamingTheDifference) {
   datasets::DataSplit swapped = small_planted();
   ASSERT_NE(swapped.train.labels[0], swapped.train.labels[1]);
   std::swap(swapped.train.labels[0], swapped.train.labels[1]);  // the same pixels: the same normalisation
-  std::vector<std::string> errors(2);
-  on_simulated_ranks(2, [&](SimulatedRank& rank) {
-    app::TrainingCallbacks callbacks;
-    callbacks.group = &rank;
-    try {
-      app::run_training(s, rank.rank() == 0 ? small_planted() : swapped, callbacks);
-    } catch (const dist::JointFailure& e) {
-      errors[size_t(rank.rank())] = e.what();
-    }
-  });
+  const std::vector<std::string> errors = train_on_two_ranks(s, swapped).errors;
   for (int r : {0, 1})
     EXPECT_NE(errors[size_t(r)].find("data or settings differ from rank 0's: /data/generated/train is "), std::string::npos)
         << "rank " << r << ": " << errors[size_t(r)];
