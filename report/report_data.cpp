@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "base/error.h"
+#include "base/format.h"
 #include "run/json.h"
 #include "run/layout.h"
 #include "run/manifest.h"
@@ -383,9 +384,22 @@ class RunReader {
         z.lesion = region.optional_number("lesion");
         z.taylor = region.optional_number("taylor");
       });
-      // The critical regions as the ζ stage decided them (imaging/zeta_scores.h): read, never re-derived.
-      layer.critical = region_list(layer, node["critical_regions"]);
-      layer.critical_share = node["critical_share"].number(0, 1);
+      // The critical regions as the ζ stage decided them (imaging/zeta_scores.h): read, never re-derived,
+      // but held to the file's own numbers: every rule requires significance, and critical_share is
+      // the listed regions' share of the layer (the page shows both, summary.json cites the share).
+      const Node critical = node["critical_regions"];
+      layer.critical = region_list(layer, critical);
+      for (size_t i = 0; i < layer.critical.size(); ++i)
+        if (!layer.zeta[size_t(layer.critical[i])].significant)
+          critical[i].reject("region " + critical[i].text() +
+                             " has significance false, expected only significant regions (every critical rule requires it)");
+      const Node share = node["critical_share"];
+      layer.critical_share = share.number(0, 1);
+      const double listed = double(layer.critical.size()) / double(layer.grid.count());
+      if (std::fabs(layer.critical_share - listed) > 1e-9)
+        share.reject("is " + base::shortest(layer.critical_share, false) + ", expected " + base::shortest(listed, false) +
+                     " (the " + std::to_string(layer.critical.size()) + " regions listed in critical_regions over the layer's " +
+                     std::to_string(layer.grid.count()) + ")");
       if (auto errors = node.find("errors")) {
         read_gallery_phi(epoch, layer, *errors);
         read_subset_maps(layer, *errors);

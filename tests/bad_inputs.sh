@@ -98,6 +98,17 @@ run_with r10 analysis/epoch_001/zeta.json '{"layers":{"a":{"grid":[100,100,1],"r
 case_ "report: zeta.json layer \`grid: [100,100,1]\`" 2 report r10
 rm -rf r11 && cp -r run r11 && sed -i 's/"test_acc":[^,}]*/"test_acc":7.5/' r11/metrics.jsonl
 case_ "report: \`test_acc: 7.5\` in metrics.jsonl" 2 report r11
+# zeta_with DIR PYTHON_ON_z: a copy of the run whose epoch-1 zeta.json is changed (z its layers' conv1)
+zeta_with() {
+  rm -rf "$1" && cp -r run "$1" && /usr/bin/python3 -c "
+import json; p = '$1/analysis/epoch_001/zeta.json'; d = json.load(open(p)); z = d['layers']['conv1']
+$2
+json.dump(d, open(p, 'w'))"
+}
+zeta_with r12 "z['critical_regions'] = []; z['critical_share'] = 0.5"
+case_ "report: zeta.json \`critical_share\` not the listed regions' share" 2 report r12
+zeta_with r13 "z['regions']['grid_1_1_1']['significance'] = False; z['critical_regions'] = ['grid_1_1_1']; z['critical_share'] = 1 / 256"
+case_ "report: zeta.json critical region with \`significance: false\`" 2 report r13
 case_ "info /dev/zero" 2 info /dev/zero
 case_ "info DIRECTORY" 2 info run
 printf '\xff\xff\xff\xff\x00\x00\x00\x00{}' > huge_header.safetensors

@@ -137,8 +137,9 @@ def zeta_json(epoch):
             regions[key(r, gw, gc)] = {"zeta_score": z, "confidence_interval": [z - 0.5, z + 0.5], "significance": z >= 2,
                                        "shapley": 0.01 * z, "shapley_ci": [0.01 * z - 0.005, 0.01 * z + 0.005],
                                        "p_value": 0.5, "lesion": 0.02 * z, "taylor": 0.03 * z}
+        critical = [k for k, v in regions.items() if v["zeta_score"] >= 2]  # significant, and their share below
         layers[name] = {"method": "shapley", "eval_samples": 32, "regions": regions,
-                        "critical_regions": [k for k, v in regions.items() if v["zeta_score"] >= 2], "critical_share": 0.1}
+                        "critical_regions": critical, "critical_share": len(critical) / n}
     return {"model": "tiny", "epoch": epoch, "settings": {"method": "shapley"}, "layers": layers}
 
 

@@ -1043,7 +1043,8 @@ TEST(Report, GridSizesOverTheLimitsAreOneErrorNamingFileAndPointer) {
 
 // Audit A 8: out-of-range or contradictory values were shown as facts (test accuracy 7.5, coverage
 // 1e300, a critical share of −5, a region listed critical 5000 times, an interval [5, 1], densities
-// ±1.7e308 whose range is infinite).  Each is one error naming file and pointer, nothing written.
+// ±1.7e308 whose range is infinite; since audit hA a critical share other than the listed regions' share,
+// a critical region that is not significant).  Each is one error naming file and pointer, nothing written.
 TEST(Report, ValuesOutOfTheirRangeAreOneErrorNamingFileAndPointer) {
   using Edit = std::function<void(const fs::path&)>;
   auto edit = [](const std::string& file, std::function<void(Json&)> change) -> Edit {
@@ -1073,7 +1074,20 @@ TEST(Report, ValuesOutOfTheirRangeAreOneErrorNamingFileAndPointer) {
       {edit("analysis/epoch_002/zeta.json", [](Json& z) { z["layers"]["conv1"]["critical_regions"] = {"grid_1_1_1", "grid_1_1_1"}; }),
        "zeta.json: /layers/conv1/critical_regions/1: region grid_1_1_1 listed twice, expected each region once"},
       {edit("analysis/epoch_002/zeta.json", [](Json& z) { z["layers"]["conv1"]["regions"]["grid_1_1_1"]["confidence_interval"] = {5, 1}; }),
-       "zeta.json: /layers/conv1/regions/grid_1_1_1/confidence_interval: expected an interval [low, high] with low \u2264 high"}};
+       "zeta.json: /layers/conv1/regions/grid_1_1_1/confidence_interval: expected an interval [low, high] with low \u2264 high"},
+      // Audit hA: a critical share that is not the listed regions' share (the page said "0 critical" beside a
+      // critical share of 25%), and a critical region that is not significant (every rule requires it).
+      {edit("analysis/epoch_002/zeta.json", [](Json& z) {
+         z["layers"]["conv1"]["critical_regions"] = Json::array();
+         z["layers"]["conv1"]["critical_share"] = 0.25;
+       }),
+       "zeta.json: /layers/conv1/critical_share: is 0.25, expected 0 (the 0 regions listed in critical_regions over the layer's 8)"},
+      {edit("analysis/epoch_002/zeta.json", [](Json& z) {
+         z["layers"]["conv1"]["regions"]["grid_1_1_1"]["significance"] = false;
+         z["layers"]["conv1"]["critical_regions"] = {"grid_1_1_1"};
+         z["layers"]["conv1"]["critical_share"] = 0.125;
+       }),
+       "zeta.json: /layers/conv1/critical_regions/0: region grid_1_1_1 has significance false, expected only significant regions"}};
   for (const auto& [change, expected] : cases) {
     TempDir tmp("out_of_range");
     write_run(tmp.path);
