@@ -37,7 +37,7 @@
 //               φ's variance (a component on a few equal values would otherwise have infinite
 //               likelihood); kept when its BIC is below the one-normal BIC (5 vs 2 parameters);
 //               critical: posterior of the upper component > ½, φ_g above the lower component's
-//               mean, and significant.
+//               mean, and significant.  Fewer than 4 regions, or φ all equal: no mixture, none critical.
 // "significant" is the adjusted p < 0.01 of whichever interval --zeta-ci chooses (zeta_scores.h).
 // Every rule returns the critical regions sorted by φ (descending, ties in region order).
 #pragma once

@@ -251,4 +251,24 @@ TEST(Critical, ZetaReachesSamuelsonsBoundAndNoMore) {
   EXPECT_NEAR(imaging::zeta_scores(imaging::deterministic_estimate(ten), "sample").zeta[0], std::sqrt(54.0 * 63 / (10 * 64)), 1e-12);
 }
 
+// Every list is sorted by φ descending, ties in region order (README "Critical regions"): 40 regions
+// tied at the top among 200 come out in ascending region index, after the one region above them.
+TEST(Critical, TiedRegionsComeInRegionOrder) {
+  std::vector<double> phi(200, 0.0);
+  std::vector<int> expected = {77};
+  for (int g = 199; g >= 0; g -= 5) phi[size_t(g)] = 5;
+  phi[77] = 9;
+  for (int g = 4; g < 200; g += 5) expected.push_back(g);
+  const std::vector<uint8_t> significant(200, 1);
+  EXPECT_EQ(imaging::critical_regions("robust", phi, standard_scores(phi), significant), expected);
+  EXPECT_EQ(imaging::critical_regions("zeta", phi, standard_scores(phi), significant), (std::vector<int>{77}));
+}
+
+// The mixture rule fits nothing on fewer than 4 regions (README "Critical regions"), however far one stands out.
+TEST(Critical, MixtureNeedsFourRegions) {
+  const std::vector<double> three = {0.0, 0.01, 50.0}, four = {0.0, 0.01, 0.02, 50.0};
+  EXPECT_TRUE(imaging::critical_regions("mixture", three, standard_scores(three), std::vector<uint8_t>(3, 1)).empty());
+  EXPECT_EQ(imaging::critical_regions("mixture", four, standard_scores(four), std::vector<uint8_t>(4, 1)), (std::vector<int>{3}));
+}
+
 }  // namespace
