@@ -563,6 +563,7 @@ bool parse_region_key(const std::string& key, int& i0, int& j0, int& k0) {
     if (end == std::string::npos || end == pos || end - pos > 6) return false;
     const std::string digits = key.substr(pos, end - pos);
     if (digits.find_first_not_of("0123456789") != std::string::npos) return false;
+    if (digits[0] == '0') return false;  // grid_01_1_1 is no key the grid writes (it would alias grid_1_1_1)
     *parts[d] = std::stoi(digits) - 1;
     if (*parts[d] < 0) return false;
     pos = end + 1;

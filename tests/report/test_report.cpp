@@ -1044,7 +1044,7 @@ TEST(Report, GridSizesOverTheLimitsAreOneErrorNamingFileAndPointer) {
 // Audit A 8: out-of-range or contradictory values were shown as facts (test accuracy 7.5, coverage
 // 1e300, a critical share of −5, a region listed critical 5000 times, an interval [5, 1], densities
 // ±1.7e308 whose range is infinite; since audit hA a critical share other than the listed regions' share,
-// a critical region that is not significant).  Each is one error naming file and pointer, nothing written.
+// a critical region that is not significant, a region key with a leading zero).  Each is one error naming file and pointer, nothing written.
 TEST(Report, ValuesOutOfTheirRangeAreOneErrorNamingFileAndPointer) {
   using Edit = std::function<void(const fs::path&)>;
   auto edit = [](const std::string& file, std::function<void(Json&)> change) -> Edit {
@@ -1087,7 +1087,14 @@ TEST(Report, ValuesOutOfTheirRangeAreOneErrorNamingFileAndPointer) {
          z["layers"]["conv1"]["critical_regions"] = {"grid_1_1_1"};
          z["layers"]["conv1"]["critical_share"] = 0.125;
        }),
-       "zeta.json: /layers/conv1/critical_regions/0: region grid_1_1_1 has significance false, expected only significant regions"}};
+       "zeta.json: /layers/conv1/critical_regions/0: region grid_1_1_1 has significance false, expected only significant regions"},
+      // a key with a leading zero named grid_1_1_1 and was drawn as critical
+      {edit("analysis/epoch_002/zeta.json", [](Json& z) {
+         z["layers"]["conv1"]["regions"]["grid_1_1_1"]["significance"] = true;
+         z["layers"]["conv1"]["critical_regions"] = {"grid_01_1_1"};
+         z["layers"]["conv1"]["critical_share"] = 0.125;
+       }),
+       "zeta.json: /layers/conv1/critical_regions/0: expected a region of conv1's 2x2x2 grid (grid_1_1_1 ... grid_2_2_2), found the string \"grid_01_1_1\""}};
   for (const auto& [change, expected] : cases) {
     TempDir tmp("out_of_range");
     write_run(tmp.path);
