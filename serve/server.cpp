@@ -4,6 +4,7 @@
 #include <httplib.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -12,8 +13,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <thread>
 
 #include "base/error.h"
@@ -64,6 +67,117 @@ bool loopback_only(const std::string& host) {
   return loopback;
 }
 
+// Why the connection stream (below) cut the current request short, for the error handler of the
+// same worker thread; none when it did not.
+enum class Cut { none, slow, large };
+thread_local Cut t_cut = Cut::none;
+
+// One connection as cpp-httplib's Stream, bounding what the library (0.11) does not: its read
+// timeout is per read and its line limits are checked only after a line was read whole, so a
+// client could trickle header lines for ever (holding a worker thread) or send them without end
+// (memory).  Here a request — its line, headers and body (at most kMaxRequestBytes) — is at most
+// kMaxHeadBytes bytes in all and must arrive within kTimeoutSeconds of its first byte; past either
+// the stream reads as ended, the library answers 400, and the error handler makes that 431 or 408.
+// The bytes read ahead stay in the stream for the connection's next request (pipelining: the
+// library's own stream lived for one request and dropped them).
+class ConnectionStream final : public httplib::Stream {
+ public:
+  explicit ConnectionStream(socket_t fd) : fd_(fd) {}
+
+  // Waits up to kTimeoutSeconds for a next request while `listening` is open (checked every 100 ms,
+  // so that a stopping server does not wait for idle connections); true when one has begun.
+  bool next_request(const std::atomic<socket_t>& listening) {
+    if (t_cut != Cut::none) return false;  // a request cut short: the connection ends
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(kTimeoutSeconds);
+    while (begin_ == end_) {
+      if (listening == INVALID_SOCKET || std::chrono::steady_clock::now() >= until) return false;
+      if (wait(POLLIN, 100) && !fill()) return false;
+    }
+    deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(kTimeoutSeconds);
+    budget_ = kMaxHeadBytes;
+    return true;
+  }
+
+  bool is_readable() const override { return begin_ < end_ || wait(POLLIN, remaining_ms()); }
+  bool is_writable() const override { return wait(POLLOUT, kTimeoutSeconds * 1000); }
+  ssize_t read(char* ptr, size_t size) override {
+    if (t_cut != Cut::none) return 0;
+    if (begin_ == end_) {
+      if (!wait(POLLIN, remaining_ms())) return (t_cut = Cut::slow), 0;
+      if (!fill()) return 0;
+    }
+    const size_t n = std::min({size, end_ - begin_, budget_});
+    if (n == 0) return (t_cut = Cut::large), 0;
+    std::memcpy(ptr, buffer_ + begin_, n);
+    begin_ += n, budget_ -= n;
+    return ssize_t(n);
+  }
+  ssize_t write(const char* ptr, size_t size) override {
+    if (!is_writable()) return -1;
+    return send(fd_, ptr, size, MSG_NOSIGNAL);
+  }
+  void get_remote_ip_and_port(std::string& ip, int& port) const override { address(getpeername, ip, port); }
+  void get_local_ip_and_port(std::string& ip, int& port) const override { address(getsockname, ip, port); }
+  socket_t socket() const override { return fd_; }
+
+ private:
+  int remaining_ms() const {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - std::chrono::steady_clock::now());
+    return int(std::max<long long>(0, left.count()));
+  }
+  // Whether `events` can be done on the socket within `ms` (an ended connection is readable: the
+  // read then sees its end).
+  bool wait(short events, int ms) const {
+    pollfd p = {fd_, events, 0};
+    int r;
+    while ((r = poll(&p, 1, ms)) < 0 && errno == EINTR) {
+    }
+    if (r <= 0) return false;
+    return events == POLLIN || !(p.revents & (POLLERR | POLLHUP | POLLNVAL));
+  }
+  // Reads what the socket holds into the empty buffer; false at the connection's end or an error.
+  bool fill() {
+    ssize_t n;
+    while ((n = recv(fd_, buffer_, sizeof buffer_, 0)) < 0 && errno == EINTR) {
+    }
+    begin_ = 0, end_ = n > 0 ? size_t(n) : 0;
+    return n > 0;
+  }
+  void address(int (*name)(int, sockaddr*, socklen_t*), std::string& ip, int& port) const {
+    sockaddr_storage a{};
+    socklen_t length = sizeof a;
+    char host[NI_MAXHOST] = "", service[NI_MAXSERV] = "0";
+    if (name(fd_, reinterpret_cast<sockaddr*>(&a), &length) == 0)
+      getnameinfo(reinterpret_cast<sockaddr*>(&a), length, host, sizeof host, service, sizeof service, NI_NUMERICHOST | NI_NUMERICSERV);
+    ip = host, port = std::atoi(service);
+  }
+
+  socket_t fd_;
+  char buffer_[4096];
+  size_t begin_ = 0, end_ = 0, budget_ = 0;
+  std::chrono::steady_clock::time_point deadline_;
+};
+
+// cpp-httplib's server with each connection read through ConnectionStream: the keep-alive loop of
+// the library's process_and_close_socket (at most kKeepAliveRequests requests, the last answered
+// with "Connection: close"), over one stream for the whole connection.
+class Server final : public httplib::Server {
+  bool process_and_close_socket(socket_t sock) override {
+    ConnectionStream stream(sock);
+    bool ok = false;
+    t_cut = Cut::none;
+    for (int left = kKeepAliveRequests; left > 0 && stream.next_request(svr_sock_); --left) {
+      bool closed = false;
+      ok = process_request(stream, left == 1, closed, nullptr);
+      if (!ok || closed) break;
+    }
+    t_cut = Cut::none;
+    ::shutdown(sock, SHUT_RDWR);
+    ::close(sock);
+    return ok;
+  }
+};
+
 void answer(httplib::Response& res, const Reply& reply) {
   res.status = reply.status;
   res.set_content(reply.body, reply.type.c_str());
@@ -73,7 +187,7 @@ void answer(httplib::Response& res, const Reply& reply) {
 
 int serve(const ServeOptions& options) {
   const RunIndex index(options.root);
-  httplib::Server server;
+  Server server;
   const int threads = options.threads;
   server.new_task_queue = [threads] { return new httplib::ThreadPool(size_t(threads)); };
   server.set_payload_max_length(kMaxRequestBytes);
@@ -119,7 +233,13 @@ int serve(const ServeOptions& options) {
   server.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
     const_cast<httplib::Request&>(req).ranges.clear();
-    const std::string why = res.status == 400   ? "not a request the server can read (an HTTP/1.x request line with a known method, header lines of at most 8 KiB)"
+    if (t_cut != Cut::none) {  // the stream cut the request short (the library saw an unreadable one: 400)
+      res.status = t_cut == Cut::slow ? 408 : 431;
+      res.set_header("Connection", "close");
+    }
+    const std::string why = res.status == 408   ? "the request did not arrive within " + std::to_string(kTimeoutSeconds) + " s of its first byte"
+                            : res.status == 431 ? "a request line, headers and body over " + std::to_string(kMaxHeadBytes >> 10) + " KiB in all"
+                            : res.status == 400   ? "not a request the server can read (an HTTP/1.x request line with a known method, header lines of at most 8 KiB)"
                             : res.status == 413 ? "a request body over " + std::to_string(kMaxRequestBytes) + " bytes"
                             : res.status == 414 ? "a URI over 8 KiB"
                             : res.status == 416 ? "a Range header that cannot be parsed (serve ignores ranges)"

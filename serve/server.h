@@ -7,8 +7,10 @@
 // HEAD) are routed, every other method gets 405; a Host header naming anything but localhost, an IP
 // address or `host` gets 403 (DNS rebinding), and a Range header is ignored.  Every error answer, the
 // library's own refusals included, is run_index.h's {"error": "<one line>"}.  Bounded: `threads` worker threads, requests of at
-// most kMaxRequestBytes of body and httplib's 8 KiB URI and header limits, at most kKeepAliveRequests
-// requests per connection, kTimeoutSeconds read and write timeouts.  A host that is no address of
+// most kMaxRequestBytes of body and httplib's 8 KiB URI and header-line limits, a request (line,
+// headers and body) of at most kMaxHeadBytes in all (431), a whole request within kTimeoutSeconds of
+// its first byte (408), at most kKeepAliveRequests requests per connection, kTimeoutSeconds write timeouts.
+// Requests sent back to back on one connection (pipelining) are answered in order.  A host that is no address of
 // this machine is one base::Error naming --host; a port that cannot be bound then, one naming --port
 // and the host.  Loopback hosts listen quietly; any other gets a WARNING line on stderr.
 #pragma once
@@ -17,6 +19,7 @@
 namespace serve {
 
 constexpr size_t kMaxRequestBytes = 4096;
+constexpr size_t kMaxHeadBytes = size_t(64) << 10;
 constexpr int kKeepAliveRequests = 100;
 constexpr int kTimeoutSeconds = 5;
 

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/resource.h>
@@ -29,6 +30,7 @@
 #include "report/report_data.h"
 #include "run/json.h"
 #include "serve/run_index.h"
+#include "serve/server.h"
 #include "tests/nnfmri_binary.h"
 #include "tests/report/synthetic_run.h"
 #include "tests/sanitizer.h"
@@ -454,6 +456,26 @@ HttpReply get(int port, const std::string& target, const std::string& headers = 
                         "Connection: close\r\n\r\n");
 }
 
+// Sends `request` (raw bytes, maybe several requests) to 127.0.0.1:port and returns every byte the
+// server sends until it closes the connection (or 10 s pass without any).
+std::string converse(int port, const std::string& request) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(uint16_t(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval timeout = {10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  std::string bytes;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+      send(fd, request.data(), request.size(), MSG_NOSIGNAL) == ssize_t(request.size())) {
+    char buffer[65536];
+    for (ssize_t n; (n = recv(fd, buffer, sizeof buffer, 0)) > 0;) bytes.append(buffer, size_t(n));
+  }
+  close(fd);
+  return bytes;
+}
+
 class ServeHttp : public Serve {
  protected:
   void SetUp() override {
@@ -535,6 +557,74 @@ TEST_F(ServeHttp, TheLibrarysOwnRefusalsAreJsonErrors) {
     EXPECT_TRUE(reply.has("Content-Type: application/json")) << reply.head;
     EXPECT_EQ(reply.body.rfind("{\"error\":\"", 0), 0u) << request.substr(0, 40) << " → " << reply.body;
   }
+}
+
+// Audit hC: cpp-httplib 0.11 bounds each header line (8 KiB) but neither their count nor a request's
+// total time, so one client's endless header lines grew the server by ~40 MB/s, and a client that
+// trickled a line every few seconds (each read within the 5 s timeout) held a worker thread for as
+// long as it liked.  A request's line, headers and body are at most kMaxHeadBytes (431) and the whole
+// request must arrive within kTimeoutSeconds of its first byte (408); both are JSON errors.
+TEST_F(ServeHttp, ARequestsHeadersAreBoundedInBytes) {
+  ServeChild serve({root_, "--port", "0", "--threads", "1"}, path("serve"));
+  const int port = serve.port();
+  ASSERT_GT(port, 0) << base::read_file(serve.err);
+  std::string request = "GET /api/runs HTTP/1.1\r\nHost: localhost\r\n";
+  for (size_t i = 0; request.size() <= serve::kMaxHeadBytes; ++i) request += "X-" + std::to_string(i) + ": " + std::string(1000, 'a') + "\r\n";
+  request += "Connection: close\r\n\r\n";
+  const HttpReply reply = http(port, request);
+  EXPECT_EQ(reply.status, 431) << reply.head;
+  EXPECT_EQ(reply.body.rfind("{\"error\":\"a request line, headers and body over 64 KiB in all", 0), 0u) << reply.body;
+  // one line of the same size (the library read a line whole before checking its length)
+  const HttpReply line = http(port, "GET /" + std::string(serve::kMaxHeadBytes + 10, 'a') + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(line.status, 431) << line.head;
+  EXPECT_EQ(get(port, "/api/runs").status, 200);  // and the server answers the next client
+}
+
+TEST_F(ServeHttp, ARequestTrickledOverTheTimeoutIsCutOff) {
+  ServeChild serve({root_, "--port", "0", "--threads", "1"}, path("serve"));
+  const int port = serve.port();
+  ASSERT_GT(port, 0) << base::read_file(serve.err);
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(uint16_t(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  // a header line every 0.5 s: each read well within the 5 s timeout, the request never complete by then
+  const std::string head = "GET /api/runs HTTP/1.1\r\nHost: localhost\r\n";
+  ASSERT_EQ(send(fd, head.data(), head.size(), MSG_NOSIGNAL), ssize_t(head.size()));
+  for (int i = 0; i < 4 * serve::kTimeoutSeconds; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    pollfd answered = {fd, POLLIN, 0};
+    if (poll(&answered, 1, 0) > 0) break;  // the server has answered (or closed)
+    const std::string line = "X-" + std::to_string(i) + ": b\r\n";
+    if (send(fd, line.data(), line.size(), MSG_NOSIGNAL) != ssize_t(line.size())) break;  // cut off
+  }
+  send(fd, "\r\n", 2, MSG_NOSIGNAL);
+  std::string bytes;
+  char buffer[4096];
+  timeval timeout = {10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  for (ssize_t n; (n = recv(fd, buffer, sizeof buffer, 0)) > 0;) bytes.append(buffer, size_t(n));
+  close(fd);
+  EXPECT_EQ(bytes.rfind("HTTP/1.1 408 ", 0), 0u) << bytes;
+  EXPECT_NE(bytes.find("{\"error\":\"the request did not arrive within "), std::string::npos) << bytes;
+}
+
+// Audit hC: requests sent back to back on one connection (pipelining) got one answer: the library
+// read the next request's bytes ahead into a buffer it then dropped, and the connection hung.  Each
+// gets its answer, in order.
+TEST_F(ServeHttp, PipelinedRequestsAreEachAnswered) {
+  ServeChild serve({root_, "--port", "0", "--threads", "1"}, path("serve"));
+  const int port = serve.port();
+  ASSERT_GT(port, 0) << base::read_file(serve.err);
+  const std::string one = "GET /api/runs HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  const std::string all = converse(port, one + one + "GET /nowhere HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+  const size_t first = all.find("HTTP/1.1 200 OK"), second = all.find("HTTP/1.1 200 OK", first + 1), third = all.find("HTTP/1.1 404 ");
+  EXPECT_EQ(first, 0u) << all;
+  EXPECT_NE(second, std::string::npos) << all;
+  EXPECT_NE(third, std::string::npos) << all;
+  EXPECT_LT(second, third) << all;
 }
 
 // A SIGTERM right after the start-up line was lost when the listening loop had not started yet
