@@ -619,6 +619,23 @@ class FigureWriter {
     double width;
   };
 
+  // The epochs labelled on an axis `width` units wide from `first` to `last`: the multiples of the
+  // smallest step of 1, 2, 5, 10, 20, 50, … whose labels, each as wide as the widest (the last
+  // epoch's) and 12 units apart, fit side by side (every 66,667th epoch of a million overlapped);
+  // `first` alone when no multiple falls in the range.  report.js's epochTicks keeps the same rule.
+  static std::vector<long> epoch_ticks(long first, long last, double width) {
+    const long fit = std::max(1L, long(width / (text_width(std::to_string(last), kLabel) + 12)));
+    const auto count = [&](long step) { return last / step - (first + step - 1) / step + 1; };
+    long step = 1;
+    for (long decade = 1; count(step) > fit; decade *= 10)
+      for (const long base : {1L, 2L, 5L})
+        if (count(step) > fit) step = base * decade;
+    std::vector<long> out;
+    for (long ep = (first + step - 1) / step * step; ep <= last; ep += step) out.push_back(ep);
+    if (out.empty()) out.push_back(first);
+    return out;
+  }
+
   // A panel of line series over the shared epoch axis [x_low, x_high].
   void panel(Canvas& c, double x, double y, double w, double h, const std::string& title, const std::vector<Series>& series,
              double x_low, double x_high, std::optional<std::pair<double, double>> y_range, bool x_labels) {
@@ -651,10 +668,9 @@ class FigureWriter {
       c.line(x, py(v), x + w, py(v), kGuide, 1);
       c.text(x - 6, py(v) - 6, base::format("%.3g", std::abs(v) < 1e-12 * step ? 0.0 : v), kMuted, kLabel, Anchor::end);
     }
-    const int epochs = int(x_high - x_low) + 1, every = std::max(1, epochs / 15);
-    for (int ep = int(x_low); ep <= int(x_high); ep += every) {
-      c.line(px(ep), y + h, px(ep), y + h + 4, kMuted, 1);
-      if (x_labels) c.text(px(ep), y + h + 8, std::to_string(ep), kMuted, kLabel, Anchor::middle);
+    for (const long ep : epoch_ticks(long(x_low), long(x_high), w)) {
+      c.line(px(double(ep)), y + h, px(double(ep)), y + h + 4, kMuted, 1);
+      if (x_labels) c.text(px(double(ep)), y + h + 8, std::to_string(ep), kMuted, kLabel, Anchor::middle);
     }
     c.stroke_rect(x, y, w, h, kFrame, 1);
     if (!any) c.text(x + w / 2, y + h / 2 - 9, "no data", kMuted, kLabel, Anchor::middle);
@@ -707,7 +723,9 @@ class FigureWriter {
     const double w = 820, h = 190, left = kMargin + 60, top = kMargin + 24 + 30 + 52, gap = 92;
     const std::string path = name(run::Layout::figures(), "training");
     const std::string title = "training — " + run_label();
-    auto c = begin(path, std::max(left + w + kMargin, text_width(title, kTitle) + 2 * kMargin), top + 3 * h + 2 * gap + 40 + kMargin);
+    // room on the right for half the last epoch's label, centred on the axis's end
+    const double right = std::max(kMargin, text_width(std::to_string(long(x_high)), kLabel) / 2 + 4);
+    auto c = begin(path, std::max(left + w + right, text_width(title, kTitle) + 2 * kMargin), top + 3 * h + 2 * gap + 40 + kMargin);
     if (!c) return;
     c->text(kMargin, kMargin, title, kText, kTitle);
     c->text(kMargin, kMargin + 26,

@@ -81,11 +81,18 @@ function ticks(lo, hi) {
   for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9 * step; v += step) out.push(Math.abs(v) < 1e-12 ? 0 : v);
   return out;
 }
-// The epochs labelled on an axis from `first` to `last`: every one, or every n-th so that at most 20 are.
-function epochTicks(first, last) {
-  const every = Math.max(1, Math.ceil((last - first + 1) / 20)), out = [];
-  for (let e = first; e <= last; e += every) out.push(e);
-  return out;
+// The epochs labelled on an axis from `first` to `last` with room for `most` labels: the multiples
+// of the smallest step of 1, 2, 5, 10, 20, 50, … of which at most `most` fall in the range (every
+// n-th epoch from `first` gave labels such as 50001, 100001, …); `first` alone when none does.
+// figures.cpp's epoch_ticks keeps the same rule.
+function epochTicks(first, last, most = 20) {
+  const fit = Math.max(1, Math.floor(most)), count = (step) => Math.floor(last / step) - Math.ceil(first / step) + 1;
+  let step = 1;
+  for (let decade = 1; count(step) > fit; decade *= 10)
+    for (const base of [1, 2, 5]) if (count(step) > fit) step = base * decade;
+  const out = [];
+  for (let e = Math.ceil(first / step) * step; e <= last; e += step) out.push(e);
+  return out.length ? out : [first];
 }
 
 // ---- 3-D views: yaw about the vertical axis, then pitch about the horizontal one; the viewer

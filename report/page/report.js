@@ -702,7 +702,9 @@
         ctx.fillStyle = "#666"; ctx.fillText(fmt(v, 3), left - 6, py(v) + 4);
       }
       ctx.textAlign = "center";
-      for (const e of epochTicks(x0, x1)) ctx.fillText(String(e), px(e), top + panelH + 14);
+      // as many labels as fit side by side, each as wide as the last epoch's and 12 px apart
+      const room = Math.floor((w - left - right) / (ctx.measureText(String(x1)).width + 12));
+      for (const e of epochTicks(x0, x1, Math.min(20, room))) ctx.fillText(String(e), px(e), top + panelH + 14);
       ctx.strokeStyle = "#ccc"; ctx.strokeRect(left, top, w - left - right, panelH);
       const cur = D.epochs.length ? D.epochs[state.e].epoch : null;
       // the slider's epoch: a dashed grey line (not a curve's colour), labelled in the top panel

@@ -181,17 +181,22 @@ test("ticks of the ζ-stability panel and their labels", () => {
   assert.deepEqual(h.ticks(-0.3, 0.7).map((v) => h.fmt(v, 3)), ["-0.2", "0", "0.2", "0.4", "0.6"]);
 });
 
-test("epochTicks labels every epoch up to 20, then every n-th", () => {
+test("epochTicks labels every epoch that fits, else the multiples of a 1-2-5 step", () => {
   assert.deepEqual(h.epochTicks(1, 10), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   assert.deepEqual(h.epochTicks(3, 3), [3]);
-  assert.deepEqual(h.epochTicks(1, 100).slice(0, 3), [1, 6, 11]);
-  for (let first = 0; first <= 2; ++first)
-    for (let last = first; last < first + 500; ++last) {
-      const t = h.epochTicks(first, last), every = t.length > 1 ? t[1] - t[0] : 1;
-      assert.equal(t[0], first);
-      assert.ok(t.length <= 20 && t[t.length - 1] <= last && t[t.length - 1] > last - every, first + ".." + last);
-      for (let i = 1; i < t.length; ++i) assert.equal(t[i] - t[i - 1], every);
-    }
+  assert.deepEqual(h.epochTicks(1, 100).slice(0, 3), [5, 10, 15]);
+  assert.deepEqual(h.epochTicks(1, 1000000, 12), [100000, 200000, 300000, 400000, 500000, 600000, 700000, 800000, 900000, 1000000]);
+  assert.deepEqual(h.epochTicks(101, 104, 1), [101]);  // no multiple of the step in range: the first epoch
+  const steps = [];
+  for (let d = 1; d <= 1e7; d *= 10) steps.push(d, 2 * d, 5 * d);
+  for (const most of [1, 3, 7, 20])
+    for (let first = 0; first <= 2; ++first)
+      for (let last = first; last < first + 500; last += 7) {
+        const t = h.epochTicks(first, last, most), every = t.length > 1 ? t[1] - t[0] : 1;
+        assert.ok(t.length >= 1 && t.length <= most && t[0] >= first && t[t.length - 1] <= last, most + ": " + first + ".." + last);
+        assert.ok(steps.includes(every) && (t.length === 1 || t.every((e) => e % every === 0)), most + ": " + first + ".." + last + ": " + t);
+        for (let i = 1; i < t.length; ++i) assert.equal(t[i] - t[i - 1], every);
+      }
 });
 
 test("rotate keeps lengths, is the identity at yaw = pitch = 0, yaw keeps y and pitch keeps x", () => {

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <functional>
+#include <map>
 #include <future>
 #include <tuple>
 #include <string>
@@ -1372,6 +1373,46 @@ TEST(Report, AxisTicksFinishOnValuesTheStepCannotMove) {
   }
   done.get();
   EXPECT_TRUE(fs::exists(tmp.path / "figures/training.png"));
+}
+
+// Audit hC: over a span of a million epochs the training figure labelled every 66,667th epoch, the
+// labels ran into each other and the last one was cut at the figure's edge.  Each axis's epoch
+// labels (the middle-anchored numbers on one line) must keep apart and inside the figure.
+TEST(Report, EpochLabelsKeepApartOverAHugeSpan) {
+  for (const std::vector<int>& epochs : {std::vector<int>{1, 2, 3, 250000, 999999, 1000000}, std::vector<int>{1, 2, 3, 4}}) {
+    TempDir tmp("epoch_labels");
+    std::string metrics;
+    for (int e : epochs)
+      metrics += Json({{"epoch", e}, {"train_loss", 1.5}, {"train_acc", 0.5}, {"test_loss", 1.6}, {"test_acc", 0.45}}).dump() + "\n";
+    write(tmp.path / "metrics.jsonl", metrics);
+    report::ReportOptions opts;
+    opts.format = "svg";
+    opts.figures_only = true;
+    report::build_report(tmp.str(), opts);
+    const std::string svg = base::read_file((tmp.path / "figures/training.svg").string());
+    const double width = std::atof(svg.c_str() + svg.find("width=\"") + 7);
+    std::map<double, std::vector<std::pair<double, double>>> rows;  // y → (left, right) of each label
+    for (size_t at = svg.find("<text "); at != std::string::npos; at = svg.find("<text ", at + 1)) {
+      const std::string element = svg.substr(at, svg.find("</text>", at) - at);
+      const std::string label = element.substr(element.find('>') + 1);
+      if (element.find("text-anchor=\"middle\"") == std::string::npos || label.empty() ||
+          label.find_first_not_of("0123456789") != std::string::npos)
+        continue;
+      const double x = std::atof(element.c_str() + element.find(" x=\"") + 4), y = std::atof(element.c_str() + element.find(" y=\"") + 4);
+      const double size = std::atof(element.c_str() + element.find("font-size=\"") + 11) / 9.6;  // canvas.h: an em of 9.6·size
+      const double half = report::text_width(label, size) / 2;
+      rows[y].push_back({x - half, x + half});
+    }
+    ASSERT_EQ(rows.size(), 3u) << "three epoch axes";
+    for (auto& [y, labels] : rows) {
+      std::sort(labels.begin(), labels.end());
+      EXPECT_GE(labels.size(), std::min<size_t>(epochs.size(), 3)) << "axis at y " << y;
+      EXPECT_GE(labels.front().first, 0) << "axis at y " << y;
+      EXPECT_LE(labels.back().second, width) << "axis at y " << y << ": the last label leaves the figure";
+      for (size_t i = 1; i < labels.size(); ++i)
+        EXPECT_LT(labels[i - 1].second + 4, labels[i].first) << "axis at y " << y << ": labels " << i << " and " << i + 1 << " overlap";
+    }
+  }
 }
 
 // Coordinates from data can be huge or not finite; the raster canvas must neither crash nor convert
