@@ -93,15 +93,20 @@ Json read_images(const Node& root) {
 
 // analysis/epoch_<digits> directories up to last_epoch, as `selection` picks them (RunSelection),
 // numerically ascending.
-// last_epoch < 0: all of them.
-std::vector<RawEpoch> read_epochs(const std::string& run_dir, int last_epoch, const RunSelection& selection) {
+// last_epoch < 0: all of them.  A directory named epoch_… that is no epoch name (epoch_2000000,
+// epoch_3b) is not read, and `notes` says so (it was skipped without a word).
+std::vector<RawEpoch> read_epochs(const std::string& run_dir, int last_epoch, const RunSelection& selection,
+                                  std::vector<std::string>& notes) {
   const size_t latest_with_zeta = selection.latest_with_zeta;
   std::vector<RawEpoch> epochs;
   const fs::path analysis = run::Layout(run_dir).analyses();
   std::error_code ec;
   if (!fs::is_directory(analysis, ec)) return epochs;
   for (const fs::directory_entry& entry : fs::directory_iterator(analysis, ec)) {
-    const std::optional<int> epoch = run::parse_epoch_name(entry.path().filename().string());
+    const std::string name = entry.path().filename().string();
+    const std::optional<int> epoch = run::parse_epoch_name(name);
+    if (!epoch && name.rfind("epoch_", 0) == 0 && entry.is_directory(ec))
+      notes.push_back("analysis/" + base::one_line(name) + ": not read (an analysed epoch's directory is epoch_N, N of 1 to 6 digits)");
     if (!epoch || (last_epoch >= 0 && *epoch > last_epoch) || !entry.is_directory(ec)) continue;
     RawEpoch e;
     e.epoch = *epoch;
@@ -649,7 +654,7 @@ RunData load_run(const std::string& dir, const RunSelection& selection) {
   if (last_epoch >= 0)
     run.metrics.erase(std::remove_if(run.metrics.begin(), run.metrics.end(), [&](const MetricsRow& m) { return m.epoch > last_epoch; }),
                       run.metrics.end());
-  std::vector<RawEpoch> raw = read_epochs(dir, last_epoch, selection);
+  std::vector<RawEpoch> raw = read_epochs(dir, last_epoch, selection, run.notes);
   if (raw.empty())
     run.notes.push_back(last_epoch == 0 ? "run.json commits no epoch yet (completed_epoch 0): no analysis/epoch_N directory is read"
                                         : "no analysis/epoch_N directories (train with --analyze-every N to image the network)");

@@ -1294,6 +1294,25 @@ TEST(Report, ARunJsonCommittingNoEpochSaysSo) {
   EXPECT_NE(run.notes.back().find("run.json commits no epoch yet (completed_epoch 0)"), std::string::npos) << run.notes.back();
 }
 
+// Audit hC: an analysis directory named epoch_… that is no epoch name (7 digits, a letter) was
+// skipped without a word; the report reads the others and a note names it.
+TEST(Report, AnEpochDirectoryWithAnOddNameIsNoted) {
+  TempDir tmp("odd_epoch");
+  write_run(tmp.path);
+  for (const char* odd : {"epoch_2000000", "epoch_3b"}) {
+    fs::create_directories(tmp.path / "analysis" / odd);
+    write(tmp.path / "analysis" / odd / "zeta.json", zeta_json(2).dump());
+  }
+  write(tmp.path / "analysis/epoch_notes.txt", "a file, not an epoch directory");
+  const report::RunData run = report::load_run(tmp.str());
+  EXPECT_EQ(run.epochs.size(), 2u);
+  std::vector<std::string> odd;
+  for (const std::string& note : run.notes)
+    if (note.find(": not read (an analysed epoch's directory is epoch_N") != std::string::npos) odd.push_back(note.substr(0, note.find(':')));
+  std::sort(odd.begin(), odd.end());
+  EXPECT_EQ(odd, (std::vector<std::string>{"analysis/epoch_2000000", "analysis/epoch_3b"}));
+}
+
 // Defect 7: the text renderer reserved 1,200 bytes per character, so a 1 MB model name cost 1.25 GB.
 // Drawn text is cut at 200 characters; long layer names give short file names.
 TEST(Report, DataBorneTextIsBoundedInFiguresAndFileNames) {
