@@ -186,7 +186,7 @@ class RunDirectory {
     }
     position = nn::TrainPosition{};
     if (!manifest_.state_file.empty()) {
-      position = nn::load_training_state(layout_.dir + "/" + manifest_.state_file, net, trainer.optimizer());
+      position = nn::load_training_state(layout_.dir + "/" + manifest_.state_file, net, trainer.optimizer(), s_.train.seed);
       if (position.epoch != manifest_.state_epoch || position.step != manifest_.state_step)
         throw base::Error(layout_.dir + "/" + manifest_.state_file + ": stands at epoch " +
                           std::to_string(position.epoch) + " step " + std::to_string(position.step) + ", " +
@@ -231,7 +231,7 @@ class RunDirectory {
                            const std::vector<std::string>& written) {
     const std::string previous_state = manifest_.state_file;
     const std::string state = layout_.state(position.epoch, position.step);
-    nn::save_training_state(state, net, trainer.optimizer(), position);
+    nn::save_training_state(state, net, trainer.optimizer(), position, s_.train.seed);
     manifest_.status = "interrupted";
     set_state(state, position);
     for (const std::string& path : written) add_file(layout_.relative(path));
@@ -357,10 +357,14 @@ class RunDirectory {
     return text.substr(0, end);
   }
   // The bytes of the last committed checkpoint, once loaded (framing, CRC, every tensor) and found to be
-  // that epoch of this run's net.
+  // that epoch of this run's net, trained with this run's seed (a checkpoint without one, written
+  // before 2026-12-03, is taken as it is).
   std::string committed_checkpoint(const nn::Network& net) const {
     const std::string path = layout_.checkpoint(manifest_.completed_epoch);
     const nn::Checkpoint ck = nn::load_checkpoint(path);
+    if (ck.meta.contains("seed") && ck.meta["seed"] != s_.train.seed)
+      throw base::Error(path + ": trained with seed " + ck.meta["seed"].dump() + ", not this run's seed " +
+                        std::to_string(s_.train.seed) + " (another run's checkpoint; resuming would not continue this run)");
     if (ck.epoch != manifest_.completed_epoch || ck.net->spec() != net.spec() || ck.net->input_mean != net.input_mean ||
         ck.net->input_std != net.input_std)
       throw base::Error(path + ": holds epoch " + std::to_string(ck.epoch) + " of the net '" + ck.net->spec() +
@@ -581,7 +585,7 @@ TrainingOutcome run_training(const TrainingSettings& s, const datasets::DataSpli
     eeg_probe = eeg->probe(callbacks.step_probe, callbacks.on_eeg_event);
   }
   const nn::StepProbe* probe = eeg ? &eeg_probe : probe_has_work(callbacks.step_probe) ? &callbacks.step_probe : nullptr;
-  const nlohmann::json meta = {{"data", data_json}, {"spec", s.spec}, {"model", s.model}};
+  const nlohmann::json meta = {{"data", data_json}, {"spec", s.spec}, {"model", s.model}, {"seed", s.train.seed}};
   auto stop_requested = [&] { return callbacks.stop_requested && callbacks.stop_requested(); };
   for (; position.epoch <= s.train.epochs; position = nn::TrainPosition{position.epoch + 1}) {
     const int epoch = position.epoch;
@@ -604,7 +608,7 @@ TrainingOutcome run_training(const TrainingSettings& s, const datasets::DataSpli
     std::vector<std::string> written = {layout.checkpoint(epoch), layout.metrics(), layout.model()};
     nn::save_checkpoint(layout.checkpoint(epoch), net, epoch, data.train.class_names, meta);
     directory.point(RunPoint::checkpoint_written, epoch);
-    nn::save_training_state(layout.state(epoch), net, trainer.optimizer(), position);
+    nn::save_training_state(layout.state(epoch), net, trainer.optimizer(), position, s.train.seed);
     directory.point(RunPoint::state_written, epoch);
     if (eeg)
       for (const std::string& file : eeg->write_epoch(epoch)) written.push_back(file);

@@ -225,8 +225,10 @@ std::vector<FramedTensor> state_tensors(Network& net, Optimizer& optimizer) {
 }
 }  // namespace
 
-void save_training_state(const std::string& path, Network& net, Optimizer& optimizer, const TrainPosition& position) {
+void save_training_state(const std::string& path, Network& net, Optimizer& optimizer, const TrainPosition& position,
+                         uint64_t seed) {
   nlohmann::json header = {{"spec", net.spec()},
+                           {"seed", seed},
                            {"epoch", position.epoch},
                            {"step", position.step},
                            {"loss_sum", position.loss_sum},
@@ -237,7 +239,7 @@ void save_training_state(const std::string& path, Network& net, Optimizer& optim
   write_framed(path, kStateMagic, header, state_tensors(net, optimizer));
 }
 
-TrainPosition load_training_state(const std::string& path, Network& net, Optimizer& optimizer) {
+TrainPosition load_training_state(const std::string& path, Network& net, Optimizer& optimizer, uint64_t seed) {
   const FramedFile file(path, kStateMagic, "nnfmri training state", kMaxCheckpointBytes);
   const base::Json& h = file.header;
   TrainPosition position;
@@ -248,6 +250,12 @@ TrainPosition load_training_state(const std::string& path, Network& net, Optimiz
     const base::Node root(h, "header");
     const std::string spec = root["spec"].text();
     if (spec != net.spec()) throw base::Error("it is of the net \"" + spec + "\", not \"" + net.spec() + "\"");
+    if (h.contains("seed")) {
+      if (!h.at("seed").is_number_unsigned()) root["seed"].fail("an integer from 0 to 2^64 - 1");
+      if (const uint64_t trained = h.at("seed").get<uint64_t>(); trained != seed)
+        throw base::Error("it is of a training with seed " + std::to_string(trained) + ", not this run's seed " +
+                          std::to_string(seed) + " (another run's state; its weights would not continue this run)");
+    }
     constexpr long long kMaxCount = 1LL << 53;  // counts a double holds exactly
     position.epoch = int(root["epoch"].integer(1, std::numeric_limits<int>::max()));
     position.step = long(root["step"].integer(0, kMaxCount));

@@ -54,12 +54,15 @@ void save_checkpoint(const std::string& path, Network& net, int epoch, const std
 Checkpoint load_checkpoint(const std::string& path);
 
 // A resumable training state ("NNFMRIst", the same framing): the position (epoch, step, the epoch's
-// running sums), the optimiser's step count, the net's random stream (dropout masks), then every
-// tensor of the net (as in a checkpoint) and of the optimiser (momentum buffers or Adam moments).
-// Loading it into a net of the same spec and an optimiser of the same kind and continuing the
-// training from the returned position gives the same bytes as never having stopped.
-void save_training_state(const std::string& path, Network& net, Optimizer& optimizer, const TrainPosition& position);
-TrainPosition load_training_state(const std::string& path, Network& net, Optimizer& optimizer);
+// running sums), the optimiser's step count, the net's random stream (dropout masks), the training's
+// seed, then every tensor of the net (as in a checkpoint) and of the optimiser (momentum buffers or
+// Adam moments).  Loading it into a net of the same spec and an optimiser of the same kind and
+// continuing the training with the same seed from the returned position gives the same bytes as never
+// having stopped.  The loader refuses a state of another seed (naming both): its weights are another
+// training's.  A state without a seed (written before 2026-12-03) is taken as it is.
+void save_training_state(const std::string& path, Network& net, Optimizer& optimizer, const TrainPosition& position,
+                         uint64_t seed);
+TrainPosition load_training_state(const std::string& path, Network& net, Optimizer& optimizer, uint64_t seed);
 
 // The architecture as JSON: layers in order with kind, name, shapes, kernel/stride/padding, and
 // the input normalisation (used by `export` and `info`).

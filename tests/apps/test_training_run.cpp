@@ -549,6 +549,34 @@ TEST_F(TrainingRun, AResumeReadsTheCheckpointAndMetricsItKeeps) {
   }
 }
 
+// A resume took the state and the last checkpoint of the same net trained with another seed (copied
+// in from a sibling run): the run went on from another training's weights under this run's seed.
+// Each is refused naming the file and both seeds, nothing removed or written.
+TEST_F(TrainingRun, AResumeRefusesTheStateOrCheckpointOfAnotherSeed) {
+  app::TrainingSettings s = small_settings(path("stopped"));
+  s.analyze_every = 0;
+  app::run_training(s, small_planted(), stop_after_step(7));  // epoch 3, step 1: completed_epoch 2
+  app::TrainingSettings sibling = s;
+  sibling.out = path("sibling");
+  sibling.train.seed = 2;
+  app::run_training(sibling, small_planted(), stop_after_step(7));
+  const std::string state = "checkpoints/epoch_003.step_000001.state", checkpoint = "checkpoints/epoch_002.ckpt";
+  ASSERT_TRUE(base::file_exists(sibling.out + "/" + state));
+  for (const std::string& file : {state, checkpoint}) {
+    SCOPED_TRACE(file);
+    app::TrainingSettings damaged = resumed(s);
+    damaged.out = path("with_" + fs::path(file).extension().string().substr(1));
+    fs::copy(s.out, damaged.out, fs::copy_options::recursive);
+    write(damaged.out + "/" + file, base::read_file(sibling.out + "/" + file));
+    const auto before = contents_of(damaged.out);
+    const std::string m = error_of([&] { app::run_training(damaged, small_planted(), {}); });
+    EXPECT_NE(m.find(damaged.out + "/" + file + ": "), std::string::npos) << m;
+    EXPECT_NE(m.find("seed 2, not this run's seed 1"), std::string::npos) << m;
+    EXPECT_EQ(contents_of(damaged.out), before) << "nothing is removed or written";
+  }
+  EXPECT_TRUE(app::run_training(resumed(s), small_planted(), {}).complete);  // its own state resumes
+}
+
 // Issue 11: --batch 65536 on a net at the layer-size limit ended in "out of memory", exit 3, after the
 // run directory was made.  The batch's activations are now checked against the machine's memory
 // before anything is allocated: 2^30 images of even a small net are terabytes on any machine.

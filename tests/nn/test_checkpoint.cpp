@@ -234,22 +234,41 @@ TEST_F(CheckpointCorruption, TrainingStateFieldsOutOfRangeAreRefusedNamingThem) 
   nn::TrainPosition position;
   position.epoch = 2, position.step = 3, position.loss_sum = 4.5, position.correct = 7, position.images = 24;
   const std::string state = path("good.state");
-  nn::save_training_state(state, *net_, optimizer, position);
+  nn::save_training_state(state, *net_, optimizer, position, 5);
   const std::string bytes = base::read_file(state);
-  const nn::TrainPosition back = nn::load_training_state(state, *net_, optimizer);
+  const nn::TrainPosition back = nn::load_training_state(state, *net_, optimizer, 5);
   EXPECT_EQ(back.epoch, 2);
   EXPECT_EQ(back.correct, 7);
   const nlohmann::json good = header_of(bytes);
   for (const auto& [field, value] : std::vector<std::pair<std::string, nlohmann::json>>{
            {"epoch", 4294967297ULL}, {"epoch", 0}, {"step", -1}, {"correct", 25}, {"loss_sum", -1.0},
-           {"images", 1e300}, {"optimizer_steps", 2.5}, {"net_rng", -5}}) {
+           {"images", 1e300}, {"optimizer_steps", 2.5}, {"net_rng", -5}, {"seed", -5}}) {
     nlohmann::json h = good;
     h[field] = value;
     const std::string file = corrupt("bad_" + field + ".state", with_header(bytes, h.dump()));
-    const std::string m = error_of([&] { nn::load_training_state(file, *net_, optimizer); });
+    const std::string m = error_of([&] { nn::load_training_state(file, *net_, optimizer, 5); });
     EXPECT_NE(m.find(file), std::string::npos) << field << ": " << m;
     EXPECT_NE(m.find("/" + field), std::string::npos) << field << " = " << value.dump() << ": " << m;
   }
+}
+
+// A state of the same net trained with another seed was taken: the resumed run continued another
+// training's weights under this run's name.  It is refused naming both seeds; a state without a seed
+// (written before the seed was stored) is taken as it is.
+TEST_F(CheckpointCorruption, ATrainingStateOfAnotherSeedIsRefusedNamingBothSeeds) {
+  nn::Optimizer optimizer(*net_, nn::OptimConfig{});
+  nn::TrainPosition position;
+  position.epoch = 2, position.step = 3;
+  const std::string state = path("seed7.state");
+  nn::save_training_state(state, *net_, optimizer, position, 7);
+  EXPECT_EQ(nn::load_training_state(state, *net_, optimizer, 7).step, 3);
+  const std::string m = error_of([&] { nn::load_training_state(state, *net_, optimizer, 1); });
+  EXPECT_EQ(m.find(state + ": "), 0u) << m;
+  EXPECT_NE(m.find("it is of a training with seed 7, not this run's seed 1"), std::string::npos) << m;
+  nlohmann::json h = header_of(base::read_file(state));
+  h.erase("seed");
+  const std::string unseeded = corrupt("unseeded.state", with_header(base::read_file(state), h.dump()));
+  EXPECT_EQ(nn::load_training_state(unseeded, *net_, optimizer, 1).step, 3);
 }
 
 TEST_F(CheckpointCorruption, ExtraBytesAfterTheTensors) {

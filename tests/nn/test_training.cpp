@@ -207,10 +207,10 @@ TEST(TrainingState, ContinuingFromASavedStateGivesTheWeightsOfAnUninterruptedRun
     position.epoch = 2;
     EXPECT_FALSE(before.train(position, nullptr, [&] { return position.step == 2; }));
     EXPECT_EQ(position.step, 2);
-    nn::save_training_state(path, *first, before.optimizer(), position);
+    nn::save_training_state(path, *first, before.optimizer(), position, cfg.seed);
     auto second = fresh();
     nn::Trainer after(*second, cfg, data.view);
-    nn::TrainPosition resumed = nn::load_training_state(path, *second, after.optimizer());
+    nn::TrainPosition resumed = nn::load_training_state(path, *second, after.optimizer(), cfg.seed);
     EXPECT_EQ(resumed.epoch, 2);
     EXPECT_EQ(resumed.step, 2);
     EXPECT_EQ(resumed.loss_sum, position.loss_sum);
@@ -225,7 +225,7 @@ TEST(TrainingState, ContinuingFromASavedStateGivesTheWeightsOfAnUninterruptedRun
   nn::Network other("linear:3", 3, 8, 8);
   const RandomImages few(8, 3, 8, 8, 3, 1);
   nn::Trainer trainer(other, nn::TrainConfig{}, few.view);
-  expect_error_naming([&] { nn::load_training_state("/nonexistent.state", other, trainer.optimizer()); },
+  expect_error_naming([&] { nn::load_training_state("/nonexistent.state", other, trainer.optimizer(), 1); },
                       "/nonexistent.state");
 }
 
