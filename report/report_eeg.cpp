@@ -62,8 +62,15 @@ EegEpoch read_eeg_epoch(const std::string& path, int epoch) {
   e.window = int(root["window"].integer(4, 4096));
   e.has_span = !root["span"].json().is_null();
   if (e.has_span) {
-    root["span"][0].integer(1, kMaxStep);
-    root["span"][1].integer(1, kMaxStep);
+    // The Welch span the recorder writes: the last min(2W, rows so far) ≥ W steps, ending at the
+    // epoch's last step (README "NN-EEG", Spectra).  A span past the epoch's steps, or longer or shorter
+    // than the spectra can cover, is no recorder's.
+    const Node span = root["span"];
+    if (span.array_size() != 2) span.fail("[first, last]");
+    if (span[1].integer(1, kMaxStep) != e.last_step)
+      span[1].fail("the epoch's last step, " + std::to_string(e.last_step) + " (/steps/1)");
+    if (e.last_step < e.window) span.fail("null (no spectra before " + std::to_string(e.window) + " steps, the window)");
+    span[0].integer(std::max(1L, e.last_step - 2L * e.window + 1), e.last_step - e.window + 1);
   }
   if (const std::optional<Node> loss = root.find("loss"); loss && !loss->json().is_null()) e.loss_bands = read_bands(*loss, "bands");
   const std::vector<std::pair<std::string, Node>> blocks = root["blocks"].members();

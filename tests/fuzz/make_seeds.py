@@ -191,7 +191,7 @@ def eeg():
 
     def epoch(e, events):
         regions = {"grid_1_%d_1" % j: {"mean_activity": 0.25 * j, "gamma": 0.125} for j in (1, 2)}
-        return {"epoch": e, "steps": [4 * e - 3, 4 * e], "window": 4, "span": [1, 4 * e], "loss": {"bands": bands, "trend_t": -2.5},
+        return {"epoch": e, "steps": [4 * e - 3, 4 * e], "window": 4, "span": [4 * e - 3, 4 * e], "loss": {"bands": bands, "trend_t": -2.5},
                 "blocks": {"conv1": {"state": "learning", "activity_bands": bands, "grad_norm_bands": bands, "regions": regions}},
                 "events": events}
 

@@ -299,7 +299,7 @@ Json eeg_json(int epoch) {
   if (epoch == 2) events.push_back({{"step", 15}, {"block", "conv1"}, {"region", ""}, {"channel", "update_ratio"}, {"z", 9.5}});
   if (epoch == 3) events.push_back({{"step", 25}, {"block", "output"}, {"region", ""}, {"channel", "activity"}, {"z", -7.0}});
   return {{"epoch", epoch}, {"steps", {10 * epoch - 9, 10 * epoch}}, {"window", 8}, {"definitions", "README.md, NN-EEG"},
-          {"span", {1, 10 * epoch}}, {"loss", {{"bands", blocks["conv1"]["activity_bands"]}, {"trend_t", -3.0}}},
+          {"span", {10 * epoch - 7, 10 * epoch}}, {"loss", {{"bands", blocks["conv1"]["activity_bands"]}, {"trend_t", -3.0}}},
           {"blocks", blocks}, {"events", events}};
 }
 
@@ -345,6 +345,30 @@ TEST(Report, EegEventsOfAnUnknownBlockOrAnotherEpochsStepAreRefused) {
   }
 }
 
+// The Welch span was read as two integers: a span past the epoch's steps, or longer than the 2W steps
+// the spectra cover, was taken and its spectra shown as the epoch's.  The span is the last
+// min(2W, rows so far) ≥ W steps, ending at the epoch's last step (here steps [11, 20], W 8).
+TEST(Report, EegSpansThatAreNoRecordersAreRefused) {
+  for (const auto& [span, expected] : std::vector<std::pair<Json, std::string>>{
+           {Json::array({13, 999999}), "epoch_002.json: /span/1: expected the epoch's last step, 20 (/steps/1), found the number 999999"},
+           {Json::array({1, 20}), "epoch_002.json: /span/0: expected an integer from 5 to 13, found the number 1"},
+           {Json::array({15, 20}), "epoch_002.json: /span/0: expected an integer from 5 to 13, found the number 15"},
+           {Json::array({13}), "epoch_002.json: /span: expected [first, last]"}}) {
+    TempDir tmp("eeg_span");
+    Json eeg = eeg_json(2);
+    write(tmp.path / "eeg/epoch_002.json", eeg.dump(1));
+    EXPECT_EQ(report::load_eeg(tmp.str()).size(), 1u);  // its own span [13, 20]
+    eeg["span"] = span;
+    write(tmp.path / "eeg/epoch_002.json", eeg.dump(1));
+    expect_error_naming([&] { report::load_eeg(tmp.str()); }, expected);
+  }
+  TempDir tmp("eeg_span_early");  // fewer than W steps at the epoch's end: no spectra, span null
+  Json eeg = eeg_json(1);
+  eeg["window"] = 16;
+  write(tmp.path / "eeg/epoch_001.json", eeg.dump(1));
+  expect_error_naming([&] { report::load_eeg(tmp.str()); }, "epoch_001.json: /span: expected null (no spectra before 16 steps");
+}
+
 // Two epochs claiming the same steps would be folded into one trace twice: refused naming both files.
 // An epoch without rows (steps [s, s − 1]) sits anywhere.
 TEST(Report, EegEpochsWhoseStepsOverlapAreRefusedNamingBoth) {
@@ -352,6 +376,7 @@ TEST(Report, EegEpochsWhoseStepsOverlapAreRefusedNamingBoth) {
   write_run(tmp.path);
   Json second = eeg_json(2), empty = eeg_json(3);
   empty["steps"] = {15, 14};
+  empty["span"] = {7, 14};
   empty["events"] = Json::array();  // no steps, no events
   write(tmp.path / "eeg/epoch_001.json", eeg_json(1).dump(1));
   write(tmp.path / "eeg/epoch_002.json", second.dump(1));
