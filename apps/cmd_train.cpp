@@ -194,7 +194,7 @@ int cmd_train(int argc, char** argv) {
   } else if (flags.has("--overwrite")) {
     settings.start = RunStart::overwrite;
   }
-  validate(settings);  // before the data is read
+  validate(settings, dist::world().ranks());  // before the data is read
   const datasets::DataSplit data = load_data(run_flags, true);
   settings.analysis.zeta.value = imaging::resolve_value_classes(settings.analysis.zeta.value, data.train.class_names);
 

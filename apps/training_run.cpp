@@ -108,8 +108,11 @@ void check_run_directory(const std::string& dir, RunStart start) {
     throw base::Error("flag --out " + dir + ": not a directory, expected a new, empty or run directory");
 }
 
-void validate(const TrainingSettings& s) {
+void validate(const TrainingSettings& s, int ranks) {
   check_run_directory(s.out, s.start);
+  if (ranks > 1 && s.start == RunStart::resume)
+    throw base::Error("--resume " + s.out + ": not with " + std::to_string(ranks) +
+                      " ranks; resume with one process (the same --shards gives the same weights)");
   nn::validate(s.train.optim);
   nn::validate(s.train.schedule);
   if (s.train.output_init != "zero" && s.train.output_init != "he")
@@ -527,7 +530,9 @@ TrainingOutcome train_as_worker(const TrainingSettings& s, nn::Trainer& trainer,
 
 TrainingOutcome run_training(const TrainingSettings& s, const datasets::DataSplit& data,
                              const TrainingCallbacks& callbacks) {
-  validate(s);
+  nn::ShardGroup alone;
+  nn::ShardGroup& group = callbacks.group ? *callbacks.group : alone;
+  validate(s, group.ranks());
   nn::Network net(s.spec, data.train.channels, data.train.height, data.train.width);
   check_net_fits(net, data.train, "--model " + s.model);
   check_batch_fits(net, s.train.batch, data.train.size(), true);
@@ -536,11 +541,6 @@ TrainingOutcome run_training(const TrainingSettings& s, const datasets::DataSpli
   for (float& sd : net.input_std)
     if (!(sd > 1e-6f)) sd = 1.f;  // a constant channel: centre it, do not divide by zero
   net.init(s.train.seed, s.train.output_init == "he" ? nn::OutputInit::he : nn::OutputInit::zero);
-  nn::ShardGroup alone;
-  nn::ShardGroup& group = callbacks.group ? *callbacks.group : alone;
-  if (group.ranks() > 1 && s.start == RunStart::resume)
-    throw base::Error("--resume " + s.out + ": not with " + std::to_string(group.ranks()) +
-                      " ranks; resume with one process (the same --shards gives the same weights)");
   nn::Trainer trainer(net, s.train, data.train.view(), &group);
   const long steps = trainer.steps_per_epoch();
   const run::Json data_json = describe_data(s.data_spec, data);

@@ -97,8 +97,9 @@ struct TrainingOutcome {
 // anything but an existing directory, --out on something other than a directory.
 void check_run_directory(const std::string& dir, RunStart start);
 
-// Throws base::Error naming the flag of a setting that cannot work, before any data is read.
-void validate(const TrainingSettings& settings);
+// Throws base::Error naming the flag of a setting that cannot work on `ranks` MPI ranks (a resume runs in
+// one process), before any data is read.
+void validate(const TrainingSettings& settings, int ranks);
 
 TrainingOutcome run_training(const TrainingSettings& settings, const datasets::DataSplit& data,
                              const TrainingCallbacks& callbacks);

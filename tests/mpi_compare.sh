@@ -120,6 +120,12 @@ test ! -e "$dir/bad/model.ckpt"
 # Rank 0 alone fails (--out holds a run) while rank 1 trains: rank 0's line and nothing else (before:
 # the SIGTERM of rank 0's MPI_Abort made rank 1 print "stopping after the current step" as well).
 bad "holds another run" "${train[@]}" --out "$dir/t1"
+# train --resume on 2 ranks is refused before the data is read (before: after every rank had loaded it):
+# a copy of t1 whose run.json names a data folder that is not there still gets the resume's refusal.
+cp -r "$dir/t1" "$dir/t1r"
+sed -i "s|\"--data=planted\"|\"--data=cifar10:$dir/gone\"|" "$dir/t1r/run.json"
+grep -q "cifar10:$dir/gone" "$dir/t1r/run.json" || { echo "test-mpi: t1r/run.json names no missing data"; exit 1; }
+bad "not with 2 ranks; resume with one process" train --resume "$dir/t1r"
 # A distributed analyze that fails (rank 0 cannot create --out: its parent is a file) while rank 1
 # works: the ranks other than 0 write nothing, so nothing is left behind, in $TMPDIR or /tmp (before:
 # rank 1's scratch directory /tmp/nnfmri-rank-XXXXXX, removed only on success).

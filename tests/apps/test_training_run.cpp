@@ -639,13 +639,24 @@ TEST(TrainingSettings, EegIsRefusedWithShards) {
   s.eeg_window = 16;
   s.train.shards = 2;
   try {
-    app::validate(s);
+    app::validate(s, 1);
     FAIL() << "--eeg with --shards 2 accepted";
   } catch (const base::Error& e) {
     EXPECT_NE(std::string(e.what()).find("--eeg"), std::string::npos) << e.what();
   }
   s.train.shards = 1;
-  EXPECT_NO_THROW(app::validate(s));
+  EXPECT_NO_THROW(app::validate(s, 1));
+}
+
+// train --resume under mpirun was refused by run_training, after every rank had loaded the data: the
+// refusal is one of the settings' checks, made before any data is read.
+TEST_F(TrainingRun, AResumeOnSeveralRanksIsRefusedBeforeTheData) {
+  app::TrainingSettings s = small_settings(path("run"));
+  s.analyze_every = 0;
+  app::run_training(s, small_planted(), stop_after_step(2));
+  const app::TrainingSettings again = resumed(s);
+  EXPECT_NO_THROW(app::validate(again, 1));
+  expect_error_naming([&] { app::validate(again, 2); }, "--resume " + s.out + ": not with 2 ranks; resume with one process");
 }
 
 }  // namespace
