@@ -109,17 +109,18 @@ int cmd_import(int argc, char** argv) {
     for (size_t i = 0; i < 3; ++i) input[i] = int(about["input"][i].integer(1, base::kMaxInputSide));
   }
   // a spec that does not build names where it came from: the flag, or the description's /spec
-  // A net the file's own description names has no more values than the file holds (every one it
-  // stores must come from there): a small file describing a large net is refused before the net is
-  // allocated.  A net the flags name is built as asked, so that tensors of another shape are named.
+  // The net has no more values than the file holds (every one it stores must come from there), whether
+  // the file's own description or the flags name it: a small file and a large net (a description's, or
+  // `--model BIG`) is refused layer by layer before the net is allocated.  A net within the file's values
+  // is built as asked, so that tensors of another shape are named.
   int64_t held = 0;
   for (const nn::NamedTensor& t : file.tensors) held += int64_t(t.values.size());
-  if (flags.has("--model") || flags.has("--input")) held = base::kMaxParameters;
   std::unique_ptr<nn::Network> built;
   try {
     built = std::make_unique<nn::Network>(spec, input[0], input[1], input[2], held);
   } catch (const base::Error& e) {
     if (flags.has("--model")) throw base::Error(std::string("flag --model: ") + e.what());
+    if (flags.has("--input")) throw base::Error(std::string("flag --input: ") + e.what());
     about["spec"].reject(e.what());
   }
   nn::Network& net = *built;
