@@ -109,6 +109,18 @@ datasets::LoadOptions load_options(const Flags& flags, const std::string& data_f
     if (flags.has(flag) && flags.text(data_flag).rfind("images:", 0) != 0)
       throw base::Error(std::string("flag ") + flag + ": applies to images:DIR only, not to " + data_flag + " " +
                         flags.text(data_flag));
+  // … and --split, --split-seed to a folder of class folders only: a DIR with train/ or test/ is split
+  // by them (datasets/image_folder.h), and the flags would be ignored without a word
+  for (const char* flag : {"--split", "--split-seed"})
+    if (flags.has(flag) && flags.text(data_flag).rfind("images:", 0) == 0) {
+      const std::string dir = flags.text(data_flag).substr(7);
+      std::error_code ec;
+      for (const char* half : {"train", "test"})
+        if (!dir.empty() && std::filesystem::is_directory(std::filesystem::path(dir) / half, ec))
+          throw base::Error(std::string("flag ") + flag + ": applies to a folder of class folders only, not to " +
+                            data_flag + " " + flags.text(data_flag) + ", whose " + half +
+                            "/ folder makes the split (give --split with a folder of class folders)");
+    }
   if (flags.has("--resize")) {
     const std::vector<int> size = parse_sizes(flags.text("--resize"), "--resize", 2, "HxW");
     options.resize_h = size[0], options.resize_w = size[1];

@@ -2,6 +2,7 @@
 // text, and that its defaults and ranges are the library's.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <set>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "imaging/analysis.h"
 #include "nn/optim.h"
 #include "tests/error_of.h"
+#include "tests/temp_dir.h"
 
 namespace {
 
@@ -201,6 +203,34 @@ TEST(Flags, ImageFolderFlagsWithAnotherDataSpecAreRefused) {
                                 "--input");
         },
         named + "--input cifar10:/nonexistent");
+  }
+}
+
+// --split and --split-seed were taken without a word for an images:DIR whose train/ and test/ folders make
+// the split (the loader ignores them there): one error line naming the flag and the spec, before any image
+// is read, for train's --data as for monitor's --input (test/ alone).  A folder of class folders takes them.
+class FlagsOnFolders : public TempDirTest {};
+TEST_F(FlagsOnFolders, SplitFlagsWithAnImageFolderOfTrainAndTestAreRefused) {
+  const std::string halves = path("halves"), flat = path("flat");
+  std::filesystem::create_directories(halves + "/train/a");
+  std::filesystem::create_directories(halves + "/test/a");
+  std::filesystem::create_directories(flat + "/a");
+  for (const auto& flag : std::vector<std::vector<std::string>>{{"--split", "0.3"}, {"--split-seed", "2"}}) {
+    expect_error_naming([&] { app::load_data(parse(app::kTrain, {"--data", "images:" + halves, flag[0], flag[1]}), true); },
+                        "flag " + flag[0] + ": applies to a folder of class folders only, not to --data images:" + halves +
+                            ", whose train/ folder makes the split");
+    std::filesystem::remove_all(halves + "/train");
+    expect_error_naming(
+        [&] {
+          app::open_test_stream(parse(app::kMonitor, {"c.ckpt", "--profile", "p", "--input", "images:" + halves, "--out", "o",
+                                                      flag[0], flag[1]}),
+                                "--input");
+        },
+        "flag " + flag[0] + ": applies to a folder of class folders only, not to --input images:" + halves + ", whose test/");
+    std::filesystem::create_directories(halves + "/train/a");
+    // a folder of class folders: the flag is taken (the error is the empty class folder's, not the flag's)
+    const std::string m = error_of([&] { app::load_data(parse(app::kTrain, {"--data", "images:" + flat, flag[0], flag[1]}), true); });
+    EXPECT_EQ(m.find("flag "), std::string::npos) << m;
   }
 }
 
