@@ -218,7 +218,12 @@ int cmd_profile(int argc, char** argv) {
   base::require_writable(flags.text("--out"));  // a missing folder, a device: said before the fit too
   nn::Checkpoint ck = nn::load_checkpoint(checkpoint);
   ck.net->set_inference_only(true);  // no backward follows (nn/network.h)
-  datasets::DataSplit data = load_data(flags, true);
+  std::optional<base::Json> zeta;  // its epoch and grid checked before the fit, its regions after it
+  if (flags.has("--zeta")) {
+    zeta = base::read_json(flags.text("--zeta"));
+    imaging::check_zeta_file(*zeta, flags.text("--zeta"), settings.grid.grid, ck.epoch);
+  }
+  datasets::DataSplit data = load_data(flags, true, "--data", false);  // the fit reads the training half alone
   check_net_fits(*ck.net, data.train, "the checkpoint's net");
   const long batch = flags.integer("--batch");
   check_batch_fits(*ck.net, batch, data.train.size(), false);
@@ -228,8 +233,6 @@ int cmd_profile(int argc, char** argv) {
   run::Json about = {{"checkpoint", {{"path", checkpoint}, {"spec", ck.net->spec()}, {"epoch", ck.epoch}}},
                      {"data", describe_data(flags.text("--data"), data)}};
   const base::Stopwatch clock;
-  std::optional<base::Json> zeta;  // read before the fit (a missing file costs no fit), checked after it
-  if (flags.has("--zeta")) zeta = base::read_json(flags.text("--zeta"));
   imaging::Profile profile = imaging::fit_profile(*ck.net, data.train.view(), long(data.train.size()), int(batch), settings,
                                                   datasets::sha256_file(checkpoint), about);
   if (zeta) imaging::set_zeta_weights(profile, *zeta, flags.text("--zeta"), ck.epoch);
@@ -264,7 +267,7 @@ int cmd_monitor(int argc, char** argv) {
   imaging::Monitor monitor(profile, *ck.net, window, alpha);  // checks --window before anything is written
   const RegionBoxes boxes = region_boxes(profile, *ck.net);
   const RegionTexts texts = region_texts(profile, boxes);
-  base::make_directories(out);
+  base::NewDirectories out_folder(out);  // removed again if the stream fails and it is still empty
   base::AtomicFileWriter lines(out + "/monitor.jsonl");
   base::require_writable(out + "/monitor.html");  // a directory there is said now, not after the whole stream
   // Every check that needs no image is done: an earlier run's lines and page go now, so that a stream that
@@ -372,6 +375,7 @@ int cmd_monitor(int argc, char** argv) {
   for (const SelectedImage& image : selected) page["selected"].push_back(selected_json(profile, boxes, input, image));
   // The lines first, the page after (the earlier page was removed before the stream).
   lines.commit();
+  out_folder.keep();
   base::write_file_atomic(out + "/monitor.html", report::monitor_page_html(report::script_safe_json(base::json_text(page, -1))));
   std::printf("monitor: %zu images, %ld full windows of %ld, %ld alarms; %.0f images/s (%d threads); wrote %s/monitor.jsonl and monitor.html\n",
               count_all, long(count_all) / window, window, alarms, double(count_all) / std::max(seconds, 1e-9), threads,

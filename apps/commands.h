@@ -43,8 +43,10 @@ constexpr long long kAddressSpacePerThread = 256LL << 20;
 // address-space limit (RLIMIT_AS) leaves room for, with a note on stderr when a given count is cut;
 // set for OpenMP and OpenBLAS alike (one owner of threads).  Returns the count in force.
 int set_threads(const Flags& flags, int fallback = 0);
-// The dataset named by --data, limited by --limit-train / --limit-test where the command takes them.
-datasets::DataSplit load_data(const Flags& flags, bool need_train, const std::string& data_flag = "--data");
+// The dataset named by --data, limited by --limit-train / --limit-test where the command takes them;
+// with need_test false its test half is neither read nor required (profile fits on the training half).
+datasets::DataSplit load_data(const Flags& flags, bool need_train, const std::string& data_flag = "--data",
+                              bool need_test = true);
 // The test half of data_flag's spec, batch by batch (datasets::TestStream: CIFAR-10 streamed from its
 // file), --limit-test applied; base::Error when it holds no image.  net_channels 3: an images:DIR whose
 // images are all grayscale is read as RGB (replicated), as it is beside colour images.

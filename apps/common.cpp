@@ -142,15 +142,17 @@ std::unique_ptr<datasets::TestStream> open_test_stream(const Flags& flags, const
   return stream;
 }
 
-datasets::DataSplit load_data(const Flags& flags, bool need_train, const std::string& data_flag) {
+datasets::DataSplit load_data(const Flags& flags, bool need_train, const std::string& data_flag, bool need_test) {
   const std::string spec = flags.text(data_flag);
-  datasets::DataSplit split = datasets::load_dataset(spec, load_options(flags, data_flag));
+  datasets::LoadOptions options = load_options(flags, data_flag);
+  options.train_only = !need_test;
+  datasets::DataSplit split = datasets::load_dataset(spec, options);
   const long limit_train = need_train ? flags.integer("--limit-train") : 0;
   const long limit_test = flags.has("--limit-test") ? flags.integer("--limit-test") : 0;
   if (limit_train > 0) split.train.truncate(size_t(limit_train));
   if (limit_test > 0) split.test.truncate(size_t(limit_test));
   if (need_train && split.train.size() == 0) throw base::Error(data_flag + " " + spec + ": no training images");
-  if (split.test.size() == 0) throw base::Error(data_flag + " " + spec + ": no test images");
+  if (need_test && split.test.size() == 0) throw base::Error(data_flag + " " + spec + ": no test images");
   return split;
 }
 

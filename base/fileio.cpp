@@ -138,17 +138,44 @@ std::string read_file(const std::string& path, size_t max_bytes) {
   return out;
 }
 
-void make_directories(const std::string& path) {
+namespace {
+// mkdir -p; adds each folder it made to *made (outermost first) when made is not null.
+void make_directories(const std::string& path, std::vector<std::string>* made) {
   std::string partial;
   for (size_t i = 0; i <= path.size(); ++i) {
     if (i == path.size() || path[i] == '/') {
-      if (!partial.empty() && ::mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST)
-        throw Error(partial + ": cannot create directory (" + std::strerror(errno) + ")");
+      if (!partial.empty()) {
+        if (::mkdir(partial.c_str(), 0755) == 0) {
+          if (made) made->push_back(partial);
+        } else if (errno != EEXIST) {
+          throw Error(partial + ": cannot create directory (" + std::strerror(errno) + ")");
+        }
+      }
     }
     if (i < path.size()) partial += path[i];
   }
   struct stat st;
   if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) throw Error(path + ": is not a directory");
+}
+}  // namespace
+
+void make_directories(const std::string& path) { make_directories(path, nullptr); }
+
+NewDirectories::NewDirectories(const std::string& path) {
+  try {
+    make_directories(path, &made_);
+  } catch (...) {
+    remove_made();
+    throw;
+  }
+}
+
+NewDirectories::~NewDirectories() { remove_made(); }
+
+void NewDirectories::remove_made() {
+  for (auto it = made_.rbegin(); it != made_.rend(); ++it)
+    if (::rmdir(it->c_str()) != 0) break;  // not empty (or gone): it, and the folders above it, stay
+  made_.clear();
 }
 
 bool file_exists(const std::string& path) {

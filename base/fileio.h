@@ -12,6 +12,7 @@
 #pragma once
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "base/limits.h"
 
@@ -41,6 +42,21 @@ class AtomicFileWriter {
 void require_writable(const std::string& path);
 std::string read_file(const std::string& path, size_t max_bytes = kMaxReadBytes);  // throws base::Error if unreadable
 void make_directories(const std::string& path);          // mkdir -p; throws base::Error
+// make_directories whose new folders (those it made) are removed again when the object ends, deepest
+// first and each only while empty, unless keep() was called: a command that fails before its first
+// output leaves no new, empty folder behind.
+class NewDirectories {
+ public:
+  explicit NewDirectories(const std::string& path);
+  ~NewDirectories();
+  NewDirectories(const NewDirectories&) = delete;
+  NewDirectories& operator=(const NewDirectories&) = delete;
+  void keep() { made_.clear(); }
+
+ private:
+  void remove_made();
+  std::vector<std::string> made_;  // outermost first
+};
 bool file_exists(const std::string& path);
 // Creates and removes a file `dir/.write_check.tmp.<pid>`: base::Error naming dir when it cannot
 // (a read-only directory, a read-only file system), before any work that would write there.

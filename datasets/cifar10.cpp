@@ -142,7 +142,7 @@ Dataset cifar10_header(const std::string& dir) {
   return d;
 }
 
-DataSplit load_cifar10(const std::string& dir) {
+DataSplit load_cifar10(const std::string& dir, bool test) {
   std::error_code ec;
   DataSplit split{cifar10_header(dir), cifar10_header(dir)};
   for (int b = 1; b <= 5; ++b) {
@@ -152,7 +152,7 @@ DataSplit load_cifar10(const std::string& dir) {
     if (b > 1 && fs::symlink_status(path, ec).type() == fs::file_type::not_found) continue;
     append_cifar10_file(path, split.train);
   }
-  append_cifar10_file(join(dir, "test_batch.bin"), split.test);
+  if (test) append_cifar10_file(join(dir, "test_batch.bin"), split.test);
   return split;
 }
 

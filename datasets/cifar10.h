@@ -26,8 +26,9 @@ constexpr size_t kMaxCifarMetaBytes = 1 << 20;              // batches.meta.txt
 // missing later batch is skipped (a partial copy such as a subset still loads), but
 // every batch that exists must be valid.  Class names come from DIR/batches.meta.txt
 // (one per line, blank lines ignored, at least 10, the first 10 valid UTF-8: an error names the
-// line), or the standard ten if it is absent.
-DataSplit load_cifar10(const std::string& dir);
+// line), or the standard ten if it is absent.  With `test` false the test half is not read (nor
+// required): it comes back with no images.
+DataSplit load_cifar10(const std::string& dir, bool test = true);
 
 // One .bin file read a chunk of records at a time: the file's checks (a regular file, non-empty, a
 // whole number of records, at most kMaxCifarRecordsPerFile) run when it is opened, before a byte is

@@ -70,15 +70,16 @@ DataSplit load_dataset(const std::string& spec, const LoadOptions& options) {
   if (has_arg && arg.empty())
     throw base::Error("--data '" + spec + "': nothing after ':', " + kAcceptedSpecs);
 
-  if (name == "cifar10") return load_cifar10(has_arg ? arg : find_cifar10_dir());
-  if (name == "fashion-mnist") return load_idx_dir(has_arg ? arg : kFashionMnistDir, name);
+  if (name == "cifar10") return load_cifar10(has_arg ? arg : find_cifar10_dir(), !options.train_only);
+  if (name == "fashion-mnist") return load_idx_dir(has_arg ? arg : kFashionMnistDir, name, !options.train_only);
   if (name == "mnist") {
     if (!has_arg) throw base::Error("--data 'mnist': needs a directory, mnist:DIR");
-    return load_idx_dir(arg, name);
+    return load_idx_dir(arg, name, !options.train_only);
   }
   if (name == "images") {
     if (!has_arg) throw base::Error("--data 'images': needs a directory, images:DIR");
-    return load_image_folder(arg, {options.resize_h, options.resize_w, options.split, options.split_seed, false, options.rgb});
+    return load_image_folder(arg, {options.resize_h, options.resize_w, options.split, options.split_seed, false,
+                                   options.train_only, options.rgb});
   }
   if (name == "planted") {
     return make_planted(has_arg ? planted_config_from(arg) : PlantedConfig{}).split;
@@ -100,7 +101,7 @@ TestStream::TestStream(const std::string& spec, const LoadOptions& options, size
     // spec (and "cifar10:" with nothing after it: load_dataset's error) is loaded whole, its training half dropped.
     const bool folder = spec.rfind("images:", 0) == 0 && spec.size() > 7;
     loaded_ = folder ? load_image_folder(spec.substr(7), {options.resize_h, options.resize_w, options.split, options.split_seed,
-                                                          true, options.rgb}).test
+                                                          true, false, options.rgb}).test
                      : load_dataset(spec, options).test;
     header_ = loaded_;
     header_.pixels.clear(), header_.labels.clear();

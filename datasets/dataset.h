@@ -46,6 +46,9 @@ struct LoadOptions {
   double split = 0.2;
   uint64_t split_seed = 1;
   bool rgb = false;  // images:DIR: 3 channels even when every image is grayscale (ImageFolderOptions::rgb)
+  // The training half alone: the test half's files are not read nor required (cifar10: test_batch.bin;
+  // mnist, fashion-mnist: the t10k files; images:DIR: test/ beside train/); it comes back with no images.
+  bool train_only = false;
 };
 
 // spec: "cifar10:DIR" | "cifar10" | "fashion-mnist[:DIR]" | "mnist:DIR" | "planted[:SEED[,option...]]" (datasets/planted.h: planted_config_from) |

@@ -187,7 +187,7 @@ void read_idx_pair(const std::string& images_path, const std::string& labels_pat
 
 }  // namespace
 
-DataSplit load_idx_dir(const std::string& dir, const std::string& name) {
+DataSplit load_idx_dir(const std::string& dir, const std::string& name, bool test) {
   std::vector<std::string> class_names;
   if (name == "fashion-mnist")
     class_names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -208,8 +208,9 @@ DataSplit load_idx_dir(const std::string& dir, const std::string& name) {
   }
   read_idx_pair(find_idx_file(dir, "train-images-idx3-ubyte", name),
                 find_idx_file(dir, "train-labels-idx1-ubyte", name), split.train);
-  read_idx_pair(find_idx_file(dir, "t10k-images-idx3-ubyte", name),
-                find_idx_file(dir, "t10k-labels-idx1-ubyte", name), split.test);
+  if (test)
+    read_idx_pair(find_idx_file(dir, "t10k-images-idx3-ubyte", name),
+                  find_idx_file(dir, "t10k-labels-idx1-ubyte", name), split.test);
   return split;
 }
 

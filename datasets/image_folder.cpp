@@ -90,10 +90,11 @@ DataSplit load_image_folder(const std::string& dir, const ImageFolderOptions& op
   if (!fs::is_directory(root, ec)) throw base::Error("images:" + dir + ": not a directory, expected a folder of class folders");
   if (!(options.split > 0 && options.split < 1))
     throw base::Error("--split " + std::to_string(options.split) + ": expected a test share between 0 and 1");
-  const bool has_test = fs::is_directory(root / "test", ec);
+  const bool only_train = options.train_only && fs::is_directory(root / "train", ec);
+  const bool has_test = !only_train && fs::is_directory(root / "test", ec);
   const bool only_test = options.test_only && has_test;
   const bool has_train = !only_test && fs::is_directory(root / "train", ec);
-  if (!only_test && has_train != has_test)
+  if (!only_test && !only_train && has_train != has_test)
     throw base::Error(dir + ": has " + (has_train ? "train/" : "test/") + " but no " + (has_train ? "test/" : "train/") +
                       ", expected both or only class folders");
   const fs::path train_dir = only_test ? root / "test" : has_train ? root / "train" : root;  // the folder naming the classes
@@ -105,6 +106,8 @@ DataSplit load_image_folder(const std::string& dir, const ImageFolderOptions& op
     if (fs::is_directory(root / "train", ec) && sorted_subfolders(root / "train") != classes)
       throw base::Error((root / "test").string() + ": class folders differ from train/'s, expected the same names in both");
     test = list_images(root, train_dir, classes);
+  } else if (only_train) {
+    train = list_images(root, train_dir, classes);
   } else if (has_test) {
     train = list_images(root, train_dir, classes);
     const std::vector<std::string> test_classes = sorted_subfolders(root / "test");

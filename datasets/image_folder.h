@@ -46,6 +46,9 @@ struct ImageFolderOptions {
   // folders, which number the classes); channels, size and digest are those of the test images.  A DIR
   // of class folders is still split (the test share needs every file).
   bool test_only = false;
+  // The training half alone (profile's --data): when DIR has train/, test/ is not required and no image in it
+  // is read (the test half comes back empty).  A DIR of class folders is still split.
+  bool train_only = false;
   bool rgb = false;  // 3 channels even when every image is grayscale (replicated): for a net that takes 3
 };
 

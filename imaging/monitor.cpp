@@ -567,19 +567,23 @@ std::vector<nn::FramedTensor> profile_tensors(Profile& p) {
 
 }  // namespace
 
-void set_zeta_weights(Profile& profile, const base::Json& zeta, const std::string& path, int epoch) {
+void check_zeta_file(const base::Json& zeta, const std::string& path, const run::GridSpec& g, int epoch) {
   const base::Node root(zeta, path);
   if (root["epoch"].integer(0, 1 << 30) != epoch)
     root["epoch"].reject("is not the checkpoint's epoch " + std::to_string(epoch) + " (pass the zeta.json of this checkpoint)");
   // The regions are matched by key, and a finer grid's keys include the profile's (grid_1_1_1 of 16x16x4 is
   // rows 0-1, of 8x8x4 rows 0-3): a file made on another --grid would weigh other regions without a word.
-  const run::GridSpec& g = profile.settings.grid.grid;
   const std::array<int, 3> grid = root["settings"]["grid"].triple(base::kMaxGridAxis);
   if (grid != std::array<int, 3>{g.gh, g.gw, g.gc})
     root["settings"]["grid"].reject("is " + std::to_string(grid[0]) + "x" + std::to_string(grid[1]) + "x" +
                                     std::to_string(grid[2]) + ", expected the profile's --grid " + std::to_string(g.gh) +
                                     "x" + std::to_string(g.gw) + "x" + std::to_string(g.gc) +
                                     " (pass the zeta.json of an analysis on the same grid)");
+}
+
+void set_zeta_weights(Profile& profile, const base::Json& zeta, const std::string& path, int epoch) {
+  check_zeta_file(zeta, path, profile.settings.grid.grid, epoch);
+  const base::Node root(zeta, path);
   const base::Node layers = root["layers"];
   for (LayerProfile& l : profile.layers) {
     const base::Node regions = layers[l.name]["regions"];

@@ -108,6 +108,9 @@ Profile fit_profile(nn::Network& net, const nn::LabeledImages& data, long images
 // its epoch differs, its settings.grid is not the profile's grid, a block or region is missing, or a value
 // is not finite.
 void set_zeta_weights(Profile& profile, const base::Json& zeta, const std::string& path, int epoch);
+// The checks of set_zeta_weights that need no fit (its epoch, its settings.grid against `grid`), for
+// `profile` to make before the fit.
+void check_zeta_file(const base::Json& zeta, const std::string& path, const run::GridSpec& grid, int epoch);
 // Framed (nn/framed_file.h, magic "NNFMRIpf"), atomic.
 void save_profile(const std::string& path, Profile& profile);
 // Reads and checks a profile (framing, CRC, every header field and tensor shape); base::Error naming path.

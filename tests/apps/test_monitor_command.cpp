@@ -206,8 +206,8 @@ TEST_F(MonitorCommand, AnImageFolderInputReadsItsTestFolderAlone) {
   EXPECT_EQ(windows, 3);
 }
 
-// profile --out in a folder that does not exist is refused before the fit: the ζ file given with it
-// (of another epoch) is read only after the fit, so its error would come first if the fit ran.
+// profile --out in a folder that does not exist is refused before anything else is read: the ζ file given
+// with it (of another epoch) is checked after the --out check, so its error would come first otherwise.
 TEST_F(MonitorCommand, AProfileOutInAMissingFolderIsRefusedBeforeTheFit) {
   base::write_file_atomic(path("z99.json"), R"({"epoch": 99, "settings": {"grid": [8, 8, 4]}, "layers": {}})");
   expect_error_naming([&] {
@@ -215,6 +215,73 @@ TEST_F(MonitorCommand, AProfileOutInAMissingFolderIsRefusedBeforeTheFit) {
                            "--zeta", path("z99.json"), "--out", path("nowhere/a.profile")});
   }, "nowhere/a.profile: no folder");
   EXPECT_FALSE(std::filesystem::exists(path("nowhere")));
+}
+
+// profile fits on the training half alone, yet it required the test half: a CIFAR-10 folder without
+// test_batch.bin, or an images:DIR with train/ and no test/, was refused.  Both now give the profile of
+// their training images (the same bytes as with the test half there, which is not read).
+TEST_F(MonitorCommand, AProfileNeedsNoTestHalf) {
+  const std::vector<std::string> fit = {"--knn-images", "100", "--threads", "1"};
+  auto profile = [&](const std::string& data, const std::string& out) {
+    std::vector<std::string> args = {path("a.ckpt"), "--data", data, "--out", path(out)};
+    args.insert(args.end(), fit.begin(), fit.end());
+    return run(app::cmd_profile, args);
+  };
+  ASSERT_EQ(profile("cifar10:" + path("data"), "whole.profile"), 0);
+  std::filesystem::create_directories(path("train_only"));
+  for (const char* name : {"data_batch_1.bin", "batches.meta.txt"})
+    std::filesystem::copy_file(path("data/") + name, path("train_only/") + name);
+  ASSERT_EQ(profile("cifar10:" + path("train_only"), "train_only.profile"), 0);
+  const std::string whole = base::read_file(path("whole.profile")), alone = base::read_file(path("train_only.profile"));
+  // the same fit: the tensors (the second half of the file, before the CRC, which covers the header
+  // naming the data files) are the same bytes
+  const size_t n = std::min(whole.size(), alone.size()) / 2;
+  ASSERT_GT(n, 4u);
+  EXPECT_TRUE(whole.substr(whole.size() - n, n - 4) == alone.substr(alone.size() - n, n - 4));
+  // images:DIR with train/ alone
+  std::vector<uint8_t> rgb(32 * 32 * 3);
+  for (int c = 0; c < 10; ++c) {
+    const std::string dir = path("f/train/c") + std::to_string(c);
+    std::filesystem::create_directories(dir);
+    for (int i = 0; i < 2; ++i) {
+      for (size_t p = 0; p < rgb.size(); ++p) rgb[p] = uint8_t((p * 13 + size_t(i) * 31 + size_t(c) * 7) % 256);
+      ASSERT_NE(stbi_write_png((dir + "/" + std::to_string(i) + ".png").c_str(), 32, 32, 3, rgb.data(), 96), 0);
+    }
+  }
+  EXPECT_EQ(run(app::cmd_profile, {path("a.ckpt"), "--data", "images:" + path("f"), "--knn-images", "10", "--knn-k", "5",
+                                   "--threads", "1", "--out", path("f.profile")}), 0);
+  EXPECT_TRUE(std::filesystem::exists(path("f.profile")));
+}
+
+// profile --zeta of another grid was refused only after the fit (minutes on real data).  Its epoch and
+// grid are checked before: here the fit itself would fail (one image), and the ζ file's error comes first.
+TEST_F(MonitorCommand, AProfileZetaOfAnotherGridIsRefusedBeforeTheFit) {
+  base::write_file_atomic(path("z.json"), R"({"epoch": 1, "settings": {"grid": [4, 4, 2]}, "layers": {}})");
+  expect_error_naming([&] {
+    run(app::cmd_profile, {path("a.ckpt"), "--data", "cifar10:" + path("data"), "--limit-train", "1", "--knn-k", "1",
+                           "--knn-images", "1", "--threads", "1", "--zeta", path("z.json"), "--out", path("a.profile")});
+  }, "z.json: /settings/grid: is 4x4x2, expected the profile's --grid");
+  EXPECT_FALSE(std::filesystem::exists(path("a.profile")));
+}
+
+// A stream that failed (record 40's label) into a new --out folder left that folder behind, empty.  The
+// folders monitor made are removed again; a folder that was there stays.
+TEST_F(MonitorCommand, AFailedStreamLeavesNoNewFolderBehind) {
+  ASSERT_EQ(run(app::cmd_profile, {path("a.ckpt"), "--data", "cifar10:" + path("data"), "--knn-images", "100", "--threads", "1",
+                                   "--out", path("a.profile")}), 0);
+  const std::string late = data_with_a_bad_label_at_record_40();
+  for (const std::string& out : {path("new/deeper"), path("was_there")}) {
+    SCOPED_TRACE(out);
+    const bool existed = out == path("was_there");
+    if (existed) std::filesystem::create_directories(out);
+    expect_error_naming([&] {
+      run(app::cmd_monitor, {path("a.ckpt"), "--profile", path("a.profile"), "--input", late, "--batch", "32",
+                             "--threads", "1", "--out", out});
+    }, "record 40 has label 77");
+    EXPECT_EQ(std::filesystem::exists(out), existed);
+    if (!existed) EXPECT_FALSE(std::filesystem::exists(path("new")));
+    else EXPECT_TRUE(std::filesystem::is_empty(out));
+  }
 }
 
 }  // namespace
