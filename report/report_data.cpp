@@ -65,6 +65,19 @@ void read_epoch_files(RawEpoch& e) {
   e.tract = read_optional_json(e.tract_path);
 }
 
+// A run's analysis/epoch_NNN holds epoch NNN's files: one whose header names another epoch (an
+// `analyze --out RUN/analysis/epoch_001` of another checkpoint, even while the run trains) is one
+// error naming it, never drawn as epoch NNN.
+void check_file_epochs(const RawEpoch& e) {
+  for (const auto& [doc, path] : {std::pair{&e.grid, &e.grid_path}, {&e.zeta, &e.zeta_path}, {&e.tract, &e.tract_path}})
+    if (*doc) {
+      const Node root(**doc, *path, "");
+      if (root.has("epoch") && root["epoch"].integer(0, 1000000) != e.epoch)
+        root["epoch"].reject(run::json_text(root["epoch"].json(), -1) + ", expected " + std::to_string(e.epoch) +
+                             " (the epoch of its directory's name)");
+    }
+}
+
 // grid.json's "images", checked before the page inlines it: every size is checked against the shape before
 // anything is read, so a hostile file costs no more than its own bytes.
 Json read_images(const Node& root) {
@@ -125,7 +138,10 @@ std::vector<RawEpoch> read_epochs(const std::string& run_dir, int last_epoch, co
       if (base::file_exists(e->dir + "/" + run::kZetaFile)) kept.insert(kept.begin(), std::move(*e));
     epochs = std::move(kept);
   }
-  for (RawEpoch& e : epochs) read_epoch_files(e);
+  for (RawEpoch& e : epochs) {
+    read_epoch_files(e);
+    check_file_epochs(e);
+  }
   return epochs;
 }
 

@@ -1149,6 +1149,23 @@ TEST(Report, AnAnalyzeDirectoryOfMixedCheckpointsIsOneError) {
   }
 }
 
+// A run's analysis/epoch_001 holding another epoch's file (`analyze RUN/checkpoints/epoch_003.ckpt --out
+// RUN/analysis/epoch_001`, which train's lock on RUN does not stop) was drawn as epoch 1; now it is one
+// error naming the file, for report and serve alike (load_run), with nothing written.
+TEST(Report, ARunEpochDirectoryHoldingAnotherEpochsFileIsOneError) {
+  for (const std::string file : {"grid.json", "zeta.json"}) {
+    TempDir tmp("epoch_mismatch");
+    write_run(tmp.path);
+    write(tmp.path / "analysis/epoch_001" / file, (file == "grid.json" ? grid_json(3) : zeta_json(3)).dump(1));
+    const std::string m = error_of([&] { report::build_report(tmp.str(), {}); });
+    EXPECT_NE(m.find("analysis/epoch_001/" + file + ": /epoch: 3, expected 1 (the epoch of its directory's name)"),
+              std::string::npos)
+        << m;
+    expect_nothing_written(tmp.path);
+    EXPECT_NE(error_of([&] { report::load_run(tmp.str()); }).find("/epoch: 3, expected 1"), std::string::npos);
+  }
+}
+
 // Defect 2: a config.json nested 80,000 levels deep overflowed the stack while the page data was
 // written, after summary.json and the figures.  Now the report reads and checks everything first.
 TEST(Report, DeepConfigFailsBeforeAnythingIsWritten) {
@@ -1284,7 +1301,10 @@ TEST(Report, AnAllZeroColourBarHasNoMinusZero) {
   for (auto& [key, region] : zeta["layers"]["output"]["regions"].items()) region["zeta_score"] = 0.0, region["confidence_interval"] = {0.0, 0.0};
   zeta["layers"]["output"]["critical_regions"] = Json::array();
   zeta["layers"]["output"]["critical_share"] = 0;
-  for (int e : {1, 2}) write(tmp.path / ("analysis/epoch_00" + std::to_string(e)) / "zeta.json", zeta.dump());
+  for (int e : {1, 2}) {
+    zeta["epoch"] = e;  // each directory's own epoch
+    write(tmp.path / ("analysis/epoch_00" + std::to_string(e)) / "zeta.json", zeta.dump());
+  }
   report::ReportOptions opts;
   opts.format = "svg";
   opts.figures_only = true;
