@@ -268,6 +268,10 @@ int cmd_monitor(int argc, char** argv) {
   const RegionBoxes boxes = region_boxes(profile, *ck.net);
   const RegionTexts texts = region_texts(profile, boxes);
   base::NewDirectories out_folder(out);  // removed again if the stream fails and it is still empty
+  // One writer per --out (as analyze's): two monitors in one DIR would leave one's monitor.jsonl beside
+  // the other's monitor.html.  Held to the end, before anything in DIR is removed or written.
+  const base::DirectoryLock lock(out, "--out " + out + ": in use by another nnfmri monitor, analyze or train (it holds the "
+                                      "directory's lock); wait for it to end, or choose another directory");
   base::AtomicFileWriter lines(out + "/monitor.jsonl");
   base::require_writable(out + "/monitor.html");  // a directory there is said now, not after the whole stream
   // Every check that needs no image is done: an earlier run's lines and page go now, so that a stream that

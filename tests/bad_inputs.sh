@@ -250,6 +250,13 @@ case_ "monitor --input fashion-mnist (1x28x28 images)" 2 monitor run/model.ckpt 
 mkdir -p empty && : > empty/data_batch_1.bin && : > empty/test_batch.bin
 case_ "monitor --input cifar10:DIR with empty files" 2 monitor run/model.ckpt --profile ok.profile --input cifar10:empty --out m4
 case_ "monitor --window 1" 2 monitor run/model.ckpt --profile ok.profile --input planted --window 1 --out m5
+# a monitor --out in use: held by flock(1), as another nnfmri monitor holds it
+mkdir held_m && { flock -n held_m sleep 60 & }
+holder=$!
+for _ in $(seq 100); do flock -n held_m true 2> /dev/null || break; sleep 0.05; done
+case_ "monitor --out a directory another nnfmri monitor holds" 2 monitor run/model.ckpt --profile ok.profile --input planted --out held_m
+[ -z "$(ls -A held_m)" ] || { echo "bad_inputs: a refused monitor --out was written" >&2; failed=1; }
+kill "$holder" 2> /dev/null; wait "$holder" 2> /dev/null
 case_ "profile --quantiles 2 (min and max only: every clean window alarmed)" 2 profile run/model.ckpt --data planted --limit-train 200 --quantiles 2 --out q2.profile
 mkdir -p a_directory
 case_ "profile --out DIRECTORY (refused before the fit)" 2 profile run/model.ckpt --data planted --limit-train 200 --out a_directory

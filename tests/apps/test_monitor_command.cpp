@@ -172,6 +172,27 @@ TEST_F(MonitorCommand, AStreamThatFailsHalfWayLeavesNoEarlierOutput) {
   EXPECT_TRUE(std::filesystem::exists(path("m/monitor.html")));
 }
 
+// Two monitors on one --out (an hourly job overrunning into the next) could leave one's monitor.jsonl beside
+// the other's monitor.html; now the second is refused while the first holds DIR's lock, touching nothing.
+TEST_F(MonitorCommand, ADirectoryAnotherMonitorHoldsIsRefusedAndLeftAsItIs) {
+  ASSERT_EQ(run(app::cmd_profile, {path("a.ckpt"), "--data", "cifar10:" + path("data"), "--knn-images", "100", "--threads", "1",
+                                   "--out", path("a.profile")}), 0);
+  const std::vector<std::string> args = {path("a.ckpt"), "--profile", path("a.profile"), "--input", "cifar10:" + path("data"),
+                                         "--batch", "32", "--threads", "1", "--out", path("m")};
+  ASSERT_EQ(run(app::cmd_monitor, args), 0);
+  const std::string lines = base::read_file(path("m/monitor.jsonl")), page = base::read_file(path("m/monitor.html"));
+  {
+    const base::DirectoryLock other(path("m"), "held");
+    expect_error_naming([&] { run(app::cmd_monitor, args); }, path("m") + ": in use by another nnfmri monitor");
+    EXPECT_EQ(base::read_file(path("m/monitor.jsonl")), lines);
+    EXPECT_EQ(base::read_file(path("m/monitor.html")), page);
+    size_t entries = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(path("m"))) entries += entry.is_regular_file();
+    EXPECT_EQ(entries, 2u) << "no temporary left beside the two files";
+  }
+  EXPECT_EQ(run(app::cmd_monitor, args), 0) << "released when the holder ends";
+}
+
 // monitor --input images:DIR reads DIR/test/ alone: a train/ folder holding a file that is no image (which
 // the whole load refuses) does not stop it, and grayscale test images are read as RGB for this 3-channel net
 // (each value replicated; beside colour images in a whole load they would be too).
