@@ -272,6 +272,8 @@ int cmd_monitor(int argc, char** argv) {
   // the other's monitor.html.  Held to the end, before anything in DIR is removed or written.
   const base::DirectoryLock lock(out, "--out " + out + ": in use by another nnfmri monitor, analyze or train (it holds the "
                                       "directory's lock); wait for it to end, or choose another directory");
+  // What killed monitors left (a temporary as large as their lines), removed now that none can be running.
+  for (const char* name : {"/monitor.jsonl", "/monitor.html"}) base::remove_stale_temporaries(out + name);
   base::AtomicFileWriter lines(out + "/monitor.jsonl");
   base::require_writable(out + "/monitor.html");  // a directory there is said now, not after the whole stream
   // Every check that needs no image is done: an earlier run's lines and page go now, so that a stream that

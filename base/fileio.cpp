@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <utility>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -94,6 +95,27 @@ void AtomicFileWriter::commit() {
     ::unlink(tmp_.c_str());
     throw Error(path_ + ": rename failed (" + std::strerror(e) + ")");
   }
+}
+
+int remove_stale_temporaries(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  const std::string folder = slash == std::string::npos ? "." : path.substr(0, slash);
+  const std::string prefix = path.substr(slash == std::string::npos ? 0 : slash + 1) + ".tmp.";
+  DIR* dir = ::opendir(folder.c_str());
+  if (!dir) return 0;
+  int removed = 0;
+  while (const dirent* entry = ::readdir(dir)) {
+    const std::string name = entry->d_name;
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0 ||
+        name.find_first_not_of("0123456789", prefix.size()) != std::string::npos)
+      continue;
+    const std::string stale = folder + "/" + name;
+    struct stat st;
+    if (::lstat(stale.c_str(), &st) == 0 && (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) && ::unlink(stale.c_str()) == 0)
+      ++removed;
+  }
+  ::closedir(dir);
+  return removed;
 }
 
 std::string read_file(const std::string& path, size_t max_bytes) {

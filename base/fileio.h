@@ -36,6 +36,10 @@ class AtomicFileWriter {
   std::string path_, tmp_;
   int fd_ = -1;
 };
+// Removes what writes of `path` killed before their rename left: `path.tmp.<digits>` files (and links)
+// in its folder; returns how many.  Only for a caller that holds the folder's DirectoryLock and is its
+// one writer of `path` (monitor's DIR/monitor.jsonl), so that no live write is among them.
+int remove_stale_temporaries(const std::string& path);
 // Throws base::Error naming path unless an atomic write to it can start: what stands there is a file, a
 // symbolic link or nothing (not a directory, device, FIFO or socket) and its folder exists.  For a
 // command to check an output before its work; the write checks again.

@@ -193,6 +193,24 @@ TEST_F(MonitorCommand, ADirectoryAnotherMonitorHoldsIsRefusedAndLeftAsItIs) {
   EXPECT_EQ(run(app::cmd_monitor, args), 0) << "released when the holder ends";
 }
 
+// A monitor killed mid-stream leaves DIR/monitor.jsonl.tmp.<pid>, as large as its lines; no command removed
+// them (one per kill of an hourly job).  Now the next monitor, holding DIR's lock, removes its own names'
+// temporaries and nothing else.
+TEST_F(MonitorCommand, TemporariesOfKilledMonitorsAreRemovedByTheNext) {
+  ASSERT_EQ(run(app::cmd_profile, {path("a.ckpt"), "--data", "cifar10:" + path("data"), "--knn-images", "100", "--threads", "1",
+                                   "--out", path("a.profile")}), 0);
+  std::filesystem::create_directories(path("m"));
+  const std::vector<std::string> stale = {"monitor.jsonl.tmp.999999", "monitor.html.tmp.4242"};
+  const std::vector<std::string> kept = {"notes.tmp.77", "monitor.jsonl.tmp.12x", "monitor.jsonl.old", "other.jsonl.tmp.5"};
+  for (const std::string& name : stale) base::write_file_atomic(path("m/" + name), "{\"image\": 0");
+  for (const std::string& name : kept) base::write_file_atomic(path("m/" + name), "mine");
+  ASSERT_EQ(run(app::cmd_monitor, {path("a.ckpt"), "--profile", path("a.profile"), "--input", "cifar10:" + path("data"),
+                                   "--batch", "32", "--threads", "1", "--out", path("m")}), 0);
+  for (const std::string& name : stale) EXPECT_FALSE(std::filesystem::exists(path("m/" + name))) << name;
+  for (const std::string& name : kept) EXPECT_EQ(base::read_file(path("m/" + name)), "mine") << name;
+  EXPECT_TRUE(std::filesystem::exists(path("m/monitor.jsonl")));
+}
+
 // monitor --input images:DIR reads DIR/test/ alone: a train/ folder holding a file that is no image (which
 // the whole load refuses) does not stop it, and grayscale test images are read as RGB for this 3-channel net
 // (each value replicated; beside colour images in a whole load they would be too).
