@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Share of the tractography flow into each residual unit that arrives through its shortcut.
 
-Definition (README "Residual networks", tract): a unit res<k> has two incoming pairs in tract.json,
+Definition (README "Residual networks", shortcut share): a unit res<k> has two incoming pairs in tract.json,
 the branch pair (kind "branch", from the branch's last block) and the shortcut pair (kind
 "shortcut", from the block before the unit).  Both end on the same receiving units, so their
 connection strengths S = sum_{A,B} C_{A->B} compare directly:
