@@ -109,10 +109,10 @@ int cmd_import(int argc, char** argv) {
     for (size_t i = 0; i < 3; ++i) input[i] = int(about["input"][i].integer(1, base::kMaxInputSide));
   }
   // a spec that does not build names where it came from: the flag, or the description's /spec
-  // The net has no more values than the file holds (every one it stores must come from there), whether
-  // the file's own description or the flags name it: a small file and a large net (a description's, or
-  // `--model BIG`) is refused layer by layer before the net is allocated.  A net within the file's values
-  // is built as asked, so that tensors of another shape are named.
+  // The net has at most twice the values the file holds (nn::file_net_limit; every one it stores must
+  // come from there), whether the file's own description or the flags name it: a small file and a large
+  // net (a description's, or `--model BIG`) is refused layer by layer before the net is allocated, while
+  // one short of a tensor builds and that tensor is named.
   int64_t held = 0;
   for (const nn::NamedTensor& t : file.tensors) held += int64_t(t.values.size());
   std::unique_ptr<nn::Network> built;

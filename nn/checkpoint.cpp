@@ -192,7 +192,8 @@ Checkpoint load_checkpoint(const std::string& path) {
     if (input.array_size() != 3) input.fail("[channels, height, width]");
     int dims[3];
     for (size_t d = 0; d < 3; ++d) dims[d] = int(input[d].integer(1, base::kMaxInputSide));
-    // No more values than the file holds: a short file naming a large net is refused before allocating.
+    // At most twice the values the file holds (nn::file_net_limit): a short file naming a large net is refused
+    // before allocating; one short of a tensor builds, and read_tensors names that tensor.
     ck.net = std::make_unique<Network>(root["spec"].text(), dims[0], dims[1], dims[2], int64_t(file.data_bytes() / 4));
     const base::Node normalization = root["normalization"];
     ck.net->input_mean = per_channel(normalization["mean"], size_t(dims[0]), -kMaxNormMean, kMaxNormMean);

@@ -79,11 +79,13 @@ void Layer::check_sizes(const Shape& out, double values, double columns) const {
                       std::to_string(out.w) + " has " + number(units) + " units per image, expected at most " +
                       std::to_string(base::kMaxLayerUnits));
   if (values > double(value_budget)) {
-    const std::string limit = value_limit < base::kMaxParameters
-                                  ? "the " + std::to_string(value_limit) + " values its file holds"
+    const int64_t net_limit = value_limit < base::kMaxParameters ? file_net_limit(value_limit) : value_limit;
+    const std::string limit = net_limit < base::kMaxParameters
+                                  ? std::to_string(net_limit) + ", twice the " + std::to_string(value_limit) +
+                                        " values its file holds"
                                   : std::to_string(base::kMaxParameters) + " per network";
     throw base::Error("spec token '" + token() + "': " + number(values) + " parameters, expected at most " +
-                      (value_budget < value_limit ? std::to_string(value_budget) + " (what is left of " + limit + ")" : limit));
+                      (value_budget < net_limit ? std::to_string(value_budget) + " (what is left of " + limit + ")" : limit));
   }
   if (columns > double(base::kMaxConvColumns))
     throw base::Error("spec token '" + token() + "': its im2col matrix has " + number(columns) +

@@ -37,6 +37,14 @@ struct Param {
   bool trainable = true;
 };
 
+// The stored float32 values a net built from a file holding `file_values` of them may create: twice
+// that, at most kMaxParameters.  A header naming a large net allocates at most twice what its file
+// brings, while a file short of a tensor, or holding one of a smaller shape (`res1.proj.weight`
+// [8, 2, 1, 1] for [8, 4, 1, 1]), builds and its reader names that tensor and both shapes.
+inline int64_t file_net_limit(int64_t file_values) {
+  return file_values < base::kMaxParameters / 2 ? 2 * file_values : base::kMaxParameters;
+}
+
 class Layer {
  public:
   virtual ~Layer() = default;
@@ -51,8 +59,8 @@ class Layer {
   virtual void init(Rng& /*rng*/) {}  // He initialisation of weights, zero biases
   Shape input_shape, output_shape;    // per sample (n = 1), set by setup()
   // The float32 values setup() may still create: the network's limit less what the layers before it
-  // hold (set by Network before setup).  value_limit is that limit: kMaxParameters, or fewer for a net
-  // built from a file (the values the file holds: nn::Network's max_values).
+  // hold (set by Network before setup).  value_limit is kMaxParameters, or fewer for a net built from a
+  // file: the values the file holds (nn::Network's max_values); that net's limit is file_net_limit of it.
   int64_t value_budget = base::kMaxParameters, value_limit = base::kMaxParameters;
 
  protected:

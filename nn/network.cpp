@@ -178,6 +178,7 @@ std::string shape_text(const Shape& s) { return "(" + std::to_string(s.c) + "," 
 Network::Network(const std::string& spec, int channels, int height, int width, int64_t max_values)
     : spec_(spec), in_c_(channels), in_h_(height), in_w_(width) {
   max_values = std::clamp<int64_t>(max_values, 0, base::kMaxParameters);
+  const int64_t limit = max_values < base::kMaxParameters ? file_net_limit(max_values) : max_values;
   const std::vector<std::string> tokens = expanded_tokens(spec);
   if (tokens.empty()) throw base::Error("spec '" + spec + "': empty (expected tokens such as conv3x3:32 relu maxpool2 linear:10)");
   if (channels < 1 || height < 1 || width < 1 || channels > base::kMaxInputSide || height > base::kMaxInputSide ||
@@ -185,14 +186,14 @@ Network::Network(const std::string& spec, int channels, int height, int width, i
     throw base::Error("network input " + std::to_string(channels) + "x" + std::to_string(height) + "x" + std::to_string(width) +
                       ": expected sides from 1 to " + std::to_string(base::kMaxInputSide) + " and at most " +
                       std::to_string(base::kMaxLayerUnits) + " values per image");
-  int64_t stored_values = 0;  // of the layers set up so far, against max_values
+  int64_t stored_values = 0;  // of the layers set up so far, against limit
   int n_conv = 0, n_pool = 0, n_fc = 0, n_bn = 0, n_res = 0;
   Shape shape{1, channels, height, width};
   // Sets up `layer` on input `in` read from layer `source` (−1: the network input) as a layer of the
   // last block; returns its output shape.
   const auto place = [&](std::unique_ptr<Layer> layer, const std::string& name, int source, const Shape& in) {
     layer->value_limit = max_values;
-    layer->value_budget = max_values - stored_values;
+    layer->value_budget = limit - stored_values;
     const Shape out = layer->setup(in);
     for (Param* p : layer->params()) stored_values += int64_t(p->value.size());
     layer->input_shape = in;  // every layer records its shapes, whatever its setup() did

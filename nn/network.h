@@ -103,9 +103,9 @@ struct NamedParam {
 class Network {
  public:
   // Builds and shape-checks the net for per-sample input (C, H, W); throws base::Error on a bad spec.
-  // max_values (at most base::kMaxParameters) bounds the stored float32 values the spec may create,
-  // checked layer by layer before each allocates: a reader of weights from a file passes the values the
-  // file holds, so that a header naming a large net cannot make it allocate more than the file brings.
+  // max_values (below base::kMaxParameters) is for a reader of weights from a file: the values the file
+  // holds.  The spec may then create at most file_net_limit(max_values) stored float32 values (twice
+  // them, nn/layers.h), checked layer by layer before each allocates.
   Network(const std::string& spec, int channels, int height, int width, int64_t max_values = base::kMaxParameters);
   static std::string preset(const std::string& name);  // "reference", "bn", "resnet20", "resnet56"; "" if unknown
 

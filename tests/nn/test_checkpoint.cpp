@@ -222,8 +222,40 @@ TEST_F(CheckpointCorruption, AHeaderNamingMoreValuesThanTheFileHoldsIsRefusedBef
   nlohmann::json h = header_of(bytes_);
   h["spec"] = "conv3x3:4 bn relu maxpool2 linear:20000 linear:3";
   expect_load_error(corrupt("large_spec", with_header(bytes_, h.dump())),
-                    "spec token 'linear:20000': 740000 parameters, expected at most 111 (what is left of the 199 values "
-                    "its file holds)");
+                    "spec token 'linear:20000': 740000 parameters, expected at most 310 (what is left of 398, twice the "
+                    "199 values its file holds)");
+}
+
+// A residual checkpoint whose shortcut projection is stored with fewer input channels than its spec
+// gives it (header and data agree, the CRC is valid): refused naming that tensor and both shapes.  It
+// was refused by the spec's last token, which the shortfall reached first ("spec token 'linear:3': 27
+// parameters, expected at most 11 (what is left of the 483 values its file holds)"), naming neither.
+TEST_F(CheckpointCorruption, AResidualShortcutProjectionOfAnotherShapeIsNamed) {
+  nn::Network net("conv3x3:4 bn relu res:proj(conv3x3:8:s2 bn) relu gap linear:3", 2, 6, 6);
+  net.init(5);
+  nn::save_checkpoint(path("res.nnfmri"), net, 1, {"x", "y", "z"});
+  const std::string bytes = base::read_file(path("res.nnfmri"));
+  nlohmann::json h = header_of(bytes);
+  uint64_t length;
+  std::memcpy(&length, bytes.data() + 12, 8);
+  std::string data = bytes.substr(20 + length, bytes.size() - 24 - length);
+  size_t offset = 0;  // of res1.proj.weight in the data, in bytes
+  for (nlohmann::json& t : h["tensors"]) {
+    size_t count = 1;
+    for (const auto& d : t["shape"]) count *= d.get<size_t>();
+    if (t["name"] == "res1.proj.weight") {
+      ASSERT_EQ(t["shape"], nlohmann::json({8, 4, 1, 1}));
+      t["shape"] = {8, 2, 1, 1};
+      data.erase(offset, count / 2 * 4);
+      break;
+    }
+    offset += count * 4;
+  }
+  ASSERT_GT(offset, 0u);
+  std::string file = bytes.substr(0, 20 + length) + data;  // with_header puts the new header before the data
+  file += "crc_";
+  expect_load_error(corrupt("short_projection", with_header(file, h.dump())),
+                    "\"res1.proj.weight\",\"shape\":[8,2,1,1]}, expected res1.proj.weight [8,4,1,1]");
 }
 
 // A training state's header fields are read with their ranges: "epoch": 4294967297 was read as epoch
