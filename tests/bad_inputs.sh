@@ -337,26 +337,26 @@ json.dump({'pairs': pairs}, open('r9/analysis/epoch_001/tract.json', 'w'))"
 need r9/analysis/epoch_001/tract.json
 case_ "report: tract.json of 160 layers (pathways 21152 px wide)" 0 report r9
 # train --resume of a run whose state is the same net's trained with another --seed (copied in from a
-# sibling run): r12 is a 2-epoch run set back to epoch 1, its state the seed-2 run's
+# sibling run): rs1 is a 2-epoch run set back to epoch 1, its state the seed-2 run's
 R=(train --data planted --model "conv3x3:4 relu maxpool2 linear:10" --limit-train 64 --limit-test 64 --threads 2)
-"$nnfmri" "${R[@]}" --epochs 2 --out r12 > /dev/null 2>&1 && "$nnfmri" "${R[@]}" --epochs 1 --seed 2 --out r13 > /dev/null 2>&1 ||
+"$nnfmri" "${R[@]}" --epochs 2 --out rs1 > /dev/null 2>&1 && "$nnfmri" "${R[@]}" --epochs 1 --seed 2 --out rs2 > /dev/null 2>&1 ||
   echo "bad_inputs: the runs of seeds 1 and 2 failed" >&2
-cp r13/checkpoints/epoch_001.state r12/checkpoints/ 2> /dev/null
+cp rs2/checkpoints/epoch_001.state rs1/checkpoints/ 2> /dev/null
 /usr/bin/python3 -c "
 import json
-m, other = json.load(open('r12/run.json')), json.load(open('r13/run.json'))
+m, other = json.load(open('rs1/run.json')), json.load(open('rs2/run.json'))
 m.update(status='interrupted', completed_epoch=1, state=other['state'])
 m['files'] = sorted([f for f in m['files'] if 'epoch_002' not in f] + [other['state']['file']])
-json.dump(m, open('r12/run.json', 'w'), indent=2)" 2> /dev/null
-need r12/checkpoints/epoch_001.state
-case_ "train --resume: the state of the same net trained with --seed 2" 2 train --resume r12
+json.dump(m, open('rs1/run.json', 'w'), indent=2)" 2> /dev/null
+need rs1/checkpoints/epoch_001.state
+case_ "train --resume: the state of the same net trained with --seed 2" 2 train --resume rs1
 # an NN-EEG epoch file whose span runs past its steps
-"$nnfmri" "${R[@]}" --epochs 1 --batch 8 --eeg --eeg-window 4 --out r14 > /dev/null 2>&1 ||
+"$nnfmri" "${R[@]}" --epochs 1 --batch 8 --eeg --eeg-window 4 --out re1 > /dev/null 2>&1 ||
   echo "bad_inputs: the --eeg run failed" >&2
 /usr/bin/python3 -c "
-import json; p = 'r14/eeg/epoch_001.json'; e = json.load(open(p)); e['span'] = [5, 99]; json.dump(e, open(p, 'w'))" 2> /dev/null
-grep -q '"span": \[5, 99\]' r14/eeg/epoch_001.json || { echo "bad_inputs: r14's span was not changed" >&2; failed=1; }
-case_ "report: an NN-EEG span [5, 99] of the steps [1, 8]" 2 report r14
+import json; p = 're1/eeg/epoch_001.json'; e = json.load(open(p)); e['span'] = [5, 99]; json.dump(e, open(p, 'w'))" 2> /dev/null
+grep -q '"span": \[5, 99\]' re1/eeg/epoch_001.json || { echo "bad_inputs: re1's span was not changed" >&2; failed=1; }
+case_ "report: an NN-EEG span [5, 99] of the steps [1, 8]" 2 report re1
 # --split with an images:DIR whose train/ and test/ make the split
 mkdir -p halves/train/a halves/test/a
 case_ "train --data images:DIR with train/ and test/, --split 0.3" 2 train --data images:halves --split 0.3 --epochs 1 --out t33
