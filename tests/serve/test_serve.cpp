@@ -414,10 +414,9 @@ struct HttpReply {
   bool has(const std::string& start) const { return head.find("\r\n" + start) != std::string::npos; }
 };
 
-// Sends `request` (raw bytes) to 127.0.0.1:port and reads one reply: its head, then Content-Length
-// bytes of body (the server may keep the connection open).
-HttpReply http(int port, const std::string& request) {
-  HttpReply reply;
+// Connects to 127.0.0.1:port (reads time out after 10 s) and sends `request` (raw bytes): the
+// connected socket, or -1 (closed) when either fails.
+int send_to_server(int port, const std::string& request) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};
   address.sin_family = AF_INET;
@@ -428,8 +427,17 @@ HttpReply http(int port, const std::string& request) {
   if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
       send(fd, request.data(), request.size(), MSG_NOSIGNAL) != ssize_t(request.size())) {
     if (fd >= 0) close(fd);
-    return reply;
+    return -1;
   }
+  return fd;
+}
+
+// Sends `request` (raw bytes) to 127.0.0.1:port and reads one reply: its head, then Content-Length
+// bytes of body (the server may keep the connection open).
+HttpReply http(int port, const std::string& request) {
+  HttpReply reply;
+  const int fd = send_to_server(port, request);
+  if (fd < 0) return reply;
   std::string bytes;
   char buffer[65536];
   size_t head_end = std::string::npos, length = 0;
@@ -459,19 +467,11 @@ HttpReply get(int port, const std::string& target, const std::string& headers = 
 // Sends `request` (raw bytes, maybe several requests) to 127.0.0.1:port and returns every byte the
 // server sends until it closes the connection (or 10 s pass without any).
 std::string converse(int port, const std::string& request) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(uint16_t(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval timeout = {10, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   std::string bytes;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-      send(fd, request.data(), request.size(), MSG_NOSIGNAL) == ssize_t(request.size())) {
-    char buffer[65536];
-    for (ssize_t n; (n = recv(fd, buffer, sizeof buffer, 0)) > 0;) bytes.append(buffer, size_t(n));
-  }
+  const int fd = send_to_server(port, request);
+  if (fd < 0) return bytes;
+  char buffer[65536];
+  for (ssize_t n; (n = recv(fd, buffer, sizeof buffer, 0)) > 0;) bytes.append(buffer, size_t(n));
   close(fd);
   return bytes;
 }
