@@ -253,6 +253,21 @@ TEST(Flags, OptimiserAndScheduleFlagsOfAnotherKindAreRefused) {
   EXPECT_EQ(s.train.schedule.gamma, 0.5f);
 }
 
+// Before 2026-12-03 train took the imaging flags without --analyze-every and ignored them: a
+// `--zeta-samples 5` run imaged nothing and said nothing.
+TEST(Flags, ImagingFlagsWithoutAnalysesAreRefused) {
+  const auto settings = [](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--data", "planted"});
+    return app::training_settings(parse(app::kTrain, args), 1);
+  };
+  for (const auto& flag : std::vector<std::vector<std::string>>{
+           {"--zeta-samples", "5"}, {"--eval-samples", "64"}, {"--stages", "grid"}, {"--lambda", "0.5"}, {"--tract-top", "3"}, {"--grid", "2x2x1"}})
+    expect_error_naming([&] { settings(flag); }, "flag " + flag[0] + ": applies to the imaging of --analyze-every N only");
+  // with analyses they are taken; --grid also sets NN-EEG's regions
+  EXPECT_EQ(settings({"--analyze-every", "2", "--zeta-samples", "5"}).analysis.zeta.samples, 5u);
+  EXPECT_EQ(settings({"--eeg", "--grid", "2x2x1"}).analysis.grid.gh, 2);
+}
+
 TEST(Flags, NumbersHaveOneGrammar) {
   const auto refused = [](app::Command command, std::vector<std::string> args) {
     args.push_back("--help");  // parsed values only: --help returns before the run's own checks
