@@ -23,7 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         (void)flags.usage();
         if (flags.help()) return;
         const app::TrainingSettings settings = app::training_settings(flags, 1);
-        app::validate(settings);
+        app::validate(settings, 1);
       },
       {"--", "flag"});
   return 0;
