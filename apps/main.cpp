@@ -35,11 +35,13 @@ static void choose_blas_kernels(char** argv) {
 }
 
 // A failed command: one line "nnfmri: error: …" and its exit code; in an MPI job of several ranks the
-// line names the rank and the command, and every rank ends (dist::fail).
+// line names the rank and the command, and every rank ends (dist::fail).  A message that already
+// begins with the command ("nnfmri train: unknown flag …", the flag parser's) names it once.
 static int failure(const std::string& cmd, const std::string& what, int code) {
   std::string where = dist::rank_prefix();
-  if (!where.empty()) where += "in nnfmri " + cmd + ": ";
-  return dist::fail(where + what, code);
+  if (where.empty()) return dist::fail(what, code);
+  const std::string named = "nnfmri " + cmd + ": ";
+  return dist::fail(where + "in " + named + (what.rfind(named, 0) == 0 ? what.substr(named.size()) : what), code);
 }
 
 static int run_command(int argc, char** argv) {

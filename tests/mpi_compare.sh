@@ -110,6 +110,9 @@ bad() {
 }
 bad "--shards 1: every rank needs a shard (run at most 1 rank, or" "${train[@]}" --shards 1 --out "$dir/bad"
 bad "unknown command 'bogus'" bogus --out "$dir/bad"  # looked up before the refusal of other commands
+# The flag parser's message begins with the command: the line names it once (before: "rank 0 of 2, in
+# nnfmri analyze: nnfmri analyze: unknown flag …").
+bad "rank 0 of 2, in nnfmri analyze: unknown flag '--bogus'" analyze "$dir/t1/model.ckpt" --data planted --bogus --out "$dir/bad"
 # What needs no rank to work (--help, --version) is printed once, by rank 0 (before: once per rank).
 test "$(timeout 60 mpirun -q --oversubscribe -np 2 "$bin" --version)" = "$("$bin" --version)" ||
   { echo "test-mpi: --version under mpirun is not one process's line"; exit 1; }
