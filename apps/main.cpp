@@ -46,7 +46,8 @@ static int failure(const std::string& cmd, const std::string& what, int code) {
 
 static int run_command(int argc, char** argv) {
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
-    std::fputs(app::commands_usage().c_str(), argc < 2 ? stderr : stdout);
+    // (without a command, on stderr: under mpirun rank 0's copy alone, as on stdout)
+    if (dist::world().rank() == 0) std::fputs(app::commands_usage().c_str(), argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
   std::string cmd = argv[1];

@@ -118,6 +118,12 @@ test "$(timeout 60 mpirun -q --oversubscribe -np 2 "$bin" --version)" = "$("$bin
   { echo "test-mpi: --version under mpirun is not one process's line"; exit 1; }
 test "$(timeout 60 mpirun -q --oversubscribe -np 2 "$bin" train --help | wc -l)" -eq "$("$bin" train --help | wc -l)" ||
   { echo "test-mpi: train --help under mpirun is not one process's text"; exit 1; }
+# No command at all: the usage goes to stderr, exit 2, once (before: once per rank).
+code=0
+timeout 60 mpirun -q --oversubscribe -np 2 "$bin" > /dev/null 2> "$dir/err" || code=$?
+test $code -eq 2 || { echo "test-mpi: nnfmri without a command under mpirun: exit $code, expected 2"; cat "$dir/err"; exit 1; }
+test "$(grep -c "^usage: nnfmri" "$dir/err")" -eq 1 ||
+  { echo "test-mpi: nnfmri without a command under mpirun: expected one usage text"; cat "$dir/err"; exit 1; }
 bad "cifar10" train --data cifar10:/nonexistent --threads 1 --out "$dir/bad"
 test ! -e "$dir/bad/model.ckpt"
 # Rank 0 alone fails (--out holds a run) while rank 1 trains: rank 0's line and nothing else (before:
