@@ -20,7 +20,7 @@ namespace app {
 int cmd_analyze(int argc, char** argv) {
   Flags flags(kAnalyze, argc, argv);
   if (flags.help()) return std::fputs(flags.usage().c_str(), stdout), 0;
-  set_threads(flags);
+  warn_if_oversubscribed("analyze", set_threads(flags));
   imaging::AnalysisSettings settings = analysis_settings(flags);
   nn::Checkpoint ck = nn::load_checkpoint(flags.operands()[0]);
   datasets::DataSplit data = load_data(flags, false);

@@ -278,11 +278,7 @@ int cmd_train(int argc, char** argv) {
   callbacks.stop_requested = [] { return stop_signal != 0; };
   callbacks.group = &dist::world();
   const bool writer = dist::world().rank() == 0;  // the other ranks of an MPI job print nothing
-  const long cores = sysconf(_SC_NPROCESSORS_ONLN);
-  if (writer && dist::ranks_on_this_node() > 1 && long(dist::ranks_on_this_node()) * threads > cores)
-    std::fprintf(stderr, "nnfmri train: warning: %d ranks on this machine × --threads %d = %ld threads on %ld cores "
-                 "(oversubscribed: slower, same results)\n", dist::ranks_on_this_node(), threads,
-                 long(dist::ranks_on_this_node()) * threads, cores);
+  warn_if_oversubscribed("train", threads);
   install_stop_handlers(dist::world().ranks() == 1);
   TrainingOutcome outcome;
   try {

@@ -43,6 +43,9 @@ constexpr long long kAddressSpacePerThread = 256LL << 20;
 // address-space limit (RLIMIT_AS) leaves room for, with a note on stderr when a given count is cut;
 // set for OpenMP and OpenBLAS alike (one owner of threads).  Returns the count in force.
 int set_threads(const Flags& flags, int fallback = 0);
+// Under mpirun, rank 0's warning on stderr when the ranks on this machine × `threads` exceed its
+// cores ("nnfmri COMMAND: warning: … oversubscribed: slower, same results"); nothing otherwise.
+void warn_if_oversubscribed(const std::string& command, int threads);
 // The dataset named by --data, limited by --limit-train / --limit-test where the command takes them;
 // with need_test false its test half is neither read nor required (profile fits on the training half).
 datasets::DataSplit load_data(const Flags& flags, bool need_train, const std::string& data_flag = "--data",

@@ -61,6 +61,13 @@ int set_threads(const Flags& flags, int fallback) {
   return int(n);
 }
 
+void warn_if_oversubscribed(const std::string& command, int threads) {
+  const long cores = sysconf(_SC_NPROCESSORS_ONLN), ranks = dist::ranks_on_this_node();
+  if (dist::world().rank() == 0 && ranks > 1 && ranks * threads > cores)
+    std::fprintf(stderr, "nnfmri %s: warning: %ld ranks on this machine × --threads %d = %ld threads on %ld cores "
+                 "(oversubscribed: slower, same results)\n", command.c_str(), ranks, threads, ranks * threads, cores);
+}
+
 namespace {
 // Whether two paths name one file: both exist and are the same device and inode, or neither exists
 // and they resolve to the same path.

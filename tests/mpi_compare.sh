@@ -126,6 +126,14 @@ test "$(grep -c "^usage: nnfmri" "$dir/err")" -eq 1 ||
   { echo "test-mpi: nnfmri without a command under mpirun: expected one usage text"; cat "$dir/err"; exit 1; }
 bad "cifar10" train --data cifar10:/nonexistent --threads 1 --out "$dir/bad"
 test ! -e "$dir/bad/model.ckpt"
+# More ranks × --threads than cores: analyze warns once, as train does (before: train alone warned).
+if [ "$(nproc)" -lt 128 ]; then
+  code=0
+  timeout 60 mpirun -q --oversubscribe -np 2 "$bin" analyze "$dir/t1/model.ckpt" --data cifar10:/nonexistent --threads 64 \
+    --out "$dir/bad" > /dev/null 2> "$dir/err" || code=$?
+  test $code -eq 2 && test "$(grep -c "^nnfmri analyze: warning: 2 ranks on this machine × --threads [0-9]* = [0-9]* threads on $(nproc) cores (oversubscribed" "$dir/err")" -eq 1 ||
+    { echo "test-mpi: analyze on 2 ranks × 64 threads: expected exit 2 and one warning of oversubscription"; cat "$dir/err"; exit 1; }
+fi
 # Rank 0 alone fails (--out holds a run) while rank 1 trains: rank 0's line and nothing else (before:
 # the SIGTERM of rank 0's MPI_Abort made rank 1 print "stopping after the current step" as well).
 bad "holds another run" "${train[@]}" --out "$dir/t1"
