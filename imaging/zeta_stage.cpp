@@ -24,9 +24,12 @@ class ZetaStage : public Stage {
     check_zeta_fits(net, test, s.eval_samples, s.grid, s.zeta);
   }
   nlohmann::ordered_json describe(const AnalysisSettings& s) const override {
-    return {{"method", s.zeta.method}, {"value", s.zeta.value}, {"ablation", s.zeta.ablation},
-            {"samples", s.zeta.samples}, {"tolerance", s.zeta.tolerance}, {"budget_seconds", s.zeta.budget_seconds},
-            {"seed", s.zeta.seed}, {"max_permutations", s.zeta.max_permutations}, {"ci", s.zeta.ci}};
+    nlohmann::ordered_json j = {{"method", s.zeta.method}, {"value", s.zeta.value}, {"ablation", s.zeta.ablation},
+                                {"samples", s.zeta.samples}, {"tolerance", s.zeta.tolerance},
+                                {"budget_seconds", s.zeta.budget_seconds}, {"seed", s.zeta.seed},
+                                {"max_permutations", s.zeta.max_permutations}, {"ci", s.zeta.ci}};
+    if (s.zeta.errors) j["errors"] = true;  // analyze --errors only: train's config.json has no key
+    return j;
   }
   size_t begin(const StageInput&) override { return 0; }
 

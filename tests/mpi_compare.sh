@@ -231,6 +231,8 @@ a1=("${analyze[@]}" --data "cifar10:$other")
 differ /data/files
 a1=("${analyze[@]}" --data "cifar10:$good" --eval-samples 16)
 differ /analysis
+a1=("${analyze[@]}" --data "cifar10:$good" --errors)  # (before: not compared; rank 0's choice won silently)
+differ '/analysis/zeta has "errors"'
 test ! -e "$dir/dabad/grid.json"
 # Generated data names no file: planted:1 against planted:2 (the same counts) are told apart by the
 # generated images (before: the fingerprints agreed, and the grid mixed the two sets' batches).
