@@ -19,7 +19,10 @@ namespace app {
 
 int cmd_analyze(int argc, char** argv) {
   Flags flags(kAnalyze, argc, argv);
-  if (flags.help()) return std::fputs(flags.usage().c_str(), stdout), 0;
+  if (flags.help()) {
+    agree_to_end_early("nnfmri analyze --help");  // under mpirun (commands.h)
+    return std::fputs(flags.usage().c_str(), stdout), 0;
+  }
   warn_if_oversubscribed("analyze", set_threads(flags));
   imaging::AnalysisSettings settings = analysis_settings(flags);
   nn::Checkpoint ck = nn::load_checkpoint(flags.operands()[0]);

@@ -169,7 +169,10 @@ std::vector<std::string> run_arguments(const Flags& flags) {
 
 int cmd_train(int argc, char** argv) {
   const Flags flags(kTrain, argc, argv);
-  if (flags.help()) return std::fputs(flags.usage().c_str(), stdout), 0;
+  if (flags.help()) {
+    agree_to_end_early("nnfmri train --help");  // under mpirun (commands.h)
+    return std::fputs(flags.usage().c_str(), stdout), 0;
+  }
   // A resumed run takes every setting from its run.json: the flags that made it are parsed again.
   std::unique_ptr<Flags> recorded;
   int threads = 0;

@@ -81,6 +81,12 @@ nlohmann::ordered_json data_identity(const nlohmann::ordered_json& described, co
 // the lowest such rank, which alone prints it: one line, exit 2 on every rank, no rank left waiting.
 // One process: nothing.
 void agree_with_rank0(nn::ShardGroup& group, const nlohmann::ordered_json& fingerprint);
+// Before a command ends at once with exit 0 (`what`: "nnfmri train --help", "nnfmri --version"):
+// under mpirun every rank agrees with rank 0 (agree_with_rank0, the first collective of train and
+// analyze too), so a rank that ends early cannot leave the others waiting forever for it; a rank
+// that differs gets the one line "… /--help or --version is \"nnfmri train --help\" here, null on
+// rank 0", exit 2 on every rank.  One process: nothing.
+void agree_to_end_early(const std::string& what);
 // Throws base::Error unless the net takes the data's images and has an output per class.
 // data_flag names the data in the message; without check_classes only the image shape is checked.
 void check_net_fits(const nn::Network& net, const datasets::Dataset& d, const std::string& what,

@@ -237,9 +237,16 @@ std::string first_difference(const nlohmann::ordered_json& here, const nlohmann:
 
 }  // namespace
 
+void agree_to_end_early(const std::string& what) { agree_with_rank0(dist::world(), {{"--help or --version", what}}); }
+
 void agree_with_rank0(nn::ShardGroup& world, const nlohmann::ordered_json& fingerprint) {
   if (world.ranks() == 1) return;
-  const std::string mine = fingerprint.dump();
+  // Its first key says whether this rank ends at once (agree_to_end_early; null: it does not), so a
+  // rank that ends while another works is named by that: "/--help or --version is \"nnfmri train
+  // --help\" here, null on rank 0".
+  nlohmann::ordered_json keyed = {{"--help or --version", nullptr}};
+  keyed.update(fingerprint);
+  const std::string mine = keyed.dump();
   const std::string rank0 = world.text_from(0, mine);
   const int differing = world.lowest_rank_with(mine != rank0);
   if (differing < 0) return;

@@ -45,18 +45,24 @@ static int failure(const std::string& cmd, const std::string& what, int code) {
 }
 
 static int run_command(int argc, char** argv) {
-  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
-    // (without a command, on stderr: under mpirun rank 0's copy alone, as on stdout)
-    if (dist::world().rank() == 0) std::fputs(app::commands_usage().c_str(), argc < 2 ? stderr : stdout);
-    return argc < 2 ? 2 : 0;
+  if (argc < 2) {  // the usage on stderr: under mpirun rank 0's copy alone, as on stdout
+    if (dist::world().rank() == 0) std::fputs(app::commands_usage().c_str(), stderr);
+    return 2;
   }
   std::string cmd = argv[1];
-  if (cmd == "--version") {
-    if (argc > 2) return failure(cmd, std::string("--version takes no argument, got '") + argv[2] + "'", 2);
-    std::printf("nnfmri %s\n", app::kVersion);
-    return 0;
-  }
   try {
+    // Exit 0 at once, under mpirun only when every rank does (app::agree_to_end_early).
+    if (cmd == "--help" || cmd == "-h") {
+      app::agree_to_end_early("nnfmri " + cmd);
+      std::fputs(app::commands_usage().c_str(), stdout);
+      return 0;
+    }
+    if (cmd == "--version") {
+      if (argc > 2) return failure(cmd, std::string("--version takes no argument, got '") + argv[2] + "'", 2);
+      app::agree_to_end_early("nnfmri --version");
+      std::printf("nnfmri %s\n", app::kVersion);
+      return 0;
+    }
     std::string names;
     const app::CommandDef* command = nullptr;
     for (const app::CommandDef& c : app::command_table()) {

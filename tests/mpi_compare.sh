@@ -225,6 +225,11 @@ differ /data/files/
 a1=("${mtrain[@]}" --data "cifar10:$good" --lr 0.5 --out "$dir/dbad")
 differ /optimizer/lr
 test ! -e "$dir/dbad"
+# A rank that ends at once (--help) while rank 0 trains: one line naming it, exit 2 (before: rank 1
+# exited 0 and rank 0 waited forever for its shards).
+a1=("${mtrain[@]}" --data "cifar10:$good" --help)
+differ '/--help or --version is "nnfmri train --help" here, null on rank 0'
+test ! -e "$dir/dbad"
 analyze=(analyze "$dir/m1/model.ckpt" --eval-samples 32 --zeta-samples 8 --zeta-max-permutations 4 --threads 1 --out "$dir/dabad")
 a0=("${analyze[@]}" --data "cifar10:$good")
 a1=("${analyze[@]}" --data "cifar10:$other")
