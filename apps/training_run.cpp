@@ -118,6 +118,11 @@ void validate(const TrainingSettings& s, int ranks) {
   if (s.train.output_init != "zero" && s.train.output_init != "he")
     throw base::Error("--output-init '" + s.train.output_init + "': expected zero or he");
   if (s.analyze_every > 0) imaging::validate_analysis_settings(s.analysis);
+  // (before the shards' checks: on several ranks the trainer's "give more --shards" led to this
+  // refusal of --shards > 1, and back)
+  if (ranks > 1 && s.eeg_window > 0)
+    throw base::Error("--eeg: not with " + std::to_string(ranks) + " MPI ranks (NN-EEG records the forward of whole "
+                      "batches in one process; run train --eeg without mpirun)");
   if (s.train.shards > 1 && s.eeg_window > 0)
     throw base::Error("--eeg: not available with --shards " + std::to_string(s.train.shards) +
                       " (NN-EEG records the forward of whole batches; use --shards 1)");

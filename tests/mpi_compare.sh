@@ -110,6 +110,8 @@ bad() {
 }
 bad "--shards 1: every rank needs a shard (run at most 1 rank, or" "${train[@]}" --shards 1 --out "$dir/bad"
 bad "unknown command 'bogus'" bogus --out "$dir/bad"  # looked up before the refusal of other commands
+# --eeg on 2 ranks: refused as such (before: "give more --shards", and with more shards "use --shards 1").
+bad "--eeg: not with 2 MPI ranks" train --data planted --eeg --threads 1 --out "$dir/bad"
 # The flag parser's message begins with the command: the line names it once (before: "rank 0 of 2, in
 # nnfmri analyze: nnfmri analyze: unknown flag …").
 bad "rank 0 of 2, in nnfmri analyze: unknown flag '--bogus'" analyze "$dir/t1/model.ckpt" --data planted --bogus --out "$dir/bad"

@@ -646,6 +646,9 @@ TEST(TrainingSettings, EegIsRefusedWithShards) {
   }
   s.train.shards = 1;
   EXPECT_NO_THROW(app::validate(s, 1));
+  // On several ranks --eeg itself is refused, with --shards 1 too (before: the trainer's "give more
+  // --shards", which the check above then refused).
+  expect_error_naming([&] { app::validate(s, 2); }, "--eeg: not with 2 MPI ranks");
 }
 
 // train --resume under mpirun was refused by run_training, after every rank had loaded the data: the
