@@ -51,8 +51,8 @@ int cmd_analyze(int argc, char** argv) {
   const std::string out = writer ? flags.text("--out") : std::string();
   // A stage that cannot image the net fails here, before an earlier analysis in --out is removed.
   imaging::check_analysis_fits(*ck.net, settings, data.test.view());
-  // An earlier analysis in --out goes first (every stage file, whichever stages run now): the files
-  // are written one stage at a time, so a stage that fails, or a run of fewer stages, would otherwise
+  // An earlier analysis in --out goes first (every stage file, whichever stages run now): an analysis
+  // that fails writes none of its files (imaging/analysis.h), and a run of fewer stages would otherwise
   // leave one analysis's grid.json beside another's zeta.json, which `report` would read as one.
   // One writer per --out: the directory's lock (as train's of its run directory), held to the end.
   std::optional<base::DirectoryLock> lock;

@@ -15,6 +15,7 @@
 #include "imaging/net_view.h"
 #include "imaging/stage.h"
 #include "run/json.h"
+#include "run/manifest.h"
 
 namespace imaging {
 
@@ -223,7 +224,6 @@ AnalysisReport run_analysis(nn::Network& net, const nn::LabeledImages& test, con
     r.images = output.images;
     r.document = json_header(context, output.images);
     for (auto& [key, value] : output.document.items()) r.document[key] = std::move(value);
-    if (!out_dir.empty()) run::write_json(out_dir + "/" + stages[i]->file(), r.document, 1);
     r.seconds += clock.seconds();
     base::return_free_memory();
     report.summary += r.name + " stage: " + std::to_string(r.images) + " images, " + base::format("%.2f s", r.seconds) + "\n" +
@@ -232,6 +232,19 @@ AnalysisReport run_analysis(nn::Network& net, const nn::LabeledImages& test, con
     if (!digest.empty()) digests += (digests.empty() ? "" : ", ") + digest;
   }
   report.digest = base::format("imaging %.1f s", report.seconds()) + (digests.empty() ? "" : ": " + digests);
+  // The files are written once every stage has run, and a write that fails removes the ones written
+  // before it: an analysis in out_dir is whole or absent, never a grid.json alone (a ζ stage that
+  // failed, a full disk) that `report` would read as a grid-only analysis.
+  if (!out_dir.empty()) {
+    size_t written = 0;
+    try {
+      for (; written < stages.size(); ++written)
+        run::write_json(out_dir + "/" + stages[written]->file(), report.stages[written].document, 1);
+    } catch (...) {
+      for (size_t i = 0; i < written; ++i) run::remove_file(out_dir + "/" + stages[i]->file());
+      throw;
+    }
+  }
   return report;
 }
 

@@ -13,7 +13,9 @@
 // runs its own forwards (its lesions replace activations).  Each stage is timed; each JSON starts
 // with the same header (model, epoch, dataset, eval_samples), holds only finite numbers (a
 // non-finite one throws base::Error naming the file and the JSON path) and is written atomically
-// by run::write_json.  Nothing here runs unless the CLI calls it.
+// by run::write_json — every file after the last stage has run, and a failed write removes the
+// files written before it, so out_dir holds this analysis whole or none of it.  Nothing here runs
+// unless the CLI calls it.
 #pragma once
 #include <cstddef>
 #include <functional>

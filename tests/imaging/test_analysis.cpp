@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -421,6 +422,24 @@ TEST(Analysis, DivergedNetFailsNamingTheLayer) {
   settings.stages = {"grid"};
   expect_error_naming([&] { imaging::run_analysis(net, data.view, settings, {"reference", 1, {}}, dir); }, "conv2");
   EXPECT_TRUE(files_in(dir).empty());
+  remove_dir(dir);
+}
+
+// A write that fails after others succeeded (here tract.json, where a directory stands) leaves none of
+// the analysis's files: a grid.json and zeta.json alone would read as an analysis without tractography.
+TEST(Analysis, AFailedWriteLeavesNoneOfTheAnalysisFiles) {
+  nn::Network net("conv3x3:2 maxpool4 linear:10", 3, 32, 32);
+  net.init(5);
+  SyntheticImages data(20);
+  imaging::AnalysisSettings s;
+  s.stages = {"grid", "zeta", "tract"};
+  s.grid = {2, 2, 2};
+  s.zeta.method = "lesion";
+  const std::string dir = temp_dir();
+  ASSERT_EQ(mkdir((dir + "/tract.json").c_str(), 0755), 0);
+  expect_error_naming([&] { imaging::run_analysis(net, data.view, s, {"custom", 1, {}}, dir); }, "tract.json");
+  EXPECT_EQ(files_in(dir), std::vector<std::string>{"tract.json"});  // the directory that stood there, alone
+  rmdir((dir + "/tract.json").c_str());
   remove_dir(dir);
 }
 
