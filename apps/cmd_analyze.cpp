@@ -58,8 +58,7 @@ int cmd_analyze(int argc, char** argv) {
   std::optional<base::DirectoryLock> lock;
   if (writer) {
     base::make_directories(out);
-    lock.emplace(out, "--out " + out + ": in use by another nnfmri analyze or train (it holds the directory's "
-                      "lock); wait for it to end, or choose another directory");
+    lock.emplace(out, directory_in_use("--out", out));
     for (const auto& stage : imaging::make_stages()) run::remove_file(out + "/" + stage->file());
   }
   const bool terminal = writer && isatty(STDERR_FILENO);

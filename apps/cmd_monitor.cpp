@@ -270,8 +270,7 @@ int cmd_monitor(int argc, char** argv) {
   base::NewDirectories out_folder(out);  // removed again if the stream fails and it is still empty
   // One writer per --out (as analyze's): two monitors in one DIR would leave one's monitor.jsonl beside
   // the other's monitor.html.  Held to the end, before anything in DIR is removed or written.
-  const base::DirectoryLock lock(out, "--out " + out + ": in use by another nnfmri monitor, analyze or train (it holds the "
-                                      "directory's lock); wait for it to end, or choose another directory");
+  const base::DirectoryLock lock(out, directory_in_use("--out", out));
   // What killed monitors left (a temporary as large as their lines), removed now that none can be running.
   for (const char* name : {"/monitor.jsonl", "/monitor.html"}) base::remove_stale_temporaries(out + name);
   base::AtomicFileWriter lines(out + "/monitor.jsonl");

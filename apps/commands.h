@@ -46,6 +46,10 @@ int set_threads(const Flags& flags, int fallback = 0);
 // Under mpirun, rank 0's warning on stderr when the ranks on this machine × `threads` exceed its
 // cores ("nnfmri COMMAND: warning: … oversubscribed: slower, same results"); nothing otherwise.
 void warn_if_oversubscribed(const std::string& command, int threads);
+// The refusal of a directory whose lock (base::DirectoryLock) another process holds, for `flag`
+// (--out, --resume) and `dir`: train, analyze and monitor each lock the directory they write, and the
+// lock does not say which of them holds it, so the line names none in particular.
+std::string directory_in_use(const std::string& flag, const std::string& dir);
 // The dataset named by --data, limited by --limit-train / --limit-test where the command takes them;
 // with need_test false its test half is neither read nor required (profile fits on the training half).
 datasets::DataSplit load_data(const Flags& flags, bool need_train, const std::string& data_flag = "--data",

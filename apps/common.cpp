@@ -68,6 +68,11 @@ void warn_if_oversubscribed(const std::string& command, int threads) {
                  "(oversubscribed: slower, same results)\n", command.c_str(), ranks, threads, ranks * threads, cores);
 }
 
+std::string directory_in_use(const std::string& flag, const std::string& dir) {
+  return flag + " " + dir + ": in use by another nnfmri train, analyze or monitor (it holds the directory's lock); " +
+         "wait for it to end, or choose another directory";
+}
+
 namespace {
 // Whether two paths name one file: both exist and are the same device and inode, or neither exists
 // and they resolve to the same path.

@@ -277,9 +277,7 @@ class RunDirectory {
   // One trainer per run directory: the directory's lock (base::DirectoryLock), taken before anything
   // in it is read for the run, removed or written, and held until the run ends.
   void lock() {
-    lock_.emplace(layout_.dir, std::string(s_.start == RunStart::resume ? "--resume " : "--out ") + layout_.dir +
-                                   ": in use by another nnfmri train (it holds the directory's lock); wait for it "
-                                   "to end, or choose another directory");
+    lock_.emplace(layout_.dir, directory_in_use(s_.start == RunStart::resume ? "--resume" : "--out", layout_.dir));
   }
   bool listed(const std::string& relative) const {
     return std::find(manifest_.files.begin(), manifest_.files.end(), relative) != manifest_.files.end();

@@ -183,7 +183,7 @@ TEST_F(MonitorCommand, ADirectoryAnotherMonitorHoldsIsRefusedAndLeftAsItIs) {
   const std::string lines = base::read_file(path("m/monitor.jsonl")), page = base::read_file(path("m/monitor.html"));
   {
     const base::DirectoryLock other(path("m"), "held");
-    expect_error_naming([&] { run(app::cmd_monitor, args); }, path("m") + ": in use by another nnfmri monitor");
+    expect_error_naming([&] { run(app::cmd_monitor, args); }, path("m") + ": in use by another nnfmri train, analyze or monitor");
     EXPECT_EQ(base::read_file(path("m/monitor.jsonl")), lines);
     EXPECT_EQ(base::read_file(path("m/monitor.html")), page);
     size_t entries = 0;

@@ -384,7 +384,7 @@ TEST_F(TrainingRun, ARunDirectoryAnotherTrainerHoldsIsRefusedAndLeftAsItIs) {
     app::TrainingSettings again = s;
     again.start = start;
     expect_error_naming([&] { app::run_training(again, small_planted(), {}); },
-                        s.out + ": in use by another nnfmri train");
+                        s.out + ": in use by another nnfmri train, analyze or monitor");
   }
   EXPECT_EQ(files_under(s.out), files);
   EXPECT_EQ(base::read_file(run::Layout(s.out).manifest()), manifest);
