@@ -113,11 +113,9 @@ int cmd_import(int argc, char** argv) {
   // come from there), whether the file's own description or the flags name it: a small file and a large
   // net (a description's, or `--model BIG`) is refused layer by layer before the net is allocated, while
   // one short of a tensor builds and that tensor is named.
-  int64_t held = 0;
-  for (const nn::NamedTensor& t : file.tensors) held += int64_t(t.values.size());
   std::unique_ptr<nn::Network> built;
   try {
-    built = std::make_unique<nn::Network>(spec, input[0], input[1], input[2], held);
+    built = std::make_unique<nn::Network>(spec, input[0], input[1], input[2], file.values);
   } catch (const base::Error& e) {
     if (flags.has("--model")) throw base::Error(std::string("flag --model: ") + e.what());
     if (flags.has("--input")) throw base::Error(std::string("flag --input: ") + e.what());

@@ -162,11 +162,12 @@ TensorFile read_safetensors(const std::string& path) {
     t.name = e.name;
     t.shape = e.shape;
     t.unusable = e.unusable;
+    if (!e.dtype->weights && t.unusable.empty()) continue;  // a num_batches_tracked counter: nnfmri keeps none
+    out.values += int64_t((e.end - e.begin) / e.dtype->bytes);
     if (!t.unusable.empty()) {
       out.tensors.push_back(std::move(t));
       continue;
     }
-    if (!e.dtype->weights) continue;  // a num_batches_tracked counter: nnfmri keeps none
     const size_t count = size_t((e.end - e.begin) / e.dtype->bytes);
     t.values.resize(count);
     const char* src = bytes.data() + data_start + e.begin;
@@ -377,12 +378,15 @@ TensorFile read_npz(const std::string& path) {
     NamedTensor t;
     t.name = member.substr(0, member.size() - 4);
     t.shape = npy_shape(npy.substr(header_at, header_bytes), where, t.unusable);
-    if (!t.unusable.empty()) {
-      if (!is_counter(t.name)) out.tensors.push_back(std::move(t));  // PyTorch's int64 counter: dropped
-      continue;
-    }
     size_t count = 1;
     for (int64_t d : t.shape) count *= size_t(d);
+    if (!t.unusable.empty()) {
+      if (is_counter(t.name)) continue;  // PyTorch's int64 counter: dropped
+      out.values += int64_t(std::min(count, npy.size() - header_at - header_bytes));
+      out.tensors.push_back(std::move(t));
+      continue;
+    }
+    out.values += int64_t(count);
     if (npy.size() - header_at - header_bytes != 4 * count)
       throw base::Error(where + ": " + std::to_string(npy.size() - header_at - header_bytes) + " data bytes, expected " +
                         std::to_string(4 * count) + " for " + shape_text(t.shape));

@@ -54,6 +54,11 @@ struct NamedTensor {
 struct TensorFile {
   std::vector<NamedTensor> tensors;            // in the file's order
   std::map<std::string, std::string> metadata;  // safetensors "__metadata__" (strings only)
+  // The values the file holds: the elements of every tensor kept, unusable ones included (a float64
+  // tensor holds its elements, so a net needing it is refused naming its dtype, not for its size), an
+  // .npz member's at most one per byte of its data (only a float32 member's data size is checked).
+  // The bound nn::file_net_limit takes for a net built to receive them.
+  int64_t values = 0;
 };
 
 TensorFile read_safetensors(const std::string& path);

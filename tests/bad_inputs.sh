@@ -135,6 +135,16 @@ open("many_keys.safetensors", "wb").write(struct.pack("<Q", len(t)) + t + b[8 + 
 PY
 need many_keys.safetensors
 case_ "import: a safetensors header of 20,000 tensors (keys of one object)" 2 import many_keys.safetensors --out i4.ckpt --ignore-extra
+/usr/bin/python3 - <<'PY'
+import json, struct, numpy as np
+b = open("run.safetensors", "rb").read()
+n = struct.unpack("<Q", b[:8])[0]
+h = {k: v for k, v in json.loads(b[8:8 + n]).items() if k != "__metadata__"}
+arrays = {k: np.frombuffer(b[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]], "<f4").reshape(v["shape"]) for k, v in h.items()}
+np.savez("ih_f64.npz", **{k: a.astype(np.float64) for k, a in arrays.items()})  # numpy's default dtype
+PY
+need ih_f64.npz
+case_ "import: an .npz of float64 arrays (numpy's default dtype)" 2 import ih_f64.npz --out i10.ckpt --model "conv3x3:4 relu maxpool2 linear:10"
 mkdir -p imgs/a imgs/b && printf 'not a png' > imgs/a/0.png && cp imgs/a/0.png imgs/b/0.png
 case_ "train --data images:DIR, a PNG that is not one" 2 train --data images:imgs --epochs 1 --threads 2 --out t10
 mkdir -p utf8/b "utf8/$(printf 'caf\xe9')"
@@ -142,7 +152,7 @@ case_ "train --data images:DIR, a class folder named in Latin-1 (not UTF-8)" 2 t
 [ -e t30 ] && { echo "bad_inputs: a class name that is not UTF-8 left a run directory" >&2; failed=1; }
 mkdir -p loopd/a && ln -s selfloop loopd/selfloop
 case_ "train --data images:DIR, a symbolic link that loops" 2 train --data images:loopd --epochs 1 --threads 2 --out t31
-[ -e i1.ckpt ] || [ -e i2.ckpt ] || [ -e i3.ckpt ] || [ -e i5.ckpt ] && { echo "bad_inputs: a failed import left a checkpoint" >&2; failed=1; }
+[ -e i1.ckpt ] || [ -e i2.ckpt ] || [ -e i3.ckpt ] || [ -e i5.ckpt ] || [ -e i10.ckpt ] && { echo "bad_inputs: a failed import left a checkpoint" >&2; failed=1; }
 mkfifo fifo
 case_ "info FIFO (no writer)" 2 info fifo
 case_ "eval --dump FIFO (an output name that is not a file)" 2 eval run/model.ckpt --data planted --limit-test 2 --dump fifo

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <zlib.h>
 
 #include "apps/commands.h"
 #include "base/fileio.h"
@@ -199,6 +200,55 @@ TEST_F(ImportCommand, TheKindOfFileIsReadFromItsBytes) {
   expect_error_naming([&] { run(app::cmd_export, {path("a.ckpt"), "--npz", path("s.npz"), "--safetensors", path("s.npz")}); },
                       "flag --safetensors " + path("s.npz") + ": the same file as flag --npz");
   EXPECT_FALSE(base::file_exists(path("s.npz")));
+}
+
+// Weights stored as float64 (numpy's default dtype) or any dtype but F32, F16 and BF16: the tensor the
+// net needs is named with its dtype.  Before, such a tensor counted as no values of the file, and the
+// net was refused for its size (`flag --model: spec token 'linear:2': 6 parameters, expected at most 0,
+// twice the 0 values its file holds`), blaming the flag.
+TEST_F(ImportCommand, AWeightOfAnotherDtypeIsNamedNotTheNetsSize) {
+  const std::vector<std::string> flags = {"--model", "linear:2", "--input", "1x1x2", "--out", path("c.ckpt")};
+  auto import = [&](const std::string& file) {
+    std::vector<std::string> args = {path(file)};
+    args.insert(args.end(), flags.begin(), flags.end());
+    return run(app::cmd_import, args);
+  };
+  const std::string header = R"({"output.weight": {"dtype": "F64", "shape": [2, 2], "data_offsets": [0, 32]}, )"
+                             R"("output.bias": {"dtype": "F64", "shape": [2], "data_offsets": [32, 48]}})";
+  std::string bytes(8, '\0');
+  const uint64_t n = header.size();
+  std::memcpy(bytes.data(), &n, 8);
+  base::write_file_atomic(path("f64.safetensors"), bytes + header + std::string(48, '\0'));
+  expect_error_naming([&] { import("f64.safetensors"); }, "/output.weight/dtype: tensor output.weight: dtype F64, expected F32, F16 or BF16 weights");
+  // an .npz whose members say '<f8' (each member's CRC made right again, in its local header and its
+  // central directory entry)
+  nn::Network net("linear:2", 1, 1, 2);
+  net.init(1);
+  nn::save_checkpoint(path("a.ckpt"), net, 1, {"a", "b"});
+  ASSERT_EQ(run(app::cmd_export, {path("a.ckpt"), "--npz", path("w.npz")}), 0);
+  fs_remove(path("w.model.json"));
+  std::string zip = base::read_file(path("w.npz"));
+  std::vector<uint32_t> crcs;
+  auto le = [&](size_t at, int size) {
+    uint32_t v = 0;
+    std::memcpy(&v, zip.data() + at, size_t(size));
+    return v;
+  };
+  for (size_t at = 0; le(at, 4) == 0x04034b50;) {
+    const size_t data = at + 30 + le(at + 26, 2) + le(at + 28, 2), size = le(at + 18, 4);
+    const size_t descr = zip.find("'<f4'", data);
+    ASSERT_LT(descr, data + size);
+    zip[descr + 3] = '8';
+    crcs.push_back(uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(zip.data() + data), uInt(size))));
+    std::memcpy(zip.data() + at + 14, &crcs.back(), 4);
+    at = data + size;
+  }
+  ASSERT_EQ(crcs.size(), 2u);
+  for (size_t at = zip.find("PK\1\2"), k = 0; k < crcs.size(); at = zip.find("PK\1\2", at + 4), ++k)
+    std::memcpy(zip.data() + at + 16, &crcs[k], 4);
+  base::write_file_atomic(path("f64.npz"), zip);
+  expect_error_naming([&] { import("f64.npz"); }, "output.weight.npy: dtype '<f8', expected little-endian float32 ('<f4')");
+  EXPECT_FALSE(base::file_exists(path("c.ckpt")));
 }
 
 // No output of import or export is a file they read, or another of their outputs, however its path is
