@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 
@@ -43,6 +44,21 @@ fs::file_type entry_type(const fs::directory_entry& e) {
   if (status.type() == fs::file_type::none)
     throw base::Error(e.path().string() + ": cannot tell what it is (" + ec.message() + "), expected a folder or a file");
   return status.type();
+}
+
+// A PNG's size and channels from its IHDR, the chunk its signature must be followed by (width and
+// height as big-endian 32-bit numbers, then bit depth and colour type); false when there is none.
+bool png_header(const std::string& bytes, int& width, int& height, int& components) {
+  if (bytes.size() < 33 || bytes.compare(12, 4, "IHDR") != 0) return false;
+  const auto be32 = [&](size_t at) {
+    return uint32_t(uint8_t(bytes[at])) << 24 | uint32_t(uint8_t(bytes[at + 1])) << 16 | uint32_t(uint8_t(bytes[at + 2])) << 8 |
+           uint32_t(uint8_t(bytes[at + 3]));
+  };
+  const int kinds[7] = {1, 0, 3, 3, 2, 0, 4};  // gray, -, RGB, palette, gray + alpha, -, RGBA
+  const uint8_t type = uint8_t(bytes[25]);
+  if (be32(16) > uint32_t(INT32_MAX) || be32(20) > uint32_t(INT32_MAX) || type > 6 || kinds[type] == 0) return false;
+  width = int(be32(16)), height = int(be32(20)), components = kinds[type];
+  return true;
 }
 
 std::vector<std::string> sorted_subfolders(const fs::path& dir) {
@@ -147,9 +163,13 @@ DataSplit load_image_folder(const std::string& dir, const ImageFolderOptions& op
     if (!png && !jpeg)
       throw base::Error(f->path + ": not a PNG or JPEG file (its first bytes are neither PNG's signature nor JPEG's FF D8 FF), "
                         "expected a PNG or JPEG image");
-    if (!stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), int(bytes.size()), &f->width, &f->height,
-                               &f->components))
-      throw base::Error(f->path + ": " + stbi_failure_reason() + ", expected a PNG or JPEG image");
+    const bool known = stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), int(bytes.size()), &f->width,
+                                             &f->height, &f->components);
+    const std::string reason = known ? "" : stbi_failure_reason();
+    // stb_image refuses a PNG over 2^30 bytes decoded and then says "unknown image type" (its last
+    // loader's word): such a file's size comes from its IHDR, so that it is refused for its size.
+    if (!known && !(png && png_header(bytes, f->width, f->height, f->components)))
+      throw base::Error(f->path + ": " + reason + ", expected a PNG or JPEG image");
     if (f->width < 1 || f->height < 1 || f->width > base::kMaxInputSide || f->height > base::kMaxInputSide)
       throw base::Error(f->path + ": " + std::to_string(f->height) + "x" + std::to_string(f->width) +
                         " pixels (HxW), expected sides from 1 to " + std::to_string(base::kMaxInputSide));
@@ -159,6 +179,7 @@ DataSplit load_image_folder(const std::string& dir, const ImageFolderOptions& op
       throw base::Error(f->path + ": " + std::to_string(f->components) + "x" + std::to_string(f->height) + "x" +
                         std::to_string(f->width) + " values as stored, expected at most " + std::to_string(base::kMaxLayerUnits) +
                         " per image (an image is decoded whole before --resize; shrink the file itself)");
+    if (!known) throw base::Error(f->path + ": " + reason + ", expected a PNG or JPEG image");
     all_gray = all_gray && f->components <= 2;
     listing.push_back(sha256_hex(bytes.data(), bytes.size()) + "  " + f->relative + "\n");
   }

@@ -152,6 +152,16 @@ case_ "train --data images:DIR, a class folder named in Latin-1 (not UTF-8)" 2 t
 [ -e t30 ] && { echo "bad_inputs: a class name that is not UTF-8 left a run directory" >&2; failed=1; }
 mkdir -p loopd/a && ln -s selfloop loopd/selfloop
 case_ "train --data images:DIR, a symbolic link that loops" 2 train --data images:loopd --epochs 1 --threads 2 --out t31
+/usr/bin/python3 - <<'PY'
+import os, struct, zlib
+chunk = lambda kind, body: struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+for name, side in (("0", 4), ("1", 20000)):  # an RGB PNG whose IHDR claims side × side pixels
+    os.makedirs("ihbig/a", exist_ok=True)
+    open("ihbig/a/%s.png" % name, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0))
+                                            + chunk(b"IDAT", zlib.compress(b"\0" * 13 * 4)) + chunk(b"IEND", b""))
+PY
+need ihbig/a/1.png
+case_ "train --data images:DIR, a PNG whose IHDR says 20000x20000 pixels" 2 train --data images:ihbig --split 0.5 --resize 4x4 --epochs 1 --threads 2 --out t32
 [ -e i1.ckpt ] || [ -e i2.ckpt ] || [ -e i3.ckpt ] || [ -e i5.ckpt ] || [ -e i10.ckpt ] && { echo "bad_inputs: a failed import left a checkpoint" >&2; failed=1; }
 mkfifo fifo
 case_ "info FIFO (no writer)" 2 info fifo

@@ -260,6 +260,18 @@ TEST_F(ImageFolder, AFileOverThePerImageLimitAsStoredIsRefusedEvenWithResize) {
   o.resize_h = 3, o.resize_w = 4;
   expect_error_naming([&] { datasets::load_image_folder(path("z"), o); },
                       path("z/a/1.png") + ": 3x2000x2000 values as stored, expected at most 4194304 per image");
+  // stb_image refuses a PNG over 2^30 bytes decoded by itself, then names no reason but "unknown image
+  // type": the size comes from the IHDR and is said (it was "1.png: unknown image type, expected a PNG or
+  // JPEG image" for a real PNG of 20000x20000 pixels, or 8x65536)
+  put_be32(16, 20000);
+  put_be32(20, 20000);
+  std::ofstream(path("z/a/1.png"), std::ios::binary) << bytes;
+  expect_error_naming([&] { datasets::load_image_folder(path("z"), o); },
+                      path("z/a/1.png") + ": 3x20000x20000 values as stored, expected at most 4194304 per image");
+  put_be32(16, 70000);  // a side over 65,536
+  std::ofstream(path("z/a/1.png"), std::ios::binary) << bytes;
+  expect_error_naming([&] { datasets::load_image_folder(path("z"), o); },
+                      path("z/a/1.png") + ": 20000x70000 pixels (HxW), expected sides from 1 to 65536");
 }
 
 // A symbolic link that loops, as a class folder or as an image, is one error naming it (it was
