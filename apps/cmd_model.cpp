@@ -181,6 +181,10 @@ int cmd_export(int argc, char** argv) {
   if (flags.has("--npz")) outputs = {{"flag --npz", npz}, {"the description of flag --npz", description}};
   if (flags.has("--safetensors")) outputs.push_back({"flag --safetensors", flags.text("--safetensors")});
   require_distinct_files({{"the exported checkpoint", flags.operands()[0]}}, outputs);
+  // both outputs said before either is written (a --safetensors that cannot be written came after the
+  // .npz pair was); the description is checked where it is replaced, before the weights are written
+  for (const char* flag : {"--npz", "--safetensors"})
+    if (flags.has(flag)) base::require_writable(flags.text(flag));
   nn::Checkpoint ck = nn::load_checkpoint(flags.operands()[0]);
   // Names and shapes as PyTorch has them (nn/tensor_file.h), and the architecture beside them, so
   // that `import` (or bench/rebuild_from_npz.py) rebuilds the very same net.

@@ -285,6 +285,13 @@ TEST_F(ImportCommand, AnOutputIsNeverAFileTheCommandReads) {
   EXPECT_EQ(base::read_file(path("w.model.json")), description);
   EXPECT_EQ(base::read_file(path("w.safetensors")), safetensors);
   EXPECT_FALSE(base::file_exists(path("n.npz")));
+  // an output that cannot be written (a folder that does not exist, a directory) is said before the
+  // other is written: the .npz pair was written, then the command failed on --safetensors
+  for (const std::string& bad : {path("nowhere/w.safetensors"), path("")}) {
+    expect_error_naming([&] { run(app::cmd_export, {path("a.ckpt"), "--npz", path("p.npz"), "--safetensors", bad}); }, bad + ": ");
+    EXPECT_FALSE(base::file_exists(path("p.npz")));
+    EXPECT_FALSE(base::file_exists(path("p.model.json")));
+  }
 }
 
 }  // namespace
