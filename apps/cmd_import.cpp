@@ -10,7 +10,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <memory>
 
 #include "apps/commands.h"
@@ -63,13 +62,9 @@ int cmd_import(int argc, char** argv) {
   nn::TensorFile file;
   base::Json description;  // the nnfmri description the file carries, if any
   std::string described_by;
-  // What the file is, by its first bytes (a name need not end in .npz or .safetensors).
-  std::string magic(8, '\0');
-  {
-    std::ifstream in(path, std::ios::binary);
-    in.read(magic.data(), 8);
-    magic.resize(size_t(in.gcount()));
-  }
+  // What the file is, by its first bytes (a name need not end in .npz or .safetensors); what is not a
+  // file (a FIFO, whose open waited for a writer for ever; a directory) is refused naming it.
+  const std::string magic = base::read_file_start(path, 8);
   if (magic == "NNFMRIck")
     throw base::Error(path + ": an nnfmri checkpoint already, expected a safetensors or .npz file to import (use the checkpoint as it is)");
   if (magic == "NNFMRIst")

@@ -118,11 +118,13 @@ int remove_stale_temporaries(const std::string& path) {
   return removed;
 }
 
-std::string read_file(const std::string& path, size_t max_bytes) {
-  // O_NONBLOCK: opening a FIFO must not wait for a writer before it can be refused.
+namespace {
+
+// An open descriptor of the regular file at path and its stat; a directory, device, FIFO or socket is
+// refused naming it (O_NONBLOCK: opening a FIFO must not wait for a writer before it can be refused).
+int open_regular(const std::string& path, struct stat& st) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) throw Error(path + ": cannot open (" + std::strerror(errno) + ")");
-  struct stat st;
   if (::fstat(fd, &st) != 0) {
     const int e = errno;
     ::close(fd);
@@ -133,6 +135,35 @@ std::string read_file(const std::string& path, size_t max_bytes) {
     ::close(fd);
     throw Error(path + (directory ? ": is a directory, expected a file" : ": not a regular file (a device, FIFO or socket), expected a file"));
   }
+  return fd;
+}
+
+}  // namespace
+
+std::string read_file_start(const std::string& path, size_t bytes) {
+  struct stat st;
+  const int fd = open_regular(path, st);
+  std::string out(bytes, '\0');
+  size_t done = 0;
+  while (done < bytes) {
+    const ssize_t n = ::read(fd, &out[done], bytes - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int e = errno;
+      ::close(fd);
+      throw Error(path + ": read error (" + std::strerror(e) + ")");
+    }
+    if (n == 0) break;
+    done += size_t(n);
+  }
+  ::close(fd);
+  out.resize(done);
+  return out;
+}
+
+std::string read_file(const std::string& path, size_t max_bytes) {
+  struct stat st;
+  const int fd = open_regular(path, st);
   if (uint64_t(st.st_size) > max_bytes) {
     ::close(fd);
     throw Error(path + ": " + std::to_string(st.st_size) + " bytes, expected at most " + std::to_string(max_bytes));

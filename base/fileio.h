@@ -45,6 +45,9 @@ int remove_stale_temporaries(const std::string& path);
 // command to check an output before its work; the write checks again.
 void require_writable(const std::string& path);
 std::string read_file(const std::string& path, size_t max_bytes = kMaxReadBytes);  // throws base::Error if unreadable
+// The first `bytes` bytes of the regular file at path (all of it when it is shorter), refused as
+// read_file refuses what is not a file (a FIFO without a writer is refused, not waited on).
+std::string read_file_start(const std::string& path, size_t bytes);
 void make_directories(const std::string& path);          // mkdir -p; throws base::Error
 // make_directories whose new folders (those it made) are removed again when the object ends, deepest
 // first and each only while empty, unless keep() was called: a command that fails before its first

@@ -165,6 +165,8 @@ case_ "train --data images:DIR, a PNG whose IHDR says 20000x20000 pixels" 2 trai
 [ -e i1.ckpt ] || [ -e i2.ckpt ] || [ -e i3.ckpt ] || [ -e i5.ckpt ] || [ -e i10.ckpt ] && { echo "bad_inputs: a failed import left a checkpoint" >&2; failed=1; }
 mkfifo fifo
 case_ "info FIFO (no writer)" 2 info fifo
+case_ "import FIFO (no writer)" 2 import fifo --out i11.ckpt --model reference
+[ -e i11.ckpt ] && { echo "bad_inputs: import of a FIFO left a checkpoint" >&2; failed=1; }
 case_ "eval --dump FIFO (an output name that is not a file)" 2 eval run/model.ckpt --data planted --limit-test 2 --dump fifo
 [ -p fifo ] || { echo "bad_inputs: eval --dump replaced the FIFO" >&2; failed=1; }
 with_header ck1.ckpt 'h["input"] = [2147483647, 32, 32]'

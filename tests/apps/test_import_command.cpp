@@ -3,6 +3,8 @@
 // (weights, buffers, normalisation, classes, spec, epoch); flags fill in what a foreign file lacks,
 // and a wrong one is one error naming the flag.
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -248,6 +250,25 @@ TEST_F(ImportCommand, AWeightOfAnotherDtypeIsNamedNotTheNetsSize) {
     std::memcpy(zip.data() + at + 16, &crcs[k], 4);
   base::write_file_atomic(path("f64.npz"), zip);
   expect_error_naming([&] { import("f64.npz"); }, "output.weight.npy: dtype '<f8', expected little-endian float32 ('<f4')");
+  EXPECT_FALSE(base::file_exists(path("c.ckpt")));
+}
+
+// What is not a file is refused before a byte of it is read: a FIFO's open waited for a writer for ever
+// (`import FIFO` hung), and with one it read the first bytes from the pipe.  Here the FIFO has a
+// writer holding "NNFMRIck": it was read and said to be a checkpoint.
+TEST_F(ImportCommand, AFifoOrDirectoryIsRefusedNotReadOrWaitedOn) {
+  ASSERT_EQ(mkfifo(path("pipe").c_str(), 0600), 0);
+  const int fd = open(path("pipe").c_str(), O_RDWR | O_NONBLOCK);  // a reader and a writer: nothing blocks
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, "NNFMRIck", 8), 8);
+  expect_error_naming([&] { run(app::cmd_import, {path("pipe"), "--model", "linear:2", "--out", path("c.ckpt")}); },
+                      path("pipe") + ": not a regular file (a device, FIFO or socket), expected a file");
+  char left[8];
+  EXPECT_EQ(read(fd, left, 8), 8);  // the pipe's bytes are still there
+  close(fd);
+  fs_remove(path("pipe"));
+  expect_error_naming([&] { run(app::cmd_import, {path(""), "--model", "linear:2", "--out", path("c.ckpt")}); },
+                      ": is a directory, expected a file");
   EXPECT_FALSE(base::file_exists(path("c.ckpt")));
 }
 
