@@ -190,6 +190,9 @@ TensorFile read_safetensors(const std::string& path) {
       }
     out.tensors.push_back(std::move(t));
   }
+  // no weights at all (`{}`, metadata alone): said so, as read_npz says "no arrays", not left to the
+  // net's size check ("expected at most 0, twice the 0 values its file holds")
+  if (out.tensors.empty()) fail("no tensors (num_batches_tracked counters aside), expected a safetensors file of weights");
   return out;
 }
 

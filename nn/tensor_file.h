@@ -14,7 +14,7 @@
 //    makes the tensor unusable, except for `*.num_batches_tracked`, which is checked and dropped), a
 //    shape of at most 8 dimensions and 2^31 elements, and data_offsets that tile the data area exactly
 //    (sorted, no gap, no overlap, ending at the file's end, as the format's specification requires); a
-//    non-finite value makes its tensor unusable.  A violation is one base::Error naming the file, the
+//    non-finite value makes its tensor unusable; a file of no tensors (counters aside) is refused.  A violation is one base::Error naming the file, the
 //    tensor and what was expected; an unusable tensor is an error only when the net needs it (or
 //    extras are not ignored: load_named_tensors).
 //  - read_npz reads the stored (uncompressed) .npz that base::write_npz writes and numpy.savez writes

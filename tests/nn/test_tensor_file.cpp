@@ -190,6 +190,10 @@ TEST_F(TensorFileIO, HostileSafetensorsAreOneErrorLineNamingFileAndTensor) {
       {safetensors(R"({"a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}})", std::string(12, '\0') + std::string("\x00\x00\xc0\x7f", 4)),
        "/a: tensor a: element 3 is nan, expected finite weights", true},
       {safetensors(R"({"__metadata__": {"k": 1}})", ""), "/__metadata__/k: expected a string"},
+      // no tensors: it was read as a file of 0 values, and `import` blamed the net's size
+      {safetensors("{}", ""), "no tensors (num_batches_tracked counters aside), expected a safetensors file of weights"},
+      {safetensors(R"({"__metadata__": {"format": "pt"}})", ""), "no tensors"},
+      {safetensors(R"({"bn1.num_batches_tracked": {"dtype": "I64", "shape": [], "data_offsets": [0, 8]}})", std::string(8, '\0')), "no tensors"},
   };
   for (const Case& c : cases) {
     {
