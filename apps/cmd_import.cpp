@@ -69,8 +69,11 @@ int cmd_import(int argc, char** argv) {
     throw base::Error(path + ": an nnfmri checkpoint already, expected a safetensors or .npz file to import (use the checkpoint as it is)");
   if (magic == "NNFMRIst")
     throw base::Error(path + ": an nnfmri training state, expected a safetensors or .npz file to import (use its run's checkpoint)");
-  // a zip by any of its signatures (an empty numpy.savez is an end record alone, PK\5\6)
-  const bool npz = magic.rfind("PK", 0) == 0 || (magic.empty() && ends_with(path, ".npz"));
+  // a zip by any of its 4-byte signatures (a member's local header PK\3\4; an empty numpy.savez is an
+  // end record alone, PK\5\6; PK\7\8 opens a split archive): "PK" alone is also the start of a
+  // safetensors file whose header is 19,280 bytes long (0x4b50), which was read as a broken zip
+  const bool npz = magic.rfind(std::string("PK\3\4", 4), 0) == 0 || magic.rfind(std::string("PK\5\6", 4), 0) == 0 ||
+                   magic.rfind(std::string("PK\7\10", 4), 0) == 0 || (magic.empty() && ends_with(path, ".npz"));
   if (npz) described_by = nn::npz_description_path(path);
   std::vector<NamedFile> inputs = {{"the imported file", path}};
   if (npz && base::file_exists(described_by)) inputs.push_back({"the imported file's description", described_by});

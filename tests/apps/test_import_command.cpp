@@ -19,6 +19,7 @@
 #include "apps/commands.h"
 #include "base/fileio.h"
 #include "nn/checkpoint.h"
+#include "nn/tensor_file.h"
 #include "tests/error_of.h"
 #include "tests/temp_dir.h"
 
@@ -202,6 +203,19 @@ TEST_F(ImportCommand, TheKindOfFileIsReadFromItsBytes) {
   expect_error_naming([&] { run(app::cmd_export, {path("a.ckpt"), "--npz", path("s.npz"), "--safetensors", path("s.npz")}); },
                       "flag --safetensors " + path("s.npz") + ": the same file as flag --npz");
   EXPECT_FALSE(base::file_exists(path("s.npz")));
+  // a safetensors file whose header is 19,280 bytes long starts "PK\0\0" (0x4b50): read as what it is,
+  // not as a broken zip (every zip starts with a 4-byte signature, PK\3\4 or PK\5\6)
+  std::vector<nn::TensorRef> tensors = nn::torch_tensors(net);
+  nn::write_safetensors(path("pk.safetensors"), tensors, {{"pad", ""}});
+  uint64_t unpadded = 0;
+  std::memcpy(&unpadded, base::read_file(path("pk.safetensors")).data(), 8);
+  for (size_t pad = 19280 - unpadded;; ++pad) {  // the header grows with the pad, in steps of 8
+    nn::write_safetensors(path("pk.safetensors"), tensors, {{"pad", std::string(pad, 'x')}});
+    if (base::read_file(path("pk.safetensors")).compare(0, 4, std::string("PK\0\0", 4)) == 0) break;
+    ASSERT_LT(pad, 19288 - unpadded);
+  }
+  ASSERT_EQ(run(app::cmd_import, {path("pk.safetensors"), "--model", "conv3x3:2 relu linear:3", "--input", "3x4x4", "--out", path("pk.ckpt")}), 0);
+  EXPECT_EQ(nn::load_checkpoint(path("pk.ckpt")).net->parameter_count(), net.parameter_count());
 }
 
 // Weights stored as float64 (numpy's default dtype) or any dtype but F32, F16 and BF16: the tensor the
