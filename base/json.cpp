@@ -203,7 +203,8 @@ Node Node::operator[](size_t i) const {
 }
 
 std::optional<Node> Node::find(const std::string& key) const {
-  if (!has(key)) return std::nullopt;
+  if (!value_->is_object()) fail("an object");  // an optional key of a value that is no object: not "absent"
+  if (!value_->contains(key)) return std::nullopt;
   return (*this)[key];
 }
 

@@ -50,7 +50,7 @@ class Node {
   bool has(const std::string& key) const { return value_->is_object() && value_->contains(key); }
   Node operator[](const std::string& key) const;
   Node operator[](size_t i) const;
-  std::optional<Node> find(const std::string& key) const;
+  std::optional<Node> find(const std::string& key) const;  // nothing when absent; a value that is no object fails
   size_t array_size() const;
   std::vector<std::pair<std::string, Node>> members() const;
   double number() const;                     // finite

@@ -109,6 +109,19 @@ zeta_with r12 "z['critical_regions'] = []; z['critical_share'] = 0.5"
 case_ "report: zeta.json \`critical_share\` not the listed regions' share" 2 report r12
 zeta_with r13 "z['regions']['grid_1_1_1']['significance'] = False; z['critical_regions'] = ['grid_1_1_1']; z['critical_share'] = 1 / 256"
 case_ "report: zeta.json critical region with \`significance: false\`" 2 report r13
+# errors_with DIR PYTHON_ON_e: a copy of ef0 (analyze --errors of the run's checkpoint) whose zeta.json is
+# changed (d the file, e its errors)
+"$nnfmri" analyze run/model.ckpt --data planted --errors --stages zeta --eval-samples 32 --zeta-samples 16 \
+  --zeta-budget 0.2 --threads 2 --out ef0 > /dev/null 2>&1 || echo "bad_inputs: analyze --errors failed" >&2
+need ef0/zeta.json
+errors_with() {
+  rm -rf "$1" && cp -r ef0 "$1" && /usr/bin/python3 -c "
+import json; p = '$1/zeta.json'; d = json.load(open(p)); e = d['errors']
+$2
+json.dump(d, open(p, 'w'))"
+}
+errors_with ef2 "d['errors'] = 'x'"
+case_ "report: zeta.json \`errors: \"x\"\`" 2 report ef2
 case_ "info /dev/zero" 2 info /dev/zero
 case_ "info DIRECTORY" 2 info run
 printf '\xff\xff\xff\xff\x00\x00\x00\x00{}' > huge_header.safetensors

@@ -43,4 +43,16 @@ TEST(Json, AnObjectOfTooManyKeysIsRefusedNamingIt) {
             "top.json: /: more than " + std::to_string(limit) + " keys in one object, expected an nnfmri JSON file");
 }
 
+// An optional key (Node::find) of a value that is no object is an error naming the value, not "absent":
+// zeta.json's `"errors": "x"` was read as a file without error maps.
+TEST(Json, FindOnAValueThatIsNoObjectIsAnError) {
+  const base::Json j = base::parse_json(R"({"errors": "x", "list": [1], "none": null, "o": {"k": 1}})", "z.json");
+  const base::Node root(j, "z.json");
+  EXPECT_FALSE(root.find("missing").has_value());
+  EXPECT_EQ(root.find("o")->find("k")->number(), 1);
+  EXPECT_EQ(error_of([&] { root["errors"].find("labels"); }), "z.json: /errors: expected an object, found the string \"x\"");
+  EXPECT_EQ(error_of([&] { root["list"].find("k"); }), "z.json: /list: expected an object, found an array of 1");
+  EXPECT_EQ(error_of([&] { root["none"].optional_number("k"); }), "z.json: /none: expected an object, found null");
+}
+
 }  // namespace
