@@ -455,7 +455,22 @@ class RunReader {
       image.kind = g["kind"].text();
       image.label = int(g["label"].integer(0, last_class));
       image.predicted = int(g["predicted"].integer(0, last_class));
-      image.probability_true = g["probability_true"].number();
+      image.probability_true = g["probability_true"].number(0, 1);
+      // the gallery holds images of the sample: their verdicts are the sample's, and a kind says which
+      if (!epoch.sample_labels.empty()) {
+        if (image.label != epoch.sample_labels[image.slot])
+          g["label"].reject(std::to_string(image.label) + ", expected " + std::to_string(epoch.sample_labels[image.slot]) +
+                            " (/errors/labels/" + std::to_string(image.slot) + ", the label of its slot)");
+        if (image.predicted != epoch.sample_predicted[image.slot])
+          g["predicted"].reject(std::to_string(image.predicted) + ", expected " + std::to_string(epoch.sample_predicted[image.slot]) +
+                                " (/errors/predicted/" + std::to_string(image.slot) + ", the prediction of its slot)");
+      }
+      const bool correct = image.label == image.predicted;
+      if (image.kind != "confident" && image.kind != "mistake" && image.kind != "cell")
+        g["kind"].reject("\"" + image.kind + "\", expected confident, mistake or cell");
+      if ((image.kind == "confident") != correct)
+        g["kind"].reject(image.kind + " for an image " + (correct ? "predicted as its label" : "predicted as another class") +
+                         ", expected " + (correct ? "confident" : "mistake or cell"));
       const Node pixels = g["pixels"];
       if (pixels.array_size() != size) pixels.reject("expected " + std::to_string(size) + " pixel values");
       image.pixels.resize(size);
@@ -465,12 +480,23 @@ class RunReader {
   }
 
   void read_subset_maps(LayerImage& layer, const Node& errors) {
+    // class indices as in read_gallery: one of the run's classes (when it names them), else at most 255
+    const long long last_class = run_.class_names.empty() ? 255 : (long long)(run_.class_names.size()) - 1;
     auto read = [&](const Node& list, bool confusion, std::vector<LayerImage::SubsetMap>& out) {
+      std::vector<bool> seen(size_t(last_class + 1) * size_t(last_class + 1), false);  // (true, predicted or 0)
       for (size_t i = 0; i < list.array_size(); ++i) {
         const Node m = list[i];
         LayerImage::SubsetMap map;
-        map.true_class = int(m[confusion ? "true" : "class"].integer(0, 255));
-        if (confusion) map.predicted = int(m["predicted"].integer(0, 255));
+        map.true_class = int(m[confusion ? "true" : "class"].integer(0, last_class));
+        if (confusion) map.predicted = int(m["predicted"].integer(0, last_class));
+        if (confusion && map.predicted == map.true_class)
+          m["predicted"].reject(std::to_string(map.predicted) + ", the true class: expected a mistake (true ≠ predicted)");
+        const size_t at = size_t(map.true_class) * size_t(last_class + 1) + size_t(std::max(0, map.predicted));
+        if (seen[at])
+          m.reject(confusion ? "the cell " + std::to_string(map.true_class) + " → " + std::to_string(map.predicted) +
+                                     " listed twice, expected each cell once"
+                               : "class " + std::to_string(map.true_class) + " listed twice, expected each class once");
+        seen[at] = true;
         map.images = long(m["images"].integer(0, 1LL << 40));
         const Node phi = m["phi"];
         if (phi.array_size() != size_t(layer.grid.count()))

@@ -122,6 +122,10 @@ json.dump(d, open(p, 'w'))"
 }
 errors_with ef2 "d['errors'] = 'x'"
 case_ "report: zeta.json \`errors: \"x\"\`" 2 report ef2
+errors_with ef1 "e['gallery'][0]['probability_true'] = 5"
+case_ "report: zeta.json gallery \`probability_true: 5\`" 2 report ef1
+errors_with ef3 "g = e['gallery'][0]; g['label'] = (g['label'] + 1) % 10"
+case_ "report: zeta.json gallery image labelled against its slot" 2 report ef3
 case_ "info /dev/zero" 2 info /dev/zero
 case_ "info DIRECTORY" 2 info run
 printf '\xff\xff\xff\xff\x00\x00\x00\x00{}' > huge_header.safetensors

@@ -798,6 +798,53 @@ TEST(Report, ErrorsGalleryIsDrawnFromZetaJson) {
   }
 }
 
+// A zeta.json errors value that is wrong, not only malformed, is one error naming its pointer: before
+// 2026-12-03 each of these was drawn (a p(true) of 5 on the page, a gallery image labelled against its
+// slot, a class beyond the run's classes, a "mistake" the net got right, a cell true → true, a class
+// twice), and an `errors` that was no object was read as a run without error maps.
+TEST(Report, WrongErrorMapsAreRefusedNamingTheirPointer) {
+  TempDir bad("errors_wrong");
+  const Json phi = {0.1, -0.4, 0.3, 0.0, 0.2, -0.1, 0.5, -0.2};
+  auto zeta_with = [&](const std::function<void(Json&)>& change) {
+    Json grid = grid_json(7), zeta = zeta_json(7);
+    grid["dataset"]["classes"] = {"cat", "dog", "bird"};
+    Json gallery = Json::array();
+    for (int i = 0; i < 3; ++i)
+      gallery.push_back({{"slot", i}, {"index", 10 + i}, {"kind", i == 2 ? "mistake" : "confident"}, {"label", i % 2},
+                         {"predicted", i == 2 ? 1 : i % 2}, {"probability_true", i == 2 ? 0.1 : 0.9},
+                         {"pixels", std::vector<int>(48, 7)}});
+    zeta["errors"] = {{"shape", {3, 4, 4}}, {"gallery", gallery}, {"labels", {0, 1, 0}}, {"predicted", {0, 1, 1}}};
+    zeta["layers"]["conv1"]["errors"] = {
+        {"per_image", Json::array()},
+        {"per_class", {{{"class", 0}, {"images", 2}, {"phi", phi}}, {{"class", 1}, {"images", 1}, {"phi", phi}}}},
+        {"confusions", {{{"true", 0}, {"predicted", 1}, {"images", 1}, {"phi", phi}}}}};
+    change(zeta);
+    write(bad.path / "grid.json", grid.dump(1));
+    write(bad.path / "zeta.json", zeta.dump(1));
+  };
+  zeta_with([](Json&) {});
+  report::build_report(bad.str(), {});  // the file as written reads
+  const std::vector<std::pair<std::function<void(Json&)>, std::string>> cases = {
+      {[](Json& z) { z["errors"]["gallery"][0]["probability_true"] = 5; }, "zeta.json: /errors/gallery/0/probability_true: expected a number from 0 to 1"},
+      {[](Json& z) { z["errors"]["gallery"][1]["label"] = 0; }, "zeta.json: /errors/gallery/1/label: 0, expected 1 (/errors/labels/1"},
+      {[](Json& z) { z["errors"]["gallery"][2]["predicted"] = 2; }, "zeta.json: /errors/gallery/2/predicted: 2, expected 1 (/errors/predicted/2"},
+      {[](Json& z) { z["errors"]["gallery"][0]["kind"] = "best"; }, "zeta.json: /errors/gallery/0/kind: \"best\", expected confident, mistake or cell"},
+      {[](Json& z) { z["errors"]["gallery"][0]["kind"] = "mistake"; }, "zeta.json: /errors/gallery/0/kind: mistake for an image predicted as its label"},
+      {[](Json& z) { z["errors"]["gallery"][2]["kind"] = "confident"; }, "zeta.json: /errors/gallery/2/kind: confident for an image predicted as another class"},
+      {[](Json& z) { z["layers"]["conv1"]["errors"]["per_class"][1]["class"] = 99; }, "zeta.json: /layers/conv1/errors/per_class/1/class: expected an integer from 0 to 2"},
+      {[](Json& z) { z["layers"]["conv1"]["errors"]["confusions"][0]["predicted"] = 3; }, "zeta.json: /layers/conv1/errors/confusions/0/predicted: expected an integer from 0 to 2"},
+      {[](Json& z) { z["layers"]["conv1"]["errors"]["confusions"][0]["predicted"] = 0; }, "zeta.json: /layers/conv1/errors/confusions/0/predicted: 0, the true class: expected a mistake"},
+      {[](Json& z) { z["layers"]["conv1"]["errors"]["per_class"][1]["class"] = 0; }, "zeta.json: /layers/conv1/errors/per_class/1: class 0 listed twice"},
+      {[&](Json& z) { z["layers"]["conv1"]["errors"]["confusions"].push_back({{"true", 0}, {"predicted", 1}, {"images", 1}, {"phi", phi}}); },
+       "zeta.json: /layers/conv1/errors/confusions/1: the cell 0 → 1 listed twice"},
+      {[](Json& z) { z["errors"] = "x"; }, "zeta.json: /errors: expected an object, found the string \"x\""},
+  };
+  for (const auto& [change, message] : cases) {
+    zeta_with(change);
+    expect_error_naming([&] { report::build_report(bad.str(), {}); }, message);
+  }
+}
+
 TEST(Report, MalformedInputIsOneClearError) {
   TempDir tmp("malformed");
   write_run(tmp.path);
