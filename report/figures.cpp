@@ -134,13 +134,14 @@ TileLayout layout_within(const TileLayout& preferred, double box_width, double b
   return fitted_layout(preferred.grid, box_width, box_height, max_cell);
 }
 
+// A class name where space is short (a tile's header, a column of the confusion matrix): at most 16
+// characters, a longer one cut to 15 and "…".
+std::string short_class_name(const std::string& name) { return name.size() > 16 ? name.substr(0, 15) + "…" : name; }
+
 // A tile's header: the class name for a region of the output layer (`classes`: one name per
-// region, else null; at most 16 characters shown), else its channels, 1-based as on the page.
+// region, else null; short_class_name), else its channels, 1-based as on the page.
 std::string tile_label(const LayerImage& layer, int k0, const std::vector<std::string>* classes = nullptr) {
-  if (classes) {
-    const std::string& name = (*classes)[size_t(k0)];
-    return name.size() > 16 ? name.substr(0, 15) + "…" : name;
-  }
+  if (classes) return short_class_name((*classes)[size_t(k0)]);
   if (!layer.shape_known) return "block " + std::to_string(k0 + 1);
   const run::Range c = layer.grid.chans(k0);
   return c.size() == 1 ? "ch " + std::to_string(c.begin + 1) : "ch " + std::to_string(c.begin + 1) + "–" + std::to_string(c.end);
@@ -400,13 +401,20 @@ class FigureWriter {
     auto class_name = [&](int k) {
       return k < run_.class_count() ? run_.class_names[size_t(k)] : std::to_string(k);
     };
-    double label_w = 0;
-    for (int k = 0; k < K; ++k) label_w = std::max(label_w, text_width(class_name(k), kTick));
-    const double cell = 34, top = kMargin + 24 + 2 * 20 + label_w + 10, left = kMargin + label_w + 10;
+    double label_w = 0, column_w = 0;
+    for (int k = 0; k < K; ++k) {
+      label_w = std::max(label_w, text_width(class_name(k), kTick));
+      column_w = std::max(column_w, text_width(short_class_name(class_name(k)), kTick));
+    }
+    // Columns as wide as the widest (short) class name, so that each column says its name on one line.
+    const double cell = 34, column = std::max(cell, std::ceil(column_w + 8));
+    const double top = kMargin + 24 + 2 * 20 + text_height(kTick) + 14, left = kMargin + label_w + 10;
     const std::string title = "Confusion matrix on the ζ sample, epoch " + std::to_string(e.epoch);
     const std::string subtitle = "rows: true class, columns: predicted; " + std::to_string(e.sample_labels.size()) +
                                  " images; shade: share of the row";
-    const double width = std::max({left + K * cell, text_width(title, kTitle), text_width(subtitle, kLabel)}) + kMargin;
+    const double width = std::max({left + K * column, text_width(title, kTitle), text_width(run_label(), kLabel),
+                                   text_width(subtitle, kLabel)}) +
+                         2 * kMargin;
     const double height = top + K * cell + kMargin;
     const std::string path = name(run::Layout::epoch_figures(e.epoch), "confusion");
     auto c = begin(path, width, height);
@@ -416,15 +424,14 @@ class FigureWriter {
     c->text(kMargin, kMargin + 46, subtitle, kMuted, kLabel);
     for (int k = 0; k < K; ++k) {
       c->text(left - 6, top + k * cell + cell / 2 - text_height(kTick) / 2, class_name(k), kText, kTick, Anchor::end);
-      // Column labels written downwards one character per line would be unreadable: abbreviated instead.
-      c->text(left + (k + 0.5) * cell, top - text_height(kTick) - 4, class_name(k).substr(0, 4), kText, kTick, Anchor::middle);
+      c->text(left + (k + 0.5) * column, top - text_height(kTick) - 4, short_class_name(class_name(k)), kText, kTick, Anchor::middle);
     }
     for (int y = 0; y < K; ++y)
       for (int p = 0; p < K; ++p) {
         const long n = m[size_t(y) * size_t(K) + size_t(p)];
         const double share = row[size_t(y)] ? double(n) / double(row[size_t(y)]) : 0;
-        c->fill_rect(left + p * cell, top + y * cell, cell - 1, cell - 1, sequential_color(share));
-        if (n) c->text(left + (p + 0.5) * cell, top + y * cell + cell / 2 - text_height(kTick) / 2, std::to_string(n),
+        c->fill_rect(left + p * column, top + y * cell, column - 1, cell - 1, sequential_color(share));
+        if (n) c->text(left + (p + 0.5) * column, top + y * cell + cell / 2 - text_height(kTick) / 2, std::to_string(n),
                        share > 0.5 ? kBlack : kWhite, kTick, Anchor::middle);
       }
     save(*c, path);

@@ -845,6 +845,51 @@ TEST(Report, WrongErrorMapsAreRefusedNamingTheirPointer) {
   }
 }
 
+// confusion.png (analyze --errors): before 2026-12-03 every column label was cut to 4 characters
+// ("clas", "clas", … for class0 … class9; "airp", "auto" for CIFAR-10) and the run's label line ran off
+// the figure's right edge.  Each column now says its class name (short_class_name: at most 16
+// characters) without overlapping its neighbours, and every text lies inside the figure.
+TEST(Report, ConfusionMatrixLabelsAreWholeAndInside) {
+  TempDir tmp("confusion_labels");
+  Json grid = grid_json(7), zeta = zeta_json(7);
+  const std::vector<std::string> names = {"airplane", "automobile", "a bird with a very long name indeed"};
+  grid["dataset"]["classes"] = names;
+  grid["model"] = std::string(60, 'm');  // a long run label (model on data)
+  zeta["model"] = grid["model"];
+  zeta["errors"] = {{"labels", {0, 1, 2, 1}}, {"predicted", {0, 2, 2, 1}}};
+  write(tmp.path / "grid.json", grid.dump(1));
+  write(tmp.path / "zeta.json", zeta.dump(1));
+  report::ReportOptions opts;
+  opts.format = "svg";
+  opts.figures_only = true;
+  report::build_report(tmp.str(), opts);
+  const std::string svg = base::read_file((tmp.path / "figures/epoch_007/confusion.svg").string());
+  const double width = std::atof(svg.c_str() + svg.find("width=\"") + 7);
+  std::vector<std::pair<double, double>> columns;  // (left, right) of each column label
+  std::vector<std::string> column_names;
+  double column_y = -1;
+  for (size_t at = svg.find("<text "); at != std::string::npos; at = svg.find("<text ", at + 1)) {
+    const std::string element = svg.substr(at, svg.find("</text>", at) - at);
+    const std::string label = element.substr(element.find('>') + 1);
+    const double x = std::atof(element.c_str() + element.find(" x=\"") + 4), y = std::atof(element.c_str() + element.find(" y=\"") + 4);
+    const double size = std::atof(element.c_str() + element.find("font-size=\"") + 11) / 9.6;  // canvas.h: an em of 9.6·size
+    const double w = report::text_width(label, size);
+    const bool middle = element.find("text-anchor=\"middle\"") != std::string::npos;
+    const bool end = element.find("text-anchor=\"end\"") != std::string::npos;
+    const double left = middle ? x - w / 2 : end ? x - w : x;
+    EXPECT_GE(left, 0) << label;
+    EXPECT_LE(left + w, width) << "'" << label << "' leaves the figure (width " << width << ")";
+    if (middle && label.find_first_not_of("0123456789") != std::string::npos) {  // not a count
+      if (column_y < 0) column_y = y;
+      EXPECT_EQ(y, column_y) << label;
+      columns.push_back({left, left + w});
+      column_names.push_back(label);
+    }
+  }
+  EXPECT_EQ(column_names, (std::vector<std::string>{"airplane", "automobile", "a bird with a v…"}));
+  for (size_t i = 1; i < columns.size(); ++i) EXPECT_LT(columns[i - 1].second + 2, columns[i].first) << "columns " << i << ", " << i + 1;
+}
+
 TEST(Report, MalformedInputIsOneClearError) {
   TempDir tmp("malformed");
   write_run(tmp.path);
