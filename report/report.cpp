@@ -134,7 +134,8 @@ Json layer_epoch_json(const EpochData& e, size_t l, int class_count) {
   }
   // analyze --errors: per class the regions with the largest φ over its images, per confusion cell
   // true → predicted the regions with the most negative φ over its images (with the default value,
-  // log p(true class), those lower the true class on exactly those mistakes); kErrorRegions of each.
+  // log p(true class), those lower the true class on exactly those mistakes); kErrorRegions of each,
+  // and of a cell only regions with φ < 0 (one with φ ≥ 0 does not work against the true class there).
   if (!layer.class_maps.empty() || !layer.confusion_maps.empty()) {
     auto top = [&](const LayerImage::SubsetMap& m, bool lowest) {
       std::vector<int> order(m.phi.size());
@@ -142,7 +143,10 @@ Json layer_epoch_json(const EpochData& e, size_t l, int class_count) {
       std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
         return lowest ? m.phi[size_t(a)] < m.phi[size_t(b)] : m.phi[size_t(a)] > m.phi[size_t(b)];
       });
-      order.resize(std::min(order.size(), size_t(kErrorRegions)));
+      size_t keep = std::min(order.size(), size_t(kErrorRegions));
+      if (lowest)
+        while (keep > 0 && !(m.phi[size_t(order[keep - 1])] < 0)) --keep;
+      order.resize(keep);
       Json phi = Json::array();
       for (int g : order) phi.push_back(significant(m.phi[size_t(g)]));
       return Json{{"regions", order}, {"phi", phi}};

@@ -269,6 +269,19 @@ function cellExamples(examples, y, p, cap) {
   return picked.slice(0, cap);
 }
 
+// One layer's line under a picked class or confusion cell (analyze --errors; report.js renderErrors):
+// `entry` is the layer's errors.classes or errors.confusions entry of the pick (undefined when it has
+// none), `what` names the pick ("cat", "cat → dog"), `images` the images the layer's estimate covers
+// (its ζ images: a --zeta-budget cut covers the first of the sample only), regionText(r) names region
+// r.  Without an entry the line says that none of those images is of the pick; a cell's entry with no
+// region (report.cpp lists only φ < 0) says that no region has a negative φ there.
+function errorRegionsLine(layer, entry, what, images, regionText) {
+  if (!entry) return layer + ": no image of " + what + " among the " + (images === null || images === undefined ? "" : images + " ") + "images its estimate covers";
+  const head = layer + " (" + entry.images + " images): ";
+  if (!entry.regions.length) return head + "no region with negative φ";
+  return head + entry.regions.map((r, i) => regionText(r) + " (φ " + fmt(entry.phi[i]) + ")").join(", ");
+}
+
 // A per-image map on the pixels (README "Per-image maps on the pixels"; run::project_to_pixels in
 // C++): cells[i·GW + j] is φ_g(x) summed over the channel groups of cell (i, j), spread evenly over
 // its receptive field rows[i] × cols[j] (half-open [first, end) spans); M(p) = Σ over the cells
@@ -322,7 +335,7 @@ function termCells(term) {
 }
 
 if (typeof module === "object" && module && module.exports) {
-  module.exports = { confusionCounts, bytesOf, cellExamples, projectCells, fmt, pct, coordsOf, keyOf, hexRgb, ramp, css, layerScale, scalePosition, magnitude, ticks, epochTicks,
+  module.exports = { confusionCounts, bytesOf, cellExamples, errorRegionsLine, projectCells, fmt, pct, coordsOf, keyOf, hexRgb, ramp, css, layerScale, scalePosition, magnitude, ticks, epochTicks,
                      rotate, insidePolygon, pickFace, modeOf, settingsRows, cut, channelRange, regionLabel, mapLayout, pickCell, imageRGBA, zetaOnImage,
                      zetaDifference, laneScaled, eegEpochIndex, termCells };
 }

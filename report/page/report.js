@@ -836,13 +836,13 @@
     const list = el("div", "error-regions");
     list.append(el("h3", "", pick.kind === "cell" ? name(pick.y) + " → " + name(pick.p) + ": regions with the most negative φ on those mistakes"
                                                  : name(pick.c) + ": regions with the largest φ over its images"));
+    const what = pick.kind === "cell" ? name(pick.y) + " → " + name(pick.p) : name(pick.c);
     ep.layers.forEach((ly, l) => {
       if (!ly.errors) return;
       const entry = pick.kind === "cell" ? ly.errors.confusions.find((c) => c.true === pick.y && c.predicted === pick.p)
                                          : ly.errors.classes.find((c) => c.class === pick.c);
-      if (!entry) return;
-      const items = entry.regions.map((r, i) => keyOf(ly.grid, r) + (labelOf(l, r) ? " " + labelOf(l, r) : "") + " (φ " + fmt(entry.phi[i]) + ")");
-      list.append(el("p", "", D.layers[l].name + " (" + entry.images + " images): " + items.join(", ")));
+      const regionText = (r) => keyOf(ly.grid, r) + (labelOf(l, r) ? " " + labelOf(l, r) : "");
+      list.append(el("p", entry ? "" : "hint", errorRegionsLine(D.layers[l].name, entry, what, ly.z ? ly.z.images : null, regionText)));
     });
     host.append(list);
     host.dataset.pick = pick.kind;

@@ -317,6 +317,17 @@ test("bytesOf decodes base64 (RFC 4648's vectors and every byte value)", () => {
   assert.deepEqual(Array.from(h.bytesOf(Buffer.from(all).toString("base64"))), Array.from(all));
 });
 
+test("errorRegionsLine lists a layer's regions of a pick, or says why there are none", () => {
+  const text = (r) => "grid_1_1_" + (r + 1);
+  assert.equal(h.errorRegionsLine("conv1", { images: 4, regions: [2, 0], phi: [-0.1465, -0.0623] }, "cat → dog", 60, text),
+               "conv1 (4 images): grid_1_1_3 (φ -0.1465), grid_1_1_1 (φ -0.0623)");
+  // a class (or cell) with no image among those the layer's estimate covers: said, not an empty line
+  assert.equal(h.errorRegionsLine("conv1", undefined, "cat", 60, text), "conv1: no image of cat among the 60 images its estimate covers");
+  assert.equal(h.errorRegionsLine("pool1", undefined, "cat → dog", null, text), "pool1: no image of cat → dog among the images its estimate covers");
+  // a cell whose regions all have φ ≥ 0 (report.cpp lists only φ < 0)
+  assert.equal(h.errorRegionsLine("output", { images: 3, regions: [], phi: [] }, "cat → dog", 60, text), "output (3 images): no region with negative φ");
+});
+
 test("cellExamples picks one cell's examples, worst first, capped", () => {
   const ex = [{ label: 1, predicted: 2, p_true: 0.3 }, { label: 2, predicted: 1, p_true: 0.01 }, { label: 1, predicted: 2, p_true: 0.1 },
               { label: 1, predicted: 0, p_true: 0.05 }, { label: 1, predicted: 2, p_true: 0.1 }, { label: 1, predicted: 2, p_true: 0.2 }];
