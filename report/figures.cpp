@@ -334,36 +334,47 @@ class FigureWriter {
       maps[i] = run::project_to_pixels(layer.gallery_phi[i], layer.grid, layer.rf_rows, layer.rf_cols, H, W);
       for (double v : maps[i]) largest = std::max(largest, std::fabs(v));
     }
-    int classes = 0;
+    int classes = run_.class_count();
     for (const GalleryImage& g : e.gallery) classes = std::max(classes, g.label + 1);
     std::vector<int> per_class(size_t(classes), 0);
     for (const GalleryImage& g : e.gallery)
       if (g.kind != "cell") ++per_class[size_t(g.label)];
     const int per_row = *std::max_element(per_class.begin(), per_class.end());
+    // One row per class with an image in the sample; the classes without one are named in a note
+    // (the first kAbsentNamed of them), not drawn as empty rows.
+    constexpr int kAbsentNamed = 12;
+    std::vector<int> row_of(size_t(classes), -1);
+    int rows = 0;
+    std::string absent;
+    int absent_count = 0;
+    for (int k = 0; k < classes; ++k)
+      if (per_class[size_t(k)] > 0) row_of[size_t(k)] = rows++;
+      else if (++absent_count <= kAbsentNamed) absent += (absent.empty() ? "" : ", ") + gallery_class_name(k);
+    if (absent_count > kAbsentNamed) absent += ", … (" + std::to_string(absent_count) + " classes)";
+    const std::string absent_note = absent.empty() ? "" : "no image in the ζ sample: " + absent;
     const double pixel = std::max(1.0, std::floor(72.0 / std::max(H, W))), side_w = W * pixel, side_h = H * pixel;
     const double label_w = 110, caption = 32, gap = 14, row_h = side_h + caption + gap;
     const std::string title = layer.name + " — per-image φ on the pixels, epoch " + std::to_string(e.epoch);
     const std::string subtitle = "per class: the most confident correct images, then the worst mistakes; red: supports "
                                  "the true class, blue: against it";
-    const double width = std::max({label_w + per_row * (side_w + gap), text_width(title, kTitle), text_width(subtitle, kLabel)}) +
+    const double width = std::max({label_w + per_row * (side_w + gap), text_width(title, kTitle), text_width(subtitle, kLabel),
+                                   text_width(run_label(), kLabel), text_width(absent_note, kLabel)}) +
                          2 * kMargin;
     const double top = kMargin + 24 + 2 * 20;
-    const double height = top + classes * row_h + kMargin + 20;
+    const double height = top + rows * row_h + kMargin + 20 + (absent_note.empty() ? 0 : 20);
     const std::string path = name(run::Layout::epoch_figures(e.epoch), stems_[l] + "_gallery");
     auto c = begin(path, width, height);
     if (!c) return;
     c->text(kMargin, kMargin, title, kText, kTitle);
     c->text(kMargin, kMargin + 26, run_label(), kMuted, kLabel);
     c->text(kMargin, kMargin + 46, subtitle, kMuted, kLabel);
-    auto class_name = [&](int k) {
-      return k < run_.class_count() ? run_.class_names[size_t(k)] : "class " + std::to_string(k);
-    };
     std::vector<int> column(size_t(classes), 0);
-    for (int k = 0; k < classes; ++k) c->text(kMargin, top + k * row_h + side_h / 2 - 8, class_name(k), kText, kLabel);
+    for (int k = 0; k < classes; ++k)
+      if (row_of[size_t(k)] >= 0) c->text(kMargin, top + row_of[size_t(k)] * row_h + side_h / 2 - 8, gallery_class_name(k), kText, kLabel);
     for (size_t i = 0; i < e.gallery.size(); ++i) {
       const GalleryImage& g = e.gallery[i];
       if (g.kind == "cell") continue;
-      const double x0 = kMargin + label_w + column[size_t(g.label)]++ * (side_w + gap), y0 = top + g.label * row_h;
+      const double x0 = kMargin + label_w + column[size_t(g.label)]++ * (side_w + gap), y0 = top + row_of[size_t(g.label)] * row_h;
       for (int y = 0; y < H; ++y)
         for (int x = 0; x < W; ++x) {
           double grey = 0;
@@ -377,14 +388,19 @@ class FigureWriter {
         }
       char p_true[48];
       std::snprintf(p_true, sizeof p_true, "p(true) %.2f", g.probability_true);
-      const std::string verdict = g.kind == "mistake" ? "→ " + class_name(g.predicted) : "correct";
+      const std::string verdict = g.kind == "mistake" ? "→ " + gallery_class_name(g.predicted) : "correct";
       c->text(x0, y0 + side_h + 3, verdict.substr(0, 14), g.kind == "mistake" ? Rgb{178, 24, 43} : kMuted, 1.1);
       c->text(x0, y0 + side_h + 17, p_true, kMuted, 1.1);
     }
     char legend[96];
     std::snprintf(legend, sizeof legend, "colour scale: ±%.3g (φ per pixel, value units)", largest);
+    if (!absent_note.empty()) c->text(kMargin, height - kMargin - 34, absent_note, kMuted, kLabel);
     c->text(kMargin, height - kMargin - 14, legend, kMuted, kLabel);
     save(*c, path);
+  }
+
+  std::string gallery_class_name(int k) const {
+    return k < run_.class_count() ? run_.class_names[size_t(k)] : "class " + std::to_string(k);
   }
 
   // analyze --errors: the confusion matrix of the intact net on the ζ sample (rows: true class, columns:

@@ -891,6 +891,39 @@ TEST(Report, ConfusionMatrixLabelsAreWholeAndInside) {
   for (size_t i = 1; i < columns.size(); ++i) EXPECT_LT(columns[i - 1].second + 2, columns[i].first) << "columns " << i << ", " << i + 1;
 }
 
+// LAYER_gallery.png with a class absent from the ζ sample (--zeta-value confusion:A:B samples class A
+// only; a small --zeta-samples may miss a class): before 2026-12-03 each class below the largest
+// label present got an empty row, unexplained, and the classes above it were not mentioned.  Now only
+// classes with images get rows, and a note names the others.
+TEST(Report, GalleryNamesTheClassesAbsentFromTheSample) {
+  TempDir tmp("gallery_absent");
+  Json grid = grid_json(7), zeta = zeta_json(7);
+  grid["dataset"]["classes"] = {"cat", "dog", "bird", "fish"};
+  grid["layers"]["conv1"]["receptive_field"] = {{"rows", {{0, 3}, {1, 4}}}, {"cols", {{0, 3}, {1, 4}}}};
+  Json gallery = Json::array(), rows = Json::array();
+  for (int i = 0; i < 2; ++i) {
+    gallery.push_back({{"slot", i}, {"index", i}, {"kind", i == 0 ? "confident" : "mistake"}, {"label", 2}, {"predicted", i == 0 ? 2 : 0},
+                       {"probability_true", i == 0 ? 0.9 : 0.2}, {"pixels", std::vector<int>(48, 100)}});
+    rows.push_back({0.1, -0.4, 0.3, 0.0, 0.2, -0.1, 0.5, -0.2});
+  }
+  zeta["errors"] = {{"shape", {3, 4, 4}}, {"gallery", gallery}, {"labels", {2, 2}}, {"predicted", {2, 0}}};
+  zeta["layers"]["conv1"]["errors"] = {{"per_image", rows}};
+  write(tmp.path / "grid.json", grid.dump(1));
+  write(tmp.path / "zeta.json", zeta.dump(1));
+  report::ReportOptions opts;
+  opts.format = "svg";
+  opts.figures_only = true;
+  report::build_report(tmp.str(), opts);
+  const std::string svg = base::read_file((tmp.path / "figures/epoch_007/conv1_gallery.svg").string());
+  EXPECT_NE(svg.find(">bird</text>"), std::string::npos);  // its row
+  EXPECT_NE(svg.find(">→ cat</text>"), std::string::npos);  // the mistake's verdict
+  for (const char* absent : {">cat</text>", ">dog</text>", ">fish</text>"}) EXPECT_EQ(svg.find(absent), std::string::npos) << absent;
+  EXPECT_NE(svg.find(">no image in the ζ sample: cat, dog, fish</text>"), std::string::npos);
+  // one row: the figure is no taller than one row of images needs (6 rows of 4 classes before)
+  const double height = std::atof(svg.c_str() + svg.find("height=\"") + 8);
+  EXPECT_LT(height, 300) << svg.substr(0, 200);
+}
+
 TEST(Report, MalformedInputIsOneClearError) {
   TempDir tmp("malformed");
   write_run(tmp.path);
