@@ -282,6 +282,17 @@ function errorRegionsLine(layer, entry, what, images, regionText) {
   return head + entry.regions.map((r, i) => regionText(r) + " (φ " + fmt(entry.phi[i]) + ")").join(", ");
 }
 
+// The caption under a confusion cell's example images (report.js cellExampleView): `layer` the chosen
+// spatial layer's name (null: none has per-image φ), `covered` of the `shown` images have its φ
+// (a --zeta-budget cut covers the sample's first images only), `largest` the overlay's scale.
+function exampleCaption(layer, covered, shown, largest) {
+  if (layer === null) return "no spatial layer with per-image φ: images without overlay";
+  if (covered === 0) return layer + ": its estimate covers none of these images (a --zeta-budget cut to the sample's first images): no overlay";
+  return layer + ": each image's own φ of the layer spread evenly over each region's receptive field; red supports the true class, " +
+         "blue works against it; scale ±" + fmt(largest, 3) + " per pixel" +
+         (covered < shown ? "; " + (shown - covered) + " of the " + shown + " images not covered by its estimate: no overlay" : "");
+}
+
 // A per-image map on the pixels (README "Per-image maps on the pixels"; run::project_to_pixels in
 // C++): cells[i·GW + j] is φ_g(x) summed over the channel groups of cell (i, j), spread evenly over
 // its receptive field rows[i] × cols[j] (half-open [first, end) spans); M(p) = Σ over the cells
@@ -335,7 +346,7 @@ function termCells(term) {
 }
 
 if (typeof module === "object" && module && module.exports) {
-  module.exports = { confusionCounts, bytesOf, cellExamples, errorRegionsLine, projectCells, fmt, pct, coordsOf, keyOf, hexRgb, ramp, css, layerScale, scalePosition, magnitude, ticks, epochTicks,
+  module.exports = { confusionCounts, bytesOf, cellExamples, errorRegionsLine, exampleCaption, projectCells, fmt, pct, coordsOf, keyOf, hexRgb, ramp, css, layerScale, scalePosition, magnitude, ticks, epochTicks,
                      rotate, insidePolygon, pickFace, modeOf, settingsRows, cut, channelRange, regionLabel, mapLayout, pickCell, imageRGBA, zetaOnImage,
                      zetaDifference, laneScaled, eegEpochIndex, termCells };
 }

@@ -893,8 +893,7 @@
       strip.append(view);
     });
     box.append(strip);
-    box.append(el("p", "hint", l === null ? "no spatial layer with per-image φ: images without overlay"
-      : D.layers[l].name + ": each image's own φ of the layer spread evenly over each region's receptive field; red supports the true class, blue works against it; scale ±" + fmt(largest, 3) + " per pixel"));
+    box.append(el("p", "hint", exampleCaption(l === null ? null : D.layers[l].name, maps.filter((m) => m).length, maps.length, largest)));
     box.dataset.layer = l === null ? "" : D.layers[l].name;
     return box;
   }

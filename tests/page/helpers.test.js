@@ -328,6 +328,15 @@ test("errorRegionsLine lists a layer's regions of a pick, or says why there are 
   assert.equal(h.errorRegionsLine("output", { images: 3, regions: [], phi: [] }, "cat → dog", 60, text), "output (3 images): no region with negative φ");
 });
 
+test("exampleCaption states the overlay's scale, or that the layer's estimate covers none or only some of the images", () => {
+  assert.equal(h.exampleCaption(null, 0, 3, 0), "no spatial layer with per-image φ: images without overlay");
+  // none covered: said, not "scale ±0 per pixel"
+  assert.equal(h.exampleCaption("conv1", 0, 3, 0), "conv1: its estimate covers none of these images (a --zeta-budget cut to the sample's first images): no overlay");
+  const all = h.exampleCaption("conv1", 3, 3, 0.0455);
+  assert.ok(all.startsWith("conv1: each image's own φ of the layer") && all.endsWith("scale ±0.0455 per pixel"), all);
+  assert.ok(h.exampleCaption("conv1", 1, 3, 0.0455).endsWith("scale ±0.0455 per pixel; 2 of the 3 images not covered by its estimate: no overlay"));
+});
+
 test("cellExamples picks one cell's examples, worst first, capped", () => {
   const ex = [{ label: 1, predicted: 2, p_true: 0.3 }, { label: 2, predicted: 1, p_true: 0.01 }, { label: 1, predicted: 2, p_true: 0.1 },
               { label: 1, predicted: 0, p_true: 0.05 }, { label: 1, predicted: 2, p_true: 0.1 }, { label: 1, predicted: 2, p_true: 0.2 }];
