@@ -510,6 +510,14 @@ class RunReader {
   }
 
   void read_gallery_phi(const EpochData& epoch, LayerImage& layer, const Node& errors) {
+    // per_image holds one row per image the layer's estimate covers (`images`: the first of the sample)
+    if (auto images = errors.find("images")) {
+      const long long last = epoch.sample_labels.empty() ? (1LL << 30) : (long long)(epoch.sample_labels.size());
+      const size_t covered = size_t(images->integer(0, last));
+      if (auto rows = errors.find("per_image"); rows && rows->array_size() != covered)
+        rows->reject(std::to_string(rows->array_size()) + " rows, expected " + std::to_string(covered) +
+                     " (the layer's images: one row per image its estimate covers)");
+    }
     if (epoch.gallery.empty()) return;
     const Node rows = errors["per_image"];
     for (const GalleryImage& image : epoch.gallery) {

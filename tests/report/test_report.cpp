@@ -825,6 +825,8 @@ TEST(Report, WrongErrorMapsAreRefusedNamingTheirPointer) {
   };
   zeta_with([](Json&) {});
   report::build_report(bad.str(), {});  // the file as written reads
+  zeta_with([](Json& z) { z["layers"]["conv1"]["errors"]["images"] = 0; });
+  report::build_report(bad.str(), {});  // and so does a layer whose estimate covers no image (0 rows)
   const std::vector<std::pair<std::function<void(Json&)>, std::string>> cases = {
       {[](Json& z) { z["errors"]["gallery"][0]["probability_true"] = 5; }, "zeta.json: /errors/gallery/0/probability_true: expected a number from 0 to 1"},
       {[](Json& z) { z["errors"]["gallery"][1]["label"] = 0; }, "zeta.json: /errors/gallery/1/label: 0, expected 1 (/errors/labels/1"},
@@ -839,6 +841,9 @@ TEST(Report, WrongErrorMapsAreRefusedNamingTheirPointer) {
       {[&](Json& z) { z["layers"]["conv1"]["errors"]["confusions"].push_back({{"true", 0}, {"predicted", 1}, {"images", 1}, {"phi", phi}}); },
        "zeta.json: /layers/conv1/errors/confusions/1: the cell 0 → 1 listed twice"},
       {[](Json& z) { z["errors"] = "x"; }, "zeta.json: /errors: expected an object, found the string \"x\""},
+      // per_image: one row per image the layer's estimate covers (`images`, at most the sample's 3)
+      {[](Json& z) { z["layers"]["conv1"]["errors"]["images"] = 2; }, "zeta.json: /layers/conv1/errors/per_image: 0 rows, expected 2"},
+      {[](Json& z) { z["layers"]["conv1"]["errors"]["images"] = 4; }, "zeta.json: /layers/conv1/errors/images: expected an integer from 0 to 3"},
   };
   for (const auto& [change, message] : cases) {
     zeta_with(change);
