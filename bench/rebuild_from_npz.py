@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Rebuild an nnfmri net in PyTorch from `nnfmri export CKPT --npz OUT.npz` (+ OUT.model.json) and check it against
 `nnfmri eval CKPT --data D --dump DUMP.npz`:  rebuild_from_npz.py OUT.npz DUMP.npz   (exit 1 if max |Δlogit| > 1e-4)"""
-import json, sys
+import json, os, sys
 import numpy as np, torch
 from torch import nn
 
@@ -45,7 +45,10 @@ def rebuild(npz_path, model_json_path):
 
 if __name__ == "__main__":
     npz, dump = sys.argv[1], np.load(sys.argv[2])
-    model_json = (npz[:-4] if npz.endswith(".npz") else npz) + ".model.json"  # as `nnfmri export` names it
+    # as `nnfmri export` names it (nn::npz_description_path): NAME.npz → NAME.model.json; any other
+    # name, a file named .npz alone included, → itself + .model.json
+    stem = npz.endswith(".npz") and len(os.path.basename(npz)) > 4
+    model_json = (npz[:-4] if stem else npz) + ".model.json"
     with torch.no_grad(): logits = rebuild(npz, model_json)(torch.from_numpy(dump["input"])).numpy()
     diff, agree = float(np.abs(logits - dump["logits"]).max()), np.mean(logits.argmax(1) == dump["logits"].argmax(1))
     print(f"max |logit difference| {diff:.3g} over {len(logits)} images (argmax agreement {agree:.4f})")
