@@ -26,12 +26,13 @@ int cmd_analyze(int argc, char** argv) {
   warn_if_oversubscribed("analyze", set_threads(flags));
   imaging::AnalysisSettings settings = analysis_settings(flags);
   nn::Checkpoint ck = nn::load_checkpoint(flags.operands()[0]);
-  datasets::DataSplit data = load_data(flags, false);
+  // the test half alone: the stages image the first test images (their samples) and nothing else
+  datasets::DataSplit data = load_data(flags, false, "--data", true, ck.net->channels());
   check_net_fits(*ck.net, data.test, "the checkpoint's net");
   settings.zeta.value = imaging::resolve_value_classes(
       settings.zeta.value, ck.class_names.empty() ? data.test.class_names : ck.class_names);
   std::string model = ck.meta.value("model", std::string("custom"));
-  imaging::AnalysisContext ctx{model, ck.epoch, describe_data(flags.text("--data"), data)};
+  imaging::AnalysisContext ctx{model, ck.epoch, describe_data(flags.text("--data"), data, false)};
   // Under mpirun every rank agrees with rank 0 on what it images (the checkpoint's and the data's
   // bytes) and how (the settings): otherwise the shared units would not fit together.
   if (dist::world().ranks() > 1)
@@ -39,7 +40,6 @@ int cmd_analyze(int argc, char** argv) {
                       {"checkpoint", datasets::sha256_file(flags.operands()[0])},
                       {"data", data_identity(ctx.dataset, data)},
                       {"analysis", imaging::describe(settings)}});
-  data.train = datasets::Dataset{};  // described above; only the test split is imaged (peak memory)
   // Under mpirun the ranks share the work (README "Beyond one machine (MPI)"): the grid's batches,
   // tract's layer pairs, ζ's per-image walks and the lesion games' chunks of images; every rank then
   // holds every result, and only rank 0 writes --out: the others write nothing (no scratch files

@@ -51,9 +51,12 @@ void warn_if_oversubscribed(const std::string& command, int threads);
 // lock does not say which of them holds it, so the line names none in particular.
 std::string directory_in_use(const std::string& flag, const std::string& dir);
 // The dataset named by --data, limited by --limit-train / --limit-test where the command takes them;
-// with need_test false its test half is neither read nor required (profile fits on the training half).
+// with need_test false its test half is neither read nor required (profile fits on the training half),
+// with need_train false its training half (eval and analyze read the test half alone:
+// datasets::LoadOptions::test_only).  net_channels 3: an images:DIR whose images are all grayscale is
+// read as RGB (replicated), as it is beside colour images (the half read may be all grayscale).
 datasets::DataSplit load_data(const Flags& flags, bool need_train, const std::string& data_flag = "--data",
-                              bool need_test = true);
+                              bool need_test = true, int net_channels = 0);
 // The test half of data_flag's spec, batch by batch (datasets::TestStream: CIFAR-10 streamed from its
 // file), --limit-test applied; base::Error when it holds no image.  net_channels 3: an images:DIR whose
 // images are all grayscale is read as RGB (replicated), as it is beside colour images.
@@ -72,8 +75,9 @@ struct NamedFile {
 // expected another path".
 // Called before any work, so that no command writes over what it reads.
 void require_distinct_files(const std::vector<NamedFile>& inputs, const std::vector<NamedFile>& outputs);
-// {"spec", "name", "files": [{"path", "sha256"}], "train_images", "test_images", "classes"}
-nlohmann::ordered_json describe_data(const std::string& spec, const datasets::DataSplit& data);
+// {"spec", "name", "files": [{"path", "sha256"}], "train_images", "test_images", "classes"}; with
+// train_read false (the test half alone was read: analyze) no "train_images", and `files` those read.
+nlohmann::ordered_json describe_data(const std::string& spec, const datasets::DataSplit& data, bool train_read = true);
 // The part of describe_data that says what the data is, not where it was read: the files' SHA-256
 // under its file name (no directories, no spec), the image counts, shape, classes, and for generated
 // data (planted, whose seed and options no file holds) the SHA-256 of each split's pixels and labels

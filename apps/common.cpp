@@ -154,10 +154,13 @@ std::unique_ptr<datasets::TestStream> open_test_stream(const Flags& flags, const
   return stream;
 }
 
-datasets::DataSplit load_data(const Flags& flags, bool need_train, const std::string& data_flag, bool need_test) {
+datasets::DataSplit load_data(const Flags& flags, bool need_train, const std::string& data_flag, bool need_test,
+                              int net_channels) {
   const std::string spec = flags.text(data_flag);
   datasets::LoadOptions options = load_options(flags, data_flag);
   options.train_only = !need_test;
+  options.test_only = !need_train;
+  options.rgb = net_channels == 3;
   datasets::DataSplit split = datasets::load_dataset(spec, options);
   const long limit_train = need_train ? flags.integer("--limit-train") : 0;
   const long limit_test = flags.has("--limit-test") ? flags.integer("--limit-test") : 0;
@@ -168,7 +171,7 @@ datasets::DataSplit load_data(const Flags& flags, bool need_train, const std::st
   return split;
 }
 
-nlohmann::ordered_json describe_data(const std::string& spec, const datasets::DataSplit& data) {
+nlohmann::ordered_json describe_data(const std::string& spec, const datasets::DataSplit& data, bool train_read) {
   nlohmann::ordered_json files = nlohmann::ordered_json::array();
   auto add = [&](const datasets::Dataset& d) {
     if (!d.digest.empty()) {  // images:DIR: one digest over every image (datasets/image_folder.h)
@@ -191,6 +194,7 @@ nlohmann::ordered_json describe_data(const std::string& spec, const datasets::Da
           {"image_shape", {data.test.channels, data.test.height, data.test.width}},
           {"classes", data.test.class_names}};
   if (!data.test.read_as.empty()) out["read_as"] = data.test.read_as;
+  if (!train_read) out.erase("train_images");  // not 0: the training half was not looked at
   return out;
 }
 

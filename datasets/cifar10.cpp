@@ -142,10 +142,10 @@ Dataset cifar10_header(const std::string& dir) {
   return d;
 }
 
-DataSplit load_cifar10(const std::string& dir, bool test) {
+DataSplit load_cifar10(const std::string& dir, bool test, bool train) {
   std::error_code ec;
   DataSplit split{cifar10_header(dir), cifar10_header(dir)};
-  for (int b = 1; b <= 5; ++b) {
+  for (int b = 1; train && b <= 5; ++b) {
     const std::string path = join(dir, "data_batch_" + std::to_string(b) + ".bin");
     // Batch 1 is required (Cifar10File reports it missing); later ones are optional, but a name
     // that is there in any form (a dangling link, a directory) is read, and refused, not skipped.

@@ -27,8 +27,8 @@ constexpr size_t kMaxCifarMetaBytes = 1 << 20;              // batches.meta.txt
 // every batch that exists must be valid.  Class names come from DIR/batches.meta.txt
 // (one per line, blank lines ignored, at least 10, the first 10 valid UTF-8: an error names the
 // line), or the standard ten if it is absent.  With `test` false the test half is not read (nor
-// required): it comes back with no images.
-DataSplit load_cifar10(const std::string& dir, bool test = true);
+// required): it comes back with no images; likewise the training batches with `train` false.
+DataSplit load_cifar10(const std::string& dir, bool test = true, bool train = true);
 
 // One .bin file read a chunk of records at a time: the file's checks (a regular file, non-empty, a
 // whole number of records, at most kMaxCifarRecordsPerFile) run when it is opened, before a byte is

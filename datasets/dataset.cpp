@@ -70,19 +70,25 @@ DataSplit load_dataset(const std::string& spec, const LoadOptions& options) {
   if (has_arg && arg.empty())
     throw base::Error("--data '" + spec + "': nothing after ':', " + kAcceptedSpecs);
 
-  if (name == "cifar10") return load_cifar10(has_arg ? arg : find_cifar10_dir(), !options.train_only);
-  if (name == "fashion-mnist") return load_idx_dir(has_arg ? arg : kFashionMnistDir, name, !options.train_only);
+  if (options.train_only && options.test_only) throw base::Error("load_dataset: train_only and test_only together read nothing");
+  const bool test = !options.train_only, train = !options.test_only;
+  if (name == "cifar10") return load_cifar10(has_arg ? arg : find_cifar10_dir(), test, train);
+  if (name == "fashion-mnist") return load_idx_dir(has_arg ? arg : kFashionMnistDir, name, test, train);
   if (name == "mnist") {
     if (!has_arg) throw base::Error("--data 'mnist': needs a directory, mnist:DIR");
-    return load_idx_dir(arg, name, !options.train_only);
+    return load_idx_dir(arg, name, test, train);
   }
   if (name == "images") {
     if (!has_arg) throw base::Error("--data 'images': needs a directory, images:DIR");
-    return load_image_folder(arg, {options.resize_h, options.resize_w, options.split, options.split_seed, false,
-                                   options.train_only, options.rgb});
+    return load_image_folder(arg, {options.resize_h, options.resize_w, options.split, options.split_seed,
+                                   options.test_only, options.train_only, options.rgb});
   }
   if (name == "planted") {
-    return make_planted(has_arg ? planted_config_from(arg) : PlantedConfig{}).split;
+    PlantedConfig config = has_arg ? planted_config_from(arg) : PlantedConfig{};
+    // Train and test draw from independent streams (datasets/planted.h): the half generated is the same
+    if (!train) config.train_count = 0;
+    if (!test) config.test_count = 0;
+    return make_planted(config).split;
   }
   throw base::Error("--data '" + spec + "': unknown dataset, " + kAcceptedSpecs);
 }
@@ -97,12 +103,11 @@ TestStream::TestStream(const std::string& spec, const LoadOptions& options, size
     header_.files.push_back(path);
     total_ = file_->records();
   } else {
-    // "images:DIR" with a test/ folder: that folder alone (train/ is neither required nor read); every other
-    // spec (and "cifar10:" with nothing after it: load_dataset's error) is loaded whole, its training half dropped.
-    const bool folder = spec.rfind("images:", 0) == 0 && spec.size() > 7;
-    loaded_ = folder ? load_image_folder(spec.substr(7), {options.resize_h, options.resize_w, options.split, options.split_seed,
-                                                          true, false, options.rgb}).test
-                     : load_dataset(spec, options).test;
+    // Every other spec (and "cifar10:" with nothing after it: load_dataset's error): its test half alone
+    // (LoadOptions::test_only: the training half is neither required nor read).
+    LoadOptions test_only = options;
+    test_only.train_only = false, test_only.test_only = true;
+    loaded_ = load_dataset(spec, test_only).test;
     header_ = loaded_;
     header_.pixels.clear(), header_.labels.clear();
     total_ = loaded_.size();

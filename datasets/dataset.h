@@ -47,8 +47,15 @@ struct LoadOptions {
   uint64_t split_seed = 1;
   bool rgb = false;  // images:DIR: 3 channels even when every image is grayscale (ImageFolderOptions::rgb)
   // The training half alone: the test half's files are not read nor required (cifar10: test_batch.bin;
-  // mnist, fashion-mnist: the t10k files; images:DIR: test/ beside train/); it comes back with no images.
+  // mnist, fashion-mnist: the t10k files; images:DIR: test/ beside train/, and of a folder of class
+  // folders the test share's images; planted: no test image is generated); it comes back with no images.
   bool train_only = false;
+  // The test half alone (eval, analyze, monitor's --input), the mirror of train_only: cifar10's
+  // data_batch_N.bin, mnist's train files, images:DIR's train/ (or training share) and planted's
+  // training images are neither read (nor generated) nor required; the training half comes back with
+  // no images.  A folder of class folders is still split: the split needs every image's name, but
+  // only the test share's images are read.
+  bool test_only = false;
 };
 
 // spec: "cifar10:DIR" | "cifar10" | "fashion-mnist[:DIR]" | "mnist:DIR" | "planted[:SEED[,option...]]" (datasets/planted.h: planted_config_from) |
@@ -66,9 +73,9 @@ class Cifar10File;
 
 // The test half of a data spec, handed out batch by batch (the monitor's input, README "Monitoring").
 // "cifar10[:DIR]" is streamed from DIR/test_batch.bin (datasets/cifar10.h: Cifar10File): memory is
-// one batch, whatever the number of images, and the training batches are never read.  "images:DIR" with
-// a test/ folder reads that folder alone (ImageFolderOptions::test_only).  Every other spec is loaded once
-// with load_dataset (its training half dropped) and handed out from memory.
+// one batch, whatever the number of images, and the training batches are never read.  Every other spec
+// is loaded once with load_dataset's test_only (its training half neither read nor required) and
+// handed out from memory.
 // `limit` > 0 keeps the first `limit` images (--limit-test).
 class TestStream {
  public:

@@ -187,7 +187,7 @@ void read_idx_pair(const std::string& images_path, const std::string& labels_pat
 
 }  // namespace
 
-DataSplit load_idx_dir(const std::string& dir, const std::string& name, bool test) {
+DataSplit load_idx_dir(const std::string& dir, const std::string& name, bool test, bool train) {
   std::vector<std::string> class_names;
   if (name == "fashion-mnist")
     class_names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -206,8 +206,9 @@ DataSplit load_idx_dir(const std::string& dir, const std::string& name, bool tes
     d->height = d->width = kSide;
     d->class_names = class_names;
   }
-  read_idx_pair(find_idx_file(dir, "train-images-idx3-ubyte", name),
-                find_idx_file(dir, "train-labels-idx1-ubyte", name), split.train);
+  if (train)
+    read_idx_pair(find_idx_file(dir, "train-images-idx3-ubyte", name),
+                  find_idx_file(dir, "train-labels-idx1-ubyte", name), split.train);
   if (test)
     read_idx_pair(find_idx_file(dir, "t10k-images-idx3-ubyte", name),
                   find_idx_file(dir, "t10k-labels-idx1-ubyte", name), split.test);

@@ -25,7 +25,8 @@ constexpr size_t kMaxIdxImages = 600000;  // per file: 470 MB of 28x28 pixels; t
 // ".gz" is used when the .gz is absent; either is read as gzip when it starts with the gzip magic.
 // name is "mnist" (class names "0".."9") or "fashion-mnist" (T-shirt/top … Ankle boot);
 // it also prefixes error messages.  Any other name throws base::Error.  With `test` false the t10k
-// files are not read (nor required): the test half comes back with no images.
-DataSplit load_idx_dir(const std::string& dir, const std::string& name, bool test = true);
+// files are not read (nor required): the test half comes back with no images; likewise the train
+// files with `train` false.
+DataSplit load_idx_dir(const std::string& dir, const std::string& name, bool test = true, bool train = true);
 
 }  // namespace datasets

@@ -148,12 +148,18 @@ DataSplit load_image_folder(const std::string& dir, const ImageFolderOptions& op
       for (size_t i : test_part) test.push_back(all[i]);
       start = end;
     }
+    // One half alone: the split needed every image's name, but the other half's images are not read
+    if (options.test_only) train.clear();
+    if (options.train_only) test.clear();
   }
 
   // Pass 1: every header (size and channels) before anything is decoded; the digest's listing.
   std::vector<ImageFile*> every;
   for (ImageFile& f : train) every.push_back(&f);
   for (ImageFile& f : test) every.push_back(&f);
+  if (every.empty())  // one half alone of a folder whose split gives that half no image
+    throw base::Error(dir + ": the " + (options.test_only ? "test" : "training") + " share of --split " + std::to_string(options.split) +
+                      " holds no image, expected at least one");
   std::vector<std::string> listing;
   bool all_gray = true;
   for (ImageFile* f : every) {
@@ -217,7 +223,8 @@ DataSplit load_image_folder(const std::string& dir, const ImageFolderOptions& op
     d.digest = digest;
     d.read_as = std::string(C == 1 ? "grayscale" : "RGB") + " " + std::to_string(H) + "x" + std::to_string(W) +
                 (options.resize_h > 0 ? " (resized)" : "") +
-                (only_test ? std::string(", test/ only") : has_train ? std::string(", train/ and test/") : ", split " + std::to_string(options.split) + " seed " + std::to_string(options.split_seed));
+                (only_test ? std::string(", test/ only") : has_train ? std::string(", train/ and test/") : ", split " + std::to_string(options.split) + " seed " + std::to_string(options.split_seed)) +
+                (!has_train && !has_test && options.test_only ? ", test share only" : !has_train && !has_test && options.train_only ? ", training share only" : "");
     d.pixels.resize(files.size() * image_bytes);
     d.labels.resize(files.size());
     for (size_t i = 0; i < files.size(); ++i) {

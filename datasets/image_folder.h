@@ -44,10 +44,12 @@ struct ImageFolderOptions {
   // The test half alone (monitor's --input): when DIR has test/, train/ is not required and no image in it
   // is read (the train half comes back empty; a train/ that is there must still hold the same class
   // folders, which number the classes); channels, size and digest are those of the test images.  A DIR
-  // of class folders is still split (the test share needs every file).
+  // of class folders is still split (the split needs every image's name: the whole folder is listed),
+  // but only the test share's images are read (channels, size and digest are theirs).
   bool test_only = false;
   // The training half alone (profile's --data): when DIR has train/, test/ is not required and no image in it
-  // is read (the test half comes back empty).  A DIR of class folders is still split.
+  // is read (the test half comes back empty).  A DIR of class folders is still split (listed whole), and
+  // only the training share's images are read.
   bool train_only = false;
   bool rgb = false;  // 3 channels even when every image is grayscale (replicated): for a net that takes 3
 };

@@ -369,12 +369,14 @@ PlantedSet make_planted(const PlantedConfig& cfg) {
   DataSplit backgrounds;
   if (!cfg.background_dir.empty()) {
     try {
-      backgrounds = load_cifar10(cfg.background_dir);
+      // a split of no image (the test half alone: eval, analyze) needs no backgrounds: its batches are not read
+      backgrounds = load_cifar10(cfg.background_dir, cfg.test_count > 0, cfg.train_count > 0);
     } catch (const base::Error& e) {
       throw base::Error("planted: background=" + cfg.background_dir + ": " + e.what());
     }
     for (const Dataset* b : {&backgrounds.train, &backgrounds.test})
-      if (b->size() == 0 || b->height < cfg.height || b->width < cfg.width)
+      if ((b == &backgrounds.train ? cfg.train_count : cfg.test_count) > 0 &&
+          (b->size() == 0 || b->height < cfg.height || b->width < cfg.width))
         throw base::Error("planted: background=" + cfg.background_dir + ": expected " + std::to_string(cfg.height) +
                           "x" + std::to_string(cfg.width) + " or larger CIFAR-10 images in both splits, got " +
                           std::to_string(b->size()) + " images of " + std::to_string(b->height) + "x" +

@@ -30,7 +30,8 @@
 //    and is salient (1.5·signal with `distractor` in a data spec) but says nothing about the class.
 //  - background_dir = DIR: real-image backgrounds.  Instead of 128 + N(0, noise_sd), an image's
 //    background is a crop of a CIFAR-10 image read from DIR (its training images for the training
-//    split, its test images for the test split, so no background is shared between the splits): the
+//    split, its test images for the test split, so no background is shared between the splits; a
+//    split of count 0 reads none of its files): the
 //    image drawn uniformly, an H × W window at a uniformly drawn offset (0 when the sides are equal,
 //    as for the 32×32 default), mirrored left–right with probability ½.  Channel c reads the CIFAR
 //    image's channel c mod 3.  No noise is added.  Evidence and distractor are added as before and

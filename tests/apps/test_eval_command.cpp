@@ -8,12 +8,15 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <stb/stb_image_write.h>  // implemented by libstb (-lstb)
 
 #include "apps/commands.h"
+#include "base/error.h"
 #include "base/fileio.h"
 #include "datasets/cifar10.h"
 #include "imaging/lesion_game.h"
@@ -162,6 +165,58 @@ TEST_F(EvalCommand, ADumpThatCannotBeWrittenIsRefusedBeforeTheEvaluation) {
                         c.second);
     EXPECT_EQ(testing::internal::GetCapturedStdout(), "") << out;
   }
+}
+
+// eval and analyze use the test half alone, yet they read (and required) every training batch: a
+// CIFAR-10 folder without data_batch_1.bin was refused, and a whole data set's training images sat in
+// memory.  Now the folder's test_batch.bin and batches.meta.txt suffice: eval prints what it prints
+// with the whole folder, and analyze's files name no training file and no training count.
+TEST_F(EvalCommand, EvalAndAnalyzeReadTheTestHalfAlone) {
+  // runs a command, its output captured; an error is the test's failure (the capture ended first)
+  auto run = [&](int (*command)(int, char**), const std::vector<std::string>& args) {
+    testing::internal::CaptureStdout();
+    int rc = -1;
+    std::string error;
+    try {
+      rc = run_command(command, args);
+    } catch (const base::Error& e) {
+      error = e.what();
+    }
+    std::fflush(stdout);
+    const std::string printed = testing::internal::GetCapturedStdout();
+    EXPECT_EQ(error, "");
+    EXPECT_EQ(rc, 0);
+    return printed;
+  };
+  auto eval = [&](const std::string& dir) {
+    return run(app::cmd_eval, {path("a.ckpt"), "--data", "cifar10:" + dir, "--threads", "1"});
+  };
+  const std::string whole = eval(path("data"));
+  base::make_directories(path("test_only"));
+  for (const char* name : {"test_batch.bin", "batches.meta.txt"})
+    std::filesystem::copy_file(path("data/") + name, path("test_only/") + name);
+  EXPECT_EQ(eval(path("test_only")), whole);
+  run(app::cmd_analyze, {path("a.ckpt"), "--data", "cifar10:" + path("test_only"), "--threads", "1", "--stages", "grid",
+                         "--eval-samples", "16", "--out", path("scan")});
+  ASSERT_TRUE(std::filesystem::exists(path("scan/grid.json")));
+  const nlohmann::json data = nlohmann::json::parse(base::read_file(path("scan/grid.json"))).at("dataset");
+  EXPECT_FALSE(data.contains("train_images")) << data.dump();
+  EXPECT_EQ(data.at("test_images"), 90);
+  ASSERT_EQ(data.at("files").size(), 2u) << data.dump();
+  for (const auto& f : data.at("files"))
+    EXPECT_EQ(f.at("path").get<std::string>().find("data_batch"), std::string::npos) << data.dump();
+  // images:DIR of colour train/ and grayscale test/: read alone, the test half is all grayscale, and is
+  // read as RGB for the 3-channel net (as the whole folder was)
+  std::vector<uint8_t> pixels(32 * 32 * 3);
+  for (int c = 0; c < 10; ++c)
+    for (const int comp : {3, 1}) {
+      const std::string dir = path(comp == 3 ? "f/train/c" : "f/test/c") + std::to_string(c);
+      base::make_directories(dir);
+      for (size_t p = 0; p < pixels.size(); ++p) pixels[p] = uint8_t((p * 7 + size_t(c) * 29) % 256);
+      ASSERT_NE(stbi_write_png((dir + "/0.png").c_str(), 32, 32, comp, pixels.data(), 32 * comp), 0);
+    }
+  EXPECT_NE(run(app::cmd_eval, {path("a.ckpt"), "--data", "images:" + path("f"), "--threads", "1"}).find("(10 images, epoch 1)"),
+            std::string::npos);
 }
 
 }  // namespace

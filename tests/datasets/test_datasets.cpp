@@ -612,4 +612,57 @@ TEST_F(LoadDatasetTest, PlantedUsesDefaultsWithSeed) {
   EXPECT_EQ(datasets::load_dataset("planted").train.labels, datasets::make_planted({}).split.train.labels);
 }
 
+// eval and analyze read the test half alone (LoadOptions::test_only), yet every spec but images:DIR
+// with test/ read (and required) the training half too: a CIFAR-10 folder without data_batch_1.bin, an
+// MNIST folder without its train files, planted's background=DIR without training batches were refused.
+// Now each gives the same test half as the whole load, and the training half comes back empty.
+TEST_F(LoadDatasetTest, TheTestHalfAloneNeedsNoTrainingFile) {
+  datasets::LoadOptions test_only;
+  test_only.test_only = true;
+  auto expect_same_test = [&](const std::string& spec, const datasets::DataSplit& whole) {
+    SCOPED_TRACE(spec);
+    const datasets::DataSplit alone = datasets::load_dataset(spec, test_only);
+    EXPECT_EQ(alone.test.pixels, whole.test.pixels);
+    EXPECT_EQ(alone.test.labels, whole.test.labels);
+    EXPECT_EQ(alone.test.class_names, whole.test.class_names);
+    EXPECT_EQ(alone.train.size(), 0u);
+    EXPECT_TRUE(alone.train.pixels.empty());
+  };
+  // CIFAR-10: test_batch.bin and batches.meta.txt, no data_batch_N.bin
+  const std::string cifar = path("cifar");
+  fs::create_directories(cifar);
+  std::ofstream(cifar + "/batches.meta.txt") << "a0\na1\na2\na3\na4\na5\na6\na7\na8\na9\n";
+  write_file(cifar + "/data_batch_1.bin", cifar_records({{3, 1}, {4, 2}}));
+  write_file(cifar + "/test_batch.bin", cifar_records({{7, 3}, {2, 4}}));
+  const datasets::DataSplit cifar_whole = datasets::load_dataset("cifar10:" + cifar);
+  fs::remove(cifar + "/data_batch_1.bin");
+  expect_same_test("cifar10:" + cifar, cifar_whole);
+  // MNIST (and Fashion-MNIST, the same reader): the t10k files alone
+  const std::string mnist = path("mnist");
+  fs::create_directories(mnist);
+  write_gz(mnist + "/train-images-idx3-ubyte.gz", idx_images(2));
+  write_gz(mnist + "/train-labels-idx1-ubyte.gz", idx_labels({5, 1}));
+  write_gz(mnist + "/t10k-images-idx3-ubyte.gz", idx_images(3));
+  write_gz(mnist + "/t10k-labels-idx1-ubyte.gz", idx_labels({6, 0, 9}));
+  const datasets::DataSplit mnist_whole = datasets::load_dataset("mnist:" + mnist);
+  fs::remove(mnist + "/train-images-idx3-ubyte.gz");
+  fs::remove(mnist + "/train-labels-idx1-ubyte.gz");
+  expect_same_test("mnist:" + mnist, mnist_whole);
+  // the monitor's --input (TestStream) of an MNIST folder: its t10k files alone
+  datasets::TestStream stream("mnist:" + mnist, {}, 0);
+  datasets::Dataset batch;
+  EXPECT_EQ(stream.size(), 3u);
+  EXPECT_EQ(stream.next(10, batch), 3u);
+  EXPECT_EQ(batch.labels, mnist_whole.test.labels);
+  // planted: the same test images without a training image generated, and with background=DIR
+  // without the folder's training batches
+  expect_same_test("planted:3,cells=4", datasets::load_dataset("planted:3,cells=4"));
+  write_file(cifar + "/data_batch_1.bin", cifar_records({{3, 1}, {4, 2}}));
+  const datasets::DataSplit backed = datasets::load_dataset("planted:3,background=" + cifar);
+  fs::remove(cifar + "/data_batch_1.bin");
+  expect_same_test("planted:3,background=" + cifar, backed);
+  EXPECT_EQ(datasets::load_dataset("planted:3,background=" + cifar, test_only).test.files,
+            (std::vector<std::string>{cifar + "/batches.meta.txt", cifar + "/test_batch.bin"}));
+}
+
 }  // namespace
