@@ -92,15 +92,13 @@ TrainingSettings training_settings(const Flags& flags, int threads) {
   }
   if (flags.has("--inject")) s.injections = imaging::eeg::parse_injections(flags.text("--inject"));
   s.analysis = analysis_settings(flags);
-  // The imaging flags set the analyses of --analyze-every N (and --grid also NN-EEG's regions): without
-  // any, one given is refused rather than ignored.
+  // The imaging flags (FlagDef::imaging in the flag table) set the analyses of --analyze-every N (and
+  // --grid also NN-EEG's regions): without any, one given is refused rather than ignored.
   if (s.analyze_every == 0)
-    for (const char* flag : {"--grid", "--lambda", "--epsilon", "--eval-samples", "--stages", "--zeta-method", "--zeta-value",
-                             "--zeta-ablation", "--zeta-samples", "--zeta-tol", "--zeta-budget", "--zeta-seed",
-                             "--zeta-max-permutations", "--zeta-ci", "--tract-samples", "--tract-top"})
-      if (flags.has(flag) && !(std::string(flag) == "--grid" && (flags.has("--eeg") || flags.has("--inject"))))
-        throw base::Error(std::string("flag ") + flag + ": applies to the imaging of --analyze-every N only" +
-                          (std::string(flag) == "--grid" ? " (or the regions of --eeg / --inject)" : "") +
+    for (const FlagDef& d : flag_table())
+      if (d.imaging && flags.has(d.name) && !(d.name == "--grid" && (flags.has("--eeg") || flags.has("--inject"))))
+        throw base::Error("flag " + d.name + ": applies to the imaging of --analyze-every N only" +
+                          (d.name == "--grid" ? " (or the regions of --eeg / --inject)" : "") +
                           ", and this train images no epoch (--analyze-every 0)");
 
   s.model = flags.text("--model");

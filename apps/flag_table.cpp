@@ -81,6 +81,10 @@ FlagDef open_above(FlagDef d) {
   d.open_max = true;
   return d;
 }
+FlagDef imaging_flag(FlagDef d) {  // sets the analyses: refused by train without --analyze-every (FlagDef::imaging)
+  d.imaging = true;
+  return d;
+}
 
 std::vector<FlagDef> make_table() {
   const nn::TrainConfig train;
@@ -154,39 +158,39 @@ std::vector<FlagDef> make_table() {
                            "deliberate faults for validating NN-EEG: lr, labels, lesion, noise, bias, dead (README NN-EEG)",
                            kTrain)),
       switch_flag("--verbose", "print every imaging stage's lines before an analysed epoch's line (else one line per epoch)", kTrain),
-      // Imaging (train --analyze-every and analyze)
-      text_flag("--grid", "GHxGWxGC", "region grid per layer", kImaging | kProfile | kEval, grid),
-      real_flag("--lambda", "X", "weight of the log-variance term of the density", kImaging | kProfile,
-                shortest(analysis.lambda, false), -1e6, 1e6),
-      open_below(real_flag("--epsilon", "X", "variance floor inside the log", kImaging | kProfile,
-                           shortest(analysis.epsilon, false), 0, 1e6)),
-      integer_flag("--eval-samples", "N", "first N test images imaged", kImaging, long(analysis.eval_samples),
-                   double(imaging::kMinEvalSamples), kHuge),
-      choice_flag("--stages", stage_names, "imaging stages (grid always runs)", kImaging, stages, FlagKind::List),
-      choice_flag("--zeta-method", {"shapley", "exact", "lesion", "taylor"}, "impact estimator", kImaging, zeta.method),
-      text_flag("--zeta-value", "logprob|accuracy|margin|confusion:A:B",
-                "value of a coalition (A, B class names or indices; README, Error analysis)", kImaging, zeta.value),
-      choice_flag("--zeta-ablation", {"zero", "mean"}, "what a lesioned region is set to", kImaging, zeta.ablation),
-      integer_flag("--zeta-samples", "N", "class-balanced images for the lesion game", kImaging, long(zeta.samples), 1, kHuge),
-      shown(real_flag("--zeta-tol", "X", "95% CI half-width target of the sampled Shapley values (< 0: automatic)", kImaging,
-                      shortest(zeta.tolerance, false), -1, 1e9),
-            "0.05 max|phi|"),
-      open_below(real_flag("--zeta-budget", "SECONDS",
-                           "time for each layer's zeta work; unused time passes to the next layers", kImaging,
-                           shortest(zeta.budget_seconds, false), 0, 1e7)),
-      integer_flag("--zeta-seed", "N", "seed of the sample and the permutations", kImaging, long(zeta.seed), 0,
-                   double(1L << 62)),
-      integer_flag("--zeta-max-permutations", "N",
-                   "cap on permutations per image: with a large --zeta-budget, a reproducible stop", kImaging,
-                   zeta.max_permutations, imaging::kMinPermutationsPerImage, kHuge),
-      choice_flag("--zeta-ci", {"sample", "population"},
-                  "interval behind significance: permutation noise on the sampled images only, or also the "
-                  "image-to-image variation of phi (README, Two intervals)", kImaging, zeta.ci),
+      // Imaging (train --analyze-every and analyze): imaging_flag marks the flags that set the analyses
+      imaging_flag(text_flag("--grid", "GHxGWxGC", "region grid per layer", kImaging | kProfile | kEval, grid)),
+      imaging_flag(real_flag("--lambda", "X", "weight of the log-variance term of the density", kImaging | kProfile,
+                             shortest(analysis.lambda, false), -1e6, 1e6)),
+      imaging_flag(open_below(real_flag("--epsilon", "X", "variance floor inside the log", kImaging | kProfile,
+                                        shortest(analysis.epsilon, false), 0, 1e6))),
+      imaging_flag(integer_flag("--eval-samples", "N", "first N test images imaged", kImaging, long(analysis.eval_samples),
+                                double(imaging::kMinEvalSamples), kHuge)),
+      imaging_flag(choice_flag("--stages", stage_names, "imaging stages (grid always runs)", kImaging, stages, FlagKind::List)),
+      imaging_flag(choice_flag("--zeta-method", {"shapley", "exact", "lesion", "taylor"}, "impact estimator", kImaging, zeta.method)),
+      imaging_flag(text_flag("--zeta-value", "logprob|accuracy|margin|confusion:A:B",
+                             "value of a coalition (A, B class names or indices; README, Error analysis)", kImaging, zeta.value)),
+      imaging_flag(choice_flag("--zeta-ablation", {"zero", "mean"}, "what a lesioned region is set to", kImaging, zeta.ablation)),
+      imaging_flag(integer_flag("--zeta-samples", "N", "class-balanced images for the lesion game", kImaging, long(zeta.samples), 1, kHuge)),
+      imaging_flag(shown(real_flag("--zeta-tol", "X", "95% CI half-width target of the sampled Shapley values (< 0: automatic)", kImaging,
+                                   shortest(zeta.tolerance, false), -1, 1e9),
+                         "0.05 max|phi|")),
+      imaging_flag(open_below(real_flag("--zeta-budget", "SECONDS",
+                                        "time for each layer's zeta work; unused time passes to the next layers", kImaging,
+                                        shortest(zeta.budget_seconds, false), 0, 1e7))),
+      imaging_flag(integer_flag("--zeta-seed", "N", "seed of the sample and the permutations", kImaging, long(zeta.seed), 0,
+                                double(1L << 62))),
+      imaging_flag(integer_flag("--zeta-max-permutations", "N",
+                                "cap on permutations per image: with a large --zeta-budget, a reproducible stop", kImaging,
+                                zeta.max_permutations, imaging::kMinPermutationsPerImage, kHuge)),
+      imaging_flag(choice_flag("--zeta-ci", {"sample", "population"},
+                               "interval behind significance: permutation noise on the sampled images only, or also the "
+                               "image-to-image variation of phi (README, Two intervals)", kImaging, zeta.ci)),
       switch_flag("--errors", "also write error-analysis maps into zeta.json: per class, correct vs misclassified, "
                   "per confusion, per image (README, Error analysis)", kAnalyze),
-      integer_flag("--tract-samples", "N", "first N images for tractography", kImaging, long(tract.samples), 1, kHuge),
-      shown(integer_flag("--tract-top", "N", "list only the N strongest flows per layer pair", kImaging, tract.top, 0, kHuge),
-            "0: all"),
+      imaging_flag(integer_flag("--tract-samples", "N", "first N images for tractography", kImaging, long(tract.samples), 1, kHuge)),
+      imaging_flag(shown(integer_flag("--tract-top", "N", "list only the N strongest flows per layer pair", kImaging, tract.top, 0, kHuge),
+                         "0: all")),
       // Command-specific
       integer_flag("--batch", "N", "evaluation batch", kEval | kProfile | kMonitor, 256, 1, 65536),
       nonempty(text_flag("--dump", "OUT.npz", "also write `input` (normalised), `logits` and `labels` (float32 class indices) of the evaluated images",

@@ -56,6 +56,10 @@ struct FlagDef {
   bool nonempty = false;      // Text: "" is refused
   bool comma_list = false;    // Text: comma-separated values (--inject, --lesion, --classes, --norm): refused given twice
   bool open_max = false;      // Real: max itself excluded
+  // An imaging flag: it sets the analyses (imaging::AnalysisSettings) of analyze and of train's
+  // --analyze-every N, so train refuses it with --analyze-every 0 (--grid: unless --eeg or --inject,
+  // whose regions it sets too).  This mark is the one list of them (training_settings reads it).
+  bool imaging = false;
 };
 
 // What a command is called, its operands, one line about it and what runs it.

@@ -2,6 +2,7 @@
 // text, and that its defaults and ranges are the library's.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 #include <string>
@@ -266,6 +267,34 @@ TEST(Flags, ImagingFlagsWithoutAnalysesAreRefused) {
   // with analyses they are taken; --grid also sets NN-EEG's regions
   EXPECT_EQ(settings({"--analyze-every", "2", "--zeta-samples", "5"}).analysis.zeta.samples, 5u);
   EXPECT_EQ(settings({"--eeg", "--grid", "2x2x1"}).analysis.grid.gh, 2);
+}
+
+// The imaging flags had a second list in cmd_train.cpp beside the flag table: a new imaging flag added
+// to the table alone was taken by train without --analyze-every and ignored.  Now the table's mark is
+// the list: every flag marked imaging (each given its default value, which train parses) is refused
+// by train without --analyze-every and taken with it; the 16 analysis flags are marked, and flags
+// that do not set the analyses (--data, --threads, analyze's --errors, train's --eeg) are not.
+TEST(Flags, EveryImagingFlagOfTheTableIsRefusedWithoutAnalyses) {
+  const auto settings = [](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--data", "planted"});
+    return app::training_settings(parse(app::kTrain, args), 1);
+  };
+  std::vector<std::string> marked;
+  for (const app::FlagDef& d : app::flag_table()) {
+    if (!d.imaging) continue;
+    marked.push_back(d.name);
+    EXPECT_TRUE((d.commands & app::kTrain) && (d.commands & app::kAnalyze)) << d.name << ": an imaging flag is train's and analyze's";
+    std::vector<std::string> given = {d.name};
+    if (d.kind != app::FlagKind::Switch) given.push_back(d.default_value);
+    expect_error_naming([&] { settings(given); }, "flag " + d.name + ": applies to the imaging of --analyze-every N only");
+    given.insert(given.end(), {"--analyze-every", "1"});
+    EXPECT_NO_THROW(settings(given)) << d.name;
+  }
+  EXPECT_EQ(marked.size(), 16u);  // --grid, --lambda, --epsilon, --eval-samples, --stages, the 9 --zeta-*, the 2 --tract-*
+  for (const char* name : {"--grid", "--stages", "--zeta-samples", "--zeta-ci", "--tract-top"})
+    EXPECT_NE(std::find(marked.begin(), marked.end(), name), marked.end()) << name;
+  for (const char* name : {"--data", "--threads", "--errors", "--eeg", "--analyze-every"})
+    EXPECT_EQ(std::find(marked.begin(), marked.end(), name), marked.end()) << name;
 }
 
 TEST(Flags, NumbersHaveOneGrammar) {
