@@ -12,6 +12,7 @@
 
 #include "base/error.h"
 #include "base/fileio.h"
+#include "base/format.h"
 #include "base/limits.h"
 #include "base/text.h"
 #include "datasets/sha256.h"
@@ -158,8 +159,8 @@ DataSplit load_image_folder(const std::string& dir, const ImageFolderOptions& op
   for (ImageFile& f : train) every.push_back(&f);
   for (ImageFile& f : test) every.push_back(&f);
   if (every.empty())  // one half alone of a folder whose split gives that half no image
-    throw base::Error(dir + ": the " + (options.test_only ? "test" : "training") + " share of --split " + std::to_string(options.split) +
-                      " holds no image, expected at least one");
+    throw base::Error("images:" + dir + ": the " + (options.test_only ? "test" : "training") + " share of --split " +
+                      base::shortest(options.split, false) + " holds no image (round(share × n) per class), expected at least one");
   std::vector<std::string> listing;
   bool all_gray = true;
   for (ImageFile* f : every) {

@@ -278,6 +278,33 @@ need idx/train-images-idx3-ubyte.gz idx/train-labels-idx1-ubyte.gz idx/t10k-imag
 case_ "train --data mnist:DIR, a .gz with trailing garbage" 2 $T --out t7 --data mnist:idx
 mkdir -p cifar && truncate -s 3073000000 cifar/data_batch_1.bin && truncate -s 3073 cifar/test_batch.bin
 case_ "train --data cifar10:DIR, a 3 GB data_batch_1.bin" 2 $T --out t8 --data cifar10:cifar
+# truncated and oversized IDX headers, a CIFAR-10 file of no whole number of records, labels out of range
+mkdir -p djidx1 djidx2 djidx3 djcifar1 djcifar2 djbg && /usr/bin/python3 - <<'PY'
+import struct
+open("djidx1/train-images-idx3-ubyte", "wb").write(b"\x00\x00")
+open("djidx1/train-labels-idx1-ubyte", "wb").write(struct.pack(">II", 0x801, 1) + b"\x01")
+open("djidx2/train-images-idx3-ubyte", "wb").write(struct.pack(">IIII", 0x803, 0xFFFFFFFF, 28, 28))
+open("djidx2/train-labels-idx1-ubyte", "wb").write(struct.pack(">II", 0x801, 0xFFFFFFFF))
+open("djidx3/train-images-idx3-ubyte", "wb").write(struct.pack(">IIII", 0x803, 1, 28, 28) + bytes(784))
+open("djidx3/train-labels-idx1-ubyte", "wb").write(struct.pack(">II", 0x801, 1) + b"\x0a")
+open("djcifar1/data_batch_1.bin", "wb").write(bytes(3074))
+open("djcifar2/data_batch_1.bin", "wb").write(b"\x0b" + bytes(3072))
+for d in ("djcifar1", "djcifar2"):
+    open(d + "/test_batch.bin", "wb").write(bytes(3073))
+PY
+need djidx1/train-images-idx3-ubyte djidx2/train-images-idx3-ubyte djidx3/train-labels-idx1-ubyte djcifar1/data_batch_1.bin djcifar2/test_batch.bin
+case_ "train --data mnist:DIR, an images file of 2 bytes (a truncated header)" 2 $T --out djt1 --data mnist:djidx1
+case_ "train --data mnist:DIR, a header announcing 4294967295 images" 2 $T --out djt2 --data mnist:djidx2
+case_ "train --data mnist:DIR, a label 10" 2 $T --out djt3 --data mnist:djidx3
+case_ "train --data cifar10:DIR, a data_batch_1.bin of 3,074 bytes" 2 $T --out djt4 --data cifar10:djcifar1
+case_ "train --data cifar10:DIR, a record labelled 11" 2 $T --out djt5 --data cifar10:djcifar2
+case_ "train --data planted:1,unequal=NaN" 2 train --data planted:1,unequal=NaN --epochs 1 --out djt6
+case_ "train --data planted:1,background=DIR, a folder without images" 2 train --data planted:1,background=djbg --epochs 1 --out djt7
+case_ "eval --data planted:1,background=DIR, a folder without images (the test half alone is read)" 2 eval run/model.ckpt --data planted:1,background=djbg
+# a flat images:DIR of one image per class: --split 0.2 gives the test share none (its images are not read: not even PNGs)
+mkdir -p djflat/a djflat/b && printf 'not a png' > djflat/a/0.png && cp djflat/a/0.png djflat/b/0.png
+case_ "eval --data images:DIR, a flat folder whose --split test share holds no image" 2 eval run/model.ckpt --data images:djflat
+for d in djt1 djt2 djt3 djt4 djt5 djt6 djt7; do [ -e $d ] && { echo "bad_inputs: $d left a run directory" >&2; failed=1; }; done
 # the monitor (README "Monitoring"): a profile of the small run's checkpoint, then hostile profiles and inputs
 "$nnfmri" profile run/model.ckpt --data planted --limit-train 200 --knn-images 100 --out ok.profile > /dev/null 2>&1 ||
   { echo "bad_inputs: profile of the small run failed" >&2; failed=1; }
