@@ -64,7 +64,7 @@ int cmd_import(int argc, char** argv) {
   std::string described_by;
   // What the file is, by its first bytes (a name need not end in .npz or .safetensors); what is not a
   // file (a FIFO, whose open waited for a writer for ever; a directory) is refused naming it.
-  const std::string magic = base::read_file_start(path, 8);
+  const std::string magic = base::read_file_head(path, 8).bytes;
   if (magic == "NNFMRIck")
     throw base::Error(path + ": an nnfmri checkpoint already, expected a safetensors or .npz file to import (use the checkpoint as it is)");
   if (magic == "NNFMRIst")

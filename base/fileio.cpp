@@ -119,10 +119,9 @@ int remove_stale_temporaries(const std::string& path) {
 }
 
 namespace {
-
-// An open descriptor of the regular file at path and its stat; a directory, device, FIFO or socket is
-// refused naming it (O_NONBLOCK: opening a FIFO must not wait for a writer before it can be refused).
+// The open descriptor of a regular file and its stat (base::Error naming the path otherwise).
 int open_regular(const std::string& path, struct stat& st) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer before it can be refused.
   const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) throw Error(path + ": cannot open (" + std::strerror(errno) + ")");
   if (::fstat(fd, &st) != 0) {
@@ -137,16 +136,17 @@ int open_regular(const std::string& path, struct stat& st) {
   }
   return fd;
 }
-
 }  // namespace
 
-std::string read_file_start(const std::string& path, size_t bytes) {
+FileHead read_file_head(const std::string& path, size_t max_bytes) {
   struct stat st;
   const int fd = open_regular(path, st);
-  std::string out(bytes, '\0');
+  FileHead out;
+  out.size = uint64_t(st.st_size);
+  out.bytes.resize(size_t(std::min<uint64_t>(out.size, max_bytes)));
   size_t done = 0;
-  while (done < bytes) {
-    const ssize_t n = ::read(fd, &out[done], bytes - done);
+  while (done < out.bytes.size()) {
+    const ssize_t n = ::read(fd, &out.bytes[done], out.bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       const int e = errno;
@@ -157,7 +157,7 @@ std::string read_file_start(const std::string& path, size_t bytes) {
     done += size_t(n);
   }
   ::close(fd);
-  out.resize(done);
+  out.bytes.resize(done);
   return out;
 }
 

@@ -11,6 +11,7 @@
 // (the size is checked before anything is read).
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -45,9 +46,13 @@ int remove_stale_temporaries(const std::string& path);
 // command to check an output before its work; the write checks again.
 void require_writable(const std::string& path);
 std::string read_file(const std::string& path, size_t max_bytes = kMaxReadBytes);  // throws base::Error if unreadable
-// The first `bytes` bytes of the regular file at path (all of it when it is shorter), refused as
-// read_file refuses what is not a file (a FIFO without a writer is refused, not waited on).
-std::string read_file_start(const std::string& path, size_t bytes);
+// The first min(size, max_bytes) bytes of a regular file and its size (a header read before the
+// size of the rest is judged); the same refusals as read_file.
+struct FileHead {
+  std::string bytes;
+  uint64_t size = 0;
+};
+FileHead read_file_head(const std::string& path, size_t max_bytes);
 void make_directories(const std::string& path);          // mkdir -p; throws base::Error
 // make_directories whose new folders (those it made) are removed again when the object ends, deepest
 // first and each only while empty, unless keep() was called: a command that fails before its first

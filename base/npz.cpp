@@ -49,9 +49,11 @@ std::string npy_bytes(const NpyArray& a) {
 void write_npy(const std::string& path, const NpyArray& array) { base::write_file_atomic(path, npy_bytes(array)); }
 
 Npy2D read_npy_2d(const std::string& path, size_t max_values) {
-  // the file's size is bounded before it is read: a header (at most 10 + 65,535 bytes) and the values
-  const size_t max_bytes = 10 + 65535 + std::min(max_values, base::kMaxReadBytes / sizeof(float)) * sizeof(float);
-  const std::string bytes = base::read_file(path, max_bytes);
+  // the header (at most 10 + 65,535 bytes) is read and judged first, so that a file of another dtype,
+  // order or shape is refused as such whatever its size; the values are read only when the file's size
+  // is the header's shape's
+  const FileHead head = base::read_file_head(path, 10 + 65535);
+  const std::string& bytes = head.bytes;
   auto bad = [&](const std::string& what) { return base::Error(path + ": " + what); };
   if (bytes.size() < 10 || bytes.compare(0, 8, std::string("\x93NUMPY\x01\x00", 8)) != 0)
     throw bad("not a NumPy .npy v1.0 file (expected the magic \\x93NUMPY and version 1.0)");
@@ -79,12 +81,16 @@ Npy2D read_npy_2d(const std::string& path, size_t max_values) {
   out.rows = dimension(shape.substr(0, comma));
   out.cols = dimension(shape.substr(comma + 1));
   const size_t count = size_t(out.rows) * size_t(out.cols);
-  if (count > max_values) throw bad("holds " + std::to_string(count) + " values, expected at most " + std::to_string(max_values));
-  if (bytes.size() != 10 + header_size + count * sizeof(float))
-    throw bad("expected " + std::to_string(10 + header_size + count * sizeof(float)) + " bytes for shape (" + shape +
-              "), found " + std::to_string(bytes.size()));
+  const size_t limit = std::min(max_values, base::kMaxReadBytes / sizeof(float));  // nothing above 1 GiB is read
+  if (count > limit) throw bad("holds " + std::to_string(count) + " values, expected at most " + std::to_string(limit));
+  const size_t expected = 10 + header_size + count * sizeof(float);
+  if (head.size != expected)
+    throw bad("expected " + std::to_string(expected) + " bytes for shape (" + shape + "), found " + std::to_string(head.size));
+  const std::string all = base::read_file(path, expected);
+  if (all.size() != expected)  // changed since its header was read
+    throw bad("expected " + std::to_string(expected) + " bytes for shape (" + shape + "), found " + std::to_string(all.size()));
   out.data.resize(count);
-  if (count) std::memcpy(out.data.data(), bytes.data() + 10 + header_size, count * sizeof(float));
+  if (count) std::memcpy(out.data.data(), all.data() + 10 + header_size, count * sizeof(float));
   return out;
 }
 

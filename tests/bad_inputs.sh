@@ -424,6 +424,14 @@ case_ "train --resume: the state of the same net trained with --seed 2" 2 train 
 import json; p = 're1/eeg/epoch_001.json'; e = json.load(open(p)); e['span'] = [5, 99]; json.dump(e, open(p, 'w'))" 2> /dev/null
 grep -q '"span": \[5, 99\]' re1/eeg/epoch_001.json || { echo "bad_inputs: re1's span was not changed" >&2; failed=1; }
 case_ "report: an NN-EEG span [5, 99] of the steps [1, 8]" 2 report re1
+# an NN-EEG rows file saved by np.save as float64 (numpy's default dtype): 32 steps of batch 2, so
+# that the file is larger than the float32 rows may be and its header, not its size, is what is refused
+"$nnfmri" "${R[@]}" --epochs 1 --batch 2 --eeg --eeg-window 4 --out eg1 > /dev/null 2>&1 ||
+  echo "bad_inputs: the --eeg run eg1 failed" >&2
+/usr/bin/python3 -c "
+import numpy as np; p = 'eg1/eeg/epoch_001.npy'; np.save(p, np.load(p).astype('<f8'))" 2> /dev/null
+grep -q "'<f8'" eg1/eeg/epoch_001.npy || { echo "bad_inputs: eg1's rows were not saved as float64" >&2; failed=1; }
+case_ "report: NN-EEG rows saved as float64" 2 report eg1
 # --split with an images:DIR whose train/ and test/ make the split
 mkdir -p halves/train/a halves/test/a
 case_ "train --data images:DIR with train/ and test/, --split 0.3" 2 train --data images:halves --split 0.3 --epochs 1 --out t33

@@ -235,4 +235,24 @@ TEST_F(EegRun, AnArrayAsNumPyWritesItIsRead) {
   expect_error_naming([&] { base::read_npy_2d(numpy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 3), }"), 100); },
                       "expected a 2-D shape");
 }
+
+// np.save of a float64 array (numpy's default dtype) of the expected shape is twice the bytes of the
+// float32 rows: it is refused for its dtype, not for its size ("160128 bytes, expected at most 145545"
+// before 2026-12-03, which did not say what was wrong); so is a shape with more values than allowed.
+TEST_F(EegRun, ALargeFileOfAnotherDtypeIsRefusedForItsDtype) {
+  const std::string file = path("f8.npy");
+  std::string header = "{'descr': '<f8', 'fortran_order': False, 'shape': (100, 200), }";
+  header.resize(128 - 10 - 1, ' ');
+  header += '\n';
+  std::string bytes("\x93NUMPY\x01\x00", 8);
+  bytes += char(header.size() & 0xff);
+  bytes += char(header.size() >> 8);
+  bytes += header;
+  bytes.append(100 * 200 * sizeof(double), '\0');
+  base::write_file_atomic(file, bytes);
+  expect_error_naming([&] { base::read_npy_2d(file, 100 * 200); }, "expected a float32 ('<f4') C-order array");
+  const std::vector<float> values(100 * 200 * 2, 1.f);
+  base::write_npy(file, {"", {200, 200}, values.data()});
+  expect_error_naming([&] { base::read_npy_2d(file, 100 * 200); }, "holds 40000 values, expected at most 20000");
+}
 }  // namespace
