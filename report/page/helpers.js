@@ -328,6 +328,14 @@ function laneScaled(values) {
   return values.map((v) => (v === null || !Number.isFinite(v) ? null : hi > lo ? (v - lo) / (hi - lo) : 0.5));
 }
 
+// The band-power bars of one block in its cell of the NN-EEG band row (README "NN-EEG"): a box of 45 % of
+// the cell and five bars (δ θ α β γ) that fill it, 2 px in from each side.  Before 2026-12-03 the bars
+// were at most 8 px wide, so in a wide cell (few blocks) they filled the left 40 px of a box of 200.
+function bandBars(cell) {
+  const box = cell * 0.45;
+  return { box, barW: Math.max(1, (box - 4) / 5) };
+}
+
 // The index of the NN-EEG epoch to show with analysed epoch `epoch`: the same epoch, else the last
 // one before it, else -1.
 function eegEpochIndex(eegEpochs, epoch) {
@@ -348,5 +356,5 @@ function termCells(term) {
 if (typeof module === "object" && module && module.exports) {
   module.exports = { confusionCounts, bytesOf, cellExamples, errorRegionsLine, exampleCaption, projectCells, fmt, pct, coordsOf, keyOf, hexRgb, ramp, css, layerScale, scalePosition, magnitude, ticks, epochTicks,
                      rotate, insidePolygon, pickFace, modeOf, settingsRows, cut, channelRange, regionLabel, mapLayout, pickCell, imageRGBA, zetaOnImage,
-                     zetaDifference, laneScaled, eegEpochIndex, termCells };
+                     zetaDifference, laneScaled, bandBars, eegEpochIndex, termCells };
 }

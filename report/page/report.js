@@ -1025,15 +1025,15 @@
     // band powers: bars of the selected epoch, then each block's band spectrogram over the epochs
     bars.style.display = "block";
     const bb = sizeCanvas(bars), bctx = bb.ctx;
-    const cell = Math.max(40, (bb.w - 20) / B), barW = Math.min(8, (cell * 0.45) / 5), barH = 80;
+    const cell = Math.max(40, (bb.w - 20) / B), { box, barW } = bandBars(cell), barH = 80;
     bctx.font = "11px system-ui, sans-serif"; bctx.textAlign = "center";
     EEG.blocks.forEach((name, b) => {
       const x0 = 10 + b * cell;
       bctx.fillStyle = "#222"; bctx.fillText(name, x0 + cell / 2, 14);
       const powers = cur >= 0 ? EEG.epochs[cur].bands[b] : null;
-      bctx.strokeStyle = "#ccc"; bctx.strokeRect(x0 + 2, 20, cell * 0.45, barH);
+      bctx.strokeStyle = "#ccc"; bctx.strokeRect(x0 + 2, 20, box, barH);
       if (powers) powers.forEach((v, k) => { bctx.fillStyle = "#0072b2"; bctx.fillRect(x0 + 4 + k * barW, 20 + barH * (1 - v), barW - 1, barH * v); });
-      else { bctx.fillStyle = "#888"; bctx.fillText("–", x0 + 2 + cell * 0.22, 20 + barH / 2); }
+      else { bctx.fillStyle = "#888"; bctx.fillText("–", x0 + 2 + box / 2, 20 + barH / 2); }
       BAND_NAMES.forEach((n, k) => { bctx.fillStyle = "#666"; bctx.fillText(n, x0 + 4 + k * barW + barW / 2, 20 + barH + 12); });
       const sx = x0 + cell * 0.5, sw = cell * 0.45, cw = sw / EEG.epochs.length, ch = barH / 5;
       EEG.epochs.forEach((ep, i) => {

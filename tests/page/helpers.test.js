@@ -380,6 +380,14 @@ test("laneScaled: each lane by its own min and max, a constant lane at 0.5, miss
   assert.deepEqual(h.laneScaled([]), []);
 });
 
+test("bandBars: the five band bars fill their box in a narrow and a wide cell", () => {
+  for (const cell of [40, 170, 455, 1300]) {
+    const { box, barW } = h.bandBars(cell);
+    assert.equal(box, cell * 0.45);
+    assert.ok(Math.abs(4 + 5 * barW - box) < 1e-9, cell + ": bars of " + barW + " px in a box of " + box);
+  }
+});
+
 test("eegEpochIndex: the same epoch, else the last one before it, else -1", () => {
   const epochs = [{ epoch: 1 }, { epoch: 2 }, { epoch: 4 }];
   assert.equal(h.eegEpochIndex(epochs, 2), 1);
