@@ -412,9 +412,11 @@ void Recorder::push_row(const std::vector<float>& row, long step, int epoch,
     // under θ, an onset against the spike's row, is not confirmed by that same row; README "NN-EEG")
     Pending& p = pending_[ch];
     if (p.step > 0) {
+      // all three levels with this step's ε (a refresh between the onset and this step changes ε: the
+      // onset row's logarithm kept with the earlier ε mixed two baselines' offsets)
       const double now = std::log(level(row, step, ch) + change_offset_[ch]);
-      const double held = (now - p.log_before - base_median_[ch]) / base_scale_[ch];
-      const double held2 = (now - p.log_before2 - base_median_[ch]) / base_scale_[ch];
+      const double held = (now - std::log(p.level_before + change_offset_[ch]) - base_median_[ch]) / base_scale_[ch];
+      const double held2 = (now - std::log(p.level_before2 + change_offset_[ch]) - base_median_[ch]) / base_scale_[ch];
       const bool beyond = std::fabs(held) >= kThreshold && (held > 0) == (p.z > 0) &&
                           std::fabs(held2) >= kThreshold && (held2 > 0) == (p.z > 0);  // NaN: not
       if (beyond && in_epoch) {
@@ -429,10 +431,8 @@ void Recorder::push_row(const std::vector<float>& row, long step, int epoch,
     if (above && !was_above) {
       const long ref = reference_step(step);
       const std::vector<float>* before2 = reference_row(ref);
-      const double log_before2 = before2 && std::isfinite((*before2)[ch])
-                                     ? std::log(level(*before2, reference_step(ref), ch) + change_offset_[ch])
-                                     : kUndefined;
-      p = {step, z, std::log(level(*before, ref, ch) + change_offset_[ch]), log_before2};
+      const double level_before2 = before2 && std::isfinite((*before2)[ch]) ? level(*before2, reference_step(ref), ch) : kUndefined;
+      p = {step, z, level(*before, ref, ch), level_before2};
     }
     previous_z_[ch] = z;
   }

@@ -25,6 +25,7 @@
 // that one (two rows before the onset) to t' — the level the onset left must differ from the level
 // before it, not only from a one-row excursion just before the onset (a spike just under θ at t−1
 // makes the return at t an onset of the opposite sign, which the first condition alone confirmed).
+// All three levels of the confirmation take the ε of t''s baseline (a refresh may fall between t and t').
 // So an event is reported one step after
 // its onset (it names the onset's step), and a one-step fault or a one-batch spike is not an event:
 // a clean planted run (tiny net, batches of 32) had unconfirmed region onsets of z 6.3 and 6.4,
@@ -228,8 +229,8 @@ class Recorder {
   std::vector<double> previous_z_;           // z of the last row (NaN: undefined)
   struct Pending {                           // an onset waiting for the next tested step
     long step = 0;                           // 0: none
-    double z = 0, log_before = 0;            // its z; ln(|x| + ε) of the row its change was taken from
-    double log_before2 = 0;                  // ln(|x| + ε) of the row before that one (NaN: none)
+    double z = 0, level_before = 0;          // its z; the level (|x| or |x|/η) of the row its change was taken from
+    double level_before2 = 0;                // the level of the row before that one (NaN: none)
   };
   std::vector<Pending> pending_;
   Welch band_welch_{kBandSegment};

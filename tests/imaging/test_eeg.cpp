@@ -410,6 +410,25 @@ TEST(EegRecorder, AOneRowSpikeJustUnderThetaIsNoEventAndAStepChangeIs) {
   EXPECT_LT(changes[0].z, -6);
 }
 
+// An onset's confirmation is scored with one baseline, ε included (README "NN-EEG").  conv1's other
+// regions rise from 1 to 40 at step 137, so its median activity, and with it every region's ε (1 % of
+// it), jumps from ~0.01 to ~0.30 at the refresh of step 208 (72 of the 128 steps high), not at 192.
+// Noise-free grid_1_2_1 rises at step 208 from 1 to 1.0103: against the baseline of 192 (ε 0.01) an
+// onset, z ≈ 6.7; at 209, scored with the baseline of 208 (ε 0.30), the level held is
+// ln(1.3128/1.3025)/s ≈ 5.3 < θ: no event.  The recorder kept the onset row's logarithm with the old ε
+// and took the new level with the new one, ln(1.3128/1.01)/s ≈ 177: an event at step 208.
+TEST(EegRecorder, AConfirmationAcrossARefreshScoresEveryLevelWithOneEpsilon) {
+  Planted step;
+  step.spread = [](long, int g) { return g == 1 ? 0.0 : 0.4; };
+  Recorder r(step.h.net, step.h.grid, 16);
+  step.run(r, 240, [](long t, int g) {
+    if (g != 1) return t >= 137 ? 40.0 : 1.0;
+    return t >= 208 ? 1.0103 : 1.0;
+  });
+  for (const Event& e : step.events)
+    EXPECT_FALSE(e.band.empty() && e.region == "grid_1_2_1") << e.line();
+}
+
 // Overlapping faults of one kind draw independently (README "Fault injection"): noise@3,noise@3 is
 // the first fault's draw (a single noise@3's, unchanged) plus another one, not the same draw twice.
 TEST(EegInject, OverlappingFaultsOfOneKindDrawIndependently) {
