@@ -52,7 +52,7 @@ std::string zeta_stability_text(const std::string& run_dir, int epoch) {
 
 }  // namespace
 
-TrainingSettings training_settings(const Flags& flags, int threads) {
+TrainingSettings training_settings(const Flags& flags, int threads, bool recorded) {
   TrainingSettings s;
   s.threads = threads;
   nn::TrainConfig& cfg = s.train;
@@ -93,8 +93,9 @@ TrainingSettings training_settings(const Flags& flags, int threads) {
   if (flags.has("--inject")) s.injections = imaging::eeg::parse_injections(flags.text("--inject"));
   s.analysis = analysis_settings(flags);
   // The imaging flags (FlagDef::imaging in the flag table) set the analyses of --analyze-every N (and
-  // --grid also NN-EEG's regions): without any, one given is refused rather than ignored.
-  if (s.analyze_every == 0)
+  // --grid also NN-EEG's regions): without any, one given is refused rather than ignored (a resumed
+  // run's recorded flags excepted: see commands.h).
+  if (s.analyze_every == 0 && !recorded)
     for (const FlagDef& d : flag_table())
       if (d.imaging && flags.has(d.name) && !(d.name == "--grid" && (flags.has("--eeg") || flags.has("--inject"))))
         throw base::Error("flag " + d.name + ": applies to the imaging of --analyze-every N only" +
@@ -197,7 +198,7 @@ int cmd_train(int argc, char** argv) {
     threads = set_threads(flags);
   }
   const Flags& run_flags = recorded ? *recorded : flags;
-  TrainingSettings settings = training_settings(run_flags, threads);
+  TrainingSettings settings = training_settings(run_flags, threads, recorded != nullptr);
   settings.arguments = run_arguments(run_flags);
   if (recorded) {
     settings.out = flags.text("--resume");

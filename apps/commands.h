@@ -105,8 +105,10 @@ void check_net_fits(const nn::Network& net, const datasets::Dataset& d, const st
 // is allocated or written.
 void check_batch_fits(const nn::Network& net, long batch, size_t images, bool training);
 
-// The settings of `train` from its flags (the spec of --model resolved, --out defaulted).
-TrainingSettings training_settings(const Flags& flags, int threads);
+// The settings of `train` from its flags (the spec of --model resolved, --out defaulted).  `recorded`:
+// the flags are a resumed run's, read back from its run.json — the imaging flags an nnfmri before
+// 2026-12-03 took without --analyze-every (and ignored) are ignored again, not refused, so that run resumes.
+TrainingSettings training_settings(const Flags& flags, int threads, bool recorded = false);
 
 // The imaging flags shared by `train --analyze-every` and `analyze`.
 imaging::AnalysisSettings analysis_settings(const Flags& flags);

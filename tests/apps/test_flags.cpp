@@ -291,6 +291,17 @@ TEST(Flags, EveryImagingFlagOfTheTableIsRefusedWithoutAnalyses) {
     EXPECT_NO_THROW(settings(given)) << d.name;
   }
   EXPECT_EQ(marked.size(), 16u);  // --grid, --lambda, --epsilon, --eval-samples, --stages, the 9 --zeta-*, the 2 --tract-*
+  // A run an earlier nnfmri started with such a flag (and ignored it) still resumes: its recorded flags
+  // are read back without the refusal, and image nothing as before.
+  for (const std::string& name : marked) {
+    const app::FlagDef& d = *std::find_if(app::flag_table().begin(), app::flag_table().end(),
+                                          [&](const app::FlagDef& f) { return f.name == name; });
+    std::vector<std::string> given = {"--data", "planted", name};
+    if (d.kind != app::FlagKind::Switch) given.push_back(d.default_value);
+    app::TrainingSettings resumed;
+    EXPECT_NO_THROW(resumed = app::training_settings(parse(app::kTrain, given), 1, true)) << name;
+    EXPECT_EQ(resumed.analyze_every, 0) << name;
+  }
   for (const char* name : {"--grid", "--stages", "--zeta-samples", "--zeta-ci", "--tract-top"})
     EXPECT_NE(std::find(marked.begin(), marked.end(), name), marked.end()) << name;
   for (const char* name : {"--data", "--threads", "--errors", "--eeg", "--analyze-every"})
