@@ -136,17 +136,13 @@ int open_regular(const std::string& path, struct stat& st) {
   }
   return fd;
 }
-}  // namespace
 
-FileHead read_file_head(const std::string& path, size_t max_bytes) {
-  struct stat st;
-  const int fd = open_regular(path, st);
-  FileHead out;
-  out.size = uint64_t(st.st_size);
-  out.bytes.resize(size_t(std::min<uint64_t>(out.size, max_bytes)));
+// Reads from fd into `into` until `size` bytes or the file's end; the count read.  A read error closes
+// fd and throws base::Error naming path.
+size_t read_into(int fd, char* into, size_t size, const std::string& path) {
   size_t done = 0;
-  while (done < out.bytes.size()) {
-    const ssize_t n = ::read(fd, &out.bytes[done], out.bytes.size() - done);
+  while (done < size) {
+    const ssize_t n = ::read(fd, into + done, size - done);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       const int e = errno;
@@ -156,8 +152,18 @@ FileHead read_file_head(const std::string& path, size_t max_bytes) {
     if (n == 0) break;
     done += size_t(n);
   }
+  return done;
+}
+}  // namespace
+
+FileHead read_file_head(const std::string& path, size_t max_bytes) {
+  struct stat st;
+  const int fd = open_regular(path, st);
+  FileHead out;
+  out.size = uint64_t(st.st_size);
+  out.bytes.resize(size_t(std::min<uint64_t>(out.size, max_bytes)));
+  out.bytes.resize(read_into(fd, &out.bytes[0], out.bytes.size(), path));
   ::close(fd);
-  out.bytes.resize(done);
   return out;
 }
 
@@ -169,21 +175,11 @@ std::string read_file(const std::string& path, size_t max_bytes) {
     throw Error(path + ": " + std::to_string(st.st_size) + " bytes, expected at most " + std::to_string(max_bytes));
   }
   std::string out(size_t(st.st_size), '\0');
-  size_t done = 0;
-  for (;;) {  // to the end of the file, even if it grew after fstat: up to max_bytes + 1 to notice
-    if (done == out.size()) {
-      if (out.size() > max_bytes) break;
-      out.resize(std::min(max_bytes + 1, std::max<size_t>(out.size() * 2, 1 << 16)));
-    }
-    const ssize_t n = ::read(fd, &out[done], out.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int e = errno;
-      ::close(fd);
-      throw Error(path + ": read error (" + std::strerror(e) + ")");
-    }
-    if (n == 0) break;
-    done += size_t(n);
+  size_t done = read_into(fd, &out[0], out.size(), path);
+  // to the end of the file, even if it grew after fstat: up to max_bytes + 1 to notice
+  while (done == out.size() && out.size() <= max_bytes) {
+    out.resize(std::min(max_bytes + 1, std::max<size_t>(out.size() * 2, 1 << 16)));
+    done += read_into(fd, &out[done], out.size() - done, path);
   }
   ::close(fd);
   if (done > max_bytes) throw Error(path + ": grew past " + std::to_string(max_bytes) + " bytes while being read");
