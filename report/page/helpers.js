@@ -285,6 +285,12 @@ function errorRegionsLine(layer, entry, what, images, regionText) {
 // The caption under a confusion cell's example images (report.js cellExampleView): `layer` the chosen
 // spatial layer's name (null: none has per-image φ), `covered` of the `shown` images have its φ
 // (a --zeta-budget cut covers the sample's first images only), `largest` the overlay's scale.
+// The error section's line when the epoch on the slider has no error maps: whether another epoch has
+// them (`anyEpoch`) or none does (the run was never analysed with --errors).
+function noErrorsHint(anyEpoch) {
+  return anyEpoch ? "No error maps at this epoch." : "No error maps in this run (run nnfmri analyze --errors).";
+}
+
 function exampleCaption(layer, covered, shown, largest) {
   if (layer === null) return "no spatial layer with per-image φ: images without overlay";
   if (covered === 0) return layer + ": its estimate covers none of these images (a --zeta-budget cut to the sample's first images): no overlay";
@@ -354,7 +360,7 @@ function termCells(term) {
 }
 
 if (typeof module === "object" && module && module.exports) {
-  module.exports = { confusionCounts, bytesOf, cellExamples, errorRegionsLine, exampleCaption, projectCells, fmt, pct, coordsOf, keyOf, hexRgb, ramp, css, layerScale, scalePosition, magnitude, ticks, epochTicks,
+  module.exports = { confusionCounts, bytesOf, cellExamples, errorRegionsLine, noErrorsHint, exampleCaption, projectCells, fmt, pct, coordsOf, keyOf, hexRgb, ramp, css, layerScale, scalePosition, magnitude, ticks, epochTicks,
                      rotate, insidePolygon, pickFace, modeOf, settingsRows, cut, channelRange, regionLabel, mapLayout, pickCell, imageRGBA, zetaOnImage,
                      zetaDifference, laneScaled, bandBars, eegEpochIndex, termCells };
 }

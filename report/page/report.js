@@ -799,7 +799,7 @@
     const bar = $("errors-classes"), names = D.meta.classes || [];
     bar.replaceChildren();  // built again for every new version of the run (nnfmri serve)
     const withErrors = D.epochs.some((ep) => ep.errors);
-    if (!withErrors) { $("errors").replaceChildren(el("p", "hint", "No error maps in this run (run nnfmri analyze --errors).")); return; }
+    if (!withErrors) { $("errors").replaceChildren(el("p", "hint", noErrorsHint(false))); return; }
     const select = el("select");
     select.append(new Option("(choose a class)", ""));
     const K = Math.max(names.length, ...D.epochs.filter((ep) => ep.errors).map((ep) => confusionCounts(ep.errors.labels, ep.errors.predicted, 0).length));
@@ -810,7 +810,8 @@
   }
   function renderErrors() {
     const host = $("errors"), ep = D.epochs[state.e];
-    if (!ep || !ep.errors) { if (ep) host.replaceChildren(el("p", "hint", "No error maps at this epoch.")); return; }
+    // (a run without error maps says so, not "at this epoch": renderErrors runs after buildErrors)
+    if (!ep || !ep.errors) { if (ep) host.replaceChildren(el("p", "hint", noErrorsHint(D.epochs.some((e) => e.errors)))); return; }
     host.replaceChildren();
     const names = D.meta.classes || [], name = (k) => names[k] || String(k);
     const m = confusionCounts(ep.errors.labels, ep.errors.predicted, names.length), table = el("table", "confusion");

@@ -328,6 +328,12 @@ test("errorRegionsLine lists a layer's regions of a pick, or says why there are 
   assert.equal(h.errorRegionsLine("output", { images: 3, regions: [], phi: [] }, "cat → dog", 60, text), "output (3 images): no region with negative φ");
 });
 
+// A run never analysed with --errors said "No error maps at this epoch." (the epoch's line replaced the run's).
+test("noErrorsHint says whether the run has error maps at another epoch or none at all", () => {
+  assert.equal(h.noErrorsHint(true), "No error maps at this epoch.");
+  assert.equal(h.noErrorsHint(false), "No error maps in this run (run nnfmri analyze --errors).");
+});
+
 test("exampleCaption states the overlay's scale, or that the layer's estimate covers none or only some of the images", () => {
   assert.equal(h.exampleCaption(null, 0, 3, 0), "no spatial layer with per-image φ: images without overlay");
   // none covered: said, not "scale ±0 per pixel"
