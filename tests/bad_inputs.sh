@@ -98,13 +98,16 @@ run_with r10 analysis/epoch_001/zeta.json '{"layers":{"a":{"grid":[100,100,1],"r
 case_ "report: zeta.json layer \`grid: [100,100,1]\`" 2 report r10
 rm -rf r11 && cp -r run r11 && sed -i 's/"test_acc":[^,}]*/"test_acc":7.5/' r11/metrics.jsonl
 case_ "report: \`test_acc: 7.5\` in metrics.jsonl" 2 report r11
-# zeta_with DIR PYTHON_ON_z: a copy of the run whose epoch-1 zeta.json is changed (z its layers' conv1)
-zeta_with() {
-  rm -rf "$1" && cp -r run "$1" && /usr/bin/python3 -c "
-import json; p = '$1/analysis/epoch_001/zeta.json'; d = json.load(open(p)); z = d['layers']['conv1']
-$2
+# json_with SOURCE DIR FILE PYTHON: a copy DIR of the folder SOURCE whose JSON file FILE is changed by
+# PYTHON (d the file's object)
+json_with() {
+  rm -rf "$2" && cp -r "$1" "$2" && /usr/bin/python3 -c "
+import json; p = '$2/$3'; d = json.load(open(p))
+$4
 json.dump(d, open(p, 'w'))"
 }
+# zeta_with DIR PYTHON_ON_z: a copy of the run whose epoch-1 zeta.json is changed (z its layers' conv1)
+zeta_with() { json_with run "$1" analysis/epoch_001/zeta.json "z = d['layers']['conv1']; $2"; }
 zeta_with r12 "z['critical_regions'] = []; z['critical_share'] = 0.5"
 case_ "report: zeta.json \`critical_share\` not the listed regions' share" 2 report r12
 zeta_with r13 "z['regions']['grid_1_1_1']['significance'] = False; z['critical_regions'] = ['grid_1_1_1']; z['critical_share'] = 1 / 256"
@@ -114,12 +117,7 @@ case_ "report: zeta.json critical region with \`significance: false\`" 2 report 
 "$nnfmri" analyze run/model.ckpt --data planted --errors --stages zeta --eval-samples 32 --zeta-samples 16 \
   --zeta-budget 0.2 --threads 2 --out ef0 > /dev/null 2>&1 || echo "bad_inputs: analyze --errors failed" >&2
 need ef0/zeta.json
-errors_with() {
-  rm -rf "$1" && cp -r ef0 "$1" && /usr/bin/python3 -c "
-import json; p = '$1/zeta.json'; d = json.load(open(p)); e = d['errors']
-$2
-json.dump(d, open(p, 'w'))"
-}
+errors_with() { json_with ef0 "$1" zeta.json "e = d['errors']; $2"; }
 errors_with ef2 "d['errors'] = 'x'"
 case_ "report: zeta.json \`errors: \"x\"\`" 2 report ef2
 errors_with ef1 "e['gallery'][0]['probability_true'] = 5"
@@ -392,8 +390,7 @@ kill "$holder" 2> /dev/null; wait "$holder" 2> /dev/null
 "$nnfmri" $T --out big --model "linear:4096 relu linear:10" --analyze-every 1 --grid 1x1x4096 --stages grid \
   --eval-samples 32 > /dev/null 2>&1 || { echo "bad_inputs: the linear:4096 run failed" >&2; failed=1; }
 case_ "report of \`linear:4096\` trained with \`--grid 1x1x4096\`" 0 report big
-rm -rf r8 && cp -r run r8 && /usr/bin/python3 -c "
-import json; c = json.load(open('r8/config.json')); c['model'] = 'm' * 1000000; json.dump(c, open('r8/config.json', 'w'))"
+json_with run r8 config.json "d['model'] = 'm' * 1000000"
 [ "$(stat -c %s r8/config.json)" -gt 1000000 ] || { echo "bad_inputs: r8/config.json has no 1 MB model name" >&2; failed=1; }
 case_ "report: a 1 MB model name in config.json" 0 report r8
 mkdir -p r9/analysis/epoch_001 && /usr/bin/python3 -c "

@@ -188,6 +188,21 @@ TEST_F(EegRun, BadInjectionsAndWindowsAreOneErrorNamingTheFlag) {
 }  // namespace
 
 namespace {
+// Writes FILE as np.save writes an array: header DICT (a space after the shape's comma, ending ", }"),
+// padded to 128 bytes (a multiple of 64) with blanks and "\n", then PAYLOAD; returns FILE.
+std::string numpy_file(const std::string& file, const std::string& dict, const std::string& payload) {
+  std::string header = dict;
+  header.resize(128 - 10 - 1, ' ');
+  header += '\n';
+  std::string bytes("\x93NUMPY\x01\x00", 8);
+  bytes += char(header.size() & 0xff);
+  bytes += char(header.size() >> 8);
+  bytes += header;
+  bytes += payload;
+  base::write_file_atomic(file, bytes);
+  return file;
+}
+
 TEST_F(EegRun, AHostileRowsFileIsOneErrorNamingIt) {
   const std::string file = path("rows.npy");
   const std::vector<float> values = {1, 2, 3, 4, 5, 6};
@@ -205,34 +220,22 @@ TEST_F(EegRun, AHostileRowsFileIsOneErrorNamingIt) {
   expect_error_naming([&] { base::read_npy_2d(file, 5); }, "holds 6 values, expected at most 5");
 }
 
-// The same array as np.save writes it (np.save(f, np.arange(1, 7, dtype='<f4').reshape(2, 3))): its
-// header has a space after the shape's comma and ends ", }", padded to 128 bytes (a multiple of 64) with blanks and "\n".
-// It is read as nnfmri's own; another dtype or Fortran order is still refused.
+// The same array as np.save writes it (np.save(f, np.arange(1, 7, dtype='<f4').reshape(2, 3))) is read
+// as nnfmri's own; another dtype or Fortran order is still refused.
 TEST_F(EegRun, AnArrayAsNumPyWritesItIsRead) {
   const std::vector<float> values = {1, 2, 3, 4, 5, 6};
-  auto numpy_file = [&](const std::string& dict) {
-    std::string header = dict;
-    header.resize(128 - 10 - 1, ' ');
-    header += '\n';
-    std::string bytes("\x93NUMPY\x01\x00", 8);
-    bytes += char(header.size() & 0xff);
-    bytes += char(header.size() >> 8);
-    bytes += header;
-    bytes.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
-    const std::string file = path("numpy.npy");
-    base::write_file_atomic(file, bytes);
-    return file;
-  };
-  const std::string file = numpy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }");
+  const std::string payload(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
+  const auto numpy = [&](const std::string& dict) { return numpy_file(path("numpy.npy"), dict, payload); };
+  const std::string file = numpy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }");
   const base::Npy2D back = base::read_npy_2d(file, 100);
   EXPECT_EQ(back.rows, 2);
   EXPECT_EQ(back.cols, 3);
   EXPECT_EQ(back.data, values);
-  expect_error_naming([&] { base::read_npy_2d(numpy_file("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }"), 100); },
+  expect_error_naming([&] { base::read_npy_2d(numpy("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }"), 100); },
                       "expected a float32 ('<f4') C-order array");
-  expect_error_naming([&] { base::read_npy_2d(numpy_file("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }"), 100); },
+  expect_error_naming([&] { base::read_npy_2d(numpy("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }"), 100); },
                       "expected a float32 ('<f4') C-order array");
-  expect_error_naming([&] { base::read_npy_2d(numpy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 3), }"), 100); },
+  expect_error_naming([&] { base::read_npy_2d(numpy("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 3), }"), 100); },
                       "expected a 2-D shape");
 }
 
@@ -240,16 +243,8 @@ TEST_F(EegRun, AnArrayAsNumPyWritesItIsRead) {
 // float32 rows: it is refused for its dtype, not for its size ("160128 bytes, expected at most 145545"
 // before 2026-12-03, which did not say what was wrong); so is a shape with more values than allowed.
 TEST_F(EegRun, ALargeFileOfAnotherDtypeIsRefusedForItsDtype) {
-  const std::string file = path("f8.npy");
-  std::string header = "{'descr': '<f8', 'fortran_order': False, 'shape': (100, 200), }";
-  header.resize(128 - 10 - 1, ' ');
-  header += '\n';
-  std::string bytes("\x93NUMPY\x01\x00", 8);
-  bytes += char(header.size() & 0xff);
-  bytes += char(header.size() >> 8);
-  bytes += header;
-  bytes.append(100 * 200 * sizeof(double), '\0');
-  base::write_file_atomic(file, bytes);
+  const std::string file =
+      numpy_file(path("f8.npy"), "{'descr': '<f8', 'fortran_order': False, 'shape': (100, 200), }", std::string(100 * 200 * sizeof(double), '\0'));
   expect_error_naming([&] { base::read_npy_2d(file, 100 * 200); }, "expected a float32 ('<f4') C-order array");
   const std::vector<float> values(100 * 200 * 2, 1.f);
   base::write_npy(file, {"", {200, 200}, values.data()});

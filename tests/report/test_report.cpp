@@ -60,6 +60,21 @@ struct TempDir {
 
 Json read_json(const fs::path& path) { return Json::parse(base::read_file(path.string())); }
 
+// An analyze output directory: DIR/grid.json and DIR/zeta.json.
+void write_analysis(const fs::path& dir, const Json& grid, const Json& zeta) {
+  write(dir / "grid.json", grid.dump(1));
+  write(dir / "zeta.json", zeta.dump(1));
+}
+
+// Builds DIR's report as SVG figures only and returns the text of DIR/figures/FIGURE.svg.
+std::string svg_figure(const fs::path& dir, const std::string& figure) {
+  report::ReportOptions opts;
+  opts.format = "svg";
+  opts.figures_only = true;
+  report::build_report(dir.string(), opts);
+  return base::read_file((dir / "figures" / (figure + ".svg")).string());
+}
+
 
 }  // namespace
 
@@ -655,8 +670,7 @@ TEST(Report, AnAnalyzeOutputDirectoryIsOneEpochWithoutTrainingCurves) {
   TempDir tmp("analyze");
   Json grid = grid_json(7), zeta = zeta_json(7);
   grid["dataset"]["classes"] = {"cat", "dog", "bird"};
-  write(tmp.path / "grid.json", grid.dump(1));
-  write(tmp.path / "zeta.json", zeta.dump(1));
+  write_analysis(tmp.path, grid, zeta);
   write(tmp.path / "tract.json", tract_json().dump(1));
   const std::string text = report::build_report(tmp.str(), {});
   EXPECT_NE(text.find("report: tiny on synthetic, an analyze output directory (no training); epoch 7"), std::string::npos) << text;
@@ -755,8 +769,7 @@ TEST(Report, ErrorsGalleryIsDrawnFromZetaJson) {
   for (int k = 0; k < 2; ++k) {
     TempDir tmp(k ? "gallery_flat" : "gallery");
     const auto [grid, zeta] = with_errors(k ? 0.0 : 0.01, 48);
-    write(tmp.path / "grid.json", grid.dump(1));
-    write(tmp.path / "zeta.json", zeta.dump(1));
+    write_analysis(tmp.path, grid, zeta);
     report::build_report(tmp.str(), {});
     ASSERT_TRUE(fs::exists(tmp.path / "figures/epoch_007/conv1_gallery.png"));
     EXPECT_TRUE(fs::exists(tmp.path / "figures/epoch_007/confusion.png"));
@@ -863,13 +876,8 @@ TEST(Report, ConfusionMatrixLabelsAreWholeAndInside) {
   grid["model"] = std::string(60, 'm');  // a long run label (model on data)
   zeta["model"] = grid["model"];
   zeta["errors"] = {{"labels", {0, 1, 2, 1}}, {"predicted", {0, 2, 2, 1}}};
-  write(tmp.path / "grid.json", grid.dump(1));
-  write(tmp.path / "zeta.json", zeta.dump(1));
-  report::ReportOptions opts;
-  opts.format = "svg";
-  opts.figures_only = true;
-  report::build_report(tmp.str(), opts);
-  const std::string svg = base::read_file((tmp.path / "figures/epoch_007/confusion.svg").string());
+  write_analysis(tmp.path, grid, zeta);
+  const std::string svg = svg_figure(tmp.path, "epoch_007/confusion");
   const double width = std::atof(svg.c_str() + svg.find("width=\"") + 7);
   std::vector<std::pair<double, double>> columns;  // (left, right) of each column label
   std::vector<std::string> column_names;
@@ -913,13 +921,8 @@ TEST(Report, GalleryNamesTheClassesAbsentFromTheSample) {
   }
   zeta["errors"] = {{"shape", {3, 4, 4}}, {"gallery", gallery}, {"labels", {2, 2}}, {"predicted", {2, 0}}};
   zeta["layers"]["conv1"]["errors"] = {{"per_image", rows}};
-  write(tmp.path / "grid.json", grid.dump(1));
-  write(tmp.path / "zeta.json", zeta.dump(1));
-  report::ReportOptions opts;
-  opts.format = "svg";
-  opts.figures_only = true;
-  report::build_report(tmp.str(), opts);
-  const std::string svg = base::read_file((tmp.path / "figures/epoch_007/conv1_gallery.svg").string());
+  write_analysis(tmp.path, grid, zeta);
+  const std::string svg = svg_figure(tmp.path, "epoch_007/conv1_gallery");
   EXPECT_NE(svg.find(">bird</text>"), std::string::npos);  // its row
   EXPECT_NE(svg.find(">→ cat</text>"), std::string::npos);  // the mistake's verdict
   for (const char* absent : {">cat</text>", ">dog</text>", ">fish</text>"}) EXPECT_EQ(svg.find(absent), std::string::npos) << absent;
@@ -1436,11 +1439,7 @@ TEST(Report, AnAllZeroColourBarHasNoMinusZero) {
     zeta["epoch"] = e;  // each directory's own epoch
     write(tmp.path / ("analysis/epoch_00" + std::to_string(e)) / "zeta.json", zeta.dump());
   }
-  report::ReportOptions opts;
-  opts.format = "svg";
-  opts.figures_only = true;
-  report::build_report(tmp.str(), opts);
-  const std::string svg = base::read_file((tmp.path / "figures/epoch_002/output_zeta.svg").string());
+  const std::string svg = svg_figure(tmp.path, "epoch_002/output_zeta");
   EXPECT_EQ(svg.find(">-0</text>"), std::string::npos);
   EXPECT_NE(svg.find(">0</text>"), std::string::npos);
 }
@@ -1580,11 +1579,7 @@ TEST(Report, EpochLabelsKeepApartOverAHugeSpan) {
     for (int e : epochs)
       metrics += Json({{"epoch", e}, {"train_loss", 1.5}, {"train_acc", 0.5}, {"test_loss", 1.6}, {"test_acc", 0.45}}).dump() + "\n";
     write(tmp.path / "metrics.jsonl", metrics);
-    report::ReportOptions opts;
-    opts.format = "svg";
-    opts.figures_only = true;
-    report::build_report(tmp.str(), opts);
-    const std::string svg = base::read_file((tmp.path / "figures/training.svg").string());
+    const std::string svg = svg_figure(tmp.path, "training");
     const double width = std::atof(svg.c_str() + svg.find("width=\"") + 7);
     std::map<double, std::vector<std::pair<double, double>>> rows;  // y → (left, right) of each label
     for (size_t at = svg.find("<text "); at != std::string::npos; at = svg.find("<text ", at + 1)) {
