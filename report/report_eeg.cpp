@@ -6,6 +6,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <set>
 #include <unordered_map>
 
 #include "base/error.h"
@@ -585,18 +586,28 @@ std::optional<EegTraces> load_eeg_traces(const std::string& run_dir, const std::
   std::vector<long> activity(blocks.size(), -1);
   EegTraces out;
   std::vector<size_t> region_columns;
+  // Each channel is checked against its own fields as training_run.cpp writes them (block "" for the
+  // loss, else a block of the epoch files; region a grid key for a region channel, else ""; name
+  // "loss", BLOCK/CHANNEL or BLOCK/REGION) and no name twice: a lane is never dropped or swapped silently.
+  std::set<std::string> seen;
+  std::string block_list;
+  for (const std::string& b : blocks) block_list += (block_list.empty() ? "" : ", ") + b;
   for (size_t c = 0; c < columns; ++c) {
     const Node ch = list[c];
     const std::string kind = one_of(ch["channel"], kChannels, "a channel (loss, grad_norm, update_ratio, activity, region)");
-    const std::string block = ch["block"].text();
-    if (kind == "loss" && loss < 0) loss = long(c);
+    const std::string block = ch["block"].text(), region = ch["region"].text(), name = ch["name"].text();
     const auto at = std::find(blocks.begin(), blocks.end(), block);
-    if (kind == "activity" && at != blocks.end() && activity[size_t(at - blocks.begin())] < 0)
-      activity[size_t(at - blocks.begin())] = long(c);
+    if (kind == "loss" && !block.empty()) ch["block"].fail("\"\" (the loss belongs to no block)");
+    if (kind != "loss" && at == blocks.end()) ch["block"].fail("a block of the run's NN-EEG epoch files (" + block_list + ")");
+    int i0, j0, k0;
+    if (kind == "region" && !parse_region_key(region, i0, j0, k0)) ch["region"].fail("a region key grid_i_j_k");
+    if (kind != "region" && !region.empty()) ch["region"].fail("\"\" (only a region channel has a region)");
+    const std::string expected = kind == "loss" ? "loss" : block + "/" + (kind == "region" ? region : kind);
+    if (name != expected) ch["name"].fail("\"" + expected + "\" (its block and " + (kind == "region" ? "region" : "channel") + ")");
+    if (!seen.insert(name).second) ch["name"].reject("the channel " + name + " is named twice; expected each channel once");
+    if (kind == "loss" && loss < 0) loss = long(c);
+    if (kind == "activity" && activity[size_t(at - blocks.begin())] < 0) activity[size_t(at - blocks.begin())] = long(c);
     if (kind == "region" && std::find(imaged.begin(), imaged.end(), block) != imaged.end()) {
-      const std::string region = ch["region"].text();
-      int i0, j0, k0;
-      if (!parse_region_key(region, i0, j0, k0)) ch["region"].fail("a region key grid_i_j_k");
       out.regions.push_back({block, region, {}});
       region_columns.push_back(c);
     }

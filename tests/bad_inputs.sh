@@ -417,6 +417,9 @@ case_ "train --resume: the state of the same net trained with --seed 2" 2 train 
 # an NN-EEG epoch file whose span runs past its steps
 "$nnfmri" "${R[@]}" --epochs 1 --batch 8 --eeg --eeg-window 4 --out re1 > /dev/null 2>&1 ||
   echo "bad_inputs: the --eeg run failed" >&2
+# eeg/channels.json whose second and third channels swapped names (conv1/grad_norm, conv1/update_ratio)
+json_with re1 rc1 eeg/channels.json "c = d['channels']; c[1]['name'], c[2]['name'] = c[2]['name'], c[1]['name']"
+case_ "report: eeg/channels.json with two channels' names swapped" 2 report rc1
 /usr/bin/python3 -c "
 import json; p = 're1/eeg/epoch_001.json'; e = json.load(open(p)); e['span'] = [5, 99]; json.dump(e, open(p, 'w'))" 2> /dev/null
 grep -q '"span": \[5, 99\]' re1/eeg/epoch_001.json || { echo "bad_inputs: re1's span was not changed" >&2; failed=1; }

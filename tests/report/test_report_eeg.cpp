@@ -6,6 +6,8 @@
 // path on a run directory is in test_report.cpp.
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include <cmath>
 #include <limits>
 
@@ -221,6 +223,7 @@ class EegTraceTest : public TempDirTest {
       ep.path = layout.eeg_epoch(e);
       ep.first_step = 6L * e - 5;
       ep.last_step = 6L * e;
+      for (const char* block : {"a", "b"}) ep.blocks.push_back({block, "learning", {}, {}, {}});
       epochs.push_back(ep);
     }
   }
@@ -261,10 +264,35 @@ TEST_F(EegTraceTest, TracesAreTheRowsOfEveryStepDownsampledByTheirEnvelope) {
   EXPECT_EQ(raw->regions.size(), 3u);
   EXPECT_EQ(raw->blocks[1].lo, expected(8, 1).lo);
   // the second epoch alone: its steps, not the run's
-  const std::optional<report::EegTraces> second = report::load_eeg_traces(dir_, {epochs[1]}, {"b"}, {}, 100, 1000);
+  const std::optional<report::EegTraces> second = report::load_eeg_traces(dir_, {epochs[1]}, {"a", "b"}, {}, 100, 1000);
   ASSERT_TRUE(second);
   EXPECT_EQ(second->first_step, 7);
-  EXPECT_EQ(second->blocks[0].lo[1], 50);
+  EXPECT_EQ(second->blocks[1].lo[1], 50);
+}
+
+// Leftover of 2026-12-03: eeg/channels.json was read by its "channel" and "block" fields alone, so two
+// swapped names, a block the epoch files do not have (its lane silently dropped), a region on an
+// activity channel or a channel listed twice were drawn without a word.  Each channel is now checked
+// against its own fields, and the error names the file and pointer.
+TEST_F(EegTraceTest, ChannelsThatContradictThemselvesAreRefusedNamingTheirPointer) {
+  const run::Layout layout(dir_);
+  const run::Json good = run::read_json(layout.eeg_channels());
+  const std::vector<std::pair<std::function<void(run::Json&)>, std::string>> cases = {
+      {[](run::Json& c) { std::swap(c[4]["name"], c[5]["name"]); }, "/channels/4/name: expected \"a/grid_1_1_1\""},
+      {[](run::Json& c) { c[3]["block"] = "c", c[3]["name"] = "c/activity"; }, "/channels/3/block: expected a block of the run's NN-EEG epoch files (a, b)"},
+      {[](run::Json& c) { c[0]["block"] = "a"; }, "/channels/0/block: expected \"\" (the loss belongs to no block)"},
+      {[](run::Json& c) { c[3]["region"] = "grid_1_1_1"; }, "/channels/3/region: expected \"\" (only a region channel has a region)"},
+      {[](run::Json& c) { c[5]["region"] = ""; }, "/channels/5/region: expected a region key grid_i_j_k"},
+      {[](run::Json& c) { c[8] = c[3]; }, "/channels/8/name: the channel a/activity is named twice"},
+  };
+  for (const auto& [change, message] : cases) {
+    run::Json bad = good;
+    change(bad["channels"]);
+    run::write_json(layout.eeg_channels(), bad, 1);
+    expect_error_naming([&] { report::load_eeg_traces(dir_, epochs, {"a", "b"}, {"a"}); }, layout.eeg_channels() + ": " + message);
+  }
+  run::write_json(layout.eeg_channels(), good, 1);
+  EXPECT_TRUE(report::load_eeg_traces(dir_, epochs, {"a", "b"}, {"a"}));
 }
 
 TEST_F(EegTraceTest, FilesThatDoNotMatchAreRefusedNamingThem) {
