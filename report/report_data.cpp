@@ -423,7 +423,7 @@ class RunReader {
                      std::to_string(layer.grid.count()) + ")");
       if (auto errors = node.find("errors")) {
         read_gallery_phi(epoch, layer, *errors);
-        read_subset_maps(layer, *errors);
+        read_subset_maps(epoch, layer, *errors);
       }
     }
   }
@@ -479,9 +479,23 @@ class RunReader {
     }
   }
 
-  void read_subset_maps(LayerImage& layer, const Node& errors) {
+  void read_subset_maps(const EpochData& epoch, LayerImage& layer, const Node& errors) {
     // class indices as in read_gallery: one of the run's classes (when it names them), else at most 255
     const long long last_class = run_.class_names.empty() ? 255 : (long long)(run_.class_names.size()) - 1;
+    // With the sample's labels and the layer's `images` K, each map's `images` is the number of the first
+    // K images in its class or cell, and every class and every mistake cell with an image has its map
+    // (imaging/error_maps.cpp writes them so): the counts the page prints are the file's own.
+    std::vector<long> counts;  // (true, predicted or the true class itself for a class) → images
+    const size_t width = size_t(last_class + 1);
+    if (auto images = errors.find("images"); images && !epoch.sample_labels.empty()) {
+      const size_t covered = size_t(images->integer(0, (long long)(epoch.sample_labels.size())));
+      counts.assign(width * width, 0);
+      for (size_t x = 0; x < covered; ++x) {
+        const size_t y = size_t(epoch.sample_labels[x]), p = size_t(epoch.sample_predicted[x]);
+        ++counts[y * width + y];
+        if (p != y) ++counts[y * width + p];
+      }
+    }
     auto read = [&](const Node& list, bool confusion, std::vector<LayerImage::SubsetMap>& out) {
       std::vector<bool> seen(size_t(last_class + 1) * size_t(last_class + 1), false);  // (true, predicted or 0)
       for (size_t i = 0; i < list.array_size(); ++i) {
@@ -498,12 +512,25 @@ class RunReader {
                                : "class " + std::to_string(map.true_class) + " listed twice, expected each class once");
         seen[at] = true;
         map.images = long(m["images"].integer(0, 1LL << 40));
+        const size_t cell = size_t(map.true_class) * width + size_t(confusion ? map.predicted : map.true_class);
+        if (!counts.empty() && map.images != counts[cell])
+          m["images"].reject(std::to_string(map.images) + ", expected " + std::to_string(counts[cell]) + " (the layer's images " +
+                             (confusion ? "of true class " + std::to_string(map.true_class) + " predicted as " + std::to_string(map.predicted)
+                                        : "of class " + std::to_string(map.true_class)) +
+                             " by /errors/labels and /errors/predicted)");
         const Node phi = m["phi"];
         if (phi.array_size() != size_t(layer.grid.count()))
           phi.reject("expected " + std::to_string(layer.grid.count()) + " values, one per region");
         for (size_t g = 0; g < phi.array_size(); ++g) map.phi.push_back(phi[g].number());
         out.push_back(std::move(map));
       }
+      for (size_t y = 0; y < counts.size() / width; ++y)
+        for (size_t p = 0; p < width; ++p)
+          if ((confusion ? p != y : p == y) && counts[y * width + p] > 0 &&
+              !seen[y * width + (confusion ? p : 0)])
+            list.reject("no map of " + (confusion ? "the cell " + std::to_string(y) + " → " + std::to_string(p)
+                                                  : "class " + std::to_string(y)) +
+                        ", expected one for each with images (" + std::to_string(counts[y * width + p]) + " of the layer's)");
     };
     if (auto list = errors.find("per_class")) read(*list, false, layer.class_maps);
     if (auto list = errors.find("confusions")) read(*list, true, layer.confusion_maps);

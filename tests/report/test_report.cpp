@@ -838,8 +838,13 @@ TEST(Report, WrongErrorMapsAreRefusedNamingTheirPointer) {
   };
   zeta_with([](Json&) {});
   report::build_report(bad.str(), {});  // the file as written reads
-  zeta_with([](Json& z) { z["layers"]["conv1"]["errors"]["images"] = 0; });
-  report::build_report(bad.str(), {});  // and so does a layer whose estimate covers no image (0 rows)
+  zeta_with([&](Json& z) { z["layers"]["conv1"]["errors"]["images"] = 3, z["layers"]["conv1"]["errors"]["per_image"] = Json::array({phi, phi, phi}); });
+  report::build_report(bad.str(), {});  // with its count of images: 2 of class 0, 1 of class 1, one mistake 0 → 1
+  zeta_with([](Json& z) {
+    Json& e = z["layers"]["conv1"]["errors"];
+    e["images"] = 0, e["per_class"] = Json::array(), e["confusions"] = Json::array();
+  });
+  report::build_report(bad.str(), {});  // and so does a layer whose estimate covers no image (0 rows, no map)
   const std::vector<std::pair<std::function<void(Json&)>, std::string>> cases = {
       {[](Json& z) { z["errors"]["gallery"][0]["probability_true"] = 5; }, "zeta.json: /errors/gallery/0/probability_true: expected a number from 0 to 1"},
       {[](Json& z) { z["errors"]["gallery"][1]["label"] = 0; }, "zeta.json: /errors/gallery/1/label: 0, expected 1 (/errors/labels/1"},
@@ -857,6 +862,19 @@ TEST(Report, WrongErrorMapsAreRefusedNamingTheirPointer) {
       // per_image: one row per image the layer's estimate covers (`images`, at most the sample's 3)
       {[](Json& z) { z["layers"]["conv1"]["errors"]["images"] = 2; }, "zeta.json: /layers/conv1/errors/per_image: 0 rows, expected 2"},
       {[](Json& z) { z["layers"]["conv1"]["errors"]["images"] = 4; }, "zeta.json: /layers/conv1/errors/images: expected an integer from 0 to 3"},
+      // the maps' image counts are those of the layer's images by the sample's labels and predictions
+      // (before 2026-12-03 the page printed whatever count the file said, and a missing class went unsaid)
+      {[&](Json& z) { z["layers"]["conv1"]["errors"]["images"] = 3, z["layers"]["conv1"]["errors"]["per_image"] = Json::array({phi, phi, phi}),
+                      z["layers"]["conv1"]["errors"]["per_class"][0]["images"] = 5; },
+       "zeta.json: /layers/conv1/errors/per_class/0/images: 5, expected 2 (the layer's images of class 0"},
+      {[&](Json& z) { z["layers"]["conv1"]["errors"]["images"] = 2, z["layers"]["conv1"]["errors"]["per_image"] = Json::array({phi, phi}); },
+       "zeta.json: /layers/conv1/errors/per_class/0/images: 2, expected 1 (the layer's images of class 0"},
+      {[&](Json& z) { z["layers"]["conv1"]["errors"]["images"] = 3, z["layers"]["conv1"]["errors"]["per_image"] = Json::array({phi, phi, phi}),
+                      z["layers"]["conv1"]["errors"]["confusions"] = Json::array(); },
+       "zeta.json: /layers/conv1/errors/confusions: no map of the cell 0 → 1, expected one for each with images (1 of the layer's)"},
+      {[&](Json& z) { z["layers"]["conv1"]["errors"]["images"] = 3, z["layers"]["conv1"]["errors"]["per_image"] = Json::array({phi, phi, phi}),
+                      z["layers"]["conv1"]["errors"]["per_class"].erase(1); },
+       "zeta.json: /layers/conv1/errors/per_class: no map of class 1, expected one for each with images (1 of the layer's)"},
   };
   for (const auto& [change, message] : cases) {
     zeta_with(change);
