@@ -51,8 +51,29 @@ static int run_command(int argc, char** argv) {
   }
   std::string cmd = argv[1];
   try {
+    std::string names;  // every command's name, for the error lines
+    auto find_command = [&names](const std::string& name) {
+      const app::CommandDef* found = nullptr;
+      names.clear();
+      for (const app::CommandDef& c : app::command_table()) {
+        if (c.name == name) found = &c;
+        names += (names.empty() ? "" : ", ") + c.name;
+      }
+      return found;
+    };
     // Exit 0 at once, under mpirun only when every rank does (app::agree_to_end_early).
     if (cmd == "--help" || cmd == "-h") {
+      if (argc > 2) {  // `nnfmri --help CMD` is `nnfmri CMD --help`; anything else is refused, not ignored
+        const bool named = find_command(argv[2]) != nullptr;
+        if (named && argc == 3) {
+          static char help[] = "--help";
+          char* args[] = {argv[0], argv[2], help, nullptr};
+          return run_command(3, args);
+        }
+        if (named)
+          return failure(cmd, cmd + " " + argv[2] + " takes no other argument, got '" + argv[3] + "'", 2);
+        return failure(cmd, cmd + " takes a command name or nothing, got '" + argv[2] + "' (expected one of " + names + ")", 2);
+      }
       app::agree_to_end_early("nnfmri " + cmd);
       std::fputs(app::commands_usage().c_str(), stdout);
       return 0;
@@ -63,12 +84,7 @@ static int run_command(int argc, char** argv) {
       std::printf("nnfmri %s\n", app::kVersion);
       return 0;
     }
-    std::string names;
-    const app::CommandDef* command = nullptr;
-    for (const app::CommandDef& c : app::command_table()) {
-      if (c.name == cmd) command = &c;
-      names += (names.empty() ? "" : ", ") + c.name;
-    }
+    const app::CommandDef* command = find_command(cmd);
     if (!command) return failure(cmd, "unknown command '" + cmd + "' (expected one of " + names + ")", 2);
     // Under mpirun only the commands that share their work between ranks run (each rank of another
     // command would write the same files).

@@ -362,6 +362,7 @@ for d in m1 m2 m3 m4 m5 m6 c1 c2 c3 p1 p2 p3; do
   [ -e "$d" ] && { echo "bad_inputs: a refused run left $d behind" >&2; failed=1; }
 done
 case_ "--version --bogus (an extra argument)" 2 --version --bogus
+case_ "--help bogus (not a command)" 2 --help bogus
 case_ "train --out --overwrit (a mistyped flag as the value)" 2 train --data planted --out --overwrit
 [ -e ./--overwrit ] && { echo "bad_inputs: a refused run left --overwrit behind" >&2; failed=1; }
 # serve (README "Watching runs live"): a root that is no directory, a bad port, a port in use

@@ -1,6 +1,7 @@
 // tests/apps/test_flags.cpp — apps/flags.h: the one flag table, its parser, its error lines, its usage
 // text, and that its defaults and ranges are the library's.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -12,7 +13,9 @@
 #include "apps/flags.h"
 #include "imaging/analysis.h"
 #include "nn/optim.h"
+#include "base/fileio.h"
 #include "tests/error_of.h"
+#include "tests/nnfmri_binary.h"
 #include "tests/temp_dir.h"
 
 namespace {
@@ -345,6 +348,53 @@ TEST(Flags, UsageNamesOperandsRequiredFlagsAndEveryFlagWithItsDefault) {
   // The command list shows each command's operands, as its own usage line does.
   for (const char* line : {"  eval CKPT ", "  info CKPT ", "  export CKPT ", "  import FILE ", "  analyze CKPT ", "  report RUN_DIR "})
     EXPECT_NE(commands.find(line), std::string::npos) << line << "\n" << commands;
+}
+
+// `nnfmri --help CMD` is `nnfmri CMD --help` (a newcomer's first guess); any other argument after
+// --help is refused with one line naming it, as after --version. Before, every argument after --help
+// was ignored without a word: `nnfmri --help train` and `nnfmri --help bogus` printed the command list.
+class HelpOperand : public TempDirTest {
+ protected:
+  void SetUp() override {
+    TempDirTest::SetUp();
+    if (!base::file_exists(nnfmri_binary())) GTEST_SKIP() << nnfmri_binary() << " is not built";
+  }
+  struct Result {
+    int status;
+    std::string out, err;
+  };
+  Result run(const std::vector<std::string>& args) {
+    const std::string out = path("out.txt"), err = path("err.txt");
+    const pid_t pid = spawn_nnfmri(args, out, err);
+    EXPECT_GT(pid, 0);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), base::read_file(out), base::read_file(err)};
+  }
+};
+
+TEST_F(HelpOperand, HelpWithACommandIsThatCommandsHelpAndAnythingElseIsRefused) {
+  const Result train = run({"train", "--help"});
+  ASSERT_EQ(train.status, 0) << train.err;
+  for (const char* help : {"--help", "-h"}) {
+    const Result r = run({help, "train"});
+    EXPECT_EQ(r.status, 0) << help << ": " << r.err;
+    EXPECT_EQ(r.out, train.out) << help;
+    EXPECT_NE(r.out.find("--zeta-budget"), std::string::npos) << r.out;
+  }
+  const Result list = run({"--help"});
+  EXPECT_EQ(list.status, 0);
+  EXPECT_NE(list.out.find("serve ROOT"), std::string::npos) << list.out;
+  const Result bogus = run({"--help", "bogus"});
+  EXPECT_EQ(bogus.status, 2) << bogus.out;
+  EXPECT_EQ(bogus.out, "");
+  EXPECT_EQ(std::count(bogus.err.begin(), bogus.err.end(), '\n'), 1) << bogus.err;
+  EXPECT_NE(bogus.err.find("'bogus'"), std::string::npos) << bogus.err;
+  EXPECT_NE(bogus.err.find("expected one of train, eval"), std::string::npos) << bogus.err;
+  const Result extra = run({"--help", "train", "extra"});
+  EXPECT_EQ(extra.status, 2);
+  EXPECT_EQ(extra.out, "");
+  EXPECT_NE(extra.err.find("--help train takes no other argument, got 'extra'"), std::string::npos) << extra.err;
 }
 
 }  // namespace
