@@ -32,7 +32,7 @@ int cmd_analyze(int argc, char** argv) {
   settings.zeta.value = imaging::resolve_value_classes(
       settings.zeta.value, ck.class_names.empty() ? data.test.class_names : ck.class_names);
   std::string model = ck.meta.value("model", std::string("custom"));
-  imaging::AnalysisContext ctx{model, ck.epoch, describe_data(flags.text("--data"), data, false)};
+  imaging::AnalysisContext ctx{model, ck.epoch, describe_data(flags.text("--data"), data, HalvesRead::test)};
   // Under mpirun every rank agrees with rank 0 on what it images (the checkpoint's and the data's
   // bytes) and how (the settings): otherwise the shared units would not fit together.
   if (dist::world().ranks() > 1)

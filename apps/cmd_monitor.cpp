@@ -231,7 +231,7 @@ int cmd_profile(int argc, char** argv) {
     throw base::Error("--knn-k " + std::to_string(settings.knn_k) + ": more than the " + std::to_string(data.train.size()) +
                       " fit images");
   run::Json about = {{"checkpoint", {{"path", checkpoint}, {"spec", ck.net->spec()}, {"epoch", ck.epoch}}},
-                     {"data", describe_data(flags.text("--data"), data)}};
+                     {"data", describe_data(flags.text("--data"), data, HalvesRead::train)}};
   const base::Stopwatch clock;
   imaging::Profile profile = imaging::fit_profile(*ck.net, data.train.view(), long(data.train.size()), int(batch), settings,
                                                   datasets::sha256_file(checkpoint), about);

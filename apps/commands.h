@@ -75,9 +75,12 @@ struct NamedFile {
 // expected another path".
 // Called before any work, so that no command writes over what it reads.
 void require_distinct_files(const std::vector<NamedFile>& inputs, const std::vector<NamedFile>& outputs);
-// {"spec", "name", "files": [{"path", "sha256"}], "train_images", "test_images", "classes"}; with
-// train_read false (the test half alone was read: analyze) no "train_images", and `files` those read.
-nlohmann::ordered_json describe_data(const std::string& spec, const datasets::DataSplit& data, bool train_read = true);
+// Which halves of --data a command read (load_data's need_train / need_test).
+enum class HalvesRead { both, train, test };
+// {"spec", "name", "files": [{"path", "sha256"}], "train_images", "test_images", "classes"}; a half
+// not read (analyze reads the test half alone, profile the training half) has no count, not 0, and
+// `files` are those read.
+nlohmann::ordered_json describe_data(const std::string& spec, const datasets::DataSplit& data, HalvesRead read = HalvesRead::both);
 // The part of describe_data that says what the data is, not where it was read: the files' SHA-256
 // under its file name (no directories, no spec), the image counts, shape, classes, and for generated
 // data (planted, whose seed and options no file holds) the SHA-256 of each split's pixels and labels

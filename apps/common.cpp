@@ -171,7 +171,7 @@ datasets::DataSplit load_data(const Flags& flags, bool need_train, const std::st
   return split;
 }
 
-nlohmann::ordered_json describe_data(const std::string& spec, const datasets::DataSplit& data, bool train_read) {
+nlohmann::ordered_json describe_data(const std::string& spec, const datasets::DataSplit& data, HalvesRead read) {
   nlohmann::ordered_json files = nlohmann::ordered_json::array();
   auto add = [&](const datasets::Dataset& d) {
     if (!d.digest.empty()) {  // images:DIR: one digest over every image (datasets/image_folder.h)
@@ -194,7 +194,8 @@ nlohmann::ordered_json describe_data(const std::string& spec, const datasets::Da
           {"image_shape", {data.test.channels, data.test.height, data.test.width}},
           {"classes", data.test.class_names}};
   if (!data.test.read_as.empty()) out["read_as"] = data.test.read_as;
-  if (!train_read) out.erase("train_images");  // not 0: the training half was not looked at
+  if (read == HalvesRead::test) out.erase("train_images");  // not 0: the training half was not looked at
+  if (read == HalvesRead::train) out.erase("test_images");
   return out;
 }
 

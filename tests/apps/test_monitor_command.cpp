@@ -20,6 +20,7 @@
 #include "base/fileio.h"
 #include "base/json.h"
 #include "datasets/cifar10.h"
+#include "imaging/monitor.h"
 #include "nn/checkpoint.h"
 #include "nn/rng.h"
 #include "tests/command_data.h"
@@ -267,6 +268,10 @@ TEST_F(MonitorCommand, AProfileNeedsNoTestHalf) {
     return run(app::cmd_profile, args);
   };
   ASSERT_EQ(profile("cifar10:" + path("data"), "whole.profile"), 0);
+  // the header counts the half it read and no other (before 2026-12-03 "test_images": 0)
+  const base::Json data = imaging::load_profile(path("whole.profile")).about["data"];
+  EXPECT_GT(data.value("train_images", 0), 0) << data.dump();
+  EXPECT_FALSE(data.contains("test_images")) << data.dump();
   std::filesystem::create_directories(path("train_only"));
   for (const char* name : {"data_batch_1.bin", "batches.meta.txt"})
     std::filesystem::copy_file(path("data/") + name, path("train_only/") + name);
