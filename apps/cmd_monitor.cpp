@@ -2,6 +2,7 @@
 // (README "Monitoring").
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <numeric>
@@ -308,6 +309,24 @@ int cmd_monitor(int argc, char** argv) {
       image_values[size_t(i)] = detector_values(profile, scores[size_t(i)]);
       image_lines[size_t(i)] =
           image_line(texts, detectors, scores[size_t(i)], image_values[size_t(i)], long(offset) + i, labels[size_t(i)]);
+    }
+    // A value the lines write as a float (short_number) that is not a finite float would be written as
+    // null: a profile whose tensors are finite but extreme (a μ or a precision near the float limit, a
+    // checksummed file not written by a fit) gives no number.  Refused here, before the batch's lines are
+    // kept: the temporary monitor.jsonl goes with the error.
+    for (int i = 0; i < count; ++i) {
+      const auto refuse = [&](const std::string& what, double value) {
+        throw base::Error("--profile " + profile_path + ": image " + std::to_string(long(offset) + i) + " gets " + what +
+                          " = " + base::shortest(value, false) + ", expected a finite number: its tensors are not those of " +
+                          "a fit; fit it again with nnfmri profile");
+      };
+      const std::vector<double>& v = image_values[size_t(i)];
+      for (size_t d = 0; d < v.size(); ++d)
+        if (!std::isfinite(float(v[d]))) refuse(detectors[d], v[d]);
+      for (const std::vector<imaging::RegionScore>* list : {&scores[size_t(i)].top, &scores[size_t(i)].layer_top})
+        for (const imaging::RegionScore& r : *list)
+          if (!std::isfinite(float(r.z)))
+            refuse("z of " + profile.layers[size_t(r.layer)].name + " " + profile.layers[size_t(r.layer)].grid.key(r.region), r.z);
     }
     std::string text;
     size_t next_window = 0;

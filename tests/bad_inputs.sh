@@ -326,6 +326,33 @@ case_ "profile --quantiles 2 (min and max only: every clean window alarmed)" 2 p
 mkdir -p a_directory
 case_ "profile --out DIRECTORY (refused before the fit)" 2 profile run/model.ckpt --data planted --limit-train 200 --out a_directory
 case_ "profile --knn-k 50 --knn-images 20" 2 profile run/model.ckpt --data planted --limit-train 200 --knn-k 50 --knn-images 20 --out k.profile
+# profile_with FILE PYTHON — a copy of ok.profile with its JSON header h or its float32 tensors t[name]
+# (array('f')) changed, CRC fixed: checksummed profiles that no fit writes
+profile_with() {
+  /usr/bin/python3 - "$1" "$2" <<'PY'
+import json, struct, sys, zlib
+from array import array
+out, change = sys.argv[1], sys.argv[2]
+b = open("ok.profile", "rb").read()
+n = struct.unpack("<Q", b[12:20])[0]
+h = json.loads(b[20:20 + n])
+t, at = {}, 20 + n
+for tensor in h["tensors"]:
+    count = 1
+    for side in tensor["shape"]:
+        count *= side
+    t[tensor["name"]] = array("f", b[at:at + 4 * count])
+    at += 4 * count
+exec(change)
+header = json.dumps(h).encode()
+body = b[:12] + struct.pack("<Q", len(header)) + header + b"".join(t[x["name"]].tobytes() for x in h["tensors"])
+open(out, "wb").write(body + struct.pack("<I", zlib.crc32(body) & 0xFFFFFFFF))
+PY
+  need "$1"
+}
+profile_with extreme.profile 't["precision"] = array("f", [3e38] * len(t["precision"])); t["class_means"] = array("f", [1e6] * len(t["class_means"]))'
+case_ "monitor: a checksummed profile whose scores are no float (precision 3e38)" 2 monitor run/model.ckpt --profile extreme.profile --input planted --out m7
+[ -e m7 ] && { echo "bad_inputs: a monitor refused mid-stream left m7" >&2; failed=1; }
 "$nnfmri" corrupt --data planted --limit-train 20 --limit-test 20 --kind noise --out c10 > /dev/null 2>&1 ||
   { echo "bad_inputs: corrupt of planted failed" >&2; failed=1; }
 need c10/data_batch_1.bin

@@ -328,4 +328,21 @@ TEST_F(MonitorCommand, AFailedStreamLeavesNoNewFolderBehind) {
   }
 }
 
+// A checksummed profile whose tensors are finite but extreme (a precision of 3e38, class means of 1e6: not a fit's) gave
+// scores that are no float, written as null in every line ("mahalanobis":null); now the first such image
+// is one error naming the profile, the image and the score, and no monitor.jsonl is left.
+TEST_F(MonitorCommand, AProfileThatGivesNoNumberIsRefusedNotWrittenAsNull) {
+  ASSERT_EQ(run(app::cmd_profile, {path("a.ckpt"), "--data", "cifar10:" + path("data"), "--knn-images", "100", "--threads", "1",
+                                   "--out", path("a.profile")}), 0);
+  imaging::Profile extreme = imaging::load_profile(path("a.profile"));
+  std::fill_n(extreme.precision.data(), extreme.precision.size(), 3e38f);
+  std::fill_n(extreme.class_means.data(), extreme.class_means.size(), 1e6f);
+  imaging::save_profile(path("extreme.profile"), extreme);
+  expect_error_naming([&] {
+    run(app::cmd_monitor, {path("a.ckpt"), "--profile", path("extreme.profile"), "--input", "cifar10:" + path("data"),
+                           "--batch", "32", "--threads", "1", "--out", path("m")});
+  }, "--profile " + path("extreme.profile") + ": image 0 gets mahalanobis = inf, expected a finite number");
+  EXPECT_FALSE(std::filesystem::exists(path("m")));
+}
+
 }  // namespace
