@@ -161,9 +161,9 @@ std::vector<FlagDef> make_table() {
       // Imaging (train --analyze-every and analyze): imaging_flag marks the flags that set the analyses
       imaging_flag(text_flag("--grid", "GHxGWxGC", "region grid per layer", kImaging | kProfile | kEval, grid)),
       imaging_flag(real_flag("--lambda", "X", "weight of the log-variance term of the density", kImaging | kProfile,
-                             shortest(analysis.lambda, false), -1e6, 1e6)),
+                             shortest(analysis.lambda, false), -imaging::kMaxLambda, imaging::kMaxLambda)),
       imaging_flag(open_below(real_flag("--epsilon", "X", "variance floor inside the log", kImaging | kProfile,
-                                        shortest(analysis.epsilon, false), 0, 1e6))),
+                                        shortest(analysis.epsilon, false), 0, imaging::kMaxEpsilon))),
       imaging_flag(integer_flag("--eval-samples", "N", "first N test images imaged", kImaging, long(analysis.eval_samples),
                                 double(imaging::kMinEvalSamples), kHuge)),
       imaging_flag(choice_flag("--stages", stage_names, "imaging stages (grid always runs)", kImaging, stages, FlagKind::List)),

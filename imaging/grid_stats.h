@@ -38,6 +38,9 @@ struct GridSettings {
   double lambda = 0.1, epsilon = 1e-6;
   int bins = 8;
 };
+// The ranges of λ and ε that --lambda and --epsilon accept and a monitor profile's header may hold:
+// |λ| ≤ kMaxLambda, 0 < ε ≤ kMaxEpsilon.
+constexpr double kMaxLambda = 1e6, kMaxEpsilon = 1e6;
 
 constexpr double kActiveThreshold = 1e-6;  // a unit is active on an image when |a| > this
 constexpr double kDeadFraction = 0.05;     // a region is dead when active_fraction < this

@@ -635,8 +635,9 @@ Profile load_profile(const std::string& path) {
   p.images = long(h["images"].integer(2, 1LL << 40));
   const std::array<int, 3> grid = h["grid"].triple(base::kMaxGridAxis);
   p.settings.grid.grid = {grid[0], grid[1], grid[2]};
-  p.settings.grid.lambda = h["lambda"].number();
-  p.settings.grid.epsilon = h["epsilon"].number();
+  // The ranges of --lambda and --epsilon: a λ of 1e308 made every φ infinite and every spatial score null.
+  p.settings.grid.lambda = h["lambda"].number(-kMaxLambda, kMaxLambda);
+  p.settings.grid.epsilon = h["epsilon"].number(0, kMaxEpsilon);
   if (!(p.settings.grid.epsilon > 0)) h["epsilon"].reject("expected a positive number");
   p.settings.quantiles = int(h["quantiles"].integer(2, kMaxQuantiles));
   p.settings.knn_k = int(h["knn_k"].integer(1, kMaxKnnImages));

@@ -552,6 +552,16 @@ TEST_F(Monitor, ProfileRoundTripAndRefusals) {
                               "layer pool1 region 0: a negative sd or quantiles out of order"};
     expect_error_naming([&] { imaging::load_profile(path("bad.profile")); }, expected[what]);
   }
+  // A λ or ε outside the --lambda and --epsilon flags' ranges: a λ of 1e308 made every φ infinite and
+  // every spatial score null in monitor.jsonl.
+  for (int what = 0; what < 2; ++what) {
+    imaging::Profile bad = back;
+    (what == 0 ? bad.settings.grid.lambda : bad.settings.grid.epsilon) = 1e308;
+    imaging::save_profile(path("bad.profile"), bad);
+    expect_error_naming([&] { imaging::load_profile(path("bad.profile")); },
+                        what == 0 ? "bad.profile: /lambda: expected a number from -1000000 to 1000000"
+                                  : "bad.profile: /epsilon: expected a number from 0 to 1000000");
+  }
 }
 
 // `nnfmri profile` and `monitor` run the net inference-only (nn::Network::set_inference_only: no
