@@ -10,6 +10,7 @@
 
 #include "imaging/net_view.h"
 #include "base/error.h"
+#include "base/format.h"
 #include "base/json.h"
 #include "imaging/eval_stream.h"
 #include "imaging/zeta_stats.h"
@@ -694,6 +695,13 @@ Profile load_profile(const std::string& path) {
       const float* q = l.quantiles.data() + size_t(r) * p.settings.quantiles;
       if (!(l.sd.data()[r] >= 0) || !std::is_sorted(q, q + p.settings.quantiles))
         throw file.fail("layer " + l.name + " region " + std::to_string(r) + ": a negative sd or quantiles out of order");
+      // q_0 and q_{Q−1} are the fit images' min and max: their mean lies between them and their population
+      // sd is at most half the range (a μ of 3e38 beside a sketch of [0, 2] is no fit's, and its z no number).
+      const double low = q[0], high = q[p.settings.quantiles - 1], slack = 1e-5 * (std::fabs(low) + std::fabs(high)) + 1e-30;
+      if (!(l.mean.data()[r] >= low - slack && l.mean.data()[r] <= high + slack && l.sd.data()[r] <= 0.5 * (high - low) + slack))
+        throw file.fail("layer " + l.name + " region " + std::to_string(r) + ": mean " + base::shortest(l.mean.data()[r], true) +
+                        " and sd " + base::shortest(l.sd.data()[r], true) + " do not fit its sketch [" + base::shortest(low, true) +
+                        ", " + base::shortest(high, true) + "] (the mean within it, the sd at most half its width)");
       if (!p.zeta_file.empty() && !(l.weight.data()[r] >= 0))
         throw file.fail("layer " + l.name + " region " + std::to_string(r) + ": a negative weight");
     }

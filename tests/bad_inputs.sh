@@ -355,6 +355,8 @@ case_ "monitor: a checksummed profile whose scores are no float (precision 3e38)
 [ -e m7 ] && { echo "bad_inputs: a monitor refused mid-stream left m7" >&2; failed=1; }
 profile_with lambda.profile 'h["lambda"] = 1e308'
 case_ "monitor: a profile whose header says lambda 1e308" 2 monitor run/model.ckpt --profile lambda.profile --input planted --out m8
+profile_with mean.profile 'm = t["conv1.mean"]; m[0] = 3e38'
+case_ "monitor: a profile whose region mean lies outside its sketch (3e38)" 2 monitor run/model.ckpt --profile mean.profile --input planted --out m9
 "$nnfmri" corrupt --data planted --limit-train 20 --limit-test 20 --kind noise --out c10 > /dev/null 2>&1 ||
   { echo "bad_inputs: corrupt of planted failed" >&2; failed=1; }
 need c10/data_batch_1.bin

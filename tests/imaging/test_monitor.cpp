@@ -552,6 +552,22 @@ TEST_F(Monitor, ProfileRoundTripAndRefusals) {
                               "layer pool1 region 0: a negative sd or quantiles out of order"};
     expect_error_naming([&] { imaging::load_profile(path("bad.profile")); }, expected[what]);
   }
+  // A μ outside its region's sketch [q_0, q_{Q−1}] (the fit images' min and max), or a σ above half its
+  // width: no fit writes them (a μ of 3e38 gave every spatial score and z as null in monitor.jsonl).
+  for (int what = 0; what < 2; ++what) {
+    imaging::Profile bad = back;
+    imaging::LayerProfile& l = bad.layers[1];
+    int r = 0;
+    while (r < l.grid.count() && !(l.quantiles.data()[size_t(r) * 101 + 100] > l.quantiles.data()[size_t(r) * 101])) ++r;
+    ASSERT_LT(r, l.grid.count()) << "a region of pool1 that varies";
+    const float width = l.quantiles.data()[size_t(r) * 101 + 100] - l.quantiles.data()[size_t(r) * 101];
+    if (what == 0) l.mean.data()[r] = 3e38f;
+    if (what == 1) l.sd.data()[r] = 0.6f * width;
+    imaging::save_profile(path("bad.profile"), bad);
+    expect_error_naming([&] { imaging::load_profile(path("bad.profile")); },
+                        "layer pool1 region " + std::to_string(r) + ": mean ");
+    expect_error_naming([&] { imaging::load_profile(path("bad.profile")); }, "do not fit its sketch");
+  }
   // A λ or ε outside the --lambda and --epsilon flags' ranges: a λ of 1e308 made every φ infinite and
   // every spatial score null in monitor.jsonl.
   for (int what = 0; what < 2; ++what) {
