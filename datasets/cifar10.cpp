@@ -175,6 +175,9 @@ void write_cifar10(const std::string& dir, const DataSplit& split) {
     if (d->size() == 0) throw base::Error("cifar10: cannot write " + dir + ": a split without images");
   }
   base::make_directories(dir);
+  // All three names are checked before the first is written: a directory at test_batch.bin left a new
+  // data_batch_1.bin and batches.meta.txt beside whatever the folder held.
+  for (const char* name : {"batches.meta.txt", "data_batch_1.bin", "test_batch.bin"}) base::require_writable(join(dir, name));
   std::string names;
   for (const std::string& name : split.train.class_names) names += name + "\n";
   const auto records = [](const Dataset& d) {

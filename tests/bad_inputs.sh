@@ -375,6 +375,9 @@ case_ "profile --zeta: a zeta.json without a region of the profile" 2 profile ru
 case_ "profile --zeta: the zeta.json of an analysis on another --grid" 2 profile run/model.ckpt --data planted --limit-train 200 --zeta zeta_grid.json --out p4
 case_ "profile --zeta /nonexistent.json" 2 profile run/model.ckpt --data planted --limit-train 200 --zeta /nonexistent.json --out p3
 case_ "corrupt --kind fog" 2 corrupt --data planted --kind fog --out c1
+mkdir -p c_tb/test_batch.bin
+case_ "corrupt --out DIR whose test_batch.bin is a directory" 2 corrupt --data planted --limit-train 20 --limit-test 20 --kind noise --out c_tb
+[ -e c_tb/data_batch_1.bin ] || [ -e c_tb/batches.meta.txt ] && { echo "bad_inputs: a refused corrupt wrote into c_tb" >&2; failed=1; }
 case_ "eval --lesion of a block not in the net" 2 eval run/model.ckpt --data planted --limit-test 32 --lesion conv9:grid_1_1_1
 case_ "eval --lesion wildcard matching no region" 2 eval run/model.ckpt --data planted --limit-test 32 --lesion conv1:grid_9_*_*
 case_ "eval --lesion region key with a letter" 2 eval run/model.ckpt --data planted --limit-test 32 --lesion conv1:grid_1_x_1

@@ -345,4 +345,17 @@ TEST_F(MonitorCommand, AProfileThatGivesNoNumberIsRefusedNotWrittenAsNull) {
   EXPECT_FALSE(std::filesystem::exists(path("m")));
 }
 
+// A directory at DIR/test_batch.bin was found only after corrupt had written DIR/batches.meta.txt and a
+// new DIR/data_batch_1.bin (corrupted training images without their corruption.json); now every name is
+// checked before the first file is written, and the error names the directory.
+TEST_F(MonitorCommand, CorruptChecksEveryOutputBeforeWritingAny) {
+  std::filesystem::create_directories(path("shifted/test_batch.bin"));
+  expect_error_naming([&] {
+    run(app::cmd_corrupt, {"--data", "cifar10:" + path("data"), "--kind", "noise", "--out", path("shifted")});
+  }, path("shifted/test_batch.bin") + ": is a directory");
+  EXPECT_FALSE(std::filesystem::exists(path("shifted/data_batch_1.bin")));
+  EXPECT_FALSE(std::filesystem::exists(path("shifted/batches.meta.txt")));
+  EXPECT_FALSE(std::filesystem::exists(path("shifted/corruption.json")));
+}
+
 }  // namespace
