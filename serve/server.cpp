@@ -68,9 +68,17 @@ bool loopback_only(const std::string& host) {
 }
 
 // Why the connection stream (below) cut the current request short, for the error handler of the
-// same worker thread; none when it did not.
-enum class Cut { none, slow, large };
+// same worker thread; none when it did not.  `refused`: a request answered before it was read whole
+// (a request line the library cannot parse, a method serve does not answer, a body it does not read),
+// whose remaining bytes are no next request: its connection ends after the answer.
+enum class Cut { none, slow, large, refused };
 thread_local Cut t_cut = Cut::none;
+
+// Ends the connection after the answer being written (see Cut::refused).
+void end_connection(httplib::Response& res) {
+  if (t_cut == Cut::none) t_cut = Cut::refused;
+  res.set_header("Connection", "close");
+}
 
 // One connection as cpp-httplib's Stream, bounding what the library (0.11) does not: its read
 // timeout is per read and its line limits are checked only after a line was read whole, so a
@@ -222,10 +230,19 @@ int serve(const ServeOptions& options) {
                                        "': not localhost, an IP address or --host (a page of another site may not read the runs)"));
       return httplib::Server::HandlerResponse::Handled;
     }
-    if (req.method == "GET" || req.method == "HEAD") return httplib::Server::HandlerResponse::Unhandled;
-    res.set_header("Allow", "GET, HEAD");
-    answer(res, error_reply(405, "read-only: only GET and HEAD"));
-    return httplib::Server::HandlerResponse::Handled;
+    if (req.method != "GET" && req.method != "HEAD") {
+      res.set_header("Allow", "GET, HEAD");
+      answer(res, error_reply(405, "read-only: only GET and HEAD"));
+      end_connection(res);  // its body, if any, is not read
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    // The library reads no body of a GET or HEAD: its bytes would be taken for the next request.
+    if (req.has_header("Transfer-Encoding") || (req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0")) {
+      answer(res, error_reply(400, "a GET or HEAD request with a body (serve reads none)"));
+      end_connection(res);
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
   });
   // The library's own refusals (before the handlers above: a request line it cannot parse, an unknown
   // method, an oversized URI or header, an unparsable Range) come with an empty body: given the JSON
@@ -233,10 +250,9 @@ int serve(const ServeOptions& options) {
   server.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
     const_cast<httplib::Request&>(req).ranges.clear();
-    if (t_cut != Cut::none) {  // the stream cut the request short (the library saw an unreadable one: 400)
+    if (t_cut == Cut::slow || t_cut == Cut::large)  // the stream cut the request short (the library saw an unreadable one: 400)
       res.status = t_cut == Cut::slow ? 408 : 431;
-      res.set_header("Connection", "close");
-    }
+    end_connection(res);  // where the refused request ends is not known
     const std::string why = res.status == 408   ? "the request did not arrive within " + std::to_string(kTimeoutSeconds) + " s of its first byte"
                             : res.status == 431 ? "a request line, headers and body over " + std::to_string(kMaxHeadBytes >> 10) + " KiB in all"
                             : res.status == 400   ? "not a request the server can read (an HTTP/1.x request line with a known method, header lines of at most 8 KiB)"

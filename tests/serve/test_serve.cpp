@@ -627,6 +627,43 @@ TEST_F(ServeHttp, PipelinedRequestsAreEachAnswered) {
   EXPECT_LT(second, third) << all;
 }
 
+// A request the server refuses before reading it whole (a request line it cannot parse, a method it
+// does not answer, whose body it does not read) left the rest of its bytes on the connection, read as
+// further requests: "FOO / HTTP/1.1" with two header lines got four 400s, and a POST's body (or a GET's,
+// which the library never reads) was answered request by request.  Each such request gets one answer
+// and ends its connection; a GET or HEAD with a body is refused (serve reads none).
+TEST_F(ServeHttp, ARefusedRequestGetsOneAnswerAndEndsTheConnection) {
+  ServeChild serve({root_, "--port", "0", "--threads", "1"}, path("serve"));
+  const int port = serve.port();
+  ASSERT_GT(port, 0) << base::read_file(serve.err);
+  const std::string next = "GET /api/runs HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  const std::pair<std::string, int> requests[] = {
+      {"FOO / HTTP/1.1\r\nHost: localhost\r\nX-A: b\r\n\r\n", 400},
+      {"GET / HTTP/9.9\r\nHost: localhost\r\nX-A: b\r\n\r\n", 400},
+      {"POST /api/runs HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100000\r\n\r\n" + next + next, 405},
+      {"DELETE /api/runs HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n" + next, 405},
+      {"GET /api/runs HTTP/1.1\r\nHost: localhost\r\nContent-Length: " + std::to_string(next.size()) + "\r\n\r\n" + next, 400},
+      {"HEAD /api/runs HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n" + next, 400},
+      {"GET /" + std::string(9000, 'a') + " HTTP/1.1\r\nHost: localhost\r\n\r\n" + next, 414},
+  };
+  for (const auto& [request, status] : requests) {
+    const auto started = std::chrono::steady_clock::now();
+    const std::string all = converse(port, request);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    EXPECT_EQ(all.rfind("HTTP/1.1 " + std::to_string(status) + " ", 0), 0u) << request.substr(0, 40) << " → " << all.substr(0, 200);
+    EXPECT_EQ(all.find("HTTP/1.1 ", 1), std::string::npos) << request.substr(0, 40) << ": more than one answer: " << all;
+    EXPECT_NE(all.find("Connection: close\r\n"), std::string::npos) << all.substr(0, 300);
+    EXPECT_LT(seconds, 0.5 * serve::kTimeoutSeconds) << request.substr(0, 40) << ": the connection was kept open";
+  }
+  const HttpReply with_body = http(port, "GET /api/runs HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\n\r\nabc");
+  EXPECT_EQ(with_body.body, "{\"error\":\"a GET or HEAD request with a body (serve reads none)\"}");
+  // a GET saying its body is empty is an ordinary GET, and the connection serves the next request
+  const std::string two = converse(port, "GET /api/runs HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n" + next.substr(0, next.size() - 2) +
+                                             "Connection: close\r\n\r\n");
+  EXPECT_EQ(two.rfind("HTTP/1.1 200 ", 0), 0u) << two;
+  EXPECT_NE(two.find("HTTP/1.1 200 ", 1), std::string::npos) << two;
+}
+
 // A SIGTERM right after the start-up line was lost when the listening loop had not started yet
 // (cpp-httplib's stop() does nothing before it), and serve never ended.
 TEST_F(ServeHttp, ASignalRightAfterStartUpStopsIt) {
