@@ -312,10 +312,10 @@ std::string summary_text(const RunData& run, const Json& s) {
     for (const Json& r : s["top_regions"]) {
       std::string item = r["layer"].get<std::string>() + " " + r["region"].get<std::string>();
       if (r.contains("zeta"))
-        item += base::format(" \u03b6 %.3g", r["zeta"].get<double>()) + base::format(" [%.3g,", r["zeta_ci"][0].get<double>()) +
-                base::format(" %.3g]", r["zeta_ci"][1].get<double>());
+        item += base::format(" \u03b6 %.4g", r["zeta"].get<double>()) + base::format(" [%.4g,", r["zeta_ci"][0].get<double>()) +
+                base::format(" %.4g]", r["zeta_ci"][1].get<double>());
       else if (r.contains("information_above_null"))
-        item += base::format(" %.3g bits above the null", r["information_above_null"].get<double>());
+        item += base::format(" %.4g bits above the null", r["information_above_null"].get<double>());
       items.push_back(item + " (" + r["role"].get<std::string>() + ")");
     }
     text += "  top regions by " + s["top_regions_ranked_by"].get<std::string>() + ": " + join_first(items, 3, "; ") + "\n";
@@ -337,13 +337,13 @@ std::string summary_text(const RunData& run, const Json& s) {
   for (const char* key : {"coverage", "critical_share"})
     if (s.contains(key) && !s[key].empty()) {
       std::vector<std::string> items;
-      for (auto it = s[key].begin(); it != s[key].end(); ++it) items.push_back(it.key() + base::format(" %.3g", it.value().get<double>()));
+      for (auto it = s[key].begin(); it != s[key].end(); ++it) items.push_back(it.key() + base::format(" %.4g", it.value().get<double>()));
       text += std::string("  ") + (key[1] == 'o' ? "coverage" : "critical share") + ": " + join_first(items, 8, ", ") + "\n";
     }
   if (s.contains("zeta_stability") && s["zeta_stability"].contains("mean"))
     text += "  \u03b6 stability (Spearman, epoch " + std::to_string(s["zeta_stability"]["from_epoch"].get<int>()) + kArrow +
             std::to_string(s["zeta_stability"]["to_epoch"].get<int>()) +
-            base::format("): mean %.3g over layers\n", s["zeta_stability"]["mean"].get<double>());
+            base::format("): mean %.4g over layers\n", s["zeta_stability"]["mean"].get<double>());
   if (!run.notes.empty())
     text += std::string(run.single_analysis ? "  notes: " : "  missing: ") + join_first(run.notes, 3, "; ") + "\n";
   return text;

@@ -55,7 +55,8 @@ nlohmann::ordered_json epoch_summary(const RunData& run, size_t e, const std::ve
 // metrics, analysed epochs, ζ stability, notes, figures, report page).
 nlohmann::ordered_json run_summary(const RunData& run, const std::vector<StabilityStep>& stability,
                                    const std::vector<std::string>& figures, const std::string& report_page);
-// A few lines for the terminal, from run_summary's JSON.
+// A few lines for the terminal, from run_summary's JSON, printing its numbers as they are (%.4g: they
+// are rounded to 4 significant digits already; rounding them again to 3 rounded some twice).
 std::string summary_text(const RunData& run, const nlohmann::ordered_json& summary);
 
 }  // namespace report
