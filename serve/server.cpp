@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <thread>
 
 #include "base/error.h"
@@ -92,14 +93,20 @@ class ConnectionStream final : public httplib::Stream {
  public:
   explicit ConnectionStream(socket_t fd) : fd_(fd) {}
 
-  // Waits up to kTimeoutSeconds for a next request while `listening` is open (checked every 100 ms,
-  // so that a stopping server does not wait for idle connections); true when one has begun.
-  bool next_request(const std::atomic<socket_t>& listening) {
+  // Waits up to kTimeoutSeconds for a next request while `listening` is open (checked every
+  // kIdleGraceMs, so that a stopping server does not wait for idle connections) — for the `first`
+  // request only kIdleGraceMs while other connections wait for a worker thread (`waiting` > 0): a
+  // connection that has sent nothing since it was accepted (queued meanwhile) is not about to.  (Not
+  // between requests: a keep-alive client sends its next request on the connection it has, and one
+  // closed as it does so fails.)  True when a request has begun.
+  bool next_request(const std::atomic<socket_t>& listening, const std::atomic<int>& waiting, bool first) {
     if (t_cut != Cut::none) return false;  // a request cut short: the connection ends
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(kTimeoutSeconds);
+    const auto now = std::chrono::steady_clock::now();
+    const auto until = now + std::chrono::seconds(kTimeoutSeconds), grace = now + std::chrono::milliseconds(kIdleGraceMs);
     while (begin_ == end_) {
-      if (listening == INVALID_SOCKET || std::chrono::steady_clock::now() >= until) return false;
-      if (wait(POLLIN, 100) && !fill()) return false;
+      const auto t = std::chrono::steady_clock::now();
+      if (listening == INVALID_SOCKET || t >= until || (first && waiting > 0 && t >= grace)) return false;
+      if (wait(POLLIN, kIdleGraceMs) && !fill()) return false;
     }
     deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(kTimeoutSeconds);
     budget_ = kMaxHeadBytes;
@@ -166,15 +173,43 @@ class ConnectionStream final : public httplib::Stream {
   std::chrono::steady_clock::time_point deadline_;
 };
 
+// The library's thread pool, counting the connections accepted and not yet taken by a worker thread.
+class CountingPool final : public httplib::TaskQueue {
+ public:
+  CountingPool(size_t threads, std::atomic<int>& waiting) : pool_(threads), waiting_(waiting) {}
+  void enqueue(std::function<void()> fn) override {
+    ++waiting_;
+    pool_.enqueue([this, fn = std::move(fn)] {
+      --waiting_;
+      fn();
+    });
+  }
+  void shutdown() override { pool_.shutdown(); }
+
+ private:
+  httplib::ThreadPool pool_;
+  std::atomic<int>& waiting_;
+};
+
 // cpp-httplib's server with each connection read through ConnectionStream: the keep-alive loop of
 // the library's process_and_close_socket (at most kKeepAliveRequests requests, the last answered
-// with "Connection: close"), over one stream for the whole connection.
+// with "Connection: close"), over one stream for the whole connection.  A connection that has sent
+// nothing gives its worker thread up after kIdleGraceMs when others wait for one: such connections (a
+// browser's spare ones) held a thread kTimeoutSeconds each while requests queued.
 class Server final : public httplib::Server {
+ public:
+  explicit Server(int threads) {
+    new_task_queue = [this, threads] { return new CountingPool(size_t(threads), waiting_); };
+  }
+
+ private:
+  std::atomic<int> waiting_{0};
+
   bool process_and_close_socket(socket_t sock) override {
     ConnectionStream stream(sock);
     bool ok = false;
     t_cut = Cut::none;
-    for (int left = kKeepAliveRequests; left > 0 && stream.next_request(svr_sock_); --left) {
+    for (int left = kKeepAliveRequests; left > 0 && stream.next_request(svr_sock_, waiting_, left == kKeepAliveRequests); --left) {
       bool closed = false;
       ok = process_request(stream, left == 1, closed, nullptr);
       if (!ok || closed) break;
@@ -195,9 +230,7 @@ void answer(httplib::Response& res, const Reply& reply) {
 
 int serve(const ServeOptions& options) {
   const RunIndex index(options.root);
-  Server server;
-  const int threads = options.threads;
-  server.new_task_queue = [threads] { return new httplib::ThreadPool(size_t(threads)); };
+  Server server(options.threads);
   server.set_payload_max_length(kMaxRequestBytes);
   server.set_keep_alive_max_count(kKeepAliveRequests);
   server.set_keep_alive_timeout(kTimeoutSeconds);

@@ -22,6 +22,9 @@ constexpr size_t kMaxRequestBytes = 4096;
 constexpr size_t kMaxHeadBytes = size_t(64) << 10;
 constexpr int kKeepAliveRequests = 100;
 constexpr int kTimeoutSeconds = 5;
+// How long a connection that has sent nothing yet keeps its worker thread while other connections
+// wait for one (it keeps it up to kTimeoutSeconds when none waits).
+constexpr int kIdleGraceMs = 100;
 
 struct ServeOptions {
   std::string root;

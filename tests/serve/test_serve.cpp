@@ -664,6 +664,37 @@ TEST_F(ServeHttp, ARefusedRequestGetsOneAnswerAndEndsTheConnection) {
   EXPECT_NE(two.find("HTTP/1.1 200 ", 1), std::string::npos) << two;
 }
 
+// Connections that sent nothing each held a worker thread for kTimeoutSeconds while others waited in
+// the queue: with --threads 1, 12 idle connections (a browser's spare ones, or a careless client's)
+// kept a GET waiting a minute.  A connection that has sent nothing now gives its thread up after
+// kIdleGraceMs when other connections are waiting (and keeps it up to kTimeoutSeconds otherwise).
+TEST_F(ServeHttp, IdleConnectionsGiveWayToWaitingOnes) {
+  ServeChild serve({root_, "--port", "0", "--threads", "1"}, path("serve"));
+  const int port = serve.port();
+  ASSERT_GT(port, 0) << base::read_file(serve.err);
+  std::vector<int> idle;
+  for (int i = 0; i < 12; ++i) idle.push_back(send_to_server(port, ""));
+  for (const int fd : idle) ASSERT_GE(fd, 0);
+  const auto started = std::chrono::steady_clock::now();
+  const HttpReply reply = get(port, "/api/runs");
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  EXPECT_EQ(reply.status, 200) << "after " << seconds << " s";
+  EXPECT_LT(seconds, serve::kTimeoutSeconds);
+  for (const int fd : idle) close(fd);
+  // alone, an idle keep-alive connection is still served after a pause well past the grace
+  const int fd = send_to_server(port, "GET /api/runs HTTP/1.1\r\nHost: localhost\r\n\r\n");
+  ASSERT_GE(fd, 0);
+  char buffer[65536];
+  EXPECT_GT(recv(fd, buffer, sizeof buffer, 0), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(10 * serve::kIdleGraceMs));
+  const std::string again = "GET /api/runs HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(send(fd, again.data(), again.size(), MSG_NOSIGNAL), ssize_t(again.size()));
+  const ssize_t n = recv(fd, buffer, sizeof buffer, 0);
+  EXPECT_GT(n, 0);
+  EXPECT_EQ(std::string(buffer, size_t(std::max<ssize_t>(n, 0))).rfind("HTTP/1.1 200 ", 0), 0u);
+  close(fd);
+}
+
 // A SIGTERM right after the start-up line was lost when the listening loop had not started yet
 // (cpp-httplib's stop() does nothing before it), and serve never ended.
 TEST_F(ServeHttp, ASignalRightAfterStartUpStopsIt) {
