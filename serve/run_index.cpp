@@ -142,12 +142,12 @@ RunIndex::RunIndex(std::string root) : root_(std::move(root)) {
 
 Json RunIndex::run_list() const {
   Json runs = Json::array();
-  std::vector<std::string> names;
-  try {
-    names = run_names(root_);
-  } catch (const std::exception&) {
-    // ROOT became unlistable or vanished: no runs until it is back.
-  }
+  // ROOT removed or moved while serving is said so (directory_entries lists a missing directory as
+  // empty), as is one that cannot be listed: not "no runs yet".
+  std::error_code ec;
+  if (!fs::is_directory(root_, ec))
+    throw base::Error(root_ + ": no longer a directory (removed or moved while serving; its runs are listed again when it is back)");
+  const std::vector<std::string> names = run_names(root_);
   for (const std::string& name : names) {
     const std::string dir = root_ + "/" + name;
     const run::Layout layout(dir);
@@ -272,7 +272,13 @@ Reply RunIndex::run_file(const std::string& name, const std::string& relative) c
 Reply RunIndex::handle(const std::string& path) const {
   try {
     if (path == "/") return {200, "text/html; charset=utf-8", report::page_html("{\"serve\":{\"poll_ms\":1000}}", report::PageSource::served)};
-    if (path == "/api/runs") return {200, "application/json", run::json_text(run_list(), -1)};
+    if (path == "/api/runs") {
+      try {
+        return {200, "application/json", run::json_text(run_list(), -1)};
+      } catch (const base::Error& e) {
+        return error_reply(503, e.what());
+      }
+    }
     const std::string prefix = "/api/runs/";
     if (path.rfind(prefix, 0) != 0) return error_reply(404, path + ": no such endpoint (/, /api/runs, /api/runs/NAME/...)");
     const size_t slash = path.find('/', prefix.size());

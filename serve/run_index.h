@@ -29,7 +29,7 @@
 //   /api/runs/NAME/data          the page's data for that run: the JSON report.html inlines
 //   /api/runs/NAME/files/PATH    a file run.json lists, as bytes (at most kMaxServedFileBytes)
 // An error is {"error": "<one line>"} with status 400 (a path the rules refuse), 404 (no such run,
-// endpoint or listed file), 413 (file too large) or 422 (a malformed run).
+// endpoint or listed file), 413 (file too large), 422 (a malformed run) or 503 (ROOT gone or unlistable).
 #pragma once
 #include <cstddef>
 #include <map>
@@ -75,6 +75,7 @@ class RunIndex {
   // "test_acc" (the last committed epoch's, or null), "analysed" (analysed epochs committed),
   // "updated" (run.json's modification time, seconds since 1970), "version" (changes whenever
   // run.json is rewritten), "error" (null, or the one line that makes the run unreadable)}.
+  // base::Error naming ROOT when it is no longer a directory or cannot be listed (/api/runs: 503).
   run::Json run_list() const;
   // The answer to GET `path` (already percent-decoded, without the query string).
   Reply handle(const std::string& path) const;

@@ -1265,7 +1265,7 @@
   async function getJSON(url) {
     const res = await fetch(url, { cache: "no-store" });
     const body = await res.json();
-    if (!res.ok) throw new Error(body && body.error ? body.error : url + ": HTTP " + res.status);
+    if (!res.ok) throw Object.assign(new Error(body && body.error ? body.error : url + ": HTTP " + res.status), { answered: true });
     return body;
   }
   const runURL = (name) => "api/runs/" + encodeURIComponent(name) + "/data";
@@ -1333,7 +1333,7 @@
       document.body.dataset.run = live.run || "";
       document.body.dataset.version = live.version || "";
     } catch (err) {
-      $("live-status").textContent = "server not answering (" + err.message + "); trying again";
+      $("live-status").textContent = (err.answered ? err.message : "server not answering (" + err.message + ")") + "; trying again";
     }
     polling = false;
     pollTimer = setTimeout(poll, LIVE.poll_ms);

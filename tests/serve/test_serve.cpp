@@ -287,6 +287,24 @@ TEST_F(Serve, TheDataEndpointReadsOnlyWhatTheManifestCommits) {
   EXPECT_EQ(data["meta"]["run"], "a");
 }
 
+// ROOT removed (or moved) while serving was answered as an empty directory, so the page said "no runs
+// under this directory yet" of a directory that was gone.  The run list is now a 503 naming ROOT until
+// it is back.
+TEST_F(Serve, ARootRemovedWhileServingIsSaidSo) {
+  make_run("a", 2);
+  const serve::RunIndex index(dir_);
+  EXPECT_EQ(index.handle("/api/runs").status, 200);
+  fs::rename(dir_, dir_ + ".moved");
+  const serve::Reply gone = index.handle("/api/runs");
+  EXPECT_EQ(gone.status, 503);
+  EXPECT_EQ(body(gone)["error"], dir_ + ": no longer a directory (removed or moved while serving; its runs are listed again when it is back)");
+  EXPECT_EQ(index.handle("/api/runs/a/data").status, 404);
+  fs::rename(dir_ + ".moved", dir_);
+  const serve::Reply back = index.handle("/api/runs");
+  EXPECT_EQ(back.status, 200);
+  EXPECT_EQ(body(back)["runs"].size(), 1u);
+}
+
 TEST_F(Serve, AMalformedRunIsItsOwnErrorAndTheOthersWork) {
   make_run("good", 2);
   make_run("bad", 2);
