@@ -77,6 +77,11 @@ TrainingSettings training_settings(const Flags& flags, int threads, bool recorde
     if (flags.has(a.flag) && !a.used)
       throw base::Error(std::string("flag ") + a.flag + ": applies to " + a.to + " only, not to --optimizer " + cfg.optim.kind +
                         " --schedule " + cfg.schedule.kind);
+  // --warmup scales constant/step/cosine; onecycle rises from lr/25 on its own (nn/optim.h) and took a
+  // --warmup without a word until 2026-12-03 (a run recorded so then still resumes: it is ignored again).
+  if (flags.has("--warmup") && cfg.schedule.kind == "onecycle" && !recorded)
+    throw base::Error("flag --warmup: applies to --schedule constant, step or cosine only, not to --schedule onecycle "
+                      "(its rise from lr/25 over the first 30% of the steps is its warm-up)");
   if (cfg.schedule.warmup > cfg.epochs)
     throw base::Error("flag --warmup '" + flags.text("--warmup") + "': expected at most --epochs (" +
                       std::to_string(cfg.epochs) + ")");

@@ -241,6 +241,7 @@ case_ "train --data planted:1,background=/nonexistent" 2 train --data planted:1,
 case_ "train --output-init xavier" 2 $T --out t14 --output-init xavier
 case_ "train --nesterov --momentum 0" 2 $T --out t15 --nesterov --momentum 0
 case_ "train --optimizer adam --momentum 0.5" 2 $T --out t15a --optimizer adam --momentum 0.5
+case_ "train --schedule onecycle --warmup 1" 2 $T --out t15w --schedule onecycle --warmup 1
 case_ "train --zeta-samples 5 without --analyze-every" 2 $T --out t15z --zeta-samples 5
 # a directory in use: held by flock(1), as another nnfmri train or analyze holds its --out
 mkdir held && { flock -n held sleep 60 & }

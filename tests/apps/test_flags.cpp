@@ -238,8 +238,8 @@ TEST_F(FlagsOnFolders, SplitFlagsWithAnImageFolderOfTrainAndTestAreRefused) {
   }
 }
 
-// --momentum with Adam, --step-size or --gamma with another schedule than step: ignored without a word
-// before; refused naming the flag and what it applies to.  Given where they apply, they are taken.
+// --momentum with Adam, --step-size or --gamma with another schedule than step, --warmup with onecycle:
+// ignored without a word before; refused naming the flag and what it applies to.  Given where they apply, they are taken.
 TEST(Flags, OptimiserAndScheduleFlagsOfAnotherKindAreRefused) {
   const auto settings = [](std::vector<std::string> args) {
     args.insert(args.begin(), {"--data", "planted"});
@@ -251,6 +251,13 @@ TEST(Flags, OptimiserAndScheduleFlagsOfAnotherKindAreRefused) {
     expect_error_naming([&] { settings({flag[0], flag[1]}); }, "flag " + flag[0] + ": applies to --schedule step only");
     expect_error_naming([&] { settings({"--schedule", "onecycle", flag[0], flag[1]}); }, "--schedule onecycle");
   }
+  // --warmup with onecycle (its own rise): ignored without a word before 2026-12-03; a run recorded so resumes
+  expect_error_naming([&] { settings({"--schedule", "onecycle", "--warmup", "2"}); },
+                      "flag --warmup: applies to --schedule constant, step or cosine only, not to --schedule onecycle");
+  EXPECT_EQ(app::training_settings(parse(app::kTrain, {"--data", "planted", "--schedule", "onecycle", "--warmup", "2"}), 1, true)
+                .train.schedule.kind, "onecycle");
+  for (const char* kind : {"constant", "step", "cosine"})
+    EXPECT_EQ(settings({"--schedule", kind, "--warmup", "2"}).train.schedule.warmup, 2.f) << kind;
   const app::TrainingSettings s = settings({"--momentum", "0.5", "--schedule", "step", "--step-size", "3", "--gamma", "0.5"});
   EXPECT_EQ(s.train.optim.momentum, 0.5f);
   EXPECT_EQ(s.train.schedule.step_size, 3);
