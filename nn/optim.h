@@ -5,7 +5,8 @@
 //      θ ← θ − lr/(1−β1ᵗ) · m / (√v/√(1−β2ᵗ) + ε).
 // Weight decay applies to every learnable parameter (as a plain torch optimiser over model.parameters()).
 // Schedules give the learning rate of iteration t (0-based) out of T = epochs·steps_per_epoch:
-//   constant: lr;  step: lr·γ^⌊epoch/step_size⌋;  cosine: lr·½(1+cos(π·t/T));
+//   constant: lr;  step: lr·γ^⌊epoch/step_size⌋;  cosine: lr·½(1+cos(π·(t−W)/(T−W))) after the W warm-up
+//   steps (1 during them);
 //   onecycle (torch.optim.lr_scheduler.OneCycleLR, cos annealing): from lr/25 up to lr over the first
 //   30% of T, then down to lr/25/1e4 (the learning rate only: momentum is not cycled).  `warmup` epochs (constant/step/cosine) scale the rate linearly
 //   from 1/W_steps to 1 over the first warmup·steps_per_epoch iterations.
