@@ -75,6 +75,10 @@ struct NamedFile {
 // expected another path".
 // Called before any work, so that no command writes over what it reads.
 void require_distinct_files(const std::vector<NamedFile>& inputs, const std::vector<NamedFile>& outputs);
+// An output directory flag (train's, analyze's, monitor's and corrupt's --out): what stands at `path` must be a
+// directory or nothing (the command creates it); anything else is one line naming the flag,
+// "flag --out afile: not a directory, expected EXPECTED".  Called before the command's work.
+void require_directory_or_missing(const std::string& flag, const std::string& path, const std::string& expected);
 // Which halves of --data a command read (load_data's need_train / need_test).
 enum class HalvesRead { both, train, test };
 // {"spec", "name", "files": [{"path", "sha256"}], "train_images", "test_images", "classes"}; a half

@@ -89,6 +89,13 @@ bool same_file(const std::string& a, const std::string& b) {
 }
 }  // namespace
 
+void require_directory_or_missing(const std::string& flag, const std::string& path, const std::string& expected) {
+  std::error_code ec;
+  const std::filesystem::file_status status = std::filesystem::status(path, ec);
+  if (std::filesystem::exists(status) && !std::filesystem::is_directory(status))
+    throw base::Error("flag " + flag + " " + path + ": not a directory, expected " + expected);
+}
+
 void require_distinct_files(const std::vector<NamedFile>& inputs, const std::vector<NamedFile>& outputs) {
   for (size_t o = 0; o < outputs.size(); ++o) {
     std::vector<NamedFile> others = inputs;

@@ -104,8 +104,7 @@ void check_run_directory(const std::string& dir, RunStart start) {
   if (start == RunStart::resume && !directory)
     throw base::Error("flag --resume " + dir + ": " + (exists ? "not a directory" : "does not exist") +
                       ", expected a run directory (the --out of nnfmri train)");
-  if (start != RunStart::resume && exists && !directory)
-    throw base::Error("flag --out " + dir + ": not a directory, expected a new, empty or run directory");
+  if (start != RunStart::resume) require_directory_or_missing("--out", dir, "a new, empty or run directory");
 }
 
 void validate(const TrainingSettings& s, int ranks) {

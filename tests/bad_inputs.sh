@@ -376,6 +376,12 @@ case_ "profile --zeta: a zeta.json without a region of the profile" 2 profile ru
 case_ "profile --zeta: the zeta.json of an analysis on another --grid" 2 profile run/model.ckpt --data planted --limit-train 200 --zeta zeta_grid.json --out p4
 case_ "profile --zeta /nonexistent.json" 2 profile run/model.ckpt --data planted --limit-train 200 --zeta /nonexistent.json --out p3
 case_ "corrupt --kind fog" 2 corrupt --data planted --kind fog --out c1
+# an --out where a file stands: the flag named (before 2026-12-03 "out_file: is not a directory", analyze and
+# corrupt after reading the data)
+printf 'x' > out_file
+case_ "analyze --out FILE" 2 analyze run/model.ckpt --data planted --out out_file
+case_ "corrupt --out FILE" 2 corrupt --data planted --kind noise --out out_file
+case_ "monitor --out FILE" 2 monitor run/model.ckpt --profile ok.profile --input planted --out out_file
 mkdir -p c_tb/test_batch.bin
 case_ "corrupt --out DIR whose test_batch.bin is a directory" 2 corrupt --data planted --limit-train 20 --limit-test 20 --kind noise --out c_tb
 [ -e c_tb/data_batch_1.bin ] || [ -e c_tb/batches.meta.txt ] && { echo "bad_inputs: a refused corrupt wrote into c_tb" >&2; failed=1; }

@@ -52,6 +52,21 @@ class MonitorCommand : public TempDirTest {
   }
 };
 
+// An --out where a file stands was "afile: is not a directory" (the path, not the flag), and analyze and
+// corrupt said it only after reading the data.  Each output directory flag now names itself, before the work,
+// and the file is left as it was.
+TEST_F(MonitorCommand, AnOutputDirectoryFlagOnAFileNamesTheFlag) {
+  base::write_file_atomic(path("afile"), "x");
+  const std::string data = "cifar10:" + path("data"), out = path("afile");
+  expect_error_naming([&] { run(app::cmd_corrupt, {"--data", data, "--kind", "noise", "--out", out}); },
+                      "flag --out " + out + ": not a directory, expected a directory for the corrupted CIFAR-10 files");
+  expect_error_naming([&] { run(app::cmd_monitor, {path("a.ckpt"), "--profile", path("none.profile"), "--input", data, "--out", out}); },
+                      "flag --out " + out + ": not a directory, expected a directory for monitor.jsonl and monitor.html");
+  expect_error_naming([&] { run(app::cmd_analyze, {path("a.ckpt"), "--data", data, "--stages", "grid", "--eval-samples", "8", "--out", out}); },
+                      "flag --out " + out + ": not a directory, expected a directory for the analysis files");
+  EXPECT_EQ(base::read_file(out), "x");
+}
+
 TEST_F(MonitorCommand, CorruptProfileMonitor) {
   ASSERT_EQ(run(app::cmd_corrupt, {"--data", "cifar10:" + path("data"), "--kind", "occlusion", "--severity", "2",
                                    "--out", path("occluded")}), 0);
