@@ -59,21 +59,33 @@ need() {
   --threads 2 --out run --analyze-every 1 --eval-samples 32 --zeta-samples 16 --zeta-budget 0.2 --tract-samples 16 > /dev/null 2>&1 ||
   { echo "bad_inputs: the small training run failed" >&2; exit 1; }
 
-# with_header FILE PYTHON_EXPRESSION_ON_h — a copy of run/model.ckpt whose JSON header h is changed (CRC fixed)
-with_header() {
-  /usr/bin/python3 - "$1" "$2" <<'PY'
+# framed_with SOURCE OUT PYTHON — a copy of the framed file SOURCE (a checkpoint or a profile: magic, header
+# length, JSON header h listing its "tensors", the float32 tensors, CRC-32) with h or the tensors t[name]
+# (array('f')) changed by PYTHON, CRC fixed: files that pass the checksum and that no nnfmri command writes
+framed_with() {
+  /usr/bin/python3 - "$1" "$2" "$3" <<'PY'
 import json, struct, sys, zlib
-out, change = sys.argv[1], sys.argv[2]
-b = open("run/model.ckpt", "rb").read()
+from array import array
+source, out, change = sys.argv[1], sys.argv[2], sys.argv[3]
+b = open(source, "rb").read()
 n = struct.unpack("<Q", b[12:20])[0]
 h = json.loads(b[20:20 + n])
+t, at = {}, 20 + n
+for tensor in h["tensors"]:
+    count = 1
+    for side in tensor["shape"]:
+        count *= side
+    t[tensor["name"]] = array("f", b[at:at + 4 * count])
+    at += 4 * count
+assert at == len(b) - 4, f"{source}: the tensors do not end at the CRC"
 exec(change)
 header = json.dumps(h).encode()
-body = b[:12] + struct.pack("<Q", len(header)) + header + b[20 + n:-4]
+body = b[:12] + struct.pack("<Q", len(header)) + header + b"".join(t[x["name"]].tobytes() for x in h["tensors"])
 open(out, "wb").write(body + struct.pack("<I", zlib.crc32(body) & 0xFFFFFFFF))
 PY
-  need "$1"
+  need "$2"
 }
+with_header() { framed_with run/model.ckpt "$1" "$2"; }  # with_header FILE PYTHON: run/model.ckpt changed
 
 run_with() {  # run_with DIR FILE TEXT: a copy of the run directory with one file replaced
   rm -rf "$1" && cp -r run "$1" && printf '%s' "$3" > "$1/$2"
@@ -327,30 +339,7 @@ case_ "profile --quantiles 2 (min and max only: every clean window alarmed)" 2 p
 mkdir -p a_directory
 case_ "profile --out DIRECTORY (refused before the fit)" 2 profile run/model.ckpt --data planted --limit-train 200 --out a_directory
 case_ "profile --knn-k 50 --knn-images 20" 2 profile run/model.ckpt --data planted --limit-train 200 --knn-k 50 --knn-images 20 --out k.profile
-# profile_with FILE PYTHON — a copy of ok.profile with its JSON header h or its float32 tensors t[name]
-# (array('f')) changed, CRC fixed: checksummed profiles that no fit writes
-profile_with() {
-  /usr/bin/python3 - "$1" "$2" <<'PY'
-import json, struct, sys, zlib
-from array import array
-out, change = sys.argv[1], sys.argv[2]
-b = open("ok.profile", "rb").read()
-n = struct.unpack("<Q", b[12:20])[0]
-h = json.loads(b[20:20 + n])
-t, at = {}, 20 + n
-for tensor in h["tensors"]:
-    count = 1
-    for side in tensor["shape"]:
-        count *= side
-    t[tensor["name"]] = array("f", b[at:at + 4 * count])
-    at += 4 * count
-exec(change)
-header = json.dumps(h).encode()
-body = b[:12] + struct.pack("<Q", len(header)) + header + b"".join(t[x["name"]].tobytes() for x in h["tensors"])
-open(out, "wb").write(body + struct.pack("<I", zlib.crc32(body) & 0xFFFFFFFF))
-PY
-  need "$1"
-}
+profile_with() { framed_with ok.profile "$1" "$2"; }  # profile_with FILE PYTHON: ok.profile changed
 profile_with extreme.profile 't["precision"] = array("f", [3e38] * len(t["precision"])); t["class_means"] = array("f", [1e6] * len(t["class_means"]))'
 case_ "monitor: a checksummed profile whose scores are no float (precision 3e38)" 2 monitor run/model.ckpt --profile extreme.profile --input planted --out m7
 [ -e m7 ] && { echo "bad_inputs: a monitor refused mid-stream left m7" >&2; failed=1; }
