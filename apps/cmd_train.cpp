@@ -217,7 +217,7 @@ int cmd_train(int argc, char** argv) {
 
   TrainingCallbacks callbacks;
   callbacks.on_start = [&](const nn::Network& net, const nn::TrainPosition& from) {
-    std::printf("nnfmri train: %s (%zu parameters) on %s: %zu train / %zu test images, %d epochs, batch %d, %d threads, "
+    std::printf("nnfmri train: %s (%zu parameters) on %s: %zu train / %zu test images, epochs %d, batch %d, threads %d, "
                 "OpenBLAS %s kernels\n",
                 settings.model.c_str(), net.parameter_count(), data.train.name.c_str(), data.train.size(),
                 data.test.size(), settings.train.epochs, settings.train.batch, settings.threads, openblas_get_corename());

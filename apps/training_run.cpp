@@ -443,8 +443,8 @@ class EegRun {
     const long total = long(s.train.epochs) * steps_per_epoch;
     if (s.eeg_window > total)
       throw base::Error("flag --eeg-window " + std::to_string(s.eeg_window) + ": longer than the run's " +
-                        std::to_string(total) + " steps (" + std::to_string(s.train.epochs) + " epochs of " +
-                        std::to_string(steps_per_epoch) + ")");
+                        base::counted(total, "step") + " (" + base::counted(s.train.epochs, "epoch") + " of " +
+                        base::counted(steps_per_epoch, "step") + ")");
   }
 
   // channels.json, and for a resumed run the rows before `from`, replayed.

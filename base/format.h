@@ -6,6 +6,7 @@
 // shortest(v, as_float) is the shortest text that reads back as the same float (or double), an
 // integer below 1e15 in full (20, not 2e+01), a non-finite value as nan, inf or -inf (never -nan);
 // decimal(f) is the double that text reads as, so that a float setting shows as it was typed.
+// counted(n, "step") is "1 step", "2 steps", "0 steps" (the noun takes an s unless n is 1).
 #pragma once
 #include <charconv>
 #include <cmath>
@@ -48,6 +49,10 @@ inline double decimal(float value) {
   const std::to_chars_result end = std::to_chars(s, s + sizeof s - 1, value, std::chars_format::scientific);
   *end.ptr = '\0';
   return std::strtod(s, nullptr);
+}
+
+inline std::string counted(long n, const std::string& noun) {
+  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
 }
 
 }  // namespace base

@@ -55,3 +55,10 @@ TEST(Format, ShortestWritesAnIntegerInFull) {
 }
 
 }  // namespace
+
+TEST(Format, CountedTakesThePluralUnlessOne) {
+  EXPECT_EQ(base::counted(1, "step"), "1 step");
+  EXPECT_EQ(base::counted(0, "epoch"), "0 epochs");
+  EXPECT_EQ(base::counted(48, "step"), "48 steps");
+  EXPECT_EQ(base::counted(-1, "step"), "-1 steps");
+}
