@@ -659,13 +659,43 @@ class FigureWriter {
     return out;
   }
 
+  static double legend_entry_width(const Series& ser) { return text_width(ser.label, kLabel) + 40; }
+
+  // A panel's legend: one row on the title's line, right-aligned, when both fit in the panel's width w;
+  // else rows of their own under the title, each as many entries as fit in w (before 2026-12-04 one
+  // right-aligned row whatever its width: resnet20's 30 layers ran off the figure's left edge).
+  // Returns the rows as indices into series, and whether they share the title's line.
+  static std::pair<std::vector<std::vector<size_t>>, bool> legend_rows(const std::string& title, const std::vector<Series>& series,
+                                                                     double w) {
+    double total = 0;
+    for (const Series& ser : series) total += legend_entry_width(ser);
+    std::vector<std::vector<size_t>> rows;
+    if (text_width(title, kLabel) + total + 20 <= w) {
+      rows.emplace_back(series.size());
+      std::iota(rows.back().begin(), rows.back().end(), size_t(0));
+      return {rows, true};
+    }
+    double used = 0;
+    for (size_t s = 0; s < series.size(); ++s) {
+      if (rows.empty() || (!rows.back().empty() && used + legend_entry_width(series[s]) > w)) rows.emplace_back(), used = 0;
+      rows.back().push_back(s);
+      used += legend_entry_width(series[s]);
+    }
+    return {rows, false};
+  }
+  // The height the legend rows of a panel take above it beyond the one row every panel has room for.
+  static double legend_extra_height(const std::string& title, const std::vector<Series>& series, double w) {
+    const auto [rows, shared] = legend_rows(title, series, w);
+    return shared || rows.size() < 2 ? 0 : double(rows.size() - 1) * kLegendRow;
+  }
+  static constexpr double kLegendRow = 20;
+
   // A panel of line series over the shared epoch axis [x_low, x_high].
   void panel(Canvas& c, double x, double y, double w, double h, const std::string& title, const std::vector<Series>& series,
              double x_low, double x_high, std::optional<std::pair<double, double>> y_range, bool x_labels) {
-    double legend_width = 0;
-    for (const Series& ser : series) legend_width += text_width(ser.label, kLabel) + 40;
-    const double legend_y = y - 24;  // the legend shares the title's line when both fit, else the title goes above
-    c.text(x, text_width(title, kLabel) + legend_width + 20 > w ? y - 46 : legend_y, title, kText, kLabel);
+    const auto [rows, shared] = legend_rows(title, series, w);
+    const double legend_y = y - 24;  // the legend's last row; the title is on it (shared) or above the rows
+    c.text(x, shared ? legend_y : legend_y - 22 - double(rows.size() ? rows.size() - 1 : 0) * kLegendRow, title, kText, kLabel);
     double lo = 0, hi = 1;
     bool any = false;
     for (const Series& s : series)
@@ -697,7 +727,6 @@ class FigureWriter {
     }
     c.stroke_rect(x, y, w, h, kFrame, 1);
     if (!any) c.text(x + w / 2, y + h / 2 - 9, "no data", kMuted, kLabel, Anchor::middle);
-    double legend_x = x + w;
     for (size_t s = series.size(); s-- > 0;) {
       const Series& ser = series[s];
       std::vector<Point> points;
@@ -705,12 +734,21 @@ class FigureWriter {
       c.polyline(points, ser.color, ser.width);
       for (const Point& p : points) c.disc(p.x, p.y, ser.width + 1, ser.color);
     }
-    for (size_t s = series.size(); s-- > 0;) {  // legend on the title's line, right-aligned
-      legend_x -= text_width(series[s].label, kLabel);
-      c.text(legend_x, legend_y, series[s].label, kText, kLabel);
-      legend_x -= 24;
-      c.line(legend_x, legend_y + 5, legend_x + 18, legend_y + 5, series[s].color, series[s].width);
-      legend_x -= 16;
+    const auto entry = [&](const Series& ser, double at, double row_y) {  // a line in the series' colour, then its label
+      c.line(at, row_y + 5, at + 18, row_y + 5, ser.color, ser.width);
+      c.text(at + 24, row_y, ser.label, kText, kLabel);
+    };
+    for (size_t r = 0; r < rows.size(); ++r) {
+      const double row_y = legend_y - double(rows.size() - 1 - r) * kLegendRow;
+      double at = x;
+      if (rows.size() == 1) {  // one row: right-aligned, on the title's line or under it
+        at = x + w + 16;
+        for (const size_t s : rows[r]) at -= legend_entry_width(series[s]);
+      }
+      for (const size_t s : rows[r]) {
+        entry(series[s], at, row_y);
+        at += legend_entry_width(series[s]);
+      }
     }
   }
 
@@ -743,22 +781,26 @@ class FigureWriter {
       if (step.mean) mean.points.push_back({double(step.to_epoch), *step.mean});
     if (!mean.points.empty()) stability.push_back(mean);
 
-    const double w = 820, h = 190, left = kMargin + 60, top = kMargin + 24 + 30 + 52, gap = 92;
+    const double w = 820, h = 190, left = kMargin + 60, gap = 92;
     const std::string path = name(run::Layout::figures(), "training");
     const std::string title = "training — " + run_label();
+    const std::string stability_title = "ζ stability (Spearman ρ)";
+    // the panels' tops: each moved down by the legend rows above it beyond the first
+    const double top = kMargin + 24 + 30 + 52 + legend_extra_height("loss (cross-entropy)", {train_loss, test_loss}, w);
+    const double top2 = top + h + gap + legend_extra_height("accuracy", {train_acc, test_acc}, w);
+    const double top3 = top2 + h + gap + legend_extra_height(stability_title, stability, w);
     // room on the right for half the last epoch's label, centred on the axis's end
     const double right = std::max(kMargin, text_width(std::to_string(long(x_high)), kLabel) / 2 + 4);
-    auto c = begin(path, std::max(left + w + right, text_width(title, kTitle) + 2 * kMargin), top + 3 * h + 2 * gap + 40 + kMargin);
+    auto c = begin(path, std::max(left + w + right, text_width(title, kTitle) + 2 * kMargin), top3 + h + 40 + kMargin);
     if (!c) return;
     c->text(kMargin, kMargin, title, kText, kTitle);
     c->text(kMargin, kMargin + 26,
             "x: epoch. ζ stability: Spearman rank correlation of each layer's region ζ with the previous analysed epoch's",
             kMuted, kLabel);
     panel(*c, left, top, w, h, "loss (cross-entropy)", {train_loss, test_loss}, x_low, x_high, std::nullopt, true);
-    panel(*c, left, top + h + gap, w, h, "accuracy", {train_acc, test_acc}, x_low, x_high, std::nullopt, true);
-    panel(*c, left, top + 2 * (h + gap), w, h, "ζ stability (Spearman ρ)", stability, x_low, x_high,
-          std::make_pair(-1.0, 1.0), true);
-    c->text(left + w / 2, top + 3 * h + 2 * gap + 26, "epoch", kText, kLabel, Anchor::middle);
+    panel(*c, left, top2, w, h, "accuracy", {train_acc, test_acc}, x_low, x_high, std::nullopt, true);
+    panel(*c, left, top3, w, h, stability_title, stability, x_low, x_high, std::make_pair(-1.0, 1.0), true);
+    c->text(left + w / 2, top3 + h + 26, "epoch", kText, kLabel, Anchor::middle);
     save(*c, path);
   }
 

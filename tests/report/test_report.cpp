@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <functional>
 #include <map>
+#include <set>
 #include <future>
 #include <tuple>
 #include <string>
@@ -1751,4 +1752,47 @@ TEST(Report, ScaleMultipliesFigureSizes) {
   opts.scale = 0;
   EXPECT_NE(error_of([&] { report::build_report((one.path / "run").string(), opts); }).find("--scale 0: expected 1 to 8"),
             std::string::npos);
+}
+
+// training.png's ζ stability legend with many layers (resnet20's 30): before 2026-12-04 it was one
+// right-aligned row whatever its width, so conv1 … conv14 were drawn left of the figure's edge and the
+// legend named only the last 16 layers.  Now it wraps into rows inside the figure, every layer named.
+TEST(Report, TrainingLegendOfManyLayersWrapsInsideTheFigure) {
+  TempDir tmp("training_legend");
+  std::vector<LayerSpec> specs;
+  for (int l = 0; l < 30; ++l) specs.push_back({"block" + std::to_string(l + 1) + "_conv", 2, 2, 4, 2, 2, 2});
+  std::string metrics;
+  for (int e = 1; e <= 2; ++e) {
+    metrics += Json({{"epoch", e}, {"train_loss", 1.5}, {"train_acc", 0.5}, {"test_loss", 1.6}, {"test_acc", 0.45}}).dump() + "\n";
+    write(tmp.path / "analysis" / ("epoch_00" + std::to_string(e)) / "grid.json", grid_json(e, specs).dump(1));
+    write(tmp.path / "analysis" / ("epoch_00" + std::to_string(e)) / "zeta.json", zeta_json(e, specs).dump(1));
+  }
+  write(tmp.path / "metrics.jsonl", metrics);
+  const std::string svg = svg_figure(tmp.path, "training");
+  const double width = std::atof(svg.c_str() + svg.find("width=\"") + 7);
+  const double height = std::atof(svg.c_str() + svg.find("height=\"") + 8);
+  std::map<double, std::vector<std::pair<double, double>>> lines;  // y → (left, right) of each text
+  std::set<std::string> labels;
+  for (size_t at = svg.find("<text "); at != std::string::npos; at = svg.find("<text ", at + 1)) {
+    const std::string element = svg.substr(at, svg.find("</text>", at) - at);
+    const std::string label = element.substr(element.find('>') + 1);
+    const double x = std::atof(element.c_str() + element.find(" x=\"") + 4), y = std::atof(element.c_str() + element.find(" y=\"") + 4);
+    const double size = std::atof(element.c_str() + element.find("font-size=\"") + 11) / 9.6;  // canvas.h: an em of 9.6·size
+    const double w = report::text_width(label, size);
+    const bool middle = element.find("text-anchor=\"middle\"") != std::string::npos;
+    const bool end = element.find("text-anchor=\"end\"") != std::string::npos;
+    const double left = middle ? x - w / 2 : end ? x - w : x;
+    EXPECT_GE(left, 0) << "'" << label << "' starts left of the figure";
+    EXPECT_LE(left + w, width) << "'" << label << "' leaves the figure (width " << width << ")";
+    EXPECT_GE(y, 0) << label;
+    EXPECT_LE(y, height) << label;
+    lines[y].push_back({left, left + w});
+    labels.insert(label);
+  }
+  for (const LayerSpec& s : specs) EXPECT_TRUE(labels.count(s.name)) << s.name << " is not in the legend";
+  EXPECT_TRUE(labels.count("mean"));
+  for (auto& [y, spans] : lines) {
+    std::sort(spans.begin(), spans.end());
+    for (size_t i = 1; i < spans.size(); ++i) EXPECT_LT(spans[i - 1].second, spans[i].first) << "texts overlap on the line at y " << y;
+  }
 }
