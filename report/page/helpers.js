@@ -359,8 +359,46 @@ function termCells(term) {
   return [fmt(term.value, 3), range(term.ci), nul, String(term.items)];
 }
 
+// ---- labels in rows: the entries of widths `widths`, in order, as rows of indices, each row as many
+// entries as fit in `room` (an entry wider than room alone on its row).  The training chart's legend
+// starts its rows at the plot's left edge, so its room is the plot's width (before 2026-12-04 it was
+// measured from the canvas's edge: with resnet20's 30 layers the first row ran past the right edge).
+function wrapRows(widths, room) {
+  const rows = [];
+  let used = 0;
+  widths.forEach((width, i) => {
+    if (!rows.length || (rows[rows.length - 1].length && used + width > room)) { rows.push([]); used = 0; }
+    rows[rows.length - 1].push(i);
+    used += width;
+  });
+  return rows;
+}
+
+// The pathway view's header above its columns (one column of width `column` per layer; widthOf(text)
+// measures a label): the layer names at the column centres, on line 0, or alternately on lines 0 and
+// 1 when a name is wider than its column; above them the strengths of the pairs of adjacent layers
+// between their two columns; above those, on a line of their own, a residual unit's shortcut
+// strengths marked "skip" (as in pathways.png) between its two ends — a shortcut over two layers has
+// its middle where the pair of its inner layers has its label (before 2026-12-04 both were drawn
+// there, one over the other).  Returns { lines, labels: [{ text, x, line, kind }] }, lines counted
+// upwards from the columns' top.
+function pathwayHeader(names, pairs, column, widthOf) {
+  const stagger = names.some((name) => widthOf(name) > column - 4);
+  const labels = names.map((name, l) => ({ text: name, x: (l + 0.5) * column, line: stagger ? l % 2 : 0, kind: "name" }));
+  const nameLines = stagger ? 2 : names.length ? 1 : 0;
+  let skips = false;
+  for (const p of pairs) {
+    if (p.strength === null || p.strength === undefined) continue;
+    skips = skips || !!p.shortcut;
+    labels.push({ text: (p.shortcut ? "skip " : "") + fmt(p.strength, 3), x: (p.from + p.to + 1) * column / 2,
+                  line: nameLines + (p.shortcut ? 1 : 0), kind: p.shortcut ? "skip" : "strength" });
+  }
+  const strengths = labels.some((b) => b.kind === "strength") || skips;
+  return { lines: nameLines + (strengths ? 1 : 0) + (skips ? 1 : 0), labels };
+}
+
 if (typeof module === "object" && module && module.exports) {
   module.exports = { confusionCounts, bytesOf, cellExamples, errorRegionsLine, noErrorsHint, exampleCaption, projectCells, fmt, pct, coordsOf, keyOf, hexRgb, ramp, css, layerScale, scalePosition, magnitude, ticks, epochTicks,
                      rotate, insidePolygon, pickFace, modeOf, settingsRows, cut, channelRange, regionLabel, mapLayout, pickCell, imageRGBA, zetaOnImage,
-                     zetaDifference, laneScaled, bandBars, eegEpochIndex, termCells };
+                     zetaDifference, laneScaled, bandBars, eegEpochIndex, termCells, wrapRows, pathwayHeader };
 }

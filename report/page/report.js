@@ -548,7 +548,10 @@
     const { ctx, w, h } = sizeCanvas(canvas);
     pathCells.length = 0;
     const ep = D.epochs[state.e];
-    const column = w / Math.max(1, L), top = 60, stack = h - top - 20;
+    const column = w / Math.max(1, L);
+    ctx.font = "12px system-ui, sans-serif";
+    const header = pathwayHeader(D.layers.map((layer) => layer.name), ep.pairs, column, (text) => ctx.measureText(text).width);
+    const lineH = 16, top = Math.max(60, 26 + lineH * header.lines), stack = h - top - 20;
     const layout = ep.layers.map((ly, l) => {
       const [gh, gw, gc] = ly.grid;
       const cell = Math.max(2, Math.min(18, Math.floor((column - 20) / gw), Math.floor((stack - gc * 6) / (gc * gh))));
@@ -559,11 +562,12 @@
       const [i, j, k] = coordsOf(ep.layers[l].grid, r), o = layout[l];
       return [o.x + (j + 0.5) * o.cell, o.y + k * (o.tileH + 6) + (i + 0.5) * o.cell];
     };
-    ctx.font = "12px system-ui, sans-serif";
     ctx.textAlign = "center";
+    for (const b of header.labels) {  // names, pair strengths and shortcut ("skip") strengths, each on its line
+      ctx.fillStyle = b.kind === "name" ? "#222" : "#666";
+      ctx.fillText(b.text, b.x, top - 10 - lineH * b.line);
+    }
     ep.layers.forEach((ly, l) => {
-      ctx.fillStyle = "#222";
-      ctx.fillText(D.layers[l].name, l * column + column / 2, top - 10);
       const mode = layerMode(l), values = mode.kind ? valuesOf(ly, mode.kind) : null, o = layout[l];
       const count = ly.grid[0] * ly.grid[1] * ly.grid[2];
       for (let r = 0; r < count; ++r) {
@@ -580,8 +584,6 @@
     }
     ctx.textAlign = "center";
     for (const p of ep.pairs) {
-      ctx.fillStyle = "#666";
-      if (p.strength !== null) ctx.fillText(fmt(p.strength, 3), (p.from + p.to + 1) * column / 2, top - 34);
       const max = p.top.length ? p.top[0][2] : 0;
       for (const [a, b, v] of p.top) {
         const A = centre(p.from, a), B = centre(p.to, b);
@@ -672,15 +674,8 @@
       ctx.font = "13px system-ui, sans-serif";
       const titleEnd = left + ctx.measureText(pn.title).width + 12;
       const total = pn.series.reduce((sum, ser) => sum + entryWidth(ser), 0);
-      pn.rows = [];
-      if (titleEnd > w - right - total) {
-        let row = [], used = 0;
-        for (const ser of pn.series) {
-          if (row.length && used + entryWidth(ser) > w - right - 10) { pn.rows.push(row); row = []; used = 0; }
-          row.push(ser); used += entryWidth(ser);
-        }
-        if (row.length) pn.rows.push(row);
-      }
+      pn.rows = titleEnd > w - right - total  // rows from the plot's left edge to its right edge
+        ? wrapRows(pn.series.map(entryWidth), w - right - left).map((row) => row.map((i) => pn.series[i])) : [];
     }
     const extra = panels.reduce((sum, pn) => sum + pn.rows.length * rowH, 0);
     const panelH = (h - 74 - extra) / 3 - gap - 20 / 3;

@@ -409,3 +409,42 @@ test("termCells: value, CI, null median and range, items; a dash for what is und
   assert.deepEqual(h.termCells({ value: null, ci: null, null_shuffled: null, items: 0 }), ["–", "–", "–", "0"]);
   assert.deepEqual(h.termCells(undefined), ["–", "–", "–", "0"]);
 });
+
+test("wrapRows: every row fits its room, entries in order, a too-wide entry alone", () => {
+  const widths = [60, 80, 45, 120, 70, 300, 50];
+  const rows = h.wrapRows(widths, 200);
+  assert.deepEqual(rows.flat(), widths.map((_, i) => i));
+  for (const row of rows) {
+    const used = row.reduce((sum, i) => sum + widths[i], 0);
+    assert.ok(row.length === 1 || used <= 200, JSON.stringify(row) + " takes " + used);
+  }
+  assert.deepEqual(rows, [[0, 1, 2], [3, 4], [5], [6]]);
+  assert.deepEqual(h.wrapRows([], 100), []);
+});
+
+// resnet20's first unit: conv1 → conv2 → conv3 → res1, with the shortcut conv1 → res1 (README *Residual networks*).
+test("pathwayHeader: no two labels of a line overlap; a shortcut's strength is marked skip on a line of its own", () => {
+  const names = ["conv1", "conv2", "conv3", "res1", "conv4", "conv5", "res2"];
+  const pairs = [{ from: 0, to: 1, strength: 2.49 }, { from: 1, to: 2, strength: 4.97 }, { from: 2, to: 3, strength: 0.327 },
+                 { from: 0, to: 3, strength: 0.32, shortcut: true }, { from: 3, to: 4, strength: 2.98 }, { from: 4, to: 5, strength: 5.18 },
+                 { from: 5, to: 6, strength: 0.352 }, { from: 3, to: 6, strength: 0.526, shortcut: true }, { from: 6, to: 7, strength: null }];
+  const widthOf = (text) => 7 * text.length;
+  for (const column of [120, 41, 30]) {
+    const { lines, labels } = h.pathwayHeader(names, pairs, column, widthOf);
+    for (let line = 0; line < lines; ++line) {
+      const spans = labels.filter((b) => b.line === line).map((b) => [b.x - widthOf(b.text) / 2, b.x + widthOf(b.text) / 2, b.text])
+        .sort((a, b) => a[0] - b[0]);
+      for (let i = 1; i < spans.length; ++i)
+        assert.ok(spans[i - 1][1] <= spans[i][0] || column < 40, "column " + column + ", line " + line + ": " + spans[i - 1][2] + " overlaps " + spans[i][2]);
+      // labels of different kinds never share a line
+      assert.equal(new Set(labels.filter((b) => b.line === line).map((b) => b.kind)).size, 1, "line " + line);
+    }
+    assert.deepEqual(labels.filter((b) => b.kind === "skip").map((b) => b.text), ["skip 0.32", "skip 0.526"]);
+    assert.equal(labels.filter((b) => b.kind === "strength").length, 6);  // the pair without a strength has no label
+    assert.equal(labels.filter((b) => b.kind === "name").length, names.length);
+    assert.equal(lines, (column === 30 ? 2 : 1) + 2, "column " + column);  // names staggered when wider than a column (35 > 30 − 4)
+  }
+  // a plain net: one line of names, one of strengths
+  assert.equal(h.pathwayHeader(["a", "b"], [{ from: 0, to: 1, strength: 1 }], 100, widthOf).lines, 2);
+  assert.equal(h.pathwayHeader(["a", "b"], [], 100, widthOf).lines, 1);
+});
