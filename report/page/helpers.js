@@ -342,6 +342,15 @@ function bandBars(cell) {
   return { box, barW: Math.max(1, (box - 4) / 5) };
 }
 
+// Which of the five band letters (δ θ α β γ) to write under bars of width barW when a letter is
+// letterW wide: all five when each bar has room for one, else δ and γ at the two ends when they keep
+// 2 px apart, else none (the caption under the row names the order).  Before 2026-12-04 all five were
+// written whatever the width: in a phone's 420-px page (bars of 3 px) they piled into one smudge.
+function bandLabelIndices(barW, letterW) {
+  if (barW >= letterW + 2) return [0, 1, 2, 3, 4];
+  return 4 * barW >= letterW + 2 ? [0, 4] : [];
+}
+
 // The index of the NN-EEG epoch to show with analysed epoch `epoch`: the same epoch, else the last
 // one before it, else -1.
 function eegEpochIndex(eegEpochs, epoch) {
@@ -400,5 +409,5 @@ function pathwayHeader(names, pairs, column, widthOf) {
 if (typeof module === "object" && module && module.exports) {
   module.exports = { confusionCounts, bytesOf, cellExamples, errorRegionsLine, noErrorsHint, exampleCaption, projectCells, fmt, pct, coordsOf, keyOf, hexRgb, ramp, css, layerScale, scalePosition, magnitude, ticks, epochTicks,
                      rotate, insidePolygon, pickFace, modeOf, settingsRows, cut, channelRange, regionLabel, mapLayout, pickCell, imageRGBA, zetaOnImage,
-                     zetaDifference, laneScaled, bandBars, eegEpochIndex, termCells, wrapRows, pathwayHeader };
+                     zetaDifference, laneScaled, bandBars, eegEpochIndex, termCells, wrapRows, pathwayHeader, bandLabelIndices };
 }

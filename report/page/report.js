@@ -1030,7 +1030,8 @@
       bctx.strokeStyle = "#ccc"; bctx.strokeRect(x0 + 2, 20, box, barH);
       if (powers) powers.forEach((v, k) => { bctx.fillStyle = "#0072b2"; bctx.fillRect(x0 + 4 + k * barW, 20 + barH * (1 - v), barW - 1, barH * v); });
       else { bctx.fillStyle = "#888"; bctx.fillText("–", x0 + 2 + box / 2, 20 + barH / 2); }
-      BAND_NAMES.forEach((n, k) => { bctx.fillStyle = "#666"; bctx.fillText(n, x0 + 4 + k * barW + barW / 2, 20 + barH + 12); });
+      const letterW = Math.max(...BAND_NAMES.map((n) => bctx.measureText(n).width));
+      for (const k of bandLabelIndices(barW, letterW)) { bctx.fillStyle = "#666"; bctx.fillText(BAND_NAMES[k], x0 + 4 + k * barW + barW / 2, 20 + barH + 12); }
       const sx = x0 + cell * 0.5, sw = cell * 0.45, cw = sw / EEG.epochs.length, ch = barH / 5;
       EEG.epochs.forEach((ep, i) => {
         const p = ep.bands[b];
@@ -1043,7 +1044,11 @@
       if (cur >= 0) { bctx.strokeStyle = "#0072b2"; bctx.strokeRect(sx + cur * cw, 20, cw, barH); }
     });
     bctx.textAlign = "left"; bctx.fillStyle = "#666";
-    bctx.fillText("bars: relative band power at the epoch on the slider · squares: the same per epoch (x) and band (y, δ at the bottom)", 10, 20 + barH + 30);
+    // the caption on one line, or its two halves on two when the canvas is narrower (a phone's)
+    const caption = ["bars: relative band power at the slider's epoch (δ θ α β γ)",
+                     "squares: the same per epoch (x) and band (y, δ at the bottom)"];
+    if (bctx.measureText(caption.join(" · ")).width <= bb.w - 20) bctx.fillText(caption.join(" · "), 10, 20 + barH + 30);
+    else caption.forEach((line, i) => bctx.fillText(line, 10, 20 + barH + 28 + 14 * i));
     // the consistency panel
     const c = E && EEG.consistency[state.e] ? EEG.consistency[state.e] : null;
     if (!c) { host.append(el("p", "hint", "no consistency at this epoch (it needs ζ and the epoch's NN-EEG file)")); return; }

@@ -448,3 +448,15 @@ test("pathwayHeader: no two labels of a line overlap; a shortcut's strength is m
   assert.equal(h.pathwayHeader(["a", "b"], [{ from: 0, to: 1, strength: 1 }], 100, widthOf).lines, 2);
   assert.equal(h.pathwayHeader(["a", "b"], [], 100, widthOf).lines, 1);
 });
+
+test("bandLabelIndices: the band letters written under the bars never overlap", () => {
+  const letterW = 7;
+  for (const barW of [1, 2, 2.4, 3, 5, 8, 9, 20, 80]) {
+    const shown = h.bandLabelIndices(barW, letterW);
+    for (let i = 1; i < shown.length; ++i)
+      assert.ok((shown[i] - shown[i - 1]) * barW >= letterW + 2, "bars of " + barW + ": letters " + shown[i - 1] + " and " + shown[i] + " overlap");
+    if (barW >= letterW + 2) assert.deepEqual(shown, [0, 1, 2, 3, 4]);
+  }
+  assert.deepEqual(h.bandLabelIndices(3, 7), [0, 4]);  // a phone's page: δ and γ at the ends
+  assert.deepEqual(h.bandLabelIndices(2, 7), []);
+});
