@@ -427,11 +427,13 @@ class FigureWriter {
     const double top = kMargin + 24 + 2 * 20 + text_height(kTick) + 14, left = kMargin + label_w + 10;
     const std::string title = "Confusion matrix on the ζ sample, epoch " + std::to_string(e.epoch);
     const std::string subtitle = "rows: true class, columns: predicted; " + std::to_string(e.sample_labels.size()) +
-                                 " images; shade: share of the row";
+                                 " images (those ζ was computed on); shade: share of the row";
+    // the shade's scale under the matrix (before 2026-12-04 there was none: a colour said no number)
+    const std::string scale_caption = "shade = count / the row's images (the share of that true class predicted as the column)";
     const double width = std::max({left + K * column, text_width(title, kTitle), text_width(run_label(), kLabel),
-                                   text_width(subtitle, kLabel)}) +
+                                   text_width(subtitle, kLabel), text_width(scale_caption, kLabel)}) +
                          2 * kMargin;
-    const double height = top + K * cell + kMargin;
+    const double height = top + K * cell + 16 + kLegendHeight + kMargin;
     const std::string path = name(run::Layout::epoch_figures(e.epoch), "confusion");
     auto c = begin(path, width, height);
     if (!c) return;
@@ -450,6 +452,14 @@ class FigureWriter {
         if (n) c->text(left + (p + 0.5) * column, top + y * cell + cell / 2 - text_height(kTick) / 2, std::to_string(n),
                        share > 0.5 ? kBlack : kWhite, kTick, Anchor::middle);
       }
+    const double scale_y = top + K * cell + 16, bar = 300;
+    c->text(kMargin, scale_y, scale_caption, kText, kLabel);
+    const int slices = 150;
+    for (int i = 0; i < slices; ++i)
+      c->fill_rect(kMargin + bar * i / slices, scale_y + 22, bar / slices + 0.5, 14, sequential_color((i + 0.5) / slices));
+    c->stroke_rect(kMargin - 1, scale_y + 21, bar + 2, 16, kFrame, 1);
+    c->text(kMargin, scale_y + 42, "0%", kText, kLabel);
+    c->text(kMargin + bar, scale_y + 42, "100% of the row", kText, kLabel, Anchor::end);
     save(*c, path);
   }
 

@@ -1796,3 +1796,28 @@ TEST(Report, TrainingLegendOfManyLayersWrapsInsideTheFigure) {
     for (size_t i = 1; i < spans.size(); ++i) EXPECT_LT(spans[i - 1].second, spans[i].first) << "texts overlap on the line at y " << y;
   }
 }
+
+// confusion.png shaded its cells by the share of the row with no scale to read a shade by (before
+// 2026-12-04); now a colour bar from 0% to 100% of the row, with its definition, is under the matrix,
+// inside the figure and below the last row.
+TEST(Report, ConfusionMatrixShadeHasAScale) {
+  TempDir tmp("confusion_scale");
+  Json grid = grid_json(7), zeta = zeta_json(7);
+  grid["dataset"]["classes"] = {"airplane", "automobile", "bird"};
+  zeta["errors"] = {{"labels", {0, 1, 2, 1}}, {"predicted", {0, 2, 2, 1}}};
+  write_analysis(tmp.path, grid, zeta);
+  const std::string svg = svg_figure(tmp.path, "epoch_007/confusion");
+  const double height = std::atof(svg.c_str() + svg.find("height=\"") + 8);
+  auto y_of = [&](const std::string& text) {
+    const size_t at = svg.find(">" + text + "</text>");
+    if (at == std::string::npos) return -1.0;
+    const size_t start = svg.rfind("<text ", at);
+    return std::atof(svg.c_str() + svg.find(" y=\"", start) + 4);
+  };
+  const double caption = y_of("shade = count / the row's images (the share of that true class predicted as the column)");
+  ASSERT_GE(caption, 0) << "no caption for the shade";
+  EXPECT_GT(caption, y_of("bird")) << "the scale is under the matrix's last row";
+  EXPECT_GE(y_of("0%"), caption);
+  EXPECT_EQ(y_of("100% of the row"), y_of("0%"));
+  EXPECT_LT(y_of("0%") + 14, height) << "the scale's labels are inside the figure";
+}
