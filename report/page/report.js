@@ -107,6 +107,7 @@
   function imageView(img, size, draw) {
     const canvas = el("canvas", "on-image");
     canvas.title = img.title;
+    canvas.setAttribute("role", "img"); canvas.setAttribute("aria-label", img.title);  // a screen reader's alt text
     canvas.style.width = size + "px"; canvas.style.height = Math.round(size * img.h / img.w) + "px";
     const box = el("figure", "image-box");
     box.append(canvas, el("figcaption", null, img.title));
