@@ -315,7 +315,9 @@ async function main() {
         R.setEpoch(4);
         const chart = document.getElementById("eeg-chart"), rows = [...document.querySelectorAll("#eeg-consistency tr[data-term]")];
         const r = { lanes: Number(chart.dataset.lanes), events: Number(chart.dataset.events), epoch: chart.dataset.epoch, want: String(D.epochs[4].epoch),
-                    terms: rows.map((x) => x.dataset.term), cells: rows.length ? rows[0].children.length : 0, inject: D.eeg.inject.length };
+                    terms: rows.map((x) => x.dataset.term), cells: rows.length ? rows[0].children.length : 0, inject: D.eeg.inject.length,
+                    tips: rows.filter((x) => x.children[0].title.length > 40).length,
+                    headTips: [...document.querySelectorAll("#eeg-consistency th[title]")].length };
         R.setEpoch(R.epochCount - 1);
         r.last = chart.dataset.epoch;
         return r; })()`);
@@ -324,6 +326,9 @@ async function main() {
       check(eeg.epoch === eeg.want && eeg.last === String(expected.epochs), "NN-EEG follows the epoch slider", eeg.epoch + " then " + eeg.last);
       check(eeg.terms.join(",") === "rho_gamma_zeta,rho_gamma_zeta_layer,kappa,f1,consistency" && eeg.cells === 5,
             "the consistency panel lists the five terms with value, CI, null and items", eeg.terms.join(","));
+      // before 2026-12-04 ρ_γζ, κ, F1 and the null were named with no definition on the page
+      check(eeg.tips === 5 && eeg.headTips === 2, "each consistency term, its CI and its null have a one-line definition as a tooltip",
+            JSON.stringify({ tips: eeg.tips, headTips: eeg.headTips }));
       // per-step traces: the planted one-step spikes (tests/synthetic_run.js) are drawn at their steps;
       // found in the canvas's pixels (the topmost trace-coloured pixel of a lane), so lanes drawn per
       // epoch (a point at each epoch's middle) or shifted along the step axis fail

@@ -64,6 +64,13 @@
     flow: "The pair's strongest region-to-region flow C_{A→B} (README \"Tractography\").",
     same_game: "This layer's lesion game is the named later layer's: every coalition of its regions leaves the network's output exactly as the same coalition of that layer's regions does (a conv + ReLU read only by a max pool, zero ablation), so the ζ stage scored the game once and both maps show the same φ, intervals and critical regions; the Taylor terms are each layer's own (README \"One game, two blocks\").",
     role: "role: the layer's third of the network: feature extraction, pattern recognition, decision (README \"Reading the report\").",
+    // NN-EEG's cross-modal consistency terms (README "Cross-modal consistency")
+    rho_gamma_zeta: "ρ_γζ (region form): per block, Spearman's ρ between each region's relative γ power (the share of its fastest step-to-step fluctuation, cycles/step 1/4 … 1/2) over the epoch and its ζ; the mean over the blocks (README \"Cross-modal consistency\").",
+    rho_gamma_zeta_layer: "ρ_γζ (layer form): Spearman's ρ over (block, analysed epoch) points between the block's relative γ power and the largest ζ of its regions (README \"Cross-modal consistency\").",
+    kappa: "κ: Cohen's kappa between each block's EEG state (learning and plateau → ok, unstable, dead) and its state in the maps (a ζ-map jump → unstable, a coverage collapse → dead) over blocks × epochs: 1 = they always agree, 0 = no better than chance (README \"Cross-modal consistency\").",
+    f1: "F1 = 2TP/(2TP + FP + FN): how well the EEG's events find the maps' anomalies (a ζ-map jump or a coverage drop) over blocks × epochs; 0 or undefined when neither side has one, as in a clean run: it is meant for runs with injected faults (README \"Cross-modal consistency\").",
+    consistency: "Consistency = (max(0, ρ_γζ region form) + max(0, κ) + max(0, F1)) / 3: a negative or undefined term counts 0 (README \"Cross-modal consistency\").",
+    bootstrap: "95% CI: the 2.5 and 97.5 percentiles of the term over 1,000 bootstrap resamples of its items; null: the term with the spatial side shuffled, what it reads when the two sides are unrelated (README \"Cross-modal consistency\").",
   };
   const tip = (node, key) => { node.title = TIPS[key]; node.dataset.tip = key; return node; };
 
@@ -1054,13 +1061,16 @@
     const c = E && EEG.consistency[state.e] ? EEG.consistency[state.e] : null;
     if (!c) { host.append(el("p", "hint", "no consistency at this epoch (it needs ζ and the epoch's NN-EEG file)")); return; }
     const t = el("table"), head = el("tr");
-    for (const hcell of ["term", "value", "95% CI", "null (shuffled labels): median [range]", "items"]) head.append(el("th", null, hcell));
+    for (const hcell of ["term", "value", "95% CI", "null (shuffled labels): median [range]", "items"]) {
+      const th = el("th", null, hcell);
+      head.append(hcell === "95% CI" || hcell.startsWith("null") ? tip(th, "bootstrap") : th);
+    }
     t.append(head);
     const names = [["rho_gamma_zeta", "ρ_γζ (regions, mean over blocks)"], ["rho_gamma_zeta_layer", "ρ_γζ (blocks × epochs, max ζ)"],
                    ["kappa", "κ (EEG vs spatial states)"], ["f1", "F1 (events vs spatial anomalies)"], ["consistency", "Consistency"]];
     for (const [key, label] of names) {
       const row = el("tr");
-      row.append(el("td", null, label));
+      row.append(tip(el("td", null, label), key));  // its one-line definition as a tooltip
       for (const cellText of termCells(c[key])) row.append(el("td", "num", cellText));
       row.dataset.term = key;
       t.append(row);
