@@ -389,8 +389,8 @@ function wrapRows(widths, room) {
 // between their two columns; above those, on a line of their own, a residual unit's shortcut
 // strengths marked "skip" (as in pathways.png) between its two ends — a shortcut over two layers has
 // its middle where the pair of its inner layers has its label (before 2026-12-04 both were drawn
-// there, one over the other).  Returns { lines, labels: [{ text, x, line, kind }] }, lines counted
-// upwards from the columns' top.
+// there, one over the other).  Returns { lines, labels: [{ text, x, line, kind }], omitted }, lines
+// counted upwards from the columns' top, omitted the number of labels left out for want of room.
 function pathwayHeader(names, pairs, column, widthOf) {
   const stagger = names.some((name) => widthOf(name) > column - 4);
   const labels = names.map((name, l) => ({ text: name, x: (l + 0.5) * column, line: stagger ? l % 2 : 0, kind: "name" }));
@@ -403,7 +403,18 @@ function pathwayHeader(names, pairs, column, widthOf) {
                   line: nameLines + (p.shortcut ? 1 : 0), kind: p.shortcut ? "skip" : "strength" });
   }
   const strengths = labels.some((b) => b.kind === "strength") || skips;
-  return { lines: nameLines + (strengths ? 1 : 0) + (skips ? 1 : 0), labels };
+  // where even so a line's labels would overlap (a phone's page: 32 columns of 11 px), a label is
+  // left out when it would touch the last one kept on its line, left to right, as axis ticks thin
+  // out; every strength is in the Summary's Pathways table
+  const kept = [], lastRight = {}, width = names.length * column;
+  for (const b of labels.slice().sort((a, c) => a.line - c.line || a.x - c.x)) {
+    const half = widthOf(b.text) / 2;
+    b.x = Math.max(half + 2, Math.min(width - half - 2, b.x));  // the first and last names inside the view
+    if (lastRight[b.line] !== undefined && b.x - half < lastRight[b.line] + 4) continue;
+    lastRight[b.line] = b.x + half;
+    kept.push(b);
+  }
+  return { lines: nameLines + (strengths ? 1 : 0) + (skips ? 1 : 0), labels: kept, omitted: labels.length - kept.length };
 }
 
 if (typeof module === "object" && module && module.exports) {

@@ -429,20 +429,28 @@ test("pathwayHeader: no two labels of a line overlap; a shortcut's strength is m
                  { from: 0, to: 3, strength: 0.32, shortcut: true }, { from: 3, to: 4, strength: 2.98 }, { from: 4, to: 5, strength: 5.18 },
                  { from: 5, to: 6, strength: 0.352 }, { from: 3, to: 6, strength: 0.526, shortcut: true }, { from: 6, to: 7, strength: null }];
   const widthOf = (text) => 7 * text.length;
-  for (const column of [120, 41, 30]) {
-    const { lines, labels } = h.pathwayHeader(names, pairs, column, widthOf);
+  for (const column of [120, 41, 30, 11]) {
+    const { lines, labels, omitted } = h.pathwayHeader(names, pairs, column, widthOf);
     for (let line = 0; line < lines; ++line) {
       const spans = labels.filter((b) => b.line === line).map((b) => [b.x - widthOf(b.text) / 2, b.x + widthOf(b.text) / 2, b.text])
         .sort((a, b) => a[0] - b[0]);
       for (let i = 1; i < spans.length; ++i)
-        assert.ok(spans[i - 1][1] <= spans[i][0] || column < 40, "column " + column + ", line " + line + ": " + spans[i - 1][2] + " overlaps " + spans[i][2]);
+        assert.ok(spans[i - 1][1] <= spans[i][0], "column " + column + ", line " + line + ": " + spans[i - 1][2] + " overlaps " + spans[i][2]);
       // labels of different kinds never share a line
       assert.equal(new Set(labels.filter((b) => b.line === line).map((b) => b.kind)).size, 1, "line " + line);
     }
-    assert.deepEqual(labels.filter((b) => b.kind === "skip").map((b) => b.text), ["skip 0.32", "skip 0.526"]);
-    assert.equal(labels.filter((b) => b.kind === "strength").length, 6);  // the pair without a strength has no label
-    assert.equal(labels.filter((b) => b.kind === "name").length, names.length);
-    assert.equal(lines, (column === 30 ? 2 : 1) + 2, "column " + column);  // names staggered when wider than a column (35 > 30 − 4)
+    for (const b of labels)
+      assert.ok(b.x - widthOf(b.text) / 2 >= 0 && b.x + widthOf(b.text) / 2 <= names.length * column, "column " + column + ": " + b.text + " leaves the view");
+    if (column >= 41) {  // room for every label
+      assert.equal(omitted, 0, "column " + column);
+      assert.deepEqual(labels.filter((b) => b.kind === "skip").map((b) => b.text), ["skip 0.32", "skip 0.526"]);
+      assert.equal(labels.filter((b) => b.kind === "strength").length, 6);  // the pair without a strength has no label
+      assert.equal(labels.filter((b) => b.kind === "name").length, names.length);
+    } else {  // too narrow: some labels left out, the first of each kind kept
+      assert.ok(omitted > 0 && labels.length + omitted === 7 + 6 + 2, "column " + column + ": " + labels.length + " + " + omitted);
+      for (const kind of ["name", "strength", "skip"]) assert.ok(labels.some((b) => b.kind === kind), kind);
+    }
+    assert.equal(lines, (column >= 41 ? 1 : 2) + 2, "column " + column);  // names staggered when wider than a column (35 > 30 − 4)
   }
   // a plain net: one line of names, one of strengths
   assert.equal(h.pathwayHeader(["a", "b"], [{ from: 0, to: 1, strength: 1 }], 100, widthOf).lines, 2);
