@@ -563,7 +563,7 @@ class FigureWriter {
     bool residual = false;
     for (const PairTract& p : e.pairs) residual = residual || p.shortcut;
     const std::string subtitle =
-        run_label() + "; cells coloured by ζ (grey: no ζ); numbers between columns: mean input drive per receiving unit" +
+        run_label() + "; cells coloured by ζ on each layer's scale (red: above the layer's mean, blue: below; grey: no ζ); numbers between columns: mean input drive per receiving unit" +
         (residual ? "; dashed: a residual unit's shortcut" : "");
     // The chain score (README, "Tractography"), explained under the chains.
     const std::vector<std::string> explained = {

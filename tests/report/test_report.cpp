@@ -1821,3 +1821,13 @@ TEST(Report, ConfusionMatrixShadeHasAScale) {
   EXPECT_EQ(y_of("100% of the row"), y_of("0%"));
   EXPECT_LT(y_of("0%") + 14, height) << "the scale's labels are inside the figure";
 }
+
+// pathways.png coloured its cells "by ζ" with no scale and no word of what red and blue mean; each
+// layer has its own scale (its map's), so one bar would mislead: the subtitle says the rule instead.
+TEST(Report, PathwayFigureSaysWhatItsColoursMean) {
+  TempDir tmp("pathway_colours");
+  write_run(tmp.path);
+  const std::string svg = svg_figure(tmp.path, "epoch_002/pathways");
+  EXPECT_NE(svg.find("cells coloured by ζ on each layer's scale (red: above the layer's mean, blue: below; grey: no ζ)"),
+            std::string::npos);
+}
