@@ -252,10 +252,16 @@ class RunDirectory {
     run::write_manifest(layout_, manifest_);
   }
 
-  // Removes what an interruption left beyond the manifest: *.tmp.<pid> files, checkpoints/ and eeg/
-  // files it does not list, analysis/ of epochs after the committed one.  Returns how many entries.
+  // Removes what an interruption left beyond the manifest: the *.tmp.<pid> files of train's own
+  // writes, checkpoints/ and eeg/ files it does not list, analysis/ of epochs after the committed one.
+  // Returns how many entries.  The temporaries of report's files (figures/, summary.json,
+  // report.html, analysis/epoch_NNN/summary.json and eeg.json) stay: report takes no lock and may be
+  // writing them now (removing them made that report fail with "rename failed").
   int remove_leftovers() const {
-    int removed = run::remove_temp_files(layout_.dir);
+    int removed = 0;
+    for (const std::string& path : {layout_.config(), layout_.metrics(), layout_.model(), layout_.manifest(),
+                                    layout_.dir + "/" + base::kWriteCheckName, layout_.analyses() + "/" + base::kWriteCheckName})
+      removed += base::remove_stale_temporaries(path);
     for (const std::string& dir : {layout_.checkpoints(), layout_.eeg()})
       for (const std::string& name : run::directory_entries(dir)) {
         const std::string path = dir + "/" + name;

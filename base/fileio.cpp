@@ -233,7 +233,7 @@ bool file_exists(const std::string& path) {
 }
 
 void check_writable(const std::string& dir) {
-  const std::string probe = dir + "/.write_check.tmp." + std::to_string(getpid());
+  const std::string probe = dir + "/" + kWriteCheckName + ".tmp." + std::to_string(getpid());
   const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) throw Error(dir + ": cannot create a file there (" + std::strerror(errno) + "), expected a writable directory");
   ::close(fd);

@@ -39,7 +39,7 @@ class AtomicFileWriter {
 };
 // Removes what writes of `path` killed before their rename left: `path.tmp.<digits>` files (and links)
 // in its folder; returns how many.  Only for a caller that holds the folder's DirectoryLock and is its
-// one writer of `path` (monitor's DIR/monitor.jsonl), so that no live write is among them.
+// one writer of `path` (monitor's DIR/monitor.jsonl; train --resume's run files), so that no live write is among them.
 int remove_stale_temporaries(const std::string& path);
 // Throws base::Error naming path unless an atomic write to it can start: what stands there is a file, a
 // symbolic link or nothing (not a directory, device, FIFO or socket) and its folder exists.  For a
@@ -70,6 +70,9 @@ class NewDirectories {
   std::vector<std::string> made_;  // outermost first
 };
 bool file_exists(const std::string& path);
+// The probe's name before `.tmp.<pid>` (a kill between its creation and removal leaves it: train
+// --resume removes its own).
+constexpr const char* kWriteCheckName = ".write_check";
 // Creates and removes a file `dir/.write_check.tmp.<pid>`: base::Error naming dir when it cannot
 // (a read-only directory, a read-only file system), before any work that would write there.
 void check_writable(const std::string& dir);

@@ -424,6 +424,34 @@ TEST_F(TrainingRun, AResumeThatWouldNotContinueTheSameRunIsRefused) {
   EXPECT_EQ(run::read_manifest(layout)->files, m.files);
 }
 
+// report takes no lock: it may be writing a run's figures while train --resume starts.  The resume
+// removed every *.tmp.<digits> below the run directory, a running report's included, and that report
+// then failed: `figures/epoch_001/pool1_zeta.png: rename failed (No such file or directory)`.  Now the
+// resume removes the temporaries of train's own files only.
+TEST_F(TrainingRun, ResumeLeavesTheTemporariesOfAReportWritingTheRun) {
+  const app::TrainingSettings s = small_settings(path("run"));
+  ASSERT_TRUE(killed_in(s, [] {
+    app::TrainingCallbacks callbacks;
+    callbacks.step_probe.after_step = [](const nn::StepInfo& info) {
+      if (info.global_step == 5) throw Killed{};
+    };
+    return callbacks;
+  }()));
+  const run::Layout layout(s.out);
+  const std::string pid = "." + std::to_string(getpid());
+  const std::vector<std::string> report = {layout.dir + "/figures/epoch_001/conv1_zeta.png.tmp" + pid,
+                                           layout.summary() + ".tmp" + pid, layout.report_page() + ".tmp" + pid,
+                                           layout.analysis(1) + "/" + run::kEpochSummaryFile + ".tmp" + pid};
+  const std::vector<std::string> train = {layout.metrics() + ".tmp.77", layout.model() + ".tmp.4242",
+                                          layout.manifest() + ".tmp.12345", layout.dir + "/.write_check.tmp.5",
+                                          layout.checkpoint(2) + ".tmp.9"};
+  for (const std::string& file : report) write(file, "a report's write in progress");
+  for (const std::string& file : train) write(file, "a killed train's write");
+  app::run_training(resumed(s), small_planted(), {});
+  for (const std::string& file : report) EXPECT_TRUE(base::file_exists(file)) << file << " removed by the resume";
+  for (const std::string& file : train) EXPECT_FALSE(base::file_exists(file)) << file << " left by the resume";
+}
+
 // A copy of the run directory `from` at `to` whose run.json `edit` changes.
 void copy_with_manifest(const std::string& from, const std::string& to, const std::function<void(run::Json&)>& edit) {
   fs::copy(from, to, fs::copy_options::recursive);
