@@ -14,10 +14,12 @@ prints, per directory:
     A's out-flow relative to an even split over A's targets.  A border region of a convolution
     reaches fewer next-layer regions (padding clips its windows), so an even split already gives
     each of its links a larger share; the lift divides that out.  (Defined before it was measured.)
-  - the border share of the report's own chains (tract.json, the routed-flow score since issue 12:
-    README "Tractography"), and for every chain list its links' strength: the mean over the chains'
-    links of C_link / (the largest C of that pair), beside the null of a link drawn at random from
-    the pair's connected links (the mean of C / max C over them);
+  - the border share of the report's own chains (tract.json's network.chains, the per-pair score:
+    README "Tractography"; a NOTE when they are not the per-pair chains recomputed here), the
+    routed-flow candidate of issue 12 (not adopted) only for a tract.json that lists κ ("kappa":
+    written by branch c12's code alone), and for every chain list its links' strength: the mean over
+    the chains' links of C_link / (the largest C of that pair), beside the null of a link drawn at
+    random from the pair's connected links (the mean of C / max C over them);
   - where on the border the per-pair chains lie: the share of their spatial regions in the first
     row, the last row, the first column and the last column (the top rows of CIFAR-10 images are the
     brightest; with the images flipped upside down the content moves, the padding does not);
@@ -109,12 +111,13 @@ def study(d, k):
         for (a, _) in f:
             targets[l][a] = targets[l].get(a, 0) + 1
     lift = k_best_chains(layers, flows, k, lambda l, a, b, c: math.log(c * targets[l][a] / out[l][a]))
-    # The report's routed flow (README "Tractography"), recomputed from the flows and κ of tract.json so
-    # that k may exceed the chains tract.json lists: log C on the first pair, log(C / out*(A)) after,
-    # out*(A) = out(A) / κ(A) (a chain net: one edge leaves each block).
+    # The routed-flow candidate (issue 12, not adopted: README "Tractography"), recomputed from the flows
+    # and κ of a tract.json that lists κ: log C on the first pair, log(C / out*(A)) after,
+    # out*(A) = out(A) / κ(A) (a chain net: one edge leaves each block).  Without κ it is not defined.
+    has_kappa = any("kappa" in p for p in pairs)
     kappa = [p.get("kappa", {}) for p in pairs]
     routed = k_best_chains(layers, flows, k, lambda l, a, b, c: math.log(c) if l == 0 else
-                           math.log(c * kappa[l].get(a, 1.0) / out[l][a]))
+                           math.log(c * kappa[l].get(a, 1.0) / out[l][a])) if has_kappa else []
     print(f"{d}: model {tract['model']} epoch {tract['epoch']}, {tract['eval_samples']} images")
     print(f"  border share of the top-{k} chains' spatial regions: per-pair score {share(per_pair):.2f}, "
           f"per-source score {share(per_source):.2f}, lift score {share(lift):.2f}, null (border cells / cells) {border_cells / cells:.2f}")
@@ -122,11 +125,13 @@ def study(d, k):
     listed = [(c["score"], [r["region"] for r in c["regions"]]) for c in tract["network"]["chains"][:k]]
     if len(listed) < k:
         print(f"  (tract.json lists {len(listed)} chains: run analyze with more chains for k = {k})")
-    print("  report's chains (tract.json) border share: %.2f; routed-flow score recomputed, top-%d: %.2f" % (share(listed), k, share(routed)))
-    if listed and [p for _, p in routed[:len(listed)]] != [p for _, p in listed]:
-        print("  NOTE: the recomputed routed chains differ from tract.json's (an older tract.json, or ties)")
+    print("  report's chains (tract.json) border share: %.2f" % share(listed) +
+          ("; routed-flow candidate (tract.json's κ), top-%d: %.2f" % (k, share(routed)) if has_kappa else ""))
+    if listed and [p for _, p in per_pair[:len(listed)]] != [p for _, p in listed]:
+        print("  NOTE: tract.json's chains differ from the per-pair chains recomputed here (another score, or ties)")
     print(f"  link strength C/max C of the pair: per-pair {strength(per_pair):.3f}, per-source {strength(per_source):.3f}, "
-          f"lift {strength(lift):.3f}, report's {strength(listed):.3f}, routed top-{k} {strength(routed):.3f}, null (a random connected link) {null_strength:.3f}")
+          f"lift {strength(lift):.3f}, report's {strength(listed):.3f}, "
+          + (f"routed top-{k} {strength(routed):.3f}, " if has_kappa else "") + f"null (a random connected link) {null_strength:.3f}")
     for l, p in enumerate(pairs):
         g = grids[p["from"]]
         if g[0] <= 1 or g[1] <= 1:
