@@ -3,16 +3,17 @@
 # samples its VmRSS (/proc/PID/status) every 0.1 s and places each sample in a phase of an epoch by the
 # files of RUN_DIR that exist at that moment (epoch e = the first epoch whose tract.json is missing):
 #   training  until checkpoints/epoch_e.ckpt exists (the epoch's steps and its test evaluation)
-#   pass      until analysis/epoch_e/grid.json exists (checkpoint and state writes, the evaluation
-#             pass with the grid stage's and tractography's accumulation, the grid stage's run)
-#   zeta      until analysis/epoch_e/zeta.json exists
-#   tract     until analysis/epoch_e/tract.json exists (tractography's document)
+#   imaging   until analysis/epoch_e/tract.json exists (checkpoint and state writes, the evaluation
+#             pass, the grid, ζ and tract stages).  Since 2026-12-03 (d12e651) an analysis writes its
+#             stage files together once every stage has run, so the files no longer split the imaging
+#             into pass / zeta / tract (branch mem13e's figures were taken when they did); to place a
+#             peak inside the imaging, use bench/rss_trace.py (its log lines carry the time and RSS).
 # Writes OUT: the highest sample of each phase of each epoch (MB = MiB), then the child's ru_maxrss,
 # user and sys CPU and wall.  Used for bench/README.md, branch mem13e.
 import os, re, resource, subprocess, sys, time
 
 out, run_dir, cmd = sys.argv[1], sys.argv[2], sys.argv[3:]
-phases = ['training', 'pass', 'zeta', 'tract']
+phases = ['training', 'imaging']
 t0 = time.time()
 p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 peak = {}  # (epoch, phase) → highest VmRSS sample (kB)
@@ -22,9 +23,7 @@ epoch = 1
 def phase_of(e):
     a = f'{run_dir}/analysis/epoch_{e:03d}/'
     if not os.path.exists(f'{run_dir}/checkpoints/epoch_{e:03d}.ckpt'): return 'training'
-    if not os.path.exists(a + 'grid.json'): return 'pass'
-    if not os.path.exists(a + 'zeta.json'): return 'zeta'
-    if not os.path.exists(a + 'tract.json'): return 'tract'
+    if not os.path.exists(a + 'tract.json'): return 'imaging'
     return None
 
 
