@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 # bench/eeg_change_null.py — the change rule's false alarms under a white-noise null (README "NN-EEG",
 # "The change rule's threshold against its own null"; issue 15).  The null: ln|x_c(t)| is white
 # Gaussian noise (scale-free: z does not depend on its σ; ε taken as 0).  Then d(t) = n(t) − n(t−1),
