@@ -267,6 +267,24 @@ TEST_F(Cifar10Test, ALaterBatchThatIsADanglingLinkOrADirectoryIsRefused) {
   EXPECT_EQ(datasets::load_cifar10(dir_).train.size(), 3u);  // batch 2 absent: skipped, as before
 }
 
+// batches.meta.txt held by a dangling link or a directory is refused naming it, not taken as absent
+// (which gives the standard names: a moved names file gave the run CIFAR-10's names without a word).
+TEST_F(Cifar10Test, AClassNamesFileThatIsADanglingLinkOrADirectoryIsRefused) {
+  write_valid();
+  std::ofstream(path("batches.meta.txt")) << "a0\na1\na2\na3\na4\na5\na6\na7\na8\na9\n";
+  EXPECT_EQ(datasets::load_cifar10(dir_).train.class_names[0], "a0");
+  fs::remove(path("batches.meta.txt"));
+  EXPECT_EQ(datasets::load_cifar10(dir_).train.class_names[0], "airplane");  // absent: the standard names
+  fs::create_symlink("moved.txt", path("batches.meta.txt"));
+  std::string msg = error_of([&] { datasets::load_cifar10(dir_); });
+  EXPECT_NE(msg.find(path("batches.meta.txt") + ": a symbolic link to nothing readable (expected a text file of 10 class names"),
+            std::string::npos) << msg;
+  fs::remove(path("batches.meta.txt"));
+  fs::create_directory(path("batches.meta.txt"));
+  msg = error_of([&] { datasets::load_cifar10(dir_); });
+  EXPECT_NE(msg.find(path("batches.meta.txt") + ": a directory (expected a text file"), std::string::npos) << msg;
+}
+
 // Issue 11, defect 9: a 3 GB file was read completely before its size was checked.  These files are
 // sparse (no disk space); the size alone must refuse them, before a byte is read.
 TEST_F(Cifar10Test, HugeFilesAreRefusedByTheirSizeBeforeReading) {
