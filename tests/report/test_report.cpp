@@ -76,6 +76,33 @@ std::string svg_figure(const fs::path& dir, const std::string& figure) {
   return base::read_file((dir / "figures" / (figure + ".svg")).string());
 }
 
+// One <text> element of an SVG figure: its label, anchor point, font size (em 9.6·size, canvas.h),
+// anchor kind and the horizontal span its label takes (report::text_width).
+struct SvgText {
+  std::string label;
+  double x = 0, y = 0, size = 0, left = 0, right = 0;
+  bool middle = false;
+};
+
+std::vector<SvgText> svg_texts(const std::string& svg) {
+  std::vector<SvgText> texts;
+  for (size_t at = svg.find("<text "); at != std::string::npos; at = svg.find("<text ", at + 1)) {
+    const std::string element = svg.substr(at, svg.find("</text>", at) - at);
+    SvgText t;
+    t.label = element.substr(element.find('>') + 1);
+    t.x = std::atof(element.c_str() + element.find(" x=\"") + 4);
+    t.y = std::atof(element.c_str() + element.find(" y=\"") + 4);
+    t.size = std::atof(element.c_str() + element.find("font-size=\"") + 11) / 9.6;
+    t.middle = element.find("text-anchor=\"middle\"") != std::string::npos;
+    const bool end = element.find("text-anchor=\"end\"") != std::string::npos;
+    const double w = report::text_width(t.label, t.size);
+    t.left = t.middle ? t.x - w / 2 : end ? t.x - w : t.x;
+    t.right = t.left + w;
+    texts.push_back(t);
+  }
+  return texts;
+}
+
 
 }  // namespace
 
@@ -920,22 +947,14 @@ TEST(Report, ConfusionMatrixLabelsAreWholeAndInside) {
   std::vector<std::pair<double, double>> columns;  // (left, right) of each column label
   std::vector<std::string> column_names;
   double column_y = -1;
-  for (size_t at = svg.find("<text "); at != std::string::npos; at = svg.find("<text ", at + 1)) {
-    const std::string element = svg.substr(at, svg.find("</text>", at) - at);
-    const std::string label = element.substr(element.find('>') + 1);
-    const double x = std::atof(element.c_str() + element.find(" x=\"") + 4), y = std::atof(element.c_str() + element.find(" y=\"") + 4);
-    const double size = std::atof(element.c_str() + element.find("font-size=\"") + 11) / 9.6;  // canvas.h: an em of 9.6·size
-    const double w = report::text_width(label, size);
-    const bool middle = element.find("text-anchor=\"middle\"") != std::string::npos;
-    const bool end = element.find("text-anchor=\"end\"") != std::string::npos;
-    const double left = middle ? x - w / 2 : end ? x - w : x;
-    EXPECT_GE(left, 0) << label;
-    EXPECT_LE(left + w, width) << "'" << label << "' leaves the figure (width " << width << ")";
-    if (middle && label.find_first_not_of("0123456789") != std::string::npos) {  // not a count
-      if (column_y < 0) column_y = y;
-      EXPECT_EQ(y, column_y) << label;
-      columns.push_back({left, left + w});
-      column_names.push_back(label);
+  for (const SvgText& t : svg_texts(svg)) {
+    EXPECT_GE(t.left, 0) << t.label;
+    EXPECT_LE(t.right, width) << "'" << t.label << "' leaves the figure (width " << width << ")";
+    if (t.middle && t.label.find_first_not_of("0123456789") != std::string::npos) {  // not a count
+      if (column_y < 0) column_y = t.y;
+      EXPECT_EQ(t.y, column_y) << t.label;
+      columns.push_back({t.left, t.right});
+      column_names.push_back(t.label);
     }
   }
   EXPECT_EQ(column_names, (std::vector<std::string>{"airplane", "automobile", "a bird with a v…"}));
@@ -1620,16 +1639,9 @@ TEST(Report, EpochLabelsKeepApartOverAHugeSpan) {
     const std::string svg = svg_figure(tmp.path, "training");
     const double width = std::atof(svg.c_str() + svg.find("width=\"") + 7);
     std::map<double, std::vector<std::pair<double, double>>> rows;  // y → (left, right) of each label
-    for (size_t at = svg.find("<text "); at != std::string::npos; at = svg.find("<text ", at + 1)) {
-      const std::string element = svg.substr(at, svg.find("</text>", at) - at);
-      const std::string label = element.substr(element.find('>') + 1);
-      if (element.find("text-anchor=\"middle\"") == std::string::npos || label.empty() ||
-          label.find_first_not_of("0123456789") != std::string::npos)
-        continue;
-      const double x = std::atof(element.c_str() + element.find(" x=\"") + 4), y = std::atof(element.c_str() + element.find(" y=\"") + 4);
-      const double size = std::atof(element.c_str() + element.find("font-size=\"") + 11) / 9.6;  // canvas.h: an em of 9.6·size
-      const double half = report::text_width(label, size) / 2;
-      rows[y].push_back({x - half, x + half});
+    for (const SvgText& t : svg_texts(svg)) {
+      if (!t.middle || t.label.empty() || t.label.find_first_not_of("0123456789") != std::string::npos) continue;
+      rows[t.y].push_back({t.left, t.right});
     }
     ASSERT_EQ(rows.size(), 3u) << "three epoch axes";
     for (auto& [y, labels] : rows) {
@@ -1773,21 +1785,13 @@ TEST(Report, TrainingLegendOfManyLayersWrapsInsideTheFigure) {
   const double height = std::atof(svg.c_str() + svg.find("height=\"") + 8);
   std::map<double, std::vector<std::pair<double, double>>> lines;  // y → (left, right) of each text
   std::set<std::string> labels;
-  for (size_t at = svg.find("<text "); at != std::string::npos; at = svg.find("<text ", at + 1)) {
-    const std::string element = svg.substr(at, svg.find("</text>", at) - at);
-    const std::string label = element.substr(element.find('>') + 1);
-    const double x = std::atof(element.c_str() + element.find(" x=\"") + 4), y = std::atof(element.c_str() + element.find(" y=\"") + 4);
-    const double size = std::atof(element.c_str() + element.find("font-size=\"") + 11) / 9.6;  // canvas.h: an em of 9.6·size
-    const double w = report::text_width(label, size);
-    const bool middle = element.find("text-anchor=\"middle\"") != std::string::npos;
-    const bool end = element.find("text-anchor=\"end\"") != std::string::npos;
-    const double left = middle ? x - w / 2 : end ? x - w : x;
-    EXPECT_GE(left, 0) << "'" << label << "' starts left of the figure";
-    EXPECT_LE(left + w, width) << "'" << label << "' leaves the figure (width " << width << ")";
-    EXPECT_GE(y, 0) << label;
-    EXPECT_LE(y, height) << label;
-    lines[y].push_back({left, left + w});
-    labels.insert(label);
+  for (const SvgText& t : svg_texts(svg)) {
+    EXPECT_GE(t.left, 0) << "'" << t.label << "' starts left of the figure";
+    EXPECT_LE(t.right, width) << "'" << t.label << "' leaves the figure (width " << width << ")";
+    EXPECT_GE(t.y, 0) << t.label;
+    EXPECT_LE(t.y, height) << t.label;
+    lines[t.y].push_back({t.left, t.right});
+    labels.insert(t.label);
   }
   for (const LayerSpec& s : specs) EXPECT_TRUE(labels.count(s.name)) << s.name << " is not in the legend";
   EXPECT_TRUE(labels.count("mean"));
@@ -1808,11 +1812,11 @@ TEST(Report, ConfusionMatrixShadeHasAScale) {
   write_analysis(tmp.path, grid, zeta);
   const std::string svg = svg_figure(tmp.path, "epoch_007/confusion");
   const double height = std::atof(svg.c_str() + svg.find("height=\"") + 8);
+  const std::vector<SvgText> texts = svg_texts(svg);
   auto y_of = [&](const std::string& text) {
-    const size_t at = svg.find(">" + text + "</text>");
-    if (at == std::string::npos) return -1.0;
-    const size_t start = svg.rfind("<text ", at);
-    return std::atof(svg.c_str() + svg.find(" y=\"", start) + 4);
+    for (const SvgText& t : texts)
+      if (t.label == text) return t.y;
+    return -1.0;
   };
   const double caption = y_of("shade = count / the row's images (the share of that true class predicted as the column)");
   ASSERT_GE(caption, 0) << "no caption for the shade";
