@@ -26,15 +26,16 @@ try:
 except ImportError:
     HAVE_TORCH = False
 
-args = sys.argv[1:]
-opts = {}
-while args and len(args) > 3:
-    k = args.pop(3); opts[k] = args.pop(3)
-npz_path, dump_path, adir = args
-model = json.load(open(npz_path[:-4] + ".model.json"))
-W = {k: v.astype(np.float64) for k, v in np.load(npz_path).items()}
-dump = np.load(dump_path)
-layers = model["layers"]
+def load(npz_path, dump_path):
+    """Reads the exported net and the dump into this module's globals (also for `import imaging_recompute`)."""
+    global model, W, dump, layers, x_all, y_all
+    model = json.load(open(npz_path[:-4] + ".model.json"))
+    W = {k: v.astype(np.float64) for k, v in np.load(npz_path).items()}
+    dump = np.load(dump_path)
+    layers = model["layers"]
+    x_all = dump["input"].astype(np.float64)
+    y_all = dump["labels"].astype(int)
+    find_blocks()
 
 # ---------------------------------------------------------------- forward (numpy, float64)
 def conv(x, w, b, stride, pad):
@@ -95,18 +96,17 @@ def block_of(l):
     if l["kind"] == "batchnorm2d" and "." not in n:  # bnK: the block of the layer it reads
         return block_of(layers[l["input"]])
     return n.split(".")[0]
-blocks, block_layers = [], {}
-for i, l in enumerate(layers):
-    b = block_of(l)
-    if b not in block_layers: blocks.append(b); block_layers[b] = []
-    block_layers[b].append(i)
 shortcut_layer = lambda l: l["name"].split(".")[-1] in ("pad", "proj", "proj_bn")
-block_out = {b: max(i for i in ls if not shortcut_layer(layers[i])) for b, ls in block_layers.items()}
-block_main = {b: min(i for i in ls if not shortcut_layer(layers[i])) for b, ls in block_layers.items()}
-print("blocks:", " ".join(f"{b}[{layers[block_out[b]]['name']}]" for b in blocks))
-
-x_all = dump["input"].astype(np.float64)
-y_all = dump["labels"].astype(int)
+def find_blocks():
+    global blocks, block_layers, block_out, block_main
+    blocks, block_layers = [], {}
+    for i, l in enumerate(layers):
+        b = block_of(l)
+        if b not in block_layers: blocks.append(b); block_layers[b] = []
+        block_layers[b].append(i)
+    block_out = {b: max(i for i in ls if not shortcut_layer(layers[i])) for b, ls in block_layers.items()}
+    block_main = {b: min(i for i in ls if not shortcut_layer(layers[i])) for b, ls in block_layers.items()}
+    print("blocks:", " ".join(f"{b}[{layers[block_out[b]]['name']}]" for b in blocks))
 
 def cuts(n, g): return [(i * n // g, (i + 1) * n // g) for i in range(g)]
 def grid_of(b, spec):
@@ -450,7 +450,7 @@ def check_tract(path, only=None):
         cmp(f"{key} {A_}->{B_} ({kind}) C", mine, theirs)
         cmp(f"{key} connection_strength", [C.sum()], [P["connection_strength"]])
         if missing: print(f"  !! {key}: {len(missing)} nonzero flows absent from the file, e.g. {missing[:3]}")
-    if only: return
+    if only: return pair_C
     # best chain: max over paths first block -> last block of sum log(C/conn) (exhaustive DP, top 1)
     best = {}  # (block, region index) -> (score, path)
     nb = {b: len(regions(b, spec)) for b in blocks}
@@ -472,8 +472,15 @@ def check_tract(path, only=None):
     cmp("network.chains[0].score", [sc], [ch["score"]], 1e-9)
     if mine_path != theirs_path: print(f"  !! top chain mine {mine_path} json {theirs_path}")
     cmp("network.path_strength", [sum(C.sum() for C in pair_C.values())], [T["network"]["path_strength"]])
+    return pair_C
 
 if __name__ == "__main__":
+    args = sys.argv[1:]
+    opts = {}
+    while args and len(args) > 3:
+        k = args.pop(3); opts[k] = args.pop(3)
+    npz_path, dump_path, adir = args
+    load(npz_path, dump_path)
     which = opts.get("--check", "grid,zeta,tract").split(",")
     only = opts.get("--blocks"); only = only.split(",") if only else None
     if "grid" in which: check_grid(adir + "/grid.json")
