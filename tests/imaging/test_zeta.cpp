@@ -1014,6 +1014,37 @@ TEST(Zeta, BudgetCanCutARoundAndTheEstimateStaysEfficient) {
   for (size_t g = 0; g < e.phi.size(); ++g) EXPECT_LE(e.ci_low[g], e.ci_high[g]);
 }
 
+// README ζ-scores: a budget cut to the first K images keeps, with --zeta-ablation mean, each unit's mean over
+// the whole drawn sample as the baseline (the game does not depend on where the budget cut), so the cut
+// estimate is efficient against v(∅) of that baseline over the K images, and differs from a run on the K
+// images alone, whose baseline is their own mean (README said the run-alone numbers held for both ablations).
+TEST(Zeta, MeanAblationBudgetCutKeepsTheWholeSampleBaseline) {
+  auto net = random_net("conv3x3:8 relu conv3x3:8 relu maxpool2 linear:3", 3, 12, 12, 11);
+  RandomImages data(32, 3, 12, 12, 3, 13);
+  ZetaSettings s;
+  s.ablation = "mean";
+  const run::GridSpec grid{2, 2, 2};
+  CoalitionValue game(*net, 0, grid, data.view, all_indices(data.view.count), s);
+  std::atomic<long> reads{0};
+  const imaging::BudgetClock checks = [&] { return double(reads++); };
+  imaging::shapley_sampled(game, 0, 1e9, 4, 9, {}, nullptr, checks);
+  const double first_steps = double(reads);
+  reads = 0;
+  const imaging::ShapleyEstimate cut = imaging::shapley_sampled(game, 0, first_steps / 4, 4, 9, {}, nullptr, checks);
+  ASSERT_EQ(cut.stopped_by, "budget");
+  ASSERT_GE(cut.images, 2u);
+  ASSERT_LT(cut.images, game.images());
+  const int n = game.regions();
+  for (size_t x = 0; x < cut.images; ++x) {  // every walk telescopes to v_x(all) − v_x(∅) of the sample's baseline
+    double sum = 0;
+    for (int g = 0; g < n; ++g) sum += cut.per_image[x * size_t(n) + size_t(g)];
+    EXPECT_NEAR(sum, game.image_v_all()[x] - game.image_v_none()[x], 1e-5) << x;
+  }
+  EXPECT_NEAR(sum_of(cut.phi), game.v_all(cut.images) - game.v_none(cut.images), 1e-5);
+  CoalitionValue alone(*net, 0, grid, data.view, all_indices(cut.images), s);
+  EXPECT_GT(std::fabs(alone.v_none() - game.v_none(cut.images)), 1e-3);  // another baseline: another game
+}
+
 // ---------------------------------------------------------------------------------------------
 // Error analysis (imaging/error_maps.h): maps over subsets of the images from the same walk.
 
