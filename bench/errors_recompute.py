@@ -7,6 +7,7 @@ bench/imaging_recompute.py:
   errors_recompute.py W.npz DUMP.npz lesion LESION.json           eval --lesion … --lesion-json (DUMP over the same images)
   errors_recompute.py W.npz DUMP.npz saliency SALIENCY.json       build/study/saliency_dump's output (PyTorch autograd)
   errors_recompute.py W.npz DUMP.npz tract ANALYSIS_DIR            tract.json's five chains; grid.json's information_null_bits
+  errors_recompute.py W.npz DUMP.npz report ANALYSIS_DIR           report.html's error data (after `nnfmri report DIR`)
 
 errors: top-level `errors` (labels, predicted, p(true), p(predicted), accuracy, the gallery's choice and
 pixels) and per block per_image (= φ_g(x) by enumeration), per_class, correct, misclassified, delta (Welch
@@ -324,10 +325,55 @@ def check_tract_chains(adir):
     if outside: say(f"  !! information_null_bits below every shuffle or above H(Y): {outside[:4]}")
 
 
+# ---------------------------------------------------------------- report.html's error-analysis data
+def check_report(adir):
+    """The page data of `nnfmri report ADIR` against zeta.json (its per_image checked by `errors`): per layer the
+    class maps and their top 5, each confusion cell's ≤ 5 most negative φ (< 0 only), each example's φ summed over
+    the channel groups of each cell; the examples (each cell's ≤ 4 lowest p(true), gallery order)."""
+    Z = json.load(open(adir + "/zeta.json")); E = Z["errors"]; spec = Z["settings"]["grid"]
+    h = open(adir + "/report.html").read()
+    i = h.index('id="report-data">') + len('id="report-data">'); D = json.loads(h[i:h.index("</script>", i)])
+    ep = D["epochs"][-1]; names = [l["name"] for l in D["layers"]]
+    say(f"report.html: epoch {ep['epoch']}, {len(names)} layers")
+    ex = [g for g in E["gallery"] if g["kind"] in ("mistake", "cell")]
+    mine_ex = [(g["slot"], g["label"], g["predicted"]) for g in ex]
+    theirs_ex = [(x["slot"], x["label"], x["predicted"]) for x in ep["errors"]["examples"]]
+    if mine_ex != theirs_ex: say(f"  !! examples: mine {mine_ex}\n     page {theirs_ex}")
+    else: cmp("page examples p_true (4 digits)", [g["probability_true"] for g in ex], [x["p_true"] for x in ep["errors"]["examples"]])
+    rnd = 5e-4  # the page writes 4 significant digits
+    for name, PL in zip(names, ep["layers"]):
+        Eb = Z["layers"][name]["errors"]; P = PL["errors"]; regs = IR.regions(name, spec)
+        cls = [(r["class"], r["images"], np.array(r["phi"])) for r in Eb["per_class"]]
+        if [(c, k) for c, k, _ in cls] != [(r["class"], r["images"]) for r in P["classes"]]: say(f"  !! {name}: page classes differ"); continue
+        bad = 0
+        for (c, k, ph), r in zip(cls, P["classes"]):
+            top = sorted(range(len(ph)), key=lambda g: (-ph[g], g))[:5]
+            if np.abs(np.array(r["map"]) - ph).max() > rnd * max(np.abs(ph).max(), 1e-9): bad += 1
+            if [round(float(ph[g]), 12) for g in top] != [round(float(ph[g]), 12) for g in r["regions"]]: bad += 1; say(f"  !! {name} class {c}: top 5 mine {top} page {r['regions']}")
+        cells = [(c["true"], c["predicted"], c["images"], np.array(c["phi"])) for c in Eb["confusions"]]
+        if [(a, b, k) for a, b, k, _ in cells] != [(r["true"], r["predicted"], r["images"]) for r in P["confusions"]]: say(f"  !! {name}: page cells differ"); continue
+        for (a, b, k, ph), r in zip(cells, P["confusions"]):
+            neg = sorted((g for g in range(len(ph)) if ph[g] < 0), key=lambda g: (ph[g], g))[:5]
+            if [ph[g] for g in neg] != [ph[g] for g in r["regions"]]: bad += 1; say(f"  !! {name} cell {a}->{b}: mine {neg} page {r['regions']}")
+            elif neg and np.abs(ph[neg] - np.array(r["phi"])).max() > rnd * np.abs(ph[neg]).max(): bad += 1
+        GH, GW, GC = IR.grid_of(name, spec); m = np.array(Eb["per_image"]); K = Eb["images"]
+        errs = []
+        for g, cellv in zip(ex, P["example_cells"]):
+            if g["slot"] >= K:
+                if cellv is not None: bad += 1
+                continue
+            mine = m[g["slot"]].reshape(GH * GW, GC).sum(1)
+            errs.append(np.abs(mine - np.array(cellv)).max() / max(np.abs(mine).max(), 1e-12))
+        if errs and max(errs) > rnd: bad += 1
+        say(f"  {name:8s} classes {len(cls)}, cells {len(cells)}, example_cells {len(errs)} (max rel {max(errs) if errs else 0:.2g}): "
+            f"{'agree' if not bad else '!! ' + str(bad) + ' differ'}")
+        if bad: IR.DISAGREE[0] += 1
+
+
 if __name__ == "__main__":
     npz, dump, what, target = sys.argv[1:5]
     IR.load(npz, dump)
-    {"errors": check_errors, "lesion": check_lesion, "saliency": check_saliency, "tract": check_tract_chains}[what](target)
+    {"errors": check_errors, "lesion": check_lesion, "saliency": check_saliency, "tract": check_tract_chains, "report": check_report}[what](target)
     worst = max(IR.report, key=lambda r: r[1]) if IR.report else None
     say("largest |Δ|:", worst)
     say(f"{IR.DISAGREE[0]} disagreement(s) beyond float rounding")
