@@ -192,20 +192,30 @@ int cmd_export(int argc, char** argv) {
   nlohmann::json model = nn::describe_network(*ck.net);
   model["class_names"] = ck.class_names;
   model["epoch"] = ck.epoch;
-  if (flags.has("--npz")) {
-    std::vector<base::NpyArray> arrays;
-    for (const nn::TensorRef& t : tensors) arrays.push_back({t.name, std::vector<int>(t.shape.begin(), t.shape.end()), t.values});
-    // An earlier description goes before the new weights are written: `import` would pair them.
-    run::remove_file(description);
-    base::write_npz(npz, arrays);
-    run::write_json(description, model, 2);
-    std::printf("wrote %s and %s\n", npz.c_str(), description.c_str());
+  // Every output is written before any is announced, and a write that fails removes the ones this
+  // export wrote before it: a full disk at --safetensors left the new .npz pair behind, whole-looking.
+  std::vector<std::string> written;
+  try {
+    if (flags.has("--npz")) {
+      std::vector<base::NpyArray> arrays;
+      for (const nn::TensorRef& t : tensors) arrays.push_back({t.name, std::vector<int>(t.shape.begin(), t.shape.end()), t.values});
+      // An earlier description goes before the new weights are written: `import` would pair them.
+      run::remove_file(description);
+      base::write_npz(npz, arrays);
+      written.push_back(npz);
+      run::write_json(description, model, 2);
+      written.push_back(description);
+    }
+    if (flags.has("--safetensors")) {
+      nn::write_safetensors(flags.text("--safetensors"), tensors, {{"nnfmri", base::json_text(model, -1)}});
+      written.push_back(flags.text("--safetensors"));
+    }
+  } catch (...) {
+    for (const std::string& file : written) run::remove_file(file);
+    throw;
   }
-  if (flags.has("--safetensors")) {
-    const std::string out = flags.text("--safetensors");
-    nn::write_safetensors(out, tensors, {{"nnfmri", base::json_text(model, -1)}});
-    std::printf("wrote %s\n", out.c_str());
-  }
+  if (flags.has("--npz")) std::printf("wrote %s and %s\n", npz.c_str(), description.c_str());
+  if (flags.has("--safetensors")) std::printf("wrote %s\n", flags.text("--safetensors").c_str());
   return 0;
 }
 

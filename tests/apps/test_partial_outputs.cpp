@@ -76,6 +76,21 @@ TEST_F(PartialOutputs, ExportNeverPairsNewWeightsWithAnOldDescription) {
   EXPECT_FALSE(fs::exists(path("E.model.json")));  // so `import E.npz` asks for one instead of pairing them
 }
 
+// A failed export leaves none of the files it wrote: a full disk at --safetensors left the new .npz and
+// its description behind, a whole-looking pair (and "wrote E.npz and E.model.json" printed).
+TEST_F(PartialOutputs, AnExportThatFailsLateLeavesNoneOfItsOutputs) {
+  block(path("E.safetensors"));
+  testing::internal::CaptureStdout();
+  const std::string message =
+      error_of([&] { run_command(app::cmd_export, {path("a.ckpt"), "--npz", path("E.npz"), "--safetensors", path("E.safetensors")}); });
+  EXPECT_EQ(testing::internal::GetCapturedStdout(), "");
+  EXPECT_NE(message.find(path("E.safetensors")), std::string::npos) << message;
+  for (const char* f : {"E.npz", "E.model.json", "E.safetensors"}) EXPECT_FALSE(fs::exists(path(f))) << f;
+  fs::remove_all(path("E.safetensors") + ".tmp." + std::to_string(getpid()));
+  ASSERT_EQ(run_command(app::cmd_export, {path("a.ckpt"), "--npz", path("E.npz"), "--safetensors", path("E.safetensors")}), 0);
+  for (const char* f : {"E.npz", "E.model.json", "E.safetensors"}) EXPECT_TRUE(fs::exists(path(f))) << f;
+}
+
 // What a command replaces is its own file: a user's directory under that name is refused, never
 // removed with what it holds (export used fs::remove_all on NAME.model.json).
 TEST_F(PartialOutputs, ADirectoryWhereACommandsOwnFileGoesIsRefusedNotRemoved) {
