@@ -2,11 +2,13 @@
 // run directory; this file only reads the flags and prints the run's progress.
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include <cblas.h>
 
@@ -123,25 +125,49 @@ TrainingSettings training_settings(const Flags& flags, int threads, bool recorde
 namespace {
 
 // SIGINT/SIGTERM: the first asks the run to stop after the current step (it then writes a
-// resumable state and exits 128 + signal); a second exits at once.  Every file is written
-// atomically and run.json last, so the directory stays resumable either way.
-volatile std::sig_atomic_t stop_signal = 0;
+// resumable state and exits 128 + signal); a second exits at once, with one line saying so, and
+// 128 + that second signal.  Every file is written atomically and run.json last, so the directory
+// stays resumable either way once run.json is written.
+// The handlers may run at once on two threads (a process-directed signal goes to any thread, and
+// OpenMP's are many): the exchange gives exactly one of them the first signal.
+std::atomic<int> stop_signal{0};
+static_assert(std::atomic<int>::is_always_lock_free, "the signal handler needs a lock-free atomic");
 // The first signal's note is printed by a process alone, not by the ranks of an MPI job: the SIGTERM
 // with which Open MPI ends the job (a rank's error and MPI_Abort, or rank 0's exit 128 + signal) would
 // print a note of a stop nobody asked for beside the error line.  Rank 0 names the signal at the end.
 volatile std::sig_atomic_t announce_stop = 1;
+// Whether the run directory holds this run's run.json (set once it does: a resumed run's from the
+// start), and the second signal's line for each signal (SIGINT, SIGTERM) before and after that,
+// built before the handlers are installed (a handler may only write() them).
+volatile std::sig_atomic_t run_resumable = 0;
+std::string stopped_at_once[2][2];
 
 extern "C" void on_stop_signal(int sig) {
-  if (stop_signal != 0) _exit(128 + sig);
-  stop_signal = sig;
+  if (stop_signal.exchange(sig) != 0) {
+    if (announce_stop) {
+      const std::string& line = stopped_at_once[sig == SIGTERM][run_resumable ? 1 : 0];
+      const ssize_t ignored = write(STDERR_FILENO, line.data(), line.size());
+      (void)ignored;
+    }
+    _exit(128 + sig);
+  }
   if (!announce_stop) return;
   static const char note[] = "\nnnfmri train: stopping after the current step (a second signal stops at once)\n";
   const ssize_t ignored = write(STDERR_FILENO, note, sizeof note - 1);
   (void)ignored;
 }
 
-void install_stop_handlers(bool announce) {
+void install_stop_handlers(bool announce, const std::string& dir, bool resumable) {
   announce_stop = announce ? 1 : 0;
+  run_resumable = resumable ? 1 : 0;
+  const std::string start = isatty(STDERR_FILENO) ? "\n" : "";
+  for (const int sig : {SIGINT, SIGTERM}) {
+    const std::string stopped = start + "nnfmri train: stopped at once by a second signal (" +
+                                (sig == SIGTERM ? "SIGTERM" : "SIGINT") + ")";
+    stopped_at_once[sig == SIGTERM][0] = stopped + " before its first step; nothing to resume: run the command again (with --overwrite if " + dir + " is not empty)\n";
+    stopped_at_once[sig == SIGTERM][1] = stopped + "; resume with: nnfmri train --resume " + dir +
+                                         " (from the last epoch or step its run.json names)\n";
+  }
   struct sigaction action {};
   action.sa_handler = on_stop_signal;
   sigemptyset(&action.sa_mask);
@@ -217,6 +243,7 @@ int cmd_train(int argc, char** argv) {
 
   TrainingCallbacks callbacks;
   callbacks.on_start = [&](const nn::Network& net, const nn::TrainPosition& from) {
+    run_resumable = 1;  // run.json is written (or, resumed, was already)
     std::printf("nnfmri train: %s (%zu parameters) on %s: %zu train / %zu test images, epochs %d, batch %d, threads %d, "
                 "OpenBLAS %s kernels\n",
                 settings.model.c_str(), net.parameter_count(), data.train.name.c_str(), data.train.size(),
@@ -282,11 +309,11 @@ int cmd_train(int argc, char** argv) {
     std::printf("eeg: %s\n", e.line().c_str());
     std::fflush(stdout);
   };
-  callbacks.stop_requested = [] { return stop_signal != 0; };
+  callbacks.stop_requested = [] { return stop_signal.load() != 0; };
   callbacks.group = &dist::world();
   const bool writer = dist::world().rank() == 0;  // the other ranks of an MPI job print nothing
   warn_if_oversubscribed("train", threads);
-  install_stop_handlers(dist::world().ranks() == 1);
+  install_stop_handlers(dist::world().ranks() == 1, settings.out, recorded != nullptr);
   TrainingOutcome outcome;
   try {
     outcome = run_training(settings, data, callbacks);
@@ -298,7 +325,7 @@ int cmd_train(int argc, char** argv) {
   if (!outcome.complete) {
     // Every rank stopped after the same step (the stop flag's reduction); the signal too is agreed
     // (the largest any rank got), so that every rank names it and exits 128 + it, whichever got it.
-    const int sig = dist::world().max_of(stop_signal);
+    const int sig = dist::world().max_of(stop_signal.load());
     if (!writer) return 128 + sig;
     if (isatty(STDERR_FILENO)) std::fputc('\n', stderr);
     std::fprintf(stderr, "nnfmri train: stopped by %s at epoch %d, step %ld of %ld; resume with: nnfmri train --resume %s\n",

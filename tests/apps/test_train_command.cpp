@@ -120,12 +120,42 @@ TEST_F(TrainCommand, SigintOrSigtermStopsWithAResumableStateAndResumingGivesTheS
   expect_same_run(ref, path("sigint"));
   interrupt_and_resume("sigterm", {SIGTERM}, "epoch   2/3", std::chrono::milliseconds(0), std::chrono::milliseconds(0), 143);
   expect_same_run(ref, path("sigterm"));
-  // A second signal exits at once (no stopping line), and the directory is still resumable.
+  // A second signal exits at once (its own line, not the stopping one), and the directory is still resumable.
   interrupt_and_resume("twice", {SIGINT, SIGINT}, "epoch   1/3", std::chrono::milliseconds(0), std::chrono::milliseconds(1), 130);
   expect_same_run(ref, path("twice"));
   // SIGKILL: nothing runs after it, the manifest still names a complete state.
   interrupt_and_resume("sigkill", {SIGKILL}, "epoch   1/3", std::chrono::milliseconds(50), std::chrono::milliseconds(0), 128 + SIGKILL);
   expect_same_run(ref, path("sigkill"));
+}
+
+// A second signal while the run stops after the first: one line saying it stopped at once and how to
+// resume, exit 128 + that signal, and the directory resumes to the bytes of an uninterrupted run
+// (before 2026-12-04 it exited with no word after "stopping after the current step").  Both signals
+// are sent while the process is stopped (SIGSTOP), so both arrive before it takes another step, each
+// maybe on another of its threads; which of the two counts as the second is the kernel's choice, and
+// the line and the exit status name the same one.
+TEST_F(TrainCommand, ASecondSignalWhileStoppingSaysItStoppedAtOnceAndHowToResume) {
+  const std::string ref = reference(), dir = path("second");
+  Child child(run_args(dir), dir);
+  ASSERT_TRUE(child.wait_for_output("epoch   1/3"));
+  kill(child.pid, SIGSTOP);
+  int status = 0;
+  ASSERT_EQ(waitpid(child.pid, &status, WUNTRACED), child.pid);
+  ASSERT_TRUE(WIFSTOPPED(status));
+  kill(child.pid, SIGINT);
+  kill(child.pid, SIGTERM);
+  kill(child.pid, SIGCONT);
+  const int code = child.wait();
+  ASSERT_TRUE(code == 128 + SIGINT || code == 128 + SIGTERM) << code;
+  const std::string err = base::read_file(child.err);
+  EXPECT_EQ(err.substr(err.rfind('\n', err.size() - 2) + 1),
+            std::string("nnfmri train: stopped at once by a second signal (") + (code == 128 + SIGINT ? "SIGINT" : "SIGTERM") +
+                "); resume with: nnfmri train --resume " + dir + " (from the last epoch or step its run.json names)\n")
+      << err;
+  EXPECT_EQ(err.find("stopped by"), std::string::npos) << err;
+  Child resume({"--resume", dir}, dir + "_resume");
+  EXPECT_EQ(resume.wait(), 0) << base::read_file(resume.err);
+  expect_same_run(ref, dir);
 }
 
 // The lines of a file, without their newlines.
