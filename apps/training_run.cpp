@@ -138,8 +138,13 @@ class RunDirectory {
 
   // A fresh or overwritten run: refuses a directory holding anything but a run being overwritten,
   // then writes config.json and the first manifest.
+  // A failure before run.json is written (a full disk at config.json or run.json) removes what this
+  // start made — config.json, and the folders it created while they are empty — so that the same
+  // command runs again as it would have the first time: before 2026-12-04 the directory kept
+  // config.json and checkpoints/, which --resume refused (no run.json) and a rerun refused as
+  // "another run", --overwrite alone clearing it.
   void create(const run::Json& config) {
-    base::make_directories(layout_.dir);
+    base::NewDirectories new_dir(layout_.dir);
     lock();
     const std::vector<std::string> names = run::directory_entries(layout_.dir);
     if (!names.empty()) {
@@ -148,18 +153,28 @@ class RunDirectory {
       if (!is_run)
         throw base::Error("--out " + layout_.dir + ": not empty and not a run directory (it holds '" + names[0] +
                           "'); choose a new or empty directory");
+      if (s_.start != RunStart::overwrite && !base::file_exists(layout_.manifest()))
+        throw base::Error("--out " + layout_.dir + ": holds the start of a run that has no run.json (" + start_files() +
+                          "), nothing to resume; give --overwrite to replace it");
       if (s_.start != RunStart::overwrite)
         throw base::Error("--out " + layout_.dir + ": holds another run (" + describe_run() + "); give --resume " +
                           layout_.dir + " to continue it or --overwrite to replace it");
       run::clear_run(layout_);
     }
-    base::make_directories(layout_.checkpoints());
-    run::write_json(layout_.config(), config, 2);
-    manifest_.epochs = s_.train.epochs;
-    manifest_.threads = s_.threads;
-    manifest_.arguments = s_.arguments;
-    manifest_.files = {layout_.relative(layout_.config())};
-    run::write_manifest(layout_, manifest_);
+    base::NewDirectories new_checkpoints(layout_.checkpoints());
+    try {
+      run::write_json(layout_.config(), config, 2);
+      manifest_.epochs = s_.train.epochs;
+      manifest_.threads = s_.threads;
+      manifest_.arguments = s_.arguments;
+      manifest_.files = {layout_.relative(layout_.config())};
+      run::write_manifest(layout_, manifest_);
+    } catch (...) {
+      run::remove_file(layout_.config());
+      throw;
+    }
+    new_checkpoints.keep();
+    new_dir.keep();
   }
 
   // A resumed run: checks run.json, that the settings and data rebuild config.json byte for byte, and
@@ -307,7 +322,14 @@ class RunDirectory {
         return std::to_string(m->completed_epoch) + " of " + std::to_string(m->epochs) + " epochs done";
     } catch (const base::Error&) {
     }
-    return "config.json, checkpoints/";
+    return "its run.json cannot be read";
+  }
+  // What a start stopped before run.json left (a kill, or an older nnfmri on a full disk).
+  std::string start_files() const {
+    std::string files;
+    for (const std::string& name : {std::string("config.json"), std::string("checkpoints/")})
+      if (base::file_exists(layout_.dir + "/" + name)) files += (files.empty() ? "" : ", ") + name;
+    return files;
   }
   // run.json must say what the writer would have written for this run, before anything is removed on
   // its word: the epochs of its arguments, "complete" exactly at the last epoch, and a state that

@@ -442,6 +442,25 @@ TEST_F(TrainCommand, AResumeIntoAReadOnlyDirectoryFailsBeforeTraining) {
   EXPECT_EQ(base::read_file(dir + "/run.json"), manifest);
 }
 
+// A full disk (here a file-size limit) at config.json, the first file train writes: one line naming it,
+// exit 2, and nothing of the start left, so the same command runs again.  Before 2026-12-04 the new
+// run directory kept checkpoints/ (and config.json when run.json was the file that failed), which
+// --resume refused for want of a run.json and the same command refused as "another run (config.json,
+// checkpoints/)": only --overwrite got on.
+TEST_F(TrainCommand, AStartThatFailsBeforeRunJsonLeavesNothingAndTheSameCommandRuns) {
+  const std::vector<std::string> args = {"--data", "planted", "--limit-train", "64", "--limit-test", "32", "--model",
+                                         "conv3x3:4 relu maxpool2 linear:10", "--epochs", "1", "--threads", "1",
+                                         "--out", path("new/run")};
+  const int status = train_under_limit(args, RLIMIT_FSIZE, 1000, "/dev/null", path("err"), 120);  // config.json: ~1.8 kB
+  ASSERT_NE(status, -1) << "still running after 120 s";
+  const std::string message = base::read_file(path("err"));
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << message;
+  EXPECT_EQ(message, "nnfmri: error: " + path("new/run") + "/config.json: write failed (File too large)\n");
+  EXPECT_FALSE(base::file_exists(path("new"))) << "the folders it made";
+  const int again = train_under_limit(args, RLIMIT_FSIZE, RLIM_INFINITY, "/dev/null", path("err"), 120);
+  EXPECT_TRUE(WIFEXITED(again) && WEXITSTATUS(again) == 0) << base::read_file(path("err"));
+}
+
 // Audit E 6: under a file-size limit (ulimit -f) a checkpoint write ended nnfmri by SIGXFSZ (exit
 // 153, no word, a temporary left).  The write fails instead: one line naming the file, exit 2.
 TEST_F(TrainCommand, AFileSizeLimitIsOneErrorLineNamingTheFile) {

@@ -355,6 +355,22 @@ TEST_F(TrainingRun, ANonEmptyOutIsRefusedUnlessOverwrittenOrResumed) {
   EXPECT_TRUE(base::file_exists(path("other/data.bin")));
 }
 
+// What a start stopped before run.json leaves (a kill between config.json and run.json) is named as
+// such: before 2026-12-04 "holds another run (config.json, checkpoints/); give --resume ... to continue
+// it", which --resume then refused for want of a run.json (and the same words whatever was there).
+TEST_F(TrainingRun, AStartLeftWithoutRunJsonIsNamedSoAndOverwritten) {
+  app::TrainingSettings s = small_settings(path("run"));
+  s.train.epochs = 1;
+  s.analyze_every = 0;
+  write(path("run/config.json"), "{}");
+  EXPECT_EQ(error_of([&] { app::run_training(s, small_planted(), {}); }),
+            "--out " + path("run") + ": holds the start of a run that has no run.json (config.json), nothing to resume; "
+            "give --overwrite to replace it");
+  s.start = app::RunStart::overwrite;
+  app::run_training(s, small_planted(), {});
+  EXPECT_TRUE(base::file_exists(path("run/run.json")));
+}
+
 // True when another open of `dir` (as another process would) gets its lock; released at once.
 bool lockable(const std::string& dir) {
   const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
