@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <utility>
 #include <dirent.h>
 #include <fcntl.h>
@@ -230,6 +231,15 @@ void NewDirectories::remove_made() {
 bool file_exists(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0;
+}
+
+std::string not_a_file(const std::string& path) {
+  std::error_code ec;
+  const std::filesystem::file_type seen = std::filesystem::symlink_status(path, ec).type();
+  return seen == std::filesystem::file_type::not_found   ? "file not found"
+         : seen == std::filesystem::file_type::symlink   ? "a symbolic link to nothing readable"
+         : seen == std::filesystem::file_type::directory ? "a directory"
+                                                         : "not a regular file";
 }
 
 void check_writable(const std::string& dir) {

@@ -70,6 +70,9 @@ class NewDirectories {
   std::vector<std::string> made_;  // outermost first
 };
 bool file_exists(const std::string& path);
+// What stands at a path that is not a regular file, for an error line: "file not found", "a symbolic
+// link to nothing readable", "a directory" or "not a regular file" (a device, FIFO or socket).
+std::string not_a_file(const std::string& path);
 // The probe's name before `.tmp.<pid>` (a kill between its creation and removal leaves it: train
 // --resume removes its own).
 constexpr const char* kWriteCheckName = ".write_check";

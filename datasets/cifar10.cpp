@@ -25,16 +25,6 @@ std::string join(const std::string& dir, const std::string& file) {
 const std::vector<std::string> kStandardCifarNames = {
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
 
-// What stands at a path that is not a regular file, for an error line.
-std::string not_a_file(const std::string& path) {
-  std::error_code ec;
-  const fs::file_type seen = fs::symlink_status(path, ec).type();
-  return seen == fs::file_type::not_found   ? "file not found"
-         : seen == fs::file_type::symlink   ? "a symbolic link to nothing readable"
-         : seen == fs::file_type::directory ? "a directory"
-                                            : "not a regular file";
-}
-
 std::vector<std::string> read_class_names(const std::string& dir, std::vector<std::string>& files) {
   const std::string path = join(dir, "batches.meta.txt");
   std::error_code ec;
@@ -42,7 +32,7 @@ std::vector<std::string> read_class_names(const std::string& dir, std::vector<st
   // taken as absent (a moved names file would have given the run the standard names without a word).
   if (fs::symlink_status(path, ec).type() == fs::file_type::not_found) return kStandardCifarNames;
   if (!fs::is_regular_file(path, ec))
-    throw base::Error("cifar10: " + path + ": " + not_a_file(path) + " (expected a text file of 10 class names, one per line)");
+    throw base::Error("cifar10: " + path + ": " + base::not_a_file(path) + " (expected a text file of 10 class names, one per line)");
   std::istringstream in(base::read_file(path, kMaxCifarMetaBytes));
   std::vector<std::string> names;
   size_t number = 0;
@@ -87,7 +77,7 @@ Dataset empty_cifar(const std::vector<std::string>& class_names) {
 Cifar10File::Cifar10File(const std::string& path) : path_(path) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec))
-    throw base::Error("cifar10: " + path + ": " + not_a_file(path) + " (expected a regular file of 3073-byte records)");
+    throw base::Error("cifar10: " + path + ": " + base::not_a_file(path) + " (expected a regular file of 3073-byte records)");
   const uintmax_t size = fs::file_size(path, ec);
   if (ec) throw base::Error("cifar10: " + path + ": cannot get size: " + ec.message());
   if (size == 0) throw base::Error("cifar10: " + path + ": file is empty, expected 3073-byte records");

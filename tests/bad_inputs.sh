@@ -312,6 +312,9 @@ case_ "train --data cifar10:DIR, a record labelled 11" 2 $T --out djt5 --data ci
 mkdir -p hD1cifar && head -c 3073 /dev/zero > hD1cifar/data_batch_1.bin && cp hD1cifar/data_batch_1.bin hD1cifar/test_batch.bin
 ln -s moved.txt hD1cifar/batches.meta.txt
 case_ "train --data cifar10:DIR, batches.meta.txt a link to nothing" 2 $T --out hD1t --data cifar10:hD1cifar
+# NAME.gz a link to nothing beside a valid plain NAME: refused, not skipped for NAME
+mkdir -p hE1idx && cp djidx3/train-images-idx3-ubyte djidx3/train-labels-idx1-ubyte hE1idx/ && ln -s moved.gz hE1idx/train-images-idx3-ubyte.gz
+case_ "train --data fashion-mnist:DIR, train-images-idx3-ubyte.gz a link to nothing beside the plain file" 2 $T --out hE1t --data fashion-mnist:hE1idx
 case_ "train --data planted:1,unequal=NaN" 2 train --data planted:1,unequal=NaN --epochs 1 --out djt6
 case_ "train --data planted:1,background=DIR, a folder without images" 2 train --data planted:1,background=djbg --epochs 1 --out djt7
 case_ "eval --data planted:1,background=DIR, a folder without images (the test half alone is read)" 2 eval run/model.ckpt --data planted:1,background=djbg

@@ -371,6 +371,34 @@ TEST_F(IdxTest, PlainFilesAreUsedWhenGzIsAbsent) {
                                                     path("t10k-labels-idx1-ubyte")}));
 }
 
+// NAME.gz held by a dangling link or a directory is refused naming it, not skipped for the plain NAME
+// beside it (before 2026-12-04 that file, perhaps older data, was read without a word); so is a plain
+// NAME that is not a file when no NAME.gz is there.
+TEST_F(IdxTest, AGzThatIsADanglingLinkOrADirectoryIsRefusedNotSkipped) {
+  write_file(path("train-images-idx3-ubyte"), idx_images(3));
+  write_file(path("train-labels-idx1-ubyte"), idx_labels({3, 0, 9}));
+  write_gz(path("t10k-images-idx3-ubyte.gz"), idx_images(2));
+  write_gz(path("t10k-labels-idx1-ubyte.gz"), idx_labels({1, 8}));
+  fs::create_symlink("moved.gz", path("train-images-idx3-ubyte.gz"));
+  EXPECT_EQ(error_of([&] { datasets::load_idx_dir(dir_, "mnist"); }),
+            "mnist: " + path("train-images-idx3-ubyte.gz") +
+                ": a symbolic link to nothing readable (expected a gzip or plain IDX file; remove it to read "
+                "train-images-idx3-ubyte instead)");
+  fs::remove(path("train-images-idx3-ubyte.gz"));
+  fs::create_directory(path("train-labels-idx1-ubyte.gz"));
+  EXPECT_EQ(error_of([&] { datasets::load_idx_dir(dir_, "fashion-mnist"); }),
+            "fashion-mnist: " + path("train-labels-idx1-ubyte.gz") +
+                ": a directory (expected a gzip or plain IDX file; remove it to read train-labels-idx1-ubyte instead)");
+  fs::remove(path("train-labels-idx1-ubyte.gz"));
+  fs::remove(path("train-labels-idx1-ubyte"));
+  fs::create_directory(path("train-labels-idx1-ubyte"));
+  EXPECT_EQ(error_of([&] { datasets::load_idx_dir(dir_, "mnist"); }),
+            "mnist: " + path("train-labels-idx1-ubyte") + ": a directory (expected a gzip or plain IDX file)");
+  fs::remove(path("train-labels-idx1-ubyte"));
+  write_file(path("train-labels-idx1-ubyte"), idx_labels({3, 0, 9}));
+  EXPECT_EQ(datasets::load_idx_dir(dir_, "mnist").train.size(), 3u);  // both absent .gz: the plain files
+}
+
 TEST_F(IdxTest, WrongMagicIsReported) {
   write_valid();
   write_gz(path("t10k-images-idx3-ubyte.gz"), idx_images(2, 0x801));
