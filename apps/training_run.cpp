@@ -14,6 +14,7 @@
 #include "base/fileio.h"
 #include "base/format.h"
 #include "base/memory.h"
+#include "imaging/stage.h"
 #include "nn/checkpoint.h"
 #include "base/npz.h"
 #include "run/json.h"
@@ -445,14 +446,6 @@ void check_finite(const nn::EpochStats& st, long steps_per_epoch) {
                         " (try a lower --lr)");
 }
 
-// Every file of an analysis directory (what run_analysis wrote there).
-std::vector<std::string> files_in(const std::string& dir) {
-  std::vector<std::string> paths;
-  for (const std::string& name : run::directory_entries(dir)) paths.push_back(dir + "/" + name);
-  std::sort(paths.begin(), paths.end());
-  return paths;
-}
-
 // The NN-EEG side of a run (train --eeg): the recorder, its files in RUN/eeg/, and the probe that
 // combines it with the caller's.
 class EegRun {
@@ -653,7 +646,11 @@ TrainingOutcome run_training(const TrainingSettings& s, const datasets::DataSpli
                                 [&](const imaging::AnalysisProgress& p) {
                                   if (callbacks.on_imaging_progress) callbacks.on_imaging_progress(epoch, p);
                                 });
-      for (const std::string& file : files_in(layout.analysis(epoch))) written.push_back(file);
+      // The stage files it wrote, not whatever the folder holds: a file another process put there (a
+      // report of the run this one --overwrote, writing analysis/epoch_N/summary.json late) was listed
+      // in run.json as this epoch's, and served as committed (before 2026-12-04).
+      for (const auto& stage : imaging::make_stages())
+        if (report.stage(stage->name())) written.push_back(layout.analysis(epoch) + "/" + stage->file());
       directory.point(RunPoint::analysis_written, epoch);
       if (callbacks.on_analysis) callbacks.on_analysis(report);
       line["analysis_seconds"] = report.seconds();

@@ -371,6 +371,27 @@ TEST_F(TrainingRun, AStartLeftWithoutRunJsonIsNamedSoAndOverwritten) {
   EXPECT_TRUE(base::file_exists(path("run/run.json")));
 }
 
+// run.json lists the analysis files the epoch's stages wrote, not whatever its folder holds: a file
+// another process put there before the commit (a report of the run this one --overwrote, writing its
+// analysis/epoch_N/summary.json late) was listed as the epoch's and served as committed.
+TEST_F(TrainingRun, RunJsonListsTheStageFilesNotWhatElseTheAnalysisFolderHolds) {
+  app::TrainingSettings s = small_settings(path("run"));
+  s.train.epochs = 1;
+  app::TrainingCallbacks callbacks;
+  callbacks.at_point = [&](app::RunPoint p, int epoch) {
+    if (p == app::RunPoint::checkpoint_written) write(path("run/analysis/epoch_001/summary.json"), "{}");
+    (void)epoch;
+  };
+  app::run_training(s, small_planted(), callbacks);
+  const std::optional<run::Manifest> m = run::read_manifest(run::Layout(path("run")));
+  ASSERT_TRUE(m.has_value());
+  std::vector<std::string> analysis;
+  for (const std::string& f : m->files)
+    if (f.rfind("analysis/", 0) == 0) analysis.push_back(f);
+  EXPECT_EQ(analysis, (std::vector<std::string>{"analysis/epoch_001/grid.json", "analysis/epoch_001/tract.json",
+                                                "analysis/epoch_001/zeta.json"}));
+}
+
 // True when another open of `dir` (as another process would) gets its lock; released at once.
 bool lockable(const std::string& dir) {
   const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
