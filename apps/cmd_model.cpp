@@ -130,22 +130,31 @@ int cmd_eval(int argc, char** argv) {
   const nn::Evaluation ev = nn::evaluate(*ck.net, data.test.view(), int(flags.integer("--batch")),
                                          flags.has("--dump") ? &record : nullptr);
   std::printf("test loss %.6f  accuracy %.4f  (%zu images, epoch %d)\n", ev.loss, ev.accuracy, ev.count, ck.epoch);
-  if (flags.has("--lesion")) {
-    const run::Json effect = print_lesion_effect(*ck.net, data.test.view(), int(flags.integer("--batch")), lesion,
-                                                 flags.text("--lesion-ablation"), flags.text("--lesion"), ck.class_names);
+  run::Json effect;
+  if (flags.has("--lesion"))
+    effect = print_lesion_effect(*ck.net, data.test.view(), int(flags.integer("--batch")), lesion,
+                                 flags.text("--lesion-ablation"), flags.text("--lesion"), ck.class_names);
+  // Both outputs are written before either is announced, and a --dump that cannot be written removes
+  // the --lesion-json this eval wrote (a full disk at --dump left it, with "wrote" printed).
+  bool lesion_written = false;
+  try {
     if (flags.has("--lesion-json")) {
       run::write_json(flags.text("--lesion-json"), effect, 1);
-      std::printf("wrote %s\n", flags.text("--lesion-json").c_str());
+      lesion_written = true;
     }
+    if (flags.has("--dump")) {
+      std::vector<float> labels(v.labels, v.labels + v.count);
+      arrays[0].data = record.input.data();
+      arrays[1].data = record.logits.data();
+      arrays[2].data = labels.data();
+      base::write_npz(flags.text("--dump"), arrays);
+    }
+  } catch (...) {
+    if (lesion_written) run::remove_file(flags.text("--lesion-json"));
+    throw;
   }
-  if (flags.has("--dump")) {
-    std::vector<float> labels(v.labels, v.labels + v.count);
-    arrays[0].data = record.input.data();
-    arrays[1].data = record.logits.data();
-    arrays[2].data = labels.data();
-    base::write_npz(flags.text("--dump"), arrays);
-    std::printf("wrote %s\n", flags.text("--dump").c_str());
-  }
+  for (const char* flag : {"--lesion-json", "--dump"})
+    if (flags.has(flag)) std::printf("wrote %s\n", flags.text(flag).c_str());
   return 0;
 }
 

@@ -91,6 +91,24 @@ TEST_F(PartialOutputs, AnExportThatFailsLateLeavesNoneOfItsOutputs) {
   for (const char* f : {"E.npz", "E.model.json", "E.safetensors"}) EXPECT_TRUE(fs::exists(path(f))) << f;
 }
 
+// The same for eval's two outputs: a --dump that cannot be written left the --lesion-json written
+// before it, with "wrote L.json" printed.
+TEST_F(PartialOutputs, AnEvalWhoseDumpFailsLeavesNoLesionJson) {
+  const std::vector<std::string> args = {path("a.ckpt"), "--data", "cifar10:" + path("data"), "--lesion", "conv1:grid_1_1_1",
+                                         "--lesion-json", path("L.json"), "--dump", path("D.npz")};
+  block(path("D.npz"));
+  testing::internal::CaptureStdout();
+  const std::string message = error_of([&] { run_command(app::cmd_eval, args); });
+  EXPECT_EQ(testing::internal::GetCapturedStdout().find("wrote"), std::string::npos);
+  EXPECT_NE(message.find(path("D.npz")), std::string::npos) << message;
+  EXPECT_FALSE(fs::exists(path("L.json")));
+  EXPECT_FALSE(fs::exists(path("D.npz")));
+  fs::remove_all(path("D.npz") + ".tmp." + std::to_string(getpid()));
+  ASSERT_EQ(run_command(app::cmd_eval, args), 0);
+  EXPECT_TRUE(fs::exists(path("L.json")));
+  EXPECT_TRUE(fs::exists(path("D.npz")));
+}
+
 // What a command replaces is its own file: a user's directory under that name is refused, never
 // removed with what it holds (export used fs::remove_all on NAME.model.json).
 TEST_F(PartialOutputs, ADirectoryWhereACommandsOwnFileGoesIsRefusedNotRemoved) {
