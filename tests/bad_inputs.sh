@@ -337,7 +337,10 @@ case_ "monitor --window 1" 2 monitor run/model.ckpt --profile ok.profile --input
 # a monitor --out in use: held by flock(1), as another nnfmri monitor holds it
 mkdir held_m && { flock -n held_m sleep 60 & }
 holder=$!
-for _ in $(seq 100); do flock -n held_m true 2> /dev/null || break; sleep 0.05; done
+# (up to 30 s: under a load average of 9.5 the 5 s this waited were once not enough, and monitor ran unheld, exit 0)
+held=0
+for _ in $(seq 600); do flock -n held_m true 2> /dev/null || { held=1; break; }; sleep 0.05; done
+[ $held -eq 1 ] || { echo "bad_inputs: flock(1) did not take held_m within 30 s (the machine too loaded?)" >&2; failed=1; }
 case_ "monitor --out a directory another nnfmri monitor holds" 2 monitor run/model.ckpt --profile ok.profile --input planted --out held_m
 [ -z "$(ls -A held_m)" ] || { echo "bad_inputs: a refused monitor --out was written" >&2; failed=1; }
 kill "$holder" 2> /dev/null; wait "$holder" 2> /dev/null
