@@ -221,27 +221,11 @@ def check_lesion(path):
 
 # ---------------------------------------------------------------- Grad-CAM, gradient × activation (PyTorch autograd, float64)
 def check_saliency(path):
-    import torch, torch.nn.functional as F
+    import torch
     S = json.load(open(path)); b = S["block"]; spec = S["grid"]; idx = np.array(S["indices"])
     xs, ys = IR.x_all[idx], IR.y_all[idx]
-    T = {k: torch.from_numpy(v) for k, v in IR.W.items()}; L = IR.block_out[b]
-    x = torch.from_numpy(xs); outs = []; leaf = None
-    read = lambda i: x if i < 0 else outs[i]
-    for i, l in enumerate(IR.layers):
-        k, nm = l["kind"], l["name"]; y = read(l.get("input", i - 1))
-        if k == "conv2d": o = F.conv2d(y, T[nm + ".weight"], T.get(nm + ".bias"), l["stride"], l["padding"])
-        elif k == "batchnorm2d": o = F.batch_norm(y, T[nm + ".running_mean"], T[nm + ".running_var"], T[nm + ".weight"], T[nm + ".bias"], False, 0.0, l["eps"])
-        elif k == "relu": o = F.relu(y)
-        elif k == "dropout": o = y
-        elif k == "maxpool": o = F.max_pool2d(y, l["kernel"], l["stride"])
-        elif k == "avgpool": o = F.avg_pool2d(y, l["kernel"], l["stride"])
-        elif k == "gap": o = y.mean((2, 3), keepdim=True)
-        elif k == "linear": o = (y.flatten(1) @ T[nm + ".weight"].T + T[nm + ".bias"]).reshape(len(y), -1, 1, 1)
-        elif k == "add": o = y + read(l["shortcut"])
-        elif k == "pad_shortcut": o = F.pad(y[:, :, ::l["stride"], ::l["stride"]], (0, 0, 0, 0, l["pad_front"], l["pad_back"]))
-        if i == L: o = o.detach().requires_grad_(True); leaf = o
-        outs.append(o)
-    yc = outs[-1].flatten(1)[torch.arange(len(ys)), torch.from_numpy(ys)]
+    logits, leaf = IR.torch_forward(xs, b)
+    yc = logits.flatten(1)[torch.arange(len(ys)), torch.from_numpy(ys)]
     yc.sum().backward()
     A, dA = leaf.detach().numpy(), leaf.grad.numpy()
     alpha = dA.mean((2, 3))  # (N, C): α_k = (1/HW) Σ_ij ∂y^c/∂A^k_ij

@@ -256,7 +256,8 @@ def shapley_from_table(V, n):
             if not (S >> g) & 1: phi[g] += w[k] * (V[S | (1 << g)] - V[S])
     return phi
 
-def taylor_terms(b, spec, xs, ys):
+def torch_forward(xs, b):
+    """The forward in PyTorch float64 with block b's output a leaf that keeps its gradient: (logits, leaf)."""
     import torch, torch.nn.functional as F
     T = {k: torch.from_numpy(v) for k, v in W.items()}
     L = block_out[b]
@@ -277,7 +278,12 @@ def taylor_terms(b, spec, xs, ys):
         elif k == "pad_shortcut": o = F.pad(y[:, :, ::l["stride"], ::l["stride"]], (0, 0, 0, 0, l["pad_front"], l["pad_back"]))
         if i == L: o = o.detach().requires_grad_(True); leaf = o
         outs.append(o)
-    v = torch.log_softmax(outs[-1].flatten(1), 1)[torch.arange(len(ys)), torch.from_numpy(ys)].mean()
+    return outs[-1], leaf
+
+def taylor_terms(b, spec, xs, ys):
+    import torch
+    logits, leaf = torch_forward(xs, b)
+    v = torch.log_softmax(logits.flatten(1), 1)[torch.arange(len(ys)), torch.from_numpy(ys)].mean()
     v.backward()
     base = leaf.detach().mean(0, keepdim=True) if ABLATION == "mean" else 0.0
     ga = ((leaf.detach() - base) * leaf.grad).numpy()  # (a - 0) * dv/da, summed per region below
