@@ -17,7 +17,8 @@ lesion: the regions a pattern hits, accuracy and per-class accuracy before and a
 matrices (zero or mean ablation, the mean over the dumped images). saliency: Grad-CAM's region shares and map,
 gradient × activation (target: the true class's logit). tract: every chain of `network.chains` (a k-best
 search over all paths, exhaustive) with its score; information_null_bits against the distribution of the
-same statistic over 1,000 numpy label shuffles (the seed is the code's; only its range can be checked).
+same statistic over 1,000 numpy label shuffles, and exactly: README's seeded Fisher–Yates (splitmix64, seed
+0x6E756C6C) reimplemented here.
 Prints max |Δ| and the scale per quantity; `!!` lines are disagreements beyond rounding (exit 1)."""
 import json, math, re, sys, os
 import numpy as np
@@ -257,6 +258,21 @@ def check_saliency(path):
 
 
 # ---------------------------------------------------------------- tract.json chains 1–5, grid.json information_null_bits
+def splitmix_shuffle(v, seed):
+    """base::Rng(seed).shuffle: splitmix64; Fisher–Yates drawing below(n), below(n−1), …, below(2),
+    below(k) = ((next() >> 32) · k) >> 32."""
+    M = (1 << 64) - 1; state = seed; out = list(v)
+    def nxt():
+        nonlocal state
+        state = (state + 0x9E3779B97F4A7C15) & M; z = state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M
+        return z ^ (z >> 31)
+    for i in range(len(out), 1, -1):
+        j = ((nxt() >> 32) * i) >> 32
+        out[i - 1], out[j] = out[j], out[i - 1]
+    return np.array(out)
+
 def check_tract_chains(adir):
     T = json.load(open(adir + "/tract.json")); spec = T["settings"]["grid"]; E = T["eval_samples"]
     recomputed = IR.check_tract(adir + "/tract.json")  # every pair's C (numpy) and the top chain
@@ -304,6 +320,19 @@ def check_tract_chains(adir):
             qs.append(np.mean(null <= v + 1e-12))
             if not (null.min() - 1e-9 <= v <= H_(y) + 1e-9): outside.append((b, key, v, null.min()))
     qs = np.array(qs)
+    # README: the labels shuffled once by Fisher–Yates with base::Rng (splitmix64) seeded 0x6E756C6C
+    ys = splitmix_shuffle(y, 0x6E756C6C); mine, theirs = [], []
+    for b in IR.blocks:
+        a = outs[IR.block_out[b]]
+        for key, cs, rs, ws in IR.regions(b, spec):
+            u = a[:, cs, rs, ws].reshape(Eg, -1)
+            phi = np.abs(u).mean(1) + lam * np.log(u.var(1) + eps)
+            q = (8 * np.searchsorted(np.sort(phi), phi, side="left")) // Eg
+            Hc = sum((q == t).mean() * H_(ys[q == t]) for t in np.unique(q))
+            mine.append(max(0.0, H_(ys) - Hc)); theirs.append(G["layers"][b]["regions"][key]["information_null_bits"])
+    mine, theirs = np.array(mine), np.array(theirs); off = np.abs(mine - theirs) > 1e-6
+    cmp("information_null_bits, the seeded shuffle (bits)", mine, theirs)
+    if off.any(): say(f"  ({off.sum()} of {off.size} regions differ beyond 1e-6: a bin edge between float32 and float64 densities)")
     say(f"  information_null_bits: {len(qs)} regions; quantile in its own shuffle null: mean {qs.mean():.3f}, "
         f"deciles {np.round(np.quantile(qs, [.1, .5, .9]), 3).tolist()} (uniform ~ 0.1/0.5/0.9)")
     if outside: say(f"  !! information_null_bits below every shuffle or above H(Y): {outside[:4]}")
