@@ -250,6 +250,23 @@ async function main() {
       check(errors.cells === 1 && errors.afterCell > 0 && errors.afterClass > 0 && /grid_\d+_\d+_\d+/.test(errors.text),
             "a confusion cell and a class list their regions (analyze --errors)", JSON.stringify(errors));
     check(args.run || errors !== null, "the synthetic run's last epoch has error maps");
+    // an epoch without error maps says the error analysis was not run there and gives the command
+    // that adds it (before 2026-12-04: "No error maps at this epoch.", no command)
+    const noErrors = await evaluate(`(() => { const R = window.nnfmriReport, D = JSON.parse(document.getElementById("report-data").textContent);
+      const i = D.epochs.findIndex((e) => !e.errors);
+      if (i < 0) return null;
+      R.setEpoch(i);
+      const p = document.querySelector("#errors .no-errors"), code = p ? p.querySelector("code") : null;
+      const r = { epoch: D.epochs[i].epoch, text: p ? p.textContent : "", command: code ? code.textContent : "" };
+      R.setEpoch(R.epochCount - 1);
+      return r; })()`);
+    if (noErrors !== null) {
+      const pad = String(noErrors.epoch).padStart(3, "0");
+      check(noErrors.text.includes("error analysis was not run") && noErrors.command.startsWith("nnfmri analyze ") &&
+            noErrors.command.includes("/checkpoints/epoch_" + pad + ".ckpt") && noErrors.command.includes(" --errors --out ") &&
+            noErrors.command.endsWith("/analysis/epoch_" + pad),
+            "an epoch without error maps says the analysis was not run and gives the command that adds it", JSON.stringify(noErrors));
+    }
     if (!args.run) {  // the planted cell 3 → 5 (tests/synthetic_run.js): its 4 worst images, each with an overlay
       const cell = await evaluate(`(() => { const R = window.nnfmriReport;
         R.setEpoch(R.epochCount - 1);

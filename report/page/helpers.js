@@ -285,10 +285,29 @@ function errorRegionsLine(layer, entry, what, images, regionText) {
 // The caption under a confusion cell's example images (report.js cellExampleView): `layer` the chosen
 // spatial layer's name (null: none has per-image φ), `covered` of the `shown` images have its φ
 // (a --zeta-budget cut covers the sample's first images only), `largest` the overlay's scale.
-// The error section's line when the epoch on the slider has no error maps: whether another epoch has
-// them (`anyEpoch`) or none does (the run was never analysed with --errors).
-function noErrorsHint(anyEpoch) {
-  return anyEpoch ? "No error maps at this epoch." : "No error maps in this run (run nnfmri analyze --errors).";
+// The error section when the epoch on the slider has no error maps: that the error analysis was not
+// run — at this epoch (`anyEpoch`: another epoch has it) or for the whole run — and the one command
+// that adds it for this epoch (before 2026-12-04 "No error maps in this run (run nnfmri analyze
+// --errors)", which left a newcomer to find the checkpoint, the data and the output folder).
+// `where`: { run: the run directory's name, epoch, analysisDir: an analyze output directory (its
+// checkpoint is not known: CKPT), config: config.json (data.spec; analysis.grid and eval_samples, so
+// the maps are cut as the run's; analysis.zeta.method, since --errors needs shapley or exact) }.
+// Returns { text, command, after }: the sentence, the command (shown as code) and what follows it.
+function noErrorsHint(anyEpoch, where) {
+  const w = where || {}, run = w.run || "RUN", cfg = w.config || {}, a = cfg.analysis || {};
+  const epoch = String(w.epoch === undefined || w.epoch === null ? 1 : w.epoch).padStart(3, "0");
+  const spec = cfg.data && cfg.data.spec ? cfg.data.spec : "SPEC";
+  const quote = (s) => (/^[A-Za-z0-9_.,:\/=+-]+$/.test(s) ? s : "'" + s.replace(/'/g, "'\\''") + "'");
+  const args = ["nnfmri", "analyze", w.analysisDir ? "CKPT" : run + "/checkpoints/epoch_" + epoch + ".ckpt", "--data", quote(spec)];
+  if (Array.isArray(a.grid) && a.grid.length === 3) args.push("--grid", a.grid.join("x"));
+  if (Number.isFinite(a.eval_samples)) args.push("--eval-samples", String(a.eval_samples));
+  if (a.zeta && a.zeta.method && a.zeta.method !== "shapley" && a.zeta.method !== "exact") args.push("--zeta-method", "shapley");
+  args.push("--errors", "--out", w.analysisDir ? quote(run) : run + "/analysis/epoch_" + epoch);
+  const text = (anyEpoch ? "The error analysis was not run at this epoch (epoch " + Number(epoch) + "; other epochs have it)."
+                         : "The error analysis was not run for this " + (w.analysisDir ? "checkpoint" : "run") +
+                           ": there is no confusion matrix and no error map.") +
+               " To add it" + (w.analysisDir ? " (CKPT: the checkpoint this folder was analysed from)" : " for epoch " + Number(epoch)) + ", run";
+  return { text, command: args.join(" "), after: "then nnfmri report " + quote(run) + " again (from the folder that holds " + quote(run) + ")." };
 }
 
 function exampleCaption(layer, covered, shown, largest) {

@@ -802,7 +802,7 @@
     const bar = $("errors-classes"), names = D.meta.classes || [];
     bar.replaceChildren();  // built again for every new version of the run (nnfmri serve)
     const withErrors = D.epochs.some((ep) => ep.errors);
-    if (!withErrors) { $("errors").replaceChildren(el("p", "hint", noErrorsHint(false))); return; }
+    if (!withErrors) { $("errors").replaceChildren(noErrorsView(false)); return; }
     const select = el("select");
     select.append(new Option("(choose a class)", ""));
     const K = Math.max(names.length, ...D.epochs.filter((ep) => ep.errors).map((ep) => confusionCounts(ep.errors.labels, ep.errors.predicted, 0).length));
@@ -811,10 +811,18 @@
     select.addEventListener("change", () => { state.errorPick = select.value === "" ? null : { kind: "class", c: Number(select.value) }; renderErrors(); });
     bar.append(select);
   }
+  // That the error analysis was not run (at this epoch or at all), and the command that adds it.
+  function noErrorsView(anyEpoch) {
+    const ep = D.epochs[state.e] || D.epochs[D.epochs.length - 1];
+    const hint = noErrorsHint(anyEpoch, { run: D.meta.run, epoch: ep ? ep.epoch : 1, analysisDir: D.meta.analysis_dir, config: D.config });
+    const p = el("p", "no-errors", hint.text + " ");
+    p.append(el("code", null, hint.command), " — " + hint.after);
+    return p;
+  }
   function renderErrors() {
     const host = $("errors"), ep = D.epochs[state.e];
     // (a run without error maps says so, not "at this epoch": renderErrors runs after buildErrors)
-    if (!ep || !ep.errors) { if (ep) host.replaceChildren(el("p", "hint", noErrorsHint(D.epochs.some((e) => e.errors)))); return; }
+    if (!ep || !ep.errors) { if (ep) host.replaceChildren(noErrorsView(D.epochs.some((e) => e.errors))); return; }
     host.replaceChildren();
     const names = D.meta.classes || [], name = (k) => names[k] || String(k);
     const m = confusionCounts(ep.errors.labels, ep.errors.predicted, names.length), table = el("table", "confusion");

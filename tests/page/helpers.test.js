@@ -328,10 +328,25 @@ test("errorRegionsLine lists a layer's regions of a pick, or says why there are 
   assert.equal(h.errorRegionsLine("output", { images: 3, regions: [], phi: [] }, "cat → dog", 60, text), "output (3 images): no region with negative φ");
 });
 
-// A run never analysed with --errors said "No error maps at this epoch." (the epoch's line replaced the run's).
-test("noErrorsHint says whether the run has error maps at another epoch or none at all", () => {
-  assert.equal(h.noErrorsHint(true), "No error maps at this epoch.");
-  assert.equal(h.noErrorsHint(false), "No error maps in this run (run nnfmri analyze --errors).");
+// A run never analysed with --errors said "No error maps at this epoch." (the epoch's line replaced the run's);
+// then "No error maps in this run (run nnfmri analyze --errors)", which named neither the checkpoint, the
+// data nor where the output goes (before 2026-12-04). Now: not run, and the one command for this epoch.
+test("noErrorsHint says the error analysis was not run and gives the one command that adds it", () => {
+  const config = { data: { spec: "cifar10:/data/cifar 10" }, analysis: { grid: [8, 8, 4], eval_samples: 1000, zeta: { method: "shapley" } } };
+  const none = h.noErrorsHint(false, { run: "main", epoch: 6, analysisDir: false, config });
+  assert.equal(none.text, "The error analysis was not run for this run: there is no confusion matrix and no error map. To add it for epoch 6, run");
+  assert.equal(none.command, "nnfmri analyze main/checkpoints/epoch_006.ckpt --data 'cifar10:/data/cifar 10' --grid 8x8x4 --eval-samples 1000 --errors --out main/analysis/epoch_006");
+  assert.equal(none.after, "then nnfmri report main again (from the folder that holds main).");
+  const other = h.noErrorsHint(true, { run: "main", epoch: 2, config });
+  assert.equal(other.text, "The error analysis was not run at this epoch (epoch 2; other epochs have it). To add it for epoch 2, run");
+  assert.equal(other.command, "nnfmri analyze main/checkpoints/epoch_002.ckpt --data 'cifar10:/data/cifar 10' --grid 8x8x4 --eval-samples 1000 --errors --out main/analysis/epoch_002");
+  // --errors needs shapley or exact: a run imaged with lesion ζ gets --zeta-method shapley
+  const lesion = h.noErrorsHint(false, { run: "r", epoch: 1, config: { data: { spec: "planted" }, analysis: { zeta: { method: "lesion" } } } });
+  assert.equal(lesion.command, "nnfmri analyze r/checkpoints/epoch_001.ckpt --data planted --zeta-method shapley --errors --out r/analysis/epoch_001");
+  // an analyze output directory: its checkpoint is not known, the output is the folder itself
+  const dir = h.noErrorsHint(false, { run: "ana", epoch: 3, analysisDir: true, config: null });
+  assert.equal(dir.text, "The error analysis was not run for this checkpoint: there is no confusion matrix and no error map. To add it (CKPT: the checkpoint this folder was analysed from), run");
+  assert.equal(dir.command, "nnfmri analyze CKPT --data SPEC --errors --out ana");
 });
 
 test("exampleCaption states the overlay's scale, or that the layer's estimate covers none or only some of the images", () => {
