@@ -467,9 +467,7 @@ class FigureWriter {
     const LayerImage& layer = e.layers[l];
     const ColorScale scale = layer_scale(run_, l, kind);
     // The output layer (one region per logit, README "Region grid"): tiles named by class.
-    const std::vector<std::string>* classes =
-        l + 1 == run_.layers.size() && layer.grid.gh == 1 && layer.grid.gw == 1 && run_.class_count() == layer.grid.gc
-            ? &run_.class_names : nullptr;
+    const std::vector<std::string>* classes = output_classes(l, layer);
     double widest_label = 0;  // tiles at least as wide as their labels
     const int labelled = std::min(layer.grid.gc, kMaxLabelledTiles);
     for (int k0 = 0; k0 < labelled; ++k0) widest_label = std::max(widest_label, text_width(tile_label(layer, k0, classes), kLabel));
@@ -498,7 +496,18 @@ class FigureWriter {
     save(*c, path);
   }
 
+  // The output layer's class names (one region per logit, README "Region grid"), else null: its tiles
+  // are headed by class, not channel.
+  const std::vector<std::string>* output_classes(size_t l, const LayerImage& layer) const {
+    return l + 1 == run_.layers.size() && layer.grid.gh == 1 && layer.grid.gw == 1 && run_.class_count() == layer.grid.gc
+               ? &run_.class_names
+               : nullptr;
+  }
+
   // One row per analysed epoch: "epoch N" and the layer's map (or a note when it was not measured).
+  // Each tile column is headed by its channels (`ch 1–16`; the output layer's by class) above the
+  // first row and above any row whose grid differs from the row before (before 2026-12-04 no tile
+  // said its channels: a reader could not tell which channel block a column was).
   void evolution(size_t l, MapKind kind) {
     const ColorScale scale = layer_scale(run_, l, kind);
     const std::string title = run_.layers[l] + " — " + kind_title(kind) + " map across epochs";
@@ -506,11 +515,23 @@ class FigureWriter {
     const double label_width = 90;
     std::vector<TileLayout> rows;
     double tiles_width = 0, rows_height = 0;
-    for (const EpochData& e : run_.epochs) {
-      const run::RegionGrid& g = e.layers[l].grid;
-      const double cell = cell_size(g, 96, 3, 24);
-      rows.push_back(layout_within(tile_layout(g, std::max(2.0, std::min(cell, std::floor(2000.0 / std::max(1, g.gc * g.gw)))), g.gc, false),
-                                   2 * kMapBox, kMapBox / 3, 24));
+    const run::RegionGrid* above = nullptr;  // the grid of the nearest row above that drew its tiles
+    auto same = [](const run::RegionGrid& a, const run::RegionGrid& b) {
+      return a.height == b.height && a.width == b.width && a.channels == b.channels && a.gh == b.gh && a.gw == b.gw && a.gc == b.gc;
+    };
+    for (size_t e = 0; e < run_.epochs.size(); ++e) {
+      const LayerImage& layer = run_.epochs[e].layers[l];
+      const run::RegionGrid& g = layer.grid;
+      const bool header = has_map(layer, kind) && !(above && same(*above, g));
+      if (has_map(layer, kind)) above = &g;
+      double cell = std::max(2.0, std::min(cell_size(g, 96, 3, 24), std::floor(2000.0 / std::max(1, g.gc * g.gw))));
+      double widest = 0;  // tiles at least as wide as their headers
+      if (g.gc <= kMaxLabelledTiles)
+        for (int k0 = 0; k0 < g.gc; ++k0) widest = std::max(widest, text_width(tile_label(layer, k0, output_classes(l, layer)), kLabel));
+      cell = std::max(cell, std::ceil((widest + 2) / g.gw));
+      TileLayout t = layout_within(tile_layout(g, cell, g.gc, g.gc <= kMaxLabelledTiles), 2 * kMapBox, kMapBox / 3, 24);
+      if (!header) t.label = 0;  // the same columns as the row above (or no tiles): its header serves
+      rows.push_back(t);
       tiles_width = std::max(tiles_width, rows.back().width());
       rows_height += std::max(rows.back().height(), text_height(kLabel)) + 10;
     }
@@ -528,11 +549,12 @@ class FigureWriter {
     for (size_t e = 0; e < run_.epochs.size(); ++e) {
       const LayerImage& layer = run_.epochs[e].layers[l];
       const TileLayout& t = rows[e];
-      c->text(kMargin, y + std::max(0.0, t.height() / 2 - 9), "epoch " + std::to_string(run_.epochs[e].epoch), kText, kLabel);
+      c->text(kMargin, y + t.label + std::max(0.0, (t.height() - t.label) / 2 - 9), "epoch " + std::to_string(run_.epochs[e].epoch), kText,
+              kLabel);
       if (has_map(layer, kind))
-        draw_tiles(*c, kMargin + label_width, y, t, layer, map_values(layer, kind), scale, false);
+        draw_tiles(*c, kMargin + label_width, y, t, layer, map_values(layer, kind), scale, t.label > 0, true, output_classes(l, layer));
       else
-        c->text(kMargin + label_width, y + std::max(0.0, t.height() / 2 - 9),
+        c->text(kMargin + label_width, y + t.label + std::max(0.0, (t.height() - t.label) / 2 - 9),
                 kind == MapKind::density ? "no grid.json for this epoch" : "no zeta.json for this epoch", kMuted, kLabel);
       y += std::max(t.height(), text_height(kLabel)) + 10;
     }

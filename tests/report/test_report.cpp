@@ -1835,3 +1835,36 @@ TEST(Report, PathwayFigureSaysWhatItsColoursMean) {
   EXPECT_NE(svg.find("cells coloured by ζ on each layer's scale (red: above the layer's mean, blue: below; grey: no ζ)"),
             std::string::npos);
 }
+
+namespace {
+// The SVG's texts whose content is exactly `text`, as (x, y) in figure units.
+std::vector<std::pair<double, double>> text_positions(const std::string& svg, const std::string& text) {
+  std::vector<std::pair<double, double>> out;
+  for (size_t at = svg.find(">" + text + "</text>"); at != std::string::npos; at = svg.find(">" + text + "</text>", at + 1)) {
+    const size_t start = svg.rfind("<text ", at);
+    out.push_back({std::atof(svg.c_str() + svg.find(" x=\"", start) + 4), std::atof(svg.c_str() + svg.find(" y=\"", start) + 4)});
+  }
+  return out;
+}
+}  // namespace
+
+// The evolution figures (a layer's map at every analysed epoch) had no tile headers (before
+// 2026-12-04): a reader could not tell which channel block a column was. Now each column is headed
+// by its channels once, above the first epoch's row, and the output layer's by class name.
+TEST(Report, EvolutionFigureHeadsEachTileColumnByItsChannels) {
+  TempDir tmp("evolution_headers");
+  write_run(tmp.path);
+  const std::string svg = svg_figure(tmp.path, "evolution/conv1_zeta");
+  const auto first = text_positions(svg, "ch 1–2"), second = text_positions(svg, "ch 3–4");
+  const auto epoch1 = text_positions(svg, "epoch 1"), epoch2 = text_positions(svg, "epoch 2");
+  ASSERT_EQ(first.size(), 1u) << "conv1's first channel block (channels 1–2) is headed once, above the first row";
+  ASSERT_EQ(second.size(), 1u);
+  ASSERT_EQ(epoch1.size(), 1u);
+  ASSERT_EQ(epoch2.size(), 1u);
+  EXPECT_LT(first[0].first, second[0].first) << "columns in channel order, left to right";
+  EXPECT_EQ(first[0].second, second[0].second) << "one header line";
+  EXPECT_LT(first[0].second, epoch1[0].second) << "the header is above the first epoch's row";
+  EXPECT_LT(epoch1[0].second, epoch2[0].second);
+  const std::string output = svg_figure(tmp.path, "evolution/output_zeta");
+  for (const char* name : {"cat", "dog", "bird"}) EXPECT_EQ(text_positions(output, name).size(), 1u) << name;
+}
