@@ -368,6 +368,29 @@ void Canvas::dashed_line(double x0, double y0, double x1, double y1, Rgb color, 
   }
 }
 
+void Canvas::patterned_polyline(const std::vector<Point>& points, const std::vector<double>& pattern, Rgb color,
+                                double line_width) {
+  double period = 0;
+  bool usable = pattern.size() >= 2;
+  for (double v : pattern) usable = usable && std::isfinite(v) && v > 0, period += v;
+  if (!usable) return polyline(points, color, line_width);
+  size_t phase = 0;    // the pattern's entry we are in
+  double left = pattern[0];  // what remains of it
+  for (size_t i = 1; i < points.size(); ++i) {
+    const Point a = points[i - 1], b = points[i];
+    const double length = std::hypot(b.x - a.x, b.y - a.y);
+    if (!std::isfinite(length) || length / period > 1e5) continue;
+    const double ux = length > 0 ? (b.x - a.x) / length : 0, uy = length > 0 ? (b.y - a.y) / length : 0;
+    for (double t = 0; t < length;) {
+      const double end = std::min(length, t + left);
+      if (phase % 2 == 0) line(a.x + ux * t, a.y + uy * t, a.x + ux * end, a.y + uy * end, color, line_width);
+      left -= end - t;
+      t = end;
+      if (left <= 1e-9) phase = (phase + 1) % pattern.size(), left = pattern[phase];
+    }
+  }
+}
+
 std::unique_ptr<Canvas> make_canvas(const std::string& format, int width, int height, Rgb background, int scale) {
   if (scale < 1 || scale > kMaxFigureScale)
     throw base::Error("--scale " + std::to_string(scale) + ": expected 1 to " + std::to_string(kMaxFigureScale));

@@ -54,6 +54,9 @@ class Canvas {
   // dash cut at (x1, y1)); each dash is a line, so both formats draw the same pattern.
   void dashed_line(double x0, double y0, double x1, double y1, Rgb color, double line_width, double opacity = 1,
                    double dash = 6, double gap = 4);
+  // A polyline drawn with a repeating pattern of on/off lengths (on, off, on, off, …; empty or any
+  // length not above 0: solid), the pattern running on across its joints, each "on" piece a line.
+  void patterned_polyline(const std::vector<Point>& points, const std::vector<double>& pattern, Rgb color, double line_width);
 
  protected:
   int width_, height_;

@@ -22,10 +22,10 @@ const Rgb kBlack{0, 0, 0}, kWhite{255, 255, 255}, kText{34, 34, 34}, kMuted{110,
 // Okabe–Ito (colour-blind safe; its yellow left out): series and chains.
 const Rgb kPalette[] = {{0, 114, 178}, {213, 94, 0}, {0, 158, 115}, {204, 121, 167}, {86, 180, 233}, {230, 159, 0}, {0, 0, 0}};
 Rgb palette(size_t i) { return kPalette[i % (sizeof kPalette / sizeof kPalette[0])]; }
-// Tableau 10: one colour per layer in the stability panel (the mean is black).
+// Tableau 10: one colour per layer in the stability panel (the mean is black), with layer_style's patterns.
 const Rgb kLayerPalette[] = {{78, 121, 167}, {242, 142, 43}, {225, 87, 89}, {118, 183, 178}, {89, 161, 79},
                              {237, 201, 72}, {176, 122, 161}, {255, 157, 167}, {156, 117, 95}, {186, 176, 172}};
-Rgb layer_color(size_t l) { return kLayerPalette[l % (sizeof kLayerPalette / sizeof kLayerPalette[0])]; }
+constexpr size_t kLayerColors = sizeof kLayerPalette / sizeof kLayerPalette[0];
 
 constexpr double kMargin = 16, kTitle = 2, kLabel = 1.5;  // margin (px) and text sizes (Canvas::text)
 constexpr double kMapBox = 1200;       // a layer map's tiles fit kMapBox × kMapBox pixels
@@ -672,6 +672,7 @@ class FigureWriter {
     std::vector<Point> points;  // (epoch, value)
     Rgb color;
     double width;
+    std::vector<double> pattern = {};  // layer_style's; empty: solid
   };
 
   // The epochs labelled on an axis `width` units wide from `first` to `last`: the multiples of the
@@ -691,7 +692,8 @@ class FigureWriter {
     return out;
   }
 
-  static double legend_entry_width(const Series& ser) { return text_width(ser.label, kLabel) + 40; }
+  static constexpr double kLegendSample = 28;  // a legend entry's line: long enough to show its pattern
+  static double legend_entry_width(const Series& ser) { return text_width(ser.label, kLabel) + kLegendSample + 22; }
 
   // A panel's legend: one row on the title's line, right-aligned, when both fit in the panel's width w;
   // else rows of their own under the title, each as many entries as fit in w (before 2026-12-04 one
@@ -763,12 +765,12 @@ class FigureWriter {
       const Series& ser = series[s];
       std::vector<Point> points;
       for (const Point& p : ser.points) points.push_back({px(p.x), py(p.y)});
-      c.polyline(points, ser.color, ser.width);
+      c.patterned_polyline(points, ser.pattern, ser.color, ser.width);
       for (const Point& p : points) c.disc(p.x, p.y, ser.width + 1, ser.color);
     }
-    const auto entry = [&](const Series& ser, double at, double row_y) {  // a line in the series' colour, then its label
-      c.line(at, row_y + 5, at + 18, row_y + 5, ser.color, ser.width);
-      c.text(at + 24, row_y, ser.label, kText, kLabel);
+    const auto entry = [&](const Series& ser, double at, double row_y) {  // a line in the series' colour and pattern, then its label
+      c.patterned_polyline({{at, row_y + 5}, {at + kLegendSample, row_y + 5}}, ser.pattern, ser.color, ser.width);
+      c.text(at + kLegendSample + 6, row_y, ser.label, kText, kLabel);
     };
     for (size_t r = 0; r < rows.size(); ++r) {
       const double row_y = legend_y - double(rows.size() - 1 - r) * kLegendRow;
@@ -803,7 +805,8 @@ class FigureWriter {
     }
     std::vector<Series> stability;
     for (size_t l = 0; l < run_.layers.size(); ++l) {
-      Series s{run_.layers[l], {}, layer_color(l), 1.5};
+      const LineStyle style = layer_style(l);
+      Series s{run_.layers[l], {}, style.color, 1.5, style.pattern};
       for (const StabilityStep& step : stability_)
         if (step.layers[l]) s.points.push_back({double(step.to_epoch), *step.layers[l]});
       if (!s.points.empty()) stability.push_back(s);
@@ -845,6 +848,11 @@ class FigureWriter {
 };
 
 }  // namespace
+
+LineStyle layer_style(size_t l) {
+  static const std::vector<double> kPatterns[] = {{}, {6, 3}, {1.5, 2.5}, {8, 3, 1.5, 3}};  // solid, dashed, dotted, dash-dot
+  return {kLayerPalette[l % kLayerColors], kPatterns[(l / kLayerColors) % 4]};
+}
 
 std::vector<PathwayStep> pathway_steps(const EpochData& e, size_t flows_per_pair) {
   std::vector<PathwayStep> steps;

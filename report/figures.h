@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "report/colormap.h"
 #include "report/report_data.h"
 #include "report/report_summary.h"
 
@@ -60,6 +61,17 @@ struct PathwayStep {
   double opacity = 1;
 };
 std::vector<PathwayStep> pathway_steps(const EpochData& e, size_t flows_per_pair);
+
+// The line of layer l in a chart of every layer (training.png's ζ stability panel; report.js's
+// layerStyle keeps the same rule): colour l mod 10 of Tableau 10, pattern ⌊l/10⌋ mod 4 of solid, dashed,
+// dotted, dash-dot, so 40 layers (resnet20 images 30) have 40 different lines; the 41st repeats the
+// first.  Before 2026-12-04 only the colour: layers 1 and 11 were one line.
+struct LineStyle {
+  Rgb color;
+  std::vector<double> pattern;  // on/off lengths (Canvas::patterned_polyline); empty: solid
+};
+LineStyle layer_style(size_t l);
+constexpr size_t kDistinctLayerStyles = 40;
 
 constexpr size_t kMaxFileStem = 120;
 std::string file_safe(const std::string& name);

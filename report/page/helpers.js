@@ -285,6 +285,15 @@ function errorRegionsLine(layer, entry, what, images, regionText) {
 // The caption under a confusion cell's example images (report.js cellExampleView): `layer` the chosen
 // spatial layer's name (null: none has per-image φ), `covered` of the `shown` images have its φ
 // (a --zeta-budget cut covers the sample's first images only), `largest` the overlay's scale.
+// The line of layer l in the ζ stability chart (report/figures.h's layer_style, the same rule):
+// colour l mod 10 of Tableau 10, dash pattern ⌊l/10⌋ mod 4 of solid, dashed, dotted, dash-dot, so 40
+// layers have 40 different lines (before 2026-12-04 the colour alone: layers 1 and 11 looked alike).
+const LAYER_COLOURS = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
+const LAYER_DASHES = [[], [6, 3], [1.5, 2.5], [8, 3, 1.5, 3]];
+function layerStyle(l) {
+  return { colour: LAYER_COLOURS[l % LAYER_COLOURS.length], dash: LAYER_DASHES[Math.floor(l / LAYER_COLOURS.length) % LAYER_DASHES.length] };
+}
+
 // The error section when the epoch on the slider has no error maps: that the error analysis was not
 // run — at this epoch (`anyEpoch`: another epoch has it) or for the whole run — and the one command
 // that adds it for this epoch (before 2026-12-04 "No error maps in this run (run nnfmri analyze
@@ -437,7 +446,7 @@ function pathwayHeader(names, pairs, column, widthOf) {
 }
 
 if (typeof module === "object" && module && module.exports) {
-  module.exports = { confusionCounts, bytesOf, cellExamples, errorRegionsLine, noErrorsHint, exampleCaption, projectCells, fmt, pct, coordsOf, keyOf, hexRgb, ramp, css, layerScale, scalePosition, magnitude, ticks, epochTicks,
+  module.exports = { layerStyle, confusionCounts, bytesOf, cellExamples, errorRegionsLine, noErrorsHint, exampleCaption, projectCells, fmt, pct, coordsOf, keyOf, hexRgb, ramp, css, layerScale, scalePosition, magnitude, ticks, epochTicks,
                      rotate, insidePolygon, pickFace, modeOf, settingsRows, cut, channelRange, regionLabel, mapLayout, pickCell, imageRGBA, zetaOnImage,
                      zetaDifference, laneScaled, bandBars, eegEpochIndex, termCells, wrapRows, pathwayHeader, bandLabelIndices };
 }

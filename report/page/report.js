@@ -663,9 +663,9 @@
     const left = 60, right = 20, gap = 40, rowH = 14;
     const px = (e) => (x1 > x0 ? left + (w - left - right) * (e - x0) / (x1 - x0) : (left + w - right) / 2);
     const colours = ["#0072b2", "#d55e00"];
-    const layerColours = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
     const pts = (key) => M.epoch.map((e, i) => [e, M[key][i]]);
-    const stab = D.layers.map((layer, l) => ({ label: layer.name, colour: layerColours[l % layerColours.length], width: 1.5,
+    // one line per layer: colour and dash pattern (layerStyle), so no two of 40 layers look alike
+    const stab = D.layers.map((layer, l) => ({ label: layer.name, colour: layerStyle(l).colour, dash: layerStyle(l).dash, width: 1.5,
       points: D.stability.filter((s) => s.layers[l] !== null).map((s) => [s.to, s.layers[l]]) })).filter((s) => s.points.length);
     const mean = D.stability.filter((s) => s.mean !== null).map((s) => [s.to, s.mean]);
     if (mean.length) stab.push({ label: "mean", colour: "#000", width: 2.5, points: mean });
@@ -677,7 +677,8 @@
       { title: "ζ stability: Spearman ρ of each layer's region ζ with the previous analysed epoch", series: stab, range: [-1, 1] }];
     // A panel's legend sits on its title's line, right-aligned, when both fit; else in rows of their own
     // under the title, wrapped to the width (a phone's), and the panels shrink to make room.
-    const entryWidth = (ser) => { ctx.font = "11px system-ui, sans-serif"; return ctx.measureText(ser.label).width + 34; };
+    const sample = 26;  // a legend entry's line, long enough to show its dash pattern
+    const entryWidth = (ser) => { ctx.font = "11px system-ui, sans-serif"; return ctx.measureText(ser.label).width + sample + 18; };
     for (const pn of panels) {
       ctx.font = "13px system-ui, sans-serif";
       const titleEnd = left + ctx.measureText(pn.title).width + 12;
@@ -723,15 +724,18 @@
       if (!pts.length) { ctx.fillStyle = "#888"; ctx.fillText("no data", (left + w - right) / 2, top + panelH / 2); }
       for (const ser of series) {
         ctx.strokeStyle = ser.colour; ctx.fillStyle = ser.colour; ctx.lineWidth = ser.width;
+        ctx.setLineDash(ser.dash || []);
         ctx.beginPath();
         ser.points.forEach((p, i) => { if (i) ctx.lineTo(px(p[0]), py(p[1])); else ctx.moveTo(px(p[0]), py(p[1])); });
         ctx.stroke();
+        ctx.setLineDash([]);
         for (const p of ser.points) { ctx.beginPath(); ctx.arc(px(p[0]), py(p[1]), ser.width + 0.5, 0, 7); ctx.fill(); }
       }
       // legend entries: a line in the series' colour, then its label
       const entry = (ser, x, y) => {
-        ctx.strokeStyle = ser.colour; ctx.lineWidth = ser.width; ctx.beginPath(); ctx.moveTo(x, y - 4); ctx.lineTo(x + 16, y - 4); ctx.stroke();
-        ctx.fillStyle = "#222"; ctx.textAlign = "left"; ctx.fillText(ser.label, x + 22, y);
+        ctx.strokeStyle = ser.colour; ctx.lineWidth = ser.width; ctx.setLineDash(ser.dash || []);
+        ctx.beginPath(); ctx.moveTo(x, y - 4); ctx.lineTo(x + sample, y - 4); ctx.stroke(); ctx.setLineDash([]);
+        ctx.fillStyle = "#222"; ctx.textAlign = "left"; ctx.fillText(ser.label, x + sample + 6, y);
       };
       ctx.font = "11px system-ui, sans-serif";
       if (!rows.length) {

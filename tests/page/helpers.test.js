@@ -483,3 +483,16 @@ test("bandLabelIndices: the band letters written under the bars never overlap", 
   assert.deepEqual(h.bandLabelIndices(3, 7), [0, 4]);  // a phone's page: δ and γ at the ends
   assert.deepEqual(h.bandLabelIndices(2, 7), []);
 });
+
+// The ζ stability chart coloured layer l by l mod 10 alone (before 2026-12-04): resnet20's 30 layers
+// gave three layers one line each. Colour and dash pattern together tell 40 layers apart.
+test("layerStyle gives 40 layers 40 different lines, and repeats after", () => {
+  const key = (l) => { const s = h.layerStyle(l); return s.colour + "/" + s.dash.join(","); };
+  const seen = new Set();
+  for (let l = 0; l < 40; ++l) seen.add(key(l));
+  assert.equal(seen.size, 40);
+  assert.notEqual(key(0), key(10));
+  assert.equal(h.layerStyle(0).colour, h.layerStyle(10).colour);  // same colour, another pattern
+  assert.deepEqual(h.layerStyle(0).dash, []);                      // the first ten solid
+  assert.equal(key(40), key(0));
+});

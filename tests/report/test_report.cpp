@@ -1868,3 +1868,38 @@ TEST(Report, EvolutionFigureHeadsEachTileColumnByItsChannels) {
   const std::string output = svg_figure(tmp.path, "evolution/output_zeta");
   for (const char* name : {"cat", "dog", "bird"}) EXPECT_EQ(text_positions(output, name).size(), 1u) << name;
 }
+
+// training.png's ζ stability panel coloured layer l by l mod 10 alone (before 2026-12-04): on a run of
+// 30 layers block1_conv, block11_conv and block21_conv were one line. Now colour and dash pattern:
+// 40 distinct styles, and block11's legend sample is a dashed line (several pieces), block1's solid.
+TEST(Report, LayerLinesDifferForFortyLayers) {
+  std::set<std::pair<std::string, std::vector<double>>> styles;
+  for (size_t l = 0; l < report::kDistinctLayerStyles; ++l) {
+    const report::LineStyle s = report::layer_style(l);
+    styles.insert({std::to_string(s.color.r) + "," + std::to_string(s.color.g) + "," + std::to_string(s.color.b), s.pattern});
+  }
+  EXPECT_EQ(styles.size(), report::kDistinctLayerStyles);
+  TempDir tmp("layer_lines");
+  std::vector<LayerSpec> specs;
+  for (int l = 0; l < 30; ++l) specs.push_back({"block" + std::to_string(l + 1) + "_conv", 2, 2, 4, 2, 2, 2});
+  std::string metrics;
+  for (int e = 1; e <= 2; ++e) {
+    metrics += Json({{"epoch", e}, {"train_loss", 1.5}, {"train_acc", 0.5}, {"test_loss", 1.6}, {"test_acc", 0.45}}).dump() + "\n";
+    write(tmp.path / "analysis" / ("epoch_00" + std::to_string(e)) / "grid.json", grid_json(e, specs).dump(1));
+    write(tmp.path / "analysis" / ("epoch_00" + std::to_string(e)) / "zeta.json", zeta_json(e, specs).dump(1));
+  }
+  write(tmp.path / "metrics.jsonl", metrics);
+  const std::string svg = svg_figure(tmp.path, "training");
+  // the pieces of a legend entry's sample: the polylines between the previous text and its label
+  auto sample_pieces = [&](const std::string& label) {
+    const size_t at = svg.find(">" + label + "</text>");
+    if (at == std::string::npos) return -1;
+    const size_t from = svg.rfind("</text>", svg.rfind("<text ", at));
+    int pieces = 0;
+    for (size_t p = svg.find("<polyline", from); p != std::string::npos && p < at; p = svg.find("<polyline", p + 1)) ++pieces;
+    return pieces;
+  };
+  EXPECT_EQ(sample_pieces("block1_conv"), 1) << "the first ten layers: solid";
+  EXPECT_GT(sample_pieces("block11_conv"), 1) << "layer 11 has layer 1's colour: it must be dashed";
+  EXPECT_GT(sample_pieces("block21_conv"), sample_pieces("block11_conv")) << "layer 21: dotted, more pieces than dashed";
+}
