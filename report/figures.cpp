@@ -566,9 +566,16 @@ class FigureWriter {
   // their regions; the strongest listed flows of each pair as faint lines; pair strengths on top.
   // A residual unit's shortcut pair (PairTract::shortcut) is drawn dashed, its flows and every chain
   // step along it (pathway_steps), and its strength sits one row higher, marked "skip".
+  // More than kPathwayColumns layers are wrapped into bands of at most that many columns, one under
+  // the other, each with its own names and strengths (before 2026-12-04 resnet20's 30 layers made one
+  // row 3,992 pixels wide, its tiles unreadable at any page width); a line between two bands leaves
+  // the right edge of the upper band and enters the lower one from its left edge.
+  static constexpr size_t kPathwayColumns = 10;
   void pathways(const EpochData& e) {
-    const double column = 132, top = kMargin + 110, stack = 520;
+    const double column = 132, header = kMargin + 130, stack = 520, band_header = 80;
     const size_t n = run_.layers.size();
+    const size_t bands = std::max<size_t>(1, (n + kPathwayColumns - 1) / kPathwayColumns);
+    const size_t per_band = std::max<size_t>(1, (n + bands - 1) / bands);  // bands as even as they can be
     std::vector<TileLayout> layouts;
     std::vector<double> x0s;
     for (size_t l = 0; l < n; ++l) {
@@ -577,16 +584,23 @@ class FigureWriter {
       const double by_height = std::floor((stack - g.gc * 6.0) / (double(g.gc) * g.gh));
       layouts.push_back(layout_within(tile_layout(g, std::clamp(std::min(by_width, by_height), 2.0, 20.0), 1, false),
                                       column - 28, stack, 20));
-      x0s.push_back(kMargin + l * column + (column - layouts.back().width()) / 2);
+      x0s.push_back(kMargin + double(l % per_band) * column + (column - layouts.back().width()) / 2);
     }
     double stack_used = 0;
     for (const TileLayout& t : layouts) stack_used = std::max(stack_used, t.height());
+    const auto band_of = [&](size_t l) { return l / per_band; };
+    const auto band_top = [&](size_t b) { return header + double(b) * (stack_used + band_header); };  // the band's tiles
+    const double top = band_top(bands - 1);  // the last band's: the chains are listed under it
+    const double right_edge = kMargin + double(per_band) * column;
     const std::string title = "pathways, epoch " + std::to_string(e.epoch) + ": strongest chains across the layers";
     bool residual = false;
     for (const PairTract& p : e.pairs) residual = residual || p.shortcut;
+    // two lines (before 2026-12-04 one, cut at 200 bytes on a residual net: "dashed: …" was lost)
     const std::string subtitle =
-        run_label() + "; cells coloured by ζ on each layer's scale (red: above the layer's mean, blue: below; grey: no ζ); numbers between columns: mean input drive per receiving unit" +
-        (residual ? "; dashed: a residual unit's shortcut" : "");
+        run_label() + "; cells coloured by ζ on each layer's scale (red: above the layer's mean, blue: below; grey: no ζ)";
+    const std::string subtitle2 =
+        std::string("numbers between columns: mean input drive per receiving unit") + (residual ? "; dashed: a residual unit's shortcut" : "") +
+        (bands > 1 ? "; layers wrap into rows: a line leaving a row's right edge enters the next row at its left edge" : "");
     // The chain score (README, "Tractography"), explained under the chains.
     const std::vector<std::string> explained = {
         "chain score = Σ over consecutive layers of ln(C(A→B) / connection strength of the pair), C(A→B) = mean "
@@ -594,44 +608,68 @@ class FigureWriter {
         "the log of the share of each pair's total flow that the chain's link carries; 0 when one link carries all of it, "
         "ln(1/n) per pair when n links share it evenly (closer to 0 = stronger)."};
     const size_t shown = std::min<size_t>(e.chains.size(), 5);
-    double text_wide = std::max(text_width(title, kTitle), text_width(subtitle, kLabel));
+    double text_wide = std::max({text_width(title, kTitle), text_width(subtitle, kLabel), text_width(subtitle2, kLabel)});
     for (const std::string& line : explained) text_wide = std::max(text_wide, text_width(line, kLabel));
-    const double width = std::max(n * column, text_wide) + 2 * kMargin;
-    const double height = top + stack_used + 30 + std::max<size_t>(shown, 1) * 22 + 8 + explained.size() * 20 + kMargin;
+    const double width = std::max(double(per_band) * column, text_wide) + 2 * kMargin;
+    // a chain's regions, per_band to a line (a band's worth: 30 on one line ran off the figure)
+    const auto chain_lines = [&](const RegionChain& chain) { return std::max<size_t>(1, (chain.layers.size() + per_band - 1) / per_band); };
+    double chains_height = 0;
+    for (size_t k = 0; k < std::min<size_t>(e.chains.size(), 5); ++k) chains_height += 22 + double(chain_lines(e.chains[k]) - 1) * 18;
+    chains_height = std::max(chains_height, 22.0);
+    const double height = top + stack_used + 30 + chains_height + 8 + explained.size() * 20 + kMargin;
     const std::string path = name(run::Layout::epoch_figures(e.epoch), "pathways");
     auto c = begin(path, width, height);
     if (!c) return;
     c->text(kMargin, kMargin, title, kText, kTitle);
     c->text(kMargin, kMargin + 26, subtitle, kMuted, kLabel);
+    c->text(kMargin, kMargin + 46, subtitle2, kMuted, kLabel);
     for (size_t l = 0; l < n; ++l) {
       const LayerImage& layer = e.layers[l];
-      c->text(kMargin + l * column + column / 2, top - 22, layer.name, kText, kLabel, Anchor::middle);
-      draw_tiles(*c, x0s[l], top, layouts[l], layer, layer.has_zeta ? map_values(layer, MapKind::zeta) : std::vector<double>{},
+      const double y = band_top(band_of(l));
+      c->text(kMargin + double(l % per_band) * column + column / 2, y - 22, layer.name, kText, kLabel, Anchor::middle);
+      draw_tiles(*c, x0s[l], y, layouts[l], layer, layer.has_zeta ? map_values(layer, MapKind::zeta) : std::vector<double>{},
                  layer_scale(run_, l, MapKind::zeta), false, false);
     }
     for (const PairTract& p : e.pairs)
-      if (auto s = pair_strength(p, e))
-        c->text(kMargin + (p.from + p.to + 1) * column / 2, top - (p.shortcut ? 62 : 44),
-                (p.shortcut ? "skip " : "") + base::format("%.3g", *s), kMuted, kLabel, Anchor::middle);
-    auto center = [&](int layer, int region) { return layouts[size_t(layer)].cell_center(x0s[size_t(layer)], top, region); };
+      if (auto s = pair_strength(p, e)) {
+        // between its two columns, in the band of the receiving layer; from an upper band: between
+        // the band's left edge and the receiving column
+        const size_t b = band_of(size_t(p.to));
+        const double to_x = kMargin + (double(size_t(p.to) % per_band) + 0.5) * column;
+        const double x = band_of(size_t(p.from)) == b ? kMargin + double(size_t(p.from) % per_band + size_t(p.to) % per_band + 1) * column / 2
+                                                      : (kMargin + to_x) / 2 + 6;
+        const std::string text = (p.shortcut ? "skip " : "") + base::format("%.3g", *s);
+        c->text(std::max(x, kMargin + text_width(text, kLabel) / 2), band_top(b) - (p.shortcut ? 62 : 44), text, kMuted, kLabel, Anchor::middle);
+      }
+    auto center = [&](int layer, int region) {
+      return layouts[size_t(layer)].cell_center(x0s[size_t(layer)], band_top(band_of(size_t(layer))), region);
+    };
+    // One step A→B: a line, or dashed (a shortcut); across bands, out to the right edge at A's height
+    // and in from the left edge at B's.
+    auto step = [&](const PathwayStep& f, Rgb color, double lw, double opacity, double dash, double gap) {
+      const Point a = center(f.from_layer, f.from_region), b = center(f.to_layer, f.to_region);
+      auto draw = [&](Point p, Point q) {
+        if (f.shortcut)
+          c->dashed_line(p.x, p.y, q.x, q.y, color, lw, opacity, dash, gap);
+        else
+          c->line(p.x, p.y, q.x, q.y, color, lw, opacity);
+      };
+      if (band_of(size_t(f.from_layer)) == band_of(size_t(f.to_layer))) return draw(a, b);
+      draw(a, {right_edge, a.y});
+      draw({kMargin, b.y}, b);
+    };
     const std::vector<PathwayStep> steps = pathway_steps(e, 6);
     for (const PathwayStep& f : steps)
-      if (f.chain < 0) {
-        const Point a = center(f.from_layer, f.from_region), b = center(f.to_layer, f.to_region);
-        if (f.shortcut)
-          c->dashed_line(a.x, a.y, b.x, b.y, kMuted, 1, f.opacity);
-        else
-          c->line(a.x, a.y, b.x, b.y, kMuted, 1, f.opacity);
-      }
+      if (f.chain < 0) step(f, kMuted, 1, f.opacity, 6, 4);
     std::vector<size_t> order(e.chains.size());
     std::iota(order.begin(), order.end(), size_t(0));
     std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return e.chains[a].score > e.chains[b].score; });
     for (size_t rank = shown; rank-- > 0;) {  // the best chain drawn last, on top
       const RegionChain& chain = e.chains[order[rank]];
       const double lw = rank == 0 ? 3.5 : 2;
-      bool skips = false;
-      for (const PathwayStep& f : steps) skips = skips || (f.chain == long(order[rank]) && f.shortcut);
-      if (!skips) {  // one polyline, joints drawn once
+      bool plain = bands == 1;  // one band and no shortcut step: one polyline, joints drawn once
+      for (const PathwayStep& f : steps) plain = plain && !(f.chain == long(order[rank]) && f.shortcut);
+      if (plain) {
         std::vector<Point> points;
         for (size_t s = 0; s < chain.layers.size(); ++s) points.push_back(center(chain.layers[s], chain.regions[s]));
         c->polyline(points, palette(rank), lw);
@@ -640,11 +678,8 @@ class FigureWriter {
       }
       for (const PathwayStep& f : steps)
         if (f.chain == long(order[rank])) {
+          step(f, palette(rank), lw, 1, 9, 5);
           const Point a = center(f.from_layer, f.from_region), b = center(f.to_layer, f.to_region);
-          if (f.shortcut)
-            c->dashed_line(a.x, a.y, b.x, b.y, palette(rank), lw, 1, 9, 5);
-          else
-            c->line(a.x, a.y, b.x, b.y, palette(rank), lw);
           c->disc(a.x, a.y, rank == 0 ? 3.5 : 2.5, palette(rank));
           c->disc(b.x, b.y, rank == 0 ? 3.5 : 2.5, palette(rank));
         }
@@ -653,13 +688,18 @@ class FigureWriter {
     for (size_t rank = 0; rank < shown; ++rank, y += 22) {
       const RegionChain& chain = e.chains[order[rank]];
       c->line(kMargin, y + 7, kMargin + 30, y + 7, palette(rank), rank == 0 ? 3.5 : 2);
-      std::string path;
-      for (size_t s = 0; s < chain.layers.size(); ++s)
-        path += (s ? " > " : "") + e.layers[size_t(chain.layers[s])].grid.key(chain.regions[s]).substr(5);
-      c->text(kMargin + 40, y, "chain " + std::to_string(rank + 1) + base::format(": score %.3g  ", chain.score) + path, kText, kLabel);
+      std::string path = "chain " + std::to_string(rank + 1) + base::format(": score %.3g  ", chain.score);
+      for (size_t s = 0; s < chain.layers.size(); ++s) {
+        if (s && s % per_band == 0) {  // the next band's regions on the next line
+          c->text(kMargin + 40, y, path + " >", kText, kLabel);
+          path = "    ", y += 18;
+        }
+        path += (s % per_band ? " > " : "") + e.layers[size_t(chain.layers[s])].grid.key(chain.regions[s]).substr(5);
+      }
+      c->text(kMargin + 40, y, path, kText, kLabel);
     }
     if (e.chains.empty()) c->text(kMargin, y, "tract.json lists no chains", kMuted, kLabel);
-    y = top + stack_used + 30 + std::max<size_t>(shown, 1) * 22 + 8;
+    y = top + stack_used + 30 + chains_height + 8;
     for (const std::string& line : explained) {
       c->text(kMargin, y, line, kMuted, kLabel);
       y += 20;

@@ -1439,15 +1439,16 @@ TEST(Report, ALayerOf4096RegionsGetsFiguresThatFit) {
   EXPECT_TRUE(fs::exists(tmp.path / "report.html"));
 }
 
-// Defect 6, the fallback: a figure that is still too large (a pathways figure of 160 layers is over
-// 20000 pixels wide) is left out with a line saying so, and the rest of the report is written.
+// Defect 6, the fallback: a figure that is still too large (a pathways figure of 2,100 layers: 210
+// bands of 10 columns, over 20000 pixels tall; before 2026-12-04 160 layers in one row were over 20000
+// pixels wide) is left out with a line saying so, and the rest of the report is written.
 TEST(Report, AFigureOverTheSizeLimitIsSkippedWithANote) {
   TempDir tmp("many_layers");
   std::vector<LayerSpec> layers;
-  for (int l = 0; l < 160; ++l) layers.push_back({"l" + std::to_string(l), 1, 1, 1, 1, 1, 1});
+  for (int l = 0; l < 2100; ++l) layers.push_back({"l" + std::to_string(l), 1, 1, 1, 1, 1, 1});
   write(tmp.path / "analysis/epoch_001/tract.json", chain_tract_json(layers).dump());
   const std::string text = report::build_report(tmp.str(), {});
-  EXPECT_NE(text.find("figures/epoch_001/pathways.png not drawn: 21152x"), std::string::npos) << text;
+  EXPECT_NE(text.find("figures/epoch_001/pathways.png not drawn: 1352x"), std::string::npos) << text;
   EXPECT_FALSE(fs::exists(tmp.path / "figures/epoch_001/pathways.png"));
   EXPECT_TRUE(fs::exists(tmp.path / "figures/training.png"));
   EXPECT_TRUE(fs::exists(tmp.path / "report.html"));
@@ -1902,4 +1903,46 @@ TEST(Report, LayerLinesDifferForFortyLayers) {
   EXPECT_EQ(sample_pieces("block1_conv"), 1) << "the first ten layers: solid";
   EXPECT_GT(sample_pieces("block11_conv"), 1) << "layer 11 has layer 1's colour: it must be dashed";
   EXPECT_GT(sample_pieces("block21_conv"), sample_pieces("block11_conv")) << "layer 21: dotted, more pieces than dashed";
+}
+
+// pathways.png of a net of 30 imaged layers (resnet20) was one row of 30 columns, 3,992 units wide
+// (before 2026-12-04): its tiles were unreadable at any page width. Now layers wrap into bands of at
+// most 10 columns, each layer named once above its column, every text inside the figure, the chain
+// listed over as many lines as bands.
+TEST(Report, PathwayFigureOfADeepNetWrapsIntoBands) {
+  TempDir tmp("pathway_bands");
+  std::vector<LayerSpec> specs;
+  for (int l = 0; l < 30; ++l) specs.push_back({"block" + std::to_string(l + 1), 4, 4, 4, 2, 2, 2});
+  write(tmp.path / "analysis/epoch_001/grid.json", grid_json(1, specs).dump(1));
+  write(tmp.path / "analysis/epoch_001/zeta.json", zeta_json(1, specs).dump(1));
+  Json tract = chain_tract_json(specs);
+  // a residual unit's shortcut over blocks 2 and 3: the subtitle's "dashed: …" was cut off at 200 bytes
+  tract["pairs"]["shortcut_0_to_3"] = {{"from", "block1"}, {"to", "block4"}, {"kind", "shortcut"}, {"connection_strength", 1.0},
+                                       {"pathway_efficiency", 0.5}, {"connected_pairs", 1}, {"flows", {{specs[0].key(0), specs[3].key(0), 1.0}}}};
+  write(tmp.path / "analysis/epoch_001/tract.json", tract.dump(1));
+  const std::string svg = svg_figure(tmp.path, "epoch_001/pathways");
+  EXPECT_NE(svg.find("; dashed: a residual unit's shortcut; layers wrap into rows"), std::string::npos) << "the subtitle says both, uncut";
+  EXPECT_EQ(svg.find("...</text>"), std::string::npos) << "no text cut";
+  const double width = std::atof(svg.c_str() + svg.find("width=\"") + 7);
+  const double height = std::atof(svg.c_str() + svg.find("height=\"") + 8);
+  EXPECT_LT(width, 1500) << "30 columns of 132 units in one row";
+  std::set<double> name_rows;
+  for (const LayerSpec& s : specs) {
+    const auto at = text_positions(svg, s.name);
+    ASSERT_EQ(at.size(), 1u) << s.name;
+    EXPECT_GT(at[0].first, 0) << s.name;
+    EXPECT_LT(at[0].first, width) << s.name;
+    name_rows.insert(at[0].second);
+  }
+  EXPECT_EQ(name_rows.size(), 3u) << "names on three lines: one per band of 10";
+  for (size_t at = svg.find("<text "); at != std::string::npos; at = svg.find("<text ", at + 1)) {
+    const std::string element = svg.substr(at, svg.find("</text>", at) - at), label = element.substr(element.find('>') + 1);
+    const double x = std::atof(element.c_str() + element.find(" x=\"") + 4), y = std::atof(element.c_str() + element.find(" y=\"") + 4);
+    const double size = std::atof(element.c_str() + element.find("font-size=\"") + 11) / 9.6, w = report::text_width(label, size);
+    const double left = element.find("text-anchor=\"middle\"") != std::string::npos ? x - w / 2
+                        : element.find("text-anchor=\"end\"") != std::string::npos ? x - w : x;
+    EXPECT_GE(left, 0) << label;
+    EXPECT_LE(left + w, width + 0.5) << "'" << label << "' leaves the figure";
+    EXPECT_LE(y, height) << label;
+  }
 }
