@@ -233,6 +233,19 @@ async function main() {
       e.hidden = true; const display = getComputedStyle(e).display; e.hidden = was; return display !== "none"; })`);
     check(shown.length === 0, "a panel with the hidden attribute is not displayed", shown.join(" ") || "none");
     if (dom.views > 0 && expected.epochs > 1) await interact(cdp, evaluate);
+    // the pathway view wraps its layers into bands where columns would be narrower than 110 px (a
+    // deep net, a phone): before 2026-12-04 one row of columns whatever their width
+    if (dom.views > 1) {
+      const bands = await evaluate(`(() => { const R = window.nnfmriReport, c = document.getElementById("pathways");
+        const wide = { bands: c.dataset.bands, cell: Number(c.dataset.cell), height: c.clientHeight };
+        c.style.width = "300px"; R.setEpoch(R.epochCount - 1);
+        const narrow = { bands: c.dataset.bands, cell: Number(c.dataset.cell), height: c.clientHeight };
+        c.style.width = ""; R.setEpoch(R.epochCount - 1);
+        return { wide, narrow, back: c.dataset.bands }; })()`);
+      const want = Math.ceil(dom.views / Math.max(1, Math.floor((300 - 2) / 110)));
+      check(bands.narrow.bands === String(want) && bands.narrow.height > bands.wide.height && bands.narrow.cell >= 4 && bands.back === bands.wide.bands,
+            "the pathway view wraps its layers into bands of columns at least 110 px wide", JSON.stringify(bands));
+    }
     // analyze --errors (a --run of such a directory): clicking an off-diagonal cell of the confusion
     // matrix lists, per layer, the regions of that confusion; choosing a class lists that class's.
     const errors = await evaluate(`(() => { const R = window.nnfmriReport, D = JSON.parse(document.getElementById("report-data").textContent);

@@ -411,6 +411,15 @@ function wrapRows(widths, room) {
   return rows;
 }
 
+// The pathway view's bands: L layers as columns at least `minColumn` (110) px wide in a view `width` px
+// wide, wrapped into as few bands (rows of columns) as that allows, as even as they can be (30 layers
+// at 1,248 px: 3 bands of 10). Returns { perBand, bands, column }: columns per band and their width.
+function pathwayBands(L, width, minColumn = 110) {
+  const fit = Math.max(1, Math.floor(width / minColumn));
+  const bands = Math.max(1, Math.ceil(L / fit)), perBand = Math.max(1, Math.ceil(L / bands));
+  return { perBand, bands, column: width / perBand };
+}
+
 // The pathway view's header above its columns (one column of width `column` per layer; widthOf(text)
 // measures a label): the layer names at the column centres, on line 0, or alternately on lines 0 and
 // 1 when a name is wider than its column; above them the strengths of the pairs of adjacent layers
@@ -446,7 +455,7 @@ function pathwayHeader(names, pairs, column, widthOf) {
 }
 
 if (typeof module === "object" && module && module.exports) {
-  module.exports = { layerStyle, confusionCounts, bytesOf, cellExamples, errorRegionsLine, noErrorsHint, exampleCaption, projectCells, fmt, pct, coordsOf, keyOf, hexRgb, ramp, css, layerScale, scalePosition, magnitude, ticks, epochTicks,
+  module.exports = { pathwayBands, layerStyle, confusionCounts, bytesOf, cellExamples, errorRegionsLine, noErrorsHint, exampleCaption, projectCells, fmt, pct, coordsOf, keyOf, hexRgb, ramp, css, layerScale, scalePosition, magnitude, ticks, epochTicks,
                      rotate, insidePolygon, pickFace, modeOf, settingsRows, cut, channelRange, regionLabel, mapLayout, pickCell, imageRGBA, zetaOnImage,
                      zetaDifference, laneScaled, bandBars, eegEpochIndex, termCells, wrapRows, pathwayHeader, bandLabelIndices };
 }

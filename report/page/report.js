@@ -553,28 +553,65 @@
   const pathCells = [];
   function renderPathways() {
     const canvas = $("pathways");
-    const { ctx, w, h } = sizeCanvas(canvas);
     pathCells.length = 0;
     const ep = D.epochs[state.e];
-    const column = w / Math.max(1, L);
-    ctx.font = "12px system-ui, sans-serif";
-    const header = pathwayHeader(D.layers.map((layer) => layer.name), ep.pairs, column, (text) => ctx.measureText(text).width);
-    const lineH = 16, top = Math.max(60, 26 + lineH * header.lines), stack = h - top - 20;
-    const layout = ep.layers.map((ly, l) => {
+    // layers wrap into bands of columns at least 110 px wide (pathwayBands): before
+    // 2026-12-04 resnet20's 30 layers shared one row, tiles of 2 px at 1,280 px
+    const { perBand, bands, column } = pathwayBands(L, Math.max(50, canvas.clientWidth));
+    const measure = canvas.getContext("2d");
+    measure.font = "12px system-ui, sans-serif";
+    const bandOf = (l) => Math.floor(l / perBand);
+    const headers = [];
+    for (let b = 0; b < bands; ++b) {
+      const first = b * perBand, names = D.layers.slice(first, first + perBand).map((layer) => layer.name);
+      // a pair whose receiving layer is in this band, its sender's column counted from the band's first
+      const pairs = ep.pairs.filter((p) => bandOf(p.to) === b).map((p) => Object.assign({}, p, { from: p.from - first, to: p.to - first }));
+      headers.push(pathwayHeader(names, pairs, column, (text) => measure.measureText(text).width));
+    }
+    const lineH = 16, stackLimit = bands === 1 ? null : 360;
+    const cellOf = (ly, stack) => {
       const [gh, gw, gc] = ly.grid;
-      const cell = Math.max(2, Math.min(18, Math.floor((column - 20) / gw), Math.floor((stack - gc * 6) / (gc * gh))));
-      const tileH = gh * cell, width = gw * cell, height = gc * tileH + (gc - 1) * 6;
-      return { cell, tileH, x: l * column + (column - width) / 2, y: top + Math.max(0, (stack - height) / 2) };
+      return Math.max(2, Math.min(18, Math.floor((column - 20) / gw), Math.floor((stack - gc * 6) / (gc * gh))));
+    };
+    const heightOf = (ly, cell) => ly.grid[2] * ly.grid[0] * cell + (ly.grid[2] - 1) * 6;
+    // the bands' tops (their header's) and stacks; one band keeps the stylesheet's height
+    const tops = [], stacks = [];
+    let y = 0;
+    for (let b = 0; b < bands; ++b) {
+      const head = b === 0 ? Math.max(60, 26 + lineH * headers[b].lines) : 14 + lineH * headers[b].lines;
+      let stack = 0;
+      if (stackLimit !== null)
+        for (let l = b * perBand; l < Math.min(L, (b + 1) * perBand); ++l) stack = Math.max(stack, heightOf(ep.layers[l], cellOf(ep.layers[l], stackLimit)));
+      tops.push(y + head); stacks.push(stack);
+      y += head + stack + 8;
+    }
+    canvas.style.height = bands === 1 ? "" : Math.ceil(y + 44) + "px";
+    const { ctx, w, h } = sizeCanvas(canvas);
+    if (bands === 1) stacks[0] = h - tops[0] - 20;
+    ctx.font = "12px system-ui, sans-serif";
+    const layout = ep.layers.map((ly, l) => {
+      const b = bandOf(l), cell = cellOf(ly, stacks[b]);
+      const [gh, gw] = ly.grid, tileH = gh * cell, width = gw * cell, height = heightOf(ly, cell);
+      return { cell, tileH, x: (l - b * perBand) * column + (column - width) / 2, y: tops[b] + (bands === 1 ? Math.max(0, (stacks[b] - height) / 2) : 0) };
     });
     const centre = (l, r) => {
       const [i, j, k] = coordsOf(ep.layers[l].grid, r), o = layout[l];
       return [o.x + (j + 0.5) * o.cell, o.y + k * (o.tileH + 6) + (i + 0.5) * o.cell];
     };
+    // the path of one step A → B: a line, or, between two bands, out to the right edge and in from the left
+    const segment = (la, ra, lb, rb) => {
+      const A = centre(la, ra), B = centre(lb, rb);
+      ctx.moveTo(A[0], A[1]);
+      if (bandOf(la) === bandOf(lb)) { ctx.lineTo(B[0], B[1]); return; }
+      ctx.lineTo(w - 1, A[1]); ctx.moveTo(1, B[1]); ctx.lineTo(B[0], B[1]);
+    };
     ctx.textAlign = "center";
-    for (const b of header.labels) {  // names, pair strengths and shortcut ("skip") strengths, each on its line
-      ctx.fillStyle = b.kind === "name" ? "#222" : "#666";
-      ctx.fillText(b.text, b.x, top - 10 - lineH * b.line);
-    }
+    headers.forEach((header, b) => {
+      for (const lb of header.labels) {  // names, pair strengths and shortcut ("skip") strengths, each on its line
+        ctx.fillStyle = lb.kind === "name" ? "#222" : "#666";
+        ctx.fillText(lb.text, lb.x, tops[b] - 10 - lineH * lb.line);
+      }
+    });
     ep.layers.forEach((ly, l) => {
       const mode = layerMode(l), values = mode.kind ? valuesOf(ly, mode.kind) : null, o = layout[l];
       const count = ly.grid[0] * ly.grid[1] * ly.grid[2];
@@ -585,6 +622,8 @@
         pathCells.push({ l, r, x: x - o.cell / 2, y: y - o.cell / 2, s: o.cell });
       }
     });
+    canvas.dataset.bands = String(bands);
+    canvas.dataset.cell = String(Math.min(...layout.map((o) => o.cell)));
     if (!ep.has.tract) {
       ctx.fillStyle = "#8a5a00"; ctx.textAlign = "left"; ctx.font = "13px system-ui, sans-serif";
       ctx.fillText("no tract.json at this epoch: flows and chains not shown", 10, 18);
@@ -594,11 +633,10 @@
     for (const p of ep.pairs) {
       const max = p.top.length ? p.top[0][2] : 0;
       for (const [a, b, v] of p.top) {
-        const A = centre(p.from, a), B = centre(p.to, b);
         ctx.strokeStyle = "rgba(90,90,90," + (0.15 + 0.5 * (max > 0 ? v / max : 0)).toFixed(3) + ")";
         ctx.lineWidth = 1;
         ctx.setLineDash(p.shortcut ? [5, 4] : []);  // a residual unit's skip edge: dashed
-        ctx.beginPath(); ctx.moveTo(A[0], A[1]); ctx.lineTo(B[0], B[1]); ctx.stroke();
+        ctx.beginPath(); segment(p.from, a, p.to, b); ctx.stroke();
       }
     }
     ctx.setLineDash([]);
@@ -608,7 +646,10 @@
       const ch = chains[c];
       ctx.strokeStyle = palette[c]; ctx.fillStyle = palette[c]; ctx.lineWidth = c === 0 ? 3.5 : 2;
       ctx.beginPath();
-      ch.layers.forEach((l, s) => { const P = centre(l, ch.regions[s]); if (s) ctx.lineTo(P[0], P[1]); else ctx.moveTo(P[0], P[1]); });
+      if (bands === 1)
+        ch.layers.forEach((l, s) => { const P = centre(l, ch.regions[s]); if (s) ctx.lineTo(P[0], P[1]); else ctx.moveTo(P[0], P[1]); });
+      else
+        for (let s = 1; s < ch.layers.length; ++s) segment(ch.layers[s - 1], ch.regions[s - 1], ch.layers[s], ch.regions[s]);
       ctx.stroke();
       ch.layers.forEach((l, s) => { const P = centre(l, ch.regions[s]); ctx.beginPath(); ctx.arc(P[0], P[1], 3, 0, 7); ctx.fill(); });
     }
@@ -638,7 +679,11 @@
       for (const [which, other] of [["in", ly.in_from], ["out", ly.out_to]]) {
         const list = ly[which] ? ly[which][r] : null;
         if (!list || other === null) continue;
-        for (let i = 0; i < list.length; i += 2) { const P = centre(other, list[i]); ctx.beginPath(); ctx.moveTo(S[0], S[1]); ctx.lineTo(P[0], P[1]); ctx.stroke(); }
+        for (let i = 0; i < list.length; i += 2) {
+          ctx.beginPath();
+          if (which === "in") segment(other, list[i], l, r); else segment(l, r, other, list[i]);
+          ctx.stroke();
+        }
       }
       const o = layout[l];
       ctx.lineWidth = 2.5; ctx.strokeRect(S[0] - o.cell / 2 - 1.5, S[1] - o.cell / 2 - 1.5, o.cell + 3, o.cell + 3);

@@ -496,3 +496,18 @@ test("layerStyle gives 40 layers 40 different lines, and repeats after", () => {
   assert.deepEqual(h.layerStyle(0).dash, []);                      // the first ten solid
   assert.equal(key(40), key(0));
 });
+
+// The pathway view gave resnet20's 30 layers one row (before 2026-12-04): columns of 41 px at 1,248 px,
+// tiles of 2 px. Now columns of at least 110 px, the layers wrapped into even bands.
+test("pathwayBands wraps the layers into even bands of columns at least the minimum wide", () => {
+  assert.deepEqual(h.pathwayBands(30, 1248), { perBand: 10, bands: 3, column: 124.8 });
+  assert.deepEqual(h.pathwayBands(8, 1248), { perBand: 8, bands: 1, column: 156 });  // reference: one row, as before
+  const phone = h.pathwayBands(8, 390);
+  assert.equal(phone.bands, 3);
+  assert.equal(phone.perBand, 3);
+  for (const [L, w] of [[1, 50], [30, 400], [32, 1400], [160, 1248], [7, 770]]) {
+    const b = h.pathwayBands(L, w);
+    assert.ok(b.perBand * b.bands >= L && (b.bands - 1) * b.perBand < L, JSON.stringify([L, w, b]));
+    assert.ok(b.column >= Math.min(w, 110), JSON.stringify([L, w, b]));
+  }
+});
