@@ -405,6 +405,23 @@ async function main() {
       const eegShot = await cdp("Page.captureScreenshot", { format: "png" });
       fs.writeFileSync(path.join(outDir, "report-eeg.png"), Buffer.from(eegShot.data, "base64"));
     }
+    // at a phone's width (420 px) nothing runs off the page's right edge: a table too wide for its box
+    // scrolls within it (before 2026-12-04 the Summary's "selectivity" column was cut at the edge)
+    await cdp("Emulation.setDeviceMetricsOverride", { width: 420, height: 900, deviceScaleFactor: 1, mobile: false });
+    await sleep(200);
+    const narrow = await evaluate(`(() => { const page = document.documentElement.clientWidth, out = [];
+      for (const e of document.querySelectorAll("#summary *, #eeg-consistency *, #settings *, #errors *")) {
+        let clipped = false;
+        for (let p = e.parentElement; p && p !== document.body; p = p.parentElement) {
+          const o = getComputedStyle(p).overflowX;
+          if (o === "auto" || o === "scroll" || o === "hidden") { clipped = true; break; }
+        }
+        if (!clipped && e.getBoundingClientRect().right > page + 1) out.push(e.tagName + ":" + e.textContent.slice(0, 20));
+      }
+      return { page, scroll: document.documentElement.scrollWidth, out: out.slice(0, 5), count: out.length }; })()`);
+    check(narrow.count === 0, "at 420 px no table or text runs off the page's right edge", JSON.stringify(narrow));
+    await cdp("Emulation.setDeviceMetricsOverride", { width: 1400, height: 1000, deviceScaleFactor: 1, mobile: false });
+    await sleep(200);
     // screenshots: the layers with the top region selected (README "Reading the report"), the first
     // screen, and the whole page
     await evaluate(`(() => { const R = window.nnfmriReport, D = JSON.parse(document.getElementById("report-data").textContent);
