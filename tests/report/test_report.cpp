@@ -1506,7 +1506,8 @@ TEST(Report, AnAllZeroColourBarHasNoMinusZero) {
 TEST(Report, ASkippedFigureIsOneLine) {
   TempDir tmp("skipped_once");
   std::vector<LayerSpec> layers;
-  for (int l = 0; l < 160; ++l) layers.push_back({"l" + std::to_string(l), 1, 1, 1, 1, 1, 1});
+  // a pathways figure over the limits (160 layers before its bands of 10 columns)
+  for (int l = 0; l < 2100; ++l) layers.push_back({"l" + std::to_string(l), 1, 1, 1, 1, 1, 1});
   write(tmp.path / "analysis/epoch_001/tract.json", chain_tract_json(layers).dump());
   const std::string text = report::build_report(tmp.str(), {});
   const size_t first = text.find("pathways.png not drawn");
