@@ -357,8 +357,19 @@ class FigureWriter {
     const std::string title = layer.name + " — per-image φ on the pixels, epoch " + std::to_string(e.epoch);
     const std::string subtitle = "per class: the most confident correct images, then the worst mistakes; red: supports "
                                  "the true class, blue: against it";
+    // the unit of φ: that of zeta.json's value function (before 2026-12-04 "value units", which said none)
+    std::string value = "logprob";
+    if (e.zeta_settings.is_object() && e.zeta_settings.contains("value_function") && e.zeta_settings["value_function"].is_string())
+      value = e.zeta_settings["value_function"].get<std::string>();
+    const std::string unit = value == "logprob"    ? "nats of the true class's log-likelihood"
+                             : value == "accuracy" ? "accuracy (0 or 1 per image)"
+                             : value == "margin"   ? "logits of the true class's margin over the largest other"
+                             : value.rfind("confusion:", 0) == 0 ? "logits (" + value + ")"
+                                                                 : "units of the value function " + value;
+    const std::string legend = base::format("colour scale: ±%.3g φ per pixel, in ", largest) + unit + " (value function " + value + ")";
     const double width = std::max({label_w + per_row * (side_w + gap), text_width(title, kTitle), text_width(subtitle, kLabel),
-                                   text_width(run_label(), kLabel), text_width(absent_note, kLabel)}) +
+                                   text_width(run_label(), kLabel), text_width(absent_note, kLabel),
+                                   text_width(legend, kLabel)}) +
                          2 * kMargin;
     const double top = kMargin + 24 + 2 * 20;
     const double height = top + rows * row_h + kMargin + 20 + (absent_note.empty() ? 0 : 20);
@@ -392,8 +403,6 @@ class FigureWriter {
       c->text(x0, y0 + side_h + 3, verdict.substr(0, 14), g.kind == "mistake" ? Rgb{178, 24, 43} : kMuted, 1.1);
       c->text(x0, y0 + side_h + 17, p_true, kMuted, 1.1);
     }
-    char legend[96];
-    std::snprintf(legend, sizeof legend, "colour scale: ±%.3g (φ per pixel, value units)", largest);
     if (!absent_note.empty()) c->text(kMargin, height - kMargin - 34, absent_note, kMuted, kLabel);
     c->text(kMargin, height - kMargin - 14, legend, kMuted, kLabel);
     save(*c, path);

@@ -1947,3 +1947,31 @@ TEST(Report, PathwayFigureOfADeepNetWrapsIntoBands) {
     EXPECT_LE(y, height) << label;
   }
 }
+
+// The error gallery's scale read "colour scale: ±0.00745 (φ per pixel, value units)" (before
+// 2026-12-04): no unit. Now the unit of zeta.json's value function, inside the figure.
+TEST(Report, GalleryScaleNamesTheUnitOfItsValueFunction) {
+  for (const std::string value : {"logprob", "margin"}) {
+    TempDir tmp("gallery_unit");
+    Json grid = grid_json(7), zeta = zeta_json(7);
+    grid["dataset"]["classes"] = {"cat", "dog", "bird"};
+    grid["layers"]["conv1"]["receptive_field"] = {{"rows", {{0, 3}, {1, 4}}}, {"cols", {{0, 3}, {1, 4}}}};
+    Json gallery = Json::array(), rows = Json::array();
+    for (int i = 0; i < 2; ++i) {
+      gallery.push_back({{"slot", i}, {"index", i}, {"kind", "confident"}, {"label", i}, {"predicted", i}, {"probability_true", 0.9},
+                         {"pixels", std::vector<int>(48, 100 + i)}});
+      Json row = Json::array();
+      for (int r = 0; r < 8; ++r) row.push_back(0.01 * (r - 3.5));
+      rows.push_back(row);
+    }
+    zeta["settings"] = {{"value_function", value}};
+    zeta["errors"] = {{"shape", {3, 4, 4}}, {"gallery", gallery}, {"labels", {0, 1}}, {"predicted", {0, 1}}};
+    zeta["layers"]["conv1"]["errors"] = {{"per_image", rows}};
+    write_analysis(tmp.path, grid, zeta);
+    const std::string svg = svg_figure(tmp.path, "epoch_007/conv1_gallery");
+    const std::string unit = value == "logprob" ? "nats of the true class's log-likelihood" : "logits of the true class's margin over the largest other";
+    const size_t at = svg.find(" φ per pixel, in " + unit + " (value function " + value + ")</text>");
+    EXPECT_NE(at, std::string::npos) << value;
+    EXPECT_EQ(svg.find("value units"), std::string::npos);
+  }
+}
