@@ -121,9 +121,15 @@ async function interact(cdp, evaluate) {
     const fitted = await evaluate(`(() => ({ lambda: document.getElementById("def-lambda").textContent,
       value: document.getElementById("def-value").textContent,
       tolerance: [...document.querySelectorAll("#settings tr")].map((r) => r.textContent).find((t) => t.startsWith("analysis.zeta.tolerance")) }))()`);
-    check(fitted.lambda === "0.25" && fitted.value === "margin of the true class's logit over the largest other" &&
-          fitted.tolerance === "analysis.zeta.tolerance-1 (automatic: 0.05·max|φ|)",
-          "the glossary says the run's λ and ζ value function, the settings what -1 stands for", JSON.stringify(fitted));
+    // (a --run DIR: its own config.json's λ; before 2026-12-04 the synthetic run's 0.25 was expected of every run)
+    const configPath = args.run ? path.join(path.resolve(args.run), "config.json") : null;
+    const config = configPath && fs.existsSync(configPath) ? JSON.parse(fs.readFileSync(configPath, "utf8")) : null;
+    if (!args.run)
+      check(fitted.lambda === "0.25" && fitted.value === "margin of the true class's logit over the largest other" &&
+            fitted.tolerance === "analysis.zeta.tolerance-1 (automatic: 0.05·max|φ|)",
+            "the glossary says the run's λ and ζ value function, the settings what -1 stands for", JSON.stringify(fitted));
+    else if (config && config.analysis && typeof config.analysis.lambda === "number")
+      check(fitted.lambda === String(config.analysis.lambda), "the glossary says the run's λ (its config.json's)", JSON.stringify(fitted));
     check(help.legends > 0 && help.legendTips === help.legends && help.heads > 0 && help.headTips === help.heads && help.detailTips >= 8,
           "every legend, summary heading and region metric has a tooltip", JSON.stringify(help));
 
