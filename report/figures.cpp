@@ -520,7 +520,9 @@ class FigureWriter {
   void evolution(size_t l, MapKind kind) {
     const ColorScale scale = layer_scale(run_, l, kind);
     const std::string title = run_.layers[l] + " — " + kind_title(kind) + " map across epochs";
-    const std::string subtitle = run_label() + "; one row per analysed epoch; tiles: channel blocks; one colour scale";
+    const bool by_class = !run_.epochs.empty() && output_classes(l, run_.epochs.back().layers[l]);  // the output layer: one tile per class
+    const std::string subtitle =
+        run_label() + "; one row per analysed epoch; tiles: " + (by_class ? "classes" : "channel blocks") + "; one colour scale";
     const double label_width = 90;
     std::vector<TileLayout> rows;
     double tiles_width = 0, rows_height = 0;

@@ -1869,6 +1869,8 @@ TEST(Report, EvolutionFigureHeadsEachTileColumnByItsChannels) {
   EXPECT_LT(epoch1[0].second, epoch2[0].second);
   const std::string output = svg_figure(tmp.path, "evolution/output_zeta");
   for (const char* name : {"cat", "dog", "bird"}) EXPECT_EQ(text_positions(output, name).size(), 1u) << name;
+  EXPECT_NE(output.find("; tiles: classes; one colour scale"), std::string::npos) << "the output layer's tiles are classes, not channel blocks";
+  EXPECT_NE(svg.find("; tiles: channel blocks; one colour scale"), std::string::npos);
 }
 
 // training.png's ζ stability panel coloured layer l by l mod 10 alone (before 2026-12-04): on a run of
