@@ -305,31 +305,23 @@ def check_tract_chains(adir):
     x, y = IR.x_all[:Eg], IR.y_all[:Eg]; outs = IR.forward(x); rng = np.random.default_rng(0)
     perms = [rng.permutation(Eg) for _ in range(1000)]
     def H_(lab): p = np.bincount(lab) / len(lab); p = p[p > 0]; return -(p * np.log2(p)).sum()
-    qs, outside = [], []
+    ys = splitmix_shuffle(y, 0x6E756C6C)  # README: Fisher–Yates with base::Rng (splitmix64) seeded 0x6E756C6C
+    qs, outside, mine, theirs = [], [], [], []
     for b in IR.blocks:
         a = outs[IR.block_out[b]]
         for key, cs, rs, ws in IR.regions(b, spec):
             u = a[:, cs, rs, ws].reshape(Eg, -1)
             phi = np.abs(u).mean(1) + lam * np.log(u.var(1) + eps)
             q = (8 * np.searchsorted(np.sort(phi), phi, side="left")) // Eg
-            def info(lab): return H_(lab) - sum((q == t).mean() * H_(lab[q == t]) for t in np.unique(q))
+            def info(lab): return max(0.0, H_(lab) - sum((q == t).mean() * H_(lab[q == t]) for t in np.unique(q)))
             null = np.array([info(y[pp]) for pp in perms])
             v = G["layers"][b]["regions"][key].get("information_null_bits")
             if v is None: say(f"  !! {b}.{key}: no information_null_bits"); continue
             # the file's value must be one of the values a permutation can give: within the null's range
             qs.append(np.mean(null <= v + 1e-12))
             if not (null.min() - 1e-9 <= v <= H_(y) + 1e-9): outside.append((b, key, v, null.min()))
+            mine.append(info(ys)); theirs.append(v)  # and exactly the seeded shuffle's value
     qs = np.array(qs)
-    # README: the labels shuffled once by Fisher–Yates with base::Rng (splitmix64) seeded 0x6E756C6C
-    ys = splitmix_shuffle(y, 0x6E756C6C); mine, theirs = [], []
-    for b in IR.blocks:
-        a = outs[IR.block_out[b]]
-        for key, cs, rs, ws in IR.regions(b, spec):
-            u = a[:, cs, rs, ws].reshape(Eg, -1)
-            phi = np.abs(u).mean(1) + lam * np.log(u.var(1) + eps)
-            q = (8 * np.searchsorted(np.sort(phi), phi, side="left")) // Eg
-            Hc = sum((q == t).mean() * H_(ys[q == t]) for t in np.unique(q))
-            mine.append(max(0.0, H_(ys) - Hc)); theirs.append(G["layers"][b]["regions"][key]["information_null_bits"])
     mine, theirs = np.array(mine), np.array(theirs); off = np.abs(mine - theirs) > 1e-6
     cmp("information_null_bits, the seeded shuffle (bits)", mine, theirs)
     if off.any(): say(f"  ({off.sum()} of {off.size} regions differ beyond 1e-6: a bin edge between float32 and float64 densities)")

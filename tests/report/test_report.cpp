@@ -103,6 +103,21 @@ std::vector<SvgText> svg_texts(const std::string& svg) {
   return texts;
 }
 
+// A run of two analysed epochs over 30 conv layers (block1_conv … block30_conv), as deep as resnet20:
+// its metrics.jsonl and each epoch's grid.json and zeta.json.  Returns the layers.
+std::vector<LayerSpec> write_run_of_30_layers(const fs::path& dir) {
+  std::vector<LayerSpec> specs;
+  for (int l = 0; l < 30; ++l) specs.push_back({"block" + std::to_string(l + 1) + "_conv", 2, 2, 4, 2, 2, 2});
+  std::string metrics;
+  for (int e = 1; e <= 2; ++e) {
+    metrics += Json({{"epoch", e}, {"train_loss", 1.5}, {"train_acc", 0.5}, {"test_loss", 1.6}, {"test_acc", 0.45}}).dump() + "\n";
+    write(dir / "analysis" / ("epoch_00" + std::to_string(e)) / "grid.json", grid_json(e, specs).dump(1));
+    write(dir / "analysis" / ("epoch_00" + std::to_string(e)) / "zeta.json", zeta_json(e, specs).dump(1));
+  }
+  write(dir / "metrics.jsonl", metrics);
+  return specs;
+}
+
 
 }  // namespace
 
@@ -1773,15 +1788,7 @@ TEST(Report, ScaleMultipliesFigureSizes) {
 // legend named only the last 16 layers.  Now it wraps into rows inside the figure, every layer named.
 TEST(Report, TrainingLegendOfManyLayersWrapsInsideTheFigure) {
   TempDir tmp("training_legend");
-  std::vector<LayerSpec> specs;
-  for (int l = 0; l < 30; ++l) specs.push_back({"block" + std::to_string(l + 1) + "_conv", 2, 2, 4, 2, 2, 2});
-  std::string metrics;
-  for (int e = 1; e <= 2; ++e) {
-    metrics += Json({{"epoch", e}, {"train_loss", 1.5}, {"train_acc", 0.5}, {"test_loss", 1.6}, {"test_acc", 0.45}}).dump() + "\n";
-    write(tmp.path / "analysis" / ("epoch_00" + std::to_string(e)) / "grid.json", grid_json(e, specs).dump(1));
-    write(tmp.path / "analysis" / ("epoch_00" + std::to_string(e)) / "zeta.json", zeta_json(e, specs).dump(1));
-  }
-  write(tmp.path / "metrics.jsonl", metrics);
+  const std::vector<LayerSpec> specs = write_run_of_30_layers(tmp.path);
   const std::string svg = svg_figure(tmp.path, "training");
   const double width = std::atof(svg.c_str() + svg.find("width=\"") + 7);
   const double height = std::atof(svg.c_str() + svg.find("height=\"") + 8);
@@ -1884,15 +1891,7 @@ TEST(Report, LayerLinesDifferForFortyLayers) {
   }
   EXPECT_EQ(styles.size(), report::kDistinctLayerStyles);
   TempDir tmp("layer_lines");
-  std::vector<LayerSpec> specs;
-  for (int l = 0; l < 30; ++l) specs.push_back({"block" + std::to_string(l + 1) + "_conv", 2, 2, 4, 2, 2, 2});
-  std::string metrics;
-  for (int e = 1; e <= 2; ++e) {
-    metrics += Json({{"epoch", e}, {"train_loss", 1.5}, {"train_acc", 0.5}, {"test_loss", 1.6}, {"test_acc", 0.45}}).dump() + "\n";
-    write(tmp.path / "analysis" / ("epoch_00" + std::to_string(e)) / "grid.json", grid_json(e, specs).dump(1));
-    write(tmp.path / "analysis" / ("epoch_00" + std::to_string(e)) / "zeta.json", zeta_json(e, specs).dump(1));
-  }
-  write(tmp.path / "metrics.jsonl", metrics);
+  const std::vector<LayerSpec> specs = write_run_of_30_layers(tmp.path);
   const std::string svg = svg_figure(tmp.path, "training");
   // the pieces of a legend entry's sample: the polylines between the previous text and its label
   auto sample_pieces = [&](const std::string& label) {
