@@ -320,19 +320,27 @@ class FigureWriter {
 
   // analyze --errors: per class, the gallery's images (2 most confident correct, 2 worst mistakes) with
   // each image's own φ_g(x) of this layer projected onto its pixels (run::project_to_pixels: every
-  // region's φ spread evenly over its receptive field), drawn over the grey image on RdBu, one scale
-  // per figure ([−m, m], m the largest |M_x(p)| of its images).  The confusion cells' extra examples
-  // (kind "cell") are the page's, not this figure's.
+  // region's φ spread evenly over its receptive field), drawn over the grey image on RdBu, each image on
+  // its own scale [−m_x, m_x] (m_x the largest |M_x(p)| of that image), stated under it; a colour bar
+  // under the rows.  Before 2026-12-04 one scale per figure: the largest map (usually a mistake's) set
+  // it, and most confident images' maps, a tenth of it or less, were drawn invisibly faint.  An image
+  // the layer's estimate does not cover (a --zeta-budget cut to the first K images) says so under it and
+  // in a note.  The confusion cells' extra examples (kind "cell") are the page's, not this figure's.
   void gallery(const EpochData& e, size_t l) {
     const LayerImage& layer = e.layers[l];
     const int C = e.gallery_channels, H = e.gallery_height, W = e.gallery_width;
     if (layer.rf_rows.size() != size_t(layer.grid.gh) || layer.rf_cols.size() != size_t(layer.grid.gw)) return;
     std::vector<std::vector<double>> maps(e.gallery.size());
-    double largest = 0;
+    std::vector<double> own_scale(e.gallery.size(), 0);
+    int uncovered = 0;
     for (size_t i = 0; i < e.gallery.size(); ++i) {
-      if (layer.gallery_phi[i].empty() || e.gallery[i].kind == "cell") continue;
+      if (e.gallery[i].kind == "cell") continue;
+      if (layer.gallery_phi[i].empty()) {
+        ++uncovered;
+        continue;
+      }
       maps[i] = run::project_to_pixels(layer.gallery_phi[i], layer.grid, layer.rf_rows, layer.rf_cols, H, W);
-      for (double v : maps[i]) largest = std::max(largest, std::fabs(v));
+      for (double v : maps[i]) own_scale[i] = std::max(own_scale[i], std::fabs(v));
     }
     int classes = run_.class_count();
     for (const GalleryImage& g : e.gallery) classes = std::max(classes, g.label + 1);
@@ -352,8 +360,13 @@ class FigureWriter {
       else if (++absent_count <= kAbsentNamed) absent += (absent.empty() ? "" : ", ") + gallery_class_name(k);
     if (absent_count > kAbsentNamed) absent += ", … (" + std::to_string(absent_count) + " classes)";
     const std::string absent_note = absent.empty() ? "" : "no image in the ζ sample: " + absent;
+    const std::string uncovered_note =
+        uncovered == 0 ? ""
+                       : "no overlay on " + std::to_string(uncovered) + (uncovered == 1 ? " image" : " images") +
+                             " (\"not covered\"): this layer's estimate covers the first " + std::to_string(layer.gallery_covered) +
+                             " images of the ζ sample only (a --zeta-budget cut)";
     const double pixel = std::max(1.0, std::floor(72.0 / std::max(H, W))), side_w = W * pixel, side_h = H * pixel;
-    const double label_w = 110, caption = 32, gap = 14, row_h = side_h + caption + gap;
+    const double label_w = 110, caption = 46, gap = 14, row_h = side_h + caption + gap;
     const std::string title = layer.name + " — per-image φ on the pixels, epoch " + std::to_string(e.epoch);
     const std::string subtitle = "per class: the most confident correct images, then the worst mistakes; red: supports "
                                  "the true class, blue: against it";
@@ -366,19 +379,27 @@ class FigureWriter {
                              : value == "margin"   ? "logits of the true class's margin over the largest other"
                              : value.rfind("confusion:", 0) == 0 ? "logits (" + value + ")"
                                                                  : "units of the value function " + value;
-    const std::string legend = base::format("colour scale: ±%.3g φ per pixel, in ", largest) + unit + " (value function " + value + ")";
+    const std::string legend = "colour scale: each image's own, ±m under it (its largest |φ| per pixel), φ per pixel, in " + unit +
+                               " (value function " + value + ")";
+    const double bar = 320, bar_h = 14;
+    const double notes = (absent_note.empty() ? 0 : 20) + (uncovered_note.empty() ? 0 : 20);
     const double width = std::max({label_w + per_row * (side_w + gap), text_width(title, kTitle), text_width(subtitle, kLabel),
                                    text_width(run_label(), kLabel), text_width(absent_note, kLabel),
-                                   text_width(legend, kLabel)}) +
+                                   text_width(uncovered_note, kLabel), text_width(legend, kLabel), bar + 20}) +
                          2 * kMargin;
     const double top = kMargin + 24 + 2 * 20;
-    const double height = top + rows * row_h + kMargin + 20 + (absent_note.empty() ? 0 : 20);
+    const double bottom = top + rows * row_h;  // notes, then the legend's line, its bar and the bar's labels
+    const double height = bottom + notes + 20 + bar_h + 26 + kMargin;
     const std::string path = name(run::Layout::epoch_figures(e.epoch), stems_[l] + "_gallery");
     auto c = begin(path, width, height);
     if (!c) return;
     c->text(kMargin, kMargin, title, kText, kTitle);
     c->text(kMargin, kMargin + 26, run_label(), kMuted, kLabel);
     c->text(kMargin, kMargin + 46, subtitle, kMuted, kLabel);
+    // the overlay of a value t ∈ [−1, 1] of an image's scale over grey v
+    auto overlay = [&](double x, double y, double w, double h, double t) {
+      c->fill_rect(x, y, w, h, diverging_color(t), 0.6 * std::min(1.0, std::fabs(t) * 1.5));
+    };
     std::vector<int> column(size_t(classes), 0);
     for (int k = 0; k < classes; ++k)
       if (row_of[size_t(k)] >= 0) c->text(kMargin, top + row_of[size_t(k)] * row_h + side_h / 2 - 8, gallery_class_name(k), kText, kLabel);
@@ -392,19 +413,33 @@ class FigureWriter {
           for (int ch = 0; ch < C; ++ch) grey += g.pixels[(size_t(ch) * H + size_t(y)) * W + size_t(x)];
           const uint8_t v = uint8_t(std::lround(grey / C));
           c->fill_rect(x0 + x * pixel, y0 + y * pixel, pixel, pixel, Rgb{v, v, v});
-          if (!maps[i].empty() && largest > 0) {
-            const double t = maps[i][size_t(y) * W + size_t(x)] / largest;
-            c->fill_rect(x0 + x * pixel, y0 + y * pixel, pixel, pixel, diverging_color(t), 0.6 * std::min(1.0, std::fabs(t) * 1.5));
-          }
+          if (!maps[i].empty() && own_scale[i] > 0) overlay(x0 + x * pixel, y0 + y * pixel, pixel, pixel, maps[i][size_t(y) * W + size_t(x)] / own_scale[i]);
         }
       char p_true[48];
       std::snprintf(p_true, sizeof p_true, "p(true) %.2f", g.probability_true);
       const std::string verdict = g.kind == "mistake" ? "→ " + gallery_class_name(g.predicted) : "correct";
+      const std::string scale = layer.gallery_phi[i].empty() ? "not covered"
+                                : own_scale[i] > 0         ? base::format("±%.2g", own_scale[i])
+                                                           : "φ = 0";
       c->text(x0, y0 + side_h + 3, verdict.substr(0, 14), g.kind == "mistake" ? Rgb{178, 24, 43} : kMuted, 1.1);
       c->text(x0, y0 + side_h + 17, p_true, kMuted, 1.1);
+      c->text(x0, y0 + side_h + 31, scale, kMuted, 1.1);
     }
-    if (!absent_note.empty()) c->text(kMargin, height - kMargin - 34, absent_note, kMuted, kLabel);
-    c->text(kMargin, height - kMargin - 14, legend, kMuted, kLabel);
+    double y = bottom;
+    if (!absent_note.empty()) c->text(kMargin, y, absent_note, kMuted, kLabel), y += 20;
+    if (!uncovered_note.empty()) c->text(kMargin, y, uncovered_note, kMuted, kLabel), y += 20;
+    c->text(kMargin, y, legend, kMuted, kLabel);
+    // the colour bar: the overlay itself, over mid grey, from −m to +m of an image's scale
+    const int slices = 120;
+    for (int s = 0; s < slices; ++s) {
+      const double x = kMargin + bar * s / slices, w = bar / slices + 0.5;
+      c->fill_rect(x, y + 20, w, bar_h, Rgb{128, 128, 128});
+      overlay(x, y + 20, w, bar_h, -1 + 2 * (s + 0.5) / slices);
+    }
+    c->stroke_rect(kMargin - 1, y + 19, bar + 2, bar_h + 2, kFrame, 1);
+    c->text(kMargin, y + 20 + bar_h + 4, "−m (against)", kText, kLabel);
+    c->text(kMargin + bar / 2, y + 20 + bar_h + 4, "0", kText, kLabel, Anchor::middle);
+    c->text(kMargin + bar, y + 20 + bar_h + 4, "+m (supports)", kText, kLabel, Anchor::end);
     save(*c, path);
   }
 

@@ -547,6 +547,7 @@ class RunReader {
     }
     if (epoch.gallery.empty()) return;
     const Node rows = errors["per_image"];
+    layer.gallery_covered = rows.array_size();
     for (const GalleryImage& image : epoch.gallery) {
       std::vector<double> phi;
       if (image.slot < rows.array_size()) {

@@ -68,6 +68,9 @@ struct LayerImage {
   // zeta.json errors (analyze --errors): per gallery image of EpochData::gallery, its row of per-image
   // φ_g(x) (grid.count() values), empty when the layer's estimate does not cover that image.
   std::vector<std::vector<double>> gallery_phi;
+  // how many images of the sample the layer's per_image rows cover (the first K; fewer than the sample
+  // after a --zeta-budget cut)
+  size_t gallery_covered = 0;
   // zeta.json errors.per_class and errors.confusions: φ over the images of a class (predicted −1) or of
   // one confusion cell true → predicted.
   struct SubsetMap {
