@@ -34,6 +34,45 @@ bool glob_match(const std::string& pattern, const std::string& text) {
   return p == pattern.size();
 }
 
+namespace {
+// Whether the glob `pattern` matches some string grid_i_j_k (i, j, k runs of digits): the glob run on
+// the key form's automaton (states 0-4 read "grid_", 5/7/9 a first digit of i/j/k, 6/8/10 more digits
+// or the next '_'; 10 accepts), a set of (pattern position, state) pairs.  Tells a pattern that is not
+// a region key form (grid_1, grid_1_1_1_1) from one that matches no region of this block (grid_9_*_*).
+bool is_region_key_form(const std::string& pattern) {
+  auto step = [](int state, char c) {
+    const bool digit = c >= '0' && c <= '9';
+    if (state < 5) return c == "grid_"[state] ? state + 1 : -1;
+    if (state == 5 || state == 7 || state == 9) return digit ? state + 1 : -1;
+    if (digit) return state;
+    return c == '_' && state < 10 ? state + 1 : -1;
+  };
+  const int kStates = 11;
+  const std::string alphabet = "grid_0";  // '0' stands for every digit: the automaton treats them alike
+  std::vector<bool> at(size_t(kStates) * (pattern.size() + 1), false);
+  at[0] = true;
+  for (size_t p = 0; p <= pattern.size(); ++p) {
+    // a '*' at p: the states reachable reading any run of characters, then the pattern goes on
+    if (p < pattern.size() && pattern[p] == '*')
+      for (bool grew = true; grew;) {
+        grew = false;
+        for (int q = 0; q < kStates; ++q)
+          if (at[p * kStates + size_t(q)])
+            for (char c : alphabet)
+              if (const int next = step(q, c); next >= 0 && !at[p * kStates + size_t(next)])
+                at[p * kStates + size_t(next)] = grew = true;
+      }
+    if (p == pattern.size()) break;
+    for (int q = 0; q < kStates; ++q) {
+      if (!at[p * kStates + size_t(q)]) continue;
+      const int next = pattern[p] == '*' ? q : step(q, pattern[p]);
+      if (next >= 0) at[(p + 1) * kStates + size_t(next)] = true;
+    }
+  }
+  return at[pattern.size() * kStates + 10];
+}
+}  // namespace
+
 RegionLesion parse_region_lesion(const std::string& text, const nn::Network& net, const run::GridSpec& grid,
                                  const std::string& flag) {
   auto bad = [&](const std::string& what) { return base::Error(flag + " '" + text + "': " + what); };
@@ -52,8 +91,9 @@ RegionLesion parse_region_lesion(const std::string& text, const nn::Network& net
   l.grid = run::RegionGrid(s.h, s.w, s.c, block_grid(net, l.block, grid));
   std::vector<bool> chosen(size_t(l.grid.count()), false);
   for (const std::string& pattern : base::split(text.substr(colon + 1), ',')) {
-    if (pattern.empty() || pattern.find_first_not_of("grid_0123456789*") != std::string::npos)
-      throw bad("pattern '" + pattern + "' is not a region key grid_i_j_k (with * as a wildcard)");
+    if (!is_region_key_form(pattern))
+      throw bad("pattern '" + pattern + "' is not a region key grid_i_j_k (with * as a wildcard): expected a key " +
+                "such as grid_3_4_1, a wildcard such as grid_3_*_* or grid_*_1_*, or * for the whole block");
     bool any = false;
     for (int r = 0; r < l.grid.count(); ++r)
       if (glob_match(pattern, l.grid.key(r))) chosen[size_t(r)] = any = true;

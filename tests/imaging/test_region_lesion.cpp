@@ -44,6 +44,31 @@ TEST(RegionLesion, ParsesWildcardsAndNamesTheFlagOnBadInput) {
   }
 }
 
+// A pattern that no region key grid_i_j_k could match (grid_1: a cell without its column and channel
+// group) was said to match "no region of block", as if the block were too small: it now says what form
+// was expected; a well-formed key or wildcard that this block's grid lacks still says it matches no region.
+TEST(RegionLesion, SaysWhichPatternsAreNotAKeyFormAndWhichMatchNoRegion) {
+  nn::Network net("conv3x3:8 relu maxpool2 linear:4", 3, 8, 8);
+  const run::GridSpec grid{4, 4, 2};
+  for (const char* pattern : {"grid_1", "grid_1_1", "grid_1_1_1_1", "grid1_1_1", "grid__1_1", "grid_1_x_1", "grid_*_x",
+                              "_1_1_1", "grid_1_1_*_1", ""}) {
+    const std::string e = error_of([&] { imaging::parse_region_lesion("conv1:grid_1_1_1," + std::string(pattern), net, grid, "--lesion"); });
+    EXPECT_NE(e.find("pattern '" + std::string(pattern) + "' is not a region key grid_i_j_k (with * as a wildcard): expected a key " +
+                     "such as grid_3_4_1, a wildcard such as grid_3_*_* or grid_*_1_*, or * for the whole block"),
+              std::string::npos)
+        << e;
+  }
+  for (const char* pattern : {"grid_9_*_*", "grid_1_1_3", "grid_0_1_1", "grid_*_*_10", "grid_5*"}) {
+    const std::string e = error_of([&] { imaging::parse_region_lesion("conv1:" + std::string(pattern), net, grid, "--lesion"); });
+    EXPECT_NE(e.find("pattern '" + std::string(pattern) + "' matches no region of block conv1 (its grid is 4x4x2"), std::string::npos)
+        << e;
+  }
+  // wildcards that span the '_' between the parts are key forms too
+  EXPECT_EQ(imaging::parse_region_lesion("conv1:grid_1*", net, grid, "--lesion").regions.size(), 8u);
+  EXPECT_EQ(imaging::parse_region_lesion("conv1:grid_*", net, grid, "--lesion").regions.size(), 32u);
+  EXPECT_EQ(imaging::parse_region_lesion("conv1:*_4_2", net, grid, "--lesion").regions.size(), 4u);
+}
+
 // The lesioned evaluation's accuracy equals the lesion game's v(S) with the accuracy value, S = every
 // region but the lesioned ones, for zero and mean ablation (mean: the unit's mean over the same images).
 TEST(RegionLesion, AccuracyEqualsTheLesionGamesDenseValue) {
