@@ -35,6 +35,17 @@ void require_replaceable(const std::string& path) {
   throw Error(path + ": not a regular file (a device, FIFO or socket), expected a file (or no file) to write");
 }
 
+std::string temporary_name(const std::string& path) { return path + ".tmp." + std::to_string(getpid()); }
+
+// Creates the atomic write's temporary `tmp` for writing; -1 (errno set) when it cannot.  The name is
+// predictable, so whatever already stands there (a stale temporary, or a link planted to make the write
+// land elsewhere) is removed, not opened: a link is unlinked, never followed, and the file is created
+// afresh (O_EXCL), so a link planted in between makes the write fail.
+int create_temporary(const std::string& tmp) {
+  ::unlink(tmp.c_str());
+  return ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+}
+
 }  // namespace
 
 void require_writable(const std::string& path) {
@@ -44,15 +55,20 @@ void require_writable(const std::string& path) {
   struct stat st;
   if (::stat(folder.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
     throw Error(path + ": no folder " + folder + ", expected a file in an existing folder");
+  // A folder where no file can be created (read-only, not this user's, /proc) was found only by the
+  // write, after the command's work: the write's own temporary is created now, and removed.
+  const std::string tmp = temporary_name(path);
+  const int fd = create_temporary(tmp);
+  if (fd < 0)
+    throw Error(path + ": cannot create a file in " + folder + " (" + std::strerror(errno) +
+                "), expected a folder this user can write in");
+  ::close(fd);
+  ::unlink(tmp.c_str());
 }
 
-AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)), tmp_(path_ + ".tmp." + std::to_string(getpid())) {
+AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)), tmp_(temporary_name(path_)) {
   require_replaceable(path_);  // before any work: checked again just before the rename
-  // The name is predictable, so whatever already stands there (a stale temporary, or a link planted
-  // to make this write land elsewhere) is removed, not opened: a link is unlinked, never followed,
-  // and the file is created afresh (O_EXCL), so a link planted in between makes the write fail.
-  ::unlink(tmp_.c_str());
-  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  fd_ = create_temporary(tmp_);
   if (fd_ < 0) throw Error(path_ + ": cannot create (" + std::strerror(errno) + ")");
 }
 

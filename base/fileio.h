@@ -42,7 +42,8 @@ class AtomicFileWriter {
 // one writer of `path` (monitor's DIR/monitor.jsonl; train --resume's run files), so that no live write is among them.
 int remove_stale_temporaries(const std::string& path);
 // Throws base::Error naming path unless an atomic write to it can start: what stands there is a file, a
-// symbolic link or nothing (not a directory, device, FIFO or socket) and its folder exists.  For a
+// symbolic link or nothing (not a directory, device, FIFO or socket), its folder exists and a file can
+// be created in it (the write's temporary is created and removed).  For a
 // command to check an output before its work; the write checks again.
 void require_writable(const std::string& path);
 std::string read_file(const std::string& path, size_t max_bytes = kMaxReadBytes);  // throws base::Error if unreadable

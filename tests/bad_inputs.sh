@@ -391,6 +391,8 @@ case_ "eval --lesion without a region" 2 eval run/model.ckpt --data planted --li
 case_ "eval --lesion-ablation median" 2 eval run/model.ckpt --data planted --limit-test 32 --lesion conv1:* --lesion-ablation median
 case_ "eval --lesion-json without --lesion" 2 eval run/model.ckpt --data planted --limit-test 32 --lesion-json lj.json
 case_ "eval --lesion-json into a missing directory" 2 eval run/model.ckpt --data planted --limit-test 32 --lesion conv1:* --lesion-json /nonexistent/dir/lj.json
+case_ "eval --lesion-json into /proc (a folder no file can be created in)" 2 eval run/model.ckpt --data planted --limit-test 32 --lesion conv1:* --lesion-json /proc/hI1.json
+case_ "eval --dump into /proc (a folder no file can be created in)" 2 eval run/model.ckpt --data planted --limit-test 32 --dump /proc/hI2.npz
 case_ "analyze --zeta-value confusion:A:A" 2 analyze run/model.ckpt --data planted --out za1 --zeta-value confusion:class3:class3
 case_ "analyze --zeta-value confusion with an unknown class name" 2 analyze run/model.ckpt --data planted --out za2 --zeta-value confusion:class3:wolf
 case_ "analyze --zeta-value odds" 2 analyze run/model.ckpt --data planted --out za3 --zeta-value odds

@@ -167,6 +167,20 @@ TEST_F(EvalCommand, ADumpThatCannotBeWrittenIsRefusedBeforeTheEvaluation) {
   }
 }
 
+// An output in a folder where no file can be created (/proc: refused even to root) was found only by
+// the write, after the whole evaluation (and the lesion's tables) had been printed: now refused before
+// the evaluation, for --lesion-json and --dump alike, naming the file and what was expected.
+TEST_F(EvalCommand, AnOutputInAFolderNoFileCanBeCreatedInIsRefusedBeforeTheEvaluation) {
+  for (const char* flag : {"--lesion-json", "--dump"}) {
+    const std::string out = std::string("/proc/hI_eval_output.") + (flag == std::string("--dump") ? "npz" : "json");
+    testing::internal::CaptureStdout();
+    expect_error_naming([&] {
+      run_command(app::cmd_eval, {path("a.ckpt"), "--data", "cifar10:" + path("data"), "--threads", "1", "--lesion", "conv1:*", flag, out});
+    }, out + ": cannot create a file in /proc/ (");
+    EXPECT_EQ(testing::internal::GetCapturedStdout(), "") << flag;
+  }
+}
+
 // eval and analyze use the test half alone, yet they read (and required) every training batch: a
 // CIFAR-10 folder without data_batch_1.bin was refused, and a whole data set's training images sat in
 // memory.  Now the folder's test_batch.bin and batches.meta.txt suffice: eval prints what it prints
