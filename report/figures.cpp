@@ -1,6 +1,7 @@
 #include "report/figures.h"
 
 #include <algorithm>
+#include <functional>
 #include <cctype>
 #include <cmath>
 #include <numeric>
@@ -213,21 +214,26 @@ void draw_axes(Canvas& c, double x, double y, const TileLayout& t) {
 
 constexpr double kLegendHeight = 60;
 
+// A colour bar `bar` wide from x, 14 high from `top`, framed, drawn in `slices` slices, slice i painted
+// by paint(x, w, u) at its middle u = i + ½ (u/slices runs from 0 to 1); under it the labels low, mid and high at its left,
+// middle and right ("" for none).  The one bar of every figure's colour scale.
+void draw_colour_bar(Canvas& c, double x, double top, double bar, int slices, const std::function<void(double, double, double)>& paint,
+                     const std::string& low, const std::string& mid, const std::string& high) {
+  for (int i = 0; i < slices; ++i) paint(x + bar * i / slices, bar / slices + 0.5, i + 0.5);
+  c.stroke_rect(x - 1, top - 1, bar + 2, 16, kFrame, 1);
+  if (!low.empty()) c.text(x, top + 20, low, kText, kLabel);
+  if (!mid.empty()) c.text(x + bar / 2, top + 20, mid, kText, kLabel, Anchor::middle);
+  if (!high.empty()) c.text(x + bar, top + 20, high, kText, kLabel, Anchor::end);
+}
+
 // Colour bar with its caption, low / middle / high labels and the marks' key.
 void draw_legend(Canvas& c, double x, double y, const ColorScale& s) {
   const double bar = 300;
   c.text(x, y, s.caption(), kText, kLabel);
-  const int slices = 150;
-  for (int i = 0; i < slices; ++i) {
-    const double v = s.low + (s.high - s.low) * (i + 0.5) / slices;
-    c.fill_rect(x + bar * i / slices, y + 22, bar / slices + 0.5, 14, s.color(v));
-  }
-  c.stroke_rect(x - 1, y + 21, bar + 2, 16, kFrame, 1);
-  const double mid = (s.low + s.high) / 2;
   auto label = [](double v) { return base::format("%.3g", v == 0 ? 0.0 : v); };  // −0 (an all-zero ζ layer's −m) as 0
-  c.text(x, y + 42, label(s.low), kText, kLabel);
-  c.text(x + bar / 2, y + 42, label(mid), kText, kLabel, Anchor::middle);
-  c.text(x + bar, y + 42, label(s.high), kText, kLabel, Anchor::end);
+  draw_colour_bar(
+      c, x, y + 22, bar, 150, [&](double bx, double w, double u) { c.fill_rect(bx, y + 22, w, 14, s.color(s.low + (s.high - s.low) * u / 150)); },
+      label(s.low), label((s.low + s.high) / 2), label(s.high));
   const double kx = x + bar + 30;
   c.fill_rect(kx, y + 20, 14, 14, kNoData);
   c.stroke_rect(kx, y + 20, 14, 14, kBlack, 2);
@@ -430,16 +436,13 @@ class FigureWriter {
     if (!uncovered_note.empty()) c->text(kMargin, y, uncovered_note, kMuted, kLabel), y += 20;
     c->text(kMargin, y, legend, kMuted, kLabel);
     // the colour bar: the overlay itself, over mid grey, from −m to +m of an image's scale
-    const int slices = 120;
-    for (int s = 0; s < slices; ++s) {
-      const double x = kMargin + bar * s / slices, w = bar / slices + 0.5;
-      c->fill_rect(x, y + 20, w, bar_h, Rgb{128, 128, 128});
-      overlay(x, y + 20, w, bar_h, -1 + 2 * (s + 0.5) / slices);
-    }
-    c->stroke_rect(kMargin - 1, y + 19, bar + 2, bar_h + 2, kFrame, 1);
-    c->text(kMargin, y + 20 + bar_h + 4, "−m (against)", kText, kLabel);
-    c->text(kMargin + bar / 2, y + 20 + bar_h + 4, "0", kText, kLabel, Anchor::middle);
-    c->text(kMargin + bar, y + 20 + bar_h + 4, "+m (supports)", kText, kLabel, Anchor::end);
+    draw_colour_bar(
+        *c, kMargin, y + 20, bar, 120,
+        [&](double x, double w, double u) {
+          c->fill_rect(x, y + 20, w, bar_h, Rgb{128, 128, 128});
+          overlay(x, y + 20, w, bar_h, -1 + 2 * u / 120);
+        },
+        "−m (against)", "0", "+m (supports)");
     save(*c, path);
   }
 
@@ -498,12 +501,9 @@ class FigureWriter {
       }
     const double scale_y = top + K * cell + 16, bar = 300;
     c->text(kMargin, scale_y, scale_caption, kText, kLabel);
-    const int slices = 150;
-    for (int i = 0; i < slices; ++i)
-      c->fill_rect(kMargin + bar * i / slices, scale_y + 22, bar / slices + 0.5, 14, sequential_color((i + 0.5) / slices));
-    c->stroke_rect(kMargin - 1, scale_y + 21, bar + 2, 16, kFrame, 1);
-    c->text(kMargin, scale_y + 42, "0%", kText, kLabel);
-    c->text(kMargin + bar, scale_y + 42, "100% of the row", kText, kLabel, Anchor::end);
+    draw_colour_bar(
+        *c, kMargin, scale_y + 22, bar, 150,
+        [&](double x, double w, double u) { c->fill_rect(x, scale_y + 22, w, 14, sequential_color(u / 150)); }, "0%", "", "100% of the row");
     save(*c, path);
   }
 
