@@ -137,9 +137,11 @@ static_assert(std::atomic<int>::is_always_lock_free, "the signal handler needs a
 // print a note of a stop nobody asked for beside the error line.  Rank 0 names the signal at the end.
 volatile std::sig_atomic_t announce_stop = 1;
 // Whether the run directory holds this run's run.json (set once it does: a resumed run's from the
-// start), and the second signal's line for each signal (SIGINT, SIGTERM) before and after that,
-// built before the handlers are installed (a handler may only write() them).
+// start), the first signal's note and the second signal's line for each signal (SIGINT, SIGTERM)
+// before and after that, built before the handlers are installed (a handler may only write() them);
+// each begins with a newline only on a terminal (ending the progress line), not in a log file.
 volatile std::sig_atomic_t run_resumable = 0;
+std::string stopping_note;
 std::string stopped_at_once[2][2];
 
 extern "C" void on_stop_signal(int sig) {
@@ -152,8 +154,7 @@ extern "C" void on_stop_signal(int sig) {
     _exit(128 + sig);
   }
   if (!announce_stop) return;
-  static const char note[] = "\nnnfmri train: stopping after the current step (a second signal stops at once)\n";
-  const ssize_t ignored = write(STDERR_FILENO, note, sizeof note - 1);
+  const ssize_t ignored = write(STDERR_FILENO, stopping_note.data(), stopping_note.size());
   (void)ignored;
 }
 
@@ -161,6 +162,7 @@ void install_stop_handlers(bool announce, const std::string& dir, bool resumable
   announce_stop = announce ? 1 : 0;
   run_resumable = resumable ? 1 : 0;
   const std::string start = isatty(STDERR_FILENO) ? "\n" : "";
+  stopping_note = start + "nnfmri train: stopping after the current step (a second signal stops at once)\n";
   for (const int sig : {SIGINT, SIGTERM}) {
     const std::string stopped = start + "nnfmri train: stopped at once by a second signal (" +
                                 (sig == SIGTERM ? "SIGTERM" : "SIGINT") + ")";

@@ -171,6 +171,22 @@ std::vector<std::string> lines_of(const std::string& path) {
   return lines;
 }
 
+// The first signal's note began with a newline wherever stderr went, so a run logged to a file left a
+// blank line at every stop; the newline is now written only on a terminal (as the second signal's
+// line does): stderr in a file holds the note and the stop's line, no blank line.
+TEST_F(TrainCommand, AStopLoggedToAFileLeavesNoBlankLine) {
+  const std::string dir = path("logged");
+  Child child(run_args(dir), dir);
+  ASSERT_TRUE(child.wait_for_output("epoch   1/3"));
+  kill(child.pid, SIGINT);
+  EXPECT_EQ(child.wait(), 130);
+  const std::vector<std::string> lines = lines_of(child.err);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines[0], "nnfmri train: stopping after the current step (a second signal stops at once)")
+      << base::read_file(child.err);
+  for (const std::string& line : lines) EXPECT_NE(line, "") << base::read_file(child.err);
+}
+
 // The ζ stability at the end of an analysed epoch's line is the report's, read back before run.json
 // commits that epoch (train knows its files are complete): a number, not "n/a", from the second
 // analysed epoch on.
