@@ -258,6 +258,13 @@ std::string not_a_file(const std::string& path) {
                                                          : "not a regular file";
 }
 
+bool optional_file(const std::string& who, const std::string& path, const std::string& expected) {
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(path, ec)) return true;
+  if (std::filesystem::symlink_status(path, ec).type() == std::filesystem::file_type::not_found) return false;
+  throw Error(who + ": " + path + ": " + not_a_file(path) + " (expected " + expected + ")");
+}
+
 void check_writable(const std::string& dir) {
   const std::string probe = dir + "/" + kWriteCheckName + ".tmp." + std::to_string(getpid());
   const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);

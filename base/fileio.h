@@ -74,6 +74,10 @@ bool file_exists(const std::string& path);
 // What stands at a path that is not a regular file, for an error line: "file not found", "a symbolic
 // link to nothing readable", "a directory" or "not a regular file" (a device, FIFO or socket).
 std::string not_a_file(const std::string& path);
+// A file a reader may do without: true if a regular file (or a link to one) stands at `path`, false if
+// nothing does (not even a dangling link); anything else there (a dangling link, a directory, a device)
+// is refused, not taken for absent: base::Error "`who`: `path`: <what stands there> (expected `expected`)".
+bool optional_file(const std::string& who, const std::string& path, const std::string& expected);
 // The probe's name before `.tmp.<pid>` (a kill between its creation and removal leaves it: train
 // --resume removes its own).
 constexpr const char* kWriteCheckName = ".write_check";

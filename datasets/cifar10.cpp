@@ -27,12 +27,9 @@ const std::vector<std::string> kStandardCifarNames = {
 
 std::vector<std::string> read_class_names(const std::string& dir, std::vector<std::string>& files) {
   const std::string path = join(dir, "batches.meta.txt");
-  std::error_code ec;
   // Absent: the standard names.  There in any other form (a dangling link, a directory): refused, not
   // taken as absent (a moved names file would have given the run the standard names without a word).
-  if (fs::symlink_status(path, ec).type() == fs::file_type::not_found) return kStandardCifarNames;
-  if (!fs::is_regular_file(path, ec))
-    throw base::Error("cifar10: " + path + ": " + base::not_a_file(path) + " (expected a text file of 10 class names, one per line)");
+  if (!base::optional_file("cifar10", path, "a text file of 10 class names, one per line")) return kStandardCifarNames;
   std::istringstream in(base::read_file(path, kMaxCifarMetaBytes));
   std::vector<std::string> names;
   size_t number = 0;

@@ -154,16 +154,10 @@ struct IdxReader {
 // (a dangling link, a directory) is refused, not skipped: the plain file beside it, perhaps older
 // data, was read without a word (before 2026-12-04); so is a plain file that is not a file.
 std::string find_idx_file(const std::string& dir, const std::string& base, const std::string& name) {
-  std::error_code ec;
   const std::string gz = (fs::path(dir) / (base + ".gz")).string();
-  if (fs::is_regular_file(gz, ec)) return gz;
-  if (fs::symlink_status(gz, ec).type() != fs::file_type::not_found)
-    throw base::Error(name + ": " + gz + ": " + base::not_a_file(gz) + " (expected a gzip or plain IDX file; remove it to read " + base +
-                      " instead)");
+  if (base::optional_file(name, gz, "a gzip or plain IDX file; remove it to read " + base + " instead")) return gz;
   const std::string plain = (fs::path(dir) / base).string();
-  if (fs::is_regular_file(plain, ec)) return plain;
-  if (fs::symlink_status(plain, ec).type() != fs::file_type::not_found)
-    throw base::Error(name + ": " + plain + ": " + base::not_a_file(plain) + " (expected a gzip or plain IDX file)");
+  if (base::optional_file(name, plain, "a gzip or plain IDX file")) return plain;
   throw base::Error(name + ": " + gz + ": file not found (nor " + plain + ")");
 }
 

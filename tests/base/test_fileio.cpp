@@ -63,4 +63,20 @@ TEST_F(FileIo, OnlyAFileOrALinkIsReplaced) {
   EXPECT_EQ(base::read_file(path("target")), "keep");
 }
 
+// A file a reader may do without (a names file, one of an IDX pair's two spellings): nothing there is
+// "absent", a file or a link to one is read, anything else is one error line, never taken for absent.
+TEST_F(FileIo, AnOptionalFileIsAFileOrNothing) {
+  EXPECT_FALSE(base::optional_file("who", path("none"), "a file"));
+  base::write_file_atomic(path("file"), "x");
+  EXPECT_TRUE(base::optional_file("who", path("file"), "a file"));
+  std::filesystem::create_symlink(path("file"), path("link"));
+  EXPECT_TRUE(base::optional_file("who", path("link"), "a file"));
+  std::filesystem::create_symlink(path("gone"), path("dangling"));
+  EXPECT_EQ(error_of([&] { base::optional_file("who", path("dangling"), "a text file"); }),
+            "who: " + path("dangling") + ": a symbolic link to nothing readable (expected a text file)");
+  std::filesystem::create_directory(path("dir"));
+  EXPECT_EQ(error_of([&] { base::optional_file("who", path("dir"), "a text file"); }),
+            "who: " + path("dir") + ": a directory (expected a text file)");
+}
+
 }  // namespace
