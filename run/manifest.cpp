@@ -85,23 +85,16 @@ void remove_file(const std::string& path) {
 
 void clear_run(const Layout& layout) {
   for (const std::string& entry : run_entries(layout)) remove_path(layout.dir + "/" + entry);
-  remove_temp_files(layout.dir);
-}
-
-int remove_temp_files(const std::string& dir) {
-  int removed = 0;
   std::error_code ec;
-  std::vector<fs::path> stale;
-  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+  std::vector<fs::path> stale;  // *.tmp.<digits>, collected first: removing while iterating is unspecified
+  for (fs::recursive_directory_iterator it(layout.dir, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
     const size_t at = name.rfind(".tmp.");
     if (at != std::string::npos && at + 5 < name.size() &&
         name.find_first_not_of("0123456789", at + 5) == std::string::npos && it->is_regular_file(ec))
       stale.push_back(it->path());
   }
-  for (const fs::path& p : stale)
-    if (fs::remove(p, ec)) ++removed;
-  return removed;
+  for (const fs::path& p : stale) fs::remove(p, ec);
 }
 
 }  // namespace run

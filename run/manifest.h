@@ -53,11 +53,9 @@ void remove_path(const std::string& path);
 // refused — base::Error naming it — since what nnfmri replaces is always its own file, and a user's
 // directory of that name is not (`export --npz notes.npz` beside a folder notes.model.json/).
 void remove_file(const std::string& path);
-// Removes what run_entries() names (recursively); other files stay.  base::Error naming a path
-// that cannot be removed.
+// Removes what run_entries() names (recursively) and every *.tmp.<digits> file below the run
+// directory (left by writes killed before their rename); other files stay.  base::Error naming a
+// path that cannot be removed.
 void clear_run(const Layout& layout);
-// Removes every *.tmp.<digits> file below dir (left by writes killed before their rename); returns
-// how many.
-int remove_temp_files(const std::string& dir);
 
 }  // namespace run

@@ -336,6 +336,7 @@ TEST_F(TrainingRun, ANonEmptyOutIsRefusedUnlessOverwrittenOrResumed) {
   app::run_training(first, small_planted(), {});
   write(path("run/notes.txt"), "mine");
   write(path("run/figures/epoch_001/conv1_density.png"), "png");  // the report's
+  write(path("run/run.json.tmp.4242"), "{");                       // a write killed before its rename
   // Issue 11: a second run into the same --out mixed its files with the first's.
   app::TrainingSettings second = small_settings(path("run"));
   second.train.epochs = 1;
