@@ -96,11 +96,10 @@ void resolve(std::vector<Injection>& injections, const nn::Network& net, const r
       } else {
         const nn::Shape& s = net.blocks()[size_t(f.block)].output_shape;
         const run::RegionGrid g(s.h, s.w, s.c, block_grid(net, f.block, grid), false);
-        for (int r = 0; r < g.count() && f.region < 0; ++r)
-          if (g.key(r) == rest) f.region = r;
-        if (f.region < 0)
-          throw bad(entry, "no region '" + rest + "' in block " + block + " (its grid is " + std::to_string(g.gh) + "x" +
-                               std::to_string(g.gw) + "x" + std::to_string(g.gc) + ")");
+        std::vector<bool> chosen(size_t(g.count()), false);
+        mark_regions(g, block, rest, "flag --inject '" + entry + "': ", chosen);
+        for (int r = 0; r < g.count(); ++r)
+          if (chosen[size_t(r)]) f.regions.push_back(r);
       }
     }
   }
@@ -156,7 +155,7 @@ nn::StepIntervention make_intervention(const std::vector<Injection>& injections,
       if (f.kind == "bias")
         for (size_t i = 0; i < a.size(); ++i) a.data()[i] += float(f.value);
       if (f.kind == "dead") std::fill(a.data(), a.data() + a.size(), 0.f);
-      if (f.kind == "lesion") lesion_regions((*grids)[size_t(block)], {f.region}, nullptr, a);
+      if (f.kind == "lesion") lesion_regions((*grids)[size_t(block)], f.regions, nullptr, a);
     }
   };
   return iv;

@@ -29,14 +29,16 @@ struct Injection {
   std::string param;  // as given ("" for the default)
   // resolved by resolve():
   double value = 0;   // lr factor, noise sigma, bias shift
-  int block = -1, region = -1;
+  int block = -1;
+  std::vector<int> regions;  // lesion: the regions its pattern names, ascending
   bool active(long global_step) const { return global_step >= step && global_step < step + duration; }
 };
 
 const std::vector<std::string>& injection_kinds();
-// Syntax only: "lr@100:5:10,lesion@200:50:conv1/grid_1_1_1".
+// Syntax only: "lr@100:5:10,lesion@200:50:conv1/grid_1_1_1" (a lesion's pattern as eval --lesion's:
+// conv1/grid_3_4_* lesions every channel group of cell (3, 4), one pattern per fault).
 std::vector<Injection> parse_injections(const std::string& text);
-// Checks steps against the run's total steps and names against the net; fills value, block, region.
+// Checks steps against the run's total steps and names against the net; fills value, block, regions.
 void resolve(std::vector<Injection>& injections, const nn::Network& net, const run::GridSpec& grid, long total_steps);
 nlohmann::ordered_json injections_json(const std::vector<Injection>& injections);
 // The trainer's intervention for these (resolved) faults.

@@ -73,6 +73,20 @@ bool is_region_key_form(const std::string& pattern) {
 }
 }  // namespace
 
+void mark_regions(const run::RegionGrid& g, const std::string& block, const std::string& pattern, const std::string& prefix,
+                  std::vector<bool>& chosen) {
+  if (!is_region_key_form(pattern))
+    throw base::Error(prefix + "pattern '" + pattern + "' is not a region key grid_i_j_k (with * as a wildcard): expected a key " +
+                      "such as grid_3_4_1, a wildcard such as grid_3_*_* or grid_*_1_*, or * for the whole block");
+  bool any = false;
+  for (int r = 0; r < g.count(); ++r)
+    if (glob_match(pattern, g.key(r))) chosen[size_t(r)] = any = true;
+  if (!any)
+    throw base::Error(prefix + "pattern '" + pattern + "' matches no region of block " + block + " (its grid is " +
+                      std::to_string(g.gh) + "x" + std::to_string(g.gw) + "x" + std::to_string(g.gc) + ": grid_1_1_1 … " +
+                      g.key(g.count() - 1) + ")");
+}
+
 RegionLesion parse_region_lesion(const std::string& text, const nn::Network& net, const run::GridSpec& grid,
                                  const std::string& flag) {
   auto bad = [&](const std::string& what) { return base::Error(flag + " '" + text + "': " + what); };
@@ -90,18 +104,8 @@ RegionLesion parse_region_lesion(const std::string& text, const nn::Network& net
   const nn::Shape& s = net.blocks()[size_t(l.block)].output_shape;
   l.grid = run::RegionGrid(s.h, s.w, s.c, block_grid(net, l.block, grid));
   std::vector<bool> chosen(size_t(l.grid.count()), false);
-  for (const std::string& pattern : base::split(text.substr(colon + 1), ',')) {
-    if (!is_region_key_form(pattern))
-      throw bad("pattern '" + pattern + "' is not a region key grid_i_j_k (with * as a wildcard): expected a key " +
-                "such as grid_3_4_1, a wildcard such as grid_3_*_* or grid_*_1_*, or * for the whole block");
-    bool any = false;
-    for (int r = 0; r < l.grid.count(); ++r)
-      if (glob_match(pattern, l.grid.key(r))) chosen[size_t(r)] = any = true;
-    if (!any)
-      throw bad("pattern '" + pattern + "' matches no region of block " + block + " (its grid is " +
-                std::to_string(l.grid.gh) + "x" + std::to_string(l.grid.gw) + "x" + std::to_string(l.grid.gc) +
-                ": grid_1_1_1 … " + l.grid.key(l.grid.count() - 1) + ")");
-  }
+  for (const std::string& pattern : base::split(text.substr(colon + 1), ','))
+    mark_regions(l.grid, block, pattern, flag + " '" + text + "': ", chosen);
   for (int r = 0; r < l.grid.count(); ++r)
     if (chosen[size_t(r)]) l.regions.push_back(r);
   return l;

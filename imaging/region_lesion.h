@@ -33,6 +33,13 @@ struct RegionLesion {
 // "*" matches any run of characters, every other character itself.
 bool glob_match(const std::string& pattern, const std::string& text);
 
+// Marks in `chosen` (a flag per region of g) the regions of block `block` that `pattern` names (a
+// region key, * a wildcard, as above).  base::Error `prefix` + what is wrong otherwise: a pattern that is
+// not a region key form, or one that matches no region.  The one reader of a region pattern
+// (`eval --lesion`, `train --inject lesion`).
+void mark_regions(const run::RegionGrid& g, const std::string& block, const std::string& pattern, const std::string& prefix,
+                  std::vector<bool>& chosen);
+
 // Parses BLOCK:PATTERN[,PATTERN...] against the net and its --grid; `flag` names the flag in errors.
 RegionLesion parse_region_lesion(const std::string& text, const nn::Network& net, const run::GridSpec& grid,
                                  const std::string& flag);

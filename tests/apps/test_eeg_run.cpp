@@ -174,7 +174,7 @@ TEST_F(EegRun, BadInjectionsAndWindowsAreOneErrorNamingTheFlag) {
   s.injections = imaging::eeg::parse_injections("noise@20:1:2000");
   expect_error_naming([&] { app::run_training(s, planted_1600(), {}); }, "expected a number in [0, 1000], found '2000'");
   s.injections = imaging::eeg::parse_injections("lesion@20:5:conv1/grid_9_1_1");
-  expect_error_naming([&] { app::run_training(s, planted_1600(), {}); }, "no region 'grid_9_1_1' in block conv1");
+  expect_error_naming([&] { app::run_training(s, planted_1600(), {}); }, "pattern 'grid_9_1_1' matches no region of block conv1");
   s.injections = imaging::eeg::parse_injections("bias@20:5:conv7=1");
   expect_error_naming([&] { app::run_training(s, planted_1600(), {}); }, "no block 'conv7'");
   s.injections = imaging::eeg::parse_injections("dead@20:5:conv7");

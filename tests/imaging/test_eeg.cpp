@@ -20,6 +20,7 @@
 #include "base/rng.h"
 #include "base/format.h"
 #include "run/region_grid.h"
+#include "tests/error_of.h"
 #include "tests/random_images.h"
 
 namespace {
@@ -450,6 +451,34 @@ TEST(EegInject, OverlappingFaultsOfOneKindDrawIndependently) {
   int repeated = 0;
   for (size_t i = 0; i < one.size(); ++i) repeated += std::fabs((two[i] - one[i]) - one[i]) < 1e-6f;
   EXPECT_EQ(repeated, 0);
+}
+
+// A lesion fault's region is a pattern as eval --lesion reads it (one reader, imaging::mark_regions):
+// grid_1_*_1 lesions the whole first row of cells, * the block.  Before 2026-12-04 only an exact key
+// was read, by a loop of its own, and conv1/grid_1 was "no region 'grid_1' in block conv1", as if
+// the block lacked a region rather than the key being malformed.
+TEST(EegInject, ALesionFaultTakesTheRegionPatternsOfEvalLesion) {
+  Hand h;
+  auto lesioned = [&](const std::string& text) {
+    std::vector<imaging::eeg::Injection> faults = imaging::eeg::parse_injections(text);
+    imaging::eeg::resolve(faults, h.net, h.grid, 10);
+    nn::StepIntervention iv = imaging::eeg::make_intervention(faults, h.net, h.grid, 7);
+    nn::Tensor a = filled(2, 2, 4, 4, [](int, int, int, int) { return 1.f; });
+    iv.block(1, h.net.find_block("conv1"), a);
+    std::string zeros;  // the first image's first channel, '0' where lesioned
+    for (int y = 0; y < 4; ++y)
+      for (int x = 0; x < 4; ++x) zeros += a.data()[size_t(y) * 4 + x] == 0.f ? '0' : '1';
+    int zero_count = 0;
+    for (size_t i = 0; i < a.size(); ++i) zero_count += a.data()[i] == 0.f;
+    return zeros + " " + std::to_string(zero_count);
+  };
+  EXPECT_EQ(lesioned("lesion@1:1:conv1/grid_2_1_1"), "1111111100110011 16");
+  EXPECT_EQ(lesioned("lesion@1:1:conv1/grid_1_*_1"), "0000000011111111 32");
+  EXPECT_EQ(lesioned("lesion@1:1:conv1/*"), "0000000000000000 64");
+  std::vector<imaging::eeg::Injection> bad = imaging::eeg::parse_injections("lesion@1:1:conv1/grid_1");
+  EXPECT_EQ(error_of([&] { imaging::eeg::resolve(bad, h.net, h.grid, 10); }),
+            "flag --inject 'lesion@1:1:conv1/grid_1': pattern 'grid_1' is not a region key grid_i_j_k (with * as a "
+            "wildcard): expected a key such as grid_3_4_1, a wildcard such as grid_3_*_* or grid_*_1_*, or * for the whole block");
 }
 
 // Schedule-driven channels (eeg.h, README "NN-EEG"): update ratios that follow a cosine schedule to
