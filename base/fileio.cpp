@@ -112,6 +112,18 @@ void AtomicFileWriter::commit() {
     ::unlink(tmp_.c_str());
     throw Error(path_ + ": rename failed (" + std::strerror(e) + ")");
   }
+  // The rename is a change of the folder, on disk only once the folder is flushed: without it a power
+  // loss may undo it (or keep a later file's rename and not this one's: run.json naming a checkpoint
+  // whose rename was lost).  A file system that cannot flush a folder (EINVAL) has nothing to flush.
+  const size_t slash = path_.find_last_of('/');
+  const std::string folder = slash == std::string::npos ? "." : slash == 0 ? "/" : path_.substr(0, slash);
+  const int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0 || (::fsync(dir) != 0 && errno != EINVAL)) {
+    const int e = errno;
+    if (dir >= 0) ::close(dir);
+    throw Error(path_ + ": written, but its folder " + folder + " could not be flushed (" + std::strerror(e) + ")");
+  }
+  ::close(dir);
 }
 
 int remove_stale_temporaries(const std::string& path) {

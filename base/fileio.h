@@ -2,7 +2,8 @@
 //
 // Promise: write_file_atomic never leaves a half-written file at `path`: it
 // writes `path.tmp.<pid>` (created afresh: whatever stood at that name, a symbolic link included, is
-// removed first, never written through), flushes it to disk and renames it over `path`.
+// removed first, never written through), flushes it to disk, renames it over `path` and flushes the
+// folder (so that the rename, too, survives a power loss).
 // What it replaces is always a file: a device node, FIFO, socket or directory standing at `path` is
 // refused (when the writer is made and again before the rename); a symbolic link at `path` is
 // replaced by the file, never written through.

@@ -2,20 +2,50 @@
 // so a file or a symbolic link already standing there must be replaced, never written through.
 #include "base/fileio.h"
 
+#include <dlfcn.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "base/error.h"
 #include "tests/error_of.h"
 #include "tests/temp_dir.h"
 
+// What fsync flushed while a test listens (the paths of the descriptors, from /proc/self/fd): this
+// binary's fsync stands in front of libc's, which it calls.
+namespace {
+std::vector<std::string>* flushed = nullptr;
+}  // namespace
+
+extern "C" int fsync(int fd) {
+  if (flushed) {
+    char target[4096];
+    const ssize_t n = ::readlink(("/proc/self/fd/" + std::to_string(fd)).c_str(), target, sizeof target);
+    if (n > 0) flushed->emplace_back(target, size_t(n));
+  }
+  static const auto real = reinterpret_cast<int (*)(int)>(::dlsym(RTLD_NEXT, "fsync"));
+  return real(fd);
+}
+
 namespace {
 
 class FileIo : public TempDirTest {};
+
+// A write is on disk with its name: the file is flushed before the rename and its folder after it (a
+// power loss could undo a rename whose folder was never flushed; before 2026-12-04 only the file was).
+TEST_F(FileIo, AWriteFlushesTheFileThenItsFolder) {
+  std::filesystem::create_directory(path("sub"));
+  std::vector<std::string> seen;
+  flushed = &seen;
+  base::write_file_atomic(path("sub/x.json"), "{}");
+  flushed = nullptr;
+  const std::string folder = std::filesystem::canonical(path("sub")).string();
+  EXPECT_EQ(seen, (std::vector<std::string>{folder + "/x.json.tmp." + std::to_string(getpid()), folder}));
+}
 
 TEST_F(FileIo, APlantedLinkAtTheTemporaryNameIsNotFollowed) {
   base::write_file_atomic(path("victim.txt"), "keep");
