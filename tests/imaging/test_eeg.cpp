@@ -430,14 +430,19 @@ TEST(EegRecorder, AConfirmationAcrossARefreshScoresEveryLevelWithOneEpsilon) {
     EXPECT_FALSE(e.band.empty() && e.region == "grid_1_2_1") << e.line();
 }
 
+// The trainer's intervention for the faults `text` in the net of h, over a 10-step run of seed 7.
+nn::StepIntervention intervention(Hand& h, const std::string& text) {
+  std::vector<imaging::eeg::Injection> faults = imaging::eeg::parse_injections(text);
+  imaging::eeg::resolve(faults, h.net, h.grid, 10);
+  return imaging::eeg::make_intervention(faults, h.net, h.grid, 7);
+}
+
 // Overlapping faults of one kind draw independently (README "Fault injection"): noise@3,noise@3 is
 // the first fault's draw (a single noise@3's, unchanged) plus another one, not the same draw twice.
 TEST(EegInject, OverlappingFaultsOfOneKindDrawIndependently) {
   Hand h;
   auto noise_of = [&](const std::string& text) {
-    std::vector<imaging::eeg::Injection> faults = imaging::eeg::parse_injections(text);
-    imaging::eeg::resolve(faults, h.net, h.grid, 10);
-    nn::StepIntervention iv = imaging::eeg::make_intervention(faults, h.net, h.grid, 7);
+    nn::StepIntervention iv = intervention(h, text);
     nn::Tensor x = filled(2, 1, 4, 4, [](int, int, int, int) { return 0.f; });
     std::vector<uint8_t> y = {0, 1};
     iv.batch(3, x, y);
@@ -460,9 +465,7 @@ TEST(EegInject, OverlappingFaultsOfOneKindDrawIndependently) {
 TEST(EegInject, ALesionFaultTakesTheRegionPatternsOfEvalLesion) {
   Hand h;
   auto lesioned = [&](const std::string& text) {
-    std::vector<imaging::eeg::Injection> faults = imaging::eeg::parse_injections(text);
-    imaging::eeg::resolve(faults, h.net, h.grid, 10);
-    nn::StepIntervention iv = imaging::eeg::make_intervention(faults, h.net, h.grid, 7);
+    nn::StepIntervention iv = intervention(h, text);
     nn::Tensor a = filled(2, 2, 4, 4, [](int, int, int, int) { return 1.f; });
     iv.block(1, h.net.find_block("conv1"), a);
     std::string zeros;  // the first image's first channel, '0' where lesioned
