@@ -35,6 +35,21 @@ void require_replaceable(const std::string& path) {
   throw Error(path + ": not a regular file (a device, FIFO or socket), expected a file (or no file) to write");
 }
 
+// Flushes the folder holding `path` (after a rename or a mkdir there: a change of the folder, on disk
+// only once the folder is).  A file system that cannot flush a folder (EINVAL) has nothing to flush.
+// base::Error "`path`: `done`, but its folder … could not be flushed" otherwise.
+void flush_folder_of(const std::string& path, const char* done) {
+  const size_t slash = path.find_last_of('/');
+  const std::string folder = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  const int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0 || (::fsync(dir) != 0 && errno != EINVAL)) {
+    const int e = errno;
+    if (dir >= 0) ::close(dir);
+    throw Error(path + ": " + done + ", but its folder " + folder + " could not be flushed (" + std::strerror(e) + ")");
+  }
+  ::close(dir);
+}
+
 std::string temporary_name(const std::string& path) { return path + ".tmp." + std::to_string(getpid()); }
 
 // Creates the atomic write's temporary `tmp` for writing; -1 (errno set) when it cannot.  The name is
@@ -114,16 +129,8 @@ void AtomicFileWriter::commit() {
   }
   // The rename is a change of the folder, on disk only once the folder is flushed: without it a power
   // loss may undo it (or keep a later file's rename and not this one's: run.json naming a checkpoint
-  // whose rename was lost).  A file system that cannot flush a folder (EINVAL) has nothing to flush.
-  const size_t slash = path_.find_last_of('/');
-  const std::string folder = slash == std::string::npos ? "." : slash == 0 ? "/" : path_.substr(0, slash);
-  const int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0 || (::fsync(dir) != 0 && errno != EINVAL)) {
-    const int e = errno;
-    if (dir >= 0) ::close(dir);
-    throw Error(path_ + ": written, but its folder " + folder + " could not be flushed (" + std::strerror(e) + ")");
-  }
-  ::close(dir);
+  // whose rename was lost).
+  flush_folder_of(path_, "written");
 }
 
 int remove_stale_temporaries(const std::string& path) {
@@ -225,6 +232,7 @@ void make_directories(const std::string& path, std::vector<std::string>* made) {
       if (!partial.empty()) {
         if (::mkdir(partial.c_str(), 0755) == 0) {
           if (made) made->push_back(partial);
+          flush_folder_of(partial, "created");
         } else if (errno != EEXIST) {
           throw Error(partial + ": cannot create directory (" + std::strerror(errno) + ")");
         }

@@ -35,16 +35,17 @@ namespace {
 
 class FileIo : public TempDirTest {};
 
-// A write is on disk with its name: the file is flushed before the rename and its folder after it (a
-// power loss could undo a rename whose folder was never flushed; before 2026-12-04 only the file was).
+// A write is on disk with its name: the file is flushed before the rename and its folder after it, and
+// a folder made for it is flushed into its parent (a power loss could undo a rename or a mkdir whose
+// folder was never flushed; before 2026-12-04 only the file was).
 TEST_F(FileIo, AWriteFlushesTheFileThenItsFolder) {
-  std::filesystem::create_directory(path("sub"));
   std::vector<std::string> seen;
   flushed = &seen;
-  base::write_file_atomic(path("sub/x.json"), "{}");
+  base::make_directories(path("sub/deeper"));
+  base::write_file_atomic(path("sub/deeper/x.json"), "{}");
   flushed = nullptr;
-  const std::string folder = std::filesystem::canonical(path("sub")).string();
-  EXPECT_EQ(seen, (std::vector<std::string>{folder + "/x.json.tmp." + std::to_string(getpid()), folder}));
+  const std::string top = std::filesystem::canonical(path("")).string(), folder = top + "/sub/deeper";
+  EXPECT_EQ(seen, (std::vector<std::string>{top, top + "/sub", folder + "/x.json.tmp." + std::to_string(getpid()), folder}));
 }
 
 TEST_F(FileIo, APlantedLinkAtTheTemporaryNameIsNotFollowed) {
