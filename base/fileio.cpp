@@ -36,15 +36,18 @@ void require_replaceable(const std::string& path) {
 }
 
 // Flushes the folder holding `path` (after a rename or a mkdir there: a change of the folder, on disk
-// only once the folder is).  A file system that cannot flush a folder (EINVAL) has nothing to flush.
-// base::Error "`path`: `done`, but its folder … could not be flushed" otherwise.
+// only once the folder is).  A folder this user may write in but not open (mode -wx: a drop box) and a
+// file system that cannot flush a folder (EINVAL) are left as they are: the file is written, as before
+// the flush existed.  A failing flush (EIO) is base::Error "`path`: `done`, but its folder … could not be
+// flushed".
 void flush_folder_of(const std::string& path, const char* done) {
   const size_t slash = path.find_last_of('/');
   const std::string folder = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
   const int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0 || (::fsync(dir) != 0 && errno != EINVAL)) {
+  if (dir < 0) return;
+  if (::fsync(dir) != 0 && errno != EINVAL) {
     const int e = errno;
-    if (dir >= 0) ::close(dir);
+    ::close(dir);
     throw Error(path + ": " + done + ", but its folder " + folder + " could not be flushed (" + std::strerror(e) + ")");
   }
   ::close(dir);

@@ -2,11 +2,14 @@
 // so a file or a symbolic link already standing there must be replaced, never written through.
 #include "base/fileio.h"
 
+#include <dirent.h>
 #include <dlfcn.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -61,6 +64,40 @@ TEST_F(FileIo, APlantedLinkAtTheTemporaryNameIsNotFollowed) {
   base::write_file_atomic(tmp, std::string(100, 'x'));
   base::write_file_atomic(target, "ab");
   EXPECT_EQ(base::read_file(target), "ab");
+}
+
+// A folder its user may write in but not read (mode 0300: a drop box) takes a file as before folders
+// were flushed: the flush cannot open it and is left out (the first version refused the write, exit 2,
+// "written, but its folder … could not be flushed (Permission denied)").  Root reads every folder, so
+// the write runs in a child as `nobody` (uid 65534) there.
+TEST_F(FileIo, AFolderThatCannotBeOpenedStillTakesAFile) {
+  const std::string drop = path("drop");
+  std::filesystem::create_directory(drop);
+  const bool root = ::geteuid() == 0;
+  if (root) {
+    ASSERT_EQ(::chown(drop.c_str(), 65534, 65534), 0);
+  }
+  ASSERT_EQ(::chmod(dir_.c_str(), 0711), 0);
+  ASSERT_EQ(::chmod(drop.c_str(), 0300), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (root && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(3);
+    if (::opendir(drop.c_str()) != nullptr) ::_exit(4);  // the folder must be unreadable for the case to hold
+    try {
+      base::write_file_atomic(drop + "/x.json", "{}");
+    } catch (const base::Error& e) {
+      std::fprintf(stderr, "%s\n", e.what());
+      ::_exit(1);
+    }
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: the write failed (its error above); 3: no uid 65534; 4: the folder was readable";
+  ASSERT_EQ(::chmod(drop.c_str(), 0755), 0);
+  EXPECT_EQ(base::read_file(drop + "/x.json"), "{}");
 }
 
 // An output name that holds a FIFO (or a device node: `eval --dump /dev/null` run as root replaced
