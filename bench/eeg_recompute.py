@@ -98,6 +98,83 @@ def gamma_power16(x):
     P = periodogram(x)
     return sum(P[k] for k in range(len(P)) if k / 16 >= 0.25)
 
+# ---------------------------------------------------------------- θ_γ (README: Band-power threshold)
+def gamma_form():
+    """A with g(x) = xᵀAx: the γ power of one 16-row window (detrend, Hann, one-sided, bins k/16 ≥ 1/4)."""
+    n = 16
+    return np.array([[0.5 * (gamma_power16(np.eye(n)[i] + np.eye(n)[j]) - gamma_power16(np.eye(n)[i]) - gamma_power16(np.eye(n)[j]))
+                      for j in range(n)] for i in range(n)])
+
+def upper_tail(lams, x):
+    """P(Σ λ_j χ²₁ > x), Lugannani–Rice saddlepoint (README's choice)."""
+    lam = lams[lams > 1e-12]
+    K = lambda s: -0.5 * np.log(1 - 2 * lam * s).sum()
+    K1 = lambda s: (lam / (1 - 2 * lam * s)).sum()
+    K2 = lambda s: (2 * lam ** 2 / (1 - 2 * lam * s) ** 2).sum()
+    mean = lam.sum()
+    if abs(x - mean) < 1e-9 * mean: x = mean * (1 + 1e-6)
+    lo, hi = (-1e6, 0.0) if x < mean else (0.0, 1 / (2 * lam.max()) * (1 - 1e-15))
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if K1(mid) < x: lo = mid
+        else: hi = mid
+    sh = 0.5 * (lo + hi)
+    w = math.copysign(math.sqrt(max(2 * (sh * x - K(sh)), 0.0)), sh)
+    u = sh * math.sqrt(K2(sh))
+    Phi_c = 0.5 * math.erfc(w / math.sqrt(2))
+    phi = math.exp(-0.5 * w * w) / math.sqrt(2 * math.pi)
+    return Phi_c + phi * (1 / u - 1 / w)
+
+def upper_tail_v(lams, x):
+    """upper_tail for an array of x (the same formula, vectorised bisection)."""
+    lam = lams[lams > 1e-12][:, None]
+    x = np.asarray(x, float)[None, :]
+    mean = lam.sum()
+    lo = np.where(x < mean, -1e6, 0.0)
+    hi = np.where(x < mean, 0.0, 1 / (2 * lam.max()) * (1 - 1e-15))
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        k1 = (lam / (1 - 2 * lam * mid)).sum(0, keepdims=True)
+        lo, hi = np.where(k1 < x, mid, lo), np.where(k1 < x, hi, mid)
+    sh = 0.5 * (lo + hi)
+    K = -0.5 * np.log(1 - 2 * lam * sh).sum(0)
+    K2 = (2 * lam ** 2 / (1 - 2 * lam * sh) ** 2).sum(0)
+    sh, x = sh[0], x[0]
+    w = np.sign(sh) * np.sqrt(np.maximum(2 * (sh * x - K), 0.0))
+    u = sh * np.sqrt(K2)
+    from math import erfc, sqrt, pi
+    Phi_c = np.array([0.5 * erfc(v / sqrt(2)) for v in w])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = Phi_c + np.exp(-0.5 * w * w) / sqrt(2 * pi) * (1 / u - 1 / w)
+    q = np.where(np.abs(x - mean) < 1e-6 * mean, 0.5, q)
+    return np.clip(q, 0, 1)
+
+def null_baselines(B, seed):
+    """(m̂, ŝ) of B white-noise histories of 143 steps scored as the band rule scores a channel."""
+    A = gamma_form()
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((B, H + S_G - 1))
+    win = np.lib.stride_tricks.sliding_window_view(z, S_G, axis=1)        # B × 128 windows
+    b = np.log(np.einsum("bwi,ij,bwj->bw", win, A, win))
+    m = np.median(b, 1)
+    s = 1.4826 * np.maximum(np.median(np.abs(b - m[:, None]), 1), 1e-3)
+    return m, s
+
+def p_null(theta, m, s, lams):
+    return float(upper_tail_v(lams, np.exp(m + theta * s)).mean())
+
+def theta_gamma(C, F, B=4096, seed=12345):
+    """The smallest θ (to 10⁻³) with C·F·p(θ) ≤ 0.5; p(θ) = mean over B simulated white-noise baselines
+    of Q(exp(m̂ + θŝ)) (README). An independent Monte Carlo (numpy's generator, not the project's)."""
+    lams = np.linalg.eigvalsh(gamma_form())
+    m, s = null_baselines(B, seed)
+    lo, hi = 0.0, 50.0
+    while hi - lo > 1e-3:
+        mid = 0.5 * (lo + hi)
+        if C * F * p_null(mid, m, s, lams) <= 0.5: hi = mid
+        else: lo = mid
+    return hi
+
 # ---------------------------------------------------------------- helpers
 def robust(base):
     med = np.median(base)
@@ -345,28 +422,32 @@ def main():
         c = col[name(ev)]
         if (ev["step"], c) not in bz: fail(f"γ burst {ev['step']} {name(ev)} listed, its z undefined here"); continue
         note("gamma burst z", bz[(ev["step"], c)], ev["z"])
+    # θ_γ is printed nowhere: the θ that explain the run's list, from the recomputed z. A step is an
+    # onset at θ when z ≥ θ > z of the step before; listed ⇔ onset. So θ ∈ (max zp, min z] of the
+    # listed ones, outside (zp, z] of every unlisted one.
     listed_keys = {(ev["step"], col[name(ev)]) for ev in listed_b}
-    lo_ev = min([ev["z"] for ev in listed_b], default=float("inf"))
-    # onsets: z ≥ θ while the step before was below, for the θ bracket
-    non_events = []
+    lo, hi = -math.inf, math.inf
+    cuts = []
     for (t, c), z in bz.items():
-        if (t, c) in listed_keys: continue
-        zp = bz.get((t - 1, c))
-        # a non-listed step with z ≥ θ_γ is allowed only when the step before was ≥ θ_γ too
-        non_events.append((z, zp if zp is not None else -float("inf"), t, c))
-    # θ_γ must satisfy: every listed burst z ≥ θ and its previous < θ; every unlisted (z, zp): z < θ or zp ≥ θ
-    cand = sorted(set([z for z, *_ in non_events] + [ev["z"] for ev in listed_b]))
-    hi = lo_ev
-    lo = max([max(zp for (t2, c2), zp in [((ev["step"] - 1, col[name(ev)]), bz.get((ev["step"] - 1, col[name(ev)]), -1e9))]) for ev in listed_b], default=-1e9)
-    ok_theta = []
-    for th in [v for v in cand if lo < v <= hi] + ([hi] if hi < float("inf") else []):
-        if all(z < th or zp >= th for z, zp, t, c in non_events): ok_theta.append(th)
-    lo_free = max([z for z, zp, t, c in non_events if not (zp >= z)], default=-1e9)
-    if ok_theta:
-        print(f"γ bursts: {len(listed_b)} listed, their z recomputed; one threshold explains the run's bursts: θ_γ in ({max(max(lo, max([z for z in cand if z < min(ok_theta)], default=-1e9)), -1e9):.3f} … {max(ok_theta):.3f}]")
-    if listed_b and not ok_theta: fail("no single θ_γ explains the listed γ bursts")
-    if not listed_b:
-        print("  (no burst listed: θ_γ above every onset z)")
+        zp = bz.get((t - 1, c), -math.inf)
+        if (t, c) in listed_keys: lo, hi = max(lo, zp), min(hi, z)
+        elif zp < z: cuts.append((zp, z, t, c))
+    pieces = [(lo, hi)] if lo < hi else []
+    for a_, b_, *_ in sorted(cuts):
+        nxt = []
+        for p_lo, p_hi in pieces:       # (p_lo, p_hi] minus (a_, b_]
+            if b_ <= p_lo or a_ >= p_hi: nxt.append((p_lo, p_hi)); continue
+            if a_ > p_lo: nxt.append((p_lo, a_))
+            if b_ < p_hi: nxt.append((b_, p_hi))
+        pieces = nxt
+    fmt = lambda v: "∞" if v == math.inf else ("−∞" if v == -math.inf else f"{v:.3f}")
+    print(f"γ bursts: {len(listed_b)} listed; the θ_γ that explain exactly the run's list: "
+          + (" ∪ ".join(f"({fmt(a_)} … {fmt(b_)}]" for a_, b_ in pieces[-3:]) if pieces else "none"))
+    if not pieces: fail("no single θ_γ explains the listed γ bursts")
+    if os.environ.get("EEG_THETA"):   # a θ_γ to test, e.g. band_threshold(C, F) of the project
+        th = float(os.environ["EEG_THETA"])
+        for zp, z, t, c in cuts:
+            if zp < th <= z: print(f"   at θ_γ {th}: unlisted onset at step {t}, {chans[c]['name']}, z {z:.4f} (step before {zp:.4f})")
 
     # ---- cross-modal consistency (analysis/epoch_N/eeg.json)
     check_consistency(run, epochs, blocks)
