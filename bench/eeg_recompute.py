@@ -3,8 +3,10 @@
 (README.md, "NN-EEG: the temporal imaging"), from the recorded rows `RUN/eeg/epoch_NNN.npy`,
 `RUN/eeg/channels.json` and `RUN/config.json`:
 
-  eeg_recompute.py RUN [--tol-rel 1e-6]
+  [NNFMRI=build/nnfmri] [EEG_THETA=X] eeg_recompute.py RUN
 
+The channels: every block's `activity` against the unit-weighted mean of its regions' channels (the
+region cut of README Region grid; block shapes from an analysis's grid.json, else `$NNFMRI info`).
 Checked per epoch file `eeg/epoch_NNN.json`: `steps`, `span` (the Welch span), the five relative band
 powers of the loss and of every block's `activity` and `grad_norm` (Welch: segments of W with 50 %
 overlap laid back from the newest step, linear detrend, periodic Hann, one-sided periodogram), every
@@ -257,6 +259,26 @@ def main():
         first += n_e
     short_steps = set(range(spe, N + 1, spe)) if (short_last and spe > 1) else set()
 
+    # ---- the channels themselves: a block's activity is the unit-weighted mean of its regions'
+    # (both means of |a| over the minibatch, README Channels; the region cut of README Region grid)
+    shapes = block_shapes(run, args)
+    for bl in blocks:
+        if bl not in shapes: continue
+        Hh, Ww, Cc = shapes[bl]
+        keys = [ch["region"] for ch in chans if ch["block"] == bl and ch["channel"] == "region"]
+        GH, GW, GC = (max(int(k.split("_")[i]) for k in keys) for i in (1, 2, 3))
+        cut = lambda n, g, i: (i * n // g, (i + 1) * n // g)
+        units = []
+        for k in keys:
+            i, j, kk = (int(v) - 1 for v in k.split("_")[1:])
+            r0, r1 = cut(Hh, GH, i); c0, c1 = cut(Ww, GW, j); k0, k1 = cut(Cc, GC, kk)
+            units.append((r1 - r0) * (c1 - c0) * (k1 - k0))
+        units = np.array(units, float)
+        if units.sum() != Hh * Ww * Cc: fail(f"{bl}: regions of {units.sum():.0f} units, shape {shapes[bl]}")
+        reg = rows[:, [col[f"{bl}/{k}"] for k in keys]]
+        mine = (reg * units).sum(1) / units.sum()
+        note("block activity = unit-weighted mean of its regions (float32 rows)", mine, rows[:, col[f"{bl}/activity"]])
+
     # ---- spectra, states, region γ / mean_activity, trend_t
     for e in epochs:
         a, b = e["steps"]
@@ -456,6 +478,21 @@ def main():
         print(f"{q:40s} n {n_:6d}  max |Δ| {a_:.3g}  max rel {r_:.3g}")
     for b_ in bad: print(b_)
     sys.exit(1 if bad else 0)
+
+def block_shapes(run, args):
+    """{block: (H, W, C)} from an analysis's grid.json (shape [H, W, C]), else from `NNFMRI info`."""
+    for g in sorted(glob.glob(os.path.join(run, "analysis", "epoch_*", "grid.json"))):
+        return {k: tuple(v["shape"]) for k, v in json.load(open(g))["layers"].items()}
+    exe = os.environ.get("NNFMRI")
+    if exe and os.path.exists(os.path.join(run, "model.ckpt")):
+        import subprocess, re
+        out = subprocess.run([exe, "info", os.path.join(run, "model.ckpt")], capture_output=True, text=True).stdout
+        res = {}
+        for line in out.splitlines():
+            m = re.match(r"\s+(\S+)\s+.*-> \[(\d+), (\d+), (\d+)\] \(C, H, W\)", line)
+            if m: res[m.group(1)] = (int(m.group(3)), int(m.group(4)), int(m.group(2)))
+        return res
+    return {}
 
 def check_consistency(run, epochs, blocks):
     """README NN-EEG, Cross-modal consistency: the point values (not the seeded CIs and nulls)."""
