@@ -566,6 +566,17 @@ def check_consistency(run, epochs, blocks):
             if anomaly(bl, e) != bA.get("spatial_anomaly"): fail(f"epoch {e} {bl}: spatial_anomaly {bA.get('spatial_anomaly')}, recomputed {anomaly(bl, e)}")
             n_ev = sum(1 for k, E in eeg_by_epoch.items() if (em is None or em < k) and k <= e for ev in E["events"] if ev["block"] == bl)
             if n_ev != bA.get("events"): fail(f"epoch {e} {bl}: events {bA.get('events')}, recomputed {n_ev}")
+        # the analysis file's copy of the epoch: its events since e₋ (at most 1,000), their total, bands
+        since = [ev for k in sorted(eeg_by_epoch) if (em is None or em < k) and k <= e for ev in eeg_by_epoch[k]["events"]]
+        if A.get("events_total") != len(since): fail(f"analysis epoch {e}: events_total {A.get('events_total')}, recomputed {len(since)}")
+        got = [(ev["step"], ev["block"], ev["region"], ev["channel"], ev.get("band")) for ev in A.get("events", [])]
+        want = [(ev["step"], ev["block"], ev["region"], ev["channel"], ev.get("band")) for ev in since[:1000]]
+        if got != want: fail(f"analysis epoch {e}: events list differs from the epoch files' events since epoch {em}")
+        else: note("analysis events z (4 digits written)", [ev["z"] for ev in since[:1000]], [ev["z"] for ev in A.get("events", [])])
+        E = eeg_by_epoch[e]
+        if A.get("steps") != E["steps"] or A.get("window") != E["window"]: fail(f"analysis epoch {e}: steps/window differ from {A.get('eeg_file')}")
+        if E.get("loss") and E["loss"].get("bands"):
+            note("analysis loss_bands (4 digits written)", [E["loss"]["bands"][k] for k, *_ in BANDS], [A["loss_bands"][k] for k, *_ in BANDS])
         C = A["consistency"]
         term = {}
         term["rho_gamma_zeta"] = float(np.mean(rhos)) if rhos else None
