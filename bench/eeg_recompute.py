@@ -230,7 +230,12 @@ def main():
     if not args or args[0].startswith("-"):
         print(__doc__); sys.exit(2)
     run = args[0]
+    for need in ("config.json", os.path.join("eeg", "channels.json")):
+        if not os.path.isfile(os.path.join(run, need)):
+            print(f"eeg_recompute: {os.path.join(run, need)}: missing, expected a run of train --eeg"); sys.exit(2)
     cfg = json.load(open(os.path.join(run, "config.json")))
+    if "eeg" not in cfg:
+        print(f"eeg_recompute: {run}/config.json: no \"eeg\" key, expected a run of train --eeg"); sys.exit(2)
     chans = json.load(open(os.path.join(run, "eeg", "channels.json")))["channels"]
     files = sorted(glob.glob(os.path.join(run, "eeg", "epoch_*.json")))
     if not files:
