@@ -570,8 +570,10 @@ std::vector<nn::FramedTensor> profile_tensors(Profile& p) {
 
 void check_zeta_file(const base::Json& zeta, const std::string& path, const run::GridSpec& g, int epoch) {
   const base::Node root(zeta, path);
-  if (root["epoch"].integer(0, 1 << 30) != epoch)
-    root["epoch"].reject("is not the checkpoint's epoch " + std::to_string(epoch) + " (pass the zeta.json of this checkpoint)");
+  const long long file_epoch = root["epoch"].integer(0, 1 << 30);
+  if (file_epoch != epoch)
+    root["epoch"].reject("is " + std::to_string(file_epoch) + ", expected the checkpoint's epoch " + std::to_string(epoch) +
+                         " (pass the zeta.json of this checkpoint)");
   // The regions are matched by key, and a finer grid's keys include the profile's (grid_1_1_1 of 16x16x4 is
   // rows 0-1, of 8x8x4 rows 0-3): a file made on another --grid would weigh other regions without a word.
   const std::array<int, 3> grid = root["settings"]["grid"].triple(base::kMaxGridAxis);

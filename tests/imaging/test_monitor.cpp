@@ -767,7 +767,7 @@ TEST_F(Monitor, ZetaWeightedScoreIsTheWeightedMeanOfZSquared) {
       ASSERT_EQ(back.layers[l].weight.data()[r], r == 1 ? 0.5f : 0.f);
   imaging::Profile p = equal;
   expect_error_naming([&] { imaging::set_zeta_weights(p, zeta_file(p, 3, [](size_t, int) { return 1.0; }), "z3.json", 4); },
-                      "z3.json: /epoch: is not the checkpoint's epoch 4");
+                      "z3.json: /epoch: is 3, expected the checkpoint's epoch 4");
   base::Json missing = zeta_file(p, 4, [](size_t, int) { return 1.0; });
   missing["layers"]["conv2"]["regions"].erase(p.layers[2].grid.key(5));
   expect_error_naming([&] { imaging::set_zeta_weights(p, missing, "m.json", 4); }, "m.json: /layers/conv2/regions");
