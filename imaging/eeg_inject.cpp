@@ -46,6 +46,7 @@ std::vector<Injection> parse_injections(const std::string& text) {
     const size_t at = entry.find('@');
     if (at == std::string::npos) throw bad(entry, "expected KIND@STEP[:DURATION[:PARAM]]");
     Injection f;
+    f.text = entry;
     f.kind = entry.substr(0, at);
     const std::vector<std::string>& kinds = injection_kinds();
     if (std::find(kinds.begin(), kinds.end(), f.kind) == kinds.end())
@@ -69,8 +70,9 @@ std::vector<Injection> parse_injections(const std::string& text) {
 
 void resolve(std::vector<Injection>& injections, const nn::Network& net, const run::GridSpec& grid, long total_steps) {
   for (Injection& f : injections) {
-    const std::string entry = f.kind + "@" + std::to_string(f.step) + ":" + std::to_string(f.duration) +
-                              (f.param.empty() ? "" : ":" + f.param);
+    const std::string entry = !f.text.empty() ? f.text
+                                              : f.kind + "@" + std::to_string(f.step) + ":" + std::to_string(f.duration) +
+                                                    (f.param.empty() ? "" : ":" + f.param);
     if (f.step > total_steps)
       throw bad(entry, "step " + std::to_string(f.step) + " is outside the run's steps 1 … " + std::to_string(total_steps));
     // a fault must end within the run: its last step step + duration − 1 ≤ the run's steps (not clipped)

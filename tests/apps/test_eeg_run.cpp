@@ -168,7 +168,7 @@ TEST_F(EegRun, BadInjectionsAndWindowsAreOneErrorNamingTheFlag) {
   expect_error_naming([] { imaging::eeg::parse_injections("dead@5:2"); }, "expected PARAM BLOCK");
   app::TrainingSettings s = eeg_settings(path("bad"));
   s.injections = imaging::eeg::parse_injections("lr@201");
-  expect_error_naming([&] { app::run_training(s, planted_1600(), {}); }, "outside the run's steps 1 … 200");
+  expect_error_naming([&] { app::run_training(s, planted_1600(), {}); }, "flag --inject 'lr@201': step 201 is outside the run's steps 1 … 200");
   s.injections = imaging::eeg::parse_injections("lr@199:5");  // steps 199 … 203 of a 200-step run
   expect_error_naming([&] { app::run_training(s, planted_1600(), {}); }, "steps 199 … 203 run past the run's last step 200");
   s.injections = imaging::eeg::parse_injections("noise@20:1:2000");
