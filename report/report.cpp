@@ -428,8 +428,8 @@ std::string build_report(const std::string& run_dir_argument, const ReportOption
   for (const std::string& skipped : rendered.skipped) text += "  " + skipped + "\n";
   for (const std::string& rescaled : rendered.rescaled) text += "  " + rescaled + "\n";
   std::string wrote = run_dir + "/summary.json, " +
-                      (run.single_analysis ? std::string() : std::to_string(run.epochs.size()) + " epoch summaries, ") +
-                      std::to_string(figures.size()) + " figures (" + opts.format + ") in " + run_dir + "/figures/";
+                      (run.single_analysis ? std::string() : "the summaries of " + base::counted(long(run.epochs.size()), "epoch") + ", ") +
+                      base::counted(long(figures.size()), "figure") + " (" + opts.format + ") in " + run_dir + "/figures/";
   if (!opts.figures_only) {
     base::write_file_atomic(layout.report_page(), html);
     wrote += ", " + run_dir + "/" + page + " (" + base::format("%.2f MB", double(html.size()) / 1e6) + ")";

@@ -302,7 +302,7 @@ Json run_summary(const RunData& run, const std::vector<StabilityStep>& stability
 std::string summary_text(const RunData& run, const Json& s) {
   std::string text = "report: " + run.model() + " on " + run.dataset() + ", " +
                      (run.single_analysis ? std::string("an analyze output directory (no training)")
-                                          : std::to_string(run.metrics.size()) + " epoch(s) trained, " +
+                                          : base::counted(long(run.metrics.size()), "epoch") + " trained, " +
                                                 std::to_string(run.epochs.size()) + " analysed");
   if (s.contains("epoch") && !run.epochs.empty()) text += "; epoch " + std::to_string(s["epoch"].get<int>());
   if (s.contains("test_acc")) text += base::format(", test accuracy %.4g", s["test_acc"].get<double>());

@@ -166,8 +166,9 @@ TEST(Report, TheTerminalSummaryPrintsSummaryJsonsNumbers) {
       "zeta_stability": {"from_epoch": 1, "to_epoch": 2, "mean": 0.5645}})");
   report::RunData run;
   run.epochs.resize(1);
+  run.metrics.resize(1);  // "1 epoch trained" (before 2026-12-04 "1 epoch(s) trained")
   const std::string text = report::summary_text(run, summary);
-  for (const char* shown : {"ζ 1.245 [0.1235, 2.345]", "pool3→fc1 5.335", "coverage: conv2 0.9995", "critical share: conv2 0.01245",
+  for (const char* shown : {"1 epoch trained, 1 analysed", "ζ 1.245 [0.1235, 2.345]", "pool3→fc1 5.335", "coverage: conv2 0.9995", "critical share: conv2 0.01245",
                                    "epoch 1→2): mean 0.5645 over layers", "test accuracy 0.4159"})
     EXPECT_NE(text.find(shown), std::string::npos) << shown << " not in:\n" << text;
 }
