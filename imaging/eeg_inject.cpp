@@ -70,9 +70,7 @@ std::vector<Injection> parse_injections(const std::string& text) {
 
 void resolve(std::vector<Injection>& injections, const nn::Network& net, const run::GridSpec& grid, long total_steps) {
   for (Injection& f : injections) {
-    const std::string entry = !f.text.empty() ? f.text
-                                              : f.kind + "@" + std::to_string(f.step) + ":" + std::to_string(f.duration) +
-                                                    (f.param.empty() ? "" : ":" + f.param);
+    const std::string& entry = f.text;
     if (f.step > total_steps)
       throw bad(entry, "step " + std::to_string(f.step) + " is outside the run's steps 1 … " + std::to_string(total_steps));
     // a fault must end within the run: its last step step + duration − 1 ≤ the run's steps (not clipped)

@@ -27,7 +27,7 @@ struct Injection {
   std::string kind;   // lr, labels, lesion, noise, bias, dead
   long step = 1, duration = 1;
   std::string param;  // as given ("" for the default)
-  std::string text;   // the entry as given, which resolve()'s error lines quote ("" : they quote KIND@STEP:DURATION[:PARAM])
+  std::string text;   // the entry as given, which resolve()'s error lines quote
   // resolved by resolve():
   double value = 0;   // lr factor, noise sigma, bias shift
   int block = -1;
