@@ -104,8 +104,13 @@ RegionLesion parse_region_lesion(const std::string& text, const nn::Network& net
   const nn::Shape& s = net.blocks()[size_t(l.block)].output_shape;
   l.grid = run::RegionGrid(s.h, s.w, s.c, block_grid(net, l.block, grid));
   std::vector<bool> chosen(size_t(l.grid.count()), false);
-  for (const std::string& pattern : base::split(text.substr(colon + 1), ','))
+  for (const std::string& pattern : base::split(text.substr(colon + 1), ',')) {
+    // 'conv1:grid_1_1_1,pool1:grid_1_1_1': a second block's name, which no region key holds
+    if (pattern.find(':') != std::string::npos)
+      throw bad("pattern '" + pattern + "' holds a ':': one " + flag + " lesions one block (BLOCK:PATTERN[,PATTERN...], here " +
+                block + "'s regions only, e.g. " + block + ":grid_3_4_*,grid_3_5_*); lesion another block in another run");
     mark_regions(l.grid, block, pattern, flag + " '" + text + "': ", chosen);
+  }
   for (int r = 0; r < l.grid.count(); ++r)
     if (chosen[size_t(r)]) l.regions.push_back(r);
   return l;

@@ -388,6 +388,7 @@ case_ "eval --lesion wildcard matching no region" 2 eval run/model.ckpt --data p
 case_ "eval --lesion region key with a letter" 2 eval run/model.ckpt --data planted --limit-test 32 --lesion conv1:grid_1_x_1
 case_ "eval --lesion region key without its column and channel group" 2 eval run/model.ckpt --data planted --limit-test 32 --lesion conv1:grid_1
 case_ "eval --lesion without a region" 2 eval run/model.ckpt --data planted --limit-test 32 --lesion conv1
+case_ "eval --lesion naming a second block" 2 eval run/model.ckpt --data planted --limit-test 32 --lesion 'conv1:grid_1_1_1,pool1:grid_1_1_1'
 case_ "eval --lesion-ablation median" 2 eval run/model.ckpt --data planted --limit-test 32 --lesion conv1:* --lesion-ablation median
 case_ "eval --lesion-json without --lesion" 2 eval run/model.ckpt --data planted --limit-test 32 --lesion-json lj.json
 case_ "eval --lesion-json into a missing directory" 2 eval run/model.ckpt --data planted --limit-test 32 --lesion conv1:* --lesion-json /nonexistent/dir/lj.json

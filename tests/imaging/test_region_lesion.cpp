@@ -69,6 +69,22 @@ TEST(RegionLesion, SaysWhichPatternsAreNotAKeyFormAndWhichMatchNoRegion) {
   EXPECT_EQ(imaging::parse_region_lesion("conv1:*_4_2", net, grid, "--lesion").regions.size(), 4u);
 }
 
+// A second BLOCK: inside one --lesion ('conv1:grid_1_1_1,pool1:grid_1_1_1') was refused as a pattern that "is not a
+// region key", which invited dropping the second block's name and lesioning conv1's grid_1_1_1 twice over instead of
+// pool1's region: the line now says one --lesion lesions one block (helper B, 2026-12-04).
+TEST(RegionLesion, APatternNamingAnotherBlockSaysOneLesionIsOneBlock) {
+  nn::Network net("conv3x3:8 relu maxpool2 linear:4", 3, 8, 8);
+  const run::GridSpec grid{4, 4, 2};
+  for (const char* text : {"conv1:grid_1_1_1,pool1:grid_1_1_1", "conv1:grid_1_1_1,conv1:grid_2_2_2", "conv1:*,pool1:*"}) {
+    const std::string e = error_of([&] { imaging::parse_region_lesion(text, net, grid, "--lesion"); });
+    const std::string second = std::string(text).substr(std::string(text).find(',') + 1);
+    EXPECT_NE(e.find("--lesion '" + std::string(text) + "': pattern '" + second + "' holds a ':': one --lesion lesions one block "),
+              std::string::npos)
+        << e;
+    EXPECT_NE(e.find("conv1's regions only"), std::string::npos) << e;
+  }
+}
+
 // The lesioned evaluation's accuracy equals the lesion game's v(S) with the accuracy value, S = every
 // region but the lesioned ones, for zero and mean ablation (mean: the unit's mean over the same images).
 TEST(RegionLesion, AccuracyEqualsTheLesionGamesDenseValue) {
