@@ -286,6 +286,45 @@ async function main() {
             noErrors.command.endsWith("/analysis/epoch_" + pad),
             "an epoch without error maps says the analysis was not run and gives the command that adds it", JSON.stringify(noErrors));
     }
+    // the keyboard alone (before 2026-12-04 a region and a confusion cell could be picked only with a
+    // pointer): Tab reaches the first layer's map, which shows where the focus is; arrows and Page Down
+    // move the selected region; Tab reaches a confusion cell, Enter picks it and the focus stays on it
+    if (dom.views > 0) {
+      const press = async (key, code, keyCode) => {
+        await cdp("Input.dispatchKeyEvent", { type: "rawKeyDown", key, code, windowsVirtualKeyCode: keyCode });
+        await cdp("Input.dispatchKeyEvent", { type: "keyUp", key, code, windowsVirtualKeyCode: keyCode });
+      };
+      await evaluate(`(() => { const R = window.nnfmriReport; R.state.sel = null; R.state.errorPick = null; R.setView("map");
+        R.setEpoch(R.epochCount - 1); document.querySelector("#howto summary").focus(); window.scrollTo(0, 0); })()`);
+      const focused = () => evaluate(`(() => { const e = document.activeElement;
+        return { tag: e.tagName, map: e.matches("canvas.voxels") ? e.closest(".layer-view").dataset.layer : null,
+                 cell: e.matches("#errors td.cell") ? e.dataset.y + "," + e.dataset.p : null, outline: getComputedStyle(e).outlineStyle }; })()`);
+      let tabs = 0, at = null;
+      for (; tabs < 200; ++tabs) { await press("Tab", "Tab", 9); at = await focused(); if (at.map) break; }
+      check(at.map === dom.names[0] && at.outline !== "none", "Tab reaches the first layer's map and shows a focus ring", tabs + " Tabs: " + JSON.stringify(at));
+      await press("ArrowRight", "ArrowRight", 39);  // no selection in this layer: its first region
+      await press("ArrowRight", "ArrowRight", 39);  // one column block right
+      await press("PageDown", "PageDown", 34);      // the next channel block
+      const moved = await evaluate(`(() => { const R = window.nnfmriReport, D = JSON.parse(document.getElementById("report-data").textContent);
+        const g = D.epochs[R.state.e].layers[0].grid;
+        return { sel: R.state.sel, want: g[1] > 1 && g[2] > 1 ? g[2] + 1 : null, details: document.getElementById("details-body").textContent.slice(0, 60) }; })()`);
+      check(moved.sel && moved.sel.l === 0 && (moved.want === null || moved.sel.r === moved.want) &&
+            moved.details.includes(dom.names[0] + " · " + (moved.want === null ? "" : "grid_1_2_2")),
+            "arrow keys and Page Down move the selected region of the focused map", JSON.stringify(moved));
+      const hasCells = await evaluate(`document.querySelectorAll("#errors td.cell").length`);
+      if (hasCells > 0) {
+        for (at = null, tabs = 0; tabs < 400; ++tabs) { await press("Tab", "Tab", 9); at = await focused(); if (at.cell) break; }
+        check(at.cell !== null && at.outline !== "none", "Tab reaches a confusion cell and shows a focus ring", tabs + " Tabs: " + JSON.stringify(at));
+        await press("Enter", "Enter", 13);
+        const picked = await evaluate(`(() => { const e = document.activeElement, p = document.querySelector("#errors td.picked");
+          return { pick: window.nnfmriReport.state.errorPick, picked: p ? p.dataset.y + "," + p.dataset.p : null,
+                   focus: e.matches("#errors td.cell") ? e.dataset.y + "," + e.dataset.p : e.tagName,
+                   regions: document.querySelectorAll("#errors .error-regions p").length }; })()`);
+        check(picked.pick && picked.picked === at.cell && picked.focus === at.cell && picked.regions > 0,
+              "Enter on a confusion cell lists its regions and keeps the focus on the cell", JSON.stringify(picked));
+      }
+      await evaluate("document.activeElement.blur(); window.nnfmriReport.state.errorPick = null; window.scrollTo(0, 0)");
+    }
     if (!args.run) {  // the planted cell 3 → 5 (tests/synthetic_run.js): its 4 worst images, each with an overlay
       const cell = await evaluate(`(() => { const R = window.nnfmriReport;
         R.setEpoch(R.epochCount - 1);

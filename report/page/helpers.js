@@ -179,6 +179,35 @@ function pickCell(cells, x, y) {
   return null;
 }
 
+// ---- the keyboard in a layer's map (a focused map canvas): the region that key `key` moves the
+// selection to from region r of a grid [GH, GW, GC] (run/region_grid.h's order), or null for a key
+// that does not move it.  Arrows move one row or column block within the channel block's tile
+// (stopping at its edge), Page Up / Page Down one channel block (the tile before / after), Home and
+// End to the first and last region; in a 1×1 grid (a dense layer's list of channel blocks, the output's
+// classes) every arrow steps through the list.  Before 2026-12-04 a region could be selected only
+// with a pointer.
+function regionStep(grid, r, key) {
+  const [gh, gw, gc] = grid, count = gh * gw * gc;
+  if (key === "Home") return 0;
+  if (key === "End") return count - 1;
+  const [i, j, k] = coordsOf(grid, r);
+  const at = (ii, jj, kk) => (ii * gw + jj) * gc + kk;
+  const clamp = (v, n) => Math.max(0, Math.min(n - 1, v));
+  if (gh === 1 && gw === 1) {
+    const step = { ArrowUp: -1, ArrowLeft: -1, PageUp: -1, ArrowDown: 1, ArrowRight: 1, PageDown: 1 }[key];
+    return step === undefined ? null : clamp(k + step, gc);
+  }
+  switch (key) {
+    case "ArrowUp": return at(clamp(i - 1, gh), j, k);
+    case "ArrowDown": return at(clamp(i + 1, gh), j, k);
+    case "ArrowLeft": return at(i, clamp(j - 1, gw), k);
+    case "ArrowRight": return at(i, clamp(j + 1, gw), k);
+    case "PageUp": return at(i, j, clamp(k - 1, gc));
+    case "PageDown": return at(i, j, clamp(k + 1, gc));
+    default: return null;
+  }
+}
+
 // ---- images (images.json): pixels in (C, H, W) order, 0–255, C = 1 (grey) or 3 (RGB; any other C
 // shows its first channel as grey), as the RGBA bytes of an H × W ImageData.
 function imageRGBA(pixels, shape) {
@@ -455,7 +484,7 @@ function pathwayHeader(names, pairs, column, widthOf) {
 }
 
 if (typeof module === "object" && module && module.exports) {
-  module.exports = { pathwayBands, layerStyle, confusionCounts, bytesOf, cellExamples, errorRegionsLine, noErrorsHint, exampleCaption, projectCells, fmt, pct, coordsOf, keyOf, hexRgb, ramp, css, layerScale, scalePosition, magnitude, ticks, epochTicks,
+  module.exports = { regionStep, pathwayBands, layerStyle, confusionCounts, bytesOf, cellExamples, errorRegionsLine, noErrorsHint, exampleCaption, projectCells, fmt, pct, coordsOf, keyOf, hexRgb, ramp, css, layerScale, scalePosition, magnitude, ticks, epochTicks,
                      rotate, insidePolygon, pickFace, modeOf, settingsRows, cut, channelRange, regionLabel, mapLayout, pickCell, imageRGBA, zetaOnImage,
                      zetaDifference, laneScaled, bandBars, eegEpochIndex, termCells, wrapRows, pathwayHeader, bandLabelIndices };
 }

@@ -182,7 +182,8 @@
       head.append(el("h3", null, layer.name), el("span", "role", layer.role.replace(/_/g, " ")));
       const info = el("div", "layer-info"), note = el("div", "layer-note");
       const canvas = el("canvas", "voxels");
-      canvas.setAttribute("aria-label", layer.name + " regions");
+      canvas.setAttribute("aria-label", layer.name + " regions: arrow keys, Page Up and Page Down move the selected region");
+      canvas.tabIndex = 0;  // the keyboard reaches every map (attachPointer's keydown moves the selection)
       const legendRow = el("div", "legend-row"), low = el("span", "num"), bar = el("canvas"), high = el("span", "num"), what = el("span");
       legendRow.append(low, bar, high, what);
       tip(legendRow, "zeta");
@@ -220,6 +221,16 @@
       }
       start = null;
     };
+    // the keyboard: Enter, Space or an arrow on a map without a selection in it selects its first
+    // region; then arrows, Page Up/Down, Home and End move it (regionStep)
+    view.canvas.addEventListener("keydown", (ev) => {
+      const here = state.sel && state.sel.l === view.l, grid = D.epochs[state.e].layers[view.l].grid;
+      const next = here ? regionStep(grid, state.sel.r, ev.key)
+                        : ev.key === "Enter" || ev.key === " " || regionStep(grid, 0, ev.key) !== null ? 0 : null;
+      if (next === null) return;
+      ev.preventDefault();
+      if (!here || next !== state.sel.r) select(view.l, next);
+    });
     view.canvas.addEventListener("pointerup", end);
     view.canvas.addEventListener("pointercancel", end);
     view.canvas.addEventListener("pointerleave", hideTip);
@@ -885,7 +896,21 @@
       for (let p = 0; p < m.length; ++p) {
         const td = el("td", y === p ? "diag" : m[y][p] ? "cell" : "", m[y][p] ? String(m[y][p]) : "");
         td.dataset.y = String(y); td.dataset.p = String(p);
-        if (y !== p && m[y][p]) td.addEventListener("click", () => { state.errorPick = { kind: "cell", y, p }; renderErrors(); });
+        if (y !== p && m[y][p]) {
+          // a button for the keyboard too: Tab reaches it, Enter or Space picks it and keeps the focus on it
+          td.tabIndex = 0;
+          td.setAttribute("role", "button");
+          td.setAttribute("aria-label", "true " + name(y) + ", predicted " + name(p) + ": " + m[y][p] + " images");
+          td.addEventListener("click", () => { state.errorPick = { kind: "cell", y, p }; renderErrors(); });
+          td.addEventListener("keydown", (ev) => {
+            if (ev.key !== "Enter" && ev.key !== " ") return;
+            ev.preventDefault();
+            state.errorPick = { kind: "cell", y, p };
+            renderErrors();
+            const again = $("errors").querySelector('td[data-y="' + y + '"][data-p="' + p + '"]');
+            if (again) again.focus();
+          });
+        }
         if (state.errorPick && state.errorPick.kind === "cell" && state.errorPick.y === y && state.errorPick.p === p) td.classList.add("picked");
         row.append(td);
       }

@@ -511,3 +511,33 @@ test("pathwayBands wraps the layers into even bands of columns at least the mini
     assert.ok(b.column >= Math.min(w, 110), JSON.stringify([L, w, b]));
   }
 });
+
+test("regionStep: arrows move a row or column block within the tile, Page Up/Down a channel block, a list steps", () => {
+  const grid = [8, 8, 4];
+  const r = (i, j, k) => (i * 8 + j) * 4 + k;
+  assert.equal(h.regionStep(grid, r(2, 3, 1), "ArrowRight"), r(2, 4, 1));
+  assert.equal(h.regionStep(grid, r(2, 3, 1), "ArrowLeft"), r(2, 2, 1));
+  assert.equal(h.regionStep(grid, r(2, 3, 1), "ArrowDown"), r(3, 3, 1));
+  assert.equal(h.regionStep(grid, r(2, 3, 1), "ArrowUp"), r(1, 3, 1));
+  assert.equal(h.regionStep(grid, r(2, 3, 1), "PageDown"), r(2, 3, 2));
+  assert.equal(h.regionStep(grid, r(2, 3, 1), "PageUp"), r(2, 3, 0));
+  // at the tile's edges it stays (never into the next channel block's tile)
+  assert.equal(h.regionStep(grid, r(2, 7, 1), "ArrowRight"), r(2, 7, 1));
+  assert.equal(h.regionStep(grid, r(0, 3, 1), "ArrowUp"), r(0, 3, 1));
+  assert.equal(h.regionStep(grid, r(2, 3, 3), "PageDown"), r(2, 3, 3));
+  assert.equal(h.regionStep(grid, r(2, 3, 1), "Home"), 0);
+  assert.equal(h.regionStep(grid, r(2, 3, 1), "End"), 255);
+  assert.equal(h.regionStep(grid, 5, "a"), null);
+  // a dense layer's list (the output's classes): every arrow steps, clamped at the ends
+  assert.equal(h.regionStep([1, 1, 10], 4, "ArrowDown"), 5);
+  assert.equal(h.regionStep([1, 1, 10], 4, "ArrowUp"), 3);
+  assert.equal(h.regionStep([1, 1, 10], 9, "ArrowRight"), 9);
+  assert.equal(h.regionStep([1, 1, 10], 0, "ArrowLeft"), 0);
+  // every step stays inside the grid
+  for (const g of [[1, 1, 1], [2, 3, 5], [4, 4, 1]])
+    for (let x = 0; x < g[0] * g[1] * g[2]; ++x)
+      for (const key of ["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "PageUp", "PageDown", "Home", "End"]) {
+        const y = h.regionStep(g, x, key);
+        assert.ok(Number.isInteger(y) && y >= 0 && y < g[0] * g[1] * g[2], JSON.stringify([g, x, key, y]));
+      }
+});
