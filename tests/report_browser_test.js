@@ -465,6 +465,15 @@ async function main() {
       }
       return { page, scroll: document.documentElement.scrollWidth, out: out.slice(0, 5), count: out.length }; })()`);
     check(narrow.count === 0, "at 420 px no table or text runs off the page's right edge", JSON.stringify(narrow));
+    // a phone held upright (375 × 667): the page does not scroll sideways, and scrolled to the maps the
+    // controls do not cover them (before 2026-12-04 the sticky bar wrapped into 244 px, 37% of the screen)
+    await cdp("Emulation.setDeviceMetricsOverride", { width: 375, height: 667, deviceScaleFactor: 1, mobile: false });
+    await sleep(300);
+    const phone = await evaluate(`(() => { document.getElementById("layers").scrollIntoView(); const c = document.getElementById("controls").getBoundingClientRect();
+      return { inner: window.innerWidth, scroll: document.scrollingElement.scrollWidth, controlsBottom: Math.round(c.bottom), height: window.innerHeight,
+               layersTop: Math.round(document.getElementById("layers").getBoundingClientRect().top) }; })()`);
+    check(phone.scroll <= phone.inner && phone.controlsBottom <= 0.25 * phone.height && phone.layersTop >= phone.controlsBottom,
+          "at 375 × 667 nothing scrolls sideways and the controls leave the maps in view", JSON.stringify(phone));
     await cdp("Emulation.setDeviceMetricsOverride", { width: 1400, height: 1000, deviceScaleFactor: 1, mobile: false });
     await sleep(200);
     // screenshots: the layers with the top region selected (README "Reading the report"), the first
