@@ -164,6 +164,48 @@ async function interact(cdp, evaluate) {
 
 }
 
+// monitor.html (`nnfmri monitor`) of a tiny net trained on the planted data, watching a noisy copy
+// (every window alarms): at a phone's width (375 px) nothing scrolls sideways, even with a region name
+// too long for the alarm table, and the timeline is drawn at its own size, 1920 px too (before
+// 2026-12-04 a fixed 1,200-pixel bitmap scaled to the page, its labels 3 px high on a phone, and the
+// alarm table widened the page).
+async function monitorPage(browser, problems, outDir) {
+  const dir = path.join(outDir, "monitor-test"), app = path.resolve(args.nnfmri);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  const run = (argv) => execFileSync(app, argv, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  run(["train", "--data", "planted", "--model", "conv3x3:4 relu maxpool2 linear:10", "--epochs", "1", "--limit-train", "200", "--limit-test", "100",
+       "--threads", "2", "--out", path.join(dir, "run")]);
+  run(["profile", path.join(dir, "run", "model.ckpt"), "--data", "planted", "--limit-train", "200", "--knn-images", "100", "--threads", "2",
+       "--out", path.join(dir, "profile.bin")]);
+  run(["corrupt", "--data", "planted", "--kind", "noise", "--severity", "5", "--limit-train", "10", "--limit-test", "100", "--out", path.join(dir, "noisy")]);
+  run(["monitor", path.join(dir, "run", "model.ckpt"), "--profile", path.join(dir, "profile.bin"), "--input", "cifar10:" + path.join(dir, "noisy"),
+       "--window", "20", "--threads", "2", "--out", path.join(dir, "monitor")]);
+  const { cdp, evaluate } = await attachSession(browser, problems, /^(file|data|about):/);
+  const open = async (width, height) => {
+    await cdp("Emulation.setDeviceMetricsOverride", { width, height, deviceScaleFactor: 1, mobile: false });
+    const loaded = browser.waitFor("Page.loadEventFired", 30000);
+    await cdp("Page.navigate", { url: "file://" + path.join(dir, "monitor", "monitor.html") });
+    await loaded;
+    await sleep(200);
+  };
+  const measure = `(() => { const t = document.getElementById("timeline");
+    return { inner: document.documentElement.clientWidth, scroll: document.scrollingElement.scrollWidth, alarms: document.querySelectorAll("#alarms tr").length - 1,
+             css: t.clientWidth, bitmap: t.width, ratio: window.devicePixelRatio }; })()`;
+  await open(375, 667);
+  const phone = await evaluate(measure);
+  check(phone.alarms > 0 && phone.scroll <= phone.inner && phone.bitmap === Math.round(phone.css * phone.ratio) && phone.css < phone.inner,
+        "monitor.html at 375 px: no sideways scroll, the timeline drawn at its own width", JSON.stringify(phone));
+  const long = await evaluate(`(() => { const td = document.querySelector("#alarms td:last-child");
+    td.textContent = "stage3.block2.residual_conv2 grid_16_16_4".repeat(2); return document.scrollingElement.scrollWidth; })()`);
+  check(long <= phone.inner, "monitor.html at 375 px: a long region name scrolls within the alarm table, not the page", long + " > " + phone.inner + "?");
+  await open(1920, 1000);
+  const wide = await evaluate(measure);
+  check(wide.bitmap === Math.round(wide.css * wide.ratio) && wide.css > 1200, "monitor.html at 1920 px: the timeline drawn at its own width", JSON.stringify(wide));
+  const shot = await cdp("Page.captureScreenshot", { format: "png" });
+  fs.writeFileSync(path.join(outDir, "monitor.png"), Buffer.from(shot.data, "base64"));
+}
+
 async function main() {
   const outDir = path.resolve(args.out);
   fs.mkdirSync(outDir, { recursive: true });
@@ -470,7 +512,7 @@ async function main() {
     await cdp("Emulation.setDeviceMetricsOverride", { width: 375, height: 667, deviceScaleFactor: 1, mobile: false });
     await sleep(300);
     const phone = await evaluate(`(() => { document.getElementById("layers").scrollIntoView(); const c = document.getElementById("controls").getBoundingClientRect();
-      return { inner: window.innerWidth, scroll: document.scrollingElement.scrollWidth, controlsBottom: Math.round(c.bottom), height: window.innerHeight,
+      return { inner: document.documentElement.clientWidth, scroll: document.scrollingElement.scrollWidth, controlsBottom: Math.round(c.bottom), height: window.innerHeight,
                layersTop: Math.round(document.getElementById("layers").getBoundingClientRect().top) }; })()`);
     check(phone.scroll <= phone.inner && phone.controlsBottom <= 0.25 * phone.height && phone.layersTop >= phone.controlsBottom,
           "at 375 × 667 nothing scrolls sideways and the controls leave the maps in view", JSON.stringify(phone));
@@ -500,6 +542,7 @@ async function main() {
       clip: { x: 0, y: 0, width: Math.ceil(size.width), height: Math.min(8000, Math.ceil(size.height)), scale: 1 } });
     fs.writeFileSync(path.join(outDir, "report-full.png"), Buffer.from(full.data, "base64"));
     console.log("report-browser-test: screenshots " + ["report.png", "report-layers.png", "report-full.png"].map((f) => path.join(outDir, f)).join(", "));
+    await monitorPage(browser, problems, outDir);
   } finally {
     await browser.close();
     fs.rmSync(profile, { recursive: true, force: true });

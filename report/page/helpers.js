@@ -179,6 +179,23 @@ function pickCell(cells, x, y) {
   return null;
 }
 
+// ---- a canvas drawn at its CSS size: its bitmap sized to the CSS box × devicePixelRatio and the
+// context scaled, so 12 px text is 12 px on screen at any width (monitor.html's timeline was a fixed
+// 1,200-pixel bitmap scaled to the page: 3-pixel labels on a phone before 2026-12-04).  Returns
+// { ctx, w, h } in CSS pixels, the canvas cleared.  The pages pass window.devicePixelRatio as `ratio`.
+function sizeCanvas(canvas, ratio) {
+  ratio = ratio || 1;
+  const w = Math.max(50, canvas.clientWidth), h = Math.max(30, canvas.clientHeight);
+  if (canvas.width !== Math.round(w * ratio) || canvas.height !== Math.round(h * ratio)) {
+    canvas.width = Math.round(w * ratio);
+    canvas.height = Math.round(h * ratio);
+  }
+  const ctx = canvas.getContext("2d");
+  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+  ctx.clearRect(0, 0, w, h);
+  return { ctx, w, h };
+}
+
 // ---- the keyboard in a layer's map (a focused map canvas): the region that key `key` moves the
 // selection to from region r of a grid [GH, GW, GC] (run/region_grid.h's order), or null for a key
 // that does not move it.  Arrows move one row or column block within the channel block's tile

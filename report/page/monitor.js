@@ -23,9 +23,8 @@
     select.appendChild(o);
   });
   function drawTimeline() {
-    const d = Number(select.value), canvas = document.getElementById("timeline"), ctx = canvas.getContext("2d");
-    const W = canvas.width, H = canvas.height, pad = 30, n = D.scores.length;
-    ctx.clearRect(0, 0, W, H);
+    const d = Number(select.value), canvas = document.getElementById("timeline");
+    const { ctx, w: W, h: H } = sizeCanvas(canvas, window.devicePixelRatio), pad = 30, n = D.scores.length;
     if (!n) return;
     let lo = Infinity, hi = -Infinity;
     for (const s of D.scores) { lo = Math.min(lo, s[d]); hi = Math.max(hi, s[d]); }
@@ -39,11 +38,15 @@
     ctx.fillText(fmt(hi), 2, pad);
     ctx.fillText(fmt(lo), 2, H - pad);
     ctx.fillText("image 0", pad, H - 8);
-    ctx.fillText("image " + (n - 1), W - pad - 80, H - 8);
+    ctx.textAlign = "right";
+    ctx.fillText("image " + (n - 1), W - pad, H - 8);
+    ctx.textAlign = "left";
     document.getElementById("timeline-note").textContent = D.detectors[d] + ": higher = more abnormal; red: windows that alarm" +
       (D.scores_cut ? "; the first " + n + " images only" : "");
   }
   select.addEventListener("change", drawTimeline);
+  let resized = 0;
+  window.addEventListener("resize", () => { clearTimeout(resized); resized = setTimeout(drawTimeline, 100); });
   drawTimeline();
 
   // ---- alarms

@@ -80,19 +80,6 @@
     if (text !== undefined && text !== null) node.textContent = String(text);
     return node;
   }
-  function sizeCanvas(canvas) {
-    const ratio = window.devicePixelRatio || 1;
-    const w = Math.max(50, canvas.clientWidth), h = Math.max(30, canvas.clientHeight);
-    if (canvas.width !== Math.round(w * ratio) || canvas.height !== Math.round(h * ratio)) {
-      canvas.width = Math.round(w * ratio);
-      canvas.height = Math.round(h * ratio);
-    }
-    const ctx = canvas.getContext("2d");
-    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    ctx.clearRect(0, 0, w, h);
-    return { ctx, w, h };
-  }
-
   // ---- the evaluation images of images.json (mean image first, then the examples), each drawn once
   // at its own size on a canvas that views scale up without smoothing.
   let IMAGES = [];
@@ -119,7 +106,7 @@
     const box = el("figure", "image-box");
     box.append(canvas, el("figcaption", null, img.title));
     requestAnimationFrame(() => {
-      const { ctx } = sizeCanvas(canvas), s = size / img.w;
+      const { ctx } = sizeCanvas(canvas, window.devicePixelRatio), s = size / img.w;
       ctx.imageSmoothingEnabled = false;
       ctx.drawImage(img.canvas, 0, 0, img.w * s, img.h * s);
       if (draw) draw(ctx, s);
@@ -262,7 +249,7 @@
   }
   function hideTip() { $("hover").hidden = true; }
   function drawLegendBar(view, kind, classMap) {
-    const { ctx, w, h } = sizeCanvas(view.bar);
+    const { ctx, w, h } = sizeCanvas(view.bar, window.devicePixelRatio);
     const s = scales[view.l];
     if (classMap) {
       for (let x = 0; x < w; ++x) { ctx.fillStyle = css(ramp(DIV, (x + 0.5) / w)); ctx.fillRect(x, 0, 1, h); }
@@ -315,7 +302,7 @@
     const colour = classMap ? (v) => ramp(DIV, classMap.max > 0 ? (v / classMap.max + 1) / 2 : 0.5) : undefined;
     const critical = new Set(ly.z ? ly.z.critical : []);
     const dead = new Set(ly.g ? ly.g.dead : []);
-    const { ctx, w, h } = sizeCanvas(view.canvas);
+    const { ctx, w, h } = sizeCanvas(view.canvas, window.devicePixelRatio);
     view.canvas.style.cursor = state.view === "map" ? "pointer" : "grab";
     if (state.view === "map") drawMap(view, ctx, w, h, { ly, grid, mode, values, critical, dead, colour });
     else drawVoxels(view, ctx, w, h, { grid, mode, values, critical });
@@ -544,7 +531,7 @@
     const spark = el("canvas");
     spark.style.width = "100%"; spark.style.height = "60px"; spark.style.display = "block";
     body.append(spark);
-    const { ctx, w, h } = sizeCanvas(spark);
+    const { ctx, w, h } = sizeCanvas(spark, window.devicePixelRatio);
     const known = series.filter((v) => v !== null);
     if (known.length) {
       let lo = Math.min(...known), hi = Math.max(...known);
@@ -597,7 +584,7 @@
       y += head + stack + 8;
     }
     canvas.style.height = bands === 1 ? "" : Math.ceil(y + 44) + "px";
-    const { ctx, w, h } = sizeCanvas(canvas);
+    const { ctx, w, h } = sizeCanvas(canvas, window.devicePixelRatio);
     if (bands === 1) stacks[0] = h - tops[0] - 20;
     ctx.font = "12px system-ui, sans-serif";
     const layout = ep.layers.map((ly, l) => {
@@ -713,7 +700,7 @@
     const none = !M.epoch.length && !D.stability.length;
     canvas.hidden = none; $("curves-heading").hidden = none;
     if (none) return;
-    const { ctx, w, h } = sizeCanvas(canvas);
+    const { ctx, w, h } = sizeCanvas(canvas, window.devicePixelRatio);
     const epochs = M.epoch.concat(D.epochs.map((e) => e.epoch));
     const x0 = epochs.length ? Math.min(...epochs) : 1, x1 = epochs.length ? Math.max(...epochs) : 1;
     const left = 60, right = 20, gap = 40, rowH = 14;
@@ -996,7 +983,7 @@
     for (const id of ["eeg-hint", "eeg-consistency-heading", "eeg-consistency-hint"]) $(id).hidden = !EEG || !EEG.epochs.length;
     if (!EEG || !EEG.epochs.length) {
       chart.style.height = "40px"; bars.style.display = "none";
-      const { ctx } = sizeCanvas(chart);
+      const { ctx } = sizeCanvas(chart, window.devicePixelRatio);
       ctx.font = "13px system-ui, sans-serif"; ctx.fillStyle = "#8a5a00";
       ctx.fillText("no NN-EEG in this run (train with --eeg)", 12, 24);
       chart.dataset.lanes = "0";
@@ -1011,7 +998,7 @@
     const regionTrace = T && selName && T.regions[selName] ? T.regions[selName][selKey] || null : null;
     const lanes = B + 1 + (regionTrace ? 1 : 0);
     chart.style.height = (top + lanes * laneH + 36) + "px";  // the step caption's baseline at +26, its descenders below
-    const { ctx, w } = sizeCanvas(chart);
+    const { ctx, w } = sizeCanvas(chart, window.devicePixelRatio);
     const first = T ? T.first : EEG.epochs[0].steps[0], last = T ? T.last : EEG.epochs[EEG.epochs.length - 1].steps[1];
     const px = (step) => left + (w - left - right) * (step - first) / Math.max(1, last - first);
     const laneTop = (b) => top + (b + 1) * laneH;  // lane −1 (the loss) at the top, lane B the region
@@ -1110,7 +1097,7 @@
     chart.dataset.epoch = cur >= 0 ? String(EEG.epochs[cur].epoch) : "";
     // band powers: bars of the selected epoch, then each block's band spectrogram over the epochs
     bars.style.display = "block";
-    const bb = sizeCanvas(bars), bctx = bb.ctx;
+    const bb = sizeCanvas(bars, window.devicePixelRatio), bctx = bb.ctx;
     const cell = Math.max(40, (bb.w - 20) / B), { box, barW } = bandBars(cell), barH = 80;
     bctx.font = "11px system-ui, sans-serif"; bctx.textAlign = "center";
     EEG.blocks.forEach((name, b) => {
@@ -1210,7 +1197,7 @@
     $("epoch-label").textContent = epochLabel();
     if (E) { views.forEach(renderView); renderPathways(); }
     else {
-      const { ctx } = sizeCanvas($("pathways"));
+      const { ctx } = sizeCanvas($("pathways"), window.devicePixelRatio);
       ctx.font = "13px system-ui, sans-serif"; ctx.fillStyle = "#8a5a00";
       ctx.fillText("no analysed epochs: nothing to trace (train with --analyze-every N)", 12, 24);
     }
@@ -1473,7 +1460,7 @@
         box.dataset.scale = String(colour === spread ? diff.max : zmax);
         box.append(el("div", "compare-label", label), canvas);
         tiles.append(box);
-        const { ctx, w, h } = sizeCanvas(canvas);
+        const { ctx, w, h } = sizeCanvas(canvas, window.devicePixelRatio);
         drawMap({ l, card: box }, ctx, w, h, { ly: a, grid: a.grid, mode: { kind }, values, colour,
                                               critical: new Set(ly && ly.z ? ly.z.critical : []), dead: new Set() });
       };
