@@ -487,6 +487,20 @@ async function main() {
         for (let i = 0; i < img.length; i += 4) painted += img[i + 3] > 0 && img[i] + img[i + 1] + img[i + 2] < 3 * 250 ? 1 : 0;
         return { painted, below: chart.clientHeight - (g.top + lanes * g.laneH + 26) }; })()`);
       check(margin.painted === 0 && margin.below >= 6, "NN-EEG: nothing painted left of the plot, room under the step caption", JSON.stringify(margin));
+      // the band-power canvas at 300 px (a phone's box; resnet20's 30 blocks at 768 px): the blocks wrap
+      // into rows of columns at least 40 px wide and the caption into lines, nothing past the right edge
+      const bandsNarrow = await evaluate(`(() => { const R = window.nnfmriReport, bars = document.getElementById("eeg-bands");
+        const wide = { rows: bars.dataset.rows, lines: bars.dataset.captionLines, right: Number(bars.dataset.right), width: bars.clientWidth };
+        bars.style.width = "300px"; R.setEpoch(R.epochCount - 1);
+        const narrow = { rows: Number(bars.dataset.rows), lines: Number(bars.dataset.captionLines), right: Number(bars.dataset.right), width: bars.clientWidth,
+                         height: bars.clientHeight };
+        bars.style.width = ""; R.setEpoch(R.epochCount - 1);
+        return { wide, narrow }; })()`);
+      const perRow = Math.floor((300 - 20) / 40);
+      check(bandsNarrow.wide.rows === "1" && bandsNarrow.wide.right <= bandsNarrow.wide.width &&
+            bandsNarrow.narrow.rows === Math.ceil(expected.layers / perRow) && bandsNarrow.narrow.lines >= 3 && bandsNarrow.narrow.right <= 300 &&
+            bandsNarrow.narrow.height >= bandsNarrow.narrow.rows * 120,
+            "NN-EEG band powers: at 300 px the blocks wrap into rows and the caption into lines, nothing past the right edge", JSON.stringify(bandsNarrow));
       await evaluate("document.getElementById('eeg-chart').scrollIntoView()");
       await sleep(50);
       const eegShot = await cdp("Page.captureScreenshot", { format: "png" });

@@ -1097,11 +1097,24 @@
     chart.dataset.epoch = cur >= 0 ? String(EEG.epochs[cur].epoch) : "";
     // band powers: bars of the selected epoch, then each block's band spectrogram over the epochs
     bars.style.display = "block";
+    // the blocks in rows of columns at least 40 px wide (pathwayBands), the caption's words wrapped to
+    // the width, the canvas as tall as they need: before 2026-12-04 one row whatever the width (at 768 px
+    // resnet20's blocks past the 18th fell off the canvas's right edge) and a caption cut at a phone's
+    const bctx0 = bars.getContext("2d");
+    bctx0.font = "11px system-ui, sans-serif";
+    const room = Math.max(50, bars.clientWidth) - 20, { perBand, bands: rows, column: cell } = pathwayBands(B, room, 40);
+    const words = ("bars: relative band power at the slider's epoch (δ θ α β γ) · squares: the same per epoch (x) and band (y, δ at the bottom)").split(" ");
+    const lines = wrapRows(words.map((word) => bctx0.measureText(word + " ").width), room).map((row) => row.map((i) => words[i]).join(" "));
+    const barH = 80, rowH = 20 + barH + 20;
+    bars.style.height = rows * rowH + lines.length * 14 + 12 + "px";
     const bb = sizeCanvas(bars, window.devicePixelRatio), bctx = bb.ctx;
-    const cell = Math.max(40, (bb.w - 20) / B), { box, barW } = bandBars(cell), barH = 80;
+    const { box, barW } = bandBars(cell);
     bctx.font = "11px system-ui, sans-serif"; bctx.textAlign = "center";
+    let drawnRight = 0;
     EEG.blocks.forEach((name, b) => {
-      const x0 = 10 + b * cell;
+      const x0 = 10 + (b % perBand) * cell, y0 = Math.floor(b / perBand) * rowH;
+      drawnRight = Math.max(drawnRight, x0 + cell);
+      bctx.save(); bctx.translate(0, y0);
       bctx.fillStyle = "#222"; bctx.fillText(name, x0 + cell / 2, 14);
       const powers = cur >= 0 ? EEG.epochs[cur].bands[b] : null;
       bctx.strokeStyle = "#ccc"; bctx.strokeRect(x0 + 2, 20, box, barH);
@@ -1119,13 +1132,12 @@
       });
       bctx.strokeStyle = "#ccc"; bctx.strokeRect(sx, 20, sw, barH);
       if (cur >= 0) { bctx.strokeStyle = "#0072b2"; bctx.strokeRect(sx + cur * cw, 20, cw, barH); }
+      bctx.restore();
     });
     bctx.textAlign = "left"; bctx.fillStyle = "#666";
-    // the caption on one line, or its two halves on two when the canvas is narrower (a phone's)
-    const caption = ["bars: relative band power at the slider's epoch (δ θ α β γ)",
-                     "squares: the same per epoch (x) and band (y, δ at the bottom)"];
-    if (bctx.measureText(caption.join(" · ")).width <= bb.w - 20) bctx.fillText(caption.join(" · "), 10, 20 + barH + 30);
-    else caption.forEach((line, i) => bctx.fillText(line, 10, 20 + barH + 28 + 14 * i));
+    lines.forEach((line, i) => { bctx.fillText(line, 10, rows * rowH + 12 + 14 * i); drawnRight = Math.max(drawnRight, 10 + bctx.measureText(line).width); });
+    // what the browser test reads: rows of blocks, caption lines, the rightmost pixel drawn (CSS px)
+    bars.dataset.rows = String(rows); bars.dataset.captionLines = String(lines.length); bars.dataset.right = String(Math.ceil(drawnRight));
     // the consistency panel
     const c = E && EEG.consistency[state.e] ? EEG.consistency[state.e] : null;
     if (!c) { host.append(el("p", "hint", "no consistency at this epoch (it needs ζ and the epoch's NN-EEG file)")); return; }
