@@ -249,6 +249,17 @@ async function main() {
       const host = document.getElementById("compare-maps");
       return host.dataset.epoch === "3" && host.dataset.layers === "0" ? { text: host.textContent, tiles: host.querySelectorAll(".compare-tile").length } : null; })()`));
     check(lacking.tiles === 0 && /short has no analysed epoch 3/.test(lacking.text), "an epoch B lacks is said so, no stale maps", lacking.text);
+    // at a phone's width (375 × 667) the run list (six runs, one an error line) scrolls within its box,
+    // not the page, and is inset like the rest of the page (before 2026-12-04 it sat at the window's
+    // left edge at every width, and at 375 px this list pushed the page 257 px sideways)
+    await cdp("Emulation.setDeviceMetricsOverride", { width: 375, height: 667, deviceScaleFactor: 1, mobile: false });
+    await sleep(300);
+    const phone = await evaluate(`(() => { const live = document.getElementById("live").getBoundingClientRect(), wrap = document.querySelector(".wrap");
+      return { client: document.documentElement.clientWidth, scroll: document.scrollingElement.scrollWidth, rows: document.querySelectorAll("#runs tr[data-run]").length,
+               liveLeft: Math.round(live.left), textLeft: Math.round(wrap.getBoundingClientRect().left + parseFloat(getComputedStyle(wrap).paddingLeft)) }; })()`);
+    check(phone.rows >= 5 && phone.scroll <= phone.client && phone.liveLeft === phone.textLeft,
+          "at 375 px the run list scrolls within its box and is inset like the page", JSON.stringify(phone));
+    await cdp("Emulation.clearDeviceMetricsOverride");
 
     // ---- page load time of a 30-epoch run: served, then its static report.html (the baseline)
     if (args.load30 === "yes") {
