@@ -530,6 +530,12 @@ async function main() {
                layersTop: Math.round(document.getElementById("layers").getBoundingClientRect().top) }; })()`);
     check(phone.scroll <= phone.inner && phone.controlsBottom <= 0.25 * phone.height && phone.layersTop >= phone.controlsBottom,
           "at 375 × 667 nothing scrolls sideways and the controls leave the maps in view", JSON.stringify(phone));
+    // and the run settings' values get the page's width under their keys (beside the keys: 100 px)
+    const settingsWidth = await evaluate(`(() => { const page = document.getElementById("settings").parentElement.clientWidth;
+      const values = [...document.querySelectorAll("#settings tr")].map((tr) => tr.children[1]).filter((td) => td);
+      return { page, rows: values.length, narrowest: Math.min(...values.map((td) => td.getBoundingClientRect().width)) }; })()`);
+    check(settingsWidth.rows > 10 && settingsWidth.narrowest >= 0.8 * (settingsWidth.page - 40),
+          "at 375 px each run setting's value is nearly the page's width", JSON.stringify(settingsWidth));
     await cdp("Emulation.setDeviceMetricsOverride", { width: 1400, height: 1000, deviceScaleFactor: 1, mobile: false });
     await sleep(200);
     // screenshots: the layers with the top region selected (README "Reading the report"), the first
