@@ -534,7 +534,7 @@ async function main() {
     const settingsWidth = await evaluate(`(() => { const page = document.getElementById("settings").parentElement.clientWidth;
       const values = [...document.querySelectorAll("#settings tr")].map((tr) => tr.children[1]).filter((td) => td);
       return { page, rows: values.length, narrowest: Math.min(...values.map((td) => td.getBoundingClientRect().width)) }; })()`);
-    check(settingsWidth.rows > 10 && settingsWidth.narrowest >= 0.8 * (settingsWidth.page - 40),
+    check(settingsWidth.rows > 0 && settingsWidth.narrowest >= 0.8 * (settingsWidth.page - 40),
           "at 375 px each run setting's value is nearly the page's width", JSON.stringify(settingsWidth));
     await cdp("Emulation.setDeviceMetricsOverride", { width: 1400, height: 1000, deviceScaleFactor: 1, mobile: false });
     await sleep(200);
