@@ -464,7 +464,7 @@
   function renderDetails() {
     const body = $("details-body");
     body.replaceChildren();
-    if (!state.sel) { body.append(el("p", "hint", "Click a region (in a map, the 3-D view or the pathway view) to see its numbers.")); return; }
+    if (!state.sel) { body.append(el("p", "hint", "Click a region (in a map, the 3-D view or the pathway view), or Tab to a map and press an arrow key, to see its numbers.")); return; }
     const { l, r } = state.sel, ep = D.epochs[state.e], ly = ep.layers[l], grid = ly.grid;
     const [i, j, k] = coordsOf(grid, r);
     const label = labelOf(l, r);
