@@ -45,9 +45,16 @@
       (D.scores_cut ? "; the first " + n + " images only" : "");
   }
   select.addEventListener("change", drawTimeline);
-  let resized = 0;
-  window.addEventListener("resize", () => { clearTimeout(resized); resized = setTimeout(drawTimeline, 100); });
   drawTimeline();
+  // Redrawn whenever its bitmap no longer matches its box: a window resize, and also a change no resize
+  // event reports (a vertical scroll bar that appears once the page below, or drawTimeline's own note,
+  // is laid out takes 15 px; before 2026-12-04 the bitmap then stayed 15 px wider than its box, scaled
+  // down).  Sizing the bitmap does not change the box (CSS gives its width and height), so a redraw
+  // does not observe itself.
+  const timeline = document.getElementById("timeline");
+  new ResizeObserver(() => {
+    if (timeline.width !== Math.round(Math.max(50, timeline.clientWidth) * (window.devicePixelRatio || 1))) drawTimeline();
+  }).observe(timeline);
 
   // ---- alarms
   const alarms = D.windows.filter((w) => w[2]);
