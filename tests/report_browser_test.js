@@ -373,6 +373,74 @@ async function main() {
         check(picked.pick && picked.picked === at.cell && picked.focus === at.cell && picked.regions > 0,
               "Enter on a confusion cell lists its regions and keeps the focus on the cell", JSON.stringify(picked));
       }
+      // the pathway view by keyboard (before 2026-12-04 its regions and chains took a pointer only): Tab
+      // reaches it with a focus ring; Enter selects chain 1's first region, ArrowRight follows chain 1 to
+      // the next column, Page Down moves to chain 2 in that column, ArrowDown to the next region drawn below
+      await evaluate(`(() => { const R = window.nnfmriReport; R.state.sel = null; R.state.errorPick = null; R.setEpoch(R.epochCount - 1);
+        document.querySelector("#howto summary").focus(); window.scrollTo(0, 0); })()`);
+      for (at = null, tabs = 0; tabs < 800; ++tabs) {
+        await press("Tab", "Tab", 9);
+        at = await evaluate(`(() => { const e = document.activeElement; return { id: e.id, outline: getComputedStyle(e).outlineStyle }; })()`);
+        if (at.id === "pathways") break;
+      }
+      check(at.id === "pathways" && at.outline !== "none", "Tab reaches the pathway view and shows a focus ring", tabs + " Tabs: " + JSON.stringify(at));
+      const pathSel = () => evaluate(`(() => { const R = window.nnfmriReport; return { sel: R.state.sel, chain: R.state.pathChain,
+        focus: document.activeElement.id, details: document.getElementById("details-body").textContent.slice(0, 80) }; })()`);
+      const chainsWant = await evaluate(`(() => { const R = window.nnfmriReport, D = JSON.parse(document.getElementById("report-data").textContent);
+        const ep = D.epochs[R.state.e], drawn = ep.chains.slice().sort((a, b) => b.score - a.score).slice(0, 5);
+        const g = ep.layers[drawn.length ? drawn[0].layers[1] : 0].grid, order = [];
+        for (let k = 0; k < g[2]; ++k) for (let i = 0; i < g[0]; ++i) for (let j = 0; j < g[1]; ++j) order.push((i * g[1] + j) * g[2] + k);
+        return { drawn: drawn.map((c) => ({ layers: c.layers, regions: c.regions })), order }; })()`);
+      if (chainsWant.drawn.length >= 2) {
+        const [c1, c2] = chainsWant.drawn;
+        await press("Enter", "Enter", 13);
+        const s0 = await pathSel();
+        await press("ArrowRight", "ArrowRight", 39);
+        const s1 = await pathSel();
+        await press("PageDown", "PageDown", 34);
+        const s2 = await pathSel();
+        await press("ArrowDown", "ArrowDown", 40);
+        const s3 = await pathSel();
+        const below = chainsWant.order[Math.min(chainsWant.order.length - 1, chainsWant.order.indexOf(c2.regions[1]) + 1)];
+        check(s0.sel && s0.sel.l === c1.layers[0] && s0.sel.r === c1.regions[0] && s0.chain === 0 &&
+              s1.sel.l === c1.layers[1] && s1.sel.r === c1.regions[1] && s1.chain === 0 &&
+              s2.sel.l === c2.layers[1] && s2.sel.r === c2.regions[1] && s2.chain === 1 &&
+              s3.sel.l === c2.layers[1] && s3.sel.r === below && s3.chain === null && s3.focus === "pathways" &&
+              s3.details.startsWith(dom.names[c2.layers[1]] + " · "),
+              "Enter, arrows and Page Down in the pathway view follow chain 1, then chain 2, then the column",
+              JSON.stringify({ s0, s1, s2, s3, c1, c2, below }));
+      }
+      // the 3-D views by keyboard (before 2026-12-04 drag and wheel only): on a focused view the arrow
+      // keys turn every view by 15° and redraw it, + and − zoom, Shift + an arrow moves the selected region
+      await evaluate(`(() => { const R = window.nnfmriReport; R.setView("voxels"); R.state.sel = null;
+        R.state.yaw = -0.6; R.state.pitch = 0.5; R.state.zoom = 1; R.setEpoch(R.epochCount - 1);
+        const c = document.querySelector(".layer-view canvas.voxels"); c.scrollIntoView({ block: "center" }); c.focus(); })()`);
+      await sleep(50);
+      const turn = () => evaluate(`(() => { const R = window.nnfmriReport, c = document.querySelector(".layer-view canvas.voxels");
+        return { yaw: R.state.yaw, pitch: R.state.pitch, zoom: R.state.zoom, sel: R.state.sel, pixels: c.toDataURL().length + ":" + c.toDataURL().slice(-40),
+                 label: c.getAttribute("aria-label") }; })()`);
+      const v0 = await turn();
+      await press("ArrowRight", "ArrowRight", 39);
+      await sleep(60);
+      const v1 = await turn();
+      await press("ArrowUp", "ArrowUp", 38);
+      await press("+", "Equal", 187);
+      await sleep(60);
+      const v2 = await turn();
+      await press("-", "Minus", 189);
+      await sleep(60);
+      const v3 = await turn();
+      const step = Math.PI / 12;
+      check(Math.abs(v1.yaw - (v0.yaw + step)) < 1e-9 && v1.pitch === v0.pitch && v1.pixels !== v0.pixels && v1.sel === null &&
+            Math.abs(v2.pitch - (v0.pitch - step)) < 1e-9 && Math.abs(v2.zoom - 1.25) < 1e-9 && v2.pixels !== v1.pixels &&
+            Math.abs(v3.zoom - 1) < 1e-9 && /arrow keys turn the views/.test(v0.label),
+            "arrow keys turn the focused 3-D view by 15° and redraw it, + and − zoom",
+            JSON.stringify([v0, v1, v2, v3].map((v) => ({ yaw: v.yaw, pitch: v.pitch, zoom: v.zoom, sel: v.sel }))));
+      await cdp("Input.dispatchKeyEvent", { type: "rawKeyDown", key: "ArrowRight", code: "ArrowRight", windowsVirtualKeyCode: 39, modifiers: 8 });
+      await cdp("Input.dispatchKeyEvent", { type: "keyUp", key: "ArrowRight", code: "ArrowRight", windowsVirtualKeyCode: 39, modifiers: 8 });
+      const v4 = await turn();
+      check(v4.sel && v4.sel.l === 0 && v4.sel.r === 0 && v4.yaw === v3.yaw, "Shift + an arrow in the 3-D view selects a region instead of turning", JSON.stringify(v4.sel));
+      await evaluate(`window.nnfmriReport.setView("map")`);
       await evaluate("document.activeElement.blur(); window.nnfmriReport.state.errorPick = null; window.scrollTo(0, 0)");
     }
     if (!args.run) {  // the planted cell 3 → 5 (tests/synthetic_run.js): its 4 worst images, each with an overlay

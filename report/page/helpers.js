@@ -225,6 +225,93 @@ function regionStep(grid, r, key) {
   }
 }
 
+// ---- the keyboard in the 3-D voxel views (a focused layer canvas in "3-D voxels"): the rotation and
+// zoom that key `key` gives from { yaw, pitch, zoom }, or null for a key that does not turn or zoom.
+// ArrowLeft / ArrowRight turn the views by VIEW_STEP about the vertical axis as a drag to the left /
+// right does, ArrowUp / ArrowDown by VIEW_STEP about the horizontal one as a drag up / down (pitch kept
+// within ±1.5, the drag's limits); + (or =) zooms in and − (or -, _) out by the factor ZOOM_STEP, within
+// ZOOM_LIMITS (the wheel's).  Before 2026-12-04 the views turned and zoomed by a pointer only.
+const VIEW_STEP = Math.PI / 12, ZOOM_STEP = 1.25, ZOOM_LIMITS = [0.5, 4], PITCH_LIMIT = 1.5;
+function clampZoom(z) {
+  return Math.max(ZOOM_LIMITS[0], Math.min(ZOOM_LIMITS[1], z));
+}
+function viewStep(view, key) {
+  const { yaw, pitch, zoom } = view, tilt = (p) => Math.max(-PITCH_LIMIT, Math.min(PITCH_LIMIT, p));
+  switch (key) {
+    case "ArrowLeft": return { yaw: yaw - VIEW_STEP, pitch, zoom };
+    case "ArrowRight": return { yaw: yaw + VIEW_STEP, pitch, zoom };
+    case "ArrowUp": return { yaw, pitch: tilt(pitch - VIEW_STEP), zoom };
+    case "ArrowDown": return { yaw, pitch: tilt(pitch + VIEW_STEP), zoom };
+    case "+": case "=": return { yaw, pitch, zoom: clampZoom(zoom * ZOOM_STEP) };
+    case "-": case "_": return { yaw, pitch, zoom: clampZoom(zoom / ZOOM_STEP) };
+    default: return null;
+  }
+}
+
+// ---- the pathway view's chains: the (at most) five strongest of an epoch's chains, strongest first
+// (score nearer 0), as the view draws and numbers them ("chain 1" the strongest).
+function drawnChains(chains) {
+  return chains.slice().sort((a, b) => b.score - a.score).slice(0, 5);
+}
+// The regions of a layer of grid [GH, GW, GC] in the order the pathway view draws its column: channel
+// block tiles from the top, within a tile rows from the top, within a row columns from the left.
+function columnOrder(grid) {
+  const [gh, gw, gc] = grid, out = [];
+  for (let k = 0; k < gc; ++k)
+    for (let i = 0; i < gh; ++i)
+      for (let j = 0; j < gw; ++j) out.push((i * gw + j) * gc + k);
+  return out;
+}
+// The keyboard in the pathway view (a focused #pathways canvas): where key `key` moves the selection
+// `at` = { l, r, chain } (chain: the index in drawnChains(chains) being followed, or null; `at` null
+// when nothing is selected), or null for a key that does not move it.  `layers` is the epoch's layers
+// ({ grid, in, out, in_from, out_to }: the strongest flows of each region, strongest first).
+//  - nothing selected: an arrow, Page Up/Down, Home, End, Enter or Space selects the first region of
+//    chain 1 (the strongest), or the first layer's first region when no chain is drawn;
+//  - ArrowUp / ArrowDown: the region before / after in the selected column, in the order drawn;
+//    Home / End: the column's first / last region;
+//  - ArrowLeft / ArrowRight: the column before / after, along the chain being followed when the region
+//    is on it, else along the region's strongest in-flow / out-flow (the black lines), else to the
+//    region at the same place in that column's drawing order;
+//  - Page Down / Page Up: the next / previous drawn chain (from none: chain 1 / the last), at its region
+//    in the selected column (its first region if it does not pass there).
+function pathwayStep(layers, chains, at, key) {
+  const drawn = drawnChains(chains), L = layers.length;
+  const chainAt = (c, l) => { const s = drawn[c].layers.indexOf(l); return s < 0 ? null : drawn[c].regions[s]; };
+  if (!L) return null;
+  if (!at) {
+    if (!["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "PageUp", "PageDown", "Home", "End", "Enter", " "].includes(key)) return null;
+    return drawn.length ? { l: drawn[0].layers[0], r: drawn[0].regions[0], chain: 0 } : { l: 0, r: 0, chain: null };
+  }
+  const { l, r } = at, order = columnOrder(layers[l].grid), v = order.indexOf(r);
+  switch (key) {
+    case "ArrowUp": case "ArrowDown": {
+      const w = Math.max(0, Math.min(order.length - 1, v + (key === "ArrowUp" ? -1 : 1)));
+      return { l, r: order[w], chain: null };
+    }
+    case "Home": return { l, r: order[0], chain: null };
+    case "End": return { l, r: order[order.length - 1], chain: null };
+    case "ArrowLeft": case "ArrowRight": {
+      const m = l + (key === "ArrowLeft" ? -1 : 1);
+      if (m < 0 || m >= L) return { l, r, chain: at.chain };
+      if (at.chain !== null && at.chain !== undefined && at.chain < drawn.length && chainAt(at.chain, l) === r && chainAt(at.chain, m) !== null)
+        return { l: m, r: chainAt(at.chain, m), chain: at.chain };
+      const ly = layers[l], list = key === "ArrowLeft" ? (ly.in_from === m && ly.in ? ly.in[r] : null) : (ly.out_to === m && ly.out ? ly.out[r] : null);
+      if (list && list.length) return { l: m, r: list[0], chain: null };
+      const there = columnOrder(layers[m].grid);
+      return { l: m, r: there[Math.min(there.length - 1, Math.floor(v * there.length / order.length))], chain: null };
+    }
+    case "PageUp": case "PageDown": {
+      if (!drawn.length) return null;
+      const c = at.chain === null || at.chain === undefined ? (key === "PageDown" ? 0 : drawn.length - 1)
+                                                             : Math.max(0, Math.min(drawn.length - 1, at.chain + (key === "PageDown" ? 1 : -1)));
+      const here = chainAt(c, l);
+      return here !== null ? { l, r: here, chain: c } : { l: drawn[c].layers[0], r: drawn[c].regions[0], chain: c };
+    }
+    default: return null;
+  }
+}
+
 // ---- images (images.json): pixels in (C, H, W) order, 0–255, C = 1 (grey) or 3 (RGB; any other C
 // shows its first channel as grey), as the RGBA bytes of an H × W ImageData.
 function imageRGBA(pixels, shape) {
@@ -501,7 +588,7 @@ function pathwayHeader(names, pairs, column, widthOf) {
 }
 
 if (typeof module === "object" && module && module.exports) {
-  module.exports = { regionStep, pathwayBands, layerStyle, confusionCounts, bytesOf, cellExamples, errorRegionsLine, noErrorsHint, exampleCaption, projectCells, fmt, pct, coordsOf, keyOf, hexRgb, ramp, css, layerScale, scalePosition, magnitude, ticks, epochTicks,
+  module.exports = { regionStep, viewStep, clampZoom, drawnChains, columnOrder, pathwayStep, pathwayBands, layerStyle, confusionCounts, bytesOf, cellExamples, errorRegionsLine, noErrorsHint, exampleCaption, projectCells, fmt, pct, coordsOf, keyOf, hexRgb, ramp, css, layerScale, scalePosition, magnitude, ticks, epochTicks,
                      rotate, insidePolygon, pickFace, modeOf, settingsRows, cut, channelRange, regionLabel, mapLayout, pickCell, imageRGBA, zetaOnImage,
                      zetaDifference, laneScaled, bandBars, eegEpochIndex, termCells, wrapRows, pathwayHeader, bandLabelIndices };
 }

@@ -32,7 +32,7 @@
   let D = null;
   const $ = (id) => document.getElementById(id);
   let L = 0, E = 0;
-  const state = { e: 0, colour: "zeta", view: "map", sizeByValue: true, yaw: -0.6, pitch: 0.5, zoom: 1, sel: null, timer: null };
+  const state = { e: 0, colour: "zeta", view: "map", sizeByValue: true, yaw: -0.6, pitch: 0.5, zoom: 1, sel: null, pathChain: null, timer: null };
   let CLASSES = [];
   const isOutput = (l) => l === L - 1;  // the output block: one region per logit (README "Region grid")
   const labelOf = (l, r) => { const ly = D.epochs[state.e].layers[l]; return regionLabel(ly.grid, ly.shape, r, CLASSES, isOutput(l)); };
@@ -169,8 +169,7 @@
       head.append(el("h3", null, layer.name), el("span", "role", layer.role.replace(/_/g, " ")));
       const info = el("div", "layer-info"), note = el("div", "layer-note");
       const canvas = el("canvas", "voxels");
-      canvas.setAttribute("aria-label", layer.name + " regions: arrow keys, Page Up and Page Down move the selected region");
-      canvas.tabIndex = 0;  // the keyboard reaches every map (attachPointer's keydown moves the selection)
+      canvas.tabIndex = 0;  // the keyboard reaches every map (attachPointer's keydown moves the selection; its aria-label: renderView)
       const legendRow = el("div", "legend-row"), low = el("span", "num"), bar = el("canvas"), high = el("span", "num"), what = el("span");
       legendRow.append(low, bar, high, what);
       tip(legendRow, "zeta");
@@ -209,8 +208,17 @@
       start = null;
     };
     // the keyboard: Enter, Space or an arrow on a map without a selection in it selects its first
-    // region; then arrows, Page Up/Down, Home and End move it (regionStep)
+    // region; then arrows, Page Up/Down, Home and End move it (regionStep).  In the 3-D views the arrows
+    // turn every view and + / − zoom (viewStep), as a drag and the wheel do; Shift + an arrow moves the region.
     view.canvas.addEventListener("keydown", (ev) => {
+      if (ev.ctrlKey || ev.altKey || ev.metaKey) return;
+      const turned = state.view === "map" || ev.shiftKey ? null : viewStep(state, ev.key);
+      if (turned) {
+        ev.preventDefault();
+        Object.assign(state, turned);
+        scheduleVoxels();
+        return;
+      }
       const here = state.sel && state.sel.l === view.l, grid = D.epochs[state.e].layers[view.l].grid;
       const next = here ? regionStep(grid, state.sel.r, ev.key)
                         : ev.key === "Enter" || ev.key === " " || regionStep(grid, 0, ev.key) !== null ? 0 : null;
@@ -224,7 +232,7 @@
     view.canvas.addEventListener("wheel", (ev) => {  // zoom the 3-D views (all together, like rotation)
       if (state.view === "map") return;
       ev.preventDefault();
-      state.zoom = Math.max(0.5, Math.min(4, state.zoom * Math.exp(-ev.deltaY * 0.0015)));
+      state.zoom = clampZoom(state.zoom * Math.exp(-ev.deltaY * 0.0015));
       scheduleVoxels();
     }, { passive: false });
   }
@@ -304,6 +312,9 @@
     const dead = new Set(ly.g ? ly.g.dead : []);
     const { ctx, w, h } = sizeCanvas(view.canvas, window.devicePixelRatio);
     view.canvas.style.cursor = state.view === "map" ? "pointer" : "grab";
+    view.canvas.setAttribute("aria-label", D.layers[l].name + (state.view === "map"
+      ? " regions, 2-D map: arrow keys, Page Up and Page Down, Home and End move the selected region"
+      : " regions, 3-D voxels: arrow keys turn the views, + and − zoom; Shift with an arrow key, Page Up and Page Down move the selected region"));
     if (state.view === "map") drawMap(view, ctx, w, h, { ly, grid, mode, values, critical, dead, colour });
     else drawVoxels(view, ctx, w, h, { grid, mode, values, critical });
     view.card.dataset.regions = String(count);
@@ -449,8 +460,10 @@
   }
 
   // ---- details of the selected region
-  function select(l, r) {
+  // `chain`: the pathway view's chain being followed by the keyboard (pathwayStep), else none
+  function select(l, r, chain) {
     state.sel = { l, r };
+    state.pathChain = chain === undefined ? null : chain;
     renderAll();
   }
   function flowList(ly, which, targetLayer) {
@@ -464,7 +477,7 @@
   function renderDetails() {
     const body = $("details-body");
     body.replaceChildren();
-    if (!state.sel) { body.append(el("p", "hint", "Click a region (in a map, the 3-D view or the pathway view), or Tab to a map and press an arrow key, to see its numbers.")); return; }
+    if (!state.sel) { body.append(el("p", "hint", "Click a region (in a map, the 3-D view or the pathway view), or Tab to a map or the pathway view and press an arrow key, to see its numbers.")); return; }
     const { l, r } = state.sel, ep = D.epochs[state.e], ly = ep.layers[l], grid = ly.grid;
     const [i, j, k] = coordsOf(grid, r);
     const label = labelOf(l, r);
@@ -639,7 +652,7 @@
     }
     ctx.setLineDash([]);
     const palette = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#56b4e9"];
-    const chains = ep.chains.slice().sort((a, b) => b.score - a.score).slice(0, 5);
+    const chains = drawnChains(ep.chains);
     for (let c = chains.length - 1; c >= 0; --c) {
       const ch = chains[c];
       ctx.strokeStyle = palette[c]; ctx.fillStyle = palette[c]; ctx.lineWidth = c === 0 ? 3.5 : 2;
@@ -653,7 +666,8 @@
     }
     ctx.textAlign = "left";
     // the chains' labels left to right, wrapped into rows (upwards) when the canvas is narrow
-    const labels = chains.map((ch, c) => "chain " + (c + 1) + ": score " + fmt(ch.score));
+    // the chain the keyboard follows (Page Up/Down in the view) is marked ▸
+    const labels = chains.map((ch, c) => (state.pathChain === c ? "▸ " : "") + "chain " + (c + 1) + ": score " + fmt(ch.score));
     const rows = [[]];
     let used = 10;
     labels.forEach((text, c) => {
@@ -690,6 +704,16 @@
   $("pathways").addEventListener("click", (ev) => {
     const rect = ev.currentTarget.getBoundingClientRect(), x = ev.clientX - rect.left, y = ev.clientY - rect.top;
     for (const c of pathCells) if (x >= c.x && x < c.x + c.s && y >= c.y && y < c.y + c.s) { select(c.l, c.r); return; }
+  });
+  // the keyboard (pathwayStep): Up/Down the selected column, Left/Right to the next column along the
+  // chain being followed or the strongest flow, Page Up/Down the drawn chains, Home/End the column's ends
+  $("pathways").addEventListener("keydown", (ev) => {
+    if (!E || ev.ctrlKey || ev.altKey || ev.metaKey) return;
+    const ep = D.epochs[state.e], at = state.sel ? { l: state.sel.l, r: state.sel.r, chain: state.pathChain } : null;
+    const next = pathwayStep(ep.layers, ep.chains, at, ev.key);
+    if (next === null) return;
+    ev.preventDefault();
+    if (!at || next.l !== at.l || next.r !== at.r || next.chain !== at.chain) select(next.l, next.r, next.chain);
   });
 
   // ---- training curves and ζ stability, on one epoch axis

@@ -541,3 +541,92 @@ test("regionStep: arrows move a row or column block within the tile, Page Up/Dow
         assert.ok(Number.isInteger(y) && y >= 0 && y < g[0] * g[1] * g[2], JSON.stringify([g, x, key, y]));
       }
 });
+
+test("viewStep: arrows turn the 3-D views by a fixed step as a drag does, + and - zoom within the wheel's limits", () => {
+  const at = { yaw: -0.6, pitch: 0.5, zoom: 1 }, s = Math.PI / 12;  // 15°
+  assert.deepEqual(h.viewStep(at, "ArrowRight"), { yaw: -0.6 + s, pitch: 0.5, zoom: 1 });  // a drag to the right: yaw grows
+  assert.deepEqual(h.viewStep(at, "ArrowLeft"), { yaw: -0.6 - s, pitch: 0.5, zoom: 1 });
+  assert.deepEqual(h.viewStep(at, "ArrowUp"), { yaw: -0.6, pitch: 0.5 - s, zoom: 1 });    // a drag up: pitch falls
+  assert.deepEqual(h.viewStep(at, "ArrowDown"), { yaw: -0.6, pitch: 0.5 + s, zoom: 1 });
+  assert.equal(h.viewStep(at, "+").zoom, 1.25);
+  assert.equal(h.viewStep(at, "=").zoom, 1.25);
+  assert.equal(h.viewStep(at, "-").zoom, 0.8);
+  assert.equal(h.viewStep(at, "_").zoom, 0.8);
+  // the pitch stays within the drag's ±1.5, the zoom within the wheel's [0.5, 4]
+  assert.equal(h.viewStep({ yaw: 0, pitch: 1.4, zoom: 1 }, "ArrowDown").pitch, 1.5);
+  assert.equal(h.viewStep({ yaw: 0, pitch: -1.4, zoom: 1 }, "ArrowUp").pitch, -1.5);
+  assert.equal(h.viewStep({ yaw: 0, pitch: 0, zoom: 3.9 }, "+").zoom, 4);
+  assert.equal(h.viewStep({ yaw: 0, pitch: 0, zoom: 0.55 }, "-").zoom, 0.5);
+  assert.equal(h.clampZoom(9), 4);
+  assert.equal(h.clampZoom(0.1), 0.5);
+  for (const key of ["a", "Enter", " ", "PageDown", "Home", "Tab"]) assert.equal(h.viewStep(at, key), null, key);
+});
+
+test("columnOrder and drawnChains: the pathway column's drawing order and its five strongest chains", () => {
+  // grid [2, 2, 2]: r = (i·2 + j)·2 + k; drawn tile k = 0 first (rows, then columns), then k = 1
+  assert.deepEqual(h.columnOrder([2, 2, 2]), [0, 2, 4, 6, 1, 3, 5, 7]);
+  assert.deepEqual(h.columnOrder([1, 1, 3]), [0, 1, 2]);
+  for (const g of [[3, 2, 4], [1, 1, 10], [4, 4, 1]]) {
+    const o = h.columnOrder(g);
+    assert.deepEqual(o.slice().sort((a, b) => a - b), Array.from({ length: g[0] * g[1] * g[2] }, (_, i) => i), JSON.stringify(g));
+  }
+  const chains = [-5, -1, -7, -2, -3, -9, -4].map((score, n) => ({ score, n }));
+  assert.deepEqual(h.drawnChains(chains).map((c) => c.score), [-1, -2, -3, -4, -5]);
+  assert.equal(chains[0].score, -5);  // the epoch's own list is left as it was
+});
+
+test("pathwayStep: up/down the column, left/right along the chain or the strongest flow, Page Up/Down the chains", () => {
+  // three layers: [2, 2, 1] → [2, 2, 1] → [1, 1, 3]; flows listed strongest first as [region, value, ...]
+  const layers = [
+    { grid: [2, 2, 1], in_from: null, in: null, out_to: 1, out: [[3, 0.9, 0, 0.1], [1, 0.5], [], [2, 0.4]] },
+    { grid: [2, 2, 1], in_from: 0, in: [[0, 0.1], [1, 0.5], [3, 0.4], [0, 0.9]], out_to: 2, out: [[2, 1], [0, 1], [1, 1], [1, 1]] },
+    { grid: [1, 1, 3], in_from: 1, in: [[1, 1], [2, 1], [0, 1]], out_to: null, out: null },
+  ];
+  const chains = [{ layers: [0, 1, 2], regions: [2, 3, 0], score: -4 }, { layers: [0, 1, 2], regions: [1, 0, 2], score: -2 }];
+  // nothing selected: the strongest chain's first region (chain 1 = the one with score −2)
+  assert.deepEqual(h.pathwayStep(layers, chains, null, "Enter"), { l: 0, r: 1, chain: 0 });
+  assert.deepEqual(h.pathwayStep(layers, chains, null, "ArrowDown"), { l: 0, r: 1, chain: 0 });
+  assert.equal(h.pathwayStep(layers, chains, null, "a"), null);
+  assert.deepEqual(h.pathwayStep(layers, [], null, " "), { l: 0, r: 0, chain: null });
+  // along the chain being followed
+  assert.deepEqual(h.pathwayStep(layers, chains, { l: 0, r: 1, chain: 0 }, "ArrowRight"), { l: 1, r: 0, chain: 0 });
+  assert.deepEqual(h.pathwayStep(layers, chains, { l: 1, r: 0, chain: 0 }, "ArrowRight"), { l: 2, r: 2, chain: 0 });
+  assert.deepEqual(h.pathwayStep(layers, chains, { l: 2, r: 2, chain: 0 }, "ArrowLeft"), { l: 1, r: 0, chain: 0 });
+  // off any chain: the strongest out-flow / in-flow
+  assert.deepEqual(h.pathwayStep(layers, chains, { l: 0, r: 0, chain: null }, "ArrowRight"), { l: 1, r: 3, chain: null });
+  assert.deepEqual(h.pathwayStep(layers, chains, { l: 1, r: 1, chain: null }, "ArrowLeft"), { l: 0, r: 1, chain: null });
+  // a chain index whose chain does not hold the region: the flow, not the chain
+  assert.deepEqual(h.pathwayStep(layers, chains, { l: 0, r: 0, chain: 0 }, "ArrowRight"), { l: 1, r: 3, chain: null });
+  // no listed flow (region 2 of layer 0 sends none): the same place in the next column's order
+  assert.deepEqual(h.pathwayStep(layers, chains, { l: 0, r: 2, chain: null }, "ArrowRight"), { l: 1, r: 2, chain: null });
+  // a layer without tract.json (in/out null): the same place too
+  const bare = layers.map((ly) => Object.assign({}, ly, { in: null, out: null }));
+  assert.deepEqual(h.pathwayStep(bare, [], { l: 1, r: 3, chain: null }, "ArrowRight"), { l: 2, r: 2, chain: null });
+  // at the first and last column it stays
+  assert.deepEqual(h.pathwayStep(layers, chains, { l: 0, r: 2, chain: null }, "ArrowLeft"), { l: 0, r: 2, chain: null });
+  assert.deepEqual(h.pathwayStep(layers, chains, { l: 2, r: 1, chain: 1 }, "ArrowRight"), { l: 2, r: 1, chain: 1 });
+  // up and down the column in drawing order ([2, 2, 1]: 0, 1, 2, 3), clamped; Home and End
+  assert.deepEqual(h.pathwayStep(layers, chains, { l: 1, r: 1, chain: 0 }, "ArrowDown"), { l: 1, r: 2, chain: null });
+  assert.deepEqual(h.pathwayStep(layers, chains, { l: 1, r: 0, chain: null }, "ArrowUp"), { l: 1, r: 0, chain: null });
+  assert.deepEqual(h.pathwayStep(layers, chains, { l: 1, r: 1, chain: null }, "End"), { l: 1, r: 3, chain: null });
+  assert.deepEqual(h.pathwayStep(layers, chains, { l: 1, r: 2, chain: null }, "Home"), { l: 1, r: 0, chain: null });
+  // Page Down / Up: the chains at the selected column
+  assert.deepEqual(h.pathwayStep(layers, chains, { l: 1, r: 1, chain: null }, "PageDown"), { l: 1, r: 0, chain: 0 });
+  assert.deepEqual(h.pathwayStep(layers, chains, { l: 1, r: 0, chain: 0 }, "PageDown"), { l: 1, r: 3, chain: 1 });
+  assert.deepEqual(h.pathwayStep(layers, chains, { l: 1, r: 3, chain: 1 }, "PageDown"), { l: 1, r: 3, chain: 1 });
+  assert.deepEqual(h.pathwayStep(layers, chains, { l: 1, r: 3, chain: 1 }, "PageUp"), { l: 1, r: 0, chain: 0 });
+  assert.deepEqual(h.pathwayStep(layers, chains, { l: 2, r: 1, chain: null }, "PageUp"), { l: 2, r: 0, chain: 1 });
+  assert.equal(h.pathwayStep(layers, [], { l: 1, r: 1, chain: null }, "PageDown"), null);
+  // a chain that does not pass the selected column: its first region
+  const partial = [{ layers: [1, 2], regions: [2, 1], score: -1 }];
+  assert.deepEqual(h.pathwayStep(layers, partial, { l: 0, r: 0, chain: null }, "PageDown"), { l: 1, r: 2, chain: 0 });
+  // every step stays inside the net
+  for (let l = 0; l < 3; ++l)
+    for (const r of h.columnOrder(layers[l].grid))
+      for (const key of ["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "PageUp", "PageDown", "Home", "End"])
+        for (const chain of [null, 0, 1]) {
+          const to = h.pathwayStep(layers, chains, { l, r, chain }, key);
+          const n = to ? layers[to.l].grid.reduce((a, b) => a * b, 1) : 0;
+          assert.ok(to && to.l >= 0 && to.l < 3 && to.r >= 0 && to.r < n, JSON.stringify([l, r, chain, key, to]));
+        }
+});

@@ -111,17 +111,21 @@ TEST(MonitorPage, PartsAndDataGoWhereTheMarkersAre) {
 // The page's charts are canvases, which a screen reader passes over in silence unless they say what
 // they are: before 2026-12-04 the pathway, training and NN-EEG canvases had neither a role nor a
 // label.  Each canvas of report.html is now role="img" with an aria-label (the layer maps get theirs
-// from report.js).
+// from report.js), or, when the keyboard works in it (tabindex: the pathway view since 2026-12-04),
+// role="application", so that a screen reader passes it the arrow keys.
 TEST(ReportPage, EveryCanvasOfThePageHasAnAccessibleName) {
   const std::string html = report::page_html("{}");
-  size_t canvases = 0;
+  size_t canvases = 0, interactive = 0;
   for (size_t at = html.find("<canvas"); at != std::string::npos; at = html.find("<canvas", at + 1)) {
     const std::string tag = html.substr(at, html.find('>', at) - at);
     ++canvases;
-    EXPECT_NE(tag.find("role=\"img\""), std::string::npos) << tag;
+    const bool keys = tag.find("tabindex=\"0\"") != std::string::npos;
+    interactive += keys ? 1 : 0;
+    EXPECT_NE(tag.find(keys ? "role=\"application\"" : "role=\"img\""), std::string::npos) << tag;
     const size_t label = tag.find("aria-label=\"");
     ASSERT_NE(label, std::string::npos) << tag;
     EXPECT_GT(tag.find('"', label + 12), label + 12 + 10) << "a label of a few words: " << tag;
   }
-  EXPECT_EQ(canvases, 4u);  // pathways, curves, eeg-chart, eeg-bands
+  EXPECT_EQ(canvases, 4u);     // pathways, curves, eeg-chart, eeg-bands
+  EXPECT_EQ(interactive, 1u);  // pathways
 }
