@@ -410,6 +410,22 @@ async function main() {
               "Enter, arrows and Page Down in the pathway view follow chain 1, then chain 2, then the column",
               JSON.stringify({ s0, s1, s2, s3, c1, c2, below }));
       }
+      // Shift+Tab back from the pathway view to the first map: each control it stops at is scrolled into
+      // view below the sticky controls bar (before 2026-12-04 a map or confusion cell reached upwards
+      // was scrolled to the window's top edge, under the bar's 80 px)
+      await evaluate(`document.getElementById("pathways").focus()`);
+      const hidden = [];
+      for (tabs = 0; tabs < 100; ++tabs) {
+        await cdp("Input.dispatchKeyEvent", { type: "rawKeyDown", key: "Tab", code: "Tab", windowsVirtualKeyCode: 9, modifiers: 8 });
+        await cdp("Input.dispatchKeyEvent", { type: "keyUp", key: "Tab", code: "Tab", windowsVirtualKeyCode: 9, modifiers: 8 });
+        await sleep(20);
+        const seen = await evaluate(`(() => { const e = document.activeElement, r = e.getBoundingClientRect(), c = document.getElementById("controls").getBoundingClientRect();
+          return { what: e.tagName + (e.id ? "#" + e.id : "") + "." + e.className, top: Math.round(r.top), under: Math.round(c.bottom),
+                   first: e.matches(".layer-view canvas.voxels") && e.closest(".layer-view").dataset.layer === ${JSON.stringify(dom.names[0])} }; })()`);
+        if (seen.top < seen.under - 1) hidden.push(seen);
+        if (seen.first) break;
+      }
+      check(hidden.length === 0 && tabs < 100, "Shift+Tab back to the first map: no control it stops at is hidden under the sticky controls", tabs + " Shift+Tabs: " + JSON.stringify(hidden.slice(0, 3)));
       // the 3-D views by keyboard (before 2026-12-04 drag and wheel only): on a focused view the arrow
       // keys turn every view by 15° and redraw it, + and − zoom, Shift + an arrow moves the selected region
       await evaluate(`(() => { const R = window.nnfmriReport; R.setView("voxels"); R.state.sel = null;
@@ -623,7 +639,7 @@ async function main() {
       const ly = D.epochs[R.epochCount - 1].layers[Math.max(0, l)];
       const r = top && top.length ? (top[0].grid[0] - 1) * ly.grid[1] * ly.grid[2] + (top[0].grid[1] - 1) * ly.grid[2] + top[0].grid[2] - 1 : 0;
       R.select(Math.max(0, l), r);
-      document.getElementById("layers").scrollIntoView(); window.scrollBy(0, -document.getElementById("controls").offsetHeight - 8); })()`);
+      document.getElementById("layers").scrollIntoView(); })()`);  // below the controls (the page's scroll padding)
     await sleep(150);
     // at 3/4 scale: the README's screenshot (docs/report.png) is this file of a real run
     const layersShot = await cdp("Page.captureScreenshot", { format: "png", clip: { x: 0, y: await evaluate("window.scrollY"), width: 1400, height: 1000, scale: 0.75 } });

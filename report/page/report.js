@@ -1327,6 +1327,17 @@
     $("reset-view").disabled = state.view === "map";
     let resize = 0;
     window.addEventListener("resize", () => { clearTimeout(resize); resize = setTimeout(renderAll, 100); });
+    // While the controls follow the page (sticky), whatever the browser scrolls into view — a control
+    // reached by Tab or Shift+Tab, a section — stops below them: the page's scroll padding is their
+    // height (they wrap into one to three rows; on a phone they stay at the top and need none).  Before
+    // 2026-12-04 a map or confusion cell reached upwards was scrolled under them.
+    const controls = $("controls");
+    const padForControls = () => {
+      document.documentElement.style.scrollPaddingTop = getComputedStyle(controls).position === "sticky" ? controls.offsetHeight + 8 + "px" : "";
+    };
+    padForControls();
+    new ResizeObserver(padForControls).observe(controls);
+    window.addEventListener("resize", padForControls);
   }
 
   buildControls();
