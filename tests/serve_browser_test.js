@@ -249,6 +249,18 @@ async function main() {
       const host = document.getElementById("compare-maps");
       return host.dataset.epoch === "3" && host.dataset.layers === "0" ? { text: host.textContent, tiles: host.querySelectorAll(".compare-tile").length } : null; })()`));
     check(lacking.tiles === 0 && /short has no analysed epoch 3/.test(lacking.text), "an epoch B lacks is said so, no stale maps", lacking.text);
+    // the run list by keyboard: Enter on seed2's "compare" button compares it, and after the poll redraws
+    // the list the focus is on the same button, now "uncompare" (before 2026-12-04 the redraw dropped the
+    // focus to the page's start, at every committed epoch of a training run too)
+    await evaluate(`[...document.querySelectorAll("#runs tr[data-run=seed2] button")].find((b) => b.textContent === "compare").focus()`);
+    for (const type of ["keyDown", "keyUp"])  // keyDown with its text: a button acts on Enter's keypress
+      await cdp("Input.dispatchKeyEvent", { type, key: "Enter", code: "Enter", windowsVirtualKeyCode: 13, text: type === "keyDown" ? "\r" : undefined });
+    const kept = await waitUntil("seed2 compared", 20000, () => evaluate(`(() => { const b = [...document.querySelectorAll("#runs tr[data-run=seed2] button")];
+      if (!b.some((x) => x.textContent === "uncompare")) return null;
+      const e = document.activeElement;
+      return { focus: e.tagName + (e.tagName === "BUTTON" ? ":" + e.closest("tr").dataset.run + ":" + e.textContent : ""), compare: document.getElementById("compare-title").textContent }; })()`));
+    check(kept.focus === "BUTTON:seed2:uncompare" && /seed2/.test(kept.compare), "Enter on a run's compare button compares it and the focus stays on that button",
+          JSON.stringify(kept));
     // at a phone's width (375 × 667) the run list (six runs, one an error line) scrolls within its box,
     // not the page, and is inset like the rest of the page (before 2026-12-04 it sat at the window's
     // left edge at every width, and at 375 px this list pushed the page 257 px sideways)

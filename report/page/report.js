@@ -1396,8 +1396,13 @@
     return body;
   }
   const runURL = (name) => "api/runs/" + encodeURIComponent(name) + "/data";
+  // Drawn again whenever a run changes (every committed epoch of a training run): a button that had the
+  // focus gives it to the same run's same button (show, or compare / uncompare), else to the list's first
+  // button (a run just shown loses its own), so a keyboard user keeps their place in the list (before
+  // 2026-12-04 the focus fell back to the page's start at every redraw).
   function renderRunList() {
-    const table = $("runs");
+    const table = $("runs"), active = document.activeElement;
+    const had = table.contains(active) && active.dataset.action ? { run: active.closest("tr").dataset.run, action: active.dataset.action } : null;
     table.replaceChildren();
     const head = el("tr");
     for (const h of ["run", "model", "data", "epochs", "test acc", "state", ""]) head.append(el("th", null, h));
@@ -1413,6 +1418,7 @@
       if (r.name !== live.run && !r.error) {
         const show = el("button", null, "show"), cmp = el("button", null, r.name === live.compare ? "uncompare" : "compare");
         show.type = cmp.type = "button";
+        show.dataset.action = "show"; cmp.dataset.action = "compare";
         show.addEventListener("click", () => { live.run = r.name; live.version = null; if (live.compare === r.name) live.compare = null; poll(); });
         cmp.addEventListener("click", () => { live.compare = live.compare === r.name ? null : r.name; live.compareVersion = null; live.B = null; poll(); });
         cell.append(show, " ", cmp);
@@ -1421,6 +1427,11 @@
       table.append(tr);
     }
     if (!live.runs.length) { const tr = el("tr"); tr.append(el("td", "hint", "no runs under this directory yet: they appear here when written")); table.append(tr); }
+    if (had) {
+      const buttons = [...table.querySelectorAll("button[data-action]")];
+      const same = buttons.find((b) => b.closest("tr").dataset.run === had.run && b.dataset.action === had.action) || buttons[0];
+      if (same) same.focus();
+    }
   }
   // The run to open: the most recently updated one that is readable.
   const newest = (runs) => runs.filter((r) => !r.error).reduce((a, r) => (!a || r.updated > a.updated ? r : a), null);
