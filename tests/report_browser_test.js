@@ -440,7 +440,9 @@ async function main() {
       await sleep(60);
       const v1 = await turn();
       await press("ArrowUp", "ArrowUp", 38);
-      await press("+", "Equal", 187);
+      // "+" as a US keyboard sends it: Shift with the = key
+      await cdp("Input.dispatchKeyEvent", { type: "rawKeyDown", key: "+", code: "Equal", windowsVirtualKeyCode: 187, modifiers: 8 });
+      await cdp("Input.dispatchKeyEvent", { type: "keyUp", key: "+", code: "Equal", windowsVirtualKeyCode: 187, modifiers: 8 });
       await sleep(60);
       const v2 = await turn();
       await press("-", "Minus", 189);
@@ -450,7 +452,7 @@ async function main() {
       check(Math.abs(v1.yaw - (v0.yaw + step)) < 1e-9 && v1.pitch === v0.pitch && v1.pixels !== v0.pixels && v1.sel === null &&
             Math.abs(v2.pitch - (v0.pitch - step)) < 1e-9 && Math.abs(v2.zoom - 1.25) < 1e-9 && v2.pixels !== v1.pixels &&
             Math.abs(v3.zoom - 1) < 1e-9 && /arrow keys turn the views/.test(v0.label),
-            "arrow keys turn the focused 3-D view by 15° and redraw it, + and − zoom",
+            "arrow keys turn the focused 3-D view by 15° and redraw it, + (Shift and =) and − zoom",
             JSON.stringify([v0, v1, v2, v3].map((v) => ({ yaw: v.yaw, pitch: v.pitch, zoom: v.zoom, sel: v.sel }))));
       await cdp("Input.dispatchKeyEvent", { type: "rawKeyDown", key: "ArrowRight", code: "ArrowRight", windowsVirtualKeyCode: 39, modifiers: 8 });
       await cdp("Input.dispatchKeyEvent", { type: "keyUp", key: "ArrowRight", code: "ArrowRight", windowsVirtualKeyCode: 39, modifiers: 8 });

@@ -212,7 +212,8 @@
     // turn every view and + / − zoom (viewStep), as a drag and the wheel do; Shift + an arrow moves the region.
     view.canvas.addEventListener("keydown", (ev) => {
       if (ev.ctrlKey || ev.altKey || ev.metaKey) return;
-      const turned = state.view === "map" || ev.shiftKey ? null : viewStep(state, ev.key);
+      // (Shift with an arrow moves the region; Shift with = is "+" on many keyboards and zooms)
+      const turned = state.view === "map" || (ev.shiftKey && ev.key.startsWith("Arrow")) ? null : viewStep(state, ev.key);
       if (turned) {
         ev.preventDefault();
         Object.assign(state, turned);
