@@ -459,6 +459,33 @@ async function main() {
       const v4 = await turn();
       check(v4.sel && v4.sel.l === 0 && v4.sel.r === 0 && v4.yaw === v3.yaw, "Shift + an arrow in the 3-D view selects a region instead of turning", JSON.stringify(v4.sel));
       await evaluate(`window.nnfmriReport.setView("map")`);
+      // the whole page by Tab: every enabled control is reached (a radio group at its checked radio),
+      // each with a focus ring, in the page's reading order (top to bottom, left to right in a row; the
+      // Region panel is the side column)
+      await evaluate(`(() => { const R = window.nnfmriReport; R.state.sel = null; R.state.errorPick = null; R.setEpoch(R.epochCount - 1);
+        document.querySelector("#howto summary").focus(); window.scrollTo(0, 0); })()`);
+      const stops = [];
+      for (tabs = 0; tabs < 300; ++tabs) {
+        if (tabs) await press("Tab", "Tab", 9);  // the first stop: the page's first control, focused above
+        const stop = await evaluate(`(() => { const e = document.activeElement;
+          if (e === document.body) return null;
+          if (!e.dataset.tabProbe) e.dataset.tabProbe = String(document.querySelectorAll("[data-tab-probe]").length);
+          const r = e.getBoundingClientRect();
+          return { probe: e.dataset.tabProbe, what: e.tagName + (e.id ? "#" + e.id : "") + (e.name ? "[" + e.name + "]" : ""), y: Math.round(r.top + scrollY), x: Math.round(r.left),
+                   h: Math.round(r.height), side: !!e.closest("#details"), ring: getComputedStyle(e).outlineStyle !== "none" && parseFloat(getComputedStyle(e).outlineWidth) > 0 }; })()`);
+        if (stop === null || stops.some((x) => x.probe === stop.probe)) break;
+        stops.push(stop);
+      }
+      const missed = await evaluate(`[...document.querySelectorAll("button, input, select, summary, [tabindex]")].filter((e) => {
+          if (e.disabled || e.tabIndex < 0 || e.closest("[hidden]") || (e.offsetParent === null && e.tagName !== "SUMMARY")) return false;
+          if (e.type === "radio") { const group = [...document.getElementsByName(e.name)]; return e === (group.find((r) => r.checked) || group[0]) && !e.dataset.tabProbe; }
+          return !e.dataset.tabProbe; }).map((e) => e.tagName + (e.id ? "#" + e.id : "") + (e.name ? "[" + e.name + "]" : ""))`);
+      const main = stops.filter((x) => !x.side), backwards = main.filter((x, i) => i > 0 && x.y < main[i - 1].y - 5 && x.y + x.h < main[i - 1].y + main[i - 1].h);
+      check(stops.length > dom.views + 5 && missed.length === 0 && stops.every((x) => x.ring) && backwards.length === 0,
+            "Tab visits every control of the page in reading order, each with a focus ring",
+            stops.length + " stops; missed " + JSON.stringify(missed) + "; no ring " + JSON.stringify(stops.filter((x) => !x.ring).map((x) => x.what)) +
+            "; out of order " + JSON.stringify(backwards.map((x) => x.what)));
+      await evaluate(`document.activeElement.blur(); window.scrollTo(0, 0)`);
       await evaluate("document.activeElement.blur(); window.nnfmriReport.state.errorPick = null; window.scrollTo(0, 0)");
     }
     if (!args.run) {  // the planted cell 3 → 5 (tests/synthetic_run.js): its 4 worst images, each with an overlay
