@@ -401,6 +401,12 @@ async function main() {
         const s2 = await pathSel();
         await press("ArrowDown", "ArrowDown", 40);
         const s3 = await pathSel();
+        // a screen reader hears where the keys went (aria-live), the hover line of the region
+        const said = await evaluate(`(() => { const a = document.getElementById("announce"); return a ? { live: a.getAttribute("aria-live"), text: a.textContent } : null; })()`);
+        const sayKey = await evaluate(`(() => { const R = window.nnfmriReport, D = JSON.parse(document.getElementById("report-data").textContent), g = D.epochs[R.state.e].layers[R.state.sel.l].grid, r = R.state.sel.r;
+          return D.layers[R.state.sel.l].name + " grid_" + (Math.floor(r / (g[2] * g[1])) + 1) + "_" + (Math.floor(r / g[2]) % g[1] + 1) + "_" + (r % g[2] + 1); })()`);
+        check(said && said.live === "polite" && said.text.startsWith(sayKey + " ") && said.text.includes("ζ"),
+              "a key that moves the selection in the pathway view is announced (aria-live): the region's line", JSON.stringify({ said, sayKey }));
         const below = chainsWant.order[Math.min(chainsWant.order.length - 1, chainsWant.order.indexOf(c2.regions[1]) + 1)];
         check(s0.sel && s0.sel.l === c1.layers[0] && s0.sel.r === c1.regions[0] && s0.chain === 0 &&
               s1.sel.l === c1.layers[1] && s1.sel.r === c1.regions[1] && s1.chain === 0 &&

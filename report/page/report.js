@@ -226,6 +226,7 @@
       if (next === null) return;
       ev.preventDefault();
       if (!here || next !== state.sel.r) select(view.l, next);
+      announce();
     });
     view.canvas.addEventListener("pointerup", end);
     view.canvas.addEventListener("pointercancel", end);
@@ -715,7 +716,14 @@
     if (next === null) return;
     ev.preventDefault();
     if (!at || next.l !== at.l || next.r !== at.r || next.chain !== at.chain) select(next.l, next.r, next.chain);
+    announce();
   });
+  // What a screen reader says after a key moved the selection (the focus stays on the canvas): the
+  // region's hover line, with the chain the pathway view follows (#announce, aria-live).
+  function announce() {
+    if (!state.sel) return;
+    $("announce").textContent = hoverText(state.sel.l, state.sel.r) + (state.pathChain !== null ? " · on chain " + (state.pathChain + 1) : "");
+  }
 
   // ---- training curves and ζ stability, on one epoch axis
   function renderCurves() {
