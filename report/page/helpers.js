@@ -183,15 +183,24 @@ function pickCell(cells, x, y) {
 // context scaled, so 12 px text is 12 px on screen at any width (monitor.html's timeline was a fixed
 // 1,200-pixel bitmap scaled to the page: 3-pixel labels on a phone before 2026-12-04).  Returns
 // { ctx, w, h } in CSS pixels, the canvas cleared.  The pages pass window.devicePixelRatio as `ratio`.
-function sizeCanvas(canvas, ratio) {
+// canvasFits: whether the bitmap already has that size (a page redraws a canvas when it does not).
+function canvasBox(canvas, ratio) {
   ratio = ratio || 1;
   const w = Math.max(50, canvas.clientWidth), h = Math.max(30, canvas.clientHeight);
-  if (canvas.width !== Math.round(w * ratio) || canvas.height !== Math.round(h * ratio)) {
-    canvas.width = Math.round(w * ratio);
-    canvas.height = Math.round(h * ratio);
+  return { w, h, ratio, bw: Math.round(w * ratio), bh: Math.round(h * ratio) };
+}
+function canvasFits(canvas, ratio) {
+  const { bw, bh } = canvasBox(canvas, ratio);
+  return canvas.width === bw && canvas.height === bh;
+}
+function sizeCanvas(canvas, ratio) {
+  const box = canvasBox(canvas, ratio), { w, h } = box;
+  if (!canvasFits(canvas, ratio)) {
+    canvas.width = box.bw;
+    canvas.height = box.bh;
   }
   const ctx = canvas.getContext("2d");
-  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+  ctx.setTransform(box.ratio, 0, 0, box.ratio, 0, 0);
   ctx.clearRect(0, 0, w, h);
   return { ctx, w, h };
 }
@@ -235,8 +244,11 @@ const VIEW_STEP = Math.PI / 12, ZOOM_STEP = 1.25, ZOOM_LIMITS = [0.5, 4], PITCH_
 function clampZoom(z) {
   return Math.max(ZOOM_LIMITS[0], Math.min(ZOOM_LIMITS[1], z));
 }
+function clampPitch(p) {
+  return Math.max(-PITCH_LIMIT, Math.min(PITCH_LIMIT, p));
+}
 function viewStep(view, key) {
-  const { yaw, pitch, zoom } = view, tilt = (p) => Math.max(-PITCH_LIMIT, Math.min(PITCH_LIMIT, p));
+  const { yaw, pitch, zoom } = view, tilt = clampPitch;
   switch (key) {
     case "ArrowLeft": return { yaw: yaw - VIEW_STEP, pitch, zoom };
     case "ArrowRight": return { yaw: yaw + VIEW_STEP, pitch, zoom };
@@ -588,7 +600,7 @@ function pathwayHeader(names, pairs, column, widthOf) {
 }
 
 if (typeof module === "object" && module && module.exports) {
-  module.exports = { regionStep, viewStep, clampZoom, drawnChains, columnOrder, pathwayStep, pathwayBands, layerStyle, confusionCounts, bytesOf, cellExamples, errorRegionsLine, noErrorsHint, exampleCaption, projectCells, fmt, pct, coordsOf, keyOf, hexRgb, ramp, css, layerScale, scalePosition, magnitude, ticks, epochTicks,
+  module.exports = { canvasFits, regionStep, viewStep, clampZoom, clampPitch, drawnChains, columnOrder, pathwayStep, pathwayBands, layerStyle, confusionCounts, bytesOf, cellExamples, errorRegionsLine, noErrorsHint, exampleCaption, projectCells, fmt, pct, coordsOf, keyOf, hexRgb, ramp, css, layerScale, scalePosition, magnitude, ticks, epochTicks,
                      rotate, insidePolygon, pickFace, modeOf, settingsRows, cut, channelRange, regionLabel, mapLayout, pickCell, imageRGBA, zetaOnImage,
                      zetaDifference, laneScaled, bandBars, eegEpochIndex, termCells, wrapRows, pathwayHeader, bandLabelIndices };
 }

@@ -53,7 +53,7 @@
   // does not observe itself.
   const timeline = document.getElementById("timeline");
   new ResizeObserver(() => {
-    if (timeline.width !== Math.round(Math.max(50, timeline.clientWidth) * (window.devicePixelRatio || 1))) drawTimeline();
+    if (!canvasFits(timeline, window.devicePixelRatio)) drawTimeline();
   }).observe(timeline);
 
   // ---- alarms

@@ -197,7 +197,7 @@
       if (!start.moved || state.view === "map") return;
       hideTip();
       state.yaw = start.yaw + dx * 0.01;
-      state.pitch = Math.max(-1.5, Math.min(1.5, start.pitch + dy * 0.01));
+      state.pitch = clampPitch(start.pitch + dy * 0.01);
       scheduleVoxels();
     });
     const end = (ev) => {
