@@ -899,6 +899,13 @@
     p.append(el("code", null, hint.command), " — " + hint.after);
     return p;
   }
+  // A confusion cell picked (a click, or Enter or Space on it): its regions listed, the matrix drawn
+  // again; returns the cell as drawn again (the keyboard keeps its focus there).
+  function pickConfusion(y, p) {
+    state.errorPick = { kind: "cell", y, p };
+    renderErrors();
+    return $("errors").querySelector('td[data-y="' + y + '"][data-p="' + p + '"]');
+  }
   function renderErrors() {
     const host = $("errors"), ep = D.epochs[state.e];
     // (a run without error maps says so, not "at this epoch": renderErrors runs after buildErrors)
@@ -921,13 +928,11 @@
           td.tabIndex = 0;
           td.setAttribute("role", "button");
           td.setAttribute("aria-label", "true " + name(y) + ", predicted " + name(p) + ": " + m[y][p] + " images");
-          td.addEventListener("click", () => { state.errorPick = { kind: "cell", y, p }; renderErrors(); });
+          td.addEventListener("click", () => pickConfusion(y, p));
           td.addEventListener("keydown", (ev) => {
             if (ev.key !== "Enter" && ev.key !== " ") return;
             ev.preventDefault();
-            state.errorPick = { kind: "cell", y, p };
-            renderErrors();
-            const again = $("errors").querySelector('td[data-y="' + y + '"][data-p="' + p + '"]');
+            const again = pickConfusion(y, p);
             if (again) again.focus();
           });
         }
