@@ -416,6 +416,34 @@ async function main() {
               "Enter, arrows and Page Down in the pathway view follow chain 1, then chain 2, then the column",
               JSON.stringify({ s0, s1, s2, s3, c1, c2, below }));
       }
+      // a tall pathway view (300 px wide: its layers wrapped into bands, taller than the window): a key
+      // that moves the selection out of the window scrolls the selected cell back into it, only as far
+      // as needed (just above the window's bottom going down, just below the sticky controls going up);
+      // before 2026-12-04 following a chain to the last band left the selection off the screen
+      if (dom.views > 1) {
+        await evaluate(`(() => { const R = window.nnfmriReport, c = document.getElementById("pathways");
+          R.state.sel = null; R.state.pathChain = null; c.style.width = "300px"; R.setEpoch(R.epochCount - 1);
+          c.scrollIntoView(); c.focus({ preventScroll: true }); })()`);
+        const where = () => evaluate(`(() => { const R = window.nnfmriReport, s = R.state.sel, b = s ? R.pathCell(s.l, s.r) : null;
+          return { l: s ? s.l : null, top: b ? b.top : null, bottom: b ? b.bottom : null, y: scrollY, under: document.getElementById("controls").getBoundingClientRect().bottom,
+                   height: innerHeight, canvas: document.getElementById("pathways").clientHeight, focus: document.activeElement.id }; })()`);
+        await press("Enter", "Enter", 13);
+        const steps = [await where()];
+        for (let k = 1; k < dom.views; ++k) { await press("ArrowRight", "ArrowRight", 39); steps.push(await where()); }
+        const down = steps.length;
+        for (let k = 1; k < dom.views; ++k) { await press("ArrowLeft", "ArrowLeft", 37); steps.push(await where()); }
+        const shown = (s) => s.top !== null && s.top >= s.under - 1 && s.bottom <= s.height + 1;
+        // a step that scrolled put the cell 8 px inside the edge it crossed: no further
+        const snug = (s, prev, i) => s.y === prev.y || (i < down ? Math.abs(s.bottom - (s.height - 8)) <= 1 : Math.abs(s.top - (s.under + 16)) <= 1);
+        const bad = steps.filter((s, i) => !shown(s) || (i > 0 && !snug(s, steps[i - 1], i)));
+        const reached = steps[down - 1];
+        check(steps[0].canvas > steps[0].height && reached.l === dom.views - 1 && reached.y > steps[0].y && steps[steps.length - 1].l === steps[0].l &&
+              steps[steps.length - 1].y < reached.y && steps.every((s) => s.focus === "pathways") && bad.length === 0,
+              "a key that moves the pathway selection off the window scrolls it back into view, only as far as needed",
+              JSON.stringify({ first: steps[0], reached, last: steps[steps.length - 1], bad: bad.slice(0, 3) }));
+        await evaluate(`(() => { const R = window.nnfmriReport; document.getElementById("pathways").style.width = ""; R.state.sel = null; R.state.pathChain = null;
+          R.setEpoch(R.epochCount - 1); })()`);
+      }
       // Shift+Tab back from the pathway view to the first map: each control it stops at is scrolled into
       // view below the sticky controls bar (before 2026-12-04 a map or confusion cell reached upwards
       // was scrolled to the window's top edge, under the bar's 80 px)

@@ -565,6 +565,18 @@ function pathwayBands(L, width, minColumn = 110) {
   return { perBand, bands, column: width / perBand };
 }
 
+// How far to scroll the page (px, + down) so that a box from `top` to `bottom` (client coordinates)
+// shows between `viewTop` (under the sticky controls: the page's scroll padding) and `viewBottom` (the
+// window's bottom), `margin` px clear of either edge: 0 when it already shows, else only as far as
+// needed (its top just under viewTop when it lies above, its bottom just over viewBottom when below);
+// a box taller than the room shows from its top.
+function revealScroll(top, bottom, viewTop, viewBottom, margin = 8) {
+  const low = viewTop + margin, high = viewBottom - margin;
+  if (top < low || bottom - top > high - low) return top - low;
+  if (bottom > high) return bottom - high;
+  return 0;
+}
+
 // The pathway view's header above its columns (one column of width `column` per layer; widthOf(text)
 // measures a label): the layer names at the column centres, on line 0, or alternately on lines 0 and
 // 1 when a name is wider than its column; above them the strengths of the pairs of adjacent layers
@@ -602,5 +614,5 @@ function pathwayHeader(names, pairs, column, widthOf) {
 if (typeof module === "object" && module && module.exports) {
   module.exports = { canvasFits, regionStep, viewStep, clampZoom, clampPitch, drawnChains, columnOrder, pathwayStep, pathwayBands, layerStyle, confusionCounts, bytesOf, cellExamples, errorRegionsLine, noErrorsHint, exampleCaption, projectCells, fmt, pct, coordsOf, keyOf, hexRgb, ramp, css, layerScale, scalePosition, magnitude, ticks, epochTicks,
                      rotate, insidePolygon, pickFace, modeOf, settingsRows, cut, channelRange, regionLabel, mapLayout, pickCell, imageRGBA, zetaOnImage,
-                     zetaDifference, laneScaled, bandBars, eegEpochIndex, termCells, wrapRows, pathwayHeader, bandLabelIndices };
+                     zetaDifference, laneScaled, bandBars, eegEpochIndex, termCells, wrapRows, pathwayHeader, bandLabelIndices, revealScroll };
 }

@@ -716,8 +716,21 @@
     if (next === null) return;
     ev.preventDefault();
     if (!at || next.l !== at.l || next.r !== at.r || next.chain !== at.chain) select(next.l, next.r, next.chain);
+    revealPathCell(next.l, next.r);
     announce();
   });
+  // The selected cell of a tall pathway view (its layers wrapped into bands) scrolled into the window
+  // when a key moved it out, only as far as needed, below the sticky controls (the page's scroll
+  // padding, padForControls); before 2026-12-04 the focus stayed on the canvas while the selection
+  // walked off the screen.
+  function revealPathCell(l, r) {
+    const c = pathCells.find((cell) => cell.l === l && cell.r === r);
+    if (!c) return;
+    const rect = $("pathways").getBoundingClientRect();
+    const padTop = parseFloat(getComputedStyle(document.documentElement).scrollPaddingTop) || 0;
+    const dy = revealScroll(rect.top + c.y, rect.top + c.y + c.s, padTop, window.innerHeight);
+    if (dy) window.scrollBy(0, dy);
+  }
   // What a screen reader says after a key moved the selection (the focus stays on the canvas): the
   // region's hover line, with the chain the pathway view follows (#announce, aria-live).
   function announce() {
@@ -1368,6 +1381,11 @@
       const view = views.find((v) => D.layers[v.l].name === layerName);
       if (view && state.view === "map") return view.cells.length ? view.cells[view.cells.length - 1].r : null;
       return view && view.faces.length ? view.faces[view.faces.length - 1].r : null;
+    },
+    // The client box of region r's cell in the pathway view, or null.
+    pathCell(l, r) {
+      const c = pathCells.find((cell) => cell.l === l && cell.r === r), rect = $("pathways").getBoundingClientRect();
+      return c ? { top: rect.top + c.y, bottom: rect.top + c.y + c.s, left: rect.left + c.x } : null;
     },
     // A client point over region r in a layer's view (the cell's centre in the 2-D map, a visible face in 3-D).
     voxelPoint(layerName, r) {

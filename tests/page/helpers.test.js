@@ -630,3 +630,14 @@ test("pathwayStep: up/down the column, left/right along the chain or the stronge
           assert.ok(to && to.l >= 0 && to.l < 3 && to.r >= 0 && to.r < n, JSON.stringify([l, r, chain, key, to]));
         }
 });
+
+test("revealScroll scrolls only as far as needed to show a box under the sticky controls", () => {
+  // view: 100 (the controls' bottom) to 700, 8 px margin: room 108..692
+  assert.equal(h.revealScroll(300, 320, 100, 700), 0);                      // already shown: no scroll
+  assert.equal(h.revealScroll(108, 692, 100, 700), 0);                      // exactly fits
+  assert.equal(h.revealScroll(900, 920, 100, 700), 920 - 692);              // below: its bottom at 692
+  assert.equal(h.revealScroll(50, 70, 100, 700), 50 - 108);                 // above (under the controls): its top at 108
+  assert.equal(h.revealScroll(-400, -380, 100, 700), -400 - 108);
+  assert.equal(h.revealScroll(690, 710, 0, 700, 0), 10);                    // no controls, no margin
+  assert.equal(h.revealScroll(600, 1400, 100, 700), 600 - 108);             // taller than the room: from its top
+});
