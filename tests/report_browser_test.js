@@ -495,7 +495,8 @@ async function main() {
       await evaluate(`window.nnfmriReport.setView("map")`);
       // the whole page by Tab: every enabled control is reached (a radio group at its checked radio),
       // each with a focus ring, in the page's reading order (top to bottom, left to right in a row; the
-      // Region panel is the side column)
+      // Region panel is the side column; a layer's card is read whole before the next card, so a stop in
+      // it — its map, its terms with a definition — takes the card's place)
       await evaluate(`(() => { const R = window.nnfmriReport; R.state.sel = null; R.state.errorPick = null; R.setEpoch(R.epochCount - 1);
         document.querySelector("#howto summary").focus(); window.scrollTo(0, 0); })()`);
       const stops = [];
@@ -504,7 +505,7 @@ async function main() {
         const stop = await evaluate(`(() => { const e = document.activeElement;
           if (e === document.body) return null;
           if (!e.dataset.tabProbe) e.dataset.tabProbe = String(document.querySelectorAll("[data-tab-probe]").length);
-          const r = e.getBoundingClientRect();
+          const r = (e.closest(".layer-view") || e).getBoundingClientRect();
           return { probe: e.dataset.tabProbe, what: e.tagName + (e.id ? "#" + e.id : "") + (e.name ? "[" + e.name + "]" : ""), y: Math.round(r.top + scrollY), x: Math.round(r.left),
                    h: Math.round(r.height), side: !!e.closest("#details"), ring: getComputedStyle(e).outlineStyle !== "none" && parseFloat(getComputedStyle(e).outlineWidth) > 0 }; })()`);
         if (stop === null || stops.some((x) => x.probe === stop.probe)) break;
@@ -519,6 +520,27 @@ async function main() {
             "Tab visits every control of the page in reading order, each with a focus ring",
             stops.length + " stops; missed " + JSON.stringify(missed) + "; no ring " + JSON.stringify(stops.filter((x) => !x.ring).map((x) => x.what)) +
             "; out of order " + JSON.stringify(backwards.map((x) => x.what)));
+      // a term's definition by keyboard (before 2026-12-04 a tooltip, shown to a pointer only): Tab reaches
+      // the first term with a definition, which shows it in the hover box beside the term and gives it to
+      // a screen reader as the term's description (the accessibility tree's); Escape hides the box
+      await evaluate(`(() => { const R = window.nnfmriReport; R.state.sel = null; R.setEpoch(R.epochCount - 1);
+        document.querySelector("#howto summary").focus(); window.scrollTo(0, 0); })()`);
+      const termAt = () => evaluate(`(() => { const e = document.activeElement, box = document.getElementById("hover"), r = e.getBoundingClientRect(), b = box.getBoundingClientRect();
+        return { tip: e.dataset.tip || null, title: e.title, text: box.hidden ? null : box.textContent, ring: getComputedStyle(e).outlineStyle !== "none",
+                 near: !box.hidden && b.left < r.right && b.right > r.left && (Math.abs(b.top - r.bottom - 6) < 2 || Math.abs(b.bottom - r.top + 6) < 2) &&
+                       b.top >= 0 && b.bottom <= innerHeight }; })()`);
+      let term = null;
+      for (tabs = 0; tabs < 100; ++tabs) { await press("Tab", "Tab", 9); await sleep(20); term = await termAt(); if (term.tip) break; }
+      const { result: focusedNode } = await cdp("Runtime.evaluate", { expression: "document.activeElement" });
+      const ax = await cdp("Accessibility.getPartialAXTree", { objectId: focusedNode.objectId, fetchRelatives: false });
+      const axNode = ax.nodes.find((n) => !n.ignored) || ax.nodes[0];
+      const described = axNode && axNode.description ? axNode.description.value : null;
+      await press("Escape", "Escape", 27);
+      const escaped = await termAt();
+      check(term.tip && term.title.length > 20 && term.text === term.title && term.near && term.ring && described === term.title &&
+            escaped.tip === term.tip && escaped.text === null,
+            "Tab reaches a term's definition: shown beside it while focused, its description for a screen reader, hidden by Escape",
+            tabs + " Tabs: " + JSON.stringify({ term, described, escaped }));
       await evaluate(`document.activeElement.blur(); window.scrollTo(0, 0)`);
       await evaluate("document.activeElement.blur(); window.nnfmriReport.state.errorPick = null; window.scrollTo(0, 0)");
     }

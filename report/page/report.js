@@ -72,7 +72,18 @@
     consistency: "Consistency = (max(0, ρ_γζ region form) + max(0, κ) + max(0, F1)) / 3: a negative or undefined term counts 0 (README \"Cross-modal consistency\").",
     bootstrap: "95% CI: the 2.5 and 97.5 percentiles of the term over 1,000 bootstrap resamples of its items; null: the term with the spatial side shuffled, what it reads when the two sides are unrelated (README \"Cross-modal consistency\").",
   };
-  const tip = (node, key) => { node.title = TIPS[key]; node.dataset.tip = key; return node; };
+  // A term with a definition: its tooltip (title) for the pointer; for the keyboard a Tab stop that shows
+  // the same line in the hover box while it has the focus (showTermTip) and, for a screen reader, is
+  // described by it (aria-describedby → #tip-KEY in #tips, hidden).  Before 2026-12-04 the definitions
+  // took a pointer.
+  const tip = (node, key) => {
+    node.title = TIPS[key]; node.dataset.tip = key; node.tabIndex = 0;
+    let def = $("tip-" + key);
+    if (!def) { def = el("div"); def.id = "tip-" + key; $("tips").append(def); }
+    def.textContent = TIPS[key];
+    node.setAttribute("aria-describedby", def.id);
+    return node;
+  };
 
   function el(tag, cls, text) {
     const node = document.createElement(tag);
@@ -258,6 +269,25 @@
     box.style.top = ev.clientY + 16 + "px";
   }
   function hideTip() { $("hover").hidden = true; }
+  // A term reached by the keyboard (not a click: :focus-visible) shows its definition in the hover box,
+  // under it (above it at the window's bottom), until the focus leaves it or Escape.
+  function placeTermTip(node) {
+    const box = $("hover"), rect = node.getBoundingClientRect();
+    box.style.left = Math.max(8, Math.min(window.innerWidth - box.offsetWidth - 8, rect.left)) + "px";
+    box.style.top = (rect.bottom + 6 + box.offsetHeight > window.innerHeight ? rect.top - 6 - box.offsetHeight : rect.bottom + 6) + "px";
+  }
+  function showTermTip(node) {
+    const box = $("hover");
+    box.textContent = TIPS[node.dataset.tip];
+    box.hidden = false;
+    placeTermTip(node);
+    requestAnimationFrame(() => { if (document.activeElement === node && !box.hidden) placeTermTip(node); });  // after the scroll into view
+  }
+  const termFocused = () => { const a = document.activeElement; return a && a.dataset && a.dataset.tip && !$("hover").hidden ? a : null; };
+  document.addEventListener("focusin", (ev) => { if (ev.target.dataset && ev.target.dataset.tip && ev.target.matches(":focus-visible")) showTermTip(ev.target); });
+  document.addEventListener("focusout", (ev) => { if (ev.target.dataset && ev.target.dataset.tip) hideTip(); });
+  document.addEventListener("keydown", (ev) => { if (ev.key === "Escape" && termFocused()) hideTip(); });
+  window.addEventListener("scroll", () => { const t = termFocused(); if (t) placeTermTip(t); }, { passive: true });
   function drawLegendBar(view, kind, classMap) {
     const { ctx, w, h } = sizeCanvas(view.bar, window.devicePixelRatio);
     const s = scales[view.l];
