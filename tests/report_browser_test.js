@@ -713,6 +713,24 @@ async function main() {
       return { page, rows: values.length, narrowest: Math.min(...values.map((td) => td.getBoundingClientRect().width)) }; })()`);
     check(settingsWidth.rows > 0 && settingsWidth.narrowest >= 0.8 * (settingsWidth.page - 40),
           "at 375 px each run setting's value is nearly the page's width", JSON.stringify(settingsWidth));
+    // on paper (print media, a letter page's 740 px): the controls that cannot be pressed are left out
+    // but the epoch shown, and no table is cut at a scrolling box's edge or the page's (before
+    // 2026-12-04 the controls were printed and the Summary's right-hand columns cut off)
+    await cdp("Emulation.setDeviceMetricsOverride", { width: 740, height: 1000, deviceScaleFactor: 1, mobile: false });
+    await cdp("Emulation.setEmulatedMedia", { media: "print" });
+    await sleep(200);
+    const paper = await evaluate(`(() => { const shown = (e) => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== "hidden";
+      const page = document.documentElement.clientWidth, cut = [], scrolls = [];
+      for (const e of document.querySelectorAll("#summary, #summary *, #errors, #errors *, #eeg-consistency, #eeg-consistency *, #settings, #settings *")) {
+        if (getComputedStyle(e).overflowX !== "visible" && e.scrollWidth > e.clientWidth + 1) scrolls.push(e.tagName + "." + e.className + ":" + e.scrollWidth + ">" + e.clientWidth);
+        if (shown(e) && e.getBoundingClientRect().right > page + 1) cut.push(e.tagName + ":" + e.textContent.slice(0, 20));
+      }
+      return { controls: [...document.querySelectorAll("#controls button, #controls input, #controls select, #controls label")].filter(shown).map((e) => e.id || e.name || e.tagName),
+               label: shown(document.getElementById("epoch-label")) && document.getElementById("epoch-label").textContent.startsWith("epoch "),
+               scrolls: scrolls.slice(0, 4), cut: cut.slice(0, 4), cutCount: cut.length }; })()`);
+    await cdp("Emulation.setEmulatedMedia", { media: "" });
+    check(paper.controls.length === 0 && paper.label && paper.scrolls.length === 0 && paper.cutCount === 0,
+          "printed: the controls left out but the epoch shown, no table cut at a scroll box's or the page's edge", JSON.stringify(paper));
     await cdp("Emulation.setDeviceMetricsOverride", { width: 1400, height: 1000, deviceScaleFactor: 1, mobile: false });
     await sleep(200);
     // screenshots: the layers with the top region selected (README "Reading the report"), the first
