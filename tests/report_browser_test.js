@@ -534,13 +534,23 @@ async function main() {
       const { result: focusedNode } = await cdp("Runtime.evaluate", { expression: "document.activeElement" });
       const ax = await cdp("Accessibility.getPartialAXTree", { objectId: focusedNode.objectId, fetchRelatives: false });
       const axNode = ax.nodes.find((n) => !n.ignored) || ax.nodes[0];
-      const described = axNode && axNode.description ? axNode.description.value : null;
+      const described = axNode && axNode.description ? axNode.description.value : null, named = axNode && axNode.name ? axNode.name.value : null;
+      const visible = await evaluate(`document.activeElement.textContent.replace(/\\s+/g, " ").trim()`);
+      // every term on the page is named by its own text (a span or div with a title was named by the title)
+      const terms = await evaluate(`document.querySelectorAll("[data-tip]").length`), misnamed = [];
+      for (let i = 0; i < terms; ++i) {
+        const { result: node } = await cdp("Runtime.evaluate", { expression: `document.querySelectorAll("[data-tip]")[${i}]` });
+        const tree = await cdp("Accessibility.getPartialAXTree", { objectId: node.objectId, fetchRelatives: false });
+        const own = await cdp("Runtime.callFunctionOn", { objectId: node.objectId, functionDeclaration: "function () { return this.textContent.replace(/\\s+/g, ' ').trim(); }", returnByValue: true });
+        const n = tree.nodes.find((x) => !x.ignored) || tree.nodes[0];
+        if (!n.name || n.name.value.replace(/\s+/g, "") !== own.result.value.replace(/\s+/g, "")) misnamed.push({ text: own.result.value, name: n.name ? n.name.value.slice(0, 40) : null });
+      }
       await press("Escape", "Escape", 27);
       const escaped = await termAt();
       check(term.tip && term.title.length > 20 && term.text === term.title && term.near && term.ring && described === term.title &&
-            escaped.tip === term.tip && escaped.text === null,
-            "Tab reaches a term's definition: shown beside it while focused, its description for a screen reader, hidden by Escape",
-            tabs + " Tabs: " + JSON.stringify({ term, described, escaped }));
+            named === visible && terms > 0 && misnamed.length === 0 && escaped.tip === term.tip && escaped.text === null,
+            "Tab reaches a term's definition: shown beside it while focused, its description for a screen reader (its name: its own text), hidden by Escape",
+            tabs + " Tabs: " + JSON.stringify({ term, described, named, visible, escaped, terms, misnamed: misnamed.slice(0, 3) }));
       await evaluate(`document.activeElement.blur(); window.scrollTo(0, 0)`);
       await evaluate("document.activeElement.blur(); window.nnfmriReport.state.errorPick = null; window.scrollTo(0, 0)");
     }

@@ -75,9 +75,13 @@
   // A term with a definition: its tooltip (title) for the pointer; for the keyboard a Tab stop that shows
   // the same line in the hover box while it has the focus (showTermTip) and, for a screen reader, is
   // described by it (aria-describedby → #tip-KEY in #tips, hidden).  Before 2026-12-04 the definitions
-  // took a pointer.
+  // took a pointer.  Its name for a screen reader is its own text (aria-labelledby itself), not the
+  // title, which a span or div would otherwise be named by: the definition twice and not the value.
+  let terms = 0;
   const tip = (node, key) => {
     node.title = TIPS[key]; node.dataset.tip = key; node.tabIndex = 0;
+    if (!node.id) node.id = "term-" + ++terms;
+    node.setAttribute("aria-labelledby", node.id);
     let def = $("tip-" + key);
     if (!def) { def = el("div"); def.id = "tip-" + key; $("tips").append(def); }
     def.textContent = TIPS[key];
