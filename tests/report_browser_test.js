@@ -547,6 +547,23 @@ async function main() {
       }
       await press("Escape", "Escape", 27);
       const escaped = await termAt();
+      // one Tab stop per definition (the first shown term of each kind), every term described, also
+      // after a render that replaced the cards (another epoch)
+      const stopsOf = () => evaluate(`(() => { const shown = [...document.querySelectorAll("[data-tip]")].filter((e) => !e.closest("[hidden]"));
+        const keys = [...new Set(shown.map((e) => e.dataset.tip))];
+        return { keys: keys.length, bad: keys.filter((k) => { const s = shown.filter((e) => e.dataset.tip === k && e.tabIndex === 0);
+                                                            return s.length !== 1 || s[0] !== shown.find((e) => e.dataset.tip === k); }),
+                 undescribed: shown.filter((e) => !e.getAttribute("aria-describedby")).length, terms: shown.length }; })()`);
+      const stopsHere = await stopsOf();
+      await evaluate("window.nnfmriReport.setEpoch(0)");
+      await sleep(20);
+      const stopsThere = await stopsOf();
+      await evaluate("window.nnfmriReport.setEpoch(window.nnfmriReport.epochCount - 1)");
+      await sleep(20);
+      check(stopsHere.keys > 5 && stopsHere.terms > stopsHere.keys && stopsHere.bad.length === 0 && stopsHere.undescribed === 0 &&
+            stopsThere.bad.length === 0 && stopsThere.undescribed === 0,
+            "one Tab stop per definition, the first term of its kind (the others described too), also after another epoch's render",
+            JSON.stringify({ stopsHere, stopsThere }));
       check(term.tip && term.title.length > 20 && term.text === term.title && term.near && term.ring && described === term.title &&
             named === visible && terms > 0 && misnamed.length === 0 && escaped.tip === term.tip && escaped.text === null,
             "Tab reaches a term's definition: shown beside it while focused, its description for a screen reader (its name: its own text), hidden by Escape",

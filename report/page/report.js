@@ -77,9 +77,25 @@
   // described by it (aria-describedby → #tip-KEY in #tips, hidden).  Before 2026-12-04 the definitions
   // took a pointer.  Its name for a screen reader is its own text (aria-labelledby itself), not the
   // title, which a span or div would otherwise be named by: the definition twice and not the value.
-  let terms = 0;
+  // One Tab stop per definition: the first shown term of each kind in the page's order (the cards repeat
+  // the same terms: one stop each made 122 stops on a 2-epoch `reference` report, 20 before the terms had
+  // any); the others keep the tooltip and the description (a term in a hidden part keeps its stop for when
+  // it is shown).  A render can replace the first, so the stops are assigned again once the rendering
+  // that made a term is over (assignTermStops, a microtask).
+  let terms = 0, stopsQueued = false;
+  function assignTermStops() {
+    stopsQueued = false;
+    const seen = new Set();
+    for (const node of document.querySelectorAll("[data-tip]")) {
+      const shown = !node.closest("[hidden]");  // a hidden one keeps its stop for when it is shown
+      if (shown && seen.has(node.dataset.tip)) { node.removeAttribute("tabindex"); continue; }
+      if (shown) seen.add(node.dataset.tip);
+      node.tabIndex = 0;
+    }
+  }
   const tip = (node, key) => {
-    node.title = TIPS[key]; node.dataset.tip = key; node.tabIndex = 0;
+    node.title = TIPS[key]; node.dataset.tip = key;
+    if (!stopsQueued) { stopsQueued = true; queueMicrotask(assignTermStops); }
     if (!node.id) node.id = "term-" + ++terms;
     node.setAttribute("aria-labelledby", node.id);
     let def = $("tip-" + key);
