@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 
 #include "apps/commands.h"
@@ -107,18 +108,24 @@ int cmd_import(int argc, char** argv) {
     for (size_t i = 0; i < 3; ++i) input[i] = int(about["input"][i].integer(1, base::kMaxInputSide));
   }
   // a spec that does not build names where it came from: the flag, or the description's /spec
-  // The net has at most twice the values the file holds (nn::file_net_limit; every one it stores must
-  // come from there), whether the file's own description or the flags name it: a small file and a large
-  // net (a description's, or `--model BIG`) is refused layer by layer before the net is allocated, while
-  // one short of a tensor builds and that tensor is named.
+  const auto from_spec = [&](const std::function<void()>& step) {
+    try {
+      step();
+    } catch (const base::Error& e) {
+      if (flags.has("--model")) throw base::Error(std::string("flag --model: ") + e.what());
+      if (flags.has("--input")) throw base::Error(std::string("flag --input: ") + e.what());
+      about["spec"].reject(e.what());
+    }
+  };
+  // The spec's tensors by name and shape, planned without allocating them (nn::Network::planned), are
+  // compared with the file's first: the first the file lacks or holds in another shape is named, however
+  // large the net, whether the file's own description or the flags name it.  Then the net is built with at
+  // most twice the values the file holds (nn::file_net_limit; every one it stores comes from there),
+  // refused layer by layer before it is allocated.
   std::unique_ptr<nn::Network> built;
-  try {
-    built = std::make_unique<nn::Network>(spec, input[0], input[1], input[2], file.values);
-  } catch (const base::Error& e) {
-    if (flags.has("--model")) throw base::Error(std::string("flag --model: ") + e.what());
-    if (flags.has("--input")) throw base::Error(std::string("flag --input: ") + e.what());
-    about["spec"].reject(e.what());
-  }
+  from_spec([&] { built = std::make_unique<nn::Network>(nn::Network::planned(spec, input[0], input[1], input[2])); });
+  nn::check_named_shapes(*built, file.tensors, path);
+  from_spec([&] { built = std::make_unique<nn::Network>(spec, input[0], input[1], input[2], file.values); });
   nn::Network& net = *built;
   // A description's layer list (what bench/rebuild_from_npz.py builds PyTorch's net from) must be the
   // one its spec builds, unless flags replaced the architecture.

@@ -34,6 +34,7 @@ const char* layer_kind_name(LayerKind kind);  // "conv2d", "linear", "relu", "ma
 struct Param {
   std::string name;  // PyTorch-style suffix: "weight", "bias", "running_mean", "running_var"
   Tensor value, grad;
+  Shape shape;  // value's; a planned net's (nn::Network::planned) has this shape and no value
   bool trainable = true;
 };
 
@@ -62,6 +63,8 @@ class Layer {
   // hold (set by Network before setup).  value_limit is kMaxParameters, or fewer for a net built from a
   // file: the values the file holds (nn::Network's max_values); that net's limit is file_net_limit of it.
   int64_t value_budget = base::kMaxParameters, value_limit = base::kMaxParameters;
+  // false (nn::Network::planned): setup() names its params and gives their shapes, allocating none
+  bool allocate = true;
 
  protected:
   // Throws base::Error naming token() when `out` has more than kMaxLayerUnits units, `values` exceeds

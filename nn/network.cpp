@@ -176,6 +176,13 @@ std::string shape_text(const Shape& s) { return "(" + std::to_string(s.c) + "," 
 }  // namespace
 
 Network::Network(const std::string& spec, int channels, int height, int width, int64_t max_values)
+    : Network(spec, channels, height, width, max_values, true) {}
+
+Network Network::planned(const std::string& spec, int channels, int height, int width) {
+  return Network(spec, channels, height, width, base::kMaxParameters, false);
+}
+
+Network::Network(const std::string& spec, int channels, int height, int width, int64_t max_values, bool allocate)
     : spec_(spec), in_c_(channels), in_h_(height), in_w_(width) {
   max_values = std::clamp<int64_t>(max_values, 0, base::kMaxParameters);
   const int64_t limit = max_values < base::kMaxParameters ? file_net_limit(max_values) : max_values;
@@ -194,8 +201,9 @@ Network::Network(const std::string& spec, int channels, int height, int width, i
   const auto place = [&](std::unique_ptr<Layer> layer, const std::string& name, int source, const Shape& in) {
     layer->value_limit = max_values;
     layer->value_budget = limit - stored_values;
+    layer->allocate = allocate;
     const Shape out = layer->setup(in);
-    for (Param* p : layer->params()) stored_values += int64_t(p->value.size());
+    for (Param* p : layer->params()) stored_values += int64_t(p->shape.size());
     layer->input_shape = in;  // every layer records its shapes, whatever its setup() did
     layer->output_shape = out;
     blocks_.back().last = int(layers_.size());
@@ -681,7 +689,7 @@ size_t Network::parameter_count() const {
   size_t n = 0;
   for (auto& l : layers_)
     for (Param* p : l->params())
-      if (p->trainable) n += p->value.size();
+      if (p->trainable) n += p->shape.size();  // a planned net's too
   return n;
 }
 

@@ -107,6 +107,11 @@ class Network {
   // holds.  The spec may then create at most file_net_limit(max_values) stored float32 values (twice
   // them, nn/layers.h), checked layer by layer before each allocates.
   Network(const std::string& spec, int channels, int height, int width, int64_t max_values = base::kMaxParameters);
+  // The net of the spec with its layers set up and no parameter allocated: each Param has its name and
+  // shape (Param::shape) and an empty value, for comparing a file's tensors with it before a net is
+  // allocated (nn::torch_tensors gives them, values null).  Not to be run.  Refused as the constructor
+  // refuses (kMaxParameters per network).
+  static Network planned(const std::string& spec, int channels, int height, int width);
   static std::string preset(const std::string& name);  // "reference", "bn", "resnet20", "resnet56"; "" if unknown
 
   void init(uint64_t seed, OutputInit output = OutputInit::he);  // He initialisation from a seeded stream
@@ -183,6 +188,7 @@ class Network {
   Rng& rng() { return rng_; }
 
  private:
+  Network(const std::string& spec, int channels, int height, int width, int64_t max_values, bool allocate);
   // Runs layers from `from` on: each reads source_output(source_[i]) (the input of the last forward()).
   void run(size_t from, bool training, const Probe* probe, const BlockEdit* edit = nullptr, ProbeReads reads = {});
   std::string spec_;

@@ -418,20 +418,24 @@ std::vector<TensorRef> torch_tensors(Network& net) {
   std::vector<TensorRef> out;
   for (size_t i = 0; i < net.num_layers(); ++i)
     for (Param* p : net.layer(i).params()) {
-      Tensor& v = p->value;
-      std::vector<int64_t> shape = {int64_t(v.size())};
-      if (p->name == "weight" && net.layer(i).layer_kind() == LayerKind::conv2d) shape = {v.n(), v.c(), v.h(), v.w()};
-      if (p->name == "weight" && net.layer(i).layer_kind() == LayerKind::linear) shape = {v.n(), v.c()};
-      out.push_back({net.layer_name(i) + "." + p->name, shape, v.data()});
+      const Shape& s = p->shape;  // a planned net's value is empty: data() is null
+      std::vector<int64_t> shape = {int64_t(s.size())};
+      if (p->name == "weight" && net.layer(i).layer_kind() == LayerKind::conv2d) shape = {s.n, s.c, s.h, s.w};
+      if (p->name == "weight" && net.layer(i).layer_kind() == LayerKind::linear) shape = {s.n, s.c};
+      out.push_back({net.layer_name(i) + "." + p->name, shape, p->value.data()});
     }
   return out;
 }
 
-void load_named_tensors(Network& net, const std::vector<NamedTensor>& tensors, bool ignore_extra, const std::string& file) {
+namespace {
+
+// The file's tensors by name; every tensor `wanted` names is there with its shape, else the first that
+// is not is named.
+std::map<std::string, const NamedTensor*> match_names_and_shapes(const std::vector<TensorRef>& wanted,
+                                                                 const std::vector<NamedTensor>& tensors, const std::string& file) {
   std::map<std::string, const NamedTensor*> by_name;
   for (const NamedTensor& t : tensors)
     if (!by_name.emplace(t.name, &t).second) throw base::Error(file + ": tensor " + t.name + " appears twice");
-  std::vector<TensorRef> wanted = torch_tensors(net);
   for (const TensorRef& w : wanted) {
     const auto it = by_name.find(w.name);
     if (it == by_name.end())
@@ -439,6 +443,21 @@ void load_named_tensors(Network& net, const std::vector<NamedTensor>& tensors, b
     if (it->second->shape != w.shape)
       throw base::Error(file + ": tensor " + w.name + " is " + shape_text(it->second->shape) + ", the spec needs " +
                         shape_text(w.shape));
+  }
+  return by_name;
+}
+
+}  // namespace
+
+void check_named_shapes(Network& planned, const std::vector<NamedTensor>& tensors, const std::string& file) {
+  match_names_and_shapes(torch_tensors(planned), tensors, file);
+}
+
+void load_named_tensors(Network& net, const std::vector<NamedTensor>& tensors, bool ignore_extra, const std::string& file) {
+  std::vector<TensorRef> wanted = torch_tensors(net);
+  std::map<std::string, const NamedTensor*> by_name = match_names_and_shapes(wanted, tensors, file);
+  for (const TensorRef& w : wanted) {
+    const auto it = by_name.find(w.name);
     if (!it->second->unusable.empty()) throw base::Error(it->second->unusable);
     // batch norm divides by √(running_var + ε): a negative variance gives NaN outputs
     const std::string var = ".running_var";

@@ -77,8 +77,13 @@ TensorFile read_npz(const std::string& path);
 // any other name (weights, .npz alone) → itself + ".model.json".
 std::string npz_description_path(const std::string& npz);
 
-// Every parameter and buffer of `net` under its name and PyTorch shape (pointing into the net).
+// Every parameter and buffer of `net` under its name and PyTorch shape (pointing into the net; null for
+// a planned net, nn::Network::planned).
 std::vector<TensorRef> torch_tensors(Network& net);
+// Every tensor of `planned` (nn::Network::planned, or any net) is in `tensors` by name with its shape,
+// else the first that is not is named (in the net's order): what load_named_tensors checks first, done
+// before a net is allocated.  `file` names the source in errors.
+void check_named_shapes(Network& planned, const std::vector<NamedTensor>& tensors, const std::string& file);
 // `file` names the source in errors.
 void load_named_tensors(Network& net, const std::vector<NamedTensor>& tensors, bool ignore_extra, const std::string& file);
 

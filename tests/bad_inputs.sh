@@ -186,6 +186,7 @@ need run.safetensors cut.safetensors
 case_ "import: a safetensors file cut inside its header" 2 import cut.safetensors --out i2.ckpt
 case_ "import: exported tensors into another spec" 2 import run.safetensors --out i3.ckpt --model "conv3x3:2 relu maxpool2 linear:10"
 case_ "import --model of 64.5 M values from a file of 10,362" 2 import run.safetensors --out i5.ckpt --model "linear:21000 linear:10"
+case_ "import --model wider than the file at its first layer (the net 16 times the file)" 2 import run.safetensors --out hA1.ckpt --model "conv3x3:64 relu maxpool2 linear:10"
 /usr/bin/python3 - <<'PY'
 import json, struct
 b = open("run.safetensors", "rb").read()
@@ -225,7 +226,7 @@ for name, side in (("0", 4), ("1", 20000)):  # an RGB PNG whose IHDR claims side
 PY
 need ihbig/a/1.png
 case_ "train --data images:DIR, a PNG whose IHDR says 20000x20000 pixels" 2 train --data images:ihbig --split 0.5 --resize 4x4 --epochs 1 --threads 2 --out t32
-[ -e i1.ckpt ] || [ -e i2.ckpt ] || [ -e i3.ckpt ] || [ -e i5.ckpt ] || [ -e i10.ckpt ] && { echo "bad_inputs: a failed import left a checkpoint" >&2; failed=1; }
+[ -e i1.ckpt ] || [ -e i2.ckpt ] || [ -e i3.ckpt ] || [ -e i5.ckpt ] || [ -e i10.ckpt ] || [ -e hA1.ckpt ] && { echo "bad_inputs: a failed import left a checkpoint" >&2; failed=1; }
 mkfifo fifo
 case_ "info FIFO (no writer)" 2 info fifo
 case_ "import FIFO (no writer)" 2 import fifo --out i11.ckpt --model reference

@@ -91,12 +91,19 @@ TEST_F(ImportCommand, AForeignFileTakesItsDescriptionFromFlags) {
   // a net of another shape within the file's values: its first differing tensor is named
   expect_error_naming([&] { run(app::cmd_import, {fixture, "--out", path("t.ckpt"), "--model", "conv3x3:3 relu maxpool2 maxpool2 linear:3", "--input", "2x4x4"}); },
                       "tensor conv1.weight is [2, 2, 3, 3], the spec needs [3, 2, 3, 3]");
-  // `--model BIG` and this file of 71 values (a net may take twice them, nn::file_net_limit) (num_batches_tracked aside): refused before the net is allocated, naming the flag and what the
-  // file holds (before: the 64.5 M-value net was allocated, then its first tensor named)
-  expect_error_naming([&] { run(app::cmd_import, {fixture, "--out", path("t.ckpt"), "--model", "linear:21000 linear:3", "--input", "2x4x4"}); },
-                      "flag --model: spec token 'linear:21000': 693000 parameters, expected at most 142, twice the 71 values its file holds");
+  // A spec larger than the file (this one holds 71 values, num_batches_tracked aside): its tensors are
+  // compared with the file's before a net is allocated, and the first that differs is named (before: a
+  // net of more than twice the file's values, nn::file_net_limit, was refused by its size alone, "spec
+  // token 'linear:3': 6147 parameters, expected at most 98 …", naming no tensor)
   expect_error_naming([&] { run(app::cmd_import, {fixture, "--out", path("t.ckpt"), "--model", "conv3x3:2 bn relu maxpool2 linear:3", "--input", "2x64x64"}); },
-                      "flag --model: spec token 'linear:3': 6147 parameters, expected at most 98 (what is left of 142, twice the 71 values its file holds)");
+                      fixture + ": tensor output.weight is [3, 8], the spec needs [3, 2048]");
+  expect_error_naming([&] { run(app::cmd_import, {fixture, "--out", path("t.ckpt"), "--model", "conv3x3:64 bn relu maxpool2 linear:3", "--input", "2x4x4"}); },
+                      fixture + ": tensor conv1.weight is [2, 2, 3, 3], the spec needs [64, 2, 3, 3]");
+  expect_error_naming([&] { run(app::cmd_import, {fixture, "--out", path("t.ckpt"), "--model", "linear:21000 linear:3", "--input", "2x4x4"}); },
+                      fixture + ": no tensor fc1.weight [21000, 32], which the spec needs");
+  // a hostile spec is still refused before anything is allocated, by the per-network limit
+  expect_error_naming([&] { run(app::cmd_import, {fixture, "--out", path("t.ckpt"), "--model", "conv3x3:8192 conv3x3:8192 linear:3", "--input", "2x4x4"}); },
+                      "flag --model: spec token 'conv3x3:8192': 603987968 parameters, expected at most");
 }
 
 // Every checkpoint import writes can be read back: a normalisation the loader refuses (std below
