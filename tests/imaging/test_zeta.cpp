@@ -667,6 +667,13 @@ TEST(Zeta, BadSettingsNameTheirFlag) {
     RandomImages images(64, 3, 8, 8, 3, 1);
     CoalitionValue game(*small, 0, run::GridSpec{2, 2, 4}, images.view, all_indices(images.view.count), ZetaSettings{});
     expect_error_naming([&] { imaging::shapley_exact(game, 1e-9); }, "--zeta-budget");
+    // a block whose 2^16 − 1 passes per image are clearly over the budget is refused up front, from a
+    // pass measured on one walk of 16 (README `exact`), before the first image's 65,535 passes (before:
+    // refused only after that image, tens of seconds on a slow machine)
+    const std::string m = error_of([&] { imaging::shapley_exact(game, 1e-6); });
+    EXPECT_EQ(m.rfind("--zeta-method exact: block conv1 would take about ", 0), 0u) << m;
+    EXPECT_NE(m.find("(65536 coalitions × 64 images, "), std::string::npos) << m;
+    EXPECT_NE(m.find(" s a pass measured on 16 passes), over --zeta-budget 0.000001 s; use --zeta-method shapley"), std::string::npos) << m;
   }
 
   // exact refuses a block with more than 16 regions, naming it, its count and the way out
