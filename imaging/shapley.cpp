@@ -75,7 +75,14 @@ ShapleyEstimate shapley_exact(const CoalitionValue& game, double budget_seconds)
       for (int g = 0; g < n; ++g)
         if (!((T >> g) & 1u)) phi[g] += weight[__builtin_popcount(T)] * (v[T | (1u << g)] - v[T]);
   };
-  const std::string block_name = game.net().blocks()[size_t(game.block())].name;
+  // Refused when the projected seconds exceed `limit`; `how` says what the projection was made from.
+  const auto refuse_over = [&](double projected, double limit, const std::string& how) {
+    if (projected > limit)
+      throw base::Error("--zeta-method exact: block " + game.net().blocks()[size_t(game.block())].name + " would take about " +
+                        std::to_string(int(projected)) + " s (" + std::to_string(coalitions) + " coalitions × " +
+                        std::to_string(N) + " images" + how + "), over --zeta-budget " + std::to_string(budget_seconds) +
+                        " s; use --zeta-method shapley, a coarser --grid or fewer --zeta-samples");
+  };
   // Up front (README, `exact`): P = (2^n − 1)·N passes at c each, c the median of the n passes of one
   // walk ∅ → all on the first image; refused when P·c / threads is over twice the budget.
   {
@@ -89,24 +96,14 @@ ShapleyEstimate shapley_exact(const CoalitionValue& game, double budget_seconds)
     }
     std::nth_element(pass.begin(), pass.begin() + n / 2, pass.end());
     const double per_pass = n > 0 ? pass[size_t(n / 2)] : 0.0;
-    const double projected = double(coalitions - 1) * double(N) * per_pass / omp_get_max_threads();
-    if (projected > 2 * budget_seconds)
-      throw base::Error("--zeta-method exact: block " + block_name + " would take about " + std::to_string(int(projected)) +
-                        " s (" + std::to_string(coalitions) + " coalitions × " + std::to_string(N) + " images, " +
-                        base::format("%.3g", per_pass) + " s a pass measured on " + std::to_string(n) +
-                        " passes), over --zeta-budget " + std::to_string(budget_seconds) +
-                        " s; use --zeta-method shapley, a coarser --grid or fewer --zeta-samples");
+    refuse_over(double(coalitions - 1) * double(N) * per_pass / omp_get_max_threads(), 2 * budget_seconds,
+                ", " + base::format("%.3g", per_pass) + " s a pass measured on " + std::to_string(n) + " passes");
   }
   {
     CoalitionWalker walker(game);
     std::vector<double> v(coalitions);
     image_shapley(walker, v, 0);
-    const double projected = clock.seconds() * double(N) / omp_get_max_threads();
-    if (projected > budget_seconds)
-      throw base::Error("--zeta-method exact: block " + block_name + " would take about " +
-                      std::to_string(int(projected)) + " s (" + std::to_string(coalitions) + " coalitions × " +
-                      std::to_string(N) + " images), over --zeta-budget " + std::to_string(budget_seconds) +
-                      " s; use --zeta-method shapley, a coarser --grid or fewer --zeta-samples");
+    refuse_over(clock.seconds() * double(N) / omp_get_max_threads(), budget_seconds, "");
   }
 #pragma omp parallel
   {
