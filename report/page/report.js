@@ -774,12 +774,16 @@
   // padding, padForControls); before 2026-12-04 the focus stayed on the canvas while the selection
   // walked off the screen.
   function revealPathCell(l, r) {
-    const c = pathCells.find((cell) => cell.l === l && cell.r === r);
-    if (!c) return;
-    const rect = $("pathways").getBoundingClientRect();
+    const box = pathCellBox(l, r);
+    if (!box) return;
     const padTop = parseFloat(getComputedStyle(document.documentElement).scrollPaddingTop) || 0;
-    const dy = revealScroll(rect.top + c.y, rect.top + c.y + c.s, padTop, window.innerHeight);
+    const dy = revealScroll(box.top, box.bottom, padTop, window.innerHeight);
     if (dy) window.scrollBy(0, dy);
+  }
+  // The client box of region r's cell of layer l in the pathway view, or null when it is not drawn.
+  function pathCellBox(l, r) {
+    const c = pathCells.find((cell) => cell.l === l && cell.r === r), rect = $("pathways").getBoundingClientRect();
+    return c ? { top: rect.top + c.y, bottom: rect.top + c.y + c.s, left: rect.left + c.x } : null;
   }
   // What a screen reader says after a key moved the selection (the focus stays on the canvas): the
   // region's hover line, with the chain the pathway view follows (#announce, aria-live).
@@ -1432,11 +1436,7 @@
       if (view && state.view === "map") return view.cells.length ? view.cells[view.cells.length - 1].r : null;
       return view && view.faces.length ? view.faces[view.faces.length - 1].r : null;
     },
-    // The client box of region r's cell in the pathway view, or null.
-    pathCell(l, r) {
-      const c = pathCells.find((cell) => cell.l === l && cell.r === r), rect = $("pathways").getBoundingClientRect();
-      return c ? { top: rect.top + c.y, bottom: rect.top + c.y + c.s, left: rect.left + c.x } : null;
-    },
+    pathCell: pathCellBox,
     // A client point over region r in a layer's view (the cell's centre in the 2-D map, a visible face in 3-D).
     voxelPoint(layerName, r) {
       const view = views.find((v) => D.layers[v.l].name === layerName);
