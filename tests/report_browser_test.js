@@ -758,6 +758,25 @@ async function main() {
     await cdp("Emulation.setEmulatedMedia", { media: "" });
     check(paper.controls.length === 0 && paper.label && paper.scrolls.length === 0 && paper.cutCount === 0,
           "printed: the controls left out but the epoch shown, no table cut at a scroll box's or the page's edge", JSON.stringify(paper));
+    // printing redraws the maps and charts at 3 bitmap pixels per CSS pixel, leaves the images drawn,
+    // and afterwards draws at the screen's 1 again (before 2026-12-04 they printed at 1: blurred)
+    const bitmaps = `(() => { const drawn = [...document.querySelectorAll("canvas")].filter((c) => c.clientWidth > 0 && !c.closest("[hidden]"));
+      const ratios = drawn.filter((c) => !c.classList.contains("on-image")).map((c) => c.width / Math.max(50, c.clientWidth));
+      const images = drawn.filter((c) => c.classList.contains("on-image"));
+      const blank = images.filter((c) => !c.getContext("2d").getImageData(0, 0, c.width, c.height).data.some((v) => v > 0)).length;
+      return { canvases: ratios.length, low: Math.min(...ratios), high: Math.max(...ratios), images: images.length, blank }; })()`;
+    await evaluate(`window.dispatchEvent(new Event("beforeprint"))`);
+    const printed = await evaluate(bitmaps);
+    await evaluate(`window.dispatchEvent(new Event("afterprint"))`);
+    const after = await evaluate(bitmaps);
+    check(printed.canvases >= 10 && printed.low > 2.95 && printed.high < 3.05 && printed.images > 0 && printed.blank === 0 &&
+          after.low > 0.95 && after.high < 1.05 && after.blank === 0,
+          "printing draws the maps and charts at 3 pixels per CSS pixel, the images kept, then the screen's 1 again", JSON.stringify({ printed, after }));
+    // the browser's own print (Page.printToPDF fires beforeprint and afterprint): a PDF, and the screen's bitmaps after it
+    const pdf = await cdp("Page.printToPDF", { printBackground: true });
+    const afterPdf = await evaluate(bitmaps);
+    check(pdf.data.length > 10000 && afterPdf.low > 0.95 && afterPdf.high < 1.05 && afterPdf.blank === 0,
+          "Page.printToPDF gives a PDF and leaves the screen's bitmaps", JSON.stringify({ bytes: pdf.data.length, afterPdf }));
     await cdp("Emulation.setDeviceMetricsOverride", { width: 1400, height: 1000, deviceScaleFactor: 1, mobile: false });
     await sleep(200);
     // screenshots: the layers with the top region selected (README "Reading the report"), the first

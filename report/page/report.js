@@ -36,6 +36,11 @@
   let CLASSES = [];
   const isOutput = (l) => l === L - 1;  // the output block: one region per logit (README "Region grid")
   const labelOf = (l, r) => { const ly = D.epochs[state.e].layers[l]; return regionLabel(ly.grid, ly.shape, r, CLASSES, isOutput(l)); };
+  // The canvases' pixels per CSS pixel (sizeCanvas's ratio): the screen's, and while the page prints at
+  // least 3, 288 dpi on paper (a CSS pixel is 1/96 in).  Before 2026-12-04 the maps, charts and their
+  // labels printed as the screen's bitmaps, 96 dpi at a ratio of 1, blurred (printCanvases, below).
+  let printing = false;
+  const pixelRatio = () => (printing ? Math.max(3, window.devicePixelRatio) : window.devicePixelRatio);
 
   // One line per quantity, shown as the tooltip of every legend, metric and table heading; the
   // README section that defines it is named at the end (the same words as the "How to read" panel).
@@ -137,7 +142,7 @@
     const box = el("figure", "image-box");
     box.append(canvas, el("figcaption", null, img.title));
     requestAnimationFrame(() => {
-      const { ctx } = sizeCanvas(canvas, window.devicePixelRatio), s = size / img.w;
+      const { ctx } = sizeCanvas(canvas, pixelRatio()), s = size / img.w;
       ctx.imageSmoothingEnabled = false;
       ctx.drawImage(img.canvas, 0, 0, img.w * s, img.h * s);
       if (draw) draw(ctx, s);
@@ -309,7 +314,7 @@
   document.addEventListener("keydown", (ev) => { if (ev.key === "Escape" && termFocused()) hideTip(); });
   window.addEventListener("scroll", () => { const t = termFocused(); if (t) placeTermTip(t); }, { passive: true });
   function drawLegendBar(view, kind, classMap) {
-    const { ctx, w, h } = sizeCanvas(view.bar, window.devicePixelRatio);
+    const { ctx, w, h } = sizeCanvas(view.bar, pixelRatio());
     const s = scales[view.l];
     if (classMap) {
       for (let x = 0; x < w; ++x) { ctx.fillStyle = css(ramp(DIV, (x + 0.5) / w)); ctx.fillRect(x, 0, 1, h); }
@@ -362,7 +367,7 @@
     const colour = classMap ? (v) => ramp(DIV, classMap.max > 0 ? (v / classMap.max + 1) / 2 : 0.5) : undefined;
     const critical = new Set(ly.z ? ly.z.critical : []);
     const dead = new Set(ly.g ? ly.g.dead : []);
-    const { ctx, w, h } = sizeCanvas(view.canvas, window.devicePixelRatio);
+    const { ctx, w, h } = sizeCanvas(view.canvas, pixelRatio());
     view.canvas.style.cursor = state.view === "map" ? "pointer" : "grab";
     view.canvas.setAttribute("aria-label", D.layers[l].name + (state.view === "map"
       ? " regions, 2-D map: arrow keys, Page Up and Page Down, Home and End move the selected region"
@@ -596,7 +601,7 @@
     const spark = el("canvas");
     spark.style.width = "100%"; spark.style.height = "60px"; spark.style.display = "block";
     body.append(spark);
-    const { ctx, w, h } = sizeCanvas(spark, window.devicePixelRatio);
+    const { ctx, w, h } = sizeCanvas(spark, pixelRatio());
     const known = series.filter((v) => v !== null);
     if (known.length) {
       let lo = Math.min(...known), hi = Math.max(...known);
@@ -649,7 +654,7 @@
       y += head + stack + 8;
     }
     canvas.style.height = bands === 1 ? "" : Math.ceil(y + 44) + "px";
-    const { ctx, w, h } = sizeCanvas(canvas, window.devicePixelRatio);
+    const { ctx, w, h } = sizeCanvas(canvas, pixelRatio());
     if (bands === 1) stacks[0] = h - tops[0] - 20;
     ctx.font = "12px system-ui, sans-serif";
     const layout = ep.layers.map((ly, l) => {
@@ -800,7 +805,7 @@
     const none = !M.epoch.length && !D.stability.length;
     canvas.hidden = none; $("curves-heading").hidden = none;
     if (none) return;
-    const { ctx, w, h } = sizeCanvas(canvas, window.devicePixelRatio);
+    const { ctx, w, h } = sizeCanvas(canvas, pixelRatio());
     const epochs = M.epoch.concat(D.epochs.map((e) => e.epoch));
     const x0 = epochs.length ? Math.min(...epochs) : 1, x1 = epochs.length ? Math.max(...epochs) : 1;
     const left = 60, right = 20, gap = 40, rowH = 14;
@@ -1088,7 +1093,7 @@
     for (const id of ["eeg-hint", "eeg-consistency-heading", "eeg-consistency-hint"]) $(id).hidden = !EEG || !EEG.epochs.length;
     if (!EEG || !EEG.epochs.length) {
       chart.style.height = "40px"; bars.style.display = "none";
-      const { ctx } = sizeCanvas(chart, window.devicePixelRatio);
+      const { ctx } = sizeCanvas(chart, pixelRatio());
       ctx.font = "13px system-ui, sans-serif"; ctx.fillStyle = "#8a5a00";
       ctx.fillText("no NN-EEG in this run (train with --eeg)", 12, 24);
       chart.dataset.lanes = "0";
@@ -1103,7 +1108,7 @@
     const regionTrace = T && selName && T.regions[selName] ? T.regions[selName][selKey] || null : null;
     const lanes = B + 1 + (regionTrace ? 1 : 0);
     chart.style.height = (top + lanes * laneH + 36) + "px";  // the step caption's baseline at +26, its descenders below
-    const { ctx, w } = sizeCanvas(chart, window.devicePixelRatio);
+    const { ctx, w } = sizeCanvas(chart, pixelRatio());
     const first = T ? T.first : EEG.epochs[0].steps[0], last = T ? T.last : EEG.epochs[EEG.epochs.length - 1].steps[1];
     const px = (step) => left + (w - left - right) * (step - first) / Math.max(1, last - first);
     const laneTop = (b) => top + (b + 1) * laneH;  // lane −1 (the loss) at the top, lane B the region
@@ -1212,7 +1217,7 @@
     const lines = wrapRows(words.map((word) => bctx0.measureText(word + " ").width), room).map((row) => row.map((i) => words[i]).join(" "));
     const barH = 80, rowH = 20 + barH + 20;
     bars.style.height = rows * rowH + lines.length * 14 + 12 + "px";
-    const bb = sizeCanvas(bars, window.devicePixelRatio), bctx = bb.ctx;
+    const bb = sizeCanvas(bars, pixelRatio()), bctx = bb.ctx;
     const { box, barW } = bandBars(cell);
     bctx.font = "11px system-ui, sans-serif"; bctx.textAlign = "center";
     let drawnRight = 0;
@@ -1312,19 +1317,29 @@
   function renderAll() {
     if (!D) return;  // served page before its first run arrives
     $("epoch-label").textContent = epochLabel();
+    renderCanvases();
+    renderOnImage();
+    renderErrors();
+    renderSummary();
+  }
+  // Every view drawn on a canvas at once (not imageView's images, drawn a frame later).
+  function renderCanvases() {
     if (E) { views.forEach(renderView); renderPathways(); }
     else {
-      const { ctx } = sizeCanvas($("pathways"), window.devicePixelRatio);
+      const { ctx } = sizeCanvas($("pathways"), pixelRatio());
       ctx.font = "13px system-ui, sans-serif"; ctx.fillStyle = "#8a5a00";
       ctx.fillText("no analysed epochs: nothing to trace (train with --analyze-every N)", 12, 24);
     }
     renderDetails();
-    renderOnImage();
-    renderErrors();
     renderCurves();
     renderEeg();
-    renderSummary();
   }
+  // Printing redraws renderCanvases's views at the print's pixelRatio, and afterwards at the screen's.
+  // The images are left as they are: they are drawn a frame after their boxes are made, and the print
+  // is taken before that frame, so redrawing them would print empty boxes.
+  const printCanvases = (on) => { printing = on; if (D) renderCanvases(); };
+  window.addEventListener("beforeprint", () => printCanvases(true));
+  window.addEventListener("afterprint", () => printCanvases(false));
   function setEpoch(i) {
     state.e = Math.max(0, Math.min(E - 1, i));
     $("epoch").value = String(state.e);
@@ -1600,7 +1615,7 @@
         box.dataset.scale = String(colour === spread ? diff.max : zmax);
         box.append(el("div", "compare-label", label), canvas);
         tiles.append(box);
-        const { ctx, w, h } = sizeCanvas(canvas, window.devicePixelRatio);
+        const { ctx, w, h } = sizeCanvas(canvas, pixelRatio());
         drawMap({ l, card: box }, ctx, w, h, { ly: a, grid: a.grid, mode: { kind }, values, colour,
                                               critical: new Set(ly && ly.z ? ly.z.critical : []), dead: new Set() });
       };
