@@ -1,10 +1,13 @@
-// report/page/helpers.js — the pure functions of report.html: number formatting, region keys, colour
-// ramps and scales, axis ticks, 3-D rotation and picking, what a layer shows, the settings table.
+// report/page/helpers.js — the functions report.html and monitor.html share: number formatting, region
+// keys, colour ramps and scales, colour legends, axis ticks, 3-D rotation and picking, what a layer
+// shows, the settings table, and the terms with a definition (their tooltips, Tab stops and descriptions).
 //
-// Promise: nothing here touches the page (no document, no window, no state); every function
-// depends only on its arguments.  report.html inlines this file before report.js, whose code
-// calls these functions by name; Node loads it as a module (module.exports below) for
-// tests/page/*.test.js.
+// Promise: nothing here reaches for the page (no global document, no window, no state); every
+// function depends only on its arguments.  The few that draw or wire up (sizeCanvas, drawRampBar,
+// legendRow, termTips) act only on the canvas, element maker or document they are handed: they are
+// here because both pages need them, one way.  report.html inlines this file before report.js,
+// monitor.html before monitor.js, whose code calls these functions by name; Node loads it as a module
+// (module.exports below) for tests/page/*.test.js.
 "use strict";
 
 // ---- numbers as the page shows them: "–" for a missing or non-finite value, "0" for zero,
@@ -611,8 +614,104 @@ function pathwayHeader(names, pairs, column, widthOf) {
   return { lines: nameLines + (strengths ? 1 : 0) + (skips ? 1 : 0), labels: kept, omitted: labels.length - kept.length };
 }
 
+// ---- colour legends: a bar canvas painted with a ramp from its low end (left) to its high end, one
+// column per CSS pixel, each the colour at the column's centre; rampColumns gives those colours for a
+// bar w pixels wide.  report.html's layer legends and monitor.html's region-map legends both draw
+// theirs with drawRampBar in a legend row (legendRow: low value, bar, high value, what it shows; the
+// row's elements are made by `make(tag, cls)`, the page's own element maker).
+function rampColumns(stops, w) {
+  const out = [];
+  for (let x = 0; x < w; ++x) out.push(css(ramp(stops, (x + 0.5) / w)));
+  return out;
+}
+function drawRampBar(bar, stops, ratio) {
+  const { ctx, w, h } = sizeCanvas(bar, ratio);
+  rampColumns(stops, w).forEach((colour, x) => { ctx.fillStyle = colour; ctx.fillRect(x, 0, 1, h); });
+}
+function legendRow(make) {
+  const row = make("div", "legend-row"), low = make("span", "num"), bar = make("canvas"), high = make("span", "num"), what = make("span");
+  row.append(low, bar, high, what);
+  return { row, low, bar, high, what };
+}
+
+// ---- terms with a definition (both pages).  A term's definition is one line of the page's TIPS
+// table, naming the README section that defines it.  The term shows it as its tooltip (title) for the
+// pointer; for the keyboard it is a Tab stop that shows the same line in the hover box while it has
+// the focus and, for a screen reader, is described by it (aria-describedby → #tip-KEY, a hidden
+// element of the host box).  Before 2026-12-04 the report's definitions took a pointer, and the
+// monitor page had none.  A term's name for a screen reader is its own text (aria-labelledby itself),
+// not the title, which a span or div would otherwise be named by: the definition twice and not the value.
+// One Tab stop per definition: the first shown term of each kind in the page's order (the report's
+// cards repeat the same terms: one stop each made 122 stops on a 2-epoch `reference` report); the
+// others keep the tooltip and the description.  termStops says which: terms = [{ key, shown }] in the
+// page's order → true where the term is a Tab stop (a term in a hidden part keeps its stop for when it
+// is shown).
+function termStops(terms) {
+  const seen = new Set();
+  return terms.map(({ key, shown }) => {
+    if (!shown) return true;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+// Where the hover box of a focused term goes: under it (`gap` px), above it when it would pass the
+// window's bottom, its left edge at the term's within the window's width (8 px clear).  rect: the
+// term's client box; box: { w, h } the hover box's size; view: { w, h } the window's.
+function termTipPlace(rect, box, view, gap = 6) {
+  return { left: Math.max(8, Math.min(view.w - box.w - 8, rect.left)),
+           top: rect.bottom + gap + box.h > view.h ? rect.top - gap - box.h : rect.bottom + gap };
+}
+// The machinery on a page: `page` is the page's document, `tips` its table of definitions (read when
+// a term is made or focused, so a page may rewrite a line once it knows its run's settings), `hover`
+// the box that shows a focused term's line, `host` the hidden box that holds the descriptions.  A term
+// reached by the keyboard (not a click: :focus-visible) shows its line under it (above it at the
+// window's bottom) until the focus leaves it or Escape.  A render can replace the first term of a
+// kind, so the stops are assigned again once the rendering that made a term is over (a microtask).
+// Returns tip(node, key): makes node the term of tips[key], and returns it.
+function termTips(page, tips, hover, host) {
+  const view = page.defaultView;
+  let made = 0, queued = false;
+  function assignStops() {
+    queued = false;
+    const nodes = [...page.querySelectorAll("[data-tip]")];
+    const stops = termStops(nodes.map((node) => ({ key: node.dataset.tip, shown: !node.closest("[hidden]") })));
+    nodes.forEach((node, i) => { if (stops[i]) node.tabIndex = 0; else node.removeAttribute("tabindex"); });
+  }
+  function place(node) {
+    const at = termTipPlace(node.getBoundingClientRect(), { w: hover.offsetWidth, h: hover.offsetHeight }, { w: view.innerWidth, h: view.innerHeight });
+    hover.style.left = at.left + "px";
+    hover.style.top = at.top + "px";
+  }
+  function show(node) {
+    hover.textContent = tips[node.dataset.tip];
+    hover.hidden = false;
+    place(node);
+    view.requestAnimationFrame(() => { if (page.activeElement === node && !hover.hidden) place(node); });  // after the scroll into view
+  }
+  const isTerm = (node) => node && node.dataset && node.dataset.tip;
+  const focused = () => (isTerm(page.activeElement) && !hover.hidden ? page.activeElement : null);
+  page.addEventListener("focusin", (ev) => { if (isTerm(ev.target) && ev.target.matches(":focus-visible")) show(ev.target); });
+  page.addEventListener("focusout", (ev) => { if (isTerm(ev.target)) hover.hidden = true; });
+  page.addEventListener("keydown", (ev) => { if (ev.key === "Escape" && focused()) hover.hidden = true; });
+  view.addEventListener("scroll", () => { const t = focused(); if (t) place(t); }, { passive: true });
+  return (node, key) => {
+    node.title = tips[key];
+    node.dataset.tip = key;
+    if (!queued) { queued = true; view.queueMicrotask(assignStops); }
+    if (!node.id) node.id = "term-" + ++made;
+    node.setAttribute("aria-labelledby", node.id);
+    let def = page.getElementById("tip-" + key);
+    if (!def) { def = page.createElement("div"); def.id = "tip-" + key; host.append(def); }
+    def.textContent = tips[key];
+    node.setAttribute("aria-describedby", def.id);
+    return node;
+  };
+}
+
 if (typeof module === "object" && module && module.exports) {
   module.exports = { canvasFits, regionStep, viewStep, clampZoom, clampPitch, drawnChains, columnOrder, pathwayStep, pathwayBands, layerStyle, confusionCounts, bytesOf, cellExamples, errorRegionsLine, noErrorsHint, exampleCaption, projectCells, fmt, pct, coordsOf, keyOf, hexRgb, ramp, css, layerScale, scalePosition, magnitude, ticks, epochTicks,
                      rotate, insidePolygon, pickFace, modeOf, settingsRows, cut, channelRange, regionLabel, mapLayout, pickCell, imageRGBA, zetaOnImage,
-                     zetaDifference, laneScaled, bandBars, eegEpochIndex, termCells, wrapRows, pathwayHeader, bandLabelIndices, revealScroll };
+                     zetaDifference, laneScaled, bandBars, eegEpochIndex, termCells, wrapRows, pathwayHeader, bandLabelIndices, revealScroll,
+                     rampColumns, drawRampBar, legendRow, termStops, termTipPlace, termTips };
 }

@@ -77,38 +77,9 @@
     consistency: "Consistency = (max(0, ρ_γζ region form) + max(0, κ) + max(0, F1)) / 3: a negative or undefined term counts 0 (README \"Cross-modal consistency\").",
     bootstrap: "95% CI: the 2.5 and 97.5 percentiles of the term over 1,000 bootstrap resamples of its items; null: the term with the spatial side shuffled, what it reads when the two sides are unrelated (README \"Cross-modal consistency\").",
   };
-  // A term with a definition: its tooltip (title) for the pointer; for the keyboard a Tab stop that shows
-  // the same line in the hover box while it has the focus (showTermTip) and, for a screen reader, is
-  // described by it (aria-describedby → #tip-KEY in #tips, hidden).  Before 2026-12-04 the definitions
-  // took a pointer.  Its name for a screen reader is its own text (aria-labelledby itself), not the
-  // title, which a span or div would otherwise be named by: the definition twice and not the value.
-  // One Tab stop per definition: the first shown term of each kind in the page's order (the cards repeat
-  // the same terms: one stop each made 122 stops on a 2-epoch `reference` report, 20 before the terms had
-  // any); the others keep the tooltip and the description (a term in a hidden part keeps its stop for when
-  // it is shown).  A render can replace the first, so the stops are assigned again once the rendering
-  // that made a term is over (assignTermStops, a microtask).
-  let terms = 0, stopsQueued = false;
-  function assignTermStops() {
-    stopsQueued = false;
-    const seen = new Set();
-    for (const node of document.querySelectorAll("[data-tip]")) {
-      const shown = !node.closest("[hidden]");  // a hidden one keeps its stop for when it is shown
-      if (shown && seen.has(node.dataset.tip)) { node.removeAttribute("tabindex"); continue; }
-      if (shown) seen.add(node.dataset.tip);
-      node.tabIndex = 0;
-    }
-  }
-  const tip = (node, key) => {
-    node.title = TIPS[key]; node.dataset.tip = key;
-    if (!stopsQueued) { stopsQueued = true; queueMicrotask(assignTermStops); }
-    if (!node.id) node.id = "term-" + ++terms;
-    node.setAttribute("aria-labelledby", node.id);
-    let def = $("tip-" + key);
-    if (!def) { def = el("div"); def.id = "tip-" + key; $("tips").append(def); }
-    def.textContent = TIPS[key];
-    node.setAttribute("aria-describedby", def.id);
-    return node;
-  };
+  // A term with a definition (helpers.js termTips: its tooltip, its one Tab stop per definition, the
+  // hover box while it has the keyboard's focus, its description for a screen reader).
+  const tip = termTips(document, TIPS, $("hover"), $("tips"));
 
   function el(tag, cls, text) {
     const node = document.createElement(tag);
@@ -206,11 +177,10 @@
       const info = el("div", "layer-info"), note = el("div", "layer-note");
       const canvas = el("canvas", "voxels");
       canvas.tabIndex = 0;  // the keyboard reaches every map (attachPointer's keydown moves the selection; its aria-label: renderView)
-      const legendRow = el("div", "legend-row"), low = el("span", "num"), bar = el("canvas"), high = el("span", "num"), what = el("span");
-      legendRow.append(low, bar, high, what);
-      tip(legendRow, "zeta");
+      const { row: legend, low, bar, high, what } = legendRow(el);
+      tip(legend, "zeta");
       tip(head.lastChild, "role");
-      card.append(head, info, canvas, legendRow, note);
+      card.append(head, info, canvas, legend, note);
       host.append(card);
       const view = { l, card, info, note, canvas, bar, low, high, what, faces: [], cells: [] };
       attachPointer(view);
@@ -294,40 +264,16 @@
     box.style.top = ev.clientY + 16 + "px";
   }
   function hideTip() { $("hover").hidden = true; }
-  // A term reached by the keyboard (not a click: :focus-visible) shows its definition in the hover box,
-  // under it (above it at the window's bottom), until the focus leaves it or Escape.
-  function placeTermTip(node) {
-    const box = $("hover"), rect = node.getBoundingClientRect();
-    box.style.left = Math.max(8, Math.min(window.innerWidth - box.offsetWidth - 8, rect.left)) + "px";
-    box.style.top = (rect.bottom + 6 + box.offsetHeight > window.innerHeight ? rect.top - 6 - box.offsetHeight : rect.bottom + 6) + "px";
-  }
-  function showTermTip(node) {
-    const box = $("hover");
-    box.textContent = TIPS[node.dataset.tip];
-    box.hidden = false;
-    placeTermTip(node);
-    requestAnimationFrame(() => { if (document.activeElement === node && !box.hidden) placeTermTip(node); });  // after the scroll into view
-  }
-  const termFocused = () => { const a = document.activeElement; return a && a.dataset && a.dataset.tip && !$("hover").hidden ? a : null; };
-  document.addEventListener("focusin", (ev) => { if (ev.target.dataset && ev.target.dataset.tip && ev.target.matches(":focus-visible")) showTermTip(ev.target); });
-  document.addEventListener("focusout", (ev) => { if (ev.target.dataset && ev.target.dataset.tip) hideTip(); });
-  document.addEventListener("keydown", (ev) => { if (ev.key === "Escape" && termFocused()) hideTip(); });
-  window.addEventListener("scroll", () => { const t = termFocused(); if (t) placeTermTip(t); }, { passive: true });
   function drawLegendBar(view, kind, classMap) {
-    const { ctx, w, h } = sizeCanvas(view.bar, pixelRatio());
-    const s = scales[view.l];
+    const s = scales[view.l], ratio = pixelRatio();
     if (classMap) {
-      for (let x = 0; x < w; ++x) { ctx.fillStyle = css(ramp(DIV, (x + 0.5) / w)); ctx.fillRect(x, 0, 1, h); }
+      drawRampBar(view.bar, DIV, ratio);
       view.low.textContent = fmt(-classMap.max, 3); view.high.textContent = fmt(classMap.max, 3);
       view.what.textContent = "φ of " + (CLASSES[state.classMap] || state.classMap);
       return;
     }
-    if (!kind) { view.low.textContent = ""; view.high.textContent = ""; view.what.textContent = ""; return; }
-    for (let x = 0; x < w; ++x) {
-      const t = (x + 0.5) / w;
-      ctx.fillStyle = css(kind === "zeta" ? ramp(DIV, t) : ramp(SEQ, t));
-      ctx.fillRect(x, 0, 1, h);
-    }
+    if (!kind) { sizeCanvas(view.bar, ratio); view.low.textContent = ""; view.high.textContent = ""; view.what.textContent = ""; return; }
+    drawRampBar(view.bar, kind === "zeta" ? DIV : SEQ, ratio);
     view.low.textContent = kind === "zeta" ? fmt(-s.zmax, 3) : fmt(s.lo, 3);
     view.high.textContent = kind === "zeta" ? fmt(s.zmax, 3) : fmt(s.hi, 3);
     view.what.textContent = kind === "zeta" ? "ζ" : "density";

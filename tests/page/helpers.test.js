@@ -641,3 +641,36 @@ test("revealScroll scrolls only as far as needed to show a box under the sticky 
   assert.equal(h.revealScroll(690, 710, 0, 700, 0), 10);                    // no controls, no margin
   assert.equal(h.revealScroll(600, 1400, 100, 700), 600 - 108);             // taller than the room: from its top
 });
+
+test("termStops: one Tab stop per definition, the first shown term of its kind; a hidden term keeps its stop", () => {
+  const shown = (key) => ({ key, shown: true }), hidden = (key) => ({ key, shown: false });
+  assert.deepEqual(h.termStops([shown("z"), shown("bh"), shown("z"), shown("z"), shown("bh")]), [true, true, false, false, false]);
+  // a hidden term (a part of the page not shown) keeps its stop and does not take the shown one's
+  assert.deepEqual(h.termStops([hidden("z"), shown("z"), shown("z"), hidden("z")]), [true, true, false, true]);
+  assert.deepEqual(h.termStops([]), []);
+});
+
+test("termTipPlace: the definition box under the term, above it at the window's bottom, inside the window's width", () => {
+  const view = { w: 400, h: 300 }, box = { w: 200, h: 50 };
+  assert.deepEqual(h.termTipPlace({ left: 20, top: 100, bottom: 120 }, box, view), { left: 20, top: 126 });
+  assert.deepEqual(h.termTipPlace({ left: 20, top: 240, bottom: 260 }, box, view), { left: 20, top: 240 - 6 - 50 });  // 266 + 50 > 300: above
+  assert.deepEqual(h.termTipPlace({ left: 350, top: 100, bottom: 120 }, box, view), { left: 400 - 200 - 8, top: 126 });  // kept inside on the right
+  assert.deepEqual(h.termTipPlace({ left: -30, top: 100, bottom: 120 }, box, view), { left: 8, top: 126 });
+});
+
+test("rampColumns: a legend bar's colours, one per pixel column at its centre, from the low end to the high end", () => {
+  assert.deepEqual(h.rampColumns([[0, 0, 0], [255, 255, 255]], 4), ["rgb(32,32,32)", "rgb(96,96,96)", "rgb(159,159,159)", "rgb(223,223,223)"]);
+  assert.deepEqual(h.rampColumns(SEQ, 1), [h.css(h.ramp(SEQ, 0.5))]);
+  const bar = h.rampColumns(SEQ, 100);
+  assert.equal(bar.length, 100);
+  assert.equal(bar[0], h.css(h.ramp(SEQ, 0.005)));
+  assert.equal(bar[99], h.css(h.ramp(SEQ, 0.995)));
+});
+
+test("legendRow: low value, bar, high value and what it shows, in that order, made by the page's element maker", () => {
+  const make = (tag, cls) => ({ tag, className: cls || "", children: [], append(...c) { this.children.push(...c); } });
+  const legend = h.legendRow(make);
+  assert.equal(legend.row.className, "legend-row");
+  assert.deepEqual(legend.row.children, [legend.low, legend.bar, legend.high, legend.what]);
+  assert.deepEqual(legend.row.children.map((c) => c.tag + "." + c.className), ["span.num", "canvas.", "span.num", "span."]);
+});
