@@ -210,6 +210,64 @@ async function monitorPage(browser, problems, outDir) {
   await open(1920, 1000);
   const wide = await evaluate(measure);
   check(wide.bitmap === Math.round(wide.css * wide.ratio) && wide.css > 1200, "monitor.html at 1920 px: the timeline drawn at its own width", JSON.stringify(wide));
+  // What the page names is defined on it (before 2026-12-04 no score, column or test was): the selected
+  // score's line under the selector, for every score the selector offers; every term (a table heading,
+  // "BH-adjusted p", the window test, |z|, the region map) with its tooltip, one Tab stop per definition
+  // that shows it in the hover box, and its description for a screen reader; each region map's legend.
+  const scores = await evaluate(`(() => { const s = document.getElementById("detector"), line = document.getElementById("detector-definition");
+    if (!line) return { options: s.options.length, missing: ["no definition line"] };
+    const missing = [];
+    for (const o of s.options) {
+      s.value = o.value; s.dispatchEvent(new Event("change"));
+      const t = line.textContent;
+      if (!t.startsWith(o.textContent + " ") || !t.includes('README "Monitoring"') || t.includes("no definition") || !line.getClientRects().length) missing.push(o.textContent);
+    }
+    s.value = "0"; s.dispatchEvent(new Event("change"));
+    return { options: s.options.length, missing, described: s.getAttribute("aria-describedby") === line.id }; })()`);
+  check(scores.options >= 7 && scores.missing.length === 0 && scores.described,
+        "monitor.html: every score in the selector has its definition shown under it, and the selector is described by it", JSON.stringify(scores));
+  const terms = await evaluate(`(() => { const all = [...document.querySelectorAll("[data-tip]")], keys = [...new Set(all.map((e) => e.dataset.tip))];
+    return { keys, terms: all.length,
+             bad: keys.filter((k) => { const s = all.filter((e) => e.dataset.tip === k && e.tabIndex === 0); return s.length !== 1 || s[0] !== all.find((e) => e.dataset.tip === k); }),
+             undescribed: all.filter((e) => { const d = document.getElementById(e.getAttribute("aria-describedby") || "");
+                                              return !d || d.textContent !== e.title || !e.title.includes('README "Monitoring"'); }).map((e) => e.dataset.tip) }; })()`);
+  const needed = ["bh", "window_test", "window", "images", "drifting", "most", "z", "region_map", "spatial_typ"];
+  check(needed.every((k) => terms.keys.includes(k)) && terms.terms > terms.keys.length && terms.bad.length === 0 && terms.undescribed.length === 0,
+        "monitor.html: every term it names has a definition (README \"Monitoring\"), one Tab stop per definition, each described", JSON.stringify(terms));
+  const press = async (key, code, keyCode) => {
+    await cdp("Input.dispatchKeyEvent", { type: "rawKeyDown", key, code, windowsVirtualKeyCode: keyCode });
+    await cdp("Input.dispatchKeyEvent", { type: "keyUp", key, code, windowsVirtualKeyCode: keyCode });
+  };
+  await evaluate(`document.activeElement.blur(); window.scrollTo(0, 0)`);
+  const visited = [];
+  let axDescription = null;
+  for (let tabs = 0; tabs < 60; ++tabs) {
+    await press("Tab", "Tab", 9);
+    await sleep(20);
+    const at = await evaluate(`(() => { const e = document.activeElement, box = document.getElementById("hover");
+      return { tip: e.dataset.tip || null, title: e.title, text: !box || box.hidden ? null : box.textContent, id: e.id || e.tagName }; })()`);
+    if (visited.length && at.id === visited[0].id) break;  // round the page once
+    visited.push(at);
+    if (at.tip && axDescription === null) {
+      const { result: node } = await cdp("Runtime.evaluate", { expression: "document.activeElement" });
+      const ax = await cdp("Accessibility.getPartialAXTree", { objectId: node.objectId, fetchRelatives: false });
+      const n = ax.nodes.find((x) => !x.ignored) || ax.nodes[0];
+      axDescription = n && n.description ? n.description.value === at.title : false;
+    }
+  }
+  const tipStops = visited.filter((v) => v.tip), tipKeys = tipStops.map((v) => v.tip);
+  check(tipKeys.length >= needed.length && terms.keys.every((k) => tipKeys.filter((t) => t === k).length === 1) && tipStops.every((v) => v.text === v.title) && axDescription === true,
+        "monitor.html: Tab reaches each definition once, shows it beside the term, and a screen reader reads it as the term's description",
+        JSON.stringify({ tipKeys, keys: terms.keys, axDescription, shown: tipStops.filter((v) => v.text !== v.title).map((v) => v.tip) }));
+  await evaluate(`document.activeElement.blur(); window.scrollTo(0, 0)`);
+  const legends = await evaluate(`(() => { const figs = [...document.querySelectorAll("#maps figure")].slice(1);  // the first: the image itself
+    return { maps: figs.length, legends: figs.map((f) => { const row = f.querySelector(".legend-row"); if (!row) return null;
+      const bar = row.querySelector("canvas"), ctx = bar.getContext("2d"), at = (x) => [...ctx.getImageData(x, Math.floor(bar.height / 2), 1, 1).data].join(",");
+      return { low: row.children[0].textContent, high: row.children[2].textContent, what: row.children[3].textContent, left: at(0), right: at(bar.width - 1),
+               width: bar.clientWidth, fits: bar.width === Math.round(bar.clientWidth * devicePixelRatio) }; }) }; })()`);
+  check(legends.maps > 0 && legends.legends.every((l) => l && l.low === "0" && Number(l.high) > 0 && l.what === "|z|" && l.left !== l.right &&
+                                                       l.left.endsWith(",255") && l.right.endsWith(",255") && l.width >= 60 && l.fits),
+        "monitor.html: every region map has its colour legend, 0 … the block's largest |z| on the sequential map", JSON.stringify(legends));
   const shot = await cdp("Page.captureScreenshot", { format: "png" });
   fs.writeFileSync(path.join(outDir, "monitor.png"), Buffer.from(shot.data, "base64"));
 }

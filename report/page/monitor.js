@@ -1,7 +1,10 @@
 // report/page/monitor.js — monitor.html: the score timeline with the windows that alarm, the alarm
 // table, and the region map (max |z| over channel blocks per cell, README "Monitoring") of one of
-// the most abnormal images beside the image itself.  Reads only the page's own JSON
-// (apps/cmd_monitor.cpp writes it); text goes in through textContent only.
+// the most abnormal images beside the image itself, with its colour legend.  Every score, column and
+// test the page names has its definition (TIPS, README "Monitoring"'s words and formulas), shown as the
+// report shows its own (helpers.js termTips), and the selected score's definition is a line under the
+// selector (before 2026-12-04 the page had no definitions and its maps no legend).  Reads only the
+// page's own JSON (apps/cmd_monitor.cpp writes it); text goes in through textContent only.
 "use strict";
 (function () {
   const D = JSON.parse(document.getElementById("monitor-data").textContent);
@@ -11,9 +14,36 @@
     if (text !== undefined) e.textContent = text;
     return e;
   };
-  document.getElementById("subtitle").textContent = D.checkpoint + " · profile " + D.profile + " · input " + D.input +
+  const M = "(README \"Monitoring\").";
+  // One line per score, column and test the page names, from README "Monitoring" (its formulas are the
+  // specification; each line names the section).  A score's line starts with its name.
+  const TIPS = {
+    spatial_typ: "spatial_typ = (1/L_c) Σ_l |d_l(x) − a_l|/b_l: per block l, d_l the distance of its vector of region z's from the clean centre under the clean data's covariance, a_l and b_l its mean and sd over the profile's images; a block counts when its distance is unusual in either tail; the default score " + M,
+    spatial: "spatial = S(x) = (1/L) Σ_l (1/|G_l|) Σ_{g∈G_l} z_g(x)²: the mean squared z of a block's regions, averaged over the blocks, every block weighing the same " + M,
+    spatial_cov: "spatial_cov = (1/L_c) Σ_l (d_l(x) − a_l)/b_l, d_l(x) = (z_l(x) − z̄_l)ᵀ P_l (z_l(x) − z̄_l) with P_l the inverse Ledoit–Wolf covariance of the block's region z's on the clean images: each block's distance in units of its clean spread " + M,
+    spatial_zeta: "spatial_zeta = S_ζ(x) = (1/L') Σ_l Σ_{g∈G_l} w_g z_g(x)², w_g = |φ̂_g| / Σ_{g'∈G_l} |φ̂_g'|, φ̂_g region g's Shapley value (profile --zeta): the regions whose lesion moves the output most weigh most " + M,
+    spatial_knn: "spatial_knn = the Euclidean distance from v(x), the image's region z's of every block scaled so that ‖v‖² = spatial, to its k-th nearest map of the profile's bank of training images " + M,
+    msp: "msp = −max_k softmax(f)_k, f the logits: minus the confidence of the predicted class (Hendrycks & Gimpel 2017) " + M,
+    energy: "energy = −log Σ_k exp(f_k), f the logits (temperature 1; Liu et al. 2020) " + M,
+    mahalanobis: "mahalanobis = min_k (h − m_k)ᵀ P (h − m_k): h the penultimate features, m_k the clean class means, P the inverse of their tied covariance (Lee et al. 2018) " + M,
+    knn: "knn = ‖u − u_(k)‖, u = h/‖h‖ the unit vector of the penultimate features, u_(k) the k-th nearest (k = 10) of the clean images' unit vectors (Sun et al. 2022) " + M,
+    z: "z of a region g on an image: z_g = (φ_g(x) − μ_g)/σ_g, φ_g = m_g + λ·ln(v_g + ε) the region's activity statistic, μ_g and σ_g its mean and sd over the profile's clean images " + M,
+    region_map: "region map: a block's grid cells (rows × columns), each coloured by the largest |z_g| over its channel blocks, on the sequential map from 0 to the block's largest |z| " + M,
+    window_test: "The window test: for each region g, the Kolmogorov–Smirnov distance D_g = sup_v |F_n(v) − F_g(v)| between the window's φ_g values and the profile's distribution of φ_g, its p-value, then Benjamini–Hochberg over all tested regions; the window alarms when any adjusted p is below α " + M,
+    bh: "BH-adjusted p: a region's KS p-value after the Benjamini–Hochberg adjustment over all the regions tested in the window, so that with no drift a window alarms with probability at most α " + M,
+    window: "window: the window's number w; it holds the n images w·n … w·n + n − 1 of the stream, n = --window " + M,
+    images: "images: the first and last image of the window, in stream order " + M,
+    drifting: "regions drifting: the regions whose BH-adjusted p is below α, of all the regions tested (those of σ_g > 10⁻⁶) " + M,
+    most: "most drifting region: the smallest BH-adjusted p (ties broken by the raw p, then the larger KS distance D_g); its block and region key " + M,
+  };
+  const tip = termTips(document, TIPS, document.getElementById("hover"), document.getElementById("tips"));
+  const term = (text, key) => tip(el("span", text), key);
+  const fill = (host, parts) => host.append(...parts.map((p) => (typeof p === "string" ? document.createTextNode(p) : p)));
+  fill(document.getElementById("subtitle"), [D.checkpoint + " · profile " + D.profile + " · input " + D.input +
     " · " + D.images + " images, " + D.windows.length + " windows of " + D.window + ", " +
-    D.windows.filter((w) => w[2]).length + " alarms (BH-adjusted p < " + D.alpha + ")";
+    D.windows.filter((w) => w[2]).length + " alarms (", term("BH-adjusted p", "bh"), " < " + D.alpha + ")"]);
+  fill(document.getElementById("window-test"), ["A window of " + D.window + " images alarms by ",
+    term("the window test: KS per region, Benjamini–Hochberg at α = " + D.alpha, "window_test"), "."]);
 
   // ---- timeline: one dot per image, alarmed windows shaded
   const select = document.getElementById("detector");
@@ -44,7 +74,13 @@
     document.getElementById("timeline-note").textContent = D.detectors[d] + ": higher = more abnormal; red: windows that alarm" +
       (D.scores_cut ? "; the first " + n + " images only" : "");
   }
-  select.addEventListener("change", drawTimeline);
+  // the selected score's definition, under the selector (the selector is described by it)
+  const defineScore = () => {
+    const name = D.detectors[Number(select.value)];
+    document.getElementById("detector-definition").textContent = TIPS[name] || name + ": no definition on this page " + M;
+  };
+  select.addEventListener("change", () => { defineScore(); drawTimeline(); });
+  defineScore();
   drawTimeline();
   // Redrawn whenever its bitmap no longer matches its box: a window resize, and also a change no resize
   // event reports (a vertical scroll bar that appears once the page below, or drawTimeline's own note,
@@ -62,7 +98,7 @@
   if (!alarms.length) host.appendChild(el("p", "No window alarmed."));
   else {
     const table = el("table"), head = el("tr");
-    ["window", "images", "regions drifting", "most drifting region"].forEach((h) => head.appendChild(el("th", h)));
+    [["window", "window"], ["images", "images"], ["regions drifting", "drifting"], ["most drifting region", "most"]].forEach(([h, key]) => head.appendChild(tip(el("th", h), key)));
     table.appendChild(head);
     for (const w of alarms) {
       const tr = el("tr");
@@ -107,7 +143,9 @@
         ctx.strokeRect(s.top[1] * k, s.top[0] * k, (s.top[3] - s.top[1]) * k, (s.top[2] - s.top[0]) * k);
       }
     }));
-    figure.appendChild(el("figcaption", "the image; red: its most abnormal region"));
+    const caption = el("figcaption");
+    fill(caption, ["the image; red: its most abnormal region (largest ", term("|z|", "z"), ")"]);
+    figure.appendChild(caption);
     maps.appendChild(figure);
     for (const m of s.maps) {
       const [gh, gw, gc] = m.grid, cell = [];
@@ -126,10 +164,20 @@
             ctx.fillRect(j * kk, i * kk, kk, kk);
           }
       }));
-      f.appendChild(el("figcaption", m.layer + ": max |z| over " + gc + " channel blocks, 0 … " + fmt(zmax)));
+      const mapCaption = el("figcaption");
+      fill(mapCaption, [m.layer + ": ", term("max |z| over " + gc + " channel blocks", "region_map")]);
+      // the colour legend, drawn as the report's layer legends are (helpers.js legendRow, drawRampBar)
+      const legend = legendRow((tag, cls) => { const e = el(tag); if (cls) e.className = cls; return e; });
+      legend.low.textContent = "0";
+      legend.high.textContent = fmt(zmax, 3);
+      legend.what.textContent = "|z|";
+      f.append(mapCaption, legend.row);
       maps.appendChild(f);
+      drawRampBar(legend.bar, SEQ, window.devicePixelRatio);  // once in the page: sized to its CSS box
     }
-    document.getElementById("image-note").textContent = "the " + D.selected.length + " images with the largest spatial_typ score (the default)";
+    const note = document.getElementById("image-note");
+    note.textContent = "";
+    fill(note, ["the " + D.selected.length + " images with the largest ", term("spatial_typ", "spatial_typ"), " score (the default)"]);
   }
   imageSelect.addEventListener("change", drawImage);
   drawImage();
