@@ -42,6 +42,9 @@
   fill(document.getElementById("subtitle"), [D.checkpoint + " · profile " + D.profile + " · input " + D.input +
     " · " + D.images + " images, " + D.windows.length + " windows of " + D.window + ", " +
     D.windows.filter((w) => w[2]).length + " alarms (", term("BH-adjusted p", "bh"), " < " + D.alpha + ")"]);
+  // every score of this monitor as a term (a score this page has no line for stays plain text)
+  fill(document.getElementById("score-terms"), ["Scores of each image, higher = more abnormal: "].concat(
+    ...D.detectors.map((name, i) => [i ? ", " : "", TIPS[name] ? term(name, name) : name]), ["."]));
   fill(document.getElementById("window-test"), ["A window of " + D.window + " images alarms by ",
     term("the window test: KS per region, Benjamini–Hochberg at α = " + D.alpha, "window_test"), "."]);
 
