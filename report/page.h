@@ -8,8 +8,8 @@
 // marker stays data.  The files are embedded at build time (report/page.cpp), so nnfmri reads no
 // file of its own at run time and the page is one self-contained file: no network (its
 // Content-Security-Policy forbids every fetch; no CDN, no WebGL), data shown only through
-// textContent.  What the page draws: report/page/report.js; its pure functions, tested with Node
-// (tests/page/): report/page/helpers.js.
+// textContent.  What the page draws: report/page/report.js; the functions it shares with monitor.html,
+// tested with Node (tests/page/): report/page/helpers.js.
 #pragma once
 #include <string>
 #include <string_view>

@@ -268,6 +268,18 @@ async function monitorPage(browser, problems, outDir) {
   check(legends.maps > 0 && legends.legends.every((l) => l && l.low === "0" && Number(l.high) > 0 && l.what === "|z|" && l.left !== l.right &&
                                                        l.left.endsWith(",255") && l.right.endsWith(",255") && l.width >= 60 && l.fits),
         "monitor.html: every region map has its colour legend, 0 … the block's largest |z| on the sequential map", JSON.stringify(legends));
+  // printing draws the timeline and the legends at 3 pixels per CSS pixel, then at the screen's 1 again
+  // (before 2026-12-04 they printed at 1: blurred)
+  const bitmaps = `(() => { const drawn = [document.getElementById("timeline"), ...document.querySelectorAll("#maps .legend-row canvas")];
+    const ratios = drawn.map((c) => c.width / Math.max(50, c.clientWidth));
+    return { canvases: drawn.length, low: Math.min(...ratios), high: Math.max(...ratios), maps: document.querySelectorAll("#maps figure").length }; })()`;
+  await evaluate(`window.dispatchEvent(new Event("beforeprint"))`);
+  const printed = await evaluate(bitmaps);
+  await evaluate(`window.dispatchEvent(new Event("afterprint"))`);
+  const after = await evaluate(bitmaps);
+  check(printed.canvases >= 2 && printed.low > 2.95 && printed.high < 3.05 && printed.maps === legends.maps + 1 &&
+        after.low > 0.95 && after.high < 1.05 && after.maps === printed.maps,
+        "monitor.html: printing draws the timeline and the legends at 3 pixels per CSS pixel, then the screen's 1 again", JSON.stringify({ printed, after }));
   const shot = await cdp("Page.captureScreenshot", { format: "png" });
   fs.writeFileSync(path.join(outDir, "monitor.png"), Buffer.from(shot.data, "base64"));
 }

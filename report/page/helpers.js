@@ -196,6 +196,13 @@ function canvasFits(canvas, ratio) {
   const { bw, bh } = canvasBox(canvas, ratio);
   return canvas.width === bw && canvas.height === bh;
 }
+// The ratio both pages pass: the screen's own (window.devicePixelRatio), and at least 3 while the page
+// prints (288 dpi on paper, a CSS pixel being 1/96 in; before 2026-12-04 the pages printed their
+// canvases at the screen's ratio, 96 dpi at 1: blurred).  Each page redraws its canvases on
+// "beforeprint" and again on "afterprint".
+function drawRatio(screenRatio, printing) {
+  return printing ? Math.max(3, screenRatio) : screenRatio;
+}
 function sizeCanvas(canvas, ratio) {
   const box = canvasBox(canvas, ratio), { w, h } = box;
   if (!canvasFits(canvas, ratio)) {
@@ -710,7 +717,7 @@ function termTips(page, tips, hover, host) {
 }
 
 if (typeof module === "object" && module && module.exports) {
-  module.exports = { canvasFits, regionStep, viewStep, clampZoom, clampPitch, drawnChains, columnOrder, pathwayStep, pathwayBands, layerStyle, confusionCounts, bytesOf, cellExamples, errorRegionsLine, noErrorsHint, exampleCaption, projectCells, fmt, pct, coordsOf, keyOf, hexRgb, ramp, css, layerScale, scalePosition, magnitude, ticks, epochTicks,
+  module.exports = { canvasFits, drawRatio, regionStep, viewStep, clampZoom, clampPitch, drawnChains, columnOrder, pathwayStep, pathwayBands, layerStyle, confusionCounts, bytesOf, cellExamples, errorRegionsLine, noErrorsHint, exampleCaption, projectCells, fmt, pct, coordsOf, keyOf, hexRgb, ramp, css, layerScale, scalePosition, magnitude, ticks, epochTicks,
                      rotate, insidePolygon, pickFace, modeOf, settingsRows, cut, channelRange, regionLabel, mapLayout, pickCell, imageRGBA, zetaOnImage,
                      zetaDifference, laneScaled, bandBars, eegEpochIndex, termCells, wrapRows, pathwayHeader, bandLabelIndices, revealScroll,
                      rampColumns, drawRampBar, legendRow, termStops, termTipPlace, termTips };

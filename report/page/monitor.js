@@ -14,6 +14,11 @@
     if (text !== undefined) e.textContent = text;
     return e;
   };
+  // The canvases' pixels per CSS pixel (helpers.js drawRatio): the screen's, at least 3 while printing;
+  // the timeline and the legends are drawn again on "beforeprint" and "afterprint" (the maps are
+  // pixelated blocks, drawn at their own size).
+  let printing = false;
+  const pixelRatio = () => drawRatio(window.devicePixelRatio, printing);
   const M = "(README \"Monitoring\").";
   // One line per score, column and test the page names, from README "Monitoring" (its formulas are the
   // specification; each line names the section).  A score's line starts with its name.
@@ -57,7 +62,7 @@
   });
   function drawTimeline() {
     const d = Number(select.value), canvas = document.getElementById("timeline");
-    const { ctx, w: W, h: H } = sizeCanvas(canvas, window.devicePixelRatio), pad = 30, n = D.scores.length;
+    const { ctx, w: W, h: H } = sizeCanvas(canvas, pixelRatio()), pad = 30, n = D.scores.length;
     if (!n) return;
     let lo = Infinity, hi = -Infinity;
     for (const s of D.scores) { lo = Math.min(lo, s[d]); hi = Math.max(hi, s[d]); }
@@ -92,7 +97,7 @@
   // does not observe itself.
   const timeline = document.getElementById("timeline");
   new ResizeObserver(() => {
-    if (!canvasFits(timeline, window.devicePixelRatio)) drawTimeline();
+    if (!canvasFits(timeline, pixelRatio())) drawTimeline();
   }).observe(timeline);
 
   // ---- alarms
@@ -176,7 +181,7 @@
       legend.what.textContent = "|z|";
       f.append(mapCaption, legend.row);
       maps.appendChild(f);
-      drawRampBar(legend.bar, SEQ, window.devicePixelRatio);  // once in the page: sized to its CSS box
+      drawRampBar(legend.bar, SEQ, pixelRatio());  // once in the page: sized to its CSS box
     }
     const note = document.getElementById("image-note");
     note.textContent = "";
@@ -184,4 +189,7 @@
   }
   imageSelect.addEventListener("change", drawImage);
   drawImage();
+  const printCanvases = (on) => { printing = on; drawTimeline(); drawImage(); };
+  window.addEventListener("beforeprint", () => printCanvases(true));
+  window.addEventListener("afterprint", () => printCanvases(false));
 })();

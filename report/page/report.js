@@ -36,11 +36,10 @@
   let CLASSES = [];
   const isOutput = (l) => l === L - 1;  // the output block: one region per logit (README "Region grid")
   const labelOf = (l, r) => { const ly = D.epochs[state.e].layers[l]; return regionLabel(ly.grid, ly.shape, r, CLASSES, isOutput(l)); };
-  // The canvases' pixels per CSS pixel (sizeCanvas's ratio): the screen's, and while the page prints at
-  // least 3, 288 dpi on paper (a CSS pixel is 1/96 in).  Before 2026-12-04 the maps, charts and their
-  // labels printed as the screen's bitmaps, 96 dpi at a ratio of 1, blurred (printCanvases, below).
+  // The canvases' pixels per CSS pixel (sizeCanvas's ratio; helpers.js drawRatio): the screen's, at
+  // least 3 while the page prints (printCanvases, below).
   let printing = false;
-  const pixelRatio = () => (printing ? Math.max(3, window.devicePixelRatio) : window.devicePixelRatio);
+  const pixelRatio = () => drawRatio(window.devicePixelRatio, printing);
 
   // One line per quantity, shown as the tooltip of every legend, metric and table heading; the
   // README section that defines it is named at the end (the same words as the "How to read" panel).

@@ -674,3 +674,11 @@ test("legendRow: low value, bar, high value and what it shows, in that order, ma
   assert.deepEqual(legend.row.children, [legend.low, legend.bar, legend.high, legend.what]);
   assert.deepEqual(legend.row.children.map((c) => c.tag + "." + c.className), ["span.num", "canvas.", "span.num", "span."]);
 });
+
+test("drawRatio: the screen's ratio on screen, at least 3 while printing", () => {
+  assert.equal(h.drawRatio(1, false), 1);
+  assert.equal(h.drawRatio(2.5, false), 2.5);
+  assert.equal(h.drawRatio(1, true), 3);
+  assert.equal(h.drawRatio(2, true), 3);
+  assert.equal(h.drawRatio(4, true), 4);  // a finer screen keeps its own
+});
