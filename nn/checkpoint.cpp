@@ -186,22 +186,24 @@ Checkpoint load_checkpoint(const std::string& path) {
   const FramedFile file(path, kMagic, "nnfmri checkpoint", kMaxCheckpointBytes);
   const base::Json& h = file.header;
   Checkpoint ck;
+  // Every header field is read, and the spec planned (its tensors named and shaped, none allocated; a
+  // spec over kMaxParameters is refused here), before anything the header names is allocated.
+  std::unique_ptr<Network> planned;
+  std::vector<float> mean, stddev;
   try {
     const base::Node root(h, "header");
     const base::Node input = root["input"];
     if (input.array_size() != 3) input.fail("[channels, height, width]");
     int dims[3];
     for (size_t d = 0; d < 3; ++d) dims[d] = int(input[d].integer(1, base::kMaxInputSide));
-    // At most twice the values the file holds (nn::file_net_limit): a short file naming a large net is refused
-    // before allocating; one short of a tensor builds, and read_tensors names that tensor.
-    ck.net = std::make_unique<Network>(root["spec"].text(), dims[0], dims[1], dims[2], int64_t(file.data_bytes() / 4));
+    planned = std::make_unique<Network>(Network::planned(root["spec"].text(), dims[0], dims[1], dims[2]));
     const base::Node normalization = root["normalization"];
-    ck.net->input_mean = per_channel(normalization["mean"], size_t(dims[0]), -kMaxNormMean, kMaxNormMean);
-    ck.net->input_std = per_channel(normalization["std"], size_t(dims[0]), kMinNormStd, kMaxNormStd);
+    mean = per_channel(normalization["mean"], size_t(dims[0]), -kMaxNormMean, kMaxNormMean);
+    stddev = per_channel(normalization["std"], size_t(dims[0]), kMinNormStd, kMaxNormStd);
     ck.epoch = int(root["epoch"].integer(0, 1 << 30));
     const base::Node names = root["class_names"];
     for (size_t c = 0; c < names.array_size(); ++c) ck.class_names.push_back(names[c].text());
-    if (const std::string problem = class_names_problem(ck.class_names, ck.net->num_outputs()); !problem.empty())
+    if (const std::string problem = class_names_problem(ck.class_names, planned->num_outputs()); !problem.empty())
       names.reject(problem);
     if (auto meta = root.find("meta")) {
       check_meta(*meta);
@@ -212,6 +214,22 @@ Checkpoint load_checkpoint(const std::string& path) {
   } catch (const base::Error& e) {
     throw file.fail(e.what());
   }
+  // The spec's tensors are compared with the header's list by name and shape: the first the file lacks
+  // or lists in another shape is named with both shapes, however large the net (it was refused by its
+  // size alone, naming no tensor, when it needed more than twice the file's values).
+  std::vector<ListedTensor> wanted;
+  for (NamedParam& np : planned->named_params()) wanted.push_back({np.name, np.param->shape});
+  file.check_listed(wanted);
+  // Built with at most twice the values the file holds (nn::file_net_limit): what still refuses, before
+  // allocating, a header whose list agrees with its spec over data too short for it.
+  try {
+    ck.net = std::make_unique<Network>(planned->spec(), planned->channels(), planned->height(), planned->width(),
+                                       int64_t(file.data_bytes() / 4));
+  } catch (const base::Error& e) {
+    throw file.fail(e.what());
+  }
+  ck.net->input_mean = std::move(mean);
+  ck.net->input_std = std::move(stddev);
   file.read_tensors(model_tensors(*ck.net));
   return ck;
 }
@@ -271,7 +289,13 @@ TrainPosition load_training_state(const std::string& path, Network& net, Optimiz
   } catch (const std::exception& e) {
     throw file.fail(std::string("header field missing or malformed (") + e.what() + ")");
   }
-  file.read_tensors(state_tensors(net, optimizer));
+  // By name and shape first (the run's net and optimiser are allocated already): the first tensor the
+  // state lacks or holds in another shape is named with both shapes; read_tensors then checks the order.
+  std::vector<FramedTensor> tensors = state_tensors(net, optimizer);
+  std::vector<ListedTensor> wanted;
+  for (const FramedTensor& t : tensors) wanted.push_back({t.name, t.tensor->shape()});
+  file.check_listed(wanted);
+  file.read_tensors(tensors);
   optimizer.restore_steps(steps);
   net.rng() = Rng(rng);
   return position;

@@ -10,6 +10,7 @@
 #include "base/fileio.h"
 #include "base/format.h"
 #include "base/json.h"
+#include "base/limits.h"
 
 namespace nn {
 
@@ -84,8 +85,26 @@ FramedFile::FramedFile(const std::string& path, const char (&magic)[8], const st
   data_ = 20 + hlen;
 }
 
-base::Error FramedFile::fail(const std::string& why) const {
-  return base::Error(path_ + ": not a valid " + kind_ + ": " + why);
+base::Error FramedFile::fail(const std::string& why) const { return base::Error(not_valid() + ": " + why); }
+
+void FramedFile::check_listed(const std::vector<ListedTensor>& wanted) const {
+  std::vector<NamedTensor> listed;  // names and shapes, no values
+  try {
+    const base::Node list = base::Node(header, "header")["tensors"];
+    for (size_t i = 0; i < list.array_size(); ++i) {
+      NamedTensor t;
+      t.name = list[i]["name"].text();
+      const base::Node shape = list[i]["shape"];
+      if (shape.array_size() != 4) shape.fail("[n, c, h, w]");
+      for (size_t d = 0; d < 4; ++d) t.shape.push_back(shape[d].integer(0, base::kMaxParameters));
+      listed.push_back(std::move(t));
+    }
+  } catch (const base::Error& e) {
+    throw fail(e.what());
+  }
+  std::vector<TensorRef> shapes;
+  for (const ListedTensor& w : wanted) shapes.push_back({w.name, {w.shape.n, w.shape.c, w.shape.h, w.shape.w}, nullptr});
+  check_named_shapes(shapes, listed, not_valid());
 }
 
 void FramedFile::read_tensors(const std::vector<FramedTensor>& tensors) const {

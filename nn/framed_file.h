@@ -6,9 +6,10 @@
 // The header gets "tensors" = [{name, shape}] in the order of the data; it is written by
 // base::json_text (a string that is not valid UTF-8 is written with U+FFFD, never an exception).  The crc32 (zlib) covers
 // every byte before it.  FramedFile reads a regular file of at most max_bytes, checks the magic,
-// version, checksum and header length and parses the header (base/json.h); read_tensors() then
-// checks every name, shape and byte count, and that every value is finite.  Any defect throws
-// base::Error "<path>: not a valid <kind>: <why>".
+// version, checksum and header length and parses the header (base/json.h); check_listed() compares
+// the tensors a loader is about to allocate with the header's list by name and shape (nothing read yet);
+// read_tensors() then checks every name, shape and byte count in order, and that every value is finite.
+// Any defect throws base::Error "<path>: not a valid <kind>: <why>".
 #pragma once
 #include <string>
 #include <vector>
@@ -16,12 +17,19 @@
 #include "base/error.h"
 #include "base/json.h"
 #include "nn/tensor.h"
+#include "nn/tensor_file.h"
 
 namespace nn {
 
 struct FramedTensor {
   std::string name;
   Tensor* tensor;
+};
+
+// A tensor by name and shape, not allocated (a planned net's parameter: nn::Network::planned, Param::shape).
+struct ListedTensor {
+  std::string name;
+  Shape shape;
 };
 
 void write_framed(const std::string& path, const char (&magic)[8], nlohmann::json header,
@@ -32,6 +40,13 @@ class FramedFile {
  public:
   FramedFile(const std::string& path, const char (&magic)[8], const std::string& kind, size_t max_bytes);
   base::Error fail(const std::string& why) const;
+  // The header lists every tensor of `wanted` under its name with its shape, else the first it lacks or
+  // lists in another shape is named with both shapes (nn::check_named_shapes, the comparison `import`
+  // makes): "<path>: not a valid <kind>: tensor conv1.weight is [4, 3, 3, 3], the spec needs [64, 3, 3,
+  // 3]".  Run before a loader allocates what the header names, so however large a net the header's
+  // spec builds, its first tensor the file does not hold is named.  An entry that is not {"name": text,
+  // "shape": [n, c, h, w]} is refused naming it.
+  void check_listed(const std::vector<ListedTensor>& wanted) const;
   // Copies the tensors in order after checking that the header lists exactly these names and shapes.
   void read_tensors(const std::vector<FramedTensor>& tensors) const;
   // The bytes between the header and the CRC: the most tensor data the file can hold.
@@ -40,6 +55,7 @@ class FramedFile {
   base::Json header;
 
  private:
+  std::string not_valid() const { return path_ + ": not a valid " + kind_; }  // what fail() says first
   std::string path_, kind_, s_;
   size_t data_ = 0;
 };

@@ -449,8 +449,12 @@ std::map<std::string, const NamedTensor*> match_names_and_shapes(const std::vect
 
 }  // namespace
 
+void check_named_shapes(const std::vector<TensorRef>& wanted, const std::vector<NamedTensor>& tensors, const std::string& file) {
+  match_names_and_shapes(wanted, tensors, file);
+}
+
 void check_named_shapes(Network& planned, const std::vector<NamedTensor>& tensors, const std::string& file) {
-  match_names_and_shapes(torch_tensors(planned), tensors, file);
+  check_named_shapes(torch_tensors(planned), tensors, file);
 }
 
 void load_named_tensors(Network& net, const std::vector<NamedTensor>& tensors, bool ignore_extra, const std::string& file) {

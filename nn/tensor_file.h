@@ -80,9 +80,13 @@ std::string npz_description_path(const std::string& npz);
 // Every parameter and buffer of `net` under its name and PyTorch shape (pointing into the net; null for
 // a planned net, nn::Network::planned).
 std::vector<TensorRef> torch_tensors(Network& net);
-// Every tensor of `planned` (nn::Network::planned, or any net) is in `tensors` by name with its shape,
-// else the first that is not is named (in the net's order): what load_named_tensors checks first, done
-// before a net is allocated.  `file` names the source in errors.
+// Every tensor of `wanted` is in `tensors` by name with its shape, else the first that is not is named
+// (in wanted's order) with both shapes: "<file>: tensor conv1.weight is [4, 3, 3, 3], the spec needs
+// [64, 3, 3, 3]", "<file>: no tensor conv1.bias [64], which the spec needs"; a name listed twice is
+// refused.  What load_named_tensors checks first, and what a loader checks before it allocates the net
+// a file names (`import`, nn::FramedFile::check_listed).  `file` names the source in errors.
+void check_named_shapes(const std::vector<TensorRef>& wanted, const std::vector<NamedTensor>& tensors, const std::string& file);
+// The tensors of `planned` (nn::Network::planned, or any net) by their PyTorch names and shapes.
 void check_named_shapes(Network& planned, const std::vector<NamedTensor>& tensors, const std::string& file);
 // `file` names the source in errors.
 void load_named_tensors(Network& net, const std::vector<NamedTensor>& tensors, bool ignore_extra, const std::string& file);

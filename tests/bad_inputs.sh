@@ -250,6 +250,15 @@ case_ "info: checkpoint header nested 100 deep" 2 info ck6.ckpt
 with_header ck7.ckpt 'h["spec"] = "linear:21000 linear:10"'
 ( memory_limit; case_ "info: a checkpoint header naming 64.7 M values, the file 10,362 (ulimit -v 600000)" 2 info ck7.ckpt
   exit $failed ) || failed=1
+# A header whose spec or tensor list disagrees with the other (the CRC valid): the spec's first tensor the
+# list lacks or holds in another shape is named with both shapes, before the net is allocated, whatever
+# its size (a net over twice the file's values was refused by its size alone, naming no tensor).
+with_header ck8.ckpt 'h["spec"] = "conv3x3:64 relu maxpool2 linear:10"'
+case_ "info: a checkpoint header naming conv3x3:64 over the tensors of conv3x3:4 (the net 16 times the file)" 2 info ck8.ckpt
+with_header ck9.ckpt 'h["tensors"][0]["shape"] = [3, 4, 3, 3]'
+case_ "eval: a checkpoint listing conv1.weight as [3, 4, 3, 3] (its 108 values)" 2 eval ck9.ckpt --data planted --limit-test 8
+with_header ck10.ckpt 'h["tensors"] = [x for x in h["tensors"] if x["name"] != "conv1.bias"]'
+case_ "analyze: a checkpoint without conv1.bias (list and data)" 2 analyze ck10.ckpt --data planted --out a10
 /usr/bin/python3 - <<'PY'
 import json, struct
 b = open("run.safetensors", "rb").read()
@@ -484,17 +493,28 @@ case_ "report: tract.json of 160 layers (pathways 21152 px wide)" 0 report r9
 # train --resume of a run whose state is the same net's trained with another --seed (copied in from a
 # sibling run): rs1 is a 2-epoch run set back to epoch 1, its state the seed-2 run's
 R=(train --data planted --model "conv3x3:4 relu maxpool2 linear:10" --limit-train 64 --limit-test 64 --threads 2)
-"$nnfmri" "${R[@]}" --epochs 2 --out rs1 > /dev/null 2>&1 && "$nnfmri" "${R[@]}" --epochs 1 --seed 2 --out rs2 > /dev/null 2>&1 ||
-  echo "bad_inputs: the runs of seeds 1 and 2 failed" >&2
-cp rs2/checkpoints/epoch_001.state rs1/checkpoints/ 2> /dev/null
-/usr/bin/python3 -c "
+"$nnfmri" "${R[@]}" --epochs 2 --out rs1 > /dev/null 2>&1 && "$nnfmri" "${R[@]}" --epochs 1 --seed 2 --out rs2 > /dev/null 2>&1 &&
+  "$nnfmri" "${R[@]}" --epochs 1 --out rs3e > /dev/null 2>&1 || echo "bad_inputs: the runs rs1, rs2 (seed 2) and rs3e failed" >&2
+cp -r rs1 rs3
+# set_back RUN OTHER: the 2-epoch run RUN set back to epoch 1, interrupted, with the 1-epoch run OTHER's
+# state (copied in beforehand) as its own
+set_back() {
+  /usr/bin/python3 -c "
 import json
-m, other = json.load(open('rs1/run.json')), json.load(open('rs2/run.json'))
+m, other = json.load(open('$1/run.json')), json.load(open('$2/run.json'))
 m.update(status='interrupted', completed_epoch=1, state=other['state'])
 m['files'] = sorted([f for f in m['files'] if 'epoch_002' not in f] + [other['state']['file']])
-json.dump(m, open('rs1/run.json', 'w'), indent=2)" 2> /dev/null
+json.dump(m, open('$1/run.json', 'w'), indent=2)" 2> /dev/null
+}
+cp rs2/checkpoints/epoch_001.state rs1/checkpoints/ 2> /dev/null
+set_back rs1 rs2
 need rs1/checkpoints/epoch_001.state
 case_ "train --resume: the state of the same net trained with --seed 2" 2 train --resume rs1
+# rs3: the same, its state its own seed's without conv1.bias (list and data, the CRC valid)
+framed_with rs3e/checkpoints/epoch_001.state rs3/checkpoints/epoch_001.state \
+  'h["tensors"] = [x for x in h["tensors"] if x["name"] != "conv1.bias"]'
+set_back rs3 rs3e
+case_ "train --resume: a state without conv1.bias (list and data)" 2 train --resume rs3
 # an NN-EEG epoch file whose span runs past its steps
 "$nnfmri" "${R[@]}" --epochs 1 --batch 8 --eeg --eeg-window 4 --out re1 > /dev/null 2>&1 ||
   echo "bad_inputs: the --eeg run failed" >&2

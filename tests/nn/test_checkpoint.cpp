@@ -13,7 +13,10 @@
 #include <limits>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <string>
+#include <tuple>
 #include <typeinfo>
 #include <vector>
 
@@ -79,6 +82,40 @@ nlohmann::json header_of(const std::string& file) {
   uint64_t length;
   std::memcpy(&length, file.data() + 12, 8);
   return nlohmann::json::parse(file.substr(20, length));
+}
+
+// The framed file `file` (a checkpoint or a training state) with its header changed by `change` (the
+// spec, or the "tensors" list: an entry renamed, reshaped or dropped), each listed tensor's data
+// carried by name: its first values for the shape now listed (what there is when the shape grows, none
+// for a name the file did not hold), none for a tensor dropped.  The CRC is valid: a file no nnfmri
+// writes, whose header may disagree with its data or its spec, but not with its checksum.
+std::string with_tensor_list(const std::string& file, const std::function<void(nlohmann::json& header)>& change) {
+  nlohmann::json h = header_of(file);
+  uint64_t length;
+  std::memcpy(&length, file.data() + 12, 8);
+  const auto bytes_of = [](const nlohmann::json& tensor) {
+    size_t count = 1;
+    for (const auto& side : tensor["shape"]) count *= side.get<size_t>();
+    return 4 * count;
+  };
+  std::map<std::string, std::string> data;  // by name
+  size_t at = 20 + length;
+  for (const nlohmann::json& t : h["tensors"]) {
+    data[t["name"]] = file.substr(at, bytes_of(t));
+    at += bytes_of(t);
+  }
+  change(h);
+  std::string out = file.substr(0, 20 + length);  // with_header puts the new header before the data
+  for (const nlohmann::json& t : h["tensors"]) out += data[t["name"]].substr(0, bytes_of(t));
+  return with_header(out + "crc_", h.dump());
+}
+
+// Drops the entry `name` from a header's tensor list.
+void drop_tensor(nlohmann::json& header, const std::string& name) {
+  nlohmann::json& list = header["tensors"];
+  const auto entry = std::find_if(list.begin(), list.end(), [&](const nlohmann::json& t) { return t["name"] == name; });
+  ASSERT_NE(entry, list.end()) << name;
+  list.erase(entry);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -209,21 +246,61 @@ TEST_F(CheckpointCorruption, HeaderSpecDisagreesWithTheData) {
   expect_load_error(corrupt("other_spec", with_header(bytes_, h.dump())), "output.weight");
   h["spec"] = "linear:3";
   h["class_names"] = {"x", "y", "z"};
-  expect_load_error(corrupt("fewer_tensors", with_header(bytes_, h.dump())), "tensors");
+  expect_load_error(corrupt("fewer_tensors", with_header(bytes_, h.dump())),
+                    "tensor output.weight is [3, 36, 1, 1], the spec needs [3, 72, 1, 1]");
   h = header_of(bytes_);
   h["spec"] = "conv3x3:4 relu frobnicate linear:3";
   expect_load_error(corrupt("bad_spec", with_header(bytes_, h.dump())), "frobnicate");
 }
 
-// A short file whose header names a large net: refused by the spec's first layer over the values the
-// file holds, before that layer allocates (it allocated first, then found the tensors missing: a
-// 258-byte file naming linear:21000 made `info` allocate 520 MB, exit 3 under ulimit -v).
-TEST_F(CheckpointCorruption, AHeaderNamingMoreValuesThanTheFileHoldsIsRefusedBeforeAllocating) {
+// (a) A header whose spec needs a far larger net than the tensors its file holds: refused naming the
+// spec's first tensor the file holds in another shape, with both shapes, before anything is allocated.
+// It was refused by the net's size alone, naming no tensor ("spec token 'conv3x3:64': 1152 parameters,
+// expected at most 398, twice the 199 values its file holds").
+TEST_F(CheckpointCorruption, ASpecFarLargerThanItsFileNamesTheFirstTensorAndBothShapes) {
   nlohmann::json h = header_of(bytes_);
-  h["spec"] = "conv3x3:4 bn relu maxpool2 linear:20000 linear:3";
-  expect_load_error(corrupt("large_spec", with_header(bytes_, h.dump())),
-                    "spec token 'linear:20000': 740000 parameters, expected at most 310 (what is left of 398, twice the "
-                    "199 values its file holds)");
+  h["spec"] = "conv3x3:64 bn relu maxpool2 linear:3";
+  expect_load_error(corrupt("wide_spec", with_header(bytes_, h.dump())),
+                    "not a valid nnfmri checkpoint: tensor conv1.weight is [4, 2, 3, 3], the spec needs [64, 2, 3, 3]");
+  h["spec"] = "conv3x3:4 bn relu maxpool2 linear:20000 linear:3";  // 740,000 values more, from the fifth tensor on
+  expect_load_error(corrupt("deep_spec", with_header(bytes_, h.dump())),
+                    "not a valid nnfmri checkpoint: no tensor fc1.weight [20000, 36, 1, 1], which the spec needs");
+}
+
+// (b) A tensor listed (and stored) in another shape of the same size, the spec unchanged: named with
+// both shapes.  It was refused by its place in the list ("tensor 5 is {\"name\":\"output.weight\",
+// \"shape\":[3,4,3,3]}, expected output.weight [3,36,1,1]").
+TEST_F(CheckpointCorruption, ATensorOfAnotherShapeOfTheSameSizeIsNamedWithBothShapes) {
+  const std::string file = corrupt("unflattened", with_tensor_list(bytes_, [](nlohmann::json& h) {
+    ASSERT_EQ(h["tensors"][5]["name"], "output.weight");
+    h["tensors"][5]["shape"] = {3, 4, 3, 3};  // the 108 values of [3, 36, 1, 1]
+  }));
+  expect_load_error(file, "not a valid nnfmri checkpoint: tensor output.weight is [3, 4, 3, 3], the spec needs [3, 36, 1, 1]");
+}
+
+// (c) A tensor missing from the list and the data: named with the shape the spec needs.  It was
+// refused by the count alone ("it lists 7 tensors, the spec has 8").
+TEST_F(CheckpointCorruption, ATensorMissingIsNamedWithTheShapeTheSpecNeeds) {
+  const std::string file = corrupt("no_running_var", with_tensor_list(bytes_, [](nlohmann::json& h) { drop_tensor(h, "bn1.running_var"); }));
+  expect_load_error(file, "not a valid nnfmri checkpoint: no tensor bn1.running_var [4, 1, 1, 1], which the spec needs");
+}
+
+// A header whose list agrees with its spec of a large net, over data too short for it (the CRC valid):
+// the net is still built with at most twice the values the file holds (nn::file_net_limit), refused by
+// the spec's first layer over them before that layer allocates (it allocated first, then found the
+// data short: a 258-byte file naming linear:21000 made `info` allocate 520 MB, exit 3 under ulimit -v).
+TEST_F(CheckpointCorruption, AHeaderNamingMoreValuesThanTheFileHoldsIsRefusedBeforeAllocating) {
+  nn::Network large("conv3x3:4 bn relu maxpool2 linear:20000 linear:3", 2, 6, 6);
+  const nlohmann::json listed = header_of([&] {
+    nn::save_checkpoint(path("large.nnfmri"), large, 4, {"x", "y", "z"});
+    return base::read_file(path("large.nnfmri"));
+  }())["tensors"];
+  const std::string file = corrupt("large_spec", with_tensor_list(bytes_, [&](nlohmann::json& h) {
+    h["spec"] = large.spec();
+    h["tensors"] = listed;  // fc1.* hold no data, output.weight its 108 values of 60,000
+  }));
+  expect_load_error(file, "spec token 'linear:20000': 740000 parameters, expected at most 310 (what is left of 398, twice the "
+                          "199 values its file holds)");
 }
 
 // A residual checkpoint whose shortcut projection is stored with fewer input channels than its spec
@@ -234,28 +311,36 @@ TEST_F(CheckpointCorruption, AResidualShortcutProjectionOfAnotherShapeIsNamed) {
   nn::Network net("conv3x3:4 bn relu res:proj(conv3x3:8:s2 bn) relu gap linear:3", 2, 6, 6);
   net.init(5);
   nn::save_checkpoint(path("res.nnfmri"), net, 1, {"x", "y", "z"});
-  const std::string bytes = base::read_file(path("res.nnfmri"));
-  nlohmann::json h = header_of(bytes);
-  uint64_t length;
-  std::memcpy(&length, bytes.data() + 12, 8);
-  std::string data = bytes.substr(20 + length, bytes.size() - 24 - length);
-  size_t offset = 0;  // of res1.proj.weight in the data, in bytes
-  for (nlohmann::json& t : h["tensors"]) {
-    size_t count = 1;
-    for (const auto& d : t["shape"]) count *= d.get<size_t>();
-    if (t["name"] == "res1.proj.weight") {
-      ASSERT_EQ(t["shape"], nlohmann::json({8, 4, 1, 1}));
-      t["shape"] = {8, 2, 1, 1};
-      data.erase(offset, count / 2 * 4);
-      break;
-    }
-    offset += count * 4;
+  const std::string file = corrupt("short_projection", with_tensor_list(base::read_file(path("res.nnfmri")), [](nlohmann::json& h) {
+    for (nlohmann::json& t : h["tensors"])
+      if (t["name"] == "res1.proj.weight") {
+        ASSERT_EQ(t["shape"], nlohmann::json({8, 4, 1, 1}));
+        t["shape"] = {8, 2, 1, 1};
+      }
+  }));
+  expect_load_error(file, "tensor res1.proj.weight is [8, 2, 1, 1], the spec needs [8, 4, 1, 1]");
+}
+
+// A training state's tensor of another shape or missing (the run's net and optimiser allocated): named
+// with both shapes, or with the shape the net needs.  They were refused by place and count ("tensor 0 is
+// {...}, expected conv1.weight [4,2,3,3]", "it lists N tensors, the spec has N + 1").
+TEST_F(CheckpointCorruption, ATrainingStateNamesItsTensorOfAnotherShapeOrMissing) {
+  nn::Optimizer optimizer(*net_, nn::OptimConfig{});
+  nn::TrainPosition position;
+  position.epoch = 1, position.step = 2;
+  const std::string state = path("good.state");
+  nn::save_training_state(state, *net_, optimizer, position, 5);
+  const std::string bytes = base::read_file(state);
+  for (const auto& [name, change, why] : std::vector<std::tuple<std::string, std::function<void(nlohmann::json&)>, std::string>>{
+           {"transposed.state", [](nlohmann::json& h) { h["tensors"][0]["shape"] = {2, 4, 3, 3}; },
+            "tensor conv1.weight is [2, 4, 3, 3], the spec needs [4, 2, 3, 3]"},
+           {"no_bias.state", [](nlohmann::json& h) { drop_tensor(h, "output.bias"); },
+            "no tensor output.bias [3, 1, 1, 1], which the spec needs"}}) {
+    const std::string file = corrupt(name, with_tensor_list(bytes, change));
+    const std::string m = error_of([&] { nn::load_training_state(file, *net_, optimizer, 5); });
+    EXPECT_EQ(m.find(file + ": not a valid nnfmri training state: " + why), 0u) << m;
   }
-  ASSERT_GT(offset, 0u);
-  std::string file = bytes.substr(0, 20 + length) + data;  // with_header puts the new header before the data
-  file += "crc_";
-  expect_load_error(corrupt("short_projection", with_header(file, h.dump())),
-                    "\"res1.proj.weight\",\"shape\":[8,2,1,1]}, expected res1.proj.weight [8,4,1,1]");
+  EXPECT_EQ(nn::load_training_state(state, *net_, optimizer, 5).step, 2);
 }
 
 // A training state's header fields are read with their ranges: "epoch": 4294967297 was read as epoch
@@ -338,10 +423,13 @@ TEST_F(CheckpointCorruption, HeaderWithoutAValidTensorListThrowsNnError) {
   expect_load_error(corrupt("no_tensors", with_header(bytes_, h.dump())), "tensor");
   h = header_of(bytes_);
   h["tensors"][0] = 42;  // an entry that is not an object
-  expect_load_error(corrupt("bad_tensor_entry", with_header(bytes_, h.dump())), "tensor 0");
+  expect_load_error(corrupt("bad_tensor_entry", with_header(bytes_, h.dump())), "header: /tensors/0: expected an object");
   h = header_of(bytes_);
   h["tensors"][1].erase("shape");
-  expect_load_error(corrupt("entry_without_shape", with_header(bytes_, h.dump())), "tensor 1");
+  expect_load_error(corrupt("entry_without_shape", with_header(bytes_, h.dump())), "header: /tensors/1/shape: missing");
+  h = header_of(bytes_);
+  h["tensors"][1]["shape"] = {4, 1};  // not the framing's [n, c, h, w]
+  expect_load_error(corrupt("entry_of_two_sides", with_header(bytes_, h.dump())), "header: /tensors/1/shape: expected [n, c, h, w]");
 }
 
 // Issue 11, defect 8: input dimensions were never range-checked ([INT_MAX, …] → UBSan overflow in
