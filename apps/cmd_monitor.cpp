@@ -372,10 +372,15 @@ int cmd_monitor(int argc, char** argv) {
           regions.push_back(region);
         }
         drift["top_regions"] = regions;
-        window_rows.push_back({w.first, w.images, w.alarm ? 1 : 0, w.drifting, w.tested,
-                               w.top.empty() ? std::string("–")
-                                             : profile.layers[size_t(w.top[0].layer)].name + " " +
-                                                   profile.layers[size_t(w.top[0].layer)].grid.key(w.top[0].region)});
+        // [first, images, alarm, drifting, tested, most drifting region, its KS distance, its BH-adjusted p]
+        run::Json row = {w.first, w.images, w.alarm ? 1 : 0, w.drifting, w.tested, "–", nullptr, nullptr};
+        if (!w.top.empty()) {
+          const imaging::WindowDrift::Region& most = w.top.front();
+          row[5] = profile.layers[size_t(most.layer)].name + " " + profile.layers[size_t(most.layer)].grid.key(most.region);
+          row[6] = short_number(most.distance);
+          row[7] = most.adjusted;
+        }
+        window_rows.push_back(row);
         text += base::json_text(drift, -1) + "\n";
         std::fill(window_sums.begin(), window_sums.end(), 0.0), window_count = 0;
         if (w.alarm) {

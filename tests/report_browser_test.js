@@ -268,6 +268,18 @@ async function monitorPage(browser, problems, outDir) {
   check(legends.maps > 0 && legends.legends.every((l) => l && l.low === "0" && Number(l.high) > 0 && l.what === "|z|" && l.left !== l.right &&
                                                        l.left.endsWith(",255") && l.right.endsWith(",255") && l.width >= 60 && l.fits),
         "monitor.html: every region map has its colour legend, 0 … the block's largest |z| on the sequential map", JSON.stringify(legends));
+  // each alarm's row gives its most drifting region's KS distance and BH-adjusted p, as monitor.jsonl's
+  // window line has them (before 2026-12-04 the page had neither)
+  const windowLines = fs.readFileSync(path.join(dir, "monitor", "monitor.jsonl"), "utf8").split("\n").filter((l) => l.startsWith('{"window"'))
+    .map((l) => JSON.parse(l)).filter((w) => w.alarm);
+  const rows = await evaluate(`[...document.querySelectorAll("#alarms tr")].slice(1).map((tr) => [...tr.children].map((td) => td.textContent))`);
+  const near = (text, v) => Math.abs(Number(text) - v) <= 0.005 * Math.abs(v);
+  const rowsAgree = rows.length === windowLines.length && rows.every((cells, i) => {
+    const top = windowLines[i].top_regions[0];
+    return cells.length === 6 && cells[3] === top.layer + " " + top.region && near(cells[4], top.ks_distance) && near(cells[5], top.p_adjusted);
+  });
+  check(rowsAgree, "monitor.html: each alarm's row gives its most drifting region, KS distance and BH-adjusted p as monitor.jsonl does",
+        JSON.stringify({ rows: rows.slice(0, 2), lines: windowLines.slice(0, 2).map((w) => w.top_regions[0]) }));
   // printing draws the timeline and the legends at 3 pixels per CSS pixel, then at the screen's 1 again
   // (before 2026-12-04 they printed at 1: blurred)
   const bitmaps = `(() => { const drawn = [document.getElementById("timeline"), ...document.querySelectorAll("#maps .legend-row canvas")];

@@ -39,6 +39,7 @@
     window: "window: the window's number w; it holds the n images w·n … w·n + n − 1 of the stream, n = --window " + M,
     images: "images: the first and last image of the window, in stream order " + M,
     drifting: "regions drifting: the regions whose BH-adjusted p is below α, of all the regions tested (those of σ_g > 10⁻⁶) " + M,
+    ks: "KS distance of a region in a window: D_g = sup_v |F_n(v) − F_g(v)|, the largest gap between the distribution function of the window's φ_g values and the profile's (0 … 1) " + M,
     most: "most drifting region: the smallest BH-adjusted p (ties broken by the raw p, then the larger KS distance D_g); its block and region key " + M,
   };
   const tip = termTips(document, TIPS, document.getElementById("hover"), document.getElementById("tips"));
@@ -106,11 +107,13 @@
   if (!alarms.length) host.appendChild(el("p", "No window alarmed."));
   else {
     const table = el("table"), head = el("tr");
-    [["window", "window"], ["images", "images"], ["regions drifting", "drifting"], ["most drifting region", "most"]].forEach(([h, key]) => head.appendChild(tip(el("th", h), key)));
+    [["window", "window"], ["images", "images"], ["regions drifting", "drifting"], ["most drifting region", "most"],
+     ["its KS distance", "ks"], ["its BH-adjusted p", "bh"]].forEach(([h, key]) => head.appendChild(tip(el("th", h), key)));
     table.appendChild(head);
     for (const w of alarms) {
       const tr = el("tr");
-      [String(Math.round(w[0] / D.window)), w[0] + "–" + (w[0] + w[1] - 1), w[3] + " of " + w[4], w[5]].forEach((t) => tr.appendChild(el("td", t)));
+      [String(Math.round(w[0] / D.window)), w[0] + "–" + (w[0] + w[1] - 1), w[3] + " of " + w[4], w[5], fmt(w[6], 3), fmt(w[7], 3)]
+        .forEach((t) => tr.appendChild(el("td", t)));
       table.appendChild(tr);
     }
     host.appendChild(table);
