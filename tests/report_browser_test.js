@@ -176,8 +176,11 @@ async function monitorPage(browser, problems, outDir) {
   const run = (argv) => execFileSync(app, argv, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   run(["train", "--data", "planted", "--model", "conv3x3:4 relu maxpool2 linear:10", "--epochs", "1", "--limit-train", "200", "--limit-test", "100",
        "--threads", "2", "--out", path.join(dir, "run")]);
+  // ζ weights from the checkpoint's own analysis, so that the page also shows spatial_zeta (and its definition)
+  run(["analyze", path.join(dir, "run", "model.ckpt"), "--data", "planted", "--eval-samples", "100", "--stages", "grid,zeta", "--zeta-samples", "16",
+       "--zeta-budget", "2", "--threads", "2", "--out", path.join(dir, "zeta")]);
   run(["profile", path.join(dir, "run", "model.ckpt"), "--data", "planted", "--limit-train", "200", "--knn-images", "100", "--threads", "2",
-       "--out", path.join(dir, "profile.bin")]);
+       "--zeta", path.join(dir, "zeta", "zeta.json"), "--out", path.join(dir, "profile.bin")]);
   run(["corrupt", "--data", "planted", "--kind", "noise", "--severity", "5", "--limit-train", "10", "--limit-test", "100", "--out", path.join(dir, "noisy")]);
   run(["monitor", path.join(dir, "run", "model.ckpt"), "--profile", path.join(dir, "profile.bin"), "--input", "cifar10:" + path.join(dir, "noisy"),
        "--window", "20", "--threads", "2", "--out", path.join(dir, "monitor")]);
@@ -224,8 +227,8 @@ async function monitorPage(browser, problems, outDir) {
     }
     s.value = "0"; s.dispatchEvent(new Event("change"));
     return { options: s.options.length, names: [...s.options].map((o) => o.textContent), missing, described: s.getAttribute("aria-describedby") === line.id }; })()`);
-  check(scores.options >= 7 && scores.missing.length === 0 && scores.described,
-        "monitor.html: every score in the selector has its definition shown under it, and the selector is described by it", JSON.stringify(scores));
+  check(scores.options >= 8 && scores.names.includes("spatial_zeta") && scores.missing.length === 0 && scores.described,
+        "monitor.html: every score in the selector (spatial_zeta too) has its definition shown under it, and the selector is described by it", JSON.stringify(scores));
   const terms = await evaluate(`(() => { const all = [...document.querySelectorAll("[data-tip]")], keys = [...new Set(all.map((e) => e.dataset.tip))];
     return { keys, terms: all.length,
              bad: keys.filter((k) => { const s = all.filter((e) => e.dataset.tip === k && e.tabIndex === 0); return s.length !== 1 || s[0] !== all.find((e) => e.dataset.tip === k); }),
