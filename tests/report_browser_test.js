@@ -194,7 +194,8 @@ async function monitorPage(browser, problems, outDir) {
   };
   const measure = `new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => { const t = document.getElementById("timeline");
     done({ inner: document.documentElement.clientWidth, scroll: document.scrollingElement.scrollWidth, alarms: document.querySelectorAll("#alarms tr").length - 1,
-           css: t.clientWidth, bitmap: t.width, ratio: window.devicePixelRatio }); })))`;
+           css: t.clientWidth, bitmap: t.width, ratio: window.devicePixelRatio,
+           alarmsScroll: document.getElementById("alarms").scrollWidth - document.getElementById("alarms").clientWidth }); })))`;
   await open(375, 667);
   const phone = await evaluate(measure);
   check(phone.alarms > 0 && phone.scroll <= phone.inner && phone.bitmap === Math.round(phone.css * phone.ratio) && phone.css < phone.inner,
@@ -213,6 +214,9 @@ async function monitorPage(browser, problems, outDir) {
   await open(1920, 1000);
   const wide = await evaluate(measure);
   check(wide.bitmap === Math.round(wide.css * wide.ratio) && wide.css > 1200, "monitor.html at 1920 px: the timeline drawn at its own width", JSON.stringify(wide));
+  // the alarm table's six columns at the page's width, nothing scrolled out of view (in the report's
+  // 340-px side column they were, before 2026-12-04)
+  check(wide.alarmsScroll <= 1, "monitor.html at 1920 px: the alarm table shows every column without scrolling", JSON.stringify(wide));
   // What the page names is defined on it (before 2026-12-04 no score, column or test was): the selected
   // score's line under the selector, for every score the selector offers; every term (a table heading,
   // "BH-adjusted p", the window test, |z|, the region map) with its tooltip, one Tab stop per definition
