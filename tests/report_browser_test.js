@@ -287,6 +287,12 @@ async function monitorPage(browser, problems, outDir) {
   });
   check(rowsAgree, "monitor.html: each alarm's row gives its most drifting region, KS distance and BH-adjusted p as monitor.jsonl does",
         JSON.stringify({ rows: rows.slice(0, 2), lines: windowLines.slice(0, 2).map((w) => w.top_regions[0]) }));
+  // on paper the two choices stay shown, so a printout names its score and its image (before 2026-12-04 the
+  // report's print rules hid them: the printed maps did not say whose image they were)
+  await cdp("Emulation.setEmulatedMedia", { media: "print" });
+  const paperChoices = await evaluate(`["detector", "image", "image-note"].map((id) => document.getElementById(id).getClientRects().length > 0)`);
+  await cdp("Emulation.setEmulatedMedia", { media: "" });
+  check(paperChoices.every((shown) => shown), "monitor.html printed: the score and the image shown stay named", JSON.stringify(paperChoices));
   // printing draws the timeline and the legends at 3 pixels per CSS pixel, then at the screen's 1 again
   // (before 2026-12-04 they printed at 1: blurred)
   const bitmaps = `(() => { const drawn = [document.getElementById("timeline"), ...document.querySelectorAll("#maps .legend-row canvas")];
