@@ -19,6 +19,9 @@ namespace nn {
 namespace {
 const char kMagic[8] = {'N', 'N', 'F', 'M', 'R', 'I', 'c', 'k'};
 const char kStateMagic[8] = {'N', 'N', 'F', 'M', 'R', 'I', 's', 't'};
+// A shape as a framed header lists it, [n, c, h, w] (FramedFile::check_listed).
+std::vector<int64_t> listed_shape(const Shape& s) { return {s.n, s.c, s.h, s.w}; }
+
 std::vector<FramedTensor> model_tensors(Network& net) {
   std::vector<FramedTensor> tensors;
   for (NamedParam& np : net.named_params()) tensors.push_back({np.name, &np.param->value});
@@ -217,8 +220,8 @@ Checkpoint load_checkpoint(const std::string& path) {
   // The spec's tensors are compared with the header's list by name and shape: the first the file lacks
   // or lists in another shape is named with both shapes, however large the net (it was refused by its
   // size alone, naming no tensor, when it needed more than twice the file's values).
-  std::vector<ListedTensor> wanted;
-  for (NamedParam& np : planned->named_params()) wanted.push_back({np.name, np.param->shape});
+  std::vector<TensorRef> wanted;
+  for (NamedParam& np : planned->named_params()) wanted.push_back({np.name, listed_shape(np.param->shape), nullptr});
   file.check_listed(wanted);
   // Built with at most twice the values the file holds (nn::file_net_limit): what still refuses, before
   // allocating, a header whose list agrees with its spec over data too short for it.
@@ -292,8 +295,8 @@ TrainPosition load_training_state(const std::string& path, Network& net, Optimiz
   // By name and shape first (the run's net and optimiser are allocated already): the first tensor the
   // state lacks or holds in another shape is named with both shapes; read_tensors then checks the order.
   std::vector<FramedTensor> tensors = state_tensors(net, optimizer);
-  std::vector<ListedTensor> wanted;
-  for (const FramedTensor& t : tensors) wanted.push_back({t.name, t.tensor->shape()});
+  std::vector<TensorRef> wanted;
+  for (const FramedTensor& t : tensors) wanted.push_back({t.name, listed_shape(t.tensor->shape()), nullptr});
   file.check_listed(wanted);
   file.read_tensors(tensors);
   optimizer.restore_steps(steps);

@@ -87,7 +87,7 @@ FramedFile::FramedFile(const std::string& path, const char (&magic)[8], const st
 
 base::Error FramedFile::fail(const std::string& why) const { return base::Error(not_valid() + ": " + why); }
 
-void FramedFile::check_listed(const std::vector<ListedTensor>& wanted) const {
+void FramedFile::check_listed(const std::vector<TensorRef>& wanted) const {
   std::vector<NamedTensor> listed;  // names and shapes, no values
   try {
     const base::Node list = base::Node(header, "header")["tensors"];
@@ -102,9 +102,7 @@ void FramedFile::check_listed(const std::vector<ListedTensor>& wanted) const {
   } catch (const base::Error& e) {
     throw fail(e.what());
   }
-  std::vector<TensorRef> shapes;
-  for (const ListedTensor& w : wanted) shapes.push_back({w.name, {w.shape.n, w.shape.c, w.shape.h, w.shape.w}, nullptr});
-  check_named_shapes(shapes, listed, not_valid());
+  check_named_shapes(wanted, listed, not_valid());
 }
 
 void FramedFile::read_tensors(const std::vector<FramedTensor>& tensors) const {

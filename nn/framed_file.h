@@ -26,12 +26,6 @@ struct FramedTensor {
   Tensor* tensor;
 };
 
-// A tensor by name and shape, not allocated (a planned net's parameter: nn::Network::planned, Param::shape).
-struct ListedTensor {
-  std::string name;
-  Shape shape;
-};
-
 void write_framed(const std::string& path, const char (&magic)[8], nlohmann::json header,
                   const std::vector<FramedTensor>& tensors);
 
@@ -46,7 +40,8 @@ class FramedFile {
   // 3]".  Run before a loader allocates what the header names, so however large a net the header's
   // spec builds, its first tensor the file does not hold is named.  An entry that is not {"name": text,
   // "shape": [n, c, h, w]} is refused naming it.
-  void check_listed(const std::vector<ListedTensor>& wanted) const;
+  // `wanted`: names and [n, c, h, w] shapes (nn::TensorRef, values unused: a planned net has none).
+  void check_listed(const std::vector<TensorRef>& wanted) const;
   // Copies the tensors in order after checking that the header lists exactly these names and shapes.
   void read_tensors(const std::vector<FramedTensor>& tensors) const;
   // The bytes between the header and the CRC: the most tensor data the file can hold.
