@@ -2,6 +2,7 @@
 // test on a clean stream (no alarm) and a planted shift (alarms).
 #include <gtest/gtest.h>
 
+#include <cblas.h>
 #include <omp.h>
 #include <zlib.h>
 
@@ -578,6 +579,30 @@ TEST_F(Monitor, ProfileRoundTripAndRefusals) {
                         what == 0 ? "bad.profile: /lambda: expected a number from -1000000 to 1000000"
                                   : "bad.profile: /epsilon: expected a number from 0 to 1000000");
   }
+}
+
+// The tied precision adds no thread dependence (README "Monitoring": it is inverted on one thread): with
+// 512 penultimate features from a pool, whose forward does not depend on the thread count, a profile is the
+// same bytes at 1 and 2 threads (LAPACK's Cholesky on 2 threads splits its sums otherwise).
+TEST_F(Monitor, AProfileIsTheSameBytesAtOneAndTwoThreads) {
+  nn::Network n("conv3x3:8 relu maxpool2 linear:3", 3, 16, 16);
+  n.init(5);
+  n.input_mean.assign(3, 0.5f);
+  n.input_std.assign(3, 0.25f);
+  const datasets::Dataset fit = images(500, 6);
+  const int saved = omp_get_max_threads();
+  std::vector<std::string> bytes;
+  for (const int threads : {1, 2}) {
+    omp_set_num_threads(threads);
+    openblas_set_num_threads(threads);
+    imaging::Profile p = imaging::fit_profile(n, fit.view(), 500, 64, settings(), "x", {});
+    ASSERT_EQ(p.precision.size(), 512u * 512u);
+    imaging::save_profile(path("p.profile"), p);
+    bytes.push_back(base::read_file(path("p.profile")));
+  }
+  omp_set_num_threads(saved);
+  openblas_set_num_threads(saved);
+  EXPECT_TRUE(bytes[0] == bytes[1]);
 }
 
 // `nnfmri profile` and `monitor` run the net inference-only (nn::Network::set_inference_only: no
