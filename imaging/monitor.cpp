@@ -50,6 +50,17 @@ void block_phi(const run::RegionGrid& grid, const float* a, int count, const Mon
   }
 }
 
+// While alive, OpenBLAS (and OpenMP, which openblas_set_num_threads also sets) runs on one thread: the
+// profile's covariances and precisions are then summed in one order at any --threads, and a threaded
+// factorisation of these sizes was no faster on 2 shared cores (bench/README.md, 2026-12-05).
+struct OneBlasThread {
+  const int threads = omp_get_max_threads();
+  OneBlasThread() { openblas_set_num_threads(1); }
+  ~OneBlasThread() { openblas_set_num_threads(threads); }
+  OneBlasThread(const OneBlasThread&) = delete;
+  OneBlasThread& operator=(const OneBlasThread&) = delete;
+};
+
 // (Σ + δI)⁻¹ through LAPACK's Cholesky (dpotrf) and inverse from it (dpotri), in double; δ = 10⁻⁶·tr Σ/n + 10⁻¹².
 // Σ is symmetric, so its row-major array is its column-major one: both routines work on one triangle and
 // the other is mirrored. what: the matrix, for the error when it is not positive definite.
@@ -58,15 +69,13 @@ std::vector<double> inverse_spd(std::vector<double> a, int n, const std::string&
   for (int i = 0; i < n; ++i) trace += a[size_t(i) * n + i];
   const double ridge = 1e-6 * trace / n + 1e-12;
   for (int i = 0; i < n; ++i) a[size_t(i) * n + i] += ridge;
-  // On one BLAS thread: a threaded factorisation splits its sums by the thread count, and a profile is the
-  // same bytes at any --threads (as with the hand-written Cholesky this replaces).
-  const int threads = omp_get_max_threads();
-  openblas_set_num_threads(1);
   char lower = 'L';
   blasint order = n, factored = 0, inverted = 0;
-  dpotrf_(&lower, &order, a.data(), &order, &factored);
-  if (factored == 0) dpotri_(&lower, &order, a.data(), &order, &inverted);
-  openblas_set_num_threads(threads);  // also OpenMP's team size, which it set to 1
+  {
+    const OneBlasThread one;
+    dpotrf_(&lower, &order, a.data(), &order, &factored);
+    if (factored == 0) dpotri_(&lower, &order, a.data(), &order, &inverted);
+  }
   if (factored != 0) throw base::Error("monitor: " + what + " is not positive definite");
   if (inverted != 0) throw base::Error("monitor: " + what + " is singular");
   for (int c = 0; c < n; ++c)  // column-major lower triangle (row > c) → the upper one
@@ -504,15 +513,30 @@ Profile fit_profile(nn::Network& net, const nn::LabeledImages& data, long images
     means[i] = sums[i] / double(counts[i / size_t(features)]);
     profile.class_means.data()[i] = float(means[i]);
   }
-  std::vector<double> covariance(size_t(features) * features, 0.0), centred(features);
-  for (long i = 0; i < images; ++i) {
-    const int y = data.labels[i];
-    for (int d = 0; d < features; ++d) centred[d] = h[size_t(i) * features + d] - means[size_t(y) * features + d];
-    for (int a = 0; a < features; ++a)
-      if (centred[a] != 0)
-        for (int b = 0; b < features; ++b) covariance[size_t(a) * features + b] += centred[a] * centred[b];
+  // Σ = (1/N) Σ_i c_i c_iᵀ, c_i = h_i − m_{y_i}: dsyrk adds CᵀC of chunks of 256 centred rows C into its
+  // lower triangle (row-major, i.e. the column-major upper one), which is then mirrored.
+  std::vector<double> covariance(size_t(features) * features, 0.0);
+  {
+    const long chunk = 256;
+    std::vector<double> centred(size_t(std::min(images, chunk)) * features);
+    const OneBlasThread one;
+    for (long first = 0; first < images; first += chunk) {
+      const long rows = std::min(chunk, images - first);
+      for (long i = 0; i < rows; ++i) {
+        const int y = data.labels[size_t(first + i)];
+        for (int d = 0; d < features; ++d)
+          centred[size_t(i) * features + d] = h[size_t(first + i) * features + d] - means[size_t(y) * features + d];
+      }
+      cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, features, int(rows), 1.0, centred.data(), features, 1.0,
+                  covariance.data(), features);
+    }
   }
-  for (double& c : covariance) c /= double(images);
+  for (int a = 0; a < features; ++a)
+    for (int b = 0; b <= a; ++b) {
+      double& c = covariance[size_t(a) * features + b];
+      c /= double(images);
+      covariance[size_t(b) * features + a] = c;
+    }
   const std::vector<double> precision = inverse_spd(covariance, features, "the tied covariance of the penultimate features");
   profile.precision = row_tensor(features, features);
   for (size_t i = 0; i < precision.size(); ++i) profile.precision.data()[i] = float(precision[i]);
