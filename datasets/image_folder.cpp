@@ -93,7 +93,9 @@ std::vector<ImageFile> list_images(const fs::path& root, const fs::path& dir, co
       if (files.size() >= kMaxFolderImages)
         throw base::Error(root.string() + ": more than " + std::to_string(kMaxFolderImages) + " images");
       const fs::path p = folder / n;
-      files.push_back({p.string(), fs::relative(p, root).string(), int(k)});
+      // Lexically: the path as listed under DIR, a link's own (fs::relative resolves links, and a linked
+      // image was named by its target, ../elsewhere/x.png, in the digest's listing).
+      files.push_back({p.string(), p.lexically_relative(root).string(), int(k)});
     }
   }
   return files;

@@ -21,7 +21,7 @@
 //    each file's own channels·height·width as stored (it is decoded whole before any resizing), and
 //    all images together at most kMaxFolderBytes.
 //  - Provenance: `files` is {DIR} and `digest` the SHA-256 of the `sha256sum` listing of every image
-//    read ("<hex>  <path relative to DIR>\n", sorted bytewise by path), which
+//    read ("<hex>  <path relative to DIR>\n", the path as listed, a link's own; sorted bytewise by path), which
 //    `(cd DIR && find . -type f | sed 's|^\./||' | grep -iE '\.(png|jpe?g)$' | LC_ALL=C sort | xargs -d '\n' sha256sum) | sha256sum`
 //    reproduces (for a folder holding only the images read).
 //  - Any failure is one base::Error naming the folder or file and what was expected.

@@ -336,3 +336,27 @@ TEST_F(ImageFolder, OnlyPngAndJpegByTheirFirstBytes) {
 }
 
 }  // namespace
+
+// The digest's listing names each image by its path under DIR as listed, a symbolic link's own path:
+// a folder whose class folder (or image) is a link to another copy of the same files gives the digest of
+// the copy itself (before 2026-12-05 std::filesystem::relative resolved the link, so the listing said
+// "../elsewhere/x/0.png": another digest for the same images, and no `find -L` could reproduce it).
+TEST_F(ImageFolder, TheDigestNamesALinkedImageByItsPathUnderTheFolder) {
+  png("store/x/0.png", 1);
+  png("store/y/0.png", 2);
+  png("store/y/1.png", 3);
+  fs::create_directories(path("linked/y"));
+  fs::create_symlink("../store/x", path("linked/x"));           // a class folder that is a link
+  fs::create_symlink("../../store/y/0.png", path("linked/y/0.png"));  // an image that is a link
+  fs::create_symlink("../../store/y/1.png", path("linked/y/1.png"));
+  datasets::ImageFolderOptions o;
+  o.split = 0.5;
+  const datasets::DataSplit copy = datasets::load_image_folder(path("store"), o);
+  const datasets::DataSplit linked = datasets::load_image_folder(path("linked") + "/", o);
+  EXPECT_EQ(linked.test.pixels, copy.test.pixels);
+  EXPECT_EQ(linked.train.digest, copy.train.digest);
+  std::string listing;
+  for (const std::string rel : {"x/0.png", "y/0.png", "y/1.png"})
+    listing += datasets::sha256_file(path("store/" + rel)) + "  " + rel + "\n";
+  EXPECT_EQ(copy.train.digest, datasets::sha256_hex(listing.data(), listing.size()));
+}
