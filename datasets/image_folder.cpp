@@ -62,6 +62,13 @@ bool png_header(const std::string& bytes, int& width, int& height, int& componen
   return true;
 }
 
+// The error for a file stb_image cannot read.  Its reason is a terse code ("outofdata") or, for an
+// unknown PNG chunk, the chunk's type bytes taken from the file: quoted as such, in valid UTF-8.
+base::Error undecodable(const std::string& path, const std::string& reason) {
+  return base::Error(path + ": cannot be decoded (stb_image: " + base::utf8_escaped(reason) +
+                     "), expected a PNG or JPEG image");
+}
+
 std::vector<std::string> sorted_subfolders(const fs::path& dir) {
   std::vector<std::string> names;
   std::error_code ec;
@@ -177,8 +184,7 @@ DataSplit load_image_folder(const std::string& dir, const ImageFolderOptions& op
     const std::string reason = known ? "" : stbi_failure_reason();
     // stb_image refuses a PNG over 2^30 bytes decoded and then says "unknown image type" (its last
     // loader's word): such a file's size comes from its IHDR, so that it is refused for its size.
-    if (!known && !(png && png_header(bytes, f->width, f->height, f->components)))
-      throw base::Error(f->path + ": " + reason + ", expected a PNG or JPEG image");
+    if (!known && !(png && png_header(bytes, f->width, f->height, f->components))) throw undecodable(f->path, reason);
     if (f->width < 1 || f->height < 1 || f->width > base::kMaxInputSide || f->height > base::kMaxInputSide)
       throw base::Error(f->path + ": " + std::to_string(f->height) + "x" + std::to_string(f->width) +
                         " pixels (HxW), expected sides from 1 to " + std::to_string(base::kMaxInputSide));
@@ -188,7 +194,7 @@ DataSplit load_image_folder(const std::string& dir, const ImageFolderOptions& op
       throw base::Error(f->path + ": " + std::to_string(f->components) + "x" + std::to_string(f->height) + "x" +
                         std::to_string(f->width) + " values as stored, expected at most " + std::to_string(base::kMaxLayerUnits) +
                         " per image (an image is decoded whole before --resize; shrink the file itself)");
-    if (!known) throw base::Error(f->path + ": " + reason + ", expected a PNG or JPEG image");
+    if (!known) throw undecodable(f->path, reason);
     all_gray = all_gray && f->components <= 2;
     listing.push_back(sha256_hex(bytes.data(), bytes.size()) + "  " + f->relative + "\n");
   }
@@ -236,7 +242,7 @@ DataSplit load_image_folder(const std::string& dir, const ImageFolderOptions& op
       int w = 0, h = 0, n = 0;
       std::unique_ptr<stbi_uc, void (*)(void*)> decoded(
           stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), int(bytes.size()), &w, &h, &n, C), stbi_image_free);
-      if (!decoded) throw base::Error(f.path + ": " + stbi_failure_reason() + ", expected a PNG or JPEG image");
+      if (!decoded) throw undecodable(f.path, stbi_failure_reason());
       if (w != f.width || h != f.height) throw base::Error(f.path + ": changed while it was read");
       const stbi_uc* hwc = decoded.get();
       if (w != W || h != H) {

@@ -226,6 +226,18 @@ for name, side in (("0", 4), ("1", 20000)):  # an RGB PNG whose IHDR claims side
 PY
 need ihbig/a/1.png
 case_ "train --data images:DIR, a PNG whose IHDR says 20000x20000 pixels" 2 train --data images:ihbig --split 0.5 --resize 4x4 --epochs 1 --threads 2 --out t32
+# a PNG cut inside its pixel data, and one with an unknown critical chunk whose type byte 0x81 stb_image
+# quotes: "cannot be decoded (stb_image: ...)" in valid UTF-8 (the bare reason was the message: "outofdata", a raw 0x81)
+mkdir -p cutpng/a chunkpng/a && cp ihbig/a/0.png cutpng/a/0.png && cp ihbig/a/0.png chunkpng/a/0.png
+head -c -20 ihbig/a/0.png > cutpng/a/1.png
+/usr/bin/python3 - <<'PY'
+import struct, zlib
+b = open("ihbig/a/0.png", "rb").read()
+open("chunkpng/a/1.png", "wb").write(b[:33] + struct.pack(">I", 0) + b"\x81\x00\xfeA" + struct.pack(">I", zlib.crc32(b"\x81\x00\xfeA")) + b[33:])
+PY
+need chunkpng/a/1.png
+case_ "train --data images:DIR, a PNG cut inside its pixel data" 2 train --data images:cutpng --split 0.5 --epochs 1 --threads 2 --out t34
+case_ "train --data images:DIR, a PNG with an unknown critical chunk (type byte 0x81)" 2 train --data images:chunkpng --split 0.5 --epochs 1 --threads 2 --out t35
 [ -e i1.ckpt ] || [ -e i2.ckpt ] || [ -e i3.ckpt ] || [ -e i5.ckpt ] || [ -e i10.ckpt ] || [ -e hA1.ckpt ] && { echo "bad_inputs: a failed import left a checkpoint" >&2; failed=1; }
 mkfifo fifo
 case_ "info FIFO (no writer)" 2 info fifo

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/fileio.h"
+#include "base/text.h"
 #include "datasets/dataset.h"
 #include "datasets/image_folder.h"
 #include "datasets/sha256.h"
@@ -359,4 +360,25 @@ TEST_F(ImageFolder, TheDigestNamesALinkedImageByItsPathUnderTheFolder) {
   for (const std::string rel : {"x/0.png", "y/0.png", "y/1.png"})
     listing += datasets::sha256_file(path("store/" + rel)) + "  " + rel + "\n";
   EXPECT_EQ(copy.train.digest, datasets::sha256_hex(listing.data(), listing.size()));
+}
+
+// A PNG or JPEG that stb_image cannot decode is one error saying so, with stb_image's reason quoted in
+// valid UTF-8: the reason alone ("IDA", "outofdata"; an unknown chunk's type, bytes of the file) was the
+// whole message, and a type byte such as 0x81 went into the line as it was.
+TEST_F(ImageFolder, AnImageStbImageCannotDecodeIsSaidSoInUtf8) {
+  png("u/a/0.png", 1);
+  png("u/a/1.png", 2);
+  const std::string good = base::read_file(path("u/a/0.png"));
+  datasets::ImageFolderOptions o;
+  o.split = 0.5;
+  // An unknown critical chunk between IHDR and IDAT (type 81 00 FE 41: bit 5 of its first byte clear).
+  std::string chunk("\0\0\0\0\x81\0\xfe\x41\0\0\0\0", 12);
+  std::ofstream(path("u/a/1.png"), std::ios::binary) << good.substr(0, 33) + chunk + good.substr(33);
+  std::string m = error_of([&] { datasets::load_image_folder(path("u"), o); });
+  EXPECT_EQ(m.rfind(path("u/a/1.png") + ": cannot be decoded (stb_image: ", 0), 0u) << m;
+  EXPECT_NE(m.find("), expected a PNG or JPEG image"), std::string::npos) << m;
+  EXPECT_TRUE(base::is_utf8(m)) << m;
+  std::ofstream(path("u/a/1.png"), std::ios::binary) << good.substr(0, good.size() - 30);  // the pixel data cut
+  m = error_of([&] { datasets::load_image_folder(path("u"), o); });
+  EXPECT_EQ(m.rfind(path("u/a/1.png") + ": cannot be decoded (stb_image: ", 0), 0u) << m;
 }
