@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <set>
@@ -223,19 +224,20 @@ Drawn generate(const PlantedSet& s, const std::vector<std::vector<std::vector<fl
 
 namespace {
 
-// A non-negative decimal integer or number from a planted option, or an error naming it.
+// A non-negative decimal integer or number from a planted option, or an error naming it.  Digits only
+// (strtoull alone skips leading blanks and takes a sign: " -1" was 2^64 − 1), and a number without
+// blanks: one spelling per data set, since the spec is what config.json records.
 uint64_t parse_count(const std::string& option, const std::string& text) {
   errno = 0;
-  char* end = nullptr;
-  const unsigned long long value = std::strtoull(text.c_str(), &end, 10);
-  if (text.empty() || text[0] == '-' || *end != '\0' || errno == ERANGE)
+  const unsigned long long value = std::strtoull(text.c_str(), nullptr, 10);
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || errno == ERANGE)
     throw base::Error("planted: " + option + " '" + text + "' is not a non-negative integer");
   return uint64_t(value);
 }
 double parse_number(const std::string& option, const std::string& text) {
   char* end = nullptr;
   const double value = std::strtod(text.c_str(), &end);
-  if (text.empty() || *end != '\0' || !std::isfinite(value))
+  if (text.empty() || std::isspace(static_cast<unsigned char>(text[0])) || *end != '\0' || !std::isfinite(value))
     throw base::Error("planted: " + option + " '" + text + "' is not a number");
   return value;
 }

@@ -458,6 +458,7 @@ case_ "analyze --zeta-value odds" 2 analyze run/model.ckpt --data planted --out 
 case_ "analyze --errors --zeta-method lesion" 2 analyze run/model.ckpt --data planted --out za4 --errors --zeta-method lesion
 case_ "analyze --errors --stages grid (no zeta stage)" 2 analyze run/model.ckpt --data planted --out za5 --errors --stages grid
 case_ "corrupt --severity 6" 2 corrupt --data planted --kind noise --severity 6 --out c2
+case_ "corrupt --data 'planted: -1' (a blank and a sign before the seed)" 2 corrupt --data "planted: -1" --kind noise --out c4
 case_ "corrupt --data fashion-mnist (not 3x32x32)" 2 corrupt --data fashion-mnist --kind blur --out c3
 for d in m1 m2 m3 m4 m5 m6 c1 c2 c3 p1 p2 p3; do
   [ -e "$d" ] && { echo "bad_inputs: a refused run left $d behind" >&2; failed=1; }

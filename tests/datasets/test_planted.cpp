@@ -379,6 +379,21 @@ TEST(Planted, DataSpecOptionsAndTheirErrors) {
   expect_error_naming([&] { datasets::make_planted(full); }, "64 evidence cells and a distractor exceed the 64 cells");
 }
 
+// A seed or count is decimal digits only, a number has no blanks: strtoull skipped leading blanks and
+// took a sign, so "planted: -1" was seed 2^64 − 1 (while "planted:-1" was refused) and "planted:+1",
+// "cells= 3" other spellings of one data set.
+TEST(Planted, NumbersInTheSpecHaveOneSpelling) {
+  expect_error_naming([] { datasets::planted_config_from(" -1"); }, "seed ' -1' is not a non-negative integer");
+  expect_error_naming([] { datasets::planted_config_from("+1"); }, "seed '+1'");
+  expect_error_naming([] { datasets::planted_config_from(" 1"); }, "seed ' 1'");
+  expect_error_naming([] { datasets::planted_config_from("1,cells= 3"); }, "cells ' 3'");
+  expect_error_naming([] { datasets::planted_config_from("1,unequal= 0.5"); }, "unequal ' 0.5' is not a number");
+  expect_error_naming([] { datasets::planted_config_from("1,distractor=\t50"); }, "distractor '\\t50'");
+  EXPECT_EQ(datasets::planted_config_from("0").seed, 0u);
+  EXPECT_EQ(datasets::planted_config_from("18446744073709551615").seed, 18446744073709551615u);
+  EXPECT_EQ(datasets::planted_config_from("1,unequal=0.5").signal_spread, 0.5);
+}
+
 TEST(Planted, ImpossibleConfigsThrow) {
   PlantedConfig cfg;
   cfg.evidence_cells = 65, cfg.num_classes = 70;  // only 64 cells
