@@ -100,6 +100,44 @@ TEST(Corrupt, SameSeedSameBytesOtherSeedOtherBytes) {
   EXPECT_EQ(sa[3].y, sb[3].y);
 }
 
+// Every kind at every severity on one 2×3×4 image, against values computed apart from this code with
+// make_cifar_c.py's formulas in numpy/scipy (2026-12-05): x = image/255 as (H, W, C);
+// noise  x + c·n, n the first 24 nn::Rng(11).normal() draws (a Python port of base::Rng), in (C, H, W) order;
+// blur   scipy.ndimage.gaussian_filter(x, sigma=(c, c, 0), mode="nearest", truncate=4.0), what
+//        skimage.filters.gaussian(x, sigma=c, multichannel=True) calls (mode "reflect" would give 88, 117, …
+//        at severity 5, not 78, 118, …);
+// contrast (x − m)·c + m, m = np.mean(x, axis=(0, 1)): a mean per channel (the whole image's mean would
+//        give 52, 180, … at severity 2, not 63, 191, …);
+// each back with floor(255·clip(y, 0, 1) + 0.5) (no value of these lies within 1e-6 of a half).
+TEST(Corrupt, EveryKindAndSeverityMatchesAnIndependentRecomputation) {
+  const std::vector<uint8_t> image = {0,  255, 30, 200, 90, 10, 250, 40, 255, 255, 0,  128,
+                                      12, 12,  200, 201, 13, 14, 15, 16, 250, 3,   77, 190};
+  const std::vector<std::vector<uint8_t>> expected[3] = {
+      {{0, 245, 12, 204, 104, 9, 254, 40, 255, 255, 7, 121, 21, 12, 212, 204, 5, 26, 13, 26, 255, 4, 71, 187},
+       {0, 241, 2, 206, 112, 9, 255, 40, 255, 255, 11, 117, 25, 12, 218, 205, 2, 32, 11, 30, 255, 4, 68, 186},
+       {0, 236, 0, 208, 119, 9, 255, 40, 255, 255, 15, 113, 29, 12, 224, 207, 0, 38, 10, 35, 255, 5, 65, 185},
+       {0, 233, 0, 209, 122, 9, 255, 40, 255, 255, 17, 112, 31, 12, 227, 207, 0, 40, 10, 37, 255, 5, 63, 184},
+       {0, 231, 0, 210, 126, 9, 255, 40, 255, 255, 19, 110, 33, 12, 230, 208, 0, 43, 9, 40, 255, 5, 61, 183}},
+      {{13, 227, 53, 187, 90, 40, 216, 57, 248, 236, 24, 120, 12, 19, 185, 193, 22, 14, 25, 30, 231, 16, 76, 179},
+       {49, 156, 109, 156, 101, 107, 143, 96, 224, 188, 83, 102, 13, 39, 143, 170, 46, 26, 52, 73, 176, 50, 73, 145},
+       {59, 138, 121, 148, 108, 120, 130, 105, 214, 175, 97, 99, 15, 45, 129, 161, 53, 35, 62, 87, 158, 61, 74, 135},
+       {67, 128, 126, 144, 115, 126, 124, 110, 205, 168, 106, 100, 19, 49, 120, 154, 58, 43, 69, 97, 146, 69, 76, 128},
+       {78, 118, 129, 140, 123, 130, 122, 115, 191, 160, 117, 104, 30, 58, 110, 145, 67, 58, 80, 109, 131, 82, 84, 122}},
+      {{32, 223, 54, 182, 99, 39, 219, 62, 223, 223, 32, 128, 30, 30, 171, 172, 31, 31, 32, 33, 208, 23, 79, 163},
+       {63, 191, 78, 163, 108, 68, 188, 83, 191, 191, 63, 127, 48, 48, 142, 142, 48, 49, 49, 50, 167, 43, 80, 137},
+       {76, 178, 88, 156, 112, 80, 176, 92, 178, 178, 76, 127, 55, 55, 130, 131, 55, 56, 56, 57, 150, 51, 81, 126},
+       {88, 165, 97, 148, 115, 91, 163, 100, 165, 165, 88, 127, 62, 62, 119, 119, 62, 63, 63, 63, 134, 59, 82, 116},
+       {107, 145, 112, 137, 121, 109, 145, 113, 145, 145, 107, 126, 73, 73, 101, 101, 73, 73, 73, 73, 109, 71, 83, 100}}};
+  const CorruptionKind kinds[3] = {CorruptionKind::noise, CorruptionKind::blur, CorruptionKind::contrast};
+  for (int k = 0; k < 3; ++k)
+    for (int severity = 1; severity <= 5; ++severity) {
+      std::vector<uint8_t> y = image;
+      nn::Rng rng(11);
+      datasets::corrupt_image(y.data(), 2, 3, 4, kinds[k], severity, rng);
+      EXPECT_EQ(y, expected[k][size_t(severity - 1)]) << datasets::corruption_names()[size_t(k)] << " " << severity;
+    }
+}
+
 TEST(Corrupt, BadNamesAndSeveritiesAreRefused) {
   expect_error_naming([] { datasets::corruption_kind("fog", "--kind"); }, "--kind fog");
   expect_error_naming([] { datasets::corruption_parameter(CorruptionKind::blur, 0); }, "--severity 0");
