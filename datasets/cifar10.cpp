@@ -155,6 +155,16 @@ std::string cifar10_problem(const Dataset& d) {
     return "images are " + std::to_string(d.channels) + "x" + std::to_string(d.height) + "x" + std::to_string(d.width) +
            ", expected 3x32x32";
   if (d.num_classes() != 10) return std::to_string(d.num_classes()) + " classes, expected 10";
+  // batches.meta.txt is read a line per name without the blanks around it (read_class_names): a name
+  // that would not come back as written would rename the classes (a line break shifts every later one).
+  for (size_t c = 0; c < d.class_names.size(); ++c) {
+    const std::string& name = d.class_names[c];
+    const std::string blanks = " \t\r";
+    if (name.empty() || name.find('\n') != std::string::npos || blanks.find(name.front()) != std::string::npos ||
+        blanks.find(name.back()) != std::string::npos)
+      return "class " + std::to_string(c) + " \"" + name + "\" would not read back from batches.meta.txt, expected a name on one line " +
+             "without blanks at its ends";
+  }
   for (const uint8_t label : d.labels)
     if (label > 9) return "label " + std::to_string(label) + ", expected 0..9";
   if (d.size() > kMaxCifarRecordsPerFile)

@@ -459,6 +459,20 @@ case_ "analyze --errors --zeta-method lesion" 2 analyze run/model.ckpt --data pl
 case_ "analyze --errors --stages grid (no zeta stage)" 2 analyze run/model.ckpt --data planted --out za5 --errors --stages grid
 case_ "corrupt --severity 6" 2 corrupt --data planted --kind noise --severity 6 --out c2
 case_ "corrupt --data 'planted: -1' (a blank and a sign before the seed)" 2 corrupt --data "planted: -1" --kind noise --out c4
+# ten class folders of 32x32 PNGs, one named "c9<newline>x": batches.meta.txt could not hold it (one name per line)
+/usr/bin/python3 - <<'PY'
+import os, struct, zlib
+chunk = lambda kind, body: struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 32, 32, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress((b"\0" + b"\x80" * 96) * 32)) + chunk(b"IEND", b"")
+for k in range(10):
+    d = "nlcls/c%d%s" % (k, "\nx" if k == 9 else "")
+    os.makedirs(d, exist_ok=True)
+    for i in range(2):
+        open("%s/%d.png" % (d, i), "wb").write(png)
+PY
+need nlcls/c0/0.png
+case_ "corrupt --data images:DIR, a class folder whose name holds a line break" 2 corrupt --data images:nlcls --split 0.5 --kind noise --out c5
+[ -e c5 ] && { echo "bad_inputs: a refused corrupt wrote c5" >&2; failed=1; }
 case_ "corrupt --data fashion-mnist (not 3x32x32)" 2 corrupt --data fashion-mnist --kind blur --out c3
 for d in m1 m2 m3 m4 m5 m6 c1 c2 c3 p1 p2 p3; do
   [ -e "$d" ] && { echo "bad_inputs: a refused run left $d behind" >&2; failed=1; }

@@ -168,4 +168,27 @@ TEST_F(CifarWriter, WritesWhatTheReaderReadsBack) {
   EXPECT_FALSE(std::filesystem::exists(path("bad")));
 }
 
+// batches.meta.txt holds one name per line, read back without its surrounding blanks (blank lines are
+// padding): a class name that would not come back as written is refused before anything is written. A
+// name holding a line break (an images:DIR folder "a\nb") shifted every later class's name by one, and
+// one of blanks alone left the file a name short.
+TEST_F(CifarWriter, AClassNameThatWouldNotReadBackIsRefused) {
+  datasets::DataSplit split;
+  for (datasets::Dataset* d : {&split.train, &split.test}) {
+    d->name = "images", d->channels = 3, d->height = d->width = 32;
+    for (int i = 0; i < 10; ++i) d->class_names.push_back("class" + std::to_string(i));
+    d->labels = {3};
+    d->pixels.assign(d->image_size(), 7);
+  }
+  for (const std::string& name : {std::string("a\nb"), std::string(" padded"), std::string("padded\t"), std::string(" ")}) {
+    for (datasets::Dataset* d : {&split.train, &split.test}) d->class_names[3] = name;
+    expect_error_naming([&] { datasets::write_cifar10(path("out"), split); },
+                        "class 3 \"" + base::one_line(name) + "\" would not read back from batches.meta.txt");
+    EXPECT_FALSE(std::filesystem::exists(path("out")));
+  }
+  for (datasets::Dataset* d : {&split.train, &split.test}) d->class_names[3] = "in\tner";  // inner blanks stay
+  datasets::write_cifar10(path("out"), split);
+  EXPECT_EQ(datasets::load_cifar10(path("out")).train.class_names, split.train.class_names);
+}
+
 }  // namespace
