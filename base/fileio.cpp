@@ -281,6 +281,17 @@ std::string not_a_file(const std::string& path) {
                                                          : "not a regular file";
 }
 
+std::string not_a_directory(const std::string& path) {
+  std::error_code ec;
+  const std::filesystem::file_type seen = std::filesystem::symlink_status(path, ec).type();
+  if (seen == std::filesystem::file_type::not_found) return "does not exist";
+  const std::filesystem::file_type target = std::filesystem::status(path, ec).type();
+  return target == std::filesystem::file_type::regular ? "is a file, not a directory"
+         : seen == std::filesystem::file_type::symlink && target != std::filesystem::file_type::directory
+             ? "is a symbolic link that loops or leads nowhere"
+             : "is not a directory (a device, FIFO or socket)";
+}
+
 bool optional_file(const std::string& who, const std::string& path, const std::string& expected) {
   std::error_code ec;
   if (std::filesystem::is_regular_file(path, ec)) return true;

@@ -75,6 +75,9 @@ bool file_exists(const std::string& path);
 // What stands at a path that is not a regular file, for an error line: "file not found", "a symbolic
 // link to nothing readable", "a directory" or "not a regular file" (a device, FIFO or socket).
 std::string not_a_file(const std::string& path);
+// Likewise for a path that is not a directory (a link followed): "does not exist", "is a symbolic link
+// that loops or leads nowhere", "is a file, not a directory" or "is not a directory (a device, FIFO or socket)".
+std::string not_a_directory(const std::string& path);
 // A file a reader may do without: true if a regular file (or a link to one) stands at `path`, false if
 // nothing does (not even a dangling link); anything else there (a dangling link, a directory, a device)
 // is refused, not taken for absent: base::Error "`who`: `path`: <what stands there> (expected `expected`)".

@@ -129,7 +129,7 @@ void append_cifar10_file(const std::string& path, Dataset& d) {
 Dataset cifar10_header(const std::string& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
-    throw base::Error("cifar10: directory " + dir + " does not exist (expected cifar-10-batches-bin)");
+    throw base::Error("cifar10: directory " + dir + " " + base::not_a_directory(dir) + " (expected cifar-10-batches-bin)");
   std::vector<std::string> meta_files;
   Dataset d = empty_cifar(read_class_names(dir, meta_files));
   d.files = meta_files;

@@ -199,7 +199,7 @@ DataSplit load_idx_dir(const std::string& dir, const std::string& name, bool tes
   else
     throw base::Error("idx: dataset name '" + name + "' is not known, expected mnist or fashion-mnist");
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) throw base::Error(name + ": directory " + dir + " does not exist");
+  if (!fs::is_directory(dir, ec)) throw base::Error(name + ": directory " + dir + " " + base::not_a_directory(dir));
 
   DataSplit split;
   for (Dataset* d : {&split.train, &split.test}) {

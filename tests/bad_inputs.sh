@@ -367,6 +367,7 @@ case_ "train --data mnist:DIR, a header announcing 4294967295 images" 2 $T --out
 case_ "train --data mnist:DIR, a label 10" 2 $T --out djt3 --data mnist:djidx3
 case_ "train --data cifar10:DIR, a data_batch_1.bin of 3,074 bytes" 2 $T --out djt4 --data cifar10:djcifar1
 case_ "train --data cifar10:DIR, a record labelled 11" 2 $T --out djt5 --data cifar10:djcifar2
+case_ "train --data cifar10:FILE (a file where the folder should be)" 2 $T --out djt6 --data cifar10:djcifar1/data_batch_1.bin
 mkdir -p hD1cifar && head -c 3073 /dev/zero > hD1cifar/data_batch_1.bin && cp hD1cifar/data_batch_1.bin hD1cifar/test_batch.bin
 ln -s moved.txt hD1cifar/batches.meta.txt
 case_ "train --data cifar10:DIR, batches.meta.txt a link to nothing" 2 $T --out hD1t --data cifar10:hD1cifar

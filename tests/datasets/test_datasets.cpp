@@ -209,6 +209,18 @@ TEST_F(Cifar10Test, MissingFilesAndDirectory) {
   EXPECT_NE(msg.find(missing), std::string::npos) << msg;
 }
 
+// A data folder that is there in another form (a file, a link that loops) is said to be that: it was
+// "directory X does not exist", for a path that plainly does (cifar10: and mnist:/fashion-mnist: alike).
+TEST_F(Cifar10Test, ADataFolderThatIsAFileOrALinkThatLoopsIsSaidSo) {
+  write_valid();
+  const std::string file = path("data_batch_1.bin"), loop = path("loop");
+  fs::create_symlink("loop", loop);
+  expect_error_naming([&] { datasets::load_cifar10(file); }, "cifar10: directory " + file + " is a file, not a directory");
+  expect_error_naming([&] { datasets::load_cifar10(loop); }, "cifar10: directory " + loop + " is a symbolic link that loops or leads nowhere");
+  expect_error_naming([&] { datasets::load_idx_dir(file, "mnist"); }, "mnist: directory " + file + " is a file, not a directory");
+  expect_error_naming([&] { datasets::load_cifar10(path("none")); }, "cifar10: directory " + path("none") + " does not exist");
+}
+
 TEST_F(Cifar10Test, EmptyFileAndShortMeta) {
   write_valid();
   write_file(path("data_batch_1.bin"), {});
