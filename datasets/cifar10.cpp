@@ -139,13 +139,22 @@ Dataset cifar10_header(const std::string& dir) {
 DataSplit load_cifar10(const std::string& dir, bool test, bool train) {
   std::error_code ec;
   DataSplit split{cifar10_header(dir), cifar10_header(dir)};
+  std::vector<std::string> batches;
   for (int b = 1; train && b <= 5; ++b) {
     const std::string path = join(dir, "data_batch_" + std::to_string(b) + ".bin");
     // Batch 1 is required (Cifar10File reports it missing); later ones are optional, but a name
     // that is there in any form (a dangling link, a directory) is read, and refused, not skipped.
     if (b > 1 && fs::symlink_status(path, ec).type() == fs::file_type::not_found) continue;
-    append_cifar10_file(path, split.train);
+    batches.push_back(path);
   }
+  // The training half's size in all, from the files' sizes, before any is read: five files each under
+  // the per-file cap would otherwise be 9 GB in memory.
+  size_t records = 0;
+  for (const std::string& path : batches) records += Cifar10File(path).records();
+  if (records > kMaxCifarRecordsPerFile)
+    throw base::Error("cifar10: " + dir + ": the training batches hold " + std::to_string(records) +
+                      " records in all, expected at most " + std::to_string(kMaxCifarRecordsPerFile));
+  for (const std::string& path : batches) append_cifar10_file(path, split.train);
   if (test) append_cifar10_file(join(dir, "test_batch.bin"), split.test);
   return split;
 }

@@ -18,13 +18,14 @@ namespace datasets {
 constexpr int kCifarSide = 32;
 constexpr size_t kCifarImageBytes = 3 * 32 * 32;            // 3072
 constexpr size_t kCifarRecordBytes = 1 + kCifarImageBytes;  // 3073
-constexpr size_t kMaxCifarRecordsPerFile = 600000;          // 1.84 GB; ten times all of CIFAR-10
+constexpr size_t kMaxCifarRecordsPerFile = 600000;          // 1.84 GB; ten times all of CIFAR-10; also the training batches' in all
 constexpr size_t kMaxCifarMetaBytes = 1 << 20;              // batches.meta.txt
 
 // Reads DIR/data_batch_1.bin … data_batch_5.bin (in that order) as train and
 // DIR/test_batch.bin as test.  data_batch_1.bin and test_batch.bin are required; a
 // missing later batch is skipped (a partial copy such as a subset still loads), but
-// every batch that exists must be valid.  Class names come from DIR/batches.meta.txt
+// every batch that exists must be valid, and together they hold at most kMaxCifarRecordsPerFile records
+// (checked from their sizes before any is read).  Class names come from DIR/batches.meta.txt
 // (one per line, blank lines ignored, at least 10, the first 10 valid UTF-8: an error names the
 // line), or the standard ten if it is absent.  With `test` false the test half is not read (nor
 // required): it comes back with no images; likewise the training batches with `train` false.

@@ -347,6 +347,8 @@ need idx/train-images-idx3-ubyte.gz idx/train-labels-idx1-ubyte.gz idx/t10k-imag
 case_ "train --data mnist:DIR, a .gz with trailing garbage" 2 $T --out t7 --data mnist:idx
 mkdir -p cifar && truncate -s 3073000000 cifar/data_batch_1.bin && truncate -s 3073 cifar/test_batch.bin
 case_ "train --data cifar10:DIR, a 3 GB data_batch_1.bin" 2 $T --out t8 --data cifar10:cifar
+mkdir -p cifar2 && truncate -s 921903073 cifar2/data_batch_1.bin cifar2/data_batch_2.bin && truncate -s 3073 cifar2/test_batch.bin
+case_ "train --data cifar10:DIR, two 0.9 GB batches (600,002 records together)" 2 $T --out t8b --data cifar10:cifar2
 # truncated and oversized IDX headers, a CIFAR-10 file of no whole number of records, labels out of range
 mkdir -p djidx1 djidx2 djidx3 djcifar1 djcifar2 djbg && /usr/bin/python3 - <<'PY'
 import struct

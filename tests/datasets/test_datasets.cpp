@@ -184,6 +184,19 @@ TEST_F(Cifar10Test, TruncatedFileNamesItsSize) {
   EXPECT_NE(msg.find("3073"), std::string::npos) << msg;
 }
 
+// Batches each under the per-file cap but over it together are refused from their sizes, before any is
+// read (sparse files: 1.8 GB of zero records, label 0, that the old code read into memory).
+TEST_F(Cifar10Test, TrainingBatchesOverTheCapTogetherAreRefusedBeforeReading) {
+  write_valid();
+  const size_t half = datasets::kMaxCifarRecordsPerFile / 2 + 1;
+  for (const char* name : {"data_batch_1.bin", "data_batch_2.bin"}) std::filesystem::resize_file(path(name), half * 3073);
+  const std::string msg = error_of([&] { datasets::load_cifar10(dir_); });
+  EXPECT_NE(msg.find("cifar10: " + dir_ + ": the training batches hold " + std::to_string(2 * half) +
+                     " records in all, expected at most 600000"), std::string::npos) << msg;
+  // The test half alone still loads.
+  EXPECT_EQ(datasets::load_cifar10(dir_, true, false).test.size(), 2u);
+}
+
 TEST_F(Cifar10Test, BadLabelNamesFileRecordAndValue) {
   write_valid();
   write_file(path("data_batch_2.bin"), cifar_records({{1, 1}, {11, 2}}));
