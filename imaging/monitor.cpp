@@ -129,57 +129,22 @@ std::vector<double> mahalanobis_scores(const float* h, int count, const float* m
   return best;
 }
 
-// u = h/‖h‖ (0 when h = 0); the dot products with the bank in one sgemm: (count, D)·(D, M);
-// ‖u − b_s‖² = ‖u‖² + ‖b_s‖² − 2 u·b_s with ‖b_s‖² = 1 for the bank's unit vectors; a fit image whose
-// features were all 0 left a zero row (‖b_s‖² = 0), which enters as the dot product ½ that gives the
-// same distance; the k-th smallest distance.
+// u = h/‖h‖ (0 when h = 0), then the k-th nearest bank row as spatial_knn_scores finds it: a fit image whose
+// features were all 0 left a zero row, at distance ‖u‖ (1, or 0 from u = 0) as the definition has it.
 std::vector<double> knn_scores(const float* h, int count, const float* bank, long bank_count, int features, int k,
                                ScoreScratch* scratch) {
   ScoreScratch local;
   ScoreScratch& buffers = scratch ? *scratch : local;
   std::vector<float>& unit = buffers.a;
-  std::vector<float>& dots = buffers.b;
   unit.resize(size_t(count) * features);
-  dots.resize(size_t(count) * size_t(bank_count));
-  std::vector<double> unit_norm2(static_cast<size_t>(count));
   for (int i = 0; i < count; ++i) {
     const float* x = h + size_t(i) * features;
     double norm = 0;
     for (int j = 0; j < features; ++j) norm += double(x[j]) * x[j];
     norm = std::sqrt(norm);
-    double u2 = 0;
-    for (int j = 0; j < features; ++j) {
-      const float u = norm > 0 ? float(x[j] / norm) : 0.f;
-      unit[size_t(i) * features + j] = u, u2 += double(u) * u;
-    }
-    unit_norm2[size_t(i)] = u2;
+    for (int j = 0; j < features; ++j) unit[size_t(i) * features + j] = norm > 0 ? float(x[j] / norm) : 0.f;
   }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, count, int(bank_count), features, 1.f, unit.data(), features, bank,
-              features, 0.f, dots.data(), int(bank_count));
-  for (long s = 0; s < bank_count; ++s) {  // a unit row stops at its first non-zero entry
-    const float* b = bank + size_t(s) * size_t(features);
-    if (std::any_of(b, b + features, [](float v) { return v != 0.f; })) continue;
-    for (int i = 0; i < count; ++i) dots[size_t(i) * size_t(bank_count) + size_t(s)] = 0.5f;
-  }
-  // The k-th largest dot product of each row in one pass: `largest` holds the k largest seen so far,
-  // in descending order; a value enters only when it exceeds the smallest of them (most do not once
-  // the first rows of the bank have passed), so a row costs about M comparisons.
-  std::vector<double> scores(static_cast<size_t>(count));
-#pragma omp parallel for schedule(static)
-  for (int i = 0; i < count; ++i) {
-    const float* row = dots.data() + size_t(i) * size_t(bank_count);
-    std::vector<float> largest(row, row + k);
-    std::sort(largest.begin(), largest.end(), std::greater<float>());
-    for (long s = k; s < bank_count; ++s) {
-      const float v = row[s];
-      if (!(v > largest[size_t(k - 1)])) continue;
-      int at = k - 1;  // shift the smaller ones down and put v in order
-      for (; at > 0 && largest[size_t(at - 1)] < v; --at) largest[size_t(at)] = largest[size_t(at - 1)];
-      largest[size_t(at)] = v;
-    }
-    scores[size_t(i)] = std::sqrt(std::max(0.0, unit_norm2[size_t(i)] + 1.0 - 2.0 * largest[size_t(k - 1)]));
-  }
-  return scores;
+  return spatial_knn_scores(unit.data(), count, bank, bank_count, features, k, &buffers);
 }
 
 namespace {
@@ -333,8 +298,11 @@ void spatial_vectors(const Profile& profile, const std::vector<const float*>& z,
   }
 }
 
-// The dot products with the bank in one sgemm: (count, dims)·(dims, M); d² = ‖v‖² + ‖b_s‖² − 2 v·b_s in
-// double; the k smallest of each row in one pass (as knn_scores keeps its k largest dot products).
+// The dot products with the bank in one sgemm: (count, dims)·(dims, M); d² ≈ ‖v‖² + ‖b_s‖² − 2 v·b_s in
+// double picks the k nearest rows of each row of v in one pass, and their distances are then summed from
+// the vectors in double, the largest of the k being the score.  The expansion only chooses the rows: its
+// float cancellation, ~1e-7·(‖v‖² + ‖b‖²) in d², put a bank row equal to v up to 1e-3 away once rooted
+// (before 2026-12-05 the score was the expansion's k-th value, clamped at 0).
 std::vector<double> spatial_knn_scores(const float* v, int count, const float* bank, long bank_count, int dims, int k,
                                        ScoreScratch* scratch) {
   std::vector<double> scores(static_cast<size_t>(count));
@@ -352,20 +320,31 @@ std::vector<double> spatial_knn_scores(const float* v, int count, const float* b
               dots.data(), int(bank_count));
 #pragma omp parallel for schedule(static)
   for (int i = 0; i < count; ++i) {
+    const float* x = v + size_t(i) * dims;
     double n2 = 0;
-    for (int j = 0; j < dims; ++j) n2 += double(v[size_t(i) * dims + j]) * v[size_t(i) * dims + j];
+    for (int j = 0; j < dims; ++j) n2 += double(x[j]) * x[j];
     const float* row = dots.data() + size_t(i) * size_t(bank_count);
-    std::vector<double> smallest;  // the k smallest d² so far, ascending
-    smallest.reserve(size_t(k));
+    std::vector<std::pair<double, long>> nearest;  // the k smallest approximate d² so far with their rows, ascending
+    nearest.reserve(size_t(k));
     for (long s = 0; s < bank_count; ++s) {
       const double d2 = n2 + bank_norm2[size_t(s)] - 2.0 * double(row[s]);
-      if (long(smallest.size()) == k && !(d2 < smallest.back())) continue;
-      if (long(smallest.size()) < k) smallest.push_back(d2);
-      int at = int(smallest.size()) - 1;  // shift the larger ones up and put d2 in order
-      for (; at > 0 && smallest[size_t(at - 1)] > d2; --at) smallest[size_t(at)] = smallest[size_t(at - 1)];
-      smallest[size_t(at)] = d2;
+      if (long(nearest.size()) == k && !(d2 < nearest.back().first)) continue;
+      if (long(nearest.size()) < k) nearest.emplace_back(d2, s);
+      int at = int(nearest.size()) - 1;  // shift the larger ones up and put d2 in order
+      for (; at > 0 && nearest[size_t(at - 1)].first > d2; --at) nearest[size_t(at)] = nearest[size_t(at - 1)];
+      nearest[size_t(at)] = {d2, s};
     }
-    scores[size_t(i)] = std::sqrt(std::max(0.0, smallest[size_t(k - 1)]));
+    double kth = 0;  // the largest exact d² of the k chosen rows
+    for (const auto& [approximate, s] : nearest) {
+      const float* b = bank + size_t(s) * dims;
+      double d2 = 0;
+      for (int j = 0; j < dims; ++j) {
+        const double d = double(x[j]) - b[j];
+        d2 += d * d;
+      }
+      kth = std::max(kth, d2);
+    }
+    scores[size_t(i)] = std::sqrt(kth);
   }
   return scores;
 }

@@ -40,8 +40,9 @@
 //                  region maps) v(x) = concatenation over blocks l of z_l(x)/√(|G_l|·L), z_l as block_z
 //                  computes it (0 outside G_l), |G_l| and L as in spatial, so ‖v‖² = S(x);  the bank b_s:
 //                  v of the first B = min(spatial_bank, N) fit images in file order;
-//                  spatial_knn(x) = the k-th smallest ‖v(x) − b_s‖ (k = knn_k), as ‖v‖² + ‖b‖² − 2 v·b
-//                  (one sgemm per batch), clamped at 0 before the root.  No unit-length normalisation.
+//                  spatial_knn(x) = the k-th smallest ‖v(x) − b_s‖ (k = knn_k): the k nearest rows chosen by
+//                  ‖v‖² + ‖b‖² − 2 v·b (one sgemm per batch), their distances summed from the vectors in
+//                  double.  No unit-length normalisation.
 //   Drift of a window of n images, per region g in G: the Kolmogorov–Smirnov distance
 //     D_g = sup_v |F_n(v) − F_g(v)| between the window's φ_g and the profile's CDF F_g (the sketch,
 //     linear between the q_g,j), p_g = Q_KS((√n_e + 0.12 + 0.11/√n_e)·D_g), n_e = nN/(n + N) (the
@@ -134,7 +135,8 @@ double energy_score(const float* logits, int classes);
 // Per image of h (count, D): min over classes of (h − μ_k)ᵀ P (h − μ_k); means (K, D), precision (D, D).
 std::vector<double> mahalanobis_scores(const float* h, int count, const float* means, const float* precision, int classes,
                                        int features, ScoreScratch* scratch = nullptr);
-// Per image of h (count, D): the k-th smallest distance of h/‖h‖ to the bank (M, D) of unit vectors; k ≤ M.
+// Per image of h (count, D): the k-th smallest distance of h/‖h‖ to the bank (M, D) of unit vectors (a
+// zero row: a fit image with h = 0), found as spatial_knn_scores finds it; k ≤ M.
 std::vector<double> knn_scores(const float* h, int count, const float* bank, long bank_count, int features, int k,
                                ScoreScratch* scratch = nullptr);
 // F_g(v) from the sketch q (Q ascending values at p_j = j/(Q−1)).
@@ -158,8 +160,9 @@ std::vector<double> block_distances(const LayerProfile& layer, const float* z, i
 // from z of each block (z[l]: count × R_l, as block_z writes it) and the block weights 1/√(|G_l|·L);
 // ‖v‖² = S.
 void spatial_vectors(const Profile& profile, const std::vector<const float*>& z, int count, float* v);
-// Per row of v (count, dims): the k-th smallest Euclidean distance to the rows of bank (bank_count, dims),
-// as ‖v‖² + ‖b‖² − 2 v·b (v·b one sgemm), clamped at 0 before the root; k ≤ bank_count.
+// Per row of v (count, dims): the k-th smallest Euclidean distance to the rows of bank (bank_count, dims);
+// the k nearest rows are chosen by ‖v‖² + ‖b‖² − 2 v·b (v·b one sgemm), their distances summed from the
+// vectors in double (a row equal to v is at 0); k ≤ bank_count.
 std::vector<double> spatial_knn_scores(const float* v, int count, const float* bank, long bank_count, int dims, int k,
                                        ScoreScratch* scratch = nullptr);
 

@@ -947,9 +947,37 @@ TEST(MonitorScores, SpatialKnnEqualsBruteForceDistances) {
       EXPECT_NEAR(fast[size_t(i)] * fast[size_t(i)], brute[size_t(i)], 2e-6 * 2 * largest) << "k " << k << " image " << i;
     }
   }
-  // The query that is bank row 7: at k = 1 its distance is 0 up to the expansion's rounding.
-  EXPECT_LT(imaging::spatial_knn_scores(v.data(), count, bank.data(), bank_count, dims, 1)[4], 1e-2);
+  // The query that is bank row 7: at k = 1 its distance is 0 (summed from the vectors, not the expansion).
+  EXPECT_EQ(imaging::spatial_knn_scores(v.data(), count, bank.data(), bank_count, dims, 1)[4], 0.0);
   EXPECT_GT(imaging::spatial_knn_scores(v.data(), count, bank.data(), bank_count, dims, 2)[4], 0.5);
+}
+
+// A query equal to a bank row is at distance 0 from it (README "Monitoring": k = 1 gives a bank image 0),
+// for knn (h a fit image's features, the bank its unit vector as the fit stores it) and spatial_knn (v a
+// bank map): the distance of the chosen row is summed from the vectors.  Until 2026-12-05 it was the
+// sgemm expansion ‖x‖² + ‖b‖² − 2 x·b, whose float cancellation left such a query up to ~1e-3 away
+// (1.3e-3 for spatial_knn, 7.7e-4 for knn, on a 2-epoch reference's own fit images).
+TEST(MonitorScores, KnnAndSpatialKnnOfABankRowAreZero) {
+  const int count = 40, dims = 97, bank_count = 60;
+  nn::Rng rng(21);
+  const auto value = [&] { return float(int(rng.below(2001)) - 1000) / 200.f; };
+  std::vector<float> x(size_t(bank_count) * dims), unit(x.size());
+  for (float& v : x) v = value();
+  for (int s = 0; s < bank_count; ++s) {  // the fit's unit vectors: float(h / ‖h‖), ‖h‖ in double
+    double norm = 0;
+    for (int j = 0; j < dims; ++j) norm += double(x[size_t(s) * dims + j]) * x[size_t(s) * dims + j];
+    norm = std::sqrt(norm);
+    for (int j = 0; j < dims; ++j) unit[size_t(s) * dims + j] = float(x[size_t(s) * dims + j] / norm);
+  }
+  // query i is bank row 3 + i: the k = 1 distance is 0, the k = 2 one that of the nearest other row
+  const std::vector<double> knn = imaging::knn_scores(x.data() + size_t(3) * dims, count, unit.data(), bank_count, dims, 1);
+  const std::vector<double> map = imaging::spatial_knn_scores(x.data() + size_t(3) * dims, count, x.data(), bank_count, dims, 1);
+  for (int i = 0; i < count; ++i) {
+    EXPECT_EQ(knn[size_t(i)], 0.0) << "knn, query " << i;
+    EXPECT_EQ(map[size_t(i)], 0.0) << "spatial_knn, query " << i;
+  }
+  EXPECT_GT(imaging::spatial_knn_scores(x.data() + size_t(3) * dims, count, x.data(), bank_count, dims, 2)[0], 1.0);
+  EXPECT_GT(imaging::knn_scores(x.data() + size_t(3) * dims, count, unit.data(), bank_count, dims, 2)[0], 0.5);
 }
 
 // A hand profile of two blocks (μ = 0, σ = 1, so z = φ; block 0 has one dead region, σ = 0), and a
