@@ -313,9 +313,8 @@ def check_monitor(head, T, mdir, idir):
     def box_of(b, key):
         if (b, key) not in box:
             _, _, rs, ws = next(r for r in IR.regions(b, spec) if r[0] == key)
-            i = IR.block_out[b]
-            box[(b, key)] = list(IR.input_span(i, 0, rs.start, rs.stop)[:1]) + list(IR.input_span(i, 1, ws.start, ws.stop)[:1]) + \
-                [IR.input_span(i, 0, rs.start, rs.stop)[1], IR.input_span(i, 1, ws.start, ws.stop)[1]]
+            (top, bottom), (left, right) = (IR.input_span(IR.block_out[b], axis, sl.start, sl.stop) for axis, sl in ((0, rs), (1, ws)))
+            box[(b, key)] = [top, left, bottom, right]  # README: [top, left, bottom, right) on the input
         return box[(b, key)]
     # the 5 largest |z| over every region of G (ties: block order, then region order); each block's largest
     flat = np.concatenate([np.where(G[b], np.abs(Z[b]), -1) for b in blocks], 1)
