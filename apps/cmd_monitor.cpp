@@ -407,9 +407,10 @@ int cmd_monitor(int argc, char** argv) {
   lines.commit();
   out_folder.keep();
   base::write_file_atomic(out + "/monitor.html", report::monitor_page_html(report::script_safe_json(base::json_text(page, -1))));
-  std::printf("monitor: %zu images, %ld full windows of %ld, %ld alarms; %.0f images/s (%d threads); wrote %s/monitor.jsonl and monitor.html\n",
-              count_all, long(count_all) / window, window, alarms, double(count_all) / std::max(seconds, 1e-9), threads,
-              out.c_str());
+  std::printf("monitor: %s, %s of %ld, %s; %.0f images/s (%s); wrote %s/monitor.jsonl and monitor.html\n",
+              base::counted(long(count_all), "image").c_str(), base::counted(long(count_all) / window, "full window").c_str(),
+              window, base::counted(alarms, "alarm").c_str(), double(count_all) / std::max(seconds, 1e-9),
+              base::counted(threads, "thread").c_str(), out.c_str());
   return 0;
 }
 

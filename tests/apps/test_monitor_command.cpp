@@ -119,6 +119,15 @@ TEST_F(MonitorCommand, CorruptProfileMonitor) {
   }
   EXPECT_EQ(images, 120);
   EXPECT_EQ(windows, 2);  // 120 images: two full windows of 50
+  // The summary line counts in words that agree with the number (before 2026-12-05: "1 full windows", "(1 threads)").
+  testing::internal::CaptureStdout();
+  const int rc = run(app::cmd_monitor, {path("a.ckpt"), "--profile", path("a.profile"), "--input", "cifar10:" + path("occluded"),
+                                        "--window", "100", "--threads", "1", "--out", path("m_said")});
+  std::fflush(stdout);
+  const std::string said = testing::internal::GetCapturedStdout();
+  ASSERT_EQ(rc, 0);
+  EXPECT_EQ(said.rfind("monitor: 120 images, 1 full window of 100, ", 0), 0u) << said;
+  EXPECT_NE(said.find(" images/s (1 thread); wrote "), std::string::npos) << said;
   // monitor.html: the default score spatial_typ comes first, and the page's images are the 8 with the
   // largest spatial_typ (the decision rule of README "Monitoring"; spatial ranks these images otherwise).
   const std::string html = base::read_file(path("m1/monitor.html"));
