@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -39,7 +40,7 @@ struct IdxReader {
 
   IdxReader(const std::string& path_, const std::string& dataset_name)
       : path(path_), where(dataset_name + ": " + path_), file(std::fopen(path_.c_str(), "rb")) {
-    if (!file) throw base::Error(where + ": cannot open");
+    if (!file) throw base::Error(where + ": cannot open: " + std::strerror(errno));
     refill(2);
     gzip = input_end >= 2 && input[0] == 0x1f && input[1] == 0x8b;
     if (gzip && inflateInit2(&zs, 15 + 16) != Z_OK) throw base::Error(where + ": cannot start zlib");
