@@ -65,7 +65,7 @@ PairFlows::PairFlows(const NetView& view, const NetView::Edge& edge, const run::
   activation_ = dst.activation;
   bool dense_channels = true;  // conv/linear: every input channel feeds every output unit
   switch (op_) {
-    case BlockOp::convolution:  // weight_abs_ (T, Co, Ci) = |scale_oc · W[oc][ic][t]|, one (Co, Ci) matrix per tap
+    case BlockOp::convolution:  // weight_abs_ (T, Co, Ci) = |scale_oc · W[oc][ic][t]|, one (Co, Ci) matrix per tap (then (T, Ci, Co), below)
       weight_abs_ = view.folded_weights(to_block, {Axis::tap, Axis::out, Axis::in});
       break;
     case BlockOp::dense:  // weight_abs_ (OUT, IN) = |W|
@@ -98,6 +98,16 @@ PairFlows::PairFlows(const NetView& view, const NetView::Edge& edge, const run::
       break;
   }
   for (float& w : weight_abs_) w = std::fabs(w);
+  if (op_ == BlockOp::convolution) {
+    // each tap's (Co, Ci) matrix stored (Ci, Co): sum_conv_workspace runs its Co independent sums
+    // side by side along the rows
+    const size_t Co = size_t(out.c), Ci = size_t(in.c), T = weight_abs_.size() / (Co * Ci);
+    std::vector<float> by_in(weight_abs_.size());
+    for (size_t t = 0; t < T; ++t)
+      for (size_t o = 0; o < Co; ++o)
+        for (size_t c = 0; c < Ci; ++c) by_in[(t * Ci + c) * Co + o] = weight_abs_[(t * Co + o) * Ci + c];
+    weight_abs_ = std::move(by_in);
+  }
 
   // Tap tables: tap t = ky·KW + kx of output position p = oy·Wo + ox (imaging/net_view.h).
   const ReceptiveField field = shortcut_ ? view.shortcut_field(to_block) : view.receptive_field(to_block);
@@ -242,27 +252,34 @@ void PairFlows::sum_conv_workspace(int count) {
   const int plane_in = from_.height * from_.width, gcA = from_.gc, gcB = to_.gc, nB = to_.count();
 #pragma omp parallel
   {
-    std::vector<float> g(size_t(Co) * Ci);  // (Co, Ci)
+    std::vector<float> g(size_t(Ci) * Co), part(static_cast<size_t>(Co)), prod(part.size());  // g (Ci, Co); part: one sum per output channel
 #pragma omp for schedule(static)
     for (int sb = 0; sb < int(tap_groups_.size()); ++sb)
       for (const TapGroup& group : tap_groups_[sb]) {
         const int* offset = tap_offset_.data() + size_t(group.tap) * P;
         for (size_t u = 0; u < group.positions.size(); ++u) {
           const int p = group.positions[u], q = offset[p];
-          // g (Co, Ci) (+)= s[:, p, :]ᵀ (Co, count) · r[:, q, :] (count, Ci)
-          cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Co, Ci, count, 1.f, s_last_.data() + size_t(p) * Co,
-                      P * Co, r_last_.data() + size_t(q) * Ci, plane_in * Ci, u == 0 ? 0.f : 1.f, g.data(), Ci);
+          // g (Ci, Co) (+)= r[:, q, :]ᵀ (Ci, count) · s[:, p, :] (count, Co)
+          cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Ci, Co, count, 1.f, r_last_.data() + size_t(q) * Ci,
+                      plane_in * Ci, s_last_.data() + size_t(p) * Co, P * Co, u == 0 ? 0.f : 1.f, g.data(), Co);
         }
-        const float* w = weight_abs_.data() + size_t(group.tap) * Co * Ci;  // (Co, Ci) of this tap
+        const float* w = weight_abs_.data() + size_t(group.tap) * Ci * Co;  // (Ci, Co) of this tap
+        // Σ_{o∈kB} Σ_{c∈kA} w·g: each o's float sum over c in c order, the o sums added in o order
+        // in double. Before 2026-12-05 one o's sum ran at a time, a chain of dependent adds that cost
+        // more than the GEMMs once channels reach 128 (bench/README, "Wider nets"); the sums of all
+        // o now advance together along a row of g, the same additions in the same order.
         for (int kb = 0; kb < gcB; ++kb)
           for (int ka = 0; ka < gcA; ++ka) {
             const run::Range oc = to_.chans(kb), ic = from_.chans(ka);
-            double acc = 0;
-            for (int o = oc.begin; o < oc.end; ++o) {
-              float part = 0.f;
-              for (int c = ic.begin; c < ic.end; ++c) part += w[size_t(o) * Ci + c] * g[size_t(o) * Ci + c];
-              acc += part;
+            std::fill(part.begin() + oc.begin, part.begin() + oc.end, 0.f);
+            for (int c = ic.begin; c < ic.end; ++c) {
+              const float* wc = w + size_t(c) * Co;
+              const float* gc = g.data() + size_t(c) * Co;
+              for (int o = oc.begin; o < oc.end; ++o) prod[o] = wc[o] * gc[o];
+              for (int o = oc.begin; o < oc.end; ++o) part[o] += prod[o];
             }
+            double acc = 0;
+            for (int o = oc.begin; o < oc.end; ++o) acc += part[o];
             sum_[size_t(group.in_block * gcA + ka) * nB + sb * gcB + kb] += acc;
           }
       }

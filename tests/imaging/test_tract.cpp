@@ -263,6 +263,13 @@ TEST(Tract, FastFlowsEqualLiteralFormula) {
     for (size_t g = 0; g < grids.size(); ++g) expect_fast_equals_literal(specs[s], grids[g], 10 * s + g + 1);
 }
 
+// Wider convolutions than the nets above: 24 → 40 channels in uneven channel regions (8 of 24 and
+// 14/13/13 of 40), so that the flows' sums over a region's output channels run over more than one
+// vector of them and a remainder (sum_conv_workspace keeps every output channel's sum at once).
+TEST(Tract, WideConvFlowsEqualLiteralFormula) {
+  expect_fast_equals_literal("conv3x3:24 relu conv3x3:40 relu conv3x3:17:s2 bn relu linear:3", {3, 2, 3}, 91);
+}
+
 // Residual nets: every edge of the block graph (NetView::edges) — the convolutions around the
 // units, each unit's branch edge and its shortcut edge (identity, option A, option B) — against the
 // literal formula, on random weights, biases and bn statistics.
