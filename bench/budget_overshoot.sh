@@ -1,8 +1,10 @@
 #!/bin/sh
 # bench/budget_overshoot.sh CKPT [BINARY...] — how far each ζ block runs past its --zeta-budget.
 # For every binary (default build/nnfmri) and budget 0.5, 1.5 and 5 s it runs the zeta stage of
-# `analyze` on CKPT with the default settings (256 images) and prints, for conv1 and pool1, the
-# block's budget B (its own plus the time later blocks left: `budget_seconds` in zeta.json), the
+# `analyze` on CKPT with the default settings (256 images) and prints, for the first two blocks
+# that walk their own game (pool1 and pool2 on `reference`; a block with `same_game_as` in zeta.json,
+# conv1 and conv2 there since 2026-12-01, plays the next block's game and its `seconds` hold no
+# budgeted steps, only its setup and Taylor terms), the block's budget B (its own plus the time later blocks left: `budget_seconds` in zeta.json), the
 # seconds it took, the overshoot (seconds − B), its setup and Taylor pass (the dense forwards of the
 # sample and one backward: outside the budgeted steps), the overshoot of the steps (seconds −
 # max(B, setup + Taylor)), the images covered and what stopped it.  Results: bench/README.md,
@@ -21,7 +23,7 @@ for binary in "$@"; do
     python3 - "$out/z/zeta.json" "$binary" "$budget" <<'PY'
 import json, sys
 z = json.load(open(sys.argv[1]))
-for name in ("conv1", "pool1"):
+for name in [n for n, L in z["layers"].items() if "same_game_as" not in L][:2]:
     L = z["layers"][name]
     B, t = L["budget_seconds"], L["seconds"]
     fixed = L["timing"]["setup"] + L["timing"]["taylor"]
