@@ -8,7 +8,8 @@
 #             stage files together once every stage has run, so the files no longer split the imaging
 #             into pass / zeta / tract (branch mem13e's figures were taken when they did); to place a
 #             peak inside the imaging, use bench/rss_trace.py (its log lines carry the time and RSS).
-# Writes OUT: the highest sample of each phase of each epoch (MB = MiB), then the child's ru_maxrss,
+# Writes OUT: the highest sample of each phase of each epoch (MB = MiB), then that of the samples after the
+# last epoch's imaging (the final writes; before 2026-12-05 shown as the training of one epoch more), the child's ru_maxrss,
 # user and sys CPU and wall.  Used for bench/README.md, branch mem13e.
 import os, re, resource, subprocess, sys, time
 
@@ -40,11 +41,19 @@ while p.poll() is None:
     time.sleep(0.1)
 p.wait()
 ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+# samples after the last epoch's tract.json (model.ckpt, the final writes) would count as the training of
+# an epoch that never ran: its checkpoint does not exist, so they get their own line
+tail = None
+last = max((e for e, _ in peak), default=0)
+if last and not os.path.exists(f'{run_dir}/checkpoints/epoch_{last:03d}.ckpt'):
+    tail = peak.pop((last, 'training'), None)
 with open(out, 'w') as o:
     epochs = sorted({e for e, _ in peak})
     o.write('phase ' + ' '.join(f'{e:>6d}' for e in epochs) + '\n')
     for ph in phases:
         o.write(f'{ph:8s}' + ' '.join(f'{peak[(e, ph)] / 1024:6.1f}' if (e, ph) in peak else '     -' for e in epochs) + '\n')
+    if tail is not None:
+        o.write(f'after the last epoch\'s imaging: {tail / 1024:.1f}\n')
     o.write(f'exit {p.returncode}; maxrss {ru.ru_maxrss / 1024:.1f} MB, user {ru.ru_utime:.1f} s, sys {ru.ru_stime:.1f} s, '
             f'wall {time.time() - t0:.1f} s\n')
 print(open(out).read())
