@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <sstream>
 #include <memory>
+#include <sstream>
 
 #include "base/error.h"
 #include "base/fileio.h"
@@ -139,22 +139,25 @@ Dataset cifar10_header(const std::string& dir) {
 DataSplit load_cifar10(const std::string& dir, bool test, bool train) {
   std::error_code ec;
   DataSplit split{cifar10_header(dir), cifar10_header(dir)};
-  std::vector<std::string> batches;
+  // The batches are opened (each file's checks) and their records counted before any is read: five
+  // files each under the per-file cap would otherwise be 9 GB in memory.
+  std::vector<std::pair<std::string, std::unique_ptr<Cifar10File>>> batches;
+  size_t records = 0;
   for (int b = 1; train && b <= 5; ++b) {
     const std::string path = join(dir, "data_batch_" + std::to_string(b) + ".bin");
     // Batch 1 is required (Cifar10File reports it missing); later ones are optional, but a name
     // that is there in any form (a dangling link, a directory) is read, and refused, not skipped.
     if (b > 1 && fs::symlink_status(path, ec).type() == fs::file_type::not_found) continue;
-    batches.push_back(path);
+    batches.emplace_back(path, std::make_unique<Cifar10File>(path));
+    records += batches.back().second->records();
   }
-  // The training half's size in all, from the files' sizes, before any is read: five files each under
-  // the per-file cap would otherwise be 9 GB in memory.
-  size_t records = 0;
-  for (const std::string& path : batches) records += Cifar10File(path).records();
   if (records > kMaxCifarRecordsPerFile)
     throw base::Error("cifar10: " + dir + ": the training batches hold " + std::to_string(records) +
                       " records in all, expected at most " + std::to_string(kMaxCifarRecordsPerFile));
-  for (const std::string& path : batches) append_cifar10_file(path, split.train);
+  for (const auto& [path, file] : batches) {
+    file->read(file->records(), split.train);
+    split.train.files.push_back(path);
+  }
   if (test) append_cifar10_file(join(dir, "test_batch.bin"), split.test);
   return split;
 }
