@@ -745,30 +745,33 @@ std::vector<std::vector<float>> Monitor::region_z(int i) const {
 
 void Monitor::score_batch(const nn::Tensor& x, std::vector<ImageScores>& scores, std::vector<WindowDrift>& windows) {
   const int count = x.shape().n, last = int(profile_.layers.size()) - 1, features = profile_.features;
-  // The net keeps every block's output until its next forward (nn/network.h): the probe notes where they
-  // are, and φ of every block and the per-image scores are computed after the forward in one parallel
-  // loop over the images (one fork and join per batch instead of one per block).
-  std::vector<const float*> outputs(profile_.layers.size(), nullptr);
+  // An inference-only net keeps a block's output only while the forward reads it (nn/network.h): the
+  // probe takes φ of the block's images then, in a loop over the images, and the per-image scores
+  // follow the forward.
   const nn::Probe probe = [&](const nn::BlockView& view) {
-    outputs[size_t(view.index)] = view.a.data();
+    const size_t l = size_t(view.index);
+    const run::RegionGrid& grid = profile_.layers[l].grid;
+    const size_t sample = size_t(grid.channels) * grid.height * grid.width;
+    phi_[l].resize(size_t(count) * grid.count());
+    const float* a = view.a.data();
+#pragma omp parallel
+    {
+      std::vector<double> image(size_t(grid.count()));  // φ of image i
+#pragma omp for schedule(static)
+      for (int i = 0; i < count; ++i) {
+        image_phi(grid, a + size_t(i) * sample, profile_.settings.grid.lambda, profile_.settings.grid.epsilon, image.data());
+        for (int r = 0; r < grid.count(); ++r) phi_[l][size_t(i) * grid.count() + r] = float(image[size_t(r)]);
+      }
+    }
     if (view.index == last) features_.assign(view.input.data(), view.input.data() + size_t(count) * features);
   };
   const nn::Tensor& logits = net_.forward(x, false, &probe, nullptr, nn::ProbeReads{false, false});  // z is not read
-  for (size_t l = 0; l < profile_.layers.size(); ++l) phi_[l].resize(size_t(count) * profile_.layers[l].grid.count());
   scores.assign(size_t(count), ImageScores());
   windows.clear();
   const int classes = profile_.classes;
   const bool weighted = !profile_.zeta_file.empty();
 #pragma omp parallel for schedule(static)
   for (int i = 0; i < count; ++i) {
-    std::vector<double> image;  // φ of one block of image i
-    for (size_t l = 0; l < profile_.layers.size(); ++l) {
-      const run::RegionGrid& grid = profile_.layers[l].grid;
-      const size_t sample = size_t(grid.channels) * grid.height * grid.width;
-      image.resize(size_t(grid.count()));
-      image_phi(grid, outputs[l] + size_t(i) * sample, profile_.settings.grid.lambda, profile_.settings.grid.epsilon, image.data());
-      for (int r = 0; r < grid.count(); ++r) phi_[l][size_t(i) * grid.count() + r] = float(image[size_t(r)]);
-    }
     ImageScores& s = scores[size_t(i)];
     const float* f = logits.data() + size_t(i) * classes;
     s.prediction = int(std::max_element(f, f + classes) - f);

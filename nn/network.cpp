@@ -401,6 +401,40 @@ int Network::find_block(const std::string& name) const {
 void Network::run(size_t from, bool training, const Probe* probe, const BlockEdit* edit, ProbeReads reads) {
   start_layer_ = from;
   if (!probe) reads = {};
+  // Inference only: a layer's output buffer goes back to the pool (spare_) once the last layer or
+  // probe that reads it is done, and a layer about to write takes the smallest pooled buffer that
+  // holds its output, so the batch's memory is the outputs alive at one time, not every layer's.
+  // last_read_[j]: the last layer after which layer j's output is read (a layer, or the probe of a
+  // block that ends there); the logits are kept.
+  const bool pooled = inference_only_;
+  const size_t batch = size_t(from == 0 ? input_->n() : acts_[from - 1].n());
+  if (pooled) {
+    last_read_.assign(layers_.size(), -1);
+    const auto read_after = [&](int j, size_t i) {
+      if (j >= 0) last_read_[size_t(j)] = std::max(last_read_[size_t(j)], int(i));
+    };
+    for (size_t i = from; i < layers_.size(); ++i) {
+      read_after(source_[i], i);
+      if (shortcut_source_[i] != -2) read_after(shortcut_source_[i], i);
+    }
+    if (probe)
+      for (const Block& b : blocks_) {
+        if (size_t(b.last) < from) continue;
+        read_after(b.kind == "res" ? source_[size_t(b.main)] : source_[size_t(b.first)], size_t(b.last));
+        read_after(b.pre_activation, size_t(b.last));
+        read_after(b.last, size_t(b.last));
+      }
+    last_read_.back() = int(layers_.size());
+  }
+  const auto take = [&](size_t j) {
+    if (pooled && acts_[j].capacity() == 0) acts_[j] = take_spare(batch * layers_[j]->output_shape.per_sample());
+  };
+  // After layers up to `done` and their probes: the outputs nothing reads any more go to the pool.
+  const auto give_back = [&](size_t done) {
+    if (!pooled) return;
+    for (size_t j = 0; j <= done; ++j)
+      if (last_read_[j] <= int(done) && acts_[j].capacity() > 0) spare_.push_back(std::move(acts_[j]));
+  };
   // The probe of the block that layer i ends, if it ends one (`sums`: its BlockView::unit_sums).
   const auto probe_after = [&](size_t i, const float* sums = nullptr) {
     const Block& b = blocks_[block_of_layer_[i]];
@@ -419,6 +453,7 @@ void Network::run(size_t from, bool training, const Probe* probe, const BlockEdi
   };
   for (size_t i = from; i < layers_.size(); ++i) {
     if (z_in_relu_[i] && (!probe || !reads.z) && !edit) {  // z written into the relu's buffer, rectified in place
+      take(i + 1), take(i + 2);
       layers_[i]->forward(source_output(source_[i]), acts_[i + 1], training, rng_);
       const auto [a_sums, out_sums] = sums_of(i + 1, acts_[i + 1]);
       static_cast<Pool2d&>(*layers_[i + 2]).forward_after_relu(acts_[i + 1], acts_[i + 1], acts_[i + 2], a_sums, out_sums);
@@ -429,27 +464,34 @@ void Network::run(size_t from, bool training, const Probe* probe, const BlockEdi
         probe_after(i + 2, out_sums);
       }
       i += 2;
+      give_back(i);
       continue;
     }
     if (relu_then_pool_[i] && !edit) {  // an edit of the relu's block output must come before the pool
+      take(i), take(i + 1);
       const auto [a_sums, out_sums] = sums_of(i, source_output(source_[i]));
       static_cast<Pool2d&>(*layers_[i + 1]).forward_after_relu(source_output(source_[i]), acts_[i], acts_[i + 1], a_sums, out_sums);
       probe_after(i, a_sums);
       probe_after(++i, out_sums);
+      give_back(i);
       continue;
     }
     if (bn_then_relu_[i] && !(edit && int(i) == blocks_[block_of_layer_[i]].last)) {  // an edit of the bn's block output comes first
+      take(i), take(i + 1);
       static_cast<BatchNorm2d&>(*layers_[i]).forward_then_relu(source_output(source_[i]), acts_[i], acts_[i + 1], training);
       probe_after(i);
       ++i;
       if (edit && int(i) == blocks_[block_of_layer_[i]].last) (*edit)(block_of_layer_[i], acts_[i]);
       probe_after(i);
+      give_back(i);
       continue;
     }
+    take(i);
     if (shortcut_source_[i] != -2) static_cast<Add&>(*layers_[i]).shortcut = &source_output(shortcut_source_[i]);
     layers_[i]->forward(source_output(source_[i]), acts_[i], training, rng_);
     if (edit && int(i) == blocks_[block_of_layer_[i]].last) (*edit)(block_of_layer_[i], acts_[i]);
     probe_after(i);
+    give_back(i);
   }
 }
 
@@ -474,6 +516,8 @@ const Tensor& Network::forward_from(int b, const Tensor& a, const Probe* probe) 
   const Shape& s = blocks_[b].output_shape;
   if (a.c() != s.c || a.h() != s.h || a.w() != s.w)
     throw base::Error("forward_from(" + blocks_[b].name + "): activation " + a.shape().str() + " does not match the block's output");
+  if (inference_only_ && crossed_by_shortcut(b))  // the outputs the shortcut would read are pooled (set_inference_only)
+    throw std::logic_error("Network::forward_from(" + blocks_[b].name + ") past a shortcut on an inference-only net");
   if (crossed_by_shortcut(b) && (!input_ || acts_[size_t(blocks_[b].first)].n() != a.n()))
     throw base::Error("forward_from(" + blocks_[b].name + "): a shortcut passes this block; expected a forward() of the same " +
                       std::to_string(a.n()) + " images before it");
@@ -504,8 +548,10 @@ Tensor Network::take_spare(size_t need) {
       continue;
     }
     const size_t have = spare_[best].capacity();
+    // Of equal capacities the one given back last (still in cache, and what a reader that held on to
+    // a buffer given back too early would see overwritten first).
     const bool fits = cap >= need, best_fits = have >= need;
-    if ((fits && (!best_fits || cap < have)) || (!fits && !best_fits && cap > have)) best = k;
+    if ((fits && (!best_fits || cap <= have)) || (!fits && !best_fits && cap >= have)) best = k;
   }
   if (best == spare_.size()) return Tensor();
   Tensor t = std::move(spare_[best]);
@@ -693,9 +739,24 @@ size_t Network::parameter_count() const {
   return n;
 }
 
+size_t Network::activation_floats_held() const {
+  size_t n = 0;
+  for (const Tensor& t : acts_) n += t.capacity();
+  for (const Tensor& t : spare_) n += t.capacity();
+  return n;
+}
+
 size_t Network::activation_floats_per_image() const {
   size_t n = 0;
-  for (const auto& l : layers_) n += l->output_shape.per_sample();
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const size_t out = layers_[i]->output_shape.per_sample();
+    if (!inference_only_) {
+      n += out;
+    } else {  // a layer's output and its input are alive together (the network input is the caller's)
+      const int from = source_[i];
+      n = std::max(n, out + (from < 0 ? 0 : layers_[size_t(from)]->output_shape.per_sample()));
+    }
+  }
   return n;
 }
 

@@ -153,6 +153,8 @@ class Network {
                 const std::vector<bool>* cut = nullptr);
   // dL/d(block b's output) after backward() with keep_output_grads.
   const Tensor& output_grad(int b) const { return grads_[blocks_[b].last]; }
+  // Block b's output of the last forward (on an inference-only net: the output block's alone; the
+  // other blocks' outputs are seen by a probe during the forward).
   const Tensor& output(int b) const { return acts_[blocks_[b].last]; }
 
   // Frees the activation and gradient buffers (and the gradient pool), which keep the size of the
@@ -162,7 +164,12 @@ class Network {
   // Inference only (on): a forward keeps nothing that only a backward reads — the max pools record
   // no argmax (nn::Pool2d::set_record_argmax), which also leaves imaging's tractography, a reader of
   // the argmax, unable to run — and forward(training = true) and backward() throw std::logic_error.
-  // For a caller that only reads the forward's outputs and block tensors (nnfmri eval, profile,
+  // A layer's output lives only while a later layer or the probe (at its block's end) reads it: its
+  // buffer then goes to a pool from which the next output written takes the smallest buffer that
+  // holds it, so a forward holds the outputs alive at one time instead of every layer's (the logits
+  // are kept; output(b) of another block is unspecified after the forward, and forward_from past a
+  // shortcut throws std::logic_error).
+  // For a caller that only reads the logits and, in a probe, the block tensors (nnfmri eval, profile,
   // monitor): those are the same bits either way.  Off by default; off again restores it all.
   void set_inference_only(bool on);
   bool inference_only() const { return inference_only_; }
@@ -170,9 +177,13 @@ class Network {
   std::vector<NamedParam> named_params();  // learnable and buffers, in a fixed order
   size_t parameter_count() const;          // learnable scalars
   // Floats one image occupies in the buffers a forward fills: the outputs of every layer (block
-  // outputs and the intermediate ones such as a conv's pre-activation).  Training keeps as many
-  // again for their gradients.  A lower bound of a batch's memory, known before anything runs.
+  // outputs and the intermediate ones such as a conv's pre-activation); on an inference-only net,
+  // which pools them, the largest of a layer's output plus its input.  Training keeps as many again
+  // for their gradients.  A lower bound of a batch's memory, known before anything runs.
   size_t activation_floats_per_image() const;
+  // Floats the net's activation buffers hold now (every layer output's and the pooled ones'
+  // capacity): what a forward left allocated.
+  size_t activation_floats_held() const;
 
   const std::string& spec() const { return spec_; }
   int channels() const { return in_c_; }
@@ -216,7 +227,8 @@ class Network {
   std::vector<float> plane_sums_;
   int plane_sums_for_ = -1;
   std::vector<std::vector<float>> unit_sums_;  // per layer: BlockView::unit_sums of its output, when taken
-  std::vector<Tensor> spare_;          // gradient buffers not in use (backward without keep_output_grads)
+  std::vector<Tensor> spare_;          // buffers not in use (backward without keep_output_grads; inference-only forwards)
+  std::vector<int> last_read_;         // inference-only run(): per layer, the last layer after which its output is read
   Tensor take_spare(size_t need);      // the smallest spare holding `need` floats, else the largest, else none
   const Tensor* input_ = nullptr;      // the network input of the last forward()
   size_t start_layer_ = 0;             // first layer run by the last forward (0, or the one after a forward_from block)

@@ -468,6 +468,100 @@ TEST(NetworkInference, InferenceOnlyGivesTheSameBitsAndKeepsNoArgmax) {
   net.backward(random_tensor(nn::Shape{3, 3, 1, 1}, 33));  // allowed again
 }
 
+// An inference-only net pools its layer outputs (Network::set_inference_only): a layer writes into a
+// buffer another layer gave back, full of that layer's numbers.  The logits and what a probe sees of
+// every block (input, a; z when it reads z) are the bits of a full net, with and without a probe and
+// an edit, batch after batch of changing sizes; chains, bn and dropout, residual units of every kind.
+TEST(NetworkInference, PooledOutputsGiveTheSameBitsBatchAfterBatch) {
+  const std::vector<std::string> specs = {
+      "conv3x3:4 relu maxpool2 conv3x3:5 relu maxpool2 linear:6 relu linear:3",
+      "conv3x3:4 bn relu conv3x3:4 relu maxpool2 conv3x3:5 bn relu avgpool2 linear:6 relu dropout:0.5 linear:3",
+      "conv3x3:4 relu 2*(res(conv3x3:4 bn relu conv3x3:4 bn) relu) res:pad(conv3x3:6:s2 bn relu conv3x3:6 bn) relu "
+      "res:proj(conv3x3:8 bn) relu gap linear:3",
+      "conv3x3:4 relu res(conv3x3:4) relu res(conv3x3:4 bn relu) res(conv3x3:4) linear:3"};
+  const auto same_bits = [](const nn::Tensor& a, const nn::Tensor& b, const std::string& what) {
+    ASSERT_EQ(a.shape(), b.shape()) << what;
+    EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0) << what;
+  };
+  for (const std::string& spec : specs) {
+    nn::Network full(spec, 2, 8, 8), lean(spec, 2, 8, 8);
+    full.init(37);
+    lean.init(37);
+    lean.set_inference_only(true);
+    const size_t B = full.blocks().size();
+    const nn::BlockEdit edit = [](int block, nn::Tensor& a) {
+      if (block == 1)
+        for (size_t i = 0; i < a.size(); i += 3) a[i] = 0.5f;
+    };
+    const int batches[] = {3, 5, 2, 5};
+    for (int step = 0; step < 4; ++step) {
+      const int n = batches[step];
+      const std::string at = spec + " step " + std::to_string(step);
+      nn::Tensor x = random_tensor(nn::Shape{n, 2, 8, 8}, uint64_t(60 + step));
+      same_bits(lean.forward(x, false), nn::Tensor(full.forward(x, false)), at + " logits");
+      same_bits(lean.forward(x, false, nullptr, &edit), nn::Tensor(full.forward(x, false, nullptr, &edit)), at + " edited logits");
+      for (const bool z : {true, false}) {
+        std::vector<nn::Tensor> seen_full(3 * B), seen_lean(3 * B);
+        const auto keep = [&](std::vector<nn::Tensor>& seen) {
+          return nn::Probe([&seen, z](const nn::BlockView& v) {
+            seen[3 * size_t(v.index)] = v.input;
+            seen[3 * size_t(v.index) + 1] = v.a;
+            if (z) seen[3 * size_t(v.index) + 2] = v.z;
+          });
+        };
+        const nn::Probe probe_full = keep(seen_full), probe_lean = keep(seen_lean);
+        const nn::Tensor logits = full.forward(x, false, &probe_full, nullptr, nn::ProbeReads{z, false});
+        same_bits(lean.forward(x, false, &probe_lean, nullptr, nn::ProbeReads{z, false}), logits, at + " probed logits");
+        for (size_t k = 0; k < 3 * B; ++k)
+          same_bits(seen_lean[k], seen_full[k], at + " " + full.blocks()[k / 3].name + " view " + std::to_string(k % 3));
+      }
+    }
+  }
+}
+
+// What a pooled forward leaves allocated: for `reference` on 32×32 no more than one layer's output
+// plus its input per image (activation_floats_per_image of an inference-only net), batch after
+// batch, where the full net holds every layer's output (more than that).
+TEST(NetworkInference, PooledOutputsHoldLessThanEveryLayersOutput) {
+  nn::Network full(nn::Network::preset("reference"), 3, 32, 32), lean(nn::Network::preset("reference"), 3, 32, 32);
+  full.init(5);
+  lean.init(5);
+  lean.set_inference_only(true);
+  const size_t n = 4, bound = n * lean.activation_floats_per_image();
+  EXPECT_EQ(lean.activation_floats_per_image(), size_t(2 * 32 * 32 * 32));  // conv1's output and the relu's
+  for (int step = 0; step < 3; ++step) {
+    const nn::Tensor x = random_tensor(nn::Shape{int(n), 3, 32, 32}, uint64_t(70 + step));
+    lean.forward(x, false);
+    EXPECT_LE(lean.activation_floats_held(), bound) << "step " << step;
+  }
+  full.forward(random_tensor(nn::Shape{int(n), 3, 32, 32}, 70), false);
+  EXPECT_GT(full.activation_floats_held(), bound);
+}
+
+// forward_from past a shortcut reads an output of the forward before it, which an inference-only net
+// does not keep: refused.  Without a shortcut it runs, and gives the full net's logits.
+TEST(NetworkInference, ForwardFromPastAShortcutIsRefusedOnAnInferenceOnlyNet) {
+  const std::string spec = "conv3x3:4 relu res(conv3x3:4 relu conv3x3:4) relu linear:3";
+  nn::Network full(spec, 2, 8, 8), lean(spec, 2, 8, 8);
+  full.init(3);
+  lean.init(3);
+  lean.set_inference_only(true);
+  const nn::Tensor x = random_tensor(nn::Shape{2, 2, 8, 8}, 4);
+  lean.forward(x, false);
+  full.forward(x, false);
+  const int inside = lean.find_block("conv2"), after = lean.find_block("res1");
+  ASSERT_GE(inside, 0);
+  ASSERT_GE(after, 0);
+  ASSERT_TRUE(lean.crossed_by_shortcut(inside));
+  const nn::Tensor a(full.output(inside));
+  EXPECT_THROW(lean.forward_from(inside, a), std::logic_error);
+  const nn::Tensor b(full.output(after));
+  const nn::Tensor logits(full.forward_from(after, b));
+  const nn::Tensor& lean_logits = lean.forward_from(after, b);
+  ASSERT_EQ(lean_logits.shape(), logits.shape());
+  EXPECT_EQ(std::memcmp(lean_logits.data(), logits.data(), logits.size() * sizeof(float)), 0);
+}
+
 // The trainer's backward (pooled gradients): a conv whose output only a relu fused with a pool reads
 // takes its bias gradient from the plane sums the fused backward took (Conv2d::backward_given_plane_sums);
 // every parameter gradient is bit-identical to the layers run one by one, for 1 and 2 threads.
