@@ -872,6 +872,35 @@ async function main() {
     const afterPdf = await evaluate(bitmaps);
     check(pdf.data.length > 10000 && afterPdf.low > 0.95 && afterPdf.high < 1.05 && afterPdf.blank === 0,
           "Page.printToPDF gives a PDF and leaves the screen's bitmaps", JSON.stringify({ bytes: pdf.data.length, afterPdf }));
+    // the pages of that PDF (a letter page, as `chromium --print-to-pdf` prints): marks that take no room
+    // (absolute, at their place in the flow: printed on the page where that place falls) at the top of
+    // each figure's heading and just below the figure, and below the first layer card; pdftotext says
+    // on which page each lands.  Before 2026-12-05 page 1 ended 2 inches short, its first layer card on
+    // page 2, and "Pathways" and "NN-EEG" with their captions were left at a page's foot, their views
+    // on the next page.
+    const figures = { "ζ on the image": "onimage", "Pathways": "pathways", "Training": "curves", "NN-EEG": "eeg-chart" };
+    const marked = await evaluate(`(() => { const mark = (text, place) => { const m = document.createElement("span");
+        m.className = "pdf-mark"; m.style.position = "absolute"; m.style.fontSize = "4px"; m.textContent = text; place(m); };
+      const figures = ${JSON.stringify(figures)}, found = [];
+      for (const h of document.querySelectorAll(".wrap h2")) {
+        const id = figures[h.textContent]; if (!id || document.getElementById(id).getClientRects().length === 0) continue;
+        mark("MARK-START-" + id, (m) => h.prepend(m)); mark("MARK-END-" + id, (m) => document.getElementById(id).after(m)); found.push(id);
+      }
+      const card = document.querySelector(".layer-view"); if (card) { mark("MARK-CARD", (m) => card.append(m)); found.push("card"); }
+      return found; })()`);
+    const pages = await cdp("Page.printToPDF", { printBackground: true });
+    await evaluate(`document.querySelectorAll(".pdf-mark").forEach((m) => m.remove())`);
+    const pdfPath = path.join(outDir, "report.pdf");
+    fs.writeFileSync(pdfPath, Buffer.from(pages.data, "base64"));
+    const pageText = execFileSync("pdftotext", ["-layout", pdfPath, "-"]).toString().split("\f").slice(0, -1);
+    const pageOf = (text) => pageText.findIndex((t) => t.includes(text)) + 1;  // 0: not found
+    const placed = { pages: pageText.length, card: pageOf("MARK-CARD") };
+    for (const id of marked.filter((m) => m !== "card")) placed[id] = [pageOf("MARK-START-" + id), pageOf("MARK-END-" + id)];
+    console.log("report-browser-test: printed " + pdfPath + ": " + JSON.stringify(placed));
+    check(marked.includes("card") && placed.card === 1, "printed: page 1 holds the first row of layer cards (not 2 inches of blank)", JSON.stringify(placed));
+    const split = marked.filter((m) => m !== "card" && (placed[m][0] === 0 || placed[m][0] !== placed[m][1]));
+    check((args.run || marked.length === Object.keys(figures).length + 1) && split.length === 0,
+          "printed: each figure's heading and caption on the figure's page", JSON.stringify({ marked, split, placed }));
     await cdp("Emulation.setDeviceMetricsOverride", { width: 1400, height: 1000, deviceScaleFactor: 1, mobile: false });
     await sleep(200);
     // screenshots: the layers with the top region selected (README "Reading the report"), the first
