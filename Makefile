@@ -30,8 +30,9 @@ SHELL := /bin/bash
 PACKAGES := libopenblas-dev libopenblas-openmp-dev libstb-dev libgtest-dev libbenchmark-dev \
             zlib1g-dev dataset-fashion-mnist nlohmann-json3-dev nodejs fonts-dejavu-core libcpp-httplib-dev \
             libopenmpi-dev openmpi-bin python3-numpy
-# Only for `make test-report` (report.html in a real browser), installed by the same deps rule.
-BROWSER_PACKAGES := chromium
+# Only for `make test-report` (report.html in a real browser; pdftotext reads its printout) and
+# `make test-serve`, installed by the same deps rule.
+BROWSER_PACKAGES := chromium poppler-utils
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 BUILD ?= build

@@ -850,7 +850,13 @@ async function main() {
       return { controls: [...document.querySelectorAll("#controls button, #controls input, #controls select, #controls label")].filter(shown).map((e) => e.id || e.name || e.tagName),
                label: shown(document.getElementById("epoch-label")) && document.getElementById("epoch-label").textContent.startsWith("epoch "),
                scrolls: scrolls.slice(0, 4), cut: cut.slice(0, 4), cutCount: cut.length }; })()`);
+    // a view taller than a page is scaled whole onto one (at most 7.5 in = 720 CSS px; the synthetic
+    // run's pathway view is 842 px high at this width: before 2026-12-05 it was cut across two pages)
+    const tall = await evaluate(`["pathways", "eeg-chart"].map((id) => { const c = document.getElementById(id);
+      return { id, printed: Math.round(c.getBoundingClientRect().height), drawn: Math.round(parseFloat(c.style.height) || 0) }; })`);
     await cdp("Emulation.setEmulatedMedia", { media: "" });
+    check(tall.every((t) => t.printed <= 720) && tall.some((t) => t.drawn > 720),
+          "printed: a pathway view or NN-EEG chart taller than 7.5 in is scaled onto one page", JSON.stringify(tall));
     check(paper.controls.length === 0 && paper.label && paper.scrolls.length === 0 && paper.cutCount === 0,
           "printed: the controls left out but the epoch shown, no table cut at a scroll box's or the page's edge", JSON.stringify(paper));
     // printing redraws the maps and charts at 3 bitmap pixels per CSS pixel, leaves the images drawn,
