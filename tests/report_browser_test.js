@@ -414,6 +414,21 @@ async function main() {
       check(errors.cells === 1 && errors.afterCell > 0 && errors.afterClass > 0 && /grid_\d+_\d+_\d+/.test(errors.text),
             "a confusion cell and a class list their regions (analyze --errors)", JSON.stringify(errors));
     check(args.run || errors !== null, "the synthetic run's last epoch has error maps");
+    // the error analysis's example images (128 px) sit side by side in the strip, each inside its own
+    // box (before 2026-12-05 their boxes were 100 px wide: each image ran 18 px over the next one)
+    if (errors !== null) {
+      await evaluate(`document.querySelector("#errors td.cell").click()`);
+      await sleep(200);
+      const strip = await evaluate(`(() => { const out = [], views = [...document.querySelectorAll("#errors .image-strip canvas")];
+        const r = views.map((c) => c.getBoundingClientRect());
+        views.forEach((c, i) => {
+          const box = c.closest("figure").getBoundingClientRect();
+          if (r[i].right > box.right + 0.5) out.push("image " + i + " wider than its box by " + (r[i].right - box.right));
+          if (i + 1 < r.length && r[i + 1].top === r[i].top && r[i].right > r[i + 1].left + 0.5) out.push("image " + i + " over image " + (i + 1));
+        });
+        return { images: views.length, out }; })()`);
+      check(strip.images >= 2 && strip.out.length === 0, "the error examples sit side by side, each inside its box", JSON.stringify(strip));
+    }
     // an epoch without error maps says the error analysis was not run there and gives the command
     // that adds it (before 2026-12-04: "No error maps at this epoch.", no command)
     const noErrors = await evaluate(`(() => { const R = window.nnfmriReport, D = JSON.parse(document.getElementById("report-data").textContent);
