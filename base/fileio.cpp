@@ -175,52 +175,66 @@ int open_regular(const std::string& path, struct stat& st) {
   }
   return fd;
 }
+}  // namespace
 
-// Reads from fd into `into` until `size` bytes or the file's end; the count read.  A read error closes
-// fd and throws base::Error naming path.
-size_t read_into(int fd, char* into, size_t size, const std::string& path) {
+FileReader::FileReader(const std::string& path, uint64_t max_bytes) : path_(path) {
+  struct stat st;
+  fd_ = open_regular(path, st);
+  size_ = uint64_t(st.st_size);
+  if (size_ > max_bytes) {
+    ::close(fd_);
+    throw Error(path + ": " + std::to_string(st.st_size) + " bytes, expected at most " + std::to_string(max_bytes));
+  }
+}
+
+FileReader::~FileReader() { ::close(fd_); }
+
+size_t FileReader::read_some(uint64_t offset, char* into, size_t size) const {
   size_t done = 0;
   while (done < size) {
-    const ssize_t n = ::read(fd, into + done, size - done);
+    const ssize_t n = ::pread(fd_, into + done, size - done, off_t(offset + done));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int e = errno;
-      ::close(fd);
-      throw Error(path + ": read error (" + std::strerror(e) + ")");
-    }
+    if (n < 0) throw Error(path_ + ": read error (" + std::strerror(errno) + ")");
     if (n == 0) break;
     done += size_t(n);
   }
   return done;
 }
-}  // namespace
+
+void FileReader::read(uint64_t offset, char* into, size_t size) const {
+  if (read_some(offset, into, size) != size)
+    throw Error(path_ + ": ends before byte " + std::to_string(offset + size) + " (cut short while being read), expected " +
+                std::to_string(size_) + " bytes");
+}
+
+std::string FileReader::read(uint64_t offset, size_t size) const {
+  std::string out(size, '\0');
+  read(offset, &out[0], size);
+  return out;
+}
 
 FileHead read_file_head(const std::string& path, size_t max_bytes) {
-  struct stat st;
-  const int fd = open_regular(path, st);
+  const FileReader file(path);
   FileHead out;
-  out.size = uint64_t(st.st_size);
+  out.size = file.size();
   out.bytes.resize(size_t(std::min<uint64_t>(out.size, max_bytes)));
-  out.bytes.resize(read_into(fd, &out.bytes[0], out.bytes.size(), path));
-  ::close(fd);
+  out.bytes.resize(file.read_some(0, &out.bytes[0], out.bytes.size()));
   return out;
 }
 
 std::string read_file(const std::string& path, size_t max_bytes) {
-  struct stat st;
-  const int fd = open_regular(path, st);
-  if (uint64_t(st.st_size) > max_bytes) {
-    ::close(fd);
-    throw Error(path + ": " + std::to_string(st.st_size) + " bytes, expected at most " + std::to_string(max_bytes));
-  }
-  std::string out(size_t(st.st_size), '\0');
-  size_t done = read_into(fd, &out[0], out.size(), path);
-  // to the end of the file, even if it grew after fstat: up to max_bytes + 1 to notice
-  while (done == out.size() && out.size() <= max_bytes) {
+  const FileReader file(path, max_bytes);
+  std::string out(size_t(file.size()), '\0');
+  size_t done = file.read_some(0, &out[0], out.size());
+  // to the end of the file, even if it grew after it was opened: up to max_bytes + 1 to notice.  The
+  // string grows only when a byte past its size is there: doubling it to look (as before 2026-12-05)
+  // touched three times the file's size in memory at once, and kept twice.
+  char more;
+  while (done == out.size() && out.size() <= max_bytes && file.read_some(done, &more, 1) == 1) {
     out.resize(std::min(max_bytes + 1, std::max<size_t>(out.size() * 2, 1 << 16)));
-    done += read_into(fd, &out[done], out.size() - done, path);
+    out[done++] = more;
+    done += file.read_some(done, &out[done], out.size() - done);
   }
-  ::close(fd);
   if (done > max_bytes) throw Error(path + ": grew past " + std::to_string(max_bytes) + " bytes while being read");
   out.resize(done);
   return out;

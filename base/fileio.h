@@ -55,6 +55,29 @@ struct FileHead {
   uint64_t size = 0;
 };
 FileHead read_file_head(const std::string& path, size_t max_bytes);
+// A regular file open for reading parts of it (an .npz member, a tensor at a time, each straight into
+// its buffer) rather than a string of it whole.  Opening refuses what read_file refuses, a file of more
+// than max_bytes included (the same error line); size() is its size then.  Every failure throws
+// base::Error naming the path.
+class FileReader {
+ public:
+  explicit FileReader(const std::string& path, uint64_t max_bytes = UINT64_MAX);
+  ~FileReader();
+  FileReader(const FileReader&) = delete;
+  FileReader& operator=(const FileReader&) = delete;
+  uint64_t size() const { return size_; }
+  // Up to `size` bytes from `offset` into `into`, fewer only where the file ends: the count read.
+  size_t read_some(uint64_t offset, char* into, size_t size) const;
+  // Exactly `size` bytes from `offset`; base::Error naming the path when the file ends before them (it
+  // was cut short since it was opened).
+  void read(uint64_t offset, char* into, size_t size) const;
+  std::string read(uint64_t offset, size_t size) const;
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  uint64_t size_ = 0;
+};
 void make_directories(const std::string& path);          // mkdir -p; throws base::Error
 // make_directories whose new folders (those it made) are removed again when the object ends, deepest
 // first and each only while empty, unless keep() was called: a command that fails before its first

@@ -1,10 +1,9 @@
 #include "base/npz.h"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <cstring>
 
+#include "base/crc32.h"
 #include "base/error.h"
 #include "base/fileio.h"
 
@@ -35,18 +34,25 @@ std::string npy_header(const NpyArray& a) {
   return header;
 }
 
-// The .npy v1.0 format: magic, version, header length, the header, data.
-std::string npy_bytes(const NpyArray& a) {
+// The .npy v1.0 format: magic, version, header length, the header, then the array's data (not here: it
+// is written from where it lies).
+std::string npy_prefix(const NpyArray& a) {
   const std::string header = npy_header(a);
   std::string out("\x93NUMPY\x01\x00", 8);
   put<uint16_t>(out, uint16_t(header.size()));
   out += header;
-  out.append(reinterpret_cast<const char*>(a.data), value_count(a) * sizeof(float));
   return out;
 }
+
+const char* npy_data(const NpyArray& a) { return reinterpret_cast<const char*>(a.data); }
 }  // namespace
 
-void write_npy(const std::string& path, const NpyArray& array) { base::write_file_atomic(path, npy_bytes(array)); }
+void write_npy(const std::string& path, const NpyArray& array) {
+  base::AtomicFileWriter file(path);
+  file.append(npy_prefix(array));
+  file.append(npy_data(array), value_count(array) * sizeof(float));
+  file.commit();
+}
 
 Npy2D read_npy_2d(const std::string& path, size_t max_values) {
   // the header (at most 10 + 65,535 bytes) is read and judged first, so that a file of another dtype,
@@ -86,11 +92,11 @@ Npy2D read_npy_2d(const std::string& path, size_t max_values) {
   const size_t expected = 10 + header_size + count * sizeof(float);
   if (head.size != expected)
     throw bad("expected " + std::to_string(expected) + " bytes for shape (" + shape + "), found " + std::to_string(head.size));
-  const std::string all = base::read_file(path, expected);
-  if (all.size() != expected)  // changed since its header was read
-    throw bad("expected " + std::to_string(expected) + " bytes for shape (" + shape + "), found " + std::to_string(all.size()));
+  const FileReader file(path);  // the values read straight into the array
+  if (file.size() != expected)  // changed since its header was read
+    throw bad("expected " + std::to_string(expected) + " bytes for shape (" + shape + "), found " + std::to_string(file.size()));
   out.data.resize(count);
-  if (count) std::memcpy(out.data.data(), all.data() + 10 + header_size, count * sizeof(float));
+  file.read(10 + header_size, reinterpret_cast<char*>(out.data.data()), count * sizeof(float));
   return out;
 }
 
@@ -107,28 +113,38 @@ std::string npz_size_problem(const std::vector<NpyArray>& arrays) {
   return "";
 }
 
+// The zip is written as it goes, each array's data straight from its buffer (never a copy of the file
+// in memory: an exported net's weights would be held twice more); the local header's CRC comes before
+// the data, so it is computed from the buffer first.  Only the central directory (names and offsets) is
+// kept until the end.
 void write_npz(const std::string& path, const std::vector<NpyArray>& arrays) {
   if (const std::string problem = npz_size_problem(arrays); !problem.empty()) throw Error(path + ": not written: " + problem);
-  std::string zip, central;
+  base::AtomicFileWriter file(path);
+  std::string central;
+  uint32_t offset = 0;  // of the next local header (npz_size_problem: the file is under 4 GiB)
   uint16_t entries = 0;
   for (const auto& a : arrays) {
-    std::string name = a.name + ".npy", data = npy_bytes(a);
-    uint32_t crc = uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(data.data()), uInt(data.size())));
-    uint32_t offset = uint32_t(zip.size());
+    const std::string name = a.name + ".npy", prefix = npy_prefix(a);
+    const size_t data_bytes = value_count(a) * sizeof(float);
+    const uint32_t size = uint32_t(prefix.size() + data_bytes);
+    const uint32_t crc = crc32_update(crc32_update(0, prefix.data(), prefix.size()), npy_data(a), data_bytes);
     // local file header: stored (method 0), no data descriptor
-    put<uint32_t>(zip, 0x04034b50);
-    put<uint16_t>(zip, 20);
-    put<uint16_t>(zip, 0);
-    put<uint16_t>(zip, 0);
-    put<uint16_t>(zip, 0);
-    put<uint16_t>(zip, 0x21);
-    put<uint32_t>(zip, crc);
-    put<uint32_t>(zip, uint32_t(data.size()));
-    put<uint32_t>(zip, uint32_t(data.size()));
-    put<uint16_t>(zip, uint16_t(name.size()));
-    put<uint16_t>(zip, 0);
-    zip += name;
-    zip += data;
+    std::string local;
+    put<uint32_t>(local, 0x04034b50);
+    put<uint16_t>(local, 20);
+    put<uint16_t>(local, 0);
+    put<uint16_t>(local, 0);
+    put<uint16_t>(local, 0);
+    put<uint16_t>(local, 0x21);
+    put<uint32_t>(local, crc);
+    put<uint32_t>(local, size);
+    put<uint32_t>(local, size);
+    put<uint16_t>(local, uint16_t(name.size()));
+    put<uint16_t>(local, 0);
+    local += name;
+    local += prefix;
+    file.append(local);
+    file.append(npy_data(a), data_bytes);
     // central directory entry
     put<uint32_t>(central, 0x02014b50);
     put<uint16_t>(central, 20);
@@ -138,8 +154,8 @@ void write_npz(const std::string& path, const std::vector<NpyArray>& arrays) {
     put<uint16_t>(central, 0);
     put<uint16_t>(central, 0x21);
     put<uint32_t>(central, crc);
-    put<uint32_t>(central, uint32_t(data.size()));
-    put<uint32_t>(central, uint32_t(data.size()));
+    put<uint32_t>(central, size);
+    put<uint32_t>(central, size);
     put<uint16_t>(central, uint16_t(name.size()));
     put<uint16_t>(central, 0);
     put<uint16_t>(central, 0);
@@ -148,19 +164,20 @@ void write_npz(const std::string& path, const std::vector<NpyArray>& arrays) {
     put<uint32_t>(central, 0);
     put<uint32_t>(central, offset);
     central += name;
+    offset += uint32_t(local.size() - prefix.size()) + size;
     ++entries;
   }
-  uint32_t central_offset = uint32_t(zip.size());
-  zip += central;
-  put<uint32_t>(zip, 0x06054b50);
-  put<uint16_t>(zip, 0);
-  put<uint16_t>(zip, 0);
-  put<uint16_t>(zip, entries);
-  put<uint16_t>(zip, entries);
-  put<uint32_t>(zip, uint32_t(central.size()));
-  put<uint32_t>(zip, central_offset);
-  put<uint16_t>(zip, 0);
-  base::write_file_atomic(path, zip);
+  const uint32_t central_offset = offset, central_size = uint32_t(central.size());
+  put<uint32_t>(central, 0x06054b50);
+  put<uint16_t>(central, 0);
+  put<uint16_t>(central, 0);
+  put<uint16_t>(central, entries);
+  put<uint16_t>(central, entries);
+  put<uint32_t>(central, central_size);
+  put<uint32_t>(central, central_offset);
+  put<uint16_t>(central, 0);
+  file.append(central);
+  file.commit();
 }
 
 }  // namespace base

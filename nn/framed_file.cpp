@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "base/crc32.h"
 #include "base/error.h"
 #include "base/fileio.h"
 #include "base/format.h"
@@ -47,19 +48,15 @@ void write_framed(const std::string& path, const char (&magic)[8], nlohmann::jso
   // The tensors go to the file straight from their buffers (no copy of the whole file in memory:
   // a training state is the weights and the optimiser's as much again); the CRC runs along.
   base::AtomicFileWriter file(path);
-  uLong crc = crc32(0L, Z_NULL, 0);
+  uint32_t crc = 0;
   const auto write = [&](const char* bytes, size_t size) {
-    for (size_t at = 0; at < size;) {  // crc32 takes a uInt length
-      const size_t chunk = std::min<size_t>(size - at, 1u << 30);
-      crc = crc32(crc, reinterpret_cast<const Bytef*>(bytes + at), uInt(chunk));
-      at += chunk;
-    }
+    crc = base::crc32_update(crc, bytes, size);
     file.append(bytes, size);
   };
   write(out.data(), out.size());
   for (const FramedTensor& t : tensors) write(reinterpret_cast<const char*>(t.tensor->data()), t.tensor->size() * sizeof(float));
   std::string tail;
-  put<uint32_t>(tail, uint32_t(crc));
+  put<uint32_t>(tail, crc);
   file.append(tail);
   file.commit();
 }

@@ -209,17 +209,19 @@ void write_safetensors(const std::string& path, const std::vector<TensorRef>& te
   }
   std::string text = base::json_text(header, -1);
   text.append((8 - text.size() % 8) % 8, ' ');  // the data area starts 8-byte aligned
-  std::string bytes(8, '\0');
+  std::string head(8, '\0');
   const uint64_t n = text.size();
-  std::memcpy(bytes.data(), &n, 8);
-  bytes += text;
-  bytes.reserve(bytes.size() + at);
+  std::memcpy(head.data(), &n, 8);
+  head += text;
+  // the tensors go to the file straight from their buffers, not through a copy of the whole file
+  base::AtomicFileWriter file(path);
+  file.append(head);
   for (const TensorRef& t : tensors) {
     size_t count = 1;
     for (int64_t d : t.shape) count *= size_t(d);
-    bytes.append(reinterpret_cast<const char*>(t.values), 4 * count);
+    file.append(reinterpret_cast<const char*>(t.values), 4 * count);
   }
-  base::write_file_atomic(path, bytes);
+  file.commit();
 }
 
 namespace {

@@ -148,3 +148,30 @@ TEST_F(FileIo, AnOptionalFileIsAFileOrNothing) {
 }
 
 }  // namespace
+
+namespace {
+
+// read_file holds a file once: before 2026-12-05 it doubled its string to look for bytes past the
+// size it had opened (a file that grew), so a 40 MB checkpoint touched 120 MB at once and kept 80.
+// FileReader reads parts, and refuses a part past the end as a file cut short.
+TEST_F(FileIo, AFileIsReadIntoAStringOfItsSizeOrInParts) {
+  const std::string bytes(size_t(1) << 20, 'x');
+  base::write_file_atomic(path("f"), bytes + "end");
+  const std::string read = base::read_file(path("f"));
+  EXPECT_EQ(read, bytes + "end");
+  EXPECT_LT(read.capacity(), read.size() + 4096);
+  const base::FileReader file(path("f"), 2 << 20);
+  EXPECT_EQ(file.size(), bytes.size() + 3);
+  EXPECT_EQ(file.read(bytes.size() - 1, 4), "xend");
+  char tail[8];
+  EXPECT_EQ(file.read_some(bytes.size(), tail, sizeof tail), 3u);
+  EXPECT_EQ(error_of([&] { file.read(bytes.size(), 4); }),
+            path("f") + ": ends before byte " + std::to_string(bytes.size() + 4) + " (cut short while being read), expected " +
+                std::to_string(bytes.size() + 3) + " bytes");
+  EXPECT_EQ(error_of([&] { base::FileReader(path("f"), 1 << 20); }),
+            path("f") + ": " + std::to_string(bytes.size() + 3) + " bytes, expected at most " + std::to_string(1 << 20));
+  EXPECT_EQ(error_of([&] { base::read_file(path("f"), 1 << 20); }),
+            path("f") + ": " + std::to_string(bytes.size() + 3) + " bytes, expected at most " + std::to_string(1 << 20));
+}
+
+}  // namespace

@@ -5,7 +5,11 @@
 //  - Round trips: a net's tensors written as safetensors or .npz and read back are bit-identical.
 //  - Hostile files: each one error naming the file and the tensor or offset.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <zlib.h>
+
+#include <csignal>
+#include <functional>
 
 #include <cmath>
 #include <cstring>
@@ -17,6 +21,7 @@
 #include "base/fileio.h"
 #include "base/json.h"
 #include "base/npz.h"
+#include "datasets/sha256.h"
 #include "nn/tensor_file.h"
 #include "tests/error_of.h"
 #include "tests/temp_dir.h"
@@ -103,6 +108,94 @@ TEST_F(TensorFileIO, SafetensorsAndNpzRoundTripsAreBitIdentical) {
   uint64_t n = 0;
   std::memcpy(&n, bytes.data(), 8);
   EXPECT_EQ(n % 8, 0u);
+}
+
+template <class T>
+T le_at(const std::string& bytes, size_t at) {
+  T v;
+  std::memcpy(&v, bytes.data() + at, sizeof v);
+  return v;
+}
+
+// The writers stream each array from its buffer (before 2026-12-05 they built the file in a string):
+// the bytes are those of the writer that built it whole (the SHA-256 of its file, kept here), and the
+// fields a streaming writer computes itself are checked one by one: each member's CRC (of its .npy
+// header and data, an empty array's included: zlib's crc32 restarts at 0 on a null buffer), its local
+// header's offset, the central directory's offset and size.
+TEST_F(TensorFileIO, WrittenFilesKeepTheirBytesFieldByField) {
+  const float a[2] = {1.0f, -2.0f}, b[3] = {0.5f, 3.0f, -0.25f};
+  base::write_npz(path("s.npz"), {{"a", {2}, a}, {"empty", {0}, nullptr}, {"b", {1, 3}, b}});
+  const std::string npz = base::read_file(path("s.npz"));
+  ASSERT_EQ(npz.size(), 692u);
+  EXPECT_EQ(datasets::sha256_file(path("s.npz")), "f072a115fb6addd595019f3ca674c5366237c6bdb2baf82518ebcf6c6686cdcd");
+  const std::string header_a = std::string("\x93NUMPY\x01\x00\x76\x00", 10) +
+                               "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }" + std::string(60, ' ') + "\n";
+  ASSERT_EQ(header_a.size(), 128u);  // the .npy header padded to 64 bytes
+  const size_t locals[3] = {0, 0xab, 0x152}, sizes[3] = {136, 128, 140};
+  const uint32_t crcs[3] = {0x0a1349ba, 0xfc69dbcd, 0x9bfdac07};
+  EXPECT_EQ(npz.compare(30 + 5, 128, header_a), 0);
+  EXPECT_EQ(npz.compare(30 + 5 + 128, 8, std::string(reinterpret_cast<const char*>(a), 8)), 0);
+  const size_t directory = le_at<uint32_t>(npz, npz.size() - 6);
+  EXPECT_EQ(directory, 0x201u);
+  EXPECT_EQ(le_at<uint32_t>(npz, npz.size() - 10), npz.size() - 22 - directory);
+  size_t entry = directory;
+  for (int m = 0; m < 3; ++m) {
+    EXPECT_EQ(le_at<uint32_t>(npz, locals[m]), 0x04034b50u) << m;
+    const uint16_t name = le_at<uint16_t>(npz, locals[m] + 26);
+    const std::string member = npz.substr(locals[m] + 30 + name, sizes[m]);
+    EXPECT_EQ(uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(member.data()), uInt(member.size()))), crcs[m]) << m;
+    EXPECT_EQ(le_at<uint32_t>(npz, locals[m] + 14), crcs[m]) << m;
+    EXPECT_EQ(le_at<uint32_t>(npz, locals[m] + 18), sizes[m]) << m;
+    EXPECT_EQ(le_at<uint32_t>(npz, entry + 16), crcs[m]) << m;
+    EXPECT_EQ(le_at<uint32_t>(npz, entry + 42), locals[m]) << m;
+    entry += 46 + le_at<uint16_t>(npz, entry + 28);
+  }
+  const nn::TensorFile read = nn::read_npz(path("s.npz"));
+  ASSERT_EQ(read.tensors.size(), 3u);
+  EXPECT_EQ(read.tensors[2].shape, std::vector<int64_t>({1, 3}));
+  EXPECT_EQ(std::memcmp(read.tensors[2].values.data(), b, sizeof b), 0);
+  EXPECT_TRUE(read.tensors[1].values.empty());
+
+  float a2[2] = {1.0f, -2.0f}, b2[3] = {0.5f, 3.0f, -0.25f};
+  nn::write_safetensors(path("s.safetensors"), {{"a", {2}, a2}, {"b", {1, 3}, b2}}, {{"k", "v"}});
+  const std::string st = base::read_file(path("s.safetensors"));
+  EXPECT_EQ(st.substr(8, 0x88),
+            "{\"__metadata__\":{\"k\":\"v\"},\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+            "\"b\":{\"dtype\":\"F32\",\"shape\":[1,3],\"data_offsets\":[8,20]}} ");
+  EXPECT_EQ(datasets::sha256_file(path("s.safetensors")), "f28e80dccf4362bb804af1e4c9680ce7927771f0ce377ec5d212e8cf9a8687e9");
+  base::write_npy(path("s.npy"), {"", {1, 3}, b});
+  EXPECT_EQ(datasets::sha256_file(path("s.npy")), "e1d6ed4178be2d3cbb4db3a787046c66f0532a9ad28312bb31c0d2b5f1381a76");
+  EXPECT_EQ(base::read_npy_2d(path("s.npy"), 3).data, std::vector<float>(b, b + 3));
+}
+
+// A write that fails part-way (here the file-size limit, RLIMIT_FSIZE, after 300 bytes: the write
+// returns EFBIG) leaves the file that stood at the destination as it was, and no temporary: the
+// streaming writers write `path.tmp.<pid>` and rename it only once whole.
+TEST_F(TensorFileIO, AWriteThatFailsPartWayLeavesTheDestinationAsItWas) {
+  nn::Network net = random_net();
+  const std::vector<nn::TensorRef> tensors = nn::torch_tensors(net);
+  std::vector<base::NpyArray> arrays;
+  for (const nn::TensorRef& t : tensors) arrays.push_back({t.name, std::vector<int>(t.shape.begin(), t.shape.end()), t.values});
+  const std::vector<std::pair<std::string, std::function<void(const std::string&)>>> writers = {
+      {"w.npz", [&](const std::string& p) { base::write_npz(p, arrays); }},
+      {"w.safetensors", [&](const std::string& p) { nn::write_safetensors(p, tensors, {}); }},
+      {"w.npy", [&](const std::string& p) { base::write_npy(p, arrays[0]); }}};
+  for (size_t w = 0; w < writers.size(); ++w) {
+    const auto& [name, write] = writers[w];
+    base::write_file_atomic(path(name), "before");
+    struct rlimit saved;
+    ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
+    const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);  // EFBIG, not the signal's default (end the process)
+    struct rlimit small = saved;
+    small.rlim_cur = 300;
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+    const std::string error = error_of([&] { write(path(name)); });
+    ::setrlimit(RLIMIT_FSIZE, &saved);
+    std::signal(SIGXFSZ, old_handler);
+    EXPECT_NE(error.find(path(name) + ": write failed"), std::string::npos) << error;
+    EXPECT_EQ(base::read_file(path(name)), "before") << name;
+    EXPECT_EQ(files().size(), w + 1) << name;  // the destinations so far, no temporary
+  }
 }
 
 TEST_F(TensorFileIO, MissingWrongShapeAndExtraTensorsAreOneErrorNamingThem) {
