@@ -1,7 +1,5 @@
 #include "nn/framed_file.h"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -61,26 +59,39 @@ void write_framed(const std::string& path, const char (&magic)[8], nlohmann::jso
   file.commit();
 }
 
-// A framed file read and checked up to its header; read_tensors() then fills the tensors.
+// A framed file read and checked up to its header; read_tensors() then fills the tensors.  The file is
+// read in parts, never whole into memory (a checkpoint's weights would be held twice): the CRC over a
+// buffer of 1 MiB here, and again by read_tensors over the bytes it copies, so that what is copied is
+// what was checked even if the file changed in place in between.
 FramedFile::FramedFile(const std::string& path, const char (&magic)[8], const std::string& kind, size_t max_bytes)
-  : path_(path), kind_(kind) {
-  s_ = base::read_file(path, max_bytes);
-  if (s_.size() < 8 + 4 + 8 + 4 || std::memcmp(s_.data(), magic, 8) != 0) throw fail("bad magic or too short");
-  uint32_t version = get<uint32_t>(s_, 8);
+  : path_(path), kind_(kind), file_(path, max_bytes) {
+  const size_t size = size_t(file_.size());
+  const std::string start = file_.read(0, std::min<size_t>(size, 20));
+  if (size < 8 + 4 + 8 + 4 || std::memcmp(start.data(), magic, 8) != 0) throw fail("bad magic or too short");
+  uint32_t version = get<uint32_t>(start, 8);
   if (version != kVersion)
     throw fail("version " + std::to_string(version) + ", this build reads version " + std::to_string(kVersion));
-  uint32_t stored = get<uint32_t>(s_, s_.size() - 4);
-  uint32_t crc = uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(s_.data()), uInt(s_.size() - 4)));
-  if (stored != crc) throw fail("checksum mismatch (truncated or corrupt file)");
-  uint64_t hlen = get<uint64_t>(s_, 12);
-  if (hlen > s_.size() - 24) throw fail("header length " + std::to_string(hlen) + " exceeds the file");
+  stored_crc_ = get<uint32_t>(file_.read(size - 4, 4), 0);
+  std::vector<char> chunk(size_t(1) << 20);
+  uint32_t crc = 0;
+  for (size_t at = 0; at < size - 4;) {
+    const size_t n = std::min(chunk.size(), size - 4 - at);
+    file_.read(at, chunk.data(), n);
+    crc = base::crc32_update(crc, chunk.data(), n);
+    at += n;
+  }
+  if (stored_crc_ != crc) throw fail("checksum mismatch (truncated or corrupt file)");
+  uint64_t hlen = get<uint64_t>(start, 12);
+  if (hlen > size - 24) throw fail("header length " + std::to_string(hlen) + " exceeds the file");
   try {
-    header = base::parse_json(s_.substr(20, hlen), "header");
+    header = base::parse_json(file_.read(20, size_t(hlen)), "header");
   } catch (const base::Error& e) {
     throw fail(e.what());
   }
   data_ = 20 + hlen;
 }
+
+size_t FramedFile::data_bytes() const { return size_t(file_.size()) - 4 - data_; }
 
 base::Error FramedFile::fail(const std::string& why) const { return base::Error(not_valid() + ": " + why); }
 
@@ -107,7 +118,9 @@ void FramedFile::read_tensors(const std::vector<FramedTensor>& tensors) const {
   if (!list.is_array()) throw fail("header has no tensor list");
   if (list.size() != tensors.size())
     throw fail("it lists " + std::to_string(list.size()) + " tensors, the spec has " + std::to_string(tensors.size()));
+  const size_t end = size_t(file_.size()) - 4;
   size_t off = data_;
+  uint32_t crc = base::crc32_update(0, file_.read(0, data_).data(), data_);
   for (size_t i = 0; i < tensors.size(); ++i) {
     Tensor& v = *tensors[i].tensor;
     const base::Json& t = list[i];
@@ -116,8 +129,9 @@ void FramedFile::read_tensors(const std::vector<FramedTensor>& tensors) const {
       throw fail("tensor " + std::to_string(i) + " is " + base::json_text(t, -1).substr(0, 200) + ", expected " +
                  tensors[i].name + " " + base::json_text(shape, -1));
     size_t bytes = v.size() * sizeof(float);
-    if (off + bytes > s_.size() - 4) throw fail("data ends inside tensor " + tensors[i].name);
-    std::memcpy(v.data(), s_.data() + off, bytes);
+    if (off + bytes > end) throw fail("data ends inside tensor " + tensors[i].name);
+    file_.read(off, reinterpret_cast<char*>(v.data()), bytes);
+    crc = base::crc32_update(crc, v.data(), bytes);
     // nnfmri never writes a non-finite weight or state (training stops first), so one is damage or a
     // hand-made file: scores and figures computed from it would be NaN without a word.
     const float* bad = std::find_if(v.data(), v.data() + v.size(), [](float x) { return !std::isfinite(x); });
@@ -126,7 +140,8 @@ void FramedFile::read_tensors(const std::vector<FramedTensor>& tensors) const {
                  std::to_string(bad - v.data()) + ", expected finite numbers");
     off += bytes;
   }
-  if (off != s_.size() - 4) throw fail(std::to_string(s_.size() - 4 - off) + " unexpected bytes after the tensors");
+  if (off != end) throw fail(std::to_string(end - off) + " unexpected bytes after the tensors");
+  if (crc != stored_crc_) throw fail("checksum mismatch (truncated or corrupt file)");  // changed since it was opened
 }
 
 }  // namespace nn

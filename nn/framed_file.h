@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/fileio.h"
 #include "base/json.h"
 #include "nn/tensor.h"
 #include "nn/tensor_file.h"
@@ -45,13 +46,15 @@ class FramedFile {
   // Copies the tensors in order after checking that the header lists exactly these names and shapes.
   void read_tensors(const std::vector<FramedTensor>& tensors) const;
   // The bytes between the header and the CRC: the most tensor data the file can hold.
-  size_t data_bytes() const { return s_.size() - 4 - data_; }
+  size_t data_bytes() const;
 
   base::Json header;
 
  private:
   std::string not_valid() const { return path_ + ": not a valid " + kind_; }  // what fail() says first
-  std::string path_, kind_, s_;
+  std::string path_, kind_;
+  base::FileReader file_;  // read in parts (framed_file.cpp)
+  uint32_t stored_crc_ = 0;
   size_t data_ = 0;
 };
 

@@ -8,8 +8,8 @@
 #include <cstring>
 #include <iterator>
 
-#include <zlib.h>
 
+#include "base/crc32.h"
 #include "base/error.h"
 #include "base/format.h"
 #include "base/fileio.h"
@@ -78,25 +78,29 @@ std::string shape_text(const std::vector<int64_t>& shape) {
   return s + "]";
 }
 
+// The file is read in parts, each tensor's data straight into its values (an F16 or BF16 tensor's through
+// a buffer of its own size): never the whole file in one string.
 TensorFile read_safetensors(const std::string& path) {
-  const std::string bytes = base::read_file(path, kMaxTensorFileBytes);
+  const base::FileReader file(path, kMaxTensorFileBytes);
+  const size_t file_size = size_t(file.size());
   auto fail = [&](const std::string& problem) -> void { throw base::Error(path + ": " + problem); };
-  if (bytes.size() < 8)
-    fail(std::to_string(bytes.size()) + " bytes, expected a safetensors file (an 8-byte header length, then the header)");
-  const uint64_t header_bytes = read_le<uint64_t>(bytes, 0);
+  if (file_size < 8)
+    fail(std::to_string(file_size) + " bytes, expected a safetensors file (an 8-byte header length, then the header)");
+  const std::string start = file.read(0, std::min<size_t>(file_size, 9));  // the length and the header's first byte
+  const uint64_t header_bytes = read_le<uint64_t>(start, 0);
   // a header length out of range and no JSON object after it: not a safetensors file at all
-  if ((header_bytes > kMaxSafetensorsHeader || header_bytes > bytes.size() - 8) && (bytes.size() == 8 || bytes[8] != '{'))
+  if ((header_bytes > kMaxSafetensorsHeader || header_bytes > file_size - 8) && (file_size == 8 || start[8] != '{'))
     fail("neither a safetensors file (an 8-byte header length, then a JSON header) nor an .npz (a zip), expected one of them");
   if (header_bytes > kMaxSafetensorsHeader)
     fail("header length " + std::to_string(header_bytes) + ", expected at most " + std::to_string(kMaxSafetensorsHeader) +
          " bytes");
-  if (header_bytes > bytes.size() - 8)
+  if (header_bytes > file_size - 8)
     fail("header length " + std::to_string(header_bytes) + " runs past the end of the file (" +
-         std::to_string(bytes.size()) + " bytes)");
-  const base::Json header = base::parse_json(bytes.substr(8, size_t(header_bytes)), path + " (header)");
+         std::to_string(file_size) + " bytes)");
+  const base::Json header = base::parse_json(file.read(8, size_t(header_bytes)), path + " (header)");
   const base::Node root(header, path + " (header)");
   if (!header.is_object()) root.fail("a JSON object of tensors");
-  const size_t data_start = 8 + size_t(header_bytes), data_size = bytes.size() - data_start;
+  const size_t data_start = 8 + size_t(header_bytes), data_size = file_size - data_start;
 
   struct Entry {
     std::string name;
@@ -170,16 +174,13 @@ TensorFile read_safetensors(const std::string& path) {
     }
     const size_t count = size_t((e.end - e.begin) / e.dtype->bytes);
     t.values.resize(count);
-    const char* src = bytes.data() + data_start + e.begin;
     if (e.dtype->bytes == 4) {
-      std::memcpy(t.values.data(), src, count * 4);
+      file.read(data_start + e.begin, reinterpret_cast<char*>(t.values.data()), count * 4);
     } else {
+      std::vector<uint16_t> stored(count);
+      file.read(data_start + e.begin, reinterpret_cast<char*>(stored.data()), count * 2);
       const bool half = std::strcmp(e.dtype->name, "F16") == 0;
-      for (size_t i = 0; i < count; ++i) {
-        uint16_t h;
-        std::memcpy(&h, src + 2 * i, 2);
-        t.values[i] = half ? half_to_float(h) : bf16_to_float(h);
-      }
+      for (size_t i = 0; i < count; ++i) t.values[i] = half ? half_to_float(stored[i]) : bf16_to_float(stored[i]);
     }
     for (size_t i = 0; i < count; ++i)
       if (!std::isfinite(t.values[i])) {
@@ -314,25 +315,31 @@ std::vector<int64_t> npy_shape(const std::string& header, const std::string& whe
 // with a data descriptor (numpy.savez to a stream that cannot seek: sizes only in the directory) are
 // read with the directory's sizes.
 TensorFile read_npz(const std::string& path) {
-  const std::string bytes = base::read_file(path, kMaxTensorFileBytes);
+  // Read in parts: the end record, the directory, then each member, its values straight into its
+  // tensor (never the whole file in one string).  The offsets below are the file's.
+  const base::FileReader file(path, kMaxTensorFileBytes);
+  const size_t file_size = size_t(file.size());
   const std::string not_npz = ", expected an .npz file (a zip of .npy arrays)";
   // The end record: 22 bytes and a comment of at most 65,535 that ends the file.
+  const size_t tail_at = file_size - std::min<size_t>(file_size, 22 + 65535);
+  const std::string tail = file.read(tail_at, file_size - tail_at);
   size_t eocd = std::string::npos;
-  for (size_t back = 22; back <= bytes.size() && back <= 22 + 65535; ++back) {
-    const size_t at = bytes.size() - back;
-    if (read_le<uint32_t>(bytes, at) == 0x06054b50 && at + 22 + read_le<uint16_t>(bytes, at + 20) == bytes.size()) {
-      eocd = at;
+  for (size_t back = 22; back <= file_size && back <= 22 + 65535; ++back) {
+    const size_t at = file_size - back - tail_at;
+    if (read_le<uint32_t>(tail, at) == 0x06054b50 && at + 22 + read_le<uint16_t>(tail, at + 20) == tail.size()) {
+      eocd = tail_at + at;
       break;
     }
   }
   if (eocd == std::string::npos) throw base::Error(path + ": no zip end-of-central-directory record at its end (cut short, bytes after it, or not a zip)" + not_npz);
-  const uint16_t disk = read_le<uint16_t>(bytes, eocd + 4), directory_disk = read_le<uint16_t>(bytes, eocd + 6);
-  const uint16_t entries_here = read_le<uint16_t>(bytes, eocd + 8), entries = read_le<uint16_t>(bytes, eocd + 10);
-  const uint32_t directory_size = read_le<uint32_t>(bytes, eocd + 12), directory_at = read_le<uint32_t>(bytes, eocd + 16);
+  const auto end_field = [&](size_t at) { return eocd - tail_at + at; };
+  const uint16_t disk = read_le<uint16_t>(tail, end_field(4)), directory_disk = read_le<uint16_t>(tail, end_field(6));
+  const uint16_t entries_here = read_le<uint16_t>(tail, end_field(8)), entries = read_le<uint16_t>(tail, end_field(10));
+  const uint32_t directory_size = read_le<uint32_t>(tail, end_field(12)), directory_at = read_le<uint32_t>(tail, end_field(16));
   // a zip64 end record and its locator (PK\6\7, the 20 bytes before the end record), or the fields
   // that defer to them: what torch.save writes, not numpy.savez
   if (entries == 0xFFFF || directory_size == 0xFFFFFFFF || directory_at == 0xFFFFFFFF ||
-      (eocd >= 20 && read_le<uint32_t>(bytes, eocd - 20) == 0x07064b50))
+      (eocd >= 20 && read_le<uint32_t>(file.read(eocd - 20, 4), 0) == 0x07064b50))
     throw base::Error(path + ": a zip64 archive (a PyTorch .pt file?), expected numpy.savez's .npz or a safetensors file "
                       "(export the state_dict as safetensors or npz: README, import)");
   if (disk != 0 || directory_disk != 0 || entries_here != entries) throw base::Error(path + ": a zip split over several parts" + not_npz);
@@ -340,63 +347,84 @@ TensorFile read_npz(const std::string& path) {
     throw base::Error(path + ": the zip's central directory (" + std::to_string(directory_size) + " bytes at " +
                       std::to_string(directory_at) + ") does not end where its end record starts (" + std::to_string(eocd) +
                       "): the file is corrupt");
+  const std::string directory = file.read(directory_at, directory_size);
+  const auto in_directory = [&](size_t at) { return at - directory_at; };
   TensorFile out;
   size_t at = directory_at;
   for (uint16_t e = 0; e < entries; ++e) {
-    if (at + 46 > eocd || read_le<uint32_t>(bytes, at) != 0x02014b50)
+    if (at + 46 > eocd || read_le<uint32_t>(directory, in_directory(at)) != 0x02014b50)
       throw base::Error(path + ": central directory entry " + std::to_string(e + 1) + " of " + std::to_string(entries) +
                         " is missing or cut off: the file is corrupt");
-    const uint16_t method = read_le<uint16_t>(bytes, at + 10);
-    const uint32_t crc = read_le<uint32_t>(bytes, at + 16), size = read_le<uint32_t>(bytes, at + 20),
-                   unpacked = read_le<uint32_t>(bytes, at + 24), local = read_le<uint32_t>(bytes, at + 42);
-    const uint16_t name_bytes = read_le<uint16_t>(bytes, at + 28), extra_bytes = read_le<uint16_t>(bytes, at + 30),
-                   comment_bytes = read_le<uint16_t>(bytes, at + 32);
+    const size_t d = in_directory(at);
+    const uint16_t method = read_le<uint16_t>(directory, d + 10);
+    const uint32_t crc = read_le<uint32_t>(directory, d + 16), size = read_le<uint32_t>(directory, d + 20),
+                   unpacked = read_le<uint32_t>(directory, d + 24), local = read_le<uint32_t>(directory, d + 42);
+    const uint16_t name_bytes = read_le<uint16_t>(directory, d + 28), extra_bytes = read_le<uint16_t>(directory, d + 30),
+                   comment_bytes = read_le<uint16_t>(directory, d + 32);
     if (at + 46 + size_t(name_bytes) + extra_bytes + comment_bytes > eocd)
       throw base::Error(path + ": central directory entry " + std::to_string(e + 1) + " runs past the directory: the file is corrupt");
-    const std::string member = bytes.substr(at + 46, name_bytes), where = path + ": " + member;
+    const std::string member = directory.substr(d + 46, name_bytes), where = path + ": " + member;
     at += 46 + size_t(name_bytes) + extra_bytes + comment_bytes;
-    if (local + size_t(30) > directory_at || read_le<uint32_t>(bytes, local) != 0x04034b50)
+    if (local + size_t(30) > directory_at) throw base::Error(where + ": no local header at byte " + std::to_string(local) + ": the file is corrupt");
+    const std::string local_header = file.read(local, 30);
+    if (read_le<uint32_t>(local_header, 0) != 0x04034b50)
       throw base::Error(where + ": no local header at byte " + std::to_string(local) + ": the file is corrupt");
-    const uint16_t local_method = read_le<uint16_t>(bytes, local + 8);
-    const uint16_t local_name = read_le<uint16_t>(bytes, local + 26), local_extra = read_le<uint16_t>(bytes, local + 28);
+    const uint16_t local_method = read_le<uint16_t>(local_header, 8);
+    const uint16_t local_name = read_le<uint16_t>(local_header, 26), local_extra = read_le<uint16_t>(local_header, 28);
     if (method != 0 || local_method != 0 || size != unpacked)
       throw base::Error(where + ": a compressed member, expected the stored .npz of numpy.savez or nnfmri export");
     const size_t data = local + size_t(30) + local_name + local_extra;
-    if (data > directory_at || bytes.compare(local + 30, local_name, member) != 0)
+    if (data > directory_at || file.read(local + 30, local_name) != member)
       throw base::Error(where + ": its local header does not match the central directory: the file is corrupt");
     if (size > directory_at - data) throw base::Error(where + ": " + std::to_string(size) + " bytes run into the central directory");
-    const std::string npy = bytes.substr(data, size);
-    if (uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(npy.data()), uInt(npy.size()))) != crc)
+    // The member in two parts: its .npy header (`npy`: the whole member when it has no header that fits
+    // in it, so that every check below sees what it saw when the member was read whole), then its data,
+    // read straight into the tensor's values (a float per 4 bytes, rounded up).  The CRC covers both.
+    size_t header_end = size;
+    {
+      const std::string magic = file.read(data, std::min<size_t>(size, 12));
+      if (magic.size() >= 10 && magic.compare(0, 6, "\x93NUMPY") == 0 && magic[6] >= 1 && magic[6] <= 3 && magic[7] == 0) {
+        const size_t header_at = magic[6] == 1 ? 10 : 12;
+        if (size >= header_at && magic.size() >= header_at) {
+          const size_t header_bytes = magic[6] == 1 ? read_le<uint16_t>(magic, 8) : read_le<uint32_t>(magic, 8);
+          if (header_bytes <= size - header_at) header_end = header_at + header_bytes;
+        }
+      }
+    }
+    const std::string npy = file.read(data, header_end);
+    const size_t data_bytes = size - header_end;
+    std::vector<float> values((data_bytes + 3) / 4);
+    file.read(data + header_end, reinterpret_cast<char*>(values.data()), data_bytes);
+    if (base::crc32_update(base::crc32_update(0, npy.data(), npy.size()), values.data(), data_bytes) != crc)
       throw base::Error(where + ": CRC mismatch, the file is corrupt");
     if (member.size() < 4 || member.compare(member.size() - 4, 4, ".npy") != 0)
       throw base::Error(where + ": expected .npy members only");
-    if (npy.size() < 10 || npy.compare(0, 6, "\x93NUMPY") != 0) throw base::Error(where + ": not an .npy array");
+    if (size < 10 || npy.compare(0, 6, "\x93NUMPY") != 0) throw base::Error(where + ": not an .npy array");
     // numpy writes versions 1.0 (a 2-byte header length), 2.0 and 3.0 (4 bytes; 3.0 a UTF-8 header)
     if (npy[6] < 1 || npy[6] > 3 || npy[7] != 0)
       throw base::Error(where + ": .npy format version " + std::to_string(uint8_t(npy[6])) + "." + std::to_string(uint8_t(npy[7])) +
                         ", expected 1.0, 2.0 or 3.0 (what numpy writes)");
     const bool v1 = npy[6] == 1;
     const size_t header_at = v1 ? 10 : 12;
-    if (npy.size() < header_at) throw base::Error(where + ": the .npy header is cut off");
+    if (size < header_at) throw base::Error(where + ": the .npy header is cut off");
     const size_t header_bytes = v1 ? read_le<uint16_t>(npy, 8) : read_le<uint32_t>(npy, 8);
-    if (header_bytes > npy.size() - header_at) throw base::Error(where + ": the .npy header runs past the member");
+    if (header_bytes > size - header_at) throw base::Error(where + ": the .npy header runs past the member");
     NamedTensor t;
     t.name = member.substr(0, member.size() - 4);
     t.shape = npy_shape(npy.substr(header_at, header_bytes), where, t.unusable);
     size_t count = 1;
-    for (int64_t d : t.shape) count *= size_t(d);
+    for (int64_t dim : t.shape) count *= size_t(dim);
     if (!t.unusable.empty()) {
       if (is_counter(t.name)) continue;  // PyTorch's int64 counter: dropped
-      out.values += int64_t(std::min(count, npy.size() - header_at - header_bytes));
+      out.values += int64_t(std::min(count, data_bytes));
       out.tensors.push_back(std::move(t));
       continue;
     }
     out.values += int64_t(count);
-    if (npy.size() - header_at - header_bytes != 4 * count)
-      throw base::Error(where + ": " + std::to_string(npy.size() - header_at - header_bytes) + " data bytes, expected " +
-                        std::to_string(4 * count) + " for " + shape_text(t.shape));
-    t.values.resize(count);
-    std::memcpy(t.values.data(), npy.data() + header_at + header_bytes, 4 * count);
+    if (data_bytes != 4 * count)
+      throw base::Error(where + ": " + std::to_string(data_bytes) + " data bytes, expected " + std::to_string(4 * count) + " for " +
+                        shape_text(t.shape));
+    t.values = std::move(values);
     for (size_t i = 0; i < count; ++i)
       if (!std::isfinite(t.values[i])) {
         t.unusable = where + ": element " + std::to_string(i) + " is not finite, expected finite weights";

@@ -2,6 +2,7 @@
 // base::Error naming the file, atomic writes) and base/npz.h (the zip/npy structure, and numpy.load
 // when /usr/bin/python3 has numpy).
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -22,6 +23,7 @@
 
 #include "tests/nn/gradient_check.h"
 #include "nn/checkpoint.h"
+#include "nn/framed_file.h"
 #include "base/error.h"
 #include "base/fileio.h"
 #include "base/npz.h"
@@ -217,6 +219,28 @@ TEST_F(CheckpointCorruption, FlippedByteFailsTheChecksum) {
   b = bytes_;
   b[25] ^= 0x01;  // inside the JSON header
   expect_load_error(corrupt("flipped_header", b), "checksum");
+}
+
+// A framed file is read in parts (since 2026-12-05; before, whole into one string): its CRC is checked
+// when it is opened and again over the bytes read_tensors copies, so a file changed in place between
+// the two (here a weight's byte, written over with pwrite) is refused, not loaded unchecked.
+TEST_F(CheckpointCorruption, AFileChangedInPlaceAfterItsCheckIsRefused) {
+  const char magic[8] = {'N', 'N', 'F', 'M', 'R', 'I', 'c', 'k'};
+  nn::Network copy("conv3x3:4 bn relu maxpool2 linear:3", 2, 6, 6);
+  std::vector<nn::FramedTensor> tensors;
+  for (nn::NamedParam& np : copy.named_params()) tensors.push_back({np.name, &np.param->value});
+  {
+    const nn::FramedFile file(good_, magic, "nnfmri checkpoint", 1 << 20);
+    file.read_tensors(tensors);  // unchanged: loads
+  }
+  const nn::FramedFile file(good_, magic, "nnfmri checkpoint", 1 << 20);
+  const int fd = ::open(good_.c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0);
+  const char changed = char(bytes_[bytes_.size() - 50] ^ 0x10);  // inside the float data
+  ASSERT_EQ(::pwrite(fd, &changed, 1, off_t(bytes_.size() - 50)), 1);
+  ::close(fd);
+  EXPECT_EQ(error_of([&] { file.read_tensors(tensors); }),
+            good_ + ": not a valid nnfmri checkpoint: checksum mismatch (truncated or corrupt file)");
 }
 
 TEST_F(CheckpointCorruption, WrongMagic) {
