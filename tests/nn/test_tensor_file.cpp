@@ -369,6 +369,9 @@ TEST_F(TensorFileIO, HostileNpzIsOneErrorNamingTheMember) {
   std::string flipped = good;
   flipped[200] ^= 1;  // inside conv1.weight's data
   EXPECT_NE(error_for(flipped).find("conv1.weight.npy: CRC mismatch"), std::string::npos);
+  flipped = good;  // the CRC covers the member's .npy header too (read apart from its data since 2026-12-05)
+  flipped[30 + 16 + 10 + 60] ^= 1;  // inside conv1.weight's .npy header (after the local header and name)
+  EXPECT_NE(error_for(flipped).find("conv1.weight.npy: CRC mismatch"), std::string::npos) << error_for(flipped);
   // a float64 member (its header's descr '<f8', both CRCs made right): the dtype is named as written
   std::string wide = good;
   const size_t descr = wide.find("'<f4'");
