@@ -1,4 +1,4 @@
-// base/fileio.h — atomic writes and whole-file reads.
+// base/fileio.h — atomic writes, whole-file reads and reads of parts of a file (FileReader).
 //
 // Promise: write_file_atomic never leaves a half-written file at `path`: it
 // writes `path.tmp.<pid>` (created afresh: whatever stood at that name, a symbolic link included, is

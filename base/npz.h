@@ -1,7 +1,8 @@
 // base/npz.h — write float32 arrays as a NumPy .npz file (an uncompressed zip of .npy files).
 //
 // Promise: the file loads with numpy.load(); each array keeps its name and shape; the write is
-// atomic.  Used by `nnfmri export` to hand weights to PyTorch.
+// atomic and streamed (each array from its buffer, no copy of the file in memory).  Used by `nnfmri
+// export` to hand weights to PyTorch.
 #pragma once
 #include <string>
 #include <vector>

@@ -6,9 +6,11 @@
 // The header gets "tensors" = [{name, shape}] in the order of the data; it is written by
 // base::json_text (a string that is not valid UTF-8 is written with U+FFFD, never an exception).  The crc32 (zlib) covers
 // every byte before it.  FramedFile reads a regular file of at most max_bytes, checks the magic,
-// version, checksum and header length and parses the header (base/json.h); check_listed() compares
+// version, checksum and header length and parses the header (base/json.h), reading the file in parts
+// (never whole into memory); check_listed() compares
 // the tensors a loader is about to allocate with the header's list by name and shape (nothing read yet);
-// read_tensors() then checks every name, shape and byte count in order, and that every value is finite.
+// read_tensors() then checks every name, shape and byte count in order, that every value is finite, and
+// the checksum again over the bytes it read into the tensors (a file changed in place since it was opened).
 // Any defect throws base::Error "<path>: not a valid <kind>: <why>".
 #pragma once
 #include <string>

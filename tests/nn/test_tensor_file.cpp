@@ -181,7 +181,8 @@ TEST_F(TensorFileIO, AWriteThatFailsPartWayLeavesTheDestinationAsItWas) {
       {"w.safetensors", [&](const std::string& p) { nn::write_safetensors(p, tensors, {}); }},
       {"w.npy", [&](const std::string& p) { base::write_npy(p, arrays[0]); }}};
   for (size_t w = 0; w < writers.size(); ++w) {
-    const auto& [name, write] = writers[w];
+    const std::string& name = writers[w].first;  // not a structured binding: a lambda captures it (clang)
+    const auto& write = writers[w].second;
     base::write_file_atomic(path(name), "before");
     struct rlimit saved;
     ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
