@@ -714,8 +714,18 @@ void Network::release_buffers() {
 
 void Network::set_inference_only(bool on) {
   inference_only_ = on;
-  for (auto& l : layers_)
+  for (auto& l : layers_) {
     if (l->layer_kind() == LayerKind::maxpool) static_cast<Pool2d&>(*l).set_record_argmax(!on);
+    for (Param* p : l->params()) {
+      if (!p->trainable || p->value.size() == 0) continue;  // a buffer, or a planned net's parameter
+      if (on) {
+        p->grad = Tensor();  // no backward runs: the gradients are freed
+      } else if (p->grad.size() != p->value.size()) {
+        p->grad.resize(p->value.shape());  // as a net is built: zero
+        p->grad.zero();
+      }
+    }
+  }
 }
 
 void Network::zero_grad() {

@@ -163,12 +163,13 @@ class Network {
   void release_buffers();
   // Inference only (on): a forward keeps nothing that only a backward reads — the max pools record
   // no argmax (nn::Pool2d::set_record_argmax), which also leaves imaging's tractography, a reader of
-  // the argmax, unable to run — and forward(training = true) and backward() throw std::logic_error.
-  // A layer's output lives only while a later layer or the probe (at its block's end) reads it: its
-  // buffer then goes to a pool from which the next output written takes the smallest buffer that
-  // holds it, so a forward holds the outputs alive at one time instead of every layer's (the logits
-  // are kept; output(b) of another block is unspecified after the forward, and forward_from past a
-  // shortcut throws std::logic_error).
+  // the argmax, unable to run — and forward(training = true) and backward() throw std::logic_error;
+  // the parameters' gradients are freed (off again: zero, as in a new net).  A layer's output lives
+  // only while a later layer or the probe (at its block's end) reads it: its buffer then goes to a
+  // pool from which the next output written takes the smallest buffer that holds it, so a forward
+  // holds the outputs alive at one time instead of every layer's (the logits are kept; output(b) of
+  // another block is unspecified after the forward, and forward_from past a shortcut throws
+  // std::logic_error).
   // For a caller that only reads the logits and, in a probe, the block tensors (nnfmri eval, profile,
   // monitor): those are the same bits either way.  Off by default; off again restores it all.
   void set_inference_only(bool on);

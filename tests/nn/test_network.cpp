@@ -456,7 +456,18 @@ TEST(NetworkInference, InferenceOnlyGivesTheSameBitsAndKeepsNoArgmax) {
   EXPECT_THROW(net.backward(random_tensor(nn::Shape{3, 3, 1, 1}, 33)), std::logic_error);
   EXPECT_THROW(net.forward(x, true), std::logic_error);
 
+  for (const nn::NamedParam& p : net.named_params()) {  // the gradients are freed
+    if (p.param->trainable) {
+      EXPECT_EQ(p.param->grad.capacity(), 0u) << p.name;
+    }
+  }
+
   net.set_inference_only(false);
+  for (const nn::NamedParam& p : net.named_params()) {  // zero again, as in a new net
+    if (!p.param->trainable) continue;
+    ASSERT_EQ(p.param->grad.shape(), p.param->value.shape()) << p.name;
+    for (size_t i = 0; i < p.param->grad.size(); ++i) ASSERT_EQ(p.param->grad[i], 0.f) << p.name;
+  }
   same_bits(net.forward(x, false), full, "logits, full again");
   size_t pools = 0;
   for (size_t i = 0; i < L; ++i) {
