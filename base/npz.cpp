@@ -113,6 +113,23 @@ std::string npz_size_problem(const std::vector<NpyArray>& arrays) {
   return "";
 }
 
+namespace {
+// The fields a zip's local header and its central directory entry share, in that order: version
+// needed 2.0, no flags, stored (method 0), time 0 and date 1980-01-01, the CRC, the compressed and
+// uncompressed sizes (equal: stored) and the name's length.
+void put_entry(std::string& out, uint32_t crc, uint32_t size, const std::string& name) {
+  put<uint16_t>(out, 20);
+  put<uint16_t>(out, 0);
+  put<uint16_t>(out, 0);
+  put<uint16_t>(out, 0);
+  put<uint16_t>(out, 0x21);
+  put<uint32_t>(out, crc);
+  put<uint32_t>(out, size);
+  put<uint32_t>(out, size);
+  put<uint16_t>(out, uint16_t(name.size()));
+}
+}  // namespace
+
 // The zip is written as it goes, each array's data straight from its buffer (never a copy of the file
 // in memory: an exported net's weights would be held twice more); the local header's CRC comes before
 // the data, so it is computed from the buffer first.  Only the central directory (names and offsets) is
@@ -131,15 +148,7 @@ void write_npz(const std::string& path, const std::vector<NpyArray>& arrays) {
     // local file header: stored (method 0), no data descriptor
     std::string local;
     put<uint32_t>(local, 0x04034b50);
-    put<uint16_t>(local, 20);
-    put<uint16_t>(local, 0);
-    put<uint16_t>(local, 0);
-    put<uint16_t>(local, 0);
-    put<uint16_t>(local, 0x21);
-    put<uint32_t>(local, crc);
-    put<uint32_t>(local, size);
-    put<uint32_t>(local, size);
-    put<uint16_t>(local, uint16_t(name.size()));
+    put_entry(local, crc, size, name);
     put<uint16_t>(local, 0);
     local += name;
     local += prefix;
@@ -147,16 +156,8 @@ void write_npz(const std::string& path, const std::vector<NpyArray>& arrays) {
     file.append(npy_data(a), data_bytes);
     // central directory entry
     put<uint32_t>(central, 0x02014b50);
-    put<uint16_t>(central, 20);
-    put<uint16_t>(central, 20);
-    put<uint16_t>(central, 0);
-    put<uint16_t>(central, 0);
-    put<uint16_t>(central, 0);
-    put<uint16_t>(central, 0x21);
-    put<uint32_t>(central, crc);
-    put<uint32_t>(central, size);
-    put<uint32_t>(central, size);
-    put<uint16_t>(central, uint16_t(name.size()));
+    put<uint16_t>(central, 20);  // version made by
+    put_entry(central, crc, size, name);
     put<uint16_t>(central, 0);
     put<uint16_t>(central, 0);
     put<uint16_t>(central, 0);
