@@ -125,7 +125,7 @@ int cmd_import(int argc, char** argv) {
   std::unique_ptr<nn::Network> built;
   from_spec([&] { built = std::make_unique<nn::Network>(nn::Network::planned(spec, input[0], input[1], input[2])); });
   nn::check_named_shapes(*built, file.tensors, path);
-  from_spec([&] { built = std::make_unique<nn::Network>(spec, input[0], input[1], input[2], file.values); });
+  from_spec([&] { built = std::make_unique<nn::Network>(spec, input[0], input[1], input[2], file.values, true); });  // never trained here: no gradients
   nn::Network& net = *built;
   // A description's layer list (what bench/rebuild_from_npz.py builds PyTorch's net from) must be the
   // one its spec builds, unless flags replaced the architecture.

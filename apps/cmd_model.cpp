@@ -102,8 +102,7 @@ int cmd_eval(int argc, char** argv) {
     if (flags.has(flag)) outputs.push_back({std::string("flag ") + flag, flags.text(flag)});
   require_distinct_files({{"the evaluated checkpoint", flags.operands()[0]}}, outputs);
   for (const NamedFile& out : outputs) base::require_writable(out.path);  // a folder, a device: said before the evaluation
-  nn::Checkpoint ck = nn::load_checkpoint(flags.operands()[0]);
-  ck.net->set_inference_only(true);  // no backward follows (nn/network.h)
+  nn::Checkpoint ck = nn::load_checkpoint(flags.operands()[0], true);  // inference only: no backward follows
   datasets::DataSplit data = load_data(flags, false, "--data", true, ck.net->channels());  // the test half alone
   check_net_fits(*ck.net, data.test, "the checkpoint's net");
   check_batch_fits(*ck.net, flags.integer("--batch"), data.test.size(), false);
@@ -162,7 +161,7 @@ int cmd_info(int argc, char** argv) {
   Flags flags(kInfo, argc, argv);
   if (flags.help()) return std::fputs(flags.usage().c_str(), stdout), 0;
   const std::string path = flags.operands()[0];
-  nn::Checkpoint ck = nn::load_checkpoint(path);
+  nn::Checkpoint ck = nn::load_checkpoint(path, true);  // read, never trained: no gradients
   nn::Network& net = *ck.net;
   std::printf("%s: nnfmri checkpoint, epoch %d\n", path.c_str(), ck.epoch);
   // Shapes in the order of the checkpoint header and export's model.json: [C, H, W] (PyTorch's).
@@ -194,7 +193,7 @@ int cmd_export(int argc, char** argv) {
   // .npz pair was); the description is checked where it is replaced, before the weights are written
   for (const char* flag : {"--npz", "--safetensors"})
     if (flags.has(flag)) base::require_writable(flags.text(flag));
-  nn::Checkpoint ck = nn::load_checkpoint(flags.operands()[0]);
+  nn::Checkpoint ck = nn::load_checkpoint(flags.operands()[0], true);  // read, never trained: no gradients
   // Names and shapes as PyTorch has them (nn/tensor_file.h), and the architecture beside them, so
   // that `import` (or bench/rebuild_from_npz.py) rebuilds the very same net.
   const std::vector<nn::TensorRef> tensors = nn::torch_tensors(*ck.net);

@@ -217,8 +217,7 @@ int cmd_profile(int argc, char** argv) {
   if (std::filesystem::is_directory(flags.text("--out"), ec))  // before the fit, not after it
     throw base::Error("flag --out " + flags.text("--out") + ": a directory, expected the profile's file path");
   base::require_writable(flags.text("--out"));  // a missing folder, a device: said before the fit too
-  nn::Checkpoint ck = nn::load_checkpoint(checkpoint);
-  ck.net->set_inference_only(true);  // no backward follows (nn/network.h)
+  nn::Checkpoint ck = nn::load_checkpoint(checkpoint, true);  // inference only: no backward follows
   std::optional<base::Json> zeta;  // its epoch and grid checked before the fit, its regions after it
   if (flags.has("--zeta")) {
     zeta = base::read_json(flags.text("--zeta"));
@@ -253,8 +252,7 @@ int cmd_monitor(int argc, char** argv) {
   const int threads = set_threads(flags);
   require_directory_or_missing("--out", flags.text("--out"), "a directory for monitor.jsonl and monitor.html (created when missing)");
   const std::string checkpoint = flags.operands()[0], profile_path = flags.text("--profile");
-  nn::Checkpoint ck = nn::load_checkpoint(checkpoint);
-  ck.net->set_inference_only(true);  // no backward follows (nn/network.h)
+  nn::Checkpoint ck = nn::load_checkpoint(checkpoint, true);  // inference only: no backward follows
   const imaging::Profile profile = imaging::load_profile(profile_path);
   imaging::check_profile_fits(profile, profile_path, *ck.net, checkpoint, datasets::sha256_file(checkpoint));
   // Streamed: memory holds one batch of input images, whatever their number (README "Monitoring").

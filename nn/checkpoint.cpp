@@ -185,7 +185,7 @@ void check_meta(const base::Node& meta) {
 
 }  // namespace
 
-Checkpoint load_checkpoint(const std::string& path) {
+Checkpoint load_checkpoint(const std::string& path, bool inference_only) {
   const FramedFile file(path, kMagic, "nnfmri checkpoint", kMaxCheckpointBytes);
   const base::Json& h = file.header;
   Checkpoint ck;
@@ -227,7 +227,7 @@ Checkpoint load_checkpoint(const std::string& path) {
   // allocating, a header whose list agrees with its spec over data too short for it.
   try {
     ck.net = std::make_unique<Network>(planned->spec(), planned->channels(), planned->height(), planned->width(),
-                                       int64_t(file.data_bytes() / 4));
+                                       int64_t(file.data_bytes() / 4), inference_only);
   } catch (const base::Error& e) {
     throw file.fail(e.what());
   }

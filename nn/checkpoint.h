@@ -51,7 +51,9 @@ struct Checkpoint {
 // class names are not one printable name per output (class_names_problem).
 void save_checkpoint(const std::string& path, Network& net, int epoch, const std::vector<std::string>& class_names,
                      const nlohmann::json& meta = nlohmann::json::object());
-Checkpoint load_checkpoint(const std::string& path);
+// inference_only: the net is built so (nn::Network's constructor: no gradients allocated), for a
+// command that never trains.
+Checkpoint load_checkpoint(const std::string& path, bool inference_only = false);
 
 // A resumable training state ("NNFMRIst", the same framing): the position (epoch, step, the epoch's
 // running sums), the optimiser's step count, the net's random stream (dropout masks), the training's

@@ -40,14 +40,15 @@ void he_normal(Tensor& w, int fan_in, Rng& rng) {
   for (size_t i = 0; i < w.size(); ++i) w[i] = float(sd * rng.normal());
 }
 
-void make_param(Param& p, const char* name, Shape s, bool allocate, bool trainable = true) {
+// allocate: the value (zero); gradients: a trainable param's gradient too (zero).
+void make_param(Param& p, const char* name, Shape s, bool allocate, bool gradients, bool trainable = true) {
   p.name = name;
   p.shape = s;
   p.trainable = trainable;
   if (!allocate) return;
   p.value.resize(s);
   p.value.zero();
-  if (trainable) {
+  if (trainable && gradients) {
     p.grad.resize(s);
     p.grad.zero();
   }
@@ -116,8 +117,8 @@ Shape Conv2d::setup(Shape in) {
   check_sizes(Shape{1, out_channels, oh, ow}, out_channels * taps + (has_bias ? out_channels : 0), taps * oh * ow);
   input_shape = Shape{1, in.c, in.h, in.w};
   output_shape = Shape{1, out_channels, oh, ow};
-  make_param(weight, "weight", Shape{out_channels, in.c, kh, kw}, allocate);
-  if (has_bias) make_param(bias, "bias", Shape{out_channels, 1, 1, 1}, allocate);
+  make_param(weight, "weight", Shape{out_channels, in.c, kh, kw}, allocate, gradients);
+  if (has_bias) make_param(bias, "bias", Shape{out_channels, 1, 1, 1}, allocate, gradients);
   return output_shape;
 }
 
@@ -314,8 +315,8 @@ Shape Linear::setup(Shape in) {
   in_features = int(in.per_sample());
   input_shape = Shape{1, in.c, in.h, in.w};
   output_shape = Shape{1, out_features, 1, 1};
-  make_param(weight, "weight", Shape{out_features, in_features, 1, 1}, allocate);
-  make_param(bias, "bias", Shape{out_features, 1, 1, 1}, allocate);
+  make_param(weight, "weight", Shape{out_features, in_features, 1, 1}, allocate, gradients);
+  make_param(bias, "bias", Shape{out_features, 1, 1, 1}, allocate, gradients);
   return output_shape;
 }
 
@@ -635,10 +636,10 @@ Shape BatchNorm2d::setup(Shape in) {
   check_sizes(in, 4.0 * in.c);
   input_shape = output_shape = Shape{1, in.c, in.h, in.w};
   Shape s{in.c, 1, 1, 1};
-  make_param(weight, "weight", s, allocate);
-  make_param(bias, "bias", s, allocate);
-  make_param(running_mean, "running_mean", s, allocate, false);
-  make_param(running_var, "running_var", s, allocate, false);
+  make_param(weight, "weight", s, allocate, gradients);
+  make_param(bias, "bias", s, allocate, gradients);
+  make_param(running_mean, "running_mean", s, allocate, gradients, false);
+  make_param(running_var, "running_var", s, allocate, gradients, false);
   return output_shape;
 }
 

@@ -65,6 +65,8 @@ class Layer {
   int64_t value_budget = base::kMaxParameters, value_limit = base::kMaxParameters;
   // false (nn::Network::planned): setup() names its params and gives their shapes, allocating none
   bool allocate = true;
+  // false (a net built inference-only): setup() allocates the params' values but not their gradients
+  bool gradients = true;
 
  protected:
   // Throws base::Error naming token() when `out` has more than kMaxLayerUnits units, `values` exceeds

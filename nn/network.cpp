@@ -175,14 +175,16 @@ std::string shape_text(const Shape& s) { return "(" + std::to_string(s.c) + "," 
 
 }  // namespace
 
-Network::Network(const std::string& spec, int channels, int height, int width, int64_t max_values)
-    : Network(spec, channels, height, width, max_values, true) {}
-
-Network Network::planned(const std::string& spec, int channels, int height, int width) {
-  return Network(spec, channels, height, width, base::kMaxParameters, false);
+Network::Network(const std::string& spec, int channels, int height, int width, int64_t max_values, bool inference_only)
+    : Network(spec, channels, height, width, max_values, true, !inference_only) {
+  if (inference_only) set_inference_only(true);
 }
 
-Network::Network(const std::string& spec, int channels, int height, int width, int64_t max_values, bool allocate)
+Network Network::planned(const std::string& spec, int channels, int height, int width) {
+  return Network(spec, channels, height, width, base::kMaxParameters, false, false);
+}
+
+Network::Network(const std::string& spec, int channels, int height, int width, int64_t max_values, bool allocate, bool gradients)
     : spec_(spec), in_c_(channels), in_h_(height), in_w_(width) {
   max_values = std::clamp<int64_t>(max_values, 0, base::kMaxParameters);
   const int64_t limit = max_values < base::kMaxParameters ? file_net_limit(max_values) : max_values;
@@ -202,6 +204,7 @@ Network::Network(const std::string& spec, int channels, int height, int width, i
     layer->value_limit = max_values;
     layer->value_budget = limit - stored_values;
     layer->allocate = allocate;
+    layer->gradients = gradients;
     const Shape out = layer->setup(in);
     for (Param* p : layer->params()) stored_values += int64_t(p->shape.size());
     layer->input_shape = in;  // every layer records its shapes, whatever its setup() did

@@ -106,7 +106,10 @@ class Network {
   // max_values (below base::kMaxParameters) is for a reader of weights from a file: the values the file
   // holds.  The spec may then create at most file_net_limit(max_values) stored float32 values (twice
   // them, nn/layers.h), checked layer by layer before each allocates.
-  Network(const std::string& spec, int channels, int height, int width, int64_t max_values = base::kMaxParameters);
+  // inference_only: the net is built so (set_inference_only), its parameters' gradients never
+  // allocated (a command that never trains: eval, profile, monitor, info, export, import).
+  Network(const std::string& spec, int channels, int height, int width, int64_t max_values = base::kMaxParameters,
+          bool inference_only = false);
   // The net of the spec with its layers set up and no parameter allocated: each Param has its name and
   // shape (Param::shape) and an empty value, for comparing a file's tensors with it before a net is
   // allocated (nn::torch_tensors gives them, values null).  Not to be run.  Refused as the constructor
@@ -200,7 +203,7 @@ class Network {
   Rng& rng() { return rng_; }
 
  private:
-  Network(const std::string& spec, int channels, int height, int width, int64_t max_values, bool allocate);
+  Network(const std::string& spec, int channels, int height, int width, int64_t max_values, bool allocate, bool gradients);
   // Runs layers from `from` on: each reads source_output(source_[i]) (the input of the last forward()).
   void run(size_t from, bool training, const Probe* probe, const BlockEdit* edit = nullptr, ProbeReads reads = {});
   std::string spec_;

@@ -207,6 +207,24 @@ class CheckpointCorruption : public TempDirTest {
 
 TEST_F(CheckpointCorruption, TheGoodFileLoads) { EXPECT_EQ(nn::load_checkpoint(good_).epoch, 4); }
 
+// Loaded inference-only (eval, profile, monitor, info, export): the same values, the net in that mode,
+// no gradient allocated; loaded for training, every gradient there and zero.
+TEST_F(CheckpointCorruption, AnInferenceOnlyLoadHasTheValuesAndNoGradients) {
+  const nn::Checkpoint lean = nn::load_checkpoint(good_, true), full = nn::load_checkpoint(good_);
+  EXPECT_TRUE(lean.net->inference_only());
+  EXPECT_FALSE(full.net->inference_only());
+  auto a = full.net->named_params(), b = lean.net->named_params();
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t k = 0; k < a.size(); ++k) {
+    ASSERT_EQ(a[k].param->value.shape(), b[k].param->value.shape()) << a[k].name;
+    EXPECT_EQ(std::memcmp(a[k].param->value.data(), b[k].param->value.data(), a[k].param->value.size() * sizeof(float)), 0) << a[k].name;
+    if (!a[k].param->trainable) continue;
+    EXPECT_EQ(b[k].param->grad.capacity(), 0u) << a[k].name;
+    ASSERT_EQ(a[k].param->grad.size(), a[k].param->value.size()) << a[k].name;
+    for (size_t i = 0; i < a[k].param->grad.size(); ++i) ASSERT_EQ(a[k].param->grad[i], 0.f) << a[k].name;
+  }
+}
+
 TEST_F(CheckpointCorruption, TruncatedFile) {
   expect_load_error(corrupt("truncated", bytes_.substr(0, bytes_.size() - 37)), "checksum");
   expect_load_error(corrupt("cut_in_header", bytes_.substr(0, 30)), "checksum");

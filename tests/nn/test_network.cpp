@@ -549,6 +549,41 @@ TEST(NetworkInference, PooledOutputsHoldLessThanEveryLayersOutput) {
   EXPECT_GT(full.activation_floats_held(), bound);
 }
 
+// A net built inference-only (the commands that never train) allocates no gradient: it is the full
+// net's weights and logits, and turned to training its gradients are zero and a backward gives the
+// full net's, bit for bit.
+TEST(NetworkInference, ANetBuiltInferenceOnlyHasNoGradientsUntilItTrains) {
+  const std::string spec = "conv3x3:4 bn relu maxpool2 conv3x3:5 relu maxpool2 linear:6 relu linear:3";
+  nn::Network full(spec, 2, 8, 8), lean(spec, 2, 8, 8, base::kMaxParameters, true);
+  full.init(41);
+  lean.init(41);
+  EXPECT_TRUE(lean.inference_only());
+  size_t trainable = 0;
+  for (const nn::NamedParam& p : lean.named_params()) {
+    EXPECT_GT(p.param->value.size(), 0u) << p.name;
+    if (p.param->trainable) {
+      ++trainable;
+      EXPECT_EQ(p.param->grad.capacity(), 0u) << p.name;
+    }
+  }
+  EXPECT_GT(trainable, 0u);
+  const nn::Tensor x = random_tensor(nn::Shape{3, 2, 8, 8}, 42), dlogits = random_tensor(nn::Shape{3, 3, 1, 1}, 43);
+  const nn::Tensor logits(full.forward(x, false));
+  const nn::Tensor& lean_logits = lean.forward(x, false);
+  EXPECT_EQ(std::memcmp(lean_logits.data(), logits.data(), logits.size() * sizeof(float)), 0);
+  lean.set_inference_only(false);
+  lean.forward(x, false);
+  full.forward(x, false);
+  lean.backward(dlogits);
+  full.backward(dlogits);
+  auto a = full.named_params(), b = lean.named_params();
+  for (size_t k = 0; k < a.size(); ++k) {
+    if (!a[k].param->trainable) continue;
+    ASSERT_EQ(b[k].param->grad.shape(), a[k].param->grad.shape()) << a[k].name;
+    EXPECT_EQ(std::memcmp(a[k].param->grad.data(), b[k].param->grad.data(), a[k].param->grad.size() * sizeof(float)), 0) << a[k].name;
+  }
+}
+
 // forward_from past a shortcut reads an output of the forward before it, which an inference-only net
 // does not keep: refused.  Without a shortcut it runs, and gives the full net's logits.
 TEST(NetworkInference, ForwardFromPastAShortcutIsRefusedOnAnInferenceOnlyNet) {
