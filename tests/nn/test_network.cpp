@@ -492,7 +492,9 @@ TEST(NetworkInference, PooledOutputsGiveTheSameBitsBatchAfterBatch) {
       "conv3x3:4 relu res(conv3x3:4) relu res(conv3x3:4 bn relu) res(conv3x3:4) linear:3"};
   const auto same_bits = [](const nn::Tensor& a, const nn::Tensor& b, const std::string& what) {
     ASSERT_EQ(a.shape(), b.shape()) << what;
-    EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0) << what;
+    if (a.size()) {  // a z not read is an empty tensor on both sides (memcmp takes no null pointer)
+      EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0) << what;
+    }
   };
   for (const std::string& spec : specs) {
     nn::Network full(spec, 2, 8, 8), lean(spec, 2, 8, 8);
