@@ -57,9 +57,10 @@ void write_npy(const std::string& path, const NpyArray& array) {
 Npy2D read_npy_2d(const std::string& path, size_t max_values) {
   // the header (at most 10 + 65,535 bytes) is read and judged first, so that a file of another dtype,
   // order or shape is refused as such whatever its size; the values are read only when the file's size
-  // is the header's shape's
-  const FileHead head = base::read_file_head(path, 10 + 65535);
-  const std::string& bytes = head.bytes;
+  // is the header's shape's (from the same open file: its size is the one judged)
+  const FileReader file(path);
+  std::string bytes(size_t(std::min<uint64_t>(file.size(), 10 + 65535)), '\0');
+  bytes.resize(file.read_some(0, &bytes[0], bytes.size()));
   auto bad = [&](const std::string& what) { return base::Error(path + ": " + what); };
   if (bytes.size() < 10 || bytes.compare(0, 8, std::string("\x93NUMPY\x01\x00", 8)) != 0)
     throw bad("not a NumPy .npy v1.0 file (expected the magic \\x93NUMPY and version 1.0)");
@@ -90,12 +91,9 @@ Npy2D read_npy_2d(const std::string& path, size_t max_values) {
   const size_t limit = std::min(max_values, base::kMaxReadBytes / sizeof(float));  // nothing above 1 GiB is read
   if (count > limit) throw bad("holds " + std::to_string(count) + " values, expected at most " + std::to_string(limit));
   const size_t expected = 10 + header_size + count * sizeof(float);
-  if (head.size != expected)
-    throw bad("expected " + std::to_string(expected) + " bytes for shape (" + shape + "), found " + std::to_string(head.size));
-  const FileReader file(path);  // the values read straight into the array
-  if (file.size() != expected)  // changed since its header was read
+  if (file.size() != expected)
     throw bad("expected " + std::to_string(expected) + " bytes for shape (" + shape + "), found " + std::to_string(file.size()));
-  out.data.resize(count);
+  out.data.resize(count);  // the values read straight into the array
   file.read(10 + header_size, reinterpret_cast<char*>(out.data.data()), count * sizeof(float));
   return out;
 }
