@@ -90,6 +90,7 @@ TrainingSettings training_settings(const Flags& flags, int threads, bool recorde
   cfg.output_init = flags.text("--output-init");
   cfg.augment.enabled = !flags.has("--no-augment");
   s.analyze_every = int(flags.integer("--analyze-every"));
+  s.zeta_every = int(flags.integer("--zeta-every"));
   if (flags.has("--eeg")) {
     s.eeg_window = int(flags.integer("--eeg-window"));
     if (s.eeg_window % 2 != 0)
@@ -108,6 +109,10 @@ TrainingSettings training_settings(const Flags& flags, int threads, bool recorde
         throw base::Error("flag " + d.name + ": applies to the imaging of --analyze-every N only" +
                           (d.name == "--grid" ? " (or the regions of --eeg / --inject)" : "") +
                           ", and this train images no epoch (--analyze-every 0)");
+  // (train's own, so not an imaging flag of the table, which marks those of train and analyze)
+  if (s.analyze_every == 0 && !recorded && flags.has("--zeta-every"))
+    throw base::Error("flag --zeta-every: applies to the imaging of --analyze-every N only, and this train images no "
+                      "epoch (--analyze-every 0)");
 
   s.model = flags.text("--model");
   s.spec = nn::Network::preset(s.model);

@@ -150,6 +150,11 @@ std::vector<FlagDef> make_table() {
       switch_flag("--no-augment", "no random crop / flip", kTrain),
       integer_flag("--seed", "N", "the seed of every random choice", kTrain, long(train.seed), 0, double(1L << 62)),
       shown(integer_flag("--analyze-every", "N", "image the net after every N-th epoch", kTrain, 0, 0, 100000), "0: never"),
+      shown(integer_flag("--zeta-every", "N",
+                         "the zeta stage in every N-th epoch only (a multiple of --analyze-every); the other analysed "
+                         "epochs image grid and tract (README, Imaging: --zeta-every)",
+                         kTrain, 1, 1, 100000),
+            "1: every analysed epoch"),
       switch_flag("--eeg", "record NN-EEG: per-step channels, spectra, states and events in RUN/eeg/ (README NN-EEG)",
                   kTrain),
       integer_flag("--eeg-window", "W", "NN-EEG Welch segment and state window in steps (even; at most the run's steps)",

@@ -68,6 +68,11 @@ run::Json config_json(const TrainingSettings& s, const nn::Network& net, const r
           {"analysis", imaging::describe(s.analysis)}};
 }
 
+// Only a run with --zeta-every > 1 has the key (config.json of every other run is unchanged).
+void add_zeta_every_config(run::Json& config, const TrainingSettings& s) {
+  if (s.zeta_every > 1) config["zeta_every"] = s.zeta_every;
+}
+
 // Only a run with --shards > 1 has the key (config.json of every other run is unchanged).
 void add_shards_config(run::Json& config, const TrainingSettings& s) {
   if (s.train.shards > 1) config["shards"] = s.train.shards;
@@ -118,6 +123,16 @@ void validate(const TrainingSettings& s, int ranks) {
   if (s.train.output_init != "zero" && s.train.output_init != "he")
     throw base::Error("--output-init '" + s.train.output_init + "': expected zero or he");
   if (s.analyze_every > 0) imaging::validate_analysis_settings(s.analysis);
+  // --zeta-every thins the zeta stage among the analysed epochs: it must name analysed epochs, and a
+  // zeta stage (the flag without --analyze-every is refused with the other imaging flags).
+  if (s.zeta_every > 1 && s.analyze_every > 0) {
+    if (s.zeta_every % s.analyze_every != 0)
+      throw base::Error("flag --zeta-every " + std::to_string(s.zeta_every) + ": expected a multiple of --analyze-every (" +
+                        std::to_string(s.analyze_every) + ")");
+    if (!imaging::runs_stage(s.analysis, "zeta"))
+      throw base::Error("flag --zeta-every " + std::to_string(s.zeta_every) +
+                        ": the zeta stage is not among --stages (add it, or leave --zeta-every out)");
+  }
   // (before the shards' checks: on several ranks the trainer's "give more --shards" led to this
   // refusal of --shards > 1, and back)
   if (ranks > 1 && s.eeg_window > 0)
@@ -569,6 +584,7 @@ TrainingOutcome run_training(const TrainingSettings& s, const datasets::DataSpli
   const run::Json data_json = describe_data(s.data_spec, data);
   run::Json config = config_json(s, net, data_json);
   add_shards_config(config, s);
+  add_zeta_every_config(config, s);
   add_eeg_config(config, s);
   if (group.ranks() > 1) {
     // Every rank agrees with rank 0 on config.json as rank 0 writes it (data by content, not path;
@@ -608,6 +624,8 @@ TrainingOutcome run_training(const TrainingSettings& s, const datasets::DataSpli
     eeg_probe = eeg->probe(callbacks.step_probe, callbacks.on_eeg_event);
   }
   const nn::StepProbe* probe = eeg ? &eeg_probe : probe_has_work(callbacks.step_probe) ? &callbacks.step_probe : nullptr;
+  // The analysed epochs that --zeta-every leaves without the zeta stage run the others.
+  const imaging::AnalysisSettings without_zeta = imaging::without_stage(s.analysis, "zeta");
   const nlohmann::json meta = {{"data", data_json}, {"spec", s.spec}, {"model", s.model}, {"seed", s.train.seed}};
   auto stop_requested = [&] { return callbacks.stop_requested && callbacks.stop_requested(); };
   for (; position.epoch <= s.train.epochs; position = nn::TrainPosition{position.epoch + 1}) {
@@ -642,7 +660,8 @@ TrainingOutcome run_training(const TrainingSettings& s, const datasets::DataSpli
       // resumed run writes the same files as an uninterrupted one)
       const imaging::AnalysisContext context{s.model, epoch, data_json, epoch == s.analyze_every};
       const imaging::AnalysisReport report =
-          imaging::run_analysis(net, data.test.view(), s.analysis, context, layout.analysis(epoch),
+          imaging::run_analysis(net, data.test.view(), epoch % s.zeta_every == 0 ? s.analysis : without_zeta, context,
+                                layout.analysis(epoch),
                                 [&](const imaging::AnalysisProgress& p) {
                                   if (callbacks.on_imaging_progress) callbacks.on_imaging_progress(epoch, p);
                                 });

@@ -46,6 +46,7 @@ struct TrainingSettings {
   int threads = 1;        // in force (recorded in config.json and run.json)
   nn::TrainConfig train;
   int analyze_every = 0;  // 0: never
+  int zeta_every = 1;     // --zeta-every: the zeta stage in the analysed epochs that are multiples of it
   imaging::AnalysisSettings analysis;
   int eeg_window = 0;     // --eeg-window with --eeg: the NN-EEG window W in steps; 0: no EEG
   std::vector<imaging::eeg::Injection> injections;  // --inject (syntax checked; resolved against the net)

@@ -40,6 +40,20 @@ nlohmann::ordered_json json_header(const AnalysisContext& context, size_t images
 
 }  // namespace
 
+bool runs_stage(const AnalysisSettings& settings, const std::string& name) {
+  for (const auto& stage : chosen_stages(settings))
+    if (stage->name() == name) return true;
+  return false;
+}
+
+AnalysisSettings without_stage(const AnalysisSettings& settings, const std::string& name) {
+  AnalysisSettings out = settings;
+  out.stages.clear();
+  for (const auto& stage : chosen_stages(settings))
+    if (stage->name() != name) out.stages.push_back(stage->name());
+  return out;
+}
+
 double AnalysisReport::seconds() const {
   double total = seconds_pass;
   for (const StageReport& s : stages) total += s.seconds;

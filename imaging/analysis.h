@@ -79,6 +79,13 @@ struct AnalysisReport {
   std::string digest;
 };
 
+// Whether the analysis of `settings` runs the stage called `name` (named by settings.stages, every
+// stage when that is empty, or one that always runs).
+bool runs_stage(const AnalysisSettings& settings, const std::string& name);
+// `settings` with the stage called `name` left out of the stages it runs (one that always runs stays):
+// the analysed epochs of `train --zeta-every N` that are not multiples of N.
+AnalysisSettings without_stage(const AnalysisSettings& settings, const std::string& name);
+
 // Throws base::Error naming the flag (or the setting, when no flag sets it) of the first bad setting.
 // The CLI may call it before training so that `train --analyze-every` fails at once rather than
 // after the first epoch.

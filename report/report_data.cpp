@@ -623,9 +623,12 @@ class RunReader {
     if (!raw.grid && !raw.zeta && !raw.tract)
       run_.notes.push_back(label + "analysis directory has no grid.json, zeta.json or tract.json");
     else {
-      if (!raw.grid) run_.notes.push_back(label + "no grid.json (density and information not shown)");
-      if (!raw.zeta) run_.notes.push_back(label + "no zeta.json (ζ-scores not shown)");
-      if (!raw.tract) run_.notes.push_back(label + "no tract.json (pathways not shown)");
+      if (!raw.grid && run_.expects_stage("grid", raw.epoch))
+        run_.notes.push_back(label + "no grid.json (density and information not shown)");
+      if (!raw.zeta && run_.expects_stage("zeta", raw.epoch))
+        run_.notes.push_back(label + "no zeta.json (ζ-scores not shown)");
+      if (!raw.tract && run_.expects_stage("tract", raw.epoch))
+        run_.notes.push_back(label + "no tract.json (pathways not shown)");
     }
     return epoch;
   }
@@ -636,6 +639,12 @@ class RunReader {
 };
 
 }  // namespace
+
+bool RunData::expects_stage(const std::string& stage, int epoch) const {
+  if (!configured_stages.empty() && std::find(configured_stages.begin(), configured_stages.end(), stage) == configured_stages.end())
+    return false;
+  return stage != "zeta" || epoch % zeta_every == 0;
+}
 
 bool parse_region_key(const std::string& key, int& i0, int& j0, int& k0) {
   if (key.rfind("grid_", 0) != 0) return false;
@@ -724,6 +733,10 @@ RunData load_run(const std::string& dir, const RunSelection& selection) {
     if (auto data = config.find("data"))
       if (auto classes = data->find("classes"))
         for (size_t c = 0; c < classes->array_size(); ++c) run.class_names.push_back((*classes)[c].text());
+    if (auto analysis = config.find("analysis"))
+      if (auto stages = analysis->find("stages"))
+        for (size_t i = 0; i < stages->array_size(); ++i) run.configured_stages.push_back((*stages)[i].text());
+    if (auto every = config.find("zeta_every")) run.zeta_every = int(every->integer(1, 100000));
   } else {
     run.notes.push_back("no config.json (run settings not shown)");
   }

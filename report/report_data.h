@@ -134,6 +134,12 @@ struct RunData {
   std::vector<EpochData> epochs;    // analysed epochs, ascending
   std::vector<std::string> notes;   // what is missing, one sentence each
   std::vector<std::string> class_names;  // config.data.classes (an analyze directory: dataset.classes); empty when unknown
+  // The stages config.json's analysis.stages names (empty when unknown: every stage expected), and its
+  // zeta_every (train --zeta-every; 1 without it): an analysed epoch that lacks a stage the run did not
+  // ask for at that epoch gets no "missing" note.
+  std::vector<std::string> configured_stages;
+  int zeta_every = 1;
+  bool expects_stage(const std::string& stage, int epoch) const;
   int class_count() const { return int(class_names.size()); }
   // An `analyze` output directory (grid/zeta/tract.json directly in dir): one epoch whose dir is
   // dir itself, no config or metrics; its files' common header gives the model and the data.

@@ -313,6 +313,10 @@ case_ "train --nesterov --momentum 0" 2 $T --out t15 --nesterov --momentum 0
 case_ "train --optimizer adam --momentum 0.5" 2 $T --out t15a --optimizer adam --momentum 0.5
 case_ "train --schedule onecycle --warmup 1" 2 $T --out t15w --schedule onecycle --warmup 1
 case_ "train --zeta-samples 5 without --analyze-every" 2 $T --out t15z --zeta-samples 5
+case_ "train --zeta-every 2 without --analyze-every" 2 $T --out t15e --zeta-every 2
+case_ "train --zeta-every 3 --analyze-every 2" 2 $T --out t15f --analyze-every 2 --zeta-every 3
+case_ "train --zeta-every 2 --stages grid,tract" 2 $T --out t15g --analyze-every 1 --zeta-every 2 --stages grid,tract
+case_ "train --zeta-every 0" 2 $T --out t15h --analyze-every 1 --zeta-every 0
 # a directory in use: held by flock(1), as another nnfmri train or analyze holds its --out
 mkdir held && { flock -n held sleep 60 & }
 holder=$!
