@@ -32,28 +32,35 @@ inline std::vector<std::string> files_under(const std::string& dir) {
   return names;
 }
 
+// Whether a run's file `name` (relative) holds timing fields: a JSON Lines file or an analysis JSON.
+inline bool has_timing_fields(const std::string& name) {
+  const bool jsonl = name.size() > 6 && name.substr(name.size() - 6) == ".jsonl";
+  return jsonl || name.rfind("analysis/", 0) == 0;
+}
+
+// The documents of such a file without their timing fields: a JSON Lines file line by line, a JSON
+// file whole.
+inline std::vector<std::string> untimed_documents(const std::string& name, const std::string& text) {
+  const bool jsonl = name.size() > 6 && name.substr(name.size() - 6) == ".jsonl";
+  if (!jsonl) return {without_timing(run::parse_json(text, name)).dump()};
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (size_t end; (end = text.find('\n', start)) != std::string::npos; start = end + 1)
+    out.push_back(without_timing(run::parse_json(text.substr(start, end - start), name)).dump());
+  return out;
+}
+
 // Two run directories hold the same files with the same bytes, timing fields apart.
 inline void expect_same_run(const std::string& a, const std::string& b) {
   const std::vector<std::string> names = files_under(a);
   ASSERT_EQ(names, files_under(b));
   for (const std::string& name : names) {
     const std::string x = base::read_file(a + "/" + name), y = base::read_file(b + "/" + name);
-    const bool jsonl = name.size() > 6 && name.substr(name.size() - 6) == ".jsonl";
-    const bool analysis_json = name.rfind("analysis/", 0) == 0;
-    if (!jsonl && !analysis_json) {
+    if (!has_timing_fields(name)) {
       EXPECT_TRUE(x == y) << name << " differs";
       continue;
     }
-    // A JSON Lines file line by line, a JSON file whole.
-    auto documents = [&](const std::string& text) {
-      std::vector<std::string> out;
-      if (!jsonl) return std::vector<std::string>{without_timing(run::parse_json(text, name)).dump()};
-      size_t start = 0;
-      for (size_t end; (end = text.find('\n', start)) != std::string::npos; start = end + 1)
-        out.push_back(without_timing(run::parse_json(text.substr(start, end - start), name)).dump());
-      return out;
-    };
-    EXPECT_EQ(documents(x), documents(y)) << name << " differs beyond its timing fields";
+    EXPECT_EQ(untimed_documents(name, x), untimed_documents(name, y)) << name << " differs beyond its timing fields";
   }
 }
 
