@@ -610,6 +610,61 @@ TEST(NetworkInference, ForwardFromPastAShortcutIsRefusedOnAnInferenceOnlyNet) {
   EXPECT_EQ(std::memcmp(lean_logits.data(), logits.data(), logits.size() * sizeof(float)), 0);
 }
 
+// A net turned inference-only and back between batches (its pooled outputs, then training steps that
+// read every layer's output and take their gradient buffers from the same pool, batch sizes changing):
+// each pooled forward gives the logits and probe views of a net never turned, each training step its
+// logits, its parameters' gradients and (bn, dropout) the same next state, bit for bit.
+TEST(NetworkInference, ANetTurnedBetweenInferenceAndTrainingMatchesOneNeverTurned) {
+  const std::vector<std::string> specs = {
+      "conv3x3:4 bn relu maxpool2 conv3x3:5 relu maxpool2 linear:6 relu dropout:0.5 linear:3",
+      "conv3x3:4 relu res(conv3x3:4 bn relu conv3x3:4 bn) relu res:proj(conv3x3:6:s2 bn) relu gap linear:3"};
+  const auto same_bits = [](const nn::Tensor& a, const nn::Tensor& b, const std::string& what) {
+    ASSERT_EQ(a.shape(), b.shape()) << what;
+    if (a.size()) {
+      EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0) << what;
+    }
+  };
+  for (const std::string& spec : specs) {
+    nn::Network full(spec, 2, 8, 8), turned(spec, 2, 8, 8);
+    full.init(81);
+    turned.init(81);
+    const size_t B = full.blocks().size();
+    const int batches[] = {3, 5, 2, 6, 4, 1};
+    for (int step = 0; step < 6; ++step) {
+      const int n = batches[step];
+      const std::string at = spec + " step " + std::to_string(step);
+      const nn::Tensor x = random_tensor(nn::Shape{n, 2, 8, 8}, uint64_t(90 + step));
+      turned.set_inference_only(step % 2 == 0);
+      if (step % 2 == 0) {
+        std::vector<nn::Tensor> seen_full(2 * B), seen_turned(2 * B);
+        const auto keep = [](std::vector<nn::Tensor>& seen) {
+          return nn::Probe([&seen](const nn::BlockView& v) {
+            seen[2 * size_t(v.index)] = v.input;
+            seen[2 * size_t(v.index) + 1] = v.a;
+          });
+        };
+        const nn::Probe probe_full = keep(seen_full), probe_turned = keep(seen_turned);
+        const nn::Tensor logits(full.forward(x, false, &probe_full));
+        same_bits(turned.forward(x, false, &probe_turned), logits, at + " probed logits");
+        for (size_t k = 0; k < 2 * B; ++k) same_bits(seen_turned[k], seen_full[k], at + " view " + std::to_string(k));
+        same_bits(turned.forward(x, false), logits, at + " logits");
+        continue;
+      }
+      const nn::Tensor dlogits = random_tensor(nn::Shape{n, 3, 1, 1}, uint64_t(100 + step));
+      same_bits(turned.forward(x, true), nn::Tensor(full.forward(x, true)), at + " training logits");
+      turned.zero_grad();
+      full.zero_grad();
+      turned.backward(dlogits);
+      full.backward(dlogits);
+      auto a = full.named_params(), b = turned.named_params();
+      for (size_t k = 0; k < a.size(); ++k) {
+        same_bits(b[k].param->value, a[k].param->value, at + " " + a[k].name + " value");
+        if (a[k].param->trainable) same_bits(b[k].param->grad, a[k].param->grad, at + " " + a[k].name + " gradient");
+      }
+    }
+  }
+}
+
 // The trainer's backward (pooled gradients): a conv whose output only a relu fused with a pool reads
 // takes its bias gradient from the plane sums the fused backward took (Conv2d::backward_given_plane_sums);
 // every parameter gradient is bit-identical to the layers run one by one, for 1 and 2 threads.
