@@ -261,6 +261,19 @@ TEST_F(CheckpointCorruption, AFileChangedInPlaceAfterItsCheckIsRefused) {
             good_ + ": not a valid nnfmri checkpoint: checksum mismatch (truncated or corrupt file)");
 }
 
+// A header length the file cannot hold (its CRC made right, so that the length itself is judged):
+// one error line before anything of that length is read or allocated, up to 2^64 − 1 (where a check
+// written as 20 + length > size wraps around and lets it through).
+TEST_F(CheckpointCorruption, AHeaderLengthPastTheFileIsRefusedBeforeReadingIt) {
+  for (const uint64_t length : {uint64_t(bytes_.size()) - 23, uint64_t(1) << 32, uint64_t(1) << 63, ~uint64_t(0) - 19, ~uint64_t(0)}) {
+    std::string b = bytes_.substr(0, bytes_.size() - 4);
+    std::memcpy(&b[12], &length, 8);
+    const uint32_t crc = uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(b.data()), uInt(b.size())));
+    b.append(reinterpret_cast<const char*>(&crc), 4);
+    expect_load_error(corrupt("long_header", b), "header length " + std::to_string(length) + " exceeds the file");
+  }
+}
+
 TEST_F(CheckpointCorruption, WrongMagic) {
   std::string b = bytes_;
   b[0] = 'X';

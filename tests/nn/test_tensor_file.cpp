@@ -401,6 +401,29 @@ TEST_F(TensorFileIO, HostileNpzIsOneErrorNamingTheMember) {
   std::string compressed = good;
   compressed[8] = 8;  // method deflate
   EXPECT_NE(error_for(compressed).find("a compressed member"), std::string::npos);
+  // Size fields no file can hold (the members are read in parts, each straight into its values): one
+  // error naming what does not fit, before anything of that size is allocated or read.  The first
+  // member's sizes in the central directory (the ones read), at most 2^32 − 1 ...
+  const size_t first_entry = directory;  // (wide has good's offsets)
+  for (const uint32_t size : {uint32_t(good.size()), uint32_t(0x7FFFFFFF), uint32_t(0xFFFFFFFE)}) {
+    std::string hostile = good;
+    std::memcpy(&hostile[first_entry + 20], &size, 4);
+    std::memcpy(&hostile[first_entry + 24], &size, 4);
+    EXPECT_NE(error_for(hostile).find("bad.npz: conv1.weight.npy: " + std::to_string(size) + " bytes run into the central directory"),
+              std::string::npos) << error_for(hostile);
+  }
+  // ... the directory's size and offset in the end record ...
+  for (const size_t field : {size_t(12), size_t(16)}) {
+    std::string hostile = good;
+    const uint32_t huge = 0xFFFFFFF0u;
+    std::memcpy(&hostile[good.size() - 22 + field], &huge, 4);
+    EXPECT_NE(error_for(hostile).find("bad.npz: the zip's central directory ("), std::string::npos) << error_for(hostile);
+  }
+  // ... and a local header's name length, which the data's offset adds.
+  std::string long_name = good;
+  long_name[26] = char(0xFF), long_name[27] = char(0xFF);
+  EXPECT_NE(error_for(long_name).find("bad.npz: conv1.weight.npy: its local header does not match the central directory"),
+            std::string::npos) << error_for(long_name);
 
 }
 
