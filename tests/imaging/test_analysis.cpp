@@ -443,4 +443,29 @@ TEST(Analysis, AFailedWriteLeavesNoneOfTheAnalysisFiles) {
   remove_dir(dir);
 }
 
+// The analysed epochs of train --zeta-every N that are not multiples of N run without_stage(settings,
+// "zeta"): the stages the settings run but zeta, whatever --stages said.  Above all --stages zeta
+// alone: the stages left are grid (which always runs), never an empty list, which would mean every
+// stage and bring zeta back.
+TEST(Analysis, WithoutAStageRunsTheOthersWhateverStagesNamed) {
+  const std::vector<std::vector<std::string>> stages = {{}, {"zeta"}, {"grid", "zeta"}, {"zeta", "tract"}, {"tract"}};
+  for (const std::vector<std::string>& named : stages) {
+    imaging::AnalysisSettings s;
+    s.stages = named;
+    const imaging::AnalysisSettings without = imaging::without_stage(s, "zeta");
+    std::string text;
+    for (const std::string& n : named) text += (text.empty() ? "" : ",") + n;
+    SCOPED_TRACE("--stages '" + text + "'");
+    EXPECT_FALSE(imaging::runs_stage(without, "zeta"));
+    EXPECT_TRUE(imaging::runs_stage(without, "grid"));  // always
+    const bool tract = named.empty() || std::count(named.begin(), named.end(), "tract");
+    EXPECT_EQ(imaging::runs_stage(without, "tract"), tract);
+    EXPECT_EQ(imaging::runs_stage(s, "zeta"), named.empty() || std::count(named.begin(), named.end(), "zeta"));
+    // config.json's analysis.stages of the settings without zeta: what they run, in the fixed order
+    nlohmann::ordered_json expected = nlohmann::ordered_json::array({"grid"});
+    if (tract) expected.push_back("tract");
+    EXPECT_EQ(imaging::describe(without)["stages"], expected);
+  }
+}
+
 }  // namespace
