@@ -525,6 +525,9 @@ const Tensor& Network::forward_from(int b, const Tensor& a, const Probe* probe) 
     throw base::Error("forward_from(" + blocks_[b].name + "): a shortcut passes this block; expected a forward() of the same " +
                       std::to_string(a.n()) + " images before it");
   const size_t last = size_t(blocks_[b].last);
+  // Inference only: the copy goes into a pooled buffer, as every output run() writes (run() gives it
+  // back); a buffer of its own each call went to the pool too and was never taken again.
+  if (inference_only_ && acts_[last].capacity() == 0) acts_[last] = take_spare(a.size());
   acts_[last] = a;
   if (last + 1 == layers_.size()) return acts_.back();
   run(last + 1, false, probe);

@@ -665,6 +665,36 @@ TEST(NetworkInference, ANetTurnedBetweenInferenceAndTrainingMatchesOneNeverTurne
   }
 }
 
+// forward_from on an inference-only net, again and again (as a lesion game calls it, one coalition
+// after another): the activation it is given is copied into a pooled buffer, so the net holds as
+// much after the hundredth call as after the first (each call allocated a new buffer for it, given to
+// the pool at the call's end and never taken again: the pool grew by the block's output per call),
+// and the logits are the full net's.
+TEST(NetworkInference, ForwardFromAgainAndAgainHoldsNoMoreThanOnce) {
+  const std::string spec = "conv3x3:4 relu maxpool2 conv3x3:5 relu maxpool2 linear:6 relu linear:3";
+  nn::Network full(spec, 2, 8, 8), lean(spec, 2, 8, 8);
+  full.init(11);
+  lean.init(11);
+  lean.set_inference_only(true);
+  const int block = lean.find_block("pool1");
+  ASSERT_GE(block, 0);
+  ASSERT_FALSE(lean.crossed_by_shortcut(block));
+  for (const int n : {4, 4, 3}) {
+    const nn::Tensor x = random_tensor(nn::Shape{n, 2, 8, 8}, uint64_t(20 + n));
+    full.forward(x, false);
+    lean.forward(x, false);
+    const nn::Tensor a(full.output(block)), logits(full.forward_from(block, a));
+    lean.forward_from(block, a);
+    const size_t held = lean.activation_floats_held();
+    for (int call = 0; call < 100; ++call) {
+      const nn::Tensor& got = lean.forward_from(block, a);
+      ASSERT_EQ(got.shape(), logits.shape());
+      ASSERT_EQ(std::memcmp(got.data(), logits.data(), logits.size() * sizeof(float)), 0) << "call " << call;
+    }
+    EXPECT_EQ(lean.activation_floats_held(), held) << n << " images";
+  }
+}
+
 // The trainer's backward (pooled gradients): a conv whose output only a relu fused with a pool reads
 // takes its bias gradient from the plane sums the fused backward took (Conv2d::backward_given_plane_sums);
 // every parameter gradient is bit-identical to the layers run one by one, for 1 and 2 threads.
