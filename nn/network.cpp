@@ -719,6 +719,10 @@ void Network::release_buffers() {
 }
 
 void Network::set_inference_only(bool on) {
+  // The pool is emptied when the mode changes: a training forward writes every layer's output into a
+  // buffer of its own and the next pooled forward gives them all to the pool, so a pool kept across
+  // the changes grew by the net's outputs at every turn.
+  if (on != inference_only_) spare_.clear();
   inference_only_ = on;
   for (auto& l : layers_) {
     if (l->layer_kind() == LayerKind::maxpool) static_cast<Pool2d&>(*l).set_record_argmax(!on);

@@ -174,7 +174,8 @@ class Network {
   // another block is unspecified after the forward, and forward_from past a shortcut throws
   // std::logic_error).
   // For a caller that only reads the logits and, in a probe, the block tensors (nnfmri eval, profile,
-  // monitor): those are the same bits either way.  Off by default; off again restores it all.
+  // monitor): those are the same bits either way.  Off by default; off again restores it all.  A change
+  // of mode empties the pool (kept, it grew by the net's outputs at every change).
   void set_inference_only(bool on);
   bool inference_only() const { return inference_only_; }
   void zero_grad();

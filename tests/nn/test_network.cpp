@@ -611,9 +611,10 @@ TEST(NetworkInference, ForwardFromPastAShortcutIsRefusedOnAnInferenceOnlyNet) {
 }
 
 // A net turned inference-only and back between batches (its pooled outputs, then training steps that
-// read every layer's output and take their gradient buffers from the same pool, batch sizes changing):
+// read every layer's output and take their gradient buffers from a pool too, batch sizes changing):
 // each pooled forward gives the logits and probe views of a net never turned, each training step its
-// logits, its parameters' gradients and (bn, dropout) the same next state, bit for bit.
+// logits, its parameters' gradients and (bn, dropout) the same next state, bit for bit; and turning
+// it does not grow what it holds.
 TEST(NetworkInference, ANetTurnedBetweenInferenceAndTrainingMatchesOneNeverTurned) {
   const std::vector<std::string> specs = {
       "conv3x3:4 bn relu maxpool2 conv3x3:5 relu maxpool2 linear:6 relu dropout:0.5 linear:3",
@@ -661,6 +662,20 @@ TEST(NetworkInference, ANetTurnedBetweenInferenceAndTrainingMatchesOneNeverTurne
         same_bits(b[k].param->value, a[k].param->value, at + " " + a[k].name + " value");
         if (a[k].param->trainable) same_bits(b[k].param->grad, a[k].param->grad, at + " " + a[k].name + " gradient");
       }
+    }
+    // Turned again and again at one batch size, it holds no more after the tenth turn than after the
+    // first: a training forward writes every layer's output into its own buffer and a pooled one gives
+    // them all to the pool, so a pool kept across the turns grew by the net's outputs at every turn.
+    const nn::Tensor x = random_tensor(nn::Shape{4, 2, 8, 8}, 110), dlogits = random_tensor(nn::Shape{4, 3, 1, 1}, 111);
+    size_t held = 0;
+    for (int turn = 0; turn < 10; ++turn) {
+      turned.set_inference_only(false);
+      turned.forward(x, true);
+      turned.backward(dlogits);
+      turned.set_inference_only(true);
+      turned.forward(x, false);
+      if (turn == 0) held = turned.activation_floats_held();
+      EXPECT_EQ(turned.activation_floats_held(), held) << spec << " turn " << turn;
     }
   }
 }
