@@ -253,9 +253,10 @@ Json epoch_summary(const RunData& run, size_t e, const std::vector<StabilityStep
   for (const StabilityStep& step : stability)
     if (step.to_epoch == epoch.epoch) s["zeta_stability"] = stability_json(run, step);
   Json missing = Json::array();
-  if (!epoch.has_grid) missing.push_back("grid.json");
-  if (!epoch.has_zeta) missing.push_back("zeta.json");
-  if (!epoch.has_tract) missing.push_back("tract.json");
+  // the files the run asked for at this epoch and lacks (not those --stages or --zeta-every left out)
+  if (!epoch.has_grid && run.expects_stage("grid", epoch.epoch)) missing.push_back("grid.json");
+  if (!epoch.has_zeta && run.expects_stage("zeta", epoch.epoch)) missing.push_back("zeta.json");
+  if (!epoch.has_tract && run.expects_stage("tract", epoch.epoch)) missing.push_back("tract.json");
   s["missing"] = missing;
   return s;
 }

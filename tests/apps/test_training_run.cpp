@@ -26,6 +26,7 @@
 #include "tests/planted_split.h"
 #include "dist/world.h"
 #include "report/report_data.h"
+#include "report/report_summary.h"
 #include "tests/run_compare.h"
 #include "tests/simulated_ranks.h"
 #include "tests/temp_dir.h"
@@ -248,15 +249,23 @@ TEST_F(TrainingRun, ZetaEveryRunsTheZetaStageInItsEpochsOnlyAndResumesToTheSameB
   app::run_training(resumed(killed), small_planted(), {});
   expect_same_run(s.out, killed.out);
 
+  // The report's notes and each epoch summary's "missing" name zeta.json only where the run asked for it.
   auto zeta_notes = [](const std::string& dir) {
     std::vector<std::string> notes;
-    for (const std::string& note : report::load_run(dir).notes)
+    const report::RunData run = report::load_run(dir);
+    for (const std::string& note : run.notes)
       if (note.find("zeta.json") != std::string::npos) notes.push_back(note);
+    for (size_t e = 0; e < run.epochs.size(); ++e) {
+      const nlohmann::ordered_json summary = report::epoch_summary(run, e, report::zeta_stability(run));
+      for (const auto& file : summary["missing"])
+        notes.push_back("epoch " + std::to_string(run.epochs[e].epoch) + " missing " + file.get<std::string>());
+    }
     return notes;
   };
   EXPECT_EQ(zeta_notes(s.out), std::vector<std::string>());
   fs::remove(layout.analysis(2) + "/" + run::kZetaFile);
-  EXPECT_EQ(zeta_notes(s.out), std::vector<std::string>{"epoch 2: no zeta.json (ζ-scores not shown)"});
+  EXPECT_EQ(zeta_notes(s.out),
+            (std::vector<std::string>{"epoch 2: no zeta.json (ζ-scores not shown)", "epoch 2 missing zeta.json"}));
 }
 
 void write(const std::string& path, const std::string& bytes) {
