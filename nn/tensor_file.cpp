@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <iterator>
+#include <map>
 
 
 #include "base/crc32.h"
@@ -350,6 +351,10 @@ TensorFile read_npz(const std::string& path) {
   const std::string directory = file.read(directory_at, directory_size);
   const auto in_directory = [&](size_t at) { return at - directory_at; };
   TensorFile out;
+  // Each member's bytes (local header to the end of its data) → its name: two entries whose bytes
+  // overlap (the same member listed twice, or a local header inside another member) are refused before
+  // either is read twice, so a small hostile file cannot make up to 65,535 copies of one large member.
+  std::map<size_t, std::pair<size_t, std::string>> members;
   size_t at = directory_at;
   for (uint16_t e = 0; e < entries; ++e) {
     if (at + 46 > eocd || read_le<uint32_t>(directory, in_directory(at)) != 0x02014b50)
@@ -377,6 +382,16 @@ TensorFile read_npz(const std::string& path) {
     if (data > directory_at || file.read(local + 30, local_name) != member)
       throw base::Error(where + ": its local header does not match the central directory: the file is corrupt");
     if (size > directory_at - data) throw base::Error(where + ": " + std::to_string(size) + " bytes run into the central directory");
+    {
+      const size_t end = data + size;
+      auto next = members.lower_bound(local);
+      const auto overlaps = [&](const auto& it) { return it->first < end && local < it->second.first; };
+      if (next != members.end() && overlaps(next))
+        throw base::Error(where + ": its bytes overlap those of member " + next->second.second + ": the file is corrupt");
+      if (next != members.begin() && overlaps(std::prev(next)))
+        throw base::Error(where + ": its bytes overlap those of member " + std::prev(next)->second.second + ": the file is corrupt");
+      members.emplace(local, std::make_pair(end, member));
+    }
     // The member in two parts: its .npy header (`npy`: the whole member when it has no header that fits
     // in it, so that every check below sees what it saw when the member was read whole), then its data,
     // read straight into the tensor's values (a float per 4 bytes, rounded up).  The CRC covers both.

@@ -424,7 +424,20 @@ TEST_F(TensorFileIO, HostileNpzIsOneErrorNamingTheMember) {
   long_name[26] = char(0xFF), long_name[27] = char(0xFF);
   EXPECT_NE(error_for(long_name).find("bad.npz: conv1.weight.npy: its local header does not match the central directory"),
             std::string::npos) << error_for(long_name);
-
+  // One member listed twice in the central directory (the second entry's name and local offset made the
+  // first's; the two arrays are equal, so sizes and CRCs agree): refused, not read twice (before
+  // 2026-12-05 each such entry read another copy, up to 65,535 copies of one member).
+  const std::vector<float> same(1000, 0.5f);
+  base::write_npz(path("twice.npz"), {{"a", {1000}, same.data()}, {"b", {1000}, same.data()}});
+  std::string twice = base::read_file(path("twice.npz"));
+  const auto le32_of = [&](const std::string& bytes, size_t at) { uint32_t v; std::memcpy(&v, bytes.data() + at, 4); return v; };
+  const size_t second_entry = le32_of(twice, twice.size() - 22 + 16) + 46 + 5;  // after the first entry ("a.npy")
+  ASSERT_EQ(le32_of(twice, second_entry), 0x02014b50u);
+  ASSERT_EQ(twice.substr(second_entry + 46, 5), "b.npy");
+  twice[second_entry + 46] = 'a';
+  const uint32_t zero = 0;
+  std::memcpy(&twice[second_entry + 42], &zero, 4);
+  EXPECT_EQ(error_for(twice), path("bad.npz") + ": a.npy: its bytes overlap those of member a.npy: the file is corrupt");
 }
 
 // One .npy member in a stored zip, as numpy.savez writes it: version bytes, the header's length (2
