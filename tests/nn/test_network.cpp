@@ -418,6 +418,18 @@ TEST(NetworkFusion, ReluThenPoolFusedIsBitIdenticalToTheLayersOneByOne) {
   EXPECT_GT(zero_windows, 0u);
 }
 
+namespace {
+// A net and its inference-only twin: the same spec, input shape and seed.
+struct FullAndLean {
+  nn::Network full, lean;
+  FullAndLean(const std::string& spec, int c, int h, int w, uint64_t seed) : full(spec, c, h, w), lean(spec, c, h, w) {
+    full.init(seed);
+    lean.init(seed);
+    lean.set_inference_only(true);
+  }
+};
+}  // namespace
+
 // An inference-only net (Network::set_inference_only): the logits and every block's output are the
 // same bits as the full eval forward's, with and without a probe (the probe that reads no z lets the
 // conv write into the relu's buffer), the max pools record no argmax, and a training forward, a
@@ -497,10 +509,8 @@ TEST(NetworkInference, PooledOutputsGiveTheSameBitsBatchAfterBatch) {
     }
   };
   for (const std::string& spec : specs) {
-    nn::Network full(spec, 2, 8, 8), lean(spec, 2, 8, 8);
-    full.init(37);
-    lean.init(37);
-    lean.set_inference_only(true);
+    FullAndLean nets(spec, 2, 8, 8, 37);
+    nn::Network &full = nets.full, &lean = nets.lean;
     const size_t B = full.blocks().size();
     const nn::BlockEdit edit = [](int block, nn::Tensor& a) {
       if (block == 1)
@@ -536,10 +546,8 @@ TEST(NetworkInference, PooledOutputsGiveTheSameBitsBatchAfterBatch) {
 // plus its input per image (activation_floats_per_image of an inference-only net), batch after
 // batch, where the full net holds every layer's output (more than that).
 TEST(NetworkInference, PooledOutputsHoldLessThanEveryLayersOutput) {
-  nn::Network full(nn::Network::preset("reference"), 3, 32, 32), lean(nn::Network::preset("reference"), 3, 32, 32);
-  full.init(5);
-  lean.init(5);
-  lean.set_inference_only(true);
+  FullAndLean nets(nn::Network::preset("reference"), 3, 32, 32, 5);
+  nn::Network &full = nets.full, &lean = nets.lean;
   const size_t n = 4, bound = n * lean.activation_floats_per_image();
   EXPECT_EQ(lean.activation_floats_per_image(), size_t(2 * 32 * 32 * 32));  // conv1's output and the relu's
   for (int step = 0; step < 3; ++step) {
@@ -590,10 +598,8 @@ TEST(NetworkInference, ANetBuiltInferenceOnlyHasNoGradientsUntilItTrains) {
 // does not keep: refused.  Without a shortcut it runs, and gives the full net's logits.
 TEST(NetworkInference, ForwardFromPastAShortcutIsRefusedOnAnInferenceOnlyNet) {
   const std::string spec = "conv3x3:4 relu res(conv3x3:4 relu conv3x3:4) relu linear:3";
-  nn::Network full(spec, 2, 8, 8), lean(spec, 2, 8, 8);
-  full.init(3);
-  lean.init(3);
-  lean.set_inference_only(true);
+  FullAndLean nets(spec, 2, 8, 8, 3);
+  nn::Network &full = nets.full, &lean = nets.lean;
   const nn::Tensor x = random_tensor(nn::Shape{2, 2, 8, 8}, 4);
   lean.forward(x, false);
   full.forward(x, false);
@@ -687,10 +693,8 @@ TEST(NetworkInference, ANetTurnedBetweenInferenceAndTrainingMatchesOneNeverTurne
 // and the logits are the full net's.
 TEST(NetworkInference, ForwardFromAgainAndAgainHoldsNoMoreThanOnce) {
   const std::string spec = "conv3x3:4 relu maxpool2 conv3x3:5 relu maxpool2 linear:6 relu linear:3";
-  nn::Network full(spec, 2, 8, 8), lean(spec, 2, 8, 8);
-  full.init(11);
-  lean.init(11);
-  lean.set_inference_only(true);
+  FullAndLean nets(spec, 2, 8, 8, 11);
+  nn::Network &full = nets.full, &lean = nets.lean;
   const int block = lean.find_block("pool1");
   ASSERT_GE(block, 0);
   ASSERT_FALSE(lean.crossed_by_shortcut(block));
