@@ -300,8 +300,14 @@ int cmd_train(int argc, char** argv) {
   callbacks.on_analysis = [&](const imaging::AnalysisReport& report) {
     if (terminal) clear_progress_line();
     if (verbose) std::fputs(report.summary.c_str(), stdout);
-    const std::string stability =
-        report.stage("zeta") ? ", zeta stability " + zeta_stability_text(settings.out, pending_epoch) : "";
+    // ζ stability after an epoch with ζ; an epoch that --zeta-every leaves without it names the next one
+    // that has it (if the run reaches it).
+    std::string stability;
+    const int next_zeta = (pending_epoch / settings.zeta_every + 1) * settings.zeta_every;
+    if (report.stage("zeta"))
+      stability = ", zeta stability " + zeta_stability_text(settings.out, pending_epoch);
+    else if (settings.zeta_every > 1 && next_zeta <= settings.train.epochs)
+      stability = ", zeta at epoch " + std::to_string(next_zeta);
     std::printf("%s  | %s%s\n", pending.c_str(), report.digest.c_str(), stability.c_str());
     pending.clear();
     std::fflush(stdout);

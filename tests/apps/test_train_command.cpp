@@ -209,6 +209,28 @@ TEST_F(TrainCommand, TheDigestsZetaStabilityIsTheReportsOfTheEpochBeingCommitted
   EXPECT_EQ(lines[3].substr(lines[3].size() - expected.size()), expected) << lines[3];
 }
 
+// With --zeta-every 2 over 3 epochs, epoch 1's line names the epoch ζ comes at, epoch 2's ends with its
+// ζ stability (n/a: the first map), and epoch 3's has neither (the run ends before epoch 4).
+TEST_F(TrainCommand, AnEpochWithoutZetaNamesTheNextEpochWithIt) {
+  const std::string dir = path("thinned");
+  std::vector<std::string> args = run_args(dir);
+  *(std::find(args.begin(), args.end(), "--analyze-every") + 1) = "1";
+  *(std::find(args.begin(), args.end(), "--epochs") + 1) = "3";
+  *(std::find(args.begin(), args.end(), "--limit-train") + 1) = "200";
+  args.insert(args.end(), {"--zeta-every", "2"});
+  Child child(args, dir);
+  ASSERT_EQ(child.wait(), 0) << base::read_file(child.err);
+  const std::vector<std::string> lines = lines_of(child.out);
+  ASSERT_EQ(lines.size(), 6u) << base::read_file(child.out);
+  const auto ends_with = [](const std::string& line, const std::string& end) {
+    return line.size() >= end.size() && line.compare(line.size() - end.size(), end.size(), end) == 0;
+  };
+  EXPECT_TRUE(ends_with(lines[2], ", zeta at epoch 2")) << lines[2];
+  EXPECT_TRUE(ends_with(lines[3], ", zeta stability n/a")) << lines[3];
+  EXPECT_EQ(lines[4].find("zeta"), std::string::npos) << lines[4];
+  EXPECT_NE(lines[4].find("| imaging "), std::string::npos) << lines[4];
+}
+
 // The console: a header of two lines, one line per epoch (an analysed epoch's line ends with its
 // imaging digest, whose figures are those of its files), "done"; --verbose adds every stage's lines.
 TEST_F(TrainCommand, OneLinePerEpochWithTheImagingDigestAndEveryStageLineOnlyWithVerbose) {
