@@ -61,8 +61,8 @@ void write_framed(const std::string& path, const char (&magic)[8], nlohmann::jso
 
 // A framed file read and checked up to its header; read_tensors() then fills the tensors.  The file is
 // read in parts, never whole into memory (a checkpoint's weights would be held twice): the CRC over a
-// buffer of 1 MiB here, and again by read_tensors over the bytes it copies, so that what is copied is
-// what was checked even if the file changed in place in between.
+// buffer of 1 MiB here, and again by read_tensors over the header this pass kept and the bytes it
+// copies, so that what is copied is what was checked even if the file changed in place in between.
 FramedFile::FramedFile(const std::string& path, const char (&magic)[8], const std::string& kind, size_t max_bytes)
   : path_(path), kind_(kind), file_(path, max_bytes) {
   const size_t size = size_t(file_.size());
@@ -72,19 +72,24 @@ FramedFile::FramedFile(const std::string& path, const char (&magic)[8], const st
   if (version != kVersion)
     throw fail("version " + std::to_string(version) + ", this build reads version " + std::to_string(kVersion));
   stored_crc_ = get<uint32_t>(file_.read(size - 4, 4), 0);
+  // The CRC pass keeps the bytes up to the header's end (head_), so the header parsed here and the
+  // one read_tensors' CRC starts from are the bytes this CRC checked, not another read of them.
+  const uint64_t hlen = get<uint64_t>(start, 12);
+  const size_t head_bytes = 20 + size_t(std::min<uint64_t>(hlen, size - 24));
   std::vector<char> chunk(size_t(1) << 20);
   uint32_t crc = 0;
   for (size_t at = 0; at < size - 4;) {
     const size_t n = std::min(chunk.size(), size - 4 - at);
     file_.read(at, chunk.data(), n);
     crc = base::crc32_update(crc, chunk.data(), n);
+    if (at < head_bytes) head_.append(chunk.data(), std::min(n, head_bytes - at));
     at += n;
   }
-  if (stored_crc_ != crc) throw fail("checksum mismatch (truncated or corrupt file)");
-  uint64_t hlen = get<uint64_t>(start, 12);
+  // (the first 20 bytes were read before the pass: equal unless the file changed in between)
+  if (stored_crc_ != crc || head_.compare(0, 20, start) != 0) throw fail("checksum mismatch (truncated or corrupt file)");
   if (hlen > size - 24) throw fail("header length " + std::to_string(hlen) + " exceeds the file");
   try {
-    header = base::parse_json(file_.read(20, size_t(hlen)), "header");
+    header = base::parse_json(head_.substr(20), "header");
   } catch (const base::Error& e) {
     throw fail(e.what());
   }
@@ -120,7 +125,7 @@ void FramedFile::read_tensors(const std::vector<FramedTensor>& tensors) const {
     throw fail("it lists " + std::to_string(list.size()) + " tensors, the spec has " + std::to_string(tensors.size()));
   const size_t end = size_t(file_.size()) - 4;
   size_t off = data_;
-  uint32_t crc = base::crc32_update(0, file_.read(0, data_).data(), data_);
+  uint32_t crc = base::crc32_update(0, head_.data(), data_);
   for (size_t i = 0; i < tensors.size(); ++i) {
     Tensor& v = *tensors[i].tensor;
     const base::Json& t = list[i];

@@ -57,6 +57,7 @@ class FramedFile {
   std::string path_, kind_;
   base::FileReader file_;  // read in parts (framed_file.cpp)
   uint32_t stored_crc_ = 0;
+  std::string head_;  // the file's bytes before its tensor data (magic to header), as the CRC pass read them
   size_t data_ = 0;
 };
 
