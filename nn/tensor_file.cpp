@@ -308,6 +308,33 @@ std::vector<int64_t> npy_shape(const std::string& header, const std::string& whe
   return shape;
 }
 
+// Where a member's .npy header lies, from the member's first bytes (12, or all of a shorter member)
+// and its size: the one reading of the magic, the version and the header length.  numpy writes
+// versions 1.0 (a 2-byte header length), 2.0 and 3.0 (4 bytes; 3.0 a UTF-8 header).  `problem` says
+// what is wrong, if anything; then header_end is the member's size, so that the member is read (and
+// its CRC checked) whole before the problem is reported.
+struct NpyLayout {
+  size_t header_at = 0, header_bytes = 0, header_end = 0;
+  std::string problem;
+};
+NpyLayout npy_layout(const std::string& first, size_t size) {
+  NpyLayout l;
+  l.header_end = size;
+  if (size < 10 || first.compare(0, 6, "\x93NUMPY") != 0) {
+    l.problem = "not an .npy array";
+  } else if (first[6] < 1 || first[6] > 3 || first[7] != 0) {
+    l.problem = ".npy format version " + std::to_string(uint8_t(first[6])) + "." + std::to_string(uint8_t(first[7])) +
+                ", expected 1.0, 2.0 or 3.0 (what numpy writes)";
+  } else if ((l.header_at = first[6] == 1 ? 10 : 12) > size) {
+    l.problem = "the .npy header is cut off";
+  } else if ((l.header_bytes = first[6] == 1 ? read_le<uint16_t>(first, 8) : read_le<uint32_t>(first, 8)) > size - l.header_at) {
+    l.problem = "the .npy header runs past the member";
+  } else {
+    l.header_end = l.header_at + l.header_bytes;
+  }
+  return l;
+}
+
 }  // namespace
 
 // The zip is read from its end, as zip readers (and numpy, through Python's zipfile) do: the
@@ -395,17 +422,8 @@ TensorFile read_npz(const std::string& path) {
     // The member in two parts: its .npy header (`npy`: the whole member when it has no header that fits
     // in it, so that every check below sees what it saw when the member was read whole), then its data,
     // read straight into the tensor's values (a float per 4 bytes, rounded up).  The CRC covers both.
-    size_t header_end = size;
-    {
-      const std::string magic = file.read(data, std::min<size_t>(size, 12));
-      if (magic.size() >= 10 && magic.compare(0, 6, "\x93NUMPY") == 0 && magic[6] >= 1 && magic[6] <= 3 && magic[7] == 0) {
-        const size_t header_at = magic[6] == 1 ? 10 : 12;
-        if (size >= header_at && magic.size() >= header_at) {
-          const size_t header_bytes = magic[6] == 1 ? read_le<uint16_t>(magic, 8) : read_le<uint32_t>(magic, 8);
-          if (header_bytes <= size - header_at) header_end = header_at + header_bytes;
-        }
-      }
-    }
+    const NpyLayout layout = npy_layout(file.read(data, std::min<size_t>(size, 12)), size);
+    const size_t header_end = layout.header_end;
     const std::string npy = file.read(data, header_end);
     const size_t data_bytes = size - header_end;
     std::vector<float> values((data_bytes + 3) / 4);
@@ -414,19 +432,10 @@ TensorFile read_npz(const std::string& path) {
       throw base::Error(where + ": CRC mismatch, the file is corrupt");
     if (member.size() < 4 || member.compare(member.size() - 4, 4, ".npy") != 0)
       throw base::Error(where + ": expected .npy members only");
-    if (size < 10 || npy.compare(0, 6, "\x93NUMPY") != 0) throw base::Error(where + ": not an .npy array");
-    // numpy writes versions 1.0 (a 2-byte header length), 2.0 and 3.0 (4 bytes; 3.0 a UTF-8 header)
-    if (npy[6] < 1 || npy[6] > 3 || npy[7] != 0)
-      throw base::Error(where + ": .npy format version " + std::to_string(uint8_t(npy[6])) + "." + std::to_string(uint8_t(npy[7])) +
-                        ", expected 1.0, 2.0 or 3.0 (what numpy writes)");
-    const bool v1 = npy[6] == 1;
-    const size_t header_at = v1 ? 10 : 12;
-    if (size < header_at) throw base::Error(where + ": the .npy header is cut off");
-    const size_t header_bytes = v1 ? read_le<uint16_t>(npy, 8) : read_le<uint32_t>(npy, 8);
-    if (header_bytes > size - header_at) throw base::Error(where + ": the .npy header runs past the member");
+    if (!layout.problem.empty()) throw base::Error(where + ": " + layout.problem);
     NamedTensor t;
     t.name = member.substr(0, member.size() - 4);
-    t.shape = npy_shape(npy.substr(header_at, header_bytes), where, t.unusable);
+    t.shape = npy_shape(npy.substr(layout.header_at, layout.header_bytes), where, t.unusable);
     size_t count = 1;
     for (int64_t dim : t.shape) count *= size_t(dim);
     if (!t.unusable.empty()) {

@@ -440,35 +440,41 @@ TEST_F(TensorFileIO, HostileNpzIsOneErrorNamingTheMember) {
   EXPECT_EQ(error_for(twice), path("bad.npz") + ": a.npy: its bytes overlap those of member a.npy: the file is corrupt");
 }
 
-// One .npy member in a stored zip, as numpy.savez writes it: version bytes, the header's length (2
-// bytes in version 1, 4 in 2 and 3), the header, `values` as little-endian float32.
-std::string npz_of_one(const std::string& name, int version, const std::string& header, const std::vector<float>& values) {
-  auto put = [](std::string& s, uint64_t v, int bytes) {
-    for (int b = 0; b < bytes; ++b) s += char((v >> (8 * b)) & 0xff);
-  };
-  std::string npy = "\x93NUMPY";
-  npy += char(version);
-  npy += '\0';
-  put(npy, header.size(), version == 1 ? 2 : 4);
-  npy += header;
-  npy.append(reinterpret_cast<const char*>(values.data()), 4 * values.size());
+void put_le(std::string& s, uint64_t v, int bytes) {
+  for (int b = 0; b < bytes; ++b) s += char((v >> (8 * b)) & 0xff);
+}
+
+// One member in a stored zip, as numpy.savez writes it, whatever its bytes `npy`.
+std::string npz_of_member(const std::string& name, const std::string& npy) {
   const uint32_t crc = uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(npy.data()), uInt(npy.size())));
   std::string zip, entry;
   for (std::string* s : {&zip, &entry}) {
     const bool central = s == &entry;
-    put(*s, central ? 0x02014b50 : 0x04034b50, 4);
-    if (central) put(*s, 20, 2);
-    put(*s, 20, 2), put(*s, 0, 2), put(*s, 0, 2), put(*s, 0, 4);  // version, flags, stored, time and date
-    put(*s, crc, 4), put(*s, npy.size(), 4), put(*s, npy.size(), 4), put(*s, name.size(), 2), put(*s, 0, 2);
-    if (central) put(*s, 0, 2), put(*s, 0, 2), put(*s, 0, 2), put(*s, 0, 4), put(*s, 0, 4);  // comment, disk, attributes, offset 0
+    put_le(*s, central ? 0x02014b50 : 0x04034b50, 4);
+    if (central) put_le(*s, 20, 2);
+    put_le(*s, 20, 2), put_le(*s, 0, 2), put_le(*s, 0, 2), put_le(*s, 0, 4);  // version, flags, stored, time and date
+    put_le(*s, crc, 4), put_le(*s, npy.size(), 4), put_le(*s, npy.size(), 4), put_le(*s, name.size(), 2), put_le(*s, 0, 2);
+    if (central) put_le(*s, 0, 2), put_le(*s, 0, 2), put_le(*s, 0, 2), put_le(*s, 0, 4), put_le(*s, 0, 4);  // comment, disk, attributes, offset 0
     *s += name;
     if (!central) *s += npy;
   }
   const size_t directory_at = zip.size();
   zip += entry;
-  put(zip, 0x06054b50, 4), put(zip, 0, 4), put(zip, 1, 2), put(zip, 1, 2), put(zip, entry.size(), 4),
-      put(zip, directory_at, 4), put(zip, 0, 2);
+  put_le(zip, 0x06054b50, 4), put_le(zip, 0, 4), put_le(zip, 1, 2), put_le(zip, 1, 2), put_le(zip, entry.size(), 4),
+      put_le(zip, directory_at, 4), put_le(zip, 0, 2);
   return zip;
+}
+
+// One .npy array in a stored zip: version bytes, the header's length (2 bytes in version 1, 4 in 2
+// and 3), the header, `values` as little-endian float32.
+std::string npz_of_one(const std::string& name, int version, const std::string& header, const std::vector<float>& values) {
+  std::string npy = "\x93NUMPY";
+  npy += char(version);
+  npy += '\0';
+  put_le(npy, header.size(), version == 1 ? 2 : 4);
+  npy += header;
+  npy.append(reinterpret_cast<const char*>(values.data()), 4 * values.size());
+  return npz_of_member(name, npy);
 }
 
 // The .npy header is parsed as numpy parses it, not searched: exactly the keys 'descr', 'fortran_order'
@@ -512,6 +518,26 @@ TEST_F(TensorFileIO, NpyHeadersAreParsedAsNumpyReadsThem) {
   for (int version : {0, 4, 9}) {
     const std::string m = error_of([&] { read(version, padded); });
     EXPECT_NE(m.find("b.npy: .npy format version " + std::to_string(version) + ".0, expected 1.0, 2.0 or 3.0"), std::string::npos) << m;
+  }
+}
+
+// A member whose bytes are not an .npy array where its magic, version and header length say where the
+// header lies: one error naming the member and what is wrong, after its CRC is checked (a member read
+// whole when its layout is wrong; a CRC of the wrong bytes would be the error instead).
+TEST_F(TensorFileIO, NpyMembersWithNoHeaderWhereTheySayAreOneError) {
+  std::string v1_long = std::string("\x93NUMPY\x01\x00", 8);
+  put_le(v1_long, 200, 2);
+  v1_long += "{'descr': '<f4', }";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"hello, world", "b.npy: not an .npy array"},
+      {std::string("\x93NUM", 6), "b.npy: not an .npy array"},
+      {std::string("\x93NUMPY\x02\x00\x01\x00", 10), "b.npy: the .npy header is cut off"},
+      {v1_long, "b.npy: the .npy header runs past the member"},
+  };
+  for (const auto& c : cases) {
+    const std::string npy = c.first, expected = c.second;
+    base::write_file_atomic(path("m.npz"), npz_of_member("b.npy", npy));
+    EXPECT_EQ(error_of([&] { nn::read_npz(path("m.npz")); }), path("m.npz") + ": " + expected) << npy;
   }
 }
 
