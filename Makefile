@@ -90,7 +90,7 @@ APP := $(BUILD)/nnfmri
 TESTS := $(BUILD)/nnfmri_tests
 BENCH := $(BUILD)/nnfmri_bench
 
-.PHONY: all deps san-deps build run test test-page test-report test-serve test-mpi bench bench-serve asan fuzz clean cifar10
+.PHONY: all deps san-deps build run test test-page test-readme test-report test-serve test-mpi bench bench-serve asan fuzz clean cifar10
 
 # Compilations run JOBS at a time (all cores); the set-up steps (deps) always run first, alone.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
@@ -192,6 +192,11 @@ PAGE_TESTS := $(wildcard tests/page/*.test.js)
 test-page:
 	@for f in $(PAGE_JS); do node --check $$f || { echo "make test-page: $$f does not parse"; exit 1; }; done
 	node --test --test-reporter=spec $(PAGE_TESTS)
+
+# README's commands are ones the CLI accepts: each nnfmri command and --flag one that nnfmri's --help
+# lists, each `make X` a target here (tests/readme_commands.sh; no data, no network, about 2 s).
+test-readme: $(APP)
+	bash tests/readme_commands.sh $(APP) README.md
 
 bench: all
 	@$(MAKE) -j$(JOBS) --no-print-directory $(BENCH)
