@@ -14,6 +14,9 @@
 namespace imaging {
 
 namespace {
+
+// A copy on a cache line (base/aligned.h), for the walker's weight rows and states.
+base::AlignedVector<float> aligned(const std::vector<float>& v) { return base::AlignedVector<float>(v.begin(), v.end()); }
 // dst (cols, rows) = srcᵀ, src (rows, cols): (C, H·W) → (H·W, C) is channels-first → channels-last
 // of one image, and (H·W, C) → (C, H·W) the way back.
 void transpose(const float* src, int rows, int cols, float* dst) {
@@ -160,7 +163,7 @@ CoalitionValue::CoalitionValue(nn::Network& net, int block, const run::GridSpec&
   const size_t states = replay_.size() + 1 + external_.size();
   empty_z_.assign(states, {});
   empty_a_.assign(states, {});
-  empty_a_[0] = baseline_;
+  empty_a_[0] = aligned(baseline_);
   for (const External& e : external_) empty_a_[size_t(e.state)].assign(e.activation(0), e.activation(0) + e.units);
   nn::Probe capture = [&](const nn::BlockView& view) {
     const size_t k = size_t(view.index - block_);
@@ -244,10 +247,10 @@ void CoalitionValue::build_replay(const NetView& view) {
     r.kh = k.window.kh, r.kw = k.window.kw;
     switch (k.op) {
       case BlockOp::convolution:  // (C, KH·KW, OC)
-        r.weight = view.folded_weights(b, {Axis::in, Axis::tap, Axis::out});
+        r.weight = aligned(view.folded_weights(b, {Axis::in, Axis::tap, Axis::out}));
         break;
       case BlockOp::dense:  // (H·W, C, OUT): the taps of a dense block are the input positions
-        r.weight = view.folded_weights(b, {Axis::tap, Axis::in, Axis::out});
+        r.weight = aligned(view.folded_weights(b, {Axis::tap, Axis::in, Axis::out}));
         break;
       case BlockOp::max_pool:
       case BlockOp::average_pool:

@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "base/aligned.h"
 #include "imaging/net_view.h"
 #include "imaging/zeta_settings.h"
 #include "nn/data.h"
@@ -157,8 +158,9 @@ class CoalitionValue {
     int kh = 1, kw = 1;
     // Convolution (C, KH·KW, OC); dense (H·W·C in (h, w, c) order, OUT); residual add with option B
     // (IC, OC); batch norm folded in.  The
-    // bias is not needed: it lives in the starting state and deltas do not see it.
-    std::vector<float> weight;
+    // bias is not needed: it lives in the starting state and deltas do not see it.  On a cache line,
+    // like the states below: the walker's rows (multiples of 16 floats) are read with 64-byte loads.
+    base::AlignedVector<float> weight;
     // Convolution and pools: input position p = h·in_w + w reaches output positions
     // fan_position[fan_begin[p] .. fan_begin[p+1]) through kernel tap fan_tap[...] = dy·KW + dx.
     std::vector<int> fan_begin, fan_position, fan_tap;
@@ -182,8 +184,8 @@ class CoalitionValue {
   // The all-lesioned state: pre-activation and output of every replayed block (channels-last);
   // state 0 is the lesioned block itself, state k the output of replay block k−1, then the external
   // states.  The same for every image, except inside a residual branch: there it is the first image's.
-  const std::vector<std::vector<float>>& empty_z() const { return empty_z_; }
-  const std::vector<std::vector<float>>& empty_a() const { return empty_a_; }
+  const std::vector<base::AlignedVector<float>>& empty_z() const { return empty_z_; }
+  const std::vector<base::AlignedVector<float>>& empty_a() const { return empty_a_; }
 
   // Labels of the evaluation sample, in eval_indices order.
   const std::vector<uint8_t>& labels() const { return labels_; }
@@ -208,7 +210,7 @@ class CoalitionValue {
   std::vector<std::vector<int>> region_units_;
   std::vector<double> image_v_all_, image_v_none_;
   std::vector<ReplayBlock> replay_;
-  std::vector<std::vector<float>> empty_z_, empty_a_;
+  std::vector<base::AlignedVector<float>> empty_z_, empty_a_;
   std::vector<External> external_;
   nn::Tensor inputs_;  // inside a residual branch: the sample's images as the net reads them (N, C, H, W)
   // The chunk forwarded by prepare_forward_from: the net reads it again (by pointer) in the
@@ -232,7 +234,10 @@ class CoalitionWalker {
   double add(int region);          // S ← S ∪ {g}; returns v_x(S)
   double remove(int region);       // S ← S ∖ {g}; returns v_x(S)
   double value() const;            // v_x(S)
-  const std::vector<float>& logits() const { return a_[size_t(game_.logits_state())]; }  // (classes)
+  std::vector<float> logits() const {  // (classes), a copy
+    const base::AlignedVector<float>& l = a_[size_t(game_.logits_state())];
+    return std::vector<float>(l.begin(), l.end());
+  }
   // Undo journal: while on, every state entry a step overwrites is saved first, so undo(mark)
   // returns bit-exactly to the state at mark() at the cost of the entries touched since.
   struct Mark {
@@ -265,7 +270,7 @@ class CoalitionWalker {
   }
   const CoalitionValue& game_;
   size_t image_ = 0;
-  std::vector<std::vector<float>> z_, a_;  // per state, as in CoalitionValue::empty_*
+  std::vector<base::AlignedVector<float>> z_, a_;  // per state, as in CoalitionValue::empty_*
   std::vector<Changes> changes_;           // per state
   std::vector<Touched> touched_;           // per replayed block
   std::vector<int> offsets_;               // (largest state) scratch: weight-row offsets of a step's changes
@@ -277,7 +282,7 @@ class CoalitionWalker {
   mutable nn::Tensor logits_;              // (1, classes, 1, 1) for image_values
   // Inside a residual branch: the all-lesioned state of image cached_image_ (start_empty's last).
   size_t cached_image_ = SIZE_MAX;
-  std::vector<std::vector<float>> cached_z_, cached_a_;
+  std::vector<base::AlignedVector<float>> cached_z_, cached_a_;
 };
 
 }  // namespace imaging

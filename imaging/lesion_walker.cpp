@@ -57,6 +57,14 @@ inline void add_rows_block(float* __restrict z, const float* base, const int* of
 #pragma GCC unroll 8
   for (int v = 0; v < V; ++v) _mm512_storeu_ps(z + 16 * v, acc[v]);
 }
+// The row's last OC mod 16 floats in one register under the mask live (a masked load reads no float
+// past the row), with the same fused multiply-adds in the same order.
+inline void add_rows_tail(float* __restrict z, __mmask16 live, const float* base, const int* offset, const float* delta, int k) {
+  __m512 acc = _mm512_maskz_loadu_ps(live, z);
+  for (int i = 0; i < k; ++i)
+    acc = _mm512_fmadd_ps(_mm512_set1_ps(delta[i]), _mm512_maskz_loadu_ps(live, base + offset[i]), acc);
+  _mm512_mask_storeu_ps(z, live, acc);
+}
 #elif defined(__AVX2__) && defined(__FMA__)
 template <int V>
 inline void add_rows_block(float* __restrict z, const float* base, const int* offset, const float* delta, int k) {
@@ -107,12 +115,16 @@ void add_rows(float* __restrict z, int OC, const float* base, const int* offset,
   if (OC - o >= 16) add_rows_block<2>(z + o, base + o, offset, delta, k), o += 16;
   if (OC - o >= 8) add_rows_block<1>(z + o, base + o, offset, delta, k), o += 8;
 #endif
+#ifdef __AVX512F__
+  if (o < OC) add_rows_tail(z + o, __mmask16((1u << (OC - o)) - 1), base + o, offset, delta, k);
+#else
   for (int i = 0; i < k; ++i) {
     const float* __restrict w = base + offset[i];
     const float d = delta[i];
 #pragma omp simd
     for (int j = o; j < OC; ++j) z[j] = __builtin_fmaf(d, w[j], z[j]);
   }
+#endif
 }
 
 CoalitionWalker::CoalitionWalker(const CoalitionValue& game) : game_(game) {
@@ -146,8 +158,8 @@ CoalitionWalker::CoalitionWalker(const CoalitionValue& game) : game_(game) {
 }
 
 namespace {
-void copy_states(const std::vector<std::vector<float>>& z, const std::vector<std::vector<float>>& a,
-                 std::vector<std::vector<float>>& z_to, std::vector<std::vector<float>>& a_to) {
+using States = std::vector<base::AlignedVector<float>>;
+void copy_states(const States& z, const States& a, States& z_to, States& a_to) {
   for (size_t k = 0; k < a.size(); ++k) {
     if (!z[k].empty()) std::memcpy(z_to[k].data(), z[k].data(), z[k].size() * sizeof(float));
     std::memcpy(a_to[k].data(), a[k].data(), a[k].size() * sizeof(float));
@@ -245,7 +257,7 @@ double CoalitionWalker::remove(int region) {
 }
 
 double CoalitionWalker::value() const {
-  const std::vector<float>& logits = a_[size_t(game_.logits_state())];
+  const base::AlignedVector<float>& logits = a_[size_t(game_.logits_state())];
   std::memcpy(logits_.data(), logits.data(), logits.size() * sizeof(float));
   double v;
   image_values(logits_, &game_.labels()[image_], game_.value_function(), &v);
@@ -274,6 +286,15 @@ void CoalitionWalker::propagate() {
     int* __restrict out_channel = out.channel.data();
     float* __restrict out_delta = out.delta.data();
     int out_count = 0;
+    // The input's lists and the block's fan-out table are read through locals as well: touch's byte
+    // stores (t_mark) may alias anything, so read through the vectors every count and data pointer
+    // would be loaded again after each store (the loop counters spilled to the stack with them).
+    const int in_count = in.count;
+    const int* __restrict in_position = in.position.data();
+    const int* __restrict in_channel = in.channel.data();
+    const float* __restrict in_delta = in.delta.data();
+    const int* __restrict fan_begin = st.fan_begin.data();
+    const int* __restrict fan_position = st.fan_position.data();
     // Sets the OC outputs at position q to act(zq[0 .. OC)) (relu or identity, imaging::activate
     // inlined for the vector loop) and lists the entries that moved, in channel order, branch-free:
     // per vector of channels a mask of the moved lanes, whose channels and moves are packed to the
@@ -356,15 +377,17 @@ void CoalitionWalker::propagate() {
         // reaches takes the whole run at once (add_rows), which adds to each z[q, o] in change order
         // as one change at a time would.
         int* offset = offsets_.data();
-        for (int i = 0; i < in.count;) {
-          const int p = in.position[i];
+        const int* __restrict fan_tap = st.fan_tap.data();
+        const float* weight = st.weight.data();
+        for (int i = 0; i < in_count;) {
+          const int p = in_position[i];
           int end = i;
-          for (; end < in.count && in.position[end] == p; ++end) offset[end - i] = in.channel[end] * taps * OC;
-          for (int f = st.fan_begin[p]; f < st.fan_begin[p + 1]; ++f) {
-            const int q = st.fan_position[f];
+          for (; end < in_count && in_position[end] == p; ++end) offset[end - i] = in_channel[end] * taps * OC;
+          for (int f = fan_begin[p]; f < fan_begin[p + 1]; ++f) {
+            const int q = fan_position[f];
             float* zq = z + size_t(q) * OC;
             touch(q, zq);
-            add_rows(zq, OC, st.weight.data() + size_t(st.fan_tap[f]) * OC, offset, &in.delta[i], end - i);
+            add_rows(zq, OC, weight + size_t(fan_tap[f]) * OC, offset, in_delta + i, end - i);
           }
           i = end;
         }
@@ -374,19 +397,19 @@ void CoalitionWalker::propagate() {
       case BlockOp::dense: {
         if (journal) remember(z, OC);
         int* offset = offsets_.data();
-        for (int i = 0; i < in.count; ++i) offset[i] = (in.position[i] * C + in.channel[i]) * OC;
-        add_rows(z, OC, st.weight.data(), offset, in.delta.data(), in.count);
+        for (int i = 0; i < in_count; ++i) offset[i] = (in_position[i] * C + in_channel[i]) * OC;
+        add_rows(z, OC, st.weight.data(), offset, in_delta, in_count);
         emit_row(0, z, st.activation == Activation::relu);
         break;
       }
       case BlockOp::average_pool: {
         const float inv_area = 1.f / float(st.kh * st.kw);
-        for (int i = 0; i < in.count; ++i) {
-          const int p = in.position[i], c = in.channel[i];
-          for (int f = st.fan_begin[p]; f < st.fan_begin[p + 1]; ++f) {
-            const int q = st.fan_position[f];
+        for (int i = 0; i < in_count; ++i) {
+          const int p = in_position[i], c = in_channel[i];
+          for (int f = fan_begin[p]; f < fan_begin[p + 1]; ++f) {
+            const int q = fan_position[f];
             touch(q, z + size_t(q) * OC);
-            z[q * OC + c] += in.delta[i] * inv_area;
+            z[q * OC + c] += in_delta[i] * inv_area;
           }
         }
         reread_touched_rows();
@@ -397,10 +420,10 @@ void CoalitionWalker::propagate() {
         // final, each listed window's maxima over all C channels are read in one vector pass (best <
         // x ? x : best over the window's positions, std::max's rule) and its moved channels emitted
         // in channel order: one run of changes per output position for the next block.
-        for (int i = 0; i < in.count; ++i) {
-          const int p = in.position[i];
-          if (i > 0 && in.position[i - 1] == p) continue;  // the rest of a run reaches the same windows
-          for (int f = st.fan_begin[p]; f < st.fan_begin[p + 1]; ++f) touch(st.fan_position[f], nullptr);
+        for (int i = 0; i < in_count; ++i) {
+          const int p = in_position[i];
+          if (i > 0 && in_position[i - 1] == p) continue;  // the rest of a run reaches the same windows
+          for (int f = fan_begin[p]; f < fan_begin[p + 1]; ++f) touch(fan_position[f], nullptr);
         }
         float* __restrict best = window_max_.data();
         for (int j = 0; j < t_count; ++j) {
@@ -425,7 +448,7 @@ void CoalitionWalker::propagate() {
           touch(q, z + size_t(q) * OC);
           z[q * OC + o] += d;
         };
-        for (int i = 0; i < in.count; ++i) add_at(in.position[i], in.channel[i], in.delta[i]);
+        for (int i = 0; i < in_count; ++i) add_at(in_position[i], in_channel[i], in_delta[i]);
         const Changes& sc = changes_[size_t(std::max(0, st.shortcut_state))];
         for (int i = 0; i < shortcut_changes; ++i) {
           const int q = st.shortcut_position[size_t(sc.position[i])];

@@ -259,8 +259,9 @@ TEST(Zeta, WalkerMatchesDenseForwardOnEveryBlockKind) {
   }
 }
 
-// The scatter kernel holds the output row in vector registers (AVX-512 or AVX2 blocks, then a scalar
-// tail): every width and every number of rows must give the bits of one fused axpy per row in order.
+// The scatter kernel holds the output row in vector registers (AVX-512 or AVX2 blocks, then a masked
+// AVX-512 register or a scalar tail): every width and every number of rows must give the bits of one
+// fused axpy per row in order.
 TEST(Zeta, AddRowsIsOneFusedAxpyPerRowInOrder) {
   std::mt19937 gen(5);
   std::uniform_real_distribution<float> u(-1.f, 1.f);
@@ -285,6 +286,29 @@ TEST(Zeta, AddRowsIsOneFusedAxpyPerRowInOrder) {
       };
       for (int o = 0; o < OC; ++o)
         ASSERT_EQ(bits(z[o]), bits(expected[o])) << "OC " << OC << " rows " << k << " element " << o;
+    }
+  }
+}
+
+// The walker reads weight rows and state rows (multiples of 16 floats) with 64-byte vector loads, so
+// the game keeps its replay weights and its all-lesioned states on cache lines (base/aligned.h); a
+// std::vector's buffer is 16-byte aligned, and one of 256 KiB or more (the mmap path) never on a line.
+TEST(Zeta, ReplayWeightsAndStatesStartOnCacheLines) {
+  auto net = random_net("conv3x3:16 relu maxpool2 conv3x3:128 relu maxpool2 linear:520 relu linear:3", 3, 12, 12, 9);
+  RandomImages data(2, 3, 12, 12, 3, 7);
+  CoalitionValue game(*net, 0, run::GridSpec{2, 2, 2}, data.view, all_indices(data.view.count), ZetaSettings{});
+  auto on_line = [](const float* p) { return reinterpret_cast<uintptr_t>(p) % 64 == 0; };
+  size_t weights = 0;
+  for (const CoalitionValue::ReplayBlock& r : game.replay_blocks())
+    if (!r.weight.empty()) {
+      ++weights;
+      EXPECT_TRUE(on_line(r.weight.data())) << r.weight.size() << " weights";
+    }
+  EXPECT_EQ(weights, 3u);  // conv3x3:128 (18,432 floats), linear:520 (599,040: the mmap path), linear:3
+  for (size_t k = 0; k < game.empty_a().size(); ++k) {
+    EXPECT_TRUE(on_line(game.empty_a()[k].data())) << "state " << k;
+    if (!game.empty_z()[k].empty()) {
+      EXPECT_TRUE(on_line(game.empty_z()[k].data())) << "state " << k;
     }
   }
 }
