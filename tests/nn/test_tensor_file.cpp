@@ -530,7 +530,7 @@ TEST_F(TensorFileIO, NpyMembersWithNoHeaderWhereTheySayAreOneError) {
   v1_long += "{'descr': '<f4', }";
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"hello, world", "b.npy: not an .npy array"},
-      {std::string("\x93NUM", 6), "b.npy: not an .npy array"},
+      {"\x93NUM", "b.npy: not an .npy array"},
       {std::string("\x93NUMPY\x02\x00\x01\x00", 10), "b.npy: the .npy header is cut off"},
       {v1_long, "b.npy: the .npy header runs past the member"},
   };
