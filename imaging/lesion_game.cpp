@@ -247,10 +247,10 @@ void CoalitionValue::build_replay(const NetView& view) {
     r.kh = k.window.kh, r.kw = k.window.kw;
     switch (k.op) {
       case BlockOp::convolution:  // (C, KH·KW, OC)
-        r.weight = aligned(view.folded_weights(b, {Axis::in, Axis::tap, Axis::out}));
+        r.weight = view.folded_weights(b, {Axis::in, Axis::tap, Axis::out});
         break;
       case BlockOp::dense:  // (H·W, C, OUT): the taps of a dense block are the input positions
-        r.weight = aligned(view.folded_weights(b, {Axis::tap, Axis::in, Axis::out}));
+        r.weight = view.folded_weights(b, {Axis::tap, Axis::in, Axis::out});
         break;
       case BlockOp::max_pool:
       case BlockOp::average_pool:
@@ -274,7 +274,7 @@ void CoalitionValue::build_replay(const NetView& view) {
         r.pad_front = k.pad_front;
         const int IC = k.shortcut_input.c, OC = k.output.c;
         if (k.shortcut == Shortcut::projection) {  // (OC, IC) → (IC, OC)
-          const std::vector<float> w = view.shortcut_weights(b);
+          const base::AlignedVector<float> w = view.shortcut_weights(b);
           r.weight.resize(w.size());
           for (int o = 0; o < OC; ++o)
             for (int i = 0; i < IC; ++i) r.weight[size_t(i) * OC + o] = w[size_t(o) * IC + i];

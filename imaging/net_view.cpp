@@ -185,13 +185,13 @@ ReceptiveField NetView::shortcut_field(int b) const {
   return imaging::receptive_field(k.shortcut_window, k.shortcut_input.h, k.shortcut_input.w, k.output.h, k.output.w);
 }
 
-std::vector<float> NetView::shortcut_weights(int b) const {
+base::AlignedVector<float> NetView::shortcut_weights(int b) const {
   const ImagedBlock& k = block(b);
   if (k.shortcut != Shortcut::projection) throw base::Error("imaging: block " + k.name + " has no projection shortcut");
   const auto& conv = static_cast<const nn::Conv2d&>(net_.layer(size_t(k.shortcut_layer)));
   std::vector<float> scale, shift;
   batchnorm_affine_of(k.shortcut_batchnorm_layer, k.output.c, scale, shift);
-  std::vector<float> out(conv.weight.value.size());  // (OC, IC)
+  base::AlignedVector<float> out(conv.weight.value.size());  // (OC, IC)
   const size_t I = size_t(k.shortcut_input.c);
   for (size_t e = 0; e < out.size(); ++e) out[e] = scale[e / I] * conv.weight.value[e];
   return out;
@@ -241,7 +241,7 @@ void raw_weights(const nn::Network& net, const ImagedBlock& k, const float*& wei
 }
 }  // namespace
 
-std::vector<float> NetView::folded_weights(int b, const std::array<Axis, 3>& order) const {
+base::AlignedVector<float> NetView::folded_weights(int b, const std::array<Axis, 3>& order) const {
   const ImagedBlock& k = block(b);
   const float *w = nullptr, *bias = nullptr;
   raw_weights(net_, k, w, bias);
@@ -256,7 +256,7 @@ std::vector<float> NetView::folded_weights(int b, const std::array<Axis, 3>& ord
     stride[int(order[size_t(d)])] = s;
     s *= extent[int(order[size_t(d)])];
   }
-  std::vector<float> out(size_t(O) * I * T);
+  base::AlignedVector<float> out(size_t(O) * I * T);
   for (int o = 0; o < O; ++o)
     for (int i = 0; i < I; ++i)
       for (int t = 0; t < T; ++t)

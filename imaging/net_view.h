@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "base/aligned.h"
 #include "nn/layers.h"
 #include "nn/network.h"
 #include "run/region_grid.h"
@@ -116,7 +117,7 @@ class NetView {
   // A residual block's shortcut: the window relation from shortcut_input to the output map, and for
   // option B the folded 1×1 weights W'[o][i] = scale_o·W[o][i] (OC, IC) and bias b'_o = shift_o.
   ReceptiveField shortcut_field(int b) const;
-  std::vector<float> shortcut_weights(int b) const;
+  base::AlignedVector<float> shortcut_weights(int b) const;
   std::vector<float> shortcut_bias(int b) const;
 
   // The receptive field on the network's input of rows (vertical = true) or columns [begin, end)
@@ -131,7 +132,7 @@ class NetView {
   // norm folded in (scale_o = 1 without one); o < OC, i < input channels, t < taps.  `order` lists
   // the axes slowest first: {Axis::out, Axis::in, Axis::tap} is the net's own layout.
   enum class Axis { out, in, tap };
-  std::vector<float> folded_weights(int b, const std::array<Axis, 3>& order) const;
+  base::AlignedVector<float> folded_weights(int b, const std::array<Axis, 3>& order) const;
   // b'_o = scale_o · bias_o + shift_o (bias_o = 0 for a conv without bias): with folded_weights,
   // z = W'·input + b' is the block's pre-activation.
   std::vector<float> folded_bias(int b) const;

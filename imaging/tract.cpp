@@ -102,7 +102,7 @@ PairFlows::PairFlows(const NetView& view, const NetView::Edge& edge, const run::
     // each tap's (Co, Ci) matrix stored (Ci, Co): sum_conv_workspace runs its Co independent sums
     // side by side along the rows
     const size_t Co = size_t(out.c), Ci = size_t(in.c), T = weight_abs_.size() / (Co * Ci);
-    std::vector<float> by_in(weight_abs_.size());
+    base::AlignedVector<float> by_in(weight_abs_.size());
     for (size_t t = 0; t < T; ++t)
       for (size_t o = 0; o < Co; ++o)
         for (size_t c = 0; c < Ci; ++c) by_in[(t * Ci + c) * Co + o] = weight_abs_[(t * Co + o) * Ci + c];
@@ -514,9 +514,9 @@ std::vector<Chain> best_chains(const std::vector<FlowMatrix>& flows, int k) {
 
 namespace {
 // Empties v and gives its memory back (v = {} would keep the capacity).
-template <class T>
-void release(std::vector<T>& v) {
-  std::vector<T>().swap(v);
+template <class T, class A>
+void release(std::vector<T, A>& v) {
+  std::vector<T, A>().swap(v);
 }
 }  // namespace
 

@@ -49,6 +49,7 @@
 #include <string>
 #include <vector>
 
+#include "base/aligned.h"
 #include "imaging/eval_stream.h"
 #include "imaging/net_view.h"
 #include "run/region_grid.h"
@@ -161,7 +162,7 @@ class PairFlows {
     std::vector<int> positions;  // their output positions
   };
   std::vector<std::vector<TapGroup>> tap_groups_;  // conv: output spatial block → its groups
-  std::vector<float> weight_abs_;                  // conv: (T, Ci, Co) |W_eff|; linear: (OUT, IN) |W|
+  base::AlignedVector<float> weight_abs_;          // conv: (T, Ci, Co) |W_eff|; linear: (OUT, IN) |W|
   float window_weight_ = 1.f;                      // average pool: 1/(KH·KW); the add: 1
   std::vector<uint8_t> connected_;
   std::vector<double> sum_;             // Σ over images of C, (from, to)

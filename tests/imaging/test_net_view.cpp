@@ -42,7 +42,8 @@ nn::Network random_net(const std::string& spec, int C, int H, int W, uint64_t se
   return net;
 }
 
-void copy_into(nn::Tensor& t, const std::vector<float>& v) {
+template <class Floats>
+void copy_into(nn::Tensor& t, const Floats& v) {
   ASSERT_EQ(t.size(), v.size());
   std::copy(v.begin(), v.end(), t.data());
 }
