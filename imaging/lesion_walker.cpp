@@ -80,6 +80,13 @@ inline void add_rows_block(float* __restrict z, const float* base, const int* of
 #pragma GCC unroll 8
   for (int v = 0; v < V; ++v) _mm256_storeu_ps(z + 8 * v, acc[v]);
 }
+// The row's last OC mod 8 floats in one register under the lane mask live (a lane's sign bit; a masked
+// load reads no float past the row), with the same fused multiply-adds in the same order.
+inline void add_rows_tail(float* __restrict z, __m256i live, const float* base, const int* offset, const float* delta, int k) {
+  __m256 acc = _mm256_maskload_ps(z, live);
+  for (int i = 0; i < k; ++i) acc = _mm256_fmadd_ps(_mm256_set1_ps(delta[i]), _mm256_maskload_ps(base + offset[i], live), acc);
+  _mm256_maskstore_ps(z, live, acc);
+}
 #endif
 
 #if defined(__AVX2__) && !defined(__AVX512F__)
@@ -117,6 +124,8 @@ void add_rows(float* __restrict z, int OC, const float* base, const int* offset,
 #endif
 #ifdef __AVX512F__
   if (o < OC) add_rows_tail(z + o, __mmask16((1u << (OC - o)) - 1), base + o, offset, delta, k);
+#elif defined(__AVX2__) && defined(__FMA__)
+  if (o < OC) add_rows_tail(z + o, _mm256_cmpgt_epi32(_mm256_set1_epi32(OC - o), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)), base + o, offset, delta, k);
 #else
   for (int i = 0; i < k; ++i) {
     const float* __restrict w = base + offset[i];
