@@ -6,8 +6,10 @@ The peer is what Captum's `ShapleyValueSampling` does (captum.attr; Štrumbelj &
 sampled permutation of the features (here BLOCK's regions), start from the baseline (every region lesioned)
 and add the regions one at a time in that order, each coalition's value by a dense forward of the rest of
 the net; a region's marginal is the value's change when it joins; a permutation's n + 1 coalitions go in one
-batch (Captum's `perturbations_per_eval`). Captum itself is not packaged by Debian and PyPI does not answer
-here, so this is the algorithm written out in PyTorch 1.13 (the same forward as `bench/rebuild_from_npz.py`).
+batch (Captum's `perturbations_per_eval`; its default is 1, one coalition per forward). Captum itself is not
+packaged by Debian and PyPI does not answer here, so this is the algorithm written out in PyTorch 1.13 (the
+forward of `bench/rebuild_from_npz.py`; residual units too: the layers after BLOCK run on the coalitions, a
+shortcut from before BLOCK read as it is).
 
 The game is nnfmri's (README, *ζ-scores*): BLOCK's output cut by the file's grid, a lesioned region's
 units set to 0 (`--zeta-ablation zero`), the value log softmax(logits)[true class] (`--zeta-value logprob`),
@@ -42,16 +44,29 @@ def main():
     if L["method"] != "shapley" or L["value_function"] != "logprob" or L["ablation"] != "zero":
         sys.exit(f"{sys.argv[3]}: {block} is not a shapley/logprob/zero-ablation game")
     net = rebuild(npz, npz[:-4] + ".model.json")
-    mods, names = list(net.values()), [l["name"] for l in net.graph]
-    if any("shortcut" in l or l.get("input", i - 1) != i - 1 for i, l in enumerate(net.graph)):
-        sys.exit("a sequential net only (no residual units)")
-    cut = max(i for i, n in enumerate(names) if n.split(".")[0] == block)  # BLOCK's last layer
-    def run(a, ms):
-        for m in ms: a = m(a.flatten(1) if isinstance(m, nn.Linear) else a)
-        return a
+    mods, graph = list(net.values()), net.graph
+    def block_of(i):  # README, *The spec language*: "res3.conv1" is in block res3; a top-level bnK in the block it reads
+        l = graph[i]
+        if l["kind"] == "batchnorm2d" and "." not in l["name"]: return block_of(l.get("input", i - 1))
+        return l["name"].split(".")[0]
+    shortcut_layer = lambda l: l["name"].split(".")[-1] in ("pad", "proj", "proj_bn")
+    cut = max(i for i, l in enumerate(graph) if block_of(i) == block and not shortcut_layer(l))  # BLOCK's output
+    def layer(j, outs, x):  # layer j of the net on the outputs so far (Rebuilt.forward's reading of the graph)
+        read = lambda i: x if i < 0 else outs[i]
+        l, m = graph[j], mods[j]
+        y = read(l.get("input", j - 1))
+        if "shortcut" in l: return m(y, read(l["shortcut"]))
+        return m(y.flatten(1) if isinstance(m, nn.Linear) else y)
     idx = np.array(L["eval_indices"]); P = int(L["permutations"])
     x = torch.from_numpy(dump["input"][idx]); y = torch.from_numpy(dump["labels"][idx].astype(np.int64))
-    with torch.no_grad(): act = run(x, mods[:cut + 1])  # (K, C, H, W)
+    prefix = []  # every layer up to BLOCK's output, for all K images: what a coalition does not change
+    with torch.no_grad():
+        for j in range(cut + 1): prefix.append(layer(j, prefix, x))
+    act = prefix[cut]
+    def head(i, batch):  # the layers after BLOCK on a batch of image i's coalitions; a residual unit's shortcut
+        outs = [o[i:i + 1] for o in prefix[:cut]] + [batch]  # may read a layer before BLOCK (broadcast)
+        for j in range(cut + 1, len(graph)): outs.append(layer(j, outs, None))
+        return outs[-1]
     K, C, H, W = act.shape
     gh, gw, gc = L["grid"]
     masks = []  # one (C, H, W) 0/1 mask per region, in nnfmri's order ((i·GW + j)·GC + k)
@@ -63,7 +78,6 @@ def main():
     keys = [f"grid_{i+1}_{j+1}_{k+1}" for i in range(gh) for j in range(gw) for k in range(gc)]
     rng = np.random.default_rng(1)
     phi = np.zeros((K, P, n)); v_all = np.zeros(K); v_none = np.zeros(K)
-    head = mods[cut + 1:]
     start = time.perf_counter()
     with torch.no_grad():
         for i in range(K):
@@ -71,7 +85,7 @@ def main():
                 order = rng.permutation(n)
                 present = torch.cumsum(masks[order], 0).clamp_(max=1)  # coalition after each addition
                 batch = act[i] * torch.cat([torch.zeros(1, C, H, W), present])  # n + 1 coalitions
-                v = torch.log_softmax(run(batch, head), 1)[:, y[i]].double().numpy()
+                v = torch.log_softmax(head(i, batch), 1)[:, y[i]].double().numpy()
                 phi[i, p, order] = np.diff(v)
                 v_none[i], v_all[i] = v[0], v[-1]
     seconds = time.perf_counter() - start
