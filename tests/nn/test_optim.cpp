@@ -303,6 +303,19 @@ TEST(LearningRate, CosineAnnealsToZeroAndWarmsUp) {
   EXPECT_NEAR(learning_rate(schedule("cosine", 1), 0.1, 55, 10, 100), 0.05, 1e-12);
 }
 
+// README "Training": `step` is lr·factor·γ^⌊epoch/step_size⌋, the warm-up factor (t+1)/W included, as
+// for constant and cosine (a step schedule that skipped its warm-up passed every test above).
+TEST(LearningRate, StepWarmsUpLikeTheOthers) {
+  nn::ScheduleConfig s = schedule("step", 1);
+  s.step_size = 1;
+  s.gamma = 0.5f;
+  // 10 steps per epoch, W = 10: t = 0 … 9 ramp at γ⁰, epoch 1 (t = 10 …) is γ¹ at the full factor.
+  EXPECT_NEAR(learning_rate(s, 0.2, 0, 10, 100), 0.02, 1e-12);
+  EXPECT_NEAR(learning_rate(s, 0.2, 4, 10, 100), 0.1, 1e-12);
+  EXPECT_NEAR(learning_rate(s, 0.2, 9, 10, 100), 0.2, 1e-12);
+  EXPECT_NEAR(learning_rate(s, 0.2, 10, 10, 100), 0.1, 1e-12);
+}
+
 // Expected values produced once with /usr/bin/python3 (torch 1.13):
 //   opt = torch.optim.SGD([p], lr=max_lr); s = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr,
 //   total_steps=T)   (defaults: pct_start=0.3, div_factor=25, final_div_factor=1e4, anneal_strategy='cos')
