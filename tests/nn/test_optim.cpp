@@ -316,6 +316,14 @@ TEST(LearningRate, StepWarmsUpLikeTheOthers) {
   EXPECT_NEAR(learning_rate(s, 0.2, 10, 10, 100), 0.1, 1e-12);
 }
 
+// README "Training": W = ⌊--warmup × steps per epoch⌋, floored, not rounded: 0.25 of 10 steps is 2 warm-up
+// steps (rounding would make it 3 and start at lr/3).
+TEST(LearningRate, FractionalWarmupStepsAreFloored) {
+  EXPECT_NEAR(learning_rate(schedule("constant", 0.25f), 0.3, 0, 10, 100), 0.15, 1e-12);
+  EXPECT_NEAR(learning_rate(schedule("constant", 0.25f), 0.3, 1, 10, 100), 0.3, 1e-12);
+  EXPECT_NEAR(learning_rate(schedule("constant", 0.25f), 0.3, 2, 10, 100), 0.3, 1e-12);
+}
+
 // Expected values produced once with /usr/bin/python3 (torch 1.13):
 //   opt = torch.optim.SGD([p], lr=max_lr); s = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr,
 //   total_steps=T)   (defaults: pct_start=0.3, div_factor=25, final_div_factor=1e4, anneal_strategy='cos')
