@@ -401,6 +401,39 @@ TEST_F(BatchFixture, AugmentedImagesAreShiftsAndMirrorsOfTheOriginal) {
   EXPECT_GT(flipped + shifted, 0) << "augmentation changed nothing in 8 images";
 }
 
+// README `--no-augment`: the random crop of a 4-pixel padded image takes every offset in [−pad, pad] on each
+// axis, +pad included (a range one short, r.below(2·pad), kept every image inside the first test above).
+// A lone bright pixel at the centre of a 9×9 image, which a horizontal flip leaves in place, lands at
+// (4 − dy, 4 − dx): over 500 positions every one of the 25 offsets of pad 2 turns up, and nothing else.
+TEST(Augmentation, CropOffsetsCoverMinusPadToPlusPadOnBothAxes) {
+  std::vector<uint8_t> pixels(81, 0), labels{0};
+  pixels[4 * 9 + 4] = 255;
+  nn::LabeledImages one;
+  one.pixels = pixels.data(), one.labels = labels.data(), one.count = 1;
+  one.channels = 1, one.height = 9, one.width = 9, one.num_classes = 2;
+  nn::Network net("linear:2", 1, 9, 9);
+  net.input_mean = {0.f};
+  net.input_std = {1.f};
+  nn::Augment on;
+  on.crop_padding = 2;
+  const int count = 500;
+  const std::vector<uint32_t> idx(count, 0u);
+  nn::Tensor x;
+  std::vector<uint8_t> y;
+  nn::make_batch(net, one, idx.data(), count, &on, 5, 1, 0, x, y);
+  std::vector<int> seen(25, 0);
+  for (int i = 0; i < count; ++i) {
+    int bright = -1, lit = 0;
+    for (int j = 0; j < 81; ++j)
+      if (x.sample(i)[j] > 0.5f) bright = j, ++lit;
+    ASSERT_EQ(lit, 1) << "image " << i;
+    const int dy = 4 - bright / 9, dx = 4 - bright % 9;
+    ASSERT_TRUE(dy >= -2 && dy <= 2 && dx >= -2 && dx <= 2) << "image " << i << ": offset " << dy << "," << dx;
+    ++seen[size_t((dy + 2) * 5 + dx + 2)];
+  }
+  for (int k = 0; k < 25; ++k) EXPECT_GT(seen[size_t(k)], 0) << "offset " << k / 5 - 2 << "," << k % 5 - 2 << " never drawn";
+}
+
 TEST_F(BatchFixture, AugmentationDependsOnlyOnSeedEpochAndPosition) {
   nn::Augment on;
   nn::Tensor whole = batch(&on, 3, 2, 40);
