@@ -206,6 +206,15 @@ TEST_F(Cifar10Test, BadLabelNamesFileRecordAndValue) {
   EXPECT_NE(msg.find("label 11"), std::string::npos) << msg;
 }
 
+// Labels 0..9: 10, the first past the end, is refused like 11 (a check written `label > 10` let it through
+// as an eleventh class of a ten-class set).
+TEST_F(Cifar10Test, LabelTenIsRefusedNineIsRead) {
+  write_valid();
+  write_file(path("test_batch.bin"), cifar_records({{9, 1}, {10, 2}}));
+  const std::string msg = error_of([&] { datasets::load_cifar10(dir_); });
+  EXPECT_NE(msg.find("test_batch.bin: record 1 has label 10, expected 0..9"), std::string::npos) << msg;
+}
+
 TEST_F(Cifar10Test, MissingFilesAndDirectory) {
   write_valid();
   fs::remove(path("test_batch.bin"));
