@@ -332,6 +332,18 @@ TEST_F(Cifar10Test, HugeFilesAreRefusedByTheirSizeBeforeReading) {
   EXPECT_NE(msg.find("data_batch_1.bin: size 3221225472 is not a whole number of 3073-byte records"), std::string::npos) << msg;
 }
 
+// "At most 600,000" records per file: a file of exactly that many opens (its size checked, nothing read:
+// a sparse file), one record more is refused; a cap written `>=` refused the largest allowed file.
+TEST_F(Cifar10Test, AFileOfExactlyTheCapOpensOneRecordMoreIsRefused) {
+  const std::string batch = path("data_batch_1.bin");
+  write_file(batch, cifar_records({{0, 1}}));
+  fs::resize_file(batch, uintmax_t(3073) * datasets::kMaxCifarRecordsPerFile);
+  EXPECT_EQ(datasets::Cifar10File(batch).records(), datasets::kMaxCifarRecordsPerFile);
+  fs::resize_file(batch, uintmax_t(3073) * (datasets::kMaxCifarRecordsPerFile + 1));
+  const std::string msg = error_of([&] { datasets::Cifar10File file(batch); });
+  EXPECT_NE(msg.find("data_batch_1.bin: 600001 records, expected at most 600000 per file"), std::string::npos) << msg;
+}
+
 // ---- IDX ------------------------------------------------------------------------------
 
 void put_be32(Bytes& out, uint32_t v) {
