@@ -483,6 +483,15 @@ TEST_F(IdxTest, TrailingDataWrongDimsBadLabelAreReported) {
   EXPECT_NE(msg.find("t10k-labels-idx1-ubyte.gz: label 1 is 10"), std::string::npos) << msg;
 }
 
+// Both sides are checked: a 28×29 file (rows right, columns not) is named by its size, not read as
+// 28×28 images with a column's bytes left over (a check of the rows alone ended in "trailing data").
+TEST_F(IdxTest, ImagesOfTheRightRowsButOtherColumnsAreNamedBySize) {
+  write_valid();
+  write_gz(path("train-images-idx3-ubyte.gz"), idx_images(3, 0x803, 28, 29));
+  const std::string msg = error_of([&] { datasets::load_idx_dir(dir_, "mnist"); });
+  EXPECT_NE(msg.find("28x29, expected 28x28"), std::string::npos) << msg;
+}
+
 Bytes read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return Bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
