@@ -283,6 +283,29 @@ std::string safetensors(const std::string& header, const std::string& data) {
   return out + header + data;
 }
 
+// F16 → float32 is exact for every half, the subnormals included (mantissa·2^−24; the fixture's weights
+// are all normal numbers, so a scale of 2^−25 there went unseen), and an infinity is read as one (the
+// error names it "inf", not "nan").
+TEST_F(TensorFileIO, HalfSubnormalsAndInfinityConvertExactly) {
+  const std::string header = R"({"a":{"dtype":"F16","shape":[5],"data_offsets":[0,10]},)"
+                             R"("b":{"dtype":"F16","shape":[1],"data_offsets":[10,12]}})";
+  const uint16_t halves[6] = {0x0001, 0x03ff, 0x8200, 0x3c00, 0xc000, 0x7c00};
+  std::string bytes(8, '\0');
+  const uint64_t length = header.size();
+  std::memcpy(bytes.data(), &length, 8);
+  bytes += header;
+  bytes.append(reinterpret_cast<const char*>(halves), sizeof halves);
+  const std::string file = path("h.safetensors");
+  base::write_file_atomic(file, bytes);
+  const nn::TensorFile read = nn::read_safetensors(file);
+  ASSERT_EQ(read.tensors.size(), 2u);
+  EXPECT_EQ(read.tensors[0].values, (std::vector<float>{std::ldexp(1.f, -24), std::ldexp(1023.f, -24),
+                                                         -std::ldexp(512.f, -24), 1.f, -2.f}));
+  EXPECT_TRUE(read.tensors[1].values.empty());
+  EXPECT_NE(read.tensors[1].unusable.find("tensor b: element 0 is inf, expected finite weights"), std::string::npos)
+      << read.tensors[1].unusable;
+}
+
 TEST_F(TensorFileIO, HostileSafetensorsAreOneErrorLineNamingFileAndTensor) {
   const std::string four_floats(16, '\0');
   struct Case {
