@@ -55,4 +55,12 @@ TEST(Json, FindOnAValueThatIsNoObjectIsAnError) {
   EXPECT_EQ(error_of([&] { root["none"].optional_number("k"); }), "z.json: /none: expected an object, found null");
 }
 
+// The depth check counts [ and { outside strings: an escaped quote (\") does not end its string, so the
+// brackets after it, still inside the string, are text (a depth scan that ignored the backslash saw 100
+// levels and refused a one-level document).
+TEST(Json, BracketsAfterAnEscapedQuoteInAStringAreNoNesting) {
+  const std::string text = std::string(R"({"s": "\" )") + std::string(100, '[') + "\"}";
+  EXPECT_EQ(base::parse_json(text, "h")["s"], "\" " + std::string(100, '['));
+}
+
 }  // namespace
