@@ -63,4 +63,10 @@ TEST(Json, BracketsAfterAnEscapedQuoteInAStringAreNoNesting) {
   EXPECT_EQ(base::parse_json(text, "h")["s"], "\" " + std::string(100, '['));
 }
 
+// run/json.h's promise: a string that is not valid UTF-8 is written with U+FFFD (EF BF BD) for each bad
+// byte, not dropped (which would make "a\xffb" and "ab" one name) and not an exception.
+TEST(Json, InvalidUtf8IsWrittenAsReplacementCharacters) {
+  EXPECT_EQ(base::json_text(base::Json("a\xff" "b"), -1), "\"a\xEF\xBF\xBD" "b\"");
+}
+
 }  // namespace
