@@ -1,13 +1,17 @@
 // tests/base/test_json.cpp — the one JSON reader refuses a key given twice in one object (nlohmann
 // keeps the last one silently: a safetensors header with a tensor named twice, a zeta.json with a
-// region twice), naming the key's JSON pointer; the same key in different objects is fine.
+// region twice), naming the key's JSON pointer; the same key in different objects is fine.  Also its
+// depth check, and the writer's promises (run/json.h): U+FFFD for bad UTF-8, no NaN written.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 
 #include "base/json.h"
 #include "base/limits.h"
+#include "run/json.h"
 #include "tests/error_of.h"
+#include "tests/temp_dir.h"
 
 namespace {
 
@@ -67,6 +71,19 @@ TEST(Json, BracketsAfterAnEscapedQuoteInAStringAreNoNesting) {
 // byte, not dropped (which would make "a\xffb" and "ab" one name) and not an exception.
 TEST(Json, InvalidUtf8IsWrittenAsReplacementCharacters) {
   EXPECT_EQ(base::json_text(base::Json("a\xff" "b"), -1), "\"a\xEF\xBF\xBD" "b\"");
+}
+
+// run::write_json's promise: a NaN or an infinity is an error naming the file and the value's pointer, and
+// nothing is written (nlohmann alone dumps it as null, which reads back as "missing").
+class JsonWrite : public TempDirTest {};
+
+TEST_F(JsonWrite, ANonFiniteNumberIsAnErrorNamingItsPointerAndNothingIsWritten) {
+  const std::string file = path("m.json");
+  const base::Json doc = {{"ok", 1.5}, {"a", {2.0, std::nan("")}}};
+  EXPECT_EQ(error_of([&] { run::write_json(file, doc, 2); }), file + ": /a/1 is nan, expected a finite number");
+  EXPECT_TRUE(files().empty());
+  run::write_json(file, {{"a", {2.0, 3.0}}}, -1);
+  EXPECT_EQ(base::read_json(file)["a"][1], 3.0);
 }
 
 }  // namespace
