@@ -706,6 +706,26 @@ TEST(BatchNorm2d, EvaluationUsesRunningStatsAndMatchesEvalAffine) {
       }
 }
 
+// eps = 1e-5 in evaluation too (PyTorch: (x − running_mean)/√(running_var + eps)): it decides the output
+// where the running variance is small, as for a channel that was constant in training (running_var 0:
+// without eps an infinity); with variances near 1, as above, eps is below the tolerance.
+TEST(BatchNorm2d, EvaluationAddsEpsToATinyRunningVariance) {
+  nn::BatchNorm2d bn;
+  bn.setup(nn::Shape{1, 2, 1, 2});
+  nn::Rng init(0);
+  bn.init(init);
+  bn.running_mean.value[0] = 0.5f, bn.running_mean.value[1] = -1.f;
+  bn.running_var.value[0] = 0.f, bn.running_var.value[1] = 3e-5f;
+  bn.weight.value[0] = 2.f, bn.bias.value[0] = 0.25f;
+  nn::Tensor x(1, 2, 1, 2), out;
+  const float in[4] = {0.5f, 0.75f, -1.f, -0.5f};
+  for (int i = 0; i < 4; ++i) x[i] = in[i];
+  nn::Rng rng(0);
+  bn.forward(x, out, false, rng);
+  const double want[4] = {0.25, 0.25 * 2 / std::sqrt(1e-5) + 0.25, 0, 0.5 / std::sqrt(3e-5 + 1e-5)};
+  for (int i = 0; i < 4; ++i) EXPECT_NEAR(out[i], want[i], 1e-5 * (1 + std::fabs(want[i]))) << i;
+}
+
 TEST(BatchNorm2d, TrainingGradientsMatchFiniteDifferences) {
   nn::BatchNorm2d bn;
   bn.setup(nn::Shape{1, 3, 3, 4});
