@@ -609,6 +609,22 @@ TEST_F(TrainingRun, AResumeChecksRunJsonBeforeRemovingAnything) {
   }
 }
 
+// run/manifest.h: completed_epoch is at most the planned epochs; a run.json saying 4 of 3 is refused by
+// read_manifest naming the field (a reader that bounded it by anything larger passed every test).
+TEST_F(TrainingRun, ARunJsonWithMoreEpochsCompletedThanPlannedIsRefusedNamingTheField) {
+  const auto manifest_with = [&](int completed) {
+    base::make_directories(path("r"));
+    run::write_json(path("r/run.json"),
+                    {{"format", "nnfmri run"}, {"version", 1}, {"status", "running"}, {"epochs", 3},
+                     {"completed_epoch", completed}, {"state", nullptr}, {"threads", 2},
+                     {"arguments", run::Json::array()}, {"files", run::Json::array()}},
+                    2);
+    return run::read_manifest(run::Layout(path("r")));
+  };
+  EXPECT_EQ(manifest_with(3)->completed_epoch, 3);
+  expect_error_naming([&] { manifest_with(4); }, "run.json: /completed_epoch: expected an integer from 0 to 3, found the number 4");
+}
+
 // Audit E 3: run.json's state.file was taken as a path: '../victim/s.state' removed a file outside the
 // run, and a name missing from "files" erased the list's end.  The state has one name, the run's own,
 // and must be listed; anything else is refused naming /state/file or /files, nothing removed.
