@@ -178,6 +178,21 @@ INSTANTIATE_TEST_SUITE_P(
                       OptimCase{"adam_no_wd", config("adam", 0.9f, false, 0.0f), {}}),
     [](const ::testing::TestParamInfo<OptimCase>& info) { return std::string(info.param.name); });
 
+// torch.optim.Adam divides by √v̂ + ε, ε outside the root.  With the gradients of the reference above
+// (√v̂ ≈ 0.1) ε = 1e-8 is invisible either way; with a gradient of 1e-6 the first step is
+// lr·g/(|g| + ε) = lr/1.01, where √(v̂ + ε) would give about lr/100.
+TEST(Optimizer, AdamAddsEpsAfterTheSquareRoot) {
+  nn::Network net("linear:3", 1, 1, 1);
+  for (auto& p : net.named_params()) {
+    p.param->value.zero();
+    p.param->grad.fill(1e-6f);
+  }
+  nn::Optimizer opt(net, config("adam", 0.9f, false, 0.f));
+  opt.step(0.1);
+  const double want = -0.1 * 1e-6 / (1e-6 + 1e-8);
+  for (auto& p : net.named_params()) EXPECT_NEAR(p.param->value[0], want, 1e-6) << p.name;
+}
+
 TEST(Optimizer, LeavesBatchNormRunningStatsAlone) {
   nn::Network net("conv3x3:2 bn relu linear:2", 1, 3, 3);
   net.init(1);
