@@ -368,6 +368,15 @@ TEST(Conv2d, KernelLargerThanPaddedInputThrowsNamingTheToken) {
   expect_error_naming([&] { conv.setup(nn::Shape{1, 3, 4, 4}); }, "conv5x5:4");
 }
 
+// The boundary of the check above: a kernel exactly the size of the padded input fits (one output, as in
+// PyTorch), a 3×3 kernel with padding 1 on a 1×1 map included; a check written `<=` refused both.
+TEST(Conv2d, KernelExactlyThePaddedInputGivesOneOutput) {
+  nn::Conv2d conv(2, 3, 3, 1, 0, true);
+  EXPECT_EQ(conv.setup(nn::Shape{1, 3, 3, 3}), (nn::Shape{1, 2, 1, 1}));
+  nn::Conv2d padded(2, 3, 3, 1, 1, false);
+  EXPECT_EQ(padded.setup(nn::Shape{1, 3, 1, 1}), (nn::Shape{1, 2, 1, 1}));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Linear
 
