@@ -632,6 +632,14 @@ TEST(Pool2d, WindowLargerThanMapThrowsNamingTheToken) {
   expect_error_naming([&] { pool.setup(nn::Shape{1, 8, 1, 1}); }, "maxpool2");
 }
 
+// A window exactly the map's size pools it to one value per channel (PyTorch's floor mode: (2−2)/2+1 = 1).
+TEST(Pool2d, WindowExactlyTheMapGivesOneOutput) {
+  nn::Pool2d pool(nn::Pool2d::Max, 2, 2);
+  EXPECT_EQ(pool.setup(nn::Shape{1, 8, 2, 2}), (nn::Shape{1, 8, 1, 1}));
+  nn::Pool2d avg(nn::Pool2d::Average, 3, 1);
+  EXPECT_EQ(avg.setup(nn::Shape{1, 2, 3, 3}), (nn::Shape{1, 2, 1, 1}));
+}
+
 TEST(GlobalAvgPool, ForwardIsThePlaneMean) {
   nn::GlobalAvgPool gap;
   EXPECT_EQ(gap.setup(nn::Shape{1, 3, 4, 5}), (nn::Shape{1, 3, 1, 1}));
