@@ -434,6 +434,21 @@ TEST(ReLU, ForwardAndGradientAtZeroIsZero) {
   }
 }
 
+// A NaN passes through, as in PyTorch (max(0, NaN) is NaN there): a rule written `x > 0 ? x : 0` turned it
+// into 0, and a NaN from the layers below would reach the loss as a finite number, hiding a divergence
+// that training stops on (README "The run directory").
+TEST(ReLU, ANaNPassesThrough) {
+  nn::ReLU relu;
+  relu.setup(nn::Shape{1, 1, 1, 2});
+  nn::Tensor x(1, 1, 1, 2), out;
+  x[0] = std::nanf("");
+  x[1] = 1.f;
+  nn::Rng rng(0);
+  relu.forward(x, out, false, rng);
+  EXPECT_TRUE(std::isnan(out[0]));
+  EXPECT_EQ(out[1], 1.f);
+}
+
 TEST(ReLU, GradientsMatchFiniteDifferences) {
   nn::ReLU relu;
   relu.setup(nn::Shape{1, 3, 4, 5});
