@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,35 @@ TEST(Shards, TwoSimulatedRanksTrainTheSameBytesAsOneProcess) {
   // the shards change what is trained (per-shard batch norm and dropout streams): not a no-op
   EXPECT_FALSE(trained_bytes(data, 1, nullptr) == one);
   omp_set_num_threads(saved);
+}
+
+// Without batch norm or dropout shards change nothing but the order of additions: each shard's gradient
+// weighs n_s/n, so a batch of 5 cut into shards of 3 and 2 trains the weights of the uncut batch, to
+// float rounding (weighing each shard 1/S, the mean of the shards' means, passed the test above, whose
+// shards of 12 images are equal but for the last batch's).
+TEST(Shards, UnequalShardsWeighTheirImagesLikeTheWholeBatch) {
+  const RandomImages data(10, 2, 6, 6, 3, 21);
+  const auto trained = [&](int shards) {
+    nn::Network net("conv3x3:4 relu maxpool2 linear:3", 2, 6, 6);
+    net.input_mean = {0.5f, 0.5f};
+    net.input_std = {0.25f, 0.25f};
+    net.init(4);
+    nn::TrainConfig cfg;
+    cfg.batch = 5;
+    cfg.shards = shards;
+    cfg.seed = 3;
+    cfg.schedule.warmup = 0;
+    cfg.schedule.kind = "constant";
+    cfg.optim.lr = 0.1f;
+    nn::Trainer trainer(net, cfg, data.view);
+    trainer.train_epoch(1);
+    std::vector<float> w;
+    for (nn::NamedParam& p : net.named_params()) w.insert(w.end(), p.param->value.data(), p.param->value.data() + p.param->value.size());
+    return w;
+  };
+  const std::vector<float> whole = trained(1), cut = trained(2);
+  ASSERT_EQ(whole.size(), cut.size());
+  for (size_t i = 0; i < whole.size(); ++i) EXPECT_NEAR(cut[i], whole[i], 1e-6 + 1e-5 * std::fabs(whole[i])) << i;
 }
 
 TEST(Shards, RefusesMoreRanksThanShardsAndMoreShardsThanTheBatch) {
