@@ -4,6 +4,7 @@
 #include <omp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -227,6 +228,41 @@ TEST(TrainingState, ContinuingFromASavedStateGivesTheWeightsOfAnUninterruptedRun
   nn::Trainer trainer(other, nn::TrainConfig{}, few.view);
   expect_error_naming([&] { nn::load_training_state("/nonexistent.state", other, trainer.optimizer(), 1); },
                       "/nonexistent.state");
+}
+
+// nn/trainer.h: each epoch's order is a Fisher–Yates shuffle from (seed, epoch): every image once per
+// epoch, and another order in the next epoch (one order for every epoch passed the tests above).  Image i
+// has label i, so the labels a step sees are its images.
+TEST(Training, EveryEpochVisitsEachImageOnceInItsOwnOrder) {
+  std::vector<uint8_t> pixels(10 * 4), labels(10);
+  for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = uint8_t(i * 37);
+  for (int i = 0; i < 10; ++i) labels[size_t(i)] = uint8_t(i);
+  nn::LabeledImages data;
+  data.pixels = pixels.data(), data.labels = labels.data(), data.count = 10;
+  data.channels = 1, data.height = 2, data.width = 2, data.num_classes = 10;
+  nn::Network net("linear:10", 1, 2, 2);
+  net.input_mean = {0.5f};
+  net.input_std = {0.25f};
+  net.init(1);
+  nn::TrainConfig cfg;
+  cfg.batch = 4;  // steps of 4, 4 and 2 images
+  cfg.seed = 11;
+  nn::Trainer trainer(net, cfg, data);
+  std::vector<int> seen;
+  nn::StepIntervention read_only;
+  read_only.batch = [&](long, nn::Tensor&, std::vector<uint8_t>& y) { seen.insert(seen.end(), y.begin(), y.end()); };
+  trainer.set_intervention(&read_only);
+  std::vector<std::vector<int>> orders;
+  for (int epoch = 1; epoch <= 3; ++epoch) {
+    seen.clear();
+    trainer.train_epoch(epoch);
+    std::vector<int> sorted = seen;
+    std::sort(sorted.begin(), sorted.end());
+    EXPECT_EQ(sorted, (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9})) << "epoch " << epoch;
+    orders.push_back(seen);
+  }
+  EXPECT_NE(orders[0], orders[1]);
+  EXPECT_NE(orders[1], orders[2]);
 }
 
 TEST(Training, AbsurdLearningRateStopsWithAnErrorNamingEpochAndStep) {
