@@ -547,6 +547,16 @@ TEST_F(TensorFileIO, NpyHeadersAreParsedAsNumpyReadsThem) {
 // A member whose bytes are not an .npy array where its magic, version and header length say where the
 // header lies: one error naming the member and what is wrong, after its CRC is checked (a member read
 // whole when its layout is wrong; a CRC of the wrong bytes would be the error instead).
+// A Fortran-order array (numpy.savez of a transposed view) is refused as that, the one thing the reader
+// cannot take in a well-formed header: without its own check the error called 'True' "neither True nor
+// False".
+TEST_F(TensorFileIO, AFortranOrderMemberIsRefusedAsSuch) {
+  base::write_file_atomic(path("f.npz"), npz_of_one("w.npy", 1, "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }\n",
+                                                    {1, 2, 3, 4}));
+  const std::string m = error_of([&] { nn::read_npz(path("f.npz")); });
+  EXPECT_NE(m.find("f.npz: w.npy: Fortran order, expected C order"), std::string::npos) << m;
+}
+
 TEST_F(TensorFileIO, NpyMembersWithNoHeaderWhereTheySayAreOneError) {
   std::string v1_long = std::string("\x93NUMPY\x01\x00", 8);
   put_le(v1_long, 200, 2);
