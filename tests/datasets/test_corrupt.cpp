@@ -45,6 +45,26 @@ TEST(Corrupt, OcclusionBlackensExactlyTheRecordedSquare) {
   EXPECT_GT(std::unique(rows_seen.begin(), rows_seen.end()) - rows_seen.begin(), 5);  // positions are drawn
 }
 
+// README *Monitoring*: the square is "uniformly placed wholly inside the image": every top-left corner
+// from 0 to side − 1 past the edge, the last included (a draw one short, below(H − side), never touched
+// the bottom or right edge and passed the test above).  A 4-pixel square in a 6×6 image: rows and columns
+// 0, 1 and 2, each seen in 60 draws.
+TEST(Corrupt, OcclusionReachesEveryPositionUpToTheFarEdges) {
+  std::vector<int> rows(3, 0), columns(3, 0);
+  for (uint64_t seed = 0; seed < 60; ++seed) {
+    std::vector<uint8_t> image(36, 200);
+    nn::Rng rng(seed);
+    const datasets::Occlusion o = datasets::corrupt_image(image.data(), 1, 6, 6, CorruptionKind::occlusion, 1, rng);
+    ASSERT_EQ(o.side, 4);
+    ASSERT_TRUE(o.y >= 0 && o.y <= 2 && o.x >= 0 && o.x <= 2) << o.y << "," << o.x;
+    ++rows[size_t(o.y)], ++columns[size_t(o.x)];
+  }
+  for (int k = 0; k < 3; ++k) {
+    EXPECT_GT(rows[size_t(k)], 0) << "row " << k;
+    EXPECT_GT(columns[size_t(k)], 0) << "column " << k;
+  }
+}
+
 TEST(Corrupt, BlurKeepsAConstantImageAndSpreadsAnImpulseByTheGaussian) {
   std::vector<uint8_t> constant(3 * 8 * 8, 137);
   nn::Rng rng(1);
