@@ -180,6 +180,19 @@ TEST_F(Checkpoint, ClassNamesThatAreNotUtf8AreRefused) {
   EXPECT_FALSE(base::file_exists(file));
 }
 
+// A NaN normalisation mean is refused before anything is written, like one of 2e6: the bound is written
+// so that NaN fails it (`!(|mean| ≤ 1e6)`; the comparison `|mean| > 1e6` is false for NaN, and with it
+// the checkpoint was written).
+TEST_F(Checkpoint, ANaNNormalisationMeanIsRefusedBeforeWriting) {
+  auto net = std::make_unique<nn::Network>("linear:2", 1, 2, 2);
+  net->init(1);
+  net->input_mean = {std::nanf("")};
+  const std::string file = path("m.nnfmri");
+  const std::string m = error_of([&] { nn::save_checkpoint(file, *net, 1, {"a", "b"}); });
+  EXPECT_NE(m.find("of channel 1, expected -1e6 to 1e6"), std::string::npos) << m;
+  EXPECT_FALSE(base::file_exists(file));
+}
+
 TEST_F(Checkpoint, SaveIntoAMissingDirectoryThrowsNamingThePath) {
   auto net = std::make_unique<nn::Network>("linear:3", 1, 2, 2);
   const std::string file = path("no/such/dir/m.nnfmri");
