@@ -143,6 +143,32 @@ TEST_F(ImageFolder, TrainAndTestFoldersResizeAndTheDigest) {
   EXPECT_NE(datasets::load_image_folder(path("t"), {}).train.digest, s.train.digest);
 }
 
+// --resize HxW gives H rows of W columns of the image as it is, not its transpose's bytes: a horizontal
+// ramp (each value its column's) resized 6x8 → 3x4 stays a ramp, every row the same and rising from left
+// to right (a resize to W rows of H columns, read back as H×W, passed the test above, whose sizes only
+// were checked).
+TEST_F(ImageFolder, ResizeKeepsRowsAsRowsAndColumnsAsColumns) {
+  std::vector<uint8_t> ramp(6 * 8);
+  for (int y = 0; y < 6; ++y)
+    for (int x = 0; x < 8; ++x) ramp[size_t(y) * 8 + size_t(x)] = uint8_t(20 + 30 * x);
+  for (const char* rel : {"r/train/a/0.png", "r/test/a/0.png"}) {
+    fs::create_directories(fs::path(path(rel)).parent_path());
+    ASSERT_NE(stbi_write_png(path(rel).c_str(), 8, 6, 1, ramp.data(), 8), 0);
+  }
+  datasets::ImageFolderOptions o;
+  o.resize_h = 3, o.resize_w = 4;
+  const datasets::DataSplit r = datasets::load_image_folder(path("r"), o);
+  ASSERT_EQ(r.train.channels, 1);
+  ASSERT_EQ(r.train.pixels.size(), 12u);
+  for (int y = 0; y < 3; ++y)
+    for (int x = 0; x < 4; ++x) {
+      EXPECT_EQ(r.train.pixels[size_t(y) * 4 + size_t(x)], r.train.pixels[size_t(x)]) << y << "," << x;
+      if (x > 0) {
+        EXPECT_GT(r.train.pixels[size_t(y) * 4 + size_t(x)], r.train.pixels[size_t(y) * 4 + size_t(x) - 1]) << y << "," << x;
+      }
+    }
+}
+
 // The test half alone (the monitor's --input, datasets::TestStream): train/ is neither required nor read
 // (a file there that is no image would stop the whole load), the classes are test/'s, channels and size
 // are the test images'; `rgb` reads grayscale images as 3 replicated channels.  A DIR of class folders is
