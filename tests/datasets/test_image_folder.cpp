@@ -334,6 +334,22 @@ TEST_F(ImageFolder, AFileOverThePerImageLimitAsStoredIsRefusedEvenWithResize) {
                       path("z/a/1.png") + ": 20000x70000 pixels (HxW), expected sides from 1 to 65536");
 }
 
+// The same refusal for a palette PNG that stb_image will not open: its size from the IHDR counts the 3
+// values a palette entry decodes to (colour type 3 taken as 1 value said "1x20000x20000").
+TEST_F(ImageFolder, APaletteFileOverTheLimitCountsThreeValuesAPixel) {
+  png("z/a/0.png", 1);
+  png("z/a/1.png", 2);
+  std::string bytes = base::read_file(path("z/a/1.png"));
+  for (const size_t at : {size_t(16), size_t(20)})
+    for (int k = 0; k < 4; ++k) bytes[at + size_t(k)] = char((20000u >> (24 - 8 * k)) & 0xFF);
+  bytes[25] = 3;  // the IHDR's colour type: palette
+  std::ofstream(path("z/a/1.png"), std::ios::binary) << bytes;
+  datasets::ImageFolderOptions o;
+  o.split = 0.5;
+  expect_error_naming([&] { datasets::load_image_folder(path("z"), o); },
+                      path("z/a/1.png") + ": 3x20000x20000 values as stored, expected at most 4194304 per image");
+}
+
 // A symbolic link that loops, as a class folder or as an image, is one error naming it (it was
 // std::filesystem_error "Too many levels of symbolic links", exit 3); a link to nothing is ignored.
 TEST_F(ImageFolder, ALinkThatLoopsIsOneErrorNamingIt) {
