@@ -610,6 +610,71 @@ TEST(Zeta, TheToleranceStopKeepsNominalCoverage) {
   std::printf("tolerance stop: %d of %d intervals cover\n", covered, total);
 }
 
+// The sample interval is README's formula of the walks' units, recomputed here from the definition: image
+// x's walk of round r is the permutation π drawn by Rng::derive(seed, x, r), forward ∅ → all and back all
+// → ∅ removing π(1), π(2), …, its unit the mean of the two marginals; φ̂ = (1/K)Σ_x m_xg, V̂ = Σ_x
+// s²_xg/(K²R) (s² with R − 1), ν = V̂²/Σ_x (s²_xg/(K²R))²/(R − 1), half-width t_{0.975,ν}·√V̂ and p the
+// two-sided t test of φ̂/√V̂ with ν.  With 3 images and 3 rounds ν ≤ 6, where t_{0.975} is 2.45 or more:
+// 1.96 in its place, ν counted with R instead of R − 1, or s² with R all fail it.
+TEST(Zeta, SampleIntervalIsTheStratifiedTIntervalOfTheWalksUnits) {
+  auto net = random_net(kTinySpec, 3, 8, 8, 11);
+  RandomImages data(3, 3, 8, 8, 3, 11);
+  ZetaSettings s;
+  CoalitionValue game(*net, 0, GridSpec{2, 2, 1}, data.view, all_indices(data.view.count), s);
+  const int n = game.regions(), R = 3;
+  const size_t K = game.images();
+  const uint64_t seed = 21;
+  const auto e = imaging::shapley_sampled(game, 0, 1e9, 2 * R, seed);
+  ASSERT_EQ(e.rounds, R);
+  ASSERT_EQ(e.images, K);
+  std::vector<double> units(K * R * n);  // (K, R, n)
+  CoalitionWalker walker(game);
+  std::vector<int> order(n);
+  for (size_t x = 0; x < K; ++x)
+    for (int r = 0; r < R; ++r) {
+      nn::Rng rng = nn::Rng::derive(seed, x, uint64_t(r));
+      for (int g = 0; g < n; ++g) order[g] = g;
+      rng.shuffle(order.data(), size_t(n));
+      double* u = &units[(x * R + r) * n];
+      walker.start_empty(x);
+      double previous = walker.value();
+      for (int g : order) {
+        const double now = walker.add(g);
+        u[g] = now - previous;
+        previous = now;
+      }
+      for (int g : order) {
+        const double now = walker.remove(g);
+        u[g] = 0.5 * (u[g] + previous - now);
+        previous = now;
+      }
+    }
+  int interior = 0;
+  for (int g = 0; g < n; ++g) {
+    double phi = 0, var = 0, df_denominator = 0;
+    for (size_t x = 0; x < K; ++x) {
+      double m = 0, ss = 0;
+      for (int r = 0; r < R; ++r) m += units[(x * R + r) * n + g] / R;
+      for (int r = 0; r < R; ++r) ss += (units[(x * R + r) * n + g] - m) * (units[(x * R + r) * n + g] - m);
+      phi += m / double(K);
+      const double term = ss / (R - 1) / (double(K) * double(K) * R);
+      var += term;
+      df_denominator += term * term / (R - 1);
+    }
+    ASSERT_GT(var, 0) << "region " << g;
+    const double df = var * var / df_denominator, se = std::sqrt(var);
+    EXPECT_LE(df, double(K) * (R - 1) * (1 + 1e-12));  // Welch–Satterthwaite: at most the pooled degrees
+    const double half = imaging::student_t_quantile(0.975, df) * se;
+    EXPECT_NEAR(e.phi[g], phi, 1e-9 * std::fabs(phi) + 1e-12) << "region " << g;
+    EXPECT_NEAR(e.ci_high[g] - e.phi[g], half, 1e-6 * half) << "region " << g;
+    EXPECT_NEAR(e.phi[g] - e.ci_low[g], half, 1e-6 * half) << "region " << g;
+    const double p = imaging::student_t_two_sided_p(phi / se, df);
+    EXPECT_NEAR(e.p_value[g], p, 1e-6 * p + 1e-12) << "region " << g;
+    interior += p > 1e-6 && p < 1 - 1e-6;
+  }
+  EXPECT_GT(interior, 0);  // some p is neither 0 nor 1, so the p check can fail
+}
+
 // Each image's walk is its own seeded stream and starting state: the thread count changes nothing.
 TEST(Zeta, SampledIsBitIdenticalForAnyThreadCount) {
   auto net = random_net(kTinySpec, 3, 8, 8, 7);
