@@ -166,6 +166,31 @@ TEST(Zeta, StudentTQuantilesTailsAndBenjaminiHochberg) {
   EXPECT_NEAR(adjusted[3], 0.02, 1e-12);
 }
 
+// Benjamini–Hochberg is the step-up: adjusted p_(i) = min_{j ≥ i} min(1, n·p_(j)/j), so the adjusted
+// values keep the order of the raw ones.  Where n·p_(j)/j falls with j (0.12, 0.0675, 0.05 here) every
+// adjusted value is the last one's; p's own n·p/rank without the running minimum would break the order.
+TEST(Zeta, BenjaminiHochbergTakesTheMinimumOverLargerRanks) {
+  const std::vector<double> adjusted = imaging::benjamini_hochberg({0.045, 0.04, 0.05});
+  for (double a : adjusted) EXPECT_NEAR(a, 0.05, 1e-15);
+  const std::vector<double> capped = imaging::benjamini_hochberg({0.8, 0.9});  // 0.8·2/1 = 1.6 → 0.9
+  EXPECT_NEAR(capped[0], 0.9, 1e-15);
+  EXPECT_NEAR(capped[1], 0.9, 1e-15);
+  std::mt19937_64 random(3);
+  std::uniform_real_distribution<double> uniform(0, 1);
+  std::vector<double> p(200);
+  for (double& v : p) v = uniform(random) * uniform(random);
+  const std::vector<double> q = imaging::benjamini_hochberg(p);
+  for (size_t i = 0; i < p.size(); ++i) {
+    EXPECT_GE(q[i], p[i]);
+    EXPECT_LE(q[i], 1.0);
+    for (size_t j = 0; j < p.size(); ++j) {
+      if (p[i] < p[j]) {
+        EXPECT_LE(q[i], q[j]) << "p " << p[i] << " < " << p[j];
+      }
+    }
+  }
+}
+
 TEST(Zeta, StratifiedSampleIsBalancedDeterministicAndWithinThePool) {
   RandomImages data(100, 1, 4, 4, 4, 1);
   const auto a = imaging::stratified_sample(data.view, 40, 20, 7);
