@@ -1104,6 +1104,27 @@ TEST(Zeta, TinyBudgetReturnsWithinBudgetPlusOneRound) {
   }
 }
 
+// A budget cut keeps the first K images, and every score is over those K (README, "The budget holds"):
+// T_g over them is the Taylor score of the game of the K images alone, v their mean log-prob, not
+// the N-image game's terms summed over K images (which would be K/N of it).
+TEST(Zeta, TaylorOverTheFirstImagesIsTheGameOfThoseImagesAlone) {
+  auto net = random_net(kTinySpec, 3, 8, 8, 17);
+  RandomImages data(12, 3, 8, 8, 3, 17);
+  ZetaSettings s;
+  const run::GridSpec grid{2, 2, 2};
+  CoalitionValue game(*net, 0, grid, data.view, all_indices(data.view.count), s);
+  const size_t N = game.images(), K = 5;
+  const int n = game.regions();
+  const std::vector<double> cut = imaging::taylor_over(imaging::taylor_terms(game), N, n, K);
+  CoalitionValue alone(*net, 0, grid, data.view, all_indices(K), s);
+  const std::vector<double> reference = imaging::taylor_scores(alone);
+  ASSERT_EQ(cut.size(), reference.size());
+  double largest = 0;
+  for (double t : reference) largest = std::max(largest, std::fabs(t));
+  ASSERT_GT(largest, 1e-4);
+  for (int g = 0; g < n; ++g) EXPECT_NEAR(cut[g], reference[g], 1e-5 * largest) << "region " << g;
+}
+
 // A budget that runs out after the first two rounds cuts a later round: every image keeps R or
 // R + 1 walks, the complete rounds are reported, and efficiency still holds.
 TEST(Zeta, BudgetCanCutARoundAndTheEstimateStaysEfficient) {
