@@ -201,6 +201,18 @@ TEST(Critical, CiChoosesTheIntervalBehindSignificance) {
   expect_error_naming([&] { imaging::zeta_scores(e, "both"); }, "--zeta-ci 'both'");
 }
 
+// significance = Benjamini–Hochberg-adjusted p < 0.01 across the layer (README "ζ-scores"): raw p of
+// 0.004 and 0.006 among 4 regions adjust to 0.012 each, so neither region is significant.
+TEST(Critical, SignificanceIsTheAdjustedPBelowOnePercent) {
+  imaging::ShapleyEstimate e = imaging::deterministic_estimate({1.0, 0.0, 0.5, 0.2});
+  e.population = {{0.5, -1, 0.1, -0.1}, {1.5, 1, 0.9, 0.5}, {0.006, 1, 0.004, 0.5}};
+  const imaging::ZetaScores z = imaging::zeta_scores(e, "population");
+  EXPECT_NEAR(z.p_adjusted[0], 0.012, 1e-15);
+  EXPECT_NEAR(z.p_adjusted[2], 0.012, 1e-15);
+  EXPECT_EQ(z.significant, (std::vector<uint8_t>{0, 0, 0, 0}));
+  EXPECT_TRUE(z.critical.empty());
+}
+
 // One image has no image-to-image spread: no population interval (ζ's significance falls back to the
 // sample interval), and a subset or a difference that rests on a group of one image has no interval
 // (p = 1) rather than a point that would make every non-zero φ significant.
