@@ -1104,6 +1104,21 @@ TEST(Zeta, TinyBudgetReturnsWithinBudgetPlusOneRound) {
   }
 }
 
+// A budget that has run out before the first step still gives images 0 and 1 theirs (README, "The
+// budget holds": the K ≥ 2 images an interval needs), and no other image.
+TEST(Zeta, AnExhaustedBudgetStillWalksTheFirstTwoImages) {
+  auto net = random_net(kTinySpec, 3, 8, 8, 19);
+  RandomImages data(12, 3, 8, 8, 3, 19);
+  ZetaSettings s;
+  CoalitionValue game(*net, 0, run::GridSpec{2, 2, 2}, data.view, all_indices(data.view.count), s);
+  const imaging::ShapleyEstimate e = imaging::shapley_sampled(game, 0, 0.0, 4, 3);
+  EXPECT_EQ(e.stopped_by, "budget");
+  EXPECT_EQ(e.images, 2u);
+  EXPECT_EQ(e.rounds, 2);
+  EXPECT_EQ(e.population.p_value.size(), e.phi.size());  // two images: a population interval
+  EXPECT_NEAR(sum_of(e.phi), game.v_all(2) - game.v_none(2), 1e-5);
+}
+
 // A budget cut keeps the first K images, and every score is over those K (README, "The budget holds"):
 // T_g over them is the Taylor score of the game of the K images alone, v their mean log-prob, not
 // the N-image game's terms summed over K images (which would be K/N of it).
