@@ -856,10 +856,11 @@ TEST(Zeta, AnalysisWritesEveryBlockDeterministically) {
     EXPECT_EQ(L.at("eval_indices").size(), 12u);
     EXPECT_EQ(L.at("permutations"), 8);
     EXPECT_EQ(L.at("stopped_by"), "max_permutations");
-    double sum = 0, zsum = 0;
+    double sum = 0, zsum = 0, widest = 0;  // widest: the largest half-width of shapley_ci
     for (const auto& [key, r] : L.at("regions").items()) {
       sum += r.at("shapley").get<double>();
       zsum += r.at("zeta_score").get<double>();
+      widest = std::max(widest, 0.5 * (r.at("shapley_ci")[1].get<double>() - r.at("shapley_ci")[0].get<double>()));
       for (const char* k : {"zeta_score", "robust_score", "confidence_interval", "significance", "shapley", "shapley_ci",
                             "shapley_ci_population", "p_value_sample", "p_value_population", "p_value", "lesion", "taylor"})
         EXPECT_TRUE(r.contains(k)) << bk.name << " " << key << " lacks " << k;
@@ -868,6 +869,8 @@ TEST(Zeta, AnalysisWritesEveryBlockDeterministically) {
     }
     EXPECT_NEAR(sum, L.at("v_all").get<double>() - L.at("v_none").get<double>(), 1e-5) << bk.name;
     EXPECT_NEAR(zsum, 0, 1e-9) << bk.name;
+    EXPECT_GT(widest, 0) << bk.name;
+    EXPECT_EQ(L.at("max_ci_half_width").get<double>(), widest) << bk.name;
     // Significance follows the population interval (the default --zeta-ci); the two critical lists
     // are exactly the regions their rule selects, sorted by φ.
     EXPECT_EQ(L.at("ci"), "population");
