@@ -118,6 +118,17 @@ TEST(Critical, SignificanceOrderDegenerateScalesAndErrors) {
   expect_error_naming([] { imaging::validate_ci_kind("both"); }, "--zeta-ci 'both'");
 }
 
+// r_g = (φ_g − median φ)/(1.4826·MAD) with the median of an even count the mean of its middle two: φ =
+// {10, 1, 3, 2} has median 2.5, deviations {7.5, 1.5, 0.5, 0.5} and MAD 1.0.
+TEST(Critical, RobustScoreTakesTheMiddleTwoOfAnEvenCount) {
+  double median = -1, scale = -1;
+  const std::vector<double> r = imaging::robust_scores({10, 1, 3, 2}, &median, &scale);
+  EXPECT_EQ(median, 2.5);
+  EXPECT_NEAR(scale, 1.4826, 1e-15);
+  EXPECT_NEAR(r[0], 7.5 / 1.4826, 1e-12);
+  EXPECT_NEAR(r[3], -0.5 / 1.4826, 1e-12);
+}
+
 // A synthetic game with known per-image values.  The population: 10 classes; region g's value
 // on an image of class c is μ_gc + N(0, 0.3), μ_gc = 1 for g's own class (g mod 10) and 0.1
 // otherwise, so the population mean of region g is 0.19.  Each sample takes 8 images per class;
