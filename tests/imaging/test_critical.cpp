@@ -294,4 +294,15 @@ TEST(Critical, MixtureNeedsFourRegions) {
   EXPECT_EQ(imaging::critical_regions("mixture", four, standard_scores(four), std::vector<uint8_t>(4, 1)), (std::vector<int>{3}));
 }
 
+// EM starts from Otsu's split, the one with the largest between-group variance w0·w1·(m0 − m1)²: here
+// {1, 1, 1, 2.5, 2.5} | {5.5, 8.5, 8.5, 9, 10}, and 5.5 stays in the upper component.  Started from the split
+// with the largest (m0 − m1)² alone ({1, 1, 1, 2.5, 2.5, 5.5} | {8.5, …}: the weights left out) the same EM
+// ends with 5.5 in the lower one.  (The list is this implementation's result on these values, not worked
+// by hand; what it pins is the starting split.)
+TEST(Critical, MixtureStartsFromOtsusSplit) {
+  const std::vector<double> phi = {1, 8.5, 10, 8.5, 1, 5.5, 1, 2.5, 2.5, 9};
+  EXPECT_EQ(imaging::critical_regions("mixture", phi, standard_scores(phi), std::vector<uint8_t>(10, 1)),
+            (std::vector<int>{2, 9, 1, 3, 5}));
+}
+
 }  // namespace
