@@ -199,6 +199,21 @@ TEST(GridStats, HandComputedDensityVarianceMeanAbsActiveFraction) {
   EXPECT_TRUE(s.dead_regions.empty());
 }
 
+// coverage = share of regions with active_fraction ≥ 0.05 (README "Region grid"): a region active on 1 of
+// its 20 (unit, image) pairs is live, exactly at the cut; one never active is dead.
+TEST(GridStats, ARegionActiveOnFivePercentOfPairsIsLive) {
+  std::vector<float> images(5 * 2 * 4, 0.f);  // 5 images, 2 channels of 2×2; grid 1x1x2: region = channel
+  images[2] = 0.5f;                           // image 0, channel 0, one unit
+  GridSettings settings;
+  settings.grid = run::GridSpec{1, 1, 2};
+  const LayerGridStats s = accumulate(images, 5, 2, 2, 2, settings, 5, {0, 1, 0, 1, 0}, 2);
+  ASSERT_EQ(s.regions.size(), 2u);
+  EXPECT_EQ(s.regions[0].active_fraction, 0.05);
+  EXPECT_EQ(s.regions[1].active_fraction, 0.0);
+  EXPECT_EQ(s.dead_regions, (std::vector<int>{1}));
+  EXPECT_EQ(s.coverage, 0.5);
+}
+
 TEST(GridStats, LambdaAndEpsilonEnterDensityAsSpecified) {
   const std::vector<float> images = {1, 3, 1, 3};  // one region of 4 units: m = 2, v = 1
   GridSettings settings;
