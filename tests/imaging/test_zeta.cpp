@@ -1378,6 +1378,48 @@ TEST(Zeta, AnEmptyErrorGroupIsNullNotZero) {
   EXPECT_EQ(j.at("confusions").size(), 2u);
 }
 
+// The failure-mode map (README "analyze --errors"): Δφ_g = φ_g(misclassified) − φ_g(correct), and the
+// failure-mode regions are those whose Benjamini–Hochberg-adjusted p is below 0.01, sorted by |Δφ|.
+// The shifts are chosen so that some region has a raw p below 0.01 whose adjusted p is not.
+TEST(Zeta, FailureModeMapIsMistakesMinusCorrectWithAdjustedP) {
+  const int n = 8;
+  const RegionGrid grid(2, 2, 2, GridSpec{2, 2, 2});
+  ASSERT_EQ(grid.count(), n);
+  imaging::ShapleyEstimate est;
+  est.images = 12;
+  imaging::LesionEvaluation v;
+  v.count = est.images;
+  const double noise[6] = {0.3, -0.2, 0.1, -0.4, 0.25, -0.05};
+  const double shift[8] = {0, 0, 0, 0, 0.53, 1.6, 2.5, 3.6};  // region 4: raw p 0.005–0.01, adjusted ×2
+  for (size_t x = 0; x < est.images; ++x) {
+    const bool wrong = x % 2 == 1;
+    v.labels.push_back(0);
+    v.predicted.push_back(wrong ? 1 : 0);
+    v.probability_true.push_back(wrong ? 0.3 : 0.8);
+    for (int g = 0; g < n; ++g)
+      est.per_image.push_back((wrong ? -shift[g] : 0.0) + noise[(x / 2 + size_t(g)) % 6] * (g % 2 ? 1 : -1));
+  }
+  v.probability_predicted = v.probability_true;
+  const auto j = imaging::error_maps_json(est, grid, v, 2);
+  const auto& d = j.at("delta");
+  ASSERT_FALSE(d.is_null());
+  std::vector<std::string> expected;
+  std::vector<std::pair<double, int>> by_size;
+  int only_raw = 0;  // regions with raw p < 0.01 but adjusted p ≥ 0.01
+  for (int g = 0; g < n; ++g) {
+    const double delta = j.at("misclassified").at("phi")[size_t(g)].get<double>() - j.at("correct").at("phi")[size_t(g)].get<double>();
+    EXPECT_NEAR(d.at("phi")[size_t(g)].get<double>(), delta, 1e-5 * (1 + std::fabs(delta))) << "region " << g;
+    const double p = d.at("p_value")[size_t(g)], adjusted = d.at("p_adjusted")[size_t(g)];
+    only_raw += p < 0.01 && adjusted >= 0.01;
+    if (adjusted < 0.01) by_size.push_back({-std::fabs(delta), g});
+  }
+  EXPECT_GT(only_raw, 0) << d.at("p_value").dump();  // the case that tells adjusted from raw p
+  std::stable_sort(by_size.begin(), by_size.end());
+  for (const auto& [size, g] : by_size) expected.push_back(grid.key(g));
+  EXPECT_FALSE(expected.empty());
+  EXPECT_EQ(d.at("failure_regions").get<std::vector<std::string>>(), expected);
+}
+
 // --zeta-value margin and confusion:A:B: the per-image values on hand logits, the game on class A's
 // images only with efficiency, and the errors that name --zeta-value.
 TEST(Zeta, MarginAndConfusionValues) {
