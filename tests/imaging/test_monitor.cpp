@@ -499,6 +499,41 @@ TEST_F(Monitor, TopRegionsAreTheLargestAbsoluteZ) {
   EXPECT_GT(positive, 0);
 }
 
+// S(x) = (1/L) Σ_l (1/|G_l|) Σ_{g∈G_l} z_g², G_l the regions of block l with σ_g > kMinRegionSd (README
+// "spatial"): a region without spread is left out of its block's mean, not counted as a z of 0.  Block 0
+// gets two such regions here (σ set to 0 in the profile).
+TEST_F(Monitor, SpatialIsTheMeanOverBlocksOfEachBlocksMeanZSquared) {
+  nn::Network n = net();
+  const datasets::Dataset fit = images(400, 1), stream = images(32, 2);
+  imaging::Profile p = imaging::fit_profile(n, fit.view(), 400, 64, settings(), "x", {});
+  p.layers[0].sd.data()[0] = 0.f;
+  p.layers[0].sd.data()[3] = 0.f;
+  imaging::Monitor monitor(p, n, 1000, 0.01);
+  const std::vector<imaging::ImageScores> scores = score_first(monitor, n, stream, 32);
+  int left_out = 0;
+  for (int i = 0; i < 32; ++i) {
+    const std::vector<std::vector<float>> z = monitor.region_z(i);
+    double total = 0;
+    int blocks = 0;
+    for (size_t l = 0; l < p.layers.size(); ++l) {
+      double sum = 0;
+      int used = 0;
+      for (int r = 0; r < p.layers[l].grid.count(); ++r) {
+        if (!(p.layers[l].sd.data()[r] > imaging::kMinRegionSd)) {
+          left_out += i == 0;
+          continue;
+        }
+        sum += double(z[l][size_t(r)]) * z[l][size_t(r)];
+        ++used;
+      }
+      if (used) total += sum / used, ++blocks;
+    }
+    ASSERT_GT(blocks, 0);
+    EXPECT_NEAR(scores[size_t(i)].spatial, total / blocks, 1e-4 * std::max(1.0, total / blocks)) << "image " << i;
+  }
+  EXPECT_GE(left_out, 2);
+}
+
 TEST_F(Monitor, ProfileRoundTripAndRefusals) {
   nn::Network n = net();
   const datasets::Dataset fit = images(600, 1);
