@@ -709,6 +709,39 @@ TEST(EegRecorder, StatesFollowTheRule) {
   EXPECT_EQ(young.analyse_epoch()["blocks"]["conv1"]["state"], "warming_up");
 }
 
+// trend_t is the least-squares slope of the loss over the last W steps divided by its standard error,
+// se² = RSS/(n − 2)/Σ(t − t̄)² (README "NN-EEG": the `learning` test's t), worked here from the float32
+// rows the recorder keeps.
+TEST(EegRecorder, TrendTIsTheSlopeOverItsStandardError) {
+  Hand h;
+  const int W = 16;
+  Recorder r(h.net, h.grid, W);
+  auto loss = [](long t) { return 2 - 0.01 * double(t) + 0.05 * double((t * 7) % 5 - 2); };
+  for (long t = 1; t <= 64; ++t) {
+    r.accumulate(0, filled(1, 2, 4, 4, [](int, int, int, int) { return 1.f; }));
+    r.accumulate(1, filled(1, 2, 1, 1, [](int, int, int, int) { return 1.f; }));
+    nn::StepInfo info;
+    info.global_step = t;
+    info.epoch = 1;
+    info.loss = loss(t);
+    info.gradient_norms = {1, 1};
+    info.update_ratios = {0.01, 0.01};
+    r.record(info, nullptr);
+  }
+  std::vector<double> y;
+  for (long t = 64 - W + 1; t <= 64; ++t) y.push_back(double(float(loss(t))));
+  const double n = double(y.size()), mt = (n - 1) / 2;
+  double my = 0, stt = 0, sty = 0, rss = 0;
+  for (double v : y) my += v / n;
+  for (size_t t = 0; t < y.size(); ++t) stt += (double(t) - mt) * (double(t) - mt), sty += (double(t) - mt) * (y[t] - my);
+  const double slope = sty / stt;
+  for (size_t t = 0; t < y.size(); ++t) rss += std::pow(y[t] - my - slope * (double(t) - mt), 2);
+  const double expected = slope / std::sqrt(rss / (n - 2) / stt);
+  const double trend = r.analyse_epoch()["loss"]["trend_t"].get<double>();
+  EXPECT_NEAR(trend, expected, 1e-9 * std::fabs(expected));
+  EXPECT_LT(expected, -2);  // the window is `learning`, not exact: the residuals are not 0
+}
+
 }  // namespace
 
 // `--inject dead@STEP:DURATION:BLOCK`: nothing passes a dead block forward and no gradient passes it
