@@ -129,6 +129,18 @@ TEST(Critical, RobustScoreTakesTheMiddleTwoOfAnEvenCount) {
   EXPECT_NEAR(r[3], -0.5 / 1.4826, 1e-12);
 }
 
+// The null rule's q_g = 1 − Φ(r_g) is one-sided (README "Critical regions"): 19 regions at ±1 (median 0,
+// MAD 1) and one at r = 3.4, whose q = 3.37·10⁻⁴ adjusts to 20·q = 0.0067 < 0.01 — critical, though
+// under robust's cut 3.5; a two-sided 2(1 − Φ(|r|)) would adjust to 0.013 and miss it.
+TEST(Critical, NullRuleTakesTheUpperTailOnly) {
+  std::vector<double> phi;
+  for (int g = 0; g < 19; ++g) phi.push_back(g < 10 ? -1.0 : 1.0);
+  phi.push_back(3.4 * 1.4826);
+  const std::vector<uint8_t> significant(phi.size(), 1);
+  EXPECT_EQ(imaging::critical_regions("null", phi, standard_scores(phi), significant), (std::vector<int>{19}));
+  EXPECT_TRUE(imaging::critical_regions("robust", phi, standard_scores(phi), significant).empty());
+}
+
 // A synthetic game with known per-image values.  The population: 10 classes; region g's value
 // on an image of class c is μ_gc + N(0, 0.3), μ_gc = 1 for g's own class (g mod 10) and 0.1
 // otherwise, so the population mean of region g is 0.19.  Each sample takes 8 images per class;
