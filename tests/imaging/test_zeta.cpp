@@ -7,6 +7,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <cstdint>
@@ -1376,6 +1377,38 @@ TEST(Zeta, AnEmptyErrorGroupIsNullNotZero) {
   EXPECT_TRUE(j.at("delta").is_null());
   EXPECT_EQ(j.at("misclassified").at("images"), 3);
   EXPECT_EQ(j.at("confusions").size(), 2u);
+}
+
+// A confusion cell A→B holds the images of true class A predicted as B (README "analyze --errors"), its φ
+// their mean: cells 0→1 (images 0, 1), 1→0 (image 2) and 1→2 (image 4) here, in (A, B) order.
+TEST(Zeta, ConfusionCellsHoldTheirTrueAndPredictedImages) {
+  const RegionGrid grid(2, 2, 1, GridSpec{2, 2, 1});
+  const int n = grid.count();
+  imaging::ShapleyEstimate est;
+  est.images = 6;
+  for (size_t x = 0; x < est.images; ++x)
+    for (int g = 0; g < n; ++g) est.per_image.push_back(double(x + 1) * (g + 1) * 0.01);
+  imaging::LesionEvaluation v;
+  v.count = est.images;
+  v.labels = {0, 0, 1, 2, 1, 0};
+  v.predicted = {1, 1, 0, 2, 2, 0};
+  v.probability_true = {0.2, 0.3, 0.1, 0.9, 0.4, 0.8};
+  v.probability_predicted = v.probability_true;
+  const auto j = imaging::error_maps_json(est, grid, v, 3);
+  const std::vector<std::array<int, 2>> cells = {{0, 1}, {1, 0}, {1, 2}};
+  const std::vector<std::vector<size_t>> members = {{0, 1}, {2}, {4}};
+  ASSERT_EQ(j.at("confusions").size(), cells.size());
+  for (size_t c = 0; c < cells.size(); ++c) {
+    const auto& cell = j.at("confusions")[c];
+    EXPECT_EQ(cell.at("true"), cells[c][0]);
+    EXPECT_EQ(cell.at("predicted"), cells[c][1]);
+    EXPECT_EQ(cell.at("images"), members[c].size());
+    for (int g = 0; g < n; ++g) {
+      double phi = 0;
+      for (size_t x : members[c]) phi += est.per_image[x * size_t(n) + size_t(g)] / double(members[c].size());
+      EXPECT_NEAR(cell.at("phi")[size_t(g)].get<double>(), phi, 1e-5 * phi) << "cell " << c << " region " << g;
+    }
+  }
 }
 
 // The failure-mode map (README "analyze --errors"): Δφ_g = φ_g(misclassified) − φ_g(correct), and the
