@@ -22,9 +22,7 @@ import numpy as np, torch
 from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rebuild_from_npz import rebuild  # noqa: E402
-
-def cuts(n, g): return [(i * n // g, (i + 1) * n // g) for i in range(g)]
+from rebuild_from_npz import block_outputs, cuts, rebuild  # noqa: E402
 
 def main():
     if len(sys.argv) < 5:
@@ -35,14 +33,7 @@ def main():
     E = G["eval_samples"]; lam, eps = G["settings"]["lambda"], G["settings"]["epsilon"]
     net = rebuild(npz, npz[:-4] + ".model.json")
     graph, mods = net.graph, list(net.values())
-    def block_of(i):
-        l = graph[i]
-        if l["kind"] == "batchnorm2d" and "." not in l["name"]: return block_of(l.get("input", i - 1))
-        return l["name"].split(".")[0]
-    shortcut_layer = lambda l: l["name"].split(".")[-1] in ("pad", "proj", "proj_bn")
-    out_layer = {}
-    for i, l in enumerate(graph):
-        if not shortcut_layer(l): out_layer[block_of(i)] = i
+    out_layer = block_outputs(graph)
     blocks = list(G["layers"])
     x = torch.from_numpy(dump["input"][:E]); y = dump["labels"][:E].astype(int)
     stats = {b: [] for b in blocks}  # per batch: (m, v, active) each (N, R)

@@ -31,6 +31,22 @@ class Rebuilt(nn.ModuleDict):  # the layers in order, keyed by nnfmri name ("con
             outs.append(m(y, read(l["shortcut"])) if isinstance(m, Add) else m(y.flatten(1) if isinstance(m, nn.Linear) else y))
         return outs[-1]  # logits (N, K)
 
+def cuts(n, g):  # README *Region grid*: n rows (columns, channels) cut into g near-equal parts
+    return [(i * n // g, (i + 1) * n // g) for i in range(g)]
+
+def block_outputs(graph):
+    """{block: index of its output layer} in the net's order (README, *The spec language*: "res3.conv1" is in block
+    res3, a top-level bnK in the block of the layer it reads; a block's output is its last layer that is not a
+    shortcut's)."""
+    def block_of(i):
+        l = graph[i]
+        if l["kind"] == "batchnorm2d" and "." not in l["name"]: return block_of(l.get("input", i - 1))
+        return l["name"].split(".")[0]
+    out = {}
+    for i, l in enumerate(graph):
+        if l["name"].split(".")[-1] not in ("pad", "proj", "proj_bn"): out[block_of(i)] = i
+    return out
+
 def rebuild(npz_path, model_json_path):
     model = json.load(open(model_json_path))
     net = Rebuilt({l["name"].replace(".", "_"): LAYERS[l["kind"]](l) for l in model["layers"]})

@@ -30,9 +30,7 @@ import numpy as np, torch
 from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rebuild_from_npz import rebuild  # noqa: E402
-
-def cuts(n, g): return [(i * n // g, (i + 1) * n // g) for i in range(g)]
+from rebuild_from_npz import block_outputs, cuts, rebuild  # noqa: E402
 
 def main():
     if len(sys.argv) < 4:
@@ -45,12 +43,7 @@ def main():
         sys.exit(f"{sys.argv[3]}: {block} is not a shapley/logprob/zero-ablation game")
     net = rebuild(npz, npz[:-4] + ".model.json")
     mods, graph = list(net.values()), net.graph
-    def block_of(i):  # README, *The spec language*: "res3.conv1" is in block res3; a top-level bnK in the block it reads
-        l = graph[i]
-        if l["kind"] == "batchnorm2d" and "." not in l["name"]: return block_of(l.get("input", i - 1))
-        return l["name"].split(".")[0]
-    shortcut_layer = lambda l: l["name"].split(".")[-1] in ("pad", "proj", "proj_bn")
-    cut = max(i for i, l in enumerate(graph) if block_of(i) == block and not shortcut_layer(l))  # BLOCK's output
+    cut = block_outputs(graph)[block]  # BLOCK's output layer
     def layer(j, outs, x):  # layer j of the net on the outputs so far (Rebuilt.forward's reading of the graph)
         read = lambda i: x if i < 0 else outs[i]
         l, m = graph[j], mods[j]
