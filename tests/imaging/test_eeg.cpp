@@ -682,23 +682,27 @@ TEST(EegRecorder, AReplayedRecorderEndsItsEpochWithTheSameEventsAndAnalysis) {
   EXPECT_NE(late.analyse_epoch().dump(), analysed);
 }
 
+// Step t of epoch 1 into r (a Hand net's recorder): constant activations of both blocks, the loss, and
+// both blocks' update ratio.
+void record_step(Recorder& r, long t, double loss, double ratio) {
+  r.accumulate(0, filled(1, 2, 4, 4, [](int, int, int, int) { return 1.f; }));
+  r.accumulate(1, filled(1, 2, 1, 1, [](int, int, int, int) { return 1.f; }));
+  nn::StepInfo info;
+  info.global_step = t;
+  info.epoch = 1;
+  info.loss = loss;
+  info.gradient_norms = {1, 1};
+  info.update_ratios = {ratio, ratio};
+  r.record(info, nullptr);
+}
+
 TEST(EegRecorder, StatesFollowTheRule) {
   // loss falling steadily: learning; flat: plateau; the update ratio ×10 over the last W: unstable
   auto state_of = [](const std::function<double(long)>& loss, const std::function<double(long)>& ratio) {
     Hand h;
     Recorder r(h.net, h.grid, 16);
     nn::Rng rng(5);
-    for (long t = 1; t <= 64; ++t) {
-      r.accumulate(0, filled(1, 2, 4, 4, [](int, int, int, int) { return 1.f; }));
-      r.accumulate(1, filled(1, 2, 1, 1, [](int, int, int, int) { return 1.f; }));
-      nn::StepInfo info;
-      info.global_step = t;
-      info.epoch = 1;
-      info.loss = loss(t) + 0.01 * rng.uniform();
-      info.gradient_norms = {1, 1};
-      info.update_ratios = {ratio(t), ratio(t)};
-      r.record(info, nullptr);
-    }
+    for (long t = 1; t <= 64; ++t) record_step(r, t, loss(t) + 0.01 * rng.uniform(), ratio(t));
     return r.analyse_epoch()["blocks"]["conv1"]["state"].get<std::string>();
   };
   EXPECT_EQ(state_of([](long t) { return 2 - 0.01 * double(t); }, [](long) { return 0.01; }), "learning");
@@ -717,17 +721,7 @@ TEST(EegRecorder, TrendTIsTheSlopeOverItsStandardError) {
   const int W = 16;
   Recorder r(h.net, h.grid, W);
   auto loss = [](long t) { return 2 - 0.01 * double(t) + 0.05 * double((t * 7) % 5 - 2); };
-  for (long t = 1; t <= 64; ++t) {
-    r.accumulate(0, filled(1, 2, 4, 4, [](int, int, int, int) { return 1.f; }));
-    r.accumulate(1, filled(1, 2, 1, 1, [](int, int, int, int) { return 1.f; }));
-    nn::StepInfo info;
-    info.global_step = t;
-    info.epoch = 1;
-    info.loss = loss(t);
-    info.gradient_norms = {1, 1};
-    info.update_ratios = {0.01, 0.01};
-    r.record(info, nullptr);
-  }
+  for (long t = 1; t <= 64; ++t) record_step(r, t, loss(t), 0.01);
   std::vector<double> y;
   for (long t = 64 - W + 1; t <= 64; ++t) y.push_back(double(float(loss(t))));
   const double n = double(y.size()), mt = (n - 1) / 2;
