@@ -24,12 +24,15 @@ class PadShortcut(nn.Module):  # option A: subsample by the stride, zero channel
 
 class Rebuilt(nn.ModuleDict):  # the layers in order, keyed by nnfmri name ("conv1.relu" → "conv1_relu", no params)
     def forward(self, x):  # x (N, C, H, W) normalised: (pixel/255 − mean[c]) / std[c] of .normalization
-        outs = []  # the output of every layer; layer i reads outs[input] (−1: x), an add also outs[shortcut]
-        read = lambda i: x if i < 0 else outs[i]
-        for m, l in zip(self.values(), self.graph):
-            y = read(l.get("input", len(outs) - 1))
-            outs.append(m(y, read(l["shortcut"])) if isinstance(m, Add) else m(y.flatten(1) if isinstance(m, nn.Linear) else y))
+        outs = []  # the output of every layer
+        for j in range(len(self.graph)): outs.append(self.layer(j, outs, x))
         return outs[-1]  # logits (N, K)
+
+    def layer(self, j, outs, x):  # layer j on the outputs so far: it reads outs[input] (−1: x), an add also outs[shortcut]
+        read = lambda i: x if i < 0 else outs[i]
+        l, m = self.graph[j], self.modules_in_order[j]
+        y = read(l.get("input", j - 1))
+        return m(y, read(l["shortcut"])) if isinstance(m, Add) else m(y.flatten(1) if isinstance(m, nn.Linear) else y)
 
 def cuts(n, g):  # README *Region grid*: n rows (columns, channels) cut into g near-equal parts
     return [(i * n // g, (i + 1) * n // g) for i in range(g)]
@@ -51,6 +54,7 @@ def rebuild(npz_path, model_json_path):
     model = json.load(open(model_json_path))
     net = Rebuilt({l["name"].replace(".", "_"): LAYERS[l["kind"]](l) for l in model["layers"]})
     net.graph = model["layers"]
+    net.modules_in_order = list(net.values())
     # "res1.proj_bn.weight" is parameter "weight" of layer "res1.proj_bn" (module res1_proj_bn)
     state = {k.rsplit(".", 1)[0].replace(".", "_") + "." + k.rsplit(".", 1)[1]: torch.from_numpy(v)
              for k, v in np.load(npz_path).items()}

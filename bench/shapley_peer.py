@@ -42,23 +42,17 @@ def main():
     if L["method"] != "shapley" or L["value_function"] != "logprob" or L["ablation"] != "zero":
         sys.exit(f"{sys.argv[3]}: {block} is not a shapley/logprob/zero-ablation game")
     net = rebuild(npz, npz[:-4] + ".model.json")
-    mods, graph = list(net.values()), net.graph
+    graph = net.graph
     cut = block_outputs(graph)[block]  # BLOCK's output layer
-    def layer(j, outs, x):  # layer j of the net on the outputs so far (Rebuilt.forward's reading of the graph)
-        read = lambda i: x if i < 0 else outs[i]
-        l, m = graph[j], mods[j]
-        y = read(l.get("input", j - 1))
-        if "shortcut" in l: return m(y, read(l["shortcut"]))
-        return m(y.flatten(1) if isinstance(m, nn.Linear) else y)
     idx = np.array(L["eval_indices"]); P = int(L["permutations"])
     x = torch.from_numpy(dump["input"][idx]); y = torch.from_numpy(dump["labels"][idx].astype(np.int64))
     prefix = []  # every layer up to BLOCK's output, for all K images: what a coalition does not change
     with torch.no_grad():
-        for j in range(cut + 1): prefix.append(layer(j, prefix, x))
+        for j in range(cut + 1): prefix.append(net.layer(j, prefix, x))
     act = prefix[cut]
     def head(i, batch):  # the layers after BLOCK on a batch of image i's coalitions; a residual unit's shortcut
         outs = [o[i:i + 1] for o in prefix[:cut]] + [batch]  # may read a layer before BLOCK (broadcast)
-        for j in range(cut + 1, len(graph)): outs.append(layer(j, outs, None))
+        for j in range(cut + 1, len(graph)): outs.append(net.layer(j, outs, None))
         return outs[-1]
     K, C, H, W = act.shape
     gh, gw, gc = L["grid"]

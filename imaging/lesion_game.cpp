@@ -15,7 +15,7 @@ namespace imaging {
 
 namespace {
 
-// A copy on a cache line (base/aligned.h), for the walker's weight rows and states.
+// A copy on a cache line (base/aligned.h), for the walker's states (its weight rows come aligned from NetView).
 base::AlignedVector<float> aligned(const std::vector<float>& v) { return base::AlignedVector<float>(v.begin(), v.end()); }
 // dst (cols, rows) = srcᵀ, src (rows, cols): (C, H·W) → (H·W, C) is channels-first → channels-last
 // of one image, and (H·W, C) → (C, H·W) the way back.
@@ -276,8 +276,7 @@ void CoalitionValue::build_replay(const NetView& view) {
         if (k.shortcut == Shortcut::projection) {  // (OC, IC) → (IC, OC)
           const base::AlignedVector<float> w = view.shortcut_weights(b);
           r.weight.resize(w.size());
-          for (int o = 0; o < OC; ++o)
-            for (int i = 0; i < IC; ++i) r.weight[size_t(i) * OC + o] = w[size_t(o) * IC + i];
+          transpose(w.data(), OC, IC, r.weight.data());
         }
         const ReceptiveField field = view.shortcut_field(b);  // 1×1: one tap, each input reaches ≤ 1 output
         r.shortcut_position.assign(size_t(field.input_positions), -1);
