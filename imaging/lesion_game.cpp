@@ -272,12 +272,7 @@ void CoalitionValue::build_replay(const NetView& view) {
         }
         r.shortcut = k.shortcut;
         r.pad_front = k.pad_front;
-        const int IC = k.shortcut_input.c, OC = k.output.c;
-        if (k.shortcut == Shortcut::projection) {  // (OC, IC) → (IC, OC)
-          const base::AlignedVector<float> w = view.shortcut_weights(b);
-          r.weight.resize(w.size());
-          transpose(w.data(), OC, IC, r.weight.data());
-        }
+        if (k.shortcut == Shortcut::projection) r.weight = view.shortcut_weights(b);  // (IC, OC)
         const ReceptiveField field = view.shortcut_field(b);  // 1×1: one tap, each input reaches ≤ 1 output
         r.shortcut_position.assign(size_t(field.input_positions), -1);
         for (int q = 0; q < field.positions; ++q)

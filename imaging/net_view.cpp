@@ -191,9 +191,10 @@ base::AlignedVector<float> NetView::shortcut_weights(int b) const {
   const auto& conv = static_cast<const nn::Conv2d&>(net_.layer(size_t(k.shortcut_layer)));
   std::vector<float> scale, shift;
   batchnorm_affine_of(k.shortcut_batchnorm_layer, k.output.c, scale, shift);
-  base::AlignedVector<float> out(conv.weight.value.size());  // (OC, IC)
-  const size_t I = size_t(k.shortcut_input.c);
-  for (size_t e = 0; e < out.size(); ++e) out[e] = scale[e / I] * conv.weight.value[e];
+  base::AlignedVector<float> out(conv.weight.value.size());  // (IC, OC) from the layer's (OC, IC)
+  const size_t I = size_t(k.shortcut_input.c), O = size_t(k.output.c);
+  for (size_t o = 0; o < O; ++o)
+    for (size_t i = 0; i < I; ++i) out[i * O + o] = scale[o] * conv.weight.value[o * I + i];
   return out;
 }
 

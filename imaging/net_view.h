@@ -115,7 +115,8 @@ class NetView {
   // The window relation of block b between its input map and its output map.
   ReceptiveField receptive_field(int b) const;
   // A residual block's shortcut: the window relation from shortcut_input to the output map, and for
-  // option B the folded 1×1 weights W'[o][i] = scale_o·W[o][i] (OC, IC) and bias b'_o = shift_o.
+  // option B the folded 1×1 weights W'[o][i] = scale_o·W[o][i], stored (IC, OC) as folded_weights'
+  // (in, tap, out) with one tap, and bias b'_o = shift_o.
   ReceptiveField shortcut_field(int b) const;
   base::AlignedVector<float> shortcut_weights(int b) const;
   std::vector<float> shortcut_bias(int b) const;

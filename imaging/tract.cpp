@@ -65,8 +65,10 @@ PairFlows::PairFlows(const NetView& view, const NetView::Edge& edge, const run::
   activation_ = dst.activation;
   bool dense_channels = true;  // conv/linear: every input channel feeds every output unit
   switch (op_) {
-    case BlockOp::convolution:  // weight_abs_ (T, Co, Ci) = |scale_oc · W[oc][ic][t]|, one (Co, Ci) matrix per tap (then (T, Ci, Co), below)
-      weight_abs_ = view.folded_weights(to_block, {Axis::tap, Axis::out, Axis::in});
+    // weight_abs_ (T, Ci, Co) = |scale_oc · W[oc][ic][t]|: each tap's (Co, Ci) matrix stored (Ci, Co), so
+    // sum_conv_workspace runs its Co independent sums side by side along the rows
+    case BlockOp::convolution:
+      weight_abs_ = view.folded_weights(to_block, {Axis::tap, Axis::in, Axis::out});
       break;
     case BlockOp::dense:  // weight_abs_ (OUT, IN) = |W|
       weight_abs_ = view.folded_weights(to_block, {Axis::out, Axis::in, Axis::tap});
@@ -85,7 +87,7 @@ PairFlows::PairFlows(const NetView& view, const NetView::Edge& edge, const run::
       dense_channels = false;
       break;
     case BlockOp::residual_add:
-      if (shortcut_ && dst.shortcut == Shortcut::projection) {  // a 1×1 convolution: (T = 1, Co, Ci)
+      if (shortcut_ && dst.shortcut == Shortcut::projection) {  // a 1×1 convolution: (T = 1, Ci, Co)
         op_ = BlockOp::convolution;
         weight_abs_ = view.shortcut_weights(to_block);
         break;
@@ -98,16 +100,6 @@ PairFlows::PairFlows(const NetView& view, const NetView::Edge& edge, const run::
       break;
   }
   for (float& w : weight_abs_) w = std::fabs(w);
-  if (op_ == BlockOp::convolution) {
-    // each tap's (Co, Ci) matrix stored (Ci, Co): sum_conv_workspace runs its Co independent sums
-    // side by side along the rows
-    const size_t Co = size_t(out.c), Ci = size_t(in.c), T = weight_abs_.size() / (Co * Ci);
-    base::AlignedVector<float> by_in(weight_abs_.size());
-    for (size_t t = 0; t < T; ++t)
-      for (size_t o = 0; o < Co; ++o)
-        for (size_t c = 0; c < Ci; ++c) by_in[(t * Ci + c) * Co + o] = weight_abs_[(t * Co + o) * Ci + c];
-    weight_abs_ = std::move(by_in);
-  }
 
   // Tap tables: tap t = ky·KW + kx of output position p = oy·Wo + ox (imaging/net_view.h).
   const ReceptiveField field = shortcut_ ? view.shortcut_field(to_block) : view.receptive_field(to_block);
