@@ -142,6 +142,25 @@ void image_lesions(CoalitionWalker& walker, size_t x, int n, double* out) {
 
 }  // namespace
 
+void antithetic_unit(CoalitionWalker& walker, uint64_t seed, size_t x, int round, std::vector<int>& order, double* unit) {
+  const int n = int(order.size());
+  nn::Rng rng = nn::Rng::derive(seed, x, uint64_t(round));
+  for (int g = 0; g < n; ++g) order[g] = g;
+  rng.shuffle(order.data(), size_t(n));
+  walker.start_empty(x);
+  double previous = walker.value();
+  for (int g : order) {
+    const double now = walker.add(g);
+    unit[g] = now - previous;
+    previous = now;
+  }
+  for (int g : order) {
+    const double now = walker.remove(g);
+    unit[g] = 0.5 * (unit[g] + previous - now);
+    previous = now;
+  }
+}
+
 // See imaging/shapley.h: per-image antithetic permutations, stratified variance, Satterthwaite ν.
 // The work comes in steps, and the budget is checked before each one: an image's first step is its
 // lesions and its rounds 0 and 1 (the two walks an interval needs), every later step one more walk of
@@ -199,25 +218,9 @@ ShapleyEstimate shapley_sampled(const CoalitionValue& game, double tolerance, do
     e.tolerance = tolerance >= 0 ? tolerance : 0.05 * largest;
     return widest;
   };
-  // Image x's walk of round `round`: a permutation π forward (∅ → all, adding π(1), π(2), …) and back
-  // (all → ∅ removing π(1), π(2), …, which adds reverse(π)'s regions in its order, read backwards).
-  // Both telescope; the unit is their mean, folded into x's running mean.
+  // Image x's walk of round `round`: its antithetic unit, folded into x's running mean.
   auto walk = [&](CoalitionWalker& walker, std::vector<int>& order, std::vector<double>& unit, size_t x, int round) {
-    nn::Rng rng = nn::Rng::derive(seed, x, uint64_t(round));
-    for (int g = 0; g < n; ++g) order[g] = g;
-    rng.shuffle(order.data(), size_t(n));
-    walker.start_empty(x);
-    double previous = walker.value();
-    for (int g : order) {
-      const double now = walker.add(g);
-      unit[g] = now - previous;
-      previous = now;
-    }
-    for (int g : order) {
-      const double now = walker.remove(g);
-      unit[g] = 0.5 * (unit[g] + previous - now);
-      previous = now;
-    }
+    antithetic_unit(walker, seed, x, round, order, unit.data());
     const double r = double(round + 1);
     for (int g = 0; g < n; ++g) {
       double& mu = mean[x * n + g];

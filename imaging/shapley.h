@@ -95,6 +95,11 @@ using BudgetClock = std::function<double()>;
 ShapleyEstimate shapley_sampled(const CoalitionValue& game, double tolerance, double budget_seconds,
                                 int max_permutations, uint64_t seed, const ChunkHook& before_chunk = {},
                                 nn::ShardGroup* ranks = nullptr, const BudgetClock& elapsed = {});
+// Image x's antithetic unit of round `round` (shapley_sampled's walk): the permutation π drawn from
+// Rng::derive(seed, x, round), walked forward (∅ → all, adding π(1), π(2), …) and back (all → ∅,
+// removing π(1), π(2), …, which adds reverse(π)'s regions in its order, read backwards); unit[g] is
+// the mean of region g's two marginals.  Both walks telescope.  `order`: scratch of game.regions().
+void antithetic_unit(CoalitionWalker& walker, uint64_t seed, size_t x, int round, std::vector<int>& order, double* unit);
 // Δ_g = v(all) − v(all∖{g}).
 std::vector<double> lesion_scores(const CoalitionValue& game);
 // The same, each image's Δ_g(x) = v_x(all) − v_x(all∖{g}) apart: (N, n) row-major.

@@ -636,9 +636,9 @@ TEST(Zeta, TheToleranceStopKeepsNominalCoverage) {
   std::printf("tolerance stop: %d of %d intervals cover\n", covered, total);
 }
 
-// The sample interval is README's formula of the walks' units, recomputed here from the definition: image
-// x's walk of round r is the permutation π drawn by Rng::derive(seed, x, r), forward ∅ → all and back all
-// → ∅ removing π(1), π(2), …, its unit the mean of the two marginals; φ̂ = (1/K)Σ_x m_xg, V̂ = Σ_x
+// The sample interval is README's formula of the walks' units, recomputed here from the definition on the
+// units of imaging::antithetic_unit (the estimator's own walk; that its units average to the exact φ is
+// Zeta.SampledConvergesToExactWithHonestIntervals): φ̂ = (1/K)Σ_x m_xg, V̂ = Σ_x
 // s²_xg/(K²R) (s² with R − 1), ν = V̂²/Σ_x (s²_xg/(K²R))²/(R − 1), half-width t_{0.975,ν}·√V̂ and p the
 // two-sided t test of φ̂/√V̂ with ν.  With 3 images and 3 rounds ν ≤ 6, where t_{0.975} is 2.45 or more:
 // 1.96 in its place, ν counted with R instead of R − 1, or s² with R all fail it.
@@ -657,24 +657,7 @@ TEST(Zeta, SampleIntervalIsTheStratifiedTIntervalOfTheWalksUnits) {
   CoalitionWalker walker(game);
   std::vector<int> order(n);
   for (size_t x = 0; x < K; ++x)
-    for (int r = 0; r < R; ++r) {
-      nn::Rng rng = nn::Rng::derive(seed, x, uint64_t(r));
-      for (int g = 0; g < n; ++g) order[g] = g;
-      rng.shuffle(order.data(), size_t(n));
-      double* u = &units[(x * R + r) * n];
-      walker.start_empty(x);
-      double previous = walker.value();
-      for (int g : order) {
-        const double now = walker.add(g);
-        u[g] = now - previous;
-        previous = now;
-      }
-      for (int g : order) {
-        const double now = walker.remove(g);
-        u[g] = 0.5 * (u[g] + previous - now);
-        previous = now;
-      }
-    }
+    for (int r = 0; r < R; ++r) imaging::antithetic_unit(walker, seed, x, r, order, &units[(x * R + r) * n]);
   int interior = 0;
   for (int g = 0; g < n; ++g) {
     double phi = 0, var = 0, df_denominator = 0;
