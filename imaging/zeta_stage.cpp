@@ -70,12 +70,18 @@ class ZetaStage : public Stage {
   }
 
   // "critical 12 of 1060 regions, top conv1 grid_3_4_1 zeta 3.12": the critical regions of every
-  // layer over all their regions, and the one of highest ζ (first in layer order on a tie).
+  // layer over all their regions, and the one of highest ζ (first in layer order on a tie).  When the
+  // budget cut some layer's sample short (a slow or busy machine), ", zeta from 2 of 256 images in 5
+  // blocks (--zeta-budget ran out)": the fewest images any layer covers and how many layers were cut.
   std::string digest(const nlohmann::ordered_json& zeta) const override {
-    size_t critical = 0, regions = 0;
+    size_t critical = 0, regions = 0, cut = 0;
+    const size_t sample = zeta.value("eval_samples", size_t(0));
+    size_t fewest = sample;
     std::string top_layer, top_region;
     double top_zeta = 0;
     for (const auto& [name, layer] : zeta["layers"].items()) {
+      const size_t covered = layer.value("eval_samples", sample);
+      if (covered < sample) ++cut, fewest = std::min(fewest, covered);
       regions += layer["regions"].size();
       critical += layer["critical_regions"].size();
       if (layer["critical_regions"].empty()) continue;
@@ -85,6 +91,9 @@ class ZetaStage : public Stage {
     }
     std::string text = "critical " + std::to_string(critical) + " of " + std::to_string(regions) + " regions";
     if (!top_layer.empty()) text += ", top " + top_layer + " " + top_region + base::format(" zeta %.2f", top_zeta);
+    if (cut > 0)
+      text += ", zeta from " + std::to_string(fewest) + " of " + std::to_string(sample) + " images in " + std::to_string(cut) +
+              (cut == 1 ? " block" : " blocks") + " (--zeta-budget ran out)";
     return text;
   }
 };

@@ -68,6 +68,13 @@ TEST(Stages, ZetaDigestCountsCriticalRegionsAndNamesTheTopOne) {
   EXPECT_EQ(zeta->digest(doc), "critical 3 of 7 regions, top fc1 grid_1_1_1 zeta 4.25");
   for (auto& [name, layer] : doc["layers"].items()) layer["critical_regions"] = nlohmann::ordered_json::array();
   EXPECT_EQ(zeta->digest(doc), "critical 0 of 7 regions");  // no top without a critical region
+  // A budget that cut layers' samples short: the fewest images covered and how many layers were cut.
+  doc["eval_samples"] = 256;
+  doc["layers"]["conv1"]["eval_samples"] = 256;
+  doc["layers"]["fc1"]["eval_samples"] = 9;
+  EXPECT_EQ(zeta->digest(doc), "critical 0 of 7 regions, zeta from 9 of 256 images in 1 block (--zeta-budget ran out)");
+  doc["layers"]["output"]["eval_samples"] = 2;
+  EXPECT_EQ(zeta->digest(doc), "critical 0 of 7 regions, zeta from 2 of 256 images in 2 blocks (--zeta-budget ran out)");
 }
 
 }  // namespace
