@@ -578,6 +578,38 @@ TEST(Tract, HandMadeNetwork) {
   EXPECT_EQ(top["pairs"]["layer_1_to_2"]["flows"][0], j["pairs"]["layer_1_to_2"]["flows"][0]);
 }
 
+// σ'(z) = 1[z > 0] for a relu (README "Tractography"): a receiving unit whose pre-activation is exactly 0
+// passes no flow, though its inputs are active and its weights are not 0 (a slope of 1 at z = 0, the
+// derivative's other common convention, passed |W|·ReLU(a) into it).  Random nets never hit z = 0 exactly.
+TEST(Tract, AReluUnitAtExactlyZeroReceivesNoFlow) {
+  nn::Network net("conv1x1:2 relu conv1x1:2 relu linear:2", 1, 2, 2);
+  net.init(1);
+  auto& conv1 = dynamic_cast<nn::Conv2d&>(net.layer(net.blocks()[0].main));
+  conv1.weight.value[0] = conv1.weight.value[1] = 1.f;  // both channels copy the input
+  conv1.bias.value[0] = conv1.bias.value[1] = 0.f;
+  auto& conv2 = dynamic_cast<nn::Conv2d&>(net.layer(net.blocks()[1].main));
+  conv2.weight.value[0] = 1.f, conv2.weight.value[1] = -1.f;  // channel 0: z = a0 − a1 = 0 exactly
+  conv2.weight.value[2] = conv2.weight.value[3] = 1.f;        // channel 1: z = a0 + a1 = 1
+  conv2.bias.value[0] = conv2.bias.value[1] = 0.f;
+  nn::Tensor x(1, 1, 2, 2);
+  x.fill(0.5f);
+  bool seen = false;
+  nn::Probe probe = [&](const nn::BlockView& v) {
+    if (v.index != 1) return;
+    seen = true;
+    EXPECT_EQ(v.z.at(0, 0, 0, 0), 0.f);
+    imaging::PairFlows pair(net, 1, {1, 1, 2});  // one region per channel on both sides
+    pair.accumulate(v.input, v.z);
+    const FlowMatrix f = pair.mean();
+    EXPECT_EQ(f.at(0, 0), 0.0);
+    EXPECT_EQ(f.at(1, 0), 0.0);
+    EXPECT_NEAR(f.at(0, 1), 4 * 1.0 * 0.5, 1e-6);  // 4 positions × |W| × ReLU(a), σ'(1) = 1
+    EXPECT_NEAR(f.at(1, 1), 4 * 1.0 * 0.5, 1e-6);
+  };
+  net.forward(x, false, &probe);
+  EXPECT_TRUE(seen);
+}
+
 // ---------------------------------------------------------------------------------------------
 // k-best Viterbi against enumeration.
 
