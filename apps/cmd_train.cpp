@@ -251,10 +251,12 @@ int cmd_train(int argc, char** argv) {
   TrainingCallbacks callbacks;
   callbacks.on_start = [&](const nn::Network& net, const nn::TrainPosition& from) {
     run_resumable = 1;  // run.json is written (or, resumed, was already)
-    std::printf("nnfmri train: %s (%zu parameters) on %s: %zu train / %zu test images, epochs %d, batch %d, threads %d, "
-                "OpenBLAS %s kernels\n",
+    const char* wait = std::getenv("OMP_WAIT_POLICY");  // as libgomp read it (apps/main.cpp sets it)
+    std::printf("nnfmri train: %s (%zu parameters) on %s: %zu train / %zu test images, epochs %d, batch %d, threads %d "
+                "(OpenMP wait policy %s), OpenBLAS %s kernels\n",
                 settings.model.c_str(), net.parameter_count(), data.train.name.c_str(), data.train.size(),
-                data.test.size(), settings.train.epochs, settings.train.batch, settings.threads, openblas_get_corename());
+                data.test.size(), settings.train.epochs, settings.train.batch, settings.threads,
+                wait && *wait ? wait : "libgomp's default", openblas_get_corename());
     if (recorded)
       std::printf("run directory: %s (resumed at epoch %d, step %ld)\n", settings.out.c_str(), from.epoch, from.step);
     else

@@ -4,6 +4,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -39,6 +40,21 @@ constexpr int kMaxThreads = 64;
 // thread count is capped so that this much per thread fits in what the limit leaves.
 constexpr long long kAddressSpacePerThread = 256LL << 20;
 
+// Two settings the libraries read once, when they load, from the environment; apps/main.cpp sets
+// what this returns and re-executes nnfmri once (NNFMRI_ENV_CHOSEN marks the second start):
+//  - OPENBLAS_CORETYPE, OpenBLAS's kernels.  On AVX-512 machines its AVX2 "Haswell" SGEMM is about 1.5×
+//    slower than its AVX-512 "SkylakeX" one, OpenBLAS 0.3.21 (Debian 12) does not recognise recent
+//    AVX-512 CPUs such as AMD Zen 4, and machine images may carry OPENBLAS_CORETYPE=Haswell.  So nnfmri
+//    owns the choice: NNFMRI_BLAS_CORETYPE if set and not empty, else SkylakeX when the CPU has the
+//    AVX-512 subsets that kernel needs (F, BW, DQ, VL), else whatever the environment says.
+//  - OMP_WAIT_POLICY, libgomp's: passive unless the environment sets one.  A thread that reaches a join
+//    then sleeps instead of spinning; where other processes use the cores too, spinning threads take
+//    the time slices the working thread needs (README "Threads on a busy machine").  Results do not
+//    depend on it.
+// Each pair (name, value) is a variable to set; empty: start as is.  Null pointers are unset variables.
+std::vector<std::pair<std::string, std::string>> library_settings(const char* openblas_coretype,
+                                                                  const char* nnfmri_blas_coretype,
+                                                                  const char* omp_wait_policy, bool cpu_has_avx512);
 // --threads N, else `fallback` when > 0, else all cores; capped at kMaxThreads and at what an
 // address-space limit (RLIMIT_AS) leaves room for, with a note on stderr when a given count is cut;
 // set for OpenMP and OpenBLAS alike (one owner of threads).  Returns the count in force.

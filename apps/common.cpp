@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 #include <cblas.h>
@@ -59,6 +60,19 @@ int set_threads(const Flags& flags, int fallback) {
   omp_set_num_threads(int(n));
   openblas_set_num_threads(int(n));
   return int(n);
+}
+
+std::vector<std::pair<std::string, std::string>> library_settings(const char* openblas_coretype,
+                                                                  const char* nnfmri_blas_coretype,
+                                                                  const char* omp_wait_policy, bool cpu_has_avx512) {
+  std::vector<std::pair<std::string, std::string>> set;
+  const char* wanted = nnfmri_blas_coretype && *nnfmri_blas_coretype ? nnfmri_blas_coretype
+                       : cpu_has_avx512                              ? "SkylakeX"
+                                                                     : nullptr;
+  if (wanted && !(openblas_coretype && std::strcmp(openblas_coretype, wanted) == 0))
+    set.emplace_back("OPENBLAS_CORETYPE", wanted);
+  if (!omp_wait_policy) set.emplace_back("OMP_WAIT_POLICY", "passive");
+  return set;
 }
 
 void warn_if_oversubscribed(const std::string& command, int threads) {

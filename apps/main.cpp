@@ -4,7 +4,6 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <exception>
 #include <string>
 
@@ -13,25 +12,19 @@
 #include "base/memory.h"
 #include "dist/world.h"
 
-// OpenBLAS picks its kernels when the library loads, from OPENBLAS_CORETYPE or its own CPU detection.
-// On AVX-512 machines its AVX2 "Haswell" SGEMM is about 1.5× slower than its AVX-512 "SkylakeX" one,
-// and OpenBLAS 0.3.21 (Debian 12) does not recognise recent AVX-512 CPUs such as AMD Zen 4 (machine
-// images may also carry OPENBLAS_CORETYPE=Haswell).  So nnfmri owns the choice: NNFMRI_BLAS_CORETYPE
-// if set, else SkylakeX when the CPU has the AVX-512 subsets that kernel needs, else whatever the
-// environment says; when that differs from OPENBLAS_CORETYPE it sets it and re-executes itself once.
-// The core in use is recorded in config.json.
-static void choose_blas_kernels(char** argv) {
-  if (std::getenv("NNFMRI_BLAS_CHOSEN")) return;
-  const char* wanted = std::getenv("NNFMRI_BLAS_CORETYPE");
+// The libraries' settings nnfmri owns (app::library_settings): set, then nnfmri re-executes itself
+// once so that OpenBLAS and libgomp load with them.
+static void choose_library_settings(char** argv) {
+  if (std::getenv("NNFMRI_ENV_CHOSEN")) return;
   __builtin_cpu_init();
-  if (!wanted && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
-    wanted = "SkylakeX";
-  const char* current = std::getenv("OPENBLAS_CORETYPE");
-  if (!wanted || !*wanted || (current && std::strcmp(current, wanted) == 0)) return;
-  setenv("OPENBLAS_CORETYPE", wanted, 1);
-  setenv("NNFMRI_BLAS_CHOSEN", "1", 1);
-  execv("/proc/self/exe", argv);  // returns only on failure: then carry on with the kernels loaded
+  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+  const auto set = app::library_settings(std::getenv("OPENBLAS_CORETYPE"), std::getenv("NNFMRI_BLAS_CORETYPE"),
+                                         std::getenv("OMP_WAIT_POLICY"), avx512);
+  if (set.empty()) return;
+  for (const auto& [name, value] : set) setenv(name.c_str(), value.c_str(), 1);
+  setenv("NNFMRI_ENV_CHOSEN", "1", 1);
+  execv("/proc/self/exe", argv);  // returns only on failure: then carry on with the libraries as loaded
 }
 
 // A failed command: one line "nnfmri: error: …" and its exit code; in an MPI job of several ranks the
@@ -118,7 +111,7 @@ int main(int argc, char** argv) {
   // SIGPIPE: the lines are dropped and the command finishes its work.
   std::signal(SIGPIPE, SIG_IGN);
   base::fix_malloc_thresholds();  // before the first allocation of a buffer (base/memory.h)
-  choose_blas_kernels(argv);
+  choose_library_settings(argv);
   dist::start(&argc, &argv);  // joins the MPI job only when started by mpirun (dist/world.h)
   // Rank 0 alone speaks on stdout (--help, --version, the commands' lines); the other ranks' errors
   // still go to stderr.

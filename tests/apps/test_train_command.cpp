@@ -209,6 +209,45 @@ TEST_F(TrainCommand, TheDigestsZetaStabilityIsTheReportsOfTheEpochBeingCommitted
   EXPECT_EQ(lines[3].substr(lines[3].size() - expected.size()), expected) << lines[3];
 }
 
+// nnfmri starts with libgomp's wait policy passive unless the environment sets one (apps/main.cpp
+// re-executes itself with it): the header names the policy libgomp read.  An environment's own choice
+// is kept.
+TEST_F(TrainCommand, StartsWithAPassiveOpenMPWaitPolicyUnlessTheEnvironmentSetsOne) {
+  const char* saved = std::getenv("OMP_WAIT_POLICY");
+  const std::string before = saved ? saved : "";
+  std::vector<std::string> args = run_args(path("wait"));
+  *(std::find(args.begin(), args.end(), "--analyze-every") + 1) = "0";
+  *(std::find(args.begin(), args.end(), "--epochs") + 1) = "1";
+  *(std::find(args.begin(), args.end(), "--limit-train") + 1) = "40";
+  args.erase(std::find(args.begin(), args.end(), "--eval-samples"), args.end() - 2);  // imaging flags need imaging
+  unsetenv("OMP_WAIT_POLICY");
+  Child unset(args, path("wait_unset"));
+  setenv("OMP_WAIT_POLICY", "active", 1);
+  *(args.end() - 1) = path("wait_active");
+  Child active(args, path("wait_active"));
+  if (saved) setenv("OMP_WAIT_POLICY", before.c_str(), 1); else unsetenv("OMP_WAIT_POLICY");
+  ASSERT_EQ(unset.wait(), 0) << base::read_file(unset.err);
+  ASSERT_EQ(active.wait(), 0) << base::read_file(active.err);
+  EXPECT_NE(lines_of(unset.out).at(0).find("threads 2 (OpenMP wait policy passive), OpenBLAS "), std::string::npos)
+      << base::read_file(unset.out);
+  EXPECT_NE(lines_of(active.out).at(0).find("threads 2 (OpenMP wait policy active), OpenBLAS "), std::string::npos)
+      << base::read_file(active.out);
+}
+
+// The rule itself: OPENBLAS_CORETYPE from NNFMRI_BLAS_CORETYPE, else SkylakeX on an AVX-512 CPU, else
+// the environment's; OMP_WAIT_POLICY passive only when unset; nothing to set, no restart.
+TEST(LibrarySettings, SetsWhatTheLibrariesShouldLoadWithAndNothingElse) {
+  using Set = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(app::library_settings(nullptr, nullptr, nullptr, true),
+            (Set{{"OPENBLAS_CORETYPE", "SkylakeX"}, {"OMP_WAIT_POLICY", "passive"}}));
+  EXPECT_EQ(app::library_settings("Haswell", nullptr, "active", true), (Set{{"OPENBLAS_CORETYPE", "SkylakeX"}}));
+  EXPECT_EQ(app::library_settings("SkylakeX", nullptr, "passive", true), Set{});
+  EXPECT_EQ(app::library_settings("Haswell", nullptr, "", false), Set{});  // set, even empty: kept
+  EXPECT_EQ(app::library_settings(nullptr, nullptr, "PASSIVE", false), Set{});
+  EXPECT_EQ(app::library_settings("SkylakeX", "Haswell", "active", true), (Set{{"OPENBLAS_CORETYPE", "Haswell"}}));
+  EXPECT_EQ(app::library_settings(nullptr, "", nullptr, false), (Set{{"OMP_WAIT_POLICY", "passive"}}));
+}
+
 // With --zeta-every 2 over 3 epochs, epoch 1's line names the epoch ζ comes at, epoch 2's ends with its
 // ζ stability (n/a: the first map), and epoch 3's has neither (the run ends before epoch 4).
 TEST_F(TrainCommand, AnEpochWithoutZetaNamesTheNextEpochWithIt) {
