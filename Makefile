@@ -47,7 +47,7 @@ LDLIBS := -lopenblas -lstb -lz -lcpp-httplib -lpthread
 # class layouts.  Only serve/server.cpp includes httplib.h.
 HTTPLIB_DEFINES := -DCPPHTTPLIB_OPENSSL_SUPPORT -DCPPHTTPLIB_ZLIB_SUPPORT -DCPPHTTPLIB_BROTLI_SUPPORT
 
-# OpenBLAS kernels: the rule of apps/main.cpp (NNFMRI_BLAS_CORETYPE, else the AVX-512 SkylakeX kernels
+# OpenBLAS kernels: the rule of app::library_settings (apps/common.cpp; NNFMRI_BLAS_CORETYPE, else the AVX-512 SkylakeX kernels
 # when the CPU has them), so that tests and benchmarks run with the kernels nnfmri itself uses.
 BLAS_CORE := $(or $(NNFMRI_BLAS_CORETYPE),$(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && grep -qw avx512bw /proc/cpuinfo && grep -qw avx512vl /proc/cpuinfo && grep -qw avx512dq /proc/cpuinfo && echo SkylakeX))
 ifneq ($(BLAS_CORE),)
