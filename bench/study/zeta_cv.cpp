@@ -98,13 +98,18 @@ int main(int argc, char** argv) {
       const std::vector<float> z_all = walker.logits();
       const int K = int(z_all.size());
       for (auto& dk : d) dk.assign(size_t(n) * K, 0.0);
-      auto mark = walker.mark();
-      for (int g = 0; g < n; ++g) {
-        walker.remove(g);
-        const std::vector<float> z = walker.logits();
-        for (int k = 0; k < K; ++k) d[0][size_t(g) * K + k] = double(z_all[k]) - z[k];
-        walker.undo(mark);
-      }
+      // From the walker's current state `from` (journal on): each region's one step (removed or added)
+      // and back, out[g] = the logits' change in the direction from fewer regions to more.
+      auto one_step_deltas = [&](bool add, const std::vector<float>& from, std::vector<double>& out) {
+        const auto mark = walker.mark();
+        for (int g = 0; g < n; ++g) {
+          add ? walker.add(g) : walker.remove(g);
+          const std::vector<float> z = walker.logits();
+          for (int k = 0; k < K; ++k) out[size_t(g) * K + k] = add ? double(z[k]) - from[k] : double(from[k]) - z[k];
+          walker.undo(mark);
+        }
+      };
+      one_step_deltas(false, z_all, d[0]);  // LOO
       walker.set_journal(false);
       walker.start_empty(x);
       walker.set_journal(true);
@@ -112,13 +117,7 @@ int main(int argc, char** argv) {
       std::vector<double> z0(z_none.begin(), z_none.end());
       // the surrogate's values at ∅ must be the game's own value there (a check of y and the value)
       worst_check = std::max(worst_check, std::fabs(log_softmax_at(z0, y) - walker.value()));
-      mark = walker.mark();
-      for (int g = 0; g < n; ++g) {
-        walker.add(g);
-        const std::vector<float> z = walker.logits();
-        for (int k = 0; k < K; ++k) d[1][size_t(g) * K + k] = double(z[k]) - z_none[k];
-        walker.undo(mark);
-      }
+      one_step_deltas(true, z_none, d[1]);  // LOI
       walker.set_journal(false);
       for (int r = 0; r < rounds; ++r) {
         double* ux = &u[(x * rounds + r) * n];
