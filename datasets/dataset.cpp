@@ -68,18 +68,18 @@ DataSplit load_dataset(const std::string& spec, const LoadOptions& options) {
   const bool has_arg = colon != std::string::npos;
   const std::string arg = has_arg ? spec.substr(colon + 1) : "";
   if (has_arg && arg.empty())
-    throw base::Error("--data '" + spec + "': nothing after ':', " + kAcceptedSpecs);
+    throw base::Error("'" + spec + "': nothing after ':', " + kAcceptedSpecs);
 
   if (options.train_only && options.test_only) throw base::Error("load_dataset: train_only and test_only together read nothing");
   const bool test = !options.train_only, train = !options.test_only;
   if (name == "cifar10") return load_cifar10(has_arg ? arg : find_cifar10_dir(), test, train);
   if (name == "fashion-mnist") return load_idx_dir(has_arg ? arg : kFashionMnistDir, name, test, train);
   if (name == "mnist") {
-    if (!has_arg) throw base::Error("--data 'mnist': needs a directory, mnist:DIR");
+    if (!has_arg) throw base::Error("'mnist': needs a directory, mnist:DIR");
     return load_idx_dir(arg, name, test, train);
   }
   if (name == "images") {
-    if (!has_arg) throw base::Error("--data 'images': needs a directory, images:DIR");
+    if (!has_arg) throw base::Error("'images': needs a directory, images:DIR");
     return load_image_folder(arg, {options.resize_h, options.resize_w, options.split, options.split_seed,
                                    options.test_only, options.train_only, options.rgb});
   }
@@ -90,7 +90,7 @@ DataSplit load_dataset(const std::string& spec, const LoadOptions& options) {
     if (!test) config.test_count = 0;
     return make_planted(config).split;
   }
-  throw base::Error("--data '" + spec + "': unknown dataset, " + kAcceptedSpecs);
+  throw base::Error("'" + spec + "': unknown dataset, " + kAcceptedSpecs);
 }
 
 TestStream::TestStream(const std::string& spec, const LoadOptions& options, size_t limit) {

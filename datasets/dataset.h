@@ -67,6 +67,7 @@ struct LoadOptions {
 //  - "planted" is the synthetic set of datasets/planted.h with default geometry; SEED
 //    defaults to 1.
 //  - "images:DIR" is a folder of PNG/JPEG files, one subfolder per class (datasets/image_folder.h).
+// Errors name the spec or the file, not a flag: the caller knows which flag gave the spec (apps/: data_error).
 DataSplit load_dataset(const std::string& spec, const LoadOptions& options = {});
 
 class Cifar10File;

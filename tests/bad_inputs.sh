@@ -398,6 +398,8 @@ case_ "monitor: the profile of another checkpoint" 2 monitor other/model.ckpt --
 case_ "monitor --input fashion-mnist (1x28x28 images)" 2 monitor run/model.ckpt --profile ok.profile --input fashion-mnist --out m3
 mkdir -p empty && : > empty/data_batch_1.bin && : > empty/test_batch.bin
 case_ "monitor --input cifar10:DIR with empty files" 2 monitor run/model.ckpt --profile ok.profile --input cifar10:empty --out m4
+case_ "monitor --input an unknown data set (the error names --input, not --data)" 2 monitor run/model.ckpt --profile ok.profile --input bogus:1 --out m4b
+case_ "monitor --input planted:1,sideways (the error names --input)" 2 monitor run/model.ckpt --profile ok.profile --input planted:1,sideways --out m4c
 case_ "monitor --window 1" 2 monitor run/model.ckpt --profile ok.profile --input planted --window 1 --out m5
 # a monitor --out in use: held by flock(1), as another nnfmri monitor holds it
 mkdir held_m && { flock -n held_m sleep 60 & }
