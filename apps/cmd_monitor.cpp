@@ -213,6 +213,9 @@ int cmd_profile(int argc, char** argv) {
   set_threads(flags);
   const imaging::MonitorSettings settings = monitor_settings(flags);
   const std::string checkpoint = flags.operands()[0];
+  std::vector<NamedFile> inputs = {{"the profiled checkpoint", checkpoint}};
+  if (flags.has("--zeta")) inputs.push_back({"flag --zeta", flags.text("--zeta")});
+  require_distinct_files(inputs, {{"flag --out", flags.text("--out")}});  // the profile never replaces what it reads
   std::error_code ec;
   if (std::filesystem::is_directory(flags.text("--out"), ec))  // before the fit, not after it
     throw base::Error("flag --out " + flags.text("--out") + ": a directory, expected the profile's file path");

@@ -400,6 +400,7 @@ mkdir -p empty && : > empty/data_batch_1.bin && : > empty/test_batch.bin
 case_ "monitor --input cifar10:DIR with empty files" 2 monitor run/model.ckpt --profile ok.profile --input cifar10:empty --out m4
 case_ "monitor --input an unknown data set (the error names --input, not --data)" 2 monitor run/model.ckpt --profile ok.profile --input bogus:1 --out m4b
 case_ "monitor --input planted:1,sideways (the error names --input)" 2 monitor run/model.ckpt --profile ok.profile --input planted:1,sideways --out m4c
+  --profile ok.profile --input cifar10 --out m4d; exit $failed ) || failed=1
 case_ "monitor --window 1" 2 monitor run/model.ckpt --profile ok.profile --input planted --window 1 --out m5
 # a monitor --out in use: held by flock(1), as another nnfmri monitor holds it
 mkdir held_m && { flock -n held_m sleep 60 & }
@@ -414,6 +415,12 @@ kill "$holder" 2> /dev/null; wait "$holder" 2> /dev/null
 case_ "profile --quantiles 2 (min and max only: every clean window alarmed)" 2 profile run/model.ckpt --data planted --limit-train 200 --quantiles 2 --out q2.profile
 mkdir -p a_directory
 case_ "profile --out DIRECTORY (refused before the fit)" 2 profile run/model.ckpt --data planted --limit-train 200 --out a_directory
+# an --out that is a file profile reads (before 2026-12-05 the checkpoint was replaced by the profile, exit 0)
+cp run/model.ckpt hP1.ckpt && cp run/analysis/epoch_001/zeta.json hP2.json
+case_ "profile --out the checkpoint it profiles" 2 profile hP1.ckpt --data planted --limit-train 200 --out ./hP1.ckpt
+case_ "profile --out the --zeta file it reads" 2 profile run/model.ckpt --data planted --limit-train 200 --zeta hP2.json --out hP2.json
+cmp -s hP1.ckpt run/model.ckpt && cmp -s hP2.json run/analysis/epoch_001/zeta.json ||
+  { echo "bad_inputs: a refused profile replaced a file it reads" >&2; failed=1; }
 case_ "profile --knn-k 50 --knn-images 20" 2 profile run/model.ckpt --data planted --limit-train 200 --knn-k 50 --knn-images 20 --out k.profile
 profile_with() { framed_with ok.profile "$1" "$2"; }  # profile_with FILE PYTHON: ok.profile changed
 profile_with extreme.profile 't["precision"] = array("f", [3e38] * len(t["precision"])); t["class_means"] = array("f", [1e6] * len(t["class_means"]))'
