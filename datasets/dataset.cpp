@@ -55,8 +55,8 @@ std::string find_cifar10_dir() {
     std::error_code ec;
     if (fs::is_regular_file(fs::path(dir) / "test_batch.bin", ec)) return dir;
   }
-  throw base::Error("cifar10: no test_batch.bin in " + looked +
-                  "; run 'make cifar10' or pass --data cifar10:DIR");
+  // no flag named: apps/ prefixes the one that gave the spec (--data, or monitor's --input)
+  throw base::Error("cifar10: no test_batch.bin in " + looked + "; run 'make cifar10' or give its folder as cifar10:DIR");
 }
 
 }  // namespace

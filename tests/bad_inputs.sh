@@ -400,6 +400,9 @@ mkdir -p empty && : > empty/data_batch_1.bin && : > empty/test_batch.bin
 case_ "monitor --input cifar10:DIR with empty files" 2 monitor run/model.ckpt --profile ok.profile --input cifar10:empty --out m4
 case_ "monitor --input an unknown data set (the error names --input, not --data)" 2 monitor run/model.ckpt --profile ok.profile --input bogus:1 --out m4b
 case_ "monitor --input planted:1,sideways (the error names --input)" 2 monitor run/model.ckpt --profile ok.profile --input planted:1,sideways --out m4c
+# cifar10 without a folder where none is found (NNFMRI_DATA unset; no ./data here): the line says how to name
+# one without naming a flag monitor does not take (before 2026-12-05: "… or pass --data cifar10:DIR")
+( unset NNFMRI_DATA; case_ "monitor --input cifar10, no CIFAR-10 folder found (the advice names no --data)" 2 monitor run/model.ckpt \
   --profile ok.profile --input cifar10 --out m4d; exit $failed ) || failed=1
 case_ "monitor --window 1" 2 monitor run/model.ckpt --profile ok.profile --input planted --window 1 --out m5
 # a monitor --out in use: held by flock(1), as another nnfmri monitor holds it
