@@ -571,7 +571,14 @@ TrainingOutcome run_training(const TrainingSettings& s, const datasets::DataSpli
   nn::ShardGroup alone;
   nn::ShardGroup& group = callbacks.group ? *callbacks.group : alone;
   validate(s, group.ranks());
-  nn::Network net(s.spec, data.train.channels, data.train.height, data.train.width);
+  // a spec that does not build is --model's (import names it so too): "flag --model: spec token 'res(': …"
+  std::unique_ptr<nn::Network> built;
+  try {
+    built = std::make_unique<nn::Network>(s.spec, data.train.channels, data.train.height, data.train.width);
+  } catch (const base::Error& e) {
+    throw base::Error(std::string("flag --model: ") + e.what());
+  }
+  nn::Network& net = *built;
   check_net_fits(net, data.train, "--model " + s.model);
   check_batch_fits(net, s.train.batch, data.train.size(), true);
   if (s.analyze_every > 0) imaging::check_analysis_fits(net, s.analysis, data.test.view());
