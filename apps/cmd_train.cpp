@@ -245,7 +245,15 @@ int cmd_train(int argc, char** argv) {
     settings.start = RunStart::overwrite;
   }
   validate(settings, dist::world().ranks());  // before the data is read
-  const datasets::DataSplit data = load_data(run_flags, true);
+  // a resumed run's data is its run.json's --data: the line names --resume, the flag given
+  const datasets::DataSplit data = [&] {
+    try {
+      return load_data(run_flags, true);
+    } catch (const base::Error& e) {
+      if (!recorded) throw;
+      throw base::Error("flag --resume " + settings.out + ": the run's " + e.what());
+    }
+  }();
   settings.analysis.zeta.value = imaging::resolve_value_classes(settings.analysis.zeta.value, data.train.class_names);
 
   TrainingCallbacks callbacks;

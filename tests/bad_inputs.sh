@@ -440,6 +440,13 @@ cp c10/data_batch_1.bin c10.before
 case_ "corrupt --out the folder --data reads" 2 corrupt --data cifar10:c10 --kind noise --out c10
 case_ "corrupt --out the folder of planted:1,background=DIR" 2 corrupt --data planted:1,background=c10 --kind noise --out c10
 cmp -s c10/data_batch_1.bin c10.before || { echo "bad_inputs: corrupt rewrote its source" >&2; failed=1; }
+# train --resume of a run whose data folder is gone: the line names --resume, the flag given, and the
+# run's --data (before 2026-12-05: "--data: cifar10: …", a flag not on the command line)
+cp -r c10 hR1c && "$nnfmri" train --data cifar10:hR1c --model "conv3x3:4 relu maxpool2 linear:10" --epochs 1 --threads 2 \
+  --out hR1 > /dev/null 2>&1 || echo "bad_inputs: the run hR1 failed" >&2
+need hR1/run.json
+rm -rf hR1c
+case_ "train --resume: the run's --data folder is gone" 2 train --resume hR1
 case_ "monitor --window 1048576 (a window of 2^20 images × every region)" 2 monitor run/model.ckpt --profile ok.profile --input planted --window 1048576 --out m6
 /usr/bin/python3 -c "
 import json; z = json.load(open('run/analysis/epoch_001/zeta.json')); z['epoch'] = 7; json.dump(z, open('zeta7.json', 'w'))
