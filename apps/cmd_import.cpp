@@ -79,6 +79,7 @@ int cmd_import(int argc, char** argv) {
   std::vector<NamedFile> inputs = {{"the imported file", path}};
   if (npz && base::file_exists(described_by)) inputs.push_back({"the imported file's description", described_by});
   require_distinct_files(inputs, {{"flag --out", flags.text("--out")}});
+  require_writable({"flag --out", flags.text("--out")});  // a missing folder, a device: said before the import
   if (npz) {
     file = nn::read_npz(path);
     if (base::file_exists(described_by)) description = base::read_json(described_by);

@@ -101,7 +101,7 @@ int cmd_eval(int argc, char** argv) {
   for (const char* flag : {"--dump", "--lesion-json"})
     if (flags.has(flag)) outputs.push_back({std::string("flag ") + flag, flags.text(flag)});
   require_distinct_files({{"the evaluated checkpoint", flags.operands()[0]}}, outputs);
-  for (const NamedFile& out : outputs) base::require_writable(out.path);  // a folder, a device: said before the evaluation
+  for (const NamedFile& out : outputs) require_writable(out);  // a folder, a device: said before the evaluation
   nn::Checkpoint ck = nn::load_checkpoint(flags.operands()[0], true);  // inference only: no backward follows
   datasets::DataSplit data = load_data(flags, false, "--data", true, ck.net->channels());  // the test half alone
   check_net_fits(*ck.net, data.test, "the checkpoint's net");
@@ -192,7 +192,7 @@ int cmd_export(int argc, char** argv) {
   // both outputs said before either is written (a --safetensors that cannot be written came after the
   // .npz pair was); the description is checked where it is replaced, before the weights are written
   for (const char* flag : {"--npz", "--safetensors"})
-    if (flags.has(flag)) base::require_writable(flags.text(flag));
+    if (flags.has(flag)) require_writable({std::string("flag ") + flag, flags.text(flag)});
   nn::Checkpoint ck = nn::load_checkpoint(flags.operands()[0], true);  // read, never trained: no gradients
   // Names and shapes as PyTorch has them (nn/tensor_file.h), and the architecture beside them, so
   // that `import` (or bench/rebuild_from_npz.py) rebuilds the very same net.

@@ -219,7 +219,7 @@ int cmd_profile(int argc, char** argv) {
   std::error_code ec;
   if (std::filesystem::is_directory(flags.text("--out"), ec))  // before the fit, not after it
     throw base::Error("flag --out " + flags.text("--out") + ": a directory, expected the profile's file path");
-  base::require_writable(flags.text("--out"));  // a missing folder, a device: said before the fit too
+  require_writable({"flag --out", flags.text("--out")});  // a missing folder, a device: said before the fit too
   nn::Checkpoint ck = nn::load_checkpoint(checkpoint, true);  // inference only: no backward follows
   std::optional<base::Json> zeta;  // its epoch and grid checked before the fit, its regions after it
   if (flags.has("--zeta")) {

@@ -91,6 +91,9 @@ struct NamedFile {
 // expected another path".
 // Called before any work, so that no command writes over what it reads.
 void require_distinct_files(const std::vector<NamedFile>& inputs, const std::vector<NamedFile>& outputs);
+// base::require_writable(output.path) (a folder, a device, a missing or read-only folder: refused before
+// any work), its line naming the flag too: "flag --dump fifo: not a regular file …".
+void require_writable(const NamedFile& output);
 // An output directory flag (train's, analyze's, monitor's and corrupt's --out): what stands at `path` must be a
 // directory or nothing (the command creates it); anything else is one line naming the flag,
 // "flag --out afile: not a directory, expected EXPECTED".  Called before the command's work.

@@ -18,6 +18,7 @@
 #include "nn/checkpoint.h"
 #include "run/region_grid.h"
 #include "base/error.h"
+#include "base/fileio.h"
 #include "base/limits.h"
 #include "base/text.h"
 
@@ -118,6 +119,14 @@ void require_distinct_files(const std::vector<NamedFile>& inputs, const std::vec
       if (same_file(outputs[o].path, other.path))
         throw base::Error(outputs[o].what + " " + outputs[o].path + ": the same file as " + other.what +
                           (other.path == outputs[o].path ? "" : " (" + other.path + ")") + ", expected another path");
+  }
+}
+
+void require_writable(const NamedFile& output) {
+  try {
+    base::require_writable(output.path);
+  } catch (const base::Error& e) {
+    throw base::Error(output.what + " " + e.what());
   }
 }
 

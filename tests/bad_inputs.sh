@@ -478,6 +478,10 @@ case_ "eval --lesion-json without --lesion" 2 eval run/model.ckpt --data planted
 case_ "eval --lesion-json into a missing directory" 2 eval run/model.ckpt --data planted --limit-test 32 --lesion conv1:* --lesion-json /nonexistent/dir/lj.json
 case_ "eval --lesion-json into /proc (a folder no file can be created in)" 2 eval run/model.ckpt --data planted --limit-test 32 --lesion conv1:* --lesion-json /proc/hI1.json
 case_ "eval --dump into /proc (a folder no file can be created in)" 2 eval run/model.ckpt --data planted --limit-test 32 --dump /proc/hI2.npz
+# the output flags of import and export are named too (before 2026-12-05 the file alone: "a_directory: is a directory, …")
+case_ "import --out into a missing directory" 2 import run.safetensors --out /nonexistent/dir/hI3.ckpt
+mkdir -p a_directory
+case_ "export --safetensors DIRECTORY" 2 export run/model.ckpt --safetensors a_directory
 case_ "analyze --zeta-value confusion:A:A" 2 analyze run/model.ckpt --data planted --out za1 --zeta-value confusion:class3:class3
 case_ "analyze --zeta-value confusion with an unknown class name" 2 analyze run/model.ckpt --data planted --out za2 --zeta-value confusion:class3:wolf
 case_ "analyze --zeta-value odds" 2 analyze run/model.ckpt --data planted --out za3 --zeta-value odds
