@@ -138,6 +138,10 @@ void check_analysis_fits(const nn::Network& net, const AnalysisSettings& setting
   validate_analysis_settings(settings);
   check_grid_fits(net, settings.grid);
   check_stages_fit(net, settings);
+  // (before train's first step: after it, a run directory would be left behind)
+  if (std::min(settings.eval_samples, test.count) < kMinEvalSamples)
+    throw base::Error("--eval-samples: the test set has only " + std::to_string(test.count) +
+                    " images; the analysis needs at least " + std::to_string(kMinEvalSamples));
   for (const auto& stage : chosen_stages(settings)) stage->check_data(net, settings, test);
 }
 
@@ -145,9 +149,6 @@ AnalysisReport run_analysis(nn::Network& net, const nn::LabeledImages& test, con
                             const AnalysisContext& context, const std::string& out_dir, const ProgressCallback& progress) {
   check_analysis_fits(net, settings, test);
   const size_t images = std::min(settings.eval_samples, test.count);
-  if (images < kMinEvalSamples)
-    throw base::Error("--eval-samples: the test set has only " + std::to_string(test.count) +
-                    " images; the analysis needs at least " + std::to_string(kMinEvalSamples));
   if (!out_dir.empty()) base::make_directories(out_dir);
   // The net's buffers keep the size of the largest batch it ran: in a training run the training
   // batch's activations and gradients (~66 MB for `reference` at batch 64), which the analysis does

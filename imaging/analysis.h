@@ -100,8 +100,8 @@ void check_grid_fits(const nn::Network& net, const run::GridSpec& grid);
 // --stages and the stage: checked with check_grid_fits, before the first epoch.
 void check_stages_fit(const nn::Network& net, const AnalysisSettings& settings);
 // Everything an analysis checks before any work: the settings (validate_analysis_settings),
-// check_grid_fits, check_stages_fit, and each chosen stage's Stage::check_data on the evaluation images
-// `test`.  run_analysis calls it first; `analyze` before an earlier analysis in --out is removed, and
+// check_grid_fits, check_stages_fit, at least kMinEvalSamples images in `test`, and each chosen stage's
+// Stage::check_data on the evaluation images `test`.  run_analysis calls it first; `analyze` before an earlier analysis in --out is removed, and
 // `train --analyze-every` before the first epoch.
 void check_analysis_fits(const nn::Network& net, const AnalysisSettings& settings, const nn::LabeledImages& test);
 

@@ -337,6 +337,10 @@ case_ "train --eeg (window 128, a 1-step run)" 2 $T --out t20 --eeg
 case_ "train --eeg --eeg-window 7" 2 $T --out t21 --eeg --eeg-window 7
 case_ "train --eeg-window 64 without --eeg" 2 $T --out t22 --eeg-window 64
 for d in t16 t17 t18 t19 t20 t21 t22; do [ -e $d ] && { echo "bad_inputs: $d left a run directory" >&2; failed=1; }; done
+# a test set too small to image, refused before training (before 2026-12-05 after epoch 1's training, leaving
+# a run directory of config.json, run.json "running" and a checkpoint)
+case_ "train --limit-test 4 --analyze-every 1 (4 test images, the analysis needs 8)" 2 $T --out hT1 --limit-test 4 --analyze-every 1
+[ -e hT1 ] && { echo "bad_inputs: a refused train left hT1" >&2; failed=1; }
 case_ "train --grid 9999x9999x9999" 2 $T --out t5 --analyze-every 1 --grid 9999x9999x9999
 case_ "train --grid 4096x4096x4096 --analyze-every 1" 2 $T --out t6 --analyze-every 1 --grid 4096x4096x4096
 mkdir -p idx && /usr/bin/python3 - <<'PY'
