@@ -212,6 +212,7 @@ int cmd_train(int argc, char** argv) {
   }
   // A resumed run takes every setting from its run.json: the flags that made it are parsed again.
   std::unique_ptr<Flags> recorded;
+  std::string recorded_in;  // "RUN/run.json: /arguments: ", where a resumed run's settings are
   int threads = 0;
   if (flags.has("--resume")) {
     for (const std::string& a : flags.given())
@@ -226,17 +227,26 @@ int cmd_train(int argc, char** argv) {
                         " is missing, so it is not a run nnfmri can resume (train writes run.json as soon as it "
                         "has prepared the directory, before the first step: a run stopped before that has nothing "
                         "to resume; start it again with its flags and --overwrite)");
+    recorded_in = layout.manifest() + ": /arguments: ";
     try {
       recorded = parse_arguments(kTrain, manifest->arguments);
     } catch (const base::Error& e) {
-      throw base::Error(layout.manifest() + ": /arguments: " + e.what());
+      throw base::Error(recorded_in + e.what());
     }
     threads = set_threads(*recorded, manifest->threads);
   } else {
     threads = set_threads(flags);
   }
   const Flags& run_flags = recorded ? *recorded : flags;
-  TrainingSettings settings = training_settings(run_flags, threads, recorded != nullptr);
+  // a recorded setting parsed here (--grid, --inject, --model …) is named where it is, as the flag layer's are
+  TrainingSettings settings = [&] {
+    try {
+      return training_settings(run_flags, threads, recorded != nullptr);
+    } catch (const base::Error& e) {
+      if (!recorded) throw;
+      throw base::Error(recorded_in + e.what());
+    }
+  }();
   settings.arguments = run_arguments(run_flags);
   if (recorded) {
     settings.out = flags.text("--resume");
