@@ -95,7 +95,8 @@ void require_distinct_files(const std::vector<NamedFile>& inputs, const std::vec
 // any work), its line naming the flag too: "flag --dump fifo: not a regular file …".
 void require_writable(const NamedFile& output);
 // An output directory flag (train's, analyze's, monitor's and corrupt's --out): what stands at `path` must be a
-// directory or nothing (the command creates it); anything else is one line naming the flag,
+// directory or nothing (the command creates it); anything else, or a path that cannot be looked at (a
+// name too long, a file on the way: out_file/sub), is one line naming the flag,
 // "flag --out afile: not a directory, expected EXPECTED".  Called before the command's work.
 void require_directory_or_missing(const std::string& flag, const std::string& path, const std::string& expected);
 // Which halves of --data a command read (load_data's need_train / need_test).

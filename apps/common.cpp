@@ -109,6 +109,9 @@ void require_directory_or_missing(const std::string& flag, const std::string& pa
   const std::filesystem::file_status status = std::filesystem::status(path, ec);
   if (std::filesystem::exists(status) && !std::filesystem::is_directory(status))
     throw base::Error("flag " + flag + " " + path + ": not a directory, expected " + expected);
+  // a name too long, a file on the way (out_file/sub), a loop of links: said here, naming the flag
+  if (ec && ec != std::errc::no_such_file_or_directory)
+    throw base::Error("flag " + flag + " " + path + ": cannot tell what it is (" + ec.message() + "), expected " + expected);
 }
 
 void require_distinct_files(const std::vector<NamedFile>& inputs, const std::vector<NamedFile>& outputs) {

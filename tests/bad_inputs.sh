@@ -472,6 +472,10 @@ printf 'x' > out_file
 case_ "analyze --out FILE" 2 analyze run/model.ckpt --data planted --out out_file
 case_ "corrupt --out FILE" 2 corrupt --data planted --kind noise --out out_file
 case_ "monitor --out FILE" 2 monitor run/model.ckpt --profile ok.profile --input planted --out out_file
+# … and one under it, or a name longer than a file name may be: the flag named too (before 2026-12-05 the path
+# alone, "out_file/sub: cannot create directory (Not a directory)")
+case_ "analyze --out FILE/sub" 2 analyze run/model.ckpt --data planted --out out_file/sub
+case_ "train --out of 300 bytes (a name longer than NAME_MAX)" 2 $T --out "$(printf 'n%.0s' {1..300})"
 mkdir -p c_tb/test_batch.bin
 case_ "corrupt --out DIR whose test_batch.bin is a directory" 2 corrupt --data planted --limit-train 20 --limit-test 20 --kind noise --out c_tb
 [ -e c_tb/data_batch_1.bin ] || [ -e c_tb/batches.meta.txt ] && { echo "bad_inputs: a refused corrupt wrote into c_tb" >&2; failed=1; }
