@@ -222,10 +222,11 @@ int cmd_profile(int argc, char** argv) {
   require_writable({"flag --out", flags.text("--out")});  // a missing folder, a device: said before the fit too
   nn::Checkpoint ck = nn::load_checkpoint(checkpoint, true);  // inference only: no backward follows
   std::optional<base::Json> zeta;  // its epoch and grid checked before the fit, its regions after it
-  if (flags.has("--zeta")) {
-    zeta = base::read_json(flags.text("--zeta"));
-    imaging::check_zeta_file(*zeta, flags.text("--zeta"), settings.grid.grid, ck.epoch);
-  }
+  if (flags.has("--zeta"))
+    in_file_of("flag --zeta", [&] {
+      zeta = base::read_json(flags.text("--zeta"));
+      imaging::check_zeta_file(*zeta, flags.text("--zeta"), settings.grid.grid, ck.epoch);
+    });
   datasets::DataSplit data = load_data(flags, true, "--data", false);  // the fit reads the training half alone
   check_net_fits(*ck.net, data.train, "the checkpoint's net");
   const long batch = flags.integer("--batch");
@@ -238,7 +239,7 @@ int cmd_profile(int argc, char** argv) {
   const base::Stopwatch clock;
   imaging::Profile profile = imaging::fit_profile(*ck.net, data.train.view(), long(data.train.size()), int(batch), settings,
                                                   datasets::sha256_file(checkpoint), about);
-  if (zeta) imaging::set_zeta_weights(profile, *zeta, flags.text("--zeta"), ck.epoch);
+  if (zeta) in_file_of("flag --zeta", [&] { imaging::set_zeta_weights(profile, *zeta, flags.text("--zeta"), ck.epoch); });
   const double seconds = clock.seconds();
   imaging::save_profile(flags.text("--out"), profile);
   size_t regions = 0;
@@ -256,7 +257,8 @@ int cmd_monitor(int argc, char** argv) {
   require_directory_or_missing("--out", flags.text("--out"), "a directory for monitor.jsonl and monitor.html (created when missing)");
   const std::string checkpoint = flags.operands()[0], profile_path = flags.text("--profile");
   nn::Checkpoint ck = nn::load_checkpoint(checkpoint, true);  // inference only: no backward follows
-  const imaging::Profile profile = imaging::load_profile(profile_path);
+  imaging::Profile profile;
+  in_file_of("flag --profile", [&] { profile = imaging::load_profile(profile_path); });
   imaging::check_profile_fits(profile, profile_path, *ck.net, checkpoint, datasets::sha256_file(checkpoint));
   // Streamed: memory holds one batch of input images, whatever their number (README "Monitoring").
   const std::unique_ptr<datasets::TestStream> stream = open_test_stream(flags, "--input", ck.net->channels());

@@ -2,6 +2,7 @@
 //
 // apps/ only parses flags and wires nn/, datasets/ and imaging/ together.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -94,6 +95,9 @@ void require_distinct_files(const std::vector<NamedFile>& inputs, const std::vec
 // base::require_writable(output.path) (a folder, a device, a missing or read-only folder: refused before
 // any work), its line naming the flag too: "flag --dump fifo: not a regular file …".
 void require_writable(const NamedFile& output);
+// Runs `step`; a base::Error it throws, about the file a flag names, gets the flag in front:
+// in_file_of("flag --zeta", …) turns "z.json: /epoch: is 7, …" into "flag --zeta z.json: /epoch: is 7, …".
+void in_file_of(const std::string& flag, const std::function<void()>& step);
 // An output directory flag (train's, analyze's, monitor's and corrupt's --out): what stands at `path` must be a
 // directory or nothing (the command creates it); anything else, or a path that cannot be looked at (a
 // name too long, a file on the way: out_file/sub), is one line naming the flag,

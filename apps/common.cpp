@@ -133,6 +133,14 @@ void require_writable(const NamedFile& output) {
   }
 }
 
+void in_file_of(const std::string& flag, const std::function<void()>& step) {
+  try {
+    step();
+  } catch (const base::Error& e) {
+    throw base::Error(flag + " " + e.what());
+  }
+}
+
 std::vector<int> parse_sizes(const std::string& text, const std::string& flag, size_t count, const std::string& form) {
   const std::vector<std::string> parts = base::split(text, 'x');
   std::vector<int> sizes(parts.size());
