@@ -126,11 +126,7 @@ void require_distinct_files(const std::vector<NamedFile>& inputs, const std::vec
 }
 
 void require_writable(const NamedFile& output) {
-  try {
-    base::require_writable(output.path);
-  } catch (const base::Error& e) {
-    throw base::Error(output.what + " " + e.what());
-  }
+  in_file_of(output.what, [&] { base::require_writable(output.path); });
 }
 
 void in_file_of(const std::string& flag, const std::function<void()>& step) {
