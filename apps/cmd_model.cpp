@@ -104,6 +104,7 @@ int cmd_eval(int argc, char** argv) {
   for (const NamedFile& out : outputs) require_writable(out);  // a folder, a device: said before the evaluation
   nn::Checkpoint ck = nn::load_checkpoint(flags.operands()[0], true);  // inference only: no backward follows
   datasets::DataSplit data = load_data(flags, false, "--data", true, ck.net->channels());  // the test half alone
+  require_distinct_files(data_files(data), outputs);  // (read now: its files are known)
   check_net_fits(*ck.net, data.test, "the checkpoint's net");
   check_batch_fits(*ck.net, flags.integer("--batch"), data.test.size(), false);
   // The lesion is resolved before any work, so that a bad --lesion is an error line and nothing else.

@@ -228,6 +228,7 @@ int cmd_profile(int argc, char** argv) {
       imaging::check_zeta_file(*zeta, flags.text("--zeta"), settings.grid.grid, ck.epoch);
     });
   datasets::DataSplit data = load_data(flags, true, "--data", false);  // the fit reads the training half alone
+  require_distinct_files(data_files(data), {{"flag --out", flags.text("--out")}});  // (read now: its files are known)
   check_net_fits(*ck.net, data.train, "the checkpoint's net");
   const long batch = flags.integer("--batch");
   check_batch_fits(*ck.net, batch, data.train.size(), false);

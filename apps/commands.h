@@ -92,6 +92,9 @@ struct NamedFile {
 // expected another path".
 // Called before any work, so that no command writes over what it reads.
 void require_distinct_files(const std::vector<NamedFile>& inputs, const std::vector<NamedFile>& outputs);
+// The files `data` was read from (both halves' `files`; a folder read whole, images:DIR, left out), each
+// named "a file --data reads": inputs for require_distinct_files once the data is read.
+std::vector<NamedFile> data_files(const datasets::DataSplit& data, const std::string& data_flag = "--data");
 // base::require_writable(output.path) (a folder, a device, a missing or read-only folder: refused before
 // any work), its line naming the flag too: "flag --dump fifo: not a regular file …".
 void require_writable(const NamedFile& output);

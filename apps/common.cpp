@@ -125,6 +125,15 @@ void require_distinct_files(const std::vector<NamedFile>& inputs, const std::vec
   }
 }
 
+std::vector<NamedFile> data_files(const datasets::DataSplit& data, const std::string& data_flag) {
+  std::vector<NamedFile> files;
+  std::error_code ec;
+  for (const datasets::Dataset* d : {&data.train, &data.test})
+    for (const std::string& file : d->files)
+      if (!std::filesystem::is_directory(file, ec)) files.push_back({"a file " + data_flag + " reads", file});
+  return files;
+}
+
 void require_writable(const NamedFile& output) {
   in_file_of(output.what, [&] { base::require_writable(output.path); });
 }

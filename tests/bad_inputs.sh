@@ -444,6 +444,12 @@ cp c10/data_batch_1.bin c10.before
 case_ "corrupt --out the folder --data reads" 2 corrupt --data cifar10:c10 --kind noise --out c10
 case_ "corrupt --out the folder of planted:1,background=DIR" 2 corrupt --data planted:1,background=c10 --kind noise --out c10
 cmp -s c10/data_batch_1.bin c10.before || { echo "bad_inputs: corrupt rewrote its source" >&2; failed=1; }
+# an output that is a file --data reads (before 2026-12-05 replaced, exit 0: the data set destroyed)
+cp -r c10 hD2
+case_ "eval --dump the test_batch.bin --data reads" 2 eval run/model.ckpt --data cifar10:hD2 --dump hD2/test_batch.bin
+case_ "profile --out the data_batch_1.bin --data reads" 2 profile run/model.ckpt --data cifar10:hD2 --knn-images 10 --knn-k 5 --out ./hD2/data_batch_1.bin
+cmp -s hD2/test_batch.bin c10/test_batch.bin && cmp -s hD2/data_batch_1.bin c10/data_batch_1.bin ||
+  { echo "bad_inputs: a refused eval or profile replaced a file --data reads" >&2; failed=1; }
 # train --resume of a run whose data folder is gone: the line names --resume, the flag given, and the
 # run's --data (before 2026-12-05: "--data: cifar10: …", a flag not on the command line)
 cp -r c10 hR1c && "$nnfmri" train --data cifar10:hR1c --model "conv3x3:4 relu maxpool2 linear:10" --epochs 1 --threads 2 \
