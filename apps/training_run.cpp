@@ -571,12 +571,14 @@ TrainingOutcome run_training(const TrainingSettings& s, const datasets::DataSpli
   nn::ShardGroup alone;
   nn::ShardGroup& group = callbacks.group ? *callbacks.group : alone;
   validate(s, group.ranks());
-  // a spec that does not build is --model's (import names it so too): "flag --model: spec token 'res(': …"
+  // a spec that does not build is --model's (import names it so too): "flag --model: spec token 'res(': …",
+  // a resumed run's in its run.json, as apps/cmd_train.cpp names the other recorded settings
   std::unique_ptr<nn::Network> built;
   try {
     built = std::make_unique<nn::Network>(s.spec, data.train.channels, data.train.height, data.train.width);
   } catch (const base::Error& e) {
-    throw base::Error(std::string("flag --model: ") + e.what());
+    const std::string where = s.start == RunStart::resume ? run::Layout(s.out).manifest() + ": /arguments: " : "";
+    throw base::Error(where + "flag --model: " + e.what());
   }
   nn::Network& net = *built;
   check_net_fits(net, data.train, "--model " + s.model);
