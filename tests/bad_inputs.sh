@@ -61,6 +61,11 @@ case_() {
   shown=$(head -c 300 err.txt | head -1)
   [ "$expected" -eq 0 ] && shown="(report written) $(grep -m1 'not drawn' out.txt | head -c 200)"
   echo "| $what | $rc | \`${shown//|/\\|}\` |"
+  # base/error.h: a line is at most kMaxErrorLine (4,096) bytes after "nnfmri: error: " (15 bytes) and its newline
+  if [ "$expected" -ne 0 ] && [ "$(head -n 1 err.txt | wc -c)" -gt 4112 ]; then
+    echo "bad_inputs: '$what': its error line is $(head -n 1 err.txt | wc -c) bytes, expected at most 4112" >&2
+    failed=1
+  fi
   if [ "$rc" -ne "$expected" ] || { [ "$expected" -ne 0 ] && [ "$lines" -ne 1 ]; }; then
     echo "bad_inputs: '$what': exit $rc (expected $expected), $lines stderr lines:" >&2
     head -n 60 err.txt | sed 's/^/  | /' >&2  # a sanitizer's report, a stack: what CI's log must show
@@ -342,6 +347,7 @@ for d in t16 t17 t18 t19 t20 t21 t22; do [ -e $d ] && { echo "bad_inputs: $d lef
 case_ "train --limit-test 4 --analyze-every 1 (4 test images, the analysis needs 8)" 2 $T --out hT1 --limit-test 4 --analyze-every 1
 [ -e hT1 ] && { echo "bad_inputs: a refused train left hT1" >&2; failed=1; }
 case_ "train --grid 9999x9999x9999" 2 $T --out t5 --analyze-every 1 --grid 9999x9999x9999
+case_ "train --grid a 100 KB value (the line keeps the flag and what was expected)" 2 train --data planted --grid "$(head -c 100000 /dev/zero | tr '\0' 7)" --epochs 1 --out t_grid_big
 case_ "train --grid 4096x4096x4096 --analyze-every 1" 2 $T --out t6 --analyze-every 1 --grid 4096x4096x4096
 mkdir -p idx && /usr/bin/python3 - <<'PY'
 import gzip, struct
