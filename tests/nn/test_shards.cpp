@@ -49,6 +49,46 @@ TEST(Shards, CombineAddsInShardOrder) {
   EXPECT_THROW(alone.sum_in_shard_order(5, 2, partials, total), base::Error);  // one process holds every shard
 }
 
+// The rule itself, not only a partition: shard s starts at ⌊s·n/S⌋ (floors, so the earlier shards are
+// the smaller ones), and the 64-bit product keeps it exact for a batch the int product would overflow.
+// (Rounding up, ⌈s·n/S⌉, also partitions the batch into sizes that differ by at most one, and it
+// passed every test above: it puts the larger shards first, and another shard's images in each.)
+TEST(Shards, EachRangeStartsAtTheFloorOfSTimesNOverS) {
+  const auto range = [](int n, int S, int s) {
+    const nn::ShardRange r = nn::shard_range(n, S, s);
+    return std::vector<int>{r.first, r.end};
+  };
+  EXPECT_EQ(range(5, 2, 0), (std::vector<int>{0, 2}));
+  EXPECT_EQ(range(5, 2, 1), (std::vector<int>{2, 5}));
+  EXPECT_EQ(range(7, 3, 0), (std::vector<int>{0, 2}));
+  EXPECT_EQ(range(7, 3, 1), (std::vector<int>{2, 4}));
+  EXPECT_EQ(range(7, 3, 2), (std::vector<int>{4, 7}));
+  EXPECT_EQ(range(4, 5, 0), (std::vector<int>{0, 0}));  // more shards than images: the first is empty
+  EXPECT_EQ(range(4, 5, 4), (std::vector<int>{3, 4}));
+  const int big = 2000000000;  // s·n past 2^31
+  EXPECT_EQ(range(big, 3, 1), (std::vector<int>{666666666, 1333333333}));
+  for (int n = 1; n <= 40; ++n)
+    for (int S = 1; S <= 9; ++S)
+      for (int s = 0; s < S; ++s) ASSERT_EQ(nn::shard_range(n, S, s).first, s * n / S) << n << " " << S << " " << s;
+}
+
+// A partial of another length than the total, and a count of partials other than the shards (more as
+// well as fewer), are one error each, never a total that silently drops or ignores values.
+TEST(Shards, PartialsOfAnotherLengthOrCountAreRefused) {
+  std::vector<double> total = {1.0, 2.0};
+  EXPECT_THROW(nn::add_partial(total, {1.0}), base::Error);
+  EXPECT_THROW(nn::add_partial(total, {1.0, 1.0, 1.0}), base::Error);  // longer: its last value would be dropped
+  EXPECT_EQ(total, (std::vector<double>{1.0, 2.0}));
+  nn::add_partial(total, {0.5, 0.25});
+  EXPECT_EQ(total, (std::vector<double>{1.5, 2.25}));
+  nn::ShardGroup alone;
+  const std::vector<std::vector<double>> three = {{1.0}, {2.0}, {4.0}};
+  EXPECT_THROW(alone.sum_in_shard_order(4, 1, three, total), base::Error);
+  EXPECT_THROW(alone.sum_in_shard_order(2, 1, three, total), base::Error);  // more partials than shards: one not added
+  alone.sum_in_shard_order(3, 1, three, total);
+  EXPECT_EQ(total, std::vector<double>{7.0});
+}
+
 const char* kSpec = "conv3x3:4 bn relu maxpool2 linear:8 relu dropout:0.25 linear:3";
 
 nn::TrainConfig config(int shards) {
