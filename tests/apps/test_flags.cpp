@@ -14,6 +14,7 @@
 #include "imaging/analysis.h"
 #include "nn/optim.h"
 #include "base/fileio.h"
+#include "tests/command_data.h"
 #include "tests/error_of.h"
 #include "tests/nnfmri_binary.h"
 #include "tests/temp_dir.h"
@@ -154,6 +155,7 @@ TEST(Flags, BadInputIsOneLineNamingTheFlagAndWhatWasExpected) {
       {app::kEval, {"c", "--data", "planted", "--epochs", "3"}, "unknown flag '--epochs'"},  // train's flag
       {app::kTrain, {"--data", "planted", "--epochs"}, "flag --epochs: missing value (expected an integer in [1, 100000])"},
       {app::kTrain, {"--data", "--epochs", "3"}, "flag --data: missing value"},  // the next word is a flag
+      {app::kTrain, {"--data", "--epochs=3"}, "flag --data: missing value"},  // … given as --name=value too
       // a word that looks like a flag but is none of this command's (audit D, finding 8: it became the value)
       {app::kTrain, {"--data", "planted", "--out", "--overwrit"}, "flag --out: expected a value, got the flag-like '--overwrit'"},
       {app::kTrain, {"--data", "planted", "--zeta-tol", "--1"}, "flag --zeta-tol: expected a value, got the flag-like '--1'"},
@@ -164,6 +166,9 @@ TEST(Flags, BadInputIsOneLineNamingTheFlagAndWhatWasExpected) {
       {app::kMonitor, {"c.ckpt", "--profile", "p", "--input", "cifar10:x", "--out", "o", "--alpha", "1"}, "flag --alpha '1'"},
       {app::kTrain, {"--data", "planted", "--optimizer", "rmsprop"}, "flag --optimizer 'rmsprop': expected sgd or adam"},
       {app::kTrain, {"--data", "planted", "--stages", "grid,foo"}, "flag --stages 'grid,foo': unknown 'foo'"},
+      // an empty entry is refused as such, not skipped (",," or a trailing comma is a mistyped list)
+      {app::kTrain, {"--data", "planted", "--stages", "grid,,zeta"}, "flag --stages 'grid,,zeta': unknown empty entry"},
+      {app::kTrain, {"--data", "planted", "--stages", "grid,"}, "flag --stages 'grid,': unknown empty entry"},
       {app::kTrain, {"--data", "planted", "--nesterov=yes"}, "flag --nesterov: takes no value"},
       {app::kTrain, {"--epochs", "3"}, "flag --data SPEC is required"},
       {app::kTrain, {"--data", "planted", "stray"}, "unexpected argument 'stray'"},
@@ -236,6 +241,28 @@ TEST_F(FlagsOnFolders, SplitFlagsWithAnImageFolderOfTrainAndTestAreRefused) {
     const std::string m = error_of([&] { app::load_data(parse(app::kTrain, {"--data", "images:" + flat, flag[0], flag[1]}), true); });
     EXPECT_EQ(m.find("flag "), std::string::npos) << m;
   }
+}
+
+// --limit-test N keeps the first N test images whichever reader takes the spec: load_data (--data) and
+// open_test_stream (monitor's --input, streamed batch by batch), which ignored it in a mutant no test saw.
+TEST_F(FlagsOnFolders, LimitTestCutsTheTestHalfForEitherReader) {
+  write_random_cifar10(path("c10"), 12, 20, 5, 0, 256);
+  const std::vector<std::string> monitor = {"c.ckpt", "--profile", "p", "--input", "cifar10:" + path("c10"), "--out", "o"};
+  std::vector<std::string> limited = monitor;
+  limited.insert(limited.end(), {"--limit-test", "7"});
+  EXPECT_EQ(app::open_test_stream(parse(app::kMonitor, limited), "--input")->size(), 7u);
+  EXPECT_EQ(app::open_test_stream(parse(app::kMonitor, monitor), "--input")->size(), 20u);
+  EXPECT_EQ(app::load_data(parse(app::kEval, {"c.ckpt", "--data", "cifar10:" + path("c10"), "--limit-test", "7"}), false).test.size(), 7u);
+}
+
+// parse_sizes (--resize HxW): exactly `count` integers from 1 to base::kMaxInputSide joined by x.  A third
+// size was taken and dropped in a mutant no test saw ("8x8x8" read as 8x8).
+TEST(Flags, SizesAreExactlyCountIntegersJoinedByX) {
+  EXPECT_EQ(app::parse_sizes("32x24", "--resize", 2, "HxW"), (std::vector<int>{32, 24}));
+  EXPECT_EQ(app::parse_sizes("65536x1", "--resize", 2, "HxW"), (std::vector<int>{65536, 1}));
+  for (const std::string bad : {"8x8x8", "8", "8x", "x8", "0x8", "8x-1", "8xx8", "", "65537x8", "8X8"})
+    expect_error_naming([&] { app::parse_sizes(bad, "--resize", 2, "HxW"); },
+                        "flag --resize '" + bad + "': expected HxW, 2 integers from 1 to 65536 joined by x");
 }
 
 // --momentum with Adam, --step-size or --gamma with another schedule than step, --warmup with onecycle:
