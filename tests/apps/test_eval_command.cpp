@@ -56,6 +56,33 @@ TEST_F(EvalCommand, DataProvenanceListsEachFileOnce) {
     EXPECT_EQ(std::count(paths.begin(), paths.end(), path("data") + "/" + name), 1) << name << " in " << d.at("files").dump();
 }
 
+// data_identity (what every rank of an MPI job compares): each file's SHA-256 under its file name, no
+// directory and no spec, so ranks that read copies in other directories agree; and an image folder,
+// whose two halves share one digest, is one entry "images" (in describe_data too: listed once).
+TEST_F(EvalCommand, DataIdentityKeysFilesByNameAndAnImageFolderOnce) {
+  const datasets::DataSplit data = datasets::load_cifar10(path("data"));
+  const nlohmann::ordered_json described = app::describe_data("cifar10:" + path("data"), data);
+  const nlohmann::ordered_json id = app::data_identity(described, data);
+  EXPECT_FALSE(id.contains("spec"));
+  std::vector<std::string> keys;
+  for (auto it = id.at("files").begin(); it != id.at("files").end(); ++it) keys.push_back(it.key());
+  std::sort(keys.begin(), keys.end());
+  EXPECT_EQ(keys, (std::vector<std::string>{"batches.meta.txt", "data_batch_1.bin", "test_batch.bin"})) << id.dump();
+  for (const auto& f : described.at("files")) {
+    const std::string file = f.at("path").get<std::string>();
+    EXPECT_EQ(id.at("files").value(file.substr(file.find_last_of('/') + 1), ""), f.at("sha256")) << file;
+  }
+  datasets::DataSplit folder;  // what images:DIR gives each half (datasets/image_folder.h)
+  for (datasets::Dataset* half : {&folder.train, &folder.test}) {
+    half->files = {path("imgs")};
+    half->digest = std::string(64, 'a');
+  }
+  const nlohmann::ordered_json folder_described = app::describe_data("images:" + path("imgs"), folder);
+  ASSERT_EQ(folder_described.at("files").size(), 1u) << folder_described.dump();
+  EXPECT_EQ(folder_described.at("files").at(0).at("path"), path("imgs"));
+  EXPECT_EQ(app::data_identity(folder_described, folder).at("files"), (nlohmann::ordered_json{{"images", std::string(64, 'a')}}));
+}
+
 TEST_F(EvalCommand, LesionJsonAgreesWithThePrintAndTheLesionGame) {
   nn::Checkpoint ck = nn::load_checkpoint(path("a.ckpt"));
   const datasets::DataSplit data = datasets::load_cifar10(path("data"));
