@@ -786,6 +786,27 @@ TEST(BatchFits, ABatchLargerThanTheMachinesMemoryIsOneErrorNamingTheFlag) {
   EXPECT_NO_THROW(app::check_batch_fits(net, 64, size_t(huge), true));
 }
 
+// check_net_fits: the net must take the data's images and, unless check_classes is false (monitor's
+// --input, whose labels are not scored), have one output per class: more outputs than classes is
+// refused as fewer is (a mutant that refused fewer only, and checked classes always, passed every test).
+TEST(NetFits, TheNetTakesTheImagesAndHasOneOutputPerClass) {
+  const nn::Network net("conv3x3:8 relu maxpool2 linear:10", 3, 8, 8);
+  datasets::Dataset d;
+  d.channels = 3, d.height = 8, d.width = 8;
+  for (char c = 'a'; c < 'a' + 10; ++c) d.class_names.push_back(std::string(1, c));
+  EXPECT_NO_THROW(app::check_net_fits(net, d, "--model m"));
+  d.class_names.resize(3);
+  expect_error_naming([&] { app::check_net_fits(net, d, "--model m"); },
+                      "--model m has 10 outputs but --data has 3 classes (end the spec with linear:3)");
+  EXPECT_NO_THROW(app::check_net_fits(net, d, "the checkpoint's net", "--input", false));
+  for (char c = 'd'; c < 'd' + 9; ++c) d.class_names.push_back(std::string(1, c));
+  expect_error_naming([&] { app::check_net_fits(net, d, "--model m"); }, "--model m has 10 outputs but --data has 12 classes");
+  EXPECT_NO_THROW(app::check_net_fits(net, d, "the checkpoint's net", "--input", false));
+  d.height = 9;
+  expect_error_naming([&] { app::check_net_fits(net, d, "the checkpoint's net", "--input", false); },
+                      "the checkpoint's net takes 3x8x8 images but --input has 3x9x8");
+}
+
 // NN-EEG records whole-batch forwards: with shards it would see each shard's, so it is refused,
 // naming --eeg; the same settings with --shards 1 pass.
 TEST(TrainingSettings, EegIsRefusedWithShards) {
