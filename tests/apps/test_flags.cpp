@@ -1,6 +1,7 @@
 // tests/apps/test_flags.cpp — apps/flags.h: the one flag table, its parser, its error lines, its usage
 // text, and that its defaults and ranges are the library's.
 #include <gtest/gtest.h>
+#include <stb/stb_image_write.h>  // implemented by libstb (-lstb)
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -263,6 +264,48 @@ TEST(Flags, SizesAreExactlyCountIntegersJoinedByX) {
   for (const std::string bad : {"8x8x8", "8", "8x", "x8", "0x8", "8x-1", "8xx8", "", "65537x8", "8X8"})
     expect_error_naming([&] { app::parse_sizes(bad, "--resize", 2, "HxW"); },
                         "flag --resize '" + bad + "': expected HxW, 2 integers from 1 to 65536 joined by x");
+}
+
+// load_data refuses a half it needs that holds no image, naming the flag and the spec: a flat image
+// folder of one image per class split by --split 0.2 (round(0.2) = 0 test images per class) or 0.9
+// (round(0.9) = 1: every image tested, none trained).  The loader reads both halves without a word
+// here (it refuses an empty half only when it reads that half alone), so this check is the one.
+TEST_F(FlagsOnFolders, AHalfTheCommandNeedsThatHoldsNoImageIsRefused) {
+  const std::vector<uint8_t> pixels(4 * 4 * 3, 128);
+  for (const char* cls : {"a", "b"}) {
+    std::filesystem::create_directories(path("one") + "/" + cls);
+    ASSERT_NE(stbi_write_png((path("one") + "/" + cls + "/x.png").c_str(), 4, 4, 3, pixels.data(), 4 * 3), 0);
+  }
+  const std::string spec = "images:" + path("one");
+  expect_error_naming([&] { app::load_data(parse(app::kTrain, {"--data", spec}), true); }, "--data " + spec + ": no test images");
+  expect_error_naming([&] { app::load_data(parse(app::kTrain, {"--data", spec, "--split", "0.9"}), true); },
+                      "--data " + spec + ": no training images");
+  // the half not needed may be empty: profile's training half alone
+  EXPECT_EQ(app::load_data(parse(app::kTrain, {"--data", spec}), true, "--data", false).train.size(), 2u);
+}
+
+// given(): each argument as parsed, a flag as --name=value (an empty value too), a switch as its name;
+// given() parsed again gives the same flags (train records it so, and a resume reads it back).
+TEST(Flags, GivenIsEveryArgumentAsParsedAndParsesAgainToTheSameFlags) {
+  const app::Flags f = parse(app::kTrain, {"--data", "planted", "--epochs", "3", "--nesterov", "--model=", "--inject", "lr@5"});
+  EXPECT_EQ(f.given(), (std::vector<std::string>{"--data=planted", "--epochs=3", "--nesterov", "--model=", "--inject=lr@5"}));
+  const app::Flags again = parse(app::kTrain, f.given());
+  for (const char* name : {"--data", "--epochs", "--model", "--inject"}) EXPECT_EQ(again.text(name), f.text(name)) << name;
+  EXPECT_TRUE(again.has("--nesterov"));
+}
+
+// Asking for a value the command cannot have is a programming error (std::logic_error), never a
+// silent 0 or "": a flag without a default that was not given (train's --lr is computed by the
+// command: has() first), a flag of another kind, a flag the command does not take.
+TEST(Flags, AskingForAValueThatCannotBeIsALogicError) {
+  const app::Flags f = parse(app::kTrain, {"--data", "planted"});
+  EXPECT_FALSE(f.has("--lr"));
+  EXPECT_THROW(f.real("--lr"), std::logic_error);
+  EXPECT_THROW(f.integer("--lr"), std::logic_error);
+  EXPECT_THROW(f.text("--nesterov"), std::logic_error);
+  EXPECT_THROW(f.list("--data"), std::logic_error);
+  EXPECT_THROW(f.text("--lesion"), std::logic_error);  // eval's
+  EXPECT_EQ(parse(app::kTrain, {"--data", "planted", "--lr", "0.5"}).real("--lr"), 0.5);
 }
 
 // --momentum with Adam, --step-size or --gamma with another schedule than step, --warmup with onecycle:
