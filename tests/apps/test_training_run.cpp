@@ -786,6 +786,19 @@ TEST(BatchFits, ABatchLargerThanTheMachinesMemoryIsOneErrorNamingTheFlag) {
   EXPECT_NO_THROW(app::check_batch_fits(net, 64, size_t(huge), true));
 }
 
+// Evaluation keeps no gradients: a batch whose activations fit in memory but whose activations and
+// gradients (twice as much) do not is refused for training and taken for evaluation (a mutant that
+// counted twice for both passed the test above, whose batch is past both).
+TEST(BatchFits, EvaluationNeedsHalfWhatTrainingNeeds) {
+  const nn::Network net("conv3x3:8 relu maxpool2 linear:10", 3, 8, 8);
+  const double per_image = double(net.activation_floats_per_image()) * sizeof(float);
+  const double memory = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGE_SIZE));
+  const long batch = long(memory / (1.5 * per_image));  // 1.5 × per_image each: over memory twice, under once
+  expect_error_naming([&] { app::check_batch_fits(net, batch, size_t(batch), true); },
+                      "--batch " + std::to_string(batch) + ": a batch of " + std::to_string(batch) + " images needs");
+  EXPECT_NO_THROW(app::check_batch_fits(net, batch, size_t(batch), false));
+}
+
 // check_net_fits: the net must take the data's images and, unless check_classes is false (monitor's
 // --input, whose labels are not scored), have one output per class: more outputs than classes is
 // refused as fewer is (a mutant that refused fewer only, and checked classes always, passed every test).
