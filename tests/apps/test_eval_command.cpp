@@ -58,7 +58,8 @@ TEST_F(EvalCommand, DataProvenanceListsEachFileOnce) {
 
 // data_identity (what every rank of an MPI job compares): each file's SHA-256 under its file name, no
 // directory and no spec, so ranks that read copies in other directories agree; and an image folder,
-// whose two halves share one digest, is one entry "images" (in describe_data too: listed once).
+// whose two halves share one digest, is one entry "images" (in describe_data too: listed once), with
+// the line that says how it was read (read_as).
 TEST_F(EvalCommand, DataIdentityKeysFilesByNameAndAnImageFolderOnce) {
   const datasets::DataSplit data = datasets::load_cifar10(path("data"));
   const nlohmann::ordered_json described = app::describe_data("cifar10:" + path("data"), data);
@@ -81,6 +82,11 @@ TEST_F(EvalCommand, DataIdentityKeysFilesByNameAndAnImageFolderOnce) {
   ASSERT_EQ(folder_described.at("files").size(), 1u) << folder_described.dump();
   EXPECT_EQ(folder_described.at("files").at(0).at("path"), path("imgs"));
   EXPECT_EQ(app::data_identity(folder_described, folder).at("files"), (nlohmann::ordered_json{{"images", std::string(64, 'a')}}));
+  // how the folder was read (channels, size, split) is part of what the data is; a CIFAR-10 file has no such line
+  EXPECT_FALSE(described.contains("read_as"));
+  folder.test.read_as = "RGB 4x4, split 0.200000 seed 1";
+  EXPECT_EQ(app::describe_data("images:" + path("imgs"), folder).value("read_as", ""), folder.test.read_as);
+  EXPECT_EQ(app::data_identity(app::describe_data("images:" + path("imgs"), folder), folder).value("read_as", ""), folder.test.read_as);
 }
 
 TEST_F(EvalCommand, LesionJsonAgreesWithThePrintAndTheLesionGame) {
