@@ -1,5 +1,6 @@
 // nnfmri train — flags → TrainingSettings → run_training (apps/training_run.h), which writes the
 // run directory; this file only reads the flags and prints the run's progress.
+#include <poll.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -134,8 +135,12 @@ namespace {
 // 128 + that second signal.  Every file is written atomically and run.json last, so the directory
 // stays resumable either way once run.json is written.
 // The handlers may run at once on two threads (a process-directed signal goes to any thread, and
-// OpenMP's are many): the exchange gives exactly one of them the first signal.
-std::atomic<int> stop_signal{0};
+// OpenMP's are many): the exchange gives exactly one of them the first signal.  The first's note is
+// written before the second's line: the second waits (at most a second) until note_written says so.
+// On one thread they cannot nest: each handler blocks both signals (sa_mask), so the second runs after
+// the first has returned.  (Before 2026-12-05 a second signal on another thread could write its line
+// between the first's exchange and its note, leaving "stopping after the current step" last.)
+std::atomic<int> stop_signal{0}, note_written{0};
 static_assert(std::atomic<int>::is_always_lock_free, "the signal handler needs a lock-free atomic");
 // The first signal's note is printed by a process alone, not by the ranks of an MPI job: the SIGTERM
 // with which Open MPI ends the job (a rank's error and MPI_Abort, or rank 0's exit 128 + signal) would
@@ -152,15 +157,18 @@ std::string stopped_at_once[2][2];
 extern "C" void on_stop_signal(int sig) {
   if (stop_signal.exchange(sig) != 0) {
     if (announce_stop) {
+      for (int i = 0; i < 1000 && note_written.load() == 0; ++i) poll(nullptr, 0, 1);  // 1 ms (async-signal-safe)
       const std::string& line = stopped_at_once[sig == SIGTERM][run_resumable ? 1 : 0];
       const ssize_t ignored = write(STDERR_FILENO, line.data(), line.size());
       (void)ignored;
     }
     _exit(128 + sig);
   }
-  if (!announce_stop) return;
-  const ssize_t ignored = write(STDERR_FILENO, stopping_note.data(), stopping_note.size());
-  (void)ignored;
+  if (announce_stop) {
+    const ssize_t ignored = write(STDERR_FILENO, stopping_note.data(), stopping_note.size());
+    (void)ignored;
+  }
+  note_written.store(1);
 }
 
 void install_stop_handlers(bool announce, const std::string& dir, bool resumable) {
@@ -178,6 +186,8 @@ void install_stop_handlers(bool announce, const std::string& dir, bool resumable
   struct sigaction action {};
   action.sa_handler = on_stop_signal;
   sigemptyset(&action.sa_mask);
+  sigaddset(&action.sa_mask, SIGINT);
+  sigaddset(&action.sa_mask, SIGTERM);
   action.sa_flags = SA_RESTART;
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
