@@ -322,10 +322,19 @@ case_ "train --zeta-every 2 without --analyze-every" 2 $T --out t15e --zeta-ever
 case_ "train --zeta-every 3 --analyze-every 2" 2 $T --out t15f --analyze-every 2 --zeta-every 3
 case_ "train --zeta-every 2 --stages grid,tract" 2 $T --out t15g --analyze-every 1 --zeta-every 2 --stages grid,tract
 case_ "train --zeta-every 0" 2 $T --out t15h --analyze-every 1 --zeta-every 0
-# a directory in use: held by flock(1), as another nnfmri train or analyze holds its --out
-mkdir held && { flock -n held sleep 60 & }
-holder=$!
-for _ in $(seq 100); do flock -n held true 2> /dev/null || break; sleep 0.05; done
+# hold DIR: makes DIR and holds it with flock(1) for 60 s, as another nnfmri holds its --out; the
+# holder's pid in $holder.  Waits up to 30 s for the lock to be taken (under a load average of 9.5 the 5 s
+# once waited were not enough, and monitor ran unheld, exit 0; at 3.5 train's and analyze's twice).
+hold() {
+  mkdir "$1" && { flock -n "$1" sleep 60 & }
+  holder=$!
+  local _
+  for _ in $(seq 600); do flock -n "$1" true 2> /dev/null || return 0; sleep 0.05; done
+  echo "bad_inputs: flock(1) did not take $1 within 30 s (the machine too loaded?)" >&2
+  failed=1
+}
+# a directory in use, as another nnfmri train or analyze holds its --out
+hold held
 case_ "train --out a directory another nnfmri train holds" 2 $T --out held
 case_ "analyze --out a directory another nnfmri analyze holds" 2 analyze run/model.ckpt --data planted --out held
 [ -z "$(ls -A held)" ] || { echo "bad_inputs: a refused --out was written" >&2; failed=1; }
@@ -415,13 +424,8 @@ case_ "monitor --input planted:1,sideways (the error names --input)" 2 monitor r
 ( unset NNFMRI_DATA; case_ "monitor --input cifar10, no CIFAR-10 folder found (the advice names no --data)" 2 monitor run/model.ckpt \
   --profile ok.profile --input cifar10 --out m4d; exit $failed ) || failed=1
 case_ "monitor --window 1" 2 monitor run/model.ckpt --profile ok.profile --input planted --window 1 --out m5
-# a monitor --out in use: held by flock(1), as another nnfmri monitor holds it
-mkdir held_m && { flock -n held_m sleep 60 & }
-holder=$!
-# (up to 30 s: under a load average of 9.5 the 5 s this waited were once not enough, and monitor ran unheld, exit 0)
-held=0
-for _ in $(seq 600); do flock -n held_m true 2> /dev/null || { held=1; break; }; sleep 0.05; done
-[ $held -eq 1 ] || { echo "bad_inputs: flock(1) did not take held_m within 30 s (the machine too loaded?)" >&2; failed=1; }
+# a monitor --out in use, as another nnfmri monitor holds it
+hold held_m
 case_ "monitor --out a directory another nnfmri monitor holds" 2 monitor run/model.ckpt --profile ok.profile --input planted --out held_m
 [ -z "$(ls -A held_m)" ] || { echo "bad_inputs: a refused monitor --out was written" >&2; failed=1; }
 kill "$holder" 2> /dev/null; wait "$holder" 2> /dev/null
