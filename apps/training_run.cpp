@@ -209,7 +209,7 @@ class RunDirectory {
       // A kill between the last commit and the removal of the previous state leaves that state behind:
       // removed here, since a complete run is never resumed.
       const int removed = remove_leftovers();
-      throw base::Error(layout_.dir + ": the run is complete (" + std::to_string(manifest_.completed_epoch) + " of " +
+      throw base::Error("flag --resume " + layout_.dir + ": the run is complete (" + std::to_string(manifest_.completed_epoch) + " of " +
                         std::to_string(manifest_.epochs) + " epochs); there is nothing to resume" +
                         (removed ? " (removed " + std::to_string(removed) + " file(s) a kill had left beyond run.json)" : ""));
     }

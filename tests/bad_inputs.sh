@@ -473,6 +473,9 @@ json_with run hR2 run.json "d['arguments'] += ['--grid=abc']"
 case_ "train --resume: run.json's arguments hold --grid=abc" 2 train --resume hR2
 json_with run hR3 run.json "d['arguments'] = [a if not a.startswith('--model=') else '--model=conv3x3:4 relu' for a in d['arguments']]"
 case_ "train --resume: run.json's arguments hold a --model that does not build" 2 train --resume hR3
+# a complete run: nothing to resume, said of --resume (before 2026-12-05 the line named the directory alone)
+cp -r run hR4
+case_ "train --resume: a complete run" 2 train --resume hR4
 case_ "monitor --window 1048576 (a window of 2^20 images × every region)" 2 monitor run/model.ckpt --profile ok.profile --input planted --window 1048576 --out m6
 /usr/bin/python3 -c "
 import json; z = json.load(open('run/analysis/epoch_001/zeta.json')); z['epoch'] = 7; json.dump(z, open('zeta7.json', 'w'))
