@@ -98,8 +98,9 @@ std::vector<NamedFile> data_files(const datasets::DataSplit& data, const std::st
 // base::require_writable(output.path) (a folder, a device, a missing or read-only folder: refused before
 // any work), its line naming the flag too: "flag --dump fifo: not a regular file …".
 void require_writable(const NamedFile& output);
-// Runs `step`; a base::Error it throws, about the file a flag names, gets the flag in front:
-// in_file_of("flag --zeta", …) turns "z.json: /epoch: is 7, …" into "flag --zeta z.json: /epoch: is 7, …".
+// Runs `step`; a base::Error it throws, about the file or data spec a flag names, gets the flag in front:
+// in_file_of("flag --zeta", …) turns "z.json: /epoch: is 7, …" into "flag --zeta z.json: /epoch: is 7, …",
+// in_file_of("--input:", …) "planted: cells=99 exceeds 10 …" into "--input: planted: cells=99 exceeds 10 …".
 void in_file_of(const std::string& flag, const std::function<void()>& step);
 // An output directory flag (train's, analyze's, monitor's and corrupt's --out): what stands at `path` must be a
 // directory or nothing (the command creates it); anything else, or a path that cannot be looked at (a

@@ -188,12 +188,6 @@ datasets::LoadOptions load_options(const Flags& flags, const std::string& data_f
   return options;
 }
 
-// datasets/ names the spec, option or file that failed; the error line also names the flag that gave
-// the spec (--data, or monitor's --input): "--input: 'bogus:1': unknown dataset, expected ...".
-base::Error data_error(const std::string& data_flag, const base::Error& e) {
-  return base::Error(data_flag + ": " + e.what());
-}
-
 }  // namespace
 
 std::unique_ptr<datasets::TestStream> open_test_stream(const Flags& flags, const std::string& data_flag, int net_channels) {
@@ -201,12 +195,10 @@ std::unique_ptr<datasets::TestStream> open_test_stream(const Flags& flags, const
   const long limit = flags.has("--limit-test") ? flags.integer("--limit-test") : 0;
   datasets::LoadOptions options = load_options(flags, data_flag);
   options.rgb = net_channels == 3;  // grayscale images for a net that takes RGB: replicated, as a folder of both kinds
+  // datasets/ names the spec, option or file that failed; the line also names the flag that gave the spec
+  // (--data, or monitor's --input): "--input: 'bogus:1': unknown dataset, expected …"
   std::unique_ptr<datasets::TestStream> stream;
-  try {
-    stream = std::make_unique<datasets::TestStream>(spec, options, size_t(std::max(limit, 0L)));
-  } catch (const base::Error& e) {
-    throw data_error(data_flag, e);
-  }
+  in_file_of(data_flag + ":", [&] { stream = std::make_unique<datasets::TestStream>(spec, options, size_t(std::max(limit, 0L))); });
   if (stream->size() == 0) throw base::Error(data_flag + " " + spec + ": no test images");
   return stream;
 }
@@ -219,11 +211,7 @@ datasets::DataSplit load_data(const Flags& flags, bool need_train, const std::st
   options.test_only = !need_train;
   options.rgb = net_channels == 3;
   datasets::DataSplit split;
-  try {
-    split = datasets::load_dataset(spec, options);
-  } catch (const base::Error& e) {
-    throw data_error(data_flag, e);
-  }
+  in_file_of(data_flag + ":", [&] { split = datasets::load_dataset(spec, options); });  // as open_test_stream
   const long limit_train = need_train ? flags.integer("--limit-train") : 0;
   const long limit_test = flags.has("--limit-test") ? flags.integer("--limit-test") : 0;
   if (limit_train > 0) split.train.truncate(size_t(limit_train));
