@@ -222,7 +222,6 @@ int cmd_train(int argc, char** argv) {
   }
   // A resumed run takes every setting from its run.json: the flags that made it are parsed again.
   std::unique_ptr<Flags> recorded;
-  std::string recorded_in;  // "RUN/run.json: /arguments: ", where a resumed run's settings are
   int threads = 0;
   if (flags.has("--resume")) {
     for (const std::string& a : flags.given())
@@ -237,26 +236,21 @@ int cmd_train(int argc, char** argv) {
                         " is missing, so it is not a run nnfmri can resume (train writes run.json as soon as it "
                         "has prepared the directory, before the first step: a run stopped before that has nothing "
                         "to resume; start it again with its flags and --overwrite)");
-    recorded_in = layout.manifest() + ": /arguments: ";
-    try {
-      recorded = parse_arguments(kTrain, manifest->arguments);
-    } catch (const base::Error& e) {
-      throw base::Error(recorded_in + e.what());
-    }
+    in_file_of(recorded_settings_in(layout.dir), [&] { recorded = parse_arguments(kTrain, manifest->arguments); });
     threads = set_threads(*recorded, manifest->threads);
   } else {
     threads = set_threads(flags);
   }
   const Flags& run_flags = recorded ? *recorded : flags;
+  // A resumed run's error below the flag layer says where its setting came from: `where` in front.
+  const auto from_run = [&](const std::string& where, const std::function<void()>& step) {
+    if (recorded) in_file_of(where, step);
+    else step();
+  };
   // a recorded setting parsed here (--grid, --inject, --model …) is named where it is, as the flag layer's are
-  TrainingSettings settings = [&] {
-    try {
-      return training_settings(run_flags, threads, recorded != nullptr);
-    } catch (const base::Error& e) {
-      if (!recorded) throw;
-      throw base::Error(recorded_in + e.what());
-    }
-  }();
+  TrainingSettings settings;
+  from_run(recorded ? recorded_settings_in(flags.text("--resume")) : "",
+           [&] { settings = training_settings(run_flags, threads, recorded != nullptr); });
   settings.arguments = run_arguments(run_flags);
   if (recorded) {
     settings.out = flags.text("--resume");
@@ -266,14 +260,8 @@ int cmd_train(int argc, char** argv) {
   }
   validate(settings, dist::world().ranks());  // before the data is read
   // a resumed run's data is its run.json's --data: the line names --resume, the flag given
-  const datasets::DataSplit data = [&] {
-    try {
-      return load_data(run_flags, true);
-    } catch (const base::Error& e) {
-      if (!recorded) throw;
-      throw base::Error("flag --resume " + settings.out + ": the run's " + e.what());
-    }
-  }();
+  datasets::DataSplit data;
+  from_run("flag --resume " + settings.out + ": the run's", [&] { data = load_data(run_flags, true); });
   settings.analysis.zeta.value = imaging::resolve_value_classes(settings.analysis.zeta.value, data.train.class_names);
 
   TrainingCallbacks callbacks;

@@ -566,6 +566,8 @@ TrainingOutcome train_as_worker(const TrainingSettings& s, nn::Trainer& trainer,
 
 }  // namespace
 
+std::string recorded_settings_in(const std::string& run_dir) { return run::Layout(run_dir).manifest() + ": /arguments:"; }
+
 TrainingOutcome run_training(const TrainingSettings& s, const datasets::DataSplit& data,
                              const TrainingCallbacks& callbacks) {
   nn::ShardGroup alone;
@@ -574,12 +576,8 @@ TrainingOutcome run_training(const TrainingSettings& s, const datasets::DataSpli
   // a spec that does not build is --model's (import names it so too): "flag --model: spec token 'res(': …",
   // a resumed run's in its run.json, as apps/cmd_train.cpp names the other recorded settings
   std::unique_ptr<nn::Network> built;
-  try {
-    built = std::make_unique<nn::Network>(s.spec, data.train.channels, data.train.height, data.train.width);
-  } catch (const base::Error& e) {
-    const std::string where = s.start == RunStart::resume ? run::Layout(s.out).manifest() + ": /arguments: " : "";
-    throw base::Error(where + "flag --model: " + e.what());
-  }
+  in_file_of((s.start == RunStart::resume ? recorded_settings_in(s.out) + " " : "") + "flag --model:",
+             [&] { built = std::make_unique<nn::Network>(s.spec, data.train.channels, data.train.height, data.train.width); });
   nn::Network& net = *built;
   check_net_fits(net, data.train, "--model " + s.model);
   check_batch_fits(net, s.train.batch, data.train.size(), true);

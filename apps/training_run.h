@@ -102,6 +102,10 @@ void check_run_directory(const std::string& dir, RunStart start);
 // one process), before any data is read.
 void validate(const TrainingSettings& settings, int ranks);
 
+// "RUN/run.json: /arguments:": where a resumed run's settings are, put in front of an error about one of
+// them (with in_file_of, apps/commands.h) by `train --resume` and by run_training.
+std::string recorded_settings_in(const std::string& run_dir);
+
 TrainingOutcome run_training(const TrainingSettings& settings, const datasets::DataSplit& data,
                              const TrainingCallbacks& callbacks);
 
