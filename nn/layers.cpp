@@ -239,6 +239,15 @@ void Conv2d::backward_given_plane_sums(const Tensor& in, const Tensor& dout, Ten
                      din ? din->data() : nullptr, param_grads ? weight.grad.data() : nullptr);
 }
 
+// A thread's im2col columns: kept between calls (grown, never shrunk; glibc would map and unmap a
+// block of 128 KB or more on every call and fault its pages in again) and on cache lines, as the
+// GEMMs read them.  Every call writes all the columns it reads.
+static float* im2col_workspace(size_t n) {
+  static thread_local base::AlignedVector<float> work;
+  if (work.size() < n) work.resize(n);
+  return work.data();
+}
+
 // Images are shared out among the OpenMP threads (schedule(static)); each thread builds one image's
 // columns in its own L2-sized workspace and calls a single-threaded SGEMM (the OpenMP OpenBLAS runs
 // serially inside a parallel region), so the output goes straight to NCHW with no transposes.
@@ -249,15 +258,15 @@ void Conv2d::forward_im2col(const Tensor& in, Tensor& out) {
   out.resize(N, OC, OH, OW);
 #pragma omp parallel
   {
-    std::vector<float> col(size_t(K) * OHW);
+    float* col = im2col_workspace(size_t(K) * OHW);
 #pragma omp for schedule(static)
     for (int n = 0; n < N; ++n) {
-      im2col(in.sample(n), C, H, W, kh, kw, stride, pad, OH, OW, col.data());
+      im2col(in.sample(n), C, H, W, kh, kw, stride, pad, OH, OW, col);
       float* y = out.sample(n);
       // y (OC, OH·OW) = weight (OC, K) · col (K, OH·OW) + bias
       for (int oc = 0; oc < OC; ++oc) std::fill(y + size_t(oc) * OHW, y + size_t(oc + 1) * OHW, has_bias ? bias.value[oc] : 0.f);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, OHW, K, 1.f, weight.value.data(), K, col.data(), OHW,
-                  1.f, y, OHW);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, OHW, K, 1.f, weight.value.data(), K, col, OHW, 1.f, y,
+                  OHW);
     }
   }
 }
@@ -269,32 +278,31 @@ void Conv2d::backward_im2col(const Tensor& in, const Tensor& dout, Tensor* din, 
   const int OC = out_channels, OH = output_shape.h, OW = output_shape.w;
   const int K = C * kh * kw, OHW = OH * OW;
   if (din) din->resize(in.shape());
-  std::vector<std::vector<float>> partial;  // per thread: dweight (OC, K)
+  std::vector<base::AlignedVector<float>> partial;  // per thread: dweight (OC, K)
 #pragma omp parallel
   {
 #pragma omp single
     partial.resize(size_t(omp_get_num_threads()));
-    std::vector<float>& mine = partial[size_t(omp_get_thread_num())];
+    base::AlignedVector<float>& mine = partial[size_t(omp_get_thread_num())];
     if (param_grads) mine.assign(size_t(OC) * K, 0.f);
-    std::vector<float> col(size_t(K) * OHW);
+    float* col = im2col_workspace(size_t(K) * OHW);
 #pragma omp for schedule(static)
     for (int n = 0; n < N; ++n) {
       const float* g = dout.sample(n);  // (OC, OH·OW)
       if (param_grads) {
-        im2col(in.sample(n), C, H, W, kh, kw, stride, pad, OH, OW, col.data());
+        im2col(in.sample(n), C, H, W, kh, kw, stride, pad, OH, OW, col);
         // dweight (OC, K) += g (OC, OH·OW) · colᵀ (OH·OW, K)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, K, OHW, 1.f, g, OHW, col.data(), OHW, 1.f,
-                    mine.data(), K);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, K, OHW, 1.f, g, OHW, col, OHW, 1.f, mine.data(), K);
       }
       if (din) {
         // dcol (K, OH·OW) = weightᵀ (K, OC) · g, scattered back to the image; dcol zeroed by memset and
         // accumulated into (β = 1): the same bits as β = 0, whose zeroing in OpenBLAS is scalar stores
-        std::fill(col.begin(), col.end(), 0.f);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, OHW, OC, 1.f, weight.value.data(), K, g, OHW, 1.f,
-                    col.data(), OHW);
+        std::fill(col, col + size_t(K) * OHW, 0.f);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, OHW, OC, 1.f, weight.value.data(), K, g, OHW, 1.f, col,
+                    OHW);
         float* dx = din->sample(n);
         std::memset(dx, 0, sizeof(float) * size_t(C) * H * W);
-        col2im(col.data(), C, H, W, kh, kw, stride, pad, OH, OW, dx);
+        col2im(col, C, H, W, kh, kw, stride, pad, OH, OW, dx);
       }
     }
   }

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "base/aligned.h"
 #include "base/limits.h"
 #include "nn/rng.h"
 #include "nn/tensor.h"
@@ -109,7 +110,7 @@ class Conv2d : public Layer {
   void forward_im2col(const Tensor& in, Tensor& out);
   void backward_im2col(const Tensor& in, const Tensor& dout, Tensor* din, bool param_grads);
   const float* transformed_weights();  // Winograd's U, rebuilt from weight into transformed_
-  std::vector<float> transformed_;
+  base::AlignedVector<float> transformed_;  // on cache lines, as the GEMMs and transforms read it
 };
 
 // Fully connected: in (N, C, H, W) flattened in (C, H, W) order → out (N, OUT, 1, 1)

@@ -17,9 +17,9 @@
 // Two GEMMs of the same size as forward's, again 4× fewer multiplications than im2col's.
 //
 // Threads: images are split into one contiguous range per OpenMP thread; each thread walks its range
-// in chunks of 8 images and calls single-threaded SGEMM.  Forward and the input gradient go through
-// a chunk's tiles one 128-column block at a time (transform, 36 GEMMs, transform back) so that the
-// block's transformed arrays stay in cache; the weight gradient's GEMMs take the whole chunk.
+// in chunks of 8 images and calls single-threaded SGEMM.  Forward and backward go through a chunk's
+// tiles one 128-column block at a time (transform, 36 GEMMs, transform back) so that the block's
+// transformed arrays stay in cache; the weight gradient's GEMMs take one block at a time too.
 // Weight-gradient partials are summed in thread order: same thread count ⇒ same bits.
 #pragma once
 #include <cstddef>

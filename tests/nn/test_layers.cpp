@@ -247,15 +247,16 @@ INSTANTIATE_TEST_SUITE_P(
                       ConvCase{"k3_s3_p2", 1, 2, 8, 7, 3, 3, 3, 3, 2, true},
                       // Winograd F(4x4,3x3): chosen automatically from 16 channels on; forced on small ones.
                       // Odd maps (the last tile row/column is cropped), images not a multiple of the
-                      // 8 vector lanes, chunks of 16 (<= 32 tiles) and of 8 images (more tiles).
+                      // 8 vector lanes (a partial chunk: its outputs element by element).
                       ConvCase{"winograd_forced_k3", 2, 3, 6, 6, 4, 3, 3, 1, 1, true, nn::ConvAlgorithm::winograd, true},
                       ConvCase{"winograd_auto_odd_map", 2, 16, 7, 5, 16, 3, 3, 1, 1, true, {}, true},
                       ConvCase{"winograd_auto_19_images_nobias", 19, 16, 3, 2, 17, 3, 3, 1, 1, false, {}, true},
                       ConvCase{"winograd_forced_49_tiles", 9, 1, 26, 25, 2, 3, 3, 1, 1, true,
                                nn::ConvAlgorithm::winograd, true},
-                      // 34 images: with 1 or 2 threads, chunks of 16 full lanes (only the frame is
-                      // zeroed) and partial ones; 8×8 register transposes plus W mod 8 = 3 columns
-                      // element by element; an odd H (a zero row past the map in both layouts).
+                      // 34 images: with 1 or 2 threads, chunks of 8 full lanes (only the frame is
+                      // zeroed; tiles inside the map read dy and write y by 4 × 8 register
+                      // transposes) and partial ones; 8×8 register transposes plus W mod 8 = 3
+                      // columns element by element; an odd H (the last tile row cropped).
                       ConvCase{"winograd_forced_34_images_9x11", 34, 2, 9, 11, 3, 3, 3, 1, 1, true,
                                nn::ConvAlgorithm::winograd, true},
                       ConvCase{"im2col_forced_16_channels", 2, 16, 5, 5, 16, 3, 3, 1, 1, true,
