@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 #include "base/error.h"
 #include "nn/winograd.h"
@@ -132,14 +133,23 @@ void Conv2d::init(Rng& rng) {
   if (has_bias) bias.value.zero();
 }
 
+// The output columns x0 whose input column x0·S + off (off = dx − P) lies inside [0, W): [lo, hi).
+static std::pair<int, int> inside_columns(int W, int ow, int stride, int off) {
+  const int lo = std::min(ow, off >= 0 ? 0 : (stride - 1 - off) / stride);
+  const int hi = std::clamp(W - 1 - off >= 0 ? (W - 1 - off) / stride + 1 : 0, lo, ow);
+  return {lo, hi};
+}
+
 // One image's columns: col (K = C·KH·KW, OH·OW), col[k][oh·OW + ow] = x[c][oh·S−P+dy][ow·S−P+dx]
-// (0 outside), k = (c·KH + dy)·KW + dx.  x is one image (C, H, W).
+// (0 outside), k = (c·KH + dy)·KW + dx.  x is one image (C, H, W).  Each row: zeros, the inside run
+// (a strided copy), zeros.
 static void im2col(const float* x, int C, int H, int W, int kh, int kw, int stride, int pad, int oh, int ow,
                    float* col) {
   for (int k = 0; k < C * kh * kw; ++k) {
     const int c = k / (kh * kw), r = k % (kh * kw), dy = r / kw, dx = r % kw;
     const float* plane = x + size_t(c) * H * W;
     float* dst = col + size_t(k) * oh * ow;
+    const auto [lo, hi] = inside_columns(W, ow, stride, dx - pad);
     for (int y = 0; y < oh; ++y, dst += ow) {
       const int iy = y * stride - pad + dy;
       if (iy < 0 || iy >= H) {
@@ -147,17 +157,10 @@ static void im2col(const float* x, int C, int H, int W, int kh, int kw, int stri
         continue;
       }
       const float* row = plane + size_t(iy) * W;
-      if (stride == 1) {  // a shifted copy of the row: zeros, a contiguous run, zeros
-        const int lo = std::clamp(pad - dx, 0, ow), hi = std::clamp(W + pad - dx, lo, ow);
-        std::fill(dst, dst + lo, 0.f);
-        if (hi > lo) std::memcpy(dst + lo, row + (lo - pad + dx), sizeof(float) * size_t(hi - lo));
-        std::fill(dst + hi, dst + ow, 0.f);
-        continue;
-      }
-      for (int x0 = 0; x0 < ow; ++x0) {
-        const int ix = x0 * stride - pad + dx;
-        dst[x0] = (ix >= 0 && ix < W) ? row[ix] : 0.f;
-      }
+      const int off = dx - pad;
+      std::fill(dst, dst + lo, 0.f);
+      for (int x0 = lo; x0 < hi; ++x0) dst[x0] = row[x0 * stride + off];
+      std::fill(dst + hi, dst + ow, 0.f);
     }
   }
 }
@@ -169,14 +172,13 @@ static void col2im(const float* col, int C, int H, int W, int kh, int kw, int st
     const int c = k / (kh * kw), r = k % (kh * kw), dy = r / kw, dxk = r % kw;
     float* plane = dx + size_t(c) * H * W;
     const float* src = col + size_t(k) * oh * ow;
+    const auto [lo, hi] = inside_columns(W, ow, stride, dxk - pad);
     for (int y = 0; y < oh; ++y, src += ow) {
       const int iy = y * stride - pad + dy;
       if (iy < 0 || iy >= H) continue;
       float* row = plane + size_t(iy) * W;
-      for (int x0 = 0; x0 < ow; ++x0) {
-        const int ix = x0 * stride - pad + dxk;
-        if (ix >= 0 && ix < W) row[ix] += src[x0];
-      }
+      const int off = dxk - pad;
+      for (int x0 = lo; x0 < hi; ++x0) row[x0 * stride + off] += src[x0];
     }
   }
 }
