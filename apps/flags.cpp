@@ -113,12 +113,20 @@ void check_value(const FlagDef& d, const std::string& value) {
     case FlagKind::Choice:
       if (!is_choice(d, value)) fail(expected(d));
       return;
-    case FlagKind::List:
-      for (const std::string& word : base::split(value, ','))
+    case FlagKind::List: {
+      const std::vector<std::string> words = base::split(value, ',');
+      for (size_t i = 0; i < words.size(); ++i) {
+        const std::string& word = words[i];
         if (!is_choice(d, word))
           throw base::Error("flag " + d.name + " '" + value + "': unknown " + (word.empty() ? "empty entry" : "'" + word + "'") +
                             " (expected a comma-separated list of " + joined(d.choices, " and ") + ")");
+        // A name given twice is most likely a slip for another (grid,grid for grid,zeta): refused, not merged.
+        if (std::find(words.begin(), words.begin() + long(i), word) != words.begin() + long(i))
+          throw base::Error("flag " + d.name + " '" + value + "': '" + word + "' named twice (expected each of " +
+                            joined(d.choices, " and ") + " at most once)");
+      }
       return;
+    }
     case FlagKind::Text:
       if (d.nonempty && value.empty()) fail("a non-empty " + d.metavar + " (" + d.help + ")");
       return;

@@ -520,6 +520,7 @@ case_ "analyze --zeta-value confusion with an unknown class name" 2 analyze run/
 case_ "analyze --zeta-value odds" 2 analyze run/model.ckpt --data planted --out za3 --zeta-value odds
 case_ "analyze --errors --zeta-method lesion" 2 analyze run/model.ckpt --data planted --out za4 --errors --zeta-method lesion
 case_ "analyze --errors --stages grid (no zeta stage)" 2 analyze run/model.ckpt --data planted --out za5 --errors --stages grid
+case_ "analyze --stages grid,grid (a stage named twice)" 2 analyze run/model.ckpt --data planted --out za6 --stages grid,grid
 case_ "corrupt --severity 6" 2 corrupt --data planted --kind noise --severity 6 --out c2
 case_ "corrupt --data 'planted: -1' (a blank and a sign before the seed)" 2 corrupt --data "planted: -1" --kind noise --out c4
 # ten class folders of 32x32 PNGs, one named "c9<newline>x": batches.meta.txt could not hold it (one name per line)

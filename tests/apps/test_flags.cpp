@@ -170,6 +170,7 @@ TEST(Flags, BadInputIsOneLineNamingTheFlagAndWhatWasExpected) {
       // an empty entry is refused as such, not skipped (",," or a trailing comma is a mistyped list)
       {app::kTrain, {"--data", "planted", "--stages", "grid,,zeta"}, "flag --stages 'grid,,zeta': unknown empty entry"},
       {app::kTrain, {"--data", "planted", "--stages", "grid,"}, "flag --stages 'grid,': unknown empty entry"},
+      {app::kTrain, {"--data", "planted", "--stages", "grid,zeta,grid"}, "flag --stages 'grid,zeta,grid': 'grid' named twice"},
       {app::kTrain, {"--data", "planted", "--nesterov=yes"}, "flag --nesterov: takes no value"},
       {app::kTrain, {"--epochs", "3"}, "flag --data SPEC is required"},
       {app::kTrain, {"--data", "planted", "stray"}, "unexpected argument 'stray'"},
