@@ -42,12 +42,6 @@ inline size_t plane_stride(size_t n) { return n + kSkew; }
 typedef float f8 __attribute__((vector_size(32)));
 constexpr int kLanes = 8;
 static_assert(kImagesPerChunk == kLanes, "the transforms address a chunk's lanes as one vector");
-inline f8 load8(const float* p) {
-  f8 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-inline void store8(float* p, const f8& v) { std::memcpy(p, &v, sizeof v); }
 template <class V>
 inline V loadv(const float* p) {
   V v;
@@ -58,6 +52,8 @@ template <class V>
 inline void storev(float* p, const V& v) {
   std::memcpy(p, &v, sizeof v);
 }
+inline f8 load8(const float* p) { return loadv<f8>(p); }
+inline void store8(float* p, const f8& v) { storev(p, v); }
 
 // The data transforms run on packs of T tiles' lanes at once, one vector of 8·T floats with tile i of
 // the pack in lanes 8i .. 8i+7: two tiles with AVX-512 (one 16-float instruction for both), else one.
@@ -111,12 +107,10 @@ inline void apply_bt(const V* d, int is, V* v, int os) {  // v = Bᵀ d
   v[5 * os] = 4.f * d[is] - 5.f * d[3 * is] + d[5 * is];
 }
 template <class V>
-inline void apply_bt_store(const V* d, int is, float* v, size_t os) {  // v = Bᵀ d, stored
-  const V a = d[4 * is] - 4.f * d[2 * is], b = d[3 * is] - 4.f * d[is];
-  const V c = d[4 * is] - d[2 * is], e = 2.f * (d[3 * is] - d[is]);
-  storev(v, 4.f * d[0] - 5.f * d[2 * is] + d[4 * is]);
-  storev(v + os, a + b); storev(v + 2 * os, a - b); storev(v + 3 * os, c + e); storev(v + 4 * os, c - e);
-  storev(v + 5 * os, 4.f * d[is] - 5.f * d[3 * is] + d[5 * is]);
+inline void apply_bt_store(const V* d, int is, float* v, size_t os) {  // v = Bᵀ d, stored at stride os
+  V out[6];  // from registers to memory (no array of the whole tile in between)
+  apply_bt(d, is, out, 1);
+  for (int i = 0; i < 6; ++i) storev(v + i * os, out[i]);
 }
 template <class V>
 inline void apply_b(const V* w, int is, V* d, int os) {  // d = B w, the adjoint of apply_bt
