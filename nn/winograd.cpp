@@ -369,10 +369,10 @@ inline void input_pack(const Tiling& t, const float* Xp, int c, int tile, float*
 void transform_inputs(const Tiling& t, const float* Xp, int C, int t0, int t1, float* V) {
   const size_t P = size_t(t1 - t0) * kLanes, xs = plane_stride(size_t(C) * P);
   for (int c = 0; c < C; ++c) {
-    float* v = V + size_t(c) * P - size_t(t0) * kLanes;  // v + tile·8: the tile's columns
+    float* v = V + size_t(c) * P;  // v + (tile − t0)·8: the tile's columns
     int tile = t0;
-    for (; tile + kPack <= t1; tile += kPack) input_pack<kPack>(t, Xp, c, tile, v + size_t(tile) * kLanes, xs);
-    for (; tile < t1; ++tile) input_pack<1>(t, Xp, c, tile, v + size_t(tile) * kLanes, xs);
+    for (; tile + kPack <= t1; tile += kPack) input_pack<kPack>(t, Xp, c, tile, v + size_t(tile - t0) * kLanes, xs);
+    for (; tile < t1; ++tile) input_pack<1>(t, Xp, c, tile, v + size_t(tile - t0) * kLanes, xs);
   }
 }
 
@@ -399,10 +399,10 @@ inline void input_grad_pack(const Tiling& t, const float* v, size_t xs, int c, i
 void transform_input_grads(const Tiling& t, const float* dV, int C, int t0, int t1, float* dXp) {
   const size_t P = size_t(t1 - t0) * kLanes, xs = plane_stride(size_t(C) * P);
   for (int c = 0; c < C; ++c) {
-    const float* v = dV + size_t(c) * P - size_t(t0) * kLanes;
+    const float* v = dV + size_t(c) * P;
     int tile = t0;
-    for (; tile + kPack <= t1; tile += kPack) input_grad_pack<kPack>(t, v + size_t(tile) * kLanes, xs, c, tile, dXp);
-    for (; tile < t1; ++tile) input_grad_pack<1>(t, v + size_t(tile) * kLanes, xs, c, tile, dXp);
+    for (; tile + kPack <= t1; tile += kPack) input_grad_pack<kPack>(t, v + size_t(tile - t0) * kLanes, xs, c, tile, dXp);
+    for (; tile < t1; ++tile) input_grad_pack<1>(t, v + size_t(tile - t0) * kLanes, xs, c, tile, dXp);
   }
 }
 
@@ -470,10 +470,10 @@ void transform_outputs(const Tiling& t, const float* M, int OC, const Chunk& k, 
   const size_t P = size_t(t1 - t0) * kLanes, xs = plane_stride(size_t(OC) * P);
   for (int oc = 0; oc < OC; ++oc) {
     const f8 b = f8{} + (bias ? bias[oc] : 0.f);
-    const float* m = M + size_t(oc) * P - size_t(t0) * kLanes;
+    const float* m = M + size_t(oc) * P;
     int tile = t0;
-    for (; tile + kPack <= t1; tile += kPack) output_pack<kPack>(t, k, m + size_t(tile) * kLanes, xs, OC, oc, tile, b, y);
-    for (; tile < t1; ++tile) output_pack<1>(t, k, m + size_t(tile) * kLanes, xs, OC, oc, tile, b, y);
+    for (; tile + kPack <= t1; tile += kPack) output_pack<kPack>(t, k, m + size_t(tile - t0) * kLanes, xs, OC, oc, tile, b, y);
+    for (; tile < t1; ++tile) output_pack<1>(t, k, m + size_t(tile - t0) * kLanes, xs, OC, oc, tile, b, y);
   }
 }
 
@@ -498,10 +498,10 @@ inline void output_grad_pack(const Tiling& t, const Chunk& k, const float* dy, i
 void transform_output_grads(const Tiling& t, const float* dy, int OC, const Chunk& k, int t0, int t1, float* dM) {
   const size_t P = size_t(t1 - t0) * kLanes, xs = plane_stride(size_t(OC) * P);
   for (int oc = 0; oc < OC; ++oc) {
-    float* m = dM + size_t(oc) * P - size_t(t0) * kLanes;
+    float* m = dM + size_t(oc) * P;
     int tile = t0;
-    for (; tile + kPack <= t1; tile += kPack) output_grad_pack<kPack>(t, k, dy, OC, oc, tile, m + size_t(tile) * kLanes, xs);
-    for (; tile < t1; ++tile) output_grad_pack<1>(t, k, dy, OC, oc, tile, m + size_t(tile) * kLanes, xs);
+    for (; tile + kPack <= t1; tile += kPack) output_grad_pack<kPack>(t, k, dy, OC, oc, tile, m + size_t(tile - t0) * kLanes, xs);
+    for (; tile < t1; ++tile) output_grad_pack<1>(t, k, dy, OC, oc, tile, m + size_t(tile - t0) * kLanes, xs);
   }
 }
 
