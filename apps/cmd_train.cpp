@@ -150,9 +150,13 @@ volatile std::sig_atomic_t announce_stop = 1;
 // start), the first signal's note and the second signal's line for each signal (SIGINT, SIGTERM)
 // before and after that, built before the handlers are installed (a handler may only write() them);
 // each begins with a newline only on a terminal (ending the progress line), not in a log file.
+// The strings live on the heap and are never freed: exit() after the first signal runs the destructors
+// of globals, and a second signal may arrive while it does; its handler then read freed memory (seen
+// 2026-12-05: under ASan the report deadlocked with LeakSanitizer's exit-time check, and the suite's
+// two-signal test hung).
 volatile std::sig_atomic_t run_resumable = 0;
-std::string stopping_note;
-std::string stopped_at_once[2][2];
+std::string* const stopping_note = new std::string;
+std::string (*const stopped_at_once)[2] = new std::string[2][2];
 
 extern "C" void on_stop_signal(int sig) {
   if (stop_signal.exchange(sig) != 0) {
@@ -165,7 +169,7 @@ extern "C" void on_stop_signal(int sig) {
     _exit(128 + sig);
   }
   if (announce_stop) {
-    const ssize_t ignored = write(STDERR_FILENO, stopping_note.data(), stopping_note.size());
+    const ssize_t ignored = write(STDERR_FILENO, stopping_note->data(), stopping_note->size());
     (void)ignored;
   }
   note_written.store(1);
@@ -175,7 +179,7 @@ void install_stop_handlers(bool announce, const std::string& dir, bool resumable
   announce_stop = announce ? 1 : 0;
   run_resumable = resumable ? 1 : 0;
   const std::string start = isatty(STDERR_FILENO) ? "\n" : "";
-  stopping_note = start + "nnfmri train: stopping after the current step (a second signal stops at once)\n";
+  *stopping_note = start + "nnfmri train: stopping after the current step (a second signal stops at once)\n";
   for (const int sig : {SIGINT, SIGTERM}) {
     const std::string stopped = start + "nnfmri train: stopped at once by a second signal (" +
                                 (sig == SIGTERM ? "SIGTERM" : "SIGINT") + ")";
