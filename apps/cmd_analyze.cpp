@@ -58,6 +58,7 @@ int cmd_analyze(int argc, char** argv) {
   std::optional<base::DirectoryLock> lock;
   if (writer) {
     require_directory_or_missing("--out", out, "a directory for the analysis files (created when missing)");
+    refuse_output_in_data("--out", out, {&data.test}, "--data", "analyze writes nothing into its data");
     base::make_directories(out);
     lock.emplace(out, directory_in_use("--out", out));
     for (const auto& stage : imaging::make_stages()) run::remove_file(out + "/" + stage->file());

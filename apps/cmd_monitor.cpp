@@ -271,6 +271,7 @@ int cmd_monitor(int argc, char** argv) {
   const double alpha = flags.real("--alpha");
   const std::string out = flags.text("--out");
   imaging::Monitor monitor(profile, *ck.net, window, alpha);  // checks --window before anything is written
+  refuse_output_in_data("--out", out, {&input}, "--input", "monitor writes nothing into its input");
   const RegionBoxes boxes = region_boxes(profile, *ck.net);
   const RegionTexts texts = region_texts(profile, boxes);
   base::NewDirectories out_folder(out);  // removed again if the stream fails and it is still empty
@@ -418,32 +419,6 @@ int cmd_monitor(int argc, char** argv) {
   return 0;
 }
 
-namespace {
-
-// corrupt never writes into a folder its data was read from, whatever named that folder (cifar10:DIR,
-// cifar10 through $NNFMRI_DATA, planted:...,background=DIR, images:DIR): --out is compared, as a
-// file system object (links and other spellings included), with the folder of every file the data
-// lists, and neither is it nor lies it inside a folder read whole (images:DIR, whose class folders
-// a new subfolder would join).
-void refuse_source_folder(const std::string& out, const datasets::DataSplit& data) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  const fs::path target = fs::weakly_canonical(fs::absolute(out, ec), ec);
-  for (const datasets::Dataset* d : {&data.train, &data.test})
-    for (const std::string& file : d->files) {
-      const bool whole = fs::is_directory(file, ec);
-      const fs::path source = whole ? fs::path(file) : fs::absolute(file, ec).parent_path();
-      for (fs::path at = target;; at = at.parent_path()) {
-        if (fs::equivalent(at, source, ec))
-          throw base::Error("--out " + out + (at == target ? ": " : ": inside " + source.string() + ", ") +
-                            "the folder --data reads, expected another folder (corrupt does not rewrite its source)");
-        if (!whole || at == at.parent_path()) break;
-      }
-    }
-}
-
-}  // namespace
-
 int cmd_corrupt(int argc, char** argv) {
   Flags flags(kCorrupt, argc, argv);
   if (flags.help()) return std::fputs(flags.usage().c_str(), stdout), 0;
@@ -456,7 +431,7 @@ int cmd_corrupt(int argc, char** argv) {
   // --out must end up holding only what corrupt writes: a CIFAR-10 reader reads every
   // data_batch_N.bin of a folder, so another batch there would be read with the new ones; and the
   // source is never rewritten in place.
-  refuse_source_folder(out, data);
+  refuse_output_in_data("--out", out, {&data.train, &data.test}, "--data", "corrupt does not rewrite its source");
   for (const std::string& name : run::directory_entries(out))
     if (name.rfind("data_batch_", 0) == 0 && name != "data_batch_1.bin")
       throw base::Error("--out " + out + ": holds " + name + ", which corrupt does not write (a CIFAR-10 reader would read it "

@@ -266,6 +266,8 @@ int cmd_train(int argc, char** argv) {
   // a resumed run's data is its run.json's --data: the line names --resume, the flag given
   datasets::DataSplit data;
   from_run("flag --resume " + settings.out + ": the run's", [&] { data = load_data(run_flags, true); });
+  // A new run is never written into its data (a resumed one is where it was).
+  if (!recorded) refuse_output_in_data("--out", settings.out, {&data.train, &data.test}, "--data", "train writes no run into its data");
   settings.analysis.zeta.value = imaging::resolve_value_classes(settings.analysis.zeta.value, data.train.class_names);
 
   TrainingCallbacks callbacks;

@@ -107,6 +107,15 @@ void in_file_of(const std::string& flag, const std::function<void()>& step);
 // name too long, a file on the way: out_file/sub), is one line naming the flag,
 // "flag --out afile: not a directory, expected EXPECTED".  Called before the command's work.
 void require_directory_or_missing(const std::string& flag, const std::string& path, const std::string& expected);
+// An output folder (`flag`, --out) never is a folder the data of `data_flag` was read from, nor lies inside a
+// folder read whole (images:DIR: a new subfolder there would be read as a class without images, and the
+// data would no longer load): `out` is compared, as a file system object (links and other spellings
+// included), with the folder of every file of `read` (datasets::Dataset::files; cifar10 through
+// $NNFMRI_DATA and planted:…,background=DIR included).  Else one line, "--out DIR: [inside SOURCE, ]the
+// folder --data reads, expected another folder (WHY)".  Called once the data is read, before anything is
+// written (corrupt, train's new runs, analyze, monitor run).
+void refuse_output_in_data(const std::string& flag, const std::string& out, const std::vector<const datasets::Dataset*>& read,
+                           const std::string& data_flag, const std::string& why);
 // Which halves of --data a command read (load_data's need_train / need_test).
 enum class HalvesRead { both, train, test };
 // {"spec", "name", "files": [{"path", "sha256"}], "train_images", "test_images", "classes"}; a half

@@ -114,6 +114,24 @@ void require_directory_or_missing(const std::string& flag, const std::string& pa
     throw base::Error("flag " + flag + " " + path + ": cannot tell what it is (" + ec.message() + "), expected " + expected);
 }
 
+void refuse_output_in_data(const std::string& flag, const std::string& out, const std::vector<const datasets::Dataset*>& read,
+                           const std::string& data_flag, const std::string& why) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path target = fs::weakly_canonical(fs::absolute(out, ec), ec);
+  for (const datasets::Dataset* d : read)
+    for (const std::string& file : d->files) {
+      const bool whole = fs::is_directory(file, ec);
+      const fs::path source = whole ? fs::path(file) : fs::absolute(file, ec).parent_path();
+      for (fs::path at = target;; at = at.parent_path()) {
+        if (fs::equivalent(at, source, ec))
+          throw base::Error(flag + " " + out + (at == target ? ": " : ": inside " + source.string() + ", ") + "the folder " +
+                            data_flag + " reads, expected another folder (" + why + ")");
+        if (!whole || at == at.parent_path()) break;
+      }
+    }
+}
+
 void require_distinct_files(const std::vector<NamedFile>& inputs, const std::vector<NamedFile>& outputs) {
   for (size_t o = 0; o < outputs.size(); ++o) {
     std::vector<NamedFile> others = inputs;

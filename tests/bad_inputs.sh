@@ -231,6 +231,11 @@ for name, side in (("0", 4), ("1", 20000)):  # an RGB PNG whose IHDR claims side
 PY
 need ihbig/a/1.png
 case_ "train --data images:DIR, a PNG whose IHDR says 20000x20000 pixels" 2 train --data images:ihbig --split 0.5 --resize 4x4 --epochs 1 --threads 2 --out t32
+# an output folder inside the images:DIR it reads (before 2026-12-06 written there: a class folder without
+# images, and the data no longer loaded)
+mkdir -p goodimg/a goodimg/b && for c in a b; do cp ihbig/a/0.png goodimg/$c/0.png && cp ihbig/a/0.png goodimg/$c/1.png; done
+case_ "train --out inside the images:DIR --data reads" 2 train --data images:goodimg --split 0.5 --model "conv3x3:4 relu maxpool2 linear:2" --epochs 1 --threads 2 --out goodimg/run
+[ -e goodimg/run ] && { echo "bad_inputs: train wrote a run into its images:DIR" >&2; failed=1; }
 # a PNG cut inside its pixel data, and one with an unknown critical chunk whose type byte 0x81 stb_image
 # quotes: "cannot be decoded (stb_image: ...)" in valid UTF-8 (the bare reason was the message: "outofdata", a raw 0x81)
 mkdir -p cutpng/a chunkpng/a && cp ihbig/a/0.png cutpng/a/0.png && cp ihbig/a/0.png chunkpng/a/0.png
@@ -453,6 +458,10 @@ need c10/data_batch_1.bin
 cp c10/data_batch_1.bin c10.before
 case_ "corrupt --out the folder --data reads" 2 corrupt --data cifar10:c10 --kind noise --out c10
 case_ "corrupt --out the folder of planted:1,background=DIR" 2 corrupt --data planted:1,background=c10 --kind noise --out c10
+case_ "train --out the folder --data reads" 2 train --data cifar10:c10 --model "conv3x3:4 relu maxpool2 linear:10" --epochs 1 --threads 2 --out c10
+case_ "analyze --out the folder --data reads" 2 analyze run/model.ckpt --data cifar10:c10 --stages grid --eval-samples 16 --out ./c10
+case_ "monitor --out the folder --input reads" 2 monitor run/model.ckpt --profile ok.profile --input cifar10:c10 --out c10
+[ -e c10/run.json ] || [ -e c10/grid.json ] || [ -e c10/monitor.jsonl ] && { echo "bad_inputs: a run, an analysis or a monitor was written into its data" >&2; failed=1; }
 cmp -s c10/data_batch_1.bin c10.before || { echo "bad_inputs: corrupt rewrote its source" >&2; failed=1; }
 # an output that is a file --data reads (before 2026-12-05 replaced, exit 0: the data set destroyed)
 cp -r c10 hD2

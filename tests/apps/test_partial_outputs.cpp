@@ -32,6 +32,15 @@ class PartialOutputs : public TempDirTest {
     const datasets::DataSplit split = write_random_cifar10(path("data"), 40, 40, 3, 0, 256);
     write_initialised_checkpoint(path("a.ckpt"), "conv3x3:4 relu maxpool2 linear:10", 2, split.train.class_names);
   }
+  // Ten class folders a … j of two 3x32x32 PNGs each (what corrupt writes, what a.ckpt reads).
+  void write_image_folder(const std::string& dir) const {
+    for (char cls = 'a'; cls < 'a' + 10; ++cls)
+      for (const char* name : {"0.png", "1.png"}) {
+        fs::create_directories(dir + "/" + cls);
+        const std::vector<unsigned char> pixels(32 * 32 * 3, 100);
+        ASSERT_NE(stbi_write_png((dir + "/" + cls + "/" + name).c_str(), 32, 32, 3, pixels.data(), 32 * 3), 0);
+      }
+  }
   // The atomic writer's temporary name of `file` taken by a non-empty directory: the next write fails.
   void block(const std::string& file) const {
     const std::string tmp = file + ".tmp." + std::to_string(getpid());
@@ -168,12 +177,7 @@ TEST_F(PartialOutputs, CorruptNeverWritesIntoAnyFolderItsDataWasReadFrom) {
   expect_error_naming([&] { run_command(app::cmd_corrupt, {"--data", "planted:1,background=" + path("data"), "--kind", "noise", "--out", path("data")}); },
                       "--out " + path("data") + ": the folder --data reads");
   EXPECT_EQ(base::read_file(batch), before);
-  for (char cls = 'a'; cls < 'a' + 10; ++cls)  // ten classes of 3x32x32: what corrupt writes
-    for (const char* name : {"0.png", "1.png"}) {
-      fs::create_directories(path("im/") + cls);
-      const std::vector<unsigned char> pixels(32 * 32 * 3, 100);
-      ASSERT_NE(stbi_write_png((path("im/") + cls + "/" + name).c_str(), 32, 32, 3, pixels.data(), 32 * 3), 0);
-    }
+  write_image_folder(path("im"));
   expect_error_naming([&] { run_command(app::cmd_corrupt, {"--data", "images:" + path("im"), "--split", "0.5", "--kind", "noise", "--out", path("im")}); },
                       "--out " + path("im") + ": the folder --data reads");
   expect_error_naming([&] { run_command(app::cmd_corrupt, {"--data", "images:" + path("im"), "--split", "0.5", "--kind", "noise", "--out", path("im/new")}); },
@@ -182,6 +186,37 @@ TEST_F(PartialOutputs, CorruptNeverWritesIntoAnyFolderItsDataWasReadFrom) {
   EXPECT_FALSE(fs::exists(path("im/new")));
   // Another folder is fine.
   EXPECT_EQ(run_command(app::cmd_corrupt, {"--data", "images:" + path("im"), "--split", "0.5", "--kind", "noise", "--out", path("elsewhere")}), 0);
+}
+
+// analyze and monitor write nothing into the data they read either (nor does train: tests/bad_inputs.sh):
+// an output folder inside an images:DIR folder was a class without images, and the data no longer loaded.
+TEST_F(PartialOutputs, AnalyzeAndMonitorNeverWriteIntoTheFolderTheyRead) {
+  write_image_folder(path("im"));
+  const std::vector<std::string> analyze = {path("a.ckpt"), "--data", "images:" + path("im"), "--split", "0.5",
+                                            "--stages", "grid", "--eval-samples", "8"};
+  auto with_out = [](std::vector<std::string> args, const std::string& out) {
+    args.insert(args.end(), {"--out", out});
+    return args;
+  };
+  expect_error_naming([&] { run_command(app::cmd_analyze, with_out(analyze, path("im/A"))); },
+                      "--out " + path("im/A") + ": inside " + path("im") + ", the folder --data reads");
+  EXPECT_FALSE(fs::exists(path("im/A")));
+  ASSERT_EQ(run_command(app::cmd_profile, {path("a.ckpt"), "--data", "cifar10:" + path("data"), "--knn-images", "20",
+                                           "--knn-k", "5", "--spatial-bank", "10", "--threads", "1", "--out", path("a.profile")}), 0);
+  const std::vector<std::string> monitor = {path("a.ckpt"), "--profile", path("a.profile"), "--threads", "1"};
+  auto with = [](std::vector<std::string> args, const std::vector<std::string>& extra) {
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  };
+  expect_error_naming([&] { run_command(app::cmd_monitor, with(monitor, {"--input", "images:" + path("im"), "--split", "0.5", "--out", path("im")})); },
+                      "--out " + path("im") + ": the folder --input reads");
+  expect_error_naming([&] { run_command(app::cmd_monitor, with(monitor, {"--input", "cifar10:" + path("data"), "--out", path("data/.")})); },
+                      "--out " + path("data/.") + ": the folder --input reads");
+  EXPECT_FALSE(fs::exists(path("im/monitor.jsonl")));
+  EXPECT_FALSE(fs::exists(path("data/monitor.jsonl")));
+  // The folder still loads, and another output folder is fine.
+  EXPECT_EQ(run_command(app::cmd_analyze, with_out(analyze, path("A"))), 0);
+  EXPECT_EQ(run_command(app::cmd_monitor, with(monitor, {"--input", "images:" + path("im"), "--split", "0.5", "--out", path("M")})), 0);
 }
 
 TEST_F(PartialOutputs, CorruptNeverLeavesNewBatchesUnderAnOldRecord) {
