@@ -108,11 +108,14 @@ int cmd_import(int argc, char** argv) {
     if (about["input"].array_size() != 3) about["input"].fail("[C, H, W]");
     for (size_t i = 0; i < 3; ++i) input[i] = int(about["input"][i].integer(1, base::kMaxInputSide));
   }
-  // a spec that does not build names where it came from: the flag, or the description's /spec
+  // a spec that does not build names where it came from: the flag (both, when --model and --input are
+  // given: either may be the one to change), or the description's /spec
   const auto from_spec = [&](const std::function<void()>& step) {
     try {
       step();
     } catch (const base::Error& e) {
+      if (flags.has("--model") && flags.has("--input"))
+        throw base::Error("flag --model with --input " + flags.text("--input") + ": " + e.what());
       if (flags.has("--model")) throw base::Error(std::string("flag --model: ") + e.what());
       if (flags.has("--input")) throw base::Error(std::string("flag --input: ") + e.what());
       about["spec"].reject(e.what());
