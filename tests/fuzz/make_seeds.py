@@ -323,6 +323,20 @@ def profiles():
     put("profile", "raw", b"R" + body + struct.pack("<I", zlib.crc32(body) & 0xFFFFFFFF))
 
 
+def serve():
+    """Request paths for fuzz_serve.cpp: every endpoint, the files run.json lists and does not list, the
+    link out of the root, the run that is a link, and ways out by '..', encodings and backslashes."""
+    for name, path in (("root", "/"), ("runs", "/api/runs"), ("data", "/api/runs/r1/data"),
+                       ("listed", "/api/runs/r1/files/config.json"),
+                       ("epoch", "/api/runs/r1/files/analysis/epoch_001/zeta.json"),
+                       ("metrics", "/api/runs/r1/files/metrics.jsonl"), ("manifest", "/api/runs/r1/files/run.json"),
+                       ("unlisted", "/api/runs/r1/files/unlisted.json"), ("link", "/api/runs/r1/files/link.json"),
+                       ("link_run", "/api/runs/out/files/secret.json"), ("link_run_data", "/api/runs/out/data"),
+                       ("dotdot", "/api/runs/r1/files/../out/secret.json"), ("encoded", "/api/runs/r1/files/%2e%2e/out/run.json"),
+                       ("backslash", "/api/runs/r1/files/..\\..\\outside\\secret.json"), ("no_run", "/api/runs/zz/data")):
+        put("serve", name, path)
+
+
 def main():
     shutil.rmtree(SEEDS, ignore_errors=True)
     cifar()
@@ -336,6 +350,7 @@ def main():
     tensors()
     images()
     profiles()
+    serve()
 
 
 if __name__ == "__main__":
