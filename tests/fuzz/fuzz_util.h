@@ -24,7 +24,9 @@ namespace fuzz {
 
 namespace fs = std::filesystem;
 
-// A directory of this process's own, under /dev/shm when there is one (files there cost no disk I/O).
+// A directory of this process's own, under /dev/shm when there is one (files there cost no disk I/O),
+// removed when the process exits normally (libFuzzer's end of -max_total_time or -runs); one a crash
+// ends is left with the crash.
 inline const std::string& scratch() {
   static const std::string dir = [] {
     const fs::path root = fs::is_directory("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
@@ -32,6 +34,11 @@ inline const std::string& scratch() {
     fs::create_directories(d);
     return d.string();
   }();
+  static const bool removed_at_exit = std::atexit([] {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }) == 0;
+  (void)removed_at_exit;
   return dir;
 }
 
