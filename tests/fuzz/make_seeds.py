@@ -323,6 +323,30 @@ def profiles():
     put("profile", "raw", b"R" + body + struct.pack("<I", zlib.crc32(body) & 0xFFFFFFFF))
 
 
+def states():
+    """Training states for fuzz_state.cpp: the run's net "conv3x3:2 bn relu maxpool2 linear:3" on 1x4x4,
+    seed 7, with SGD's momentum buffers (mode byte even) or Adam's two moments (odd), framed, or raw (SGD)."""
+    spec = "conv3x3:2 bn relu maxpool2 linear:3"
+    model = [("conv1.weight", [2, 1, 3, 3]), ("bn1.weight", [2, 1, 1, 1]),
+             ("bn1.bias", [2, 1, 1, 1]), ("bn1.running_mean", [2, 1, 1, 1]), ("bn1.running_var", [2, 1, 1, 1]),
+             ("output.weight", [3, 8, 1, 1]), ("output.bias", [3, 1, 1, 1])]
+    learnable = [t for t in model if "running" not in t[0]]
+    for name, mode, per_param in (("sgd", b"\x00", 1), ("adam", b"\x01", 2)):
+        tensors = list(model) + [("optimizer.%d" % i, learnable[i % len(learnable)][1])
+                                 for i in range(per_param * len(learnable))]
+        header = {"spec": spec, "seed": 7, "epoch": 2, "step": 3, "loss_sum": 4.5, "correct": 5, "images": 12,
+                  "optimizer_steps": 40, "net_rng": 12345,
+                  "tensors": [{"name": n, "shape": s} for n, s in tensors]}
+        values = sum(s[0] * s[1] * s[2] * s[3] for _, s in tensors)
+        data = b"".join(struct.pack("<f", 0.01 * (k % 7) + 1.0) for k in range(values))
+        text = json.dumps(header, separators=(",", ":")).encode()
+        put("state", name, mode + text + b"|DATA|" + data)
+        put("state", name + "_short", mode + text + b"|DATA|" + data[:-4])
+        if per_param == 1:  # a raw file ('R', even: SGD) as train wrote it
+            body = b"NNFMRIst" + struct.pack("<IQ", 1, len(text)) + text + data
+            put("state", name + "_raw", b"R" + body + struct.pack("<I", zlib.crc32(body) & 0xFFFFFFFF))
+
+
 def serve():
     """Request paths for fuzz_serve.cpp: every endpoint, the files run.json lists and does not list, the
     link out of the root, the run that is a link, and ways out by '..', encodings and backslashes."""
@@ -351,6 +375,7 @@ def main():
     images()
     profiles()
     serve()
+    states()
 
 
 if __name__ == "__main__":
