@@ -1,7 +1,8 @@
 // tests/fuzz/fuzz_report.cpp — the run-directory reader and the whole report (report::build_report:
 // load_run, summaries, figures, page) on hostile run directories.
 //
-// Input: sections "@@<k>\n<file text>", k naming the file of the run directory (kFiles).  The harness
+// Input: sections "@@<k>\n<file text>", k naming the file of the run directory (kFiles: '0' … '9', and ':'
+// for run.json, the manifest whose list and completed epoch say what the report reads).  The harness
 // writes them into a scratch run directory and builds the report (SVG figures, PNG for one input in
 // four, so that the raster canvas is fuzzed too).  Every refusal must be one line naming a file of
 // the run directory.
@@ -36,7 +37,8 @@ const char* const kFiles[] = {"config.json",
                               "analysis/epoch_002/zeta.json",
                               "analysis/epoch_002/tract.json",
                               "analysis/epoch_1000/zeta.json",
-                              "analysis/epoch_002/summary.json"};
+                              "analysis/epoch_002/summary.json",
+                              "run.json"};
 constexpr int kFileCount = int(sizeof kFiles / sizeof kFiles[0]);
 
 struct Section {
@@ -47,7 +49,7 @@ struct Section {
 std::vector<Section> sections_of(const std::string& input) {
   std::vector<Section> out;
   for (const std::string& part : fuzz::split(input, "@@")) {
-    if (part.size() < 2 || part[0] < '0' || part[0] > '9' || part[1] != '\n') continue;
+    if (part.size() < 2 || part[0] < '0' || part[0] >= '0' + kFileCount || part[1] != '\n') continue;
     out.push_back({part[0] - '0', part.substr(2)});
   }
   return out;

@@ -156,7 +156,7 @@ def tract_json():
 
 
 def run_sections(parts):
-    return "".join("@@%d\n%s" % (k, text) for k, text in parts)
+    return "".join("@@%s\n%s" % (chr(ord("0") + k), text) for k, text in parts)
 
 
 def report():
@@ -168,6 +168,12 @@ def report():
     full = [(0, c(config)), (1, metrics), (2, c(grid_json(1))), (3, c(zeta_json(1))), (4, c(tract_json())),
             (5, c(grid_json(2))), (6, c(zeta_json(2))), (7, c(tract_json()))]
     put("report", "full_run", run_sections(full))
+    files = ["config.json", "metrics.jsonl"] + ["analysis/epoch_00%d/%s.json" % (e, k) for e in (1, 2)
+                                                for k in ("grid", "zeta", "tract")]
+    manifest = {"format": "nnfmri run", "version": 1, "status": "running", "epochs": 3, "completed_epoch": 2,
+                "state": {"file": "checkpoints/epoch_002.state", "epoch": 2, "step": 5}, "threads": 1,
+                "arguments": ["--data=planted", "--epochs=3"], "files": files}
+    put("report", "full_run_manifest", run_sections(full + [(10, c(manifest))]))
     put("report", "zeta_only", run_sections([(3, c(zeta_json(1))), (8, c(zeta_json(2)))]))
     put("report", "tract_only", run_sections([(1, metrics), (4, c(tract_json()))]))
     put("report", "grid_and_metrics", run_sections([(0, c(config)), (1, metrics), (2, c(grid_json(1)))]))
