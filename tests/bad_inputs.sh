@@ -231,7 +231,7 @@ for name, side in (("0", 4), ("1", 20000)):  # an RGB PNG whose IHDR claims side
 PY
 need ihbig/a/1.png
 case_ "train --data images:DIR, a PNG whose IHDR says 20000x20000 pixels" 2 train --data images:ihbig --split 0.5 --resize 4x4 --epochs 1 --threads 2 --out t32
-# an output folder inside the images:DIR it reads (before 2026-12-06 written there: a class folder without
+# an output folder inside the images:DIR it reads (until 2026-12-05 written there: a class folder without
 # images, and the data no longer loaded)
 mkdir -p goodimg/a goodimg/b && for c in a b; do cp ihbig/a/0.png goodimg/$c/0.png && cp ihbig/a/0.png goodimg/$c/1.png; done
 case_ "train --out inside the images:DIR --data reads" 2 train --data images:goodimg --split 0.5 --model "conv3x3:4 relu maxpool2 linear:2" --epochs 1 --threads 2 --out goodimg/run
