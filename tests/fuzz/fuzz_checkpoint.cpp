@@ -20,9 +20,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   fuzz::reset();
-  const char magic[8] = {'N', 'N', 'F', 'M', 'R', 'I', 'c', 'k'};
-  const std::string file = fuzz::framed_input(data, size, magic);
-  const std::string path = fuzz::write("model.ckpt", file);
+  const std::string path = fuzz::write("model.ckpt", fuzz::framed_input(data, size, "NNFMRIck"));
   fuzz::expect_clean(
       [&] {
         const nn::Checkpoint ck = nn::load_checkpoint(path);

@@ -15,9 +15,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   fuzz::reset();
-  const char magic[8] = {'N', 'N', 'F', 'M', 'R', 'I', 'p', 'f'};
-  const std::string file = fuzz::framed_input(data, size, magic);
-  const std::string path = fuzz::write("model.profile", file);
+  const std::string path = fuzz::write("model.profile", fuzz::framed_input(data, size, "NNFMRIpf"));
   fuzz::expect_clean(
       [&] {
         const imaging::Profile profile = imaging::load_profile(path);

@@ -19,9 +19,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   fuzz::reset();
-  const char magic[8] = {'N', 'N', 'F', 'M', 'R', 'I', 's', 't'};
-  const std::string file = fuzz::framed_input(data, size, magic);
-  const std::string path = fuzz::write("epoch_001.state", file);
+  const std::string path = fuzz::write("epoch_001.state", fuzz::framed_input(data, size, "NNFMRIst"));
   nn::Network net("conv3x3:2 bn relu maxpool2 linear:3", 1, 4, 4);
   net.init(7);
   nn::OptimConfig config;

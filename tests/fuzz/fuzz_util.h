@@ -70,8 +70,8 @@ inline std::vector<std::string> split(const std::string& data, const std::string
 //   'R': the rest as it is (magic, version, lengths and CRC are fuzzed too; most mutations stop at the CRC);
 //   else: the rest is the header JSON, "|DATA|", the tensor bytes, framed here (magic, version 1, header
 //         length, CRC-32), so that mutations reach the header checks and the tensor reads.
-// data holds at least the mode byte.
-inline std::string framed_input(const uint8_t* data, size_t size, const char (&magic)[8]) {
+// data holds at least the mode byte; magic is the file kind's 8 characters ("NNFMRIck").
+inline std::string framed_input(const uint8_t* data, size_t size, const char (&magic)[9]) {
   const std::string rest(reinterpret_cast<const char*>(data + 1), size - 1);
   if (data[0] == 'R') return rest;
   std::vector<std::string> parts = split(rest, "|DATA|");
