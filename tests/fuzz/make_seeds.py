@@ -367,6 +367,16 @@ def serve():
         put("serve", name, path)
 
 
+def lesions():
+    """Lesion texts for fuzz_lesion.cpp (BLOCK:PATTERN[,PATTERN...], then NUL and a --grid value)."""
+    for name, text in (("one", "conv1:grid_1_1_1"), ("block", "pool1:*"), ("two", "conv2:grid_*_2_*,grid_1_*_1"),
+                       ("output", "output:grid_1_1_2"), ("short_key", "conv1:grid_1_1"), ("none", "conv1:grid_9_*_*"),
+                       ("stars", "conv1:grid_**_1_1"), ("no_block", "fc:*"), ("two_blocks", "conv1:grid_1_1_1,pool1:*"),
+                       ("grid_1", "conv2:*_1\x001x1x1"), ("grid_big", "conv1:grid_8_8_*\x0064x64x64"),
+                       ("grid_bad", "pool1:*\x004x4")):
+        put("lesion", name, text.encode().decode("unicode_escape"))
+
+
 def main():
     shutil.rmtree(SEEDS, ignore_errors=True)
     cifar()
@@ -382,6 +392,7 @@ def main():
     profiles()
     serve()
     states()
+    lesions()
 
 
 if __name__ == "__main__":
