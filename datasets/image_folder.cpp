@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <iterator>
 #include <memory>
 
 #include "base/error.h"
@@ -84,6 +85,18 @@ std::vector<std::string> sorted_subfolders(const fs::path& dir) {
   return names;
 }
 
+// Refuses test/'s class folders when they are not train/'s (they number the classes), naming the
+// first folder, in name order, that only one of the two has.
+void check_same_classes(const fs::path& root, const std::vector<std::string>& train, const std::vector<std::string>& test) {
+  if (train == test) return;
+  std::vector<std::string> one_side;
+  std::set_symmetric_difference(train.begin(), train.end(), test.begin(), test.end(), std::back_inserter(one_side));
+  const std::string& name = one_side.front();
+  const bool in_test = std::binary_search(test.begin(), test.end(), name);
+  throw base::Error((root / "test").string() + ": class folder '" + name + "' is in " + (in_test ? "test/ but not in train/" : "train/ but not in test/") +
+                    ", expected the same class folders in both");
+}
+
 // The images of DIR/<class> for every class, labelled by class index, in name order.
 std::vector<ImageFile> list_images(const fs::path& root, const fs::path& dir, const std::vector<std::string>& classes) {
   std::vector<ImageFile> files;
@@ -129,17 +142,13 @@ DataSplit load_image_folder(const std::string& dir, const ImageFolderOptions& op
   if (classes.size() > 256) throw base::Error(train_dir.string() + ": " + std::to_string(classes.size()) + " class folders, expected at most 256");
   std::vector<ImageFile> train, test;
   if (only_test) {  // train/'s folder names, when it is there, must still be test/'s: they number the classes
-    if (fs::is_directory(root / "train", ec) && sorted_subfolders(root / "train") != classes)
-      throw base::Error((root / "test").string() + ": class folders differ from train/'s, expected the same names in both");
+    if (fs::is_directory(root / "train", ec)) check_same_classes(root, sorted_subfolders(root / "train"), classes);
     test = list_images(root, train_dir, classes);
   } else if (only_train) {
     train = list_images(root, train_dir, classes);
   } else if (has_test) {
+    check_same_classes(root, classes, sorted_subfolders(root / "test"));
     train = list_images(root, train_dir, classes);
-    const std::vector<std::string> test_classes = sorted_subfolders(root / "test");
-    if (test_classes != classes)
-      throw base::Error((root / "test").string() + ": class folders differ from train/'s (" + std::to_string(test_classes.size()) +
-                        " against " + std::to_string(classes.size()) + "), expected the same names in both");
     test = list_images(root, root / "test", classes);
   } else {  // per class: shuffled by the seed, the first round(split × n) to the test set
     const std::vector<ImageFile> all = list_images(root, train_dir, classes);

@@ -198,8 +198,13 @@ TEST_F(ImageFolder, TheTestHalfAloneReadsNoTrainFolder) {
     for (int p = 0; p < 12; ++p) ASSERT_EQ(rgb.test.pixels[size_t(c) * 12 + size_t(p)], a[size_t(p)]) << c << " " << p;
   // train/ with other class folders: refused (they number the classes); test/ without train/: the test
   // half alone reads it, the whole load refuses it.
+  // The error names the first folder, in name order, that only one side has.
   fs::create_directories(path("t/train/z"));
-  expect_error_naming([&] { datasets::load_image_folder(path("t"), o); }, "class folders differ from train/'s");
+  expect_error_naming([&] { datasets::load_image_folder(path("t"), o); }, "t/test: class folder 'z' is in train/ but not in test/");
+  expect_error_naming([&] { datasets::load_image_folder(path("t"), {}); }, "t/test: class folder 'z' is in train/ but not in test/");
+  fs::create_directories(path("t/test/a"));
+  expect_error_naming([&] { datasets::load_image_folder(path("t"), {}); }, "t/test: class folder 'a' is in test/ but not in train/");
+  fs::remove_all(path("t/test/a"));
   fs::remove_all(path("t/train"));
   EXPECT_EQ(datasets::load_image_folder(path("t"), o).test.size(), 2u);
   expect_error_naming([&] { datasets::load_image_folder(path("t"), {}); }, "has test/ but no train/");
