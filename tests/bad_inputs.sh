@@ -444,6 +444,7 @@ case_ "profile --out the --zeta file it reads" 2 profile run/model.ckpt --data p
 cmp -s hP1.ckpt run/model.ckpt && cmp -s hP2.json run/analysis/epoch_001/zeta.json ||
   { echo "bad_inputs: a refused profile replaced a file it reads" >&2; failed=1; }
 case_ "profile --knn-k 50 --knn-images 20" 2 profile run/model.ckpt --data planted --limit-train 200 --knn-k 50 --knn-images 20 --out k.profile
+case_ "profile --knn-k 50 --spatial-bank 30" 2 profile run/model.ckpt --data planted --limit-train 200 --knn-k 50 --spatial-bank 30 --out k.profile
 profile_with() { framed_with ok.profile "$1" "$2"; }  # profile_with FILE PYTHON: ok.profile changed
 profile_with extreme.profile 't["precision"] = array("f", [3e38] * len(t["precision"])); t["class_means"] = array("f", [1e6] * len(t["class_means"]))'
 case_ "monitor: a checksummed profile whose scores are no float (precision 3e38)" 2 monitor run/model.ckpt --profile extreme.profile --input planted --out m7
