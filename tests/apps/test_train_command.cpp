@@ -370,6 +370,35 @@ TEST_F(TrainCommand, BadOutResumeAndThreadsAreOneErrorLine) {
   }
 }
 
+// The command's --overwrite (make run passes it): a second train into a run directory is refused, naming
+// --overwrite; with it, the earlier run is replaced (its extra epoch's checkpoint is gone, and run.json is the
+// new run's).
+TEST_F(TrainCommand, OverwriteReplacesAnEarlierRunThatIsOtherwiseRefused) {
+  const auto args = [&](const std::string& epochs) {
+    return std::vector<std::string>{"--data", "planted", "--limit-train", "64", "--limit-test", "32", "--model",
+                                    "conv3x3:4 relu maxpool2 linear:10", "--epochs", epochs, "--threads", "1", "--out", path("run")};
+  };
+  Child first(args("2"), path("first"));
+  ASSERT_EQ(first.wait(), 0) << base::read_file(first.err);
+  ASSERT_TRUE(base::file_exists(path("run/checkpoints/epoch_002.ckpt")));
+  Child refused(args("1"), path("refused"));
+  EXPECT_EQ(refused.wait(), 2);
+  const std::string err = base::read_file(refused.err);
+  EXPECT_NE(err.find("--overwrite"), std::string::npos) << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  EXPECT_TRUE(base::file_exists(path("run/checkpoints/epoch_002.ckpt"))) << "a refused start changed the run";
+  std::vector<std::string> again = args("1");
+  again.push_back("--overwrite");
+  Child replaced(again, path("replaced"));
+  ASSERT_EQ(replaced.wait(), 0) << base::read_file(replaced.err);
+  EXPECT_FALSE(base::file_exists(path("run/checkpoints/epoch_002.ckpt"))) << "the earlier run's epoch 2";
+  EXPECT_TRUE(base::file_exists(path("run/checkpoints/epoch_001.ckpt")));
+  const std::optional<run::Manifest> manifest = run::read_manifest(run::Layout(path("run")));
+  ASSERT_TRUE(manifest.has_value());
+  EXPECT_EQ(manifest->completed_epoch, 1);
+  EXPECT_EQ(manifest->epochs, 1);
+}
+
 TEST(Threads, MoreThanOpenBlasTakesIsCappedAtTheDocumentedMaximum) {
   struct rlimit limit {};
   getrlimit(RLIMIT_AS, &limit);
