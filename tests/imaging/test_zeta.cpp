@@ -795,6 +795,49 @@ void expect_all_finite(const nlohmann::ordered_json& j, const std::string& where
   EXPECT_FALSE(j.is_null()) << where;
 }
 
+// `--zeta-method exact` through the stage (zeta_analysis), not shapley_exact alone: every block's φ_g in
+// zeta.json is the Shapley formula Σ_S |S|!(n−|S|−1)!/n! (v(S ∪ {g}) − v(S)) over all 2^n coalitions of v
+// by dense forwards (CoalitionValue::value, the definition), on the block's own eval_indices.
+TEST(Zeta, TheExactMethodThroughTheStageIsTheShapleyFormulaOfEveryBlock) {
+  auto net = random_net(kTinySpec, 3, 8, 8, 7);
+  RandomImages data(10, 3, 8, 8, 3, 7);
+  ZetaSettings s;
+  s.method = "exact";
+  s.samples = 5;
+  s.budget_seconds = 1000;
+  const run::GridSpec grid{2, 2, 2};
+  const auto j = imaging::zeta_analysis(*net, data.view, 5, grid, s);
+  expect_all_finite(j, "");
+  for (int b = 0; b < int(net->blocks().size()); ++b) {
+    const auto& L = j.at("layers").at(net->blocks()[size_t(b)].name);
+    EXPECT_EQ(L.at("method"), "exact");
+    const std::vector<uint32_t> indices = L.at("eval_indices").get<std::vector<uint32_t>>();
+    ASSERT_EQ(indices.size(), 5u);
+    CoalitionValue game(*net, b, grid, data.view, indices, s);
+    const int n = game.regions();
+    ASSERT_LE(n, 8);
+    std::vector<double> v(size_t(1) << n);
+    for (size_t mask = 0; mask < v.size(); ++mask) {
+      std::vector<bool> S(static_cast<size_t>(n));
+      for (int g = 0; g < n; ++g) S[size_t(g)] = (mask >> g) & 1;
+      v[mask] = game.value(S);
+    }
+    std::vector<double> factorial(size_t(n) + 1, 1.0);
+    for (int k = 1; k <= n; ++k) factorial[size_t(k)] = factorial[size_t(k - 1)] * k;
+    for (int g = 0; g < n; ++g) {
+      double phi = 0;
+      for (size_t mask = 0; mask < v.size(); ++mask) {
+        if ((mask >> g) & 1) continue;
+        const int size = __builtin_popcountll(mask);
+        phi += factorial[size_t(size)] * factorial[size_t(n - size - 1)] / factorial[size_t(n)] * (v[mask | (size_t(1) << g)] - v[mask]);
+      }
+      EXPECT_NEAR(L.at("regions").at(game.grid().key(g)).at("shapley").get<double>(), phi, 2e-5)
+          << net->blocks()[size_t(b)].name << " " << game.grid().key(g);
+    }
+    EXPECT_NEAR(L.at("sum_phi").get<double>(), v.back() - v.front(), 2e-5) << net->blocks()[size_t(b)].name;
+  }
+}
+
 TEST(Zeta, AnalysisWritesEveryBlockDeterministically) {
   auto net = random_net(kTinySpec, 3, 8, 8, 6);
   RandomImages data(40, 3, 8, 8, 3, 6);
