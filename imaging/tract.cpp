@@ -376,13 +376,6 @@ FlowMatrix PairFlows::mean() const {
   return f;
 }
 
-FlowMatrix flows_between(const nn::Network& net, int to_block, const run::GridSpec& grid, const nn::Tensor& a,
-                         const nn::Tensor& z) {
-  PairFlows pair(net, to_block, grid);
-  pair.accumulate(a, z);
-  return pair.mean();
-}
-
 // 1 − H(p)/log(n), p = C/ΣC over the n connected pairs; n = 1 → 1, ΣC = 0 → 0.
 double pathway_efficiency(const FlowMatrix& flows, const std::vector<uint8_t>& connected) {
   size_t n = 0;

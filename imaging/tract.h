@@ -174,11 +174,6 @@ class PairFlows {
   bool finished_ = false;
 };
 
-// C of one batch: the mean over the batch's images of C_{A→B}(x) from block to_block−1 into
-// block to_block.  For a max-pool block call it inside the probe of that block (see above).
-FlowMatrix flows_between(const nn::Network& net, int to_block, const run::GridSpec& grid, const nn::Tensor& a,
-                         const nn::Tensor& z);
-
 // 1 − H(p)/log(n) over the structurally connected pairs (see the definitions above).
 double pathway_efficiency(const FlowMatrix& flows, const std::vector<uint8_t>& connected);
 
