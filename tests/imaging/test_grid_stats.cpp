@@ -276,6 +276,7 @@ TEST(GridStats, EvenAndGeneralKernelsEqualThePerRegionDefinitionBitForBit) {
   const Case cases[] = {
       {32, 32, 32, {8, 8, 4}},  {32, 16, 16, {8, 8, 4}}, {64, 8, 8, {8, 8, 4}},  {128, 4, 4, {4, 4, 4}},  // W = 4, 2, 1, 1
       {12, 9, 64, {3, 8, 5}},   {7, 5, 16, {2, 2, 3}},   {9, 6, 8, {4, 1, 2}},   {256, 1, 1, {1, 1, 4}},  // W = 8; GW = 2, 1
+      {3, 5, 32, {2, 4, 2}},    {4, 6, 16, {3, 4, 2}},   {5, 3, 8, {2, 4, 3}},  // GW = 4 with W = 8, 4, 2 (every instantiation)
       {6, 7, 24, {3, 8, 4}},    {5, 6, 64, {2, 16, 2}},  {10, 7, 5, {3, 2, 4}},  {5, 11, 13, {4, 3, 2}}};  // general
   nn::Rng rng(29);
   for (const Case& k : cases) {
