@@ -8,6 +8,7 @@
 #include <complex>
 #include <cstring>
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -456,6 +457,27 @@ TEST(EegInject, OverlappingFaultsOfOneKindDrawIndependently) {
   int repeated = 0;
   for (size_t i = 0; i < one.size(); ++i) repeated += std::fabs((two[i] - one[i]) - one[i]) < 1e-6f;
   EXPECT_EQ(repeated, 0);
+}
+
+// `--inject bias@STEP:DURATION:BLOCK=X` adds X to every unit of BLOCK's output in steps STEP … STEP +
+// DURATION − 1 and nowhere else (before, only its refusals were tested).
+TEST(EegInject, ABiasFaultAddsItsValueToItsBlockInsideItsStepsOnly) {
+  Hand h;
+  nn::StepIntervention iv = intervention(h, "bias@3:2:conv1=0.5,bias@4:1:conv1=-2");
+  const int conv1 = h.net.find_block("conv1"), output = h.net.find_block("output");
+  const auto after = [&](long t, int block, int c) {
+    nn::Tensor a = filled(2, c, 4, 4, [](int i, int ch, int y, int x) { return float(i + ch + y - x); });
+    const nn::Tensor before = a;
+    iv.block(t, block, a);
+    std::set<float> shifts;
+    for (size_t i = 0; i < a.size(); ++i) shifts.insert(a.data()[i] - before.data()[i]);
+    return shifts;
+  };
+  EXPECT_EQ(after(2, conv1, 2), std::set<float>({0.f}));
+  EXPECT_EQ(after(3, conv1, 2), std::set<float>({0.5f}));
+  EXPECT_EQ(after(4, conv1, 2), std::set<float>({-1.5f}));  // both faults: 0.5 − 2
+  EXPECT_EQ(after(5, conv1, 2), std::set<float>({0.f}));
+  EXPECT_EQ(after(3, output, 2), std::set<float>({0.f}));
 }
 
 // A lesion fault's region is a pattern as eval --lesion reads it (one reader, imaging::mark_regions):
