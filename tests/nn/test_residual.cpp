@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -247,6 +248,28 @@ TEST_F(ResidualCheckpoint, RoundTripGivesIdenticalLogitsAndNamesTheShortcutParam
     if (ck.net->layer(i).kind() == "add") {
       EXPECT_EQ(d["layers"][i]["shortcut"].get<int>(), ck.net->shortcut_source(i));
     }
+  }
+}
+
+// model.json (describe_network, what `export` writes and bench/imaging_recompute.py rebuilds): a res:pad
+// shortcut is its stride and the zero channels before and after the input's, (out − in)/2 in front as
+// option A of He et al. pads (PyTorch's F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, front, back))), for an even
+// and an odd difference.
+TEST(ResidualModelJson, GivesThePadShortcutsStrideAndChannels) {
+  for (const auto& [out, front, back] : {std::array<int, 3>{8, 2, 2}, std::array<int, 3>{7, 1, 2}}) {
+    const std::string c = std::to_string(out);
+    auto net = make_net("conv3x3:4 relu res:pad(conv3x3:" + c + ":s2 relu conv3x3:" + c + ") relu gap linear:3", 2, 8, 8, 3);
+    const nlohmann::json d = nn::describe_network(*net);
+    int pads = 0;
+    for (const auto& l : d["layers"]) {
+      if (l["kind"] != "pad_shortcut") continue;
+      ++pads;
+      EXPECT_EQ(l["stride"], 2);
+      EXPECT_EQ(l["pad_front"], front) << out;
+      EXPECT_EQ(l["pad_back"], back) << out;
+      EXPECT_EQ(l["input_shape"][0].get<int>() + front + back, out);
+    }
+    EXPECT_EQ(pads, 1) << out;
   }
 }
 
