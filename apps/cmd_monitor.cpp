@@ -232,17 +232,6 @@ int cmd_profile(int argc, char** argv) {
   check_net_fits(*ck.net, data.train, "the checkpoint's net");
   const long batch = flags.integer("--batch");
   check_batch_fits(*ck.net, batch, data.train.size(), false);
-  // k against each set a k-th nearest neighbour is searched in (imaging::fit_profile checks the same):
-  // the KNN vectors kept and, with a bank, spatial_knn's bank, each the first images of the fit set.
-  const long fit = long(data.train.size());
-  const auto check_k = [&](const char* flag, long wanted, const std::string& kept) {
-    if (settings.knn_k > std::min(fit, wanted))
-      throw base::Error("flag --knn-k " + std::to_string(settings.knn_k) + ": more than the " + std::to_string(std::min(fit, wanted)) +
-                        " images " + kept + " (min(" + flag + " " + std::to_string(wanted) + ", the " + std::to_string(fit) +
-                        " fit images)), expected at most that many");
-  };
-  check_k("--knn-images", settings.knn_images, "KNN keeps");
-  if (settings.spatial_bank > 0) check_k("--spatial-bank", settings.spatial_bank, "of spatial_knn's bank");
   run::Json about = {{"checkpoint", {{"path", checkpoint}, {"spec", ck.net->spec()}, {"epoch", ck.epoch}}},
                      {"data", describe_data(flags.text("--data"), data, HalvesRead::train)}};
   const base::Stopwatch clock;

@@ -397,9 +397,16 @@ Profile fit_profile(nn::Network& net, const nn::LabeledImages& data, long images
   if (images < 2) throw base::Error("monitor fit: " + std::to_string(images) + " images, expected at least 2");
   const long spatial_bank = std::min(images, settings.spatial_bank);  // B of spatial_knn; 0: none
   if (spatial_bank < 0) throw base::Error("monitor fit: spatial_knn's bank of " + std::to_string(settings.spatial_bank) + " images, expected ≥ 0");
-  if (spatial_bank > 0 && settings.knn_k > spatial_bank)
-    throw base::Error("monitor fit: k = " + std::to_string(settings.knn_k) + " exceeds the " + std::to_string(spatial_bank) +
-                      " images of spatial_knn's bank (min(--spatial-bank, fit images))");
+  // k against each set a k-th nearest neighbour is searched in, before the pass over the images: the KNN
+  // vectors kept and, with a bank, spatial_knn's bank, each the first images of the fit set.
+  const auto check_k = [&](const char* flag, long wanted, const std::string& kept) {
+    if (settings.knn_k > std::min(images, wanted))
+      throw base::Error("flag --knn-k " + std::to_string(settings.knn_k) + ": more than the " + std::to_string(std::min(images, wanted)) +
+                        " images " + kept + " (min(" + flag + " " + std::to_string(wanted) + ", the " + std::to_string(images) +
+                        " fit images)), expected at most that many");
+  };
+  check_k("--knn-images", settings.knn_images, "KNN keeps");
+  if (spatial_bank > 0) check_k("--spatial-bank", settings.spatial_bank, "of spatial_knn's bank");
   if (settings.quantiles < kMinFitQuantiles || settings.quantiles > kMaxQuantiles)
     throw base::Error("monitor fit: " + std::to_string(settings.quantiles) + " quantiles, expected " +
                       std::to_string(kMinFitQuantiles) + " to " + std::to_string(kMaxQuantiles));
@@ -519,10 +526,7 @@ Profile fit_profile(nn::Network& net, const nn::LabeledImages& data, long images
   const std::vector<double> precision = inverse_spd(covariance, features, "the tied covariance of the penultimate features");
   profile.precision = row_tensor(features, features);
   for (size_t i = 0; i < precision.size(); ++i) profile.precision.data()[i] = float(precision[i]);
-  const long bank = std::min(images, settings.knn_images);
-  if (bank < settings.knn_k)
-    throw base::Error("monitor fit: " + std::to_string(bank) + " images for KNN (min(--knn-images, fit images)), expected at least k = " +
-                      std::to_string(settings.knn_k) + " (--knn-k)");
+  const long bank = std::min(images, settings.knn_images);  // ≥ k: checked above
   profile.knn = row_tensor(int(bank), features);
   for (long i = 0; i < bank; ++i) {
     double norm = 0;

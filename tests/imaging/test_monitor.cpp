@@ -1165,7 +1165,7 @@ TEST_F(Monitor, SpatialKnnIsTheKthDistanceToTheFitImagesMaps) {
   big.knn_images = 5000, big.knn_k = 1001;
   const datasets::Dataset many = images(1100, 4);
   expect_error_naming([&] { imaging::fit_profile(n, many.view(), 1100, 64, big, "x", {}); },
-                      "k = 1001 exceeds the 1000 images of spatial_knn's bank");
+                      "flag --knn-k 1001: more than the 1000 images of spatial_knn's bank (min(--spatial-bank 1000, the 1100 fit images))");
   // Without a bank (the default): no tensor, "spatial_bank":0 in the file, spatial_knn 0, the other scores
   // those of the profile with a bank (the bank is read by nothing else).
   imaging::Profile plain = imaging::fit_profile(n, fit.view(), 600, 64, settings(), "x", {});
