@@ -1,7 +1,12 @@
 // tests/cdp.js — headless Chromium driven over the DevTools protocol on a pipe (--remote-debugging-pipe:
 // NUL-separated JSON on file descriptors 3 and 4, so node needs no WebSocket client or npm package),
 // shared by the browser tests (report_browser_test.js, serve_browser_test.js).
+// NNFMRI_JS_COVERAGE=FILE: every page session records V8's precise (block) coverage; before each
+// navigation and when the browser closes, each script's source and V8's coverage of its functions are
+// appended to FILE, one JSON line per script ({source, functions}); bench/study/js_coverage.js maps
+// them onto report/page/*.js.  Off by default.
 "use strict";
+const fs = require("fs");
 const { spawn } = require("child_process");
 
 class Browser {
@@ -15,6 +20,7 @@ class Browser {
     this.next = 1;
     this.pending = new Map();
     this.listeners = [];
+    this.coverageTakers = [];
     let buffer = Buffer.alloc(0);
     this.proc.stdio[4].on("data", (chunk) => {
       buffer = Buffer.concat([buffer, chunk]);
@@ -48,6 +54,7 @@ class Browser {
     });
   }
   async close() {
+    for (const take of this.coverageTakers) await take().catch(() => {});
     try { await Promise.race([this.send("Browser.close"), new Promise((r) => setTimeout(r, 3000))]); } catch (e) { /* already gone */ }
     const timer = setTimeout(() => this.proc.kill("SIGKILL"), 5000);
     await this.exited;
@@ -79,12 +86,34 @@ async function attachSession(browser, problems, allowedURL) {
   });
   await Promise.all([cdp("Runtime.enable"), cdp("Page.enable"), cdp("Log.enable"), cdp("Network.enable")]);
   await cdp("Emulation.setDeviceMetricsOverride", { width: 1400, height: 1000, deviceScaleFactor: 1, mobile: false });
+  const send = process.env.NNFMRI_JS_COVERAGE ? await recordCoverage(browser, cdp, process.env.NNFMRI_JS_COVERAGE) : cdp;
   const evaluate = async (expression) => {
     const r = await cdp("Runtime.evaluate", { expression, returnByValue: true, awaitPromise: true });
     if (r.exceptionDetails) throw new Error("evaluate failed: " + expression + ": " + JSON.stringify(r.exceptionDetails));
     return r.result.value;
   };
-  return { cdp, evaluate };
+  return { cdp: send, evaluate };
+}
+
+// The cdp() of attachSession's session with precise coverage on: it takes the coverage before each
+// Page.navigate (a navigation drops the page's scripts), and the browser's close() takes the last.
+async function recordCoverage(browser, cdp, file) {
+  await cdp("Profiler.enable");
+  await cdp("Debugger.enable");
+  await cdp("Profiler.startPreciseCoverage", { callCount: true, detailed: true });
+  const take = async () => {
+    const { result } = await cdp("Profiler.takePreciseCoverage");
+    for (const script of result) {
+      if (!/^(file|http):/.test(script.url)) continue;
+      const { scriptSource } = await cdp("Debugger.getScriptSource", { scriptId: script.scriptId });
+      fs.appendFileSync(file, JSON.stringify({ source: scriptSource, functions: script.functions }) + "\n");
+    }
+  };
+  browser.coverageTakers.push(take);
+  return async (method, params) => {
+    if (method === "Page.navigate") await take();
+    return cdp(method, params);
+  };
 }
 
 module.exports = { Browser, sleep, attachSession };
