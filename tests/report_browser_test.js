@@ -309,6 +309,86 @@ async function monitorPage(browser, problems, outDir) {
   fs.writeFileSync(path.join(outDir, "monitor.png"), Buffer.from(shot.data, "base64"));
 }
 
+// The report of an `analyze` output directory (one imaged checkpoint, no training; README "Report"):
+// monitorPage's analyze of its 1-epoch net, grid and ζ only. The subtitle says one analysed checkpoint
+// and its epoch, the notes are headed "Notes" (a missing tract is a choice here, not a missing input),
+// and every layer is drawn. No test opened such a report in a browser before 2026-12-06
+// (bench/study/js_coverage.js).
+async function analysisPage(browser, problems, outDir) {
+  const dir = path.join(outDir, "monitor-test", "zeta");
+  execFileSync(path.resolve(args.nnfmri), ["report", dir], { encoding: "utf8" });
+  const { cdp, evaluate } = await attachSession(browser, problems, /^(file|data|about):/);
+  const loaded = browser.waitFor("Page.loadEventFired", 60000);
+  await cdp("Page.navigate", { url: "file://" + path.join(dir, "report.html") });
+  await loaded;
+  for (const t0 = Date.now(); (await evaluate("document.body.dataset.ready || ''")) !== "1";) {
+    if (Date.now() - t0 > 60000) throw new Error("the analysis report never set body[data-ready]");
+    await sleep(20);
+  }
+  const got = await evaluate(`(() => { const D = JSON.parse(document.getElementById("report-data").textContent), R = window.nnfmriReport;
+    R.select(0, 0);
+    return { subtitle: document.getElementById("subtitle").textContent, notes: document.getElementById("notes").textContent.slice(0, 120),
+             epochs: R.epochCount, layers: D.layers.length, drawn: [...document.querySelectorAll(".layer-view")].filter((v) => v.dataset.regions > 0).length,
+             colours: [...document.querySelectorAll(".layer-view")].map((v) => v.dataset.colour), details: document.getElementById("details-body").textContent }; })()`);
+  got.details = (got.details.match(/ζ[−-]?[0-9.]+ +\[[^\]]*\]/) || ["no ζ row"])[0];
+  check(/one analysed checkpoint \(epoch 1\) · \d+ imaged layers$/.test(got.subtitle) && got.epochs === 1 && got.layers >= 2 && got.drawn === got.layers &&
+        got.colours.every((c) => c === "zeta") && (got.notes === "" || got.notes.startsWith("Notes")) && got.details !== "no ζ row",
+        "an analyze directory's report: one analysed checkpoint, every layer drawn in ζ, the region panel's ζ with its interval", JSON.stringify(got));
+}
+
+// A run without NN-EEG's per-step rows (eeg/channels.json and eeg/epoch_NNN.npy removed: a run whose
+// rows were deleted to save space): the chart falls back to one lane per block drawn from each epoch's
+// mean activity, the epochs' states behind it. Each epoch's point is where the lane scales its activity
+// (laneScaled: the block's minimum at the lane's bottom, 4 px in, its maximum at the top) and nothing of
+// the line is at the other end of the lane there. No test drew these lanes before 2026-12-06
+// (bench/study/js_coverage.js).
+async function perEpochLanes(browser, problems, outDir, runDir) {
+  const dir = path.join(outDir, "report-test-run-no-rows");
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.cpSync(runDir, dir, { recursive: true });
+  for (const f of fs.readdirSync(path.join(dir, "eeg")))
+    if (f === "channels.json" || f.endsWith(".npy")) fs.rmSync(path.join(dir, "eeg", f));
+  execFileSync(path.resolve(args.nnfmri), ["report", dir], { encoding: "utf8" });
+  const { cdp, evaluate } = await attachSession(browser, problems, /^(file|data|about):/);
+  const loaded = browser.waitFor("Page.loadEventFired", 60000);
+  await cdp("Page.navigate", { url: "file://" + path.join(dir, "report.html") });
+  await loaded;
+  for (const t0 = Date.now(); (await evaluate("document.body.dataset.ready || ''")) !== "1";) {
+    if (Date.now() - t0 > 60000) throw new Error("the page without per-step rows never set body[data-ready]");
+    await sleep(20);
+  }
+  const got = await evaluate(`(() => { const c = document.getElementById("eeg-chart"), g = JSON.parse(c.dataset.geometry);
+    const eeg = JSON.parse(document.getElementById("report-data").textContent).eeg, ratio = c.width / c.clientWidth;
+    const pixels = c.getContext("2d").getImageData(0, 0, c.width, c.height);
+    // a pixel of the line (#0b3d91, anti-aliased, under the slider's blue tint: blue at least 70 above red)
+    // within 1 CSS px of (x, y); no state colour, nor the tint over one, is that blue
+    const line = (x, y) => { for (let dy = -1; dy <= 1; ++dy) for (let dx = -1; dx <= 1; ++dx) {
+        const i = 4 * (Math.round((y + dy) * ratio) * c.width + Math.round((x + dx) * ratio)), [r, gr, b] = pixels.data.slice(i, i + 3);
+        if (b - r >= 70 && b >= 120 && gr < b) return true; }
+      return false; };
+    const px = (step) => g.left + (g.width - g.left - g.right) * (step - g.first) / Math.max(1, g.last - g.first);
+    let points = 0, onLine = 0, otherEnd = 0, ticked = 0; const missed = [];
+    eeg.blocks.forEach((name, b) => {
+      const a = eeg.epochs.map((e) => e.activity[b]), lo = Math.min(...a), hi = Math.max(...a), laneTop = g.top + (b + 1) * g.laneH;
+      a.forEach((v, i) => {
+        const s = hi > lo ? (v - lo) / (hi - lo) : 0.5, x = px((eeg.epochs[i].steps[0] + eeg.epochs[i].steps[1]) / 2);
+        const y = laneTop + g.laneH - 4 - s * (g.laneH - 8), away = laneTop + g.laneH - 4 - (s < 0.5 ? 1 : 0) * (g.laneH - 8);
+        // an event's red tick is drawn over the line at its step (here an epoch's mid-step): not counted
+        if (eeg.epochs.some((e) => e.events.some(([step, at]) => at === b && Math.abs(px(step) - x) < 3))) { ++ticked; return; }
+        ++points;
+        if (line(x, y)) ++onLine; else missed.push([b, i]);
+        if (Math.abs(away - y) > 8 && line(x, away)) ++otherEnd;
+      });
+    });
+    return { traces: c.dataset.traces, lanes: Number(c.dataset.lanes), blocks: eeg.blocks.length, points, ticked, onLine, otherEnd, missed: missed.slice(0, 20) }; })()`);
+  check(got.traces === "epochs" && got.lanes === got.blocks && got.points >= 70 && got.onLine === got.points && got.otherEnd === 0,
+        "without per-step rows NN-EEG draws each block's lane from its epochs' activity, each point where the lane scales it", JSON.stringify(got));
+  await evaluate("document.getElementById('eeg-chart').scrollIntoView({ block: 'center' })");
+  await sleep(50);
+  const shot = await cdp("Page.captureScreenshot", { format: "png" });
+  fs.writeFileSync(path.join(outDir, "report-eeg-epochs.png"), Buffer.from(shot.data, "base64"));
+}
+
 async function main() {
   const outDir = path.resolve(args.out);
   fs.mkdirSync(outDir, { recursive: true });
@@ -525,6 +605,22 @@ async function main() {
               s3.details.startsWith(dom.names[c2.layers[1]] + " · "),
               "Enter, arrows and Page Down in the pathway view follow chain 1, then chain 2, then the column",
               JSON.stringify({ s0, s1, s2, s3, c1, c2, below }));
+        // the mouse: a click on a cell of the pathway view selects its region, a click between the columns
+        // changes nothing (no test clicked this view before 2026-12-06: bench/study/js_coverage.js)
+        const target = { l: c2.layers[0], r: c2.regions[0] };
+        const box = await evaluate(`(() => { const c = document.getElementById("pathways"); c.scrollIntoView({ block: "center" });
+          const r = c.getBoundingClientRect();
+          return Object.assign(window.nnfmriReport.pathCell(${target.l}, ${target.r}), { corner: [r.left + 2, r.bottom - 2] }); })()`);
+        const click = async (x, y) => {
+          for (const type of ["mousePressed", "mouseReleased"]) await cdp("Input.dispatchMouseEvent", { type, x, y, button: "left", clickCount: 1 });
+          await sleep(50);
+          return pathSel();
+        };
+        const side = box.bottom - box.top;
+        const m1 = await click(box.left + side / 2, box.top + side / 2);
+        const m2 = await click(box.corner[0], box.corner[1]);  // the view's bottom-left corner: no cell there
+        check(box && m1.sel && m1.sel.l === target.l && m1.sel.r === target.r && m2.sel && m2.sel.l === target.l && m2.sel.r === target.r,
+              "a click on a pathway cell selects its region; a click off the cells changes nothing", JSON.stringify({ target, box, m1, m2 }));
       }
       // a tall pathway view (300 px wide: its layers wrapped into bands, taller than the window): a key
       // that moves the selection out of the window scrolls the selected cell back into it, only as far
@@ -602,7 +698,22 @@ async function main() {
       await cdp("Input.dispatchKeyEvent", { type: "keyUp", key: "ArrowRight", code: "ArrowRight", windowsVirtualKeyCode: 39, modifiers: 8 });
       const v4 = await turn();
       check(v4.sel && v4.sel.l === 0 && v4.sel.r === 0 && v4.yaw === v3.yaw, "Shift + an arrow in the 3-D view selects a region instead of turning", JSON.stringify(v4.sel));
+      // the mouse wheel zooms the 3-D views: zoom × exp(−deltaY · 0.0015), clamped; on the 2-D map it
+      // does nothing (the page scrolls). No test turned the wheel before 2026-12-06 (js_coverage.js).
+      const wheel = async (deltaY) => {
+        const at = await evaluate(`(() => { const r = document.querySelector(".layer-view canvas.voxels").getBoundingClientRect();
+          return { x: r.left + r.width / 2, y: r.top + r.height / 2 }; })()`);
+        await cdp("Input.dispatchMouseEvent", { type: "mouseWheel", x: at.x, y: at.y, deltaX: 0, deltaY });
+        await sleep(80);
+        return turn();
+      };
+      const w1 = await wheel(-200), w2 = await wheel(100000), w2b = await wheel(100000), least = await evaluate("ZOOM_LIMITS[0]");
       await evaluate(`window.nnfmriReport.setView("map")`);
+      const w3 = await wheel(-200);
+      check(Math.abs(w1.zoom - v4.zoom * Math.exp(0.3)) < 1e-9 && w1.pixels !== v4.pixels && w2.zoom === least && w2b.zoom === least &&
+            w2.pixels !== w1.pixels && w3.zoom === least,
+            "the wheel zooms the 3-D views by exp(−deltaY·0.0015), clamped at the smallest zoom, and leaves the 2-D map alone",
+            JSON.stringify([v4.zoom, w1.zoom, w2.zoom, w2b.zoom, w3.zoom, least]));
       // the whole page by Tab: every enabled control is reached (a radio group at its checked radio),
       // each with a focus ring, in the page's reading order (top to bottom, left to right in a row; the
       // Region panel is the side column; a layer's card is read whole before the next card, so a stop in
@@ -723,11 +834,16 @@ async function main() {
         window.nnfmriReport.setEpoch(D.epochs.findIndex((e) => e.epoch === 4));
         const views = [...document.querySelectorAll(".layer-view")];
         const r = { colours: views.map((v) => v.dataset.colour), note: views[0].querySelector(".layer-note").textContent };
+        window.nnfmriReport.select(0, 0);  // the region panel at that epoch (no test opened it there before 2026-12-06)
+        r.details = document.getElementById("details-body").textContent;
+        window.nnfmriReport.state.sel = null;
         window.nnfmriReport.setEpoch(D.epochs.findIndex((e) => e.epoch === 7));
         r.label = document.getElementById("epoch-label").textContent;
         return r; })()`);
       check(missing.colours.every((c) => c === "density") && missing.note.includes("no ζ at this epoch"),
             "an epoch without zeta.json falls back to density and says so", missing.note);
+      check(/ζnot measured at this epoch/.test(missing.details) && /density[0-9.−-]/.test(missing.details),
+            "the region panel at that epoch: density measured, ζ not measured at this epoch", missing.details.slice(0, 200));
       check(missing.label.includes("tract ✗"), "an epoch without tract.json is marked", missing.label);
       await evaluate("document.getElementById('pathways').scrollIntoView()");
       await sleep(50);
@@ -949,6 +1065,8 @@ async function main() {
     fs.writeFileSync(path.join(outDir, "report-full.png"), Buffer.from(full.data, "base64"));
     console.log("report-browser-test: screenshots " + ["report.png", "report-layers.png", "report-full.png"].map((f) => path.join(outDir, f)).join(", "));
     await monitorPage(browser, problems, outDir);
+    await analysisPage(browser, problems, outDir);
+    if (!args.run) await perEpochLanes(browser, problems, outDir, runDir);
   } finally {
     await browser.close();
     fs.rmSync(profile, { recursive: true, force: true });

@@ -272,6 +272,18 @@ async function main() {
     check(phone.rows >= 5 && phone.scroll <= phone.client && phone.liveLeft === phone.textLeft,
           "at 375 px the run list scrolls within its box and is inset like the page", JSON.stringify(phone));
     await cdp("Emulation.clearDeviceMetricsOverride");
+    // a compared run the list shows (its run.json is sound) whose data the server cannot build (a
+    // grid.json cut short): the page says which run and the server's reason, and draws no B maps.
+    // Only a failure of the shown run had been seen before 2026-12-06 (bench/study/js_coverage.js).
+    makeServedRun(path.join(root, "unreadable"), 2, 9);
+    fs.writeFileSync(path.join(root, "unreadable", "analysis", "epoch_001", "grid.json"), "{ \"layers\": [");
+    const before = problems.length;
+    await navigate("seed1", "unreadable");
+    const refused = await waitUntil("the compared run's error", 20000, () => evaluate(`(() => { const e = document.getElementById("live-error").textContent;
+      return e ? { error: e, tiles: document.querySelectorAll("#compare-maps .compare-tile").length, ready: document.body.dataset.ready } : null; })()`));
+    const answered = problems.splice(before).filter((p) => !/status of 422/.test(p));  // the browser logs the refused request itself
+    check(/^unreadable: .*grid\.json/.test(refused.error) && refused.tiles === 0 && refused.ready === "1" && answered.length === 0,
+          "a compared run whose data cannot be built: its name and the server's reason, no B maps, run A still drawn", JSON.stringify(refused));
 
     // ---- page load time of a 30-epoch run: served, then its static report.html (the baseline)
     if (args.load30 === "yes") {
@@ -296,6 +308,19 @@ async function main() {
                   " ms (" + served.join(", ") + "; the first builds the data, later ones come from the cache), static report.html median " + median(inlined) + " ms (" + inlined.join(", ") + ")");
       check(served.every((ms) => ms > 0), "the 30-epoch run loads in the served page");
     }
+    // the server gone (stopped here with SIGTERM, as a user's Ctrl-C): the page keeps run A drawn and
+    // says the server is not answering, and that it keeps trying (not seen before 2026-12-06)
+    await navigate("seed1", "seed2");
+    await waitUntil("seed1 drawn", 20000, () => evaluate("document.body.dataset.ready === '1' && document.body.dataset.run === 'seed1'"));
+    const beforeStop = problems.length;
+    server.kill("SIGTERM");
+    const gone = await waitUntil("the page to notice", 20000, () => evaluate(`(() => { const s = document.getElementById("live-status").textContent;
+      return /not answering/.test(s) ? { status: s, epochs: window.nnfmriReport.epochCount } : null; })()`));
+    await sleep(1500);  // one more poll: still trying
+    const again = await evaluate(`document.getElementById("live-status").textContent`);
+    const other = problems.splice(beforeStop).filter((p) => !/ERR_CONNECTION_REFUSED/.test(p));  // the browser logs each refused poll itself
+    check(/^server not answering \(.+\); trying again$/.test(gone.status) && gone.epochs === 10 && /not answering/.test(again) && other.length === 0,
+          "the server stopped: run A stays drawn, the status says the server is not answering and that the page keeps trying", JSON.stringify({ gone, again, other }));
   } finally {
     await browser.close();
     fs.rmSync(profile, { recursive: true, force: true });

@@ -587,6 +587,7 @@ test("pathwayStep: up/down the column, left/right along the chain or the stronge
   assert.deepEqual(h.pathwayStep(layers, chains, null, "Enter"), { l: 0, r: 1, chain: 0 });
   assert.deepEqual(h.pathwayStep(layers, chains, null, "ArrowDown"), { l: 0, r: 1, chain: 0 });
   assert.equal(h.pathwayStep(layers, chains, null, "a"), null);
+  assert.equal(h.pathwayStep(layers, chains, { l: 0, r: 1, chain: 0 }, "a"), null);  // a key it does not use, with a selection
   assert.deepEqual(h.pathwayStep(layers, [], null, " "), { l: 0, r: 0, chain: null });
   // along the chain being followed
   assert.deepEqual(h.pathwayStep(layers, chains, { l: 0, r: 1, chain: 0 }, "ArrowRight"), { l: 1, r: 0, chain: 0 });
