@@ -307,6 +307,28 @@ async function monitorPage(browser, problems, outDir) {
         "monitor.html: printing draws the timeline and the legends at 3 pixels per CSS pixel, then the screen's 1 again", JSON.stringify({ printed, after }));
   const shot = await cdp("Page.captureScreenshot", { format: "png" });
   fs.writeFileSync(path.join(outDir, "monitor.png"), Buffer.from(shot.data, "base64"));
+  // a stream shorter than one window (10 images, windows of 20): the page says no window was tested,
+  // not "no window alarmed", and draws the 10 scores as dots a person can find (6 px, not 2)
+  run(["corrupt", "--data", "planted", "--kind", "noise", "--severity", "1", "--limit-train", "10", "--limit-test", "10", "--out", path.join(dir, "few")]);
+  run(["monitor", path.join(dir, "run", "model.ckpt"), "--profile", path.join(dir, "profile.bin"), "--input", "cifar10:" + path.join(dir, "few"),
+       "--window", "20", "--threads", "2", "--out", path.join(dir, "monitor-few")]);
+  const shortLoad = browser.waitFor("Page.loadEventFired", 30000);
+  await cdp("Page.navigate", { url: "file://" + path.join(dir, "monitor-few", "monitor.html") });
+  await shortLoad;
+  await sleep(200);
+  const few = await evaluate(`(() => { const c = document.getElementById("timeline"), D = JSON.parse(document.getElementById("monitor-data").textContent);
+    const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data, r = c.width / c.clientWidth, W = c.clientWidth, H = c.clientHeight, pad = 30;
+    const s = D.scores.map((x) => x[0]), lo = Math.min(...s), hi = Math.max(...s);
+    // dark pixels in the 10 × 10 CSS px box around each image's point (the scale's drawing: monitor.js)
+    const dots = s.map((v, i) => { const cx = pad + (W - 2 * pad) * i / (s.length - 1), cy = H - pad - (H - 2 * pad) * (v - lo) / (hi - lo);
+      let dark = 0;
+      for (let y = Math.round((cy - 5) * r); y < Math.round((cy + 5) * r); ++y) for (let x = Math.round((cx - 5) * r); x < Math.round((cx + 5) * r); ++x) {
+        const k = 4 * (y * c.width + x); if (px[k + 3] > 0 && px[k] < 80 && px[k + 1] < 80 && px[k + 2] < 80) ++dark; }
+      return dark / (r * r); });
+    return { alarms: document.getElementById("alarms").textContent, subtitle: document.getElementById("subtitle").textContent, dots: dots.map(Math.round) }; })()`);
+  check(few.alarms === "No window was tested: the stream's 10 images are fewer than one window of 20." && /10 images, 0 windows of 20/.test(few.subtitle) &&
+        few.dots.length === 10 && few.dots.slice(1, 9).every((d) => d >= 25),
+        "monitor.html of a stream shorter than one window: says no window was tested, and its 10 dots are drawn large", JSON.stringify(few));
 }
 
 // The report of an `analyze` output directory (one imaged checkpoint, no training; README "Report"):

@@ -71,8 +71,11 @@
     const x = (i) => pad + (W - 2 * pad) * (n > 1 ? i / (n - 1) : 0.5), y = (v) => H - pad - (H - 2 * pad) * (v - lo) / (hi - lo);
     ctx.fillStyle = "rgba(220,40,40,0.15)";
     for (const w of D.windows) if (w[2]) ctx.fillRect(x(w[0]), pad, Math.max(1, x(w[0] + w[1] - 1) - x(w[0])), H - 2 * pad);
+    // dots of 2 px for a long stream, up to 6 px for a short one (10 images from a folder: 2 px dots
+    // were hard to find on a 1,300 px line)
+    const dot = Math.max(2, Math.min(6, (W - 2 * pad) / n / 3));
     ctx.fillStyle = "#333";
-    for (let i = 0; i < n; ++i) ctx.fillRect(x(i) - 1, y(D.scores[i][d]) - 1, 2, 2);
+    for (let i = 0; i < n; ++i) ctx.fillRect(x(i) - dot / 2, y(D.scores[i][d]) - dot / 2, dot, dot);
     ctx.font = "12px sans-serif";
     ctx.fillText(fmt(hi), 2, pad);
     ctx.fillText(fmt(lo), 2, H - pad);
@@ -104,7 +107,10 @@
   // ---- alarms
   const alarms = D.windows.filter((w) => w[2]);
   const host = document.getElementById("alarms");
-  if (!alarms.length) host.appendChild(el("p", "No window alarmed."));
+  if (!D.windows.length)  // a stream shorter than one window: nothing was tested, so nothing can have alarmed
+    host.appendChild(el("p", "No window was tested: the stream's " + D.images + " image" + (D.images === 1 ? " is" : "s are") +
+                              " fewer than one window of " + D.window + "."));
+  else if (!alarms.length) host.appendChild(el("p", "No window alarmed."));
   else {
     const table = el("table"), head = el("tr");
     [["window", "window"], ["images", "images"], ["regions drifting", "drifting"], ["most drifting region", "most"],
