@@ -160,6 +160,26 @@ async function interact(cdp, evaluate) {
     const playing = await evaluate(`(() => { document.getElementById("play").click(); const t = document.getElementById("play").textContent;
       document.getElementById("play").click(); return t + "/" + document.getElementById("play").textContent; })()`);
     check(playing === "Pause/Play", "the play button starts and stops", playing);
+    // what play does (not run by any test before 2026-12-06, bench/study/js_coverage.js): from the last
+    // but one epoch it steps to the last and stops by itself; from the last it starts again at the first
+    const E = await evaluate("window.nnfmriReport.epochCount");
+    await evaluate(`(() => { window.nnfmriReport.setEpoch(${E - 2}); document.getElementById("play").click(); })()`);
+    let played = null;
+    for (const t0 = Date.now(); Date.now() - t0 < 5000 && !played; await sleep(100))
+      played = await evaluate(`document.getElementById("play").textContent === "Play" ? { e: window.nnfmriReport.state.e, label: document.getElementById("epoch-label").textContent } : null`);
+    const restart = await evaluate(`(() => { const R = window.nnfmriReport, b = document.getElementById("play"); b.click();
+      const r = { e: R.state.e, text: b.textContent, slider: Number(document.getElementById("epoch").value) }; b.click(); return r; })()`);
+    check(played && played.e === E - 1 && played.label.startsWith("epoch " + E + " (" + E + "/" + E + ")") && restart.e === 0 && restart.text === "Pause" && restart.slider === 0,
+          "play steps to the last epoch and stops there; play at the last epoch starts again from the first", JSON.stringify({ played, restart }));
+    // the 3-D view's two other controls: "size by |value|" redraws the voxels (and back), "Reset view"
+    // returns the turned and zoomed views to the first angle and zoom
+    const voxelPixels = `document.querySelector(".layer-view canvas.voxels").toDataURL()`;
+    const sized = await evaluate(`(() => { const R = window.nnfmriReport, box = document.getElementById("size-by-value"), p0 = ${voxelPixels};
+      box.click(); const p1 = ${voxelPixels}, flat = R.state.sizeByValue; box.click(); const p2 = ${voxelPixels};
+      R.state.zoom = 2; document.getElementById("reset-view").click();
+      return { changed: p1 !== p0, back: p2 === p0, flat, sized: R.state.sizeByValue, yaw: R.state.yaw, pitch: R.state.pitch, zoom: R.state.zoom }; })()`);
+    check(sized.changed && sized.back && sized.flat === false && sized.sized === true && sized.yaw === -0.6 && sized.pitch === 0.5 && sized.zoom === 1,
+          "'size by |value|' redraws the 3-D views and back; 'Reset view' returns to the first angle and zoom", JSON.stringify(sized));
     await evaluate("window.nnfmriReport.setView('map')");
 
 }
