@@ -261,6 +261,14 @@ async function main() {
       return { focus: e.tagName + (e.tagName === "BUTTON" ? ":" + e.closest("tr").dataset.run + ":" + e.textContent : ""), compare: document.getElementById("compare-title").textContent }; })()`));
     check(kept.focus === "BUTTON:seed2:uncompare" && /seed2/.test(kept.compare), "Enter on a run's compare button compares it and the focus stays on that button",
           JSON.stringify(kept));
+    // "show" on the compared run: the page shows that run, and a run is not compared with itself (no
+    // test clicked "show" before 2026-12-06: bench/study/js_coverage.js)
+    await evaluate(`document.querySelector("#runs tr[data-run=seed2] button[data-action=show]").click()`);
+    const switched = await waitUntil("seed2 shown", 20000, () => evaluate(`document.body.dataset.run === "seed2" && document.body.dataset.ready === "1" ?
+      { run: document.body.dataset.run, title: document.getElementById("title").textContent, compareHidden: document.getElementById("compare").hidden,
+        current: [...document.querySelectorAll("#runs tr.current")].map((r) => r.dataset.run) } : null`));
+    check(switched.title.endsWith("seed2") && switched.compareHidden && switched.current.join() === "seed2",
+          "'show' on a run of the list shows that run, marked current, and ends its comparison with itself", JSON.stringify(switched));
     // at a phone's width (375 × 667) the run list (six runs, one an error line) scrolls within its box,
     // not the page, and is inset like the rest of the page (before 2026-12-04 it sat at the window's
     // left edge at every width, and at 375 px this list pushed the page 257 px sideways)
