@@ -107,6 +107,17 @@ async function interact(cdp, evaluate) {
       const onImage = await evaluate(`(() => { const host = document.getElementById("onimage");
         return { layer: host.dataset.layer, images: host.querySelectorAll("canvas").length, choices: document.querySelectorAll("input[name=image-layer]").length }; })()`);
       check(onImage.layer === "conv1" && onImage.images === 4 && onImage.choices === 6, "ζ is laid over the mean and example images of a spatial layer", JSON.stringify(onImage));
+      // another layer picked above the images: its ζ is laid over them instead (no test picked one
+      // before 2026-12-06: bench/study/js_coverage.js)
+      const picked = await evaluate(`(() => { const host = document.getElementById("onimage"), first = host.querySelector("canvas").toDataURL();
+        const radio = [...document.querySelectorAll("input[name=image-layer]")].find((r) => !r.checked); radio.click();
+        const r = { layer: host.dataset.layer, label: radio.parentElement.textContent.trim(), images: host.querySelectorAll("canvas").length,
+                    redrawn: host.querySelector("canvas").toDataURL() !== first };
+        document.querySelector("input[name=image-layer]").click();
+        r.back = host.dataset.layer;
+        return r; })()`);
+      check(picked.layer !== "conv1" && picked.label.startsWith(picked.layer) && picked.images === 4 && picked.redrawn && picked.back === "conv1",
+            "picking another layer over the images lays its ζ over them", JSON.stringify(picked));
     }
     const help = await evaluate(`(() => { const panel = document.getElementById("howto");
       const legends = [...document.querySelectorAll(".legend-row")];
