@@ -322,6 +322,8 @@ case_ "train --output-init xavier" 2 $T --out t14 --output-init xavier
 case_ "train --nesterov --momentum 0" 2 $T --out t15 --nesterov --momentum 0
 case_ "train --optimizer adam --momentum 0.5" 2 $T --out t15a --optimizer adam --momentum 0.5
 case_ "train --schedule onecycle --warmup 1" 2 $T --out t15w --schedule onecycle --warmup 1
+case_ "train --warmup 5 --epochs 1" 2 $T --out t15v --warmup 5
+case_ "train --model nonsense (neither a preset nor a spec)" 2 $T --out t15m --model nonsense
 case_ "train --zeta-samples 5 without --analyze-every" 2 $T --out t15z --zeta-samples 5
 case_ "train --zeta-every 2 without --analyze-every" 2 $T --out t15e --zeta-every 2
 case_ "train --zeta-every 3 --analyze-every 2" 2 $T --out t15f --analyze-every 2 --zeta-every 3
