@@ -399,6 +399,43 @@ TEST_F(TrainCommand, OverwriteReplacesAnEarlierRunThatIsOtherwiseRefused) {
   EXPECT_EQ(manifest->epochs, 1);
 }
 
+// `train --eeg` prints every NN-EEG event as it happens, one "eeg: …" line on stdout each, in the order
+// eeg/epoch_NNN.json records them (the command's printer ran in no test before 2026-12-06: gcov; the
+// library's tests call run_training with their own callbacks). An lr fault of 1000× for 3 steps at step
+// 200 of 250 (batches of 8) gives events, after the 128-step history the detector needs.
+TEST_F(TrainCommand, EveryEegEventIsPrintedAsItHappensOneLineEachInTheRecordedOrder) {
+  Child child({"--data", "planted", "--limit-train", "2000", "--limit-test", "32", "--model", "conv3x3:4 relu maxpool2 linear:10",
+               "--epochs", "1", "--batch", "8", "--threads", "2", "--eeg", "--eeg-window", "16", "--inject", "lr@200:3:1000",
+               "--out", path("run")},
+              path("eeg"));
+  ASSERT_EQ(child.wait(), 0) << base::read_file(child.err);
+  std::vector<std::string> printed;
+  const std::string out = base::read_file(child.out);
+  for (size_t at = 0; at < out.size();) {
+    const size_t end = std::min(out.find('\n', at), out.size());
+    if (out.compare(at, 5, "eeg: ") == 0) printed.push_back(out.substr(at + 5, end - at - 5));
+    at = end + 1;
+  }
+  const nlohmann::json epoch = nlohmann::json::parse(base::read_file(path("run/eeg/epoch_001.json")));
+  const nlohmann::json& events = epoch.at("events");
+  ASSERT_GT(events.size(), 0u) << "the fault raised no event: the test sees nothing";
+  ASSERT_EQ(printed.size(), events.size()) << out;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const nlohmann::json& e = events[i];
+    const std::string block = e.at("block"), region = e.at("region"), channel = e.at("channel");
+    const std::string& line = printed[i];
+    SCOPED_TRACE(line);
+    EXPECT_EQ(line.rfind(block.empty() ? channel : block + " ", 0), 0u);
+    if (!region.empty()) {
+      EXPECT_NE(line.find(" " + region + ":"), std::string::npos);
+    }
+    EXPECT_NE(line.find(" at step " + std::to_string(e.at("step").get<long>()) + ", z " + base::format("%.1f", e.at("z").get<double>())),
+              std::string::npos);
+    const bool up = e.at("z").get<double>() > 0;  // a γ-band event bursts or drops, a channel's value rises or drops
+    EXPECT_NE(line.find(e.contains("band") ? (up ? ": γ burst " : ": γ drop ") : (up ? " rise " : " drop ")), std::string::npos);
+  }
+}
+
 TEST(Threads, MoreThanOpenBlasTakesIsCappedAtTheDocumentedMaximum) {
   struct rlimit limit {};
   getrlimit(RLIMIT_AS, &limit);
