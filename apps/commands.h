@@ -76,7 +76,8 @@ datasets::DataSplit load_data(const Flags& flags, bool need_train, const std::st
                               bool need_test = true, int net_channels = 0);
 // The test half of data_flag's spec, batch by batch (datasets::TestStream: CIFAR-10 streamed from its
 // file), --limit-test applied; base::Error when it holds no image.  net_channels 3: an images:DIR whose
-// images are all grayscale is read as RGB (replicated), as it is beside colour images.
+// images are all grayscale is read as RGB (replicated), as it is beside colour images.  An images:DIR of
+// images without class folders is read as unlabelled (datasets::LoadOptions::unlabelled_ok).
 std::unique_ptr<datasets::TestStream> open_test_stream(const Flags& flags, const std::string& data_flag, int net_channels = 0);
 // "32x32" → {32, 32}: `count` integers from 1 to base::kMaxInputSide joined by 'x'; else one error
 // naming the flag and `form` ("HxW").

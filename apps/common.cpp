@@ -213,6 +213,7 @@ std::unique_ptr<datasets::TestStream> open_test_stream(const Flags& flags, const
   const long limit = flags.has("--limit-test") ? flags.integer("--limit-test") : 0;
   datasets::LoadOptions options = load_options(flags, data_flag);
   options.rgb = net_channels == 3;  // grayscale images for a net that takes RGB: replicated, as a folder of both kinds
+  options.unlabelled_ok = true;  // a stream to score needs no labels: an images:DIR of images without class folders
   // datasets/ names the spec, option or file that failed; the line also names the flag that gave the spec
   // (--data, or monitor's --input): "--input: 'bogus:1': unknown dataset, expected …"
   std::unique_ptr<datasets::TestStream> stream;

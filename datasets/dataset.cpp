@@ -81,7 +81,7 @@ DataSplit load_dataset(const std::string& spec, const LoadOptions& options) {
   if (name == "images") {
     if (!has_arg) throw base::Error("'images': needs a directory, images:DIR");
     return load_image_folder(arg, {options.resize_h, options.resize_w, options.split, options.split_seed,
-                                   options.test_only, options.train_only, options.rgb});
+                                   options.test_only, options.train_only, options.rgb, options.unlabelled_ok});
   }
   if (name == "planted") {
     PlantedConfig config = has_arg ? planted_config_from(arg) : PlantedConfig{};

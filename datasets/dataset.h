@@ -26,6 +26,8 @@ struct Dataset {
   std::string digest;                    // images:DIR: `files` is {DIR} and this the SHA-256 of its
                                          // images (datasets/image_folder.h); else empty
   std::string read_as;                   // images:DIR: how (channels, size, resize, split); else empty
+  bool labelled = true;                  // false: an images:DIR folder of images without class folders
+                                         // (LoadOptions::unlabelled_ok): labels are 0 placeholders, no class names
 
   size_t size() const { return labels.size(); }
   int num_classes() const { return int(class_names.size()); }
@@ -56,6 +58,10 @@ struct LoadOptions {
   // no images.  A folder of class folders is still split: the split needs every image's name, but
   // only the test share's images are read.
   bool test_only = false;
+  // images:DIR with test_only (monitor's --input, a stream of images to score): a DIR that holds PNG and
+  // JPEG files and no subfolder (no class folders, no train/ or test/) is read whole as unlabelled test
+  // images, in name order (Dataset::labelled false).  Without it such a DIR is refused: there is no label.
+  bool unlabelled_ok = false;
 };
 
 // spec: "cifar10:DIR" | "cifar10" | "fashion-mnist[:DIR]" | "mnist:DIR" | "planted[:SEED[,option...]]" (datasets/planted.h: planted_config_from) |

@@ -97,27 +97,30 @@ void check_same_classes(const fs::path& root, const std::vector<std::string>& tr
                     ", expected the same class folders in both");
 }
 
+// The images directly in `folder` (name order), each labelled `label`, appended to `files`; none is an
+// error naming the folder and `expected`.
+void list_folder(const fs::path& root, const fs::path& folder, int label, const std::string& expected, std::vector<ImageFile>& files) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(folder, ec))
+    if (is_image(e.path()) && entry_type(e) == fs::file_type::regular) names.push_back(e.path().filename().string());
+  if (ec) throw base::Error(folder.string() + ": cannot list the folder (" + ec.message() + ")");
+  if (names.empty()) throw base::Error(folder.string() + ": no PNG or JPEG images, expected " + expected);
+  std::sort(names.begin(), names.end());
+  for (const std::string& n : names) {
+    if (files.size() >= kMaxFolderImages)
+      throw base::Error(root.string() + ": more than " + std::to_string(kMaxFolderImages) + " images");
+    const fs::path p = folder / n;
+    // Lexically: the path as listed under DIR, a link's own (fs::relative resolves links, and a linked
+    // image was named by its target, ../elsewhere/x.png, in the digest's listing).
+    files.push_back({p.string(), p.lexically_relative(root).string(), label});
+  }
+}
+
 // The images of DIR/<class> for every class, labelled by class index, in name order.
 std::vector<ImageFile> list_images(const fs::path& root, const fs::path& dir, const std::vector<std::string>& classes) {
   std::vector<ImageFile> files;
-  for (size_t k = 0; k < classes.size(); ++k) {
-    const fs::path folder = dir / classes[k];
-    std::vector<std::string> names;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(folder, ec))
-      if (is_image(e.path()) && entry_type(e) == fs::file_type::regular) names.push_back(e.path().filename().string());
-    if (ec) throw base::Error(folder.string() + ": cannot list the folder (" + ec.message() + ")");
-    if (names.empty()) throw base::Error(folder.string() + ": no PNG or JPEG images, expected at least one per class folder");
-    std::sort(names.begin(), names.end());
-    for (const std::string& n : names) {
-      if (files.size() >= kMaxFolderImages)
-        throw base::Error(root.string() + ": more than " + std::to_string(kMaxFolderImages) + " images");
-      const fs::path p = folder / n;
-      // Lexically: the path as listed under DIR, a link's own (fs::relative resolves links, and a linked
-      // image was named by its target, ../elsewhere/x.png, in the digest's listing).
-      files.push_back({p.string(), p.lexically_relative(root).string(), int(k)});
-    }
-  }
+  for (size_t k = 0; k < classes.size(); ++k) list_folder(root, dir / classes[k], int(k), "at least one per class folder", files);
   return files;
 }
 
@@ -138,10 +141,14 @@ DataSplit load_image_folder(const std::string& dir, const ImageFolderOptions& op
                       ", expected both or only class folders");
   const fs::path train_dir = only_test ? root / "test" : has_train ? root / "train" : root;  // the folder naming the classes
   const std::vector<std::string> classes = sorted_subfolders(train_dir);
-  if (classes.empty()) throw base::Error(train_dir.string() + ": no class folders, expected one subfolder per class");
+  // No subfolder at all: with unlabelled_ok (and test_only) the images in DIR itself, unlabelled
+  const bool unlabelled = options.unlabelled_ok && options.test_only && !has_train && !has_test && classes.empty();
+  if (classes.empty() && !unlabelled) throw base::Error(train_dir.string() + ": no class folders, expected one subfolder per class");
   if (classes.size() > 256) throw base::Error(train_dir.string() + ": " + std::to_string(classes.size()) + " class folders, expected at most 256");
   std::vector<ImageFile> train, test;
-  if (only_test) {  // train/'s folder names, when it is there, must still be test/'s: they number the classes
+  if (unlabelled) {
+    list_folder(root, root, 0, "images in it or one subfolder per class", test);
+  } else if (only_test) {  // train/'s folder names, when it is there, must still be test/'s: they number the classes
     if (fs::is_directory(root / "train", ec)) check_same_classes(root, sorted_subfolders(root / "train"), classes);
     test = list_images(root, train_dir, classes);
   } else if (only_train) {
@@ -239,10 +246,11 @@ DataSplit load_image_folder(const std::string& dir, const ImageFolderOptions& op
     d.class_names = classes;
     d.files = {dir};
     d.digest = digest;
+    d.labelled = !unlabelled;
     d.read_as = std::string(C == 1 ? "grayscale" : "RGB") + " " + std::to_string(H) + "x" + std::to_string(W) +
                 (options.resize_h > 0 ? " (resized)" : "") +
-                (only_test ? std::string(", test/ only") : has_train ? std::string(", train/ and test/") : ", split " + std::to_string(options.split) + " seed " + std::to_string(options.split_seed)) +
-                (!has_train && !has_test && options.test_only ? ", test share only" : !has_train && !has_test && options.train_only ? ", training share only" : "");
+                (unlabelled ? std::string(", unlabelled: every image in the folder") : only_test ? std::string(", test/ only") : has_train ? std::string(", train/ and test/") : ", split " + std::to_string(options.split) + " seed " + std::to_string(options.split_seed)) +
+                (unlabelled ? "" : !has_train && !has_test && options.test_only ? ", test share only" : !has_train && !has_test && options.train_only ? ", training share only" : "");
     d.pixels.resize(files.size() * image_bytes);
     d.labels.resize(files.size());
     for (size_t i = 0; i < files.size(); ++i) {

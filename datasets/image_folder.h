@@ -2,6 +2,8 @@
 // class (torchvision's ImageFolder convention).
 //
 // Promise:
+//  - Unlabelled (ImageFolderOptions::unlabelled_ok, monitor's --input): a DIR holding images and no
+//    subfolder is one stream of test images, every image in it in name order, without labels.
 //  - Classes are the subfolders' names (valid UTF-8: an error names a folder that is not), sorted bytewise; DIR/train/ and DIR/test/ (both) hold one
 //    class folder each (the same names in both), otherwise DIR holds the class folders and a seeded
 //    split makes the test set: per class, its files in name order are shuffled (nn::Rng with the
@@ -52,6 +54,10 @@ struct ImageFolderOptions {
   // only the training share's images are read.
   bool train_only = false;
   bool rgb = false;  // 3 channels even when every image is grayscale (replicated): for a net that takes 3
+  // With test_only: a DIR of images and no subfolder is read whole as unlabelled test images (the images
+  // directly in DIR, in name order; labels 0 as placeholders, no class names, Dataset::labelled false;
+  // --split does not apply).  Without it, or without test_only, such a DIR is refused (no class folders).
+  bool unlabelled_ok = false;
 };
 
 DataSplit load_image_folder(const std::string& dir, const ImageFolderOptions& options);

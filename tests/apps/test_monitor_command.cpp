@@ -270,6 +270,44 @@ TEST_F(MonitorCommand, AnImageFolderInputReadsItsTestFolderAlone) {
   EXPECT_EQ(windows, 3);
 }
 
+// A folder of images without class folders (a production stream: no labels) is monitored whole, in name
+// order: every image line has "label": null, and each image's scores and prediction are those the same
+// files get as a class folder's test images (the labels change nothing the monitor computes). Before
+// 2026-12-06 such a folder was refused ("no class folders").
+TEST_F(MonitorCommand, AFolderOfUnlabelledImagesIsMonitoredWithNullLabelsAndTheSameScores) {
+  ASSERT_EQ(run(app::cmd_profile, {path("a.ckpt"), "--data", "cifar10:" + path("data"), "--knn-images", "100", "--threads", "1",
+                                   "--out", path("a.profile")}), 0);
+  std::vector<uint8_t> rgb(32 * 32 * 3);
+  for (const std::string dir : {"flat/", "classes/test/only/", "classes/train/only/"}) std::filesystem::create_directories(path(dir));
+  for (int i = 0; i < 5; ++i) {
+    for (size_t p = 0; p < rgb.size(); ++p) rgb[p] = uint8_t((p * 13 + size_t(i) * 57) % 256);
+    for (const std::string dir : {"flat/", "classes/test/only/"})
+      ASSERT_NE(stbi_write_png(path(dir + "img" + std::to_string(i) + ".png").c_str(), 32, 32, 3, rgb.data(), 32 * 3), 0);
+  }
+  const auto lines = [&](const std::string& input, const std::string& out) {
+    EXPECT_EQ(run(app::cmd_monitor, {path("a.ckpt"), "--profile", path("a.profile"), "--input", "images:" + path(input), "--window", "2",
+                                     "--threads", "1", "--out", path(out)}), 0);
+    std::vector<nlohmann::json> rows;
+    std::istringstream in(base::read_file(path(out + "/monitor.jsonl")));
+    for (std::string line; std::getline(in, line);) rows.push_back(nlohmann::json::parse(line));
+    return rows;
+  };
+  const std::vector<nlohmann::json> flat = lines("flat", "m1"), labelled = lines("classes", "m2");
+  ASSERT_EQ(flat.size(), labelled.size());
+  int images = 0;
+  for (size_t i = 0; i < flat.size(); ++i) {
+    if (flat[i].contains("window")) continue;
+    EXPECT_TRUE(flat[i]["label"].is_null()) << flat[i].dump();
+    EXPECT_EQ(labelled[i]["label"], 0);
+    EXPECT_EQ(flat[i]["image"], images);
+    EXPECT_EQ(flat[i]["scores"], labelled[i]["scores"]) << i;
+    EXPECT_EQ(flat[i]["prediction"], labelled[i]["prediction"]) << i;
+    ++images;
+  }
+  EXPECT_EQ(images, 5);
+  EXPECT_NE(base::read_file(path("m1/monitor.html")).find("\"label\":null"), std::string::npos);
+}
+
 // profile --out in a folder that does not exist is refused before anything else is read: the ζ file given
 // with it (of another epoch) is checked after the --out check, so its error would come first otherwise.
 TEST_F(MonitorCommand, AProfileOutInAMissingFolderIsRefusedBeforeTheFit) {

@@ -143,6 +143,48 @@ TEST_F(ImageFolder, TrainAndTestFoldersResizeAndTheDigest) {
   EXPECT_NE(datasets::load_image_folder(path("t"), {}).train.digest, s.train.digest);
 }
 
+// A folder of images and no subfolder (monitor's --input: a stream to score, without labels): with
+// unlabelled_ok and test_only, every image in it, in name order, pixels as written, labelled false, no
+// class names, the digest by the same listing rule; without unlabelled_ok (or without test_only: a
+// training set needs labels) it is refused as before; a folder of class folders stays labelled.
+TEST_F(ImageFolder, AFolderOfImagesWithoutClassFoldersIsAnUnlabelledStreamForTheMonitorOnly) {
+  const std::vector<uint8_t> b = png("flat/b.png", 2), a = png("flat/a.png", 1), c = png("flat/c.PNG", 3);
+  std::ofstream(path("flat/notes.txt")) << "ignored";
+  fs::create_directories(path("flat/.hidden"));
+  datasets::ImageFolderOptions o;
+  o.test_only = true, o.unlabelled_ok = true;
+  const datasets::DataSplit s = datasets::load_image_folder(path("flat"), o);
+  EXPECT_FALSE(s.test.labelled);
+  EXPECT_TRUE(s.test.class_names.empty());
+  EXPECT_EQ(s.train.size(), 0u);
+  ASSERT_EQ(s.test.size(), 3u);
+  size_t n = 0;
+  for (const std::vector<uint8_t>* want : {&a, &b, &c}) {  // name order: a.png, b.png, c.PNG
+    for (int ch = 0; ch < 3; ++ch)
+      for (int p = 0; p < 12; ++p) ASSERT_EQ(s.test.pixels[n * 36 + size_t(ch) * 12 + size_t(p)], (*want)[size_t(p) * 3 + size_t(ch)]) << n;
+    ++n;
+  }
+  std::string listing;
+  for (const std::string rel : {"a.png", "b.png", "c.PNG"}) listing += datasets::sha256_file(path("flat/" + rel)) + "  " + rel + "\n";
+  EXPECT_EQ(s.test.digest, datasets::sha256_hex(listing.data(), listing.size()));
+  EXPECT_NE(s.test.read_as.find("unlabelled"), std::string::npos) << s.test.read_as;
+  for (const bool test_only : {false, true}) {
+    datasets::ImageFolderOptions refused;
+    refused.test_only = test_only, refused.unlabelled_ok = !test_only;
+    EXPECT_EQ(error_of([&] { datasets::load_image_folder(path("flat"), refused); }),
+              path("flat") + ": no class folders, expected one subfolder per class");
+  }
+  fs::create_directories(path("none"));
+  EXPECT_EQ(error_of([&] { datasets::load_image_folder(path("none"), o); }),
+            path("none") + ": no PNG or JPEG images, expected images in it or one subfolder per class");
+  png("classes/x/0.png", 4);
+  png("classes/y/0.png", 5);
+  o.split = 0.5;
+  const datasets::DataSplit labelled = datasets::load_image_folder(path("classes"), o);
+  EXPECT_TRUE(labelled.test.labelled);
+  EXPECT_EQ(labelled.test.class_names, std::vector<std::string>({"x", "y"}));
+}
+
 // --resize HxW gives H rows of W columns of the image as it is, not its transpose's bytes: a horizontal
 // ramp (each value its column's) resized 6x8 → 3x4 stays a ramp, every row the same and rising from left
 // to right (a resize to W rows of H columns, read back as H×W, passed the test above, whose sizes only
