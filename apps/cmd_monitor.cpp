@@ -16,6 +16,7 @@
 #include "datasets/sha256.h"
 #include "base/fileio.h"
 #include "base/stopwatch.h"
+#include "base/text.h"
 #include "imaging/monitor.h"
 #include "imaging/net_view.h"
 #include "nn/checkpoint.h"
@@ -128,13 +129,18 @@ void append_region(std::string& text, const RegionTexts& texts, int layer, int r
   text += t.tail;
 }
 
-// One image's line of monitor.jsonl, newline included: {"image", "label", "prediction", "scores",
-// "top_regions", "layer_top"} (README "Monitoring"); v = detector_values(profile, s).  The same text as
-// json_text of the whole line built as one object: the first four members are that object's text
+// One image's line of monitor.jsonl, newline included: {"image", "file" (an images:DIR input's, its path
+// under DIR), "label", "prediction", "scores", "top_regions", "layer_top"} (README "Monitoring"); v =
+// detector_values(profile, s).  The same text as json_text of the whole line built as one object: the
+// members before "top_regions" are that object's text
 // without its closing brace, the regions are joined from region_texts, each block's key is its json_text.
 std::string image_line(const RegionTexts& texts, const std::vector<std::string>& detectors,
-                       const imaging::ImageScores& s, const std::vector<double>& v, long image, std::optional<int> label) {
-  run::Json line = {{"image", image}, {"label", label ? run::Json(*label) : run::Json(nullptr)}, {"prediction", s.prediction}};
+                       const imaging::ImageScores& s, const std::vector<double>& v, long image, const std::string* file,
+                       std::optional<int> label) {
+  run::Json line = {{"image", image}};
+  if (file) line["file"] = base::utf8_escaped(*file);
+  line["label"] = label ? run::Json(*label) : run::Json(nullptr);
+  line["prediction"] = s.prediction;
   run::Json values = run::Json::object();
   for (size_t d = 0; d < v.size(); ++d) values[detectors[d]] = short_number(v[d]);
   line["scores"] = values;
@@ -179,6 +185,7 @@ constexpr size_t kSelectedImages = 8;
 struct SelectedImage {
   double score;  // spatial_typ
   long image;
+  std::string file;          // an images:DIR input's path of the image under DIR, else empty
   std::optional<int> label;  // none for an unlabelled input (datasets::Dataset::labelled)
   int prediction = 0;
   std::vector<uint8_t> pixels;              // (channels, height, width) the input image
@@ -198,7 +205,8 @@ run::Json selected_json(const imaging::Profile& profile, const RegionBoxes& boxe
     for (const float value : image.z[l]) values.push_back(short_number(value));
     maps.push_back({{"layer", profile.layers[l].name}, {"grid", {grid.gh, grid.gw, grid.gc}}, {"z", values}});
   }
-  run::Json entry = {{"image", image.image}, {"label", image.label ? run::Json(*image.label) : run::Json(nullptr)}, {"prediction", image.prediction},
+  run::Json entry = {{"image", image.image}, {"file", base::utf8_escaped(image.file)},
+                     {"label", image.label ? run::Json(*image.label) : run::Json(nullptr)}, {"prediction", image.prediction},
                      {"spatial_typ", short_number(image.score)}, {"channels", input.channels}, {"height", input.height},
                      {"width", input.width}, {"pixels", std::vector<int>(image.pixels.begin(), image.pixels.end())},
                      {"maps", maps}};
@@ -304,6 +312,7 @@ int cmd_monitor(int argc, char** argv) {
     nn::make_batch(*ck.net, images.view(), index.data(), count, nullptr, 0, 0, 0, x, labels);
     monitor.score_batch(x, scores, windows);
     const auto label_of = [&](int i) { return input.labelled ? std::optional<int>(labels[size_t(i)]) : std::nullopt; };
+    const auto file_of = [&](int i) { return images.image_names.empty() ? nullptr : &images.image_names[size_t(i)]; };
     // Each image's detector values and line depend on that image alone: they are computed side by
     // side, each into its own slot; the window sums, the timeline and the selected images, which depend on the order,
     // stay in the loop below (the same bytes whatever the thread count).
@@ -313,7 +322,7 @@ int cmd_monitor(int argc, char** argv) {
     for (int i = 0; i < count; ++i) {
       image_values[size_t(i)] = detector_values(profile, scores[size_t(i)]);
       image_lines[size_t(i)] =
-          image_line(texts, detectors, scores[size_t(i)], image_values[size_t(i)], long(offset) + i, label_of(i));
+          image_line(texts, detectors, scores[size_t(i)], image_values[size_t(i)], long(offset) + i, file_of(i), label_of(i));
     }
     // A value the lines write as a float (short_number) that is not a finite float would be written as
     // null: a profile whose tensors are finite but extreme (a μ or a precision near the float limit, a
@@ -351,7 +360,7 @@ int cmd_monitor(int argc, char** argv) {
       const auto larger = [&](const SelectedImage& a, const SelectedImage& b) { return comes_before(a.score, a.image, b); };
       if (selected.size() < kSelectedImages || comes_before(s.spatial_typ, image, selected.back())) {
         const uint8_t* pixels = images.pixels.data() + size_t(i) * input.image_size();
-        SelectedImage entry{s.spatial_typ, image, label_of(i), s.prediction,
+        SelectedImage entry{s.spatial_typ, image, file_of(i) ? *file_of(i) : std::string(), label_of(i), s.prediction,
                             std::vector<uint8_t>(pixels, pixels + input.image_size()), monitor.region_z(i), std::nullopt};
         if (!s.top.empty()) entry.top = s.top[0];
         selected.push_back(std::move(entry));

@@ -30,6 +30,7 @@ void Dataset::truncate(size_t n) {
   if (n >= size()) return;
   labels.resize(n);
   pixels.resize(n * image_size());
+  if (!image_names.empty()) image_names.resize(n);
 }
 
 namespace {
@@ -109,7 +110,7 @@ TestStream::TestStream(const std::string& spec, const LoadOptions& options, size
     test_only.train_only = false, test_only.test_only = true;
     loaded_ = load_dataset(spec, test_only).test;
     header_ = loaded_;
-    header_.pixels.clear(), header_.labels.clear();
+    header_.pixels.clear(), header_.labels.clear(), header_.image_names.clear();
     total_ = loaded_.size();
   }
   if (limit > 0) total_ = std::min(total_, limit);
@@ -127,6 +128,8 @@ size_t TestStream::next(size_t max, Dataset& batch) {
     const size_t bytes = loaded_.image_size();
     batch.pixels.assign(loaded_.pixels.begin() + long(given_ * bytes), loaded_.pixels.begin() + long((given_ + n) * bytes));
     batch.labels.assign(loaded_.labels.begin() + long(given_), loaded_.labels.begin() + long(given_ + n));
+    if (!loaded_.image_names.empty())
+      batch.image_names.assign(loaded_.image_names.begin() + long(given_), loaded_.image_names.begin() + long(given_ + n));
   }
   given_ += n;
   return n;

@@ -26,6 +26,7 @@ struct Dataset {
   std::string digest;                    // images:DIR: `files` is {DIR} and this the SHA-256 of its
                                          // images (datasets/image_folder.h); else empty
   std::string read_as;                   // images:DIR: how (channels, size, resize, split); else empty
+  std::vector<std::string> image_names;  // images:DIR: each image's path under DIR, as listed (N); else empty
   bool labelled = true;                  // false: an images:DIR folder of images without class folders
                                          // (LoadOptions::unlabelled_ok): labels are 0 placeholders, no class names
 

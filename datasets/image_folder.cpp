@@ -253,6 +253,7 @@ DataSplit load_image_folder(const std::string& dir, const ImageFolderOptions& op
                 (unlabelled ? "" : !has_train && !has_test && options.test_only ? ", test share only" : !has_train && !has_test && options.train_only ? ", training share only" : "");
     d.pixels.resize(files.size() * image_bytes);
     d.labels.resize(files.size());
+    d.image_names.resize(files.size());
     for (size_t i = 0; i < files.size(); ++i) {
       const ImageFile& f = files[i];
       const std::string bytes = base::read_file(f.path);
@@ -272,6 +273,7 @@ DataSplit load_image_folder(const std::string& dir, const ImageFolderOptions& op
       for (int c = 0; c < C; ++c)
         for (int p = 0; p < H * W; ++p) out[size_t(c) * H * W + size_t(p)] = hwc[size_t(p) * C + size_t(c)];
       d.labels[i] = uint8_t(f.label);
+      d.image_names[i] = f.relative;
     }
   };
   fill(split.train, train);

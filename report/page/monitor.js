@@ -128,7 +128,7 @@
   // ---- region maps of a selected image
   const imageSelect = document.getElementById("image");
   D.selected.forEach((s, i) => {
-    const o = el("option", "image " + s.image + " (spatial_typ " + fmt(s.spatial_typ) + (s.label === null ? ", unlabelled" : ", label " + s.label) + ", predicted " + s.prediction + ")");
+    const o = el("option", "image " + s.image + (s.file ? " " + s.file : "") + " (spatial_typ " + fmt(s.spatial_typ) + (s.label === null ? ", unlabelled" : ", label " + s.label) + ", predicted " + s.prediction + ")");
     o.value = String(i);
     imageSelect.appendChild(o);
   });

@@ -98,6 +98,7 @@ TEST_F(MonitorCommand, CorruptProfileMonitor) {
       EXPECT_EQ(row["first"], 50 * (windows - 1));
     } else {
       EXPECT_EQ(row["image"], images++);
+      EXPECT_FALSE(row.contains("file")) << "a CIFAR-10 record has no file of its own";
       EXPECT_EQ(row["top_regions"].size(), 5u);
       // A region's box is its receptive field on the input, padding clipped (README "Monitoring"):
       // the default 8×8 grid cuts conv1 (32×32, conv3x3 pad 1) into 4-row cells, read through the
@@ -271,7 +272,7 @@ TEST_F(MonitorCommand, AnImageFolderInputReadsItsTestFolderAlone) {
 }
 
 // A folder of images without class folders (a production stream: no labels) is monitored whole, in name
-// order: every image line has "label": null, and each image's scores and prediction are those the same
+// order: every image line has "label": null and its "file", and each image's scores and prediction are those the same
 // files get as a class folder's test images (the labels change nothing the monitor computes). Before
 // 2026-12-06 such a folder was refused ("no class folders").
 TEST_F(MonitorCommand, AFolderOfUnlabelledImagesIsMonitoredWithNullLabelsAndTheSameScores) {
@@ -300,6 +301,8 @@ TEST_F(MonitorCommand, AFolderOfUnlabelledImagesIsMonitoredWithNullLabelsAndTheS
     EXPECT_TRUE(flat[i]["label"].is_null()) << flat[i].dump();
     EXPECT_EQ(labelled[i]["label"], 0);
     EXPECT_EQ(flat[i]["image"], images);
+    EXPECT_EQ(flat[i]["file"], "img" + std::to_string(images) + ".png");  // the image's path under DIR
+    EXPECT_EQ(labelled[i]["file"], "test/only/img" + std::to_string(images) + ".png");
     EXPECT_EQ(flat[i]["scores"], labelled[i]["scores"]) << i;
     EXPECT_EQ(flat[i]["prediction"], labelled[i]["prediction"]) << i;
     ++images;

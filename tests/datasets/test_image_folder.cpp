@@ -126,6 +126,7 @@ TEST_F(ImageFolder, TrainAndTestFoldersResizeAndTheDigest) {
   EXPECT_EQ(s.train.size(), 2u);
   EXPECT_EQ(s.test.size(), 3u);
   EXPECT_EQ(s.test.labels, std::vector<uint8_t>({0, 1, 1}));
+  EXPECT_EQ(s.test.image_names, std::vector<std::string>({"test/x/0.png", "test/y/0.png", "test/y/1.png"}));
   // The digest: SHA-256 of the sha256sum listing, sorted by path.
   std::string listing;
   for (const std::string rel : {"test/x/0.png", "test/y/0.png", "test/y/1.png", "train/x/0.png", "train/y/0.png"})
@@ -158,6 +159,7 @@ TEST_F(ImageFolder, AFolderOfImagesWithoutClassFoldersIsAnUnlabelledStreamForThe
   EXPECT_TRUE(s.test.class_names.empty());
   EXPECT_EQ(s.train.size(), 0u);
   ASSERT_EQ(s.test.size(), 3u);
+  EXPECT_EQ(s.test.image_names, std::vector<std::string>({"a.png", "b.png", "c.PNG"}));
   size_t n = 0;
   for (const std::vector<uint8_t>* want : {&a, &b, &c}) {  // name order: a.png, b.png, c.PNG
     for (int ch = 0; ch < 3; ++ch)
