@@ -362,6 +362,20 @@ async function monitorPage(browser, problems, outDir) {
         "monitor.html of a stream shorter than one window: says no window was tested, and its 10 dots are drawn large", JSON.stringify(few));
 }
 
+// `nnfmri report DIR`, then DIR/report.html in a new page session, drawn (body[data-ready]).
+async function openReport(browser, problems, dir) {
+  execFileSync(path.resolve(args.nnfmri), ["report", dir], { encoding: "utf8" });
+  const session = await attachSession(browser, problems, /^(file|data|about):/);
+  const loaded = browser.waitFor("Page.loadEventFired", 60000);
+  await session.cdp("Page.navigate", { url: "file://" + path.join(dir, "report.html") });
+  await loaded;
+  for (const t0 = Date.now(); (await session.evaluate("document.body.dataset.ready || ''")) !== "1";) {
+    if (Date.now() - t0 > 60000) throw new Error(dir + "/report.html never set body[data-ready]");
+    await sleep(20);
+  }
+  return session;
+}
+
 // The report of an `analyze` output directory (one imaged checkpoint, no training; README "Report"):
 // monitorPage's analyze of its 1-epoch net, grid and ζ only. The subtitle says one analysed checkpoint
 // and its epoch, the notes are headed "Notes" (a missing tract is a choice here, not a missing input),
@@ -369,15 +383,7 @@ async function monitorPage(browser, problems, outDir) {
 // (bench/study/js_coverage.js).
 async function analysisPage(browser, problems, outDir) {
   const dir = path.join(outDir, "monitor-test", "zeta");
-  execFileSync(path.resolve(args.nnfmri), ["report", dir], { encoding: "utf8" });
-  const { cdp, evaluate } = await attachSession(browser, problems, /^(file|data|about):/);
-  const loaded = browser.waitFor("Page.loadEventFired", 60000);
-  await cdp("Page.navigate", { url: "file://" + path.join(dir, "report.html") });
-  await loaded;
-  for (const t0 = Date.now(); (await evaluate("document.body.dataset.ready || ''")) !== "1";) {
-    if (Date.now() - t0 > 60000) throw new Error("the analysis report never set body[data-ready]");
-    await sleep(20);
-  }
+  const { cdp, evaluate } = await openReport(browser, problems, dir);
   const got = await evaluate(`(() => { const D = JSON.parse(document.getElementById("report-data").textContent), R = window.nnfmriReport;
     R.select(0, 0);
     return { subtitle: document.getElementById("subtitle").textContent, notes: document.getElementById("notes").textContent.slice(0, 120),
@@ -401,15 +407,7 @@ async function perEpochLanes(browser, problems, outDir, runDir) {
   fs.cpSync(runDir, dir, { recursive: true });
   for (const f of fs.readdirSync(path.join(dir, "eeg")))
     if (f === "channels.json" || f.endsWith(".npy")) fs.rmSync(path.join(dir, "eeg", f));
-  execFileSync(path.resolve(args.nnfmri), ["report", dir], { encoding: "utf8" });
-  const { cdp, evaluate } = await attachSession(browser, problems, /^(file|data|about):/);
-  const loaded = browser.waitFor("Page.loadEventFired", 60000);
-  await cdp("Page.navigate", { url: "file://" + path.join(dir, "report.html") });
-  await loaded;
-  for (const t0 = Date.now(); (await evaluate("document.body.dataset.ready || ''")) !== "1";) {
-    if (Date.now() - t0 > 60000) throw new Error("the page without per-step rows never set body[data-ready]");
-    await sleep(20);
-  }
+  const { cdp, evaluate } = await openReport(browser, problems, dir);
   const got = await evaluate(`(() => { const c = document.getElementById("eeg-chart"), g = JSON.parse(c.dataset.geometry);
     const eeg = JSON.parse(document.getElementById("report-data").textContent).eeg, ratio = c.width / c.clientWidth;
     const pixels = c.getContext("2d").getImageData(0, 0, c.width, c.height);
