@@ -308,7 +308,9 @@ int cmd_monitor(int argc, char** argv) {
   std::vector<std::vector<double>> image_values;  // (batch) each image's detector_values
   const base::Stopwatch clock;
   for (size_t offset = 0; offset < count_all; offset += size_t(batch)) {
-    const int count = int(stream->next(size_t(batch), images));
+    // A record or file the stream refuses half-way names --input, as one refused before the first batch
+    int count = 0;
+    in_file_of("--input:", [&] { count = int(stream->next(size_t(batch), images)); });
     nn::make_batch(*ck.net, images.view(), index.data(), count, nullptr, 0, 0, 0, x, labels);
     monitor.score_batch(x, scores, windows);
     const auto label_of = [&](int i) { return input.labelled ? std::optional<int>(labels[size_t(i)]) : std::nullopt; };

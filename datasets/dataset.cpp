@@ -60,6 +60,10 @@ std::string find_cifar10_dir() {
   throw base::Error("cifar10: no test_batch.bin in " + looked + "; run 'make cifar10' or give its folder as cifar10:DIR");
 }
 
+ImageFolderOptions folder_options(const LoadOptions& o) {
+  return {o.resize_h, o.resize_w, o.split, o.split_seed, o.test_only, o.train_only, o.rgb, o.unlabelled_ok};
+}
+
 }  // namespace
 
 DataSplit load_dataset(const std::string& spec, const LoadOptions& options) {
@@ -81,8 +85,7 @@ DataSplit load_dataset(const std::string& spec, const LoadOptions& options) {
   }
   if (name == "images") {
     if (!has_arg) throw base::Error("'images': needs a directory, images:DIR");
-    return load_image_folder(arg, {options.resize_h, options.resize_w, options.split, options.split_seed,
-                                   options.test_only, options.train_only, options.rgb, options.unlabelled_ok});
+    return load_image_folder(arg, folder_options(options));
   }
   if (name == "planted") {
     PlantedConfig config = has_arg ? planted_config_from(arg) : PlantedConfig{};
@@ -103,6 +106,13 @@ TestStream::TestStream(const std::string& spec, const LoadOptions& options, size
     file_ = std::make_unique<Cifar10File>(path);
     header_.files.push_back(path);
     total_ = file_->records();
+  } else if (spec.rfind("images:", 0) == 0 && spec.size() > 7) {
+    // An image folder: listed and every header checked now, each batch decoded when it is asked for
+    LoadOptions test_only = options;
+    test_only.train_only = false, test_only.test_only = true;
+    folder_ = std::make_unique<ImageFolder>(spec.substr(7), folder_options(test_only));
+    header_ = folder_->header();
+    total_ = folder_->size(true);
   } else {
     // Every other spec (and "cifar10:" with nothing after it: load_dataset's error): its test half alone
     // (LoadOptions::test_only: the training half is neither required nor read).
@@ -124,6 +134,8 @@ size_t TestStream::next(size_t max, Dataset& batch) {
   if (n == 0) return 0;
   if (file_) {
     file_->read(n, batch);
+  } else if (folder_) {
+    folder_->read(true, given_, n, batch);
   } else {
     const size_t bytes = loaded_.image_size();
     batch.pixels.assign(loaded_.pixels.begin() + long(given_ * bytes), loaded_.pixels.begin() + long((given_ + n) * bytes));

@@ -78,10 +78,13 @@ struct LoadOptions {
 DataSplit load_dataset(const std::string& spec, const LoadOptions& options = {});
 
 class Cifar10File;
+class ImageFolder;
 
 // The test half of a data spec, handed out batch by batch (the monitor's input, README "Monitoring").
 // "cifar10[:DIR]" is streamed from DIR/test_batch.bin (datasets/cifar10.h: Cifar10File): memory is
-// one batch, whatever the number of images, and the training batches are never read.  Every other spec
+// one batch, whatever the number of images, and the training batches are never read.  "images:DIR" is
+// listed and every header checked first (datasets/image_folder.h: ImageFolder), then each batch is
+// decoded when it is asked for: memory is one batch of pixels and the list of files.  Every other spec
 // is loaded once with load_dataset's test_only (its training half neither read nor required) and
 // handed out from memory.
 // `limit` > 0 keeps the first `limit` images (--limit-test).
@@ -99,6 +102,7 @@ class TestStream {
  private:
   Dataset header_, loaded_;
   std::unique_ptr<Cifar10File> file_;
+  std::unique_ptr<ImageFolder> folder_;
   size_t total_ = 0, given_ = 0;
 };
 

@@ -126,7 +126,13 @@ std::vector<ImageFile> list_images(const fs::path& root, const fs::path& dir, co
 
 }  // namespace
 
-DataSplit load_image_folder(const std::string& dir, const ImageFolderOptions& options) {
+struct ImageFolder::Files {
+  std::vector<ImageFile> train, test;  // listed, each header checked
+};
+
+ImageFolder::~ImageFolder() = default;
+
+ImageFolder::ImageFolder(const std::string& dir, const ImageFolderOptions& options) : files_(std::make_unique<Files>()) {
   const fs::path root(dir);
   std::error_code ec;
   if (!fs::is_directory(root, ec)) throw base::Error("images:" + dir + ": not a directory, expected a folder of class folders");
@@ -145,7 +151,8 @@ DataSplit load_image_folder(const std::string& dir, const ImageFolderOptions& op
   const bool unlabelled = options.unlabelled_ok && options.test_only && !has_train && !has_test && classes.empty();
   if (classes.empty() && !unlabelled) throw base::Error(train_dir.string() + ": no class folders, expected one subfolder per class");
   if (classes.size() > 256) throw base::Error(train_dir.string() + ": " + std::to_string(classes.size()) + " class folders, expected at most 256");
-  std::vector<ImageFile> train, test;
+  std::vector<ImageFile>& train = files_->train;
+  std::vector<ImageFile>& test = files_->test;
   if (unlabelled) {
     list_folder(root, root, 0, "images in it or one subfolder per class", test);
   } else if (only_test) {  // train/'s folder names, when it is there, must still be test/'s: they number the classes
@@ -237,47 +244,59 @@ DataSplit load_image_folder(const std::string& dir, const ImageFolderOptions& op
   for (const std::string& line : sorted_listing) text += line;
   const std::string digest = sha256_hex(text.data(), text.size());
 
-  // Pass 2: decode, convert, resize, (H, W, C) → (C, H, W).
-  DataSplit split;
+  header_.name = "images";
+  header_.channels = C, header_.height = H, header_.width = W;
+  header_.class_names = classes;
+  header_.files = {dir};
+  header_.digest = digest;
+  header_.labelled = !unlabelled;
+  header_.read_as = std::string(C == 1 ? "grayscale" : "RGB") + " " + std::to_string(H) + "x" + std::to_string(W) +
+                    (options.resize_h > 0 ? " (resized)" : "") +
+                    (unlabelled ? std::string(", unlabelled: every image in the folder") : only_test ? std::string(", test/ only") : has_train ? std::string(", train/ and test/") : ", split " + std::to_string(options.split) + " seed " + std::to_string(options.split_seed)) +
+                    (unlabelled ? "" : !has_train && !has_test && options.test_only ? ", test share only" : !has_train && !has_test && options.train_only ? ", training share only" : "");
+}
+
+size_t ImageFolder::size(bool test) const { return (test ? files_->test : files_->train).size(); }
+
+// Decode, convert, resize, (H, W, C) → (C, H, W).
+void ImageFolder::read(bool test, size_t first, size_t count, Dataset& out) const {
+  const std::vector<ImageFile>& files = test ? files_->test : files_->train;
+  if (first > files.size() || count > files.size() - first) throw base::Error("ImageFolder::read: images beyond the half");
+  const int C = header_.channels, H = header_.height, W = header_.width;
+  const size_t image_bytes = header_.image_size();
+  out = header_;
+  out.pixels.resize(count * image_bytes);
+  out.labels.resize(count);
+  out.image_names.resize(count);
   std::vector<uint8_t> resized;
-  auto fill = [&](Dataset& d, const std::vector<ImageFile>& files) {
-    d.name = "images";
-    d.channels = C, d.height = H, d.width = W;
-    d.class_names = classes;
-    d.files = {dir};
-    d.digest = digest;
-    d.labelled = !unlabelled;
-    d.read_as = std::string(C == 1 ? "grayscale" : "RGB") + " " + std::to_string(H) + "x" + std::to_string(W) +
-                (options.resize_h > 0 ? " (resized)" : "") +
-                (unlabelled ? std::string(", unlabelled: every image in the folder") : only_test ? std::string(", test/ only") : has_train ? std::string(", train/ and test/") : ", split " + std::to_string(options.split) + " seed " + std::to_string(options.split_seed)) +
-                (unlabelled ? "" : !has_train && !has_test && options.test_only ? ", test share only" : !has_train && !has_test && options.train_only ? ", training share only" : "");
-    d.pixels.resize(files.size() * image_bytes);
-    d.labels.resize(files.size());
-    d.image_names.resize(files.size());
-    for (size_t i = 0; i < files.size(); ++i) {
-      const ImageFile& f = files[i];
-      const std::string bytes = base::read_file(f.path);
-      int w = 0, h = 0, n = 0;
-      std::unique_ptr<stbi_uc, void (*)(void*)> decoded(
-          stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), int(bytes.size()), &w, &h, &n, C), stbi_image_free);
-      if (!decoded) throw undecodable(f.path, stbi_failure_reason());
-      if (w != f.width || h != f.height) throw base::Error(f.path + ": changed while it was read");
-      const stbi_uc* hwc = decoded.get();
-      if (w != W || h != H) {
-        resized.resize(image_bytes);
-        if (!stbir_resize_uint8(hwc, w, h, 0, resized.data(), W, H, 0, C))
-          throw base::Error(f.path + ": could not be resized to " + std::to_string(H) + "x" + std::to_string(W));
-        hwc = resized.data();
-      }
-      uint8_t* out = d.pixels.data() + i * image_bytes;
-      for (int c = 0; c < C; ++c)
-        for (int p = 0; p < H * W; ++p) out[size_t(c) * H * W + size_t(p)] = hwc[size_t(p) * C + size_t(c)];
-      d.labels[i] = uint8_t(f.label);
-      d.image_names[i] = f.relative;
+  for (size_t i = 0; i < count; ++i) {
+    const ImageFile& f = files[first + i];
+    const std::string bytes = base::read_file(f.path);
+    int w = 0, h = 0, n = 0;
+    std::unique_ptr<stbi_uc, void (*)(void*)> decoded(
+        stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), int(bytes.size()), &w, &h, &n, C), stbi_image_free);
+    if (!decoded) throw undecodable(f.path, stbi_failure_reason());
+    if (w != f.width || h != f.height) throw base::Error(f.path + ": changed while it was read");
+    const stbi_uc* hwc = decoded.get();
+    if (w != W || h != H) {
+      resized.resize(image_bytes);
+      if (!stbir_resize_uint8(hwc, w, h, 0, resized.data(), W, H, 0, C))
+        throw base::Error(f.path + ": could not be resized to " + std::to_string(H) + "x" + std::to_string(W));
+      hwc = resized.data();
     }
-  };
-  fill(split.train, train);
-  fill(split.test, test);
+    uint8_t* to = out.pixels.data() + i * image_bytes;
+    for (int c = 0; c < C; ++c)
+      for (int p = 0; p < H * W; ++p) to[size_t(c) * H * W + size_t(p)] = hwc[size_t(p) * C + size_t(c)];
+    out.labels[i] = uint8_t(f.label);
+    out.image_names[i] = f.relative;
+  }
+}
+
+DataSplit load_image_folder(const std::string& dir, const ImageFolderOptions& options) {
+  const ImageFolder folder(dir, options);
+  DataSplit split;
+  folder.read(false, 0, folder.size(false), split.train);
+  folder.read(true, 0, folder.size(true), split.test);
   return split;
 }
 

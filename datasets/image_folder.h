@@ -30,6 +30,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "datasets/dataset.h"
@@ -60,6 +61,26 @@ struct ImageFolderOptions {
   bool unlabelled_ok = false;
 };
 
+// DIR listed and every image's header checked (sizes, channels, the digest: everything above but the
+// decoding), the images decoded on demand: the monitor's stream decodes one batch at a time.
+class ImageFolder {
+ public:
+  ImageFolder(const std::string& dir, const ImageFolderOptions& options);
+  ~ImageFolder();
+  // Name, shape, class names, files, digest, read_as and labelled of both halves; no images.
+  const Dataset& header() const { return header_; }
+  size_t size(bool test) const;  // the images of the test (or training) half
+  // Replaces `out` with the header and images [first, first + count) of that half, decoded; an image
+  // whose size changed since it was listed is an error naming it.
+  void read(bool test, size_t first, size_t count, Dataset& out) const;
+
+ private:
+  struct Files;
+  std::unique_ptr<Files> files_;
+  Dataset header_;
+};
+
+// Both halves decoded whole (ImageFolder, every image read).
 DataSplit load_image_folder(const std::string& dir, const ImageFolderOptions& options);
 
 }  // namespace datasets

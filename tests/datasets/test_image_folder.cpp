@@ -187,6 +187,38 @@ TEST_F(ImageFolder, AFolderOfImagesWithoutClassFoldersIsAnUnlabelledStreamForThe
   EXPECT_EQ(labelled.test.class_names, std::vector<std::string>({"x", "y"}));
 }
 
+// The monitor's stream of an image folder decodes each batch when it is asked for: the batches are the
+// images load_dataset gives (pixels, labels, names, in order), and a file spoilt after the listing is
+// refused by the batch that reaches it, naming it, the batches before it handed out (a stream that
+// decoded everything first would refuse at once).
+TEST_F(ImageFolder, TheStreamOfAFolderDecodesEachBatchWhenAskedFor) {
+  for (int i = 0; i < 5; ++i) png("s/test/c" + std::to_string(i % 2) + "/" + std::to_string(i) + ".png", i);
+  fs::create_directories(path("s/train/c0"));
+  fs::create_directories(path("s/train/c1"));
+  datasets::LoadOptions o;
+  o.test_only = true;
+  const datasets::Dataset whole = datasets::load_dataset("images:" + path("s"), o).test;
+  datasets::TestStream stream("images:" + path("s"), o, 0);
+  ASSERT_EQ(stream.size(), 5u);
+  EXPECT_TRUE(stream.header().pixels.empty());
+  EXPECT_EQ(stream.header().digest, whole.digest);
+  datasets::Dataset batch, joined = stream.header();
+  while (stream.next(2, batch) > 0) {
+    joined.pixels.insert(joined.pixels.end(), batch.pixels.begin(), batch.pixels.end());
+    joined.labels.insert(joined.labels.end(), batch.labels.begin(), batch.labels.end());
+    joined.image_names.insert(joined.image_names.end(), batch.image_names.begin(), batch.image_names.end());
+  }
+  EXPECT_EQ(joined.pixels, whole.pixels);
+  EXPECT_EQ(joined.labels, whole.labels);
+  EXPECT_EQ(joined.image_names, whole.image_names);
+  // the fourth image in stream order (c1/1.png, c1/3.png after c0's three) cut after it was listed
+  datasets::TestStream spoilt("images:" + path("s"), o, 0);
+  const std::string victim = path("s/test/c1/1.png"), bytes = base::read_file(victim);
+  base::write_file_atomic(victim, bytes.substr(0, bytes.size() / 2));
+  EXPECT_EQ(spoilt.next(3, batch), 3u);
+  EXPECT_EQ(error_of([&] { spoilt.next(3, batch); }), victim + ": cannot be decoded (stb_image: outofdata), expected a PNG or JPEG image");
+}
+
 // --resize HxW gives H rows of W columns of the image as it is, not its transpose's bytes: a horizontal
 // ramp (each value its column's) resized 6x8 → 3x4 stays a ramp, every row the same and rising from left
 // to right (a resize to W rows of H columns, read back as H×W, passed the test above, whose sizes only
