@@ -273,6 +273,12 @@ void ImageFolder::read(bool test, size_t first, size_t count, Dataset& out) cons
     const ImageFile& f = files[first + i];
     const std::string bytes = base::read_file(f.path);
     int w = 0, h = 0, n = 0;
+    // The header again before decoding: a stream decodes long after the listing, and a file replaced
+    // since (by one of other sides, perhaps far larger) is refused before its pixels are allocated.
+    if (stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), int(bytes.size()), &w, &h, &n) &&
+        (w != f.width || h != f.height))
+      throw base::Error(f.path + ": changed while it was read (" + std::to_string(f.height) + "x" + std::to_string(f.width) +
+                        " pixels when listed, " + std::to_string(h) + "x" + std::to_string(w) + " now)");
     std::unique_ptr<stbi_uc, void (*)(void*)> decoded(
         stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), int(bytes.size()), &w, &h, &n, C), stbi_image_free);
     if (!decoded) throw undecodable(f.path, stbi_failure_reason());

@@ -217,6 +217,12 @@ TEST_F(ImageFolder, TheStreamOfAFolderDecodesEachBatchWhenAskedFor) {
   base::write_file_atomic(victim, bytes.substr(0, bytes.size() / 2));
   EXPECT_EQ(spoilt.next(3, batch), 3u);
   EXPECT_EQ(error_of([&] { spoilt.next(3, batch); }), victim + ": cannot be decoded (stb_image: outofdata), expected a PNG or JPEG image");
+  // one replaced by an image of other sides is refused by its header, before it is decoded
+  base::write_file_atomic(victim, bytes);
+  datasets::TestStream swapped("images:" + path("s"), o, 0);
+  png("s/test/c1/3.png", 9, 40, 30);
+  EXPECT_EQ(swapped.next(4, batch), 4u);
+  EXPECT_EQ(error_of([&] { swapped.next(1, batch); }), path("s/test/c1/3.png") + ": changed while it was read (3x4 pixels when listed, 30x40 now)");
 }
 
 // --resize HxW gives H rows of W columns of the image as it is, not its transpose's bytes: a horizontal
