@@ -919,7 +919,7 @@ async function main() {
         R.setEpoch(R.epochCount - 1);
         r.last = chart.dataset.epoch;
         return r; })()`);
-      check(eeg.lanes === expected.layers && eeg.events === expected.epochs - 2 && eeg.inject === 1, "NN-EEG: one lane per block, every event and the injected fault",
+      check(eeg.lanes === expected.layers && eeg.events === expected.epochs - 1 && eeg.inject === 1, "NN-EEG: one lane per block, every event (one a region's) and the injected fault",
             JSON.stringify(eeg));
       check(eeg.epoch === eeg.want && eeg.last === String(expected.epochs), "NN-EEG follows the epoch slider", eeg.epoch + " then " + eeg.last);
       check(eeg.terms.join(",") === "rho_gamma_zeta,rho_gamma_zeta_layer,kappa,f1,consistency" && eeg.cells === 5,
@@ -952,12 +952,26 @@ async function main() {
         const grid = D.epochs[R.epochCount - 1].layers[l].grid;
         R.select(l, 1 * grid[1] * grid[2]);  // grid_2_1_1
         r.region = chart.dataset.region; r.regionPeak = peakStep(D.eeg.blocks.length); r.lanesAfter = chart.clientHeight;
+        // the region's event (conv1 grid_2_1_1 rises at PLANTED.region) is ticked in red on its own lane too,
+        // above the lane's middle (a rise); none at that step on the lane of another region (grid_1_1_1)
+        const g = JSON.parse(chart.dataset.geometry), ratio = chart.width / chart.clientWidth;
+        const redAbove = () => { const x = Math.round((g.left + (g.width - g.left - g.right) * (${PLANTED.region} - g.first) / (g.last - g.first)) * ratio);
+          const top = g.top + (D.eeg.blocks.length + 1) * g.laneH, img = chart.getContext("2d").getImageData(x - 2, Math.round(top * ratio), 5, Math.round(g.laneH * ratio)).data;
+          let above = 0, below = 0;
+          for (let i = 0; i < img.length; i += 4) if (img[i] > 150 && img[i + 1] < 60 && img[i + 2] < 60) (i / 4 / 5 < g.laneH * ratio / 2 ? ++above : ++below);
+          return [above, below]; };
+        r.tick = redAbove();
+        R.select(l, 0);
+        r.otherTick = redAbove();
+        R.select(l, 1 * grid[1] * grid[2]);
         return r; })()`);
       check(traced.traces === "steps" && traced.every === 1 && Math.abs(traced.block - PLANTED.block) <= 3,
             "NN-EEG traces are per step: conv2's planted spike is drawn at step " + PLANTED.block, JSON.stringify(traced));
       check(traced.regionBefore === "" && traced.region === "conv1 grid_2_1_1" && traced.lanesAfter > traced.lanesBefore && traced.regionEvery > 1 &&
             Math.abs(traced.regionPeak - PLANTED.region) <= traced.regionEvery,
             "the selected region gets its own lane (a min-max envelope) with its planted spike at step " + PLANTED.region, JSON.stringify(traced));
+      check(traced.tick[0] >= 4 && traced.tick[1] === 0 && traced.otherTick[0] + traced.otherTick[1] === 0,
+            "the selected region's own events are ticked on its lane (a rise upwards), not on another region's", JSON.stringify([traced.tick, traced.otherTick]));
       // the state bands stay right of the lane labels (half a step before the first step was painted over
       // them on a short run), and the canvas holds the step caption's descenders
       const margin = await evaluate(`(() => { const chart = document.getElementById("eeg-chart"), g = JSON.parse(chart.dataset.geometry);

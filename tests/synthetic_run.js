@@ -155,6 +155,8 @@ function makeRun(dir, epochs = 10, seed = 12345, errors = false) {
                          activity_bands: bands(), grad_norm_bands: bands(), regions };
     }
     const events = e >= 3 ? [{ step: 100 * e - 50, block: layers[e % layers.length].name, region: "", channel: "activity", z: e % 2 ? 8.5 : -9 }] : [];
+    // one region's event: conv1 grid_2_1_1 rises at its planted spike (the step lies in epoch 7)
+    if (e === Math.ceil(PLANTED.region / 100)) events.unshift({ step: PLANTED.region, block: "conv1", region: "grid_2_1_1", channel: "region", z: 9.5 });
     fs.writeFileSync(path.join(dir, "eeg", "epoch_" + String(e).padStart(3, "0") + ".json"), JSON.stringify({
       epoch: e, steps: [100 * e - 99, 100 * e], window: 64, definitions: "README.md, NN-EEG", span: [Math.max(1, 100 * e - 127), 100 * e],
       loss: { bands: bands(), trend_t: -3 }, blocks, events }));
