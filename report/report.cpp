@@ -239,6 +239,29 @@ Json epoch_json(const EpochData& e, int class_count, const Json& summary) {
   return j;
 }
 
+// The λ, ε and value function the page's glossary states: as the newest analysed epoch's grid.json and
+// zeta.json settings record them (what was computed; an analyze directory has no config.json), else as
+// config.json's "analysis" asked for them; a quantity neither says is left out (the page's defaults).
+Json glossary_settings(const RunData& run) {
+  Json out = Json::object();
+  const auto take = [&](const char* key, const Json& from, const char* field) {
+    if (!out.contains(key) && from.is_object() && from.contains(field) && (from[field].is_number() || from[field].is_string()))
+      out[key] = from[field];
+  };
+  for (auto e = run.epochs.rbegin(); e != run.epochs.rend(); ++e) {
+    take("lambda", e->grid_settings, "lambda");
+    take("epsilon", e->grid_settings, "epsilon");
+    take("value_function", e->zeta_settings, "value_function");
+  }
+  if (run.config.is_object() && run.config.contains("analysis") && run.config["analysis"].is_object()) {
+    const Json& a = run.config["analysis"];
+    take("lambda", a, "lambda");
+    take("epsilon", a, "epsilon");
+    if (a.contains("zeta")) take("value_function", a["zeta"], "value");
+  }
+  return out;
+}
+
 Json page_data(const RunData& run, const std::vector<StabilityStep>& stability, const std::vector<Json>& summaries,
                const Json& run_summary_json, const Json& eeg) {
   Json d;
@@ -246,7 +269,8 @@ Json page_data(const RunData& run, const std::vector<StabilityStep>& stability, 
                {"dataset", run.dataset()},
                {"run", run.name()},
                {"classes", run.class_names},
-               {"analysis_dir", run.single_analysis}};  // an analyze output directory: one epoch, no training
+               {"analysis_dir", run.single_analysis},  // an analyze output directory: one epoch, no training
+               {"glossary", glossary_settings(run)}};
   d["config"] = run.config;
   d["colormaps"] = Json::parse(colormap_stops_json());
   Json layers = Json::array();

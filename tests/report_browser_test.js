@@ -393,6 +393,14 @@ async function analysisPage(browser, problems, outDir) {
   check(/one analysed checkpoint \(epoch 1\) · \d+ imaged layers$/.test(got.subtitle) && got.epochs === 1 && got.layers >= 2 && got.drawn === got.layers &&
         got.colours.every((c) => c === "zeta") && (got.notes === "" || got.notes.startsWith("Notes")) && got.details !== "no ζ row",
         "an analyze directory's report: one analysed checkpoint, every layer drawn in ζ, the region panel's ζ with its interval", JSON.stringify(got));
+  // the value function's words follow the analysis (--zeta-value confusion:1:2 here; the synthetic run and
+  // the analysis above are logprob's): the glossary and φ's definition say what φ is a drop of
+  const confusion = path.join(outDir, "monitor-test", "zeta-confusion");
+  execFileSync(path.resolve(args.nnfmri), ["analyze", path.join(outDir, "monitor-test", "run", "model.ckpt"), "--data", "planted", "--eval-samples", "100",
+    "--stages", "grid,zeta", "--zeta-samples", "16", "--zeta-budget", "2", "--zeta-value", "confusion:1:2", "--threads", "2", "--out", confusion], { encoding: "utf8" });
+  const words = await (await openReport(browser, problems, confusion)).evaluate(`document.getElementById("def-value").textContent`);
+  check(words === "logit of class2 minus that of class1 (on images of class class1)",
+        "a confusion:A:B analysis's page defines φ by that confusion, its class indices said by name", words);
 }
 
 // A run without NN-EEG's per-step rows (eeg/channels.json and eeg/epoch_NNN.npy removed: a run whose

@@ -70,7 +70,8 @@ function makeRun(dir, epochs = 10, seed = 12345, errors = false) {
     const edir = path.join(dir, "analysis", "epoch_" + String(e).padStart(3, "0"));
     fs.mkdirSync(edir, { recursive: true });
     const header = { model: "reference", epoch: e, dataset: { name: "cifar10" }, eval_samples: 1000 };
-    const grid = Object.assign({}, header, { settings: { grid: [8, 8, 4], lambda: 0.1, epsilon: 1e-6, bins: 8 }, layers: {} });
+    // the settings as train writes them: the λ of its config.json (--lambda 0.25)
+    const grid = Object.assign({}, header, { settings: { grid: [8, 8, 4], lambda: 0.25, epsilon: 1e-6, bins: 8 }, layers: {} });
     const zeta = Object.assign({}, header, { layers: {} });
     layers.forEach((L, l) => {
       const regions = {}, zregions = {}, dead = [], critical = [];

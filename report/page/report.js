@@ -1296,19 +1296,21 @@
   // the epoch slider stays on the same epoch number unless it stood on the newest epoch (then it
   // follows the new newest one), the selected region, layer of "ζ on the image", colour, view and
   // rotation stay as long as the run still has them.
-  // The glossary's and the tooltips' λ, ε and value function as this run's config.json has them (a run
-  // of other --lambda, --epsilon or --zeta-value settings); an analyze directory keeps the defaults.
+  // The glossary's and the tooltips' λ, ε and value function as the run computed them (D.meta.glossary:
+  // the newest grid.json and zeta.json settings, else config.json's; before 2026-12-06 config.json's alone,
+  // so an analyze directory, which has none, stated logprob's words of a confusion:A:B analysis).
   const VALUE_WORDS = { logprob: "log-likelihood of the true class", accuracy: "accuracy (1 when the true class wins, else 0)",
                         margin: "margin of the true class's logit over the largest other" };
   function fitGlossary() {
-    const a = D.config && D.config.analysis;
-    if (!a) return;
+    const a = D.meta.glossary || {};
     const lambda = typeof a.lambda === "number" ? a.lambda : 0.1, epsilon = typeof a.epsilon === "number" ? a.epsilon : 1e-6;
     $("def-lambda").textContent = String(lambda);
     TIPS.density = "density = mean |a| + " + lambda + "·ln(variance + " + epsilon + ") of the region's activations, averaged over images (README \"Region grid\").";
-    const value = a.zeta && typeof a.zeta.value === "string" ? a.zeta.value : "logprob";
-    const confusion = value.split(":");
-    const words = VALUE_WORDS[value] || (confusion[0] === "confusion" && confusion.length === 3
+    const value = typeof a.value_function === "string" ? a.value_function : "logprob";
+    // confusion:A:B names its classes by name or by index: an index is said by its class's name
+    const classes = D.meta.classes || [], named = (c) => (/^\d+$/.test(c) && classes[Number(c)] !== undefined ? classes[Number(c)] : c);
+    const confusion = value.split(":").map(named);
+    const words = VALUE_WORDS[value] || (value.startsWith("confusion:") && confusion.length === 3
       ? "logit of " + confusion[2] + " minus that of " + confusion[1] + " (on images of class " + confusion[1] + ")" : value);
     $("def-value").textContent = words;
     TIPS.shapley = "Shapley value φ: the mean drop of the " + words + " when this region is lesioned, over all orders of lesioning the layer's regions (README \"ζ-scores\").";
