@@ -195,6 +195,21 @@ async function interact(cdp, evaluate) {
 
 }
 
+// A w×h RGB PNG (filter 0 rows, zlib) whose value at (x, y, channel c) is value(x, y, c): the test's own
+// images for an images:DIR input.
+function pngBytes(w, h, value) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => { let c = n; for (let k = 0; k < 8; ++k) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; return c >>> 0; });
+  const crc = (buf) => { let c = 0xffffffff; for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; };
+  const chunk = (type, data) => { const len = Buffer.alloc(4), sum = Buffer.alloc(4), body = Buffer.concat([Buffer.from(type), data]);
+    len.writeUInt32BE(data.length); sum.writeUInt32BE(crc(body)); return Buffer.concat([len, body, sum]); };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(w, 0); header.writeUInt32BE(h, 4); header[8] = 8; header[9] = 2;
+  const rows = Buffer.alloc(h * (1 + 3 * w));
+  for (let y = 0; y < h; ++y) for (let x = 0; x < w; ++x) for (let c = 0; c < 3; ++c) rows[y * (1 + 3 * w) + 1 + 3 * x + c] = value(x, y, c);
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", header),
+                        chunk("IDAT", require("zlib").deflateSync(rows)), chunk("IEND", Buffer.alloc(0))]);
+}
+
 // monitor.html (`nnfmri monitor`) of a tiny net trained on the planted data, watching a noisy copy
 // (every window alarms): at a phone's width (375 px) nothing scrolls sideways, even with a region name
 // too long for the alarm table, and the timeline is drawn at its own size, 1920 px too (before
@@ -338,16 +353,20 @@ async function monitorPage(browser, problems, outDir) {
         "monitor.html: printing draws the timeline and the legends at 3 pixels per CSS pixel, then the screen's 1 again", JSON.stringify({ printed, after }));
   const shot = await cdp("Page.captureScreenshot", { format: "png" });
   fs.writeFileSync(path.join(outDir, "monitor.png"), Buffer.from(shot.data, "base64"));
-  // a stream shorter than one window (10 images, windows of 20): the page says no window was tested,
-  // not "no window alarmed", and draws the 10 scores as dots a person can find (6 px, not 2)
-  run(["corrupt", "--data", "planted", "--kind", "noise", "--severity", "1", "--limit-train", "10", "--limit-test", "10", "--out", path.join(dir, "few")]);
-  run(["monitor", path.join(dir, "run", "model.ckpt"), "--profile", path.join(dir, "profile.bin"), "--input", "cifar10:" + path.join(dir, "few"),
+  // a stream shorter than one window (10 images, windows of 20) from a folder of PNGs without class
+  // folders (unlabelled): the page says no window was tested, not "no window alarmed", draws the 10
+  // scores as dots a person can find (6 px, not 2), and lists each image by its file, unlabelled
+  const few = path.join(dir, "few");
+  fs.mkdirSync(few, { recursive: true });
+  for (let i = 0; i < 10; ++i)
+    fs.writeFileSync(path.join(few, "photo" + i + ".png"), pngBytes(32, 32, (x, y, c) => (x * 7 + y * 3 + c * 50 + i * 25) % 256));
+  run(["monitor", path.join(dir, "run", "model.ckpt"), "--profile", path.join(dir, "profile.bin"), "--input", "images:" + few,
        "--window", "20", "--threads", "2", "--out", path.join(dir, "monitor-few")]);
   const shortLoad = browser.waitFor("Page.loadEventFired", 30000);
   await cdp("Page.navigate", { url: "file://" + path.join(dir, "monitor-few", "monitor.html") });
   await shortLoad;
   await sleep(200);
-  const few = await evaluate(`(() => { const c = document.getElementById("timeline"), D = JSON.parse(document.getElementById("monitor-data").textContent);
+  const shown = await evaluate(`(() => { const c = document.getElementById("timeline"), D = JSON.parse(document.getElementById("monitor-data").textContent);
     const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data, r = c.width / c.clientWidth, W = c.clientWidth, H = c.clientHeight, pad = 30;
     const s = D.scores.map((x) => x[0]), lo = Math.min(...s), hi = Math.max(...s);
     // dark pixels in the 10 × 10 CSS px box around each image's point (the scale's drawing: monitor.js)
@@ -356,10 +375,12 @@ async function monitorPage(browser, problems, outDir) {
       for (let y = Math.round((cy - 5) * r); y < Math.round((cy + 5) * r); ++y) for (let x = Math.round((cx - 5) * r); x < Math.round((cx + 5) * r); ++x) {
         const k = 4 * (y * c.width + x); if (px[k + 3] > 0 && px[k] < 80 && px[k + 1] < 80 && px[k + 2] < 80) ++dark; }
       return dark / (r * r); });
-    return { alarms: document.getElementById("alarms").textContent, subtitle: document.getElementById("subtitle").textContent, dots: dots.map(Math.round) }; })()`);
-  check(few.alarms === "No window was tested: the stream's 10 images are fewer than one window of 20." && /10 images, 0 windows of 20/.test(few.subtitle) &&
-        few.dots.length === 10 && few.dots.slice(1, 9).every((d) => d >= 25),
-        "monitor.html of a stream shorter than one window: says no window was tested, and its 10 dots are drawn large", JSON.stringify(few));
+    return { alarms: document.getElementById("alarms").textContent, subtitle: document.getElementById("subtitle").textContent, dots: dots.map(Math.round),
+             options: [...document.querySelectorAll("#image option")].map((o) => o.textContent) }; })()`);
+  check(shown.alarms === "No window was tested: the stream's 10 images are fewer than one window of 20." && /10 images, 0 windows of 20/.test(shown.subtitle) &&
+        shown.dots.length === 10 && shown.dots.slice(1, 9).every((d) => d >= 25) &&
+        shown.options.length === 8 && shown.options.every((o) => /^image (\d) photo\1\.png \(spatial_typ [^,]+, unlabelled, predicted \d\)$/.test(o)),
+        "monitor.html of an unlabelled folder shorter than one window: no window was tested, its 10 dots drawn large, each image by its file", JSON.stringify(shown));
 }
 
 // `nnfmri report DIR`, then DIR/report.html in a new page session, drawn (body[data-ready]).
