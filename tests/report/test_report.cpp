@@ -1979,6 +1979,28 @@ TEST(Report, GalleryScaleNamesTheUnitOfItsValueFunction) {
   }
 }
 
+// The page's glossary states the λ, ε and value function the run computed with (meta.glossary): the newest
+// epoch's grid.json and zeta.json settings first, config.json's analysis for what they do not record. An
+// analyze directory has no config.json: before 2026-12-06 its page fell back to logprob's words and λ 0.1
+// whatever it had computed.
+TEST(Report, ThePagesGlossarySettingsAreWhatTheFilesRecordThenTheConfigs) {
+  TempDir tmp("glossary");
+  Json grid = grid_json(7), zeta = zeta_json(7);
+  grid["settings"] = {{"lambda", 0.3}, {"epsilon", 1e-4}};
+  zeta["settings"] = {{"value_function", "confusion:1:2"}};
+  write_analysis(tmp.path, grid, zeta);
+  Json data = Json::parse(report::page_data_text(report::load_run(tmp.str())));
+  EXPECT_EQ(data["meta"]["glossary"], Json({{"lambda", 0.3}, {"epsilon", 1e-4}, {"value_function", "confusion:1:2"}}));
+  // a run directory whose epochs record λ but no value function: the value function from config.json
+  TempDir run("glossary_run");
+  Json first = grid_json(1);
+  first["settings"] = {{"lambda", 0.25}};
+  write_analysis(run.path / "analysis/epoch_001", first, zeta_json(1));
+  write(run.path / "config.json", Json({{"analysis", {{"lambda", 9.0}, {"epsilon", 2e-6}, {"zeta", {{"value", "margin"}}}}}}).dump());
+  data = Json::parse(report::page_data_text(report::load_run(run.str())));
+  EXPECT_EQ(data["meta"]["glossary"], Json({{"lambda", 0.25}, {"epsilon", 2e-6}, {"value_function", "margin"}}));
+}
+
 // LAYER_gallery.png on a real run (reference, 2 epochs on the CIFAR subset): most confident images
 // showed no overlay.  Before 2026-12-04 one colour scale served the whole figure, set by its largest
 // map (a mistake's, usually); a map a tenth of it was drawn at under a tenth of the overlay's opacity,
