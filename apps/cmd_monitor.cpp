@@ -362,7 +362,8 @@ int cmd_monitor(int argc, char** argv) {
       const auto larger = [&](const SelectedImage& a, const SelectedImage& b) { return comes_before(a.score, a.image, b); };
       if (selected.size() < kSelectedImages || comes_before(s.spatial_typ, image, selected.back())) {
         const uint8_t* pixels = images.pixels.data() + size_t(i) * input.image_size();
-        SelectedImage entry{s.spatial_typ, image, file_of(i) ? *file_of(i) : std::string(), label_of(i), s.prediction,
+        const std::string* file = file_of(i);
+        SelectedImage entry{s.spatial_typ, image, file ? *file : std::string(), label_of(i), s.prediction,
                             std::vector<uint8_t>(pixels, pixels + input.image_size()), monitor.region_z(i), std::nullopt};
         if (!s.top.empty()) entry.top = s.top[0];
         selected.push_back(std::move(entry));

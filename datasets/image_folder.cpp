@@ -275,14 +275,14 @@ void ImageFolder::read(bool test, size_t first, size_t count, Dataset& out) cons
     int w = 0, h = 0, n = 0;
     // The header again before decoding: a stream decodes long after the listing, and a file replaced
     // since (by one of other sides, perhaps far larger) is refused before its pixels are allocated.
-    if (stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), int(bytes.size()), &w, &h, &n) &&
-        (w != f.width || h != f.height))
+    if (!stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), int(bytes.size()), &w, &h, &n))
+      throw undecodable(f.path, stbi_failure_reason());
+    if (w != f.width || h != f.height)
       throw base::Error(f.path + ": changed while it was read (" + std::to_string(f.height) + "x" + std::to_string(f.width) +
                         " pixels when listed, " + std::to_string(h) + "x" + std::to_string(w) + " now)");
     std::unique_ptr<stbi_uc, void (*)(void*)> decoded(
         stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), int(bytes.size()), &w, &h, &n, C), stbi_image_free);
     if (!decoded) throw undecodable(f.path, stbi_failure_reason());
-    if (w != f.width || h != f.height) throw base::Error(f.path + ": changed while it was read");
     const stbi_uc* hwc = decoded.get();
     if (w != W || h != H) {
       resized.resize(image_bytes);
