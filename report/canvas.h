@@ -1,5 +1,5 @@
-// report/canvas.h — one drawing interface, two encoders: PNG (rasterised here, written with
-// stb_image_write) and SVG (written as text here).
+// report/canvas.h — one drawing interface, two encoders: PNG (rasterised here, deflated with
+// zlib) and SVG (written as text here).
 //
 // Promise: a figure is drawn once against Canvas and comes out as either format with the same
 // layout.  Coordinates are figure units, x to the right, y down, (0, 0) the top-left corner; a PNG has

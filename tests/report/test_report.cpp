@@ -12,6 +12,7 @@
 #include <fstream>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <set>
@@ -23,6 +24,7 @@
 #include <nlohmann/json.hpp>
 #include <stb/stb_image.h>  // implemented by libstb (-lstb)
 #include <stb/stb_truetype.h>
+#include <zlib.h>
 
 #include "report/canvas.h"
 #include "report/figures.h"
@@ -1150,6 +1152,63 @@ TEST(Report, CanvasTextAndFormats) {
   EXPECT_GT(dark, 40);
   EXPECT_NE(report::make_canvas("svg", 10, 10)->encode().find("<svg"), std::string::npos);
   EXPECT_THROW(report::make_canvas("gif", 10, 10), base::Error);
+}
+
+// The PNG encoder's container, read byte by byte: the signature; IHDR (width, height, 8-bit RGB, no
+// interlace), IDAT and IEND in that order with nothing after; every chunk's CRC-32 over its type and
+// data (stb_image does not check CRCs, other viewers do); the IDAT inflates to one filter-0 row per
+// pixel row whose bytes are the pixels stb_image decodes. The figure has text, a line and a
+// half-transparent rectangle at scale 2 so rows differ.
+TEST(Report, CanvasPngIsAWellFormedPng) {
+  auto canvas = report::make_canvas("png", 37, 21, {250, 240, 230}, 2);
+  canvas->text(2, 2, "\u03b6 map", {10, 20, 200}, 1.5);
+  canvas->line(0, 20, 36, 3, {200, 0, 0}, 1.5);
+  canvas->fill_rect(20, 5, 10, 10, {0, 160, 0}, 0.5);
+  const std::string png = canvas->encode();
+  ASSERT_GT(png.size(), 8u);
+  EXPECT_EQ(png.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+  auto u32 = [&](size_t at) {
+    return uint32_t(uint8_t(png[at])) << 24 | uint32_t(uint8_t(png[at + 1])) << 16 | uint32_t(uint8_t(png[at + 2])) << 8 |
+           uint32_t(uint8_t(png[at + 3]));
+  };
+  std::vector<std::string> types;
+  std::string header, idat;
+  for (size_t at = 8; at < png.size();) {
+    ASSERT_LE(at + 12, png.size());
+    const uint32_t length = u32(at);
+    ASSERT_LE(at + 12 + length, png.size());
+    const std::string type = png.substr(at + 4, 4), data = png.substr(at + 8, length);
+    EXPECT_EQ(u32(at + 8 + length), uint32_t(crc32(0, reinterpret_cast<const Bytef*>(png.data()) + at + 4, uInt(4 + length))))
+        << type;
+    types.push_back(type);
+    if (type == "IHDR") header = data;
+    if (type == "IDAT") idat += data;
+    at += 12 + length;
+  }
+  EXPECT_EQ(types, (std::vector<std::string>{"IHDR", "IDAT", "IEND"}));
+  const int w = 74, h = 42;
+  ASSERT_EQ(header.size(), 13u);
+  EXPECT_EQ(header, std::string("\0\0\0\x4a\0\0\0\x2a\x08\x02\0\0\0", 13));
+  std::string rows(size_t(h) * (1 + 3 * w), '\0');
+  uLongf rows_size = uLongf(rows.size());
+  ASSERT_EQ(uncompress(reinterpret_cast<Bytef*>(rows.data()), &rows_size, reinterpret_cast<const Bytef*>(idat.data()),
+                       uLong(idat.size())),
+            Z_OK);
+  ASSERT_EQ(rows_size, rows.size());
+  int dw, dh, n;
+  unsigned char* pixels = stbi_load_from_memory(reinterpret_cast<const unsigned char*>(png.data()), int(png.size()), &dw, &dh, &n, 3);
+  ASSERT_NE(pixels, nullptr);
+  EXPECT_EQ(dw, w);
+  EXPECT_EQ(dh, h);
+  std::set<std::string> distinct_rows;
+  for (int y = 0; y < h; ++y) {
+    const size_t row = size_t(y) * (1 + 3 * w);
+    EXPECT_EQ(rows[row], '\0') << "row " << y;
+    EXPECT_EQ(0, std::memcmp(rows.data() + row + 1, pixels + size_t(y) * 3 * w, size_t(3 * w))) << "row " << y;
+    distinct_rows.insert(rows.substr(row + 1, size_t(3 * w)));
+  }
+  stbi_image_free(pixels);
+  EXPECT_GT(distinct_rows.size(), 20u);
 }
 
 // A dashed line is ink on its dashes and background in its gaps (PNG, 1 pixel per unit): dashes of 6,
