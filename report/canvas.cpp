@@ -259,9 +259,12 @@ class RasterCanvas final : public Canvas {
 
   void blend(int px, int py, Rgb c, double alpha) {
     if (alpha <= 0) return;
-    if (alpha > 1) alpha = 1;
     uint8_t* p = &pixels_[(size_t(py) * pixel_width() + px) * 3];
     const uint8_t src[3] = {c.r, c.g, c.b};
+    if (alpha >= 1) {  // what the rounding below gives at alpha 1, without it
+      std::memcpy(p, src, 3);
+      return;
+    }
     for (int k = 0; k < 3; ++k) p[k] = uint8_t(std::lround(p[k] + (src[k] - p[k]) * alpha));
   }
 
