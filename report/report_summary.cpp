@@ -62,7 +62,10 @@ Json region_entry(const RunData& run, const EpochData& epoch, int l, int r) {
 }
 
 // Regions of every layer ranked by ζ (when the epoch has ζ) or by information above the null
-// floor (grid only), descending; ties keep layer then region order.
+// floor (grid only), descending; ties keep layer then region order.  Ranked by ζ, a layer that plays
+// another layer's game (its same_game_as) is not ranked: its φ and ζ are that game's, renamed, so each
+// of its regions would repeat one of the other layer's; that layer's entries name it instead
+// ("same_game_layers").
 Json top_regions(const RunData& run, const EpochData& epoch, std::string& ranked_by) {
   struct Candidate {
     int layer, region;
@@ -73,15 +76,25 @@ Json top_regions(const RunData& run, const EpochData& epoch, std::string& ranked
   for (int l = 0; l < int(epoch.layers.size()); ++l) {
     const LayerImage& layer = epoch.layers[size_t(l)];
     for (int r = 0; r < layer.grid.count(); ++r) {
-      if (epoch.has_zeta && layer.has_zeta) candidates.push_back({l, r, layer.zeta[size_t(r)].zeta});
-      else if (!epoch.has_zeta && layer.has_grid)
+      if (epoch.has_zeta && layer.has_zeta) {
+        if (layer.same_game_as.empty()) candidates.push_back({l, r, layer.zeta[size_t(r)].zeta});
+      } else if (!epoch.has_zeta && layer.has_grid) {
         candidates.push_back({l, r, layer.stats[size_t(r)].information_bits - layer.stats[size_t(r)].information_null_bits});
+      }
     }
   }
   std::stable_sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) { return a.key > b.key; });
   Json out = Json::array();
-  for (size_t c = 0; c < candidates.size() && c < size_t(kTopRegions); ++c)
-    out.push_back(region_entry(run, epoch, candidates[c].layer, candidates[c].region));
+  for (size_t c = 0; c < candidates.size() && c < size_t(kTopRegions); ++c) {
+    Json entry = region_entry(run, epoch, candidates[c].layer, candidates[c].region);
+    if (epoch.has_zeta) {
+      Json same = Json::array();
+      for (const LayerImage& other : epoch.layers)
+        if (other.has_zeta && other.same_game_as == epoch.layers[size_t(candidates[c].layer)].name) same.push_back(other.name);
+      if (!same.empty()) entry["same_game_layers"] = same;
+    }
+    out.push_back(std::move(entry));
+  }
   return out;
 }
 
@@ -317,7 +330,10 @@ std::string summary_text(const RunData& run, const Json& s) {
                 base::format(" %.4g]", r["zeta_ci"][1].get<double>());
       else if (r.contains("information_above_null"))
         item += base::format(" %.4g bits above the null", r["information_above_null"].get<double>());
-      items.push_back(item + " (" + r["role"].get<std::string>() + ")");
+      std::string also;
+      if (r.contains("same_game_layers"))
+        for (const Json& other : r["same_game_layers"]) also += "; " + other.get<std::string>() + "'s \u03b6 too, the same game";
+      items.push_back(item + " (" + r["role"].get<std::string>() + also + ")");
     }
     text += "  top regions by " + s["top_regions_ranked_by"].get<std::string>() + ": " + join_first(items, 3, "; ") + "\n";
   }

@@ -40,7 +40,7 @@ async function interact(cdp, evaluate) {
     }
     check(allFollow, "every view follows the slider over all epochs");
     // a layer whose ζ is a later layer's game says so in its card, at exactly the epochs zeta.json does
-    let sameGame = 0, sameGameRight = true;
+    let sameGame = 0, sameGameRight = true, sameGameTop = 0;
     for (let i = 0; i < epochNumbers.length; ++i) {
       const seen = await evaluate(`(() => { const s = document.getElementById("epoch"); s.value = "${i}";
         s.dispatchEvent(new Event("input", { bubbles: true }));
@@ -51,8 +51,22 @@ async function interact(cdp, evaluate) {
         sameGame += v.same ? 1 : 0;
         sameGameRight = sameGameRight && (v.same ? v.info.includes("ζ: " + v.same + "'s game") : !v.info.includes("'s game"));
       }
+      // the summary's top regions rank each game once: no row of a layer that plays another's game,
+      // and a row of the layer whose game it is names the other ("conv1's ζ too")
+      const top = await evaluate(`(() => { const D = JSON.parse(document.getElementById("report-data").textContent), ep = D.epochs[${i}];
+        const copies = ep.layers.filter((x) => x.z && x.z.same_game_as).map((x) => ({ name: D.layers[ep.layers.indexOf(x)].name, of: x.z.same_game_as }));
+        const box = [...document.querySelectorAll("#summary h3")].find((h) => h.textContent.startsWith("Top regions"));
+        const rows = box ? [...box.parentNode.querySelectorAll("tr")].slice(1).map((tr) => tr.cells[0].textContent) : [];
+        return { copies, rows }; })()`);
+      for (const row of top.rows)
+        for (const c of top.copies) {
+          sameGameRight = sameGameRight && !row.startsWith(c.name + " ") && row !== c.name;
+          if (row.startsWith(c.of + " ") || row === c.of) sameGameRight = sameGameRight && row.includes(c.name + "'s ζ too");
+        }
+      sameGameTop += top.copies.length && top.rows.some((row) => row.includes("'s ζ too")) ? 1 : 0;
     }
-    check(sameGameRight && (sameGame > 0 || !!args.run), "a layer scored with a later layer's game (same_game_as) says so in its card", sameGame + " labelled");
+    check(sameGameRight && (sameGame > 0 || !!args.run) && (sameGameTop > 0 || !!args.run),
+      "a layer scored with a later layer's game (same_game_as) says so in its card, and the top regions rank that game once", sameGame + " labelled, " + sameGameTop + " epochs' top regions name the other layer");
     // a real key press on the slider
     await evaluate("document.getElementById('epoch').focus()");
     const before = await evaluate("document.getElementById('epoch-label').textContent");

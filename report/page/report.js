@@ -1240,7 +1240,7 @@
       host.append(box);
     };
     table("Top regions (by " + s.top_regions_ranked_by + ")", ["layer", "region", "ζ", "interval", "role", "selectivity"],
-      s.top_regions.map((r) => [r.layer, r.region, fmt(r.zeta), r.zeta_ci ? "[" + fmt(r.zeta_ci[0]) + ", " + fmt(r.zeta_ci[1]) + "]" : "–",
+      s.top_regions.map((r) => [r.same_game_layers ? r.layer + " (" + r.same_game_layers.map((name) => name + "'s ζ too").join(", ") + ")" : r.layer, r.region, fmt(r.zeta), r.zeta_ci ? "[" + fmt(r.zeta_ci[0]) + ", " + fmt(r.zeta_ci[1]) + "]" : "–",
                                 r.role.replace(/_/g, " "), r.selectivity === undefined ? "–" : pct(r.selectivity)]));
     // Two named quantities: strength = connection_strength / units of the receiving layer (README).
     const perUnit = s.critical_pathways.every((p) => p.strength !== undefined);

@@ -667,12 +667,48 @@ TEST(Report, PageDataSaysWhichLayersGameALayerPlays) {
   Json zeta = zeta_json(2);
   zeta["layers"]["conv1"]["same_game_as"] = "pool1";
   write(tmp.path / "analysis/epoch_002/zeta.json", zeta.dump());
-  report::build_report(tmp.str(), {});
+  const std::string text = report::build_report(tmp.str(), {});
   const Json data = page_data(tmp.path);
   ASSERT_EQ(data["epochs"].size(), 2u);
   EXPECT_TRUE(data["epochs"][0]["layers"][0]["z"]["same_game_as"].is_null());
   EXPECT_EQ(data["epochs"][1]["layers"][0]["z"]["same_game_as"], "pool1");
   EXPECT_TRUE(data["epochs"][1]["layers"][1]["z"]["same_game_as"].is_null());
+
+  // The top regions rank each game once: at epoch 2 conv1's entries (pool1's game renamed) are left
+  // out, the first is the largest ζ of the other layers, and pool1's entries name conv1; at epoch 1,
+  // where conv1 plays its own game, every layer ranks and nothing names another layer.
+  const Json top2 = read_json(tmp.path / "summary.json")["top_regions"];
+  const Json top1 = read_json(tmp.path / "analysis/epoch_001/summary.json")["top_regions"];
+  ASSERT_FALSE(top2.empty());
+  int pool1_entries = 0;
+  for (const Json& r : top2) {
+    EXPECT_NE(r["layer"], "conv1") << r.dump();
+    if (r["layer"] == "pool1") {
+      EXPECT_EQ(r["same_game_layers"], Json::array({"conv1"})) << r.dump();
+      ++pool1_entries;
+    } else {
+      EXPECT_FALSE(r.contains("same_game_layers")) << r.dump();
+    }
+  }
+  EXPECT_GT(pool1_entries, 0);
+  EXPECT_NE(text.find("conv1's \u03b6 too, the same game"), std::string::npos) << text;
+  auto best_of = [](int epoch, bool with_conv1) {
+    double best = -1e9;
+    std::string name;
+    for (size_t l = with_conv1 ? 0 : 1; l < kLayers.size(); ++l)
+      for (int r = 0; r < kLayers[l].count(); ++r)
+        if (synthetic_zeta(epoch, l, r) > best) best = synthetic_zeta(epoch, l, r), name = kLayers[l].name + " " + kLayers[l].key(r);
+    return name;
+  };
+  EXPECT_EQ(top2[0]["layer"].get<std::string>() + " " + top2[0]["region"].get<std::string>(), best_of(2, false));
+  ASSERT_FALSE(top1.empty());
+  EXPECT_EQ(top1[0]["layer"].get<std::string>() + " " + top1[0]["region"].get<std::string>(), best_of(1, true));
+  bool conv1_ranked = false;
+  for (const Json& r : top1) {
+    EXPECT_FALSE(r.contains("same_game_layers")) << r.dump();
+    conv1_ranked = conv1_ranked || r["layer"] == "conv1";
+  }
+  EXPECT_TRUE(conv1_ranked);
 
   for (const std::string bad : {"pool9", "conv1"}) {
     zeta["layers"]["conv1"]["same_game_as"] = bad;
