@@ -52,18 +52,18 @@ async function interact(cdp, evaluate) {
         sameGameRight = sameGameRight && (v.same ? v.info.includes("ζ: " + v.same + "'s game") : !v.info.includes("'s game"));
       }
       // the summary's top regions rank each game once: no row of a layer that plays another's game,
-      // and a row of the layer whose game it is names the other ("conv1's ζ too")
+      // and a row of the layer whose game it is names the other ("pool1 (= conv1)")
       const top = await evaluate(`(() => { const D = JSON.parse(document.getElementById("report-data").textContent), ep = D.epochs[${i}];
         const copies = ep.layers.filter((x) => x.z && x.z.same_game_as).map((x) => ({ name: D.layers[ep.layers.indexOf(x)].name, of: x.z.same_game_as }));
         const box = [...document.querySelectorAll("#summary h3")].find((h) => h.textContent.startsWith("Top regions"));
-        const rows = box ? [...box.parentNode.querySelectorAll("tr")].slice(1).map((tr) => tr.cells[0].textContent) : [];
+        const rows = box ? [...box.parentNode.querySelectorAll("tr")].slice(1).map((tr) => tr.cells[0].textContent.replace(/\u00a0/g, " ")) : [];
         return { copies, rows }; })()`);
       for (const row of top.rows)
         for (const c of top.copies) {
           sameGameRight = sameGameRight && !row.startsWith(c.name + " ") && row !== c.name;
-          if (row.startsWith(c.of + " ") || row === c.of) sameGameRight = sameGameRight && row.includes(c.name + "'s ζ too");
+          if (row.startsWith(c.of + " ") || row === c.of) sameGameRight = sameGameRight && row.includes("(= " + c.name + ")");
         }
-      sameGameTop += top.copies.length && top.rows.some((row) => row.includes("'s ζ too")) ? 1 : 0;
+      sameGameTop += top.copies.length && top.rows.some((row) => row.includes("(= ")) ? 1 : 0;
     }
     check(sameGameRight && (sameGame > 0 || !!args.run) && (sameGameTop > 0 || !!args.run),
       "a layer scored with a later layer's game (same_game_as) says so in its card, and the top regions rank that game once", sameGame + " labelled, " + sameGameTop + " epochs' top regions name the other layer");

@@ -63,7 +63,7 @@
     efficiency: "pathway efficiency = 1 − H(p)/ln n of the flow shares p over the connected region pairs: 1 when one pathway carries all (README \"Tractography\").",
     chain: "chain score = Σ log(C_step / connection_strength of its pair): always ≤ 0; nearer 0 = a larger share of each pair's flow follows the chain (README \"Tractography\").",
     stability: "ζ stability = Spearman rank correlation of a layer's region ζ with the previous analysed epoch (README \"Reading the report\").",
-    layer: "An imaged layer: one block of the network (a convolution, pool or dense layer with its batch norm and ReLU) (README \"Imaging\").",
+    layer: "An imaged layer: one block of the network (a convolution, pool or dense layer with its batch norm and ReLU) (README \"Imaging\"). In the top regions, \"pool1 (= conv1)\": conv1 plays pool1's lesion game, so its ζ is pool1's and is listed once (README \"One game, two blocks\").",
     path: "A pair of consecutive imaged layers, from → to (README \"Tractography\").",
     flow: "The pair's strongest region-to-region flow C_{A→B} (README \"Tractography\").",
     same_game: "This layer's lesion game is the named later layer's: every coalition of its regions leaves the network's output exactly as the same coalition of that layer's regions does (a conv + ReLU read only by a max pool, zero ablation), so the ζ stage scored the game once and both maps show the same φ, intervals and critical regions; the Taylor terms are each layer's own (README \"One game, two blocks\").",
@@ -1240,7 +1240,7 @@
       host.append(box);
     };
     table("Top regions (by " + s.top_regions_ranked_by + ")", ["layer", "region", "ζ", "interval", "role", "selectivity"],
-      s.top_regions.map((r) => [r.same_game_layers ? r.layer + " (" + r.same_game_layers.map((name) => name + "'s ζ too").join(", ") + ")" : r.layer, r.region, fmt(r.zeta), r.zeta_ci ? "[" + fmt(r.zeta_ci[0]) + ", " + fmt(r.zeta_ci[1]) + "]" : "–",
+      s.top_regions.map((r) => [r.same_game_layers ? r.layer + " (=\u00a0" + r.same_game_layers.join(", ") + ")" : r.layer, r.region, fmt(r.zeta), r.zeta_ci ? "[" + fmt(r.zeta_ci[0]) + ", " + fmt(r.zeta_ci[1]) + "]" : "–",
                                 r.role.replace(/_/g, " "), r.selectivity === undefined ? "–" : pct(r.selectivity)]));
     // Two named quantities: strength = connection_strength / units of the receiving layer (README).
     const perUnit = s.critical_pathways.every((p) => p.strength !== undefined);
