@@ -70,7 +70,9 @@ class ZetaStage : public Stage {
   }
 
   // "critical 12 of 1060 regions, top conv1 grid_3_4_1 zeta 3.12": the critical regions of every
-  // layer over all their regions, and the one of highest ζ (first in layer order on a tie).  When the
+  // layer over all their regions, and the one of highest ζ (first in layer order on a tie) over the
+  // layers that play their own game (a layer with same_game_as repeats that layer's ζ; the report's
+  // top regions rank each game once too).  When the
   // budget cut some layer's sample short (a slow or busy machine), ", zeta from 2 of 256 images in 5
   // blocks (--zeta-budget ran out)": the fewest images any layer covers and how many layers were cut.
   std::string digest(const nlohmann::ordered_json& zeta) const override {
@@ -84,7 +86,7 @@ class ZetaStage : public Stage {
       if (covered < sample) ++cut, fewest = std::min(fewest, covered);
       regions += layer["regions"].size();
       critical += layer["critical_regions"].size();
-      if (layer["critical_regions"].empty()) continue;
+      if (layer["critical_regions"].empty() || layer.contains("same_game_as")) continue;
       const std::string key = layer["critical_regions"][0].get<std::string>();  // sorted by ζ
       const double z = layer["regions"][key]["zeta_score"].get<double>();
       if (top_layer.empty() || z > top_zeta) top_layer = name, top_region = key, top_zeta = z;

@@ -306,6 +306,7 @@ TEST_F(TrainCommand, OneLinePerEpochWithTheImagingDigestAndEveryStageLineOnlyWit
     for (const auto& key : layer["critical_regions"]) {
       ++critical;
       const double z = layer["regions"][key.get<std::string>()]["zeta_score"].get<double>();
+      if (layer.contains("same_game_as")) continue;  // its ζ is a later layer's, named there
       if (top.empty() || z > top_zeta) top = name + " " + key.get<std::string>(), top_zeta = z;
     }
   }

@@ -50,7 +50,8 @@ TEST(Stages, GridAlwaysRunsAndEachStageDescribesItsSettings) {
 }
 
 // The ζ stage's words on train's epoch line: critical regions over all regions of all layers, and
-// the critical region of highest ζ over the layers (the first layer's on a tie), from zeta.json.
+// the critical region of highest ζ over the layers that play their own game (the first layer's on a
+// tie), from zeta.json.
 TEST(Stages, ZetaDigestCountsCriticalRegionsAndNamesTheTopOne) {
   std::unique_ptr<imaging::Stage> zeta;
   for (auto& stage : imaging::make_stages())
@@ -66,6 +67,12 @@ TEST(Stages, ZetaDigestCountsCriticalRegionsAndNamesTheTopOne) {
   EXPECT_EQ(zeta->digest(doc), "critical 3 of 7 regions, top conv1 grid_1_1_2 zeta 3.50");
   doc["layers"]["fc1"]["regions"]["grid_1_1_1"] = region(4.25);
   EXPECT_EQ(zeta->digest(doc), "critical 3 of 7 regions, top fc1 grid_1_1_1 zeta 4.25");
+  // A layer that plays a later layer's game is counted but never named: its ζ repeats that layer's.
+  doc["layers"]["conv1"]["regions"]["grid_1_1_2"] = region(5);
+  doc["layers"]["conv1"]["same_game_as"] = "fc1";
+  EXPECT_EQ(zeta->digest(doc), "critical 3 of 7 regions, top fc1 grid_1_1_1 zeta 4.25");
+  doc["layers"]["conv1"].erase("same_game_as");
+  EXPECT_EQ(zeta->digest(doc), "critical 3 of 7 regions, top conv1 grid_1_1_2 zeta 5.00");
   for (auto& [name, layer] : doc["layers"].items()) layer["critical_regions"] = nlohmann::ordered_json::array();
   EXPECT_EQ(zeta->digest(doc), "critical 0 of 7 regions");  // no top without a critical region
   // A budget that cut layers' samples short: the fewest images covered and how many layers were cut.
