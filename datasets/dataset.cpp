@@ -99,25 +99,25 @@ DataSplit load_dataset(const std::string& spec, const LoadOptions& options) {
 
 TestStream::TestStream(const std::string& spec, const LoadOptions& options, size_t limit) {
   const size_t colon = spec.find(':');
-  if (spec.substr(0, colon) == "cifar10" && (colon == std::string::npos || colon + 1 < spec.size())) {
-    const std::string dir = colon == std::string::npos ? find_cifar10_dir() : spec.substr(colon + 1);
+  const std::string name = spec.substr(0, colon);
+  const bool has_arg = colon != std::string::npos && colon + 1 < spec.size();  // something after the ':'
+  // The test half alone (LoadOptions::test_only: the training half is neither required nor read).
+  LoadOptions test_only = options;
+  test_only.train_only = false, test_only.test_only = true;
+  if (name == "cifar10" && (colon == std::string::npos || has_arg)) {
+    const std::string dir = has_arg ? spec.substr(colon + 1) : find_cifar10_dir();
     header_ = cifar10_header(dir);
     const std::string path = (std::filesystem::path(dir) / "test_batch.bin").string();
     file_ = std::make_unique<Cifar10File>(path);
     header_.files.push_back(path);
     total_ = file_->records();
-  } else if (spec.rfind("images:", 0) == 0 && spec.size() > 7) {
+  } else if (name == "images" && has_arg) {
     // An image folder: listed and every header checked now, each batch decoded when it is asked for
-    LoadOptions test_only = options;
-    test_only.train_only = false, test_only.test_only = true;
-    folder_ = std::make_unique<ImageFolder>(spec.substr(7), folder_options(test_only));
+    folder_ = std::make_unique<ImageFolder>(spec.substr(colon + 1), folder_options(test_only));
     header_ = folder_->header();
     total_ = folder_->size(true);
   } else {
-    // Every other spec (and "cifar10:" with nothing after it: load_dataset's error): its test half alone
-    // (LoadOptions::test_only: the training half is neither required nor read).
-    LoadOptions test_only = options;
-    test_only.train_only = false, test_only.test_only = true;
+    // Every other spec (and "cifar10:" or "images:" with nothing after it: load_dataset's error), loaded once
     loaded_ = load_dataset(spec, test_only).test;
     header_ = loaded_;
     header_.pixels.clear(), header_.labels.clear(), header_.image_names.clear();

@@ -274,7 +274,7 @@ void ImageFolder::read(bool test, size_t first, size_t count, Dataset& out) cons
     const std::string bytes = base::read_file(f.path);
     int w = 0, h = 0, n = 0;
     // The header again before decoding: a stream decodes long after the listing, and a file replaced
-    // since (by one of other sides, perhaps far larger) is refused before its pixels are allocated.
+    // since (by an image of another size, perhaps far larger) is refused before its pixels are allocated.
     if (!stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), int(bytes.size()), &w, &h, &n))
       throw undecodable(f.path, stbi_failure_reason());
     if (w != f.width || h != f.height)
