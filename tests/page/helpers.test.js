@@ -683,3 +683,84 @@ test("drawRatio: the screen's ratio on screen, at least 3 while printing", () =>
   assert.equal(h.drawRatio(2, true), 3);
   assert.equal(h.drawRatio(4, true), 4);  // a finer screen keeps its own
 });
+
+// Boundaries and cases the tests above left open (a mutation audit of helpers.js, 2026-12-06: each of these
+// failed on a one-line change of the function that breaks its comment's rule, and passes on the code).
+test("mapLayout: a list up to 24 regions, squares from 25; pickCell's cells are half-open", () => {
+  assert.equal(h.mapLayout([1, 1, 24], 300, 240).kind, "list");
+  assert.equal(h.mapLayout([1, 1, 25], 300, 240).kind, "squares");
+  const lay = h.mapLayout([2, 2, 1], 300, 240), [a, b] = lay.cells;  // regions 0 and 1 side by side in one row
+  assert.equal(b.x, a.x + a.w);
+  assert.equal(h.pickCell(lay.cells, a.x + a.w, a.y + 1), b.r);         // the shared edge belongs to the right cell
+  assert.equal(h.pickCell(lay.cells, a.x, a.y), a.r);
+  assert.equal(h.pickCell(lay.cells, lay.cells[3].x + lay.cells[3].w, lay.cells[3].y), null);  // past the last cell
+});
+
+test("pathwayStep: off a chain and without a flow, the same place in a column of another size; flows only from the column they come from", () => {
+  // 64 regions, then 4: region 63 (the last drawn) goes to the last of 4, region 16 (a quarter down) to the second
+  const big = [{ grid: [4, 4, 4], in_from: null, in: null, out_to: null, out: null },
+               { grid: [1, 1, 4], in_from: null, in: null, out_to: null, out: null }];
+  const order = h.columnOrder([4, 4, 4]);
+  assert.deepEqual(h.pathwayStep(big, [], { l: 0, r: order[63], chain: null }, "ArrowRight"), { l: 1, r: 3, chain: null });
+  assert.deepEqual(h.pathwayStep(big, [], { l: 0, r: order[16], chain: null }, "ArrowRight"), { l: 1, r: 1, chain: null });
+  assert.deepEqual(h.pathwayStep(big, [], { l: 1, r: 3, chain: null }, "ArrowLeft"), { l: 0, r: order[48], chain: null });
+  // in-flows listed from a layer that is not the column to the left (in_from: null here) are not followed there
+  const other = [{ grid: [1, 1, 4], in_from: null, in: null, out_to: null, out: null },
+                 { grid: [1, 1, 4], in_from: null, in: [[3, 1], [3, 1], [3, 1], [3, 1]], out_to: null, out: null }];
+  assert.deepEqual(h.pathwayStep(other, [], { l: 1, r: 0, chain: null }, "ArrowLeft"), { l: 0, r: 0, chain: null });
+  other[1].in_from = 0;  // now they come from it: its strongest in-flow
+  assert.deepEqual(h.pathwayStep(other, [], { l: 1, r: 0, chain: null }, "ArrowLeft"), { l: 0, r: 3, chain: null });
+});
+
+test("settingsRows: a ζ tolerance below 0 is automatic, 0 itself is not", () => {
+  const rows = (tol) => h.settingsRows({ analysis: { zeta: { tolerance: tol } } }, {});
+  assert.deepEqual(rows(-1), [["analysis.zeta.tolerance", "-1 (automatic: 0.05·max|φ|)"]]);
+  assert.deepEqual(rows(0), [["analysis.zeta.tolerance", "0"]]);
+  assert.deepEqual(h.settingsRows({ analysis: { tract: { top: 0 } } }, {}), [["analysis.tract.top", "0 (all flows)"]]);
+});
+
+test("confusionCounts: a prediction beyond the named classes and the labels widens the matrix too", () => {
+  const m = h.confusionCounts([0, 1], [0, 3], 2);
+  assert.equal(m.length, 4);
+  assert.ok(m.every((row) => row.length === 4));
+  assert.equal(m[1][3], 1);
+});
+
+test("bandLabelIndices: δ and γ written when exactly 2 px apart; wrapRows: an entry that exactly fills its row's room stays on it", () => {
+  assert.deepEqual(h.bandLabelIndices(3, 10), [0, 4]);      // 4 · 3 = 10 + 2
+  assert.deepEqual(h.bandLabelIndices(12, 10), [0, 1, 2, 3, 4]);
+  assert.deepEqual(h.wrapRows([60, 40, 100], 100), [[0, 1], [2]]);
+});
+
+test("eegEpochIndex: the last epoch before, by epoch, whatever the order of the list", () => {
+  assert.equal(h.eegEpochIndex([{ epoch: 4 }, { epoch: 2 }, { epoch: 1 }], 3), 1);
+  assert.equal(h.eegEpochIndex([{ epoch: 2 }, { epoch: 1 }], 5), 0);
+});
+
+test("termTipPlace: above the term when the box and its gap would pass the window's bottom", () => {
+  const view = { w: 400, h: 300 }, box = { w: 100, h: 50 };
+  // 246 + 50 = 296 fits without the gap, 246 + 6 + 50 = 302 does not
+  assert.deepEqual(h.termTipPlace({ left: 20, top: 230, bottom: 246 }, box, view), { left: 20, top: 230 - 6 - 50 });
+  assert.deepEqual(h.termTipPlace({ left: 20, top: 228, bottom: 244 }, box, view), { left: 20, top: 250 });  // 244 + 56 = 300
+});
+
+test("noErrorsHint: a run imaged with exact ζ needs no --zeta-method, one imaged with Taylor's gets shapley", () => {
+  const hint = (zeta, evalSamples) => h.noErrorsHint(false, { run: "r", epoch: 1,
+    config: { data: { spec: "planted" }, analysis: { eval_samples: evalSamples, zeta: { method: zeta } } } }).command;
+  assert.equal(hint("exact", 16), "nnfmri analyze r/checkpoints/epoch_001.ckpt --data planted --eval-samples 16 --errors --out r/analysis/epoch_001");
+  assert.equal(hint("taylor", 64), "nnfmri analyze r/checkpoints/epoch_001.ckpt --data planted --eval-samples 64 --zeta-method shapley --errors --out r/analysis/epoch_001");
+});
+
+test("pathwayHeader: a pair's strength sits midway between its two columns' centres", () => {
+  const widthOf = (text) => 6 * text.length;
+  const { labels } = h.pathwayHeader(["a", "b", "c"], [{ from: 1, to: 2, strength: 1.5 }], 100, widthOf);
+  assert.deepEqual(labels.filter((b) => b.kind === "name").map((b) => b.x), [50, 150, 250]);
+  assert.deepEqual(labels.filter((b) => b.kind === "strength").map((b) => [b.text, b.x]), [["1.5", 200]]);
+});
+
+test("canvasFits: the bitmap fits when both its width and its height are the CSS box × the ratio", () => {
+  const canvas = (width, height) => ({ clientWidth: 120, clientHeight: 40, width, height });
+  assert.equal(h.canvasFits(canvas(240, 80), 2), true);
+  assert.equal(h.canvasFits(canvas(240, 60), 2), false);
+  assert.equal(h.canvasFits(canvas(120, 80), 2), false);
+});
