@@ -19,6 +19,7 @@
 #include "apps/training_run.h"
 #include "base/fileio.h"
 #include "datasets/dataset.h"
+#include "nn/checkpoint.h"
 #include "run/json.h"
 #include "run/layout.h"
 #include "run/manifest.h"
@@ -268,6 +269,73 @@ TEST_F(TrainingRun, ZetaEveryRunsTheZetaStageInItsEpochsOnlyAndResumesToTheSameB
             (std::vector<std::string>{"epoch 2: no zeta.json (ζ-scores not shown)", "epoch 2 missing zeta.json"}));
 }
 
+// --analyze-every 2 over 4 epochs with --zeta-every 4: the analysed epochs are 2 and 4 (the multiples of N); grid.json's
+// images block is in epoch 2's, the run's first analysed epoch (not epoch 1's, which is not analysed); the zeta stage
+// runs in epoch 4, the epoch number that is a multiple of 4 (not in the 4th analysed epoch, which this run never
+// reaches); metrics.jsonl has analysis_seconds on the analysed epochs' lines only.  (Every other test here analyses
+// every epoch, where these rules cannot be told from their slips.)
+TEST_F(TrainingRun, AnalysedEpochsAreTheMultiplesOfAnalyzeEveryAndZetaEveryCountsEpochNumbers) {
+  app::TrainingSettings s = small_settings(path("run"));
+  s.train.epochs = 4;
+  s.analyze_every = 2;
+  s.zeta_every = 4;
+  app::run_training(s, small_planted(), {});
+  const run::Layout layout(s.out);
+  const std::string metrics = base::read_file(layout.metrics());
+  ASSERT_EQ(std::count(metrics.begin(), metrics.end(), '\n'), 4) << metrics;
+  size_t at = 0;
+  for (int epoch = 1; epoch <= 4; ++epoch) {
+    SCOPED_TRACE(epoch);
+    const bool analysed = epoch % 2 == 0;
+    EXPECT_EQ(base::file_exists(layout.analysis(epoch) + "/" + run::kGridFile), analysed);
+    EXPECT_EQ(base::file_exists(layout.analysis(epoch) + "/" + run::kTractFile), analysed);
+    EXPECT_EQ(base::file_exists(layout.analysis(epoch) + "/" + run::kZetaFile), epoch == 4);
+    if (analysed) {
+      EXPECT_EQ(run::read_json(layout.analysis(epoch) + "/" + run::kGridFile).contains("images"), epoch == 2);
+    }
+    const size_t end = metrics.find('\n', at);
+    const run::Json line = run::parse_json(metrics.substr(at, end - at), "metrics.jsonl");
+    at = end + 1;
+    EXPECT_EQ(line["epoch"], epoch);
+    EXPECT_EQ(line.contains("analysis_seconds"), analysed);
+  }
+}
+
+// A stop asked after the last step of the last epoch comes after the end: the run is complete (outcome and run.json),
+// not stopped with a run.json a resume would refuse ("interrupted" with every epoch done).
+TEST_F(TrainingRun, AStopAskedAfterTheLastStepLeavesACompleteRun) {
+  app::TrainingSettings s = small_settings(path("run"));
+  s.analyze_every = 0;
+  EXPECT_TRUE(app::run_training(s, small_planted(), stop_after_step(9)).complete);  // 3 epochs of 3 steps
+  const std::optional<run::Manifest> m = run::read_manifest(run::Layout(s.out));
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->status, "complete");
+  EXPECT_EQ(m->completed_epoch, 3);
+}
+
+// A kill in epoch 1's commit after metrics.jsonl and model.ckpt were written, before run.json said so (completed_epoch
+// 0): the resume removes both before it trains, so that a run stopped again before epoch 1 is committed holds the
+// files its run.json lists and nothing else (an epoch-1 line in metrics.jsonl beside a run.json at epoch 0).
+TEST_F(TrainingRun, AResumeBeforeAnyCommittedEpochRemovesTheMetricsAndModelAKillLeft) {
+  const app::TrainingSettings s = small_settings(path("run"));
+  app::TrainingCallbacks kill;
+  kill.at_point = [](app::RunPoint p, int epoch) {
+    if (p == app::RunPoint::model_written && epoch == 1) throw Killed{};
+  };
+  ASSERT_TRUE(killed_in(s, kill));
+  const run::Layout layout(s.out);
+  ASSERT_TRUE(base::file_exists(layout.metrics()));
+  ASSERT_TRUE(base::file_exists(layout.model()));
+  EXPECT_FALSE(app::run_training(resumed(s), small_planted(), stop_after_step(1)).complete);
+  const std::optional<run::Manifest> m = run::read_manifest(layout);
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->completed_epoch, 0);
+  std::vector<std::string> listed = m->files;
+  listed.push_back("run.json");
+  std::sort(listed.begin(), listed.end());
+  EXPECT_EQ(files_under(s.out), listed);
+}
+
 void write(const std::string& path, const std::string& bytes) {
   fs::create_directories(fs::path(path).parent_path());
   base::write_file_atomic(path, bytes);
@@ -281,6 +349,7 @@ TEST_F(TrainingRun, KilledAtAnyPointAndResumedItFinishesWithTheSameBytes) {
     app::TrainingCallbacks callbacks;
     int committed;                                      // the epoch run.json is at after the kill
     std::function<void(const run::Layout&)> leftovers;  // what a real kill could also leave
+    int metrics_lines = -1, model_epoch = -1;           // after the kill, in the commit's order (-1: not checked)
   };
   std::vector<Case> cases;
   const std::pair<app::RunPoint, const char*> points[] = {
@@ -292,7 +361,9 @@ TEST_F(TrainingRun, KilledAtAnyPointAndResumedItFinishesWithTheSameBytes) {
     callbacks.at_point = [point = point](app::RunPoint p, int epoch) {
       if (p == point && epoch == 2) throw Killed{};
     };
-    cases.push_back({std::string("epoch2_") + name, callbacks, point == app::RunPoint::manifest_written ? 2 : 1, nullptr});
+    // An epoch is committed in README's order: checkpoint, state, analysis, metrics.jsonl, model.ckpt, run.json.
+    cases.push_back({std::string("epoch2_") + name, callbacks, point == app::RunPoint::manifest_written ? 2 : 1, nullptr,
+                     point >= app::RunPoint::metrics_written ? 2 : 1, point >= app::RunPoint::model_written ? 2 : 1});
   }
   // Mid-step, mid-epoch (global step 5 = epoch 2, step 2 of 3) and inside the first epoch (no state yet).
   for (long step : {5L, 2L}) {
@@ -325,6 +396,14 @@ TEST_F(TrainingRun, KilledAtAnyPointAndResumedItFinishesWithTheSameBytes) {
     const std::optional<run::Manifest> manifest = run::read_manifest(layout);
     ASSERT_TRUE(manifest);
     EXPECT_EQ(manifest->completed_epoch, c.committed);
+    if (c.metrics_lines >= 0) {
+      const std::string metrics = base::read_file(layout.metrics());
+      EXPECT_EQ(std::count(metrics.begin(), metrics.end(), '\n'), c.metrics_lines) << "metrics.jsonl";
+    }
+    if (c.model_epoch > 0) {
+      EXPECT_TRUE(base::read_file(layout.model()) == base::read_file(layout.checkpoint(c.model_epoch)))
+          << "model.ckpt is not epoch " << c.model_epoch << "'s checkpoint";
+    }
     if (c.leftovers) c.leftovers(layout);
     app::run_training(resumed(s), small_planted(), {});
     expect_same_run(reference.out, s.out);
@@ -363,6 +442,7 @@ TEST_F(TrainingRun, StoppedAfterAnyStepItWritesAResumableStateAndResumesToTheSam
     manifest = run::read_manifest(layout);
     EXPECT_EQ(manifest->completed_epoch, 2);
     EXPECT_EQ(manifest->state_file, layout.relative(layout.state(2)));
+    EXPECT_EQ(manifest->status, "interrupted") << "stopped at an epoch's end is stopped, not running";
     // Resumed to the end.
     nn::TrainPosition started;
     app::TrainingCallbacks callbacks;
@@ -607,6 +687,15 @@ TEST_F(TrainingRun, AResumeChecksRunJsonBeforeRemovingAnything) {
     expect_error_naming([&] { app::run_training(edited, small_planted(), {}); }, c.error);
     EXPECT_EQ(contents_of(edited.out), before) << "nothing is removed or written";
   }
+  // "complete" exactly at the last epoch, both ways: a run.json at its last epoch that says "running" is refused too.
+  app::run_training(resumed(s), small_planted(), {});
+  app::TrainingSettings running = resumed(s);
+  running.out = path("running");
+  copy_with_manifest(s.out, running.out, [](run::Json& m) { m["status"] = "running"; });
+  const auto before = contents_of(running.out);
+  expect_error_naming([&] { app::run_training(running, small_planted(), {}); },
+                      "run.json: /status: \"running\" with completed_epoch 3 of 3 epochs, expected complete");
+  EXPECT_EQ(contents_of(running.out), before) << "nothing is removed or written";
 }
 
 // run/manifest.h: completed_epoch is at most the planned epochs; a run.json saying 4 of 3 is refused by
@@ -685,6 +774,15 @@ TEST_F(TrainingRun, AResumeReadsTheCheckpointAndMetricsItKeeps) {
        [&](const run::Layout& l) { write(l.checkpoint(2), checkpoint.substr(0, 5000)); }},
       {"another_net", "checkpoints/epoch_002.ckpt: holds epoch 2 of the net 'conv3x3:2 relu maxpool2 linear:10'",
        [&](const run::Layout& l) { write(l.checkpoint(2), base::read_file(run::Layout(other.out).checkpoint(2))); }},
+      {"another_epoch", "checkpoints/epoch_002.ckpt: holds epoch 1 of the net '" + s.spec + "', expected epoch 2",
+       [&](const run::Layout& l) { write(l.checkpoint(2), base::read_file(l.checkpoint(1))); }},
+      {"another_normalisation", "checkpoints/epoch_002.ckpt: holds epoch 2 of the net '" + s.spec + "', expected epoch 2 of "
+       "this run's net '" + s.spec + "' with its input normalisation",
+       [&](const run::Layout& l) {
+         nn::Checkpoint ck = nn::load_checkpoint(l.checkpoint(2));
+         ck.net->input_mean[0] += 0.25f;
+         nn::save_checkpoint(l.checkpoint(2), *ck.net, ck.epoch, ck.class_names, ck.meta);
+       }},
       {"garbage", "metrics.jsonl:1: ", [](const run::Layout& l) { write(l.metrics(), "garbage\nmore\nlines\n"); }},
       {"out_of_order", "metrics.jsonl:1: /epoch: 2, expected 1 (the committed epochs 1 to 2 in order)",
        [&](const run::Layout& l) { write(l.metrics(), metrics.substr(first_end) + metrics.substr(0, first_end)); }},
