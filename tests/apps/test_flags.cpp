@@ -335,6 +335,30 @@ TEST(Flags, OptimiserAndScheduleFlagsOfAnotherKindAreRefused) {
   EXPECT_EQ(s.train.schedule.gamma, 0.5f);
 }
 
+// train's settings from flags, where a slip would go unnoticed by the flag layer: --lr defaults to the optimiser's own
+// rate (0.02 for SGD, 0.001 for Adam), --warmup may equal --epochs ("at most"), --out defaults to runs/<preset> and
+// runs/custom for a spec, --grid is taken without analyses for the regions of --inject as of --eeg, and a resumed run's
+// recorded imaging flags (taken without --analyze-every before 2026-12-03) are ignored, not refused.
+TEST(Flags, TrainSettingsDefaultsAndExceptions) {
+  const auto settings = [](std::vector<std::string> args, bool recorded = false) {
+    args.insert(args.begin(), {"--data", "planted"});
+    return app::training_settings(parse(app::kTrain, args), 1, recorded);
+  };
+  EXPECT_EQ(settings({}).train.optim.lr, 0.02f);
+  EXPECT_EQ(settings({"--optimizer", "adam"}).train.optim.lr, 0.001f);
+  EXPECT_EQ(settings({"--optimizer", "adam", "--lr", "0.5"}).train.optim.lr, 0.5f);
+  EXPECT_EQ(settings({"--epochs", "3", "--warmup", "3"}).train.schedule.warmup, 3.f);
+  expect_error_naming([&] { settings({"--epochs", "3", "--warmup", "3.5"}); }, "flag --warmup '3.5': expected at most --epochs (3)");
+  EXPECT_EQ(settings({}).out, "runs/reference");
+  EXPECT_EQ(settings({"--model", "bn"}).out, "runs/bn");
+  EXPECT_EQ(settings({"--model", "conv3x3:4 relu linear:10"}).out, "runs/custom");
+  EXPECT_EQ(settings({"--model", "bn", "--out", "mine"}).out, "mine");
+  EXPECT_EQ(settings({"--inject", "lr@5", "--grid", "2x2x1"}).analysis.grid.gh, 2);
+  expect_error_naming([&] { settings({"--zeta-samples", "5"}); }, "flag --zeta-samples: applies to the imaging");
+  EXPECT_EQ(settings({"--zeta-samples", "5"}, true).analyze_every, 0);
+  EXPECT_EQ(settings({"--zeta-every", "2"}, true).analyze_every, 0);
+}
+
 // Before 2026-12-03 train took the imaging flags without --analyze-every and ignored them: a
 // `--zeta-samples 5` run imaged nothing and said nothing.
 TEST(Flags, ImagingFlagsWithoutAnalysesAreRefused) {

@@ -268,6 +268,18 @@ TEST_F(TrainCommand, AnEpochWithoutZetaNamesTheNextEpochWithIt) {
   EXPECT_TRUE(ends_with(lines[3], ", zeta stability n/a")) << lines[3];
   EXPECT_EQ(lines[4].find("zeta"), std::string::npos) << lines[4];
   EXPECT_NE(lines[4].find("| imaging "), std::string::npos) << lines[4];
+  // The next epoch with ζ is named when it is the run's last epoch too.
+  const std::string two = path("two");
+  std::vector<std::string> short_args = run_args(two);
+  *(std::find(short_args.begin(), short_args.end(), "--analyze-every") + 1) = "1";
+  *(std::find(short_args.begin(), short_args.end(), "--epochs") + 1) = "2";
+  *(std::find(short_args.begin(), short_args.end(), "--limit-train") + 1) = "200";
+  short_args.insert(short_args.end(), {"--zeta-every", "2"});
+  Child short_run(short_args, two);
+  ASSERT_EQ(short_run.wait(), 0) << base::read_file(short_run.err);
+  const std::vector<std::string> short_lines = lines_of(short_run.out);
+  ASSERT_EQ(short_lines.size(), 5u) << base::read_file(short_run.out);
+  EXPECT_TRUE(ends_with(short_lines[2], ", zeta at epoch 2")) << short_lines[2];
 }
 
 // The console: a header of two lines, one line per epoch (an analysed epoch's line ends with its
@@ -369,6 +381,35 @@ TEST_F(TrainCommand, BadOutResumeAndThreadsAreOneErrorLine) {
     EXPECT_NE(err.find(c.named), std::string::npos) << err;
     EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
   }
+}
+
+// A resume runs on the thread count its run.json records, not on all cores (a run of --threads 1 resumed on 2
+// would be refused: its config.json says 1), and takes --verbose; the line of a stop names the epoch and step
+// run.json's state stands at.
+TEST_F(TrainCommand, AResumeKeepsTheRecordedThreadsTakesVerboseAndTheStopLineNamesTheState) {
+  const std::string dir = path("one");
+  std::vector<std::string> args = run_args(dir);
+  *(std::find(args.begin(), args.end(), "--threads") + 1) = "1";
+  Child child(args, dir);
+  ASSERT_TRUE(child.wait_for_output("run directory"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  kill(child.pid, SIGINT);
+  ASSERT_EQ(child.wait(), 130) << base::read_file(child.err);
+  const std::string err = base::read_file(child.err);
+  int epoch = 0;
+  long step = 0, steps = 0;
+  const size_t at = err.find("stopped by SIGINT at epoch ");
+  ASSERT_NE(at, std::string::npos) << err;
+  ASSERT_EQ(std::sscanf(err.c_str() + at, "stopped by SIGINT at epoch %d, step %ld of %ld", &epoch, &step, &steps), 3) << err;
+  const std::optional<run::Manifest> m = run::read_manifest(run::Layout(dir));
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->state_epoch, epoch) << err;
+  EXPECT_EQ(m->state_step, step) << err;
+  EXPECT_EQ(steps, 500);
+  Child resume({"--resume", dir, "--verbose"}, dir + "_resume");
+  ASSERT_EQ(resume.wait(), 0) << base::read_file(resume.err);
+  EXPECT_NE(lines_of(resume.out).at(0).find(", threads 1 ("), std::string::npos) << base::read_file(resume.out);
+  EXPECT_EQ(run::read_manifest(run::Layout(dir))->status, "complete");
 }
 
 // The command's --overwrite (make run passes it): a second train into a run directory is refused, naming
@@ -533,6 +574,20 @@ TEST_F(TrainCommand, AClosedStdoutDoesNotEndTheRun) {
 // Issue 11: `--threads 256` under an address-space limit spun forever inside OpenBLAS (it retries
 // the mapping of its per-thread buffer); so did 32 under 3 GB.  Now the count is capped to what the
 // limit leaves room for, and the run finishes.
+// An allocation that fails (a batch whose activations fit in the machine's memory, which --batch is checked against,
+// but not under `ulimit -v 1000000`) is the one line "nnfmri: error: out of memory" and exit 3, the status of a
+// failure that is not a bad input (README "Robustness": exit 2 is a bad input), after the run directory is prepared.
+TEST_F(TrainCommand, AnAllocationThatFailsIsOutOfMemoryExit3) {
+  if (NNFMRI_UNDER_ASAN) GTEST_SKIP() << "AddressSanitizer needs more address space than the limit gives";
+  const std::string err = path("err");
+  const int status = train_under_limit({"--data", "planted", "--model", "conv3x3:64 relu linear:10", "--batch", "16384",
+                                        "--epochs", "1", "--threads", "1", "--out", path("run")},
+                                       RLIMIT_AS, 1000000LL * 1024, path("out"), err, 60);  // ulimit -v 1000000
+  ASSERT_NE(status, -1) << "still running after 60 s";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 3) << status << ": " << base::read_file(err);
+  EXPECT_EQ(base::read_file(err), "nnfmri: error: out of memory\n");
+}
+
 TEST_F(TrainCommand, ManyThreadsUnderAnAddressSpaceLimitFinish) {
   if (NNFMRI_UNDER_ASAN) GTEST_SKIP() << "AddressSanitizer needs more address space than the limit gives";
   const std::string err = path("err");
