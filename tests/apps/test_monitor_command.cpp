@@ -7,9 +7,11 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -20,6 +22,7 @@
 #include "base/fileio.h"
 #include "base/json.h"
 #include "datasets/cifar10.h"
+#include "datasets/corrupt.h"
 #include "imaging/monitor.h"
 #include "nn/checkpoint.h"
 #include "nn/rng.h"
@@ -88,6 +91,8 @@ TEST_F(MonitorCommand, CorruptProfileMonitor) {
   EXPECT_EQ(lines, base::read_file(path("m2/monitor.jsonl")));  // same inputs, same threads: same bytes
   std::istringstream in(lines);
   int images = 0, windows = 0;
+  std::map<std::string, double> sums;  // each score's sum over the images since the last window line
+  int summed = 0;
   for (std::string line; std::getline(in, line);) {
     const nlohmann::json row = nlohmann::json::parse(line);
     // Each line is exactly the project's JSON writer's text of its own content (the image lines are
@@ -95,8 +100,21 @@ TEST_F(MonitorCommand, CorruptProfileMonitor) {
     EXPECT_EQ(base::json_text(base::Json::parse(line), -1), line) << "line " << images + windows;
     if (row.contains("window")) {
       ++windows;
+      // windows numbered from 0, as README's {"window": 3, "first": 300} of --window 100; mean_scores the means
+      // over the window's own images (those since the previous window line)
+      EXPECT_EQ(row["window"], windows - 1);
       EXPECT_EQ(row["first"], 50 * (windows - 1));
+      EXPECT_EQ(row["images"], 50);
+      EXPECT_EQ(summed, 50);
+      EXPECT_EQ(row["mean_scores"].size(), sums.size());
+      for (const auto& [score, sum] : sums) {
+        const double mean = row["mean_scores"][score].get<double>();
+        EXPECT_NEAR(mean, sum / summed, 1e-5 * std::max(1.0, std::abs(mean))) << "window " << windows - 1 << " " << score;
+      }
+      sums.clear(), summed = 0;
     } else {
+      for (const auto& [score, value] : row["scores"].items()) sums[score] += value.get<double>();
+      ++summed;
       EXPECT_EQ(row["image"], images++);
       EXPECT_FALSE(row.contains("file")) << "a CIFAR-10 record has no file of its own";
       EXPECT_EQ(row["top_regions"].size(), 5u);
@@ -155,6 +173,55 @@ TEST_F(MonitorCommand, CorruptProfileMonitor) {
     run(app::cmd_monitor, {path("b.ckpt"), "--profile", path("a.profile"), "--input", "cifar10:" + path("data"), "--out", path("m3")});
   }, "made for the checkpoint");
   EXPECT_FALSE(std::filesystem::exists(path("m3")));
+}
+
+// A stream far from the fitted data (pixels in [0, 40) against [60, 180)) alarms in every window: each ALARM line
+// names the window, its first and last image (first + images − 1) and its most drifting region as the window's line
+// in monitor.jsonl has them.
+TEST_F(MonitorCommand, AnAlarmLineNamesTheWindowAndItsImagesAsTheJsonLineDoes) {
+  write_random_cifar10(path("dark"), 20, 120, 9, 0, 40);
+  ASSERT_EQ(run(app::cmd_profile, {path("a.ckpt"), "--data", "cifar10:" + path("data"), "--knn-images", "100", "--threads", "1",
+                                   "--out", path("a.profile")}), 0);
+  testing::internal::CaptureStdout();
+  const int rc = run(app::cmd_monitor, {path("a.ckpt"), "--profile", path("a.profile"), "--input", "cifar10:" + path("dark"),
+                                        "--window", "40", "--batch", "32", "--threads", "1", "--out", path("m")});
+  std::fflush(stdout);
+  const std::string said = testing::internal::GetCapturedStdout();
+  ASSERT_EQ(rc, 0) << said;
+  std::vector<std::string> expected;
+  std::istringstream lines(base::read_file(path("m/monitor.jsonl")));
+  for (std::string line; std::getline(lines, line);) {
+    const nlohmann::json row = nlohmann::json::parse(line);
+    if (!row.contains("window") || !row["alarm"].get<bool>()) continue;
+    const long first = row["first"], images = row["images"];
+    const nlohmann::json& most = row["top_regions"][0];
+    char text[300];
+    std::snprintf(text, sizeof text, "monitor: ALARM window %ld (images %ld-%ld): %d of %d regions drift (BH-adjusted p < 0.01); most: %s %s, KS distance %.3f",
+                  row["window"].get<long>(), first, first + images - 1, row["regions_drifting"].get<int>(),
+                  row["regions_tested"].get<int>(), most["layer"].get<std::string>().c_str(),
+                  most["region"].get<std::string>().c_str(), most["ks_distance"].get<double>());
+    expected.push_back(text);
+  }
+  ASSERT_EQ(expected.size(), 3u) << "every window of the dark stream alarms: " << said;
+  std::vector<std::string> alarms;
+  std::istringstream out(said);
+  for (std::string line; std::getline(out, line);)
+    if (line.rfind("monitor: ALARM", 0) == 0) alarms.push_back(line);
+  EXPECT_EQ(alarms, expected);
+  EXPECT_EQ(expected[0].rfind("monitor: ALARM window 0 (images 0-39): ", 0), 0u) << expected[0];
+}
+
+// corrupt: image i of the training half draws from Rng::derive(seed, 0, i), of the test half from derive(seed, 1, i)
+// (README): the files hold what datasets::corrupt_dataset makes of each half with its own split number.
+TEST_F(MonitorCommand, CorruptDrawsTheTrainingHalfFromSplit0AndTheTestHalfFromSplit1) {
+  ASSERT_EQ(run(app::cmd_corrupt, {"--data", "cifar10:" + path("data"), "--kind", "noise", "--seed", "7", "--out", path("noisy")}), 0);
+  datasets::DataSplit expected = datasets::load_cifar10(path("data"));
+  datasets::corrupt_dataset(expected.train, datasets::CorruptionKind::noise, 3, 7, 0);
+  datasets::corrupt_dataset(expected.test, datasets::CorruptionKind::noise, 3, 7, 1);
+  const datasets::DataSplit written = datasets::load_cifar10(path("noisy"));
+  EXPECT_TRUE(written.train.pixels == expected.train.pixels) << "the training half";
+  EXPECT_TRUE(written.test.pixels == expected.test.pixels) << "the test half";
+  EXPECT_FALSE(written.train.pixels == datasets::load_cifar10(path("data")).train.pixels) << "noise changed nothing";
 }
 
 // What stands at DIR/monitor.html (a directory) is refused before the stream, not after every image was
@@ -407,6 +474,16 @@ TEST_F(MonitorCommand, AProfileThatGivesNoNumberIsRefusedNotWrittenAsNull) {
     run(app::cmd_monitor, {path("a.ckpt"), "--profile", path("extreme.profile"), "--input", "cifar10:" + path("data"),
                            "--batch", "32", "--threads", "1", "--out", path("m")});
   }, "--profile " + path("extreme.profile") + ": image 0 gets mahalanobis = inf, expected a finite number");
+  EXPECT_FALSE(std::filesystem::exists(path("m")));
+  // A score finite as a double but beyond a float's range (the lines write floats) is refused the same way.
+  std::fill_n(extreme.precision.data(), extreme.precision.size(), 1e30f);
+  imaging::save_profile(path("extreme.profile"), extreme);
+  const std::string m = error_of([&] {
+    run(app::cmd_monitor, {path("a.ckpt"), "--profile", path("extreme.profile"), "--input", "cifar10:" + path("data"),
+                           "--batch", "32", "--threads", "1", "--out", path("m")});
+  });
+  EXPECT_NE(m.find("--profile " + path("extreme.profile") + ": image 0 gets mahalanobis = "), std::string::npos) << m;
+  EXPECT_EQ(m.find("= inf"), std::string::npos) << "a finite double: " << m;
   EXPECT_FALSE(std::filesystem::exists(path("m")));
 }
 
