@@ -60,6 +60,29 @@ TEST_F(ImportCommand, ExportThenImportGivesTheSameCheckpointBitForBit) {
   }
 }
 
+// A file holding a tensor the spec does not use (a PyTorch state_dict's extra head) is refused naming it, and with
+// --ignore-extra imported: the net's tensors come from the file, the extra one is left out.
+TEST_F(ImportCommand, ATensorTheSpecDoesNotUseIsRefusedUnlessIgnoreExtra) {
+  const std::string spec = "conv3x3:2 relu linear:3";
+  nn::Network net(spec, 3, 4, 4);
+  net.init(5);
+  std::vector<nn::TensorRef> tensors = nn::torch_tensors(net);
+  std::vector<float> extra = {1.f, 2.f, 3.f, 4.f};
+  tensors.push_back({"head2.weight", {2, 2}, extra.data()});
+  nn::write_safetensors(path("extra.safetensors"), tensors, {});
+  const std::vector<std::string> args = {path("extra.safetensors"), "--model", spec, "--input", "3x4x4", "--out", path("b.ckpt")};
+  expect_error_naming([&] { run(app::cmd_import, args); }, "head2.weight");
+  EXPECT_FALSE(base::file_exists(path("b.ckpt")));
+  std::vector<std::string> ignoring = args;
+  ignoring.push_back("--ignore-extra");
+  ASSERT_EQ(run(app::cmd_import, ignoring), 0);
+  const nn::Checkpoint b = nn::load_checkpoint(path("b.ckpt"));
+  const auto pa = net.named_params(), pb = b.net->named_params();
+  ASSERT_EQ(pa.size(), pb.size());
+  for (size_t i = 0; i < pa.size(); ++i)
+    EXPECT_EQ(std::memcmp(pa[i].param->value.data(), pb[i].param->value.data(), 4 * pa[i].param->value.size()), 0) << pa[i].name;
+}
+
 TEST_F(ImportCommand, AForeignFileTakesItsDescriptionFromFlags) {
   const std::string here = __FILE__;
   const std::string fixture = here.substr(0, here.find_last_of('/')) + "/../nn/fixtures/tiny_f16.safetensors";
