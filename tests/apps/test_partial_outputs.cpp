@@ -5,12 +5,15 @@
 // failure is provoked by a directory standing at the atomic writer's temporary name.
 #include <gtest/gtest.h>
 #include <stb/stb_image_write.h>  // implemented by libstb (-lstb)
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 
 #include "apps/commands.h"
@@ -116,6 +119,50 @@ TEST_F(PartialOutputs, AnEvalWhoseDumpFailsLeavesNoLesionJson) {
   ASSERT_EQ(run_command(app::cmd_eval, args), 0);
   EXPECT_TRUE(fs::exists(path("L.json")));
   EXPECT_TRUE(fs::exists(path("D.npz")));
+}
+
+// Runs `step` under a file-size limit (RLIMIT_FSIZE) of `bytes`, with SIGXFSZ ignored as apps/main.cpp ignores it, so a
+// write past the limit fails with EFBIG; both are restored after.
+void with_file_size_limit(rlim_t bytes, const std::function<void()>& step) {
+  struct rlimit saved {};
+  getrlimit(RLIMIT_FSIZE, &saved);
+  void (*handler)(int) = std::signal(SIGXFSZ, SIG_IGN);
+  const struct rlimit limit = {bytes, saved.rlim_max};
+  setrlimit(RLIMIT_FSIZE, &limit);
+  step();
+  setrlimit(RLIMIT_FSIZE, &saved);
+  std::signal(SIGXFSZ, handler);
+}
+
+// The two tests above block a temporary's name, which require_writable now finds before any work (refused, nothing
+// written), so they no longer reach a write that fails after another output was written: a mutant keeping those
+// outputs passed them.  Here the later, larger output fails past a file-size limit the earlier ones fit under, and
+// none of the command's outputs is left, nothing announced.
+TEST_F(PartialOutputs, AWriteThatFailsLateRemovesTheOutputsWrittenBeforeIt) {
+  const std::vector<std::string> eval = {path("a.ckpt"), "--data", "cifar10:" + path("data"), "--lesion", "conv1:grid_1_1_1",
+                                         "--lesion-json", path("L.json"), "--dump", path("D.npz")};
+  const std::vector<std::string> exported = {path("a.ckpt"), "--npz", path("E.npz"), "--safetensors", path("E.safetensors")};
+  testing::internal::CaptureStdout();
+  ASSERT_EQ(run_command(app::cmd_eval, eval), 0);
+  ASSERT_EQ(run_command(app::cmd_export, exported), 0);
+  testing::internal::GetCapturedStdout();
+  const uintmax_t lesion_json = fs::file_size(path("L.json")), dump = fs::file_size(path("D.npz"));
+  const uintmax_t npz = std::max(fs::file_size(path("E.npz")), fs::file_size(path("E.model.json")));
+  const uintmax_t safetensors = fs::file_size(path("E.safetensors"));
+  ASSERT_LT(lesion_json, dump);
+  ASSERT_LT(npz, safetensors) << "the safetensors file (with the description in its header) is the largest";
+  for (const char* f : {"L.json", "D.npz", "E.npz", "E.model.json", "E.safetensors"}) fs::remove(path(f));
+  std::string eval_error, export_error;
+  testing::internal::CaptureStdout();
+  with_file_size_limit((lesion_json + dump) / 2, [&] { eval_error = error_of([&] { run_command(app::cmd_eval, eval); }); });
+  with_file_size_limit((npz + safetensors) / 2, [&] { export_error = error_of([&] { run_command(app::cmd_export, exported); }); });
+  EXPECT_EQ(testing::internal::GetCapturedStdout().find("wrote"), std::string::npos);
+  EXPECT_NE(eval_error.find(path("D.npz")), std::string::npos) << eval_error;
+  EXPECT_NE(export_error.find(path("E.safetensors")), std::string::npos) << export_error;
+  std::vector<std::string> left;
+  for (const auto& entry : fs::directory_iterator(dir_))
+    if (entry.path().filename() != "data" && entry.path().filename() != "a.ckpt") left.push_back(entry.path().filename());
+  EXPECT_EQ(left, std::vector<std::string>()) << "outputs or temporaries left";
 }
 
 // What a command replaces is its own file: a user's directory under that name is refused, never
