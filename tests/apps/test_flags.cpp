@@ -475,6 +475,21 @@ class HelpOperand : public TempDirTest {
   }
 };
 
+// A command name that is none of nnfmri's is a bad input like a bad flag: one line naming it and the commands, exit
+// 2; no command at all is the list of commands on stderr (stdout stays empty), exit 2 too (no test ran either: a
+// mutant exiting 1 for the first and 0 for the second passed).
+TEST_F(HelpOperand, AnUnknownCommandOrNoneIsExit2) {
+  const Result bogus = run({"bogus"});
+  EXPECT_EQ(bogus.status, 2) << bogus.err;
+  EXPECT_EQ(bogus.out, "");
+  EXPECT_EQ(bogus.err.rfind("nnfmri: error: unknown command 'bogus' (expected one of train, eval", 0), 0u) << bogus.err;
+  EXPECT_EQ(std::count(bogus.err.begin(), bogus.err.end(), '\n'), 1) << bogus.err;
+  const Result none = run({});
+  EXPECT_EQ(none.status, 2) << none.err;
+  EXPECT_EQ(none.out, "");
+  EXPECT_NE(none.err.find("serve ROOT"), std::string::npos) << none.err;
+}
+
 TEST_F(HelpOperand, HelpWithACommandIsThatCommandsHelpAndAnythingElseIsRefused) {
   const Result train = run({"train", "--help"});
   ASSERT_EQ(train.status, 0) << train.err;
