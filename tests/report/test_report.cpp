@@ -15,6 +15,7 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <sstream>
 #include <set>
 #include <future>
 #include <tuple>
@@ -27,6 +28,7 @@
 #include <zlib.h>
 
 #include "report/canvas.h"
+#include "report/colormap.h"
 #include "report/figures.h"
 #include "report/report.h"
 #include "report/report_data.h"
@@ -150,6 +152,10 @@ TEST(Report, SelectivityAndSignificantDigits) {
   g.information_bits = 1.0, g.information_null_bits = 0.2;
   EXPECT_NEAR(*report::region_selectivity(g, 4), 0.4, 1e-12);  // 0.8 bits of log2 4 = 2
   EXPECT_FALSE(report::region_selectivity(g, 1));
+  g.information_bits = 0.1, g.information_null_bits = 0.3;  // below the floor: 0, not −0.1
+  EXPECT_EQ(*report::region_selectivity(g, 4), 0.0);
+  g.information_bits = 3.0, g.information_null_bits = 0.5;  // 2.5 bits above it, of 2: at most 1
+  EXPECT_EQ(*report::region_selectivity(g, 4), 1.0);
   EXPECT_EQ(report::significant(0.123456), 0.1235);
   EXPECT_EQ(report::significant(-98765.4), -98770);
   EXPECT_EQ(report::significant(0), 0);
@@ -207,6 +213,7 @@ TEST(Report, LoadRunReadsWhatTheManifestCommitsUnlessAskedForMore) {
   ASSERT_EQ(committed.epochs.size(), 1u);
   EXPECT_EQ(committed.epochs[0].epoch, 1);
   for (const report::MetricsRow& row : committed.metrics) EXPECT_LE(row.epoch, 1);
+  EXPECT_NE(committed.metrics_of(1), nullptr);  // the committed epoch's row is read
   EXPECT_EQ(committed.metrics_of(2), nullptr);
   const report::RunData all = report::load_run(tmp.str(), {true, 0});
   ASSERT_EQ(all.epochs.size(), 2u);
@@ -266,6 +273,9 @@ TEST(Report, FiguresOfAnEarlierReportThatThisOneDoesNotDrawAreRemoved) {
   EXPECT_EQ(count(".png"), 0u);
   EXPECT_EQ(count(".svg"), read_json(tmp.path / "summary.json")["figures"].size());
   EXPECT_TRUE(fs::exists(tmp.path / "figures/notes.txt"));
+  report::build_report(tmp.str(), {});  // and back: no SVG is left
+  EXPECT_EQ(count(".svg"), 0u);
+  EXPECT_EQ(count(".png"), read_json(tmp.path / "summary.json")["figures"].size());
 }
 
 TEST(Report, SummaryJsonHasTheCitableFields) {
@@ -279,6 +289,7 @@ TEST(Report, SummaryJsonHasTheCitableFields) {
   EXPECT_EQ(s["dataset"], "synthetic");
   EXPECT_EQ(s["epoch"], 2);
   EXPECT_DOUBLE_EQ(s["test_acc"].get<double>(), 0.3);
+  EXPECT_EQ(s["eval_samples"], 64);  // grid.json's, not zeta.json's layers' 32 (the images ζ rests on)
   EXPECT_EQ(s["top_regions_ranked_by"], "zeta");
   ASSERT_GE(s["top_regions"].size(), 3u);
   // epoch 2: conv1 ζ = 2.0 − 0.5 r is largest at r = 0 (2.0); the others' maxima are found the same way.
@@ -319,6 +330,8 @@ TEST(Report, SummaryJsonHasTheCitableFields) {
   EXPECT_EQ(e1["epoch"], 1);
   EXPECT_FALSE(e1.contains("zeta_stability"));  // nothing before epoch 1
   EXPECT_FALSE(e1["figures"].empty());
+  for (const Json& f : e1["figures"]) EXPECT_EQ(f.get<std::string>().rfind("figures/epoch_001/", 0), 0u) << f;  // its own
+  EXPECT_LT(e1["figures"].size(), s["figures"].size());
   EXPECT_EQ(e1["missing"], Json::array());
 }
 
@@ -2149,4 +2162,459 @@ TEST(Report, GalleryScalesEachImageToItsOwnMap) {
             std::string::npos);
   EXPECT_NE(svg.find(">+m (supports)</text>"), std::string::npos);  // the colour bar's labels
   EXPECT_NE(svg.find(">−m (against)</text>"), std::string::npos);
+}
+
+// Mutation audit of report/ (2026-12-06): each test below kills a wrong implementation the suite
+// let through before (bench/README.md, "Mutation audit of report/").
+
+// README summary.json: "top_regions holds the 10 highest ζ over all layers … ties keep layer, then
+// region order", each with its own zeta_ci [low, high], `significant` from zeta.json and `critical`
+// from its critical_regions (a significant region need not be critical).  With every ζ equal, the
+// ten are conv1's 8 regions in key order, then pool1's first two.
+TEST(Report, TopRegionsAreTheTenFirstInLayerThenRegionOrderOnATie) {
+  TempDir tmp("top_ties");
+  write_run(tmp.path);
+  Json zeta = zeta_json(2);
+  for (Json& layer : zeta["layers"]) {
+    for (Json& region : layer["regions"])
+      region["zeta_score"] = 1.0, region["confidence_interval"] = {0.25, 1.75}, region["significance"] = false;
+    layer["critical_regions"] = Json::array();
+    layer["critical_share"] = 0.0;
+  }
+  zeta["layers"]["pool1"]["regions"]["grid_1_1_1"]["significance"] = true;  // significant, not critical
+  zeta["layers"]["conv1"]["regions"]["grid_1_1_2"]["significance"] = true;  // significant and critical
+  zeta["layers"]["conv1"]["critical_regions"] = {"grid_1_1_2"};
+  zeta["layers"]["conv1"]["critical_share"] = 1.0 / 8;
+  write(tmp.path / "analysis/epoch_002/zeta.json", zeta.dump(1));
+  const report::RunData run = report::load_run(tmp.str());
+  const Json s = report::epoch_summary(run, 1, report::zeta_stability(run));
+  ASSERT_EQ(s["top_regions_ranked_by"], "zeta");
+  const Json& top = s["top_regions"];
+  ASSERT_EQ(top.size(), 10u);
+  for (size_t i = 0; i < 10; ++i) {
+    const LayerSpec& spec = kLayers[i < 8 ? 0 : 1];
+    const int r = int(i < 8 ? i : i - 8);
+    EXPECT_EQ(top[i]["layer"], spec.name) << i;
+    EXPECT_EQ(top[i]["region"], spec.key(r)) << i;
+    // grid_i_j_k's 1-based i, j, k: r = ((i−1)·GW + (j−1))·GC + (k−1)
+    EXPECT_EQ(top[i]["grid"], Json::array({r / (spec.gw * spec.gc) + 1, (r / spec.gc) % spec.gw + 1, r % spec.gc + 1})) << i;
+    EXPECT_EQ(top[i]["zeta_ci"], Json::array({0.25, 1.75})) << i;
+    EXPECT_EQ(top[i]["significant"], (i == 1 || i == 8)) << i;
+    EXPECT_EQ(top[i]["critical"], i == 1) << i;
+  }
+}
+
+// Without zeta.json the ranking is by information above the shuffled-label floor,
+// information_bits − information_null_bits, not by information_bits: here the two orders are reversed
+// (information 0.2 + 0.05 r grows with r, the floor 0.06 r faster).
+TEST(Report, WithoutZetaRegionsRankByInformationAboveTheFloor) {
+  TempDir tmp("top_information");
+  write_run(tmp.path);
+  Json grid = grid_json(1);
+  for (Json& layer : grid["layers"]) {
+    int r = 0;
+    for (Json& region : layer["regions"]) region["information_null_bits"] = 0.06 * r++;
+  }
+  write(tmp.path / "analysis/epoch_001/grid.json", grid.dump(1));
+  fs::remove(tmp.path / "analysis/epoch_001/zeta.json");
+  const report::RunData run = report::load_run(tmp.str());
+  const Json s = report::epoch_summary(run, 0, report::zeta_stability(run));
+  ASSERT_EQ(s["top_regions_ranked_by"], "information_above_null");
+  const Json& top = s["top_regions"];
+  ASSERT_EQ(top.size(), 10u);
+  // above the floor: 0.2 − 0.01 r in every layer; r = 0 of each layer (0.2) first, in layer order, then r = 1 …
+  const std::vector<std::pair<std::string, int>> expected = {{"conv1", 0}, {"pool1", 0}, {"output", 0}, {"conv1", 1}, {"pool1", 1},
+                                                             {"output", 1}, {"conv1", 2}, {"pool1", 2}, {"output", 2}, {"conv1", 3}};
+  for (size_t i = 0; i < expected.size(); ++i) {
+    const LayerSpec& spec = *std::find_if(kLayers.begin(), kLayers.end(), [&](const LayerSpec& l) { return l.name == expected[i].first; });
+    EXPECT_EQ(top[i]["layer"], expected[i].first) << i;
+    EXPECT_EQ(top[i]["region"], spec.key(expected[i].second)) << i;
+    EXPECT_NEAR(top[i]["information_above_null"].get<double>(), 0.2 - 0.01 * expected[i].second, 1e-9) << i;
+  }
+}
+
+// The page's per-region flows (report.js's Region panel: "strongest in-flows"): at most 3 per region,
+// the strongest first, as [region, value, …]; here every conv1 region sends to pool1's grid_1_1_1.
+TEST(Report, PageDataListsTheThreeStrongestFlowsOfARegion) {
+  TempDir tmp("flows");
+  write_run(tmp.path);
+  Json tract = tract_json();
+  Json flows = Json::array();
+  for (int r = 0; r < kLayers[0].count(); ++r) flows.push_back({kLayers[0].key(r), "grid_1_1_1", 1.0 + (r * 5) % 8});
+  tract["pairs"]["layer_0_to_1"]["flows"] = flows;  // values 1, 6, 3, 8, 5, 2, 7, 4 from regions 0 … 7
+  write(tmp.path / "analysis/epoch_002/tract.json", tract.dump(1));
+  const Json data = Json::parse(report::page_data_text(report::load_run(tmp.str())));
+  const Json& pool1 = data["epochs"][1]["layers"][1];
+  EXPECT_EQ(pool1["in_from"], 0);
+  EXPECT_EQ(pool1["in"][0], Json::array({3, 8.0, 6, 7.0, 1, 6.0}));
+  for (size_t r = 1; r < pool1["in"].size(); ++r) EXPECT_EQ(pool1["in"][r], Json::array()) << r;
+  const Json& conv1 = data["epochs"][1]["layers"][0];
+  EXPECT_EQ(conv1["out_to"], 1);
+  EXPECT_EQ(conv1["out"][3], Json::array({0, 8.0}));
+}
+
+// README ζ stability: Spearman of a layer's region ζ between consecutive analysed epochs, left out
+// when the grids differ (a region of one grid is no region of the other, even with as many regions:
+// conv1 2×2×2 at epoch 1, 1×2×4 at epoch 2), and `mean` averages the layers where it is defined.
+TEST(Report, ZetaStabilityIsLeftOutWhereTheGridChangedAndTheMeanIsOverTheRest) {
+  TempDir tmp("stability_regrid");
+  write_run(tmp.path);
+  std::vector<LayerSpec> regridded = kLayers;
+  regridded[0].gh = 1, regridded[0].gc = 4;  // 8 regions, as before
+  write(tmp.path / "analysis/epoch_002/grid.json", grid_json(2, regridded).dump(1));
+  write(tmp.path / "analysis/epoch_002/zeta.json", zeta_json(2, regridded).dump(1));
+  fs::remove(tmp.path / "analysis/epoch_002/tract.json");  // keyed by the 2×2×2 grid
+  const std::vector<report::StabilityStep> steps = report::zeta_stability(report::load_run(tmp.str()));
+  ASSERT_EQ(steps.size(), 1u);
+  ASSERT_EQ(steps[0].layers.size(), 3u);
+  EXPECT_FALSE(steps[0].layers[0]);  // conv1: another grid
+  // pool1 and output: ζ moves by 0.1 at every region, the order stays: ρ = 1
+  ASSERT_TRUE(steps[0].layers[1] && steps[0].layers[2]);
+  EXPECT_NEAR(*steps[0].layers[1], 1, 1e-12);
+  EXPECT_NEAR(*steps[0].layers[2], 1, 1e-12);
+  ASSERT_TRUE(steps[0].mean);
+  EXPECT_NEAR(*steps[0].mean, 1, 1e-12);  // over the 2 layers that have it
+}
+
+// README: best_test_acc is the first epoch of the highest test accuracy.
+TEST(Report, BestTestAccuracyIsTheFirstEpochOfTheHighest) {
+  TempDir tmp("best_tie");
+  write_run(tmp.path);
+  std::string metrics;
+  const double acc[] = {0.3, 0.5, 0.5};
+  for (int e = 1; e <= 3; ++e)
+    metrics += Json({{"epoch", e}, {"train_loss", 1.0}, {"train_acc", 0.4}, {"test_loss", 1.1}, {"test_acc", acc[e - 1]}}).dump() + "\n";
+  write(tmp.path / "metrics.jsonl", metrics);
+  const report::RunData run = report::load_run(tmp.str());
+  const Json s = report::run_summary(run, report::zeta_stability(run), {}, "");
+  EXPECT_EQ(s["best_test_acc"]["epoch"], 2);
+  EXPECT_DOUBLE_EQ(s["best_test_acc"]["test_acc"].get<double>(), 0.5);
+  EXPECT_EQ(s["final"]["epoch"], 3);
+}
+
+// README summary.json: critical_chains are the 3 highest chain scores of tract.json's chains (a score
+// is ≤ 0, closer to 0 stronger), highest first, whatever order tract.json lists them in.
+TEST(Report, CriticalChainsAreTheThreeHighestScores) {
+  TempDir tmp("chains");
+  write_run(tmp.path);
+  Json tract = tract_json();
+  const Json chain = tract["network"]["chains"][0];
+  Json chains = Json::array();
+  for (const double score : {-3.0, -0.5, -2.0, -1.0, -4.0}) {
+    Json c = chain;
+    c["score"] = score;
+    chains.push_back(c);
+  }
+  tract["network"]["chains"] = chains;
+  write(tmp.path / "analysis/epoch_002/tract.json", tract.dump(1));
+  const report::RunData run = report::load_run(tmp.str());
+  const Json s = report::epoch_summary(run, 1, report::zeta_stability(run));
+  ASSERT_EQ(s["critical_chains"].size(), 3u);
+  EXPECT_DOUBLE_EQ(s["critical_chains"][0]["score"].get<double>(), -0.5);
+  EXPECT_DOUBLE_EQ(s["critical_chains"][1]["score"].get<double>(), -1.0);
+  EXPECT_DOUBLE_EQ(s["critical_chains"][2]["score"].get<double>(), -2.0);
+}
+
+// The page's confusion examples are the gallery's mistakes of both kinds: "mistake" (a class's worst)
+// and "cell" (a confusion cell's further examples, README Error analysis); a correct image is none.
+TEST(Report, ConfusionExamplesAreTheMistakesOfBothKinds) {
+  TempDir tmp("cell_examples");
+  Json grid = grid_json(7), zeta = zeta_json(7);
+  grid["dataset"]["classes"] = {"cat", "dog", "bird"};
+  Json gallery = Json::array();
+  const char* kinds[] = {"confident", "confident", "mistake", "cell"};
+  const int labels[] = {0, 1, 0, 0}, predicted[] = {0, 1, 1, 1};
+  for (int i = 0; i < 4; ++i)
+    gallery.push_back({{"slot", i}, {"index", 10 + i}, {"kind", kinds[i]}, {"label", labels[i]}, {"predicted", predicted[i]},
+                       {"probability_true", i >= 2 ? 0.1 : 0.9}, {"pixels", std::vector<int>(48, 7 * i)}});
+  zeta["errors"] = {{"shape", {3, 4, 4}}, {"gallery", gallery}, {"labels", labels}, {"predicted", predicted}};
+  write_analysis(tmp.path, grid, zeta);
+  const Json data = Json::parse(report::page_data_text(report::load_run(tmp.str())));
+  const Json& examples = data["epochs"][0]["errors"]["examples"];
+  ASSERT_EQ(examples.size(), 2u) << examples.dump();
+  EXPECT_EQ(examples[0]["slot"], 2);
+  EXPECT_EQ(examples[1]["slot"], 3);
+  EXPECT_EQ(examples[1]["label"], 0);
+  EXPECT_EQ(examples[1]["predicted"], 1);
+}
+
+// The page's pathway view draws each pair's 12 strongest listed flows (report.cpp kFlowsPerPair), the
+// strongest first: pool1 → output here lists all 24 region pairs, value 1 + (7·f mod 24) for the f-th.
+TEST(Report, PageDataListsTheTwelveStrongestFlowsOfAPair) {
+  TempDir tmp("pair_flows");
+  write_run(tmp.path);
+  Json tract = tract_json();
+  Json flows = Json::array();
+  for (int f = 0; f < 24; ++f) flows.push_back({kLayers[1].key(f / 3), kLayers[2].key(f % 3), 1.0 + (7 * f) % 24});
+  tract["pairs"]["layer_1_to_2"]["flows"] = flows;
+  write(tmp.path / "analysis/epoch_002/tract.json", tract.dump(1));
+  const Json data = Json::parse(report::page_data_text(report::load_run(tmp.str())));
+  const Json& pair = data["epochs"][1]["pairs"][1];
+  ASSERT_EQ(pair["key"], "layer_1_to_2");
+  ASSERT_EQ(pair["top"].size(), 12u);
+  for (size_t i = 0; i < 12; ++i) {  // values 24, 23, …, 13; value v is flow f with 7f ≡ v − 1 (mod 24), f = 7(v − 1) mod 24
+    const int v = 24 - int(i), f = (7 * (v - 1)) % 24;
+    EXPECT_EQ(pair["top"][i], Json::array({f / 3, f % 3, double(v)})) << i;
+  }
+}
+
+// The page's receptive field of a layer is the newest epoch's (it follows the grid, which the
+// newest grid.json gives every epoch's map).
+TEST(Report, PageDataTakesTheNewestReceptiveField) {
+  TempDir tmp("newest_rf");
+  write_run(tmp.path);
+  for (int e = 1; e <= 2; ++e) {
+    Json grid = grid_json(e);
+    grid["layers"]["conv1"]["receptive_field"] = {{"rows", {{0, 2 + e}, {1, 4}}}, {"cols", {{0, 3}, {e - 1, 4}}}};
+    write(tmp.path / ("analysis/epoch_00" + std::to_string(e)) / "grid.json", grid.dump(1));
+  }
+  const Json data = Json::parse(report::page_data_text(report::load_run(tmp.str())));
+  const Json& rf = data["layers"][0]["rf"];
+  EXPECT_EQ(rf["rows"], Json::parse("[[0,4],[1,4]]"));
+  EXPECT_EQ(rf["cols"], Json::parse("[[0,3],[1,4]]"));
+  EXPECT_EQ(rf["grid"], Json::parse("[2,2]"));
+}
+
+// README summary.json: `missing` lists the stage files the run asked for at that epoch and lacks, not
+// those --stages or --zeta-every left out: with analysis.stages [grid, zeta] and zeta_every 2, epoch 1
+// lacks nothing (ζ is due at epoch 2, tract never), epoch 2 lacks zeta.json.
+TEST(Report, MissingListsOnlyTheStagesTheRunAskedForAtThatEpoch) {
+  TempDir tmp("missing_stages");
+  write_run(tmp.path);
+  Json config = read_json(tmp.path / "config.json");
+  config["zeta_every"] = 2;
+  config["analysis"] = {{"stages", {"grid", "zeta"}}};
+  write(tmp.path / "config.json", config.dump(2));
+  for (const char* file : {"epoch_001/zeta.json", "epoch_001/tract.json", "epoch_002/zeta.json", "epoch_002/tract.json"})
+    fs::remove(tmp.path / "analysis" / file);
+  const report::RunData run = report::load_run(tmp.str());
+  const std::vector<report::StabilityStep> stability = report::zeta_stability(run);
+  EXPECT_EQ(report::epoch_summary(run, 0, stability)["missing"], Json::array());
+  EXPECT_EQ(report::epoch_summary(run, 1, stability)["missing"], Json::array({"zeta.json"}));
+}
+
+namespace {
+
+// An SVG figure's elements in order, one a line (report/canvas.cpp): each <rect>'s fill and each
+// <text>'s label, as ("rect", fill) and ("text", label).
+std::vector<std::pair<std::string, std::string>> svg_elements(const std::string& svg) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::istringstream lines(svg);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("<rect ", 0) == 0 && line.find(" fill=\"#") != std::string::npos)
+      out.emplace_back("rect", line.substr(line.find(" fill=\"#") + 7, 7));
+    else if (line.rfind("<text ", 0) == 0)
+      out.emplace_back("text", line.substr(line.find('>') + 1, line.find("</text>") - line.find('>') - 1));
+  }
+  return out;
+}
+
+}  // namespace
+
+// README confusion.png: rows the true class, columns the predicted, counts in the cells, the shade the
+// count's share of its row.  Labels 0 0 0 1, predicted 0 0 1 1: row 0 holds 2 (share 2/3) and 1 (1/3),
+// row 1 holds 1 in column 1 (share 1).  Each count follows its cell's rect (canvas order).  A column is
+// headed by its class name, at most 16 characters (a longer one cut to 15 and "…").
+TEST(Report, ConfusionCellsAreTrueByPredictedShadedByTheirRowsShare) {
+  TempDir tmp("confusion_cells");
+  Json grid = grid_json(7), zeta = zeta_json(7);
+  // class names of 16 characters (shown whole) and 17 (cut to 15 and "…" over its column)
+  grid["dataset"]["classes"] = {"cat", "sixteen_chars_ok", "seventeen_chars_x"};
+  zeta["errors"] = {{"labels", {0, 0, 0, 1}}, {"predicted", {0, 0, 1, 1}}};
+  write_analysis(tmp.path, grid, zeta);
+  const auto elements = svg_elements(svg_figure(tmp.path, "epoch_007/confusion"));
+  std::multiset<std::string> texts;
+  for (const auto& [kind, value] : elements)
+    if (kind == "text") texts.insert(value);
+  EXPECT_EQ(texts.count("sixteen_chars_ok"), 2u);   // its row and its column
+  EXPECT_EQ(texts.count("seventeen_chars_x"), 1u);  // its row
+  EXPECT_EQ(texts.count("seventeen_chars\u2026"), 1u);  // its column
+  std::vector<std::pair<std::string, std::string>> counts;  // (count, fill of its cell)
+  std::string fill;
+  for (const auto& [kind, value] : elements)
+    if (kind == "rect") fill = value;
+    else if (!value.empty() && value.find_first_not_of("0123456789") == std::string::npos) counts.emplace_back(value, fill);
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"2", report::hex(report::sequential_color(2.0 / 3))}, {"1", report::hex(report::sequential_color(1.0 / 3))},
+      {"1", report::hex(report::sequential_color(1.0))}};
+  EXPECT_EQ(counts, expected);
+}
+
+// README: the output layer's tiles are headed by class name; a layer before it of as many 1×1 regions
+// as there are classes (fc1 of 3 units, 3 classes) is headed by its channels.
+TEST(Report, OnlyTheOutputLayersTilesAreHeadedByClass) {
+  TempDir tmp("class_tiles");
+  const std::vector<LayerSpec> specs = {{"conv1", 4, 4, 4, 2, 2, 2}, {"fc1", 1, 1, 3, 1, 1, 3}, {"output", 1, 1, 3, 1, 1, 3}};
+  Json grid = grid_json(7, specs), zeta = zeta_json(7, specs);
+  grid["dataset"]["classes"] = {"cat", "dog", "bird"};
+  write_analysis(tmp.path, grid, zeta);
+  svg_figure(tmp.path, "epoch_007/output_zeta");
+  const auto labels = [&](const std::string& figure) {
+    std::set<std::string> out;
+    for (const auto& [kind, value] : svg_elements(base::read_file((tmp.path / "figures/epoch_007" / (figure + ".svg")).string())))
+      if (kind == "text") out.insert(value);
+    return out;
+  };
+  for (const char* figure : {"fc1_zeta", "fc1_density"}) {
+    const std::set<std::string> fc1 = labels(figure);
+    EXPECT_TRUE(fc1.count("ch 1") && fc1.count("ch 3")) << figure;
+    EXPECT_FALSE(fc1.count("cat") || fc1.count("bird")) << figure;
+  }
+  const std::set<std::string> output = labels("output_zeta");
+  EXPECT_TRUE(output.count("cat") && output.count("dog") && output.count("bird"));
+  EXPECT_FALSE(output.count("ch 1"));
+}
+
+// README: the ζ map is RdBu centred on 0 over ±max|ζ| of the layer, so the most negative ζ sets the
+// scale when it is the largest in size: conv1's ζ −3 + 0.5 r (r = 0 … 7) are drawn at ζ/3, the
+// largest (0.5) a pale red, not the scale's end.  The cells follow the tiles' frames (canvas order).
+TEST(Report, ZetaMapScaleIsTheLargestAbsoluteZeta) {
+  TempDir tmp("zeta_scale");
+  Json grid = grid_json(7), zeta = zeta_json(7);
+  int r = 0;
+  for (Json& region : zeta["layers"]["conv1"]["regions"]) {
+    const double z = -3 + 0.5 * r++;
+    region["zeta_score"] = z, region["confidence_interval"] = {z - 0.5, z + 0.5}, region["significance"] = false;
+  }
+  zeta["layers"]["conv1"]["critical_regions"] = Json::array();
+  zeta["layers"]["conv1"]["critical_share"] = 0.0;
+  write_analysis(tmp.path, grid, zeta);
+  const auto elements = svg_elements(svg_figure(tmp.path, "epoch_007/conv1_zeta"));
+  std::vector<std::string> fills;
+  for (const auto& [kind, value] : elements)
+    if (kind == "rect") fills.push_back(value);
+  const std::string frame = report::hex(report::Rgb{185, 185, 185});
+  const size_t first_frame = size_t(std::find(fills.begin(), fills.end(), frame) - fills.begin());
+  ASSERT_LT(first_frame + 2 + 8, fills.size());
+  EXPECT_EQ(fills[first_frame + 1], frame);  // the 2 channel blocks' frames, then the 8 cells
+  for (int c = 0; c < 8; ++c) EXPECT_EQ(fills[first_frame + 2 + size_t(c)], report::hex(report::diverging_color((-3 + 0.5 * c) / 3))) << c;
+}
+
+// metrics.jsonl may hold an epoch twice (a run resumed from an earlier checkpoint writes it again):
+// the last line wins (report_data.h), in the summary's final and best metrics and the epoch's own.
+TEST(Report, AnEpochsLastMetricsLineWins) {
+  TempDir tmp("metrics_twice");
+  write_run(tmp.path);
+  std::string metrics;
+  const double acc[] = {0.3, 0.6, 0.4, 0.2};
+  const int epochs[] = {1, 2, 2, 3};  // epoch 2 again, the second time 0.4
+  for (int i = 0; i < 4; ++i)
+    metrics += Json({{"epoch", epochs[i]}, {"train_loss", 1.0}, {"train_acc", 0.4}, {"test_loss", 1.0 + i}, {"test_acc", acc[i]}}).dump() + "\n";
+  write(tmp.path / "metrics.jsonl", metrics);
+  const report::RunData run = report::load_run(tmp.str());
+  ASSERT_EQ(run.metrics.size(), 3u);
+  EXPECT_DOUBLE_EQ(run.metrics[1].test_acc, 0.4);
+  const Json s = report::run_summary(run, report::zeta_stability(run), {}, "");
+  EXPECT_EQ(s["best_test_acc"]["epoch"], 2);
+  EXPECT_DOUBLE_EQ(s["best_test_acc"]["test_acc"].get<double>(), 0.4);
+  EXPECT_DOUBLE_EQ(s["test_loss"].get<double>(), 3.0);  // epoch 2's summary: its second line
+}
+
+// README: the epoch axis labels the multiples of the smallest step of 1, 2, 5, 10, 20, 50, … whose
+// labels fit side by side: for epochs 1 … 80 on training.png's 820 units that is 5 (2 gives 40 labels,
+// more than fit; 5 gives 16), so 5, 10, …, 80 and not 4, 8, ….
+TEST(Report, EpochAxisStepsAreOneTwoFiveTimesAPowerOfTen) {
+  TempDir tmp("epoch_steps");
+  std::string metrics;
+  for (int e = 1; e <= 80; ++e)
+    metrics += Json({{"epoch", e}, {"train_loss", 1.0}, {"train_acc", 0.5}, {"test_loss", 1.0}, {"test_acc", 0.5}}).dump() + "\n";
+  write(tmp.path / "metrics.jsonl", metrics);
+  std::set<std::string> labels;
+  for (const SvgText& t : svg_texts(svg_figure(tmp.path, "training"))) labels.insert(t.label);
+  for (int e = 5; e <= 80; e += 5) EXPECT_TRUE(labels.count(std::to_string(e))) << e;
+  for (const char* e : {"4", "8", "12", "76"}) EXPECT_FALSE(labels.count(e)) << e;
+}
+
+// README pathways.png: more than 10 layers wrap into even bands of at most 10 columns: 21 layers make
+// 3 bands of 7 (not 10, 10 and 1), so the 8th layer heads the second band, under the first.
+TEST(Report, PathwayBandsAreEven) {
+  TempDir tmp("even_bands");
+  std::vector<LayerSpec> specs;
+  for (int l = 0; l < 21; ++l) specs.push_back({"block" + std::to_string(l + 1) + "_conv", 2, 2, 4, 2, 2, 2});
+  Json pairs = Json::object();
+  for (int l = 0; l + 1 < 21; ++l)
+    pairs["layer_" + std::to_string(l) + "_to_" + std::to_string(l + 1)] = {
+        {"from", specs[size_t(l)].name}, {"to", specs[size_t(l) + 1].name}, {"connection_strength", 1.0 + l}};
+  write(tmp.path / "grid.json", grid_json(1, specs).dump(1));
+  write(tmp.path / "tract.json", Json({{"epoch", 1}, {"model", "tiny"}, {"pairs", pairs}, {"network", {{"path_strength", 1.0}}}}).dump(1));
+  std::map<std::string, SvgText> names;
+  for (const SvgText& t : svg_texts(svg_figure(tmp.path, "epoch_001/pathways"))) names[t.label] = t;
+  for (int l = 1; l <= 21; ++l) ASSERT_TRUE(names.count("block" + std::to_string(l) + "_conv")) << l;
+  const SvgText &first = names["block1_conv"], &seventh = names["block7_conv"], &eighth = names["block8_conv"],
+                &fifteenth = names["block15_conv"];
+  EXPECT_EQ(seventh.y, first.y);
+  EXPECT_EQ(eighth.x, first.x);  // the second band's first column
+  EXPECT_GT(eighth.y, first.y);
+  EXPECT_EQ(fifteenth.x, first.x);
+  EXPECT_GT(fifteenth.y, eighth.y);
+}
+
+// A region key one row past the layer's grid (grid_3_1_1 of a 2×2×2 grid) is no region of it: one
+// error naming the file and pointer (it indexed past the layer's regions).
+TEST(Report, ARegionKeyPastTheGridIsOneError) {
+  TempDir tmp("key_past_grid");
+  write_run(tmp.path);
+  for (const char* key : {"grid_3_1_1", "grid_1_3_1", "grid_1_1_3"}) {
+    Json grid = grid_json(2);
+    grid["layers"]["conv1"]["dead_regions"] = {key};
+    write(tmp.path / "analysis/epoch_002/grid.json", grid.dump(1));
+    expect_error_naming([&] { report::load_run(tmp.str()); },
+                        "grid.json: /layers/conv1/dead_regions/0: expected a region of conv1's 2x2x2 grid (grid_1_1_1 ... grid_2_2_2)");
+  }
+}
+
+// report_data.h: a layer's region grid, for an epoch without grid.json, comes from the newest
+// grid.json that has the layer: conv1 2×2×2 at epoch 1, 1×2×4 at epoch 2, and epoch 3's zeta.json
+// (no grid.json) is keyed by the 1×2×4 grid.
+TEST(Report, AnEpochWithoutGridJsonTakesTheNewestGrid) {
+  TempDir tmp("newest_grid");
+  write_run(tmp.path);
+  std::vector<LayerSpec> regridded = kLayers;
+  regridded[0].gh = 1, regridded[0].gc = 4;
+  write(tmp.path / "analysis/epoch_002/grid.json", grid_json(2, regridded).dump(1));
+  write(tmp.path / "analysis/epoch_002/zeta.json", zeta_json(2, regridded).dump(1));
+  fs::remove(tmp.path / "analysis/epoch_002/tract.json");  // keyed by the 2×2×2 grid
+  write(tmp.path / "analysis/epoch_003/zeta.json", zeta_json(3, regridded).dump(1));
+  const report::RunData run = report::load_run(tmp.str());
+  ASSERT_EQ(run.epochs.size(), 3u);
+  const run::RegionGrid& g = run.epochs[2].layers[0].grid;
+  EXPECT_EQ(std::make_tuple(g.gh, g.gw, g.gc), std::make_tuple(1, 2, 4));
+  EXPECT_TRUE(run.epochs[2].layers[0].shape_known);
+  EXPECT_DOUBLE_EQ(run.epochs[2].layers[0].zeta[size_t(g.index(0, 1, 3))].zeta, synthetic_zeta(3, 0, 7, 8));
+}
+
+// README: the report takes the images (the mean test image and examples) from the newest grid.json
+// that has them.
+TEST(Report, ImagesComeFromTheNewestGridJsonThatHasThem) {
+  TempDir tmp("newest_images");
+  write_run(tmp.path);
+  for (int e = 1; e <= 2; ++e) {
+    Json grid = grid_json(e);
+    grid["images"] = {{"shape", {1, 2, 2}}, {"mean", nullptr},
+                      {"examples", {{{"index", 10 * e}, {"label", e}, {"pixels", {e, e, e, e}}}}}};
+    write(tmp.path / ("analysis/epoch_00" + std::to_string(e)) / "grid.json", grid.dump(1));
+  }
+  Json grid3 = grid_json(3);  // a newer grid.json without images
+  write(tmp.path / "analysis/epoch_003/grid.json", grid3.dump(1));
+  const Json data = Json::parse(report::page_data_text(report::load_run(tmp.str())));
+  ASSERT_EQ(data["images"]["examples"].size(), 1u);
+  EXPECT_EQ(data["images"]["examples"][0]["index"], 20);
+  EXPECT_EQ(data["images"]["examples"][0]["pixels"], Json::array({2, 2, 2, 2}));
+}
+
+// README: a critical_share other than the share of the layer's regions critical_regions lists, within
+// 10⁻⁹, is one error (conv1 lists 1 of its 8 regions at epoch 2: 0.125).
+TEST(Report, CriticalShareIsTheListedShareWithinOneInABillion) {
+  TempDir tmp("share_tolerance");
+  write_run(tmp.path);
+  for (const double off : {1e-12, 1e-6}) {
+    Json zeta = zeta_json(2);
+    ASSERT_EQ(zeta["layers"]["conv1"]["critical_regions"].size(), 1u);
+    zeta["layers"]["conv1"]["critical_share"] = 0.125 + off;
+    write(tmp.path / "analysis/epoch_002/zeta.json", zeta.dump(1));
+    if (off < 1e-9)
+      EXPECT_EQ(report::load_run(tmp.str()).epochs[1].layers[0].critical.size(), 1u);
+    else
+      expect_error_naming([&] { report::load_run(tmp.str()); }, "zeta.json: /layers/conv1/critical_share: is 0.125001, expected 0.125");
+  }
 }
