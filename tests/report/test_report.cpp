@@ -2618,3 +2618,159 @@ TEST(Report, CriticalShareIsTheListedShareWithinOneInABillion) {
       expect_error_naming([&] { report::load_run(tmp.str()); }, "zeta.json: /layers/conv1/critical_share: is 0.125001, expected 0.125");
   }
 }
+
+// README Cross-modal consistency, EEG state: dead → dead, unstable and diverged → unstable, learning
+// and plateau → ok, warming_up leaves the item out.  The planted run (EegConsistencyOnAPlantedRun) with
+// pool1 `diverged` at epoch 2 and conv1 `warming_up` at epoch 1: the 5 items (EEG, spatial) are
+// (ok, ok) ×2 at epoch 1, (unstable, unstable), (unstable, ok), (dead, dead) at epoch 2, so
+// κ = (5·4 − (2·3 + 2·1 + 1·1)) / (25 − 9) = 11/16.
+TEST(Report, EegStatesMapDivergedToUnstableAndLeaveWarmingUpOut) {
+  TempDir tmp("eeg_states");
+  write_run(tmp.path);
+  Json zeta = zeta_json(2);
+  for (Json& region : zeta["layers"]["output"]["regions"])
+    region["confidence_interval"] = {region["zeta_score"].get<double>() - 5, region["zeta_score"].get<double>() + 5};
+  write(tmp.path / "analysis/epoch_002/zeta.json", zeta.dump(1));
+  Json e1 = eeg_json(1), e2 = eeg_json(2);
+  e1["blocks"]["conv1"]["state"] = "warming_up";
+  e2["blocks"]["pool1"]["state"] = "diverged";
+  write(tmp.path / "eeg/epoch_001.json", e1.dump(1));
+  write(tmp.path / "eeg/epoch_002.json", e2.dump(1));
+  const report::RunData run = report::load_run(tmp.str());
+  const std::vector<Json> docs = report::eeg_epoch_documents(run, report::load_eeg(tmp.str()));
+  ASSERT_EQ(docs.size(), 2u);
+  EXPECT_EQ(docs[1]["blocks"]["pool1"]["spatial_state"], "ok");
+  const Json& kappa = docs[1]["consistency"]["kappa"];
+  EXPECT_EQ(kappa["items"], 5);
+  EXPECT_NEAR(kappa["value"].get<double>(), 11.0 / 16, 1e-4);
+}
+
+// README Cross-modal consistency, the spatial side at its boundaries (epoch 1 → 2):
+//  - conv1: every ζ interval at epoch 2 includes 0 but one, which is below 0: not `dead` (an
+//    interval excluding 0 on either side), `unstable` (its ζ order reverses);
+//  - pool1: coverage 0.875 → 0.4375, exactly half: `dead` (at most half);
+//  - output: ζ 10, 11, 12 → 11, 10, 12, Spearman exactly 0.5 = τ: no jump (below τ), `ok`; coverage
+//    0.334 → 0.234, a drop of exactly 0.1 (in doubles too): a spatial anomaly (≥ 0.1);
+//  - an event of pool1 in epoch 1 counts at epoch 1, not at epoch 2 (events in (e_prev, e]).
+TEST(Report, EegSpatialStatesAndAnomaliesAtTheirBoundaries) {
+  TempDir tmp("eeg_boundaries");
+  write_run(tmp.path);
+  Json g1 = grid_json(1), g2 = grid_json(2);
+  g1["layers"]["pool1"]["coverage"] = 0.875, g2["layers"]["pool1"]["coverage"] = 0.4375;
+  g1["layers"]["output"]["coverage"] = 0.334, g2["layers"]["output"]["coverage"] = 0.234;
+  ASSERT_EQ(0.334 - 0.234, report::kCoverageDrop);
+  write(tmp.path / "analysis/epoch_001/grid.json", g1.dump(1));
+  write(tmp.path / "analysis/epoch_002/grid.json", g2.dump(1));
+  for (int e = 1; e <= 2; ++e) {
+    Json zeta = zeta_json(e);
+    const double output[2][3] = {{10, 11, 12}, {11, 10, 12}};
+    int r = 0;
+    for (Json& region : zeta["layers"]["output"]["regions"]) {
+      const double z = output[e - 1][r++];
+      region["zeta_score"] = z, region["confidence_interval"] = {z - 0.5, z + 0.5}, region["significance"] = false;
+    }
+    zeta["layers"]["output"]["critical_regions"] = Json::array();
+    zeta["layers"]["output"]["critical_share"] = 0.0;
+    if (e == 2) {
+      r = 0;
+      for (Json& region : zeta["layers"]["conv1"]["regions"]) {
+        const double z = region["zeta_score"].get<double>();
+        region["confidence_interval"] = r++ == 7 ? Json::array({-1.5, -0.25}) : Json::array({z - 10, z + 10});
+        region["significance"] = false;
+      }
+      zeta["layers"]["conv1"]["critical_regions"] = Json::array();
+      zeta["layers"]["conv1"]["critical_share"] = 0.0;
+    }
+    write(tmp.path / ("analysis/epoch_00" + std::to_string(e)) / "zeta.json", zeta.dump(1));
+  }
+  Json e1 = eeg_json(1);
+  e1["events"] = {{{"step", 5}, {"block", "pool1"}, {"region", ""}, {"channel", "activity"}, {"z", 8.0}}};
+  write(tmp.path / "eeg/epoch_001.json", e1.dump(1));
+  write(tmp.path / "eeg/epoch_002.json", eeg_json(2).dump(1));
+  const report::RunData run = report::load_run(tmp.str());
+  const std::vector<Json> docs = report::eeg_epoch_documents(run, report::load_eeg(tmp.str()));
+  ASSERT_EQ(docs.size(), 2u);
+  const Json& b = docs[1]["blocks"];
+  EXPECT_EQ(b["conv1"]["spatial_state"], "unstable");
+  EXPECT_EQ(b["pool1"]["spatial_state"], "dead");
+  EXPECT_DOUBLE_EQ(b["output"]["zeta_stability"].get<double>(), 0.5);
+  EXPECT_EQ(b["output"]["spatial_state"], "ok");
+  EXPECT_EQ(b["output"]["spatial_anomaly"], true);
+  EXPECT_EQ(docs[0]["blocks"]["pool1"]["events"], 1);
+  EXPECT_EQ(b["pool1"]["events"], 0);
+  EXPECT_EQ(docs[1]["since_epoch"], 1);
+}
+
+// README Cross-modal consistency, ρ_γζ layer form: one point per (block, analysed epoch ≤ e), x the
+// relative γ power of the block's activity, y the largest ζ of its regions (not the largest |ζ|: pool1's
+// −9 at epoch 1 is no maximum).  At epoch 2: x = 0.11, 0.12, 0.21, 0.22, 0.31, 0.32 (conv1, pool1,
+// output at epochs 1 and 2), y = 2, 2, 2.08, 2.18, 2.42, 2.52: ranks 1 … 6 against 1.5, 1.5, 3, 4, 5, 6,
+// ρ = 17 / √(17.5 · 17).
+TEST(Report, EegLayerFormIsActivityGammaAgainstTheLargestZeta) {
+  TempDir tmp("eeg_layer_form");
+  write_run(tmp.path);
+  Json zeta = zeta_json(1);
+  zeta["layers"]["pool1"]["regions"]["grid_1_1_1"]["zeta_score"] = -9.0;
+  zeta["layers"]["pool1"]["regions"]["grid_1_1_1"]["confidence_interval"] = {-9.5, -8.5};
+  write(tmp.path / "analysis/epoch_001/zeta.json", zeta.dump(1));
+  for (int e = 1; e <= 2; ++e) write(tmp.path / "eeg" / ("epoch_00" + std::to_string(e) + ".json"), eeg_json(e).dump(1));
+  const report::RunData run = report::load_run(tmp.str());
+  const std::vector<Json> docs = report::eeg_epoch_documents(run, report::load_eeg(tmp.str()));
+  ASSERT_EQ(docs.size(), 2u);
+  EXPECT_DOUBLE_EQ(docs[0]["blocks"]["pool1"]["max_zeta"].get<double>(), report::significant(synthetic_zeta(1, 1, 4)));
+  const Json& layer = docs[1]["consistency"]["rho_gamma_zeta_layer"];
+  EXPECT_EQ(layer["items"], 6);
+  EXPECT_NEAR(layer["value"].get<double>(), 17 / std::sqrt(17.5 * 17), 1e-4);
+}
+
+// An epoch whose NN-EEG file has no spectra ("span": null, fewer steps than the window) gives no
+// region-form items: its γ values are not a spectrum of the epoch.
+TEST(Report, EegRegionFormNeedsTheEpochsSpectra) {
+  TempDir tmp("eeg_no_span");
+  write_run(tmp.path);
+  Json e2 = eeg_json(2);
+  e2["span"] = nullptr;
+  write(tmp.path / "eeg/epoch_002.json", e2.dump(1));
+  const report::RunData run = report::load_run(tmp.str());
+  const std::vector<Json> docs = report::eeg_epoch_documents(run, report::load_eeg(tmp.str()));
+  ASSERT_EQ(docs.size(), 2u);
+  EXPECT_EQ(docs[1]["spectra"], false);
+  EXPECT_EQ(docs[1]["consistency"]["rho_gamma_zeta"]["items"], 0);
+  EXPECT_TRUE(docs[1]["consistency"]["rho_gamma_zeta"]["value"].is_null());
+  EXPECT_TRUE(docs[1]["blocks"]["conv1"]["rho_gamma_zeta"].is_null());
+}
+
+// The page's NN-EEG lanes without per-step rows: a block's activity at an epoch is the mean over its
+// regions of their epoch-mean |a| (conv1's 0, 0.1, …, 0.7: 0.35).
+TEST(Report, EegPageActivityIsTheMeanOverTheBlocksRegions) {
+  TempDir tmp("eeg_activity");
+  write_run(tmp.path);
+  Json e1 = eeg_json(1);
+  int r = 0;
+  for (Json& region : e1["blocks"]["conv1"]["regions"]) region["mean_activity"] = 0.1 * r++;
+  write(tmp.path / "eeg/epoch_001.json", e1.dump(1));
+  const report::RunData run = report::load_run(tmp.str());
+  const Json page = report::eeg_page_data(run, report::load_eeg(tmp.str()), {});
+  ASSERT_EQ(page["blocks"][0], "conv1");
+  EXPECT_DOUBLE_EQ(page["epochs"][0]["activity"][0].get<double>(), 0.35);
+  EXPECT_DOUBLE_EQ(page["epochs"][0]["activity"][1].get<double>(), 0.5);
+}
+
+// report_eeg.h eeg_page_data: the page lists at most 200 events of an epoch, the file's first, and
+// says how many it has.
+TEST(Report, EegPageListsAtMost200EventsOfAnEpoch) {
+  TempDir tmp("eeg_events");
+  write_run(tmp.path);
+  Json e1 = eeg_json(1);
+  Json events = Json::array();
+  for (int i = 0; i < 250; ++i)
+    events.push_back({{"step", 1 + i % 10}, {"block", "conv1"}, {"region", ""}, {"channel", "activity"}, {"z", 5.0 + i}});
+  e1["events"] = events;
+  write(tmp.path / "eeg/epoch_001.json", e1.dump(1));
+  const report::RunData run = report::load_run(tmp.str());
+  const Json page = report::eeg_page_data(run, report::load_eeg(tmp.str()), {});
+  const Json& epoch = page["epochs"][0];
+  ASSERT_EQ(epoch["events"].size(), 200u);
+  EXPECT_EQ(epoch["events_total"], 250);
+  EXPECT_DOUBLE_EQ(epoch["events"][199][3].get<double>(), 204.0);  // the 200th event's z
+}

@@ -6,6 +6,7 @@
 // path on a run directory is in test_report.cpp.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 
 #include <cmath>
@@ -320,6 +321,78 @@ TEST_F(EegTraceTest, FilesRunJsonDoesNotListAreNotRead) {
   EXPECT_FALSE(report::eeg_page_data(run, epochs, {})["trace"].is_null());
   run.committed_files->erase(run.committed_files->begin() + 3);  // eeg/epoch_002.npy
   expect_error_naming([&] { report::eeg_page_data(run, epochs, {}); }, layout.eeg_rows(2) + ": not listed in run.json");
+}
+
+// README Cross-modal consistency: the bootstrap 95 % CI is the 2.5 / 97.5 % percentiles of the
+// defined replicates (linear interpolation between order statistics at p·(n − 1)), the null its
+// median and 2.5 / 97.5 % range; resamples where the term is undefined are dropped, and there is no
+// CI only when more than half are.  F1 of 10 items with one positive on both sides: a resample
+// without that item has no positive (undefined), about 0.9^10 ≈ 35 % of them.
+TEST(ReportEeg, BootstrapIntervalIsThePercentilesOfTheDefinedReplicates) {
+  PairedItems items;
+  for (int i = 0; i < 10; ++i) items.x.push_back(i == 3), items.y.push_back(i == 3 || i == 5), items.group.push_back(1);
+  const ConsistencyTerm t = report::estimate_term(items, report::f1_of_items, false, 4, 2);
+  ASSERT_TRUE(t.value);
+  EXPECT_NEAR(*t.value, 2.0 / 3, 1e-12);  // TP 1, FN 1
+  std::vector<double> defined;
+  for (double v : t.replicates)
+    if (std::isfinite(v)) defined.push_back(v);
+  ASSERT_LT(defined.size(), t.replicates.size());      // some resamples are undefined …
+  ASSERT_GE(2 * defined.size(), t.replicates.size());  // … but not more than half
+  std::sort(defined.begin(), defined.end());
+  const auto percentile = [](const std::vector<double>& sorted, double p) {
+    const double at = p * double(sorted.size() - 1);
+    const size_t lo = size_t(at);
+    return lo + 1 < sorted.size() ? sorted[lo] + (sorted[lo + 1] - sorted[lo]) * (at - double(lo)) : sorted[lo];
+  };
+  ASSERT_TRUE(t.ci);
+  EXPECT_DOUBLE_EQ((*t.ci)[0], percentile(defined, 0.025));
+  EXPECT_DOUBLE_EQ((*t.ci)[1], percentile(defined, 0.975));
+  std::vector<double> null;
+  for (double v : t.null_replicates)
+    if (std::isfinite(v)) null.push_back(v);
+  std::sort(null.begin(), null.end());
+  ASSERT_TRUE(t.null_median && t.null_range);
+  EXPECT_DOUBLE_EQ(*t.null_median, percentile(null, 0.5));
+  EXPECT_DOUBLE_EQ((*t.null_range)[0], percentile(null, 0.025));
+  EXPECT_DOUBLE_EQ((*t.null_range)[1], percentile(null, 0.975));
+  // a statistic of continuous replicates, where the order statistic p·(n − 1) and a neighbour differ
+  const ConsistencyTerm c = report::estimate_term(planted(3, 40, 0.5, 11), report::mean_spearman_per_group, true, 1, 3);
+  std::vector<double> sorted = c.replicates;
+  std::sort(sorted.begin(), sorted.end());
+  ASSERT_TRUE(c.ci && std::isfinite(sorted.back()));
+  EXPECT_DOUBLE_EQ((*c.ci)[0], percentile(sorted, 0.025));
+  EXPECT_DOUBLE_EQ((*c.ci)[1], percentile(sorted, 0.975));
+  EXPECT_NE((*c.ci)[1], sorted[size_t(0.975 * double(sorted.size()))]);  // the interpolation matters here
+}
+
+// README Cross-modal consistency: the null permutes the spatial side among the items of the same
+// group (block or epoch), keeping each group's mix: with the spatial side constant within each group,
+// every shuffle leaves it as it is and κ stays 1.
+TEST(ReportEeg, TheNullShufflesWithinGroupsOnly) {
+  PairedItems items;
+  for (int i = 0; i < 20; ++i) items.x.push_back(i < 10 ? 0 : 1), items.y.push_back(i < 10 ? 0 : 1), items.group.push_back(i < 10 ? 1 : 2);
+  const ConsistencyTerm t = report::estimate_term(items, report::kappa_of_items, false, 3, 9);
+  ASSERT_TRUE(t.value && t.null_median);
+  EXPECT_DOUBLE_EQ(*t.value, 1.0);
+  ASSERT_EQ(t.null_replicates.size(), size_t(report::kShuffles));
+  for (double v : t.null_replicates) EXPECT_DOUBLE_EQ(v, 1.0);
+}
+
+// The page's per-step traces (eeg_page_data): "hi" is left out where a bucket is one step (every = 1:
+// lo is the step's value); 12 steps and 2,000 points per trace give every = 1.
+TEST_F(EegTraceTest, PageTracesLeaveOutHiWhereEachBucketIsOneStep) {
+  report::RunData run;
+  run.dir = dir_;
+  run.layers = {"a", "b"};
+  const run::Json page = report::eeg_page_data(run, epochs, {});
+  const run::Json& trace = page["trace"];
+  ASSERT_EQ(trace["every"], 1);
+  ASSERT_EQ(trace["region_every"], 1);
+  EXPECT_EQ(trace["loss"]["lo"].size(), 12u);
+  EXPECT_FALSE(trace["loss"].contains("hi"));
+  EXPECT_FALSE(trace["blocks"][0].contains("hi"));
+  EXPECT_FALSE(trace["regions"]["a"]["grid_1_1_1"].contains("hi"));
 }
 
 }  // namespace
