@@ -7,7 +7,7 @@ unit tests; a mutant is killed when a test fails (or hangs: 30 s). Prints one li
 Run from the repository's root: python3 bench/study/page_mutants.py [ID ...]. Results: bench/README.md,
 "Mutation audit of the page's helpers".
 """
-import os, re, shutil, subprocess, sys, tempfile
+import os, re, shutil, signal, subprocess, sys, tempfile
 
 M = [
 ("F1","a >= 1e5 || a < 1e-3","a > 1e5 || a < 1e-3"),
@@ -116,12 +116,17 @@ def main():
                 print(mid, "not applied: the text occurs", orig.count(old), "times")
                 continue
             open(path, "w", encoding="utf-8").write(orig.replace(old, new))
+            # node --test runs the file in a child process: on a hang the whole process group is killed,
+            # or the child (a mutant's endless loop) would spin on after the audit
+            p = subprocess.Popen(["node", "--test", "tests/page/helpers.test.js"], cwd=work, text=True,
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
             try:
-                p = subprocess.run(["node", "--test", "tests/page/helpers.test.js"], cwd=work, timeout=30,
-                                   capture_output=True, text=True)
-                fails = re.findall(r"^not ok \d+ - (.*)$", p.stdout, re.M)
+                out, _ = p.communicate(timeout=30)
+                fails = re.findall(r"^not ok \d+ - (.*)$", out, re.M)
                 dead = p.returncode != 0
             except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.communicate()
                 fails, dead = ["a hang (30 s)"], True
             killed += dead
             survived += not dead
