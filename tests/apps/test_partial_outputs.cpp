@@ -89,7 +89,10 @@ TEST_F(PartialOutputs, ExportNeverPairsNewWeightsWithAnOldDescription) {
 }
 
 // A failed export leaves none of the files it wrote: a full disk at --safetensors left the new .npz and
-// its description behind, a whole-looking pair (and "wrote E.npz and E.model.json" printed).
+// its description behind, a whole-looking pair (and "wrote E.npz and E.model.json" printed).  Blocking the
+// temporary's name is now found by require_writable before any work, so this checks that refusal (the
+// output named, nothing written, nothing printed); the late failure itself is
+// AWriteThatFailsLateRemovesTheOutputsWrittenBeforeIt below.
 TEST_F(PartialOutputs, AnExportThatFailsLateLeavesNoneOfItsOutputs) {
   block(path("E.safetensors"));
   testing::internal::CaptureStdout();
@@ -104,7 +107,8 @@ TEST_F(PartialOutputs, AnExportThatFailsLateLeavesNoneOfItsOutputs) {
 }
 
 // The same for eval's two outputs: a --dump that cannot be written left the --lesion-json written
-// before it, with "wrote L.json" printed.
+// before it, with "wrote L.json" printed.  As above, the blocked name is refused before any work; the late
+// failure is the test below.
 TEST_F(PartialOutputs, AnEvalWhoseDumpFailsLeavesNoLesionJson) {
   const std::vector<std::string> args = {path("a.ckpt"), "--data", "cifar10:" + path("data"), "--lesion", "conv1:grid_1_1_1",
                                          "--lesion-json", path("L.json"), "--dump", path("D.npz")};
