@@ -82,6 +82,8 @@ TEST(ServePaths, TheTextRulesRefuseEveryWayOut) {
       {"C:secret", "':'"},
       {std::string("a\0b", 3), "control"},
       {"a\nb", "control"},
+      {"a\x1f" "b", "control"},  // the last control character below the space, and DEL
+      {"a\x7f" "b", "control"},
       {std::string(serve::kMaxPathBytes + 1, 'a'), "longer than"},
   };
   for (const auto& [path, why] : refused) {
@@ -113,6 +115,27 @@ TEST_F(Serve, SymbolicLinksOutOfTheRootAreRefused) {
   // A run directory that is a link is not a run.
   fs::create_symlink(run("a"), path("linked"));
   EXPECT_EQ(index.handle("/api/runs/linked/data").status, 404);
+}
+
+// run.json itself a link: the files endpoint refuses the run before reading the manifest through it (a
+// manifest outside ROOT would decide which files are served).  A listed file larger than
+// kMaxServedFileBytes is refused by its size (413), before any byte is read (a sparse file here).
+TEST_F(Serve, TheFilesEndpointRefusesALinkedManifestAndAFileTooLarge) {
+  make_run("a", 2, {"config.json", "big.bin"});
+  fs::create_directories(path("outside"));
+  fs::rename(run("a") + "/run.json", path("outside/run.json"));
+  fs::create_symlink(path("outside/run.json"), run("a") + "/run.json");
+  const serve::RunIndex index(dir_);
+  const serve::Reply linked = index.handle("/api/runs/a/files/config.json");
+  EXPECT_EQ(linked.status, 400) << linked.body;
+  EXPECT_NE(body(linked)["error"].get<std::string>().find("symbolic link"), std::string::npos) << linked.body;
+  make_run("b", 2, {"config.json", "big.bin"});
+  base::write_file_atomic(run("b") + "/big.bin", "");
+  fs::resize_file(run("b") + "/big.bin", serve::kMaxServedFileBytes + 1);
+  const serve::Reply large = index.handle("/api/runs/b/files/big.bin");
+  EXPECT_EQ(large.status, 413) << large.body.substr(0, 200);
+  EXPECT_NE(body(large)["error"].get<std::string>().find("larger than 256 MiB"), std::string::npos) << large.body.substr(0, 200);
+  EXPECT_EQ(index.handle("/api/runs/b/files/config.json").status, 200);
 }
 
 // The run list and the data endpoint read through the report's readers, which open files as named: a
