@@ -90,7 +90,7 @@ APP := $(BUILD)/nnfmri
 TESTS := $(BUILD)/nnfmri_tests
 BENCH := $(BUILD)/nnfmri_bench
 
-.PHONY: all deps san-deps build run test test-page test-readme test-report test-serve test-mpi bench bench-serve asan fuzz clean cifar10
+.PHONY: all deps san-deps build run test test-page test-readme test-report test-serve test-mpi test-isa bench bench-serve asan fuzz clean cifar10
 
 # Compilations run JOBS at a time (all cores); the set-up steps (deps) always run first, alone.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
@@ -226,6 +226,26 @@ test-serve: all
 test-mpi: deps
 	@$(MAKE) -j$(JOBS) --no-print-directory MPI=1 $(APP) $(SERIAL_APP)
 	bash tests/mpi_compare.sh $(APP) $(SERIAL_APP)
+
+# The suite built for the instruction sets of other CPUs and run on this one.  The library's vector code
+# has up to three paths chosen at compile time (AVX-512, AVX2 + FMA, none: imaging/lesion_walker.cpp,
+# nn/winograd.cpp, nn/layers.cpp, imaging/grid_stats.cpp), and -march=native builds only this CPU's.
+# x86-64-v3 is AVX2 + FMA without AVX-512 (most laptops; AMD before Zen 4), run with the OpenBLAS
+# kernels such a CPU gets (Haswell); x86-64 is SSE2 alone (an old CPU: the walker's scalar rows,
+# Winograd and pooling without vectors, grid statistics without FMA), with Nehalem's.  Each level in
+# its own tree, $(BUILD)/isa/LEVEL/; a level this CPU cannot run (glibc's ld.so --help says which)
+# is skipped with a line.
+ISA_LEVELS := x86-64-v3:Haswell x86-64:Nehalem
+test-isa: deps
+	@for pair in $(ISA_LEVELS); do \
+	  level=$${pair%%:*}; core=$${pair#*:}; tree=$(BUILD)/isa/$$level; \
+	  if [ "$$level" != x86-64 ] && ! /lib64/ld-linux-x86-64.so.2 --help 2>/dev/null | grep -q "$$level (supported"; then \
+	    echo "make test-isa: this CPU cannot run $$level code; skipped"; continue; fi; \
+	  echo "make test-isa: the suite built with -march=$$level, OpenBLAS $$core kernels ($$tree)"; \
+	  $(MAKE) -j$(JOBS) --no-print-directory BUILD=$$tree OPT="-O3 -march=$$level" $$tree/nnfmri $$tree/nnfmri_tests || exit 1; \
+	  NNFMRI_BLAS_CORETYPE=$$core OPENBLAS_CORETYPE=$$core OMP_NUM_THREADS=2 OMP_WAIT_POLICY=passive \
+	    bash tests/run_suites.sh $$tree/nnfmri_tests $(JOBS) || exit 1; \
+	done
 
 # The bounded load test of `nnfmri serve` on loopback (bench/serve_load.js): 50 clients × 200 requests.
 bench-serve: all

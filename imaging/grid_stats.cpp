@@ -40,6 +40,11 @@ struct ImageRegionStats {
 // short stretch in each, which the hardware prefetcher follows poorly: the next band's rows are
 // prefetched (a hint: the same reads) while this band is summed, and each row's cells are regrouped
 // into lanes with register shuffles (row_lanes) instead of one load per float.
+// (Built without AVX, GCC warns that returning a Doubles4 by value has another ABI: irrelevant for these
+// internal helpers, so the warning is off here, as in nn/winograd.cpp.)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
 using Doubles4 = double __attribute__((vector_size(32)));  // 4 cells' running sums
 using Floats4 = float __attribute__((vector_size(16)));    // 4 cells' unit t of one row
 using Counts4 = int64_t __attribute__((vector_size(32)));  // 4 cells' active counts (−1 per active unit)

@@ -105,6 +105,11 @@ namespace {
 // in lane i mod 8, added in lane order).  The lanes are two vectors of 4 doubles (GCC vector
 // extensions), so they stay in registers: each lane takes the same operations in the same order as a
 // scalar lane would (the bits of the earlier scalar loop, which the compiler kept on the stack).
+// (Built without AVX, e.g. OPT=-O3 alone, GCC warns that returning one by value has another ABI:
+// irrelevant for these internal helpers, so the warning is off here, as in nn/winograd.cpp.)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
 typedef double Lanes4 __attribute__((vector_size(32)));
 typedef float Floats4 __attribute__((vector_size(16)));
 inline Lanes4 widen(const float* p) {
