@@ -14,6 +14,9 @@
 // Prints the page size and load time and ends with "report-browser-test: N passed, M failed".
 //
 // usage: node tests/report_browser_test.js [--nnfmri build/nnfmri] [--out build] [--run DIR] [--chromium /usr/bin/chromium]
+//                                          [--only monitor]
+// --only monitor runs monitorPage alone (monitor.html's checks, about 5 s instead of 90: the mutation
+// audit of monitor.js, bench/study/monitor_mutants.py); the default, --only all, runs everything.
 "use strict";
 const fs = require("fs");
 const os = require("os");
@@ -21,7 +24,12 @@ const path = require("path");
 const { execFileSync } = require("child_process");
 
 const { parseArgs, checks } = require("./cli.js");
-const args = parseArgs({ nnfmri: "build/nnfmri", out: "build", run: null, chromium: process.env.CHROMIUM || "/usr/bin/chromium" }, "report-browser-test");
+const args = parseArgs({ nnfmri: "build/nnfmri", out: "build", run: null, chromium: process.env.CHROMIUM || "/usr/bin/chromium", only: "all" },
+                       "report-browser-test");
+if (args.only !== "all" && args.only !== "monitor") {
+  console.error("report-browser-test: error: --only " + args.only + ": expected all or monitor");
+  process.exit(2);
+}
 const { check, finish } = checks("report-browser-test");
 
 const { makeRun, CLASSES, PLANTED, PLANTED_CELL } = require("./synthetic_run.js");
@@ -483,9 +491,27 @@ async function perEpochLanes(browser, problems, outDir, runDir) {
   fs.writeFileSync(path.join(outDir, "report-eeg-epochs.png"), Buffer.from(shot.data, "base64"));
 }
 
+// Chromium on a fresh profile; close() ends it and removes the profile.
+function openBrowser() {
+  if (!fs.existsSync(args.chromium)) throw new Error(args.chromium + " not found (apt-get install chromium, or --chromium PATH)");
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "nnfmri-chromium-"));
+  const browser = new Browser(args.chromium, profile);
+  return { browser, close: async () => { await browser.close(); fs.rmSync(profile, { recursive: true, force: true }); } };
+}
+
 async function main() {
   const outDir = path.resolve(args.out);
   fs.mkdirSync(outDir, { recursive: true });
+  if (args.only === "monitor") {
+    const { browser, close } = openBrowser(), problems = [];
+    try {
+      await monitorPage(browser, problems, outDir);
+    } finally {
+      await close();
+    }
+    check(problems.length === 0, "no console error, exception, dialog or network request", problems.join(" | ") || "none");
+    return;
+  }
   let runDir, expected = null;
   if (args.run) runDir = path.resolve(args.run);
   else {
@@ -515,10 +541,7 @@ async function main() {
     }
   }
 
-  if (!fs.existsSync(args.chromium)) throw new Error(args.chromium + " not found (apt-get install chromium, or --chromium PATH)");
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "nnfmri-chromium-"));
-  const browser = new Browser(args.chromium, profile);
-  const problems = [];
+  const { browser, close } = openBrowser(), problems = [];
   try {
     const { cdp, evaluate } = await attachSession(browser, problems, /^(file|data|about):/);
 
@@ -1176,8 +1199,7 @@ async function main() {
     await analysisPage(browser, problems, outDir);
     if (!args.run) await perEpochLanes(browser, problems, outDir, runDir);
   } finally {
-    await browser.close();
-    fs.rmSync(profile, { recursive: true, force: true });
+    await close();
   }
   check(problems.length === 0, "no console error, exception, dialog or network request", problems.join(" | ") || "none");
 }
