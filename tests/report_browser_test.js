@@ -253,10 +253,10 @@ async function monitorPage(browser, problems, outDir) {
   run(["monitor", path.join(dir, "run", "model.ckpt"), "--profile", path.join(dir, "profile.bin"), "--input", "cifar10:" + path.join(dir, "noisy"),
        "--window", "20", "--threads", "2", "--out", path.join(dir, "monitor")]);
   const { cdp, evaluate } = await attachSession(browser, problems, /^(file|data|about):/);
-  const open = async (width, height) => {
+  const open = async (width, height, page = path.join(dir, "monitor", "monitor.html")) => {
     await cdp("Emulation.setDeviceMetricsOverride", { width, height, deviceScaleFactor: 1, mobile: false });
     const loaded = browser.waitFor("Page.loadEventFired", 30000);
-    await cdp("Page.navigate", { url: "file://" + path.join(dir, "monitor", "monitor.html") });
+    await cdp("Page.navigate", { url: "file://" + page });
     await loaded;
     await sleep(200);
   };
@@ -403,6 +403,14 @@ async function monitorPage(browser, problems, outDir) {
         shown.dots.length === 10 && shown.dots.slice(1, 9).every((d) => d >= 25) &&
         shown.options.length === 8 && shown.options.every((o) => /^image (\d) photo\1\.png \(spatial_typ [^,]+, unlabelled, predicted \d\)$/.test(o)),
         "monitor.html of an unlabelled folder shorter than one window: no window was tested, its 10 dots drawn large, each image by its file", JSON.stringify(shown));
+  // at a phone's width the folder's image list, its files named, shrinks within the page (until 2026-12-06
+  // its select was 395 px wide at 375 px and the page scrolled sideways; found by the mutation audit of
+  // monitor.js: a mutant that wrote "unlabelled" for label 0 lengthened the noisy page's list by 3 letters and
+  // the 375-px check failed)
+  await open(375, 667, path.join(dir, "monitor-few", "monitor.html"));
+  const fewPhone = await evaluate(`({ inner: document.documentElement.clientWidth, scroll: document.scrollingElement.scrollWidth,
+                                      list: document.getElementById("image").getBoundingClientRect().width })`);
+  check(fewPhone.scroll <= fewPhone.inner, "monitor.html of a folder at 375 px: its image list naming the files shrinks, no sideways scroll", JSON.stringify(fewPhone));
 }
 
 // `nnfmri report DIR`, then DIR/report.html in a new page session, drawn (body[data-ready]).
