@@ -14,6 +14,9 @@
 // Prints the page size and load time and ends with "report-browser-test: N passed, M failed".
 //
 // usage: node tests/report_browser_test.js [--nnfmri build/nnfmri] [--out build] [--run DIR] [--chromium /usr/bin/chromium]
+//                                          [--only monitor]
+// --only monitor runs monitorPage alone (monitor.html's checks, about 5 s instead of 90: the mutation
+// audit of monitor.js, bench/study/monitor_mutants.py); the default, --only all, runs everything.
 "use strict";
 const fs = require("fs");
 const os = require("os");
@@ -21,7 +24,12 @@ const path = require("path");
 const { execFileSync } = require("child_process");
 
 const { parseArgs, checks } = require("./cli.js");
-const args = parseArgs({ nnfmri: "build/nnfmri", out: "build", run: null, chromium: process.env.CHROMIUM || "/usr/bin/chromium" }, "report-browser-test");
+const args = parseArgs({ nnfmri: "build/nnfmri", out: "build", run: null, chromium: process.env.CHROMIUM || "/usr/bin/chromium", only: "all" },
+                       "report-browser-test");
+if (args.only !== "all" && args.only !== "monitor") {
+  console.error("report-browser-test: error: --only " + args.only + ": expected all or monitor");
+  process.exit(2);
+}
 const { check, finish } = checks("report-browser-test");
 
 const { makeRun, CLASSES, PLANTED, PLANTED_CELL } = require("./synthetic_run.js");
@@ -245,10 +253,10 @@ async function monitorPage(browser, problems, outDir) {
   run(["monitor", path.join(dir, "run", "model.ckpt"), "--profile", path.join(dir, "profile.bin"), "--input", "cifar10:" + path.join(dir, "noisy"),
        "--window", "20", "--threads", "2", "--out", path.join(dir, "monitor")]);
   const { cdp, evaluate } = await attachSession(browser, problems, /^(file|data|about):/);
-  const open = async (width, height) => {
+  const open = async (width, height, page = path.join(dir, "monitor", "monitor.html")) => {
     await cdp("Emulation.setDeviceMetricsOverride", { width, height, deviceScaleFactor: 1, mobile: false });
     const loaded = browser.waitFor("Page.loadEventFired", 30000);
-    await cdp("Page.navigate", { url: "file://" + path.join(dir, "monitor", "monitor.html") });
+    await cdp("Page.navigate", { url: "file://" + page });
     await loaded;
     await sleep(200);
   };
@@ -298,9 +306,13 @@ async function monitorPage(browser, problems, outDir) {
              bad: keys.filter((k) => { const s = all.filter((e) => e.dataset.tip === k && e.tabIndex === 0); return s.length !== 1 || s[0] !== all.find((e) => e.dataset.tip === k); }),
              undescribed: all.filter((e) => { const d = document.getElementById(e.getAttribute("aria-describedby") || "");
                                               return !d || d.textContent !== e.title || !e.title.includes('README "Monitoring"'); }).map((e) => e.dataset.tip) }; })()`);
-  const needed = ["bh", "window_test", "window", "images", "drifting", "most", "z", "region_map"].concat(scores.names || []);
+  const needed = ["bh", "window_test", "window", "images", "drifting", "most", "ks", "z", "region_map"].concat(scores.names || []);
   check(needed.every((k) => terms.keys.includes(k)) && terms.terms > terms.keys.length && terms.bad.length === 0 && terms.undescribed.length === 0,
         "monitor.html: every term it names (each score too) has a definition (README \"Monitoring\"), one Tab stop per definition, each described", JSON.stringify(terms));
+  // the list under the timeline's heading names each of the run's scores, in the selector's order, as a term
+  const scoreTerms = await evaluate(`[...document.querySelectorAll("#score-terms [data-tip]")].map((e) => e.dataset.tip + "=" + e.textContent)`);
+  check(scoreTerms.join(" ") === (scores.names || []).map((n) => n + "=" + n).join(" "),
+        "monitor.html: the list under the timeline's heading names every score of the run as a term with its definition", JSON.stringify(scoreTerms));
   const press = async (key, code, keyCode) => {
     await cdp("Input.dispatchKeyEvent", { type: "rawKeyDown", key, code, windowsVirtualKeyCode: keyCode });
     await cdp("Input.dispatchKeyEvent", { type: "keyUp", key, code, windowsVirtualKeyCode: keyCode });
@@ -335,18 +347,97 @@ async function monitorPage(browser, problems, outDir) {
   check(legends.maps > 0 && legends.legends.every((l) => l && l.low === "0" && Number(l.high) > 0 && l.what === "|z|" && l.left !== l.right &&
                                                        l.left.endsWith(",255") && l.right.endsWith(",255") && l.width >= 60 && l.fits),
         "monitor.html: every region map has its colour legend, 0 … the block's largest |z| on the sequential map", JSON.stringify(legends));
-  // each alarm's row gives its most drifting region's KS distance and BH-adjusted p, as monitor.jsonl's
-  // window line has them (before 2026-12-04 the page had neither)
-  const windowLines = fs.readFileSync(path.join(dir, "monitor", "monitor.jsonl"), "utf8").split("\n").filter((l) => l.startsWith('{"window"'))
-    .map((l) => JSON.parse(l)).filter((w) => w.alarm);
-  const rows = await evaluate(`[...document.querySelectorAll("#alarms tr")].slice(1).map((tr) => [...tr.children].map((td) => td.textContent))`);
-  const near = (text, v) => Math.abs(Number(text) - v) <= 0.005 * Math.abs(v);
-  const rowsAgree = rows.length === windowLines.length && rows.every((cells, i) => {
-    const top = windowLines[i].top_regions[0];
-    return cells.length === 6 && cells[3] === top.layer + " " + top.region && near(cells[4], top.ks_distance) && near(cells[5], top.p_adjusted);
-  });
-  check(rowsAgree, "monitor.html: each alarm's row gives its most drifting region, KS distance and BH-adjusted p as monitor.jsonl does",
-        JSON.stringify({ rows: rows.slice(0, 2), lines: windowLines.slice(0, 2).map((w) => w.top_regions[0]) }));
+  // The alarm table of the page open now against MONITOR's monitor.jsonl: one row per window that alarmed, in
+  // stream order, with the window's number, its first–last image, its regions drifting "of" those tested, and
+  // its first top region with that region's KS distance and BH-adjusted p at 3 significant digits (before
+  // 2026-12-04 the page had neither; a mutation audit on 2026-12-06 found the first three columns unchecked)
+  const alarmRows = async (monitor) => {
+    const lines = fs.readFileSync(path.join(monitor, "monitor.jsonl"), "utf8").split("\n").filter((l) => l.startsWith('{"window"')).map((l) => JSON.parse(l));
+    const rows = await evaluate(`[...document.querySelectorAll("#alarms tr")].slice(1).map((tr) => [...tr.children].map((td) => td.textContent))`);
+    const alarmed = lines.filter((w) => w.alarm), three = (v) => Number(v.toPrecision(3));
+    const ok = rows.length === alarmed.length && rows.every((cells, i) => {
+      const w = alarmed[i], top = w.top_regions[0];
+      return cells.length === 6 && cells[0] === String(w.window) && cells[1] === w.first + "–" + (w.first + w.images - 1) &&
+             cells[2] === w.regions_drifting + " of " + w.regions_tested && cells[3] === top.layer + " " + top.region &&
+             Number(cells[4]) === three(top.ks_distance) && Number(cells[5]) === three(top.p_adjusted);
+    });
+    return { ok, windows: lines.length, alarmed: alarmed.map((w) => w.window), rows: rows.slice(0, 3), lines: alarmed.slice(0, 3).map((w) => w.top_regions[0]) };
+  };
+  const noisyRows = await alarmRows(path.join(dir, "monitor"));
+  check(noisyRows.ok && noisyRows.alarmed.length > 0,
+        "monitor.html: each alarm's row gives its window, images, regions drifting, most drifting region, KS distance and BH-adjusted p as monitor.jsonl does",
+        JSON.stringify(noisyRows));
+  // The timeline of the page open now, drawn for score d (chosen in the selector): n dots of max(2, min(6,
+  // (W − 60)/n/3)) CSS px at x = 30 + (W − 60)·i/(n − 1) (the middle for one image), from the score's lowest
+  // 30 px above the bottom to its highest 30 px below the top (a constant score: at the bottom, on a scale of
+  // lo … lo + 1); the scale's ends written at its left (fmt(hi) at the top, fmt(lo) at the bottom), "image 0"
+  // and "image n−1" under it; the note names the score.  `missing`: the images without their dot.
+  const timelineOf = (d) => evaluate(`(() => {
+    const c = document.getElementById("timeline"), s = document.getElementById("detector"), D = JSON.parse(document.getElementById("monitor-data").textContent);
+    const texts = [], fillText = CanvasRenderingContext2D.prototype.fillText;
+    CanvasRenderingContext2D.prototype.fillText = function (t, x, y) { if (this.canvas === c) texts.push([t, Math.round(x), Math.round(y)].join()); return fillText.apply(this, arguments); };
+    s.value = "${d}"; s.dispatchEvent(new Event("change"));
+    CanvasRenderingContext2D.prototype.fillText = fillText;
+    const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data, r = c.width / c.clientWidth, W = c.clientWidth, H = c.clientHeight, pad = 30;
+    const v = D.scores.map((x) => x[${d}]), n = v.length, lo = Math.min(...v), hi = Math.max(...v) > lo ? Math.max(...v) : lo + 1;
+    const dot = Math.max(2, Math.min(6, (W - 2 * pad) / n / 3)), missing = [];
+    v.forEach((val, i) => {
+      const cx = n > 1 ? pad + (W - 2 * pad) * i / (n - 1) : W / 2, cy = H - pad - (H - 2 * pad) * (val - lo) / (hi - lo);
+      let dark = 0;
+      for (let y = Math.round((cy - 5) * r); y < Math.round((cy + 5) * r); ++y) for (let x = Math.round((cx - 5) * r); x < Math.round((cx + 5) * r); ++x) {
+        const k = 4 * (y * c.width + x); if (x >= 0 && x < c.width && px[k + 3] > 0 && px[k] < 80 && px[k + 1] < 80 && px[k + 2] < 80) ++dark; }
+      if (dark / (r * r) < 0.5 * dot * dot) missing.push(i);
+    });
+    const scale = [[fmt(hi), 2, pad], [fmt(lo), 2, H - pad], ["image 0", pad, H - 8], ["image " + (n - 1), W - pad, H - 8]].map((e) => e.join());
+    return { score: D.detectors[${d}], images: n, missing, scale: scale.every((e) => texts.includes(e)), texts,
+             note: document.getElementById("timeline-note").textContent.startsWith(D.detectors[${d}] + ":") }; })()`);
+  const timelines = [];
+  for (let d = 0; d < scores.options; ++d) timelines.push(await timelineOf(d));
+  await timelineOf(0);
+  check(timelines.length >= 8 && timelines.every((t) => t.missing.length === 0 && t.scale && t.note),
+        "monitor.html: the timeline draws the chosen score, each image's dot where its score puts it, the scale's ends and the first and last image named",
+        JSON.stringify(timelines.filter((t) => t.missing.length || !t.scale || !t.note).slice(0, 2)));
+  // The image chosen in the selector (its change event) and its region maps: every pixel of the image as the
+  // data has it (planes R, G, B); every cell of a block's map coloured ramp(sequential, m/zmax), m the largest
+  // |z| over the cell's channel blocks (region r = (i·GW + j)·GC + k) and zmax the block's largest |z|, which
+  // its legend writes at 3 significant digits.  `bad`: what differs.
+  const imageShown = (k) => evaluate(`(() => {
+    const D = JSON.parse(document.getElementById("monitor-data").textContent), choice = document.getElementById("image"), s = D.selected[${k}];
+    choice.value = "${k}"; choice.dispatchEvent(new Event("change"));
+    const figures = [...document.querySelectorAll("#maps figure")], SEQ = D.colormaps.sequential.map(hexRgb), bad = [];
+    const img = figures[0].querySelector("canvas"), q = img.width / s.width, ip = img.getContext("2d").getImageData(0, 0, img.width, img.height).data;
+    const plane = s.width * s.height;
+    for (let y = 0; y < s.height && !bad.length; ++y) for (let x = 0; x < s.width; ++x) {
+      const a = 4 * (Math.floor((y + 0.5) * q) * img.width + Math.floor((x + 0.5) * q)), p = y * s.width + x;
+      const want = s.channels === 3 ? [s.pixels[p], s.pixels[plane + p], s.pixels[2 * plane + p]] : [s.pixels[p], s.pixels[p], s.pixels[p]];
+      if (want.some((v, c) => ip[a + c] !== v)) { bad.push("image pixel " + x + "," + y + ": " + [...ip.slice(a, a + 3)] + " for " + want); break; }
+    }
+    s.maps.forEach((m, b) => {
+      const [gh, gw, gc] = m.grid, canvas = figures[1 + b] && figures[1 + b].querySelector("canvas");
+      if (!canvas) return bad.push(m.layer + ": no map");
+      const cell = new Array(gh * gw).fill(0);
+      let zmax = 0;
+      m.z.forEach((z, r) => { cell[Math.floor(r / gc)] = Math.max(cell[Math.floor(r / gc)], Math.abs(z)); zmax = Math.max(zmax, Math.abs(z)); });
+      const kk = canvas.width / gw, mp = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+      for (let i = 0; i < gh; ++i) for (let j = 0; j < gw; ++j) {
+        const a = 4 * (Math.floor((i + 0.5) * kk) * canvas.width + Math.floor((j + 0.5) * kk)), want = ramp(SEQ, zmax > 0 ? cell[i * gw + j] / zmax : 0);
+        if (want.some((v, c) => Math.abs(mp[a + c] - v) > 1)) { bad.push(m.layer + " cell " + i + "," + j + ": " + [...mp.slice(a, a + 3)] + " for " + want); i = gh; break; }
+      }
+      const high = figures[1 + b].querySelector(".legend-row").children[2].textContent;
+      if (high !== fmt(zmax, 3)) bad.push(m.layer + "'s legend: " + high + " for " + zmax);
+    });
+    return { image: s.image, maps: s.maps.length, figures: figures.length, bad }; })()`);
+  const shownImages = [await imageShown(2), await imageShown(0)];
+  check(shownImages.every((v) => v.maps > 0 && v.figures === v.maps + 1 && v.bad.length === 0),
+        "monitor.html: the chosen image is drawn as its data has it, each region map cell by cell as the largest |z| of its channel blocks over the block's largest",
+        JSON.stringify(shownImages));
+  // the image list names each image, its label (label 0 too: the noisy test set has such an image among the
+  // 8) and its prediction
+  const named = await evaluate(`(() => { const D = JSON.parse(document.getElementById("monitor-data").textContent);
+    return [...document.querySelectorAll("#image option")].map((o, i) => ({ text: o.textContent, ok: o.textContent.startsWith("image " + D.selected[i].image + " (") &&
+      o.textContent.endsWith(", label " + D.selected[i].label + ", predicted " + D.selected[i].prediction + ")") })); })()`);
+  check(named.length === 8 && named.every((o) => o.ok), "monitor.html: the image list names each image by its number, label and prediction",
+        JSON.stringify(named.filter((o) => !o.ok)));
   // on paper the two choices stay shown, so a printout names its score and its image (before 2026-12-04 the
   // report's print rules hid them: the printed maps did not say whose image they were)
   await cdp("Emulation.setEmulatedMedia", { media: "print" });
@@ -395,6 +486,82 @@ async function monitorPage(browser, problems, outDir) {
         shown.dots.length === 10 && shown.dots.slice(1, 9).every((d) => d >= 25) &&
         shown.options.length === 8 && shown.options.every((o) => /^image (\d) photo\1\.png \(spatial_typ [^,]+, unlabelled, predicted \d\)$/.test(o)),
         "monitor.html of an unlabelled folder shorter than one window: no window was tested, its 10 dots drawn large, each image by its file", JSON.stringify(shown));
+  // at a phone's width the folder's image list, its files named, shrinks within the page (until 2026-12-06
+  // its select was 395 px wide at 375 px and the page scrolled sideways; found by the mutation audit of
+  // monitor.js: a mutant that wrote "unlabelled" for label 0 lengthened the noisy page's list by 3 letters and
+  // the 375-px check failed)
+  await open(375, 667, path.join(dir, "monitor-few", "monitor.html"));
+  const fewPhone = await evaluate(`({ inner: document.documentElement.clientWidth, scroll: document.scrollingElement.scrollWidth,
+                                      list: document.getElementById("image").getBoundingClientRect().width })`);
+  check(fewPhone.scroll <= fewPhone.inner, "monitor.html of a folder at 375 px: its image list naming the files shrinks, no sideways scroll", JSON.stringify(fewPhone));
+  // One image (a folder of one PNG): its dot in the timeline's middle, at the bottom of a scale lo … lo + 1
+  // (its score alone gives no range), and "the stream's 1 image is" fewer than one window
+  const one = path.join(dir, "one");
+  fs.mkdirSync(one, { recursive: true });
+  fs.writeFileSync(path.join(one, "photo.png"), pngBytes(32, 32, (x, y, c) => (x * 5 + y * 9 + c * 70) % 256));
+  run(["monitor", path.join(dir, "run", "model.ckpt"), "--profile", path.join(dir, "profile.bin"), "--input", "images:" + one,
+       "--window", "20", "--threads", "2", "--out", path.join(dir, "monitor-one")]);
+  await open(1920, 1000, path.join(dir, "monitor-one", "monitor.html"));
+  const alone = { timeline: await timelineOf(0), alarms: await evaluate(`document.getElementById("alarms").textContent`) };
+  check(alone.timeline.images === 1 && alone.timeline.missing.length === 0 && alone.timeline.scale &&
+        alone.alarms === "No window was tested: the stream's 1 image is fewer than one window of 20.",
+        "monitor.html of one image: its dot in the timeline's middle, the scale's ends written, no window tested", JSON.stringify(alone));
+  // A stream whose windows 1 and 4 are the noisy copy's and 0, 2 and 3 a copy with a 4-px black square
+  // (occlusion, severity 1), which alarms less (on 2026-12-06: window 3 only, 1 region at BH-adjusted p 0.0085):
+  // only the windows that alarm are counted, listed and shaded, each shaded from its first image's dot to its
+  // last's (not over the gap to the next window's first); a stream of that copy's first 40 images: windows
+  // tested, none alarmed.
+  run(["corrupt", "--data", "planted", "--kind", "occlusion", "--severity", "1", "--limit-train", "10", "--limit-test", "100", "--out", path.join(dir, "occluded")]);
+  const record = 3073, noisy = fs.readFileSync(path.join(dir, "noisy", "test_batch.bin")), occluded = fs.readFileSync(path.join(dir, "occluded", "test_batch.bin"));
+  const stream = (name, bytes) => {
+    fs.mkdirSync(path.join(dir, name), { recursive: true });
+    for (const f of ["batches.meta.txt", "data_batch_1.bin"]) fs.copyFileSync(path.join(dir, "noisy", f), path.join(dir, name, f));
+    fs.writeFileSync(path.join(dir, name, "test_batch.bin"), bytes);
+    run(["monitor", path.join(dir, "run", "model.ckpt"), "--profile", path.join(dir, "profile.bin"), "--input", "cifar10:" + path.join(dir, name),
+         "--window", "20", "--threads", "2", "--out", path.join(dir, "monitor-" + name)]);
+  };
+  stream("mixed", Buffer.concat([0, 1, 2, 3, 4].map((w) => (w === 1 || w === 4 ? noisy : occluded).subarray(w * 20 * record, (w + 1) * 20 * record))));
+  stream("calm", occluded.subarray(0, 40 * record));
+  await open(1920, 1000, path.join(dir, "monitor-mixed", "monitor.html"));
+  const mixedRows = await alarmRows(path.join(dir, "monitor-mixed"));
+  const shading = await evaluate(`(() => { const c = document.getElementById("timeline"), D = JSON.parse(document.getElementById("monitor-data").textContent);
+    const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data, r = c.width / c.clientWidth, W = c.clientWidth, H = c.clientHeight, pad = 30, n = D.scores.length;
+    const x = (i) => pad + (W - 2 * pad) * i / (n - 1), half = (W - 2 * pad) / (n - 1) / 2;
+    const red = (cx) => { const X = Math.round(cx * r); let k = 0, m = 0;  // the share of the plot's height shaded red at CSS x
+      for (let Y = Math.round(pad * r) + 1; Y < Math.round((H - pad) * r) - 1; ++Y, ++m) { const a = 4 * (Y * c.width + X); if (px[a + 3] > 0 && px[a] > 150 && px[a + 1] < 120) ++k; }
+      return Math.round(100 * k / m) / 100; };
+    return { subtitle: document.getElementById("subtitle").textContent,
+             windows: D.windows.map((w) => ({ first: w[0], alarm: w[2], inside: red((x(w[0]) + x(w[0] + w[1] - 1)) / 2),
+                                              edges: (w[0] > 0 ? red(x(w[0]) - half) : 0) + (w[0] + w[1] < n ? red(x(w[0] + w[1] - 1) + half) : 0) })) }; })()`);
+  const alarmedCount = shading.windows.filter((w) => w.alarm).length;
+  check(mixedRows.ok && mixedRows.windows === 5 && mixedRows.alarmed.length > 0 && mixedRows.alarmed.length < 5 && mixedRows.alarmed[0] > 0 &&
+        shading.subtitle.includes("100 images, 5 windows of 20, " + alarmedCount + " alarm") &&
+        shading.windows.every((w) => (w.alarm ? w.inside > 0.8 : w.inside === 0) && w.edges === 0),
+        "monitor.html of a stream with windows that alarm and windows that do not: only those that alarm are counted, listed and shaded, each over its own images",
+        JSON.stringify({ mixedRows, shading }));
+  await open(1920, 1000, path.join(dir, "monitor-calm", "monitor.html"));
+  const calm = await evaluate(`({ alarms: document.getElementById("alarms").textContent, subtitle: document.getElementById("subtitle").textContent })`);
+  check(calm.alarms === "No window alarmed." && calm.subtitle.includes("40 images, 2 windows of 20, 0 alarms"),
+        "monitor.html of a stream whose windows were tested and none alarmed says so", JSON.stringify(calm));
+  // a block whose largest |z| is a negative z (this page's 8th image's conv1 on 2026-12-06; none of the noisy
+  // page's 8): its legend and its colours scale by |z| all the same
+  const negative = await evaluate(`JSON.parse(document.getElementById("monitor-data").textContent).selected
+    .findIndex((s) => s.maps.some((m) => Math.max(...m.z) < Math.max(...m.z.map(Math.abs))))`);
+  const negativeShown = negative >= 0 ? await imageShown(negative) : null;
+  check(negativeShown && negativeShown.bad.length === 0, "monitor.html: a region map whose largest |z| is negative is scaled, and its legend written, by |z|",
+        JSON.stringify(negativeShown));
+  // The image's most abnormal region outlined red over its box, [top, left, bottom, right) in input pixels
+  // (README "monitor"'s `box`).  This tiny net's largest |z| is always an output region, whose box is the whole
+  // image, so the page is the noisy one with its first image's box set to pool1 grid_5_6_2's of the mixed
+  // stream's window 3, [15, 19, 21, 25]: its right edge, top edge and left edge are red at their middles.
+  const boxed = path.join(dir, "monitor", "boxed.html"), pageText = fs.readFileSync(path.join(dir, "monitor", "monitor.html"), "utf8");
+  fs.writeFileSync(boxed, pageText.replace('"top":[0,0,32,32]', '"top":[15,19,21,25]'));
+  await open(1920, 1000, boxed);
+  const outline = await evaluate(`(() => { const c = document.querySelector("#maps figure canvas"), k = c.width / 32, ctx = c.getContext("2d");
+    const red = (x, y) => { const p = ctx.getImageData(Math.round(x * k), Math.round(y * k), 1, 1).data; return p[0] > 200 && p[1] < 80 && p[2] < 80; };
+    return { k, right: red(25 - 0.5 / k, 18), top: red(22, 15 - 0.5 / k), left: red(19 - 0.5 / k, 18) }; })()`);
+  check(pageText.includes('"top":[0,0,32,32]') && outline.right && outline.top && outline.left,
+        "monitor.html: the image's most abnormal region outlined red over its box [top, left, bottom, right)", JSON.stringify(outline));
 }
 
 // `nnfmri report DIR`, then DIR/report.html in a new page session, drawn (body[data-ready]).
@@ -483,9 +650,27 @@ async function perEpochLanes(browser, problems, outDir, runDir) {
   fs.writeFileSync(path.join(outDir, "report-eeg-epochs.png"), Buffer.from(shot.data, "base64"));
 }
 
+// Chromium on a fresh profile; close() ends it and removes the profile.
+function openBrowser() {
+  if (!fs.existsSync(args.chromium)) throw new Error(args.chromium + " not found (apt-get install chromium, or --chromium PATH)");
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "nnfmri-chromium-"));
+  const browser = new Browser(args.chromium, profile);
+  return { browser, close: async () => { await browser.close(); fs.rmSync(profile, { recursive: true, force: true }); } };
+}
+
 async function main() {
   const outDir = path.resolve(args.out);
   fs.mkdirSync(outDir, { recursive: true });
+  if (args.only === "monitor") {
+    const { browser, close } = openBrowser(), problems = [];
+    try {
+      await monitorPage(browser, problems, outDir);
+    } finally {
+      await close();
+    }
+    check(problems.length === 0, "no console error, exception, dialog or network request", problems.join(" | ") || "none");
+    return;
+  }
   let runDir, expected = null;
   if (args.run) runDir = path.resolve(args.run);
   else {
@@ -515,10 +700,7 @@ async function main() {
     }
   }
 
-  if (!fs.existsSync(args.chromium)) throw new Error(args.chromium + " not found (apt-get install chromium, or --chromium PATH)");
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "nnfmri-chromium-"));
-  const browser = new Browser(args.chromium, profile);
-  const problems = [];
+  const { browser, close } = openBrowser(), problems = [];
   try {
     const { cdp, evaluate } = await attachSession(browser, problems, /^(file|data|about):/);
 
@@ -1176,8 +1358,7 @@ async function main() {
     await analysisPage(browser, problems, outDir);
     if (!args.run) await perEpochLanes(browser, problems, outDir, runDir);
   } finally {
-    await browser.close();
-    fs.rmSync(profile, { recursive: true, force: true });
+    await close();
   }
   check(problems.length === 0, "no console error, exception, dialog or network request", problems.join(" | ") || "none");
 }
