@@ -506,6 +506,83 @@ TEST(EegInject, ALesionFaultTakesTheRegionPatternsOfEvalLesion) {
             "wildcard): expected a key such as grid_3_4_1, a wildcard such as grid_3_*_* or grid_*_1_*, or * for the whole block");
 }
 
+// A fault lies within the run (README "Fault injection": STEP + DURATION − 1 at most its last step):
+// a fault at the last step, and one ending there, are accepted; one step further is refused.
+TEST(EegInject, AFaultMayEndAtTheRunsLastStepAndNoLater) {
+  Hand h;
+  const auto error = [&](const std::string& text) {
+    std::vector<imaging::eeg::Injection> faults = imaging::eeg::parse_injections(text);
+    try {
+      imaging::eeg::resolve(faults, h.net, h.grid, 10);
+    } catch (const base::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_EQ(error("lr@10"), "");
+  EXPECT_EQ(error("lr@9:2"), "");
+  EXPECT_EQ(error("lr@1:10"), "");
+  EXPECT_EQ(error("lr@11"), "flag --inject 'lr@11': step 11 is outside the run's steps 1 … 10");
+  EXPECT_EQ(error("lr@10:2"), "flag --inject 'lr@10:2': steps 10 … 11 run past the run's last step 10");
+}
+
+// `lr` multiplies the step's rate by PARAM (10 when not given) in its steps only; two lr faults at
+// one step multiply.
+TEST(EegInject, AnLrFaultMultipliesTheRateInsideItsStepsOnly) {
+  Hand h;
+  const nn::StepIntervention iv = intervention(h, "lr@3:2,lr@4:2:0.5");
+  EXPECT_DOUBLE_EQ(iv.rate(2, 0.1), 0.1);
+  EXPECT_DOUBLE_EQ(iv.rate(3, 0.1), 1.0);
+  EXPECT_DOUBLE_EQ(iv.rate(4, 0.1), 0.5);
+  EXPECT_DOUBLE_EQ(iv.rate(5, 0.1), 0.05);
+  EXPECT_DOUBLE_EQ(iv.rate(6, 0.1), 0.1);
+}
+
+// The random faults draw the streams eeg_inject.h names: `labels` at step t permutes the batch by
+// Rng::derive(seed, 0x1ABE1, t), `noise` adds PARAM (1 when not given) times Rng::derive(seed, 0x0015E,
+// t)'s normals; the stream's index counts the faults of the same kind only (an lr fault before the
+// noise leaves it the stream a single noise fault has).
+TEST(EegInject, TheRandomFaultsDrawTheStreamsOfTheirSeedStepAndKind) {
+  Hand h;
+  const std::vector<uint8_t> labels = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  const nn::StepIntervention shuffled = intervention(h, "labels@3:2");
+  for (long t : {3L, 4L}) {
+    std::vector<uint8_t> y = labels, expected = labels;
+    nn::Rng::derive(7, 0x1ABE1, uint64_t(t)).shuffle(expected.data(), expected.size());
+    nn::Tensor x = filled(16, 1, 4, 4, [](int, int, int, int) { return 0.f; });
+    shuffled.batch(t, x, y);
+    EXPECT_EQ(y, expected) << "step " << t;
+    EXPECT_NE(y, labels) << "step " << t;
+  }
+  for (const std::string text : {"noise@3", "lr@2,noise@3", "noise@3:1:0.5"}) {
+    const nn::StepIntervention iv = intervention(h, text);
+    nn::Tensor x = filled(2, 1, 4, 4, [](int, int, int, int) { return 0.f; });
+    std::vector<uint8_t> y = {0, 1};
+    iv.batch(3, x, y);
+    const double sigma = text == "noise@3:1:0.5" ? 0.5 : 1.0;
+    nn::Rng rng = nn::Rng::derive(7, 0x0015E, 3);
+    for (size_t i = 0; i < x.size(); ++i) ASSERT_EQ(x.data()[i], float(sigma * rng.normal())) << text << " value " << i;
+  }
+}
+
+// Malformed PARAMs are refused naming --inject and the entry: labels takes none, a number must be
+// all number (not "10x") and finite (NaN compares false with both bounds).
+TEST(EegInject, AMalformedParamIsRefused) {
+  Hand h;
+  expect_error_naming([] { imaging::eeg::parse_injections("labels@1:1:5"); }, "flag --inject 'labels@1:1:5': labels takes no PARAM");
+  for (const std::string text : {"lr@1:1:10x", "lr@1:1:nan", "noise@1:1:nan", "bias@1:1:conv1=nan"}) {
+    std::vector<imaging::eeg::Injection> faults = imaging::eeg::parse_injections(text);
+    expect_error_naming([&] { imaging::eeg::resolve(faults, h.net, h.grid, 10); }, "flag --inject '" + text + "': expected a number in [");
+  }
+}
+
+// The faults as config.json records them (README: "inject": [{"kind", "step", "duration", "param"}]).
+TEST(EegInject, TheFaultsAreRecordedAsGiven) {
+  EXPECT_EQ(imaging::eeg::injections_json(imaging::eeg::parse_injections("lesion@3:2:conv1/grid_1_*_1,lr@5")).dump(),
+            "[{\"kind\":\"lesion\",\"step\":3,\"duration\":2,\"param\":\"conv1/grid_1_*_1\"},"
+            "{\"kind\":\"lr\",\"step\":5,\"duration\":1,\"param\":\"\"}]");
+}
+
 // Schedule-driven channels (eeg.h, README "NN-EEG"): update ratios that follow a cosine schedule to
 // its end (η(t) = ½(1 + cos(π(t−1)/300)); the last steps fall by 30 % … 4× per step, against a ±1 %
 // noise) drop by design.
