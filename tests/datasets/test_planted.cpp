@@ -394,6 +394,104 @@ TEST(Planted, NumbersInTheSpecHaveOneSpelling) {
   EXPECT_EQ(datasets::planted_config_from("1,unequal=0.5").signal_spread, 0.5);
 }
 
+// The null images are a whole number of rounds of the K labels, rounded down (planted.h: "a fraction
+// null_fraction of the training images", at most that share): 0.2 of 75 images is 1.5 rounds, 1 round.
+TEST(Planted, NullImagesAreWholeRoundsRoundedDown) {
+  PlantedConfig cfg;
+  cfg.train_count = 75, cfg.test_count = 0;
+  const PlantedSet s = datasets::make_planted(cfg);
+  EXPECT_EQ(std::count(s.train_is_null.begin(), s.train_is_null.end(), 1), 10);
+  cfg.train_count = 99;  // 1.98 rounds
+  const std::vector<uint8_t> is_null = datasets::make_planted(cfg).train_is_null;
+  EXPECT_EQ(std::count(is_null.begin(), is_null.end(), 1), 10);
+}
+
+// With moving evidence class k owns cells c[k·P], …, c[k·P + P − 1] of the shuffled list (indices mod
+// the evidence cells): with 5 cells and P = 2, class k's cells are c[2k mod 5] and c[(2k + 1) mod 5],
+// so two (class, j) pairs share a cell exactly when their indices agree mod 5.
+TEST(Planted, MovingClassesOwnConsecutiveCellsOfTheShuffledList) {
+  for (const std::string options : {"1,cells=5,moving", "6,cells=7,moving"}) {
+    PlantedConfig cfg = datasets::planted_config_from(options);
+    cfg.train_count = cfg.test_count = 0;
+    const PlantedSet s = datasets::make_planted(cfg);
+    const int n = cfg.evidence_cells;
+    for (int k = 0; k < 10; ++k)
+      for (int j = 0; j < 2; ++j)
+        for (int k2 = 0; k2 < 10; ++k2)
+          for (int j2 = 0; j2 < 2; ++j2)
+            EXPECT_EQ(s.class_cells[k][j] == s.class_cells[k2][j2], (2 * k + j) % n == (2 * k2 + j2) % n)
+                << options << ": class " << k << " cell " << j << ", class " << k2 << " cell " << j2;
+  }
+}
+
+// The distractor takes the first cell after the evidence cells IN USE (at most one per class and
+// cell): evidence_cells 20 or 64 with 10 classes is the layout of 10, distractor included, and 64 is
+// no reason to refuse a distractor.  On a grid that is not square the cell stays a cell of its own.
+TEST(Planted, TheDistractorFollowsTheEvidenceCellsInUse) {
+  PlantedConfig cfg;
+  cfg.train_count = cfg.test_count = 0, cfg.distractor_signal = 50, cfg.evidence_cells = 10;
+  const PlantedSet ten = datasets::make_planted(cfg);
+  for (int cells : {20, 64}) {
+    cfg.evidence_cells = cells;
+    PlantedSet more;
+    EXPECT_NO_THROW(more = datasets::make_planted(cfg)) << cells;
+    EXPECT_EQ(more.class_cells, ten.class_cells) << cells;
+    EXPECT_EQ(more.distractor_cell, ten.distractor_cell) << cells;
+  }
+  cfg.evidence_cells = 10, cfg.cell_rows = 4, cfg.cell_cols = 8;
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    cfg.seed = seed;
+    const PlantedSet s = datasets::make_planted(cfg);
+    std::set<std::pair<int, int>> used;
+    for (const auto& c : s.class_cells) used.insert(c[0]);
+    EXPECT_EQ(used.count(s.distractor_cell), 0u) << "seed " << seed;
+    EXPECT_TRUE(s.distractor_cell.first >= 0 && s.distractor_cell.first < 4 && s.distractor_cell.second >= 0 &&
+                s.distractor_cell.second < 8) << "seed " << seed;
+  }
+  // 64 classes fill the 64 cells exactly: allowed without a distractor (with one: ImpossibleConfigsThrow)
+  PlantedConfig full;
+  full.num_classes = 64, full.evidence_cells = 64, full.train_count = full.test_count = 0;
+  EXPECT_NO_THROW(datasets::make_planted(full));
+}
+
+// A pattern that misses a tiny cell (1 pixel high: "first half of the rows", odd rows) falls back to
+// the whole cell, so every class has evidence: with a flat background each class's images differ from
+// 128 inside its own cell.
+TEST(Planted, EveryClassHasEvidenceInCellsOneRowHigh) {
+  PlantedConfig cfg;
+  cfg.height = 8, cfg.evidence_cells = 10, cfg.noise_sd = 0, cfg.train_count = 0, cfg.test_count = 100;
+  const PlantedSet s = datasets::make_planted(cfg);
+  std::vector<int> lit(10, 0);
+  const Dataset& test = s.split.test;
+  for (size_t i = 0; i < test.size(); ++i) {
+    const std::vector<uint8_t> own = s.mask(test.labels[i]);
+    for (size_t p = 0; p < own.size(); ++p) lit[test.labels[i]] += own[p] && test.view().image(i)[p] != 128;
+  }
+  for (int k = 0; k < 10; ++k) EXPECT_GT(lit[k], 0) << "class " << k;
+}
+
+// Pins the harder options' draws (planted.h: per image the cell choice, then the distractor pattern,
+// then the pixels): a change here changes every "planted:SEED,moving,distractor" run.  Each of the ten
+// distractor patterns is drawn.
+TEST(Planted, GoldenBytesForMovingEvidenceWithADistractor) {
+  PlantedConfig cfg = datasets::planted_config_from("1,moving,unequal=0.5,distractor");
+  cfg.train_count = 50, cfg.test_count = 500;
+  const PlantedSet s = datasets::make_planted(cfg);
+  const std::vector<uint8_t>& p = s.split.train.pixels;
+  EXPECT_EQ(datasets::sha256_hex(p.data(), p.size()), "4e2a3d5f50cfae0c166af16c6e65e78ee5aff25f49ec9412db1a6281d7f0ac4f");
+  EXPECT_EQ(datasets::sha256_hex(s.train_cell.data(), s.train_cell.size()), "7a4f4344947580d518fbbc3e9cb56effe58359d2f44c281bb614273b5a2819f7");
+  EXPECT_EQ(datasets::sha256_hex(s.train_distractor.data(), s.train_distractor.size()), "115f3f1b6b8172335b9c64ffb3c97f8b43650d93172436d35da65ffc109f35f1");
+  std::vector<int> count(10, 0);
+  for (uint8_t d : s.test_distractor) ++count[d];
+  for (int k = 0; k < 10; ++k) EXPECT_GT(count[k], 25) << "pattern " << k;  // 50 expected
+}
+
+// background=DIR is the last option: the rest of the spec, commas included, is the folder.
+TEST(Planted, ABackgroundFolderMayHoldCommas) {
+  EXPECT_EQ(datasets::planted_config_from("1,cells=4,background=/data/a,b,moving").background_dir, "/data/a,b,moving");
+  EXPECT_EQ(datasets::planted_config_from("1,cells=4,background=/data/a,b,moving").cells_per_class, 1);
+}
+
 TEST(Planted, ImpossibleConfigsThrow) {
   PlantedConfig cfg;
   cfg.evidence_cells = 65, cfg.num_classes = 70;  // only 64 cells
@@ -428,19 +526,26 @@ TEST(Planted, ImpossibleConfigsThrow) {
 // Real-image backgrounds: outside the evidence and distractor cells every pixel is the recorded crop
 // of the recorded CIFAR-10 image (of the split's own half), mirrored when recorded so; inside, the
 // pattern pixels are that background plus the class's signal (clamped), the others the background.
-class PlantedBackground : public TempDirTest {};
+class PlantedBackground : public TempDirTest {
+ protected:
+  // 30 training and 20 test images of random pixels, even in training and odd in test.
+  static datasets::DataSplit fake_cifar() {
+    datasets::DataSplit cifar;
+    nn::Rng rng(11);
+    for (datasets::Dataset* d : {&cifar.train, &cifar.test}) {
+      d->name = "cifar10", d->channels = 3, d->height = d->width = 32;
+      for (int k = 0; k < 10; ++k) d->class_names.push_back("c" + std::to_string(k));
+      const size_t n = d == &cifar.train ? 30 : 20;
+      for (size_t i = 0; i < n; ++i) d->labels.push_back(uint8_t(i % 10));
+      for (size_t i = 0; i < n * d->image_size(); ++i) d->pixels.push_back(uint8_t(2 * rng.below(64) + (d == &cifar.test)));
+    }
+    return cifar;
+  }
+};
 
 TEST_F(PlantedBackground, EveryPixelIsTheRecordedCropPlusTheEvidence) {
-  datasets::DataSplit cifar;
-  nn::Rng rng(11);
-  for (datasets::Dataset* d : {&cifar.train, &cifar.test}) {
-    d->name = "cifar10", d->channels = 3, d->height = d->width = 32;
-    for (int k = 0; k < 10; ++k) d->class_names.push_back("c" + std::to_string(k));
-    const size_t n = d == &cifar.train ? 30 : 20;
-    for (size_t i = 0; i < n; ++i) d->labels.push_back(uint8_t(i % 10));
-    // train pixels are even, test pixels odd: a test image's background cannot come from training images
-    for (size_t i = 0; i < n * d->image_size(); ++i) d->pixels.push_back(uint8_t(2 * rng.below(64) + (d == &cifar.test)));
-  }
+  // train pixels are even, test pixels odd: a test image's background cannot come from training images
+  const datasets::DataSplit cifar = fake_cifar();
   datasets::write_cifar10(path("cifar"), cifar);
   PlantedConfig cfg = datasets::planted_config_from("4,distractor,background=" + path("cifar"));
   ASSERT_EQ(cfg.background_dir, path("cifar"));
@@ -491,4 +596,32 @@ TEST_F(PlantedBackground, EveryPixelIsTheRecordedCropPlusTheEvidence) {
   expect_error_naming([&] { datasets::make_planted(datasets::planted_config_from("1,background=" + path("none"))); },
                       path("none"));
   expect_error_naming([] { datasets::planted_config_from("1,background="); }, "background= needs a CIFAR-10 folder");
+}
+
+// Channel c of an image reads the CIFAR image's channel c mod 3 (planted.h), here with 4 channels; the
+// crop's offsets are drawn uniformly over 0 … 32 − H and 0 … 32 − W, both ends included.
+TEST_F(PlantedBackground, AFourthChannelReadsTheFirstAndOffsetsReachTheirLastValue) {
+  const datasets::DataSplit cifar = fake_cifar();
+  datasets::write_cifar10(path("cifar"), cifar);
+  PlantedConfig cfg = datasets::planted_config_from("5,background=" + path("cifar"));
+  cfg.channels = 4, cfg.height = 28, cfg.width = 30, cfg.cell_rows = cfg.cell_cols = 4;
+  cfg.train_count = 0, cfg.test_count = 100;
+  const PlantedSet s = datasets::make_planted(cfg);
+  const std::vector<uint8_t> evidence = s.union_mask();
+  int last_y = 0, last_x = 0;
+  for (size_t i = 0; i < s.split.test.size(); ++i) {
+    const PlantedSet::Background& b = s.test_background[i];
+    last_y += b.y == 4, last_x += b.x == 2;
+    for (int c = 0; c < 4; ++c)
+      for (int y = 0; y < 28; ++y)
+        for (int x = 0; x < 30; ++x) {
+          if (evidence[size_t(y) * 30 + x]) continue;
+          const int sx = b.x + (b.mirrored ? 29 - x : x);
+          ASSERT_EQ(int(s.split.test.pixels[i * s.split.test.image_size() + (size_t(c) * 28 + y) * 30 + x]),
+                    int(cifar.test.pixels[size_t(b.image) * 3072 + (size_t(c % 3) * 32 + b.y + y) * 32 + sx]))
+              << "image " << i << " channel " << c << " " << y << " " << x;
+        }
+  }
+  EXPECT_GT(last_y, 5);  // 20 expected
+  EXPECT_GT(last_x, 15);  // 33 expected
 }
