@@ -250,4 +250,25 @@ TEST_F(EegRun, ALargeFileOfAnotherDtypeIsRefusedForItsDtype) {
   base::write_npy(file, {"", {200, 200}, values.data()});
   expect_error_naming([&] { base::read_npy_2d(file, 100 * 200); }, "holds 40000 values, expected at most 20000");
 }
+
+// The reader's edges: an array of no row is its header alone (read, not "truncated"); a byte after
+// the values is refused as a missing one is; a dimension of ten digits is refused as malformed (it
+// would overflow an int), and a shape above 1 GiB of values is refused by its count whatever the
+// caller's maximum.
+TEST_F(EegRun, TheRowsReaderAtItsEdges) {
+  const std::string file = path("edge.npy");
+  base::write_npy(file, {"", {0, 3}, nullptr});
+  const base::Npy2D empty = base::read_npy_2d(file, 100);
+  EXPECT_EQ(empty.rows, 0);
+  EXPECT_EQ(empty.cols, 3);
+  EXPECT_TRUE(empty.data.empty());
+  const std::vector<float> values = {1, 2, 3, 4, 5, 6};
+  base::write_npy(file, {"", {2, 3}, values.data()});
+  base::write_file_atomic(file, base::read_file(file) + '\0');
+  expect_error_naming([&] { base::read_npy_2d(file, 100); }, file + ": expected 152 bytes for shape (2,3), found 153");
+  numpy_file(file, "{'descr': '<f4', 'fortran_order': False, 'shape': (9999999999, 1), }", "");
+  expect_error_naming([&] { base::read_npy_2d(file, 100); }, file + ": expected a 2-D shape (rows,cols), found (9999999999, 1)");
+  numpy_file(file, "{'descr': '<f4', 'fortran_order': False, 'shape': (20000, 20000), }", "");
+  expect_error_naming([&] { base::read_npy_2d(file, size_t(-1)); }, file + ": holds 400000000 values, expected at most 268435456");
+}
 }  // namespace

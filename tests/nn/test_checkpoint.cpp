@@ -708,6 +708,38 @@ TEST_F(Npz, ArraysOver4GiBAreRefusedBeforeWriting) {
   EXPECT_FALSE(fs::exists(path("big.npz")));
 }
 
+// The .npy header is padded with blanks so that the data start at a multiple of 64, and not at all
+// when prefix, dict and newline already fill their blocks exactly: the shape (10,1,…,1) of 31
+// dimensions is 64 characters, the dict 117 bytes, 10 + 117 + its newline = 128 bytes.
+TEST_F(Npz, AHeaderThatEndsOnA64ByteBoundaryIsNotPadded) {
+  const std::vector<float> ten(10, 1.f);
+  std::vector<int> shape(31, 1);
+  shape[0] = 10;
+  base::write_npy(path("ones.npy"), {"", shape, ten.data()});
+  const std::string bytes = base::read_file(path("ones.npy"));
+  ASSERT_EQ(bytes.size(), 128u + 40);
+  EXPECT_EQ(read_le<uint16_t>(bytes, 8), 118);
+  EXPECT_EQ(bytes.substr(10, 118), "{'descr': '<f4', 'fortran_order': False, 'shape': (10,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,"
+                                   "1,1,1,1,1,1,1,1,1), }\n");
+}
+
+// The limits of a zip without zip64 are exact: 65,535 arrays and a 65,535-byte member name
+// (NAME.npy) are allowed, one more is not; and the size the refusal names is the file's, byte for
+// byte (a small array of the same header gives the framing).
+TEST_F(Npz, TheZipLimitsAreExact) {
+  EXPECT_EQ(base::npz_size_problem(std::vector<base::NpyArray>(65535, {"a", {1}, nullptr})), "");
+  EXPECT_EQ(base::npz_size_problem(std::vector<base::NpyArray>(65536, {"a", {1}, nullptr})),
+            "65536 arrays, expected at most 65535 (a zip without zip64)");
+  EXPECT_EQ(base::npz_size_problem({{std::string(65531, 'n'), {1}, nullptr}}), "");
+  EXPECT_EQ(base::npz_size_problem({{std::string(65532, 'n'), {1}, nullptr}}),
+            "an array name of 65536 bytes, expected under 64 KiB");
+  const std::vector<float> seven(7, 1.f);
+  base::write_npz(path("empty.npz"), {{"a", {1000000000, 0}, nullptr}, {"b", {7}, seven.data()}});
+  const unsigned long long framing = base::read_file(path("empty.npz")).size() - 7 * 4;
+  EXPECT_EQ(base::npz_size_problem({{"a", {1000000000, 5}, nullptr}, {"b", {7}, nullptr}}),
+            std::to_string(framing + 4ull * (5000000000ull + 7)) + " bytes, expected an .npz under 4 GiB (a zip without zip64)");
+}
+
 TEST_F(Npz, UnwritablePathThrowsNamingIt) {
   const std::string file = path("missing_dir/w.npz");
   expect_error_naming([&] { base::write_npz(file, arrays()); }, file);
