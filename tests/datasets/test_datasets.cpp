@@ -598,6 +598,22 @@ TEST_F(Sha256File, FileEqualsInMemoryHash) {
   EXPECT_NE(error_of([&] { datasets::sha256_file(missing); }).find(missing), std::string::npos);
 }
 
+// A path that opens but cannot be read (a directory: fopen succeeds, fread fails with EISDIR) is an
+// error naming it, not the digest of no bytes.
+TEST_F(Sha256File, AnUnreadablePathIsAnErrorNotTheEmptyDigest) {
+  fs::create_directories(path("folder"));
+  expect_error_naming([&] { datasets::sha256_file(path("folder")); }, "sha256: " + path("folder") + ": read error");
+}
+
+// The padding's length is the message's length in bits as 64 bits: 2^29 + 1 bytes are 2^32 + 8 bits,
+// which a 32-bit count would wrap to 8 (the digest is coreutils' sha256sum's of as many zero bytes).
+TEST_F(Sha256File, ALengthOfMoreThan2To32BitsIsCountedWhole) {
+  const std::string file = path("zeros.bin");
+  std::ofstream(file).close();
+  fs::resize_file(file, (uintmax_t(1) << 29) + 1);  // sparse: no 512 MiB on the disk
+  EXPECT_EQ(datasets::sha256_file(file), "7c40fe5ce847740d0f0d0cdde3949d6585804cdec3ae61a15b923165699c8137");
+}
+
 // ---- Dataset helpers ----------------------------------------------------------------
 
 TEST(ChannelMeanStd, KnownValues) {
