@@ -10,7 +10,9 @@
 //    NUL-separated JSON on file descriptors 3 and 4, so node needs no WebSocket client), fails on any
 //    console error, uncaught exception or dialog, checks that the DOM shows every layer, region and
 //    epoch, drives the slider (programmatically over every epoch and with a real key press), clicks
-//    a voxel and checks the region panel, drags to rotate, and saves screenshots.
+//    a voxel and checks the region panel, drags to rotate, and saves screenshots; reads back what the
+//    maps, legends, pathway view, curves, summary, confusion matrix and NN-EEG draw and compares it with
+//    the run's data (drawnAgainstData).
 // Prints the page size and load time and ends with "report-browser-test: N passed, M failed".
 //
 // usage: node tests/report_browser_test.js [--nnfmri build/nnfmri] [--out build] [--run DIR] [--chromium /usr/bin/chromium]
@@ -216,6 +218,280 @@ async function interact(cdp, evaluate) {
     await evaluate("window.nnfmriReport.setView('map')");
 
 }
+
+// What report.html draws, read back from its canvases and tables and compared with the run's data (the
+// synthetic run). The mutation audit of report.js (bench/study/report_mutants.py, 2026-12-06) found
+// that the checks above read the page's text and sizes but seldom what it draws against the data.
+// A recorder wraps the 2-D context's fillText, fillRect, strokeRect and arc, so a check can ask which
+// text, rectangle or dot a canvas got; pixels are read where a colour is the point.
+async function drawnAgainstData(cdp, evaluate, names, openedOn) {
+  await evaluate(`(() => { if (window.__rec) return; window.__rec = [];
+    const P = CanvasRenderingContext2D.prototype;
+    for (const name of ["fillText", "fillRect", "strokeRect", "arc"]) {
+      const f = P[name];
+      P[name] = function (...a) {
+        window.__rec.push({ cv: this.canvas, name, fill: this.fillStyle, stroke: this.strokeStyle, align: this.textAlign, alpha: this.globalAlpha, a });
+        return f.apply(this, a);
+      };
+    }
+    // the page's own numbers, as it would write them (helpers.js, checked by tests/page/*.test.js)
+    window.__want = (D) => ({ DIV: D.colormaps.diverging.map(hexRgb), SEQ: D.colormaps.sequential.map(hexRgb) });
+    window.__near = (a, b, tol) => a.length >= 3 && [0, 1, 2].every((k) => Math.abs(a[k] - b[k]) <= (tol || 2));
+    window.__px = (canvas, x, y) => { const s = canvas.width / canvas.clientWidth;
+      return Array.from(canvas.getContext("2d").getImageData(Math.floor(x * s), Math.floor(y * s), 1, 1).data).slice(0, 3); };
+    window.__norm = (css) => { const c = document.createElement("canvas").getContext("2d"); c.fillStyle = css; return c.fillStyle; };
+  })()`);
+  const press = async (key, code, keyCode, modifiers) => {
+    for (const type of ["rawKeyDown", "keyUp"]) await cdp("Input.dispatchKeyEvent", { type, key, code, windowsVirtualKeyCode: keyCode, modifiers: modifiers || 0 });
+  };
+
+  // the epoch label and the missing-input notes
+  const label = await evaluate(`(() => { const R = window.nnfmriReport, D = JSON.parse(document.getElementById("report-data").textContent);
+    const want = (i) => { const ep = D.epochs[i], m = D.metrics.epoch.indexOf(ep.epoch), mark = (ok) => (ok ? "✓" : "✗");
+      return "epoch " + ep.epoch + " (" + (i + 1) + "/" + D.epochs.length + ")" + (m >= 0 ? " · test acc " + pct(D.metrics.test_acc[m]) : "") +
+             " · grid " + mark(ep.has.grid) + " ζ " + mark(ep.has.zeta) + " tract " + mark(ep.has.tract); };
+    const bad = [];
+    for (let i = 0; i < D.epochs.length; ++i) { R.setEpoch(i); const got = document.getElementById("epoch-label").textContent; if (got !== want(i)) bad.push([got, want(i)]); }
+    R.setEpoch(D.epochs.length - 1);
+    const notes = document.getElementById("notes");
+    return { bad, newest: want(D.epochs.length - 1), heading: notes.querySelector("strong") ? notes.querySelector("strong").textContent : null,
+             notes: [...notes.querySelectorAll("li")].map((li) => li.textContent), want: D.notes }; })()`);
+  check(openedOn === label.newest, "report.html opens on the newest analysed epoch", openedOn);
+  check(label.bad.length === 0, "the epoch label of every epoch: its number and place, its test accuracy, which of grid, ζ and tract it has", JSON.stringify(label.bad.slice(0, 2)));
+  check(label.heading === "Missing inputs" && label.want.length === 2 && JSON.stringify(label.notes) === JSON.stringify(label.want),
+        "every missing input is noted under \"Missing inputs\"", JSON.stringify(label));
+
+  // the 2-D maps: every cell's colour on its layer's scale (ζ at the last epoch, density at epoch 4,
+  // φ of class 3 on ±the largest |φ| over every class), critical cells outlined black, dead ones crossed;
+  // each legend's ends, name and ramp
+  const maps = await evaluate(`(() => { const R = window.nnfmriReport, D = JSON.parse(document.getElementById("report-data").textContent), W = __want(D);
+    R.setView("map"); R.state.sel = null;
+    const out = [];
+    const look = (i, classMap) => {
+      R.setEpoch(i);
+      const ep = D.epochs[i];
+      if (classMap !== null) { const s = document.getElementById("class-map"); s.value = String(classMap); s.dispatchEvent(new Event("change")); }
+      document.querySelectorAll(".layer-view").forEach((view, l) => {
+        const ly = ep.layers[l], canvas = view.querySelector("canvas.voxels"), rect = canvas.getBoundingClientRect(), sc = layerScale(D.epochs, l);
+        const lay = mapLayout(ly.grid, canvas.clientWidth - 8, canvas.clientHeight - 8);
+        const kind = ly.z ? "zeta" : "density", entry = classMap === null ? null : ly.errors.classes.find((c) => c.class === classMap);
+        const max = classMap === null ? 0 : Math.max(...ly.errors.classes.flatMap((c) => (c.map || []).map(Math.abs)));
+        const colour = (r) => (entry ? ramp(W.DIV, (entry.map[r] / max + 1) / 2) : ramp(kind === "zeta" ? W.DIV : W.SEQ, scalePosition(sc, kind, kind === "zeta" ? ly.z.zeta[r] : ly.g.density[r])));
+        let cells = 0; const bad = [];
+        for (const c of lay.cells) {
+          const p = R.voxelPoint(D.layers[l].name, c.r), x = p.x - rect.left - c.w / 2, y = p.y - rect.top - c.h / 2;
+          const want = colour(c.r), fill = __px(canvas, x + 0.75 * c.w, y + 0.25 * c.h), centre = __px(canvas, x + c.w / 2, y + c.h / 2), edge = __px(canvas, x + 0.8, y + c.h * 0.75);
+          const dead = ly.g.dead.includes(c.r), critical = ly.z ? ly.z.critical.includes(c.r) : false;
+          if (!__near(fill, want, 3)) bad.push([c.r, "fill", fill, want]);
+          if (dead !== (centre.reduce((a, b) => a + b) < 0.92 * fill.reduce((a, b) => a + b) - 2)) bad.push([c.r, "dead", dead, centre, fill]);
+          if (critical && edge.reduce((a, b) => a + b) > 120) bad.push([c.r, "critical", edge]);
+          ++cells;
+        }
+        const bar = view.querySelector(".legend-row canvas"), ends = [__px(bar, 0, 2), __px(bar, bar.clientWidth - 1, 2)];
+        const stops = entry || kind === "zeta" ? W.DIV : W.SEQ;
+        const legend = { low: view.querySelector(".legend-row").children[0].textContent, high: view.querySelector(".legend-row").children[2].textContent,
+                         what: view.querySelector(".legend-row").children[3].textContent };
+        const wantLegend = entry ? { low: fmt(-max, 3), high: fmt(max, 3), what: "φ of " + D.meta.classes[classMap] }
+                         : kind === "zeta" ? { low: fmt(-sc.zmax, 3), high: fmt(sc.zmax, 3), what: "ζ" } : { low: fmt(sc.lo, 3), high: fmt(sc.hi, 3), what: "density" };
+        if (JSON.stringify(legend) !== JSON.stringify(wantLegend)) bad.push(["legend", legend, wantLegend]);
+        if (!__near(ends[0], stops[0], 8) || !__near(ends[1], stops[stops.length - 1], 8)) bad.push(["ramp", ends]);
+        out.push({ epoch: ep.epoch, layer: D.layers[l].name, kind: entry ? "class" : kind, cells, size: lay.cell, bad: bad.slice(0, 3) });
+      });
+      if (classMap !== null) { const s = document.getElementById("class-map"); s.value = ""; s.dispatchEvent(new Event("change")); }
+    };
+    look(D.epochs.length - 1, null);
+    look(D.epochs.findIndex((e) => e.epoch === 4), null);
+    look(D.epochs.length - 1, 3);
+    R.setEpoch(D.epochs.length - 1);
+    return out; })()`);
+  const badMaps = maps.filter((m) => m.bad.length);
+  check(maps.length === 3 * names.length && maps.every((m) => m.cells > 0) && badMaps.length === 0,
+        "each 2-D map cell is coloured by its value on the layer's scale (ζ, density, φ of a class), critical cells outlined, dead ones crossed; each legend's ends, name and ramp",
+        maps.length + " maps; " + JSON.stringify(badMaps.slice(0, 2)));
+  // the selection ring only in the selected region's layer; the first tile's row numbers 1…gh
+  const ring = await evaluate(`(() => { const R = window.nnfmriReport, c = [...document.querySelectorAll(".layer-view canvas.voxels")];
+    R.state.sel = null; __rec.length = 0; R.setEpoch(R.epochCount - 1);
+    const rows = __rec.filter((e) => e.cv === c[0] && e.name === "fillText" && e.align === "right").map((e) => e.a[0]);
+    const before = c[1].toDataURL(); R.select(0, 5); const other = c[1].toDataURL(), own = c[0].toDataURL(); R.select(1, 5);
+    const r = { rows: rows.slice(0, 8), tiles: rows.length, same: other === before, moved: c[1].toDataURL() !== other && c[0].toDataURL() !== own };
+    R.state.sel = null; R.setEpoch(R.epochCount - 1); return r; })()`);
+  check(ring.same && ring.moved && ring.rows.join(",") === "1,2,3,4,5,6,7,8",
+        "a selection is ringed in its own layer's map only; the map's rows are numbered from 1", JSON.stringify(ring));
+
+  // the hover line and the region panel of pool3's regions: its first dead one, its first critical one,
+  // a significant one that is not critical (pool3 reads conv3's 8×8×4 grid and feeds fc1's 1×1×4)
+  const panel = await evaluate(`(() => { const R = window.nnfmriReport, D = JSON.parse(document.getElementById("report-data").textContent);
+    const e = D.epochs.length - 1, l = D.layers.findIndex((x) => x.name === "pool3"), ly = D.epochs[e].layers[l], name = D.layers[l].name;
+    const picks = [ly.g.dead[0], ly.z.critical[0], ly.z.sig.findIndex((s, r) => s && !ly.z.critical.includes(r))];
+    const flows = (which, t) => { const list = ly[which][r]; if (t === null) return "–"; const g = D.epochs[e].layers[t].grid, out = [];
+      for (let i = 0; i < list.length; i += 2) out.push(D.layers[t].name + " " + keyOf(g, list[i]) + " (" + fmt(list[i + 1], 3) + ")");
+      return out.length ? out.join("; ") : "none listed"; };
+    let r = 0;
+    const bad = [];
+    R.setView("map"); R.setEpoch(e);
+    for (r of picks) {
+      R.select(l, r);
+      const [i, j, k] = coordsOf(ly.grid, r), dead = ly.g.dead.includes(r), critical = ly.z.critical.includes(r);
+      const rows = Object.fromEntries([...document.querySelectorAll("#details-body table.kv tr")].map((tr) => [tr.cells[0].textContent, tr.cells[1].textContent]));
+      const want = { "row / column / channel block": (i + 1) + " / " + (j + 1) + " / " + (k + 1), density: fmt(ly.g.density[r]), dead: dead ? "yes" : "no",
+                     "ζ": fmt(ly.z.zeta[r]) + "  [" + fmt(ly.z.lo[r]) + ", " + fmt(ly.z.hi[r]) + "]", significant: ly.z.sig[r] ? "yes" : "no",
+                     critical: critical ? "yes" : "no", "strongest in-flows": flows("in", ly.in_from), "strongest out-flows": flows("out", ly.out_to) };
+      for (const key in want) if (rows[key] !== want[key]) bad.push([r, key, rows[key], want[key]]);
+      const canvas = document.querySelectorAll(".layer-view canvas.voxels")[l], p = R.voxelPoint(name, r);
+      canvas.dispatchEvent(new PointerEvent("pointermove", { clientX: p.x, clientY: p.y, bubbles: true }));
+      const hover = document.getElementById("hover").textContent;
+      const wantHover = name + " " + keyOf(ly.grid, r) + " · ζ " + fmt(ly.z.zeta[r]) + " [" + fmt(ly.z.lo[r]) + ", " + fmt(ly.z.hi[r]) + "] · density " + fmt(ly.g.density[r]) +
+                        (critical ? " · critical" : "") + (dead ? " · dead" : "");
+      if (hover !== wantHover) bad.push([r, "hover", hover, wantHover]);
+    }
+    document.getElementById("hover").hidden = true;
+    // the region's ζ by epoch: the slider's epoch (index 5) marked orange, the others blue
+    R.setEpoch(5);
+    const spark = document.querySelector("#details-body > canvas"), hint = [...document.querySelectorAll("#details-body > .hint")].map((h) => h.textContent).pop();
+    const series = D.epochs.map((x) => (x.layers[l].z ? x.layers[l].z.zeta[r] : null)), known = series.filter((v) => v !== null);
+    const lo = Math.min(0, ...known), hi = Math.max(0, ...known), w = spark.clientWidth, h = spark.clientHeight;
+    const at = (i) => __px(spark, 6 + (w - 12) * i / (D.epochs.length - 1), h - 6 - (h - 12) * (series[i] - lo) / (hi - lo));
+    const dots = { here: at(5), other: at(8), last: at(D.epochs.length - 1) };
+    R.state.sel = null; R.setEpoch(e);
+    return { picks, bad, hint, dots }; })()`);
+  check(panel.picks.every((r) => r >= 0) && panel.bad.length === 0,
+        "the region panel and the hover line of a dead, a critical and a significant region: block numbers, density, ζ and interval, flags, flows to and from other grids",
+        JSON.stringify({ picks: panel.picks, bad: panel.bad.slice(0, 3) }));
+  check(panel.hint === "ζ of this region by analysed epoch" && nearRgb(panel.dots.here, [213, 94, 0]) && nearRgb(panel.dots.other, [0, 114, 178]) &&
+        nearRgb(panel.dots.last, [0, 114, 178]),
+        "the region's ζ by analysed epoch (one epoch without ζ): the slider's epoch marked", JSON.stringify(panel.dots) + " " + panel.hint);
+
+  // the 3-D voxels seen straight on (yaw 0, pitch 0): column blocks left to right, row blocks top to
+  // bottom, and at each the nearest channel block (the last) drawn over the others (painter's algorithm)
+  const voxels = await evaluate(`(() => { const R = window.nnfmriReport, D = JSON.parse(document.getElementById("report-data").textContent);
+    R.setView("voxels"); R.state.yaw = 0; R.state.pitch = 0; R.setEpoch(R.epochCount - 1);
+    const g = D.epochs[R.state.e].layers[0].grid, at = (i, j, k) => R.voxelPoint(D.layers[0].name, (i * g[1] + j) * g[2] + k);
+    const r = { corner: at(0, 0, g[2] - 1), right: at(0, g[1] - 1, g[2] - 1), down: at(g[0] - 1, 0, g[2] - 1), far: at(0, 0, 0),
+                front: coordsOf(g, R.frontRegion(D.layers[0].name))[2], last: g[2] - 1 };
+    R.state.yaw = -0.6; R.state.pitch = 0.5; R.setView("map"); return r; })()`);
+  check(voxels.corner && voxels.right && voxels.down && voxels.right.x > voxels.corner.x + 20 && Math.abs(voxels.right.y - voxels.corner.y) < 1 &&
+        voxels.down.y > voxels.corner.y + 20 && Math.abs(voxels.down.x - voxels.corner.x) < 1 && voxels.far === null && voxels.front === voxels.last,
+        "the 3-D view straight on: x = column block, y = row block, the nearest channel block drawn over the others", JSON.stringify(voxels));
+
+  // the pathway view: a layer's tile has its column blocks left to right and row blocks top to bottom;
+  // chain 1 (the strongest) is drawn through every step; "no tract.json" at epoch 7 only
+  const paths = await evaluate(`(() => { const R = window.nnfmriReport, D = JSON.parse(document.getElementById("report-data").textContent);
+    R.state.sel = null; R.setEpoch(R.epochCount - 1);
+    const canvas = document.getElementById("pathways"), rect = canvas.getBoundingClientRect(), g = D.epochs[R.state.e].layers[0].grid;
+    const box = (i, j) => R.pathCell(0, (i * g[1] + j) * g[2]);
+    const chain = drawnChains(D.epochs[R.state.e].chains)[0];
+    const centre = (s) => { const b = R.pathCell(chain.layers[s], chain.regions[s]), side = b.bottom - b.top; return [b.left - rect.left + side / 2, b.top - rect.top + side / 2]; };
+    // each step's dot, and the line halfway to the next step
+    const steps = chain.layers.flatMap((l, s) => [__px(canvas, ...centre(s))].concat(s ? [__px(canvas, (centre(s - 1)[0] + centre(s)[0]) / 2, (centre(s - 1)[1] + centre(s)[1]) / 2)] : []));
+    const texts = (epoch) => { R.setEpoch(D.epochs.findIndex((e) => e.epoch === epoch)); __rec.length = 0; R.setEpoch(R.state.e);
+      return __rec.filter((e) => e.cv === canvas && e.name === "fillText").map((e) => e.a[0]); };
+    const r = { a: box(0, 0), right: box(0, 1), down: box(1, 0), steps, missing7: texts(7).filter((t) => t.startsWith("no tract.json")), missing4: texts(4).filter((t) => t.startsWith("no tract.json")) };
+    R.setEpoch(R.epochCount - 1); return r; })()`);
+  check(paths.right.left > paths.a.left && paths.right.top === paths.a.top && paths.down.top > paths.a.top && paths.down.left === paths.a.left,
+        "the pathway view's tiles: column blocks left to right, row blocks top to bottom", JSON.stringify([paths.a, paths.right, paths.down]));
+  check(paths.steps.length >= 2 && paths.steps.every((p) => nearRgb(p, [0, 114, 178])),
+        "the strongest chain is drawn through each of its steps: a dot at each, a line between", JSON.stringify(paths.steps));
+  check(paths.missing7.length === 1 && paths.missing4.length === 0, "the pathway view says \"no tract.json\" at the epoch without one only", JSON.stringify([paths.missing7, paths.missing4]));
+
+  // the training curves: each series' dots where its own values put them (an affine map, higher value
+  // higher up), and the slider's epoch named by its number
+  const curves = await evaluate(`(() => { const R = window.nnfmriReport, D = JSON.parse(document.getElementById("report-data").textContent), M = D.metrics;
+    const canvas = document.getElementById("curves");
+    R.setEpoch(3); __rec.length = 0; R.setEpoch(3);
+    const arcs = __rec.filter((e) => e.cv === canvas && e.name === "arc"), n = M.epoch.length;
+    const fits = ["train_loss", "test_loss", "train_acc", "test_acc"].map((key, s) => {
+      const ys = arcs.slice(s * n, (s + 1) * n).map((e) => e.a[1]), xs = arcs.slice(s * n, (s + 1) * n).map((e) => e.a[0]), v = M[key];
+      const a = v.indexOf(Math.min(...v)), b = v.indexOf(Math.max(...v)), slope = (ys[b] - ys[a]) / (v[b] - v[a]);
+      return { key, ok: slope < 0 && ys.every((y, i) => Math.abs(y - (ys[a] + slope * (v[i] - v[a]))) < 0.5) && xs.every((x, i) => !i || x > xs[i - 1]) };
+    });
+    const slider = __rec.filter((e) => e.cv === canvas && e.name === "fillText" && / \\(slider\\)$/.test(e.a[0])).map((e) => e.a[0]);
+    R.setEpoch(R.epochCount - 1);
+    return { fits, slider, want: "epoch " + D.epochs[3].epoch + " (slider)" }; })()`);
+  check(curves.fits.every((f) => f.ok) && curves.slider.length === 1 && curves.slider[0] === curves.want,
+        "the training curves: each series' dots where its own values put them; the slider's epoch named by its number", JSON.stringify(curves));
+
+  // the summary at an epoch that is not the last: its top regions, pathways and layers are that epoch's
+  const summary = await evaluate(`(() => { const R = window.nnfmriReport, D = JSON.parse(document.getElementById("report-data").textContent);
+    R.setEpoch(5);
+    const s = D.epochs[5].summary, tables = [...document.querySelectorAll("#summary table")].map((t) => [...t.rows].slice(1).map((tr) => [...tr.cells].map((c) => c.textContent)));
+    const want = [s.top_regions.map((r) => [r.same_game_layers ? r.layer + " (=\\u00a0" + r.same_game_layers.join(", ") + ")" : r.layer, r.region, fmt(r.zeta),
+                                            r.zeta_ci ? "[" + fmt(r.zeta_ci[0]) + ", " + fmt(r.zeta_ci[1]) + "]" : "–", r.role.replace(/_/g, " "), r.selectivity === undefined ? "–" : pct(r.selectivity)]),
+                  s.critical_pathways.map((p) => [p.path, fmt(p.strength), fmt(p.pathway_efficiency), p.strongest_flow || "–"]),
+                  D.layers.map((x) => [x.name, pct(s.coverage[x.name]), pct(s.critical_share[x.name]),
+                                       s.zeta_stability && s.zeta_stability.layers[x.name] !== undefined ? fmt(s.zeta_stability.layers[x.name], 3) : "–"])];
+    R.setEpoch(R.epochCount - 1);
+    return { same: JSON.stringify(tables) === JSON.stringify(want), rows: want.map((t) => t.length), got: JSON.stringify(tables).slice(0, 300), perUnit: s.critical_pathways.every((p) => p.strength !== undefined) }; })()`);
+  check(summary.same && summary.perUnit && summary.rows.every((n) => n > 0), "the summary at epoch 6 (not the last): its top regions, pathways (strength per receiving unit) and layers",
+        JSON.stringify(summary));
+
+  // the confusion matrix: each count in its true row and predicted column; a cell's regions are that
+  // confusion's, not its transpose's
+  const confusion = await evaluate(`(() => { const R = window.nnfmriReport, D = JSON.parse(document.getElementById("report-data").textContent);
+    R.setEpoch(R.epochCount - 1);
+    const ep = D.epochs[R.state.e], K = D.meta.classes.length, m = Array.from({ length: K }, () => new Array(K).fill(0));
+    ep.errors.labels.forEach((y, i) => { m[y][ep.errors.predicted[i]] += 1; });
+    const shown = [...document.querySelectorAll("#errors table.confusion tr")].slice(1).map((tr) => [...tr.cells].slice(1).map((td) => Number(td.textContent || 0)));
+    const y = ${PLANTED_CELL.true}, p = ${PLANTED_CELL.predicted}, what = D.meta.classes[y] + " → " + D.meta.classes[p];
+    document.querySelector('#errors td[data-y="' + y + '"][data-p="' + p + '"]').click();
+    const lines = [...document.querySelectorAll("#errors .error-regions p")].map((x) => x.textContent);
+    const want = ep.layers.filter((ly) => ly.errors).map((ly) => { const l = ep.layers.indexOf(ly);
+      return errorRegionsLine(D.layers[l].name, ly.errors.confusions.find((c) => c.true === y && c.predicted === p), what, ly.z ? ly.z.images : null,
+                              (r) => keyOf(ly.grid, r) + (regionLabel(ly.grid, ly.shape, r, D.meta.classes, l === D.layers.length - 1) ? " " + regionLabel(ly.grid, ly.shape, r, D.meta.classes, l === D.layers.length - 1) : "")); });
+    R.state.errorPick = null; R.setEpoch(R.epochCount - 1);
+    return { counts: JSON.stringify(shown) === JSON.stringify(m), lines: JSON.stringify(lines) === JSON.stringify(want), n: lines.length, first: lines[0], want: want[0] }; })()`);
+  check(confusion.counts && confusion.lines && confusion.n > 0, "the confusion matrix's counts by true row and predicted column; a cell lists that confusion's regions", JSON.stringify(confusion));
+
+  // NN-EEG at epoch index 5: the consistency terms and the band-power bars are that epoch's; a region's
+  // own lane ticks only its own block's events (conv1 grid_2_1_1 has one; pool1 grid_2_1_1 none)
+  const eeg = await evaluate(`(() => { const R = window.nnfmriReport, D = JSON.parse(document.getElementById("report-data").textContent), EEG = D.eeg;
+    R.state.sel = null; R.setEpoch(5); __rec.length = 0; R.setEpoch(5);
+    const bars = document.getElementById("eeg-bands"), cur = eegEpochIndex(EEG.epochs, D.epochs[5].epoch);
+    const blue = __rec.filter((e) => e.cv === bars && e.name === "fillRect" && e.fill === "#0072b2").map((e) => e.a[3] / 80);
+    const want = EEG.blocks.flatMap((_, b) => EEG.epochs[cur].bands[b]);
+    const rows = [...document.querySelectorAll("#eeg-consistency tr[data-term]")].map((tr) => [...tr.cells].slice(1).map((c) => c.textContent));
+    const terms = ["rho_gamma_zeta", "rho_gamma_zeta_layer", "kappa", "f1", "consistency"].map((k) => termCells(EEG.consistency[5][k]));
+    const chart = document.getElementById("eeg-chart");
+    const l = D.layers.findIndex((x) => x.name === "pool1"), grid = D.epochs[5].layers[l].grid;
+    R.select(l, 1 * grid[1] * grid[2]);  // pool1 grid_2_1_1: conv1's event region's key in another block
+    const g = JSON.parse(chart.dataset.geometry), ratio = chart.width / chart.clientWidth, step = EEG.epochs.flatMap((e) => e.events).find((e) => e[4] === "grid_2_1_1")[0];
+    const x = Math.round((g.left + (g.width - g.left - g.right) * (step - g.first) / (g.last - g.first)) * ratio);
+    const top = g.top + (EEG.blocks.length + 1) * g.laneH, img = chart.getContext("2d").getImageData(x - 2, Math.round(top * ratio), 5, Math.round(g.laneH * ratio)).data;
+    let red = 0;
+    for (let i = 0; i < img.length; i += 4) red += img[i] > 150 && img[i + 1] < 60 && img[i + 2] < 60 ? 1 : 0;
+    const region = chart.dataset.region;
+    R.state.sel = null; R.setEpoch(R.epochCount - 1);
+    return { bars: blue.length === want.length && blue.every((v, i) => Math.abs(v - want[i]) < 1e-6), n: blue.length, terms: JSON.stringify(rows) === JSON.stringify(terms),
+             region, red }; })()`);
+  check(eeg.bars && eeg.n > 0 && eeg.terms, "NN-EEG at epoch 6: its band-power bars and consistency terms are that epoch's", JSON.stringify(eeg));
+  check(eeg.region === "pool1 grid_2_1_1" && eeg.red === 0, "a region's own NN-EEG lane ticks no event of another block's region of the same key", JSON.stringify(eeg));
+
+  // ζ on the image: each image pixel gets the colour of its own place in the layer's ζ map (zetaOnImage)
+  const onImage = await evaluate(`new Promise((done) => { const R = window.nnfmriReport, D = JSON.parse(document.getElementById("report-data").textContent), W = __want(D);
+    R.setEpoch(R.epochCount - 1); __rec.length = 0; R.setEpoch(R.epochCount - 1);
+    requestAnimationFrame(() => requestAnimationFrame(() => {
+      const host = document.getElementById("onimage"), canvas = host.querySelector("canvas"), l = D.layers.findIndex((x) => x.name === host.dataset.layer);
+      const ly = D.epochs[R.state.e].layers[l], [, h, w] = D.images.shape, map = zetaOnImage(ly.grid, ly.z.zeta, h, w), sc = layerScale(D.epochs, l);
+      const cells = __rec.filter((e) => e.cv === canvas && e.name === "fillRect" && e.alpha === 0.5);
+      const step = cells.length ? cells[1].a[0] - cells[0].a[0] : 1;
+      let bad = 0;
+      for (const e of cells) { const x = Math.round(e.a[0] / step), y = Math.round(e.a[1] / step);
+        if (e.fill !== __norm(css(ramp(W.DIV, scalePosition(sc, "zeta", map[y * w + x]))))) ++bad; }
+      done({ layer: host.dataset.layer, cells: cells.length, want: h * w, bad });
+    })); })`);
+  check(onImage.cells === onImage.want && onImage.bad === 0, "ζ on the image: each pixel coloured by its own place in the layer's ζ map", JSON.stringify(onImage));
+
+  // the keyboard: an arrow on a map with no selection in its layer selects that layer's first region,
+  // whatever is selected in another layer
+  const keys = await evaluate(`(() => { const R = window.nnfmriReport; R.setView("map"); R.setEpoch(R.epochCount - 1); R.select(0, 5);
+    const c = document.querySelectorAll(".layer-view canvas.voxels")[1]; c.scrollIntoView({ block: "center" }); c.focus(); return true; })()`);
+  await press("ArrowRight", "ArrowRight", 39);
+  const moved = await evaluate(`(() => { const s = window.nnfmriReport.state.sel; window.nnfmriReport.state.sel = null; document.activeElement.blur();
+    window.nnfmriReport.setEpoch(window.nnfmriReport.epochCount - 1); return s; })()`);
+  check(keys && moved && moved.l === 1 && moved.r === 0, "an arrow on a map without a selection in its layer selects its first region (another layer's selection aside)", JSON.stringify(moved));
+}
+
+// Two [r, g, b] colours within tol (3) per channel.
+const nearRgb = (a, b, tol) => Array.isArray(a) && [0, 1, 2].every((k) => Math.abs(a[k] - b[k]) <= (tol || 3));
 
 // A w×h RGB PNG (filter 0 rows, zlib) whose value at (x, y, channel c) is value(x, y, c): the test's own
 // images for an images:DIR input.
@@ -1226,6 +1502,7 @@ async function main() {
       const eegShot = await cdp("Page.captureScreenshot", { format: "png" });
       fs.writeFileSync(path.join(outDir, "report-eeg.png"), Buffer.from(eegShot.data, "base64"));
     }
+    if (!args.run && dom.views > 0) await drawnAgainstData(cdp, evaluate, dom.names, dom.label);
     // at a phone's width (420 px) nothing runs off the page's right edge: a table too wide for its box
     // scrolls within it (before 2026-12-04 the Summary's "selectivity" column was cut at the edge)
     await cdp("Emulation.setDeviceMetricsOverride", { width: 420, height: 900, deviceScaleFactor: 1, mobile: false });
