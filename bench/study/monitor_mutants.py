@@ -10,7 +10,9 @@ Chromium included, is killed), and monitor.js restored (also on an error or Ctrl
 mutant and the counts.  Run from the repository's root with build/nnfmri built:
 python3 bench/study/monitor_mutants.py [ID ...].  Results: bench/README.md, "Mutation audit of monitor.js".
 """
-import os, re, signal, subprocess, sys
+import re, sys
+
+from mutation import run
 
 JS = "report/page/monitor.js"
 M = [
@@ -56,17 +58,6 @@ M = [
 ("P2", "const printCanvases = (on) => { printing = on; drawTimeline(); drawImage(); };", "const printCanvases = (on) => { printing = on; drawTimeline(); };"),
 ("P3", "drawRampBar(legend.bar, SEQ, pixelRatio());", "drawRampBar(legend.bar, SEQ, window.devicePixelRatio);"),
 ]
-
-
-def run(cmd, timeout):
-    p = subprocess.Popen(cmd, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        out, _ = p.communicate(timeout=timeout)
-        return p.returncode, out
-    except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL)  # node and the Chromium it started
-        p.communicate()
-        return None, ""
 
 
 def main():

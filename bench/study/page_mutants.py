@@ -7,7 +7,9 @@ unit tests; a mutant is killed when a test fails (or hangs: 30 s). Prints one li
 Run from the repository's root: python3 bench/study/page_mutants.py [ID ...]. Results: bench/README.md,
 "Mutation audit of the page's helpers".
 """
-import os, re, shutil, signal, subprocess, sys, tempfile
+import os, re, shutil, sys, tempfile
+
+from mutation import run
 
 M = [
 ("F1","a >= 1e5 || a < 1e-3","a > 1e5 || a < 1e-3"),
@@ -116,18 +118,11 @@ def main():
                 print(mid, "not applied: the text occurs", orig.count(old), "times")
                 continue
             open(path, "w", encoding="utf-8").write(orig.replace(old, new))
-            # node --test runs the file in a child process: on a hang the whole process group is killed,
-            # or the child (a mutant's endless loop) would spin on after the audit
-            p = subprocess.Popen(["node", "--test", "tests/page/helpers.test.js"], cwd=work, text=True,
-                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
-            try:
-                out, _ = p.communicate(timeout=30)
-                fails = re.findall(r"^not ok \d+ - (.*)$", out, re.M)
-                dead = p.returncode != 0
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.communicate()
-                fails, dead = ["a hang (30 s)"], True
+            # node --test runs the file in a child process, which a hang leaves spinning unless its whole
+            # process group is killed (mutation.run)
+            rc, out = run(["node", "--test", "tests/page/helpers.test.js"], 30, cwd=work)
+            fails = re.findall(r"^not ok \d+ - (.*)$", out, re.M) if rc is not None else ["a hang (30 s)"]
+            dead = rc != 0
             killed += dead
             survived += not dead
             print(mid, "KILLED by" if dead else "SURVIVED", "; ".join(fails)[:160], flush=True)

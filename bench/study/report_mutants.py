@@ -11,7 +11,9 @@ process group, Chromium included, is killed), and report.js restored (also on an
 one line per mutant and the counts.  Run from the repository's root with build/nnfmri built:
 python3 bench/study/report_mutants.py [ID ...].  Results: bench/README.md, "Mutation audit of report.js".
 """
-import concurrent.futures, os, re, shutil, signal, subprocess, sys, threading
+import concurrent.futures, os, re, shutil, sys, threading
+
+from mutation import run
 
 JS = "report/page/report.js"
 M = [
@@ -77,17 +79,6 @@ M = [
 ("Y2", "const here = state.sel && state.sel.l === view.l", "const here = state.sel && true"),
 ("A1", "state.e = Math.max(0, !sameRun || atEnd || same < 0 ? E - 1 : same);", "state.e = Math.max(0, !sameRun || atEnd || same < 0 ? 0 : same);"),
 ]
-
-
-def run(cmd, timeout):
-    p = subprocess.Popen(cmd, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        out, _ = p.communicate(timeout=timeout)
-        return p.returncode, out
-    except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL)  # node and the Chromium it started
-        p.communicate()
-        return None, ""
 
 
 def main():
