@@ -1564,6 +1564,11 @@ async function main() {
       const images = drawn.filter((c) => c.classList.contains("on-image"));
       const blank = images.filter((c) => !c.getContext("2d").getImageData(0, 0, c.width, c.height).data.some((v) => v > 0)).length;
       return { canvases: ratios.length, low: Math.min(...ratios), high: Math.max(...ratios), images: images.length, blank }; })()`;
+    // first the page settles: the resize to 740 px above queued a redraw 100 ms later (report.js's resize
+    // handler), which under load can fire after the sleep, rebuilding the images' boxes, drawn a frame later,
+    // in the middle of this check (once seen: a helper's run at load average 4, 2026-12-06). A timer of the
+    // page's own fires after any earlier-due one, and two frames later the images are drawn.
+    await evaluate(`new Promise((done) => setTimeout(() => requestAnimationFrame(() => requestAnimationFrame(done)), 150))`);
     await evaluate(`window.dispatchEvent(new Event("beforeprint"))`);
     const printed = await evaluate(bitmaps);
     await evaluate(`window.dispatchEvent(new Event("afterprint"))`);
