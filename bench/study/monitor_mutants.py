@@ -12,7 +12,7 @@ python3 bench/study/monitor_mutants.py [ID ...].  Results: bench/README.md, "Mut
 """
 import re, sys
 
-from mutation import run
+from mutation import audit, run
 
 JS = "report/page/monitor.js"
 M = [
@@ -61,33 +61,22 @@ M = [
 
 
 def main():
-    only = set(sys.argv[1:])
     orig = open(JS, encoding="utf-8").read()
     make = ["nice", "-n", "10", "make", "-j2", "build/nnfmri"]
     test = ["nice", "-n", "10", "node", "tests/report_browser_test.js", "--nnfmri", "build/nnfmri", "--out", "build/mutants", "--only", "monitor"]
-    killed = survived = 0
+
+    def try_one(mid, text):
+        open(JS, "w", encoding="utf-8").write(text)
+        if run(make, 600)[0] != 0:
+            return None
+        rc, out = run(test, 180)
+        return rc != 0, re.findall(r"^  FAIL (.*?)(?:  \(|$)", out, re.M) if rc is not None else ["a hang (180 s)"]
+
     try:
-        for mid, old, new in M:
-            if only and mid not in only:
-                continue
-            if orig.count(old) != 1:
-                print(mid, "not applied: the text occurs", orig.count(old), "times", flush=True)
-                continue
-            open(JS, "w", encoding="utf-8").write(orig.replace(old, new))
-            rc, out = run(make, 600)
-            if rc != 0:
-                print(mid, "not built", flush=True)
-                continue
-            rc, out = run(test, 180)
-            fails = re.findall(r"^  FAIL (.*?)(?:  \(|$)", out, re.M) if rc is not None else ["a hang (180 s)"]
-            dead = rc != 0
-            killed += dead
-            survived += not dead
-            print(mid, "KILLED by" if dead else "SURVIVED", " | ".join(f[:90] for f in fails), flush=True)
+        audit("monitor_mutants", M, orig, try_one, set(sys.argv[1:]))
     finally:
         open(JS, "w", encoding="utf-8").write(orig)
         run(make, 600)
-    print("monitor_mutants: %d killed, %d survived" % (killed, survived))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ Run from the repository's root: python3 bench/study/page_mutants.py [ID ...]. Re
 """
 import os, re, shutil, sys, tempfile
 
-from mutation import run
+from mutation import audit, run
 
 M = [
 ("F1","a >= 1e5 || a < 1e-3","a > 1e5 || a < 1e-3"),
@@ -103,33 +103,23 @@ M = [
 
 
 def main():
-    only = set(sys.argv[1:])
     work = tempfile.mkdtemp(prefix="page_mutants.")
     try:
         for part in ("report/page", "tests/page"):
             shutil.copytree(part, os.path.join(work, part))
         path = os.path.join(work, "report/page/helpers.js")
-        orig = open(path, encoding="utf-8").read()
-        killed = survived = 0
-        for mid, old, new in M:
-            if only and mid not in only:
-                continue
-            if orig.count(old) != 1:
-                print(mid, "not applied: the text occurs", orig.count(old), "times")
-                continue
-            open(path, "w", encoding="utf-8").write(orig.replace(old, new))
+
+        def try_one(mid, text):
+            open(path, "w", encoding="utf-8").write(text)
             # node --test runs the file in a child process, which a hang leaves spinning unless its whole
             # process group is killed (mutation.run)
             rc, out = run(["node", "--test", "tests/page/helpers.test.js"], 30, cwd=work)
-            fails = re.findall(r"^not ok \d+ - (.*)$", out, re.M) if rc is not None else ["a hang (30 s)"]
-            dead = rc != 0
-            killed += dead
-            survived += not dead
-            print(mid, "KILLED by" if dead else "SURVIVED", "; ".join(fails)[:160], flush=True)
-        open(path, "w", encoding="utf-8").write(orig)
-        print("page_mutants: %d killed, %d survived" % (killed, survived))
+            return rc != 0, re.findall(r"^not ok \d+ - (.*)$", out, re.M) if rc is not None else ["a hang (30 s)"]
+
+        audit("page_mutants", M, open(path, encoding="utf-8").read(), try_one, set(sys.argv[1:]))
     finally:
         shutil.rmtree(work)
+
 
 if __name__ == "__main__":
     main()

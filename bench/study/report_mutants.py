@@ -11,9 +11,9 @@ process group, Chromium included, is killed), and report.js restored (also on an
 one line per mutant and the counts.  Run from the repository's root with build/nnfmri built:
 python3 bench/study/report_mutants.py [ID ...].  Results: bench/README.md, "Mutation audit of report.js".
 """
-import concurrent.futures, os, re, shutil, sys, threading
+import os, re, shutil, sys, threading
 
-from mutation import run
+from mutation import audit, run
 
 JS = "report/page/report.js"
 M = [
@@ -88,47 +88,36 @@ def main():
     jobs = 2
     if argv[:1] == ["--jobs"]:
         jobs, argv = int(argv[1]), argv[2:]
-    only = set(argv)
     orig = open(JS, encoding="utf-8").read()
     make = ["nice", "-n", "10", "make", "-j2", "build/nnfmri"]
     lock = threading.Lock()
-    results = {}
 
-    def one(mid, old, new):
-        if orig.count(old) != 1:
-            return mid, "not applied: the text occurs %d times" % orig.count(old), None
+    def try_one(mid, text):
         out_dir = os.path.join("build", "mutants", mid)
         os.makedirs(out_dir, exist_ok=True)
         binary = os.path.join(out_dir, "nnfmri")
         with lock:
             try:
-                open(JS, "w", encoding="utf-8").write(orig.replace(old, new))
+                open(JS, "w", encoding="utf-8").write(text)
                 rc, _ = run(make, 600)
                 if rc == 0:
                     shutil.copy2("build/nnfmri", binary)
             finally:
                 open(JS, "w", encoding="utf-8").write(orig)
         if rc != 0:
-            return mid, "not built", None
+            return None
         test = ["nice", "-n", "10", "node", "tests/report_browser_test.js", "--nnfmri", binary, "--out", out_dir]
         rc, out = run(test, 240)
         fails = re.findall(r"^  FAIL (.*?)(?:  \(|$)", out, re.M) if rc is not None else ["a hang (240 s)"]
         if rc not in (0, None) and not fails:
             fails = ["(no check failed: " + out.strip().splitlines()[-1][:80] + ")"] if out.strip() else ["(no output)"]
-        return mid, ("KILLED by " if rc != 0 else "SURVIVED ") + " | ".join(f[:90] for f in fails), rc != 0
+        return rc != 0, fails
 
-    killed = survived = 0
     try:
-        with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
-            for mid, text, dead in pool.map(lambda m: one(*m), [m for m in M if not only or m[0] in only]):
-                print(mid, text, flush=True)
-                if dead is not None:
-                    killed += dead
-                    survived += not dead
+        audit("report_mutants", M, orig, try_one, set(argv), jobs)
     finally:
         open(JS, "w", encoding="utf-8").write(orig)
         run(make, 600)
-    print("report_mutants: %d killed, %d survived" % (killed, survived))
 
 
 if __name__ == "__main__":
