@@ -230,12 +230,13 @@ test-mpi: deps
 # The suite built for the instruction sets of other CPUs and run on this one.  The library's vector code
 # has up to three paths chosen at compile time (AVX-512, AVX2 + FMA, none: imaging/lesion_walker.cpp,
 # nn/winograd.cpp, nn/layers.cpp, imaging/grid_stats.cpp), and -march=native builds only this CPU's.
-# x86-64-v3 is AVX2 + FMA without AVX-512 (most laptops; AMD before Zen 4), run with the OpenBLAS
-# kernels such a CPU gets (Haswell); x86-64 is SSE2 alone (an old CPU: the walker's scalar rows,
-# Winograd and pooling without vectors, grid statistics without FMA), with Nehalem's.  Each level in
-# its own tree, $(BUILD)/isa/LEVEL/; a level this CPU cannot run (glibc's ld.so --help says which)
+# x86-64 is SSE2 alone (an old CPU: the walker's scalar rows, Winograd and pooling without vectors,
+# grid statistics without FMA), run with the OpenBLAS kernels such a CPU gets (Nehalem).  The AVX2 +
+# FMA paths (x86-64-v3: most laptops; AMD before Zen 4) are what make asan builds; with
+# ISA_LEVELS="x86-64-v3:Haswell x86-64:Nehalem" this target also builds them with g++ -O3.  Each level
+# in its own tree, $(BUILD)/isa/LEVEL/; a level this CPU cannot run (glibc's ld.so --help says which)
 # is skipped with a line.
-ISA_LEVELS := x86-64-v3:Haswell x86-64:Nehalem
+ISA_LEVELS ?= x86-64:Nehalem
 test-isa: deps
 	@for pair in $(ISA_LEVELS); do \
 	  level=$${pair%%:*}; core=$${pair#*:}; tree=$(BUILD)/isa/$$level; \
@@ -269,7 +270,12 @@ SAN_PACKAGES := clang-$(SAN_CLANG) libclang-rt-$(SAN_CLANG)-dev libomp-$(SAN_CLA
 SAN_CXX := clang++-$(SAN_CLANG)
 SAN_BUILD := build/san
 SAN_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all
-SAN_CXXFLAGS := -std=c++17 -gline-tables-only -march=native -fno-omit-frame-pointer -fopenmp -Wall -Wextra -Wno-pass-failed \
+# The sanitizers check the AVX2 + FMA vector paths (-march=x86-64-v3: what most laptops run; the
+# native suite checks this CPU's, make test-isa the paths without vectors), with OpenBLAS's Haswell
+# kernels; on a CPU that cannot run x86-64-v3 code, its own (-march=native).
+SAN_MARCH := $(shell /lib64/ld-linux-x86-64.so.2 --help 2>/dev/null | grep -q "x86-64-v3 .supported" && echo x86-64-v3 || echo native)
+SAN_BLAS_ENV := $(if $(filter x86-64-v3,$(SAN_MARCH)),NNFMRI_BLAS_CORETYPE=Haswell OPENBLAS_CORETYPE=Haswell)
+SAN_CXXFLAGS := -std=c++17 -gline-tables-only -march=$(SAN_MARCH) -fno-omit-frame-pointer -fopenmp -Wall -Wextra -Wno-pass-failed \
                 -MMD -MP -I. -isystem $(BLAS_INC) $(SAN_SANITIZE)
 # The numeric kernels no fuzz harness reaches (tests/fuzz/ reads files, builds nets from specs and runs
 # them forward and backward: layers, Winograd and the loss keep their hooks): compiled without hooks.
@@ -288,7 +294,11 @@ SAN_OBJ_FLAGS = -O1 -fsanitize=fuzzer-no-link
 $(SAN_KERNEL_SRC:%.cpp=$(SAN_BUILD)/obj/%.o): SAN_OBJ_FLAGS = -O1
 $(SAN_TEST_OBJ): SAN_OBJ_FLAGS = -O0
 
-$(SAN_BUILD)/obj/%.o: %.cpp
+# Which -march the tree was built for: a change (another CPU, or this Makefile's) rebuilds it.
+SAN_KIND := $(SAN_BUILD)/march
+$(shell mkdir -p $(SAN_BUILD); echo "$(SAN_MARCH)" | cmp -s - $(SAN_KIND) || echo "$(SAN_MARCH)" > $(SAN_KIND))
+
+$(SAN_BUILD)/obj/%.o: %.cpp $(SAN_KIND)
 	@mkdir -p $(dir $@)
 	$(SAN_CXX) $(SAN_CXXFLAGS) $(SAN_OBJ_FLAGS) -c $< -o $@
 
@@ -320,7 +330,7 @@ NO_ASLR = $(shell setarch $$(uname -m) -R true 2> /dev/null && echo setarch $$(u
 # The suite under ASan + UBSan.
 asan: deps san-deps
 	@$(MAKE) -j$(JOBS) --no-print-directory $(SAN_BUILD)/nnfmri_tests $(SAN_BUILD)/nnfmri
-	ASAN_OPTIONS=detect_leaks=1 OMP_NUM_THREADS=2 OMP_WAIT_POLICY=passive $(NO_ASLR) bash tests/run_suites.sh $(SAN_BUILD)/nnfmri_tests $(JOBS)
+	$(SAN_BLAS_ENV) ASAN_OPTIONS=detect_leaks=1 OMP_NUM_THREADS=2 OMP_WAIT_POLICY=passive $(NO_ASLR) bash tests/run_suites.sh $(SAN_BUILD)/nnfmri_tests $(JOBS)
 
 fuzz: deps san-deps
 	@$(MAKE) -j$(JOBS) --no-print-directory $(FUZZ_HARNESSES:%=$(SAN_BUILD)/fuzz_%)
