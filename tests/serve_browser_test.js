@@ -481,6 +481,18 @@ async function main() {
       (v) => v.run !== "doomed");
     const newestNow = newestReadable((await apiRuns()).runs);
     check(reopened.run === newestNow && reopened.title.endsWith(newestNow), "the shown run deleted: the page opens the newest readable run, " + newestNow, JSON.stringify(reopened));
+    // A shown run with no analysed epoch yet (a training run before its first one), compared: it says so
+    // (before 2026-12-06 the comparison said "seed1 has no analysed epoch null (its epochs: 1, …, 10)")
+    const fresh = path.join(root, "fresh");
+    fs.mkdirSync(fresh);
+    fs.copyFileSync(path.join(root, "seed1", "config.json"), path.join(fresh, "config.json"));
+    fs.writeFileSync(path.join(fresh, "run.json"), JSON.stringify({ format: "nnfmri run", version: 1, status: "running", epochs: 3, completed_epoch: 0,
+                                                                    state: null, threads: 1, arguments: [], files: [] }));
+    await navigate("fresh", "seed1");
+    const none = await settle(20000, () => evaluate(`(() => { const host = document.getElementById("compare-maps");
+      return { ready: document.body.dataset.ready, layers: host.dataset.layers, text: host.textContent, tiles: host.querySelectorAll(".compare-tile").length }; })()`),
+      (v) => v.ready === "1" && v.layers === "0");
+    check(none.layers === "0" && none.tiles === 0 && none.text === "fresh has no analysed epoch yet", "a shown run with no analysed epoch yet, compared: it says so", JSON.stringify(none));
     // No ?run=: the page opens the most recently updated readable run, not a malformed one rewritten
     // after it; ?run= of a malformed run says its name and error line
     commit("broken", "{ not json, again");
