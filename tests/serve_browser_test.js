@@ -12,7 +12,13 @@
 // 3. Compares two runs: synthetic runs "seed1" and "seed2" (tests/synthetic_run.js, different seeds)
 //    and "seed1-copy" (the same files as seed1): the page must draw ζ-difference maps, with mean
 //    |Δζ| > 0 against seed2 and exactly 0 against the copy.  A run with a malformed run.json shows its
-//    error line and the others keep working.
+//    error line and the others keep working.  Then what the mutation audit of the served page
+//    (bench/study/serve_page_mutants.py, 2026-12-06) found unchecked, each against what the server sends:
+//    the tiles' colours and critical outlines, the note; no data fetched again and nothing redrawn while
+//    no run changes; the run list's rows and buttons; B's epochs matched by number and layers by name
+//    ("gappy"); uncompare, and the focus after "show"; a compared run mended, runs that grow, appear,
+//    break or vanish; the newest readable run opened without ?run=; ?run= of a malformed run; a shown
+//    run with no analysed epoch yet; ROOT moved away and back.
 // 4. With --load30 yes (bench/README's figure; a minute more, for the static report's figures): the
 //    page load time of a synthetic 30-epoch run, served (?run=NAME) and, as the baseline, the same
 //    run's static report.html.
@@ -29,6 +35,7 @@ const path = require("path");
 const { spawn, execFileSync } = require("child_process");
 const { makeRun, makeServedRun } = require("./synthetic_run.js");
 const { Browser, sleep, attachSession } = require("./cdp.js");
+const h = require("../report/page/helpers.js");  // the page's own number formatting (fmt, pct)
 
 const { parseArgs, checks } = require("./cli.js");
 const args = parseArgs({ nnfmri: "build/nnfmri", out: "build", chromium: process.env.CHROMIUM || "/usr/bin/chromium", load30: "no", epochs: "3" }, "serve-browser-test");
@@ -41,6 +48,17 @@ async function waitUntil(what, timeoutMs, probe) {
     if (value) return value;
     if (Date.now() - t0 > timeoutMs) throw new Error("timed out after " + timeoutMs + " ms waiting for " + what);
     await sleep(20);
+  }
+}
+
+// Polls probe until done(value) or timeoutMs, then gives its last value (no throw: the check that follows
+// fails with what the page showed, and the rest of the test still runs).
+async function settle(timeoutMs, probe, done) {
+  const t0 = Date.now();
+  for (;;) {
+    const value = await probe();
+    if (done(value) || Date.now() - t0 > timeoutMs) return value;
+    await sleep(50);
   }
 }
 
@@ -172,11 +190,29 @@ async function main() {
           "and its " + worst.length + " worst images, lowest p(true) first, each with its " + firstLayer + " overlay", JSON.stringify(errorView) + " want slots " + JSON.stringify(worst));
 
     // ---- two runs compared, and a malformed run beside them
+    const apiRuns = async () => (await fetch(url + "api/runs")).json();
+    // the run the page opens without ?run= (README): the most recently updated one that is readable
+    const newestReadable = (runs) => runs.filter((r) => !r.error).reduce((a, r) => (!a || r.updated > a.updated ? r : a), null).name;
+    // run.json rewritten whole (a new version, as a training run commits an epoch): text into a file beside
+    // it, renamed over it
+    const commit = (name, text) => {
+      const file = path.join(root, name, "run.json");
+      fs.writeFileSync(file + ".new", text === undefined ? fs.readFileSync(file) : text);
+      fs.renameSync(file + ".new", file);
+    };
     makeServedRun(path.join(root, "seed1"), 10, 1);
     makeServedRun(path.join(root, "seed2"), 10, 2);
     fs.cpSync(path.join(root, "seed1"), path.join(root, "seed1-copy"), { recursive: true });
     fs.mkdirSync(path.join(root, "broken"));
     fs.writeFileSync(path.join(root, "broken", "run.json"), "{ not json");
+    // "gappy" (seed 3): interrupted, its epoch 2 not imaged (9 of 10), and its conv2 called "conv2x"
+    const gappy = path.join(root, "gappy");
+    makeServedRun(gappy, 10, 3);
+    const jsonFiles = (dir) => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => e.isDirectory() ? jsonFiles(path.join(dir, e.name)) : e.name.endsWith(".json") ? [path.join(dir, e.name)] : []);
+    for (const file of jsonFiles(gappy)) fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/"conv2([/"])/g, "\"conv2x$1"));
+    fs.rmSync(path.join(gappy, "analysis", "epoch_002"), { recursive: true });
+    const gappyManifest = JSON.parse(fs.readFileSync(path.join(gappy, "run.json"), "utf8"));
+    commit("gappy", JSON.stringify({ ...gappyManifest, status: "interrupted", files: gappyManifest.files.filter((f) => !f.startsWith("analysis/epoch_002/")) }));
     const navigate = async (a, b) => {
       const loadedAgain = browser.waitFor("Page.loadEventFired", 30000);
       await cdp("Page.navigate", { url: url + "?run=" + a + "&compare=" + b });
@@ -188,7 +224,7 @@ async function main() {
         if (document.getElementById("compare").hidden || !Number(host.dataset.layers)) return null;
         const cards = [...host.querySelectorAll(".layer-view")];
         return { layers: Number(host.dataset.layers), mean: cards.map((c) => Number(c.dataset.meanAbs || 0)),
-                 tiles: cards.map((c) => ({ layer: c.dataset.layer, tiles: [...c.querySelectorAll(".compare-tile")].map((t) => ({
+                 tiles: cards.map((c) => ({ layer: c.dataset.layer, text: c.textContent, note: (c.querySelector(".layer-note") || {}).textContent || "", tiles: [...c.querySelectorAll(".compare-tile")].map((t) => ({
                    run: t.dataset.run, label: t.querySelector(".compare-label").textContent, values: JSON.parse(t.dataset.values),
                    scale: Number(t.dataset.scale), drawn: t.querySelector("canvas").width > 0 })) })),
                  title: document.getElementById("compare-title").textContent, epoch: host.dataset.epoch,
@@ -213,20 +249,82 @@ async function main() {
       const za = await zetaAt(a, shown.epoch), zb = await zetaAt(b, shown.epoch), problems = [];
       for (const card of shown.tiles.filter((c) => c.tiles.length)) {
         const [A, B, D] = card.tiles, want = [za[card.layer], zb[card.layer]];
+        if (!want[0] || !want[1]) { problems.push(card.layer + ": drawn, but not a layer with ζ in both runs"); continue; }
         const zmax = Math.max(...want[0].map(Math.abs), ...want[1].map(Math.abs));
         const dmax = Math.max(...want[0].map((v, r) => Math.abs(v - want[1][r])));
+        const mean = want[0].reduce((sum, v, r) => sum + Math.abs(v - want[1][r]), 0) / want[0].length;
+        const note = "A and B: ζ, ends ±" + h.fmt(zmax, 3) + " · A − B: ends ±" + h.fmt(dmax, 3) + "; mean |Δζ| " + h.fmt(mean, 3);
         if (card.tiles.length !== 3 || A.run !== "A" || B.run !== "B" || D.run !== "diff") problems.push(card.layer + ": tiles " + card.tiles.map((t) => t.run));
         else if (!A.label.includes(a) || !B.label.includes(b) || D.label !== "A − B") problems.push(card.layer + ": labels " + [A.label, B.label, D.label]);
         else if (JSON.stringify(A.values) !== JSON.stringify(want[0]) || JSON.stringify(B.values) !== JSON.stringify(want[1])) problems.push(card.layer + ": A/B values differ from the runs' ζ");
         else if (D.values.some((v, r) => Math.abs(v - (want[0][r] - want[1][r])) > 1e-12)) problems.push(card.layer + ": A − B is not ζ(A) − ζ(B)");
         else if (A.scale !== zmax || B.scale !== zmax || Math.abs(D.scale - dmax) > 1e-12) problems.push(card.layer + ": scales " + [A.scale, B.scale, D.scale] + " expected " + [zmax, dmax]);
         else if (![A, B, D].every((t) => t.drawn)) problems.push(card.layer + ": a tile not drawn");
+        else if (card.note !== note) problems.push(card.layer + ": the note says '" + card.note + "', not '" + note + "'");
       }
       return problems;
     };
     const tileProblems = await checkTiles(diff, "seed1", "seed2");
     check(diff.tiles.filter((c) => c.tiles.length).length === diff.layers && tileProblems.length === 0,
-          "side by side: per layer A's ζ, B's ζ (one shared scale) and A − B, the values each run's own at epoch " + diff.epoch, tileProblems.join("; ") || "ok");
+          "side by side: per layer A's ζ, B's ζ (one shared scale) and A − B, the values each run's own at epoch " + diff.epoch + ", the note their ends and mean |Δζ|", tileProblems.join("; ") || "ok");
+    // What the tiles draw (a recorder over the 2-D context's fillRect and strokeRect, the page redrawn):
+    // region r's cell in the colour of its value, A's and B's ζ on the shared scale, A − B on its own, and
+    // an outline (lineWidth 1.6) around each run's own critical regions, none on A − B
+    const painted = await evaluate(`(async () => {
+      const get = async (name) => (await fetch("api/runs/" + name + "/data")).json();
+      const runA = await get("seed1"), runB = await get("seed2");
+      if (!window.__rec) { window.__rec = []; const P = CanvasRenderingContext2D.prototype;
+        for (const name of ["fillRect", "strokeRect"]) { const f = P[name];
+          P[name] = function (...a) { window.__rec.push({ cv: this.canvas, name, fill: this.fillStyle, width: this.lineWidth }); return f.apply(this, a); }; } }
+      const norm = (c) => { const x = document.createElement("canvas").getContext("2d"); x.fillStyle = c; return x.fillStyle; };
+      const R = window.nnfmriReport; __rec.length = 0; R.setEpoch(R.state.e);
+      const host = document.getElementById("compare-maps"), epoch = Number(host.dataset.epoch), DIV = runA.colormaps.diverging.map(hexRgb);
+      const at = (run, name) => run.epochs.find((e) => e.epoch === epoch).layers[run.layers.findIndex((x) => x.name === name)];
+      const problems = []; let cells = 0;
+      for (const card of host.querySelectorAll(".compare-row")) {
+        const tiles = [...card.querySelectorAll(".compare-tile")];
+        if (!tiles.length) continue;
+        const a = at(runA, card.dataset.layer), b = at(runB, card.dataset.layer), d = a.z.zeta.map((v, r) => v - b.z.zeta[r]);
+        const zmax = Math.max(...a.z.zeta.map(Math.abs), ...b.z.zeta.map(Math.abs)), dmax = Math.max(...d.map(Math.abs));
+        const want = { A: [a.z.zeta, zmax, a.z.critical], B: [b.z.zeta, zmax, b.z.critical], diff: [d, dmax, []] };
+        for (const t of tiles) {
+          const [values, scale, critical] = want[t.dataset.run], cv = t.querySelector("canvas"), fills = [], outlined = [];
+          for (const e of __rec.filter((e) => e.cv === cv)) if (e.name === "fillRect") fills.push(e.fill); else if (Math.abs(e.width - 1.6) < 1e-6) outlined.push(fills.length - 1);  // lineWidth reads back as a float
+          const bad = values.filter((v, r) => fills[r] !== norm(css(ramp(DIV, scalePosition({ zmax: scale }, "zeta", v))))).length;
+          cells += fills.length;
+          if (fills.length !== values.length || bad) problems.push(card.dataset.layer + " " + t.dataset.run + ": " + bad + " of " + values.length + " cells in another colour (" + fills.length + " drawn)");
+          const sorted = [...critical].sort((x, y) => x - y);
+          if (outlined.join() !== sorted.join()) problems.push(card.dataset.layer + " " + t.dataset.run + ": outlined " + outlined.join(" ") + ", critical " + sorted.join(" "));
+        }
+      }
+      return { cells, problems };
+    })()`);
+    check(painted.cells > 0 && painted.problems.length === 0, "the tiles draw each region in its value's colour (A, B: ±the larger |ζ|; A − B: ±its largest |Δζ|) and outline each run's own critical regions",
+          painted.cells + " cells; " + (painted.problems.slice(0, 4).join("; ") || "as the data says"));
+    // The version check: while no run changes, the page asks for the run list every poll (poll_ms 1000),
+    // fetches neither run's data again (the page's resource timing entries over 3.5 s) and redraws
+    // nothing: the list's buttons and the tiles are the same elements as before
+    await evaluate(`performance.clearResourceTimings(); window.__kept = [document.querySelector("#runs button"), document.querySelector("#compare-maps canvas")]`);
+    await sleep(3500);
+    const requests = await evaluate(`performance.getEntriesByType("resource").map((e) => new URL(e.name).pathname)`);
+    const lists = requests.filter((p) => p === "/api/runs").length, refetched = requests.filter((p) => p.endsWith("/data"));
+    const unchanged = await evaluate(`window.__kept.map((e) => e !== null && e.isConnected)`);
+    check(lists >= 2 && refetched.length === 0 && unchanged.join() === "true,true", "while no run changes the page asks for the run list every poll, fetches no run's data again and redraws nothing",
+          lists + " run lists, data fetched again: " + (refetched.join(" ") || "none") + "; a button and a tile still in the page: " + unchanged.join());
+    // The run list as api/runs says (README): name, model, data, epochs committed of planned and how many
+    // imaged, the test accuracy, training / finished / interrupted or the error line; "show" and "compare"
+    // ("uncompare" for the compared run) only for runs that are neither shown nor errors
+    const listed = await apiRuns();
+    const rows = await evaluate(`[...document.querySelectorAll("#runs tr[data-run]")].map((tr) => ({ run: tr.dataset.run, current: tr.classList.contains("current"),
+      cells: [...tr.querySelectorAll("td")].slice(0, 6).map((td) => td.textContent), buttons: [...tr.querySelectorAll("button")].map((b) => b.textContent) }))`);
+    const wantRows = listed.runs.map((r) => ({ run: r.name, current: r.name === "seed1",
+      cells: [r.name, r.model, r.dataset, r.epochs === null ? "–" : r.completed_epoch + "/" + r.epochs + (r.analysed ? " (" + r.analysed + " imaged)" : ""),
+              r.test_acc === null ? "–" : h.pct(r.test_acc), r.error ? "error: " + r.error : ({ running: "training", complete: "finished" })[r.status] || r.status],
+      buttons: r.name === "seed1" || r.error ? [] : ["show", r.name === "seed2" ? "uncompare" : "compare"] }));
+    const badRows = wantRows.filter((want, i) => JSON.stringify(want) !== JSON.stringify(rows[i]));
+    check(rows.length === wantRows.length && badRows.length === 0 && listed.runs.some((r) => r.status === "interrupted" && r.analysed < r.completed_epoch),
+          "the run list as api/runs says (gappy: interrupted, 9 of 10 epochs imaged), show and compare only for runs neither shown nor errors",
+          badRows.map((want) => JSON.stringify(rows.find((r) => r.run === want.run)) + " want " + JSON.stringify(want)).join("; ") || rows.length + " rows");
     check(/error: .*run\.json/.test(diff.broken), "a malformed run shows its error line, the others work", diff.broken);
     const same = await compare("seed1", "seed1-copy");
     check(same.layers === diff.layers && same.mean.every((m) => m === 0), "against an identical copy every ζ difference is 0", same.mean.join(" "));
@@ -249,26 +347,55 @@ async function main() {
       const host = document.getElementById("compare-maps");
       return host.dataset.epoch === "3" && host.dataset.layers === "0" ? { text: host.textContent, tiles: host.querySelectorAll(".compare-tile").length } : null; })()`));
     check(lacking.tiles === 0 && /short has no analysed epoch 3/.test(lacking.text), "an epoch B lacks is said so, no stale maps", lacking.text);
+    // B's epochs matched by number and its layers by name: at epoch 3 (gappy's second analysed epoch)
+    // every layer but conv2 is compared with gappy's epoch 3; conv2 is "not in gappy"
+    await navigate("seed1", "gappy");
+    await waitUntil("seed1 drawn", 20000, () => evaluate("document.body.dataset.ready === '1' && window.nnfmriReport.epochCount === 10"));
+    await evaluate("window.nnfmriReport.setEpoch(2)");
+    const matched = await settle(20000, () => evaluate(`(() => { const host = document.getElementById("compare-maps");
+      return { epoch: host.dataset.epoch, layers: Number(host.dataset.layers), tiles: [...host.querySelectorAll(".layer-view")].map((c) => ({ layer: c.dataset.layer, text: c.textContent,
+        note: (c.querySelector(".layer-note") || {}).textContent || "", tiles: [...c.querySelectorAll(".compare-tile")].map((t) => ({ run: t.dataset.run,
+        label: t.querySelector(".compare-label").textContent, values: JSON.parse(t.dataset.values), scale: Number(t.dataset.scale), drawn: t.querySelector("canvas").width > 0 })) })) }; })()`),
+      (v) => v.epoch === "3");
+    const zGappy = await zetaAt("gappy", 3), matchProblems = await checkTiles(matched, "seed1", "gappy");
+    const notIn = matched.tiles.filter((c) => !(c.layer in zGappy));
+    check(matched.epoch === "3" && matched.layers === matched.tiles.length - notIn.length && matchProblems.length === 0 && notIn.length === 1 && notIn[0].layer === "conv2" &&
+          !notIn[0].tiles.length && / · epoch 3not in gappy$/.test(notIn[0].text),
+          "B's epochs matched by number (gappy has no epoch 2: its epoch 3 at epoch 3) and its layers by name (conv2 is not in gappy, which has conv2x)",
+          "epoch " + matched.epoch + ", " + matched.layers + " layers; " + (matchProblems.join("; ") || "values match") + "; " + notIn.map((c) => c.text).join(" | "));
     // the run list by keyboard: Enter on seed2's "compare" button compares it, and after the poll redraws
     // the list the focus is on the same button, now "uncompare" (before 2026-12-04 the redraw dropped the
     // focus to the page's start, at every committed epoch of a training run too)
     await evaluate(`[...document.querySelectorAll("#runs tr[data-run=seed2] button")].find((b) => b.textContent === "compare").focus()`);
-    for (const type of ["keyDown", "keyUp"])  // keyDown with its text: a button acts on Enter's keypress
-      await cdp("Input.dispatchKeyEvent", { type, key: "Enter", code: "Enter", windowsVirtualKeyCode: 13, text: type === "keyDown" ? "\r" : undefined });
+    const enter = async () => {
+      for (const type of ["keyDown", "keyUp"])  // keyDown with its text: a button acts on Enter's keypress
+        await cdp("Input.dispatchKeyEvent", { type, key: "Enter", code: "Enter", windowsVirtualKeyCode: 13, text: type === "keyDown" ? "\r" : undefined });
+    };
+    await enter();
     const kept = await waitUntil("seed2 compared", 20000, () => evaluate(`(() => { const b = [...document.querySelectorAll("#runs tr[data-run=seed2] button")];
       if (!b.some((x) => x.textContent === "uncompare")) return null;
       const e = document.activeElement;
       return { focus: e.tagName + (e.tagName === "BUTTON" ? ":" + e.closest("tr").dataset.run + ":" + e.textContent : ""), compare: document.getElementById("compare-title").textContent }; })()`));
     check(kept.focus === "BUTTON:seed2:uncompare" && /seed2/.test(kept.compare), "Enter on a run's compare button compares it and the focus stays on that button",
           JSON.stringify(kept));
-    // "show" on the compared run: the page shows that run, and a run is not compared with itself (no
-    // test clicked "show" before 2026-12-06: bench/study/js_coverage.js)
-    await evaluate(`document.querySelector("#runs tr[data-run=seed2] button[data-action=show]").click()`);
+    // Enter again, on "uncompare": the comparison ends, the focus on the same button, "compare" again
+    const focusOf = `(() => { const e = document.activeElement; return e.tagName + (e.tagName === "BUTTON" ? ":" + e.closest("tr").dataset.run + ":" + e.textContent : ""); })()`;
+    await enter();
+    const ended = await settle(10000, () => evaluate(`({ hidden: document.getElementById("compare").hidden, focus: ${focusOf} })`), (v) => v.hidden && v.focus.endsWith(":compare"));
+    check(ended.hidden && ended.focus === "BUTTON:seed2:compare", "Enter on its uncompare button ends the comparison, the focus still on that button", JSON.stringify(ended));
+    await enter();  // compared again, for "show" below
+    await settle(10000, () => evaluate(focusOf), (f) => f === "BUTTON:seed2:uncompare");
+    // "show" on the compared run (Enter on its button): the page shows that run, and a run is not compared
+    // with itself (no test clicked "show" before 2026-12-06: bench/study/js_coverage.js); its buttons go
+    // with it, so the focus goes to the list's first button
+    await evaluate(`document.querySelector("#runs tr[data-run=seed2] button[data-action=show]").focus()`);
+    await enter();
     const switched = await waitUntil("seed2 shown", 20000, () => evaluate(`document.body.dataset.run === "seed2" && document.body.dataset.ready === "1" ?
       { run: document.body.dataset.run, title: document.getElementById("title").textContent, compareHidden: document.getElementById("compare").hidden,
-        current: [...document.querySelectorAll("#runs tr.current")].map((r) => r.dataset.run) } : null`));
-    check(switched.title.endsWith("seed2") && switched.compareHidden && switched.current.join() === "seed2",
-          "'show' on a run of the list shows that run, marked current, and ends its comparison with itself", JSON.stringify(switched));
+        current: [...document.querySelectorAll("#runs tr.current")].map((r) => r.dataset.run),
+        focusFirst: document.activeElement === document.querySelector("#runs button[data-action]"), focus: ${focusOf} } : null`));
+    check(switched.title.endsWith("seed2") && switched.compareHidden && switched.current.join() === "seed2" && switched.focusFirst,
+          "'show' on a run of the list (Enter) shows that run, marked current, ends its comparison with itself, and the focus goes to the list's first button", JSON.stringify(switched));
     // at a phone's width (375 × 667) the run list (six runs, one an error line) scrolls within its box,
     // not the page, and is inset like the rest of the page (before 2026-12-04 it sat at the window's
     // left edge at every width, and at 375 px this list pushed the page 257 px sideways)
@@ -284,7 +411,8 @@ async function main() {
     // grid.json cut short): the page says which run and the server's reason, and draws no B maps.
     // Only a failure of the shown run had been seen before 2026-12-06 (bench/study/js_coverage.js).
     makeServedRun(path.join(root, "unreadable"), 2, 9);
-    fs.writeFileSync(path.join(root, "unreadable", "analysis", "epoch_001", "grid.json"), "{ \"layers\": [");
+    const cutGrid = path.join(root, "unreadable", "analysis", "epoch_001", "grid.json"), wholeGrid = fs.readFileSync(cutGrid);
+    fs.writeFileSync(cutGrid, "{ \"layers\": [");
     const before = problems.length;
     await navigate("seed1", "unreadable");
     const refused = await waitUntil("the compared run's error", 20000, () => evaluate(`(() => { const e = document.getElementById("live-error").textContent;
@@ -292,6 +420,95 @@ async function main() {
     const answered = problems.splice(before).filter((p) => !/status of 422/.test(p));  // the browser logs the refused request itself
     check(/^unreadable: .*grid\.json/.test(refused.error) && refused.tiles === 0 && refused.ready === "1" && answered.length === 0,
           "a compared run whose data cannot be built: its name and the server's reason, no B maps, run A still drawn", JSON.stringify(refused));
+    // mended (grid.json whole again, then run.json rewritten: a new version): the error line is cleared
+    // and the run is compared (at epoch 2: it has two)
+    const beforeMend = problems.length;
+    await evaluate("window.nnfmriReport.setEpoch(1)");
+    fs.writeFileSync(cutGrid, wholeGrid);
+    commit("unreadable");
+    const mended = await settle(10000, () => evaluate(`({ error: document.getElementById("live-error").textContent, layers: Number(document.getElementById("compare-maps").dataset.layers) })`),
+      (v) => v.error === "" && v.layers > 0);  // data-layers: set once B's data is there
+    const mendedOther = problems.splice(beforeMend).filter((p) => !/status of 422/.test(p));  // refused again until mended
+    check(mended.error === "" && mended.layers > 0 && mendedOther.length === 0, "the compared run mended: its error line is cleared and it is compared", JSON.stringify(mended));
+
+    // A run shown and a run compared that grow while the page is open (an epoch committed: new files, then
+    // run.json): the slider on the newest epoch follows it, the layer of "ζ on the image" stays, and the
+    // compared run is fetched again, so the new epoch is compared
+    makeServedRun(path.join(root, "growA"), 2, 11);
+    makeServedRun(path.join(root, "growB"), 2, 12);
+    const grow = (name, epochs, seed) => {
+      const staging = path.join(base, "staging-" + name), dir = path.join(root, name);
+      makeServedRun(staging, epochs, seed);
+      fs.cpSync(staging, dir, { recursive: true, filter: (src) => src !== path.join(staging, "run.json") });
+      commit(name, fs.readFileSync(path.join(staging, "run.json")));
+      fs.rmSync(staging, { recursive: true, force: true });
+    };
+    await navigate("growA", "growB");
+    await waitUntil("growA compared with growB", 20000, () => evaluate(`document.body.dataset.ready === "1" && document.getElementById("compare-maps").dataset.epoch === "2" &&
+      Number(document.getElementById("compare-maps").dataset.layers) > 0`));
+    const picked = await evaluate(`(() => { const radios = [...document.querySelectorAll("input[name=image-layer]")];
+      if (radios.length < 2) return null; radios[1].click(); return window.nnfmriReport.state.imageLayer; })()`);
+    grow("growA", 3, 11);
+    grow("growB", 3, 12);
+    const grown = await settle(20000, () => evaluate(`(() => { const host = document.getElementById("compare-maps");
+      return { epochs: document.body.dataset.epochs, epoch: host.dataset.epoch, layers: Number(host.dataset.layers), imageLayer: window.nnfmriReport.state.imageLayer,
+               checked: (document.querySelector("input[name=image-layer]:checked") || {}).value }; })()`), (v) => v.epochs === "3" && v.epoch === "3" && v.layers > 0);
+    check(picked !== null && grown.epochs === "3" && grown.imageLayer === picked && grown.checked === String(picked),
+          "a shown run that grows: the layer of ζ on the image stays (" + picked + ")", JSON.stringify(grown));
+    const grownProblems = grown.layers > 0 ? await checkTiles(await shownComparison(), "growA", "growB") : ["not compared"];
+    check(grown.epoch === "3" && grown.layers > 0 && grownProblems.length === 0, "a compared run that grows is fetched again: its new epoch is compared",
+          "epoch " + grown.epoch + ", " + grown.layers + " layers; " + (grownProblems.join("; ") || "values match"));
+
+    // Runs that come and go while the page is open (every poll lists them again): a new run is listed; the
+    // compared run broken (run.json malformed) ends the comparison; the shown run deleted: the page opens
+    // the newest readable run
+    fs.cpSync(path.join(root, "seed1"), path.join(root, "doomed"), { recursive: true });
+    fs.cpSync(path.join(root, "seed2"), path.join(root, "victim"), { recursive: true });
+    await navigate("doomed", "victim");
+    await shownComparison();
+    fs.cpSync(path.join(root, "seed2"), path.join(base, "newcomer"), { recursive: true });
+    fs.renameSync(path.join(base, "newcomer"), path.join(root, "newcomer"));
+    const appeared = await settle(10000, () => evaluate(`!!document.querySelector("#runs tr[data-run=newcomer]")`), (v) => v);
+    check(appeared, "a run that appears while the page is open is listed without a reload");
+    commit("victim", "{ not json");
+    const dropped = await settle(10000, () => evaluate(`(() => { const tr = document.querySelector("#runs tr[data-run=victim]");
+      return { hidden: document.getElementById("compare").hidden, row: tr ? tr.textContent : null, buttons: tr ? tr.querySelectorAll("button").length : -1,
+               error: document.getElementById("live-error").textContent }; })()`), (v) => v.hidden && /error:/.test(v.row));
+    check(dropped.hidden && /error: .*run\.json/.test(dropped.row) && dropped.buttons === 0 && dropped.error === "",
+          "the compared run broken (run.json malformed): the comparison ends, its row shows the error line and offers no buttons", JSON.stringify(dropped));
+    fs.rmSync(path.join(root, "doomed"), { recursive: true });
+    const reopened = await settle(10000, () => evaluate(`({ run: document.body.dataset.run, ready: document.body.dataset.ready, title: document.getElementById("title").textContent })`),
+      (v) => v.run !== "doomed");
+    const newestNow = newestReadable((await apiRuns()).runs);
+    check(reopened.run === newestNow && reopened.title.endsWith(newestNow), "the shown run deleted: the page opens the newest readable run, " + newestNow, JSON.stringify(reopened));
+    // A shown run with no analysed epoch yet (a training run before its first one), compared: it says so
+    // (before 2026-12-06 the comparison said "seed1 has no analysed epoch null (its epochs: 1, …, 10)")
+    const fresh = path.join(root, "fresh");
+    fs.mkdirSync(fresh);
+    fs.copyFileSync(path.join(root, "seed1", "config.json"), path.join(fresh, "config.json"));
+    fs.writeFileSync(path.join(fresh, "run.json"), JSON.stringify({ format: "nnfmri run", version: 1, status: "running", epochs: 3, completed_epoch: 0,
+                                                                    state: null, threads: 1, arguments: [], files: [] }));
+    await navigate("fresh", "seed1");
+    const none = await settle(20000, () => evaluate(`(() => { const host = document.getElementById("compare-maps");
+      return { ready: document.body.dataset.ready, layers: host.dataset.layers, text: host.textContent, tiles: host.querySelectorAll(".compare-tile").length }; })()`),
+      (v) => v.ready === "1" && v.layers === "0");
+    check(none.layers === "0" && none.tiles === 0 && none.text === "fresh has no analysed epoch yet", "a shown run with no analysed epoch yet, compared: it says so", JSON.stringify(none));
+    // No ?run=: the page opens the most recently updated readable run, not a malformed one rewritten
+    // after it; ?run= of a malformed run says its name and error line
+    commit("broken", "{ not json, again");
+    const openPlain = browser.waitFor("Page.loadEventFired", 30000);
+    await cdp("Page.navigate", { url });
+    await openPlain;
+    const opened = await settle(20000, () => evaluate(`document.body.dataset.ready === "1" ? document.body.dataset.run : ""`), (v) => v);
+    const runsNow = (await apiRuns()).runs, newestOfAll = runsNow.reduce((a, r) => (r.updated > a.updated ? r : a)).name;
+    check(opened === newestReadable(runsNow) && newestOfAll === "broken", "without ?run= the page opens the most recently updated readable run (" + newestReadable(runsNow) + "), not a newer malformed one",
+          "opened " + JSON.stringify(opened) + ", newest of all " + newestOfAll);
+    const openBroken = browser.waitFor("Page.loadEventFired", 30000);
+    await cdp("Page.navigate", { url: url + "?run=broken" });
+    await openBroken;
+    const brokenLine = await settle(10000, () => evaluate(`document.getElementById("live-error").textContent`), (v) => v);
+    const brokenError = runsNow.find((r) => r.name === "broken").error;
+    check(brokenLine === "broken: " + brokenError, "?run= of a malformed run: its name and error line", JSON.stringify(brokenLine));
 
     // ---- page load time of a 30-epoch run: served, then its static report.html (the baseline)
     if (args.load30 === "yes") {
@@ -320,6 +537,19 @@ async function main() {
     // says the server is not answering, and that it keeps trying (not seen before 2026-12-06)
     await navigate("seed1", "seed2");
     await waitUntil("seed1 drawn", 20000, () => evaluate("document.body.dataset.ready === '1' && document.body.dataset.run === 'seed1'"));
+    // ROOT moved away while serving: api/runs answers 503 with the server's reason, which the status line
+    // gives with "; trying again"; ROOT back: the runs are listed again (README)
+    const beforeAway = problems.length, rowsBefore = await evaluate(`document.querySelectorAll("#runs tr[data-run]").length`);
+    fs.renameSync(root, root + "-away");
+    const reason = (await (await fetch(url + "api/runs")).json()).error;
+    const away = await settle(10000, () => evaluate(`document.getElementById("live-status").textContent`), (s) => !s.startsWith("updated"));
+    fs.renameSync(root + "-away", root);
+    const back = await settle(10000, () => evaluate(`({ status: document.getElementById("live-status").textContent, rows: document.querySelectorAll("#runs tr[data-run]").length })`),
+      (v) => v.status.startsWith("updated"));
+    const awayOther = problems.splice(beforeAway).filter((p) => !/status of 503/.test(p));  // the browser logs each refused list itself
+    check(away === reason + "; trying again" && back.status.startsWith("updated ") && back.rows === rowsBefore && awayOther.length === 0,
+          "ROOT moved away: the status line gives the server's reason and that the page tries again; ROOT back: the runs are listed again",
+          JSON.stringify({ away, back, awayOther }));
     const beforeStop = problems.length;
     server.kill("SIGTERM");
     const gone = await waitUntil("the page to notice", 20000, () => evaluate(`(() => { const s = document.getElementById("live-status").textContent;

@@ -1531,10 +1531,16 @@
     if (!live.compare || !D) return;
     const nameA = D.meta.run, nameB = live.compare;
     $("compare-title").textContent = "ζ side by side: " + nameA + " | " + nameB + " | difference " + nameA + " − " + nameB;
+    if (!E) {  // the shown run has no analysed epoch yet (a training run before its first one): nothing to compare
+      host.append(el("p", "hint", nameA + " has no analysed epoch yet"));
+      host.dataset.epoch = "";
+      host.dataset.layers = "0";
+      return;
+    }
     if (!live.B) { host.append(el("p", "hint", "loading " + nameB + "…")); return; }
-    const epoch = E ? D.epochs[state.e].epoch : null, B = live.B;
+    const epoch = D.epochs[state.e].epoch, B = live.B;
     const be = B.epochs.find((ep) => ep.epoch === epoch);
-    host.dataset.epoch = epoch === null ? "" : String(epoch);
+    host.dataset.epoch = String(epoch);
     if (!be) {
       host.append(el("p", "hint", nameB + " has no analysed epoch " + epoch + " (its epochs: " + B.epochs.map((ep) => ep.epoch).join(", ") + ")"));
       host.dataset.layers = "0";
