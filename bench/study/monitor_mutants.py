@@ -5,14 +5,15 @@ monitor pages (tests/report_browser_test.js --only monitor: monitorPage, about 5
 Each mutant is one plausible bug: one change to monitor.js that breaks a rule of README's "Monitoring"
 section (and its paragraph on monitor.html) or of monitor.js's comments.  monitor.js is embedded in the
 binary (report/page.cpp's .incbin), so each mutant is written into the tree, build/nnfmri relinked (1 s),
-the monitor part of the browser test run (a hang counts as killed after 180 s; the whole process group,
-Chromium included, is killed), and monitor.js restored (also on an error or Ctrl-C).  Prints one line per
-mutant and the counts.  Run from the repository's root with build/nnfmri built:
-python3 bench/study/monitor_mutants.py [ID ...].  Results: bench/README.md, "Mutation audit of monitor.js".
+copied to build/mutants/ID/ and monitor.js restored (also on an error or Ctrl-C), then the monitor part of
+the browser test run on that binary (a hang counts as killed after 180 s; the whole process group, Chromium
+included, is killed): mutation.embedded_page_audit, two mutants at a time.  Prints one line per mutant and
+the counts.  Run from the repository's root with build/nnfmri built:
+python3 bench/study/monitor_mutants.py [--jobs N] [ID ...].  Results: bench/README.md, "Mutation audit of monitor.js".
 """
-import re, sys
+import sys
 
-from mutation import audit, run
+from mutation import embedded_page_audit
 
 JS = "report/page/monitor.js"
 M = [
@@ -60,24 +61,5 @@ M = [
 ]
 
 
-def main():
-    orig = open(JS, encoding="utf-8").read()
-    make = ["nice", "-n", "10", "make", "-j2", "build/nnfmri"]
-    test = ["nice", "-n", "10", "node", "tests/report_browser_test.js", "--nnfmri", "build/nnfmri", "--out", "build/mutants", "--only", "monitor"]
-
-    def try_one(mid, text):
-        open(JS, "w", encoding="utf-8").write(text)
-        if run(make, 600)[0] != 0:
-            return None
-        rc, out = run(test, 180)
-        return rc != 0, re.findall(r"^  FAIL (.*?)(?:  \(|$)", out, re.M) if rc is not None else ["a hang (180 s)"]
-
-    try:
-        audit("monitor_mutants", M, orig, try_one, set(sys.argv[1:]))
-    finally:
-        open(JS, "w", encoding="utf-8").write(orig)
-        run(make, 600)
-
-
 if __name__ == "__main__":
-    main()
+    embedded_page_audit("monitor_mutants", JS, M, ["node", "tests/report_browser_test.js", "--only", "monitor"], 180, sys.argv[1:])

@@ -1,8 +1,9 @@
 """bench/study/mutation.py — what the mutation-audit scripts (page_mutants.py, monitor_mutants.py,
-report_mutants.py) share: a command run in its own process group, so that on a hang the whole group is
-killed (node and the test process or Chromium it started; a mutant's endless loop would otherwise spin on
-after the audit), and the loop over the mutants with its lines and counts."""
-import concurrent.futures, os, signal, subprocess
+report_mutants.py, serve_page_mutants.py) share: a command run in its own process group, so that on a hang
+the whole group is killed (node and the test process or Chromium it started; a mutant's endless loop would
+otherwise spin on after the audit), the loop over the mutants with its lines and counts, and the audit of a
+page script embedded in build/nnfmri."""
+import concurrent.futures, os, re, shutil, signal, subprocess, threading
 
 
 def run(cmd, timeout, cwd=None):
@@ -40,3 +41,43 @@ def audit(name, mutants, orig, try_one, only=(), jobs=1):
                 killed += dead
                 survived += not dead
     print("%s: %d killed, %d survived" % (name, killed, survived))
+
+
+def embedded_page_audit(name, js, mutants, test, timeout, argv):
+    """The audit of js, a page script embedded in build/nnfmri (report/page.cpp's .incbin), against the browser
+    test `test` (its command without --nnfmri and --out).  Each mutant is written into the tree, build/nnfmri
+    relinked under a lock, copied to build/mutants/ID/ and js restored (also on an error or Ctrl-C) before the
+    next is written; then the test runs on that binary (a hang counts as killed after timeout seconds).
+    argv: [--jobs N] [ID ...]; two mutants at a time by default, since the test mostly waits on Chromium."""
+    jobs = 2
+    if argv[:1] == ["--jobs"]:
+        jobs, argv = int(argv[1]), argv[2:]
+    orig = open(js, encoding="utf-8").read()
+    make = ["nice", "-n", "10", "make", "-j2", "build/nnfmri"]
+    lock = threading.Lock()
+
+    def try_one(mid, text):
+        out_dir = os.path.join("build", "mutants", mid)
+        os.makedirs(out_dir, exist_ok=True)
+        binary = os.path.join(out_dir, "nnfmri")
+        with lock:
+            try:
+                open(js, "w", encoding="utf-8").write(text)
+                rc, _ = run(make, 600)
+                if rc == 0:
+                    shutil.copy2("build/nnfmri", binary)
+            finally:
+                open(js, "w", encoding="utf-8").write(orig)
+        if rc != 0:
+            return None
+        rc, out = run(["nice", "-n", "10"] + test + ["--nnfmri", binary, "--out", out_dir], timeout)
+        fails = re.findall(r"^  FAIL (.*?)(?:  \(|$)", out, re.M) if rc is not None else ["a hang (%d s)" % timeout]
+        if rc not in (0, None) and not fails:
+            fails = ["(no check failed: " + out.strip().splitlines()[-1][:80] + ")"] if out.strip() else ["(no output)"]
+        return rc != 0, fails
+
+    try:
+        audit(name, mutants, orig, try_one, set(argv), jobs)
+    finally:
+        open(js, "w", encoding="utf-8").write(orig)
+        run(make, 600)

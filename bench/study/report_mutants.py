@@ -9,11 +9,11 @@ Each mutant is one plausible bug: one change to report.js that breaks a rule of 
 into the tree, build/nnfmri relinked, the browser test run (a hang counts as killed after 240 s; the whole
 process group, Chromium included, is killed), and report.js restored (also on an error or Ctrl-C).  Prints
 one line per mutant and the counts.  Run from the repository's root with build/nnfmri built:
-python3 bench/study/report_mutants.py [ID ...].  Results: bench/README.md, "Mutation audit of report.js".
+python3 bench/study/report_mutants.py [--jobs N] [ID ...].  Results: bench/README.md, "Mutation audit of report.js".
 """
-import os, re, shutil, sys, threading
+import sys
 
-from mutation import audit, run
+from mutation import embedded_page_audit
 
 JS = "report/page/report.js"
 M = [
@@ -81,44 +81,5 @@ M = [
 ]
 
 
-def main():
-    # two mutants at a time (the test mostly waits on Chromium): each is built under a lock, its binary
-    # copied to build/mutants/ID/ and report.js restored before the next is written; --jobs 1 for one
-    argv = sys.argv[1:]
-    jobs = 2
-    if argv[:1] == ["--jobs"]:
-        jobs, argv = int(argv[1]), argv[2:]
-    orig = open(JS, encoding="utf-8").read()
-    make = ["nice", "-n", "10", "make", "-j2", "build/nnfmri"]
-    lock = threading.Lock()
-
-    def try_one(mid, text):
-        out_dir = os.path.join("build", "mutants", mid)
-        os.makedirs(out_dir, exist_ok=True)
-        binary = os.path.join(out_dir, "nnfmri")
-        with lock:
-            try:
-                open(JS, "w", encoding="utf-8").write(text)
-                rc, _ = run(make, 600)
-                if rc == 0:
-                    shutil.copy2("build/nnfmri", binary)
-            finally:
-                open(JS, "w", encoding="utf-8").write(orig)
-        if rc != 0:
-            return None
-        test = ["nice", "-n", "10", "node", "tests/report_browser_test.js", "--nnfmri", binary, "--out", out_dir]
-        rc, out = run(test, 240)
-        fails = re.findall(r"^  FAIL (.*?)(?:  \(|$)", out, re.M) if rc is not None else ["a hang (240 s)"]
-        if rc not in (0, None) and not fails:
-            fails = ["(no check failed: " + out.strip().splitlines()[-1][:80] + ")"] if out.strip() else ["(no output)"]
-        return rc != 0, fails
-
-    try:
-        audit("report_mutants", M, orig, try_one, set(argv), jobs)
-    finally:
-        open(JS, "w", encoding="utf-8").write(orig)
-        run(make, 600)
-
-
 if __name__ == "__main__":
-    main()
+    embedded_page_audit("report_mutants", JS, M, ["node", "tests/report_browser_test.js"], 240, sys.argv[1:])

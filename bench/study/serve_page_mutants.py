@@ -13,9 +13,9 @@ and the server included, is killed).  Prints one line per mutant and the counts.
 root with build/nnfmri built: python3 bench/study/serve_page_mutants.py [--jobs N] [ID ...].
 Results: bench/README.md, "Mutation audit of report.js's served parts".
 """
-import os, re, shutil, sys, threading
+import sys
 
-from mutation import audit, run
+from mutation import embedded_page_audit
 
 JS = "report/page/report.js"
 M = [
@@ -69,42 +69,5 @@ M = [
 ]
 
 
-def main():
-    argv = sys.argv[1:]
-    jobs = 2
-    if argv[:1] == ["--jobs"]:
-        jobs, argv = int(argv[1]), argv[2:]
-    orig = open(JS, encoding="utf-8").read()
-    make = ["nice", "-n", "10", "make", "-j2", "build/nnfmri"]
-    lock = threading.Lock()
-
-    def try_one(mid, text):
-        out_dir = os.path.join("build", "mutants", mid)
-        os.makedirs(out_dir, exist_ok=True)
-        binary = os.path.join(out_dir, "nnfmri")
-        with lock:
-            try:
-                open(JS, "w", encoding="utf-8").write(text)
-                rc, _ = run(make, 600)
-                if rc == 0:
-                    shutil.copy2("build/nnfmri", binary)
-            finally:
-                open(JS, "w", encoding="utf-8").write(orig)
-        if rc != 0:
-            return None
-        test = ["nice", "-n", "10", "node", "tests/serve_browser_test.js", "--nnfmri", binary, "--out", out_dir]
-        rc, out = run(test, 300)
-        fails = re.findall(r"^  FAIL (.*?)(?:  \(|$)", out, re.M) if rc is not None else ["a hang (300 s)"]
-        if rc not in (0, None) and not fails:
-            fails = ["(no check failed: " + out.strip().splitlines()[-1][:80] + ")"] if out.strip() else ["(no output)"]
-        return rc != 0, fails
-
-    try:
-        audit("serve_page_mutants", M, orig, try_one, set(argv), jobs)
-    finally:
-        open(JS, "w", encoding="utf-8").write(orig)
-        run(make, 600)
-
-
 if __name__ == "__main__":
-    main()
+    embedded_page_audit("serve_page_mutants", JS, M, ["node", "tests/serve_browser_test.js"], 300, sys.argv[1:])
