@@ -116,4 +116,21 @@ async function recordCoverage(browser, cdp, file) {
   };
 }
 
-module.exports = { Browser, sleep, attachSession };
+// A page-side script for the checks of what a page's canvases draw (both browser tests): window.__rec
+// records every fillText, fillRect, strokeRect and arc call of a 2-D context (its canvas, the styles
+// then, the arguments); window.__norm(css) is a CSS colour as a canvas writes it back.  Once per page:
+// await evaluate(CANVAS_RECORDER).
+const CANVAS_RECORDER = `(() => { if (window.__rec) return; window.__rec = [];
+  const P = CanvasRenderingContext2D.prototype;
+  for (const name of ["fillText", "fillRect", "strokeRect", "arc"]) {
+    const f = P[name];
+    P[name] = function (...a) {
+      window.__rec.push({ cv: this.canvas, name, fill: this.fillStyle, stroke: this.strokeStyle, width: this.lineWidth,
+                          align: this.textAlign, alpha: this.globalAlpha, a });
+      return f.apply(this, a);
+    };
+  }
+  window.__norm = (css) => { const c = document.createElement("canvas").getContext("2d"); c.fillStyle = css; return c.fillStyle; };
+})()`;
+
+module.exports = { Browser, sleep, attachSession, CANVAS_RECORDER };

@@ -35,7 +35,7 @@ if (args.only !== "all" && args.only !== "monitor") {
 const { check, finish } = checks("report-browser-test");
 
 const { makeRun, CLASSES, PLANTED, PLANTED_CELL } = require("./synthetic_run.js");
-const { Browser, sleep, attachSession } = require("./cdp.js");
+const { Browser, sleep, attachSession, CANVAS_RECORDER } = require("./cdp.js");
 
 // Slider, key press, colour toggle, voxel click, drag and play on a page with layers and ≥ 2 epochs.
 async function interact(cdp, evaluate) {
@@ -225,21 +225,13 @@ async function interact(cdp, evaluate) {
 // A recorder wraps the 2-D context's fillText, fillRect, strokeRect and arc, so a check can ask which
 // text, rectangle or dot a canvas got; pixels are read where a colour is the point.
 async function drawnAgainstData(cdp, evaluate, names, openedOn) {
-  await evaluate(`(() => { if (window.__rec) return; window.__rec = [];
-    const P = CanvasRenderingContext2D.prototype;
-    for (const name of ["fillText", "fillRect", "strokeRect", "arc"]) {
-      const f = P[name];
-      P[name] = function (...a) {
-        window.__rec.push({ cv: this.canvas, name, fill: this.fillStyle, stroke: this.strokeStyle, align: this.textAlign, alpha: this.globalAlpha, a });
-        return f.apply(this, a);
-      };
-    }
+  await evaluate(CANVAS_RECORDER);
+  await evaluate(`(() => {
     // the page's own numbers, as it would write them (helpers.js, checked by tests/page/*.test.js)
     window.__want = (D) => ({ DIV: D.colormaps.diverging.map(hexRgb), SEQ: D.colormaps.sequential.map(hexRgb) });
     window.__near = (a, b, tol) => a.length >= 3 && [0, 1, 2].every((k) => Math.abs(a[k] - b[k]) <= (tol || 2));
     window.__px = (canvas, x, y) => { const s = canvas.width / canvas.clientWidth;
       return Array.from(canvas.getContext("2d").getImageData(Math.floor(x * s), Math.floor(y * s), 1, 1).data).slice(0, 3); };
-    window.__norm = (css) => { const c = document.createElement("canvas").getContext("2d"); c.fillStyle = css; return c.fillStyle; };
   })()`);
   const press = async (key, code, keyCode, modifiers) => {
     for (const type of ["rawKeyDown", "keyUp"]) await cdp("Input.dispatchKeyEvent", { type, key, code, windowsVirtualKeyCode: keyCode, modifiers: modifiers || 0 });

@@ -34,7 +34,7 @@ const os = require("os");
 const path = require("path");
 const { spawn, execFileSync } = require("child_process");
 const { makeRun, makeServedRun } = require("./synthetic_run.js");
-const { Browser, sleep, attachSession } = require("./cdp.js");
+const { Browser, sleep, attachSession, CANVAS_RECORDER } = require("./cdp.js");
 const h = require("../report/page/helpers.js");  // the page's own number formatting (fmt, pct)
 
 const { parseArgs, checks } = require("./cli.js");
@@ -270,13 +270,10 @@ async function main() {
     // What the tiles draw (a recorder over the 2-D context's fillRect and strokeRect, the page redrawn):
     // region r's cell in the colour of its value, A's and B's ζ on the shared scale, A − B on its own, and
     // an outline (lineWidth 1.6) around each run's own critical regions, none on A − B
+    await evaluate(CANVAS_RECORDER);
     const painted = await evaluate(`(async () => {
       const get = async (name) => (await fetch("api/runs/" + name + "/data")).json();
       const runA = await get("seed1"), runB = await get("seed2");
-      if (!window.__rec) { window.__rec = []; const P = CanvasRenderingContext2D.prototype;
-        for (const name of ["fillRect", "strokeRect"]) { const f = P[name];
-          P[name] = function (...a) { window.__rec.push({ cv: this.canvas, name, fill: this.fillStyle, width: this.lineWidth }); return f.apply(this, a); }; } }
-      const norm = (c) => { const x = document.createElement("canvas").getContext("2d"); x.fillStyle = c; return x.fillStyle; };
       const R = window.nnfmriReport; __rec.length = 0; R.setEpoch(R.state.e);
       const host = document.getElementById("compare-maps"), epoch = Number(host.dataset.epoch), DIV = runA.colormaps.diverging.map(hexRgb);
       const at = (run, name) => run.epochs.find((e) => e.epoch === epoch).layers[run.layers.findIndex((x) => x.name === name)];
@@ -289,8 +286,8 @@ async function main() {
         const want = { A: [a.z.zeta, zmax, a.z.critical], B: [b.z.zeta, zmax, b.z.critical], diff: [d, dmax, []] };
         for (const t of tiles) {
           const [values, scale, critical] = want[t.dataset.run], cv = t.querySelector("canvas"), fills = [], outlined = [];
-          for (const e of __rec.filter((e) => e.cv === cv)) if (e.name === "fillRect") fills.push(e.fill); else if (Math.abs(e.width - 1.6) < 1e-6) outlined.push(fills.length - 1);  // lineWidth reads back as a float
-          const bad = values.filter((v, r) => fills[r] !== norm(css(ramp(DIV, scalePosition({ zmax: scale }, "zeta", v))))).length;
+          for (const e of __rec.filter((e) => e.cv === cv)) if (e.name === "fillRect") fills.push(e.fill); else if (e.name === "strokeRect" && Math.abs(e.width - 1.6) < 1e-6) outlined.push(fills.length - 1);  // lineWidth reads back as a float
+          const bad = values.filter((v, r) => fills[r] !== __norm(css(ramp(DIV, scalePosition({ zmax: scale }, "zeta", v))))).length;
           cells += fills.length;
           if (fills.length !== values.length || bad) problems.push(card.dataset.layer + " " + t.dataset.run + ": " + bad + " of " + values.length + " cells in another colour (" + fills.length + " drawn)");
           const sorted = [...critical].sort((x, y) => x - y);
