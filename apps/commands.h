@@ -35,11 +35,18 @@ extern const char* const kVersion;
 // The most threads nnfmri uses: OpenBLAS is built for at most 64 (Debian's MAX_THREADS=64: its
 // table of per-thread buffers has that many slots).
 constexpr int kMaxThreads = 64;
-// Address space a thread needs: OpenBLAS maps a 129 MiB buffer per thread when its thread count is
-// set, and retries forever when that fails (--threads 32 under `ulimit -v 3000000` spun there), plus
-// the thread's stack and malloc arena and its share of the work.  Under an address-space limit the
-// thread count is capped so that this much per thread fits in what the limit leaves.
-constexpr long long kAddressSpacePerThread = 256LL << 20;
+// Address space a thread needs.  OpenBLAS 0.3.21 (Debian 12) maps a 128 MiB buffer (BUFFER_SIZE of its
+// DYNAMIC_ARCH build) for each thread of its pool when its thread count is set, and another whenever
+// an SGEMM is called inside one of nnfmri's parallel loops (the convolutions' im2col products) while
+// the free ones are taken; when a mapping fails it retries forever (fixed upstream in 0.3.30, PR 5303).
+// So a thread's share is two buffers (256 MiB: its pool buffer and the one its own calls take) and its
+// stack (8 MiB by default), 320 MiB with its share of the work.  Under an address-space limit the
+// thread count is capped so that this much per thread fits in what the limit leaves (and the threads
+// share one malloc arena: base::share_one_malloc_arena_under_an_address_limit).  At 256 MiB, with an
+// arena per thread, `--threads 256` under `ulimit -v 3000000` ran 10 threads and, about once in a few
+// hundred runs, spun in OpenBLAS's mapping: 17 buffers and 9 arenas filled the 3 GB (2026-12-06).
+// apps/main.cpp also refuses to start under a limit that leaves less than this for one thread.
+constexpr long long kAddressSpacePerThread = 320LL << 20;
 
 // Two settings the libraries read once, when they load, from the environment; apps/main.cpp sets
 // what this returns and re-executes nnfmri once (NNFMRI_ENV_CHOSEN marks the second start):

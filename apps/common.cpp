@@ -1,5 +1,4 @@
 #include <omp.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,6 +19,7 @@
 #include "base/error.h"
 #include "base/fileio.h"
 #include "base/limits.h"
+#include "base/memory.h"
 #include "base/text.h"
 
 namespace app {
@@ -30,16 +30,9 @@ namespace {
 // How many threads' address space (kAddressSpacePerThread) fits under RLIMIT_AS beside what the
 // process already maps; kMaxThreads when there is no limit.
 int threads_the_address_space_allows() {
-  struct rlimit limit {};
-  if (getrlimit(RLIMIT_AS, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return kMaxThreads;
-  long long mapped = 0;
-  if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
-    long pages = 0;
-    if (std::fscanf(f, "%ld", &pages) == 1) mapped = (long long)pages * sysconf(_SC_PAGESIZE);
-    std::fclose(f);
-  }
-  const long long room = (long long)limit.rlim_cur - mapped;
-  return int(std::clamp<long long>(room / kAddressSpacePerThread, 1, kMaxThreads));
+  const long long left = base::address_space_left();
+  if (left < 0) return kMaxThreads;
+  return int(std::clamp<long long>(left / kAddressSpacePerThread, 1, kMaxThreads));
 }
 }  // namespace
 

@@ -1,9 +1,11 @@
 // nnfmri — train a CNN and image it.  `nnfmri <command> --help` lists each command's flags.
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <string>
 
@@ -11,6 +13,65 @@
 #include "base/error.h"
 #include "base/memory.h"
 #include "dist/world.h"
+
+// Before the libraries start.  The executable's .preinit_array runs before the shared libraries'
+// constructors, so before OpenBLAS's, which maps a 128 MiB buffer for each thread it starts with (one
+// per core unless OPENBLAS_NUM_THREADS or OMP_NUM_THREADS says fewer) and retries a mapping that fails
+// forever: under `ulimit -v 300000` nnfmri hung there, before main, on a 2-core machine; on 64 cores
+// it would under any limit below 8 GiB.  So, under an address-space limit only:
+//  - less room than one thread needs (app::kAddressSpacePerThread): one error line, exit 2;
+//  - else nnfmri starts itself again, once, with OPENBLAS_NUM_THREADS=1, so that OpenBLAS starts with
+//    one thread's buffers; app::set_threads then sets the count the limit leaves room for.
+// The C library has not started either: no stdio and no getenv here (envp is read instead).
+static void append(char* line, size_t size, const char* text) {
+  const size_t used = std::strlen(line);
+  std::strncat(line, text, size - used - 1);
+}
+
+static void append(char* line, size_t size, long long number) {
+  char digits[24];
+  int n = 0;
+  do digits[n++] = char('0' + number % 10); while ((number /= 10) > 0 && n < 23);
+  char text[24];
+  for (int i = 0; i < n; ++i) text[i] = digits[n - 1 - i];
+  text[n] = 0;
+  append(line, size, text);
+}
+
+static void before_the_libraries_start(int, char** argv, char** envp) {
+  const long long left = base::address_space_left();
+  if (left < 0) return;
+  if (left < app::kAddressSpacePerThread) {
+    struct rlimit limit {};
+    getrlimit(RLIMIT_AS, &limit);
+    char line[400] = "";
+    append(line, sizeof line, "nnfmri: error: the address-space limit (ulimit -v ");
+    append(line, sizeof line, (long long)(limit.rlim_cur / 1024));
+    append(line, sizeof line, ") leaves ");
+    append(line, sizeof line, left >> 20);
+    append(line, sizeof line, " MiB beside what nnfmri maps as it loads, expected at least ");
+    append(line, sizeof line, app::kAddressSpacePerThread >> 20);
+    append(line, sizeof line, " MiB: one thread's room (OpenBLAS takes up to 256 MiB per thread)\n");
+    const ssize_t written = write(STDERR_FILENO, line, std::strlen(line));
+    (void)written;
+    _exit(2);
+  }
+  static const char kOne[] = "OPENBLAS_NUM_THREADS=1";
+  size_t count = 0;
+  for (; envp[count]; ++count)
+    if (std::strcmp(envp[count], kOne) == 0) return;
+  char** env = static_cast<char**>(std::malloc((count + 2) * sizeof(char*)));
+  if (!env) return;
+  size_t kept = 0;
+  for (size_t i = 0; i < count; ++i)
+    if (std::strncmp(envp[i], "OPENBLAS_NUM_THREADS=", 21) != 0) env[kept++] = envp[i];
+  env[kept++] = const_cast<char*>(kOne);
+  env[kept] = nullptr;
+  execve("/proc/self/exe", argv, env);  // returns only on failure: then carry on as loaded
+  std::free(env);
+}
+__attribute__((section(".preinit_array"), used)) static void (*const start_before_the_libraries)(int, char**, char**) =
+    before_the_libraries_start;
 
 // The libraries' settings nnfmri owns (app::library_settings): set, then nnfmri re-executes itself
 // once so that OpenBLAS and libgomp load with them.
@@ -111,6 +172,7 @@ int main(int argc, char** argv) {
   // SIGPIPE: the lines are dropped and the command finishes its work.
   std::signal(SIGPIPE, SIG_IGN);
   base::fix_malloc_thresholds();  // before the first allocation of a buffer (base/memory.h)
+  base::share_one_malloc_arena_under_an_address_limit();  // before the threads start (base/memory.h)
   choose_library_settings(argv);
   dist::start(&argc, &argv);  // joins the MPI job only when started by mpirun (dist/world.h)
   // Rank 0 alone speaks on stdout (--help, --version, the commands' lines); the other ranks' errors

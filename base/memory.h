@@ -1,4 +1,5 @@
-// base/memory.h — how the process's heap gives memory back (glibc's malloc settings).
+// base/memory.h — how the process's heap gives memory back (glibc's malloc settings), and how much
+// address space a limit leaves.
 #pragma once
 
 namespace base {
@@ -22,5 +23,18 @@ void fix_malloc_thresholds();
 // process under the next (bench/README.md: a whole `analyze` of `reference` ~20 MB lower; branch
 // mem13e: `make run`'s training 102 → 90 MB).  No arithmetic changes.
 void return_free_memory();
+
+// Bytes the address-space limit (RLIMIT_AS, `ulimit -v`) leaves beyond what the process maps now
+// (/proc/self/statm's size), at least 0; -1 when there is no limit.  Async-signal-safe (getrlimit, open, read): it
+// runs before the libraries start too (apps/main.cpp).
+long long address_space_left();
+
+// Under an address-space limit, one malloc arena for every thread (mallopt M_ARENA_MAX = 1); without a
+// limit nothing.  Why: glibc gives each thread that allocates while another holds the main arena an
+// arena of its own, a 64 MiB reservation (a 128 MiB mapping while it is made), up to 8 per core.  That
+// is address space a limit counts: a training with 10 threads held 9 of them (567 MiB), and OpenBLAS,
+// whose buffer mapping then failed, retried it forever (apps/commands.h, kAddressSpacePerThread).
+// Threads then take turns at one arena's lock; no arithmetic changes.  Without glibc nothing.
+void share_one_malloc_arena_under_an_address_limit();
 
 }  // namespace base

@@ -600,6 +600,24 @@ TEST_F(TrainCommand, ManyThreadsUnderAnAddressSpaceLimitFinish) {
   EXPECT_NE(base::read_file(err).find("threads capped at"), std::string::npos) << base::read_file(err);
 }
 
+// As it loads, before main, OpenBLAS maps a 128 MiB buffer per core and retries a failed mapping
+// forever: under `ulimit -v 200000` nnfmri hung there with no word (until 2026-12-06).  nnfmri checks the
+// limit before the libraries start (apps/main.cpp): one line, exit 2, at once.
+TEST_F(TrainCommand, ALimitWithoutRoomForOneThreadIsOneLineNotAHang) {
+  if (NNFMRI_UNDER_ASAN) GTEST_SKIP() << "AddressSanitizer needs more address space than the limit gives";
+  const std::string err = path("err");
+  const int status = train_under_limit({"--data", "planted", "--limit-train", "64", "--limit-test", "32", "--model",
+                                        "conv3x3:4 relu maxpool2 linear:10", "--epochs", "1", "--out", path("run")},
+                                       RLIMIT_AS, 200000LL * 1024, path("out"), err, 30);  // ulimit -v 200000
+  ASSERT_NE(status, -1) << "still running after 30 s (OpenBLAS spinning as it loads?)";
+  const std::string message = base::read_file(err);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << status << ": " << message;
+  EXPECT_EQ(message.rfind("nnfmri: error: the address-space limit (ulimit -v 200000) leaves ", 0), 0u) << message;
+  EXPECT_NE(message.find(" MiB beside what nnfmri maps as it loads, expected at least 320 MiB"), std::string::npos) << message;
+  EXPECT_EQ(std::count(message.begin(), message.end(), '\n'), 1) << message;
+  EXPECT_FALSE(base::file_exists(path("run"))) << "nothing written";
+}
+
 // Audit E 9: a resume into a directory it cannot write trained the rest of an epoch before its
 // checkpoint write failed.  The directory is found read-only before training: one line naming it,
 // no header, nothing changed.  (Run as another user when the test runs as root, whom permission bits

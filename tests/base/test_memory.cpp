@@ -1,5 +1,5 @@
 // tests/base/test_memory.cpp — base::fix_malloc_thresholds: a large free no longer raises glibc's
-// thresholds (base/memory.h).  glibc serves a large request from the heap whenever a free chunk there
+// thresholds; base::share_one_malloc_arena_under_an_address_limit; base::address_space_left (base/memory.h).  glibc serves a large request from the heap whenever a free chunk there
 // fits it, whatever the thresholds, so what earlier tests left in this process's heap decides the
 // outcome: the checks (FixMallocThresholdsChild) run in a fresh process of this binary, started by
 // FixMallocThresholds.InAFreshProcess with NNFMRI_MALLOC_CHILD=1 and a filter that selects them only.
@@ -8,10 +8,17 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
 
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #ifdef __GLIBC__
@@ -21,6 +28,28 @@
 namespace {
 
 bool in_child() { return std::getenv("NNFMRI_MALLOC_CHILD") != nullptr; }
+
+// This binary's own path, to run some checks in a fresh process of it (/proc/self/exe read by the shell
+// of std::system would be the shell).
+std::string self_path() {
+  char self[4096];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return "";
+  self[n] = 0;
+  return self;
+}
+
+// What /proc/self/status calls VmSize, in bytes: what the process maps.
+long long mapped_bytes() {
+  long long kib = -1;
+  if (std::FILE* f = std::fopen("/proc/self/status", "r")) {
+    char line[256];
+    while (std::fgets(line, sizeof line, f))
+      if (std::sscanf(line, "VmSize: %lld kB", &kib) == 1) break;
+    std::fclose(f);
+  }
+  return kib * 1024;
+}
 
 #ifdef __GLIBC__
 // Called through volatile pointers so that the compiler cannot pair and remove a malloc and its free.
@@ -80,14 +109,94 @@ TEST_F(FixMallocThresholdsChild, HeapTopIsGivenBackAfterALargeFree) {
 TEST(FixMallocThresholds, InAFreshProcess) {
   if (in_child()) GTEST_SKIP() << "the child runs the checks only";
   if (NNFMRI_UNDER_ASAN) GTEST_SKIP() << "AddressSanitizer's malloc is not glibc's (glibc's thresholds do not apply)";
-  // this binary's own path (/proc/self/exe read by the shell of std::system would be the shell)
-  char self[4096];
-  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  ASSERT_GT(n, 0);
-  self[n] = 0;
-  const std::string run = "NNFMRI_MALLOC_CHILD=1 '" + std::string(self) +
+  const std::string run = "NNFMRI_MALLOC_CHILD=1 '" + self_path() +
                           "' --gtest_filter='FixMallocThresholdsChild.*' > /dev/null 2>&1";
   EXPECT_EQ(std::system(run.c_str()), 0) << run;
+}
+
+TEST(AddressSpaceLeft, IsTheLimitLessWhatIsMappedAndMinusOneWithoutALimit) {
+  if (NNFMRI_UNDER_ASAN) GTEST_SKIP() << "AddressSanitizer cannot run under an address-space limit";
+  struct rlimit limit {};
+  ASSERT_EQ(getrlimit(RLIMIT_AS, &limit), 0);
+  if (limit.rlim_cur != RLIM_INFINITY) GTEST_SKIP() << "this test runs under a limit already";
+  EXPECT_EQ(base::address_space_left(), -1);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {  // the child: exit 0 when the room is the limit less VmSize, to within 1 MiB
+    const long long room = 1LL << 30;
+    const rlim_t cap = rlim_t(mapped_bytes() + room);
+    const struct rlimit both = {cap, cap};
+    if (setrlimit(RLIMIT_AS, &both) != 0) _exit(10);
+    const long long left = base::address_space_left(), expected = (long long)cap - mapped_bytes();
+    if (left < expected - (1LL << 20) || left > expected + (1LL << 20)) _exit(11);
+    const struct rlimit tight = {rlim_t(mapped_bytes() / 2), rlim_t(mapped_bytes() / 2)};
+    if (setrlimit(RLIMIT_AS, &tight) != 0) _exit(12);
+    _exit(base::address_space_left() == 0 ? 0 : 13);  // more mapped than the limit: 0, not negative
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child exit " << WEXITSTATUS(status);
+}
+
+#ifdef __GLIBC__
+// How many malloc arenas this process has: the <heap> elements of malloc_info's report.
+int arena_count() {
+  char* text = nullptr;
+  size_t size = 0;
+  std::FILE* f = open_memstream(&text, &size);
+  if (!f) return -1;
+  malloc_info(0, f);
+  std::fclose(f);
+  int count = 0;
+  for (const char* at = text; (at = std::strstr(at, "<heap nr=")) != nullptr; ++at) ++count;
+  std::free(text);
+  return count;
+}
+
+// In a fresh process (NNFMRI_ARENA_CHILD=cap or =nocap) under an address-space limit: four threads,
+// all alive, allocate.  glibc gives each a new arena up to 8 per core; capped, they share the main one.
+TEST(ShareOneMallocArenaChild, FourThreadsAllocatingUnderALimit) {
+  const char* mode = std::getenv("NNFMRI_ARENA_CHILD");
+  if (!mode) GTEST_SKIP() << "run by ShareOneMallocArena.InAFreshProcess";
+  const rlim_t cap = rlim_t(mapped_bytes() + (2LL << 30));
+  const struct rlimit both = {cap, cap};
+  ASSERT_EQ(setrlimit(RLIMIT_AS, &both), 0);
+  if (std::strcmp(mode, "cap") == 0) base::share_one_malloc_arena_under_an_address_limit();
+  std::vector<std::thread> threads;
+  int arrived = 0;
+  std::mutex lock;
+  std::condition_variable all_here;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      void* block = allocate(1000);
+      std::unique_lock<std::mutex> hold(lock);
+      if (++arrived == 4) all_here.notify_all();
+      all_here.wait(hold, [&] { return arrived == 4; });  // none exits (and frees its arena) before all allocated
+      hold.unlock();
+      release(block);
+    });
+  for (std::thread& t : threads) t.join();
+  const int arenas = arena_count();
+  std::printf("arenas: %d\n", arenas);
+  if (std::strcmp(mode, "cap") == 0) {
+    EXPECT_EQ(arenas, 1);
+  } else {
+    EXPECT_GT(arenas, 1) << "the control: glibc made no arena per thread, so the cap is not what was tested";
+  }
+}
+#endif
+
+TEST(ShareOneMallocArena, InAFreshProcess) {
+  if (std::getenv("NNFMRI_ARENA_CHILD") || in_child()) GTEST_SKIP() << "the child runs the checks only";
+  if (NNFMRI_UNDER_ASAN) GTEST_SKIP() << "AddressSanitizer's malloc is not glibc's, and it cannot run under a limit";
+#ifndef __GLIBC__
+  GTEST_SKIP() << "glibc only";
+#endif
+  for (const char* mode : {"cap", "nocap"}) {
+    const std::string run = std::string("NNFMRI_ARENA_CHILD=") + mode + " '" + self_path() +
+                            "' --gtest_filter='ShareOneMallocArenaChild.*' > /dev/null 2>&1";
+    EXPECT_EQ(std::system(run.c_str()), 0) << run;
+  }
 }
 
 }  // namespace
