@@ -249,6 +249,7 @@ nlohmann::ordered_json describe_data(const std::string& spec, const datasets::Da
   add(data.train);
   add(data.test);
   nlohmann::ordered_json out = {{"spec", spec},
+          {"absolute_spec", datasets::absolute_spec(spec)},
           {"name", data.test.name},
           {"files", files},
           {"train_images", data.train.size()},
@@ -264,6 +265,7 @@ nlohmann::ordered_json describe_data(const std::string& spec, const datasets::Da
 nlohmann::ordered_json data_identity(const nlohmann::ordered_json& described, const datasets::DataSplit& data) {
   nlohmann::ordered_json out = described;
   out.erase("spec");
+  out.erase("absolute_spec");
   // each file's SHA-256 under its name (an image folder's digest under "images"): a difference names it
   nlohmann::ordered_json digests = nlohmann::ordered_json::object();
   for (const auto& f : described.at("files")) {

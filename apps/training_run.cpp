@@ -424,10 +424,17 @@ class RunDirectory {
   // config.json must be what these settings and this data write (spec, data files and their
   // SHA-256, every setting, threads, BLAS kernels): otherwise the rest of the run would not be the
   // run it continues.
-  void check_config(const run::Json& config) const {
+  // The one field exempt is data.absolute_spec, where the data lay when the run started: a run and its
+  // data moved together (or resumed from another folder through a relative --data) still resume; the
+  // stored file keeps the first value.
+  void check_config(const run::Json& fresh) const {
     const std::string text = base::read_file(layout_.config());
-    if (text == run::json_text(config, 2) + "\n") return;
     const run::Json stored = run::parse_json(text, layout_.config());
+    run::Json config = fresh;
+    if (config.contains("data") && config["data"].contains("absolute_spec") && stored.contains("data") &&
+        stored["data"].is_object() && stored["data"].contains("absolute_spec"))
+      config["data"]["absolute_spec"] = stored["data"]["absolute_spec"];
+    if (text == run::json_text(config, 2) + "\n") return;
     std::string differs = "its text";
     for (auto it = config.begin(); it != config.end(); ++it)
       if (!stored.contains(it.key()) || stored[it.key()] != it.value()) {

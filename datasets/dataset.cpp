@@ -97,6 +97,34 @@ DataSplit load_dataset(const std::string& spec, const LoadOptions& options) {
   throw base::Error("'" + spec + "': unknown dataset, " + kAcceptedSpecs);
 }
 
+std::string absolute_spec(const std::string& spec) {
+  namespace fs = std::filesystem;
+  auto absolute = [](const std::string& dir) {
+    std::error_code ec;
+    const fs::path path = fs::absolute(dir, ec);
+    return ec ? dir : path.lexically_normal().string();
+  };
+  const size_t colon = spec.find(':');
+  const std::string name = spec.substr(0, colon);
+  if (colon == std::string::npos || colon + 1 == spec.size()) {
+    if (name != "cifar10" || colon != std::string::npos) return spec;
+    try {
+      return "cifar10:" + absolute(find_cifar10_dir());  // the folder "cifar10" alone was read from
+    } catch (const base::Error&) {
+      return spec;
+    }
+  }
+  const std::string arg = spec.substr(colon + 1);
+  if (name == "cifar10" || name == "fashion-mnist" || name == "mnist" || name == "images")
+    return name + ":" + absolute(arg);
+  if (name == "planted") {  // background=DIR is the last option, the rest of the spec (planted_config_from)
+    const size_t at = arg.find(",background=");
+    if (at == std::string::npos || at + 12 == arg.size()) return spec;
+    return name + ":" + arg.substr(0, at + 12) + absolute(arg.substr(at + 12));
+  }
+  return spec;
+}
+
 TestStream::TestStream(const std::string& spec, const LoadOptions& options, size_t limit) {
   const size_t colon = spec.find(':');
   const std::string name = spec.substr(0, colon);

@@ -77,6 +77,13 @@ struct LoadOptions {
 // Errors name the spec or the file, not a flag: the caller knows which flag gave the spec (apps/: data_error).
 DataSplit load_dataset(const std::string& spec, const LoadOptions& options = {});
 
+// The spec with the folder it names made absolute (std::filesystem::absolute, lexically normal), so
+// that it reads the same data from any working directory: "cifar10:../data/c" run in /home/u/x gives
+// "cifar10:/home/u/data/c"; "cifar10" alone gives "cifar10:" and the folder it is read from now; planted's
+// background=DIR too.  A spec that names no folder ("planted:3", "fashion-mnist") is returned as it is,
+// as is "cifar10" when no default folder holds the data.  config.json records it as data.absolute_spec.
+std::string absolute_spec(const std::string& spec);
+
 class Cifar10File;
 class ImageFolder;
 

@@ -460,7 +460,9 @@ function layerStyle(l) {
 function noErrorsHint(anyEpoch, where) {
   const w = where || {}, run = w.run || "RUN", cfg = w.config || {}, a = cfg.analysis || {};
   const epoch = String(w.epoch === undefined || w.epoch === null ? 1 : w.epoch).padStart(3, "0");
-  const spec = cfg.data && cfg.data.spec ? cfg.data.spec : "SPEC";
+  // the data spec with its folder absolute (config.json's data.absolute_spec, since 2026-12-06): the
+  // command runs from the folder that holds the run, wherever train ran; an older run's spec as typed
+  const d = cfg.data || {}, spec = d.absolute_spec || d.spec || "SPEC";
   const quote = (s) => (/^[A-Za-z0-9_.,:\/=+-]+$/.test(s) ? s : "'" + s.replace(/'/g, "'\\''") + "'");
   const args = ["nnfmri", "analyze", w.analysisDir ? "CKPT" : run + "/checkpoints/epoch_" + epoch + ".ckpt", "--data", quote(spec)];
   if (Array.isArray(a.grid) && a.grid.length === 3) args.push("--grid", a.grid.join("x"));

@@ -32,6 +32,7 @@
 #include "run/layout.h"
 #include "run/manifest.h"
 #include "report/report_summary.h"
+#include "tests/command_data.h"
 #include "tests/nnfmri_binary.h"
 #include "tests/run_compare.h"
 #include "tests/sanitizer.h"
@@ -43,9 +44,10 @@ namespace {
 struct Child {
   pid_t pid = -1;
   std::string out, err;
-  Child(std::vector<std::string> args, const std::string& log) : out(log + ".out"), err(log + ".err") {
+  Child(std::vector<std::string> args, const std::string& log, const std::string& cwd = "")
+      : out(log + ".out"), err(log + ".err") {
     args.insert(args.begin(), "train");
-    pid = spawn_nnfmri(args, out, err);
+    pid = spawn_nnfmri(args, out, err, cwd);
   }
   // Waits until stdout holds `text` (or the child ends); false on a timeout.
   bool wait_for_output(const std::string& text) const {
@@ -156,6 +158,37 @@ TEST_F(TrainCommand, ASecondSignalWhileStoppingSaysItStoppedAtOnceAndHowToResume
   Child resume({"--resume", dir}, dir + "_resume");
   EXPECT_EQ(resume.wait(), 0) << base::read_file(resume.err);
   expect_same_run(ref, dir);
+}
+
+// config.json's data.absolute_spec is the --data spec with its folder made absolute, so the report's
+// commands read the data from any folder; it is where the data lay when the run started, the one field
+// a resume does not hold to: a run stopped in one folder and resumed from another, whose relative
+// --data names a copy of the same files there, continues, and config.json keeps its first text.
+TEST_F(TrainCommand, ARelativeDataFolderIsRecordedAbsoluteAndTheRunResumesFromAnotherFolder) {
+  namespace fs = std::filesystem;
+  const std::string a = path("a"), b = path("b"), dir = path("moved_run");
+  write_random_cifar10(a + "/cifar", 2000, 64, 7, 0, 256);
+  write_random_cifar10(b + "/cifar", 2000, 64, 8, 0, 256);  // other images at the same relative folder
+  Child child({"--data", "cifar10:./cifar/", "--model", "conv3x3:4 relu maxpool2 linear:10", "--epochs", "3", "--batch",
+               "4", "--threads", "2", "--analyze-every", "0", "--out", dir},
+              dir, a);
+  ASSERT_TRUE(child.wait_for_output("epoch   1/3"));
+  kill(child.pid, SIGTERM);
+  ASSERT_EQ(child.wait(), 143) << base::read_file(child.err);
+  const std::string config = base::read_file(dir + "/config.json");
+  const nlohmann::json data = nlohmann::json::parse(config).at("data");
+  EXPECT_EQ(data.at("spec"), "cifar10:./cifar/");
+  EXPECT_EQ(data.at("absolute_spec"), "cifar10:" + fs::path(a).lexically_normal().string() + "/cifar/");
+  // other data there is refused, naming data (its files' SHA-256 are still held to)
+  Child other({"--resume", dir}, dir + "_other", b);
+  EXPECT_EQ(other.wait(), 2);
+  EXPECT_NE(base::read_file(other.err).find("config.json: \"data\" differs"), std::string::npos) << base::read_file(other.err);
+  // a copy of the same files is taken
+  fs::remove_all(b + "/cifar");
+  fs::copy(a + "/cifar", b + "/cifar");
+  Child resume({"--resume", dir}, dir + "_resume", b);
+  EXPECT_EQ(resume.wait(), 0) << base::read_file(resume.err);
+  EXPECT_EQ(base::read_file(dir + "/config.json"), config);
 }
 
 // The lines of a file, without their newlines.

@@ -705,6 +705,27 @@ TEST_F(LoadDatasetTest, Cifar10FromNnfmriDataAndFromDir) {
   EXPECT_EQ(datasets::load_dataset("cifar10:" + cifar).test.labels, (Bytes{4}));
 }
 
+// absolute_spec: each folder a spec names, absolute and lexically normal (what config.json records as
+// data.absolute_spec); a spec that names none is returned as it is.
+TEST_F(LoadDatasetTest, AbsoluteSpecMakesEachFolderAbsoluteAndLeavesTheRest) {
+  const std::string cwd = fs::current_path().string();
+  EXPECT_EQ(datasets::absolute_spec("cifar10:rel/dir"), "cifar10:" + cwd + "/rel/dir");
+  EXPECT_EQ(datasets::absolute_spec("cifar10:./a/../b/"), "cifar10:" + cwd + "/b/");
+  EXPECT_EQ(datasets::absolute_spec("cifar10:/abs//dir"), "cifar10:/abs/dir");
+  EXPECT_EQ(datasets::absolute_spec("mnist:m"), "mnist:" + cwd + "/m");
+  EXPECT_EQ(datasets::absolute_spec("fashion-mnist:f"), "fashion-mnist:" + cwd + "/f");
+  EXPECT_EQ(datasets::absolute_spec("images:a:b c"), "images:" + cwd + "/a:b c");  // a folder may hold ':'
+  EXPECT_EQ(datasets::absolute_spec("planted:3,cells=4,background=bg,x"), "planted:3,cells=4,background=" + cwd + "/bg,x");
+  for (const char* same : {"planted", "planted:3", "planted:3,cells=4,moving", "fashion-mnist", "cifar10:", "imagenet:x"})
+    EXPECT_EQ(datasets::absolute_spec(same), same);
+  // "cifar10" alone: the folder it is read from now
+  const std::string cifar = path("cifar-10-batches-bin");
+  fs::create_directories(cifar);
+  write_file(cifar + "/test_batch.bin", cifar_records({{4, 3}}));
+  ScopedEnv env("NNFMRI_DATA", dir_ + "/./");
+  EXPECT_EQ(datasets::absolute_spec("cifar10"), "cifar10:" + fs::path(cifar).lexically_normal().string());
+}
+
 TEST_F(LoadDatasetTest, MnistAndFashionMnistWithDir) {
   write_gz(path("train-images-idx3-ubyte.gz"), idx_images(1));
   write_gz(path("train-labels-idx1-ubyte.gz"), idx_labels({5}));

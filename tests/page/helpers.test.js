@@ -349,6 +349,19 @@ test("noErrorsHint says the error analysis was not run and gives the one command
   assert.equal(dir.command, "nnfmri analyze CKPT --data SPEC --errors --out ana");
 });
 
+// The spec as typed is relative to where train ran ("cifar10:../shared/…" in make run), not to the folder that
+// holds the run, where the hint says to run the command (before 2026-12-06 it gave the typed spec, so the
+// command read ../shared from runs/: no such folder). config.json's data.absolute_spec is the one to give.
+test("noErrorsHint gives the data's absolute spec when config.json has it, the typed one otherwise", () => {
+  const hint = (data) => h.noErrorsHint(false, { run: "main", epoch: 6, config: { data, analysis: {} } }).command;
+  assert.equal(hint({ spec: "cifar10:../shared/c", absolute_spec: "cifar10:/work/shared/c" }),
+               "nnfmri analyze main/checkpoints/epoch_006.ckpt --data cifar10:/work/shared/c --errors --out main/analysis/epoch_006");
+  assert.equal(hint({ spec: "cifar10:../shared/c" }),
+               "nnfmri analyze main/checkpoints/epoch_006.ckpt --data cifar10:../shared/c --errors --out main/analysis/epoch_006");
+  assert.equal(hint({ spec: "images:my pics", absolute_spec: "images:/home/u/my pics" }),
+               "nnfmri analyze main/checkpoints/epoch_006.ckpt --data 'images:/home/u/my pics' --errors --out main/analysis/epoch_006");
+});
+
 test("exampleCaption states the overlay's scale, or that the layer's estimate covers none or only some of the images", () => {
   assert.equal(h.exampleCaption(null, 0, 3, 0), "no spatial layer with per-image φ: images without overlay");
   // none covered: said, not "scale ±0 per pixel"
