@@ -271,6 +271,15 @@ Json page_data(const RunData& run, const std::vector<StabilityStep>& stability, 
                {"classes", run.class_names},
                {"analysis_dir", run.single_analysis},  // an analyze output directory: one epoch, no training
                {"glossary", glossary_settings(run)}};
+  // An analyze output directory has no config.json: its data spec (as typed and with its folder
+  // absolute) comes from its files' header, for the page's commands.
+  if (run.single_analysis && run.analysis_header.contains("dataset") && run.analysis_header["dataset"].is_object()) {
+    const Json& dataset = run.analysis_header["dataset"];
+    Json data = Json::object();
+    for (const char* key : {"spec", "absolute_spec"})
+      if (dataset.contains(key) && dataset[key].is_string()) data[key] = dataset[key];
+    if (!data.empty()) d["meta"]["data"] = data;
+  }
   d["config"] = run.config;
   d["colormaps"] = Json::parse(colormap_stops_json());
   Json layers = Json::array();

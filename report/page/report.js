@@ -911,7 +911,8 @@
   // That the error analysis was not run (at this epoch or at all), and the command that adds it.
   function noErrorsView(anyEpoch) {
     const ep = D.epochs[state.e] || D.epochs[D.epochs.length - 1];
-    const hint = noErrorsHint(anyEpoch, { run: D.meta.run, epoch: ep ? ep.epoch : 1, analysisDir: D.meta.analysis_dir, config: D.config });
+    const hint = noErrorsHint(anyEpoch, { run: D.meta.run, epoch: ep ? ep.epoch : 1, analysisDir: D.meta.analysis_dir,
+                                             config: D.config || (D.meta.data ? { data: D.meta.data } : null) });
     const p = el("p", "no-errors", hint.text + " ");
     p.append(el("code", null, hint.command), " — " + hint.after);
     return p;

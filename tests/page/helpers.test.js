@@ -358,6 +358,9 @@ test("noErrorsHint gives the data's absolute spec when config.json has it, the t
                "nnfmri analyze main/checkpoints/epoch_006.ckpt --data cifar10:/work/shared/c --errors --out main/analysis/epoch_006");
   assert.equal(hint({ spec: "cifar10:../shared/c" }),
                "nnfmri analyze main/checkpoints/epoch_006.ckpt --data cifar10:../shared/c --errors --out main/analysis/epoch_006");
+  // an analyze output directory: the page passes its files' data as the config's (meta.data)
+  assert.equal(h.noErrorsHint(false, { run: "ana", epoch: 3, analysisDir: true, config: { data: { spec: "planted:2", absolute_spec: "planted:2" } } }).command,
+               "nnfmri analyze CKPT --data planted:2 --errors --out ana");
   assert.equal(hint({ spec: "images:my pics", absolute_spec: "images:/home/u/my pics" }),
                "nnfmri analyze main/checkpoints/epoch_006.ckpt --data 'images:/home/u/my pics' --errors --out main/analysis/epoch_006");
 });

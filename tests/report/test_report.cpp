@@ -784,6 +784,8 @@ TEST(Report, AnAnalyzeOutputDirectoryIsOneEpochWithoutTrainingCurves) {
   TempDir tmp("analyze");
   Json grid = grid_json(7), zeta = zeta_json(7);
   grid["dataset"]["classes"] = {"cat", "dog", "bird"};
+  grid["dataset"]["spec"] = "cifar10:rel";
+  grid["dataset"]["absolute_spec"] = "cifar10:/abs/rel";
   write_analysis(tmp.path, grid, zeta);
   write(tmp.path / "tract.json", tract_json().dump(1));
   const std::string text = report::build_report(tmp.str(), {});
@@ -806,6 +808,8 @@ TEST(Report, AnAnalyzeOutputDirectoryIsOneEpochWithoutTrainingCurves) {
   const std::string page = base::read_file((tmp.path / "report.html").string());
   EXPECT_NE(page.find("\"model\":\"tiny\""), std::string::npos);
   EXPECT_NE(page.find("\"analysis_dir\":true"), std::string::npos);  // the page says "one analysed checkpoint"
+  EXPECT_NE(page.find("\"data\":{\"spec\":\"cifar10:rel\",\"absolute_spec\":\"cifar10:/abs/rel\"}"), std::string::npos)
+      << "the data of its commands";
   // Its own output (summary.json, figures/, report.html) does not make it a run directory.
   const std::string summary = base::read_file((tmp.path / "summary.json").string());
   report::build_report(tmp.str(), {});
@@ -2447,6 +2451,8 @@ TEST(Report, OnlyTheOutputLayersTilesAreHeadedByClass) {
   const std::vector<LayerSpec> specs = {{"conv1", 4, 4, 4, 2, 2, 2}, {"fc1", 1, 1, 3, 1, 1, 3}, {"output", 1, 1, 3, 1, 1, 3}};
   Json grid = grid_json(7, specs), zeta = zeta_json(7, specs);
   grid["dataset"]["classes"] = {"cat", "dog", "bird"};
+  grid["dataset"]["spec"] = "cifar10:rel";
+  grid["dataset"]["absolute_spec"] = "cifar10:/abs/rel";
   write_analysis(tmp.path, grid, zeta);
   svg_figure(tmp.path, "epoch_007/output_zeta");
   const auto labels = [&](const std::string& figure) {
