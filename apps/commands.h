@@ -48,8 +48,9 @@ constexpr int kMaxThreads = 64;
 // apps/main.cpp also refuses to start under a limit that leaves less than this for one thread.
 constexpr long long kAddressSpacePerThread = 320LL << 20;
 
-// Two settings the libraries read once, when they load, from the environment; apps/main.cpp sets
-// what this returns and re-executes nnfmri once (NNFMRI_ENV_CHOSEN marks the second start):
+// The settings the libraries read once, when they load, from the environment: before they load
+// (apps/main.cpp, the executable's .preinit_array) nnfmri sets what this returns and starts itself
+// again, once (NNFMRI_ENV_CHOSEN marks the second start):
 //  - OPENBLAS_CORETYPE, OpenBLAS's kernels.  On AVX-512 machines its AVX2 "Haswell" SGEMM is about 1.5×
 //    slower than its AVX-512 "SkylakeX" one, OpenBLAS 0.3.21 (Debian 12) does not recognise recent
 //    AVX-512 CPUs such as AMD Zen 4, and machine images may carry OPENBLAS_CORETYPE=Haswell.  So nnfmri
@@ -59,10 +60,19 @@ constexpr long long kAddressSpacePerThread = 320LL << 20;
 //    then sleeps instead of spinning; where other processes use the cores too, spinning threads take
 //    the time slices the working thread needs (README "Threads on a busy machine").  Results do not
 //    depend on it.
-// Each pair (name, value) is a variable to set; empty: start as is.  Null pointers are unset variables.
-std::vector<std::pair<std::string, std::string>> library_settings(const char* openblas_coretype,
-                                                                  const char* nnfmri_blas_coretype,
-                                                                  const char* omp_wait_policy, bool cpu_has_avx512);
+//  - OPENBLAS_NUM_THREADS=1 under an address-space limit (RLIMIT_AS) alone: OpenBLAS maps a 128 MiB
+//    buffer for each thread it starts with (one per core) and retries a failed mapping forever, so it
+//    starts with one thread's; app::set_threads then sets the count the limit leaves room for.
+// Each pair (name, value) is a variable to set; empty: start as is.
+struct LibraryEnvironment {
+  const char* openblas_coretype = nullptr;  // the variables as found; null: unset
+  const char* nnfmri_blas_coretype = nullptr;
+  const char* omp_wait_policy = nullptr;
+  const char* openblas_num_threads = nullptr;
+  bool cpu_has_avx512 = false;
+  bool address_space_limited = false;
+};
+std::vector<std::pair<std::string, std::string>> library_settings(const LibraryEnvironment& found);
 // --threads N, else `fallback` when > 0, else all cores; capped at kMaxThreads and at what an
 // address-space limit (RLIMIT_AS) leaves room for, with a note on stderr when a given count is cut;
 // set for OpenMP and OpenBLAS alike (one owner of threads).  Returns the count in force.

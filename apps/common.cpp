@@ -56,16 +56,16 @@ int set_threads(const Flags& flags, int fallback) {
   return int(n);
 }
 
-std::vector<std::pair<std::string, std::string>> library_settings(const char* openblas_coretype,
-                                                                  const char* nnfmri_blas_coretype,
-                                                                  const char* omp_wait_policy, bool cpu_has_avx512) {
+std::vector<std::pair<std::string, std::string>> library_settings(const LibraryEnvironment& found) {
   std::vector<std::pair<std::string, std::string>> set;
-  const char* wanted = nnfmri_blas_coretype && *nnfmri_blas_coretype ? nnfmri_blas_coretype
-                       : cpu_has_avx512                              ? "SkylakeX"
-                                                                     : nullptr;
-  if (wanted && !(openblas_coretype && std::strcmp(openblas_coretype, wanted) == 0))
+  const char* wanted = found.nnfmri_blas_coretype && *found.nnfmri_blas_coretype ? found.nnfmri_blas_coretype
+                       : found.cpu_has_avx512                                    ? "SkylakeX"
+                                                                                 : nullptr;
+  if (wanted && !(found.openblas_coretype && std::strcmp(found.openblas_coretype, wanted) == 0))
     set.emplace_back("OPENBLAS_CORETYPE", wanted);
-  if (!omp_wait_policy) set.emplace_back("OMP_WAIT_POLICY", "passive");
+  if (!found.omp_wait_policy) set.emplace_back("OMP_WAIT_POLICY", "passive");
+  if (found.address_space_limited && !(found.openblas_num_threads && std::strcmp(found.openblas_num_threads, "1") == 0))
+    set.emplace_back("OPENBLAS_NUM_THREADS", "1");
   return set;
 }
 

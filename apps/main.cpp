@@ -4,10 +4,10 @@
 
 #include <csignal>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>
+#include <vector>
 
 #include "apps/commands.h"
 #include "base/error.h"
@@ -15,14 +15,17 @@
 #include "dist/world.h"
 
 // Before the libraries start.  The executable's .preinit_array runs before the shared libraries'
-// constructors, so before OpenBLAS's, which maps a 128 MiB buffer for each thread it starts with (one
-// per core unless OPENBLAS_NUM_THREADS or OMP_NUM_THREADS says fewer) and retries a mapping that fails
-// forever: under `ulimit -v 300000` nnfmri hung there, before main, on a 2-core machine; on 64 cores
-// it would under any limit below 8 GiB.  So, under an address-space limit only:
-//  - less room than one thread needs (app::kAddressSpacePerThread): one error line, exit 2;
-//  - else nnfmri starts itself again, once, with OPENBLAS_NUM_THREADS=1, so that OpenBLAS starts with
-//    one thread's buffers; app::set_threads then sets the count the limit leaves room for.
-// The C library has not started either: no stdio and no getenv here (envp is read instead).
+// constructors: OpenBLAS and libgomp read their settings (app::library_settings) from the environment
+// as they load, and OpenBLAS maps a 128 MiB buffer for each thread it starts with (one per core unless
+// OPENBLAS_NUM_THREADS or OMP_NUM_THREADS says fewer) and retries a mapping that fails forever: under
+// `ulimit -v 300000` nnfmri hung there, before main, on a 2-core machine; on 64 cores it would under any
+// limit below 8 GiB.  So, here:
+//  - under an address-space limit that leaves less room than one thread needs
+//    (app::kAddressSpacePerThread): one error line, exit 2;
+//  - when the environment lacks a setting nnfmri owns, nnfmri starts itself again with them, once
+//    (NNFMRI_ENV_CHOSEN marks the second start), so that the libraries load with them.
+// The C library has not finished starting: no stdio and no getenv or setenv (envp is read, and execve
+// given a new environment); malloc works.
 static void append(char* line, size_t size, const char* text) {
   const size_t used = std::strlen(line);
   std::strncat(line, text, size - used - 1);
@@ -38,10 +41,17 @@ static void append(char* line, size_t size, long long number) {
   append(line, size, text);
 }
 
+// The value of `name` in envp ("NAME=value"), null when unset.
+static const char* find_env(char** envp, const char* name) {
+  const size_t n = std::strlen(name);
+  for (; *envp; ++envp)
+    if (std::strncmp(*envp, name, n) == 0 && (*envp)[n] == '=') return *envp + n + 1;
+  return nullptr;
+}
+
 static void before_the_libraries_start(int, char** argv, char** envp) {
   const long long left = base::address_space_left();
-  if (left < 0) return;
-  if (left < app::kAddressSpacePerThread) {
+  if (left >= 0 && left < app::kAddressSpacePerThread) {
     struct rlimit limit {};
     getrlimit(RLIMIT_AS, &limit);
     char line[400] = "";
@@ -56,37 +66,34 @@ static void before_the_libraries_start(int, char** argv, char** envp) {
     (void)written;
     _exit(2);
   }
-  static const char kOne[] = "OPENBLAS_NUM_THREADS=1";
-  size_t count = 0;
-  for (; envp[count]; ++count)
-    if (std::strcmp(envp[count], kOne) == 0) return;
-  char** env = static_cast<char**>(std::malloc((count + 2) * sizeof(char*)));
-  if (!env) return;
-  size_t kept = 0;
-  for (size_t i = 0; i < count; ++i)
-    if (std::strncmp(envp[i], "OPENBLAS_NUM_THREADS=", 21) != 0) env[kept++] = envp[i];
-  env[kept++] = const_cast<char*>(kOne);
-  env[kept] = nullptr;
-  execve("/proc/self/exe", argv, env);  // returns only on failure: then carry on as loaded
-  std::free(env);
+  if (find_env(envp, "NNFMRI_ENV_CHOSEN")) return;
+  __builtin_cpu_init();
+  app::LibraryEnvironment found;
+  found.openblas_coretype = find_env(envp, "OPENBLAS_CORETYPE");
+  found.nnfmri_blas_coretype = find_env(envp, "NNFMRI_BLAS_CORETYPE");
+  found.omp_wait_policy = find_env(envp, "OMP_WAIT_POLICY");
+  found.openblas_num_threads = find_env(envp, "OPENBLAS_NUM_THREADS");
+  found.cpu_has_avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+  found.address_space_limited = left >= 0;
+  const auto set = app::library_settings(found);
+  if (set.empty()) return;
+  // The new environment: envp without the variables set, then NAME=value for each, then the mark.
+  std::vector<std::string> added;
+  for (const auto& [name, value] : set) added.push_back(name + "=" + value);
+  added.push_back("NNFMRI_ENV_CHOSEN=1");
+  std::vector<char*> env;
+  for (char** e = envp; *e; ++e) {
+    bool replaced = false;
+    for (const std::string& a : added) replaced = replaced || std::strncmp(*e, a.c_str(), a.find('=') + 1) == 0;
+    if (!replaced) env.push_back(*e);
+  }
+  for (std::string& a : added) env.push_back(a.data());
+  env.push_back(nullptr);
+  execve("/proc/self/exe", argv, env.data());  // returns only on failure: then carry on as loaded
 }
 __attribute__((section(".preinit_array"), used)) static void (*const start_before_the_libraries)(int, char**, char**) =
     before_the_libraries_start;
-
-// The libraries' settings nnfmri owns (app::library_settings): set, then nnfmri re-executes itself
-// once so that OpenBLAS and libgomp load with them.
-static void choose_library_settings(char** argv) {
-  if (std::getenv("NNFMRI_ENV_CHOSEN")) return;
-  __builtin_cpu_init();
-  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
-  const auto set = app::library_settings(std::getenv("OPENBLAS_CORETYPE"), std::getenv("NNFMRI_BLAS_CORETYPE"),
-                                         std::getenv("OMP_WAIT_POLICY"), avx512);
-  if (set.empty()) return;
-  for (const auto& [name, value] : set) setenv(name.c_str(), value.c_str(), 1);
-  setenv("NNFMRI_ENV_CHOSEN", "1", 1);
-  execv("/proc/self/exe", argv);  // returns only on failure: then carry on with the libraries as loaded
-}
 
 // A failed command: one line "nnfmri: error: …" and its exit code; in an MPI job of several ranks the
 // line names the rank and the command, and every rank ends (dist::fail).  A message that already
@@ -173,7 +180,6 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   base::fix_malloc_thresholds();  // before the first allocation of a buffer (base/memory.h)
   base::share_one_malloc_arena_under_an_address_limit();  // before the threads start (base/memory.h)
-  choose_library_settings(argv);
   dist::start(&argc, &argv);  // joins the MPI job only when started by mpirun (dist/world.h)
   // Rank 0 alone speaks on stdout (--help, --version, the commands' lines); the other ranks' errors
   // still go to stderr.

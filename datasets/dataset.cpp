@@ -60,6 +60,19 @@ std::string find_cifar10_dir() {
   throw base::Error("cifar10: no test_batch.bin in " + looked + "; run 'make cifar10' or give its folder as cifar10:DIR");
 }
 
+// A data spec NAME[:ARG] split at its first ':' only, so that ARG (a folder) may itself hold ':'.
+// with_colon: the spec has a ':'; ARG is what follows it, possibly empty ("images:", an error).
+struct SpecParts {
+  std::string name, arg;
+  bool with_colon = false;
+};
+
+SpecParts split_spec(const std::string& spec) {
+  const size_t colon = spec.find(':');
+  if (colon == std::string::npos) return {spec, "", false};
+  return {spec.substr(0, colon), spec.substr(colon + 1), true};
+}
+
 ImageFolderOptions folder_options(const LoadOptions& o) {
   return {o.resize_h, o.resize_w, o.split, o.split_seed, o.test_only, o.train_only, o.rgb, o.unlabelled_ok};
 }
@@ -67,11 +80,7 @@ ImageFolderOptions folder_options(const LoadOptions& o) {
 }  // namespace
 
 DataSplit load_dataset(const std::string& spec, const LoadOptions& options) {
-  // Split at the first ':' only, so a DIR may itself contain ':'.
-  const size_t colon = spec.find(':');
-  const std::string name = spec.substr(0, colon);
-  const bool has_arg = colon != std::string::npos;
-  const std::string arg = has_arg ? spec.substr(colon + 1) : "";
+  const auto [name, arg, has_arg] = split_spec(spec);
   if (has_arg && arg.empty())
     throw base::Error("'" + spec + "': nothing after ':', " + kAcceptedSpecs);
 
@@ -104,17 +113,15 @@ std::string absolute_spec(const std::string& spec) {
     const fs::path path = fs::absolute(dir, ec);
     return ec ? dir : path.lexically_normal().string();
   };
-  const size_t colon = spec.find(':');
-  const std::string name = spec.substr(0, colon);
-  if (colon == std::string::npos || colon + 1 == spec.size()) {
-    if (name != "cifar10" || colon != std::string::npos) return spec;
+  const auto [name, arg, with_colon] = split_spec(spec);
+  if (arg.empty()) {
+    if (name != "cifar10" || with_colon) return spec;
     try {
       return "cifar10:" + absolute(find_cifar10_dir());  // the folder "cifar10" alone was read from
     } catch (const base::Error&) {
       return spec;
     }
   }
-  const std::string arg = spec.substr(colon + 1);
   if (name == "cifar10" || name == "fashion-mnist" || name == "mnist" || name == "images")
     return name + ":" + absolute(arg);
   if (name == "planted") {  // background=DIR is the last option, the rest of the spec (planted_config_from)
@@ -126,22 +133,20 @@ std::string absolute_spec(const std::string& spec) {
 }
 
 TestStream::TestStream(const std::string& spec, const LoadOptions& options, size_t limit) {
-  const size_t colon = spec.find(':');
-  const std::string name = spec.substr(0, colon);
-  const bool has_arg = colon != std::string::npos && colon + 1 < spec.size();  // something after the ':'
+  const auto [name, arg, with_colon] = split_spec(spec);
   // The test half alone (LoadOptions::test_only: the training half is neither required nor read).
   LoadOptions test_only = options;
   test_only.train_only = false, test_only.test_only = true;
-  if (name == "cifar10" && (colon == std::string::npos || has_arg)) {
-    const std::string dir = has_arg ? spec.substr(colon + 1) : find_cifar10_dir();
+  if (name == "cifar10" && (!with_colon || !arg.empty())) {
+    const std::string dir = with_colon ? arg : find_cifar10_dir();
     header_ = cifar10_header(dir);
     const std::string path = (std::filesystem::path(dir) / "test_batch.bin").string();
     file_ = std::make_unique<Cifar10File>(path);
     header_.files.push_back(path);
     total_ = file_->records();
-  } else if (name == "images" && has_arg) {
+  } else if (name == "images" && !arg.empty()) {
     // An image folder: listed and every header checked now, each batch decoded when it is asked for
-    folder_ = std::make_unique<ImageFolder>(spec.substr(colon + 1), folder_options(test_only));
+    folder_ = std::make_unique<ImageFolder>(arg, folder_options(test_only));
     header_ = folder_->header();
     total_ = folder_->size(true);
   } else {

@@ -268,17 +268,30 @@ TEST_F(TrainCommand, StartsWithAPassiveOpenMPWaitPolicyUnlessTheEnvironmentSetsO
 }
 
 // The rule itself: OPENBLAS_CORETYPE from NNFMRI_BLAS_CORETYPE, else SkylakeX on an AVX-512 CPU, else
-// the environment's; OMP_WAIT_POLICY passive only when unset; nothing to set, no restart.
+// the environment's; OMP_WAIT_POLICY passive only when unset; OPENBLAS_NUM_THREADS=1 under an
+// address-space limit only; nothing to set, no restart.
 TEST(LibrarySettings, SetsWhatTheLibrariesShouldLoadWithAndNothingElse) {
   using Set = std::vector<std::pair<std::string, std::string>>;
-  EXPECT_EQ(app::library_settings(nullptr, nullptr, nullptr, true),
-            (Set{{"OPENBLAS_CORETYPE", "SkylakeX"}, {"OMP_WAIT_POLICY", "passive"}}));
-  EXPECT_EQ(app::library_settings("Haswell", nullptr, "active", true), (Set{{"OPENBLAS_CORETYPE", "SkylakeX"}}));
-  EXPECT_EQ(app::library_settings("SkylakeX", nullptr, "passive", true), Set{});
-  EXPECT_EQ(app::library_settings("Haswell", nullptr, "", false), Set{});  // set, even empty: kept
-  EXPECT_EQ(app::library_settings(nullptr, nullptr, "PASSIVE", false), Set{});
-  EXPECT_EQ(app::library_settings("SkylakeX", "Haswell", "active", true), (Set{{"OPENBLAS_CORETYPE", "Haswell"}}));
-  EXPECT_EQ(app::library_settings(nullptr, "", nullptr, false), (Set{{"OMP_WAIT_POLICY", "passive"}}));
+  auto settings = [](const char* coretype, const char* nnfmri_coretype, const char* wait, bool avx512,
+                     bool limited = false, const char* blas_threads = nullptr) {
+    app::LibraryEnvironment found;
+    found.openblas_coretype = coretype, found.nnfmri_blas_coretype = nnfmri_coretype, found.omp_wait_policy = wait;
+    found.openblas_num_threads = blas_threads, found.cpu_has_avx512 = avx512, found.address_space_limited = limited;
+    return app::library_settings(found);
+  };
+  EXPECT_EQ(settings(nullptr, nullptr, nullptr, true), (Set{{"OPENBLAS_CORETYPE", "SkylakeX"}, {"OMP_WAIT_POLICY", "passive"}}));
+  EXPECT_EQ(settings("Haswell", nullptr, "active", true), (Set{{"OPENBLAS_CORETYPE", "SkylakeX"}}));
+  EXPECT_EQ(settings("SkylakeX", nullptr, "passive", true), Set{});
+  EXPECT_EQ(settings("Haswell", nullptr, "", false), Set{});  // set, even empty: kept
+  EXPECT_EQ(settings(nullptr, nullptr, "PASSIVE", false), Set{});
+  EXPECT_EQ(settings("SkylakeX", "Haswell", "active", true), (Set{{"OPENBLAS_CORETYPE", "Haswell"}}));
+  EXPECT_EQ(settings(nullptr, "", nullptr, false), (Set{{"OMP_WAIT_POLICY", "passive"}}));
+  EXPECT_EQ(settings("Haswell", nullptr, "active", false, false, "4"), Set{});  // no limit: the user's count kept
+  EXPECT_EQ(settings("Haswell", nullptr, "active", false, true, "4"), (Set{{"OPENBLAS_NUM_THREADS", "1"}}));
+  EXPECT_EQ(settings("Haswell", nullptr, "active", false, true), (Set{{"OPENBLAS_NUM_THREADS", "1"}}));
+  EXPECT_EQ(settings("Haswell", nullptr, "active", false, true, "1"), Set{});
+  EXPECT_EQ(settings(nullptr, nullptr, nullptr, true, true),
+            (Set{{"OPENBLAS_CORETYPE", "SkylakeX"}, {"OMP_WAIT_POLICY", "passive"}, {"OPENBLAS_NUM_THREADS", "1"}}));
 }
 
 // With --zeta-every 2 over 3 epochs, epoch 1's line names the epoch ζ comes at, epoch 2's ends with its
