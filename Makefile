@@ -237,6 +237,8 @@ test-mpi: deps
 # in its own tree, $(BUILD)/isa/LEVEL/; a level this CPU cannot run (glibc's ld.so --help says which)
 # is skipped with a line.
 ISA_LEVELS ?= x86-64:Nehalem
+# BUILD_ONLY=1 (here, for make asan and for make fuzz): build what the target runs, run nothing (CI builds
+# these trees in the background, at the lowest priority, while it runs the checks before them).
 test-isa: deps
 	@for pair in $(ISA_LEVELS); do \
 	  level=$${pair%%:*}; core=$${pair#*:}; tree=$(BUILD)/isa/$$level; \
@@ -244,6 +246,7 @@ test-isa: deps
 	    echo "make test-isa: this CPU cannot run $$level code; skipped"; continue; fi; \
 	  echo "make test-isa: the suite built with -march=$$level, OpenBLAS $$core kernels ($$tree)"; \
 	  $(MAKE) -j$(JOBS) --no-print-directory BUILD=$$tree OPT="-O3 -march=$$level" $$tree/nnfmri $$tree/nnfmri_tests || exit 1; \
+	  if [ -n "$(BUILD_ONLY)" ]; then continue; fi; \
 	  NNFMRI_BLAS_CORETYPE=$$core OPENBLAS_CORETYPE=$$core OMP_NUM_THREADS=2 OMP_WAIT_POLICY=passive \
 	    bash tests/run_suites.sh $$tree/nnfmri_tests $(JOBS) || exit 1; \
 	done
@@ -340,11 +343,11 @@ NO_ASLR = $(shell setarch $$(uname -m) -R true 2> /dev/null && echo setarch $$(u
 # The suite under ASan + UBSan.
 asan: deps san-deps
 	@$(MAKE) -j$(JOBS) --no-print-directory $(SAN_BUILD)/nnfmri_tests $(SAN_BUILD)/nnfmri
-	$(SAN_BLAS_ENV) ASAN_OPTIONS=detect_leaks=1 OMP_NUM_THREADS=2 OMP_WAIT_POLICY=passive $(NO_ASLR) bash tests/run_suites.sh $(SAN_BUILD)/nnfmri_tests $(JOBS)
+	$(if $(BUILD_ONLY),@true,$(SAN_BLAS_ENV) ASAN_OPTIONS=detect_leaks=1 OMP_NUM_THREADS=2 OMP_WAIT_POLICY=passive $(NO_ASLR) bash tests/run_suites.sh $(SAN_BUILD)/nnfmri_tests $(JOBS))
 
 fuzz: deps san-deps
 	@$(MAKE) -j$(JOBS) --no-print-directory $(FUZZ_HARNESSES:%=$(SAN_BUILD)/fuzz_%)
-	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) $(NO_ASLR) bash tests/fuzz/run.sh $(SAN_BUILD) $(FUZZ_HARNESSES)
+	$(if $(BUILD_ONLY),@true,FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) $(NO_ASLR) bash tests/fuzz/run.sh $(SAN_BUILD) $(FUZZ_HARNESSES))
 
 CIFAR_URL := https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz
 CIFAR_MD5 := c32a1d4ab5d03f1284b67883e8d87530
