@@ -162,6 +162,28 @@ TEST_F(Cifar10Test, TestStreamHandsOutTheTestRecordsInBatches) {
   EXPECT_EQ(batch.labels, planted.labels);
 }
 
+// A spec is split at its first ':' alone (datasets/dataset.cpp, split_spec): a folder whose name holds
+// ':' is read whole by load_dataset and TestStream, and absolute_spec keeps it; "cifar10:" and
+// "images:" with nothing after the ':' are load_dataset's one error in all three.
+TEST_F(Cifar10Test, AFolderWhoseNameHoldsAColonIsReadWhole) {
+  const std::string dir = path("run:2 a:b");
+  fs::create_directories(dir);
+  write_file(dir + "/data_batch_1.bin", cifar_records({{1, 5}, {2, 6}}));
+  write_file(dir + "/test_batch.bin", cifar_records({{3, 7}, {4, 8}, {5, 9}}));
+  const datasets::DataSplit loaded = datasets::load_dataset("cifar10:" + dir);
+  EXPECT_EQ(loaded.train.size(), 2u);
+  EXPECT_EQ(std::vector<uint8_t>(loaded.test.labels), (Bytes{3, 4, 5}));
+  datasets::TestStream stream("cifar10:" + dir, {}, 0);
+  EXPECT_EQ(stream.size(), 3u);
+  EXPECT_EQ(datasets::absolute_spec("cifar10:" + dir), "cifar10:" + dir);
+  for (const std::string spec : {"cifar10:", "images:"}) {
+    const std::string loading = error_of([&] { datasets::load_dataset(spec); });
+    EXPECT_NE(loading.find("'" + spec + "': nothing after ':'"), std::string::npos) << loading;
+    EXPECT_EQ(error_of([&] { datasets::TestStream(spec, {}, 0); }), loading);
+    EXPECT_EQ(datasets::absolute_spec(spec), spec);
+  }
+}
+
 TEST_F(Cifar10Test, MissingMetaGivesStandardNamesAndLaterBatchesAreOptional) {
   write_file(path("data_batch_1.bin"), cifar_records({{4, 1}}));
   write_file(path("data_batch_3.bin"), cifar_records({{6, 2}}));  // batch 2 absent: skipped
