@@ -58,13 +58,14 @@ int set_threads(const Flags& flags, int fallback) {
 
 std::vector<std::pair<std::string, std::string>> library_settings(const LibraryEnvironment& found) {
   std::vector<std::pair<std::string, std::string>> set;
+  const auto is = [](const char* value, const char* text) { return value && std::strcmp(value, text) == 0; };
   const char* wanted = found.nnfmri_blas_coretype && *found.nnfmri_blas_coretype ? found.nnfmri_blas_coretype
                        : found.cpu_has_avx512                                    ? "SkylakeX"
                                                                                  : nullptr;
-  if (wanted && !(found.openblas_coretype && std::strcmp(found.openblas_coretype, wanted) == 0))
+  if (wanted && !is(found.openblas_coretype, wanted))
     set.emplace_back("OPENBLAS_CORETYPE", wanted);
   if (!found.omp_wait_policy) set.emplace_back("OMP_WAIT_POLICY", "passive");
-  if (found.address_space_limited && !(found.openblas_num_threads && std::strcmp(found.openblas_num_threads, "1") == 0))
+  if (found.address_space_limited && !is(found.openblas_num_threads, "1"))
     set.emplace_back("OPENBLAS_NUM_THREADS", "1");
   return set;
 }

@@ -454,15 +454,17 @@ function layerStyle(l) {
 // that adds it for this epoch (before 2026-12-04 "No error maps in this run (run nnfmri analyze
 // --errors)", which left a newcomer to find the checkpoint, the data and the output folder).
 // `where`: { run: the run directory's name, epoch, analysisDir: an analyze output directory (its
-// checkpoint is not known: CKPT), config: config.json (data.spec; analysis.grid and eval_samples, so
-// the maps are cut as the run's; analysis.zeta.method, since --errors needs shapley or exact) }.
+// checkpoint is not known: CKPT), data: the data the maps were made from (config.json's data, or an
+// analyze folder's files' meta.data: spec, absolute_spec), analysis: config.json's analysis (grid and
+// eval_samples, so the maps are cut as the run's; zeta.method, since --errors needs shapley or exact;
+// none for an analyze folder) }.
 // Returns { text, command, after }: the sentence, the command (shown as code) and what follows it.
 function noErrorsHint(anyEpoch, where) {
-  const w = where || {}, run = w.run || "RUN", cfg = w.config || {}, a = cfg.analysis || {};
+  const w = where || {}, run = w.run || "RUN", a = w.analysis || {};
   const epoch = String(w.epoch === undefined || w.epoch === null ? 1 : w.epoch).padStart(3, "0");
-  // the data spec with its folder absolute (config.json's data.absolute_spec, since 2026-12-06): the
-  // command runs from the folder that holds the run, wherever train ran; an older run's spec as typed
-  const d = cfg.data || {}, spec = d.absolute_spec || d.spec || "SPEC";
+  // the data spec with its folder absolute (data.absolute_spec, since 2026-12-06): the command runs
+  // from the folder that holds the run, wherever train ran; an older run's spec as typed
+  const d = w.data || {}, spec = d.absolute_spec || d.spec || "SPEC";
   const quote = (s) => (/^[A-Za-z0-9_.,:\/=+-]+$/.test(s) ? s : "'" + s.replace(/'/g, "'\\''") + "'");
   const args = ["nnfmri", "analyze", w.analysisDir ? "CKPT" : run + "/checkpoints/epoch_" + epoch + ".ckpt", "--data", quote(spec)];
   if (Array.isArray(a.grid) && a.grid.length === 3) args.push("--grid", a.grid.join("x"));

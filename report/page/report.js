@@ -912,7 +912,7 @@
   function noErrorsView(anyEpoch) {
     const ep = D.epochs[state.e] || D.epochs[D.epochs.length - 1];
     const hint = noErrorsHint(anyEpoch, { run: D.meta.run, epoch: ep ? ep.epoch : 1, analysisDir: D.meta.analysis_dir,
-                                             config: D.config || (D.meta.data ? { data: D.meta.data } : null) });
+                                             data: D.config ? D.config.data : D.meta.data, analysis: D.config ? D.config.analysis : null });
     const p = el("p", "no-errors", hint.text + " ");
     p.append(el("code", null, hint.command), " — " + hint.after);
     return p;

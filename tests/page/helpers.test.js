@@ -333,18 +333,18 @@ test("errorRegionsLine lists a layer's regions of a pick, or says why there are 
 // data nor where the output goes (before 2026-12-04). Now: not run, and the one command for this epoch.
 test("noErrorsHint says the error analysis was not run and gives the one command that adds it", () => {
   const config = { data: { spec: "cifar10:/data/cifar 10" }, analysis: { grid: [8, 8, 4], eval_samples: 1000, zeta: { method: "shapley" } } };
-  const none = h.noErrorsHint(false, { run: "main", epoch: 6, analysisDir: false, config });
+  const none = h.noErrorsHint(false, { run: "main", epoch: 6, analysisDir: false, ...config });
   assert.equal(none.text, "The error analysis was not run for this run: there is no confusion matrix and no error map. To add it for epoch 6, run");
   assert.equal(none.command, "nnfmri analyze main/checkpoints/epoch_006.ckpt --data 'cifar10:/data/cifar 10' --grid 8x8x4 --eval-samples 1000 --errors --out main/analysis/epoch_006");
   assert.equal(none.after, "then nnfmri report main again (from the folder that holds main).");
-  const other = h.noErrorsHint(true, { run: "main", epoch: 2, config });
+  const other = h.noErrorsHint(true, { run: "main", epoch: 2, ...config });
   assert.equal(other.text, "The error analysis was not run at this epoch (epoch 2; other epochs have it). To add it for epoch 2, run");
   assert.equal(other.command, "nnfmri analyze main/checkpoints/epoch_002.ckpt --data 'cifar10:/data/cifar 10' --grid 8x8x4 --eval-samples 1000 --errors --out main/analysis/epoch_002");
   // --errors needs shapley or exact: a run imaged with lesion ζ gets --zeta-method shapley
-  const lesion = h.noErrorsHint(false, { run: "r", epoch: 1, config: { data: { spec: "planted" }, analysis: { zeta: { method: "lesion" } } } });
+  const lesion = h.noErrorsHint(false, { run: "r", epoch: 1, data: { spec: "planted" }, analysis: { zeta: { method: "lesion" } } });
   assert.equal(lesion.command, "nnfmri analyze r/checkpoints/epoch_001.ckpt --data planted --zeta-method shapley --errors --out r/analysis/epoch_001");
   // an analyze output directory: its checkpoint is not known, the output is the folder itself
-  const dir = h.noErrorsHint(false, { run: "ana", epoch: 3, analysisDir: true, config: null });
+  const dir = h.noErrorsHint(false, { run: "ana", epoch: 3, analysisDir: true, data: null, analysis: null });
   assert.equal(dir.text, "The error analysis was not run for this checkpoint: there is no confusion matrix and no error map. To add it (CKPT: the checkpoint this folder was analysed from), run");
   assert.equal(dir.command, "nnfmri analyze CKPT --data SPEC --errors --out ana");
 });
@@ -353,13 +353,13 @@ test("noErrorsHint says the error analysis was not run and gives the one command
 // holds the run, where the hint says to run the command (before 2026-12-06 it gave the typed spec, so the
 // command read ../shared from runs/: no such folder). config.json's data.absolute_spec is the one to give.
 test("noErrorsHint gives the data's absolute spec when config.json has it, the typed one otherwise", () => {
-  const hint = (data) => h.noErrorsHint(false, { run: "main", epoch: 6, config: { data, analysis: {} } }).command;
+  const hint = (data) => h.noErrorsHint(false, { run: "main", epoch: 6, data, analysis: {} }).command;
   assert.equal(hint({ spec: "cifar10:../shared/c", absolute_spec: "cifar10:/work/shared/c" }),
                "nnfmri analyze main/checkpoints/epoch_006.ckpt --data cifar10:/work/shared/c --errors --out main/analysis/epoch_006");
   assert.equal(hint({ spec: "cifar10:../shared/c" }),
                "nnfmri analyze main/checkpoints/epoch_006.ckpt --data cifar10:../shared/c --errors --out main/analysis/epoch_006");
-  // an analyze output directory: the page passes its files' data as the config's (meta.data)
-  assert.equal(h.noErrorsHint(false, { run: "ana", epoch: 3, analysisDir: true, config: { data: { spec: "planted:2", absolute_spec: "planted:2" } } }).command,
+  // an analyze output directory: the page passes its files' data (meta.data), and no analysis settings
+  assert.equal(h.noErrorsHint(false, { run: "ana", epoch: 3, analysisDir: true, data: { spec: "planted:2", absolute_spec: "planted:2" }, analysis: null }).command,
                "nnfmri analyze CKPT --data planted:2 --errors --out ana");
   assert.equal(hint({ spec: "images:my pics", absolute_spec: "images:/home/u/my pics" }),
                "nnfmri analyze main/checkpoints/epoch_006.ckpt --data 'images:/home/u/my pics' --errors --out main/analysis/epoch_006");
@@ -762,7 +762,7 @@ test("termTipPlace: above the term when the box and its gap would pass the windo
 
 test("noErrorsHint: a run imaged with exact ζ needs no --zeta-method, one imaged with Taylor's gets shapley", () => {
   const hint = (zeta, evalSamples) => h.noErrorsHint(false, { run: "r", epoch: 1,
-    config: { data: { spec: "planted" }, analysis: { eval_samples: evalSamples, zeta: { method: zeta } } } }).command;
+    data: { spec: "planted" }, analysis: { eval_samples: evalSamples, zeta: { method: zeta } } }).command;
   assert.equal(hint("exact", 16), "nnfmri analyze r/checkpoints/epoch_001.ckpt --data planted --eval-samples 16 --errors --out r/analysis/epoch_001");
   assert.equal(hint("taylor", 64), "nnfmri analyze r/checkpoints/epoch_001.ckpt --data planted --eval-samples 64 --zeta-method shapley --errors --out r/analysis/epoch_001");
 });
