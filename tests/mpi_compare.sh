@@ -39,9 +39,13 @@ train=(train --data planted --limit-train 192 --limit-test 64 --epochs 2 --batch
        --model "conv3x3:8 bn relu maxpool2 conv3x3:16 bn relu maxpool2 linear:32 relu dropout:0.25 linear:10")
 "$bin" "${train[@]}" --out "$dir/t1" > /dev/null
 for np in 2 4; do
-  mpi $np "${train[@]}" --out "$dir/t$np" > /dev/null
+  mpi $np "${train[@]}" --out "$dir/t$np" > "$dir/out"
   same_run "$dir/t1" "$dir/t$np"
   echo "test-mpi: train --shards 4 on $np ranks: the run directory is byte-identical to one process's"
+  # README: at the end of a run on P > 1 ranks rank 0 prints "mpi: P ranks; rank 0 spent X s combining …",
+  # once (mutant: the line missing on some rank counts)
+  test "$(grep -c "^mpi: $np ranks; rank 0 spent [0-9.]* s combining shard partials" "$dir/out")" -eq 1 ||
+    { echo "test-mpi: train on $np ranks: expected one line 'mpi: $np ranks; rank 0 spent …'"; cat "$dir/out"; exit 1; }
 done
 
 # --inject on every rank: the faults (here lr ×10 for steps 3 and 4) act on every rank's step, so the
@@ -240,6 +244,19 @@ a1=("${analyze[@]}" --data "cifar10:$good" --eval-samples 16)
 differ /analysis
 a1=("${analyze[@]}" --data "cifar10:$good" --errors)  # (before: not compared; rank 0's choice won silently)
 differ '/analysis/zeta has "errors"'
+test ! -e "$dir/dabad/grid.json"
+# Ranks 1 and 2 of 3 both differ from rank 0: the lowest of them, rank 1, prints the line (README:
+# "the lowest such rank prints one line"; with two ranks only rank 1 can differ, so a reduction that
+# picked the highest differing rank went unnoticed).
+code=0
+timeout 60 mpirun -q --oversubscribe -np 1 "$bin" "${analyze[@]}" --data "cifar10:$good" : \
+  -np 2 "$bin" "${analyze[@]}" --data "cifar10:$good" --eval-samples 16 > /dev/null 2> "$dir/err" || code=$?
+test $code -ne 124 || { echo "test-mpi: 3 ranks, ranks 1 and 2 differing, hung (timeout)"; exit 1; }
+test $code -eq 2 || { echo "test-mpi: 3 ranks, ranks 1 and 2 differing: exit $code, expected 2"; cat "$dir/err"; exit 1; }
+grep "^nnfmri: error: " "$dir/err" > "$dir/lines" || true
+test "$(wc -l < "$dir/lines")" -eq 1 && grep -q "rank 1 of 3, in nnfmri analyze: data or settings differ from rank 0's: /analysis" "$dir/lines" ||
+  { echo "test-mpi: 3 ranks, ranks 1 and 2 differing: expected one line from rank 1"; cat "$dir/err"; exit 1; }
+cat "$dir/lines"
 test ! -e "$dir/dabad/grid.json"
 # Generated data names no file: planted:1 against planted:2 (the same counts) are told apart by the
 # generated images (before: the fingerprints agreed, and the grid mixed the two sets' batches).

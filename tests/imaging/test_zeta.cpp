@@ -581,6 +581,47 @@ TEST(Zeta, SampledOnSimulatedRanksEqualsOneProcess) {
   omp_set_num_threads(saved);
 }
 
+// Distributed ζ's budget is rank 0's clock (README "Beyond one machine (MPI)", imaging/shapley.h):
+// every rank stops where rank 0's clock says, whatever its own clock reads.  Each simulated rank gets
+// its own clock (the test hook, no time read): rank 0's never over budget while the others' always
+// are, then the reverse; every rank's estimate equals that of the same ranks all reading rank 0's
+// clock (and, never over budget, one process's).  Kills the mutant in which each rank decides by its
+// own clock (rank 1 ends its first steps after chunk 0 while rank 0 walks on: the shared states
+// differ, or the ranks disagree).
+TEST(Zeta, SampledOnSimulatedRanksStopsByRankZerosBudgetClock) {
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(1);
+  auto net = random_net(kTinySpec, 3, 8, 8, 2);
+  RandomImages data(18, 3, 8, 8, 3, 3);  // 3 chunks of first steps: the budget is read after chunks 0 and 1
+  ZetaSettings s;
+  CoalitionValue game(*net, 0, run::GridSpec{2, 2, 3}, data.view, all_indices(data.view.count), s);
+  auto on_ranks = [&](int ranks, const imaging::BudgetClock& rank0_clock, const imaging::BudgetClock& other_clock) {
+    std::vector<imaging::ShapleyEstimate> got(static_cast<size_t>(ranks));
+    on_simulated_ranks(ranks, [&](SimulatedRank& rank) {
+      got[size_t(rank.rank())] = imaging::shapley_sampled(game, 0.0, 10.0, 12, 5, {}, &rank,
+                                                          rank.rank() == 0 ? rank0_clock : other_clock);
+    });
+    return got;
+  };
+  for (const bool rank0_over : {false, true}) {
+    const imaging::BudgetClock rank0_clock = [rank0_over] { return rank0_over ? 1e9 : 0.0; };
+    const imaging::BudgetClock other_clock = [rank0_over] { return rank0_over ? 0.0 : 1e9; };
+    const auto one = imaging::shapley_sampled(game, 0.0, 10.0, 12, 5, {}, nullptr, rank0_clock);
+    for (int ranks : {2, 3}) {
+      const imaging::ShapleyEstimate expected = rank0_over ? on_ranks(ranks, rank0_clock, rank0_clock)[0] : one;
+      EXPECT_EQ(expected.stopped_by, rank0_over ? "budget" : "max_permutations");
+      for (const imaging::ShapleyEstimate& e : on_ranks(ranks, rank0_clock, other_clock)) {
+        EXPECT_EQ(e.stopped_by, expected.stopped_by) << ranks << " ranks, rank 0 over budget: " << rank0_over;
+        EXPECT_EQ(e.rounds, expected.rounds);
+        EXPECT_EQ(e.images, expected.images);
+        EXPECT_TRUE(e.phi == expected.phi && e.per_image == expected.per_image && e.lesion == expected.lesion)
+            << ranks << " ranks, rank 0 over budget: " << rank0_over;
+      }
+    }
+  }
+  omp_set_num_threads(saved);
+}
+
 // Sampled Shapley on a 12-region layer: efficiency for every estimate, ranks agree with exact,
 // and the 95% intervals cover exact for at least 90% of (seed, region) pairs.
 TEST(Zeta, SampledConvergesToExactWithHonestIntervals) {
