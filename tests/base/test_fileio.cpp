@@ -9,7 +9,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -20,8 +23,10 @@
 
 // What fsync flushed while a test listens (the paths of the descriptors, from /proc/self/fd): this
 // binary's fsync stands in front of libc's, which it calls.
+// A test may also make fsync fail (a file's or a folder's, with the errno it sets) and rename fail.
 namespace {
 std::vector<std::string>* flushed = nullptr;
+int file_fsync_error = 0, folder_fsync_error = 0, rename_error = 0;
 }  // namespace
 
 extern "C" int fsync(int fd) {
@@ -30,8 +35,25 @@ extern "C" int fsync(int fd) {
     const ssize_t n = ::readlink(("/proc/self/fd/" + std::to_string(fd)).c_str(), target, sizeof target);
     if (n > 0) flushed->emplace_back(target, size_t(n));
   }
+  struct stat st;
+  if ((file_fsync_error || folder_fsync_error) && ::fstat(fd, &st) == 0) {
+    const int error = S_ISDIR(st.st_mode) ? folder_fsync_error : file_fsync_error;
+    if (error) {
+      errno = error;
+      return -1;
+    }
+  }
   static const auto real = reinterpret_cast<int (*)(int)>(::dlsym(RTLD_NEXT, "fsync"));
   return real(fd);
+}
+
+extern "C" int rename(const char* from, const char* to) {
+  if (rename_error) {
+    errno = rename_error;
+    return -1;
+  }
+  static const auto real = reinterpret_cast<int (*)(const char*, const char*)>(::dlsym(RTLD_NEXT, "rename"));
+  return real(from, to);
 }
 
 namespace {
@@ -172,6 +194,165 @@ TEST_F(FileIo, AFileIsReadIntoAStringOfItsSizeOrInParts) {
             path("f") + ": " + std::to_string(bytes.size() + 3) + " bytes, expected at most " + std::to_string(1 << 20));
   EXPECT_EQ(error_of([&] { base::read_file(path("f"), 1 << 20); }),
             path("f") + ": " + std::to_string(bytes.size() + 3) + " bytes, expected at most " + std::to_string(1 << 20));
+}
+
+}  // namespace
+
+namespace {
+
+// A write that fails at its flush or its rename removes its temporary and leaves the file it was to
+// replace as it was (header: "never leaves a half-written file"; kills mutants that skip the unlink on
+// either failure path).
+TEST_F(FileIo, AFailedFlushOrRenameRemovesTheTemporaryAndKeepsTheOldFile) {
+  const std::string file = path("x.json");
+  base::write_file_atomic(file, "old");
+  file_fsync_error = EIO;
+  const std::string flush = error_of([&] { base::write_file_atomic(file, "new"); });
+  file_fsync_error = 0;
+  EXPECT_EQ(flush, file + ": flush failed (" + std::strerror(EIO) + ")");
+  EXPECT_EQ(files(), std::vector<std::string>{"x.json"}) << "the temporary was left after a failed flush";
+  rename_error = EXDEV;
+  const std::string rename = error_of([&] { base::write_file_atomic(file, "new"); });
+  rename_error = 0;
+  EXPECT_EQ(rename, file + ": rename failed (" + std::strerror(EXDEV) + ")");
+  EXPECT_EQ(files(), std::vector<std::string>{"x.json"}) << "the temporary was left after a failed rename";
+  EXPECT_EQ(base::read_file(file), "old");
+}
+
+// A file system that cannot flush a folder (EINVAL) takes the file as before folders were flushed; a
+// folder flush that fails otherwise (EIO) is an error naming the file and its folder (kills the mutant
+// that refuses on EINVAL too).
+TEST_F(FileIo, AFolderFlushThatIsNotSupportedIsLeftOutAndOneThatFailsIsAnError) {
+  folder_fsync_error = EINVAL;
+  const std::string file = path("x.json");
+  EXPECT_NO_THROW(base::write_file_atomic(file, "a"));
+  folder_fsync_error = EIO;
+  const std::string error = error_of([&] { base::write_file_atomic(file, "b"); });
+  folder_fsync_error = 0;
+  EXPECT_EQ(error, file + ": written, but its folder " + dir_ + " could not be flushed (" + std::strerror(EIO) + ")");
+  EXPECT_EQ(base::read_file(file), "b");  // renamed already: the file is there, only its folder's flush failed
+}
+
+// A writer destroyed before commit() (an error on the way) removes its temporary: nothing is left and
+// the path is not created (kills the destructor that only closes).
+TEST_F(FileIo, AWriterDestroyedUncommittedLeavesNothing) {
+  {
+    base::AtomicFileWriter file(path("stream.jsonl"));
+    file.append("{\"line\": 1}\n");
+  }
+  EXPECT_TRUE(files().empty());
+}
+
+// remove_stale_temporaries removes `path.tmp.<digits>` files and links only: not a name without digits
+// after `.tmp.`, not one with other characters there, not another file's, not a directory (kills `<`
+// for `<=` in the length check, and regular files only).
+TEST_F(FileIo, StaleTemporariesAreThePathsTmpDigitsFilesAndLinksOnly) {
+  const std::string out = path("out.json");
+  for (const char* name : {"out.json", "out.json.tmp.123", "out.json.tmp.", "out.json.tmp.12a", "other.json.tmp.5"})
+    base::write_file_atomic(path(name), "x");
+  std::filesystem::create_symlink(path("nowhere"), path("out.json.tmp.456"));
+  std::filesystem::create_directory(path("out.json.tmp.789"));
+  EXPECT_EQ(base::remove_stale_temporaries(out), 2);
+  std::vector<std::string> left = files();
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(left, (std::vector<std::string>{"other.json.tmp.5", "out.json", "out.json.tmp.", "out.json.tmp.12a", "out.json.tmp.789"}));
+}
+
+// The checks before a command's work create their probe and remove it: nothing is left in the folder;
+// a folder that does not exist is named as such (kills a probe left behind by require_writable or
+// check_writable, and the folder check skipped).
+TEST_F(FileIo, TheChecksBeforeAWriteLeaveNothingAndNameAMissingFolder) {
+  base::require_writable(path("out.json"));
+  base::check_writable(dir_);
+  EXPECT_TRUE(files().empty());
+  EXPECT_EQ(error_of([&] { base::require_writable(path("none/out.json")); }),
+            path("none/out.json") + ": no folder " + path("none/") + ", expected a file in an existing folder");
+}
+
+// max_bytes is the largest size read, itself included (kills `>=` for `>` in FileReader's check and
+// in read_file's check of what it read).
+TEST_F(FileIo, AFileOfExactlyTheLimitIsRead) {
+  base::write_file_atomic(path("f"), std::string(100, 'x'));
+  EXPECT_EQ(base::read_file(path("f"), 100), std::string(100, 'x'));
+  EXPECT_EQ(base::FileReader(path("f"), 100).size(), 100u);
+  EXPECT_EQ(error_of([&] { base::read_file(path("f"), 99); }), path("f") + ": 100 bytes, expected at most 99");
+}
+
+// read_file reads to the end of the file, past the size it had when opened, and refuses one that goes
+// past max_bytes while being read: a /proc file states size 0 and holds more (kills a read of the
+// opened size only).
+TEST(FileRead, AFileIsReadPastItsStatedSizeToItsEndWithinTheLimit) {
+  struct stat st;
+  ASSERT_EQ(::stat("/proc/self/status", &st), 0);
+  ASSERT_EQ(st.st_size, 0) << "the case needs a file that states size 0";
+  const std::string status = base::read_file("/proc/self/status", 1 << 20);
+  EXPECT_EQ(status.rfind("Name:", 0), 0u) << status.substr(0, 40);
+  EXPECT_NE(status.find("\nVmSize:"), std::string::npos);
+  EXPECT_EQ(status.back(), '\n');
+  EXPECT_EQ(error_of([] { base::read_file("/proc/self/status", 10); }), "/proc/self/status: grew past 10 bytes while being read");
+}
+
+// read_file_head reads the first max_bytes bytes only and gives the whole size; a shorter file whole
+// (kills a head read of the whole file).
+TEST_F(FileIo, AHeadIsTheFirstBytesAndTheWholeSize) {
+  base::write_file_atomic(path("f"), "0123456789");
+  const base::FileHead head = base::read_file_head(path("f"), 4);
+  EXPECT_EQ(head.bytes, "0123");
+  EXPECT_EQ(head.size, 10u);
+  EXPECT_EQ(base::read_file_head(path("f"), 64).bytes, "0123456789");
+}
+
+// mkdir -p of a path where a file stands is an error, not a folder taken as made (kills the final
+// directory check left out).
+TEST_F(FileIo, MakeDirectoriesRefusesAFileStandingAtThePath) {
+  base::write_file_atomic(path("f"), "x");
+  EXPECT_EQ(error_of([&] { base::make_directories(path("f")); }), path("f") + ": is not a directory");
+}
+
+// NewDirectories removes the folders it made, deepest first, when it ends, also when making them
+// failed half-way; keep() keeps them; a folder that was there stays (kills removal outermost first and
+// the failure path that does not remove).
+TEST_F(FileIo, NewDirectoriesAreRemovedDeepestFirstUnlessKept) {
+  std::filesystem::create_directory(path("was"));
+  { const base::NewDirectories made(path("was/a/b/c")); }
+  EXPECT_TRUE(std::filesystem::is_directory(path("was")));
+  EXPECT_FALSE(std::filesystem::exists(path("was/a")));
+  base::make_directories(path("was/f"));
+  base::write_file_atomic(path("was/f/file"), "x");
+  // makes n and m, then finds a file at the end of the path: both removed again
+  const std::string through = path("was/n/m/../../f/file");
+  EXPECT_EQ(error_of([&] { base::NewDirectories{through}; }), through + ": is not a directory");
+  EXPECT_FALSE(std::filesystem::exists(path("was/n")));
+  {
+    base::NewDirectories made(path("was/k/l"));
+    made.keep();
+  }
+  EXPECT_TRUE(std::filesystem::is_directory(path("was/k/l")));
+}
+
+// The directory lock: a second holder (another open of the directory) is refused with the caller's
+// line, the lock is free again once its holder ends, and a directory that cannot be opened is named
+// (kills a shared lock, a lock never released and an inverted errno test).
+TEST_F(FileIo, ADirectoryLockRefusesASecondHolderUntilTheFirstEnds) {
+  {
+    const base::DirectoryLock first(dir_, "in use");
+    EXPECT_EQ(error_of([&] { base::DirectoryLock second(dir_, "in use"); }), "in use");
+  }
+  EXPECT_NO_THROW(base::DirectoryLock again(dir_, "in use"));
+  EXPECT_EQ(error_of([&] { base::DirectoryLock none(path("none"), "in use"); }),
+            path("none") + ": cannot open the directory (" + std::strerror(ENOENT) + ")");
+}
+
+// not_a_directory names what a link leads to: a link to a file is "a file", a dangling one "leads
+// nowhere" (kills the file test made on the link itself).
+TEST_F(FileIo, NotADirectoryNamesWhatALinkLeadsTo) {
+  base::write_file_atomic(path("f"), "x");
+  std::filesystem::create_symlink(path("f"), path("to_file"));
+  std::filesystem::create_symlink(path("none"), path("dangling"));
+  EXPECT_EQ(base::not_a_directory(path("f")), "is a file, not a directory");
+  EXPECT_EQ(base::not_a_directory(path("to_file")), "is a file, not a directory");
+  EXPECT_EQ(base::not_a_directory(path("dangling")), "is a symbolic link that loops or leads nowhere");
+  EXPECT_EQ(base::not_a_directory(path("none")), "does not exist");
 }
 
 }  // namespace
