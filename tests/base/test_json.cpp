@@ -4,7 +4,11 @@
 // depth check, and the writer's promises (run/json.h): U+FFFD for bad UTF-8, no NaN written.
 #include <gtest/gtest.h>
 
+#include <array>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
+#include <filesystem>
 #include <string>
 
 #include "base/json.h"
@@ -65,6 +69,78 @@ TEST(Json, FindOnAValueThatIsNoObjectIsAnError) {
 TEST(Json, BracketsAfterAnEscapedQuoteInAStringAreNoNesting) {
   const std::string text = std::string(R"({"s": "\" )") + std::string(100, '[') + "\"}";
   EXPECT_EQ(base::parse_json(text, "h")["s"], "\" " + std::string(100, '['));
+}
+
+// kMaxJsonDepth levels are read, one more is refused; sibling objects and arrays are no nesting (kills
+// `>=` for `>` in the depth check, and a scan that does not close an object at `}`).
+TEST(Json, TheDepthLimitCountsNestingOnlyAndIncludesItself) {
+  const int limit = base::kMaxJsonDepth;
+  const std::string deepest = std::string(size_t(limit), '[') + std::string(size_t(limit), ']');
+  EXPECT_EQ(base::parse_json(deepest, "h").size(), 1u);
+  EXPECT_EQ(error_of([&] { base::parse_json("[" + deepest + "]", "h"); }),
+            "h: nested deeper than " + std::to_string(limit) + " levels, expected an nnfmri JSON file");
+  std::string siblings = "[";
+  for (int i = 0; i < 2 * limit; ++i) siblings += i ? ",{\"a\":[]}" : "{\"a\":[]}";
+  EXPECT_EQ(base::parse_json(siblings + "]", "h").size(), size_t(2 * limit));
+}
+
+// The first repeated key is the one named, however many follow (kills the pointer built again at
+// every repeat).
+TEST(Json, TheFirstRepeatedKeyIsNamed) {
+  EXPECT_EQ(error_of([] { base::parse_json(R"({"a": 1, "b": {"c": 1, "c": 2}, "a": 3})", "x.json"); }),
+            "x.json: /b/c: the key appears twice in its object, expected each key once");
+}
+
+// A number beyond a double is named by its JSON pointer, array indices counted (kills failing_pointer
+// not moving on to the next element).
+TEST(Json, AnOverflowingNumberIsNamedByItsPointer) {
+  EXPECT_EQ(error_of([] { base::parse_json(R"({"a": [1, {"b": 2}, [3], 1e999]})", "x.json"); }),
+            "x.json: /a/3: number overflow parsing '1e999', expected a finite number");
+}
+
+// read_optional_json: only a path where nothing is is "nothing"; one that cannot be looked at (a link
+// that loops: ELOOP) is an error naming it (kills every failing stat taken for absent).
+class JsonRead : public TempDirTest {};
+
+TEST_F(JsonRead, AnOptionalFileThatCannotBeLookedAtIsAnError) {
+  EXPECT_FALSE(base::read_optional_json(path("none.json")).has_value());
+  EXPECT_FALSE(base::read_optional_json(path("none/x.json")).has_value());
+  std::filesystem::create_symlink(path("loop.json"), path("loop.json"));
+  EXPECT_EQ(error_of([&] { base::read_optional_json(path("loop.json")); }),
+            path("loop.json") + ": cannot open (" + std::strerror(ELOOP) + ")");
+}
+
+// The accessors' ranges include their ends, an integer is no fraction, an interval may be one point,
+// an index one past the end is an error (kills `<=` for `<`, is_number for is_number_integer, `>=`
+// for `>`, `>` for `>=`).
+TEST(Json, AccessorRangesIncludeTheirEnds) {
+  const base::Json j = base::parse_json(R"({"low": 0.5, "half": 1.5, "n": 3, "point": [2, 2], "t": [1, 4, 4]})", "c.json");
+  const base::Node root(j, "c.json");
+  EXPECT_EQ(root["low"].number(0.5, 1), 0.5);
+  EXPECT_EQ(root["n"].integer(3, 3), 3);
+  EXPECT_EQ(error_of([&] { root["half"].integer(0, 10); }), "c.json: /half: expected an integer from 0 to 10, found the number 1.5");
+  EXPECT_EQ(root["point"].interval(), (std::array<double, 2>{2, 2}));
+  EXPECT_EQ(root["t"].triple(4), (std::array<int, 3>{1, 4, 4}));
+  EXPECT_EQ(error_of([&] { root["point"][2]; }), "c.json: /point: expected an array of at least 3, found an array of 2");
+}
+
+// RFC 6901: '~' is "~0" and '/' is "~1", in every pointer an error line names (kills the two swapped,
+// and a key written raw in require_finite's and fail_missing's pointers).
+TEST(Json, PointersEscapeTildeAndSlash) {
+  EXPECT_EQ(base::pointer_token("a~b/c"), "a~0b~1c");
+  const base::Json doc = {{"a/b", {{"c~d", std::nan("")}}}};
+  EXPECT_EQ(error_of([&] { base::require_finite(doc, "f"); }), "f: /a~1b/c~0d is nan, expected a finite number");
+  const base::Json j = base::parse_json(R"({"o": {}})", "f");
+  EXPECT_EQ(error_of([&] { base::Node(j, "f")["o"]["x/y"]; }), "f: /o/x~1y: missing (expected in the object at /o)");
+}
+
+// An error line quotes a long string value cut at 37 characters and "..." (kills a cut without it), and
+// a null value is there, not absent (kills find taking null for a missing key).
+TEST(Json, AFoundValueIsDescribedShortAndNullIsNoMissingKey) {
+  const base::Json j = base::parse_json(R"({"s": ")" + std::string(50, 'x') + R"(", "k": null})", "f");
+  const base::Node root(j, "f");
+  EXPECT_EQ(error_of([&] { root["s"].number(); }), "f: /s: expected a number, found the string \"" + std::string(36, 'x') + "...");
+  EXPECT_EQ(error_of([&] { root.optional_number("k"); }), "f: /k: expected a number, found null");
 }
 
 // run/json.h's promise: a string that is not valid UTF-8 is written with U+FFFD (EF BF BD) for each bad
