@@ -104,6 +104,33 @@ TEST_F(FixMallocThresholdsChild, HeapTopIsGivenBackAfterALargeFree) {
   for (int i = 63; i >= 0; --i) release(blocks[i]);
   EXPECT_LT(mallinfo2().keepcost, size_t(1) << 20);
 }
+
+// The threshold is 128 KiB itself: a block of exactly 128 KiB that the heap cannot serve (its top given
+// back first, so that no free chunk fits it) is a mapping of its own, even after the large free (kills
+// a mmap threshold fixed higher than the header says).
+TEST_F(FixMallocThresholdsChild, ABlockOfExactly128KiBIsMapped) {
+  malloc_trim(0);
+  const size_t mapped_before = mallinfo2().hblks;
+  void* block = touched(size_t(128) << 10);
+  ASSERT_NE(block, nullptr);
+  const size_t mapped_after = mallinfo2().hblks;
+  release(block);
+  EXPECT_EQ(mapped_after, mapped_before + 1);
+}
+
+// return_free_memory gives back the free memory at the heap's top, also the part under the trim
+// threshold that a free keeps: less than a page and a chunk header stays (kills malloc_trim with a pad).
+TEST_F(FixMallocThresholdsChild, ReturnFreeMemoryGivesBackTheHeapTop) {
+  void* blocks[16];
+  for (void*& b : blocks) {
+    b = touched(size_t(4) << 10);
+    ASSERT_NE(b, nullptr);
+  }
+  for (int i = 15; i >= 0; --i) release(blocks[i]);
+  ASSERT_GE(mallinfo2().keepcost, size_t(64) << 10) << "the case needs 64 KiB free at the heap's top";
+  base::return_free_memory();
+  EXPECT_LT(mallinfo2().keepcost, size_t(sysconf(_SC_PAGESIZE)) + 64);
+}
 #endif
 
 TEST(FixMallocThresholds, InAFreshProcess) {
@@ -138,6 +165,27 @@ TEST(AddressSpaceLeft, IsTheLimitLessWhatIsMappedAndMinusOneWithoutALimit) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child exit " << WEXITSTATUS(status);
 }
 
+// The limit is the soft one (what the kernel enforces, `ulimit -Sv`): a soft limit under an unlimited
+// hard one is a limit (kills the test of the hard limit for RLIM_INFINITY).
+TEST(AddressSpaceLeft, IsTheSoftLimitLessWhatIsMapped) {
+  if (NNFMRI_UNDER_ASAN) GTEST_SKIP() << "AddressSanitizer cannot run under an address-space limit";
+  struct rlimit limit {};
+  ASSERT_EQ(getrlimit(RLIMIT_AS, &limit), 0);
+  if (limit.rlim_max != RLIM_INFINITY) GTEST_SKIP() << "this test needs an unlimited hard limit";
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const rlim_t cap = rlim_t(mapped_bytes() + (1LL << 30));
+    const struct rlimit soft = {cap, RLIM_INFINITY};
+    if (setrlimit(RLIMIT_AS, &soft) != 0) _exit(10);
+    const long long left = base::address_space_left(), expected = (long long)cap - mapped_bytes();
+    _exit(left >= expected - (1LL << 20) && left <= expected + (1LL << 20) ? 0 : 11);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child exit " << WEXITSTATUS(status);
+}
+
 #ifdef __GLIBC__
 // How many malloc arenas this process has: the <heap> elements of malloc_info's report.
 int arena_count() {
@@ -162,6 +210,16 @@ TEST(ShareOneMallocArenaChild, FourThreadsAllocatingUnderALimit) {
   const struct rlimit both = {cap, cap};
   ASSERT_EQ(setrlimit(RLIMIT_AS, &both), 0);
   if (std::strcmp(mode, "cap") == 0) base::share_one_malloc_arena_under_an_address_limit();
+  // "full": the limit already reached (nothing left, 0) when the cap is set is a limit too (kills a cap
+  // set only when some room is left); the room is given back before the threads start.
+  if (std::strcmp(mode, "full") == 0) {
+    const struct rlimit tight = {rlim_t(mapped_bytes() / 2), cap};
+    ASSERT_EQ(setrlimit(RLIMIT_AS, &tight), 0);
+    const long long left = base::address_space_left();
+    base::share_one_malloc_arena_under_an_address_limit();
+    ASSERT_EQ(setrlimit(RLIMIT_AS, &both), 0);
+    ASSERT_EQ(left, 0);
+  }
   std::vector<std::thread> threads;
   int arrived = 0;
   std::mutex lock;
@@ -178,7 +236,7 @@ TEST(ShareOneMallocArenaChild, FourThreadsAllocatingUnderALimit) {
   for (std::thread& t : threads) t.join();
   const int arenas = arena_count();
   std::printf("arenas: %d\n", arenas);
-  if (std::strcmp(mode, "cap") == 0) {
+  if (std::strcmp(mode, "nocap") != 0) {
     EXPECT_EQ(arenas, 1);
   } else {
     EXPECT_GT(arenas, 1) << "the control: glibc made no arena per thread, so the cap is not what was tested";
@@ -192,7 +250,7 @@ TEST(ShareOneMallocArena, InAFreshProcess) {
 #ifndef __GLIBC__
   GTEST_SKIP() << "glibc only";
 #endif
-  for (const char* mode : {"cap", "nocap"}) {
+  for (const char* mode : {"cap", "nocap", "full"}) {
     const std::string run = std::string("NNFMRI_ARENA_CHILD=") + mode + " '" + self_path() +
                             "' --gtest_filter='ShareOneMallocArenaChild.*' > /dev/null 2>&1";
     EXPECT_EQ(std::system(run.c_str()), 0) << run;
