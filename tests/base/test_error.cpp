@@ -46,4 +46,10 @@ TEST(ErrorLine, TheCutsFallBetweenUtf8Sequences) {
   }
 }
 
+// DEL (0x7f) is a control character too: written \x7f like the bytes below 0x20 (kills a test of
+// u >= 0x20 alone).
+TEST(ErrorLine, DeleteIsEscapedLikeTheOtherControlBytes) {
+  EXPECT_EQ(std::string(base::Error("a\x7f" "b\x1f").what()), "a\\x7fb\\x1f");
+}
+
 }  // namespace

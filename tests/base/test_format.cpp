@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <string>
 
 #include "nn/rng.h"
 
@@ -62,3 +63,19 @@ TEST(Format, CountedTakesThePluralUnlessOne) {
   EXPECT_EQ(base::counted(48, "step"), "48 steps");
   EXPECT_EQ(base::counted(-1, "step"), "-1 steps");
 }
+
+// An integer is written in full below 1e15 only: 1e15 itself keeps its exponent form (kills `<=` for
+// `<`).
+TEST(Format, ShortestWritesIntegersInFullBelow1e15Only) {
+  EXPECT_EQ(base::shortest(999999999999999.0, false), "999999999999999");
+  EXPECT_EQ(base::shortest(1e15, false), "1e+15");
+  EXPECT_EQ(base::shortest(-1e15, false), "-1e+15");
+}
+
+// format() keeps up to 63 bytes of text and cuts the rest (kills a smaller buffer).
+TEST(Format, FormatKeepsSixtyThreeBytes) {
+  EXPECT_EQ(base::format("%.50f", 1.0), "1." + std::string(50, '0'));
+  const char* volatile long_pattern = "%.70f";  // not a literal: the compiler would warn of the cut it tests
+  EXPECT_EQ(base::format(long_pattern, 1.0), "1." + std::string(61, '0'));
+}
+
