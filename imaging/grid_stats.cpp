@@ -41,7 +41,8 @@ struct ImageRegionStats {
 // prefetched (a hint: the same reads) while this band is summed, and each row's cells are regrouped
 // into lanes with register shuffles (row_lanes) instead of one load per float.
 // (Built without AVX, GCC warns that returning a Doubles4 by value has another ABI: irrelevant for these
-// internal helpers, so the warning is off here, as in nn/winograd.cpp.)
+// internal helpers, so the warning is off here, as in nn/winograd.cpp.  Its note on *passing* one by
+// value ignores the pragma, so add_square takes references: the same instructions either way.)
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wpsabi"
 #endif
@@ -52,7 +53,7 @@ using Bits4 = uint64_t __attribute__((vector_size(32)));   // the bits of a Doub
 
 // s + d·d lane by lane, fused where the target has FMA: spelt out, since the compiler does not fuse it
 // in every instantiation (even_region_stats<1, 4> was left unfused and differed from the sweep).
-inline Doubles4 add_square(Doubles4 s, Doubles4 d) {
+inline Doubles4 add_square(const Doubles4& s, const Doubles4& d) {
 #ifdef __FMA__
   return Doubles4(_mm256_fmadd_pd(__m256d(d), __m256d(d), __m256d(s)));
 #else
