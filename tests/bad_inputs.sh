@@ -431,6 +431,8 @@ case_ "monitor --input planted:1,sideways (the error names --input)" 2 monitor r
 ( unset NNFMRI_DATA; case_ "monitor --input cifar10, no CIFAR-10 folder found (the advice names no --data)" 2 monitor run/model.ckpt \
   --profile ok.profile --input cifar10 --out m4d; exit $failed ) || failed=1
 case_ "monitor --window 1" 2 monitor run/model.ckpt --profile ok.profile --input planted --window 1 --out m5
+mkdir -p flatimg && cp goodimg/a/0.png flatimg/x.png
+case_ "monitor --input images:DIR of images alone (monitored whole), --split 0.3" 2 monitor run/model.ckpt --profile ok.profile --input images:flatimg --split 0.3 --out m5b
 # a monitor --out in use, as another nnfmri monitor holds it
 hold held_m
 case_ "monitor --out a directory another nnfmri monitor holds" 2 monitor run/model.ckpt --profile ok.profile --input planted --out held_m

@@ -376,6 +376,17 @@ TEST_F(MonitorCommand, AFolderOfUnlabelledImagesIsMonitoredWithNullLabelsAndTheS
   }
   EXPECT_EQ(images, 5);
   EXPECT_NE(base::read_file(path("m1/monitor.html")).find("\"label\":null"), std::string::npos);
+  // such a folder is monitored whole, not split: --split and --split-seed are refused naming the flag
+  // (before 2026-12-06 they were ignored without a word, every image scored)
+  for (const std::string flag : {"--split", "--split-seed"}) {
+    const std::string m = error_of([&] {
+      run(app::cmd_monitor, {path("a.ckpt"), "--profile", path("a.profile"), "--input", "images:" + path("flat"), flag,
+                             flag == "--split" ? "0.5" : "3", "--threads", "1", "--out", path("m3")});
+    });
+    EXPECT_EQ(m.rfind("flag " + flag + ": applies to a folder of class folders only, not to --input images:", 0), 0u) << m;
+    EXPECT_NE(m.find("a folder of images without class folders (monitored whole, unlabelled)"), std::string::npos) << m;
+    EXPECT_FALSE(std::filesystem::exists(path("m3/monitor.jsonl")));
+  }
 }
 
 // profile --out in a folder that does not exist is refused before anything else is read: the ζ file given
