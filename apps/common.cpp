@@ -213,7 +213,8 @@ std::unique_ptr<datasets::TestStream> open_test_stream(const Flags& flags, const
   std::unique_ptr<datasets::TestStream> stream;
   in_file_of(data_flag + ":", [&] { stream = std::make_unique<datasets::TestStream>(spec, options, size_t(std::max(limit, 0L))); });
   if (stream->size() == 0) throw base::Error(data_flag + " " + spec + ": no test images");
-  // … nor to a folder of images alone, which is monitored whole: the flags would be ignored without a word
+  // --split and --split-seed cut a folder of class folders; a folder of images alone is monitored whole, so
+  // there they would be ignored without a word
   if (!stream->header().labelled)
     for (const char* flag : {"--split", "--split-seed"})
       if (flags.has(flag))
