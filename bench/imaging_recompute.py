@@ -19,7 +19,10 @@ Prints per quantity the largest absolute and relative difference; lines starting
 that are not float rounding (lists, keys, structure): exit 1 if there is one."""
 import json, sys, math
 import numpy as np
-import mpmath
+try:
+    import mpmath  # the Student t distribution's p-values (regularised incomplete beta)
+except ImportError:
+    sys.exit("imaging_recompute.py: needs mpmath (Debian: apt-get install python3-mpmath), not among the Makefile's packages")
 try:
     import torch  # noqa: F401  (Taylor terms only)
     HAVE_TORCH = True
