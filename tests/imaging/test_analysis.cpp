@@ -468,4 +468,104 @@ TEST(Analysis, WithoutAStageRunsTheOthersWhateverStagesNamed) {
   }
 }
 
+// Random C×H×W images with labels i % classes (owned, with a view), for shapes SyntheticImages lacks.
+struct ShapedImages {
+  std::vector<uint8_t> pixels, labels;
+  nn::LabeledImages view;
+  ShapedImages(size_t count, int c, int h, int w, int classes) : pixels(count * size_t(c * h * w)), labels(count) {
+    nn::Rng rng(13);
+    for (uint8_t& p : pixels) p = uint8_t(rng.below(256));
+    for (size_t i = 0; i < count; ++i) labels[i] = uint8_t(i % size_t(classes));
+    view = nn::LabeledImages{pixels.data(), labels.data(), count, c, h, w, classes};
+  }
+};
+
+// eval_stream.h: a batch `wanted` refuses is not forwarded (neither probe nor batch end sees it), the
+// others are as without it; the evaluation set may be every image of the data.
+TEST(EvalStream, ABatchNobodyWantsIsNotForwardedAndTheWholeSetMayBeStreamed) {
+  SyntheticImages data(30);
+  nn::Network net("conv3x3:2 maxpool4 linear:10", 3, 32, 32);
+  net.init(5);
+  std::vector<size_t> probed, ended;
+  imaging::stream_eval(
+      net, data.view, 30, 7,
+      [&](const imaging::EvalBatch& b, const nn::BlockView& v) {
+        if (v.index == 0) probed.push_back(b.offset);
+      },
+      [&](const imaging::EvalBatch& b, const nn::Tensor&) { ended.push_back(b.offset); },
+      [](size_t offset) { return offset != 7 && offset != 28; });
+  EXPECT_EQ(probed, std::vector<size_t>({0, 14, 21}));
+  EXPECT_EQ(ended, probed);
+}
+
+// grid.json's "images" (grid_stage.cpp): the mean takes one of the kMaxImageValues / (C·H·W) slots, the
+// examples the others (at most 6); a training run's later epochs (write_images = false) write no block.
+TEST(GridStage, TheImagesBlockKeepsASlotForTheMeanAndIsLeftOutWhenNotWanted) {
+  imaging::AnalysisSettings s;
+  s.stages = {"grid"};
+  s.grid = {2, 2, 1};
+  s.eval_samples = 8;
+  for (const auto& [side, examples] : std::vector<std::pair<int, size_t>>{{300, 1}, {200, 5}, {100, 6}}) {
+    // 90,000 values: 2 slots, the mean and 1 example; 40,000: 6 slots, 5 examples; 10,000: 25 slots, 6.
+    ShapedImages data(8, 1, side, side, 2);
+    nn::Network net("maxpool" + std::to_string(side / 10) + " linear:2", 1, side, side);
+    net.init(5);
+    const std::string dir = temp_dir();
+    imaging::run_analysis(net, data.view, s, {"custom", 1, {}}, dir);
+    const auto j = nlohmann::ordered_json::parse(base::read_file(dir + "/grid.json"));
+    EXPECT_EQ(j["images"]["mean"].size(), size_t(side * side)) << side;
+    EXPECT_EQ(j["images"]["examples"].size(), examples) << side;
+    remove_dir(dir);
+    if (side != 100) continue;
+    imaging::AnalysisContext later{"custom", 2, {}};
+    later.write_images = false;
+    imaging::run_analysis(net, data.view, s, later, dir);
+    EXPECT_FALSE(nlohmann::ordered_json::parse(base::read_file(dir + "/grid.json")).contains("images"));
+    remove_dir(dir);
+  }
+}
+
+// The grid digest's coverage is the share of all regions of all layers that are active: each layer's
+// coverage weighted by its region count.  Here conv1 and pool1 (8 regions each) are dead (a bias of
+// −100 before the relu) and the output's 10 regions alive (bias 1): 10 / 26, not the layers' mean 1/3.
+TEST(GridStage, TheDigestsCoverageWeighsEachLayerByItsRegions) {
+  SyntheticImages data(10);
+  nn::Network net("conv3x3:4 relu maxpool2 linear:10", 3, 32, 32);
+  net.init(5);
+  for (const nn::NamedParam& p : net.named_params()) {
+    if (p.name == "conv1.bias") p.param->value.fill(-100.f);
+    if (p.name == "output.bias") p.param->value.fill(1.f);
+  }
+  imaging::AnalysisSettings s;
+  s.stages = {"grid"};
+  s.grid = {2, 2, 2};
+  const std::string dir = temp_dir();
+  const imaging::AnalysisReport report = imaging::run_analysis(net, data.view, s, {"custom", 1, {}}, dir);
+  const auto& layers = report.stage("grid")->document["layers"];
+  EXPECT_EQ(layers["conv1"]["coverage"], 0.0);
+  EXPECT_EQ(layers["pool1"]["coverage"], 0.0);
+  EXPECT_EQ(layers["output"]["coverage"], 1.0);
+  EXPECT_NE(report.digest.find(": coverage 0.38"), std::string::npos) << report.digest;
+  remove_dir(dir);
+}
+
+// grid.json's receptive_field: rows are spans on the input's height, columns on its width (a 8×16
+// image: the last row block reaches row 8, the last column block column 16).
+TEST(GridStage, ReceptiveFieldRowsAndColumnsFollowTheirOwnAxis) {
+  ShapedImages data(8, 3, 8, 16, 4);
+  nn::Network net("conv3x3:2 maxpool2 linear:4", 3, 8, 16);
+  net.init(5);
+  imaging::AnalysisSettings s;
+  s.stages = {"grid"};
+  s.grid = {2, 2, 1};
+  const std::string dir = temp_dir();
+  const imaging::AnalysisReport report = imaging::run_analysis(net, data.view, s, {"custom", 1, {}}, dir);
+  for (const char* name : {"conv1", "pool1"}) {
+    const auto& rf = report.stage("grid")->document["layers"][name]["receptive_field"];
+    EXPECT_EQ(rf["rows"], nlohmann::ordered_json({{0, 5}, {3, 8}})) << name;
+    EXPECT_EQ(rf["cols"], nlohmann::ordered_json({{0, 9}, {7, 16}})) << name;
+  }
+  remove_dir(dir);
+}
+
 }  // namespace

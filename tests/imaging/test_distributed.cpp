@@ -45,11 +45,11 @@ nlohmann::ordered_json without_timing(nlohmann::ordered_json j) {
 }
 
 // Every stage's document of one analysis of `net` (ranks: null for one process).
-std::vector<std::string> analyse(nn::Network& net, const nn::LabeledImages& data, nn::ShardGroup* ranks) {
+std::vector<std::string> analyse(nn::Network& net, const nn::LabeledImages& data, nn::ShardGroup* ranks, int batch = 7) {
   imaging::AnalysisSettings s;
   s.grid = run::GridSpec{2, 2, 2};
   s.eval_samples = 30;
-  s.batch = 7;  // 5 batches: 3 ranks own 2, 2 and 1
+  s.batch = batch;  // 7: 5 batches, 3 ranks own 2, 2 and 1
   s.zeta.samples = 20;  // 3 chunks of 8
   s.zeta.max_permutations = 4;
   s.zeta.budget_seconds = 1e6;
@@ -66,18 +66,18 @@ std::vector<std::string> analyse(nn::Network& net, const nn::LabeledImages& data
   return documents;
 }
 
-void expect_same_on_simulated_ranks(const std::string& spec) {
+void expect_same_on_simulated_ranks(const std::string& spec, int batch = 7) {
   const int saved = omp_get_max_threads();
   omp_set_num_threads(1);
   RandomImages data(36, 3, 8, 8, 3, 7);
   nn::Network net(spec, 3, 8, 8);
   net.init(5);
-  const std::vector<std::string> one = analyse(net, data.view, nullptr);
+  const std::vector<std::string> one = analyse(net, data.view, nullptr, batch);
   ASSERT_EQ(one.size(), 3u);  // grid, zeta, tract
   EXPECT_NE(one[1].find("\"stopped_by\":\"max_permutations\""), std::string::npos) << one[1].substr(0, 400);
   for (int ranks : {2, 3}) {
     std::vector<std::vector<std::string>> got(static_cast<size_t>(ranks));
-    on_simulated_ranks(ranks, [&](SimulatedRank& rank) { got[size_t(rank.rank())] = analyse(net, data.view, &rank); });
+    on_simulated_ranks(ranks, [&](SimulatedRank& rank) { got[size_t(rank.rank())] = analyse(net, data.view, &rank, batch); });
     for (int r = 0; r < ranks; ++r)
       for (size_t k = 0; k < one.size(); ++k)
         EXPECT_TRUE(got[size_t(r)][k] == one[k]) << spec << ": rank " << r << " of " << ranks << ", " << one[k].substr(0, 40);
@@ -89,6 +89,13 @@ void expect_same_on_simulated_ranks(const std::string& spec) {
 
 TEST(Distributed, AnalysisOnSimulatedRanksEqualsOneProcess) {
   expect_same_on_simulated_ranks("conv3x3:4 bn relu maxpool2 conv3x3:6 relu linear:3");
+}
+
+// The pass's batch k (images k·batch …) goes to rank k mod P, by the batch's number: with batches of 7
+// (≡ 1 mod 2 and mod 3) a batch's first image 7k has the same owner, so the tests above could not tell
+// the two apart; with batches of 6 they differ.
+TEST(Distributed, TheGridsBatchesAreOwnedByTheirNumberNotTheirFirstImage) {
+  expect_same_on_simulated_ranks("conv3x3:4 bn relu maxpool2 conv3x3:6 relu linear:3", 6);
 }
 
 TEST(Distributed, ResidualAnalysisOnSimulatedRanksEqualsOneProcess) {

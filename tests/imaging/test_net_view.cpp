@@ -339,3 +339,84 @@ TEST(NetView, ResidualBlocksReadBothPathsAndTheirInputSpanIsWhatMovesThem) {
       }
   }
 }
+
+// A residual block's z from NetView's description alone: the branch's output (BlockView::input) plus
+// the shortcut of x_in, the output of inputs[1]: the identity, option A (input channel c at output
+// channel c + pad_front, subsampled through shortcut_field) or option B (shortcut_weights, (IC, OC),
+// and shortcut_bias, its batch norm folded in), against the block's own z.
+TEST(NetView, AResidualBlocksShortcutFromTheViewGivesItsPreActivation) {
+  for (const std::string spec : {"conv3x3:3 res(conv3x3:3 conv3x3:3) res:pad(conv3x3:5:s2) gap linear:2",
+                                 "conv3x3:3 bn res:proj(conv3x3:4:s2 bn conv3x3:4 bn) relu gap linear:2"}) {
+    SCOPED_TRACE(spec);
+    nn::Network net = random_net(spec, 2, 9, 7, 3);
+    for (const nn::NamedParam& p : net.named_params())  // the projection's batch norm: a scale and shift
+      if (p.name.find("proj_bn.weight") != std::string::npos || p.name.find("proj_bn.bias") != std::string::npos)
+        for (size_t i = 0; i < p.param->value.size(); ++i) p.param->value[i] = float(0.5 + 0.25 * double(i));
+    const NetView view(net);
+    std::vector<nn::Tensor> outputs(size_t(view.size()));
+    const nn::Tensor x = gradcheck::random_tensor(nn::Shape{2, 2, 9, 7}, 4);
+    int checked = 0;
+    nn::Probe probe = [&](const nn::BlockView& b) {
+      outputs[size_t(b.index)] = b.a;
+      const imaging::ImagedBlock& k = view.block(b.index);
+      if (k.op != BlockOp::residual_add) return;
+      SCOPED_TRACE(k.name);
+      const nn::Tensor& in = k.inputs[1] < 0 ? x : outputs[size_t(k.inputs[1])];
+      const imaging::ReceptiveField rf = view.shortcut_field(b.index);
+      ASSERT_EQ(rf.taps, 1);
+      const int O = k.output.c, I = k.shortcut_input.c, P = k.output.h * k.output.w, Q = k.shortcut_input.h * k.shortcut_input.w;
+      base::AlignedVector<float> w;
+      std::vector<float> bias(size_t(O), 0.f);
+      if (k.shortcut == imaging::Shortcut::projection) w = view.shortcut_weights(b.index), bias = view.shortcut_bias(b.index);
+      for (int n = 0; n < 2; ++n)
+        for (int o = 0; o < O; ++o)
+          for (int p = 0; p < P; ++p) {
+            const int q = rf.at(0, p);
+            double s = bias[size_t(o)];
+            if (k.shortcut == imaging::Shortcut::projection) {
+              for (int i = 0; i < I; ++i) s += double(w[size_t(i) * O + o]) * in.sample(n)[size_t(i) * Q + q];
+            } else {
+              const int i = o - k.pad_front;  // the identity: pad_front 0 and I = O
+              if (i >= 0 && i < I) s += in.sample(n)[size_t(i) * Q + q];
+            }
+            const double expected = b.input.sample(n)[size_t(o) * P + p] + s;
+            ASSERT_NEAR(b.z.sample(n)[size_t(o) * P + p], expected, 1e-4 * (1 + std::fabs(expected))) << o << " " << p;
+          }
+      ++checked;
+    };
+    net.forward(x, false, &probe);
+    EXPECT_EQ(checked, spec.find("res(") != std::string::npos ? 2 : 1);
+  }
+}
+
+// ReceptiveField::windows lists the input positions each output position reads, padding left out
+// (net_view.h); its one caller today reads max pools, which have no padding, so a padded window is
+// checked here: a 3×3 window with padding 1 on a 3×3 map reads 4 positions at a corner, 6 at an
+// edge, 9 at the centre.
+TEST(NetView, WindowsLeaveThePaddingOut) {
+  const imaging::ReceptiveField rf = imaging::receptive_field(imaging::Window{3, 3, 1, 1}, 3, 3, 3, 3);
+  std::vector<int> begin, position;
+  rf.windows(begin, position);
+  ASSERT_EQ(begin.size(), 10u);
+  EXPECT_EQ(begin[1] - begin[0], 4);
+  EXPECT_EQ(begin[2] - begin[1], 6);
+  EXPECT_EQ(begin[5] - begin[4], 9);
+  EXPECT_EQ(begin.back(), 4 * 4 + 4 * 6 + 9);
+  for (int q : position) EXPECT_GE(q, 0);
+  EXPECT_EQ(std::vector<int>(position.begin(), position.begin() + 4), std::vector<int>({0, 1, 3, 4}));
+}
+
+// input_span of a residual block holds what its shortcut reads even where the branch reads less:
+// a 2×2 window of stride 2 on a 7×7 map gives 3×3, so option A subsamples by 3, and output row 2
+// reads rows 4–5 through the branch but row 6 through the shortcut.
+TEST(NetView, AResidualSpanHoldsTheRowsOnlyTheShortcutReads) {
+  nn::Network net("res:pad(conv2x2:4:s2:p0) gap linear:2", 1, 7, 7);
+  const NetView view(net);
+  const int res1 = net.find_block("res1");
+  ASSERT_EQ(view.block(res1).shortcut_window.stride, 3);
+  for (bool vertical : {true, false}) {
+    EXPECT_EQ(view.input_span(res1, vertical, 2, 3), (std::array<int, 2>{4, 7}));
+    EXPECT_EQ(view.input_span(res1, vertical, 1, 2), (std::array<int, 2>{2, 4}));
+    EXPECT_EQ(view.input_span(res1, vertical, 0, 3), (std::array<int, 2>{0, 7}));
+  }
+}

@@ -134,4 +134,14 @@ TEST(RegionLesion, AccuracyEqualsTheLesionGamesDenseValue) {
   for (size_t i = 1; i < test.count; ++i) EXPECT_EQ(dead.predicted[i], dead.predicted[0]);
 }
 
+// A '*' matches any run of characters, the empty run included: at the end, between two characters,
+// and several in a row.
+TEST(RegionLesion, AStarMatchesTheEmptyRunToo) {
+  EXPECT_TRUE(imaging::glob_match("grid_1_1_1*", "grid_1_1_1"));
+  EXPECT_TRUE(imaging::glob_match("grid_1_1_1**", "grid_1_1_1"));
+  EXPECT_TRUE(imaging::glob_match("grid_*1_1_1", "grid_1_1_1"));
+  EXPECT_TRUE(imaging::glob_match("*", ""));
+  EXPECT_FALSE(imaging::glob_match("grid_1_1_1*2", "grid_1_1_1"));
+}
+
 }  // namespace

@@ -84,4 +84,19 @@ TEST(Stages, ZetaDigestCountsCriticalRegionsAndNamesTheTopOne) {
   EXPECT_EQ(zeta->digest(doc), "critical 0 of 7 regions, zeta from 2 of 256 images in 2 blocks (--zeta-budget ran out)");
 }
 
+// analysis.h: the settings are validated before anything runs, each stage's own by the stage when it
+// is chosen (ζ's and tract's settings of a run that leaves the stage out are not its business).
+TEST(Stages, EachChosenStageValidatesItsOwnSettings) {
+  imaging::AnalysisSettings s;
+  s.zeta.method = "guess";
+  expect_error_naming([&] { imaging::validate_analysis_settings(s); }, "--zeta-method 'guess'");
+  s.stages = {"grid", "tract"};
+  imaging::validate_analysis_settings(s);  // ζ does not run
+  s.tract.chains = 2000;
+  expect_error_naming([&] { imaging::validate_analysis_settings(s); }, "tract setting chains = 2000");
+  s.stages = {"zeta"};
+  s.zeta.method = "lesion";
+  imaging::validate_analysis_settings(s);  // tract does not run
+}
+
 }  // namespace

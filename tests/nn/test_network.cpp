@@ -939,4 +939,18 @@ TEST(NetworkInit, HeNormalWithTheFanInOfEveryLayer) {
   }
 }
 
+// network.h: a backward reads the activations of the last forward()/forward_from(); asked to go below
+// where a forward_from started (stop_block before its block), the layers there hold what an earlier
+// forward left (not necessarily of these images), and it is refused.
+TEST(NetworkBackward, ABackwardBelowTheStartOfTheLastForwardFromIsRefused) {
+  nn::Network net = small_net();
+  nn::Tensor x = random_tensor(nn::Shape{2, 2, 8, 8}, 13);
+  nn::Tensor dlogits = random_tensor(nn::Shape{2, 3, 1, 1}, 14);
+  net.forward(x, false);
+  const nn::Tensor a = net.output(1);
+  net.forward_from(1, a);
+  net.backward(dlogits, true, 1);  // from block 1's output up: what forward_from ran
+  expect_error_naming([&] { net.backward(dlogits, true, 0); }, "before the start of the last forward");
+}
+
 }  // namespace

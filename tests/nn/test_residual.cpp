@@ -273,4 +273,19 @@ TEST(ResidualModelJson, GivesThePadShortcutsStrideAndChannels) {
   }
 }
 
+// A relu whose output a pool reads and a unit's identity shortcut reads too (maxpool1 opens the
+// branch): its gradient is the sum of both readers' shares, so it must not run fused with the pool,
+// whose fused backward writes the relu's input gradient from the pool's share alone.
+TEST(ResidualNesting, AReluReadByAPoolAndAShortcutAddsBothShares) {
+  const char* spec = "conv3x3:4 relu res(maxpool1 conv3x3:4) relu gap linear:3";
+  for (bool training : {true, false}) {
+    auto net = make_net(spec, 2, 5, 5, 13);
+    gradcheck::Options o;
+    o.max_per_variable = 40;
+    o.step = 1e-3;
+    const gradcheck::Report r = gradcheck::check_network(*net, random_tensor(nn::Shape{3, 2, 5, 5}, 14), training, o);
+    EXPECT_TRUE(r.ok()) << (training ? "training: " : "evaluation: ") << r.summary();
+  }
+}
+
 }  // namespace
