@@ -210,11 +210,8 @@ INSTANTIATE_TEST_SUITE_P(Shortcuts, ResidualNet,
                          ::testing::Values(NetCase{kIdentitySpec, 3, 6, 6}, NetCase{kPadSpec, 2, 7, 7},
                                            NetCase{kProjSpec, 2, 8, 8}));
 
-// A unit nested as the first layer of another's branch: both adds take the same tensor as their shortcut,
-// so the inner add finds that tensor's gradient already written by the outer one and must add to it (the
-// nets above never reach that path: an add that overwrote there passed them).
-TEST(ResidualNesting, UnitsSharingAShortcutAddTheirGradients) {
-  const char* spec = "conv3x3:4 relu res(res(conv3x3:4 relu conv3x3:4) relu conv3x3:4) relu gap linear:3";
+// Every gradient of a net on 2×5×5 inputs against finite differences, in training and in evaluation.
+void expect_gradients_match_finite_differences(const char* spec) {
   for (bool training : {true, false}) {
     auto net = make_net(spec, 2, 5, 5, 13);
     gradcheck::Options o;
@@ -223,6 +220,13 @@ TEST(ResidualNesting, UnitsSharingAShortcutAddTheirGradients) {
     const gradcheck::Report r = gradcheck::check_network(*net, random_tensor(nn::Shape{3, 2, 5, 5}, 14), training, o);
     EXPECT_TRUE(r.ok()) << (training ? "training: " : "evaluation: ") << r.summary();
   }
+}
+
+// A unit nested as the first layer of another's branch: both adds take the same tensor as their shortcut,
+// so the inner add finds that tensor's gradient already written by the outer one and must add to it (the
+// nets above never reach that path: an add that overwrote there passed them).
+TEST(ResidualNesting, UnitsSharingAShortcutAddTheirGradients) {
+  expect_gradients_match_finite_differences("conv3x3:4 relu res(res(conv3x3:4 relu conv3x3:4) relu conv3x3:4) relu gap linear:3");
 }
 
 class ResidualCheckpoint : public TempDirTest {};
@@ -277,15 +281,7 @@ TEST(ResidualModelJson, GivesThePadShortcutsStrideAndChannels) {
 // branch): its gradient is the sum of both readers' shares, so it must not run fused with the pool,
 // whose fused backward writes the relu's input gradient from the pool's share alone.
 TEST(ResidualNesting, AReluReadByAPoolAndAShortcutAddsBothShares) {
-  const char* spec = "conv3x3:4 relu res(maxpool1 conv3x3:4) relu gap linear:3";
-  for (bool training : {true, false}) {
-    auto net = make_net(spec, 2, 5, 5, 13);
-    gradcheck::Options o;
-    o.max_per_variable = 40;
-    o.step = 1e-3;
-    const gradcheck::Report r = gradcheck::check_network(*net, random_tensor(nn::Shape{3, 2, 5, 5}, 14), training, o);
-    EXPECT_TRUE(r.ok()) << (training ? "training: " : "evaluation: ") << r.summary();
-  }
+  expect_gradients_match_finite_differences("conv3x3:4 relu res(maxpool1 conv3x3:4) relu gap linear:3");
 }
 
 }  // namespace
