@@ -14,9 +14,10 @@ nlohmann::ordered_json region_json(const GridRegionStats& s) {
 
 GridRegionStats read_region(const base::Node& region) {
   GridRegionStats s;
-  // bounded so that a layer's range (max − min, a figure's colour scale) stays finite
+  // bounded so that a layer's range (max − min, a figure's colour scale) stays finite; a variance (a mean
+  // of squared deviations) and a mean of absolute values are never negative
   s.density = region["density"].number(-kMaxStatistic, kMaxStatistic);
-  s.variance = region["variance"].number(-kMaxStatistic, kMaxStatistic);
+  s.variance = region["variance"].number(0, kMaxStatistic);
   s.mean_abs = region["mean_abs"].number(0, kMaxStatistic);
   s.active_fraction = region["active_fraction"].number(0, 1);
   s.information_bits = region["information_bits"].number();

@@ -165,6 +165,8 @@ zeta_with r12 "z['critical_regions'] = []; z['critical_share'] = 0.5"
 case_ "report: zeta.json \`critical_share\` not the listed regions' share" 2 report r12
 zeta_with r13 "z['regions']['grid_1_1_1']['significance'] = False; z['critical_regions'] = ['grid_1_1_1']; z['critical_share'] = 1 / 256"
 case_ "report: zeta.json critical region with \`significance: false\`" 2 report r13
+json_with run r14 analysis/epoch_001/grid.json "d['layers']['conv1']['regions']['grid_1_1_1']['variance'] = -0.5"
+case_ "report: grid.json region \`variance: -0.5\`" 2 report r14
 # errors_with DIR PYTHON_ON_e: a copy of ef0 (analyze --errors of the run's checkpoint) whose zeta.json is
 # changed (d the file, e its errors)
 "$nnfmri" analyze run/model.ckpt --data planted --errors --stages zeta --eval-samples 32 --zeta-samples 16 \

@@ -78,6 +78,11 @@ TEST(GridSchema, ARegionHasItsKeysInTheirOrderAndReadsBack) {
   bad["mean_abs"] = -0.5;  // a mean of absolute values
   expect_error_naming([&] { run::read_region(base::Node(bad, "grid.json")); }, "grid.json: /mean_abs:");
   bad = doc;
+  bad["variance"] = -0.25;  // a mean of squared deviations
+  expect_error_naming([&] { run::read_region(base::Node(bad, "grid.json")); }, "grid.json: /variance:");
+  bad["variance"] = 0;  // a constant region's
+  EXPECT_EQ(run::read_region(base::Node(bad, "grid.json")).variance, 0);
+  bad = doc;
   bad["activation_count"] = -1;
   expect_error_naming([&] { run::read_region(base::Node(bad, "grid.json")); }, "grid.json: /activation_count:");
 }
