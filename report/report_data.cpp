@@ -400,7 +400,7 @@ class RunReader {
           const std::array<double, 2> interval = ci_phi->interval();
           z.shapley_low = interval[0], z.shapley_high = interval[1];
         }
-        z.p_value = region.optional_number("p_value");
+        if (auto p = region.find("p_value")) z.p_value = p->number(0, 1);  // a probability
         z.robust_score = region.optional_number("robust_score");
         z.lesion = region.optional_number("lesion");
         z.taylor = region.optional_number("taylor");
@@ -572,14 +572,15 @@ class RunReader {
         p.from = layer_index(node["from"].text());
         p.to = layer_index(node["to"].text());
         if (auto kind = node.find("kind")) p.shortcut = kind->text() == "shortcut";
-        p.connection_strength = node["connection_strength"].number();
+        // Σ C_{A→B}, each a mean of products of |W|, ReLU(a) and σ' ≥ 0: never negative
+        p.connection_strength = node["connection_strength"].number(0, run::kMaxStatistic);
         p.pathway_efficiency = node.optional_number("pathway_efficiency").value_or(0);
         if (auto connected = node.find("connected_pairs")) p.connected_pairs = connected->integer(0, 1 << 30);
         if (auto flows = node.find("flows"))
           for (size_t f = 0; f < flows->array_size(); ++f) {
             const Node flow = (*flows)[f];
             p.flows.push_back({region_index(epoch.layers[size_t(p.from)], flow[0].text(), flow[0]),
-                               region_index(epoch.layers[size_t(p.to)], flow[1].text(), flow[1]), flow[2].number()});
+                               region_index(epoch.layers[size_t(p.to)], flow[1].text(), flow[1]), flow[2].number(0, run::kMaxStatistic)});
           }
         epoch.pairs.push_back(std::move(p));
       }

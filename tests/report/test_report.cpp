@@ -1421,6 +1421,14 @@ TEST(Report, ValuesOutOfTheirRangeAreOneErrorNamingFileAndPointer) {
        "zeta.json: /layers/conv1/critical_regions/1: region grid_1_1_1 listed twice, expected each region once"},
       {edit("analysis/epoch_002/zeta.json", [](Json& z) { z["layers"]["conv1"]["regions"]["grid_1_1_1"]["confidence_interval"] = {5, 1}; }),
        "zeta.json: /layers/conv1/regions/grid_1_1_1/confidence_interval: expected an interval [low, high] with low \u2264 high"},
+      // Since 2026-12-07: a p-value outside 0 … 1 and a negative tractography flow or connection strength
+      // (means of products of |W|, ReLU(a) and σ' ≥ 0) were drawn as they were.
+      {edit("analysis/epoch_002/zeta.json", [](Json& z) { z["layers"]["conv1"]["regions"]["grid_1_1_1"]["p_value"] = 5; }),
+       "zeta.json: /layers/conv1/regions/grid_1_1_1/p_value: expected a number from 0 to 1, found the number 5"},
+      {edit("analysis/epoch_002/tract.json", [](Json& t) { t["pairs"]["layer_0_to_1"]["connection_strength"] = -32; }),
+       "tract.json: /pairs/layer_0_to_1/connection_strength: expected a number from 0 to 1e+100"},
+      {edit("analysis/epoch_002/tract.json", [](Json& t) { t["pairs"]["layer_1_to_2"]["flows"][0][2] = -0.5; }),
+       "tract.json: /pairs/layer_1_to_2/flows/0/2: expected a number from 0 to 1e+100"},
       // Audit hA: a critical share that is not the listed regions' share (the page said "0 critical" beside a
       // critical share of 25%), and a critical region that is not significant (every rule requires it).
       {edit("analysis/epoch_002/zeta.json", [](Json& z) {
