@@ -146,6 +146,7 @@ TEST(NetworkSpec, BadSpecsThrowNamingTheToken) {
   expect_spec_error("linear:16 maxpool2 linear:10", "maxpool2");          // pooling a 1×1 map
   expect_spec_error("conv3x3:8 relu maxpool2", "linear");                 // does not end in linear
   expect_spec_error("conv3x3:8 relu dropout:1.5 linear:10", "dropout:1.5");
+  expect_spec_error("conv3x3:8 relu dropout:1 linear:10", "dropout:1");      // p = 1 drops every unit
   expect_spec_error("conv3x3:8 relu foo linear:10", "foo");
   expect_spec_error("conv3x3:8 relu maxpool2 bn linear:10", "bn");        // bn after a pool
   expect_spec_error("conv3x3:8 relu relu linear:10", "relu");             // two activations

@@ -134,6 +134,19 @@ TEST(ResidualSpec, GroupsNestAtMost64Deep) {
   }
 }
 
+// Repeats write out at most 100,000 tokens: a spec of exactly 100,000 passes the expansion (and fails, as
+// it should, on its first token, which names no layer), one of 100,001 is refused before anything else.
+TEST(ResidualSpec, RepeatsWriteOutAtMost100000Tokens) {
+  const std::string exactly = error_of([] { nn::Network net("nolayer 99999*(relu)", 1, 6, 6); });
+  EXPECT_NE(exactly.find("'nolayer'"), std::string::npos) << exactly;
+  EXPECT_EQ(exactly.find("expands to more than"), std::string::npos) << exactly;
+  for (const char* spec : {"nolayer 100000*(relu)", "conv3x3:4 1000*(1000*(relu)) linear:2"}) {
+    const std::string m = error_of([&] { nn::Network net(spec, 1, 6, 6); });
+    EXPECT_NE(m.find("the spec expands to more than 100000 tokens"), std::string::npos) << spec << ": " << m;
+    EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+  }
+}
+
 TEST(PadShortcut, ForwardSubsamplesAndPadsChannelsBackwardIsItsTranspose) {
   nn::PadShortcut pad(7, 2);
   ASSERT_EQ(pad.setup(nn::Shape{1, 4, 5, 5}).c, 7);
