@@ -34,14 +34,24 @@ std::vector<MetricsRow> read_metrics(const std::string& path) {
     const Node n(row, where, "");
     MetricsRow m;
     m.epoch = n["epoch"].integer(0, 1000000);
-    m.train_loss = n["train_loss"].number();
+    // Losses (cross-entropy), a learning rate, times and rates are never negative (finite, above that unbounded).
+    const auto nonnegative = [](const Node& value) {
+      const double x = value.number();
+      if (x < 0) value.fail("a number from 0");
+      return x;
+    };
+    const auto optional_nonnegative = [&](const char* key) -> std::optional<double> {
+      if (auto value = n.find(key)) return nonnegative(*value);
+      return std::nullopt;
+    };
+    m.train_loss = nonnegative(n["train_loss"]);
     m.train_acc = n["train_acc"].number(0, 1);
-    m.test_loss = n["test_loss"].number();
+    m.test_loss = nonnegative(n["test_loss"]);
     m.test_acc = n["test_acc"].number(0, 1);
-    m.learning_rate = n.optional_number("learning_rate");
-    m.seconds = n.optional_number("seconds");
-    m.train_images_per_s = n.optional_number("train_images_per_s");
-    m.analysis_seconds = n.optional_number("analysis_seconds");
+    m.learning_rate = optional_nonnegative("learning_rate");
+    m.seconds = optional_nonnegative("seconds");
+    m.train_images_per_s = optional_nonnegative("train_images_per_s");
+    m.analysis_seconds = optional_nonnegative("analysis_seconds");
     by_epoch[m.epoch] = m;
   }
   std::vector<MetricsRow> out;

@@ -1407,6 +1407,18 @@ TEST(Report, ValuesOutOfTheirRangeAreOneErrorNamingFileAndPointer) {
          write(dir / "metrics.jsonl", text);
        },
        "metrics.jsonl:1: /test_acc: expected a number from 0 to 1, found the number 7.5"},
+      {[](const fs::path& dir) {
+         std::string text = base::read_file((dir / "metrics.jsonl").string());
+         text.replace(text.find("\"train_loss\":2"), 14, "\"train_loss\":-2");
+         write(dir / "metrics.jsonl", text);
+       },
+       "metrics.jsonl:1: /train_loss: expected a number from 0, found the number -2"},
+      {[](const fs::path& dir) {
+         std::string text = base::read_file((dir / "metrics.jsonl").string());
+         text.replace(text.find("\"seconds\":1.5"), 13, "\"seconds\":-1.5");
+         write(dir / "metrics.jsonl", text);
+       },
+       "metrics.jsonl:1: /seconds: expected a number from 0, found the number -1.5"},
       {edit("analysis/epoch_002/grid.json", [](Json& g) { g["layers"]["conv1"]["coverage"] = 1e300; }),
        "grid.json: /layers/conv1/coverage: expected a number from 0 to 1"},
       {edit("analysis/epoch_002/grid.json", [](Json& g) { g["layers"]["conv1"]["regions"]["grid_1_1_2"]["active_fraction"] = 2; }),
