@@ -187,7 +187,7 @@ Json RunIndex::run_list() const {
         if (number == m->completed_epoch) {
           const std::string where = layout.metrics() + ":" + std::to_string(number);
           const Json row = run::parse_json(line, where);
-          entry["test_acc"] = run::Node(row, where)["test_acc"].number();
+          entry["test_acc"] = run::Node(row, where)["test_acc"].number(0, 1);  // as the report reads it
         }
       }
     } catch (const std::exception& e) {

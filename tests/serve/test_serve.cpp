@@ -291,6 +291,19 @@ TEST_F(Serve, TheRunListHasEveryRunAndOnlyRuns) {
   EXPECT_EQ(names, (std::vector<std::string>{"a-done", "broken", "c-new"}));
 }
 
+// The list reads the committed line's test accuracy as the report does: out of 0 … 1 it is the run's error.
+TEST_F(Serve, ATestAccuracyOutOfRangeIsTheRunsErrorInTheList) {
+  make_run("a", 1);
+  std::string text = base::read_file(run("a") + "/metrics.jsonl");
+  text.replace(text.find("\"test_acc\":0.15"), 15, "\"test_acc\":7.5");
+  base::write_file_atomic(run("a") + "/metrics.jsonl", text);
+  const Json list = serve::RunIndex(dir_).run_list();
+  ASSERT_EQ(list["runs"].size(), 1u);
+  const std::string error = list["runs"][0]["error"];
+  EXPECT_NE(error.find("metrics.jsonl:1: /test_acc: expected a number from 0 to 1, found the number 7.5"), std::string::npos)
+      << error;
+}
+
 TEST_F(Serve, TheDataEndpointReadsOnlyWhatTheManifestCommits) {
   make_run("a", 1);  // analysis/epoch_002 and metrics line 2-3 are on disk, run.json says epoch 1
   const serve::RunIndex index(dir_);
