@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -230,7 +231,9 @@ double Node::number() const {
 
 double Node::number(double low, double high) const {
   const double v = number();
-  if (v < low || v > high) fail("a number from " + shortest(low, false) + " to " + shortest(high, false));
+  if (v < low || v > high)
+    fail(high == std::numeric_limits<double>::max() ? "a number ≥ " + shortest(low, false)
+                                                    : "a number from " + shortest(low, false) + " to " + shortest(high, false));
   return v;
 }
 

@@ -54,7 +54,7 @@ class Node {
   size_t array_size() const;
   std::vector<std::pair<std::string, Node>> members() const;
   double number() const;                     // finite
-  double number(double low, double high) const;  // low … high
+  double number(double low, double high) const;  // low … high (high the largest double: "≥ low")
   long long integer(long long low, long long high) const;
   std::string text() const;
   bool boolean() const;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 #include <filesystem>
 #include <map>
 #include <sstream>
@@ -34,19 +35,15 @@ std::vector<MetricsRow> read_metrics(const std::string& path) {
     const Node n(row, where, "");
     MetricsRow m;
     m.epoch = n["epoch"].integer(0, 1000000);
-    // Losses (cross-entropy), a learning rate, times and rates are never negative (finite, above that unbounded).
-    const auto nonnegative = [](const Node& value) {
-      const double x = value.number();
-      if (x < 0) value.fail("a number from 0");
-      return x;
-    };
+    // Losses (cross-entropy), a learning rate, times and rates are never negative.
+    constexpr double kLargest = std::numeric_limits<double>::max();
     const auto optional_nonnegative = [&](const char* key) -> std::optional<double> {
-      if (auto value = n.find(key)) return nonnegative(*value);
+      if (auto value = n.find(key)) return value->number(0, kLargest);
       return std::nullopt;
     };
-    m.train_loss = nonnegative(n["train_loss"]);
+    m.train_loss = n["train_loss"].number(0, kLargest);
     m.train_acc = n["train_acc"].number(0, 1);
-    m.test_loss = nonnegative(n["test_loss"]);
+    m.test_loss = n["test_loss"].number(0, kLargest);
     m.test_acc = n["test_acc"].number(0, 1);
     m.learning_rate = optional_nonnegative("learning_rate");
     m.seconds = optional_nonnegative("seconds");

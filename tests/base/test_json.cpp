@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <string>
 
 #include "base/json.h"
@@ -117,6 +118,11 @@ TEST(Json, AccessorRangesIncludeTheirEnds) {
   const base::Json j = base::parse_json(R"({"low": 0.5, "half": 1.5, "n": 3, "point": [2, 2], "t": [1, 4, 4]})", "c.json");
   const base::Node root(j, "c.json");
   EXPECT_EQ(root["low"].number(0.5, 1), 0.5);
+  // no upper end (the largest double): the line says so
+  EXPECT_EQ(root["low"].number(0.5, std::numeric_limits<double>::max()), 0.5);
+  EXPECT_EQ(error_of([&] { root["low"].number(1, std::numeric_limits<double>::max()); }),
+            "c.json: /low: expected a number ≥ 1, found the number 0.5");
+  EXPECT_EQ(error_of([&] { root["low"].number(1, 2); }), "c.json: /low: expected a number from 1 to 2, found the number 0.5");
   EXPECT_EQ(root["n"].integer(3, 3), 3);
   EXPECT_EQ(error_of([&] { root["half"].integer(0, 10); }), "c.json: /half: expected an integer from 0 to 10, found the number 1.5");
   EXPECT_EQ(root["point"].interval(), (std::array<double, 2>{2, 2}));

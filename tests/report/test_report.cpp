@@ -540,7 +540,7 @@ TEST(Report, EegConsistencyOnAPlantedRun) {
   bad["blocks"]["conv1"]["regions"]["grid_1_1_1"]["mean_activity"] = -0.5;
   write(a.path / "eeg/epoch_002.json", bad.dump());
   message = error_of([&] { report::build_report(a.str(), {}); });
-  EXPECT_NE(message.find("/blocks/conv1/regions/grid_1_1_1/mean_activity: expected a number from 0 to"), std::string::npos)
+  EXPECT_NE(message.find("/blocks/conv1/regions/grid_1_1_1/mean_activity: expected a number ≥ 0, found"), std::string::npos)
       << message;
   bad = eeg_json(2);
   bad["epoch"] = 5;
@@ -1412,13 +1412,13 @@ TEST(Report, ValuesOutOfTheirRangeAreOneErrorNamingFileAndPointer) {
          text.replace(text.find("\"train_loss\":2"), 14, "\"train_loss\":-2");
          write(dir / "metrics.jsonl", text);
        },
-       "metrics.jsonl:1: /train_loss: expected a number from 0, found the number -2"},
+       "metrics.jsonl:1: /train_loss: expected a number ≥ 0, found the number -2"},
       {[](const fs::path& dir) {
          std::string text = base::read_file((dir / "metrics.jsonl").string());
          text.replace(text.find("\"seconds\":1.5"), 13, "\"seconds\":-1.5");
          write(dir / "metrics.jsonl", text);
        },
-       "metrics.jsonl:1: /seconds: expected a number from 0, found the number -1.5"},
+       "metrics.jsonl:1: /seconds: expected a number ≥ 0, found the number -1.5"},
       {edit("analysis/epoch_002/grid.json", [](Json& g) { g["layers"]["conv1"]["coverage"] = 1e300; }),
        "grid.json: /layers/conv1/coverage: expected a number from 0 to 1"},
       {edit("analysis/epoch_002/grid.json", [](Json& g) { g["layers"]["conv1"]["regions"]["grid_1_1_2"]["active_fraction"] = 2; }),
