@@ -265,8 +265,8 @@ std::array<int, 3> Node::triple(int high) const {
   return {int((*this)[0].integer(1, high)), int((*this)[1].integer(1, high)), int((*this)[2].integer(1, high))};
 }
 
-std::optional<double> Node::optional_number(const std::string& key) const {
-  if (auto n = find(key)) return n->number();
+std::optional<double> Node::optional_number(const std::string& key, double low, double high) const {
+  if (auto n = find(key)) return n->number(low, high);
   return std::nullopt;
 }
 

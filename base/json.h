@@ -10,6 +10,7 @@
 #pragma once
 #include <array>
 #include <cstddef>
+#include <limits>
 #include <optional>
 #include <string>
 #include <utility>
@@ -60,7 +61,9 @@ class Node {
   bool boolean() const;
   std::array<double, 2> interval() const;   // [low, high], low ≤ high
   std::array<int, 3> triple(int high) const;  // three integers 1 … high
-  std::optional<double> optional_number(const std::string& key) const;
+  // nothing when absent; otherwise number(low, high) of the member
+  std::optional<double> optional_number(const std::string& key, double low = -std::numeric_limits<double>::max(),
+                                        double high = std::numeric_limits<double>::max()) const;
   const Json& json() const { return *value_; }
   const std::string& file() const { return file_; }
   const std::string& pointer() const { return pointer_; }

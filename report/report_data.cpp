@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <limits>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <sstream>
 
@@ -37,18 +37,14 @@ std::vector<MetricsRow> read_metrics(const std::string& path) {
     m.epoch = n["epoch"].integer(0, 1000000);
     // Losses (cross-entropy), a learning rate, times and rates are never negative.
     constexpr double kLargest = std::numeric_limits<double>::max();
-    const auto optional_nonnegative = [&](const char* key) -> std::optional<double> {
-      if (auto value = n.find(key)) return value->number(0, kLargest);
-      return std::nullopt;
-    };
     m.train_loss = n["train_loss"].number(0, kLargest);
     m.train_acc = n["train_acc"].number(0, 1);
     m.test_loss = n["test_loss"].number(0, kLargest);
     m.test_acc = n["test_acc"].number(0, 1);
-    m.learning_rate = optional_nonnegative("learning_rate");
-    m.seconds = optional_nonnegative("seconds");
-    m.train_images_per_s = optional_nonnegative("train_images_per_s");
-    m.analysis_seconds = optional_nonnegative("analysis_seconds");
+    m.learning_rate = n.optional_number("learning_rate", 0, kLargest);
+    m.seconds = n.optional_number("seconds", 0, kLargest);
+    m.train_images_per_s = n.optional_number("train_images_per_s", 0, kLargest);
+    m.analysis_seconds = n.optional_number("analysis_seconds", 0, kLargest);
     by_epoch[m.epoch] = m;
   }
   std::vector<MetricsRow> out;
@@ -407,7 +403,7 @@ class RunReader {
           const std::array<double, 2> interval = ci_phi->interval();
           z.shapley_low = interval[0], z.shapley_high = interval[1];
         }
-        if (auto p = region.find("p_value")) z.p_value = p->number(0, 1);  // a probability
+        z.p_value = region.optional_number("p_value", 0, 1);  // a probability
         z.robust_score = region.optional_number("robust_score");
         z.lesion = region.optional_number("lesion");
         z.taylor = region.optional_number("taylor");

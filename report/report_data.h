@@ -63,7 +63,7 @@ struct LayerImage {
   // and critical regions are that block's renamed (README "One game, two blocks"); empty: its own.
   std::string same_game_as;
   // grid.json's receptive_field: per row block / column block the input pixels [first, last + 1)
-  // its units read; empty when the file has none (written since 2026-11-30).
+  // its units read; empty when the file has none.
   std::vector<std::array<int, 2>> rf_rows, rf_cols;
   // zeta.json errors (analyze --errors): per gallery image of EpochData::gallery, its row of per-image
   // φ_g(x) (grid.count() values), empty when the layer's estimate does not cover that image.

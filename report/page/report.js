@@ -859,7 +859,7 @@
     bar.replaceChildren();
     $("onimage").replaceChildren();
     if (!IMAGES.length || state.imageLayer === null) {
-      $("onimage").append(el("p", "hint", "No images.json with images, or no spatial layer with a receptive field, in this run (written since 2026-11-30)."));
+      $("onimage").append(el("p", "hint", "No images.json with images, or no spatial layer with a receptive field, in this run."));
       return;
     }
     layerRadios(bar, spatialLayers, "image-layer", state.imageLayer, (l) => { state.imageLayer = l; renderOnImage(); });
@@ -988,7 +988,7 @@
     const picked = E.examples ? cellExamples(E.examples, pick.y, pick.p, CELL_EXAMPLES) : [];
     box.dataset.examples = String(picked.length);
     box.dataset.cell = pick.y + ":" + pick.p;
-    if (!picked.length) { box.append(el("p", "hint", "No example images of this cell in zeta.json (analyze --errors writes them since 2026-11-30).")); return box; }
+    if (!picked.length) { box.append(el("p", "hint", "No example images of this cell in zeta.json (analyze --errors writes them).")); return box; }
     const usable = spatialLayers.filter((l) => ep.layers[l].errors && ep.layers[l].errors.example_cells);
     if (state.errorLayer === null || !usable.includes(state.errorLayer)) state.errorLayer = usable.length ? usable[0] : null;
     const bar = el("p", "error-layers", "overlay: ");

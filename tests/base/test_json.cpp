@@ -128,6 +128,11 @@ TEST(Json, AccessorRangesIncludeTheirEnds) {
   EXPECT_EQ(root["point"].interval(), (std::array<double, 2>{2, 2}));
   EXPECT_EQ(root["t"].triple(4), (std::array<int, 3>{1, 4, 4}));
   EXPECT_EQ(error_of([&] { root["point"][2]; }), "c.json: /point: expected an array of at least 3, found an array of 2");
+  // an optional member: absent is nothing whatever the range; present is held to it
+  EXPECT_EQ(root.optional_number("none", 0, 1), std::nullopt);
+  EXPECT_EQ(root.optional_number("low", 0.5, 1), 0.5);
+  EXPECT_EQ(root.optional_number("low"), 0.5);
+  EXPECT_EQ(error_of([&] { root.optional_number("half", 0, 1); }), "c.json: /half: expected a number from 0 to 1, found the number 1.5");
 }
 
 // RFC 6901: '~' is "~0" and '/' is "~1", in every pointer an error line names (kills the two swapped,
