@@ -80,8 +80,9 @@ TrainingSettings training_settings(const Flags& flags, int threads, bool recorde
     if (flags.has(a.flag) && !a.used)
       throw base::Error(std::string("flag ") + a.flag + ": applies to " + a.to + " only, not to --optimizer " + cfg.optim.kind +
                         " --schedule " + cfg.schedule.kind);
-  // --warmup scales constant/step/cosine; onecycle rises from lr/25 on its own (nn/optim.h) and took a
-  // --warmup without a word until 2026-12-03 (a run recorded so then still resumes: it is ignored again).
+  // --warmup scales constant/step/cosine; onecycle rises from lr/25 on its own (nn/optim.h).  A run recorded
+  // with both (run.json files written before 2026-12-03, which took them without a word) still resumes: the
+  // --warmup is ignored there.
   if (flags.has("--warmup") && cfg.schedule.kind == "onecycle" && !recorded)
     throw base::Error("flag --warmup: applies to --schedule constant, step or cosine only, not to --schedule onecycle "
                       "(its rise from lr/25 over the first 30% of the steps is its warm-up)");
@@ -138,7 +139,7 @@ namespace {
 // OpenMP's are many): the exchange gives exactly one of them the first signal.  The first's note is
 // written before the second's line: the second waits (at most a second) until note_written says so.
 // On one thread they cannot nest: each handler blocks both signals (sa_mask), so the second runs after
-// the first has returned.  (Before 2026-12-05 a second signal on another thread could write its line
+// the first has returned.  (Without that wait a second signal on another thread could write its line
 // between the first's exchange and its note, leaving "stopping after the current step" last.)
 std::atomic<int> stop_signal{0}, note_written{0};
 static_assert(std::atomic<int>::is_always_lock_free, "the signal handler needs a lock-free atomic");
@@ -151,9 +152,9 @@ volatile std::sig_atomic_t announce_stop = 1;
 // before and after that, built before the handlers are installed (a handler may only write() them);
 // each begins with a newline only on a terminal (ending the progress line), not in a log file.
 // The strings live on the heap and are never freed: exit() after the first signal runs the destructors
-// of globals, and a second signal may arrive while it does; its handler then read freed memory (seen
-// 2026-12-05: under ASan the report deadlocked with LeakSanitizer's exit-time check, and the suite's
-// two-signal test hung).
+// of globals, and a second signal may arrive while it does; were they freed, its handler would read freed
+// memory (under ASan the report then deadlocks with LeakSanitizer's exit-time check, and the suite's
+// two-signal test hangs).
 volatile std::sig_atomic_t run_resumable = 0;
 std::string* const stopping_note = new std::string;
 std::string (*const stopped_at_once)[2] = new std::string[2][2];

@@ -156,9 +156,9 @@ class RunDirectory {
   // then writes config.json and the first manifest.
   // A failure before run.json is written (a full disk at config.json or run.json) removes what this
   // start made — config.json, and the folders it created while they are empty — so that the same
-  // command runs again as it would have the first time: before 2026-12-04 the directory kept
-  // config.json and checkpoints/, which --resume refused (no run.json) and a rerun refused as
-  // "another run", --overwrite alone clearing it.
+  // command runs again as it would have the first time: a directory left with config.json and
+  // checkpoints/ would be refused by --resume (no run.json) and by a rerun as "another run",
+  // --overwrite alone clearing it.
   void create(const run::Json& config) {
     base::NewDirectories new_dir(layout_.dir);
     lock();
@@ -680,8 +680,8 @@ TrainingOutcome run_training(const TrainingSettings& s, const datasets::DataSpli
                                   if (callbacks.on_imaging_progress) callbacks.on_imaging_progress(epoch, p);
                                 });
       // The stage files it wrote, not whatever the folder holds: a file another process put there (a
-      // report of the run this one --overwrote, writing analysis/epoch_N/summary.json late) was listed
-      // in run.json as this epoch's, and served as committed (before 2026-12-04).
+      // report of the run this one --overwrote, writing analysis/epoch_N/summary.json late) would
+      // otherwise be listed in run.json as this epoch's, and served as committed.
       for (const auto& stage : imaging::make_stages())
         if (report.stage(stage->name())) written.push_back(layout.analysis(epoch) + "/" + stage->file());
       directory.point(RunPoint::analysis_written, epoch);

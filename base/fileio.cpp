@@ -227,8 +227,8 @@ std::string read_file(const std::string& path, size_t max_bytes) {
   std::string out(size_t(file.size()), '\0');
   size_t done = file.read_some(0, &out[0], out.size());
   // to the end of the file, even if it grew after it was opened: up to max_bytes + 1 to notice.  The
-  // string grows only when a byte past its size is there: doubling it to look (as before 2026-12-05)
-  // touched three times the file's size in memory at once, and kept twice.
+  // string grows only when a byte past its size is there: doubling it to look would
+  // touch three times the file's size in memory at once, and keep twice.
   char more;
   while (done == out.size() && out.size() <= max_bytes && file.read_some(done, &more, 1) == 1) {
     out.resize(std::min(max_bytes + 1, std::max<size_t>(out.size() * 2, 1 << 16)));

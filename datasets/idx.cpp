@@ -152,8 +152,8 @@ struct IdxReader {
 };
 
 // DIR/base.gz if present, else DIR/base (either may be plain or gzip).  A .gz there in any other form
-// (a dangling link, a directory) is refused, not skipped: the plain file beside it, perhaps older
-// data, was read without a word (before 2026-12-04); so is a plain file that is not a file.
+// (a dangling link, a directory) is refused, not skipped: skipping it would read the plain file
+// beside it, perhaps older data, without a word; so is a plain file that is not a file.
 std::string find_idx_file(const std::string& dir, const std::string& base, const std::string& name) {
   const std::string gz = (fs::path(dir) / (base + ".gz")).string();
   if (base::optional_file(name, gz, "a gzip or plain IDX file; remove it to read " + base + " instead")) return gz;

@@ -52,7 +52,7 @@ void block_phi(const run::RegionGrid& grid, const float* a, int count, const Mon
 
 // While alive, OpenBLAS (and OpenMP, which openblas_set_num_threads also sets) runs on one thread: the
 // profile's covariances and precisions are then summed in one order at any --threads, and a threaded
-// factorisation of these sizes was no faster on 2 shared cores (bench/README.md, 2026-12-05).
+// factorisation of these sizes was no faster on 2 shared cores (bench/README.md).
 struct OneBlasThread {
   const int threads = omp_get_max_threads();
   OneBlasThread() { openblas_set_num_threads(1); }
@@ -301,8 +301,8 @@ void spatial_vectors(const Profile& profile, const std::vector<const float*>& z,
 // The dot products with the bank in one sgemm: (count, dims)·(dims, M); d² ≈ ‖v‖² + ‖b_s‖² − 2 v·b_s in
 // double picks the k nearest rows of each row of v in one pass, and their distances are then summed from
 // the vectors in double, the largest of the k being the score.  The expansion only chooses the rows: its
-// float cancellation, ~1e-7·(‖v‖² + ‖b‖²) in d², put a bank row equal to v up to 1e-3 away once rooted
-// (before 2026-12-05 the score was the expansion's k-th value, clamped at 0).
+// float cancellation, ~1e-7·(‖v‖² + ‖b‖²) in d², puts a bank row equal to v up to 1e-3 away once rooted,
+// so the expansion's k-th value, clamped at 0, is not the score.
 std::vector<double> spatial_knn_scores(const float* v, int count, const float* bank, long bank_count, int dims, int k,
                                        ScoreScratch* scratch) {
   std::vector<double> scores(static_cast<size_t>(count));

@@ -257,9 +257,9 @@ void PairFlows::sum_conv_workspace(int count) {
         }
         const float* w = weight_abs_.data() + size_t(group.tap) * Ci * Co;  // (Ci, Co) of this tap
         // Σ_{o∈kB} Σ_{c∈kA} w·g: each o's float sum over c in c order, the o sums added in o order
-        // in double. Before 2026-12-05 one o's sum ran at a time, a chain of dependent adds that cost
-        // more than the GEMMs once channels reach 128 (bench/README, "Wider nets"); the sums of all
-        // o now advance together along a row of g, the same additions in the same order.
+        // in double. The sums of all o advance together along a row of g, the same additions in the
+        // same order: one o's sum at a time is a chain of dependent adds that costs more than the GEMMs
+        // once channels reach 128 (bench/README, "Wider nets").
         for (int kb = 0; kb < gcB; ++kb)
           for (int ka = 0; ka < gcA; ++ka) {
             const run::Range oc = to_.chans(kb), ic = from_.chans(ka);

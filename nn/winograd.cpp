@@ -19,7 +19,7 @@ namespace {
 // Images per chunk (at most): the transforms run over the images of a chunk as the innermost (vector)
 // index, one vector of 8 lanes.  (16 images on maps of up to 32 tiles paid under F(2×2, 3×3); under
 // F(4×4) 8 measured 15–20% faster on 16×16 maps and 2–8% on 8×8 ones, with half the work arrays:
-// bench/README.md, 2026-12-02.)  GEMMs run on column blocks of at most kGemmColumns columns (tiles ×
+// bench/README.md.)  GEMMs run on column blocks of at most kGemmColumns columns (tiles ×
 // lanes): with 36 planes a 256-column block of a 32-channel map is 1.2 MB of V and twice that of M,
 // and 128 columns measured faster on the reference conv2 (bench/README.md).
 constexpr int kImagesPerChunk = 8;  // = kLanes (below): a chunk is one vector of lanes

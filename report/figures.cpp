@@ -328,8 +328,8 @@ class FigureWriter {
   // each image's own φ_g(x) of this layer projected onto its pixels (run::project_to_pixels: every
   // region's φ spread evenly over its receptive field), drawn over the grey image on RdBu, each image on
   // its own scale [−m_x, m_x] (m_x the largest |M_x(p)| of that image), stated under it; a colour bar
-  // under the rows.  Before 2026-12-04 one scale per figure: the largest map (usually a mistake's) set
-  // it, and most confident images' maps, a tenth of it or less, were drawn invisibly faint.  An image
+  // under the rows.  With one scale per figure the largest map (usually a mistake's) would set it, and
+  // most confident images' maps, a tenth of it or less, would be drawn invisibly faint.  An image
   // the layer's estimate does not cover (a --zeta-budget cut to the first K images) says so under it and
   // in a note.  The confusion cells' extra examples (kind "cell") are the page's, not this figure's.
   void gallery(const EpochData& e, size_t l) {
@@ -376,7 +376,7 @@ class FigureWriter {
     const std::string title = layer.name + " — per-image φ on the pixels, epoch " + std::to_string(e.epoch);
     const std::string subtitle = "per class: the most confident correct images, then the worst mistakes; red: supports "
                                  "the true class, blue: against it";
-    // the unit of φ: that of zeta.json's value function (before 2026-12-04 "value units", which said none)
+    // the unit of φ: that of zeta.json's value function
     std::string value = "logprob";
     if (e.zeta_settings.is_object() && e.zeta_settings.contains("value_function") && e.zeta_settings["value_function"].is_string())
       value = e.zeta_settings["value_function"].get<std::string>();
@@ -475,7 +475,7 @@ class FigureWriter {
     const std::string title = "Confusion matrix on the ζ sample, epoch " + std::to_string(e.epoch);
     const std::string subtitle = "rows: true class, columns: predicted; " + std::to_string(e.sample_labels.size()) +
                                  " images (those ζ was computed on); shade: share of the row";
-    // the shade's scale under the matrix (before 2026-12-04 there was none: a colour said no number)
+    // the shade's scale under the matrix (without it a colour says no number)
     const std::string scale_caption = "shade = count / the row's images (the share of that true class predicted as the column)";
     const double width = std::max({left + K * column, text_width(title, kTitle), text_width(run_label(), kLabel),
                                    text_width(subtitle, kLabel), text_width(scale_caption, kLabel)}) +
@@ -550,8 +550,8 @@ class FigureWriter {
 
   // One row per analysed epoch: "epoch N" and the layer's map (or a note when it was not measured).
   // Each tile column is headed by its channels (`ch 1–16`; the output layer's by class) above the
-  // first row and above any row whose grid differs from the row before (before 2026-12-04 no tile
-  // said its channels: a reader could not tell which channel block a column was).
+  // first row and above any row whose grid differs from the row before (without them a reader could
+  // not tell which channel block a column is).
   void evolution(size_t l, MapKind kind) {
     const ColorScale scale = layer_scale(run_, l, kind);
     const std::string title = run_.layers[l] + " — " + kind_title(kind) + " map across epochs";
@@ -613,8 +613,8 @@ class FigureWriter {
   // A residual unit's shortcut pair (PairTract::shortcut) is drawn dashed, its flows and every chain
   // step along it (pathway_steps), and its strength sits one row higher, marked "skip".
   // More than kPathwayColumns layers are wrapped into bands of at most that many columns, one under
-  // the other, each with its own names and strengths (before 2026-12-04 resnet20's 30 layers made one
-  // row 3,992 pixels wide, its tiles unreadable at any page width); a line between two bands leaves
+  // the other, each with its own names and strengths (in one row resnet20's 30 layers would make it
+  // 3,992 pixels wide, its tiles unreadable at any page width); a line between two bands leaves
   // the right edge of the upper band and enters the lower one from its left edge.
   static constexpr size_t kPathwayColumns = 10;
   void pathways(const EpochData& e) {
@@ -641,7 +641,7 @@ class FigureWriter {
     const std::string title = "pathways, epoch " + std::to_string(e.epoch) + ": strongest chains across the layers";
     bool residual = false;
     for (const PairTract& p : e.pairs) residual = residual || p.shortcut;
-    // two lines (before 2026-12-04 one, cut at 200 bytes on a residual net: "dashed: …" was lost)
+    // two lines (one, cut at 200 bytes, would lose "dashed: …" on a residual net)
     const std::string subtitle =
         run_label() + "; cells coloured by ζ on each layer's scale (red: above the layer's mean, blue: below; grey: no ζ)";
     const std::string subtitle2 =
@@ -782,8 +782,8 @@ class FigureWriter {
   static double legend_entry_width(const Series& ser) { return text_width(ser.label, kLabel) + kLegendSample + 22; }
 
   // A panel's legend: one row on the title's line, right-aligned, when both fit in the panel's width w;
-  // else rows of their own under the title, each as many entries as fit in w (before 2026-12-04 one
-  // right-aligned row whatever its width: resnet20's 30 layers ran off the figure's left edge).
+  // else rows of their own under the title, each as many entries as fit in w (one right-aligned
+  // row whatever its width would run resnet20's 30 layers off the figure's left edge).
   // Returns the rows as indices into series, and whether they share the title's line.
   static std::pair<std::vector<std::vector<size_t>>, bool> legend_rows(const std::string& title, const std::vector<Series>& series,
                                                                      double w) {

@@ -65,7 +65,7 @@ std::vector<PathwayStep> pathway_steps(const EpochData& e, size_t flows_per_pair
 // The line of layer l in a chart of every layer (training.png's ζ stability panel; report.js's
 // layerStyle keeps the same rule): colour l mod 10 of Tableau 10, pattern ⌊l/10⌋ mod 4 of solid, dashed,
 // dotted, dash-dot, so 40 layers (resnet20 images 30) have 40 different lines; the 41st repeats the
-// first.  Before 2026-12-04 only the colour: layers 1 and 11 were one line.
+// first.  By colour alone layers 1 and 11 would be one line.
 struct LineStyle {
   Rgb color;
   std::vector<double> pattern;  // on/off lengths (Canvas::patterned_polyline); empty: solid
