@@ -183,8 +183,8 @@ function pickCell(cells, x, y) {
 }
 
 // ---- a canvas drawn at its CSS size: its bitmap sized to the CSS box × devicePixelRatio and the
-// context scaled, so 12 px text is 12 px on screen at any width (monitor.html's timeline was a fixed
-// 1,200-pixel bitmap scaled to the page: 3-pixel labels on a phone before 2026-12-04).  Returns
+// context scaled, so 12 px text is 12 px on screen at any width (a fixed 1,200-pixel bitmap scaled
+// to the page would have 3-pixel labels on a phone).  Returns
 // { ctx, w, h } in CSS pixels, the canvas cleared.  The pages pass window.devicePixelRatio as `ratio`.
 // canvasFits: whether the bitmap already has that size (a page redraws a canvas when it does not).
 function canvasBox(canvas, ratio) {
@@ -197,8 +197,8 @@ function canvasFits(canvas, ratio) {
   return canvas.width === bw && canvas.height === bh;
 }
 // The ratio both pages pass: the screen's own (window.devicePixelRatio), and at least 3 while the page
-// prints (288 dpi on paper, a CSS pixel being 1/96 in; before 2026-12-04 the pages printed their
-// canvases at the screen's ratio, 96 dpi at 1: blurred).  Each page redraws its canvases on
+// prints (288 dpi on paper, a CSS pixel being 1/96 in; at the screen's ratio the canvases would
+// print at 96 dpi at 1: blurred).  Each page redraws its canvases on
 // "beforeprint" and again on "afterprint".
 function drawRatio(screenRatio, printing) {
   return printing ? Math.max(3, screenRatio) : screenRatio;
@@ -220,8 +220,7 @@ function sizeCanvas(canvas, ratio) {
 // that does not move it.  Arrows move one row or column block within the channel block's tile
 // (stopping at its edge), Page Up / Page Down one channel block (the tile before / after), Home and
 // End to the first and last region; in a 1×1 grid (a dense layer's list of channel blocks, the output's
-// classes) every arrow steps through the list.  Before 2026-12-04 a region could be selected only
-// with a pointer.
+// classes) every arrow steps through the list.
 function regionStep(grid, r, key) {
   const [gh, gw, gc] = grid, count = gh * gw * gc;
   if (key === "Home") return 0;
@@ -249,7 +248,7 @@ function regionStep(grid, r, key) {
 // ArrowLeft / ArrowRight turn the views by VIEW_STEP about the vertical axis as a drag to the left /
 // right does, ArrowUp / ArrowDown by VIEW_STEP about the horizontal one as a drag up / down (pitch kept
 // within ±1.5, the drag's limits); + (or =) zooms in and − (or -, _) out by the factor ZOOM_STEP, within
-// ZOOM_LIMITS (the wheel's).  Before 2026-12-04 the views turned and zoomed by a pointer only.
+// ZOOM_LIMITS (the wheel's).
 const VIEW_STEP = Math.PI / 12, ZOOM_STEP = 1.25, ZOOM_LIMITS = [0.5, 4], PITCH_LIMIT = 1.5;
 function clampZoom(z) {
   return Math.max(ZOOM_LIMITS[0], Math.min(ZOOM_LIMITS[1], z));
@@ -442,7 +441,7 @@ function errorRegionsLine(layer, entry, what, images, regionText) {
 // (a --zeta-budget cut covers the sample's first images only), `largest` the overlay's scale.
 // The line of layer l in the ζ stability chart (report/figures.h's layer_style, the same rule):
 // colour l mod 10 of Tableau 10, dash pattern ⌊l/10⌋ mod 4 of solid, dashed, dotted, dash-dot, so 40
-// layers have 40 different lines (before 2026-12-04 the colour alone: layers 1 and 11 looked alike).
+// layers have 40 different lines (by colour alone layers 1 and 11 would look alike).
 const LAYER_COLOURS = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
 const LAYER_DASHES = [[], [6, 3], [1.5, 2.5], [8, 3, 1.5, 3]];
 function layerStyle(l) {
@@ -451,8 +450,8 @@ function layerStyle(l) {
 
 // The error section when the epoch on the slider has no error maps: that the error analysis was not
 // run — at this epoch (`anyEpoch`: another epoch has it) or for the whole run — and the one command
-// that adds it for this epoch (before 2026-12-04 "No error maps in this run (run nnfmri analyze
-// --errors)", which left a newcomer to find the checkpoint, the data and the output folder).
+// that adds it for this epoch, so a newcomer need not find the checkpoint, the data and the output
+// folder.
 // `where`: { run: the run directory's name, epoch, analysisDir: an analyze output directory (its
 // checkpoint is not known: CKPT), data: the data the maps were made from (config.json's data, or an
 // analyze folder's files' meta.data: spec, absolute_spec), analysis: config.json's analysis (grid and
@@ -462,7 +461,7 @@ function layerStyle(l) {
 function noErrorsHint(anyEpoch, where) {
   const w = where || {}, run = w.run || "RUN", a = w.analysis || {};
   const epoch = String(w.epoch === undefined || w.epoch === null ? 1 : w.epoch).padStart(3, "0");
-  // the data spec with its folder absolute (data.absolute_spec, since 2026-12-06): the command runs
+  // the data spec with its folder absolute (data.absolute_spec): the command runs
   // from the folder that holds the run, wherever train ran; an older run's spec as typed
   const d = w.data || {}, spec = d.absolute_spec || d.spec || "SPEC";
   const quote = (s) => (/^[A-Za-z0-9_.,:\/=+-]+$/.test(s) ? s : "'" + s.replace(/'/g, "'\\''") + "'");
@@ -522,8 +521,8 @@ function laneScaled(values) {
 }
 
 // The band-power bars of one block in its cell of the NN-EEG band row (README "NN-EEG"): a box of 45 % of
-// the cell and five bars (δ θ α β γ) that fill it, 2 px in from each side.  Before 2026-12-03 the bars
-// were at most 8 px wide, so in a wide cell (few blocks) they filled the left 40 px of a box of 200.
+// the cell and five bars (δ θ α β γ) that fill it, 2 px in from each side (bars at most 8 px
+// wide would fill the left 40 px of a box of 200 in a wide cell, of few blocks).
 function bandBars(cell) {
   const box = cell * 0.45;
   return { box, barW: Math.max(1, (box - 4) / 5) };
@@ -531,8 +530,8 @@ function bandBars(cell) {
 
 // Which of the five band letters (δ θ α β γ) to write under bars of width barW when a letter is
 // letterW wide: all five when each bar has room for one, else δ and γ at the two ends when they keep
-// 2 px apart, else none (the caption under the row names the order).  Before 2026-12-04 all five were
-// written whatever the width: in a phone's 420-px page (bars of 3 px) they piled into one smudge.
+// 2 px apart, else none (the caption under the row names the order).  All five written whatever the width
+// would pile into one smudge in a phone's 420-px page (bars of 3 px).
 function bandLabelIndices(barW, letterW) {
   if (barW >= letterW + 2) return [0, 1, 2, 3, 4];
   return 4 * barW >= letterW + 2 ? [0, 4] : [];
@@ -557,8 +556,8 @@ function termCells(term) {
 
 // ---- labels in rows: the entries of widths `widths`, in order, as rows of indices, each row as many
 // entries as fit in `room` (an entry wider than room alone on its row).  The training chart's legend
-// starts its rows at the plot's left edge, so its room is the plot's width (before 2026-12-04 it was
-// measured from the canvas's edge: with resnet20's 30 layers the first row ran past the right edge).
+// starts its rows at the plot's left edge, so its room is the plot's width (measured from the
+// canvas's edge, with resnet20's 30 layers the first row would run past the right edge).
 function wrapRows(widths, room) {
   const rows = [];
   let used = 0;
@@ -596,8 +595,8 @@ function revealScroll(top, bottom, viewTop, viewBottom, margin = 8) {
 // 1 when a name is wider than its column; above them the strengths of the pairs of adjacent layers
 // between their two columns; above those, on a line of their own, a residual unit's shortcut
 // strengths marked "skip" (as in pathways.png) between its two ends — a shortcut over two layers has
-// its middle where the pair of its inner layers has its label (before 2026-12-04 both were drawn
-// there, one over the other).  Returns { lines, labels: [{ text, x, line, kind }], omitted }, lines
+// its middle where the pair of its inner layers has its label (both drawn there would be one over
+// the other).  Returns { lines, labels: [{ text, x, line, kind }], omitted }, lines
 // counted upwards from the columns' top, omitted the number of labels left out for want of room.
 function pathwayHeader(names, pairs, column, widthOf) {
   const stagger = names.some((name) => widthOf(name) > column - 4);
@@ -649,8 +648,7 @@ function legendRow(make) {
 // table, naming the README section that defines it.  The term shows it as its tooltip (title) for the
 // pointer; for the keyboard it is a Tab stop that shows the same line in the hover box while it has
 // the focus and, for a screen reader, is described by it (aria-describedby → #tip-KEY, a hidden
-// element of the host box).  Before 2026-12-04 the report's definitions took a pointer, and the
-// monitor page had none.  A term's name for a screen reader is its own text (aria-labelledby itself),
+// element of the host box).  A term's name for a screen reader is its own text (aria-labelledby itself),
 // not the title, which a span or div would otherwise be named by: the definition twice and not the value.
 // One Tab stop per definition: the first shown term of each kind in the page's order (the report's
 // cards repeat the same terms: one stop each made 122 stops on a 2-epoch `reference` report); the

@@ -3,8 +3,8 @@
 // the most abnormal images beside the image itself, with its colour legend.  Every score, column and
 // test the page names has its definition (TIPS, README "Monitoring"'s words and formulas), shown as the
 // report shows its own (helpers.js termTips), and the selected score's definition is a line under the
-// selector (before 2026-12-04 the page had no definitions and its maps no legend).  Reads only the
-// page's own JSON (apps/cmd_monitor.cpp writes it); text goes in through textContent only.
+// selector.  Reads only the page's own JSON (apps/cmd_monitor.cpp writes it); text goes in through
+// textContent only.
 "use strict";
 (function () {
   const D = JSON.parse(document.getElementById("monitor-data").textContent);
@@ -96,7 +96,7 @@
   drawTimeline();
   // Redrawn whenever its bitmap no longer matches its box: a window resize, and also a change no resize
   // event reports (a vertical scroll bar that appears once the page below, or drawTimeline's own note,
-  // is laid out takes 15 px; before 2026-12-04 the bitmap then stayed 15 px wider than its box, scaled
+  // is laid out takes 15 px; the bitmap would then stay 15 px wider than its box, scaled
   // down).  Sizing the bitmap does not change the box (CSS gives its width and height), so a redraw
   // does not observe itself.
   const timeline = document.getElementById("timeline");

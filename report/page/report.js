@@ -568,8 +568,8 @@
     const canvas = $("pathways");
     pathCells.length = 0;
     const ep = D.epochs[state.e];
-    // layers wrap into bands of columns at least 110 px wide (pathwayBands): before
-    // 2026-12-04 resnet20's 30 layers shared one row, tiles of 2 px at 1,280 px
+    // layers wrap into bands of columns at least 110 px wide (pathwayBands): in one row
+    // resnet20's 30 layers would have tiles of 2 px at 1,280 px
     const { perBand, bands, column } = pathwayBands(L, Math.max(50, canvas.clientWidth));
     const measure = canvas.getContext("2d");
     measure.font = "12px system-ui, sans-serif";
@@ -721,8 +721,8 @@
   });
   // The selected cell of a tall pathway view (its layers wrapped into bands) scrolled into the window
   // when a key moved it out, only as far as needed, below the sticky controls (the page's scroll
-  // padding, padForControls); before 2026-12-04 the focus stayed on the canvas while the selection
-  // walked off the screen.
+  // padding, padForControls); otherwise the focus stays on the canvas while the selection walks off
+  // the screen.
   function revealPathCell(l, r) {
     const box = pathCellBox(l, r);
     if (!box) return;
@@ -1154,8 +1154,8 @@
     // band powers: bars of the selected epoch, then each block's band spectrogram over the epochs
     bars.style.display = "block";
     // the blocks in rows of columns at least 40 px wide (pathwayBands), the caption's words wrapped to
-    // the width, the canvas as tall as they need: before 2026-12-04 one row whatever the width (at 768 px
-    // resnet20's blocks past the 18th fell off the canvas's right edge) and a caption cut at a phone's
+    // the width, the canvas as tall as they need (in one row whatever the width, at 768 px resnet20's
+    // blocks past the 18th would fall off the canvas's right edge)
     const bctx0 = bars.getContext("2d");
     bctx0.font = "11px system-ui, sans-serif";
     const room = Math.max(50, bars.clientWidth) - 20, { perBand, bands: rows, column: cell } = pathwayBands(B, room, 40);
@@ -1298,8 +1298,8 @@
   // follows the new newest one), the selected region, layer of "ζ on the image", colour, view and
   // rotation stay as long as the run still has them.
   // The glossary's and the tooltips' λ, ε and value function as the run computed them (D.meta.glossary:
-  // the newest grid.json and zeta.json settings, else config.json's; before 2026-12-06 config.json's alone,
-  // so an analyze directory, which has none, stated logprob's words of a confusion:A:B analysis).
+  // the newest grid.json and zeta.json settings, else config.json's; with config.json's alone an
+  // analyze directory, which has none, would state logprob's words of a confusion:A:B analysis).
   const VALUE_WORDS = { logprob: "log-likelihood of the true class", accuracy: "accuracy (1 when the true class wins, else 0)",
                         margin: "margin of the true class's logit over the largest other" };
   function fitGlossary() {
@@ -1373,8 +1373,8 @@
     window.addEventListener("resize", () => { clearTimeout(resize); resize = setTimeout(renderAll, 100); });
     // While the controls follow the page (sticky), whatever the browser scrolls into view — a control
     // reached by Tab or Shift+Tab, a section — stops below them: the page's scroll padding is their
-    // height (they wrap into one to three rows; on a phone they stay at the top and need none).  Before
-    // 2026-12-04 a map or confusion cell reached upwards was scrolled under them.
+    // height (they wrap into one to three rows; on a phone they stay at the top and need none).  Without
+    // it a map or confusion cell reached upwards would be scrolled under them.
     const controls = $("controls");
     const padForControls = () => {
       document.documentElement.style.scrollPaddingTop = getComputedStyle(controls).position === "sticky" ? controls.offsetHeight + 8 + "px" : "";
@@ -1443,8 +1443,8 @@
   const runURL = (name) => "api/runs/" + encodeURIComponent(name) + "/data";
   // Drawn again whenever a run changes (every committed epoch of a training run): a button that had the
   // focus gives it to the same run's same button (show, or compare / uncompare), else to the list's first
-  // button (a run just shown loses its own), so a keyboard user keeps their place in the list (before
-  // 2026-12-04 the focus fell back to the page's start at every redraw).
+  // button (a run just shown loses its own), so a keyboard user keeps their place in the list (the
+  // focus does not fall back to the page's start at every redraw).
   function renderRunList() {
     const table = $("runs"), active = document.activeElement;
     const had = table.contains(active) && active.dataset.action ? { run: active.closest("tr").dataset.run, action: active.dataset.action } : null;
