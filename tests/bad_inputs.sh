@@ -233,8 +233,8 @@ for name, side in (("0", 4), ("1", 20000)):  # an RGB PNG whose IHDR claims side
 PY
 need ihbig/a/1.png
 case_ "train --data images:DIR, a PNG whose IHDR says 20000x20000 pixels" 2 train --data images:ihbig --split 0.5 --resize 4x4 --epochs 1 --threads 2 --out t32
-# an output folder inside the images:DIR it reads (until 2026-12-05 written there: a class folder without
-# images, and the data no longer loaded)
+# an output folder inside the images:DIR it reads (written there it would be a class folder without images,
+# and the data would no longer load)
 mkdir -p goodimg/a goodimg/b && for c in a b; do cp ihbig/a/0.png goodimg/$c/0.png && cp ihbig/a/0.png goodimg/$c/1.png; done
 case_ "train --out inside the images:DIR --data reads" 2 train --data images:goodimg --split 0.5 --model "conv3x3:4 relu maxpool2 linear:2" --epochs 1 --threads 2 --out goodimg/run
 [ -e goodimg/run ] && { echo "bad_inputs: train wrote a run into its images:DIR" >&2; failed=1; }
@@ -360,8 +360,8 @@ case_ "train --eeg (window 128, a 1-step run)" 2 $T --out t20 --eeg
 case_ "train --eeg --eeg-window 7" 2 $T --out t21 --eeg --eeg-window 7
 case_ "train --eeg-window 64 without --eeg" 2 $T --out t22 --eeg-window 64
 for d in t16 t17 t18 t19 t20 t21 t22; do [ -e $d ] && { echo "bad_inputs: $d left a run directory" >&2; failed=1; }; done
-# a test set too small to image, refused before training (before 2026-12-05 after epoch 1's training, leaving
-# a run directory of config.json, run.json "running" and a checkpoint)
+# a test set too small to image, refused before training (not after epoch 1's training, which would leave a
+# run directory of config.json, run.json "running" and a checkpoint)
 case_ "train --limit-test 4 --analyze-every 1 (4 test images, the analysis needs 8)" 2 $T --out hT1 --limit-test 4 --analyze-every 1
 [ -e hT1 ] && { echo "bad_inputs: a refused train left hT1" >&2; failed=1; }
 case_ "train --grid 9999x9999x9999" 2 $T --out t5 --analyze-every 1 --grid 9999x9999x9999
@@ -429,7 +429,7 @@ case_ "monitor --input cifar10:DIR with empty files" 2 monitor run/model.ckpt --
 case_ "monitor --input an unknown data set (the error names --input, not --data)" 2 monitor run/model.ckpt --profile ok.profile --input bogus:1 --out m4b
 case_ "monitor --input planted:1,sideways (the error names --input)" 2 monitor run/model.ckpt --profile ok.profile --input planted:1,sideways --out m4c
 # cifar10 without a folder where none is found (NNFMRI_DATA unset; no ./data here): the line says how to name
-# one without naming a flag monitor does not take (before 2026-12-05: "… or pass --data cifar10:DIR")
+# one without naming a flag monitor does not take (not "… or pass --data cifar10:DIR")
 ( unset NNFMRI_DATA; case_ "monitor --input cifar10, no CIFAR-10 folder found (the advice names no --data)" 2 monitor run/model.ckpt \
   --profile ok.profile --input cifar10 --out m4d; exit $failed ) || failed=1
 case_ "monitor --window 1" 2 monitor run/model.ckpt --profile ok.profile --input planted --window 1 --out m5
@@ -443,7 +443,7 @@ kill "$holder" 2> /dev/null; wait "$holder" 2> /dev/null
 case_ "profile --quantiles 2 (min and max only: every clean window alarmed)" 2 profile run/model.ckpt --data planted --limit-train 200 --quantiles 2 --out q2.profile
 mkdir -p a_directory
 case_ "profile --out DIRECTORY (refused before the fit)" 2 profile run/model.ckpt --data planted --limit-train 200 --out a_directory
-# an --out that is a file profile reads (before 2026-12-05 the checkpoint was replaced by the profile, exit 0)
+# an --out that is a file profile reads (refused, not the checkpoint replaced by the profile, exit 0)
 cp run/model.ckpt hP1.ckpt && cp run/analysis/epoch_001/zeta.json hP2.json
 case_ "profile --out the checkpoint it profiles" 2 profile hP1.ckpt --data planted --limit-train 200 --out ./hP1.ckpt
 case_ "profile --out the --zeta file it reads" 2 profile run/model.ckpt --data planted --limit-train 200 --zeta hP2.json --out hP2.json
@@ -470,26 +470,26 @@ case_ "analyze --out the folder --data reads" 2 analyze run/model.ckpt --data ci
 case_ "monitor --out the folder --input reads" 2 monitor run/model.ckpt --profile ok.profile --input cifar10:c10 --out c10
 [ -e c10/run.json ] || [ -e c10/grid.json ] || [ -e c10/monitor.jsonl ] && { echo "bad_inputs: a run, an analysis or a monitor was written into its data" >&2; failed=1; }
 cmp -s c10/data_batch_1.bin c10.before || { echo "bad_inputs: corrupt rewrote its source" >&2; failed=1; }
-# an output that is a file --data reads (before 2026-12-05 replaced, exit 0: the data set destroyed)
+# an output that is a file --data reads (refused, not replaced, exit 0: the data set destroyed)
 cp -r c10 hD2
 case_ "eval --dump the test_batch.bin --data reads" 2 eval run/model.ckpt --data cifar10:hD2 --dump hD2/test_batch.bin
 case_ "profile --out the data_batch_1.bin --data reads" 2 profile run/model.ckpt --data cifar10:hD2 --knn-images 10 --knn-k 5 --out ./hD2/data_batch_1.bin
 cmp -s hD2/test_batch.bin c10/test_batch.bin && cmp -s hD2/data_batch_1.bin c10/data_batch_1.bin ||
   { echo "bad_inputs: a refused eval or profile replaced a file --data reads" >&2; failed=1; }
 # train --resume of a run whose data folder is gone: the line names --resume, the flag given, and the
-# run's --data (before 2026-12-05: "--data: cifar10: …", a flag not on the command line)
+# run's --data (not "--data: cifar10: …", a flag not on the command line)
 cp -r c10 hR1c && "$nnfmri" train --data cifar10:hR1c --model "conv3x3:4 relu maxpool2 linear:10" --epochs 1 --threads 2 \
   --out hR1 > /dev/null 2>&1 || echo "bad_inputs: the run hR1 failed" >&2
 need hR1/run.json
 rm -rf hR1c
 case_ "train --resume: the run's --data folder is gone" 2 train --resume hR1
 # … and a recorded setting parsed below the flag layer names the run.json it is in, as one the flag layer refuses
-# does (before 2026-12-05: "--grid 'abc': …" alone, a flag not on the command line)
+# does (not "--grid 'abc': …" alone, a flag not on the command line)
 json_with run hR2 run.json "d['arguments'] += ['--grid=abc']"
 case_ "train --resume: run.json's arguments hold --grid=abc" 2 train --resume hR2
 json_with run hR3 run.json "d['arguments'] = [a if not a.startswith('--model=') else '--model=conv3x3:4 relu' for a in d['arguments']]"
 case_ "train --resume: run.json's arguments hold a --model that does not build" 2 train --resume hR3
-# a complete run: nothing to resume, said of --resume (before 2026-12-05 the line named the directory alone)
+# a complete run: nothing to resume, said of --resume (the line does not name the directory alone)
 cp -r run hR4
 case_ "train --resume: a complete run" 2 train --resume hR4
 case_ "monitor --window 1048576 (a window of 2^20 images × every region)" 2 monitor run/model.ckpt --profile ok.profile --input planted --window 1048576 --out m6
@@ -503,14 +503,14 @@ case_ "profile --zeta: a zeta.json without a region of the profile" 2 profile ru
 case_ "profile --zeta: the zeta.json of an analysis on another --grid" 2 profile run/model.ckpt --data planted --limit-train 200 --zeta zeta_grid.json --out p4
 case_ "profile --zeta /nonexistent.json" 2 profile run/model.ckpt --data planted --limit-train 200 --zeta /nonexistent.json --out p3
 case_ "corrupt --kind fog" 2 corrupt --data planted --kind fog --out c1
-# an --out where a file stands: the flag named (before 2026-12-03 "out_file: is not a directory", analyze and
-# corrupt after reading the data)
+# an --out where a file stands: the flag named (not "out_file: is not a directory", nor, by analyze and
+# corrupt, only after reading the data)
 printf 'x' > out_file
 case_ "analyze --out FILE" 2 analyze run/model.ckpt --data planted --out out_file
 case_ "corrupt --out FILE" 2 corrupt --data planted --kind noise --out out_file
 case_ "monitor --out FILE" 2 monitor run/model.ckpt --profile ok.profile --input planted --out out_file
-# … and one under it, or a name longer than a file name may be: the flag named too (before 2026-12-05 the path
-# alone, "out_file/sub: cannot create directory (Not a directory)")
+# … and one under it, or a name longer than a file name may be: the flag named too (not the path alone,
+# "out_file/sub: cannot create directory (Not a directory)")
 case_ "analyze --out FILE/sub" 2 analyze run/model.ckpt --data planted --out out_file/sub
 case_ "train --out of 300 bytes (a name longer than NAME_MAX)" 2 $T --out "$(printf 'n%.0s' {1..300})"
 mkdir -p c_tb/test_batch.bin
@@ -527,7 +527,7 @@ case_ "eval --lesion-json without --lesion" 2 eval run/model.ckpt --data planted
 case_ "eval --lesion-json into a missing directory" 2 eval run/model.ckpt --data planted --limit-test 32 --lesion conv1:* --lesion-json /nonexistent/dir/lj.json
 case_ "eval --lesion-json into /proc (a folder no file can be created in)" 2 eval run/model.ckpt --data planted --limit-test 32 --lesion conv1:* --lesion-json /proc/hI1.json
 case_ "eval --dump into /proc (a folder no file can be created in)" 2 eval run/model.ckpt --data planted --limit-test 32 --dump /proc/hI2.npz
-# the output flags of import and export are named too (before 2026-12-05 the file alone: "a_directory: is a directory, …")
+# the output flags of import and export are named too (not the file alone: "a_directory: is a directory, …")
 case_ "import --out into a missing directory" 2 import run.safetensors --out /nonexistent/dir/hI3.ckpt
 mkdir -p a_directory
 case_ "export --safetensors DIRECTORY" 2 export run/model.ckpt --safetensors a_directory
@@ -596,8 +596,8 @@ pairs = {'p%d' % l: {'from': 'l%d' % l, 'to': 'l%d' % (l + 1), 'connection_stren
                      'flows': [['grid_1_1_1', 'grid_1_1_1', 1.0]]} for l in range(2099)}
 json.dump({'pairs': pairs}, open('r9/analysis/epoch_001/tract.json', 'w'))"
 need r9/analysis/epoch_001/tract.json
-# 2,100 layers: 210 bands of 10 columns, 21182 px tall (160 layers, 21152 px wide in one row before the
-# bands of 2026-12-04, now wrap into 16 bands and are drawn, so they no longer reach the limit)
+# 2,100 layers: 210 bands of 10 columns, 21182 px tall (160 layers, which would be 21152 px wide in one
+# row, wrap into 16 bands and are drawn, so they do not reach the limit)
 case_ "report: tract.json of 2,100 layers (pathways 21182 px tall)" 0 report r9
 # the figure left out must be said so (case_ shows the line but checks only the exit status)
 grep -q 'pathways.png not drawn' out.txt || { echo "bad_inputs: report r9 printed no 'pathways.png not drawn' line" >&2; failed=1; }

@@ -131,8 +131,7 @@ async function interact(cdp, evaluate) {
       const onImage = await evaluate(`(() => { const host = document.getElementById("onimage");
         return { layer: host.dataset.layer, images: host.querySelectorAll("canvas").length, choices: document.querySelectorAll("input[name=image-layer]").length }; })()`);
       check(onImage.layer === "conv1" && onImage.images === 4 && onImage.choices === 6, "ζ is laid over the mean and example images of a spatial layer", JSON.stringify(onImage));
-      // another layer picked above the images: its ζ is laid over them instead (no test picked one
-      // before 2026-12-06: bench/study/js_coverage.js)
+      // another layer picked above the images: its ζ is laid over them instead
       const picked = await evaluate(`(() => { const host = document.getElementById("onimage"), first = host.querySelector("canvas").toDataURL();
         const radio = [...document.querySelectorAll("input[name=image-layer]")].find((r) => !r.checked); radio.click();
         const r = { layer: host.dataset.layer, label: radio.parentElement.textContent.trim(), images: host.querySelectorAll("canvas").length,
@@ -156,7 +155,7 @@ async function interact(cdp, evaluate) {
     const fitted = await evaluate(`(() => ({ lambda: document.getElementById("def-lambda").textContent,
       value: document.getElementById("def-value").textContent,
       tolerance: [...document.querySelectorAll("#settings tr")].map((r) => r.textContent).find((t) => t.startsWith("analysis.zeta.tolerance")) }))()`);
-    // (a --run DIR: its own config.json's λ; before 2026-12-04 the synthetic run's 0.25 was expected of every run)
+    // (a --run DIR: its own config.json's λ, not the synthetic run's 0.25)
     const configPath = args.run ? path.join(path.resolve(args.run), "config.json") : null;
     const config = configPath && fs.existsSync(configPath) ? JSON.parse(fs.readFileSync(configPath, "utf8")) : null;
     if (!args.run)
@@ -195,7 +194,7 @@ async function interact(cdp, evaluate) {
     const playing = await evaluate(`(() => { document.getElementById("play").click(); const t = document.getElementById("play").textContent;
       document.getElementById("play").click(); return t + "/" + document.getElementById("play").textContent; })()`);
     check(playing === "Pause/Play", "the play button starts and stops", playing);
-    // what play does (not run by any test before 2026-12-06, bench/study/js_coverage.js): from the last
+    // what play does: from the last
     // but one epoch it steps to the last and stops by itself; from the last it starts again at the first
     const E = await evaluate("window.nnfmriReport.epochCount");
     await evaluate(`(() => { window.nnfmriReport.setEpoch(${E - 2}); document.getElementById("play").click(); })()`);
@@ -220,7 +219,7 @@ async function interact(cdp, evaluate) {
 }
 
 // What report.html draws, read back from its canvases and tables and compared with the run's data (the
-// synthetic run). The mutation audit of report.js (bench/study/report_mutants.py, 2026-12-06) found
+// synthetic run). The mutation audit of report.js (bench/study/report_mutants.py) found
 // that the checks above read the page's text and sizes but seldom what it draws against the data.
 // A recorder wraps the 2-D context's fillText, fillRect, strokeRect and arc, so a check can ask which
 // text, rectangle or dot a canvas got; pixels are read where a colour is the point.
@@ -502,9 +501,9 @@ function pngBytes(w, h, value) {
 
 // monitor.html (`nnfmri monitor`) of a tiny net trained on the planted data, watching a noisy copy
 // (every window alarms): at a phone's width (375 px) nothing scrolls sideways, even with a region name
-// too long for the alarm table, and the timeline is drawn at its own size, 1920 px too (before
-// 2026-12-04 a fixed 1,200-pixel bitmap scaled to the page, its labels 3 px high on a phone, and the
-// alarm table widened the page).
+// too long for the alarm table, and the timeline is drawn at its own size, 1920 px too (not a
+// fixed 1,200-pixel bitmap scaled to the page, its labels 3 px high on a phone, nor an alarm table
+// that widens the page).
 async function monitorPage(browser, problems, outDir) {
   const dir = path.join(outDir, "monitor-test"), app = path.resolve(args.nnfmri);
   fs.rmSync(dir, { recursive: true, force: true });
@@ -537,7 +536,7 @@ async function monitorPage(browser, problems, outDir) {
   check(phone.alarms > 0 && phone.scroll <= phone.inner && phone.bitmap === Math.round(phone.css * phone.ratio) && phone.css < phone.inner,
         "monitor.html at 375 px: no sideways scroll, the timeline drawn at its own width", JSON.stringify(phone));
   // The timeline's box can change width without a window resize (a vertical scroll bar that appears once
-  // the page below it is laid out took 15 px in CI on 2026-12-04: bitmap 333 px for a 318-px box): it is
+  // the page below it is laid out takes 15 px: a bitmap of 333 px for a 318-px box): it is
   // redrawn at its new width all the same.
   const narrowed = await evaluate(`new Promise((done) => { document.body.style.paddingRight = "60px";
     setTimeout(() => requestAnimationFrame(() => requestAnimationFrame(() => { const t = document.getElementById("timeline");
@@ -550,10 +549,10 @@ async function monitorPage(browser, problems, outDir) {
   await open(1920, 1000);
   const wide = await evaluate(measure);
   check(wide.bitmap === Math.round(wide.css * wide.ratio) && wide.css > 1200, "monitor.html at 1920 px: the timeline drawn at its own width", JSON.stringify(wide));
-  // the alarm table's six columns at the page's width, nothing scrolled out of view (in the report's
-  // 340-px side column they were, before 2026-12-04)
+  // the alarm table's six columns at the page's width, nothing scrolled out of view (as it would be in
+  // the report's 340-px side column)
   check(wide.alarmsScroll <= 1, "monitor.html at 1920 px: the alarm table shows every column without scrolling", JSON.stringify(wide));
-  // What the page names is defined on it (before 2026-12-04 no score, column or test was): the selected
+  // What the page names is defined on it: the selected
   // score's line under the selector, for every score the selector offers; every term (a table heading,
   // "BH-adjusted p", the window test, |z|, the region map) with its tooltip, one Tab stop per definition
   // that shows it in the hover box, and its description for a screen reader; each region map's legend.
@@ -617,8 +616,8 @@ async function monitorPage(browser, problems, outDir) {
         "monitor.html: every region map has its colour legend, 0 … the block's largest |z| on the sequential map", JSON.stringify(legends));
   // The alarm table of the page open now against MONITOR's monitor.jsonl: one row per window that alarmed, in
   // stream order, with the window's number, its first–last image, its regions drifting "of" those tested, and
-  // its first top region with that region's KS distance and BH-adjusted p at 3 significant digits (before
-  // 2026-12-04 the page had neither; a mutation audit on 2026-12-06 found the first three columns unchecked)
+  // its first top region with that region's KS distance and BH-adjusted p at 3 significant digits (every
+  // column checked, the first three included)
   const alarmRows = async (monitor) => {
     const lines = fs.readFileSync(path.join(monitor, "monitor.jsonl"), "utf8").split("\n").filter((l) => l.startsWith('{"window"')).map((l) => JSON.parse(l));
     const rows = await evaluate(`[...document.querySelectorAll("#alarms tr")].slice(1).map((tr) => [...tr.children].map((td) => td.textContent))`);
@@ -706,14 +705,14 @@ async function monitorPage(browser, problems, outDir) {
       o.textContent.endsWith(", label " + D.selected[i].label + ", predicted " + D.selected[i].prediction + ")") })); })()`);
   check(named.length === 8 && named.every((o) => o.ok), "monitor.html: the image list names each image by its number, label and prediction",
         JSON.stringify(named.filter((o) => !o.ok)));
-  // on paper the two choices stay shown, so a printout names its score and its image (before 2026-12-04 the
-  // report's print rules hid them: the printed maps did not say whose image they were)
+  // on paper the two choices stay shown, so a printout names its score and its image (hidden by the
+  // report's print rules, the printed maps would not say whose image they are)
   await cdp("Emulation.setEmulatedMedia", { media: "print" });
   const paperChoices = await evaluate(`["detector", "image", "image-note"].map((id) => document.getElementById(id).getClientRects().length > 0)`);
   await cdp("Emulation.setEmulatedMedia", { media: "" });
   check(paperChoices.every((shown) => shown), "monitor.html printed: the score and the image shown stay named", JSON.stringify(paperChoices));
   // printing draws the timeline and the legends at 3 pixels per CSS pixel, then at the screen's 1 again
-  // (before 2026-12-04 they printed at 1: blurred)
+  // (printed at 1 they are blurred)
   const bitmaps = `(() => { const drawn = [document.getElementById("timeline"), ...document.querySelectorAll("#maps .legend-row canvas")];
     const ratios = drawn.map((c) => c.width / Math.max(50, c.clientWidth));
     return { canvases: drawn.length, low: Math.min(...ratios), high: Math.max(...ratios), maps: document.querySelectorAll("#maps figure").length }; })()`;
@@ -754,9 +753,9 @@ async function monitorPage(browser, problems, outDir) {
         shown.dots.length === 10 && shown.dots.slice(1, 9).every((d) => d >= 25) &&
         shown.options.length === 8 && shown.options.every((o) => /^image (\d) photo\1\.png \(spatial_typ [^,]+, unlabelled, predicted \d\)$/.test(o)),
         "monitor.html of an unlabelled folder shorter than one window: no window was tested, its 10 dots drawn large, each image by its file", JSON.stringify(shown));
-  // at a phone's width the folder's image list, its files named, shrinks within the page (until 2026-12-06
-  // its select was 395 px wide at 375 px and the page scrolled sideways; found by the mutation audit of
-  // monitor.js: a mutant that wrote "unlabelled" for label 0 lengthened the noisy page's list by 3 letters and
+  // at a phone's width the folder's image list, its files named, shrinks within the page (else
+  // its select is 395 px wide at 375 px and the page scrolls sideways; the mutation audit of monitor.js
+  // found it: a mutant that wrote "unlabelled" for label 0 lengthened the noisy page's list by 3 letters and
   // the 375-px check failed)
   await open(375, 667, path.join(dir, "monitor-few", "monitor.html"));
   const fewPhone = await evaluate(`({ inner: document.documentElement.clientWidth, scroll: document.scrollingElement.scrollWidth,
@@ -775,7 +774,7 @@ async function monitorPage(browser, problems, outDir) {
         alone.alarms === "No window was tested: the stream's 1 image is fewer than one window of 20.",
         "monitor.html of one image: its dot in the timeline's middle, the scale's ends written, no window tested", JSON.stringify(alone));
   // A stream whose windows 1 and 4 are the noisy copy's and 0, 2 and 3 a copy with a 4-px black square
-  // (occlusion, severity 1), which alarms less (on 2026-12-06: window 3 only, 1 region at BH-adjusted p 0.0085):
+  // (occlusion, severity 1), which alarms less (window 3 only, 1 region at BH-adjusted p 0.0085: bench/README.md):
   // only the windows that alarm are counted, listed and shaded, each shaded from its first image's dot to its
   // last's (not over the gap to the next window's first); a stream of that copy's first 40 images: windows
   // tested, none alarmed.
@@ -849,8 +848,7 @@ async function openReport(browser, problems, dir) {
 // The report of an `analyze` output directory (one imaged checkpoint, no training; README "Report"):
 // monitorPage's analyze of its 1-epoch net, grid and ζ only. The subtitle says one analysed checkpoint
 // and its epoch, the notes are headed "Notes" (a missing tract is a choice here, not a missing input),
-// and every layer is drawn. No test opened such a report in a browser before 2026-12-06
-// (bench/study/js_coverage.js).
+// and every layer is drawn.
 async function analysisPage(browser, problems, outDir) {
   const dir = path.join(outDir, "monitor-test", "zeta");
   const { cdp, evaluate } = await openReport(browser, problems, dir);
@@ -877,8 +875,7 @@ async function analysisPage(browser, problems, outDir) {
 // rows were deleted to save space): the chart falls back to one lane per block drawn from each epoch's
 // mean activity, the epochs' states behind it. Each epoch's point is where the lane scales its activity
 // (laneScaled: the block's minimum at the lane's bottom, 4 px in, its maximum at the top) and nothing of
-// the line is at the other end of the lane there. No test drew these lanes before 2026-12-06
-// (bench/study/js_coverage.js).
+// the line is at the other end of the lane there.
 async function perEpochLanes(browser, problems, outDir, runDir) {
   const dir = path.join(outDir, "report-test-run-no-rows");
   fs.rmSync(dir, { recursive: true, force: true });
@@ -1009,7 +1006,7 @@ async function main() {
     check(shown.length === 0, "a panel with the hidden attribute is not displayed", shown.join(" ") || "none");
     if (dom.views > 0 && expected.epochs > 1) await interact(cdp, evaluate);
     // the pathway view wraps its layers into bands where columns would be narrower than 110 px (a
-    // deep net, a phone): before 2026-12-04 one row of columns whatever their width
+    // deep net, a phone), not one row of columns whatever their width
     if (dom.views > 1) {
       const bands = await evaluate(`(() => { const R = window.nnfmriReport, c = document.getElementById("pathways");
         const wide = { bands: c.dataset.bands, cell: Number(c.dataset.cell), height: c.clientHeight };
@@ -1039,7 +1036,7 @@ async function main() {
             "a confusion cell and a class list their regions (analyze --errors)", JSON.stringify(errors));
     check(args.run || errors !== null, "the synthetic run's last epoch has error maps");
     // the error analysis's example images (128 px) sit side by side in the strip, each inside its own
-    // box (before 2026-12-05 their boxes were 100 px wide: each image ran 18 px over the next one)
+    // box (in boxes 100 px wide each image would run 18 px over the next one)
     if (errors !== null) {
       await evaluate(`document.querySelector("#errors td.cell").click()`);
       await sleep(200);
@@ -1054,7 +1051,7 @@ async function main() {
       check(strip.images >= 2 && strip.out.length === 0, "the error examples sit side by side, each inside its box", JSON.stringify(strip));
     }
     // an epoch without error maps says the error analysis was not run there and gives the command
-    // that adds it (before 2026-12-04: "No error maps at this epoch.", no command)
+    // that adds it (not "No error maps at this epoch.", no command)
     const noErrors = await evaluate(`(() => { const R = window.nnfmriReport, D = JSON.parse(document.getElementById("report-data").textContent);
       const i = D.epochs.findIndex((e) => !e.errors);
       if (i < 0) return null;
@@ -1070,7 +1067,7 @@ async function main() {
             noErrors.command.endsWith("/analysis/epoch_" + pad),
             "an epoch without error maps says the analysis was not run and gives the command that adds it", JSON.stringify(noErrors));
     }
-    // the keyboard alone (before 2026-12-04 a region and a confusion cell could be picked only with a
+    // the keyboard alone (a region and a confusion cell are picked without a
     // pointer): Tab reaches the first layer's map, which shows where the focus is; arrows and Page Down
     // move the selected region; Tab reaches a confusion cell, Enter picks it and the focus stays on it
     if (dom.views > 0) {
@@ -1107,7 +1104,7 @@ async function main() {
         check(picked.pick && picked.picked === at.cell && picked.focus === at.cell && picked.regions > 0,
               "Enter on a confusion cell lists its regions and keeps the focus on the cell", JSON.stringify(picked));
       }
-      // the pathway view by keyboard (before 2026-12-04 its regions and chains took a pointer only): Tab
+      // the pathway view by keyboard (its regions and chains without a pointer): Tab
       // reaches it with a focus ring; Enter selects chain 1's first region, ArrowRight follows chain 1 to
       // the next column, Page Down moves to chain 2 in that column, ArrowDown to the next region drawn below
       await evaluate(`(() => { const R = window.nnfmriReport; R.state.sel = null; R.state.errorPick = null; R.setEpoch(R.epochCount - 1);
@@ -1150,7 +1147,7 @@ async function main() {
               "Enter, arrows and Page Down in the pathway view follow chain 1, then chain 2, then the column",
               JSON.stringify({ s0, s1, s2, s3, c1, c2, below }));
         // the mouse: a click on a cell of the pathway view selects its region, a click between the columns
-        // changes nothing (no test clicked this view before 2026-12-06: bench/study/js_coverage.js)
+        // changes nothing
         const target = { l: c2.layers[0], r: c2.regions[0] };
         const box = await evaluate(`(() => { const c = document.getElementById("pathways"); c.scrollIntoView({ block: "center" });
           const r = c.getBoundingClientRect();
@@ -1168,8 +1165,8 @@ async function main() {
       }
       // a tall pathway view (300 px wide: its layers wrapped into bands, taller than the window): a key
       // that moves the selection out of the window scrolls the selected cell back into it, only as far
-      // as needed (just above the window's bottom going down, just below the sticky controls going up);
-      // before 2026-12-04 following a chain to the last band left the selection off the screen
+      // as needed (just above the window's bottom going down, just below the sticky controls going up),
+      // so following a chain to the last band does not leave the selection off the screen
       if (dom.views > 1) {
         await evaluate(`(() => { const R = window.nnfmriReport, c = document.getElementById("pathways");
           R.state.sel = null; R.state.pathChain = null; c.style.width = "300px"; R.setEpoch(R.epochCount - 1);
@@ -1195,8 +1192,8 @@ async function main() {
           R.setEpoch(R.epochCount - 1); })()`);
       }
       // Shift+Tab back from the pathway view to the first map: each control it stops at is scrolled into
-      // view below the sticky controls bar (before 2026-12-04 a map or confusion cell reached upwards
-      // was scrolled to the window's top edge, under the bar's 80 px)
+      // view below the sticky controls bar (a map or confusion cell reached upwards is not scrolled
+      // to the window's top edge, under the bar's 80 px)
       await evaluate(`document.getElementById("pathways").focus()`);
       const hidden = [];
       for (tabs = 0; tabs < 100; ++tabs) {
@@ -1210,7 +1207,7 @@ async function main() {
         if (seen.first) break;
       }
       check(hidden.length === 0 && tabs < 100, "Shift+Tab back to the first map: no control it stops at is hidden under the sticky controls", tabs + " Shift+Tabs: " + JSON.stringify(hidden.slice(0, 3)));
-      // the 3-D views by keyboard (before 2026-12-04 drag and wheel only): on a focused view the arrow
+      // the 3-D views by keyboard (not by drag and wheel only): on a focused view the arrow
       // keys turn every view by 15° and redraw it, + and − zoom, Shift + an arrow moves the selected region
       await evaluate(`(() => { const R = window.nnfmriReport; R.setView("voxels"); R.state.sel = null;
         R.state.yaw = -0.6; R.state.pitch = 0.5; R.state.zoom = 1; R.setEpoch(R.epochCount - 1);
@@ -1243,7 +1240,7 @@ async function main() {
       const v4 = await turn();
       check(v4.sel && v4.sel.l === 0 && v4.sel.r === 0 && v4.yaw === v3.yaw, "Shift + an arrow in the 3-D view selects a region instead of turning", JSON.stringify(v4.sel));
       // the mouse wheel zooms the 3-D views: zoom × exp(−deltaY · 0.0015), clamped; on the 2-D map it
-      // does nothing (the page scrolls). No test turned the wheel before 2026-12-06 (js_coverage.js).
+      // does nothing (the page scrolls).
       const wheel = async (deltaY) => {
         const at = await evaluate(`(() => { const r = document.querySelector(".layer-view canvas.voxels").getBoundingClientRect();
           return { x: r.left + r.width / 2, y: r.top + r.height / 2 }; })()`);
@@ -1285,7 +1282,7 @@ async function main() {
             "Tab visits every control of the page in reading order, each with a focus ring",
             stops.length + " stops; missed " + JSON.stringify(missed) + "; no ring " + JSON.stringify(stops.filter((x) => !x.ring).map((x) => x.what)) +
             "; out of order " + JSON.stringify(backwards.map((x) => x.what)));
-      // a term's definition by keyboard (before 2026-12-04 a tooltip, shown to a pointer only): Tab reaches
+      // a term's definition by keyboard (not only a tooltip, which a pointer alone shows): Tab reaches
       // the first term with a definition, which shows it in the hover box beside the term and gives it to
       // a screen reader as the term's description (the accessibility tree's); Escape hides the box
       await evaluate(`(() => { const R = window.nnfmriReport; R.state.sel = null; R.setEpoch(R.epochCount - 1);
@@ -1378,7 +1375,7 @@ async function main() {
         window.nnfmriReport.setEpoch(D.epochs.findIndex((e) => e.epoch === 4));
         const views = [...document.querySelectorAll(".layer-view")];
         const r = { colours: views.map((v) => v.dataset.colour), note: views[0].querySelector(".layer-note").textContent };
-        window.nnfmriReport.select(0, 0);  // the region panel at that epoch (no test opened it there before 2026-12-06)
+        window.nnfmriReport.select(0, 0);  // the region panel at that epoch
         r.details = document.getElementById("details-body").textContent;
         window.nnfmriReport.state.sel = null;
         window.nnfmriReport.setEpoch(D.epochs.findIndex((e) => e.epoch === 7));
@@ -1417,7 +1414,7 @@ async function main() {
       check(eeg.epoch === eeg.want && eeg.last === String(expected.epochs), "NN-EEG follows the epoch slider", eeg.epoch + " then " + eeg.last);
       check(eeg.terms.join(",") === "rho_gamma_zeta,rho_gamma_zeta_layer,kappa,f1,consistency" && eeg.cells === 5,
             "the consistency panel lists the five terms with value, CI, null and items", eeg.terms.join(","));
-      // before 2026-12-04 ρ_γζ, κ, F1 and the null were named with no definition on the page
+      // ρ_γζ, κ, F1 and the null are defined on the page, not only named
       check(eeg.tips === 5 && eeg.headTips === 2, "each consistency term, its CI and its null have a one-line definition as a tooltip",
             JSON.stringify({ tips: eeg.tips, headTips: eeg.headTips }));
       // per-step traces: the planted one-step spikes (tests/synthetic_run.js) are drawn at their steps;
@@ -1496,7 +1493,7 @@ async function main() {
     }
     if (!args.run && dom.views > 0) await drawnAgainstData(cdp, evaluate, dom.names, dom.label);
     // at a phone's width (420 px) nothing runs off the page's right edge: a table too wide for its box
-    // scrolls within it (before 2026-12-04 the Summary's "selectivity" column was cut at the edge)
+    // scrolls within it (the Summary's "selectivity" column is not cut at the edge)
     await cdp("Emulation.setDeviceMetricsOverride", { width: 420, height: 900, deviceScaleFactor: 1, mobile: false });
     await sleep(200);
     const narrow = await evaluate(`(() => { const page = document.documentElement.clientWidth, out = [];
@@ -1511,7 +1508,7 @@ async function main() {
       return { page, scroll: document.documentElement.scrollWidth, out: out.slice(0, 5), count: out.length }; })()`);
     check(narrow.count === 0, "at 420 px no table or text runs off the page's right edge", JSON.stringify(narrow));
     // a phone held upright (375 × 667): the page does not scroll sideways, and scrolled to the maps the
-    // controls do not cover them (before 2026-12-04 the sticky bar wrapped into 244 px, 37% of the screen)
+    // controls do not cover them (a sticky bar here would wrap into 244 px, 37% of the screen)
     await cdp("Emulation.setDeviceMetricsOverride", { width: 375, height: 667, deviceScaleFactor: 1, mobile: false });
     await sleep(300);
     const phone = await evaluate(`(() => { document.getElementById("layers").scrollIntoView(); const c = document.getElementById("controls").getBoundingClientRect();
@@ -1526,8 +1523,8 @@ async function main() {
     check(settingsWidth.rows > 0 && settingsWidth.narrowest >= 0.8 * (settingsWidth.page - 40),
           "at 375 px each run setting's value is nearly the page's width", JSON.stringify(settingsWidth));
     // on paper (print media, a letter page's 740 px): the controls that cannot be pressed are left out
-    // but the epoch shown, and no table is cut at a scrolling box's edge or the page's (before
-    // 2026-12-04 the controls were printed and the Summary's right-hand columns cut off)
+    // but the epoch shown, and no table is cut at a scrolling box's edge or the page's (the Summary's
+    // right-hand columns included)
     await cdp("Emulation.setDeviceMetricsOverride", { width: 740, height: 1000, deviceScaleFactor: 1, mobile: false });
     await cdp("Emulation.setEmulatedMedia", { media: "print" });
     await sleep(200);
@@ -1541,7 +1538,7 @@ async function main() {
                label: shown(document.getElementById("epoch-label")) && document.getElementById("epoch-label").textContent.startsWith("epoch "),
                scrolls: scrolls.slice(0, 4), cut: cut.slice(0, 4), cutCount: cut.length }; })()`);
     // a view taller than a page is scaled whole onto one (at most 7.5 in = 720 CSS px; the synthetic
-    // run's pathway view is 842 px high at this width: before 2026-12-05 it was cut across two pages)
+    // run's pathway view is 842 px high at this width: unscaled it would be cut across two pages)
     const tall = await evaluate(`["pathways", "eeg-chart"].map((id) => { const c = document.getElementById(id);
       return { id, printed: Math.round(c.getBoundingClientRect().height), drawn: Math.round(parseFloat(c.style.height) || 0) }; })`);
     await cdp("Emulation.setEmulatedMedia", { media: "" });
@@ -1550,7 +1547,7 @@ async function main() {
     check(paper.controls.length === 0 && paper.label && paper.scrolls.length === 0 && paper.cutCount === 0,
           "printed: the controls left out but the epoch shown, no table cut at a scroll box's or the page's edge", JSON.stringify(paper));
     // printing redraws the maps and charts at 3 bitmap pixels per CSS pixel, leaves the images drawn,
-    // and afterwards draws at the screen's 1 again (before 2026-12-04 they printed at 1: blurred)
+    // and afterwards draws at the screen's 1 again (printed at 1 they are blurred)
     const bitmaps = `(() => { const drawn = [...document.querySelectorAll("canvas")].filter((c) => c.clientWidth > 0 && !c.closest("[hidden]"));
       const ratios = drawn.filter((c) => !c.classList.contains("on-image")).map((c) => c.width / Math.max(50, c.clientWidth));
       const images = drawn.filter((c) => c.classList.contains("on-image"));
@@ -1558,7 +1555,7 @@ async function main() {
       return { canvases: ratios.length, low: Math.min(...ratios), high: Math.max(...ratios), images: images.length, blank }; })()`;
     // first the page settles: the resize to 740 px above queued a redraw 100 ms later (report.js's resize
     // handler), which under load can fire after the sleep, rebuilding the images' boxes, drawn a frame later,
-    // in the middle of this check (once seen: a helper's run at load average 4, 2026-12-06). A timer of the
+    // in the middle of this check (seen once, in a helper's run at load average 4). A timer of the
     // page's own fires after any earlier-due one, and two frames later the images are drawn.
     await evaluate(`new Promise((done) => setTimeout(() => requestAnimationFrame(() => requestAnimationFrame(done)), 150))`);
     await evaluate(`window.dispatchEvent(new Event("beforeprint"))`);
@@ -1576,9 +1573,9 @@ async function main() {
     // the pages of that PDF (a letter page, as `chromium --print-to-pdf` prints): marks that take no room
     // (absolute, at their place in the flow: printed on the page where that place falls) at the top of
     // each figure's heading and just below the figure, and below the first layer card; pdftotext says
-    // on which page each lands.  Before 2026-12-05 page 1 ended 2 inches short, its first layer card on
-    // page 2, and "Pathways" and "NN-EEG" with their captions were left at a page's foot, their views
-    // on the next page.
+    // on which page each lands: whether page 1 ends 2 inches short, its first layer card on page 2, or
+    // "Pathways" and "NN-EEG" with their captions are left at a page's foot, their views on the next
+    // page.
     const figures = { "ζ on the image": "onimage", "Pathways": "pathways", "Training": "curves", "NN-EEG": "eeg-chart" };
     const marked = await evaluate(`(() => { const mark = (text, place) => { const m = document.createElement("span");
         m.className = "pdf-mark"; m.style.position = "absolute"; m.style.fontSize = "4px"; m.textContent = text; place(m); };

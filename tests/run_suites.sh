@@ -5,7 +5,7 @@
 # suites and count suites and tests.
 # A suite still running after SUITE_SECONDS (1200) is stopped and counted as failed, its output so far
 # printed: a hang (a deadlock in a test) then fails the run in minutes, naming the suite, instead of
-# holding CI until its own limit (seen 2026-12-05: a two-signal test hung under ASan).
+# holding CI until its own limit.
 # Exit status: 0 when every suite passed, 1 otherwise.  The environment (OMP_NUM_THREADS,
 # ASAN_OPTIONS, ...) is passed to every process unchanged.
 set -euo pipefail

@@ -13,7 +13,7 @@
 //    and "seed1-copy" (the same files as seed1): the page must draw ζ-difference maps, with mean
 //    |Δζ| > 0 against seed2 and exactly 0 against the copy.  A run with a malformed run.json shows its
 //    error line and the others keep working.  Then what the mutation audit of the served page
-//    (bench/study/serve_page_mutants.py, 2026-12-06) found unchecked, each against what the server sends:
+//    (bench/study/serve_page_mutants.py) found unchecked, each against what the server sends:
 //    the tiles' colours and critical outlines, the note; no data fetched again and nothing redrawn while
 //    no run changes; the run list's rows and buttons; B's epochs matched by number and layers by name
 //    ("gappy"); uncompare, and the focus after "show"; a compared run mended, runs that grow, appear,
@@ -361,8 +361,8 @@ async function main() {
           "B's epochs matched by number (gappy has no epoch 2: its epoch 3 at epoch 3) and its layers by name (conv2 is not in gappy, which has conv2x)",
           "epoch " + matched.epoch + ", " + matched.layers + " layers; " + (matchProblems.join("; ") || "values match") + "; " + notIn.map((c) => c.text).join(" | "));
     // the run list by keyboard: Enter on seed2's "compare" button compares it, and after the poll redraws
-    // the list the focus is on the same button, now "uncompare" (before 2026-12-04 the redraw dropped the
-    // focus to the page's start, at every committed epoch of a training run too)
+    // the list the focus is on the same button, now "uncompare" (the redraw, which comes at every committed
+    // epoch of a training run too, does not drop the focus to the page's start)
     await evaluate(`[...document.querySelectorAll("#runs tr[data-run=seed2] button")].find((b) => b.textContent === "compare").focus()`);
     const enter = async () => {
       for (const type of ["keyDown", "keyUp"])  // keyDown with its text: a button acts on Enter's keypress
@@ -383,7 +383,7 @@ async function main() {
     await enter();  // compared again, for "show" below
     await settle(10000, () => evaluate(focusOf), (f) => f === "BUTTON:seed2:uncompare");
     // "show" on the compared run (Enter on its button): the page shows that run, and a run is not compared
-    // with itself (no test clicked "show" before 2026-12-06: bench/study/js_coverage.js); its buttons go
+    // with itself; its buttons go
     // with it, so the focus goes to the list's first button
     await evaluate(`document.querySelector("#runs tr[data-run=seed2] button[data-action=show]").focus()`);
     await enter();
@@ -394,8 +394,8 @@ async function main() {
     check(switched.title.endsWith("seed2") && switched.compareHidden && switched.current.join() === "seed2" && switched.focusFirst,
           "'show' on a run of the list (Enter) shows that run, marked current, ends its comparison with itself, and the focus goes to the list's first button", JSON.stringify(switched));
     // at a phone's width (375 × 667) the run list (six runs, one an error line) scrolls within its box,
-    // not the page, and is inset like the rest of the page (before 2026-12-04 it sat at the window's
-    // left edge at every width, and at 375 px this list pushed the page 257 px sideways)
+    // not the page, and is inset like the rest of the page (not at the window's left
+    // edge; unboxed, at 375 px this list would push the page 257 px sideways)
     await cdp("Emulation.setDeviceMetricsOverride", { width: 375, height: 667, deviceScaleFactor: 1, mobile: false });
     await sleep(300);
     const phone = await evaluate(`(() => { const live = document.getElementById("live").getBoundingClientRect(), wrap = document.querySelector(".wrap");
@@ -406,7 +406,6 @@ async function main() {
     await cdp("Emulation.clearDeviceMetricsOverride");
     // a compared run the list shows (its run.json is sound) whose data the server cannot build (a
     // grid.json cut short): the page says which run and the server's reason, and draws no B maps.
-    // Only a failure of the shown run had been seen before 2026-12-06 (bench/study/js_coverage.js).
     makeServedRun(path.join(root, "unreadable"), 2, 9);
     const cutGrid = path.join(root, "unreadable", "analysis", "epoch_001", "grid.json"), wholeGrid = fs.readFileSync(cutGrid);
     fs.writeFileSync(cutGrid, "{ \"layers\": [");
@@ -479,7 +478,7 @@ async function main() {
     const newestNow = newestReadable((await apiRuns()).runs);
     check(reopened.run === newestNow && reopened.title.endsWith(newestNow), "the shown run deleted: the page opens the newest readable run, " + newestNow, JSON.stringify(reopened));
     // A shown run with no analysed epoch yet (a training run before its first one), compared: it says so
-    // (before 2026-12-06 the comparison said "seed1 has no analysed epoch null (its epochs: 1, …, 10)")
+    // (not "seed1 has no analysed epoch null (its epochs: 1, …, 10)")
     const fresh = path.join(root, "fresh");
     fs.mkdirSync(fresh);
     fs.copyFileSync(path.join(root, "seed1", "config.json"), path.join(fresh, "config.json"));
@@ -531,7 +530,7 @@ async function main() {
       check(served.every((ms) => ms > 0), "the 30-epoch run loads in the served page");
     }
     // the server gone (stopped here with SIGTERM, as a user's Ctrl-C): the page keeps run A drawn and
-    // says the server is not answering, and that it keeps trying (not seen before 2026-12-06)
+    // says the server is not answering, and that it keeps trying
     await navigate("seed1", "seed2");
     await waitUntil("seed1 drawn", 20000, () => evaluate("document.body.dataset.ready === '1' && document.body.dataset.run === 'seed1'"));
     // ROOT moved away while serving: api/runs answers 503 with the server's reason, which the status line

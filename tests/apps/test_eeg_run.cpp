@@ -240,8 +240,8 @@ TEST_F(EegRun, AnArrayAsNumPyWritesItIsRead) {
 }
 
 // np.save of a float64 array (numpy's default dtype) of the expected shape is twice the bytes of the
-// float32 rows: it is refused for its dtype, not for its size ("160128 bytes, expected at most 145545"
-// before 2026-12-03, which did not say what was wrong); so is a shape with more values than allowed.
+// float32 rows: it is refused for its dtype, not for its size ("160128 bytes, expected at most 145545",
+// which does not say what is wrong); so is a shape with more values than allowed.
 TEST_F(EegRun, ALargeFileOfAnotherDtypeIsRefusedForItsDtype) {
   const std::string file =
       numpy_file(path("f8.npy"), "{'descr': '<f8', 'fortran_order': False, 'shape': (100, 200), }", std::string(100 * 200 * sizeof(double), '\0'));

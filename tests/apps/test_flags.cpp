@@ -322,7 +322,7 @@ TEST(Flags, OptimiserAndScheduleFlagsOfAnotherKindAreRefused) {
     expect_error_naming([&] { settings({flag[0], flag[1]}); }, "flag " + flag[0] + ": applies to --schedule step only");
     expect_error_naming([&] { settings({"--schedule", "onecycle", flag[0], flag[1]}); }, "--schedule onecycle");
   }
-  // --warmup with onecycle (its own rise): ignored without a word before 2026-12-03; a run recorded so resumes
+  // --warmup with onecycle (its own rise): refused, but a run recorded so (taken without a word before 2026-12-03) resumes
   expect_error_naming([&] { settings({"--schedule", "onecycle", "--warmup", "2"}); },
                       "flag --warmup: applies to --schedule constant, step or cosine only, not to --schedule onecycle");
   EXPECT_EQ(app::training_settings(parse(app::kTrain, {"--data", "planted", "--schedule", "onecycle", "--warmup", "2"}), 1, true)
@@ -359,8 +359,8 @@ TEST(Flags, TrainSettingsDefaultsAndExceptions) {
   EXPECT_EQ(settings({"--zeta-every", "2"}, true).analyze_every, 0);
 }
 
-// Before 2026-12-03 train took the imaging flags without --analyze-every and ignored them: a
-// `--zeta-samples 5` run imaged nothing and said nothing.
+// train refuses the imaging flags without --analyze-every: taken and ignored, they would let a
+// `--zeta-samples 5` run image nothing and say nothing.
 TEST(Flags, ImagingFlagsWithoutAnalysesAreRefused) {
   const auto settings = [](std::vector<std::string> args) {
     args.insert(args.begin(), {"--data", "planted"});

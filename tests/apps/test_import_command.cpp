@@ -127,8 +127,8 @@ TEST_F(ImportCommand, AForeignFileTakesItsDescriptionFromFlags) {
   // a hostile spec is still refused before anything is allocated, by the per-network limit
   expect_error_naming([&] { run(app::cmd_import, {fixture, "--out", path("t.ckpt"), "--model", "conv3x3:8192 conv3x3:8192 linear:3", "--input", "2x4x4"}); },
                       "flag --model with --input 2x4x4: spec token 'conv3x3:8192': 603987968 parameters, expected at most");
-  // a spec that fits the file's tensors but not the input size given beside it names both flags (until
-  // 2026-12-05 the line named --model alone, though --input 2x1x1 was the one to change)
+  // a spec that fits the file's tensors but not the input size given beside it names both flags (not
+  // --model alone, though --input 2x1x1 is the one to change)
   expect_error_naming([&] { run(app::cmd_import, {fixture, "--out", path("t.ckpt"), "--model", "conv3x3:2 bn relu maxpool2 linear:3", "--input", "2x1x1"}); },
                       "flag --model with --input 2x1x1: spec token 'maxpool2'");
 }

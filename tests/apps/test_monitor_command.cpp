@@ -138,7 +138,7 @@ TEST_F(MonitorCommand, CorruptProfileMonitor) {
   }
   EXPECT_EQ(images, 120);
   EXPECT_EQ(windows, 2);  // 120 images: two full windows of 50
-  // The summary line counts in words that agree with the number (before 2026-12-05: "1 full windows", "(1 threads)").
+  // The summary line counts in words that agree with the number (not "1 full windows", "(1 threads)").
   testing::internal::CaptureStdout();
   const int rc = run(app::cmd_monitor, {path("a.ckpt"), "--profile", path("a.profile"), "--input", "cifar10:" + path("occluded"),
                                         "--window", "100", "--threads", "1", "--out", path("m_said")});
@@ -340,8 +340,8 @@ TEST_F(MonitorCommand, AnImageFolderInputReadsItsTestFolderAlone) {
 
 // A folder of images without class folders (a production stream: no labels) is monitored whole, in name
 // order: every image line has "label": null and its "file", and each image's scores and prediction are those the same
-// files get as a class folder's test images (the labels change nothing the monitor computes). Before
-// 2026-12-06 such a folder was refused ("no class folders").
+// files get as a class folder's test images (the labels change nothing the monitor computes), not
+// refused ("no class folders").
 TEST_F(MonitorCommand, AFolderOfUnlabelledImagesIsMonitoredWithNullLabelsAndTheSameScores) {
   ASSERT_EQ(run(app::cmd_profile, {path("a.ckpt"), "--data", "cifar10:" + path("data"), "--knn-images", "100", "--threads", "1",
                                    "--out", path("a.profile")}), 0);
@@ -377,7 +377,7 @@ TEST_F(MonitorCommand, AFolderOfUnlabelledImagesIsMonitoredWithNullLabelsAndTheS
   EXPECT_EQ(images, 5);
   EXPECT_NE(base::read_file(path("m1/monitor.html")).find("\"label\":null"), std::string::npos);
   // such a folder is monitored whole, not split: --split and --split-seed are refused naming the flag
-  // (before 2026-12-06 they were ignored without a word, every image scored)
+  // (not ignored without a word, every image scored)
   for (const std::string flag : {"--split", "--split-seed"}) {
     const std::string m = error_of([&] {
       run(app::cmd_monitor, {path("a.ckpt"), "--profile", path("a.profile"), "--input", "images:" + path("flat"), flag,
@@ -411,7 +411,7 @@ TEST_F(MonitorCommand, AProfileNeedsNoTestHalf) {
     return run(app::cmd_profile, args);
   };
   ASSERT_EQ(profile("cifar10:" + path("data"), "whole.profile"), 0);
-  // the header counts the half it read and no other (before 2026-12-03 "test_images": 0)
+  // the header counts the half it read and no other (no "test_images": 0)
   const base::Json data = imaging::load_profile(path("whole.profile")).about["data"];
   EXPECT_GT(data.value("train_images", 0), 0) << data.dump();
   EXPECT_FALSE(data.contains("test_images")) << data.dump();

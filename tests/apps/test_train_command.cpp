@@ -132,7 +132,7 @@ TEST_F(TrainCommand, SigintOrSigtermStopsWithAResumableStateAndResumingGivesTheS
 
 // A second signal while the run stops after the first: one line saying it stopped at once and how to
 // resume, exit 128 + that signal, and the directory resumes to the bytes of an uninterrupted run
-// (before 2026-12-04 it exited with no word after "stopping after the current step").  Both signals
+// (not an exit with no word after "stopping after the current step").  Both signals
 // are sent while the process is stopped (SIGSTOP), so both arrive before it takes another step, each
 // maybe on another of its threads; which of the two counts as the second is the kernel's choice, and
 // the line and the exit status name the same one.
@@ -488,8 +488,8 @@ TEST_F(TrainCommand, OverwriteReplacesAnEarlierRunThatIsOtherwiseRefused) {
 }
 
 // `train --eeg` prints every NN-EEG event as it happens, one "eeg: …" line on stdout each, in the order
-// eeg/epoch_NNN.json records them (the command's printer ran in no test before 2026-12-06: gcov; the
-// library's tests call run_training with their own callbacks). An lr fault of 1000× for 3 steps at step
+// eeg/epoch_NNN.json records them (the command's printer is this test's: the library's tests call
+// run_training with their own callbacks). An lr fault of 1000× for 3 steps at step
 // 200 of 250 (batches of 8) gives events, after the 128-step history the detector needs.
 TEST_F(TrainCommand, EveryEegEventIsPrintedAsItHappensOneLineEachInTheRecordedOrder) {
   Child child({"--data", "planted", "--limit-train", "2000", "--limit-test", "32", "--model", "conv3x3:4 relu maxpool2 linear:10",
@@ -647,7 +647,7 @@ TEST_F(TrainCommand, ManyThreadsUnderAnAddressSpaceLimitFinish) {
 }
 
 // As it loads, before main, OpenBLAS maps a 128 MiB buffer per core and retries a failed mapping
-// forever: under `ulimit -v 200000` nnfmri hung there with no word (until 2026-12-06).  nnfmri checks the
+// forever: under `ulimit -v 200000` nnfmri would hang there with no word.  nnfmri checks the
 // limit before the libraries start (apps/main.cpp): one line, exit 2, at once.
 TEST_F(TrainCommand, ALimitWithoutRoomForOneThreadIsOneLineNotAHang) {
   if (NNFMRI_UNDER_ASAN) GTEST_SKIP() << "AddressSanitizer needs more address space than the limit gives";
@@ -706,10 +706,10 @@ TEST_F(TrainCommand, AResumeIntoAReadOnlyDirectoryFailsBeforeTraining) {
 }
 
 // A full disk (here a file-size limit) at config.json, the first file train writes: one line naming it,
-// exit 2, and nothing of the start left, so the same command runs again.  Before 2026-12-04 the new
-// run directory kept checkpoints/ (and config.json when run.json was the file that failed), which
-// --resume refused for want of a run.json and the same command refused as "another run (config.json,
-// checkpoints/)": only --overwrite got on.
+// exit 2, and nothing of the start left, so the same command runs again.  A new run
+// directory left with checkpoints/ (and config.json when run.json is the file that fails) would be
+// refused by --resume for want of a run.json and by the same command as "another run (config.json,
+// checkpoints/)": only --overwrite would get on.
 TEST_F(TrainCommand, AStartThatFailsBeforeRunJsonLeavesNothingAndTheSameCommandRuns) {
   const std::vector<std::string> args = {"--data", "planted", "--limit-train", "64", "--limit-test", "32", "--model",
                                          "conv3x3:4 relu maxpool2 linear:10", "--epochs", "1", "--threads", "1",

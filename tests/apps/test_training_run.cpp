@@ -509,8 +509,8 @@ TEST_F(TrainingRun, ANonEmptyOutIsRefusedUnlessOverwrittenOrResumed) {
 }
 
 // What a start stopped before run.json leaves (a kill between config.json and run.json) is named as
-// such: before 2026-12-04 "holds another run (config.json, checkpoints/); give --resume ... to continue
-// it", which --resume then refused for want of a run.json (and the same words whatever was there).
+// such, not "holds another run (config.json, checkpoints/); give --resume ... to continue it", which
+// --resume would then refuse for want of a run.json (and the same words whatever is there).
 TEST_F(TrainingRun, AStartLeftWithoutRunJsonIsNamedSoAndOverwritten) {
   app::TrainingSettings s = small_settings(path("run"));
   s.train.epochs = 1;

@@ -62,7 +62,7 @@ class FileIo : public TempDirTest {};
 
 // A write is on disk with its name: the file is flushed before the rename and its folder after it, and
 // a folder made for it is flushed into its parent (a power loss could undo a rename or a mkdir whose
-// folder was never flushed; before 2026-12-04 only the file was).
+// folder was never flushed).
 TEST_F(FileIo, AWriteFlushesTheFileThenItsFolder) {
   std::vector<std::string> seen;
   flushed = &seen;
@@ -173,8 +173,8 @@ TEST_F(FileIo, AnOptionalFileIsAFileOrNothing) {
 
 namespace {
 
-// read_file holds a file once: before 2026-12-05 it doubled its string to look for bytes past the
-// size it had opened (a file that grew), so a 40 MB checkpoint touched 120 MB at once and kept 80.
+// read_file holds a file once: doubling its string to look for bytes past the size it opened (a file
+// that grew) would make a 40 MB checkpoint touch 120 MB at once and keep 80.
 // FileReader reads parts, and refuses a part past the end as a file cut short.
 TEST_F(FileIo, AFileIsReadIntoAStringOfItsSizeOrInParts) {
   const std::string bytes(size_t(1) << 20, 'x');

@@ -440,7 +440,7 @@ TEST_F(IdxTest, PlainFilesAreUsedWhenGzIsAbsent) {
 }
 
 // NAME.gz held by a dangling link or a directory is refused naming it, not skipped for the plain NAME
-// beside it (before 2026-12-04 that file, perhaps older data, was read without a word); so is a plain
+// beside it (that file, perhaps older data, would be read without a word); so is a plain
 // NAME that is not a file when no NAME.gz is there.
 TEST_F(IdxTest, AGzThatIsADanglingLinkOrADirectoryIsRefusedNotSkipped) {
   write_file(path("train-images-idx3-ubyte"), idx_images(3));

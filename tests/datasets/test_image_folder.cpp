@@ -469,7 +469,7 @@ TEST_F(ImageFolder, OnlyPngAndJpegByTheirFirstBytes) {
 
 // The digest's listing names each image by its path under DIR as listed, a symbolic link's own path:
 // a folder whose class folder (or image) is a link to another copy of the same files gives the digest of
-// the copy itself (before 2026-12-05 std::filesystem::relative resolved the link, so the listing said
+// the copy itself (std::filesystem::relative would resolve the link, so the listing would say
 // "../elsewhere/x/0.png": another digest for the same images, and no `find -L` could reproduce it).
 TEST_F(ImageFolder, TheDigestNamesALinkedImageByItsPathUnderTheFolder) {
   png("store/x/0.png", 1);

@@ -481,9 +481,9 @@ TEST(EegInject, ABiasFaultAddsItsValueToItsBlockInsideItsStepsOnly) {
 }
 
 // A lesion fault's region is a pattern as eval --lesion reads it (one reader, imaging::mark_regions):
-// grid_1_*_1 lesions the whole first row of cells, * the block.  Before 2026-12-04 only an exact key
-// was read, by a loop of its own, and conv1/grid_1 was "no region 'grid_1' in block conv1", as if
-// the block lacked a region rather than the key being malformed.
+// grid_1_*_1 lesions the whole first row of cells, * the block.  A loop of its own that read only an
+// exact key would say of conv1/grid_1 "no region 'grid_1' in block conv1", as if the block lacked a
+// region rather than the key being malformed.
 TEST(EegInject, ALesionFaultTakesTheRegionPatternsOfEvalLesion) {
   Hand h;
   auto lesioned = [&](const std::string& text) {

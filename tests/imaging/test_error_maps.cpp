@@ -41,7 +41,7 @@ std::vector<int> ranked(const double* score, int n) {
 // over Grad-CAM is not met on every seed (bench/README.md).
 // A wrong map fails both: with the value's sign flipped (z_B − z_A) or its two classes swapped, the
 // top regions push towards B, the patch's cell is in none of the images' top 3 and their lesion
-// raises B→A (checked by breaking imaging/lesion_game.cpp and imaging/zeta.cpp, 2026-12-01).
+// raises B→A (checked by breaking imaging/lesion_game.cpp and imaging/zeta.cpp).
 TEST(ErrorMaps, PlantedFailureConfusionMapFindsAndRemovesTheShortcut) {
   datasets::PlantedConfig cfg;
   cfg.seed = 3;

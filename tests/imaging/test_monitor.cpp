@@ -989,9 +989,9 @@ TEST(MonitorScores, SpatialKnnEqualsBruteForceDistances) {
 
 // A query equal to a bank row is at distance 0 from it (README "Monitoring": k = 1 gives a bank image 0),
 // for knn (h a fit image's features, the bank its unit vector as the fit stores it) and spatial_knn (v a
-// bank map): the distance of the chosen row is summed from the vectors.  Until 2026-12-05 it was the
-// sgemm expansion ‖x‖² + ‖b‖² − 2 x·b, whose float cancellation left such a query up to ~1e-3 away
-// (1.3e-3 for spatial_knn, 7.7e-4 for knn, on a 2-epoch reference's own fit images).
+// bank map): the distance of the chosen row is summed from the vectors, not taken from
+// the sgemm expansion ‖x‖² + ‖b‖² − 2 x·b, whose float cancellation leaves such a query up to ~1e-3 away
+// (1.3e-3 for spatial_knn, 7.7e-4 for knn, on a 2-epoch reference's own fit images: bench/README.md).
 TEST(MonitorScores, KnnAndSpatialKnnOfABankRowAreZero) {
   const int count = 40, dims = 97, bank_count = 60;
   nn::Rng rng(21);

@@ -252,7 +252,7 @@ TEST_F(CheckpointCorruption, FlippedByteFailsTheChecksum) {
   expect_load_error(corrupt("flipped_header", b), "checksum");
 }
 
-// A framed file is read in parts (since 2026-12-05; before, whole into one string): its CRC is checked
+// A framed file is read in parts, not whole into one string: its CRC is checked
 // when it is opened and again over the bytes read_tensors copies, so a file changed in place between
 // the two (here a weight's byte, written over with pwrite) is refused, not loaded unchecked.
 TEST_F(CheckpointCorruption, AFileChangedInPlaceAfterItsCheckIsRefused) {

@@ -117,8 +117,8 @@ T le_at(const std::string& bytes, size_t at) {
   return v;
 }
 
-// The writers stream each array from its buffer (before 2026-12-05 they built the file in a string):
-// the bytes are those of the writer that built it whole (the SHA-256 of its file, kept here), and the
+// The writers stream each array from its buffer, not building the file in a string: the bytes are
+// those of a writer that builds it whole (the SHA-256 of its file, kept here), and the
 // fields a streaming writer computes itself are checked one by one: each member's CRC (of its .npy
 // header and data, an empty array's included: zlib's crc32 restarts at 0 on a null buffer), its local
 // header's offset, the central directory's offset and size.
@@ -393,7 +393,7 @@ TEST_F(TensorFileIO, HostileNpzIsOneErrorNamingTheMember) {
   std::string flipped = good;
   flipped[200] ^= 1;  // inside conv1.weight's data
   EXPECT_NE(error_for(flipped).find("conv1.weight.npy: CRC mismatch"), std::string::npos);
-  flipped = good;  // the CRC covers the member's .npy header too (read apart from its data since 2026-12-05)
+  flipped = good;  // the CRC covers the member's .npy header too (read apart from its data)
   flipped[30 + 16 + 10 + 60] ^= 1;  // inside conv1.weight's .npy header (after the local header and name)
   EXPECT_NE(error_for(flipped).find("conv1.weight.npy: CRC mismatch"), std::string::npos) << error_for(flipped);
   // a float64 member (its header's descr '<f8', both CRCs made right): the dtype is named as written
@@ -448,8 +448,8 @@ TEST_F(TensorFileIO, HostileNpzIsOneErrorNamingTheMember) {
   EXPECT_NE(error_for(long_name).find("bad.npz: conv1.weight.npy: its local header does not match the central directory"),
             std::string::npos) << error_for(long_name);
   // One member listed twice in the central directory (the second entry's name and local offset made the
-  // first's; the two arrays are equal, so sizes and CRCs agree): refused, not read twice (before
-  // 2026-12-05 each such entry read another copy, up to 65,535 copies of one member).
+  // first's; the two arrays are equal, so sizes and CRCs agree): refused, not read twice (else each
+  // such entry would read another copy, up to 65,535 copies of one member).
   const std::vector<float> same(1000, 0.5f);
   base::write_npz(path("twice.npz"), {{"a", {1000}, same.data()}, {"b", {1000}, same.data()}});
   std::string twice = base::read_file(path("twice.npz"));

@@ -328,9 +328,9 @@ test("errorRegionsLine lists a layer's regions of a pick, or says why there are 
   assert.equal(h.errorRegionsLine("output", { images: 3, regions: [], phi: [] }, "cat → dog", 60, text), "output (3 images): no region with negative φ");
 });
 
-// A run never analysed with --errors said "No error maps at this epoch." (the epoch's line replaced the run's);
-// then "No error maps in this run (run nnfmri analyze --errors)", which named neither the checkpoint, the
-// data nor where the output goes (before 2026-12-04). Now: not run, and the one command for this epoch.
+// A run never analysed with --errors: not "No error maps at this epoch." (the epoch's line in place of the
+// run's), nor "No error maps in this run (run nnfmri analyze --errors)", which names neither the checkpoint,
+// the data nor where the output goes, but: not run, and the one command for this epoch.
 test("noErrorsHint says the error analysis was not run and gives the one command that adds it", () => {
   const config = { data: { spec: "cifar10:/data/cifar 10" }, analysis: { grid: [8, 8, 4], eval_samples: 1000, zeta: { method: "shapley" } } };
   const none = h.noErrorsHint(false, { run: "main", epoch: 6, analysisDir: false, ...config });
@@ -350,8 +350,8 @@ test("noErrorsHint says the error analysis was not run and gives the one command
 });
 
 // The spec as typed is relative to where train ran ("cifar10:../shared/…" in make run), not to the folder that
-// holds the run, where the hint says to run the command (before 2026-12-06 it gave the typed spec, so the
-// command read ../shared from runs/: no such folder). config.json's data.absolute_spec is the one to give.
+// holds the run, where the hint says to run the command (given the typed spec, the command would read
+// ../shared from runs/: no such folder). config.json's data.absolute_spec is the one to give.
 test("noErrorsHint gives the data's absolute spec when config.json has it, the typed one otherwise", () => {
   const hint = (data) => h.noErrorsHint(false, { run: "main", epoch: 6, data, analysis: {} }).command;
   assert.equal(hint({ spec: "cifar10:../shared/c", absolute_spec: "cifar10:/work/shared/c" }),
@@ -500,8 +500,8 @@ test("bandLabelIndices: the band letters written under the bars never overlap", 
   assert.deepEqual(h.bandLabelIndices(2, 7), []);
 });
 
-// The ζ stability chart coloured layer l by l mod 10 alone (before 2026-12-04): resnet20's 30 layers
-// gave three layers one line each. Colour and dash pattern together tell 40 layers apart.
+// Colouring layer l of the ζ stability chart by l mod 10 alone would give three of resnet20's 30 layers
+// one line each. Colour and dash pattern together tell 40 layers apart.
 test("layerStyle gives 40 layers 40 different lines, and repeats after", () => {
   const key = (l) => { const s = h.layerStyle(l); return s.colour + "/" + s.dash.join(","); };
   const seen = new Set();
@@ -513,8 +513,8 @@ test("layerStyle gives 40 layers 40 different lines, and repeats after", () => {
   assert.equal(key(40), key(0));
 });
 
-// The pathway view gave resnet20's 30 layers one row (before 2026-12-04): columns of 41 px at 1,248 px,
-// tiles of 2 px. Now columns of at least 110 px, the layers wrapped into even bands.
+// In one row the pathway view would give resnet20's 30 layers columns of 41 px at 1,248 px, tiles of
+// 2 px; instead columns of at least 110 px, the layers wrapped into even bands.
 test("pathwayBands wraps the layers into even bands of columns at least the minimum wide", () => {
   assert.deepEqual(h.pathwayBands(30, 1248), { perBand: 10, bands: 3, column: 124.8 });
   assert.deepEqual(h.pathwayBands(8, 1248), { perBand: 8, bands: 1, column: 156 });  // reference: one row, as before
@@ -700,8 +700,8 @@ test("drawRatio: the screen's ratio on screen, at least 3 while printing", () =>
   assert.equal(h.drawRatio(4, true), 4);  // a finer screen keeps its own
 });
 
-// Boundaries and cases the tests above left open (a mutation audit of helpers.js, 2026-12-06: each of these
-// failed on a one-line change of the function that breaks its comment's rule, and passes on the code).
+// Boundaries and cases the tests above leave open (a mutation audit of helpers.js, bench/README.md: each of these fails
+// on a one-line change of the function that breaks its comment's rule, and passes on the code).
 test("mapLayout: a list up to 24 regions, squares from 25; pickCell's cells are half-open", () => {
   assert.equal(h.mapLayout([1, 1, 24], 300, 240).kind, "list");
   assert.equal(h.mapLayout([1, 1, 25], 300, 240).kind, "squares");

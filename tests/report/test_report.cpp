@@ -174,7 +174,7 @@ TEST(Report, TheTerminalSummaryPrintsSummaryJsonsNumbers) {
       "zeta_stability": {"from_epoch": 1, "to_epoch": 2, "mean": 0.5645}})");
   report::RunData run;
   run.epochs.resize(1);
-  run.metrics.resize(1);  // "1 epoch trained" (before 2026-12-04 "1 epoch(s) trained")
+  run.metrics.resize(1);  // "1 epoch trained" (not "1 epoch(s) trained")
   const std::string text = report::summary_text(run, summary);
   for (const char* shown : {"1 epoch trained, 1 analysed", "ζ 1.245 [0.1235, 2.345]", "pool3→fc1 5.335", "coverage: conv2 0.9995", "critical share: conv2 0.01245",
                                    "epoch 1→2): mean 0.5645 over layers", "test accuracy 0.4159"})
@@ -894,8 +894,8 @@ TEST(Report, ErrorsGalleryIsDrawnFromZetaJson) {
     EXPECT_FALSE(fs::exists(tmp.path / "figures/epoch_007/pool1_gallery.png"));  // no receptive field in its grid.json
     drawn[k] = base::read_file((tmp.path / "figures/epoch_007/conv1_gallery.png").string());
     // The page gets the verdicts and, per layer, the 5 regions of each class (largest φ: 6, 2, 4, 0, 3)
-    // and of each confusion cell the (at most 5) regions of negative φ, most negative first: 1, 7, 5 (before
-    // 2026-12-03 also 3 and 0, of φ 0 and 0.1, under the page's "most negative φ").
+    // and of each confusion cell the (at most 5) regions of negative φ, most negative first: 1, 7, 5 (not
+    // also 3 and 0, of φ 0 and 0.1, under the page's "most negative φ").
     const std::string page = base::read_file((tmp.path / "report.html").string());
     EXPECT_NE(page.find("\"errors\":{\"labels\":[0,1,0],\"predicted\":[0,1,1],\"examples\":[{\"slot\":2,\"label\":0,\"predicted\":1,"),
               std::string::npos);  // the confusion view's examples: the mistakes only
@@ -930,10 +930,10 @@ TEST(Report, ErrorsGalleryIsDrawnFromZetaJson) {
   }
 }
 
-// A zeta.json errors value that is wrong, not only malformed, is one error naming its pointer: before
-// 2026-12-03 each of these was drawn (a p(true) of 5 on the page, a gallery image labelled against its
-// slot, a class beyond the run's classes, a "mistake" the net got right, a cell true → true, a class
-// twice), and an `errors` that was no object was read as a run without error maps.
+// A zeta.json errors value that is wrong, not only malformed, is one error naming its pointer: none of
+// these is drawn (a p(true) of 5 on the page, a gallery image labelled against its slot, a class beyond
+// the run's classes, a "mistake" the net got right, a cell true → true, a class twice), and an `errors`
+// that is no object is not read as a run without error maps.
 TEST(Report, WrongErrorMapsAreRefusedNamingTheirPointer) {
   TempDir bad("errors_wrong");
   const Json phi = {0.1, -0.4, 0.3, 0.0, 0.2, -0.1, 0.5, -0.2};
@@ -981,7 +981,7 @@ TEST(Report, WrongErrorMapsAreRefusedNamingTheirPointer) {
       {[](Json& z) { z["layers"]["conv1"]["errors"]["images"] = 2; }, "zeta.json: /layers/conv1/errors/per_image: 0 rows, expected 2"},
       {[](Json& z) { z["layers"]["conv1"]["errors"]["images"] = 4; }, "zeta.json: /layers/conv1/errors/images: expected an integer from 0 to 3"},
       // the maps' image counts are those of the layer's images by the sample's labels and predictions
-      // (before 2026-12-03 the page printed whatever count the file said, and a missing class went unsaid)
+      // (not whatever count the file says, which would leave a missing class unsaid)
       {[&](Json& z) { z["layers"]["conv1"]["errors"]["images"] = 3, z["layers"]["conv1"]["errors"]["per_image"] = Json::array({phi, phi, phi}),
                       z["layers"]["conv1"]["errors"]["per_class"][0]["images"] = 5; },
        "zeta.json: /layers/conv1/errors/per_class/0/images: 5, expected 2 (the layer's images of class 0"},
@@ -1000,9 +1000,9 @@ TEST(Report, WrongErrorMapsAreRefusedNamingTheirPointer) {
   }
 }
 
-// confusion.png (analyze --errors): before 2026-12-03 every column label was cut to 4 characters
-// ("clas", "clas", … for class0 … class9; "airp", "auto" for CIFAR-10) and the run's label line ran off
-// the figure's right edge.  Each column now says its class name (short_class_name: at most 16
+// confusion.png (analyze --errors): no column label is cut to 4 characters ("clas", "clas", … for
+// class0 … class9; "airp", "auto" for CIFAR-10), nor does the run's label line run off the figure's
+// right edge.  Each column says its class name (short_class_name: at most 16
 // characters) without overlapping its neighbours, and every text lies inside the figure.
 TEST(Report, ConfusionMatrixLabelsAreWholeAndInside) {
   TempDir tmp("confusion_labels");
@@ -1033,9 +1033,9 @@ TEST(Report, ConfusionMatrixLabelsAreWholeAndInside) {
 }
 
 // LAYER_gallery.png with a class absent from the ζ sample (--zeta-value confusion:A:B samples class A
-// only; a small --zeta-samples may miss a class): before 2026-12-03 each class below the largest
-// label present got an empty row, unexplained, and the classes above it were not mentioned.  Now only
-// classes with images get rows, and a note names the others.
+// only; a small --zeta-samples may miss a class): only classes with images get rows, and a
+// note names the others (not an empty row, unexplained, for each class below the largest label present,
+// and no word of the classes above it).
 TEST(Report, GalleryNamesTheClassesAbsentFromTheSample) {
   TempDir tmp("gallery_absent");
   Json grid = grid_json(7), zeta = zeta_json(7);
@@ -1055,8 +1055,8 @@ TEST(Report, GalleryNamesTheClassesAbsentFromTheSample) {
   EXPECT_NE(svg.find(">→ cat</text>"), std::string::npos);  // the mistake's verdict
   for (const char* absent : {">cat</text>", ">dog</text>", ">fish</text>"}) EXPECT_EQ(svg.find(absent), std::string::npos) << absent;
   EXPECT_NE(svg.find(">no image in the ζ sample: cat, dog, fish</text>"), std::string::npos);
-  // one row: the figure is no taller than one row of images needs (6 rows of 4 classes before); since
-  // 2026-12-04 a third caption line and the colour bar make it 308 high, a second row would add 132
+  // one row: the figure is no taller than one row of images needs (not 6 rows of 4 classes); a third
+  // caption line and the colour bar make it 308 high, a second row would add 132
   const double height = std::atof(svg.c_str() + svg.find("height=\"") + 8);
   EXPECT_LT(height, 360) << svg.substr(0, 200);
 }
@@ -1433,8 +1433,8 @@ TEST(Report, ValuesOutOfTheirRangeAreOneErrorNamingFileAndPointer) {
        "zeta.json: /layers/conv1/critical_regions/1: region grid_1_1_1 listed twice, expected each region once"},
       {edit("analysis/epoch_002/zeta.json", [](Json& z) { z["layers"]["conv1"]["regions"]["grid_1_1_1"]["confidence_interval"] = {5, 1}; }),
        "zeta.json: /layers/conv1/regions/grid_1_1_1/confidence_interval: expected an interval [low, high] with low \u2264 high"},
-      // Since 2026-12-07: a p-value outside 0 … 1 and a negative tractography flow or connection strength
-      // (means of products of |W|, ReLU(a) and σ' ≥ 0) were drawn as they were.
+      // A p-value outside 0 … 1 and a negative tractography flow or connection strength (means of
+      // products of |W|, ReLU(a) and σ' ≥ 0) are refused, not drawn as they are.
       {edit("analysis/epoch_002/zeta.json", [](Json& z) { z["layers"]["conv1"]["regions"]["grid_1_1_1"]["p_value"] = 5; }),
        "zeta.json: /layers/conv1/regions/grid_1_1_1/p_value: expected a number from 0 to 1, found the number 5"},
       {edit("analysis/epoch_002/tract.json", [](Json& t) { t["pairs"]["layer_0_to_1"]["connection_strength"] = -32; }),
@@ -1589,7 +1589,7 @@ TEST(Report, ALayerOf4096RegionsGetsFiguresThatFit) {
 }
 
 // Defect 6, the fallback: a figure that is still too large (a pathways figure of 2,100 layers: 210
-// bands of 10 columns, over 20000 pixels tall; before 2026-12-04 160 layers in one row were over 20000
+// bands of 10 columns, over 20000 pixels tall; 160 layers in one row would be over 20000
 // pixels wide) is left out with a line saying so, and the rest of the report is written.
 TEST(Report, AFigureOverTheSizeLimitIsSkippedWithANote) {
   TempDir tmp("many_layers");
@@ -1917,9 +1917,9 @@ TEST(Report, ScaleMultipliesFigureSizes) {
             std::string::npos);
 }
 
-// training.png's ζ stability legend with many layers (resnet20's 30): before 2026-12-04 it was one
-// right-aligned row whatever its width, so conv1 … conv14 were drawn left of the figure's edge and the
-// legend named only the last 16 layers.  Now it wraps into rows inside the figure, every layer named.
+// training.png's ζ stability legend with many layers (resnet20's 30) wraps into rows inside the figure,
+// every layer named (one right-aligned row whatever its width would draw conv1 … conv14 left of the
+// figure's edge, the legend naming only the last 16 layers).
 TEST(Report, TrainingLegendOfManyLayersWrapsInsideTheFigure) {
   TempDir tmp("training_legend");
   const std::vector<LayerSpec> specs = write_run_of_30_layers(tmp.path);
@@ -1944,9 +1944,8 @@ TEST(Report, TrainingLegendOfManyLayersWrapsInsideTheFigure) {
   }
 }
 
-// confusion.png shaded its cells by the share of the row with no scale to read a shade by (before
-// 2026-12-04); now a colour bar from 0% to 100% of the row, with its definition, is under the matrix,
-// inside the figure and below the last row.
+// confusion.png shades its cells by the share of the row; a colour bar from 0% to 100% of the row, with
+// its definition, is under the matrix, inside the figure and below the last row, to read a shade by.
 TEST(Report, ConfusionMatrixShadeHasAScale) {
   TempDir tmp("confusion_scale");
   Json grid = grid_json(7), zeta = zeta_json(7);
@@ -1991,9 +1990,9 @@ std::vector<std::pair<double, double>> text_positions(const std::string& svg, co
 }
 }  // namespace
 
-// The evolution figures (a layer's map at every analysed epoch) had no tile headers (before
-// 2026-12-04): a reader could not tell which channel block a column was. Now each column is headed
-// by its channels once, above the first epoch's row, and the output layer's by class name.
+// The evolution figures (a layer's map at every analysed epoch) have tile headers, without which a reader
+// could not tell which channel block a column is: each column is headed by its channels once, above the
+// first epoch's row, and the output layer's by class name.
 TEST(Report, EvolutionFigureHeadsEachTileColumnByItsChannels) {
   TempDir tmp("evolution_headers");
   write_run(tmp.path);
@@ -2014,8 +2013,8 @@ TEST(Report, EvolutionFigureHeadsEachTileColumnByItsChannels) {
   EXPECT_NE(svg.find("; tiles: channel blocks; one colour scale"), std::string::npos);
 }
 
-// training.png's ζ stability panel coloured layer l by l mod 10 alone (before 2026-12-04): on a run of
-// 30 layers block1_conv, block11_conv and block21_conv were one line. Now colour and dash pattern:
+// training.png's ζ stability panel: coloured by l mod 10 alone, on a run of 30 layers block1_conv,
+// block11_conv and block21_conv would be one line. Colour and dash pattern:
 // 40 distinct styles, and block11's legend sample is a dashed line (several pieces), block1's solid.
 TEST(Report, LayerLinesDifferForFortyLayers) {
   std::set<std::pair<std::string, std::vector<double>>> styles;
@@ -2041,10 +2040,10 @@ TEST(Report, LayerLinesDifferForFortyLayers) {
   EXPECT_GT(sample_pieces("block21_conv"), sample_pieces("block11_conv")) << "layer 21: dotted, more pieces than dashed";
 }
 
-// pathways.png of a net of 30 imaged layers (resnet20) was one row of 30 columns, 3,992 units wide
-// (before 2026-12-04): its tiles were unreadable at any page width. Now layers wrap into bands of at
-// most 10 columns, each layer named once above its column, every text inside the figure, the chain
-// listed over as many lines as bands.
+// pathways.png of a net of 30 imaged layers (resnet20): in one row of 30 columns, 3,992 units wide, its
+// tiles would be unreadable at any page width, so layers wrap into bands of at most 10 columns, each
+// layer named once above its column, every text inside the figure, the chain listed over as many lines
+// as bands.
 TEST(Report, PathwayFigureOfADeepNetWrapsIntoBands) {
   TempDir tmp("pathway_bands");
   std::vector<LayerSpec> specs;
@@ -2083,8 +2082,8 @@ TEST(Report, PathwayFigureOfADeepNetWrapsIntoBands) {
   }
 }
 
-// The error gallery's scale read "colour scale: ±0.00745 (φ per pixel, value units)" (before
-// 2026-12-04): no unit. Now the unit of zeta.json's value function, inside the figure.
+// The error gallery's scale names the unit of zeta.json's value function, inside the figure (not
+// "colour scale: ±0.00745 (φ per pixel, value units)": no unit).
 TEST(Report, GalleryScaleNamesTheUnitOfItsValueFunction) {
   for (const std::string value : {"logprob", "margin"}) {
     TempDir tmp("gallery_unit");
@@ -2113,8 +2112,8 @@ TEST(Report, GalleryScaleNamesTheUnitOfItsValueFunction) {
 
 // The page's glossary states the λ, ε and value function the run computed with (meta.glossary): the newest
 // epoch's grid.json and zeta.json settings first, config.json's analysis for what they do not record. An
-// analyze directory has no config.json: before 2026-12-06 its page fell back to logprob's words and λ 0.1
-// whatever it had computed.
+// analyze directory has no config.json: its page must not fall back to logprob's words and λ 0.1
+// whatever it computed.
 TEST(Report, ThePagesGlossarySettingsAreWhatTheFilesRecordThenTheConfigs) {
   TempDir tmp("glossary");
   Json grid = grid_json(7), zeta = zeta_json(7);
@@ -2133,10 +2132,10 @@ TEST(Report, ThePagesGlossarySettingsAreWhatTheFilesRecordThenTheConfigs) {
   EXPECT_EQ(data["meta"]["glossary"], Json({{"lambda", 0.25}, {"epsilon", 2e-6}, {"value_function", "margin"}}));
 }
 
-// LAYER_gallery.png on a real run (reference, 2 epochs on the CIFAR subset): most confident images
-// showed no overlay.  Before 2026-12-04 one colour scale served the whole figure, set by its largest
-// map (a mistake's, usually); a map a tenth of it was drawn at under a tenth of the overlay's opacity,
-// in RdBu's near-white middle: invisible.  Now each image has its own scale ±m_x (its largest |M_x(p)|),
+// LAYER_gallery.png on a real run (reference, 2 epochs on the CIFAR subset).  With one colour scale for
+// the whole figure, set by its largest map (a mistake's, usually), a map a tenth of it would be drawn at
+// under a tenth of the overlay's opacity, in RdBu's near-white middle: most confident images would show
+// no overlay.  Each image has its own scale ±m_x (its largest |M_x(p)|),
 // stated under it, a colour bar under the rows, and an image beyond the layer's covered images (a
 // --zeta-budget cut) says "not covered", with a note giving the count covered.
 TEST(Report, GalleryScalesEachImageToItsOwnMap) {
@@ -2188,8 +2187,8 @@ TEST(Report, GalleryScalesEachImageToItsOwnMap) {
   EXPECT_NE(svg.find(">−m (against)</text>"), std::string::npos);
 }
 
-// Mutation audit of report/ (2026-12-06): each test below kills a wrong implementation the suite
-// let through before (bench/README.md, "Mutation audit of report/").
+// Mutation audit of report/: each test below kills a wrong implementation the rest of the suite lets
+// through (bench/README.md, "Mutation audit of report/").
 
 // README summary.json: "top_regions holds the 10 highest ζ over all layers … ties keep layer, then
 // region order", each with its own zeta_ci [low, high], `significant` from zeta.json and `critical`

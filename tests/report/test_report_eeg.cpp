@@ -271,9 +271,9 @@ TEST_F(EegTraceTest, TracesAreTheRowsOfEveryStepDownsampledByTheirEnvelope) {
   EXPECT_EQ(second->blocks[1].lo[1], 50);
 }
 
-// Leftover of 2026-12-03: eeg/channels.json was read by its "channel" and "block" fields alone, so two
+// eeg/channels.json is not read by its "channel" and "block" fields alone, which would let two
 // swapped names, a block the epoch files do not have (its lane silently dropped), a region on an
-// activity channel or a channel listed twice were drawn without a word.  Each channel is now checked
+// activity channel or a channel listed twice be drawn without a word.  Each channel is checked
 // against its own fields, and the error names the file and pointer.
 TEST_F(EegTraceTest, ChannelsThatContradictThemselvesAreRefusedNamingTheirPointer) {
   const run::Layout layout(dir_);

@@ -109,9 +109,8 @@ TEST(MonitorPage, PartsAndDataGoWhereTheMarkersAre) {
 }
 
 // The page's charts are canvases, which a screen reader passes over in silence unless they say what
-// they are: before 2026-12-04 the pathway, training and NN-EEG canvases had neither a role nor a
-// label.  Each canvas of report.html is now role="img" with an aria-label (the layer maps get theirs
-// from report.js), or, when the keyboard works in it (tabindex: the pathway view since 2026-12-04),
+// they are.  Each canvas of report.html is role="img" with an aria-label (the layer maps get theirs
+// from report.js), or, when the keyboard works in it (tabindex: the pathway view),
 // role="application", so that a screen reader passes it the arrow keys.
 TEST(ReportPage, EveryCanvasOfThePageHasAnAccessibleName) {
   const std::string html = report::page_html("{}");
