@@ -292,7 +292,7 @@ SAN_CXXFLAGS := -std=c++17 -gline-tables-only -march=$(SAN_MARCH) -fno-omit-fram
 # The numeric kernels: compiled without hooks.  The kernels a fuzz harness runs (tests/fuzz/ reads
 # files, builds nets from specs and runs them forward and backward: layers, Winograd, the loss) are
 # compiled a second time with hooks, in build/san/fuzz-obj/, for the harnesses alone: in the suite
-# the hooks' calls made training 5-6× slower (a training test 36.4 s against 6.8 s, 2026-12-06).
+# the hooks' calls made training 5-6× slower (a training test 36.4 s against 6.8 s: bench/README.md).
 SAN_FUZZ_KERNEL_SRC := nn/layers.cpp nn/winograd.cpp nn/loss.cpp
 SAN_KERNEL_SRC := nn/optim.cpp nn/trainer.cpp imaging/lesion_walker.cpp imaging/lesion_game.cpp imaging/shapley.cpp \
                   imaging/region_lesion.cpp imaging/zeta.cpp imaging/tract.cpp imaging/grid_stats.cpp $(SAN_FUZZ_KERNEL_SRC)

@@ -3,7 +3,7 @@
 // What is measured: Canvas::encode() of one figure shaped like the report's conv1 ζ map (724×330
 // units at --scale 1 and 4: four tiles of 8×8 squares coloured by the diverging colour map, titles,
 // axis numbers and a colour bar), drawn once; only the encoding is timed.  Beside it, the baseline:
-// stb_image_write's PNG encoder (the report's encoder until 2026-12-06) on the same pixels, decoded
+// stb_image_write's PNG encoder (the report's former encoder) on the same pixels, decoded
 // back from nnfmri's PNG.  Counters: megapixels/s per wall-clock second and the PNG's bytes.
 #include <benchmark/benchmark.h>
 #include <stb/stb_image.h>        // implemented by libstb (-lstb)

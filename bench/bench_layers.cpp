@@ -296,7 +296,7 @@ int register_layer_benchmarks() {
   benchmark::AddCustomContext("nnfmri_threads", std::to_string(threads));
   // OpenBLAS's kernels, chosen when it loads (OPENBLAS_CORETYPE, which `make bench` exports as nnfmri
   // would choose it): run by hand on a CPU that Debian's OpenBLAS does not recognise, the benchmark gets
-  // generic kernels (Prescott on the 2026-12-05 Intel host, 2× slower), and this line shows it.
+  // generic kernels (Prescott on an Intel host, 2× slower: bench/README.md), and this line shows it.
   benchmark::AddCustomContext("openblas_core", openblas_get_corename());
   nn::Network net(nn::Network::preset("reference"), 3, 32, 32);
   for (size_t i = 0; i < net.num_layers(); ++i) {

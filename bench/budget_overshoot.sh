@@ -3,7 +3,7 @@
 # For every binary (default build/nnfmri) and budget 0.5, 1.5 and 5 s it runs the zeta stage of
 # `analyze` on CKPT with the default settings (256 images) and prints, for the first two blocks
 # that walk their own game (pool1 and pool2 on `reference`; a block with `same_game_as` in zeta.json,
-# conv1 and conv2 there since 2026-12-01, plays the next block's game and its `seconds` hold no
+# conv1 and conv2 there, plays the next block's game and its `seconds` hold no
 # budgeted steps, only its setup and Taylor terms), the block's budget B (its own plus the time later blocks left: `budget_seconds` in zeta.json), the
 # seconds it took, the overshoot (seconds − B), its setup and Taylor pass (the dense forwards of the
 # sample and one backward: outside the budgeted steps), the overshoot of the steps (seconds −
