@@ -8,7 +8,7 @@
 // outputs instead of 144.  For each of the 36 positions ξ of the 6×6 transformed tile the channel sum
 // is one GEMM:  M[ξ] (OC × P) = U[ξ] (OC × C) · V[ξ] (C × P),  P = tiles of a chunk of images.
 // In float the result differs from the direct sum by up to ~1e-5 of the map's largest value (F(2×2,
-// 3×3): ~1e-6): the transforms' constants (4, 5, 8, ⅙, 1/24) grow rounding.
+// 3×3) ~1e-6): the transforms' constants (4, 5, 8, ⅙, 1/24) grow rounding.
 //
 // Backward is the exact adjoint of that linear map (so it is the gradient of what forward computed):
 //     dM[ξ] = (A dY_t Aᵀ)[ξ]                  the adjoint of the output transform

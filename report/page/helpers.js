@@ -557,7 +557,7 @@ function termCells(term) {
 // ---- labels in rows: the entries of widths `widths`, in order, as rows of indices, each row as many
 // entries as fit in `room` (an entry wider than room alone on its row).  The training chart's legend
 // starts its rows at the plot's left edge, so its room is the plot's width (measured from the
-// canvas's edge, with resnet20's 30 layers the first row would run past the right edge).
+// canvas's edge, the first row of resnet20's 30 layers would run past the right edge).
 function wrapRows(widths, room) {
   const rows = [];
   let used = 0;

@@ -340,7 +340,7 @@ TEST_F(MonitorCommand, AnImageFolderInputReadsItsTestFolderAlone) {
 
 // A folder of images without class folders (a production stream: no labels) is monitored whole, in name
 // order: every image line has "label": null and its "file", and each image's scores and prediction are those the same
-// files get as a class folder's test images (the labels change nothing the monitor computes), not
+// files get as a class folder's test images (the labels change nothing the monitor computes). It is not
 // refused ("no class folders").
 TEST_F(MonitorCommand, AFolderOfUnlabelledImagesIsMonitoredWithNullLabelsAndTheSameScores) {
   ASSERT_EQ(run(app::cmd_profile, {path("a.ckpt"), "--data", "cifar10:" + path("data"), "--knn-images", "100", "--threads", "1",

@@ -488,8 +488,8 @@ TEST_F(TrainCommand, OverwriteReplacesAnEarlierRunThatIsOtherwiseRefused) {
 }
 
 // `train --eeg` prints every NN-EEG event as it happens, one "eeg: …" line on stdout each, in the order
-// eeg/epoch_NNN.json records them (the command's printer is this test's: the library's tests call
-// run_training with their own callbacks). An lr fault of 1000× for 3 steps at step
+// eeg/epoch_NNN.json records them (only this test runs the command's printer: the library's
+// tests call run_training with their own callbacks). An lr fault of 1000× for 3 steps at step
 // 200 of 250 (batches of 8) gives events, after the 128-step history the detector needs.
 TEST_F(TrainCommand, EveryEegEventIsPrintedAsItHappensOneLineEachInTheRecordedOrder) {
   Child child({"--data", "planted", "--limit-train", "2000", "--limit-test", "32", "--model", "conv3x3:4 relu maxpool2 linear:10",

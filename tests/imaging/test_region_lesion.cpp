@@ -69,9 +69,9 @@ TEST(RegionLesion, SaysWhichPatternsAreNotAKeyFormAndWhichMatchNoRegion) {
   EXPECT_EQ(imaging::parse_region_lesion("conv1:*_4_2", net, grid, "--lesion").regions.size(), 4u);
 }
 
-// A second BLOCK: inside one --lesion ('conv1:grid_1_1_1,pool1:grid_1_1_1'): refused as a pattern that "is not a
-// region key", it would invite dropping the second block's name and lesioning conv1's grid_1_1_1 twice over instead of
-// pool1's region, so the line says one --lesion lesions one block.
+// A second BLOCK: inside one --lesion ('conv1:grid_1_1_1,pool1:grid_1_1_1') is refused saying one --lesion lesions one
+// block, not as a pattern that "is not a region key", which would invite dropping the second block's name and
+// lesioning conv1's grid_1_1_1 twice over instead of pool1's region.
 TEST(RegionLesion, APatternNamingAnotherBlockSaysOneLesionIsOneBlock) {
   nn::Network net("conv3x3:8 relu maxpool2 linear:4", 3, 8, 8);
   const run::GridSpec grid{4, 4, 2};

@@ -500,8 +500,8 @@ test("bandLabelIndices: the band letters written under the bars never overlap", 
   assert.deepEqual(h.bandLabelIndices(2, 7), []);
 });
 
-// Colouring layer l of the ζ stability chart by l mod 10 alone would give three of resnet20's 30 layers
-// one line each. Colour and dash pattern together tell 40 layers apart.
+// Coloured by l mod 10 alone, the ζ stability chart would draw resnet20's 30 layers as 10 lines, three
+// layers to each. Colour and dash pattern together tell 40 layers apart.
 test("layerStyle gives 40 layers 40 different lines, and repeats after", () => {
   const key = (l) => { const s = h.layerStyle(l); return s.colour + "/" + s.dash.join(","); };
   const seen = new Set();
@@ -700,8 +700,8 @@ test("drawRatio: the screen's ratio on screen, at least 3 while printing", () =>
   assert.equal(h.drawRatio(4, true), 4);  // a finer screen keeps its own
 });
 
-// Boundaries and cases the tests above leave open (a mutation audit of helpers.js, bench/README.md: each of these fails
-// on a one-line change of the function that breaks its comment's rule, and passes on the code).
+// Boundaries and cases the tests above leave open (a mutation audit of helpers.js, bench/README.md: each of
+// these fails on a one-line change of the function that breaks its comment's rule, and passes on the code).
 test("mapLayout: a list up to 24 regions, squares from 25; pickCell's cells are half-open", () => {
   assert.equal(h.mapLayout([1, 1, 24], 300, 240).kind, "list");
   assert.equal(h.mapLayout([1, 1, 25], 300, 240).kind, "squares");
