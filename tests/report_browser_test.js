@@ -118,7 +118,7 @@ async function interact(cdp, evaluate) {
     await sleep(30);
     const mapDetails = await evaluate("document.getElementById('details-body').textContent");
     check(mapDetails.includes(firstName + " · " + key5), "clicking a region of the 2-D map selects it", key5);
-    if (!args.run) {  // the synthetic run has images.json and receptive fields: region 5 of conv1 is row block 1, column block 2
+    if (!args.run) {  // the synthetic run has grid.json images and receptive fields: region 5 of conv1 is row block 1, column block 2
       await sleep(50);
       const rf = await evaluate(`(() => { const strip = document.querySelector("#details-body .image-strip");
         if (!strip) return null;

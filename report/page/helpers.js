@@ -333,7 +333,7 @@ function pathwayStep(layers, chains, at, key) {
   }
 }
 
-// ---- images (images.json): pixels in (C, H, W) order, 0–255, C = 1 (grey) or 3 (RGB; any other C
+// ---- images (grid.json's images block): pixels in (C, H, W) order, 0–255, C = 1 (grey) or 3 (RGB; any other C
 // shows its first channel as grey), as the RGBA bytes of an H × W ImageData.
 function imageRGBA(pixels, shape) {
   const [c, h, w] = shape, plane = h * w, out = new Uint8ClampedArray(plane * 4);

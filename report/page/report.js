@@ -86,8 +86,8 @@
     if (text !== undefined && text !== null) node.textContent = String(text);
     return node;
   }
-  // ---- the evaluation images of images.json (mean image first, then the examples), each drawn once
-  // at its own size on a canvas that views scale up without smoothing.
+  // ---- the evaluation images of grid.json's images block (mean image first, then the examples), each
+  // drawn once at its own size on a canvas that views scale up without smoothing.
   let IMAGES = [];
   const makeImages = () => {
     const I = D.images;
@@ -859,7 +859,7 @@
     bar.replaceChildren();
     $("onimage").replaceChildren();
     if (!IMAGES.length || state.imageLayer === null) {
-      $("onimage").append(el("p", "hint", "No images.json with images, or no spatial layer with a receptive field, in this run."));
+      $("onimage").append(el("p", "hint", "No images block in this run's grid.json, or no spatial layer with a receptive_field there."));
       return;
     }
     layerRadios(bar, spatialLayers, "image-layer", state.imageLayer, (l) => { state.imageLayer = l; renderOnImage(); });
