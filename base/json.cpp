@@ -4,7 +4,6 @@
 
 #include <cerrno>
 #include <cmath>
-#include <limits>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -232,8 +231,8 @@ double Node::number() const {
 double Node::number(double low, double high) const {
   const double v = number();
   if (v < low || v > high)
-    fail(high == std::numeric_limits<double>::max() ? "a number ≥ " + shortest(low, false)
-                                                    : "a number from " + shortest(low, false) + " to " + shortest(high, false));
+    fail(high == kUnbounded ? "a number ≥ " + shortest(low, false)
+                            : "a number from " + shortest(low, false) + " to " + shortest(high, false));
   return v;
 }
 

@@ -37,6 +37,10 @@ std::optional<Json> read_optional_json(const std::string& path);  // nothing whe
 // RFC 6901 token: '~' → "~0", '/' → "~1".
 std::string pointer_token(const std::string& key);
 
+// The open upper end of Node::number's range: number(low, kUnbounded) accepts every finite value ≥ low
+// (a JSON number is finite, so no value can reach it) and says "expected a number ≥ low" otherwise.
+constexpr double kUnbounded = std::numeric_limits<double>::infinity();
+
 // A value inside a JSON document with where it is (file and JSON pointer).  Accessors check the
 // type and range and throw base::Error "<file>: <pointer>: expected …, found …" otherwise.
 class Node {
@@ -55,15 +59,15 @@ class Node {
   size_t array_size() const;
   std::vector<std::pair<std::string, Node>> members() const;
   double number() const;                     // finite
-  double number(double low, double high) const;  // low … high (high the largest double: "≥ low")
+  double number(double low, double high) const;  // low … high; high kUnbounded: "a number ≥ low"
   long long integer(long long low, long long high) const;
   std::string text() const;
   bool boolean() const;
   std::array<double, 2> interval() const;   // [low, high], low ≤ high
   std::array<int, 3> triple(int high) const;  // three integers 1 … high
   // nothing when absent; otherwise number(low, high) of the member
-  std::optional<double> optional_number(const std::string& key, double low = -std::numeric_limits<double>::max(),
-                                        double high = std::numeric_limits<double>::max()) const;
+  std::optional<double> optional_number(const std::string& key, double low = -kUnbounded,
+                                        double high = kUnbounded) const;
   const Json& json() const { return *value_; }
   const std::string& file() const { return file_; }
   const std::string& pointer() const { return pointer_; }

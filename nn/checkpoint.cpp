@@ -281,7 +281,7 @@ TrainPosition load_training_state(const std::string& path, Network& net, Optimiz
     constexpr long long kMaxCount = 1LL << 53;  // counts a double holds exactly
     position.epoch = int(root["epoch"].integer(1, std::numeric_limits<int>::max()));
     position.step = long(root["step"].integer(0, kMaxCount));
-    position.loss_sum = root["loss_sum"].number(0, std::numeric_limits<double>::max());  // Σ of cross-entropies ≥ 0
+    position.loss_sum = root["loss_sum"].number(0, base::kUnbounded);  // Σ of cross-entropies ≥ 0
     position.images = long(root["images"].integer(0, kMaxCount));
     position.correct = long(root["correct"].integer(0, position.images));
     steps = long(root["optimizer_steps"].integer(0, kMaxCount));

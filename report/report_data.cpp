@@ -4,7 +4,6 @@
 #include <array>
 #include <cmath>
 #include <filesystem>
-#include <limits>
 #include <map>
 #include <sstream>
 
@@ -36,15 +35,14 @@ std::vector<MetricsRow> read_metrics(const std::string& path) {
     MetricsRow m;
     m.epoch = n["epoch"].integer(0, 1000000);
     // Losses (cross-entropy), a learning rate, times and rates are never negative.
-    constexpr double kLargest = std::numeric_limits<double>::max();
-    m.train_loss = n["train_loss"].number(0, kLargest);
+    m.train_loss = n["train_loss"].number(0, base::kUnbounded);
     m.train_acc = n["train_acc"].number(0, 1);
-    m.test_loss = n["test_loss"].number(0, kLargest);
+    m.test_loss = n["test_loss"].number(0, base::kUnbounded);
     m.test_acc = n["test_acc"].number(0, 1);
-    m.learning_rate = n.optional_number("learning_rate", 0, kLargest);
-    m.seconds = n.optional_number("seconds", 0, kLargest);
-    m.train_images_per_s = n.optional_number("train_images_per_s", 0, kLargest);
-    m.analysis_seconds = n.optional_number("analysis_seconds", 0, kLargest);
+    m.learning_rate = n.optional_number("learning_rate", 0, base::kUnbounded);
+    m.seconds = n.optional_number("seconds", 0, base::kUnbounded);
+    m.train_images_per_s = n.optional_number("train_images_per_s", 0, base::kUnbounded);
+    m.analysis_seconds = n.optional_number("analysis_seconds", 0, base::kUnbounded);
     by_epoch[m.epoch] = m;
   }
   std::vector<MetricsRow> out;

@@ -89,7 +89,7 @@ EegEpoch read_eeg_epoch(const std::string& path, int epoch) {
       if (!parse_region_key(key, i0, j0, k0)) r.reject("'" + key + "' is not a region key grid_i_j_k");
       EegRegion region;
       region.key = key;
-      region.mean_activity = r["mean_activity"].number(0, std::numeric_limits<double>::max());  // a mean of |a|
+      region.mean_activity = r["mean_activity"].number(0, base::kUnbounded);  // a mean of |a|
       if (r.has("gamma")) {
         region.gamma = r["gamma"].number();
         if (*region.gamma < 0 || *region.gamma > 1 + 1e-9) r["gamma"].fail("a relative band power 0 … 1");

@@ -9,7 +9,6 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <limits>
 #include <string>
 
 #include "base/json.h"
@@ -118,9 +117,11 @@ TEST(Json, AccessorRangesIncludeTheirEnds) {
   const base::Json j = base::parse_json(R"({"low": 0.5, "half": 1.5, "n": 3, "point": [2, 2], "t": [1, 4, 4]})", "c.json");
   const base::Node root(j, "c.json");
   EXPECT_EQ(root["low"].number(0.5, 1), 0.5);
-  // no upper end (the largest double): the line says so
-  EXPECT_EQ(root["low"].number(0.5, std::numeric_limits<double>::max()), 0.5);
-  EXPECT_EQ(error_of([&] { root["low"].number(1, std::numeric_limits<double>::max()); }),
+  // no upper end: the largest finite double is in range, and the line says "≥ low"
+  EXPECT_EQ(root["low"].number(0.5, base::kUnbounded), 0.5);
+  const base::Json huge = base::parse_json("1.7976931348623157e308", "h.json");
+  EXPECT_EQ(base::Node(huge, "h.json").number(0, base::kUnbounded), 1.7976931348623157e308);
+  EXPECT_EQ(error_of([&] { root["low"].number(1, base::kUnbounded); }),
             "c.json: /low: expected a number ≥ 1, found the number 0.5");
   EXPECT_EQ(error_of([&] { root["low"].number(1, 2); }), "c.json: /low: expected a number from 1 to 2, found the number 0.5");
   EXPECT_EQ(root["n"].integer(3, 3), 3);
