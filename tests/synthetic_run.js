@@ -58,10 +58,12 @@ function makeRun(dir, epochs = 10, seed = 12345, errors = false) {
     schedule: { kind: "cosine" }, analyze_every: 1,
     analysis: { grid: [8, 8, 4], lambda: 0.25, epsilon: 1e-6, zeta: { method: "shapley", value: "margin", samples: 256, tolerance: -1 } } },
     null, 2));
+  // learning_rate: the cosine schedule config.json names, over EPOCHS epochs (never negative, as
+  // nnfmri's: report/report_data.cpp refuses a negative rate, so a run of any length stays readable)
   let metrics = "";
   for (let e = 1; e <= EPOCHS; ++e)
     metrics += JSON.stringify({ epoch: e, train_loss: 2.2 * Math.exp(-e / 5) + 0.3, train_acc: 0.85 - 0.6 * Math.exp(-e / 4),
-      test_loss: 2.2 * Math.exp(-e / 6) + 0.5, test_acc: 0.7 - 0.5 * Math.exp(-e / 4), learning_rate: 0.02 * Math.cos(e / 7),
+      test_loss: 2.2 * Math.exp(-e / 6) + 0.5, test_acc: 0.7 - 0.5 * Math.exp(-e / 4), learning_rate: 0.01 * (1 + Math.cos(Math.PI * e / EPOCHS)),
       seconds: 60, train_seconds: 55, train_images_per_s: 900 }) + "\n";
   fs.writeFileSync(path.join(dir, "metrics.jsonl"), metrics);
   // a per-region "true" importance that the epochs approach with noise, so that ζ stabilises
