@@ -883,11 +883,13 @@ class FigureWriter {
     for (const EpochData& e : run_.epochs) extend(e.epoch);
     Series train_loss{"train loss", {}, palette(0), 2}, test_loss{"test loss", {}, palette(1), 2};
     Series train_acc{"train accuracy", {}, palette(0), 2}, test_acc{"test accuracy", {}, palette(1), 2};
+    Series rate{"learning rate", {}, palette(2), 2};
     for (const MetricsRow& m : run_.metrics) {
       train_loss.points.push_back({double(m.epoch), m.train_loss});
       test_loss.points.push_back({double(m.epoch), m.test_loss});
       train_acc.points.push_back({double(m.epoch), m.train_acc});
       test_acc.points.push_back({double(m.epoch), m.test_acc});
+      if (m.learning_rate) rate.points.push_back({double(m.epoch), *m.learning_rate});
     }
     std::vector<Series> stability;
     for (size_t l = 0; l < run_.layers.size(); ++l) {
@@ -902,26 +904,40 @@ class FigureWriter {
       if (step.mean) mean.points.push_back({double(step.to_epoch), *step.mean});
     if (!mean.points.empty()) stability.push_back(mean);
 
+    struct Panel {
+      std::string title;
+      std::vector<Series> series;
+      std::optional<std::pair<double, double>> range;
+    };
+    std::vector<Panel> panels = {{"loss (cross-entropy)", {train_loss, test_loss}, std::nullopt},
+                                 {"accuracy", {train_acc, test_acc}, std::nullopt}};
+    // metrics.jsonl's learning_rate (every train run logs it): the schedule's rate at each epoch's last
+    // step, on an axis from 0 (a rate is never below it) to 1.1 times the largest
+    if (!rate.points.empty()) {
+      double high = 0;
+      for (const Point& p : rate.points) high = std::max(high, p.y);
+      panels.push_back({"learning rate (at each epoch's last step)", {rate}, std::make_pair(0.0, high > 0 ? 1.1 * high : 1.0)});
+    }
+    panels.push_back({"ζ stability (Spearman ρ)", stability, std::make_pair(-1.0, 1.0)});
+
     const double w = 820, h = 190, left = kMargin + 60, gap = 92;
     const std::string path = name(run::Layout::figures(), "training");
     const std::string title = "training — " + run_label();
-    const std::string stability_title = "ζ stability (Spearman ρ)";
     // the panels' tops: each moved down by the legend rows above it beyond the first
-    const double top = kMargin + 24 + 30 + 52 + legend_extra_height("loss (cross-entropy)", {train_loss, test_loss}, w);
-    const double top2 = top + h + gap + legend_extra_height("accuracy", {train_acc, test_acc}, w);
-    const double top3 = top2 + h + gap + legend_extra_height(stability_title, stability, w);
+    std::vector<double> tops;
+    double top = kMargin + 24 + 30 + 52 - h - gap;
+    for (const Panel& pn : panels) tops.push_back(top += h + gap + legend_extra_height(pn.title, pn.series, w));
     // room on the right for half the last epoch's label, centred on the axis's end
     const double right = std::max(kMargin, text_width(std::to_string(long(x_high)), kLabel) / 2 + 4);
-    auto c = begin(path, std::max(left + w + right, text_width(title, kTitle) + 2 * kMargin), top3 + h + 40 + kMargin);
+    auto c = begin(path, std::max(left + w + right, text_width(title, kTitle) + 2 * kMargin), tops.back() + h + 40 + kMargin);
     if (!c) return;
     c->text(kMargin, kMargin, title, kText, kTitle);
     c->text(kMargin, kMargin + 26,
             "x: epoch. ζ stability: Spearman rank correlation of each layer's region ζ with the previous analysed epoch's",
             kMuted, kLabel);
-    panel(*c, left, top, w, h, "loss (cross-entropy)", {train_loss, test_loss}, x_low, x_high, std::nullopt, true);
-    panel(*c, left, top2, w, h, "accuracy", {train_acc, test_acc}, x_low, x_high, std::nullopt, true);
-    panel(*c, left, top3, w, h, stability_title, stability, x_low, x_high, std::make_pair(-1.0, 1.0), true);
-    c->text(left + w / 2, top3 + h + 26, "epoch", kText, kLabel, Anchor::middle);
+    for (size_t i = 0; i < panels.size(); ++i)
+      panel(*c, left, tops[i], w, h, panels[i].title, panels[i].series, x_low, x_high, panels[i].range, true);
+    c->text(left + w / 2, tops.back() + h + 26, "epoch", kText, kLabel, Anchor::middle);
     save(*c, path);
   }
 

@@ -10,7 +10,7 @@
 //   figures/epoch_NNN/LAYER_gallery.EXT   zeta.json from analyze --errors and grid.json's receptive fields: the
 //                                         gallery's images with each one's φ_g(x) projected on its pixels
 //   figures/evolution/LAYER_density.EXT   one row per analysed epoch (and LAYER_zeta.EXT)
-//   figures/training.EXT                  loss, accuracy and ζ stability on one epoch axis
+//   figures/training.EXT                  loss, accuracy, learning rate and ζ stability on one epoch axis
 // A map draws channel block k as a tile of GH×GW cells (row i top to bottom, column j left to right).
 // Colour scales are fixed per layer over all epochs, so maps of different epochs compare directly:
 // density on viridis over [min, max] of the layer's densities, ζ on RdBu over [−m, m] with m the

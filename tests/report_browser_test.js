@@ -390,16 +390,20 @@ async function drawnAgainstData(cdp, evaluate, names, openedOn) {
     const canvas = document.getElementById("curves");
     R.setEpoch(3); __rec.length = 0; R.setEpoch(3);
     const arcs = __rec.filter((e) => e.cv === canvas && e.name === "arc"), n = M.epoch.length;
-    const fits = ["train_loss", "test_loss", "train_acc", "test_acc"].map((key, s) => {
+    const fits = ["train_loss", "test_loss", "train_acc", "test_acc", "learning_rate"].map((key, s) => {
       const ys = arcs.slice(s * n, (s + 1) * n).map((e) => e.a[1]), xs = arcs.slice(s * n, (s + 1) * n).map((e) => e.a[0]), v = M[key];
       const a = v.indexOf(Math.min(...v)), b = v.indexOf(Math.max(...v)), slope = (ys[b] - ys[a]) / (v[b] - v[a]);
       return { key, ok: slope < 0 && ys.every((y, i) => Math.abs(y - (ys[a] + slope * (v[i] - v[a]))) < 0.5) && xs.every((x, i) => !i || x > xs[i - 1]) };
     });
     const slider = __rec.filter((e) => e.cv === canvas && e.name === "fillText" && / \\(slider\\)$/.test(e.a[0])).map((e) => e.a[0]);
+    const titles = __rec.filter((e) => e.cv === canvas && e.name === "fillText").map((e) => e.a[0]);
     R.setEpoch(R.epochCount - 1);
-    return { fits, slider, want: "epoch " + D.epochs[3].epoch + " (slider)" }; })()`);
+    return { fits, slider, want: "epoch " + D.epochs[3].epoch + " (slider)", rates: M.learning_rate.length,
+             order: ["loss", "accuracy", "learning rate", "ζ stability"].map((t) => titles.findIndex((x) => x.startsWith(t))) }; })()`);
   check(curves.fits.every((f) => f.ok) && curves.slider.length === 1 && curves.slider[0] === curves.want,
         "the training curves: each series' dots where its own values put them; the slider's epoch named by its number", JSON.stringify(curves));
+  check(curves.rates > 1 && curves.order.every((i, k) => i >= 0 && (!k || i > curves.order[k - 1])),
+        "the training chart has a learning-rate panel between accuracy and ζ stability", JSON.stringify(curves.order));
 
   // the summary at an epoch that is not the last: its top regions, pathways and layers are that epoch's
   const summary = await evaluate(`(() => { const R = window.nnfmriReport, D = JSON.parse(document.getElementById("report-data").textContent);

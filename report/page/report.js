@@ -11,7 +11,8 @@
 //  - the selected region's numbers (density, information, ζ with interval, significance, Shapley,
 //    p, lesion, Taylor, strongest in/out flows) and its ζ across epochs;
 //  - the pathway view (layers as columns of channel-block tiles, tract.json's chains and strongest
-//    flows), the training curves with ζ stability, the epoch's summary and the run's settings;
+//    flows), the training curves (loss, accuracy, learning rate) with ζ stability, the epoch's summary
+//    and the run's settings;
 //  - NN-EEG (with eeg/ files): one lane per block over steps, the loss and the selected region (state
 //    timeline, per-step trace or its min–max envelope, event and injection markers), band-power bars
 //    and band spectrograms, the consistency terms.
@@ -753,9 +754,9 @@
     const { ctx, w, h } = sizeCanvas(canvas, pixelRatio());
     const epochs = M.epoch.concat(D.epochs.map((e) => e.epoch));
     const x0 = epochs.length ? Math.min(...epochs) : 1, x1 = epochs.length ? Math.max(...epochs) : 1;
-    const left = 60, right = 20, gap = 40, rowH = 14;
+    const left = 60, right = 20, gap = 48, rowH = 14;
     const px = (e) => (x1 > x0 ? left + (w - left - right) * (e - x0) / (x1 - x0) : (left + w - right) / 2);
-    const colours = ["#0072b2", "#d55e00"];
+    const colours = ["#0072b2", "#d55e00", "#009e73"];
     const pts = (key) => M.epoch.map((e, i) => [e, M[key][i]]);
     // one line per layer: colour and dash pattern (layerStyle), so no two of 40 layers look alike
     const stab = D.layers.map((layer, l) => ({ label: layer.name, colour: layerStyle(l).colour, dash: layerStyle(l).dash, width: 1.5,
@@ -766,8 +767,17 @@
       { title: "loss (cross-entropy)", series: [{ label: "train", points: pts("train_loss"), colour: colours[0], width: 2 },
                                                 { label: "test", points: pts("test_loss"), colour: colours[1], width: 2 }] },
       { title: "accuracy", series: [{ label: "train", points: pts("train_acc"), colour: colours[0], width: 2 },
-                                    { label: "test", points: pts("test_acc"), colour: colours[1], width: 2 }] },
-      { title: "ζ stability: Spearman ρ of each layer's region ζ with the previous analysed epoch", series: stab, range: [-1, 1] }];
+                                    { label: "test", points: pts("test_acc"), colour: colours[1], width: 2 }] }];
+    // the schedule's rate at each epoch's last step (metrics.jsonl's learning_rate), from 0 up, as in training.png;
+    // no panel when no row has one
+    const rates = pts("learning_rate").filter((p) => p[1] !== null && p[1] !== undefined);
+    if (rates.length) {
+      const high = Math.max(...rates.map((p) => p[1]));
+      panels.push({ title: "learning rate (at each epoch's last step)", series: [{ label: "learning rate", points: rates, colour: colours[2], width: 2 }],
+                    range: [0, high > 0 ? 1.1 * high : 1] });
+    }
+    panels.push(
+      { title: "ζ stability: Spearman ρ of each layer's region ζ with the previous analysed epoch", series: stab, range: [-1, 1] });
     // A panel's legend sits on its title's line, right-aligned, when both fit; else in rows of their own
     // under the title, wrapped to the width (a phone's), and the panels shrink to make room.
     const sample = 26;  // a legend entry's line, long enough to show its dash pattern
@@ -780,7 +790,8 @@
         ? wrapRows(pn.series.map(entryWidth), w - right - left).map((row) => row.map((i) => pn.series[i])) : [];
     }
     const extra = panels.reduce((sum, pn) => sum + pn.rows.length * rowH, 0);
-    const panelH = (h - 74 - extra) / 3 - gap - 20 / 3;
+    // the panels from y 44 down to 36 px above the foot (the last axis's labels, then "epoch"), gap apart
+    const panelH = (h - 44 - 36 - extra - (panels.length - 1) * gap) / panels.length;
     function panel(index, top, { title, series, range, rows }) {
       const pts = series.flatMap((s) => s.points.map((p) => p[1]));
       let lo = range ? range[0] : Math.min(...pts), hi = range ? range[1] : Math.max(...pts);
@@ -845,7 +856,7 @@
     panels.forEach((pn, index) => {
       top += pn.rows.length * rowH;
       panel(index, top, pn);
-      top += panelH + gap + 20 / 3;
+      top += panelH + gap;
     });
     ctx.font = "11px system-ui, sans-serif"; ctx.textAlign = "center"; ctx.fillStyle = "#666";
     ctx.fillText("epoch", (left + w - right) / 2, h - 6);

@@ -1806,6 +1806,51 @@ TEST(Report, EpochLabelsKeepApartOverAHugeSpan) {
   }
 }
 
+// README training.png: a run whose metrics.jsonl logs its learning rate gets a fourth panel, between
+// accuracy and ζ stability, its axis from 0 to 1.1 times the largest rate: each epoch's rate a dot in the
+// panel's colour, in epoch order, whose height above the panel's foot is rate / (1.1 · largest) of the
+// panel's height (an axis fitted to the rates, as loss's is, would put the smallest rate near the foot).
+TEST(Report, TrainingFigureDrawsTheLearningRateFromZero) {
+  TempDir tmp("training_rate");
+  const std::vector<double> rates = {0.02, 0.015, 0.01, 0.005};
+  std::string metrics;
+  for (size_t e = 0; e < rates.size(); ++e)
+    metrics += Json({{"epoch", e + 1}, {"train_loss", 1.5}, {"train_acc", 0.5}, {"test_loss", 1.6}, {"test_acc", 0.45},
+                     {"learning_rate", rates[e]}}).dump() + "\n";
+  write(tmp.path / "metrics.jsonl", metrics);
+  const std::string svg = svg_figure(tmp.path, "training");
+  std::vector<double> titles;  // the y of the loss, accuracy, learning-rate and ζ stability titles
+  for (const char* title : {"loss (cross-entropy)", "accuracy", "learning rate (at each epoch's last step)", "ζ stability (Spearman ρ)"})
+    for (const SvgText& t : svg_texts(svg))
+      if (t.label == title) titles.push_back(t.y);
+  ASSERT_EQ(titles.size(), 4u) << svg;
+  EXPECT_TRUE(std::is_sorted(titles.begin(), titles.end()) && std::adjacent_find(titles.begin(), titles.end()) == titles.end());
+  // each element's numeric attribute NAME, for the elements of kind TAG whose text holds FILTER
+  auto attributes = [&](const std::string& tag, const std::string& filter, const std::string& name) {
+    std::vector<double> values;
+    for (size_t at = svg.find("<" + tag + " "); at != std::string::npos; at = svg.find("<" + tag + " ", at + 1)) {
+      const std::string element = svg.substr(at, svg.find("/>", at) - at);
+      if (element.find(filter) != std::string::npos) values.push_back(std::atof(element.c_str() + element.find(" " + name + "=\"") + name.size() + 3));
+    }
+    return values;
+  };
+  const std::string frame = "fill=\"none\" stroke=\"" + report::hex({185, 185, 185}) + "\"";
+  const std::vector<double> frame_y = attributes("rect", frame, "y"), frame_h = attributes("rect", frame, "height");
+  ASSERT_EQ(frame_y.size(), 4u) << "four panels";
+  const double foot = frame_y[2] + frame_h[2] + 0.5, height = frame_h[2] + 1;  // the stroke's centre line, 1 unit wide
+  EXPECT_GT(frame_y[2], titles[2]);
+  EXPECT_LT(foot, titles[3]);
+  const std::string fill = "fill=\"" + report::hex({0, 158, 115}) + "\"";
+  const std::vector<double> cx = attributes("circle", fill, "cx"), cy = attributes("circle", fill, "cy");
+  ASSERT_EQ(cy.size(), rates.size());
+  for (size_t e = 0; e < rates.size(); ++e) {
+    EXPECT_NEAR(foot - cy[e], height * rates[e] / (1.1 * rates[0]), 0.05) << "epoch " << e + 1;
+    if (e) {
+      EXPECT_GT(cx[e], cx[e - 1]) << "epoch " << e + 1;
+    }
+  }
+}
+
 // Coordinates from data can be huge or not finite; the raster canvas must neither crash nor convert
 // them to int (undefined beyond int's range).
 TEST(Report, CanvasIgnoresCoordinatesThatAreNotFinite) {
