@@ -34,7 +34,7 @@ if (args.only !== "all" && args.only !== "monitor") {
 }
 const { check, finish } = checks("report-browser-test");
 
-const { makeRun, CLASSES, PLANTED, PLANTED_CELL } = require("./synthetic_run.js");
+const { makeRun, metricsLines, CLASSES, PLANTED, PLANTED_CELL } = require("./synthetic_run.js");
 const { Browser, sleep, attachSession, CANVAS_RECORDER } = require("./cdp.js");
 
 // Slider, key press, colour toggle, voxel click, drag and play on a page with layers and ≥ 2 epochs.
@@ -948,6 +948,19 @@ async function main() {
     console.log("report-browser-test: synthetic run " + runDir + " (" + expected.epochs + " epochs, " + expected.layers + " layers, " +
                 expected.regions + " regions per epoch)");
   }
+  // the synthetic metrics stay within nnfmri's readers at any run length, not only the 10 epochs drawn
+  // here (a learning rate that went negative from epoch 11 once broke bench/serve_load.js): metrics.jsonl
+  // of runs of 1, 11, 40 and 500 epochs, read by `nnfmri report` (exit 0, its training figure written)
+  const lengths = [1, 11, 40, 500].filter((epochs) => {
+    const dir = path.join(outDir, "metrics-" + epochs);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, "metrics.jsonl"), metricsLines(epochs));
+    try { execFileSync(path.resolve(args.nnfmri), ["report", dir, "--figures-only"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }); }
+    catch (err) { console.log(String(err.stderr)); return false; }
+    return fs.existsSync(path.join(dir, "figures", "training.png"));
+  });
+  check(lengths.length === 4, "the synthetic metrics of a run of 1, 11, 40 or 500 epochs are read by nnfmri report", lengths.join(" "));
   const started = Date.now();
   const summary = execFileSync(path.resolve(args.nnfmri), ["report", runDir], { encoding: "utf8" });
   process.stdout.write(summary);

@@ -34,6 +34,19 @@ function npy(rows, cols, values) {
   return Buffer.concat([head, Buffer.from(header, "latin1"), data]);
 }
 
+// metrics.jsonl of a synthetic run of `epochs` epochs. learning_rate: the cosine schedule config.json
+// names (never negative, as nnfmri's: report/report_data.cpp refuses a negative rate). The report
+// browser test reads a run of hundreds of epochs back through `nnfmri report`, so a run of any length
+// stays readable.
+function metricsLines(epochs) {
+  let metrics = "";
+  for (let e = 1; e <= epochs; ++e)
+    metrics += JSON.stringify({ epoch: e, train_loss: 2.2 * Math.exp(-e / 5) + 0.3, train_acc: 0.85 - 0.6 * Math.exp(-e / 4),
+      test_loss: 2.2 * Math.exp(-e / 6) + 0.5, test_acc: 0.7 - 0.5 * Math.exp(-e / 4), learning_rate: 0.01 * (1 + Math.cos(Math.PI * e / epochs)),
+      seconds: 60, train_seconds: 55, train_images_per_s: 900 }) + "\n";
+  return metrics;
+}
+
 // A synthetic run directory in `dir` with `epochs` analysed epochs (10 unless given), its random
 // numbers from `seed`; with `errors`, analyze --errors maps in the last two epochs' zeta.json
 // (syntheticErrors below): returns {layers, regions (per epoch), epochs}.
@@ -58,14 +71,7 @@ function makeRun(dir, epochs = 10, seed = 12345, errors = false) {
     schedule: { kind: "cosine" }, analyze_every: 1,
     analysis: { grid: [8, 8, 4], lambda: 0.25, epsilon: 1e-6, zeta: { method: "shapley", value: "margin", samples: 256, tolerance: -1 } } },
     null, 2));
-  // learning_rate: the cosine schedule config.json names, over EPOCHS epochs (never negative, as
-  // nnfmri's: report/report_data.cpp refuses a negative rate, so a run of any length stays readable)
-  let metrics = "";
-  for (let e = 1; e <= EPOCHS; ++e)
-    metrics += JSON.stringify({ epoch: e, train_loss: 2.2 * Math.exp(-e / 5) + 0.3, train_acc: 0.85 - 0.6 * Math.exp(-e / 4),
-      test_loss: 2.2 * Math.exp(-e / 6) + 0.5, test_acc: 0.7 - 0.5 * Math.exp(-e / 4), learning_rate: 0.01 * (1 + Math.cos(Math.PI * e / EPOCHS)),
-      seconds: 60, train_seconds: 55, train_images_per_s: 900 }) + "\n";
-  fs.writeFileSync(path.join(dir, "metrics.jsonl"), metrics);
+  fs.writeFileSync(path.join(dir, "metrics.jsonl"), metricsLines(EPOCHS));
   // a per-region "true" importance that the epochs approach with noise, so that ζ stabilises
   const truth = layers.map((L) => Array.from({ length: count(L) }, () => normal()));
   for (let e = 1; e <= EPOCHS; ++e) {
@@ -246,4 +252,4 @@ function makeServedRun(dir, epochs = 10, seed = 12345) {
   return made;
 }
 
-module.exports = { makeRun, makeServedRun, CLASSES, PLANTED, PLANTED_CELL };
+module.exports = { makeRun, makeServedRun, metricsLines, CLASSES, PLANTED, PLANTED_CELL };
