@@ -33,7 +33,7 @@ const fs = require("fs");
 const os = require("os");
 const path = require("path");
 const { spawn, execFileSync } = require("child_process");
-const { makeRun, makeServedRun } = require("./synthetic_run.js");
+const { makeRun, makeServedRun, metricsLines } = require("./synthetic_run.js");
 const { Browser, sleep, attachSession, CANVAS_RECORDER } = require("./cdp.js");
 const h = require("../report/page/helpers.js");  // the page's own number formatting (fmt, pct)
 
@@ -426,6 +426,32 @@ async function main() {
       (v) => v.error === "" && v.layers > 0);  // data-layers: set once B's data is there
     const mendedOther = problems.splice(beforeMend).filter((p) => !/status of 422/.test(p));  // refused again until mended
     check(mended.error === "" && mended.layers > 0 && mendedOther.length === 0, "the compared run mended: its error line is cleared and it is compared", JSON.stringify(mended));
+    // the training chart of a comparison: loss, accuracy and learning rate each with the compared run's
+    // curve beside the shown run's, named by its run: seed1 (10 epochs) and unreadable (2 epochs, so
+    // another cosine: its rates differ), every dot where its own run's value puts it on the panel's
+    // one axis (train: A's then B's, then test likewise, as each panel's legend lists them), B's epochs under A's
+    await evaluate(CANVAS_RECORDER);
+    const overlay = await evaluate(`(() => { const R = window.nnfmriReport, canvas = document.getElementById("curves");
+      __rec.length = 0; R.setEpoch(R.state.e);
+      return { arcs: __rec.filter((e) => e.cv === canvas && e.name === "arc").map((e) => [e.a[0], e.a[1]]),
+               texts: __rec.filter((e) => e.cv === canvas && e.name === "fillText").map((e) => e.a[0]) }; })()`);
+    const rowsOf = (epochs) => metricsLines(epochs).trim().split("\n").map((line) => JSON.parse(line));
+    const mA = rowsOf(10), mB = rowsOf(2);
+    const panels = [["train_loss", "test_loss"], ["train_acc", "test_acc"], ["learning_rate"]];
+    let at = 0;
+    const fits = panels.map((keys) => {
+      // each series' dots in order: for each key A's then B's
+      const dots = keys.flatMap((key) => [mA, mB].map((rows) => rows.map((r) => { const a = overlay.arcs[at++] || [NaN, NaN]; return { v: r[key], x: a[0], y: a[1], e: r.epoch }; })));
+      const all = dots.flat(), lo = all.reduce((a, d) => (d.v < a.v ? d : a)), hi = all.reduce((a, d) => (d.v > a.v ? d : a));
+      const slope = (hi.y - lo.y) / (hi.v - lo.v);
+      const xOf = (e) => dots[0].find((d) => d.e === e).x;
+      return slope < 0 && all.every((d) => Math.abs(d.y - (lo.y + slope * (d.v - lo.v))) < 0.5 && Math.abs(d.x - xOf(d.e)) < 0.5);
+    });
+    const named = ["train · seed1", "test · seed1", "train · unreadable", "test · unreadable", "learning rate · seed1", "learning rate · unreadable"]
+      .filter((label) => !overlay.texts.includes(label));
+    check(fits.every(Boolean) && named.length === 0 && mB[0].learning_rate !== mA[0].learning_rate,
+          "a comparison's training chart: the compared run's loss, accuracy and learning rate beside the shown run's, each dot on the panel's one axis, named by run",
+          JSON.stringify({ fits, missing: named, arcs: overlay.arcs.length }));
 
     // A run shown and a run compared that grow while the page is open (an epoch committed: new files, then
     // run.json): the slider on the newest epoch follows it, the layer of "ζ on the image" stays, and the

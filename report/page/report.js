@@ -17,7 +17,8 @@
 //    timeline, per-step trace or its min–max envelope, event and injection markers), band-power bars
 //    and band spectrograms, the consistency terms.
 // Served by `nnfmri serve` (its data slot holds {"serve": …}), it also lists the runs, follows the shown
-// run as epochs are committed (keeping the user's place) and compares two runs by their ζ difference;
+// run as epochs are committed (keeping the user's place) and compares two runs by their ζ difference
+// (and their training curves, side by side);
 // body[data-epochs], data-shown-epoch, data-run and data-version say what it shows.
 // Data is shown only through textContent.  For tests it exposes window.nnfmriReport {epochCount,
 // layerCount, setEpoch(i), select(l, r), state, frontRegion(layer), voxelPoint(layer, r)} and sets
@@ -31,6 +32,7 @@
   const RAW = JSON.parse(document.getElementById("report-data").textContent);
   const LIVE = RAW.serve || null;
   let D = null;
+  let compared = null;  // the compared run's data (serve's compare; null otherwise): its curves beside D's
   const $ = (id) => document.getElementById(id);
   let L = 0, E = 0;
   const state = { e: 0, colour: "zeta", view: "map", sizeByValue: true, yaw: -0.6, pitch: 0.5, zoom: 1, sel: null, pathChain: null, timer: null };
@@ -752,29 +754,35 @@
     canvas.hidden = none; $("curves-heading").hidden = none;
     if (none) return;
     const { ctx, w, h } = sizeCanvas(canvas, pixelRatio());
-    const epochs = M.epoch.concat(D.epochs.map((e) => e.epoch));
+    // a compared run (serve): its loss, accuracy and learning rate dashed beside the shown run's, on the
+    // same axes, each legend entry named by its run
+    const MB = compared ? compared.metrics : null;
+    const epochs = M.epoch.concat(D.epochs.map((e) => e.epoch), MB ? MB.epoch : []);
     const x0 = epochs.length ? Math.min(...epochs) : 1, x1 = epochs.length ? Math.max(...epochs) : 1;
     const left = 60, right = 20, gap = 48, rowH = 14;
     const px = (e) => (x1 > x0 ? left + (w - left - right) * (e - x0) / (x1 - x0) : (left + w - right) / 2);
     const colours = ["#0072b2", "#d55e00", "#009e73"];
-    const pts = (key) => M.epoch.map((e, i) => [e, M[key][i]]);
+    // a metric's (epoch, value) points, the epochs without a value (a learning rate not logged) left out
+    const pointsOf = (Mx, key) => Mx.epoch.map((e, i) => [e, Mx[key][i]]).filter((p) => p[1] !== null && p[1] !== undefined);
+    const curve = (label, key, colour) => {
+      const mine = { label: MB ? label + " · " + D.meta.run : label, points: pointsOf(M, key), colour, width: 2 };
+      return MB ? [mine, { label: label + " · " + compared.meta.run, points: pointsOf(MB, key), colour, width: 2, dash: [7, 4] }] : [mine];
+    };
     // one line per layer: colour and dash pattern (layerStyle), so no two of 40 layers look alike
     const stab = D.layers.map((layer, l) => ({ label: layer.name, colour: layerStyle(l).colour, dash: layerStyle(l).dash, width: 1.5,
       points: D.stability.filter((s) => s.layers[l] !== null).map((s) => [s.to, s.layers[l]]) })).filter((s) => s.points.length);
     const mean = D.stability.filter((s) => s.mean !== null).map((s) => [s.to, s.mean]);
     if (mean.length) stab.push({ label: "mean", colour: "#000", width: 2.5, points: mean });
     const panels = [
-      { title: "loss (cross-entropy)", series: [{ label: "train", points: pts("train_loss"), colour: colours[0], width: 2 },
-                                                { label: "test", points: pts("test_loss"), colour: colours[1], width: 2 }] },
-      { title: "accuracy", series: [{ label: "train", points: pts("train_acc"), colour: colours[0], width: 2 },
-                                    { label: "test", points: pts("test_acc"), colour: colours[1], width: 2 }] }];
+      { title: "loss (cross-entropy)", series: curve("train", "train_loss", colours[0]).concat(curve("test", "test_loss", colours[1])) },
+      { title: "accuracy", series: curve("train", "train_acc", colours[0]).concat(curve("test", "test_acc", colours[1])) }];
     // the schedule's rate at each epoch's last step (metrics.jsonl's learning_rate), from 0 up, as in training.png;
     // no panel when no row has one
-    const rates = pts("learning_rate").filter((p) => p[1] !== null && p[1] !== undefined);
-    if (rates.length) {
-      const high = Math.max(...rates.map((p) => p[1]));
-      panels.push({ title: "learning rate (at each epoch's last step)", series: [{ label: "learning rate", points: rates, colour: colours[2], width: 2 }],
-                    range: [0, high > 0 ? 1.1 * high : 1] });
+    const rates = curve("learning rate", "learning_rate", colours[2]);
+    const rateValues = rates.flatMap((ser) => ser.points.map((p) => p[1]));
+    if (rateValues.length) {
+      const high = Math.max(...rateValues);
+      panels.push({ title: "learning rate (at each epoch's last step)", series: rates, range: [0, high > 0 ? 1.1 * high : 1] });
     }
     panels.push(
       { title: "ζ stability: Spearman ρ of each layer's region ζ with the previous analysed epoch", series: stab, range: [-1, 1] });
@@ -1522,6 +1530,8 @@
       // Redrawn only when something changed: the table's buttons stay put between polls.
       const key = JSON.stringify([live.runs, live.run, live.compare, live.version, live.compareVersion]);
       if (key !== shownKey) { shownKey = key; renderRunList(); renderCompare(); }
+      const B = live.compare && live.B ? live.B : null;  // the curves follow the compared run (and its end)
+      if (B !== compared) { compared = B; if (D) renderCurves(); }
       $("live-error").textContent = message;
       $("live-status").textContent = "updated " + new Date().toLocaleTimeString() + " · " + live.runs.length + " run" + (live.runs.length === 1 ? "" : "s");
       document.body.dataset.run = live.run || "";
