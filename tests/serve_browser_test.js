@@ -238,6 +238,12 @@ async function main() {
           "the served page's NN-EEG lanes are per step (steps 1 … 1000 of the rows)", JSON.stringify(served));
     check(diff.layers > 0 && diff.mean.some((m) => m > 0), "two runs side by side: ζ difference maps, nonzero for different seeds",
           diff.title + " at epoch " + diff.epoch + ", " + diff.layers + " layers, mean |Δζ| " + diff.mean.map((m) => m.toFixed(3)).join(" "));
+    // the settings table above the maps: what config.json differs in; two seeds of one synthetic run,
+    // written with one config.json, differ in nothing
+    const settingsTable = () => evaluate(`[...document.querySelectorAll("#compare-settings tr")].map((tr) => [...tr.children].map((c) => c.textContent))`);
+    const sameSettings = await settingsTable();
+    check(JSON.stringify(sameSettings) === JSON.stringify([["settings", "A: seed1", "B: seed2"], ["the same", "", ""]]),
+          "two runs compared with one config.json: the settings table says they are the same", JSON.stringify(sameSettings));
     // A's and B's tiles hold each run's own ζ at the epoch (from the data endpoint, not the page), the
     // third their difference; A and B on one scale (the larger |ζ|), the difference on its own.
     const zetaAt = async (name, epoch) => {
@@ -449,6 +455,9 @@ async function main() {
     });
     const named = ["train · seed1", "test · seed1", "train · unreadable", "test · unreadable", "learning rate · seed1", "learning rate · unreadable"]
       .filter((label) => !overlay.texts.includes(label));
+    const differ = await settingsTable();  // unreadable's config.json: 2 epochs, the rest as seed1's
+    check(JSON.stringify(differ) === JSON.stringify([["setting", "A: seed1", "B: unreadable"], ["epochs", "10", "2"]]),
+          "two runs compared: the settings table lists the one setting they differ in, each run's value", JSON.stringify(differ));
     check(fits.every(Boolean) && named.length === 0 && mB[0].learning_rate !== mA[0].learning_rate,
           "a comparison's training chart: the compared run's loss, accuracy and learning rate beside the shown run's, each dot on the panel's one axis, named by run",
           JSON.stringify({ fits, missing: named, arcs: overlay.arcs.length }));

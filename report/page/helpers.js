@@ -396,6 +396,15 @@ function settingsRows(config, definitions) {
   return rows;
 }
 
+// The settings two compared runs differ in (serve's compare): [key, A's value, B's value] for every
+// settingsRows row whose value differs or that one run lacks ("–"), A's rows in their order, then B's own.
+function settingsDifference(rowsA, rowsB) {
+  const a = new Map(rowsA), b = new Map(rowsB), out = [];
+  for (const [k, v] of rowsA) if (b.get(k) !== v) out.push([k, v, b.has(k) ? b.get(k) : "–"]);
+  for (const [k, v] of rowsB) if (!a.has(k)) out.push([k, "–", v]);
+  return out;
+}
+
 // The confusion matrix of the ζ sample (analyze --errors): counts[y][p] over paired labels and predictions,
 // K×K with K = max(classes, largest label or prediction + 1).
 function confusionCounts(labels, predicted, classes) {
@@ -719,7 +728,7 @@ function termTips(page, tips, hover, host) {
 }
 
 if (typeof module === "object" && module && module.exports) {
-  module.exports = { canvasFits, drawRatio, regionStep, viewStep, clampZoom, clampPitch, drawnChains, columnOrder, pathwayStep, pathwayBands, layerStyle, confusionCounts, bytesOf, cellExamples, errorRegionsLine, noErrorsHint, exampleCaption, projectCells, fmt, pct, coordsOf, keyOf, hexRgb, ramp, css, layerScale, scalePosition, magnitude, ticks, epochTicks,
+  module.exports = { settingsDifference, canvasFits, drawRatio, regionStep, viewStep, clampZoom, clampPitch, drawnChains, columnOrder, pathwayStep, pathwayBands, layerStyle, confusionCounts, bytesOf, cellExamples, errorRegionsLine, noErrorsHint, exampleCaption, projectCells, fmt, pct, coordsOf, keyOf, hexRgb, ramp, css, layerScale, scalePosition, magnitude, ticks, epochTicks,
                      rotate, insidePolygon, pickFace, modeOf, settingsRows, cut, channelRange, regionLabel, mapLayout, pickCell, imageRGBA, zetaOnImage,
                      zetaDifference, laneScaled, bandBars, eegEpochIndex, termCells, wrapRows, pathwayHeader, bandLabelIndices, revealScroll,
                      rampColumns, drawRampBar, legendRow, termStops, termTipPlace, termTips };

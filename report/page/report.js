@@ -1542,6 +1542,19 @@
     polling = false;
     pollTimer = setTimeout(poll, LIVE.poll_ms);
   }
+  // ---- two runs compared: first what their settings differ in (config.json as the Run settings list
+  // it, settingsDifference), so a difference in the maps can be read against its cause
+  function renderCompareSettings() {
+    const table = $("compare-settings");
+    table.replaceChildren();
+    if (!live.compare || !live.B || !D) return;
+    const diff = settingsDifference(settingsRows(D.config, D.definitions), settingsRows(live.B.config, live.B.definitions));
+    const head = el("tr");
+    head.append(el("th", null, diff.length ? "setting" : "settings"), el("th", null, "A: " + D.meta.run), el("th", null, "B: " + live.B.meta.run));
+    table.append(head);
+    if (!diff.length) { const tr = el("tr"); tr.append(el("td", null, "the same"), el("td"), el("td")); table.append(tr); }
+    for (const [k, a, b] of diff) { const tr = el("tr"); tr.append(el("td", null, k), el("td", null, a), el("td", null, b)); table.append(tr); }
+  }
   // ---- two runs compared: for every layer both have (same name, same grid) at the shown epoch
   // number, three 2-D maps side by side (drawMap, as in the layer views): ζ of the shown run A, ζ of
   // the compared run B — both on one diverging scale whose ends are ±the larger |ζ| of the two — and
@@ -1550,6 +1563,7 @@
     const host = $("compare-maps");
     $("compare").hidden = !live.compare;
     host.replaceChildren();
+    renderCompareSettings();
     if (!live.compare || !D) return;
     const nameA = D.meta.run, nameB = live.compare;
     $("compare-title").textContent = "ζ side by side: " + nameA + " | " + nameB + " | difference " + nameA + " − " + nameB;

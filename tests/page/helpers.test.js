@@ -246,6 +246,16 @@ test("settingsRows flattens config.json to dotted keys, then the definitions", (
   assert.deepEqual(h.settingsRows(null, undefined), [["config.json", "missing"]]);
 });
 
+test("settingsDifference lists the settings two runs differ in, and those one run lacks", () => {
+  const a = h.settingsRows({ model: "reference", epochs: 6, schedule: { kind: "cosine", warmup: 1 }, seed: 1 }, { role: "r" });
+  const b = h.settingsRows({ model: "reference", epochs: 4, schedule: { kind: "onecycle" }, seed: 1, resumed: true }, { role: "r" });
+  assert.deepEqual(h.settingsDifference(a, b), [["epochs", "6", "4"], ["schedule.kind", "cosine", "onecycle"],
+                                                ["schedule.warmup", "1", "–"], ["resumed", "–", "true"]]);
+  assert.deepEqual(h.settingsDifference(a, a), []);
+  // a value that reads alike but is another string ("1" against "1.0") is a difference
+  assert.deepEqual(h.settingsDifference([["lr", "1"]], [["lr", "1.0"]]), [["lr", "1", "1.0"]]);
+});
+
 test("helpers.js also runs as the page's classic script: no module, document or window needed", () => {
   const source = fs.readFileSync(HELPERS, "utf8");
   const page = {};
