@@ -766,7 +766,8 @@
     const pointsOf = (Mx, key) => Mx.epoch.map((e, i) => [e, Mx[key][i]]).filter((p) => p[1] !== null && p[1] !== undefined);
     const curve = (label, key, colour) => {
       const mine = { label: MB ? label + " · " + D.meta.run : label, points: pointsOf(M, key), colour, width: 2 };
-      return MB ? [mine, { label: label + " · " + compared.meta.run, points: pointsOf(MB, key), colour, width: 2, dash: [7, 4] }] : [mine];
+      const theirs = MB ? pointsOf(MB, key) : [];  // none: an analyze output directory, or no rate logged
+      return theirs.length ? [mine, { label: label + " · " + compared.meta.run, points: theirs, colour, width: 2, dash: [7, 4] }] : [mine];
     };
     // one line per layer: colour and dash pattern (layerStyle), so no two of 40 layers look alike
     const stab = D.layers.map((layer, l) => ({ label: layer.name, colour: layerStyle(l).colour, dash: layerStyle(l).dash, width: 1.5,
