@@ -1530,7 +1530,7 @@
       }
       // Redrawn only when something changed: the table's buttons stay put between polls.
       const key = JSON.stringify([live.runs, live.run, live.compare, live.version, live.compareVersion]);
-      if (key !== shownKey) { shownKey = key; renderRunList(); renderCompare(); }
+      if (key !== shownKey) { shownKey = key; renderRunList(); renderCompare(); renderCompareSettings(); }
       const B = live.compare && live.B ? live.B : null;  // the curves follow the compared run (and its end)
       if (B !== compared) { compared = B; if (D) renderCurves(); }
       $("live-error").textContent = message;
@@ -1544,7 +1544,8 @@
     pollTimer = setTimeout(poll, LIVE.poll_ms);
   }
   // ---- two runs compared: first what their settings differ in (config.json as the Run settings list
-  // it, settingsDifference), so a difference in the maps can be read against its cause
+  // it, settingsDifference), so a difference in the maps can be read against its cause; drawn when the
+  // runs or their versions change (not at every slider move, as the maps are)
   function renderCompareSettings() {
     const table = $("compare-settings");
     table.replaceChildren();
@@ -1564,7 +1565,6 @@
     const host = $("compare-maps");
     $("compare").hidden = !live.compare;
     host.replaceChildren();
-    renderCompareSettings();
     if (!live.compare || !D) return;
     const nameA = D.meta.run, nameB = live.compare;
     $("compare-title").textContent = "ζ side by side: " + nameA + " | " + nameB + " | difference " + nameA + " − " + nameB;
