@@ -117,16 +117,16 @@ async function recordCoverage(browser, cdp, file) {
 }
 
 // A page-side script for the checks of what a page's canvases draw (both browser tests): window.__rec
-// records every fillText, fillRect, strokeRect and arc call of a 2-D context (its canvas, the styles
-// then, the arguments); window.__norm(css) is a CSS colour as a canvas writes it back.  Once per page:
+// records every fillText, fillRect, strokeRect, arc and stroke call of a 2-D context (its canvas, the
+// styles then, the line dash, the arguments); window.__norm(css) is a CSS colour as a canvas writes it back.  Once per page:
 // await evaluate(CANVAS_RECORDER).
 const CANVAS_RECORDER = `(() => { if (window.__rec) return; window.__rec = [];
   const P = CanvasRenderingContext2D.prototype;
-  for (const name of ["fillText", "fillRect", "strokeRect", "arc"]) {
+  for (const name of ["fillText", "fillRect", "strokeRect", "arc", "stroke"]) {
     const f = P[name];
     P[name] = function (...a) {
       window.__rec.push({ cv: this.canvas, name, fill: this.fillStyle, stroke: this.strokeStyle, width: this.lineWidth,
-                          align: this.textAlign, alpha: this.globalAlpha, a });
+                          align: this.textAlign, alpha: this.globalAlpha, dash: this.getLineDash(), a });
       return f.apply(this, a);
     };
   }

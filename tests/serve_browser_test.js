@@ -213,9 +213,9 @@ async function main() {
     fs.rmSync(path.join(gappy, "analysis", "epoch_002"), { recursive: true });
     const gappyManifest = JSON.parse(fs.readFileSync(path.join(gappy, "run.json"), "utf8"));
     commit("gappy", JSON.stringify({ ...gappyManifest, status: "interrupted", files: gappyManifest.files.filter((f) => !f.startsWith("analysis/epoch_002/")) }));
-    const navigate = async (a, b) => {
+    const navigate = async (a, b) => {  // b: the compared run's name, or a list of them
       const loadedAgain = browser.waitFor("Page.loadEventFired", 30000);
-      await cdp("Page.navigate", { url: url + "?run=" + a + "&compare=" + b });
+      await cdp("Page.navigate", { url: url + "?run=" + a + [].concat(b).map((name) => "&compare=" + name).join("") });
       await loadedAgain;
     };
     // The comparison as drawn: per layer card its mean |Δζ| and tiles (which run, label, values, scale).
@@ -251,7 +251,8 @@ async function main() {
       const ep = data.epochs.find((e) => e.epoch === Number(epoch));
       return Object.fromEntries(data.layers.map((layer, l) => [layer.name, ep.layers[l].z ? ep.layers[l].z.zeta : null]));
     };
-    const checkTiles = async (shown, a, b) => {
+    // (X: the compared run's letter, B for the first compared run)
+    const checkTiles = async (shown, a, b, X = "B") => {
       const za = await zetaAt(a, shown.epoch), zb = await zetaAt(b, shown.epoch), problems = [];
       for (const card of shown.tiles.filter((c) => c.tiles.length)) {
         const [A, B, D] = card.tiles, want = [za[card.layer], zb[card.layer]];
@@ -259,9 +260,9 @@ async function main() {
         const zmax = Math.max(...want[0].map(Math.abs), ...want[1].map(Math.abs));
         const dmax = Math.max(...want[0].map((v, r) => Math.abs(v - want[1][r])));
         const mean = want[0].reduce((sum, v, r) => sum + Math.abs(v - want[1][r]), 0) / want[0].length;
-        const note = "A and B: ζ, ends ±" + h.fmt(zmax, 3) + " · A − B: ends ±" + h.fmt(dmax, 3) + "; mean |Δζ| " + h.fmt(mean, 3);
-        if (card.tiles.length !== 3 || A.run !== "A" || B.run !== "B" || D.run !== "diff") problems.push(card.layer + ": tiles " + card.tiles.map((t) => t.run));
-        else if (!A.label.includes(a) || !B.label.includes(b) || D.label !== "A − B") problems.push(card.layer + ": labels " + [A.label, B.label, D.label]);
+        const note = "A and " + X + ": ζ, ends ±" + h.fmt(zmax, 3) + " · A − " + X + ": ends ±" + h.fmt(dmax, 3) + "; mean |Δζ| " + h.fmt(mean, 3);
+        if (card.tiles.length !== 3 || A.run !== "A" || B.run !== X || D.run !== "diff") problems.push(card.layer + ": tiles " + card.tiles.map((t) => t.run));
+        else if (A.label !== "A: " + a || B.label !== X + ": " + b || D.label !== "A − " + X) problems.push(card.layer + ": labels " + [A.label, B.label, D.label]);
         else if (JSON.stringify(A.values) !== JSON.stringify(want[0]) || JSON.stringify(B.values) !== JSON.stringify(want[1])) problems.push(card.layer + ": A/B values differ from the runs' ζ");
         else if (D.values.some((v, r) => Math.abs(v - (want[0][r] - want[1][r])) > 1e-12)) problems.push(card.layer + ": A − B is not ζ(A) − ζ(B)");
         else if (A.scale !== zmax || B.scale !== zmax || Math.abs(D.scale - dmax) > 1e-12) problems.push(card.layer + ": scales " + [A.scale, B.scale, D.scale] + " expected " + [zmax, dmax]);
@@ -366,6 +367,8 @@ async function main() {
           !notIn[0].tiles.length && / · epoch 3not in gappy$/.test(notIn[0].text),
           "B's epochs matched by number (gappy has no epoch 2: its epoch 3 at epoch 3) and its layers by name (conv2 is not in gappy, which has conv2x)",
           "epoch " + matched.epoch + ", " + matched.layers + " layers; " + (matchProblems.join("; ") || "values match") + "; " + notIn.map((c) => c.text).join(" | "));
+    await navigate("seed1", []);  // no run compared
+    await waitUntil("seed1 drawn", 20000, () => evaluate("document.body.dataset.ready === '1' && window.nnfmriReport.epochCount === 10"));
     // the run list by keyboard: Enter on seed2's "compare" button compares it, and after the poll redraws
     // the list the focus is on the same button, now "uncompare" (the redraw, which comes at every committed
     // epoch of a training run too, does not drop the focus to the page's start)
@@ -461,6 +464,61 @@ async function main() {
     check(fits.every(Boolean) && named.length === 0 && mB[0].learning_rate !== mA[0].learning_rate,
           "a comparison's training chart: the compared run's loss, accuracy and learning rate beside the shown run's, each dot on the panel's one axis, named by run",
           JSON.stringify({ fits, missing: named, arcs: overlay.arcs.length }));
+
+    // Several runs compared at once (?compare= repeated, up to four): each compared run lettered in the
+    // order given (B, C, …), its own group of tiles (its ζ against A's at the slider's epoch, or a line
+    // saying it lacks the epoch), one settings table with a column per run, and the Training chart naming
+    // every run, each in its own dash pattern (A's lines solid). At epoch 2: seed2 and unreadable have
+    // it, gappy (epoch 2 not imaged) does not.
+    const groupsShown = () => evaluate(`[...document.querySelectorAll("#compare-maps .compare-run")].map((g) => ({ run: g.dataset.run, letter: g.dataset.letter,
+      title: g.querySelector("h3").textContent, text: g.textContent, epoch: document.getElementById("compare-maps").dataset.epoch,
+      tiles: [...g.querySelectorAll(".layer-view")].map((c) => ({ layer: c.dataset.layer, text: c.textContent, note: (c.querySelector(".layer-note") || {}).textContent || "",
+        tiles: [...c.querySelectorAll(".compare-tile")].map((t) => ({ run: t.dataset.run, label: t.querySelector(".compare-label").textContent,
+          values: JSON.parse(t.dataset.values), scale: Number(t.dataset.scale), drawn: t.querySelector("canvas").width > 0 })) })) }))`);
+    await navigate("seed1", ["seed2", "unreadable", "gappy"]);
+    await waitUntil("seed1 drawn", 20000, () => evaluate("document.body.dataset.ready === '1' && window.nnfmriReport.epochCount === 10"));
+    await evaluate("window.nnfmriReport.setEpoch(1)");
+    const groups = await settle(20000, groupsShown, (gs) => gs.length === 3 && gs[0].epoch === "2" && gs.slice(0, 2).every((g) => g.tiles.some((c) => c.tiles.length)));
+    const groupProblems = [];
+    for (const [i, [name, X]] of [["seed2", "B"], ["unreadable", "C"]].entries()) {
+      const g = groups[i];
+      if (g.run !== name || g.letter !== X || g.title !== "A: seed1 | " + X + ": " + name + " | difference A − " + X) { groupProblems.push("group " + i + ": " + g.run + " " + g.letter + " '" + g.title + "'"); continue; }
+      const drawn = g.tiles.filter((c) => c.tiles.length).length;
+      if (drawn !== g.tiles.length) groupProblems.push(name + ": " + drawn + " of " + g.tiles.length + " layers drawn");
+      groupProblems.push(...(await checkTiles(g, "seed1", name, X)).map((p) => name + " " + p));
+    }
+    const lacks = groups[2];
+    if (lacks.run !== "gappy" || lacks.letter !== "D" || lacks.tiles.length || !/gappy has no analysed epoch 2/.test(lacks.text)) groupProblems.push("gappy: " + JSON.stringify(lacks).slice(0, 200));
+    check(groupProblems.length === 0, "three runs compared: lettered B, C, D in the order given, each its own tiles against A (each run's own ζ at epoch 2), D's lack of epoch 2 said",
+          groupProblems.slice(0, 4).join("; ") || groups.map((g) => g.letter + " " + g.run + ": " + g.tiles.filter((c) => c.tiles.length).length + " layers").join(", "));
+    const threeSettings = await settingsTable();
+    check(JSON.stringify(threeSettings) === JSON.stringify([["setting", "A: seed1", "B: seed2", "C: unreadable", "D: gappy"], ["epochs", "10", "10", "2", "10"]]),
+          "several runs compared: the settings table has a column per run and lists the setting one of them differs in", JSON.stringify(threeSettings));
+    await evaluate(CANVAS_RECORDER);
+    const legend = await evaluate(`(() => { const R = window.nnfmriReport, canvas = document.getElementById("curves");
+      __rec.length = 0; R.setEpoch(R.state.e);
+      const calls = __rec.filter((e) => e.cv === canvas), out = {};
+      calls.forEach((e, i) => { if (e.name === "fillText" && / · /.test(e.a[0]) && i > 0 && calls[i - 1].name === "stroke") out[e.a[0]] = calls[i - 1].dash.join(","); });
+      return out; })()`);
+    const dashes = ["seed1", "seed2", "unreadable", "gappy"].map((name) => legend["train · " + name]);
+    const legendOk = ["test", "learning rate"].every((label) => ["seed1", "seed2", "unreadable", "gappy"].every((name) => (label + " · " + name) in legend)) &&
+      dashes[0] === "" && dashes.slice(1).every((d) => d) && new Set(dashes).size === 4;
+    check(legendOk, "several runs compared: the Training chart's legend names every run, A solid and each compared run in a dash pattern of its own", JSON.stringify(legend));
+    // a fourth compared run fills the comparison: the runs not compared then offer a disabled "compare"
+    // (its title says why) until one is uncompared
+    const buttonsOf = `Object.fromEntries([...document.querySelectorAll("#runs tr[data-run]")].filter((tr) => tr.querySelector("button[data-action=compare]"))
+      .map((tr) => { const b = tr.querySelector("button[data-action=compare]"); return [tr.dataset.run, b.textContent + (b.disabled ? " (disabled: " + b.title + ")" : "")]; }))`;
+    await evaluate(`document.querySelector("#runs tr[data-run=short] button[data-action=compare]").click()`);
+    const full = await settle(10000, () => evaluate(buttonsOf), (b) => b.short === "uncompare");
+    const fullGroups = await settle(10000, groupsShown, (gs) => gs.length === 4);
+    check(fullGroups.map((g) => g.letter + g.run).join() === "Bseed2,Cunreadable,Dgappy,Eshort" &&
+          ["seed2", "unreadable", "gappy", "short"].every((n) => full[n] === "uncompare") && /^compare \(disabled: 4 runs are compared already/.test(full["seed1-copy"]),
+          "four runs compared: the fourth lettered E, and a run not compared offers a disabled compare button saying why", JSON.stringify(full));
+    await evaluate(`document.querySelector("#runs tr[data-run=seed2] button[data-action=compare]").click()`);
+    const freed = await settle(10000, () => evaluate(buttonsOf), (b) => b.seed2 === "compare");
+    const freedGroups = await settle(10000, groupsShown, (gs) => gs.length === 3);
+    check(freed["seed1-copy"] === "compare" && freedGroups.map((g) => g.letter + g.run).join() === "Bunreadable,Cgappy,Dshort",
+          "one of four uncompared: the others lettered again in their order, and compare offered again", JSON.stringify({ freed, groups: freedGroups.map((g) => g.letter + g.run) }));
 
     // A run shown and a run compared that grow while the page is open (an epoch committed: new files, then
     // run.json): the slider on the newest epoch follows it, the layer of "ζ on the image" stays, and the

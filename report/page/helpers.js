@@ -396,12 +396,16 @@ function settingsRows(config, definitions) {
   return rows;
 }
 
-// The settings two compared runs differ in (serve's compare): [key, A's value, B's value] for every
-// settingsRows row whose value differs or that one run lacks ("–"), A's rows in their order, then B's own.
-function settingsDifference(rowsA, rowsB) {
-  const a = new Map(rowsA), b = new Map(rowsB), out = [];
-  for (const [k, v] of rowsA) if (b.get(k) !== v) out.push([k, v, b.has(k) ? b.get(k) : "–"]);
-  for (const [k, v] of rowsB) if (!a.has(k)) out.push([k, "–", v]);
+// The settings compared runs differ in (serve's compare): given each run's settingsRows, [key, first run's
+// value, second's, …] for every key whose values are not all the same or that a run lacks ("–"), the keys
+// in the order they first appear (the first run's rows in their order, then each further run's own).
+function settingsDifference(runs) {
+  const maps = runs.map((rows) => new Map(rows)), keys = [], out = [];
+  for (const rows of runs) for (const [k] of rows) if (!keys.includes(k)) keys.push(k);
+  for (const k of keys) {
+    const values = maps.map((m) => (m.has(k) ? m.get(k) : "–"));
+    if (!maps.every((m) => m.has(k)) || values.some((v) => v !== values[0])) out.push([k, ...values]);
+  }
   return out;
 }
 

@@ -17,7 +17,7 @@
 //    timeline, per-step trace or its min–max envelope, event and injection markers), band-power bars
 //    and band spectrograms, the consistency terms.
 // Served by `nnfmri serve` (its data slot holds {"serve": …}), it also lists the runs, follows the shown
-// run as epochs are committed (keeping the user's place) and compares two runs by their ζ difference
+// run as epochs are committed (keeping the user's place) and compares runs by their ζ difference
 // (and their training curves, side by side);
 // body[data-epochs], data-shown-epoch, data-run and data-version say what it shows.
 // Data is shown only through textContent.  For tests it exposes window.nnfmriReport {epochCount,
@@ -32,7 +32,11 @@
   const RAW = JSON.parse(document.getElementById("report-data").textContent);
   const LIVE = RAW.serve || null;
   let D = null;
-  let compared = null;  // the compared run's data (serve's compare; null otherwise): its curves beside D's
+  let compared = [];  // the compared runs' data (serve's compare, in their order; null: not read): their curves beside D's
+  // At most four runs are compared with the shown one at once (serve), lettered B, C, D, E in the order
+  // they were added, each drawn on the Training chart in its own dash pattern (the shown run A solid).
+  const RUN_DASHES = [[7, 4], [2, 3], [12, 3, 2, 3], [5, 2, 1, 2, 1, 2]];
+  const letterOf = (i) => "BCDE"[i];
   const $ = (id) => document.getElementById(id);
   let L = 0, E = 0;
   const state = { e: 0, colour: "zeta", view: "map", sizeByValue: true, yaw: -0.6, pitch: 0.5, zoom: 1, sel: null, pathChain: null, timer: null };
@@ -754,10 +758,10 @@
     canvas.hidden = none; $("curves-heading").hidden = none;
     if (none) return;
     const { ctx, w, h } = sizeCanvas(canvas, pixelRatio());
-    // a compared run (serve): its loss, accuracy and learning rate dashed beside the shown run's, on the
-    // same axes, each legend entry named by its run
-    const MB = compared ? compared.metrics : null;
-    const epochs = M.epoch.concat(D.epochs.map((e) => e.epoch), MB ? MB.epoch : []);
+    // compared runs (serve): their loss, accuracy and learning rate beside the shown run's, on the same
+    // axes, each run in its own dash pattern (RUN_DASHES, by its place in the comparison), each legend
+    // entry named by its run
+    const epochs = M.epoch.concat(D.epochs.map((e) => e.epoch), ...compared.map((R) => (R ? R.metrics.epoch : [])));
     const x0 = epochs.length ? Math.min(...epochs) : 1, x1 = epochs.length ? Math.max(...epochs) : 1;
     const left = 60, right = 20, gap = 48, rowH = 14;
     const px = (e) => (x1 > x0 ? left + (w - left - right) * (e - x0) / (x1 - x0) : (left + w - right) / 2);
@@ -765,9 +769,9 @@
     // a metric's (epoch, value) points, the epochs without a value (a learning rate not logged) left out
     const pointsOf = (Mx, key) => Mx.epoch.map((e, i) => [e, Mx[key][i]]).filter((p) => p[1] !== null && p[1] !== undefined);
     const curve = (label, key, colour) => {
-      const mine = { label: MB ? label + " · " + D.meta.run : label, points: pointsOf(M, key), colour, width: 2 };
-      const theirs = MB ? pointsOf(MB, key) : [];  // none: an analyze output directory, or no rate logged
-      return theirs.length ? [mine, { label: label + " · " + compared.meta.run, points: theirs, colour, width: 2, dash: [7, 4] }] : [mine];
+      const mine = { label: compared.some(Boolean) ? label + " · " + D.meta.run : label, points: pointsOf(M, key), colour, width: 2 };
+      const theirs = compared.map((R, i) => (R ? { label: label + " · " + R.meta.run, points: pointsOf(R.metrics, key), colour, width: 2, dash: RUN_DASHES[i] } : null));
+      return [mine].concat(theirs.filter((ser) => ser && ser.points.length));  // none: an analyze output directory, or no rate logged
     };
     // one line per layer: colour and dash pattern (layerStyle), so no two of 40 layers look alike
     const stab = D.layers.map((layer, l) => ({ label: layer.name, colour: layerStyle(l).colour, dash: layerStyle(l).dash, width: 1.5,
@@ -1449,9 +1453,10 @@
   // ---- served by `nnfmri serve` (README "Watching runs live"): the run list from api/runs every
   // poll_ms; a run's data (api/runs/NAME/data) is fetched again only when its version (run.json
   // rewritten) changes.  A run that cannot be read shows its error line; the others keep working.
-  // ?run=NAME opens that run instead of the newest; ?compare=NAME compares it.
+  // ?run=NAME opens that run instead of the newest; ?compare=NAME (repeated for more, up to four)
+  // compares it. live.others: each compared run's data and the version it was read at.
   const query = new URLSearchParams(location.search);
-  const live = { run: query.get("run"), version: null, compare: query.get("compare"), compareVersion: null, B: null, runs: [] };
+  const live = { run: query.get("run"), version: null, compare: [...new Set(query.getAll("compare"))].slice(0, RUN_DASHES.length), others: new Map(), runs: [] };
   $("live").hidden = false;
   syncSlider();
   async function getJSON(url) {
@@ -1481,11 +1486,13 @@
                 el("td", "num", r.test_acc === null ? "–" : pct(r.test_acc)), el("td", r.error ? "error" : null, stateText));
       const cell = el("td");
       if (r.name !== live.run && !r.error) {
-        const show = el("button", null, "show"), cmp = el("button", null, r.name === live.compare ? "uncompare" : "compare");
+        const on = live.compare.includes(r.name), full = !on && live.compare.length >= RUN_DASHES.length;
+        const show = el("button", null, "show"), cmp = el("button", null, on ? "uncompare" : "compare");
         show.type = cmp.type = "button";
         show.dataset.action = "show"; cmp.dataset.action = "compare";
-        show.addEventListener("click", () => { live.run = r.name; live.version = null; if (live.compare === r.name) live.compare = null; poll(); });
-        cmp.addEventListener("click", () => { live.compare = live.compare === r.name ? null : r.name; live.compareVersion = null; live.B = null; poll(); });
+        if (full) { cmp.disabled = true; cmp.title = RUN_DASHES.length + " runs are compared already: uncompare one first"; }
+        show.addEventListener("click", () => { live.run = r.name; live.version = null; live.compare = live.compare.filter((n) => n !== r.name); poll(); });
+        cmp.addEventListener("click", () => { live.compare = on ? live.compare.filter((n) => n !== r.name) : live.compare.concat(r.name); poll(); });
         cell.append(show, " ", cmp);
       }
       tr.append(cell);
@@ -1510,8 +1517,10 @@
       live.runs = list.runs;
       $("live-root").textContent = list.root;
       if (live.run && !live.runs.some((r) => r.name === live.run)) { live.run = null; live.version = null; }
-      if (live.compare && !live.runs.some((r) => r.name === live.compare && !r.error)) { live.compare = null; live.B = null; }
       if (!live.run) { const n = newest(live.runs); if (n) live.run = n.name; }
+      // a run is compared while it is listed, readable and not the shown run itself
+      live.compare = live.compare.filter((name) => name !== live.run && live.runs.some((r) => r.name === name && !r.error));
+      for (const name of [...live.others.keys()]) if (!live.compare.includes(name)) live.others.delete(name);
       const current = live.runs.find((r) => r.name === live.run);
       let message = "";
       if (current && current.error) message = live.run + ": " + current.error;
@@ -1523,16 +1532,18 @@
           if (document.body.dataset.ready !== "1") ready();
         } catch (err) { message = live.run + ": " + err.message; }
       }
-      const other = live.runs.find((r) => r.name === live.compare);
-      if (other && other.version !== live.compareVersion) {
-        try { live.B = await getJSON(runURL(live.compare)); live.compareVersion = other.version; }
-        catch (err) { message = live.compare + ": " + err.message; live.B = null; }
+      for (const name of live.compare) {  // each compared run's data read again when its version changes
+        const version = live.runs.find((r) => r.name === name).version;
+        if (live.others.has(name) && live.others.get(name).version === version) continue;
+        try { live.others.set(name, { version, data: await getJSON(runURL(name)) }); }
+        catch (err) { message = message || name + ": " + err.message; live.others.delete(name); }
       }
       // Redrawn only when something changed: the table's buttons stay put between polls.
-      const key = JSON.stringify([live.runs, live.run, live.compare, live.version, live.compareVersion]);
+      const key = JSON.stringify([live.runs, live.run, live.version, live.compare.map((n) => (live.others.has(n) ? live.others.get(n).version : null))]);
       if (key !== shownKey) { shownKey = key; renderRunList(); renderCompare(); renderCompareSettings(); }
-      const B = live.compare && live.B ? live.B : null;  // the curves follow the compared run (and its end)
-      if (B !== compared) { compared = B; if (D) renderCurves(); }
+      // the curves follow the compared runs (and their ends)
+      const next = live.compare.map((n) => (live.others.has(n) ? live.others.get(n).data : null));
+      if (next.length !== compared.length || next.some((R, i) => R !== compared[i])) { compared = next; if (D) renderCurves(); }
       $("live-error").textContent = message;
       $("live-status").textContent = "updated " + new Date().toLocaleTimeString() + " · " + live.runs.length + " run" + (live.runs.length === 1 ? "" : "s");
       document.body.dataset.run = live.run || "";
@@ -1543,77 +1554,83 @@
     polling = false;
     pollTimer = setTimeout(poll, LIVE.poll_ms);
   }
-  // ---- two runs compared: first what their settings differ in (config.json as the Run settings list
+  // ---- runs compared: first what their settings differ in (config.json as the Run settings list
   // it, settingsDifference), so a difference in the maps can be read against its cause; drawn when the
-  // runs or their versions change (not at every slider move, as the maps are)
+  // runs or their versions change (not at every slider move, as the maps are). A column per run read.
   function renderCompareSettings() {
     const table = $("compare-settings");
     table.replaceChildren();
-    if (!live.compare || !live.B || !D) return;
-    const diff = settingsDifference(settingsRows(D.config, D.definitions), settingsRows(live.B.config, live.B.definitions));
+    const runs = live.compare.map((name, i) => [letterOf(i), live.others.has(name) ? live.others.get(name).data : null]).filter((p) => p[1]);
+    if (!runs.length || !D) return;
+    const diff = settingsDifference([D, ...runs.map((p) => p[1])].map((R) => settingsRows(R.config, R.definitions)));
     const head = el("tr");
-    head.append(el("th", null, diff.length ? "setting" : "settings"), el("th", null, "A: " + D.meta.run), el("th", null, "B: " + live.B.meta.run));
+    head.append(el("th", null, diff.length ? "setting" : "settings"), el("th", null, "A: " + D.meta.run), ...runs.map(([letter, R]) => el("th", null, letter + ": " + R.meta.run)));
     table.append(head);
-    if (!diff.length) { const tr = el("tr"); tr.append(el("td", null, "the same"), el("td"), el("td")); table.append(tr); }
-    for (const [k, a, b] of diff) { const tr = el("tr"); tr.append(el("td", null, k), el("td", null, a), el("td", null, b)); table.append(tr); }
+    if (!diff.length) { const tr = el("tr"); tr.append(el("td", null, "the same"), ...runs.concat([0]).map(() => el("td"))); table.append(tr); }
+    for (const row of diff) { const tr = el("tr"); tr.append(...row.map((v) => el("td", null, v))); table.append(tr); }
   }
-  // ---- two runs compared: for every layer both have (same name, same grid) at the shown epoch
-  // number, three 2-D maps side by side (drawMap, as in the layer views): ζ of the shown run A, ζ of
-  // the compared run B — both on one diverging scale whose ends are ±the larger |ζ| of the two — and
-  // A − B on its own scale symmetric about 0 (zetaDifference in helpers.js).
+  // ---- runs compared: for each compared run X (B, C, …) and every layer both it and the shown run A
+  // have (same name, same grid) at the shown epoch number, three 2-D maps side by side (drawMap, as in
+  // the layer views): ζ of A, ζ of X — both on one diverging scale whose ends are ±the larger |ζ| of the
+  // two — and A − X on its own scale symmetric about 0 (zetaDifference in helpers.js).
   function renderCompare() {
     const host = $("compare-maps");
-    $("compare").hidden = !live.compare;
+    $("compare").hidden = !live.compare.length;
     host.replaceChildren();
-    if (!live.compare || !D) return;
-    const nameA = D.meta.run, nameB = live.compare;
-    $("compare-title").textContent = "ζ side by side: " + nameA + " | " + nameB + " | difference " + nameA + " − " + nameB;
+    if (!live.compare.length || !D) return;
+    const nameA = D.meta.run;
+    $("compare-title").textContent = "ζ compared: A " + nameA + live.compare.map((name, i) => " · " + letterOf(i) + " " + name).join("");
     if (!E) {  // the shown run has no analysed epoch yet (a training run before its first one): nothing to compare
       host.append(el("p", "hint", nameA + " has no analysed epoch yet"));
       host.dataset.epoch = "";
       host.dataset.layers = "0";
       return;
     }
-    if (!live.B) { host.append(el("p", "hint", "loading " + nameB + "…")); return; }
-    const epoch = D.epochs[state.e].epoch, B = live.B;
-    const be = B.epochs.find((ep) => ep.epoch === epoch);
-    host.dataset.epoch = String(epoch);
-    if (!be) {
-      host.append(el("p", "hint", nameB + " has no analysed epoch " + epoch + " (its epochs: " + B.epochs.map((ep) => ep.epoch).join(", ") + ")"));
-      host.dataset.layers = "0";
-      return;
-    }
+    // data-epoch: the epoch compared, once every compared run is read ("" while one is not)
+    const epoch = D.epochs[state.e].epoch;
+    host.dataset.epoch = live.compare.every((name) => live.others.has(name)) ? String(epoch) : "";
     let shown = 0;
-    D.layers.forEach((layer, l) => {
-      const m = B.layers.findIndex((x) => x.name === layer.name);
-      const a = D.epochs[state.e].layers[l], b = m >= 0 ? be.layers[m] : null;
-      const diff = b ? zetaDifference(a, b) : null;
-      const card = el("div", "layer-view compare-row");
-      card.dataset.layer = layer.name;
-      card.append(el("h3", null, layer.name + " · epoch " + epoch));
-      if (!diff) { card.append(el("p", "hint", b ? "not comparable: no ζ in one run, or different grids" : "not in " + nameB)); host.append(card); return; }
-      const zmax = Math.max(0, ...a.z.zeta.map(Math.abs), ...b.z.zeta.map(Math.abs));
-      const shared = (v) => ramp(DIV, scalePosition({ zmax }, "zeta", v));
-      const spread = (v) => ramp(DIV, scalePosition({ zmax: diff.max }, "zeta", v));
-      const tiles = el("div", "compare-tiles");
-      card.append(tiles, el("div", "layer-note", "A and B: ζ, ends ±" + fmt(zmax, 3) + " · A − B: ends ±" + fmt(diff.max, 3) + "; mean |Δζ| " + fmt(diff.meanAbs, 3)));
-      host.append(card);
-      const tile = (run, label, ly, values, colour, kind) => {
-        const box = el("div", "compare-tile"), canvas = el("canvas", "voxels");
-        box.dataset.run = run;
-        box.dataset.values = JSON.stringify(values);
-        box.dataset.scale = String(colour === spread ? diff.max : zmax);
-        box.append(el("div", "compare-label", label), canvas);
-        tiles.append(box);
-        const { ctx, w, h } = sizeCanvas(canvas, pixelRatio());
-        drawMap({ l, card: box }, ctx, w, h, { ly: a, grid: a.grid, mode: { kind }, values, colour,
-                                              critical: new Set(ly && ly.z ? ly.z.critical : []), dead: new Set() });
-      };
-      tile("A", "A: " + nameA, a, a.z.zeta, shared, "zeta");
-      tile("B", "B: " + nameB, b, b.z.zeta, shared, "zeta");
-      tile("diff", "A − B", null, diff.values, spread, "difference");
-      card.dataset.meanAbs = String(diff.meanAbs);
-      ++shown;
+    live.compare.forEach((nameB, i) => {
+      const X = letterOf(i), group = el("div", "compare-run");
+      group.dataset.run = nameB;
+      group.dataset.letter = X;
+      group.append(el("h3", null, "A: " + nameA + " | " + X + ": " + nameB + " | difference A − " + X));
+      host.append(group);
+      const B = live.others.has(nameB) ? live.others.get(nameB).data : null;
+      if (!B) { group.append(el("p", "hint", "loading " + nameB + "…")); return; }
+      const be = B.epochs.find((ep) => ep.epoch === epoch);
+      if (!be) { group.append(el("p", "hint", nameB + " has no analysed epoch " + epoch + " (its epochs: " + B.epochs.map((ep) => ep.epoch).join(", ") + ")")); return; }
+      D.layers.forEach((layer, l) => {
+        const m = B.layers.findIndex((x) => x.name === layer.name);
+        const a = D.epochs[state.e].layers[l], b = m >= 0 ? be.layers[m] : null;
+        const diff = b ? zetaDifference(a, b) : null;
+        const card = el("div", "layer-view compare-row");
+        card.dataset.layer = layer.name;
+        card.append(el("h4", null, layer.name + " · epoch " + epoch));
+        group.append(card);
+        if (!diff) { card.append(el("p", "hint", b ? "not comparable: no ζ in one run, or different grids" : "not in " + nameB)); return; }
+        const zmax = Math.max(0, ...a.z.zeta.map(Math.abs), ...b.z.zeta.map(Math.abs));
+        const shared = (v) => ramp(DIV, scalePosition({ zmax }, "zeta", v));
+        const spread = (v) => ramp(DIV, scalePosition({ zmax: diff.max }, "zeta", v));
+        const tiles = el("div", "compare-tiles");
+        card.append(tiles, el("div", "layer-note", "A and " + X + ": ζ, ends ±" + fmt(zmax, 3) + " · A − " + X + ": ends ±" + fmt(diff.max, 3) + "; mean |Δζ| " + fmt(diff.meanAbs, 3)));
+        const tile = (run, label, ly, values, colour, kind) => {
+          const box = el("div", "compare-tile"), canvas = el("canvas", "voxels");
+          box.dataset.run = run;
+          box.dataset.values = JSON.stringify(values);
+          box.dataset.scale = String(colour === spread ? diff.max : zmax);
+          box.append(el("div", "compare-label", label), canvas);
+          tiles.append(box);
+          const { ctx, w, h } = sizeCanvas(canvas, pixelRatio());
+          drawMap({ l, card: box }, ctx, w, h, { ly: a, grid: a.grid, mode: { kind }, values, colour,
+                                                critical: new Set(ly && ly.z ? ly.z.critical : []), dead: new Set() });
+        };
+        tile("A", "A: " + nameA, a, a.z.zeta, shared, "zeta");
+        tile(X, X + ": " + nameB, b, b.z.zeta, shared, "zeta");
+        tile("diff", "A − " + X, null, diff.values, spread, "difference");
+        card.dataset.meanAbs = String(diff.meanAbs);
+        ++shown;
+      });
     });
     host.dataset.layers = String(shown);
   }

@@ -246,14 +246,22 @@ test("settingsRows flattens config.json to dotted keys, then the definitions", (
   assert.deepEqual(h.settingsRows(null, undefined), [["config.json", "missing"]]);
 });
 
-test("settingsDifference lists the settings two runs differ in, and those one run lacks", () => {
+test("settingsDifference lists the settings compared runs differ in, and those a run lacks", () => {
   const a = h.settingsRows({ model: "reference", epochs: 6, schedule: { kind: "cosine", warmup: 1 }, seed: 1 }, { role: "r" });
   const b = h.settingsRows({ model: "reference", epochs: 4, schedule: { kind: "onecycle" }, seed: 1, resumed: true }, { role: "r" });
-  assert.deepEqual(h.settingsDifference(a, b), [["epochs", "6", "4"], ["schedule.kind", "cosine", "onecycle"],
-                                                ["schedule.warmup", "1", "–"], ["resumed", "–", "true"]]);
-  assert.deepEqual(h.settingsDifference(a, a), []);
+  assert.deepEqual(h.settingsDifference([a, b]), [["epochs", "6", "4"], ["schedule.kind", "cosine", "onecycle"],
+                                                  ["schedule.warmup", "1", "–"], ["resumed", "–", "true"]]);
+  assert.deepEqual(h.settingsDifference([a, a]), []);
   // a value that reads alike but is another string ("1" against "1.0") is a difference
-  assert.deepEqual(h.settingsDifference([["lr", "1"]], [["lr", "1.0"]]), [["lr", "1", "1.0"]]);
+  assert.deepEqual(h.settingsDifference([[["lr", "1"]], [["lr", "1.0"]]]), [["lr", "1", "1.0"]]);
+  // three runs: a key is listed when any run differs from the others or lacks it, with every run's value;
+  // the first two alike and the third different is a difference, all three alike is not
+  const c = h.settingsRows({ model: "reference", epochs: 6, schedule: { kind: "cosine", warmup: 1 }, seed: 2 }, { role: "r" });
+  assert.deepEqual(h.settingsDifference([a, a, c]), [["seed", "1", "1", "2"]]);
+  assert.deepEqual(h.settingsDifference([a, b, c]), [["epochs", "6", "4", "6"], ["schedule.kind", "cosine", "onecycle", "cosine"],
+                                                     ["schedule.warmup", "1", "–", "1"], ["seed", "1", "1", "2"], ["resumed", "–", "true", "–"]]);
+  // a key the first run lacks but every other has alike is still a difference (the first lacks it)
+  assert.deepEqual(h.settingsDifference([[], [["x", "1"]], [["x", "1"]]]), [["x", "–", "1", "1"]]);
 });
 
 test("helpers.js also runs as the page's classic script: no module, document or window needed", () => {
