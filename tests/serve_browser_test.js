@@ -218,18 +218,21 @@ async function main() {
       await cdp("Page.navigate", { url: url + "?run=" + a + [].concat(b).map((name) => "&compare=" + name).join("") });
       await loadedAgain;
     };
-    // The comparison as drawn: per layer card its mean |Δζ| and tiles (which run, label, values, scale).
+    // A layer card of the comparison as drawn (a page-side function): its layer, text, note and tiles
+    // (which run, label, values, scale, drawn)
+    const CARD = `(c) => ({ layer: c.dataset.layer, text: c.textContent, note: (c.querySelector(".layer-note") || {}).textContent || "",
+      tiles: [...c.querySelectorAll(".compare-tile")].map((t) => ({ run: t.dataset.run, label: t.querySelector(".compare-label").textContent,
+        values: JSON.parse(t.dataset.values), scale: Number(t.dataset.scale), drawn: t.querySelector("canvas").width > 0 })) })`;
+    // The comparison as drawn: per layer card its mean |Δζ| and the card.
     const shownComparison = () => waitUntil("the comparison", 20000, () => evaluate(`(() => {
         const host = document.getElementById("compare-maps");
         if (document.getElementById("compare").hidden || !Number(host.dataset.layers)) return null;
         const cards = [...host.querySelectorAll(".layer-view")];
-        return { layers: Number(host.dataset.layers), mean: cards.map((c) => Number(c.dataset.meanAbs || 0)),
-                 tiles: cards.map((c) => ({ layer: c.dataset.layer, text: c.textContent, note: (c.querySelector(".layer-note") || {}).textContent || "", tiles: [...c.querySelectorAll(".compare-tile")].map((t) => ({
-                   run: t.dataset.run, label: t.querySelector(".compare-label").textContent, values: JSON.parse(t.dataset.values),
-                   scale: Number(t.dataset.scale), drawn: t.querySelector("canvas").width > 0 })) })),
+        return { layers: Number(host.dataset.layers), mean: cards.map((c) => Number(c.dataset.meanAbs || 0)), tiles: cards.map(${CARD}),
                  title: document.getElementById("compare-title").textContent, epoch: host.dataset.epoch,
                  broken: document.querySelector("#runs tr[data-run=broken]").textContent }; })()`));
     const compare = async (a, b) => { await navigate(a, b); return shownComparison(); };
+    const seed1Drawn = () => waitUntil("seed1 drawn", 20000, () => evaluate("document.body.dataset.ready === '1' && window.nnfmriReport.epochCount === 10"));
     const diff = await compare("seed1", "seed2");
     // the served page draws NN-EEG from the per-step rows too (eeg/epoch_NNN.npy of the synthetic run)
     const served = await evaluate(`(() => { const c = document.getElementById("eeg-chart");
@@ -345,7 +348,7 @@ async function main() {
     fs.writeFileSync(path.resolve(args.out, "serve_compare.png"), Buffer.from(shot.data, "base64"));
     makeServedRun(path.join(root, "short"), 2, 7);
     await navigate("seed1", "short");
-    await waitUntil("seed1 drawn", 20000, () => evaluate("document.body.dataset.ready === '1' && window.nnfmriReport.epochCount === 10"));
+    await seed1Drawn();
     await evaluate("window.nnfmriReport.setEpoch(2)");
     const lacking = await waitUntil("the comparison with a 2-epoch run at epoch 3", 20000, () => evaluate(`(() => {
       const host = document.getElementById("compare-maps");
@@ -354,12 +357,10 @@ async function main() {
     // B's epochs matched by number and its layers by name: at epoch 3 (gappy's second analysed epoch)
     // every layer but conv2 is compared with gappy's epoch 3; conv2 is "not in gappy"
     await navigate("seed1", "gappy");
-    await waitUntil("seed1 drawn", 20000, () => evaluate("document.body.dataset.ready === '1' && window.nnfmriReport.epochCount === 10"));
+    await seed1Drawn();
     await evaluate("window.nnfmriReport.setEpoch(2)");
     const matched = await settle(20000, () => evaluate(`(() => { const host = document.getElementById("compare-maps");
-      return { epoch: host.dataset.epoch, layers: Number(host.dataset.layers), tiles: [...host.querySelectorAll(".layer-view")].map((c) => ({ layer: c.dataset.layer, text: c.textContent,
-        note: (c.querySelector(".layer-note") || {}).textContent || "", tiles: [...c.querySelectorAll(".compare-tile")].map((t) => ({ run: t.dataset.run,
-        label: t.querySelector(".compare-label").textContent, values: JSON.parse(t.dataset.values), scale: Number(t.dataset.scale), drawn: t.querySelector("canvas").width > 0 })) })) }; })()`),
+      return { epoch: host.dataset.epoch, layers: Number(host.dataset.layers), tiles: [...host.querySelectorAll(".layer-view")].map(${CARD}) }; })()`),
       (v) => v.epoch === "3");
     const zGappy = await zetaAt("gappy", 3), matchProblems = await checkTiles(matched, "seed1", "gappy");
     const notIn = matched.tiles.filter((c) => !(c.layer in zGappy));
@@ -368,7 +369,7 @@ async function main() {
           "B's epochs matched by number (gappy has no epoch 2: its epoch 3 at epoch 3) and its layers by name (conv2 is not in gappy, which has conv2x)",
           "epoch " + matched.epoch + ", " + matched.layers + " layers; " + (matchProblems.join("; ") || "values match") + "; " + notIn.map((c) => c.text).join(" | "));
     await navigate("seed1", []);  // no run compared
-    await waitUntil("seed1 drawn", 20000, () => evaluate("document.body.dataset.ready === '1' && window.nnfmriReport.epochCount === 10"));
+    await seed1Drawn();
     // the run list by keyboard: Enter on seed2's "compare" button compares it, and after the poll redraws
     // the list the focus is on the same button, now "uncompare" (the redraw, which comes at every committed
     // epoch of a training run too, does not drop the focus to the page's start)
@@ -472,11 +473,9 @@ async function main() {
     // it, gappy (epoch 2 not imaged) does not.
     const groupsShown = () => evaluate(`[...document.querySelectorAll("#compare-maps .compare-run")].map((g) => ({ run: g.dataset.run, letter: g.dataset.letter,
       title: g.querySelector("h3").textContent, text: g.textContent, epoch: document.getElementById("compare-maps").dataset.epoch,
-      tiles: [...g.querySelectorAll(".layer-view")].map((c) => ({ layer: c.dataset.layer, text: c.textContent, note: (c.querySelector(".layer-note") || {}).textContent || "",
-        tiles: [...c.querySelectorAll(".compare-tile")].map((t) => ({ run: t.dataset.run, label: t.querySelector(".compare-label").textContent,
-          values: JSON.parse(t.dataset.values), scale: Number(t.dataset.scale), drawn: t.querySelector("canvas").width > 0 })) })) }))`);
+      tiles: [...g.querySelectorAll(".layer-view")].map(${CARD}) }))`);
     await navigate("seed1", ["seed2", "unreadable", "gappy"]);
-    await waitUntil("seed1 drawn", 20000, () => evaluate("document.body.dataset.ready === '1' && window.nnfmriReport.epochCount === 10"));
+    await seed1Drawn();
     await evaluate("window.nnfmriReport.setEpoch(1)");
     const groups = await settle(20000, groupsShown, (gs) => gs.length === 3 && gs[0].epoch === "2" && gs.slice(0, 2).every((g) => g.tiles.some((c) => c.tiles.length)));
     const groupProblems = [];
