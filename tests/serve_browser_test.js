@@ -500,9 +500,10 @@ async function main() {
       calls.forEach((e, i) => { if (e.name === "fillText" && / · /.test(e.a[0]) && i > 0 && calls[i - 1].name === "stroke") out[e.a[0]] = calls[i - 1].dash.join(","); });
       return out; })()`);
     const dashes = ["seed1", "seed2", "unreadable", "gappy"].map((name) => legend["train · " + name]);
-    const legendOk = ["test", "learning rate"].every((label) => ["seed1", "seed2", "unreadable", "gappy"].every((name) => (label + " · " + name) in legend)) &&
+    // every panel names each run in the run's dash; ζ stability draws each run's mean over layers
+    const legendOk = ["test", "learning rate", "mean"].every((label) => ["seed1", "seed2", "unreadable", "gappy"].every((name, i) => legend[label + " · " + name] === dashes[i])) &&
       dashes[0] === "" && dashes.slice(1).every((d) => d) && new Set(dashes).size === 4;
-    check(legendOk, "several runs compared: the Training chart's legend names every run, A solid and each compared run in a dash pattern of its own", JSON.stringify(legend));
+    check(legendOk, "several runs compared: the Training chart's legend names every run in every panel (ζ stability: each run's mean), A solid and each compared run in a dash pattern of its own", JSON.stringify(legend));
     // a fourth compared run fills the comparison: the runs not compared then offer a disabled "compare"
     // (its title says why) until one is uncompared
     const buttonsOf = `Object.fromEntries([...document.querySelectorAll("#runs tr[data-run]")].filter((tr) => tr.querySelector("button[data-action=compare]"))

@@ -761,7 +761,7 @@
     // compared runs (serve): their loss, accuracy and learning rate beside the shown run's, on the same
     // axes, each run in its own dash pattern (RUN_DASHES, by its place in the comparison), each legend
     // entry named by its run
-    const epochs = M.epoch.concat(D.epochs.map((e) => e.epoch), ...compared.map((R) => (R ? R.metrics.epoch : [])));
+    const epochs = M.epoch.concat(D.epochs.map((e) => e.epoch), ...compared.map((R) => (R ? R.metrics.epoch.concat(R.epochs.map((e) => e.epoch)) : [])));
     const x0 = epochs.length ? Math.min(...epochs) : 1, x1 = epochs.length ? Math.max(...epochs) : 1;
     const left = 60, right = 20, gap = 48, rowH = 14;
     const px = (e) => (x1 > x0 ? left + (w - left - right) * (e - x0) / (x1 - x0) : (left + w - right) / 2);
@@ -776,8 +776,13 @@
     // one line per layer: colour and dash pattern (layerStyle), so no two of 40 layers look alike
     const stab = D.layers.map((layer, l) => ({ label: layer.name, colour: layerStyle(l).colour, dash: layerStyle(l).dash, width: 1.5,
       points: D.stability.filter((s) => s.layers[l] !== null).map((s) => [s.to, s.layers[l]]) })).filter((s) => s.points.length);
-    const mean = D.stability.filter((s) => s.mean !== null).map((s) => [s.to, s.mean]);
-    if (mean.length) stab.push({ label: "mean", colour: "#000", width: 2.5, points: mean });
+    // the mean over layers, black, and each compared run's mean in its dash pattern (their layers are
+    // not drawn: 40 layers each would bury the shown run's)
+    const meanOf = (R) => R.stability.filter((s) => s.mean !== null).map((s) => [s.to, s.mean]);
+    for (const [R, i] of [[D, -1], ...compared.map((R, i) => [R, i])]) {
+      const points = R ? meanOf(R) : [];
+      if (points.length) stab.push({ label: compared.some(Boolean) ? "mean · " + R.meta.run : "mean", colour: "#000", width: 2.5, dash: i < 0 ? undefined : RUN_DASHES[i], points });
+    }
     const panels = [
       { title: "loss (cross-entropy)", series: curve("train", "train_loss", colours[0]).concat(curve("test", "test_loss", colours[1])) },
       { title: "accuracy", series: curve("train", "train_acc", colours[0]).concat(curve("test", "test_acc", colours[1])) }];
