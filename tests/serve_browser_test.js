@@ -506,6 +506,11 @@ async function main() {
     check(legendOk, "several runs compared: the Training chart's legend names every run in every panel (ζ stability: each run's mean), A solid and each compared run in a dash pattern of its own", JSON.stringify(legend));
     // a fourth compared run fills the comparison: the runs not compared then offer a disabled "compare"
     // (its title says why) until one is uncompared
+    // the run list gives each run its letter in the comparison, beside its buttons
+    const lettersOf = `Object.fromEntries([...document.querySelectorAll("#runs tr[data-run] .run-letter")].map((l) => [l.closest("tr").dataset.run, l.textContent]))`;
+    const listLetters = await evaluate(lettersOf);
+    check(JSON.stringify(listLetters) === JSON.stringify(Object.fromEntries((await apiRuns()).runs.map((r) => [r.name, { seed1: "A", seed2: "B", unreadable: "C", gappy: "D" }[r.name]]).filter((p) => p[1]))),
+          "several runs compared: the run list shows each run's letter (A the shown run)", JSON.stringify(listLetters));
     const buttonsOf = `Object.fromEntries([...document.querySelectorAll("#runs tr[data-run]")].filter((tr) => tr.querySelector("button[data-action=compare]"))
       .map((tr) => { const b = tr.querySelector("button[data-action=compare]"); return [tr.dataset.run, b.textContent + (b.disabled ? " (disabled: " + b.title + ")" : "")]; }))`;
     await evaluate(`document.querySelector("#runs tr[data-run=short] button[data-action=compare]").click()`);

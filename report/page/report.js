@@ -1489,7 +1489,10 @@
       const stateText = r.error ? "error: " + r.error : r.status === "running" ? "training" : r.status === "complete" ? "finished" : r.status;
       tr.append(el("td", null, r.name), el("td", null, r.model), el("td", null, r.dataset), el("td", "num", epochs),
                 el("td", "num", r.test_acc === null ? "–" : pct(r.test_acc)), el("td", r.error ? "error" : null, stateText));
-      const cell = el("td");
+      // the last cell: the run's letter in the comparison (A: the shown run, while any is compared), then its buttons
+      const cell = el("td"), at = live.compare.indexOf(r.name);
+      const letter = at >= 0 ? letterOf(at) : r.name === live.run && live.compare.length ? "A" : "";
+      if (letter) cell.append(el("span", "run-letter", letter), " ");
       if (r.name !== live.run && !r.error) {
         const on = live.compare.includes(r.name), full = !on && live.compare.length >= RUN_DASHES.length;
         const show = el("button", null, "show"), cmp = el("button", null, on ? "uncompare" : "compare");
