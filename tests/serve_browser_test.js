@@ -400,9 +400,9 @@ async function main() {
     const switched = await waitUntil("seed2 shown", 20000, () => evaluate(`document.body.dataset.run === "seed2" && document.body.dataset.ready === "1" ?
       { run: document.body.dataset.run, title: document.getElementById("title").textContent, compareHidden: document.getElementById("compare").hidden,
         current: [...document.querySelectorAll("#runs tr.current")].map((r) => r.dataset.run),
-        focusFirst: document.activeElement === document.querySelector("#runs button[data-action]"), focus: ${focusOf} } : null`));
-    check(switched.title.endsWith("seed2") && switched.compareHidden && switched.current.join() === "seed2" && switched.focusFirst,
-          "'show' on a run of the list (Enter) shows that run, marked current, ends its comparison with itself, and the focus goes to the list's first button", JSON.stringify(switched));
+        focusFirst: document.activeElement === document.querySelector("#runs button[data-action]"), focus: ${focusOf}, address: location.search } : null`));
+    check(switched.title.endsWith("seed2") && switched.compareHidden && switched.current.join() === "seed2" && switched.focusFirst && switched.address === "?run=seed2",
+          "'show' on a run of the list (Enter) shows that run, marked current, ends its comparison with itself, names it in the address, and the focus goes to the list's first button", JSON.stringify(switched));
     // at a phone's width (375 × 667) the run list (six runs, one an error line) scrolls within its box,
     // not the page, and is inset like the rest of the page (not at the window's left
     // edge; unboxed, at 375 px this list would push the page 257 px sideways)
@@ -524,6 +524,15 @@ async function main() {
     const freedGroups = await settle(10000, groupsShown, (gs) => gs.length === 3);
     check(freed["seed1-copy"] === "compare" && freedGroups.map((g) => g.letter + g.run).join() === "Bunreadable,Cgappy,Dshort",
           "one of four uncompared: the others lettered again in their order, and compare offered again", JSON.stringify({ freed, groups: freedGroups.map((g) => g.letter + g.run) }));
+    // the address follows the choices (no reload): the shown run and the compared runs in order, so a
+    // reload opens the same comparison
+    const address = await evaluate("location.search");
+    const reloaded = browser.waitFor("Page.loadEventFired", 30000);
+    await cdp("Page.reload", {});
+    await reloaded;
+    const afterReload = await settle(20000, groupsShown, (gs) => gs.length === 3);
+    check(address === "?run=seed1&compare=unreadable&compare=gappy&compare=short" && afterReload.map((g) => g.letter + g.run).join() === "Bunreadable,Cgappy,Dshort",
+          "the address names the shown run and the compared runs as chosen, and a reload opens the same comparison", address + " → " + afterReload.map((g) => g.letter + g.run).join());
 
     // A run shown and a run compared that grow while the page is open (an epoch committed: new files, then
     // run.json): the slider on the newest epoch follows it, the layer of "ζ on the image" stays, and the
@@ -597,6 +606,8 @@ async function main() {
     const runsNow = (await apiRuns()).runs, newestOfAll = runsNow.reduce((a, r) => (r.updated > a.updated ? r : a)).name;
     check(opened === newestReadable(runsNow) && newestOfAll === "broken", "without ?run= the page opens the most recently updated readable run (" + newestReadable(runsNow) + "), not a newer malformed one",
           "opened " + JSON.stringify(opened) + ", newest of all " + newestOfAll);
+    const plainAddress = await evaluate("location.search");
+    check(plainAddress === "", "the newest run opened without ?run= is not written into the address (a reload opens the newest again)", JSON.stringify(plainAddress));
     const openBroken = browser.waitFor("Page.loadEventFired", 30000);
     await cdp("Page.navigate", { url: url + "?run=broken" });
     await openBroken;

@@ -1459,9 +1459,22 @@
   // poll_ms; a run's data (api/runs/NAME/data) is fetched again only when its version (run.json
   // rewritten) changes.  A run that cannot be read shows its error line; the others keep working.
   // ?run=NAME opens that run instead of the newest; ?compare=NAME (repeated for more, up to four)
-  // compares it. live.others: each compared run's data and the version it was read at.
+  // compares it. live.chosen: the run was named (by ?run= or a "show" button), not the newest picked;
+  // live.others: each compared run's data and the version it was read at.
   const query = new URLSearchParams(location.search);
-  const live = { run: query.get("run"), version: null, compare: [...new Set(query.getAll("compare"))].slice(0, RUN_DASHES.length), others: new Map(), runs: [] };
+  const live = { run: query.get("run"), chosen: query.has("run"), version: null, compare: [...new Set(query.getAll("compare"))].slice(0, RUN_DASHES.length),
+                 others: new Map(), runs: [] };
+  // The address says what the user chose (history.replaceState, no reload): ?run= the run shown when it
+  // was named, not when it is the newest (so a reload still opens the newest), and ?compare= each
+  // compared run in order; a reload or a shared link opens the same view.
+  function syncAddress() {
+    const q = new URLSearchParams(location.search);
+    q.delete("run"); q.delete("compare");
+    if (live.chosen && live.run) q.set("run", live.run);
+    for (const name of live.compare) q.append("compare", name);
+    if (q.toString() !== new URLSearchParams(location.search).toString())
+      history.replaceState(null, "", location.pathname + (q.toString() ? "?" + q : "") + location.hash);
+  }
   $("live").hidden = false;
   syncSlider();
   async function getJSON(url) {
@@ -1499,7 +1512,7 @@
         show.type = cmp.type = "button";
         show.dataset.action = "show"; cmp.dataset.action = "compare";
         if (full) { cmp.disabled = true; cmp.title = RUN_DASHES.length + " runs are compared already: uncompare one first"; }
-        show.addEventListener("click", () => { live.run = r.name; live.version = null; live.compare = live.compare.filter((n) => n !== r.name); poll(); });
+        show.addEventListener("click", () => { live.run = r.name; live.chosen = true; live.version = null; live.compare = live.compare.filter((n) => n !== r.name); poll(); });
         cmp.addEventListener("click", () => { live.compare = on ? live.compare.filter((n) => n !== r.name) : live.compare.concat(r.name); poll(); });
         cell.append(show, " ", cmp);
       }
@@ -1524,11 +1537,12 @@
       const list = await getJSON("api/runs");
       live.runs = list.runs;
       $("live-root").textContent = list.root;
-      if (live.run && !live.runs.some((r) => r.name === live.run)) { live.run = null; live.version = null; }
+      if (live.run && !live.runs.some((r) => r.name === live.run)) { live.run = null; live.chosen = false; live.version = null; }
       if (!live.run) { const n = newest(live.runs); if (n) live.run = n.name; }
       // a run is compared while it is listed, readable and not the shown run itself
       live.compare = live.compare.filter((name) => name !== live.run && live.runs.some((r) => r.name === name && !r.error));
       for (const name of [...live.others.keys()]) if (!live.compare.includes(name)) live.others.delete(name);
+      syncAddress();
       const current = live.runs.find((r) => r.name === live.run);
       let message = "";
       if (current && current.error) message = live.run + ": " + current.error;
