@@ -512,13 +512,20 @@ async function main() {
     check(JSON.stringify(listLetters) === JSON.stringify(Object.fromEntries((await apiRuns()).runs.map((r) => [r.name, { seed1: "A", seed2: "B", unreadable: "C", gappy: "D" }[r.name]]).filter((p) => p[1]))),
           "several runs compared: the run list shows each run's letter (A the shown run)", JSON.stringify(listLetters));
     const buttonsOf = `Object.fromEntries([...document.querySelectorAll("#runs tr[data-run]")].filter((tr) => tr.querySelector("button[data-action=compare]"))
-      .map((tr) => { const b = tr.querySelector("button[data-action=compare]"); return [tr.dataset.run, b.textContent + (b.disabled ? " (disabled: " + b.title + ")" : "")]; }))`;
+      .map((tr) => { const b = tr.querySelector("button[data-action=compare]"); return [tr.dataset.run, b.textContent + (b.getAttribute("aria-disabled") === "true" ? " (disabled: " + b.title + ")" : "")]; }))`;
     await evaluate(`document.querySelector("#runs tr[data-run=short] button[data-action=compare]").click()`);
     const full = await settle(10000, () => evaluate(buttonsOf), (b) => b.short === "uncompare");
     const fullGroups = await settle(10000, groupsShown, (gs) => gs.length === 4);
     check(fullGroups.map((g) => g.letter + g.run).join() === "Bseed2,Cunreadable,Dgappy,Eshort" &&
           ["seed2", "unreadable", "gappy", "short"].every((n) => full[n] === "uncompare") && /^compare \(disabled: 4 runs are compared already/.test(full["seed1-copy"]),
           "four runs compared: the fourth lettered E, and a run not compared offers a disabled compare button saying why", JSON.stringify(full));
+    // the disabled button still takes the focus (a keyboard user reaches it and hears its title) and a
+    // press does nothing
+    const pressed = await evaluate(`(() => { const b = document.querySelector("#runs tr[data-run='seed1-copy'] button[data-action=compare]"); b.focus(); b.click();
+      return document.activeElement === b; })()`);
+    await sleep(1500);
+    const unchanged4 = await groupsShown();
+    check(pressed && unchanged4.length === 4, "the disabled compare button takes the focus and a press compares nothing", JSON.stringify({ pressed, groups: unchanged4.length }));
     await evaluate(`document.querySelector("#runs tr[data-run=seed2] button[data-action=compare]").click()`);
     const freed = await settle(10000, () => evaluate(buttonsOf), (b) => b.seed2 === "compare");
     const freedGroups = await settle(10000, groupsShown, (gs) => gs.length === 3);

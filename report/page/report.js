@@ -1511,9 +1511,10 @@
         const show = el("button", null, "show"), cmp = el("button", null, on ? "uncompare" : "compare");
         show.type = cmp.type = "button";
         show.dataset.action = "show"; cmp.dataset.action = "compare";
-        if (full) { cmp.disabled = true; cmp.title = RUN_DASHES.length + " runs are compared already: uncompare one first"; }
+        // full: aria-disabled, not disabled, so that Tab still reaches the button and a screen reader reads why
+        if (full) { cmp.setAttribute("aria-disabled", "true"); cmp.title = RUN_DASHES.length + " runs are compared already: uncompare one first"; }
         show.addEventListener("click", () => { live.run = r.name; live.chosen = true; live.version = null; live.compare = live.compare.filter((n) => n !== r.name); poll(); });
-        cmp.addEventListener("click", () => { live.compare = on ? live.compare.filter((n) => n !== r.name) : live.compare.concat(r.name); poll(); });
+        cmp.addEventListener("click", () => { if (full) return; live.compare = on ? live.compare.filter((n) => n !== r.name) : live.compare.concat(r.name); poll(); });
         cell.append(show, " ", cmp);
       }
       tr.append(cell);
