@@ -1595,7 +1595,11 @@
   // ---- runs compared: for each compared run X (B, C, …) and every layer both it and the shown run A
   // have (same name, same grid) at the shown epoch number, three 2-D maps side by side (drawMap, as in
   // the layer views): ζ of A, ζ of X — both on one diverging scale whose ends are ±the larger |ζ| of the
-  // two — and A − X on its own scale symmetric about 0 (zetaDifference in helpers.js).
+  // two — and A − X on its own scale symmetric about 0 (zetaDifference in helpers.js). A tile's canvas is
+  // kept from one drawing to the next (tileCanvases, by run, layer and tile): a new canvas at every move
+  // of the slider costs its bitmap and a layout each, ten times the drawing (bench/README.md). Every
+  // card is put in the page first and the tiles drawn after (draws), so the layout is read once.
+  const tileCanvases = new Map();
   function renderCompare() {
     const host = $("compare-maps");
     $("compare").hidden = !live.compare.length;
@@ -1613,6 +1617,7 @@
     const epoch = D.epochs[state.e].epoch;
     host.dataset.epoch = live.compare.every((name) => live.others.has(name)) ? String(epoch) : "";
     let shown = 0;
+    const draws = [], kept = new Map();
     live.compare.forEach((nameB, i) => {
       const X = letterOf(i), group = el("div", "compare-run");
       group.dataset.run = nameB;
@@ -1638,15 +1643,18 @@
         const tiles = el("div", "compare-tiles");
         card.append(tiles, el("div", "layer-note", "A and " + X + ": ζ, ends ±" + fmt(zmax, 3) + " · A − " + X + ": ends ±" + fmt(diff.max, 3) + "; mean |Δζ| " + fmt(diff.meanAbs, 3)));
         const tile = (run, label, ly, values, colour, kind) => {
-          const box = el("div", "compare-tile"), canvas = el("canvas", "voxels");
+          const key = JSON.stringify([nameB, layer.name, run]), canvas = tileCanvases.get(key) || el("canvas", "voxels"), box = el("div", "compare-tile");
+          kept.set(key, canvas);
           box.dataset.run = run;
           box.dataset.values = JSON.stringify(values);
           box.dataset.scale = String(colour === spread ? diff.max : zmax);
           box.append(el("div", "compare-label", label), canvas);
           tiles.append(box);
-          const { ctx, w, h } = sizeCanvas(canvas, pixelRatio());
-          drawMap({ l, card: box }, ctx, w, h, { ly: a, grid: a.grid, mode: { kind }, values, colour,
-                                                critical: new Set(ly && ly.z ? ly.z.critical : []), dead: new Set() });
+          draws.push(() => {
+            const { ctx, w, h } = sizeCanvas(canvas, pixelRatio());
+            drawMap({ l, card: box }, ctx, w, h, { ly: a, grid: a.grid, mode: { kind }, values, colour,
+                                                  critical: new Set(ly && ly.z ? ly.z.critical : []), dead: new Set() });
+          });
         };
         tile("A", "A: " + nameA, a, a.z.zeta, shared, "zeta");
         tile(X, X + ": " + nameB, b, b.z.zeta, shared, "zeta");
@@ -1655,6 +1663,9 @@
         ++shown;
       });
     });
+    for (const draw of draws) draw();
+    tileCanvases.clear();
+    for (const [key, canvas] of kept) tileCanvases.set(key, canvas);
     host.dataset.layers = String(shown);
   }
   poll();
