@@ -768,21 +768,18 @@
     const colours = ["#0072b2", "#d55e00", "#009e73"];
     // a metric's (epoch, value) points, the epochs without a value (a learning rate not logged) left out
     const pointsOf = (Mx, key) => Mx.epoch.map((e, i) => [e, Mx[key][i]]).filter((p) => p[1] !== null && p[1] !== undefined);
-    const curve = (label, key, colour) => {
-      const mine = { label: compared.some(Boolean) ? label + " · " + D.meta.run : label, points: pointsOf(M, key), colour, width: 2 };
-      const theirs = compared.map((R, i) => (R ? { label: label + " · " + R.meta.run, points: pointsOf(R.metrics, key), colour, width: 2, dash: RUN_DASHES[i] } : null));
-      return [mine].concat(theirs.filter((ser) => ser && ser.points.length));  // none: an analyze output directory, or no rate logged
-    };
+    // one series per run (the shown run's solid, each compared run's in its dash), a run without points
+    // left out (an analyze output directory has no metrics; a hand-made metrics.jsonl may lack a rate)
+    const perRun = (label, pointsFn, colour, width) => [D, ...compared].map((R, i) => R && {
+      label: compared.some(Boolean) ? label + " · " + R.meta.run : label, points: pointsFn(R), colour, width, dash: i ? RUN_DASHES[i - 1] : undefined,
+    }).filter((ser) => ser && ser.points.length);
+    const curve = (label, key, colour) => perRun(label, (R) => pointsOf(R.metrics, key), colour, 2);
     // one line per layer: colour and dash pattern (layerStyle), so no two of 40 layers look alike
     const stab = D.layers.map((layer, l) => ({ label: layer.name, colour: layerStyle(l).colour, dash: layerStyle(l).dash, width: 1.5,
       points: D.stability.filter((s) => s.layers[l] !== null).map((s) => [s.to, s.layers[l]]) })).filter((s) => s.points.length);
-    // the mean over layers, black, and each compared run's mean in its dash pattern (their layers are
-    // not drawn: 40 layers each would bury the shown run's)
-    const meanOf = (R) => R.stability.filter((s) => s.mean !== null).map((s) => [s.to, s.mean]);
-    for (const [R, i] of [[D, -1], ...compared.map((R, i) => [R, i])]) {
-      const points = R ? meanOf(R) : [];
-      if (points.length) stab.push({ label: compared.some(Boolean) ? "mean · " + R.meta.run : "mean", colour: "#000", width: 2.5, dash: i < 0 ? undefined : RUN_DASHES[i], points });
-    }
+    // the mean over layers, black, of every run (the compared runs' layers are not drawn: 40 layers
+    // each would bury the shown run's)
+    stab.push(...perRun("mean", (R) => R.stability.filter((s) => s.mean !== null).map((s) => [s.to, s.mean]), "#000", 2.5));
     const panels = [
       { title: "loss (cross-entropy)", series: curve("train", "train_loss", colours[0]).concat(curve("test", "test_loss", colours[1])) },
       { title: "accuracy", series: curve("train", "train_acc", colours[0]).concat(curve("test", "test_acc", colours[1])) }];
@@ -1599,7 +1596,7 @@
   // kept from one drawing to the next (tileCanvases, by run, layer and tile): a new canvas at every move
   // of the slider costs its bitmap and a layout each, ten times the drawing (bench/README.md). Every
   // card is put in the page first and the tiles drawn after (draws), so the layout is read once.
-  const tileCanvases = new Map();
+  let tileCanvases = new Map();
   function renderCompare() {
     const host = $("compare-maps");
     $("compare").hidden = !live.compare.length;
@@ -1664,8 +1661,7 @@
       });
     });
     for (const draw of draws) draw();
-    tileCanvases.clear();
-    for (const [key, canvas] of kept) tileCanvases.set(key, canvas);
+    tileCanvases = kept;
     host.dataset.layers = String(shown);
   }
   poll();
