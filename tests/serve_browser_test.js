@@ -540,6 +540,13 @@ async function main() {
     const afterReload = await settle(20000, groupsShown, (gs) => gs.length === 3);
     check(address === "?run=seed1&compare=unreadable&compare=gappy&compare=short" && afterReload.map((g) => g.letter + g.run).join() === "Bunreadable,Cgappy,Dshort",
           "the address names the shown run and the compared runs as chosen, and a reload opens the same comparison", address + " → " + afterReload.map((g) => g.letter + g.run).join());
+    // an address naming a run that is not there, the shown run itself and more than four: the first four
+    // runs that can be compared are, and the address is rewritten to say so
+    await navigate("seed1", ["nosuch", "seed1", "seed2", "unreadable", "gappy", "short", "seed1-copy"]);
+    const trimmed = await settle(20000, groupsShown, (gs) => gs.length === 4);
+    const trimmedAddress = await evaluate("location.search");
+    check(trimmed.map((g) => g.letter + g.run).join() === "Bseed2,Cunreadable,Dgappy,Eshort" && trimmedAddress === "?run=seed1&compare=seed2&compare=unreadable&compare=gappy&compare=short",
+          "an address with a missing run, the shown run and six more: the first four comparable runs are compared and the address says so", trimmed.map((g) => g.letter + g.run).join() + " " + trimmedAddress);
 
     // A run shown and a run compared that grow while the page is open (an epoch committed: new files, then
     // run.json): the slider on the newest epoch follows it, the layer of "ζ on the image" stays, and the

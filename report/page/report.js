@@ -1459,7 +1459,7 @@
   // compares it. live.chosen: the run was named (by ?run= or a "show" button), not the newest picked;
   // live.others: each compared run's data and the version it was read at.
   const query = new URLSearchParams(location.search);
-  const live = { run: query.get("run"), chosen: query.has("run"), version: null, compare: [...new Set(query.getAll("compare"))].slice(0, RUN_DASHES.length),
+  const live = { run: query.get("run"), chosen: query.has("run"), version: null, compare: [...new Set(query.getAll("compare"))],
                  others: new Map(), runs: [] };
   // The address says what the user chose (history.replaceState, no reload): ?run= the run shown when it
   // was named, not when it is the newest (so a reload still opens the newest), and ?compare= each
@@ -1537,8 +1537,8 @@
       $("live-root").textContent = list.root;
       if (live.run && !live.runs.some((r) => r.name === live.run)) { live.run = null; live.chosen = false; live.version = null; }
       if (!live.run) { const n = newest(live.runs); if (n) live.run = n.name; }
-      // a run is compared while it is listed, readable and not the shown run itself
-      live.compare = live.compare.filter((name) => name !== live.run && live.runs.some((r) => r.name === name && !r.error));
+      // a run is compared while it is listed, readable and not the shown run itself; the first four such
+      live.compare = live.compare.filter((name) => name !== live.run && live.runs.some((r) => r.name === name && !r.error)).slice(0, RUN_DASHES.length);
       for (const name of [...live.others.keys()]) if (!live.compare.includes(name)) live.others.delete(name);
       syncAddress();
       const current = live.runs.find((r) => r.name === live.run);
