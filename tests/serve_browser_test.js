@@ -249,21 +249,27 @@ async function main() {
           "two runs compared with one config.json: the settings table says they are the same", JSON.stringify(sameSettings));
     // A's and B's tiles hold each run's own ζ at the epoch (from the data endpoint, not the page), the
     // third their difference; A and B on one scale (the larger |ζ|), the difference on its own.
-    const zetaAt = async (name, epoch) => {
+    // (zAt: each layer's z of the data — ζ, its interval lo … hi —, zetaAt its ζ)
+    const zAt = async (name, epoch) => {
       const data = await (await fetch(url + "api/runs/" + name + "/data")).json();
       const ep = data.epochs.find((e) => e.epoch === Number(epoch));
-      return Object.fromEntries(data.layers.map((layer, l) => [layer.name, ep.layers[l].z ? ep.layers[l].z.zeta : null]));
+      return Object.fromEntries(data.layers.map((layer, l) => [layer.name, ep.layers[l].z]));
     };
+    const zetaAt = async (name, epoch) => Object.fromEntries(Object.entries(await zAt(name, epoch)).map(([k, z]) => [k, z ? z.zeta : null]));
+    // the regions of two z whose 95% intervals do not overlap (README: outlined on A − B)
+    const apartOf = (za, zb) => za.zeta.map((v, r) => r).filter((r) => za.lo[r] > zb.hi[r] || zb.lo[r] > za.hi[r]);
     // (X: the compared run's letter, B for the first compared run)
     const checkTiles = async (shown, a, b, X = "B") => {
-      const za = await zetaAt(a, shown.epoch), zb = await zetaAt(b, shown.epoch), problems = [];
+      const za = await zAt(a, shown.epoch), zb = await zAt(b, shown.epoch), problems = [];
       for (const card of shown.tiles.filter((c) => c.tiles.length)) {
-        const [A, B, D] = card.tiles, want = [za[card.layer], zb[card.layer]];
-        if (!want[0] || !want[1]) { problems.push(card.layer + ": drawn, but not a layer with ζ in both runs"); continue; }
+        const [A, B, D] = card.tiles;
+        if (!za[card.layer] || !zb[card.layer]) { problems.push(card.layer + ": drawn, but not a layer with ζ in both runs"); continue; }
+        const want = [za[card.layer].zeta, zb[card.layer].zeta], apart = apartOf(za[card.layer], zb[card.layer]);
         const zmax = Math.max(...want[0].map(Math.abs), ...want[1].map(Math.abs));
         const dmax = Math.max(...want[0].map((v, r) => Math.abs(v - want[1][r])));
         const mean = want[0].reduce((sum, v, r) => sum + Math.abs(v - want[1][r]), 0) / want[0].length;
-        const note = "A and " + X + ": ζ, ends ±" + h.fmt(zmax, 3) + " · A − " + X + ": ends ±" + h.fmt(dmax, 3) + "; mean |Δζ| " + h.fmt(mean, 3);
+        const note = "A and " + X + ": ζ, ends ±" + h.fmt(zmax, 3) + " · A − " + X + ": ends ±" + h.fmt(dmax, 3) + "; mean |Δζ| " + h.fmt(mean, 3) +
+                     "; " + apart.length + " of " + want[0].length + " regions' intervals apart (outlined)";
         if (card.tiles.length !== 3 || A.run !== "A" || B.run !== X || D.run !== "diff") problems.push(card.layer + ": tiles " + card.tiles.map((t) => t.run));
         else if (A.label !== "A: " + a || B.label !== X + ": " + b || D.label !== "A − " + X) problems.push(card.layer + ": labels " + [A.label, B.label, D.label]);
         else if (JSON.stringify(A.values) !== JSON.stringify(want[0]) || JSON.stringify(B.values) !== JSON.stringify(want[1])) problems.push(card.layer + ": A/B values differ from the runs' ζ");
@@ -287,13 +293,15 @@ async function main() {
       const R = window.nnfmriReport; __rec.length = 0; R.setEpoch(R.state.e);
       const host = document.getElementById("compare-maps"), epoch = Number(host.dataset.epoch), DIV = runA.colormaps.diverging.map(hexRgb);
       const at = (run, name) => run.epochs.find((e) => e.epoch === epoch).layers[run.layers.findIndex((x) => x.name === name)];
-      const problems = []; let cells = 0;
+      const problems = [], apartOf = ${apartOf}; let cells = 0, apartCells = 0;
       for (const card of host.querySelectorAll(".compare-row")) {
         const tiles = [...card.querySelectorAll(".compare-tile")];
         if (!tiles.length) continue;
         const a = at(runA, card.dataset.layer), b = at(runB, card.dataset.layer), d = a.z.zeta.map((v, r) => v - b.z.zeta[r]);
         const zmax = Math.max(...a.z.zeta.map(Math.abs), ...b.z.zeta.map(Math.abs)), dmax = Math.max(...d.map(Math.abs));
-        const want = { A: [a.z.zeta, zmax, a.z.critical], B: [b.z.zeta, zmax, b.z.critical], diff: [d, dmax, []] };
+        const apart = apartOf(a.z, b.z);
+        apartCells += apart.length;
+        const want = { A: [a.z.zeta, zmax, a.z.critical], B: [b.z.zeta, zmax, b.z.critical], diff: [d, dmax, apart] };
         for (const t of tiles) {
           const [values, scale, critical] = want[t.dataset.run], cv = t.querySelector("canvas"), fills = [], outlined = [];
           for (const e of __rec.filter((e) => e.cv === cv)) if (e.name === "fillRect") fills.push(e.fill); else if (e.name === "strokeRect" && Math.abs(e.width - 1.6) < 1e-6) outlined.push(fills.length - 1);  // lineWidth reads back as a float
@@ -304,10 +312,11 @@ async function main() {
           if (outlined.join() !== sorted.join()) problems.push(card.dataset.layer + " " + t.dataset.run + ": outlined " + outlined.join(" ") + ", critical " + sorted.join(" "));
         }
       }
-      return { cells, problems };
+      return { cells, apartCells, problems };
     })()`);
-    check(painted.cells > 0 && painted.problems.length === 0, "the tiles draw each region in its value's colour (A, B: ±the larger |ζ|; A − B: ±its largest |Δζ|) and outline each run's own critical regions",
-          painted.cells + " cells; " + (painted.problems.slice(0, 4).join("; ") || "as the data says"));
+    check(painted.cells > 0 && painted.apartCells > 0 && painted.problems.length === 0,
+          "the tiles draw each region in its value's colour (A, B: ±the larger |ζ|; A − B: ±its largest |Δζ|) and outline each run's own critical regions on A and B, the regions whose intervals are apart on A − B",
+          painted.cells + " cells, " + painted.apartCells + " apart; " + (painted.problems.slice(0, 4).join("; ") || "as the data says"));
     // The version check: while no run changes, the page asks for the run list every poll (poll_ms 1000),
     // fetches neither run's data again (the page's resource timing entries over 3.5 s) and redraws
     // nothing: the list's buttons and the tiles are the same elements as before

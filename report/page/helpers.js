@@ -515,14 +515,20 @@ function projectCells(cells, rows, cols, h, w) {
 
 // ---- two runs compared (the page of `nnfmri serve`): ζ(A) − ζ(B) per region of one layer at one
 // epoch (a and b: that layer's entries of the two runs' epochs), with the largest |difference| (the
-// ends of its symmetric colour scale) and the mean |difference|; null unless both measured ζ on the
-// same grid.
+// ends of its symmetric colour scale), the mean |difference| and `apart`: the regions whose two 95% ζ
+// intervals do not overlap (lo_A > hi_B or lo_B > hi_A; a region without both intervals is not);
+// null unless both measured ζ on the same grid.
 function zetaDifference(a, b) {
   if (!a || !b || !a.z || !b.z || a.grid.join("x") !== b.grid.join("x") || a.z.zeta.length !== b.z.zeta.length) return null;
   const values = a.z.zeta.map((v, r) => v - b.z.zeta[r]);
   let max = 0, sum = 0;
   for (const v of values) { max = Math.max(max, Math.abs(v)); sum += Math.abs(v); }
-  return { values, max, meanAbs: values.length ? sum / values.length : 0 };
+  const bound = (z, key, r) => (z[key] && Number.isFinite(z[key][r]) ? z[key][r] : null);
+  const apart = values.map((v, r) => r).filter((r) => {
+    const la = bound(a.z, "lo", r), ha = bound(a.z, "hi", r), lb = bound(b.z, "lo", r), hb = bound(b.z, "hi", r);
+    return la !== null && ha !== null && lb !== null && hb !== null && (la > hb || lb > ha);
+  });
+  return { values, max, meanAbs: values.length ? sum / values.length : 0, apart };
 }
 
 // ---- NN-EEG (README "NN-EEG"): a block's lane values scaled to [0, 1] by their own min and max

@@ -1638,8 +1638,9 @@
         const shared = (v) => ramp(DIV, scalePosition({ zmax }, "zeta", v));
         const spread = (v) => ramp(DIV, scalePosition({ zmax: diff.max }, "zeta", v));
         const tiles = el("div", "compare-tiles");
-        card.append(tiles, el("div", "layer-note", "A and " + X + ": ζ, ends ±" + fmt(zmax, 3) + " · A − " + X + ": ends ±" + fmt(diff.max, 3) + "; mean |Δζ| " + fmt(diff.meanAbs, 3)));
-        const tile = (run, label, ly, values, colour, kind) => {
+        card.append(tiles, el("div", "layer-note", "A and " + X + ": ζ, ends ±" + fmt(zmax, 3) + " · A − " + X + ": ends ±" + fmt(diff.max, 3) + "; mean |Δζ| " + fmt(diff.meanAbs, 3) +
+                                                   "; " + diff.apart.length + " of " + diff.values.length + " regions' intervals apart (outlined)"));
+        const tile = (run, label, outlined, values, colour, kind) => {
           const key = JSON.stringify([nameB, layer.name, run]), canvas = tileCanvases.get(key) || el("canvas", "voxels"), box = el("div", "compare-tile");
           kept.set(key, canvas);
           box.dataset.run = run;
@@ -1650,12 +1651,13 @@
           draws.push(() => {
             const { ctx, w, h } = sizeCanvas(canvas, pixelRatio());
             drawMap({ l, card: box }, ctx, w, h, { ly: a, grid: a.grid, mode: { kind }, values, colour,
-                                                  critical: new Set(ly && ly.z ? ly.z.critical : []), dead: new Set() });
+                                                  critical: new Set(outlined), dead: new Set() });
           });
         };
-        tile("A", "A: " + nameA, a, a.z.zeta, shared, "zeta");
-        tile(X, X + ": " + nameB, b, b.z.zeta, shared, "zeta");
-        tile("diff", "A − " + X, null, diff.values, spread, "difference");
+        // outlined: each run's critical regions on its own map, the regions apart on the difference
+        tile("A", "A: " + nameA, a.z.critical, a.z.zeta, shared, "zeta");
+        tile(X, X + ": " + nameB, b.z.critical, b.z.zeta, shared, "zeta");
+        tile("diff", "A − " + X, diff.apart, diff.values, spread, "difference");
         card.dataset.meanAbs = String(diff.meanAbs);
         ++shown;
       });

@@ -426,6 +426,15 @@ test("zetaDifference is ζ(A) − ζ(B) per region, 0 for a copy, and null when 
   assert.equal(h.zetaDifference(layer([1, 1, 3], [1, 2, 3]), layer([3, 1, 1], [1, 2, 3])), null);  // another grid
   assert.equal(h.zetaDifference(layer([1, 1, 2], [1, 2]), layer([1, 1, 2], null)), null);          // no ζ in B
   assert.equal(h.zetaDifference(null, layer([1, 1, 2], [1, 2])), null);
+  // apart: the regions whose two 95% intervals do not overlap, either way round; touching intervals,
+  // overlapping ones and a missing bound (null, as JSON writes a NaN) are not apart
+  const withCI = (zeta, lo, hi) => ({ grid: [1, 1, zeta.length], z: { zeta, lo, hi } });
+  const A = withCI([2, -2, 1, 0, 1, 1], [1.5, -2.5, 0.2, -0.5, 0.5, null], [2.5, -1.5, 1.8, 0.5, 1.5, 1.5]);
+  const B = withCI([0, 0, 1, 0, 3, 3], [-0.5, -0.5, 0.0, -1.0, 1.5, 2.0], [0.5, 0.5, 2.0, 0.5, 4.0, 4.0]);
+  assert.deepEqual(h.zetaDifference(A, B).apart, [0, 1]);  // 0: A above B; 1: B above A; 4: touching at 1.5; 5: A's lo missing
+  assert.deepEqual(h.zetaDifference(B, A).apart, [0, 1]);  // symmetric
+  assert.deepEqual(h.zetaDifference(A, A).apart, []);      // a copy: nothing apart
+  assert.deepEqual(d.apart, []);                          // no intervals at all: nothing apart
 });
 
 test("laneScaled: each lane by its own min and max, a constant lane at 0.5, missing values stay null", () => {
