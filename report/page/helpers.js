@@ -400,9 +400,8 @@ function settingsRows(config, definitions) {
 // value, second's, …] for every key whose values are not all the same or that a run lacks ("–"), the keys
 // in the order they first appear (the first run's rows in their order, then each further run's own).
 function settingsDifference(runs) {
-  const maps = runs.map((rows) => new Map(rows)), keys = [], out = [];
-  for (const rows of runs) for (const [k] of rows) if (!keys.includes(k)) keys.push(k);
-  for (const k of keys) {
+  const maps = runs.map((rows) => new Map(rows)), out = [];
+  for (const k of new Set(runs.flatMap((rows) => rows.map(([key]) => key)))) {  // a Set keeps first appearances' order
     const values = maps.map((m) => (m.has(k) ? m.get(k) : "–"));
     if (!maps.every((m) => m.has(k)) || values.some((v) => v !== values[0])) out.push([k, ...values]);
   }

@@ -1586,7 +1586,7 @@
     const head = el("tr");
     head.append(el("th", null, diff.length ? "setting" : "settings"), el("th", null, "A: " + D.meta.run), ...runs.map(([letter, R]) => el("th", null, letter + ": " + R.meta.run)));
     table.append(head);
-    if (!diff.length) { const tr = el("tr"); tr.append(el("td", null, "the same"), ...runs.concat([0]).map(() => el("td"))); table.append(tr); }
+    if (!diff.length) { const tr = el("tr"); tr.append(el("td", null, "the same"), ...Array.from({ length: runs.length + 1 }, () => el("td"))); table.append(tr); }
     for (const row of diff) { const tr = el("tr"); tr.append(...row.map((v) => el("td", null, v))); table.append(tr); }
   }
   // ---- runs compared: for each compared run X (B, C, …) and every layer both it and the shown run A
