@@ -25,6 +25,7 @@ int cmd_export(int argc, char** argv);
 int cmd_import(int argc, char** argv);
 int cmd_analyze(int argc, char** argv);
 int cmd_report(int argc, char** argv);
+int cmd_compare(int argc, char** argv);
 int cmd_corrupt(int argc, char** argv);
 int cmd_profile(int argc, char** argv);
 int cmd_monitor(int argc, char** argv);

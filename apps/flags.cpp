@@ -215,12 +215,20 @@ Flags::Flags(Command command, int argc, char** argv) : command_(command_def(comm
   for (const FlagDef* d : defs_)
     if ((d->required & command) && !has(d->name) && !(!d->unless.empty() && has(d->unless)))
       throw base::Error(who + ": flag " + flag_usage(*d) + " is required (usage: " + usage_line() + ")");
-  size_t wanted = 0;
-  for (size_t i = 0; i < command_.operands.size(); ++i)
-    if (command_.operands[i] != ' ' && (i == 0 || command_.operands[i - 1] == ' ')) ++wanted;
+  // One operand per word of command_.operands; the words inside [ ] may be left out ("A B [C D E]").
+  size_t wanted = 0, needed = 0;
+  bool optional = false;
+  for (size_t i = 0; i < command_.operands.size(); ++i) {
+    if (command_.operands[i] == '[') optional = true;
+    if (command_.operands[i] != ' ' && command_.operands[i] != '[' && (i == 0 || command_.operands[i - 1] == ' ' || command_.operands[i - 1] == '[')) {
+      ++wanted;
+      if (!optional) ++needed;
+    }
+    if (command_.operands[i] == ']') optional = false;
+  }
   if (operands_.size() > wanted)
     throw base::Error(who + ": unexpected argument '" + operands_[wanted] + "' (usage: " + usage_line() + ")");
-  if (operands_.size() < wanted)
+  if (operands_.size() < needed)
     throw base::Error(who + ": missing " + command_.operands + " (usage: " + usage_line() + ")");
 }
 

@@ -28,7 +28,8 @@ enum Command : unsigned {
   kProfile = 1u << 8,
   kMonitor = 1u << 9,
   kServe = 1u << 10,
-  kEveryCommand = (1u << 11) - 1,
+  kCompare = 1u << 11,
+  kEveryCommand = (1u << 12) - 1,
 };
 
 enum class FlagKind {
@@ -66,7 +67,7 @@ struct FlagDef {
 struct CommandDef {
   Command id;
   std::string name;      // "analyze"
-  std::string operands;  // "CKPT", "RUN_DIR" or "": one word per operand
+  std::string operands;  // "CKPT", "RUN_DIR" or "": one word per operand; words in [ ] may be left out ("A B [C D E]")
   std::string summary;
   int (*run)(int argc, char** argv);  // the arguments after the command's name
 };

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "report/canvas.h"
+#include "report/compare.h"
 #include "base/format.h"
 #include "base/error.h"
 #include "base/fileio.h"
@@ -292,7 +293,7 @@ class FigureWriter {
     return std::move(figures_);
   }
 
- private:
+ protected:
   std::string name(const std::string& folder, const std::string& stem) const {
     return folder + "/" + stem + "." + format_;
   }
@@ -788,15 +789,16 @@ class FigureWriter {
   static std::pair<std::vector<std::vector<size_t>>, bool> legend_rows(const std::string& title, const std::vector<Series>& series,
                                                                      double w) {
     double total = 0;
-    for (const Series& ser : series) total += legend_entry_width(ser);
+    std::vector<size_t> listed;  // a series without a label is drawn, not listed (a compared run's own lines: its pattern's entry names it)
+    for (size_t s = 0; s < series.size(); ++s)
+      if (!series[s].label.empty()) listed.push_back(s), total += legend_entry_width(series[s]);
     std::vector<std::vector<size_t>> rows;
     if (text_width(title, kLabel) + total + 20 <= w) {
-      rows.emplace_back(series.size());
-      std::iota(rows.back().begin(), rows.back().end(), size_t(0));
+      rows.push_back(listed);
       return {rows, true};
     }
     double used = 0;
-    for (size_t s = 0; s < series.size(); ++s) {
+    for (const size_t s : listed) {
       if (rows.empty() || (!rows.back().empty() && used + legend_entry_width(series[s]) > w)) rows.emplace_back(), used = 0;
       rows.back().push_back(s);
       used += legend_entry_width(series[s]);
@@ -949,7 +951,233 @@ class FigureWriter {
   Figures figures_;
 };
 
+constexpr double kColourBar = 300;
+constexpr const char* kZetaCaption = "ζ = (φ − mean φ) / sd φ over the layer, each run its own";
+constexpr const char* kDifferenceCaption = "A − X: ζ of run A minus ζ of run X, region by region";
+constexpr const char* kCriticalKey = "critical: robust score r ≥ 3.5, significant";
+constexpr const char* kApartKey = "apart: the two runs' 95% ζ intervals do not overlap";
+
+// `nnfmri compare` (report/compare.h): run A is runs_[0], the figures' layers and file names are A's.
+class ComparisonWriter : public FigureWriter {
+ public:
+  ComparisonWriter(const std::vector<ComparedRun>& runs, const std::string& format, int scale)
+      : FigureWriter(*runs[0].run, runs[0].stability, format, scale), runs_(runs) {}
+
+  Figures render_all() {
+    const EpochData& a = epoch_of(0);
+    for (size_t l = 0; l < run_.layers.size(); ++l)
+      if (a.layers[l].has_zeta) layer_comparison(l);
+    bool metrics = false;
+    for (const ComparedRun& r : runs_) metrics = metrics || !r.run->metrics.empty();
+    if (metrics) curves();
+    return std::move(figures_);
+  }
+
+ private:
+  const EpochData& epoch_of(size_t i) const { return runs_[i].run->epochs[runs_[i].epoch_index]; }
+  // "B: seed2", the name cut to 24 characters (a long directory name would push the maps off the figure)
+  std::string run_tag(size_t i) const {
+    const std::string n = runs_[i].run->name();
+    return std::string(1, compared_letter(i)) + ": " + (n.size() > 24 ? n.substr(0, 23) + "…" : n);
+  }
+
+  // Every run's ζ map of layer l (left column, one diverging scale ±m, m the largest |ζ| of the maps
+  // drawn) and beside each compared run X's the difference A − X (right column, one scale ±d, d the
+  // largest |A − X|), the regions whose two 95% intervals do not overlap framed.  A run whose layer of
+  // that name has no ζ at its epoch, or another grid, gets a line saying so instead.
+  void layer_comparison(size_t l) {
+    const LayerImage& a = epoch_of(0).layers[l];
+    struct Row {
+      const LayerImage* x = nullptr;
+      std::optional<ZetaDifference> d;
+      std::string why;  // not compared: why
+    };
+    std::vector<Row> rows(runs_.size());
+    rows[0].x = &a;
+    double zmax = 0, dmax = 0;
+    for (const ZetaRegion& z : a.zeta) zmax = std::max(zmax, std::abs(z.zeta));
+    for (size_t i = 1; i < runs_.size(); ++i) {
+      const RunData& x = *runs_[i].run;
+      const auto m = std::find(x.layers.begin(), x.layers.end(), run_.layers[l]);
+      if (m == x.layers.end()) {
+        rows[i].why = "no layer " + run_.layers[l] + " in this run";
+        continue;
+      }
+      const LayerImage& xl = epoch_of(i).layers[size_t(m - x.layers.begin())];
+      rows[i].d = zeta_difference(a, xl);
+      if (!rows[i].d) {
+        rows[i].why = !xl.has_zeta ? "no ζ of this layer at epoch " + std::to_string(epoch_of(i).epoch)
+                                   : "grid " + std::to_string(xl.grid.gh) + "x" + std::to_string(xl.grid.gw) + "x" + std::to_string(xl.grid.gc) +
+                                         ", A's is " + std::to_string(a.grid.gh) + "x" + std::to_string(a.grid.gw) + "x" +
+                                         std::to_string(a.grid.gc) + ": not compared";
+        continue;
+      }
+      rows[i].x = &xl;
+      for (const ZetaRegion& z : xl.zeta) zmax = std::max(zmax, std::abs(z.zeta));
+      dmax = std::max(dmax, rows[i].d->max);
+    }
+    const ColorScale zscale{MapKind::zeta, -zmax, zmax}, dscale{MapKind::zeta, -dmax, dmax};
+    const run::RegionGrid& g = a.grid;
+    const std::vector<std::string>* classes = output_classes(l, a);
+    const bool labels = g.gc <= kMaxLabelledTiles;
+    double cell = std::max(2.0, cell_size(g, 96, 3, 24));
+    double widest = 0;  // tiles at least as wide as their headers
+    if (labels)
+      for (int k0 = 0; k0 < g.gc; ++k0) widest = std::max(widest, text_width(tile_label(a, k0, classes), kLabel));
+    cell = std::max(cell, std::ceil((widest + 2) / g.gw));
+    const TileLayout t = layout_within(tile_layout(g, cell, g.gc, labels), kMapBox / 2, kMapBox / 3, 24);
+    const double label_width = 190, column_gap = 48, caption = text_height(kLabel) + 8;
+    const double left = kMargin + label_width, right = left + std::max(t.width(), 200.0) + column_gap;
+    const std::string title = run_.layers[l] + " — ζ compared";
+    const std::string subtitle = "left: each run's ζ map, one colour scale; right: A − X, one colour scale; framed right: the two runs' 95% ζ intervals do not overlap";
+    double rows_height = 0;
+    for (size_t i = 0; i < rows.size(); ++i) rows_height += std::max(t.height(), 2 * text_height(kLabel) + 6) + caption + 12;
+    const double legend_w = std::max({text_width(kZetaCaption, kLabel), text_width(kDifferenceCaption, kLabel),
+                                      kColourBar + 52 + std::max(text_width(kCriticalKey, kLabel), text_width(kApartKey, kLabel))});
+    const double width = std::max({right + std::max(t.width(), 200.0), text_width(title, kTitle), text_width(subtitle, kLabel), legend_w}) + kMargin;
+    const double top = kMargin + 24 + 22 + 24;
+    const double height = top + rows_height + 16 + 2 * kLegendHeight + 10 + kMargin;
+    const std::string path = stems_[l] + "_zeta." + format_;
+    auto c = begin(path, width, height);
+    if (!c) return;
+    c->text(kMargin, kMargin, title, kText, kTitle);
+    c->text(kMargin, kMargin + 26, subtitle, kMuted, kLabel);
+    c->text(left, top - 24, "ζ", kText, kLabel);
+    c->text(right, top - 24, "difference A − X", kText, kLabel);
+    double y = top;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const Row& row = rows[i];
+      const double mid = y + t.label + std::max(0.0, (t.height() - t.label) / 2 - 18);
+      c->text(kMargin, mid, run_tag(i), kText, kLabel);
+      c->text(kMargin, mid + text_height(kLabel) + 4, "epoch " + std::to_string(epoch_of(i).epoch), kMuted, kLabel);
+      if (!row.x) {
+        c->text(left, mid, row.why, kMuted, kLabel);
+      } else {
+        draw_tiles(*c, left, y, t, *row.x, map_values(*row.x, MapKind::zeta), zscale, labels, true, classes);
+        c->text(left, y + t.height() + 6, std::to_string(row.x->critical.size()) + " critical", kMuted, kLabel);
+      }
+      if (row.d) {
+        LayerImage marks = a;  // the difference's frames: the regions apart, no dead marks
+        marks.critical = row.d->apart;
+        marks.has_grid = false;
+        draw_tiles(*c, right, y, t, marks, row.d->values, dscale, labels, false, classes);
+        c->text(right, y + t.height() + 6,
+                std::to_string(row.d->apart.size()) + " of " + std::to_string(row.d->values.size()) + " regions apart; mean |A − " +
+                    std::string(1, compared_letter(i)) + "| " + base::format("%.3g", row.d->mean_abs),
+                kMuted, kLabel);
+      }
+      y += std::max(t.height(), 2 * text_height(kLabel) + 6) + caption + 12;
+    }
+    y += 16;
+    // the two colour scales, one under the other, each with the key of its frames beside it
+    auto label = [](double v) { return base::format("%.3g", v == 0 ? 0.0 : v); };
+    const auto scale_bar = [&](double at, const ColorScale& s, const std::string& what, const std::string& frame) {
+      c->text(kMargin, at, what, kText, kLabel);
+      draw_colour_bar(
+          *c, kMargin, at + 22, kColourBar, 150,
+          [&](double bx, double w, double u) { c->fill_rect(bx, at + 22, w, 14, s.color(s.low + (s.high - s.low) * u / 150)); },
+          label(s.low), "0", label(s.high));
+      const double kx = kMargin + kColourBar + 30;
+      c->fill_rect(kx, at + 20, 14, 14, kNoData);
+      c->stroke_rect(kx, at + 20, 14, 14, kBlack, 2);
+      c->stroke_rect(kx + 2, at + 22, 10, 10, kWhite, 1);
+      c->text(kx + 22, at + 22, frame, kText, kLabel);
+    };
+    scale_bar(y, zscale, kZetaCaption, kCriticalKey);
+    scale_bar(y + kLegendHeight + 10, dscale, kDifferenceCaption, kApartKey);
+    save(*c, path);
+  }
+
+  // Loss, accuracy and learning rate of every run with metrics, and each run's mean ζ stability over its
+  // layers, on one epoch axis: the series' colours as in training.EXT, run A's lines solid and each
+  // compared run's in its pattern (kRunPatterns); each panel's legend names the colours and the runs'
+  // patterns (in black).
+  void curves() {
+    double x_low = 1, x_high = 1;
+    bool any = false;
+    const auto extend = [&](double ep) {
+      x_low = any ? std::min(x_low, ep) : ep, x_high = any ? std::max(x_high, ep) : ep;
+      any = true;
+    };
+    for (const ComparedRun& r : runs_) {
+      for (const MetricsRow& m : r.run->metrics) extend(m.epoch);
+      for (const EpochData& e : r.run->epochs) extend(e.epoch);
+    }
+    std::vector<Series> keys;  // one legend entry per run: its pattern in black, no points
+    for (size_t i = 0; i < runs_.size(); ++i) keys.push_back({run_tag(i), {}, kBlack, 2, run_pattern(i)});
+    const auto per_run = [&](const std::string& label, Rgb colour, const std::function<std::optional<double>(const MetricsRow&)>& value) {
+      std::vector<Series> out;
+      for (size_t i = 0; i < runs_.size(); ++i) {
+        Series s{i == 0 ? label : "", {}, colour, 2, run_pattern(i)};
+        for (const MetricsRow& m : runs_[i].run->metrics)
+          if (const std::optional<double> v = value(m)) s.points.push_back({double(m.epoch), *v});
+        out.push_back(s);
+      }
+      return out;
+    };
+    const auto both = [&](std::vector<Series> a, const std::vector<Series>& b) {
+      a.insert(a.end(), b.begin(), b.end());
+      a.insert(a.end(), keys.begin(), keys.end());
+      return a;
+    };
+    std::vector<Series> loss = both(per_run("train loss", palette(0), [](const MetricsRow& m) { return std::optional<double>(m.train_loss); }),
+                                    per_run("test loss", palette(1), [](const MetricsRow& m) { return std::optional<double>(m.test_loss); }));
+    std::vector<Series> acc = both(per_run("train accuracy", palette(0), [](const MetricsRow& m) { return std::optional<double>(m.train_acc); }),
+                                   per_run("test accuracy", palette(1), [](const MetricsRow& m) { return m.test_acc; }));
+    std::vector<Series> rate = both(per_run("learning rate", palette(2), [](const MetricsRow& m) { return m.learning_rate; }), {});
+    double high = 0;
+    bool rates = false;
+    for (const Series& s : rate)
+      for (const Point& p : s.points) high = std::max(high, p.y), rates = true;
+    std::vector<Series> stability;
+    for (size_t i = 0; i < runs_.size(); ++i) {
+      Series s{run_tag(i), {}, kBlack, 2, run_pattern(i)};
+      for (const StabilityStep& step : runs_[i].stability)
+        if (step.mean) s.points.push_back({double(step.to_epoch), *step.mean});
+      stability.push_back(s);
+    }
+    struct Panel {
+      std::string title;
+      std::vector<Series> series;
+      std::optional<std::pair<double, double>> range;
+    };
+    std::vector<Panel> panels = {{"loss (cross-entropy)", loss, std::nullopt}, {"accuracy", acc, std::nullopt}};
+    if (rates) panels.push_back({"learning rate (at each epoch's last step)", rate, std::make_pair(0.0, high > 0 ? 1.1 * high : 1.0)});
+    panels.push_back({"ζ stability, mean over the layers (Spearman ρ)", stability, std::make_pair(-1.0, 1.0)});
+
+    const double w = 820, h = 190, left = kMargin + 60, gap = 92;
+    const std::string path = "training." + format_;
+    std::string title = "training compared —";
+    for (size_t i = 0; i < runs_.size(); ++i) title += (i ? ", " : " ") + run_tag(i);
+    std::vector<double> tops;
+    double top = kMargin + 24 + 30 + 52 - h - gap;
+    for (const Panel& pn : panels) tops.push_back(top += h + gap + legend_extra_height(pn.title, pn.series, w));
+    const double right = std::max(kMargin, text_width(std::to_string(long(x_high)), kLabel) / 2 + 4);
+    auto c = begin(path, std::max(left + w + right, text_width(title, kTitle) + 2 * kMargin), tops.back() + h + 40 + kMargin);
+    if (!c) return;
+    c->text(kMargin, kMargin, title, kText, kTitle);
+    c->text(kMargin, kMargin + 26, "x: epoch. Run A solid, each compared run in its own pattern (the legends' black lines)", kMuted, kLabel);
+    for (size_t i = 0; i < panels.size(); ++i)
+      panel(*c, left, tops[i], w, h, panels[i].title, panels[i].series, x_low, x_high, panels[i].range, true);
+    c->text(left + w / 2, tops.back() + h + 26, "epoch", kText, kLabel, Anchor::middle);
+    save(*c, path);
+  }
+
+  static std::vector<double> run_pattern(size_t i) {
+    static const std::vector<double> kRunPatterns[] = {{}, {7, 4}, {2, 3}, {12, 3, 2, 3}, {5, 2, 1, 2, 1, 2}};  // report.js's RUN_DASHES after A's solid
+    return kRunPatterns[i % (sizeof kRunPatterns / sizeof kRunPatterns[0])];
+  }
+
+  const std::vector<ComparedRun>& runs_;
+};
+
 }  // namespace
+
+char compared_letter(size_t i) { return char('A' + i); }
+
+Figures render_comparison(const std::vector<ComparedRun>& runs, const std::string& format, int scale) {
+  return ComparisonWriter(runs, format, scale).render_all();
+}
 
 LineStyle layer_style(size_t l) {
   static const std::vector<double> kPatterns[] = {{}, {6, 3}, {1.5, 2.5}, {8, 3, 1.5, 3}};  // solid, dashed, dotted, dash-dot

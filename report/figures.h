@@ -50,6 +50,21 @@ Figures render_figures(const RunData& run, const std::vector<StabilityStep>& sta
                        int scale = 1);
 void write_figures(const std::string& run_dir, const Figures& figures);  // each file atomically
 
+// `nnfmri compare` (report/compare.h): the runs, A first, each with the index into its epochs of the
+// epoch compared and its zeta_stability.  Draws, paths relative to the comparison's directory:
+//   LAYER_zeta.EXT  per layer of A with ζ at its epoch: each run's ζ map (one scale) and A − X beside
+//                   each compared run X's (one scale), the regions whose 95% intervals are apart framed
+//   training.EXT    when a run has metrics: every run's curves and mean ζ stability, A solid, B … E in
+//                   the patterns of report.js's RUN_DASHES
+// LAYER is A's file stem of the layer (file_stems).  The same runs and format give the same bytes.
+struct ComparedRun {
+  const RunData* run = nullptr;
+  size_t epoch_index = 0;
+  std::vector<StabilityStep> stability;
+};
+Figures render_comparison(const std::vector<ComparedRun>& runs, const std::string& format, int scale = 1);
+char compared_letter(size_t i);  // 0 → 'A', 1 → 'B', …
+
 // The lines of the pathways figure of epoch e: each pair's flows_per_pair strongest flows (chain −1,
 // opacity 0.2 … 0.7 by the flow's share of the pair's strongest), then every step of every chain
 // (chain = its index in e.chains).  Layers are indices into RunData::layers.  A step is `shortcut`

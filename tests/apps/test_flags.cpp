@@ -141,6 +141,12 @@ TEST(Flags, ValuesInBothFormsSwitchesDefaultsAndOperands) {
   EXPECT_EQ(parse(app::kReport, {"--format", "svg", "--", "-h"}).operands(), std::vector<std::string>{"-h"});
   EXPECT_TRUE(parse(app::kReport, {"-h"}).help());
   EXPECT_NE(error_of([] { parse(app::kReport, {"--", "a", "b"}); }).find("unexpected argument 'b'"), std::string::npos);
+  // Operands in [ ] may be left out: compare takes A B and up to three more.
+  EXPECT_EQ(parse(app::kCompare, {"a", "b", "--out", "o"}).operands(), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(parse(app::kCompare, {"a", "b", "c", "d", "e", "--out", "o"}).operands().size(), 5u);
+  EXPECT_NE(error_of([] { parse(app::kCompare, {"a", "--out", "o"}); }).find("missing A B [C D E]"), std::string::npos);
+  EXPECT_NE(error_of([] { parse(app::kCompare, {"a", "b", "c", "d", "e", "f", "--out", "o"}); }).find("unexpected argument 'f'"),
+            std::string::npos);
   // A repeated flag: the last one wins.
   EXPECT_EQ(parse(app::kTrain, {"--data", "planted", "--epochs", "3", "--epochs", "4"}).integer("--epochs"), 4);
 }
@@ -448,7 +454,7 @@ TEST(Flags, UsageNamesOperandsRequiredFlagsAndEveryFlagWithItsDefault) {
   const std::string commands = app::commands_usage();
   for (const app::CommandDef& c : app::command_table()) EXPECT_NE(commands.find("  " + c.name + " "), std::string::npos);
   // The command list shows each command's operands, as its own usage line does.
-  for (const char* line : {"  eval CKPT ", "  info CKPT ", "  export CKPT ", "  import FILE ", "  analyze CKPT ", "  report RUN_DIR "})
+  for (const char* line : {"  eval CKPT ", "  info CKPT ", "  export CKPT ", "  import FILE ", "  analyze CKPT ", "  report RUN_DIR ", "  compare A B [C D E] "})
     EXPECT_NE(commands.find(line), std::string::npos) << line << "\n" << commands;
 }
 

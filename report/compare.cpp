@@ -1,0 +1,283 @@
+#include "report/compare.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <set>
+
+#include "base/error.h"
+#include "base/fileio.h"
+#include "base/format.h"
+#include "report/canvas.h"
+#include "report/figures.h"
+#include "report/report_data.h"
+#include "report/report_summary.h"
+#include "run/json.h"
+#include "run/manifest.h"
+
+namespace report {
+
+namespace fs = std::filesystem;
+using run::Json;
+
+std::optional<ZetaDifference> zeta_difference(const LayerImage& a, const LayerImage& x) {
+  if (!a.has_zeta || !x.has_zeta || a.grid.gh != x.grid.gh || a.grid.gw != x.grid.gw || a.grid.gc != x.grid.gc ||
+      a.zeta.size() != x.zeta.size())
+    return std::nullopt;
+  ZetaDifference d;
+  double sum = 0;
+  for (size_t r = 0; r < a.zeta.size(); ++r) {
+    const double v = a.zeta[r].zeta - x.zeta[r].zeta;
+    d.values.push_back(v);
+    d.max = std::max(d.max, std::abs(v));
+    sum += std::abs(v);
+    if (a.zeta[r].ci_low > x.zeta[r].ci_high || x.zeta[r].ci_low > a.zeta[r].ci_high) d.apart.push_back(int(r));
+  }
+  d.mean_abs = d.values.empty() ? 0 : sum / double(d.values.size());
+  return d;
+}
+
+namespace {
+
+constexpr const char* kCompareFile = "compare.json";
+
+std::string joined(const std::vector<int>& values) {
+  std::string out;
+  for (int v : values) out += (out.empty() ? "" : ", ") + std::to_string(v);
+  return out.empty() ? "none" : out;
+}
+
+// config.json as the page's Run settings list reads it (report.js's settingsRows, without the values'
+// glosses): one row per leaf, keys joined by '.', an array of plain values as one row "a, b"; a run
+// without config.json is the one row {"config.json", "missing"}.
+void settings_rows(const std::string& prefix, const Json& v, std::vector<std::pair<std::string, std::string>>& rows) {
+  const bool plain_array = v.is_array() && std::all_of(v.begin(), v.end(), [](const Json& x) { return !x.is_structured(); });
+  if (!v.is_structured() || plain_array) {
+    const auto text = [](const Json& x) { return x.is_string() ? x.get<std::string>() : x.dump(); };
+    std::string value;
+    if (plain_array)
+      for (const Json& x : v) value += (value.empty() ? "" : ", ") + text(x);
+    else value = text(v);
+    rows.push_back({prefix, value});
+    return;
+  }
+  if (v.is_array())
+    for (size_t i = 0; i < v.size(); ++i) settings_rows(prefix.empty() ? std::to_string(i) : prefix + "." + std::to_string(i), v[i], rows);
+  else
+    for (const auto& [k, x] : v.items()) settings_rows(prefix.empty() ? k : prefix + "." + k, x, rows);
+}
+
+// The settings the runs differ in (report.js's settingsDifference): per key in order of first appearance,
+// every run's value ("–" when it lacks the key), for keys whose values are not all the same or that a run
+// lacks.  A run's settings: its config.json (an analyze directory has none) and the settings its compared
+// epoch's grid.json, zeta.json and tract.json record (what was computed: the ζ seed, budget, sample), as
+// keys grid.…, zeta.…, tract.….
+Json settings_differ(const std::vector<ComparedRun>& runs) {
+  std::vector<std::vector<std::pair<std::string, std::string>>> rows(runs.size());
+  std::vector<std::string> keys;
+  std::set<std::string> seen;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const RunData& run = *runs[i].run;
+    const EpochData& e = run.epochs[runs[i].epoch_index];
+    if (run.config.is_null()) rows[i].push_back({"config.json", "missing"});
+    else settings_rows("", run.config, rows[i]);
+    for (const auto& [name, settings] : {std::pair<const char*, const Json*>{"grid", &e.grid_settings}, {"zeta", &e.zeta_settings},
+                                         {"tract", &e.tract_settings}})
+      if (!settings->is_null()) settings_rows(name, *settings, rows[i]);
+    for (const auto& [k, v] : rows[i])
+      if (seen.insert(k).second) keys.push_back(k);
+  }
+  Json out = Json::array();
+  for (const std::string& k : keys) {
+    Json values = Json::array();
+    bool differ = false;
+    for (size_t i = 0; i < runs.size(); ++i) {
+      const auto at = std::find_if(rows[i].begin(), rows[i].end(), [&](const auto& row) { return row.first == k; });
+      values.push_back(at == rows[i].end() ? "–" : at->second);
+      differ = differ || at == rows[i].end() || values.back() != values[0];
+    }
+    if (differ) out.push_back({{"key", k}, {"values", values}});
+  }
+  return out;
+}
+
+// The index into run.epochs of the epoch compared (README "Comparing runs").
+size_t chosen_epoch(const RunData& run, const std::string& tag, int epoch) {
+  for (size_t e = 0; e < run.epochs.size(); ++e)
+    if (run.epochs[e].epoch == epoch && run.epochs[e].has_zeta) return e;
+  std::vector<int> with;
+  for (const EpochData& e : run.epochs)
+    if (e.has_zeta) with.push_back(e.epoch);
+  throw base::Error("compare: " + tag + " has no analysed epoch " + std::to_string(epoch) + " with zeta.json (its epochs with zeta.json: " +
+                    joined(with) + ")");
+}
+
+// DIR is not a run compared nor inside one (its files would become the run's), and holds nothing or an
+// earlier comparison (compare.json): anything else there is refused rather than mixed with this one.
+void check_output(const std::string& out, const std::vector<std::string>& dirs) {
+  std::error_code ec;
+  const fs::file_status status = fs::status(out, ec);
+  if (fs::exists(status) && !fs::is_directory(status))
+    throw base::Error("flag --out " + out + ": not a directory, expected a directory for the comparison (created when missing)");
+  if (ec && ec != std::errc::no_such_file_or_directory)
+    throw base::Error("flag --out " + out + ": cannot tell what it is (" + ec.message() + ")");
+  const fs::path target = fs::weakly_canonical(fs::absolute(out, ec), ec);
+  for (const std::string& dir : dirs)
+    for (fs::path at = target;; at = at.parent_path()) {
+      if (fs::equivalent(at, dir, ec))
+        throw base::Error("flag --out " + out + ": " + (at == target ? "is" : "inside") + " the run " + dir +
+                          ", expected a directory outside the runs compared (compare writes nothing into them)");
+      if (at == at.parent_path()) break;
+    }
+  if (fs::is_directory(status) && !fs::is_empty(out, ec) && !fs::exists(fs::path(out) / kCompareFile, ec))
+    throw base::Error("flag --out " + out + ": holds files but no " + kCompareFile +
+                      ", expected a new or empty directory or an earlier comparison's");
+}
+
+}  // namespace
+
+std::string build_comparison(const std::vector<std::string>& run_dirs, const CompareOptions& opts) {
+  if (opts.format != "png" && opts.format != "svg") throw base::Error("--format '" + opts.format + "': expected png or svg");
+  if (opts.scale < 1 || opts.scale > kMaxFigureScale)
+    throw base::Error("--scale " + std::to_string(opts.scale) + ": expected 1 to " + std::to_string(kMaxFigureScale));
+  if (run_dirs.size() < 2 || run_dirs.size() > kMaxComparedRuns)
+    throw base::Error("compare: " + std::to_string(run_dirs.size()) + " runs, expected 2 to " + std::to_string(kMaxComparedRuns));
+  require_figure_font();
+  std::vector<std::string> dirs;
+  for (std::string d : run_dirs) {
+    while (d.size() > 1 && d.back() == '/') d.pop_back();
+    dirs.push_back(d);
+  }
+  check_output(opts.out, dirs);
+  std::vector<RunData> runs;
+  for (const std::string& d : dirs) runs.push_back(load_run(d));
+  const auto tag = [&](size_t i) { return std::string(1, compared_letter(i)) + " (" + dirs[i] + ")"; };
+
+  // The epoch: an analyze directory's one; else --epoch, or the newest every run directory has with ζ.
+  bool any_run = false;
+  for (const RunData& r : runs) any_run = any_run || !r.single_analysis;
+  if (opts.epoch && !any_run) throw base::Error("flag --epoch: every run compared is an analyze directory, each one epoch (leave --epoch out)");
+  int epoch = opts.epoch.value_or(0);
+  if (!opts.epoch && any_run) {
+    std::set<int> common;
+    bool first = true;
+    for (const RunData& r : runs) {
+      if (r.single_analysis) continue;
+      std::set<int> with;
+      for (const EpochData& e : r.epochs)
+        if (e.has_zeta && (first || common.count(e.epoch))) with.insert(e.epoch);
+      common = with, first = false;
+    }
+    if (common.empty()) {
+      std::string each;
+      for (size_t i = 0; i < runs.size(); ++i) {
+        std::vector<int> with;
+        for (const EpochData& e : runs[i].epochs)
+          if (e.has_zeta) with.push_back(e.epoch);
+        each += (each.empty() ? "" : "; ") + tag(i) + " has " + joined(with);
+      }
+      throw base::Error("compare: no analysed epoch with zeta.json is common to every run (" + each + "), expected one (--epoch N chooses it)");
+    }
+    epoch = *common.rbegin();
+  }
+  std::vector<ComparedRun> compared(runs.size());
+  for (size_t i = 0; i < runs.size(); ++i) {
+    compared[i].run = &runs[i];
+    if (runs[i].single_analysis) {
+      if (runs[i].epochs.empty() || !runs[i].epochs[0].has_zeta)
+        throw base::Error("compare: " + tag(i) + " is an analyze directory without zeta.json, expected one with ζ (analyze --stages with zeta)");
+      compared[i].epoch_index = 0;
+    } else {
+      compared[i].epoch_index = chosen_epoch(runs[i], tag(i), epoch);
+    }
+    compared[i].stability = zeta_stability(runs[i]);
+  }
+  const Figures figures = render_comparison(compared, opts.format, opts.scale);
+
+  // compare.json
+  Json doc;
+  Json runs_json = Json::array();
+  for (size_t i = 0; i < runs.size(); ++i)
+    runs_json.push_back({{"letter", std::string(1, compared_letter(i))}, {"dir", dirs[i]}, {"run", runs[i].name()},
+                         {"model", runs[i].model()}, {"dataset", runs[i].dataset()},
+                         {"epoch", runs[i].epochs[compared[i].epoch_index].epoch}, {"analyze_directory", runs[i].single_analysis}});
+  doc["runs"] = runs_json;
+  doc["definitions"] = {{"difference", "A − X: ζ of run A minus ζ of run X, region by region, at each run's compared epoch"},
+                        {"apart", "a region whose two 95% ζ intervals do not overlap (lo_A > hi_X or lo_X > hi_A)"}};
+  doc["settings_differ"] = settings_differ(compared);
+  Json layers = Json::array();
+  std::string table;
+  const RunData& a = runs[0];
+  const EpochData& ea = a.epochs[compared[0].epoch_index];
+  for (size_t l = 0; l < a.layers.size(); ++l) {
+    const LayerImage& la = ea.layers[l];
+    if (!la.has_zeta) continue;
+    Json per = Json::array();
+    std::string line = "  " + a.layers[l] + ": " + std::to_string(la.zeta.size()) + " regions";
+    for (size_t i = 1; i < runs.size(); ++i) {
+      const std::string letter(1, compared_letter(i));
+      const auto m = std::find(runs[i].layers.begin(), runs[i].layers.end(), a.layers[l]);
+      const LayerImage* lx = m == runs[i].layers.end() ? nullptr : &runs[i].epochs[compared[i].epoch_index].layers[size_t(m - runs[i].layers.begin())];
+      const std::optional<ZetaDifference> d = lx ? zeta_difference(la, *lx) : std::nullopt;
+      if (!d) {
+        const std::string why = !lx ? "no layer of that name" : !lx->has_zeta ? "no ζ of that layer at its epoch" : "another grid";
+        per.push_back({{"run", letter}, {"not_compared", why}});
+        line += "; " + letter + " not compared (" + why + ")";
+        continue;
+      }
+      Json keys = Json::array();
+      for (int r : d->apart) keys.push_back(la.grid.key(r));
+      per.push_back({{"run", letter}, {"apart", d->apart.size()}, {"apart_regions", keys}, {"mean_abs_difference", significant(d->mean_abs)},
+                     {"max_abs_difference", significant(d->max)}});
+      line += "; " + letter + " " + std::to_string(d->apart.size()) + " apart, mean |A − " + letter + "| " + base::format("%.3g", d->mean_abs);
+    }
+    layers.push_back({{"layer", a.layers[l]}, {"regions", la.zeta.size()}, {"compared", per}});
+    table += line + "\n";
+  }
+  doc["layers"] = layers;
+  Json paths = Json::array();
+  for (const Figure& f : figures.files) paths.push_back(f.path);
+  doc["figures"] = paths;
+  doc["notes"] = Json(std::vector<std::string>(figures.skipped.begin(), figures.skipped.end()));
+  for (const std::string& r : figures.rescaled) doc["notes"].push_back(r);
+  const std::string json_path = (fs::path(opts.out) / kCompareFile).string();
+  run::require_finite(doc, json_path);
+
+  // Written only now: the directory, then the figures (an earlier comparison's that this one does not
+  // draw removed), compare.json last.
+  std::error_code ec;
+  fs::create_directories(opts.out, ec);
+  if (ec) throw base::Error("flag --out " + opts.out + ": cannot create it (" + ec.message() + ")");
+  const base::DirectoryLock lock(opts.out, "flag --out " + opts.out + ": in use by another nnfmri command (it holds the directory's lock)");
+  std::set<std::string> now;
+  for (const Figure& f : figures.files) now.insert(f.path);
+  std::vector<std::string> stale;
+  for (const fs::directory_entry& entry : fs::directory_iterator(opts.out, ec)) {
+    const std::string ext = entry.path().extension().string(), file = entry.path().filename().string();
+    if (entry.is_regular_file(ec) && (ext == ".png" || ext == ".svg") && !now.count(file)) stale.push_back(entry.path().string());
+  }
+  run::remove_file(json_path);
+  for (const std::string& path : stale) run::remove_file(path);
+  write_figures(opts.out, figures);
+  run::write_json(json_path, doc, 2);
+
+  std::string text = "compared";
+  for (size_t i = 0; i < runs.size(); ++i)
+    text += std::string(i ? "," : "") + " " + std::string(1, compared_letter(i)) + " " + runs[i].name() + " (epoch " +
+            std::to_string(runs[i].epochs[compared[i].epoch_index].epoch) + ")";
+  text += "\n";
+  const Json& differ = doc["settings_differ"];
+  if (differ.empty()) text += "  settings: the same\n";
+  for (size_t k = 0; k < differ.size() && k < 8; ++k) {
+    std::string values;
+    for (const Json& v : differ[k]["values"]) values += (values.empty() ? "" : " | ") + v.get<std::string>();
+    text += "  settings differ: " + differ[k]["key"].get<std::string>() + " " + values + "\n";
+  }
+  if (differ.size() > 8) text += "  settings differ: " + std::to_string(differ.size() - 8) + " more keys (" + json_path + ")\n";
+  text += table;
+  for (const Json& note : doc["notes"]) text += "  " + note.get<std::string>() + "\n";
+  return text + "  wrote " + json_path + ", " + base::counted(long(figures.files.size()), "figure") + " (" + opts.format + ") in " +
+         opts.out + "/\n";
+}
+
+}  // namespace report

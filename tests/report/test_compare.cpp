@@ -1,0 +1,212 @@
+// tests/report/test_compare.cpp — report/compare.h (`nnfmri compare`) on synthetic run directories:
+// the difference and its apart rule on planted intervals, compare.json's counts against the regions
+// planted apart, the epoch chosen, the settings that differ, figures that decode and repeat byte for
+// byte, an earlier comparison's figures replaced, and the refusals that write nothing.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <stb/stb_image.h>  // implemented by libstb (-lstb)
+
+#include "base/fileio.h"
+#include "report/compare.h"
+#include "report/report_data.h"
+#include "tests/error_of.h"
+#include "tests/report/synthetic_run.h"
+#include "tests/temp_dir.h"
+
+namespace {
+
+using namespace synthetic;
+using Json = nlohmann::ordered_json;
+
+// A layer of `n` regions (grid 1×1×n) with ζ values and 95% intervals [ζ − half, ζ + half].
+report::LayerImage layer_of(const std::vector<double>& zeta, double half = 0.5) {
+  report::LayerImage l;
+  l.has_zeta = true;
+  l.grid.gh = l.grid.gw = 1;
+  l.grid.gc = int(zeta.size());
+  for (double z : zeta) {
+    report::ZetaRegion region;
+    region.zeta = z, region.ci_low = z - half, region.ci_high = z + half;
+    l.zeta.push_back(region);
+  }
+  return l;
+}
+
+TEST(Compare, DifferenceIsAMinusXAndApartMeansIntervalsThatDoNotOverlap) {
+  // A − X: 2.0 (apart: [1.5, 2.5] and [−0.5, 0.5]), −1.2 (apart the other way), 0.9 (overlapping),
+  // 1.0 (touching at one point: lo_A = hi_X, not apart), 0.
+  const report::LayerImage a = layer_of({2.0, -1.2, 0.9, 1.0, 0.3}), x = layer_of({0.0, 0.0, 0.0, 0.0, 0.3});
+  const std::optional<report::ZetaDifference> d = report::zeta_difference(a, x);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->values, (std::vector<double>{2.0, -1.2, 0.9, 1.0, 0.0}));
+  EXPECT_EQ(d->apart, (std::vector<int>{0, 1}));
+  EXPECT_DOUBLE_EQ(d->max, 2.0);
+  EXPECT_DOUBLE_EQ(d->mean_abs, (2.0 + 1.2 + 0.9 + 1.0) / 5);
+  // the rule is symmetric in which run is wider: a wide interval of X around A's value is never apart
+  EXPECT_TRUE(report::zeta_difference(layer_of({3.0}), layer_of({0.0}, 3.5))->apart.empty());
+  // another grid, or no ζ: nothing to compare
+  EXPECT_FALSE(report::zeta_difference(a, layer_of({0, 0, 0, 0})));
+  report::LayerImage none = x;
+  none.has_zeta = false;
+  EXPECT_FALSE(report::zeta_difference(a, none));
+}
+
+class CompareRuns : public TempDirTest {
+ protected:
+  // Run B: run A with conv1's ζ at epoch 2 moved by `shift` at the regions `moved` (intervals stay ±0.5)
+  // and config seed 2.
+  void write_pair(const std::vector<int>& moved, const std::vector<double>& shift) {
+    write_run(path("a"));
+    write_run(path("b"));
+    Json config = Json::parse(base::read_file(path("b/config.json")));
+    config["seed"] = 2;
+    write(path("b/config.json"), config.dump(2));
+    Json zeta = Json::parse(base::read_file(path("b/analysis/epoch_002/zeta.json")));
+    for (size_t i = 0; i < moved.size(); ++i) {
+      Json& region = zeta["layers"]["conv1"]["regions"][kLayers[0].key(moved[i])];
+      const double z = region["zeta_score"].get<double>() + shift[i];
+      region["zeta_score"] = z;
+      region["confidence_interval"] = {z - 0.5, z + 0.5};
+    }
+    write(path("b/analysis/epoch_002/zeta.json"), zeta.dump(1));
+  }
+  std::string compare(const std::vector<std::string>& runs, const std::string& out, std::optional<int> epoch = std::nullopt,
+                      const std::string& format = "png") {
+    report::CompareOptions opts;
+    opts.out = path(out);
+    opts.epoch = epoch;
+    opts.format = format;
+    std::vector<std::string> dirs;
+    for (const std::string& r : runs) dirs.push_back(path(r));
+    return report::build_comparison(dirs, opts);
+  }
+  Json compare_json(const std::string& out) { return Json::parse(base::read_file(path(out + "/compare.json"))); }
+};
+
+TEST_F(CompareRuns, CountsTheRegionsPlantedApartAndNoOthers) {
+  // conv1 has 8 regions; regions 1 and 6 moved by 1.5 and −2 (apart), region 3 by 0.7 (within the intervals)
+  write_pair({1, 6, 3}, {1.5, -2.0, 0.7});
+  const std::string text = compare({"a", "b"}, "out");
+  const Json j = compare_json("out");
+  EXPECT_EQ(j["runs"][0]["epoch"], 2);  // the newest epoch both have with zeta.json
+  EXPECT_EQ(j["runs"][1]["letter"], "B");
+  ASSERT_EQ(j["layers"][0]["layer"], "conv1");
+  const Json& conv1 = j["layers"][0]["compared"][0];
+  EXPECT_EQ(conv1["apart"], 2);
+  EXPECT_EQ(conv1["apart_regions"], Json::array({kLayers[0].key(1), kLayers[0].key(6)}));
+  EXPECT_NEAR(conv1["max_abs_difference"].get<double>(), 2.0, 1e-9);
+  EXPECT_NEAR(conv1["mean_abs_difference"].get<double>(), (1.5 + 2.0 + 0.7) / 8, 1e-3);
+  // the layers left alone: the same ζ, nothing apart
+  for (size_t l = 1; l < 3; ++l) {
+    EXPECT_EQ(j["layers"][l]["compared"][0]["apart"], 0) << j["layers"][l]["layer"];
+    EXPECT_EQ(j["layers"][l]["compared"][0]["max_abs_difference"], 0.0) << j["layers"][l]["layer"];
+  }
+  // the one setting that differs, with both values
+  ASSERT_EQ(j["settings_differ"].size(), 1u) << j["settings_differ"].dump();
+  EXPECT_EQ(j["settings_differ"][0]["key"], "seed");
+  EXPECT_EQ(j["settings_differ"][0]["values"], Json::array({"1", "2"}));
+  EXPECT_NE(text.find("conv1: 8 regions; B 2 apart"), std::string::npos) << text;
+  EXPECT_NE(text.find("settings differ: seed 1 | 2"), std::string::npos) << text;
+  // A compared with itself: the null, nothing apart anywhere
+  compare({"a", "a"}, "self");
+  for (const Json& layer : compare_json("self")["layers"]) EXPECT_EQ(layer["compared"][0]["apart"], 0);
+}
+
+TEST_F(CompareRuns, FiguresDecodeRepeatAndReplaceAnEarlierComparisons) {
+  write_pair({1}, {1.5});
+  compare({"a", "b", "a"}, "out");
+  const Json j = compare_json("out");
+  EXPECT_EQ(j["figures"], Json::array({"conv1_zeta.png", "pool1_zeta.png", "output_zeta.png", "training.png"}));
+  for (const Json& f : j["figures"]) {
+    const std::string bytes = base::read_file(path("out/" + f.get<std::string>()));
+    int w = 0, h = 0, channels = 0;
+    ASSERT_TRUE(stbi_info_from_memory(reinterpret_cast<const unsigned char*>(bytes.data()), int(bytes.size()), &w, &h, &channels)) << f;
+    EXPECT_GT(w, 300) << f;
+    EXPECT_GT(h, 200) << f;
+  }
+  // the same runs: the same bytes, in another directory
+  compare({"a", "b", "a"}, "again");
+  for (const Json& f : j["figures"])
+    EXPECT_EQ(base::read_file(path("out/" + f.get<std::string>())), base::read_file(path("again/" + f.get<std::string>()))) << f;
+  EXPECT_EQ(base::read_file(path("out/compare.json")), base::read_file(path("again/compare.json")));
+  // an SVG comparison into the same directory: the PNGs it does not draw go
+  compare({"a", "b"}, "out", std::nullopt, "svg");
+  std::set<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(path("out"))) names.insert(e.path().filename().string());
+  EXPECT_EQ(names, (std::set<std::string>{"compare.json", "conv1_zeta.svg", "pool1_zeta.svg", "output_zeta.svg", "training.svg"}));
+}
+
+TEST_F(CompareRuns, EpochIsChosenOrRefusedNamingTheRunThatLacksIt) {
+  write_pair({1}, {1.5});
+  compare({"a", "b"}, "one", 1);
+  const Json j = compare_json("one");
+  EXPECT_EQ(j["runs"][1]["epoch"], 1);
+  EXPECT_EQ(j["layers"][0]["compared"][0]["apart"], 0);  // the move was planted at epoch 2 only
+  // B without epoch 2's zeta.json: the newest common epoch is 1; --epoch 2 is refused naming B
+  std::filesystem::remove(path("b/analysis/epoch_002/zeta.json"));
+  compare({"a", "b"}, "common");
+  EXPECT_EQ(compare_json("common")["runs"][0]["epoch"], 1);
+  const std::string message = error_of([&] { compare({"a", "b"}, "two", 2); });
+  EXPECT_NE(message.find("B (" + path("b") + ") has no analysed epoch 2 with zeta.json (its epochs with zeta.json: 1)"), std::string::npos)
+      << message;
+  EXPECT_FALSE(std::filesystem::exists(path("two")));
+}
+
+TEST_F(CompareRuns, ALayerMissingFromARunIsSaidNotCompared) {
+  write_run(path("a"));
+  std::vector<LayerSpec> two = {kLayers[0], kLayers[2]};  // B has no pool1
+  write(path("b/analysis/epoch_001/zeta.json"), zeta_json(1, two).dump(1));
+  compare({"a", "b"}, "out");
+  const Json j = compare_json("out");
+  ASSERT_EQ(j["layers"][1]["layer"], "pool1");
+  EXPECT_EQ(j["layers"][1]["compared"][0]["not_compared"], "no layer of that name");
+  EXPECT_EQ(j["layers"][0]["compared"][0]["apart"], 0);
+  EXPECT_EQ(j["runs"][0]["epoch"], 1);  // B has epoch 1 alone
+}
+
+TEST_F(CompareRuns, AnalyzeDirectoriesGiveTheirOneEpochAndTheSettingsTheirFilesRecord) {
+  // two analyses of one checkpoint at epoch 5 with ζ seeds 1 and 2 (grid.json and zeta.json alone)
+  for (int seed : {1, 2}) {
+    Json zeta = zeta_json(5);
+    zeta["settings"]["seed"] = seed;
+    const std::string dir = path("an" + std::to_string(seed));
+    write(dir + "/grid.json", grid_json(5).dump(1));
+    write(dir + "/zeta.json", zeta.dump(1));
+  }
+  const std::string text = compare({"an1", "an2"}, "out");
+  const Json j = compare_json("out");
+  EXPECT_EQ(j["runs"][1]["epoch"], 5);
+  EXPECT_TRUE(j["runs"][1]["analyze_directory"].get<bool>());
+  ASSERT_EQ(j["settings_differ"].size(), 1u) << j["settings_differ"].dump();
+  EXPECT_EQ(j["settings_differ"][0]["key"], "zeta.seed");
+  EXPECT_EQ(j["figures"], Json::array({"conv1_zeta.png", "pool1_zeta.png", "output_zeta.png"}));  // no metrics: no training figure
+  // an analyze directory beside a run directory: the run's epoch is chosen as before, the analysis keeps its own
+  write_run(path("run"));
+  compare({"run", "an1"}, "mixed");
+  EXPECT_EQ(compare_json("mixed")["runs"][0]["epoch"], 2);
+  EXPECT_EQ(compare_json("mixed")["runs"][1]["epoch"], 5);
+  expect_error_naming([&] { compare({"an1", "an2"}, "none", 5); }, "every run compared is an analyze directory");
+}
+
+TEST_F(CompareRuns, OutputInsideARunOrOverOtherFilesIsRefusedBeforeAnythingIsWritten) {
+  write_pair({1}, {1.5});
+  expect_error_naming([&] { compare({"a", "b"}, "a/cmp"); }, "inside the run " + path("a"));
+  EXPECT_FALSE(std::filesystem::exists(path("a/cmp")));
+  expect_error_naming([&] { compare({"a", "b"}, "b"); }, "is the run " + path("b"));
+  write(path("busy/notes.txt"), "mine");
+  expect_error_naming([&] { compare({"a", "b"}, "busy"); }, "holds files but no compare.json");
+  EXPECT_EQ(base::read_file(path("busy/notes.txt")), "mine");
+  write(path("afile"), "x");
+  expect_error_naming([&] { compare({"a", "b"}, "afile"); }, "not a directory");
+  // a run that cannot be read: its error, and no output directory
+  expect_error_naming([&] { compare({"a", "missing"}, "out"); }, path("missing"));
+  EXPECT_FALSE(std::filesystem::exists(path("out")));
+}
+
+}  // namespace
