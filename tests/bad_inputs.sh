@@ -151,6 +151,14 @@ run_with r10 analysis/epoch_001/zeta.json '{"layers":{"a":{"grid":[100,100,1],"r
 case_ "report: zeta.json layer \`grid: [100,100,1]\`" 2 report r10
 rm -rf r11 && cp -r run r11 && sed -i 's/"test_acc":[^,}]*/"test_acc":7.5/' r11/metrics.jsonl
 case_ "report: \`test_acc: 7.5\` in metrics.jsonl" 2 report r11
+# compare (README "Comparing runs"): a run it cannot read, an epoch a run lacks, --out inside a run or
+# over other files, too many runs; nothing is written
+case_ "compare: a run with a bad zeta.json" 2 compare run r1 --out cmp
+case_ "compare --epoch 9 (the runs have 1)" 2 compare run run --epoch 9 --out cmp
+case_ "compare --out inside a run" 2 compare run run --out run/cmp
+case_ "compare --out holding other files" 2 compare run run --out r4
+case_ "compare: six runs" 2 compare run run run run run run --out cmp
+[ -e cmp ] || [ -e run/cmp ] && { echo "bad_inputs: a refused compare wrote its --out" >&2; failed=1; }
 # json_with SOURCE DIR FILE PYTHON: a copy DIR of the folder SOURCE whose JSON file FILE is changed by
 # PYTHON (d the file's object)
 json_with() {

@@ -516,7 +516,7 @@ function projectCells(cells, rows, cols, h, w) {
 // epoch (a and b: that layer's entries of the two runs' epochs), with the largest |difference| (the
 // ends of its symmetric colour scale), the mean |difference| and `apart`: the regions whose two 95% ζ
 // intervals do not overlap (lo_A > hi_B or lo_B > hi_A; a region without both intervals is not);
-// null unless both measured ζ on the same grid.
+// null unless both measured ζ on the same grid.  report/compare.cpp's zeta_difference (`nnfmri compare`) keeps the same rule.
 function zetaDifference(a, b) {
   if (!a || !b || !a.z || !b.z || a.grid.join("x") !== b.grid.join("x") || a.z.zeta.length !== b.z.zeta.length) return null;
   const values = a.z.zeta.map((v, r) => v - b.z.zeta[r]);
