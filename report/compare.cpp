@@ -48,8 +48,7 @@ std::string joined(const std::vector<int>& values) {
 }
 
 // config.json as the page's Run settings list reads it (report.js's settingsRows, without the values'
-// glosses): one row per leaf, keys joined by '.', an array of plain values as one row "a, b"; a run
-// without config.json is the one row {"config.json", "missing"}.
+// glosses): one row per leaf, keys joined by '.', an array of plain values as one row "a, b".
 void settings_rows(const std::string& prefix, const Json& v, std::vector<std::pair<std::string, std::string>>& rows) {
   const bool plain_array = v.is_array() && std::all_of(v.begin(), v.end(), [](const Json& x) { return !x.is_structured(); });
   if (!v.is_structured() || plain_array) {
@@ -69,18 +68,19 @@ void settings_rows(const std::string& prefix, const Json& v, std::vector<std::pa
 
 // The settings the runs differ in (report.js's settingsDifference): per key in order of first appearance,
 // every run's value ("–" when it lacks the key), for keys whose values are not all the same or that a run
-// lacks.  A run's settings: its config.json (an analyze directory has none) and the settings its compared
-// epoch's grid.json, zeta.json and tract.json record (what was computed: the ζ seed, budget, sample), as
-// keys grid.…, zeta.…, tract.….
+// lacks.  A run's settings: its config.json and the settings its compared epoch's grid.json, zeta.json
+// and tract.json record (what was computed: the ζ seed, budget, sample), as keys grid.…, zeta.…, tract.….
+// An analyze directory has no config.json: it shows "–" for the config keys, which it does not make
+// differ (each of them would, and the list would bury what the analyses differ in).
 Json settings_differ(const std::vector<ComparedRun>& runs) {
   std::vector<std::vector<std::pair<std::string, std::string>>> rows(runs.size());
   std::vector<std::string> keys;
-  std::set<std::string> seen;
+  std::set<std::string> seen, config_keys;
   for (size_t i = 0; i < runs.size(); ++i) {
     const RunData& run = *runs[i].run;
     const EpochData& e = run.epochs[runs[i].epoch_index];
-    if (run.config.is_null()) rows[i].push_back({"config.json", "missing"});
-    else settings_rows("", run.config, rows[i]);
+    settings_rows("", run.config.is_null() ? Json::object() : run.config, rows[i]);
+    for (const auto& row : rows[i]) config_keys.insert(row.first);
     for (const auto& [name, settings] : {std::pair<const char*, const Json*>{"grid", &e.grid_settings}, {"zeta", &e.zeta_settings},
                                          {"tract", &e.tract_settings}})
       if (!settings->is_null()) settings_rows(name, *settings, rows[i]);
@@ -90,11 +90,17 @@ Json settings_differ(const std::vector<ComparedRun>& runs) {
   Json out = Json::array();
   for (const std::string& k : keys) {
     Json values = Json::array();
+    std::optional<std::string> first;
     bool differ = false;
     for (size_t i = 0; i < runs.size(); ++i) {
       const auto at = std::find_if(rows[i].begin(), rows[i].end(), [&](const auto& row) { return row.first == k; });
       values.push_back(at == rows[i].end() ? "–" : at->second);
-      differ = differ || at == rows[i].end() || values.back() != values[0];
+      if (at == rows[i].end()) {
+        differ = differ || !(config_keys.count(k) && runs[i].run->config.is_null());
+        continue;
+      }
+      differ = differ || (first && *first != at->second);
+      if (!first) first = at->second;
     }
     if (differ) out.push_back({{"key", k}, {"values", values}});
   }

@@ -189,8 +189,25 @@ TEST_F(CompareRuns, AnalyzeDirectoriesGiveTheirOneEpochAndTheSettingsTheirFilesR
   // an analyze directory beside a run directory: the run's epoch is chosen as before, the analysis keeps its own
   write_run(path("run"));
   compare({"run", "an1"}, "mixed");
-  EXPECT_EQ(compare_json("mixed")["runs"][0]["epoch"], 2);
-  EXPECT_EQ(compare_json("mixed")["runs"][1]["epoch"], 5);
+  const Json mixed = compare_json("mixed");
+  EXPECT_EQ(mixed["runs"][0]["epoch"], 2);
+  EXPECT_EQ(mixed["runs"][1]["epoch"], 5);
+  // the analyze directory lacks every config.json key: not listed for that, only what the files record
+  // (its ζ seed; the tract.json settings the run has and the analysis lacks)
+  ASSERT_FALSE(mixed["settings_differ"].empty());
+  for (const Json& row : mixed["settings_differ"]) {
+    const std::string key = row["key"];
+    EXPECT_TRUE(key.rfind("zeta.", 0) == 0 || key.rfind("tract.", 0) == 0) << row.dump();
+  }
+  // a key one run directory's config.json has and the other's lacks is listed, "–" for the one that lacks it
+  Json config = Json::parse(base::read_file(path("run/config.json")));
+  config.erase("batch");
+  write_run(path("run2"));
+  write(path("run2/config.json"), config.dump(2));
+  compare({"run", "run2"}, "lacks");
+  const Json lacks = compare_json("lacks")["settings_differ"];
+  ASSERT_EQ(lacks.size(), 1u) << lacks.dump();
+  EXPECT_EQ(lacks[0]["values"], Json::array({"16", "–"}));
   expect_error_naming([&] { compare({"an1", "an2"}, "none", 5); }, "every run compared is an analyze directory");
 }
 
