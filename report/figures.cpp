@@ -1025,7 +1025,10 @@ class ComparisonWriter : public FigureWriter {
     if (labels)
       for (int k0 = 0; k0 < g.gc; ++k0) widest = std::max(widest, text_width(tile_label(a, k0, classes), kLabel));
     cell = std::max(cell, std::ceil((widest + 2) / g.gw));
-    const TileLayout t = layout_within(tile_layout(g, cell, g.gc, labels), kMapBox / 2, kMapBox / 3, 24);
+    // one row of tiles when it fits half the map box, else labelled rows of as many as fit, else fitted_layout
+    TileLayout t = tile_layout(g, cell, g.gc, labels);
+    if (t.width() > kMapBox / 2) t.per_row = std::max(1, int((kMapBox / 2 + t.gap) / (t.tile_width() + t.gap)));
+    t = layout_within(t, kMapBox / 2, kMapBox / 3, 24);
     const double label_width = 190, column_gap = 48, caption = text_height(kLabel) + 8;
     const double left = kMargin + label_width, right = left + std::max(t.width(), 200.0) + column_gap;
     const std::string title = run_.layers[l] + " — ζ compared";
@@ -1034,7 +1037,9 @@ class ComparisonWriter : public FigureWriter {
     for (size_t i = 0; i < rows.size(); ++i) rows_height += std::max(t.height(), 2 * text_height(kLabel) + 6) + caption + 12;
     const double legend_w = std::max({text_width(kZetaCaption, kLabel), text_width(kDifferenceCaption, kLabel),
                                       kColourBar + 52 + std::max(text_width(kCriticalKey, kLabel), text_width(kApartKey, kLabel))});
-    const double width = std::max({right + std::max(t.width(), 200.0), text_width(title, kTitle), text_width(subtitle, kLabel), legend_w}) + kMargin;
+    const double width =
+        std::max({right + std::max(t.width(), 200.0), kMargin + text_width(title, kTitle), kMargin + text_width(subtitle, kLabel), kMargin + legend_w}) +
+        kMargin;
     const double top = kMargin + 24 + 22 + 24;
     const double height = top + rows_height + 16 + 2 * kLegendHeight + 10 + kMargin;
     const std::string path = stems_[l] + "_zeta." + format_;
@@ -1053,14 +1058,14 @@ class ComparisonWriter : public FigureWriter {
       if (!row.x) {
         c->text(left, mid, row.why, kMuted, kLabel);
       } else {
-        draw_tiles(*c, left, y, t, *row.x, map_values(*row.x, MapKind::zeta), zscale, labels, true, classes);
+        draw_tiles(*c, left, y, t, *row.x, map_values(*row.x, MapKind::zeta), zscale, t.label > 0, true, classes);
         c->text(left, y + t.height() + 6, std::to_string(row.x->critical.size()) + " critical", kMuted, kLabel);
       }
       if (row.d) {
         LayerImage marks = a;  // the difference's frames: the regions apart, no dead marks
         marks.critical = row.d->apart;
         marks.has_grid = false;
-        draw_tiles(*c, right, y, t, marks, row.d->values, dscale, labels, false, classes);
+        draw_tiles(*c, right, y, t, marks, row.d->values, dscale, t.label > 0, false, classes);
         c->text(right, y + t.height() + 6,
                 std::to_string(row.d->apart.size()) + " of " + std::to_string(row.d->values.size()) + " regions apart; mean |A − " +
                     std::string(1, compared_letter(i)) + "| " + base::format("%.3g", row.d->mean_abs),
@@ -1104,7 +1109,8 @@ class ComparisonWriter : public FigureWriter {
       for (const EpochData& e : r.run->epochs) extend(e.epoch);
     }
     std::vector<Series> keys;  // one legend entry per run: its pattern in black, no points
-    for (size_t i = 0; i < runs_.size(); ++i) keys.push_back({run_tag(i), {}, kBlack, 2, run_pattern(i)});
+    for (size_t i = 0; i < runs_.size(); ++i)
+      keys.push_back({run_tag(i) + (runs_[i].run->metrics.empty() ? " (no metrics.jsonl)" : ""), {}, kBlack, 2, run_pattern(i)});
     const auto per_run = [&](const std::string& label, Rgb colour, const std::function<std::optional<double>(const MetricsRow&)>& value) {
       std::vector<Series> out;
       for (size_t i = 0; i < runs_.size(); ++i) {
@@ -1134,6 +1140,7 @@ class ComparisonWriter : public FigureWriter {
       Series s{run_tag(i), {}, kBlack, 2, run_pattern(i)};
       for (const StabilityStep& step : runs_[i].stability)
         if (step.mean) s.points.push_back({double(step.to_epoch), *step.mean});
+      if (s.points.empty()) s.label += " (fewer than two epochs with ζ)";
       stability.push_back(s);
     }
     struct Panel {
