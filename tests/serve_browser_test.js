@@ -499,6 +499,34 @@ async function main() {
     if (lacks.run !== "gappy" || lacks.letter !== "D" || lacks.tiles.length || !/gappy has no analysed epoch 2/.test(lacks.text)) groupProblems.push("gappy: " + JSON.stringify(lacks).slice(0, 200));
     check(groupProblems.length === 0, "three runs compared: lettered B, C, D in the order given, each its own tiles against A (each run's own ζ at epoch 2), D's lack of epoch 2 said",
           groupProblems.slice(0, 4).join("; ") || groups.map((g) => g.letter + " " + g.run + ": " + g.tiles.filter((c) => c.tiles.length).length + " layers").join(", "));
+    // The page's `nnfmri compare` command writes the same comparison as files: run as shown (from a folder
+    // of its own), its compare.json counts, for each layer of B and C, the regions apart that the page's
+    // notes count; gappy, without epoch 2, is left out of the command (which would refuse it).
+    const commandText = await evaluate(`(document.querySelector("#compare-maps .compare-command code") || {}).textContent || ""`);
+    const commandDir = path.join(base, "compare-command");
+    fs.rmSync(commandDir, { recursive: true, force: true });
+    fs.mkdirSync(commandDir);
+    const commandProblems = [];
+    const words = commandText.split(" ");  // ROOT and the run names hold no blank here
+    if (commandText !== ["nnfmri", "compare", ...["seed1", "seed2", "unreadable"].map((n) => path.join(root, n)), "--epoch", "2", "--out", "compare-seed1"].join(" "))
+      commandProblems.push("the command: " + commandText);
+    else {
+      try {
+        execFileSync(nnfmri, words.slice(1), { cwd: commandDir, stdio: "ignore" });
+        const written = JSON.parse(fs.readFileSync(path.join(commandDir, "compare-seed1", "compare.json"), "utf8"));
+        for (const [i, X] of [[0, "B"], [1, "C"]]) {
+          for (const card of groups[i].tiles) {
+            const shown = /(\d+) of (\d+) regions' intervals apart/.exec(card.note);
+            const layer = written.layers.find((l) => l.layer === card.layer);
+            const counted = layer && layer.compared.find((c) => c.run === X);
+            if (!shown || !counted || Number(shown[1]) !== counted.apart || Number(shown[2]) !== layer.regions)
+              commandProblems.push(X + " " + card.layer + ": page '" + card.note.slice(-60) + "', compare.json " + JSON.stringify(counted));
+          }
+        }
+      } catch (e) { commandProblems.push(String(e).slice(0, 200)); }
+    }
+    check(commandProblems.length === 0, "the comparison's nnfmri compare command runs as shown and its compare.json counts the regions apart the page outlines, layer by layer",
+          commandProblems.slice(0, 3).join("; ") || commandText);
     const threeSettings = await settingsTable();
     check(JSON.stringify(threeSettings) === JSON.stringify([["setting", "A: seed1", "B: seed2", "C: unreadable", "D: gappy"], ["epochs", "10", "10", "2", "10"]]),
           "several runs compared: the settings table has a column per run and lists the setting one of them differs in", JSON.stringify(threeSettings));

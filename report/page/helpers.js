@@ -470,23 +470,36 @@ function layerStyle(l) {
 // eval_samples, so the maps are cut as the run's; zeta.method, since --errors needs shapley or exact;
 // none for an analyze folder) }.
 // Returns { text, command, after }: the sentence, the command (shown as code) and what follows it.
+// A word for a POSIX shell: as it is when it holds only characters no shell reads specially, else in
+// single quotes (a ' inside written '\''): the page's commands can be pasted whatever a run is named.
+function shellWord(s) {
+  return /^[A-Za-z0-9_.,:\/=+-]+$/.test(s) ? s : "'" + s.replace(/'/g, "'\\''") + "'";
+}
+
+// The `nnfmri compare` command (README "Comparing runs in figures") that writes the comparison the page
+// shows as figures and compare.json: the runs' directories under `root` (serve's ROOT), A first, at
+// `epoch`, into compare-A in the folder it runs from (not under ROOT, where it would be listed as a run).
+function compareCommand(root, runA, others, epoch) {
+  const dir = (name) => shellWord(root ? root.replace(/\/+$/, "") + "/" + name : name);
+  return ["nnfmri", "compare", dir(runA), ...others.map(dir), "--epoch", String(epoch), "--out", shellWord("compare-" + runA)].join(" ");
+}
+
 function noErrorsHint(anyEpoch, where) {
   const w = where || {}, run = w.run || "RUN", a = w.analysis || {};
   const epoch = String(w.epoch === undefined || w.epoch === null ? 1 : w.epoch).padStart(3, "0");
   // the data spec with its folder absolute (data.absolute_spec): the command runs
   // from the folder that holds the run, wherever train ran; an older run's spec as typed
   const d = w.data || {}, spec = d.absolute_spec || d.spec || "SPEC";
-  const quote = (s) => (/^[A-Za-z0-9_.,:\/=+-]+$/.test(s) ? s : "'" + s.replace(/'/g, "'\\''") + "'");
-  const args = ["nnfmri", "analyze", w.analysisDir ? "CKPT" : run + "/checkpoints/epoch_" + epoch + ".ckpt", "--data", quote(spec)];
+  const args = ["nnfmri", "analyze", w.analysisDir ? "CKPT" : run + "/checkpoints/epoch_" + epoch + ".ckpt", "--data", shellWord(spec)];
   if (Array.isArray(a.grid) && a.grid.length === 3) args.push("--grid", a.grid.join("x"));
   if (Number.isFinite(a.eval_samples)) args.push("--eval-samples", String(a.eval_samples));
   if (a.zeta && a.zeta.method && a.zeta.method !== "shapley" && a.zeta.method !== "exact") args.push("--zeta-method", "shapley");
-  args.push("--errors", "--out", w.analysisDir ? quote(run) : run + "/analysis/epoch_" + epoch);
+  args.push("--errors", "--out", w.analysisDir ? shellWord(run) : run + "/analysis/epoch_" + epoch);
   const text = (anyEpoch ? "The error analysis was not run at this epoch (epoch " + Number(epoch) + "; other epochs have it)."
                          : "The error analysis was not run for this " + (w.analysisDir ? "checkpoint" : "run") +
                            ": there is no confusion matrix and no error map.") +
                " To add it" + (w.analysisDir ? " (CKPT: the checkpoint this folder was analysed from)" : " for epoch " + Number(epoch)) + ", run";
-  return { text, command: args.join(" "), after: "then nnfmri report " + quote(run) + " again (from the folder that holds " + quote(run) + ")." };
+  return { text, command: args.join(" "), after: "then nnfmri report " + shellWord(run) + " again (from the folder that holds " + shellWord(run) + ")." };
 }
 
 function exampleCaption(layer, covered, shown, largest) {
@@ -737,7 +750,7 @@ function termTips(page, tips, hover, host) {
 }
 
 if (typeof module === "object" && module && module.exports) {
-  module.exports = { settingsDifference, canvasFits, drawRatio, regionStep, viewStep, clampZoom, clampPitch, drawnChains, columnOrder, pathwayStep, pathwayBands, layerStyle, confusionCounts, bytesOf, cellExamples, errorRegionsLine, noErrorsHint, exampleCaption, projectCells, fmt, pct, coordsOf, keyOf, hexRgb, ramp, css, layerScale, scalePosition, magnitude, ticks, epochTicks,
+  module.exports = { shellWord, compareCommand, settingsDifference, canvasFits, drawRatio, regionStep, viewStep, clampZoom, clampPitch, drawnChains, columnOrder, pathwayStep, pathwayBands, layerStyle, confusionCounts, bytesOf, cellExamples, errorRegionsLine, noErrorsHint, exampleCaption, projectCells, fmt, pct, coordsOf, keyOf, hexRgb, ramp, css, layerScale, scalePosition, magnitude, ticks, epochTicks,
                      rotate, insidePolygon, pickFace, modeOf, settingsRows, cut, channelRange, regionLabel, mapLayout, pickCell, imageRGBA, zetaOnImage,
                      zetaDifference, laneScaled, bandBars, eegEpochIndex, termCells, wrapRows, pathwayHeader, bandLabelIndices, revealScroll,
                      rampColumns, drawRampBar, legendRow, termStops, termTipPlace, termTips };

@@ -1457,10 +1457,10 @@
   // rewritten) changes.  A run that cannot be read shows its error line; the others keep working.
   // ?run=NAME opens that run instead of the newest; ?compare=NAME (repeated for more, up to four)
   // compares it. live.chosen: the run was named (by ?run= or a "show" button), not the newest picked;
-  // live.others: each compared run's data and the version it was read at.
+  // live.others: each compared run's data and the version it was read at; live.root: serve's ROOT.
   const query = new URLSearchParams(location.search);
   const live = { run: query.get("run"), chosen: query.has("run"), version: null, compare: [...new Set(query.getAll("compare"))],
-                 others: new Map(), runs: [] };
+                 others: new Map(), runs: [], root: "" };
   // The address says what the user chose (history.replaceState, no reload): ?run= the run shown when it
   // was named, not when it is the newest (so a reload still opens the newest), and ?compare= each
   // compared run in order; a reload or a shared link opens the same view.
@@ -1534,6 +1534,7 @@
     try {
       const list = await getJSON("api/runs");
       live.runs = list.runs;
+      live.root = list.root;
       $("live-root").textContent = list.root;
       if (live.run && !live.runs.some((r) => r.name === live.run)) { live.run = null; live.chosen = false; live.version = null; }
       if (!live.run) { const n = newest(live.runs); if (n) live.run = n.name; }
@@ -1613,6 +1614,17 @@
     // data-epoch: the epoch compared, once every compared run is read ("" while one is not)
     const epoch = D.epochs[state.e].epoch;
     host.dataset.epoch = live.compare.every((name) => live.others.has(name)) ? String(epoch) : "";
+    // the command that writes this comparison as figures and compare.json (nnfmri compare), with the
+    // compared runs that have ζ at this epoch (the command refuses an epoch a run lacks)
+    const withZeta = (ep) => ep && ep.layers.some((l) => l.z);
+    const ready = live.compare.filter((n) => live.others.has(n) && withZeta(live.others.get(n).data.epochs.find((ep) => ep.epoch === epoch)));
+    if (withZeta(D.epochs[state.e]) && ready.length) {
+      const command = el("p", "hint compare-command", "The same comparison as figures (PNG or SVG) and compare.json, for a paper: ");
+      command.append(el("code", null, compareCommand(live.root, nameA, ready, epoch)),
+                     " (one colour scale for every run's ζ" + (ready.length < live.compare.length ? "; the runs without ζ at epoch " + epoch + " left out" : "") +
+                     "; README \"Comparing runs in figures\").");
+      host.append(command);
+    }
     let shown = 0;
     const draws = [], kept = new Map();
     live.compare.forEach((nameB, i) => {

@@ -807,3 +807,13 @@ test("canvasFits: the bitmap fits when both its width and its height are the CSS
   assert.equal(h.canvasFits(canvas(240, 60), 2), false);
   assert.equal(h.canvasFits(canvas(120, 80), 2), false);
 });
+
+test("compareCommand names every run under ROOT, A first, at the epoch, each word safe for a shell", () => {
+  assert.equal(h.compareCommand("/data/runs/", "seed1", ["seed2", "onecycle"], 3),
+               "nnfmri compare /data/runs/seed1 /data/runs/seed2 /data/runs/onecycle --epoch 3 --out compare-seed1");
+  // a name with a space, a quote or a $ is one single-quoted word (the quote written '\'')
+  assert.equal(h.compareCommand("/r", "it's $x", ["b c"], 1),
+               "nnfmri compare '/r/it'\\''s $x' '/r/b c' --epoch 1 --out 'compare-it'\\''s $x'");
+  assert.equal(h.shellWord("a-b_c.d/e:f=g+h,i"), "a-b_c.d/e:f=g+h,i");
+  assert.equal(h.shellWord(""), "''");
+});
