@@ -906,11 +906,6 @@ class FigureWriter {
       if (step.mean) mean.points.push_back({double(step.to_epoch), *step.mean});
     if (!mean.points.empty()) stability.push_back(mean);
 
-    struct Panel {
-      std::string title;
-      std::vector<Series> series;
-      std::optional<std::pair<double, double>> range;
-    };
     std::vector<Panel> panels = {{"loss (cross-entropy)", {train_loss, test_loss}, std::nullopt},
                                  {"accuracy", {train_acc, test_acc}, std::nullopt}};
     // metrics.jsonl's learning_rate (every train run logs it): the schedule's rate at each epoch's last
@@ -921,11 +916,21 @@ class FigureWriter {
       panels.push_back({"learning rate (at each epoch's last step)", {rate}, std::make_pair(0.0, high > 0 ? 1.1 * high : 1.0)});
     }
     panels.push_back({"ζ stability (Spearman ρ)", stability, std::make_pair(-1.0, 1.0)});
+    epoch_panels(name(run::Layout::figures(), "training"), "training — " + run_label(),
+                 "x: epoch. ζ stability: Spearman rank correlation of each layer's region ζ with the previous analysed epoch's", panels,
+                 x_low, x_high);
+  }
 
+  struct Panel {
+    std::string title;
+    std::vector<Series> series;
+    std::optional<std::pair<double, double>> range;
+  };
+  // Panels stacked on one epoch axis [x_low, x_high] under a title and a subtitle (training.EXT's layout),
+  // each panel moved down by the legend rows above it beyond the first.
+  void epoch_panels(const std::string& path, const std::string& title, const std::string& subtitle, const std::vector<Panel>& panels,
+                    double x_low, double x_high) {
     const double w = 820, h = 190, left = kMargin + 60, gap = 92;
-    const std::string path = name(run::Layout::figures(), "training");
-    const std::string title = "training — " + run_label();
-    // the panels' tops: each moved down by the legend rows above it beyond the first
     std::vector<double> tops;
     double top = kMargin + 24 + 30 + 52 - h - gap;
     for (const Panel& pn : panels) tops.push_back(top += h + gap + legend_extra_height(pn.title, pn.series, w));
@@ -934,9 +939,7 @@ class FigureWriter {
     auto c = begin(path, std::max(left + w + right, text_width(title, kTitle) + 2 * kMargin), tops.back() + h + 40 + kMargin);
     if (!c) return;
     c->text(kMargin, kMargin, title, kText, kTitle);
-    c->text(kMargin, kMargin + 26,
-            "x: epoch. ζ stability: Spearman rank correlation of each layer's region ζ with the previous analysed epoch's",
-            kMuted, kLabel);
+    c->text(kMargin, kMargin + 26, subtitle, kMuted, kLabel);
     for (size_t i = 0; i < panels.size(); ++i)
       panel(*c, left, tops[i], w, h, panels[i].title, panels[i].series, x_low, x_high, panels[i].range, true);
     c->text(left + w / 2, tops.back() + h + 26, "epoch", kText, kLabel, Anchor::middle);
@@ -1143,31 +1146,13 @@ class ComparisonWriter : public FigureWriter {
       if (s.points.empty()) s.label += " (fewer than two epochs with ζ)";
       stability.push_back(s);
     }
-    struct Panel {
-      std::string title;
-      std::vector<Series> series;
-      std::optional<std::pair<double, double>> range;
-    };
     std::vector<Panel> panels = {{"loss (cross-entropy)", loss, std::nullopt}, {"accuracy", acc, std::nullopt}};
     if (rates) panels.push_back({"learning rate (at each epoch's last step)", rate, std::make_pair(0.0, high > 0 ? 1.1 * high : 1.0)});
     panels.push_back({"ζ stability, mean over the layers (Spearman ρ)", stability, std::make_pair(-1.0, 1.0)});
-
-    const double w = 820, h = 190, left = kMargin + 60, gap = 92;
-    const std::string path = "training." + format_;
     std::string title = "training compared —";
     for (size_t i = 0; i < runs_.size(); ++i) title += (i ? ", " : " ") + run_tag(i);
-    std::vector<double> tops;
-    double top = kMargin + 24 + 30 + 52 - h - gap;
-    for (const Panel& pn : panels) tops.push_back(top += h + gap + legend_extra_height(pn.title, pn.series, w));
-    const double right = std::max(kMargin, text_width(std::to_string(long(x_high)), kLabel) / 2 + 4);
-    auto c = begin(path, std::max(left + w + right, text_width(title, kTitle) + 2 * kMargin), tops.back() + h + 40 + kMargin);
-    if (!c) return;
-    c->text(kMargin, kMargin, title, kText, kTitle);
-    c->text(kMargin, kMargin + 26, "x: epoch. Run A solid, each compared run in its own pattern (the legends' black lines)", kMuted, kLabel);
-    for (size_t i = 0; i < panels.size(); ++i)
-      panel(*c, left, tops[i], w, h, panels[i].title, panels[i].series, x_low, x_high, panels[i].range, true);
-    c->text(left + w / 2, tops.back() + h + 26, "epoch", kText, kLabel, Anchor::middle);
-    save(*c, path);
+    epoch_panels("training." + format_, title, "x: epoch. Run A solid, each compared run in its own pattern (the legends' black lines)", panels,
+                 x_low, x_high);
   }
 
   static std::vector<double> run_pattern(size_t i) {
