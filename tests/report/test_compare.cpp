@@ -115,7 +115,8 @@ TEST_F(CompareRuns, CountsTheRegionsPlantedApartAndNoOthers) {
   EXPECT_NE(text.find("settings differ: seed 1 | 2"), std::string::npos) << text;
   // A compared with itself: the null, nothing apart anywhere
   compare({"a", "a"}, "self");
-  for (const Json& layer : compare_json("self")["layers"]) EXPECT_EQ(layer["compared"][0]["apart"], 0);
+  const Json self = compare_json("self");
+  for (const Json& layer : self["layers"]) EXPECT_EQ(layer["compared"][0]["apart"], 0);
 }
 
 TEST_F(CompareRuns, FiguresDecodeRepeatAndReplaceAnEarlierComparisons) {
