@@ -210,6 +210,13 @@ TEST_F(CompareRuns, AnalyzeDirectoriesGiveTheirOneEpochAndTheSettingsTheirFilesR
   ASSERT_EQ(lacks.size(), 1u) << lacks.dump();
   EXPECT_EQ(lacks[0]["values"], Json::array({"16", "–"}));
   expect_error_naming([&] { compare({"an1", "an2"}, "none", 5); }, "every run compared is an analyze directory");
+  // an analyze directory without ζ, and run directories without a common epoch with ζ: one line each
+  write(path("grid_only/grid.json"), grid_json(5).dump(1));
+  expect_error_naming([&] { compare({"an1", "grid_only"}, "none"); }, "B (" + path("grid_only") + ") is an analyze directory without zeta.json");
+  write(path("late/analysis/epoch_007/zeta.json"), zeta_json(7).dump(1));
+  expect_error_naming([&] { compare({"run", "late"}, "none"); }, "no analysed epoch with zeta.json is common to every run (A (" + path("run") +
+                                                                     ") has 1, 2; B (" + path("late") + ") has 7)");
+  EXPECT_FALSE(std::filesystem::exists(path("none")));
 }
 
 TEST_F(CompareRuns, OutputInsideARunOrOverOtherFilesIsRefusedBeforeAnythingIsWritten) {
