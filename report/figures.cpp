@@ -227,6 +227,8 @@ void draw_colour_bar(Canvas& c, double x, double top, double bar, int slices, co
   if (!high.empty()) c.text(x + bar, top + 20, high, kText, kLabel, Anchor::end);
 }
 
+constexpr const char* kCriticalKey = "critical: robust score r \u2265 3.5, significant";  // the frame's key in every map's legend
+
 // Colour bar with its caption, low / middle / high labels and the marks' key.
 void draw_legend(Canvas& c, double x, double y, const ColorScale& s) {
   const double bar = 300;
@@ -239,7 +241,7 @@ void draw_legend(Canvas& c, double x, double y, const ColorScale& s) {
   c.fill_rect(kx, y + 20, 14, 14, kNoData);
   c.stroke_rect(kx, y + 20, 14, 14, kBlack, 2);
   c.stroke_rect(kx + 2, y + 22, 10, 10, kWhite, 1);
-  c.text(kx + 22, y + 22, "critical: robust score r \u2265 3.5, significant", kText, kLabel);
+  c.text(kx + 22, y + 22, kCriticalKey, kText, kLabel);
   c.fill_rect(kx, y + 40, 14, 14, kNoData);
   c.line(kx + 1, y + 41, kx + 13, y + 53, kMuted, 1);
   c.line(kx + 13, y + 41, kx + 1, y + 53, kMuted, 1);
@@ -957,7 +959,6 @@ class FigureWriter {
 constexpr double kColourBar = 300;
 constexpr const char* kZetaCaption = "ζ = (φ − mean φ) / sd φ over the layer, each run its own";
 constexpr const char* kDifferenceCaption = "A − X: ζ of run A minus ζ of run X, region by region";
-constexpr const char* kCriticalKey = "critical: robust score r ≥ 3.5, significant";
 constexpr const char* kApartKey = "apart: the two runs' 95% ζ intervals do not overlap";
 
 // `nnfmri compare` (report/compare.h): run A is runs_[0], the figures' layers and file names are A's.
@@ -978,10 +979,16 @@ class ComparisonWriter : public FigureWriter {
 
  private:
   const EpochData& epoch_of(size_t i) const { return runs_[i].run->epochs[runs_[i].epoch_index]; }
-  // "B: seed2", the name cut to 24 characters (a long directory name would push the maps off the figure)
+  // "B: seed2", a name longer than 24 bytes cut to its first 23 or fewer (never inside a UTF-8 character)
+  // and "…" (a long directory name would push the maps off the figure)
   std::string run_tag(size_t i) const {
-    const std::string n = runs_[i].run->name();
-    return std::string(1, compared_letter(i)) + ": " + (n.size() > 24 ? n.substr(0, 23) + "…" : n);
+    std::string n = runs_[i].run->name();
+    if (n.size() > 24) {
+      size_t cut = 23;
+      while (cut > 0 && (static_cast<unsigned char>(n[cut]) & 0xC0) == 0x80) --cut;
+      n = n.substr(0, cut) + "…";
+    }
+    return std::string(1, compared_letter(i)) + ": " + n;
   }
 
   // Every run's ζ map of layer l (left column, one diverging scale ±m, m the largest |ζ| of the maps

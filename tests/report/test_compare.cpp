@@ -143,6 +143,18 @@ TEST_F(CompareRuns, FiguresDecodeRepeatAndReplaceAnEarlierComparisons) {
   EXPECT_EQ(names, (std::set<std::string>{"compare.json", "conv1_zeta.svg", "pool1_zeta.svg", "output_zeta.svg", "training.svg"}));
 }
 
+TEST_F(CompareRuns, ALongNameIsCutBetweenCharacters) {
+  // 15 × "é" (2 bytes each): cut to 11 of them and "…", not inside the 12th (which would draw U+FFFD)
+  std::string name;
+  for (int i = 0; i < 15; ++i) name += "é";
+  write_run(path(name));
+  write_run(path("b"));
+  compare({name, "b"}, "out", std::nullopt, "svg");
+  const std::string svg = base::read_file(path("out/training.svg"));
+  EXPECT_NE(svg.find("A: " + name.substr(0, 22) + "…"), std::string::npos);
+  EXPECT_EQ(svg.find("\xEF\xBF\xBD"), std::string::npos);
+}
+
 TEST_F(CompareRuns, EpochIsChosenOrRefusedNamingTheRunThatLacksIt) {
   write_pair({1}, {1.5});
   compare({"a", "b"}, "one", 1);
