@@ -57,7 +57,7 @@ int cmd_analyze(int argc, char** argv) {
   // One writer per --out: the directory's lock (as train's of its run directory), held to the end.
   std::optional<base::DirectoryLock> lock;
   if (writer) {
-    require_directory_or_missing("--out", out, "a directory for the analysis files (created when missing)");
+    base::require_directory_or_missing("--out", out, "a directory for the analysis files (created when missing)");
     refuse_output_in_data("--out", out, {&data.test}, "--data", "analyze writes nothing into its data");
     base::make_directories(out);
     lock.emplace(out, directory_in_use("--out", out));

@@ -261,7 +261,7 @@ int cmd_monitor(int argc, char** argv) {
   Flags flags(kMonitor, argc, argv);
   if (flags.help()) return std::fputs(flags.usage().c_str(), stdout), 0;
   const int threads = set_threads(flags);
-  require_directory_or_missing("--out", flags.text("--out"), "a directory for monitor.jsonl and monitor.html (created when missing)");
+  base::require_directory_or_missing("--out", flags.text("--out"), "a directory for monitor.jsonl and monitor.html (created when missing)");
   const std::string checkpoint = flags.operands()[0], profile_path = flags.text("--profile");
   nn::Checkpoint ck = nn::load_checkpoint(checkpoint, true);  // inference only: no backward follows
   imaging::Profile profile;
@@ -437,7 +437,7 @@ int cmd_corrupt(int argc, char** argv) {
   const int severity = int(flags.integer("--severity"));
   const uint64_t seed = uint64_t(flags.integer("--seed"));
   const std::string out = flags.text("--out");
-  require_directory_or_missing("--out", out, "a directory for the corrupted CIFAR-10 files (created when missing)");
+  base::require_directory_or_missing("--out", out, "a directory for the corrupted CIFAR-10 files (created when missing)");
   datasets::DataSplit data = load_data(flags, true);
   // --out must end up holding only what corrupt writes: a CIFAR-10 reader reads every
   // data_batch_N.bin of a folder, so another batch there would be read with the new ones; and the

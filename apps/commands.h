@@ -121,11 +121,6 @@ void require_writable(const NamedFile& output);
 // in_file_of("flag --zeta", …) turns "z.json: /epoch: is 7, …" into "flag --zeta z.json: /epoch: is 7, …",
 // in_file_of("--input:", …) "planted: cells=99 exceeds 10 …" into "--input: planted: cells=99 exceeds 10 …".
 void in_file_of(const std::string& flag, const std::function<void()>& step);
-// An output directory flag (train's, analyze's, monitor's and corrupt's --out): what stands at `path` must be a
-// directory or nothing (the command creates it); anything else, or a path that cannot be looked at (a
-// name too long, a file on the way: out_file/sub), is one line naming the flag,
-// "flag --out afile: not a directory, expected EXPECTED".  Called before the command's work.
-void require_directory_or_missing(const std::string& flag, const std::string& path, const std::string& expected);
 // An output folder (`flag`, --out) never is a folder the data of `data_flag` was read from, nor lies inside a
 // folder read whole (images:DIR: a new subfolder there would be read as a class without images, and the
 // data would no longer load): `out` is compared, as a file system object (links and other spellings

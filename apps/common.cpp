@@ -98,16 +98,6 @@ bool same_file(const std::string& a, const std::string& b) {
 }
 }  // namespace
 
-void require_directory_or_missing(const std::string& flag, const std::string& path, const std::string& expected) {
-  std::error_code ec;
-  const std::filesystem::file_status status = std::filesystem::status(path, ec);
-  if (std::filesystem::exists(status) && !std::filesystem::is_directory(status))
-    throw base::Error("flag " + flag + " " + path + ": not a directory, expected " + expected);
-  // a name too long, a file on the way (out_file/sub), a loop of links: said here, naming the flag
-  if (ec && ec != std::errc::no_such_file_or_directory)
-    throw base::Error("flag " + flag + " " + path + ": cannot tell what it is (" + ec.message() + "), expected " + expected);
-}
-
 void refuse_output_in_data(const std::string& flag, const std::string& out, const std::vector<const datasets::Dataset*>& read,
                            const std::string& data_flag, const std::string& why) {
   namespace fs = std::filesystem;

@@ -110,7 +110,7 @@ void check_run_directory(const std::string& dir, RunStart start) {
   if (start == RunStart::resume && !directory)
     throw base::Error("flag --resume " + dir + ": " + (exists ? "not a directory" : "does not exist") +
                       ", expected a run directory (the --out of nnfmri train)");
-  if (start != RunStart::resume) require_directory_or_missing("--out", dir, "a new, empty or run directory");
+  if (start != RunStart::resume) base::require_directory_or_missing("--out", dir, "a new, empty or run directory");
 }
 
 void validate(const TrainingSettings& s, int ranks) {

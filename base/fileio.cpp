@@ -306,6 +306,16 @@ std::string not_a_directory(const std::string& path) {
              : "is not a directory (a device, FIFO or socket)";
 }
 
+void require_directory_or_missing(const std::string& flag, const std::string& path, const std::string& expected) {
+  std::error_code ec;
+  const std::filesystem::file_status status = std::filesystem::status(path, ec);
+  if (std::filesystem::exists(status) && !std::filesystem::is_directory(status))
+    throw Error("flag " + flag + " " + path + ": not a directory, expected " + expected);
+  // a name too long, a file on the way (out_file/sub), a loop of links: said here, naming the flag
+  if (ec && ec != std::errc::no_such_file_or_directory)
+    throw Error("flag " + flag + " " + path + ": cannot tell what it is (" + ec.message() + "), expected " + expected);
+}
+
 bool optional_file(const std::string& who, const std::string& path, const std::string& expected) {
   std::error_code ec;
   if (std::filesystem::is_regular_file(path, ec)) return true;

@@ -101,6 +101,11 @@ std::string not_a_file(const std::string& path);
 // Likewise for a path that is not a directory (a link followed): "does not exist", "is a symbolic link
 // that loops or leads nowhere", "is a file, not a directory" or "is not a directory (a device, FIFO or socket)".
 std::string not_a_directory(const std::string& path);
+// An output directory flag (train's, analyze's, monitor's, corrupt's and compare's --out): what stands at `path` must be a
+// directory or nothing (the command creates it); anything else, or a path that cannot be looked at (a
+// name too long, a file on the way: out_file/sub), is one line naming the flag,
+// "flag --out afile: not a directory, expected EXPECTED".  Called before the command's work.
+void require_directory_or_missing(const std::string& flag, const std::string& path, const std::string& expected);
 // A file a reader may do without: true if a regular file (or a link to one) stands at `path`, false if
 // nothing does (not even a dangling link); anything else there (a dangling link, a directory, a device)
 // is refused, not taken for absent: base::Error "`who`: `path`: <what stands there> (expected `expected`)".

@@ -107,6 +107,32 @@ Json settings_differ(const std::vector<ComparedRun>& runs) {
   return out;
 }
 
+std::string grid_text(const run::RegionGrid& g) {
+  return std::to_string(g.gh) + "x" + std::to_string(g.gw) + "x" + std::to_string(g.gc);
+}
+
+// Per layer of A: X's layer of the same name at X's compared epoch and A − X, or why not (compare.h's
+// LayerMatch).
+std::vector<LayerMatch> match_layers(const ComparedRun& a, const ComparedRun& x) {
+  const EpochData& ea = a.run->epochs[a.epoch_index];
+  const EpochData& ex = x.run->epochs[x.epoch_index];
+  std::vector<LayerMatch> out(a.run->layers.size());
+  for (size_t l = 0; l < out.size(); ++l) {
+    LayerMatch& m = out[l];
+    const auto at = std::find(x.run->layers.begin(), x.run->layers.end(), a.run->layers[l]);
+    if (at == x.run->layers.end()) {
+      m.why = "no layer of that name";
+      continue;
+    }
+    m.x = &ex.layers[size_t(at - x.run->layers.begin())];
+    m.d = zeta_difference(ea.layers[l], *m.x);
+    if (!m.d)
+      m.why = !m.x->has_zeta ? "no ζ of that layer at epoch " + std::to_string(ex.epoch)
+                             : "grid " + grid_text(m.x->grid) + ", A's " + grid_text(ea.layers[l].grid);
+  }
+  return out;
+}
+
 // The index into run.epochs of the epoch compared (README "Comparing runs").
 size_t chosen_epoch(const RunData& run, const std::string& tag, int epoch) {
   for (size_t e = 0; e < run.epochs.size(); ++e)
@@ -121,12 +147,8 @@ size_t chosen_epoch(const RunData& run, const std::string& tag, int epoch) {
 // DIR is not a run compared nor inside one (its files would become the run's), and holds nothing or an
 // earlier comparison (compare.json): anything else there is refused rather than mixed with this one.
 void check_output(const std::string& out, const std::vector<std::string>& dirs) {
+  base::require_directory_or_missing("--out", out, "a directory for the comparison (created when missing)");
   std::error_code ec;
-  const fs::file_status status = fs::status(out, ec);
-  if (fs::exists(status) && !fs::is_directory(status))
-    throw base::Error("flag --out " + out + ": not a directory, expected a directory for the comparison (created when missing)");
-  if (ec && ec != std::errc::no_such_file_or_directory)
-    throw base::Error("flag --out " + out + ": cannot tell what it is (" + ec.message() + ")");
   const fs::path target = fs::weakly_canonical(fs::absolute(out, ec), ec);
   for (const std::string& dir : dirs)
     for (fs::path at = target;; at = at.parent_path()) {
@@ -135,7 +157,7 @@ void check_output(const std::string& out, const std::vector<std::string>& dirs) 
                           ", expected a directory outside the runs compared (compare writes nothing into them)");
       if (at == at.parent_path()) break;
     }
-  if (fs::is_directory(status) && !fs::is_empty(out, ec) && !fs::exists(fs::path(out) / kCompareFile, ec))
+  if (fs::is_directory(out, ec) && !fs::is_empty(out, ec) && !fs::exists(fs::path(out) / kCompareFile, ec))
     throw base::Error("flag --out " + out + ": holds files but no " + kCompareFile +
                       ", expected a new or empty directory or an earlier comparison's");
 }
@@ -198,6 +220,7 @@ std::string build_comparison(const std::vector<std::string>& run_dirs, const Com
     }
     compared[i].stability = zeta_stability(runs[i]);
   }
+  for (size_t i = 1; i < runs.size(); ++i) compared[i].layers = match_layers(compared[0], compared[i]);
   const Figures figures = render_comparison(compared, opts.format, opts.scale);
 
   // compare.json
@@ -222,11 +245,9 @@ std::string build_comparison(const std::vector<std::string>& run_dirs, const Com
     std::string line = "  " + a.layers[l] + ": " + std::to_string(la.zeta.size()) + " regions";
     for (size_t i = 1; i < runs.size(); ++i) {
       const std::string letter(1, compared_letter(i));
-      const auto m = std::find(runs[i].layers.begin(), runs[i].layers.end(), a.layers[l]);
-      const LayerImage* lx = m == runs[i].layers.end() ? nullptr : &runs[i].epochs[compared[i].epoch_index].layers[size_t(m - runs[i].layers.begin())];
-      const std::optional<ZetaDifference> d = lx ? zeta_difference(la, *lx) : std::nullopt;
+      const std::optional<ZetaDifference>& d = compared[i].layers[l].d;
       if (!d) {
-        const std::string why = !lx ? "no layer of that name" : !lx->has_zeta ? "no ζ of that layer at its epoch" : "another grid";
+        const std::string& why = compared[i].layers[l].why;
         per.push_back({{"run", letter}, {"not_compared", why}});
         line += "; " + letter + " not compared (" + why + ")";
         continue;
@@ -255,15 +276,8 @@ std::string build_comparison(const std::vector<std::string>& run_dirs, const Com
   fs::create_directories(opts.out, ec);
   if (ec) throw base::Error("flag --out " + opts.out + ": cannot create it (" + ec.message() + ")");
   const base::DirectoryLock lock(opts.out, "flag --out " + opts.out + ": in use by another nnfmri command (it holds the directory's lock)");
-  std::set<std::string> now;
-  for (const Figure& f : figures.files) now.insert(f.path);
-  std::vector<std::string> stale;
-  for (const fs::directory_entry& entry : fs::directory_iterator(opts.out, ec)) {
-    const std::string ext = entry.path().extension().string(), file = entry.path().filename().string();
-    if (entry.is_regular_file(ec) && (ext == ".png" || ext == ".svg") && !now.count(file)) stale.push_back(entry.path().string());
-  }
   run::remove_file(json_path);
-  for (const std::string& path : stale) run::remove_file(path);
+  remove_figures_not_in(opts.out, "", false, figures);
   write_figures(opts.out, figures);
   run::write_json(json_path, doc, 2);
 

@@ -37,6 +37,16 @@ struct ZetaDifference {
 };
 std::optional<ZetaDifference> zeta_difference(const LayerImage& a, const LayerImage& x);
 
+// A compared run X's layer of the name of A's layer, at X's compared epoch: x (null when X has no layer
+// of that name), and A − X; or, when d is nullopt, why the layer is not compared ("no layer of that
+// name", "no ζ of that layer at epoch N", "grid GHxGWxGC, A's GHxGWxGC").  build_comparison pairs the
+// layers once: compare.json, the terminal lines and the figures read the same pairs.
+struct LayerMatch {
+  const LayerImage* x = nullptr;
+  std::optional<ZetaDifference> d;
+  std::string why;
+};
+
 struct CompareOptions {
   std::string out;              // --out DIR
   std::optional<int> epoch;     // --epoch N

@@ -4,6 +4,7 @@
 #include <functional>
 #include <cctype>
 #include <cmath>
+#include <filesystem>
 #include <numeric>
 #include <optional>
 #include <set>
@@ -14,6 +15,7 @@
 #include "base/error.h"
 #include "base/fileio.h"
 #include "run/layout.h"
+#include "run/manifest.h"
 #include "run/region_grid.h"
 
 namespace report {
@@ -997,35 +999,13 @@ class ComparisonWriter : public FigureWriter {
   // that name has no ζ at its epoch, or another grid, gets a line saying so instead.
   void layer_comparison(size_t l) {
     const LayerImage& a = epoch_of(0).layers[l];
-    struct Row {
-      const LayerImage* x = nullptr;
-      std::optional<ZetaDifference> d;
-      std::string why;  // not compared: why
-    };
-    std::vector<Row> rows(runs_.size());
-    rows[0].x = &a;
     double zmax = 0, dmax = 0;
     for (const ZetaRegion& z : a.zeta) zmax = std::max(zmax, std::abs(z.zeta));
-    for (size_t i = 1; i < runs_.size(); ++i) {
-      const RunData& x = *runs_[i].run;
-      const auto m = std::find(x.layers.begin(), x.layers.end(), run_.layers[l]);
-      if (m == x.layers.end()) {
-        rows[i].why = "no layer " + run_.layers[l] + " in this run";
-        continue;
+    for (size_t i = 1; i < runs_.size(); ++i)
+      if (const LayerMatch& m = runs_[i].layers[l]; m.d) {
+        for (const ZetaRegion& z : m.x->zeta) zmax = std::max(zmax, std::abs(z.zeta));
+        dmax = std::max(dmax, m.d->max);
       }
-      const LayerImage& xl = epoch_of(i).layers[size_t(m - x.layers.begin())];
-      rows[i].d = zeta_difference(a, xl);
-      if (!rows[i].d) {
-        rows[i].why = !xl.has_zeta ? "no ζ of this layer at epoch " + std::to_string(epoch_of(i).epoch)
-                                   : "grid " + std::to_string(xl.grid.gh) + "x" + std::to_string(xl.grid.gw) + "x" + std::to_string(xl.grid.gc) +
-                                         ", A's is " + std::to_string(a.grid.gh) + "x" + std::to_string(a.grid.gw) + "x" +
-                                         std::to_string(a.grid.gc) + ": not compared";
-        continue;
-      }
-      rows[i].x = &xl;
-      for (const ZetaRegion& z : xl.zeta) zmax = std::max(zmax, std::abs(z.zeta));
-      dmax = std::max(dmax, rows[i].d->max);
-    }
     const ColorScale zscale{MapKind::zeta, -zmax, zmax}, dscale{MapKind::zeta, -dmax, dmax};
     const run::RegionGrid& g = a.grid;
     const std::vector<std::string>* classes = output_classes(l, a);
@@ -1044,7 +1024,7 @@ class ComparisonWriter : public FigureWriter {
     const std::string title = run_.layers[l] + " — ζ compared";
     const std::string subtitle = "left: each run's ζ map, one colour scale; right: A − X, one colour scale; framed right: the two runs' 95% ζ intervals do not overlap";
     double rows_height = 0;
-    for (size_t i = 0; i < rows.size(); ++i) rows_height += std::max(t.height(), 2 * text_height(kLabel) + 6) + caption + 12;
+    for (size_t i = 0; i < runs_.size(); ++i) rows_height += std::max(t.height(), 2 * text_height(kLabel) + 6) + caption + 12;
     const double legend_w = std::max({text_width(kZetaCaption, kLabel), text_width(kDifferenceCaption, kLabel),
                                       kColourBar + 52 + std::max(text_width(kCriticalKey, kLabel), text_width(kApartKey, kLabel))});
     const double width =
@@ -1060,25 +1040,27 @@ class ComparisonWriter : public FigureWriter {
     c->text(left, top - 24, "ζ", kText, kLabel);
     c->text(right, top - 24, "difference A − X", kText, kLabel);
     double y = top;
-    for (size_t i = 0; i < rows.size(); ++i) {
-      const Row& row = rows[i];
+    for (size_t i = 0; i < runs_.size(); ++i) {
+      const LayerMatch* m = i ? &runs_[i].layers[l] : nullptr;  // A's own row: its map, no difference
+      const LayerImage* shown = !m ? &a : m->d ? m->x : nullptr;
       const double mid = y + t.label + std::max(0.0, (t.height() - t.label) / 2 - 18);
       c->text(kMargin, mid, run_tag(i), kText, kLabel);
       c->text(kMargin, mid + text_height(kLabel) + 4, "epoch " + std::to_string(epoch_of(i).epoch), kMuted, kLabel);
-      if (!row.x) {
-        c->text(left, mid, row.why, kMuted, kLabel);
+      if (!shown) {
+        c->text(left, mid, "not compared: " + m->why, kMuted, kLabel);
       } else {
-        draw_tiles(*c, left, y, t, *row.x, map_values(*row.x, MapKind::zeta), zscale, t.label > 0, true, classes);
-        c->text(left, y + t.height() + 6, std::to_string(row.x->critical.size()) + " critical", kMuted, kLabel);
+        draw_tiles(*c, left, y, t, *shown, map_values(*shown, MapKind::zeta), zscale, t.label > 0, true, classes);
+        c->text(left, y + t.height() + 6, std::to_string(shown->critical.size()) + " critical", kMuted, kLabel);
       }
-      if (row.d) {
+      if (m && m->d) {
+        const ZetaDifference& d = *m->d;
         LayerImage marks = a;  // the difference's frames: the regions apart, no dead marks
-        marks.critical = row.d->apart;
+        marks.critical = d.apart;
         marks.has_grid = false;
-        draw_tiles(*c, right, y, t, marks, row.d->values, dscale, t.label > 0, false, classes);
+        draw_tiles(*c, right, y, t, marks, d.values, dscale, t.label > 0, false, classes);
         c->text(right, y + t.height() + 6,
-                std::to_string(row.d->apart.size()) + " of " + std::to_string(row.d->values.size()) + " regions apart; mean |A − " +
-                    std::string(1, compared_letter(i)) + "| " + base::format("%.3g", row.d->mean_abs),
+                std::to_string(d.apart.size()) + " of " + std::to_string(d.values.size()) + " regions apart; mean |A − " +
+                    std::string(1, compared_letter(i)) + "| " + base::format("%.3g", d.mean_abs),
                 kMuted, kLabel);
       }
       y += std::max(t.height(), 2 * text_height(kLabel) + 6) + caption + 12;
@@ -1245,6 +1227,23 @@ Figures render_figures(const RunData& run, const std::vector<StabilityStep>& sta
                        int scale) {
   if (format != "png" && format != "svg") throw base::Error("--format '" + format + "': expected png or svg");
   return FigureWriter(run, stability, format, scale).render_all();
+}
+
+void remove_figures_not_in(const std::string& dir, const std::string& folder, bool recursive, const Figures& figures) {
+  namespace fs = std::filesystem;
+  std::set<std::string> now;
+  for (const Figure& f : figures.files) now.insert(f.path);
+  const fs::path root = fs::path(dir) / folder;
+  std::error_code ec;
+  std::vector<std::string> stale;
+  if (fs::is_directory(root, ec))
+    for (fs::recursive_directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+      if (!recursive) it.disable_recursion_pending();
+      const std::string ext = it->path().extension().string();
+      if (!it->is_regular_file(ec) || (ext != ".png" && ext != ".svg")) continue;
+      if (!now.count(fs::relative(it->path(), dir, ec).generic_string())) stale.push_back(it->path().string());
+    }
+  for (const std::string& path : stale) run::remove_file(path);
 }
 
 void write_figures(const std::string& run_dir, const Figures& figures) {

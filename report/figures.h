@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "report/colormap.h"
+#include "report/compare.h"
 #include "report/report_data.h"
 #include "report/report_summary.h"
 
@@ -49,6 +50,9 @@ struct Figures {
 Figures render_figures(const RunData& run, const std::vector<StabilityStep>& stability, const std::string& format,
                        int scale = 1);
 void write_figures(const std::string& run_dir, const Figures& figures);  // each file atomically
+// Removes the .png and .svg files in dir/folder (recursive: in its subfolders too) that `figures` does not
+// hold (its paths relative to dir): what an earlier report or comparison drew and this one does not.
+void remove_figures_not_in(const std::string& dir, const std::string& folder, bool recursive, const Figures& figures);
 
 // `nnfmri compare` (report/compare.h): the runs, A first, each with the index into its epochs of the
 // epoch compared and its zeta_stability.  Draws, paths relative to the comparison's directory:
@@ -61,6 +65,7 @@ struct ComparedRun {
   const RunData* run = nullptr;
   size_t epoch_index = 0;
   std::vector<StabilityStep> stability;
+  std::vector<LayerMatch> layers;  // per layer of A, for a compared run (empty for A): compare.h's LayerMatch
 };
 Figures render_comparison(const std::vector<ComparedRun>& runs, const std::string& format, int scale = 1);
 char compared_letter(size_t i);  // 0 → 'A', 1 → 'B', …

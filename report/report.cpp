@@ -1,9 +1,7 @@
 #include "report/report.h"
 
 #include <algorithm>
-#include <filesystem>
 #include <numeric>
-#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -23,7 +21,6 @@
 
 namespace report {
 
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -432,21 +429,7 @@ std::string build_report(const std::string& run_dir_argument, const ReportOption
   run::remove_file(layout.report_page());
   // Figures an earlier report drew that this one does not (the other --format, an epoch no longer read,
   // a figure now skipped) go too: figures/ then holds exactly what summary.json lists.
-  {
-    std::set<std::string> now;
-    for (const Figure& f : rendered.files) now.insert(f.path);
-    const fs::path root = fs::path(run_dir) / run::Layout::figures();
-    std::error_code ec;
-    std::vector<std::string> stale;
-    if (fs::is_directory(root, ec))
-      for (fs::recursive_directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
-        const std::string ext = it->path().extension().string();
-        if (!it->is_regular_file(ec) || (ext != ".png" && ext != ".svg")) continue;
-        const std::string relative = fs::relative(it->path(), run_dir, ec).generic_string();
-        if (!now.count(relative)) stale.push_back(it->path().string());
-      }
-    for (const std::string& path : stale) run::remove_file(path);
-  }
+  remove_figures_not_in(run_dir, run::Layout::figures(), true, rendered);
   write_figures(run_dir, rendered);
   // An analyze directory's one epoch lives in the run directory itself: its summary is the run's.
   if (!run.single_analysis)
