@@ -175,10 +175,13 @@ TEST_F(CompareRuns, ALayerMissingFromARunIsSaidNotCompared) {
   write_run(path("a"));
   std::vector<LayerSpec> two = {kLayers[0], kLayers[2]};  // B has no pool1
   write(path("b/analysis/epoch_001/zeta.json"), zeta_json(1, two).dump(1));
-  compare({"a", "b"}, "out");
+  const std::string text = compare({"a", "b"}, "out", std::nullopt, "svg");
   const Json j = compare_json("out");
   ASSERT_EQ(j["layers"][1]["layer"], "pool1");
   EXPECT_EQ(j["layers"][1]["compared"][0]["not_compared"], "no layer of that name");
+  // the figure's row and the terminal line give the same why
+  EXPECT_NE(base::read_file(path("out/pool1_zeta.svg")).find("not compared: no layer of that name"), std::string::npos);
+  EXPECT_NE(text.find("pool1: 8 regions; B not compared (no layer of that name)"), std::string::npos) << text;
   EXPECT_EQ(j["layers"][0]["compared"][0]["apart"], 0);
   EXPECT_EQ(j["runs"][0]["epoch"], 1);  // B has epoch 1 alone
 }
