@@ -698,7 +698,7 @@ const MetricsRow* RunData::metrics_of(int epoch) const {
 RunData load_run(const std::string& dir, const RunSelection& selection) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
-    throw base::Error(dir + ": not a directory (expected a run directory written by nnfmri train or nnfmri analyze's --out)");
+    throw base::Error(dir + ": " + base::not_a_directory(dir) + " (expected a run directory written by nnfmri train or nnfmri analyze's --out)");
   const run::Layout layout(dir);
   const std::optional<run::Manifest> manifest = run::read_manifest(layout);
   const int last_epoch = manifest && !selection.uncommitted ? manifest->completed_epoch : -1;

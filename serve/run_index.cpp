@@ -136,7 +136,7 @@ std::string link_refusal(const std::string& dir, bool deep) {
 RunIndex::RunIndex(std::string root) : root_(std::move(root)) {
   while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
   std::error_code ec;
-  if (!fs::is_directory(root_, ec)) throw base::Error(root_ + ": not a directory (expected a directory of run directories)");
+  if (!fs::is_directory(root_, ec)) throw base::Error(root_ + ": " + base::not_a_directory(root_) + " (expected a directory of run directories)");
   run::directory_entries(root_);  // throws when it cannot be listed
 }
 

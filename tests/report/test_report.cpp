@@ -1104,7 +1104,9 @@ TEST(Report, MalformedInputIsOneClearError) {
   EXPECT_NE(message.find("metrics.jsonl:2: /train_loss: missing"), std::string::npos) << message;
 
   message = error_of([&] { report::build_report((tmp.path / "nonexistent").string(), {}); });
-  EXPECT_NE(message.find("not a directory"), std::string::npos) << message;
+  EXPECT_NE(message.find("nonexistent: does not exist (expected a run directory"), std::string::npos) << message;
+  message = error_of([&] { report::build_report((tmp.path / "metrics.jsonl").string(), {}); });
+  EXPECT_NE(message.find("metrics.jsonl: is a file, not a directory (expected a run directory"), std::string::npos) << message;
   TempDir empty("empty");
   message = error_of([&] { report::build_report(empty.str(), {}); });
   EXPECT_NE(message.find("no config.json, metrics.jsonl, analysis/epoch_N/ or grid.json"), std::string::npos) << message;
