@@ -415,12 +415,12 @@ TEST_F(Serve, EndpointsAndThePage) {
 
 TEST_F(Serve, ARootThatIsNotADirectoryIsOneError) {
   base::write_file_atomic(path("file"), "x");
-  for (const std::string& root : {path("file"), path("missing")}) {
+  for (const auto& [root, what] : {std::pair<std::string, std::string>{path("file"), "is a file, not a directory"}, {path("missing"), "does not exist"}}) {
     try {
       serve::RunIndex index(root);
       ADD_FAILURE() << root << " accepted";
     } catch (const base::Error& e) {
-      EXPECT_NE(std::string(e.what()).find(root + ": not a directory"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(root + ": " + what + " (expected a directory of run directories)"), std::string::npos) << e.what();
     }
   }
 }
