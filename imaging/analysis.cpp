@@ -35,7 +35,11 @@ std::vector<std::unique_ptr<Stage>> chosen_stages(const AnalysisSettings& settin
 
 // The header every stage's JSON starts with.
 nlohmann::ordered_json json_header(const AnalysisContext& context, size_t images) {
-  return {{"model", context.model}, {"epoch", context.epoch}, {"dataset", context.dataset}, {"eval_samples", images}};
+  nlohmann::ordered_json header = {{"model", context.model}, {"epoch", context.epoch}};
+  if (!context.checkpoint.is_null()) header["checkpoint"] = context.checkpoint;
+  header["dataset"] = context.dataset;
+  header["eval_samples"] = images;
+  return header;
 }
 
 }  // namespace

@@ -59,6 +59,9 @@ struct AnalysisContext {  // written into each JSON
   // test set and eval_samples: a training run writes it in its first analysed epoch only (README
   // "Reading the report"); `analyze` always.
   bool write_images = true;
+  // `analyze`: the checkpoint imaged, {"path" (as given), "sha256"}, written after "epoch" so that an
+  // analyze directory says what it imaged; null in a training run (its checkpoints/ names them).
+  nlohmann::ordered_json checkpoint = nullptr;
 };
 
 struct StageReport {

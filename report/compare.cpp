@@ -69,7 +69,8 @@ void settings_rows(const std::string& prefix, const Json& v, std::vector<std::pa
 // The settings the runs differ in (report.js's settingsDifference): per key in order of first appearance,
 // every run's value ("–" when it lacks the key), for keys whose values are not all the same or that a run
 // lacks.  A run's settings: its config.json and the settings its compared epoch's grid.json, zeta.json
-// and tract.json record (what was computed: the ζ seed, budget, sample), as keys grid.…, zeta.…, tract.….
+// and tract.json record (what was computed: the ζ seed, budget, sample), as keys grid.…, zeta.…, tract.…,
+// and the checkpoint an analyze directory imaged, checkpoint.path and checkpoint.sha256.
 // An analyze directory has no config.json: it shows "–" for the config keys, which it does not make
 // differ (each of them would, and the list would bury what the analyses differ in).
 Json settings_differ(const std::vector<ComparedRun>& runs) {
@@ -81,8 +82,8 @@ Json settings_differ(const std::vector<ComparedRun>& runs) {
     const EpochData& e = run.epochs[runs[i].epoch_index];
     settings_rows("", run.config.is_null() ? Json::object() : run.config, rows[i]);
     for (const auto& row : rows[i]) config_keys.insert(row.first);
-    for (const auto& [name, settings] : {std::pair<const char*, const Json*>{"grid", &e.grid_settings}, {"zeta", &e.zeta_settings},
-                                         {"tract", &e.tract_settings}})
+    for (const auto& [name, settings] : {std::pair<const char*, const Json*>{"checkpoint", &e.checkpoint}, {"grid", &e.grid_settings},
+                                         {"zeta", &e.zeta_settings}, {"tract", &e.tract_settings}})
       if (!settings->is_null()) settings_rows(name, *settings, rows[i]);
     for (const auto& [k, v] : rows[i])
       if (seen.insert(k).second) keys.push_back(k);

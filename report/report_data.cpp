@@ -621,6 +621,15 @@ class RunReader {
     if (raw.grid) read_grid(epoch, Node(*raw.grid, raw.grid_path, ""));
     if (raw.zeta) read_zeta(epoch, Node(*raw.zeta, raw.zeta_path, ""));
     if (raw.tract) read_tract(epoch, Node(*raw.tract, raw.tract_path, ""));
+    for (const auto& [json, path] : {std::pair{&raw.grid, &raw.grid_path}, {&raw.zeta, &raw.zeta_path}, {&raw.tract, &raw.tract_path}})
+      if (*json && epoch.checkpoint.is_null())
+        if (const std::optional<Node> c = Node(**json, *path, "").find("checkpoint")) {
+          (*c)["path"].text();
+          if (const std::string sha = (*c)["sha256"].text();
+              sha.size() != 64 || sha.find_first_not_of("0123456789abcdef") != std::string::npos)
+            (*c)["sha256"].reject("'" + sha.substr(0, 80) + "', expected 64 lower-case hex digits (a SHA-256)");
+          epoch.checkpoint = c->json();
+        }
     const std::string label = "epoch " + std::to_string(raw.epoch) + ": ";
     if (!raw.grid && !raw.zeta && !raw.tract)
       run_.notes.push_back(label + "analysis directory has no grid.json, zeta.json or tract.json");

@@ -16,6 +16,7 @@
 #include <stb/stb_image_write.h>  // implemented by libstb (-lstb)
 
 #include "apps/commands.h"
+#include "datasets/sha256.h"
 #include "base/error.h"
 #include "base/fileio.h"
 #include "datasets/cifar10.h"
@@ -246,6 +247,10 @@ TEST_F(EvalCommand, EvalAndAnalyzeReadTheTestHalfAlone) {
   run(app::cmd_analyze, {path("a.ckpt"), "--data", "cifar10:" + path("test_only"), "--threads", "1", "--stages", "grid",
                          "--eval-samples", "16", "--out", path("scan")});
   ASSERT_TRUE(std::filesystem::exists(path("scan/grid.json")));
+  // the analysis names the checkpoint it imaged: its path as given and its SHA-256
+  const nlohmann::json imaged = nlohmann::json::parse(base::read_file(path("scan/grid.json"))).at("checkpoint");
+  EXPECT_EQ(imaged.at("path"), path("a.ckpt"));
+  EXPECT_EQ(imaged.at("sha256"), datasets::sha256_file(path("a.ckpt")));
   const nlohmann::json data = nlohmann::json::parse(base::read_file(path("scan/grid.json"))).at("dataset");
   EXPECT_FALSE(data.contains("train_images")) << data.dump();
   EXPECT_EQ(data.at("test_images"), 90);

@@ -201,6 +201,23 @@ TEST_F(CompareRuns, AnalyzeDirectoriesGiveTheirOneEpochAndTheSettingsTheirFilesR
   EXPECT_TRUE(j["runs"][1]["analyze_directory"].get<bool>());
   ASSERT_EQ(j["settings_differ"].size(), 1u) << j["settings_differ"].dump();
   EXPECT_EQ(j["settings_differ"][0]["key"], "zeta.seed");
+  // the checkpoint each analysis imaged (analyze writes it into every file): two checkpoints differ there
+  for (int seed : {1, 2}) {
+    Json zeta = zeta_json(5);
+    zeta["settings"]["seed"] = seed;
+    zeta["checkpoint"] = {{"path", "model.ckpt"}, {"sha256", std::string(64, seed == 1 ? 'a' : 'b')}};
+    write(path("ck" + std::to_string(seed) + "/zeta.json"), zeta.dump(1));
+  }
+  compare({"ck1", "ck2"}, "checkpoints");
+  const Json ck = compare_json("checkpoints");
+  ASSERT_EQ(ck["settings_differ"].size(), 2u) << ck["settings_differ"].dump();
+  EXPECT_EQ(ck["settings_differ"][0]["key"], "checkpoint.sha256");
+  EXPECT_EQ(ck["settings_differ"][0]["values"], Json::array({std::string(64, 'a'), std::string(64, 'b')}));
+  Json bad = zeta_json(5);
+  bad["checkpoint"] = {{"path", "model.ckpt"}, {"sha256", "xyz"}};
+  write(path("ck2/zeta.json"), bad.dump(1));
+  const std::string message = error_of([&] { compare({"ck1", "ck2"}, "bad"); });
+  EXPECT_NE(message.find("zeta.json: /checkpoint/sha256: 'xyz', expected 64 lower-case hex digits"), std::string::npos) << message;
   EXPECT_EQ(j["figures"], Json::array({"conv1_zeta.png", "pool1_zeta.png", "output_zeta.png"}));  // no metrics: no training figure
   // an analyze directory beside a run directory: the run's epoch is chosen as before, the analysis keeps its own
   write_run(path("run"));
