@@ -286,7 +286,7 @@ namespace {
 
 std::string short_json(const nlohmann::ordered_json& v) {
   std::string text = v.dump();
-  return text.size() > 48 ? text.substr(0, 45) + "..." : text;
+  return text.size() > 48 ? base::utf8_prefix(text, 45) + "..." : text;
 }
 
 // The first place where `here` differs from `there` (rank 0's): its JSON path and both values.
@@ -393,7 +393,7 @@ void draw_imaging_progress(const std::string& label, const imaging::AnalysisProg
   const std::string line = label + ": imaging" + (p.stage.empty() ? "" : " " + p.stage) + (p.step.empty() ? "" : " " + p.step) + " [" +
                            std::string(size_t(filled), '#') + std::string(size_t(width - filled), '.') + "] " +
                            std::to_string(int(std::lround(100 * std::clamp(p.fraction, 0.0, 1.0)))) + "%" + eta;
-  std::fprintf(stderr, "\r%-99s", line.substr(0, 99).c_str());
+  std::fprintf(stderr, "\r%-99s", base::utf8_prefix(line, 99).c_str());
   std::fflush(stderr);
 }
 

@@ -9,7 +9,9 @@
 // kMaxErrorLine bytes: a longer line (a 100 KB flag value quoted whole) keeps
 // its first kErrorHead and last kErrorTail bytes, where the flag and what was
 // expected are, with " … [N bytes left out] … " between; the cuts fall between
-// UTF-8 sequences.
+// UTF-8 sequences.  utf8_prefix(text, n) is the one way to shorten a quoted
+// name or value: its first n bytes or fewer, never ending inside a UTF-8
+// character.
 #pragma once
 #include <cstdio>
 #include <stdexcept>
@@ -40,17 +42,29 @@ inline std::string one_line(const std::string& message) {
   return out;
 }
 
+// Whether text[i] continues a UTF-8 sequence (10xxxxxx), so a cut before it would split a character.
+inline bool utf8_continuation(const std::string& text, size_t i) {
+  return (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80;
+}
+
+// text's first max_bytes bytes, or fewer so that the cut does not fall inside a UTF-8 character.
+inline std::string utf8_prefix(const std::string& text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return text;
+  size_t cut = max_bytes;
+  while (cut > 0 && utf8_continuation(text, cut)) --cut;
+  return text.substr(0, cut);
+}
+
 constexpr size_t kMaxErrorLine = 4096, kErrorHead = 2048, kErrorTail = 1536;
 
 // `line` (one_line's output) cut to kMaxErrorLine bytes as the header says.  A cut moves off a UTF-8
 // continuation byte (10xxxxxx): the head's end back, the tail's start forward.
 inline std::string capped_line(const std::string& line) {
   if (line.size() <= kMaxErrorLine) return line;
-  auto continuation = [&](size_t i) { return (static_cast<unsigned char>(line[i]) & 0xC0) == 0x80; };
-  size_t head = kErrorHead, tail = line.size() - kErrorTail;
-  while (head > 0 && continuation(head)) --head;
-  while (tail < line.size() && continuation(tail)) ++tail;
-  return line.substr(0, head) + " … [" + std::to_string(tail - head) + " bytes left out] … " + line.substr(tail);
+  const std::string head = utf8_prefix(line, kErrorHead);
+  size_t tail = line.size() - kErrorTail;
+  while (tail < line.size() && utf8_continuation(line, tail)) ++tail;
+  return head + " … [" + std::to_string(tail - head.size()) + " bytes left out] … " + line.substr(tail);
 }
 
 struct Error : std::runtime_error {

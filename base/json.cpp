@@ -53,7 +53,7 @@ std::string describe(const Json& v) {
   if (v.is_object()) return "an object";
   if (v.is_array()) return "an array of " + std::to_string(v.size());
   std::string text = json_text(v, -1);
-  if (text.size() > 40) text = text.substr(0, 37) + "...";
+  if (text.size() > 40) text = utf8_prefix(text, 37) + "...";
   return (v.is_string() ? "the string " : v.is_boolean() ? "" : "the number ") + text;
 }
 

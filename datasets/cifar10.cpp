@@ -48,7 +48,7 @@ std::vector<std::string> read_class_names(const std::string& dir, std::vector<st
       for (size_t c = 0; c < names.size(); ++c)
         if (names[c] == name)
           throw base::Error("cifar10: " + path + ": line " + std::to_string(number) + ": class name \"" +
-                            base::utf8_escaped(name.substr(0, 40)) + "\" appears twice (also class " + std::to_string(c) +
+                            base::utf8_escaped(base::utf8_prefix(name, 40)) + "\" appears twice (also class " + std::to_string(c) +
                             "), expected 10 different names");
     names.push_back(name);
   }

@@ -131,7 +131,7 @@ void FramedFile::read_tensors(const std::vector<FramedTensor>& tensors) const {
     const base::Json& t = list[i];
     const base::Json shape = shape_json(v.shape());
     if (!t.is_object() || t.value("name", base::Json()) != tensors[i].name || t.value("shape", base::Json()) != shape)
-      throw fail("tensor " + std::to_string(i) + " is " + base::json_text(t, -1).substr(0, 200) + ", expected " +
+      throw fail("tensor " + std::to_string(i) + " is " + base::utf8_prefix(base::json_text(t, -1), 200) + ", expected " +
                  tensors[i].name + " " + base::json_text(shape, -1));
     size_t bytes = v.size() * sizeof(float);
     if (off + bytes > end) throw fail("data ends inside tensor " + tensors[i].name);

@@ -140,7 +140,7 @@ TileLayout layout_within(const TileLayout& preferred, double box_width, double b
 
 // A class name where space is short (a tile's header, a column of the confusion matrix): at most 16
 // characters, a longer one cut to 15 and "…".
-std::string short_class_name(const std::string& name) { return name.size() > 16 ? name.substr(0, 15) + "…" : name; }
+std::string short_class_name(const std::string& name) { return name.size() > 16 ? base::utf8_prefix(name, 15) + "…" : name; }
 
 // A tile's header: the class name for a region of the output layer (`classes`: one name per
 // region, else null; short_class_name), else its channels, 1-based as on the page.
@@ -432,7 +432,7 @@ class FigureWriter {
       const std::string scale = layer.gallery_phi[i].empty() ? "not covered"
                                 : own_scale[i] > 0         ? base::format("±%.2g", own_scale[i])
                                                            : "φ = 0";
-      c->text(x0, y0 + side_h + 3, verdict.substr(0, 14), g.kind == "mistake" ? Rgb{178, 24, 43} : kMuted, 1.1);
+      c->text(x0, y0 + side_h + 3, base::utf8_prefix(verdict, 14), g.kind == "mistake" ? Rgb{178, 24, 43} : kMuted, 1.1);
       c->text(x0, y0 + side_h + 17, p_true, kMuted, 1.1);
       c->text(x0, y0 + side_h + 31, scale, kMuted, 1.1);
     }
@@ -984,13 +984,8 @@ class ComparisonWriter : public FigureWriter {
   // "B: seed2", a name longer than 24 bytes cut to its first 23 or fewer (never inside a UTF-8 character)
   // and "…" (a long directory name would push the maps off the figure)
   std::string run_tag(size_t i) const {
-    std::string n = runs_[i].run->name();
-    if (n.size() > 24) {
-      size_t cut = 23;
-      while (cut > 0 && (static_cast<unsigned char>(n[cut]) & 0xC0) == 0x80) --cut;
-      n = n.substr(0, cut) + "…";
-    }
-    return std::string(1, compared_letter(i)) + ": " + n;
+    const std::string& n = runs_[i].run->name();
+    return std::string(1, compared_letter(i)) + ": " + (n.size() > 24 ? base::utf8_prefix(n, 23) + "…" : n);
   }
 
   // Every run's ζ map of layer l (left column, one diverging scale ±m, m the largest |ζ| of the maps

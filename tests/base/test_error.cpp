@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 #include "base/text.h"
@@ -43,6 +44,25 @@ TEST(ErrorLine, TheCutsFallBetweenUtf8Sequences) {
     EXPECT_LE(line.size(), base::kMaxErrorLine);
     EXPECT_TRUE(base::is_utf8(line)) << "offset " << offset;
     EXPECT_GE(line.find(" … ["), base::kErrorHead - 2) << "offset " << offset;  // moved back at most one sequence
+  }
+}
+
+// utf8_prefix, the one way a quoted name is shortened: at most n bytes, never ending inside a character,
+// and as long as that allows (one byte short of "€" keeps what comes before it whole).
+TEST(ErrorLine, Utf8PrefixCutsBeforeACharacterItWouldSplit) {
+  EXPECT_EQ(base::utf8_prefix("ab", 5), "ab");
+  EXPECT_EQ(base::utf8_prefix("abc", 2), "ab");
+  EXPECT_EQ(base::utf8_prefix("a\u20acb", 1), "a");   // "a€b": 1 byte is "a"
+  EXPECT_EQ(base::utf8_prefix("a\u20acb", 2), "a");   // inside "€": back to "a"
+  EXPECT_EQ(base::utf8_prefix("a\u20acb", 3), "a");
+  EXPECT_EQ(base::utf8_prefix("a\u20acb", 4), "a\u20ac");
+  EXPECT_EQ(base::utf8_prefix("\u00e9\u00e9", 3), "\u00e9");
+  EXPECT_EQ(base::utf8_prefix("\u00e9", 1), "");
+  for (size_t n = 0; n < 12; ++n) {
+    const std::string cut = base::utf8_prefix("x\u00e9\u20ac\U0001F600y", n);
+    EXPECT_TRUE(base::is_utf8(cut)) << n;
+    EXPECT_LE(cut.size(), n);
+    EXPECT_GE(cut.size() + 3, std::min<size_t>(n, 11)) << n;  // back at most one sequence's continuation bytes
   }
 }
 
