@@ -605,6 +605,26 @@ class RunReader {
     }
   }
 
+  // analyze's "checkpoint": {"path": a string, "sha256": 64 lower-case hex digits}.  Every file of the
+  // epoch that names one is checked, and they must name the same one (else one line naming the file
+  // that differs and the one it differs from); `named_by` is the first such file.
+  void read_checkpoint(EpochData& epoch, std::string& named_by, const Node& root) {
+    const std::optional<Node> c = root.find("checkpoint");
+    if (!c) return;
+    (void)(*c)["path"].text();  // a string (else one line)
+    if (const std::string sha = (*c)["sha256"].text();
+        sha.size() != 64 || sha.find_first_not_of("0123456789abcdef") != std::string::npos)
+      (*c)["sha256"].reject("'" + base::utf8_prefix(sha, 80) + "', expected 64 lower-case hex digits (a SHA-256)");
+    if (epoch.checkpoint.is_null()) {
+      epoch.checkpoint = c->json();
+      named_by = root.file();
+    } else if (c->json() != epoch.checkpoint) {
+      c->reject(base::utf8_prefix(run::json_text(c->json(), -1), 300) + ", expected " +
+                base::utf8_prefix(run::json_text(epoch.checkpoint, -1), 300) + " as " + named_by +
+                " says (the files of one analysed checkpoint)");
+    }
+  }
+
   EpochData read_epoch(const RawEpoch& raw) {
     EpochData epoch;
     epoch.epoch = raw.epoch;
@@ -621,15 +641,9 @@ class RunReader {
     if (raw.grid) read_grid(epoch, Node(*raw.grid, raw.grid_path, ""));
     if (raw.zeta) read_zeta(epoch, Node(*raw.zeta, raw.zeta_path, ""));
     if (raw.tract) read_tract(epoch, Node(*raw.tract, raw.tract_path, ""));
+    std::string checkpoint_named_by;
     for (const auto& [json, path] : {std::pair{&raw.grid, &raw.grid_path}, {&raw.zeta, &raw.zeta_path}, {&raw.tract, &raw.tract_path}})
-      if (*json && epoch.checkpoint.is_null())
-        if (const std::optional<Node> c = Node(**json, *path, "").find("checkpoint")) {
-          (*c)["path"].text();
-          if (const std::string sha = (*c)["sha256"].text();
-              sha.size() != 64 || sha.find_first_not_of("0123456789abcdef") != std::string::npos)
-            (*c)["sha256"].reject("'" + sha.substr(0, 80) + "', expected 64 lower-case hex digits (a SHA-256)");
-          epoch.checkpoint = c->json();
-        }
+      if (*json) read_checkpoint(epoch, checkpoint_named_by, Node(**json, *path, ""));
     const std::string label = "epoch " + std::to_string(raw.epoch) + ": ";
     if (!raw.grid && !raw.zeta && !raw.tract)
       run_.notes.push_back(label + "analysis directory has no grid.json, zeta.json or tract.json");

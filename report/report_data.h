@@ -118,8 +118,8 @@ struct EpochData {
   std::vector<RegionChain> chains;
   double path_strength = 0;
   nlohmann::ordered_json grid_settings, zeta_settings, tract_settings;  // null when absent
-  // analyze's files: the checkpoint imaged, {"path", "sha256"} (the first of grid/zeta/tract.json that
-  // names one); null in a training run's epochs and in files written before analyze recorded it
+  // analyze's files: the checkpoint imaged, {"path", "sha256"} (grid/zeta/tract.json name the same one);
+  // null in a training run's epochs and in files written before analyze recorded it
   nlohmann::ordered_json checkpoint;
   int eval_samples = 0;  // grid.json's (else zeta's / tract's), 0 when unknown
   // zeta.json's errors.gallery and its image shape [C, H, W]; empty without --errors.

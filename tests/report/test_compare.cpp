@@ -218,6 +218,23 @@ TEST_F(CompareRuns, AnalyzeDirectoriesGiveTheirOneEpochAndTheSettingsTheirFilesR
   write(path("ck2/zeta.json"), bad.dump(1));
   const std::string message = error_of([&] { compare({"ck1", "ck2"}, "bad"); });
   EXPECT_NE(message.find("zeta.json: /checkpoint/sha256: 'xyz', expected 64 lower-case hex digits"), std::string::npos) << message;
+  // every file naming a checkpoint is checked, not only the first (grid.json's is good, zeta.json's bad),
+  // and the files of one epoch name one checkpoint
+  Json good_grid = grid_json(5);
+  good_grid["checkpoint"] = {{"path", "model.ckpt"}, {"sha256", std::string(64, 'a')}};
+  write(path("ck2/grid.json"), good_grid.dump(1));
+  const std::string second = error_of([&] { compare({"ck1", "ck2"}, "bad"); });
+  EXPECT_NE(second.find("zeta.json: /checkpoint/sha256: 'xyz', expected 64 lower-case hex digits"), std::string::npos) << second;
+  Json other = zeta_json(5);
+  other["checkpoint"] = {{"path", "model.ckpt"}, {"sha256", std::string(64, 'b')}};
+  write(path("ck2/zeta.json"), other.dump(1));
+  const std::string two = error_of([&] { compare({"ck1", "ck2"}, "bad"); });
+  EXPECT_NE(two.find("ck2/zeta.json: /checkpoint: {\"path\":\"model.ckpt\",\"sha256\":\"" + std::string(64, 'b') +
+                     "\"}, expected {\"path\":\"model.ckpt\",\"sha256\":\"" + std::string(64, 'a') + "\"} as " +
+                     path("ck2/grid.json") + " says (the files of one analysed checkpoint)"),
+            std::string::npos)
+      << two;
+  EXPECT_FALSE(std::filesystem::exists(path("bad")));
   EXPECT_EQ(j["figures"], Json::array({"conv1_zeta.png", "pool1_zeta.png", "output_zeta.png"}));  // no metrics: no training figure
   // an analyze directory beside a run directory: the run's epoch is chosen as before, the analysis keeps its own
   write_run(path("run"));
