@@ -247,11 +247,12 @@ TEST_F(EvalCommand, EvalAndAnalyzeReadTheTestHalfAlone) {
   run(app::cmd_analyze, {path("a.ckpt"), "--data", "cifar10:" + path("test_only"), "--threads", "1", "--stages", "grid",
                          "--eval-samples", "16", "--out", path("scan")});
   ASSERT_TRUE(std::filesystem::exists(path("scan/grid.json")));
+  const nlohmann::json grid = nlohmann::json::parse(base::read_file(path("scan/grid.json")));
   // the analysis names the checkpoint it imaged: its path as given and its SHA-256
-  const nlohmann::json imaged = nlohmann::json::parse(base::read_file(path("scan/grid.json"))).at("checkpoint");
+  const nlohmann::json& imaged = grid.at("checkpoint");
   EXPECT_EQ(imaged.at("path"), path("a.ckpt"));
   EXPECT_EQ(imaged.at("sha256"), datasets::sha256_file(path("a.ckpt")));
-  const nlohmann::json data = nlohmann::json::parse(base::read_file(path("scan/grid.json"))).at("dataset");
+  const nlohmann::json& data = grid.at("dataset");
   EXPECT_FALSE(data.contains("train_images")) << data.dump();
   EXPECT_EQ(data.at("test_images"), 90);
   ASSERT_EQ(data.at("files").size(), 2u) << data.dump();
