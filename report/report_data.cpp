@@ -619,8 +619,11 @@ class RunReader {
       epoch.checkpoint = c->json();
       named_by = root.file();
     } else if (c->json() != epoch.checkpoint) {
-      c->reject(base::utf8_prefix(run::json_text(c->json(), -1), 300) + ", expected " +
-                base::utf8_prefix(run::json_text(epoch.checkpoint, -1), 300) + " as " + named_by +
+      const auto shown = [](const Json& j) {
+        const std::string text = run::json_text(j, -1);
+        return text.size() > 300 ? base::utf8_prefix(text, 300) + "…" : text;
+      };
+      c->reject(shown(c->json()) + ", expected " + shown(epoch.checkpoint) + " as " + named_by +
                 " says (the files of one analysed checkpoint)");
     }
   }
