@@ -193,6 +193,7 @@ Json epoch_json(const EpochData& e, int class_count, const Json& summary) {
   j["epoch"] = e.epoch;
   j["has"] = {{"grid", e.has_grid}, {"zeta", e.has_zeta}, {"tract", e.has_tract}};
   j["eval_samples"] = e.eval_samples;
+  if (!e.checkpoint.is_null()) j["checkpoint"] = e.checkpoint;  // an analyze directory's {path, sha256}
   Json layers = Json::array();
   for (size_t l = 0; l < e.layers.size(); ++l) layers.push_back(layer_epoch_json(e, l, class_count));
   j["layers"] = layers;

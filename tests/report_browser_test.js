@@ -850,9 +850,10 @@ async function openReport(browser, problems, dir) {
 }
 
 // The report of an `analyze` output directory (one imaged checkpoint, no training; README "Report"):
-// monitorPage's analyze of its 1-epoch net, grid and ζ only. The subtitle says one analysed checkpoint
-// and its epoch, the notes are headed "Notes" (a missing tract is a choice here, not a missing input),
-// and every layer is drawn.
+// monitorPage's analyze of its 1-epoch net, grid and ζ only. The subtitle says one analysed checkpoint,
+// its epoch and the checkpoint's path its files record, the notes are headed "Notes" (a missing tract is
+// a choice here, not a missing input), every layer is drawn, and the error section's command analyses
+// that checkpoint (an absolute path: no CKPT to fill in).
 async function analysisPage(browser, problems, outDir) {
   const dir = path.join(outDir, "monitor-test", "zeta");
   const { cdp, evaluate } = await openReport(browser, problems, dir);
@@ -860,11 +861,14 @@ async function analysisPage(browser, problems, outDir) {
     R.select(0, 0);
     return { subtitle: document.getElementById("subtitle").textContent, notes: document.getElementById("notes").textContent.slice(0, 120),
              epochs: R.epochCount, layers: D.layers.length, drawn: [...document.querySelectorAll(".layer-view")].filter((v) => v.dataset.regions > 0).length,
-             colours: [...document.querySelectorAll(".layer-view")].map((v) => v.dataset.colour), details: document.getElementById("details-body").textContent }; })()`);
+             colours: [...document.querySelectorAll(".layer-view")].map((v) => v.dataset.colour), details: document.getElementById("details-body").textContent,
+             command: (document.querySelector("#errors .no-errors code") || { textContent: "" }).textContent }; })()`);
   got.details = (got.details.match(/ζ[−-]?[0-9.]+ +\[[^\]]*\]/) || ["no ζ row"])[0];
-  check(/one analysed checkpoint \(epoch 1\) · \d+ imaged layers$/.test(got.subtitle) && got.epochs === 1 && got.layers >= 2 && got.drawn === got.layers &&
+  const checkpoint = path.join(outDir, "monitor-test", "run", "model.ckpt");
+  check(got.subtitle.endsWith("one analysed checkpoint (epoch 1): " + checkpoint + " · " + got.layers + " imaged layers") &&
+        got.command.startsWith("nnfmri analyze " + checkpoint + " --data planted ") && got.epochs === 1 && got.layers >= 2 && got.drawn === got.layers &&
         got.colours.every((c) => c === "zeta") && (got.notes === "" || got.notes.startsWith("Notes")) && got.details !== "no ζ row",
-        "an analyze directory's report: one analysed checkpoint, every layer drawn in ζ, the region panel's ζ with its interval", JSON.stringify(got));
+        "an analyze directory's report: one analysed checkpoint named by its path, every layer drawn in ζ, the region panel's ζ with its interval, the errors command with that checkpoint", JSON.stringify(got));
   // the value function's words follow the analysis (--zeta-value confusion:1:2 here; the synthetic run and
   // the analysis above are logprob's): the glossary and φ's definition say what φ is a drop of
   const confusion = path.join(outDir, "monitor-test", "zeta-confusion");

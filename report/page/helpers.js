@@ -465,7 +465,8 @@ function layerStyle(l) {
 // that adds it for this epoch, so a newcomer need not find the checkpoint, the data and the output
 // folder.
 // `where`: { run: the run directory's name, epoch, analysisDir: an analyze output directory (its
-// checkpoint is not known: CKPT), data: the data the maps were made from (config.json's data, or an
+// checkpoint in the command when its files record an absolute path, else CKPT, with the recorded
+// path in the sentence), checkpoint: that recorded path (the files' checkpoint.path) or null, data: the data the maps were made from (config.json's data, or an
 // analyze folder's files' meta.data: spec, absolute_spec), analysis: config.json's analysis (grid and
 // eval_samples, so the maps are cut as the run's; zeta.method, since --errors needs shapley or exact;
 // none for an analyze folder) }.
@@ -490,7 +491,10 @@ function noErrorsHint(anyEpoch, where) {
   // the data spec with its folder absolute (data.absolute_spec): the command runs
   // from the folder that holds the run, wherever train ran; an older run's spec as typed
   const d = w.data || {}, spec = d.absolute_spec || d.spec || "SPEC";
-  const args = ["nnfmri", "analyze", w.analysisDir ? "CKPT" : run + "/checkpoints/epoch_" + epoch + ".ckpt", "--data", shellWord(spec)];
+  const recorded = w.analysisDir && typeof w.checkpoint === "string" && w.checkpoint ? w.checkpoint : null;
+  const absolute = recorded && recorded.startsWith("/") ? recorded : null;
+  const ckpt = w.analysisDir ? (absolute ? shellWord(absolute) : "CKPT") : run + "/checkpoints/epoch_" + epoch + ".ckpt";
+  const args = ["nnfmri", "analyze", ckpt, "--data", shellWord(spec)];
   if (Array.isArray(a.grid) && a.grid.length === 3) args.push("--grid", a.grid.join("x"));
   if (Number.isFinite(a.eval_samples)) args.push("--eval-samples", String(a.eval_samples));
   if (a.zeta && a.zeta.method && a.zeta.method !== "shapley" && a.zeta.method !== "exact") args.push("--zeta-method", "shapley");
@@ -498,7 +502,10 @@ function noErrorsHint(anyEpoch, where) {
   const text = (anyEpoch ? "The error analysis was not run at this epoch (epoch " + Number(epoch) + "; other epochs have it)."
                          : "The error analysis was not run for this " + (w.analysisDir ? "checkpoint" : "run") +
                            ": there is no confusion matrix and no error map.") +
-               " To add it" + (w.analysisDir ? " (CKPT: the checkpoint this folder was analysed from)" : " for epoch " + Number(epoch)) + ", run";
+               " To add it" + (!w.analysisDir ? " for epoch " + Number(epoch)
+                               : absolute ? ""
+                               : recorded ? " (CKPT: the checkpoint this folder was analysed from, given to analyze as " + recorded + ")"
+                                          : " (CKPT: the checkpoint this folder was analysed from)") + ", run";
   return { text, command: args.join(" "), after: "then nnfmri report " + shellWord(run) + " again (from the folder that holds " + shellWord(run) + ")." };
 }
 

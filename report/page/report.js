@@ -140,9 +140,11 @@
     document.title = "nnfmri report: " + D.meta.run;
     $("title").textContent = "nnfmri report — " + D.meta.run;
     const trained = D.metrics.epoch.length;
-    // An analyze output directory is one imaged checkpoint: no training to count.
+    // An analyze output directory is one imaged checkpoint: no training to count; the checkpoint's path
+    // as analyze was given it, where its files record it.
+    const imaged = D.meta.analysis_dir && D.epochs[0].checkpoint ? ": " + D.epochs[0].checkpoint.path : "";
     $("subtitle").textContent = D.meta.model + " on " + D.meta.dataset + " · " +
-      (D.meta.analysis_dir ? "one analysed checkpoint (epoch " + D.epochs[0].epoch + ")"
+      (D.meta.analysis_dir ? "one analysed checkpoint (epoch " + D.epochs[0].epoch + ")" + imaged
                            : trained + " epoch" + (trained === 1 ? "" : "s") + " trained · " + E + " analysed") +
       " · " + L + " imaged layers";
     const notes = $("notes");
@@ -938,6 +940,7 @@
   function noErrorsView(anyEpoch) {
     const ep = D.epochs[state.e] || D.epochs[D.epochs.length - 1];
     const hint = noErrorsHint(anyEpoch, { run: D.meta.run, epoch: ep ? ep.epoch : 1, analysisDir: D.meta.analysis_dir,
+                                             checkpoint: ep && ep.checkpoint ? ep.checkpoint.path : null,
                                              data: D.config ? D.config.data : D.meta.data, analysis: D.config ? D.config.analysis : null });
     const p = el("p", "no-errors", hint.text + " ");
     p.append(el("code", null, hint.command), " — " + hint.after);

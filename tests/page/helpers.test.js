@@ -365,6 +365,17 @@ test("noErrorsHint says the error analysis was not run and gives the one command
   const dir = h.noErrorsHint(false, { run: "ana", epoch: 3, analysisDir: true, data: null, analysis: null });
   assert.equal(dir.text, "The error analysis was not run for this checkpoint: there is no confusion matrix and no error map. To add it (CKPT: the checkpoint this folder was analysed from), run");
   assert.equal(dir.command, "nnfmri analyze CKPT --data SPEC --errors --out ana");
+  // its files record the checkpoint (analyze since 2026-12-07): an absolute path goes into the command,
+  // a relative one (relative to where analyze ran) is named in the sentence beside CKPT
+  const abs = h.noErrorsHint(false, { run: "ana", epoch: 3, analysisDir: true, checkpoint: "/runs/main 1/model.ckpt", data: null });
+  assert.equal(abs.text, "The error analysis was not run for this checkpoint: there is no confusion matrix and no error map. To add it, run");
+  assert.equal(abs.command, "nnfmri analyze '/runs/main 1/model.ckpt' --data SPEC --errors --out ana");
+  const rel = h.noErrorsHint(false, { run: "ana", epoch: 3, analysisDir: true, checkpoint: "main/model.ckpt", data: null });
+  assert.equal(rel.text, "The error analysis was not run for this checkpoint: there is no confusion matrix and no error map. To add it (CKPT: the checkpoint this folder was analysed from, given to analyze as main/model.ckpt), run");
+  assert.equal(rel.command, "nnfmri analyze CKPT --data SPEC --errors --out ana");
+  // a run's epoch ignores a checkpoint field: its own checkpoints/ file
+  assert.equal(h.noErrorsHint(false, { run: "r", epoch: 1, checkpoint: "/x.ckpt", data: { spec: "planted" } }).command,
+               "nnfmri analyze r/checkpoints/epoch_001.ckpt --data planted --errors --out r/analysis/epoch_001");
 });
 
 // The spec as typed is relative to where train ran ("cifar10:../shared/…" in make run), not to the folder that
