@@ -227,10 +227,12 @@ std::string build_comparison(const std::vector<std::string>& run_dirs, const Com
   // compare.json
   Json doc;
   Json runs_json = Json::array();
-  for (size_t i = 0; i < runs.size(); ++i)
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const EpochData& e = runs[i].epochs[compared[i].epoch_index];
     runs_json.push_back({{"letter", std::string(1, compared_letter(i))}, {"dir", dirs[i]}, {"run", runs[i].name()},
-                         {"model", runs[i].model()}, {"dataset", runs[i].dataset()},
-                         {"epoch", runs[i].epochs[compared[i].epoch_index].epoch}, {"analyze_directory", runs[i].single_analysis}});
+                         {"model", runs[i].model()}, {"dataset", runs[i].dataset()}, {"epoch", e.epoch},
+                         {"analyze_directory", runs[i].single_analysis}, {"checkpoint", e.checkpoint}});
+  }
   doc["runs"] = runs_json;
   doc["definitions"] = {{"difference", "A − X: ζ of run A minus ζ of run X, region by region, at each run's compared epoch"},
                         {"apart", "a region whose two 95% ζ intervals do not overlap (lo_A > hi_X or lo_X > hi_A)"}};

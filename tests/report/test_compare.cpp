@@ -199,6 +199,7 @@ TEST_F(CompareRuns, AnalyzeDirectoriesGiveTheirOneEpochAndTheSettingsTheirFilesR
   const Json j = compare_json("out");
   EXPECT_EQ(j["runs"][1]["epoch"], 5);
   EXPECT_TRUE(j["runs"][1]["analyze_directory"].get<bool>());
+  EXPECT_TRUE(j["runs"][1]["checkpoint"].is_null()) << j["runs"][1].dump();  // these files record none
   ASSERT_EQ(j["settings_differ"].size(), 1u) << j["settings_differ"].dump();
   EXPECT_EQ(j["settings_differ"][0]["key"], "zeta.seed");
   // the checkpoint each analysis imaged (analyze writes it into every file): two checkpoints differ there
@@ -213,6 +214,9 @@ TEST_F(CompareRuns, AnalyzeDirectoriesGiveTheirOneEpochAndTheSettingsTheirFilesR
   ASSERT_EQ(ck["settings_differ"].size(), 2u) << ck["settings_differ"].dump();
   EXPECT_EQ(ck["settings_differ"][0]["key"], "checkpoint.sha256");
   EXPECT_EQ(ck["settings_differ"][0]["values"], Json::array({std::string(64, 'a'), std::string(64, 'b')}));
+  // and each run's entry names its checkpoint
+  EXPECT_EQ(ck["runs"][0]["checkpoint"], (Json{{"path", "model.ckpt"}, {"sha256", std::string(64, 'a')}}));
+  EXPECT_EQ(ck["runs"][1]["checkpoint"]["sha256"], std::string(64, 'b'));
   Json bad = zeta_json(5);
   bad["checkpoint"] = {{"path", "model.ckpt"}, {"sha256", "xyz"}};
   write(path("ck2/zeta.json"), bad.dump(1));
