@@ -466,10 +466,10 @@ function layerStyle(l) {
 // folder.
 // `where`: { run: the run directory's name, epoch, analysisDir: an analyze output directory (its
 // checkpoint in the command when its files record an absolute path, else CKPT, with the recorded
-// path in the sentence), checkpoint: that recorded path (the files' checkpoint.path) or null, data: the data the maps were made from (config.json's data, or an
-// analyze folder's files' meta.data: spec, absolute_spec), analysis: config.json's analysis (grid and
-// eval_samples, so the maps are cut as the run's; zeta.method, since --errors needs shapley or exact;
-// none for an analyze folder) }.
+// path in the sentence), checkpoint: that recorded path (the files' checkpoint.path) or null, data:
+// the data the maps were made from (config.json's data, or an analyze folder's files' meta.data: spec,
+// absolute_spec), analysis: config.json's analysis (grid and eval_samples, so the maps are cut as the
+// run's; zeta.method, since --errors needs shapley or exact; none for an analyze folder) }.
 // Returns { text, command, after }: the sentence, the command (shown as code) and what follows it.
 // A word for a POSIX shell: as it is when it holds only characters no shell reads specially, else in
 // single quotes (a ' inside written '\''): the page's commands can be pasted whatever a run is named.
