@@ -11,6 +11,7 @@
 #include "base/format.h"
 #include "base/error.h"
 #include "base/fileio.h"
+#include "base/text.h"
 
 namespace report {
 namespace {
@@ -369,19 +370,17 @@ std::string drawable_text(const std::string& text) {
   std::string out;
   for (size_t i = 0; i < text.size();) {
     if (out.size() >= kMaxFigureText) return out + "...";
-    // One UTF-8 sequence: its length from the lead byte, valid when its continuation bytes are there.
+    // One well-formed UTF-8 sequence (base::utf8_sequence_length: 0 for an overlong form, a surrogate, a
+    // code point past U+10FFFF or a missing continuation byte).
     const unsigned char c = static_cast<unsigned char>(text[i]);
-    size_t length = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-    bool valid = length > 0 && i + length <= text.size();
-    for (size_t k = 1; valid && k < length; ++k) valid = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
-    const std::string sequence = valid ? text.substr(i, length) : "";
-    const bool printable = valid && (length > 1 || (c >= 32 && c <= 126));
-    if (printable && figure_font().glyph(code_points(sequence)[0]) != 0) {
-      out += sequence;
+    const size_t length = base::utf8_sequence_length(text, i);
+    const bool printable = length > 1 || (length == 1 && c >= 32 && c <= 126);
+    if (printable && figure_font().glyph(code_points(text.substr(i, length))[0]) != 0) {
+      out.append(text, i, length);
     } else {
       out += '?';  // one '?' for a whole sequence: skip its continuation bytes
       ++i;
-      while (i < text.size() && (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) ++i;
+      while (i < text.size() && base::utf8_continuation(text, i)) ++i;
       continue;
     }
     i += length;

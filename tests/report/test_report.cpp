@@ -1194,6 +1194,9 @@ TEST(Report, ZetaGridIsTheOneGridEncoding) {
 TEST(Report, CanvasTextAndFormats) {
   // DejaVu Sans has ζ, → and é; a tab, a stray continuation byte and a code point it lacks are '?'.
   EXPECT_EQ(report::drawable_text("\u03b6 \u2192 caf\u00e9\t!\x80\u4e2d"), "\u03b6 \u2192 caf\u00e9?!??");  // no CJK in DejaVu
+  // not well-formed UTF-8 (base::utf8_sequence_length): an overlong "A" (C1 81), a surrogate (ED A0 80)
+  // and a lead byte whose continuation is missing are each one '?', never the character they resemble
+  EXPECT_EQ(report::drawable_text("x\xC1\x81y\xED\xA0\x80z\xE2\x82"), "x?y?z?");
   EXPECT_GT(report::text_width("HELLO", 2), report::text_width("HELLO", 1));
   auto canvas = report::make_canvas("png", 80, 30);
   canvas->text(4, 4, "HELLO", {0, 0, 0}, 2);
