@@ -54,6 +54,7 @@ struct RawEpoch {
   int epoch = 0;
   std::string dir, grid_path, zeta_path, tract_path;
   std::optional<Json> grid, zeta, tract;
+  Json checkpoint;  // check_one_checkpoint's
 };
 
 // The epoch directory's grid.json, zeta.json and tract.json, those that exist.
@@ -66,17 +67,47 @@ void read_epoch_files(RawEpoch& e) {
   e.tract = read_optional_json(e.tract_path);
 }
 
-// A run's analysis/epoch_NNN holds epoch NNN's files: one whose header names another epoch (an
-// `analyze --out RUN/analysis/epoch_001` of another checkpoint, even while the run trains) is one
-// error naming it, never drawn as epoch NNN.
-void check_file_epochs(const RawEpoch& e) {
+// The files of one analysed epoch describe one checkpoint.  A file's "checkpoint", where it names one,
+// is {"path": a string, "sha256": 64 lower-case hex digits}.  The files that state an epoch, a model or a
+// checkpoint state the first's (grid.json, then zeta.json, then tract.json), except that in a run's
+// analysis/epoch_NNN (`epoch_from_directory`) every stated epoch is NNN: a file left there by `analyze --out
+// RUN/analysis/epoch_001` of another checkpoint, even while the run trains, is never drawn as epoch NNN.
+// Anything else is one line naming the file and key that differ and what was expected.  Returns the
+// checkpoint, null when no file names one (a training run's files).
+Json check_one_checkpoint(const RawEpoch& e, bool epoch_from_directory) {
+  std::vector<Node> files;
   for (const auto& [doc, path] : {std::pair{&e.grid, &e.grid_path}, {&e.zeta, &e.zeta_path}, {&e.tract, &e.tract_path}})
-    if (*doc) {
-      const Node root(**doc, *path, "");
-      if (root.has("epoch") && root["epoch"].integer(0, 1000000) != e.epoch)
-        root["epoch"].reject(run::json_text(root["epoch"].json(), -1) + ", expected " + std::to_string(e.epoch) +
-                             " (the epoch of its directory's name)");
+    if (*doc) files.emplace_back(**doc, *path, "");
+  for (const Node& file : files)
+    if (const std::optional<Node> c = file.find("checkpoint")) {
+      (void)(*c)["path"].text();  // a string (else one line)
+      if (const std::string sha = (*c)["sha256"].text();
+          sha.size() != 64 || sha.find_first_not_of("0123456789abcdef") != std::string::npos)
+        (*c)["sha256"].reject("'" + base::utf8_prefix(sha, 80) + "', expected 64 lower-case hex digits (a SHA-256)");
     }
+  const auto shown = [](const Json& j) {
+    const std::string text = run::json_text(j, -1);
+    return text.size() > 300 ? base::utf8_prefix(text, 300) + "…" : text;
+  };
+  Json checkpoint;
+  for (const std::string key : {"epoch", "model", "checkpoint"}) {
+    std::optional<Node> first;
+    for (const Node& file : files) {
+      const std::optional<Node> value = file.find(key);
+      if (!value) continue;
+      if (key == "epoch" && epoch_from_directory) {
+        if (value->integer(0, 1000000) != e.epoch)
+          value->reject(shown(value->json()) + ", expected " + std::to_string(e.epoch) + " (the epoch of its directory's name)");
+      } else if (!first) {
+        first = value;
+      } else if (value->json() != first->json()) {
+        value->reject(shown(value->json()) + ", expected " + shown(first->json()) + " as " + first->file() +
+                      " says (the files of one analysed checkpoint)");
+      }
+    }
+    if (key == "checkpoint" && first) checkpoint = first->json();
+  }
+  return checkpoint;
 }
 
 // grid.json's "images", checked before the page inlines it: every size is checked against the shape before
@@ -141,7 +172,7 @@ std::vector<RawEpoch> read_epochs(const std::string& run_dir, int last_epoch, co
   }
   for (RawEpoch& e : epochs) {
     read_epoch_files(e);
-    check_file_epochs(e);
+    e.checkpoint = check_one_checkpoint(e, true);
   }
   return epochs;
 }
@@ -162,15 +193,7 @@ std::optional<RawEpoch> read_analyze_output(const std::string& dir) {
   const std::string& path = e.grid ? e.grid_path : e.zeta ? e.zeta_path : e.tract_path;
   const Node head(*first, path, "");
   e.epoch = int(head["epoch"].integer(0, 1000000));
-  // One checkpoint's files: the others' epoch and model, where they say them, are the first's.
-  for (const auto& [doc, doc_path] : {std::pair{&e.zeta, &e.zeta_path}, {&e.tract, &e.tract_path}})
-    if (*doc && &**doc != &*first)
-      for (const char* key : {"epoch", "model"}) {
-        const Node other(**doc, *doc_path, "");
-        if (head.has(key) && other.has(key) && other[key].json() != head[key].json())
-          other[key].reject(run::json_text(other[key].json(), -1) + ", expected " + run::json_text(head[key].json(), -1) +
-                            " as " + path + " says (the files of one analysed checkpoint)");
-      }
+  e.checkpoint = check_one_checkpoint(e, false);
   return e;
 }
 
@@ -605,29 +628,6 @@ class RunReader {
     }
   }
 
-  // analyze's "checkpoint": {"path": a string, "sha256": 64 lower-case hex digits}.  Every file of the
-  // epoch that names one is checked, and they must name the same one (else one line naming the file
-  // that differs and the one it differs from); `named_by` is the first such file.
-  void read_checkpoint(EpochData& epoch, std::string& named_by, const Node& root) {
-    const std::optional<Node> c = root.find("checkpoint");
-    if (!c) return;
-    (void)(*c)["path"].text();  // a string (else one line)
-    if (const std::string sha = (*c)["sha256"].text();
-        sha.size() != 64 || sha.find_first_not_of("0123456789abcdef") != std::string::npos)
-      (*c)["sha256"].reject("'" + base::utf8_prefix(sha, 80) + "', expected 64 lower-case hex digits (a SHA-256)");
-    if (epoch.checkpoint.is_null()) {
-      epoch.checkpoint = c->json();
-      named_by = root.file();
-    } else if (c->json() != epoch.checkpoint) {
-      const auto shown = [](const Json& j) {
-        const std::string text = run::json_text(j, -1);
-        return text.size() > 300 ? base::utf8_prefix(text, 300) + "…" : text;
-      };
-      c->reject(shown(c->json()) + ", expected " + shown(epoch.checkpoint) + " as " + named_by +
-                " says (the files of one analysed checkpoint)");
-    }
-  }
-
   EpochData read_epoch(const RawEpoch& raw) {
     EpochData epoch;
     epoch.epoch = raw.epoch;
@@ -644,9 +644,7 @@ class RunReader {
     if (raw.grid) read_grid(epoch, Node(*raw.grid, raw.grid_path, ""));
     if (raw.zeta) read_zeta(epoch, Node(*raw.zeta, raw.zeta_path, ""));
     if (raw.tract) read_tract(epoch, Node(*raw.tract, raw.tract_path, ""));
-    std::string checkpoint_named_by;
-    for (const auto& [json, path] : {std::pair{&raw.grid, &raw.grid_path}, {&raw.zeta, &raw.zeta_path}, {&raw.tract, &raw.tract_path}})
-      if (*json) read_checkpoint(epoch, checkpoint_named_by, Node(**json, *path, ""));
+    epoch.checkpoint = raw.checkpoint;
     const std::string label = "epoch " + std::to_string(raw.epoch) + ": ";
     if (!raw.grid && !raw.zeta && !raw.tract)
       run_.notes.push_back(label + "analysis directory has no grid.json, zeta.json or tract.json");

@@ -1511,6 +1511,36 @@ TEST(Report, ARunEpochDirectoryHoldingAnotherEpochsFileIsOneError) {
   }
 }
 
+// A run's epoch directory is held to one checkpoint as an analyze directory is (one check for both):
+// a zeta.json of another model, or naming another checkpoint than grid.json, beside the run's own files
+// is one error naming both files.  Before, a run's epoch files were checked for their epoch only.
+TEST(Report, ARunEpochDirectoryOfTwoCheckpointsIsOneError) {
+  const Json one = {{"path", "a.ckpt"}, {"sha256", std::string(64, 'a')}};
+  const Json two = {{"path", "a.ckpt"}, {"sha256", std::string(64, 'b')}};
+  for (const auto& [key, grid_value, zeta_value, expected] : std::vector<std::tuple<std::string, Json, Json, std::string>>{
+           {"model", "tiny", "other", "zeta.json: /model: \"other\", expected \"tiny\" as "},
+           {"checkpoint", one, two, "zeta.json: /checkpoint: " + two.dump() + ", expected " + one.dump() + " as "}}) {
+    TempDir tmp("run_mixed");
+    write_run(tmp.path);
+    Json grid = grid_json(1), zeta = zeta_json(1);
+    grid[key] = grid_value;
+    zeta[key] = zeta_value;
+    write(tmp.path / "analysis/epoch_001/grid.json", grid.dump(1));
+    write(tmp.path / "analysis/epoch_001/zeta.json", zeta.dump(1));
+    const std::string m = error_of([&] { report::build_report(tmp.str(), {}); });
+    EXPECT_NE(m.find("analysis/epoch_001/" + expected), std::string::npos) << m;
+    EXPECT_NE(m.find("analysis/epoch_001/grid.json says (the files of one analysed checkpoint)"), std::string::npos) << m;
+    expect_nothing_written(tmp.path);
+    // files of one checkpoint are read, and the epoch names that checkpoint
+    zeta[key] = grid_value;
+    write(tmp.path / "analysis/epoch_001/zeta.json", zeta.dump(1));
+    const report::RunData run = report::load_run(tmp.str());
+    ASSERT_EQ(run.epochs.size(), 2u);
+    EXPECT_EQ(run.epochs[0].checkpoint, key == "checkpoint" ? one : Json()) << run.epochs[0].checkpoint.dump();
+    EXPECT_TRUE(run.epochs[1].checkpoint.is_null());
+  }
+}
+
 // Defect 2: a config.json nested 80,000 levels deep overflowed the stack while the page data was
 // written, after summary.json and the figures.  Now the report reads and checks everything first.
 TEST(Report, DeepConfigFailsBeforeAnythingIsWritten) {
