@@ -9,7 +9,6 @@
 #include "apps/commands.h"
 #include "base/error.h"
 #include "base/fileio.h"
-#include "datasets/sha256.h"
 #include "dist/world.h"
 #include "imaging/stage.h"
 #include "nn/checkpoint.h"
@@ -33,13 +32,12 @@ int cmd_analyze(int argc, char** argv) {
       settings.zeta.value, ck.class_names.empty() ? data.test.class_names : ck.class_names);
   std::string model = ck.meta.value("model", std::string("custom"));
   imaging::AnalysisContext ctx{model, ck.epoch, describe_data(flags.text("--data"), data, HalvesRead::test)};
-  const std::string checkpoint_sha256 = datasets::sha256_file(flags.operands()[0]);
-  ctx.checkpoint = {{"path", flags.operands()[0]}, {"sha256", checkpoint_sha256}};
+  ctx.checkpoint = {{"path", flags.operands()[0]}, {"sha256", ck.sha256}};
   // Under mpirun every rank agrees with rank 0 on what it images (the checkpoint's and the data's
   // bytes) and how (the settings): otherwise the shared units would not fit together.
   if (dist::world().ranks() > 1)
     agree_with_rank0(dist::world(), {{"version", kVersion},
-                      {"checkpoint", checkpoint_sha256},
+                      {"checkpoint", ck.sha256},
                       {"data", data_identity(ctx.dataset, data)},
                       {"analysis", imaging::describe(settings)}});
   // Under mpirun the ranks share the work (README "Beyond one machine (MPI)"): the grid's batches,

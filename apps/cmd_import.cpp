@@ -18,7 +18,7 @@
 #include "base/fileio.h"
 #include "base/json.h"
 #include "base/text.h"
-#include "datasets/sha256.h"
+#include "base/sha256.h"
 #include "nn/checkpoint.h"
 #include "nn/tensor_file.h"
 
@@ -176,10 +176,10 @@ int cmd_import(int argc, char** argv) {
   nn::load_named_tensors(net, file.tensors, flags.has("--ignore-extra"), path);
   nlohmann::json meta = {{"model", model},
                                {"spec", spec},
-                               {"imported_from", {{"path", path}, {"sha256", datasets::sha256_file(path)}}}};
+                               {"imported_from", {{"path", path}, {"sha256", base::sha256_file(path)}}}};
   // an .npz's architecture, normalisation and classes came from its .model.json: recorded too
   if (described && base::file_exists(described_by))
-    meta["imported_from"]["description"] = {{"path", described_by}, {"sha256", datasets::sha256_file(described_by)}};
+    meta["imported_from"]["description"] = {{"path", described_by}, {"sha256", base::sha256_file(described_by)}};
   const std::string out = flags.text("--out");
   nn::save_checkpoint(out, net, epoch, classes, meta);
   std::printf("imported %zu tensors (%zu parameters) from %s into %s\n", nn::torch_tensors(net).size(),

@@ -13,7 +13,6 @@
 #include "base/format.h"
 #include "datasets/cifar10.h"
 #include "datasets/corrupt.h"
-#include "datasets/sha256.h"
 #include "base/fileio.h"
 #include "base/stopwatch.h"
 #include "base/text.h"
@@ -245,7 +244,7 @@ int cmd_profile(int argc, char** argv) {
                      {"data", describe_data(flags.text("--data"), data, HalvesRead::train)}};
   const base::Stopwatch clock;
   imaging::Profile profile = imaging::fit_profile(*ck.net, data.train.view(), long(data.train.size()), int(batch), settings,
-                                                  datasets::sha256_file(checkpoint), about);
+                                                  ck.sha256, about);
   if (zeta) in_file_of("flag --zeta", [&] { imaging::set_zeta_weights(profile, *zeta, flags.text("--zeta"), ck.epoch); });
   const double seconds = clock.seconds();
   imaging::save_profile(flags.text("--out"), profile);
@@ -266,7 +265,7 @@ int cmd_monitor(int argc, char** argv) {
   nn::Checkpoint ck = nn::load_checkpoint(checkpoint, true);  // inference only: no backward follows
   imaging::Profile profile;
   in_file_of("flag --profile", [&] { profile = imaging::load_profile(profile_path); });
-  imaging::check_profile_fits(profile, profile_path, *ck.net, checkpoint, datasets::sha256_file(checkpoint));
+  imaging::check_profile_fits(profile, profile_path, *ck.net, checkpoint, ck.sha256);
   // Streamed: memory holds one batch of input images, whatever their number (README "Monitoring").
   const std::unique_ptr<datasets::TestStream> stream = open_test_stream(flags, "--input", ck.net->channels());
   const datasets::Dataset& input = stream->header();

@@ -12,7 +12,7 @@
 #include <cblas.h>
 
 #include "apps/commands.h"
-#include "datasets/sha256.h"
+#include "base/sha256.h"
 #include "dist/world.h"
 #include "nn/checkpoint.h"
 #include "run/region_grid.h"
@@ -242,7 +242,7 @@ nlohmann::ordered_json describe_data(const std::string& spec, const datasets::Da
     // Each file once: the train and test halves of one folder share its class-name file.
     for (const auto& f : d.files)
       if (std::none_of(files.begin(), files.end(), [&](const nlohmann::ordered_json& e) { return e["path"] == f; }))
-        files.push_back({{"path", f}, {"sha256", datasets::sha256_file(f)}});
+        files.push_back({{"path", f}, {"sha256", base::sha256_file(f)}});
   };
   add(data.train);
   add(data.test);
@@ -275,7 +275,7 @@ nlohmann::ordered_json data_identity(const nlohmann::ordered_json& described, co
   // identified by what was generated: each split's SHA-256 of its pixels, then of its labels.
   if (data.test.name == "planted") {
     auto content = [](const datasets::Dataset& d) {
-      return datasets::sha256_hex(d.pixels.data(), d.pixels.size()) + datasets::sha256_hex(d.labels.data(), d.labels.size());
+      return base::sha256_hex(d.pixels.data(), d.pixels.size()) + base::sha256_hex(d.labels.data(), d.labels.size());
     };
     out["generated"] = {{"train", content(data.train)}, {"test", content(data.test)}};
   }

@@ -16,7 +16,7 @@
 #include "base/format.h"
 #include "base/limits.h"
 #include "base/text.h"
-#include "datasets/sha256.h"
+#include "base/sha256.h"
 #include "nn/rng.h"
 
 namespace datasets {
@@ -219,7 +219,7 @@ ImageFolder::ImageFolder(const std::string& dir, const ImageFolderOptions& optio
                         " per image (an image is decoded whole before --resize; shrink the file itself)");
     if (!known) throw undecodable(f->path, reason);
     all_gray = all_gray && f->components <= 2;
-    listing.push_back(sha256_hex(bytes.data(), bytes.size()) + "  " + f->relative + "\n");
+    listing.push_back(base::sha256_hex(bytes.data(), bytes.size()) + "  " + f->relative + "\n");
   }
   const int C = all_gray && !options.rgb ? 1 : 3;
   const ImageFile& first = *every.front();
@@ -242,7 +242,7 @@ ImageFolder::ImageFolder(const std::string& dir, const ImageFolderOptions& optio
   });
   std::string text;
   for (const std::string& line : sorted_listing) text += line;
-  const std::string digest = sha256_hex(text.data(), text.size());
+  const std::string digest = base::sha256_hex(text.data(), text.size());
 
   header_.name = "images";
   header_.channels = C, header_.height = H, header_.width = W;

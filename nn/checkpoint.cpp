@@ -234,6 +234,7 @@ Checkpoint load_checkpoint(const std::string& path, bool inference_only) {
   ck.net->input_mean = std::move(mean);
   ck.net->input_std = std::move(stddev);
   file.read_tensors(model_tensors(*ck.net));
+  ck.sha256 = file.sha256;
   return ck;
 }
 

@@ -45,6 +45,7 @@ struct Checkpoint {
   int epoch = 0;
   std::vector<std::string> class_names;
   nlohmann::json meta;  // whatever the writer stored (dataset, settings)
+  std::string sha256;   // the file's, of the bytes loaded (nn/framed_file.h): what `analyze` and `monitor` record
 };
 
 // base::Error naming path when the net's normalisation is out of bounds (normalization_problem) or the

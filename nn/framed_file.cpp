@@ -10,6 +10,7 @@
 #include "base/format.h"
 #include "base/json.h"
 #include "base/limits.h"
+#include "base/sha256.h"
 
 namespace nn {
 
@@ -71,22 +72,27 @@ FramedFile::FramedFile(const std::string& path, const char (&magic)[8], const st
   uint32_t version = get<uint32_t>(start, 8);
   if (version != kVersion)
     throw fail("version " + std::to_string(version) + ", this build reads version " + std::to_string(kVersion));
-  stored_crc_ = get<uint32_t>(file_.read(size - 4, 4), 0);
+  const std::string crc_field = file_.read(size - 4, 4);
+  stored_crc_ = get<uint32_t>(crc_field, 0);
   // The CRC pass keeps the bytes up to the header's end (head_), so the header parsed here and the
   // one read_tensors' CRC starts from are the bytes this CRC checked, not another read of them.
   const uint64_t hlen = get<uint64_t>(start, 12);
   const size_t head_bytes = 20 + size_t(std::min<uint64_t>(hlen, size - 24));
   std::vector<char> chunk(size_t(1) << 20);
   uint32_t crc = 0;
+  base::Sha256 digest;  // of the bytes this pass reads, then of the CRC field
   for (size_t at = 0; at < size - 4;) {
     const size_t n = std::min(chunk.size(), size - 4 - at);
     file_.read(at, chunk.data(), n);
     crc = base::crc32_update(crc, chunk.data(), n);
+    digest.update(chunk.data(), n);
     if (at < head_bytes) head_.append(chunk.data(), std::min(n, head_bytes - at));
     at += n;
   }
   // (the first 20 bytes were read before the pass: equal unless the file changed in between)
   if (stored_crc_ != crc || head_.compare(0, 20, start) != 0) throw fail("checksum mismatch (truncated or corrupt file)");
+  digest.update(crc_field.data(), 4);
+  sha256 = digest.digest();
   if (hlen > size - 24) throw fail("header length " + std::to_string(hlen) + " exceeds the file");
   try {
     header = base::parse_json(head_.substr(20), "header");

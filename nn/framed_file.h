@@ -7,7 +7,7 @@
 // base::json_text (a string that is not valid UTF-8 is written with U+FFFD, never an exception).  The crc32 (zlib) covers
 // every byte before it.  FramedFile reads a regular file of at most max_bytes, checks the magic,
 // version, checksum and header length and parses the header (base/json.h), reading the file in parts
-// (never whole into memory); check_listed() compares
+// (never whole into memory) and taking its SHA-256 in the same pass; check_listed() compares
 // the tensors a loader is about to allocate with the header's list by name and shape (nothing read yet);
 // read_tensors() then checks every name, shape and byte count in order, that every value is finite, and
 // the checksum again over the bytes it read into the tensors (a file changed in place since it was opened).
@@ -51,6 +51,10 @@ class FramedFile {
   size_t data_bytes() const;
 
   base::Json header;
+  // The file's SHA-256, of the bytes the checksum pass read (the CRC field last): with read_tensors'
+  // second CRC, the digest of what a loader copied, not of another read of the path (which a writer
+  // may have replaced in between).
+  std::string sha256;
 
  private:
   std::string not_valid() const { return path_ + ": not a valid " + kind_; }  // what fail() says first

@@ -16,7 +16,7 @@
 #include <stb/stb_image_write.h>  // implemented by libstb (-lstb)
 
 #include "apps/commands.h"
-#include "datasets/sha256.h"
+#include "base/sha256.h"
 #include "base/error.h"
 #include "base/fileio.h"
 #include "datasets/cifar10.h"
@@ -251,7 +251,7 @@ TEST_F(EvalCommand, EvalAndAnalyzeReadTheTestHalfAlone) {
   // the analysis names the checkpoint it imaged: its path as given and its SHA-256
   const nlohmann::json& imaged = grid.at("checkpoint");
   EXPECT_EQ(imaged.at("path"), path("a.ckpt"));
-  EXPECT_EQ(imaged.at("sha256"), datasets::sha256_file(path("a.ckpt")));
+  EXPECT_EQ(imaged.at("sha256"), base::sha256_file(path("a.ckpt")));
   const nlohmann::json& data = grid.at("dataset");
   EXPECT_FALSE(data.contains("train_images")) << data.dump();
   EXPECT_EQ(data.at("test_images"), 90);

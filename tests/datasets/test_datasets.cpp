@@ -17,7 +17,6 @@
 #include "datasets/dataset.h"
 #include "datasets/idx.h"
 #include "datasets/planted.h"
-#include "datasets/sha256.h"
 #include "base/error.h"
 #include "tests/error_of.h"
 
@@ -593,47 +592,6 @@ TEST_F(IdxTest, CorruptGzipAndMissingFileAreReported) {
   fs::remove(path("t10k-labels-idx1-ubyte.gz"));
   msg = error_of([&] { datasets::load_idx_dir(dir_, "mnist"); });
   EXPECT_NE(msg.find("t10k-labels-idx1-ubyte.gz: file not found"), std::string::npos) << msg;
-}
-
-// ---- SHA-256 ------------------------------------------------------------------------
-
-TEST(Sha256, KnownVectors) {
-  using datasets::sha256_hex;
-  EXPECT_EQ(sha256_hex("", 0), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  EXPECT_EQ(sha256_hex("abc", 3), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  const std::string two_blocks = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";  // 56 bytes
-  EXPECT_EQ(sha256_hex(two_blocks.data(), two_blocks.size()),
-            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-  const std::string million_a(1000000, 'a');
-  EXPECT_EQ(sha256_hex(million_a.data(), million_a.size()),
-            "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
-}
-
-class Sha256File : public TempDirTest {};
-
-TEST_F(Sha256File, FileEqualsInMemoryHash) {
-  Bytes bytes(200001);  // several 64 KiB read blocks and a partial one
-  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = uint8_t(i * 2654435761u >> 13);
-  write_file(path("blob.bin"), bytes);
-  EXPECT_EQ(datasets::sha256_file(path("blob.bin")), datasets::sha256_hex(bytes.data(), bytes.size()));
-  const std::string missing = path("missing.bin");
-  EXPECT_NE(error_of([&] { datasets::sha256_file(missing); }).find(missing), std::string::npos);
-}
-
-// A path that opens but cannot be read (a directory: fopen succeeds, fread fails with EISDIR) is an
-// error naming it, not the digest of no bytes.
-TEST_F(Sha256File, AnUnreadablePathIsAnErrorNotTheEmptyDigest) {
-  fs::create_directories(path("folder"));
-  expect_error_naming([&] { datasets::sha256_file(path("folder")); }, "sha256: " + path("folder") + ": read error");
-}
-
-// The padding's length is the message's length in bits as 64 bits: 2^29 + 1 bytes are 2^32 + 8 bits,
-// which a 32-bit count would wrap to 8 (the digest is coreutils' sha256sum's of as many zero bytes).
-TEST_F(Sha256File, ALengthOfMoreThan2To32BitsIsCountedWhole) {
-  const std::string file = path("zeros.bin");
-  std::ofstream(file).close();
-  fs::resize_file(file, (uintmax_t(1) << 29) + 1);  // sparse: no 512 MiB on the disk
-  EXPECT_EQ(datasets::sha256_file(file), "7c40fe5ce847740d0f0d0cdde3949d6585804cdec3ae61a15b923165699c8137");
 }
 
 // ---- Dataset helpers ----------------------------------------------------------------

@@ -15,7 +15,7 @@
 #include "base/text.h"
 #include "datasets/dataset.h"
 #include "datasets/image_folder.h"
-#include "datasets/sha256.h"
+#include "base/sha256.h"
 #include "tests/error_of.h"
 #include "tests/temp_dir.h"
 
@@ -130,8 +130,8 @@ TEST_F(ImageFolder, TrainAndTestFoldersResizeAndTheDigest) {
   // The digest: SHA-256 of the sha256sum listing, sorted by path.
   std::string listing;
   for (const std::string rel : {"test/x/0.png", "test/y/0.png", "test/y/1.png", "train/x/0.png", "train/y/0.png"})
-    listing += datasets::sha256_file(path("t/" + rel)) + "  " + rel + "\n";
-  EXPECT_EQ(s.train.digest, datasets::sha256_hex(listing.data(), listing.size()));
+    listing += base::sha256_file(path("t/" + rel)) + "  " + rel + "\n";
+  EXPECT_EQ(s.train.digest, base::sha256_hex(listing.data(), listing.size()));
   EXPECT_EQ(s.test.digest, s.train.digest);
   EXPECT_EQ(s.train.files, std::vector<std::string>({path("t")}));
   datasets::ImageFolderOptions o;
@@ -167,8 +167,8 @@ TEST_F(ImageFolder, AFolderOfImagesWithoutClassFoldersIsAnUnlabelledStreamForThe
     ++n;
   }
   std::string listing;
-  for (const std::string rel : {"a.png", "b.png", "c.PNG"}) listing += datasets::sha256_file(path("flat/" + rel)) + "  " + rel + "\n";
-  EXPECT_EQ(s.test.digest, datasets::sha256_hex(listing.data(), listing.size()));
+  for (const std::string rel : {"a.png", "b.png", "c.PNG"}) listing += base::sha256_file(path("flat/" + rel)) + "  " + rel + "\n";
+  EXPECT_EQ(s.test.digest, base::sha256_hex(listing.data(), listing.size()));
   EXPECT_NE(s.test.read_as.find("unlabelled"), std::string::npos) << s.test.read_as;
   for (const bool test_only : {false, true}) {
     datasets::ImageFolderOptions refused;
@@ -487,8 +487,8 @@ TEST_F(ImageFolder, TheDigestNamesALinkedImageByItsPathUnderTheFolder) {
   EXPECT_EQ(linked.train.digest, copy.train.digest);
   std::string listing;
   for (const std::string rel : {"x/0.png", "y/0.png", "y/1.png"})
-    listing += datasets::sha256_file(path("store/" + rel)) + "  " + rel + "\n";
-  EXPECT_EQ(copy.train.digest, datasets::sha256_hex(listing.data(), listing.size()));
+    listing += base::sha256_file(path("store/" + rel)) + "  " + rel + "\n";
+  EXPECT_EQ(copy.train.digest, base::sha256_hex(listing.data(), listing.size()));
 }
 
 // A PNG or JPEG that stb_image cannot decode is one error saying so, with stb_image's reason quoted in

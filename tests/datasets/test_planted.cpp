@@ -11,7 +11,7 @@
 
 #include "datasets/dataset.h"
 #include "datasets/planted.h"
-#include "datasets/sha256.h"
+#include "base/sha256.h"
 #include "base/error.h"
 #include "datasets/cifar10.h"
 #include "nn/rng.h"
@@ -54,12 +54,12 @@ TEST(Planted, GoldenBytesForSeedOne) {
   const PlantedSet s = datasets::make_planted(cfg);
   const std::vector<uint8_t>& p = s.split.train.pixels;
   const std::vector<uint8_t>& labels = s.split.test.labels;
-  EXPECT_EQ(datasets::sha256_hex(p.data(), p.size()),
+  EXPECT_EQ(base::sha256_hex(p.data(), p.size()),
             "ea58f55a74820a582593e0a40f508c73eb1b03ba0dd74fdcc980441cde299f8a");
-  EXPECT_EQ(datasets::sha256_hex(labels.data(), labels.size()),
+  EXPECT_EQ(base::sha256_hex(labels.data(), labels.size()),
             "471c7445ebd64e81949a5d75080f283d1bd375e6a429464fcc3878947e56a57c");
   EXPECT_EQ(std::count(s.train_is_null.begin(), s.train_is_null.end(), 1), 10);
-  EXPECT_EQ(datasets::sha256_hex(s.train_is_null.data(), s.train_is_null.size()),
+  EXPECT_EQ(base::sha256_hex(s.train_is_null.data(), s.train_is_null.size()),
             "e022e0e8d72aabd94a3a533501a2be24892d4f044e4d19cd33cff7d6eba95588");
 }
 
@@ -478,9 +478,9 @@ TEST(Planted, GoldenBytesForMovingEvidenceWithADistractor) {
   cfg.train_count = 50, cfg.test_count = 500;
   const PlantedSet s = datasets::make_planted(cfg);
   const std::vector<uint8_t>& p = s.split.train.pixels;
-  EXPECT_EQ(datasets::sha256_hex(p.data(), p.size()), "4e2a3d5f50cfae0c166af16c6e65e78ee5aff25f49ec9412db1a6281d7f0ac4f");
-  EXPECT_EQ(datasets::sha256_hex(s.train_cell.data(), s.train_cell.size()), "7a4f4344947580d518fbbc3e9cb56effe58359d2f44c281bb614273b5a2819f7");
-  EXPECT_EQ(datasets::sha256_hex(s.train_distractor.data(), s.train_distractor.size()), "115f3f1b6b8172335b9c64ffb3c97f8b43650d93172436d35da65ffc109f35f1");
+  EXPECT_EQ(base::sha256_hex(p.data(), p.size()), "4e2a3d5f50cfae0c166af16c6e65e78ee5aff25f49ec9412db1a6281d7f0ac4f");
+  EXPECT_EQ(base::sha256_hex(s.train_cell.data(), s.train_cell.size()), "7a4f4344947580d518fbbc3e9cb56effe58359d2f44c281bb614273b5a2819f7");
+  EXPECT_EQ(base::sha256_hex(s.train_distractor.data(), s.train_distractor.size()), "115f3f1b6b8172335b9c64ffb3c97f8b43650d93172436d35da65ffc109f35f1");
   std::vector<int> count(10, 0);
   for (uint8_t d : s.test_distractor) ++count[d];
   for (int k = 0; k < 10; ++k) EXPECT_GT(count[k], 25) << "pattern " << k;  // 50 expected

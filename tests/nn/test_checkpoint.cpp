@@ -27,6 +27,7 @@
 #include "base/error.h"
 #include "base/fileio.h"
 #include "base/npz.h"
+#include "base/sha256.h"
 #include "tests/error_of.h"
 #include "tests/temp_dir.h"
 
@@ -166,6 +167,33 @@ TEST_F(Checkpoint, SaveIsAtomicAndOverwrites) {
   nn::save_checkpoint(file, *net, 2, {"a", "b", "c"});
   EXPECT_EQ(files(), std::vector<std::string>{"m.nnfmri"}) << "a .tmp. file was left behind";
   EXPECT_EQ(nn::load_checkpoint(file).epoch, 2);
+}
+
+// A checkpoint's digest is the file's SHA-256 (coreutils' sha256sum's, here base::sha256_file's) over a
+// file of several 1 MiB read parts, taken in the pass that checks its CRC: so it is the digest of the
+// bytes loaded, even when the path is replaced (save_checkpoint's rename, as a training run does with
+// model.ckpt) between the load and any later read of the path.
+TEST_F(Checkpoint, TheDigestIsOfTheBytesLoaded) {
+  nn::Network net("linear:100", 3, 32, 32);  // 307,300 values: 1.2 MB
+  net.init(1);
+  const std::string file = path("model.nnfmri");
+  std::vector<std::string> classes;
+  for (int c = 0; c < 100; ++c) classes.push_back("c" + std::to_string(c));
+  nn::save_checkpoint(file, net, 1, classes);
+  ASSERT_GT(fs::file_size(file), size_t(1) << 20);
+  const std::string before = base::sha256_file(file);
+  const char magic[8] = {'N', 'N', 'F', 'M', 'R', 'I', 'c', 'k'};
+  const nn::FramedFile framed(file, magic, "nnfmri checkpoint", size_t(1) << 30);
+  EXPECT_EQ(framed.sha256, before);
+  EXPECT_EQ(nn::load_checkpoint(file).sha256, before);
+  net.init(2);
+  nn::save_checkpoint(file, net, 2, classes);  // replaced by rename
+  ASSERT_NE(base::sha256_file(file), before);
+  std::vector<nn::FramedTensor> tensors;
+  nn::Network copy("linear:100", 3, 32, 32);
+  for (nn::NamedParam& np : copy.named_params()) tensors.push_back({np.name, &np.param->value});
+  framed.read_tensors(tensors);  // the file opened before the rename: its bytes, the digest's
+  EXPECT_EQ(framed.sha256, before);
 }
 
 // A class name that is not valid UTF-8 is refused before anything is written, naming it: the header's

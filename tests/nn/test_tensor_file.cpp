@@ -21,7 +21,7 @@
 #include "base/fileio.h"
 #include "base/json.h"
 #include "base/npz.h"
-#include "datasets/sha256.h"
+#include "base/sha256.h"
 #include "nn/tensor_file.h"
 #include "tests/error_of.h"
 #include "tests/temp_dir.h"
@@ -127,7 +127,7 @@ TEST_F(TensorFileIO, WrittenFilesKeepTheirBytesFieldByField) {
   base::write_npz(path("s.npz"), {{"a", {2}, a}, {"empty", {0}, nullptr}, {"b", {1, 3}, b}});
   const std::string npz = base::read_file(path("s.npz"));
   ASSERT_EQ(npz.size(), 692u);
-  EXPECT_EQ(datasets::sha256_file(path("s.npz")), "f072a115fb6addd595019f3ca674c5366237c6bdb2baf82518ebcf6c6686cdcd");
+  EXPECT_EQ(base::sha256_file(path("s.npz")), "f072a115fb6addd595019f3ca674c5366237c6bdb2baf82518ebcf6c6686cdcd");
   const std::string header_a = std::string("\x93NUMPY\x01\x00\x76\x00", 10) +
                                "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }" + std::string(60, ' ') + "\n";
   ASSERT_EQ(header_a.size(), 128u);  // the .npy header padded to 64 bytes
@@ -162,9 +162,9 @@ TEST_F(TensorFileIO, WrittenFilesKeepTheirBytesFieldByField) {
   EXPECT_EQ(st.substr(8, 0x88),
             "{\"__metadata__\":{\"k\":\"v\"},\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
             "\"b\":{\"dtype\":\"F32\",\"shape\":[1,3],\"data_offsets\":[8,20]}} ");
-  EXPECT_EQ(datasets::sha256_file(path("s.safetensors")), "f28e80dccf4362bb804af1e4c9680ce7927771f0ce377ec5d212e8cf9a8687e9");
+  EXPECT_EQ(base::sha256_file(path("s.safetensors")), "f28e80dccf4362bb804af1e4c9680ce7927771f0ce377ec5d212e8cf9a8687e9");
   base::write_npy(path("s.npy"), {"", {1, 3}, b});
-  EXPECT_EQ(datasets::sha256_file(path("s.npy")), "e1d6ed4178be2d3cbb4db3a787046c66f0532a9ad28312bb31c0d2b5f1381a76");
+  EXPECT_EQ(base::sha256_file(path("s.npy")), "e1d6ed4178be2d3cbb4db3a787046c66f0532a9ad28312bb31c0d2b5f1381a76");
   EXPECT_EQ(base::read_npy_2d(path("s.npy"), 3).data, std::vector<float>(b, b + 3));
 }
 
