@@ -50,16 +50,22 @@ const Font& figure_font() {
   return font;
 }
 
-// The code points of valid UTF-8 text (drawable_text's output is valid).
+// The code points of UTF-8 text, each sequence's length as base::utf8_sequence_length reads it
+// (drawable_text's output is well-formed; a byte that starts no sequence would be one '?').
 std::vector<uint32_t> code_points(const std::string& text) {
   std::vector<uint32_t> out;
   for (size_t i = 0; i < text.size();) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    const int length = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-    uint32_t cp = length == 1 ? c : c & (0x3F >> (length - 1));
-    for (int k = 1; k < length && i + k < text.size(); ++k) cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
+    const size_t length = base::utf8_sequence_length(text, i);
+    if (length == 0) {
+      out.push_back('?');
+      ++i;
+      continue;
+    }
+    const unsigned char lead = static_cast<unsigned char>(text[i]);
+    uint32_t cp = length == 1 ? lead : lead & (0x3F >> (length - 1));
+    for (size_t k = 1; k < length; ++k) cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
     out.push_back(cp);
-    i += size_t(length);
+    i += length;
   }
   return out;
 }
