@@ -2,14 +2,12 @@
 #include "base/sha256.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
-#include <memory>
 #include <vector>
 
 #include "base/error.h"
+#include "base/fileio.h"
 
 namespace base {
 namespace {
@@ -26,10 +24,6 @@ constexpr uint32_t kRound[64] = {
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
 
 uint32_t rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
-
-struct FileCloser {
-  void operator()(FILE* f) const { std::fclose(f); }
-};
 
 }  // namespace
 
@@ -89,13 +83,15 @@ std::string sha256_hex(const void* data, size_t n) {
 }
 
 std::string sha256_file(const std::string& path) {
-  std::unique_ptr<FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
-  if (!f) throw base::Error("sha256: " + path + ": cannot open: " + std::strerror(errno));
+  const FileReader file(path);  // a regular file (a FIFO is refused, not waited on), else one line naming it
   Sha256 h;
-  std::vector<uint8_t> buffer(1 << 16);
-  size_t got;
-  while ((got = std::fread(buffer.data(), 1, buffer.size(), f.get())) > 0) h.update(buffer.data(), got);
-  if (std::ferror(f.get())) throw base::Error("sha256: " + path + ": read error: " + std::strerror(errno));
+  std::vector<char> buffer(size_t(1) << 16);
+  for (uint64_t at = 0; at < file.size();) {
+    const size_t n = size_t(std::min<uint64_t>(buffer.size(), file.size() - at));
+    file.read(at, buffer.data(), n);  // the whole size it had when opened, else an error naming it
+    h.update(buffer.data(), n);
+    at += n;
+  }
   return h.digest();
 }
 

@@ -3,8 +3,8 @@
 // Promise: every digest is the 64-character lower-case hex SHA-256 of the bytes given; Sha256 takes
 // them in parts (update any number of times, then digest once), so a reader that already passes over a
 // file (nn/framed_file.h) fingerprints the bytes it read, not another read of the path; sha256_file
-// streams the file in fixed-size blocks (constant memory) and throws base::Error naming the path if it
-// cannot be opened or read.
+// streams a regular file in fixed-size blocks (constant memory) and throws base::Error naming the path
+// if it is no regular file (a directory, a FIFO: refused, never waited on) or cannot be opened or read.
 #pragma once
 #include <cstddef>
 #include <cstdint>

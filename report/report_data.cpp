@@ -13,6 +13,7 @@
 #include "run/layout.h"
 #include "run/manifest.h"
 #include "base/fileio.h"
+#include "base/sha256.h"
 
 namespace report {
 namespace {
@@ -55,6 +56,14 @@ struct RawEpoch {
   std::string dir, grid_path, zeta_path, tract_path;
   std::optional<Json> grid, zeta, tract;
   Json checkpoint;  // check_one_checkpoint's
+
+  // The files read, grid.json's first, then zeta.json's and tract.json's.
+  std::vector<Node> files() const {
+    std::vector<Node> out;
+    for (const auto& [doc, path] : {std::pair{&grid, &grid_path}, {&zeta, &zeta_path}, {&tract, &tract_path}})
+      if (*doc) out.emplace_back(**doc, *path, "");
+    return out;
+  }
 };
 
 // The epoch directory's grid.json, zeta.json and tract.json, those that exist.
@@ -75,9 +84,7 @@ void read_epoch_files(RawEpoch& e) {
 // Anything else is one line naming the file and key that differ and what was expected.  Returns the
 // checkpoint, null when no file names one (a training run's files).
 Json check_one_checkpoint(const RawEpoch& e, bool epoch_from_directory) {
-  std::vector<Node> files;
-  for (const auto& [doc, path] : {std::pair{&e.grid, &e.grid_path}, {&e.zeta, &e.zeta_path}, {&e.tract, &e.tract_path}})
-    if (*doc) files.emplace_back(**doc, *path, "");
+  const std::vector<Node> files = e.files();
   for (const Node& file : files)
     if (const std::optional<Node> c = file.find("checkpoint")) {
       (void)(*c)["path"].text();  // a string (else one line)
@@ -108,6 +115,27 @@ Json check_one_checkpoint(const RawEpoch& e, bool epoch_from_directory) {
     if (key == "checkpoint" && first) checkpoint = first->json();
   }
   return checkpoint;
+}
+
+// A run's analysis/epoch_NNN holding files that name a checkpoint (an `analyze --out` there; a training
+// run's own files name none) images that run's epoch NNN: the digest is that of checkpoints/epoch_NNN.ckpt,
+// else one line naming the file and both digests (another net's imaging is never drawn beside the run's
+// metrics as its epoch NNN).  A run without that checkpoint file cannot confirm it: a note says so.
+void check_run_checkpoint(const RawEpoch& e, const std::string& run_checkpoint, std::vector<std::string>& notes) {
+  std::optional<Node> sha;  // the first file's (check_one_checkpoint: they agree)
+  for (const Node& file : e.files())
+    if (const std::optional<Node> c = file.find("checkpoint"); c && !sha) sha = (*c)["sha256"];
+  if (!sha) return;
+  const std::string named = sha->text();
+  if (!base::file_exists(run_checkpoint)) {
+    notes.push_back("epoch " + std::to_string(e.epoch) + ": its analysis names checkpoint " + named.substr(0, 12) +
+                    "…, and the run has no checkpoints/" + fs::path(run_checkpoint).filename().string() +
+                    " to confirm it is this run's");
+    return;
+  }
+  if (const std::string own = base::sha256_file(run_checkpoint); own != named)
+    sha->reject("'" + named + "', expected '" + own + "', the SHA-256 of " + run_checkpoint +
+                " (an analysis in a run's epoch directory images that epoch's checkpoint)");
 }
 
 // grid.json's "images", checked before the page inlines it: every size is checked against the shape before
@@ -173,6 +201,7 @@ std::vector<RawEpoch> read_epochs(const std::string& run_dir, int last_epoch, co
   for (RawEpoch& e : epochs) {
     read_epoch_files(e);
     e.checkpoint = check_one_checkpoint(e, true);
+    check_run_checkpoint(e, run::Layout(run_dir).checkpoint(e.epoch), notes);
   }
   return epochs;
 }

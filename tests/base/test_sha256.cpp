@@ -3,6 +3,7 @@
 #include "base/sha256.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -40,11 +41,13 @@ TEST_F(Sha256File, FileEqualsInMemoryHash) {
   EXPECT_NE(error_of([&] { base::sha256_file(missing); }).find(missing), std::string::npos);
 }
 
-// A path that opens but cannot be read (a directory: fopen succeeds, fread fails with EISDIR) is an
-// error naming it, not the digest of no bytes.
-TEST_F(Sha256File, AnUnreadablePathIsAnErrorNotTheEmptyDigest) {
+// A path that is no regular file is an error naming it, not the digest of no bytes, and a FIFO is
+// refused, not waited on for a writer (base::FileReader).
+TEST_F(Sha256File, APathThatIsNoRegularFileIsAnErrorNotTheEmptyDigest) {
   fs::create_directories(path("folder"));
-  expect_error_naming([&] { base::sha256_file(path("folder")); }, "sha256: " + path("folder") + ": read error");
+  expect_error_naming([&] { base::sha256_file(path("folder")); }, path("folder") + ": is a directory, expected a file");
+  ASSERT_EQ(::mkfifo(path("fifo").c_str(), 0600), 0);
+  expect_error_naming([&] { base::sha256_file(path("fifo")); }, path("fifo") + ": not a regular file");
 }
 
 // The padding's length is the message's length in bits as 64 bits: 2^29 + 1 bytes are 2^32 + 8 bits,

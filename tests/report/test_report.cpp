@@ -32,6 +32,7 @@
 #include "report/figures.h"
 #include "report/report.h"
 #include "report/report_data.h"
+#include "base/sha256.h"
 #include "report/report_eeg.h"
 #include "run/manifest.h"
 #include "report/report_summary.h"
@@ -1509,6 +1510,41 @@ TEST(Report, ARunEpochDirectoryHoldingAnotherEpochsFileIsOneError) {
     expect_nothing_written(tmp.path);
     EXPECT_NE(error_of([&] { report::load_run(tmp.str()); }).find("/epoch: 3, expected 1"), std::string::npos);
   }
+}
+
+// An analysis that `analyze --out RUN/analysis/epoch_001` left in a run images the run's epoch 1: the
+// checkpoint its files name is checkpoints/epoch_001.ckpt by digest (the path may differ: a copy), else
+// one error naming the file and both digests, nothing written; a run without that file says so in a note.
+TEST(Report, ARunEpochsAnalysisImagesThatEpochsCheckpoint) {
+  TempDir tmp("run_checkpoint");
+  write_run(tmp.path);
+  const std::string bytes = "the run's epoch 1 checkpoint, as far as a digest goes";
+  write(tmp.path / "checkpoints/epoch_001.ckpt", bytes);
+  const std::string own = base::sha256_hex(bytes.data(), bytes.size()), other(64, 'b');
+  const auto name_checkpoint = [&](const std::string& sha) {
+    Json grid = grid_json(1);
+    grid["checkpoint"] = {{"path", "/elsewhere/copy.ckpt"}, {"sha256", sha}};
+    write(tmp.path / "analysis/epoch_001/grid.json", grid.dump(1));
+  };
+  name_checkpoint(own);
+  const report::RunData run = report::load_run(tmp.str());
+  EXPECT_EQ(run.epochs[0].checkpoint["sha256"], own);
+  for (const std::string& note : run.notes) EXPECT_EQ(note.find("checkpoint"), std::string::npos) << note;
+  name_checkpoint(other);
+  const std::string m = error_of([&] { report::build_report(tmp.str(), {}); });
+  EXPECT_NE(m.find("analysis/epoch_001/grid.json: /checkpoint/sha256: '" + other + "', expected '" + own +
+                   "', the SHA-256 of " + tmp.str() + "/checkpoints/epoch_001.ckpt"),
+            std::string::npos)
+      << m;
+  EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+  expect_nothing_written(tmp.path);
+  fs::remove(tmp.path / "checkpoints/epoch_001.ckpt");
+  const report::RunData unconfirmed = report::load_run(tmp.str());
+  EXPECT_NE(std::find(unconfirmed.notes.begin(), unconfirmed.notes.end(),
+                      "epoch 1: its analysis names checkpoint bbbbbbbbbbbb…, and the run has no checkpoints/epoch_001.ckpt to "
+                      "confirm it is this run's"),
+            unconfirmed.notes.end())
+      << Json(unconfirmed.notes).dump();
 }
 
 // A run's epoch directory is held to one checkpoint as an analyze directory is (one check for both):
