@@ -177,6 +177,7 @@ int cmd_info(int argc, char** argv) {
   // a string from the file: control characters escaped, as error lines have them (base::one_line)
   if (ck.meta.contains("data"))
     std::printf("trained on: %s\n", base::one_line(ck.meta["data"].value("spec", "?")).c_str());
+  std::printf("sha256: %s (the file's, as an analysis of it records it)\n", ck.sha256.c_str());
   return 0;
 }
 

@@ -18,6 +18,7 @@
 
 #include "apps/commands.h"
 #include "base/fileio.h"
+#include "base/sha256.h"
 #include "nn/checkpoint.h"
 #include "nn/tensor_file.h"
 #include "tests/error_of.h"
@@ -388,6 +389,8 @@ TEST_F(ImportCommand, InfoPrintsShapesInTheOrderOfModelJson) {
     EXPECT_NE(out.substr(line, out.find('\n', line) - line).find(shown), std::string::npos) << shown << "\n" << out;
   }
   EXPECT_NE(out.find("-> [4, 4, 3] (C, H, W)"), std::string::npos) << out;  // pool1
+  // and the file's digest, the one `analyze` records in the files of its analysis
+  EXPECT_NE(out.find("\nsha256: " + base::sha256_file(path("a.ckpt")) + " (the file's"), std::string::npos) << out;
 }
 
 // `info` prints a string the checkpoint stores (meta.data.spec) with its control characters escaped,
