@@ -175,6 +175,8 @@ zeta_with r13 "z['regions']['grid_1_1_1']['significance'] = False; z['critical_r
 case_ "report: zeta.json critical region with \`significance: false\`" 2 report r13
 json_with run r14 analysis/epoch_001/grid.json "d['layers']['conv1']['regions']['grid_1_1_1']['variance'] = -0.5"
 case_ "report: grid.json region \`variance: -0.5\`" 2 report r14
+json_with run r15 analysis/epoch_001/grid.json "d['checkpoint'] = {'path': 'other.ckpt', 'sha256': 'b' * 64}"
+case_ "report: a run epoch's grid.json naming another checkpoint than the run's" 2 report r15
 # errors_with DIR PYTHON_ON_e: a copy of ef0 (analyze --errors of the run's checkpoint) whose zeta.json is
 # changed (d the file, e its errors)
 "$nnfmri" analyze run/model.ckpt --data planted --errors --stages zeta --eval-samples 32 --zeta-samples 16 \
