@@ -419,7 +419,7 @@ class RunDirectory {
       throw base::Error(path + ": holds epoch " + std::to_string(ck.epoch) + " of the net '" + ck.net->spec() +
                         "', expected epoch " + std::to_string(manifest_.completed_epoch) + " of this run's net '" +
                         net.spec() + "' with its input normalisation");
-    return base::read_file(path, nn::kMaxCheckpointBytes);
+    return base::read_file(path, base::kMaxCheckpointBytes);
   }
   // config.json must be what these settings and this data write (spec, data files and their
   // SHA-256, every setting, threads, BLAS kernels): otherwise the rest of the run would not be the

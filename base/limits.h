@@ -27,6 +27,9 @@ constexpr size_t kMaxReadBytes = size_t(1) << 30;
 constexpr int kMaxInputSide = 65536;
 constexpr int64_t kMaxLayerUnits = int64_t(1) << 22;
 constexpr int64_t kMaxParameters = int64_t(1) << 26;
+// A checkpoint file (nn/checkpoint.h), the bound of every reader of one: magic, version and header
+// length (20 bytes), a header, every stored value as float32, the CRC.
+constexpr size_t kMaxCheckpointBytes = 20 + kMaxJsonBytes + 4 * size_t(kMaxParameters) + 4;
 // A convolution's im2col matrix for one image, (C·KH·KW) × (OH·OW) floats, one per thread.
 constexpr int64_t kMaxConvColumns = int64_t(1) << 26;
 

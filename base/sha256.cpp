@@ -82,8 +82,8 @@ std::string sha256_hex(const void* data, size_t n) {
   return h.digest();
 }
 
-std::string sha256_file(const std::string& path) {
-  const FileReader file(path);  // a regular file (a FIFO is refused, not waited on), else one line naming it
+std::string sha256_file(const std::string& path, uint64_t max_bytes) {
+  const FileReader file(path, max_bytes);  // a regular file (a FIFO is refused, not waited on), else one line naming it
   Sha256 h;
   std::vector<char> buffer(size_t(1) << 16);
   for (uint64_t at = 0; at < file.size();) {

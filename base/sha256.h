@@ -27,6 +27,7 @@ class Sha256 {
 };
 
 std::string sha256_hex(const void* data, size_t n);
-std::string sha256_file(const std::string& path);
+// max_bytes: a file larger is refused naming its size and the bound (base::FileReader), before any is read.
+std::string sha256_file(const std::string& path, uint64_t max_bytes = UINT64_MAX);
 
 }  // namespace base

@@ -6,7 +6,7 @@
 // tensors (name, shape) in Network::named_params() order, and free-form metadata.  The crc32
 // (zlib) covers every byte before it.  Loading re-builds the net from the spec and checks every
 // name, shape and byte count; any mismatch throws base::Error naming the file.  The loader reads a
-// regular file of at most kMaxCheckpointBytes, parses the header with base/json.h (size, depth and
+// regular file of at most base::kMaxCheckpointBytes, parses the header with base/json.h (size, depth and
 // finite numbers bounded) and checks every header field's type and range before using it (input
 // sides 1 … kMaxInputSide, normalisation within the bounds below; meta an object whose "model" and "spec" are
 // strings and "data" an object with a string "spec"), naming the field's JSON pointer.
@@ -23,9 +23,6 @@
 #include "nn/trainer.h"
 
 namespace nn {
-
-// Magic, version and header length (20 bytes), a header, every stored value as float32, the CRC.
-constexpr size_t kMaxCheckpointBytes = 20 + base::kMaxJsonBytes + 4 * size_t(base::kMaxParameters) + 4;
 
 // The input normalisation a checkpoint may hold: |mean| ≤ kMaxNormMean, kMinNormStd ≤ std ≤ kMaxNormStd
 // per channel.  The loader refuses anything else, and save_checkpoint will not write it (so `import`

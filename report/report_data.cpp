@@ -13,6 +13,7 @@
 #include "run/layout.h"
 #include "run/manifest.h"
 #include "base/fileio.h"
+#include "base/limits.h"
 #include "base/sha256.h"
 
 namespace report {
@@ -133,7 +134,7 @@ void check_run_checkpoint(const RawEpoch& e, const std::string& run_checkpoint, 
                     " to confirm it is this run's");
     return;
   }
-  if (const std::string own = base::sha256_file(run_checkpoint); own != named)
+  if (const std::string own = base::sha256_file(run_checkpoint, base::kMaxCheckpointBytes); own != named)
     sha->reject("'" + named + "', expected '" + own + "', the SHA-256 of " + run_checkpoint +
                 " (an analysis in a run's epoch directory images that epoch's checkpoint)");
 }

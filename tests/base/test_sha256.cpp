@@ -50,6 +50,15 @@ TEST_F(Sha256File, APathThatIsNoRegularFileIsAnErrorNotTheEmptyDigest) {
   expect_error_naming([&] { base::sha256_file(path("fifo")); }, path("fifo") + ": not a regular file");
 }
 
+// A file over max_bytes is refused naming its size and the bound before any of it is read (a sparse
+// file of 8 GiB would otherwise take over half a minute to hash, one of 1 TiB over an hour).
+TEST_F(Sha256File, AFileOverTheBoundIsRefusedUnread) {
+  const std::string file = path("sparse.bin");
+  std::ofstream(file).close();
+  fs::resize_file(file, uintmax_t(1) << 33);  // sparse
+  expect_error_naming([&] { base::sha256_file(file, 1000); }, file + ": 8589934592 bytes, expected at most 1000");
+}
+
 // The padding's length is the message's length in bits as 64 bits: 2^29 + 1 bytes are 2^32 + 8 bits,
 // which a 32-bit count would wrap to 8 (the digest is coreutils' sha256sum's of as many zero bytes).
 TEST_F(Sha256File, ALengthOfMoreThan2To32BitsIsCountedWhole) {

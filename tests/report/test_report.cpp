@@ -32,6 +32,7 @@
 #include "report/figures.h"
 #include "report/report.h"
 #include "report/report_data.h"
+#include "base/limits.h"
 #include "base/sha256.h"
 #include "report/report_eeg.h"
 #include "run/manifest.h"
@@ -1538,6 +1539,11 @@ TEST(Report, ARunEpochsAnalysisImagesThatEpochsCheckpoint) {
       << m;
   EXPECT_EQ(m.find('\n'), std::string::npos) << m;
   expect_nothing_written(tmp.path);
+  // a checkpoint file over the bound any checkpoint reader keeps is refused unread (a sparse 1.25 GiB here)
+  fs::resize_file(tmp.path / "checkpoints/epoch_001.ckpt", base::kMaxCheckpointBytes + 1);
+  EXPECT_NE(error_of([&] { report::load_run(tmp.str()); })
+                .find("checkpoints/epoch_001.ckpt: " + std::to_string(base::kMaxCheckpointBytes + 1) + " bytes, expected at most"),
+            std::string::npos);
   fs::remove(tmp.path / "checkpoints/epoch_001.ckpt");
   const report::RunData unconfirmed = report::load_run(tmp.str());
   EXPECT_NE(std::find(unconfirmed.notes.begin(), unconfirmed.notes.end(),
