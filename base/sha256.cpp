@@ -82,6 +82,11 @@ std::string sha256_hex(const void* data, size_t n) {
   return h.digest();
 }
 
+std::string sha256_text_problem(const std::string& text) {
+  if (text.size() == 64 && text.find_first_not_of("0123456789abcdef") == std::string::npos) return "";
+  return "'" + utf8_prefix(text, 80) + "', expected 64 lower-case hex digits (a SHA-256)";
+}
+
 std::string sha256_file(const std::string& path, uint64_t max_bytes) {
   const FileReader file(path, max_bytes);  // a regular file (a FIFO is refused, not waited on), else one line naming it
   Sha256 h;

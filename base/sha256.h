@@ -4,7 +4,8 @@
 // them in parts (update any number of times, then digest once), so a reader that already passes over a
 // file (nn/framed_file.h) fingerprints the bytes it read, not another read of the path; sha256_file
 // streams a regular file in fixed-size blocks (constant memory) and throws base::Error naming the path
-// if it is no regular file (a directory, a FIFO: refused, never waited on) or cannot be opened or read.
+// if it is no regular file (a directory, a FIFO: refused, never waited on) or cannot be opened or read;
+// sha256_text_problem is how a reader checks a digest a file records.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -27,6 +28,9 @@ class Sha256 {
 };
 
 std::string sha256_hex(const void* data, size_t n);
+// "" when `text` is a digest as these functions write it (64 lower-case hex digits), else what a reader
+// of a file that records one says: "'xyz', expected 64 lower-case hex digits (a SHA-256)".
+std::string sha256_text_problem(const std::string& text);
 // max_bytes: a file larger is refused naming its size and the bound (base::FileReader), before any is read.
 std::string sha256_file(const std::string& path, uint64_t max_bytes = UINT64_MAX);
 

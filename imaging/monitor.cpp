@@ -14,6 +14,7 @@
 #include "base/error.h"
 #include "base/format.h"
 #include "base/json.h"
+#include "base/sha256.h"
 #include "imaging/eval_stream.h"
 #include "imaging/zeta_stats.h"
 #include "nn/framed_file.h"
@@ -626,6 +627,8 @@ Profile load_profile(const std::string& path) {
                     ", this build reads version " + std::to_string(kProfileVersion) +
                     " (with spatial_cov and spatial_knn's bank); fit it again with `nnfmri profile`");
   p.checkpoint_sha256 = h["checkpoint_sha256"].text();
+  if (const std::string problem = base::sha256_text_problem(p.checkpoint_sha256); !problem.empty())
+    h["checkpoint_sha256"].reject(problem);
   p.about = h["about"].json();
   p.images = long(h["images"].integer(2, 1LL << 40));
   const std::array<int, 3> grid = h["grid"].triple(base::kMaxGridAxis);

@@ -89,9 +89,8 @@ Json check_one_checkpoint(const RawEpoch& e, bool epoch_from_directory) {
   for (const Node& file : files)
     if (const std::optional<Node> c = file.find("checkpoint")) {
       (void)(*c)["path"].text();  // a string (else one line)
-      if (const std::string sha = (*c)["sha256"].text();
-          sha.size() != 64 || sha.find_first_not_of("0123456789abcdef") != std::string::npos)
-        (*c)["sha256"].reject("'" + base::utf8_prefix(sha, 80) + "', expected 64 lower-case hex digits (a SHA-256)");
+      if (const std::string problem = base::sha256_text_problem((*c)["sha256"].text()); !problem.empty())
+        (*c)["sha256"].reject(problem);
     }
   const auto shown = [](const Json& j) {
     const std::string text = run::json_text(j, -1);

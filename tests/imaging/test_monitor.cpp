@@ -28,6 +28,10 @@
 
 namespace {
 
+// A checkpoint digest for a profile these tests fit without a checkpoint file (64 hex digits, as the
+// profile's reader requires).
+const std::string kAnyDigest(64, 'a');
+
 TEST(MonitorScores, MspAndEnergyOnHandLogits) {
   const float logits[2] = {0.f, float(std::log(3.0))};  // softmax {1/4, 3/4}
   EXPECT_NEAR(imaging::msp_score(logits, 2), -0.75, 1e-7);
@@ -362,7 +366,7 @@ class Monitor : public TempDirTest {
 TEST_F(Monitor, ProfileHoldsTheFitImagesStatistics) {
   nn::Network n = net();
   const datasets::Dataset fit = images(300, 4);
-  const imaging::Profile p = imaging::fit_profile(n, fit.view(), 300, 64, settings(), "x", {});
+  const imaging::Profile p = imaging::fit_profile(n, fit.view(), 300, 64, settings(), kAnyDigest, {});
   const nn::LabeledImages view = fit.view();
   const int N = 300, Q = p.settings.quantiles, D = p.features, K = p.classes;
   ASSERT_EQ(D, 8);
@@ -459,7 +463,7 @@ TEST_F(Monitor, ProfileHoldsTheFitImagesStatistics) {
 TEST_F(Monitor, TopRegionsAreTheLargestAbsoluteZ) {
   nn::Network n = net();
   const datasets::Dataset fit = images(400, 1);
-  const imaging::Profile p = imaging::fit_profile(n, fit.view(), 400, 64, settings(), "x", {});
+  const imaging::Profile p = imaging::fit_profile(n, fit.view(), 400, 64, settings(), kAnyDigest, {});
   datasets::Dataset stream = images(64, 2), faded = images(32, 3);  // 32 noisy images, then 32 of low contrast
   datasets::corrupt_dataset(stream, datasets::CorruptionKind::noise, 5, 1, 0);
   datasets::corrupt_dataset(faded, datasets::CorruptionKind::contrast, 5, 1, 0);
@@ -505,7 +509,7 @@ TEST_F(Monitor, TopRegionsAreTheLargestAbsoluteZ) {
 TEST_F(Monitor, SpatialIsTheMeanOverBlocksOfEachBlocksMeanZSquared) {
   nn::Network n = net();
   const datasets::Dataset fit = images(400, 1), stream = images(32, 2);
-  imaging::Profile p = imaging::fit_profile(n, fit.view(), 400, 64, settings(), "x", {});
+  imaging::Profile p = imaging::fit_profile(n, fit.view(), 400, 64, settings(), kAnyDigest, {});
   p.layers[0].sd.data()[0] = 0.f;
   p.layers[0].sd.data()[3] = 0.f;
   imaging::Monitor monitor(p, n, 1000, 0.01);
@@ -560,6 +564,15 @@ TEST_F(Monitor, ProfileRoundTripAndRefusals) {
   nn::Network other("conv3x3:4 relu maxpool2 linear:3", 3, 16, 16);
   expect_error_naming([&] { imaging::check_profile_fits(back, "a.profile", other, "m.ckpt", std::string(64, 'a')); },
                       "its blocks are not those of m.ckpt");
+  // A recorded digest that is none (no nnfmri profile holds one) is refused at load, quoted whole: it was
+  // compared and then cut at 16 bytes into the error line, through a character (the 'é' here).
+  {
+    imaging::Profile bad = back;
+    bad.checkpoint_sha256 = std::string(15, 'a') + "\xc3\xa9";
+    imaging::save_profile(path("sha.profile"), bad);
+    expect_error_naming([&] { imaging::load_profile(path("sha.profile")); },
+                        "sha.profile: /checkpoint_sha256: 'aaaaaaaaaaaaaaa\xc3\xa9', expected 64 lower-case hex digits (a SHA-256)");
+  }
   // Truncated, one byte flipped, another kind of file: one error naming the file.
   const std::string bytes = base::read_file(path("a.profile"));
   base::write_file_atomic(path("cut.profile"), bytes.substr(0, bytes.size() / 2));
@@ -630,7 +643,7 @@ TEST_F(Monitor, AProfileIsTheSameBytesAtOneAndTwoThreads) {
   for (const int threads : {1, 2}) {
     omp_set_num_threads(threads);
     openblas_set_num_threads(threads);
-    imaging::Profile p = imaging::fit_profile(n, fit.view(), 500, 64, settings(), "x", {});
+    imaging::Profile p = imaging::fit_profile(n, fit.view(), 500, 64, settings(), kAnyDigest, {});
     ASSERT_EQ(p.precision.size(), 512u * 512u);
     imaging::save_profile(path("p.profile"), p);
     bytes.push_back(base::read_file(path("p.profile")));
@@ -673,7 +686,7 @@ TEST_F(Monitor, AnInferenceOnlyNetGivesTheSameProfileAndScores) {
 TEST_F(Monitor, CleanWindowsDoNotAlarmAShiftedStreamDoes) {
   nn::Network n = net();
   const datasets::Dataset fit = images(1200, 1);
-  const imaging::Profile p = imaging::fit_profile(n, fit.view(), 1200, 64, settings(), "x", {});
+  const imaging::Profile p = imaging::fit_profile(n, fit.view(), 1200, 64, settings(), kAnyDigest, {});
   std::vector<imaging::ImageScores> clean_scores, shifted_scores;
   EXPECT_EQ(alarms(p, n, images(500, 2), 100, &clean_scores), 0);  // five clean windows of new images
   datasets::Dataset shifted = images(500, 3);
@@ -703,7 +716,7 @@ TEST_F(Monitor, CleanWindowsDoNotAlarmAShiftedStreamDoes) {
 TEST_F(Monitor, WindowDistancesAreTheKsOfTheWindowsOwnPhiAcrossBatches) {
   nn::Network n = net();
   const datasets::Dataset fit = images(600, 1);
-  const imaging::Profile p = imaging::fit_profile(n, fit.view(), 600, 64, settings(), "x", {});
+  const imaging::Profile p = imaging::fit_profile(n, fit.view(), 600, 64, settings(), kAnyDigest, {});
   datasets::Dataset stream = images(330, 3);
   datasets::corrupt_dataset(stream, datasets::CorruptionKind::contrast, 3, 1, 0);
   const long window = 70;  // 4 windows ending at images 69, 139, 209, 279; batches of 64
@@ -797,7 +810,7 @@ base::Json zeta_file(const imaging::Profile& p, int epoch, Weight weight) {
 TEST_F(Monitor, ZetaWeightedScoreIsTheWeightedMeanOfZSquared) {
   nn::Network n = net();
   const datasets::Dataset fit = images(600, 1), stream = images(200, 2);
-  imaging::Profile equal = imaging::fit_profile(n, fit.view(), 600, 64, settings(), "x", {});
+  imaging::Profile equal = imaging::fit_profile(n, fit.view(), 600, 64, settings(), kAnyDigest, {});
   imaging::Profile single = equal;
   imaging::set_zeta_weights(equal, zeta_file(equal, 4, [](size_t, int) { return 0.25; }), "z.json", 4);
   imaging::set_zeta_weights(single, zeta_file(single, 4, [](size_t, int r) { return r == 1 ? 0.5 : 0.0; }), "z.json", 4);
@@ -835,7 +848,7 @@ TEST_F(Monitor, ZetaWeightedScoreIsTheWeightedMeanOfZSquared) {
   // are among 8x8x2's) but they name other regions: refused by its settings' grid, not read as weights.
   imaging::MonitorSettings fine_settings = settings();
   fine_settings.grid.grid = {8, 8, 2};
-  const imaging::Profile fine = imaging::fit_profile(n, fit.view(), 600, 64, fine_settings, "x", {});
+  const imaging::Profile fine = imaging::fit_profile(n, fit.view(), 600, 64, fine_settings, kAnyDigest, {});
   expect_error_naming([&] { imaging::set_zeta_weights(p, zeta_file(fine, 4, [](size_t, int) { return 1.0; }), "f.json", 4); },
                       "f.json: /settings/grid: is 8x8x2, expected the profile's --grid 4x4x2");
 }
@@ -849,7 +862,7 @@ TEST_F(Monitor, ZetaWeightedScoreIsTheWeightedMeanOfZSquared) {
 TEST_F(Monitor, CovarianceScoreIsTheStandardisedBlockDistance) {
   nn::Network n = net();
   const datasets::Dataset fit = images(600, 1), stream = images(128, 2);
-  const imaging::Profile p = imaging::fit_profile(n, fit.view(), 600, 64, settings(), "x", {});
+  const imaging::Profile p = imaging::fit_profile(n, fit.view(), 600, 64, settings(), kAnyDigest, {});
   int layers = 0;
   for (const imaging::LayerProfile& l : p.layers) {
     const int regions = l.grid.count();
@@ -1086,7 +1099,7 @@ TEST_F(Monitor, SpatialKnnIsTheKthDistanceToTheFitImagesMaps) {
   const datasets::Dataset fit = images(600, 1), stream = images(64, 2);
   imaging::MonitorSettings with_bank = settings();
   with_bank.spatial_bank = 1000;
-  imaging::Profile p = imaging::fit_profile(n, fit.view(), 600, 64, with_bank, "x", {});
+  imaging::Profile p = imaging::fit_profile(n, fit.view(), 600, 64, with_bank, kAnyDigest, {});
   int dims = 0;
   for (const imaging::LayerProfile& l : p.layers) dims += l.grid.count();
   ASSERT_EQ(p.spatial_bank.shape().h, 600);  // min(1000, 600)
@@ -1164,11 +1177,11 @@ TEST_F(Monitor, SpatialKnnIsTheKthDistanceToTheFitImagesMaps) {
   imaging::MonitorSettings big = with_bank;
   big.knn_images = 5000, big.knn_k = 1001;
   const datasets::Dataset many = images(1100, 4);
-  expect_error_naming([&] { imaging::fit_profile(n, many.view(), 1100, 64, big, "x", {}); },
+  expect_error_naming([&] { imaging::fit_profile(n, many.view(), 1100, 64, big, kAnyDigest, {}); },
                       "flag --knn-k 1001: more than the 1000 images of spatial_knn's bank (min(--spatial-bank 1000, the 1100 fit images))");
   // Without a bank (the default): no tensor, "spatial_bank":0 in the file, spatial_knn 0, the other scores
   // those of the profile with a bank (the bank is read by nothing else).
-  imaging::Profile plain = imaging::fit_profile(n, fit.view(), 600, 64, settings(), "x", {});
+  imaging::Profile plain = imaging::fit_profile(n, fit.view(), 600, 64, settings(), kAnyDigest, {});
   ASSERT_EQ(plain.spatial_bank.size(), 0u);
   imaging::save_profile(path("plain.profile"), plain);
   EXPECT_NE(base::read_file(path("plain.profile")).find("\"spatial_bank\":0,"), std::string::npos);
