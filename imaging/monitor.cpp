@@ -618,7 +618,7 @@ void save_profile(const std::string& path, Profile& p) {
 }
 
 Profile load_profile(const std::string& path) {
-  const nn::FramedFile file(path, kProfileMagic, "nnfmri monitor profile", kMaxProfileBytes);
+  const nn::FramedFile file(path, kProfileMagic, "nnfmri monitor profile", kMaxProfileBytes, nn::Fingerprint::none);
   const base::Node h(file.header, path);
   Profile p;
   if (h["format"].text() != "nnfmri monitor profile") h["format"].reject("expected \"nnfmri monitor profile\"");

@@ -186,7 +186,7 @@ void check_meta(const base::Node& meta) {
 }  // namespace
 
 Checkpoint load_checkpoint(const std::string& path, bool inference_only) {
-  const FramedFile file(path, kMagic, "nnfmri checkpoint", base::kMaxCheckpointBytes);
+  const FramedFile file(path, kMagic, "nnfmri checkpoint", base::kMaxCheckpointBytes, Fingerprint::sha256);
   const base::Json& h = file.header;
   Checkpoint ck;
   // Every header field is read, and the spec planned (its tensors named and shaped, none allocated; a
@@ -263,7 +263,7 @@ void save_training_state(const std::string& path, Network& net, Optimizer& optim
 }
 
 TrainPosition load_training_state(const std::string& path, Network& net, Optimizer& optimizer, uint64_t seed) {
-  const FramedFile file(path, kStateMagic, "nnfmri training state", base::kMaxCheckpointBytes);
+  const FramedFile file(path, kStateMagic, "nnfmri training state", base::kMaxCheckpointBytes, Fingerprint::none);
   const base::Json& h = file.header;
   TrainPosition position;
   long steps = 0;

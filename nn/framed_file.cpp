@@ -64,7 +64,8 @@ void write_framed(const std::string& path, const char (&magic)[8], nlohmann::jso
 // read in parts, never whole into memory (a checkpoint's weights would be held twice): the CRC over a
 // buffer of 1 MiB here, and again by read_tensors over the header this pass kept and the bytes it
 // copies, so that what is copied is what was checked even if the file changed in place in between.
-FramedFile::FramedFile(const std::string& path, const char (&magic)[8], const std::string& kind, size_t max_bytes)
+FramedFile::FramedFile(const std::string& path, const char (&magic)[8], const std::string& kind, size_t max_bytes,
+                       Fingerprint fingerprint)
   : path_(path), kind_(kind), file_(path, max_bytes) {
   const size_t size = size_t(file_.size());
   const std::string start = file_.read(0, std::min<size_t>(size, 20));
@@ -85,14 +86,16 @@ FramedFile::FramedFile(const std::string& path, const char (&magic)[8], const st
     const size_t n = std::min(chunk.size(), size - 4 - at);
     file_.read(at, chunk.data(), n);
     crc = base::crc32_update(crc, chunk.data(), n);
-    digest.update(chunk.data(), n);
+    if (fingerprint == Fingerprint::sha256) digest.update(chunk.data(), n);
     if (at < head_bytes) head_.append(chunk.data(), std::min(n, head_bytes - at));
     at += n;
   }
   // (the first 20 bytes were read before the pass: equal unless the file changed in between)
   if (stored_crc_ != crc || head_.compare(0, 20, start) != 0) throw fail("checksum mismatch (truncated or corrupt file)");
-  digest.update(crc_field.data(), 4);
-  sha256 = digest.digest();
+  if (fingerprint == Fingerprint::sha256) {
+    digest.update(crc_field.data(), 4);
+    sha256 = digest.digest();
+  }
   if (hlen > size - 24) throw fail("header length " + std::to_string(hlen) + " exceeds the file");
   try {
     header = base::parse_json(head_.substr(20), "header");

@@ -7,7 +7,7 @@
 // base::json_text (a string that is not valid UTF-8 is written with U+FFFD, never an exception).  The crc32 (zlib) covers
 // every byte before it.  FramedFile reads a regular file of at most max_bytes, checks the magic,
 // version, checksum and header length and parses the header (base/json.h), reading the file in parts
-// (never whole into memory) and taking its SHA-256 in the same pass; check_listed() compares
+// (never whole into memory) and, when asked, taking its SHA-256 in the same pass; check_listed() compares
 // the tensors a loader is about to allocate with the header's list by name and shape (nothing read yet);
 // read_tensors() then checks every name, shape and byte count in order, that every value is finite, and
 // the checksum again over the bytes it read into the tensors (a file changed in place since it was opened).
@@ -32,10 +32,15 @@ struct FramedTensor {
 void write_framed(const std::string& path, const char (&magic)[8], nlohmann::json header,
                   const std::vector<FramedTensor>& tensors);
 
+// Whether the checksum pass also takes the file's SHA-256 (~220 MB/s here, several times the CRC's
+// cost): a checkpoint's, which `analyze`, `monitor` and `info` record; not a state's or a profile's.
+enum class Fingerprint { none, sha256 };
+
 // A framed file read and checked up to its header; read_tensors() then fills the tensors.
 class FramedFile {
  public:
-  FramedFile(const std::string& path, const char (&magic)[8], const std::string& kind, size_t max_bytes);
+  FramedFile(const std::string& path, const char (&magic)[8], const std::string& kind, size_t max_bytes,
+             Fingerprint fingerprint);
   base::Error fail(const std::string& why) const;
   // The header lists every tensor of `wanted` under its name with its shape, else the first it lacks or
   // lists in another shape is named with both shapes (nn::check_named_shapes, the comparison `import`
@@ -51,9 +56,9 @@ class FramedFile {
   size_t data_bytes() const;
 
   base::Json header;
-  // The file's SHA-256, of the bytes the checksum pass read (the CRC field last): with read_tensors'
-  // second CRC, the digest of what a loader copied, not of another read of the path (which a writer
-  // may have replaced in between).
+  // With Fingerprint::sha256, the file's SHA-256, of the bytes the checksum pass read (the CRC field
+  // last): with read_tensors' second CRC, the digest of what a loader copied, not of another read of the
+  // path (which a writer may have replaced in between).  Empty with Fingerprint::none.
   std::string sha256;
 
  private:

@@ -183,9 +183,10 @@ TEST_F(Checkpoint, TheDigestIsOfTheBytesLoaded) {
   ASSERT_GT(fs::file_size(file), size_t(1) << 20);
   const std::string before = base::sha256_file(file);
   const char magic[8] = {'N', 'N', 'F', 'M', 'R', 'I', 'c', 'k'};
-  const nn::FramedFile framed(file, magic, "nnfmri checkpoint", size_t(1) << 30);
+  const nn::FramedFile framed(file, magic, "nnfmri checkpoint", size_t(1) << 30, nn::Fingerprint::sha256);
   EXPECT_EQ(framed.sha256, before);
   EXPECT_EQ(nn::load_checkpoint(file).sha256, before);
+  EXPECT_EQ(nn::FramedFile(file, magic, "nnfmri checkpoint", size_t(1) << 30, nn::Fingerprint::none).sha256, "");  // not asked
   net.init(2);
   nn::save_checkpoint(file, net, 2, classes);  // replaced by rename
   ASSERT_NE(base::sha256_file(file), before);
@@ -289,10 +290,10 @@ TEST_F(CheckpointCorruption, AFileChangedInPlaceAfterItsCheckIsRefused) {
   std::vector<nn::FramedTensor> tensors;
   for (nn::NamedParam& np : copy.named_params()) tensors.push_back({np.name, &np.param->value});
   {
-    const nn::FramedFile file(good_, magic, "nnfmri checkpoint", 1 << 20);
+    const nn::FramedFile file(good_, magic, "nnfmri checkpoint", 1 << 20, nn::Fingerprint::none);
     file.read_tensors(tensors);  // unchanged: loads
   }
-  const nn::FramedFile file(good_, magic, "nnfmri checkpoint", 1 << 20);
+  const nn::FramedFile file(good_, magic, "nnfmri checkpoint", 1 << 20, nn::Fingerprint::none);
   const int fd = ::open(good_.c_str(), O_WRONLY);
   ASSERT_GE(fd, 0);
   const char changed = char(bytes_[bytes_.size() - 50] ^ 0x10);  // inside the float data
