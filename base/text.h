@@ -4,8 +4,9 @@
 // {"a", "", "b"}; "" → {""}).  parse_count(text, max, out) accepts only decimal digits (no sign, no
 // space) whose value is 1 … max, and sets `out`; otherwise it returns false and leaves `out` alone.
 // is_utf8(text) is true when text is well-formed UTF-8 (no overlong form, surrogate or code point past
-// U+10FFFF); utf8_escaped(text) is text with every byte that is not part of such a sequence written
-// as \xNN, for an error line that quotes a name read from a file or a folder.
+// U+10FFFF); utf8_code_point(text, i, length) reads one such sequence; utf8_escaped(text) is text with
+// every byte that is not part of such a sequence written as \xNN, for an error line that quotes a name
+// read from a file or a folder.
 #pragma once
 #include <cstddef>
 #include <string>
@@ -53,6 +54,14 @@ inline size_t utf8_sequence_length(const std::string& text, size_t i) {
   for (size_t k = 2; k < n; ++k)
     if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
   return n;
+}
+
+// The code point of the well-formed sequence of `length` bytes at text[i] (utf8_sequence_length's).
+inline char32_t utf8_code_point(const std::string& text, size_t i, size_t length) {
+  const unsigned char lead = static_cast<unsigned char>(text[i]);
+  char32_t cp = length == 1 ? lead : lead & (0x3F >> (length - 1));
+  for (size_t k = 1; k < length; ++k) cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
+  return cp;
 }
 
 inline bool is_utf8(const std::string& text) {

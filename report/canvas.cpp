@@ -61,10 +61,7 @@ std::vector<uint32_t> code_points(const std::string& text) {
       ++i;
       continue;
     }
-    const unsigned char lead = static_cast<unsigned char>(text[i]);
-    uint32_t cp = length == 1 ? lead : lead & (0x3F >> (length - 1));
-    for (size_t k = 1; k < length; ++k) cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
-    out.push_back(cp);
+    out.push_back(base::utf8_code_point(text, i, length));
     i += length;
   }
   return out;
@@ -381,7 +378,7 @@ std::string drawable_text(const std::string& text) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
     const size_t length = base::utf8_sequence_length(text, i);
     const bool printable = length > 1 || (length == 1 && c >= 32 && c <= 126);
-    if (printable && figure_font().glyph(code_points(text.substr(i, length))[0]) != 0) {
+    if (printable && figure_font().glyph(base::utf8_code_point(text, i, length)) != 0) {
       out.append(text, i, length);
     } else {
       out += '?';  // one '?' for a whole sequence: skip its continuation bytes

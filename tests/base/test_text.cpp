@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+
 namespace {
 
 // Each rule's last accepted sequence and its first refused one.  (Literals are split where a hex
@@ -35,6 +38,19 @@ TEST(Text, IsUtf8AcceptsEachRulesEdgeAndRefusesJustPastIt) {
   // utf8_escaped keeps what is_utf8 accepts and writes every byte of a refused sequence as \xNN.
   EXPECT_EQ(base::utf8_escaped("a\xC0\x80" "b\xED\xA0\x80" "c\xC2\x80"),
             "a\\xc0\\x80b\\xed\\xa0\\x80c\xC2\x80");
+}
+
+// utf8_code_point decodes each length's sequence, the last of each length included (the bits of a
+// lead byte that are not its length marker, then 6 bits per continuation byte).
+TEST(Text, CodePointOfEachSequenceLength) {
+  const std::pair<std::string, char32_t> cases[] = {
+      {"A", 0x41},     {"\x7F", 0x7F},   {"\u00e9", 0xE9},    {"\xDF\xBF", 0x7FF},     {"\u20ac", 0x20AC},
+      {"\xEF\xBF\xBF", 0xFFFF}, {"\U0001F600", 0x1F600}, {"\xF4\x8F\xBF\xBF", 0x10FFFF}};
+  for (const auto& [text, expected] : cases) {
+    const size_t length = base::utf8_sequence_length("x" + text, 1);
+    ASSERT_EQ(length, text.size()) << std::hex << expected;
+    EXPECT_EQ(base::utf8_code_point("x" + text, 1, length), expected) << std::hex << expected;
+  }
 }
 
 }  // namespace
