@@ -18,6 +18,7 @@
 #include "run/region_grid.h"
 #include "base/error.h"
 #include "base/fileio.h"
+#include "base/json.h"
 #include "base/limits.h"
 #include "base/memory.h"
 #include "base/text.h"
@@ -284,11 +285,6 @@ nlohmann::ordered_json data_identity(const nlohmann::ordered_json& described, co
 
 namespace {
 
-std::string short_json(const nlohmann::ordered_json& v) {
-  std::string text = v.dump();
-  return text.size() > 48 ? base::utf8_prefix(text, 45) + "..." : text;
-}
-
 // The first place where `here` differs from `there` (rank 0's): its JSON path and both values.
 std::string first_difference(const nlohmann::ordered_json& here, const nlohmann::ordered_json& there,
                              const std::string& path) {
@@ -304,7 +300,7 @@ std::string first_difference(const nlohmann::ordered_json& here, const nlohmann:
     for (size_t i = 0; i < here.size(); ++i)
       if (here[i] != there[i]) return first_difference(here[i], there[i], path + "/" + std::to_string(i));
   }
-  return at + " is " + short_json(here) + " here, " + short_json(there) + " on rank 0";
+  return at + " is " + base::json_text_capped(here, 48) + " here, " + base::json_text_capped(there, 48) + " on rank 0";
 }
 
 }  // namespace

@@ -52,15 +52,18 @@ std::string describe(const Json& v) {
   if (v.is_null()) return "null";
   if (v.is_object()) return "an object";
   if (v.is_array()) return "an array of " + std::to_string(v.size());
-  std::string text = json_text(v, -1);
-  if (text.size() > 40) text = utf8_prefix(text, 37) + "...";
-  return (v.is_string() ? "the string " : v.is_boolean() ? "" : "the number ") + text;
+  return (v.is_string() ? "the string " : v.is_boolean() ? "" : "the number ") + json_text_capped(v, 40);
 }
 
 }  // namespace
 
 std::string json_text(const Json& document, int indent) {
   return document.dump(indent, ' ', false, Json::error_handler_t::replace);
+}
+
+std::string json_text_capped(const Json& value, size_t max_bytes) {
+  const std::string text = json_text(value, -1);
+  return text.size() > max_bytes ? utf8_prefix(text, max_bytes - 3) + "..." : text;
 }
 
 void require_finite(const Json& document, const std::string& file) { check_finite(document, file, ""); }

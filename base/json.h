@@ -26,6 +26,9 @@ using Json = nlohmann::ordered_json;
 
 // document.dump(indent) with invalid UTF-8 replaced by U+FFFD (indent −1: one line).
 std::string json_text(const Json& document, int indent);
+// json_text(value, −1) for a message: at most max_bytes (≥ 4), a longer text cut at a character
+// boundary and ended with "...".
+std::string json_text_capped(const Json& value, size_t max_bytes);
 // Throws base::Error "<file>: <pointer> is nan, expected a finite number" for the first non-finite number.
 void require_finite(const Json& document, const std::string& file);
 

@@ -83,8 +83,8 @@ void read_epoch_files(RawEpoch& e) {
 // analysis/epoch_NNN (`epoch_from_directory`) every stated epoch is NNN: a file left there by `analyze --out
 // RUN/analysis/epoch_001` of another checkpoint, even while the run trains, is never drawn as epoch NNN.
 // Anything else is one line naming the file and key that differ and what was expected.  Returns the
-// checkpoint, null when no file names one (a training run's files).
-Json check_one_checkpoint(const RawEpoch& e, bool epoch_from_directory) {
+// checkpoint as the first file naming one states it, nothing when none does (a training run's files).
+std::optional<Node> check_one_checkpoint(const RawEpoch& e, bool epoch_from_directory) {
   const std::vector<Node> files = e.files();
   for (const Node& file : files)
     if (const std::optional<Node> c = file.find("checkpoint")) {
@@ -92,11 +92,7 @@ Json check_one_checkpoint(const RawEpoch& e, bool epoch_from_directory) {
       if (const std::string problem = base::sha256_text_problem((*c)["sha256"].text()); !problem.empty())
         (*c)["sha256"].reject(problem);
     }
-  const auto shown = [](const Json& j) {
-    const std::string text = run::json_text(j, -1);
-    return text.size() > 300 ? base::utf8_prefix(text, 300) + "…" : text;
-  };
-  Json checkpoint;
+  std::optional<Node> checkpoint;
   for (const std::string key : {"epoch", "model", "checkpoint"}) {
     std::optional<Node> first;
     for (const Node& file : files) {
@@ -104,15 +100,17 @@ Json check_one_checkpoint(const RawEpoch& e, bool epoch_from_directory) {
       if (!value) continue;
       if (key == "epoch" && epoch_from_directory) {
         if (value->integer(0, 1000000) != e.epoch)
-          value->reject(shown(value->json()) + ", expected " + std::to_string(e.epoch) + " (the epoch of its directory's name)");
+          value->reject(base::json_text_capped(value->json(), 300) + ", expected " + std::to_string(e.epoch) +
+                        " (the epoch of its directory's name)");
       } else if (!first) {
         first = value;
       } else if (value->json() != first->json()) {
-        value->reject(shown(value->json()) + ", expected " + shown(first->json()) + " as " + first->file() +
+        value->reject(base::json_text_capped(value->json(), 300) + ", expected " +
+                      base::json_text_capped(first->json(), 300) + " as " + first->file() +
                       " says (the files of one analysed checkpoint)");
       }
     }
-    if (key == "checkpoint" && first) checkpoint = first->json();
+    if (key == "checkpoint") checkpoint = first;
   }
   return checkpoint;
 }
@@ -121,21 +119,19 @@ Json check_one_checkpoint(const RawEpoch& e, bool epoch_from_directory) {
 // run's own files name none) images that run's epoch NNN: the digest is that of checkpoints/epoch_NNN.ckpt,
 // else one line naming the file and both digests (another net's imaging is never drawn beside the run's
 // metrics as its epoch NNN).  A run without that checkpoint file cannot confirm it: a note says so.
-void check_run_checkpoint(const RawEpoch& e, const std::string& run_checkpoint, std::vector<std::string>& notes) {
-  std::optional<Node> sha;  // the first file's (check_one_checkpoint: they agree)
-  for (const Node& file : e.files())
-    if (const std::optional<Node> c = file.find("checkpoint"); c && !sha) sha = (*c)["sha256"];
-  if (!sha) return;
-  const std::string named = sha->text();
+void check_run_checkpoint(int epoch, const Node& checkpoint, const std::string& run_checkpoint,
+                          std::vector<std::string>& notes) {
+  const Node sha = checkpoint["sha256"];
+  const std::string named = sha.text();
   if (!base::file_exists(run_checkpoint)) {
-    notes.push_back("epoch " + std::to_string(e.epoch) + ": its analysis names checkpoint " + named.substr(0, 12) +
+    notes.push_back("epoch " + std::to_string(epoch) + ": its analysis names checkpoint " + named.substr(0, 12) +
                     "…, and the run has no checkpoints/" + fs::path(run_checkpoint).filename().string() +
                     " to confirm it is this run's");
     return;
   }
   if (const std::string own = base::sha256_file(run_checkpoint, base::kMaxCheckpointBytes); own != named)
-    sha->reject("'" + named + "', expected '" + own + "', the SHA-256 of " + run_checkpoint +
-                " (an analysis in a run's epoch directory images that epoch's checkpoint)");
+    sha.reject("'" + named + "', expected '" + own + "', the SHA-256 of " + run_checkpoint +
+               " (an analysis in a run's epoch directory images that epoch's checkpoint)");
 }
 
 // grid.json's "images", checked before the page inlines it: every size is checked against the shape before
@@ -200,8 +196,10 @@ std::vector<RawEpoch> read_epochs(const std::string& run_dir, int last_epoch, co
   }
   for (RawEpoch& e : epochs) {
     read_epoch_files(e);
-    e.checkpoint = check_one_checkpoint(e, true);
-    check_run_checkpoint(e, run::Layout(run_dir).checkpoint(e.epoch), notes);
+    if (const std::optional<Node> checkpoint = check_one_checkpoint(e, true)) {
+      e.checkpoint = checkpoint->json();
+      check_run_checkpoint(e.epoch, *checkpoint, run::Layout(run_dir).checkpoint(e.epoch), notes);
+    }
   }
   return epochs;
 }
@@ -222,7 +220,7 @@ std::optional<RawEpoch> read_analyze_output(const std::string& dir) {
   const std::string& path = e.grid ? e.grid_path : e.zeta ? e.zeta_path : e.tract_path;
   const Node head(*first, path, "");
   e.epoch = int(head["epoch"].integer(0, 1000000));
-  e.checkpoint = check_one_checkpoint(e, false);
+  if (const std::optional<Node> checkpoint = check_one_checkpoint(e, false)) e.checkpoint = checkpoint->json();
   return e;
 }
 

@@ -13,6 +13,7 @@
 
 #include "base/json.h"
 #include "base/limits.h"
+#include "base/text.h"
 #include "run/json.h"
 #include "tests/error_of.h"
 #include "tests/temp_dir.h"
@@ -172,6 +173,25 @@ TEST_F(JsonWrite, ANonFiniteNumberIsAnErrorNamingItsPointerAndNothingIsWritten) 
   EXPECT_TRUE(files().empty());
   run::write_json(file, {{"a", {2.0, 3.0}}}, -1);
   EXPECT_EQ(base::read_json(file)["a"][1], 3.0);
+}
+
+// json_text_capped, a value quoted in a message: whole when it fits, else at most max_bytes ending in
+// "...", never inside a character; bad UTF-8 in a string is U+FFFD, not an exception (a string read
+// from a file quoted whole).
+TEST(Json, CappedTextFitsItsBytesAndCutsAtACharacter) {
+  EXPECT_EQ(base::json_text_capped(base::Json{{"a", 1}}, 7), "{\"a\":1}");
+  std::string e_acute;
+  for (int i = 0; i < 30; ++i) e_acute += "\u00e9";
+  const std::string whole = base::json_text(base::Json(e_acute), -1);  // 62 bytes
+  for (size_t max_bytes = 4; max_bytes < whole.size(); ++max_bytes) {
+    const std::string text = base::json_text_capped(base::Json(e_acute), max_bytes);
+    ASSERT_LE(text.size(), max_bytes);
+    ASSERT_GE(text.size(), max_bytes - 1);  // a 2-byte character cut costs at most one byte
+    ASSERT_EQ(text.substr(text.size() - 3), "...");
+    ASSERT_EQ(whole.rfind(text.substr(0, text.size() - 3), 0), 0u) << text;
+    ASSERT_TRUE(base::is_utf8(text)) << text;
+  }
+  EXPECT_EQ(base::json_text_capped(base::Json(std::string("a\xff")), 40), "\"a\ufffd\"");
 }
 
 }  // namespace
