@@ -62,7 +62,7 @@ int cmd_import(int argc, char** argv) {
   const std::string path = flags.operands()[0];
   nn::TensorFile file;
   base::Json description;  // the nnfmri description the file carries, if any
-  std::string described_by;
+  std::string described_by, description_sha256;  // the digest: of an .npz's description file, as read
   // What the file is, by its first bytes (a name need not end in .npz or .safetensors); what is not a
   // file (a FIFO, whose open waited for a writer for ever; a directory) is refused naming it.
   const std::string magic = base::read_file_head(path, 8).bytes;
@@ -82,7 +82,11 @@ int cmd_import(int argc, char** argv) {
   require_writable({"flag --out", flags.text("--out")});  // a missing folder, a device: said before the import
   if (npz) {
     file = nn::read_npz(path);
-    if (base::file_exists(described_by)) description = base::read_json(described_by);
+    if (base::file_exists(described_by)) {
+      const std::string text = base::read_file(described_by, base::kMaxJsonBytes);
+      description = base::parse_json(text, described_by);
+      description_sha256 = base::sha256_hex(text.data(), text.size());
+    }
   } else {
     file = nn::read_safetensors(path);
     described_by = path + " (__metadata__ \"nnfmri\")";
@@ -176,10 +180,10 @@ int cmd_import(int argc, char** argv) {
   nn::load_named_tensors(net, file.tensors, flags.has("--ignore-extra"), path);
   nlohmann::json meta = {{"model", model},
                                {"spec", spec},
-                               {"imported_from", {{"path", path}, {"sha256", base::sha256_file(path)}}}};
+                               {"imported_from", {{"path", path}, {"sha256", file.sha256}}}};
   // an .npz's architecture, normalisation and classes came from its .model.json: recorded too
-  if (described && base::file_exists(described_by))
-    meta["imported_from"]["description"] = {{"path", described_by}, {"sha256", base::sha256_file(described_by)}};
+  if (!description_sha256.empty())
+    meta["imported_from"]["description"] = {{"path", described_by}, {"sha256", description_sha256}};
   const std::string out = flags.text("--out");
   nn::save_checkpoint(out, net, epoch, classes, meta);
   std::printf("imported %zu tensors (%zu parameters) from %s into %s\n", nn::torch_tensors(net).size(),

@@ -88,7 +88,10 @@ std::string sha256_text_problem(const std::string& text) {
 }
 
 std::string sha256_file(const std::string& path, uint64_t max_bytes) {
-  const FileReader file(path, max_bytes);  // a regular file (a FIFO is refused, not waited on), else one line naming it
+  return sha256_file(FileReader(path, max_bytes));  // a regular file (a FIFO is refused, not waited on), else one line naming it
+}
+
+std::string sha256_file(const FileReader& file) {
   Sha256 h;
   std::vector<char> buffer(size_t(1) << 16);
   for (uint64_t at = 0; at < file.size();) {

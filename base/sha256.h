@@ -13,6 +13,8 @@
 
 namespace base {
 
+class FileReader;
+
 class Sha256 {
  public:
   void update(const void* data, size_t n);
@@ -33,5 +35,8 @@ std::string sha256_hex(const void* data, size_t n);
 std::string sha256_text_problem(const std::string& text);
 // max_bytes: a file larger is refused naming its size and the bound (base::FileReader), before any is read.
 std::string sha256_file(const std::string& path, uint64_t max_bytes = UINT64_MAX);
+// The file as it was opened, for a reader whose reads are not one pass (nn/tensor_file.h): the digest is
+// of the file it read even if the path is replaced meanwhile.
+std::string sha256_file(const FileReader& file);
 
 }  // namespace base

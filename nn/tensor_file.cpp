@@ -14,6 +14,7 @@
 #include "base/error.h"
 #include "base/format.h"
 #include "base/fileio.h"
+#include "base/sha256.h"
 #include "base/json.h"
 #include "base/text.h"
 
@@ -195,6 +196,7 @@ TensorFile read_safetensors(const std::string& path) {
   // no weights at all (`{}`, metadata alone): said so, as read_npz says "no arrays", not left to the
   // net's size check ("expected at most 0, twice the 0 values its file holds")
   if (out.tensors.empty()) fail("no tensors (num_batches_tracked counters aside), expected a safetensors file of weights");
+  out.sha256 = base::sha256_file(file);  // the bytes just read: the file as opened
   return out;
 }
 
@@ -459,6 +461,7 @@ TensorFile read_npz(const std::string& path) {
   }
   if (at != eocd) throw base::Error(path + ": the zip's central directory holds bytes beyond its entries: the file is corrupt");
   if (out.tensors.empty()) throw base::Error(path + ": no arrays" + not_npz);
+  out.sha256 = base::sha256_file(file);  // the bytes just read: the file as opened
   return out;
 }
 

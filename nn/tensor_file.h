@@ -59,6 +59,7 @@ struct TensorFile {
   // .npz member's at most one per byte of its data (only a float32 member's data size is checked).
   // The bound nn::file_net_limit takes for a net built to receive them.
   int64_t values = 0;
+  std::string sha256;  // of the file as it was opened and read (base::sha256_file of its FileReader)
 };
 
 TensorFile read_safetensors(const std::string& path);

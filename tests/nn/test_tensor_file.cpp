@@ -101,6 +101,7 @@ TEST_F(TensorFileIO, SafetensorsAndNpzRoundTripsAreBitIdentical) {
     nn::Network copy("conv3x3:4 bn relu maxpool2 conv3x3:3 relu linear:6 relu dropout:0.1 linear:3", 3, 8, 8);
     nn::load_named_tensors(copy, read.tensors, false, file);
     expect_same_weights(net, copy);
+    EXPECT_EQ(read.sha256, base::sha256_file(path(file))) << file;  // the digest import records
   }
   EXPECT_EQ(nn::read_safetensors(path("w.safetensors")).metadata.at("note"), "x");
   // The header is 8-byte aligned, as the format recommends.
