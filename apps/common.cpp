@@ -314,7 +314,7 @@ void agree_with_rank0(nn::ShardGroup& world, const nlohmann::ordered_json& finge
   // --help\" here, null on rank 0".
   nlohmann::ordered_json keyed = {{"--help or --version", nullptr}};
   keyed.update(fingerprint);
-  const std::string mine = keyed.dump();
+  const std::string mine = base::json_text(keyed, -1);  // bad UTF-8 (a name from a file) as U+FFFD on every rank
   const std::string rank0 = world.text_from(0, mine);
   const int differing = world.lowest_rank_with(mine != rank0);
   if (differing < 0) return;

@@ -851,6 +851,25 @@ TEST_F(TrainingRun, RanksWhoseDataDiffersAllFailNamingTheDifference) {
   EXPECT_FALSE(fs::exists(s.out));
 }
 
+// A fingerprint holding text that is not UTF-8 (a dataset's name, a file's name as read) was
+// serialised by nlohmann's dump, which throws on it: every rank failed with a JSON library error
+// instead of agreeing or naming the difference.  Its bytes are compared as json_text writes them.
+TEST_F(TrainingRun, RanksWhoseFingerprintIsNotUtf8StillNameTheDifference) {
+  app::TrainingSettings s = small_settings(path("run"));
+  s.train.shards = 2;
+  s.train.epochs = 1;
+  s.analyze_every = 0;
+  datasets::DataSplit renamed = small_planted();
+  renamed.train.name = renamed.test.name = "planted\xff";
+  const std::vector<std::string> errors = train_on_two_ranks(s, renamed).errors;
+  for (int r : {0, 1})
+    EXPECT_NE(errors[size_t(r)].find("data or settings differ from rank 0's: /data/name is \"planted\ufffd\" here, "
+                                     "\"planted\" on rank 0"),
+              std::string::npos)
+        << "rank " << r << ": " << errors[size_t(r)];
+  EXPECT_FALSE(fs::exists(s.out));
+}
+
 // Generated data (planted) names no file, and its seed and options were only in the spec, which the
 // fingerprint leaves out (paths may differ per rank): ranks whose planted sets differed with the same
 // counts and normalisation (`planted:1` against `planted:2` for analyze, here two training labels
