@@ -17,8 +17,8 @@
 #include "base/error.h"
 #include "base/fileio.h"
 #include "base/json.h"
-#include "base/text.h"
 #include "base/sha256.h"
+#include "base/text.h"
 #include "nn/checkpoint.h"
 #include "nn/tensor_file.h"
 

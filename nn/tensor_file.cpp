@@ -14,8 +14,8 @@
 #include "base/error.h"
 #include "base/format.h"
 #include "base/fileio.h"
-#include "base/sha256.h"
 #include "base/json.h"
+#include "base/sha256.h"
 #include "base/text.h"
 
 namespace nn {

@@ -851,9 +851,10 @@ TEST_F(TrainingRun, RanksWhoseDataDiffersAllFailNamingTheDifference) {
   EXPECT_FALSE(fs::exists(s.out));
 }
 
-// A fingerprint holding text that is not UTF-8 (a dataset's name, a file's name as read) was
-// serialised by nlohmann's dump, which throws on it: every rank failed with a JSON library error
-// instead of agreeing or naming the difference.  Its bytes are compared as json_text writes them.
+// A fingerprint holding text that is not UTF-8 was serialised by nlohmann's dump, which throws on it:
+// every rank would fail with a JSON library error instead of agreeing or naming the difference.  Latent
+// through the CLI (it refuses names that are not UTF-8 before), not for a caller of run_training, such as
+// this dataset's name.  Its bytes are compared as json_text writes them.
 TEST_F(TrainingRun, RanksWhoseFingerprintIsNotUtf8StillNameTheDifference) {
   app::TrainingSettings s = small_settings(path("run"));
   s.train.shards = 2;
