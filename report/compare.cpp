@@ -147,7 +147,10 @@ size_t chosen_epoch(const RunData& run, const std::string& tag, int epoch) {
 
 // DIR is not a run compared nor inside one (its files would become the run's), and holds nothing or an
 // earlier comparison (compare.json): anything else there is refused rather than mixed with this one.
-void check_output(const std::string& out, const std::vector<std::string>& dirs) {
+// --out: outside every compared run, and new, empty or an earlier comparison's.  Returns the figures
+// that earlier comparison drew (its compare.json's "figures": plain .png or .svg names in DIR), the only
+// files besides compare.json this one may remove: a file of the user's in DIR is never touched.
+std::set<std::string> check_output(const std::string& out, const std::vector<std::string>& dirs) {
   base::require_directory_or_missing("--out", out, "a directory for the comparison (created when missing)");
   std::error_code ec;
   const fs::path target = fs::weakly_canonical(fs::absolute(out, ec), ec);
@@ -158,9 +161,22 @@ void check_output(const std::string& out, const std::vector<std::string>& dirs) 
                           ", expected a directory outside the runs compared (compare writes nothing into them)");
       if (at == at.parent_path()) break;
     }
-  if (fs::is_directory(out, ec) && !fs::is_empty(out, ec) && !fs::exists(fs::path(out) / kCompareFile, ec))
+  std::set<std::string> earlier;
+  if (!fs::is_directory(out, ec) || fs::is_empty(out, ec)) return earlier;
+  const std::string json_path = (fs::path(out) / kCompareFile).string();
+  if (!fs::exists(json_path, ec))
     throw base::Error("flag --out " + out + ": holds files but no " + kCompareFile +
                       ", expected a new or empty directory or an earlier comparison's");
+  const Json doc = base::read_json(json_path);
+  const run::Node figures = run::Node(doc, json_path)["figures"];
+  for (size_t i = 0; i < figures.array_size(); ++i) {
+    const std::string name = figures[i].text();
+    const std::string ext = fs::path(name).extension().string();
+    if ((ext != ".png" && ext != ".svg") || name.find('/') != std::string::npos || name.front() == '.')
+      figures[i].fail("a figure's file name as compare writes it (NAME.png or NAME.svg, no folder)");
+    earlier.insert(name);
+  }
+  return earlier;
 }
 
 }  // namespace
@@ -177,7 +193,7 @@ std::string build_comparison(const std::vector<std::string>& run_dirs, const Com
     while (d.size() > 1 && d.back() == '/') d.pop_back();
     dirs.push_back(d);
   }
-  check_output(opts.out, dirs);
+  const std::set<std::string> earlier_figures = check_output(opts.out, dirs);
   std::vector<RunData> runs;
   for (const std::string& d : dirs) runs.push_back(load_run(d));
   const auto tag = [&](size_t i) { return std::string(1, compared_letter(i)) + " (" + dirs[i] + ")"; };
@@ -280,7 +296,9 @@ std::string build_comparison(const std::vector<std::string>& run_dirs, const Com
   if (ec) throw base::Error("flag --out " + opts.out + ": cannot create it (" + ec.message() + ")");
   const base::DirectoryLock lock(opts.out, "flag --out " + opts.out + ": in use by another nnfmri command (it holds the directory's lock)");
   run::remove_file(json_path);
-  remove_figures_not_in(opts.out, "", false, figures);
+  for (const std::string& name : earlier_figures)
+    if (std::none_of(figures.files.begin(), figures.files.end(), [&](const Figure& f) { return f.path == name; }))
+      run::remove_file((fs::path(opts.out) / name).string());
   write_figures(opts.out, figures);
   run::write_json(json_path, doc, 2);
 

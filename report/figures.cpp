@@ -1224,7 +1224,7 @@ Figures render_figures(const RunData& run, const std::vector<StabilityStep>& sta
   return FigureWriter(run, stability, format, scale).render_all();
 }
 
-void remove_figures_not_in(const std::string& dir, const std::string& folder, bool recursive, const Figures& figures) {
+void remove_figures_not_in(const std::string& dir, const std::string& folder, const Figures& figures) {
   namespace fs = std::filesystem;
   std::set<std::string> now;
   for (const Figure& f : figures.files) now.insert(f.path);
@@ -1233,7 +1233,6 @@ void remove_figures_not_in(const std::string& dir, const std::string& folder, bo
   std::vector<std::string> stale;
   if (fs::is_directory(root, ec))
     for (fs::recursive_directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
-      if (!recursive) it.disable_recursion_pending();
       const std::string ext = it->path().extension().string();
       if (!it->is_regular_file(ec) || (ext != ".png" && ext != ".svg")) continue;
       if (!now.count(fs::relative(it->path(), dir, ec).generic_string())) stale.push_back(it->path().string());

@@ -50,9 +50,9 @@ struct Figures {
 Figures render_figures(const RunData& run, const std::vector<StabilityStep>& stability, const std::string& format,
                        int scale = 1);
 void write_figures(const std::string& run_dir, const Figures& figures);  // each file atomically
-// Removes the .png and .svg files in dir/folder (recursive: in its subfolders too) that `figures` does not
-// hold (its paths relative to dir): what an earlier report or comparison drew and this one does not.
-void remove_figures_not_in(const std::string& dir, const std::string& folder, bool recursive, const Figures& figures);
+// Removes the .png and .svg files in dir/folder and its subfolders (a run's figures/, nnfmri's own) that
+// `figures` does not hold (its paths relative to dir): what an earlier report drew and this one does not.
+void remove_figures_not_in(const std::string& dir, const std::string& folder, const Figures& figures);
 
 // `nnfmri compare` (report/compare.h): the runs, A first, each with the index into its epochs of the
 // epoch compared and its zeta_stability.  Draws, paths relative to the comparison's directory:

@@ -430,7 +430,7 @@ std::string build_report(const std::string& run_dir_argument, const ReportOption
   run::remove_file(layout.report_page());
   // Figures an earlier report drew that this one does not (the other --format, an epoch no longer read,
   // a figure now skipped) go too: figures/ then holds exactly what summary.json lists.
-  remove_figures_not_in(run_dir, run::Layout::figures(), true, rendered);
+  remove_figures_not_in(run_dir, run::Layout::figures(), rendered);
   write_figures(run_dir, rendered);
   // An analyze directory's one epoch lives in the run directory itself: its summary is the run's.
   if (!run.single_analysis)

@@ -136,11 +136,24 @@ TEST_F(CompareRuns, FiguresDecodeRepeatAndReplaceAnEarlierComparisons) {
   for (const Json& f : j["figures"])
     EXPECT_EQ(base::read_file(path("out/" + f.get<std::string>())), base::read_file(path("again/" + f.get<std::string>()))) << f;
   EXPECT_EQ(base::read_file(path("out/compare.json")), base::read_file(path("again/compare.json")));
-  // an SVG comparison into the same directory: the PNGs it does not draw go
+  // an SVG comparison into the same directory: the PNGs the earlier one drew and it does not go; a
+  // picture of the user's there, which no compare.json lists, stays (every .png went before)
+  base::write_file_atomic(path("out/my_notes.png"), "not a figure of compare's");
   compare({"a", "b"}, "out", std::nullopt, "svg");
   std::set<std::string> names;
   for (const auto& e : std::filesystem::directory_iterator(path("out"))) names.insert(e.path().filename().string());
-  EXPECT_EQ(names, (std::set<std::string>{"compare.json", "conv1_zeta.svg", "pool1_zeta.svg", "output_zeta.svg", "training.svg"}));
+  EXPECT_EQ(names, (std::set<std::string>{"compare.json", "conv1_zeta.svg", "pool1_zeta.svg", "output_zeta.svg",
+                                          "training.svg", "my_notes.png"}));
+  // compare.json lists what it may remove: a name outside DIR, or no figure's, is refused before anything is written
+  for (const std::string bad : {"../a/config.json", "sub/x.png", ".png", "notes.txt"}) {
+    Json doc = compare_json("out");
+    doc["figures"][1] = bad;
+    base::write_file_atomic(path("out/compare.json"), doc.dump());
+    const std::string message = error_of([&] { compare({"a", "b"}, "out", std::nullopt, "svg"); });
+    EXPECT_NE(message.find(path("out/compare.json") + ": /figures/1: expected a figure's file name as compare writes it"),
+              std::string::npos) << message;
+    EXPECT_TRUE(std::filesystem::exists(path("out/pool1_zeta.svg"))) << bad;
+  }
 }
 
 TEST_F(CompareRuns, ALongNameIsCutBetweenCharacters) {
