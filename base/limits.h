@@ -37,4 +37,8 @@ constexpr int64_t kMaxConvColumns = int64_t(1) << 26;
 constexpr int kMaxGridAxis = 4096;
 constexpr int kMaxGridRegions = 4096;
 
+// Classes of a data set (datasets/): a label is one byte.  Also the most class names a run's files may
+// list (report/: a confusion matrix is classes² cells).
+constexpr int kMaxClasses = 256;
+
 }  // namespace base

@@ -150,7 +150,9 @@ ImageFolder::ImageFolder(const std::string& dir, const ImageFolderOptions& optio
   // No subfolder at all: with unlabelled_ok (and test_only) the images in DIR itself, unlabelled
   const bool unlabelled = options.unlabelled_ok && options.test_only && !has_train && !has_test && classes.empty();
   if (classes.empty() && !unlabelled) throw base::Error(train_dir.string() + ": no class folders, expected one subfolder per class");
-  if (classes.size() > 256) throw base::Error(train_dir.string() + ": " + std::to_string(classes.size()) + " class folders, expected at most 256");
+  if (classes.size() > size_t(base::kMaxClasses))
+    throw base::Error(train_dir.string() + ": " + std::to_string(classes.size()) + " class folders, expected at most " +
+                      std::to_string(base::kMaxClasses));
   std::vector<ImageFile>& train = files_->train;
   std::vector<ImageFile>& test = files_->test;
   if (unlabelled) {

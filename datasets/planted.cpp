@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "base/error.h"
+#include "base/limits.h"
 #include "datasets/cifar10.h"
 
 namespace datasets {
@@ -75,8 +76,8 @@ void check_config(const PlantedConfig& c) {
   if (c.cell_rows < 1 || c.cell_rows > c.height || c.cell_cols < 1 || c.cell_cols > c.width)
     fail("cell grid " + std::to_string(c.cell_rows) + "x" + std::to_string(c.cell_cols) +
          " must be at least 1x1 and at most the image size");
-  if (c.num_classes < 2 || c.num_classes > 256)
-    fail("num_classes " + std::to_string(c.num_classes) + " must be in 2..256");
+  if (c.num_classes < 2 || c.num_classes > base::kMaxClasses)
+    fail("num_classes " + std::to_string(c.num_classes) + " must be in 2.." + std::to_string(base::kMaxClasses));
   if (c.evidence_cells < 1)
     fail("evidence_cells " + std::to_string(c.evidence_cells) + " must be >= 1");
   if (c.cells_per_class < 1 || c.cells_per_class > 8)

@@ -29,13 +29,28 @@ constexpr int kMaxQuantiles = 1001;
 // window (30 of 30, a 2-epoch reference on the CIFAR-10 subset, 2026-12-02), from 5 on on none of 30.
 // A profile file of 2 to 4 written before is still read.
 constexpr int kMinFitQuantiles = 5;
-constexpr int kMaxClasses = 65536;
+constexpr int kMaxProfileClasses = 65536;
 constexpr long kMaxKnnImages = 1L << 20;
 // 2: spatial_cov's tensors (README "Monitoring"); a version-1 profile has none and is refused.
 // 3: spatial_knn's bank; a version-2 profile has none and is refused.
 constexpr int kProfileVersion = 3;
 
 nn::Tensor row_tensor(int rows, int cols) { return nn::Tensor(1, 1, rows, cols); }
+
+// The float32 values of a profile's tensors (profile_tensors): Mahalanobis's class means and D×D
+// precision, KNN's bank, and per block its mean, sd, quantiles, ζ weights (`zeta`), covariance centre, R×R
+// precision and scale, then spatial_knn's bank.  load_profile checks it against the file before
+// allocating; fit_profile before fitting, so a profile no command could read is never written.
+double profile_floats(const Profile& p, long knn_bank, long spatial_bank, bool zeta) {
+  double floats = double(p.classes) * p.features + double(p.features) * p.features + double(knn_bank) * p.features;
+  double dims = 0;  // ΣR_l: the width of spatial_knn's bank
+  for (const LayerProfile& l : p.layers) {
+    const double regions = l.grid.count();
+    dims += regions;
+    floats += regions * (3.0 + p.settings.quantiles + (zeta ? 1.0 : 0.0) + regions) + 2.0;
+  }
+  return floats + double(spatial_bank) * dims;
+}
 
 // (count, R) φ of every region of block output a (count, C, H, W).
 void block_phi(const run::RegionGrid& grid, const float* a, int count, const MonitorSettings& settings,
@@ -431,6 +446,19 @@ Profile fit_profile(nn::Network& net, const nn::LabeledImages& data, long images
     total_regions += size_t(layer.grid.count());
     profile.layers.push_back(std::move(layer));
   }
+  // The profile this fit writes (ζ weights counted, which --zeta may add): at most kMaxProfileBytes, as
+  // load_profile reads it, said before the pass over the images.  D ≤ 16,384 features follow (D² floats).
+  const long knn_bank = std::min(images, settings.knn_images);
+  if (const double floats = profile_floats(profile, knn_bank, spatial_bank, true); floats * 4 > double(kMaxProfileBytes)) {
+    size_t largest = 0;  // R of the block with the most regions
+    for (const LayerProfile& l : profile.layers) largest = std::max(largest, size_t(l.grid.count()));
+    throw base::Error("monitor fit: the profile would hold " + std::to_string((long long)(floats)) + " float32 values, more than a profile's " +
+                      std::to_string(kMaxProfileBytes) + " bytes: " + std::to_string(features) + " features below the logits (" +
+                      std::to_string((long long)(features) * features) + " for Mahalanobis), at most " +
+                      std::to_string(largest * largest) + " per block for --grid's regions, " + std::to_string(spatial_bank) +
+                      " × " + std::to_string(total_regions) + " for --spatial-bank; expected a coarser --grid, a smaller "
+                      "--spatial-bank, or a net with fewer features below its logits");
+  }
   // φ of every (region, image) and h of every image, checked against memory before allocating.
   const double floats = double(total_regions + size_t(features)) * double(images);
   if (floats > double(1L << 31))
@@ -527,9 +555,8 @@ Profile fit_profile(nn::Network& net, const nn::LabeledImages& data, long images
   const std::vector<double> precision = inverse_spd(covariance, features, "the tied covariance of the penultimate features");
   profile.precision = row_tensor(features, features);
   for (size_t i = 0; i < precision.size(); ++i) profile.precision.data()[i] = float(precision[i]);
-  const long bank = std::min(images, settings.knn_images);  // ≥ k: checked above
-  profile.knn = row_tensor(int(bank), features);
-  for (long i = 0; i < bank; ++i) {
+  profile.knn = row_tensor(int(knn_bank), features);  // ≥ k: checked above
+  for (long i = 0; i < knn_bank; ++i) {
     double norm = 0;
     for (int d = 0; d < features; ++d) norm += double(h[size_t(i) * features + d]) * h[size_t(i) * features + d];
     norm = std::sqrt(norm);
@@ -584,8 +611,12 @@ void set_zeta_weights(Profile& profile, const base::Json& zeta, const std::strin
   for (LayerProfile& l : profile.layers) {
     const base::Node regions = layers[l.name]["regions"];
     l.weight = row_tensor(1, l.grid.count());
-    for (int r = 0; r < l.grid.count(); ++r)
-      l.weight.data()[r] = float(std::fabs(regions[l.grid.key(r)]["shapley"].number()));
+    for (int r = 0; r < l.grid.count(); ++r) {
+      const base::Node shapley = regions[l.grid.key(r)]["shapley"];
+      l.weight.data()[r] = float(std::fabs(shapley.number()));  // finite as a double, perhaps not as a float
+      if (!std::isfinite(l.weight.data()[r]))
+        shapley.reject(base::json_text_capped(shapley.json(), 40) + ", expected a Shapley value a float holds (|φ| ≤ 3.4e38)");
+    }
   }
   profile.zeta_file = path;
 }
@@ -640,7 +671,7 @@ Profile load_profile(const std::string& path) {
   p.settings.quantiles = int(h["quantiles"].integer(2, kMaxQuantiles));
   p.settings.knn_k = int(h["knn_k"].integer(1, kMaxKnnImages));
   p.settings.knn_images = long(h["knn_images"].integer(1, kMaxKnnImages));
-  p.classes = int(h["classes"].integer(1, kMaxClasses));
+  p.classes = int(h["classes"].integer(1, kMaxProfileClasses));
   p.features = int(h["features"].integer(1, 1 << 16));
   if (h.has("zeta_file")) {
     p.zeta_file = h["zeta_file"].text();
@@ -651,7 +682,6 @@ Profile load_profile(const std::string& path) {
   const long spatial_bank = long(h["spatial_bank"].integer(0, std::min(p.images, kMaxKnnImages)));  // 0: no bank
   if (spatial_bank > 0 && spatial_bank < p.settings.knn_k) h["knn_k"].reject("exceeds the images of spatial_knn's bank");
   // Sizes are checked against the file before any tensor is allocated.
-  double floats = double(p.classes) * p.features + double(p.features) * p.features + double(bank) * p.features;
   double dims = 0;  // ΣR_l: the width of spatial_knn's bank
   const base::Node layers = h["layers"];
   for (size_t l = 0; l < layers.array_size(); ++l) {
@@ -667,12 +697,11 @@ Profile load_profile(const std::string& path) {
     if (lp.grid.gh != cells[0] || lp.grid.gw != cells[1] || lp.grid.gc != cells[2])
       layer["grid"].reject("is not the profile's grid clamped to the layer");
     dims += double(lp.grid.count());
-    floats += double(lp.grid.count()) * (3.0 + p.settings.quantiles + (p.zeta_file.empty() ? 0.0 : 1.0) + lp.grid.count()) + 2.0;
     p.layers.push_back(std::move(lp));
   }
   if (p.layers.empty()) layers.reject("expected at least one layer");
-  floats += double(spatial_bank) * dims;
-  if (floats * 4 > double(kMaxProfileBytes)) throw file.fail("its tensors exceed the file");
+  if (profile_floats(p, bank, spatial_bank, !p.zeta_file.empty()) * 4 > double(kMaxProfileBytes))
+    throw file.fail("its tensors exceed the file");
   for (LayerProfile& l : p.layers) {
     l.mean = row_tensor(1, l.grid.count());
     l.sd = row_tensor(1, l.grid.count());

@@ -52,6 +52,16 @@ std::vector<MetricsRow> read_metrics(const std::string& path) {
   return out;
 }
 
+// A run's class names (config.json's or an analysis's data.classes): at most base::kMaxClasses, as every
+// data set nnfmri reads has, so the confusion matrix (classes² cells) stays small.
+std::vector<std::string> read_class_names(const Node& classes) {
+  if (classes.array_size() > size_t(base::kMaxClasses))
+    classes.fail("at most " + std::to_string(base::kMaxClasses) + " class names (a label is one byte)");
+  std::vector<std::string> names;
+  for (size_t c = 0; c < classes.array_size(); ++c) names.push_back(classes[c].text());
+  return names;
+}
+
 struct RawEpoch {
   int epoch = 0;
   std::string dir, grid_path, zeta_path, tract_path;
@@ -767,8 +777,7 @@ RunData load_run(const std::string& dir, const RunSelection& selection) {
     if (auto model = root.find("model")) run.analysis_header["model"] = model->text();
     if (auto data = root.find("dataset")) {
       run.analysis_header["dataset"] = data->json();
-      if (auto classes = data->find("classes"))
-        for (size_t c = 0; c < classes->array_size(); ++c) run.class_names.push_back((*classes)[c].text());
+      if (auto classes = data->find("classes")) run.class_names = read_class_names(*classes);
     }
     run.single_analysis = true;
     run.notes.push_back("an analyze output directory: one analysed epoch, no run settings or training curves");
@@ -784,8 +793,7 @@ RunData load_run(const std::string& dir, const RunSelection& selection) {
     const Node config(run.config, config_path, "");
     if (!run.config.is_object()) config.fail("an object");
     if (auto data = config.find("data"))
-      if (auto classes = data->find("classes"))
-        for (size_t c = 0; c < classes->array_size(); ++c) run.class_names.push_back((*classes)[c].text());
+      if (auto classes = data->find("classes")) run.class_names = read_class_names(*classes);
     if (auto analysis = config.find("analysis"))
       if (auto stages = analysis->find("stages"))
         for (size_t i = 0; i < stages->array_size(); ++i) run.configured_stages.push_back((*stages)[i].text());

@@ -538,6 +538,20 @@ TEST_F(Monitor, SpatialIsTheMeanOverBlocksOfEachBlocksMeanZSquared) {
   EXPECT_GE(left_out, 2);
 }
 
+// A net whose block below the logits has 16,384 features: Mahalanobis's precision alone is 2^28 floats,
+// the whole of what a profile may hold.  The fit allocated its D×D doubles (and a 65,536-feature net's
+// 34 GB: out of memory, exit 3) or wrote a profile over the limit that monitor refused; now it is one
+// line before the pass over the images, naming what makes the profile that large.
+TEST_F(Monitor, AProfileLargerThanAProfileMayBeIsRefusedBeforeTheFit) {
+  nn::Network wide("conv3x3:64 relu linear:3", 3, 16, 16);
+  wide.init(3);
+  const datasets::Dataset fit = images(6, 1);
+  const std::string m = error_of([&] { imaging::fit_profile(wide, fit.view(), 6, 6, settings(), kAnyDigest, {}); });
+  EXPECT_NE(m.find("monitor fit: the profile would hold "), std::string::npos) << m;
+  EXPECT_NE(m.find("more than a profile's 1073741824 bytes: 16384 features below the logits (268435456 for Mahalanobis)"),
+            std::string::npos) << m;
+}
+
 TEST_F(Monitor, ProfileRoundTripAndRefusals) {
   nn::Network n = net();
   const datasets::Dataset fit = images(600, 1);
@@ -844,6 +858,12 @@ TEST_F(Monitor, ZetaWeightedScoreIsTheWeightedMeanOfZSquared) {
   base::Json missing = zeta_file(p, 4, [](size_t, int) { return 1.0; });
   missing["layers"]["conv2"]["regions"].erase(p.layers[2].grid.key(5));
   expect_error_naming([&] { imaging::set_zeta_weights(p, missing, "m.json", 4); }, "m.json: /layers/conv2/regions");
+  // finite as a double, not as a float: the weight would be written inf, a profile monitor refuses
+  base::Json huge = zeta_file(p, 4, [](size_t, int) { return 1.0; });
+  huge["layers"]["conv2"]["regions"][p.layers[2].grid.key(5)]["shapley"] = -1e39;
+  expect_error_naming([&] { imaging::set_zeta_weights(p, huge, "h.json", 4); },
+                      "h.json: /layers/conv2/regions/" + p.layers[2].grid.key(5) +
+                          "/shapley: -1e+39, expected a Shapley value a float holds");
   // The zeta.json of an analysis on a finer grid holds every key of the profile's (grid_1_1_1 … of 4x4x2
   // are among 8x8x2's) but they name other regions: refused by its settings' grid, not read as weights.
   imaging::MonitorSettings fine_settings = settings();

@@ -1791,6 +1791,23 @@ TEST(Report, DataBorneTextIsBoundedInFiguresAndFileNames) {
   EXPECT_EQ(report::file_safe("conv1"), "conv1");
 }
 
+// A config.json listing 300,000 classes sized the confusion maps' (classes²) tables from it: out of
+// memory, exit 3.  Every data set has at most base::kMaxClasses (a label is one byte): more is one line.
+TEST(Report, MoreClassNamesThanALabelCanHoldIsOneError) {
+  TempDir tmp("classes");
+  write_run(tmp.path);
+  Json config = read_json(tmp.path / "config.json");
+  config["data"]["classes"] = Json::array();
+  for (int c = 0; c < base::kMaxClasses; ++c) config["data"]["classes"].push_back("c" + std::to_string(c));
+  write(tmp.path / "config.json", config.dump());
+  report::build_report(tmp.str(), {});  // 256: read
+  config["data"]["classes"].push_back("one more");
+  write(tmp.path / "config.json", config.dump());
+  const std::string m = error_of([&] { report::build_report(tmp.str(), {}); });
+  EXPECT_NE(m.find("config.json: /data/classes: expected at most 256 class names (a label is one byte), found an array of 257"),
+            std::string::npos) << m;
+}
+
 // Audit A 6: layers "c/1" and "c:1" both had the figure c_1_zeta.png: the second overwrote the first and
 // summary.json listed the path twice.  Each layer keeps its own file, the same at every report.
 TEST(Report, LayerNamesThatSanitiseAlikeKeepTheirOwnFigures) {
