@@ -204,6 +204,10 @@ class RunDirectory {
       throw base::Error(layout_.manifest() + ": missing, so " + layout_.dir +
                         " is not a run nnfmri can resume (start it again with --overwrite)");
     manifest_ = *m;
+    // The settings and data first: when they changed (a batch file removed, another --batch), that is
+    // what the refusal names, not the state's step that no longer fits the epoch's steps.  A complete
+    // run is said to be complete whatever the flags.
+    if (manifest_.status != "complete") check_config(config);
     check_manifest(trainer.steps_per_epoch());
     if (manifest_.status == "complete") {
       // A kill between the last commit and the removal of the previous state leaves that state behind:
@@ -213,7 +217,6 @@ class RunDirectory {
                         std::to_string(manifest_.epochs) + " epochs); there is nothing to resume" +
                         (removed ? " (removed " + std::to_string(removed) + " file(s) a kill had left beyond run.json)" : ""));
     }
-    check_config(config);
     // What the resume keeps is read and checked before anything is removed or written: the committed
     // epochs' metrics lines, the last committed checkpoint (model.ckpt is rewritten from it) and the state.
     std::string text, metrics, model;
@@ -589,6 +592,8 @@ TrainingOutcome run_training(const TrainingSettings& s, const datasets::DataSpli
   check_net_fits(net, data.train, "--model " + s.model);
   check_batch_fits(net, s.train.batch, data.train.size(), true);
   if (s.analyze_every > 0) imaging::check_analysis_fits(net, s.analysis, data.test.view());
+  // NN-EEG's regions and --inject's lesions are cells of the same --grid: named as --analyze-every's are
+  if (s.eeg_window > 0 || !s.injections.empty()) imaging::check_grid_fits(net, s.analysis.grid);
   datasets::channel_mean_std(data.train, net.input_mean, net.input_std);
   for (float& sd : net.input_std)
     if (!(sd > 1e-6f)) sd = 1.f;  // a constant channel: centre it, do not divide by zero

@@ -179,7 +179,15 @@ TEST_F(EegRun, BadInjectionsAndWindowsAreOneErrorNamingTheFlag) {
   expect_error_naming([&] { app::run_training(s, planted_1600(), {}); }, "no block 'conv7'");
   s.injections = imaging::eeg::parse_injections("dead@20:5:conv7");
   expect_error_naming([&] { app::run_training(s, planted_1600(), {}); }, "no block 'conv7'");
+  // a --grid finer than a block allows: named with the flag and the block, as --analyze-every names it
   s.injections.clear();
+  s.model = s.spec = "conv3x3:8 relu maxpool2 linear:10";  // conv1: 8,192 units, so 8,192 regions at most
+  s.analysis.grid = run::GridSpec{64, 64, 999};
+  expect_error_naming([&] { app::run_training(s, planted_1600(), {}); }, "--grid 64x64x999: block conv1: grid 64x64x999 on a ");
+  s.injections = imaging::eeg::parse_injections("lr@20:5");
+  s.eeg_window = 0;
+  expect_error_naming([&] { app::run_training(s, planted_1600(), {}); }, "--grid 64x64x999: block conv1:");
+  s = eeg_settings(path("bad"));
   s.eeg_window = 256;
   expect_error_naming([&] { app::run_training(s, planted_1600(), {}); }, "--eeg-window 256: longer than the run's 200 steps");
   EXPECT_FALSE(base::file_exists(path("bad/config.json")));

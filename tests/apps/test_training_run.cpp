@@ -592,6 +592,11 @@ TEST_F(TrainingRun, AResumeThatWouldNotContinueTheSameRunIsRefused) {
   changed = resumed(s);
   changed.threads = 3;
   expect_error_naming([&] { app::run_training(changed, small_planted(), {}); }, "\"threads\"");
+  // fewer training images: 2 steps an epoch, and the state stands at step 2 of epoch 1.  The data's
+  // change is named, not run.json's step (which was: "/state/step: 2, expected 1 to 1")
+  datasets::DataSplit fewer = small_planted();
+  fewer.train.truncate(64);
+  expect_error_naming([&] { app::run_training(resumed(s), fewer, {}); }, "config.json: \"data\" differs");
   app::TrainingSettings elsewhere = resumed(s);
   elsewhere.out = path("empty");
   fs::create_directories(elsewhere.out);
