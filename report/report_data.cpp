@@ -52,6 +52,9 @@ std::vector<MetricsRow> read_metrics(const std::string& path) {
   return out;
 }
 
+constexpr double kMaxZeta = 64;  // √base::kMaxGridRegions
+static_assert(kMaxZeta * kMaxZeta == base::kMaxGridRegions);
+
 // A run's class names (config.json's or an analysis's data.classes): at most base::kMaxClasses, as every
 // data set nnfmri reads has, so the confusion matrix (classes² cells) stays small.
 std::vector<std::string> read_class_names(const Node& classes) {
@@ -451,7 +454,9 @@ class RunReader {
       layer.zeta.assign(size_t(layer.grid.count()), ZetaRegion{});
       read_regions(layer, node["regions"], [&](int r, const Node& region) {
         ZetaRegion& z = layer.zeta[size_t(r)];
-        z.zeta = region["zeta_score"].number();
+        // ζ is a standard score over the layer's n regions (sample sd): |ζ| ≤ (n − 1)/√n < √n ≤ 64, as
+        // a layer has at most 4,096 regions (a ζ of 1e308 made compare's A − B infinite)
+        z.zeta = region["zeta_score"].number(-kMaxZeta, kMaxZeta);
         const std::array<double, 2> ci = region["confidence_interval"].interval();
         z.ci_low = ci[0], z.ci_high = ci[1];
         z.significant = region["significance"].boolean();

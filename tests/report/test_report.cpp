@@ -1631,7 +1631,9 @@ TEST(Report, NumbersBeyondADoubleAreOneErrorNamingFileAndPointer) {
 }
 
 // The largest finite double rounds up to infinity at 4 significant digits: summary.json then failed
-// to write ("summary.json: … is inf", naming an output) after the figures were written.
+// to write ("summary.json: … is inf", naming an output) after the figures were written.  A ζ that large
+// is now refused where it is read (|ζ| ≤ 64: a standard score over at most 4,096 regions; compare's
+// A − B of 1e308 and −1e308 was infinite and named compare.json); ζ = 64 is reported as it is.
 TEST(Report, LargestDoubleIsReportedNotRoundedToInfinity) {
   EXPECT_EQ(report::significant(1.7976931348623157e308), 1.7976931348623157e308);
   TempDir tmp("max_double");
@@ -1639,8 +1641,14 @@ TEST(Report, LargestDoubleIsReportedNotRoundedToInfinity) {
   Json zeta = zeta_json(2);
   zeta["layers"]["conv1"]["regions"]["grid_1_1_1"]["zeta_score"] = 1.7976931348623157e308;
   write(tmp.path / "analysis/epoch_002/zeta.json", zeta.dump());
+  const std::string m = error_of([&] { report::build_report(tmp.str(), {}); });
+  EXPECT_NE(m.find("zeta.json: /layers/conv1/regions/grid_1_1_1/zeta_score: expected a number from -64 to 64, found the "
+                   "number 1.7976931348623157e+308"),
+            std::string::npos) << m;
+  zeta["layers"]["conv1"]["regions"]["grid_1_1_1"]["zeta_score"] = 64.0;
+  write(tmp.path / "analysis/epoch_002/zeta.json", zeta.dump());
   report::build_report(tmp.str(), {});
-  EXPECT_EQ(read_json(tmp.path / "summary.json")["top_regions"][0]["zeta"].get<double>(), 1.7976931348623157e308);
+  EXPECT_EQ(read_json(tmp.path / "summary.json")["top_regions"][0]["zeta"].get<double>(), 64.0);
 }
 
 // Defect 6: `linear:4096 --grid 1x1x4096` trains fine but its 4096 channel blocks made a 690x50834
