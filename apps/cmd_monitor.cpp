@@ -238,6 +238,10 @@ int cmd_profile(int argc, char** argv) {
   datasets::DataSplit data = load_data(flags, true, "--data", false);  // the fit reads the training half alone
   require_distinct_files(data_files(data), {{"flag --out", flags.text("--out")}});  // (read now: its files are known)
   check_net_fits(*ck.net, data.train, "the checkpoint's net");
+  if (data.train.size() < 2)  // the fit's own check names no flag
+    throw base::Error("flag --data " + flags.text("--data") + ": " + std::to_string(data.train.size()) + " training image" +
+                      (flags.has("--limit-train") ? " (--limit-train " + flags.text("--limit-train") + ")" : "") +
+                      ", expected at least 2 to fit a profile");
   const long batch = flags.integer("--batch");
   check_batch_fits(*ck.net, batch, data.train.size(), false);
   run::Json about = {{"checkpoint", {{"path", checkpoint}, {"spec", ck.net->spec()}, {"epoch", ck.epoch}}},

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "base/error.h"
@@ -491,6 +492,25 @@ class RunReader {
         read_gallery_phi(epoch, layer, *errors);
         read_subset_maps(epoch, layer, *errors);
       }
+    }
+    check_games_end(root["layers"]);
+  }
+
+  // Followed, same_game_as ends at a layer that plays its own game (the ζ stage names the later block
+  // whose estimate a block's renames): a cycle would leave no layer's ζ ranked (the summary's top regions
+  // were empty, exit 0).  Each layer is walked once (`ends`): linear in the layers, however long a chain.
+  static void check_games_end(const Node& layers) {
+    std::map<std::string, std::string> next_of;  // a layer → the layer named by its same_game_as
+    for (const auto& [name, node] : layers.members())
+      if (auto same = node.find("same_game_as")) next_of[name] = same->text();
+    std::set<std::string> ends;
+    for (const auto& [name, first] : next_of) {
+      std::set<std::string> path = {name};
+      for (auto at = next_of.find(first); at != next_of.end() && !ends.count(at->first); at = next_of.find(at->second))
+        if (!path.insert(at->first).second)
+          layers[name]["same_game_as"].reject("\"" + first + "\": same_game_as followed from it runs in a cycle, expected "
+                                              "a chain that ends at a layer playing its own game");
+      ends.insert(path.begin(), path.end());
     }
   }
 

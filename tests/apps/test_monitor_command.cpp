@@ -449,6 +449,12 @@ TEST_F(MonitorCommand, AProfileZetaOfAnotherGridIsRefusedBeforeTheFit) {
                            "--knn-images", "1", "--threads", "1", "--zeta", path("z.json"), "--out", path("a.profile")});
   }, "z.json: /settings/grid: is 4x4x2, expected the profile's --grid");
   EXPECT_FALSE(std::filesystem::exists(path("a.profile")));
+  // without --zeta, the one image is said naming the flags that gave it (the fit's own line named none)
+  expect_error_naming([&] {
+    run(app::cmd_profile, {path("a.ckpt"), "--data", "cifar10:" + path("data"), "--limit-train", "1", "--knn-k", "1",
+                           "--knn-images", "1", "--threads", "1", "--out", path("a.profile")});
+  }, "flag --data cifar10:" + path("data") + ": 1 training image (--limit-train 1), expected at least 2 to fit a profile");
+  EXPECT_FALSE(std::filesystem::exists(path("a.profile")));
 }
 
 // A stream that failed (record 40's label) into a new --out folder left that folder behind, empty.  The

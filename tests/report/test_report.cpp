@@ -733,6 +733,20 @@ TEST(Report, PageDataSaysWhichLayersGameALayerPlays) {
               std::string::npos) << message;
     EXPECT_EQ(message.find('\n'), std::string::npos);
   }
+  // A cycle (conv1 → pool1 → conv1, or pool1 → output → pool1 behind conv1's name) left no layer's ζ
+  // ranked: the summary's top regions were empty, exit 0.  A chain that ends is read (conv1 → pool1 → output).
+  zeta["layers"]["conv1"]["same_game_as"] = "pool1";
+  zeta["layers"]["pool1"]["same_game_as"] = "output";
+  write(tmp.path / "analysis/epoch_002/zeta.json", zeta.dump());
+  report::build_report(tmp.str(), {});
+  EXPECT_FALSE(read_json(tmp.path / "summary.json")["top_regions"].empty());
+  for (const char* back : {"conv1", "pool1"}) {
+    zeta["layers"]["output"]["same_game_as"] = back;
+    write(tmp.path / "analysis/epoch_002/zeta.json", zeta.dump());
+    const std::string message = error_of([&] { report::build_report(tmp.str(), {}); });
+    EXPECT_NE(message.find("/same_game_as: \"pool1\": same_game_as followed from it runs in a cycle"), std::string::npos)
+        << back << ": " << message;
+  }
 }
 
 TEST(Report, MissingInputsAreTolerated) {
